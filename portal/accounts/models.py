@@ -1,0 +1,86 @@
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra):
+        if not email:
+            raise ValueError("An email address is required.")
+        email = self.normalize_email(email).lower()
+        user = self.model(email=email, **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person with an account. The email address is the login."""
+
+    email = models.EmailField(_("email address"), unique=True, max_length=254)
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    is_staff = models.BooleanField(_("staff status"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self):
+        return self.email
+
+    def get_full_name(self):
+        return self.full_name or self.email
+
+    def get_short_name(self):
+        return self.full_name or self.email
+
+
+class SuffixKind(models.TextChoices):
+    # Stored values are stable: they appear in audit rows.
+    OFFICIAL = "official", _("Official")
+    CONTRACTOR = "contractor", _("Official, contractor (not eligible as nodal officer or authority)")
+    MANUAL_REVIEW = "manual_review", _("Needs manual review")
+    CONSUMER = "consumer", _("Consumer mail (never official)")
+
+
+class EmailSuffixRule(models.Model):
+    """One entry of the official-email list (DESIGN §3), edited by superadmins.
+
+    ``suffix`` is a domain suffix compared label by label (``gov.in`` matches
+    ``mha.gov.in``). A suffix that starts with ``-`` matches a label ending
+    (``-external.gov.in`` matches ``acme-external.gov.in``).
+    """
+
+    suffix = models.CharField(_("domain suffix"), max_length=253, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=SuffixKind.choices)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "suffix"]
+        verbose_name = _("email suffix rule")
+
+    def __str__(self):
+        return f"{self.suffix} ({self.get_kind_display()})"

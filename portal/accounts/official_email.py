@@ -1,0 +1,153 @@
+"""Official email rules (DESIGN §3), in one place.
+
+An address is official when its domain equals, or ends with "." plus, an
+allow-listed suffix, compared label by label after lower-casing and IDNA
+encoding. Consumer mail is never official; contractor domains are official mail
+but not eligible as nodal officer or competent authority; academic and similar
+suffixes need manual review unless a superadmin registered the domain to an
+organisation.
+"""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from email_validator import EmailNotValidError, validate_email
+
+from portal.accounts.models import EmailSuffixRule, SuffixKind
+
+OFFICIAL = "official"
+CONTRACTOR = "contractor"
+MANUAL_REVIEW = "manual_review"
+CONSUMER = "consumer"
+UNKNOWN = "unknown"
+INVALID = "invalid"
+
+
+@dataclass(frozen=True)
+class EmailVerdict:
+    address: str
+    domain: str
+    kind: str
+    matched: str = ""
+
+    @property
+    def is_official_mail(self):
+        return self.kind in (OFFICIAL, CONTRACTOR)
+
+    @property
+    def eligible_as_officer(self):
+        return self.kind == OFFICIAL
+
+
+def normalise_domain(domain):
+    """Lower-case and IDNA-encode a domain; raise ValueError if it cannot be."""
+    domain = domain.strip().rstrip(".").lower()
+    if not domain:
+        raise ValueError("empty domain")
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _labels(domain):
+    return domain.split(".")
+
+
+def suffix_matches(domain, suffix):
+    """True when ``domain`` equals ``suffix`` or ends with "." + suffix, label by label."""
+    if suffix.startswith("-"):
+        # A label ending: "-external.gov.in" matches "acme-external.gov.in".
+        rest = suffix[1:]
+        d_labels, r_labels = _labels(domain), _labels(rest)
+        if len(d_labels) < len(r_labels):
+            return False
+        head = d_labels[-len(r_labels) :]
+        if head[1:] != r_labels[1:]:
+            return False
+        return head[0] != r_labels[0] and head[0].endswith("-" + r_labels[0])
+    d_labels, s_labels = _labels(domain), _labels(suffix)
+    return len(d_labels) >= len(s_labels) and d_labels[-len(s_labels) :] == s_labels
+
+
+def _rules():
+    return list(EmailSuffixRule.objects.values_list("suffix", "kind"))
+
+
+def classify_domain(domain, *, rules=None):
+    """Return (kind, matched_suffix) for an already-normalised domain."""
+    from portal.organisations.models import OrganisationDomain
+
+    rules = _rules() if rules is None else rules
+    # Consumer mail first: never official, whatever else matches.
+    for suffix, kind in rules:
+        if kind == SuffixKind.CONSUMER and suffix_matches(domain, suffix):
+            return CONSUMER, suffix
+    for suffix, kind in rules:
+        if kind == SuffixKind.CONTRACTOR and suffix_matches(domain, suffix):
+            return CONTRACTOR, suffix
+    best = None
+    for suffix, kind in rules:
+        if kind in (SuffixKind.OFFICIAL, SuffixKind.MANUAL_REVIEW) and suffix_matches(domain, suffix):
+            if best is None or len(suffix) > len(best[1]):
+                best = (kind, suffix)
+    if best and best[0] == SuffixKind.OFFICIAL:
+        return OFFICIAL, best[1]
+    # A domain a superadmin registered to an organisation is official for it.
+    registered = OrganisationDomain.objects.filter(domain=domain, is_verified=True).exists()
+    if registered:
+        return OFFICIAL, domain
+    if best:
+        return MANUAL_REVIEW, best[1]
+    return UNKNOWN, ""
+
+
+def classify_email(address):
+    """Classify an email address. Never raises: a malformed address is INVALID."""
+    address = (address or "").strip()
+    try:
+        valid = validate_email(address, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError:
+        return EmailVerdict(address=address, domain="", kind=INVALID)
+    try:
+        domain = normalise_domain(valid.ascii_domain)
+    except ValueError:
+        return EmailVerdict(address=address, domain="", kind=INVALID)
+    normalised = f"{valid.ascii_local_part or valid.local_part}@{domain}".lower()
+    kind, matched = classify_domain(domain)
+    return EmailVerdict(address=normalised, domain=domain, kind=kind, matched=matched)
+
+
+def official_suffixes():
+    return list(EmailSuffixRule.objects.filter(kind=SuffixKind.OFFICIAL).values_list("suffix", flat=True))
+
+
+def explain_refusal(verdict, *, for_officer):
+    """A message saying why an address is refused and what counts as official."""
+    allowed = ", ".join(official_suffixes()) or "gov.in, nic.in"
+    hint = _("Official addresses end in one of: %(allowed)s (for example name@dept.gov.in).") % {"allowed": allowed}
+    if verdict.kind == INVALID:
+        return _("Enter a valid email address, such as name@dept.gov.in.")
+    if verdict.kind == CONSUMER:
+        return _("%(domain)s is a personal mail service and is never accepted as official email.") % {
+            "domain": verdict.domain
+        } + " " + hint
+    if verdict.kind == CONTRACTOR and for_officer:
+        return _(
+            "%(domain)s is a contractor domain: it may be used for messages but not by a nodal officer or competent authority."
+        ) % {"domain": verdict.domain}
+    if verdict.kind == MANUAL_REVIEW:
+        return _(
+            "%(domain)s needs manual review before it is accepted as official. Ask your state administrator to register it for your organisation."
+        ) % {"domain": verdict.domain} + " " + hint
+    return _("%(domain)s is not an official government domain.") % {"domain": verdict.domain} + " " + hint
+
+
+def validate_official_email(address, *, for_officer=True):
+    """Return the normalised address, or raise ValidationError saying why it is refused."""
+    verdict = classify_email(address)
+    ok = verdict.eligible_as_officer if for_officer else verdict.is_official_mail
+    if not ok:
+        raise ValidationError(explain_refusal(verdict, for_officer=for_officer), code=f"email_{verdict.kind}")
+    return verdict.address

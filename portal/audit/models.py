@@ -1,0 +1,62 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditAction(models.TextChoices):
+    # Stored values are stable: never rename or reuse one.
+    USER_SIGNED_UP = "user.signed_up", _("User signed up")
+    USER_LOGGED_IN = "user.logged_in", _("User logged in")
+    USER_EMAIL_CONFIRMED = "user.email_confirmed", _("Email address confirmed")
+    USER_PASSWORD_CHANGED = "user.password_changed", _("Password changed")
+    USER_PASSWORD_RESET = "user.password_reset", _("Password reset")
+    USER_EMAIL_CHANGED = "user.email_changed", _("Primary email changed")
+    EMAIL_RULE_CREATED = "email_rule.created", _("Official email rule created")
+    EMAIL_RULE_CHANGED = "email_rule.changed", _("Official email rule changed")
+    EMAIL_RULE_DELETED = "email_rule.deleted", _("Official email rule deleted")
+    APPLICATION_CREATED = "application.created", _("Application started")
+    APPLICATION_SECTION_SAVED = "application.section_saved", _("Application section saved")
+    APPLICATION_ATTACHMENT_UPLOADED = "application.attachment_uploaded", _("Authorisation letter uploaded")
+    APPLICATION_SUBMITTED = "application.submitted", _("Application submitted")
+    APPLICATION_RESUBMITTED = "application.resubmitted", _("Application resubmitted")
+    APPLICATION_WITHDRAWN = "application.withdrawn", _("Application withdrawn")
+    APPLICATION_PDF_RENDERED = "application.pdf_rendered", _("Application PDF rendered")
+    STEP_DECIDED = "step.decided", _("Approval step decided")
+    STEP_REMINDED = "step.reminded", _("Approval step reminder sent")
+    STEP_ESCALATED = "step.escalated", _("Approval step escalated")
+    APPLICATION_APPEALED = "application.appealed", _("Rejection appealed")
+    ORGANISATION_ACTIVATED = "organisation.activated", _("Organisation activated")
+    MEMBERSHIP_GRANTED = "membership.granted", _("Organisation role granted")
+    PLATFORM_ROLE_GRANTED = "platform_role.granted", _("Platform role granted")
+    PLATFORM_ROLE_REVOKED = "platform_role.revoked", _("Platform role revoked")
+    OUTBOX_REQUEUED = "outbox.requeued", _("Outbox message re-queued")
+
+
+class AuditEvent(models.Model):
+    """One append-only, hash-chained audit row (DESIGN §5).
+
+    No code path updates or deletes rows; on PostgreSQL a trigger refuses it.
+    The actor is a plain id plus a snapshot (not a foreign key) so that no
+    cascade ever touches this table.
+    """
+
+    created_at = models.DateTimeField(db_index=True)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_email = models.CharField(max_length=254, blank=True)
+    actor_role = models.CharField(max_length=100, blank=True)
+    action = models.CharField(max_length=64, choices=AuditAction.choices, db_index=True)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_repr = models.CharField(max_length=300, blank=True)
+    old_values = models.JSONField(default=dict, blank=True)
+    new_values = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target_repr}"

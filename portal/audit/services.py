@@ -1,0 +1,116 @@
+"""Writing and verifying the audit log."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from portal.audit.models import AuditEvent
+
+GENESIS = "0" * 64
+# Arbitrary constant key for the PostgreSQL advisory lock that serialises appends.
+_CHAIN_LOCK_KEY = 742_100_731
+
+
+def _plain(values):
+    """JSON-safe copy of a mapping, so the stored value hashes the same when read back."""
+    return json.loads(json.dumps(values or {}, default=str, sort_keys=True))
+
+
+def event_digest(*, prev_hash, created_at, actor_id, actor_email, actor_role, action, target_type, target_id,
+                 target_repr, old_values, new_values, ip, user_agent):
+    payload = {
+        "prev": prev_hash,
+        "at": created_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor_id": actor_id,
+        "actor_email": actor_email,
+        "actor_role": actor_role,
+        "action": action,
+        "target": [target_type, target_id, target_repr],
+        "old": old_values,
+        "new": new_values,
+        "ip": ip,
+        "ua": user_agent,
+    }
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _request_meta(request):
+    if request is None:
+        return None, ""
+    ip = request.META.get("REMOTE_ADDR") or None
+    ua = (request.META.get("HTTP_USER_AGENT") or "")[:400]
+    return ip, ua
+
+
+def audit_record(*, actor, action, target=None, old=None, new=None, request=None, actor_role="", ip=None, user_agent=None):
+    """Append one audit event in the caller's transaction and return it.
+
+    ``actor`` is a user, or None for the system (Celery jobs) or an
+    unauthenticated party; then ``actor_role`` names who acted (for example
+    "competent_authority:a@b.gov.in").
+    """
+    req_ip, req_ua = _request_meta(request)
+    ip = ip if ip is not None else req_ip
+    user_agent = user_agent if user_agent is not None else req_ua
+    actor_id = getattr(actor, "pk", None) if actor is not None and getattr(actor, "is_authenticated", False) else None
+    actor_email = getattr(actor, "email", "") if actor_id else ""
+    if not actor_role:
+        actor_role = _role_snapshot(actor) if actor_id else "system"
+    target_type = target_id = target_repr = ""
+    if target is not None:
+        target_type = target._meta.label_lower
+        target_id = str(target.pk)
+        target_repr = str(target)[:300]
+    old_values, new_values = _plain(old), _plain(new)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
+        prev_hash = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS
+        created_at = timezone.now()
+        fields = dict(
+            created_at=created_at, actor_id=actor_id, actor_email=actor_email, actor_role=actor_role[:100],
+            action=str(action), target_type=target_type, target_id=target_id, target_repr=target_repr,
+            old_values=old_values, new_values=new_values, ip=ip, user_agent=user_agent,
+        )
+        digest = event_digest(prev_hash=prev_hash, **fields)
+        return AuditEvent.objects.create(prev_hash=prev_hash, hash=digest, **fields)
+
+
+def _role_snapshot(user):
+    from portal.organisations.selectors import platform_roles_of
+
+    roles = sorted(f"{r}:{j}" if j else r for r, j in platform_roles_of(user))
+    if user.is_superuser:
+        roles.insert(0, "django_superuser")
+    return ",".join(roles) or "user"
+
+
+@dataclass
+class ChainProblem:
+    event_id: int
+    reason: str
+
+
+def audit_verify(*, batch_size=2000):
+    """Walk the chain and return a list of problems (empty when intact)."""
+    problems = []
+    prev_hash = GENESIS
+    for event in AuditEvent.objects.order_by("id").iterator(chunk_size=batch_size):
+        if event.prev_hash != prev_hash:
+            problems.append(ChainProblem(event.id, "previous hash does not match: a row before it was changed or deleted"))
+        expected = event_digest(
+            prev_hash=event.prev_hash, created_at=event.created_at, actor_id=event.actor_id,
+            actor_email=event.actor_email, actor_role=event.actor_role, action=event.action,
+            target_type=event.target_type, target_id=event.target_id, target_repr=event.target_repr,
+            old_values=event.old_values, new_values=event.new_values, ip=event.ip, user_agent=event.user_agent,
+        )
+        if expected != event.hash:
+            problems.append(ChainProblem(event.id, "contents do not match the stored hash: the row was edited"))
+        prev_hash = event.hash
+    return problems

@@ -1,0 +1,38 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed (gave up)")
+
+
+class OutboxMessage(models.Model):
+    """An email the portal sends, written in the transaction that caused it (DESIGN §5)."""
+
+    message_id = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    subject = models.CharField(max_length=500)
+    from_email = models.CharField(max_length=300)
+    to = models.JSONField(default=list)
+    cc = models.JSONField(default=list)
+    bcc = models.JSONField(default=list)
+    reply_to = models.JSONField(default=list)
+    body = models.TextField()
+    html_body = models.TextField(blank=True)
+    # [{"filename": ..., "mimetype": ..., "content_b64": ...}]
+    attachments = models.JSONField(default=list)
+    headers = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self):
+        return f"{self.subject} → {', '.join(self.to)}"

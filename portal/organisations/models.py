@@ -1,0 +1,128 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from guardian.models import UserObjectPermissionBase
+
+from portal.organisations.states import JURISDICTION_CHOICES, State
+
+
+class OrganisationType(models.TextChoices):
+    MINISTRY = "ministry", _("Ministry")
+    DEPARTMENT = "department", _("Department")
+    ATTACHED_OFFICE = "attached_office", _("Attached or subordinate office")
+    AUTONOMOUS_BODY = "autonomous_body", _("Autonomous or statutory body")
+    PSU = "psu", _("Public sector undertaking")
+    STATE_DEPARTMENT = "state_department", _("State department")
+    DIRECTORATE = "directorate", _("Directorate")
+    DISTRICT_OFFICE = "district_office", _("District office")
+    LOCAL_BODY = "local_body", _("Local body")
+    OTHER = "other", _("Other")
+
+
+class Level(models.TextChoices):
+    CENTRAL = "central", _("Central")
+    STATE = "state", _("State / UT")
+    DISTRICT = "district", _("District")
+    SUB_DISTRICT = "sub_district", _("Sub-district")
+
+
+class OrganisationStatus(models.TextChoices):
+    PENDING = "pending", _("Pending approval")
+    ACTIVE = "active", _("Active")
+    SUSPENDED = "suspended", _("Suspended")
+
+
+class Organisation(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    name_local = models.CharField(_("name in Hindi or the state's language"), max_length=200, blank=True)
+    short_code = models.CharField(_("short code"), max_length=20, blank=True)
+    org_type = models.CharField(_("type"), max_length=30, choices=OrganisationType.choices)
+    level = models.CharField(_("level"), max_length=20, choices=Level.choices)
+    state = models.CharField(_("state / UT"), max_length=2, choices=State.choices, blank=True)
+    district = models.CharField(_("district"), max_length=100, blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    status = models.CharField(_("status"), max_length=20, choices=OrganisationStatus.choices, default=OrganisationStatus.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["state", "status"])]
+        permissions = [
+            ("administer_organisation", "Administer the organisation"),
+            ("view_organisation_dashboard", "View the organisation's dashboard"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def jurisdiction(self):
+        from portal.organisations.states import CENTRAL
+
+        return CENTRAL if self.level == Level.CENTRAL or not self.state else self.state
+
+
+class OrganisationDomain(models.Model):
+    """An email domain used by an organisation's staff."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="domains")
+    domain = models.CharField(_("domain"), max_length=253)
+    # Verified: confirmed by approval or by a superadmin (makes e.g. an ac.in domain official for it).
+    is_verified = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "domain"], name="uniq_org_domain")]
+        indexes = [models.Index(fields=["domain"])]
+
+    def __str__(self):
+        return self.domain
+
+
+class MembershipRole(models.TextChoices):
+    MEMBER = "member", _("Member")
+    ADMIN = "admin", _("Organisation admin")
+
+
+class Membership(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=MembershipRole.choices, default=MembershipRole.MEMBER)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "user"], name="uniq_membership")]
+
+
+class PlatformRole(models.TextChoices):
+    # Stored values are stable: they appear in audit rows.
+    STATE_ADMIN = "state_admin", _("State administrator")
+    AUDITOR = "auditor", _("Auditor")
+    SUPERADMIN = "superadmin", _("Superadmin")
+
+
+class PlatformRoleGrant(models.Model):
+    """A platform role held by a user, separate from organisation membership."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="platform_roles")
+    role = models.CharField(max_length=20, choices=PlatformRole.choices)
+    # For state admins and scoped auditors: a state/UT code, or CENTRAL. Blank = everything.
+    jurisdiction = models.CharField(max_length=10, choices=JURISDICTION_CHOICES, blank=True)
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    granted_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "role", "jurisdiction"], condition=Q(revoked_at__isnull=True), name="uniq_active_platform_role"
+            )
+        ]
+
+
+class OrganisationUserObjectPermission(UserObjectPermissionBase):
+    """guardian: direct foreign-key permission table for organisations."""
+
+    content_object = models.ForeignKey(Organisation, on_delete=models.CASCADE)
