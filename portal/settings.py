@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "guardian",
     "django_htmx",
+    "portal",
     "portal.accounts",
     "portal.audit",
     "portal.mail",
@@ -66,7 +67,6 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -78,6 +78,11 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "portal.accounts.middleware.MfaEnforcementMiddleware",
 ]
+
+if not DEBUG and not TESTING:
+    # Production serves static files from the app servers (runserver and the
+    # test server serve them themselves).
+    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"

@@ -1,0 +1,362 @@
+"""One form per section of the onboarding form.
+
+A section's raw input is stored as the draft whatever its validity, so nothing
+typed is ever lost; the form decides the section's status and the messages
+shown at each field. ``warnings`` are advice that does not block.
+"""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from onboarding.declarations import UNDERTAKINGS
+from onboarding.models import Section
+from onboarding.validators import (
+    clean_landline,
+    clean_mobile,
+    clean_pin,
+    clean_short_code,
+    clean_staff_domains,
+    clean_website,
+)
+from portal.accounts.official_email import validate_official_email
+from portal.organisations.models import Level, Organisation, OrganisationStatus, OrganisationType
+from portal.organisations.states import State
+
+
+def _text(label, max_length, required=True, help_text="", **attrs):
+    widget = forms.TextInput(attrs=attrs) if attrs else None
+    return forms.CharField(label=label, max_length=max_length, required=required, help_text=help_text, widget=widget)
+
+
+class SectionForm(forms.Form):
+    section = None
+    template_name_section = "onboarding/section_form.html"
+
+    def __init__(self, *args, application=None, **kwargs):
+        self.application = application
+        self.warnings = {}
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            widget = field.widget
+            if isinstance(widget, (forms.CheckboxInput,)):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, (forms.CheckboxSelectMultiple, forms.RadioSelect)):
+                pass
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select")
+            else:
+                widget.attrs.setdefault("class", "form-control")
+
+    def warn(self, field, message):
+        self.warnings.setdefault(field, []).append(message)
+
+    def full_clean(self):
+        super().full_clean()
+        if self.is_bound:
+            for name in self.errors:
+                if name in self.fields:
+                    widget = self.fields[name].widget
+                    widget.attrs["aria-invalid"] = "true"
+                    widget.attrs["aria-describedby"] = f"id_{name}_error"
+                    css = widget.attrs.get("class", "")
+                    if "is-invalid" not in css:
+                        widget.attrs["class"] = (css + " is-invalid").strip()
+
+
+class OrganisationSectionForm(SectionForm):
+    section = Section.ORGANISATION
+
+    name = _text(_("Name of the organisation (in English)"), 200, autocomplete="organization")
+    name_local = _text(
+        _("Name in Hindi or the state's language"), 200, help_text=_("As it appears on your letterhead, e.g. गृह मंत्रालय")
+    )
+    short_code = _text(_("Short code"), 20, help_text=_("The abbreviation your organisation uses, e.g. MHA"))
+    org_type = forms.ChoiceField(label=_("Type of organisation"), choices=[("", _("Choose…"))] + OrganisationType.choices)
+    level = forms.ChoiceField(label=_("Level"), choices=[("", _("Choose…"))] + Level.choices)
+    state = forms.ChoiceField(
+        label=_("State / UT"),
+        choices=[("", _("Choose…"))] + State.choices,
+        required=False,
+        help_text=_("Required unless the organisation is a central (Government of India) body."),
+    )
+    district = _text(_("District"), 100, required=False, help_text=_("Required for district and sub-district offices."))
+    address = forms.CharField(label=_("Postal address"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+    pin_code = _text(_("PIN code"), 7, inputmode="numeric", autocomplete="postal-code")
+    landline = _text(_("Office landline"), 20, required=False, help_text=_("With STD code, e.g. 011-23456789"), inputmode="tel")
+    website = _text(_("Website"), 200, required=False, help_text=_("e.g. https://mha.gov.in"), inputmode="url")
+    email_domains = forms.CharField(
+        label=_("Email domains used by your staff"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("One per line or separated by commas, e.g. mha.gov.in"),
+    )
+    approx_users = forms.IntegerField(
+        label=_("Approximate number of users"), min_value=1, max_value=5_000_000, widget=forms.NumberInput(attrs={"inputmode": "numeric"})
+    )
+
+    def clean_pin_code(self):
+        return clean_pin(self.cleaned_data["pin_code"])
+
+    def clean_short_code(self):
+        return clean_short_code(self.cleaned_data["short_code"])
+
+    def clean_landline(self):
+        value = self.cleaned_data["landline"]
+        return clean_landline(value) if value else ""
+
+    def clean_website(self):
+        value = self.cleaned_data["website"]
+        if not value:
+            return ""
+        url, needs_review = clean_website(value)
+        if needs_review:
+            self.warn("website", _("This website is not on an official government domain; it will be reviewed before approval."))
+        return url
+
+    def clean_email_domains(self):
+        domains, warnings = clean_staff_domains(self.cleaned_data["email_domains"])
+        for warning in warnings:
+            self.warn("email_domains", warning)
+        return domains
+
+    def clean(self):
+        data = super().clean()
+        level = data.get("level")
+        if level and level != Level.CENTRAL and not data.get("state"):
+            self.add_error("state", _("Choose the state or union territory of a state, district or sub-district office."))
+        if level in (Level.DISTRICT, Level.SUB_DISTRICT) and not (data.get("district") or "").strip():
+            self.add_error("district", _("Enter the district of a district or sub-district office."))
+        return data
+
+
+class HierarchySectionForm(SectionForm):
+    section = Section.HIERARCHY
+    EXISTING, NEW, NONE = "existing", "new", "none"
+
+    parent_choice = forms.ChoiceField(
+        label=_("Parent organisation"),
+        choices=[
+            (EXISTING, _("It reports to an organisation already on Sandes")),
+            (NEW, _("It reports to an organisation not yet on Sandes")),
+            (NONE, _("It has no parent (for example a ministry)")),
+        ],
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+    )
+    parent = forms.ModelChoiceField(
+        label=_("Parent organisation on Sandes"),
+        queryset=Organisation.objects.filter(status=OrganisationStatus.ACTIVE),
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": _("Choose the parent organisation from the search results.")},
+    )
+    new_parent_name = _text(_("Name of the parent organisation"), 200, required=False)
+    new_parent_type = forms.ChoiceField(
+        label=_("Type of the parent organisation"), choices=[("", _("Choose…"))] + OrganisationType.choices, required=False
+    )
+
+    def clean(self):
+        data = super().clean()
+        choice = data.get("parent_choice")
+        if choice == self.EXISTING and not data.get("parent") and "parent" not in self.errors:
+            self.add_error("parent", _("Search for the parent organisation and choose it from the results."))
+        if choice == self.NEW:
+            if not (data.get("new_parent_name") or "").strip():
+                self.add_error("new_parent_name", _("Enter the name of the parent organisation."))
+            if not data.get("new_parent_type"):
+                self.add_error("new_parent_type", _("Choose the type of the parent organisation."))
+        return data
+
+
+class PersonFieldsMixin:
+    def clean_mobile(self):
+        return clean_mobile(self.cleaned_data["mobile"])
+
+
+class NodalOfficerSectionForm(PersonFieldsMixin, SectionForm):
+    section = Section.NODAL_OFFICER
+
+    name = _text(_("Full name"), 150, autocomplete="name")
+    designation = _text(_("Designation"), 150, autocomplete="organization-title")
+    employee_code = _text(_("Employee code"), 30)
+    official_email = forms.EmailField(
+        label=_("Official email"),
+        max_length=254,
+        help_text=_("The verified address of your account. To use another, change your account's email first."),
+        widget=forms.EmailInput(attrs={"readonly": "readonly", "autocomplete": "email"}),
+    )
+    mobile = _text(_("Mobile number"), 20, autocomplete="tel", inputmode="tel")
+    alternate_email = forms.EmailField(label=_("Alternate official email"), max_length=254, required=False)
+
+    def clean_official_email(self):
+        address = validate_official_email(self.cleaned_data["official_email"], for_officer=True)
+        account_email = getattr(getattr(self.application, "nodal_officer", None), "email", None)
+        if account_email and address != account_email.lower():
+            raise ValidationError(
+                _("This must be your account's verified email, %(email)s.") % {"email": account_email}, code="mismatch"
+            )
+        return address
+
+    def clean_alternate_email(self):
+        value = self.cleaned_data["alternate_email"]
+        return validate_official_email(value, for_officer=False) if value else ""
+
+    def clean(self):
+        data = super().clean()
+        if data.get("alternate_email") and data.get("alternate_email") == data.get("official_email"):
+            self.add_error("alternate_email", _("The alternate email must differ from the official email."))
+        return data
+
+
+class CompetentAuthoritySectionForm(PersonFieldsMixin, SectionForm):
+    section = Section.COMPETENT_AUTHORITY
+
+    name = _text(_("Full name"), 150)
+    designation = _text(_("Designation"), 150, help_text=_("e.g. Joint Secretary, Director, District Magistrate"))
+    official_email = forms.EmailField(
+        label=_("Official email"),
+        max_length=254,
+        help_text=_("The application is sent here for approval: it must be an official government address."),
+    )
+    mobile = _text(_("Mobile number"), 20, inputmode="tel")
+
+    def clean_official_email(self):
+        address = validate_official_email(self.cleaned_data["official_email"], for_officer=True)
+        officer = self.application.section_data(Section.NODAL_OFFICER) if self.application else {}
+        own = {
+            (officer.get("official_email") or "").strip().lower(),
+            (officer.get("alternate_email") or "").strip().lower(),
+            (getattr(getattr(self.application, "nodal_officer", None), "email", "") or "").lower(),
+        }
+        if address in own:
+            raise ValidationError(
+                _("The competent authority must be a different person from the nodal officer, with a different email."),
+                code="same_person",
+            )
+        return address
+
+
+PURPOSES = [
+    ("otp_alerts", _("OTP and alerts")),
+    ("messaging", _("Messaging")),
+    ("broadcast", _("Broadcast")),
+]
+INTEGRATION_ROWS = 3
+
+
+class IntegrationSectionForm(SectionForm):
+    section = Section.INTEGRATION
+
+    wants_integration = forms.ChoiceField(
+        label=_("Will eGov applications send messages through Sandes?"),
+        choices=[("yes", _("Yes")), ("no", _("No, people only"))],
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+    )
+    monthly_volume = forms.IntegerField(
+        label=_("Expected messages a month"), min_value=1, max_value=1_000_000_000, required=False
+    )
+    tech_name = _text(_("Technical contact: name"), 150, required=False)
+    tech_email = forms.EmailField(label=_("Technical contact: official email"), max_length=254, required=False)
+    tech_mobile = _text(_("Technical contact: mobile"), 20, required=False, inputmode="tel")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for i in range(1, INTEGRATION_ROWS + 1):
+            self.fields[f"app_{i}_name"] = forms.CharField(
+                label=_("Application %(n)s: name") % {"n": i}, max_length=150, required=False,
+                widget=forms.TextInput(attrs={"class": "form-control"}),
+            )
+            self.fields[f"app_{i}_purposes"] = forms.MultipleChoiceField(
+                label=_("Application %(n)s: used for") % {"n": i}, choices=PURPOSES, required=False,
+                widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+            )
+
+    def clean_tech_email(self):
+        value = self.cleaned_data["tech_email"]
+        return validate_official_email(value, for_officer=False) if value else ""
+
+    def clean_tech_mobile(self):
+        value = self.cleaned_data["tech_mobile"]
+        return clean_mobile(value) if value else ""
+
+    def clean(self):
+        data = super().clean()
+        if data.get("wants_integration") != "yes":
+            return data
+        rows = 0
+        for i in range(1, INTEGRATION_ROWS + 1):
+            name, purposes = (data.get(f"app_{i}_name") or "").strip(), data.get(f"app_{i}_purposes") or []
+            if name and not purposes:
+                self.add_error(f"app_{i}_purposes", _("Choose what this application will use Sandes for."))
+            if purposes and not name:
+                self.add_error(f"app_{i}_name", _("Enter the name of the application."))
+            rows += bool(name)
+        if not rows and "app_1_name" not in self.errors:
+            self.add_error("app_1_name", _("Enter at least one application that will be connected."))
+        for field, message in [
+            ("monthly_volume", _("Enter the expected number of messages a month.")),
+            ("tech_name", _("Enter the name of the technical contact.")),
+            ("tech_email", _("Enter the technical contact's official email.")),
+            ("tech_mobile", _("Enter the technical contact's mobile number.")),
+        ]:
+            if not data.get(field) and field not in self.errors:
+                self.add_error(field, message)
+        return data
+
+
+class DeclarationsSectionForm(SectionForm):
+    section = Section.DECLARATIONS
+
+    accept_notice = forms.BooleanField(
+        label=_("I have read the data protection notice above."),
+        error_messages={"required": _("Confirm that you have read the data protection notice.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, text in UNDERTAKINGS:
+            self.fields[name] = forms.BooleanField(
+                label=text, error_messages={"required": _("Tick this undertaking to continue.")},
+                widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+            )
+
+
+SECTION_FORMS = {
+    Section.ORGANISATION: OrganisationSectionForm,
+    Section.HIERARCHY: HierarchySectionForm,
+    Section.NODAL_OFFICER: NodalOfficerSectionForm,
+    Section.COMPETENT_AUTHORITY: CompetentAuthoritySectionForm,
+    Section.INTEGRATION: IntegrationSectionForm,
+    Section.DECLARATIONS: DeclarationsSectionForm,
+}
+
+
+def raw_input(form_class, querydict, *, application=None):
+    """The values a person typed for a section, as stored in the draft."""
+    form = form_class(application=application)
+    raw = {}
+    for name, field in form.fields.items():
+        if isinstance(field, forms.MultipleChoiceField):
+            raw[name] = [str(v)[:200] for v in querydict.getlist(name)][:20]
+        elif isinstance(field, forms.BooleanField):
+            raw[name] = querydict.get(name) in ("on", "true", "1", "True")
+        else:
+            raw[name] = str(querydict.get(name, ""))[:5000]
+    return raw
+
+
+class AttachmentForm(forms.Form):
+    letter = forms.FileField(
+        label=_("Authorisation letter signed by the competent authority"),
+        help_text=_("PDF, PNG or JPEG, at most 5 MB."),
+        widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"}),
+        error_messages={"required": _("Choose the signed authorisation letter to upload.")},
+    )
+
+    def full_clean(self):
+        super().full_clean()
+        if self.is_bound and "letter" in self.errors:
+            attrs = self.fields["letter"].widget.attrs
+            attrs["aria-invalid"] = "true"
+            attrs["aria-describedby"] = "id_letter_error"
+            attrs["class"] = "form-control is-invalid"

@@ -1,0 +1,158 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from guardian.models import UserObjectPermissionBase
+
+from portal.organisations.states import JURISDICTION_CHOICES
+
+
+class ApplicationStatus(models.TextChoices):
+    # Stored values are stable: they appear in audit rows and emails.
+    DRAFT = "draft", _("Draft")
+    WITH_AUTHORITY = "with_authority", _("With the competent authority")
+    CHANGES_REQUESTED = "changes_requested", _("Returned for correction")
+    WITH_STATE = "with_state", _("With the state administrators")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    UNDER_APPEAL = "under_appeal", _("Under appeal")
+    REJECTED_FINAL = "rejected_final", _("Rejected (final)")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+EDITABLE_STATUSES = {ApplicationStatus.DRAFT, ApplicationStatus.CHANGES_REQUESTED}
+OPEN_STATUSES = {
+    ApplicationStatus.DRAFT,
+    ApplicationStatus.WITH_AUTHORITY,
+    ApplicationStatus.CHANGES_REQUESTED,
+    ApplicationStatus.WITH_STATE,
+}
+
+
+class Section(models.TextChoices):
+    ORGANISATION = "organisation", _("Organisation details")
+    HIERARCHY = "hierarchy", _("Place in the hierarchy")
+    NODAL_OFFICER = "nodal_officer", _("Nodal officer")
+    COMPETENT_AUTHORITY = "competent_authority", _("Competent authority")
+    INTEGRATION = "integration", _("Integration with eGov applications")
+    DECLARATIONS = "declarations", _("Data protection notice and undertakings")
+    AUTHORISATION_LETTER = "authorisation_letter", _("Signed authorisation letter")
+
+
+class SectionStatus(models.TextChoices):
+    NOT_STARTED = "not_started", _("Not started")
+    IN_PROGRESS = "in_progress", _("In progress")
+    COMPLETE = "complete", _("Complete")
+    HAS_ERRORS = "has_errors", _("Has errors")
+
+
+class Application(models.Model):
+    """An organisation's onboarding application, filled by its nodal officer."""
+
+    reference = models.CharField(max_length=20, unique=True, null=True, blank=True)
+    nodal_officer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="applications")
+    status = models.CharField(max_length=20, choices=ApplicationStatus.choices, default=ApplicationStatus.DRAFT)
+    # The draft: {section: {field: raw value}}; saved section by section.
+    data = models.JSONField(default=dict, blank=True)
+    section_status = models.JSONField(default=dict, blank=True)
+    # Bumped on every change of content; the PDF is rendered once per version.
+    version = models.PositiveIntegerField(default=1)
+    # Denormalised from the organisation section, for lists, routing and scoping.
+    organisation_name = models.CharField(max_length=200, blank=True)
+    jurisdiction = models.CharField(max_length=10, choices=JURISDICTION_CHOICES, blank=True, db_index=True)
+    organisation = models.ForeignKey(
+        "organisations.Organisation", null=True, blank=True, on_delete=models.PROTECT, related_name="applications"
+    )
+    declarations_version = models.CharField(max_length=20, blank=True)
+    declarations_accepted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "jurisdiction"])]
+
+    def __str__(self):
+        return self.reference or f"Draft #{self.pk}"
+
+    @property
+    def is_editable(self):
+        return self.status in EDITABLE_STATUSES
+
+    @property
+    def is_open(self):
+        return self.status in OPEN_STATUSES
+
+    def section_data(self, section):
+        return (self.data or {}).get(str(section), {})
+
+    def status_of(self, section):
+        return (self.section_status or {}).get(str(section), SectionStatus.NOT_STARTED)
+
+
+class ApplicationVersion(models.Model):
+    """A frozen copy of the application as it was sent for a decision."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    data = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [models.UniqueConstraint(fields=["application", "number"], name="uniq_application_version")]
+
+
+class ReferenceCounter(models.Model):
+    """Issues application reference numbers ONB-<year>-<number>, gap-free per year."""
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+
+class Attachment(models.Model):
+    """The authorisation letter signed by the competent authority."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="letters/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    pages = models.PositiveSmallIntegerField(default=1)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    is_current = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+
+    def __str__(self):
+        return self.original_name
+
+
+class DocumentKind(models.TextChoices):
+    FORM_PDF = "form_pdf", _("Filled onboarding form")
+    APPROVAL_LETTER = "approval_letter", _("Approval letter")
+
+
+class ApplicationDocument(models.Model):
+    """A generated PDF, rendered once per application version and then served from storage."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="documents")
+    kind = models.CharField(max_length=20, choices=DocumentKind.choices)
+    version = models.PositiveIntegerField()
+    file = models.FileField(upload_to="documents/%Y/%m/")
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["application", "kind", "version"], name="uniq_document_version")]
+
+
+class ApplicationUserObjectPermission(UserObjectPermissionBase):
+    """guardian: direct foreign-key permission table for applications."""
+
+    content_object = models.ForeignKey(Application, on_delete=models.CASCADE)

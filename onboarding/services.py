@@ -1,0 +1,275 @@
+"""Writes to applications. Views, tasks and commands call these; nothing else saves
+an application."""
+
+import difflib
+import re
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm
+
+from onboarding import workflow
+from onboarding.declarations import NOTICE_VERSION
+from onboarding.forms import SECTION_FORMS, raw_input
+from onboarding.models import (
+    OPEN_STATUSES,
+    Application,
+    ApplicationStatus,
+    ApplicationVersion,
+    Attachment,
+    ReferenceCounter,
+    Section,
+    SectionStatus,
+)
+from onboarding.uploads import inspect_letter
+from portal.audit.models import AuditAction
+from portal.audit.services import audit_record
+from portal.organisations.models import Level, Organisation, OrganisationDomain
+from portal.organisations.states import CENTRAL
+
+MISSING_CODES = {None, "required"}
+
+
+class ApplicationNotEditable(Exception):
+    pass
+
+
+def status_of_form(form):
+    """complete / in_progress (only missing answers) / has_errors (a wrong answer)."""
+    if form.is_valid():
+        return SectionStatus.COMPLETE
+    for errors in form.errors.as_data().values():
+        for error in errors:
+            if error.code not in MISSING_CODES:
+                return SectionStatus.HAS_ERRORS
+    return SectionStatus.IN_PROGRESS
+
+
+def bound_section_form(application, section, data=None):
+    form_class = SECTION_FORMS[section]
+    stored = application.section_data(section) if data is None else data
+    return form_class(data=_as_form_data(stored), application=application)
+
+
+def _as_form_data(stored):
+    from django.utils.datastructures import MultiValueDict
+
+    values = {}
+    for key, value in (stored or {}).items():
+        if isinstance(value, bool):
+            values[key] = ["on"] if value else []
+        elif isinstance(value, list):
+            values[key] = [str(v) for v in value]
+        else:
+            values[key] = [value]
+    return MultiValueDict(values)
+
+
+def _lock_for_officer(application_id, actor):
+    application = Application.objects.select_for_update().get(pk=application_id)
+    if application.nodal_officer_id != actor.pk:
+        raise PermissionDenied
+    return application
+
+
+def application_create(*, actor, request=None):
+    """Start a draft application for a nodal officer (official, verified email required)."""
+    from onboarding.selectors import officer_eligibility
+
+    problem = officer_eligibility(actor)
+    if problem:
+        raise ValidationError(problem, code="not_eligible")
+    with transaction.atomic():
+        application = Application.objects.create(
+            nodal_officer=actor,
+            data={Section.NODAL_OFFICER.value: {"official_email": actor.email, "name": actor.full_name}},
+        )
+        assign_perm("view_application", actor, application)
+        assign_perm("change_application", actor, application)
+        audit_record(actor=actor, action=AuditAction.APPLICATION_CREATED, target=application, request=request)
+    return application
+
+
+def application_save_section(*, application_id, section, querydict, actor, request=None):
+    """Store a section's input as the draft (valid or not) and return (application, form)."""
+    section = Section(section)
+    form_class = SECTION_FORMS[section]
+    with transaction.atomic():
+        application = _lock_for_officer(application_id, actor)
+        if not application.is_editable:
+            raise ApplicationNotEditable
+        raw = raw_input(form_class, querydict, application=application)
+        if section == Section.NODAL_OFFICER:
+            raw["official_email"] = actor.email  # fixed to the verified account address
+        form = form_class(data=_as_form_data(raw), application=application)
+        status = status_of_form(form)
+        old = application.section_data(section)
+        changed = sorted(k for k in set(old) | set(raw) if old.get(k) != raw.get(k))
+        old_status = application.status_of(section)
+        if not changed and old_status == status:
+            return application, form
+        application.data = {**application.data, section.value: raw}
+        application.section_status = {**application.section_status, section.value: status.value}
+        fields = ["data", "section_status", "version", "updated_at"]
+        if changed:
+            application.version += 1
+        if section == Section.ORGANISATION:
+            application.organisation_name = (raw.get("name") or "").strip()[:200]
+            level, state = raw.get("level"), raw.get("state") or ""
+            application.jurisdiction = CENTRAL if level == Level.CENTRAL else state[:10]
+            fields += ["organisation_name", "jurisdiction"]
+        if section == Section.DECLARATIONS:
+            accepted = status == SectionStatus.COMPLETE
+            application.declarations_version = NOTICE_VERSION if accepted else ""
+            application.declarations_accepted_at = timezone.now() if accepted else None
+            fields += ["declarations_version", "declarations_accepted_at"]
+        application.save(update_fields=fields)
+        audit_record(
+            actor=actor, action=AuditAction.APPLICATION_SECTION_SAVED, target=application, request=request,
+            old={"section": section.value, "status": old_status},
+            new={"section": section.value, "status": status.value, "changed_fields": changed},
+        )
+    return application, form
+
+
+def attachment_upload(*, application_id, uploaded, actor, request=None):
+    """Check and store the signed authorisation letter; the previous one stops being current."""
+    content, content_type, sha256, pages = inspect_letter(uploaded)
+    with transaction.atomic():
+        application = _lock_for_officer(application_id, actor)
+        if not application.is_editable:
+            raise ApplicationNotEditable
+        Attachment.objects.filter(application=application, is_current=True).update(is_current=False)
+        extension = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}[content_type]
+        attachment = Attachment(
+            application=application, original_name=(uploaded.name or "letter")[:255], content_type=content_type,
+            size=len(content), sha256=sha256, pages=pages, uploaded_by=actor,
+        )
+        attachment.file.save(f"{sha256[:16]}.{extension}", ContentFile(content), save=False)
+        attachment.save()
+        application.section_status = {
+            **application.section_status, Section.AUTHORISATION_LETTER.value: SectionStatus.COMPLETE.value
+        }
+        application.version += 1
+        application.save(update_fields=["section_status", "version", "updated_at"])
+        audit_record(
+            actor=actor, action=AuditAction.APPLICATION_ATTACHMENT_UPLOADED, target=application, request=request,
+            new={"sha256": sha256, "size": len(content), "content_type": content_type, "pages": pages,
+                 "name": attachment.original_name},
+        )
+    return attachment
+
+
+def submission_problems(application):
+    """Sections that stop submission, re-checked on the server: [(section, message)]."""
+    problems = []
+    for section, form_class in SECTION_FORMS.items():
+        form = bound_section_form(application, section)
+        if not form.is_valid():
+            problems.append((section, _("%(section)s is not complete.") % {"section": section.label}))
+    has_letter = Attachment.objects.filter(application=application, is_current=True).exists()
+    if not has_letter:
+        problems.append((Section.AUTHORISATION_LETTER, _("Upload the signed authorisation letter.")))
+    return problems
+
+
+def _next_reference(year):
+    counter, _created = ReferenceCounter.objects.select_for_update().get_or_create(year=year)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"ONB-{year}-{counter.last:06d}"
+
+
+def application_submit(*, application_id, actor, request=None):
+    """Send a complete application for approval: it gets its reference and becomes read-only."""
+    with transaction.atomic():
+        application = _lock_for_officer(application_id, actor)
+        event = workflow.Event.RESUBMIT if application.status == ApplicationStatus.CHANGES_REQUESTED else workflow.Event.SUBMIT
+        workflow.next_status(application.status, event)  # raises InvalidTransition before anything changes
+        problems = submission_problems(application)
+        if problems:
+            raise ValidationError([message for _section, message in problems], code="incomplete")
+        old_status, new_status = workflow.advance(application, event)
+        now = timezone.now()
+        if not application.reference:
+            application.reference = _next_reference(now.year)
+        application.submitted_at = now
+        application.save(update_fields=["status", "reference", "submitted_at", "updated_at"])
+        number = application.versions.count() + 1
+        ApplicationVersion.objects.create(application=application, number=number, data=application.data)
+        action = AuditAction.APPLICATION_RESUBMITTED if event == workflow.Event.RESUBMIT else AuditAction.APPLICATION_SUBMITTED
+        audit_record(
+            actor=actor, action=action, target=application, request=request,
+            old={"status": old_status}, new={"status": new_status, "reference": application.reference, "version": number},
+        )
+        from onboarding import routing
+
+        routing.on_submitted(application=application, actor=actor, request=request)
+    return application
+
+
+def application_withdraw(*, application_id, actor, reason="", request=None):
+    with transaction.atomic():
+        application = _lock_for_officer(application_id, actor)
+        old_status, new_status = workflow.advance(application, workflow.Event.WITHDRAW)
+        application.closed_at = timezone.now()
+        application.save(update_fields=["status", "closed_at", "updated_at"])
+        audit_record(
+            actor=actor, action=AuditAction.APPLICATION_WITHDRAWN, target=application, request=request,
+            old={"status": old_status}, new={"status": new_status, "reason": reason[:500]},
+        )
+        from onboarding import routing
+
+        routing.on_withdrawn(application=application, actor=actor, request=request)
+    return application
+
+
+_STOPWORDS = {"of", "the", "and", "for", "department", "office", "ministry", "government", "govt", "directorate", "india"}
+
+
+def _significant_words(name):
+    return [w for w in re.findall(r"[a-z0-9]+", (name or "").lower()) if len(w) > 2 and w not in _STOPWORDS]
+
+
+def duplicate_warnings(application):
+    """Advice, not a block: organisations or open applications that look like this one."""
+    organisation = application.section_data(Section.ORGANISATION)
+    name = (organisation.get("name") or "").strip()
+    domains = [d for d in re.split(r"[\s,;]+", (organisation.get("email_domains") or "").lower()) if d]
+    warnings = []
+    if domains:
+        for org_name in (
+            OrganisationDomain.objects.filter(domain__in=domains).values_list("organisation__name", flat=True).distinct()[:5]
+        ):
+            warnings.append(_("An organisation using the same email domain is already on Sandes: %(name)s.") % {"name": org_name})
+    words = _significant_words(name)
+    if not words:
+        return warnings
+    normalised = " ".join(words)
+
+    def similar(other):
+        return difflib.SequenceMatcher(None, normalised, " ".join(_significant_words(other))).ratio() >= 0.85
+
+    org_query, app_query = Q(), Q()
+    for word in words[:4]:
+        org_query |= Q(name__icontains=word)
+        app_query |= Q(organisation_name__icontains=word)
+    for other in Organisation.objects.filter(org_query).values_list("name", flat=True)[:200]:
+        if similar(other):
+            warnings.append(_("An organisation with a very similar name is already on Sandes: %(name)s.") % {"name": other})
+    open_applications = (
+        Application.objects.filter(status__in=OPEN_STATUSES, reference__isnull=False)
+        .exclude(pk=application.pk)
+        .filter(app_query)
+        .values_list("reference", "organisation_name")[:200]
+    )
+    for reference, other in open_applications:
+        if similar(other):
+            warnings.append(
+                _("An open application (%(ref)s) has a very similar name: %(name)s.") % {"ref": reference, "name": other}
+            )
+    return warnings

@@ -1,0 +1,129 @@
+"""Field rules of the onboarding form. Each raises ValidationError with a message
+that says what is wrong and what is expected."""
+
+import re
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from portal.accounts.official_email import CONSUMER, INVALID, OFFICIAL, classify_domain, normalise_domain
+
+PIN_RE = re.compile(r"^[1-9][0-9]{5}$")
+MOBILE_RE = re.compile(r"^[6-9][0-9]{9}$")
+LANDLINE_RE = re.compile(r"^0[1-9][0-9]{1,3}-?[2-9][0-9]{5,7}$")
+DOMAIN_LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+SHORT_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{1,19}$")
+
+
+def clean_pin(value):
+    value = (value or "").replace(" ", "")
+    if not PIN_RE.match(value):
+        raise ValidationError(_("Enter a 6-digit PIN code that does not start with 0, for example 110001."), code="pin")
+    return value
+
+
+def clean_mobile(value):
+    digits = re.sub(r"[\s\-()]", "", value or "")
+    if digits.startswith("+91"):
+        digits = digits[3:]
+    elif digits.startswith("0091"):
+        digits = digits[4:]
+    elif digits.startswith("0") and len(digits) == 11:
+        digits = digits[1:]
+    if not MOBILE_RE.match(digits):
+        raise ValidationError(
+            _("Enter a 10-digit Indian mobile number starting with 6, 7, 8 or 9, for example 98765 43210."), code="mobile"
+        )
+    return "+91" + digits
+
+
+def clean_landline(value):
+    compact = re.sub(r"[\s()]", "", value or "")
+    if compact.startswith("+91"):
+        compact = "0" + compact[3:]
+    if not LANDLINE_RE.match(compact):
+        raise ValidationError(
+            _("Enter a landline number with its STD code, for example 011-23456789."), code="landline"
+        )
+    return compact
+
+
+def clean_short_code(value):
+    value = (value or "").strip()
+    if not SHORT_CODE_RE.match(value):
+        raise ValidationError(
+            _("Use 2 to 20 letters, digits or hyphens, starting with a letter or digit, for example MHA or DOP-KA."),
+            code="short_code",
+        )
+    return value.upper()
+
+
+def clean_domain(value):
+    """Return a normalised domain, or raise saying why it is not one."""
+    raw = (value or "").strip().lower()
+    raw = raw.removeprefix("@")
+    try:
+        domain = normalise_domain(raw)
+    except ValueError:
+        raise ValidationError(_("“%(value)s” is not a valid domain name.") % {"value": value}, code="domain")
+    labels = domain.split(".")
+    if len(labels) < 2 or not all(DOMAIN_LABEL_RE.match(label) for label in labels):
+        raise ValidationError(
+            _("“%(value)s” is not a valid domain name, such as dept.gov.in.") % {"value": value}, code="domain"
+        )
+    return domain
+
+
+def clean_staff_domains(value, *, max_domains=20):
+    """Domains used by the organisation's staff: one per line or separated by commas.
+
+    Returns (domains, warnings). Consumer mail domains are refused; domains that
+    are not official are accepted with a warning that they need review.
+    """
+    parts = [p for p in re.split(r"[\s,;]+", value or "") if p]
+    if not parts:
+        raise ValidationError(_("Enter at least one email domain used by your staff, for example dept.gov.in."), code="required")
+    if len(parts) > max_domains:
+        raise ValidationError(_("Enter at most %(n)s domains.") % {"n": max_domains}, code="too_many")
+    domains, warnings, errors = [], [], []
+    for part in parts:
+        try:
+            domain = clean_domain(part)
+        except ValidationError as exc:
+            errors.extend(exc.messages)
+            continue
+        kind, _matched = classify_domain(domain)
+        if kind == CONSUMER:
+            errors.append(
+                _("%(domain)s is a personal mail service; only your organisation's own domains can be listed.")
+                % {"domain": domain}
+            )
+            continue
+        if kind != OFFICIAL:
+            warnings.append(
+                _("%(domain)s is not on the official list and will be reviewed before approval.") % {"domain": domain}
+            )
+        if domain not in domains:
+            domains.append(domain)
+    if errors:
+        raise ValidationError(errors)
+    return domains, warnings
+
+
+def clean_website(value):
+    """Return (url, needs_review). A website off the official domains is flagged, not refused."""
+    value = (value or "").strip()
+    if "://" not in value:
+        value = "https://" + value
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError(_("Enter a website address such as https://dept.gov.in."), code="website")
+    try:
+        host = clean_domain(parts.hostname)
+    except ValidationError:
+        raise ValidationError(_("Enter a website address such as https://dept.gov.in."), code="website")
+    kind, _matched = classify_domain(host)
+    if kind in (CONSUMER, INVALID):
+        raise ValidationError(_("Enter your organisation's own website, such as https://dept.gov.in."), code="website")
+    return value, kind != OFFICIAL

@@ -1,0 +1,285 @@
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from onboarding import pdf, services, workflow
+from onboarding.declarations import NOTICE_SECTIONS, NOTICE_VERSION
+from onboarding.forms import SECTION_FORMS, AttachmentForm, HierarchySectionForm
+from onboarding.models import Attachment, Section, SectionStatus
+from onboarding.selectors import (
+    application_for_officer,
+    application_for_viewer,
+    applications_of_officer,
+    officer_eligibility,
+)
+from onboarding.summary import application_summary
+from portal.access import rule
+from portal.audit.models import AuditEvent
+from portal.organisations.models import Organisation
+from portal.organisations.selectors import organisation_search
+
+SECTION_ORDER = list(Section)
+
+
+def _next_section(section):
+    index = SECTION_ORDER.index(section)
+    return SECTION_ORDER[index + 1] if index + 1 < len(SECTION_ORDER) else None
+
+
+@rule("authenticated")
+@require_http_methods(["GET", "POST"])
+def start(request):
+    problem = officer_eligibility(request.user)
+    if request.method == "POST" and not problem:
+        application = services.application_create(actor=request.user, request=request)
+        messages.success(request, _("Your application has been started. Fill the sections in any order; each is saved on its own."))
+        return redirect("onboarding:task_list", pk=application.pk)
+    return render(request, "onboarding/start.html", {"problem": problem})
+
+
+@rule("authenticated")
+@require_http_methods(["GET"])
+def my_applications(request):
+    applications = applications_of_officer(request.user).prefetch_related(
+        Prefetch("attachments", queryset=Attachment.objects.filter(is_current=True), to_attr="current_letters")
+    )
+    return render(request, "onboarding/my_applications.html", {"applications": applications, "can_start": not officer_eligibility(request.user)})
+
+
+def _task_rows(application):
+    rows = []
+    for section in Section:
+        rows.append({"section": section, "status": SectionStatus(application.status_of(section))})
+    return rows
+
+
+@rule("nodal_officer_of_application")
+@require_http_methods(["GET"])
+def task_list(request, pk):
+    application = application_for_officer(request.user, pk)
+    rows = _task_rows(application)
+    all_complete = all(row["status"] == SectionStatus.COMPLETE for row in rows)
+    return render(
+        request,
+        "onboarding/task_list.html",
+        {
+            "application": application,
+            "rows": rows,
+            "all_complete": all_complete,
+            "completed": sum(row["status"] == SectionStatus.COMPLETE for row in rows),
+            "warnings": services.duplicate_warnings(application) if application.is_editable else [],
+        },
+    )
+
+
+@rule("nodal_officer_of_application")
+@require_http_methods(["GET", "POST"])
+def section_edit(request, pk, section):
+    application = application_for_officer(request.user, pk)
+    try:
+        section = Section(section)
+    except ValueError:
+        raise Http404
+    if section == Section.AUTHORISATION_LETTER:
+        return redirect("onboarding:letter", pk=pk)
+    if not application.is_editable:
+        messages.info(request, _("This application has been submitted and can no longer be changed."))
+        return redirect("onboarding:detail", pk=pk)
+    form_class = SECTION_FORMS[section]
+    restored = False
+    if request.method == "POST":
+        application, form = services.application_save_section(
+            application_id=application.pk, section=section, querydict=request.POST, actor=request.user, request=request
+        )
+        if "search_parent" in request.POST:
+            query = urlencode({"q": request.POST.get("q", "")[:100]})
+            return redirect(f"{reverse('onboarding:section', kwargs={'pk': pk, 'section': section.value})}?{query}")
+        if form.is_valid():
+            messages.success(request, _("“%(section)s” saved.") % {"section": section.label})
+            nxt = _next_section(section)
+            if "continue" in request.POST and nxt:
+                return redirect("onboarding:section", pk=pk, section=nxt.value)
+            return redirect("onboarding:task_list", pk=pk)
+        messages.warning(request, _("Your answers were saved as a draft. Correct the problems shown to complete this section."))
+    else:
+        pending = request.session.pop(f"pending_input:{request.path}", None)
+        if pending is not None:
+            restored = True
+            from django.http import QueryDict
+
+            form = form_class(data=QueryDict(pending), application=application)
+        elif application.status_of(section) == SectionStatus.NOT_STARTED:
+            form = form_class(initial=application.section_data(section), application=application)
+        else:
+            form = services.bound_section_form(application, section)
+        form.is_valid() if form.is_bound else None
+    context = {
+        "application": application,
+        "section": section,
+        "form": form,
+        "restored": restored,
+        "next_section": _next_section(section),
+        "notice_sections": NOTICE_SECTIONS,
+        "notice_version": NOTICE_VERSION,
+    }
+    if section == Section.HIERARCHY:
+        context.update(_hierarchy_context(request, form))
+    if section == Section.ORGANISATION and application.is_editable:
+        context["duplicate_warnings"] = services.duplicate_warnings(application)
+    return render(request, "onboarding/section.html", context)
+
+
+def _hierarchy_context(request, form):
+    query = request.GET.get("q", "")
+    parent_id = form["parent"].value() if form.is_bound else form.initial.get("parent")
+    chosen = None
+    if parent_id:
+        try:
+            chosen = Organisation.objects.filter(pk=int(parent_id)).only("id", "name", "state").first()
+        except (TypeError, ValueError):
+            chosen = None
+    return {"query": query, "results": organisation_search(query=query) if query else None, "chosen_parent": chosen,
+            "choice_existing": HierarchySectionForm.EXISTING, "choice_new": HierarchySectionForm.NEW}
+
+
+@rule("authenticated")
+@require_http_methods(["GET"])
+def organisation_picker(request):
+    query = request.GET.get("q", "")[:100]
+    return render(request, "onboarding/includes/picker_results.html", {"results": organisation_search(query=query), "query": query})
+
+
+@rule("nodal_officer_of_application")
+@require_http_methods(["GET", "POST"])
+def letter(request, pk):
+    application = application_for_officer(request.user, pk)
+    current = application.attachments.filter(is_current=True).first()
+    if request.method == "POST":
+        if not application.is_editable:
+            messages.info(request, _("This application has been submitted and can no longer be changed."))
+            return redirect("onboarding:detail", pk=pk)
+        form = AttachmentForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                services.attachment_upload(
+                    application_id=application.pk, uploaded=form.cleaned_data["letter"], actor=request.user, request=request
+                )
+            except ValidationError as exc:
+                form.add_error("letter", exc)
+            else:
+                messages.success(request, _("The authorisation letter was uploaded."))
+                return redirect("onboarding:task_list", pk=pk)
+    else:
+        form = AttachmentForm()
+    return render(request, "onboarding/letter.html", {"application": application, "form": form, "current": current})
+
+
+@rule("viewer_of_application")
+@require_http_methods(["GET"])
+def letter_download(request, pk, attachment_id):
+    application = application_for_viewer(request.user, pk)
+    try:
+        attachment = application.attachments.get(pk=attachment_id)
+    except (Attachment.DoesNotExist, ValueError):
+        raise Http404
+    response = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type, as_attachment=True,
+                            filename=attachment.original_name)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@rule("viewer_of_application")
+@require_http_methods(["GET"])
+def form_pdf(request, pk):
+    application = application_for_viewer(request.user, pk)
+    document = pdf.application_form_pdf(application=application, actor=request.user)
+    name = f"{application.reference or f'draft-{application.pk}'}-v{document.version}.pdf"
+    return FileResponse(document.file.open("rb"), content_type="application/pdf", as_attachment=True, filename=name)
+
+
+@rule("nodal_officer_of_application")
+@require_http_methods(["GET", "POST"])
+def submit(request, pk):
+    application = application_for_officer(request.user, pk)
+    problems = services.submission_problems(application) if application.is_editable else []
+    if request.method == "POST":
+        try:
+            application = services.application_submit(application_id=application.pk, actor=request.user, request=request)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("onboarding:task_list", pk=pk)
+        except workflow.InvalidTransition:
+            messages.error(request, _("This application has already been submitted."))
+            return redirect("onboarding:detail", pk=pk)
+        messages.success(
+            request,
+            _("Application %(ref)s has been submitted to the competent authority.") % {"ref": application.reference},
+        )
+        return redirect("onboarding:detail", pk=pk)
+    return render(
+        request,
+        "onboarding/submit.html",
+        {"application": application, "problems": problems, "summary": application_summary(application)},
+    )
+
+
+@rule("viewer_of_application")
+@require_http_methods(["GET"])
+def detail(request, pk):
+    application = application_for_viewer(request.user, pk)
+    timeline = AuditEvent.objects.filter(target_type="onboarding.application", target_id=str(application.pk)).exclude(
+        action="application.section_saved"
+    ).only("created_at", "action", "actor_email", "actor_role", "new_values")
+    return render(
+        request,
+        "onboarding/detail.html",
+        {
+            "application": application,
+            "summary": application_summary(application),
+            "timeline": timeline,
+            "letter": application.attachments.filter(is_current=True).first(),
+            "can_withdraw": application.nodal_officer_id == request.user.pk
+            and workflow.allowed(application.status, workflow.Event.WITHDRAW),
+            "is_officer": application.nodal_officer_id == request.user.pk,
+        },
+    )
+
+
+@rule("nodal_officer_of_application")
+@require_http_methods(["GET", "POST"])
+def withdraw(request, pk):
+    application = application_for_officer(request.user, pk)
+    if not workflow.allowed(application.status, workflow.Event.WITHDRAW):
+        messages.info(request, _("This application can no longer be withdrawn."))
+        return redirect("onboarding:detail", pk=pk)
+    if request.method == "POST":
+        if request.POST.get("confirm") != "yes":
+            messages.error(request, _("Tick the box to confirm that you want to withdraw the application."))
+        else:
+            try:
+                services.application_withdraw(
+                    application_id=application.pk, actor=request.user, reason=request.POST.get("reason", ""), request=request
+                )
+            except workflow.InvalidTransition:
+                messages.info(request, _("This application can no longer be withdrawn."))
+                return redirect("onboarding:detail", pk=pk)
+            messages.success(request, _("The application was withdrawn."))
+            return redirect("onboarding:my_applications")
+    return render(request, "onboarding/withdraw.html", {"application": application})
+
+
+@rule("public")
+@require_http_methods(["GET"])
+def privacy_notice(request):
+    return render(request, "onboarding/privacy_notice.html", {"notice_sections": NOTICE_SECTIONS, "notice_version": NOTICE_VERSION})
+
+
+def task_list_url(application):
+    return reverse("onboarding:task_list", kwargs={"pk": application.pk})

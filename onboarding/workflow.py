@@ -1,0 +1,67 @@
+"""The application lifecycle (DESIGN §4) as one state machine.
+
+Every change of an application's status goes through ``advance``; a transition
+that is not in the table raises ``InvalidTransition``.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from onboarding.models import ApplicationStatus as S
+
+
+class Event(models.TextChoices):
+    SUBMIT = "submit", _("Submit")
+    RESUBMIT = "resubmit", _("Resubmit after correction")
+    AUTHORITY_APPROVE = "authority_approve", _("Approved by the competent authority")
+    AUTHORITY_RETURN = "authority_return", _("Returned by the competent authority")
+    AUTHORITY_REJECT = "authority_reject", _("Rejected by the competent authority")
+    STATE_APPROVE = "state_approve", _("Approved by the state administrators")
+    STATE_RETURN = "state_return", _("Returned by the state administrators")
+    STATE_REJECT = "state_reject", _("Rejected by the state administrators")
+    APPEAL = "appeal", _("Appealed")
+    APPEAL_OVERTURN = "appeal_overturn", _("Rejection overturned on appeal")
+    APPEAL_UPHOLD = "appeal_uphold", _("Rejection upheld on appeal")
+    WITHDRAW = "withdraw", _("Withdrawn by the nodal officer")
+
+
+TRANSITIONS = {
+    (S.DRAFT, Event.SUBMIT): S.WITH_AUTHORITY,
+    (S.CHANGES_REQUESTED, Event.RESUBMIT): S.WITH_AUTHORITY,
+    (S.WITH_AUTHORITY, Event.AUTHORITY_APPROVE): S.WITH_STATE,
+    (S.WITH_AUTHORITY, Event.AUTHORITY_RETURN): S.CHANGES_REQUESTED,
+    (S.WITH_AUTHORITY, Event.AUTHORITY_REJECT): S.REJECTED,
+    (S.WITH_STATE, Event.STATE_APPROVE): S.APPROVED,
+    (S.WITH_STATE, Event.STATE_RETURN): S.CHANGES_REQUESTED,
+    (S.WITH_STATE, Event.STATE_REJECT): S.REJECTED,
+    (S.REJECTED, Event.APPEAL): S.UNDER_APPEAL,
+    (S.UNDER_APPEAL, Event.APPEAL_OVERTURN): S.APPROVED,
+    (S.UNDER_APPEAL, Event.APPEAL_UPHOLD): S.REJECTED_FINAL,
+}
+WITHDRAWABLE = (S.DRAFT, S.WITH_AUTHORITY, S.CHANGES_REQUESTED, S.WITH_STATE)
+for _status in WITHDRAWABLE:
+    TRANSITIONS[(_status, Event.WITHDRAW)] = S.WITHDRAWN
+
+
+class InvalidTransition(Exception):
+    def __init__(self, status, event):
+        self.status, self.event = status, event
+        super().__init__(f"{event} is not allowed from {status}")
+
+
+def allowed(status, event):
+    return (status, event) in TRANSITIONS
+
+
+def next_status(status, event):
+    try:
+        return TRANSITIONS[(status, event)]
+    except KeyError:
+        raise InvalidTransition(status, event) from None
+
+
+def advance(application, event):
+    """Set the application's new status for ``event`` (the caller saves it, holding the row lock)."""
+    old = application.status
+    application.status = next_status(old, event)
+    return old, application.status

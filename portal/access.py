@@ -1,0 +1,62 @@
+"""Access rules for views. Every view carries exactly one explicit rule
+(``@rule("...")``), which a test checks for every URL pattern.
+
+Rules:
+- ``public``: anyone, no account.
+- ``token``: anyone holding a valid single-use link (checked by the view).
+- ``authenticated``: any signed-in user.
+- ``nodal_officer_of_application`` / ``viewer_of_application``: signed in; the
+  view fetches the object through a selector scoped to the viewer (404 otherwise).
+- ``superadmin``, ``state_admin``: signed in with that platform role (403 otherwise).
+"""
+
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from portal.organisations.selectors import is_superadmin, state_admin_jurisdictions
+
+RULES = {
+    "public", "token", "authenticated", "nodal_officer_of_application", "viewer_of_application",
+    "superadmin", "state_admin",
+}
+PENDING_PREFIX = "pending_input:"
+
+
+def _keep_input_and_login(request):
+    """Signed out (for example an expired session) while sending a form: keep what was
+    typed in the session, so that the form shows it again after signing in."""
+    if request.method == "POST":
+        data = request.POST.copy()
+        data.pop("csrfmiddlewaretoken", None)
+        request.session[PENDING_PREFIX + request.path] = data.urlencode()
+        next_url = request.path
+    else:
+        next_url = request.get_full_path()
+    return redirect(f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': next_url})}")
+
+
+def rule(name):
+    if name not in RULES:
+        raise ValueError(f"unknown access rule {name!r}")
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if name not in ("public", "token"):
+                if not request.user.is_authenticated:
+                    return _keep_input_and_login(request)
+                if name == "superadmin" and not is_superadmin(request.user):
+                    raise PermissionDenied
+                if name == "state_admin" and not (state_admin_jurisdictions(request.user) or is_superadmin(request.user)):
+                    raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        wrapped.access_rule = name
+        return wrapped
+
+    return decorator

@@ -1,0 +1,33 @@
+from allauth.mfa.models import Authenticator
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from portal.organisations.models import PlatformRole
+from portal.organisations.selectors import platform_roles_of
+
+MFA_REQUIRED_ROLES = {PlatformRole.STATE_ADMIN, PlatformRole.SUPERADMIN}
+EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/i18n/")
+
+
+def requires_mfa(user):
+    if not user.is_authenticated:
+        return False
+    return user.is_superuser or any(role in MFA_REQUIRED_ROLES for role, _ in platform_roles_of(user))
+
+
+def has_mfa(user):
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+class MfaEnforcementMiddleware:
+    """State admins and superadmins must set up a second factor before doing anything
+    else, the Django admin included (allauth enforces no enrolment by itself)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        path = request.path_info
+        if not path.startswith(EXEMPT_PREFIXES) and requires_mfa(request.user) and not has_mfa(request.user):
+            return redirect(f"{reverse('mfa_activate_totp')}?next={path}")
+        return self.get_response(request)

@@ -1,0 +1,58 @@
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from portal.accounts.models import EmailSuffixRule, SuffixKind
+from portal.accounts.official_email import normalise_domain
+from portal.audit.models import AuditAction
+from portal.audit.services import audit_record
+
+
+def clean_suffix(value):
+    raw = (value or "").strip().lower().lstrip(".")
+    if not raw:
+        raise ValidationError(_("Enter a domain suffix such as gov.in."), code="required")
+    dash = raw.startswith("-")
+    try:
+        normalised = normalise_domain(raw[1:] if dash else raw)
+    except ValueError:
+        raise ValidationError(_("“%(value)s” is not a valid domain suffix.") % {"value": value}, code="invalid")
+    labels = normalised.split(".")
+    if any(not label or len(label) > 63 for label in labels) or len(labels) < 1:
+        raise ValidationError(_("“%(value)s” is not a valid domain suffix.") % {"value": value}, code="invalid")
+    if dash and len(labels) < 3:
+        raise ValidationError(_("A label-ending rule needs a suffix under it, for example -external.gov.in."), code="invalid")
+    return ("-" if dash else "") + normalised
+
+
+def email_rule_save(*, suffix, kind, note="", actor, rule_id=None, request=None):
+    """Create or change one official-email rule; audited."""
+    suffix = clean_suffix(suffix)
+    if kind not in SuffixKind.values:
+        raise ValidationError(_("Choose a kind."), code="invalid")
+    with transaction.atomic():
+        clash = EmailSuffixRule.objects.filter(suffix=suffix).exclude(pk=rule_id).exists()
+        if clash:
+            raise ValidationError(_("There is already a rule for %(suffix)s.") % {"suffix": suffix}, code="duplicate")
+        if rule_id is None:
+            rule = EmailSuffixRule.objects.create(suffix=suffix, kind=kind, note=note[:200])
+            audit_record(actor=actor, action=AuditAction.EMAIL_RULE_CREATED, target=rule, request=request,
+                         new={"suffix": suffix, "kind": kind, "note": note})
+            return rule
+        rule = EmailSuffixRule.objects.select_for_update().get(pk=rule_id)
+        old = {"suffix": rule.suffix, "kind": rule.kind, "note": rule.note}
+        new = {"suffix": suffix, "kind": kind, "note": note[:200]}
+        if old == new:
+            return rule
+        rule.suffix, rule.kind, rule.note = suffix, kind, note[:200]
+        rule.save(update_fields=["suffix", "kind", "note", "updated_at"])
+        audit_record(actor=actor, action=AuditAction.EMAIL_RULE_CHANGED, target=rule, request=request, old=old, new=new)
+        return rule
+
+
+def email_rule_delete(*, rule_id, actor, request=None):
+    with transaction.atomic():
+        rule = EmailSuffixRule.objects.select_for_update().get(pk=rule_id)
+        old = {"suffix": rule.suffix, "kind": rule.kind, "note": rule.note}
+        audit_record(actor=actor, action=AuditAction.EMAIL_RULE_DELETED, target=rule, request=request, old=old)
+        rule.delete()

@@ -1,0 +1,39 @@
+"""Audit events for allauth's account flows."""
+
+from allauth.account import signals
+from django.dispatch import receiver
+
+from portal.audit.models import AuditAction
+from portal.audit.services import audit_record
+
+
+@receiver(signals.user_signed_up)
+def on_signed_up(sender, request, user, **kwargs):
+    audit_record(actor=user, action=AuditAction.USER_SIGNED_UP, target=user, request=request)
+
+
+@receiver(signals.user_logged_in)
+def on_logged_in(sender, request, user, **kwargs):
+    audit_record(actor=user, action=AuditAction.USER_LOGGED_IN, target=user, request=request)
+
+
+@receiver(signals.email_confirmed)
+def on_email_confirmed(sender, request, email_address, **kwargs):
+    audit_record(actor=email_address.user, action=AuditAction.USER_EMAIL_CONFIRMED, target=email_address.user,
+                 new={"email": email_address.email}, request=request)
+
+
+@receiver(signals.password_changed)
+def on_password_changed(sender, request, user, **kwargs):
+    audit_record(actor=user, action=AuditAction.USER_PASSWORD_CHANGED, target=user, request=request)
+
+
+@receiver(signals.password_reset)
+def on_password_reset(sender, request, user, **kwargs):
+    audit_record(actor=user, action=AuditAction.USER_PASSWORD_RESET, target=user, request=request)
+
+
+@receiver(signals.email_changed)
+def on_email_changed(sender, request, user, from_email_address, to_email_address, **kwargs):
+    audit_record(actor=user, action=AuditAction.USER_EMAIL_CHANGED, target=user, request=request,
+                 old={"email": getattr(from_email_address, "email", "")}, new={"email": to_email_address.email})

@@ -1,0 +1,50 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from portal.access import rule
+from portal.accounts.forms import EmailRuleForm
+from portal.accounts.models import EmailSuffixRule
+from portal.accounts.services import email_rule_delete, email_rule_save
+
+
+@rule("superadmin")
+@require_http_methods(["GET", "POST"])
+def email_rules(request):
+    form = EmailRuleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            email_rule_save(actor=request.user, request=request, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error("suffix", exc)
+        else:
+            messages.success(request, _("Rule added."))
+            return redirect("accounts:email_rules")
+    return render(request, "portal/email_rules.html", {"form": form, "rules": EmailSuffixRule.objects.all()})
+
+
+@rule("superadmin")
+@require_http_methods(["GET", "POST"])
+def email_rule_edit(request, pk):
+    rule_obj = get_object_or_404(EmailSuffixRule, pk=pk)
+    if request.method == "POST" and request.POST.get("action") == "delete":
+        if request.POST.get("confirm") == "yes":
+            email_rule_delete(rule_id=rule_obj.pk, actor=request.user, request=request)
+            messages.success(request, _("Rule deleted."))
+            return redirect("accounts:email_rules")
+        messages.error(request, _("Tick the box to confirm the deletion."))
+    form = EmailRuleForm(
+        request.POST if request.method == "POST" and request.POST.get("action") != "delete" else None,
+        initial={"suffix": rule_obj.suffix, "kind": rule_obj.kind, "note": rule_obj.note},
+    )
+    if form.is_bound and form.is_valid():
+        try:
+            email_rule_save(actor=request.user, request=request, rule_id=rule_obj.pk, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error("suffix", exc)
+        else:
+            messages.success(request, _("Rule saved."))
+            return redirect("accounts:email_rules")
+    return render(request, "portal/email_rule_edit.html", {"form": form, "rule": rule_obj})

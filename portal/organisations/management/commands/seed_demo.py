@@ -1,0 +1,69 @@
+"""Idempotent demo data for the embedded default (make run)."""
+
+from allauth.account.models import EmailAddress
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from portal.accounts.models import User
+from portal.organisations.models import (
+    Level,
+    Organisation,
+    OrganisationDomain,
+    OrganisationStatus,
+    OrganisationType,
+    PlatformRole,
+    PlatformRoleGrant,
+)
+
+DEMO_PASSWORD = "Sandes-demo-2026"
+
+ORGANISATIONS = [
+    ("Ministry of Home Affairs", "गृह मंत्रालय", "MHA", OrganisationType.MINISTRY, Level.CENTRAL, "", "mha.gov.in", None),
+    ("Ministry of Electronics and Information Technology", "इलेक्ट्रॉनिकी और सूचना प्रौद्योगिकी मंत्रालय", "MEITY",
+     OrganisationType.MINISTRY, Level.CENTRAL, "", "meity.gov.in", None),
+    ("National Informatics Centre", "राष्ट्रीय सूचना विज्ञान केंद्र", "NIC", OrganisationType.ATTACHED_OFFICE, Level.CENTRAL, "",
+     "nic.in", "MEITY"),
+    ("General Administration Department, Maharashtra", "सामान्य प्रशासन विभाग, महाराष्ट्र", "GAD-MH",
+     OrganisationType.STATE_DEPARTMENT, Level.STATE, "MH", "maharashtra.gov.in", None),
+    ("Collectorate Pune", "जिल्हाधिकारी कार्यालय पुणे", "COLL-PUNE", OrganisationType.DISTRICT_OFFICE, Level.DISTRICT, "MH",
+     "pune.gov.in", "GAD-MH"),
+]
+
+USERS = [
+    # email, full name, platform role, jurisdiction, description
+    ("superadmin@nic.in", "Asha Superadmin", PlatformRole.SUPERADMIN, "", "superadmin (asked to set up TOTP at first sign-in)"),
+    ("stateadmin.mh@maharashtra.gov.in", "Ravi State Admin", PlatformRole.STATE_ADMIN, "MH",
+     "state administrator, Maharashtra (asked to set up TOTP)"),
+    ("auditor@nic.in", "Meena Auditor", PlatformRole.AUDITOR, "", "auditor (read-only)"),
+    ("nodal.officer@mahaagri.gov.in", "Sunil Nodal Officer", None, "", "nodal officer (official email, verified)"),
+    ("citizen@gmail.com", "Public User", None, "", "public user (not official)"),
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo organisations and users (safe to run again) and print the demo logins."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        by_code = {}
+        for name, local, code, org_type, level, state, domain, parent in ORGANISATIONS:
+            org, _ = Organisation.objects.get_or_create(
+                short_code=code,
+                defaults=dict(name=name, name_local=local, org_type=org_type, level=level, state=state,
+                              status=OrganisationStatus.ACTIVE, activated_at=timezone.now(),
+                              parent=by_code.get(parent)),
+            )
+            by_code[code] = org
+            OrganisationDomain.objects.get_or_create(organisation=org, domain=domain, defaults={"is_verified": True})
+        for email, full_name, role, jurisdiction, _desc in USERS:
+            user = User.objects.filter(email=email).first()
+            if user is None:
+                user = User.objects.create_user(email=email, password=DEMO_PASSWORD, full_name=full_name)
+            EmailAddress.objects.get_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
+            if role and not PlatformRoleGrant.objects.filter(user=user, role=role, jurisdiction=jurisdiction,
+                                                             revoked_at__isnull=True).exists():
+                PlatformRoleGrant.objects.create(user=user, role=role, jurisdiction=jurisdiction)
+        self.stdout.write(self.style.SUCCESS("Demo data loaded. Demo logins (password for all: %s):" % DEMO_PASSWORD))
+        for email, _name, _role, _j, desc in USERS:
+            self.stdout.write(f"  {email:40} {desc}")

@@ -1,0 +1,15 @@
+"""Settings for the test suite: the real settings, with fast password hashing,
+Celery tasks run in-process (the real task code), and files in a temporary folder."""
+
+import os
+import tempfile
+
+os.environ["PORTAL_TESTING"] = "1"
+os.environ.setdefault("PORTAL_VAR_DIR", tempfile.mkdtemp(prefix="portal-test-"))
+
+from portal.settings import *  # noqa: E402,F403
+
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BROKER_URL = "memory://"
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "portal_cache"}}

@@ -1,0 +1,28 @@
+import pytest
+from django.test import Client
+
+from tests.factories import PASSWORD, UserFactory
+
+OUTBOX_MAILERS = {
+    "default": {"BACKEND": "portal.mail.backends.OutboxEmailBackend"},
+    "transport": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
+}
+
+
+@pytest.fixture(autouse=True)
+def _mail_through_outbox(settings):
+    """Django's test setup replaces every mailer with locmem; put the outbox back in
+    front, so tests exercise the real path (outbox row, task, transport)."""
+    settings.MAILERS = OUTBOX_MAILERS
+
+
+@pytest.fixture
+def officer(db):
+    return UserFactory(email="nodal.officer@mahaagri.gov.in", full_name="Sunil Patil")
+
+
+@pytest.fixture
+def officer_client(officer):
+    client = Client()
+    assert client.login(email=officer.email, password=PASSWORD)
+    return client
