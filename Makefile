@@ -1,0 +1,157 @@
+# Build and bootstrap for the onboarding portal.
+#
+#   make run     installs what is missing, migrates, loads demo data, serves the portal
+#   make test    installs what is missing and runs every test
+#
+# Both work on a fresh machine with no environment variables set (embedded
+# defaults: SQLite, console mail + outbox, Celery on a filesystem broker in var/).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+MANAGE := $(VPY) manage.py
+
+PYTHON_REQUIRED_MSG := Python 3.12 or newer is required; install it or put python3.12 on PATH
+
+# Interpreter discovery, evaluated once per make run. PYTHON=/path/to/python3
+# on the command line or in the environment overrides it.
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell bash .ci/find-python 2>/dev/null)
+endif
+
+# An existing .venv made with a Python older than 3.12 (or whose interpreter
+# has gone) is rebuilt.
+VENV_OK := $(shell $(VPY) -c 'import sys; assert sys.version_info >= (3, 12)' >/dev/null 2>&1 && echo yes)
+ifneq ($(VENV_OK),yes)
+.PHONY: $(VPY)
+endif
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+LDCONFIG := $(shell command -v ldconfig 2>/dev/null || echo /sbin/ldconfig)
+
+# Compile translations when there are any .po files (outside .venv).
+COMPILEMESSAGES = @if [ -n "$$(find . -path ./$(VENV) -prune -o -path '*/locale/*/LC_MESSAGES/*.po' -print -quit)" ]; then \
+		echo "$(MANAGE) compilemessages"; \
+		$(MANAGE) compilemessages --ignore=$(VENV) --verbosity 0; \
+	fi
+
+.PHONY: help print-python venv system-deps run test clean vendor
+
+help:
+	@echo "make run          install what is missing, migrate, load demo data, serve http://127.0.0.1:$(PORT)"
+	@echo "make test         install what is missing and run every test (PYTEST_ARGS=... passed to pytest)"
+	@echo "make venv         create .venv and install requirements.txt"
+	@echo "make system-deps  install the Debian packages the portal needs, if any is missing"
+	@echo "make clean        remove var/, db.sqlite3 and staticfiles/ (keeps .venv)"
+	@echo "make vendor       refetch the vendored Bootstrap, htmx and Noto fonts into static/"
+	@echo "make print-python show the interpreter used to create .venv"
+
+print-python:
+	@if [ -z "$(PYTHON)" ]; then echo "$(PYTHON_REQUIRED_MSG)" >&2; exit 1; fi
+	@echo "$(PYTHON)"
+	@"$(PYTHON)" --version
+
+# ---------------------------------------------------------------------------
+# Virtual environment
+
+venv: $(STAMP)
+
+$(VPY):
+	@if [ -z "$(PYTHON)" ]; then echo "$(PYTHON_REQUIRED_MSG)" >&2; exit 1; fi
+	@echo "Creating $(VENV) with $(PYTHON)"
+	rm -rf $(VENV)
+	"$(PYTHON)" -m venv $(VENV)
+
+# pip runs only when requirements.txt is newer than the stamp (or .venv is new).
+$(STAMP): requirements.txt $(VPY)
+	@echo "$(VPY) -m pip install -r requirements.txt"
+	@set -o pipefail; $(VPY) -m pip install --disable-pip-version-check --quiet -r requirements.txt 2>&1 \
+		| { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+	@touch $@
+
+# ---------------------------------------------------------------------------
+# Debian packages: WeasyPrint's libraries, Chromium for browser tests, Noto
+# fonts (Devanagari), gettext for compilemessages. apt-get runs only when
+# something is missing.
+
+system-deps:
+	@missing=""; \
+	$(LDCONFIG) -p 2>/dev/null | grep -q 'libpango-1\.0\.so' || missing="$$missing libpango-1.0-0"; \
+	$(LDCONFIG) -p 2>/dev/null | grep -q 'libpangoft2-1\.0\.so' || missing="$$missing libpangoft2-1.0-0"; \
+	$(LDCONFIG) -p 2>/dev/null | grep -q 'libharfbuzz-subset\.so' || missing="$$missing libharfbuzz-subset0"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -f /usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf ] || missing="$$missing fonts-noto-core"; \
+	command -v msgfmt >/dev/null 2>&1 || missing="$$missing gettext"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+		echo "WARNING: missing system packages (Debian names):$$missing"; \
+		echo "WARNING: apt-get is not available; install their equivalents by hand. Continuing."; \
+		exit 0; \
+	fi; \
+	echo "Installing system packages:$$missing"; \
+	$(SUDO) apt-get update -qq && \
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing
+
+# ---------------------------------------------------------------------------
+# Serve the portal on the embedded defaults. The Celery worker (with beat
+# embedded) runs in the background and is stopped when the server stops.
+# runserver runs in its own session so that Ctrl-C, a SIGTERM to make, or the
+# server exiting all end in the same place: the EXIT trap stops both.
+
+run: venv system-deps
+	@mkdir -p var
+	$(MANAGE) migrate --noinput
+	$(MANAGE) createcachetable
+	$(COMPILEMESSAGES)
+	$(MANAGE) seed_demo
+	@trap '[ -n "$${server_pid:-}" ] && kill -TERM -- -$$server_pid 2>/dev/null; [ -n "$${celery_pid:-}" ] && kill -TERM $$celery_pid 2>/dev/null; wait' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM; \
+	$(VENV)/bin/celery -A portal worker -B --concurrency 1 --loglevel INFO >var/celery.log 2>&1 & celery_pid=$$!; \
+	echo "Celery worker with beat started (pid $$celery_pid, log in var/celery.log)"; \
+	setsid $(MANAGE) runserver 127.0.0.1:$(PORT) & server_pid=$$!; \
+	wait $$server_pid
+
+# ---------------------------------------------------------------------------
+# Tests. make's exit code is pytest's.
+
+test: venv system-deps
+	$(COMPILEMESSAGES)
+	$(VPY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf var db.sqlite3 db.sqlite3-wal db.sqlite3-shm db.sqlite3-journal staticfiles
+
+# ---------------------------------------------------------------------------
+# Vendored static assets (served from static/, no CDN). Run by a maintainer
+# to upgrade; the results are committed. Needs the npm registry.
+
+BOOTSTRAP_VERSION ?= 5.3
+HTMX_VERSION ?= 2
+NOTO_DIR := /usr/share/fonts/truetype/noto
+NOTO_FONTS := NotoSans-Regular.ttf NotoSans-Bold.ttf NotoSansDevanagari-Regular.ttf NotoSansDevanagari-Bold.ttf
+
+vendor: system-deps
+	@set -euo pipefail; \
+	tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	(cd "$$tmp" && npm pack --silent bootstrap@$(BOOTSTRAP_VERSION) htmx.org@$(HTMX_VERSION) >/dev/null); \
+	mkdir -p "$$tmp/bootstrap" "$$tmp/htmx"; \
+	tar xzf "$$tmp"/bootstrap-*.tgz -C "$$tmp/bootstrap"; \
+	tar xzf "$$tmp"/htmx.org-*.tgz -C "$$tmp/htmx"; \
+	mkdir -p static/vendor/bootstrap static/vendor/htmx static/fonts; \
+	for f in css/bootstrap.min.css js/bootstrap.bundle.min.js; do \
+		sed -E '/^[[:space:]]*(\/\/|\/\*)# sourceMappingURL=/d' "$$tmp/bootstrap/package/dist/$$f" > "static/vendor/bootstrap/$$(basename $$f)"; \
+	done; \
+	cp "$$tmp/bootstrap/package/LICENSE" static/vendor/bootstrap/LICENSE; \
+	sed -E '/^[[:space:]]*(\/\/|\/\*)# sourceMappingURL=/d' "$$tmp/htmx/package/dist/htmx.min.js" > static/vendor/htmx/htmx.min.js; \
+	cp "$$tmp/htmx/package/LICENSE" static/vendor/htmx/LICENSE; \
+	for f in $(NOTO_FONTS); do cp "$(NOTO_DIR)/$$f" static/fonts/; done; \
+	cp /usr/share/doc/fonts-noto-core/copyright static/fonts/LICENSE-OFL.txt; \
+	for p in bootstrap htmx; do \
+		sed -n 's/^  "version": *"\([^"]*\)".*/'"$$p"' \1/p' "$$tmp/$$p/package/package.json"; \
+	done
