@@ -4,7 +4,6 @@ import hashlib
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.staticfiles import finders
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -16,29 +15,49 @@ from onboarding.summary import application_summary
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 
-STATIC_PREFIX = "pdf-static:/"
+STATIC_ROOTS = [Path(p).resolve() for p in settings.STATICFILES_DIRS]
+BASE_URL = STATIC_ROOTS[0].as_uri() + "/"
 
 
-def static_only_fetcher(url, *args, **kwargs):
-    """WeasyPrint URL fetcher that serves our own static files and nothing else
-    (no file:// paths, no network)."""
-    from weasyprint.urls import URLFetchingError
+def _allowed_path(url):
+    """The local path of a file:// URL inside our own static folders, or None."""
+    from urllib.parse import unquote, urlsplit
 
-    if not url.startswith(STATIC_PREFIX):
-        raise URLFetchingError(f"refused to fetch {url!r}: only the portal's static files are allowed")
-    relative = url[len(STATIC_PREFIX):].lstrip("/")
-    path = finders.find(relative)
-    if not path or ".." in Path(relative).parts:
-        raise URLFetchingError(f"no static file {relative!r}")
-    data = Path(path).read_bytes()
-    mime = "font/ttf" if relative.endswith(".ttf") else "text/css" if relative.endswith(".css") else "application/octet-stream"
-    return {"string": data, "mime_type": mime, "redirected_url": url, "filename": Path(relative).name}
+    parts = urlsplit(url)
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        return None
+    path = Path(unquote(parts.path)).resolve()
+    for root in STATIC_ROOTS:
+        if path.is_relative_to(root) and path.is_file():
+            return path
+    return None
+
+
+def _fetcher_class():
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class StaticOnlyFetcher(URLFetcher):
+        """Fetches the portal's own static files (fonts) and nothing else: no other
+        local path, no network, no data: URLs."""
+
+        def fetch(self, url, headers=None):
+            path = _allowed_path(url)
+            if path is None:
+                raise ValueError(f"refused to fetch {url[:200]!r}: only the portal's static files are allowed")
+            mime = {".ttf": "font/ttf", ".css": "text/css", ".png": "image/png"}.get(path.suffix, "application/octet-stream")
+            return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": mime})
+
+    return StaticOnlyFetcher
+
+
+def static_only_fetcher():
+    return _fetcher_class()()
 
 
 def render_pdf(html):
     from weasyprint import HTML
 
-    return HTML(string=html, base_url=STATIC_PREFIX, url_fetcher=static_only_fetcher).write_pdf()
+    return HTML(string=html, base_url=BASE_URL, url_fetcher=static_only_fetcher()).write_pdf()
 
 
 def application_form_html(application):

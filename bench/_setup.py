@@ -1,0 +1,36 @@
+"""Shared set-up for the benchmarks: a throw-away SQLite database (or DATABASE_URL)."""
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def django_setup():
+    tmp = tempfile.mkdtemp(prefix="portal-bench-")
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp}/bench.sqlite3")
+    os.environ.setdefault("PORTAL_VAR_DIR", tmp)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings_test")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    call_command("createcachetable", verbosity=0)
+    from django.conf import settings
+
+    settings.MAILERS = {
+        "default": {"BACKEND": "portal.mail.backends.OutboxEmailBackend"},
+        "transport": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
+    }
+    return tmp
+
+
+def median(values):
+    values = sorted(values)
+    n = len(values)
+    return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
