@@ -156,3 +156,90 @@ class ApplicationUserObjectPermission(UserObjectPermissionBase):
     """guardian: direct foreign-key permission table for applications."""
 
     content_object = models.ForeignKey(Application, on_delete=models.CASCADE)
+
+
+class Stage(models.TextChoices):
+    # Stored values are stable: they appear in audit rows.
+    AUTHORITY = "authority", _("Competent authority")
+    STATE = "state", _("State or central administrators")
+    APPEAL = "appeal", _("Appeal to the superadmins")
+
+
+class Decision(models.TextChoices):
+    # Stored values are stable: they appear in audit rows.
+    APPROVE = "approve", _("Approve")
+    RETURN = "return", _("Return for correction")
+    REJECT = "reject", _("Reject")
+    OVERTURN = "overturn", _("Overturn the rejection")
+    UPHOLD = "uphold", _("Uphold the rejection")
+    CANCELLED = "cancelled", _("Closed: the application was withdrawn")
+
+
+class ApprovalStep(models.Model):
+    """One stage of an application's approval (DESIGN §4): who must act, by when,
+    and what they decided. At most one step of an application is open (no decision)."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="steps")
+    stage = models.CharField(max_length=20, choices=Stage.choices)
+    # The competent authority's official address (authority steps).
+    assignee_email = models.EmailField(max_length=254, blank=True)
+    assignee_name = models.CharField(max_length=150, blank=True)
+    # State code or CENTRAL (state steps); blank for appeals (superadmins).
+    jurisdiction = models.CharField(max_length=10, choices=JURISDICTION_CHOICES, blank=True)
+    # The ApplicationVersion number this step decides on.
+    version_number = models.PositiveIntegerField()
+    # The nodal officer's grounds (appeal steps).
+    grounds = models.TextField(blank=True)
+    opened_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    decision = models.CharField(max_length=20, choices=Decision.choices, blank=True, default="")
+    remarks = models.TextField(blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # Null for the competent authority, who has no account; decided_by_email names them.
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_by_email = models.CharField(max_length=254, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["opened_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["application"], condition=models.Q(decision=""), name="uniq_open_step_per_application"),
+        ]
+        indexes = [
+            models.Index(fields=["due_at"], condition=models.Q(decision=""), name="open_step_due_idx"),
+            models.Index(fields=["stage", "jurisdiction", "decision"], name="step_queue_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.application} · {self.get_stage_display()}"
+
+    @property
+    def is_open(self):
+        return not self.decision
+
+    def is_overdue(self, now=None):
+        from django.utils import timezone
+
+        return self.is_open and self.due_at <= (now or timezone.now())
+
+
+class AuthorityToken(models.Model):
+    """A single-use link for the competent authority. Only the SHA-256 of the
+    random token is stored; the token itself exists only in the email."""
+
+    step = models.ForeignKey(ApprovalStep, on_delete=models.CASCADE, related_name="tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    email = models.EmailField(max_length=254)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"link for {self.email} ({self.step_id})"

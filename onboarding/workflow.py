@@ -8,6 +8,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from onboarding.models import ApplicationStatus as S
+from onboarding.models import Decision as D
+from onboarding.models import Stage
 
 
 class Event(models.TextChoices):
@@ -47,6 +49,40 @@ class InvalidTransition(Exception):
     def __init__(self, status, event):
         self.status, self.event = status, event
         super().__init__(f"{event} is not allowed from {status}")
+
+
+# Which decision on which stage's step is which event. A decision that is not
+# here (an authority "overturning", a superadmin "approving" an appeal) raises.
+STEP_EVENTS = {
+    (Stage.AUTHORITY, D.APPROVE): Event.AUTHORITY_APPROVE,
+    (Stage.AUTHORITY, D.RETURN): Event.AUTHORITY_RETURN,
+    (Stage.AUTHORITY, D.REJECT): Event.AUTHORITY_REJECT,
+    (Stage.STATE, D.APPROVE): Event.STATE_APPROVE,
+    (Stage.STATE, D.RETURN): Event.STATE_RETURN,
+    (Stage.STATE, D.REJECT): Event.STATE_REJECT,
+    (Stage.APPEAL, D.OVERTURN): Event.APPEAL_OVERTURN,
+    (Stage.APPEAL, D.UPHOLD): Event.APPEAL_UPHOLD,
+}
+# The stage whose step is open while the application is in a status.
+STAGE_OF_STATUS = {S.WITH_AUTHORITY: Stage.AUTHORITY, S.WITH_STATE: Stage.STATE, S.UNDER_APPEAL: Stage.APPEAL}
+# Decisions that must say why.
+REMARKS_REQUIRED = {D.RETURN, D.REJECT, D.UPHOLD}
+
+
+def decisions_for(stage):
+    return [decision for (s, decision) in STEP_EVENTS if s == stage]
+
+
+def step_event(stage, decision, status):
+    """The event a decision on a step of ``stage`` causes; raises InvalidTransition
+    when that decision does not exist for the stage or the application is not
+    waiting on that stage."""
+    try:
+        event = STEP_EVENTS[(stage, decision)]
+    except KeyError:
+        raise InvalidTransition(status, f"{stage}:{decision}") from None
+    next_status(status, event)
+    return event
 
 
 def allowed(status, event):
