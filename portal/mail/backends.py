@@ -7,15 +7,14 @@ commits. The real transport is the "transport" mailer.
 
 from django.core.mail.backends.base import BaseEmailBackend
 
-from portal.mail.services import outbox_enqueue
+from portal.mail.services import outbox_enqueue, outbox_enqueue_many
 
 
 class OutboxEmailBackend(BaseEmailBackend):
     def send_messages(self, email_messages):
-        count = 0
-        for message in email_messages:
-            if not message.recipients():
-                continue
-            outbox_enqueue(message=message)
-            count += 1
-        return count
+        messages = [message for message in email_messages if message.recipients()]
+        if len(messages) == 1:
+            outbox_enqueue(message=messages[0])
+        elif messages:
+            outbox_enqueue_many(messages=messages)
+        return len(messages)

@@ -17,8 +17,7 @@ def _message_domain():
     return settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">").strip() or "localhost"
 
 
-def outbox_enqueue(*, message):
-    """Store an EmailMessage in the outbox and schedule its delivery after commit."""
+def _outbox_row(message):
     html = ""
     for content, mimetype in getattr(message, "alternatives", []) or []:
         if mimetype == "text/html":
@@ -34,7 +33,7 @@ def outbox_enqueue(*, message):
                  "content_b64": base64.b64encode(content).decode("ascii")}
             )
     headers = {k: str(v) for k, v in (message.extra_headers or {}).items() if k.lower() != "message-id"}
-    row = OutboxMessage.objects.create(
+    return OutboxMessage(
         message_id=f"<{uuid.uuid4().hex}@{_message_domain()}>",
         subject=str(message.subject)[:500],
         from_email=str(message.from_email or settings.DEFAULT_FROM_EMAIL),
@@ -42,8 +41,28 @@ def outbox_enqueue(*, message):
         body=str(message.body), html_body=html, attachments=attachments, headers=headers,
         next_attempt_at=timezone.now(),
     )
+
+
+def outbox_enqueue(*, message):
+    """Store an EmailMessage in the outbox and schedule its delivery after commit."""
+    row = _outbox_row(message)
+    row.save(force_insert=True)
     transaction.on_commit(lambda: _dispatch(row.pk))
     return row
+
+
+def outbox_enqueue_many(*, messages):
+    """Store several messages with one INSERT (batch jobs: reminders, escalations),
+    each delivered after commit exactly as ``outbox_enqueue`` would."""
+    rows = OutboxMessage.objects.bulk_create([_outbox_row(message) for message in messages])
+    ids = [row.pk for row in rows]
+
+    def dispatch_all():
+        for outbox_id in ids:
+            _dispatch(outbox_id)
+
+    transaction.on_commit(dispatch_all)
+    return rows
 
 
 def _dispatch(outbox_id):
