@@ -258,6 +258,8 @@ ONBOARDING_APPEAL_DUE_DAYS = int(os.environ.get("ONBOARDING_APPEAL_DUE_DAYS", "1
 ONBOARDING_APPEAL_WINDOW_DAYS = int(os.environ.get("ONBOARDING_APPEAL_WINDOW_DAYS", "30"))
 ONBOARDING_REMINDER_DAYS_BEFORE = int(os.environ.get("ONBOARDING_REMINDER_DAYS_BEFORE", "2"))
 ONBOARDING_TOKEN_TTL_DAYS = int(os.environ.get("ONBOARDING_TOKEN_TTL_DAYS", "7"))
+# Requests per minute from one IP address to the competent authority's link pages.
+ONBOARDING_TOKEN_RATE_PER_MINUTE = int(os.environ.get("ONBOARDING_TOKEN_RATE_PER_MINUTE", "30"))
 
 # Security ---------------------------------------------------------------------
 SECURE_CSP = {
