@@ -204,7 +204,10 @@ class NodalOfficerSectionForm(PersonFieldsMixin, SectionForm):
     def clean(self):
         data = super().clean()
         if data.get("alternate_email") and data.get("alternate_email") == data.get("official_email"):
-            self.add_error("alternate_email", _("The alternate email must differ from the official email."))
+            # A wrong answer, not a missing one: the code makes the section "has errors".
+            self.add_error("alternate_email", ValidationError(
+                _("The alternate email must differ from the official email."), code="same_as_official"
+            ))
         return data
 
 

@@ -91,14 +91,15 @@ def clean_staff_domains(value, *, max_domains=20):
         try:
             domain = clean_domain(part)
         except ValidationError as exc:
-            errors.extend(exc.messages)
+            errors.extend(exc.error_list)
             continue
         kind, _matched = classify_domain(domain)
         if kind == CONSUMER:
-            errors.append(
+            errors.append(ValidationError(
                 _("%(domain)s is a personal mail service; only your organisation's own domains can be listed.")
-                % {"domain": domain}
-            )
+                % {"domain": domain},
+                code="consumer_domain",
+            ))
             continue
         if kind != OFFICIAL:
             warnings.append(
@@ -107,6 +108,8 @@ def clean_staff_domains(value, *, max_domains=20):
         if domain not in domains:
             domains.append(domain)
     if errors:
+        # Each error keeps its code: a wrong domain is an error, not a missing answer
+        # (the section's status depends on it).
         raise ValidationError(errors)
     return domains, warnings
 
