@@ -103,6 +103,11 @@ def section_edit(request, pk, section):
             return redirect(f"{reverse('onboarding:section', kwargs={'pk': pk, 'section': section.value})}?{query}")
         if form.is_valid():
             messages.success(request, _("“%(section)s” saved.") % {"section": section.label})
+            # Advice that does not block (a website off the official domains...) would
+            # otherwise go unseen: the page we redirect to does not show the form.
+            for field_warnings in form.warnings.values():
+                for warning in field_warnings:
+                    messages.warning(request, warning)
             nxt = _next_section(section)
             if "continue" in request.POST and nxt:
                 return redirect("onboarding:section", pk=pk, section=nxt.value)
