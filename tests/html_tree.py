@@ -1,0 +1,148 @@
+"""A small HTML tree built with the standard library's html.parser, for tests that
+look inside rendered pages (which element holds an error, what a field shows)."""
+
+from html.parser import HTMLParser
+
+VOID_ELEMENTS = {
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr",
+}
+
+
+class Node:
+    def __init__(self, tag, attrs=None, parent=None, line=None):
+        self.tag = tag
+        self.attrs = dict(attrs or {})
+        self.parent = parent
+        self.children = []
+        self.line = line
+
+    def __repr__(self):
+        return f"<{self.tag} {self.attrs}>"
+
+    def get(self, name, default=None):
+        return self.attrs.get(name, default)
+
+    def iter(self):
+        for child in self.children:
+            if isinstance(child, Node):
+                yield child
+                yield from child.iter()
+
+    def find_all(self, tag=None, **attrs):
+        return [
+            node for node in self.iter()
+            if (tag is None or node.tag == tag) and all(node.attrs.get(k.rstrip("_")) == v for k, v in attrs.items())
+        ]
+
+    def find(self, tag=None, **attrs):
+        found = self.find_all(tag, **attrs)
+        return found[0] if found else None
+
+    def by_id(self, element_id):
+        for node in self.iter():
+            if node.attrs.get("id") == element_id:
+                return node
+        return None
+
+    def ancestors(self):
+        node = self.parent
+        while node is not None:
+            yield node
+            node = node.parent
+
+    def text(self):
+        parts = []
+        for child in self.children:
+            parts.append(child.text() if isinstance(child, Node) else child)
+        return "".join(parts)
+
+    def squashed_text(self):
+        return " ".join(self.text().split())
+
+    def contains(self, other):
+        return any(ancestor is self for ancestor in other.ancestors())
+
+
+class _TreeBuilder(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.root = Node("#document")
+        self.stack = [self.root]
+        self.doctype = None
+
+    def handle_decl(self, decl):
+        self.doctype = decl
+
+    def handle_starttag(self, tag, attrs):
+        node = Node(tag, [(k, "" if v is None else v) for k, v in attrs], parent=self.stack[-1], line=self.getpos()[0])
+        self.stack[-1].children.append(node)
+        if tag not in VOID_ELEMENTS:
+            self.stack.append(node)
+
+    def handle_startendtag(self, tag, attrs):
+        node = Node(tag, [(k, "" if v is None else v) for k, v in attrs], parent=self.stack[-1], line=self.getpos()[0])
+        self.stack[-1].children.append(node)
+
+    def handle_endtag(self, tag):
+        for index in range(len(self.stack) - 1, 0, -1):
+            if self.stack[index].tag == tag:
+                del self.stack[index:]
+                return
+
+    def handle_data(self, data):
+        self.stack[-1].children.append(data)
+
+
+def parse(html):
+    if isinstance(html, bytes):
+        html = html.decode("utf-8")
+    builder = _TreeBuilder()
+    builder.feed(html)
+    builder.close()
+    builder.root.doctype = builder.doctype
+    return builder.root
+
+
+def page(response):
+    return parse(response.content)
+
+
+# Form helpers ----------------------------------------------------------------
+
+def field_error(tree, name):
+    """The text of the error element of a field (id ``id_<name>_error``), or None."""
+    node = tree.by_id(f"id_{name}_error")
+    return node.squashed_text() if node is not None else None
+
+
+def field_value(tree, name):
+    """What the re-rendered form shows for a field: a string for text inputs,
+    textareas, selects and radios; a list for groups of checkboxes; a bool for a
+    single checkbox."""
+    controls = [n for n in tree.iter() if n.tag in ("input", "textarea", "select") and n.get("name") == name]
+    if not controls:
+        raise AssertionError(f"no control named {name!r} in the page")
+    first = controls[0]
+    if first.tag == "textarea":
+        text = first.text()
+        return text[1:] if text.startswith("\n") else text
+    if first.tag == "select":
+        selected = [o.get("value", o.text()) for o in first.find_all("option") if "selected" in o.attrs]
+        return selected[0] if selected else ""
+    kind = first.get("type", "text")
+    if kind == "radio":
+        checked = [c.get("value") for c in controls if "checked" in c.attrs]
+        return checked[0] if checked else ""
+    if kind == "checkbox":
+        if len(controls) == 1 and not first.get("id", "").rstrip("0123456789").endswith("_"):
+            return "checked" in first.attrs
+        return [c.get("value") for c in controls if "checked" in c.attrs]
+    return first.get("value", "")
+
+
+def field_container(tree, name):
+    """The block that holds one field (label, input, hint, error and warnings)."""
+    for node in tree.iter():
+        if f"field-{name}" in node.get("class", "").split():
+            return node
+    return None

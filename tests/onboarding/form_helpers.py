@@ -1,0 +1,68 @@
+"""Driving the onboarding form through the views, as the nodal officer's browser would."""
+
+import io
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from onboarding import services
+from onboarding.models import Application
+from tests.onboarding_data import VALID, minimal_pdf
+
+
+def section_url(application, section):
+    return f"/onboarding/{application.pk}/section/{section}/"
+
+
+def new_application(officer):
+    return services.application_create(actor=officer)
+
+
+def post_section(client, application, section, data, **extra):
+    return client.post(section_url(application, section), data, **extra)
+
+
+def valid(section, **changes):
+    """The valid answers of a section with some changed."""
+    data = dict(VALID[section])
+    data.update(changes)
+    return data
+
+
+def fill_all(client, application, sections=None):
+    for section, data in (sections or VALID).items():
+        response = post_section(client, application, section, data)
+        assert response.status_code == 302, (section, response.content.decode()[:2000])
+
+
+def upload(client, application, content, name="letter.pdf", content_type="application/pdf"):
+    return client.post(
+        f"/onboarding/{application.pk}/letter/", {"letter": SimpleUploadedFile(name, content, content_type=content_type)}
+    )
+
+
+def complete(client, application):
+    fill_all(client, application)
+    response = upload(client, application, minimal_pdf())
+    assert response.status_code == 302, response.content.decode()[:2000]
+    application.refresh_from_db()
+    return application
+
+
+def png_bytes(size=(40, 20)):
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def jpeg_bytes(size=(40, 20)):
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (30, 30, 200)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def reload(application):
+    return Application.objects.get(pk=application.pk)

@@ -1,0 +1,671 @@
+"""Every validation rule of every section of the onboarding form, through the views.
+
+Each refused input is POSTed to /onboarding/<pk>/section/<section>/ by the signed-in
+nodal officer; the test checks that the message is rendered at the field (inside
+the element with id ``id_<field>_error``), that everything typed is still in the
+re-rendered form and in the stored draft, and the section's status:
+``has_errors`` for a wrong answer, ``in_progress`` when answers are only missing.
+"""
+
+import hashlib
+import io
+
+import pytest
+from django.core.files.storage import default_storage
+from django.test import Client
+
+from onboarding.declarations import NOTICE_VERSION
+from onboarding.models import Application, ApplicationStatus, Attachment, SectionStatus
+from portal.organisations.models import OrganisationStatus
+from portal.organisations.states import CENTRAL
+from tests.factories import PASSWORD, OrganisationDomainFactory, OrganisationFactory, PlatformRoleFactory, UserFactory
+from tests.html_tree import field_container, field_error, field_value, page
+from tests.onboarding.form_helpers import (
+    complete,
+    fill_all,
+    jpeg_bytes,
+    new_application,
+    png_bytes,
+    post_section,
+    reload,
+    section_url,
+    upload,
+    valid,
+)
+from tests.onboarding_data import VALID, minimal_pdf
+
+pytestmark = pytest.mark.django_db
+
+HAS_ERRORS, IN_PROGRESS, COMPLETE = SectionStatus.HAS_ERRORS, SectionStatus.IN_PROGRESS, SectionStatus.COMPLETE
+REQUIRED = "This field is required."
+
+
+@pytest.fixture
+def application(officer):
+    return new_application(officer)
+
+
+def assert_kept(tree, data, skip=()):
+    """Every value typed is shown again in the re-rendered form."""
+    for name, typed in data.items():
+        if name in skip:
+            continue
+        shown = field_value(tree, name)
+        if isinstance(shown, bool):
+            assert shown == (typed == "on"), name
+        elif isinstance(shown, list):
+            assert sorted(shown) == sorted(typed), name
+        else:
+            assert shown == typed, (name, shown, typed)
+
+
+def assert_refused(client, application, section, data, field, message, status):
+    response = post_section(client, application, section, data)
+    assert response.status_code == 200, response.get("Location")
+    tree = page(response)
+    error = field_error(tree, field)
+    assert error is not None, f"no error element for {field}"
+    assert message in error, (message, error)
+    # Tied to the field for assistive technology, and listed in the summary at the top.
+    control = [n for n in tree.iter() if n.get("name") == field and n.tag in ("input", "select", "textarea")]
+    if control and control[0].get("type") not in ("radio", "checkbox") or control and len(control) == 1:
+        assert control[0].get("aria-invalid") == "true", field
+        assert f"id_{field}_error" in control[0].get("aria-describedby", "").split(), field
+    summary = tree.by_id("error-summary")
+    assert summary is not None and message in summary.squashed_text()
+    skip = {"official_email"} if section == "nodal_officer" else set()
+    if message.startswith("Select a valid choice"):
+        skip.add(field)  # a value that is not one of the options cannot be shown selected
+    assert_kept(tree, data, skip=skip)
+    stored = reload(application)
+    assert stored.status_of(section) == status
+    for name, typed in data.items():
+        if not (section == "nodal_officer" and name == "official_email"):
+            expected = typed == "on" if isinstance(stored.section_data(section).get(name), bool) else typed
+            assert stored.section_data(section).get(name) == expected, name
+    return tree
+
+
+def assert_accepted(client, application, section, data):
+    response = post_section(client, application, section, data)
+    assert response.status_code == 302, page(response).by_id("error-summary").squashed_text()
+    assert reload(application).status_of(section) == COMPLETE
+    return response
+
+
+# Organisation ------------------------------------------------------------------------
+
+PIN_MESSAGE = "Enter a 6-digit PIN code that does not start with 0, for example 110001."
+LANDLINE_MESSAGE = "Enter a landline number with its STD code, for example 011-23456789."
+WEBSITE_MESSAGE = "Enter a website address such as https://dept.gov.in."
+SHORT_CODE_MESSAGE = "Use 2 to 20 letters, digits or hyphens"
+
+
+@pytest.mark.parametrize(
+    "field, value, message, status",
+    [
+        ("pin_code", "011001", PIN_MESSAGE, HAS_ERRORS),
+        ("pin_code", "41100", PIN_MESSAGE, HAS_ERRORS),
+        ("pin_code", "4110011", PIN_MESSAGE, HAS_ERRORS),
+        ("pin_code", "41100A", PIN_MESSAGE, HAS_ERRORS),
+        ("pin_code", "41100111", "Ensure this value has at most 7 characters (it has 8).", HAS_ERRORS),
+        ("pin_code", "", REQUIRED, IN_PROGRESS),
+        ("landline", "23456789", LANDLINE_MESSAGE, HAS_ERRORS),
+        ("landline", "011-1234567", LANDLINE_MESSAGE, HAS_ERRORS),
+        ("landline", "phone me", LANDLINE_MESSAGE, HAS_ERRORS),
+        ("website", "ftp://mha.gov.in", WEBSITE_MESSAGE, HAS_ERRORS),
+        ("website", "https://", WEBSITE_MESSAGE, HAS_ERRORS),
+        ("website", "https://not a site", WEBSITE_MESSAGE, HAS_ERRORS),
+        ("website", "https://gmail.com", "Enter your organisation's own website, such as https://dept.gov.in.", HAS_ERRORS),
+        ("email_domains", "gmail.com",
+         "gmail.com is a personal mail service; only your organisation's own domains can be listed.", HAS_ERRORS),
+        ("email_domains", "mahaagri.gov.in, yahoo.co.in", "yahoo.co.in is a personal mail service", HAS_ERRORS),
+        ("email_domains", "mahaagri.gov.in\nnot_a_domain!", "“not_a_domain!” is not a valid domain name", HAS_ERRORS),
+        ("email_domains", "localhost", "“localhost” is not a valid domain name, such as dept.gov.in.", HAS_ERRORS),
+        ("email_domains", ", ".join(f"d{i}.gov.in" for i in range(21)), "Enter at most 20 domains.", HAS_ERRORS),
+        ("email_domains", "", REQUIRED, IN_PROGRESS),
+        ("name", "D" * 201, "Ensure this value has at most 200 characters (it has 201).", HAS_ERRORS),
+        ("name", "", REQUIRED, IN_PROGRESS),
+        ("name_local", "क" * 201, "Ensure this value has at most 200 characters (it has 201).", HAS_ERRORS),
+        ("name_local", "", REQUIRED, IN_PROGRESS),
+        ("address", "A" * 501, "Ensure this value has at most 500 characters (it has 501).", HAS_ERRORS),
+        ("district", "D" * 101, "Ensure this value has at most 100 characters (it has 101).", HAS_ERRORS),
+        ("website", "https://" + "w" * 60 + ".gov.in/" + "p" * 140, "Ensure this value has at most 200 characters", HAS_ERRORS),
+        ("short_code", "M", SHORT_CODE_MESSAGE, HAS_ERRORS),
+        ("short_code", "MHA GOV", SHORT_CODE_MESSAGE, HAS_ERRORS),
+        ("short_code", "-MHA", SHORT_CODE_MESSAGE, HAS_ERRORS),
+        ("short_code", "S" * 21, "Ensure this value has at most 20 characters (it has 21).", HAS_ERRORS),
+        ("org_type", "galaxy", "Select a valid choice. galaxy is not one of the available choices.", HAS_ERRORS),
+        ("org_type", "", REQUIRED, IN_PROGRESS),
+        ("level", "planetary", "Select a valid choice. planetary is not one of the available choices.", HAS_ERRORS),
+        ("level", "", REQUIRED, IN_PROGRESS),
+        ("state", "XX", "Select a valid choice. XX is not one of the available choices.", HAS_ERRORS),
+        ("state", "", "Choose the state or union territory of a state, district or sub-district office.", IN_PROGRESS),
+        ("approx_users", "0", "Ensure this value is greater than or equal to 1.", HAS_ERRORS),
+        ("approx_users", "5000001", "Ensure this value is less than or equal to 5000000.", HAS_ERRORS),
+        ("approx_users", "many", "Enter a whole number.", HAS_ERRORS),
+        ("approx_users", "", REQUIRED, IN_PROGRESS),
+        ("address", "", REQUIRED, IN_PROGRESS),
+    ],
+)
+def test_organisation_refusals(officer_client, application, field, value, message, status):
+    assert_refused(officer_client, application, "organisation", valid("organisation", **{field: value}), field, message, status)
+
+
+def test_district_is_required_for_district_and_sub_district_offices(officer_client, application):
+    for level in ("district", "sub_district"):
+        assert_refused(
+            officer_client, application, "organisation", valid("organisation", level=level, district="  "),
+            "district", "Enter the district of a district or sub-district office.", IN_PROGRESS,
+        )
+    assert_accepted(officer_client, application, "organisation", valid("organisation", level="district", district="Pune"))
+
+
+def test_state_is_not_required_for_a_central_body(officer_client, application):
+    assert_accepted(officer_client, application, "organisation", valid("organisation", level="central", state=""))
+    assert reload(application).jurisdiction == CENTRAL
+
+
+def test_an_empty_organisation_section_is_in_progress_with_every_required_field_marked(officer_client, application):
+    response = post_section(officer_client, application, "organisation", {"save": "1"})
+    tree = page(response)
+    for field in ("name", "name_local", "short_code", "org_type", "level", "address", "pin_code", "email_domains",
+                  "approx_users"):
+        assert field_error(tree, field) == REQUIRED, field
+    for field in ("landline", "website", "district", "state"):
+        assert field_error(tree, field) is None, field
+    assert reload(application).status_of("organisation") == IN_PROGRESS
+
+
+def test_several_problems_of_one_field_are_all_shown_at_it(officer_client, application):
+    tree = assert_refused(
+        officer_client, application, "organisation", valid("organisation", email_domains="gmail.com, bad_domain, yahoo.com"),
+        "email_domains", "gmail.com is a personal mail service", HAS_ERRORS,
+    )
+    error = field_error(tree, "email_domains")
+    assert "“bad_domain” is not a valid domain name" in error
+    assert "yahoo.com is a personal mail service" in error
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"pin_code": "411 001"},
+        {"landline": "+91 20 26123456"},
+        {"landline": "02026123456"},
+        {"landline": "(020) 26123456"},
+        {"landline": ""},
+        {"website": "krishi.maharashtra.gov.in"},
+        {"website": ""},
+        {"short_code": "dop-ka"},
+        {"email_domains": "@mahaagri.gov.in,\nMAHAAGRI.GOV.IN; krishi.maharashtra.gov.in"},
+        {"level": "central", "state": ""},
+        {"level": "sub_district", "district": "Haveli"},
+    ],
+)
+def test_organisation_accepted_forms(officer_client, application, changes):
+    assert_accepted(officer_client, application, "organisation", valid("organisation", **changes))
+
+
+def test_website_off_official_domains_is_accepted_with_a_warning(officer_client, application):
+    response = post_section(officer_client, application, "organisation", valid("organisation", website="https://www.krishi-mh.org"))
+    assert response.status_code == 302
+    assert reload(application).status_of("organisation") == COMPLETE
+    warning = "This website is not on an official government domain; it will be reviewed before approval."
+    # Shown on the next page, and at the field whenever the section is opened.
+    assert warning in officer_client.get(response["Location"]).content.decode()
+    tree = page(officer_client.get(section_url(application, "organisation")))
+    container = field_container(tree, "website")
+    assert warning in container.squashed_text()
+    assert field_error(tree, "website") is None
+    assert field_value(tree, "website") == "https://www.krishi-mh.org"
+
+
+def test_website_on_an_official_domain_has_no_warning(officer_client, application):
+    post_section(officer_client, application, "organisation", valid("organisation"))
+    tree = page(officer_client.get(section_url(application, "organisation")))
+    assert not field_container(tree, "website").find_all(class_="field-warning")
+
+
+def test_staff_domain_off_the_official_list_is_accepted_with_a_warning(officer_client, application):
+    response = post_section(officer_client, application, "organisation", valid("organisation", email_domains="mahaagri.gov.in, iitb.ac.in"))
+    assert response.status_code == 302
+    tree = page(officer_client.get(section_url(application, "organisation")))
+    assert "iitb.ac.in is not on the official list and will be reviewed before approval." in field_container(
+        tree, "email_domains"
+    ).squashed_text()
+
+
+# Hierarchy ---------------------------------------------------------------------------
+
+def test_hierarchy_requires_a_choice(officer_client, application):
+    assert_refused(officer_client, application, "hierarchy", valid("hierarchy", parent_choice=""), "parent_choice", REQUIRED, IN_PROGRESS)
+
+
+def test_hierarchy_refuses_an_unknown_choice(officer_client, application):
+    assert_refused(officer_client, application, "hierarchy", valid("hierarchy", parent_choice="sideways"), "parent_choice",
+                   "Select a valid choice. sideways is not one of the available choices.", HAS_ERRORS)
+
+
+def test_existing_parent_must_be_chosen(officer_client, application):
+    assert_refused(officer_client, application, "hierarchy", valid("hierarchy", parent_choice="existing"), "parent",
+                   "Search for the parent organisation and choose it from the results.", IN_PROGRESS)
+
+
+def test_existing_parent_must_be_an_active_organisation(officer_client, application):
+    pending = OrganisationFactory(status=OrganisationStatus.PENDING)
+    assert_refused(officer_client, application, "hierarchy", valid("hierarchy", parent_choice="existing", parent=str(pending.pk)),
+                   "parent", "Choose the parent organisation from the search results.", HAS_ERRORS)
+    assert_refused(officer_client, application, "hierarchy", valid("hierarchy", parent_choice="existing", parent="99999999"),
+                   "parent", "Choose the parent organisation from the search results.", HAS_ERRORS)
+
+
+def test_existing_active_parent_is_accepted_and_shown(officer_client, application):
+    parent = OrganisationFactory(name="Agriculture Department, Maharashtra")
+    assert_accepted(officer_client, application, "hierarchy", valid("hierarchy", parent_choice="existing", parent=str(parent.pk)))
+    tree = page(officer_client.get(section_url(application, "hierarchy")))
+    assert "Agriculture Department, Maharashtra" in tree.by_id("chosen-parent").squashed_text()
+
+
+def test_new_parent_needs_name_and_type(officer_client, application):
+    data = valid("hierarchy", parent_choice="new")
+    tree = assert_refused(officer_client, application, "hierarchy", data, "new_parent_name",
+                          "Enter the name of the parent organisation.", IN_PROGRESS)
+    assert field_error(tree, "new_parent_type") == "Choose the type of the parent organisation."
+    assert_refused(officer_client, application, "hierarchy",
+                   valid("hierarchy", parent_choice="new", new_parent_name="Dept", new_parent_type="club"),
+                   "new_parent_type", "Select a valid choice. club is not one of the available choices.", HAS_ERRORS)
+    assert_refused(officer_client, application, "hierarchy",
+                   valid("hierarchy", parent_choice="new", new_parent_name="N" * 201, new_parent_type="department"),
+                   "new_parent_name", "Ensure this value has at most 200 characters (it has 201).", HAS_ERRORS)
+    assert_accepted(officer_client, application, "hierarchy",
+                    valid("hierarchy", parent_choice="new", new_parent_name="Agriculture Department", new_parent_type="state_department"))
+
+
+# Nodal officer -------------------------------------------------------------------------
+
+MOBILE_MESSAGE = "Enter a 10-digit Indian mobile number starting with 6, 7, 8 or 9, for example 98765 43210."
+
+
+@pytest.mark.parametrize("mobile", ["5876543210", "987654321", "98765432100", "+1 9876543210", "+91 5876543210",
+                                    "0 5876543210", "abcdefghij", "+91 98765 4321"])
+def test_nodal_officer_refuses_non_indian_mobiles(officer_client, application, mobile):
+    assert_refused(officer_client, application, "nodal_officer", valid("nodal_officer", mobile=mobile), "mobile",
+                   MOBILE_MESSAGE, HAS_ERRORS)
+
+
+@pytest.mark.parametrize("mobile", ["9876543210", "+91 98765 43210", "+919876543210", "09876543210", "0091 9876543210",
+                                    "98765-43210", "(+91) 6123456789", "7123456789", "8123456789"])
+def test_nodal_officer_accepts_indian_mobiles(officer_client, application, mobile):
+    assert_accepted(officer_client, application, "nodal_officer", valid("nodal_officer", mobile=mobile))
+
+
+@pytest.mark.parametrize(
+    "field, value, message, status",
+    [
+        ("name", "", REQUIRED, IN_PROGRESS),
+        ("name", "N" * 151, "Ensure this value has at most 150 characters (it has 151).", HAS_ERRORS),
+        ("designation", "", REQUIRED, IN_PROGRESS),
+        ("designation", "D" * 151, "Ensure this value has at most 150 characters (it has 151).", HAS_ERRORS),
+        ("employee_code", "", REQUIRED, IN_PROGRESS),
+        ("employee_code", "E" * 31, "Ensure this value has at most 30 characters (it has 31).", HAS_ERRORS),
+        ("mobile", "", REQUIRED, IN_PROGRESS),
+        ("alternate_email", "sunil@gmail.com", "gmail.com is a personal mail service", HAS_ERRORS),
+        ("alternate_email", "sunil@evilgov.in", "evilgov.in is not an official government domain", HAS_ERRORS),
+        ("alternate_email", "not-an-email", "Enter a valid email address.", HAS_ERRORS),
+        ("alternate_email", "nodal.officer@mahaagri.gov.in", "The alternate email must differ from the official email.", HAS_ERRORS),
+        ("alternate_email", "NODAL.OFFICER@MAHAAGRI.GOV.IN", "The alternate email must differ from the official email.", HAS_ERRORS),
+    ],
+)
+def test_nodal_officer_refusals(officer_client, application, field, value, message, status):
+    assert_refused(officer_client, application, "nodal_officer", valid("nodal_officer", **{field: value}), field, message, status)
+
+
+def test_nodal_officer_alternate_email_may_be_a_contractor_address(officer_client, application):
+    assert_accepted(officer_client, application, "nodal_officer", valid("nodal_officer", alternate_email="sunil@acme-external.gov.in"))
+
+
+def test_nodal_officer_official_email_is_the_verified_account_address(officer_client, officer, application):
+    response = post_section(officer_client, application, "nodal_officer", valid("nodal_officer", official_email="someone@gmail.com"))
+    assert response.status_code == 302
+    assert reload(application).section_data("nodal_officer")["official_email"] == officer.email
+    tree = page(officer_client.get(section_url(application, "nodal_officer")))
+    assert field_value(tree, "official_email") == officer.email
+    assert "readonly" in tree.by_id("id_official_email").attrs
+
+
+# Competent authority ---------------------------------------------------------------------
+
+SAME_PERSON = "The competent authority must be a different person from the nodal officer, with a different email."
+
+
+@pytest.mark.parametrize(
+    "field, value, message, status",
+    [
+        ("official_email", "nodal.officer@mahaagri.gov.in", SAME_PERSON, HAS_ERRORS),
+        ("official_email", "Nodal.Officer@MahaAgri.gov.in", SAME_PERSON, HAS_ERRORS),
+        ("official_email", "director@yahoo.co.in", "yahoo.co.in is a personal mail service", HAS_ERRORS),
+        ("official_email", "director@acme-external.gov.in", "acme-external.gov.in is a contractor domain", HAS_ERRORS),
+        ("official_email", "director@iitb.ac.in", "iitb.ac.in needs manual review", HAS_ERRORS),
+        ("official_email", "director", "Enter a valid email address.", HAS_ERRORS),
+        ("official_email", "d" * 250 + "@mahaagri.gov.in", "Ensure this value has at most 254 characters", HAS_ERRORS),
+        ("official_email", "", REQUIRED, IN_PROGRESS),
+        ("name", "", REQUIRED, IN_PROGRESS),
+        ("name", "A" * 151, "Ensure this value has at most 150 characters (it has 151).", HAS_ERRORS),
+        ("designation", "", REQUIRED, IN_PROGRESS),
+        ("mobile", "12345", MOBILE_MESSAGE, HAS_ERRORS),
+        ("mobile", "", REQUIRED, IN_PROGRESS),
+    ],
+)
+def test_competent_authority_refusals(officer_client, application, field, value, message, status):
+    assert_refused(officer_client, application, "competent_authority", valid("competent_authority", **{field: value}),
+                   field, message, status)
+
+
+def test_competent_authority_cannot_use_the_nodal_officers_alternate_email(officer_client, application):
+    assert_accepted(officer_client, application, "nodal_officer", valid("nodal_officer", alternate_email="sunil.patil@mahaagri.gov.in"))
+    assert_refused(officer_client, application, "competent_authority",
+                   valid("competent_authority", official_email="sunil.patil@mahaagri.gov.in"), "official_email", SAME_PERSON, HAS_ERRORS)
+
+
+# Integration ----------------------------------------------------------------------------
+
+def test_integration_not_wanted_needs_nothing_else(officer_client, application):
+    assert_accepted(officer_client, application, "integration", {"wants_integration": "no"})
+
+
+def test_integration_wanted_needs_an_application_and_a_technical_contact(officer_client, application):
+    tree = assert_refused(officer_client, application, "integration", {"wants_integration": "yes"}, "app_1_name",
+                          "Enter at least one application that will be connected.", IN_PROGRESS)
+    assert field_error(tree, "monthly_volume") == "Enter the expected number of messages a month."
+    assert field_error(tree, "tech_name") == "Enter the name of the technical contact."
+    assert field_error(tree, "tech_email") == "Enter the technical contact's official email."
+    assert field_error(tree, "tech_mobile") == "Enter the technical contact's mobile number."
+
+
+def test_integration_requires_a_choice(officer_client, application):
+    assert_refused(officer_client, application, "integration", valid("integration", wants_integration=""), "wants_integration",
+                   REQUIRED, IN_PROGRESS)
+
+
+def test_integration_row_with_a_name_needs_its_purposes(officer_client, application):
+    data = valid("integration", app_1_purposes=[], app_2_name="Land records", app_2_purposes=["messaging"])
+    tree = assert_refused(officer_client, application, "integration", data, "app_1_purposes",
+                          "Choose what this application will use Sandes for.", IN_PROGRESS)
+    assert field_error(tree, "app_2_purposes") is None
+
+
+def test_integration_row_with_purposes_needs_a_name(officer_client, application):
+    data = valid("integration", app_2_purposes=["broadcast", "messaging"])
+    tree = assert_refused(officer_client, application, "integration", data, "app_2_name", "Enter the name of the application.", IN_PROGRESS)
+    assert sorted(field_value(tree, "app_2_purposes")) == ["broadcast", "messaging"]
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("app_1_purposes", ["otp_alerts", "spam"], "Select a valid choice. spam is not one of the available choices."),
+        ("app_3_name", "A" * 151, "Ensure this value has at most 150 characters (it has 151)."),
+        ("monthly_volume", "0", "Ensure this value is greater than or equal to 1."),
+        ("monthly_volume", "lots", "Enter a whole number."),
+        ("tech_email", "kiran@gmail.com", "gmail.com is a personal mail service"),
+        ("tech_email", "kiran@evilgov.in", "evilgov.in is not an official government domain"),
+        ("tech_mobile", "+44 7700 900123", MOBILE_MESSAGE),
+        ("tech_name", "K" * 151, "Ensure this value has at most 150 characters (it has 151)."),
+        ("wants_integration", "maybe", "Select a valid choice. maybe is not one of the available choices."),
+    ],
+)
+def test_integration_refusals(officer_client, application, field, value, message):
+    assert_refused(officer_client, application, "integration", valid("integration", **{field: value}), field, message, HAS_ERRORS)
+
+
+def test_integration_accepts_a_contractor_technical_contact_and_three_rows(officer_client, application):
+    data = valid("integration", tech_email="kiran@acme-external.gov.in", app_2_name="Land records", app_2_purposes=["messaging"],
+                 app_3_name="Grievances", app_3_purposes=["otp_alerts", "messaging", "broadcast"])
+    assert_accepted(officer_client, application, "integration", data)
+    tree = page(officer_client.get(section_url(application, "integration")))
+    assert field_value(tree, "app_3_purposes") == ["otp_alerts", "messaging", "broadcast"]
+    assert field_value(tree, "app_2_name") == "Land records"
+
+
+# Declarations ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "missing, message",
+    [
+        ("accept_notice", "Confirm that you have read the data protection notice."),
+        ("undertaking_true", "Tick this undertaking to continue."),
+        ("undertaking_authorised", "Tick this undertaking to continue."),
+        ("undertaking_policy", "Tick this undertaking to continue."),
+    ],
+)
+def test_every_declaration_must_be_ticked(officer_client, application, missing, message):
+    data = {k: v for k, v in VALID["declarations"].items() if k != missing}
+    tree = assert_refused(officer_client, application, "declarations", data, missing, message, IN_PROGRESS)
+    assert field_value(tree, missing) is False
+    stored = reload(application)
+    assert stored.declarations_version == "" and stored.declarations_accepted_at is None
+
+
+def test_declarations_record_the_notice_version_and_unticking_clears_it(officer_client, application):
+    assert_accepted(officer_client, application, "declarations", VALID["declarations"])
+    stored = reload(application)
+    assert stored.declarations_version == NOTICE_VERSION
+    assert stored.declarations_accepted_at is not None
+    page_text = officer_client.get(section_url(application, "declarations")).content.decode()
+    assert f"version {NOTICE_VERSION}" in page_text
+    post_section(officer_client, application, "declarations", {k: v for k, v in VALID["declarations"].items() if k != "undertaking_true"})
+    stored = reload(application)
+    assert stored.status_of("declarations") == IN_PROGRESS
+    assert stored.declarations_version == "" and stored.declarations_accepted_at is None
+
+
+# Attachments -------------------------------------------------------------------------------
+
+TYPE_MESSAGE = "This file is not a PDF, PNG or JPEG (its content was checked, not its name)."
+
+
+def _upload_refused(client, application, content, name, message):
+    response = upload(client, application, content, name=name)
+    assert response.status_code == 200
+    tree = page(response)
+    error = field_error(tree, "letter")
+    assert error is not None and message in error, error
+    assert tree.by_id("id_letter").get("aria-invalid") == "true"
+    assert not Attachment.objects.filter(application=application).exists()
+    assert reload(application).status_of("authorisation_letter") == SectionStatus.NOT_STARTED
+    return tree
+
+
+@pytest.mark.parametrize(
+    "content, name",
+    [
+        (b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>", "letter.pdf"),
+        (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200, "letter.pdf"),
+        (b"PK\x03\x04" + b"\x00" * 200, "letter.jpg"),
+        (b"GIF89a" + b"\x00" * 200, "letter.png"),
+        (b"just some text", "letter.pdf"),
+    ],
+)
+def test_upload_of_a_disguised_file_is_refused(officer_client, application, content, name):
+    _upload_refused(officer_client, application, content, name, TYPE_MESSAGE)
+
+
+def test_upload_over_5_mb_is_refused(officer_client, application):
+    content = minimal_pdf() + b"%" * (6 * 1024 * 1024)
+    _upload_refused(officer_client, application, content, "letter.pdf", "The file is 6.0 MB; the largest allowed is 5 MB.")
+
+
+def test_upload_of_an_empty_file_is_refused(officer_client, application):
+    _upload_refused(officer_client, application, b"", "letter.pdf", "The submitted file is empty.")
+
+
+def test_upload_without_a_file_is_refused(officer_client, application):
+    response = officer_client.post(f"/onboarding/{application.pk}/letter/", {})
+    assert field_error(page(response), "letter") == "Choose the signed authorisation letter to upload."
+
+
+@pytest.mark.parametrize("content", [b"%PDF-1.7\n" + b"\x00garbage" * 100, minimal_pdf()[: len(minimal_pdf()) // 2]])
+def test_upload_of_a_corrupt_pdf_is_refused(officer_client, application, content):
+    _upload_refused(officer_client, application, content, "letter.pdf", "The PDF could not be read.")
+
+
+def test_upload_of_a_corrupt_image_is_refused(officer_client, application):
+    _upload_refused(officer_client, application, b"\x89PNG\r\n\x1a\n" + b"\x00" * 300, "letter.png", "The image could not be read.")
+
+
+def test_upload_of_an_encrypted_pdf_is_refused(officer_client, application):
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(minimal_pdf())))
+    writer.encrypt("secret")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    _upload_refused(officer_client, application, buffer.getvalue(), "letter.pdf", "The PDF is password-protected.")
+
+
+def test_upload_of_a_long_pdf_is_refused(officer_client, application, settings):
+    _upload_refused(officer_client, application, minimal_pdf(pages=settings.ONBOARDING_UPLOAD_MAX_PAGES + 1), "letter.pdf",
+                    f"The PDF has {settings.ONBOARDING_UPLOAD_MAX_PAGES + 1} pages")
+
+
+@pytest.mark.parametrize(
+    "make, name, content_type",
+    [(minimal_pdf, "Signed letter.pdf", "application/pdf"), (png_bytes, "scan.png", "image/png"),
+     (jpeg_bytes, "scan.jpeg", "image/jpeg"), (png_bytes, "named-wrong.pdf", "image/png")],
+)
+def test_valid_letters_are_stored_with_their_sha256(officer_client, officer, application, make, name, content_type):
+    content = make()
+    response = upload(officer_client, application, content, name=name)
+    assert response.status_code == 302
+    attachment = Attachment.objects.get(application=application)
+    assert attachment.content_type == content_type  # from the content, not the name
+    assert attachment.sha256 == hashlib.sha256(content).hexdigest()
+    assert attachment.size == len(content)
+    assert attachment.original_name == name
+    assert attachment.uploaded_by == officer
+    # Stored through the storage API under a name of our own, not the uploaded name.
+    assert attachment.file.storage is default_storage or type(attachment.file.storage) is type(default_storage)
+    assert default_storage.exists(attachment.file.name)
+    with default_storage.open(attachment.file.name, "rb") as stored:
+        assert stored.read() == content
+    assert name not in attachment.file.name
+    assert reload(application).status_of("authorisation_letter") == COMPLETE
+
+    # The letter page shows it, with its fingerprint.
+    text = officer_client.get(f"/onboarding/{application.pk}/letter/").content.decode()
+    assert attachment.sha256 in text
+
+    # The download view serves it to the officer, with the checked content type.
+    url = f"/onboarding/{application.pk}/letter/{attachment.pk}/"
+    response = officer_client.get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == content
+    assert response["Content-Type"] == content_type
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_replacing_the_letter_keeps_one_current(officer_client, application):
+    upload(officer_client, application, minimal_pdf())
+    upload(officer_client, application, png_bytes(), name="scan.png")
+    assert Attachment.objects.filter(application=application).count() == 2
+    current = Attachment.objects.get(application=application, is_current=True)
+    assert current.content_type == "image/png"
+
+
+def test_letter_is_served_to_nobody_else(officer_client, application):
+    upload(officer_client, application, minimal_pdf())
+    attachment = Attachment.objects.get(application=application)
+    url = f"/onboarding/{application.pk}/letter/{attachment.pk}/"
+
+    other = UserFactory(email="other.officer@mha.gov.in")
+    other_client = Client()
+    other_client.login(email=other.email, password=PASSWORD)
+    assert other_client.get(url).status_code == 404
+    assert other_client.get(f"/onboarding/{application.pk}/letter/").status_code == 404
+
+    # A state administrator of the same state does not see a draft either.
+    admin = PlatformRoleFactory(role="auditor", jurisdiction="MH").user
+    admin_client = Client()
+    admin_client.login(email=admin.email, password=PASSWORD)
+    assert admin_client.get(url).status_code == 404
+
+    anonymous = Client().get(url)
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
+
+    # An attachment id of another application through this application's URL: 404.
+    other_application = new_application(other)
+    assert officer_client.get(f"/onboarding/{other_application.pk}/letter/{attachment.pk}/").status_code == 404
+
+
+# Markup typed into the form is shown as text everywhere -------------------------------------
+
+PAYLOAD = "<script>alert(1)</script>"
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+
+
+def test_html_in_a_name_is_escaped_everywhere(officer_client, application):
+    fill_all(officer_client, application)
+    response = post_section(officer_client, application, "organisation", valid("organisation", name=f"Directorate {PAYLOAD}"))
+    assert response.status_code == 302
+    upload(officer_client, application, minimal_pdf(), name=f'<img src=x onerror="alert(2)">.pdf')
+
+    pages = {
+        "section": officer_client.get(section_url(application, "organisation")),
+        "task list": officer_client.get(f"/onboarding/{application.pk}/tasks/"),
+        "my applications": officer_client.get("/onboarding/"),
+        "submit": officer_client.get(f"/onboarding/{application.pk}/submit/"),
+        "letter": officer_client.get(f"/onboarding/{application.pk}/letter/"),
+    }
+    for name, response in pages.items():
+        html = response.content.decode()
+        assert response.status_code == 200, name
+        assert PAYLOAD not in html, name
+        assert "<img src=x" not in html, name
+        tree = page(response)
+        assert not [s for s in tree.find_all("script") if s.text().strip()], name
+    assert ESCAPED in pages["task list"].content.decode()
+    assert ESCAPED in pages["my applications"].content.decode()
+    assert field_value(page(pages["section"]), "name") == f"Directorate {PAYLOAD}"
+    assert "&lt;img src=x onerror=&quot;alert(2)&quot;&gt;.pdf" in pages["letter"].content.decode()
+
+    from pypdf import PdfReader
+
+    pdf = officer_client.get(f"/onboarding/{application.pk}/form.pdf")
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(b"".join(pdf.streaming_content))).pages)
+    assert f"Directorate {PAYLOAD}" in text
+    assert '<img src=x onerror="alert(2)">.pdf' in text
+
+
+# Possible duplicates: a warning, never a block -----------------------------------------------
+
+def test_duplicate_warning_shows_but_does_not_block(officer_client, officer, application, django_capture_on_commit_callbacks):
+    existing = OrganisationFactory(name="Directorate of Agriculture, Maharashtra")
+    OrganisationDomainFactory(organisation=existing, domain="mahaagri.gov.in")
+    similar = OrganisationFactory(name="Directorate of Agricultures Maharashtra")
+    OrganisationFactory(name="Directorate of Fisheries, Kerala")  # not similar: no warning
+
+    rival_officer = UserFactory(email="rival@mahaagri.gov.in")
+    rival = new_application(rival_officer)
+    Application.objects.filter(pk=rival.pk).update(
+        organisation_name="Agriculture Directorate Maharashtra", reference="ONB-2026-000777", status=ApplicationStatus.WITH_AUTHORITY
+    )
+
+    application = complete(officer_client, application)
+    assert application.status_of("organisation") == COMPLETE
+    expected = [
+        "An organisation using the same email domain is already on Sandes: Directorate of Agriculture, Maharashtra.",
+        "An organisation with a very similar name is already on Sandes: Directorate of Agriculture, Maharashtra.",
+        f"An organisation with a very similar name is already on Sandes: {similar.name}.",
+    ]
+    for url in (section_url(application, "organisation"), f"/onboarding/{application.pk}/tasks/"):
+        text = page(officer_client.get(url)).squashed_text()
+        for warning in expected:
+            assert warning in text, (url, warning)
+        assert "Fisheries" not in text
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = officer_client.post(f"/onboarding/{application.pk}/submit/")
+    assert response.status_code == 302
+    assert reload(application).status == ApplicationStatus.WITH_AUTHORITY

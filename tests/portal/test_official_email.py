@@ -1,0 +1,325 @@
+"""Official email rules (DESIGN §3): classification, the refusal messages, rule
+editing by superadmins (audited), and the refusal in the onboarding form."""
+
+import pytest
+from allauth.mfa.models import Authenticator
+from django.test import Client
+
+from onboarding.models import Application
+from portal.accounts.models import EmailSuffixRule, SuffixKind
+from portal.accounts.official_email import (
+    CONSUMER,
+    CONTRACTOR,
+    INVALID,
+    MANUAL_REVIEW,
+    OFFICIAL,
+    UNKNOWN,
+    classify_email,
+    explain_refusal,
+    suffix_matches,
+    validate_official_email,
+)
+from portal.audit.models import AuditAction, AuditEvent
+from portal.organisations.models import PlatformRole, PlatformRoleGrant
+from tests.factories import PASSWORD, OrganisationDomainFactory, UserFactory
+from tests.html_tree import field_error, field_value, page
+from tests.onboarding.form_helpers import new_application, post_section, valid
+
+pytestmark = pytest.mark.django_db
+
+
+# Label-by-label matching -------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "address",
+    ["officer@mha.gov.in", "OFFICER@MHA.GOV.IN", "Officer@Mha.Gov.In", "a.b@cyber.mha.gov.in", "someone@gov.in",
+     "x@nic.in", "x@sandes.nic.in", "x@army.mil.in"],
+)
+def test_official_suffixes_accept_their_subdomains_in_any_case(address):
+    verdict = classify_email(address)
+    assert verdict.kind == OFFICIAL
+    assert verdict.is_official_mail and verdict.eligible_as_officer
+    assert verdict.address == address.lower()
+    assert validate_official_email(address) == address.lower()
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["user@evilgov.in", "user@gov.in.evil.com", "user@mha.gov.in.example.org", "user@notnic.in", "user@gov-in.com",
+     "user@gov.co", "user@mhagov.in"],
+)
+def test_lookalike_domains_are_not_official(address):
+    verdict = classify_email(address)
+    assert verdict.kind == UNKNOWN
+    assert not verdict.is_official_mail
+    with pytest.raises(Exception) as excinfo:
+        validate_official_email(address)
+    assert verdict.domain in str(excinfo.value)
+    assert "is not an official government domain" in str(excinfo.value)
+
+
+def test_suffix_matching_compares_whole_labels():
+    assert suffix_matches("mha.gov.in", "gov.in")
+    assert suffix_matches("gov.in", "gov.in")
+    assert not suffix_matches("evilgov.in", "gov.in")
+    assert not suffix_matches("gov.in.evil.com", "gov.in")
+    assert not suffix_matches("in", "gov.in")
+    assert suffix_matches("acme-external.gov.in", "-external.gov.in")
+    assert suffix_matches("mail.acme-external.gov.in", "-external.gov.in")
+    assert not suffix_matches("external.gov.in", "-external.gov.in")
+    assert not suffix_matches("acmeexternal.gov.in", "-external.gov.in")
+    assert not suffix_matches("acme-external.gov.in.evil.com", "-external.gov.in")
+
+
+# IDNA ---------------------------------------------------------------------------
+
+def test_unicode_domain_under_an_official_suffix_is_official_and_idna_encoded():
+    verdict = classify_email("adhikari@कृषि.gov.in")
+    assert verdict.kind == OFFICIAL
+    assert verdict.domain == "कृषि".encode("idna").decode("ascii") + ".gov.in"
+    assert verdict.domain.startswith("xn--")
+    assert verdict.address == f"adhikari@{verdict.domain}"
+
+
+def test_unicode_domain_outside_the_list_is_not_official():
+    assert classify_email("adhikari@कृषि.भारत").kind == UNKNOWN
+
+
+def test_homoglyph_of_gov_in_is_not_official():
+    # "gоv.in" with a Cyrillic "о": IDNA turns it into a different (xn--) label.
+    verdict = classify_email("officer@mha.g\u043ev.in")
+    assert verdict.kind == UNKNOWN
+    assert "xn--" in verdict.domain
+
+
+# Consumer mail, contractors, manual review ----------------------------------------
+
+@pytest.mark.parametrize(
+    "address",
+    ["someone@gmail.com", "SOMEONE@GMAIL.COM", "a@yahoo.co.in", "a@yahoo.com", "a@outlook.com", "a@hotmail.com",
+     "a@rediffmail.com", "a@googlemail.com", "a@icloud.com"],
+)
+def test_consumer_mail_is_never_official(address):
+    verdict = classify_email(address)
+    assert verdict.kind == CONSUMER
+    assert not verdict.is_official_mail
+    message = explain_refusal(verdict, for_officer=True)
+    assert "personal mail service" in message
+    for suffix in ("gov.in", "nic.in", "mil.in"):
+        assert suffix in message
+
+
+def test_consumer_rule_wins_over_a_manual_review_suffix():
+    # yahoo.co.in also ends in co.in (manual review): consumer mail is checked first.
+    assert classify_email("a@yahoo.co.in").kind == CONSUMER
+
+
+def test_consumer_rule_wins_even_over_a_registered_domain():
+    OrganisationDomainFactory(domain="gmail.com", is_verified=True)
+    assert classify_email("a@gmail.com").kind == CONSUMER
+
+
+def test_contractor_domain_is_official_mail_but_not_eligible_as_officer():
+    verdict = classify_email("dev@acme-external.gov.in")
+    assert verdict.kind == CONTRACTOR
+    assert verdict.is_official_mail
+    assert not verdict.eligible_as_officer
+    assert validate_official_email("dev@acme-external.gov.in", for_officer=False) == "dev@acme-external.gov.in"
+    with pytest.raises(Exception) as excinfo:
+        validate_official_email("dev@acme-external.gov.in", for_officer=True)
+    assert "contractor domain" in str(excinfo.value)
+    assert classify_email("dev@acme-external.nic.in").kind == CONTRACTOR
+
+
+def test_academic_domain_needs_manual_review_until_registered_to_an_organisation():
+    verdict = classify_email("registrar@iitb.ac.in")
+    assert verdict.kind == MANUAL_REVIEW
+    assert not verdict.is_official_mail
+    message = explain_refusal(verdict, for_officer=True)
+    assert "needs manual review" in message and "gov.in" in message
+
+    # Registered but not verified: still manual review.
+    OrganisationDomainFactory(domain="iitb.ac.in", is_verified=False)
+    assert classify_email("registrar@iitb.ac.in").kind == MANUAL_REVIEW
+
+    OrganisationDomainFactory(domain="iitb.ac.in", is_verified=True)
+    verdict = classify_email("registrar@iitb.ac.in")
+    assert verdict.kind == OFFICIAL and verdict.eligible_as_officer
+    # Only that domain: another ac.in domain still needs review.
+    assert classify_email("registrar@iitd.ac.in").kind == MANUAL_REVIEW
+
+
+@pytest.mark.parametrize(
+    "address", ["", "   ", "not-an-email", "user@", "@gov.in", "user@mha..gov.in", "user@@mha.gov.in", "user mha.gov.in",
+                "user@-mha.gov.in", "user@mha.gov.in>", "अधिकारी@mha.gov.in"],
+)
+def test_invalid_addresses(address):
+    verdict = classify_email(address)
+    assert verdict.kind == INVALID
+    with pytest.raises(Exception) as excinfo:
+        validate_official_email(address)
+    assert "Enter a valid email address" in str(excinfo.value)
+
+
+def test_unknown_domain_message_says_why_and_lists_what_counts():
+    message = explain_refusal(classify_email("a@example.com"), for_officer=True)
+    assert "example.com is not an official government domain" in message
+    assert "gov.in" in message and "nic.in" in message and "mil.in" in message
+
+
+def test_rules_are_data_the_official_list_follows_the_table():
+    assert classify_email("a@example.org").kind == UNKNOWN
+    EmailSuffixRule.objects.create(suffix="example.org", kind=SuffixKind.OFFICIAL)
+    assert classify_email("a@dept.example.org").kind == OFFICIAL
+    assert "example.org" in explain_refusal(classify_email("a@gmail.com"), for_officer=True)
+
+
+# Rule editing by superadmins ----------------------------------------------------
+
+def _signed_in(user):
+    client = Client()
+    assert client.login(email=user.email, password=PASSWORD)
+    return client
+
+
+@pytest.fixture
+def superadmin():
+    user = UserFactory(email="root@sandes.nic.in")
+    PlatformRoleGrant.objects.create(user=user, role=PlatformRole.SUPERADMIN)
+    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"})
+    return user
+
+
+def test_superadmin_adds_changes_and_deletes_a_rule_and_each_change_is_audited(superadmin):
+    client = _signed_in(superadmin)
+    assert client.get("/portal/email-rules/").status_code == 200
+
+    response = client.post("/portal/email-rules/", {"suffix": ".IITB.AC.IN", "kind": "official", "note": "Registered"})
+    assert response.status_code == 302
+    rule = EmailSuffixRule.objects.get(suffix="iitb.ac.in")
+    assert rule.kind == SuffixKind.OFFICIAL
+    assert classify_email("registrar@iitb.ac.in").kind == OFFICIAL
+    created = AuditEvent.objects.get(action=AuditAction.EMAIL_RULE_CREATED)
+    assert created.actor_id == superadmin.pk
+    assert created.actor_email == superadmin.email
+    assert "superadmin" in created.actor_role
+    assert created.target_type == "accounts.emailsuffixrule" and created.target_id == str(rule.pk)
+    assert created.new_values == {"suffix": "iitb.ac.in", "kind": "official", "note": "Registered"}
+
+    response = client.post(f"/portal/email-rules/{rule.pk}/", {"action": "save", "suffix": "iitb.ac.in",
+                                                                "kind": "manual_review", "note": "Back to review"})
+    assert response.status_code == 302
+    assert classify_email("registrar@iitb.ac.in").kind == MANUAL_REVIEW
+    changed = AuditEvent.objects.get(action=AuditAction.EMAIL_RULE_CHANGED)
+    assert changed.old_values == {"suffix": "iitb.ac.in", "kind": "official", "note": "Registered"}
+    assert changed.new_values == {"suffix": "iitb.ac.in", "kind": "manual_review", "note": "Back to review"}
+
+    # Saving the same values again changes nothing and records nothing.
+    client.post(f"/portal/email-rules/{rule.pk}/", {"action": "save", "suffix": "iitb.ac.in",
+                                                     "kind": "manual_review", "note": "Back to review"})
+    assert AuditEvent.objects.filter(action=AuditAction.EMAIL_RULE_CHANGED).count() == 1
+
+    # Deleting needs the confirmation box.
+    response = client.post(f"/portal/email-rules/{rule.pk}/", {"action": "delete"})
+    assert response.status_code == 200
+    assert EmailSuffixRule.objects.filter(pk=rule.pk).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.EMAIL_RULE_DELETED).exists()
+
+    response = client.post(f"/portal/email-rules/{rule.pk}/", {"action": "delete", "confirm": "yes"})
+    assert response.status_code == 302
+    assert not EmailSuffixRule.objects.filter(pk=rule.pk).exists()
+    deleted = AuditEvent.objects.get(action=AuditAction.EMAIL_RULE_DELETED)
+    assert deleted.old_values == {"suffix": "iitb.ac.in", "kind": "manual_review", "note": "Back to review"}
+    assert deleted.target_id == str(rule.pk)
+    # Back to the seeded ac.in rule.
+    assert classify_email("registrar@iitb.ac.in").kind == MANUAL_REVIEW
+
+
+def test_a_unicode_suffix_is_stored_idna_encoded(superadmin):
+    client = _signed_in(superadmin)
+    response = client.post("/portal/email-rules/", {"suffix": "कृषि.भारत", "kind": "official", "note": ""})
+    assert response.status_code == 302
+    stored = "कृषि.भारत".encode("idna").decode("ascii")
+    assert EmailSuffixRule.objects.filter(suffix=stored).exists()
+    assert classify_email("a@कृषि.भारत").kind == OFFICIAL
+
+
+@pytest.mark.parametrize("suffix, message", [
+    ("gov.in", "There is already a rule for gov.in."),
+    ("bad..suffix", "is not a valid domain suffix"),
+    ("-external.in", "A label-ending rule needs a suffix under it"),
+])
+def test_invalid_or_duplicate_rules_are_refused_at_the_field(superadmin, suffix, message):
+    client = _signed_in(superadmin)
+    count = EmailSuffixRule.objects.count()
+    response = client.post("/portal/email-rules/", {"suffix": suffix, "kind": "official", "note": ""})
+    assert response.status_code == 200
+    tree = page(response)
+    assert message in field_error(tree, "suffix")
+    assert field_value(tree, "suffix") == suffix
+    assert EmailSuffixRule.objects.count() == count
+    assert not AuditEvent.objects.filter(action=AuditAction.EMAIL_RULE_CREATED).exists()
+
+
+@pytest.mark.parametrize("role", [None, PlatformRole.STATE_ADMIN, PlatformRole.AUDITOR])
+def test_non_superadmins_get_403_and_change_nothing(role):
+    user = UserFactory(email="someone@mha.gov.in")
+    if role:
+        PlatformRoleGrant.objects.create(user=user, role=role, jurisdiction="MH")
+        # With a second factor, so that the MFA redirect does not hide the permission check.
+        Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"})
+    rule = EmailSuffixRule.objects.get(suffix="gov.in")
+    client = _signed_in(user)
+    count = EmailSuffixRule.objects.count()
+    assert client.get("/portal/email-rules/").status_code == 403
+    assert client.post("/portal/email-rules/", {"suffix": "evil.in", "kind": "official"}).status_code == 403
+    assert client.get(f"/portal/email-rules/{rule.pk}/").status_code == 403
+    assert client.post(f"/portal/email-rules/{rule.pk}/", {"action": "delete", "confirm": "yes"}).status_code == 403
+    assert client.post(f"/portal/email-rules/{rule.pk}/", {"action": "save", "suffix": "gov.in", "kind": "consumer"}).status_code == 403
+    assert EmailSuffixRule.objects.count() == count
+    assert EmailSuffixRule.objects.get(pk=rule.pk).kind == SuffixKind.OFFICIAL
+    assert not AuditEvent.objects.filter(action__startswith="email_rule.").exists()
+
+
+def test_anonymous_is_sent_to_sign_in():
+    response = Client().get("/portal/email-rules/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_superadmin_without_second_factor_must_set_it_up_first():
+    user = UserFactory(email="new.root@sandes.nic.in")
+    PlatformRoleGrant.objects.create(user=user, role=PlatformRole.SUPERADMIN)
+    response = _signed_in(user).get("/portal/email-rules/")
+    assert response.status_code == 302
+    assert "/accounts/2fa/totp/activate" in response["Location"]
+
+
+# Refusal in the onboarding form -------------------------------------------------
+
+@pytest.mark.parametrize("address, why", [
+    ("user@gmail.com", "gmail.com is a personal mail service and is never accepted as official email."),
+    ("user@evilgov.in", "evilgov.in is not an official government domain."),
+])
+def test_onboarding_form_refuses_non_official_authority_email(officer, officer_client, address, why):
+    application = new_application(officer)
+    response = post_section(officer_client, application, "competent_authority", valid("competent_authority", official_email=address))
+    assert response.status_code == 200
+    tree = page(response)
+    error = field_error(tree, "official_email")
+    assert why in error
+    assert "Official addresses end in one of: gov.in, mil.in, nic.in" in error
+    assert field_value(tree, "official_email") == address
+    application.refresh_from_db()
+    assert application.status_of("competent_authority") == "has_errors"
+
+
+@pytest.mark.parametrize("address", ["someone@gmail.com", "someone@evilgov.in", "dev@acme-external.gov.in", "r@iitb.ac.in"])
+def test_an_account_without_official_email_cannot_start_an_application(address):
+    user = UserFactory(email=address)
+    client = _signed_in(user)
+    response = client.get("/onboarding/start/")
+    assert response.status_code == 200
+    assert "You cannot be a nodal officer with this account yet" in response.content.decode()
+    client.post("/onboarding/start/")
+    assert not Application.objects.filter(nodal_officer=user).exists()
