@@ -196,7 +196,9 @@ def application_submit(*, application_id, actor, request=None):
         old_status, new_status = workflow.advance(application, event)
         now = timezone.now()
         if not application.reference:
-            application.reference = _next_reference(now.year)
+            # The year of the portal's own calendar (TIME_ZONE), not of UTC: an application
+            # submitted on 1 January in India belongs to the new year.
+            application.reference = _next_reference(timezone.localdate(now).year)
         application.submitted_at = now
         application.save(update_fields=["status", "reference", "submitted_at", "updated_at"])
         number = application.versions.count() + 1
