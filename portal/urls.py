@@ -1,13 +1,26 @@
 from django.contrib import admin
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
 from django.urls import include, path
 from django.views.i18n import set_language
 
 from portal import views
 from portal.access import rule
 
-# The Django admin signs in through allauth (so MFA applies), never its own form.
-admin.site.login = login_required(admin.site.login)
+
+def admin_login(request, extra_context=None):
+    """The Django admin signs in through allauth (so MFA applies), never its own
+    form: not even for someone already signed in, who could otherwise post
+    another (staff) account's password to it and skip that account's second factor."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if request.user.is_active and request.user.is_staff:
+        return redirect("admin:index")
+    raise PermissionDenied
+
+
+admin.site.login = admin_login
 admin.site.site_header = "Sandes onboarding portal"
 
 urlpatterns = [
