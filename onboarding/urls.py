@@ -1,6 +1,6 @@
 from django.urls import path
 
-from onboarding import views
+from onboarding import views, views_approval
 
 app_name = "onboarding"
 
@@ -17,4 +17,16 @@ urlpatterns = [
     path("<int:pk>/form.pdf", views.form_pdf, name="form_pdf"),
     path("<int:pk>/submit/", views.submit, name="submit"),
     path("<int:pk>/withdraw/", views.withdraw, name="withdraw"),
+    # Approval routing
+    path("<int:pk>/appeal/", views_approval.appeal, name="appeal"),
+    path("<int:pk>/resend-link/", views_approval.resend_link, name="resend_link"),
+    path("<int:pk>/approval-letter.pdf", views_approval.approval_letter, name="approval_letter"),
+    path("review/<str:token>/", views_approval.review, name="review"),
+    path("review/<str:token>/done/", views_approval.review_done, name="review_done"),
+    path("review/<str:token>/letter/", views_approval.review_letter, name="review_letter"),
+    path("review/<str:token>/form.pdf", views_approval.review_pdf, name="review_pdf"),
+    path("queue/", views_approval.queue, name="queue"),
+    path("queue/<int:pk>/", views_approval.queue_step, name="queue_step"),
+    path("appeals/", views_approval.appeals, name="appeals"),
+    path("appeals/<int:pk>/", views_approval.appeal_step, name="appeal_step"),
 ]

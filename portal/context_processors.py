@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from portal.organisations.selectors import is_superadmin
+from portal.organisations.selectors import is_superadmin, state_admin_jurisdictions
 
 
 def portal(request):
@@ -9,4 +9,5 @@ def portal(request):
         "PORTAL_NAME": "Sandes",
         "DEBUG": settings.DEBUG,
         "is_superadmin": bool(user and user.is_authenticated and is_superadmin(user)),
+        "is_state_admin": bool(user and user.is_authenticated and state_admin_jurisdictions(user)),
     }

@@ -1,0 +1,62 @@
+"""Forms of the approval routing: a decision on a step, an appeal."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from onboarding import workflow
+from onboarding.models import Decision
+
+REMARKS_MAX = 4000
+
+
+class AccessibleForm(forms.Form):
+    """Ties each field's error to its input (aria-invalid, aria-describedby)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field.widget, forms.Textarea):
+                field.widget.attrs.setdefault("class", "form-control")
+
+    def full_clean(self):
+        super().full_clean()
+        if self.is_bound:
+            for name in self.errors:
+                if name in self.fields:
+                    attrs = self.fields[name].widget.attrs
+                    attrs["aria-invalid"] = "true"
+                    attrs["aria-describedby"] = f"id_{name}_error"
+                    if "form-control" in attrs.get("class", ""):
+                        attrs["class"] = "form-control is-invalid"
+
+
+class DecisionForm(AccessibleForm):
+    decision = forms.ChoiceField(
+        label=_("Your decision"), widget=forms.RadioSelect,
+        error_messages={"required": _("Choose a decision."), "invalid_choice": _("Choose a decision.")},
+    )
+    remarks = forms.CharField(
+        label=_("Remarks"), required=False, max_length=REMARKS_MAX, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Required when you return or reject: the nodal officer reads them."),
+    )
+
+    def __init__(self, *args, stage, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["decision"].choices = [(d.value, Decision(d).label) for d in workflow.decisions_for(stage)]
+        if stage == "appeal":
+            self.fields["remarks"].help_text = _("Required when you uphold the rejection: the nodal officer reads them.")
+
+    def clean(self):
+        data = super().clean()
+        decision = data.get("decision")
+        if decision and decision in workflow.REMARKS_REQUIRED and not (data.get("remarks") or "").strip():
+            self.add_error("remarks", _("Give the reason for this decision."))
+        return data
+
+
+class AppealForm(AccessibleForm):
+    grounds = forms.CharField(
+        label=_("Grounds of your appeal"), max_length=REMARKS_MAX, widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("Explain why the rejection should be overturned."),
+        error_messages={"required": _("State the grounds of your appeal.")},
+    )

@@ -1,0 +1,441 @@
+"""Approval routing (DESIGN §4): approval steps, decisions, appeals and final approval.
+
+Every status change goes through ``workflow.advance``. Services lock the
+application row first and then its step (the same order as submit and
+withdraw), so two decisions racing on one step give exactly one decision: the
+second finds the step decided and raises ``StepAlreadyDecided``.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm
+
+from onboarding import routing, workflow
+from onboarding.models import (
+    Application,
+    ApplicationStatus,
+    ApprovalStep,
+    AuthorityToken,
+    Decision,
+    Section,
+    Stage,
+)
+from onboarding.tokens import LinkState, link_state, review_url, token_build, token_lookup
+from portal.accounts.models import User
+from portal.audit.models import AuditAction
+from portal.audit.services import audit_record
+from portal.organisations.models import (
+    Level,
+    Membership,
+    MembershipRole,
+    Organisation,
+    OrganisationDomain,
+    OrganisationStatus,
+    PlatformRole,
+    PlatformRoleGrant,
+)
+from portal.organisations.selectors import is_superadmin, state_admin_jurisdictions
+from portal.organisations.states import CENTRAL
+
+logger = logging.getLogger(__name__)
+
+DUE_DAYS = {
+    Stage.AUTHORITY: "ONBOARDING_AUTHORITY_DUE_DAYS",
+    Stage.STATE: "ONBOARDING_STATE_DUE_DAYS",
+    Stage.APPEAL: "ONBOARDING_APPEAL_DUE_DAYS",
+}
+TERMINAL = {ApplicationStatus.APPROVED, ApplicationStatus.REJECTED_FINAL}
+RESEND_INTERVAL = timedelta(minutes=10)
+REMARKS_MAX = 4000
+
+
+class StepAlreadyDecided(Exception):
+    """The step was decided (or closed) before this decision: the caller shows who and when."""
+
+    def __init__(self, step):
+        self.step = step
+        super().__init__(f"step {step.pk} already decided: {step.decision}")
+
+
+class LinkNotValid(Exception):
+    def __init__(self, state, token=None):
+        self.state, self.token = state, token
+        super().__init__(f"authority link is {state.value}")
+
+
+class AppealWindowClosed(Exception):
+    def __init__(self, deadline):
+        self.deadline = deadline
+        super().__init__(f"the appeal period ended at {deadline}")
+
+
+def due_at(stage, now):
+    return now + timedelta(days=getattr(settings, DUE_DAYS[stage]))
+
+
+def _latest_version_number(application):
+    return application.versions.aggregate(number=Max("number"))["number"] or 0
+
+
+def authority_of(application):
+    data = application.section_data(Section.COMPETENT_AUTHORITY)
+    return (data.get("official_email") or "").strip().lower(), (data.get("name") or "").strip()
+
+
+# Who gets told -----------------------------------------------------------------
+
+def superadmin_emails():
+    return sorted(set(
+        User.objects.filter(is_active=True)
+        .filter(Q(is_superuser=True) | Q(platform_roles__role=PlatformRole.SUPERADMIN, platform_roles__revoked_at__isnull=True))
+        .values_list("email", flat=True)
+    ))
+
+
+def state_admin_emails(jurisdictions):
+    """{jurisdiction: [emails]} of the active state administrators of each jurisdiction."""
+    found = {}
+    rows = PlatformRoleGrant.objects.filter(
+        role=PlatformRole.STATE_ADMIN, revoked_at__isnull=True, user__is_active=True, jurisdiction__in=set(jurisdictions)
+    ).values_list("jurisdiction", "user__email")
+    for jurisdiction, email in rows:
+        found.setdefault(jurisdiction, set()).add(email)
+    return {jurisdiction: sorted(emails) for jurisdiction, emails in found.items()}
+
+
+def _state_recipients(jurisdiction):
+    return state_admin_emails([jurisdiction]).get(jurisdiction) or superadmin_emails()
+
+
+# Opening steps -------------------------------------------------------------------
+
+def _issue_link(step, now):
+    """Supersede the step's live links and make a new one; returns the raw token."""
+    AuthorityToken.objects.filter(step=step, used_at__isnull=True, superseded_at__isnull=True).update(superseded_at=now)
+    raw, row = token_build(step=step, email=step.assignee_email, now=now)
+    row.save(force_insert=True)
+    return raw
+
+
+def last_seen_step(step):
+    """The earlier step of the same stage whose decider last saw the application, or None."""
+    return (
+        ApprovalStep.objects.filter(application_id=step.application_id, stage=step.stage, opened_at__lte=step.opened_at)
+        .exclude(pk=step.pk)
+        .exclude(decision__in=["", Decision.CANCELLED])
+        .order_by("-opened_at", "-id")
+        .first()
+    )
+
+
+def step_open_authority(*, application, actor, request=None):
+    """Send the (re)submitted application to its competent authority: a step, a
+    link by email to the official address (reply-to: the nodal officer), and a
+    receipt to the nodal officer. The caller holds the application's row lock."""
+    now = timezone.now()
+    email, name = authority_of(application)
+    AuthorityToken.objects.filter(
+        step__application=application, used_at__isnull=True, superseded_at__isnull=True
+    ).update(superseded_at=now)
+    step = ApprovalStep.objects.create(
+        application=application, stage=Stage.AUTHORITY, assignee_email=email, assignee_name=name,
+        jurisdiction=application.jurisdiction, version_number=_latest_version_number(application),
+        opened_at=now, due_at=due_at(Stage.AUTHORITY, now),
+    )
+    raw = _issue_link(step, now)
+    routing.send_bilingual(
+        to=[email], reply_to=[application.nodal_officer.email], template="authority_request",
+        context={"application": application, "step": step, "link": review_url(raw),
+                 "resubmitted": last_seen_step(step) is not None, "officer": application.nodal_officer},
+    )
+    routing.notify_officer(application=application, template="submitted", context={"step": step})
+    return step
+
+
+def step_open_state(*, application, actor=None):
+    now = timezone.now()
+    step = ApprovalStep.objects.create(
+        application=application, stage=Stage.STATE, jurisdiction=application.jurisdiction,
+        version_number=_latest_version_number(application), opened_at=now, due_at=due_at(Stage.STATE, now),
+    )
+    routing.send_bilingual(
+        to=_state_recipients(application.jurisdiction), template="state_assigned",
+        context={"application": application, "step": step},
+    )
+    return step
+
+
+def step_resend_authority_link(*, application_id, actor, request=None):
+    """The nodal officer asks for a new link for the competent authority (the
+    old one expired or was lost); the previous link stops working."""
+    with transaction.atomic():
+        application = Application.objects.select_for_update().get(pk=application_id)
+        if application.nodal_officer_id != actor.pk:
+            raise PermissionDenied
+        step = application.steps.select_for_update().filter(decision="", stage=Stage.AUTHORITY).first()
+        if step is None:
+            raise workflow.InvalidTransition(application.status, "resend_link")
+        now = timezone.now()
+        latest = step.tokens.order_by("-created_at").values_list("created_at", flat=True).first()
+        if latest and now - latest < RESEND_INTERVAL:
+            raise ValidationError(_("A new link was sent less than 10 minutes ago. Please wait before sending another."),
+                                  code="too_soon")
+        raw = _issue_link(step, now)
+        routing.send_bilingual(
+            to=[step.assignee_email], reply_to=[application.nodal_officer.email], template="authority_request",
+            context={"application": application, "step": step, "link": review_url(raw), "resent": True,
+                     "resubmitted": last_seen_step(step) is not None, "officer": application.nodal_officer},
+        )
+        audit_record(actor=actor, action=AuditAction.STEP_REMINDED, target=application, request=request,
+                     new={"step": step.pk, "stage": step.stage, "new_link_to": step.assignee_email, "by": "nodal_officer"})
+    return step
+
+
+def steps_close_on_withdrawal(*, application, actor, request=None):
+    """Close the open step of a withdrawn application and void its links (caller holds the lock)."""
+    now = timezone.now()
+    steps = list(application.steps.select_for_update().filter(decision=""))
+    for step in steps:
+        step.decision = Decision.CANCELLED
+        step.decided_at = now
+        step.decided_by = actor if getattr(actor, "is_authenticated", False) else None
+        step.decided_by_email = getattr(actor, "email", "")
+        step.save(update_fields=["decision", "decided_at", "decided_by", "decided_by_email"])
+    AuthorityToken.objects.filter(
+        step__application=application, used_at__isnull=True, superseded_at__isnull=True
+    ).update(superseded_at=now)
+    return steps
+
+
+# Deciding ---------------------------------------------------------------------------
+
+def may_decide_state_step(user, step):
+    if is_superadmin(user):
+        return True
+    jurisdictions = state_admin_jurisdictions(user)
+    return "" in jurisdictions or step.jurisdiction in jurisdictions
+
+
+def _request_meta(request):
+    if request is None:
+        return None, ""
+    return request.META.get("REMOTE_ADDR") or None, (request.META.get("HTTP_USER_AGENT") or "")[:400]
+
+
+def step_decide(*, step_id, decision, remarks="", actor=None, token=None, request=None, stage=None):
+    """Record a decision on an open step and move the application on.
+
+    The competent authority decides with ``token`` (no account, ``actor`` None);
+    state administrators and superadmins decide as ``actor``. Raises
+    StepAlreadyDecided, LinkNotValid, PermissionDenied, InvalidTransition or
+    ValidationError (a reason is missing), and changes nothing when it does.
+    """
+    remarks = (remarks or "").strip()[:REMARKS_MAX]
+    try:
+        decision = Decision(decision)
+    except ValueError:
+        raise ValidationError({"decision": _("Choose a decision.")}, code="invalid") from None
+    with transaction.atomic():
+        application_id = ApprovalStep.objects.filter(pk=step_id).values_list("application_id", flat=True).first()
+        if application_id is None:
+            raise ApprovalStep.DoesNotExist
+        application = Application.objects.select_for_update(of=("self",)).select_related("nodal_officer").get(pk=application_id)
+        step = ApprovalStep.objects.select_for_update().get(pk=step_id)
+        if stage is not None and step.stage != stage:
+            raise workflow.InvalidTransition(application.status, f"{step.stage}:{decision}")
+        if step.decision:
+            raise StepAlreadyDecided(step)
+        token_row = None
+        if step.stage == Stage.AUTHORITY:
+            token_row = token_lookup(token, for_update=True) if token else None
+            if token_row is None or token_row.step_id != step.pk:
+                raise LinkNotValid(LinkState.UNKNOWN)
+            state = link_state(token_row)
+            if state != LinkState.VALID:
+                raise LinkNotValid(state, token_row)
+            actor = None
+            decided_by_email = token_row.email
+        else:
+            if actor is None or not actor.is_authenticated:
+                raise PermissionDenied
+            if step.stage == Stage.STATE and not may_decide_state_step(actor, step):
+                raise PermissionDenied
+            if step.stage == Stage.APPEAL and not is_superadmin(actor):
+                raise PermissionDenied
+            decided_by_email = actor.email
+        event = workflow.step_event(step.stage, decision, application.status)
+        if decision in workflow.REMARKS_REQUIRED and not remarks:
+            raise ValidationError({"remarks": _("Give the reason for this decision.")}, code="required")
+        old_status, new_status = workflow.advance(application, event)
+        now = timezone.now()
+        ip, user_agent = _request_meta(request)
+        step.decision, step.remarks, step.decided_at = decision, remarks, now
+        step.decided_by, step.decided_by_email, step.ip, step.user_agent = actor, decided_by_email, ip, user_agent
+        step.save(update_fields=["decision", "remarks", "decided_at", "decided_by", "decided_by_email", "ip", "user_agent"])
+        if token_row is not None:
+            token_row.used_at = now
+            token_row.save(update_fields=["used_at"])
+        fields = ["status", "updated_at"]
+        if new_status in TERMINAL:
+            application.closed_at = now
+            fields.append("closed_at")
+        application.save(update_fields=fields)
+        audit_record(
+            actor=actor, action=AuditAction.STEP_DECIDED, target=application, request=request,
+            actor_role=f"competent_authority:{decided_by_email}" if actor is None else "",
+            old={"status": old_status},
+            new={"status": new_status, "step": step.pk, "stage": step.stage, "decision": decision.value,
+                 "remarks": remarks, "version": step.version_number},
+        )
+        _after_decision(application=application, step=step, event=event, actor=actor, request=request)
+    return step
+
+
+def appeal_decide(*, step_id, decision, remarks="", actor, request=None):
+    """A superadmin upholds or overturns a rejection under appeal."""
+    return step_decide(step_id=step_id, decision=decision, remarks=remarks, actor=actor, request=request, stage=Stage.APPEAL)
+
+
+def _after_decision(*, application, step, event, actor, request):
+    E = workflow.Event
+    context = {"step": step}
+    if event == E.AUTHORITY_APPROVE:
+        context["next_step"] = step_open_state(application=application, actor=actor)
+        routing.notify_officer(application=application, template="authority_approved", context=context)
+    elif event in (E.AUTHORITY_RETURN, E.STATE_RETURN):
+        routing.notify_officer(application=application, template="returned", context=context)
+    elif event in (E.AUTHORITY_REJECT, E.STATE_REJECT):
+        context["appeal_until"] = step.decided_at + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS)
+        routing.notify_officer(application=application, template="rejected", context=context)
+    elif event in (E.STATE_APPROVE, E.APPEAL_OVERTURN):
+        application_approve(application=application, actor=actor, request=request)
+        routing.notify_officer(application=application, template="approved", context=context)
+    elif event == E.APPEAL_UPHOLD:
+        routing.notify_officer(application=application, template="appeal_upheld", context=context)
+    if step.stage == Stage.AUTHORITY:
+        routing.send_bilingual(to=[step.assignee_email], template="authority_confirmation",
+                               context={"application": application, "step": step})
+
+
+# Appeals ---------------------------------------------------------------------------
+
+def appeal_deadline(application):
+    rejected_at = (
+        application.steps.filter(decision=Decision.REJECT).order_by("-decided_at").values_list("decided_at", flat=True).first()
+    )
+    if rejected_at is None:
+        return None
+    return rejected_at + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS)
+
+
+def application_appeal(*, application_id, grounds, actor, request=None):
+    """The nodal officer appeals a rejection, within the appeal period, stating grounds."""
+    grounds = (grounds or "").strip()[:REMARKS_MAX]
+    with transaction.atomic():
+        application = Application.objects.select_for_update(of=("self",)).select_related("nodal_officer").get(pk=application_id)
+        if application.nodal_officer_id != actor.pk:
+            raise PermissionDenied
+        workflow.next_status(application.status, workflow.Event.APPEAL)
+        now = timezone.now()
+        deadline = appeal_deadline(application)
+        if deadline is None or now > deadline:
+            raise AppealWindowClosed(deadline)
+        if not grounds:
+            raise ValidationError({"grounds": _("State the grounds of your appeal.")}, code="required")
+        old_status, new_status = workflow.advance(application, workflow.Event.APPEAL)
+        application.save(update_fields=["status", "updated_at"])
+        step = ApprovalStep.objects.create(
+            application=application, stage=Stage.APPEAL, grounds=grounds,
+            version_number=_latest_version_number(application), opened_at=now, due_at=due_at(Stage.APPEAL, now),
+        )
+        audit_record(actor=actor, action=AuditAction.APPLICATION_APPEALED, target=application, request=request,
+                     old={"status": old_status}, new={"status": new_status, "step": step.pk, "grounds": grounds})
+        routing.notify_officer(application=application, template="appeal_lodged", context={"step": step})
+        routing.send_bilingual(to=superadmin_emails(), template="appeal_assigned",
+                               context={"application": application, "step": step})
+    return step
+
+
+# Final approval -------------------------------------------------------------------
+
+def _staff_domains(raw):
+    from onboarding.validators import clean_staff_domains
+
+    try:
+        domains, _warnings = clean_staff_domains(raw)
+    except ValidationError:
+        domains = []
+    return domains
+
+
+def _parent_of(application):
+    hierarchy = application.section_data(Section.HIERARCHY)
+    if hierarchy.get("parent_choice") != "existing" or not hierarchy.get("parent"):
+        return None
+    try:
+        return Organisation.objects.filter(pk=int(hierarchy["parent"])).first()
+    except (TypeError, ValueError):
+        return None
+
+
+def application_approve(*, application, actor, request=None):
+    """Final approval, inside the deciding transaction: the organisation becomes
+    active with its email domains, the nodal officer becomes its first admin
+    (guardian object permissions), audit events are written, and the approval
+    letter is queued for when the transaction commits."""
+    now = timezone.now()
+    data = application.section_data(Section.ORGANISATION)
+    if application.organisation_id:
+        organisation = Organisation.objects.select_for_update().get(pk=application.organisation_id)
+        organisation.status, organisation.activated_at = OrganisationStatus.ACTIVE, now
+        organisation.save(update_fields=["status", "activated_at"])
+    else:
+        level = data.get("level") or Level.STATE
+        organisation = Organisation.objects.create(
+            name=(data.get("name") or application.organisation_name)[:200], name_local=(data.get("name_local") or "")[:200],
+            short_code=(data.get("short_code") or "")[:20], org_type=data.get("org_type") or "other", level=level,
+            state="" if level == Level.CENTRAL else (data.get("state") or "")[:2], district=(data.get("district") or "")[:100],
+            parent=_parent_of(application), status=OrganisationStatus.ACTIVE, activated_at=now,
+        )
+    domains = _staff_domains(data.get("email_domains"))
+    for domain in domains:
+        row, created = OrganisationDomain.objects.get_or_create(organisation=organisation, domain=domain,
+                                                                 defaults={"is_verified": True})
+        if not created and not row.is_verified:
+            row.is_verified = True
+            row.save(update_fields=["is_verified"])
+    officer = application.nodal_officer
+    Membership.objects.update_or_create(organisation=organisation, user=officer,
+                                        defaults={"role": MembershipRole.ADMIN, "is_active": True})
+    assign_perm("organisations.administer_organisation", officer, organisation)
+    assign_perm("organisations.view_organisation_dashboard", officer, organisation)
+    application.organisation = organisation
+    application.save(update_fields=["organisation"])
+    audit_record(actor=actor, action=AuditAction.ORGANISATION_ACTIVATED, target=organisation, request=request,
+                 old={"status": OrganisationStatus.PENDING},
+                 new={"status": OrganisationStatus.ACTIVE, "application": application.reference, "domains": domains})
+    audit_record(actor=actor, action=AuditAction.MEMBERSHIP_GRANTED, target=organisation, request=request,
+                 new={"user": officer.email, "role": MembershipRole.ADMIN, "application": application.reference})
+    from onboarding.letters import approval_letter_queue
+
+    transaction.on_commit(lambda: approval_letter_queue(application.pk))
+    return organisation
+
+
+def jurisdiction_label(code):
+    from portal.organisations.states import JURISDICTION_CHOICES
+
+    return dict(JURISDICTION_CHOICES).get(code, code) if code else _("All")
+
+
+__all__ = [
+    "CENTRAL", "AppealWindowClosed", "LinkNotValid", "StepAlreadyDecided", "appeal_decide", "application_appeal",
+    "application_approve", "step_decide", "step_open_authority", "step_open_state", "step_resend_authority_link",
+]

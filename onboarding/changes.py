@@ -1,0 +1,44 @@
+"""What changed between two submitted versions of an application, for the
+person who decides on it again (the competent authority after a correction)."""
+
+from onboarding.forms import SECTION_FORMS
+from onboarding.models import ApplicationVersion, Attachment
+from onboarding.summary import _display
+
+
+def version_changes(application, old_data, new_data):
+    """[{section, label, old, new}] for every answer that differs."""
+    rows = []
+    for section, form_class in SECTION_FORMS.items():
+        fields = form_class(application=application).fields
+        old = (old_data or {}).get(section.value, {}) or {}
+        new = (new_data or {}).get(section.value, {}) or {}
+        for name, field in fields.items():
+            if old.get(name) != new.get(name):
+                rows.append({
+                    "section": section.label, "label": field.label,
+                    "old": _display(field, old.get(name)), "new": _display(field, new.get(name)),
+                })
+    return rows
+
+
+def changes_since_last_seen(step):
+    """None when the decider sees the application for the first time; otherwise
+    {"since": earlier step, "rows": [...], "letter_replaced": bool}."""
+    from onboarding.approvals import last_seen_step
+
+    previous = last_seen_step(step)
+    if previous is None:
+        return None
+    versions = {
+        v.number: v
+        for v in ApplicationVersion.objects.filter(application_id=step.application_id,
+                                                   number__in=[previous.version_number, step.version_number])
+    }
+    old, new = versions.get(previous.version_number), versions.get(step.version_number)
+    if old is None or new is None:
+        return None
+    letter_replaced = Attachment.objects.filter(
+        application_id=step.application_id, uploaded_at__gt=old.created_at, uploaded_at__lte=new.created_at
+    ).exists()
+    return {"since": previous, "rows": version_changes(step.application, old.data, new.data), "letter_replaced": letter_replaced}

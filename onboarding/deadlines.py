@@ -1,0 +1,97 @@
+"""Reminders before a step's due date and escalation once it is overdue.
+
+``deadline_sweep`` runs on Celery beat. It claims the steps it reminds or
+escalates by locking them (``FOR UPDATE SKIP LOCKED``: a second sweep running
+at the same moment skips them) and marking them (``reminded_at`` /
+``escalated_at``) in the same transaction that writes the emails to the
+outbox and the audit events. A step is therefore reminded and escalated at
+most once, however often and however many workers run the job, and a sweep
+that fails sends nothing and marks nothing.
+
+The number of queries does not depend on the number of steps: bulk selects,
+conditional bulk updates and bulk inserts only.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from onboarding import routing
+from onboarding.approvals import state_admin_emails, superadmin_emails
+from onboarding.models import ApprovalStep, AuthorityToken, Stage
+from onboarding.tokens import review_url, token_build
+from portal.audit.models import AuditAction
+from portal.audit.services import audit_record_many
+
+
+def _claim(queryset, field, now):
+    steps = list(
+        queryset.select_related("application", "application__nodal_officer")
+        .select_for_update(skip_locked=True, of=("self",))
+        .order_by("id")
+    )
+    if steps:
+        ApprovalStep.objects.filter(pk__in=[step.pk for step in steps], **{f"{field}__isnull": True}).update(**{field: now})
+    return steps
+
+
+def _new_links(steps, now):
+    """Fresh links for the authorities being reminded (their first may expire before they act)."""
+    if not steps:
+        return {}
+    AuthorityToken.objects.filter(step__in=steps, used_at__isnull=True, superseded_at__isnull=True).update(superseded_at=now)
+    links, rows = {}, []
+    for step in steps:
+        raw, row = token_build(step=step, email=step.assignee_email, now=now)
+        links[step.pk] = review_url(raw)
+        rows.append(row)
+    AuthorityToken.objects.bulk_create(rows)
+    return links
+
+
+def deadline_sweep(*, now=None):
+    """Send every reminder and escalation that is due, once. Returns counts."""
+    now = now or timezone.now()
+    horizon = now + timedelta(days=settings.ONBOARDING_REMINDER_DAYS_BEFORE)
+    open_steps = ApprovalStep.objects.filter(decision="")
+    with transaction.atomic():
+        to_remind = _claim(
+            open_steps.filter(reminded_at__isnull=True, escalated_at__isnull=True, due_at__gt=now, due_at__lte=horizon),
+            "reminded_at", now,
+        )
+        to_escalate = _claim(open_steps.filter(escalated_at__isnull=True, due_at__lte=now), "escalated_at", now)
+        if not to_remind and not to_escalate:
+            return {"reminded": 0, "escalated": 0}
+        links = _new_links([step for step in to_remind if step.stage == Stage.AUTHORITY], now)
+        admins = state_admin_emails({step.jurisdiction for step in to_remind + to_escalate if step.jurisdiction})
+        supers = superadmin_emails()
+        messages, events = [], []
+        for step in to_remind:
+            application = step.application
+            context = {"application": application, "step": step}
+            if step.stage == Stage.AUTHORITY:
+                messages.append(routing.build_bilingual(
+                    to=[step.assignee_email], reply_to=[application.nodal_officer.email], template="authority_reminder",
+                    context={**context, "link": links[step.pk], "officer": application.nodal_officer},
+                ))
+                recipients = [step.assignee_email]
+            else:
+                recipients = (admins.get(step.jurisdiction) if step.stage == Stage.STATE else None) or supers
+                messages.append(routing.build_bilingual(to=recipients, template="step_reminder", context=context))
+            events.append({"action": AuditAction.STEP_REMINDED, "target": application,
+                           "new": {"step": step.pk, "stage": step.stage, "due_at": step.due_at, "to": recipients}})
+        for step in to_escalate:
+            application = step.application
+            # One level up: an authority's step goes to the state (or central)
+            # administrators, a state step and an appeal to the superadmins.
+            recipients = (admins.get(step.jurisdiction) if step.stage == Stage.AUTHORITY else None) or supers
+            messages.append(routing.build_bilingual(
+                to=recipients, template="step_escalated", context={"application": application, "step": step, "now": now},
+            ))
+            events.append({"action": AuditAction.STEP_ESCALATED, "target": application,
+                           "new": {"step": step.pk, "stage": step.stage, "due_at": step.due_at, "to": recipients}})
+        routing.send_many(messages)
+        audit_record_many(events)
+    return {"reminded": len(to_remind), "escalated": len(to_escalate)}

@@ -1,0 +1,77 @@
+"""Reads of approval steps, scoped to who is looking."""
+
+from django.db.models import BooleanField, Case, Value, When
+from django.http import Http404
+from django.utils import timezone
+
+from onboarding.models import ApprovalStep, Decision, Stage
+from portal.organisations.selectors import is_superadmin, state_admin_jurisdictions
+
+
+def _in_jurisdictions_of(viewer, queryset):
+    if is_superadmin(viewer):
+        return queryset
+    jurisdictions = state_admin_jurisdictions(viewer)
+    if not jurisdictions:
+        return queryset.none()
+    if "" in jurisdictions:  # a state administrator for everything
+        return queryset
+    return queryset.filter(jurisdiction__in=jurisdictions)
+
+
+def state_steps_visible_to(viewer):
+    """State-stage steps (open or decided) of the viewer's jurisdictions."""
+    return _in_jurisdictions_of(viewer, ApprovalStep.objects.filter(stage=Stage.STATE))
+
+
+def state_queue(viewer, *, now=None):
+    """Open state steps the viewer may decide: overdue first, then the oldest."""
+    now = now or timezone.now()
+    return (
+        state_steps_visible_to(viewer)
+        .filter(decision="")
+        .select_related("application", "application__nodal_officer")
+        .annotate(overdue=Case(When(due_at__lte=now, then=Value(True)), default=Value(False), output_field=BooleanField()))
+        .order_by("-overdue", "opened_at", "id")
+    )
+
+
+def escalated_authority_steps(viewer):
+    """Competent authorities' steps of the viewer's jurisdictions that are overdue
+    and were escalated to the state administrators."""
+    return (
+        _in_jurisdictions_of(viewer, ApprovalStep.objects.filter(stage=Stage.AUTHORITY, decision="", escalated_at__isnull=False))
+        .select_related("application")
+        .order_by("due_at", "id")
+    )
+
+
+def state_step_for(viewer, pk):
+    try:
+        return state_steps_visible_to(viewer).select_related("application", "application__nodal_officer").get(pk=pk)
+    except (ApprovalStep.DoesNotExist, ValueError):
+        raise Http404
+
+
+def appeal_queue(viewer):
+    if not is_superadmin(viewer):
+        return ApprovalStep.objects.none()
+    return (
+        ApprovalStep.objects.filter(stage=Stage.APPEAL, decision="")
+        .select_related("application", "application__nodal_officer")
+        .order_by("due_at", "id")
+    )
+
+
+def appeal_step_for(viewer, pk):
+    if not is_superadmin(viewer):
+        raise Http404
+    try:
+        return ApprovalStep.objects.select_related("application", "application__nodal_officer").get(pk=pk, stage=Stage.APPEAL)
+    except (ApprovalStep.DoesNotExist, ValueError):
+        raise Http404
+
+
+def steps_of(application):
+    """Every step of an application the viewer may already see, oldest first."""
+    return list(application.steps.exclude(decision=Decision.CANCELLED).order_by("opened_at", "id"))

@@ -1,0 +1,39 @@
+from django import template
+from django.utils import timezone
+
+from onboarding import workflow
+from onboarding.approvals import appeal_deadline
+from onboarding.models import ApplicationDocument, ApplicationStatus, DocumentKind, Stage
+from onboarding.step_selectors import steps_of
+
+register = template.Library()
+
+
+@register.inclusion_tag("onboarding/includes/approval_panel.html", takes_context=True)
+def approval_panel(context, application):
+    """Where the application is in its approval: the open step and its due date,
+    earlier decisions with their remarks, the approval letter, what the nodal
+    officer can do next (appeal, new link for the authority)."""
+    user = context.get("user")
+    is_officer = bool(user and user.is_authenticated and application.nodal_officer_id == user.pk)
+    steps = steps_of(application) if application.reference else []
+    open_step = next((step for step in steps if not step.decision), None)
+    deadline = appeal_deadline(application) if application.status == ApplicationStatus.REJECTED else None
+    letter = None
+    if application.status == ApplicationStatus.APPROVED:
+        letter = ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).only("id").first()
+    now = timezone.now()
+    return {
+        "application": application,
+        "open_step": open_step,
+        "history": [step for step in steps if step.decision],
+        "now": now,
+        "overdue": bool(open_step and open_step.due_at <= now),
+        "is_officer": is_officer,
+        "can_resend": is_officer and open_step is not None and open_step.stage == Stage.AUTHORITY,
+        "can_appeal": is_officer and deadline is not None and now <= deadline
+        and workflow.allowed(application.status, workflow.Event.APPEAL),
+        "appeal_deadline": deadline,
+        "letter": letter,
+        "csrf_token": context.get("csrf_token"),
+    }

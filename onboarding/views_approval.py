@@ -1,0 +1,294 @@
+"""Pages of the approval routing: the competent authority's review page (a
+single-use link, no account), the state administrators' queue, appeals, and
+the approval letter."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from onboarding import approvals, pdf, workflow
+from onboarding.approval_forms import AppealForm, DecisionForm
+from onboarding.changes import changes_since_last_seen
+from onboarding.models import (
+    ApplicationDocument,
+    ApplicationStatus,
+    ApplicationVersion,
+    DocumentKind,
+    Stage,
+)
+from onboarding.selectors import application_for_officer, application_for_viewer
+from onboarding.step_selectors import (
+    appeal_queue,
+    appeal_step_for,
+    escalated_authority_steps,
+    state_queue,
+    state_step_for,
+    steps_of,
+)
+from onboarding.summary import application_summary
+from onboarding.tokens import LinkState, link_state, rate_limited, token_lookup
+from portal.access import rule
+
+LINK_PAGES = {
+    LinkState.UNKNOWN: ("onboarding/review/link_unknown.html", 404),
+    LinkState.EXPIRED: ("onboarding/review/link_expired.html", 410),
+    LinkState.USED: ("onboarding/review/link_used.html", 410),
+    LinkState.SUPERSEDED: ("onboarding/review/link_superseded.html", 410),
+    LinkState.CLOSED: ("onboarding/review/link_superseded.html", 410),
+}
+QUEUE_PAGE_SIZE = 50
+
+
+def _no_referrer(response):
+    # The token is in the URL: never send it onwards in a Referer header.
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _too_many_requests(request):
+    response = render(request, "onboarding/review/rate_limited.html", status=429)
+    response["Retry-After"] = "60"
+    return _no_referrer(response)
+
+
+def _link_page(request, state, token_row):
+    template, status = LINK_PAGES[state]
+    context = {"state": state.value, "token": token_row}
+    if token_row is not None:
+        step = token_row.step
+        application = step.application
+        context.update({"step": step, "application": application})
+        if state in (LinkState.SUPERSEDED, LinkState.CLOSED):
+            newer = step.tokens.filter(created_at__gt=token_row.created_at).order_by("-created_at").first()
+            context.update({
+                "withdrawn": application.status == ApplicationStatus.WITHDRAWN,
+                "newer_link_at": newer.created_at if newer and not step.decision else None,
+                "resent_at": application.steps.filter(stage=Stage.AUTHORITY, opened_at__gt=step.opened_at)
+                .values_list("opened_at", flat=True).first(),
+            })
+    return _no_referrer(render(request, template, context, status=status))
+
+
+def _already_decided(request, step, status=409):
+    return render(request, "onboarding/review/already_decided.html", {"step": step, "application": step.application},
+                  status=status)
+
+
+def _review_context(step):
+    application = step.application
+    version = ApplicationVersion.objects.filter(application=application, number=step.version_number).first()
+    return {
+        "application": application,
+        "step": step,
+        "summary": application_summary(application, data=version.data if version else None),
+        "letter": application.attachments.filter(is_current=True).first(),
+        "changes": changes_since_last_seen(step),
+        "history": [s for s in steps_of(application) if s.pk != step.pk],
+    }
+
+
+def _valid_token_or_page(request, token):
+    """(token row, None) for a valid link, else (None, the page to answer with)."""
+    if rate_limited(request):
+        return None, _too_many_requests(request)
+    row = token_lookup(token)
+    state = link_state(row)
+    if state != LinkState.VALID:
+        return None, _link_page(request, state, row)
+    return row, None
+
+
+@rule("token")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def review(request, token):
+    row, refusal = _valid_token_or_page(request, token)
+    if refusal:
+        return refusal
+    step = row.step
+    form = DecisionForm(request.POST if request.method == "POST" else None, stage=Stage.AUTHORITY)
+    if request.method == "POST" and form.is_valid():
+        try:
+            approvals.step_decide(step_id=step.pk, decision=form.cleaned_data["decision"],
+                                  remarks=form.cleaned_data["remarks"], token=token, request=request)
+        except approvals.StepAlreadyDecided as exc:
+            return _no_referrer(_already_decided(request, exc.step))
+        except approvals.LinkNotValid as exc:
+            return _link_page(request, exc.state, exc.token or row)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return redirect("onboarding:review_done", token=token)
+    context = {**_review_context(step), "form": form, "token": token}
+    return _no_referrer(render(request, "onboarding/review/review.html", context))
+
+
+@rule("token")
+@never_cache
+@require_http_methods(["GET"])
+def review_done(request, token):
+    if rate_limited(request):
+        return _too_many_requests(request)
+    row = token_lookup(token)
+    if row is None or not row.used_at:
+        return redirect("onboarding:review", token=token) if row else _link_page(request, LinkState.UNKNOWN, None)
+    step = row.step
+    return _no_referrer(render(request, "onboarding/review/done.html", {"step": step, "application": step.application}))
+
+
+@rule("token")
+@never_cache
+@require_http_methods(["GET"])
+def review_letter(request, token):
+    row, refusal = _valid_token_or_page(request, token)
+    if refusal:
+        return refusal
+    attachment = row.step.application.attachments.filter(is_current=True).first()
+    if attachment is None:
+        raise Http404
+    response = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type, as_attachment=True,
+                            filename=attachment.original_name)
+    response["X-Content-Type-Options"] = "nosniff"
+    return _no_referrer(response)
+
+
+@rule("token")
+@never_cache
+@require_http_methods(["GET"])
+def review_pdf(request, token):
+    row, refusal = _valid_token_or_page(request, token)
+    if refusal:
+        return refusal
+    application = row.step.application
+    document = pdf.application_form_pdf(application=application, actor=None)
+    name = f"{application.reference}-v{document.version}.pdf"
+    return _no_referrer(FileResponse(document.file.open("rb"), content_type="application/pdf", as_attachment=True, filename=name))
+
+
+# State and central administrators ------------------------------------------------------
+
+@rule("state_admin")
+@require_http_methods(["GET"])
+def queue(request):
+    now = timezone.now()
+    page = Paginator(state_queue(request.user, now=now), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    escalated = list(escalated_authority_steps(request.user)[:QUEUE_PAGE_SIZE])
+    return render(request, "onboarding/queue.html", {"page": page, "escalated": escalated, "now": now})
+
+
+@rule("state_admin")
+@require_http_methods(["GET", "POST"])
+def queue_step(request, pk):
+    step = state_step_for(request.user, pk)
+    if step.decision:
+        return _already_decided(request, step, status=409 if request.method == "POST" else 200)
+    form = DecisionForm(request.POST if request.method == "POST" else None, stage=Stage.STATE)
+    if request.method == "POST" and form.is_valid():
+        try:
+            approvals.step_decide(step_id=step.pk, decision=form.cleaned_data["decision"],
+                                  remarks=form.cleaned_data["remarks"], actor=request.user, request=request)
+        except approvals.StepAlreadyDecided as exc:
+            return _already_decided(request, exc.step)
+        except workflow.InvalidTransition:
+            step.refresh_from_db()
+            return _already_decided(request, step)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Your decision on %(ref)s was recorded.") % {"ref": step.application.reference})
+            return redirect("onboarding:queue")
+    return render(request, "onboarding/queue_step.html", {**_review_context(step), "form": form})
+
+
+# Appeals ---------------------------------------------------------------------------------
+
+@rule("nodal_officer_of_application")
+@require_http_methods(["GET", "POST"])
+def appeal(request, pk):
+    application = application_for_officer(request.user, pk)
+    deadline = approvals.appeal_deadline(application)
+    can_appeal = (
+        workflow.allowed(application.status, workflow.Event.APPEAL) and deadline is not None and timezone.now() <= deadline
+    )
+    form = AppealForm(request.POST if request.method == "POST" and can_appeal else None)
+    if request.method == "POST" and can_appeal and form.is_valid():
+        try:
+            approvals.application_appeal(application_id=application.pk, grounds=form.cleaned_data["grounds"],
+                                         actor=request.user, request=request)
+        except approvals.AppealWindowClosed:
+            messages.error(request, _("The period for appealing against this rejection has ended."))
+            return redirect("onboarding:detail", pk=pk)
+        except workflow.InvalidTransition:
+            messages.info(request, _("This application cannot be appealed now."))
+            return redirect("onboarding:detail", pk=pk)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Your appeal was lodged. The superadmins will decide on it."))
+            return redirect("onboarding:detail", pk=pk)
+    rejection = application.steps.filter(decision="reject").order_by("-decided_at").first()
+    return render(request, "onboarding/appeal.html", {
+        "application": application, "form": form, "can_appeal": can_appeal, "deadline": deadline, "rejection": rejection,
+    })
+
+
+@rule("superadmin")
+@require_http_methods(["GET"])
+def appeals(request):
+    page = Paginator(appeal_queue(request.user), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "onboarding/appeals.html", {"page": page, "now": timezone.now()})
+
+
+@rule("superadmin")
+@require_http_methods(["GET", "POST"])
+def appeal_step(request, pk):
+    step = appeal_step_for(request.user, pk)
+    if step.decision:
+        return _already_decided(request, step, status=409 if request.method == "POST" else 200)
+    form = DecisionForm(request.POST if request.method == "POST" else None, stage=Stage.APPEAL)
+    if request.method == "POST" and form.is_valid():
+        try:
+            approvals.appeal_decide(step_id=step.pk, decision=form.cleaned_data["decision"],
+                                    remarks=form.cleaned_data["remarks"], actor=request.user, request=request)
+        except approvals.StepAlreadyDecided as exc:
+            return _already_decided(request, exc.step)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Your decision on the appeal of %(ref)s was recorded.") % {"ref": step.application.reference})
+            return redirect("onboarding:appeals")
+    return render(request, "onboarding/appeal_step.html", {**_review_context(step), "form": form})
+
+
+# The nodal officer -------------------------------------------------------------------------
+
+@rule("nodal_officer_of_application")
+@require_http_methods(["POST"])
+def resend_link(request, pk):
+    application = application_for_officer(request.user, pk)
+    try:
+        step = approvals.step_resend_authority_link(application_id=application.pk, actor=request.user, request=request)
+    except workflow.InvalidTransition:
+        messages.info(request, _("The application is not waiting for the competent authority."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("A new link was sent to %(email)s.") % {"email": step.assignee_email})
+    return redirect("onboarding:detail", pk=pk)
+
+
+@rule("viewer_of_application")
+@require_http_methods(["GET"])
+def approval_letter(request, pk):
+    application = application_for_viewer(request.user, pk)
+    document = ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).first()
+    if document is None:
+        raise Http404
+    return FileResponse(document.file.open("rb"), content_type="application/pdf", as_attachment=True,
+                        filename=f"{application.reference}-approval-letter.pdf")
