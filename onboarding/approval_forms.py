@@ -25,7 +25,8 @@ class AccessibleForm(forms.Form):
                 if name in self.fields:
                     attrs = self.fields[name].widget.attrs
                     attrs["aria-invalid"] = "true"
-                    attrs["aria-describedby"] = f"id_{name}_error"
+                    help_id = f"id_{name}_helptext " if self.fields[name].help_text else ""
+                    attrs["aria-describedby"] = f"{help_id}id_{name}_error"
                     if "form-control" in attrs.get("class", ""):
                         attrs["class"] = "form-control is-invalid"
 

@@ -1,5 +1,9 @@
+import copy
+from datetime import timedelta
+
 import factory
 from allauth.account.models import EmailAddress
+from django.utils import timezone
 
 from portal.accounts.models import User
 from portal.organisations.models import (
@@ -10,6 +14,7 @@ from portal.organisations.models import (
     OrganisationType,
     PlatformRoleGrant,
 )
+from tests.onboarding_data import VALID
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -59,3 +64,44 @@ class PlatformRoleFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     role = "state_admin"
     jurisdiction = "MH"
+
+
+class ApplicationFactory(factory.django.DjangoModelFactory):
+    """A submitted application with valid answers (tests/onboarding_data.VALID),
+    waiting in ``status``. Steps are made separately (ApprovalStepFactory) or by
+    the real services."""
+
+    class Meta:
+        model = "onboarding.Application"
+        skip_postgeneration_save = True
+
+    nodal_officer = factory.SubFactory(UserFactory)
+    reference = factory.Sequence(lambda n: f"ONB-2026-{n + 500000:06d}")
+    status = "with_state"
+    data = factory.LazyFunction(lambda: copy.deepcopy(VALID))
+    section_status = factory.LazyFunction(
+        lambda: {s: "complete" for s in ("organisation", "hierarchy", "nodal_officer", "competent_authority",
+                                          "integration", "declarations", "authorisation_letter")}
+    )
+    organisation_name = factory.Sequence(lambda n: f"Directorate of Agriculture {n}")
+    jurisdiction = "MH"
+    submitted_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def version(obj, create, extracted, **kwargs):
+        if create:
+            from onboarding.models import ApplicationVersion
+
+            ApplicationVersion.objects.create(application=obj, number=1, data=obj.data)
+
+
+class ApprovalStepFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "onboarding.ApprovalStep"
+
+    application = factory.SubFactory(ApplicationFactory)
+    stage = "state"
+    jurisdiction = factory.LazyAttribute(lambda step: step.application.jurisdiction)
+    version_number = 1
+    opened_at = factory.LazyFunction(timezone.now)
+    due_at = factory.LazyAttribute(lambda step: step.opened_at + timedelta(days=10))

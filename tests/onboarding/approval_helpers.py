@@ -1,0 +1,117 @@
+"""Helpers for the approval routing tests: applications filled and submitted
+through the real services, people with platform roles, links read from the
+outbox the way the competent authority reads them from the email."""
+
+import os
+import re
+
+import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.utils.datastructures import MultiValueDict
+
+from onboarding import services
+from portal.mail.models import OutboxMessage
+from tests.factories import PlatformRoleFactory, UserFactory
+from tests.onboarding_data import VALID, minimal_pdf
+
+AUTHORITY_EMAIL = VALID["competent_authority"]["official_email"]
+LINK_RE = re.compile(r"https?://[^\s/]+(/onboarding/review/([A-Za-z0-9_-]{43})/)")
+DEVANAGARI_RE = re.compile(r"[\u0900-\u097F]")
+
+# Real concurrency needs PostgreSQL. These tests skip elsewhere, except with
+# CI_STRICT set, where they run and fail (see require_postgresql).
+IS_POSTGRESQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+postgresql_only = pytest.mark.skipif(
+    not IS_POSTGRESQL and not os.environ.get("CI_STRICT"),
+    reason="needs PostgreSQL for real concurrent transactions (set DATABASE_URL; CI_STRICT=1 makes this fail instead)",
+)
+
+
+@pytest.fixture(scope="session")
+def hindi_catalogue():
+    """Emails are in English and Hindi: compile the Hindi catalogue if it is
+    missing or older than its .po (``make`` does this too; a bare pytest run may not)."""
+    from pathlib import Path
+
+    po = Path(settings.BASE_DIR) / "locale" / "hi" / "LC_MESSAGES" / "django.po"
+    mo = po.with_suffix(".mo")
+    if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+        from asgiref.local import Local
+        from django.core.management import call_command
+        from django.utils.translation import trans_real
+
+        call_command("compilemessages", locale=["hi"], ignore_patterns=[".venv"], verbosity=0)
+        trans_real._translations = {}
+        trans_real._default = None
+        trans_real._active = Local()
+
+
+@pytest.fixture
+def require_postgresql(db):
+    assert connection.vendor == "postgresql", "this test needs PostgreSQL (DATABASE_URL=postgres://...)"
+
+
+def as_querydict(values):
+    return MultiValueDict({k: (v if isinstance(v, list) else [v]) for k, v in values.items()})
+
+
+def filled_application(officer, data=None):
+    """A complete draft, filled section by section through the services."""
+    data = data or VALID
+    application = services.application_create(actor=officer)
+    for section, values in data.items():
+        services.application_save_section(application_id=application.pk, section=section, querydict=as_querydict(values),
+                                          actor=officer)
+    services.attachment_upload(
+        application_id=application.pk, uploaded=SimpleUploadedFile("letter.pdf", minimal_pdf(), content_type="application/pdf"),
+        actor=officer,
+    )
+    return application
+
+
+def submitted_application(officer, data=None):
+    application = filled_application(officer, data)
+    return services.application_submit(application_id=application.pk, actor=officer)
+
+
+def messages_to(address):
+    return [m for m in OutboxMessage.objects.order_by("id") if address in m.to + m.cc + m.bcc]
+
+
+def link_from(body):
+    """(path, token) of the review link in an email body."""
+    match = LINK_RE.search(body)
+    assert match, body
+    return match.group(1), match.group(2)
+
+
+def latest_link(address=AUTHORITY_EMAIL):
+    with_link = [m for m in messages_to(address) if LINK_RE.search(m.body)]
+    assert with_link, f"no email with a link to {address}"
+    return link_from(with_link[-1].body)
+
+
+def with_totp(user):
+    """Enrol a TOTP authenticator (allauth's own code) so the MFA middleware lets the user in; returns the secret."""
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+def make_state_admin(jurisdiction="MH", email=None, totp=True):
+    user = UserFactory(email=email or f"admin.{jurisdiction.lower()}.{UserFactory._meta.model.objects.count()}@state.gov.in")
+    PlatformRoleFactory(user=user, role="state_admin", jurisdiction=jurisdiction)
+    if totp:
+        with_totp(user)
+    return user
+
+
+def make_superadmin(email=None, totp=True):
+    user = UserFactory(email=email or f"superadmin{UserFactory._meta.model.objects.count()}@nic.in")
+    PlatformRoleFactory(user=user, role="superadmin", jurisdiction="")
+    if totp:
+        with_totp(user)
+    return user

@@ -1,0 +1,311 @@
+"""Approval routing through the real services and pages: the competent
+authority's link, the state administrators, return and resubmission, rejection
+and appeal, withdrawal, final approval and the approval letter."""
+
+import hashlib
+import io
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from guardian.shortcuts import get_perms
+from pypdf import PdfReader
+
+from onboarding import approvals, services
+from onboarding.models import (
+    ApplicationDocument,
+    ApplicationStatus,
+    ApprovalStep,
+    AuthorityToken,
+    Decision,
+    DocumentKind,
+    Stage,
+)
+from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import audit_verify
+from portal.mail.models import OutboxMessage
+from portal.organisations.models import Membership, MembershipRole, OrganisationDomain, OrganisationStatus
+from tests.factories import UserFactory
+from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
+    AUTHORITY_EMAIL,
+    DEVANAGARI_RE,
+    hindi_catalogue,
+    as_querydict,
+    latest_link,
+    make_state_admin,
+    make_superadmin,
+    messages_to,
+    submitted_application,
+)
+from tests.onboarding_data import VALID
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hindi_catalogue")]
+
+
+def english(subject):
+    return subject.split(" / ")[0]
+
+
+def decide_by_link(path, decision, remarks="", client=None, **extra):
+    client = client or Client()
+    return client.post(path, {"decision": decision, "remarks": remarks}, **extra)
+
+
+def test_submission_opens_the_authority_step_with_a_hashed_link_and_sends_both_emails(officer):
+    before = timezone.now()
+    application = submitted_application(officer)
+    step = ApprovalStep.objects.get(application=application)
+    assert step.stage == Stage.AUTHORITY and step.decision == ""
+    assert step.assignee_email == AUTHORITY_EMAIL
+    assert step.jurisdiction == "MH"
+    assert before + timedelta(days=7) <= step.due_at <= timezone.now() + timedelta(days=7)
+
+    [authority_mail] = messages_to(AUTHORITY_EMAIL)
+    assert authority_mail.reply_to == [officer.email]
+    path, token = latest_link()
+    assert path == f"/onboarding/review/{token}/"
+    [row] = AuthorityToken.objects.filter(step=step)
+    # Only the hash is stored, nowhere the token itself.
+    assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert row.email == AUTHORITY_EMAIL
+    assert row.expires_at - row.created_at == timedelta(days=7)
+    assert not AuthorityToken.objects.filter(token_hash=token).exists()
+    assert token not in str(list(AuthorityToken.objects.values()))
+
+    receipts = [m for m in messages_to(officer.email) if "submitted" in m.subject]
+    assert len(receipts) == 1
+    assert "Anita Deshmukh" in receipts[0].body and AUTHORITY_EMAIL in receipts[0].body
+    assert f"{step.due_at.astimezone(timezone.get_current_timezone()):%-d %B %Y}" in receipts[0].body
+
+
+def test_authority_approval_goes_to_the_state_administrators(officer):
+    admin = make_state_admin("MH")
+    make_state_admin("KA")
+    application = submitted_application(officer)
+    path, _token = latest_link()
+    client = Client(HTTP_USER_AGENT="Authority browser/1.0", REMOTE_ADDR="10.1.2.3")
+    page = client.get(path)
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert VALID["organisation"]["name"] in content and "Anita Deshmukh" in content
+    response = decide_by_link(path, "approve", client=client)
+    assert response.status_code == 302 and response["Location"] == f"{path}done/"
+    done = client.get(response["Location"])
+    assert done.status_code == 200 and "was recorded" in done.content.decode()
+
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE
+    authority_step, state_step = ApprovalStep.objects.filter(application=application).order_by("id")
+    assert authority_step.decision == Decision.APPROVE
+    assert authority_step.decided_by is None and authority_step.decided_by_email == AUTHORITY_EMAIL
+    assert authority_step.ip == "10.1.2.3" and authority_step.user_agent == "Authority browser/1.0"
+    assert authority_step.decided_at is not None
+    assert state_step.stage == Stage.STATE and state_step.jurisdiction == "MH" and state_step.decision == ""
+    assert [english(m.subject) for m in messages_to(admin.email)] == [f"New application in your approval queue: {application.reference}"]
+    assert any("approved by the competent authority" in m.subject for m in messages_to(officer.email))
+    confirmation = [m for m in messages_to(AUTHORITY_EMAIL) if "was recorded" in m.subject]
+    assert len(confirmation) == 1 and "10.1.2.3" in confirmation[0].body
+    event = AuditEvent.objects.filter(action=AuditAction.STEP_DECIDED).get()
+    assert event.actor_id is None and event.actor_role == f"competent_authority:{AUTHORITY_EMAIL}"
+    assert event.ip == "10.1.2.3" and event.new_values["decision"] == "approve"
+
+
+def test_return_for_correction_then_resubmission_shows_the_authority_what_changed(officer):
+    application = submitted_application(officer)
+    path, first_token = latest_link()
+    response = decide_by_link(path, "return", "Give the correct number of users.")
+    assert response.status_code == 302
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.CHANGES_REQUESTED
+    returned = [m for m in messages_to(officer.email) if "returned for correction" in m.subject]
+    assert len(returned) == 1 and "Give the correct number of users." in returned[0].body
+
+    organisation = dict(VALID["organisation"], approx_users="1500")
+    services.application_save_section(application_id=application.pk, section="organisation",
+                                      querydict=as_querydict(organisation), actor=officer)
+    services.application_submit(application_id=application.pk, actor=officer)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_AUTHORITY
+    new_path, new_token = latest_link()
+    assert new_token != first_token
+    # The first link recorded the return: it says so, and cannot decide again.
+    used = Client().get(path)
+    assert used.status_code == 410 and "already been used" in used.content.decode()
+    page = Client().get(new_path)
+    content = page.content.decode()
+    assert page.status_code == 200
+    assert "What changed since the version you saw" in content
+    assert "<del>1200</del>" in content and "<ins>1500</ins>" in content
+    assert "Give the correct number of users." in content
+    steps = list(ApprovalStep.objects.filter(application=application).order_by("id"))
+    assert [s.version_number for s in steps] == [1, 2]
+
+
+def test_state_administrator_return_goes_back_to_the_competent_authority(officer):
+    admin = make_state_admin("MH")
+    application = submitted_application(officer)
+    decide_by_link(latest_link()[0], "approve")
+    state_step = ApprovalStep.objects.get(application=application, stage=Stage.STATE)
+    approvals.step_decide(step_id=state_step.pk, decision="return", remarks="Attach the letter on letterhead.", actor=admin)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.CHANGES_REQUESTED
+    services.application_submit(application_id=application.pk, actor=officer)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_AUTHORITY
+    new_step = ApprovalStep.objects.filter(application=application).order_by("-id").first()
+    assert new_step.stage == Stage.AUTHORITY and new_step.assignee_email == AUTHORITY_EMAIL
+    page = Client().get(latest_link()[0]).content.decode()
+    assert "Attach the letter on letterhead." in page
+
+
+def test_final_approval_activates_the_organisation_and_issues_the_letter(officer, django_capture_on_commit_callbacks):
+    admin = make_state_admin("MH")
+    application = submitted_application(officer)
+    decide_by_link(latest_link()[0], "approve")
+    state_step = ApprovalStep.objects.get(application=application, stage=Stage.STATE)
+    with django_capture_on_commit_callbacks(execute=True):
+        approvals.step_decide(step_id=state_step.pk, decision="approve", actor=admin)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.APPROVED and application.closed_at is not None
+    organisation = application.organisation
+    assert organisation.status == OrganisationStatus.ACTIVE and organisation.activated_at is not None
+    assert organisation.name == VALID["organisation"]["name"] and organisation.state == "MH"
+    assert list(OrganisationDomain.objects.filter(organisation=organisation).values_list("domain", "is_verified")) == [
+        ("mahaagri.gov.in", True)
+    ]
+    membership = Membership.objects.get(organisation=organisation, user=officer)
+    assert membership.role == MembershipRole.ADMIN and membership.is_active
+    assert set(get_perms(officer, organisation)) == {"administer_organisation", "view_organisation_dashboard"}
+    assert officer.has_perm("organisations.administer_organisation", organisation)
+    actions = list(AuditEvent.objects.values_list("action", flat=True))
+    assert AuditAction.ORGANISATION_ACTIVATED in actions and AuditAction.MEMBERSHIP_GRANTED in actions
+
+    letter = ApplicationDocument.objects.get(application=application, kind=DocumentKind.APPROVAL_LETTER)
+    [mail] = [m for m in OutboxMessage.objects.all() if m.subject.startswith("Approval letter")]
+    assert mail.to == [officer.email, AUTHORITY_EMAIL]
+    assert [a["filename"] for a in mail.attachments] == [f"{application.reference}-approval-letter.pdf"]
+    client = Client()
+    client.force_login(officer)
+    response = client.get(f"/onboarding/{application.pk}/approval-letter.pdf")
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content)
+    assert hashlib.sha256(body).hexdigest() == letter.sha256
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
+    assert application.reference in text and "mahaagri.gov.in" in text
+    detail = client.get(f"/onboarding/{application.pk}/").content.decode()
+    assert "Download the approval letter" in detail
+    # Issuing again (a redelivered task, the sweep) sends nothing twice.
+    from onboarding.letters import approval_letter_issue
+
+    assert approval_letter_issue(application_id=application.pk) == letter
+    assert len([m for m in OutboxMessage.objects.all() if m.subject.startswith("Approval letter")]) == 1
+    assert audit_verify() == []
+
+
+def test_rejection_appeal_and_overturn(officer, django_capture_on_commit_callbacks):
+    superadmin = make_superadmin()
+    application = submitted_application(officer)
+    decide_by_link(latest_link()[0], "reject", "Not a government body.")
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.REJECTED
+    rejected = [m for m in messages_to(officer.email) if english(m.subject).endswith("rejected")]
+    assert len(rejected) == 1 and "Not a government body." in rejected[0].body and "appeal" in rejected[0].body
+
+    client = Client()
+    client.force_login(officer)
+    assert client.get(f"/onboarding/{application.pk}/appeal/").status_code == 200
+    response = client.post(f"/onboarding/{application.pk}/appeal/", {"grounds": "It is a directorate of the state."})
+    assert response.status_code == 302
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.UNDER_APPEAL
+    appeal = ApprovalStep.objects.get(application=application, stage=Stage.APPEAL)
+    assert appeal.grounds == "It is a directorate of the state."
+    assert [english(m.subject) for m in messages_to(superadmin.email)] == [f"Appeal to decide: application {application.reference}"]
+
+    admin_client = Client()
+    admin_client.force_login(superadmin)
+    assert admin_client.get("/onboarding/appeals/").status_code == 200
+    assert admin_client.get(f"/onboarding/appeals/{appeal.pk}/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "overturn", "remarks": ""})
+    assert response.status_code == 302
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.APPROVED
+    assert application.organisation.status == OrganisationStatus.ACTIVE
+    assert ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).exists()
+
+
+def test_appeal_upheld_is_final(officer):
+    superadmin = make_superadmin()
+    admin = make_state_admin("MH")
+    application = submitted_application(officer)
+    decide_by_link(latest_link()[0], "approve")
+    state_step = ApprovalStep.objects.get(application=application, stage=Stage.STATE)
+    approvals.step_decide(step_id=state_step.pk, decision="reject", remarks="Duplicate of ONB-2025-000001.", actor=admin)
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Not a duplicate.", actor=officer)
+    approvals.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="It is a duplicate.", actor=superadmin)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.REJECTED_FINAL and application.closed_at is not None
+    upheld = [m for m in messages_to(officer.email) if "upheld" in m.subject]
+    assert len(upheld) == 1 and "It is a duplicate." in upheld[0].body
+
+
+def test_withdrawal_while_with_the_authority_closes_the_step_and_voids_the_link(officer, officer_client):
+    application = submitted_application(officer)
+    path, _token = latest_link()
+    response = officer_client.post(f"/onboarding/{application.pk}/withdraw/", {"confirm": "yes"})
+    assert response.status_code == 302
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITHDRAWN
+    step = ApprovalStep.objects.get(application=application)
+    assert step.decision == Decision.CANCELLED
+    assert not AuthorityToken.objects.filter(step=step, superseded_at__isnull=True).exists()
+    assert any("withdrawn" in m.subject for m in messages_to(AUTHORITY_EMAIL))
+    page = Client().get(path)
+    assert page.status_code == 410 and "withdrew application" in page.content.decode()
+
+
+def test_every_email_is_in_english_and_hindi(officer, django_capture_on_commit_callbacks):
+    admin = make_state_admin("MH")
+    application = submitted_application(officer)
+    decide_by_link(latest_link()[0], "approve")
+    state_step = ApprovalStep.objects.get(application=application, stage=Stage.STATE)
+    with django_capture_on_commit_callbacks(execute=True):
+        approvals.step_decide(step_id=state_step.pk, decision="approve", actor=admin)
+    mails = list(OutboxMessage.objects.all())
+    assert len(mails) >= 7
+    for mail in mails:
+        english, _sep, hindi = mail.body.partition("\n----------\n")
+        assert english.strip() and DEVANAGARI_RE.search(hindi), (mail.subject, mail.body)
+        assert not DEVANAGARI_RE.search(english), mail.subject
+        assert DEVANAGARI_RE.search(mail.subject), mail.subject
+
+
+def test_the_officer_sees_where_the_application_is_and_can_send_a_new_link(officer, officer_client):
+    application = submitted_application(officer)
+    _path, first_token = latest_link()
+    detail = officer_client.get(f"/onboarding/{application.pk}/").content.decode()
+    assert "Waiting for the competent authority, Anita Deshmukh" in detail
+    assert "Send the competent authority a new link" in detail
+    AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    response = officer_client.post(f"/onboarding/{application.pk}/resend-link/")
+    assert response.status_code == 302
+    path, token = latest_link()
+    assert token != first_token
+    assert Client().get(f"/onboarding/review/{first_token}/").status_code == 410
+    assert Client().get(path).status_code == 200
+    # A second request straight away is refused (no flood of emails to the authority).
+    count = OutboxMessage.objects.count()
+    response = officer_client.post(f"/onboarding/{application.pk}/resend-link/", follow=True)
+    assert "less than 10 minutes ago" in response.content.decode()
+    assert OutboxMessage.objects.count() == count
+
+
+def test_another_officer_cannot_see_or_act_on_the_application(officer):
+    application = submitted_application(officer)
+    other = Client()
+    other.force_login(UserFactory())
+    assert other.get(f"/onboarding/{application.pk}/appeal/").status_code == 404
+    assert other.post(f"/onboarding/{application.pk}/resend-link/").status_code == 404
+    assert other.get(f"/onboarding/{application.pk}/approval-letter.pdf").status_code == 404
