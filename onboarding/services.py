@@ -200,7 +200,10 @@ def application_submit(*, application_id, actor, request=None):
             # submitted on 1 January in India belongs to the new year.
             application.reference = _next_reference(timezone.localdate(now).year)
         application.submitted_at = now
-        application.save(update_fields=["status", "reference", "submitted_at", "updated_at"])
+        # A new version of the filled form: it now carries its reference and is no longer
+        # a draft, so a PDF rendered before submission must not be served for it.
+        application.version += 1
+        application.save(update_fields=["status", "reference", "submitted_at", "version", "updated_at"])
         number = application.versions.count() + 1
         ApplicationVersion.objects.create(application=application, number=number, data=application.data)
         action = AuditAction.APPLICATION_RESUBMITTED if event == workflow.Event.RESUBMIT else AuditAction.APPLICATION_SUBMITTED
