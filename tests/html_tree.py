@@ -53,7 +53,10 @@ class Node:
     def text(self):
         parts = []
         for child in self.children:
-            parts.append(child.text() if isinstance(child, Node) else child)
+            if isinstance(child, Node):
+                parts.append("\n" if child.tag == "br" else child.text())
+            else:
+                parts.append(child)
         return "".join(parts)
 
     def squashed_text(self):

@@ -1,0 +1,340 @@
+"""Drafts over several sittings, an expired session while posting, submitting,
+read-only after submission, withdrawal, My applications and the timeline."""
+
+import re
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.contrib.messages import get_messages
+from django.test import Client
+
+from onboarding.models import Application, ApplicationStatus, ApplicationVersion, SectionStatus
+from portal.audit.models import AuditAction, AuditEvent
+from tests.factories import PASSWORD, UserFactory
+from tests.html_tree import field_value, page
+from tests.onboarding.form_helpers import complete, fill_all, new_application, post_section, reload, section_url, valid
+
+pytestmark = pytest.mark.django_db
+
+IST = ZoneInfo("Asia/Kolkata")
+PARTIAL_ORGANISATION = {
+    "name": "Directorate of Agriculture, Maharashtra",
+    "name_local": "कृषी संचालनालय, महाराष्ट्र",
+    "address": "Central Building,\nPune",
+    "pin_code": "411001",
+    "level": "state",
+    "state": "MH",
+    "email_domains": "mahaagri.gov.in",
+}
+
+
+def sign_in(client, email, next_url=None):
+    """Sign in through allauth's real login view."""
+    data = {"login": email, "password": PASSWORD}
+    if next_url:
+        data["next"] = next_url
+    response = client.post("/accounts/login/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    return response
+
+
+def sign_out(client):
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 302
+
+
+def texts_of_messages(response):
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+# Drafts ---------------------------------------------------------------------------
+
+def test_draft_resumes_days_later_after_signing_out(officer):
+    client = Client()
+    with time_machine.travel(datetime(2026, 3, 2, 10, 0, tzinfo=IST), tick=False):
+        sign_in(client, officer.email)
+        assert client.post("/onboarding/start/").status_code == 302
+        application = Application.objects.get(nodal_officer=officer)
+        response = post_section(client, application, "organisation", {**PARTIAL_ORGANISATION, "save": "1"})
+        assert response.status_code == 200  # incomplete: shown again with what is missing
+        response = post_section(client, application, "nodal_officer", {"name": "Sunil Patil", "mobile": "98765 43210"})
+        assert response.status_code == 200
+        sign_out(client)
+        assert client.get(section_url(application, "organisation")).status_code == 302
+
+    with time_machine.travel(datetime(2026, 3, 6, 16, 30, tzinfo=IST), tick=False):
+        browser = Client()  # another day, another browser
+        sign_in(browser, officer.email)
+        listing = page(browser.get("/onboarding/"))
+        assert "Draft" in listing.squashed_text()
+        assert listing.find("a", href=f"/onboarding/{application.pk}/tasks/") is not None
+
+        tasks = page(browser.get(f"/onboarding/{application.pk}/tasks/"))
+        assert tasks.by_id("status-organisation").squashed_text() == "In progress"
+        assert tasks.by_id("status-nodal_officer").squashed_text() == "In progress"
+        assert tasks.by_id("status-competent_authority").squashed_text() == "Not started"
+
+        tree = page(browser.get(section_url(application, "organisation")))
+        for name, typed in PARTIAL_ORGANISATION.items():
+            assert field_value(tree, name) == typed, name
+        assert field_value(tree, "short_code") == ""
+        tree = page(browser.get(section_url(application, "nodal_officer")))
+        assert field_value(tree, "name") == "Sunil Patil"
+        assert field_value(tree, "mobile") == "98765 43210"
+        assert field_value(tree, "official_email") == officer.email
+
+        # Finishing the section now completes it.
+        response = post_section(browser, application, "organisation", valid("organisation"))
+        assert response.status_code == 302
+        assert reload(application).status_of("organisation") == SectionStatus.COMPLETE
+
+
+@pytest.mark.parametrize("how", ["session expired", "signed out in another tab"])
+def test_input_posted_after_the_session_ended_is_kept_through_sign_in(officer, how):
+    client = Client()
+    start = datetime(2026, 3, 2, 10, 0, tzinfo=IST)
+    with time_machine.travel(start, tick=False):
+        sign_in(client, officer.email)
+        client.post("/onboarding/start/")
+        application = Application.objects.get(nodal_officer=officer)
+        assert client.get(section_url(application, "organisation")).status_code == 200
+
+    typed = valid("organisation", name="Directorate of Agriculture & Farmers' Welfare", approx_users="1500")
+    later = start + timedelta(hours=9) if how == "session expired" else start + timedelta(minutes=5)
+    with time_machine.travel(later, tick=False):
+        if how == "signed out in another tab":
+            sign_out(client)
+        url = section_url(application, "organisation")
+        response = client.post(url, {**typed, "save": "1"})
+        assert response.status_code == 302
+        location = urlsplit(response["Location"])
+        assert location.path == "/accounts/login/"
+        assert f"next={url.replace('/', '%2F')}" in location.query
+        # Nothing was saved for someone who is not signed in.
+        assert reload(application).section_data("organisation") == {}
+        assert reload(application).status_of("organisation") == SectionStatus.NOT_STARTED
+
+        assert client.get(response["Location"]).status_code == 200
+        response = sign_in(client, officer.email, next_url=url)
+        assert response["Location"] == url
+
+        response = client.get(url)
+        tree = page(response)
+        assert "Your session had ended. We kept what you typed" in tree.squashed_text()
+        for name, value in typed.items():
+            assert field_value(tree, name) == value, name
+        # Shown once: the kept input is not shown again on the next visit.
+        assert "Your session had ended" not in client.get(url).content.decode()
+
+        # Saving it now stores it.
+        assert client.post(url, typed).status_code == 302
+        stored = reload(application)
+        assert stored.status_of("organisation") == SectionStatus.COMPLETE
+        assert stored.section_data("organisation")["name"] == "Directorate of Agriculture & Farmers' Welfare"
+
+
+# Submitting ------------------------------------------------------------------------
+
+def _submit_controls(tree, application):
+    link = tree.find("a", href=f"/onboarding/{application.pk}/submit/")
+    buttons = [b for b in tree.find_all("button") if b.squashed_text() == "Submit for approval"]
+    return link, buttons
+
+
+def test_submit_is_disabled_until_every_section_is_complete(officer_client, officer):
+    application = new_application(officer)
+    fill_all(officer_client, application)
+    tree = page(officer_client.get(f"/onboarding/{application.pk}/tasks/"))
+    link, buttons = _submit_controls(tree, application)
+    assert link is None  # the letter is still missing
+    assert len(buttons) == 1 and "disabled" in buttons[0].attrs
+    assert "You have completed 6 of 7 sections." in tree.squashed_text()
+
+    complete(officer_client, application)
+    tree = page(officer_client.get(f"/onboarding/{application.pk}/tasks/"))
+    link, buttons = _submit_controls(tree, application)
+    assert link is not None and link.squashed_text() == "Submit for approval"
+    assert buttons == []
+
+
+def test_server_refuses_an_incomplete_submission(officer_client, officer):
+    application = new_application(officer)
+    post_section(officer_client, application, "organisation", valid("organisation"))
+    response = officer_client.post(f"/onboarding/{application.pk}/submit/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/onboarding/{application.pk}/tasks/"
+    message = " ".join(texts_of_messages(response))
+    for problem in ("Place in the hierarchy is not complete.", "Nodal officer is not complete.",
+                    "Competent authority is not complete.", "Upload the signed authorisation letter."):
+        assert problem in message
+    assert "Organisation details is not complete." not in message
+    stored = reload(application)
+    assert stored.status == ApplicationStatus.DRAFT and stored.reference is None and stored.submitted_at is None
+    assert not ApplicationVersion.objects.filter(application=application).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.APPLICATION_SUBMITTED).exists()
+
+    # The check page lists the problems and offers no submit button.
+    tree = page(officer_client.get(f"/onboarding/{application.pk}/submit/"))
+    assert "The application cannot be submitted yet" in tree.squashed_text()
+    assert not [f for f in tree.find_all("form") if f.get("method") == "post" and f.find("button", type="submit")
+                and "Submit for approval" in f.squashed_text()]
+
+
+def test_server_checks_the_answers_again_not_the_stored_statuses(officer_client, officer):
+    application = complete(officer_client, new_application(officer))
+    # The stored draft no longer passes (for example an answer edited outside the form):
+    # the statuses still say complete, the server must not trust them.
+    data = dict(application.data)
+    data["competent_authority"] = {**data["competent_authority"], "official_email": officer.email}
+    Application.objects.filter(pk=application.pk).update(data=data)
+    assert set(reload(application).section_status.values()) == {SectionStatus.COMPLETE}
+    response = officer_client.post(f"/onboarding/{application.pk}/submit/")
+    assert "Competent authority is not complete." in " ".join(texts_of_messages(response))
+    assert reload(application).status == ApplicationStatus.DRAFT
+
+
+def _submit(client, application, capture):
+    with capture(execute=True):
+        response = client.post(f"/onboarding/{application.pk}/submit/")
+    assert response.status_code == 302, texts_of_messages(response)
+    return reload(application)
+
+
+def test_submit_gives_a_reference_and_makes_the_application_read_only(
+    officer_client, officer, django_capture_on_commit_callbacks
+):
+    with time_machine.travel(datetime(2026, 5, 10, 11, 0, tzinfo=IST), tick=False):
+        application = complete(officer_client, new_application(officer))
+        version_before = application.version
+        data_before = application.data
+        application = _submit(officer_client, application, django_capture_on_commit_callbacks)
+    assert application.reference == "ONB-2026-000001"
+    assert re.fullmatch(r"ONB-\d{4}-\d{6}", application.reference)
+    assert application.status == ApplicationStatus.WITH_AUTHORITY
+    assert application.submitted_at == datetime(2026, 5, 10, 11, 0, tzinfo=IST)
+    assert ApplicationVersion.objects.filter(application=application, number=1).exists()
+    detail = officer_client.get(f"/onboarding/{application.pk}/")
+    assert "ONB-2026-000001" in page(detail).find("h1").squashed_text()
+
+    # Every section and the letter now refuse changes, without a server error.
+    for section in ("organisation", "hierarchy", "nodal_officer", "competent_authority", "integration", "declarations"):
+        response = post_section(officer_client, application, section, valid(section, name="Changed"))
+        assert response.status_code == 302, section
+        assert response["Location"] == f"/onboarding/{application.pk}/"
+        assert "can no longer be changed" in " ".join(texts_of_messages(response))
+        assert officer_client.get(section_url(application, section)).status_code == 302
+    from tests.onboarding.form_helpers import png_bytes, upload
+
+    response = upload(officer_client, application, png_bytes(), name="new.png")
+    assert response.status_code == 302 and response["Location"] == f"/onboarding/{application.pk}/"
+    response = officer_client.post(f"/onboarding/{application.pk}/submit/")
+    assert response.status_code == 302 and "already been submitted" in " ".join(texts_of_messages(response))
+    stored = reload(application)
+    assert stored.data == data_before and stored.version == version_before
+    assert stored.attachments.count() == 1
+    assert stored.reference == "ONB-2026-000001"
+
+    # The task list is still readable and offers no submit link.
+    tasks = page(officer_client.get(f"/onboarding/{application.pk}/tasks/"))
+    assert tasks.find("a", href=f"/onboarding/{application.pk}/submit/") is None
+
+
+def test_references_count_up_within_a_year(officer_client, officer, django_capture_on_commit_callbacks):
+    with time_machine.travel(datetime(2026, 5, 10, 11, 0, tzinfo=IST), tick=False):
+        first = _submit(officer_client, complete(officer_client, new_application(officer)), django_capture_on_commit_callbacks)
+        second = _submit(officer_client, complete(officer_client, new_application(officer)), django_capture_on_commit_callbacks)
+    assert (first.reference, second.reference) == ("ONB-2026-000001", "ONB-2026-000002")
+
+
+def test_reference_year_is_the_indian_calendar_year(officer, django_capture_on_commit_callbacks):
+    # 1 January 2027, 00:30 in India is still 31 December 2026 in UTC.
+    with time_machine.travel(datetime(2027, 1, 1, 0, 30, tzinfo=IST), tick=False):
+        client = Client()
+        sign_in(client, officer.email)
+        application = _submit(client, complete(client, new_application(officer)), django_capture_on_commit_callbacks)
+    assert application.reference == "ONB-2027-000001"
+
+
+# Withdrawing ------------------------------------------------------------------------
+
+def test_withdraw_needs_confirmation(officer_client, officer, django_capture_on_commit_callbacks):
+    application = _submit(officer_client, complete(officer_client, new_application(officer)), django_capture_on_commit_callbacks)
+    url = f"/onboarding/{application.pk}/withdraw/"
+    assert officer_client.get(url).status_code == 200
+
+    response = officer_client.post(url, {"reason": "Duplicate of another application"})
+    assert response.status_code == 200
+    assert "Tick the box to confirm that you want to withdraw the application." in page(response).squashed_text()
+    assert reload(application).status == ApplicationStatus.WITH_AUTHORITY
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = officer_client.post(url, {"reason": "Duplicate of another application", "confirm": "yes"})
+    assert response.status_code == 302 and response["Location"] == "/onboarding/"
+    stored = reload(application)
+    assert stored.status == ApplicationStatus.WITHDRAWN and stored.closed_at is not None
+    event = AuditEvent.objects.get(action=AuditAction.APPLICATION_WITHDRAWN)
+    assert event.new_values == {"status": "withdrawn", "reason": "Duplicate of another application"}
+    assert event.actor_id == officer.pk
+
+    # Once withdrawn it cannot be withdrawn again, nor edited.
+    response = officer_client.post(url, {"confirm": "yes"})
+    assert response.status_code == 302 and "can no longer be withdrawn" in " ".join(texts_of_messages(response))
+    assert AuditEvent.objects.filter(action=AuditAction.APPLICATION_WITHDRAWN).count() == 1
+
+
+def test_only_the_nodal_officer_may_withdraw(officer, officer_client):
+    application = new_application(officer)
+    other = UserFactory(email="someone.else@mha.gov.in")
+    client = Client()
+    client.login(email=other.email, password=PASSWORD)
+    assert client.post(f"/onboarding/{application.pk}/withdraw/", {"confirm": "yes"}).status_code == 404
+    assert reload(application).status == ApplicationStatus.DRAFT
+
+
+# My applications and the timeline -------------------------------------------------------
+
+def test_my_applications_shows_each_applications_state(officer_client, officer, django_capture_on_commit_callbacks):
+    draft = new_application(officer)
+    post_section(officer_client, draft, "organisation", valid("organisation", name="Soil Testing Laboratory, Pune"))
+    submitted = _submit(officer_client, complete(officer_client, new_application(officer)), django_capture_on_commit_callbacks)
+    withdrawn = new_application(officer)
+    officer_client.post(f"/onboarding/{withdrawn.pk}/withdraw/", {"confirm": "yes"})
+    UserFactory(email="another@mha.gov.in")  # with applications of their own, never listed here
+    new_application(UserFactory(email="not.mine@mha.gov.in"))
+
+    tree = page(officer_client.get("/onboarding/"))
+    rows = tree.find("tbody").find_all("tr")
+    assert len(rows) == 3
+    by_text = {row.squashed_text() for row in rows}
+    cells = [[td.squashed_text() for td in row.find_all("td")] for row in rows]
+    # Newest first.
+    assert cells[0][0] == "Draft" and cells[0][2] == "Withdrawn"
+    assert cells[1][0] == submitted.reference and cells[1][1] == "Directorate of Agriculture, Maharashtra"
+    assert cells[1][2] == "With the competent authority" and cells[1][4] == "Uploaded"
+    assert cells[2][0] == "Draft" and cells[2][1] == "Soil Testing Laboratory, Pune" and cells[2][2] == "Draft"
+    assert rows[2].find("a", href=f"/onboarding/{draft.pk}/tasks/") is not None
+    assert rows[1].find("a", href=f"/onboarding/{submitted.pk}/") is not None
+    assert len(by_text) == 3
+
+
+def test_detail_page_shows_a_timeline(officer_client, officer, django_capture_on_commit_callbacks):
+    with time_machine.travel(datetime(2026, 5, 10, 9, 15, tzinfo=IST), tick=False):
+        application = new_application(officer)
+        fill_all(officer_client, application)
+    with time_machine.travel(datetime(2026, 5, 11, 14, 5, tzinfo=IST), tick=False):
+        complete(officer_client, application)
+        application = _submit(officer_client, application, django_capture_on_commit_callbacks)
+
+    tree = page(officer_client.get(f"/onboarding/{application.pk}/"))
+    timeline = tree.find("ol", class_="timeline")
+    items = [li.squashed_text() for li in timeline.find_all("li")]
+    assert items == [
+        f"10 May 2026, 09:15 Application started — {officer.email}",
+        f"11 May 2026, 14:05 Authorisation letter uploaded — {officer.email}",
+        f"11 May 2026, 14:05 Application submitted — {officer.email}",
+    ]
+    # Machine-readable times too.
+    assert timeline.find("time").get("datetime").startswith("2026-05-10T09:15:00")

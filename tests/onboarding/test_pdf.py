@@ -1,0 +1,312 @@
+"""The filled onboarding form as a PDF: its content (read back with pypdf), rendered
+once per version and then served from storage, and a URL fetcher that embeds
+nothing but our own static files."""
+
+import hashlib
+import http.server
+import io
+import re
+import threading
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.files.storage import default_storage
+from django.test import Client
+from pypdf import PdfReader
+
+from onboarding import pdf
+from onboarding.declarations import NOTICE_VERSION
+from onboarding.models import ApplicationDocument, Attachment, DocumentKind
+from portal.audit.models import AuditAction, AuditEvent
+from tests.factories import PASSWORD, UserFactory
+from tests.onboarding.form_helpers import complete, new_application, post_section, reload, valid
+from tests.onboarding_data import minimal_pdf
+
+pytestmark = pytest.mark.django_db
+
+IST = ZoneInfo("Asia/Kolkata")
+
+
+MARK_PLACEMENT = re.compile(rb"(?<=>)(\d+(?:\.\d+)?)(<[0-9A-Fa-f]+>)(-\d+(?:\.\d+)?)(?=[<\]])")
+
+
+def _drop_mark_placements(writer):
+    """Remove the pen moves that place Devanagari vowel signs from the TJ arrays.
+
+    For "कृ" WeasyPrint writes ``[<क>0<>226.27<ृ>-226<ष>...] TJ``: it moves back
+    0.226 em, draws the zero-width vowel sign and moves forward again. pypdf takes
+    any forward move wider than half a space for a word gap and would extract
+    "कृ षी". Such a move-draw-move-back triple displaces nothing, so it can never be
+    a word gap (WeasyPrint writes spaces as glyphs); keeping only the glyph leaves
+    every character and every real space in place.
+    """
+
+    def keep_glyph(match):
+        back, glyph, forward = float(match[1]), match[2], float(match[3])
+        return glyph if abs(back + forward) < 1 else match[0]
+
+    for page in writer.pages:
+        contents = page["/Contents"]
+        streams = contents if isinstance(contents, list) else [contents]
+        for stream in streams:
+            stream = stream.get_object()
+            stream.set_data(MARK_PLACEMENT.sub(keep_glyph, stream.get_data()))
+
+
+def pdf_text(content):
+    """The text of a PDF as pypdf extracts it (see _drop_mark_placements)."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(content)))
+    _drop_mark_placements(writer)
+    return "\n".join(page.extract_text() for page in writer.pages)
+
+
+def test_pdf_text_helper_keeps_real_spaces_and_would_see_a_lost_character():
+    html = ('<html><head><style>@font-face { font-family: D; src: url("fonts/NotoSansDevanagari-Regular.ttf"); }'
+            ' body { font-family: D; }</style></head><body><p>कृषी संचालनालय</p><p>कृ षी</p><p>कषी</p></body></html>')
+    text = pdf_text(pdf.render_pdf(html))
+    assert text.splitlines() == ["कृषी संचालनालय", "कृ षी", "कषी"]
+
+
+def squash(text):
+    return " ".join(text.split())
+
+
+def download(client, application):
+    response = client.get(f"/onboarding/{application.pk}/form.pdf")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    return b"".join(response.streaming_content)
+
+
+def submitted_application(client, officer, capture):
+    application = complete(client, new_application(officer))
+    with capture(execute=True):
+        assert client.post(f"/onboarding/{application.pk}/submit/").status_code == 302
+    return reload(application)
+
+
+# What the PDF says ---------------------------------------------------------------
+
+EXPECTED_VALUES = [
+    # Organisation details
+    "Directorate of Agriculture, Maharashtra", "DOA-MH", "Directorate", "State / UT", "Maharashtra",
+    "Central Building, Pune 411001", "411001", "020-26123456", "https://krishi.maharashtra.gov.in", "mahaagri.gov.in", "1200",
+    # Place in the hierarchy
+    "It has no parent (for example a ministry)",
+    # Nodal officer
+    "Sunil Patil", "Deputy Director (IT)", "MH-AG-1042", "9876543210", "nodal.officer@mahaagri.gov.in",
+    # Competent authority
+    "Anita Deshmukh", "Director of Agriculture", "director@mahaagri.gov.in", "+91 91234 56789",
+    # Integration
+    "Yes", "Mahadbt farmer portal", "OTP and alerts, Broadcast", "50000", "Kiran Joshi", "kiran.joshi@mahaagri.gov.in",
+    "9823012345",
+]
+SECTION_TITLES = [
+    "1. Organisation details", "2. Place in the hierarchy", "3. Nodal officer", "4. Competent authority",
+    "5. Integration with eGov applications", "6. Data protection notice and undertakings",
+]
+
+
+def test_pdf_holds_the_reference_every_answer_and_the_devanagari_name(officer_client, officer, django_capture_on_commit_callbacks):
+    application = submitted_application(officer_client, officer, django_capture_on_commit_callbacks)
+    content = download(officer_client, application)
+    assert content.startswith(b"%PDF-")
+    text = pdf_text(content)
+    flat = squash(text)
+
+    assert application.reference in flat
+    assert "DRAFT" not in flat
+    for title in SECTION_TITLES:
+        assert title in flat, title
+    for value in EXPECTED_VALUES:
+        assert value in flat, value
+    # The Devanagari name, exactly as typed (shaping must not lose or reorder characters).
+    assert "कृषी संचालनालय, महाराष्ट्र" in text
+    assert "कृषी संचालनालय" in text
+    # Declarations: the version of the notice accepted, and the undertakings.
+    assert f"Data protection notice, version {NOTICE_VERSION}." in flat
+    assert "The information in this form is true and complete to the best of my knowledge." in flat
+    # The signed letter, by its fingerprint.
+    letter = Attachment.objects.get(application=application, is_current=True)
+    assert letter.sha256 in flat
+
+
+def test_a_draft_pdf_says_it_is_a_draft(officer_client, officer):
+    application = new_application(officer)
+    post_section(officer_client, application, "organisation", valid("organisation"))
+    flat = squash(pdf_text(download(officer_client, application)))
+    assert "DRAFT — not yet submitted for approval" in flat
+    assert "Reference: not yet submitted" in flat
+    assert "Directorate of Agriculture, Maharashtra" in flat
+
+
+def test_pdf_downloaded_before_submission_is_not_served_after_it(officer_client, officer, django_capture_on_commit_callbacks):
+    application = complete(officer_client, new_application(officer))
+    assert "DRAFT" in pdf_text(download(officer_client, application))
+    with django_capture_on_commit_callbacks(execute=True):
+        officer_client.post(f"/onboarding/{application.pk}/submit/")
+    application = reload(application)
+    flat = squash(pdf_text(download(officer_client, application)))
+    assert application.reference in flat
+    assert "DRAFT" not in flat
+
+
+# Rendered once per version ---------------------------------------------------------
+
+def test_the_same_version_is_rendered_once_and_then_served_from_storage(officer_client, officer, django_capture_on_commit_callbacks):
+    with time_machine.travel(datetime(2026, 5, 10, 11, 0, tzinfo=IST), tick=False):
+        application = submitted_application(officer_client, officer, django_capture_on_commit_callbacks)
+        first = download(officer_client, application)
+    document = ApplicationDocument.objects.get(application=application, kind=DocumentKind.FORM_PDF)
+    assert document.version == application.version
+    assert document.sha256 == hashlib.sha256(first).hexdigest() and document.size == len(first)
+    assert default_storage.exists(document.file.name)
+    rendered = AuditEvent.objects.filter(action=AuditAction.APPLICATION_PDF_RENDERED)
+    assert rendered.count() == 1
+
+    # A day later (a new rendering would print another "Generated" time): the stored file.
+    with time_machine.travel(datetime(2026, 5, 11, 15, 30, tzinfo=IST), tick=False):
+        second = download(officer_client, application)
+        # Another permitted viewer gets the same stored file too.
+        auditor = UserFactory(email="auditor@sandes.nic.in")
+        from portal.organisations.models import PlatformRole, PlatformRoleGrant
+
+        PlatformRoleGrant.objects.create(user=auditor, role=PlatformRole.AUDITOR, jurisdiction="MH")
+        viewer = Client()
+        assert viewer.login(email=auditor.email, password=PASSWORD)
+        third = download(viewer, application)
+    assert second == first and third == first
+    assert ApplicationDocument.objects.filter(application=application).count() == 1
+    assert rendered.count() == 1
+
+    # A rendering at another time is different, so the equality above is meaningful.
+    with time_machine.travel(datetime(2026, 5, 11, 15, 30, tzinfo=IST), tick=False):
+        fresh = pdf.render_pdf(pdf.application_form_html(application))
+    assert hashlib.sha256(fresh).hexdigest() != document.sha256
+
+
+def test_a_new_version_gets_a_new_document(officer_client, officer):
+    application = new_application(officer)
+    post_section(officer_client, application, "organisation", valid("organisation"))
+    first = download(officer_client, reload(application))
+    post_section(officer_client, application, "organisation", valid("organisation", name="Directorate of Horticulture, Maharashtra"))
+    application = reload(application)
+    second = download(officer_client, application)
+    assert first != second
+    assert "Directorate of Horticulture, Maharashtra" in squash(pdf_text(second))
+    assert sorted(ApplicationDocument.objects.filter(application=application).values_list("version", flat=True)) == [
+        application.version - 1, application.version
+    ]
+
+
+def test_the_pdf_is_served_to_nobody_else(officer_client, officer):
+    application = new_application(officer)
+    other = UserFactory(email="curious@mha.gov.in")
+    client = Client()
+    client.login(email=other.email, password=PASSWORD)
+    assert client.get(f"/onboarding/{application.pk}/form.pdf").status_code == 404
+    assert not ApplicationDocument.objects.exists()
+
+
+# The URL fetcher ------------------------------------------------------------------
+
+def _png_file(tmp_path):
+    from tests.onboarding.form_helpers import png_bytes
+
+    path = tmp_path / "secret.png"
+    path.write_bytes(png_bytes((30, 30)))
+    return path
+
+
+def _image_count(content):
+    return sum(len(page.images) for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def test_a_local_file_named_in_the_html_is_not_embedded(tmp_path):
+    image = _png_file(tmp_path)
+    css = tmp_path / "secret.css"
+    css.write_text('body::after { content: "SECRET-FROM-A-LOCAL-FILE"; }')
+    text_file = tmp_path / "secret.txt"
+    text_file.write_text("SECRET-TEXT-FILE")
+    html = (
+        f'<html><head><link rel="stylesheet" href="{css.as_uri()}"></head><body><p>Visible text</p>'
+        f'<img src="{image.as_uri()}" alt=""><img src="file://{image}"><object data="{text_file.as_uri()}"></object>'
+        f'<iframe src="{text_file.as_uri()}"></iframe></body></html>'
+    )
+    from weasyprint import HTML
+
+    # Without our fetcher WeasyPrint would embed them: the check below can fail.
+    unprotected = HTML(string=html).write_pdf()
+    assert _image_count(unprotected) >= 1
+    assert "SECRET-FROM-A-LOCAL-FILE" in pdf_text(unprotected)
+
+    content = pdf.render_pdf(html)
+    assert "Visible text" in pdf_text(content)
+    assert _image_count(content) == 0
+    assert "SECRET" not in pdf_text(content)
+
+
+def test_a_relative_path_out_of_the_static_folder_is_not_embedded(tmp_path, settings):
+    html = '<html><body><p>Visible</p><img src="../../../../../../../../etc/hostname"><img src="../templates/base.html"></body></html>'
+    content = pdf.render_pdf(html)
+    assert "Visible" in pdf_text(content) and _image_count(content) == 0
+
+
+def test_network_urls_are_never_fetched():
+    requests = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            requests.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/css")
+            self.end_headers()
+            self.wfile.write(b'body::after { content: "FROM-THE-NETWORK"; }')
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_port}"
+        html = (f'<html><head><link rel="stylesheet" href="{base}/style.css"><style>@import url("{base}/import.css");</style>'
+                f'</head><body><p>Visible</p><img src="{base}/pixel.png"></body></html>')
+        content = pdf.render_pdf(html)
+        assert "Visible" in pdf_text(content)
+        assert "FROM-THE-NETWORK" not in pdf_text(content)
+        assert requests == []
+        # The same HTML without our fetcher does reach the server: the check above can fail.
+        from weasyprint import HTML
+
+        HTML(string=html).write_pdf()
+        assert requests
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_our_own_fonts_are_fetched_and_embedded(officer_client, officer, settings):
+    from pathlib import Path
+
+    font = Path(settings.STATICFILES_DIRS[0]) / "fonts" / "NotoSansDevanagari-Regular.ttf"
+    response = pdf.static_only_fetcher().fetch(font.as_uri())
+    assert (response.body if hasattr(response, "body") else response.read()) == font.read_bytes()
+    for refused in ("file:///etc/hostname", "http://127.0.0.1:9/x.css", "data:text/css,body{}",
+                    (Path(settings.STATICFILES_DIRS[0]) / ".." / "manage.py").as_uri()):
+        with pytest.raises(Exception, match="refused"):
+            pdf.static_only_fetcher().fetch(refused)
+
+    application = new_application(officer)
+    post_section(officer_client, application, "organisation", valid("organisation"))
+    reader = PdfReader(io.BytesIO(download(officer_client, reload(application))))
+    fonts = set()
+    for page in reader.pages:
+        for font_ref in page["/Resources"]["/Font"].values():
+            fonts.add(str(font_ref.get_object()["/BaseFont"]))
+    assert any("Devanagari" in name for name in fonts), fonts
