@@ -208,9 +208,9 @@ def test_submit_gives_a_reference_and_makes_the_application_read_only(
 ):
     with time_machine.travel(datetime(2026, 5, 10, 11, 0, tzinfo=IST), tick=False):
         application = complete(officer_client, new_application(officer))
+        application = _submit(officer_client, application, django_capture_on_commit_callbacks)
         version_before = application.version
         data_before = application.data
-        application = _submit(officer_client, application, django_capture_on_commit_callbacks)
     assert application.reference == "ONB-2026-000001"
     assert re.fullmatch(r"ONB-\d{4}-\d{6}", application.reference)
     assert application.status == ApplicationStatus.WITH_AUTHORITY
