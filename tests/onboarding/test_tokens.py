@@ -1,0 +1,279 @@
+"""The competent authority's link: random, stored as a hash, bound to its step
+and address, expiring, single use; each kind of bad link has its own page; the
+endpoint is rate limited; no input gives a 500."""
+
+import secrets
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.cache import cache
+from django.test import Client
+from django.utils import timezone
+
+from onboarding import approvals, services
+from onboarding.models import ApplicationStatus, ApprovalStep, AuthorityToken, Decision, Stage
+from onboarding.tokens import LinkState, token_hash
+from portal.mail.models import OutboxMessage
+from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
+    AUTHORITY_EMAIL,
+    as_querydict,
+    hindi_catalogue,
+    latest_link,
+    submitted_application,
+)
+from tests.onboarding_data import VALID
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hindi_catalogue")]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limit_counters():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def link(officer):
+    submitted_application(officer)
+    return latest_link()
+
+
+def page(response):
+    return response.content.decode()
+
+
+def assert_one_h1_and_title(html):
+    assert html.count("<h1") == 1
+    assert "<title>" in html
+
+
+def test_tokens_are_256_random_bits_and_differ(officer):
+    submitted_application(officer)
+    _path, token = latest_link()
+    assert len(token) == 43  # secrets.token_urlsafe(32): 32 random bytes
+    application = submitted_application(officer)
+    other = ApprovalStep.objects.get(application=application)
+    others = AuthorityToken.objects.filter(step=other)
+    assert others.count() == 1 and others.get().token_hash != token_hash(token)
+
+
+def test_unknown_link_has_its_own_page():
+    response = Client().get(f"/onboarding/review/{secrets.token_urlsafe(32)}/")
+    assert response.status_code == 404
+    html = page(response)
+    assert "This link is not valid" in html
+    assert_one_h1_and_title(html)
+
+
+@pytest.mark.parametrize("bad", [
+    "x", "a" * 42, "a" * 44, "a" * 500, "%00%00", "..%2F..%2Fetc%2Fpasswd", "%F0%9F%92%A5" * 11,
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D", "' OR 1=1 --", "%E0%A4%85" * 43,
+])
+def test_malformed_token_strings_get_the_unknown_page_never_a_500(bad):
+    client = Client(raise_request_exception=False)
+    for suffix in ("", "done/", "letter/", "form.pdf"):
+        response = client.get(f"/onboarding/review/{bad}/{suffix}")
+        assert response.status_code == 404, (bad, suffix, response.status_code)
+    response = client.post(f"/onboarding/review/{bad}/", {"decision": "approve"})
+    assert response.status_code == 404
+
+
+def test_expired_link_has_its_own_page(link, officer):
+    path, _token = link
+    with time_machine.travel(timezone.now() + timedelta(days=7, minutes=1), tick=False):
+        response = Client().get(path)
+        assert response.status_code == 410
+        html = page(response)
+        assert "This link has expired" in html and officer.email in html
+        assert_one_h1_and_title(html)
+        # And it decides nothing.
+        assert Client().post(path, {"decision": "approve"}).status_code == 410
+    assert ApprovalStep.objects.get().decision == ""
+
+
+def test_link_still_works_just_before_it_expires(link):
+    path, _token = link
+    with time_machine.travel(timezone.now() + timedelta(days=6, hours=23), tick=False):
+        assert Client().get(path).status_code == 200
+
+
+def test_used_link_has_its_own_page_and_decides_once(link):
+    path, _token = link
+    assert Client().post(path, {"decision": "return", "remarks": "Wrong PIN code."}).status_code == 302
+    response = Client().get(path)
+    assert response.status_code == 410
+    html = page(response)
+    assert "This link has already been used" in html and "Return for correction" in html
+    assert_one_h1_and_title(html)
+    second = Client().post(path, {"decision": "approve"})
+    assert second.status_code == 410
+    assert ApprovalStep.objects.get().decision == Decision.RETURN
+    assert ApprovalStep.objects.count() == 1
+
+
+def test_superseded_link_has_its_own_page(link, officer):
+    path, token = link
+    AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    application = ApprovalStep.objects.get().application
+    approvals.step_resend_authority_link(application_id=application.pk, actor=officer)
+    response = Client().get(path)
+    assert response.status_code == 410
+    html = page(response)
+    assert "This link has been replaced" in html and "A newer link" in html
+    assert_one_h1_and_title(html)
+    assert Client().post(path, {"decision": "approve"}).status_code == 410
+    new_path, new_token = latest_link()
+    assert new_token != token
+    assert Client().get(new_path).status_code == 200
+
+
+def test_link_is_bound_to_its_step():
+    """A valid link of one application cannot decide another's step."""
+    from tests.factories import UserFactory
+
+    first_officer = UserFactory(email="officer.one@mahaagri.gov.in")
+    second_officer = UserFactory(email="officer.two@mahaagri.gov.in")
+    submitted_application(first_officer)
+    _path, first_token = latest_link()
+    second = submitted_application(second_officer)
+    second_step = ApprovalStep.objects.get(application=second)
+    with pytest.raises(approvals.LinkNotValid) as refused:
+        approvals.step_decide(step_id=second_step.pk, decision="approve", token=first_token)
+    assert refused.value.state == LinkState.UNKNOWN
+    second_step.refresh_from_db()
+    assert second_step.decision == ""
+
+
+def test_link_is_bound_to_its_address(link, officer):
+    """A link issued to one address stops working if the step's addressee is not that address."""
+    path, token = link
+    ApprovalStep.objects.update(assignee_email="someone.else@mahaagri.gov.in")
+    response = Client().get(path)
+    assert response.status_code == 410 and "no longer waiting" in page(response)
+    step = ApprovalStep.objects.get()
+    with pytest.raises(approvals.LinkNotValid) as refused:
+        approvals.step_decide(step_id=step.pk, decision="approve", token=token)
+    assert refused.value.state == LinkState.CLOSED
+
+
+def test_changing_the_authority_after_a_return_sends_the_new_address_a_new_link(link, officer):
+    path, _token = link
+    Client().post(path, {"decision": "return", "remarks": "I am not the competent authority."})
+    application = ApprovalStep.objects.get().application
+    authority = dict(VALID["competent_authority"], official_email="secretary@mahaagri.gov.in", name="R. Kulkarni")
+    services.application_save_section(application_id=application.pk, section="competent_authority",
+                                      querydict=as_querydict(authority), actor=officer)
+    services.application_submit(application_id=application.pk, actor=officer)
+    new_step = ApprovalStep.objects.filter(application=application).order_by("-id").first()
+    assert new_step.assignee_email == "secretary@mahaagri.gov.in"
+    new_path, _new_token = latest_link("secretary@mahaagri.gov.in")
+    assert Client().get(new_path).status_code == 200
+    assert AuthorityToken.objects.get(step=new_step).email == "secretary@mahaagri.gov.in"
+
+
+def test_return_and_reject_need_remarks_and_errors_are_tied_to_the_field(link):
+    path, _token = link
+    for decision in ("return", "reject"):
+        response = Client().post(path, {"decision": decision, "remarks": "   "})
+        assert response.status_code == 200
+        html = page(response)
+        assert 'id="id_remarks_error"' in html and "Give the reason for this decision." in html
+        assert 'aria-invalid="true"' in html and 'aria-describedby="id_remarks_helptext id_remarks_error"' in html
+        assert 'href="#id_remarks"' in html  # the error summary links to the field
+    assert ApprovalStep.objects.get().decision == ""
+
+
+@pytest.mark.parametrize("data", [{}, {"decision": "overturn"}, {"decision": "approve'--"}, {"decision": ""}])
+def test_invalid_decisions_are_refused_with_a_message(link, data):
+    path, _token = link
+    response = Client().post(path, data)
+    assert response.status_code == 200
+    assert "Choose a decision." in page(response)
+    assert ApprovalStep.objects.get().decision == ""
+
+
+def test_decision_service_refuses_a_decision_that_does_not_exist_for_the_stage(link):
+    _path, token = link
+    step = ApprovalStep.objects.get()
+    from onboarding.workflow import InvalidTransition
+
+    with pytest.raises(InvalidTransition):
+        approvals.step_decide(step_id=step.pk, decision="overturn", token=token)
+    with pytest.raises(Exception) as refused:
+        approvals.step_decide(step_id=step.pk, decision="no-such-decision", token=token)
+    assert refused.type.__name__ == "ValidationError"
+    step.refresh_from_db()
+    assert step.decision == ""
+
+
+def test_double_submit_of_the_decision_records_one(link):
+    path, _token = link
+    client = Client()
+    first = client.post(path, {"decision": "approve"})
+    second = client.post(path, {"decision": "approve"})
+    assert first.status_code == 302 and second.status_code == 410
+    assert ApprovalStep.objects.filter(stage=Stage.AUTHORITY).get().decision == Decision.APPROVE
+    assert ApprovalStep.objects.filter(stage=Stage.STATE).count() == 1
+    assert ApprovalStep.objects.get(stage=Stage.AUTHORITY).application.status == ApplicationStatus.WITH_STATE
+
+
+def test_methods_are_restricted(link):
+    path, _token = link
+    client = Client()
+    for method in ("put", "delete", "patch", "trace"):
+        assert getattr(client, method)(path).status_code == 405
+    assert client.post(f"{path}done/").status_code == 405
+    assert client.post(f"{path}letter/").status_code == 405
+    assert client.post(f"{path}form.pdf").status_code == 405
+
+
+def test_the_review_page_serves_the_letter_and_the_pdf_and_not_after_use(link):
+    path, _token = link
+    client = Client()
+    letter = client.get(f"{path}letter/")
+    assert letter.status_code == 200 and b"".join(letter.streaming_content).startswith(b"%PDF")
+    form = client.get(f"{path}form.pdf")
+    assert form.status_code == 200 and b"".join(form.streaming_content).startswith(b"%PDF")
+    assert form["Referrer-Policy"] == "no-referrer" and "no-store" in form["Cache-Control"]
+    client.post(path, {"decision": "approve"})
+    assert client.get(f"{path}letter/").status_code == 410
+    assert client.get(f"{path}form.pdf").status_code == 410
+
+
+def test_done_page_only_after_a_decision(link):
+    path, _token = link
+    response = Client().get(f"{path}done/")
+    assert response.status_code == 302 and response["Location"] == path
+
+
+def test_the_token_endpoint_is_rate_limited(link, settings):
+    settings.ONBOARDING_TOKEN_RATE_PER_MINUTE = 5
+    path, _token = link
+    attacker = Client(REMOTE_ADDR="203.0.113.9")
+    statuses = [attacker.get(f"/onboarding/review/{secrets.token_urlsafe(32)}/").status_code for _ in range(5)]
+    assert statuses == [404] * 5
+    blocked = attacker.get(path)
+    assert blocked.status_code == 429 and blocked["Retry-After"] == "60"
+    html = page(blocked)
+    assert "Too many requests" in html
+    assert_one_h1_and_title(html)
+    assert attacker.post(path, {"decision": "approve"}).status_code == 429
+    assert ApprovalStep.objects.get().decision == ""
+    # Other addresses are not affected, and the limit lifts after the window.
+    assert Client(REMOTE_ADDR="198.51.100.7").get(path).status_code == 200
+    with time_machine.travel(timezone.now() + timedelta(minutes=2), tick=False):
+        assert attacker.get(path).status_code == 200
+
+
+def test_confirmation_on_screen_and_by_email(link):
+    path, _token = link
+    client = Client(REMOTE_ADDR="10.9.8.7", HTTP_USER_AGENT="Test UA")
+    response = client.post(path, {"decision": "reject", "remarks": "Not our office."}, follow=True)
+    html = page(response)
+    assert response.status_code == 200 and "Your decision was recorded" in html and "Not our office." in html
+    assert_one_h1_and_title(html)
+    confirmation = [m for m in OutboxMessage.objects.all() if AUTHORITY_EMAIL in m.to and "was recorded" in m.subject]
+    assert len(confirmation) == 1
+    assert "Not our office." in confirmation[0].body and "10.9.8.7" in confirmation[0].body

@@ -1,0 +1,311 @@
+"""Every transition the routing refuses: it raises, and changes nothing (no
+status change, no step decided, no audit event, no email)."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
+from django.utils import timezone
+
+from onboarding import approvals, services
+from onboarding.models import ApplicationStatus, ApprovalStep, Decision, Stage
+from onboarding.workflow import InvalidTransition
+from portal.audit.models import AuditEvent
+from portal.mail.models import OutboxMessage
+from tests.factories import UserFactory
+from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
+    as_querydict,
+    hindi_catalogue,
+    latest_link,
+    make_state_admin,
+    make_superadmin,
+    submitted_application,
+)
+from tests.onboarding_data import VALID
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hindi_catalogue")]
+
+
+class Unchanged:
+    """Snapshot of everything a refused transition must leave alone."""
+
+    def __init__(self, application):
+        self.application = application
+        application.refresh_from_db()
+        self.status = application.status
+        self.steps = list(ApprovalStep.objects.filter(application=application).values_list("id", "decision"))
+        self.events = AuditEvent.objects.count()
+        self.mails = OutboxMessage.objects.count()
+
+    def check(self):
+        self.application.refresh_from_db()
+        assert self.application.status == self.status
+        assert list(ApprovalStep.objects.filter(application=self.application).values_list("id", "decision")) == self.steps
+        assert AuditEvent.objects.count() == self.events
+        assert OutboxMessage.objects.count() == self.mails
+
+
+@pytest.fixture
+def state_admin(db):
+    return make_state_admin("MH", email="admin.mh@maharashtra.gov.in")
+
+
+@pytest.fixture
+def superadmin(db):
+    return make_superadmin(email="root@nic.in")
+
+
+@pytest.fixture
+def with_state(officer, state_admin):
+    application = submitted_application(officer)
+    Client().post(latest_link()[0], {"decision": "approve"})
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE
+    return application
+
+
+@pytest.fixture
+def rejected(officer, with_state, state_admin):
+    step = ApprovalStep.objects.get(application=with_state, stage=Stage.STATE)
+    approvals.step_decide(step_id=step.pk, decision="reject", remarks="Duplicate.", actor=state_admin)
+    with_state.refresh_from_db()
+    assert with_state.status == ApplicationStatus.REJECTED
+    return with_state
+
+
+def state_step(application):
+    return ApprovalStep.objects.get(application=application, stage=Stage.STATE)
+
+
+def test_state_admin_of_another_state_may_not_decide(with_state):
+    other = make_state_admin("KA")
+    unchanged = Unchanged(with_state)
+    with pytest.raises(PermissionDenied):
+        approvals.step_decide(step_id=state_step(with_state).pk, decision="approve", actor=other)
+    unchanged.check()
+    client = Client()
+    client.force_login(other)
+    assert client.post(f"/onboarding/queue/{state_step(with_state).pk}/", {"decision": "approve"}).status_code == 404
+    unchanged.check()
+
+
+@pytest.mark.parametrize("who", ["nobody", "officer", "auditor"])
+def test_people_without_the_role_may_not_decide_a_state_step(with_state, officer, who):
+    from tests.factories import PlatformRoleFactory
+
+    actor = {"nobody": None, "officer": officer}.get(who)
+    if who == "auditor":
+        actor = UserFactory()
+        PlatformRoleFactory(user=actor, role="auditor", jurisdiction="")
+    unchanged = Unchanged(with_state)
+    with pytest.raises(PermissionDenied):
+        approvals.step_decide(step_id=state_step(with_state).pk, decision="approve", actor=actor)
+    unchanged.check()
+    if actor is not None:
+        client = Client()
+        client.force_login(actor)
+        assert client.get("/onboarding/queue/").status_code == 403
+        assert client.post(f"/onboarding/queue/{state_step(with_state).pk}/", {"decision": "approve"}).status_code == 403
+    unchanged.check()
+
+
+def test_a_state_step_needs_no_token_and_a_token_does_not_decide_it(with_state):
+    unchanged = Unchanged(with_state)
+    with pytest.raises(PermissionDenied):
+        approvals.step_decide(step_id=state_step(with_state).pk, decision="approve", token="x" * 43)
+    unchanged.check()
+
+
+@pytest.mark.parametrize("decision", ["overturn", "uphold"])
+def test_appeal_decisions_do_not_exist_for_a_state_step(with_state, state_admin, decision):
+    unchanged = Unchanged(with_state)
+    with pytest.raises(InvalidTransition):
+        approvals.step_decide(step_id=state_step(with_state).pk, decision=decision, remarks="x", actor=state_admin)
+    unchanged.check()
+
+
+def test_appeal_decide_refuses_a_step_that_is_not_an_appeal(with_state, superadmin):
+    unchanged = Unchanged(with_state)
+    with pytest.raises(InvalidTransition):
+        approvals.appeal_decide(step_id=state_step(with_state).pk, decision="overturn", actor=superadmin)
+    unchanged.check()
+
+
+@pytest.mark.parametrize("decision", ["return", "reject"])
+def test_return_and_reject_need_remarks(with_state, state_admin, decision):
+    unchanged = Unchanged(with_state)
+    with pytest.raises(ValidationError) as refused:
+        approvals.step_decide(step_id=state_step(with_state).pk, decision=decision, remarks="  ", actor=state_admin)
+    assert "remarks" in refused.value.message_dict
+    unchanged.check()
+
+
+def test_a_decided_step_cannot_be_decided_again(with_state, state_admin, superadmin):
+    step = state_step(with_state)
+    approvals.step_decide(step_id=step.pk, decision="return", remarks="Fix the address.", actor=state_admin)
+    unchanged = Unchanged(with_state)
+    with pytest.raises(approvals.StepAlreadyDecided) as refused:
+        approvals.step_decide(step_id=step.pk, decision="approve", actor=superadmin)
+    assert refused.value.step.decision == Decision.RETURN and refused.value.step.decided_by == state_admin
+    unchanged.check()
+    client = Client()
+    client.force_login(superadmin)
+    response = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve"})
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "already decided by admin.mh@maharashtra.gov.in" in html and "Fix the address." in html
+    unchanged.check()
+
+
+@pytest.mark.parametrize("status_fixture", ["submitted", "with_state"])
+def test_appeal_is_refused_unless_rejected(request, officer, status_fixture):
+    application = submitted_application(officer) if status_fixture == "submitted" else request.getfixturevalue("with_state")
+    unchanged = Unchanged(application)
+    with pytest.raises(InvalidTransition):
+        approvals.application_appeal(application_id=application.pk, grounds="Please.", actor=officer)
+    unchanged.check()
+    client = Client()
+    client.force_login(officer)
+    response = client.post(f"/onboarding/{application.pk}/appeal/", {"grounds": "Please."})
+    assert response.status_code == 200 and "nothing to appeal" in response.content.decode()
+    unchanged.check()
+
+
+def test_appeal_after_the_period_is_refused(rejected, officer, settings):
+    unchanged = Unchanged(rejected)
+    later = timezone.now() + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS, minutes=1)
+    with time_machine.travel(later, tick=False):
+        with pytest.raises(approvals.AppealWindowClosed):
+            approvals.application_appeal(application_id=rejected.pk, grounds="Late but right.", actor=officer)
+        unchanged.check()
+        client = Client()
+        client.force_login(officer)
+        response = client.post(f"/onboarding/{rejected.pk}/appeal/", {"grounds": "Late but right."})
+        assert response.status_code == 200 and "cannot be appealed now" in response.content.decode()
+    unchanged.check()
+
+
+def test_appeal_within_the_period_is_accepted(rejected, officer, settings):
+    just_in_time = timezone.now() + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS, minutes=-1)
+    with time_machine.travel(just_in_time, tick=False):
+        approvals.application_appeal(application_id=rejected.pk, grounds="It is not a duplicate.", actor=officer)
+    rejected.refresh_from_db()
+    assert rejected.status == ApplicationStatus.UNDER_APPEAL
+
+
+def test_appeal_by_someone_else_is_refused(rejected):
+    unchanged = Unchanged(rejected)
+    with pytest.raises(PermissionDenied):
+        approvals.application_appeal(application_id=rejected.pk, grounds="Please.", actor=UserFactory())
+    unchanged.check()
+
+
+def test_appeal_needs_grounds(rejected, officer):
+    unchanged = Unchanged(rejected)
+    with pytest.raises(ValidationError) as refused:
+        approvals.application_appeal(application_id=rejected.pk, grounds=" ", actor=officer)
+    assert "grounds" in refused.value.message_dict
+    client = Client()
+    client.force_login(officer)
+    response = client.post(f"/onboarding/{rejected.pk}/appeal/", {"grounds": ""})
+    assert response.status_code == 200 and 'id="id_grounds_error"' in response.content.decode()
+    unchanged.check()
+
+
+def test_second_appeal_and_appeal_after_a_final_rejection_are_refused(rejected, officer, superadmin, state_admin):
+    appeal = approvals.application_appeal(application_id=rejected.pk, grounds="Not a duplicate.", actor=officer)
+    unchanged = Unchanged(rejected)
+    with pytest.raises(InvalidTransition):
+        approvals.application_appeal(application_id=rejected.pk, grounds="Again.", actor=officer)
+    unchanged.check()
+    with pytest.raises(PermissionDenied):  # a state administrator does not hear appeals
+        approvals.appeal_decide(step_id=appeal.pk, decision="overturn", actor=state_admin)
+    with pytest.raises(ValidationError):  # upholding states why
+        approvals.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="", actor=superadmin)
+    with pytest.raises(InvalidTransition):  # "approve" is not an appeal decision
+        approvals.appeal_decide(step_id=appeal.pk, decision="approve", actor=superadmin)
+    unchanged.check()
+    client = Client()
+    client.force_login(state_admin)
+    assert client.get("/onboarding/appeals/").status_code == 403
+    assert client.post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "overturn"}).status_code == 403
+    approvals.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="It is a duplicate.", actor=superadmin)
+    final = Unchanged(rejected)
+    with pytest.raises(InvalidTransition):
+        approvals.application_appeal(application_id=rejected.pk, grounds="Once more.", actor=officer)
+    with pytest.raises(approvals.StepAlreadyDecided):
+        approvals.appeal_decide(step_id=appeal.pk, decision="overturn", actor=superadmin)
+    final.check()
+
+
+@pytest.mark.parametrize("state", ["rejected", "under_appeal", "approved"])
+def test_withdrawal_is_refused_once_the_application_is_decided(request, officer, superadmin, state_admin,
+                                                               django_capture_on_commit_callbacks, state):
+    application = request.getfixturevalue("with_state")
+    step = state_step(application)
+    if state == "approved":
+        approvals.step_decide(step_id=step.pk, decision="approve", actor=state_admin)
+    else:
+        approvals.step_decide(step_id=step.pk, decision="reject", remarks="No.", actor=state_admin)
+        if state == "under_appeal":
+            approvals.application_appeal(application_id=application.pk, grounds="Yes.", actor=officer)
+    unchanged = Unchanged(application)
+    with pytest.raises(InvalidTransition):
+        services.application_withdraw(application_id=application.pk, actor=officer)
+    unchanged.check()
+
+
+def test_submit_again_while_with_the_authority_is_refused(officer):
+    application = submitted_application(officer)
+    unchanged = Unchanged(application)
+    with pytest.raises(InvalidTransition):
+        services.application_submit(application_id=application.pk, actor=officer)
+    unchanged.check()
+
+
+def test_editing_while_with_the_state_is_refused(with_state, officer):
+    unchanged = Unchanged(with_state)
+    with pytest.raises(services.ApplicationNotEditable):
+        services.application_save_section(application_id=with_state.pk, section="organisation",
+                                          querydict=as_querydict(VALID["organisation"]), actor=officer)
+    unchanged.check()
+
+
+def test_a_decision_on_a_withdrawn_application_is_refused(officer, state_admin):
+    application = submitted_application(officer)
+    Client().post(latest_link()[0], {"decision": "approve"})
+    step = state_step(application)
+    services.application_withdraw(application_id=application.pk, actor=officer)
+    unchanged = Unchanged(application)
+    with pytest.raises(approvals.StepAlreadyDecided) as refused:
+        approvals.step_decide(step_id=step.pk, decision="approve", actor=state_admin)
+    assert refused.value.step.decision == Decision.CANCELLED
+    unchanged.check()
+    client = Client()
+    client.force_login(state_admin)
+    response = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve"})
+    assert response.status_code == 409 and "withdrawn" in response.content.decode()
+
+
+def test_new_link_is_refused_unless_with_the_authority(with_state, officer, client):
+    unchanged = Unchanged(with_state)
+    with pytest.raises(InvalidTransition):
+        approvals.step_resend_authority_link(application_id=with_state.pk, actor=officer)
+    unchanged.check()
+    client.force_login(officer)
+    assert client.get(f"/onboarding/{with_state.pk}/resend-link/").status_code == 405
+    response = client.post(f"/onboarding/{with_state.pk}/resend-link/", follow=True)
+    assert "not waiting for the competent authority" in response.content.decode()
+    unchanged.check()
+
+
+def test_unknown_step_ids_are_not_found(state_admin, superadmin):
+    with pytest.raises(ApprovalStep.DoesNotExist):
+        approvals.step_decide(step_id=999999, decision="approve", actor=state_admin)
+    client = Client()
+    client.force_login(superadmin)
+    assert client.get("/onboarding/queue/999999/").status_code == 404
+    assert client.post("/onboarding/appeals/999999/", {"decision": "overturn"}).status_code == 404
+    assert client.get("/onboarding/queue/abc/").status_code == 404
