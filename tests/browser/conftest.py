@@ -1,0 +1,54 @@
+"""Fixtures for real-browser tests: one Chromium per test session, a fresh
+context per test, the real SMTP server on loopback (tests/smtp.py) for the mail
+the portal sends, and a page checker (screenshot + axe-core)."""
+
+import os
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tests.browser.support import PageChecker
+from tests.smtp import smtp_server  # noqa: F401  (the fixture)
+
+# Playwright's sync API runs an asyncio event loop in the main thread, which makes
+# Django's async-unsafe check refuse the ORM calls the test itself makes.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+# Rendering the PDF or sending mail can take a few seconds on a loaded CI machine.
+expect.set_options(timeout=10_000)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, shared by every browser test of the session. A missing
+    Chromium fails the test: it is a system dependency that `make test` installs."""
+    assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: run `make system-deps` (apt-get install chromium)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context (cookies, storage, downloads) for each test."""
+    context = browser.new_context(accept_downloads=True, locale="en-IN", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def check_page(request):
+    return PageChecker(request.node.name)
