@@ -1,0 +1,251 @@
+"""The audit log: a hash chain that ``manage.py verify_audit`` checks, and on
+PostgreSQL a trigger that refuses any UPDATE or DELETE.
+
+The PostgreSQL-only tests skip on another database, except when CI_STRICT is set:
+then they fail, so that CI can never pass them by skipping."""
+
+import os
+import threading
+from io import StringIO
+
+import pytest
+from allauth.mfa.models import Authenticator
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, connections, transaction
+from django.test import Client
+
+from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import GENESIS, audit_record, audit_verify
+from portal.organisations.models import PlatformRole, PlatformRoleGrant
+from tests.factories import PASSWORD, UserFactory
+from tests.onboarding.form_helpers import complete, upload
+from tests.onboarding_data import minimal_pdf
+
+pytestmark = pytest.mark.django_db
+
+
+def require_postgresql():
+    if connection.vendor != "postgresql":
+        message = "needs PostgreSQL (the append-only trigger exists only there)"
+        if os.environ.get("CI_STRICT"):
+            pytest.fail(f"CI_STRICT is set but the database is {connection.vendor}: this test {message}")
+        pytest.skip(message)
+
+
+def verify():
+    """Run verify_audit; return (stdout, stderr) or raise CommandError with stderr attached."""
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("verify_audit", stdout=out, stderr=err)
+    except CommandError as exc:
+        exc.stderr = err.getvalue()
+        raise
+    return out.getvalue(), err.getvalue()
+
+
+class tampering:
+    """Change rows behind the application's back. On PostgreSQL the append-only
+    trigger is bypassed for this session, as someone with direct database access
+    could; the SET is undone with the test's transaction."""
+
+    def __enter__(self):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET session_replication_role = replica")
+        return self
+
+    def __exit__(self, *exc):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET session_replication_role = DEFAULT")
+
+
+@pytest.fixture
+def real_actions(officer, officer_client, django_capture_on_commit_callbacks):
+    """Audit events written by real requests: sign-in through allauth, an application
+    filled, uploaded and submitted, an official-email rule added by a superadmin."""
+    client = Client()
+    assert client.post("/accounts/login/", {"login": officer.email, "password": PASSWORD}).status_code == 302
+    assert client.post("/onboarding/start/").status_code == 302
+    application = officer.applications.get()
+    complete(client, application)
+    upload(client, application, minimal_pdf(pages=2), name="letter-v2.pdf")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/onboarding/{application.pk}/submit/").status_code == 302
+
+    root = UserFactory(email="root@sandes.nic.in")
+    PlatformRoleGrant.objects.create(user=root, role=PlatformRole.SUPERADMIN)
+    Authenticator.objects.create(user=root, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"})
+    admin = Client()
+    admin.login(email=root.email, password=PASSWORD)
+    assert admin.post("/portal/email-rules/", {"suffix": "iitb.ac.in", "kind": "official", "note": ""}).status_code == 302
+
+    events = list(AuditEvent.objects.order_by("id"))
+    actions = {event.action for event in events}
+    assert {AuditAction.USER_LOGGED_IN, AuditAction.APPLICATION_CREATED, AuditAction.APPLICATION_SECTION_SAVED,
+            AuditAction.APPLICATION_ATTACHMENT_UPLOADED, AuditAction.APPLICATION_SUBMITTED,
+            AuditAction.EMAIL_RULE_CREATED} <= actions
+    assert len(events) >= 10
+    return events
+
+
+def test_chain_verifies_after_real_actions(real_actions):
+    out, err = verify()
+    assert out.strip() == f"Audit chain intact: {len(real_actions)} events verified."
+    assert err == ""
+    # Each row carries the hash of the one before it.
+    assert real_actions[0].prev_hash == GENESIS
+    for previous, event in zip(real_actions, real_actions[1:]):
+        assert event.prev_hash == previous.hash
+    assert len({event.hash for event in real_actions}) == len(real_actions)
+
+
+def test_empty_log_verifies():
+    assert not AuditEvent.objects.exists()
+    out, _err = verify()
+    assert out.strip() == "Audit chain intact: 0 events verified."
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"new_values": {"section": "organisation", "status": "complete", "changed_fields": []}},
+        {"actor_email": "someone.else@mha.gov.in"},
+        {"action": AuditAction.EMAIL_RULE_DELETED},
+        {"ip": "10.0.0.99"},
+        {"target_id": "999"},
+    ],
+    ids=["new values", "actor email", "action", "ip", "target"],
+)
+def test_an_edited_row_is_detected_and_named(real_actions, change):
+    victim = real_actions[len(real_actions) // 2]
+    with tampering():
+        assert AuditEvent.objects.filter(pk=victim.pk).update(**change) == 1
+    with pytest.raises(CommandError, match=r"Audit chain broken: 1 problem\(s\)\."):
+        verify()
+    problems = audit_verify()
+    assert [(p.event_id, p.reason) for p in problems] == [
+        (victim.pk, "contents do not match the stored hash: the row was edited")
+    ]
+    try:
+        verify()
+    except CommandError as exc:
+        assert f"audit event {victim.pk}: contents do not match the stored hash" in exc.stderr
+
+
+def test_an_edited_time_is_detected(real_actions):
+    from datetime import timedelta
+
+    victim = real_actions[3]
+    with tampering():
+        AuditEvent.objects.filter(pk=victim.pk).update(created_at=victim.created_at - timedelta(days=1))
+    assert [p.event_id for p in audit_verify()] == [victim.pk]
+
+
+def test_a_row_edited_with_its_hash_recomputed_breaks_the_next_link(real_actions):
+    from portal.audit.services import event_digest
+
+    index = len(real_actions) // 2
+    victim, following = real_actions[index], real_actions[index + 1]
+    forged = dict(
+        created_at=victim.created_at, actor_id=victim.actor_id, actor_email="forger@mha.gov.in",
+        actor_role=victim.actor_role, action=victim.action, target_type=victim.target_type, target_id=victim.target_id,
+        target_repr=victim.target_repr, old_values=victim.old_values, new_values=victim.new_values, ip=victim.ip,
+        user_agent=victim.user_agent,
+    )
+    with tampering():
+        AuditEvent.objects.filter(pk=victim.pk).update(
+            actor_email="forger@mha.gov.in", hash=event_digest(prev_hash=victim.prev_hash, **forged)
+        )
+    problems = audit_verify()
+    assert [(p.event_id, p.reason) for p in problems] == [
+        (following.pk, "previous hash does not match: a row before it was changed or deleted")
+    ]
+    with pytest.raises(CommandError):
+        verify()
+
+
+def test_a_deleted_middle_row_is_detected(real_actions):
+    index = len(real_actions) // 2
+    deleted, following = real_actions[index], real_actions[index + 1]
+    with tampering():
+        assert AuditEvent.objects.filter(pk=deleted.pk).delete()[0] == 1
+    with pytest.raises(CommandError, match=r"Audit chain broken: 1 problem\(s\)\.") as excinfo:
+        verify()
+    assert (
+        f"audit event {following.pk}: previous hash does not match: a row before it was changed or deleted"
+        in excinfo.value.stderr
+    )
+
+
+def test_a_deleted_first_row_is_detected(real_actions):
+    with tampering():
+        AuditEvent.objects.filter(pk=real_actions[0].pk).delete()
+    assert [p.event_id for p in audit_verify()] == [real_actions[1].pk]
+
+
+# PostgreSQL: the trigger ---------------------------------------------------------------
+
+def test_postgresql_refuses_update(real_actions):
+    require_postgresql()
+    victim = real_actions[2]
+    with pytest.raises(DatabaseError, match="append-only: UPDATE refused"):
+        with transaction.atomic():
+            AuditEvent.objects.filter(pk=victim.pk).update(actor_email="x@mha.gov.in")
+    with pytest.raises(DatabaseError, match="append-only: UPDATE refused"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("UPDATE audit_auditevent SET action = 'x'")
+    victim.refresh_from_db()
+    assert victim.actor_email == real_actions[2].actor_email
+    verify()
+
+
+def test_postgresql_refuses_delete(real_actions):
+    require_postgresql()
+    count = AuditEvent.objects.count()
+    with pytest.raises(DatabaseError, match="append-only: DELETE refused"):
+        with transaction.atomic():
+            AuditEvent.objects.filter(pk=real_actions[2].pk).delete()
+    with pytest.raises(DatabaseError, match="append-only: DELETE refused"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("DELETE FROM audit_auditevent")
+    assert AuditEvent.objects.count() == count
+    verify()
+
+
+def test_postgresql_trigger_is_installed():
+    require_postgresql()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_auditevent'::regclass AND NOT tgisinternal"
+        )
+        assert [row[0] for row in cursor.fetchall()] == ["audit_event_append_only"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_concurrent_appends_keep_one_chain():
+    """Appends from several connections at once still form one chain (the advisory lock)."""
+    require_postgresql()
+    user = UserFactory(email="busy@mha.gov.in")
+    errors = []
+    barrier = threading.Barrier(4)
+
+    def writer(n):
+        try:
+            barrier.wait(timeout=10)
+            for i in range(15):
+                with transaction.atomic():
+                    audit_record(actor=user, action=AuditAction.USER_LOGGED_IN, target=user, new={"writer": n, "i": i})
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert AuditEvent.objects.count() == 60
+    assert audit_verify() == []
