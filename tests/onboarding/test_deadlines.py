@@ -1,0 +1,242 @@
+"""Reminders before the due date and escalation after it, with the clock moved
+forward; running the job again (or again later) sends nothing twice; the sweep's
+number of queries does not depend on the number of steps."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from onboarding import approvals, deadlines
+from onboarding.models import ApplicationDocument, ApprovalStep, AuthorityToken, DocumentKind, Stage
+from onboarding.tasks import deadline_sweep
+from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import audit_verify
+from portal.mail.models import OutboxMessage
+from tests.factories import ApplicationFactory, ApprovalStepFactory, UserFactory
+from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
+    AUTHORITY_EMAIL,
+    IS_POSTGRESQL,
+    hindi_catalogue,
+    latest_link,
+    make_state_admin,
+    make_superadmin,
+    messages_to,
+    submitted_application,
+)
+from tests.onboarding_data import VALID
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hindi_catalogue")]
+
+
+def english_subjects(address):
+    return [m.subject.split(" / ")[0] for m in messages_to(address)]
+
+
+def run_sweep():
+    """The real Celery task (run in-process in tests)."""
+    return deadline_sweep.delay().get()
+
+
+@pytest.fixture
+def people(db):
+    return {
+        "mh": make_state_admin("MH", email="admin.mh@maharashtra.gov.in"),
+        "ka": make_state_admin("KA", email="admin.ka@karnataka.gov.in"),
+        "central": make_state_admin("CENTRAL", email="admin.central@nic.in"),
+        "root": make_superadmin(email="root@nic.in"),
+    }
+
+
+def test_authority_reminder_with_a_new_link_then_escalation_to_the_state_each_once(officer, people):
+    start = timezone.now()
+    application = submitted_application(officer)
+    step = ApprovalStep.objects.get(application=application)
+    first_path, _first = latest_link()
+
+    with time_machine.travel(start + timedelta(days=4, hours=23), tick=False):
+        assert run_sweep() == {"reminded": 0, "escalated": 0, "letters": 0}
+    assert len(messages_to(AUTHORITY_EMAIL)) == 1
+
+    with time_machine.travel(start + timedelta(days=5, hours=1), tick=False):
+        assert run_sweep() == {"reminded": 1, "escalated": 0, "letters": 0}
+        assert run_sweep() == {"reminded": 0, "escalated": 0, "letters": 0}
+        reminders = [m for m in messages_to(AUTHORITY_EMAIL) if m.subject.startswith("Reminder")]
+        assert len(reminders) == 1 and reminders[0].reply_to == [officer.email]
+        new_path, _token = latest_link()
+        assert new_path != first_path
+        assert Client().get(first_path).status_code == 410  # superseded by the reminder's link
+        assert Client().get(new_path).status_code == 200
+        step.refresh_from_db()
+        assert step.reminded_at == start + timedelta(days=5, hours=1) and step.escalated_at is None
+        # The new link outlives the due date (the first one expired with it).
+        assert AuthorityToken.objects.get(step=step, superseded_at__isnull=True).expires_at > step.due_at
+
+    with time_machine.travel(start + timedelta(days=6), tick=False):
+        assert run_sweep()["reminded"] == 0
+
+    with time_machine.travel(start + timedelta(days=7, minutes=1), tick=False):
+        assert run_sweep() == {"reminded": 0, "escalated": 1, "letters": 0}
+        assert run_sweep() == {"reminded": 0, "escalated": 0, "letters": 0}
+    with time_machine.travel(start + timedelta(days=30), tick=False):
+        assert run_sweep() == {"reminded": 0, "escalated": 0, "letters": 0}
+
+    assert english_subjects("admin.mh@maharashtra.gov.in") == [f"Overdue and escalated: application {application.reference}"]
+    escalation = messages_to("admin.mh@maharashtra.gov.in")[0]
+    assert AUTHORITY_EMAIL in escalation.body
+    assert messages_to("admin.ka@karnataka.gov.in") == [] and messages_to("root@nic.in") == []
+    actions = list(AuditEvent.objects.filter(action__in=[AuditAction.STEP_REMINDED, AuditAction.STEP_ESCALATED])
+                   .values_list("action", "target_id"))
+    assert actions == [(AuditAction.STEP_REMINDED, str(application.pk)), (AuditAction.STEP_ESCALATED, str(application.pk))]
+    assert audit_verify() == []
+
+    # The state administrators see it as overdue in their queue.
+    with time_machine.travel(start + timedelta(days=8), tick=False):
+        client = Client()
+        client.force_login(people["mh"])
+        html = client.get("/onboarding/queue/").content.decode()
+    assert "Overdue with the competent authority" in html and application.reference in html and AUTHORITY_EMAIL in html
+
+
+def test_state_step_reminder_to_the_state_then_escalation_to_the_superadmins(officer, people):
+    application = submitted_application(officer)
+    Client().post(latest_link()[0], {"decision": "approve"})
+    step = ApprovalStep.objects.get(application=application, stage=Stage.STATE)
+    opened = step.opened_at
+    before_mh = len(messages_to("admin.mh@maharashtra.gov.in"))
+    with time_machine.travel(opened + timedelta(days=8, hours=1), tick=False):
+        assert run_sweep()["reminded"] == 1
+        assert run_sweep()["reminded"] == 0
+    assert english_subjects("admin.mh@maharashtra.gov.in")[before_mh:] == [
+        f"Reminder: decision due on application {application.reference}"
+    ]
+    with time_machine.travel(opened + timedelta(days=10, seconds=1), tick=False):
+        assert run_sweep()["escalated"] == 1
+        assert run_sweep()["escalated"] == 0
+    assert english_subjects("root@nic.in") == [f"Overdue and escalated: application {application.reference}"]
+    assert f"/onboarding/queue/{step.pk}/" in messages_to("root@nic.in")[0].body
+    assert len(messages_to("admin.mh@maharashtra.gov.in")) == before_mh + 1
+
+
+def test_central_bodies_go_to_the_central_administrators(people):
+    officer = UserFactory(email="nodal@mha.gov.in")
+    data = {**VALID,
+            "organisation": dict(VALID["organisation"], level="central", state="", email_domains="mha.gov.in",
+                                 name="Department of Official Language"),
+            "competent_authority": dict(VALID["competent_authority"], official_email="secretary@mha.gov.in"),
+            "integration": dict(VALID["integration"], tech_email="tech@mha.gov.in")}
+    application = submitted_application(officer, data)
+    assert application.jurisdiction == "CENTRAL"
+    step = ApprovalStep.objects.get(application=application)
+    with time_machine.travel(step.due_at + timedelta(minutes=1), tick=False):
+        assert run_sweep()["escalated"] == 1
+    assert len(messages_to("admin.central@nic.in")) == 1
+    assert messages_to("admin.mh@maharashtra.gov.in") == []
+
+
+def test_without_state_administrators_escalation_goes_to_the_superadmins(officer):
+    root = make_superadmin(email="root@nic.in")
+    make_state_admin("KA")
+    application = submitted_application(officer)
+    step = ApprovalStep.objects.get(application=application)
+    with time_machine.travel(step.due_at + timedelta(minutes=1), tick=False):
+        assert run_sweep()["escalated"] == 1
+    assert english_subjects(root.email) == [f"Overdue and escalated: application {application.reference}"]
+
+
+def test_appeal_reminder_and_escalation_go_to_the_superadmins(officer, people):
+    application = submitted_application(officer)
+    Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not ours."})
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="It is ours.", actor=officer)
+    before = len(messages_to("root@nic.in"))
+    with time_machine.travel(appeal.due_at - timedelta(days=1), tick=False):
+        assert run_sweep()["reminded"] == 1
+    with time_machine.travel(appeal.due_at + timedelta(days=1), tick=False):
+        assert run_sweep()["escalated"] == 1
+        assert run_sweep()["escalated"] == 0
+    subjects = english_subjects("root@nic.in")[before:]
+    assert subjects == [f"Reminder: decision due on application {application.reference}",
+                        f"Overdue and escalated: application {application.reference}"]
+    assert f"/onboarding/appeals/{appeal.pk}/" in messages_to("root@nic.in")[-1].body
+
+
+def test_a_sweep_that_missed_the_reminder_window_only_escalates(officer, people):
+    application = submitted_application(officer)
+    step = ApprovalStep.objects.get(application=application)
+    with time_machine.travel(step.due_at + timedelta(days=3), tick=False):
+        assert run_sweep() == {"reminded": 0, "escalated": 1, "letters": 0}
+    step.refresh_from_db()
+    assert step.reminded_at is None and step.escalated_at is not None
+
+
+def test_decided_and_withdrawn_steps_are_left_alone(officer, people):
+    from onboarding import services
+
+    decided = submitted_application(officer)
+    Client().post(latest_link()[0], {"decision": "return", "remarks": "Fix it."})
+    other_officer = UserFactory(email="another.officer@mahaagri.gov.in")
+    withdrawn = submitted_application(other_officer)
+    services.application_withdraw(application_id=withdrawn.pk, actor=other_officer)
+    count = OutboxMessage.objects.count()
+    with time_machine.travel(timezone.now() + timedelta(days=60), tick=False):
+        assert run_sweep() == {"reminded": 0, "escalated": 0, "letters": 0}
+    assert OutboxMessage.objects.count() == count
+    assert not ApprovalStep.objects.filter(application__in=[decided, withdrawn], reminded_at__isnull=False).exists()
+
+
+def test_the_sweep_issues_an_approval_letter_that_was_not_queued(officer, people):
+    """Final approval queues the letter after commit; if that was lost (broker
+    down), the sweep issues it, once."""
+    application = submitted_application(officer)
+    Client().post(latest_link()[0], {"decision": "approve"})
+    step = ApprovalStep.objects.get(application=application, stage=Stage.STATE)
+    approvals.step_decide(step_id=step.pk, decision="approve", actor=people["mh"])  # on_commit never runs here
+    assert not ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).exists()
+    assert run_sweep()["letters"] == 1
+    assert run_sweep()["letters"] == 0
+    assert ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).count() == 1
+    assert len([m for m in OutboxMessage.objects.all() if m.subject.startswith("Approval letter")]) == 1
+
+
+def _open_steps(count, now, people):
+    """``count`` state steps due for a reminder, ``count`` authority steps and
+    ``count`` state steps overdue, spread over three jurisdictions."""
+    jurisdictions = ["MH", "KA", "CENTRAL"]
+    for i in range(count):
+        jurisdiction = jurisdictions[i % 3]
+        ApprovalStepFactory(application=ApplicationFactory(jurisdiction=jurisdiction), stage=Stage.STATE,
+                            opened_at=now - timedelta(days=9), due_at=now + timedelta(days=1))
+        ApprovalStepFactory(application=ApplicationFactory(jurisdiction=jurisdiction, status="with_authority"),
+                            stage=Stage.AUTHORITY, assignee_email=f"authority{i}@dept.gov.in",
+                            opened_at=now - timedelta(days=8), due_at=now - timedelta(days=1))
+        ApprovalStepFactory(application=ApplicationFactory(jurisdiction=jurisdiction), stage=Stage.STATE,
+                            opened_at=now - timedelta(days=11), due_at=now - timedelta(hours=1))
+        ApprovalStepFactory(application=ApplicationFactory(jurisdiction=jurisdiction, status="with_authority"),
+                            stage=Stage.AUTHORITY, assignee_email=f"soon{i}@dept.gov.in",
+                            opened_at=now - timedelta(days=6), due_at=now + timedelta(hours=12))
+
+
+# Queries of one sweep that has work, whatever the number of steps:
+#   savepoint, select+lock reminders, update reminded_at, select+lock escalations,
+#   update escalated_at, supersede old links, insert new links, state admins,
+#   superadmins, insert outbox rows, savepoint (audit), last audit hash, insert
+#   audit rows, release audit savepoint, release savepoint; on PostgreSQL also
+#   the advisory lock that serialises appends to the audit chain.
+SWEEP_QUERIES = 15 + IS_POSTGRESQL
+
+
+@pytest.mark.parametrize("count", [1, 30])
+def test_the_sweep_uses_the_same_number_of_queries_for_1_or_many_steps(people, count, django_assert_num_queries):
+    now = timezone.now()
+    _open_steps(count, now, people)
+    with django_assert_num_queries(SWEEP_QUERIES):
+        result = deadlines.deadline_sweep(now=now)
+    assert result == {"reminded": 2 * count, "escalated": 2 * count}
+    assert OutboxMessage.objects.count() == 4 * count
+    assert AuditEvent.objects.count() == 4 * count
+    assert AuthorityToken.objects.count() == count
+    with django_assert_num_queries(4):  # savepoint, two selects that find nothing, release
+        assert deadlines.deadline_sweep(now=now) == {"reminded": 0, "escalated": 0}
+    assert audit_verify() == []
