@@ -1,0 +1,256 @@
+"""The state (or central) administrators' queue: scope, order (overdue and
+oldest first), decisions, exact query counts with 1 and 200 applications; and
+the second factor they must use (allauth MFA), enforced, the Django admin included."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+from django.test import Client
+from django.utils import timezone
+
+from onboarding.models import ApplicationStatus, ApprovalStep, Decision, Stage
+from portal.organisations.models import OrganisationStatus
+from tests.factories import PASSWORD, ApplicationFactory, ApprovalStepFactory, PlatformRoleFactory, UserFactory
+from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
+    hindi_catalogue,
+    latest_link,
+    make_state_admin,
+    make_superadmin,
+    submitted_application,
+    with_totp,
+)
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hindi_catalogue")]
+
+
+def logged_in(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def queue_references(html):
+    table = html.split("Applications waiting for a decision", 1)[1].split("</table>", 1)[0]
+    return re.findall(r"<td>(ONB-[\d-]+)</td>", table)
+
+
+@pytest.fixture
+def queue(db):
+    now = timezone.now()
+
+    def step(reference, jurisdiction, opened_days_ago, due_in_days):
+        return ApprovalStepFactory(
+            application=ApplicationFactory(reference=reference, jurisdiction=jurisdiction),
+            stage=Stage.STATE, opened_at=now - timedelta(days=opened_days_ago), due_at=now + timedelta(days=due_in_days),
+        )
+
+    return {
+        "recent": step("ONB-2026-000010", "MH", 1, 9),
+        "overdue_newer": step("ONB-2026-000011", "MH", 11, -1),
+        "middle": step("ONB-2026-000012", "MH", 5, 5),
+        "overdue_older": step("ONB-2026-000013", "MH", 14, -4),
+        "karnataka": step("ONB-2026-000014", "KA", 20, -10),
+        "decided": ApprovalStepFactory(application=ApplicationFactory(reference="ONB-2026-000015", jurisdiction="MH"),
+                                       stage=Stage.STATE, decision=Decision.RETURN, remarks="x", decided_at=now),
+    }
+
+
+def test_queue_shows_the_viewers_jurisdiction_overdue_first_then_oldest(queue):
+    response = logged_in(make_state_admin("MH")).get("/onboarding/queue/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert queue_references(html) == ["ONB-2026-000013", "ONB-2026-000011", "ONB-2026-000012", "ONB-2026-000010"]
+    assert html.count("<h1") == 1 and "<title>Approval queue" in html
+    assert html.count('class="table-danger"') == 2
+
+
+def test_superadmins_and_national_state_admins_see_every_jurisdiction(queue):
+    everything = ["ONB-2026-000014", "ONB-2026-000013", "ONB-2026-000011", "ONB-2026-000012", "ONB-2026-000010"]
+    assert queue_references(logged_in(make_superadmin()).get("/onboarding/queue/").content.decode()) == everything
+    national = UserFactory()
+    PlatformRoleFactory(user=national, role="state_admin", jurisdiction="")
+    with_totp(national)
+    assert queue_references(logged_in(national).get("/onboarding/queue/").content.decode()) == everything
+
+
+def test_queue_of_another_state_is_empty_and_its_steps_are_not_found(queue):
+    client = logged_in(make_state_admin("GA"))
+    html = client.get("/onboarding/queue/").content.decode()
+    assert "Nothing is waiting for your decision." in html
+    assert client.get(f"/onboarding/queue/{queue['recent'].pk}/").status_code == 404
+
+
+def test_revoked_state_admins_lose_the_queue(queue):
+    admin = make_state_admin("MH")
+    admin.platform_roles.update(revoked_at=timezone.now())
+    assert logged_in(admin).get("/onboarding/queue/").status_code == 403
+
+
+# Queries of the queue page, whatever the number of applications: session,
+# user, platform roles (MFA middleware, cached for the rule and the context
+# processor), the user's TOTP authenticator (MFA middleware), the count and the
+# page of open state steps (with application and nodal officer joined), and the
+# escalated authority steps.
+QUEUE_QUERIES = 7
+
+
+@pytest.mark.parametrize("count", [1, 200])
+def test_queue_query_count_is_the_same_for_1_and_200_applications(count, django_assert_num_queries):
+    now = timezone.now()
+    for i in range(count):
+        application = ApplicationFactory(jurisdiction="MH")
+        ApprovalStepFactory(application=application, stage=Stage.STATE, opened_at=now - timedelta(days=i % 15),
+                            due_at=now + timedelta(days=10 - i % 15))
+        if i % 20 == 0:
+            ApprovalStepFactory(application=ApplicationFactory(jurisdiction="MH", status="with_authority"),
+                                stage=Stage.AUTHORITY, assignee_email=f"ca{i}@dept.gov.in",
+                                due_at=now - timedelta(days=1), escalated_at=now)
+    client = logged_in(make_state_admin("MH"))
+    with django_assert_num_queries(QUEUE_QUERIES):
+        response = client.get("/onboarding/queue/")
+    assert response.status_code == 200
+    assert len(queue_references(response.content.decode())) == min(count, 50)
+
+
+def test_deciding_from_the_queue(officer, django_capture_on_commit_callbacks):
+    admin = make_state_admin("MH")
+    application = submitted_application(officer)
+    Client().post(latest_link()[0], {"decision": "approve"})
+    step = ApprovalStep.objects.get(application=application, stage=Stage.STATE)
+    client = logged_in(admin)
+    page = client.get(f"/onboarding/queue/{step.pk}/")
+    html = page.content.decode()
+    assert page.status_code == 200 and html.count("<h1") == 1
+    assert 'for="id_decision_0"' in html and 'for="id_remarks"' in html
+    assert f"/onboarding/{application.pk}/form.pdf" in html and "The signed authorisation letter" in html
+    assert "Approve" in html and "Competent authority" in html  # the authority's decision in the history
+
+    refused = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "reject"})
+    assert refused.status_code == 200 and 'id="id_remarks_error"' in refused.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve"},
+                               HTTP_USER_AGENT="State browser", REMOTE_ADDR="10.0.0.5")
+    assert response.status_code == 302 and response["Location"] == "/onboarding/queue/"
+    step.refresh_from_db()
+    assert step.decision == Decision.APPROVE and step.decided_by == admin and step.ip == "10.0.0.5"
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.APPROVED
+    assert application.organisation.status == OrganisationStatus.ACTIVE
+    assert client.get(f"/onboarding/queue/{step.pk}/").status_code == 200  # the "already decided" page
+    assert "already decided by" in client.get(f"/onboarding/queue/{step.pk}/").content.decode()
+
+
+def test_queue_pages_answer_only_their_methods(queue):
+    client = logged_in(make_state_admin("MH"))
+    assert client.post("/onboarding/queue/").status_code == 405
+    assert client.generic("TRACE", "/onboarding/queue/").status_code == 405
+    assert client.generic("TRACE", f"/onboarding/queue/{queue['recent'].pk}/").status_code == 405
+    assert client.get("/onboarding/queue/?page=abc").status_code == 200
+    assert client.get("/onboarding/queue/?page=999").status_code == 200
+
+
+# MFA ----------------------------------------------------------------------------
+
+
+def totp_code(secret):
+    import time
+
+    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+
+
+@pytest.mark.parametrize("path", ["/onboarding/queue/", "/onboarding/", "/admin/", "/admin/onboarding/"])
+def test_a_state_admin_without_totp_is_sent_to_set_it_up(path):
+    admin = make_state_admin("MH", totp=False)
+    admin.is_staff = True
+    admin.save(update_fields=["is_staff"])
+    response = logged_in(admin).get(path)
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/2fa/totp/activate/?next={path}"
+
+
+@pytest.mark.parametrize("who", ["superadmin", "django_superuser"])
+def test_superadmins_without_totp_are_sent_to_set_it_up(who):
+    user = make_superadmin(totp=False) if who == "superadmin" else UserFactory(is_superuser=True, is_staff=True)
+    for path in ("/onboarding/appeals/", "/admin/"):
+        response = logged_in(user).get(path)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/2fa/totp/activate/")
+
+
+def test_people_who_need_no_second_factor_are_not_asked():
+    auditor = UserFactory()
+    PlatformRoleFactory(user=auditor, role="auditor", jurisdiction="")
+    for user in (auditor, UserFactory()):
+        assert logged_in(user).get("/onboarding/").status_code == 200
+
+
+def test_setting_up_totp_through_allauth_then_signing_in_with_it_and_with_a_recovery_code():
+    admin = make_state_admin("MH", email="ravi@maharashtra.gov.in", totp=False)
+    client = Client()
+    assert client.post("/accounts/login/", {"login": admin.email, "password": PASSWORD}).status_code == 302
+    assert client.get("/onboarding/queue/")["Location"] == "/accounts/2fa/totp/activate/?next=/onboarding/queue/"
+    # allauth asks for the password again before adding an authenticator.
+    response = client.get("/accounts/2fa/totp/activate/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/reauthenticate/")
+    response = client.post(response["Location"], {"password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/accounts/2fa/totp/activate/"
+    setup = client.get("/accounts/2fa/totp/activate/")
+    assert setup.status_code == 200
+    secret = client.session["mfa.totp.secret"]
+    response = client.post("/accounts/2fa/totp/activate/", {"code": totp_code(secret)})
+    assert response.status_code == 302
+    assert Authenticator.objects.filter(user=admin, type=Authenticator.Type.TOTP).exists()
+    recovery = Authenticator.objects.get(user=admin, type=Authenticator.Type.RECOVERY_CODES)
+    assert client.get("/onboarding/queue/").status_code == 200
+
+    # Signing in again needs the code: the password alone does not sign in.
+    fresh = Client()
+    response = fresh.post("/accounts/login/", {"login": admin.email, "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/accounts/2fa/authenticate/"
+    assert fresh.get("/onboarding/queue/")["Location"].startswith("/accounts/login/")
+    assert fresh.post("/accounts/2fa/authenticate/", {"code": "000000"}).status_code == 200  # wrong code: form again
+    assert fresh.get("/onboarding/queue/")["Location"].startswith("/accounts/login/")
+    assert fresh.post("/accounts/2fa/authenticate/", {"code": totp_code(secret)}).status_code == 302
+    assert fresh.get("/onboarding/queue/").status_code == 200
+
+    with_code = Client()
+    with_code.post("/accounts/login/", {"login": admin.email, "password": PASSWORD})
+    code = RecoveryCodes(recovery).get_unused_codes()[0]
+    assert with_code.post("/accounts/2fa/authenticate/", {"code": code}).status_code == 302
+    assert with_code.get("/onboarding/queue/").status_code == 200
+    assert code not in RecoveryCodes(Authenticator.objects.get(pk=recovery.pk)).get_unused_codes()
+
+
+def test_the_django_admin_signs_in_through_allauth_and_its_second_factor():
+    admin = make_state_admin("MH", email="staff.admin@maharashtra.gov.in", totp=False)
+    admin.is_staff = True
+    admin.save(update_fields=["is_staff"])
+    secret = with_totp(admin)
+    anonymous = Client()
+    response = anonymous.get("/admin/")
+    assert response.status_code == 302 and response["Location"] == "/admin/login/?next=/admin/"
+    response = anonymous.get(response["Location"])
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    # Posting the password to the admin's own form signs nobody in.
+    assert anonymous.post("/admin/login/", {"username": admin.email, "password": PASSWORD}).status_code == 302
+    assert anonymous.get("/admin/").status_code == 302
+    client = Client()
+    client.post("/accounts/login/", {"login": admin.email, "password": PASSWORD})
+    client.post("/accounts/2fa/authenticate/", {"code": totp_code(secret)})
+    assert client.get("/admin/").status_code == 200
+
+
+def test_a_signed_in_user_cannot_use_the_admin_login_to_skip_a_staff_accounts_second_factor():
+    victim = make_state_admin("MH", email="victim@maharashtra.gov.in")
+    victim.is_staff = True
+    victim.save(update_fields=["is_staff"])
+    someone = UserFactory(email="someone@dept.gov.in")
+    client = Client()
+    client.post("/accounts/login/", {"login": someone.email, "password": PASSWORD})
+    response = client.post("/admin/login/", {"username": victim.email, "password": PASSWORD})
+    assert response.status_code == 403
+    assert client.session["_auth_user_id"] == str(someone.pk)
+    assert client.get("/admin/").status_code != 200
