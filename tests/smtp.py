@@ -16,10 +16,13 @@ are then refused) and ``start()`` brings it back on the same port.
 import email
 import socket
 import threading
+import time
 from email import policy
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.core.mail.backends.smtp import EmailBackend as SMTPEmailBackend
 
 
 def free_port(host="127.0.0.1"):
@@ -94,3 +97,25 @@ def smtp_server(settings):
         yield server
     finally:
         server.stop()
+
+
+class GatedSMTPBackend(SMTPEmailBackend):
+    """An SMTP transport that stops before sending until a sentinel file appears.
+
+    For tests of a worker that dies between taking a message and sending it: the
+    worker writes the file ``reached`` (holding the Message-IDs it is about to send)
+    and waits for the file ``release``; the test kills it meanwhile. Configured
+    through MAILERS OPTIONS: host, port, timeout, reached, release (paths)."""
+
+    def __init__(self, *, reached, release, **options):
+        super().__init__(**options)
+        self.reached, self.release = Path(reached), Path(release)
+
+    def send_messages(self, email_messages):
+        self.reached.write_text(",".join(str(m.extra_headers.get("Message-ID", "")) for m in email_messages))
+        deadline = time.monotonic() + 120
+        while not self.release.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the gate was never released")
+            time.sleep(0.02)
+        return super().send_messages(email_messages)

@@ -1,0 +1,291 @@
+"""Mail goes through the outbox and a real SMTP server on loopback (DESIGN §5):
+allauth's mail included; an SMTP outage delays mail and never loses or duplicates
+it; each message keeps its own Message-ID; a worker killed between taking a
+message and sending it leads to exactly one delivery."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from django.conf import settings
+from django.core.mail import EmailMessage, send_mail
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from portal.mail.models import OutboxMessage, OutboxStatus
+from portal.mail.tasks import outbox_send, outbox_sweep
+from portal.organisations.models import PlatformRole, PlatformRoleGrant
+from tests.factories import PASSWORD, UserFactory
+from tests.smtp import smtp_server  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.django_db
+
+MESSAGE_ID = re.compile(r"<[0-9a-f]{32}@sandes\.gov\.in>")
+
+
+def sweep():
+    """The periodic sweep, the real task code (run in-process by the eager test setting)."""
+    return outbox_sweep.delay().get()
+
+
+def text_of(message):
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+# allauth's mail -------------------------------------------------------------------
+
+def test_signup_verification_code_goes_through_the_outbox_and_smtp(smtp_server, django_capture_on_commit_callbacks):
+    client = Client()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/accounts/signup/", {
+            "email": "New.Officer@MHA.gov.in", "password1": "a-long-enough-passphrase", "password2": "a-long-enough-passphrase",
+        })
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/confirm-email/"
+
+    row = OutboxMessage.objects.get()
+    assert row.to == ["new.officer@mha.gov.in"]
+    assert row.subject.startswith("[Sandes onboarding] ")
+    assert row.status == OutboxStatus.SENT and row.attempts == 1 and row.sent_at is not None
+    assert MESSAGE_ID.fullmatch(row.message_id)
+
+    assert len(smtp_server.messages) == 1
+    message = smtp_server.messages[0]
+    assert message["Message-ID"] == row.message_id
+    assert message["To"] == "new.officer@mha.gov.in"
+    assert message["Subject"] == row.subject
+    assert smtp_server.envelopes[0].rcpt_tos == ["new.officer@mha.gov.in"]
+
+    # The code in the delivered mail confirms the address through allauth's own view.
+    body = text_of(message)
+    code = re.search(r"Please enter it in your open browser window\.\s+(\S+)", body)[1]
+    response = client.post("/accounts/confirm-email/", {"code": code})
+    assert response.status_code == 302
+    assert EmailAddress.objects.get(email="new.officer@mha.gov.in").verified
+
+
+def test_password_reset_mail_goes_through_the_outbox(smtp_server, django_capture_on_commit_callbacks, officer):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = Client().post("/accounts/password/reset/", {"email": officer.email})
+    assert response.status_code == 302
+    row = OutboxMessage.objects.get()
+    assert row.to == [officer.email] and row.status == OutboxStatus.SENT
+    assert [m["Message-ID"] for m in smtp_server.messages] == [row.message_id]
+
+
+# An SMTP outage -----------------------------------------------------------------------
+
+def test_mail_waits_in_the_outbox_while_smtp_is_down_and_the_sweep_delivers_it_once(
+    smtp_server, django_capture_on_commit_callbacks
+):
+    smtp_server.stop()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_mail("Application received", "Body", None, ["a@mha.gov.in"]) == 1
+    row = OutboxMessage.objects.get()
+    assert row.status == OutboxStatus.PENDING
+    assert row.attempts == 1
+    assert "ConnectionRefusedError" in row.last_error or "Connection refused" in row.last_error
+    first_retry = row.next_attempt_at
+    assert first_retry > timezone.now()
+    assert smtp_server.messages == []
+
+    # Not due yet: the sweep leaves it alone.
+    assert sweep() == 0
+    row.refresh_from_db()
+    assert row.attempts == 1
+
+    # Still down when it is due: one more attempt, a longer wait.
+    with time_machine.travel(first_retry + timedelta(seconds=1), tick=False):
+        assert sweep() == 0
+    row.refresh_from_db()
+    assert row.attempts == 2 and row.status == OutboxStatus.PENDING
+    assert row.next_attempt_at - first_retry > timedelta(minutes=3)
+
+    smtp_server.start()
+    with time_machine.travel(row.next_attempt_at + timedelta(seconds=1), tick=False):
+        assert sweep() == 1
+        assert sweep() == 0  # twice: nothing sent twice
+        assert outbox_send.delay(row.pk).get() == OutboxStatus.SENT  # a redelivered task neither
+    row.refresh_from_db()
+    assert row.status == OutboxStatus.SENT and row.attempts == 3 and row.last_error == ""
+    assert [m["Message-ID"] for m in smtp_server.messages] == [row.message_id]
+    assert smtp_server.messages[0]["Subject"] == "Application received"
+
+
+def test_after_the_last_attempt_a_superadmin_can_queue_it_again(
+    smtp_server, django_capture_on_commit_callbacks, settings
+):
+    settings.OUTBOX_MAX_ATTEMPTS = 2
+    smtp_server.stop()
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail("Reminder", "Body", None, ["a@mha.gov.in"])
+    row = OutboxMessage.objects.get()
+    with time_machine.travel(row.next_attempt_at + timedelta(seconds=1), tick=False):
+        sweep()
+    row.refresh_from_db()
+    assert row.status == OutboxStatus.FAILED and row.attempts == 2
+    with time_machine.travel(timezone.now() + timedelta(days=1), tick=False):
+        assert sweep() == 0  # given up: the sweep no longer tries
+
+    smtp_server.start()
+    root = UserFactory(email="root@sandes.nic.in")
+    PlatformRoleGrant.objects.create(user=root, role=PlatformRole.SUPERADMIN)
+    Authenticator.objects.create(user=root, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"})
+    client = Client()
+    client.login(email=root.email, password=PASSWORD)
+    assert "Failed (gave up)" in client.get(f"/portal/outbox/{row.pk}/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/portal/outbox/{row.pk}/").status_code == 302
+    row.refresh_from_db()
+    assert row.status == OutboxStatus.SENT
+    assert [m["Message-ID"] for m in smtp_server.messages] == [row.message_id]
+
+
+# Message-ID ------------------------------------------------------------------------------
+
+def test_each_message_keeps_its_own_message_id(smtp_server, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        EmailMessage("One", "1", to=["a@mha.gov.in"]).send()
+        # A Message-ID chosen by the caller is replaced by the outbox's own.
+        EmailMessage("Two", "2", to=["b@mha.gov.in"], headers={"Message-ID": "<chosen@example.com>"}).send()
+    rows = list(OutboxMessage.objects.order_by("id"))
+    assert len(rows) == 2
+    assert all(MESSAGE_ID.fullmatch(row.message_id) for row in rows)
+    assert rows[0].message_id != rows[1].message_id
+    delivered = {m["Subject"]: m["Message-ID"] for m in smtp_server.messages}
+    assert delivered == {"One": rows[0].message_id, "Two": rows[1].message_id}
+    assert all(len(m.get_all("Message-ID")) == 1 for m in smtp_server.messages)
+
+
+def test_message_id_stays_the_same_across_attempts(smtp_server, django_capture_on_commit_callbacks):
+    smtp_server.stop()
+    with django_capture_on_commit_callbacks(execute=True):
+        EmailMessage("Retried", "body", to=["a@mha.gov.in"]).send()
+    row = OutboxMessage.objects.get()
+    message_id = row.message_id
+    smtp_server.start()
+    with time_machine.travel(row.next_attempt_at + timedelta(seconds=1), tick=False):
+        assert sweep() == 1
+    row.refresh_from_db()
+    assert row.message_id == message_id
+    assert smtp_server.message_ids() == [message_id]
+
+
+# A worker killed between taking a message and sending it --------------------------------
+
+@pytest.fixture
+def worker_database(tmp_path):
+    """A database of its own for worker processes (the test database of a SQLite run
+    lives in this process's memory, and a PostgreSQL test transaction would hide
+    the rows from them). Named after the test database, so parallel runs on other
+    databases do not collide."""
+    from urllib.parse import quote
+
+    if connection.vendor == "sqlite":
+        yield f"sqlite:///{tmp_path / 'worker.sqlite3'}"
+        return
+    assert connection.vendor == "postgresql"
+    import psycopg
+
+    params = connection.settings_dict
+    name = f"{params['NAME']}_outbox_worker"[:63]
+    admin = psycopg.connect(host=params["HOST"] or None, port=params["PORT"] or None, user=params["USER"],
+                            password=params["PASSWORD"] or None, dbname="postgres", autocommit=True)
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.execute(f'CREATE DATABASE "{name}"')
+    credentials = quote(params["USER"] or "", safe="") + (":" + quote(params["PASSWORD"], safe="") if params["PASSWORD"] else "")
+    try:
+        yield f"postgres://{credentials}@{params['HOST'] or 'localhost'}:{params['PORT'] or 5432}/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def _worker_env(database_url, smtp, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_"))}
+    env.update({
+        "DJANGO_SETTINGS_MODULE": "portal.settings_test",
+        "DATABASE_URL": database_url,
+        "EMAIL_HOST": smtp.host,
+        "EMAIL_PORT": str(smtp.port),
+        "EMAIL_TIMEOUT": "10",
+        "PORTAL_VAR_DIR": str(tmp_path / "var"),
+    })
+    env.pop("CELERY_BROKER_URL", None)
+    return env
+
+
+def _run(args, env, timeout=120):
+    result = subprocess.run([sys.executable, *args], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True,
+                            timeout=timeout)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def _wait_for(path, process, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if process.poll() is not None:
+            raise AssertionError(f"the worker ended before reaching the gate:\n{process.stderr.read()[-3000:]}")
+        if time.monotonic() > deadline:
+            raise AssertionError("the worker never reached the gate")
+        time.sleep(0.02)
+
+
+def test_a_worker_killed_before_sending_leads_to_exactly_one_delivery(smtp_server, worker_database, tmp_path):
+    env = _worker_env(worker_database, smtp_server, tmp_path)
+    _run(["manage.py", "migrate", "--noinput", "--verbosity", "0"], env, timeout=300)
+
+    reached, release = tmp_path / "reached", tmp_path / "release"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "tests.portal.outbox_worker", "send-gated", str(reached), str(release)],
+        cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        # The worker has queued the message, taken it (row locked, attempt counted in
+        # its open transaction) and is about to hand it to SMTP.
+        _wait_for(reached, worker)
+        message_id = reached.read_text()
+        assert MESSAGE_ID.fullmatch(message_id)
+
+        # Another worker (the task redelivered by the broker) starts meanwhile: it must
+        # wait for the row, not send it alongside the first.
+        second = subprocess.Popen(
+            [sys.executable, "-m", "tests.portal.outbox_worker", "redeliver", message_id],
+            cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        assert smtp_server.messages == []
+
+        os.kill(worker.pid, signal.SIGKILL)
+        assert worker.wait(timeout=30) == -signal.SIGKILL
+        assert not release.exists()
+
+        out, err = second.communicate(timeout=120)
+        assert second.returncode == 0, err[-3000:]
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    result = json.loads(out.strip().splitlines()[-1])
+    # The killed attempt left nothing behind (its transaction died with it); the
+    # redelivered task sent the message.
+    assert result == {"returned": "sent", "status": "sent", "attempts": 1, "last_error": ""}
+    assert smtp_server.message_ids() == [message_id]
+
+    # Running the task and the sweep again sends nothing twice.
+    again = json.loads(_run(["-m", "tests.portal.outbox_worker", "redeliver", message_id], env).stdout.strip().splitlines()[-1])
+    assert again["returned"] == "sent" and again["attempts"] == 1
+    swept = json.loads(_run(["-m", "tests.portal.outbox_worker", "sweep"], env).stdout.strip().splitlines()[-1])
+    assert swept == {"sent": 0}
+    assert smtp_server.message_ids() == [message_id]
+    assert smtp_server.messages[0]["Subject"] == "Your application ONB-2026-000042"
