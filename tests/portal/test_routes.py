@@ -1,0 +1,250 @@
+"""Meta-tests over the whole project: every view carries an explicit access rule
+(portal/access.py) and restricts its methods; every page of the onboarding
+journey is well-formed for assistive technology and a strict Content-Security-Policy."""
+
+import pytest
+from allauth.mfa.models import Authenticator
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, path
+
+from onboarding.models import Application
+from portal.access import RULES
+from portal.accounts.models import EmailSuffixRule
+from portal.mail.models import OutboxMessage
+from portal.organisations.models import PlatformRole, PlatformRoleGrant
+from tests.factories import PASSWORD, OrganisationFactory, UserFactory
+from tests.html_tree import parse
+from tests.onboarding.form_helpers import complete, new_application, section_url, valid
+
+# Routes ------------------------------------------------------------------------------
+
+EXCLUDED_MODULES = ("allauth.",)
+EXCLUDED_APPS = {"admin"}
+
+
+def walk(patterns, prefix="", trail=()):
+    """Yield (route, URLPattern, trail) for every pattern; the trail names the
+    url modules and app names it was included through."""
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            module = pattern.urlconf_module
+            name = getattr(module, "__name__", "") if not isinstance(module, (list, tuple)) else ""
+            yield from walk(pattern.url_patterns, prefix + str(pattern.pattern), trail + (name, pattern.app_name or ""))
+        else:
+            yield prefix + str(pattern.pattern), pattern, trail
+
+
+def is_ours(pattern, trail):
+    if any(app in EXCLUDED_APPS for app in trail):
+        return False
+    if any(module.startswith(EXCLUDED_MODULES) for module in trail):
+        return False
+    return not pattern.callback.__module__.startswith(EXCLUDED_MODULES)
+
+
+def views_without_rule(patterns):
+    missing = []
+    for route, pattern, trail in walk(patterns):
+        if not is_ours(pattern, trail):
+            continue
+        rule = getattr(pattern.callback, "access_rule", None)
+        if rule not in RULES:
+            missing.append(f"/{route} ({pattern.callback.__module__}.{getattr(pattern.callback, '__name__', '?')}): {rule!r}")
+    return missing
+
+
+def test_every_view_has_an_access_rule():
+    missing = views_without_rule(get_resolver().url_patterns)
+    assert missing == [], "views without @rule(...):\n" + "\n".join(missing)
+
+
+def test_the_walk_sees_every_part_of_the_project():
+    names = set()
+    for _route, pattern, trail in walk(get_resolver().url_patterns):
+        if is_ours(pattern, trail):
+            namespace = next((t for t in reversed(trail) if t and "." not in t), "")
+            names.add(f"{namespace}:{pattern.name}" if namespace else pattern.name)
+    assert {"home", "healthz", "set_language", "onboarding:task_list", "onboarding:section", "onboarding:letter_download",
+            "onboarding:form_pdf", "accounts:email_rules", "mail:outbox"} <= names
+    # allauth's and the admin's own views are left out.
+    assert not any(name and ("account_login" in name or name.startswith("admin:")) for name in names)
+
+
+def test_the_check_reports_a_view_without_a_rule():
+    def unguarded(request):
+        return None
+
+    assert views_without_rule([path("open/", unguarded)]) == [f"/open/ ({__name__}.unguarded): None"]
+
+
+def _superadmin():
+    user = UserFactory(email="root@sandes.nic.in")
+    PlatformRoleGrant.objects.create(user=user, role=PlatformRole.SUPERADMIN)
+    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"})
+    return user
+
+
+@pytest.mark.django_db
+def test_every_view_refuses_trace():
+    """Function views answer any method unless told otherwise (DESIGN §9)."""
+    client = Client()
+    client.login(email=_superadmin().email, password=PASSWORD)
+    answered, tried = [], 0
+    for route, pattern, trail in walk(get_resolver().url_patterns):
+        if not is_ours(pattern, trail) or pattern.callback.__module__.startswith("django."):
+            continue
+        url = "/" + route
+        for converter in ("<int:pk>", "<int:attachment_id>", "<slug:section>", "<str:token>", "<slug:token>", "<int:step_id>"):
+            url = url.replace(converter, "1" if "int" in converter else "x")
+        if "<" in url:
+            url = url.split("<")[0] + "x/"
+        response = client.generic("TRACE", url)
+        tried += 1
+        if response.status_code != 405:
+            answered.append(f"{url}: {response.status_code}")
+    assert tried >= 15
+    assert answered == []
+
+
+# Pages -------------------------------------------------------------------------------
+
+LABELLED_EXEMPT_TYPES = {"hidden", "submit", "button", "reset", "image"}
+
+
+def html_problems(html):
+    tree = parse(html)
+    problems = []
+    if not (getattr(tree, "doctype", "") or "").lower().startswith("doctype html"):
+        problems.append("no <!DOCTYPE html>")
+    root = tree.find("html")
+    if root is None or not root.get("lang", "").strip():
+        problems.append("<html> without lang")
+    h1s = tree.find_all("h1")
+    if len(h1s) != 1:
+        problems.append(f"{len(h1s)} <h1> elements")
+    titles = tree.find_all("title")
+    if len(titles) != 1 or not titles[0].squashed_text() or titles[0].squashed_text().startswith("·"):
+        problems.append(f"title {[t.squashed_text() for t in titles]!r}")
+
+    ids = {}
+    for node in tree.iter():
+        if "id" in node.attrs:
+            ids.setdefault(node.get("id"), []).append(node)
+    problems += [f"id {key!r} used {len(nodes)} times" for key, nodes in ids.items() if len(nodes) > 1]
+
+    labels_for = {node.get("for") for node in tree.find_all("label") if node.get("for")}
+    for node in tree.iter():
+        if node.tag in ("input", "select", "textarea"):
+            if node.tag == "input" and node.get("type", "text") in LABELLED_EXEMPT_TYPES:
+                continue
+            labelled = (
+                (node.get("id") and node.get("id") in labels_for)
+                or any(a.tag == "label" for a in node.ancestors())
+                or node.get("aria-label", "").strip()
+                or node.get("aria-labelledby", "").strip()
+            )
+            if not labelled:
+                problems.append(f"<{node.tag} name={node.get('name')!r}> has no label")
+        for attribute in ("aria-describedby", "aria-labelledby"):
+            for ref in node.get(attribute, "").split():
+                if ref not in ids:
+                    problems.append(f"{attribute}={ref!r} points at no element")
+        if node.tag == "label" and node.get("for") and node.get("for") not in ids:
+            problems.append(f"<label for={node.get('for')!r}> points at no element")
+        if node.tag == "script" and (node.text().strip() or not node.get("src")):
+            problems.append("inline <script>")
+        if node.tag == "style":
+            problems.append("inline <style>")
+        if "style" in node.attrs:
+            problems.append(f"style= attribute on <{node.tag}>")
+        problems += [f"{a}= handler on <{node.tag}>" for a in node.attrs if a.startswith("on")]
+    return problems
+
+
+def test_html_check_finds_problems():
+    bad = ('<html><head><title></title><style>p{}</style></head><body><h1>A</h1><h1>B</h1><input name="x">'
+           '<p id="d" style="color:red" onclick="x()">t</p><span id="d"></span><script>alert(1)</script>'
+           '<input aria-describedby="nowhere" aria-label="y"></body></html>')
+    problems = html_problems(bad)
+    for expected in ("no <!DOCTYPE html>", "<html> without lang", "2 <h1> elements", "title [''] ", "id 'd' used 2 times",
+                     "<input name='x'> has no label", "inline <script>", "inline <style>", "style= attribute on <p>",
+                     "onclick= handler on <p>", "aria-describedby='nowhere' points at no element"):
+        assert any(p.startswith(expected.strip()) for p in problems), (expected, problems)
+
+
+@pytest.fixture
+def journey(db, officer, officer_client, django_capture_on_commit_callbacks):
+    """Every page of the onboarding journey as (description, client, url, method, data)."""
+    anonymous = Client()
+    outsider = UserFactory(email="someone@gmail.com")
+    outsider_client = Client()
+    outsider_client.login(email=outsider.email, password=PASSWORD)
+    root = _superadmin()
+    root_client = Client()
+    root_client.login(email=root.email, password=PASSWORD)
+    OrganisationFactory(name="Directorate of Agriculture, Maharashtra")
+
+    pages = [
+        ("home", anonymous, "/", "get", None),
+        ("sign in", anonymous, "/accounts/login/", "get", None),
+        ("sign in with an error", anonymous, "/accounts/login/", "post", {"login": "x@mha.gov.in", "password": "wrong"}),
+        ("sign up", anonymous, "/accounts/signup/", "get", None),
+        ("sign up with errors", anonymous, "/accounts/signup/", "post", {"email": "bad", "password1": "a", "password2": "b"}),
+        ("password reset", anonymous, "/accounts/password/reset/", "get", None),
+        ("privacy notice", anonymous, "/onboarding/privacy-notice/", "get", None),
+        ("my applications, none", officer_client, "/onboarding/", "get", None),
+        ("start", officer_client, "/onboarding/start/", "get", None),
+        ("start, not eligible", outsider_client, "/onboarding/start/", "get", None),
+        ("email rules", root_client, "/portal/email-rules/", "get", None),
+        ("email rules with an error", root_client, "/portal/email-rules/", "post", {"suffix": "", "kind": "official"}),
+        ("edit a rule", root_client, f"/portal/email-rules/{EmailSuffixRule.objects.get(suffix='gov.in').pk}/", "get", None),
+        ("outbox", root_client, "/portal/outbox/", "get", None),
+    ]
+    draft = new_application(officer)
+    for section in ("organisation", "hierarchy", "nodal_officer", "competent_authority", "integration", "declarations"):
+        pages.append((f"{section}, empty", officer_client, section_url(draft, section), "get", None))
+        pages.append((f"{section}, with errors", officer_client, section_url(draft, section), "post",
+                      {"wants_integration": "yes"} if section == "integration" else {"save": "1"}))
+    pages += [
+        ("hierarchy, search results", officer_client, section_url(draft, "hierarchy") + "?q=Agriculture", "get", None),
+        ("hierarchy, no results", officer_client, section_url(draft, "hierarchy") + "?q=zzzz", "get", None),
+        ("organisation, with a warning", officer_client, section_url(draft, "organisation"), "post",
+         valid("organisation", website="https://krishi.example.org", email_domains="mahaagri.gov.in, iitb.ac.in", name="x" * 300)),
+        ("task list, draft", officer_client, f"/onboarding/{draft.pk}/tasks/", "get", None),
+        ("letter, none yet", officer_client, f"/onboarding/{draft.pk}/letter/", "get", None),
+        ("letter, refused", officer_client, f"/onboarding/{draft.pk}/letter/", "post", {}),
+        ("submit, incomplete", officer_client, f"/onboarding/{draft.pk}/submit/", "get", None),
+        ("withdraw", officer_client, f"/onboarding/{draft.pk}/withdraw/", "get", None),
+        ("detail, draft", officer_client, f"/onboarding/{draft.pk}/", "get", None),
+    ]
+
+    full = complete(officer_client, new_application(officer))
+    pages += [
+        ("task list, complete", officer_client, f"/onboarding/{full.pk}/tasks/", "get", None),
+        ("letter, uploaded", officer_client, f"/onboarding/{full.pk}/letter/", "get", None),
+        ("submit, complete", officer_client, f"/onboarding/{full.pk}/submit/", "get", None),
+    ]
+    submitted = complete(officer_client, new_application(officer))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert officer_client.post(f"/onboarding/{submitted.pk}/submit/").status_code == 302
+    pages += [
+        ("detail, submitted", officer_client, f"/onboarding/{submitted.pk}/", "get", None),
+        ("task list, submitted", officer_client, f"/onboarding/{submitted.pk}/tasks/", "get", None),
+        ("my applications, several", officer_client, "/onboarding/", "get", None),
+        ("detail, as a superadmin", root_client, f"/onboarding/{submitted.pk}/", "get", None),
+        ("outbox message", root_client, f"/portal/outbox/{OutboxMessage.objects.first().pk}/", "get", None),
+    ]
+    assert Application.objects.count() == 3
+    return pages
+
+
+def test_every_page_of_the_journey_is_well_formed(journey):
+    failures = {}
+    for description, client, url, method, data in journey:
+        response = getattr(client, method)(url, data or {})
+        assert response.status_code == 200, (description, response.status_code, response.get("Location"))
+        assert response["Content-Type"].startswith("text/html"), description
+        problems = html_problems(response.content.decode())
+        if problems:
+            failures[description] = problems
+    assert failures == {}
