@@ -1,0 +1,78 @@
+"""Exact query counts of the nodal officer's list pages, the same for 1 application
+as for 50 (CONVENTIONS: query counts are asserted exactly; when a count changes,
+the commit says why)."""
+
+import pytest
+
+from onboarding.models import Application, ApplicationStatus, Attachment
+from tests.onboarding.form_helpers import complete, new_application
+
+pytestmark = pytest.mark.django_db
+
+STATUSES = [ApplicationStatus.DRAFT, ApplicationStatus.WITH_AUTHORITY, ApplicationStatus.CHANGES_REQUESTED,
+            ApplicationStatus.WITHDRAWN, ApplicationStatus.APPROVED]
+
+
+@pytest.fixture(params=[1, 50], ids=["1 application", "50 applications"])
+def applications(request, officer, officer_client):
+    """``n`` applications of the officer, each complete with a current letter, in a
+    mix of states (the first built through the views, the others copied from it)."""
+    template = complete(officer_client, new_application(officer))
+    letter = Attachment.objects.get(application=template, is_current=True)
+    made = [template]
+    for i in range(1, request.param):
+        application = Application.objects.create(
+            nodal_officer=officer, data=template.data, section_status=template.section_status,
+            status=STATUSES[i % len(STATUSES)], organisation_name=f"{template.organisation_name} {i}",
+            jurisdiction=template.jurisdiction, version=template.version,
+            reference=None if STATUSES[i % len(STATUSES)] == ApplicationStatus.DRAFT else f"ONB-2026-{i:06d}",
+        )
+        Attachment.objects.create(
+            application=application, file=letter.file.name, original_name=letter.original_name, content_type=letter.content_type,
+            size=letter.size, sha256=letter.sha256, pages=letter.pages, uploaded_by=officer,
+        )
+        made.append(application)
+    assert Application.objects.filter(nodal_officer=officer).count() == request.param
+    return made
+
+
+def warm(client, url):
+    """A first request, so that pending flash messages do not count."""
+    assert client.get(url).status_code == 200
+
+
+# My applications: 7 queries, whatever the number of applications.
+#   1 session, 2 user (auth middleware),
+#   3 the user's platform roles (MFA middleware; cached on the user for the context processor),
+#   4 the official-email rules and 5 the verified email address ("can this user start an application?"),
+#   6 the applications, 7 their current letters (one prefetch for all rows).
+MY_APPLICATIONS_QUERIES = 7
+
+
+def test_my_applications_query_count(officer_client, applications, django_assert_num_queries):
+    warm(officer_client, "/onboarding/")
+    with django_assert_num_queries(MY_APPLICATIONS_QUERIES):
+        response = officer_client.get("/onboarding/")
+    assert response.status_code == 200
+    assert response.content.decode().count('<tr>') == len(applications) + 1  # a header row and one per application
+
+
+# Task list: 7 queries, whatever the number of the officer's (or anyone's) applications.
+#   1 session, 2 user, 3 platform roles (as above),
+#   4 the application (scoped to its nodal officer),
+#   possible duplicates (advice shown while the application is editable):
+#   5 organisations using one of its staff email domains, 6 organisations with a similar name,
+#   7 open applications with a similar name (one query each, limited, never one per row).
+TASK_LIST_QUERIES = 7
+
+
+def test_task_list_query_count(officer_client, applications, django_assert_num_queries):
+    application = applications[0]  # the draft: it shows the duplicate warnings, the most work
+    url = f"/onboarding/{application.pk}/tasks/"
+    warm(officer_client, url)
+    with django_assert_num_queries(TASK_LIST_QUERIES):
+        response = officer_client.get(url)
+    assert response.status_code == 200
+    similar = len([a for a in applications[1:] if a.status != ApplicationStatus.DRAFT and a.status in (
+        ApplicationStatus.WITH_AUTHORITY, ApplicationStatus.CHANGES_REQUESTED)])
+    assert response.content.decode().count("has a very similar name") == similar
