@@ -1,0 +1,259 @@
+"""Races, with real concurrent transactions on PostgreSQL.
+
+Each test starts its contenders in threads (each with its own database
+connection) while a separate connection holds a lock they all need; once
+PostgreSQL reports every contender waiting on that lock, the lock is released
+and they race for real. Skipped unless the database is PostgreSQL, except with
+CI_STRICT set, where running elsewhere fails.
+"""
+
+import threading
+import time
+from datetime import timedelta
+
+import psycopg
+import pytest
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from onboarding import approvals, deadlines, services
+from onboarding.models import ApplicationStatus, ApprovalStep, Decision, Stage
+from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import _CHAIN_LOCK_KEY, audit_verify
+from portal.mail.models import OutboxMessage
+from portal.organisations.models import Organisation
+from tests.factories import ApplicationFactory, ApprovalStepFactory
+from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
+    AUTHORITY_EMAIL,
+    hindi_catalogue,
+    latest_link,
+    make_state_admin,
+    make_superadmin,
+    postgresql_only,
+    require_postgresql,
+    submitted_application,
+)
+
+pytestmark = [
+    postgresql_only,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("require_postgresql", "hindi_catalogue"),
+]
+
+
+def _blocker():
+    settings = connection.settings_dict
+    return psycopg.connect(
+        dbname=settings["NAME"], user=settings["USER"] or None, password=settings["PASSWORD"] or None,
+        host=settings["HOST"] or None, port=settings["PORT"] or None, autocommit=False,
+    )
+
+
+def _waiting_on_locks(monitor, database):
+    with monitor.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
+            [database],
+        )
+        return cursor.fetchone()[0]
+
+
+def race(contenders, *, hold_sql, hold_params=(), ready=None, timeout=20):
+    """Run the callables at once, in threads, while ``hold_sql`` holds a lock they
+    need; release it once ``ready(waiting, results)`` is true (default: all of
+    them wait on a lock). Returns [(outcome, value)] in the contenders' order:
+    ("ok", result) or ("error", exception)."""
+    ready = ready or (lambda waiting, results: waiting >= len(contenders))
+    results = [None] * len(contenders)
+    blocker = _blocker()
+    monitor = _blocker()
+    monitor.autocommit = True
+    with blocker.cursor() as cursor:
+        cursor.execute(hold_sql, hold_params)
+
+    def run(index, contender):
+        try:
+            results[index] = ("ok", contender())
+        except Exception as exc:  # the loser's refusal is the point
+            results[index] = ("error", exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(contenders)]
+    try:
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + timeout
+        database = connection.settings_dict["NAME"]
+        while not ready(_waiting_on_locks(monitor, database), results):
+            assert time.monotonic() < deadline, "the contenders never all waited on the lock"
+            assert any(t.is_alive() for t in threads), f"contenders finished without waiting: {results}"
+            time.sleep(0.01)
+    finally:
+        blocker.commit()
+        blocker.close()
+        for thread in threads:
+            thread.join(timeout)
+        monitor.close()
+    assert all(not t.is_alive() for t in threads)
+    return results
+
+
+def lock_application(application):
+    return "SELECT id FROM onboarding_application WHERE id = %s FOR UPDATE", [application.pk]
+
+
+@pytest.fixture
+def with_state(officer):
+    make_state_admin("MH", email="admin.one@maharashtra.gov.in")
+    application = submitted_application(officer)
+    Client().post(latest_link()[0], {"decision": "approve"})
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE
+    return application
+
+
+def test_two_state_admins_deciding_at_once_give_exactly_one_decision(with_state):
+    first = make_state_admin("MH", email="admin.two@maharashtra.gov.in")
+    second = make_state_admin("MH", email="admin.three@maharashtra.gov.in")
+    step = ApprovalStep.objects.get(application=with_state, stage=Stage.STATE)
+    sql, params = lock_application(with_state)
+    results = race([
+        lambda: approvals.step_decide(step_id=step.pk, decision="approve", actor=first),
+        lambda: approvals.step_decide(step_id=step.pk, decision="reject", remarks="Duplicate.", actor=second),
+    ], hold_sql=sql, hold_params=params)
+    outcomes = sorted(outcome for outcome, _value in results)
+    assert outcomes == ["error", "ok"], results
+    winner = 0 if results[0][0] == "ok" else 1
+    loser_exc = results[1 - winner][1]
+    assert isinstance(loser_exc, approvals.StepAlreadyDecided), loser_exc
+    step.refresh_from_db()
+    assert step.decision == ("approve", "reject")[winner]
+    assert step.decided_by == (first, second)[winner]
+    assert loser_exc.step.decided_by_email == (first, second)[winner].email
+    with_state.refresh_from_db()
+    assert with_state.status == (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED)[winner]
+    decided = AuditEvent.objects.filter(action=AuditAction.STEP_DECIDED, new_values__step=step.pk)
+    assert decided.count() == 1
+    assert Organisation.objects.count() == (1 if winner == 0 else 0)
+    assert audit_verify() == []
+
+
+def test_two_browser_tabs_of_the_authority_link_record_one_decision(officer):
+    application = submitted_application(officer)
+    path, _token = latest_link()
+    tabs = [Client(), Client()]
+    sql, params = lock_application(application)
+    results = race([
+        lambda: tabs[0].post(path, {"decision": "approve"}),
+        lambda: tabs[1].post(path, {"decision": "return", "remarks": "Second thoughts."}),
+    ], hold_sql=sql, hold_params=params)
+    responses = [value for _outcome, value in results]
+    assert sorted(r.status_code for r in responses) == [302, 409], responses
+    loser = next(r for r in responses if r.status_code == 409)
+    html = loser.content.decode()
+    assert "Already decided" in html and f"already decided by {AUTHORITY_EMAIL}" in html
+    step = ApprovalStep.objects.get(application=application, stage=Stage.AUTHORITY)
+    assert step.decision in (Decision.APPROVE, Decision.RETURN)
+    assert AuditEvent.objects.filter(action=AuditAction.STEP_DECIDED).count() == 1
+    application.refresh_from_db()
+    expected = ApplicationStatus.WITH_STATE if step.decision == Decision.APPROVE else ApplicationStatus.CHANGES_REQUESTED
+    assert application.status == expected
+    assert ApprovalStep.objects.filter(application=application, stage=Stage.STATE).count() == (
+        1 if step.decision == Decision.APPROVE else 0
+    )
+
+
+def test_two_admins_on_the_queue_page_one_sees_it_was_already_decided(with_state):
+    admins = [make_state_admin("MH", email=f"queue.admin{i}@maharashtra.gov.in") for i in range(2)]
+    clients = []
+    for admin in admins:
+        client = Client()
+        client.force_login(admin)
+        clients.append(client)
+    step = ApprovalStep.objects.get(application=with_state, stage=Stage.STATE)
+    url = f"/onboarding/queue/{step.pk}/"
+    sql, params = lock_application(with_state)
+    results = race([
+        lambda: clients[0].post(url, {"decision": "return", "remarks": "Fix the PIN code."}),
+        lambda: clients[1].post(url, {"decision": "return", "remarks": "Fix the address."}),
+    ], hold_sql=sql, hold_params=params)
+    responses = [value for _outcome, value in results]
+    assert sorted(r.status_code for r in responses) == [302, 409], responses
+    winner = 0 if responses[0].status_code == 302 else 1
+    html = responses[1 - winner].content.decode()
+    assert f"already decided by {admins[winner].email}" in html
+    step.refresh_from_db()
+    assert step.decided_by == admins[winner]
+    assert step.remarks == ("Fix the PIN code.", "Fix the address.")[winner]
+    returned = [m for m in OutboxMessage.objects.all() if "returned for correction" in m.subject]
+    assert len(returned) == 1
+
+
+def test_two_superadmins_hearing_one_appeal_at_once(officer):
+    application = submitted_application(officer)
+    Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not a government body."})
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="It is one.", actor=officer)
+    first, second = make_superadmin(email="root.one@nic.in"), make_superadmin(email="root.two@nic.in")
+    sql, params = lock_application(application)
+    results = race([
+        lambda: approvals.appeal_decide(step_id=appeal.pk, decision="overturn", actor=first),
+        lambda: approvals.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="It is not.", actor=second),
+    ], hold_sql=sql, hold_params=params)
+    assert sorted(outcome for outcome, _v in results) == ["error", "ok"], results
+    assert any(isinstance(value, approvals.StepAlreadyDecided) for _o, value in results)
+    application.refresh_from_db()
+    appeal.refresh_from_db()
+    assert application.status == {"overturn": ApplicationStatus.APPROVED, "uphold": ApplicationStatus.REJECTED_FINAL}[appeal.decision]
+
+
+def test_withdrawal_racing_a_decision_leaves_a_consistent_application(officer):
+    """Withdrawal and the authority's decision lock in the same order (application,
+    then step): whichever goes first, no deadlock and no open step on a closed application."""
+    application = submitted_application(officer)
+    _path, token = latest_link()
+    step = ApprovalStep.objects.get(application=application)
+    sql, params = lock_application(application)
+    results = race([
+        lambda: services.application_withdraw(application_id=application.pk, actor=officer),
+        lambda: approvals.step_decide(step_id=step.pk, decision="approve", token=token),
+    ], hold_sql=sql, hold_params=params)
+    application.refresh_from_db()
+    step.refresh_from_db()
+    withdraw_result, decide_result = results
+    assert withdraw_result[0] == "ok" or decide_result[0] == "ok", results
+    if decide_result[0] == "error":
+        # Withdrawn first: the decision found the step closed.
+        assert isinstance(decide_result[1], (approvals.StepAlreadyDecided, approvals.LinkNotValid)), decide_result
+        assert step.decision == Decision.CANCELLED
+    else:
+        # Decided first: the withdrawal then closed the state step that followed.
+        assert step.decision == Decision.APPROVE
+    assert application.status == ApplicationStatus.WITHDRAWN
+    assert not ApprovalStep.objects.filter(application=application, decision="").exists()
+
+
+def test_two_deadline_sweeps_at_once_send_each_reminder_once(db):
+    make_state_admin("MH", email="admin.sweep@maharashtra.gov.in")
+    make_superadmin(email="root.sweep@nic.in")
+    now = timezone.now()
+    for _ in range(20):
+        ApprovalStepFactory(application=ApplicationFactory(jurisdiction="MH"), stage=Stage.STATE,
+                            opened_at=now - timedelta(days=9), due_at=now + timedelta(days=1))
+    # Hold the audit chain's lock: a sweep that has claimed steps waits on it
+    # while holding their row locks. Release once both sweeps wait there (they
+    # split the steps) or one waits while the other has finished (it found every
+    # step locked and skipped them): either way they ran at the same moment.
+    results = race(
+        [lambda: deadlines.deadline_sweep(now=now), lambda: deadlines.deadline_sweep(now=now)],
+        hold_sql="SELECT pg_advisory_xact_lock(%s)", hold_params=[_CHAIN_LOCK_KEY],
+        ready=lambda waiting, done: waiting == 2 or (waiting == 1 and any(r is not None for r in done)),
+    )
+    assert [outcome for outcome, _v in results] == ["ok", "ok"], results
+    assert sum(value["reminded"] for _o, value in results) == 20
+    assert OutboxMessage.objects.count() == 20
+    assert AuditEvent.objects.filter(action=AuditAction.STEP_REMINDED).count() == 20
+    assert not ApprovalStep.objects.filter(reminded_at__isnull=True).exists()
+    assert deadlines.deadline_sweep(now=now) == {"reminded": 0, "escalated": 0}
+    assert audit_verify() == []
