@@ -120,8 +120,16 @@ run: venv system-deps
 # ---------------------------------------------------------------------------
 # Tests. make's exit code is pytest's.
 
+# Tests run against PostgreSQL when one answers on 127.0.0.1:5432 (database
+# portal_test, created if missing) and DATABASE_URL is not set; else SQLite.
 test: venv system-deps
 	$(COMPILEMESSAGES)
+	@if [ -z "$${DATABASE_URL:-}" ] && command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; then \
+		psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'portal_test'" 2>/dev/null | grep -q 1 \
+			|| psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE portal_test" >/dev/null 2>&1 || true; \
+		export DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_test; \
+		echo "Testing against PostgreSQL ($$DATABASE_URL)"; \
+	fi; \
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
 clean:

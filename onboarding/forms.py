@@ -58,7 +58,10 @@ class SectionForm(forms.Form):
                 if name in self.fields:
                     widget = self.fields[name].widget
                     widget.attrs["aria-invalid"] = "true"
-                    widget.attrs["aria-describedby"] = f"id_{name}_error"
+                    described = [f"id_{name}_error"]
+                    if self.fields[name].help_text:
+                        described.append(f"id_{name}_helptext")
+                    widget.attrs["aria-describedby"] = " ".join(described)
                     css = widget.attrs.get("class", "")
                     if "is-invalid" not in css:
                         widget.attrs["class"] = (css + " is-invalid").strip()
@@ -361,5 +364,5 @@ class AttachmentForm(forms.Form):
         if self.is_bound and "letter" in self.errors:
             attrs = self.fields["letter"].widget.attrs
             attrs["aria-invalid"] = "true"
-            attrs["aria-describedby"] = "id_letter_error"
+            attrs["aria-describedby"] = "id_letter_error id_letter_helptext"
             attrs["class"] = "form-control is-invalid"
