@@ -261,6 +261,8 @@ ONBOARDING_REMINDER_DAYS_BEFORE = int(os.environ.get("ONBOARDING_REMINDER_DAYS_B
 ONBOARDING_TOKEN_TTL_DAYS = int(os.environ.get("ONBOARDING_TOKEN_TTL_DAYS", "7"))
 # Requests per minute from one IP address to the competent authority's link pages.
 ONBOARDING_TOKEN_RATE_PER_MINUTE = int(os.environ.get("ONBOARDING_TOKEN_RATE_PER_MINUTE", "30"))
+# Most reminders (and most escalations) the deadline sweep sends in one transaction.
+ONBOARDING_SWEEP_BATCH = int(os.environ.get("ONBOARDING_SWEEP_BATCH", "10000"))
 
 # Security ---------------------------------------------------------------------
 SECURE_CSP = {
