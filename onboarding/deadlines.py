@@ -26,12 +26,14 @@ from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
 
 
-def _claim(queryset, field, now):
-    steps = list(
+def _claim(queryset, field, now, limit):
+    queryset = (
         queryset.select_related("application", "application__nodal_officer")
+        .defer("application__data", "application__section_status")  # the answers are not needed here
         .select_for_update(skip_locked=True, of=("self",))
         .order_by("id")
     )
+    steps = list(queryset[:limit] if limit else queryset)
     if steps:
         ApprovalStep.objects.filter(pk__in=[step.pk for step in steps], **{f"{field}__isnull": True}).update(**{field: now})
     return steps
@@ -51,17 +53,18 @@ def _new_links(steps, now):
     return links
 
 
-def deadline_sweep(*, now=None):
-    """Send every reminder and escalation that is due, once. Returns counts."""
+def deadline_sweep(*, now=None, limit=None):
+    """Send every reminder and escalation that is due (at most ``limit`` of each
+    in this transaction), once. Returns counts."""
     now = now or timezone.now()
     horizon = now + timedelta(days=settings.ONBOARDING_REMINDER_DAYS_BEFORE)
     open_steps = ApprovalStep.objects.filter(decision="")
     with transaction.atomic():
         to_remind = _claim(
             open_steps.filter(reminded_at__isnull=True, escalated_at__isnull=True, due_at__gt=now, due_at__lte=horizon),
-            "reminded_at", now,
+            "reminded_at", now, limit,
         )
-        to_escalate = _claim(open_steps.filter(escalated_at__isnull=True, due_at__lte=now), "escalated_at", now)
+        to_escalate = _claim(open_steps.filter(escalated_at__isnull=True, due_at__lte=now), "escalated_at", now, limit)
         if not to_remind and not to_escalate:
             return {"reminded": 0, "escalated": 0}
         links = _new_links([step for step in to_remind if step.stage == Stage.AUTHORITY], now)

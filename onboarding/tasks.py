@@ -1,14 +1,23 @@
 """Celery tasks of the approval routing. Thin: they call services and are safe to run twice."""
 
 from celery import shared_task
+from django.conf import settings
 
 from onboarding import deadlines, letters
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=600, soft_time_limit=540)
 def deadline_sweep():
-    """Beat, every 15 minutes: reminders, escalations, and approval letters not yet issued."""
-    result = deadlines.deadline_sweep()
+    """Beat, every 15 minutes: reminders, escalations, and approval letters not yet issued.
+    Each batch is one transaction with a constant number of queries; a full batch
+    means there may be more, so another follows."""
+    batch = settings.ONBOARDING_SWEEP_BATCH
+    result = {"reminded": 0, "escalated": 0}
+    while True:
+        done = deadlines.deadline_sweep(limit=batch)
+        result = {key: result[key] + done[key] for key in result}
+        if done["reminded"] < batch and done["escalated"] < batch:
+            break
     issued = 0
     for application_id in letters.approval_letters_pending():
         if letters.approval_letter_issue(application_id=application_id) is not None:

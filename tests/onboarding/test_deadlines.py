@@ -240,3 +240,15 @@ def test_the_sweep_uses_the_same_number_of_queries_for_1_or_many_steps(people, c
     with django_assert_num_queries(4):  # savepoint, two selects that find nothing, release
         assert deadlines.deadline_sweep(now=now) == {"reminded": 0, "escalated": 0}
     assert audit_verify() == []
+
+
+def test_the_task_sweeps_in_batches_until_nothing_is_left(people, settings):
+    settings.ONBOARDING_SWEEP_BATCH = 2
+    now = timezone.now()
+    for _ in range(5):
+        ApprovalStepFactory(application=ApplicationFactory(jurisdiction="MH"), stage=Stage.STATE,
+                            opened_at=now - timedelta(days=9), due_at=now + timedelta(days=1))
+    assert run_sweep() == {"reminded": 5, "escalated": 0, "letters": 0}
+    assert run_sweep() == {"reminded": 0, "escalated": 0, "letters": 0}
+    assert len(messages_to("admin.mh@maharashtra.gov.in")) == 5
+    assert not ApprovalStep.objects.filter(reminded_at__isnull=True).exists()
