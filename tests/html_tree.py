@@ -28,10 +28,16 @@ class Node:
                 yield child
                 yield from child.iter()
 
+    def _matches(self, name, value):
+        name = name.rstrip("_")
+        if name == "class":  # one of the element's classes
+            return value in self.attrs.get("class", "").split()
+        return self.attrs.get(name) == value
+
     def find_all(self, tag=None, **attrs):
         return [
             node for node in self.iter()
-            if (tag is None or node.tag == tag) and all(node.attrs.get(k.rstrip("_")) == v for k, v in attrs.items())
+            if (tag is None or node.tag == tag) and all(node._matches(k, v) for k, v in attrs.items())
         ]
 
     def find(self, tag=None, **attrs):
