@@ -7,7 +7,7 @@ import http.server
 import io
 import re
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,7 +22,6 @@ from onboarding.models import ApplicationDocument, Attachment, DocumentKind
 from portal.audit.models import AuditAction, AuditEvent
 from tests.factories import PASSWORD, UserFactory
 from tests.onboarding.form_helpers import complete, new_application, post_section, reload, valid
-from tests.onboarding_data import minimal_pdf
 
 pytestmark = pytest.mark.django_db
 

@@ -67,10 +67,13 @@ def assert_refused(client, application, section, data, field, message, status):
     assert error is not None, f"no error element for {field}"
     assert message in error, (message, error)
     # Tied to the field for assistive technology, and listed in the summary at the top.
-    control = [n for n in tree.iter() if n.get("name") == field and n.tag in ("input", "select", "textarea")]
-    if control and control[0].get("type") not in ("radio", "checkbox") or control and len(control) == 1:
-        assert control[0].get("aria-invalid") == "true", field
-        assert f"id_{field}_error" in control[0].get("aria-describedby", "").split(), field
+    controls = [n for n in tree.iter() if n.get("name") == field and n.tag in ("input", "select", "textarea")]
+    if len(controls) == 1:  # a group of radios or checkboxes is described by its fieldset instead
+        assert controls[0].get("aria-invalid") == "true", field
+        assert f"id_{field}_error" in controls[0].get("aria-describedby", "").split(), field
+    else:
+        fieldset = tree.by_id(f"id_{field}")
+        assert fieldset is not None and f"id_{field}_error" in fieldset.get("aria-describedby", "").split(), field
     summary = tree.by_id("error-summary")
     assert summary is not None and message in summary.squashed_text()
     skip = {"official_email"} if section == "nodal_officer" else set()
@@ -545,7 +548,7 @@ def test_valid_letters_are_stored_with_their_sha256(officer_client, officer, app
     assert attachment.original_name == name
     assert attachment.uploaded_by == officer
     # Stored through the storage API under a name of our own, not the uploaded name.
-    assert attachment.file.storage is default_storage or type(attachment.file.storage) is type(default_storage)
+    assert attachment.file.storage is default_storage
     assert default_storage.exists(attachment.file.name)
     with default_storage.open(attachment.file.name, "rb") as stored:
         assert stored.read() == content

@@ -5,7 +5,7 @@ journey is well-formed for assistive technology and a strict Content-Security-Po
 import pytest
 from allauth.mfa.models import Authenticator
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, path
+from django.urls import URLResolver, get_resolver, path
 
 from onboarding.models import Application
 from portal.access import RULES
