@@ -33,13 +33,14 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
     DEVANAGARI_RE,
     LINK_RE,
     hindi_catalogue,
+    official_email_rules,
     make_state_admin,
     with_totp,
 )
 from tests.onboarding_data import VALID, minimal_pdf
 from tests.smtp import smtp_server  # noqa: F401 (fixture)
 
-pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.usefixtures("hindi_catalogue")]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("hindi_catalogue", "official_email_rules")]
 
 
 def text_of(message):

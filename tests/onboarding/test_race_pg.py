@@ -27,6 +27,7 @@ from tests.factories import ApplicationFactory, ApprovalStepFactory
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
     AUTHORITY_EMAIL,
     hindi_catalogue,
+    official_email_rules,
     latest_link,
     make_state_admin,
     make_superadmin,
@@ -37,8 +38,8 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
 
 pytestmark = [
     postgresql_only,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.usefixtures("require_postgresql", "hindi_catalogue"),
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("require_postgresql", "hindi_catalogue", "official_email_rules"),
 ]
 
 
