@@ -1,0 +1,103 @@
+"""Every page of the approval routing, in each of its states, is well-formed for
+assistive technology and a strict Content-Security-Policy (one <h1>, a title,
+labelled inputs, aria references that exist, no inline script or style)."""
+
+import secrets
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.cache import cache
+from django.test import Client
+from django.utils import timezone
+
+from onboarding import approvals
+from onboarding.models import ApprovalStep, AuthorityToken, Stage
+from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
+    hindi_catalogue,
+    latest_link,
+    make_state_admin,
+    make_superadmin,
+    submitted_application,
+)
+from tests.portal.test_routes import html_problems
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hindi_catalogue")]
+
+
+def check(response, status=200):
+    assert response.status_code == status, (response.status_code, response.get("Location"))
+    assert response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    assert html_problems(html) == []
+    return html
+
+
+def signed_in(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_authority_pages(officer, settings):
+    cache.clear()
+    make_state_admin("MH")
+    application = submitted_application(officer)
+    path, _token = latest_link()
+    anonymous = Client()
+    check(anonymous.get(path))
+    check(anonymous.post(path, {"decision": "reject", "remarks": ""}))
+    check(anonymous.post(path, {}))
+    check(anonymous.get(f"/onboarding/review/{secrets.token_urlsafe(32)}/"), 404)
+    with time_machine.travel(timezone.now() + timedelta(days=8), tick=False):
+        check(anonymous.get(path), 410)
+    anonymous.post(path, {"decision": "return", "remarks": "Correct the address."})
+    check(anonymous.get(f"{path}done/"))
+    check(anonymous.get(path), 410)  # used
+    from onboarding import services
+
+    services.application_submit(application_id=application.pk, actor=officer)
+    new_path, _new = latest_link()
+    check(anonymous.get(new_path))  # with the changes since the version last seen
+    AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    approvals.step_resend_authority_link(application_id=application.pk, actor=officer)
+    check(anonymous.get(new_path), 410)  # superseded
+    settings.ONBOARDING_TOKEN_RATE_PER_MINUTE = 1
+    cache.clear()
+    limited = Client(REMOTE_ADDR="192.0.2.1")
+    limited.get(new_path)
+    check(limited.get(new_path), 429)
+    cache.clear()
+
+
+def test_the_administrators_and_officers_pages(officer):
+    cache.clear()
+    admin = make_state_admin("MH")
+    root = make_superadmin()
+    application = submitted_application(officer)
+    officer_client = signed_in(officer)
+    check(officer_client.get(f"/onboarding/{application.pk}/"))  # waiting for the authority, new link button
+    Client().post(latest_link()[0], {"decision": "approve"})
+    step = ApprovalStep.objects.get(application=application, stage=Stage.STATE)
+    admin_client = signed_in(admin)
+    check(admin_client.get("/onboarding/queue/"))
+    check(admin_client.get(f"/onboarding/queue/{step.pk}/"))
+    check(admin_client.post(f"/onboarding/queue/{step.pk}/", {"decision": "return"}))
+    check(signed_in(make_state_admin("GA")).get("/onboarding/queue/"))  # empty queue
+    check(officer_client.get(f"/onboarding/{application.pk}/appeal/"))  # nothing to appeal
+    approvals.step_decide(step_id=step.pk, decision="reject", remarks="Duplicate.", actor=admin)
+    check(admin_client.get(f"/onboarding/queue/{step.pk}/"))  # already decided
+    check(admin_client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve"}), 409)
+    check(officer_client.get(f"/onboarding/{application.pk}/"))  # rejected, appeal link, history
+    check(officer_client.get(f"/onboarding/{application.pk}/appeal/"))
+    check(officer_client.post(f"/onboarding/{application.pk}/appeal/", {"grounds": ""}))
+    officer_client.post(f"/onboarding/{application.pk}/appeal/", {"grounds": "Not a duplicate."})
+    appeal = ApprovalStep.objects.get(application=application, stage=Stage.APPEAL)
+    root_client = signed_in(root)
+    check(root_client.get("/onboarding/appeals/"))
+    check(root_client.get(f"/onboarding/appeals/{appeal.pk}/"))
+    check(root_client.post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "uphold"}))
+    check(officer_client.get(f"/onboarding/{application.pk}/"))  # under appeal
+    approvals.appeal_decide(step_id=appeal.pk, decision="overturn", actor=root)
+    check(officer_client.get(f"/onboarding/{application.pk}/"))  # approved
+    check(root_client.get("/onboarding/appeals/"))  # none waiting
