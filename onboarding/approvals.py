@@ -15,7 +15,6 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from guardian.shortcuts import assign_perm
 
 from onboarding import routing, workflow
 from onboarding.models import (
@@ -31,18 +30,8 @@ from onboarding.tokens import LinkState, link_state, review_url, token_build, to
 from portal.accounts.models import User
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
-from portal.organisations.models import (
-    Level,
-    Membership,
-    MembershipRole,
-    Organisation,
-    OrganisationDomain,
-    OrganisationStatus,
-    PlatformRole,
-    PlatformRoleGrant,
-)
+from portal.organisations.models import PlatformRole, PlatformRoleGrant
 from portal.organisations.selectors import is_superadmin, state_admin_jurisdictions
-from portal.organisations.states import CENTRAL
 
 logger = logging.getLogger(__name__)
 
@@ -315,6 +304,8 @@ def _after_decision(*, application, step, event, actor, request):
         context["appeal_until"] = step.decided_at + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS)
         routing.notify_officer(application=application, template="rejected", context=context)
     elif event in (E.STATE_APPROVE, E.APPEAL_OVERTURN):
+        from onboarding.activation import application_approve
+
         application_approve(application=application, actor=actor, request=request)
         routing.notify_officer(application=application, template="approved", context=context)
     elif event == E.APPEAL_UPHOLD:
@@ -361,81 +352,3 @@ def application_appeal(*, application_id, grounds, actor, request=None):
         routing.send_bilingual(to=superadmin_emails(), template="appeal_assigned",
                                context={"application": application, "step": step})
     return step
-
-
-# Final approval -------------------------------------------------------------------
-
-def _staff_domains(raw):
-    from onboarding.validators import clean_staff_domains
-
-    try:
-        domains, _warnings = clean_staff_domains(raw)
-    except ValidationError:
-        domains = []
-    return domains
-
-
-def _parent_of(application):
-    hierarchy = application.section_data(Section.HIERARCHY)
-    if hierarchy.get("parent_choice") != "existing" or not hierarchy.get("parent"):
-        return None
-    try:
-        return Organisation.objects.filter(pk=int(hierarchy["parent"])).first()
-    except (TypeError, ValueError):
-        return None
-
-
-def application_approve(*, application, actor, request=None):
-    """Final approval, inside the deciding transaction: the organisation becomes
-    active with its email domains, the nodal officer becomes its first admin
-    (guardian object permissions), audit events are written, and the approval
-    letter is queued for when the transaction commits."""
-    now = timezone.now()
-    data = application.section_data(Section.ORGANISATION)
-    if application.organisation_id:
-        organisation = Organisation.objects.select_for_update().get(pk=application.organisation_id)
-        organisation.status, organisation.activated_at = OrganisationStatus.ACTIVE, now
-        organisation.save(update_fields=["status", "activated_at"])
-    else:
-        level = data.get("level") or Level.STATE
-        organisation = Organisation.objects.create(
-            name=(data.get("name") or application.organisation_name)[:200], name_local=(data.get("name_local") or "")[:200],
-            short_code=(data.get("short_code") or "")[:20], org_type=data.get("org_type") or "other", level=level,
-            state="" if level == Level.CENTRAL else (data.get("state") or "")[:2], district=(data.get("district") or "")[:100],
-            parent=_parent_of(application), status=OrganisationStatus.ACTIVE, activated_at=now,
-        )
-    domains = _staff_domains(data.get("email_domains"))
-    for domain in domains:
-        row, created = OrganisationDomain.objects.get_or_create(organisation=organisation, domain=domain,
-                                                                 defaults={"is_verified": True})
-        if not created and not row.is_verified:
-            row.is_verified = True
-            row.save(update_fields=["is_verified"])
-    officer = application.nodal_officer
-    Membership.objects.update_or_create(organisation=organisation, user=officer,
-                                        defaults={"role": MembershipRole.ADMIN, "is_active": True})
-    assign_perm("organisations.administer_organisation", officer, organisation)
-    assign_perm("organisations.view_organisation_dashboard", officer, organisation)
-    application.organisation = organisation
-    application.save(update_fields=["organisation"])
-    audit_record(actor=actor, action=AuditAction.ORGANISATION_ACTIVATED, target=organisation, request=request,
-                 old={"status": OrganisationStatus.PENDING},
-                 new={"status": OrganisationStatus.ACTIVE, "application": application.reference, "domains": domains})
-    audit_record(actor=actor, action=AuditAction.MEMBERSHIP_GRANTED, target=organisation, request=request,
-                 new={"user": officer.email, "role": MembershipRole.ADMIN, "application": application.reference})
-    from onboarding.letters import approval_letter_queue
-
-    transaction.on_commit(lambda: approval_letter_queue(application.pk))
-    return organisation
-
-
-def jurisdiction_label(code):
-    from portal.organisations.states import JURISDICTION_CHOICES
-
-    return dict(JURISDICTION_CHOICES).get(code, code) if code else _("All")
-
-
-__all__ = [
-    "CENTRAL", "AppealWindowClosed", "LinkNotValid", "StepAlreadyDecided", "appeal_decide", "application_appeal",
-    "application_approve", "step_decide", "step_open_authority", "step_open_state", "step_resend_authority_link",
-]
