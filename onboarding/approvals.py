@@ -254,6 +254,8 @@ def step_decide(*, step_id, decision, remarks="", actor=None, token=None, reques
         else:
             if actor is None or not actor.is_authenticated:
                 raise PermissionDenied
+            if actor.pk == application.nodal_officer_id:  # nobody decides on their own application
+                raise PermissionDenied
             if step.stage == Stage.STATE and not may_decide_state_step(actor, step):
                 raise PermissionDenied
             if step.stage == Stage.APPEAL and not is_superadmin(actor):

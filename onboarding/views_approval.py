@@ -121,6 +121,9 @@ def review(request, token):
             return _no_referrer(_already_decided(request, exc.step))
         except approvals.LinkNotValid as exc:
             return _link_page(request, exc.state, exc.token or row)
+        except workflow.InvalidTransition:
+            step.refresh_from_db()
+            return _no_referrer(_already_decided(request, step))
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -258,6 +261,9 @@ def appeal_step(request, pk):
                                     remarks=form.cleaned_data["remarks"], actor=request.user, request=request)
         except approvals.StepAlreadyDecided as exc:
             return _already_decided(request, exc.step)
+        except workflow.InvalidTransition:
+            step.refresh_from_db()
+            return _already_decided(request, step)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:

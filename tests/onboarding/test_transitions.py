@@ -111,6 +111,21 @@ def test_people_without_the_role_may_not_decide_a_state_step(with_state, officer
     unchanged.check()
 
 
+def test_nobody_decides_on_their_own_application(state_admin):
+    """A state administrator (or superadmin) who is also the nodal officer may not decide it."""
+    admin_officer = UserFactory(email="officer.and.admin@mahaagri.gov.in")
+    from tests.factories import PlatformRoleFactory
+
+    PlatformRoleFactory(user=admin_officer, role="state_admin", jurisdiction="MH")
+    PlatformRoleFactory(user=admin_officer, role="superadmin", jurisdiction="")
+    application = submitted_application(admin_officer)
+    Client().post(latest_link()[0], {"decision": "approve"})
+    unchanged = Unchanged(application)
+    with pytest.raises(PermissionDenied):
+        approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=admin_officer)
+    unchanged.check()
+
+
 def test_a_state_step_needs_no_token_and_a_token_does_not_decide_it(with_state):
     unchanged = Unchanged(with_state)
     with pytest.raises(PermissionDenied):
