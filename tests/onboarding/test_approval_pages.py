@@ -101,3 +101,39 @@ def test_the_administrators_and_officers_pages(officer):
     approvals.appeal_decide(step_id=appeal.pk, decision="overturn", actor=root)
     check(officer_client.get(f"/onboarding/{application.pk}/"))  # approved
     check(root_client.get("/onboarding/appeals/"))  # none waiting
+
+
+JUNK = [{}, {"decision": "approve"}, {"decision": "cancelled"}, {"decision": "overturn", "remarks": "x" * 5000},
+        {"decision": ["reject", "approve"], "remarks": ""}, {"grounds": "\x00" * 10}, {"grounds": "g" * 5000}]
+
+
+def test_no_input_gives_a_500(officer):
+    cache.clear()
+    admin = make_state_admin("MH")
+    root = make_superadmin()
+    application = submitted_application(officer)
+    path, token = latest_link()
+    Client().post(path, {"decision": "reject", "remarks": "No."})
+    other = submitted_application(officer)
+    other_path, _other_token = latest_link()
+    appeal_pk = approvals.application_appeal(application_id=application.pk, grounds="Yes.", actor=officer).pk
+    urls = [
+        path, f"{path}done/", f"{path}letter/", f"{path}form.pdf", other_path, f"{other_path}done/",
+        "/onboarding/review/%00/", "/onboarding/review/" + "A" * 43 + "/",
+        "/onboarding/queue/", "/onboarding/queue/1/", "/onboarding/queue/99999/",
+        "/onboarding/appeals/", f"/onboarding/appeals/{appeal_pk}/", "/onboarding/appeals/99999/",
+        f"/onboarding/{application.pk}/appeal/", f"/onboarding/{other.pk}/appeal/", f"/onboarding/{other.pk}/resend-link/",
+        f"/onboarding/{application.pk}/approval-letter.pdf", "/onboarding/99999/approval-letter.pdf",
+    ]
+    clients = [Client(raise_request_exception=False)]
+    for user in (officer, admin, root):
+        client = Client(raise_request_exception=False)
+        client.force_login(user)
+        clients.append(client)
+    for client in clients:
+        for url in urls:
+            for method in ("get", "head", "options", "put", "delete"):
+                assert getattr(client, method)(url).status_code < 500, (method, url)
+            for data in JUNK:
+                assert client.post(url, data).status_code < 500, (url, data)
+        cache.clear()  # the link pages' rate limit would answer 429 to the rest
