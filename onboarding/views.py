@@ -22,7 +22,7 @@ from onboarding.selectors import (
 from onboarding.summary import application_summary
 from portal.access import rule
 from portal.audit.models import AuditEvent
-from portal.organisations.models import Organisation
+from portal.organisations.models import Organisation, OrganisationStatus
 from portal.organisations.selectors import organisation_search
 
 SECTION_ORDER = list(Section)
@@ -147,7 +147,11 @@ def _hierarchy_context(request, form):
     chosen = None
     if parent_id:
         try:
-            chosen = Organisation.objects.filter(pk=int(parent_id)).only("id", "name", "state").first()
+            chosen = (
+                Organisation.objects.filter(pk=int(parent_id), status=OrganisationStatus.ACTIVE)
+                .only("id", "name", "state")
+                .first()
+            )
         except (TypeError, ValueError):
             chosen = None
     return {"query": query, "results": organisation_search(query=query) if query else None, "chosen_parent": chosen,

@@ -30,7 +30,8 @@ PENDING_PREFIX = "pending_input:"
 def _keep_input_and_login(request):
     """Signed out (for example an expired session) while sending a form: keep what was
     typed in the session, so that the form shows it again after signing in."""
-    if request.method == "POST":
+    if request.method == "POST" and not request.FILES:
+        # (An upload cannot be kept: the person chooses the file again.)
         data = request.POST.copy()
         data.pop("csrfmiddlewaretoken", None)
         request.session[PENDING_PREFIX + request.path] = data.urlencode()
