@@ -5,6 +5,8 @@ from django.conf import settings
 
 from onboarding import deadlines, letters
 
+MAX_BATCHES = 20
+
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=600, soft_time_limit=540)
 def deadline_sweep():
@@ -13,7 +15,7 @@ def deadline_sweep():
     means there may be more, so another follows."""
     batch = settings.ONBOARDING_SWEEP_BATCH
     result = {"reminded": 0, "escalated": 0}
-    while True:
+    for _batch in range(MAX_BATCHES):  # bounded: whatever is left waits for the next run
         done = deadlines.deadline_sweep(limit=batch)
         result = {key: result[key] + done[key] for key in result}
         if done["reminded"] < batch and done["escalated"] < batch:
