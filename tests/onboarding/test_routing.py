@@ -309,3 +309,72 @@ def test_another_officer_cannot_see_or_act_on_the_application(officer):
     assert other.get(f"/onboarding/{application.pk}/appeal/").status_code == 404
     assert other.post(f"/onboarding/{application.pk}/resend-link/").status_code == 404
     assert other.get(f"/onboarding/{application.pk}/approval-letter.pdf").status_code == 404
+
+
+def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_commit_callbacks):
+    """Each template under templates/onboarding/email/ is sent at least once here; every message
+    is English, then Hindi, with a bilingual subject."""
+    import time_machine
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from onboarding.tasks import deadline_sweep
+
+    admin = make_state_admin("MH")
+    root = make_superadmin()
+    # Withdrawn while with the authority.
+    first = submitted_application(officer)
+    services.application_withdraw(application_id=first.pk, actor=officer)
+    # New link, reminder and escalation of an authority step; return; reject; appeal upheld.
+    application = submitted_application(officer)
+    AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    approvals.step_resend_authority_link(application_id=application.pk, actor=officer)
+    step = ApprovalStep.objects.get(application=application)
+    with time_machine.travel(step.due_at - timedelta(days=1), tick=False):
+        deadline_sweep.delay()
+    with time_machine.travel(step.due_at + timedelta(minutes=1), tick=False):
+        deadline_sweep.delay()
+    decide_by_link(latest_link()[0], "approve")
+    state = ApprovalStep.objects.get(application=application, stage=Stage.STATE)
+    with time_machine.travel(state.due_at - timedelta(days=1), tick=False):
+        deadline_sweep.delay()
+    approvals.step_decide(step_id=state.pk, decision="return", remarks="Fix it.", actor=admin)
+    services.application_submit(application_id=application.pk, actor=officer)
+    decide_by_link(latest_link()[0], "reject", "No.")
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Yes.", actor=officer)
+    approvals.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="Still no.", actor=root)
+    # Approved, with its letter.
+    other = submitted_application(UserFactory(email="second.officer@mahaagri.gov.in"))
+    decide_by_link(latest_link()[0], "approve")
+    with django_capture_on_commit_callbacks(execute=True):
+        approvals.step_decide(step_id=ApprovalStep.objects.get(application=other, stage=Stage.STATE).pk,
+                              decision="approve", actor=admin)
+
+    templates = {p.name[: -len("_subject.txt")] for p in (Path(settings.BASE_DIR) / "templates/onboarding/email").glob("*_subject.txt")}
+    expected_subjects = {
+        "submitted": "Application {} submitted", "withdrawn": "Application {} withdrawn",
+        "authority_request": "Decision needed: Sandes onboarding application {}",
+        "authority_reminder": "Reminder: decision needed on application {}",
+        "authority_confirmation": "Your decision on application {} was recorded",
+        "authority_withdrawn": "Application {} withdrawn: no decision needed",
+        "authority_approved": "Application {} approved by the competent authority",
+        "returned": "Application {} returned for correction", "rejected": "Application {} rejected",
+        "approved": "Application {} approved", "approval_letter": "Approval letter for application {}",
+        "appeal_lodged": "Appeal received for application {}", "appeal_assigned": "Appeal to decide: application {}",
+        "appeal_upheld": "Appeal decided: rejection of application {} upheld",
+        "state_assigned": "New application in your approval queue: {}",
+        "step_reminder": "Reminder: decision due on application {}",
+        "step_escalated": "Overdue and escalated: application {}",
+    }
+    assert set(expected_subjects) == templates
+    mails = list(OutboxMessage.objects.all())
+    subjects = [english(m.subject) for m in mails]
+    references = [first.reference, application.reference, other.reference]
+    for template, pattern in expected_subjects.items():
+        wanted = [pattern.format(ref) for ref in references]
+        assert any(s in wanted or any(s.startswith(w + " (") for w in wanted) for s in subjects), template
+    for mail in mails:
+        english_body, _sep, hindi_body = mail.body.partition("\n----------\n")
+        assert english_body.strip() and not DEVANAGARI_RE.search(english_body), mail.subject
+        assert DEVANAGARI_RE.search(hindi_body) and DEVANAGARI_RE.search(mail.subject), mail.subject
