@@ -49,6 +49,15 @@ def hindi_catalogue():
         trans_real._active = Local()
 
 
+# For transactional tests: ``available_apps`` (every installed app, so it restricts
+# nothing) makes Django create content types and permissions when the test starts,
+# whatever the previous test left, and flush without re-creating them when it ends,
+# as a serialized_rollback test does; so a serialized_rollback test that runs next
+# (the browser journey) restores its snapshot into empty tables instead of
+# colliding with re-created rows.
+TRANSACTIONAL = pytest.mark.django_db(transaction=True, available_apps=list(settings.INSTALLED_APPS))
+
+
 @pytest.fixture
 def official_email_rules(db):
     """Transactional tests empty every table, the rows seeded by migrations

@@ -32,6 +32,7 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
     AUTHORITY_EMAIL,
     DEVANAGARI_RE,
     LINK_RE,
+    TRANSACTIONAL,
     hindi_catalogue,
     official_email_rules,
     make_state_admin,
@@ -40,7 +41,7 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
 from tests.onboarding_data import VALID, minimal_pdf
 from tests.smtp import smtp_server  # noqa: F401 (fixture)
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("hindi_catalogue", "official_email_rules")]
+pytestmark = [TRANSACTIONAL, pytest.mark.usefixtures("hindi_catalogue", "official_email_rules")]
 
 
 def text_of(message):

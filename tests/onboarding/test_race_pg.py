@@ -26,6 +26,7 @@ from portal.organisations.models import Organisation
 from tests.factories import ApplicationFactory, ApprovalStepFactory
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
     AUTHORITY_EMAIL,
+    TRANSACTIONAL,
     hindi_catalogue,
     official_email_rules,
     latest_link,
@@ -38,7 +39,7 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
 
 pytestmark = [
     postgresql_only,
-    pytest.mark.django_db(transaction=True),
+    TRANSACTIONAL,
     pytest.mark.usefixtures("require_postgresql", "hindi_catalogue", "official_email_rules"),
 ]
 
