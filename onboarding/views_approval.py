@@ -45,16 +45,19 @@ LINK_PAGES = {
 QUEUE_PAGE_SIZE = 50
 
 
-def _no_referrer(response):
-    # The token is in the URL: never send it onwards in a Referer header.
-    response["Referrer-Policy"] = "no-referrer"
+def _keep_token_on_site(response):
+    # The token is in the URL: never send it to another site in a Referer header.
+    # Pages say "same-origin", not "no-referrer": under "no-referrer" a browser
+    # sends "Origin: null" with the page's own forms (the decision, the language
+    # switch), which Django's CSRF check refuses. Files submit nothing: "no-referrer".
+    response["Referrer-Policy"] = "no-referrer" if isinstance(response, FileResponse) else "same-origin"
     return response
 
 
 def _too_many_requests(request):
     response = render(request, "onboarding/review/rate_limited.html", status=429)
     response["Retry-After"] = "60"
-    return _no_referrer(response)
+    return _keep_token_on_site(response)
 
 
 def _link_page(request, state, token_row):
@@ -72,7 +75,7 @@ def _link_page(request, state, token_row):
                 "resent_at": application.steps.filter(stage=Stage.AUTHORITY, opened_at__gt=step.opened_at)
                 .values_list("opened_at", flat=True).first(),
             })
-    return _no_referrer(render(request, template, context, status=status))
+    return _keep_token_on_site(render(request, template, context, status=status))
 
 
 def _already_decided(request, step, status=409):
@@ -118,18 +121,18 @@ def review(request, token):
             approvals.step_decide(step_id=step.pk, decision=form.cleaned_data["decision"],
                                   remarks=form.cleaned_data["remarks"], token=token, request=request)
         except approvals.StepAlreadyDecided as exc:
-            return _no_referrer(_already_decided(request, exc.step))
+            return _keep_token_on_site(_already_decided(request, exc.step))
         except approvals.LinkNotValid as exc:
             return _link_page(request, exc.state, exc.token or row)
         except workflow.InvalidTransition:
             step.refresh_from_db()
-            return _no_referrer(_already_decided(request, step))
+            return _keep_token_on_site(_already_decided(request, step))
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             return redirect("onboarding:review_done", token=token)
     context = {**_review_context(step), "form": form, "token": token}
-    return _no_referrer(render(request, "onboarding/review/review.html", context))
+    return _keep_token_on_site(render(request, "onboarding/review/review.html", context))
 
 
 @rule("token")
@@ -142,7 +145,8 @@ def review_done(request, token):
     if row is None or not row.used_at:
         return redirect("onboarding:review", token=token) if row else _link_page(request, LinkState.UNKNOWN, None)
     step = row.step
-    return _no_referrer(render(request, "onboarding/review/done.html", {"step": step, "application": step.application}))
+    context = {"step": step, "application": step.application}
+    return _keep_token_on_site(render(request, "onboarding/review/done.html", context))
 
 
 @rule("token")
@@ -158,7 +162,7 @@ def review_letter(request, token):
     response = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type, as_attachment=True,
                             filename=attachment.original_name)
     response["X-Content-Type-Options"] = "nosniff"
-    return _no_referrer(response)
+    return _keep_token_on_site(response)
 
 
 @rule("token")
@@ -171,7 +175,7 @@ def review_pdf(request, token):
     application = row.step.application
     document = pdf.application_form_pdf(application=application, actor=None)
     name = f"{application.reference}-v{document.version}.pdf"
-    return _no_referrer(FileResponse(document.file.open("rb"), content_type="application/pdf", as_attachment=True, filename=name))
+    return _keep_token_on_site(FileResponse(document.file.open("rb"), content_type="application/pdf", as_attachment=True, filename=name))
 
 
 # State and central administrators ------------------------------------------------------
