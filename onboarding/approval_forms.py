@@ -33,7 +33,7 @@ class AccessibleForm(forms.Form):
 
 class DecisionForm(AccessibleForm):
     decision = forms.ChoiceField(
-        label=_("Your decision"), widget=forms.RadioSelect,
+        label=_("Your decision"), widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
         error_messages={"required": _("Choose a decision."), "invalid_choice": _("Choose a decision.")},
     )
     remarks = forms.CharField(
