@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from onboarding.models import Application, ApplicationStatus
 from tests.browser.support import ARTIFACTS, wait_for_message
+from tests.onboarding.approval_helpers import official_email_rules  # noqa: F401 (fixture)
 from tests.onboarding_data import VALID, minimal_pdf
 
 EMAIL = "nodal.officer@mahaagri.gov.in"
@@ -91,10 +92,14 @@ def verification_code(message):
 
 
 @pytest.mark.browser
-# transaction=True: the live server's thread must see what the test sees. Its flush
-# empties the tables, the email rules seeded by migration included; serialized_rollback
-# puts them back, so this test does not depend on which transactional test ran before.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# transaction=True: the live server's thread must see what the test sees. An earlier
+# transactional test's flush empties the tables, the email rules seeded by migration
+# included: official_email_rules puts them back with the seed migration's code.
+# (Not serialized_rollback: once an earlier test has started the session's Playwright,
+# the main thread runs an event loop, Django's connections become context-local, and
+# the connection the test sees has no serialized contents, so nothing is restored.)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("official_email_rules")
 def test_nodal_officer_journey(page, live_server, smtp_server, check_page):
     base = live_server.url
 
