@@ -1,0 +1,381 @@
+"""The approval pages in a real browser (Chromium through Playwright):
+
+- the competent authority opens the link from the email actually delivered over
+  SMTP, with no account, looks at every section and both documents, tries to
+  return the application without remarks (the error is at the remarks field,
+  nothing is lost), returns it with remarks, sees the confirmation, and finds
+  the link used when it opens it again; an unknown link gets its own page;
+- after the nodal officer's correction the new link shows what changed since
+  the version the authority last saw, and the authority approves from the page;
+- a state administrator signs in through allauth's login page with password and
+  TOTP, sees the queue (overdue first, then the oldest), opens an application
+  and approves it; the organisation is active and the nodal officer's
+  "My applications" says Approved.
+
+Applications are brought to each state through the real services (submit,
+decisions with the emailed token). Every page is screenshotted and checked with
+axe-core (tests/browser/support.py)."""
+
+import copy
+import re
+import secrets
+import time
+from datetime import timedelta
+
+import pytest
+import time_machine
+from allauth.mfa import app_settings as mfa_settings
+from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+from django.core.cache import cache
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from onboarding import approvals, services
+from onboarding.models import Application, ApplicationStatus, ApprovalStep, Stage
+from portal.organisations.models import OrganisationStatus
+from tests.browser.support import wait_for_message
+from tests.factories import PASSWORD, UserFactory
+from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
+    AUTHORITY_EMAIL,
+    LINK_RE,
+    as_querydict,
+    hindi_catalogue,
+    latest_link,
+    make_state_admin,
+    official_email_rules,
+    submitted_application,
+    with_totp,
+)
+from tests.onboarding_data import VALID, minimal_pdf
+
+OFFICER_EMAIL = "nodal.officer@mahaagri.gov.in"
+HINDI = re.compile(r"[\u0900-\u097F]")
+RETURN_REMARKS = "State the number of users correctly: the directorate has about 1,500 staff."
+# Each section of the form, with an answer its block on the review page must show.
+SECTIONS = {
+    "Organisation details": VALID["organisation"]["name"],
+    "Place in the hierarchy": None,
+    "Nodal officer": VALID["nodal_officer"]["employee_code"],
+    "Competent authority": VALID["competent_authority"]["designation"],
+    "Integration with eGov applications": VALID["integration"]["app_1_name"],
+    "Data protection notice and undertakings": None,
+}
+
+pytestmark = [
+    pytest.mark.browser,
+    # transaction=True: the live server's thread must see what the test commits,
+    # and every email goes the production way (outbox row, task on commit, SMTP).
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("hindi_catalogue", "official_email_rules"),
+]
+
+
+@pytest.fixture
+def portal(settings, live_server, smtp_server):
+    """The links in the emails point at the live server; rate-limit counters and
+    used TOTP codes of earlier tests (the cache is a database table that a flush
+    leaves alone) are forgotten."""
+    settings.SITE_URL = live_server.url
+    cache.clear()
+    yield live_server.url
+    cache.clear()
+
+
+def text_of(message):
+    return message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
+
+
+def new_link(server, address, known):
+    """(link, body) of the first email delivered to ``address`` with a review link not in ``known``."""
+    def fresh(message):
+        match = LINK_RE.search(text_of(message))
+        return address in (message["To"] or "") and match is not None and match.group(0) not in known
+
+    message = wait_for_message(server, fresh)
+    return LINK_RE.search(text_of(message)).group(0), text_of(message)
+
+
+def choose_and_record(page, decision, remarks=None):
+    form = page.get_by_role("region", name="Your decision")
+    form.get_by_role("group", name="Your decision").get_by_label(decision, exact=True).check()
+    if remarks is not None:
+        form.get_by_label(re.compile(r"^Remarks")).fill(remarks)
+    form.get_by_role("button", name="Record my decision").click()
+    page.wait_for_load_state("load")
+
+
+def download(page, link_name):
+    with page.expect_download() as info:
+        page.get_by_role("link", name=link_name).click()
+    result = info.value
+    assert result.failure() is None
+    with open(result.path(), "rb") as fh:
+        return result.suggested_filename, fh.read()
+
+
+def current_totp_code(secret):
+    """The code an authenticator app shows now (allauth's own function). Near the end
+    of a period, wait for the next one, as a person would: allauth allows no drift."""
+    period = mfa_settings.TOTP_PERIOD
+    if period - time.time() % period < 3:
+        time.sleep(period - time.time() % period + 0.1)
+    return format_hotp_value(hotp_value(secret, int(time.time()) // period))
+
+
+def sign_in(page, base, email):
+    page.goto(base + "/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.wait_for_load_state("load")
+
+
+def test_competent_authority_returns_then_approves_through_the_emailed_link(page, portal, smtp_server, check_page):
+    officer = UserFactory(email=OFFICER_EMAIL, full_name="Sunil Patil")
+    make_state_admin("MH", email="ravi.admin@maharashtra.gov.in")
+    application = submitted_application(officer)
+    assert application.status == ApplicationStatus.WITH_AUTHORITY
+
+    # --- The link from the email as delivered, opened with no account ------------------
+    link, _body = new_link(smtp_server, AUTHORITY_EMAIL, known=[])
+    assert link.startswith(portal + "/onboarding/review/")
+    response = page.goto(link)
+    assert response.status == 200
+    # The token never leaves the site in a Referer, yet the page's own forms carry their Origin.
+    assert response.headers["referrer-policy"] == "same-origin"
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Decision on application {application.reference}")
+    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+    expect(page.get_by_role("main")).to_contain_text("Its nodal officer, Sunil Patil (nodal.officer@mahaagri.gov.in)")
+    for label, answer in SECTIONS.items():
+        section = page.get_by_role("region", name=label, exact=True)
+        expect(section).to_be_visible()
+        expect(section.locator("dt").first).to_be_visible()
+        expect(section).not_to_contain_text("Not filled in.")
+        if answer:
+            expect(section).to_contain_text(answer)
+    # No earlier decision and no changes on a first submission.
+    expect(page.get_by_role("region", name="Earlier decisions")).to_have_count(0)
+    expect(page.get_by_text("What changed since")).to_have_count(0)
+    documents = page.get_by_role("region", name="Documents")
+    expect(documents.get_by_role("link", name="The filled onboarding form (PDF)")).to_be_visible()
+    expect(documents.get_by_role("link", name="The signed authorisation letter")).to_be_visible()
+    expect(documents).to_contain_text("letter.pdf")
+    check_page(page, "review")
+    name, content = download(page, "The filled onboarding form (PDF)")
+    assert name.startswith(application.reference) and name.endswith(".pdf") and content.startswith(b"%PDF"), name
+    name, content = download(page, "The signed authorisation letter")
+    assert (name, content) == ("letter.pdf", minimal_pdf())
+
+    # --- "Return for correction" with no remarks: the error is at the remarks field ---------
+    choose_and_record(page, "Return for correction")
+    remarks = page.get_by_label(re.compile(r"^Remarks"))
+    expect(remarks).to_have_attribute("aria-invalid", "true")
+    expect(remarks).to_have_attribute("aria-describedby", re.compile(r"\bid_remarks_error\b"))
+    expect(page.locator("#id_remarks_error")).to_have_text("Give the reason for this decision.")
+    expect(page.locator("#error-summary")).to_contain_text("Remarks: Give the reason for this decision.")
+    expect(page.get_by_label("Return for correction", exact=True)).to_be_checked()
+    for label, answer in SECTIONS.items():  # the page still shows the whole application
+        if answer:
+            expect(page.get_by_role("region", name=label, exact=True)).to_contain_text(answer)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_AUTHORITY
+    check_page(page, "review-remarks-missing")
+    # The error summary's link takes the keyboard to the field.
+    page.locator("#error-summary").get_by_role("link").click()
+    expect(remarks).to_be_focused()
+
+    # --- Return it, with remarks ---------------------------------------------------------------------
+    remarks.fill(RETURN_REMARKS)
+    page.get_by_role("button", name="Record my decision").click()
+    # (The error summary's link left "#id_remarks" on the URL; the browser keeps it through the redirect.)
+    expect(page).to_have_url(re.compile(re.escape(link + "done/") + "(#id_remarks)?$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your decision was recorded")
+    confirmation = page.get_by_role("status")
+    expect(confirmation).to_contain_text(f"Application {application.reference} of {VALID['organisation']['name']}: "
+                                         "Return for correction")
+    expect(confirmation).to_contain_text(RETURN_REMARKS)
+    expect(confirmation).to_contain_text(f"A confirmation was emailed to {AUTHORITY_EMAIL}")
+    check_page(page, "done-returned")
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.CHANGES_REQUESTED
+    returned = wait_for_message(smtp_server,
+                                lambda m: OFFICER_EMAIL in (m["To"] or "") and RETURN_REMARKS in text_of(m))
+    assert application.reference in returned["Subject"]
+
+    # --- The same link again: used ---------------------------------------------------------------------
+    response = page.goto(link)
+    assert response.status == 410
+    expect(page.get_by_role("heading", level=1)).to_have_text("This link has already been used")
+    expect(page.get_by_role("main")).to_contain_text(f"on application {application.reference}")
+    expect(page.get_by_role("main")).to_contain_text("Return for correction")
+    expect(page.get_by_role("button", name="Record my decision")).to_have_count(0)
+    check_page(page, "link-used")
+
+    # --- A link that was never issued ------------------------------------------------------------------
+    response = page.goto(f"{portal}/onboarding/review/{secrets.token_urlsafe(32)}/")
+    assert response.status == 404
+    expect(page.get_by_role("heading", level=1)).to_have_text("This link is not valid")
+    expect(page.get_by_role("main")).to_contain_text("We do not recognise this link.")
+    check_page(page, "link-unknown")
+
+    # --- The nodal officer corrects and resubmits (services) ---------------------------------------
+    corrected = dict(VALID["organisation"], approx_users="1500")
+    services.application_save_section(application_id=application.pk, section="organisation",
+                                      querydict=as_querydict(corrected), actor=officer)
+    services.application_submit(application_id=application.pk, actor=officer)
+    second_link, second_body = new_link(smtp_server, AUTHORITY_EMAIL, known=[link])
+    assert "has been changed" in second_body
+
+    # --- The new link shows what changed since the version the authority saw ----------------------
+    page.goto(second_link)
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Decision on application {application.reference}")
+    changes = page.get_by_role("region", name=re.compile(r"^What changed since the version you saw on "))
+    expect(changes).to_contain_text(RETURN_REMARKS)
+    rows = changes.get_by_role("table", name="Changed answers").locator("tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.locator("td")).to_have_text(["Organisation details", "Approximate number of users", "1200", "1500"])
+    expect(rows.locator("del")).to_have_text("1200")
+    expect(rows.locator("ins")).to_have_text("1500")
+    history = page.get_by_role("region", name="Earlier decisions")
+    expect(history).to_contain_text("Return for correction")
+    expect(history).to_contain_text(AUTHORITY_EMAIL)
+    expect(page.get_by_role("region", name="Organisation details", exact=True)).to_contain_text("1500")
+    check_page(page, "review-changes")
+
+    # --- Approve from the page ---------------------------------------------------------------------------
+    choose_and_record(page, "Approve")
+    expect(page).to_have_url(second_link + "done/")
+    expect(page.get_by_role("status")).to_contain_text(f"Application {application.reference} of "
+                                                       f"{VALID['organisation']['name']}: Approve")
+    check_page(page, "done-approved")
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE
+    page.goto(second_link)
+    expect(page.get_by_role("heading", level=1)).to_have_text("This link has already been used")
+
+    # --- The authority reads the portal in Hindi: the language switch works on a link page ------------
+    page.get_by_label("Language").select_option("hi")
+    page.get_by_role("button", name="Change").click()
+    expect(page.locator("html")).to_have_attribute("lang", "hi")
+    expect(page).to_have_url(second_link)
+    expect(page.get_by_role("heading", level=1)).to_contain_text(HINDI)
+    check_page(page, "link-used-hi")
+
+    check_page.assert_clean()
+
+
+def application_data(name, short_code, domain):
+    data = copy.deepcopy(VALID)
+    data["organisation"].update(name=name, short_code=short_code, email_domains=domain, website=f"https://www.{domain}")
+    data["competent_authority"]["official_email"] = f"director@{domain}"
+    data["integration"]["tech_email"] = f"tech@{domain}"
+    return data
+
+
+def at_state_stage(officer, data, opened_at, settings, state_due_days=None):
+    """Submitted, and approved by its competent authority (with the emailed token)
+    at ``opened_at``; the state stage is due ``state_due_days`` later (the setting's
+    value unless given)."""
+    default = settings.ONBOARDING_STATE_DUE_DAYS
+    settings.ONBOARDING_STATE_DUE_DAYS = state_due_days or default
+    with time_machine.travel(opened_at, tick=True):
+        application = submitted_application(officer, data)
+        _path, token = latest_link(data["competent_authority"]["official_email"])
+        step = application.steps.get(stage=Stage.AUTHORITY, decision="")
+        approvals.step_decide(step_id=step.pk, decision="approve", token=token)
+    settings.ONBOARDING_STATE_DUE_DAYS = default
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE
+    return application
+
+
+def test_state_admin_signs_in_with_totp_and_approves_from_the_queue(page, portal, smtp_server, check_page, settings):
+    admin = make_state_admin("MH", email="ravi.admin@maharashtra.gov.in", totp=False)
+    secret = with_totp(admin)
+    now = timezone.now()
+    # The oldest is not overdue (it was given 30 days); the overdue one is younger
+    # than it and still comes first; the newest comes last.
+    oldest = at_state_stage(UserFactory(email="nodal@mahaforest.gov.in", full_name="Meera Kulkarni"),
+                            application_data("Forest Department, Maharashtra", "FOR-MH", "mahaforest.gov.in"),
+                            now - timedelta(days=15), settings, state_due_days=30)
+    officer = UserFactory(email=OFFICER_EMAIL, full_name="Sunil Patil")
+    overdue = at_state_stage(officer, VALID, now - timedelta(days=12), settings)
+    newest = at_state_stage(UserFactory(email="nodal@mahawater.gov.in", full_name="Arjun Pawar"),
+                            application_data("Water Resources Department, Maharashtra", "WRD-MH", "mahawater.gov.in"),
+                            now - timedelta(hours=2), settings)
+    overdue_step = overdue.steps.get(stage=Stage.STATE)
+    assert overdue_step.due_at < now < oldest.steps.get(stage=Stage.STATE).due_at
+
+    # --- Sign in through allauth's pages: password, then the TOTP code -----------------------
+    page.goto(portal + "/accounts/login/")
+    check_page(page, "login")
+    page.get_by_label("Email").fill(admin.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/$"))
+    check_page(page, "totp")
+    page.get_by_label("Code").fill(current_totp_code(secret))
+    page.get_by_role("button", name="Sign In").click()
+    page.wait_for_load_state("load")
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+    # --- The queue: overdue first, then the oldest -----------------------------------------------------
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Approval queue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Approval queue")
+    queue = page.get_by_role("table", name="Applications waiting for a decision")
+    rows = queue.locator("tbody tr")
+    expect(rows.locator("td:first-child")).to_have_text([overdue.reference, oldest.reference, newest.reference])
+    expect(rows.nth(0)).to_contain_text("Overdue")
+    expect(rows.nth(0)).to_contain_text(VALID["organisation"]["name"])
+    expect(rows.nth(0)).to_contain_text("Sunil Patil")
+    expect(rows.filter(has_text="Overdue")).to_have_count(1)
+    expect(rows.nth(0).locator("td").nth(5)).to_have_css("background-color", "rgb(248, 215, 218)")  # table-danger
+    expect(rows.nth(0).locator("td").first).to_have_css("white-space", "nowrap")
+    check_page(page, "queue")
+
+    # --- Open the overdue application and approve it --------------------------------------------------
+    rows.nth(0).get_by_role("link", name=f"Review and decide {overdue.reference}").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Decision on application {overdue.reference}")
+    main = page.get_by_role("main")
+    expect(main).to_contain_text("Overdue")
+    history = page.get_by_role("region", name="Earlier decisions")
+    expect(history).to_contain_text("Competent authority")
+    expect(history).to_contain_text(AUTHORITY_EMAIL)
+    for label, answer in SECTIONS.items():
+        section = page.get_by_role("region", name=label, exact=True)
+        expect(section).to_be_visible()
+        if answer:
+            expect(section).to_contain_text(answer)
+    documents = page.get_by_role("region", name="Documents")
+    expect(documents.get_by_role("link", name="The filled onboarding form (PDF)")).to_be_visible()
+    expect(documents.get_by_role("link", name="The signed authorisation letter")).to_be_visible()
+    decisions = page.get_by_role("group", name="Your decision").get_by_role("radio")
+    expect(decisions).to_have_count(3)
+    for radio in decisions.all():  # Bootstrap's radios, like every other form of the portal
+        expect(radio).to_have_class("form-check-input")
+    check_page(page, "queue-step")
+    choose_and_record(page, "Approve")
+
+    expect(page).to_have_url(re.compile(r"/onboarding/queue/$"))
+    expect(page.get_by_role("status")).to_contain_text(f"Your decision on {overdue.reference} was recorded.")
+    expect(rows.locator("td:first-child")).to_have_text([oldest.reference, newest.reference])
+    check_page(page, "queue-after-approval")
+
+    overdue.refresh_from_db()
+    assert overdue.status == ApplicationStatus.APPROVED
+    assert overdue.organisation.status == OrganisationStatus.ACTIVE
+    assert ApprovalStep.objects.get(pk=overdue_step.pk).decided_by == admin
+    assert {a.status for a in Application.objects.exclude(pk=overdue.pk)} == {ApplicationStatus.WITH_STATE}
+
+    # --- The nodal officer's "My applications" says Approved ---------------------------------------------
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_load_state("load")
+    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+    sign_in(page, portal, OFFICER_EMAIL)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My applications").click()
+    row = page.get_by_role("row").filter(has_text=overdue.reference)
+    expect(row).to_have_count(1)
+    expect(row.locator("td").nth(2)).to_have_text("Approved")
+    check_page(page, "officer-my-applications")
+
+    check_page.assert_clean()
