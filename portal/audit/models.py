@@ -60,3 +60,14 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target_repr}"
+
+
+class AuditChainHead(models.Model):
+    """The newest event of the chain (one row), moved forward with every append in
+    the same transaction. ``verify_audit`` compares it with the last row, so rows
+    deleted from the end of the log are detected too."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_event_id = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64)
+    count = models.BigIntegerField(default=0)

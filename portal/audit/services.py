@@ -8,7 +8,7 @@ from datetime import UTC
 from django.db import connection, transaction
 from django.utils import timezone
 
-from portal.audit.models import AuditEvent
+from portal.audit.models import AuditChainHead, AuditEvent
 
 GENESIS = "0" * 64
 # Arbitrary constant key for the PostgreSQL advisory lock that serialises appends.
@@ -71,7 +71,8 @@ def audit_record(*, actor, action, target=None, old=None, new=None, request=None
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
-        prev_hash = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS
+        head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+        prev_hash = head.last_hash if head else GENESIS
         created_at = timezone.now()
         fields = dict(
             created_at=created_at, actor_id=actor_id, actor_email=actor_email, actor_role=actor_role[:100],
@@ -79,7 +80,13 @@ def audit_record(*, actor, action, target=None, old=None, new=None, request=None
             old_values=old_values, new_values=new_values, ip=ip, user_agent=user_agent,
         )
         digest = event_digest(prev_hash=prev_hash, **fields)
-        return AuditEvent.objects.create(prev_hash=prev_hash, hash=digest, **fields)
+        event = AuditEvent.objects.create(prev_hash=prev_hash, hash=digest, **fields)
+        if head is None:
+            AuditChainHead.objects.create(pk=1, last_event_id=event.pk, last_hash=digest, count=1)
+        else:
+            head.last_event_id, head.last_hash, head.count = event.pk, digest, head.count + 1
+            head.save(update_fields=["last_event_id", "last_hash", "count"])
+        return event
 
 
 def audit_record_many(events):
@@ -91,7 +98,8 @@ def audit_record_many(events):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
-        prev_hash = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS
+        head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+        prev_hash = head.last_hash if head else GENESIS
         rows = []
         for event in events:
             target = event.get("target")
@@ -105,7 +113,14 @@ def audit_record_many(events):
             digest = event_digest(prev_hash=prev_hash, **fields)
             rows.append(AuditEvent(prev_hash=prev_hash, hash=digest, **fields))
             prev_hash = digest
-        return AuditEvent.objects.bulk_create(rows)
+        created = AuditEvent.objects.bulk_create(rows)
+        last_id = created[-1].pk or AuditEvent.objects.filter(hash=prev_hash).values_list("id", flat=True).get()
+        if head is None:
+            AuditChainHead.objects.create(pk=1, last_event_id=last_id, last_hash=prev_hash, count=len(created))
+        else:
+            head.last_event_id, head.last_hash, head.count = last_id, prev_hash, head.count + len(created)
+            head.save(update_fields=["last_event_id", "last_hash", "count"])
+        return created
 
 
 def _role_snapshot(user):
@@ -127,6 +142,7 @@ def audit_verify(*, batch_size=2000):
     """Walk the chain and return a list of problems (empty when intact)."""
     problems = []
     prev_hash = GENESIS
+    last, count = None, 0
     for event in AuditEvent.objects.order_by("id").iterator(chunk_size=batch_size):
         if event.prev_hash != prev_hash:
             problems.append(ChainProblem(event.id, "previous hash does not match: a row before it was changed or deleted"))
@@ -139,4 +155,13 @@ def audit_verify(*, batch_size=2000):
         if expected != event.hash:
             problems.append(ChainProblem(event.id, "contents do not match the stored hash: the row was edited"))
         prev_hash = event.hash
+        last = event
+        count += 1
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is not None and head.last_hash != prev_hash:
+        problems.append(ChainProblem(
+            head.last_event_id,
+            f"the newest event written was {head.last_event_id} but the log ends at {last.id if last else 'nothing'}: "
+            "rows at the end were deleted",
+        ))
     return problems

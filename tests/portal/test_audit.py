@@ -249,3 +249,19 @@ def test_postgresql_concurrent_appends_keep_one_chain():
     assert errors == []
     assert AuditEvent.objects.count() == 60
     assert audit_verify() == []
+
+
+def test_rows_deleted_from_the_end_are_detected(real_actions):
+    last_two = [event.pk for event in real_actions[-2:]]
+    with tampering():
+        assert AuditEvent.objects.filter(pk__in=last_two).delete()[0] == 2
+    problems = audit_verify()
+    assert [(p.event_id, p.reason) for p in problems] == [
+        (
+            last_two[-1],
+            f"the newest event written was {last_two[-1]} but the log ends at {real_actions[-3].pk}: "
+            "rows at the end were deleted",
+        )
+    ]
+    with pytest.raises(CommandError):
+        verify()
