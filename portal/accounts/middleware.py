@@ -1,4 +1,6 @@
 from allauth.mfa.models import Authenticator
+from urllib.parse import urlencode
+
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -12,7 +14,8 @@ EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/i18n/")
 def requires_mfa(user):
     if not user.is_authenticated:
         return False
-    return user.is_superuser or any(role in MFA_REQUIRED_ROLES for role, _ in platform_roles_of(user))
+    # Staff can reach the Django admin: they need a second factor like the platform roles.
+    return user.is_superuser or user.is_staff or any(role in MFA_REQUIRED_ROLES for role, _ in platform_roles_of(user))
 
 
 def has_mfa(user):
@@ -20,7 +23,7 @@ def has_mfa(user):
 
 
 class MfaEnforcementMiddleware:
-    """State admins and superadmins must set up a second factor before doing anything
+    """State admins, superadmins and staff must set up a second factor before doing anything
     else, the Django admin included (allauth enforces no enrolment by itself)."""
 
     def __init__(self, get_response):
@@ -29,5 +32,5 @@ class MfaEnforcementMiddleware:
     def __call__(self, request):
         path = request.path_info
         if not path.startswith(EXEMPT_PREFIXES) and requires_mfa(request.user) and not has_mfa(request.user):
-            return redirect(f"{reverse('mfa_activate_totp')}?next={path}")
+            return redirect(f"{reverse('mfa_activate_totp')}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)

@@ -169,7 +169,7 @@ def test_a_state_admin_without_totp_is_sent_to_set_it_up(path):
     admin.save(update_fields=["is_staff"])
     response = logged_in(admin).get(path)
     assert response.status_code == 302
-    assert response["Location"] == f"/accounts/2fa/totp/activate/?next={path}"
+    assert response["Location"] == f"/accounts/2fa/totp/activate/?next={path.replace('/', '%2F')}"
 
 
 @pytest.mark.parametrize("who", ["superadmin", "django_superuser"])
@@ -178,6 +178,12 @@ def test_superadmins_without_totp_are_sent_to_set_it_up(who):
     for path in ("/onboarding/appeals/", "/admin/"):
         response = logged_in(user).get(path)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/2fa/totp/activate/")
+
+
+def test_staff_without_a_platform_role_are_sent_to_set_it_up():
+    staff = UserFactory(is_staff=True)
+    response = logged_in(staff).get("/admin/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/2fa/totp/activate/?next=%2Fadmin%2F"
 
 
 def test_people_who_need_no_second_factor_are_not_asked():
@@ -191,7 +197,7 @@ def test_setting_up_totp_through_allauth_then_signing_in_with_it_and_with_a_reco
     admin = make_state_admin("MH", email="ravi@maharashtra.gov.in", totp=False)
     client = Client()
     assert client.post("/accounts/login/", {"login": admin.email, "password": PASSWORD}).status_code == 302
-    assert client.get("/onboarding/queue/")["Location"] == "/accounts/2fa/totp/activate/?next=/onboarding/queue/"
+    assert client.get("/onboarding/queue/")["Location"] == "/accounts/2fa/totp/activate/?next=%2Fonboarding%2Fqueue%2F"
     # allauth asks for the password again before adding an authenticator.
     response = client.get("/accounts/2fa/totp/activate/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/reauthenticate/")
