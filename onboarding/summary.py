@@ -1,6 +1,7 @@
 """The application's answers as label/value rows, for review pages, the PDF and emails."""
 
 from django import forms
+from django.utils.translation import gettext
 
 from onboarding.forms import SECTION_FORMS
 from onboarding.models import Section
@@ -9,7 +10,7 @@ from portal.organisations.models import Organisation
 
 def _display(field, value):
     if isinstance(field, forms.BooleanField):
-        return "✓" if value else "—"
+        return gettext("Yes") if value else gettext("No")
     if isinstance(field, forms.ModelChoiceField):
         if not value:
             return ""

@@ -189,17 +189,15 @@ def queue(request):
     return render(request, "onboarding/queue.html", {"page": page, "escalated": escalated, "now": now})
 
 
-@rule("state_admin")
-@require_http_methods(["GET", "POST"])
-def queue_step(request, pk):
-    step = state_step_for(request.user, pk)
+def _decision_page(request, step, *, stage, decide, success_message, success_url, template):
+    """A signed-in administrator's decision on a step (state stage or appeal)."""
     if step.decision:
         return _already_decided(request, step, status=409 if request.method == "POST" else 200)
-    form = DecisionForm(request.POST if request.method == "POST" else None, stage=Stage.STATE)
+    form = DecisionForm(request.POST if request.method == "POST" else None, stage=stage)
     if request.method == "POST" and form.is_valid():
         try:
-            approvals.step_decide(step_id=step.pk, decision=form.cleaned_data["decision"],
-                                  remarks=form.cleaned_data["remarks"], actor=request.user, request=request)
+            decide(step_id=step.pk, decision=form.cleaned_data["decision"], remarks=form.cleaned_data["remarks"],
+                   actor=request.user, request=request)
         except approvals.StepAlreadyDecided as exc:
             return _already_decided(request, exc.step)
         except workflow.InvalidTransition:
@@ -208,9 +206,19 @@ def queue_step(request, pk):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, _("Your decision on %(ref)s was recorded.") % {"ref": step.application.reference})
-            return redirect("onboarding:queue")
-    return render(request, "onboarding/queue_step.html", {**_review_context(step), "form": form})
+            messages.success(request, success_message % {"ref": step.application.reference})
+            return redirect(success_url)
+    return render(request, template, {**_review_context(step), "form": form})
+
+
+@rule("state_admin")
+@require_http_methods(["GET", "POST"])
+def queue_step(request, pk):
+    return _decision_page(
+        request, state_step_for(request.user, pk), stage=Stage.STATE, decide=approvals.step_decide,
+        success_message=_("Your decision on %(ref)s was recorded."), success_url="onboarding:queue",
+        template="onboarding/queue_step.html",
+    )
 
 
 # Appeals ---------------------------------------------------------------------------------
@@ -255,25 +263,11 @@ def appeals(request):
 @rule("superadmin")
 @require_http_methods(["GET", "POST"])
 def appeal_step(request, pk):
-    step = appeal_step_for(request.user, pk)
-    if step.decision:
-        return _already_decided(request, step, status=409 if request.method == "POST" else 200)
-    form = DecisionForm(request.POST if request.method == "POST" else None, stage=Stage.APPEAL)
-    if request.method == "POST" and form.is_valid():
-        try:
-            approvals.appeal_decide(step_id=step.pk, decision=form.cleaned_data["decision"],
-                                    remarks=form.cleaned_data["remarks"], actor=request.user, request=request)
-        except approvals.StepAlreadyDecided as exc:
-            return _already_decided(request, exc.step)
-        except workflow.InvalidTransition:
-            step.refresh_from_db()
-            return _already_decided(request, step)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, _("Your decision on the appeal of %(ref)s was recorded.") % {"ref": step.application.reference})
-            return redirect("onboarding:appeals")
-    return render(request, "onboarding/appeal_step.html", {**_review_context(step), "form": form})
+    return _decision_page(
+        request, appeal_step_for(request.user, pk), stage=Stage.APPEAL, decide=approvals.appeal_decide,
+        success_message=_("Your decision on the appeal of %(ref)s was recorded."), success_url="onboarding:appeals",
+        template="onboarding/appeal_step.html",
+    )
 
 
 # The nodal officer -------------------------------------------------------------------------
