@@ -251,6 +251,20 @@ def duplicate_warnings(application):
             OrganisationDomain.objects.filter(domain__in=domains).values_list("organisation__name", flat=True).distinct()[:5]
         ):
             warnings.append(_("An organisation using the same email domain is already on Sandes: %(name)s.") % {"name": org_name})
+        domain_query = Q()
+        for domain in domains[:5]:
+            domain_query |= Q(data__organisation__email_domains__icontains=domain)
+        same_domain = (
+            Application.objects.filter(domain_query, status__in=OPEN_STATUSES, reference__isnull=False)
+            .exclude(pk=application.pk)
+            .values_list("reference", "organisation_name", "data__organisation__email_domains")[:50]
+        )
+        for reference, other, other_domains in same_domain:
+            listed = {d for d in re.split(r"[\s,;]+", (other_domains or "").lower()) if d}
+            if listed & set(domains):
+                warnings.append(
+                    _("An open application (%(ref)s, %(name)s) lists the same email domain.") % {"ref": reference, "name": other}
+                )
     words = _significant_words(name)
     if not words:
         return warnings

@@ -57,13 +57,14 @@ def test_my_applications_query_count(officer_client, applications, django_assert
     assert response.content.decode().count('<tr>') == len(applications) + 1  # a header row and one per application
 
 
-# Task list: 7 queries, whatever the number of the officer's (or anyone's) applications.
+# Task list: 8 queries, whatever the number of the officer's (or anyone's) applications.
 #   1 session, 2 user, 3 platform roles (as above),
 #   4 the application (scoped to its nodal officer),
 #   possible duplicates (advice shown while the application is editable):
-#   5 organisations using one of its staff email domains, 6 organisations with a similar name,
-#   7 open applications with a similar name (one query each, limited, never one per row).
-TASK_LIST_QUERIES = 7
+#   5 organisations using one of its staff email domains, 6 open applications listing one of
+#   those domains, 7 organisations with a similar name, 8 open applications with a similar
+#   name (one query each, limited, never one per row).
+TASK_LIST_QUERIES = 8
 
 
 def test_task_list_query_count(officer_client, applications, django_assert_num_queries):

@@ -672,3 +672,21 @@ def test_duplicate_warning_shows_but_does_not_block(officer_client, officer, app
         response = officer_client.post(f"/onboarding/{application.pk}/submit/")
     assert response.status_code == 302
     assert reload(application).status == ApplicationStatus.WITH_AUTHORITY
+
+
+def test_an_open_application_with_the_same_domain_is_a_warning(officer_client, officer, application):
+    rival = new_application(UserFactory(email="other.officer@mahaagri.gov.in"))
+    Application.objects.filter(pk=rival.pk).update(
+        organisation_name="Krishi Vibhag", reference="ONB-2026-000778", status=ApplicationStatus.WITH_STATE,
+        data={"organisation": {"email_domains": "krishi.gov.in, MahaAgri.gov.in"}},
+    )
+    closed = new_application(UserFactory(email="third.officer@mahaagri.gov.in"))
+    Application.objects.filter(pk=closed.pk).update(
+        organisation_name="Old Krishi Office", reference="ONB-2026-000779", status=ApplicationStatus.WITHDRAWN,
+        data={"organisation": {"email_domains": "mahaagri.gov.in"}},
+    )
+    application = complete(officer_client, application)
+    assert application.status_of("organisation") == COMPLETE
+    text = page(officer_client.get(f"/onboarding/{application.pk}/tasks/")).squashed_text()
+    assert "An open application (ONB-2026-000778, Krishi Vibhag) lists the same email domain." in text
+    assert "ONB-2026-000779" not in text
