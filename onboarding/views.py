@@ -3,7 +3,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -117,14 +117,13 @@ def section_edit(request, pk, section):
         pending = request.session.pop(f"pending_input:{request.path}", None)
         if pending is not None:
             restored = True
-            from django.http import QueryDict
-
             form = form_class(data=QueryDict(pending), application=application)
         elif application.status_of(section) == SectionStatus.NOT_STARTED:
             form = form_class(initial=application.section_data(section), application=application)
         else:
             form = services.bound_section_form(application, section)
-        form.is_valid() if form.is_bound else None
+        if form.is_bound:
+            form.is_valid()  # run validation so the stored draft shows its errors
     context = {
         "application": application,
         "section": section,
