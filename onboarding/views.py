@@ -287,7 +287,3 @@ def withdraw(request, pk):
 @require_http_methods(["GET"])
 def privacy_notice(request):
     return render(request, "onboarding/privacy_notice.html", {"notice_sections": NOTICE_SECTIONS, "notice_version": NOTICE_VERSION})
-
-
-def task_list_url(application):
-    return reverse("onboarding:task_list", kwargs={"pk": application.pk})

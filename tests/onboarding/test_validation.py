@@ -612,7 +612,7 @@ def test_html_in_a_name_is_escaped_everywhere(officer_client, application):
     fill_all(officer_client, application)
     response = post_section(officer_client, application, "organisation", valid("organisation", name=f"Directorate {PAYLOAD}"))
     assert response.status_code == 302
-    upload(officer_client, application, minimal_pdf(), name=f'<img src=x onerror="alert(2)">.pdf')
+    upload(officer_client, application, minimal_pdf(), name='<img src=x onerror="alert(2)">.pdf')
 
     pages = {
         "section": officer_client.get(section_url(application, "organisation")),
