@@ -61,32 +61,11 @@ def audit_record(*, actor, action, target=None, old=None, new=None, request=None
     actor_email = getattr(actor, "email", "") if actor_id else ""
     if not actor_role:
         actor_role = _role_snapshot(actor) if actor_id else "system"
-    target_type = target_id = target_repr = ""
-    if target is not None:
-        target_type = target._meta.label_lower
-        target_id = str(target.pk)
-        target_repr = str(target)[:300]
-    old_values, new_values = _plain(old), _plain(new)
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
-        head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
-        prev_hash = head.last_hash if head else GENESIS
-        created_at = timezone.now()
-        fields = dict(
-            created_at=created_at, actor_id=actor_id, actor_email=actor_email, actor_role=actor_role[:100],
-            action=str(action), target_type=target_type, target_id=target_id, target_repr=target_repr,
-            old_values=old_values, new_values=new_values, ip=ip, user_agent=user_agent,
-        )
-        digest = event_digest(prev_hash=prev_hash, **fields)
-        event = AuditEvent.objects.create(prev_hash=prev_hash, hash=digest, **fields)
-        if head is None:
-            AuditChainHead.objects.create(pk=1, last_event_id=event.pk, last_hash=digest, count=1)
-        else:
-            head.last_event_id, head.last_hash, head.count = event.pk, digest, head.count + 1
-            head.save(update_fields=["last_event_id", "last_hash", "count"])
-        return event
+    fields = dict(
+        actor_id=actor_id, actor_email=actor_email, actor_role=actor_role[:100], action=str(action),
+        **_target_fields(target), old_values=_plain(old), new_values=_plain(new), ip=ip, user_agent=user_agent,
+    )
+    return _append([fields])[0]
 
 
 def audit_record_many(events):
@@ -94,6 +73,25 @@ def audit_record_many(events):
     without ``request``) with a constant number of queries, for batch jobs."""
     if not events:
         return []
+    return _append([
+        dict(
+            actor_id=None, actor_email="", actor_role=(event.get("actor_role") or "system")[:100],
+            action=str(event["action"]), **_target_fields(event.get("target")),
+            old_values=_plain(event.get("old")), new_values=_plain(event.get("new")), ip=None, user_agent="",
+        )
+        for event in events
+    ])
+
+
+def _target_fields(target):
+    if target is None:
+        return {"target_type": "", "target_id": "", "target_repr": ""}
+    return {"target_type": target._meta.label_lower, "target_id": str(target.pk), "target_repr": str(target)[:300]}
+
+
+def _append(field_dicts):
+    """Chain and insert events in one transaction, serialised with every other append:
+    lock the chain head, hash each row onto the one before, insert them, move the head."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -101,15 +99,8 @@ def audit_record_many(events):
         head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
         prev_hash = head.last_hash if head else GENESIS
         rows = []
-        for event in events:
-            target = event.get("target")
-            created_at = timezone.now()
-            fields = dict(
-                created_at=created_at, actor_id=None, actor_email="", actor_role=(event.get("actor_role") or "system")[:100],
-                action=str(event["action"]), target_type=target._meta.label_lower if target is not None else "",
-                target_id=str(target.pk) if target is not None else "", target_repr=str(target)[:300] if target is not None else "",
-                old_values=_plain(event.get("old")), new_values=_plain(event.get("new")), ip=None, user_agent="",
-            )
+        for fields in field_dicts:
+            fields = {**fields, "created_at": timezone.now()}
             digest = event_digest(prev_hash=prev_hash, **fields)
             rows.append(AuditEvent(prev_hash=prev_hash, hash=digest, **fields))
             prev_hash = digest
