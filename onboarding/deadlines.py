@@ -98,3 +98,47 @@ def deadline_sweep(*, now=None, limit=None):
         routing.send_many(messages)
         audit_record_many(events)
     return {"reminded": len(to_remind), "escalated": len(to_escalate)}
+
+
+def rejections_finalise(*, now=None, limit=1000):
+    """Rejections whose appeal period has ended without an appeal become final, once:
+    the officer is told and the audit log records it. Constant number of queries."""
+    from django.db.models import Max
+
+    from onboarding import workflow
+    from onboarding.models import Application, ApplicationStatus, Decision
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS)
+    lapsed_ids = (
+        ApprovalStep.objects.filter(decision=Decision.REJECT, application__status=ApplicationStatus.REJECTED)
+        .values("application")
+        .annotate(rejected_at=Max("decided_at"))
+        .filter(rejected_at__lte=cutoff)
+        .values_list("application", flat=True)
+    )
+    with transaction.atomic():
+        applications = list(
+            Application.objects.filter(pk__in=list(lapsed_ids[:limit]), status=ApplicationStatus.REJECTED)
+            .select_related("nodal_officer")
+            .defer("data", "section_status")
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("id")
+        )
+        if not applications:
+            return 0
+        new_status = workflow.next_status(ApplicationStatus.REJECTED, workflow.Event.APPEAL_LAPSED)
+        Application.objects.filter(pk__in=[a.pk for a in applications], status=ApplicationStatus.REJECTED).update(
+            status=new_status, closed_at=now, updated_at=now
+        )
+        messages, events = [], []
+        for application in applications:
+            application.status = new_status
+            messages.append(routing.build_bilingual(
+                to=[application.nodal_officer.email], template="rejection_final", context={"application": application},
+            ))
+            events.append({"action": AuditAction.APPLICATION_REJECTION_FINAL, "target": application,
+                           "old": {"status": ApplicationStatus.REJECTED}, "new": {"status": new_status}})
+        routing.send_many(messages)
+        audit_record_many(events)
+    return len(applications)

@@ -10,7 +10,8 @@ MAX_BATCHES = 20
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=600, soft_time_limit=540)
 def deadline_sweep():
-    """Beat, every 15 minutes: reminders, escalations, and approval letters not yet issued.
+    """Beat, every 15 minutes: reminders, escalations, rejections whose appeal period
+    ended, and approval letters not yet issued.
     Each batch is one transaction with a constant number of queries; a full batch
     means there may be more, so another follows."""
     batch = settings.ONBOARDING_SWEEP_BATCH
@@ -20,11 +21,12 @@ def deadline_sweep():
         result = {key: result[key] + done[key] for key in result}
         if done["reminded"] < batch and done["escalated"] < batch:
             break
+    finalised = deadlines.rejections_finalise()
     issued = 0
     for application_id in letters.approval_letters_pending():
         if letters.approval_letter_issue(application_id=application_id) is not None:
             issued += 1
-    return {**result, "letters": issued}
+    return {**result, "rejections_final": finalised, "letters": issued}
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=300, soft_time_limit=240)

@@ -24,6 +24,7 @@ class Event(models.TextChoices):
     APPEAL = "appeal", _("Appealed")
     APPEAL_OVERTURN = "appeal_overturn", _("Rejection overturned on appeal")
     APPEAL_UPHOLD = "appeal_uphold", _("Rejection upheld on appeal")
+    APPEAL_LAPSED = "appeal_lapsed", _("Appeal period ended without an appeal")
     WITHDRAW = "withdraw", _("Withdrawn by the nodal officer")
 
 
@@ -39,6 +40,7 @@ TRANSITIONS = {
     (S.REJECTED, Event.APPEAL): S.UNDER_APPEAL,
     (S.UNDER_APPEAL, Event.APPEAL_OVERTURN): S.APPROVED,
     (S.UNDER_APPEAL, Event.APPEAL_UPHOLD): S.REJECTED_FINAL,
+    (S.REJECTED, Event.APPEAL_LAPSED): S.REJECTED_FINAL,
 }
 WITHDRAWABLE = (S.DRAFT, S.WITH_AUTHORITY, S.CHANGES_REQUESTED, S.WITH_STATE)
 for _status in WITHDRAWABLE:

@@ -24,6 +24,7 @@ class AuditAction(models.TextChoices):
     STEP_REMINDED = "step.reminded", _("Approval step reminder sent")
     STEP_ESCALATED = "step.escalated", _("Approval step escalated")
     APPLICATION_APPEALED = "application.appealed", _("Rejection appealed")
+    APPLICATION_REJECTION_FINAL = "application.rejection_final", _("Appeal period ended: rejection final")
     ORGANISATION_ACTIVATED = "organisation.activated", _("Organisation activated")
     MEMBERSHIP_GRANTED = "membership.granted", _("Organisation role granted")
     PLATFORM_ROLE_GRANTED = "platform_role.granted", _("Platform role granted")

@@ -57,12 +57,12 @@ def test_authority_reminder_with_a_new_link_then_escalation_to_the_state_each_on
     first_path, _first = latest_link()
 
     with time_machine.travel(start + timedelta(days=4, hours=23), tick=False):
-        assert run_sweep() == {"reminded": 0, "escalated": 0, "letters": 0}
+        assert run_sweep() == {"reminded": 0, "escalated": 0, "rejections_final": 0, "letters": 0}
     assert len(messages_to(AUTHORITY_EMAIL)) == 1
 
     with time_machine.travel(start + timedelta(days=5, hours=1), tick=False):
-        assert run_sweep() == {"reminded": 1, "escalated": 0, "letters": 0}
-        assert run_sweep() == {"reminded": 0, "escalated": 0, "letters": 0}
+        assert run_sweep() == {"reminded": 1, "escalated": 0, "rejections_final": 0, "letters": 0}
+        assert run_sweep() == {"reminded": 0, "escalated": 0, "rejections_final": 0, "letters": 0}
         reminders = [m for m in messages_to(AUTHORITY_EMAIL) if m.subject.startswith("Reminder")]
         assert len(reminders) == 1 and reminders[0].reply_to == [officer.email]
         new_path, _token = latest_link()
@@ -78,10 +78,10 @@ def test_authority_reminder_with_a_new_link_then_escalation_to_the_state_each_on
         assert run_sweep()["reminded"] == 0
 
     with time_machine.travel(start + timedelta(days=7, minutes=1), tick=False):
-        assert run_sweep() == {"reminded": 0, "escalated": 1, "letters": 0}
-        assert run_sweep() == {"reminded": 0, "escalated": 0, "letters": 0}
+        assert run_sweep() == {"reminded": 0, "escalated": 1, "rejections_final": 0, "letters": 0}
+        assert run_sweep() == {"reminded": 0, "escalated": 0, "rejections_final": 0, "letters": 0}
     with time_machine.travel(start + timedelta(days=30), tick=False):
-        assert run_sweep() == {"reminded": 0, "escalated": 0, "letters": 0}
+        assert run_sweep() == {"reminded": 0, "escalated": 0, "rejections_final": 0, "letters": 0}
 
     assert english_subjects("admin.mh@maharashtra.gov.in") == [f"Overdue and escalated: application {application.reference}"]
     escalation = messages_to("admin.mh@maharashtra.gov.in")[0]
@@ -166,7 +166,7 @@ def test_a_sweep_that_missed_the_reminder_window_only_escalates(officer, people)
     application = submitted_application(officer)
     step = ApprovalStep.objects.get(application=application)
     with time_machine.travel(step.due_at + timedelta(days=3), tick=False):
-        assert run_sweep() == {"reminded": 0, "escalated": 1, "letters": 0}
+        assert run_sweep() == {"reminded": 0, "escalated": 1, "rejections_final": 0, "letters": 0}
     step.refresh_from_db()
     assert step.reminded_at is None and step.escalated_at is not None
 
@@ -181,7 +181,7 @@ def test_decided_and_withdrawn_steps_are_left_alone(officer, people):
     services.application_withdraw(application_id=withdrawn.pk, actor=other_officer)
     count = OutboxMessage.objects.count()
     with time_machine.travel(timezone.now() + timedelta(days=60), tick=False):
-        assert run_sweep() == {"reminded": 0, "escalated": 0, "letters": 0}
+        assert run_sweep() == {"reminded": 0, "escalated": 0, "rejections_final": 0, "letters": 0}
     assert OutboxMessage.objects.count() == count
     assert not ApprovalStep.objects.filter(application__in=[decided, withdrawn], reminded_at__isnull=False).exists()
 
@@ -249,7 +249,57 @@ def test_the_task_sweeps_in_batches_until_nothing_is_left(people, settings):
     for _ in range(5):
         ApprovalStepFactory(application=ApplicationFactory(jurisdiction="MH"), stage=Stage.STATE,
                             opened_at=now - timedelta(days=9), due_at=now + timedelta(days=1))
-    assert run_sweep() == {"reminded": 5, "escalated": 0, "letters": 0}
-    assert run_sweep() == {"reminded": 0, "escalated": 0, "letters": 0}
+    assert run_sweep() == {"reminded": 5, "escalated": 0, "rejections_final": 0, "letters": 0}
+    assert run_sweep() == {"reminded": 0, "escalated": 0, "rejections_final": 0, "letters": 0}
     assert len(messages_to("admin.mh@maharashtra.gov.in")) == 5
     assert not ApprovalStep.objects.filter(reminded_at__isnull=True).exists()
+
+
+def test_a_rejection_becomes_final_once_the_appeal_period_ends_without_an_appeal(officer, people, settings):
+    from onboarding.models import ApplicationStatus
+
+    settings.ONBOARDING_APPEAL_WINDOW_DAYS = 30
+    application = submitted_application(officer)
+    Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not a government body."})
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.REJECTED
+    rejected_at = ApprovalStep.objects.get(application=application).decided_at
+
+    with time_machine.travel(rejected_at + timedelta(days=29), tick=False):
+        assert run_sweep()["rejections_final"] == 0
+        application.refresh_from_db()
+        assert application.status == ApplicationStatus.REJECTED  # may still appeal
+    with time_machine.travel(rejected_at + timedelta(days=30, minutes=1), tick=False):
+        assert run_sweep()["rejections_final"] == 1
+        assert run_sweep()["rejections_final"] == 0
+        assert deadlines.rejections_finalise() == 0
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.REJECTED_FINAL
+    assert application.closed_at is not None
+    finals = [s for s in english_subjects(officer.email) if s.endswith("rejection final")]
+    assert finals == [f"Application {application.reference}: rejection final"]
+    events = AuditEvent.objects.filter(action=AuditAction.APPLICATION_REJECTION_FINAL, target_id=str(application.pk))
+    assert [(e.old_values, e.new_values) for e in events] == [
+        ({"status": "rejected"}, {"status": "rejected_final"})
+    ]
+    assert audit_verify() == []
+    # Final: no appeal any more.
+    client = Client()
+    client.force_login(officer)
+    response = client.post(f"/onboarding/{application.pk}/appeal/", {"grounds": "Please reconsider."})
+    assert response.status_code in (200, 302)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.REJECTED_FINAL
+
+
+def test_an_appealed_rejection_is_not_made_final_by_the_sweep(officer, people, settings):
+    from onboarding.models import ApplicationStatus
+
+    application = submitted_application(officer)
+    Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not a government body."})
+    approvals.application_appeal(application_id=application.pk, grounds="We are a state directorate.", actor=officer)
+    rejected_at = ApprovalStep.objects.get(application=application, stage=Stage.AUTHORITY).decided_at
+    with time_machine.travel(rejected_at + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS + 1), tick=False):
+        assert run_sweep()["rejections_final"] == 0
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.UNDER_APPEAL

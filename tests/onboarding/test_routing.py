@@ -344,6 +344,11 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     decide_by_link(latest_link()[0], "reject", "No.")
     appeal = approvals.application_appeal(application_id=application.pk, grounds="Yes.", actor=officer)
     approvals.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="Still no.", actor=root)
+    # Rejected, and never appealed: final once the appeal period ends.
+    lapsed = submitted_application(UserFactory(email="third.officer@mahaagri.gov.in"))
+    decide_by_link(latest_link()[0], "reject", "No.")
+    with time_machine.travel(timezone.now() + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS + 1), tick=False):
+        deadline_sweep.delay()
     # Approved, with its letter.
     other = submitted_application(UserFactory(email="second.officer@mahaagri.gov.in"))
     decide_by_link(latest_link()[0], "approve")
@@ -366,11 +371,12 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
         "state_assigned": "New application in your approval queue: {}",
         "step_reminder": "Reminder: decision due on application {}",
         "step_escalated": "Overdue and escalated: application {}",
+        "rejection_final": "Application {}: rejection final",
     }
     assert set(expected_subjects) == templates
     mails = list(OutboxMessage.objects.all())
     subjects = [english(m.subject) for m in mails]
-    references = [first.reference, application.reference, other.reference]
+    references = [first.reference, application.reference, lapsed.reference, other.reference]
     for template, pattern in expected_subjects.items():
         wanted = [pattern.format(ref) for ref in references]
         assert any(s in wanted or any(s.startswith(w + " (") for w in wanted) for s in subjects), template
