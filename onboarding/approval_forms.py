@@ -4,31 +4,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from onboarding import workflow
+from onboarding.approvals import REMARKS_MAX
 from onboarding.models import Decision
-
-REMARKS_MAX = 4000
-
-
-class AccessibleForm(forms.Form):
-    """Ties each field's error to its input (aria-invalid, aria-describedby)."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            if isinstance(field.widget, forms.Textarea):
-                field.widget.attrs.setdefault("class", "form-control")
-
-    def full_clean(self):
-        super().full_clean()
-        if self.is_bound:
-            for name in self.errors:
-                if name in self.fields:
-                    attrs = self.fields[name].widget.attrs
-                    attrs["aria-invalid"] = "true"
-                    help_id = f"id_{name}_helptext " if self.fields[name].help_text else ""
-                    attrs["aria-describedby"] = f"{help_id}id_{name}_error"
-                    if "form-control" in attrs.get("class", ""):
-                        attrs["class"] = "form-control is-invalid"
+from portal.forms import AccessibleForm
 
 
 class DecisionForm(AccessibleForm):

@@ -26,10 +26,11 @@ from onboarding.models import (
     Section,
     Stage,
 )
+from onboarding.services import _lock_for_officer
 from onboarding.tokens import LinkState, link_state, review_url, token_build, token_lookup
 from portal.accounts.models import User
 from portal.audit.models import AuditAction
-from portal.audit.services import audit_record
+from portal.audit.services import _request_meta, audit_record
 from portal.organisations.models import PlatformRole, PlatformRoleGrant
 from portal.organisations.selectors import is_superadmin, state_admin_jurisdictions
 
@@ -165,9 +166,7 @@ def step_resend_authority_link(*, application_id, actor, request=None):
     """The nodal officer asks for a new link for the competent authority (the
     old one expired or was lost); the previous link stops working."""
     with transaction.atomic():
-        application = Application.objects.select_for_update().get(pk=application_id)
-        if application.nodal_officer_id != actor.pk:
-            raise PermissionDenied
+        application = _lock_for_officer(application_id, actor)
         step = application.steps.select_for_update().filter(decision="", stage=Stage.AUTHORITY).first()
         if step is None:
             raise workflow.InvalidTransition(application.status, "resend_link")
@@ -210,12 +209,6 @@ def may_decide_state_step(user, step):
         return True
     jurisdictions = state_admin_jurisdictions(user)
     return "" in jurisdictions or step.jurisdiction in jurisdictions
-
-
-def _request_meta(request):
-    if request is None:
-        return None, ""
-    return request.META.get("REMOTE_ADDR") or None, (request.META.get("HTTP_USER_AGENT") or "")[:400]
 
 
 def step_decide(*, step_id, decision, remarks="", actor=None, token=None, request=None, stage=None):
