@@ -20,6 +20,7 @@ from onboarding.validators import (
     clean_website,
 )
 from portal.accounts.official_email import validate_official_email
+from portal.forms import AccessibleForm
 from portal.organisations.models import Level, Organisation, OrganisationStatus, OrganisationType
 from portal.organisations.states import State
 
@@ -29,7 +30,7 @@ def _text(label, max_length, required=True, help_text="", **attrs):
     return forms.CharField(label=label, max_length=max_length, required=required, help_text=help_text, widget=widget)
 
 
-class SectionForm(forms.Form):
+class SectionForm(AccessibleForm):
     section = None
     template_name_section = "onboarding/section_form.html"
 
@@ -37,34 +38,9 @@ class SectionForm(forms.Form):
         self.application = application
         self.warnings = {}
         super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():
-            widget = field.widget
-            if isinstance(widget, (forms.CheckboxInput,)):
-                widget.attrs.setdefault("class", "form-check-input")
-            elif isinstance(widget, (forms.CheckboxSelectMultiple, forms.RadioSelect)):
-                pass
-            elif isinstance(widget, forms.Select):
-                widget.attrs.setdefault("class", "form-select")
-            else:
-                widget.attrs.setdefault("class", "form-control")
 
     def warn(self, field, message):
         self.warnings.setdefault(field, []).append(message)
-
-    def full_clean(self):
-        super().full_clean()
-        if self.is_bound:
-            for name in self.errors:
-                if name in self.fields:
-                    widget = self.fields[name].widget
-                    widget.attrs["aria-invalid"] = "true"
-                    described = [f"id_{name}_error"]
-                    if self.fields[name].help_text:
-                        described.append(f"id_{name}_helptext")
-                    widget.attrs["aria-describedby"] = " ".join(described)
-                    css = widget.attrs.get("class", "")
-                    if "is-invalid" not in css:
-                        widget.attrs["class"] = (css + " is-invalid").strip()
 
 
 class OrganisationSectionForm(SectionForm):
@@ -351,18 +327,10 @@ def raw_input(form_class, querydict, *, application=None):
     return raw
 
 
-class AttachmentForm(forms.Form):
+class AttachmentForm(AccessibleForm):
     letter = forms.FileField(
         label=_("Authorisation letter signed by the competent authority"),
         help_text=_("PDF, PNG or JPEG, at most 5 MB."),
         widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"}),
         error_messages={"required": _("Choose the signed authorisation letter to upload.")},
     )
-
-    def full_clean(self):
-        super().full_clean()
-        if self.is_bound and "letter" in self.errors:
-            attrs = self.fields["letter"].widget.attrs
-            attrs["aria-invalid"] = "true"
-            attrs["aria-describedby"] = "id_letter_error id_letter_helptext"
-            attrs["class"] = "form-control is-invalid"

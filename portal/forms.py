@@ -1,0 +1,38 @@
+"""What every form of the portal shares: Bootstrap's classes on its widgets and
+each field's error tied to its input (CONVENTIONS: every error is tied to its field)."""
+
+from django import forms
+
+
+class AccessibleForm(forms.Form):
+    """Gives each widget Bootstrap's class unless it has one, and after validation
+    marks every field with an error: ``aria-invalid``, ``aria-describedby`` naming
+    its hint and its error (the ids ``includes/field.html`` gives them, in the
+    order they appear), and ``is-invalid``."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, (forms.CheckboxSelectMultiple, forms.RadioSelect)):
+                pass  # each option is rendered on its own; a field that wants a class sets it
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select")
+            else:
+                widget.attrs.setdefault("class", "form-control")
+
+    def full_clean(self):
+        super().full_clean()
+        for name in self.errors:
+            if name not in self.fields:
+                continue  # errors of the whole form
+            auto_id = self[name].auto_id
+            attrs = self.fields[name].widget.attrs
+            attrs["aria-invalid"] = "true"
+            help_id = f"{auto_id}_helptext " if self.fields[name].help_text else ""
+            attrs["aria-describedby"] = f"{help_id}{auto_id}_error"
+            css = attrs.get("class", "")
+            if "is-invalid" not in css.split():
+                attrs["class"] = f"{css} is-invalid".strip()
