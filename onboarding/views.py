@@ -20,7 +20,7 @@ from onboarding.selectors import (
     officer_eligibility,
 )
 from onboarding.summary import application_summary
-from portal.access import rule
+from portal.access import pop_pending_input, rule
 from portal.audit.models import AuditEvent
 from portal.organisations.models import Organisation, OrganisationStatus
 from portal.organisations.selectors import organisation_search
@@ -114,7 +114,7 @@ def section_edit(request, pk, section):
             return redirect("onboarding:task_list", pk=pk)
         messages.warning(request, _("Your answers were saved as a draft. Correct the problems shown to complete this section."))
     else:
-        pending = request.session.pop(f"pending_input:{request.path}", None)
+        pending = pop_pending_input(request)
         if pending is not None:
             restored = True
             form = form_class(data=QueryDict(pending), application=application)

@@ -41,6 +41,11 @@ def _keep_input_and_login(request):
     return redirect(f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': next_url})}")
 
 
+def pop_pending_input(request):
+    """What was typed into this page's form before signing in again (urlencoded), once; or None."""
+    return request.session.pop(PENDING_PREFIX + request.path, None)
+
+
 def rule(name):
     if name not in RULES:
         raise ValueError(f"unknown access rule {name!r}")
