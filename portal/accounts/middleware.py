@@ -1,21 +1,20 @@
-from allauth.mfa.models import Authenticator
 from urllib.parse import urlencode
 
+from allauth.mfa.models import Authenticator
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from portal.organisations.models import PlatformRole
-from portal.organisations.selectors import platform_roles_of
+from portal.organisations.selectors import is_superadmin, state_admin_jurisdictions
 
-MFA_REQUIRED_ROLES = {PlatformRole.STATE_ADMIN, PlatformRole.SUPERADMIN}
 EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/i18n/")
 
 
 def requires_mfa(user):
     if not user.is_authenticated:
         return False
-    # Staff can reach the Django admin: they need a second factor like the platform roles.
-    return user.is_superuser or user.is_staff or any(role in MFA_REQUIRED_ROLES for role, _ in platform_roles_of(user))
+    # Whoever passes the "superadmin" or "state_admin" access rules, and staff, who can
+    # reach the Django admin.
+    return user.is_staff or is_superadmin(user) or bool(state_admin_jurisdictions(user))
 
 
 def has_mfa(user):
