@@ -27,12 +27,13 @@ from onboarding.models import (
     Stage,
 )
 from onboarding.services import _lock_for_officer
+from onboarding.step_selectors import jurisdictions_decided_by
 from onboarding.tokens import LinkState, link_state, review_url, token_build, token_lookup
 from portal.accounts.models import User
 from portal.audit.models import AuditAction
 from portal.audit.services import _request_meta, audit_record
 from portal.organisations.models import PlatformRole, PlatformRoleGrant
-from portal.organisations.selectors import is_superadmin, state_admin_jurisdictions
+from portal.organisations.selectors import is_superadmin
 
 logger = logging.getLogger(__name__)
 
@@ -205,10 +206,8 @@ def steps_close_on_withdrawal(*, application, actor, request=None):
 # Deciding ---------------------------------------------------------------------------
 
 def may_decide_state_step(user, step):
-    if is_superadmin(user):
-        return True
-    jurisdictions = state_admin_jurisdictions(user)
-    return "" in jurisdictions or step.jurisdiction in jurisdictions
+    jurisdictions = jurisdictions_decided_by(user)
+    return jurisdictions is None or step.jurisdiction in jurisdictions
 
 
 def step_decide(*, step_id, decision, remarks="", actor=None, token=None, request=None, stage=None):

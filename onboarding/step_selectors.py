@@ -8,15 +8,20 @@ from onboarding.models import ApprovalStep, Decision, Stage
 from portal.organisations.selectors import is_superadmin, state_admin_jurisdictions
 
 
-def _in_jurisdictions_of(viewer, queryset):
+def jurisdictions_decided_by(viewer):
+    """The jurisdictions whose steps the viewer decides: None for all of them
+    (superadmins, a state administrator for everything), else a set, maybe empty."""
     if is_superadmin(viewer):
-        return queryset
+        return None
     jurisdictions = state_admin_jurisdictions(viewer)
-    if not jurisdictions:
-        return queryset.none()
-    if "" in jurisdictions:  # a state administrator for everything
+    return None if "" in jurisdictions else jurisdictions
+
+
+def _in_jurisdictions_of(viewer, queryset):
+    jurisdictions = jurisdictions_decided_by(viewer)
+    if jurisdictions is None:
         return queryset
-    return queryset.filter(jurisdiction__in=jurisdictions)
+    return queryset.filter(jurisdiction__in=jurisdictions) if jurisdictions else queryset.none()
 
 
 def state_steps_visible_to(viewer):

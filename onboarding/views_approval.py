@@ -9,6 +9,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -180,24 +181,37 @@ def review_pdf(request, token):
 
 # State and central administrators ------------------------------------------------------
 
+# What differs between the state administrators' and the superadmins' decision pages.
+DECISION_PAGES = {
+    Stage.STATE: ("onboarding/queue_step.html", "onboarding:queue", gettext_lazy("Your decision on %(ref)s was recorded.")),
+    Stage.APPEAL: ("onboarding/appeal_step.html", "onboarding:appeals",
+                   gettext_lazy("Your decision on the appeal of %(ref)s was recorded.")),
+}
+
+
+def _queue_page(request, queryset):
+    return Paginator(queryset, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+
+
 @rule("state_admin")
 @require_http_methods(["GET"])
 def queue(request):
     now = timezone.now()
-    page = Paginator(state_queue(request.user, now=now), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     escalated = list(escalated_authority_steps(request.user)[:QUEUE_PAGE_SIZE])
-    return render(request, "onboarding/queue.html", {"page": page, "escalated": escalated, "now": now})
+    return render(request, "onboarding/queue.html",
+                  {"page": _queue_page(request, state_queue(request.user, now=now)), "escalated": escalated, "now": now})
 
 
-def _decision_page(request, step, *, stage, decide, success_message, success_url, template):
+def _decision_page(request, step):
     """A signed-in administrator's decision on a step (state stage or appeal)."""
     if step.decision:
         return _already_decided(request, step, status=409 if request.method == "POST" else 200)
-    form = DecisionForm(request.POST if request.method == "POST" else None, stage=stage)
+    template, success_url, success_message = DECISION_PAGES[step.stage]
+    form = DecisionForm(request.POST if request.method == "POST" else None, stage=step.stage)
     if request.method == "POST" and form.is_valid():
         try:
-            decide(step_id=step.pk, decision=form.cleaned_data["decision"], remarks=form.cleaned_data["remarks"],
-                   actor=request.user, request=request)
+            approvals.step_decide(step_id=step.pk, decision=form.cleaned_data["decision"], remarks=form.cleaned_data["remarks"],
+                                  actor=request.user, request=request, stage=step.stage)
         except approvals.StepAlreadyDecided as exc:
             return _already_decided(request, exc.step)
         except workflow.InvalidTransition:
@@ -214,11 +228,7 @@ def _decision_page(request, step, *, stage, decide, success_message, success_url
 @rule("state_admin")
 @require_http_methods(["GET", "POST"])
 def queue_step(request, pk):
-    return _decision_page(
-        request, state_step_for(request.user, pk), stage=Stage.STATE, decide=approvals.step_decide,
-        success_message=_("Your decision on %(ref)s was recorded."), success_url="onboarding:queue",
-        template="onboarding/queue_step.html",
-    )
+    return _decision_page(request, state_step_for(request.user, pk))
 
 
 # Appeals ---------------------------------------------------------------------------------
@@ -256,18 +266,13 @@ def appeal(request, pk):
 @rule("superadmin")
 @require_http_methods(["GET"])
 def appeals(request):
-    page = Paginator(appeal_queue(request.user), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "onboarding/appeals.html", {"page": page, "now": timezone.now()})
+    return render(request, "onboarding/appeals.html", {"page": _queue_page(request, appeal_queue(request.user)), "now": timezone.now()})
 
 
 @rule("superadmin")
 @require_http_methods(["GET", "POST"])
 def appeal_step(request, pk):
-    return _decision_page(
-        request, appeal_step_for(request.user, pk), stage=Stage.APPEAL, decide=approvals.appeal_decide,
-        success_message=_("Your decision on the appeal of %(ref)s was recorded."), success_url="onboarding:appeals",
-        template="onboarding/appeal_step.html",
-    )
+    return _decision_page(request, appeal_step_for(request.user, pk))
 
 
 # The nodal officer -------------------------------------------------------------------------
