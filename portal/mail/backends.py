@@ -7,14 +7,12 @@ commits. The real transport is the "transport" mailer.
 
 from django.core.mail.backends.base import BaseEmailBackend
 
-from portal.mail.services import outbox_enqueue, outbox_enqueue_many
+from portal.mail.services import outbox_enqueue
 
 
 class OutboxEmailBackend(BaseEmailBackend):
     def send_messages(self, email_messages):
         messages = [message for message in email_messages if message.recipients()]
-        if len(messages) == 1:
-            outbox_enqueue(message=messages[0])
-        elif messages:
-            outbox_enqueue_many(messages=messages)
+        if messages:
+            outbox_enqueue(messages=messages)
         return len(messages)

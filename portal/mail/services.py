@@ -43,17 +43,9 @@ def _outbox_row(message):
     )
 
 
-def outbox_enqueue(*, message):
-    """Store an EmailMessage in the outbox and schedule its delivery after commit."""
-    row = _outbox_row(message)
-    row.save(force_insert=True)
-    transaction.on_commit(lambda: _dispatch(row.pk))
-    return row
-
-
-def outbox_enqueue_many(*, messages):
-    """Store several messages with one INSERT (batch jobs: reminders, escalations),
-    each delivered after commit exactly as ``outbox_enqueue`` would."""
+def outbox_enqueue(*, messages):
+    """Store EmailMessages in the outbox (one INSERT, however many) and schedule the
+    delivery of each after commit."""
     rows = OutboxMessage.objects.bulk_create([_outbox_row(message) for message in messages])
     ids = [row.pk for row in rows]
 
