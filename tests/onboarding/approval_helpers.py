@@ -2,14 +2,12 @@
 through the real services, people with platform roles, links read from the
 outbox the way the competent authority reads them from the email."""
 
-import os
 import re
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.utils.datastructures import MultiValueDict
 
 from onboarding import services
@@ -21,13 +19,7 @@ AUTHORITY_EMAIL = VALID["competent_authority"]["official_email"]
 LINK_RE = re.compile(r"https?://[^\s/]+(/onboarding/review/([A-Za-z0-9_-]{43})/)")
 DEVANAGARI_RE = re.compile(r"[\u0900-\u097F]")
 
-# Real concurrency needs PostgreSQL. These tests skip elsewhere, except with
-# CI_STRICT set, where they run and fail (see require_postgresql).
 IS_POSTGRESQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-postgresql_only = pytest.mark.skipif(
-    not IS_POSTGRESQL and not os.environ.get("CI_STRICT"),
-    reason="needs PostgreSQL for real concurrent transactions (set DATABASE_URL; CI_STRICT=1 makes this fail instead)",
-)
 
 
 @pytest.fixture(scope="session")
@@ -67,11 +59,6 @@ def official_email_rules(db):
     from django.apps import apps
 
     importlib.import_module("portal.accounts.migrations.0002_seed_email_rules").seed(apps, None)
-
-
-@pytest.fixture
-def require_postgresql(db):
-    assert connection.vendor == "postgresql", "this test needs PostgreSQL (DATABASE_URL=postgres://...)"
 
 
 def as_querydict(values):

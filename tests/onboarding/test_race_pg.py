@@ -3,8 +3,8 @@
 Each test starts its contenders in threads (each with its own database
 connection) while a separate connection holds a lock they all need; once
 PostgreSQL reports every contender waiting on that lock, the lock is released
-and they race for real. Skipped unless the database is PostgreSQL, except with
-CI_STRICT set, where running elsewhere fails.
+and they race for real. PostgreSQL only (the require_postgresql fixture of
+tests/conftest.py).
 """
 
 import threading
@@ -32,13 +32,10 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
     latest_link,
     make_state_admin,
     make_superadmin,
-    postgresql_only,
-    require_postgresql,
     submitted_application,
 )
 
 pytestmark = [
-    postgresql_only,
     TRANSACTIONAL,
     pytest.mark.usefixtures("require_postgresql", "hindi_catalogue", "official_email_rules"),
 ]

@@ -1,10 +1,7 @@
 """The audit log: a hash chain that ``manage.py verify_audit`` checks, and on
-PostgreSQL a trigger that refuses any UPDATE or DELETE.
+PostgreSQL a trigger that refuses any UPDATE or DELETE (those tests use the
+require_postgresql fixture of tests/conftest.py)."""
 
-The PostgreSQL-only tests skip on another database, except when CI_STRICT is set:
-then they fail, so that CI can never pass them by skipping."""
-
-import os
 import threading
 from io import StringIO
 
@@ -22,14 +19,6 @@ from tests.onboarding.form_helpers import complete, upload
 from tests.onboarding_data import minimal_pdf
 
 pytestmark = pytest.mark.django_db
-
-
-def require_postgresql():
-    if connection.vendor != "postgresql":
-        message = "needs PostgreSQL (the append-only trigger exists only there)"
-        if os.environ.get("CI_STRICT"):
-            pytest.fail(f"CI_STRICT is set but the database is {connection.vendor}: this test {message}")
-        pytest.skip(message)
 
 
 def verify():
@@ -186,8 +175,8 @@ def test_a_deleted_first_row_is_detected(real_actions):
 
 # PostgreSQL: the trigger ---------------------------------------------------------------
 
+@pytest.mark.usefixtures("require_postgresql")
 def test_postgresql_refuses_update(real_actions):
-    require_postgresql()
     victim = real_actions[2]
     with pytest.raises(DatabaseError, match="append-only: UPDATE refused"):
         with transaction.atomic():
@@ -200,8 +189,8 @@ def test_postgresql_refuses_update(real_actions):
     verify()
 
 
+@pytest.mark.usefixtures("require_postgresql")
 def test_postgresql_refuses_delete(real_actions):
-    require_postgresql()
     count = AuditEvent.objects.count()
     with pytest.raises(DatabaseError, match="append-only: DELETE refused"):
         with transaction.atomic():
@@ -213,8 +202,8 @@ def test_postgresql_refuses_delete(real_actions):
     verify()
 
 
+@pytest.mark.usefixtures("require_postgresql")
 def test_postgresql_trigger_is_installed():
-    require_postgresql()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_auditevent'::regclass AND NOT tgisinternal"
@@ -223,9 +212,9 @@ def test_postgresql_trigger_is_installed():
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("require_postgresql")
 def test_postgresql_concurrent_appends_keep_one_chain():
     """Appends from several connections at once still form one chain (the advisory lock)."""
-    require_postgresql()
     user = UserFactory(email="busy@mha.gov.in")
     errors = []
     barrier = threading.Barrier(4)
