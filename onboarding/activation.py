@@ -5,7 +5,9 @@ from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
+from onboarding.letters import approval_letter_queue
 from onboarding.models import Section
+from onboarding.validators import clean_staff_domains
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.organisations.models import (
@@ -19,8 +21,6 @@ from portal.organisations.models import (
 
 
 def _staff_domains(raw):
-    from onboarding.validators import clean_staff_domains
-
     try:
         domains, _warnings = clean_staff_domains(raw)
     except ValidationError:
@@ -76,7 +76,5 @@ def application_approve(*, application, actor, request=None):
                  new={"status": OrganisationStatus.ACTIVE, "application": application.reference, "domains": domains})
     audit_record(actor=actor, action=AuditAction.MEMBERSHIP_GRANTED, target=organisation, request=request,
                  new={"user": officer.email, "role": MembershipRole.ADMIN, "application": application.reference})
-    from onboarding.letters import approval_letter_queue
-
     transaction.on_commit(lambda: approval_letter_queue(application.pk))
     return organisation

@@ -6,7 +6,6 @@ withdraw), so two decisions racing on one step give exactly one decision: the
 second finds the step decided and raises ``StepAlreadyDecided``.
 """
 
-import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from onboarding import routing, workflow
+from onboarding.activation import application_approve
 from onboarding.models import (
     Application,
     ApplicationStatus,
@@ -34,8 +34,6 @@ from portal.audit.models import AuditAction
 from portal.audit.services import _request_meta, audit_record
 from portal.organisations.models import PlatformRole, PlatformRoleGrant
 from portal.organisations.selectors import is_superadmin
-
-logger = logging.getLogger(__name__)
 
 DUE_DAYS = {
     Stage.AUTHORITY: "ONBOARDING_AUTHORITY_DUE_DAYS",
@@ -126,7 +124,7 @@ def last_seen_step(step):
     )
 
 
-def step_open_authority(*, application, actor, request=None):
+def step_open_authority(*, application):
     """Send the (re)submitted application to its competent authority: a step, a
     link by email to the official address (reply-to: the nodal officer), and a
     receipt to the nodal officer. The caller holds the application's row lock."""
@@ -150,7 +148,7 @@ def step_open_authority(*, application, actor, request=None):
     return step
 
 
-def step_open_state(*, application, actor=None):
+def step_open_state(*, application):
     now = timezone.now()
     step = ApprovalStep.objects.create(
         application=application, stage=Stage.STATE, jurisdiction=application.jurisdiction,
@@ -187,7 +185,7 @@ def step_resend_authority_link(*, application_id, actor, request=None):
     return step
 
 
-def steps_close_on_withdrawal(*, application, actor, request=None):
+def steps_close_on_withdrawal(*, application, actor):
     """Close the open step of a withdrawn application and void its links (caller holds the lock)."""
     now = timezone.now()
     steps = list(application.steps.select_for_update().filter(decision=""))
@@ -290,7 +288,7 @@ def _after_decision(*, application, step, event, actor, request):
     E = workflow.Event
     context = {"step": step}
     if event == E.AUTHORITY_APPROVE:
-        context["next_step"] = step_open_state(application=application, actor=actor)
+        context["next_step"] = step_open_state(application=application)
         routing.notify_officer(application=application, template="authority_approved", context=context)
     elif event in (E.AUTHORITY_RETURN, E.STATE_RETURN):
         routing.notify_officer(application=application, template="returned", context=context)
@@ -298,8 +296,6 @@ def _after_decision(*, application, step, event, actor, request):
         context["appeal_until"] = step.decided_at + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS)
         routing.notify_officer(application=application, template="rejected", context=context)
     elif event in (E.STATE_APPROVE, E.APPEAL_OVERTURN):
-        from onboarding.activation import application_approve
-
         application_approve(application=application, actor=actor, request=request)
         routing.notify_officer(application=application, template="approved", context=context)
     elif event == E.APPEAL_UPHOLD:

@@ -16,11 +16,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
-from onboarding import routing
+from onboarding import routing, workflow
 from onboarding.approvals import state_admin_emails, superadmin_emails
-from onboarding.models import ApprovalStep, AuthorityToken, Stage
+from onboarding.models import Application, ApplicationStatus, ApprovalStep, AuthorityToken, Decision, Stage
 from onboarding.tokens import review_url, token_build
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
@@ -103,11 +104,6 @@ def deadline_sweep(*, now=None, limit=None):
 def rejections_finalise(*, now=None, limit=1000):
     """Rejections whose appeal period has ended without an appeal become final, once:
     the officer is told and the audit log records it. Constant number of queries."""
-    from django.db.models import Max
-
-    from onboarding import workflow
-    from onboarding.models import Application, ApplicationStatus, Decision
-
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS)
     lapsed_ids = (

@@ -61,13 +61,13 @@ def on_submitted(*, application, actor, request=None):
     """Submitted or resubmitted: the application goes (back) to the competent authority."""
     from onboarding import approvals
 
-    approvals.step_open_authority(application=application, actor=actor, request=request)
+    approvals.step_open_authority(application=application)
 
 
 def on_withdrawn(*, application, actor, request=None):
     from onboarding import approvals
 
-    closed = approvals.steps_close_on_withdrawal(application=application, actor=actor, request=request)
+    closed = approvals.steps_close_on_withdrawal(application=application, actor=actor)
     notify_officer(application=application, template="withdrawn")
     for step in closed:
         if step.assignee_email:

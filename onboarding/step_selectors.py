@@ -55,7 +55,7 @@ def state_step_for(viewer, pk):
     try:
         return state_steps_visible_to(viewer).select_related("application", "application__nodal_officer").get(pk=pk)
     except (ApprovalStep.DoesNotExist, ValueError):
-        raise Http404
+        raise Http404 from None
 
 
 def appeal_queue(viewer):
@@ -74,7 +74,7 @@ def appeal_step_for(viewer, pk):
     try:
         return ApprovalStep.objects.select_related("application", "application__nodal_officer").get(pk=pk, stage=Stage.APPEAL)
     except (ApprovalStep.DoesNotExist, ValueError):
-        raise Http404
+        raise Http404 from None
 
 
 def steps_of(application):

@@ -65,8 +65,6 @@ STEP_EVENTS = {
     (Stage.APPEAL, D.OVERTURN): Event.APPEAL_OVERTURN,
     (Stage.APPEAL, D.UPHOLD): Event.APPEAL_UPHOLD,
 }
-# The stage whose step is open while the application is in a status.
-STAGE_OF_STATUS = {S.WITH_AUTHORITY: Stage.AUTHORITY, S.WITH_STATE: Stage.STATE, S.UNDER_APPEAL: Stage.APPEAL}
 # Decisions that must say why.
 REMARKS_REQUIRED = {D.RETURN, D.REJECT, D.UPHOLD}
 
