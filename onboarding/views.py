@@ -216,8 +216,8 @@ def form_pdf(request, pk):
 @require_http_methods(["GET", "POST"])
 def submit(request, pk):
     application = application_for_officer(request.user, pk)
-    problems = services.submission_problems(application) if application.is_editable else []
     if request.method == "POST":
+        # application_submit checks every section under its lock; checking here first would do it twice.
         try:
             application = services.application_submit(application_id=application.pk, actor=request.user, request=request)
         except ValidationError as exc:
@@ -231,6 +231,7 @@ def submit(request, pk):
             _("Application %(ref)s has been submitted to the competent authority.") % {"ref": application.reference},
         )
         return redirect("onboarding:detail", pk=pk)
+    problems = services.submission_problems(application) if application.is_editable else []
     return render(
         request,
         "onboarding/submit.html",
