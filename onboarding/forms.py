@@ -32,7 +32,6 @@ def _text(label, max_length, required=True, help_text="", **attrs):
 
 class SectionForm(AccessibleForm):
     section = None
-    template_name_section = "onboarding/section_form.html"
 
     def __init__(self, *args, application=None, **kwargs):
         self.application = application

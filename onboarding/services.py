@@ -167,7 +167,7 @@ def attachment_upload(*, application_id, uploaded, actor, request=None):
 def submission_problems(application):
     """Sections that stop submission, re-checked on the server: [(section, message)]."""
     problems = []
-    for section, form_class in SECTION_FORMS.items():
+    for section in SECTION_FORMS:
         form = bound_section_form(application, section)
         if not form.is_valid():
             problems.append((section, _("%(section)s is not complete.") % {"section": section.label}))

@@ -54,10 +54,7 @@ def my_applications(request):
 
 
 def _task_rows(application):
-    rows = []
-    for section in Section:
-        rows.append({"section": section, "status": SectionStatus(application.status_of(section))})
-    return rows
+    return [{"section": section, "status": SectionStatus(application.status_of(section))} for section in Section]
 
 
 @rule("nodal_officer_of_application")
@@ -65,15 +62,15 @@ def _task_rows(application):
 def task_list(request, pk):
     application = application_for_officer(request.user, pk)
     rows = _task_rows(application)
-    all_complete = all(row["status"] == SectionStatus.COMPLETE for row in rows)
+    completed = sum(row["status"] == SectionStatus.COMPLETE for row in rows)
     return render(
         request,
         "onboarding/task_list.html",
         {
             "application": application,
             "rows": rows,
-            "all_complete": all_complete,
-            "completed": sum(row["status"] == SectionStatus.COMPLETE for row in rows),
+            "all_complete": completed == len(rows),
+            "completed": completed,
             "warnings": services.duplicate_warnings(application) if application.is_editable else [],
         },
     )
@@ -245,7 +242,7 @@ def detail(request, pk):
     application = application_for_viewer(request.user, pk)
     timeline = AuditEvent.objects.filter(target_type="onboarding.application", target_id=str(application.pk)).exclude(
         action="application.section_saved"
-    ).only("created_at", "action", "actor_email", "actor_role", "new_values")
+    ).only("created_at", "action", "actor_email")
     return render(
         request,
         "onboarding/detail.html",

@@ -4,10 +4,10 @@ from portal.organisations.selectors import is_superadmin, state_admin_jurisdicti
 
 
 def portal(request):
+    # Both selectors answer no for a signed-out user, and read the roles once per request.
     user = getattr(request, "user", None)
     return {
-        "PORTAL_NAME": "Sandes",
         "DEBUG": settings.DEBUG,
-        "is_superadmin": bool(user and user.is_authenticated and is_superadmin(user)),
-        "is_state_admin": bool(user and user.is_authenticated and state_admin_jurisdictions(user)),
+        "is_superadmin": user is not None and is_superadmin(user),
+        "is_state_admin": user is not None and bool(state_admin_jurisdictions(user)),
     }

@@ -18,7 +18,7 @@ def clean_suffix(value):
     except ValueError:
         raise ValidationError(_("“%(value)s” is not a valid domain suffix.") % {"value": value}, code="invalid")
     labels = normalised.split(".")
-    if any(not label or len(label) > 63 for label in labels) or len(labels) < 1:
+    if any(not label or len(label) > 63 for label in labels):
         raise ValidationError(_("“%(value)s” is not a valid domain suffix.") % {"value": value}, code="invalid")
     if dash and len(labels) < 3:
         raise ValidationError(_("A label-ending rule needs a suffix under it, for example -external.gov.in."), code="invalid")

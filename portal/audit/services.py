@@ -133,7 +133,7 @@ def audit_verify(*, batch_size=2000):
     """Walk the chain and return a list of problems (empty when intact)."""
     problems = []
     prev_hash = GENESIS
-    last, count = None, 0
+    last = None
     for event in AuditEvent.objects.order_by("id").iterator(chunk_size=batch_size):
         if event.prev_hash != prev_hash:
             problems.append(ChainProblem(event.id, "previous hash does not match: a row before it was changed or deleted"))
@@ -147,7 +147,6 @@ def audit_verify(*, batch_size=2000):
             problems.append(ChainProblem(event.id, "contents do not match the stored hash: the row was edited"))
         prev_hash = event.hash
         last = event
-        count += 1
     head = AuditChainHead.objects.filter(pk=1).first()
     if head is not None and head.last_hash != prev_hash:
         problems.append(ChainProblem(

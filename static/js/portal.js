@@ -3,10 +3,4 @@ document.addEventListener("DOMContentLoaded", function () {
   // Move focus to the error summary so keyboard and screen-reader users hear it first.
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
-  // Buttons that ask for confirmation before an irreversible action.
-  document.querySelectorAll("[data-confirm]").forEach(function (el) {
-    el.addEventListener("click", function (event) {
-      if (!window.confirm(el.getAttribute("data-confirm"))) { event.preventDefault(); }
-    });
-  });
 });
