@@ -11,23 +11,12 @@ from _setup import django_setup, median
 
 
 def build_application():
-    from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.http import QueryDict
-
-    from onboarding import services
+    """The filled form of the tests (every section through the services, and the letter)."""
     from tests.factories import UserFactory
-    from tests.onboarding_data import VALID, minimal_pdf
+    from tests.onboarding.approval_helpers import filled_application
 
     officer = UserFactory(email="bench.officer@mahaagri.gov.in", full_name="Bench Officer")
-    application = services.application_create(actor=officer)
-    for section, data in VALID.items():
-        query = QueryDict(mutable=True)
-        for key, value in data.items():
-            query.setlist(key, value if isinstance(value, list) else [value])
-        services.application_save_section(application_id=application.pk, section=section, querydict=query, actor=officer)
-    services.attachment_upload(
-        application_id=application.pk, uploaded=SimpleUploadedFile("letter.pdf", minimal_pdf()), actor=officer
-    )
+    application = filled_application(officer)
     application.refresh_from_db()
     return officer, application
 

@@ -1,5 +1,6 @@
 """A small HTML tree built with the standard library's html.parser, for tests that
-look inside rendered pages (which element holds an error, what a field shows)."""
+look inside rendered pages (which element holds an error, what a field shows), and
+the check every rendered page must pass (html_problems)."""
 
 from html.parser import HTMLParser
 
@@ -155,3 +156,58 @@ def field_container(tree, name):
         if f"field-{name}" in node.get("class", "").split():
             return node
     return None
+
+
+# The page check ----------------------------------------------------------------
+
+LABELLED_EXEMPT_TYPES = {"hidden", "submit", "button", "reset", "image"}
+
+
+def html_problems(html):
+    tree = parse(html)
+    problems = []
+    if not (getattr(tree, "doctype", "") or "").lower().startswith("doctype html"):
+        problems.append("no <!DOCTYPE html>")
+    root = tree.find("html")
+    if root is None or not root.get("lang", "").strip():
+        problems.append("<html> without lang")
+    h1s = tree.find_all("h1")
+    if len(h1s) != 1:
+        problems.append(f"{len(h1s)} <h1> elements")
+    titles = tree.find_all("title")
+    if len(titles) != 1 or not titles[0].squashed_text() or titles[0].squashed_text().startswith("·"):
+        problems.append(f"title {[t.squashed_text() for t in titles]!r}")
+
+    ids = {}
+    for node in tree.iter():
+        if "id" in node.attrs:
+            ids.setdefault(node.get("id"), []).append(node)
+    problems += [f"id {key!r} used {len(nodes)} times" for key, nodes in ids.items() if len(nodes) > 1]
+
+    labels_for = {node.get("for") for node in tree.find_all("label") if node.get("for")}
+    for node in tree.iter():
+        if node.tag in ("input", "select", "textarea"):
+            if node.tag == "input" and node.get("type", "text") in LABELLED_EXEMPT_TYPES:
+                continue
+            labelled = (
+                (node.get("id") and node.get("id") in labels_for)
+                or any(a.tag == "label" for a in node.ancestors())
+                or node.get("aria-label", "").strip()
+                or node.get("aria-labelledby", "").strip()
+            )
+            if not labelled:
+                problems.append(f"<{node.tag} name={node.get('name')!r}> has no label")
+        for attribute in ("aria-describedby", "aria-labelledby"):
+            for ref in node.get(attribute, "").split():
+                if ref not in ids:
+                    problems.append(f"{attribute}={ref!r} points at no element")
+        if node.tag == "label" and node.get("for") and node.get("for") not in ids:
+            problems.append(f"<label for={node.get('for')!r}> points at no element")
+        if node.tag == "script" and (node.text().strip() or not node.get("src")):
+            problems.append("inline <script>")
+        if node.tag == "style":
+            problems.append("inline <style>")
+        if "style" in node.attrs:
+            problems.append(f"style= attribute on <{node.tag}>")
+        problems += [f"{a}= handler on <{node.tag}>" for a in node.attrs if a.startswith("on")]
+    return problems

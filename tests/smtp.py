@@ -99,6 +99,11 @@ def smtp_server(settings):
         server.stop()
 
 
+def text_of(message):
+    """The plain-text body of a delivered message, with its line ends as written (``\n``)."""
+    return message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
+
+
 class GatedSMTPBackend(SMTPEmailBackend):
     """An SMTP transport that stops before sending until a sentinel file appears.
 

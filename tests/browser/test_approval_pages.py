@@ -19,13 +19,10 @@ axe-core (tests/browser/support.py)."""
 import copy
 import re
 import secrets
-import time
 from datetime import timedelta
 
 import pytest
 import time_machine
-from allauth.mfa import app_settings as mfa_settings
-from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -44,9 +41,11 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
     make_state_admin,
     official_email_rules,
     submitted_application,
+    totp_code,
     with_totp,
 )
 from tests.onboarding_data import VALID, minimal_pdf
+from tests.smtp import text_of
 
 OFFICER_EMAIL = "nodal.officer@mahaagri.gov.in"
 HINDI = re.compile(r"[\u0900-\u097F]")
@@ -81,10 +80,6 @@ def portal(settings, live_server, smtp_server):
     cache.clear()
 
 
-def text_of(message):
-    return message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
-
-
 def new_link(server, address, known):
     """(link, body) of the first email delivered to ``address`` with a review link not in ``known``."""
     def fresh(message):
@@ -111,15 +106,6 @@ def download(page, link_name):
     assert result.failure() is None
     with open(result.path(), "rb") as fh:
         return result.suggested_filename, fh.read()
-
-
-def current_totp_code(secret):
-    """The code an authenticator app shows now (allauth's own function). Near the end
-    of a period, wait for the next one, as a person would: allauth allows no drift."""
-    period = mfa_settings.TOTP_PERIOD
-    if period - time.time() % period < 3:
-        time.sleep(period - time.time() % period + 0.1)
-    return format_hotp_value(hotp_value(secret, int(time.time()) // period))
 
 
 def sign_in(page, base, email):
@@ -314,7 +300,7 @@ def test_state_admin_signs_in_with_totp_and_approves_from_the_queue(page, portal
     page.get_by_role("button", name="Sign In").click()
     expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/$"))
     check_page(page, "totp")
-    page.get_by_label("Code").fill(current_totp_code(secret))
+    page.get_by_label("Code").fill(totp_code(secret))
     page.get_by_role("button", name="Sign In").click()
     page.wait_for_load_state("load")
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()

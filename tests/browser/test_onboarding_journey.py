@@ -16,6 +16,7 @@ from onboarding.models import Application, ApplicationStatus
 from tests.browser.support import ARTIFACTS, wait_for_message
 from tests.onboarding.approval_helpers import official_email_rules  # noqa: F401 (fixture)
 from tests.onboarding_data import VALID, minimal_pdf
+from tests.smtp import text_of
 
 EMAIL = "nodal.officer@mahaagri.gov.in"
 PASSWORD = "Krishi-Bhavan-2026-pune"
@@ -72,6 +73,21 @@ def fill(page, section, values):
             field.fill(values[name])
 
 
+def expect_refused(page, section, field, typed, message, kept):
+    """After a refused answer: the message at the field, tied to it and listed in the
+    summary at the top; what was typed is still there, and so are the ``kept`` answers."""
+    label = LABELS[section][field]
+    control = page.get_by_label(label)
+    expect(control).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(f"#id_{field}_error")).to_contain_text(message)
+    expect(control).to_have_attribute("aria-describedby", re.compile(rf"\bid_{field}_error\b"))
+    expect(page.locator("#error-summary")).to_contain_text(label)
+    expect(control).to_have_value(typed)
+    for name in kept:
+        expect(page.get_by_label(LABELS[section][name])).to_have_value(VALID[section][name])
+    return control
+
+
 def save_and_continue(page):
     page.get_by_role("button", name="Save and continue").click()
     page.wait_for_load_state("load")
@@ -85,7 +101,7 @@ def loaded_fonts(page):
 
 
 def verification_code(message):
-    body = message.get_body(preferencelist=("plain",)).get_content()
+    body = text_of(message)
     codes = re.findall(r"^\s*([A-Z0-9]{3,}(?:-[A-Z0-9]{3,})+)\s*$", body, flags=re.MULTILINE)
     assert len(codes) == 1, f"expected one verification code in the mail, found {codes}:\n{body}"
     return codes[0]
@@ -144,17 +160,8 @@ def test_nodal_officer_journey(page, live_server, smtp_server, check_page):
     check_page(page, "organisation")
     fill(page, "organisation", {**VALID["organisation"], "pin_code": "41100"})
     save_and_continue(page)
-    pin = page.get_by_label("PIN code")
-    expect(pin).to_have_attribute("aria-invalid", "true")
-    expect(page.locator("#id_pin_code_error")).to_contain_text("Enter a 6-digit PIN code")
-    expect(pin).to_have_attribute("aria-describedby", re.compile(r"\bid_pin_code_error\b"))
-    expect(page.locator("#error-summary")).to_contain_text("PIN code")
-    expect(pin).to_have_value("41100")
-    expect(page.get_by_label("Name of the organisation (in English)")).to_have_value(VALID["organisation"]["name"])
-    expect(page.get_by_label("Name in Hindi or the state's language")).to_have_value(VALID["organisation"]["name_local"])
-    expect(page.get_by_label("Postal address")).to_have_value(VALID["organisation"]["address"])
-    expect(page.get_by_label("State / UT")).to_have_value("MH")
-    expect(page.get_by_label("Approximate number of users")).to_have_value("1200")
+    pin = expect_refused(page, "organisation", "pin_code", "41100", "Enter a 6-digit PIN code",
+                         kept=("name", "name_local", "address", "state", "approx_users"))
     check_page(page, "organisation-error")
     pin.fill(VALID["organisation"]["pin_code"])
     save_and_continue(page)
@@ -171,13 +178,8 @@ def test_nodal_officer_journey(page, live_server, smtp_server, check_page):
     check_page(page, "nodal-officer")
     fill(page, "nodal_officer", {**VALID["nodal_officer"], "mobile": "98765432"})
     save_and_continue(page)
-    mobile = page.get_by_label("Mobile number")
-    expect(mobile).to_have_attribute("aria-invalid", "true")
-    expect(page.locator("#id_mobile_error")).to_contain_text("Enter a 10-digit Indian mobile number")
-    expect(mobile).to_have_value("98765432")
-    expect(page.get_by_label("Full name")).to_have_value(VALID["nodal_officer"]["name"])
-    expect(page.get_by_label("Designation")).to_have_value(VALID["nodal_officer"]["designation"])
-    expect(page.get_by_label("Employee code")).to_have_value(VALID["nodal_officer"]["employee_code"])
+    mobile = expect_refused(page, "nodal_officer", "mobile", "98765432", "Enter a 10-digit Indian mobile number",
+                            kept=("name", "designation", "employee_code"))
     check_page(page, "nodal-officer-error")
     mobile.fill(VALID["nodal_officer"]["mobile"])
     save_and_continue(page)

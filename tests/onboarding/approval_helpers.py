@@ -1,16 +1,20 @@
 """Helpers for the approval routing tests: applications filled and submitted
-through the real services, people with platform roles, links read from the
-outbox the way the competent authority reads them from the email."""
+through the real services, people with platform roles (and their second factor),
+links read from the outbox the way the competent authority reads them from the email."""
 
 import re
+import time
 
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from allauth.mfa import app_settings as mfa_settings
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils.datastructures import MultiValueDict
 
 from onboarding import services
+from onboarding.models import ApplicationStatus, ApprovalStep, Stage
 from portal.mail.models import OutboxMessage
 from tests.factories import PlatformRoleFactory, UserFactory
 from tests.onboarding_data import VALID, minimal_pdf
@@ -84,6 +88,28 @@ def submitted_application(officer, data=None):
     return services.application_submit(application_id=application.pk, actor=officer)
 
 
+def authority_approved(officer, data=None):
+    """Submitted, and approved by its competent authority through the emailed link:
+    now with the state administrators."""
+    data = data or VALID
+    application = submitted_application(officer, data)
+    Client().post(latest_link(data["competent_authority"]["official_email"])[0], {"decision": "approve"})
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE
+    return application
+
+
+def state_step(application):
+    return ApprovalStep.objects.get(application=application, stage=Stage.STATE)
+
+
+def signed_in(user):
+    """A client signed in as ``user`` (without going through the login pages)."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 def messages_to(address):
     return [m for m in OutboxMessage.objects.order_by("id") if address in m.to + m.cc + m.bcc]
 
@@ -106,6 +132,15 @@ def with_totp(user):
     secret = generate_totp_secret()
     TOTP.activate(user, secret)
     return secret
+
+
+def totp_code(secret):
+    """The code an authenticator app shows now (allauth's own function). Near the end
+    of a period, wait for the next one, as a person would: allauth allows no drift."""
+    period = mfa_settings.TOTP_PERIOD
+    if period - time.time() % period < 3:
+        time.sleep(period - time.time() % period + 0.1)
+    return format_hotp_value(hotp_value(secret, int(time.time()) // period))
 
 
 def make_state_admin(jurisdiction="MH", email=None, totp=True):

@@ -2,6 +2,7 @@
 
 import io
 
+from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from onboarding import services
@@ -46,6 +47,15 @@ def complete(client, application):
     assert response.status_code == 302, response.content.decode()[:2000]
     application.refresh_from_db()
     return application
+
+
+def submit(client, application, capture):
+    """Submit through the view, running what it queues on commit (``capture`` is
+    pytest-django's django_capture_on_commit_callbacks); the application as stored."""
+    with capture(execute=True):
+        response = client.post(f"/onboarding/{application.pk}/submit/")
+    assert response.status_code == 302, [str(m) for m in get_messages(response.wsgi_request)]
+    return reload(application)
 
 
 def png_bytes(size=(40, 20)):

@@ -13,14 +13,16 @@ from django.utils import timezone
 
 from onboarding import approvals
 from onboarding.models import ApprovalStep, AuthorityToken, Stage
+from tests.html_tree import html_problems
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
     hindi_catalogue,
     latest_link,
     make_state_admin,
     make_superadmin,
+    signed_in,
+    state_step,
     submitted_application,
 )
-from tests.portal.test_routes import html_problems
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hindi_catalogue")]
 
@@ -31,12 +33,6 @@ def check(response, status=200):
     html = response.content.decode()
     assert html_problems(html) == []
     return html
-
-
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_the_authority_pages(officer, settings):
@@ -78,7 +74,7 @@ def test_the_administrators_and_officers_pages(officer):
     officer_client = signed_in(officer)
     check(officer_client.get(f"/onboarding/{application.pk}/"))  # waiting for the authority, new link button
     Client().post(latest_link()[0], {"decision": "approve"})
-    step = ApprovalStep.objects.get(application=application, stage=Stage.STATE)
+    step = state_step(application)
     admin_client = signed_in(admin)
     check(admin_client.get("/onboarding/queue/"))
     check(admin_client.get(f"/onboarding/queue/{step.pk}/"))

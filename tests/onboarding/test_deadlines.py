@@ -19,11 +19,14 @@ from tests.factories import ApplicationFactory, ApprovalStepFactory, UserFactory
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
     AUTHORITY_EMAIL,
     IS_POSTGRESQL,
+    authority_approved,
     hindi_catalogue,
     latest_link,
     make_state_admin,
     make_superadmin,
     messages_to,
+    signed_in,
+    state_step,
     submitted_application,
 )
 from tests.onboarding_data import VALID
@@ -94,16 +97,14 @@ def test_authority_reminder_with_a_new_link_then_escalation_to_the_state_each_on
 
     # The state administrators see it as overdue in their queue.
     with time_machine.travel(start + timedelta(days=8), tick=False):
-        client = Client()
-        client.force_login(people["mh"])
+        client = signed_in(people["mh"])
         html = client.get("/onboarding/queue/").content.decode()
     assert "Overdue with the competent authority" in html and application.reference in html and AUTHORITY_EMAIL in html
 
 
 def test_state_step_reminder_to_the_state_then_escalation_to_the_superadmins(officer, people):
-    application = submitted_application(officer)
-    Client().post(latest_link()[0], {"decision": "approve"})
-    step = ApprovalStep.objects.get(application=application, stage=Stage.STATE)
+    application = authority_approved(officer)
+    step = state_step(application)
     opened = step.opened_at
     before_mh = len(messages_to("admin.mh@maharashtra.gov.in"))
     with time_machine.travel(opened + timedelta(days=8, hours=1), tick=False):
@@ -189,9 +190,8 @@ def test_decided_and_withdrawn_steps_are_left_alone(officer, people):
 def test_the_sweep_issues_an_approval_letter_that_was_not_queued(officer, people):
     """Final approval queues the letter after commit; if that was lost (broker
     down), the sweep issues it, once."""
-    application = submitted_application(officer)
-    Client().post(latest_link()[0], {"decision": "approve"})
-    step = ApprovalStep.objects.get(application=application, stage=Stage.STATE)
+    application = authority_approved(officer)
+    step = state_step(application)
     approvals.step_decide(step_id=step.pk, decision="approve", actor=people["mh"])  # on_commit never runs here
     assert not ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).exists()
     assert run_sweep()["letters"] == 1
@@ -284,8 +284,7 @@ def test_a_rejection_becomes_final_once_the_appeal_period_ends_without_an_appeal
     ]
     assert audit_verify() == []
     # Final: no appeal any more.
-    client = Client()
-    client.force_login(officer)
+    client = signed_in(officer)
     response = client.post(f"/onboarding/{application.pk}/appeal/", {"grounds": "Please reconsider."})
     assert response.status_code in (200, 302)
     application.refresh_from_db()

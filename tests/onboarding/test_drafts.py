@@ -15,7 +15,18 @@ from onboarding.models import Application, ApplicationStatus, ApplicationVersion
 from portal.audit.models import AuditAction, AuditEvent
 from tests.factories import PASSWORD, UserFactory
 from tests.html_tree import field_value, page
-from tests.onboarding.form_helpers import complete, fill_all, new_application, post_section, reload, section_url, valid
+from tests.onboarding.form_helpers import (
+    complete,
+    fill_all,
+    new_application,
+    png_bytes,
+    post_section,
+    reload,
+    section_url,
+    submit,
+    upload,
+    valid,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -196,19 +207,12 @@ def test_server_checks_the_answers_again_not_the_stored_statuses(officer_client,
     assert reload(application).status == ApplicationStatus.DRAFT
 
 
-def _submit(client, application, capture):
-    with capture(execute=True):
-        response = client.post(f"/onboarding/{application.pk}/submit/")
-    assert response.status_code == 302, texts_of_messages(response)
-    return reload(application)
-
-
 def test_submit_gives_a_reference_and_makes_the_application_read_only(
     officer_client, officer, django_capture_on_commit_callbacks
 ):
     with time_machine.travel(datetime(2026, 5, 10, 11, 0, tzinfo=IST), tick=False):
         application = complete(officer_client, new_application(officer))
-        application = _submit(officer_client, application, django_capture_on_commit_callbacks)
+        application = submit(officer_client, application, django_capture_on_commit_callbacks)
         version_before = application.version
         data_before = application.data
     assert application.reference == "ONB-2026-000001"
@@ -226,8 +230,6 @@ def test_submit_gives_a_reference_and_makes_the_application_read_only(
         assert response["Location"] == f"/onboarding/{application.pk}/"
         assert "can no longer be changed" in " ".join(texts_of_messages(response))
         assert officer_client.get(section_url(application, section)).status_code == 302
-    from tests.onboarding.form_helpers import png_bytes, upload
-
     response = upload(officer_client, application, png_bytes(), name="new.png")
     assert response.status_code == 302 and response["Location"] == f"/onboarding/{application.pk}/"
     response = officer_client.post(f"/onboarding/{application.pk}/submit/")
@@ -244,8 +246,8 @@ def test_submit_gives_a_reference_and_makes_the_application_read_only(
 
 def test_references_count_up_within_a_year(officer_client, officer, django_capture_on_commit_callbacks):
     with time_machine.travel(datetime(2026, 5, 10, 11, 0, tzinfo=IST), tick=False):
-        first = _submit(officer_client, complete(officer_client, new_application(officer)), django_capture_on_commit_callbacks)
-        second = _submit(officer_client, complete(officer_client, new_application(officer)), django_capture_on_commit_callbacks)
+        first = submit(officer_client, complete(officer_client, new_application(officer)), django_capture_on_commit_callbacks)
+        second = submit(officer_client, complete(officer_client, new_application(officer)), django_capture_on_commit_callbacks)
     assert (first.reference, second.reference) == ("ONB-2026-000001", "ONB-2026-000002")
 
 
@@ -254,14 +256,14 @@ def test_reference_year_is_the_indian_calendar_year(officer, django_capture_on_c
     with time_machine.travel(datetime(2027, 1, 1, 0, 30, tzinfo=IST), tick=False):
         client = Client()
         sign_in(client, officer.email)
-        application = _submit(client, complete(client, new_application(officer)), django_capture_on_commit_callbacks)
+        application = submit(client, complete(client, new_application(officer)), django_capture_on_commit_callbacks)
     assert application.reference == "ONB-2027-000001"
 
 
 # Withdrawing ------------------------------------------------------------------------
 
 def test_withdraw_needs_confirmation(officer_client, officer, django_capture_on_commit_callbacks):
-    application = _submit(officer_client, complete(officer_client, new_application(officer)), django_capture_on_commit_callbacks)
+    application = submit(officer_client, complete(officer_client, new_application(officer)), django_capture_on_commit_callbacks)
     url = f"/onboarding/{application.pk}/withdraw/"
     assert officer_client.get(url).status_code == 200
 
@@ -299,7 +301,7 @@ def test_only_the_nodal_officer_may_withdraw(officer, officer_client):
 def test_my_applications_shows_each_applications_state(officer_client, officer, django_capture_on_commit_callbacks):
     draft = new_application(officer)
     post_section(officer_client, draft, "organisation", valid("organisation", name="Soil Testing Laboratory, Pune"))
-    submitted = _submit(officer_client, complete(officer_client, new_application(officer)), django_capture_on_commit_callbacks)
+    submitted = submit(officer_client, complete(officer_client, new_application(officer)), django_capture_on_commit_callbacks)
     withdrawn = new_application(officer)
     officer_client.post(f"/onboarding/{withdrawn.pk}/withdraw/", {"confirm": "yes"})
     UserFactory(email="another@mha.gov.in")  # with applications of their own, never listed here
@@ -326,7 +328,7 @@ def test_detail_page_shows_a_timeline(officer_client, officer, django_capture_on
         fill_all(officer_client, application)
     with time_machine.travel(datetime(2026, 5, 11, 14, 5, tzinfo=IST), tick=False):
         complete(officer_client, application)
-        application = _submit(officer_client, application, django_capture_on_commit_callbacks)
+        application = submit(officer_client, application, django_capture_on_commit_callbacks)
 
     tree = page(officer_client.get(f"/onboarding/{application.pk}/"))
     timeline = tree.find("ol", class_="timeline")

@@ -11,12 +11,9 @@ outbox row in the transaction, Celery task on commit, SMTP transport.
 
 import io
 import re
-import time
 from urllib.parse import urlsplit
 
 import pytest
-from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
 from guardian.shortcuts import get_perms
@@ -36,16 +33,14 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
     hindi_catalogue,
     official_email_rules,
     make_state_admin,
+    totp_code,
     with_totp,
 )
+from tests.onboarding.form_helpers import complete
 from tests.onboarding_data import VALID, minimal_pdf
-from tests.smtp import smtp_server  # noqa: F401 (fixture)
+from tests.smtp import smtp_server, text_of  # noqa: F401 (fixture)
 
 pytestmark = [TRANSACTIONAL, pytest.mark.usefixtures("hindi_catalogue", "official_email_rules")]
-
-
-def text_of(message):
-    return message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
 
 
 def delivered_to(server, address):
@@ -69,8 +64,7 @@ def signed_in(email, secret=None):
     assert response.status_code == 302
     if secret:
         assert response["Location"] == "/accounts/2fa/authenticate/"
-        code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
-        assert client.post("/accounts/2fa/authenticate/", {"code": code}).status_code == 302
+        assert client.post("/accounts/2fa/authenticate/", {"code": totp_code(secret)}).status_code == 302
     return client
 
 
@@ -83,11 +77,7 @@ def test_approval_journey_with_mail_delivered_over_smtp(smtp_server):
     # The nodal officer fills the form and submits it.
     nodal = signed_in(officer.email)
     assert nodal.post("/onboarding/start/").status_code == 302
-    application = Application.objects.get(nodal_officer=officer)
-    for section, data in VALID.items():
-        assert nodal.post(f"/onboarding/{application.pk}/section/{section}/", data).status_code == 302, section
-    letter = SimpleUploadedFile("letter.pdf", minimal_pdf(), content_type="application/pdf")
-    assert nodal.post(f"/onboarding/{application.pk}/letter/", {"letter": letter}).status_code == 302
+    application = complete(nodal, Application.objects.get(nodal_officer=officer))
     assert nodal.post(f"/onboarding/{application.pk}/submit/").status_code == 302
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_AUTHORITY

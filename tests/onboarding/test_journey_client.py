@@ -2,26 +2,16 @@
 walks the same journey in Chromium)."""
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from onboarding.models import Application, ApplicationStatus, SectionStatus
-from tests.onboarding_data import VALID, minimal_pdf
+from tests.onboarding.form_helpers import complete, submit
 
 
 @pytest.mark.django_db(transaction=False)
 def test_full_journey(officer_client, officer, django_capture_on_commit_callbacks, mailoutbox):
     response = officer_client.post("/onboarding/start/")
     assert response.status_code == 302
-    application = Application.objects.get(nodal_officer=officer)
-    for section, data in VALID.items():
-        response = officer_client.post(f"/onboarding/{application.pk}/section/{section}/", data)
-        assert response.status_code == 302, (section, response.content.decode()[:3000])
-    response = officer_client.post(
-        f"/onboarding/{application.pk}/letter/",
-        {"letter": SimpleUploadedFile("letter.pdf", minimal_pdf(), content_type="application/pdf")},
-    )
-    assert response.status_code == 302
-    application.refresh_from_db()
+    application = complete(officer_client, Application.objects.get(nodal_officer=officer))
     assert set(application.section_status.values()) == {SectionStatus.COMPLETE}
     assert officer_client.get(f"/onboarding/{application.pk}/tasks/").status_code == 200
     pdf = officer_client.get(f"/onboarding/{application.pk}/form.pdf")
@@ -29,10 +19,7 @@ def test_full_journey(officer_client, officer, django_capture_on_commit_callback
     body = b"".join(pdf.streaming_content)
     assert body.startswith(b"%PDF")
     assert officer_client.get(f"/onboarding/{application.pk}/submit/").status_code == 200
-    with django_capture_on_commit_callbacks(execute=True):
-        response = officer_client.post(f"/onboarding/{application.pk}/submit/")
-    assert response.status_code == 302
-    application.refresh_from_db()
+    application = submit(officer_client, application, django_capture_on_commit_callbacks)
     assert application.status == ApplicationStatus.WITH_AUTHORITY
     assert application.reference.startswith("ONB-")
     assert officer_client.get(f"/onboarding/{application.pk}/").status_code == 200

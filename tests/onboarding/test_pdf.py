@@ -21,7 +21,7 @@ from onboarding.declarations import NOTICE_VERSION
 from onboarding.models import ApplicationDocument, Attachment, DocumentKind
 from portal.audit.models import AuditAction, AuditEvent
 from tests.factories import PASSWORD, UserFactory
-from tests.onboarding.form_helpers import complete, new_application, post_section, reload, valid
+from tests.onboarding.form_helpers import complete, new_application, png_bytes, post_section, reload, submit, valid
 
 pytestmark = pytest.mark.django_db
 
@@ -81,13 +81,6 @@ def download(client, application):
     return b"".join(response.streaming_content)
 
 
-def submitted_application(client, officer, capture):
-    application = complete(client, new_application(officer))
-    with capture(execute=True):
-        assert client.post(f"/onboarding/{application.pk}/submit/").status_code == 302
-    return reload(application)
-
-
 # What the PDF says ---------------------------------------------------------------
 
 EXPECTED_VALUES = [
@@ -111,7 +104,7 @@ SECTION_TITLES = [
 
 
 def test_pdf_holds_the_reference_every_answer_and_the_devanagari_name(officer_client, officer, django_capture_on_commit_callbacks):
-    application = submitted_application(officer_client, officer, django_capture_on_commit_callbacks)
+    application = submit(officer_client, complete(officer_client, new_application(officer)), django_capture_on_commit_callbacks)
     content = download(officer_client, application)
     assert content.startswith(b"%PDF-")
     text = pdf_text(content)
@@ -146,9 +139,7 @@ def test_a_draft_pdf_says_it_is_a_draft(officer_client, officer):
 def test_pdf_downloaded_before_submission_is_not_served_after_it(officer_client, officer, django_capture_on_commit_callbacks):
     application = complete(officer_client, new_application(officer))
     assert "DRAFT" in pdf_text(download(officer_client, application))
-    with django_capture_on_commit_callbacks(execute=True):
-        officer_client.post(f"/onboarding/{application.pk}/submit/")
-    application = reload(application)
+    application = submit(officer_client, application, django_capture_on_commit_callbacks)
     flat = squash(pdf_text(download(officer_client, application)))
     assert application.reference in flat
     assert "DRAFT" not in flat
@@ -158,7 +149,8 @@ def test_pdf_downloaded_before_submission_is_not_served_after_it(officer_client,
 
 def test_the_same_version_is_rendered_once_and_then_served_from_storage(officer_client, officer, django_capture_on_commit_callbacks):
     with time_machine.travel(datetime(2026, 5, 10, 11, 0, tzinfo=IST), tick=False):
-        application = submitted_application(officer_client, officer, django_capture_on_commit_callbacks)
+        application = submit(officer_client, complete(officer_client, new_application(officer)),
+                             django_capture_on_commit_callbacks)
         first = download(officer_client, application)
     document = ApplicationDocument.objects.get(application=application, kind=DocumentKind.FORM_PDF)
     assert document.version == application.version
@@ -214,8 +206,6 @@ def test_the_pdf_is_served_to_nobody_else(officer_client, officer):
 # The URL fetcher ------------------------------------------------------------------
 
 def _png_file(tmp_path):
-    from tests.onboarding.form_helpers import png_bytes
-
     path = tmp_path / "secret.png"
     path.write_bytes(png_bytes((30, 30)))
     return path

@@ -27,11 +27,14 @@ from tests.factories import ApplicationFactory, ApprovalStepFactory
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
     AUTHORITY_EMAIL,
     TRANSACTIONAL,
+    authority_approved,
     hindi_catalogue,
     official_email_rules,
     latest_link,
     make_state_admin,
     make_superadmin,
+    signed_in,
+    state_step,
     submitted_application,
 )
 
@@ -106,17 +109,13 @@ def lock_application(application):
 @pytest.fixture
 def with_state(officer):
     make_state_admin("MH", email="admin.one@maharashtra.gov.in")
-    application = submitted_application(officer)
-    Client().post(latest_link()[0], {"decision": "approve"})
-    application.refresh_from_db()
-    assert application.status == ApplicationStatus.WITH_STATE
-    return application
+    return authority_approved(officer)
 
 
 def test_two_state_admins_deciding_at_once_give_exactly_one_decision(with_state):
     first = make_state_admin("MH", email="admin.two@maharashtra.gov.in")
     second = make_state_admin("MH", email="admin.three@maharashtra.gov.in")
-    step = ApprovalStep.objects.get(application=with_state, stage=Stage.STATE)
+    step = state_step(with_state)
     sql, params = lock_application(with_state)
     results = race([
         lambda: approvals.step_decide(step_id=step.pk, decision="approve", actor=first),
@@ -168,10 +167,9 @@ def test_two_admins_on_the_queue_page_one_sees_it_was_already_decided(with_state
     admins = [make_state_admin("MH", email=f"queue.admin{i}@maharashtra.gov.in") for i in range(2)]
     clients = []
     for admin in admins:
-        client = Client()
-        client.force_login(admin)
+        client = signed_in(admin)
         clients.append(client)
-    step = ApprovalStep.objects.get(application=with_state, stage=Stage.STATE)
+    step = state_step(with_state)
     url = f"/onboarding/queue/{step.pk}/"
     sql, params = lock_application(with_state)
     results = race([

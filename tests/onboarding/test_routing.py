@@ -30,12 +30,15 @@ from tests.factories import UserFactory
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
     AUTHORITY_EMAIL,
     DEVANAGARI_RE,
-    hindi_catalogue,
     as_querydict,
+    authority_approved,
+    hindi_catalogue,
     latest_link,
     make_state_admin,
     make_superadmin,
     messages_to,
+    signed_in,
+    state_step,
     submitted_application,
 )
 from tests.onboarding_data import VALID
@@ -50,6 +53,16 @@ def english(subject):
 def decide_by_link(path, decision, remarks="", client=None, **extra):
     client = client or Client()
     return client.post(path, {"decision": decision, "remarks": remarks}, **extra)
+
+
+def approved_by_the_state(officer, admin, capture):
+    """Approved by the competent authority, then by the state administrator ``admin``;
+    the approval letter is issued on commit."""
+    application = authority_approved(officer)
+    with capture(execute=True):
+        approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=admin)
+    application.refresh_from_db()
+    return application
 
 
 def test_submission_opens_the_authority_step_with_a_hashed_link_and_sends_both_emails(officer):
@@ -144,10 +157,9 @@ def test_return_for_correction_then_resubmission_shows_the_authority_what_change
 
 def test_state_administrator_return_goes_back_to_the_competent_authority(officer):
     admin = make_state_admin("MH")
-    application = submitted_application(officer)
-    decide_by_link(latest_link()[0], "approve")
-    state_step = ApprovalStep.objects.get(application=application, stage=Stage.STATE)
-    approvals.step_decide(step_id=state_step.pk, decision="return", remarks="Attach the letter on letterhead.", actor=admin)
+    application = authority_approved(officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="return", remarks="Attach the letter on letterhead.",
+                          actor=admin)
     application.refresh_from_db()
     assert application.status == ApplicationStatus.CHANGES_REQUESTED
     services.application_submit(application_id=application.pk, actor=officer)
@@ -160,13 +172,7 @@ def test_state_administrator_return_goes_back_to_the_competent_authority(officer
 
 
 def test_final_approval_activates_the_organisation_and_issues_the_letter(officer, django_capture_on_commit_callbacks):
-    admin = make_state_admin("MH")
-    application = submitted_application(officer)
-    decide_by_link(latest_link()[0], "approve")
-    state_step = ApprovalStep.objects.get(application=application, stage=Stage.STATE)
-    with django_capture_on_commit_callbacks(execute=True):
-        approvals.step_decide(step_id=state_step.pk, decision="approve", actor=admin)
-    application.refresh_from_db()
+    application = approved_by_the_state(officer, make_state_admin("MH"), django_capture_on_commit_callbacks)
     assert application.status == ApplicationStatus.APPROVED and application.closed_at is not None
     organisation = application.organisation
     assert organisation.status == OrganisationStatus.ACTIVE and organisation.activated_at is not None
@@ -185,8 +191,7 @@ def test_final_approval_activates_the_organisation_and_issues_the_letter(officer
     [mail] = [m for m in OutboxMessage.objects.all() if m.subject.startswith("Approval letter")]
     assert mail.to == [officer.email, AUTHORITY_EMAIL]
     assert [a["filename"] for a in mail.attachments] == [f"{application.reference}-approval-letter.pdf"]
-    client = Client()
-    client.force_login(officer)
+    client = signed_in(officer)
     response = client.get(f"/onboarding/{application.pk}/approval-letter.pdf")
     assert response.status_code == 200
     body = b"".join(response.streaming_content)
@@ -212,8 +217,7 @@ def test_rejection_appeal_and_overturn(officer, django_capture_on_commit_callbac
     rejected = [m for m in messages_to(officer.email) if english(m.subject).endswith("rejected")]
     assert len(rejected) == 1 and "Not a government body." in rejected[0].body and "appeal" in rejected[0].body
 
-    client = Client()
-    client.force_login(officer)
+    client = signed_in(officer)
     assert client.get(f"/onboarding/{application.pk}/appeal/").status_code == 200
     response = client.post(f"/onboarding/{application.pk}/appeal/", {"grounds": "It is a directorate of the state."})
     assert response.status_code == 302
@@ -223,8 +227,7 @@ def test_rejection_appeal_and_overturn(officer, django_capture_on_commit_callbac
     assert appeal.grounds == "It is a directorate of the state."
     assert [english(m.subject) for m in messages_to(superadmin.email)] == [f"Appeal to decide: application {application.reference}"]
 
-    admin_client = Client()
-    admin_client.force_login(superadmin)
+    admin_client = signed_in(superadmin)
     assert admin_client.get("/onboarding/appeals/").status_code == 200
     assert admin_client.get(f"/onboarding/appeals/{appeal.pk}/").status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
@@ -239,10 +242,9 @@ def test_rejection_appeal_and_overturn(officer, django_capture_on_commit_callbac
 def test_appeal_upheld_is_final(officer):
     superadmin = make_superadmin()
     admin = make_state_admin("MH")
-    application = submitted_application(officer)
-    decide_by_link(latest_link()[0], "approve")
-    state_step = ApprovalStep.objects.get(application=application, stage=Stage.STATE)
-    approvals.step_decide(step_id=state_step.pk, decision="reject", remarks="Duplicate of ONB-2025-000001.", actor=admin)
+    application = authority_approved(officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="Duplicate of ONB-2025-000001.",
+                          actor=admin)
     appeal = approvals.application_appeal(application_id=application.pk, grounds="Not a duplicate.", actor=officer)
     approvals.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="It is a duplicate.", actor=superadmin)
     application.refresh_from_db()
@@ -267,12 +269,7 @@ def test_withdrawal_while_with_the_authority_closes_the_step_and_voids_the_link(
 
 
 def test_every_email_is_in_english_and_hindi(officer, django_capture_on_commit_callbacks):
-    admin = make_state_admin("MH")
-    application = submitted_application(officer)
-    decide_by_link(latest_link()[0], "approve")
-    state_step = ApprovalStep.objects.get(application=application, stage=Stage.STATE)
-    with django_capture_on_commit_callbacks(execute=True):
-        approvals.step_decide(step_id=state_step.pk, decision="approve", actor=admin)
+    approved_by_the_state(officer, make_state_admin("MH"), django_capture_on_commit_callbacks)
     mails = list(OutboxMessage.objects.all())
     assert len(mails) >= 7
     for mail in mails:
@@ -304,8 +301,7 @@ def test_the_officer_sees_where_the_application_is_and_can_send_a_new_link(offic
 
 def test_another_officer_cannot_see_or_act_on_the_application(officer):
     application = submitted_application(officer)
-    other = Client()
-    other.force_login(UserFactory())
+    other = signed_in(UserFactory())
     assert other.get(f"/onboarding/{application.pk}/appeal/").status_code == 404
     assert other.post(f"/onboarding/{application.pk}/resend-link/").status_code == 404
     assert other.get(f"/onboarding/{application.pk}/approval-letter.pdf").status_code == 404
@@ -336,7 +332,7 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     with time_machine.travel(step.due_at + timedelta(minutes=1), tick=False):
         deadline_sweep.delay()
     decide_by_link(latest_link()[0], "approve")
-    state = ApprovalStep.objects.get(application=application, stage=Stage.STATE)
+    state = state_step(application)
     with time_machine.travel(state.due_at - timedelta(days=1), tick=False):
         deadline_sweep.delay()
     approvals.step_decide(step_id=state.pk, decision="return", remarks="Fix it.", actor=admin)
@@ -350,11 +346,7 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     with time_machine.travel(timezone.now() + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS + 1), tick=False):
         deadline_sweep.delay()
     # Approved, with its letter.
-    other = submitted_application(UserFactory(email="second.officer@mahaagri.gov.in"))
-    decide_by_link(latest_link()[0], "approve")
-    with django_capture_on_commit_callbacks(execute=True):
-        approvals.step_decide(step_id=ApprovalStep.objects.get(application=other, stage=Stage.STATE).pk,
-                              decision="approve", actor=admin)
+    other = approved_by_the_state(UserFactory(email="second.officer@mahaagri.gov.in"), admin, django_capture_on_commit_callbacks)
 
     templates = {p.name[: -len("_subject.txt")] for p in (Path(settings.BASE_DIR) / "templates/onboarding/email").glob("*_subject.txt")}
     expected_subjects = {

@@ -8,29 +8,24 @@ from datetime import timedelta
 import pytest
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
-from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.test import Client
 from django.utils import timezone
 
-from onboarding.models import ApplicationStatus, ApprovalStep, Decision, Stage
+from onboarding.models import ApplicationStatus, Decision, Stage
 from portal.organisations.models import OrganisationStatus
 from tests.factories import PASSWORD, ApplicationFactory, ApprovalStepFactory, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
+    authority_approved,
     hindi_catalogue,
-    latest_link,
     make_state_admin,
     make_superadmin,
-    submitted_application,
+    signed_in,
+    state_step,
+    totp_code,
     with_totp,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hindi_catalogue")]
-
-
-def logged_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def queue_references(html):
@@ -60,7 +55,7 @@ def queue(db):
 
 
 def test_queue_shows_the_viewers_jurisdiction_overdue_first_then_oldest(queue):
-    response = logged_in(make_state_admin("MH")).get("/onboarding/queue/")
+    response = signed_in(make_state_admin("MH")).get("/onboarding/queue/")
     assert response.status_code == 200
     html = response.content.decode()
     assert queue_references(html) == ["ONB-2026-000013", "ONB-2026-000011", "ONB-2026-000012", "ONB-2026-000010"]
@@ -70,15 +65,15 @@ def test_queue_shows_the_viewers_jurisdiction_overdue_first_then_oldest(queue):
 
 def test_superadmins_and_national_state_admins_see_every_jurisdiction(queue):
     everything = ["ONB-2026-000014", "ONB-2026-000013", "ONB-2026-000011", "ONB-2026-000012", "ONB-2026-000010"]
-    assert queue_references(logged_in(make_superadmin()).get("/onboarding/queue/").content.decode()) == everything
+    assert queue_references(signed_in(make_superadmin()).get("/onboarding/queue/").content.decode()) == everything
     national = UserFactory()
     PlatformRoleFactory(user=national, role="state_admin", jurisdiction="")
     with_totp(national)
-    assert queue_references(logged_in(national).get("/onboarding/queue/").content.decode()) == everything
+    assert queue_references(signed_in(national).get("/onboarding/queue/").content.decode()) == everything
 
 
 def test_queue_of_another_state_is_empty_and_its_steps_are_not_found(queue):
-    client = logged_in(make_state_admin("GA"))
+    client = signed_in(make_state_admin("GA"))
     html = client.get("/onboarding/queue/").content.decode()
     assert "Nothing is waiting for your decision." in html
     assert client.get(f"/onboarding/queue/{queue['recent'].pk}/").status_code == 404
@@ -87,7 +82,7 @@ def test_queue_of_another_state_is_empty_and_its_steps_are_not_found(queue):
 def test_revoked_state_admins_lose_the_queue(queue):
     admin = make_state_admin("MH")
     admin.platform_roles.update(revoked_at=timezone.now())
-    assert logged_in(admin).get("/onboarding/queue/").status_code == 403
+    assert signed_in(admin).get("/onboarding/queue/").status_code == 403
 
 
 # Queries of the queue page, whatever the number of applications: session,
@@ -109,7 +104,7 @@ def test_queue_query_count_is_the_same_for_1_and_200_applications(count, django_
             ApprovalStepFactory(application=ApplicationFactory(jurisdiction="MH", status="with_authority"),
                                 stage=Stage.AUTHORITY, assignee_email=f"ca{i}@dept.gov.in",
                                 due_at=now - timedelta(days=1), escalated_at=now)
-    client = logged_in(make_state_admin("MH"))
+    client = signed_in(make_state_admin("MH"))
     with django_assert_num_queries(QUEUE_QUERIES):
         response = client.get("/onboarding/queue/")
     assert response.status_code == 200
@@ -118,10 +113,9 @@ def test_queue_query_count_is_the_same_for_1_and_200_applications(count, django_
 
 def test_deciding_from_the_queue(officer, django_capture_on_commit_callbacks):
     admin = make_state_admin("MH")
-    application = submitted_application(officer)
-    Client().post(latest_link()[0], {"decision": "approve"})
-    step = ApprovalStep.objects.get(application=application, stage=Stage.STATE)
-    client = logged_in(admin)
+    application = authority_approved(officer)
+    step = state_step(application)
+    client = signed_in(admin)
     page = client.get(f"/onboarding/queue/{step.pk}/")
     html = page.content.decode()
     assert page.status_code == 200 and html.count("<h1") == 1
@@ -145,7 +139,7 @@ def test_deciding_from_the_queue(officer, django_capture_on_commit_callbacks):
 
 
 def test_queue_pages_answer_only_their_methods(queue):
-    client = logged_in(make_state_admin("MH"))
+    client = signed_in(make_state_admin("MH"))
     assert client.post("/onboarding/queue/").status_code == 405
     assert client.generic("TRACE", "/onboarding/queue/").status_code == 405
     assert client.generic("TRACE", f"/onboarding/queue/{queue['recent'].pk}/").status_code == 405
@@ -156,18 +150,12 @@ def test_queue_pages_answer_only_their_methods(queue):
 # MFA ----------------------------------------------------------------------------
 
 
-def totp_code(secret):
-    import time
-
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
-
-
 @pytest.mark.parametrize("path", ["/onboarding/queue/", "/onboarding/", "/admin/", "/admin/onboarding/"])
 def test_a_state_admin_without_totp_is_sent_to_set_it_up(path):
     admin = make_state_admin("MH", totp=False)
     admin.is_staff = True
     admin.save(update_fields=["is_staff"])
-    response = logged_in(admin).get(path)
+    response = signed_in(admin).get(path)
     assert response.status_code == 302
     assert response["Location"] == f"/accounts/2fa/totp/activate/?next={path.replace('/', '%2F')}"
 
@@ -176,13 +164,13 @@ def test_a_state_admin_without_totp_is_sent_to_set_it_up(path):
 def test_superadmins_without_totp_are_sent_to_set_it_up(who):
     user = make_superadmin(totp=False) if who == "superadmin" else UserFactory(is_superuser=True, is_staff=True)
     for path in ("/onboarding/appeals/", "/admin/"):
-        response = logged_in(user).get(path)
+        response = signed_in(user).get(path)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/2fa/totp/activate/")
 
 
 def test_staff_without_a_platform_role_are_sent_to_set_it_up():
     staff = UserFactory(is_staff=True)
-    response = logged_in(staff).get("/admin/")
+    response = signed_in(staff).get("/admin/")
     assert response.status_code == 302 and response["Location"] == "/accounts/2fa/totp/activate/?next=%2Fadmin%2F"
 
 
@@ -190,7 +178,7 @@ def test_people_who_need_no_second_factor_are_not_asked():
     auditor = UserFactory()
     PlatformRoleFactory(user=auditor, role="auditor", jurisdiction="")
     for user in (auditor, UserFactory()):
-        assert logged_in(user).get("/onboarding/").status_code == 200
+        assert signed_in(user).get("/onboarding/").status_code == 200
 
 
 def test_setting_up_totp_through_allauth_then_signing_in_with_it_and_with_a_recovery_code():

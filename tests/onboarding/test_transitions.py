@@ -6,21 +6,22 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.test import Client
 from django.utils import timezone
 
 from onboarding import approvals, services
-from onboarding.models import ApplicationStatus, ApprovalStep, Decision, Stage
+from onboarding.models import ApplicationStatus, ApprovalStep, Decision
 from onboarding.workflow import InvalidTransition
 from portal.audit.models import AuditEvent
 from portal.mail.models import OutboxMessage
 from tests.factories import UserFactory
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
     as_querydict,
+    authority_approved,
     hindi_catalogue,
-    latest_link,
     make_state_admin,
     make_superadmin,
+    signed_in,
+    state_step,
     submitted_application,
 )
 from tests.onboarding_data import VALID
@@ -59,24 +60,16 @@ def superadmin(db):
 
 @pytest.fixture
 def with_state(officer, state_admin):
-    application = submitted_application(officer)
-    Client().post(latest_link()[0], {"decision": "approve"})
-    application.refresh_from_db()
-    assert application.status == ApplicationStatus.WITH_STATE
-    return application
+    return authority_approved(officer)
 
 
 @pytest.fixture
 def rejected(officer, with_state, state_admin):
-    step = ApprovalStep.objects.get(application=with_state, stage=Stage.STATE)
+    step = state_step(with_state)
     approvals.step_decide(step_id=step.pk, decision="reject", remarks="Duplicate.", actor=state_admin)
     with_state.refresh_from_db()
     assert with_state.status == ApplicationStatus.REJECTED
     return with_state
-
-
-def state_step(application):
-    return ApprovalStep.objects.get(application=application, stage=Stage.STATE)
 
 
 def test_state_admin_of_another_state_may_not_decide(with_state):
@@ -85,8 +78,7 @@ def test_state_admin_of_another_state_may_not_decide(with_state):
     with pytest.raises(PermissionDenied):
         approvals.step_decide(step_id=state_step(with_state).pk, decision="approve", actor=other)
     unchanged.check()
-    client = Client()
-    client.force_login(other)
+    client = signed_in(other)
     assert client.post(f"/onboarding/queue/{state_step(with_state).pk}/", {"decision": "approve"}).status_code == 404
     unchanged.check()
 
@@ -104,8 +96,7 @@ def test_people_without_the_role_may_not_decide_a_state_step(with_state, officer
         approvals.step_decide(step_id=state_step(with_state).pk, decision="approve", actor=actor)
     unchanged.check()
     if actor is not None:
-        client = Client()
-        client.force_login(actor)
+        client = signed_in(actor)
         assert client.get("/onboarding/queue/").status_code == 403
         assert client.post(f"/onboarding/queue/{state_step(with_state).pk}/", {"decision": "approve"}).status_code == 403
     unchanged.check()
@@ -118,8 +109,7 @@ def test_nobody_decides_on_their_own_application(state_admin):
 
     PlatformRoleFactory(user=admin_officer, role="state_admin", jurisdiction="MH")
     PlatformRoleFactory(user=admin_officer, role="superadmin", jurisdiction="")
-    application = submitted_application(admin_officer)
-    Client().post(latest_link()[0], {"decision": "approve"})
+    application = authority_approved(admin_officer)
     unchanged = Unchanged(application)
     with pytest.raises(PermissionDenied):
         approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=admin_officer)
@@ -165,8 +155,7 @@ def test_a_decided_step_cannot_be_decided_again(with_state, state_admin, superad
         approvals.step_decide(step_id=step.pk, decision="approve", actor=superadmin)
     assert refused.value.step.decision == Decision.RETURN and refused.value.step.decided_by == state_admin
     unchanged.check()
-    client = Client()
-    client.force_login(superadmin)
+    client = signed_in(superadmin)
     response = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve"})
     assert response.status_code == 409
     html = response.content.decode()
@@ -174,32 +163,27 @@ def test_a_decided_step_cannot_be_decided_again(with_state, state_admin, superad
     unchanged.check()
 
 
+def assert_appeal_refused(application, officer, grounds, refusal, message):
+    """The service raises ``refusal``, the appeal page says ``message``, and nothing changes."""
+    unchanged = Unchanged(application)
+    with pytest.raises(refusal):
+        approvals.application_appeal(application_id=application.pk, grounds=grounds, actor=officer)
+    unchanged.check()
+    response = signed_in(officer).post(f"/onboarding/{application.pk}/appeal/", {"grounds": grounds})
+    assert response.status_code == 200 and message in response.content.decode()
+    unchanged.check()
+
+
 @pytest.mark.parametrize("status_fixture", ["submitted", "with_state"])
 def test_appeal_is_refused_unless_rejected(request, officer, status_fixture):
     application = submitted_application(officer) if status_fixture == "submitted" else request.getfixturevalue("with_state")
-    unchanged = Unchanged(application)
-    with pytest.raises(InvalidTransition):
-        approvals.application_appeal(application_id=application.pk, grounds="Please.", actor=officer)
-    unchanged.check()
-    client = Client()
-    client.force_login(officer)
-    response = client.post(f"/onboarding/{application.pk}/appeal/", {"grounds": "Please."})
-    assert response.status_code == 200 and "nothing to appeal" in response.content.decode()
-    unchanged.check()
+    assert_appeal_refused(application, officer, "Please.", InvalidTransition, "nothing to appeal")
 
 
 def test_appeal_after_the_period_is_refused(rejected, officer, settings):
-    unchanged = Unchanged(rejected)
     later = timezone.now() + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS, minutes=1)
     with time_machine.travel(later, tick=False):
-        with pytest.raises(approvals.AppealWindowClosed):
-            approvals.application_appeal(application_id=rejected.pk, grounds="Late but right.", actor=officer)
-        unchanged.check()
-        client = Client()
-        client.force_login(officer)
-        response = client.post(f"/onboarding/{rejected.pk}/appeal/", {"grounds": "Late but right."})
-        assert response.status_code == 200 and "cannot be appealed now" in response.content.decode()
-    unchanged.check()
+        assert_appeal_refused(rejected, officer, "Late but right.", approvals.AppealWindowClosed, "cannot be appealed now")
 
 
 def test_appeal_within_the_period_is_accepted(rejected, officer, settings):
@@ -222,8 +206,7 @@ def test_appeal_needs_grounds(rejected, officer):
     with pytest.raises(ValidationError) as refused:
         approvals.application_appeal(application_id=rejected.pk, grounds=" ", actor=officer)
     assert "grounds" in refused.value.message_dict
-    client = Client()
-    client.force_login(officer)
+    client = signed_in(officer)
     response = client.post(f"/onboarding/{rejected.pk}/appeal/", {"grounds": ""})
     assert response.status_code == 200 and 'id="id_grounds_error"' in response.content.decode()
     unchanged.check()
@@ -242,8 +225,7 @@ def test_second_appeal_and_appeal_after_a_final_rejection_are_refused(rejected, 
     with pytest.raises(InvalidTransition):  # "approve" is not an appeal decision
         approvals.appeal_decide(step_id=appeal.pk, decision="approve", actor=superadmin)
     unchanged.check()
-    client = Client()
-    client.force_login(state_admin)
+    client = signed_in(state_admin)
     assert client.get("/onboarding/appeals/").status_code == 403
     assert client.post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "overturn"}).status_code == 403
     approvals.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="It is a duplicate.", actor=superadmin)
@@ -289,8 +271,7 @@ def test_editing_while_with_the_state_is_refused(with_state, officer):
 
 
 def test_a_decision_on_a_withdrawn_application_is_refused(officer, state_admin):
-    application = submitted_application(officer)
-    Client().post(latest_link()[0], {"decision": "approve"})
+    application = authority_approved(officer)
     step = state_step(application)
     services.application_withdraw(application_id=application.pk, actor=officer)
     unchanged = Unchanged(application)
@@ -298,8 +279,7 @@ def test_a_decision_on_a_withdrawn_application_is_refused(officer, state_admin):
         approvals.step_decide(step_id=step.pk, decision="approve", actor=state_admin)
     assert refused.value.step.decision == Decision.CANCELLED
     unchanged.check()
-    client = Client()
-    client.force_login(state_admin)
+    client = signed_in(state_admin)
     response = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve"})
     assert response.status_code == 409 and "withdrawn" in response.content.decode()
 
@@ -319,8 +299,7 @@ def test_new_link_is_refused_unless_with_the_authority(with_state, officer, clie
 def test_unknown_step_ids_are_not_found(state_admin, superadmin):
     with pytest.raises(ApprovalStep.DoesNotExist):
         approvals.step_decide(step_id=999999, decision="approve", actor=state_admin)
-    client = Client()
-    client.force_login(superadmin)
+    client = signed_in(superadmin)
     assert client.get("/onboarding/queue/999999/").status_code == 404
     assert client.post("/onboarding/appeals/999999/", {"decision": "overturn"}).status_code == 404
     assert client.get("/onboarding/queue/abc/").status_code == 404

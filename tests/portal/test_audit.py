@@ -6,16 +6,15 @@ import threading
 from io import StringIO
 
 import pytest
-from allauth.mfa.models import Authenticator
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, connections, transaction
 from django.test import Client
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import GENESIS, audit_record, audit_verify
-from portal.organisations.models import PlatformRole, PlatformRoleGrant
 from tests.factories import PASSWORD, UserFactory
-from tests.onboarding.form_helpers import complete, upload
+from tests.onboarding.approval_helpers import make_superadmin
+from tests.onboarding.form_helpers import complete, submit, upload
 from tests.onboarding_data import minimal_pdf
 
 pytestmark = pytest.mark.django_db
@@ -56,15 +55,11 @@ def real_actions(officer, officer_client, django_capture_on_commit_callbacks):
     client = Client()
     assert client.post("/accounts/login/", {"login": officer.email, "password": PASSWORD}).status_code == 302
     assert client.post("/onboarding/start/").status_code == 302
-    application = officer.applications.get()
-    complete(client, application)
+    application = complete(client, officer.applications.get())
     upload(client, application, minimal_pdf(pages=2), name="letter-v2.pdf")
-    with django_capture_on_commit_callbacks(execute=True):
-        assert client.post(f"/onboarding/{application.pk}/submit/").status_code == 302
+    submit(client, application, django_capture_on_commit_callbacks)
 
-    root = UserFactory(email="root@sandes.nic.in")
-    PlatformRoleGrant.objects.create(user=root, role=PlatformRole.SUPERADMIN)
-    Authenticator.objects.create(user=root, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"})
+    root = make_superadmin(email="root@sandes.nic.in")
     admin = Client()
     admin.login(email=root.email, password=PASSWORD)
     assert admin.post("/portal/email-rules/", {"suffix": "iitb.ac.in", "kind": "official", "note": ""}).status_code == 302

@@ -2,7 +2,6 @@
 editing by superadmins (audited), and the refusal in the onboarding form."""
 
 import pytest
-from allauth.mfa.models import Authenticator
 from django.test import Client
 
 from onboarding.models import Application
@@ -23,6 +22,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import PlatformRole, PlatformRoleGrant
 from tests.factories import PASSWORD, OrganisationDomainFactory, UserFactory
 from tests.html_tree import field_error, field_value, page
+from tests.onboarding.approval_helpers import make_superadmin, with_totp
 from tests.onboarding.form_helpers import new_application, post_section, valid
 
 pytestmark = pytest.mark.django_db
@@ -184,10 +184,7 @@ def _signed_in(user):
 
 @pytest.fixture
 def superadmin():
-    user = UserFactory(email="root@sandes.nic.in")
-    PlatformRoleGrant.objects.create(user=user, role=PlatformRole.SUPERADMIN)
-    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"})
-    return user
+    return make_superadmin(email="root@sandes.nic.in")
 
 
 def test_superadmin_adds_changes_and_deletes_a_rule_and_each_change_is_audited(superadmin):
@@ -267,7 +264,7 @@ def test_non_superadmins_get_403_and_change_nothing(role):
     if role:
         PlatformRoleGrant.objects.create(user=user, role=role, jurisdiction="MH")
         # With a second factor, so that the MFA redirect does not hide the permission check.
-        Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"})
+        with_totp(user)
     rule = EmailSuffixRule.objects.get(suffix="gov.in")
     client = _signed_in(user)
     count = EmailSuffixRule.objects.count()

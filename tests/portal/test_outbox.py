@@ -15,7 +15,6 @@ from datetime import timedelta
 import pytest
 import time_machine
 from allauth.account.models import EmailAddress
-from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.core.mail import EmailMessage, send_mail
 from django.db import connection
@@ -24,9 +23,9 @@ from django.utils import timezone
 
 from portal.mail.models import OutboxMessage, OutboxStatus
 from portal.mail.tasks import outbox_send, outbox_sweep
-from portal.organisations.models import PlatformRole, PlatformRoleGrant
-from tests.factories import PASSWORD, UserFactory
-from tests.smtp import smtp_server  # noqa: F401  (fixture)
+from tests.factories import PASSWORD
+from tests.onboarding.approval_helpers import make_superadmin
+from tests.smtp import smtp_server, text_of  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -36,10 +35,6 @@ MESSAGE_ID = re.compile(r"<[0-9a-f]{32}@sandes\.gov\.in>")
 def sweep():
     """The periodic sweep, the real task code (run in-process by the eager test setting)."""
     return outbox_sweep.delay().get()
-
-
-def text_of(message):
-    return message.get_body(preferencelist=("plain",)).get_content()
 
 
 # allauth's mail -------------------------------------------------------------------
@@ -138,9 +133,7 @@ def test_after_the_last_attempt_a_superadmin_can_queue_it_again(
         assert sweep() == 0  # given up: the sweep no longer tries
 
     smtp_server.start()
-    root = UserFactory(email="root@sandes.nic.in")
-    PlatformRoleGrant.objects.create(user=root, role=PlatformRole.SUPERADMIN)
-    Authenticator.objects.create(user=root, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"})
+    root = make_superadmin(email="root@sandes.nic.in")
     client = Client()
     client.login(email=root.email, password=PASSWORD)
     assert "Failed (gave up)" in client.get(f"/portal/outbox/{row.pk}/").content.decode()

@@ -3,7 +3,6 @@
 journey is well-formed for assistive technology and a strict Content-Security-Policy."""
 
 import pytest
-from allauth.mfa.models import Authenticator
 from django.test import Client
 from django.urls import URLResolver, get_resolver, path
 
@@ -11,10 +10,10 @@ from onboarding.models import Application
 from portal.access import RULES
 from portal.accounts.models import EmailSuffixRule
 from portal.mail.models import OutboxMessage
-from portal.organisations.models import PlatformRole, PlatformRoleGrant
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory
-from tests.html_tree import parse
-from tests.onboarding.form_helpers import complete, new_application, section_url, valid
+from tests.html_tree import html_problems
+from tests.onboarding.approval_helpers import make_superadmin
+from tests.onboarding.form_helpers import complete, new_application, section_url, submit, valid
 
 # Routes ------------------------------------------------------------------------------
 
@@ -77,18 +76,11 @@ def test_the_check_reports_a_view_without_a_rule():
     assert views_without_rule([path("open/", unguarded)]) == [f"/open/ ({__name__}.unguarded): None"]
 
 
-def _superadmin():
-    user = UserFactory(email="root@sandes.nic.in")
-    PlatformRoleGrant.objects.create(user=user, role=PlatformRole.SUPERADMIN)
-    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"})
-    return user
-
-
 @pytest.mark.django_db
 def test_every_view_refuses_trace():
     """Function views answer any method unless told otherwise (DESIGN §9)."""
     client = Client()
-    client.login(email=_superadmin().email, password=PASSWORD)
+    client.login(email=make_superadmin(email="root@sandes.nic.in").email, password=PASSWORD)
     answered, tried = [], 0
     for route, pattern, trail in walk(get_resolver().url_patterns):
         if not is_ours(pattern, trail) or pattern.callback.__module__.startswith("django."):
@@ -108,59 +100,6 @@ def test_every_view_refuses_trace():
 
 # Pages -------------------------------------------------------------------------------
 
-LABELLED_EXEMPT_TYPES = {"hidden", "submit", "button", "reset", "image"}
-
-
-def html_problems(html):
-    tree = parse(html)
-    problems = []
-    if not (getattr(tree, "doctype", "") or "").lower().startswith("doctype html"):
-        problems.append("no <!DOCTYPE html>")
-    root = tree.find("html")
-    if root is None or not root.get("lang", "").strip():
-        problems.append("<html> without lang")
-    h1s = tree.find_all("h1")
-    if len(h1s) != 1:
-        problems.append(f"{len(h1s)} <h1> elements")
-    titles = tree.find_all("title")
-    if len(titles) != 1 or not titles[0].squashed_text() or titles[0].squashed_text().startswith("·"):
-        problems.append(f"title {[t.squashed_text() for t in titles]!r}")
-
-    ids = {}
-    for node in tree.iter():
-        if "id" in node.attrs:
-            ids.setdefault(node.get("id"), []).append(node)
-    problems += [f"id {key!r} used {len(nodes)} times" for key, nodes in ids.items() if len(nodes) > 1]
-
-    labels_for = {node.get("for") for node in tree.find_all("label") if node.get("for")}
-    for node in tree.iter():
-        if node.tag in ("input", "select", "textarea"):
-            if node.tag == "input" and node.get("type", "text") in LABELLED_EXEMPT_TYPES:
-                continue
-            labelled = (
-                (node.get("id") and node.get("id") in labels_for)
-                or any(a.tag == "label" for a in node.ancestors())
-                or node.get("aria-label", "").strip()
-                or node.get("aria-labelledby", "").strip()
-            )
-            if not labelled:
-                problems.append(f"<{node.tag} name={node.get('name')!r}> has no label")
-        for attribute in ("aria-describedby", "aria-labelledby"):
-            for ref in node.get(attribute, "").split():
-                if ref not in ids:
-                    problems.append(f"{attribute}={ref!r} points at no element")
-        if node.tag == "label" and node.get("for") and node.get("for") not in ids:
-            problems.append(f"<label for={node.get('for')!r}> points at no element")
-        if node.tag == "script" and (node.text().strip() or not node.get("src")):
-            problems.append("inline <script>")
-        if node.tag == "style":
-            problems.append("inline <style>")
-        if "style" in node.attrs:
-            problems.append(f"style= attribute on <{node.tag}>")
-        problems += [f"{a}= handler on <{node.tag}>" for a in node.attrs if a.startswith("on")]
-    return problems
-
-
 def test_html_check_finds_problems():
     bad = ('<html><head><title></title><style>p{}</style></head><body><h1>A</h1><h1>B</h1><input name="x">'
            '<p id="d" style="color:red" onclick="x()">t</p><span id="d"></span><script>alert(1)</script>'
@@ -179,7 +118,7 @@ def journey(db, officer, officer_client, django_capture_on_commit_callbacks):
     outsider = UserFactory(email="someone@gmail.com")
     outsider_client = Client()
     outsider_client.login(email=outsider.email, password=PASSWORD)
-    root = _superadmin()
+    root = make_superadmin(email="root@sandes.nic.in")
     root_client = Client()
     root_client.login(email=root.email, password=PASSWORD)
     OrganisationFactory(name="Directorate of Agriculture, Maharashtra")
@@ -224,9 +163,7 @@ def journey(db, officer, officer_client, django_capture_on_commit_callbacks):
         ("letter, uploaded", officer_client, f"/onboarding/{full.pk}/letter/", "get", None),
         ("submit, complete", officer_client, f"/onboarding/{full.pk}/submit/", "get", None),
     ]
-    submitted = complete(officer_client, new_application(officer))
-    with django_capture_on_commit_callbacks(execute=True):
-        assert officer_client.post(f"/onboarding/{submitted.pk}/submit/").status_code == 302
+    submitted = submit(officer_client, complete(officer_client, new_application(officer)), django_capture_on_commit_callbacks)
     pages += [
         ("detail, submitted", officer_client, f"/onboarding/{submitted.pk}/", "get", None),
         ("task list, submitted", officer_client, f"/onboarding/{submitted.pk}/tasks/", "get", None),
