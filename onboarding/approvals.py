@@ -27,7 +27,7 @@ from onboarding.models import (
     Stage,
 )
 from onboarding.services import _lock_for_officer
-from onboarding.step_selectors import jurisdictions_decided_by
+from onboarding.step_selectors import jurisdictions_decided_by, last_rejection, last_seen_step
 from onboarding.tokens import LinkState, link_state, review_url, token_build, token_lookup
 from portal.accounts.models import User
 from portal.audit.models import AuditAction
@@ -106,22 +106,10 @@ def _state_recipients(jurisdiction):
 # Opening steps -------------------------------------------------------------------
 
 def _issue_link(step, now):
-    """Supersede the step's live links and make a new one; returns the raw token."""
-    AuthorityToken.objects.filter(step=step, used_at__isnull=True, superseded_at__isnull=True).update(superseded_at=now)
+    """A new link for the step (the caller supersedes the live ones); returns the raw token."""
     raw, row = token_build(step=step, email=step.assignee_email, now=now)
     row.save(force_insert=True)
     return raw
-
-
-def last_seen_step(step):
-    """The earlier step of the same stage whose decider last saw the application, or None."""
-    return (
-        ApprovalStep.objects.filter(application_id=step.application_id, stage=step.stage, opened_at__lte=step.opened_at)
-        .exclude(pk=step.pk)
-        .exclude(decision__in=["", Decision.CANCELLED])
-        .order_by("-opened_at", "-id")
-        .first()
-    )
 
 
 def step_open_authority(*, application):
@@ -174,6 +162,7 @@ def step_resend_authority_link(*, application_id, actor, request=None):
         if latest and now - latest < RESEND_INTERVAL:
             raise ValidationError(_("A new link was sent less than 10 minutes ago. Please wait before sending another."),
                                   code="too_soon")
+        AuthorityToken.objects.filter(step=step, used_at__isnull=True, superseded_at__isnull=True).update(superseded_at=now)
         raw = _issue_link(step, now)
         routing.send_bilingual(
             to=[step.assignee_email], reply_to=[application.nodal_officer.email], template="authority_request",
@@ -293,7 +282,7 @@ def _after_decision(*, application, step, event, actor, request):
     elif event in (E.AUTHORITY_RETURN, E.STATE_RETURN):
         routing.notify_officer(application=application, template="returned", context=context)
     elif event in (E.AUTHORITY_REJECT, E.STATE_REJECT):
-        context["appeal_until"] = step.decided_at + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS)
+        context["appeal_until"] = appeal_until(step.decided_at)
         routing.notify_officer(application=application, template="rejected", context=context)
     elif event in (E.STATE_APPROVE, E.APPEAL_OVERTURN):
         application_approve(application=application, actor=actor, request=request)
@@ -307,13 +296,14 @@ def _after_decision(*, application, step, event, actor, request):
 
 # Appeals ---------------------------------------------------------------------------
 
-def appeal_deadline(application):
-    rejected_at = (
-        application.steps.filter(decision=Decision.REJECT).order_by("-decided_at").values_list("decided_at", flat=True).first()
-    )
-    if rejected_at is None:
-        return None
+def appeal_until(rejected_at):
+    """The end of the appeal period of a rejection decided at ``rejected_at``."""
     return rejected_at + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS)
+
+
+def appeal_deadline(application):
+    rejection = last_rejection(application)
+    return None if rejection is None else appeal_until(rejection.decided_at)
 
 
 def application_appeal(*, application_id, grounds, actor, request=None):

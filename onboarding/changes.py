@@ -3,6 +3,7 @@ person who decides on it again (the competent authority after a correction)."""
 
 from onboarding.forms import SECTION_FORMS
 from onboarding.models import ApplicationVersion, Attachment
+from onboarding.step_selectors import last_seen_step
 from onboarding.summary import _display
 
 
@@ -25,8 +26,6 @@ def version_changes(application, old_data, new_data):
 def changes_since_last_seen(step):
     """None when the decider sees the application for the first time; otherwise
     {"since": earlier step, "rows": [...], "letter_replaced": bool}."""
-    from onboarding.approvals import last_seen_step
-
     previous = last_seen_step(step)
     if previous is None:
         return None

@@ -32,7 +32,7 @@ def _approving_authority(application):
     )
 
 
-def approval_letter_html(application, *, issued_at):
+def approval_letter_html(application, *, issued_at, authority):
     organisation = application.organisation
     steps = list(application.steps.exclude(decision__in=["", Decision.CANCELLED]).order_by("decided_at", "id"))
     with translation.override("en"):
@@ -41,7 +41,7 @@ def approval_letter_html(application, *, issued_at):
             {
                 "application": application, "organisation": organisation,
                 "domains": list(organisation.domains.order_by("domain").values_list("domain", flat=True)) if organisation else [],
-                "steps": steps, "authority": _approving_authority(application), "issued_at": issued_at,
+                "steps": steps, "authority": authority, "issued_at": issued_at,
                 "site_url": settings.SITE_URL,
             },
         )
@@ -68,7 +68,8 @@ def approval_letter_issue(*, application_id):
     if existing:
         return existing
     issued_at = timezone.now()
-    content = render_pdf(approval_letter_html(application, issued_at=issued_at))  # slow: outside the transaction
+    authority = _approving_authority(application)
+    content = render_pdf(approval_letter_html(application, issued_at=issued_at, authority=authority))  # slow: outside the transaction
     with transaction.atomic():
         Application.objects.select_for_update().filter(pk=application.pk).first()
         existing = ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).first()
@@ -84,7 +85,6 @@ def approval_letter_issue(*, application_id):
         document.save()
         audit_record(actor=None, action=AuditAction.APPLICATION_PDF_RENDERED, target=application,
                      new={"kind": DocumentKind.APPROVAL_LETTER, "sha256": sha256, "version": application.version})
-        authority = _approving_authority(application)
         recipients = [application.nodal_officer.email]
         if authority and authority.assignee_email and authority.assignee_email not in recipients:
             recipients.append(authority.assignee_email)

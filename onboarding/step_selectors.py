@@ -77,6 +77,22 @@ def appeal_step_for(viewer, pk):
         raise Http404 from None
 
 
+def last_seen_step(step):
+    """The earlier step of the same stage whose decider last saw the application, or None."""
+    return (
+        ApprovalStep.objects.filter(application_id=step.application_id, stage=step.stage, opened_at__lte=step.opened_at)
+        .exclude(pk=step.pk)
+        .exclude(decision__in=["", Decision.CANCELLED])
+        .order_by("-opened_at", "-id")
+        .first()
+    )
+
+
+def last_rejection(application):
+    """The application's latest rejected step, or None."""
+    return application.steps.filter(decision=Decision.REJECT).order_by("-decided_at").first()
+
+
 def steps_of(application):
     """Every step of an application the viewer may already see, oldest first."""
     return list(application.steps.exclude(decision=Decision.CANCELLED).order_by("opened_at", "id"))

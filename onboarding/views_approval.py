@@ -28,6 +28,7 @@ from onboarding.step_selectors import (
     appeal_queue,
     appeal_step_for,
     escalated_authority_steps,
+    last_rejection,
     state_queue,
     state_step_for,
     steps_of,
@@ -237,7 +238,8 @@ def queue_step(request, pk):
 @require_http_methods(["GET", "POST"])
 def appeal(request, pk):
     application = application_for_officer(request.user, pk)
-    deadline = approvals.appeal_deadline(application)
+    rejection = last_rejection(application)
+    deadline = approvals.appeal_until(rejection.decided_at) if rejection else None
     can_appeal = (
         workflow.allowed(application.status, workflow.Event.APPEAL) and deadline is not None and timezone.now() <= deadline
     )
@@ -257,7 +259,6 @@ def appeal(request, pk):
         else:
             messages.success(request, _("Your appeal was lodged. The superadmins will decide on it."))
             return redirect("onboarding:detail", pk=pk)
-    rejection = application.steps.filter(decision="reject").order_by("-decided_at").first()
     return render(request, "onboarding/appeal.html", {
         "application": application, "form": form, "can_appeal": can_appeal, "deadline": deadline, "rejection": rejection,
     })
