@@ -2,6 +2,8 @@
 single-use link, no account), the state administrators' queue, appeals, and
 the approval letter."""
 
+from functools import wraps
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -47,19 +49,26 @@ LINK_PAGES = {
 QUEUE_PAGE_SIZE = 50
 
 
-def _keep_token_on_site(response):
-    # The token is in the URL: never send it to another site in a Referer header.
-    # Pages say "same-origin", not "no-referrer": under "no-referrer" a browser
-    # sends "Origin: null" with the page's own forms (the decision, the language
-    # switch), which Django's CSRF check refuses. Files submit nothing: "no-referrer".
-    response["Referrer-Policy"] = "no-referrer" if isinstance(response, FileResponse) else "same-origin"
-    return response
+def _keep_token_on_site(view):
+    """For the views whose URL holds the token: every response they give, whatever
+    the path through them, says never to send the token to another site in a Referer
+    header. Pages say "same-origin", not "no-referrer": under "no-referrer" a browser
+    sends "Origin: null" with the page's own forms (the decision, the language
+    switch), which Django's CSRF check refuses. Files submit nothing: "no-referrer"."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response["Referrer-Policy"] = "no-referrer" if isinstance(response, FileResponse) else "same-origin"
+        return response
+
+    return wrapped
 
 
 def _too_many_requests(request):
     response = render(request, "onboarding/review/rate_limited.html", status=429)
     response["Retry-After"] = "60"
-    return _keep_token_on_site(response)
+    return response
 
 
 def _link_page(request, state, token_row):
@@ -77,7 +86,7 @@ def _link_page(request, state, token_row):
                 "resent_at": application.steps.filter(stage=Stage.AUTHORITY, opened_at__gt=step.opened_at)
                 .values_list("opened_at", flat=True).first(),
             })
-    return _keep_token_on_site(render(request, template, context, status=status))
+    return render(request, template, context, status=status)
 
 
 def _already_decided(request, step, status=409):
@@ -111,6 +120,7 @@ def _valid_token_or_page(request, token):
 
 @rule("token")
 @never_cache
+@_keep_token_on_site
 @require_http_methods(["GET", "POST"])
 def review(request, token):
     row, refusal = _valid_token_or_page(request, token)
@@ -123,22 +133,23 @@ def review(request, token):
             approvals.step_decide(step_id=step.pk, decision=form.cleaned_data["decision"],
                                   remarks=form.cleaned_data["remarks"], token=token, request=request)
         except approvals.StepAlreadyDecided as exc:
-            return _keep_token_on_site(_already_decided(request, exc.step))
+            return _already_decided(request, exc.step)
         except approvals.LinkNotValid as exc:
             return _link_page(request, exc.state, exc.token or row)
         except workflow.InvalidTransition:
             step.refresh_from_db()
-            return _keep_token_on_site(_already_decided(request, step))
+            return _already_decided(request, step)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             return redirect("onboarding:review_done", token=token)
     context = {**_review_context(step), "form": form, "token": token}
-    return _keep_token_on_site(render(request, "onboarding/review/review.html", context))
+    return render(request, "onboarding/review/review.html", context)
 
 
 @rule("token")
 @never_cache
+@_keep_token_on_site
 @require_http_methods(["GET"])
 def review_done(request, token):
     if rate_limited(request):
@@ -148,11 +159,12 @@ def review_done(request, token):
         return redirect("onboarding:review", token=token) if row else _link_page(request, LinkState.UNKNOWN, None)
     step = row.step
     context = {"step": step, "application": step.application}
-    return _keep_token_on_site(render(request, "onboarding/review/done.html", context))
+    return render(request, "onboarding/review/done.html", context)
 
 
 @rule("token")
 @never_cache
+@_keep_token_on_site
 @require_http_methods(["GET"])
 def review_letter(request, token):
     row, refusal = _valid_token_or_page(request, token)
@@ -161,14 +173,13 @@ def review_letter(request, token):
     attachment = row.step.application.attachments.filter(is_current=True).first()
     if attachment is None:
         raise Http404
-    response = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type, as_attachment=True,
-                            filename=attachment.original_name)
-    response["X-Content-Type-Options"] = "nosniff"
-    return _keep_token_on_site(response)
+    return FileResponse(attachment.file.open("rb"), content_type=attachment.content_type, as_attachment=True,
+                        filename=attachment.original_name)
 
 
 @rule("token")
 @never_cache
+@_keep_token_on_site
 @require_http_methods(["GET"])
 def review_pdf(request, token):
     row, refusal = _valid_token_or_page(request, token)
@@ -177,7 +188,7 @@ def review_pdf(request, token):
     application = row.step.application
     document = pdf.application_form_pdf(application=application, actor=None)
     name = f"{application.reference}-v{document.version}.pdf"
-    return _keep_token_on_site(FileResponse(document.file.open("rb"), content_type="application/pdf", as_attachment=True, filename=name))
+    return FileResponse(document.file.open("rb"), content_type="application/pdf", as_attachment=True, filename=name)
 
 
 # State and central administrators ------------------------------------------------------
