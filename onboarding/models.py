@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _
 from guardian.models import UserObjectPermissionBase
 
 from portal.organisations.states import JURISDICTION_CHOICES
@@ -74,7 +74,13 @@ class Application(models.Model):
         indexes = [models.Index(fields=["status", "jurisdiction"])]
 
     def __str__(self):
+        # Also the audit log's snapshot of the target: always English.
         return self.reference or f"Draft #{self.pk}"
+
+    @property
+    def display_reference(self):
+        """The reference, or "Draft #<id>" in the reader's language, for pages."""
+        return self.reference or gettext("Draft #%(id)s") % {"id": self.pk}
 
     @property
     def is_editable(self):

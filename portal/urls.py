@@ -3,6 +3,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 
 from portal import views
@@ -21,7 +22,7 @@ def admin_login(request, extra_context=None):
 
 
 admin.site.login = admin_login
-admin.site.site_header = "Sandes onboarding portal"
+admin.site.site_header = _("Sandes onboarding portal")
 
 urlpatterns = [
     path("", views.home, name="home"),
