@@ -105,11 +105,16 @@ def _state_recipients(jurisdiction):
 
 # Opening steps -------------------------------------------------------------------
 
-def _issue_link(step, now):
-    """A new link for the step (the caller supersedes the live ones); returns the raw token."""
+def _send_link(application, step, now, *, resent=False):
+    """Make a new link for the authority's step (the caller has superseded the live
+    ones) and email it to the authority, reply-to the nodal officer."""
     raw, row = token_build(step=step, email=step.assignee_email, now=now)
     row.save(force_insert=True)
-    return raw
+    routing.send_bilingual(
+        to=[step.assignee_email], reply_to=[application.nodal_officer.email], template="authority_request",
+        context={"application": application, "step": step, "link": review_url(raw), "resent": resent,
+                 "resubmitted": last_seen_step(step) is not None, "officer": application.nodal_officer},
+    )
 
 
 def step_open_authority(*, application):
@@ -126,12 +131,7 @@ def step_open_authority(*, application):
         jurisdiction=application.jurisdiction, version_number=_latest_version_number(application),
         opened_at=now, due_at=due_at(Stage.AUTHORITY, now),
     )
-    raw = _issue_link(step, now)
-    routing.send_bilingual(
-        to=[email], reply_to=[application.nodal_officer.email], template="authority_request",
-        context={"application": application, "step": step, "link": review_url(raw),
-                 "resubmitted": last_seen_step(step) is not None, "officer": application.nodal_officer},
-    )
+    _send_link(application, step, now)
     routing.notify_officer(application=application, template="submitted", context={"step": step})
     return step
 
@@ -163,12 +163,7 @@ def step_resend_authority_link(*, application_id, actor, request=None):
             raise ValidationError(_("A new link was sent less than 10 minutes ago. Please wait before sending another."),
                                   code="too_soon")
         AuthorityToken.objects.filter(step=step, used_at__isnull=True, superseded_at__isnull=True).update(superseded_at=now)
-        raw = _issue_link(step, now)
-        routing.send_bilingual(
-            to=[step.assignee_email], reply_to=[application.nodal_officer.email], template="authority_request",
-            context={"application": application, "step": step, "link": review_url(raw), "resent": True,
-                     "resubmitted": last_seen_step(step) is not None, "officer": application.nodal_officer},
-        )
+        _send_link(application, step, now, resent=True)
         audit_record(actor=actor, action=AuditAction.STEP_REMINDED, target=application, request=request,
                      new={"step": step.pk, "stage": step.stage, "new_link_to": step.assignee_email, "by": "nodal_officer"})
     return step
