@@ -1,0 +1,94 @@
+"""Exact query counts of the application detail page (/onboarding/<pk>/): its
+timeline and its earlier decisions are lists, so the page makes the same number
+of queries for 1 event as for 60 (CONVENTIONS: query counts are asserted exactly;
+when a count changes, the commit says why)."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from onboarding.models import Attachment
+from portal.audit.models import AuditAction
+from portal.audit.services import audit_record
+from tests.factories import PASSWORD, ApplicationFactory, ApprovalStepFactory
+from tests.onboarding.approval_helpers import make_state_admin
+
+pytestmark = pytest.mark.django_db
+
+SHOWN = [AuditAction.APPLICATION_SUBMITTED, AuditAction.APPLICATION_PDF_RENDERED, AuditAction.APPLICATION_RESUBMITTED]
+
+
+@pytest.fixture(params=[1, 60], ids=["1 event and decision", "60 events and decisions"])
+def application(request, officer):
+    """A submitted application of the officer waiting for the state (one open step),
+    with its current letter, ``n`` events on its timeline (and as many section saves,
+    which the timeline leaves out) and ``n`` earlier decisions."""
+    application = ApplicationFactory(nodal_officer=officer, status="with_state")
+    Attachment.objects.create(
+        application=application, file="letters/letter.pdf", original_name="letter.pdf", content_type="application/pdf",
+        size=1234, sha256="0" * 64, pages=1, uploaded_by=officer,
+    )
+    for i in range(request.param):
+        audit_record(actor=officer, action=SHOWN[i % len(SHOWN)], target=application)
+        audit_record(actor=officer, action=AuditAction.APPLICATION_SECTION_SAVED, target=application)
+    opened = timezone.now() - timedelta(days=request.param + 1)
+    for i in range(request.param):
+        ApprovalStepFactory(
+            application=application, stage="authority", assignee_email="director@mahaagri.gov.in", opened_at=opened + timedelta(days=i),
+            decision="return", remarks=f"Correct section {i}.", decided_at=opened + timedelta(days=i, hours=1),
+            decided_by_email="director@mahaagri.gov.in",
+        )
+    ApprovalStepFactory(application=application)
+    application.events = request.param
+    return application
+
+
+def get_detail(client, application):
+    url = f"/onboarding/{application.pk}/"
+    assert client.get(url).status_code == 200  # a first request, so that nothing pending counts
+    return url
+
+
+def assert_lists(response, application):
+    html = response.content.decode()
+    assert html.count("<li><time ") == application.events  # one per timeline event
+    assert "Application section saved" not in html
+    assert html.count("Correct section ") == application.events  # one per earlier decision
+
+
+# As the nodal officer: 7 queries, whatever the number of events and decisions.
+#   1 session, 2 user (auth middleware),
+#   3 the user's platform roles (MFA middleware; cached on the user for the view and the context processor),
+#   4 the application, scoped to the viewer, with its nodal officer,
+#   5 its current letter,
+#   6 its approval steps (the approval panel: the open one and the earlier decisions, one query),
+#   7 its timeline (one query for all its events).
+OFFICER_DETAIL_QUERIES = 7
+
+
+def test_detail_query_count_for_the_nodal_officer(officer_client, application, django_assert_num_queries):
+    url = get_detail(officer_client, application)
+    with django_assert_num_queries(OFFICER_DETAIL_QUERIES):
+        response = officer_client.get(url)
+    assert response.status_code == 200
+    assert_lists(response, application)
+
+
+# As a state administrator of the application's state: one more, 8 queries.
+#   1 session, 2 user, 3 platform roles (as above),
+#   4 the TOTP authenticator (MFA middleware: a state admin must have one),
+#   5 the application (scoped to the admin's jurisdiction), 6 its letter, 7 its steps, 8 its timeline.
+STATE_ADMIN_DETAIL_QUERIES = 8
+
+
+def test_detail_query_count_for_a_state_admin(application, django_assert_num_queries):
+    admin = make_state_admin("MH")
+    client = Client()
+    assert client.login(email=admin.email, password=PASSWORD)
+    url = get_detail(client, application)
+    with django_assert_num_queries(STATE_ADMIN_DETAIL_QUERIES):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert_lists(response, application)

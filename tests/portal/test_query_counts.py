@@ -1,0 +1,90 @@
+"""Exact query counts of the superadmins' list pages, the outbox and the official
+email rules: the same for 1 row as for many (CONVENTIONS: query counts are asserted
+exactly; when a count changes, the commit says why)."""
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from portal.accounts.models import EmailSuffixRule, SuffixKind
+from portal.mail.models import OutboxMessage, OutboxStatus
+from tests.factories import PASSWORD
+from tests.onboarding.approval_helpers import make_superadmin
+
+pytestmark = pytest.mark.django_db
+
+STATUSES = [OutboxStatus.FAILED, OutboxStatus.SENT, OutboxStatus.PENDING]
+
+
+@pytest.fixture
+def root_client():
+    client = Client()
+    assert client.login(email=make_superadmin().email, password=PASSWORD)
+    return client
+
+
+def warm(client, url):
+    """A first request, so that nothing pending (flash messages) counts."""
+    assert client.get(url).status_code == 200
+
+
+@pytest.fixture(params=[1, 120], ids=["1 message", "120 messages"])
+def outbox_rows(request):
+    """``n`` outbox messages in a mix of states (more than one page of 50 when many)."""
+    OutboxMessage.objects.all().delete()
+    OutboxMessage.objects.bulk_create([
+        OutboxMessage(
+            message_id=f"<{i}@sandes.gov.in>", subject=f"Message {i}", from_email="noreply@sandes.gov.in",
+            to=[f"person{i}@dept.gov.in"], body="Body", status=STATUSES[i % len(STATUSES)], attempts=i % 4,
+            next_attempt_at=timezone.now(),
+        )
+        for i in range(request.param)
+    ])
+    return request.param
+
+
+# Outbox: 6 queries, whatever the number of messages.
+#   1 session, 2 user (auth middleware),
+#   3 the user's platform roles (MFA middleware; cached on the user for the access rule and the context processor),
+#   4 the TOTP authenticator (MFA middleware: a superadmin must have one),
+#   5 the number of messages (the pager), 6 the page of messages (bodies and attachments left out;
+#   a filter that matches nothing needs no 6th query, which is why each case here shows at least one).
+OUTBOX_QUERIES = 6
+
+
+@pytest.mark.parametrize("query", ["", "?status=failed", "?page=2"], ids=["all", "failed only", "second page"])
+def test_outbox_query_count(root_client, outbox_rows, query, django_assert_num_queries):
+    url = f"/portal/outbox/{query}"
+    warm(root_client, url)
+    with django_assert_num_queries(OUTBOX_QUERIES):
+        response = root_client.get(url)
+    assert response.status_code == 200
+    failed = OutboxMessage.objects.filter(status=OutboxStatus.FAILED).count()
+    # A page past the last shows the last one: with 1 message, page 2 is page 1.
+    expected = {"": min(outbox_rows, 50), "?status=failed": min(failed, 50), "?page=2": min(outbox_rows, 50)}[query]
+    assert response.content.decode().count('<a href="/portal/outbox/') == expected  # a link per message
+
+
+@pytest.fixture(params=[1, 80], ids=["1 rule", "80 rules"])
+def email_rules(request):
+    """``n`` official email rules (the seeded ones replaced)."""
+    EmailSuffixRule.objects.all().delete()
+    EmailSuffixRule.objects.bulk_create([
+        EmailSuffixRule(suffix=f"dept{i}.gov.in", kind=[SuffixKind.OFFICIAL, SuffixKind.CONSUMER][i % 2], note=f"Rule {i}")
+        for i in range(request.param)
+    ])
+    return request.param
+
+
+# Official email rules: 5 queries, whatever the number of rules.
+#   1 session, 2 user, 3 platform roles, 4 the TOTP authenticator (as above),
+#   5 the rules (one query for the whole table; the form beside it reads nothing).
+EMAIL_RULES_QUERIES = 5
+
+
+def test_email_rules_query_count(root_client, email_rules, django_assert_num_queries):
+    warm(root_client, "/portal/email-rules/")
+    with django_assert_num_queries(EMAIL_RULES_QUERIES):
+        response = root_client.get("/portal/email-rules/")
+    assert response.status_code == 200
+    assert response.content.decode().count('<a href="/portal/email-rules/') == email_rules  # an Edit link per rule
