@@ -1,15 +1,34 @@
 import os
+from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
 from tests.factories import PASSWORD, UserFactory
+from tests.smtp import smtp_server  # noqa: F401  (the fixture, for every test module)
 
 OUTBOX_MAILERS = {
     "default": {"BACKEND": "portal.mail.backends.OutboxEmailBackend"},
     "transport": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_catalogues():
+    """The .mo catalogues are build output, not committed: `make test` compiles them,
+    and so does a bare pytest run here, when one is missing or older than its .po.
+    This runs before the first test, before any catalogue is loaded, so Django
+    reads the fresh files."""
+    stale = [
+        po.parent.parent.name
+        for po in Path(django_settings.BASE_DIR, "locale").glob("*/LC_MESSAGES/django.po")
+        if not po.with_suffix(".mo").exists() or po.with_suffix(".mo").stat().st_mtime < po.stat().st_mtime
+    ]
+    if stale:
+        call_command("compilemessages", locale=stale, ignore_patterns=[".venv"], verbosity=0)
 
 
 @pytest.fixture(autouse=True)

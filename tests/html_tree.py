@@ -10,12 +10,11 @@ VOID_ELEMENTS = {
 
 
 class Node:
-    def __init__(self, tag, attrs=None, parent=None, line=None):
+    def __init__(self, tag, attrs=None, parent=None):
         self.tag = tag
         self.attrs = dict(attrs or {})
         self.parent = parent
         self.children = []
-        self.line = line
 
     def __repr__(self):
         return f"<{self.tag} {self.attrs}>"
@@ -69,9 +68,6 @@ class Node:
     def squashed_text(self):
         return " ".join(self.text().split())
 
-    def contains(self, other):
-        return any(ancestor is self for ancestor in other.ancestors())
-
 
 class _TreeBuilder(HTMLParser):
     def __init__(self):
@@ -84,13 +80,13 @@ class _TreeBuilder(HTMLParser):
         self.doctype = decl
 
     def handle_starttag(self, tag, attrs):
-        node = Node(tag, [(k, "" if v is None else v) for k, v in attrs], parent=self.stack[-1], line=self.getpos()[0])
+        node = Node(tag, [(k, "" if v is None else v) for k, v in attrs], parent=self.stack[-1])
         self.stack[-1].children.append(node)
         if tag not in VOID_ELEMENTS:
             self.stack.append(node)
 
     def handle_startendtag(self, tag, attrs):
-        node = Node(tag, [(k, "" if v is None else v) for k, v in attrs], parent=self.stack[-1], line=self.getpos()[0])
+        node = Node(tag, [(k, "" if v is None else v) for k, v in attrs], parent=self.stack[-1])
         self.stack[-1].children.append(node)
 
     def handle_endtag(self, tag):

@@ -1,8 +1,7 @@
 """A real SMTP server on loopback (aiosmtpd), for tests of the mail path.
 
-Use the ``smtp_server`` fixture (import it into the test module or a conftest):
-
-    from tests.smtp import smtp_server  # noqa: F401
+Ask for the ``smtp_server`` fixture (tests/conftest.py makes it available to
+every test module):
 
     def test_x(smtp_server): ...
 
@@ -55,10 +54,6 @@ class SmtpServer:
             self.envelopes.append(envelope)
             self.messages.append(message)
 
-    @property
-    def running(self):
-        return self._controller is not None
-
     def start(self):
         if self._controller is None:
             controller = Controller(_Handler(self), hostname=self.host, port=self.port)
@@ -70,11 +65,6 @@ class SmtpServer:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
-
-    def clear(self):
-        with self._lock:
-            self.messages.clear()
-            self.envelopes.clear()
 
     def mailer_settings(self, timeout=5):
         """A MAILERS entry that sends to this server with Django's SMTP backend."""

@@ -1,6 +1,7 @@
 """Fixtures for real-browser tests: one Chromium per test session, a fresh
-context per test, the real SMTP server on loopback (tests/smtp.py) for the mail
-the portal sends, and a page checker (screenshot + axe-core)."""
+context per test, and a page checker (screenshot + axe-core). The real SMTP
+server on loopback for the mail the portal sends is the smtp_server fixture
+(tests/smtp.py, registered in tests/conftest.py)."""
 
 import os
 
@@ -8,7 +9,6 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests.browser.support import PageChecker
-from tests.smtp import smtp_server  # noqa: F401  (the fixture)
 
 # Playwright's sync API runs an asyncio event loop in the main thread, which makes
 # Django's async-unsafe check refuse the ORM calls the test itself makes.

@@ -36,7 +36,6 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
     AUTHORITY_EMAIL,
     LINK_RE,
     as_querydict,
-    hindi_catalogue,
     latest_link,
     make_state_admin,
     official_email_rules,
@@ -65,7 +64,7 @@ pytestmark = [
     # transaction=True: the live server's thread must see what the test commits,
     # and every email goes the production way (outbox row, task on commit, SMTP).
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("hindi_catalogue", "official_email_rules"),
+    pytest.mark.usefixtures("official_email_rules"),
 ]
 
 

@@ -2,12 +2,14 @@
 through the real services, people with platform roles (and their second factor),
 links read from the outbox the way the competent authority reads them from the email."""
 
+import importlib
 import re
 import time
 
 import pytest
 from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from django.apps import apps
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -26,25 +28,6 @@ DEVANAGARI_RE = re.compile(r"[\u0900-\u097F]")
 IS_POSTGRESQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 
-@pytest.fixture(scope="session")
-def hindi_catalogue():
-    """Emails are in English and Hindi: compile the Hindi catalogue if it is
-    missing or older than its .po (``make`` does this too; a bare pytest run may not)."""
-    from pathlib import Path
-
-    po = Path(settings.BASE_DIR) / "locale" / "hi" / "LC_MESSAGES" / "django.po"
-    mo = po.with_suffix(".mo")
-    if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
-        from asgiref.local import Local
-        from django.core.management import call_command
-        from django.utils.translation import trans_real
-
-        call_command("compilemessages", locale=["hi"], ignore_patterns=[".venv"], verbosity=0)
-        trans_real._translations = {}
-        trans_real._default = None
-        trans_real._active = Local()
-
-
 # For transactional tests: ``available_apps`` (every installed app, so it restricts
 # nothing) makes Django create content types and permissions when the test starts,
 # whatever the previous test left, and flush without re-creating them when it ends,
@@ -58,10 +41,6 @@ TRANSACTIONAL = pytest.mark.django_db(transaction=True, available_apps=list(sett
 def official_email_rules(db):
     """Transactional tests empty every table, the rows seeded by migrations
     included: put the official-email rules back with the seed migration's own code."""
-    import importlib
-
-    from django.apps import apps
-
     importlib.import_module("portal.accounts.migrations.0002_seed_email_rules").seed(apps, None)
 
 

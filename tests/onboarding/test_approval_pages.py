@@ -11,11 +11,10 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from onboarding import approvals
+from onboarding import approvals, services
 from onboarding.models import ApprovalStep, AuthorityToken, Stage
 from tests.html_tree import html_problems
-from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
-    hindi_catalogue,
+from tests.onboarding.approval_helpers import (
     latest_link,
     make_state_admin,
     make_superadmin,
@@ -24,7 +23,7 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
     submitted_application,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hindi_catalogue")]
+pytestmark = pytest.mark.django_db
 
 
 def check(response, status=200):
@@ -50,8 +49,6 @@ def test_the_authority_pages(officer, settings):
     anonymous.post(path, {"decision": "return", "remarks": "Correct the address."})
     check(anonymous.get(f"{path}done/"))
     check(anonymous.get(path), 410)  # used
-    from onboarding import services
-
     services.application_submit(application_id=application.pk, actor=officer)
     new_path, _new = latest_link()
     check(anonymous.get(new_path))  # with the changes since the version last seen

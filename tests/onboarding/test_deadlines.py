@@ -9,18 +9,17 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from onboarding import approvals, deadlines
-from onboarding.models import ApplicationDocument, ApprovalStep, AuthorityToken, DocumentKind, Stage
+from onboarding import approvals, deadlines, services
+from onboarding.models import ApplicationDocument, ApplicationStatus, ApprovalStep, AuthorityToken, DocumentKind, Stage
 from onboarding.tasks import deadline_sweep
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
 from portal.mail.models import OutboxMessage
 from tests.factories import ApplicationFactory, ApprovalStepFactory, UserFactory
-from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
+from tests.onboarding.approval_helpers import (
     AUTHORITY_EMAIL,
     IS_POSTGRESQL,
     authority_approved,
-    hindi_catalogue,
     latest_link,
     make_state_admin,
     make_superadmin,
@@ -31,7 +30,7 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
 )
 from tests.onboarding_data import VALID
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hindi_catalogue")]
+pytestmark = pytest.mark.django_db
 
 
 def english_subjects(address):
@@ -173,8 +172,6 @@ def test_a_sweep_that_missed_the_reminder_window_only_escalates(officer, people)
 
 
 def test_decided_and_withdrawn_steps_are_left_alone(officer, people):
-    from onboarding import services
-
     decided = submitted_application(officer)
     Client().post(latest_link()[0], {"decision": "return", "remarks": "Fix it."})
     other_officer = UserFactory(email="another.officer@mahaagri.gov.in")
@@ -256,8 +253,6 @@ def test_the_task_sweeps_in_batches_until_nothing_is_left(people, settings):
 
 
 def test_a_rejection_becomes_final_once_the_appeal_period_ends_without_an_appeal(officer, people, settings):
-    from onboarding.models import ApplicationStatus
-
     settings.ONBOARDING_APPEAL_WINDOW_DAYS = 30
     application = submitted_application(officer)
     Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not a government body."})
@@ -292,8 +287,6 @@ def test_a_rejection_becomes_final_once_the_appeal_period_ends_without_an_appeal
 
 
 def test_an_appealed_rejection_is_not_made_final_by_the_sweep(officer, people, settings):
-    from onboarding.models import ApplicationStatus
-
     application = submitted_application(officer)
     Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not a government body."})
     approvals.application_appeal(application_id=application.pk, grounds="We are a state directorate.", actor=officer)

@@ -30,17 +30,16 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
     DEVANAGARI_RE,
     LINK_RE,
     TRANSACTIONAL,
-    hindi_catalogue,
-    official_email_rules,
     make_state_admin,
+    official_email_rules,
     totp_code,
     with_totp,
 )
 from tests.onboarding.form_helpers import complete
 from tests.onboarding_data import VALID, minimal_pdf
-from tests.smtp import smtp_server, text_of  # noqa: F401 (fixture)
+from tests.smtp import text_of
 
-pytestmark = [TRANSACTIONAL, pytest.mark.usefixtures("hindi_catalogue", "official_email_rules")]
+pytestmark = [TRANSACTIONAL, pytest.mark.usefixtures("official_email_rules")]
 
 
 def delivered_to(server, address):

@@ -1,7 +1,7 @@
 """The portal in Hindi (and Marathi), chosen through the language switch.
 
-The catalogues are compiled by ``make test`` (the .mo files are not committed);
-run ``manage.py compilemessages`` before running these tests by hand."""
+The catalogues (.mo, not committed) are compiled by ``make test``, and by
+tests/conftest.py when a bare pytest run finds one missing or stale."""
 
 import ast
 import re

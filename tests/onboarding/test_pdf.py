@@ -5,21 +5,25 @@ nothing but our own static files."""
 import hashlib
 import http.server
 import io
+import os
 import re
 import threading
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.core.files.storage import default_storage
 from django.test import Client
-from pypdf import PdfReader
+from pypdf import PdfReader, PdfWriter
+from weasyprint import HTML
 
 from onboarding import pdf
 from onboarding.declarations import NOTICE_VERSION
 from onboarding.models import ApplicationDocument, Attachment, DocumentKind
 from portal.audit.models import AuditAction, AuditEvent
+from portal.organisations.models import PlatformRole, PlatformRoleGrant
 from tests.factories import PASSWORD, UserFactory
 from tests.onboarding.form_helpers import complete, new_application, png_bytes, post_section, reload, submit, valid
 
@@ -56,8 +60,6 @@ def _drop_mark_placements(writer):
 
 def pdf_text(content):
     """The text of a PDF as pypdf extracts it (see _drop_mark_placements)."""
-    from pypdf import PdfWriter
-
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(content)))
     _drop_mark_placements(writer)
     return "\n".join(page.extract_text() for page in writer.pages)
@@ -164,8 +166,6 @@ def test_the_same_version_is_rendered_once_and_then_served_from_storage(officer_
         second = download(officer_client, application)
         # Another permitted viewer gets the same stored file too.
         auditor = UserFactory(email="auditor@sandes.nic.in")
-        from portal.organisations.models import PlatformRole, PlatformRoleGrant
-
         PlatformRoleGrant.objects.create(user=auditor, role=PlatformRole.AUDITOR, jurisdiction="MH")
         viewer = Client()
         assert viewer.login(email=auditor.email, password=PASSWORD)
@@ -226,8 +226,6 @@ def test_a_local_file_named_in_the_html_is_not_embedded(tmp_path):
         f'<img src="{image.as_uri()}" alt=""><img src="file://{image}"><object data="{text_file.as_uri()}"></object>'
         f'<iframe src="{text_file.as_uri()}"></iframe></body></html>'
     )
-    from weasyprint import HTML
-
     # Without our fetcher WeasyPrint would embed them: the check below can fail.
     unprotected = HTML(string=html).write_pdf()
     assert _image_count(unprotected) >= 1
@@ -240,14 +238,10 @@ def test_a_local_file_named_in_the_html_is_not_embedded(tmp_path):
 
 
 def test_a_relative_path_out_of_the_static_folder_is_not_embedded(tmp_path):
-    import os
-
     image = _png_file(tmp_path)
     relative = os.path.relpath(image, pdf.STATIC_ROOTS[0])
     assert relative.startswith("..")
     html = f'<html><body><p>Visible</p><img src="{relative}" alt=""></body></html>'
-    from weasyprint import HTML
-
     # Resolved against the static folder, the path reaches the file: without our
     # fetcher it would be embedded.
     assert _image_count(HTML(string=html, base_url=pdf.BASE_URL).write_pdf()) == 1
@@ -283,8 +277,6 @@ def test_network_urls_are_never_fetched(monkeypatch):
         assert "FROM-THE-NETWORK" not in pdf_text(content)
         assert requests == []
         # The same HTML without our fetcher does reach the server: the check above can fail.
-        from weasyprint import HTML
-
         HTML(string=html).write_pdf()
         assert requests
     finally:
@@ -293,8 +285,6 @@ def test_network_urls_are_never_fetched(monkeypatch):
 
 
 def test_our_own_fonts_are_fetched_and_embedded(officer_client, officer, settings):
-    from pathlib import Path
-
     font = Path(settings.STATICFILES_DIRS[0]) / "fonts" / "NotoSansDevanagari-Regular.ttf"
     response = pdf.static_only_fetcher().fetch(font.as_uri())
     assert (response.body if hasattr(response, "body") else response.read()) == font.read_bytes()

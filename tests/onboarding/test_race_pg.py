@@ -28,11 +28,10 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
     AUTHORITY_EMAIL,
     TRANSACTIONAL,
     authority_approved,
-    hindi_catalogue,
-    official_email_rules,
     latest_link,
     make_state_admin,
     make_superadmin,
+    official_email_rules,
     signed_in,
     state_step,
     submitted_application,
@@ -40,7 +39,7 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
 
 pytestmark = [
     TRANSACTIONAL,
-    pytest.mark.usefixtures("require_postgresql", "hindi_catalogue", "official_email_rules"),
+    pytest.mark.usefixtures("require_postgresql", "official_email_rules"),
 ]
 
 

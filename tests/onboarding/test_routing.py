@@ -5,14 +5,18 @@ and appeal, withdrawal, final approval and the approval letter."""
 import hashlib
 import io
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+import time_machine
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 from guardian.shortcuts import get_perms
 from pypdf import PdfReader
 
 from onboarding import approvals, services
+from onboarding.letters import approval_letter_issue
 from onboarding.models import (
     ApplicationDocument,
     ApplicationStatus,
@@ -22,17 +26,17 @@ from onboarding.models import (
     DocumentKind,
     Stage,
 )
+from onboarding.tasks import deadline_sweep
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import Membership, MembershipRole, OrganisationDomain, OrganisationStatus
 from tests.factories import UserFactory
-from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
+from tests.onboarding.approval_helpers import (
     AUTHORITY_EMAIL,
     DEVANAGARI_RE,
     as_querydict,
     authority_approved,
-    hindi_catalogue,
     latest_link,
     make_state_admin,
     make_superadmin,
@@ -43,7 +47,7 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
 )
 from tests.onboarding_data import VALID
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hindi_catalogue")]
+pytestmark = pytest.mark.django_db
 
 
 def english(subject):
@@ -201,8 +205,6 @@ def test_final_approval_activates_the_organisation_and_issues_the_letter(officer
     detail = client.get(f"/onboarding/{application.pk}/").content.decode()
     assert "Download the approval letter" in detail
     # Issuing again (a redelivered task, the sweep) sends nothing twice.
-    from onboarding.letters import approval_letter_issue
-
     assert approval_letter_issue(application_id=application.pk) == letter
     assert len([m for m in OutboxMessage.objects.all() if m.subject.startswith("Approval letter")]) == 1
     assert audit_verify() == []
@@ -310,13 +312,6 @@ def test_another_officer_cannot_see_or_act_on_the_application(officer):
 def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_commit_callbacks):
     """Each template under templates/onboarding/email/ is sent at least once here; every message
     is English, then Hindi, with a bilingual subject."""
-    import time_machine
-    from pathlib import Path
-
-    from django.conf import settings
-
-    from onboarding.tasks import deadline_sweep
-
     admin = make_state_admin("MH")
     root = make_superadmin()
     # Withdrawn while with the authority.

@@ -14,9 +14,8 @@ from django.utils import timezone
 from onboarding.models import ApplicationStatus, Decision, Stage
 from portal.organisations.models import OrganisationStatus
 from tests.factories import PASSWORD, ApplicationFactory, ApprovalStepFactory, PlatformRoleFactory, UserFactory
-from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
+from tests.onboarding.approval_helpers import (
     authority_approved,
-    hindi_catalogue,
     make_state_admin,
     make_superadmin,
     signed_in,
@@ -25,7 +24,7 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
     with_totp,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hindi_catalogue")]
+pytestmark = pytest.mark.django_db
 
 
 def queue_references(html):

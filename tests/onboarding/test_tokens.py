@@ -14,17 +14,18 @@ from django.utils import timezone
 from onboarding import approvals, services
 from onboarding.models import ApplicationStatus, ApprovalStep, AuthorityToken, Decision, Stage
 from onboarding.tokens import LinkState, token_hash
+from onboarding.workflow import InvalidTransition
 from portal.mail.models import OutboxMessage
-from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
+from tests.factories import UserFactory
+from tests.onboarding.approval_helpers import (
     AUTHORITY_EMAIL,
     as_querydict,
-    hindi_catalogue,
     latest_link,
     submitted_application,
 )
 from tests.onboarding_data import VALID
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hindi_catalogue")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
@@ -131,8 +132,6 @@ def test_superseded_link_has_its_own_page(link, officer):
 
 def test_link_is_bound_to_its_step():
     """A valid link of one application cannot decide another's step."""
-    from tests.factories import UserFactory
-
     first_officer = UserFactory(email="officer.one@mahaagri.gov.in")
     second_officer = UserFactory(email="officer.two@mahaagri.gov.in")
     submitted_application(first_officer)
@@ -197,8 +196,6 @@ def test_invalid_decisions_are_refused_with_a_message(link, data):
 def test_decision_service_refuses_a_decision_that_does_not_exist_for_the_stage(link):
     _path, token = link
     step = ApprovalStep.objects.get()
-    from onboarding.workflow import InvalidTransition
-
     with pytest.raises(InvalidTransition):
         approvals.step_decide(step_id=step.pk, decision="overturn", token=token)
     with pytest.raises(Exception) as refused:

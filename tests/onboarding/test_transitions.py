@@ -13,11 +13,10 @@ from onboarding.models import ApplicationStatus, ApprovalStep, Decision
 from onboarding.workflow import InvalidTransition
 from portal.audit.models import AuditEvent
 from portal.mail.models import OutboxMessage
-from tests.factories import UserFactory
-from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
+from tests.factories import PlatformRoleFactory, UserFactory
+from tests.onboarding.approval_helpers import (
     as_querydict,
     authority_approved,
-    hindi_catalogue,
     make_state_admin,
     make_superadmin,
     signed_in,
@@ -26,7 +25,7 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
 )
 from tests.onboarding_data import VALID
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hindi_catalogue")]
+pytestmark = pytest.mark.django_db
 
 
 class Unchanged:
@@ -85,8 +84,6 @@ def test_state_admin_of_another_state_may_not_decide(with_state):
 
 @pytest.mark.parametrize("who", ["nobody", "officer", "auditor"])
 def test_people_without_the_role_may_not_decide_a_state_step(with_state, officer, who):
-    from tests.factories import PlatformRoleFactory
-
     actor = {"nobody": None, "officer": officer}.get(who)
     if who == "auditor":
         actor = UserFactory()
@@ -105,8 +102,6 @@ def test_people_without_the_role_may_not_decide_a_state_step(with_state, officer
 def test_nobody_decides_on_their_own_application(state_admin):
     """A state administrator (or superadmin) who is also the nodal officer may not decide it."""
     admin_officer = UserFactory(email="officer.and.admin@mahaagri.gov.in")
-    from tests.factories import PlatformRoleFactory
-
     PlatformRoleFactory(user=admin_officer, role="state_admin", jurisdiction="MH")
     PlatformRoleFactory(user=admin_officer, role="superadmin", jurisdiction="")
     application = authority_approved(admin_officer)

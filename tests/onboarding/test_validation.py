@@ -13,6 +13,7 @@ import io
 import pytest
 from django.core.files.storage import default_storage
 from django.test import Client
+from pypdf import PdfReader, PdfWriter
 
 from onboarding.declarations import NOTICE_VERSION
 from onboarding.models import Application, ApplicationStatus, Attachment, SectionStatus
@@ -524,8 +525,6 @@ def test_upload_of_a_corrupt_image_is_refused(officer_client, application):
 
 
 def test_upload_of_an_encrypted_pdf_is_refused(officer_client, application):
-    from pypdf import PdfReader, PdfWriter
-
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(minimal_pdf())))
     writer.encrypt("secret")
     buffer = io.BytesIO()
@@ -638,8 +637,6 @@ def test_html_in_a_name_is_escaped_everywhere(officer_client, application):
     assert ESCAPED in pages["my applications"].content.decode()
     assert field_value(page(pages["section"]), "name") == f"Directorate {PAYLOAD}"
     assert "&lt;img src=x onerror=&quot;alert(2)&quot;&gt;.pdf" in pages["letter"].content.decode()
-
-    from pypdf import PdfReader
 
     pdf = officer_client.get(f"/onboarding/{application.pk}/form.pdf")
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(b"".join(pdf.streaming_content))).pages)

@@ -3,7 +3,9 @@ PostgreSQL a trigger that refuses any UPDATE or DELETE (those tests use the
 require_postgresql fixture of tests/conftest.py)."""
 
 import threading
+from datetime import timedelta
 from io import StringIO
+from itertools import pairwise
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -11,7 +13,7 @@ from django.db import DatabaseError, connection, connections, transaction
 from django.test import Client
 
 from portal.audit.models import AuditAction, AuditEvent
-from portal.audit.services import GENESIS, audit_record, audit_verify
+from portal.audit.services import GENESIS, audit_record, audit_verify, event_digest
 from tests.factories import PASSWORD, UserFactory
 from tests.onboarding.approval_helpers import make_superadmin
 from tests.onboarding.form_helpers import complete, submit, upload
@@ -79,7 +81,7 @@ def test_chain_verifies_after_real_actions(real_actions):
     assert err == ""
     # Each row carries the hash of the one before it.
     assert real_actions[0].prev_hash == GENESIS
-    for previous, event in zip(real_actions, real_actions[1:]):
+    for previous, event in pairwise(real_actions):
         assert event.prev_hash == previous.hash
     assert len({event.hash for event in real_actions}) == len(real_actions)
 
@@ -118,8 +120,6 @@ def test_an_edited_row_is_detected_and_named(real_actions, change):
 
 
 def test_an_edited_time_is_detected(real_actions):
-    from datetime import timedelta
-
     victim = real_actions[3]
     with tampering():
         AuditEvent.objects.filter(pk=victim.pk).update(created_at=victim.created_at - timedelta(days=1))
@@ -127,8 +127,6 @@ def test_an_edited_time_is_detected(real_actions):
 
 
 def test_a_row_edited_with_its_hash_recomputed_breaks_the_next_link(real_actions):
-    from portal.audit.services import event_digest
-
     index = len(real_actions) // 2
     victim, following = real_actions[index], real_actions[index + 1]
     forged = dict(
@@ -173,12 +171,10 @@ def test_a_deleted_first_row_is_detected(real_actions):
 @pytest.mark.usefixtures("require_postgresql")
 def test_postgresql_refuses_update(real_actions):
     victim = real_actions[2]
-    with pytest.raises(DatabaseError, match="append-only: UPDATE refused"):
-        with transaction.atomic():
-            AuditEvent.objects.filter(pk=victim.pk).update(actor_email="x@mha.gov.in")
-    with pytest.raises(DatabaseError, match="append-only: UPDATE refused"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("UPDATE audit_auditevent SET action = 'x'")
+    with pytest.raises(DatabaseError, match="append-only: UPDATE refused"), transaction.atomic():
+        AuditEvent.objects.filter(pk=victim.pk).update(actor_email="x@mha.gov.in")
+    with pytest.raises(DatabaseError, match="append-only: UPDATE refused"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET action = 'x'")
     victim.refresh_from_db()
     assert victim.actor_email == real_actions[2].actor_email
     verify()
@@ -187,12 +183,10 @@ def test_postgresql_refuses_update(real_actions):
 @pytest.mark.usefixtures("require_postgresql")
 def test_postgresql_refuses_delete(real_actions):
     count = AuditEvent.objects.count()
-    with pytest.raises(DatabaseError, match="append-only: DELETE refused"):
-        with transaction.atomic():
-            AuditEvent.objects.filter(pk=real_actions[2].pk).delete()
-    with pytest.raises(DatabaseError, match="append-only: DELETE refused"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("DELETE FROM audit_auditevent")
+    with pytest.raises(DatabaseError, match="append-only: DELETE refused"), transaction.atomic():
+        AuditEvent.objects.filter(pk=real_actions[2].pk).delete()
+    with pytest.raises(DatabaseError, match="append-only: DELETE refused"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditevent")
     assert AuditEvent.objects.count() == count
     verify()
 

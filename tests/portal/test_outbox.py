@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 import time_machine
@@ -25,7 +26,7 @@ from portal.mail.models import OutboxMessage, OutboxStatus
 from portal.mail.tasks import outbox_send, outbox_sweep
 from tests.factories import PASSWORD
 from tests.onboarding.approval_helpers import make_superadmin
-from tests.smtp import smtp_server, text_of  # noqa: F401  (fixture)
+from tests.smtp import text_of
 
 pytestmark = pytest.mark.django_db
 
@@ -182,8 +183,6 @@ def worker_database(tmp_path):
     lives in this process's memory, and a PostgreSQL test transaction would hide
     the rows from them). Named after the test database, so parallel runs on other
     databases do not collide."""
-    from urllib.parse import quote
-
     if connection.vendor == "sqlite":
         yield f"sqlite:///{tmp_path / 'worker.sqlite3'}"
         return
