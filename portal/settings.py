@@ -222,9 +222,7 @@ OUTBOX_MAX_ATTEMPTS = 8
 # Celery: reliable delivery settings (DESIGN §5 and §9).
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "filesystem://"
-    _broker_dir = VAR_DIR / "broker"
-    for _folder in ("queue", "processed", "control"):
-        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+    _broker_dir = VAR_DIR / "broker"  # its folders are made when Celery is configured (portal/celery.py)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
