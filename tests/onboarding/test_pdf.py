@@ -290,7 +290,7 @@ def test_our_own_fonts_are_fetched_and_embedded(officer_client, officer, setting
     assert (response.body if hasattr(response, "body") else response.read()) == font.read_bytes()
     for refused in ("file:///etc/hostname", "http://127.0.0.1:9/x.css", "data:text/css,body{}",
                     (Path(settings.STATICFILES_DIRS[0]) / ".." / "manage.py").as_uri()):
-        with pytest.raises(Exception, match="refused"):
+        with pytest.raises(ValueError, match="refused to fetch"):
             pdf.static_only_fetcher().fetch(refused)
 
     application = new_application(officer)

@@ -218,7 +218,7 @@ def test_withdrawal_racing_a_decision_leaves_a_consistent_application(officer):
     application.refresh_from_db()
     step.refresh_from_db()
     withdraw_result, decide_result = results
-    assert withdraw_result[0] == "ok" or decide_result[0] == "ok", results
+    assert withdraw_result[0] == "ok", results  # the withdrawal succeeds whichever goes first
     if decide_result[0] == "error":
         # Withdrawn first: the decision found the step closed.
         assert isinstance(decide_result[1], (approvals.StepAlreadyDecided, approvals.LinkNotValid)), decide_result

@@ -232,7 +232,7 @@ def test_the_django_admin_signs_in_through_allauth_and_its_second_factor():
     assert anonymous.get("/admin/").status_code == 302
     client = Client()
     client.post("/accounts/login/", {"login": admin.email, "password": PASSWORD})
-    client.post("/accounts/2fa/authenticate/", {"code": totp_code(secret)})
+    assert client.post("/accounts/2fa/authenticate/", {"code": totp_code(secret)}).status_code == 302
     assert client.get("/admin/").status_code == 200
 
 
@@ -246,4 +246,5 @@ def test_a_signed_in_user_cannot_use_the_admin_login_to_skip_a_staff_accounts_se
     response = client.post("/admin/login/", {"username": victim.email, "password": PASSWORD})
     assert response.status_code == 403
     assert client.session["_auth_user_id"] == str(someone.pk)
-    assert client.get("/admin/").status_code != 200
+    response = client.get("/admin/")  # still someone, who is not staff: back to the admin's sign-in
+    assert response.status_code == 302 and response["Location"] == "/admin/login/?next=/admin/"

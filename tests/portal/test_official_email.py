@@ -2,6 +2,7 @@
 editing by superadmins (audited), and the refusal in the onboarding form."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 
 from onboarding.models import Application
@@ -52,8 +53,9 @@ def test_lookalike_domains_are_not_official(address):
     verdict = classify_email(address)
     assert verdict.kind == UNKNOWN
     assert not verdict.is_official_mail
-    with pytest.raises(Exception) as excinfo:
+    with pytest.raises(ValidationError) as excinfo:
         validate_official_email(address)
+    assert excinfo.value.code == f"email_{UNKNOWN}"
     assert verdict.domain in str(excinfo.value)
     assert "is not an official government domain" in str(excinfo.value)
 
@@ -125,8 +127,9 @@ def test_contractor_domain_is_official_mail_but_not_eligible_as_officer():
     assert verdict.is_official_mail
     assert not verdict.eligible_as_officer
     assert validate_official_email("dev@acme-external.gov.in", for_officer=False) == "dev@acme-external.gov.in"
-    with pytest.raises(Exception) as excinfo:
+    with pytest.raises(ValidationError) as excinfo:
         validate_official_email("dev@acme-external.gov.in", for_officer=True)
+    assert excinfo.value.code == f"email_{CONTRACTOR}"
     assert "contractor domain" in str(excinfo.value)
     assert classify_email("dev@acme-external.nic.in").kind == CONTRACTOR
 
@@ -156,8 +159,9 @@ def test_academic_domain_needs_manual_review_until_registered_to_an_organisation
 def test_invalid_addresses(address):
     verdict = classify_email(address)
     assert verdict.kind == INVALID
-    with pytest.raises(Exception) as excinfo:
+    with pytest.raises(ValidationError) as excinfo:
         validate_official_email(address)
+    assert excinfo.value.code == f"email_{INVALID}"
     assert "Enter a valid email address" in str(excinfo.value)
 
 
@@ -212,8 +216,9 @@ def test_superadmin_adds_changes_and_deletes_a_rule_and_each_change_is_audited(s
     assert changed.new_values == {"suffix": "iitb.ac.in", "kind": "manual_review", "note": "Back to review"}
 
     # Saving the same values again changes nothing and records nothing.
-    client.post(f"/portal/email-rules/{rule.pk}/", {"action": "save", "suffix": "iitb.ac.in",
-                                                     "kind": "manual_review", "note": "Back to review"})
+    response = client.post(f"/portal/email-rules/{rule.pk}/", {"action": "save", "suffix": "iitb.ac.in",
+                                                                "kind": "manual_review", "note": "Back to review"})
+    assert response.status_code == 302
     assert AuditEvent.objects.filter(action=AuditAction.EMAIL_RULE_CHANGED).count() == 1
 
     # Deleting needs the confirmation box.
