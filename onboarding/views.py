@@ -22,7 +22,6 @@ from onboarding.selectors import (
 from onboarding.summary import application_summary
 from portal.access import pop_pending_input, rule
 from portal.audit.models import AuditEvent
-from portal.organisations.models import Organisation, OrganisationStatus
 from portal.organisations.selectors import organisation_search
 
 SECTION_ORDER = list(Section)
@@ -139,19 +138,20 @@ def section_edit(request, pk, section):
 
 def _hierarchy_context(request, form):
     query = request.GET.get("q", "")
-    parent_id = form["parent"].value() if form.is_bound else form.initial.get("parent")
-    chosen = None
-    if parent_id:
-        try:
-            chosen = (
-                Organisation.objects.filter(pk=int(parent_id), status=OrganisationStatus.ACTIVE)
-                .only("id", "name", "state")
-                .first()
-            )
-        except (TypeError, ValueError):
-            chosen = None
-    return {"query": query, "results": organisation_search(query=query) if query else None, "chosen_parent": chosen,
-            "choice_existing": HierarchySectionForm.EXISTING, "choice_new": HierarchySectionForm.NEW}
+    return {"query": query, "results": organisation_search(query=query) if query else None,
+            "chosen_parent": _chosen_parent(form), "choice_existing": HierarchySectionForm.EXISTING,
+            "choice_new": HierarchySectionForm.NEW}
+
+
+def _chosen_parent(form):
+    """The parent organisation the form holds, as its field accepts it (an active one), or None."""
+    if form.is_bound:
+        form.is_valid()  # done already by the page: the field has looked the organisation up
+        return form.cleaned_data.get("parent")
+    try:
+        return form.fields["parent"].clean(form.initial.get("parent"))
+    except ValidationError:
+        return None
 
 
 @rule("authenticated")
