@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from onboarding import pdf, services, workflow
 from onboarding.declarations import NOTICE_SECTIONS, NOTICE_VERSION
-from onboarding.forms import SECTION_FORMS, AttachmentForm, HierarchySectionForm
+from onboarding.forms import SECTION_FORMS, AttachmentForm
 from onboarding.models import Attachment, Section, SectionStatus
 from onboarding.selectors import (
     application_for_officer,
@@ -138,9 +138,7 @@ def section_edit(request, pk, section):
 
 def _hierarchy_context(request, form):
     query = request.GET.get("q", "")
-    return {"query": query, "results": organisation_search(query=query) if query else None,
-            "chosen_parent": _chosen_parent(form), "choice_existing": HierarchySectionForm.EXISTING,
-            "choice_new": HierarchySectionForm.NEW}
+    return {"query": query, "results": organisation_search(query=query) if query else None, "chosen_parent": _chosen_parent(form)}
 
 
 def _chosen_parent(form):
@@ -240,6 +238,7 @@ def submit(request, pk):
 @require_http_methods(["GET"])
 def detail(request, pk):
     application = application_for_viewer(request.user, pk)
+    is_officer = application.nodal_officer_id == request.user.pk
     timeline = AuditEvent.objects.filter(target_type="onboarding.application", target_id=str(application.pk)).exclude(
         action="application.section_saved"
     ).only("created_at", "action", "actor_email")
@@ -251,9 +250,8 @@ def detail(request, pk):
             "summary": application_summary(application),
             "timeline": timeline,
             "letter": application.attachments.filter(is_current=True).first(),
-            "can_withdraw": application.nodal_officer_id == request.user.pk
-            and workflow.allowed(application.status, workflow.Event.WITHDRAW),
-            "is_officer": application.nodal_officer_id == request.user.pk,
+            "can_withdraw": is_officer and workflow.allowed(application.status, workflow.Event.WITHDRAW),
+            "is_officer": is_officer,
         },
     )
 
