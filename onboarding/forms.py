@@ -41,6 +41,10 @@ class SectionForm(AccessibleForm):
     def warn(self, field, message):
         self.warnings.setdefault(field, []).append(message)
 
+    def require(self, field, message):
+        """An answer this section needs is missing: the section is "in progress", not "has errors"."""
+        self.add_error(field, ValidationError(message, code="required"))
+
 
 class OrganisationSectionForm(SectionForm):
     section = Section.ORGANISATION
@@ -102,9 +106,9 @@ class OrganisationSectionForm(SectionForm):
         data = super().clean()
         level = data.get("level")
         if level and level != Level.CENTRAL and not data.get("state"):
-            self.add_error("state", _("Choose the state or union territory of a state, district or sub-district office."))
+            self.require("state", _("Choose the state or union territory of a state, district or sub-district office."))
         if level in (Level.DISTRICT, Level.SUB_DISTRICT) and not (data.get("district") or "").strip():
-            self.add_error("district", _("Enter the district of a district or sub-district office."))
+            self.require("district", _("Enter the district of a district or sub-district office."))
         return data
 
 
@@ -137,12 +141,12 @@ class HierarchySectionForm(SectionForm):
         data = super().clean()
         choice = data.get("parent_choice")
         if choice == self.EXISTING and not data.get("parent") and "parent" not in self.errors:
-            self.add_error("parent", _("Search for the parent organisation and choose it from the results."))
+            self.require("parent", _("Search for the parent organisation and choose it from the results."))
         if choice == self.NEW:
             if not (data.get("new_parent_name") or "").strip():
-                self.add_error("new_parent_name", _("Enter the name of the parent organisation."))
+                self.require("new_parent_name", _("Enter the name of the parent organisation."))
             if not data.get("new_parent_type"):
-                self.add_error("new_parent_type", _("Choose the type of the parent organisation."))
+                self.require("new_parent_type", _("Choose the type of the parent organisation."))
         return data
 
 
@@ -182,7 +186,6 @@ class NodalOfficerSectionForm(PersonFieldsMixin, SectionForm):
     def clean(self):
         data = super().clean()
         if data.get("alternate_email") and data.get("alternate_email") == data.get("official_email"):
-            # A wrong answer, not a missing one: the code makes the section "has errors".
             self.add_error("alternate_email", ValidationError(
                 _("The alternate email must differ from the official email."), code="same_as_official"
             ))
@@ -268,12 +271,12 @@ class IntegrationSectionForm(SectionForm):
         for i in range(1, INTEGRATION_ROWS + 1):
             name, purposes = (data.get(f"app_{i}_name") or "").strip(), data.get(f"app_{i}_purposes") or []
             if name and not purposes:
-                self.add_error(f"app_{i}_purposes", _("Choose what this application will use Sandes for."))
+                self.require(f"app_{i}_purposes", _("Choose what this application will use Sandes for."))
             if purposes and not name:
-                self.add_error(f"app_{i}_name", _("Enter the name of the application."))
+                self.require(f"app_{i}_name", _("Enter the name of the application."))
             rows += bool(name)
         if not rows and "app_1_name" not in self.errors:
-            self.add_error("app_1_name", _("Enter at least one application that will be connected."))
+            self.require("app_1_name", _("Enter at least one application that will be connected."))
         for field, message in [
             ("monthly_volume", _("Enter the expected number of messages a month.")),
             ("tech_name", _("Enter the name of the technical contact.")),
@@ -281,7 +284,7 @@ class IntegrationSectionForm(SectionForm):
             ("tech_mobile", _("Enter the technical contact's mobile number.")),
         ]:
             if not data.get(field) and field not in self.errors:
-                self.add_error(field, message)
+                self.require(field, message)
         return data
 
 

@@ -31,7 +31,6 @@ from portal.audit.services import audit_record
 from portal.organisations.models import Level, Organisation, OrganisationDomain
 from portal.organisations.states import CENTRAL
 
-MISSING_CODES = {None, "required"}
 
 
 class ApplicationNotEditable(Exception):
@@ -39,14 +38,12 @@ class ApplicationNotEditable(Exception):
 
 
 def status_of_form(form):
-    """complete / in_progress (only missing answers) / has_errors (a wrong answer)."""
+    """complete / in_progress (only missing answers: errors with the code "required",
+    which fields and SectionForm.require give) / has_errors (any other error: a wrong answer)."""
     if form.is_valid():
         return SectionStatus.COMPLETE
-    for errors in form.errors.as_data().values():
-        for error in errors:
-            if error.code not in MISSING_CODES:
-                return SectionStatus.HAS_ERRORS
-    return SectionStatus.IN_PROGRESS
+    codes = {error.code for errors in form.errors.as_data().values() for error in errors}
+    return SectionStatus.IN_PROGRESS if codes == {"required"} else SectionStatus.HAS_ERRORS
 
 
 def bound_section_form(application, section, data=None):
