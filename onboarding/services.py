@@ -26,6 +26,7 @@ from onboarding.models import (
     SectionStatus,
 )
 from onboarding.uploads import inspect_letter
+from onboarding.validators import split_domain_list
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.organisations.models import Level, Organisation, OrganisationDomain
@@ -241,7 +242,7 @@ def duplicate_warnings(application):
     """Advice, not a block: organisations or open applications that look like this one."""
     organisation = application.section_data(Section.ORGANISATION)
     name = (organisation.get("name") or "").strip()
-    domains = [d for d in re.split(r"[\s,;]+", (organisation.get("email_domains") or "").lower()) if d]
+    domains = split_domain_list((organisation.get("email_domains") or "").lower())
     warnings = []
     if domains:
         for org_name in (
@@ -257,7 +258,7 @@ def duplicate_warnings(application):
             .values_list("reference", "organisation_name", "data__organisation__email_domains")[:50]
         )
         for reference, other, other_domains in same_domain:
-            listed = {d for d in re.split(r"[\s,;]+", (other_domains or "").lower()) if d}
+            listed = set(split_domain_list((other_domains or "").lower()))
             if listed & set(domains):
                 warnings.append(
                     _("An open application (%(ref)s, %(name)s) lists the same email domain.") % {"ref": reference, "name": other}

@@ -75,13 +75,18 @@ def clean_domain(value):
     return domain
 
 
+def split_domain_list(value):
+    """The entries of a list of domains typed one per line or separated by commas (or semicolons)."""
+    return [part for part in re.split(r"[\s,;]+", value or "") if part]
+
+
 def clean_staff_domains(value, *, max_domains=20):
     """Domains used by the organisation's staff: one per line or separated by commas.
 
     Returns (domains, warnings). Consumer mail domains are refused; domains that
     are not official are accepted with a warning that they need review.
     """
-    parts = [p for p in re.split(r"[\s,;]+", value or "") if p]
+    parts = split_domain_list(value)
     if not parts:
         raise ValidationError(_("Enter at least one email domain used by your staff, for example dept.gov.in."), code="required")
     if len(parts) > max_domains:
