@@ -35,11 +35,17 @@ def _next_section(section):
 @rule("authenticated")
 @require_http_methods(["GET", "POST"])
 def start(request):
-    problem = officer_eligibility(request.user)
-    if request.method == "POST" and not problem:
-        application = services.application_create(actor=request.user, request=request)
-        messages.success(request, _("Your application has been started. Fill the sections in any order; each is saved on its own."))
-        return redirect("onboarding:task_list", pk=application.pk)
+    if request.method == "POST":
+        # application_create checks the officer's eligibility itself: checking here first would do it twice.
+        try:
+            application = services.application_create(actor=request.user, request=request)
+        except ValidationError as exc:
+            problem = exc.messages[0]
+        else:
+            messages.success(request, _("Your application has been started. Fill the sections in any order; each is saved on its own."))
+            return redirect("onboarding:task_list", pk=application.pk)
+    else:
+        problem = officer_eligibility(request.user)
     return render(request, "onboarding/start.html", {"problem": problem})
 
 
