@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from onboarding.models import Application
 from portal.accounts.official_email import classify_email, explain_refusal
+from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.selectors import is_superadmin, platform_roles_of
 from portal.organisations.models import PlatformRole
 
@@ -55,3 +56,14 @@ def officer_eligibility(user):
     if not verified:
         return _("Verify your email address first: we sent a code to %(email)s.") % {"email": user.email}
     return None
+
+
+def application_timeline(application):
+    """What happened to an application, oldest first, from the audit log (one query);
+    section saves are left out."""
+    return (
+        AuditEvent.objects.filter(target_type="onboarding.application", target_id=str(application.pk))
+        .exclude(action=AuditAction.APPLICATION_SECTION_SAVED)
+        .only("created_at", "action", "actor_email")
+        .order_by("id")
+    )

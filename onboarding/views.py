@@ -16,12 +16,12 @@ from onboarding.models import Attachment, Section, SectionStatus
 from onboarding.selectors import (
     application_for_officer,
     application_for_viewer,
+    application_timeline,
     applications_of_officer,
     officer_eligibility,
 )
 from onboarding.summary import application_summary
 from portal.access import pop_pending_input, rule
-from portal.audit.models import AuditEvent
 from portal.organisations.selectors import organisation_search
 
 SECTION_ORDER = list(Section)
@@ -81,6 +81,11 @@ def task_list(request, pk):
     )
 
 
+def _not_editable(request, pk):
+    messages.info(request, _("This application has been submitted and can no longer be changed."))
+    return redirect("onboarding:detail", pk=pk)
+
+
 @rule("nodal_officer_of_application")
 @require_http_methods(["GET", "POST"])
 def section_edit(request, pk, section):
@@ -92,14 +97,16 @@ def section_edit(request, pk, section):
     if section == Section.AUTHORISATION_LETTER:
         return redirect("onboarding:letter", pk=pk)
     if not application.is_editable:
-        messages.info(request, _("This application has been submitted and can no longer be changed."))
-        return redirect("onboarding:detail", pk=pk)
+        return _not_editable(request, pk)
     form_class = SECTION_FORMS[section]
     restored = False
     if request.method == "POST":
-        application, form = services.application_save_section(
-            application_id=application.pk, section=section, querydict=request.POST, actor=request.user, request=request
-        )
+        try:
+            application, form = services.application_save_section(
+                application_id=application.pk, section=section, querydict=request.POST, actor=request.user, request=request
+            )
+        except services.ApplicationNotEditable:  # submitted from another tab meanwhile
+            return _not_editable(request, pk)
         if "search_parent" in request.POST:
             query = urlencode({"q": request.POST.get("q", "")[:100]})
             return redirect(f"{reverse('onboarding:section', kwargs={'pk': pk, 'section': section.value})}?{query}")
@@ -172,8 +179,7 @@ def letter(request, pk):
     current = application.attachments.filter(is_current=True).first()
     if request.method == "POST":
         if not application.is_editable:
-            messages.info(request, _("This application has been submitted and can no longer be changed."))
-            return redirect("onboarding:detail", pk=pk)
+            return _not_editable(request, pk)
         form = AttachmentForm(request.POST, request.FILES)
         if form.is_valid():
             try:
@@ -182,6 +188,8 @@ def letter(request, pk):
                 )
             except ValidationError as exc:
                 form.add_error("letter", exc)
+            except services.ApplicationNotEditable:  # submitted from another tab meanwhile
+                return _not_editable(request, pk)
             else:
                 messages.success(request, _("The authorisation letter was uploaded."))
                 return redirect("onboarding:task_list", pk=pk)
@@ -245,16 +253,13 @@ def submit(request, pk):
 def detail(request, pk):
     application = application_for_viewer(request.user, pk)
     is_officer = application.nodal_officer_id == request.user.pk
-    timeline = AuditEvent.objects.filter(target_type="onboarding.application", target_id=str(application.pk)).exclude(
-        action="application.section_saved"
-    ).only("created_at", "action", "actor_email")
     return render(
         request,
         "onboarding/detail.html",
         {
             "application": application,
             "summary": application_summary(application),
-            "timeline": timeline,
+            "timeline": application_timeline(application),
             "letter": application.attachments.filter(is_current=True).first(),
             "can_withdraw": is_officer and workflow.allowed(application.status, workflow.Event.WITHDRAW),
             "is_officer": is_officer,
