@@ -57,7 +57,9 @@ def inspect_letter(uploaded):
         raise ValidationError(_("The file is empty."), code="empty")
     content = uploaded.read(max_bytes + 1)
     if len(content) > max_bytes:
-        raise ValidationError(_("The file is larger than 5 MB."), code="too_large")
+        raise ValidationError(
+            _("The file is larger than %(max)s MB.") % {"max": max_bytes // (1024 * 1024)}, code="too_large"
+        )
     content_type = sniff(content[:16])
     if content_type is None:
         raise ValidationError(
