@@ -70,7 +70,7 @@ def measure(now):
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
-    from onboarding.deadlines import deadline_sweep
+    from onboarding.approval.deadlines import deadline_sweep
 
     with CaptureQueriesContext(connection) as queries:
         outer = transaction.atomic()

@@ -38,7 +38,7 @@ def main():
     from django.test import Client
     from weasyprint import HTML
 
-    from onboarding import pdf
+    from onboarding.application import pdf
     from onboarding.models import Application, ApplicationDocument
     from tests.factories import PASSWORD
 

@@ -1,32 +1,33 @@
 from django.urls import path
 
-from onboarding import views, views_approval
+from onboarding.application import views as application_views
+from onboarding.approval import views as approval_views
 
 app_name = "onboarding"
 
 urlpatterns = [
-    path("", views.my_applications, name="my_applications"),
-    path("start/", views.start, name="start"),
-    path("privacy-notice/", views.privacy_notice, name="privacy_notice"),
-    path("organisations/search/", views.organisation_picker, name="organisation_picker"),
-    path("<int:pk>/", views.detail, name="detail"),
-    path("<int:pk>/tasks/", views.task_list, name="task_list"),
-    path("<int:pk>/section/<slug:section>/", views.section_edit, name="section"),
-    path("<int:pk>/letter/", views.letter, name="letter"),
-    path("<int:pk>/letter/<int:attachment_id>/", views.letter_download, name="letter_download"),
-    path("<int:pk>/form.pdf", views.form_pdf, name="form_pdf"),
-    path("<int:pk>/submit/", views.submit, name="submit"),
-    path("<int:pk>/withdraw/", views.withdraw, name="withdraw"),
+    path("", application_views.my_applications, name="my_applications"),
+    path("start/", application_views.start, name="start"),
+    path("privacy-notice/", application_views.privacy_notice, name="privacy_notice"),
+    path("organisations/search/", application_views.organisation_picker, name="organisation_picker"),
+    path("<int:pk>/", application_views.detail, name="detail"),
+    path("<int:pk>/tasks/", application_views.task_list, name="task_list"),
+    path("<int:pk>/section/<slug:section>/", application_views.section_edit, name="section"),
+    path("<int:pk>/letter/", application_views.letter, name="letter"),
+    path("<int:pk>/letter/<int:attachment_id>/", application_views.letter_download, name="letter_download"),
+    path("<int:pk>/form.pdf", application_views.form_pdf, name="form_pdf"),
+    path("<int:pk>/submit/", application_views.submit, name="submit"),
+    path("<int:pk>/withdraw/", application_views.withdraw, name="withdraw"),
     # Approval routing
-    path("<int:pk>/appeal/", views_approval.appeal, name="appeal"),
-    path("<int:pk>/resend-link/", views_approval.resend_link, name="resend_link"),
-    path("<int:pk>/approval-letter.pdf", views_approval.approval_letter, name="approval_letter"),
-    path("review/<str:token>/", views_approval.review, name="review"),
-    path("review/<str:token>/done/", views_approval.review_done, name="review_done"),
-    path("review/<str:token>/letter/", views_approval.review_letter, name="review_letter"),
-    path("review/<str:token>/form.pdf", views_approval.review_pdf, name="review_pdf"),
-    path("queue/", views_approval.queue, name="queue"),
-    path("queue/<int:pk>/", views_approval.queue_step, name="queue_step"),
-    path("appeals/", views_approval.appeals, name="appeals"),
-    path("appeals/<int:pk>/", views_approval.appeal_step, name="appeal_step"),
+    path("<int:pk>/appeal/", approval_views.appeal, name="appeal"),
+    path("<int:pk>/resend-link/", approval_views.resend_link, name="resend_link"),
+    path("<int:pk>/approval-letter.pdf", approval_views.approval_letter, name="approval_letter"),
+    path("review/<str:token>/", approval_views.review, name="review"),
+    path("review/<str:token>/done/", approval_views.review_done, name="review_done"),
+    path("review/<str:token>/letter/", approval_views.review_letter, name="review_letter"),
+    path("review/<str:token>/form.pdf", approval_views.review_pdf, name="review_pdf"),
+    path("queue/", approval_views.queue, name="queue"),
+    path("queue/<int:pk>/", approval_views.queue_step, name="queue_step"),
+    path("appeals/", approval_views.appeals, name="appeals"),
+    path("appeals/<int:pk>/", approval_views.appeal_step, name="appeal_step"),
 ]

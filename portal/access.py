@@ -18,12 +18,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from portal.organisations.selectors import is_superadmin, state_admin_jurisdictions
+from portal.permissions import RULES, SIGNED_OUT_RULES
 
-RULES = {
-    "public", "token", "authenticated", "nodal_officer_of_application", "viewer_of_application",
-    "superadmin", "state_admin",
-}
 PENDING_PREFIX = "pending_input:"
 
 
@@ -53,12 +49,10 @@ def rule(name):
     def decorator(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
-            if name not in ("public", "token"):
+            if name not in SIGNED_OUT_RULES:
                 if not request.user.is_authenticated:
                     return _keep_input_and_login(request)
-                if name == "superadmin" and not is_superadmin(request.user):
-                    raise PermissionDenied
-                if name == "state_admin" and not (state_admin_jurisdictions(request.user) or is_superadmin(request.user)):
+                if not RULES[name](request.user):
                     raise PermissionDenied
             return view(request, *args, **kwargs)
 

@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from portal.organisations.selectors import is_superadmin, state_admin_jurisdictions
+from portal.permissions import is_state_admin, is_superadmin
 
 
 def portal(request):
@@ -9,5 +9,5 @@ def portal(request):
     return {
         "DEBUG": settings.DEBUG,
         "is_superadmin": user is not None and is_superadmin(user),
-        "is_state_admin": user is not None and bool(state_admin_jurisdictions(user)),
+        "is_state_admin": user is not None and is_state_admin(user),
     }

@@ -147,6 +147,9 @@ if TESTING:
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_ADAPTER = "portal.accounts.adapter.PortalAccountAdapter"
+# Reverse proxies in front of the portal whose X-Forwarded-For is trusted: the
+# client's address (audit rows, rate limits, allauth's own) is read through them.
+ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("PORTAL_TRUSTED_PROXY_COUNT", "0"))
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
@@ -245,6 +248,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "portal.mail.tasks.outbox_sweep", "schedule": timedelta(minutes=1)},
     "deadline-sweep": {"task": "onboarding.tasks.deadline_sweep", "schedule": timedelta(minutes=15)},
+    "rejections-finalise": {"task": "onboarding.tasks.rejections_finalise", "schedule": timedelta(hours=1)},
+    "approval-letters-issue": {"task": "onboarding.tasks.approval_letters_issue", "schedule": timedelta(minutes=15)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 import factory
 from allauth.account.models import EmailAddress
 from django.utils import timezone
+from guardian.shortcuts import assign_perm
 
 from portal.accounts.models import User
 from portal.organisations.models import (
@@ -93,6 +94,13 @@ class ApplicationFactory(factory.django.DjangoModelFactory):
             from onboarding.models import ApplicationVersion
 
             ApplicationVersion.objects.create(application=obj, number=1, data=obj.data)
+
+    @factory.post_generation
+    def officer_permissions(obj, create, extracted, **kwargs):
+        """What application_create gives the nodal officer."""
+        if create:
+            assign_perm("onboarding.view_application", obj.nodal_officer, obj)
+            assign_perm("onboarding.change_application", obj.nodal_officer, obj)
 
 
 class ApprovalStepFactory(factory.django.DjangoModelFactory):

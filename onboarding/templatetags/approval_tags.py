@@ -2,9 +2,9 @@ from django import template
 from django.utils import timezone
 
 from onboarding import workflow
-from onboarding.approvals import appeal_deadline
+from onboarding.approval.services import appeal_deadline
 from onboarding.models import ApplicationDocument, ApplicationStatus, DocumentKind, Stage
-from onboarding.step_selectors import steps_of
+from onboarding.approval.selectors import steps_of
 
 register = template.Library()
 

@@ -4,17 +4,14 @@ from allauth.mfa.models import Authenticator
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from portal.organisations.selectors import is_superadmin, state_admin_jurisdictions
+from portal.permissions import needs_second_factor
 
 EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/i18n/")
 
 
 def requires_mfa(user):
-    if not user.is_authenticated:
-        return False
-    # Whoever passes the "superadmin" or "state_admin" access rules, and staff, who can
-    # reach the Django admin.
-    return user.is_staff or is_superadmin(user) or bool(state_admin_jurisdictions(user))
+    # Whoever holds a platform role, and staff, who can reach the Django admin.
+    return needs_second_factor(user)
 
 
 def has_mfa(user):

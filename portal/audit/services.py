@@ -9,6 +9,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from portal.audit.models import AuditChainHead, AuditEvent
+from portal.client import request_meta
+from portal.permissions import platform_roles_of
 
 GENESIS = "0" * 64
 # Arbitrary constant key for the PostgreSQL advisory lock that serialises appends.
@@ -39,14 +41,6 @@ def event_digest(*, prev_hash, created_at, actor_id, actor_email, actor_role, ac
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def _request_meta(request):
-    if request is None:
-        return None, ""
-    ip = request.META.get("REMOTE_ADDR") or None
-    ua = (request.META.get("HTTP_USER_AGENT") or "")[:400]
-    return ip, ua
-
-
 def audit_record(*, actor, action, target=None, old=None, new=None, request=None, actor_role="", ip=None, user_agent=None):
     """Append one audit event in the caller's transaction and return it.
 
@@ -54,7 +48,7 @@ def audit_record(*, actor, action, target=None, old=None, new=None, request=None
     unauthenticated party; then ``actor_role`` names who acted (for example
     "competent_authority:a@b.gov.in").
     """
-    req_ip, req_ua = _request_meta(request)
+    req_ip, req_ua = request_meta(request)
     ip = ip if ip is not None else req_ip
     user_agent = user_agent if user_agent is not None else req_ua
     actor_id = getattr(actor, "pk", None) if actor is not None and getattr(actor, "is_authenticated", False) else None
@@ -115,8 +109,6 @@ def _append(field_dicts):
 
 
 def _role_snapshot(user):
-    from portal.organisations.selectors import platform_roles_of
-
     roles = sorted(f"{r}:{j}" if j else r for r, j in platform_roles_of(user))
     if user.is_superuser:
         roles.insert(0, "django_superuser")

@@ -1,6 +1,12 @@
+"""Celery tasks of the outbox. Thin: they call portal.mail.delivery and are safe to run twice."""
+
+import logging
+
 from celery import shared_task
 
-from portal.mail.services import outbox_deliver, outbox_due_ids
+from portal.mail.delivery import outbox_deliver, outbox_due_ids
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=120, soft_time_limit=100)
@@ -16,3 +22,12 @@ def outbox_sweep():
         if outbox_deliver(outbox_id=outbox_id) == "sent":
             sent += 1
     return sent
+
+
+def outbox_dispatch(outbox_id):
+    """Ask a worker to send one outbox row (after commit). With the broker down the
+    row stays pending and outbox_sweep sends it later."""
+    try:
+        outbox_send.delay(outbox_id)
+    except Exception:  # broker down: the periodic sweep will send it later
+        logger.warning("Could not queue outbox message %s; the sweep will retry.", outbox_id, exc_info=True)

@@ -42,6 +42,10 @@ class Organisation(models.Model):
     state = models.CharField(_("state / UT"), max_length=2, choices=State.choices, blank=True)
     district = models.CharField(_("district"), max_length=100, blank=True)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    # The ids of the organisations above this one, top first: "/" for a top-level
+    # organisation, "/3/17/" under 17 under 3. Kept by save(), so that "this one and
+    # every office below it" is one indexed prefix match, whatever the depth.
+    ancestry = models.CharField(max_length=500, default="/", editable=False, db_index=True)
     status = models.CharField(_("status"), max_length=20, choices=OrganisationStatus.choices, default=OrganisationStatus.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
@@ -56,6 +60,31 @@ class Organisation(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def subtree_prefix(self):
+        """The ``ancestry`` prefix shared by every organisation below this one."""
+        return f"{self.ancestry}{self.pk}/"
+
+    @property
+    def ancestor_ids(self):
+        return [int(part) for part in self.ancestry.strip("/").split("/") if part]
+
+    def save(self, *args, **kwargs):
+        old_prefix = self.subtree_prefix if self.pk else None
+        parent = self.parent if self.parent_id else None
+        if parent is not None and self.pk and (parent.pk == self.pk or f"/{self.pk}/" in parent.ancestry):
+            raise ValueError("an organisation cannot be placed under itself or under one of its own sub-offices")
+        self.ancestry = parent.subtree_prefix if parent is not None else "/"
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "parent" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "ancestry"}
+        super().save(*args, **kwargs)
+        if old_prefix is not None and old_prefix != self.subtree_prefix:
+            # Moved: the offices below move with it.
+            for child in Organisation.objects.filter(ancestry__startswith=old_prefix).only("pk", "ancestry"):
+                child.ancestry = self.subtree_prefix + child.ancestry[len(old_prefix):]
+                Organisation.objects.filter(pk=child.pk).update(ancestry=child.ancestry)
 
     @property
     def jurisdiction(self):

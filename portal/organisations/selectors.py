@@ -1,28 +1,11 @@
-from django.db.models import Q
+"""Reads of organisations (who may see which is decided in portal.permissions)."""
 
-from portal.organisations.models import Organisation, OrganisationStatus, PlatformRole, PlatformRoleGrant
+from django.db.models import Q, QuerySet
 
-
-def platform_roles_of(user):
-    """Active platform role grants of a user as (role, jurisdiction) pairs."""
-    if not user.is_authenticated:
-        return set()
-    cached = getattr(user, "_platform_roles_cache", None)
-    if cached is None:
-        cached = set(PlatformRoleGrant.objects.filter(user=user, revoked_at__isnull=True).values_list("role", "jurisdiction"))
-        user._platform_roles_cache = cached
-    return cached
+from portal.organisations.models import Organisation, OrganisationStatus
 
 
-def is_superadmin(user):
-    return user.is_authenticated and (user.is_superuser or any(r == PlatformRole.SUPERADMIN for r, _ in platform_roles_of(user)))
-
-
-def state_admin_jurisdictions(user):
-    return {j for r, j in platform_roles_of(user) if r == PlatformRole.STATE_ADMIN}
-
-
-def organisation_search(*, query, limit=20):
+def organisation_search(*, query: str, limit: int = 20) -> QuerySet[Organisation]:
     """Active organisations matching a query, for the parent picker (public names only)."""
     query = (query or "").strip()
     if len(query) < 2:

@@ -27,7 +27,8 @@ from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from onboarding import approvals, services
+from onboarding.approval import services as approvals
+from onboarding.application import services
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, Stage
 from portal.organisations.models import OrganisationStatus
 from tests.browser.support import wait_for_message

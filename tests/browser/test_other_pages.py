@@ -27,7 +27,7 @@ from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.core.cache import cache
 from playwright.sync_api import expect
 
-from onboarding import approvals
+from onboarding.approval import services as approvals
 from onboarding.models import ApplicationStatus, AuthorityToken, Decision, Stage
 from portal.accounts.models import EmailSuffixRule
 from portal.audit.models import AuditAction, AuditEvent

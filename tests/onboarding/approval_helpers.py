@@ -15,7 +15,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils.datastructures import MultiValueDict
 
-from onboarding import services
+from onboarding.application import services
+from onboarding.approval.tasks import approval_letters_issue, deadline_sweep, rejections_finalise
 from onboarding.models import ApplicationStatus, ApprovalStep, Stage
 from portal.mail.models import OutboxMessage
 from tests.factories import PlatformRoleFactory, UserFactory
@@ -76,6 +77,15 @@ def authority_approved(officer, data=None):
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_STATE
     return application
+
+
+def run_beat_jobs():
+    """Every approval beat job, through the real Celery tasks (in-process in tests),
+    in the order beat would run them; their results in one dict."""
+    result = {}
+    for task in (deadline_sweep, rejections_finalise, approval_letters_issue):
+        result.update(task.delay().get())
+    return result
 
 
 def state_step(application):

@@ -5,7 +5,7 @@ import io
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from onboarding import services
+from onboarding.application import services
 from onboarding.models import Application
 from tests.onboarding_data import VALID, minimal_pdf
 

@@ -11,7 +11,8 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from onboarding import approvals, services
+from onboarding.approval import services as approvals
+from onboarding.application import services
 from onboarding.models import ApprovalStep, AuthorityToken, Stage
 from tests.html_tree import html_problems
 from tests.onboarding.approval_helpers import (

@@ -9,9 +9,10 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from onboarding import approvals, deadlines, services
+from onboarding.approval import services as approvals
+from onboarding.approval import deadlines
+from onboarding.application import services
 from onboarding.models import ApplicationDocument, ApplicationStatus, ApprovalStep, AuthorityToken, DocumentKind, Stage
-from onboarding.tasks import deadline_sweep
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
 from portal.mail.models import OutboxMessage
@@ -24,6 +25,7 @@ from tests.onboarding.approval_helpers import (
     make_state_admin,
     make_superadmin,
     messages_to,
+    run_beat_jobs,
     signed_in,
     state_step,
     submitted_application,
@@ -38,8 +40,8 @@ def english_subjects(address):
 
 
 def run_sweep():
-    """The real Celery task (run in-process in tests)."""
-    return deadline_sweep.delay().get()
+    """The real Celery beat tasks (run in-process in tests), their results together."""
+    return run_beat_jobs()
 
 
 @pytest.fixture

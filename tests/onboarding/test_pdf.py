@@ -19,8 +19,8 @@ from django.test import Client
 from pypdf import PdfReader, PdfWriter
 from weasyprint import HTML
 
-from onboarding import pdf
-from onboarding.declarations import NOTICE_VERSION
+from onboarding.application import pdf
+from onboarding.application.declarations import NOTICE_VERSION
 from onboarding.models import ApplicationDocument, Attachment, DocumentKind
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import PlatformRole, PlatformRoleGrant

@@ -3,6 +3,7 @@ as for 50 (CONVENTIONS: query counts are asserted exactly; when a count changes,
 the commit says why)."""
 
 import pytest
+from guardian.shortcuts import assign_perm
 
 from onboarding.models import Application, ApplicationStatus, Attachment
 from tests.onboarding.form_helpers import complete, new_application
@@ -27,6 +28,7 @@ def applications(request, officer, officer_client):
             jurisdiction=template.jurisdiction, version=template.version,
             reference=None if STATUSES[i % len(STATUSES)] == ApplicationStatus.DRAFT else f"ONB-2026-{i:06d}",
         )
+        assign_perm("onboarding.change_application", officer, application)  # as application_create gives it
         Attachment.objects.create(
             application=application, file=letter.file.name, original_name=letter.original_name, content_type=letter.content_type,
             size=letter.size, sha256=letter.sha256, pages=letter.pages, uploaded_by=officer,

@@ -15,8 +15,9 @@ from django.utils import timezone
 from guardian.shortcuts import get_perms
 from pypdf import PdfReader
 
-from onboarding import approvals, services
-from onboarding.letters import approval_letter_issue
+from onboarding.approval import services as approvals
+from onboarding.application import services
+from onboarding.approval.letters import approval_letter_issue
 from onboarding.models import (
     ApplicationDocument,
     ApplicationStatus,
@@ -26,7 +27,6 @@ from onboarding.models import (
     DocumentKind,
     Stage,
 )
-from onboarding.tasks import deadline_sweep
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
 from portal.mail.models import OutboxMessage
@@ -41,6 +41,7 @@ from tests.onboarding.approval_helpers import (
     make_state_admin,
     make_superadmin,
     messages_to,
+    run_beat_jobs,
     signed_in,
     state_step,
     submitted_application,
@@ -323,13 +324,13 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     approvals.step_resend_authority_link(application_id=application.pk, actor=officer)
     step = ApprovalStep.objects.get(application=application)
     with time_machine.travel(step.due_at - timedelta(days=1), tick=False):
-        deadline_sweep.delay()
+        run_beat_jobs()
     with time_machine.travel(step.due_at + timedelta(minutes=1), tick=False):
-        deadline_sweep.delay()
+        run_beat_jobs()
     decide_by_link(latest_link()[0], "approve")
     state = state_step(application)
     with time_machine.travel(state.due_at - timedelta(days=1), tick=False):
-        deadline_sweep.delay()
+        run_beat_jobs()
     approvals.step_decide(step_id=state.pk, decision="return", remarks="Fix it.", actor=admin)
     services.application_submit(application_id=application.pk, actor=officer)
     decide_by_link(latest_link()[0], "reject", "No.")
@@ -339,7 +340,7 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     lapsed = submitted_application(UserFactory(email="third.officer@mahaagri.gov.in"))
     decide_by_link(latest_link()[0], "reject", "No.")
     with time_machine.travel(timezone.now() + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS + 1), tick=False):
-        deadline_sweep.delay()
+        run_beat_jobs()
     # Approved, with its letter.
     other = approved_by_the_state(UserFactory(email="second.officer@mahaagri.gov.in"), admin, django_capture_on_commit_callbacks)
 

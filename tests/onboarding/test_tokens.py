@@ -13,9 +13,10 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
-from onboarding import approvals, services
+from onboarding.approval import services as approvals
+from onboarding.application import services
 from onboarding.models import ApplicationStatus, ApprovalStep, AuthorityToken, Decision, Stage
-from onboarding.tokens import LinkState, token_hash
+from onboarding.approval.tokens import LinkState, token_hash
 from onboarding.workflow import InvalidTransition
 from portal.mail.models import OutboxMessage
 from tests.factories import UserFactory

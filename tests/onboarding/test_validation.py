@@ -15,7 +15,7 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from pypdf import PdfReader, PdfWriter
 
-from onboarding.declarations import NOTICE_VERSION
+from onboarding.application.declarations import NOTICE_VERSION
 from onboarding.models import Application, ApplicationStatus, Attachment, SectionStatus
 from portal.organisations.models import OrganisationStatus
 from portal.organisations.states import CENTRAL

@@ -9,18 +9,20 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from onboarding import pdf, services, workflow
-from onboarding.declarations import NOTICE_SECTIONS, NOTICE_VERSION
-from onboarding.forms import SECTION_FORMS, AttachmentForm
+from onboarding.application import pdf
+from onboarding.application import services
+from onboarding import workflow
+from onboarding.application.declarations import NOTICE_SECTIONS, NOTICE_VERSION
+from onboarding.application.forms import SECTION_FORMS, AttachmentForm
 from onboarding.models import Attachment, Section, SectionStatus
-from onboarding.selectors import (
+from onboarding.application.selectors import (
     application_for_officer,
     application_for_viewer,
     application_timeline,
     applications_of_officer,
     officer_eligibility,
 )
-from onboarding.summary import application_summary
+from onboarding.application.summary import application_summary
 from portal.access import pop_pending_input, rule
 from portal.organisations.selectors import organisation_search
 

@@ -9,9 +9,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from onboarding.declarations import UNDERTAKINGS
+from onboarding.application.declarations import UNDERTAKINGS
 from onboarding.models import Section
-from onboarding.validators import (
+from onboarding.application.validators import (
     clean_landline,
     clean_mobile,
     clean_pin,

@@ -9,9 +9,9 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from onboarding.declarations import NOTICE_SECTIONS, UNDERTAKINGS
+from onboarding.application.declarations import NOTICE_SECTIONS, UNDERTAKINGS
 from onboarding.models import ApplicationDocument, DocumentKind
-from onboarding.summary import application_summary
+from onboarding.application.summary import application_summary
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 

@@ -15,9 +15,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from onboarding import approvals, pdf, workflow
-from onboarding.approval_forms import AppealForm, DecisionForm
-from onboarding.changes import changes_since_last_seen
+from onboarding.approval import services
+from onboarding.application import pdf
+from onboarding import workflow
+from onboarding.approval.forms import AppealForm, DecisionForm
+from onboarding.approval.changes import changes_since_last_seen
 from onboarding.models import (
     ApplicationDocument,
     ApplicationStatus,
@@ -25,8 +27,8 @@ from onboarding.models import (
     DocumentKind,
     Stage,
 )
-from onboarding.selectors import application_for_officer, application_for_viewer
-from onboarding.step_selectors import (
+from onboarding.application.selectors import application_for_officer, application_for_viewer
+from onboarding.approval.selectors import (
     appeal_queue,
     appeal_step_for,
     escalated_authority_steps,
@@ -35,8 +37,8 @@ from onboarding.step_selectors import (
     state_step_for,
     steps_of,
 )
-from onboarding.summary import application_summary
-from onboarding.tokens import LinkState, link_state, rate_limited, token_lookup
+from onboarding.application.summary import application_summary
+from onboarding.approval.tokens import LinkState, link_state, rate_limited, token_lookup
 from portal.access import rule
 
 LINK_PAGES = {
@@ -130,11 +132,11 @@ def review(request, token):
     form = DecisionForm(request.POST if request.method == "POST" else None, stage=Stage.AUTHORITY)
     if request.method == "POST" and form.is_valid():
         try:
-            approvals.step_decide(step_id=step.pk, decision=form.cleaned_data["decision"],
+            services.step_decide(step_id=step.pk, decision=form.cleaned_data["decision"],
                                   remarks=form.cleaned_data["remarks"], token=token, request=request)
-        except approvals.StepAlreadyDecided as exc:
+        except services.StepAlreadyDecided as exc:
             return _already_decided(request, exc.step)
-        except approvals.LinkNotValid as exc:
+        except services.LinkNotValid as exc:
             return _link_page(request, exc.state, exc.token or row)
         except workflow.InvalidTransition:
             step.refresh_from_db()
@@ -222,9 +224,9 @@ def _decision_page(request, step):
     form = DecisionForm(request.POST if request.method == "POST" else None, stage=step.stage)
     if request.method == "POST" and form.is_valid():
         try:
-            approvals.step_decide(step_id=step.pk, decision=form.cleaned_data["decision"], remarks=form.cleaned_data["remarks"],
+            services.step_decide(step_id=step.pk, decision=form.cleaned_data["decision"], remarks=form.cleaned_data["remarks"],
                                   actor=request.user, request=request, stage=step.stage)
-        except approvals.StepAlreadyDecided as exc:
+        except services.StepAlreadyDecided as exc:
             return _already_decided(request, exc.step)
         except workflow.InvalidTransition:
             step.refresh_from_db()
@@ -250,16 +252,16 @@ def queue_step(request, pk):
 def appeal(request, pk):
     application = application_for_officer(request.user, pk)
     rejection = last_rejection(application)
-    deadline = approvals.appeal_until(rejection.decided_at) if rejection else None
+    deadline = services.appeal_until(rejection.decided_at) if rejection else None
     can_appeal = (
         workflow.allowed(application.status, workflow.Event.APPEAL) and deadline is not None and timezone.now() <= deadline
     )
     form = AppealForm(request.POST if request.method == "POST" and can_appeal else None)
     if request.method == "POST" and can_appeal and form.is_valid():
         try:
-            approvals.application_appeal(application_id=application.pk, grounds=form.cleaned_data["grounds"],
+            services.application_appeal(application_id=application.pk, grounds=form.cleaned_data["grounds"],
                                          actor=request.user, request=request)
-        except approvals.AppealWindowClosed:
+        except services.AppealWindowClosed:
             messages.error(request, _("The period for appealing against this rejection has ended."))
             return redirect("onboarding:detail", pk=pk)
         except workflow.InvalidTransition:
@@ -294,7 +296,7 @@ def appeal_step(request, pk):
 def resend_link(request, pk):
     application = application_for_officer(request.user, pk)
     try:
-        step = approvals.step_resend_authority_link(application_id=application.pk, actor=request.user, request=request)
+        step = services.step_resend_authority_link(application_id=application.pk, actor=request.user, request=request)
     except workflow.InvalidTransition:
         messages.info(request, _("The application is not waiting for the competent authority."))
     except ValidationError as exc:

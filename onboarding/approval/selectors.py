@@ -5,20 +5,11 @@ from django.http import Http404
 from django.utils import timezone
 
 from onboarding.models import ApprovalStep, Decision, Stage
-from portal.organisations.selectors import is_superadmin, state_admin_jurisdictions
-
-
-def jurisdictions_decided_by(viewer):
-    """The jurisdictions whose steps the viewer decides: None for all of them
-    (superadmins, a state administrator for everything), else a set, maybe empty."""
-    if is_superadmin(viewer):
-        return None
-    jurisdictions = state_admin_jurisdictions(viewer)
-    return None if "" in jurisdictions else jurisdictions
+from portal.permissions import decided_jurisdictions, is_superadmin
 
 
 def _in_jurisdictions_of(viewer, queryset):
-    jurisdictions = jurisdictions_decided_by(viewer)
+    jurisdictions = decided_jurisdictions(viewer)
     if jurisdictions is None:
         return queryset
     return queryset.filter(jurisdiction__in=jurisdictions) if jurisdictions else queryset.none()

@@ -19,12 +19,13 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from onboarding import routing, workflow
-from onboarding.approvals import state_admin_emails, superadmin_emails
+from onboarding import notifications
+from onboarding import workflow
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, AuthorityToken, Decision, Stage
-from onboarding.tokens import review_url, token_build
+from onboarding.approval.tokens import review_url, token_build
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
+from portal.permissions import state_admin_emails, superadmin_emails
 
 
 def _claim(queryset, field, now, limit):
@@ -76,14 +77,14 @@ def deadline_sweep(*, now=None, limit=None):
             application = step.application
             context = {"application": application, "step": step}
             if step.stage == Stage.AUTHORITY:
-                messages.append(routing.build_bilingual(
+                messages.append(notifications.build_bilingual(
                     to=[step.assignee_email], reply_to=[application.nodal_officer.email], template="authority_reminder",
                     context={**context, "link": links[step.pk], "officer": application.nodal_officer},
                 ))
                 recipients = [step.assignee_email]
             else:
                 recipients = (admins.get(step.jurisdiction) if step.stage == Stage.STATE else None) or supers
-                messages.append(routing.build_bilingual(to=recipients, template="step_reminder", context=context))
+                messages.append(notifications.build_bilingual(to=recipients, template="step_reminder", context=context))
             events.append({"action": AuditAction.STEP_REMINDED, "target": application,
                            "new": {"step": step.pk, "stage": step.stage, "due_at": step.due_at, "to": recipients}})
         for step in to_escalate:
@@ -91,12 +92,12 @@ def deadline_sweep(*, now=None, limit=None):
             # One level up: an authority's step goes to the state (or central)
             # administrators, a state step and an appeal to the superadmins.
             recipients = (admins.get(step.jurisdiction) if step.stage == Stage.AUTHORITY else None) or supers
-            messages.append(routing.build_bilingual(
+            messages.append(notifications.build_bilingual(
                 to=recipients, template="step_escalated", context={"application": application, "step": step, "now": now},
             ))
             events.append({"action": AuditAction.STEP_ESCALATED, "target": application,
                            "new": {"step": step.pk, "stage": step.stage, "due_at": step.due_at, "to": recipients}})
-        routing.send_many(messages)
+        notifications.send_many(messages)
         audit_record_many(events)
     return {"reminded": len(to_remind), "escalated": len(to_escalate)}
 
@@ -130,11 +131,11 @@ def rejections_finalise(*, now=None, limit=1000):
         messages, events = [], []
         for application in applications:
             application.status = new_status
-            messages.append(routing.build_bilingual(
+            messages.append(notifications.build_bilingual(
                 to=[application.nodal_officer.email], template="rejection_final", context={"application": application},
             ))
             events.append({"action": AuditAction.APPLICATION_REJECTION_FINAL, "target": application,
                            "old": {"status": ApplicationStatus.REJECTED}, "new": {"status": new_status}})
-        routing.send_many(messages)
+        notifications.send_many(messages)
         audit_record_many(events)
     return len(applications)

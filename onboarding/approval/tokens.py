@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from onboarding.models import AuthorityToken
+from portal.client import client_ip
 
 TOKEN_BYTES = 32
 # token_urlsafe(32) is 43 characters; anything else is not one of ours.
@@ -78,10 +79,11 @@ def token_lookup(raw, *, for_update=False):
 
 
 def rate_limited(request, *, scope="authority-link"):
-    """Count a request from this IP address; True once it is over the limit for
-    the current minute. The counter lives in the shared cache (database or Redis)."""
+    """Count a request from this client address (behind trusted proxies, the real
+    client's: portal.client); True once it is over the limit for the current
+    minute. The counter lives in the shared cache (database or Redis)."""
     limit = settings.ONBOARDING_TOKEN_RATE_PER_MINUTE
-    ip = request.META.get("REMOTE_ADDR") or "unknown"
+    ip = client_ip(request) or "unknown"
     window = int(timezone.now().timestamp() // 60)
     key = f"ratelimit:{scope}:{ip}:{window}"
     if cache.add(key, 1, timeout=120):

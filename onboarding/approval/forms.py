@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from onboarding import workflow
-from onboarding.approvals import REMARKS_MAX
+from onboarding.approval.services import REMARKS_MAX
 from onboarding.models import Decision
 from portal.forms import AccessibleForm
 

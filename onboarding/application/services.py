@@ -13,8 +13,10 @@ from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
 
 from onboarding import workflow
-from onboarding.declarations import NOTICE_VERSION
-from onboarding.forms import SECTION_FORMS, raw_input
+from onboarding.application.declarations import NOTICE_VERSION
+from onboarding.application.selectors import is_officer_of, officer_eligibility
+from onboarding.application.signals import application_submitted, application_withdrawn
+from onboarding.application.forms import SECTION_FORMS, raw_input
 from onboarding.models import (
     OPEN_STATUSES,
     Application,
@@ -25,12 +27,14 @@ from onboarding.models import (
     Section,
     SectionStatus,
 )
-from onboarding.uploads import inspect_letter
-from onboarding.validators import split_domain_list
+from onboarding.application.uploads import inspect_letter
+from onboarding.application.validators import split_domain_list
+from onboarding.notifications import notify_officer
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.organisations.models import Level, Organisation, OrganisationDomain
 from portal.organisations.states import CENTRAL
+from portal.permissions import AnyUser
 
 
 
@@ -67,17 +71,16 @@ def _as_form_data(stored):
     return MultiValueDict(values)
 
 
-def _lock_for_officer(application_id, actor):
+def application_lock_for_officer(*, application_id: int, actor: AnyUser) -> Application:
+    """The application, locked for this transaction, if ``actor`` is its nodal officer."""
     application = Application.objects.select_for_update().get(pk=application_id)
-    if application.nodal_officer_id != actor.pk:
+    if not is_officer_of(actor, application):
         raise PermissionDenied
     return application
 
 
 def application_create(*, actor, request=None):
     """Start a draft application for a nodal officer (official, verified email required)."""
-    from onboarding.selectors import officer_eligibility
-
     problem = officer_eligibility(actor)
     if problem:
         raise ValidationError(problem, code="not_eligible")
@@ -97,7 +100,7 @@ def application_save_section(*, application_id, section, querydict, actor, reque
     section = Section(section)
     form_class = SECTION_FORMS[section]
     with transaction.atomic():
-        application = _lock_for_officer(application_id, actor)
+        application = application_lock_for_officer(application_id=application_id, actor=actor)
         if not application.is_editable:
             raise ApplicationNotEditable
         raw = raw_input(form_class, querydict, application=application)
@@ -138,7 +141,7 @@ def attachment_upload(*, application_id, uploaded, actor, request=None):
     """Check and store the signed authorisation letter; the previous one stops being current."""
     content, content_type, sha256, pages = inspect_letter(uploaded)
     with transaction.atomic():
-        application = _lock_for_officer(application_id, actor)
+        application = application_lock_for_officer(application_id=application_id, actor=actor)
         if not application.is_editable:
             raise ApplicationNotEditable
         Attachment.objects.filter(application=application, is_current=True).update(is_current=False)
@@ -185,7 +188,7 @@ def _next_reference(year):
 def application_submit(*, application_id, actor, request=None):
     """Send a complete application for approval: it gets its reference and becomes read-only."""
     with transaction.atomic():
-        application = _lock_for_officer(application_id, actor)
+        application = application_lock_for_officer(application_id=application_id, actor=actor)
         event = workflow.Event.RESUBMIT if application.status == ApplicationStatus.CHANGES_REQUESTED else workflow.Event.SUBMIT
         workflow.next_status(application.status, event)  # raises InvalidTransition before anything changes
         problems = submission_problems(application)
@@ -209,15 +212,13 @@ def application_submit(*, application_id, actor, request=None):
             actor=actor, action=action, target=application, request=request,
             old={"status": old_status}, new={"status": new_status, "reference": application.reference, "version": number},
         )
-        from onboarding import routing
-
-        routing.on_submitted(application=application, actor=actor, request=request)
+        application_submitted.send(sender=Application, application=application, actor=actor, request=request)
     return application
 
 
 def application_withdraw(*, application_id, actor, reason="", request=None):
     with transaction.atomic():
-        application = _lock_for_officer(application_id, actor)
+        application = application_lock_for_officer(application_id=application_id, actor=actor)
         old_status, new_status = workflow.advance(application, workflow.Event.WITHDRAW)
         application.closed_at = timezone.now()
         application.save(update_fields=["status", "closed_at", "updated_at"])
@@ -225,9 +226,8 @@ def application_withdraw(*, application_id, actor, reason="", request=None):
             actor=actor, action=AuditAction.APPLICATION_WITHDRAWN, target=application, request=request,
             old={"status": old_status}, new={"status": new_status, "reason": reason[:500]},
         )
-        from onboarding import routing
-
-        routing.on_withdrawn(application=application, actor=actor, request=request)
+        notify_officer(application=application, template="withdrawn")
+        application_withdrawn.send(sender=Application, application=application, actor=actor, request=request)
     return application
 
 

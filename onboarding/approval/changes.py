@@ -1,10 +1,10 @@
 """What changed between two submitted versions of an application, for the
 person who decides on it again (the competent authority after a correction)."""
 
-from onboarding.forms import SECTION_FORMS
+from onboarding.application.forms import SECTION_FORMS
 from onboarding.models import ApplicationVersion, Attachment
-from onboarding.step_selectors import last_seen_step
-from onboarding.summary import _display
+from onboarding.approval.selectors import last_seen_step
+from onboarding.application.summary import display_value
 
 
 def version_changes(application, old_data, new_data):
@@ -18,7 +18,7 @@ def version_changes(application, old_data, new_data):
             if old.get(name) != new.get(name):
                 rows.append({
                     "section": section.label, "label": field.label,
-                    "old": _display(field, old.get(name)), "new": _display(field, new.get(name)),
+                    "old": display_value(field, old.get(name)), "new": display_value(field, new.get(name)),
                 })
     return rows
 

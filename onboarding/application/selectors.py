@@ -1,53 +1,55 @@
 """Reads of applications, always scoped to who is looking."""
 
 from allauth.account.models import EmailAddress
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
 from onboarding.models import Application
+from portal import permissions
 from portal.accounts.official_email import classify_email, explain_refusal
 from portal.audit.models import AuditAction, AuditEvent
-from portal.organisations.selectors import is_superadmin, platform_roles_of
-from portal.organisations.models import PlatformRole
+from portal.permissions import AnyUser, ObjectScope
+
+# The nodal officer holds "change_application" on their application (given when it is
+# started); platform roles and organisation admins see submitted applications only.
+APPLICATION_SCOPE = ObjectScope(
+    owner_perm="onboarding.change_application", jurisdiction="jurisdiction", organisation="organisation",
+    official=Q(reference__isnull=False),
+)
 
 
-def applications_visible_to(viewer):
-    """Applications a viewer may see: their own; their jurisdiction's (state admins,
-    scoped auditors); everything (superadmins, unscoped auditors)."""
-    if not viewer.is_authenticated:
-        return Application.objects.none()
-    if is_superadmin(viewer):
-        return Application.objects.all()
-    query = Q(nodal_officer=viewer)
-    for role, jurisdiction in platform_roles_of(viewer):
-        if role in (PlatformRole.STATE_ADMIN, PlatformRole.AUDITOR):
-            if not jurisdiction:
-                return Application.objects.all()
-            query |= Q(jurisdiction=jurisdiction, reference__isnull=False)
-    return Application.objects.filter(query)
+def applications_visible_to(viewer: AnyUser) -> QuerySet[Application]:
+    """Applications a viewer may see: their own; the submitted ones of their
+    jurisdictions (state admins, auditors) and organisations (their admins);
+    everything (superadmins)."""
+    return permissions.visible(viewer, Application.objects.all(), APPLICATION_SCOPE)
 
 
-def application_for_viewer(viewer, pk):
+def application_for_viewer(viewer: AnyUser, pk) -> Application:
     try:
         return applications_visible_to(viewer).select_related("nodal_officer").get(pk=pk)
     except (Application.DoesNotExist, ValueError):
-        raise Http404
+        raise Http404 from None
 
 
-def application_for_officer(viewer, pk):
+def application_for_officer(viewer: AnyUser, pk) -> Application:
     """An application the viewer is the nodal officer of, or 404 (never 403: do not confirm it exists)."""
     try:
-        return Application.objects.get(pk=pk, nodal_officer=viewer)
+        return applications_of_officer(viewer).get(pk=pk)
     except (Application.DoesNotExist, ValueError):
-        raise Http404
+        raise Http404 from None
 
 
-def applications_of_officer(viewer):
-    return Application.objects.filter(nodal_officer=viewer).order_by("-created_at", "-id")
+def applications_of_officer(viewer: AnyUser) -> QuerySet[Application]:
+    return permissions.owned(viewer, Application.objects.all(), APPLICATION_SCOPE).order_by("-created_at", "-id")
 
 
-def officer_eligibility(user):
+def is_officer_of(user: AnyUser, application: Application) -> bool:
+    return permissions.is_owner(user, application, APPLICATION_SCOPE)
+
+
+def officer_eligibility(user: AnyUser) -> str | None:
     """None if the user may act as a nodal officer, else a message saying why not."""
     verdict = classify_email(user.email)
     if not verdict.eligible_as_officer:
@@ -58,7 +60,7 @@ def officer_eligibility(user):
     return None
 
 
-def application_timeline(application):
+def application_timeline(application: Application) -> QuerySet[AuditEvent]:
     """What happened to an application, oldest first, from the audit log (one query);
     section saves are left out."""
     return (

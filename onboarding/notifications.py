@@ -1,5 +1,5 @@
-"""What happens around a change of an application's state: approval steps,
-notifications. Called by the services inside their transaction.
+"""The onboarding emails: rendered from templates, in English and then Hindi.
+Depends on no service; the services call it inside their transaction.
 
 Every email is built here, in English and then Hindi, and sent through the
 default mailer (the outbox), so it is written in the caller's transaction.
@@ -55,21 +55,3 @@ def notify_officer(*, application, template, context=None, attachments=()):
         to=[application.nodal_officer.email], template=template,
         context={"application": application, **(context or {})}, attachments=attachments,
     )
-
-
-def on_submitted(*, application, actor, request=None):
-    """Submitted or resubmitted: the application goes (back) to the competent authority."""
-    from onboarding import approvals
-
-    approvals.step_open_authority(application=application)
-
-
-def on_withdrawn(*, application, actor, request=None):
-    from onboarding import approvals
-
-    closed = approvals.steps_close_on_withdrawal(application=application, actor=actor)
-    notify_officer(application=application, template="withdrawn")
-    for step in closed:
-        if step.assignee_email:
-            send_bilingual(to=[step.assignee_email], template="authority_withdrawn",
-                           context={"application": application, "step": step})

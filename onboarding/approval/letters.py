@@ -2,13 +2,12 @@
 stored as an ApplicationDocument and emailed to the nodal officer and the
 competent authority.
 
-Final approval queues it when its transaction commits; the deadline sweep
-issues any that were not (a broker down at that moment), so no letter is lost,
+Final approval queues it when its transaction commits; a beat job
+(approval_letters_issue) issues any that were not (a broker down at that moment), so no letter is lost,
 and issuing is idempotent, so none is sent twice.
 """
 
 import hashlib
-import logging
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -16,13 +15,11 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from onboarding import routing
+from onboarding import notifications
 from onboarding.models import Application, ApplicationDocument, ApplicationStatus, ApprovalStep, Decision, DocumentKind, Stage
-from onboarding.pdf import render_pdf
+from onboarding.application.pdf import render_pdf
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
-
-logger = logging.getLogger(__name__)
 
 
 def _approving_authority(application):
@@ -45,17 +42,6 @@ def approval_letter_html(application, *, issued_at, authority):
                 "site_url": settings.SITE_URL,
             },
         )
-
-
-def approval_letter_queue(application_id):
-    """After commit: ask a worker to issue the letter. If the broker is down the
-    deadline sweep issues it later."""
-    from onboarding.tasks import approval_letter_send
-
-    try:
-        approval_letter_send.delay(application_id)
-    except Exception:  # broker down: the sweep issues pending letters
-        logger.warning("Could not queue the approval letter of application %s; the sweep will.", application_id, exc_info=True)
 
 
 def approval_letter_issue(*, application_id):
@@ -88,7 +74,7 @@ def approval_letter_issue(*, application_id):
         recipients = [application.nodal_officer.email]
         if authority and authority.assignee_email and authority.assignee_email not in recipients:
             recipients.append(authority.assignee_email)
-        routing.send_bilingual(
+        notifications.send_bilingual(
             to=recipients, template="approval_letter",
             context={"application": application, "organisation": application.organisation},
             attachments=[(filename, content, "application/pdf")],

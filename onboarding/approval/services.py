@@ -11,12 +11,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from onboarding import routing, workflow
-from onboarding.activation import application_approve
+from onboarding import notifications
+from onboarding import workflow
 from onboarding.models import (
     Application,
     ApplicationStatus,
@@ -26,14 +26,17 @@ from onboarding.models import (
     Section,
     Stage,
 )
-from onboarding.services import _lock_for_officer
-from onboarding.step_selectors import jurisdictions_decided_by, last_rejection, last_seen_step
-from onboarding.tokens import LinkState, link_state, review_url, token_build, token_lookup
-from portal.accounts.models import User
+from onboarding.application.services import application_lock_for_officer
+from onboarding.application.validators import clean_staff_domains
+from onboarding.approval.selectors import last_rejection, last_seen_step
+from onboarding.approval.tasks import approval_letter_enqueue
+from onboarding.approval.tokens import LinkState, link_state, review_url, token_build, token_lookup
 from portal.audit.models import AuditAction
-from portal.audit.services import _request_meta, audit_record
-from portal.organisations.models import PlatformRole, PlatformRoleGrant
-from portal.organisations.selectors import is_superadmin
+from portal.audit.services import audit_record
+from portal.client import request_meta
+from portal.organisations.models import Organisation
+from portal.organisations.services import organisation_activate
+from portal.permissions import decided_jurisdictions, is_superadmin, state_admin_emails, superadmin_emails
 
 DUE_DAYS = {
     Stage.AUTHORITY: "ONBOARDING_AUTHORITY_DUE_DAYS",
@@ -78,27 +81,6 @@ def authority_of(application):
     return (data.get("official_email") or "").strip().lower(), (data.get("name") or "").strip()
 
 
-# Who gets told -----------------------------------------------------------------
-
-def superadmin_emails():
-    return sorted(set(
-        User.objects.filter(is_active=True)
-        .filter(Q(is_superuser=True) | Q(platform_roles__role=PlatformRole.SUPERADMIN, platform_roles__revoked_at__isnull=True))
-        .values_list("email", flat=True)
-    ))
-
-
-def state_admin_emails(jurisdictions):
-    """{jurisdiction: [emails]} of the active state administrators of each jurisdiction."""
-    found = {}
-    rows = PlatformRoleGrant.objects.filter(
-        role=PlatformRole.STATE_ADMIN, revoked_at__isnull=True, user__is_active=True, jurisdiction__in=set(jurisdictions)
-    ).values_list("jurisdiction", "user__email")
-    for jurisdiction, email in rows:
-        found.setdefault(jurisdiction, set()).add(email)
-    return {jurisdiction: sorted(emails) for jurisdiction, emails in found.items()}
-
-
 def _state_recipients(jurisdiction):
     return state_admin_emails([jurisdiction]).get(jurisdiction) or superadmin_emails()
 
@@ -110,7 +92,7 @@ def _send_link(application, step, now, *, resent=False):
     ones) and email it to the authority, reply-to the nodal officer."""
     raw, row = token_build(step=step, email=step.assignee_email, now=now)
     row.save(force_insert=True)
-    routing.send_bilingual(
+    notifications.send_bilingual(
         to=[step.assignee_email], reply_to=[application.nodal_officer.email], template="authority_request",
         context={"application": application, "step": step, "link": review_url(raw), "resent": resent,
                  "resubmitted": last_seen_step(step) is not None, "officer": application.nodal_officer},
@@ -132,7 +114,7 @@ def step_open_authority(*, application):
         opened_at=now, due_at=due_at(Stage.AUTHORITY, now),
     )
     _send_link(application, step, now)
-    routing.notify_officer(application=application, template="submitted", context={"step": step})
+    notifications.notify_officer(application=application, template="submitted", context={"step": step})
     return step
 
 
@@ -142,7 +124,7 @@ def step_open_state(*, application):
         application=application, stage=Stage.STATE, jurisdiction=application.jurisdiction,
         version_number=_latest_version_number(application), opened_at=now, due_at=due_at(Stage.STATE, now),
     )
-    routing.send_bilingual(
+    notifications.send_bilingual(
         to=_state_recipients(application.jurisdiction), template="state_assigned",
         context={"application": application, "step": step},
     )
@@ -153,7 +135,7 @@ def step_resend_authority_link(*, application_id, actor, request=None):
     """The nodal officer asks for a new link for the competent authority (the
     old one expired or was lost); the previous link stops working."""
     with transaction.atomic():
-        application = _lock_for_officer(application_id, actor)
+        application = application_lock_for_officer(application_id=application_id, actor=actor)
         step = application.steps.select_for_update().filter(decision="", stage=Stage.AUTHORITY).first()
         if step is None:
             raise workflow.InvalidTransition(application.status, "resend_link")
@@ -188,7 +170,7 @@ def steps_close_on_withdrawal(*, application, actor):
 # Deciding ---------------------------------------------------------------------------
 
 def may_decide_state_step(user, step):
-    jurisdictions = jurisdictions_decided_by(user)
+    jurisdictions = decided_jurisdictions(user)
     return jurisdictions is None or step.jurisdiction in jurisdictions
 
 
@@ -240,7 +222,7 @@ def step_decide(*, step_id, decision, remarks="", actor=None, token=None, reques
             raise ValidationError({"remarks": _("Give the reason for this decision.")}, code="required")
         old_status, new_status = workflow.advance(application, event)
         now = timezone.now()
-        ip, user_agent = _request_meta(request)
+        ip, user_agent = request_meta(request)
         step.decision, step.remarks, step.decided_at = decision, remarks, now
         step.decided_by, step.decided_by_email, step.ip, step.user_agent = actor, decided_by_email, ip, user_agent
         step.save(update_fields=["decision", "remarks", "decided_at", "decided_by", "decided_by_email", "ip", "user_agent"])
@@ -273,20 +255,58 @@ def _after_decision(*, application, step, event, actor, request):
     context = {"step": step}
     if event == E.AUTHORITY_APPROVE:
         context["next_step"] = step_open_state(application=application)
-        routing.notify_officer(application=application, template="authority_approved", context=context)
+        notifications.notify_officer(application=application, template="authority_approved", context=context)
     elif event in (E.AUTHORITY_RETURN, E.STATE_RETURN):
-        routing.notify_officer(application=application, template="returned", context=context)
+        notifications.notify_officer(application=application, template="returned", context=context)
     elif event in (E.AUTHORITY_REJECT, E.STATE_REJECT):
         context["appeal_until"] = appeal_until(step.decided_at)
-        routing.notify_officer(application=application, template="rejected", context=context)
+        notifications.notify_officer(application=application, template="rejected", context=context)
     elif event in (E.STATE_APPROVE, E.APPEAL_OVERTURN):
         application_approve(application=application, actor=actor, request=request)
-        routing.notify_officer(application=application, template="approved", context=context)
+        notifications.notify_officer(application=application, template="approved", context=context)
     elif event == E.APPEAL_UPHOLD:
-        routing.notify_officer(application=application, template="appeal_upheld", context=context)
+        notifications.notify_officer(application=application, template="appeal_upheld", context=context)
     if step.stage == Stage.AUTHORITY:
-        routing.send_bilingual(to=[step.assignee_email], template="authority_confirmation",
+        notifications.send_bilingual(to=[step.assignee_email], template="authority_confirmation",
                                context={"application": application, "step": step})
+
+
+# Final approval ----------------------------------------------------------------------
+
+def _staff_domains(raw):
+    try:
+        domains, _warnings = clean_staff_domains(raw)
+    except ValidationError:
+        domains = []
+    return domains
+
+
+def _parent_of(application):
+    hierarchy = application.section_data(Section.HIERARCHY)
+    if hierarchy.get("parent_choice") != "existing" or not hierarchy.get("parent"):
+        return None
+    try:
+        return Organisation.objects.filter(pk=int(hierarchy["parent"])).first()
+    except (TypeError, ValueError):
+        return None
+
+
+def application_approve(*, application, actor, request=None):
+    """Final approval, inside the deciding transaction: the organisation becomes
+    active with its email domains and the nodal officer its first admin (an
+    organisation service), and the approval letter is queued for when the
+    transaction commits."""
+    data = application.section_data(Section.ORGANISATION)
+    organisation = organisation_activate(
+        organisation_id=application.organisation_id,
+        attributes={**data, "name": data.get("name") or application.organisation_name},
+        parent=_parent_of(application), domains=_staff_domains(data.get("email_domains")),
+        first_admin=application.nodal_officer, actor=actor, source=application.reference, request=request,
+    )
+    application.organisation = organisation
+    application.save(update_fields=["organisation"])
+    transaction.on_commit(lambda: approval_letter_enqueue(application.pk))
+    return organisation
 
 
 # Appeals ---------------------------------------------------------------------------
@@ -323,7 +343,7 @@ def application_appeal(*, application_id, grounds, actor, request=None):
         )
         audit_record(actor=actor, action=AuditAction.APPLICATION_APPEALED, target=application, request=request,
                      old={"status": old_status}, new={"status": new_status, "step": step.pk, "grounds": grounds})
-        routing.notify_officer(application=application, template="appeal_lodged", context={"step": step})
-        routing.send_bilingual(to=superadmin_emails(), template="appeal_assigned",
+        notifications.notify_officer(application=application, template="appeal_lodged", context={"step": step})
+        notifications.send_bilingual(to=superadmin_emails(), template="appeal_assigned",
                                context={"application": application, "step": step})
     return step

@@ -3,12 +3,12 @@
 from django import forms
 from django.utils.translation import gettext
 
-from onboarding.forms import SECTION_FORMS
+from onboarding.application.forms import SECTION_FORMS
 from onboarding.models import Section
 from portal.organisations.models import Organisation
 
 
-def _display(field, value):
+def display_value(field, value):
     if isinstance(field, forms.BooleanField):
         return gettext("Yes") if value else gettext("No")
     if isinstance(field, forms.ModelChoiceField):
@@ -33,7 +33,7 @@ def section_rows(application, section, data=None):
     for name, field in form.fields.items():
         value = stored.get(name)
         if isinstance(field, forms.BooleanField) or value not in (None, "", []):
-            rows.append({"name": name, "label": field.label, "value": _display(field, value)})
+            rows.append({"name": name, "label": field.label, "value": display_value(field, value)})
     return rows
 
 

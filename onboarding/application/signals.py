@@ -1,0 +1,10 @@
+"""What the application form tells whoever listens (the approval routing), without
+importing it. Sent inside the service's transaction: a receiver's writes and
+emails commit or roll back with it, and its exceptions reach the caller."""
+
+from django.dispatch import Signal
+
+# application, actor, request: submitted or resubmitted for approval.
+application_submitted = Signal()
+# application, actor, request: withdrawn by its nodal officer.
+application_withdrawn = Signal()

@@ -1,0 +1,1 @@
+"""Approval routing: steps, the authority's links, queues, decisions, deadlines, appeals and letters."""

@@ -1,0 +1,64 @@
+"""Celery tasks of the approval routing, one per beat job. Thin: they call services
+and are safe to run twice. Their names are kept stable (queued messages and the
+beat schedule name them)."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+
+from onboarding.approval import deadlines, letters
+
+logger = logging.getLogger(__name__)
+MAX_BATCHES = 20
+
+
+@shared_task(name="onboarding.tasks.deadline_sweep", acks_late=True, reject_on_worker_lost=True,
+             time_limit=600, soft_time_limit=540)
+def deadline_sweep():
+    """Beat, every 15 minutes: reminders before a step's due date and escalations after it.
+    Each batch is one transaction with a constant number of queries; a full batch
+    means there may be more, so another follows."""
+    batch = settings.ONBOARDING_SWEEP_BATCH
+    result = {"reminded": 0, "escalated": 0}
+    for _batch in range(MAX_BATCHES):  # bounded: whatever is left waits for the next run
+        done = deadlines.deadline_sweep(limit=batch)
+        result = {key: result[key] + done[key] for key in result}
+        if done["reminded"] < batch and done["escalated"] < batch:
+            break
+    return result
+
+
+@shared_task(name="onboarding.tasks.rejections_finalise", acks_late=True, reject_on_worker_lost=True,
+             time_limit=300, soft_time_limit=240)
+def rejections_finalise():
+    """Beat, hourly: rejections whose appeal period ended without an appeal become final."""
+    return {"rejections_final": deadlines.rejections_finalise()}
+
+
+@shared_task(name="onboarding.tasks.approval_letters_issue", acks_late=True, reject_on_worker_lost=True,
+             time_limit=600, soft_time_limit=540)
+def approval_letters_issue():
+    """Beat, every 15 minutes: the approval letters whose queuing at approval was lost."""
+    issued = 0
+    for application_id in letters.approval_letters_pending():
+        if letters.approval_letter_issue(application_id=application_id) is not None:
+            issued += 1
+    return {"letters": issued}
+
+
+@shared_task(name="onboarding.tasks.approval_letter_send", acks_late=True, reject_on_worker_lost=True,
+             time_limit=300, soft_time_limit=240)
+def approval_letter_send(application_id):
+    document = letters.approval_letter_issue(application_id=application_id)
+    return document.pk if document else None
+
+
+def approval_letter_enqueue(application_id):
+    """After commit: ask a worker to issue the letter. If the broker is down,
+    approval_letters_issue issues it later."""
+    try:
+        approval_letter_send.delay(application_id)
+    except Exception:  # broker down: the beat job issues pending letters
+        logger.warning("Could not queue the approval letter of application %s; the beat job will.", application_id,
+                       exc_info=True)

@@ -1,0 +1,276 @@
+"""The one place that answers "may this user do this to this object" and "which
+objects of this kind may this user see".
+
+Two sources of rights, both re-read at each request (nothing is cached beyond the
+request's user object), so a revoked role or a withdrawn object permission ends
+access at the next request:
+
+- **Platform roles** (``PlatformRoleGrant``): superadmin; state administrator and
+  auditor, each of one jurisdiction (a state/UT code, or ``CENTRAL``) or of all of
+  them (blank jurisdiction).
+- **Object roles** (django-guardian, direct foreign-key tables): administering an
+  organisation, which covers every office below it; being the nodal officer of an
+  application.
+
+Feature apps describe their objects with an ``ObjectScope`` (which fields hold the
+owner, the jurisdiction and the organisation) and ask ``visible``/``can_view``;
+they never write their own role filters. The names of the view rules (``@rule``)
+are the keys of ``RULES``.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import CharField, Exists, Model, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Cast, Concat
+from django.db.models.lookups import Contains
+from guardian.shortcuts import get_objects_for_user
+
+from portal.accounts.models import User
+from portal.organisations.models import (
+    Membership,
+    Organisation,
+    OrganisationUserObjectPermission,
+    PlatformRole,
+    PlatformRoleGrant,
+)
+from portal.organisations.states import CENTRAL
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+ADMINISTER_ORGANISATION = "organisations.administer_organisation"
+VIEW_ORGANISATION_DASHBOARD = "organisations.view_organisation_dashboard"
+EVERYWHERE = ""  # the jurisdiction of a grant that covers every state and the centre
+
+
+# Platform roles -------------------------------------------------------------------
+
+def platform_roles_of(user: AnyUser) -> set[tuple[str, str]]:
+    """Active platform role grants of a user as (role, jurisdiction) pairs, read once per request."""
+    if not user.is_authenticated:
+        return set()
+    cached = getattr(user, "_platform_roles_cache", None)
+    if cached is None:
+        cached = set(
+            PlatformRoleGrant.objects.filter(user=user, revoked_at__isnull=True).values_list("role", "jurisdiction")
+        )
+        user._platform_roles_cache = cached
+    return cached
+
+
+def is_superadmin(user: AnyUser) -> bool:
+    return user.is_authenticated and (
+        user.is_superuser or any(role == PlatformRole.SUPERADMIN for role, _j in platform_roles_of(user))
+    )
+
+
+def _jurisdictions(user: AnyUser, role: str) -> set[str] | None:
+    """The jurisdictions of a platform role: None for all of them, else a set (maybe empty)."""
+    found = {j for r, j in platform_roles_of(user) if r == role}
+    return None if EVERYWHERE in found else found
+
+
+def state_admin_jurisdictions(user: AnyUser) -> set[str]:
+    """The jurisdictions the user is a state administrator of, as granted ("" for all)."""
+    return {j for r, j in platform_roles_of(user) if r == PlatformRole.STATE_ADMIN}
+
+
+def decided_jurisdictions(user: AnyUser) -> set[str] | None:
+    """The jurisdictions whose state steps the user decides: None for all of them
+    (superadmins, a state administrator of everything), else a set, maybe empty."""
+    if is_superadmin(user):
+        return None
+    return _jurisdictions(user, PlatformRole.STATE_ADMIN)
+
+
+def is_state_admin(user: AnyUser) -> bool:
+    return bool(state_admin_jurisdictions(user))
+
+
+def is_auditor(user: AnyUser) -> bool:
+    return any(role == PlatformRole.AUDITOR for role, _j in platform_roles_of(user))
+
+
+def watched_jurisdictions(user: AnyUser) -> set[str] | None:
+    """The jurisdictions whose submitted records the user may read through a platform
+    role (superadmin, state administrator, auditor): None for all, else a set."""
+    if is_superadmin(user):
+        return None
+    found: set[str] = set()
+    for role in (PlatformRole.STATE_ADMIN, PlatformRole.AUDITOR):
+        jurisdictions = _jurisdictions(user, role)
+        if jurisdictions is None:
+            return None
+        found |= jurisdictions
+    return found
+
+
+def needs_second_factor(user: AnyUser) -> bool:
+    """Who must sign in with a second factor: superadmins, state administrators, and
+    staff (who can reach the Django admin)."""
+    return user.is_authenticated and (user.is_staff or is_superadmin(user) or is_state_admin(user))
+
+
+# Organisations (guardian object roles) ---------------------------------------------
+
+def _directly_administered_ids(user: AnyUser) -> QuerySet:
+    return OrganisationUserObjectPermission.objects.filter(
+        user=user, permission__codename="administer_organisation",
+        permission__content_type__app_label="organisations",
+    ).values("content_object_id")
+
+
+def administered_organisations(user: AnyUser) -> QuerySet[Organisation]:
+    """Organisations the user administers: those they were made admin of (guardian)
+    and every office below them. A lazy queryset: one query when evaluated, and a
+    subquery when used inside another."""
+    if not user.is_authenticated:
+        return Organisation.objects.none()
+    if is_superadmin(user):
+        return Organisation.objects.all()
+    direct = get_objects_for_user(user, ADMINISTER_ORGANISATION, klass=Organisation, accept_global_perms=False)
+    # An organisation is covered by an administered one that is itself or one of its
+    # ancestors (whose id is then in its ancestry: "/3/17/").
+    marker = Concat(Value("/"), Cast("pk", CharField()), Value("/"))
+    covering = direct.filter(Q(pk=OuterRef("pk")) | Q(Contains(OuterRef("ancestry"), marker)))
+    return Organisation.objects.filter(Exists(covering))
+
+
+def may_administer(user: AnyUser, organisation: Organisation) -> bool:
+    """Admin of this organisation or of one above it (one query), or a superadmin."""
+    if not user.is_authenticated:
+        return False
+    if is_superadmin(user):
+        return True
+    ids = [organisation.pk, *organisation.ancestor_ids]
+    return _directly_administered_ids(user).filter(content_object_id__in=ids).exists()
+
+
+def member_organisations(user: AnyUser) -> QuerySet[Organisation]:
+    """Organisations the user is an active member (or admin) of."""
+    if not user.is_authenticated:
+        return Organisation.objects.none()
+    return Organisation.objects.filter(memberships__user=user, memberships__is_active=True)
+
+
+def is_member(user: AnyUser, organisation: Organisation) -> bool:
+    return user.is_authenticated and Membership.objects.filter(
+        user=user, organisation=organisation, is_active=True
+    ).exists()
+
+
+def organisations_in_scope(user: AnyUser) -> QuerySet[Organisation]:
+    """Organisations whose records the user oversees: all (superadmin, unscoped
+    roles), a state's (state administrators and auditors), an organisation and its
+    sub-offices (organisation admins)."""
+    if not user.is_authenticated:
+        return Organisation.objects.none()
+    jurisdictions = watched_jurisdictions(user)
+    if jurisdictions is None:
+        return Organisation.objects.all()
+    query = Q(pk__in=administered_organisations(user).values("pk"))
+    if jurisdictions:
+        query |= _jurisdiction_q(jurisdictions, state="state", level="level")
+    return Organisation.objects.filter(query)
+
+
+def _jurisdiction_q(jurisdictions: Iterable[str], *, state: str, level: str) -> Q:
+    jurisdictions = set(jurisdictions)
+    query = Q(**{f"{state}__in": jurisdictions - {CENTRAL}})
+    if CENTRAL in jurisdictions:
+        query |= Q(**{level: "central"})
+    return query
+
+
+# Objects of the feature apps --------------------------------------------------------
+
+@dataclass(frozen=True)
+class ObjectScope:
+    """How a feature app's model is scoped.
+
+    ``owner_perm``: the guardian object permission ("app_label.codename") that its
+    owner holds on it (the nodal officer's on an application).
+    ``jurisdiction``: the field holding its jurisdiction (a state/UT code or CENTRAL).
+    ``organisation``: the field holding its organisation, for organisation admins.
+    ``official``: the condition under which platform roles and organisation admins
+    see it at all (for example: submitted, not a draft).
+    """
+
+    owner_perm: str
+    jurisdiction: str | None = None
+    organisation: str | None = None
+    official: Q = field(default_factory=Q)
+
+
+def owned(user: AnyUser, queryset: QuerySet, scope: ObjectScope) -> QuerySet:
+    """Objects of ``queryset`` the user holds the owner's object permission on (one query when evaluated)."""
+    if not user.is_authenticated:
+        return queryset.none()
+    return get_objects_for_user(user, scope.owner_perm, klass=queryset, accept_global_perms=False)
+
+
+def visible(user: AnyUser, queryset: QuerySet, scope: ObjectScope) -> QuerySet:
+    """Objects of ``queryset`` the user may see: their own (object permission), those
+    of their jurisdictions (platform roles) and of the organisations they
+    administer, the official ones only; superadmins see all. One query when evaluated, however many."""
+    if not user.is_authenticated:
+        return queryset.none()
+    if is_superadmin(user):
+        return queryset
+    own = Q(pk__in=owned(user, queryset.model.objects.all(), scope).values("pk"))
+    jurisdictions = watched_jurisdictions(user)
+    if jurisdictions is None:
+        return queryset.filter(own | scope.official)
+    others = Q(pk__in=[])
+    if jurisdictions and scope.jurisdiction:
+        others |= Q(**{f"{scope.jurisdiction}__in": jurisdictions})
+    if scope.organisation:
+        others |= Q(**{f"{scope.organisation}__in": administered_organisations(user).values("pk")})
+    return queryset.filter(own | (others & scope.official))
+
+
+def can_view(user: AnyUser, obj: Model, scope: ObjectScope) -> bool:
+    return visible(user, type(obj).objects.filter(pk=obj.pk), scope).exists()
+
+
+def is_owner(user: AnyUser, obj: Model, scope: ObjectScope) -> bool:
+    return owned(user, type(obj).objects.filter(pk=obj.pk), scope).exists()
+
+
+# Rules of the views (portal.access.rule) ---------------------------------------------
+
+# name -> a question about the signed-in user, or None when the view checks a
+# token itself (or anyone may come). Object rules are answered again by the
+# view's scoped selector (visible / owned), which gives 404 to anyone else.
+RULES: dict[str, Callable[[AnyUser], bool] | None] = {
+    "public": None,
+    "token": None,
+    "authenticated": lambda user: True,
+    "nodal_officer_of_application": lambda user: True,
+    "viewer_of_application": lambda user: True,
+    "superadmin": is_superadmin,
+    "state_admin": lambda user: is_state_admin(user) or is_superadmin(user),
+}
+SIGNED_OUT_RULES = {"public", "token"}
+
+
+# Who holds a role (for notifications) ---------------------------------------------------
+
+def superadmin_emails() -> list[str]:
+    return sorted(set(
+        User.objects.filter(is_active=True)
+        .filter(Q(is_superuser=True) | Q(platform_roles__role=PlatformRole.SUPERADMIN, platform_roles__revoked_at__isnull=True))
+        .values_list("email", flat=True)
+    ))
+
+
+def state_admin_emails(jurisdictions: Iterable[str]) -> dict[str, list[str]]:
+    """{jurisdiction: [emails]} of the active state administrators of each jurisdiction."""
+    found: dict[str, set[str]] = {}
+    rows = PlatformRoleGrant.objects.filter(
+        role=PlatformRole.STATE_ADMIN, revoked_at__isnull=True, user__is_active=True, jurisdiction__in=set(jurisdictions)
+    ).values_list("jurisdiction", "user__email")
+    for jurisdiction, email in rows:
+        found.setdefault(jurisdiction, set()).add(email)
+    return {jurisdiction: sorted(emails) for jurisdiction, emails in found.items()}
