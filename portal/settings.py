@@ -59,9 +59,9 @@ INSTALLED_APPS = [
     "portal.audit",
     "portal.mail",
     "portal.organisations",
-    "portal.monitoring",
     "onboarding",
     "verification",
+    "monitoring",
 ]
 
 MIDDLEWARE = [

@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class MonitoringConfig(AppConfig):
-    name = "portal.monitoring"
+    name = "monitoring"
     label = "monitoring"
