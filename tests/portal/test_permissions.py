@@ -1,0 +1,225 @@
+"""portal.permissions: each question for each kind of user, and the query counts of
+its list answers (CONVENTIONS: exact counts, the same at 1 and at 200 objects)."""
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.test import RequestFactory
+from django.utils import timezone
+from guardian.shortcuts import assign_perm, remove_perm
+
+from onboarding.application.selectors import APPLICATION_SCOPE
+from onboarding.models import Application
+from portal import permissions
+from portal.accounts.models import User
+from portal.audit.models import AuditEvent
+from portal.audit.services import audit_record
+from portal.client import client_ip
+from portal.organisations.models import Membership, Organisation
+from tests.factories import ApplicationFactory, OrganisationFactory, PlatformRoleFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PEOPLE = [
+    "anonymous", "public", "officer", "member", "admin_of_office", "admin_of_parent", "admin_of_other",
+    "state_admin_mh", "state_admin_ka", "auditor_mh", "auditor_all", "superadmin",
+]
+
+
+@pytest.fixture
+def world():
+    """A state department (parent) with a district office below it in Maharashtra, an
+    unrelated Karnataka office, a submitted application of the district office and a
+    draft of the same officer, and one person of each kind."""
+    parent = OrganisationFactory(state="MH")
+    office = OrganisationFactory(state="MH", parent=parent)
+    other = OrganisationFactory(state="KA")
+    officer = UserFactory()
+    submitted = ApplicationFactory(nodal_officer=officer, organisation=office, jurisdiction="MH", status="with_state")
+    draft = ApplicationFactory(nodal_officer=officer, jurisdiction="MH", status="draft", reference=None)
+    people = {"anonymous": AnonymousUser(), "public": UserFactory(), "officer": officer}
+    people["member"] = UserFactory()
+    Membership.objects.create(organisation=office, user=people["member"])
+    for name, organisation in (("admin_of_office", office), ("admin_of_parent", parent), ("admin_of_other", other)):
+        people[name] = UserFactory()
+        assign_perm(permissions.ADMINISTER_ORGANISATION, people[name], organisation)
+    for name, role, jurisdiction in (
+        ("state_admin_mh", "state_admin", "MH"), ("state_admin_ka", "state_admin", "KA"),
+        ("auditor_mh", "auditor", "MH"), ("auditor_all", "auditor", ""), ("superadmin", "superadmin", ""),
+    ):
+        people[name] = PlatformRoleFactory(role=role, jurisdiction=jurisdiction).user
+    return {"parent": parent, "office": office, "other": other, "submitted": submitted, "draft": draft, "people": people}
+
+
+def fresh(user):
+    """The user as the next request sees them (nothing cached on the object)."""
+    return user if not user.is_authenticated else User.objects.get(pk=user.pk)
+
+
+# Who may administer which organisation --------------------------------------------------
+
+ADMINISTERS = {  # person: (office, parent, other)
+    "admin_of_office": (True, False, False),
+    "admin_of_parent": (True, True, False),
+    "admin_of_other": (False, False, True),
+    "superadmin": (True, True, True),
+}
+
+
+@pytest.mark.parametrize("who", PEOPLE)
+def test_may_administer(world, who):
+    expected = ADMINISTERS.get(who, (False, False, False))
+    user = world["people"][who]
+    assert tuple(permissions.may_administer(user, world[key]) for key in ("office", "parent", "other")) == expected
+    administered = set(permissions.administered_organisations(user).values_list("pk", flat=True))
+    assert tuple(world[key].pk in administered for key in ("office", "parent", "other")) == expected
+
+
+@pytest.mark.parametrize("who", PEOPLE)
+def test_is_member(world, who):
+    assert permissions.is_member(world["people"][who], world["office"]) == (who == "member")
+    assert list(permissions.member_organisations(world["people"][who])) == ([world["office"]] if who == "member" else [])
+
+
+SCOPE = {  # person: organisations in scope among (office, parent, other)
+    "admin_of_office": (True, False, False),
+    "admin_of_parent": (True, True, False),
+    "admin_of_other": (False, False, True),
+    "state_admin_mh": (True, True, False),
+    "state_admin_ka": (False, False, True),
+    "auditor_mh": (True, True, False),
+    "auditor_all": (True, True, True),
+    "superadmin": (True, True, True),
+}
+
+
+@pytest.mark.parametrize("who", PEOPLE)
+def test_organisations_in_scope(world, who):
+    in_scope = set(permissions.organisations_in_scope(world["people"][who]).values_list("pk", flat=True))
+    assert tuple(world[key].pk in in_scope for key in ("office", "parent", "other")) == SCOPE.get(who, (False, False, False))
+
+
+# Which applications each person sees ------------------------------------------------------
+
+SEES = {  # person: (the submitted application, the draft)
+    "officer": (True, True),
+    "admin_of_office": (True, False),
+    "admin_of_parent": (True, False),
+    "state_admin_mh": (True, False),
+    "auditor_mh": (True, False),
+    "auditor_all": (True, False),
+    "superadmin": (True, True),
+}
+
+
+@pytest.mark.parametrize("who", PEOPLE)
+def test_visible_applications(world, who):
+    user = world["people"][who]
+    expected = SEES.get(who, (False, False))
+    visible = set(permissions.visible(user, Application.objects.all(), APPLICATION_SCOPE).values_list("pk", flat=True))
+    assert (world["submitted"].pk in visible, world["draft"].pk in visible) == expected
+    assert (permissions.can_view(user, world["submitted"], APPLICATION_SCOPE),
+            permissions.can_view(user, world["draft"], APPLICATION_SCOPE)) == expected
+    assert permissions.is_owner(user, world["submitted"], APPLICATION_SCOPE) == (who == "officer")
+
+
+RULES = {  # person: (superadmin rule, state_admin rule)
+    "state_admin_mh": (False, True),
+    "state_admin_ka": (False, True),
+    "superadmin": (True, True),
+}
+
+
+@pytest.mark.parametrize("who", [p for p in PEOPLE if p != "anonymous"])
+def test_view_rules_and_jurisdictions(world, who):
+    user = world["people"][who]
+    assert (permissions.RULES["superadmin"](user), permissions.RULES["state_admin"](user)) == RULES.get(who, (False, False))
+    decided = permissions.decided_jurisdictions(user)
+    assert decided == {"superadmin": None, "state_admin_mh": {"MH"}, "state_admin_ka": {"KA"}}.get(who, set())
+    assert permissions.needs_second_factor(user) == (who in RULES)
+
+
+# Rights end at the next request -------------------------------------------------------------
+
+def test_a_revoked_platform_role_ends_access_at_the_next_request(world):
+    admin = world["people"]["state_admin_mh"]
+    assert permissions.can_view(fresh(admin), world["submitted"], APPLICATION_SCOPE)
+    admin.platform_roles.update(revoked_at=timezone.now())
+    assert not permissions.can_view(fresh(admin), world["submitted"], APPLICATION_SCOPE)
+    assert permissions.decided_jurisdictions(fresh(admin)) == set()
+
+
+def test_a_removed_object_role_ends_access_at_the_next_request(world):
+    admin, officer = world["people"]["admin_of_parent"], world["people"]["officer"]
+    remove_perm(permissions.ADMINISTER_ORGANISATION, admin, world["parent"])
+    assert not permissions.may_administer(fresh(admin), world["office"])
+    assert not permissions.can_view(fresh(admin), world["submitted"], APPLICATION_SCOPE)
+    remove_perm(APPLICATION_SCOPE.owner_perm, officer, world["draft"])
+    assert not permissions.can_view(fresh(officer), world["draft"], APPLICATION_SCOPE)
+
+
+def test_moving_an_office_moves_who_administers_it(world):
+    office, parent, other = world["office"], world["parent"], world["other"]
+    below = OrganisationFactory(parent=office)
+    assert below.ancestry == f"/{parent.pk}/{office.pk}/"
+    office.parent = other
+    office.save(update_fields=["parent"])
+    below.refresh_from_db()
+    assert below.ancestry == f"/{other.pk}/{office.pk}/"
+    assert permissions.may_administer(fresh(world["people"]["admin_of_other"]), below)
+    assert not permissions.may_administer(fresh(world["people"]["admin_of_parent"]), below)
+    parent.parent = below  # not a cycle: below is no longer under parent
+    parent.save()
+    assert parent.ancestry == f"/{other.pk}/{office.pk}/{below.pk}/"
+    office.parent = below
+    with pytest.raises(ValueError, match="under itself"):
+        office.save()
+
+
+# Query counts of the list answers --------------------------------------------------------
+
+def _offices(parent, count):
+    return Organisation.objects.bulk_create(
+        [Organisation(name=f"Office {i}", org_type="district_office", level="district", state="MH", parent=parent,
+                      ancestry=parent.subtree_prefix, status="active") for i in range(count)]
+    )
+
+
+@pytest.mark.parametrize("count", [1, 200])
+def test_administered_organisations_query_count(world, count, django_assert_num_queries):
+    _offices(world["parent"], count)
+    admin = fresh(world["people"]["admin_of_parent"])
+    # 1 the platform roles (a superadmin sees everything), 2 the organisations.
+    with django_assert_num_queries(2):
+        administered = list(permissions.administered_organisations(admin))
+    assert len(administered) == count + 2  # the parent, the office, the new ones
+
+
+@pytest.mark.parametrize("count", [1, 200])
+@pytest.mark.parametrize("who", ["officer", "admin_of_parent", "state_admin_mh", "superadmin"])
+def test_visible_applications_query_count(world, count, who, django_assert_num_queries):
+    officer = world["people"]["officer"]
+    ApplicationFactory.create_batch(count, nodal_officer=officer, organisation=world["office"], jurisdiction="MH")
+    user = fresh(world["people"][who])
+    # 1 the platform roles, 2 the applications (ownership and scope are subqueries).
+    with django_assert_num_queries(2):
+        visible = list(permissions.visible(user, Application.objects.all(), APPLICATION_SCOPE))
+    assert len(visible) == count + (2 if who in ("officer", "superadmin") else 1)
+
+
+# The client's address behind proxies -------------------------------------------------------
+
+def test_the_client_address_is_the_peer_without_trusted_proxies(settings):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 0
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.5")
+    assert client_ip(request) == "10.0.0.2"  # a header anyone can send is not believed
+
+
+def test_the_client_address_behind_one_trusted_proxy(settings, officer):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    # The proxy appends the address it saw; what the client put before it is not believed.
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.1, 203.0.113.5")
+    assert client_ip(request) == "203.0.113.5"
+    audit_record(actor=officer, action="application.created", request=request)
+    assert AuditEvent.objects.get().ip == "203.0.113.5"
+    # A request that did not come through the proxy: its own address.
+    assert client_ip(RequestFactory().get("/", REMOTE_ADDR="10.0.0.9")) == "10.0.0.9"
