@@ -1,0 +1,162 @@
+"""Every translation catalogue under locale/ is complete and safe to interpolate.
+
+For each language of settings.LANGUAGES other than English, the .po file must have
+no empty msgstr, no fuzzy entry (a fuzzy header included: msgfmt would drop it), and
+every msgstr must carry the same python-format placeholders as its msgid
+(%(name)s by name, %s/%d by count, {name}/{0}/{} by name). No database needed.
+"""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils.translation import to_locale
+
+LANGUAGES = [code for code, _name in settings.LANGUAGES if code != "en"]
+
+FIELD = re.compile(r'^(msgctxt|msgid_plural|msgid|msgstr(?:\[\d+\])?)\s+(".*")\s*$')
+PERCENT = re.compile(r"%%|%(?:\((\w+)\))?[#0 +-]*(?:\d+|\*)?(?:\.\d+)?[sdifgeExXrac]")
+BRACE = re.compile(r"\{\{|\}\}|\{(\w*)(?:[!:][^{}]*)?\}")
+
+
+def parse_po(path):
+    """The entries of a PO file as dicts: msgctxt, msgid, msgid_plural (None when absent),
+    msgstr (a list: one item, or one per plural form) and flags. Obsolete (#~) entries are skipped."""
+    entries, entry, key = [], None, None
+    for number, raw in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        field = FIELD.match(line)
+        # A comment, msgctxt or msgid after a msgstr begins the next entry.
+        if entry is None or (key or "").startswith("msgstr") and (
+            line.startswith("#") or (field and field[1] in ("msgctxt", "msgid"))
+        ):
+            if entry and entry["fields"]:
+                entries.append(entry)
+            entry, key = {"flags": set(), "fields": {}}, None
+        if not line:
+            continue
+        if line.startswith("#~"):
+            entry, key = None, None  # an obsolete entry, with the comments gathered for it
+        elif line.startswith("#,"):
+            entry["flags"].update(flag.strip() for flag in line[2:].split(","))
+        elif line.startswith("#"):
+            continue
+        elif field:
+            key = field[1]
+            entry["fields"][key] = ast.literal_eval(field[2])
+        elif line.startswith('"') and key:
+            entry["fields"][key] += ast.literal_eval(line)
+        else:
+            raise AssertionError(f"{path}:{number}: cannot parse {raw!r}")
+    if entry and entry["fields"]:
+        entries.append(entry)
+    parsed = []
+    for entry in entries:
+        fields = entry["fields"]
+        forms = sorted((int(k[len("msgstr["):-1]), v) for k, v in fields.items() if k.startswith("msgstr["))
+        parsed.append({
+            "msgctxt": fields.get("msgctxt"), "msgid": fields["msgid"], "msgid_plural": fields.get("msgid_plural"),
+            "msgstr": [v for _index, v in forms] if forms else [fields.get("msgstr", "")], "flags": entry["flags"],
+        })
+    return parsed
+
+
+def placeholders(text):
+    """(names, count of unnamed %-placeholders, count of unnamed {} fields) of a string."""
+    names, percent, brace = set(), 0, 0
+    for match in PERCENT.finditer(text):
+        if match[0] == "%%":
+            continue
+        if match[1]:
+            names.add(f"%({match[1]})")
+        else:
+            percent += 1
+    for match in BRACE.finditer(text):
+        if match[0] in ("{{", "}}"):
+            continue
+        if match[1]:
+            names.add(f"{{{match[1]}}}")
+        else:
+            brace += 1
+    return names, percent, brace
+
+
+def problems(entries):
+    found = []
+    for entry in entries:
+        msgid = entry["msgid"]
+        if "fuzzy" in entry["flags"]:
+            found.append(("fuzzy", msgid or "(header)"))
+        if not msgid:  # the header
+            continue
+        if not all(entry["msgstr"]):
+            found.append(("empty msgstr", msgid))
+            continue
+        if entry["msgid_plural"] is None:
+            if placeholders(entry["msgstr"][0]) != placeholders(msgid):
+                found.append(("placeholders differ", msgid))
+        else:
+            # Every plural form is checked against msgid_plural (the form used for most n),
+            # except that the first may match the singular msgid instead.
+            plural = placeholders(entry["msgid_plural"])
+            for index, text in enumerate(entry["msgstr"]):
+                if placeholders(text) != plural and not (index == 0 and placeholders(text) == placeholders(msgid)):
+                    found.append((f"placeholders differ in msgstr[{index}]", msgid))
+    return found
+
+
+def catalogue(language):
+    return Path(settings.LOCALE_PATHS[0]) / to_locale(language) / "LC_MESSAGES" / "django.po"
+
+
+def test_there_are_catalogues_to_check():
+    assert LANGUAGES, "settings.LANGUAGES names no language but English"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_catalogue_is_complete_and_keeps_its_placeholders(language):
+    path = catalogue(language)
+    assert path.exists(), f"no catalogue for {language}: {path}"
+    entries = parse_po(path)
+    assert any(entry["msgid"] for entry in entries), f"{path} has no messages"
+    found = problems(entries)
+    assert not found, f"{path}: {len(found)} problem(s):\n" + "\n".join(
+        f"  {kind}: {msgid!r}" for kind, msgid in found
+    )
+
+
+def test_the_parser_and_the_checks(tmp_path):
+    """The parser reads multi-line strings, escapes, plurals and flags; the checks catch each fault."""
+    po = tmp_path / "django.po"
+    po.write_text(
+        'msgid ""\nmsgstr ""\n"Language: xx\\n"\n"Plural-Forms: nplurals=2; plural=(n != 1);\\n"\n\n'
+        '#, python-format\nmsgid ""\n"Say \\"%(name)s\\"\\n"\n"twice"\nmsgstr "क \\"%(name)s\\"\\n"\n"ख"\n\n'
+        '#, python-format\nmsgid "%(n)s page"\nmsgid_plural "%(n)s pages"\nmsgstr[0] "%(n)s पृष्ठ"\nmsgstr[1] "%(n)s पृष्ठे"\n\n'
+        'msgctxt "month"\nmsgid "May"\nmsgstr "मे"\n\n'
+        '#, fuzzy\nmsgid "Fuzzy"\nmsgstr "अस्पष्ट"\n\n'
+        'msgid "Empty"\nmsgstr ""\n\n'
+        '#, python-format\nmsgid "Hello %(name)s, %s"\nmsgstr "नमस्कार %(nam)s"\n\n'
+        'msgid "{0} of {total}"\nmsgstr "{total} पैकी {1}"\n\n'
+        '#, python-format\nmsgid "%(n)s try"\nmsgid_plural "%(n)s tries"\nmsgstr[0] "%(n)s प्रयत्न"\nmsgstr[1] ""\n\n'
+        '#, fuzzy\n#~ msgid "Gone"\n#~ msgstr ""\n\n'
+        'msgid "Last"\nmsgstr "शेवटचा"\n',
+        encoding="utf-8",
+    )
+    entries = parse_po(po)
+    assert [entry["msgid"] for entry in entries] == [
+        "", 'Say "%(name)s"\ntwice', "%(n)s page", "May", "Fuzzy", "Empty", "Hello %(name)s, %s", "{0} of {total}",
+        "%(n)s try", "Last",
+    ]
+    assert entries[1]["msgstr"] == ['क "%(name)s"\nख'] and "python-format" in entries[1]["flags"]
+    assert entries[2]["msgid_plural"] == "%(n)s pages" and entries[2]["msgstr"] == ["%(n)s पृष्ठ", "%(n)s पृष्ठे"]
+    assert entries[3]["msgctxt"] == "month"
+    assert problems(entries) == [
+        ("fuzzy", "Fuzzy"),
+        ("empty msgstr", "Empty"),
+        ("placeholders differ", "Hello %(name)s, %s"),
+        ("placeholders differ", "{0} of {total}"),
+        ("empty msgstr", "%(n)s try"),
+    ]
+    assert placeholders("100%% of %(x)s and %s, {a} {{b}}") == ({"%(x)", "{a}"}, 1, 0)
