@@ -71,7 +71,8 @@ def main():
     fresh, _ = timed(fresh_download, args.runs)
     cached_download()
     cached, _ = timed(cached_download, max(args.runs, 20))
-    pages = len(__import__("pypdf").PdfReader(ApplicationDocument.objects.filter(application=application).first().file.path).pages)
+    pdf_path = ApplicationDocument.objects.filter(application=application).first().file.path
+    pages = len(__import__("pypdf").PdfReader(pdf_path).pages)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     print(f"pages in the form PDF:                 {pages}")

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from guardian.models import UserObjectPermissionBase
 
 from portal.organisations.states import JURISDICTION_CHOICES
@@ -212,7 +213,9 @@ class ApprovalStep(models.Model):
     class Meta:
         ordering = ["opened_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["application"], condition=models.Q(decision=""), name="uniq_open_step_per_application"),
+            models.UniqueConstraint(
+                fields=["application"], condition=models.Q(decision=""), name="uniq_open_step_per_application"
+            ),
         ]
         indexes = [
             models.Index(fields=["due_at"], condition=models.Q(decision=""), name="open_step_due_idx"),

@@ -50,5 +50,8 @@ NOTICE_SECTIONS = [
 UNDERTAKINGS = [
     ("undertaking_true", _("The information in this form is true and complete to the best of my knowledge.")),
     ("undertaking_authorised", _("I am authorised by the competent authority named in this form to make this application.")),
-    ("undertaking_policy", _("The organisation will use the platform for official communication only, under the platform's acceptable use policy.")),
+    (
+        "undertaking_policy",
+        _("The organisation will use the platform for official communication only, under the platform's acceptable use policy."),
+    ),
 ]

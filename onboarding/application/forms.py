@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from onboarding.application.declarations import UNDERTAKINGS
-from onboarding.models import Section
 from onboarding.application.validators import (
     clean_landline,
     clean_mobile,
@@ -19,6 +18,7 @@ from onboarding.application.validators import (
     clean_staff_domains,
     clean_website,
 )
+from onboarding.models import Section
 from portal.accounts.official_email import validate_official_email
 from portal.forms import AccessibleForm
 from portal.organisations.models import Level, Organisation, OrganisationStatus, OrganisationType
@@ -74,7 +74,10 @@ class OrganisationSectionForm(SectionForm):
         help_text=_("One per line or separated by commas, e.g. mha.gov.in"),
     )
     approx_users = forms.IntegerField(
-        label=_("Approximate number of users"), min_value=1, max_value=5_000_000, widget=forms.NumberInput(attrs={"inputmode": "numeric"})
+        label=_("Approximate number of users"),
+        min_value=1,
+        max_value=5_000_000,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
 
     def clean_pin_code(self):
@@ -333,6 +336,8 @@ class AttachmentForm(AccessibleForm):
     letter = forms.FileField(
         label=_("Authorisation letter signed by the competent authority"),
         help_text=_("PDF, PNG or JPEG, at most 5 MB."),
-        widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"}),
+        widget=forms.ClearableFileInput(
+            attrs={"class": "form-control", "accept": ".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"}
+        ),
         error_messages={"required": _("Choose the signed authorisation letter to upload.")},
     )

@@ -10,8 +10,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from onboarding.application.declarations import NOTICE_SECTIONS, UNDERTAKINGS
-from onboarding.models import ApplicationDocument, DocumentKind
 from onboarding.application.summary import application_summary
+from onboarding.models import ApplicationDocument, DocumentKind
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 
@@ -96,5 +96,7 @@ def application_form_pdf(*, application, actor=None):
             audit_record(actor=actor, action=AuditAction.APPLICATION_PDF_RENDERED, target=application,
                          new={"version": application.version, "sha256": document.sha256})
     except IntegrityError:  # rendered at the same moment by another request
-        document = ApplicationDocument.objects.get(application=application, kind=DocumentKind.FORM_PDF, version=application.version)
+        document = ApplicationDocument.objects.get(
+            application=application, kind=DocumentKind.FORM_PDF, version=application.version
+        )
     return document

@@ -31,7 +31,7 @@ def _pdf_pages(content):
     except ValidationError:
         raise
     except Exception:  # pypdf raises many kinds on a damaged file
-        raise ValidationError(_("The PDF could not be read. It may be damaged; scan or save it again."), code="corrupt")
+        raise ValidationError(_("The PDF could not be read. It may be damaged; scan or save it again."), code="corrupt") from None
 
 
 def _image_ok(content):
@@ -41,7 +41,7 @@ def _image_ok(content):
         with Image.open(io.BytesIO(content)) as image:
             image.verify()
     except Exception:  # Pillow raises many kinds on a damaged file
-        raise ValidationError(_("The image could not be read. It may be damaged; scan it again."), code="corrupt")
+        raise ValidationError(_("The image could not be read. It may be damaged; scan it again."), code="corrupt") from None
 
 
 def inspect_letter(uploaded):
@@ -63,7 +63,10 @@ def inspect_letter(uploaded):
     content_type = sniff(content[:16])
     if content_type is None:
         raise ValidationError(
-            _("This file is not a PDF, PNG or JPEG (its content was checked, not its name). Upload the letter as a PDF, PNG or JPEG."),
+            _(
+                "This file is not a PDF, PNG or JPEG (its content was checked, not its name). "
+                "Upload the letter as a PDF, PNG or JPEG."
+            ),
             code="type",
         )
     pages = 1

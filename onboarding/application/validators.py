@@ -66,7 +66,7 @@ def clean_domain(value):
     try:
         domain = normalise_domain(raw)
     except ValueError:
-        raise ValidationError(_("“%(value)s” is not a valid domain name.") % {"value": value}, code="domain")
+        raise ValidationError(_("“%(value)s” is not a valid domain name.") % {"value": value}, code="domain") from None
     labels = domain.split(".")
     if len(labels) < 2 or not all(DOMAIN_LABEL_RE.match(label) for label in labels):
         raise ValidationError(
@@ -130,7 +130,7 @@ def clean_website(value):
     try:
         host = clean_domain(parts.hostname)
     except ValidationError:
-        raise ValidationError(_("Enter a website address such as https://dept.gov.in."), code="website")
+        raise ValidationError(_("Enter a website address such as https://dept.gov.in."), code="website") from None
     kind, _matched = classify_domain(host)
     if kind in (CONSUMER, INVALID):
         raise ValidationError(_("Enter your organisation's own website, such as https://dept.gov.in."), code="website")

@@ -9,12 +9,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from onboarding.application import pdf
-from onboarding.application import services
 from onboarding import workflow
+from onboarding.application import pdf, services
 from onboarding.application.declarations import NOTICE_SECTIONS, NOTICE_VERSION
 from onboarding.application.forms import SECTION_FORMS, AttachmentForm
-from onboarding.models import Attachment, Section, SectionStatus
 from onboarding.application.selectors import (
     application_for_officer,
     application_for_viewer,
@@ -23,6 +21,7 @@ from onboarding.application.selectors import (
     officer_eligibility,
 )
 from onboarding.application.summary import application_summary
+from onboarding.models import Attachment, Section, SectionStatus
 from portal.access import pop_pending_input, rule
 from portal.organisations.selectors import organisation_search
 
@@ -44,7 +43,9 @@ def start(request):
         except ValidationError as exc:
             problem = exc.messages[0]
         else:
-            messages.success(request, _("Your application has been started. Fill the sections in any order; each is saved on its own."))
+            messages.success(
+                request, _("Your application has been started. Fill the sections in any order; each is saved on its own.")
+            )
             return redirect("onboarding:task_list", pk=application.pk)
     else:
         problem = officer_eligibility(request.user)
@@ -57,7 +58,8 @@ def my_applications(request):
     applications = applications_of_officer(request.user).prefetch_related(
         Prefetch("attachments", queryset=Attachment.objects.filter(is_current=True), to_attr="current_letters")
     )
-    return render(request, "onboarding/my_applications.html", {"applications": applications, "can_start": not officer_eligibility(request.user)})
+    context = {"applications": applications, "can_start": not officer_eligibility(request.user)}
+    return render(request, "onboarding/my_applications.html", context)
 
 
 def _task_rows(application):
@@ -95,12 +97,11 @@ def section_edit(request, pk, section):
     try:
         section = Section(section)
     except ValueError:
-        raise Http404
+        raise Http404 from None
     if section == Section.AUTHORISATION_LETTER:
         return redirect("onboarding:letter", pk=pk)
     if not application.is_editable:
         return _not_editable(request, pk)
-    form_class = SECTION_FORMS[section]
     restored = False
     if request.method == "POST":
         try:
@@ -113,28 +114,10 @@ def section_edit(request, pk, section):
             query = urlencode({"q": request.POST.get("q", "")[:100]})
             return redirect(f"{reverse('onboarding:section', kwargs={'pk': pk, 'section': section.value})}?{query}")
         if form.is_valid():
-            messages.success(request, _("“%(section)s” saved.") % {"section": section.label})
-            # Advice that does not block (a website off the official domains...) would
-            # otherwise go unseen: the page we redirect to does not show the form.
-            for field_warnings in form.warnings.values():
-                for warning in field_warnings:
-                    messages.warning(request, warning)
-            nxt = _next_section(section)
-            if "continue" in request.POST and nxt:
-                return redirect("onboarding:section", pk=pk, section=nxt.value)
-            return redirect("onboarding:task_list", pk=pk)
+            return _section_saved(request, pk, section, form)
         messages.warning(request, _("Your answers were saved as a draft. Correct the problems shown to complete this section."))
     else:
-        pending = pop_pending_input(request)
-        if pending is not None:
-            restored = True
-            form = form_class(data=QueryDict(pending), application=application)
-        elif application.status_of(section) == SectionStatus.NOT_STARTED:
-            form = form_class(initial=application.section_data(section), application=application)
-        else:
-            form = services.bound_section_form(application, section)
-        if form.is_bound:
-            form.is_valid()  # run validation so the stored draft shows its errors
+        form, restored = _section_form(request, application, section)
     context = {
         "application": application,
         "section": section,
@@ -149,6 +132,35 @@ def section_edit(request, pk, section):
     if section == Section.ORGANISATION and application.is_editable:
         context["duplicate_warnings"] = services.duplicate_warnings(application)
     return render(request, "onboarding/section.html", context)
+
+
+def _section_saved(request, pk, section, form):
+    messages.success(request, _("“%(section)s” saved.") % {"section": section.label})
+    # Advice that does not block (a website off the official domains...) would
+    # otherwise go unseen: the page we redirect to does not show the form.
+    for field_warnings in form.warnings.values():
+        for warning in field_warnings:
+            messages.warning(request, warning)
+    nxt = _next_section(section)
+    if "continue" in request.POST and nxt:
+        return redirect("onboarding:section", pk=pk, section=nxt.value)
+    return redirect("onboarding:task_list", pk=pk)
+
+
+def _section_form(request, application, section):
+    """The section's form for a GET, and whether it holds input restored after a sign-in."""
+    form_class = SECTION_FORMS[section]
+    pending = pop_pending_input(request)
+    restored = pending is not None
+    if restored:
+        form = form_class(data=QueryDict(pending), application=application)
+    elif application.status_of(section) == SectionStatus.NOT_STARTED:
+        form = form_class(initial=application.section_data(section), application=application)
+    else:
+        form = services.bound_section_form(application, section)
+    if form.is_bound:
+        form.is_valid()  # run validation so the stored draft shows its errors
+    return form, restored
 
 
 def _hierarchy_context(request, form):
@@ -171,7 +183,8 @@ def _chosen_parent(form):
 @require_http_methods(["GET"])
 def organisation_picker(request):
     query = request.GET.get("q", "")[:100]
-    return render(request, "onboarding/includes/picker_results.html", {"results": organisation_search(query=query), "query": query})
+    context = {"results": organisation_search(query=query), "query": query}
+    return render(request, "onboarding/includes/picker_results.html", context)
 
 
 @rule("nodal_officer_of_application")
@@ -207,7 +220,7 @@ def letter_download(request, pk, attachment_id):
     try:
         attachment = application.attachments.get(pk=attachment_id)
     except (Attachment.DoesNotExist, ValueError):
-        raise Http404
+        raise Http404 from None
     response = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type, as_attachment=True,
                             filename=attachment.original_name)
     response["X-Content-Type-Options"] = "nosniff"
@@ -295,4 +308,5 @@ def withdraw(request, pk):
 @rule("public")
 @require_http_methods(["GET"])
 def privacy_notice(request):
-    return render(request, "onboarding/privacy_notice.html", {"notice_sections": NOTICE_SECTIONS, "notice_version": NOTICE_VERSION})
+    context = {"notice_sections": NOTICE_SECTIONS, "notice_version": NOTICE_VERSION}
+    return render(request, "onboarding/privacy_notice.html", context)

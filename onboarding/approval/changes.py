@@ -2,9 +2,9 @@
 person who decides on it again (the competent authority after a correction)."""
 
 from onboarding.application.forms import SECTION_FORMS
-from onboarding.models import ApplicationVersion, Attachment
-from onboarding.approval.selectors import last_seen_step
 from onboarding.application.summary import display_value
+from onboarding.approval.selectors import last_seen_step
+from onboarding.models import ApplicationVersion, Attachment
 
 
 def version_changes(application, old_data, new_data):

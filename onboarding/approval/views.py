@@ -15,19 +15,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from onboarding.approval import services
-from onboarding.application import pdf
 from onboarding import workflow
-from onboarding.approval.forms import AppealForm, DecisionForm
-from onboarding.approval.changes import changes_since_last_seen
-from onboarding.models import (
-    ApplicationDocument,
-    ApplicationStatus,
-    ApplicationVersion,
-    DocumentKind,
-    Stage,
-)
+from onboarding.application import pdf
 from onboarding.application.selectors import application_for_officer, application_for_viewer
+from onboarding.application.summary import application_summary
+from onboarding.approval import services
+from onboarding.approval.changes import changes_since_last_seen
+from onboarding.approval.forms import AppealForm, DecisionForm
 from onboarding.approval.selectors import (
     appeal_queue,
     appeal_step_for,
@@ -37,8 +31,14 @@ from onboarding.approval.selectors import (
     state_step_for,
     steps_of,
 )
-from onboarding.application.summary import application_summary
 from onboarding.approval.tokens import LinkState, link_state, rate_limited, token_lookup
+from onboarding.models import (
+    ApplicationDocument,
+    ApplicationStatus,
+    ApplicationVersion,
+    DocumentKind,
+    Stage,
+)
 from portal.access import rule
 
 LINK_PAGES = {
@@ -280,7 +280,8 @@ def appeal(request, pk):
 @rule("superadmin")
 @require_http_methods(["GET"])
 def appeals(request):
-    return render(request, "onboarding/appeals.html", {"page": _queue_page(request, appeal_queue(request.user)), "now": timezone.now()})
+    context = {"page": _queue_page(request, appeal_queue(request.user)), "now": timezone.now()}
+    return render(request, "onboarding/appeals.html", context)
 
 
 @rule("superadmin")

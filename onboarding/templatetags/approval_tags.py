@@ -2,9 +2,9 @@ from django import template
 from django.utils import timezone
 
 from onboarding import workflow
+from onboarding.approval.selectors import steps_of
 from onboarding.approval.services import appeal_deadline
 from onboarding.models import ApplicationDocument, ApplicationStatus, DocumentKind, Stage
-from onboarding.approval.selectors import steps_of
 
 register = template.Library()
 

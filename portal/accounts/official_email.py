@@ -139,7 +139,8 @@ def explain_refusal(verdict, *, for_officer):
         ) % {"domain": verdict.domain}
     if verdict.kind == MANUAL_REVIEW:
         return _(
-            "%(domain)s needs manual review before it is accepted as official. Ask your state administrator to register it for your organisation."
+            "%(domain)s needs manual review before it is accepted as official. "
+            "Ask your state administrator to register it for your organisation."
         ) % {"domain": verdict.domain} + " " + hint
     return _("%(domain)s is not an official government domain.") % {"domain": verdict.domain} + " " + hint
 

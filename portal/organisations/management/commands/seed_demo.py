@@ -64,6 +64,6 @@ class Command(BaseCommand):
             if role and not PlatformRoleGrant.objects.filter(user=user, role=role, jurisdiction=jurisdiction,
                                                              revoked_at__isnull=True).exists():
                 PlatformRoleGrant.objects.create(user=user, role=role, jurisdiction=jurisdiction)
-        self.stdout.write(self.style.SUCCESS("Demo data loaded. Demo logins (password for all: %s):" % DEMO_PASSWORD))
+        self.stdout.write(self.style.SUCCESS(f"Demo data loaded. Demo logins (password for all: {DEMO_PASSWORD}):"))
         for email, _name, _role, _j, desc in USERS:
             self.stdout.write(f"  {email:40} {desc}")
