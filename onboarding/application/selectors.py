@@ -26,14 +26,14 @@ def applications_visible_to(viewer: AnyUser) -> QuerySet[Application]:
     return permissions.visible(viewer, Application.objects.all(), APPLICATION_SCOPE)
 
 
-def application_for_viewer(viewer: AnyUser, pk) -> Application:
+def application_for_viewer(viewer: AnyUser, pk: int) -> Application:
     try:
         return applications_visible_to(viewer).select_related("nodal_officer").get(pk=pk)
     except (Application.DoesNotExist, ValueError):
         raise Http404 from None
 
 
-def application_for_officer(viewer: AnyUser, pk) -> Application:
+def application_for_officer(viewer: AnyUser, pk: int) -> Application:
     """An application the viewer is the nodal officer of, or 404 (never 403: do not confirm it exists)."""
     try:
         return applications_of_officer(viewer).get(pk=pk)

@@ -6,17 +6,22 @@ import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Q
+from django.http import HttpRequest, QueryDict
 from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
 
 from onboarding import workflow
 from onboarding.application.declarations import NOTICE_VERSION
+from onboarding.application.forms import SECTION_FORMS, SectionForm, raw_input
 from onboarding.application.selectors import is_officer_of, officer_eligibility
 from onboarding.application.signals import application_submitted, application_withdrawn
-from onboarding.application.forms import SECTION_FORMS, raw_input
+from onboarding.application.uploads import inspect_letter
+from onboarding.application.validators import split_domain_list
 from onboarding.models import (
     OPEN_STATUSES,
     Application,
@@ -27,8 +32,6 @@ from onboarding.models import (
     Section,
     SectionStatus,
 )
-from onboarding.application.uploads import inspect_letter
-from onboarding.application.validators import split_domain_list
 from onboarding.notifications import notify_officer
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
@@ -37,12 +40,11 @@ from portal.organisations.states import CENTRAL
 from portal.permissions import AnyUser
 
 
-
 class ApplicationNotEditable(Exception):
     pass
 
 
-def status_of_form(form):
+def status_of_form(form: SectionForm) -> SectionStatus:
     """complete / in_progress (only missing answers: errors with the code "required",
     which fields and SectionForm.require give) / has_errors (any other error: a wrong answer)."""
     if form.is_valid():
@@ -51,15 +53,13 @@ def status_of_form(form):
     return SectionStatus.IN_PROGRESS if codes == {"required"} else SectionStatus.HAS_ERRORS
 
 
-def bound_section_form(application, section, data=None):
+def bound_section_form(application: Application, section: Section, data: dict | None = None) -> SectionForm:
     form_class = SECTION_FORMS[section]
     stored = application.section_data(section) if data is None else data
     return form_class(data=_as_form_data(stored), application=application)
 
 
-def _as_form_data(stored):
-    from django.utils.datastructures import MultiValueDict
-
+def _as_form_data(stored: dict | None) -> MultiValueDict:
     values = {}
     for key, value in (stored or {}).items():
         if isinstance(value, bool):
@@ -79,7 +79,7 @@ def application_lock_for_officer(*, application_id: int, actor: AnyUser) -> Appl
     return application
 
 
-def application_create(*, actor, request=None):
+def application_create(*, actor: AnyUser, request: HttpRequest | None = None) -> Application:
     """Start a draft application for a nodal officer (official, verified email required)."""
     problem = officer_eligibility(actor)
     if problem:
@@ -95,7 +95,9 @@ def application_create(*, actor, request=None):
     return application
 
 
-def application_save_section(*, application_id, section, querydict, actor, request=None):
+def application_save_section(
+    *, application_id: int, section: Section | str, querydict: QueryDict, actor: AnyUser, request: HttpRequest | None = None
+) -> tuple[Application, SectionForm]:
     """Store a section's input as the draft (valid or not) and return (application, form)."""
     section = Section(section)
     form_class = SECTION_FORMS[section]
@@ -137,7 +139,9 @@ def application_save_section(*, application_id, section, querydict, actor, reque
     return application, form
 
 
-def attachment_upload(*, application_id, uploaded, actor, request=None):
+def attachment_upload(
+    *, application_id: int, uploaded: UploadedFile, actor: AnyUser, request: HttpRequest | None = None
+) -> Attachment:
     """Check and store the signed authorisation letter; the previous one stops being current."""
     content, content_type, sha256, pages = inspect_letter(uploaded)
     with transaction.atomic():
@@ -165,7 +169,7 @@ def attachment_upload(*, application_id, uploaded, actor, request=None):
     return attachment
 
 
-def submission_problems(application):
+def submission_problems(application: Application) -> list[tuple[Section, str]]:
     """Sections that stop submission, re-checked on the server: [(section, message)]."""
     problems = []
     for section in SECTION_FORMS:
@@ -178,14 +182,14 @@ def submission_problems(application):
     return problems
 
 
-def _next_reference(year):
+def _next_reference(year: int) -> str:
     counter, _created = ReferenceCounter.objects.select_for_update().get_or_create(year=year)
     counter.last += 1
     counter.save(update_fields=["last"])
     return f"ONB-{year}-{counter.last:06d}"
 
 
-def application_submit(*, application_id, actor, request=None):
+def application_submit(*, application_id: int, actor: AnyUser, request: HttpRequest | None = None) -> Application:
     """Send a complete application for approval: it gets its reference and becomes read-only."""
     with transaction.atomic():
         application = application_lock_for_officer(application_id=application_id, actor=actor)
@@ -216,7 +220,9 @@ def application_submit(*, application_id, actor, request=None):
     return application
 
 
-def application_withdraw(*, application_id, actor, reason="", request=None):
+def application_withdraw(
+    *, application_id: int, actor: AnyUser, reason: str = "", request: HttpRequest | None = None
+) -> Application:
     with transaction.atomic():
         application = application_lock_for_officer(application_id=application_id, actor=actor)
         old_status, new_status = workflow.advance(application, workflow.Event.WITHDRAW)
@@ -234,50 +240,64 @@ def application_withdraw(*, application_id, actor, reason="", request=None):
 _STOPWORDS = {"of", "the", "and", "for", "department", "office", "ministry", "government", "govt", "directorate", "india"}
 
 
-def _significant_words(name):
+def _significant_words(name: str | None) -> list[str]:
     return [w for w in re.findall(r"[a-z0-9]+", (name or "").lower()) if len(w) > 2 and w not in _STOPWORDS]
 
 
-def duplicate_warnings(application):
+def duplicate_warnings(application: Application) -> list[str]:
     """Advice, not a block: organisations or open applications that look like this one."""
     organisation = application.section_data(Section.ORGANISATION)
     name = (organisation.get("name") or "").strip()
     domains = split_domain_list((organisation.get("email_domains") or "").lower())
-    warnings = []
-    if domains:
+    return _same_domain_warnings(application, domains) + _similar_name_warnings(application, name)
+
+
+def _same_domain_warnings(application: Application, domains: list[str]) -> list[str]:
+    """Organisations and open applications that already use one of ``domains``."""
+    if not domains:
+        return []
+    warnings = [
+        _("An organisation using the same email domain is already on Sandes: %(name)s.") % {"name": org_name}
         for org_name in (
             OrganisationDomain.objects.filter(domain__in=domains).values_list("organisation__name", flat=True).distinct()[:5]
-        ):
-            warnings.append(_("An organisation using the same email domain is already on Sandes: %(name)s.") % {"name": org_name})
-        domain_query = Q()
-        for domain in domains[:5]:
-            domain_query |= Q(data__organisation__email_domains__icontains=domain)
-        same_domain = (
-            Application.objects.filter(domain_query, status__in=OPEN_STATUSES, reference__isnull=False)
-            .exclude(pk=application.pk)
-            .values_list("reference", "organisation_name", "data__organisation__email_domains")[:50]
         )
-        for reference, other, other_domains in same_domain:
-            listed = set(split_domain_list((other_domains or "").lower()))
-            if listed & set(domains):
-                warnings.append(
-                    _("An open application (%(ref)s, %(name)s) lists the same email domain.") % {"ref": reference, "name": other}
-                )
+    ]
+    domain_query = Q()
+    for domain in domains[:5]:
+        domain_query |= Q(data__organisation__email_domains__icontains=domain)
+    same_domain = (
+        Application.objects.filter(domain_query, status__in=OPEN_STATUSES, reference__isnull=False)
+        .exclude(pk=application.pk)
+        .values_list("reference", "organisation_name", "data__organisation__email_domains")[:50]
+    )
+    for reference, other, other_domains in same_domain:
+        listed = set(split_domain_list((other_domains or "").lower()))
+        if listed & set(domains):
+            warnings.append(
+                _("An open application (%(ref)s, %(name)s) lists the same email domain.") % {"ref": reference, "name": other}
+            )
+    return warnings
+
+
+def _similar_name_warnings(application: Application, name: str) -> list[str]:
+    """Organisations and open applications whose names are very like ``name``."""
     words = _significant_words(name)
     if not words:
-        return warnings
+        return []
     normalised = " ".join(words)
 
-    def similar(other):
+    def similar(other: str | None) -> bool:
         return difflib.SequenceMatcher(None, normalised, " ".join(_significant_words(other))).ratio() >= 0.85
 
     org_query, app_query = Q(), Q()
     for word in words[:4]:
         org_query |= Q(name__icontains=word)
         app_query |= Q(organisation_name__icontains=word)
-    for other in Organisation.objects.filter(org_query).values_list("name", flat=True)[:200]:
-        if similar(other):
-            warnings.append(_("An organisation with a very similar name is already on Sandes: %(name)s.") % {"name": other})
+    warnings = [
+        _("An organisation with a very similar name is already on Sandes: %(name)s.") % {"name": other}
+        for other in Organisation.objects.filter(org_query).values_list("name", flat=True)[:200]
+        if similar(other)
+    ]
     open_applications = (
         Application.objects.filter(status__in=OPEN_STATUSES, reference__isnull=False)
         .exclude(pk=application.pk)

@@ -12,23 +12,22 @@ The number of queries does not depend on the number of steps: bulk selects,
 conditional bulk updates and bulk inserts only.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
-from onboarding import notifications
-from onboarding import workflow
-from onboarding.models import Application, ApplicationStatus, ApprovalStep, AuthorityToken, Decision, Stage
+from onboarding import notifications, workflow
 from onboarding.approval.tokens import review_url, token_build
+from onboarding.models import Application, ApplicationStatus, ApprovalStep, AuthorityToken, Decision, Stage
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
 from portal.permissions import state_admin_emails, superadmin_emails
 
 
-def _claim(queryset, field, now, limit):
+def _claim(queryset: QuerySet[ApprovalStep], field: str, now: datetime, limit: int | None) -> list[ApprovalStep]:
     queryset = (
         queryset.select_related("application", "application__nodal_officer")
         .defer("application__data", "application__section_status")  # the answers are not needed here
@@ -41,7 +40,7 @@ def _claim(queryset, field, now, limit):
     return steps
 
 
-def _new_links(steps, now):
+def _new_links(steps: list[ApprovalStep], now: datetime) -> dict[int, str]:
     """Fresh links for the authorities being reminded (their first may expire before they act)."""
     if not steps:
         return {}
@@ -55,7 +54,7 @@ def _new_links(steps, now):
     return links
 
 
-def deadline_sweep(*, now=None, limit=None):
+def deadline_sweep(*, now: datetime | None = None, limit: int | None = None) -> dict[str, int]:
     """Send every reminder and escalation that is due (at most ``limit`` of each
     in this transaction), once. Returns counts."""
     now = now or timezone.now()
@@ -102,7 +101,7 @@ def deadline_sweep(*, now=None, limit=None):
     return {"reminded": len(to_remind), "escalated": len(to_escalate)}
 
 
-def rejections_finalise(*, now=None, limit=1000):
+def rejections_finalise(*, now: datetime | None = None, limit: int = 1000) -> int:
     """Rejections whose appeal period has ended without an appeal become final, once:
     the officer is told and the audit log records it. Constant number of queries."""
     now = now or timezone.now()

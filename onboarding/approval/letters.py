@@ -8,6 +8,7 @@ and issuing is idempotent, so none is sent twice.
 """
 
 import hashlib
+from datetime import datetime
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -16,20 +17,20 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from onboarding import notifications
-from onboarding.models import Application, ApplicationDocument, ApplicationStatus, ApprovalStep, Decision, DocumentKind, Stage
 from onboarding.application.pdf import render_pdf
+from onboarding.models import Application, ApplicationDocument, ApplicationStatus, ApprovalStep, Decision, DocumentKind, Stage
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 
 
-def _approving_authority(application):
+def _approving_authority(application: Application) -> ApprovalStep | None:
     return (
         ApprovalStep.objects.filter(application=application, stage=Stage.AUTHORITY, decision=Decision.APPROVE)
         .order_by("-decided_at").first()
     )
 
 
-def approval_letter_html(application, *, issued_at, authority):
+def approval_letter_html(application: Application, *, issued_at: datetime, authority: ApprovalStep | None) -> str:
     organisation = application.organisation
     steps = list(application.steps.exclude(decision__in=["", Decision.CANCELLED]).order_by("decided_at", "id"))
     with translation.override("en"):
@@ -44,7 +45,7 @@ def approval_letter_html(application, *, issued_at, authority):
         )
 
 
-def approval_letter_issue(*, application_id):
+def approval_letter_issue(*, application_id: int) -> ApplicationDocument | None:
     """Render, store and email the approval letter once; returns the document (or None
     if the application is not approved)."""
     application = Application.objects.select_related("nodal_officer", "organisation").get(pk=application_id)
@@ -55,7 +56,8 @@ def approval_letter_issue(*, application_id):
         return existing
     issued_at = timezone.now()
     authority = _approving_authority(application)
-    content = render_pdf(approval_letter_html(application, issued_at=issued_at, authority=authority))  # slow: outside the transaction
+    # Slow: outside the transaction.
+    content = render_pdf(approval_letter_html(application, issued_at=issued_at, authority=authority))
     with transaction.atomic():
         Application.objects.select_for_update().filter(pk=application.pk).first()
         existing = ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).first()
@@ -82,7 +84,7 @@ def approval_letter_issue(*, application_id):
     return document
 
 
-def approval_letters_pending(*, limit=50):
+def approval_letters_pending(*, limit: int = 50) -> list[int]:
     """Approved applications without a letter yet (one query)."""
     return list(
         Application.objects.filter(status=ApplicationStatus.APPROVED)

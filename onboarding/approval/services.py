@@ -6,17 +6,22 @@ withdraw), so two decisions racing on one step give exactly one decision: the
 second finds the step decided and raises ``StepAlreadyDecided``.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from onboarding import notifications
-from onboarding import workflow
+from onboarding import notifications, workflow
+from onboarding.application.services import application_lock_for_officer
+from onboarding.application.validators import clean_staff_domains
+from onboarding.approval.selectors import last_rejection, last_seen_step
+from onboarding.approval.tasks import approval_letter_enqueue
+from onboarding.approval.tokens import LinkState, link_state, review_url, token_build, token_lookup
 from onboarding.models import (
     Application,
     ApplicationStatus,
@@ -26,17 +31,12 @@ from onboarding.models import (
     Section,
     Stage,
 )
-from onboarding.application.services import application_lock_for_officer
-from onboarding.application.validators import clean_staff_domains
-from onboarding.approval.selectors import last_rejection, last_seen_step
-from onboarding.approval.tasks import approval_letter_enqueue
-from onboarding.approval.tokens import LinkState, link_state, review_url, token_build, token_lookup
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.client import request_meta
 from portal.organisations.models import Organisation
 from portal.organisations.services import organisation_activate
-from portal.permissions import decided_jurisdictions, is_superadmin, state_admin_emails, superadmin_emails
+from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin, state_admin_emails, superadmin_emails
 
 DUE_DAYS = {
     Stage.AUTHORITY: "ONBOARDING_AUTHORITY_DUE_DAYS",
@@ -51,43 +51,43 @@ REMARKS_MAX = 4000
 class StepAlreadyDecided(Exception):
     """The step was decided (or closed) before this decision: the caller shows who and when."""
 
-    def __init__(self, step):
+    def __init__(self, step: ApprovalStep) -> None:
         self.step = step
         super().__init__(f"step {step.pk} already decided: {step.decision}")
 
 
 class LinkNotValid(Exception):
-    def __init__(self, state, token=None):
+    def __init__(self, state: LinkState, token: AuthorityToken | None = None) -> None:
         self.state, self.token = state, token
         super().__init__(f"authority link is {state.value}")
 
 
 class AppealWindowClosed(Exception):
-    def __init__(self, deadline):
+    def __init__(self, deadline: datetime | None) -> None:
         self.deadline = deadline
         super().__init__(f"the appeal period ended at {deadline}")
 
 
-def due_at(stage, now):
+def due_at(stage: Stage | str, now: datetime) -> datetime:
     return now + timedelta(days=getattr(settings, DUE_DAYS[stage]))
 
 
-def _latest_version_number(application):
+def _latest_version_number(application: Application) -> int:
     return application.versions.aggregate(number=Max("number"))["number"] or 0
 
 
-def authority_of(application):
+def authority_of(application: Application) -> tuple[str, str]:
     data = application.section_data(Section.COMPETENT_AUTHORITY)
     return (data.get("official_email") or "").strip().lower(), (data.get("name") or "").strip()
 
 
-def _state_recipients(jurisdiction):
+def _state_recipients(jurisdiction: str) -> list[str]:
     return state_admin_emails([jurisdiction]).get(jurisdiction) or superadmin_emails()
 
 
 # Opening steps -------------------------------------------------------------------
 
-def _send_link(application, step, now, *, resent=False):
+def _send_link(application: Application, step: ApprovalStep, now: datetime, *, resent: bool = False) -> None:
     """Make a new link for the authority's step (the caller has superseded the live
     ones) and email it to the authority, reply-to the nodal officer."""
     raw, row = token_build(step=step, email=step.assignee_email, now=now)
@@ -99,7 +99,7 @@ def _send_link(application, step, now, *, resent=False):
     )
 
 
-def step_open_authority(*, application):
+def step_open_authority(*, application: Application) -> ApprovalStep:
     """Send the (re)submitted application to its competent authority: a step, a
     link by email to the official address (reply-to: the nodal officer), and a
     receipt to the nodal officer. The caller holds the application's row lock."""
@@ -118,7 +118,7 @@ def step_open_authority(*, application):
     return step
 
 
-def step_open_state(*, application):
+def step_open_state(*, application: Application) -> ApprovalStep:
     now = timezone.now()
     step = ApprovalStep.objects.create(
         application=application, stage=Stage.STATE, jurisdiction=application.jurisdiction,
@@ -131,7 +131,9 @@ def step_open_state(*, application):
     return step
 
 
-def step_resend_authority_link(*, application_id, actor, request=None):
+def step_resend_authority_link(
+    *, application_id: int, actor: AnyUser, request: HttpRequest | None = None
+) -> ApprovalStep:
     """The nodal officer asks for a new link for the competent authority (the
     old one expired or was lost); the previous link stops working."""
     with transaction.atomic():
@@ -151,7 +153,7 @@ def step_resend_authority_link(*, application_id, actor, request=None):
     return step
 
 
-def steps_close_on_withdrawal(*, application, actor):
+def steps_close_on_withdrawal(*, application: Application, actor: AnyUser | None) -> list[ApprovalStep]:
     """Close the open step of a withdrawn application and void its links (caller holds the lock)."""
     now = timezone.now()
     steps = list(application.steps.select_for_update().filter(decision=""))
@@ -169,12 +171,21 @@ def steps_close_on_withdrawal(*, application, actor):
 
 # Deciding ---------------------------------------------------------------------------
 
-def may_decide_state_step(user, step):
+def may_decide_state_step(user: AnyUser, step: ApprovalStep) -> bool:
     jurisdictions = decided_jurisdictions(user)
     return jurisdictions is None or step.jurisdiction in jurisdictions
 
 
-def step_decide(*, step_id, decision, remarks="", actor=None, token=None, request=None, stage=None):
+def step_decide(
+    *,
+    step_id: int,
+    decision: Decision | str,
+    remarks: str | None = "",
+    actor: AnyUser | None = None,
+    token: str | None = None,
+    request: HttpRequest | None = None,
+    stage: Stage | None = None,
+) -> ApprovalStep:
     """Record a decision on an open step and move the application on.
 
     The competent authority decides with ``token`` (no account, ``actor`` None);
@@ -197,26 +208,12 @@ def step_decide(*, step_id, decision, remarks="", actor=None, token=None, reques
             raise workflow.InvalidTransition(application.status, f"{step.stage}:{decision}")
         if step.decision:
             raise StepAlreadyDecided(step)
-        token_row = None
         if step.stage == Stage.AUTHORITY:
-            token_row = token_lookup(token, for_update=True) if token else None
-            if token_row is None or token_row.step_id != step.pk:
-                raise LinkNotValid(LinkState.UNKNOWN)
-            state = link_state(token_row)
-            if state != LinkState.VALID:
-                raise LinkNotValid(state, token_row)
-            actor = None
-            decided_by_email = token_row.email
+            token_row = _authority_token(step, token)
+            actor, decided_by_email = None, token_row.email
         else:
-            if actor is None or not actor.is_authenticated:
-                raise PermissionDenied
-            if actor.pk == application.nodal_officer_id:  # nobody decides on their own application
-                raise PermissionDenied
-            if step.stage == Stage.STATE and not may_decide_state_step(actor, step):
-                raise PermissionDenied
-            if step.stage == Stage.APPEAL and not is_superadmin(actor):
-                raise PermissionDenied
-            decided_by_email = actor.email
+            _check_staff_decider(actor, step, application)
+            token_row, decided_by_email = None, actor.email
         event = workflow.step_event(step.stage, decision, application.status)
         if decision in workflow.REMARKS_REQUIRED and not remarks:
             raise ValidationError({"remarks": _("Give the reason for this decision.")}, code="required")
@@ -245,12 +242,39 @@ def step_decide(*, step_id, decision, remarks="", actor=None, token=None, reques
     return step
 
 
-def appeal_decide(*, step_id, decision, remarks="", actor, request=None):
+def _authority_token(step: ApprovalStep, token: str | None) -> AuthorityToken:
+    """The competent authority's link for ``step``, locked; LinkNotValid when it is not a valid one."""
+    token_row = token_lookup(token, for_update=True) if token else None
+    if token_row is None or token_row.step_id != step.pk:
+        raise LinkNotValid(LinkState.UNKNOWN)
+    state = link_state(token_row)
+    if state != LinkState.VALID:
+        raise LinkNotValid(state, token_row)
+    return token_row
+
+
+def _check_staff_decider(actor: AnyUser | None, step: ApprovalStep, application: Application) -> None:
+    """PermissionDenied unless ``actor`` may decide ``step`` (a state or appeal step)."""
+    if actor is None or not actor.is_authenticated:
+        raise PermissionDenied
+    if actor.pk == application.nodal_officer_id:  # nobody decides on their own application
+        raise PermissionDenied
+    if step.stage == Stage.STATE and not may_decide_state_step(actor, step):
+        raise PermissionDenied
+    if step.stage == Stage.APPEAL and not is_superadmin(actor):
+        raise PermissionDenied
+
+
+def appeal_decide(
+    *, step_id: int, decision: Decision | str, remarks: str | None = "", actor: AnyUser, request: HttpRequest | None = None
+) -> ApprovalStep:
     """A superadmin upholds or overturns a rejection under appeal."""
     return step_decide(step_id=step_id, decision=decision, remarks=remarks, actor=actor, request=request, stage=Stage.APPEAL)
 
 
-def _after_decision(*, application, step, event, actor, request):
+def _after_decision(
+    *, application: Application, step: ApprovalStep, event: workflow.Event, actor: AnyUser | None, request: HttpRequest | None
+) -> None:
     E = workflow.Event
     context = {"step": step}
     if event == E.AUTHORITY_APPROVE:
@@ -273,7 +297,7 @@ def _after_decision(*, application, step, event, actor, request):
 
 # Final approval ----------------------------------------------------------------------
 
-def _staff_domains(raw):
+def _staff_domains(raw: str | None) -> list[str]:
     try:
         domains, _warnings = clean_staff_domains(raw)
     except ValidationError:
@@ -281,7 +305,7 @@ def _staff_domains(raw):
     return domains
 
 
-def _parent_of(application):
+def _parent_of(application: Application) -> Organisation | None:
     hierarchy = application.section_data(Section.HIERARCHY)
     if hierarchy.get("parent_choice") != "existing" or not hierarchy.get("parent"):
         return None
@@ -291,7 +315,9 @@ def _parent_of(application):
         return None
 
 
-def application_approve(*, application, actor, request=None):
+def application_approve(
+    *, application: Application, actor: AnyUser | None, request: HttpRequest | None = None
+) -> Organisation:
     """Final approval, inside the deciding transaction: the organisation becomes
     active with its email domains and the nodal officer its first admin (an
     organisation service), and the approval letter is queued for when the
@@ -311,17 +337,19 @@ def application_approve(*, application, actor, request=None):
 
 # Appeals ---------------------------------------------------------------------------
 
-def appeal_until(rejected_at):
+def appeal_until(rejected_at: datetime) -> datetime:
     """The end of the appeal period of a rejection decided at ``rejected_at``."""
     return rejected_at + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS)
 
 
-def appeal_deadline(application):
+def appeal_deadline(application: Application) -> datetime | None:
     rejection = last_rejection(application)
     return None if rejection is None else appeal_until(rejection.decided_at)
 
 
-def application_appeal(*, application_id, grounds, actor, request=None):
+def application_appeal(
+    *, application_id: int, grounds: str | None, actor: AnyUser, request: HttpRequest | None = None
+) -> ApprovalStep:
     """The nodal officer appeals a rejection, within the appeal period, stating grounds."""
     grounds = (grounds or "").strip()[:REMARKS_MAX]
     with transaction.atomic():

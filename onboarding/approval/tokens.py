@@ -10,14 +10,15 @@ import enum
 import hashlib
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from onboarding.models import AuthorityToken
+from onboarding.models import ApprovalStep, AuthorityToken
 from portal.client import client_ip
 
 TOKEN_BYTES = 32
@@ -34,11 +35,11 @@ class LinkState(enum.Enum):
     CLOSED = "closed"  # the step was decided or closed without this link
 
 
-def token_hash(raw):
+def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode("ascii")).hexdigest()
 
 
-def token_build(*, step, email, now=None):
+def token_build(*, step: ApprovalStep, email: str, now: datetime | None = None) -> tuple[str, AuthorityToken]:
     """A new (unsaved) token row for ``step`` and the raw token that goes in the email."""
     now = now or timezone.now()
     raw = secrets.token_urlsafe(TOKEN_BYTES)
@@ -49,11 +50,11 @@ def token_build(*, step, email, now=None):
     return raw, row
 
 
-def review_url(raw):
+def review_url(raw: str) -> str:
     return f"{settings.SITE_URL}{reverse('onboarding:review', kwargs={'token': raw})}"
 
 
-def link_state(token, now=None):
+def link_state(token: AuthorityToken | None, now: datetime | None = None) -> LinkState:
     if token is None:
         return LinkState.UNKNOWN
     if token.used_at:
@@ -67,7 +68,7 @@ def link_state(token, now=None):
     return LinkState.VALID
 
 
-def token_lookup(raw, *, for_update=False):
+def token_lookup(raw: str | None, *, for_update: bool = False) -> AuthorityToken | None:
     """The token row for a raw token string from a URL (with its step and
     application), or None. Strings that cannot be ours are not looked up."""
     if not isinstance(raw, str) or not TOKEN_RE.match(raw):
@@ -78,7 +79,7 @@ def token_lookup(raw, *, for_update=False):
     return queryset.filter(token_hash=token_hash(raw)).first()
 
 
-def rate_limited(request, *, scope="authority-link"):
+def rate_limited(request: HttpRequest, *, scope: str = "authority-link") -> bool:
     """Count a request from this client address (behind trusted proxies, the real
     client's: portal.client); True once it is over the limit for the current
     minute. The counter lives in the shared cache (database or Redis)."""

@@ -1,14 +1,16 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from portal.accounts.models import EmailSuffixRule, SuffixKind
 from portal.accounts.official_email import normalise_domain
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
+from portal.permissions import AnyUser
 
 
-def clean_suffix(value):
+def clean_suffix(value: str | None) -> str:
     raw = (value or "").strip().lower().lstrip(".")
     if not raw:
         raise ValidationError(_("Enter a domain suffix such as gov.in."), code="required")
@@ -16,7 +18,7 @@ def clean_suffix(value):
     try:
         normalised = normalise_domain(raw[1:] if dash else raw)
     except ValueError:
-        raise ValidationError(_("“%(value)s” is not a valid domain suffix.") % {"value": value}, code="invalid")
+        raise ValidationError(_("“%(value)s” is not a valid domain suffix.") % {"value": value}, code="invalid") from None
     labels = normalised.split(".")
     if any(not label or len(label) > 63 for label in labels):
         raise ValidationError(_("“%(value)s” is not a valid domain suffix.") % {"value": value}, code="invalid")
@@ -25,7 +27,15 @@ def clean_suffix(value):
     return ("-" if dash else "") + normalised
 
 
-def email_rule_save(*, suffix, kind, note="", actor, rule_id=None, request=None):
+def email_rule_save(
+    *,
+    suffix: str,
+    kind: str,
+    note: str = "",
+    actor: AnyUser,
+    rule_id: int | None = None,
+    request: HttpRequest | None = None,
+) -> EmailSuffixRule:
     """Create or change one official-email rule; audited."""
     suffix = clean_suffix(suffix)
     if kind not in SuffixKind.values:
@@ -50,7 +60,7 @@ def email_rule_save(*, suffix, kind, note="", actor, rule_id=None, request=None)
         return rule
 
 
-def email_rule_delete(*, rule_id, actor, request=None):
+def email_rule_delete(*, rule_id: int, actor: AnyUser, request: HttpRequest | None = None) -> None:
     with transaction.atomic():
         rule = EmailSuffixRule.objects.select_for_update().get(pk=rule_id)
         old = {"suffix": rule.suffix, "kind": rule.kind, "note": rule.note}

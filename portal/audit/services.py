@@ -3,27 +3,43 @@
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 
 from django.db import connection, transaction
+from django.db.models import Model
+from django.http import HttpRequest
 from django.utils import timezone
 
-from portal.audit.models import AuditChainHead, AuditEvent
+from portal.audit.models import AuditAction, AuditChainHead, AuditEvent
 from portal.client import request_meta
-from portal.permissions import platform_roles_of
+from portal.permissions import AnyUser, platform_roles_of
 
 GENESIS = "0" * 64
 # Arbitrary constant key for the PostgreSQL advisory lock that serialises appends.
 _CHAIN_LOCK_KEY = 742_100_731
 
 
-def _plain(values):
+def _plain(values: dict | None) -> dict:
     """JSON-safe copy of a mapping, so the stored value hashes the same when read back."""
     return json.loads(json.dumps(values or {}, default=str, sort_keys=True))
 
 
-def event_digest(*, prev_hash, created_at, actor_id, actor_email, actor_role, action, target_type, target_id,
-                 target_repr, old_values, new_values, ip, user_agent):
+def event_digest(
+    *,
+    prev_hash: str,
+    created_at: datetime,
+    actor_id: int | None,
+    actor_email: str,
+    actor_role: str,
+    action: str,
+    target_type: str,
+    target_id: str,
+    target_repr: str,
+    old_values: dict,
+    new_values: dict,
+    ip: str | None,
+    user_agent: str,
+) -> str:
     payload = {
         "prev": prev_hash,
         "at": created_at.astimezone(UTC).isoformat(timespec="microseconds"),
@@ -41,7 +57,18 @@ def event_digest(*, prev_hash, created_at, actor_id, actor_email, actor_role, ac
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def audit_record(*, actor, action, target=None, old=None, new=None, request=None, actor_role="", ip=None, user_agent=None):
+def audit_record(
+    *,
+    actor: AnyUser | None,
+    action: AuditAction,
+    target: Model | None = None,
+    old: dict | None = None,
+    new: dict | None = None,
+    request: HttpRequest | None = None,
+    actor_role: str = "",
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> AuditEvent:
     """Append one audit event in the caller's transaction and return it.
 
     ``actor`` is a user, or None for the system (Celery jobs) or an
@@ -62,7 +89,7 @@ def audit_record(*, actor, action, target=None, old=None, new=None, request=None
     return _append([fields])[0]
 
 
-def audit_record_many(events):
+def audit_record_many(events: list[dict]) -> list[AuditEvent]:
     """Append several system events (dicts of audit_record's keyword arguments,
     without ``request``) with a constant number of queries, for batch jobs."""
     if not events:
@@ -77,13 +104,13 @@ def audit_record_many(events):
     ])
 
 
-def _target_fields(target):
+def _target_fields(target: Model | None) -> dict[str, str]:
     if target is None:
         return {"target_type": "", "target_id": "", "target_repr": ""}
     return {"target_type": target._meta.label_lower, "target_id": str(target.pk), "target_repr": str(target)[:300]}
 
 
-def _append(field_dicts):
+def _append(field_dicts: list[dict]) -> list[AuditEvent]:
     """Chain and insert events in one transaction, serialised with every other append:
     lock the chain head, hash each row onto the one before, insert them, move the head."""
     with transaction.atomic():
@@ -108,7 +135,7 @@ def _append(field_dicts):
         return created
 
 
-def _role_snapshot(user):
+def _role_snapshot(user: AnyUser) -> str:
     roles = sorted(f"{r}:{j}" if j else r for r, j in platform_roles_of(user))
     if user.is_superuser:
         roles.insert(0, "django_superuser")
@@ -121,7 +148,7 @@ class ChainProblem:
     reason: str
 
 
-def audit_verify(*, batch_size=2000):
+def audit_verify(*, batch_size: int = 2000) -> list[ChainProblem]:
     """Walk the chain and return a list of problems (empty when intact)."""
     problems = []
     prev_hash = GENESIS

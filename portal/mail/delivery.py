@@ -2,7 +2,7 @@
 
 import base64
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
@@ -14,7 +14,7 @@ from portal.mail.models import OutboxMessage, OutboxStatus
 logger = logging.getLogger(__name__)
 
 
-def _build(row):
+def _build(row: OutboxMessage) -> EmailMultiAlternatives:
     headers = dict(row.headers)
     headers["Message-ID"] = row.message_id
     email = EmailMultiAlternatives(
@@ -28,11 +28,11 @@ def _build(row):
     return email
 
 
-def backoff(attempts):
+def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** attempts, 240))
 
 
-def outbox_deliver(*, outbox_id):
+def outbox_deliver(*, outbox_id: int) -> str | None:
     """Deliver one outbox row through the transport mailer, at most once.
 
     The row stays locked while it is handed to the transport, so two workers
@@ -62,7 +62,7 @@ def outbox_deliver(*, outbox_id):
         return row.status
 
 
-def outbox_due_ids(*, now=None, limit=500):
+def outbox_due_ids(*, now: datetime | None = None, limit: int = 500) -> list[int]:
     now = now or timezone.now()
     return list(
         OutboxMessage.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)

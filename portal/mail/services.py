@@ -3,22 +3,26 @@ Sending it is portal.mail.delivery's, run by portal.mail.tasks."""
 
 import base64
 import uuid
+from collections.abc import Iterable
 
 from django.conf import settings
+from django.core.mail import EmailMessage
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.mail.models import OutboxMessage, OutboxStatus
 from portal.mail.tasks import outbox_dispatch
+from portal.permissions import AnyUser
 
 
-def _message_domain():
+def _message_domain() -> str:
     return settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">").strip() or "localhost"
 
 
-def _outbox_row(message):
+def _outbox_row(message: EmailMessage) -> OutboxMessage:
     html = ""
     for content, mimetype in getattr(message, "alternatives", []) or []:
         if mimetype == "text/html":
@@ -44,13 +48,13 @@ def _outbox_row(message):
     )
 
 
-def outbox_enqueue(*, messages):
+def outbox_enqueue(*, messages: Iterable[EmailMessage]) -> list[OutboxMessage]:
     """Store EmailMessages in the outbox (one INSERT, however many) and schedule the
     delivery of each after commit."""
     rows = OutboxMessage.objects.bulk_create([_outbox_row(message) for message in messages])
     ids = [row.pk for row in rows]
 
-    def dispatch_all():
+    def dispatch_all() -> None:
         for outbox_id in ids:
             outbox_dispatch(outbox_id)
 
@@ -58,7 +62,7 @@ def outbox_enqueue(*, messages):
     return rows
 
 
-def outbox_requeue(*, outbox_id, actor, request=None):
+def outbox_requeue(*, outbox_id: int, actor: AnyUser, request: HttpRequest | None = None) -> OutboxMessage:
     """A superadmin puts a failed message back in the queue."""
     with transaction.atomic():
         row = OutboxMessage.objects.select_for_update().get(pk=outbox_id)
