@@ -29,6 +29,9 @@ class AuditAction(models.TextChoices):
     MEMBERSHIP_GRANTED = "membership.granted", _("Organisation role granted")
     PLATFORM_ROLE_GRANTED = "platform_role.granted", _("Platform role granted")
     PLATFORM_ROLE_REVOKED = "platform_role.revoked", _("Platform role revoked")
+    DOMAIN_CLAIMED = "organisation_domain.claimed", _("Email domain claimed for an organisation")
+    DOMAIN_ACCEPTED = "organisation_domain.accepted", _("Email domain accepted as official")
+    OFFICIAL_POWERS_ENDED = "user.official_powers_ended", _("Powers ended: the address is no longer official")
     OUTBOX_REQUEUED = "outbox.requeued", _("Outbox message re-queued")
 
 
