@@ -107,9 +107,9 @@ def watched_jurisdictions(user: AnyUser) -> set[str] | None:
 
 
 def needs_second_factor(user: AnyUser) -> bool:
-    """Who must sign in with a second factor: superadmins, state administrators, and
-    staff (who can reach the Django admin)."""
-    return user.is_authenticated and (user.is_staff or is_superadmin(user) or is_state_admin(user))
+    """Who must sign in with a second factor: every platform role (superadmins, state
+    administrators, auditors) and staff (who can reach the Django admin)."""
+    return user.is_authenticated and (user.is_staff or user.is_superuser or bool(platform_roles_of(user)))
 
 
 # Organisations (guardian object roles) ---------------------------------------------

@@ -31,6 +31,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("portal/", include("portal.accounts.urls")),
     path("portal/outbox/", include("portal.mail.urls")),
+    path("portal/organisations/", include("portal.organisations.urls")),
     path("onboarding/", include("onboarding.urls")),
     path("admin/", admin.site.urls),
 ]

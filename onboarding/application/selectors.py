@@ -5,10 +5,15 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from onboarding.models import Application
+from onboarding.application.validators import split_domain_list
+from onboarding.models import OPEN_STATUSES, Application, Section
 from portal import permissions
-from portal.accounts.official_email import classify_email, explain_refusal
+from portal.accounts.models import User
+from portal.accounts.official_email import classify_email, explain_refusal, normalise_address
 from portal.audit.models import AuditAction, AuditEvent
+from portal.organisations.models import DomainClaim, Organisation, OrganisationDomain
+from portal.organisations.selectors import domain_claim_of
+from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, ObjectScope
 
 # The nodal officer holds "change_application" on their application (given when it is
@@ -50,7 +55,10 @@ def is_officer_of(user: AnyUser, application: Application) -> bool:
 
 
 def officer_eligibility(user: AnyUser) -> str | None:
-    """None if the user may act as a nodal officer, else a message saying why not."""
+    """None if the user may act as a nodal officer, else a message saying why not.
+    Asked at every action an officer takes, not only when starting."""
+    if permissions.is_auditor(user):
+        return _("An auditor's account has read-only access and cannot act as a nodal officer.")
     verdict = classify_email(user.email)
     if not verdict.eligible_as_officer:
         return explain_refusal(verdict, for_officer=True)
@@ -69,3 +77,93 @@ def application_timeline(application: Application) -> QuerySet[AuditEvent]:
         .only("created_at", "action", "actor_email")
         .order_by("id")
     )
+
+
+def _addresses_of_users(user_ids: set[int]) -> set[str]:
+    """Every address of these accounts (primary and others), normalised (one query)."""
+    rows = EmailAddress.objects.filter(user_id__in=user_ids).values_list("email", flat=True)
+    primary = User.objects.filter(pk__in=user_ids).values_list("email", flat=True)
+    return {normalise_address(address) for address in [*rows, *primary]} - {""}
+
+
+def officer_addresses(application: Application) -> set[str]:
+    """The nodal officer's addresses, normalised: their account's and those typed in the form."""
+    officer = application.section_data(Section.NODAL_OFFICER)
+    typed = {normalise_address(officer.get(key) or "") for key in ("official_email", "alternate_email")}
+    return (_addresses_of_users({application.nodal_officer_id}) | typed) - {""}
+
+
+def other_officers_addresses(application: Application) -> set[str]:
+    """Addresses of the nodal officers of the other open applications for the same
+    organisation (the same organisation record, or the same name), normalised."""
+    same = Q(organisation_id=application.organisation_id) if application.organisation_id else Q(pk__in=[])
+    name = (application.organisation_name or "").strip()
+    if name:
+        same |= Q(organisation_name__iexact=name)
+    officers = set(
+        Application.objects.filter(same, status__in=OPEN_STATUSES)
+        .exclude(pk=application.pk).exclude(nodal_officer_id=application.nodal_officer_id)
+        .values_list("nodal_officer_id", flat=True)
+    )
+    return _addresses_of_users(officers) if officers else set()
+
+
+def _jurisdiction_label(code: str) -> str:
+    return str(dict(JURISDICTION_CHOICES).get(code, code or "—"))
+
+
+def review_flags(application: Application) -> list[str]:
+    """What the competent authority and the administrators must see before deciding,
+    flagged: staff domains that would not be official for the organisation (and
+    why), and a state or central level that does not match its parent organisation
+    or its domains (the level chosen decides who decides)."""
+    data = application.section_data(Section.ORGANISATION)
+    domains = [domain.lower() for domain in split_domain_list(data.get("email_domains") or "")][:20]
+    flags = []
+    for domain in domains:
+        claim = domain_claim_of(domain, organisation_id=application.organisation_id)
+        if claim != DomainClaim.OFFICIAL_SUFFIX:
+            flags.append(_("Email domain %(domain)s: %(reason)s. Its addresses do not become official by this "
+                           "approval.") % {"domain": domain, "reason": DomainClaim(claim).label})
+    chosen = application.jurisdiction
+    parent = parent_organisation(application)
+    if parent is not None and chosen and parent.jurisdiction != chosen:
+        flags.append(_("The level chosen sends this application to the administrators of %(chosen)s, but its parent "
+                       "organisation %(parent)s belongs to %(theirs)s.") % {
+            "chosen": _jurisdiction_label(chosen), "parent": parent.name, "theirs": _jurisdiction_label(parent.jurisdiction)})
+    owners = (
+        OrganisationDomain.objects.filter(domain__in=domains, is_verified=True)
+        .exclude(organisation_id=application.organisation_id).select_related("organisation")
+    )
+    for row in owners:
+        if chosen and row.organisation.jurisdiction != chosen:
+            flags.append(_("The email domain %(domain)s is official for %(organisation)s, of %(theirs)s, not of "
+                           "%(chosen)s.") % {"domain": row.domain, "organisation": row.organisation.name,
+                                              "theirs": _jurisdiction_label(row.organisation.jurisdiction),
+                                              "chosen": _jurisdiction_label(chosen)})
+    return flags
+
+
+def parent_organisation(application: Application) -> Organisation | None:
+    """The existing organisation the form names as the parent, or None."""
+    hierarchy = application.section_data(Section.HIERARCHY)
+    if hierarchy.get("parent_choice") != "existing" or not hierarchy.get("parent"):
+        return None
+    try:
+        return Organisation.objects.filter(pk=int(hierarchy["parent"])).first()
+    except (TypeError, ValueError):
+        return None
+
+
+def people_of(application: Application) -> dict[str, dict]:
+    """The nodal officer and the competent authority as the form names them, each with
+    their address's domain, to be shown side by side to whoever decides."""
+    people = {}
+    for key, section in (("officer", Section.NODAL_OFFICER), ("authority", Section.COMPETENT_AUTHORITY)):
+        data = application.section_data(section)
+        email = (data.get("official_email") or "").strip().lower()
+        people[key] = {"name": data.get("name") or "", "designation": data.get("designation") or "",
+                       "email": email, "domain": email.rpartition("@")[2]}
+    if not people["officer"]["email"]:
+        people["officer"]["email"] = application.nodal_officer.email
+    return people

@@ -17,11 +17,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from onboarding import notifications, workflow
+from onboarding.application.selectors import officer_eligibility, parent_organisation
 from onboarding.application.services import application_lock_for_officer
 from onboarding.application.validators import clean_staff_domains
 from onboarding.approval.selectors import last_rejection, last_seen_step
 from onboarding.approval.tasks import approval_letter_enqueue
-from onboarding.approval.tokens import LinkState, link_state, review_url, token_build, token_lookup
+from onboarding.approval.tokens import LinkState, link_state, review_url, token_build, token_lookup, token_lookup_digest
 from onboarding.models import (
     Application,
     ApplicationStatus,
@@ -176,6 +177,20 @@ def may_decide_state_step(user: AnyUser, step: ApprovalStep) -> bool:
     return jurisdictions is None or step.jurisdiction in jurisdictions
 
 
+FINAL_APPROVALS = {workflow.Event.STATE_APPROVE, workflow.Event.APPEAL_OVERTURN}
+
+
+def _check_officer_may_become_admin(application: Application) -> None:
+    """Final approval makes the nodal officer the organisation's first admin: only
+    while their account still earns it (an official, verified primary address)."""
+    problem = officer_eligibility(application.nodal_officer)
+    if problem:
+        raise ValidationError({"decision": _(
+            "The nodal officer can no longer be made the organisation's admin: %(problem)s "
+            "Return the application for correction instead."
+        ) % {"problem": problem}}, code="officer_not_eligible")
+
+
 def step_decide(
     *,
     step_id: int,
@@ -183,12 +198,14 @@ def step_decide(
     remarks: str | None = "",
     actor: AnyUser | None = None,
     token: str | None = None,
+    token_digest: str | None = None,
     request: HttpRequest | None = None,
     stage: Stage | None = None,
 ) -> ApprovalStep:
     """Record a decision on an open step and move the application on.
 
-    The competent authority decides with ``token`` (no account, ``actor`` None);
+    The competent authority decides with ``token`` (no account, ``actor`` None),
+    or with ``token_digest``, the SHA-256 of the link its session holds;
     state administrators and superadmins decide as ``actor``. Raises
     StepAlreadyDecided, LinkNotValid, PermissionDenied, InvalidTransition or
     ValidationError (a reason is missing), and changes nothing when it does.
@@ -209,7 +226,7 @@ def step_decide(
         if step.decision:
             raise StepAlreadyDecided(step)
         if step.stage == Stage.AUTHORITY:
-            token_row = _authority_token(step, token)
+            token_row = _authority_token(step, token, token_digest)
             actor, decided_by_email = None, token_row.email
         else:
             _check_staff_decider(actor, step, application)
@@ -217,6 +234,8 @@ def step_decide(
         event = workflow.step_event(step.stage, decision, application.status)
         if decision in workflow.REMARKS_REQUIRED and not remarks:
             raise ValidationError({"remarks": _("Give the reason for this decision.")}, code="required")
+        if event in FINAL_APPROVALS:
+            _check_officer_may_become_admin(application)
         old_status, new_status = workflow.advance(application, event)
         now = timezone.now()
         ip, user_agent = request_meta(request)
@@ -242,9 +261,12 @@ def step_decide(
     return step
 
 
-def _authority_token(step: ApprovalStep, token: str | None) -> AuthorityToken:
+def _authority_token(step: ApprovalStep, token: str | None, digest: str | None = None) -> AuthorityToken:
     """The competent authority's link for ``step``, locked; LinkNotValid when it is not a valid one."""
-    token_row = token_lookup(token, for_update=True) if token else None
+    if token:
+        token_row = token_lookup(token, for_update=True)
+    else:
+        token_row = token_lookup_digest(digest, for_update=True) if digest else None
     if token_row is None or token_row.step_id != step.pk:
         raise LinkNotValid(LinkState.UNKNOWN)
     state = link_state(token_row)
@@ -305,16 +327,6 @@ def _staff_domains(raw: str | None) -> list[str]:
     return domains
 
 
-def _parent_of(application: Application) -> Organisation | None:
-    hierarchy = application.section_data(Section.HIERARCHY)
-    if hierarchy.get("parent_choice") != "existing" or not hierarchy.get("parent"):
-        return None
-    try:
-        return Organisation.objects.filter(pk=int(hierarchy["parent"])).first()
-    except (TypeError, ValueError):
-        return None
-
-
 def application_approve(
     *, application: Application, actor: AnyUser | None, request: HttpRequest | None = None
 ) -> Organisation:
@@ -326,7 +338,7 @@ def application_approve(
     organisation = organisation_activate(
         organisation_id=application.organisation_id,
         attributes={**data, "name": data.get("name") or application.organisation_name},
-        parent=_parent_of(application), domains=_staff_domains(data.get("email_domains")),
+        parent=parent_organisation(application), domains=_staff_domains(data.get("email_domains")),
         first_admin=application.nodal_officer, actor=actor, source=application.reference, request=request,
     )
     application.organisation = organisation

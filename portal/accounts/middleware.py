@@ -19,7 +19,7 @@ def has_mfa(user):
 
 
 class MfaEnforcementMiddleware:
-    """State admins, superadmins and staff must set up a second factor before doing anything
+    """Platform roles (state admins, auditors, superadmins) and staff must set up a second factor before doing anything
     else, the Django admin included (allauth enforces no enrolment by itself)."""
 
     def __init__(self, get_response):

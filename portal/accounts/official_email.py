@@ -75,6 +75,49 @@ def _rules():
     return list(EmailSuffixRule.objects.values_list("suffix", "kind"))
 
 
+def _best_official_rule(domain, rules):
+    best = None
+    for suffix, kind in rules:
+        if kind in (SuffixKind.OFFICIAL, SuffixKind.MANUAL_REVIEW) and suffix_matches(domain, suffix):
+            if best is None or len(suffix) > len(best[1]):
+                best = (kind, suffix)
+    return best
+
+
+def official_suffix_of(domain: str, *, rules: list | None = None) -> str:
+    """The official suffix a normalised domain falls under by the rules alone (not by
+    a domain accepted for an organisation), or "" when none: consumer and contractor
+    domains have none."""
+    rules = _rules() if rules is None else rules
+    if any(kind in (SuffixKind.CONSUMER, SuffixKind.CONTRACTOR) and suffix_matches(domain, suffix) for suffix, kind in rules):
+        return ""
+    best = _best_official_rule(domain, rules)
+    return best[1] if best and best[0] == SuffixKind.OFFICIAL else ""
+
+
+# Providers that ignore dots in the local part (the same mailbox with or without them).
+DOTLESS_PROVIDERS = {"gmail.com", "googlemail.com"}
+
+
+def normalise_address(address: str) -> str:
+    """An address in the form used to compare people: lower case, IDNA domain, no
+    "+tag" in the local part, and no dots where the provider ignores them. Two
+    addresses that reach the same mailbox compare equal; "" for a malformed one."""
+    address = (address or "").strip().lower()
+    local, at, domain = address.rpartition("@")
+    if not at or not local:
+        return ""
+    try:
+        domain = normalise_domain(domain)
+    except ValueError:
+        return ""
+    local = local.split("+", 1)[0]
+    if domain in DOTLESS_PROVIDERS:
+        local = local.replace(".", "")
+        domain = "gmail.com"
+    return f"{local}@{domain}"
+
+
 def classify_domain(domain, *, rules=None):
     """Return (kind, matched_suffix) for an already-normalised domain."""
     from portal.organisations.models import OrganisationDomain
@@ -87,14 +130,10 @@ def classify_domain(domain, *, rules=None):
     for suffix, kind in rules:
         if kind == SuffixKind.CONTRACTOR and suffix_matches(domain, suffix):
             return CONTRACTOR, suffix
-    best = None
-    for suffix, kind in rules:
-        if kind in (SuffixKind.OFFICIAL, SuffixKind.MANUAL_REVIEW) and suffix_matches(domain, suffix):
-            if best is None or len(suffix) > len(best[1]):
-                best = (kind, suffix)
+    best = _best_official_rule(domain, rules)
     if best and best[0] == SuffixKind.OFFICIAL:
         return OFFICIAL, best[1]
-    # A domain a superadmin registered to an organisation is official for it.
+    # A domain a superadmin accepted for an organisation is official for it.
     registered = OrganisationDomain.objects.filter(domain=domain, is_verified=True).exists()
     if registered:
         return OFFICIAL, domain

@@ -3,8 +3,10 @@
 from allauth.account import signals
 from django.dispatch import receiver
 
+from portal.accounts.official_email import classify_email
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
+from portal.organisations.services import official_powers_end
 
 
 @receiver(signals.user_signed_up)
@@ -35,5 +37,9 @@ def on_password_reset(sender, request, user, **kwargs):
 
 @receiver(signals.email_changed)
 def on_email_changed(sender, request, user, from_email_address, to_email_address, **kwargs):
+    old = getattr(from_email_address, "email", "")
     audit_record(actor=user, action=AuditAction.USER_EMAIL_CHANGED, target=user, request=request,
-                 old={"email": getattr(from_email_address, "email", "")}, new={"email": to_email_address.email})
+                 old={"email": old}, new={"email": to_email_address.email})
+    # Powers earned by an official address end when it stops being the primary one.
+    if classify_email(old).eligible_as_officer and not classify_email(to_email_address.email).eligible_as_officer:
+        official_powers_end(user=user, reason="primary_email_not_official", request=request)

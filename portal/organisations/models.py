@@ -93,16 +93,37 @@ class Organisation(models.Model):
         return CENTRAL if self.level == Level.CENTRAL or not self.state else self.state
 
 
+class DomainClaim(models.TextChoices):
+    """Why a domain an organisation listed is, or is not yet, official for it."""
+
+    # Stored values are stable: they appear in audit rows.
+    OFFICIAL_SUFFIX = "official_suffix", _("Under an official suffix")
+    NOT_OFFICIAL = "not_official", _("Not under an official suffix: only a superadmin can accept it")
+    CLAIMED_ELSEWHERE = "claimed_elsewhere", _("Already official for another organisation")
+    SUFFIX_ITSELF = "suffix_itself", _("An official suffix itself, not one organisation's domain")
+
+
 class OrganisationDomain(models.Model):
-    """An email domain used by an organisation's staff."""
+    """An email domain an organisation's staff use.
+
+    Verified means official for this organisation (its addresses count as
+    official): a domain under an official suffix when the organisation was
+    approved, or any other domain once a superadmin accepted the claim. A domain is
+    verified for one organisation at most."""
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="domains")
     domain = models.CharField(_("domain"), max_length=253)
-    # Verified: confirmed by approval or by a superadmin (makes e.g. an ac.in domain official for it).
     is_verified = models.BooleanField(default=False)
+    claim = models.CharField(max_length=20, choices=DomainClaim.choices, default=DomainClaim.OFFICIAL_SUFFIX)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    accepted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organisation", "domain"], name="uniq_org_domain")]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "domain"], name="uniq_org_domain"),
+            models.UniqueConstraint(fields=["domain"], condition=Q(is_verified=True), name="uniq_verified_domain"),
+        ]
         indexes = [models.Index(fields=["domain"])]
 
     def __str__(self):

@@ -2,7 +2,32 @@
 
 from django.db.models import Q, QuerySet
 
-from portal.organisations.models import Organisation, OrganisationStatus
+from portal.accounts.official_email import official_suffix_of
+from portal.organisations.models import DomainClaim, Organisation, OrganisationDomain, OrganisationStatus
+
+
+def domain_claim_of(domain: str, *, organisation_id: int | None = None) -> DomainClaim:
+    """What listing ``domain`` for an organisation would make of it: official for it
+    (under an official suffix, and not already official for another organisation),
+    or a claim that only a superadmin can accept, with the reason."""
+    suffix = official_suffix_of(domain)
+    if suffix and suffix == domain:
+        return DomainClaim.SUFFIX_ITSELF
+    elsewhere = OrganisationDomain.objects.filter(domain=domain, is_verified=True)
+    if organisation_id:
+        elsewhere = elsewhere.exclude(organisation_id=organisation_id)
+    if elsewhere.exists():
+        return DomainClaim.CLAIMED_ELSEWHERE
+    return DomainClaim.OFFICIAL_SUFFIX if suffix else DomainClaim.NOT_OFFICIAL
+
+
+def pending_domain_claims() -> QuerySet[OrganisationDomain]:
+    """Domains organisations listed that are not official for them yet, oldest first."""
+    return (
+        OrganisationDomain.objects.filter(is_verified=False, organisation__status=OrganisationStatus.ACTIVE)
+        .select_related("organisation")
+        .order_by("id")
+    )
 
 
 def organisation_search(*, query: str, limit: int = 20) -> QuerySet[Organisation]:

@@ -173,11 +173,17 @@ def test_staff_without_a_platform_role_are_sent_to_set_it_up():
     assert response.status_code == 302 and response["Location"] == "/accounts/2fa/totp/activate/?next=%2Fadmin%2F"
 
 
-def test_people_who_need_no_second_factor_are_not_asked():
+def test_auditors_are_sent_to_set_up_a_second_factor():
     auditor = UserFactory()
     PlatformRoleFactory(user=auditor, role="auditor", jurisdiction="")
-    for user in (auditor, UserFactory()):
-        assert signed_in(user).get("/onboarding/").status_code == 200
+    response = signed_in(auditor).get("/onboarding/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/2fa/totp/activate/?next=%2Fonboarding%2F"
+    with_totp(auditor)
+    assert signed_in(auditor).get("/onboarding/").status_code == 200
+
+
+def test_people_who_need_no_second_factor_are_not_asked():
+    assert signed_in(UserFactory()).get("/onboarding/").status_code == 200
 
 
 def test_setting_up_totp_through_allauth_then_signing_in_with_it_and_with_a_recovery_code():

@@ -135,7 +135,7 @@ def test_view_rules_and_jurisdictions(world, who):
     assert (permissions.RULES["superadmin"](user), permissions.RULES["state_admin"](user)) == RULES.get(who, (False, False))
     decided = permissions.decided_jurisdictions(user)
     assert decided == {"superadmin": None, "state_admin_mh": {"MH"}, "state_admin_ka": {"KA"}}.get(who, set())
-    assert permissions.needs_second_factor(user) == (who in RULES)
+    assert permissions.needs_second_factor(user) == (who in RULES or who.startswith("auditor"))
 
 
 # Rights end at the next request -------------------------------------------------------------

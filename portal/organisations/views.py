@@ -1,0 +1,35 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from portal.access import rule
+from portal.organisations.models import OrganisationDomain
+from portal.organisations.selectors import pending_domain_claims
+from portal.organisations.services import organisation_domain_accept
+
+
+@rule("superadmin")
+@require_http_methods(["GET"])
+def domain_claims(request):
+    """Domains organisations listed that are not official for them: only a superadmin accepts one."""
+    return render(request, "portal/domain_claims.html", {"claims": pending_domain_claims()})
+
+
+@rule("superadmin")
+@require_http_methods(["POST"])
+def domain_claim_accept(request, pk):
+    claim = get_object_or_404(OrganisationDomain, pk=pk, is_verified=False)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, _("Tick the box to confirm that %(domain)s belongs to %(organisation)s.")
+                       % {"domain": claim.domain, "organisation": claim.organisation.name})
+        return redirect("organisations:domain_claims")
+    try:
+        organisation_domain_accept(domain_id=claim.pk, actor=request.user, request=request)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("%(domain)s is now official for %(organisation)s.")
+                         % {"domain": claim.domain, "organisation": claim.organisation.name})
+    return redirect("organisations:domain_claims")

@@ -1,0 +1,185 @@
+"""Who may vouch for whom: domains do not become official because an officer typed
+them, the officer cannot be their own competent authority, powers end with the
+address that earned them, and the level chosen is checked against the parent."""
+
+import copy
+
+import pytest
+from allauth.account.models import EmailAddress
+from guardian.shortcuts import assign_perm
+
+from onboarding.application.selectors import officer_eligibility, review_flags
+from onboarding.approval import services as approvals
+from onboarding.models import Application
+from portal import permissions
+from portal.accounts.official_email import OFFICIAL, classify_email
+from portal.audit.models import AuditAction, AuditEvent
+from portal.organisations.models import DomainClaim, Membership, OrganisationDomain
+from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationFactory, UserFactory
+from tests.onboarding.approval_helpers import make_state_admin, make_superadmin, signed_in
+from tests.onboarding.form_helpers import post_section, valid
+from tests.onboarding_data import VALID
+
+pytestmark = pytest.mark.django_db
+
+
+def with_domains(domains, **organisation):
+    data = copy.deepcopy(VALID)
+    data["organisation"].update(email_domains=domains, **organisation)
+    return data
+
+
+def approve(application, admin):
+    step = ApprovalStepFactory(application=application, stage="state")
+    approvals.step_decide(step_id=step.pk, decision="approve", actor=admin)
+    application.refresh_from_db()
+    return application.organisation
+
+
+@pytest.fixture
+def admin():
+    return make_state_admin("MH", email="admin.mh@maharashtra.gov.in")
+
+
+# Domains ---------------------------------------------------------------------------------
+
+def test_a_domain_an_officer_typed_does_not_become_official_by_approval(admin):
+    application = ApplicationFactory(data=with_domains("mahaagri.gov.in, attacker-example.com"))
+    organisation = approve(application, admin)
+    rows = dict(OrganisationDomain.objects.filter(organisation=organisation).values_list("domain", "is_verified"))
+    assert rows == {"mahaagri.gov.in": True, "attacker-example.com": False}
+    assert OrganisationDomain.objects.get(domain="attacker-example.com").claim == DomainClaim.NOT_OFFICIAL
+    assert classify_email("mallory@attacker-example.com").kind != OFFICIAL
+    mallory = UserFactory(email="mallory@attacker-example.com")
+    assert officer_eligibility(mallory) is not None  # cannot start an application
+
+
+def test_a_domain_is_official_for_one_organisation_only(admin):
+    first = approve(ApplicationFactory(data=with_domains("mahaagri.gov.in")), admin)
+    second = approve(ApplicationFactory(data=with_domains("mahaagri.gov.in")), admin)
+    assert OrganisationDomain.objects.get(organisation=first).is_verified
+    row = OrganisationDomain.objects.get(organisation=second)
+    assert not row.is_verified and row.claim == DomainClaim.CLAIMED_ELSEWHERE
+
+
+def test_an_official_suffix_itself_is_only_a_claim(admin):
+    organisation = approve(ApplicationFactory(data=with_domains("gov.in")), admin)
+    row = OrganisationDomain.objects.get(organisation=organisation)
+    assert not row.is_verified and row.claim == DomainClaim.SUFFIX_ITSELF
+
+
+def test_only_a_superadmin_accepts_a_claim_and_the_acceptance_is_audited(admin):
+    organisation = approve(ApplicationFactory(data=with_domains("mahaagri.gov.in, agri-research.org")), admin)
+    claim = OrganisationDomain.objects.get(organisation=organisation, domain="agri-research.org")
+    url = f"/portal/organisations/domain-claims/{claim.pk}/accept/"
+    assert signed_in(admin).post(url, {"confirm": "yes"}).status_code == 403
+    root = make_superadmin()
+    page = signed_in(root).get("/portal/organisations/domain-claims/").content.decode()
+    assert "agri-research.org" in page and organisation.name in page
+    assert signed_in(root).post(url, {}).status_code == 302  # not confirmed: nothing happens
+    claim.refresh_from_db()
+    assert not claim.is_verified
+    signed_in(root).post(url, {"confirm": "yes"})
+    claim.refresh_from_db()
+    assert claim.is_verified and claim.accepted_by == root
+    event = AuditEvent.objects.get(action=AuditAction.DOMAIN_ACCEPTED)
+    assert event.actor_id == root.pk and event.new_values["domain"] == "agri-research.org"
+    assert classify_email("someone@agri-research.org").kind == OFFICIAL
+
+
+def test_the_authority_and_the_state_admin_see_the_claims_flagged(admin):
+    application = ApplicationFactory(data=with_domains("mahaagri.gov.in, attacker-example.com"))
+    step = ApprovalStepFactory(application=application, stage="state")
+    html = signed_in(admin).get(f"/onboarding/queue/{step.pk}/").content.decode()
+    assert "Check before deciding" in html and "attacker-example.com" in html
+    assert str(DomainClaim.NOT_OFFICIAL.label) in html
+    # Who is who: the authority's address and domain beside the officer's.
+    assert "director@mahaagri.gov.in" in html and "domain mahaagri.gov.in" in html
+
+
+# The competent authority -------------------------------------------------------------------
+
+@pytest.mark.parametrize("address", [
+    "nodal.officer+authority@mahaagri.gov.in", "Nodal.Officer@MahaAgri.gov.in", "second.address@mahaagri.gov.in",
+])
+def test_the_officer_cannot_be_their_own_competent_authority(officer, officer_client, address):
+    EmailAddress.objects.create(user=officer, email="second.address@mahaagri.gov.in", verified=True)
+    officer_client.post("/onboarding/start/")
+    application = Application.objects.get(nodal_officer=officer)
+    response = post_section(officer_client, application, "competent_authority",
+                            valid("competent_authority", official_email=address))
+    assert "must be a different person from the nodal officer" in response.content.decode()
+
+
+def test_another_applications_officer_for_the_same_organisation_cannot_be_the_authority(officer, officer_client):
+    rival = UserFactory(email="rival.officer@mahaagri.gov.in")
+    ApplicationFactory(nodal_officer=rival, status="draft", reference=None, organisation_name=VALID["organisation"]["name"])
+    officer_client.post("/onboarding/start/")
+    application = Application.objects.get(nodal_officer=officer)
+    post_section(officer_client, application, "organisation", valid("organisation"))
+    response = post_section(officer_client, application, "competent_authority",
+                            valid("competent_authority", official_email="Rival.Officer+x@mahaagri.gov.in"))
+    assert "nodal officer of another application for the same organisation" in response.content.decode()
+
+
+# Powers end with the address that earned them ---------------------------------------------------
+
+def make_primary(client, user, address):
+    """Through allauth's own email page: a verified second address made the primary one."""
+    EmailAddress.objects.create(user=user, email=address, verified=True)
+    response = client.post("/accounts/email/", {"action_primary": "", "email": address})
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.email == address
+
+
+def test_moving_to_a_personal_address_ends_the_officers_powers(officer, officer_client, admin):
+    organisation = OrganisationFactory()
+    Membership.objects.create(organisation=organisation, user=officer, role="admin")
+    assign_perm(permissions.ADMINISTER_ORGANISATION, officer, organisation)
+    draft = ApplicationFactory(nodal_officer=officer, status="draft", reference=None)
+    waiting = ApplicationFactory(nodal_officer=officer, status="with_authority")
+    ApprovalStepFactory(application=waiting, stage="authority", assignee_email="director@mahaagri.gov.in")
+    with_state = ApplicationFactory(nodal_officer=officer, status="with_state")
+    step = ApprovalStepFactory(application=with_state, stage="state")
+
+    make_primary(officer_client, officer, "sunil.patil@gmail.com")
+
+    event = AuditEvent.objects.get(action=AuditAction.OFFICIAL_POWERS_ENDED)
+    assert event.new_values["organisations"] == [organisation.pk]
+    assert not permissions.may_administer(officer, organisation)
+    assert not Membership.objects.get(organisation=organisation, user=officer).is_active
+    # Editing, submitting and sending links are refused with the reason.
+    for url in (f"/onboarding/{draft.pk}/section/organisation/", f"/onboarding/{draft.pk}/submit/"):
+        response = officer_client.get(url, follow=True)
+        assert "You can no longer change, submit or send links for this application." in response.content.decode()
+    before = Application.objects.get(pk=draft.pk).data
+    officer_client.post(f"/onboarding/{draft.pk}/section/organisation/", valid("organisation"))
+    assert Application.objects.get(pk=draft.pk).data == before
+    response = officer_client.post(f"/onboarding/{waiting.pk}/resend-link/", follow=True)
+    assert "You can no longer change, submit or send links" in response.content.decode()
+    # Final approval would make them an admin again: refused, with the reason at the decision.
+    html = signed_in(admin).post(f"/onboarding/queue/{step.pk}/", {"decision": "approve"}).content.decode()
+    assert "The nodal officer can no longer be made the organisation&#x27;s admin" in html
+    with_state.refresh_from_db()
+    assert with_state.status == "with_state" and with_state.organisation is None
+
+
+# The level chosen decides who decides ---------------------------------------------------------
+
+def test_a_level_that_does_not_match_the_parent_is_flagged(admin):
+    parent = OrganisationFactory(state="MH", name="Agriculture Department, Maharashtra")
+    data = with_domains("mahaagri.gov.in", level="state", state="KA")
+    data["hierarchy"] = {"parent_choice": "existing", "parent": str(parent.pk), "new_parent_name": "", "new_parent_type": ""}
+    application = ApplicationFactory(data=data, jurisdiction="KA")
+    flags = review_flags(application)
+    assert any("Agriculture Department, Maharashtra" in flag and "Karnataka" in flag for flag in flags), flags
+    assert not review_flags(ApplicationFactory(data={**data, "organisation": {**data["organisation"], "state": "MH"}},
+                                               jurisdiction="MH"))
+
+
+def test_a_domain_official_for_an_organisation_of_another_state_is_flagged(admin):
+    OrganisationDomain.objects.create(organisation=OrganisationFactory(state="KA", name="Karnataka Krishi"),
+                                      domain="krishi.kar.gov.in", is_verified=True)
+    application = ApplicationFactory(data=with_domains("krishi.kar.gov.in"), jurisdiction="MH")
+    assert any("Karnataka Krishi" in flag for flag in review_flags(application))

@@ -1,0 +1,111 @@
+"""Every POST URL of the portal, sent by people who may change nothing there: an
+auditor (read-only by role), a public user, and the nodal officer of another
+organisation. Each is refused, and no table changes."""
+
+import re
+import secrets
+
+import pytest
+from django.apps import apps
+from django.contrib.sessions.models import Session
+from django.test import Client
+from django.urls import get_resolver
+from django.utils.html import escape
+
+from onboarding.application.selectors import officer_eligibility
+from onboarding.models import Attachment
+from portal.accounts.models import EmailSuffixRule
+from portal.mail.models import OutboxMessage
+from tests.factories import ApplicationFactory, ApprovalStepFactory, PlatformRoleFactory, UserFactory
+from tests.onboarding.approval_helpers import with_totp
+from tests.portal.test_routes import is_ours, walk
+
+pytestmark = pytest.mark.django_db
+
+REFUSED = {302, 400, 403, 404, 405, 409, 410, 429}
+PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+@pytest.fixture
+def world():
+    officer = UserFactory(email="officer@mahaagri.gov.in")
+    with_state = ApplicationFactory(nodal_officer=officer, status="with_state")
+    state_step = ApprovalStepFactory(application=with_state, stage="state")
+    appealed = ApplicationFactory(nodal_officer=officer, status="under_appeal")
+    appeal_step = ApprovalStepFactory(application=appealed, stage="appeal", grounds="We are a government office.")
+    letter = Attachment.objects.create(
+        application=with_state, file="letters/letter.pdf", original_name="letter.pdf", content_type="application/pdf",
+        size=10, sha256="0" * 64, pages=1, uploaded_by=officer,
+    )
+    auditor = PlatformRoleFactory(role="auditor", jurisdiction="").user
+    with_totp(auditor)
+    other_officer = UserFactory(email="officer@otherdept.gov.in")
+    ApplicationFactory(nodal_officer=other_officer, status="draft", reference=None)
+    message = OutboxMessage.objects.create(message_id="<walk@portal>", subject="s", from_email="a@b.gov.in", to=["c@d.gov.in"],
+                                           body="b", status="failed")
+    values = {
+        "pk": with_state.pk, "attachment_id": letter.pk, "section": "organisation",
+        "token": secrets.token_urlsafe(32),
+    }
+    by_name = {  # the object each page's pk names
+        "queue_step": state_step.pk, "appeal_step": appeal_step.pk, "appeal": appealed.pk,
+        "email_rule_edit": EmailSuffixRule.objects.order_by("pk").values_list("pk", flat=True).first(),
+        "outbox_message": message.pk, "outbox_requeue": message.pk,
+    }
+    return {
+        "values": values, "by_name": by_name,
+        "people": {
+            "auditor": auditor,
+            "public user": UserFactory(email="someone@gmail.com"),
+            "officer of another organisation": other_officer,
+        },
+    }
+
+
+def post_urls(world):
+    urls = []
+    for route, pattern, trail in walk(get_resolver().url_patterns):
+        if not is_ours(pattern, trail):
+            continue
+
+        def fill(match, name=pattern.name):
+            key = match.group(2)
+            if key == "pk" and name in world["by_name"]:
+                return str(world["by_name"][name])
+            return str(world["values"][key])
+
+        urls.append((pattern.name, "/" + PARAMETER.sub(fill, route)))
+    return urls
+
+
+def table_counts():
+    return {
+        model._meta.label: model._default_manager.count()
+        for model in apps.get_models()
+        if model is not Session and not model._meta.proxy
+    }
+
+
+@pytest.mark.parametrize("who", ["auditor", "public user", "officer of another organisation"])
+def test_every_post_url_refuses_people_who_may_change_nothing_there(world, who):
+    client = Client()
+    client.force_login(world["people"][who])
+    urls = post_urls(world)
+    assert len(urls) > 20
+    problems = []
+    for name, url in urls:
+        if name == "start" and who == "officer of another organisation":
+            continue  # starting an application of their own is what an officer may do
+        before = table_counts()
+        response = client.post(url, {"decision": "approve", "remarks": "x", "grounds": "x", "confirm": "yes",
+                                     "name": "x", "suffix": "example.gov.in", "kind": "official"})
+        after = table_counts()
+        changed = {label: (count, after[label]) for label, count in before.items() if after[label] != count}
+        refused = response.status_code in REFUSED or (
+            # The start page answers an ineligible person with the reason, on the page.
+            name == "start" and response.status_code == 200
+            and escape(officer_eligibility(world["people"][who])) in response.content.decode()
+        )
+        if not refused or changed:
+            problems.append(f"{url} ({name}): {response.status_code}, changed {changed}")
+    assert problems == []
