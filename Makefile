@@ -122,6 +122,9 @@ run: venv system-deps
 
 # Tests run against PostgreSQL when one answers on 127.0.0.1:5432 (database
 # portal_test, created if missing) and DATABASE_URL is not set; else SQLite.
+# pytest-xdist runs them on every core (-n auto), each worker with a test
+# database of its own; the browser tests stay in one worker, sharing its Chromium
+# (--dist loadgroup, tests/browser/conftest.py). PYTEST_ARGS="-n 0" runs one process.
 test: venv system-deps
 	$(COMPILEMESSAGES)
 	@if [ -z "$${DATABASE_URL:-}" ] && command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; then \
@@ -130,7 +133,7 @@ test: venv system-deps
 		export DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_test; \
 		echo "Testing against PostgreSQL ($$DATABASE_URL)"; \
 	fi; \
-	$(VPY) -m pytest $(PYTEST_ARGS)
+	$(VPY) -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 clean:
 	rm -rf var db.sqlite3 db.sqlite3-wal db.sqlite3-shm db.sqlite3-journal staticfiles

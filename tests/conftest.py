@@ -16,12 +16,24 @@ OUTBOX_MAILERS = {
 }
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _compiled_catalogues():
+def pytest_configure(config):
+    """Under pytest-xdist (``make test`` runs the suite on every core), each worker
+    is its own process with its own test database (pytest-django names it after the
+    worker: test_<name>_gw0, ...). Its files must be its own too: drop the folder
+    portal/settings_test.py made for this process from the environment the workers
+    inherit, so each makes one of its own (uploads, rendered PDFs)."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        os.environ.pop("PORTAL_VAR_DIR", None)
+
+
+def pytest_sessionstart(session):
     """The .mo catalogues are build output, not committed: `make test` compiles them,
     and so does a bare pytest run here, when one is missing or older than its .po.
-    This runs before the first test, before any catalogue is loaded, so Django
-    reads the fresh files."""
+    This runs once, before any test is collected and so before any catalogue is
+    loaded, in the process that starts the xdist workers (or the only process), so
+    two workers never write the same file and every one reads the fresh files."""
+    if hasattr(session.config, "workerinput"):
+        return
     stale = [
         po.parent.parent.name
         for po in Path(django_settings.BASE_DIR, "locale").glob("*/LC_MESSAGES/django.po")

@@ -5,11 +5,13 @@ every test module):
 
     def test_x(smtp_server): ...
 
-The fixture starts a server on a free port of 127.0.0.1 and points the
-``transport`` mailer (the one the outbox hands messages to) at it with Django's
-SMTP backend. ``smtp_server.messages`` holds every message received, parsed
-(``email.message.EmailMessage``); ``stop()`` takes the server down (connections
-are then refused) and ``start()`` brings it back on the same port.
+The fixture starts a server on a port of 127.0.0.1 that the system chose for
+it (bound before the server starts, so that parallel test workers never race
+for one) and points the ``transport`` mailer (the one the outbox hands messages
+to) at it with Django's SMTP backend. ``smtp_server.messages`` holds every
+message received, parsed (``email.message.EmailMessage``); ``stop()`` takes the
+server down (connections are then refused) and ``start()`` brings it back on the
+same port.
 """
 
 import email
@@ -24,10 +26,16 @@ from aiosmtpd.controller import Controller
 from django.core.mail.backends.smtp import EmailBackend as SMTPEmailBackend
 
 
-def free_port(host="127.0.0.1"):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+class _BoundController(Controller):
+    """aiosmtpd's controller, serving on a socket the caller has already bound."""
+
+    def __init__(self, handler, sock):
+        self._sock = sock
+        host, port = sock.getsockname()[:2]
+        super().__init__(handler, hostname=host, port=port)
+
+    def _create_server(self):
+        return self.loop.create_server(self._factory_invoker, sock=self._sock, ssl=self.ssl_context)
 
 
 class _Handler:
@@ -35,36 +43,55 @@ class _Handler:
         self.server = server
 
     async def handle_DATA(self, server, session, envelope):
-        self.server._received(envelope)
+        self.server._received(envelope, session.peer)
         return "250 Message accepted for delivery"
 
 
 class SmtpServer:
-    def __init__(self, host="127.0.0.1", port=None):
+    running = []  # the servers started and not stopped (tests/onboarding/approval_helpers.py reads sent mail there)
+
+    def __init__(self, host="127.0.0.1", port=0):
         self.host = host
-        self.port = port or free_port(host)
+        self.port = port  # 0: the system chooses one on the first start()
         self.messages = []
         self.envelopes = []
+        self.peers = []  # for each message, the (address, port) of the connection it came over
         self._lock = threading.Lock()
         self._controller = None
 
-    def _received(self, envelope):
+    def _received(self, envelope, peer=None):
         message = email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
         with self._lock:
             self.envelopes.append(envelope)
             self.messages.append(message)
+            self.peers.append(peer)
+
+    def connections(self):
+        """How many connections the messages received so far came over."""
+        with self._lock:
+            return len(set(self.peers))
 
     def start(self):
         if self._controller is None:
-            controller = Controller(_Handler(self), hostname=self.host, port=self.port)
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((self.host, self.port))
+            except OSError:
+                sock.close()
+                raise
+            self.port = sock.getsockname()[1]
+            controller = _BoundController(_Handler(self), sock)
             controller.start()
             self._controller = controller
+            SmtpServer.running.append(self)
         return self
 
     def stop(self):
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+            SmtpServer.running.remove(self)
 
     def mailer_settings(self, timeout=5):
         """A MAILERS entry that sends to this server with Django's SMTP backend."""

@@ -1,7 +1,7 @@
-"""Fixtures for real-browser tests: one Chromium per test session, a fresh
-context per test, and a page checker (screenshot + axe-core). The real SMTP
-server on loopback for the mail the portal sends is the smtp_server fixture
-(tests/smtp.py, registered in tests/conftest.py)."""
+"""Fixtures for real-browser tests: one Chromium per test session (per xdist
+worker), a fresh context per test, and a page checker (screenshot + axe-core).
+The real SMTP server on loopback for the mail the portal sends is the
+smtp_server fixture (tests/smtp.py, registered in tests/conftest.py)."""
 
 import os
 
@@ -26,6 +26,15 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist with ``--dist loadgroup`` (``make test``), every browser
+    test runs in one worker, which starts Chromium once for all of them."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 @pytest.fixture(scope="session")
