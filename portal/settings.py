@@ -34,6 +34,16 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
     SECRET_KEY = "embedded-default-insecure-key-for-local-use-only-0123456789abcdef"
 
+# The key of the audit log's HMAC chain (portal/audit). Kept out of the database,
+# so that someone who can write to the database cannot recompute the chain.
+AUDIT_HMAC_KEY = os.environ.get("AUDIT_HMAC_KEY", "")
+if not AUDIT_HMAC_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("AUDIT_HMAC_KEY must be set when DJANGO_DEBUG is off.")
+    AUDIT_HMAC_KEY = "embedded-default-audit-key-for-local-use-only-0123456789abcdef"
+elif len(AUDIT_HMAC_KEY) < 32:
+    raise ImproperlyConfigured("AUDIT_HMAC_KEY must be at least 32 characters long.")
+
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "").split(",") if h.strip()]
 if not ALLOWED_HOSTS:
     ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"] if DEBUG else []
@@ -255,6 +265,8 @@ CELERY_BEAT_SCHEDULE = {
     "deadline-sweep": {"task": "onboarding.tasks.deadline_sweep", "schedule": timedelta(minutes=15)},
     "rejections-finalise": {"task": "onboarding.tasks.rejections_finalise", "schedule": timedelta(hours=1)},
     "approval-letters-issue": {"task": "onboarding.tasks.approval_letters_issue", "schedule": timedelta(minutes=15)},
+    # The audit chain's head, written outside the database (log and superadmins' mail).
+    "audit-head-publish": {"task": "portal.audit.tasks.audit_head_publish", "schedule": timedelta(days=1)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

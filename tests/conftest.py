@@ -43,6 +43,28 @@ def pytest_sessionstart(session):
         call_command("compilemessages", locale=stale, ignore_patterns=[".venv"], verbosity=0)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _test_flush_passes_the_audit_truncate_guard():
+    """On PostgreSQL a trigger refuses TRUNCATE on the audit tables (portal/audit
+    migration 0006), and the flush that ends every transactional test (and the
+    browser tests' live server) is a TRUNCATE of all tables. The test run flushes
+    with ``session_replication_role = replica`` set for that transaction only:
+    PostgreSQL's own switch for ordinary triggers, which only a superuser (or a role
+    granted SET on it) may set; the tests' database user is one, the portal's need
+    not be. Apart from tests that tamper with the log on purpose, nothing else in the
+    run sets it, so every other statement meets the triggers."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    flush = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        return flush(self, ["SET LOCAL session_replication_role = replica", *sql_list])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "execute_sql_flush", execute_sql_flush)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _mail_through_outbox(settings):
     """Django's test setup replaces every mailer with locmem; put the outbox back in

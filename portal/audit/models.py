@@ -33,6 +33,8 @@ class AuditAction(models.TextChoices):
     DOMAIN_ACCEPTED = "organisation_domain.accepted", _("Email domain accepted as official")
     OFFICIAL_POWERS_ENDED = "user.official_powers_ended", _("Powers ended: the address is no longer official")
     OUTBOX_REQUEUED = "outbox.requeued", _("Outbox message re-queued")
+    USER_ACCESS_CHANGED = "user.access_changed", _("Account access changed in the Django admin")
+    GROUP_PERMISSIONS_CHANGED = "group.permissions_changed", _("Group permissions changed in the Django admin")
 
 
 class AuditEvent(models.Model):
@@ -68,10 +70,16 @@ class AuditEvent(models.Model):
 
 class AuditChainHead(models.Model):
     """The newest event of the chain (one row), moved forward with every append in
-    the same transaction. ``verify_audit`` compares it with the last row, so rows
-    deleted from the end of the log are detected too."""
+    the same transaction. ``verify_audit`` compares it with the last row and its
+    count with the rows, so rows deleted from the end of the log are detected too.
+
+    ``seal`` is an HMAC of the other fields under the audit key, so the head cannot
+    be moved back without the key. Events up to ``keyed_after_id`` were written
+    before the chain was keyed (plain SHA-256); every later one is HMAC-SHA256."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_event_id = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64)
     count = models.BigIntegerField(default=0)
+    keyed_after_id = models.BigIntegerField(default=0)
+    seal = models.CharField(max_length=64, blank=True)

@@ -1,10 +1,23 @@
-"""Writing and verifying the audit log."""
+"""Writing and verifying the audit log.
+
+Each event's hash is an HMAC-SHA256, under a key kept outside the database
+(``settings.AUDIT_HMAC_KEY``), of its contents and the previous event's hash; the
+chain head (one row) holds the newest event, the count, and a seal (an HMAC of
+the head). Someone who can write to the database but has not the key can neither
+edit a row and recompute the hashes after it, nor move the head back. Events
+written before the chain was keyed (up to ``AuditChainHead.keyed_after_id``) keep
+their plain SHA-256 hashes; the first keyed event covers the last of them.
+"""
 
 import hashlib
+import hmac
 import json
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Model
 from django.http import HttpRequest
@@ -13,6 +26,8 @@ from django.utils import timezone
 from portal.audit.models import AuditAction, AuditChainHead, AuditEvent
 from portal.client import request_meta
 from portal.permissions import AnyUser, platform_roles_of
+
+logger = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 # Arbitrary constant key for the PostgreSQL advisory lock that serialises appends.
@@ -24,7 +39,12 @@ def _plain(values: dict | None) -> dict:
     return json.loads(json.dumps(values or {}, default=str, sort_keys=True))
 
 
-def event_digest(
+def audit_key() -> bytes:
+    """The chain's HMAC key (settings.AUDIT_HMAC_KEY, from the environment)."""
+    return settings.AUDIT_HMAC_KEY.encode("utf-8")
+
+
+def _event_blob(
     *,
     prev_hash: str,
     created_at: datetime,
@@ -39,7 +59,7 @@ def event_digest(
     new_values: dict,
     ip: str | None,
     user_agent: str,
-) -> str:
+) -> bytes:
     payload = {
         "prev": prev_hash,
         "at": created_at.astimezone(UTC).isoformat(timespec="microseconds"),
@@ -53,8 +73,30 @@ def event_digest(
         "ip": ip,
         "ua": user_agent,
     }
-    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def event_digest(*, key: bytes | None = None, **fields: object) -> str:
+    """The hash of one event: HMAC-SHA256 under ``key`` (the audit key unless given)
+    of its fields (prev_hash, created_at, actor_id, ... user_agent) as canonical JSON."""
+    return hmac.new(audit_key() if key is None else key, _event_blob(**fields), hashlib.sha256).hexdigest()
+
+
+def legacy_event_digest(**fields: object) -> str:
+    """The plain SHA-256 hash that events written before the chain was keyed carry."""
+    return hashlib.sha256(_event_blob(**fields)).hexdigest()
+
+
+def head_seal(*, last_event_id: int, last_hash: str, count: int, keyed_after_id: int, key: bytes | None = None) -> str:
+    """HMAC-SHA256 of the chain head's fields under the audit key."""
+    message = f"audit-chain-head|{last_event_id}|{last_hash}|{count}|{keyed_after_id}".encode()
+    return hmac.new(audit_key() if key is None else key, message, hashlib.sha256).hexdigest()
+
+
+def head_is_sealed(head: AuditChainHead) -> bool:
+    expected = head_seal(last_event_id=head.last_event_id, last_hash=head.last_hash, count=head.count,
+                         keyed_after_id=head.keyed_after_id)
+    return hmac.compare_digest(head.seal, expected)
 
 
 def audit_record(
@@ -112,7 +154,11 @@ def _target_fields(target: Model | None) -> dict[str, str]:
 
 def _append(field_dicts: list[dict]) -> list[AuditEvent]:
     """Chain and insert events in one transaction, serialised with every other append:
-    lock the chain head, hash each row onto the one before, insert them, move the head."""
+    lock the chain head, hash each row onto the one before, insert them, move the head.
+
+    A head whose seal no longer matches (someone moved it without the key) is moved
+    forward but not sealed again, so that appending never launders the change:
+    verify_audit keeps reporting it."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -128,10 +174,19 @@ def _append(field_dicts: list[dict]) -> list[AuditEvent]:
         created = AuditEvent.objects.bulk_create(rows)
         last_id = created[-1].pk or AuditEvent.objects.filter(hash=prev_hash).values_list("id", flat=True).get()
         if head is None:
-            AuditChainHead.objects.create(pk=1, last_event_id=last_id, last_hash=prev_hash, count=len(created))
+            head = AuditChainHead(pk=1, last_event_id=last_id, last_hash=prev_hash, count=len(created))
+            head.seal = head_seal(last_event_id=last_id, last_hash=prev_hash, count=len(created), keyed_after_id=0)
+            head.save(force_insert=True)
         else:
+            sealed = head_is_sealed(head)
             head.last_event_id, head.last_hash, head.count = last_id, prev_hash, head.count + len(created)
-            head.save(update_fields=["last_event_id", "last_hash", "count"])
+            if sealed:
+                head.seal = head_seal(last_event_id=last_id, last_hash=prev_hash, count=head.count,
+                                      keyed_after_id=head.keyed_after_id)
+            else:
+                logger.error("AUDIT_CHAIN_HEAD_UNSEALED the audit chain head was changed without the key; "
+                             "run manage.py verify_audit")
+            head.save(update_fields=["last_event_id", "last_hash", "count", "seal"])
         return created
 
 
@@ -148,29 +203,78 @@ class ChainProblem:
     reason: str
 
 
-def audit_verify(*, batch_size: int = 2000) -> list[ChainProblem]:
-    """Walk the chain and return a list of problems (empty when intact)."""
-    problems = []
-    prev_hash = GENESIS
-    last = None
-    for event in AuditEvent.objects.order_by("id").iterator(chunk_size=batch_size):
-        if event.prev_hash != prev_hash:
-            problems.append(ChainProblem(event.id, "previous hash does not match: a row before it was changed or deleted"))
-        expected = event_digest(
-            prev_hash=event.prev_hash, created_at=event.created_at, actor_id=event.actor_id,
-            actor_email=event.actor_email, actor_role=event.actor_role, action=event.action,
-            target_type=event.target_type, target_id=event.target_id, target_repr=event.target_repr,
-            old_values=event.old_values, new_values=event.new_values, ip=event.ip, user_agent=event.user_agent,
-        )
-        if expected != event.hash:
-            problems.append(ChainProblem(event.id, "contents do not match the stored hash: the row was edited"))
-        prev_hash = event.hash
-        last = event
+def audit_verify(*, batch_size: int = 2000, expect_heads: Iterable[tuple[int, str]] = ()) -> list[ChainProblem]:
+    """Walk the chain and return a list of problems (empty when intact).
+
+    ``expect_heads`` are (event id, hash) pairs published earlier (audit_head_publish):
+    each event must still be in the log with that hash, so a log emptied, cut
+    short or rewritten since then is detected even with a head that matches it."""
     head = AuditChainHead.objects.filter(pk=1).first()
-    if head is not None and head.last_hash != prev_hash:
+    keyed_after_id = head.keyed_after_id if head else 0
+    key = audit_key()
+    expected = dict(expect_heads)
+    found: dict[int, str] = {}
+    problems: list[ChainProblem] = []
+    prev_hash, last_id, count = GENESIS, None, 0
+    for event in AuditEvent.objects.order_by("id").iterator(chunk_size=batch_size):
+        problems += _event_problems(event, prev_hash=prev_hash, key=None if event.id <= keyed_after_id else key)
+        if event.id in expected:
+            found[event.id] = event.hash
+        prev_hash, last_id, count = event.hash, event.id, count + 1
+    problems += _head_problems(head, last_hash=prev_hash, last_id=last_id, count=count, links_whole=not problems)
+    for event_id, published in expected.items():
+        if event_id not in found:
+            problems.append(ChainProblem(event_id, "this event, published as the chain head, is no longer in the log: "
+                                                   "rows were deleted"))
+        elif not hmac.compare_digest(found[event_id], published):
+            problems.append(ChainProblem(event_id, "this event no longer has the hash published for it: "
+                                                   "the log was rewritten"))
+    return problems
+
+
+def _event_problems(event: AuditEvent, *, prev_hash: str, key: bytes | None) -> list[ChainProblem]:
+    """A row's link and contents; ``key`` None for a row written before the chain was keyed."""
+    problems = []
+    if event.prev_hash != prev_hash:
+        problems.append(ChainProblem(event.id, "previous hash does not match: a row before it was changed or deleted"))
+    fields = dict(
+        prev_hash=event.prev_hash, created_at=event.created_at, actor_id=event.actor_id,
+        actor_email=event.actor_email, actor_role=event.actor_role, action=event.action,
+        target_type=event.target_type, target_id=event.target_id, target_repr=event.target_repr,
+        old_values=event.old_values, new_values=event.new_values, ip=event.ip, user_agent=event.user_agent,
+    )
+    expected = legacy_event_digest(**fields) if key is None else event_digest(key=key, **fields)
+    if not hmac.compare_digest(expected, event.hash):
+        problems.append(ChainProblem(event.id, "contents do not match the stored hash: the row was edited"))
+    return problems
+
+
+def _head_problems(
+    head: AuditChainHead | None, *, last_hash: str, last_id: int | None, count: int, links_whole: bool
+) -> list[ChainProblem]:
+    """The head against the rows: present when there are rows, sealed, at the last row, counting the rows.
+    The count is compared when every link holds (a row missing in the middle is reported once, as its broken link)."""
+    if head is None:
+        if count:
+            return [ChainProblem(last_id, f"the chain head is missing but the log holds {count} events: "
+                                          "the head was deleted")]
+        return []
+    problems = []
+    if not head_is_sealed(head):
         problems.append(ChainProblem(
             head.last_event_id,
-            f"the newest event written was {head.last_event_id} but the log ends at {last.id if last else 'nothing'}: "
+            "the chain head's seal does not match it: the head was changed without the key "
+            "(or AUDIT_HMAC_KEY is not the key the log was written with)",
+        ))
+    if head.last_hash != last_hash:
+        problems.append(ChainProblem(
+            head.last_event_id,
+            f"the newest event written was {head.last_event_id} but the log ends at {last_id or 'nothing'}: "
             "rows at the end were deleted",
+        ))
+    elif links_whole and head.count != count:
+        problems.append(ChainProblem(
+            head.last_event_id,
+            f"the chain head counts {head.count} events but the log holds {count}: rows were deleted or added",
         ))
     return problems

@@ -196,8 +196,9 @@ def test_postgresql_trigger_is_installed():
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_auditevent'::regclass AND NOT tgisinternal"
+            " ORDER BY tgname"
         )
-        assert [row[0] for row in cursor.fetchall()] == ["audit_event_append_only"]
+        assert [row[0] for row in cursor.fetchall()] == ["audit_event_append_only", "audit_event_no_truncate"]
 
 
 @pytest.mark.django_db(transaction=True)

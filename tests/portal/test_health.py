@@ -38,6 +38,7 @@ def test_production_settings_pass_check_deploy():
         "DJANGO_SETTINGS_MODULE": "portal.settings",
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "x" * 20 + "production-like-secret-key-with-enough-entropy-0123456789",
+        "AUDIT_HMAC_KEY": "production-like-audit-key-kept-outside-the-database-0123456789",
         "DJANGO_ALLOWED_HOSTS": "onboarding.sandes.gov.in",
         "SITE_URL": "https://onboarding.sandes.gov.in",
     }

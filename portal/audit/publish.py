@@ -1,0 +1,61 @@
+"""Writing the audit chain's head outside the database: to the log and to the
+superadmins by mail (through the outbox), so that a later rewrite of the log is
+detectable against it (``manage.py verify_audit --expect-head <id>:<hash>``).
+
+The mail is the core's own, rendered in English and then Hindi from
+templates/audit/email/ (the core imports no feature app's mail helpers)."""
+
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, mailers
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from portal.audit.models import AuditChainHead
+from portal.audit.services import head_is_sealed
+from portal.permissions import superadmin_emails
+
+logger = logging.getLogger(__name__)
+
+# The log lines' stable prefix; what follows it is the argument of --expect-head.
+LOG_PREFIX = "AUDIT_CHAIN_HEAD"
+
+
+def head_mail(*, to: str, context: dict) -> EmailMultiAlternatives:
+    """The head's email to one superadmin, in English and then Hindi (not yet sent)."""
+    subjects, bodies = [], []
+    for language in ("en", "hi"):
+        with translation.override(language):
+            subject = " ".join(render_to_string("audit/email/head_published_subject.txt", context).split())
+            bodies.append(render_to_string("audit/email/head_published.txt", context).strip())
+        if subject not in subjects:
+            subjects.append(subject)
+    return EmailMultiAlternatives(
+        subject=" / ".join(subjects), body=f"{bodies[0]}\n\n----------\n\n{bodies[1]}\n", to=[to],
+        from_email=settings.DEFAULT_FROM_EMAIL,
+    )
+
+
+def audit_head_publish() -> dict:
+    """Log the chain head (id, hash, count) and mail it to every superadmin.
+    Safe to run twice: it changes nothing but sends the same facts again."""
+    with transaction.atomic():
+        head = AuditChainHead.objects.filter(pk=1).first()
+        if head is None:
+            logger.info("%s none: the audit log is empty", LOG_PREFIX)
+            return {"event_id": None, "mailed": 0}
+        sealed = head_is_sealed(head)
+        published_at = timezone.now()
+        logger.log(
+            logging.INFO if sealed else logging.ERROR, "%s %s:%s count=%s at=%s%s", LOG_PREFIX,
+            head.last_event_id, head.last_hash, head.count, published_at.isoformat(timespec="seconds"),
+            "" if sealed else " SEAL MISMATCH: run manage.py verify_audit",
+        )
+        context = {"head": head, "sealed": sealed, "published_at": published_at}
+        messages = [head_mail(to=email, context=context) for email in superadmin_emails()]
+        if messages:
+            mailers.default.send_messages(messages)
+    return {"event_id": head.last_event_id, "hash": head.last_hash, "count": head.count, "sealed": sealed,
+            "mailed": len(messages)}
