@@ -1,12 +1,43 @@
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.models import User
+from portal.audit.models import AuditAction
+from portal.audit.services import audit_record
+
+ACCESS_FLAGS = ("is_active", "is_staff", "is_superuser")
+
+
+def permission_names(permissions):
+    return sorted(f"{app_label}.{codename}" for app_label, codename in
+                  permissions.values_list("content_type__app_label", "codename"))
+
+
+def access_of(user):
+    """What an account may do, as stored: its flags, groups and direct permissions."""
+    return {
+        **{flag: getattr(user, flag) for flag in ACCESS_FLAGS},
+        "groups": sorted(user.groups.values_list("name", flat=True)),
+        "user_permissions": permission_names(user.user_permissions),
+    }
+
+
+def changes(old, new):
+    """(old, new) restricted to the keys whose values differ (every key of ``new`` when ``old`` is empty)."""
+    keys = [key for key in new if key not in old or old[key] != new[key]]
+    return {key: old[key] for key in keys if key in old}, {key: new[key] for key in keys}
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    """Every change of an account's access made here (active, staff, superuser, groups,
+    permissions; an account added or deleted) is audited, old and new values, with the
+    signed-in administrator as actor, in the admin's own transaction."""
+
     ordering = ["email"]
     list_display = ["email", "full_name", "is_staff", "is_active", "date_joined"]
     search_fields = ["email", "full_name"]
@@ -16,3 +47,67 @@ class UserAdmin(BaseUserAdmin):
         (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+    def save_model(self, request, obj, form, change):
+        # Read before the save: the form has already set the new flags on ``obj``, and
+        # groups and permissions are saved later, in save_related.
+        form.access_before = access_of(User.objects.get(pk=obj.pk)) if change else {}
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        old, new = changes(form.access_before, access_of(form.instance))
+        if new:
+            audit_record(actor=request.user, action=AuditAction.USER_ACCESS_CHANGED, target=form.instance,
+                         old=old, new={**new, "added": True} if not change else new, request=request)
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            self.record_deleted(request, obj)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for user in queryset:
+                self.record_deleted(request, user)
+            super().delete_queryset(request, queryset)
+
+    def record_deleted(self, request, user):
+        audit_record(actor=request.user, action=AuditAction.USER_ACCESS_CHANGED, target=user,
+                     old=access_of(user), new={"deleted": True}, request=request)
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(BaseGroupAdmin):
+    """A group's permissions are every member's: each change made here is audited."""
+
+    def save_model(self, request, obj, form, change):
+        form.permissions_before = permission_names(Group.objects.get(pk=obj.pk).permissions) if change else []
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        after = permission_names(form.instance.permissions)
+        if after != form.permissions_before or not change:
+            audit_record(actor=request.user, action=AuditAction.GROUP_PERMISSIONS_CHANGED, target=form.instance,
+                         old={"permissions": form.permissions_before} if change else {},
+                         new={"permissions": after, "members": form.instance.user_set.count()}, request=request)
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            self.record_deleted(request, obj)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for group in queryset:
+                self.record_deleted(request, group)
+            super().delete_queryset(request, queryset)
+
+    def record_deleted(self, request, group):
+        audit_record(actor=request.user, action=AuditAction.GROUP_PERMISSIONS_CHANGED, target=group,
+                     old={"permissions": permission_names(group.permissions)},
+                     new={"deleted": True, "members": group.user_set.count()}, request=request)

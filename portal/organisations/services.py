@@ -1,6 +1,8 @@
 """Writes to organisations: activating one and making its first admin."""
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -15,8 +17,11 @@ from portal.organisations.models import (
     Organisation,
     OrganisationDomain,
     OrganisationStatus,
+    PlatformRole,
+    PlatformRoleGrant,
 )
-from portal.permissions import ADMINISTER_ORGANISATION, VIEW_ORGANISATION_DASHBOARD
+from portal.organisations.states import JURISDICTION_CHOICES
+from portal.permissions import ADMINISTER_ORGANISATION, VIEW_ORGANISATION_DASHBOARD, AnyUser, is_superadmin
 
 ORGANISATION_FIELDS = ("name", "name_local", "short_code", "org_type", "level", "state", "district")
 
@@ -67,3 +72,52 @@ def organisation_activate(
         audit_record(actor=actor, action=AuditAction.MEMBERSHIP_GRANTED, target=organisation, request=request,
                      new={"user": first_admin.email, "role": MembershipRole.ADMIN, "application": source})
     return organisation
+
+def _check_role_granter(actor: AnyUser | None) -> None:
+    """Platform roles are granted and revoked by a superadmin, or by the system
+    (``actor`` None: management commands such as seed_demo)."""
+    if actor is not None and not is_superadmin(actor):
+        raise PermissionDenied
+
+
+def platform_role_grant(
+    *, user: AbstractBaseUser, role: str, jurisdiction: str, actor: AnyUser | None, request: HttpRequest | None = None
+) -> PlatformRoleGrant:
+    """Give ``user`` a platform role over ``jurisdiction`` (a state/UT code, CENTRAL,
+    or "" for everything; a superadmin's is always ""), with an audit row. Returns the
+    active grant; granting a role the user already holds changes nothing."""
+    _check_role_granter(actor)
+    if role not in PlatformRole.values:
+        raise ValueError(f"unknown platform role {role!r}")
+    if jurisdiction and (role == PlatformRole.SUPERADMIN or jurisdiction not in dict(JURISDICTION_CHOICES)):
+        raise ValueError(f"jurisdiction {jurisdiction!r} is not one a {role} role can have")
+    with transaction.atomic():
+        # The user's row serialises grants and revocations of their roles.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).get()
+        grant = PlatformRoleGrant.objects.filter(user=user, role=role, jurisdiction=jurisdiction,
+                                                 revoked_at__isnull=True).first()
+        if grant is not None:
+            return grant
+        grant = PlatformRoleGrant.objects.create(
+            user=user, role=role, jurisdiction=jurisdiction,
+            granted_by=actor if actor is not None and actor.is_authenticated else None,
+        )
+        audit_record(actor=actor, action=AuditAction.PLATFORM_ROLE_GRANTED, target=user, request=request,
+                     new={"grant": grant.pk, "role": role, "jurisdiction": jurisdiction})
+    return grant
+
+
+def platform_role_revoke(*, grant_id: int, actor: AnyUser | None, request: HttpRequest | None = None) -> PlatformRoleGrant:
+    """End a platform role grant (its rights end at the holder's next request), with an
+    audit row. Revoking one already revoked changes nothing."""
+    _check_role_granter(actor)
+    with transaction.atomic():
+        grant = PlatformRoleGrant.objects.select_for_update().select_related("user").get(pk=grant_id)
+        if grant.revoked_at is not None:
+            return grant
+        grant.revoked_at = timezone.now()
+        grant.save(update_fields=["revoked_at"])
+        audit_record(actor=actor, action=AuditAction.PLATFORM_ROLE_REVOKED, target=grant.user, request=request,
+                     old={"grant": grant.pk, "role": grant.role, "jurisdiction": grant.jurisdiction},
+                     new={"revoked_at": grant.revoked_at})
+    return grant

@@ -13,8 +13,8 @@ from portal.organisations.models import (
     OrganisationStatus,
     OrganisationType,
     PlatformRole,
-    PlatformRoleGrant,
 )
+from portal.organisations.services import platform_role_grant
 
 DEMO_PASSWORD = "Sandes-demo-2026"
 
@@ -61,9 +61,8 @@ class Command(BaseCommand):
             if user is None:
                 user = User.objects.create_user(email=email, password=DEMO_PASSWORD, full_name=full_name)
             EmailAddress.objects.get_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
-            if role and not PlatformRoleGrant.objects.filter(user=user, role=role, jurisdiction=jurisdiction,
-                                                             revoked_at__isnull=True).exists():
-                PlatformRoleGrant.objects.create(user=user, role=role, jurisdiction=jurisdiction)
+            if role:  # through the service, with its audit row; a role already held is left as it is
+                platform_role_grant(user=user, role=role, jurisdiction=jurisdiction, actor=None)
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded. Demo logins (password for all: {DEMO_PASSWORD}):"))
         for email, _name, _role, _j, desc in USERS:
             self.stdout.write(f"  {email:40} {desc}")

@@ -1,0 +1,223 @@
+"""Every change of who may do what is audited: platform roles granted and revoked
+through their services (seed_demo included), and accounts' flags, groups and
+permissions changed in the Django admin, with the administrator as actor."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied
+from django.core.management import call_command
+from django.test import Client
+
+from portal.accounts.models import User
+from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import audit_verify
+from portal.organisations.models import PlatformRole, PlatformRoleGrant
+from portal.organisations.services import platform_role_grant, platform_role_revoke
+from portal.permissions import platform_roles_of
+from tests.factories import UserFactory
+from tests.onboarding.approval_helpers import make_state_admin, make_superadmin, with_totp
+
+pytestmark = pytest.mark.django_db
+
+
+def events(action):
+    return list(AuditEvent.objects.filter(action=action).order_by("id"))
+
+
+# Platform roles ------------------------------------------------------------------------------
+
+def test_granting_a_platform_role_writes_one_audit_row_naming_the_grantor():
+    root = make_superadmin(email="root@nic.in", totp=False)
+    user = UserFactory(email="ravi.admin@maharashtra.gov.in")
+    grant = platform_role_grant(user=user, role=PlatformRole.STATE_ADMIN, jurisdiction="MH", actor=root)
+    assert (grant.user, grant.role, grant.jurisdiction, grant.granted_by, grant.revoked_at) == (
+        user, "state_admin", "MH", root, None)
+    [event] = events(AuditAction.PLATFORM_ROLE_GRANTED)
+    assert (event.actor_id, event.actor_email, event.target_type, event.target_id, event.target_repr) == (
+        root.pk, "root@nic.in", "accounts.user", str(user.pk), user.email)
+    assert event.new_values == {"grant": grant.pk, "role": "state_admin", "jurisdiction": "MH"}
+    assert platform_roles_of(User.objects.get(pk=user.pk)) == {("state_admin", "MH")}
+    # Granting it again changes nothing and writes nothing.
+    assert platform_role_grant(user=user, role=PlatformRole.STATE_ADMIN, jurisdiction="MH", actor=root) == grant
+    assert len(events(AuditAction.PLATFORM_ROLE_GRANTED)) == 1
+    assert audit_verify() == []
+
+
+def test_revoking_a_platform_role_writes_one_audit_row_and_ends_the_role():
+    root = make_superadmin(email="root@nic.in", totp=False)
+    user = UserFactory(email="ravi.admin@maharashtra.gov.in")
+    grant = platform_role_grant(user=user, role=PlatformRole.AUDITOR, jurisdiction="", actor=root)
+    revoked = platform_role_revoke(grant_id=grant.pk, actor=root)
+    assert revoked.revoked_at is not None
+    [event] = events(AuditAction.PLATFORM_ROLE_REVOKED)
+    assert (event.actor_id, event.target_id) == (root.pk, str(user.pk))
+    assert event.old_values == {"grant": grant.pk, "role": "auditor", "jurisdiction": ""}
+    assert set(event.new_values) == {"revoked_at"}
+    assert platform_roles_of(User.objects.get(pk=user.pk)) == set()
+    platform_role_revoke(grant_id=grant.pk, actor=root)
+    assert len(events(AuditAction.PLATFORM_ROLE_REVOKED)) == 1
+    assert audit_verify() == []
+
+
+def test_only_a_superadmin_or_the_system_grants_or_revokes_platform_roles():
+    state_admin = make_state_admin("MH", totp=False)
+    user = UserFactory(email="someone@maharashtra.gov.in")
+    with pytest.raises(PermissionDenied):
+        platform_role_grant(user=user, role=PlatformRole.SUPERADMIN, jurisdiction="", actor=state_admin)
+    with pytest.raises(PermissionDenied):
+        platform_role_grant(user=state_admin, role=PlatformRole.STATE_ADMIN, jurisdiction="KA", actor=state_admin)
+    own = PlatformRoleGrant.objects.get(user=state_admin)
+    with pytest.raises(PermissionDenied):
+        platform_role_revoke(grant_id=own.pk, actor=state_admin)
+    assert not PlatformRoleGrant.objects.filter(user=user).exists()
+    assert PlatformRoleGrant.objects.filter(user=state_admin, revoked_at__isnull=True).count() == 1
+    assert not AuditEvent.objects.filter(action__startswith="platform_role.").exists()
+    # The system (a management command) may.
+    grant = platform_role_grant(user=user, role=PlatformRole.SUPERADMIN, jurisdiction="", actor=None)
+    assert events(AuditAction.PLATFORM_ROLE_GRANTED)[0].actor_role == "system" and grant.granted_by is None
+
+
+@pytest.mark.parametrize(("role", "jurisdiction"), [("emperor", ""), ("superadmin", "MH"), ("state_admin", "XX")])
+def test_a_role_or_jurisdiction_that_does_not_exist_is_refused(role, jurisdiction):
+    with pytest.raises(ValueError, match="platform role|jurisdiction"):
+        platform_role_grant(user=UserFactory(), role=role, jurisdiction=jurisdiction, actor=None)
+    assert not PlatformRoleGrant.objects.exists() and not AuditEvent.objects.exists()
+
+
+def test_seed_demo_grants_its_roles_through_the_audited_service_once():
+    call_command("seed_demo", stdout=StringIO())
+    granted = events(AuditAction.PLATFORM_ROLE_GRANTED)
+    assert sorted((e.target_repr, e.new_values["role"], e.new_values["jurisdiction"], e.actor_role) for e in granted) == [
+        ("auditor@nic.in", "auditor", "", "system"),
+        ("stateadmin.mh@maharashtra.gov.in", "state_admin", "MH", "system"),
+        ("superadmin@nic.in", "superadmin", "", "system"),
+    ]
+    call_command("seed_demo", stdout=StringIO())
+    assert len(events(AuditAction.PLATFORM_ROLE_GRANTED)) == 3
+    assert PlatformRoleGrant.objects.count() == 3
+    assert audit_verify() == []
+
+
+# The Django admin ----------------------------------------------------------------------------
+
+@pytest.fixture
+def root():
+    user = UserFactory(email="root@nic.in", is_superuser=True, is_staff=True)
+    with_totp(user)
+    return user
+
+
+@pytest.fixture
+def admin_client(root):
+    client = Client(HTTP_USER_AGENT="Mozilla/5.0 (admin)")
+    client.force_login(root)
+    return client
+
+
+def change_form(user, **change):
+    """The admin's change form for ``user``, as posted with its current values and ``change``."""
+    data = {
+        "email": user.email, "full_name": user.full_name,
+        "is_active": user.is_active, "is_staff": user.is_staff, "is_superuser": user.is_superuser,
+        "groups": [g.pk for g in user.groups.all()], "user_permissions": [p.pk for p in user.user_permissions.all()],
+        "last_login_0": "", "last_login_1": "",
+        "date_joined_0": user.date_joined.strftime("%Y-%m-%d"), "date_joined_1": user.date_joined.strftime("%H:%M:%S"),
+        "_save": "Save",
+    } | change
+    return {key: value for key, value in data.items() if value is not False}
+
+
+def post_change(client, user, **change):
+    response = client.post(f"/admin/accounts/user/{user.pk}/change/", change_form(user, **change))
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+    return response
+
+
+def test_making_an_account_superuser_and_staff_in_the_admin_is_audited(root, admin_client):
+    user = UserFactory(email="clerk@mha.gov.in")
+    post_change(admin_client, user, is_superuser="on", is_staff="on")
+    user.refresh_from_db()
+    assert user.is_superuser and user.is_staff
+    [event] = events(AuditAction.USER_ACCESS_CHANGED)
+    assert (event.actor_id, event.actor_email, event.target_type, event.target_id) == (
+        root.pk, root.email, "accounts.user", str(user.pk))
+    assert (event.old_values, event.new_values) == (
+        {"is_staff": False, "is_superuser": False}, {"is_staff": True, "is_superuser": True})
+    assert event.user_agent == "Mozilla/5.0 (admin)" and event.actor_role.startswith("django_superuser")
+    assert audit_verify() == []
+
+
+def test_deactivating_and_removing_superuser_in_the_admin_is_audited(admin_client):
+    user = UserFactory(email="former.root@nic.in", is_superuser=True, is_staff=True)
+    post_change(admin_client, user, is_active=False, is_superuser=False, is_staff=False)
+    [event] = events(AuditAction.USER_ACCESS_CHANGED)
+    assert (event.old_values, event.new_values) == (
+        {"is_active": True, "is_staff": True, "is_superuser": True},
+        {"is_active": False, "is_staff": False, "is_superuser": False},
+    )
+
+
+def test_groups_and_permissions_given_in_the_admin_are_audited(admin_client):
+    user = UserFactory(email="clerk@mha.gov.in")
+    group = Group.objects.create(name="helpdesk")
+    permission = Permission.objects.get(content_type__app_label="accounts", codename="change_user")
+    post_change(admin_client, user, groups=[group.pk], user_permissions=[permission.pk])
+    [event] = events(AuditAction.USER_ACCESS_CHANGED)
+    assert (event.old_values, event.new_values) == (
+        {"groups": [], "user_permissions": []}, {"groups": ["helpdesk"], "user_permissions": ["accounts.change_user"]})
+    # Taken away again: audited too.
+    user.refresh_from_db()
+    post_change(admin_client, user, groups=[], user_permissions=[])
+    assert events(AuditAction.USER_ACCESS_CHANGED)[1].new_values == {"groups": [], "user_permissions": []}
+
+
+def test_a_save_in_the_admin_that_changes_no_access_writes_no_access_row(admin_client):
+    user = UserFactory(email="clerk@mha.gov.in")
+    post_change(admin_client, user, full_name="A New Name")
+    user.refresh_from_db()
+    assert user.full_name == "A New Name"
+    assert events(AuditAction.USER_ACCESS_CHANGED) == []
+
+
+def test_an_account_added_or_deleted_in_the_admin_is_audited(root, admin_client):
+    response = admin_client.post("/admin/accounts/user/add/", {
+        "email": "new.clerk@mha.gov.in", "password1": "a-long-enough-pass-9183", "password2": "a-long-enough-pass-9183",
+        "usable_password": "true", "_save": "Save",
+    })
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+    user = User.objects.get(email="new.clerk@mha.gov.in")
+    [added] = events(AuditAction.USER_ACCESS_CHANGED)
+    assert (added.actor_id, added.target_id, added.old_values) == (root.pk, str(user.pk), {})
+    assert added.new_values == {"is_active": True, "is_staff": False, "is_superuser": False, "groups": [],
+                                "user_permissions": [], "added": True}
+
+    response = admin_client.post(f"/admin/accounts/user/{user.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not User.objects.filter(pk=user.pk).exists()
+    deleted = events(AuditAction.USER_ACCESS_CHANGED)[1]
+    assert (deleted.actor_id, deleted.target_id, deleted.target_repr) == (root.pk, str(user.pk), "new.clerk@mha.gov.in")
+    assert deleted.old_values["is_active"] is True and deleted.new_values == {"deleted": True}
+
+    other = UserFactory(email="bulk@mha.gov.in", is_staff=True)
+    response = admin_client.post("/admin/accounts/user/", {
+        "action": "delete_selected", "_selected_action": [other.pk], "post": "yes",
+    })
+    assert response.status_code == 302 and not User.objects.filter(pk=other.pk).exists()
+    bulk = events(AuditAction.USER_ACCESS_CHANGED)[2]
+    assert (bulk.target_id, bulk.old_values["is_staff"], bulk.new_values) == (str(other.pk), True, {"deleted": True})
+    assert audit_verify() == []
+
+
+def test_a_groups_permissions_changed_in_the_admin_are_audited(root, admin_client):
+    group = Group.objects.create(name="helpdesk")
+    UserFactory(email="clerk@mha.gov.in").groups.add(group)
+    permission = Permission.objects.get(content_type__app_label="accounts", codename="change_user")
+    response = admin_client.post(f"/admin/auth/group/{group.pk}/change/",
+                                 {"name": "helpdesk", "permissions": [permission.pk], "_save": "Save"})
+    assert response.status_code == 302
+    [event] = events(AuditAction.GROUP_PERMISSIONS_CHANGED)
+    assert (event.actor_id, event.target_type, event.target_id) == (root.pk, "auth.group", str(group.pk))
+    assert (event.old_values, event.new_values) == (
+        {"permissions": []}, {"permissions": ["accounts.change_user"], "members": 1})
