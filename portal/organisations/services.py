@@ -2,15 +2,16 @@
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from guardian.shortcuts import assign_perm
+from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.organisations.models import (
+    DomainClaim,
     Level,
     Membership,
     MembershipRole,
@@ -20,10 +21,43 @@ from portal.organisations.models import (
     PlatformRole,
     PlatformRoleGrant,
 )
+from portal.organisations.selectors import domain_claim_of
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import ADMINISTER_ORGANISATION, VIEW_ORGANISATION_DASHBOARD, AnyUser, is_superadmin
 
 ORGANISATION_FIELDS = ("name", "name_local", "short_code", "org_type", "level", "state", "district")
+
+
+def _domain_claim(*, organisation: Organisation, domain: str) -> str:
+    """Record a domain the organisation's staff use: official for it when it is under
+    an official suffix and not official elsewhere; otherwise a claim, which never
+    makes an address official until a superadmin accepts it."""
+    claim = domain_claim_of(domain, organisation_id=organisation.pk)
+    row, _created = OrganisationDomain.objects.get_or_create(organisation=organisation, domain=domain,
+                                                             defaults={"claim": claim})
+    if not row.is_verified:
+        row.claim = claim
+        row.is_verified = claim == DomainClaim.OFFICIAL_SUFFIX
+        row.save(update_fields=["claim", "is_verified"])
+    return row.claim
+
+
+def organisation_domain_accept(*, domain_id: int, actor: AnyUser, request: HttpRequest | None = None) -> OrganisationDomain:
+    """A superadmin accepts an organisation's claim to a domain: its addresses become
+    official. Refused (ValidationError) while the domain is official for another
+    organisation or is an official suffix itself."""
+    with transaction.atomic():
+        row = OrganisationDomain.objects.select_for_update().select_related("organisation").get(pk=domain_id)
+        if row.is_verified:
+            return row
+        claim = domain_claim_of(row.domain, organisation_id=row.organisation_id)
+        if claim in (DomainClaim.CLAIMED_ELSEWHERE, DomainClaim.SUFFIX_ITSELF):
+            raise ValidationError(DomainClaim(claim).label, code=claim)
+        row.is_verified, row.accepted_by, row.accepted_at = True, actor, timezone.now()
+        row.save(update_fields=["is_verified", "accepted_by", "accepted_at"])
+        audit_record(actor=actor, action=AuditAction.DOMAIN_ACCEPTED, target=row.organisation, request=request,
+                     old={"domain": row.domain, "claim": row.claim}, new={"domain": row.domain, "verified": True})
+    return row
 
 
 def organisation_activate(
@@ -56,22 +90,38 @@ def organisation_activate(
                 state="" if level == Level.CENTRAL else values["state"][:2], district=values["district"][:100],
                 parent=parent, status=OrganisationStatus.ACTIVE, activated_at=now,
             )
-        for domain in domains:
-            row, created = OrganisationDomain.objects.get_or_create(organisation=organisation, domain=domain,
-                                                                     defaults={"is_verified": True})
-            if not created and not row.is_verified:
-                row.is_verified = True
-                row.save(update_fields=["is_verified"])
+        claims = {domain: _domain_claim(organisation=organisation, domain=domain) for domain in domains}
         Membership.objects.update_or_create(organisation=organisation, user=first_admin,
                                             defaults={"role": MembershipRole.ADMIN, "is_active": True})
         assign_perm(ADMINISTER_ORGANISATION, first_admin, organisation)
         assign_perm(VIEW_ORGANISATION_DASHBOARD, first_admin, organisation)
         audit_record(actor=actor, action=AuditAction.ORGANISATION_ACTIVATED, target=organisation, request=request,
                      old={"status": OrganisationStatus.PENDING},
-                     new={"status": OrganisationStatus.ACTIVE, "application": source, "domains": domains})
+                     new={"status": OrganisationStatus.ACTIVE, "application": source, "domains": domains,
+                          "claims": {domain: claim for domain, claim in claims.items() if claim != DomainClaim.OFFICIAL_SUFFIX}})
         audit_record(actor=actor, action=AuditAction.MEMBERSHIP_GRANTED, target=organisation, request=request,
                      new={"user": first_admin.email, "role": MembershipRole.ADMIN, "application": source})
     return organisation
+
+
+def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | None = None) -> list[int]:
+    """The user's address no longer earns official powers (for example they made a
+    personal address their primary one): they stop administering every organisation
+    (guardian object roles and admin memberships), with an audit row saying why.
+    Returns the ids of the organisations concerned."""
+    with transaction.atomic():
+        administered = list(
+            get_objects_for_user(user, ADMINISTER_ORGANISATION, klass=Organisation, accept_global_perms=False)
+            .values_list("pk", flat=True)
+        )
+        for organisation in Organisation.objects.filter(pk__in=administered):
+            remove_perm(ADMINISTER_ORGANISATION, user, organisation)
+            remove_perm(VIEW_ORGANISATION_DASHBOARD, user, organisation)
+        Membership.objects.filter(user=user, role=MembershipRole.ADMIN, is_active=True).update(is_active=False)
+        audit_record(actor=user, action=AuditAction.OFFICIAL_POWERS_ENDED, target=user, request=request,
+                     new={"reason": reason, "organisations": administered})
+    return administered
+
 
 def _check_role_granter(actor: AnyUser | None) -> None:
     """Platform roles are granted and revoked by a superadmin, or by the system
