@@ -97,6 +97,16 @@ class Application(models.Model):
     def status_of(self, section):
         return (self.section_status or {}).get(str(section), SectionStatus.NOT_STARTED)
 
+    @property
+    def officer_name(self):
+        """The nodal officer as the form names them (their account may carry no name)."""
+        name = (self.section_data(Section.NODAL_OFFICER).get("name") or "").strip()
+        return name or self.nodal_officer.full_name
+
+    @property
+    def officer_designation(self):
+        return (self.section_data(Section.NODAL_OFFICER).get("designation") or "").strip()
+
 
 class ApplicationVersion(models.Model):
     """A frozen copy of the application as it was sent for a decision."""

@@ -1,5 +1,21 @@
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
 from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
+from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext
+
+from portal.permissions import is_state_admin, is_superadmin
+
+
+@dataclass(frozen=True)
+class PortalSite:
+    """What allauth's mail templates call the site."""
+
+    name: str
+    domain: str
 
 
 class PortalAccountAdapter(DefaultAccountAdapter):
@@ -14,8 +30,16 @@ class PortalAccountAdapter(DefaultAccountAdapter):
 
     def send_mail(self, template_prefix, email, context):
         # Mail goes through the default mailer, which is the outbox; render it in
-        # the language the person is using the portal in.
+        # the language the person is using the portal in, signed with the portal's
+        # name (allauth would name the host the request came to).
         request = context.get("request") or getattr(self, "request", None)
         language = getattr(request, "LANGUAGE_CODE", None) if request else None
         with translation.override(language or translation.get_language()):
-            super().send_mail(template_prefix, email, context)
+            site = PortalSite(name=gettext("Sandes onboarding portal"), domain=urlsplit(settings.SITE_URL).netloc)
+            super().send_mail(template_prefix, email, {**context, "current_site": site})
+
+    def get_login_redirect_url(self, request):
+        """State administrators land on their queue; everyone else where allauth sends them."""
+        if is_state_admin(request.user) or is_superadmin(request.user):
+            return reverse("onboarding:queue")
+        return super().get_login_redirect_url(request)

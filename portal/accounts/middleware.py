@@ -1,12 +1,15 @@
 from urllib.parse import urlencode
 
 from allauth.mfa.models import Authenticator
+from django.contrib import messages
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django.urls import reverse
 
 from portal.permissions import needs_second_factor
 
 EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/i18n/")
+SETUP_NEXT_KEY = "mfa_setup_next"
 
 
 def requires_mfa(user):
@@ -28,5 +31,13 @@ class MfaEnforcementMiddleware:
     def __call__(self, request):
         path = request.path_info
         if not path.startswith(EXEMPT_PREFIXES) and requires_mfa(request.user) and not has_mfa(request.user):
+            # Say why, and keep the page first asked for: the recovery codes page, the
+            # last step of the set-up, offers the way back to it.
+            if request.session.get(SETUP_NEXT_KEY) is None:
+                messages.info(request, _("Your role in the portal needs two-factor sign-in. Set up an authenticator app "
+                                         "to continue; it takes a minute."))
+            request.session[SETUP_NEXT_KEY] = request.get_full_path()
             return redirect(f"{reverse('mfa_activate_totp')}?{urlencode({'next': request.get_full_path()})}")
+        if request.session.get(SETUP_NEXT_KEY) == request.get_full_path():
+            del request.session[SETUP_NEXT_KEY]  # arrived where the set-up started from
         return self.get_response(request)

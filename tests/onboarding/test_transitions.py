@@ -23,6 +23,7 @@ from tests.onboarding.approval_helpers import (
     signed_in,
     state_step,
     submitted_application,
+    with_totp,
 )
 from tests.onboarding_data import VALID
 
@@ -89,6 +90,7 @@ def test_people_without_the_role_may_not_decide_a_state_step(with_state, officer
     if who == "auditor":
         actor = UserFactory()
         PlatformRoleFactory(user=actor, role="auditor", jurisdiction="")
+        with_totp(actor)  # platform roles sign in with a second factor
     unchanged = Unchanged(with_state)
     with pytest.raises(PermissionDenied):
         approvals.step_decide(step_id=state_step(with_state).pk, decision="approve", actor=actor)
