@@ -3,8 +3,8 @@ from urllib.parse import urlencode
 from allauth.mfa.models import Authenticator
 from django.contrib import messages
 from django.shortcuts import redirect
-from django.utils.translation import gettext as _
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from portal.permissions import needs_second_factor
 

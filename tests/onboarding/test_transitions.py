@@ -8,8 +8,8 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from onboarding.approval import services as approvals
 from onboarding.application import services
+from onboarding.approval import services as approvals
 from onboarding.models import ApplicationStatus, ApprovalStep, Decision
 from onboarding.workflow import InvalidTransition
 from portal.audit.models import AuditEvent
