@@ -6,7 +6,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from onboarding.application.validators import split_domain_list
-from onboarding.models import OPEN_STATUSES, Application, Section
+from onboarding.models import OPEN_STATUSES, Application, ApplicationStatus, ApprovalStep, Decision, Section
 from portal import permissions
 from portal.accounts.models import User
 from portal.accounts.official_email import classify_email, explain_refusal, normalise_address
@@ -74,7 +74,7 @@ def application_timeline(application: Application) -> QuerySet[AuditEvent]:
     return (
         AuditEvent.objects.filter(target_type="onboarding.application", target_id=str(application.pk))
         .exclude(action=AuditAction.APPLICATION_SECTION_SAVED)
-        .only("created_at", "action", "actor_email")
+        .only("created_at", "action", "actor_email", "actor_role", "new_values")
         .order_by("id")
     )
 
@@ -167,3 +167,11 @@ def people_of(application: Application) -> dict[str, dict]:
     if not people["officer"]["email"]:
         people["officer"]["email"] = application.nodal_officer.email
     return people
+
+
+def last_return(application: Application) -> ApprovalStep | None:
+    """The decision that returned the application for correction, if it is waiting
+    for one: what the officer is asked to change (one query)."""
+    if application.status != ApplicationStatus.CHANGES_REQUESTED:
+        return None
+    return application.steps.filter(decision=Decision.RETURN).order_by("-decided_at", "-id").first()

@@ -18,6 +18,7 @@ class DecisionForm(AccessibleForm):
         label=_("Remarks"), required=False, max_length=REMARKS_MAX, widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("Required when you return or reject: the nodal officer reads them."),
     )
+    remarks.required_when = True  # neither "optional" nor starred: the hint says when
 
     def __init__(self, *args, stage, **kwargs):
         super().__init__(*args, **kwargs)

@@ -4,7 +4,8 @@ from django.utils import timezone
 from onboarding import workflow
 from onboarding.approval.selectors import steps_of
 from onboarding.approval.services import appeal_deadline
-from onboarding.models import ApplicationDocument, ApplicationStatus, DocumentKind, Stage
+from onboarding.models import ApplicationDocument, ApplicationStatus, Decision, DocumentKind, Stage
+from portal.audit.models import AuditAction
 
 register = template.Library()
 
@@ -37,3 +38,21 @@ def approval_panel(context, application):
         "letter": letter,
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.simple_tag
+def timeline_entry(event):
+    """(what, who) of a timeline event: a decision says which, and the competent
+    authority (who has no account) is named by the address the link went to."""
+    what = event.get_action_display()
+    if event.action == AuditAction.STEP_DECIDED:
+        decision = (event.new_values or {}).get("decision", "")
+        stage = (event.new_values or {}).get("stage", "")
+        labels = [str(Stage(stage).label)] if stage in Stage.values else []
+        if decision in Decision.values:
+            labels.append(str(Decision(decision).label))
+        what = f"{what}: {' — '.join(labels)}" if labels else what
+    who = event.actor_email
+    if not who and event.actor_role.startswith("competent_authority:"):
+        who = event.actor_role.split(":", 1)[1]
+    return {"what": what, "who": who}
