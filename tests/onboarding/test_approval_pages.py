@@ -11,9 +11,10 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from onboarding.approval import services as approvals
 from onboarding.application import services
+from onboarding.approval import services as approvals
 from onboarding.models import ApprovalStep, AuthorityToken, Stage
+from tests.factories import application_with_authority
 from tests.html_tree import html_problems
 from tests.onboarding.approval_helpers import (
     latest_link,
@@ -21,7 +22,6 @@ from tests.onboarding.approval_helpers import (
     make_superadmin,
     signed_in,
     state_step,
-    submitted_application,
 )
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +38,7 @@ def check(response, status=200):
 def test_the_authority_pages(officer, settings):
     cache.clear()
     make_state_admin("MH")
-    application = submitted_application(officer)
+    application = application_with_authority(nodal_officer=officer)
     path, _token = latest_link()
     anonymous = Client()
     check(anonymous.get(path))
@@ -68,7 +68,7 @@ def test_the_administrators_and_officers_pages(officer):
     cache.clear()
     admin = make_state_admin("MH")
     root = make_superadmin()
-    application = submitted_application(officer)
+    application = application_with_authority(nodal_officer=officer)
     officer_client = signed_in(officer)
     check(officer_client.get(f"/onboarding/{application.pk}/"))  # waiting for the authority, new link button
     Client().post(latest_link()[0], {"decision": "approve"})
@@ -105,10 +105,10 @@ def test_no_input_gives_a_500(officer):
     cache.clear()
     admin = make_state_admin("MH")
     root = make_superadmin()
-    application = submitted_application(officer)
+    application = application_with_authority(nodal_officer=officer)
     path, token = latest_link()
     Client().post(path, {"decision": "reject", "remarks": "No."})
-    other = submitted_application(officer)
+    other = application_with_authority(nodal_officer=officer)
     other_path, _other_token = latest_link()
     appeal_pk = approvals.application_appeal(application_id=application.pk, grounds="Yes.", actor=officer).pk
     urls = [

@@ -9,18 +9,23 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from onboarding.approval import services as approvals
-from onboarding.approval import deadlines
 from onboarding.application import services
+from onboarding.approval import deadlines
+from onboarding.approval import services as approvals
 from onboarding.models import ApplicationDocument, ApplicationStatus, ApprovalStep, AuthorityToken, DocumentKind, Stage
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
 from portal.mail.models import OutboxMessage
-from tests.factories import ApplicationFactory, ApprovalStepFactory, UserFactory
+from tests.factories import (
+    ApplicationFactory,
+    ApprovalStepFactory,
+    UserFactory,
+    application_with_authority,
+    application_with_state,
+)
 from tests.onboarding.approval_helpers import (
     AUTHORITY_EMAIL,
     IS_POSTGRESQL,
-    authority_approved,
     latest_link,
     make_state_admin,
     make_superadmin,
@@ -56,7 +61,7 @@ def people(db):
 
 def test_authority_reminder_with_a_new_link_then_escalation_to_the_state_each_once(officer, people):
     start = timezone.now()
-    application = submitted_application(officer)
+    application = application_with_authority(nodal_officer=officer)
     step = ApprovalStep.objects.get(application=application)
     first_path, _first = latest_link()
 
@@ -104,7 +109,7 @@ def test_authority_reminder_with_a_new_link_then_escalation_to_the_state_each_on
 
 
 def test_state_step_reminder_to_the_state_then_escalation_to_the_superadmins(officer, people):
-    application = authority_approved(officer)
+    application = application_with_state(nodal_officer=officer)
     step = state_step(application)
     opened = step.opened_at
     before_mh = len(messages_to("admin.mh@maharashtra.gov.in"))
@@ -141,7 +146,7 @@ def test_central_bodies_go_to_the_central_administrators(people):
 def test_without_state_administrators_escalation_goes_to_the_superadmins(officer):
     root = make_superadmin(email="root@nic.in")
     make_state_admin("KA")
-    application = submitted_application(officer)
+    application = application_with_authority(nodal_officer=officer)
     step = ApprovalStep.objects.get(application=application)
     with time_machine.travel(step.due_at + timedelta(minutes=1), tick=False):
         assert run_sweep()["escalated"] == 1
@@ -149,7 +154,7 @@ def test_without_state_administrators_escalation_goes_to_the_superadmins(officer
 
 
 def test_appeal_reminder_and_escalation_go_to_the_superadmins(officer, people):
-    application = submitted_application(officer)
+    application = application_with_authority(nodal_officer=officer)
     Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not ours."})
     appeal = approvals.application_appeal(application_id=application.pk, grounds="It is ours.", actor=officer)
     before = len(messages_to("root@nic.in"))
@@ -165,7 +170,7 @@ def test_appeal_reminder_and_escalation_go_to_the_superadmins(officer, people):
 
 
 def test_a_sweep_that_missed_the_reminder_window_only_escalates(officer, people):
-    application = submitted_application(officer)
+    application = application_with_authority(nodal_officer=officer)
     step = ApprovalStep.objects.get(application=application)
     with time_machine.travel(step.due_at + timedelta(days=3), tick=False):
         assert run_sweep() == {"reminded": 0, "escalated": 1, "rejections_final": 0, "letters": 0}
@@ -174,10 +179,10 @@ def test_a_sweep_that_missed_the_reminder_window_only_escalates(officer, people)
 
 
 def test_decided_and_withdrawn_steps_are_left_alone(officer, people):
-    decided = submitted_application(officer)
+    decided = application_with_authority(nodal_officer=officer)
     Client().post(latest_link()[0], {"decision": "return", "remarks": "Fix it."})
     other_officer = UserFactory(email="another.officer@mahaagri.gov.in")
-    withdrawn = submitted_application(other_officer)
+    withdrawn = application_with_authority(nodal_officer=other_officer)
     services.application_withdraw(application_id=withdrawn.pk, actor=other_officer)
     count = OutboxMessage.objects.count()
     with time_machine.travel(timezone.now() + timedelta(days=60), tick=False):
@@ -189,7 +194,7 @@ def test_decided_and_withdrawn_steps_are_left_alone(officer, people):
 def test_the_sweep_issues_an_approval_letter_that_was_not_queued(officer, people):
     """Final approval queues the letter after commit; if that was lost (broker
     down), the sweep issues it, once."""
-    application = authority_approved(officer)
+    application = application_with_state(nodal_officer=officer)
     step = state_step(application)
     approvals.step_decide(step_id=step.pk, decision="approve", actor=people["mh"])  # on_commit never runs here
     assert not ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).exists()
@@ -256,7 +261,7 @@ def test_the_task_sweeps_in_batches_until_nothing_is_left(people, settings):
 
 def test_a_rejection_becomes_final_once_the_appeal_period_ends_without_an_appeal(officer, people, settings):
     settings.ONBOARDING_APPEAL_WINDOW_DAYS = 30
-    application = submitted_application(officer)
+    application = application_with_authority(nodal_officer=officer)
     Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not a government body."})
     application.refresh_from_db()
     assert application.status == ApplicationStatus.REJECTED
@@ -289,7 +294,7 @@ def test_a_rejection_becomes_final_once_the_appeal_period_ends_without_an_appeal
 
 
 def test_an_appealed_rejection_is_not_made_final_by_the_sweep(officer, people, settings):
-    application = submitted_application(officer)
+    application = application_with_authority(nodal_officer=officer)
     Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not a government body."})
     approvals.application_appeal(application_id=application.pk, grounds="We are a state directorate.", actor=officer)
     rejected_at = ApprovalStep.objects.get(application=application, stage=Stage.AUTHORITY).decided_at

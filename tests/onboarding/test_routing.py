@@ -15,8 +15,8 @@ from django.utils import timezone
 from guardian.shortcuts import get_perms
 from pypdf import PdfReader
 
-from onboarding.approval import services as approvals
 from onboarding.application import services
+from onboarding.approval import services as approvals
 from onboarding.approval.letters import approval_letter_issue
 from onboarding.models import (
     ApplicationDocument,
@@ -31,7 +31,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import Membership, MembershipRole, OrganisationDomain, OrganisationStatus
-from tests.factories import UserFactory
+from tests.factories import UserFactory, application_with_authority, application_with_state
 from tests.onboarding.approval_helpers import (
     AUTHORITY_EMAIL,
     DEVANAGARI_RE,
@@ -60,10 +60,9 @@ def decide_by_link(path, decision, remarks="", client=None, **extra):
     return client.post(path, {"decision": decision, "remarks": remarks}, **extra)
 
 
-def approved_by_the_state(officer, admin, capture):
-    """Approved by the competent authority, then by the state administrator ``admin``;
-    the approval letter is issued on commit."""
-    application = authority_approved(officer)
+def approved_by_the_state(application, admin, capture):
+    """``application``, with the state administrators, approved by ``admin``; the
+    approval letter is issued on commit."""
     with capture(execute=True):
         approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=admin)
     application.refresh_from_db()
@@ -100,7 +99,7 @@ def test_submission_opens_the_authority_step_with_a_hashed_link_and_sends_both_e
 def test_authority_approval_goes_to_the_state_administrators(officer):
     admin = make_state_admin("MH")
     make_state_admin("KA")
-    application = submitted_application(officer)
+    application = application_with_authority(nodal_officer=officer)
     path, _token = latest_link()
     client = Client(HTTP_USER_AGENT="Authority browser/1.0", REMOTE_ADDR="10.1.2.3")
     page = client.get(path)
@@ -162,7 +161,7 @@ def test_return_for_correction_then_resubmission_shows_the_authority_what_change
 
 def test_state_administrator_return_goes_back_to_the_competent_authority(officer):
     admin = make_state_admin("MH")
-    application = authority_approved(officer)
+    application = application_with_state(nodal_officer=officer)
     approvals.step_decide(step_id=state_step(application).pk, decision="return", remarks="Attach the letter on letterhead.",
                           actor=admin)
     application.refresh_from_db()
@@ -177,7 +176,8 @@ def test_state_administrator_return_goes_back_to_the_competent_authority(officer
 
 
 def test_final_approval_activates_the_organisation_and_issues_the_letter(officer, django_capture_on_commit_callbacks):
-    application = approved_by_the_state(officer, make_state_admin("MH"), django_capture_on_commit_callbacks)
+    admin = make_state_admin("MH")
+    application = approved_by_the_state(application_with_state(nodal_officer=officer), admin, django_capture_on_commit_callbacks)
     assert application.status == ApplicationStatus.APPROVED and application.closed_at is not None
     organisation = application.organisation
     assert organisation.status == OrganisationStatus.ACTIVE and organisation.activated_at is not None
@@ -213,7 +213,7 @@ def test_final_approval_activates_the_organisation_and_issues_the_letter(officer
 
 def test_rejection_appeal_and_overturn(officer, django_capture_on_commit_callbacks):
     superadmin = make_superadmin()
-    application = submitted_application(officer)
+    application = application_with_authority(nodal_officer=officer)
     decide_by_link(latest_link()[0], "reject", "Not a government body.")
     application.refresh_from_db()
     assert application.status == ApplicationStatus.REJECTED
@@ -245,7 +245,7 @@ def test_rejection_appeal_and_overturn(officer, django_capture_on_commit_callbac
 def test_appeal_upheld_is_final(officer):
     superadmin = make_superadmin()
     admin = make_state_admin("MH")
-    application = authority_approved(officer)
+    application = application_with_state(nodal_officer=officer)
     approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="Duplicate of ONB-2025-000001.",
                           actor=admin)
     appeal = approvals.application_appeal(application_id=application.pk, grounds="Not a duplicate.", actor=officer)
@@ -257,7 +257,7 @@ def test_appeal_upheld_is_final(officer):
 
 
 def test_withdrawal_while_with_the_authority_closes_the_step_and_voids_the_link(officer, officer_client):
-    application = submitted_application(officer)
+    application = application_with_authority(nodal_officer=officer)
     path, _token = latest_link()
     response = officer_client.post(f"/onboarding/{application.pk}/withdraw/", {"confirm": "yes"})
     assert response.status_code == 302
@@ -272,7 +272,8 @@ def test_withdrawal_while_with_the_authority_closes_the_step_and_voids_the_link(
 
 
 def test_every_email_is_in_english_and_hindi(officer, django_capture_on_commit_callbacks):
-    approved_by_the_state(officer, make_state_admin("MH"), django_capture_on_commit_callbacks)
+    admin = make_state_admin("MH")
+    approved_by_the_state(authority_approved(officer), admin, django_capture_on_commit_callbacks)
     mails = list(OutboxMessage.objects.all())
     assert len(mails) >= 7
     for mail in mails:
@@ -283,7 +284,7 @@ def test_every_email_is_in_english_and_hindi(officer, django_capture_on_commit_c
 
 
 def test_the_officer_sees_where_the_application_is_and_can_send_a_new_link(officer, officer_client):
-    application = submitted_application(officer)
+    application = application_with_authority(nodal_officer=officer)
     _path, first_token = latest_link()
     detail = officer_client.get(f"/onboarding/{application.pk}/").content.decode()
     assert "Waiting for the competent authority, Anita Deshmukh" in detail
@@ -303,7 +304,7 @@ def test_the_officer_sees_where_the_application_is_and_can_send_a_new_link(offic
 
 
 def test_another_officer_cannot_see_or_act_on_the_application(officer):
-    application = submitted_application(officer)
+    application = application_with_authority(nodal_officer=officer)
     other = signed_in(UserFactory())
     assert other.get(f"/onboarding/{application.pk}/appeal/").status_code == 404
     assert other.post(f"/onboarding/{application.pk}/resend-link/").status_code == 404
@@ -342,7 +343,8 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     with time_machine.travel(timezone.now() + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS + 1), tick=False):
         run_beat_jobs()
     # Approved, with its letter.
-    other = approved_by_the_state(UserFactory(email="second.officer@mahaagri.gov.in"), admin, django_capture_on_commit_callbacks)
+    other = approved_by_the_state(authority_approved(UserFactory(email="second.officer@mahaagri.gov.in")), admin,
+                                  django_capture_on_commit_callbacks)
 
     templates = {p.name[: -len("_subject.txt")] for p in (Path(settings.BASE_DIR) / "templates/onboarding/email").glob("*_subject.txt")}
     expected_subjects = {

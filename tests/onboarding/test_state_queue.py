@@ -13,9 +13,15 @@ from django.utils import timezone
 
 from onboarding.models import ApplicationStatus, Decision, Stage
 from portal.organisations.models import OrganisationStatus
-from tests.factories import PASSWORD, ApplicationFactory, ApprovalStepFactory, PlatformRoleFactory, UserFactory
+from tests.factories import (
+    PASSWORD,
+    ApplicationFactory,
+    ApprovalStepFactory,
+    PlatformRoleFactory,
+    UserFactory,
+    application_with_state,
+)
 from tests.onboarding.approval_helpers import (
-    authority_approved,
     make_state_admin,
     make_superadmin,
     signed_in,
@@ -112,7 +118,7 @@ def test_queue_query_count_is_the_same_for_1_and_200_applications(count, django_
 
 def test_deciding_from_the_queue(officer, django_capture_on_commit_callbacks):
     admin = make_state_admin("MH")
-    application = authority_approved(officer)
+    application = application_with_state(nodal_officer=officer)
     step = state_step(application)
     client = signed_in(admin)
     page = client.get(f"/onboarding/queue/{step.pk}/")

@@ -13,18 +13,17 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
-from onboarding.approval import services as approvals
 from onboarding.application import services
-from onboarding.models import ApplicationStatus, ApprovalStep, AuthorityToken, Decision, Stage
+from onboarding.approval import services as approvals
 from onboarding.approval.tokens import LinkState, token_hash
+from onboarding.models import ApplicationStatus, ApprovalStep, AuthorityToken, Decision, Stage
 from onboarding.workflow import InvalidTransition
 from portal.mail.models import OutboxMessage
-from tests.factories import UserFactory
+from tests.factories import UserFactory, application_with_authority
 from tests.onboarding.approval_helpers import (
     AUTHORITY_EMAIL,
     as_querydict,
     latest_link,
-    submitted_application,
 )
 from tests.onboarding_data import VALID
 
@@ -40,7 +39,7 @@ def _fresh_rate_limit_counters():
 
 @pytest.fixture
 def link(officer):
-    submitted_application(officer)
+    application_with_authority(nodal_officer=officer)
     return latest_link()
 
 
@@ -54,12 +53,12 @@ def assert_one_h1_and_title(html):
 
 
 def test_tokens_are_256_random_bits_and_differ(officer):
-    submitted_application(officer)
+    application_with_authority(nodal_officer=officer)
     _path, token = latest_link()
     assert len(token) == 43  # secrets.token_urlsafe(32): 32 random bytes
     # (LINK_RE only matches 43 characters, so the length alone could not fail: decode it.)
     assert len(base64.urlsafe_b64decode(token + "=")) == 32
-    application = submitted_application(officer)
+    application = application_with_authority(nodal_officer=officer)
     other = ApprovalStep.objects.get(application=application)
     others = AuthorityToken.objects.filter(step=other)
     assert others.count() == 1 and others.get().token_hash != token_hash(token)
@@ -139,9 +138,9 @@ def test_link_is_bound_to_its_step():
     """A valid link of one application cannot decide another's step."""
     first_officer = UserFactory(email="officer.one@mahaagri.gov.in")
     second_officer = UserFactory(email="officer.two@mahaagri.gov.in")
-    submitted_application(first_officer)
+    application_with_authority(nodal_officer=first_officer)
     _path, first_token = latest_link()
-    second = submitted_application(second_officer)
+    second = application_with_authority(nodal_officer=second_officer)
     second_step = ApprovalStep.objects.get(application=second)
     with pytest.raises(approvals.LinkNotValid) as refused:
         approvals.step_decide(step_id=second_step.pk, decision="approve", token=first_token)

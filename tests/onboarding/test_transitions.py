@@ -14,10 +14,9 @@ from onboarding.models import ApplicationStatus, ApprovalStep, Decision
 from onboarding.workflow import InvalidTransition
 from portal.audit.models import AuditEvent
 from portal.mail.models import OutboxMessage
-from tests.factories import PlatformRoleFactory, UserFactory
+from tests.factories import PlatformRoleFactory, UserFactory, application_with_authority, application_with_state
 from tests.onboarding.approval_helpers import (
     as_querydict,
-    authority_approved,
     make_state_admin,
     make_superadmin,
     signed_in,
@@ -61,7 +60,7 @@ def superadmin(db):
 
 @pytest.fixture
 def with_state(officer, state_admin):
-    return authority_approved(officer)
+    return application_with_state(nodal_officer=officer)
 
 
 @pytest.fixture
@@ -107,7 +106,7 @@ def test_nobody_decides_on_their_own_application(state_admin):
     admin_officer = UserFactory(email="officer.and.admin@mahaagri.gov.in")
     PlatformRoleFactory(user=admin_officer, role="state_admin", jurisdiction="MH")
     PlatformRoleFactory(user=admin_officer, role="superadmin", jurisdiction="")
-    application = authority_approved(admin_officer)
+    application = application_with_state(nodal_officer=admin_officer)
     unchanged = Unchanged(application)
     with pytest.raises(PermissionDenied):
         approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=admin_officer)
@@ -174,7 +173,8 @@ def assert_appeal_refused(application, officer, grounds, refusal, message):
 
 @pytest.mark.parametrize("status_fixture", ["submitted", "with_state"])
 def test_appeal_is_refused_unless_rejected(request, officer, status_fixture):
-    application = submitted_application(officer) if status_fixture == "submitted" else request.getfixturevalue("with_state")
+    application = (application_with_authority(nodal_officer=officer) if status_fixture == "submitted"
+                   else request.getfixturevalue("with_state"))
     assert_appeal_refused(application, officer, "Please.", InvalidTransition, "nothing to appeal")
 
 
@@ -269,7 +269,7 @@ def test_editing_while_with_the_state_is_refused(with_state, officer):
 
 
 def test_a_decision_on_a_withdrawn_application_is_refused(officer, state_admin):
-    application = authority_approved(officer)
+    application = application_with_state(nodal_officer=officer)
     step = state_step(application)
     services.application_withdraw(application_id=application.pk, actor=officer)
     unchanged = Unchanged(application)
