@@ -6,6 +6,7 @@ smtp_server fixture (tests/smtp.py, registered in tests/conftest.py)."""
 import os
 
 import pytest
+from django.core.cache import cache
 from playwright.sync_api import expect, sync_playwright
 
 from tests.browser.support import PageChecker
@@ -56,6 +57,17 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def portal(settings, live_server, smtp_server):
+    """The live server's address, which the links in the emails point at; rate-limit
+    counters and used TOTP codes of earlier tests (the cache is a database table that
+    a flush leaves alone) are forgotten."""
+    settings.SITE_URL = live_server.url
+    cache.clear()
+    yield live_server.url
+    cache.clear()
 
 
 @pytest.fixture

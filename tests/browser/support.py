@@ -1,14 +1,49 @@
-"""Helpers for the real-browser tests: where artifacts go, waiting for mail, and
-the page checker (screenshot + axe-core) run on every page of a journey."""
+"""Helpers for the real-browser tests: where artifacts go, signing in and out
+through allauth's pages, waiting for mail and reading a code from it, and the page
+checker (screenshot + axe-core) run on every page of a journey."""
 
+import re
 import time
 from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+from tests.factories import PASSWORD
+from tests.onboarding.approval_helpers import totp_code
+from tests.smtp import text_of
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 BLOCKING_IMPACTS = {"serious", "critical"}
+
+
+def sign_in(page, base, email, totp_secret=None):
+    """Sign in with the password (and the current TOTP code, given the secret)."""
+    page.goto(base + "/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    if totp_secret:
+        expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/$"))
+        page.get_by_label("Code").fill(totp_code(totp_secret))
+        page.get_by_role("button", name="Sign In").click()
+    page.wait_for_load_state("load")
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def sign_out(page):
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_load_state("load")
+    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+
+
+def verification_code(message):
+    """The one code (allauth's XXX-XXX form) in a delivered message."""
+    body = text_of(message)
+    codes = re.findall(r"^\s*([A-Z0-9]{3,}(?:-[A-Z0-9]{3,})+)\s*$", body, flags=re.MULTILINE)
+    assert len(codes) == 1, f"expected one verification code in the mail, found {codes}:\n{body}"
+    return codes[0]
 
 
 def wait_for_message(server, predicate, timeout=10.0):

@@ -23,15 +23,14 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from onboarding.approval import services as approvals
 from onboarding.application import services
+from onboarding.approval import services as approvals
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, Stage
 from portal.organisations.models import OrganisationStatus
-from tests.browser.support import wait_for_message
+from tests.browser.support import sign_in, sign_out, wait_for_message
 from tests.factories import PASSWORD, UserFactory
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
     AUTHORITY_EMAIL,
@@ -69,17 +68,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def portal(settings, live_server, smtp_server):
-    """The links in the emails point at the live server; rate-limit counters and
-    used TOTP codes of earlier tests (the cache is a database table that a flush
-    leaves alone) are forgotten."""
-    settings.SITE_URL = live_server.url
-    cache.clear()
-    yield live_server.url
-    cache.clear()
-
-
 def new_link(server, address, known):
     """(link, body) of the first email delivered to ``address`` with a review link not in ``known``."""
     def fresh(message):
@@ -106,14 +94,6 @@ def download(page, link_name):
     assert result.failure() is None
     with open(result.path(), "rb") as fh:
         return result.suggested_filename, fh.read()
-
-
-def sign_in(page, base, email):
-    page.goto(base + "/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    page.wait_for_load_state("load")
 
 
 def test_competent_authority_returns_then_approves_through_the_emailed_link(page, portal, smtp_server, check_page):
@@ -354,9 +334,7 @@ def test_state_admin_signs_in_with_totp_and_approves_from_the_queue(page, portal
     assert {a.status for a in Application.objects.exclude(pk=overdue.pk)} == {ApplicationStatus.WITH_STATE}
 
     # --- The nodal officer's "My applications" says Approved ---------------------------------------------
-    page.get_by_role("button", name="Sign out").click()
-    page.wait_for_load_state("load")
-    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+    sign_out(page)
     sign_in(page, portal, OFFICER_EMAIL)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="My applications").click()
     row = page.get_by_role("row").filter(has_text=overdue.reference)

@@ -13,10 +13,9 @@ from django.utils import translation
 from playwright.sync_api import expect
 
 from onboarding.models import Application, ApplicationStatus
-from tests.browser.support import ARTIFACTS, wait_for_message
+from tests.browser.support import ARTIFACTS, verification_code, wait_for_message
 from tests.onboarding.approval_helpers import official_email_rules  # noqa: F401 (fixture)
 from tests.onboarding_data import VALID, minimal_pdf
-from tests.smtp import text_of
 
 EMAIL = "nodal.officer@mahaagri.gov.in"
 PASSWORD = "Krishi-Bhavan-2026-pune"
@@ -98,13 +97,6 @@ def loaded_fonts(page):
         """async () => { await document.fonts.ready;
             return [...document.fonts].filter(f => f.status === "loaded").map(f => f.family.replace(/"/g, "")); }"""
     )
-
-
-def verification_code(message):
-    body = text_of(message)
-    codes = re.findall(r"^\s*([A-Z0-9]{3,}(?:-[A-Z0-9]{3,})+)\s*$", body, flags=re.MULTILINE)
-    assert len(codes) == 1, f"expected one verification code in the mail, found {codes}:\n{body}"
-    return codes[0]
 
 
 @pytest.mark.browser

@@ -17,14 +17,10 @@ Applications are brought to each state through the real services, the competent
 authority deciding with the token it was emailed."""
 
 import re
-import time
 
 import pytest
 from allauth.account.models import EmailAddress
-from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.models import Authenticator
-from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
-from django.core.cache import cache
 from playwright.sync_api import expect
 
 from onboarding.approval import services as approvals
@@ -32,7 +28,7 @@ from onboarding.models import ApplicationStatus, AuthorityToken, Decision, Stage
 from portal.accounts.models import EmailSuffixRule
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage, OutboxStatus
-from tests.browser.support import wait_for_message
+from tests.browser.support import sign_in, sign_out, verification_code, wait_for_message
 from tests.factories import PASSWORD, UserFactory
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
     AUTHORITY_EMAIL,
@@ -41,9 +37,11 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
     make_superadmin,
     official_email_rules,
     submitted_application,
+    totp_code,
     with_totp,
 )
 from tests.onboarding_data import VALID
+from tests.smtp import text_of
 
 OFFICER_EMAIL = "nodal.officer@mahaagri.gov.in"
 SUPERADMIN_EMAIL = "anita.rao@nic.in"
@@ -62,57 +60,9 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def portal(settings, live_server, smtp_server):
-    """Links in the emails point at the live server; rate-limit counters and used
-    TOTP codes of earlier tests (the cache is a table a flush leaves alone) are forgotten."""
-    settings.SITE_URL = live_server.url
-    cache.clear()
-    yield live_server.url
-    cache.clear()
-
-
-def totp_code(secret):
-    """The code an authenticator app shows now (allauth's own function). Near the end
-    of a period, wait for the next one, as a person would: allauth allows no drift."""
-    period = mfa_settings.TOTP_PERIOD
-    if period - time.time() % period < 3:
-        time.sleep(period - time.time() % period + 0.1)
-    return format_hotp_value(hotp_value(secret, int(time.time()) // period))
-
-
-def sign_in(page, base, email, totp_secret=None):
-    page.goto(base + "/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    if totp_secret:
-        expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/$"))
-        page.get_by_label("Code").fill(totp_code(totp_secret))
-        page.get_by_role("button", name="Sign In").click()
-    page.wait_for_load_state("load")
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-
-
-def sign_out(page):
-    page.get_by_role("button", name="Sign out").click()
-    page.wait_for_load_state("load")
-    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
-
-
 def nav(page, name):
     page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True).click()
     page.wait_for_load_state("load")
-
-
-def text_of(message):
-    return message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
-
-
-def verification_code(message):
-    codes = re.findall(r"^\s*([A-Z0-9]{3,}(?:-[A-Z0-9]{3,})+)\s*$", text_of(message), flags=re.MULTILINE)
-    assert len(codes) == 1, f"expected one code in the mail, found {codes}:\n{text_of(message)}"
-    return codes[0]
 
 
 def rejected_by_the_authority(officer):
