@@ -3,6 +3,10 @@
 A section's raw input is stored as the draft whatever its validity, so nothing
 typed is ever lost; the form decides the section's status and the messages
 shown at each field. ``warnings`` are advice that does not block.
+
+The draft keeps no more than a field accepts (``bounded_input``): its length, no
+line break or other control character in a single-line answer, a few lines in a
+multi-line one. What that changes is said at the field (``input_changes``).
 """
 
 from django import forms
@@ -23,6 +27,7 @@ from portal.accounts.official_email import validate_official_email
 from portal.forms import AccessibleForm
 from portal.organisations.models import Level, Organisation, OrganisationStatus, OrganisationType
 from portal.organisations.states import State
+from portal.text import multi_line, single_line
 
 
 def _text(label, max_length, required=True, help_text="", **attrs):
@@ -32,14 +37,23 @@ def _text(label, max_length, required=True, help_text="", **attrs):
 
 class SectionForm(AccessibleForm):
     section = None
+    # The most lines a multi-line answer keeps, by field (others: DEFAULT_MAX_LINES).
+    max_lines = {}
 
     def __init__(self, *args, application=None, **kwargs):
         self.application = application
         self.warnings = {}
+        self.input_changes = {}
         super().__init__(*args, **kwargs)
 
     def warn(self, field, message):
         self.warnings.setdefault(field, []).append(message)
+
+    def note_input_change(self, field, message):
+        """Storing the draft changed what was sent for ``field`` (cut to its limit...):
+        said at the field, as a warning, on the page that answers this save."""
+        self.input_changes.setdefault(field, []).append(message)
+        self.warn(field, message)
 
     def require(self, field, message):
         """An answer this section needs is missing: the section is "in progress", not "has errors"."""
@@ -48,6 +62,7 @@ class SectionForm(AccessibleForm):
 
 class OrganisationSectionForm(SectionForm):
     section = Section.ORGANISATION
+    max_lines = {"address": 8, "email_domains": 25}
 
     name = _text(_("Name of the organisation (in English)"), 200, autocomplete="organization")
     name_local = _text(
@@ -318,18 +333,61 @@ SECTION_FORMS = {
 }
 
 
-def raw_input(form_class, querydict, *, application=None):
-    """The values a person typed for a section, as stored in the draft."""
+DEFAULT_MAX_LINES = 10
+# A choice, a number or an id: nothing longer is valid. A text field without a limit: this.
+OTHER_MAX_LENGTH, TEXT_MAX_LENGTH = 100, 1000
+
+
+def _bounded_value(field, value, max_lines):
+    """(what the draft keeps of ``value``, messages saying what that changed)."""
+    notes = []
+    if isinstance(field.widget, forms.Textarea):
+        kept = multi_line(value)
+        if kept != value.replace("\r\n", "\n"):
+            notes.append(_("Control characters were removed from this answer. Check it."))
+        lines = kept.split("\n")
+        if len(lines) > max_lines:
+            lines = [line for line in lines if line.strip()]
+        if len(lines) > max_lines:
+            lines = lines[: max_lines - 1] + [", ".join(line.strip() for line in lines[max_lines - 1 :])]
+            notes.append(_("At most %(n)s lines are kept: the lines after that were joined onto the last one. Check this answer.")
+                         % {"n": max_lines})
+        kept = "\n".join(lines)
+    else:
+        kept = single_line(value)
+        if kept != value:
+            notes.append(_("Line breaks, tabs and other control characters were removed from this answer. Check it."))
+    limit = getattr(field, "max_length", None) or (TEXT_MAX_LENGTH if isinstance(field, forms.CharField) else OTHER_MAX_LENGTH)
+    if len(kept) > limit:
+        kept = kept[:limit]
+        notes.append(_("Only the first %(n)s characters of this answer were kept. Check it.") % {"n": limit})
+    return kept, notes if isinstance(field, forms.CharField) else []
+
+
+def bounded_input(form_class, querydict, *, application=None):
+    """(the values a person typed for a section, as stored in the draft, {field: messages}).
+
+    The draft keeps what each field accepts: at most its max_length, no line break
+    or control character in a single-line field, at most ``max_lines`` lines in a
+    multi-line one. The messages say what was changed, to be shown at the field."""
     form = form_class(application=application)
-    raw = {}
+    raw, changes = {}, {}
     for name, field in form.fields.items():
         if isinstance(field, forms.MultipleChoiceField):
-            raw[name] = [str(v)[:200] for v in querydict.getlist(name)][:20]
+            raw[name] = [single_line(str(v))[:OTHER_MAX_LENGTH] for v in querydict.getlist(name)][: len(field.choices)]
         elif isinstance(field, forms.BooleanField):
             raw[name] = querydict.get(name) in ("on", "true", "1", "True")
         else:
-            raw[name] = str(querydict.get(name, ""))[:5000]
-    return raw
+            raw[name], notes = _bounded_value(field, str(querydict.get(name, "")),
+                                              form.max_lines.get(name, DEFAULT_MAX_LINES))
+            if notes:
+                changes[name] = notes
+    return raw, changes
+
+
+def raw_input(form_class, querydict, *, application=None):
+    """The values a person typed for a section, as stored in the draft (``bounded_input``)."""
+    return bounded_input(form_class, querydict, application=application)[0]
 
 
 class AttachmentForm(AccessibleForm):

@@ -17,7 +17,7 @@ from guardian.shortcuts import assign_perm
 
 from onboarding import workflow
 from onboarding.application.declarations import NOTICE_VERSION
-from onboarding.application.forms import SECTION_FORMS, SectionForm, raw_input
+from onboarding.application.forms import SECTION_FORMS, SectionForm, bounded_input
 from onboarding.application.selectors import is_officer_of, officer_eligibility
 from onboarding.application.signals import application_submitted, application_withdrawn
 from onboarding.application.uploads import inspect_letter
@@ -98,17 +98,24 @@ def application_create(*, actor: AnyUser, request: HttpRequest | None = None) ->
 def application_save_section(
     *, application_id: int, section: Section | str, querydict: QueryDict, actor: AnyUser, request: HttpRequest | None = None
 ) -> tuple[Application, SectionForm]:
-    """Store a section's input as the draft (valid or not) and return (application, form)."""
+    """Store a section's input as the draft (valid or not) and return (application, form).
+
+    The draft keeps what each field accepts (``bounded_input``); what that changed in
+    the input is in ``form.input_changes``, and a warning at each such field."""
     section = Section(section)
     form_class = SECTION_FORMS[section]
     with transaction.atomic():
         application = application_lock_for_officer(application_id=application_id, actor=actor)
         if not application.is_editable:
             raise ApplicationNotEditable
-        raw = raw_input(form_class, querydict, application=application)
+        raw, input_changes = bounded_input(form_class, querydict, application=application)
         if section == Section.NODAL_OFFICER:
             raw["official_email"] = actor.email  # fixed to the verified account address
+            input_changes.pop("official_email", None)
         form = form_class(data=_as_form_data(raw), application=application)
+        for field, notes in input_changes.items():
+            for note in notes:
+                form.note_input_change(field, note)
         status = status_of_form(form)
         old = application.section_data(section)
         changed = sorted(k for k in set(old) | set(raw) if old.get(k) != raw.get(k))

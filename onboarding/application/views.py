@@ -113,9 +113,9 @@ def section_edit(request, pk, section):
         if "search_parent" in request.POST:
             query = urlencode({"q": request.POST.get("q", "")[:100]})
             return redirect(f"{reverse('onboarding:section', kwargs={'pk': pk, 'section': section.value})}?{query}")
-        if form.is_valid():
+        if form.is_valid() and not form.input_changes:
             return _section_saved(request, pk, section, form)
-        messages.warning(request, _("Your answers were saved as a draft. Correct the problems shown to complete this section."))
+        messages.warning(request, _draft_saved_message(form))
     else:
         form, restored = _section_form(request, application, section)
     context = {
@@ -132,6 +132,12 @@ def section_edit(request, pk, section):
     if section == Section.ORGANISATION and application.is_editable:
         context["duplicate_warnings"] = services.duplicate_warnings(application)
     return render(request, "onboarding/section.html", context)
+
+
+def _draft_saved_message(form):
+    if form.is_valid():  # valid once storing it had changed some answers: show them at their fields
+        return _("Your answers were saved, but some were changed to fit the form: check the answers marked below.")
+    return _("Your answers were saved as a draft. Correct the problems shown to complete this section.")
 
 
 def _section_saved(request, pk, section, form):

@@ -1,0 +1,49 @@
+"""Text people type, made safe to store and to send: control characters out of
+single-line answers, and web addresses in names made inert in plain-text mail.
+
+Zero-width joiners and non-joiners are kept: Devanagari and other Indian scripts
+need them. The bidirectional overrides and isolates (U+202A–U+202E,
+U+2066–U+2069) go: they can make a name read backwards (a file name ending
+"fdp.exe" shown as "exe.pdf").
+"""
+
+import re
+
+# Line breaks, tabs and the other C0/C1 "separators": in a single-line answer each
+# run of them becomes one space ("Directorate\r\nof Agriculture" keeps its words apart).
+_BREAKS = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\u2028\u2029"
+_BREAK_RUN = re.compile(f"[{_BREAKS}]+")
+# Every other control character (C0, DEL, C1) and the bidi overrides and isolates.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]")
+_LINE_BREAK = re.compile("\r\n|[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+# A dot between something and a word of at least two characters: "example.com",
+# "www.example", "मंत्रालय.भारत", but not the dots of "U.P." or "e.g." or a
+# sentence's full stop. "://" after a scheme.
+_LINKABLE_DOT = re.compile(r"(?<=\S)\.(?=[^\W\d_][^\s.,;:!?()\[\]{}<>\"'/\\|])")
+_SCHEME = re.compile(r"(?i)(?<=[a-z0-9])://")
+_AT = re.compile(r"(?<=\S)@(?=\S)")
+
+
+def single_line(value: str) -> str:
+    """``value`` without control characters: line breaks and tabs become one space,
+    the others (and the bidi overrides) are removed."""
+    return _CONTROL.sub("", _BREAK_RUN.sub(" ", value))
+
+
+def multi_line(value: str) -> str:
+    """``value`` with its line breaks as ``\\n`` and no other control character (a
+    tab becomes a space)."""
+    lines = _LINE_BREAK.split(value)
+    return "\n".join(_CONTROL.sub("", line.replace("\t", " ").replace("\x1f", " ")) for line in lines)
+
+
+def inert(value: object) -> str:
+    """A name as plain-text mail shows it: on one line, and with any web or mail
+    address in it broken ("example[.]com", "https[:]//", "name[at]example[.]com") so
+    that a mail client does not turn it into a link. Mail that names an organisation
+    or a person uses this for every value someone typed."""
+    text = single_line("" if value is None else str(value))
+    text = _SCHEME.sub("[:]//", text)
+    text = _AT.sub("[at]", text)
+    return _LINKABLE_DOT.sub("[.]", text)

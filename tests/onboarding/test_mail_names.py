@@ -1,0 +1,81 @@
+"""Names people type reach mail from the portal on one line and with any web address
+in them broken, so that a mail client does not make a link of it: a name is not a
+place to send the competent authority to.
+
+Web addresses in names are made inert in mail rather than refused at the field: a
+genuine name may hold a domain ("National Informatics Centre (nic.in)"), names also
+come from accounts and from data stored before, and the pages show a name exactly
+as typed; only mail clients turn text into links.
+"""
+
+import pytest
+
+from onboarding.models import Application
+from portal.text import inert
+from tests.onboarding.approval_helpers import AUTHORITY_EMAIL
+from tests.onboarding.form_helpers import complete, new_application, post_section, submit, valid
+from tests.smtp import text_of
+
+PHISHING_NAME = "Directorate of Agriculture - approve at https://evil.example.com/login or www.evil.example"
+
+
+def delivered_to(server, address):
+    return [m for m in server.messages if address in (m["To"] or "")]
+
+
+@pytest.mark.django_db
+def test_a_web_address_in_an_organisation_name_is_not_a_link_in_the_authoritys_email(
+    officer_client, officer, smtp_server, django_capture_on_commit_callbacks
+):
+    application = complete(officer_client, new_application(officer))
+    post_section(officer_client, application, "organisation", valid("organisation", name=PHISHING_NAME))
+    application = submit(officer_client, application, django_capture_on_commit_callbacks)
+    assert application.organisation_name == PHISHING_NAME  # the portal keeps the name as typed
+
+    [mail] = delivered_to(smtp_server, AUTHORITY_EMAIL)
+    text = text_of(mail)
+    assert "https://evil.example.com" not in text and "www.evil.example" not in text and "evil.example.com" not in text
+    assert "approve at https[:]//evil[.]example[.]com/login or www[.]evil[.]example" in text
+    assert "evil" not in mail["Subject"].replace("evil[.]example", "")  # the subject has it broken too
+    # The review link the email exists for is still a link.
+    assert "/onboarding/review/" in text
+
+
+@pytest.mark.django_db
+def test_a_name_stored_with_line_breaks_reaches_mail_on_one_line(
+    officer_client, officer, smtp_server, django_capture_on_commit_callbacks
+):
+    application = complete(officer_client, new_application(officer))
+    # As a draft saved before single-line answers were cleaned could hold it.
+    Application.objects.filter(pk=application.pk).update(organisation_name="Directorate of\r\nAgriculture\n\nURGENT: reply")
+    officer.full_name = "Sunil\nPatil"
+    officer.save(update_fields=["full_name"])
+    submit(officer_client, application, django_capture_on_commit_callbacks)
+    [mail] = delivered_to(smtp_server, AUTHORITY_EMAIL)
+    first_paragraph = text_of(mail).split("\n\n")[0]
+    assert "Sunil Patil (nodal.officer@mahaagri.gov.in), nodal officer of Directorate of Agriculture URGENT: reply" in " ".join(
+        first_paragraph.split("\n")
+    )
+    assert "\nURGENT" not in text_of(mail)
+
+
+@pytest.mark.parametrize(
+    "name, shown",
+    [
+        ("Directorate of Agriculture, Maharashtra", "Directorate of Agriculture, Maharashtra"),
+        ("U.P. Police", "U.P. Police"),
+        ("Sh. R.K. Sharma", "Sh. R.K. Sharma"),
+        ("Dept. of Posts, e.g. DOP-KA", "Dept. of Posts, e.g. DOP-KA"),
+        ("कृषी संचालनालय, महाराष्ट्र", "कृषी संचालनालय, महाराष्ट्र"),
+        ("Version 1.2 office", "Version 1.2 office"),
+        ("National Informatics Centre (nic.in)", "National Informatics Centre (nic[.]in)"),
+        ("see http://x.example/a", "see http[:]//x[.]example/a"),
+        ("HTTPS://EVIL.EXAMPLE", "HTTPS[:]//EVIL[.]EXAMPLE"),
+        ("mail me: boss@evil.example", "mail me: boss[at]evil[.]example"),
+        ("मंत्रालय.भारत", "मंत्रालय[.]भारत"),
+        ("Line\r\nbreak\tand\u202eoverride", "Line break andoverride"),
+        (None, ""),
+    ],
+)
+def test_inert_keeps_names_and_breaks_addresses(name, shown):
+    assert inert(name) == shown
