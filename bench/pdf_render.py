@@ -1,6 +1,8 @@
-"""PDF figures: our render against WeasyPrint alone, and a cached download against a fresh one.
+"""PDF figures: our render (a child process with limits) against WeasyPrint alone in this
+process, a cached download against a fresh one, and the hostile draft of the issue under the
+limits (time to refusal, peak memory of this process and of the child).
 
-Run: .venv/bin/python bench/pdf_render.py [--runs N]
+Run: .venv/bin/python bench/pdf_render.py [--runs N] [--timeout S] [--memory MB]
 """
 
 import argparse
@@ -10,15 +12,39 @@ import time
 from _setup import django_setup, median
 
 
-def build_application():
+def build_application(email="bench.officer@mahaagri.gov.in"):
     """The filled form of the tests (every section through the services, and the letter)."""
     from tests.factories import UserFactory
     from tests.onboarding.approval_helpers import filled_application
 
-    officer = UserFactory(email="bench.officer@mahaagri.gov.in", full_name="Bench Officer")
+    officer = UserFactory(email=email, full_name="Bench Officer")
     application = filled_application(officer)
     application.refresh_from_db()
     return officer, application
+
+
+def hostile_figures(officer, application, *, timeout, memory_mb):
+    """The crafted draft (5,000 line breaks in every multi-line answer, right-to-left and
+    zero-width text in every other one) downloaded through the view under the limits:
+    (seconds to the refusal, this process's peak RSS in MB, the render child's peak RSS in MB).
+    Run before anything renders in this process, so the parent's peak is its own."""
+    from django.conf import settings
+    from django.test import Client
+
+    from tests.factories import PASSWORD
+    from tests.onboarding.test_pdf_limits import make_hostile
+
+    settings.PDF_RENDER_TIMEOUT_SECONDS, settings.PDF_RENDER_MEMORY_MB = timeout, memory_mb
+    hostile = make_hostile(application)
+    client = Client()
+    client.login(email=officer.email, password=PASSWORD)
+    start = time.perf_counter()
+    response = client.get(f"/onboarding/{hostile.pk}/form.pdf")
+    elapsed = time.perf_counter() - start
+    assert response.status_code == 302, response.status_code
+    parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return elapsed, parent, child
 
 
 def timed(fn, runs):
@@ -33,14 +59,23 @@ def timed(fn, runs):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--timeout", type=float, default=10, help="PDF_RENDER_TIMEOUT_SECONDS for the hostile draft")
+    parser.add_argument("--memory", type=int, default=512, help="PDF_RENDER_MEMORY_MB for the hostile draft")
     args = parser.parse_args()
     django_setup()
+    from django.conf import settings
     from django.test import Client
     from weasyprint import HTML
 
     from onboarding.application import pdf
     from onboarding.models import Application, ApplicationDocument
     from tests.factories import PASSWORD
+
+    hostile_officer, hostile_application = build_application(email="bench.hostile@mahaagri.gov.in")
+    refused_in, parent_peak, child_peak = hostile_figures(
+        hostile_officer, hostile_application, timeout=args.timeout, memory_mb=args.memory
+    )
+    settings.PDF_RENDER_TIMEOUT_SECONDS, settings.PDF_RENDER_MEMORY_MB = 30, 512
 
     officer, application = build_application()
     html = pdf.application_form_html(application)
@@ -76,11 +111,15 @@ def main():
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     print(f"pages in the form PDF:                 {pages}")
-    print(f"WeasyPrint alone (same HTML), median:  {weasy_alone * 1000:8.1f} ms")
-    print(f"our render (template + WeasyPrint):    {ours * 1000:8.1f} ms  (overhead {(ours - weasy_alone) * 1000:+.1f} ms)")
+    print(f"WeasyPrint alone (same HTML), median:  {weasy_alone * 1000:8.1f} ms  (in this process, fonts loaded)")
+    print(f"our render (template + child process): {ours * 1000:8.1f} ms  (overhead {(ours - weasy_alone) * 1000:+.1f} ms)")
     print(f"download, fresh render (view):         {fresh * 1000:8.1f} ms")
     print(f"download, cached (view, from storage): {cached * 1000:8.1f} ms  ({fresh / cached:.0f}x faster)")
-    print(f"peak RSS of the process:               {peak_mb:8.0f} MB")
+    print(f"peak RSS of the process:               {peak_mb:8.0f} MB  (with WeasyPrint alone run in it)")
+    print(f"hostile draft ({args.timeout:g} s, {args.memory} MB limits):")
+    print(f"  refused after:                       {refused_in * 1000:8.0f} ms")
+    print(f"  peak RSS of the process until then:  {parent_peak:8.0f} MB")
+    print(f"  peak RSS of the render child:        {child_peak:8.0f} MB")
 
 
 if __name__ == "__main__":

@@ -283,6 +283,12 @@ ONBOARDING_TOKEN_TTL_DAYS = int(os.environ.get("ONBOARDING_TOKEN_TTL_DAYS", "7")
 ONBOARDING_TOKEN_RATE_PER_MINUTE = int(os.environ.get("ONBOARDING_TOKEN_RATE_PER_MINUTE", "30"))
 # Most reminders (and most escalations) the deadline sweep sends in one transaction.
 ONBOARDING_SWEEP_BATCH = int(os.environ.get("ONBOARDING_SWEEP_BATCH", "10000"))
+# PDFs (the filled form, the approval letter) are rendered in a child process that is
+# stopped at this wall-clock and processor time and this much address space; a second
+# request for the same document waits this long for the first one's PDF.
+PDF_RENDER_TIMEOUT_SECONDS = float(os.environ.get("PDF_RENDER_TIMEOUT_SECONDS", "10"))
+PDF_RENDER_MEMORY_MB = int(os.environ.get("PDF_RENDER_MEMORY_MB", "512"))
+PDF_RENDER_WAIT_SECONDS = float(os.environ.get("PDF_RENDER_WAIT_SECONDS", "3"))
 
 # Security ---------------------------------------------------------------------
 SECURE_CSP = {

@@ -1,66 +1,149 @@
-"""The filled onboarding form as a PDF (WeasyPrint), rendered once per version."""
+"""The filled onboarding form as a PDF (WeasyPrint), rendered once per version.
+
+Laying out text whose length and script an officer chose can take minutes and
+gigabytes (a draft with thousands of line breaks, right-to-left and zero-width
+text), so every PDF is rendered in a child process (``pdf_worker``) with limits
+of time and memory from the settings, one render per application version at a
+time. When a render is refused, goes over its limits or fails, the caller gets
+``PdfNotRendered`` and the person a message, never a 500.
+"""
 
 import hashlib
+import logging
+import math
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
+from onboarding.application import pdf_worker
 from onboarding.application.declarations import NOTICE_SECTIONS, UNDERTAKINGS
 from onboarding.application.summary import application_summary
-from onboarding.models import ApplicationDocument, DocumentKind
+from onboarding.models import Application, ApplicationDocument, DocumentKind
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
+from portal.permissions import AnyUser
+
+logger = logging.getLogger(__name__)
 
 STATIC_ROOTS = [Path(p).resolve() for p in settings.STATICFILES_DIRS]
 BASE_URL = STATIC_ROOTS[0].as_uri() + "/"
 
+# What the render child inherits of this process's environment.
+CHILD_ENVIRONMENT = {
+    "PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "PYTHONPATH", "XDG_CACHE_HOME", "XDG_CONFIG_HOME",
+    "XDG_DATA_DIRS", "FONTCONFIG_FILE", "FONTCONFIG_PATH",
+}
 
-def _allowed_path(url):
-    """The local path of a file:// URL inside our own static folders, or None."""
-    from urllib.parse import unquote, urlsplit
-
-    parts = urlsplit(url)
-    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
-        return None
-    path = Path(unquote(parts.path)).resolve()
-    for root in STATIC_ROOTS:
-        if path.is_relative_to(root) and path.is_file():
-            return path
-    return None
+# Why a PDF was not made.
+BUSY = "busy"  # another request is rendering the same version
+OVER_LIMIT = "over_limit"  # the render went over its time or memory limit
+FAILED = "failed"  # WeasyPrint failed
 
 
-def _fetcher_class():
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
+class PdfNotRendered(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
-    class StaticOnlyFetcher(URLFetcher):
-        """Fetches the portal's own static files (fonts) and nothing else: no other
-        local path, no network, no data: URLs."""
 
-        def fetch(self, url, headers=None):
-            path = _allowed_path(url)
-            if path is None:
-                raise ValueError(f"refused to fetch {url[:200]!r}: only the portal's static files are allowed")
-            mime = {".ttf": "font/ttf", ".css": "text/css", ".png": "image/png"}.get(path.suffix, "application/octet-stream")
-            return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": mime})
-
-    return StaticOnlyFetcher
+def refusal_message(reason: str) -> str:
+    """What to tell the person who asked for a PDF that was not made, in their language."""
+    if reason == BUSY:
+        return _("The PDF of this application is being prepared. Try again in a minute.")
+    return _(
+        "The PDF of this application could not be prepared: laying out its answers took longer or needed more memory "
+        "than allowed. Try again later; if it fails again, the longest answers (such as the postal address) need shortening."
+    )
 
 
 def static_only_fetcher():
-    return _fetcher_class()()
+    """The URL fetcher every render uses: the portal's own static files and nothing else."""
+    return pdf_worker.static_only_fetcher(STATIC_ROOTS)
 
 
-def render_pdf(html):
-    from weasyprint import HTML
+def render_pdf(html: str) -> bytes:
+    """``html`` as a PDF, rendered in a child process that may use at most
+    PDF_RENDER_TIMEOUT_SECONDS (wall clock and processor) and PDF_RENDER_MEMORY_MB.
+    Raises PdfNotRendered(OVER_LIMIT or FAILED)."""
+    seconds = settings.PDF_RENDER_TIMEOUT_SECONDS
+    command = [
+        sys.executable, "-m", "onboarding.application.pdf_worker",
+        str(math.ceil(seconds)), str(settings.PDF_RENDER_MEMORY_MB), BASE_URL, *(str(root) for root in STATIC_ROOTS),
+    ]
+    # The child lays out text someone typed: it gets no secret of ours (database, keys) in
+    # its environment, only what Python and fontconfig need. Two malloc arenas: each of
+    # Pango's threads would otherwise reserve 64 MB of address space of its own, and whether
+    # a render fits under the limit would depend on timing.
+    env = {name: value for name, value in os.environ.items() if name in CHILD_ENVIRONMENT} | {"MALLOC_ARENA_MAX": "2"}
+    started = time.monotonic()
+    try:
+        result = subprocess.run(  # our own module, no shell
+            command, input=html.encode("utf-8"), capture_output=True, timeout=seconds, cwd=settings.BASE_DIR, env=env,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:  # run() has killed the child
+        logger.warning("PDF render stopped at its time limit (%s s)", seconds)
+        raise PdfNotRendered(OVER_LIMIT) from None
+    if result.returncode == 0 and result.stdout.startswith(b"%PDF-"):
+        return result.stdout
+    elapsed = time.monotonic() - started
+    if result.returncode == pdf_worker.EXIT_OUT_OF_MEMORY or result.returncode < 0:
+        # Out of memory, or killed by a signal: SIGXCPU/SIGKILL at the processor limit,
+        # SIGSEGV/SIGABRT when a library could not allocate under the memory limit.
+        how = "out of memory" if result.returncode > 0 else f"signal {-result.returncode}"
+        logger.warning("PDF render stopped at its limits (%s, after %.1f s; %s MB, %s s)",
+                       how, elapsed, settings.PDF_RENDER_MEMORY_MB, seconds)
+        raise PdfNotRendered(OVER_LIMIT)
+    logger.error("PDF render failed (exit status %s after %.1f s): %s",
+                 result.returncode, elapsed, result.stderr.decode("utf-8", "replace")[:1000])
+    raise PdfNotRendered(FAILED)
 
-    return HTML(string=html, base_url=BASE_URL, url_fetcher=static_only_fetcher()).write_pdf()
+
+@contextmanager
+def render_lock(key: str) -> Iterator[bool]:
+    """Whether this request holds the render of ``key`` (one render per document
+    at a time, across processes: the shared cache). Held at most as long as a render
+    may last, so a lock left by a killed process ends by itself."""
+    cache_key, token = f"pdf-render:{key}", uuid.uuid4().hex
+    held = cache.add(cache_key, token, timeout=math.ceil(settings.PDF_RENDER_TIMEOUT_SECONDS) + 30)
+    try:
+        yield held
+    finally:
+        if held and cache.get(cache_key) == token:
+            cache.delete(cache_key)
 
 
-def application_form_html(application):
+def _stored_form_pdf(application: Application) -> ApplicationDocument | None:
+    return ApplicationDocument.objects.filter(
+        application=application, kind=DocumentKind.FORM_PDF, version=application.version
+    ).first()
+
+
+def _wait_for_form_pdf(application: Application) -> ApplicationDocument | None:
+    """Another request is rendering this version: its PDF, if it comes within PDF_RENDER_WAIT_SECONDS."""
+    deadline = time.monotonic() + settings.PDF_RENDER_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        document = _stored_form_pdf(application)
+        if document:
+            return document
+    return None
+
+
+def application_form_html(application: Application) -> str:
     with translation.override("en"):
         return render_to_string(
             "onboarding/pdf/application_form.html",
@@ -76,27 +159,37 @@ def application_form_html(application):
         )
 
 
-def application_form_pdf(*, application, actor=None):
-    """Return the stored PDF of the application's current version, rendering it only once."""
-    existing = ApplicationDocument.objects.filter(
-        application=application, kind=DocumentKind.FORM_PDF, version=application.version
-    ).first()
+def application_form_pdf(*, application: Application, actor: AnyUser | None = None) -> ApplicationDocument:
+    """Return the stored PDF of the application's current version, rendering it only once.
+
+    Raises PdfNotRendered: BUSY when another request is rendering this version and has
+    not finished within PDF_RENDER_WAIT_SECONDS, OVER_LIMIT or FAILED from render_pdf."""
+    existing = _stored_form_pdf(application)
     if existing:
         return existing
-    content = render_pdf(application_form_html(application))
-    try:
-        with transaction.atomic():
-            document = ApplicationDocument(
-                application=application, kind=DocumentKind.FORM_PDF, version=application.version,
-                sha256=hashlib.sha256(content).hexdigest(), size=len(content),
+    with render_lock(f"{DocumentKind.FORM_PDF}:{application.pk}:{application.version}") as held:
+        if not held:
+            document = _wait_for_form_pdf(application)
+            if document is None:
+                raise PdfNotRendered(BUSY)
+            return document
+        existing = _stored_form_pdf(application)  # finished just before this request took the lock
+        if existing:
+            return existing
+        content = render_pdf(application_form_html(application))
+        try:
+            with transaction.atomic():
+                document = ApplicationDocument(
+                    application=application, kind=DocumentKind.FORM_PDF, version=application.version,
+                    sha256=hashlib.sha256(content).hexdigest(), size=len(content),
+                )
+                reference = application.reference or f"draft-{application.pk}"
+                document.file.save(f"{reference}-v{application.version}.pdf", ContentFile(content), save=False)
+                document.save()
+                audit_record(actor=actor, action=AuditAction.APPLICATION_PDF_RENDERED, target=application,
+                             new={"version": application.version, "sha256": document.sha256})
+        except IntegrityError:  # rendered at the same moment by another request
+            document = ApplicationDocument.objects.get(
+                application=application, kind=DocumentKind.FORM_PDF, version=application.version
             )
-            document.file.save(f"{application.reference or 'draft-' + str(application.pk)}-v{application.version}.pdf",
-                               ContentFile(content), save=False)
-            document.save()
-            audit_record(actor=actor, action=AuditAction.APPLICATION_PDF_RENDERED, target=application,
-                         new={"version": application.version, "sha256": document.sha256})
-    except IntegrityError:  # rendered at the same moment by another request
-        document = ApplicationDocument.objects.get(
-            application=application, kind=DocumentKind.FORM_PDF, version=application.version
-        )
     return document

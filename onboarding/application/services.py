@@ -20,7 +20,7 @@ from onboarding.application.declarations import NOTICE_VERSION
 from onboarding.application.forms import SECTION_FORMS, SectionForm, bounded_input
 from onboarding.application.selectors import is_officer_of, officer_eligibility
 from onboarding.application.signals import application_submitted, application_withdrawn
-from onboarding.application.uploads import inspect_letter
+from onboarding.application.uploads import inspect_letter, letter_filename
 from onboarding.application.validators import split_domain_list
 from onboarding.models import (
     OPEN_STATUSES,
@@ -38,6 +38,7 @@ from portal.audit.services import audit_record
 from portal.organisations.models import Level, Organisation, OrganisationDomain
 from portal.organisations.states import CENTRAL
 from portal.permissions import AnyUser
+from portal.text import single_line
 
 
 class ApplicationNotEditable(Exception):
@@ -156,12 +157,13 @@ def attachment_upload(
         if not application.is_editable:
             raise ApplicationNotEditable
         Attachment.objects.filter(application=application, is_current=True).update(is_current=False)
-        extension = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}[content_type]
+        # The uploaded name (say "पत्र.exe") is kept only as a record, without control or
+        # bidi characters; the file is stored and served as "<reference>-letter.<type>".
         attachment = Attachment(
-            application=application, original_name=(uploaded.name or "letter")[:255], content_type=content_type,
-            size=len(content), sha256=sha256, pages=pages, uploaded_by=actor,
+            application=application, original_name=single_line(uploaded.name or "").strip()[:255] or "letter",
+            content_type=content_type, size=len(content), sha256=sha256, pages=pages, uploaded_by=actor,
         )
-        attachment.file.save(f"{sha256[:16]}.{extension}", ContentFile(content), save=False)
+        attachment.file.save(letter_filename(application, content_type), ContentFile(content), save=False)
         attachment.save()
         application.section_status = {
             **application.section_status, Section.AUTHORISATION_LETTER.value: SectionStatus.COMPLETE.value

@@ -8,6 +8,15 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 PDF, PNG, JPEG = "application/pdf", "image/png", "image/jpeg"
+EXTENSIONS = {PDF: "pdf", PNG: "png", JPEG: "jpg"}
+
+
+def letter_filename(application, content_type):
+    """The name a letter is stored and served under: the application's reference (or
+    its draft number) and the extension of its checked content, never the uploaded
+    name (which is kept only as a record)."""
+    reference = application.reference or f"draft-{application.pk}"
+    return f"{reference}-letter.{EXTENSIONS[content_type]}"
 
 
 def sniff(head):

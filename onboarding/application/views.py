@@ -1,11 +1,12 @@
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404, QueryDict
+from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -21,8 +22,10 @@ from onboarding.application.selectors import (
     officer_eligibility,
 )
 from onboarding.application.summary import application_summary
+from onboarding.application.uploads import letter_filename
 from onboarding.models import Attachment, Section, SectionStatus
 from portal.access import pop_pending_input, rule
+from portal.downloads import stored_file_response
 from portal.organisations.selectors import organisation_search
 
 SECTION_ORDER = list(Section)
@@ -227,19 +230,28 @@ def letter_download(request, pk, attachment_id):
         attachment = application.attachments.get(pk=attachment_id)
     except (Attachment.DoesNotExist, ValueError):
         raise Http404 from None
-    response = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type, as_attachment=True,
-                            filename=attachment.original_name)
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return stored_file_response(attachment.file, owner=attachment, content_type=attachment.content_type,
+                                filename=letter_filename(application, attachment.content_type))
+
+
+def _page_before(request, default):
+    """The portal page the person came from (the Referer, when it is one of ours), else ``default``."""
+    referer = request.headers.get("Referer", "")
+    ours = url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    return referer if referer and ours and urlsplit(referer).path != request.path else default
 
 
 @rule("viewer_of_application")
 @require_http_methods(["GET"])
 def form_pdf(request, pk):
     application = application_for_viewer(request.user, pk)
-    document = pdf.application_form_pdf(application=application, actor=request.user)
+    try:
+        document = pdf.application_form_pdf(application=application, actor=request.user)
+    except pdf.PdfNotRendered as exc:
+        messages.error(request, pdf.refusal_message(exc.reason))
+        return redirect(_page_before(request, reverse("onboarding:detail", kwargs={"pk": pk})))
     name = f"{application.reference or f'draft-{application.pk}'}-v{document.version}.pdf"
-    return FileResponse(document.file.open("rb"), content_type="application/pdf", as_attachment=True, filename=name)
+    return stored_file_response(document.file, owner=document, content_type="application/pdf", filename=name)
 
 
 @rule("nodal_officer_of_application")

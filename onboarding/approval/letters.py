@@ -8,6 +8,7 @@ and issuing is idempotent, so none is sent twice.
 """
 
 import hashlib
+import logging
 from datetime import datetime
 
 from django.conf import settings
@@ -17,10 +18,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from onboarding import notifications
-from onboarding.application.pdf import render_pdf
+from onboarding.application.pdf import PdfNotRendered, render_lock, render_pdf
 from onboarding.models import Application, ApplicationDocument, ApplicationStatus, ApprovalStep, Decision, DocumentKind, Stage
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
+
+logger = logging.getLogger(__name__)
 
 
 def _approving_authority(application: Application) -> ApprovalStep | None:
@@ -46,8 +49,9 @@ def approval_letter_html(application: Application, *, issued_at: datetime, autho
 
 
 def approval_letter_issue(*, application_id: int) -> ApplicationDocument | None:
-    """Render, store and email the approval letter once; returns the document (or None
-    if the application is not approved)."""
+    """Render, store and email the approval letter once; returns the document, or None
+    if the application is not approved or the letter could not be rendered now (another
+    worker is rendering it, or the render went over its limits: the beat job tries again)."""
     application = Application.objects.select_related("nodal_officer", "organisation").get(pk=application_id)
     if application.status != ApplicationStatus.APPROVED:
         return None
@@ -56,8 +60,21 @@ def approval_letter_issue(*, application_id: int) -> ApplicationDocument | None:
         return existing
     issued_at = timezone.now()
     authority = _approving_authority(application)
-    # Slow: outside the transaction.
-    content = render_pdf(approval_letter_html(application, issued_at=issued_at, authority=authority))
+    # Slow: outside the transaction, in the bounded renderer, one worker at a time.
+    with render_lock(f"{DocumentKind.APPROVAL_LETTER}:{application.pk}") as held:
+        if not held:  # another worker is issuing it
+            return None
+        try:
+            content = render_pdf(approval_letter_html(application, issued_at=issued_at, authority=authority))
+        except PdfNotRendered as exc:
+            # The beat job (approval_letters_issue) tries again at its next run.
+            logger.error("The approval letter of application %s (%s) was not rendered: %s",
+                         application.pk, application.reference, exc.reason)
+            return None
+        return _approval_letter_store(application, content=content, authority=authority)
+
+
+def _approval_letter_store(application: Application, *, content: bytes, authority: ApprovalStep | None) -> ApplicationDocument:
     with transaction.atomic():
         Application.objects.select_for_update().filter(pk=application.pk).first()
         existing = ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).first()

@@ -19,6 +19,7 @@ from onboarding import workflow
 from onboarding.application import pdf
 from onboarding.application.selectors import application_for_officer, application_for_viewer
 from onboarding.application.summary import application_summary
+from onboarding.application.uploads import letter_filename
 from onboarding.approval import services
 from onboarding.approval.changes import changes_since_last_seen
 from onboarding.approval.forms import AppealForm, DecisionForm
@@ -40,6 +41,7 @@ from onboarding.models import (
     Stage,
 )
 from portal.access import rule
+from portal.downloads import stored_file_response
 
 LINK_PAGES = {
     LinkState.UNKNOWN: ("onboarding/review/link_unknown.html", 404),
@@ -172,11 +174,12 @@ def review_letter(request, token):
     row, refusal = _valid_token_or_page(request, token)
     if refusal:
         return refusal
-    attachment = row.step.application.attachments.filter(is_current=True).first()
+    application = row.step.application
+    attachment = application.attachments.filter(is_current=True).first()
     if attachment is None:
         raise Http404
-    return FileResponse(attachment.file.open("rb"), content_type=attachment.content_type, as_attachment=True,
-                        filename=attachment.original_name)
+    return stored_file_response(attachment.file, owner=attachment, content_type=attachment.content_type,
+                                filename=letter_filename(application, attachment.content_type))
 
 
 @rule("token")
@@ -188,9 +191,13 @@ def review_pdf(request, token):
     if refusal:
         return refusal
     application = row.step.application
-    document = pdf.application_form_pdf(application=application, actor=None)
+    try:
+        document = pdf.application_form_pdf(application=application, actor=None)
+    except pdf.PdfNotRendered as exc:  # said on the review page, where the link was
+        messages.error(request, pdf.refusal_message(exc.reason))
+        return redirect("onboarding:review", token=token)
     name = f"{application.reference}-v{document.version}.pdf"
-    return FileResponse(document.file.open("rb"), content_type="application/pdf", as_attachment=True, filename=name)
+    return stored_file_response(document.file, owner=document, content_type="application/pdf", filename=name)
 
 
 # State and central administrators ------------------------------------------------------
@@ -314,5 +321,5 @@ def approval_letter(request, pk):
     document = ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).first()
     if document is None:
         raise Http404
-    return FileResponse(document.file.open("rb"), content_type="application/pdf", as_attachment=True,
-                        filename=f"{application.reference}-approval-letter.pdf")
+    return stored_file_response(document.file, owner=document, content_type="application/pdf",
+                                filename=f"{application.reference}-approval-letter.pdf")

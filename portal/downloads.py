@@ -1,0 +1,24 @@
+"""Serving a stored file (an uploaded letter, a generated PDF) from a view that has
+checked permission. A file its row names but storage no longer holds is a 404 for
+the person and an error in the log for the administrators, never a 500."""
+
+import logging
+
+from django.db.models import Model
+from django.db.models.fields.files import FieldFile
+from django.http import FileResponse, Http404
+
+logger = logging.getLogger(__name__)
+
+
+def stored_file_response(stored: FieldFile, *, owner: Model, content_type: str, filename: str) -> FileResponse:
+    """``stored`` as a download named ``filename``; Http404 (and an error logged naming
+    the file and ``owner``) when storage does not have it."""
+    try:
+        handle = stored.open("rb")
+    except (OSError, ValueError):  # missing or unreadable; ValueError: the row names no file
+        logger.error("Stored file missing: %r of %s %s", stored.name, owner._meta.label, owner.pk)
+        raise Http404 from None
+    response = FileResponse(handle, content_type=content_type, as_attachment=True, filename=filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,254 @@
+"""What an officer's input can cost: every PDF is rendered in a child process with
+limits of time and memory, one render per application version at a time.
+
+The crafted draft of the issue (5,000 line breaks in every multi-line field,
+right-to-left and zero-width text in every other one) rendered for over 14 minutes
+in the request and grew the process to 3.1 GB. It can no longer be typed into the
+form (test_input_bounds.py), so it is written to the database here, as a draft
+saved before the bounds would be. Under limits the test sets, the person who asked
+for the PDF is answered within them, with a message in their language on the page
+they came from; nothing is stored; the next render works.
+"""
+
+import resource
+import subprocess
+import threading
+import time
+
+import pytest
+from django import forms
+from django.db import connection
+from django.test import Client
+
+from onboarding.application import pdf
+from onboarding.application.forms import SECTION_FORMS
+from onboarding.approval import services as approvals
+from onboarding.approval.letters import approval_letter_issue
+from onboarding.models import Application, ApplicationDocument, DocumentKind
+from portal.audit.models import AuditAction, AuditEvent
+from tests.html_tree import page
+from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
+    TRANSACTIONAL,
+    authority_approved,
+    latest_link,
+    make_state_admin,
+    official_email_rules,
+    run_beat_jobs,
+    state_step,
+    submitted_application,
+)
+from tests.onboarding.form_helpers import new_application, reload
+
+TIMEOUT, MEMORY_MB = 2, 300
+# The server answers within the time limit and what it takes to start and stop the child.
+PROMPT = TIMEOUT + 3
+
+NOT_MADE_EN = "The PDF of this application could not be prepared"
+NOT_MADE_HI = "इस आवेदन की PDF तैयार नहीं की जा सकी"
+NOT_MADE_MR = "या अर्जाची PDF तयार करता आली नाही"
+BUSY_EN = "The PDF of this application is being prepared. Try again in a minute."
+
+RTL_ZERO_WIDTH = ("\u202e\u200bمرحبا\u200f\u2067\u200d" * 700)[:5000]
+
+
+def make_hostile(application):
+    """Every multi-line answer 5,000 line breaks, every other answer 5,000 characters
+    of right-to-left and zero-width text: what a draft could hold before the bounds."""
+    data = {}
+    for section, form_class in SECTION_FORMS.items():
+        values = {}
+        for name, field in form_class().fields.items():
+            if isinstance(field, (forms.MultipleChoiceField, forms.BooleanField)):
+                continue
+            values[name] = "\n" * 5000 if isinstance(field.widget, forms.Textarea) else RTL_ZERO_WIDTH
+        data[section.value] = values
+    Application.objects.filter(pk=application.pk).update(data=data, version=application.version + 1)
+    return reload(application)
+
+
+@pytest.fixture
+def limits(settings):
+    settings.PDF_RENDER_TIMEOUT_SECONDS = TIMEOUT
+    settings.PDF_RENDER_MEMORY_MB = MEMORY_MB
+    return settings
+
+
+def alerts(response):
+    return [node.squashed_text() for node in page(response).iter() if "alert" in node.get("class", "").split()]
+
+
+def timed_get(client, url, **extra):
+    started = time.monotonic()
+    response = client.get(url, **extra)
+    return response, time.monotonic() - started
+
+
+@pytest.mark.django_db
+def test_the_hostile_draft_is_refused_within_the_limits_with_a_message_on_the_page_the_officer_came_from(
+    limits, officer_client, officer
+):
+    application = make_hostile(new_application(officer))
+    task_list = f"http://testserver/onboarding/{application.pk}/tasks/"
+
+    response, elapsed = timed_get(officer_client, f"/onboarding/{application.pk}/form.pdf", HTTP_REFERER=task_list)
+    assert elapsed < PROMPT, elapsed
+    assert response.status_code == 302 and response["Location"] == task_list
+    messages = alerts(officer_client.get(task_list))
+    assert any(message.startswith(NOT_MADE_EN) for message in messages), messages
+
+    # In the officer's language; without a Referer (a bookmarked link), on the application's page.
+    response, elapsed = timed_get(officer_client, f"/onboarding/{application.pk}/form.pdf", HTTP_ACCEPT_LANGUAGE="hi")
+    assert elapsed < PROMPT, elapsed
+    assert response.status_code == 302 and response["Location"] == f"/onboarding/{application.pk}/"
+    messages = alerts(officer_client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="hi"))
+    assert any(message.startswith(NOT_MADE_HI) for message in messages), messages
+
+    assert not ApplicationDocument.objects.exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.APPLICATION_PDF_RENDERED).exists()
+
+
+@pytest.mark.django_db
+def test_a_referer_of_another_site_is_not_where_the_refusal_sends_the_officer(limits, officer_client, officer):
+    application = make_hostile(new_application(officer))
+    response = officer_client.get(f"/onboarding/{application.pk}/form.pdf", HTTP_REFERER="https://evil.example/phish")
+    assert response.status_code == 302 and response["Location"] == f"/onboarding/{application.pk}/"
+
+
+@pytest.mark.django_db
+def test_the_competent_authority_is_told_on_the_review_page_when_the_pdf_cannot_be_made(limits, officer):
+    application = make_hostile(submitted_application(officer))
+    client = Client(HTTP_ACCEPT_LANGUAGE="mr")
+    # The link from the email, followed as a browser does, to the review page and its link to the PDF.
+    review = client.get(latest_link()[0], follow=True)
+    assert review.status_code == 200
+    review_url = review.redirect_chain[-1][0] if review.redirect_chain else latest_link()[0]
+    [pdf_url] = [a.get("href") for a in page(review).find_all("a") if (a.get("href") or "").endswith("form.pdf")]
+
+    response, elapsed = timed_get(client, pdf_url)
+    assert elapsed < PROMPT, elapsed
+    assert response.status_code == 302 and response["Location"] == review_url
+    assert response["Referrer-Policy"] == "same-origin"  # the page's address stays on the site
+    messages = alerts(client.get(review_url))
+    assert any(message.startswith(NOT_MADE_MR) for message in messages), messages
+    assert not ApplicationDocument.objects.filter(application=application).exists()
+
+
+@pytest.mark.django_db
+def test_the_filled_form_renders_under_the_same_memory_limit(settings, officer_client, officer):
+    """The hostile draft is refused for what it holds, not because the limits leave no room."""
+    settings.PDF_RENDER_MEMORY_MB = MEMORY_MB
+    application = submitted_application(officer)
+    response = officer_client.get(f"/onboarding/{application.pk}/form.pdf")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(b"%PDF-")
+
+
+def test_the_memory_limit_stops_a_render_that_needs_more(settings, caplog):
+    settings.PDF_RENDER_TIMEOUT_SECONDS = 60
+    settings.PDF_RENDER_MEMORY_MB = 240
+    html = "<html><body>" + "<div>x</div>" * 100_000 + "</body></html>"  # about 1 GB to lay out
+    started = time.monotonic()
+    with pytest.raises(pdf.PdfNotRendered) as refused:
+        pdf.render_pdf(html)
+    assert refused.value.reason == pdf.OVER_LIMIT
+    assert time.monotonic() - started < 30  # stopped by the memory limit, long before the time limit
+    assert "out of memory" in caplog.text
+
+
+def test_the_time_limit_stops_the_child_and_the_parent_stays_small(settings):
+    settings.PDF_RENDER_TIMEOUT_SECONDS = 1
+    html = "<html><body>" + "<p>\u202eمرحبا\u200b" + "<br>" * 20000 + "</p>" * 20 + "</body></html>"
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    with pytest.raises(pdf.PdfNotRendered) as refused:
+        pdf.render_pdf(html)
+    assert refused.value.reason == pdf.OVER_LIMIT
+    assert time.monotonic() - started < 1 + 3
+    # The layout happened in the child: this process's peak did not grow (kB on Linux).
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before < 50 * 1024
+
+
+def test_the_render_child_gets_no_secret_from_the_environment(monkeypatch):
+    monkeypatch.setenv("DJANGO_SECRET_KEY", "not-for-the-child")
+    monkeypatch.setenv("DATABASE_URL", "postgres://portal:password@db/portal")
+    seen = {}
+    run = subprocess.run
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs["env"])
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(pdf.subprocess, "run", spy)
+    assert pdf.render_pdf("<html><body><p>Hello</p></body></html>").startswith(b"%PDF-")
+    assert "DJANGO_SECRET_KEY" not in seen and "DATABASE_URL" not in seen
+    assert seen["MALLOC_ARENA_MAX"] == "2"
+
+
+# One render per version at a time -------------------------------------------------------
+
+@pytest.mark.django_db
+def test_a_request_for_a_version_being_rendered_waits_briefly_then_is_told_to_try_again(settings, officer_client, officer):
+    settings.PDF_RENDER_WAIT_SECONDS = 0.5
+    application = new_application(officer)
+    url = f"/onboarding/{application.pk}/form.pdf"
+    with pdf.render_lock(f"{DocumentKind.FORM_PDF}:{application.pk}:{application.version}") as held:
+        assert held
+        response, elapsed = timed_get(officer_client, url)
+        assert 0.5 <= elapsed < 3, elapsed
+        assert response.status_code == 302
+        assert BUSY_EN in alerts(officer_client.get(response["Location"]))
+        assert not ApplicationDocument.objects.exists()
+        # Another version is not held by this lock.
+        with pdf.render_lock(f"{DocumentKind.FORM_PDF}:{application.pk}:{application.version + 1}") as other:
+            assert other
+    assert officer_client.get(url).status_code == 200  # released: rendered now
+
+
+@TRANSACTIONAL
+@pytest.mark.usefixtures("official_email_rules")
+def test_two_requests_for_the_same_version_render_it_once(settings, require_postgresql, officer, monkeypatch):
+    settings.PDF_RENDER_WAIT_SECONDS = 30
+    application = new_application(officer)
+    results, errors, renders = [], [], []
+    render = pdf.render_pdf
+    monkeypatch.setattr(pdf, "render_pdf", lambda html: renders.append(1) or render(html))
+
+    def download():
+        try:
+            results.append(pdf.application_form_pdf(application=reload(application), actor=officer).pk)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=download) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert len(results) == 2 and results[0] == results[1]
+    assert len(renders) == 1  # the second request waited for the first one's PDF
+    assert ApplicationDocument.objects.filter(application=application).count() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.APPLICATION_PDF_RENDERED).count() == 1
+
+
+# The approval letter ----------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_an_approval_letter_that_goes_over_the_limits_is_not_issued_and_the_beat_job_issues_it_later(
+    settings, officer, django_capture_on_commit_callbacks, caplog
+):
+    application = authority_approved(officer)
+    settings.PDF_RENDER_TIMEOUT_SECONDS = 0.05  # no render finishes in time
+    with django_capture_on_commit_callbacks(execute=True):
+        approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=make_state_admin("MH"))
+    application.refresh_from_db()
+    assert application.status == "approved"
+    assert approval_letter_issue(application_id=application.pk) is None
+    assert not ApplicationDocument.objects.filter(kind=DocumentKind.APPROVAL_LETTER).exists()
+    assert any(record.levelname == "ERROR" and "approval letter" in record.getMessage() for record in caplog.records)
+
+    settings.PDF_RENDER_TIMEOUT_SECONDS = 30
+    assert run_beat_jobs()["letters"] == 1
+    assert ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).count() == 1

@@ -1,0 +1,133 @@
+"""Stored files: the uploaded letter is stored and served under a name of the
+portal's own, whatever it was uploaded as; and every view that serves a stored file
+answers 404 (and logs an error naming the file and its row) when storage has lost
+it, never a 500."""
+
+import logging
+from pathlib import PurePosixPath
+
+import pytest
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from onboarding.application import services
+from onboarding.approval import services as approvals
+from onboarding.models import ApplicationDocument, Attachment, DocumentKind
+from portal.audit.models import AuditAction, AuditEvent
+from tests.html_tree import page
+from tests.onboarding.approval_helpers import (
+    authority_approved,
+    latest_link,
+    make_state_admin,
+    signed_in,
+    state_step,
+    submitted_application,
+)
+from tests.onboarding.form_helpers import jpeg_bytes, new_application, png_bytes, reload, upload
+from tests.onboarding_data import minimal_pdf
+
+pytestmark = pytest.mark.django_db
+
+
+def disposition_name(response):
+    disposition = response["Content-Disposition"]
+    assert disposition.startswith("attachment; filename=\""), disposition
+    return disposition.removeprefix("attachment; filename=\"").removesuffix("\"")
+
+
+@pytest.mark.parametrize(
+    "uploaded_as, recorded, make, extension",
+    [("पत्र.exe", "पत्र.exe", minimal_pdf, "pdf"), ("scan.png.exe", "scan.png.exe", png_bytes, "png"),
+     ("letter.pdf", "letter.pdf", jpeg_bytes, "jpg"), ("..\\..\\autorun.inf", "autorun.inf", minimal_pdf, "pdf")],
+)
+def test_a_letter_is_stored_and_served_under_the_applications_name_and_its_real_type(
+    officer_client, officer, uploaded_as, recorded, make, extension
+):
+    application = new_application(officer)
+    assert upload(officer_client, application, make(), name=uploaded_as).status_code == 302
+    attachment = Attachment.objects.get(application=application)
+    expected = f"draft-{application.pk}-letter.{extension}"
+
+    stored = PurePosixPath(attachment.file.name)
+    assert stored.stem.startswith(f"draft-{application.pk}-letter") and stored.suffix == f".{extension}", stored
+    response = officer_client.get(f"/onboarding/{application.pk}/letter/{attachment.pk}/")
+    assert response.status_code == 200
+    assert disposition_name(response) == expected
+    # The name it was uploaded as is only a record.
+    assert attachment.original_name == recorded
+    assert AuditEvent.objects.get(action=AuditAction.APPLICATION_ATTACHMENT_UPLOADED).new_values["name"] == recorded
+
+
+def test_the_recorded_name_keeps_no_control_or_bidi_character_whoever_calls_the_service(officer):
+    # Django's form parsing drops non-printable characters from a browser's upload; the
+    # service records the name safely for any other caller too. U+202E would show
+    # "letter\u202efdp.exe" as "letterexe.pdf".
+    application = new_application(officer)
+    uploaded = SimpleUploadedFile("letter\u202efdp\u2066.exe\x1b\n", minimal_pdf(), content_type="application/pdf")
+    attachment = services.attachment_upload(application_id=application.pk, uploaded=uploaded, actor=officer)
+    assert attachment.original_name == "letterfdp.exe"
+
+
+def test_after_submission_the_letter_is_served_under_the_reference(officer_client, officer):
+    application = submitted_application(officer)
+    attachment = Attachment.objects.get(application=application, is_current=True)
+    response = officer_client.get(f"/onboarding/{application.pk}/letter/{attachment.pk}/")
+    assert disposition_name(response) == f"{application.reference}-letter.pdf"
+
+    # The competent authority's copy has the same name.
+    client = Client()
+    review = client.get(latest_link()[0], follow=True)
+    [letter_url] = [a.get("href") for a in page(review).find_all("a") if (a.get("href") or "").endswith("letter/")]
+    response = client.get(letter_url)
+    assert response.status_code == 200
+    assert disposition_name(response) == f"{application.reference}-letter.pdf"
+
+
+# A stored file that storage has lost -----------------------------------------------------
+
+def assert_missing_file_is_a_logged_404(client, url, stored, caplog):
+    default_storage.delete(stored.file.name)
+    with caplog.at_level(logging.ERROR, logger="portal.downloads"):
+        response = client.get(url)
+    assert response.status_code == 404
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR and r.name == "portal.downloads"]
+    assert errors == [f"Stored file missing: {stored.file.name!r} of {stored._meta.label} {stored.pk}"], errors
+
+
+def test_a_missing_letter_is_a_404_for_the_officer_and_an_error_for_the_administrators(officer_client, officer, caplog):
+    application = new_application(officer)
+    upload(officer_client, application, minimal_pdf())
+    attachment = Attachment.objects.get(application=application)
+    assert_missing_file_is_a_logged_404(officer_client, f"/onboarding/{application.pk}/letter/{attachment.pk}/", attachment, caplog)
+
+
+def test_a_missing_form_pdf_is_a_404(officer_client, officer, caplog):
+    application = new_application(officer)
+    url = f"/onboarding/{application.pk}/form.pdf"
+    assert officer_client.get(url).status_code == 200
+    document = ApplicationDocument.objects.get(application=application, kind=DocumentKind.FORM_PDF)
+    assert_missing_file_is_a_logged_404(officer_client, url, document, caplog)
+
+
+def test_a_missing_approval_letter_is_a_404(officer, django_capture_on_commit_callbacks, caplog):
+    application = authority_approved(officer)
+    with django_capture_on_commit_callbacks(execute=True):
+        approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=make_state_admin("MH"))
+    document = ApplicationDocument.objects.get(application=application, kind=DocumentKind.APPROVAL_LETTER)
+    assert_missing_file_is_a_logged_404(signed_in(officer), f"/onboarding/{reload(application).pk}/approval-letter.pdf",
+                                        document, caplog)
+
+
+@pytest.mark.parametrize("suffix", ["letter/", "form.pdf"])
+def test_a_missing_file_on_the_authoritys_review_pages_is_a_404(officer, caplog, suffix):
+    application = submitted_application(officer)
+    client = Client()
+    review = client.get(latest_link()[0], follow=True)
+    [url] = [a.get("href") for a in page(review).find_all("a") if (a.get("href") or "").endswith(suffix)]
+    assert client.get(url).status_code == 200
+    if suffix == "letter/":
+        stored = Attachment.objects.get(application=application, is_current=True)
+    else:
+        stored = ApplicationDocument.objects.get(application=application, kind=DocumentKind.FORM_PDF)
+    assert_missing_file_is_a_logged_404(client, url, stored, caplog)
