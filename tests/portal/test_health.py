@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_healthz_reports_database_and_broker(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok", "debug": False}
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
 
 
 def test_healthz_is_503_when_the_broker_is_down(client, db):
@@ -24,6 +24,18 @@ def test_healthz_is_503_when_the_broker_is_down(client, db):
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
     assert response.json()["broker"] != "ok"
+
+
+def test_healthz_shows_anyone_only_the_status_of_each_component(client, db, settings):
+    settings.DEBUG = True  # the flag must not show either way
+    old = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    try:
+        response = client.get("/healthz")
+    finally:
+        app.conf.broker_url = old
+    # No debug flag, no exception name, no version: ok or down per component.
+    assert response.json() == {"status": "unavailable", "database": "ok", "broker": "down"}
 
 
 def test_healthz_refuses_other_methods(client, db):
