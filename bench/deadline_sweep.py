@@ -10,7 +10,7 @@ authority, two thirds with state administrators of three jurisdictions):
 - *N escalations*: every step overdue.
 
 "sweep" is the sweep's own transaction (selects, updates, inserts, commit);
-"hand-off" is what runs after commit: one Celery message per outbox row, to an
+"hand-off" is what runs after commit: one Celery message per 200 outbox rows, to an
 in-memory broker here (Redis in production). The query count must be the same
 for every N.
 

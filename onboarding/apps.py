@@ -7,3 +7,10 @@ class OnboardingConfig(AppConfig):
     def ready(self):
         # The approval routing listens to the application form's signals.
         from onboarding.approval import receivers  # noqa: F401, PLC0415
+
+        # The competent authority's link carries a secret in its path: log lines and
+        # the stored copies of sent emails lose it (portal/redaction.py).
+        from onboarding.approval.tokens import LINK_PATH_PREFIX, TOKEN_CHARS  # noqa: PLC0415
+        from portal.redaction import secret_path_register  # noqa: PLC0415
+
+        secret_path_register(prefix=LINK_PATH_PREFIX, secret=TOKEN_CHARS)

@@ -22,10 +22,13 @@ urlpatterns = [
     path("<int:pk>/appeal/", approval_views.appeal, name="appeal"),
     path("<int:pk>/resend-link/", approval_views.resend_link, name="resend_link"),
     path("<int:pk>/approval-letter.pdf", approval_views.approval_letter, name="approval_letter"),
-    path("review/<str:token>/", approval_views.review, name="review"),
-    path("review/<str:token>/done/", approval_views.review_done, name="review_done"),
-    path("review/<str:token>/letter/", approval_views.review_letter, name="review_letter"),
-    path("review/<str:token>/form.pdf", approval_views.review_pdf, name="review_pdf"),
+    # The competent authority's link (review_link) puts the link in the session and
+    # sends the browser to the pages below, whose addresses carry no token.
+    path("review/", approval_views.review, name="review"),
+    path("review/done/", approval_views.review_done, name="review_done"),
+    path("review/letter/", approval_views.review_letter, name="review_letter"),
+    path("review/form.pdf", approval_views.review_pdf, name="review_pdf"),
+    path("review/<str:token>/", approval_views.review_link, name="review_link"),
     path("queue/", approval_views.queue, name="queue"),
     path("queue/<int:pk>/", approval_views.queue_step, name="queue_step"),
     path("appeals/", approval_views.appeals, name="appeals"),

@@ -318,10 +318,34 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     LANGUAGE_COOKIE_SECURE = True
 
+# Secrets in paths (the competent authority's link, portal/redaction.py) never reach
+# a log line: the filter redacts them on the loggers that write request paths (the
+# development server, django.request and the CSRF refusals, gunicorn's access and
+# error logs) and on every handler. Naming a logger here replaces the handlers it had:
+# django.server keeps Django's own format, and gunicorn (in its workers, once the
+# portal is loaded) writes its access log to standard output and its errors to
+# standard error through these.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_secrets": {"()": "portal.logfilters.RedactSecrets"}},
+    "formatters": {
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "filters": ["redact_secrets"]},
+        "access": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "filters": ["redact_secrets"]},
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {"portal": {"level": "INFO"}, "onboarding": {"level": "INFO"}},
+    "loggers": {
+        "portal": {"level": "INFO"},
+        "onboarding": {"level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False, "filters": ["redact_secrets"]},
+        "django.request": {"filters": ["redact_secrets"]},
+        "django.security.csrf": {"filters": ["redact_secrets"]},
+        "django.db.backends": {"filters": ["redact_secrets"]},  # SQL, when someone turns it on
+        "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False, "filters": ["redact_secrets"]},
+        "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False, "filters": ["redact_secrets"]},
+    },
 }

@@ -23,7 +23,15 @@ from portal.client import client_ip
 
 TOKEN_BYTES = 32
 # token_urlsafe(32) is 43 characters; anything else is not one of ours.
-TOKEN_RE = re.compile(r"\A[A-Za-z0-9_-]{43}\Z")
+TOKEN_CHARS = r"[A-Za-z0-9_-]{43}"
+TOKEN_RE = re.compile(rf"\A{TOKEN_CHARS}\Z")
+DIGEST_RE = re.compile(r"\A[0-9a-f]{64}\Z")
+# Where a token stands in a path (/onboarding/review/<token>/): registered with the
+# core (portal/redaction.py) so that log lines and sent emails lose it.
+LINK_PATH_PREFIX = r"/review/"
+# Requests a minute to the pages of one link, from anywhere (the limit per client
+# address is ONBOARDING_TOKEN_RATE_PER_MINUTE).
+LINK_RATE_PER_MINUTE = 20
 
 
 class LinkState(enum.Enum):
@@ -51,7 +59,7 @@ def token_build(*, step: ApprovalStep, email: str, now: datetime | None = None) 
 
 
 def review_url(raw: str) -> str:
-    return f"{settings.SITE_URL}{reverse('onboarding:review', kwargs={'token': raw})}"
+    return f"{settings.SITE_URL}{reverse('onboarding:review_link', kwargs={'token': raw})}"
 
 
 def link_state(token: AuthorityToken | None, now: datetime | None = None) -> LinkState:
@@ -73,26 +81,44 @@ def token_lookup(raw: str | None, *, for_update: bool = False) -> AuthorityToken
     application), or None. Strings that cannot be ours are not looked up."""
     if not isinstance(raw, str) or not TOKEN_RE.match(raw):
         return None
+    return token_lookup_digest(token_hash(raw), for_update=for_update)
+
+
+def token_lookup_digest(digest: str | None, *, for_update: bool = False) -> AuthorityToken | None:
+    """The token row whose SHA-256 is ``digest`` (kept in the authority's session,
+    never taken from a request), or None."""
+    if not isinstance(digest, str) or not DIGEST_RE.match(digest):
+        return None
     queryset = AuthorityToken.objects.select_related("step", "step__application", "step__application__nodal_officer")
     if for_update:
         queryset = queryset.select_for_update(of=("self",))
-    return queryset.filter(token_hash=token_hash(raw)).first()
+    return queryset.filter(token_hash=digest).first()
 
 
-def rate_limited(request: HttpRequest, *, scope: str = "authority-link") -> bool:
-    """Count a request from this client address (behind trusted proxies, the real
-    client's: portal.client); True once it is over the limit for the current
-    minute. The counter lives in the shared cache (database or Redis)."""
-    limit = settings.ONBOARDING_TOKEN_RATE_PER_MINUTE
-    ip = client_ip(request) or "unknown"
-    window = int(timezone.now().timestamp() // 60)
-    key = f"ratelimit:{scope}:{ip}:{window}"
+def _count(key: str) -> int:
     if cache.add(key, 1, timeout=120):
-        count = 1
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=120)
-            count = 1
-    return count > limit
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=120)
+        return 1
+
+
+def rate_limited(
+    request: HttpRequest, *, token: str | None = None, digest: str | None = None, scope: str = "authority-link"
+) -> bool:
+    """Count a request against its client address (behind trusted proxies, the real
+    client's: portal.client) and against its link (``token`` from the path, or the
+    ``digest`` of the one kept in the session); True once either is over its limit
+    for the current minute. Authorities behind one proxy are counted apart, and one
+    link cannot be hammered from many addresses. The counters live in the shared
+    cache (database or Redis) and hold no token, only part of its hash."""
+    window = int(timezone.now().timestamp() // 60)
+    ip = client_ip(request) or "unknown"
+    over = _count(f"ratelimit:{scope}:ip:{ip}:{window}") > settings.ONBOARDING_TOKEN_RATE_PER_MINUTE
+    if digest is None and isinstance(token, str) and TOKEN_RE.match(token):
+        digest = token_hash(token)
+    if digest:
+        over = _count(f"ratelimit:{scope}:link:{digest[:32]}:{window}") > LINK_RATE_PER_MINUTE or over
+    return over

@@ -32,7 +32,7 @@ from onboarding.approval.selectors import (
     state_step_for,
     steps_of,
 )
-from onboarding.approval.tokens import LinkState, link_state, rate_limited, token_lookup
+from onboarding.approval.tokens import LinkState, link_state, rate_limited, token_lookup, token_lookup_digest
 from onboarding.models import (
     ApplicationDocument,
     ApplicationStatus,
@@ -51,19 +51,25 @@ LINK_PAGES = {
     LinkState.CLOSED: ("onboarding/review/link_superseded.html", 410),
 }
 QUEUE_PAGE_SIZE = 50
+# The competent authority's session: the SHA-256 of the link it opened, and of the
+# link it decided with (for the confirmation). Never the token itself.
+SESSION_LINK = "onboarding_review_link"
+SESSION_DECIDED = "onboarding_review_decided"
 
 
 def _keep_token_on_site(view):
-    """For the views whose URL holds the token: every response they give, whatever
-    the path through them, says never to send the token to another site in a Referer
+    """For the competent authority's pages: every response they give, whatever the
+    path through them, says never to send its address to another site in a Referer
     header. Pages say "same-origin", not "no-referrer": under "no-referrer" a browser
     sends "Origin: null" with the page's own forms (the decision, the language
-    switch), which Django's CSRF check refuses. Files submit nothing: "no-referrer"."""
+    switch), which Django's CSRF check refuses. Files submit nothing, and the
+    redirect away from the link's address says where the browser came from to no
+    one: "no-referrer"."""
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
-        response["Referrer-Policy"] = "no-referrer" if isinstance(response, FileResponse) else "same-origin"
+        response.setdefault("Referrer-Policy", "no-referrer" if isinstance(response, FileResponse) else "same-origin")
         return response
 
     return wrapped
@@ -111,11 +117,18 @@ def _review_context(step):
     }
 
 
-def _valid_token_or_page(request, token):
-    """(token row, None) for a valid link, else (None, the page to answer with)."""
-    if rate_limited(request):
+def _no_link_page(request):
+    return render(request, "onboarding/review/link_missing.html", status=404)
+
+
+def _session_link(request):
+    """(token row, None) for the valid link this browser opened, else (None, the page to answer with)."""
+    digest = request.session.get(SESSION_LINK)
+    if rate_limited(request, digest=digest):
         return None, _too_many_requests(request)
-    row = token_lookup(token)
+    if not digest:
+        return None, _no_link_page(request)
+    row = token_lookup_digest(digest)
     state = link_state(row)
     if state != LinkState.VALID:
         return None, _link_page(request, state, row)
@@ -126,16 +139,45 @@ def _valid_token_or_page(request, token):
 @never_cache
 @_keep_token_on_site
 @require_http_methods(["GET", "POST"])
-def review(request, token):
-    row, refusal = _valid_token_or_page(request, token)
+def review_link(request, token):
+    """The link from the email, its token in the path. A valid link is kept in the
+    session (its hash) and the browser sent on to the same page without the token,
+    so the token leaves the address bar, the history and every later request's log
+    line and Referer. A link that no longer works shows why, here. A form posted
+    straight to the link (a page opened before links moved to the session) decides."""
+    if rate_limited(request, token=token):
+        return _too_many_requests(request)
+    row = token_lookup(token)
+    state = link_state(row)
+    if state != LinkState.VALID:
+        return _link_page(request, state, row)
+    request.session[SESSION_LINK] = row.token_hash
+    request.session.pop(SESSION_DECIDED, None)
+    if request.method == "POST":
+        return _review_page(request, row)
+    response = redirect("onboarding:review")
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@rule("token")
+@never_cache
+@_keep_token_on_site
+@require_http_methods(["GET", "POST"])
+def review(request):
+    row, refusal = _session_link(request)
     if refusal:
         return refusal
+    return _review_page(request, row)
+
+
+def _review_page(request, row):
     step = row.step
     form = DecisionForm(request.POST if request.method == "POST" else None, stage=Stage.AUTHORITY)
     if request.method == "POST" and form.is_valid():
         try:
             services.step_decide(step_id=step.pk, decision=form.cleaned_data["decision"],
-                                  remarks=form.cleaned_data["remarks"], token=token, request=request)
+                                  remarks=form.cleaned_data["remarks"], token_digest=row.token_hash, request=request)
         except services.StepAlreadyDecided as exc:
             return _already_decided(request, exc.step)
         except services.LinkNotValid as exc:
@@ -146,8 +188,9 @@ def review(request, token):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            return redirect("onboarding:review_done", token=token)
-    context = {**_review_context(step), "form": form, "token": token}
+            request.session[SESSION_DECIDED] = row.token_hash
+            return redirect("onboarding:review_done")
+    context = {**_review_context(step), "form": form}
     return render(request, "onboarding/review/review.html", context)
 
 
@@ -155,12 +198,14 @@ def review(request, token):
 @never_cache
 @_keep_token_on_site
 @require_http_methods(["GET"])
-def review_done(request, token):
-    if rate_limited(request):
+def review_done(request):
+    """The confirmation, for the browser that decided (only there does it say what was decided)."""
+    digest = request.session.get(SESSION_DECIDED)
+    if rate_limited(request, digest=digest or request.session.get(SESSION_LINK)):
         return _too_many_requests(request)
-    row = token_lookup(token)
+    row = token_lookup_digest(digest)
     if row is None or not row.used_at:
-        return redirect("onboarding:review", token=token) if row else _link_page(request, LinkState.UNKNOWN, None)
+        return redirect("onboarding:review") if request.session.get(SESSION_LINK) else _no_link_page(request)
     step = row.step
     context = {"step": step, "application": step.application}
     return render(request, "onboarding/review/done.html", context)
@@ -170,8 +215,8 @@ def review_done(request, token):
 @never_cache
 @_keep_token_on_site
 @require_http_methods(["GET"])
-def review_letter(request, token):
-    row, refusal = _valid_token_or_page(request, token)
+def review_letter(request):
+    row, refusal = _session_link(request)
     if refusal:
         return refusal
     application = row.step.application
@@ -186,8 +231,8 @@ def review_letter(request, token):
 @never_cache
 @_keep_token_on_site
 @require_http_methods(["GET"])
-def review_pdf(request, token):
-    row, refusal = _valid_token_or_page(request, token)
+def review_pdf(request):
+    row, refusal = _session_link(request)
     if refusal:
         return refusal
     application = row.step.application
@@ -195,7 +240,7 @@ def review_pdf(request, token):
         document = pdf.application_form_pdf(application=application, actor=None)
     except pdf.PdfNotRendered as exc:  # said on the review page, where the link was
         messages.error(request, pdf.refusal_message(exc.reason))
-        return redirect("onboarding:review", token=token)
+        return redirect("onboarding:review")
     name = f"{application.reference}-v{document.version}.pdf"
     return stored_file_response(document.file, owner=document, content_type="application/pdf", filename=name)
 

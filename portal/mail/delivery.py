@@ -1,71 +1,284 @@
-"""Sending outbox rows through the transport mailer, at most once each."""
+"""Sending outbox rows through the transport mailer, at most once each, without
+holding a lock or a transaction while the mail server is talked to.
+
+1. *Claim*, in a short transaction: the rows that may be sent are marked SENDING
+   with the key of a lock this sender now holds (portal/mail/claims.py), when, and
+   until when the claim stands (a lease). It commits before the mail server is
+   contacted, so a save that writes mail meanwhile never waits for it.
+2. *Send*: one connection to the transport for the whole batch (with a timeout),
+   every claimed row handed over in turn.
+3. *Record* each outcome in its own short statement: SENT (the stored copy then
+   loses its secret links, portal/redaction.py), or back to PENDING with a back-off
+   (FAILED after ``OUTBOX_MAX_ATTEMPTS``). Rows the batch did not reach in its time
+   go back to PENDING as they were.
+
+A row can be claimed when it is PENDING, or SENDING under a claim whose sender is
+gone (its lock is free: the process died) or whose lease ran out. A SENT row is
+never claimed again, so a redelivered task or the sweep sends nothing twice, and a
+row keeps its Message-ID across attempts (DESIGN §5, §9).
+"""
 
 import base64
+import email.policy
 import logging
+import re
+import time
 from datetime import datetime, timedelta
+from email.header import Header
+from email.message import EmailMessage as MimeMessage
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
-from django.db import transaction
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
+from portal.mail.claims import ClaimLock, claim_is_alive
 from portal.mail.models import OutboxMessage, OutboxStatus
+from portal.redaction import remove_secret_links
 
 logger = logging.getLogger(__name__)
 
+# Rows one claim takes, sent over one connection.
+BATCH_SIZE = 200
+# A claim stands this long if its sender cannot be asked whether it is alive: longer
+# than any task that sends may run (their hard time limits, portal/mail/tasks.py).
+CLAIM_LEASE = timedelta(minutes=10)
+# A task stops starting new sends after this long, below its soft time limit; the rows
+# it did not reach go back to PENDING for the sweep.
+SEND_BUDGET_SECONDS = 90
+# How long a redelivered task waits for another live sender to finish with its row.
+WAIT_FOR_SENDER_SECONDS = 30
+# Seconds each exchange with the mail server may take when the mailer sets no timeout.
+DEFAULT_TIMEOUT_SECONDS = 20
+# RFC 5322's limit for a line of a message. Headers shorter than this are not folded.
+MAX_LINE_LENGTH = 998
+# Plain ASCII words separated by single spaces, with no encoded word lookalike:
+# a header value that is written as it is.
+PLAIN_VALUE = re.compile(r"\A[\x21-\x7e]+(?: [\x21-\x7e]+)*\Z")
 
-def _build(row: OutboxMessage) -> EmailMultiAlternatives:
+
+class OutboxEmail(EmailMultiAlternatives):
+    """An outbox row as an email whose every header decodes to exactly its text.
+
+    CPython's header folding breaks long subjects that mix ASCII and Devanagari
+    (DESIGN §9). The message is generated with lines of up to 998 characters, so a
+    plain subject is never folded; a subject (or an ``X-`` header) that is not plain
+    ASCII is written as RFC 2047 encoded words made here, each whole, which a reader
+    joins back to the very text, however long."""
+
+    def message(self, *, policy: email.policy.Policy = email.policy.default) -> MimeMessage:
+        msg = super().message(policy=policy)
+        msg.policy = policy.clone(max_line_length=MAX_LINE_LENGTH)
+        texts = {"Subject": str(self.subject)}
+        texts.update({name: str(value) for name, value in self.extra_headers.items() if name.lower().startswith("x-")})
+        for name, value in texts.items():
+            if PLAIN_VALUE.match(value) and "=?" not in value and len(name) + 2 + len(value) <= MAX_LINE_LENGTH:
+                continue
+            del msg[name]
+            msg.set_raw(name, Header(value, "utf-8", header_name=name).encode(linesep="\n"))
+        return msg
+
+
+def outbox_email(row: OutboxMessage) -> OutboxEmail:
+    """The email an outbox row stands for, with the row's own Message-ID."""
     headers = dict(row.headers)
     headers["Message-ID"] = row.message_id
-    email = EmailMultiAlternatives(
+    message = OutboxEmail(
         subject=row.subject, body=row.body, from_email=row.from_email, to=row.to, cc=row.cc, bcc=row.bcc,
         reply_to=row.reply_to, headers=headers,
     )
     if row.html_body:
-        email.attach_alternative(row.html_body, "text/html")
+        message.attach_alternative(row.html_body, "text/html")
     for attachment in row.attachments:
-        email.attach(attachment["filename"], base64.b64decode(attachment["content_b64"]), attachment["mimetype"])
-    return email
+        message.attach(attachment["filename"], base64.b64decode(attachment["content_b64"]), attachment["mimetype"])
+    return message
 
 
 def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** attempts, 240))
 
 
-def outbox_deliver(*, outbox_id: int) -> str | None:
-    """Deliver one outbox row through the transport mailer, at most once.
+# Claiming ---------------------------------------------------------------------------
 
-    The row stays locked while it is handed to the transport, so two workers
-    never send it together; a row already sent is left alone, so running this
-    twice (a redelivered task, the sweep) sends nothing twice.
-    Returns the row's status afterwards.
-    """
+def _abandoned_claims(ids: list[int] | None, now: datetime) -> list[int]:
+    """Keys of claims, on SENDING rows still within their lease, whose sender is gone."""
+    queryset = OutboxMessage.objects.filter(status=OutboxStatus.SENDING, claimed_until__gt=now)
+    if ids is not None:
+        queryset = queryset.filter(pk__in=ids)
+    keys = set(queryset.order_by().values_list("claim_key", flat=True).distinct())
+    return [key for key in keys if key is not None and not claim_is_alive(key)]
+
+
+def _claim(*, ids: list[int] | None, now: datetime, limit: int, lock: ClaimLock) -> list[OutboxMessage]:
+    """Claim up to ``limit`` rows for ``lock``'s holder (those of ``ids``, or those due)
+    in one short transaction; the claimed rows, loaded after it committed."""
+    pending = Q(status=OutboxStatus.PENDING)
+    if ids is None:
+        pending &= Q(next_attempt_at__lte=now)
+    claimable = pending | Q(status=OutboxStatus.SENDING, claimed_until__lte=now)
+    abandoned = _abandoned_claims(ids, now)
+    if abandoned:
+        claimable |= Q(status=OutboxStatus.SENDING, claim_key__in=abandoned)
     with transaction.atomic():
-        row = OutboxMessage.objects.select_for_update().filter(pk=outbox_id).first()
-        if row is None or row.status != OutboxStatus.PENDING:
-            return row.status if row else None
-        row.attempts += 1
-        try:
-            mailers["transport"].send_messages([_build(row)])
-        except Exception as exc:  # any transport failure: keep the row, try later
-            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if row.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-                row.status = OutboxStatus.FAILED
-            row.next_attempt_at = timezone.now() + backoff(row.attempts)
-            row.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
-            logger.warning("Outbox message %s not sent (attempt %s): %s", row.pk, row.attempts, row.last_error)
-            return row.status
-        row.status = OutboxStatus.SENT
-        row.sent_at = timezone.now()
-        row.last_error = ""
-        row.save(update_fields=["attempts", "status", "sent_at", "last_error"])
-        return row.status
+        queryset = OutboxMessage.objects.select_for_update(skip_locked=True).filter(claimable)
+        if ids is not None:
+            queryset = queryset.filter(pk__in=ids)
+        picked = list(queryset.order_by("next_attempt_at", "id").values_list("pk", flat=True)[:limit])
+        if not picked:
+            return []
+        OutboxMessage.objects.filter(pk__in=picked).update(
+            status=OutboxStatus.SENDING, claim_key=lock.key, claimed_at=now, claimed_until=now + CLAIM_LEASE,
+        )
+    return list(OutboxMessage.objects.filter(pk__in=picked, claim_key=lock.key).order_by("next_attempt_at", "id"))
 
 
-def outbox_due_ids(*, now: datetime | None = None, limit: int = 500) -> list[int]:
-    now = now or timezone.now()
-    return list(
-        OutboxMessage.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
-        .order_by("next_attempt_at", "id")
-        .values_list("id", flat=True)[:limit]
+# Recording outcomes -----------------------------------------------------------------
+
+def _record_sent(row: OutboxMessage) -> str:
+    """SENT, and the stored copy keeps no link that still works (DESIGN §5: nothing
+    in the outbox outlives its use as a secret).
+
+    On PostgreSQL the commit does not wait for the disk (``synchronous_commit`` off
+    for this transaction only): it halves the time a message takes. The record is
+    at once visible and survives the worker's death; only a crash of the database
+    server in the next fraction of a second could lose it, and the message would
+    then be sent a second time, never lost."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        OutboxMessage.objects.filter(pk=row.pk).exclude(status=OutboxStatus.SENT).update(
+            status=OutboxStatus.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1, last_error="",
+            claim_key=None, claimed_until=None,
+            body=remove_secret_links(row.body), html_body=remove_secret_links(row.html_body),
+        )
+    return OutboxStatus.SENT
+
+
+def _record_failure(row: OutboxMessage, key: int, exc: Exception) -> str:
+    attempts = row.attempts + 1
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    status = OutboxStatus.FAILED if attempts >= settings.OUTBOX_MAX_ATTEMPTS else OutboxStatus.PENDING
+    updated = OutboxMessage.objects.filter(pk=row.pk, status=OutboxStatus.SENDING, claim_key=key).update(
+        status=status, attempts=attempts, last_error=error, next_attempt_at=timezone.now() + backoff(attempts),
+        claim_key=None, claimed_until=None,
     )
+    logger.warning("Outbox message %s not sent (attempt %s): %s", row.pk, attempts, error)
+    if not updated:  # another sender took it over meanwhile (our lease ran out)
+        return OutboxMessage.objects.filter(pk=row.pk).values_list("status", flat=True).first()
+    return status
+
+
+def _release(key: int) -> None:
+    """Rows of this claim that were not sent nor failed go back to PENDING as they were."""
+    OutboxMessage.objects.filter(status=OutboxStatus.SENDING, claim_key=key).update(
+        status=OutboxStatus.PENDING, claim_key=None, claimed_until=None,
+    )
+
+
+# Sending ------------------------------------------------------------------------------
+
+def _transport() -> BaseEmailBackend:
+    backend = mailers["transport"]
+    if getattr(backend, "timeout", False) is None:  # Django's SMTP backend without one would wait for ever
+        backend.timeout = DEFAULT_TIMEOUT_SECONDS
+    return backend
+
+
+def _close(backend: BaseEmailBackend) -> None:
+    try:
+        backend.close()
+    except Exception:  # a connection that already broke: nothing more to do with it
+        logger.debug("Closing the transport failed", exc_info=True)
+
+
+def _send_claimed(rows: list[OutboxMessage], key: int, deadline: float) -> dict[int, str]:
+    """Hand every claimed row to the transport over one connection; each outcome recorded."""
+    outcomes = {}
+    backend = _transport()
+    connected = False
+    try:
+        for index, row in enumerate(rows):
+            if time.monotonic() >= deadline:
+                break  # the rest go back to PENDING (_release)
+            try:
+                if not connected:
+                    backend.open()
+                    connected = True
+                if backend.send_messages([outbox_email(row)]) == 0:
+                    raise RuntimeError("the transport sent nothing")
+            except SoftTimeLimitExceeded:
+                raise
+            except Exception as exc:  # any transport failure: keep the row, try later
+                outcomes[row.pk] = _record_failure(row, key, exc)
+                if not connected:  # the server cannot be reached: the rest wait for their next attempt too
+                    for other in rows[index + 1:]:
+                        outcomes[other.pk] = _record_failure(other, key, exc)
+                    break
+                _close(backend)  # a fresh connection for the next row
+                connected = False
+            else:
+                outcomes[row.pk] = _record_sent(row)
+    finally:
+        _close(backend)
+    return outcomes
+
+
+def _deliver(*, ids: list[int] | None, limit: int, deadline: float) -> dict[int, str]:
+    """Claim a batch, send it, record it; {row id: status afterwards} of the rows claimed."""
+    lock = ClaimLock.take()
+    try:
+        rows = _claim(ids=ids, now=timezone.now(), limit=limit, lock=lock)
+        if not rows:
+            return {}
+        try:
+            return _send_claimed(rows, lock.key, deadline)
+        finally:
+            _release(lock.key)
+    finally:
+        lock.release()
+
+
+def outbox_deliver_many(*, outbox_ids: list[int], budget: float = SEND_BUDGET_SECONDS) -> dict[int, str]:
+    """Send these rows (those that may be sent), a batch per connection. Rows another
+    live sender holds are left to it. Returns {row id: status afterwards} of those sent or tried."""
+    deadline = time.monotonic() + budget
+    outcomes = {}
+    ids = list(dict.fromkeys(outbox_ids))
+    for start in range(0, len(ids), BATCH_SIZE):
+        if time.monotonic() >= deadline:
+            break
+        outcomes.update(_deliver(ids=ids[start:start + BATCH_SIZE], limit=BATCH_SIZE, deadline=deadline))
+    return outcomes
+
+
+def outbox_deliver(*, outbox_id: int, wait: float = WAIT_FOR_SENDER_SECONDS) -> str | None:
+    """Deliver one row, at most once. If another sender that is still alive holds it
+    (a task delivered twice by the broker), wait up to ``wait`` seconds for it to finish,
+    or to die, and take over then. Returns the row's status afterwards."""
+    waited_until = time.monotonic() + wait
+    while True:
+        outcome = _deliver(ids=[outbox_id], limit=1, deadline=time.monotonic() + SEND_BUDGET_SECONDS).get(outbox_id)
+        if outcome is not None:
+            return outcome
+        status = OutboxMessage.objects.filter(pk=outbox_id).values_list("status", flat=True).first()
+        if status != OutboxStatus.SENDING or time.monotonic() >= waited_until:
+            return status
+        time.sleep(0.2)
+
+
+def outbox_deliver_due(*, batch: int = BATCH_SIZE, budget: float = SEND_BUDGET_SECONDS) -> int:
+    """The sweep: send every row that is due (queued ones whose task was lost, retries,
+    abandoned claims), a batch per connection, until none is left or ``budget``
+    seconds have passed. Returns how many were sent."""
+    deadline = time.monotonic() + budget
+    sent = 0
+    while time.monotonic() < deadline:
+        outcomes = _deliver(ids=None, limit=batch, deadline=deadline)
+        sent += sum(1 for status in outcomes.values() if status == OutboxStatus.SENT)
+        if not outcomes:
+            return sent
+    return sent

@@ -1,9 +1,12 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from portal.redaction import LINK_REMOVED
+
 
 class OutboxStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Being sent")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed (gave up)")
 
@@ -29,6 +32,12 @@ class OutboxMessage(models.Model):
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # While SENDING: which claim took the row (the key of the lock its sender holds,
+    # portal/mail/claims.py), when, and until when the claim stands if that sender
+    # cannot be asked whether it is still alive (then the sweep takes the row again).
+    claim_key = models.IntegerField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -36,3 +45,9 @@ class OutboxMessage(models.Model):
 
     def __str__(self):
         return f"{self.subject} → {', '.join(self.to)}"
+
+    @property
+    def links_removed(self) -> bool:
+        """Whether links that worked as a key (the competent authority's) were taken out
+        of this copy once it was sent (portal/mail/delivery.py)."""
+        return LINK_REMOVED in self.body or LINK_REMOVED in self.html_body

@@ -14,7 +14,7 @@ from django.utils import timezone
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.mail.models import OutboxMessage, OutboxStatus
-from portal.mail.tasks import outbox_dispatch
+from portal.mail.tasks import outbox_dispatch, outbox_dispatch_many
 from portal.permissions import AnyUser
 
 
@@ -49,16 +49,11 @@ def _outbox_row(message: EmailMessage) -> OutboxMessage:
 
 
 def outbox_enqueue(*, messages: Iterable[EmailMessage]) -> list[OutboxMessage]:
-    """Store EmailMessages in the outbox (one INSERT, however many) and schedule the
-    delivery of each after commit."""
+    """Store EmailMessages in the outbox (one INSERT, however many) and schedule their
+    delivery after commit: one task per batch of rows, each batch over one connection."""
     rows = OutboxMessage.objects.bulk_create([_outbox_row(message) for message in messages])
     ids = [row.pk for row in rows]
-
-    def dispatch_all() -> None:
-        for outbox_id in ids:
-            outbox_dispatch(outbox_id)
-
-    transaction.on_commit(dispatch_all)
+    transaction.on_commit(lambda: outbox_dispatch_many(ids))
     return rows
 
 

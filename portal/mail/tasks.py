@@ -4,30 +4,43 @@ import logging
 
 from celery import shared_task
 
-from portal.mail.delivery import outbox_deliver, outbox_due_ids
+from portal.mail.delivery import BATCH_SIZE, outbox_deliver, outbox_deliver_due, outbox_deliver_many
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=120, soft_time_limit=100)
+@shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=180, soft_time_limit=150)
 def outbox_send(outbox_id):
+    """One row (a superadmin's "try again", and tasks queued before batches existed)."""
     return outbox_deliver(outbox_id=outbox_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=120, soft_time_limit=100)
+def outbox_send_batch(outbox_ids):
+    """The rows one transaction queued (at most BATCH_SIZE), over one connection."""
+    outcomes = outbox_deliver_many(outbox_ids=outbox_ids)
+    return sum(1 for status in outcomes.values() if status == "sent")
 
 
 @shared_task(time_limit=300, soft_time_limit=280)
 def outbox_sweep():
-    """Deliver every pending message that is due (those whose enqueue was lost, and retries)."""
-    sent = 0
-    for outbox_id in outbox_due_ids():
-        if outbox_deliver(outbox_id=outbox_id) == "sent":
-            sent += 1
-    return sent
+    """Deliver every pending message that is due (those whose task was lost, retries,
+    and rows whose sender died), a batch per connection."""
+    return outbox_deliver_due(budget=240)
 
 
 def outbox_dispatch(outbox_id):
-    """Ask a worker to send one outbox row (after commit). With the broker down the
-    row stays pending and outbox_sweep sends it later."""
-    try:
-        outbox_send.delay(outbox_id)
-    except Exception:  # broker down: the periodic sweep will send it later
-        logger.warning("Could not queue outbox message %s; the sweep will retry.", outbox_id, exc_info=True)
+    """Ask a worker to send one outbox row (after commit)."""
+    outbox_dispatch_many([outbox_id])
+
+
+def outbox_dispatch_many(outbox_ids):
+    """Ask workers to send these rows (after commit): one Celery message per batch of
+    BATCH_SIZE rows, not one per row. With the broker down the rows stay pending and
+    outbox_sweep sends them later."""
+    for start in range(0, len(outbox_ids), BATCH_SIZE):
+        batch = list(outbox_ids[start:start + BATCH_SIZE])
+        try:
+            outbox_send_batch.delay(batch)
+        except Exception:  # broker down: the periodic sweep will send them later
+            logger.warning("Could not queue %s outbox messages; the sweep will retry.", len(batch), exc_info=True)

@@ -1,6 +1,7 @@
 """Helpers for the approval routing tests: applications filled and submitted
 through the real services, people with platform roles (and their second factor),
-links read from the outbox the way the competent authority reads them from the email."""
+links read from the outbox the way the competent authority reads them from the email
+(once a message is sent the outbox keeps no link: then from the copy delivered)."""
 
 import importlib
 import re
@@ -11,6 +12,7 @@ from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
 from django.apps import apps
 from django.conf import settings
+from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils.datastructures import MultiValueDict
@@ -18,9 +20,10 @@ from django.utils.datastructures import MultiValueDict
 from onboarding.application import services
 from onboarding.approval.tasks import approval_letters_issue, deadline_sweep, rejections_finalise
 from onboarding.models import ApplicationStatus, ApprovalStep, Stage
-from portal.mail.models import OutboxMessage
+from portal.mail.models import OutboxMessage, OutboxStatus
 from tests.factories import PlatformRoleFactory, UserFactory
 from tests.onboarding_data import VALID, minimal_pdf
+from tests.smtp import SmtpServer, text_of
 
 AUTHORITY_EMAIL = VALID["competent_authority"]["official_email"]
 LINK_RE = re.compile(r"https?://[^\s/]+(/onboarding/review/([A-Za-z0-9_-]{43})/)")
@@ -110,10 +113,26 @@ def link_from(body):
     return match.group(1), match.group(2)
 
 
+def delivered_body(row):
+    """The text the recipient got for an outbox row: the stored body until the row is
+    sent; after that (the stored copy has lost its links) the copy the transport
+    delivered: Django's locmem outbox, or a loopback SMTP server of tests/smtp.py."""
+    if row.status != OutboxStatus.SENT:
+        return row.body
+    for message in getattr(mail, "outbox", []):
+        if message.extra_headers.get("Message-ID") == row.message_id:
+            return message.body
+    for server in SmtpServer.running:
+        for message in list(server.messages):
+            if message["Message-ID"] == row.message_id:
+                return text_of(message)
+    return row.body
+
+
 def latest_link(address=AUTHORITY_EMAIL):
-    with_link = [m for m in messages_to(address) if LINK_RE.search(m.body)]
+    with_link = [body for body in map(delivered_body, messages_to(address)) if LINK_RE.search(body)]
     assert with_link, f"no email with a link to {address}"
-    return link_from(with_link[-1].body)
+    return link_from(with_link[-1])
 
 
 def with_totp(user):

@@ -41,18 +41,18 @@ def test_the_authority_pages(officer, settings):
     application = application_with_authority(nodal_officer=officer)
     path, _token = latest_link()
     anonymous = Client()
-    check(anonymous.get(path))
+    check(anonymous.get(path, follow=True))
     check(anonymous.post(path, {"decision": "reject", "remarks": ""}))
     check(anonymous.post(path, {}))
     check(anonymous.get(f"/onboarding/review/{secrets.token_urlsafe(32)}/"), 404)
     with time_machine.travel(timezone.now() + timedelta(days=8), tick=False):
         check(anonymous.get(path), 410)
     anonymous.post(path, {"decision": "return", "remarks": "Correct the address."})
-    check(anonymous.get(f"{path}done/"))
+    check(anonymous.get("/onboarding/review/done/"))
     check(anonymous.get(path), 410)  # used
     services.application_submit(application_id=application.pk, actor=officer)
     new_path, _new = latest_link()
-    check(anonymous.get(new_path))  # with the changes since the version last seen
+    check(anonymous.get(new_path, follow=True))  # with the changes since the version last seen
     AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
     approvals.step_resend_authority_link(application_id=application.pk, actor=officer)
     check(anonymous.get(new_path), 410)  # superseded
@@ -113,6 +113,7 @@ def test_no_input_gives_a_500(officer):
     appeal_pk = approvals.application_appeal(application_id=application.pk, grounds="Yes.", actor=officer).pk
     urls = [
         path, f"{path}done/", f"{path}letter/", f"{path}form.pdf", other_path, f"{other_path}done/",
+        "/onboarding/review/", "/onboarding/review/done/", "/onboarding/review/letter/", "/onboarding/review/form.pdf",
         "/onboarding/review/%00/", "/onboarding/review/" + "A" * 43 + "/",
         "/onboarding/queue/", "/onboarding/queue/1/", "/onboarding/queue/99999/",
         "/onboarding/appeals/", f"/onboarding/appeals/{appeal_pk}/", "/onboarding/appeals/99999/",

@@ -244,14 +244,14 @@ def test_a_worker_killed_before_sending_leads_to_exactly_one_delivery(smtp_serve
         cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        # The worker has queued the message, taken it (row locked, attempt counted in
-        # its open transaction) and is about to hand it to SMTP.
+        # The worker has queued the message, claimed it (committed: SENDING, under the
+        # key of a lock the worker holds) and is about to hand it to SMTP.
         _wait_for(reached, worker)
         message_id = reached.read_text()
         assert MESSAGE_ID.fullmatch(message_id)
 
         # Another worker (the task redelivered by the broker) starts meanwhile: it must
-        # wait for the row, not send it alongside the first.
+        # wait for the row while its sender lives, not send it alongside the first.
         second = subprocess.Popen(
             [sys.executable, "-m", "tests.portal.outbox_worker", "redeliver", message_id],
             cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -268,8 +268,8 @@ def test_a_worker_killed_before_sending_leads_to_exactly_one_delivery(smtp_serve
         if worker.poll() is None:
             worker.kill()
     result = json.loads(out.strip().splitlines()[-1])
-    # The killed attempt left nothing behind (its transaction died with it); the
-    # redelivered task sent the message.
+    # The killed attempt counted nothing (an attempt is counted with its outcome) and
+    # its lock died with it; the redelivered task took the row over and sent it.
     assert result == {"returned": "sent", "status": "sent", "attempts": 1, "last_error": ""}
     assert smtp_server.message_ids() == [message_id]
 

@@ -1,0 +1,355 @@
+"""How the outbox talks to the mail server (portal/mail/delivery.py):
+
+- no lock and no transaction are held while the server is talked to: with a server
+  that accepts the connection and never answers, a section save and an outbox
+  enqueue + commit return at once (and on SQLite nothing is "database is locked");
+- a batch of messages goes out over one SMTP connection, whether queued together
+  or swept;
+- a row another live sender holds is left to it until its lease ends; a row whose
+  sender died is taken over at once;
+- every subject and header decodes, from the bytes the server received, to exactly
+  the text written (long English + Hindi and Marathi subjects included);
+- once sent, the stored copy keeps no link that still works.
+"""
+
+import email
+import secrets
+import socket
+import threading
+import time
+from datetime import timedelta
+from email import policy
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.core.mail import EmailMessage, EmailMultiAlternatives, mailers, send_mail
+from django.db import connection, transaction
+from django.test import Client
+from django.utils import timezone
+
+from onboarding.application import services as application_services
+from portal.celery import app as celery_app
+from portal.mail.delivery import outbox_deliver
+from portal.mail.models import OutboxMessage, OutboxStatus
+from portal.mail.tasks import outbox_sweep
+from tests.factories import PASSWORD, UserFactory
+from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
+    AUTHORITY_EMAIL,
+    LINK_RE,
+    TRANSACTIONAL,
+    as_querydict,
+    make_superadmin,
+    official_email_rules,
+    submitted_application,
+)
+from tests.onboarding_data import VALID
+from tests.smtp import text_of
+
+PROMPT = 1.5  # seconds: "at once", with room for a loaded machine
+
+
+def sweep():
+    """The periodic sweep, the real task code (run in-process by the eager test setting)."""
+    return outbox_sweep.delay().get()
+
+
+class SilentSmtpServer:
+    """A mail server that accepts the TCP connection and never says a word."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = threading.Event()
+        self.connections = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        while not self._stop.is_set():
+            try:
+                conn, _peer = self.sock.accept()
+            except TimeoutError:
+                continue
+            self.connections.append(conn)  # kept open, never answered
+            self.accepted.set()
+
+    def mailer_settings(self, timeout):
+        return {"BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": "127.0.0.1", "port": self.port, "timeout": timeout}}
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=2)
+        for conn in self.connections:
+            conn.close()
+        self.sock.close()
+
+
+@pytest.fixture
+def silent_smtp(settings):
+    server = SilentSmtpServer()
+    settings.MAILERS = {**settings.MAILERS, "transport": server.mailer_settings(timeout=4)}
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def broker_without_workers():
+    """Tasks go to the (in-memory) broker and wait there, as in production when no worker
+    is free: the request that queued mail does not run its delivery itself."""
+    celery_app.conf.task_always_eager = False
+    yield
+    celery_app.conf.task_always_eager = True
+
+
+# No lock while talking to the mail server ------------------------------------------------
+
+@TRANSACTIONAL
+@pytest.mark.usefixtures("official_email_rules")
+def test_a_save_never_waits_for_a_mail_server_that_does_not_answer(silent_smtp, broker_without_workers):
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in")
+    application = application_services.application_create(actor=officer)
+    send_mail("Application received", "It was received.", None, ["nodal.officer@mahaagri.gov.in"])
+    stuck_row = OutboxMessage.objects.get()
+
+    def deliver():
+        try:
+            outbox_deliver(outbox_id=stuck_row.pk)
+        finally:
+            connection.close()
+
+    sender = threading.Thread(target=deliver)
+    sender.start()
+    try:
+        assert silent_smtp.accepted.wait(5), "the sender never reached the mail server"
+
+        # While the sender waits for the mail server: a section save...
+        started = time.monotonic()
+        application_services.application_save_section(
+            application_id=application.pk, section="organisation", querydict=as_querydict(VALID["organisation"]),
+            actor=officer,
+        )
+        saved = time.monotonic() - started
+        # ...and mail queued by a transaction that commits, return at once.
+        started = time.monotonic()
+        with transaction.atomic():
+            send_mail("Section saved", "Body", None, ["nodal.officer@mahaagri.gov.in"])
+        queued = time.monotonic() - started
+        assert saved < PROMPT and queued < PROMPT, (saved, queued)
+
+        # The row being sent is not locked, but claimed (committed, visible to all).
+        if connection.vendor == "postgresql":
+            with transaction.atomic():
+                assert OutboxMessage.objects.select_for_update(nowait=True).filter(pk=stuck_row.pk).exists()
+        stuck_row.refresh_from_db()
+        assert stuck_row.status == OutboxStatus.SENDING and stuck_row.claimed_at is not None
+    finally:
+        sender.join(timeout=15)
+    assert not sender.is_alive()
+
+    # The mail server timed out: the attempt is recorded and the row waits for the next one.
+    stuck_row.refresh_from_db()
+    assert stuck_row.status == OutboxStatus.PENDING and stuck_row.attempts == 1
+    assert "timed out" in stuck_row.last_error and stuck_row.claim_key is None
+    assert OutboxMessage.objects.filter(subject="Section saved", status=OutboxStatus.PENDING).exists()
+
+
+# One connection per batch ----------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_a_batch_goes_out_over_one_smtp_connection(smtp_server, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        mailers.default.send_messages(
+            [EmailMessage(f"Reminder {i}", "Please decide.", to=[f"authority{i}@dept.gov.in"]) for i in range(30)]
+        )
+    assert OutboxMessage.objects.filter(status=OutboxStatus.SENT).count() == 30
+    assert len(smtp_server.messages) == 30
+    assert smtp_server.connections() == 1
+
+    # Messages the sweep finds due also go out together.
+    smtp_server.stop()
+    with django_capture_on_commit_callbacks(execute=True):
+        mailers.default.send_messages(
+            [EmailMessage(f"Escalation {i}", "Overdue.", to=[f"state{i}@dept.gov.in"]) for i in range(25)]
+        )
+    waiting = OutboxMessage.objects.filter(status=OutboxStatus.PENDING)
+    assert waiting.count() == 25 and all(row.attempts == 1 for row in waiting)
+    smtp_server.start()
+    due = max(row.next_attempt_at for row in waiting)
+    with time_machine.travel(due + timedelta(seconds=1), tick=False):
+        assert sweep() == 25
+        assert sweep() == 0
+    assert len(smtp_server.messages) == 55
+    assert smtp_server.connections() == 2
+
+
+# Claims ------------------------------------------------------------------------------------
+
+def _claimed_row(key, until):
+    now = timezone.now()
+    return OutboxMessage.objects.create(
+        message_id=f"<{secrets.token_hex(16)}@sandes.gov.in>", subject="Claimed", from_email=settings.DEFAULT_FROM_EMAIL,
+        to=["a@mha.gov.in"], body="Body", status=OutboxStatus.SENDING, claim_key=key, claimed_at=now,
+        claimed_until=until, next_attempt_at=now,
+    )
+
+
+@pytest.fixture
+def live_sender():
+    """Another sender, alive, holding its claim's lock (in a thread, on its own connection)."""
+    from portal.mail.claims import ClaimLock
+
+    taken, done = threading.Event(), threading.Event()
+    holder = {}
+
+    def hold():
+        try:
+            holder["lock"] = ClaimLock.take()
+            taken.set()
+            done.wait(30)
+            holder["lock"].release()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert taken.wait(10)
+    yield holder["lock"].key
+    done.set()
+    thread.join(10)
+
+
+@pytest.mark.django_db
+def test_a_row_a_live_sender_holds_is_left_to_it_until_its_lease_ends(smtp_server, live_sender):
+    row = _claimed_row(live_sender, until=timezone.now() + timedelta(minutes=10))
+    assert sweep() == 0
+    assert outbox_deliver(outbox_id=row.pk, wait=0.5) == OutboxStatus.SENDING
+    assert smtp_server.messages == []
+    with time_machine.travel(row.claimed_until + timedelta(seconds=1), tick=False):
+        assert sweep() == 1
+    row.refresh_from_db()
+    assert row.status == OutboxStatus.SENT and row.attempts == 1
+    assert smtp_server.message_ids() == [row.message_id]
+
+
+@pytest.mark.django_db
+def test_a_row_whose_sender_died_is_taken_over_at_once(smtp_server):
+    from portal.mail.claims import ClaimLock
+
+    lock = ClaimLock.take()
+    lock.release()  # its sender is gone
+    row = _claimed_row(lock.key, until=timezone.now() + timedelta(minutes=10))
+    assert sweep() == 1
+    row.refresh_from_db()
+    assert row.status == OutboxStatus.SENT and row.claim_key is None
+    assert sweep() == 0
+    assert smtp_server.message_ids() == [row.message_id]
+
+
+@pytest.mark.django_db
+def test_the_outbox_page_shows_a_message_being_sent(smtp_server, live_sender):
+    row = _claimed_row(live_sender, until=timezone.now() + timedelta(minutes=10))
+    root = make_superadmin(email="root@sandes.nic.in")
+    client = Client()
+    client.login(email=root.email, password=PASSWORD)
+    listing = client.get("/portal/outbox/?status=sending").content.decode()
+    assert "Being sent (since " in listing and "Claimed" in listing
+    page = client.get(f"/portal/outbox/{row.pk}/").content.decode()
+    assert "Being sent" in page and "If that worker stops, another sends it" in page
+    assert "Try sending again" not in page
+
+
+# Headers that decode exactly --------------------------------------------------------------
+
+SUBJECTS = [
+    # DESIGN §9: broken by CPython's folding under the default policy.
+    "Your decision on application ONB-2026-000042 was recorded / आवेदन ONB-2026-000042 पर आपका निर्णय दर्ज किया गया",
+    "New application in your approval queue: ONB-2026-000042 — Directorate of Agriculture, Government of Maharashtra"
+    " / आपकी अनुमोदन कतार में नया आवेदन: ONB-2026-000042 — कृषि संचालनालय, महाराष्ट्र शासन",
+    "तुमचा अर्ज ONB-2026-000042 सक्षम प्राधिकाऱ्याकडे निर्णयासाठी पाठवला आहे / Your application ONB-2026-000042"
+    " was sent to the competent authority for a decision",
+    # As long as a subject may be (500 characters), Devanagari and ASCII mixed: longer than a line once encoded.
+    (" ".join(["प्राधिकाऱ्याकडे", "application", "ONB-2026-000042", "निर्णय", "क्षेत्रीय"] * 30))[:500],
+    # Long ASCII words, an encoded-word lookalike, doubled spaces.
+    ("x" * 77 + " ") * 5 + "end",
+    "Re:  =?utf-8?b?notreal?=  and  spaces",
+]
+
+
+@pytest.mark.django_db
+def test_long_bilingual_subjects_decode_exactly_from_the_bytes_received(smtp_server, django_capture_on_commit_callbacks):
+    sender = "संदेश ऑनबोर्डिंग पोर्टल <noreply-onboarding@sandes.gov.in>"
+    with django_capture_on_commit_callbacks(execute=True):
+        mailers.default.send_messages([
+            EmailMessage(subject, "Body", from_email=sender, to=["authority@dept.gov.in"],
+                         reply_to=["नोडल अधिकारी <nodal.officer@mahaagri.gov.in>"],
+                         headers={"X-Application": f"ONB-2026-00004{i} कृषि संचालनालय, महाराष्ट्र शासन"})
+            for i, subject in enumerate(SUBJECTS)
+        ])
+    assert len(smtp_server.envelopes) == len(SUBJECTS)
+    received = {}
+    for envelope in smtp_server.envelopes:
+        raw = envelope.original_content
+        assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+        message = email.message_from_bytes(raw, policy=policy.default)
+        received[str(message["Subject"])] = message
+    assert sorted(received) == sorted(SUBJECTS)
+    for i, subject in enumerate(SUBJECTS):
+        message = received[subject]
+        assert message["From"].addresses[0].display_name == "संदेश ऑनबोर्डिंग पोर्टल"
+        assert message["Reply-To"].addresses[0].display_name == "नोडल अधिकारी"
+        assert str(message["X-Application"]) == f"ONB-2026-00004{i} कृषि संचालनालय, महाराष्ट्र शासन"
+
+
+# No working link kept after sending ------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_a_sent_message_keeps_no_working_link(smtp_server, django_capture_on_commit_callbacks):
+    token = secrets.token_urlsafe(32)
+    link = f"{settings.SITE_URL}/onboarding/review/{token}/"
+    message = EmailMultiAlternatives("Decision needed", f"Open this link to decide:\n{link}\n\nThank you.",
+                                     to=["authority@dept.gov.in"])
+    message.attach_alternative(f'<p>Open <a href="{link}">{link}</a> to decide.</p>', "text/html")
+    with django_capture_on_commit_callbacks(execute=True):
+        message.send()
+    row = OutboxMessage.objects.get()
+    assert row.status == OutboxStatus.SENT
+    stored = str(OutboxMessage.objects.filter(pk=row.pk).values().get())
+    assert token not in stored
+    assert row.body == "Open this link to decide:\n[link removed after sending]\n\nThank you."
+    assert row.html_body == ('<p>Open <a href="[link removed after sending]">[link removed after sending]</a>'
+                             " to decide.</p>")
+    # What the authority received works.
+    assert link in text_of(smtp_server.messages[0])
+
+    root = make_superadmin(email="root@sandes.nic.in")
+    client = Client()
+    client.login(email=root.email, password=PASSWORD)
+    page = client.get(f"/portal/outbox/{row.pk}/").content.decode()
+    assert "were removed from this copy once it was sent" in page and token not in page
+
+
+@pytest.mark.django_db
+def test_the_authority_email_keeps_its_link_until_sent_and_none_after(officer, smtp_server):
+    submitted_application(officer)  # mail queued, not yet sent (no commit in this test)
+    [request] = [row for row in OutboxMessage.objects.all() if AUTHORITY_EMAIL in row.to]
+    path, token = LINK_RE.search(request.body).group(1), LINK_RE.search(request.body).group(2)
+    smtp_server.stop()
+    sweep()  # the mail server is down: the row must keep its link for the next attempt
+    request.refresh_from_db()
+    assert request.status == OutboxStatus.PENDING and token in request.body
+    smtp_server.start()
+    with time_machine.travel(request.next_attempt_at + timedelta(seconds=1), tick=False):
+        sweep()
+    request.refresh_from_db()
+    assert request.status == OutboxStatus.SENT
+    assert token not in request.body and "[link removed after sending]" in request.body
+    delivered = [m for m in smtp_server.messages if m["Message-ID"] == request.message_id]
+    assert LINK_RE.search(text_of(delivered[0])).group(2) == token
+    # The link the authority received still works.
+    assert Client().get(path, follow=True).status_code == 200
