@@ -114,7 +114,9 @@ def test_competent_authority_returns_then_approves_through_the_emailed_link(page
     assert response.headers["referrer-policy"] == "same-origin"
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Decision on application {application.reference}")
     expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
-    expect(page.get_by_role("main")).to_contain_text("Its nodal officer, Sunil Patil (nodal.officer@mahaagri.gov.in)")
+    # The officer by name and designation, then address.
+    expect(page.get_by_role("main")).to_contain_text(
+        "Its nodal officer, Sunil Patil, Deputy Director (IT) (nodal.officer@mahaagri.gov.in)")
     for label, answer in SECTIONS.items():
         section = page.get_by_role("region", name=label, exact=True)
         expect(section).to_be_visible()
@@ -133,7 +135,8 @@ def test_competent_authority_returns_then_approves_through_the_emailed_link(page
     name, content = download(page, "The filled onboarding form (PDF)")
     assert name.startswith(application.reference) and name.endswith(".pdf") and content.startswith(b"%PDF"), name
     name, content = download(page, "The signed authorisation letter")
-    assert (name, content) == ("letter.pdf", minimal_pdf())
+    # Served under the portal's own name, whatever the officer's file was called.
+    assert (name, content) == (f"{application.reference}-letter.pdf", minimal_pdf())
 
     # --- "Return for correction" with no remarks: the error is at the remarks field ---------
     choose_and_record(page, "Return for correction")

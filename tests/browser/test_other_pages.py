@@ -92,7 +92,8 @@ def test_officer_appeals_a_rejection_and_a_superadmin_upholds_it(page, portal, s
     expect(panel).to_contain_text("Competent authority: Reject")
     expect(panel).to_contain_text(REJECTION)
     timeline = page.get_by_role("list").filter(has_text="Application submitted")
-    expect(timeline).to_contain_text("Approval step decided")
+    # Which decision, and who made it: the authority by the address the link went to.
+    expect(timeline).to_contain_text("Decision recorded: Competent authority — Reject — director@mahaagri.gov.in")
     expect(page.get_by_role("link", name="Withdraw")).to_have_count(0)  # a rejection cannot be withdrawn
     check_page(page, "detail-rejected")
 
