@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from onboarding.application.declarations import UNDERTAKINGS
+from onboarding.application.selectors import officer_addresses, other_officers_addresses
 from onboarding.application.validators import (
     clean_landline,
     clean_mobile,
@@ -23,7 +24,7 @@ from onboarding.application.validators import (
     clean_website,
 )
 from onboarding.models import Section
-from portal.accounts.official_email import validate_official_email
+from portal.accounts.official_email import normalise_address, validate_official_email
 from portal.forms import AccessibleForm
 from portal.organisations.models import Level, Organisation, OrganisationStatus, OrganisationType
 from portal.organisations.states import State
@@ -78,6 +79,8 @@ class OrganisationSectionForm(SectionForm):
         help_text=_("Required unless the organisation is a central (Government of India) body."),
     )
     district = _text(_("District"), 100, required=False, help_text=_("Required for district and sub-district offices."))
+    # Required on a condition the hint states: neither "optional" nor starred.
+    state.required_when = district.required_when = True
     address = forms.CharField(label=_("Postal address"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
     pin_code = _text(_("PIN code"), 7, inputmode="numeric", autocomplete="postal-code")
     landline = _text(_("Office landline"), 20, required=False, help_text=_("With STD code, e.g. 011-23456789"), inputmode="tel")
@@ -224,17 +227,19 @@ class CompetentAuthoritySectionForm(PersonFieldsMixin, SectionForm):
 
     def clean_official_email(self):
         address = validate_official_email(self.cleaned_data["official_email"], for_officer=True)
-        officer = self.application.section_data(Section.NODAL_OFFICER) if self.application else {}
-        own = {
-            (officer.get("official_email") or "").strip().lower(),
-            (officer.get("alternate_email") or "").strip().lower(),
-            (getattr(getattr(self.application, "nodal_officer", None), "email", "") or "").lower(),
-        }
-        if address in own:
-            raise ValidationError(
-                _("The competent authority must be a different person from the nodal officer, with a different email."),
-                code="same_person",
-            )
+        if self.application is not None:
+            normalised = normalise_address(address)
+            if normalised in officer_addresses(self.application):
+                raise ValidationError(
+                    _("The competent authority must be a different person from the nodal officer, with a different email."),
+                    code="same_person",
+                )
+            if normalised in other_officers_addresses(self.application):
+                raise ValidationError(
+                    _("This is the address of the nodal officer of another application for the same organisation: "
+                      "the competent authority must be someone else."),
+                    code="other_officer",
+                )
         return address
 
 
@@ -310,7 +315,7 @@ class DeclarationsSectionForm(SectionForm):
     section = Section.DECLARATIONS
 
     accept_notice = forms.BooleanField(
-        label=_("I have read the data protection notice above."),
+        label=_("I have read the portal's data protection notice."),
         error_messages={"required": _("Confirm that you have read the data protection notice.")},
     )
 

@@ -72,11 +72,22 @@ def _as_form_data(stored: dict | None) -> MultiValueDict:
     return MultiValueDict(values)
 
 
-def application_lock_for_officer(*, application_id: int, actor: AnyUser) -> Application:
-    """The application, locked for this transaction, if ``actor`` is its nodal officer."""
+class OfficerNotEligible(ValidationError):
+    """The nodal officer's account no longer earns the power to act (its primary
+    address is not official, or not verified): checked at every action, not only
+    when the application was started."""
+
+
+def application_lock_for_officer(*, application_id: int, actor: AnyUser, require_eligible: bool = True) -> Application:
+    """The application, locked for this transaction, if ``actor`` is its nodal officer
+    and (``require_eligible``) may still act as one."""
     application = Application.objects.select_for_update().get(pk=application_id)
     if not is_officer_of(actor, application):
         raise PermissionDenied
+    if require_eligible:
+        problem = officer_eligibility(actor)
+        if problem:
+            raise OfficerNotEligible(problem, code="not_eligible")
     return application
 
 
@@ -233,7 +244,7 @@ def application_withdraw(
     *, application_id: int, actor: AnyUser, reason: str = "", request: HttpRequest | None = None
 ) -> Application:
     with transaction.atomic():
-        application = application_lock_for_officer(application_id=application_id, actor=actor)
+        application = application_lock_for_officer(application_id=application_id, actor=actor, require_eligible=False)
         old_status, new_status = workflow.advance(application, workflow.Event.WITHDRAW)
         application.closed_at = timezone.now()
         application.save(update_fields=["status", "closed_at", "updated_at"])
@@ -253,20 +264,26 @@ def _significant_words(name: str | None) -> list[str]:
     return [w for w in re.findall(r"[a-z0-9]+", (name or "").lower()) if len(w) > 2 and w not in _STOPWORDS]
 
 
-def duplicate_warnings(application: Application) -> list[str]:
-    """Advice, not a block: organisations or open applications that look like this one."""
+def duplicate_warnings(application: Application, *, details: bool = False) -> list[str]:
+    """Advice, not a block: organisations (public names) or open applications that
+    look like this one. The officer is not told another applicant's reference or
+    name (``details`` False); the state administrators' review is (True)."""
     organisation = application.section_data(Section.ORGANISATION)
     name = (organisation.get("name") or "").strip()
     domains = split_domain_list((organisation.get("email_domains") or "").lower())
-    return _same_domain_warnings(application, domains) + _similar_name_warnings(application, name)
+    warnings = _same_domain_warnings(application, domains) + _similar_name_warnings(application, name)
+    if details:
+        return [text for text, _anonymous in warnings]
+    return list(dict.fromkeys(anonymous or text for text, anonymous in warnings))
 
 
-def _same_domain_warnings(application: Application, domains: list[str]) -> list[str]:
-    """Organisations and open applications that already use one of ``domains``."""
+def _same_domain_warnings(application: Application, domains: list[str]) -> list[tuple[str, str | None]]:
+    """Organisations and open applications that already use one of ``domains``, each as
+    (the warning with details, the same without another applicant's details or None)."""
     if not domains:
         return []
     warnings = [
-        _("An organisation using the same email domain is already on Sandes: %(name)s.") % {"name": org_name}
+        (_("An organisation using the same email domain is already on Sandes: %(name)s.") % {"name": org_name}, None)
         for org_name in (
             OrganisationDomain.objects.filter(domain__in=domains).values_list("organisation__name", flat=True).distinct()[:5]
         )
@@ -282,14 +299,17 @@ def _same_domain_warnings(application: Application, domains: list[str]) -> list[
     for reference, other, other_domains in same_domain:
         listed = set(split_domain_list((other_domains or "").lower()))
         if listed & set(domains):
-            warnings.append(
-                _("An open application (%(ref)s, %(name)s) lists the same email domain.") % {"ref": reference, "name": other}
-            )
+            warnings.append((
+                _("An open application (%(ref)s, %(name)s) lists the same email domain.") % {"ref": reference, "name": other},
+                _("Another open application lists the same email domain. If it is for your organisation, agree with "
+                  "your colleagues which application goes ahead; the state administrators will see both."),
+            ))
     return warnings
 
 
-def _similar_name_warnings(application: Application, name: str) -> list[str]:
-    """Organisations and open applications whose names are very like ``name``."""
+def _similar_name_warnings(application: Application, name: str) -> list[tuple[str, str | None]]:
+    """Organisations and open applications whose names are very like ``name``, as
+    (with details, without another applicant's details or None)."""
     words = _significant_words(name)
     if not words:
         return []
@@ -303,7 +323,7 @@ def _similar_name_warnings(application: Application, name: str) -> list[str]:
         org_query |= Q(name__icontains=word)
         app_query |= Q(organisation_name__icontains=word)
     warnings = [
-        _("An organisation with a very similar name is already on Sandes: %(name)s.") % {"name": other}
+        (_("An organisation with a very similar name is already on Sandes: %(name)s.") % {"name": other}, None)
         for other in Organisation.objects.filter(org_query).values_list("name", flat=True)[:200]
         if similar(other)
     ]
@@ -315,7 +335,9 @@ def _similar_name_warnings(application: Application, name: str) -> list[str]:
     )
     for reference, other in open_applications:
         if similar(other):
-            warnings.append(
-                _("An open application (%(ref)s) has a very similar name: %(name)s.") % {"ref": reference, "name": other}
-            )
+            warnings.append((
+                _("An open application (%(ref)s) has a very similar name: %(name)s.") % {"ref": reference, "name": other},
+                _("Another open application has a very similar organisation name. If it is for your organisation, "
+                  "agree with your colleagues which application goes ahead; the state administrators will see both."),
+            ))
     return warnings

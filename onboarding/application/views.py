@@ -19,6 +19,7 @@ from onboarding.application.selectors import (
     application_for_viewer,
     application_timeline,
     applications_of_officer,
+    last_return,
     officer_eligibility,
 )
 from onboarding.application.summary import application_summary
@@ -61,7 +62,7 @@ def my_applications(request):
     applications = applications_of_officer(request.user).prefetch_related(
         Prefetch("attachments", queryset=Attachment.objects.filter(is_current=True), to_attr="current_letters")
     )
-    context = {"applications": applications, "can_start": not officer_eligibility(request.user)}
+    context = {"applications": applications, "problem": officer_eligibility(request.user)}
     return render(request, "onboarding/my_applications.html", context)
 
 
@@ -84,8 +85,16 @@ def task_list(request, pk):
             "all_complete": completed == len(rows),
             "completed": completed,
             "warnings": services.duplicate_warnings(application) if application.is_editable else [],
+            "returned": last_return(application),
         },
     )
+
+
+def _not_eligible(request, pk, problem):
+    """The officer may no longer act (their address stopped being official...): say why,
+    on the application's read-only page."""
+    messages.error(request, _("You can no longer change, submit or send links for this application.") + " " + problem)
+    return redirect("onboarding:detail", pk=pk)
 
 
 def _not_editable(request, pk):
@@ -105,6 +114,9 @@ def section_edit(request, pk, section):
         return redirect("onboarding:letter", pk=pk)
     if not application.is_editable:
         return _not_editable(request, pk)
+    problem = officer_eligibility(request.user)
+    if problem:
+        return _not_eligible(request, pk, problem)
     restored = False
     if request.method == "POST":
         try:
@@ -163,7 +175,9 @@ def _section_form(request, application, section):
     restored = pending is not None
     if restored:
         form = form_class(data=QueryDict(pending), application=application)
-    elif application.status_of(section) == SectionStatus.NOT_STARTED:
+    elif application.status_of(section) == SectionStatus.NOT_STARTED or "q" in request.GET:
+        # Not started, or the officer is searching for the parent (nothing could be
+        # chosen yet): the answers without their errors.
         form = form_class(initial=application.section_data(section), application=application)
     else:
         form = services.bound_section_form(application, section)
@@ -204,6 +218,9 @@ def letter(request, pk):
     if request.method == "POST":
         if not application.is_editable:
             return _not_editable(request, pk)
+        problem = officer_eligibility(request.user)
+        if problem:
+            return _not_eligible(request, pk, problem)
         form = AttachmentForm(request.POST, request.FILES)
         if form.is_valid():
             try:
@@ -258,6 +275,12 @@ def form_pdf(request, pk):
 @require_http_methods(["GET", "POST"])
 def submit(request, pk):
     application = application_for_officer(request.user, pk)
+    if not application.is_editable:  # e.g. back to this page after submitting: say so
+        messages.info(request, _("This application has already been submitted."))
+        return redirect("onboarding:detail", pk=pk)
+    problem = officer_eligibility(request.user)
+    if problem:
+        return _not_eligible(request, pk, problem)
     if request.method == "POST":
         # application_submit checks every section under its lock; checking here first would do it twice.
         try:
@@ -273,11 +296,12 @@ def submit(request, pk):
             _("Application %(ref)s has been submitted to the competent authority.") % {"ref": application.reference},
         )
         return redirect("onboarding:detail", pk=pk)
-    problems = services.submission_problems(application) if application.is_editable else []
+    problems = services.submission_problems(application)
     return render(
         request,
         "onboarding/submit.html",
-        {"application": application, "problems": problems, "summary": application_summary(application)},
+        {"application": application, "problems": problems, "summary": application_summary(application),
+         "letter": application.attachments.filter(is_current=True).first()},
     )
 
 

@@ -17,7 +17,9 @@ from django.views.decorators.http import require_http_methods
 
 from onboarding import workflow
 from onboarding.application import pdf
-from onboarding.application.selectors import application_for_officer, application_for_viewer
+from onboarding.application import services as application_services
+from onboarding.application.selectors import application_for_officer, application_for_viewer, people_of, review_flags
+from onboarding.application.services import OfficerNotEligible
 from onboarding.application.summary import application_summary
 from onboarding.application.uploads import letter_filename
 from onboarding.approval import services
@@ -114,6 +116,8 @@ def _review_context(step):
         "letter": application.attachments.filter(is_current=True).first(),
         "changes": changes_since_last_seen(step),
         "history": [s for s in steps_of(application) if s.pk != step.pk],
+        "flags": review_flags(application),
+        "people": people_of(application),
     }
 
 
@@ -288,7 +292,10 @@ def _decision_page(request, step):
         else:
             messages.success(request, success_message % {"ref": step.application.reference})
             return redirect(success_url)
-    return render(request, template, {**_review_context(step), "form": form})
+    # The administrators (not the officer, nor the authority) see which other
+    # applications look like this one.
+    duplicates = application_services.duplicate_warnings(step.application, details=True)
+    return render(request, template, {**_review_context(step), "form": form, "duplicates": duplicates})
 
 
 @rule("state_admin")
@@ -352,6 +359,9 @@ def resend_link(request, pk):
         step = services.step_resend_authority_link(application_id=application.pk, actor=request.user, request=request)
     except workflow.InvalidTransition:
         messages.info(request, _("The application is not waiting for the competent authority."))
+    except OfficerNotEligible as exc:
+        messages.error(request, _("You can no longer change, submit or send links for this application.") + " "
+                       + " ".join(exc.messages))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:

@@ -25,6 +25,7 @@ from onboarding.models import ApplicationDocument, Attachment, DocumentKind
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import PlatformRole, PlatformRoleGrant
 from tests.factories import PASSWORD, UserFactory
+from tests.onboarding.approval_helpers import with_totp
 from tests.onboarding.form_helpers import complete, new_application, png_bytes, post_section, reload, submit, valid
 
 pytestmark = pytest.mark.django_db
@@ -167,6 +168,7 @@ def test_the_same_version_is_rendered_once_and_then_served_from_storage(officer_
         # Another permitted viewer gets the same stored file too.
         auditor = UserFactory(email="auditor@sandes.nic.in")
         PlatformRoleGrant.objects.create(user=auditor, role=PlatformRole.AUDITOR, jurisdiction="MH")
+        with_totp(auditor)  # platform roles sign in with a second factor
         viewer = Client()
         assert viewer.login(email=auditor.email, password=PASSWORD)
         third = download(viewer, application)
