@@ -155,8 +155,32 @@ def application_form_html(application: Application) -> str:
                 "undertakings": UNDERTAKINGS,
                 "generated_at": timezone.now(),
                 "site_url": settings.SITE_URL,
+                # The officer knows submissions, not the internal count of saves.
+                "submission": application.versions.count() if application.reference else 0,
             },
         )
+
+
+def stored_form_pdf(application: Application) -> ApplicationDocument | None:
+    """The PDF of the application's current version, if it was stored already."""
+    return _stored_form_pdf(application)
+
+
+def form_pdf_for_reader(*, application: Application) -> bytes:
+    """The current version's PDF for someone who only reads it (an auditor, an
+    administrator): rendered now within the same limits and not stored, so that
+    reading writes nothing. Raises PdfNotRendered like application_form_pdf."""
+    with render_lock(f"{DocumentKind.FORM_PDF}:{application.pk}:{application.version}") as held:
+        if not held:
+            raise PdfNotRendered(BUSY)
+        return render_pdf(application_form_html(application))
+
+
+def form_pdf_filename(application: Application) -> str:
+    """The name a downloaded form PDF gets: the reference once submitted, else the day's draft."""
+    if application.reference:
+        return f"{application.reference}-onboarding-form.pdf"
+    return f"onboarding-form-draft-{timezone.localdate():%Y-%m-%d}.pdf"
 
 
 def application_form_pdf(*, application: Application, actor: AnyUser | None = None) -> ApplicationDocument:

@@ -3,10 +3,10 @@ from urllib.parse import urlencode, urlsplit
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
-from django.http import Http404, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -19,6 +19,7 @@ from onboarding.application.selectors import (
     application_for_viewer,
     application_timeline,
     applications_of_officer,
+    is_officer_of,
     last_return,
     officer_eligibility,
 )
@@ -262,13 +263,22 @@ def _page_before(request, default):
 @require_http_methods(["GET"])
 def form_pdf(request, pk):
     application = application_for_viewer(request.user, pk)
+    reader = not is_officer_of(request.user, application)
+    document = pdf.stored_form_pdf(application) if reader else None
     try:
-        document = pdf.application_form_pdf(application=application, actor=request.user)
+        if reader and document is None:  # reading writes nothing: rendered, not stored
+            content = pdf.form_pdf_for_reader(application=application)
+            response = HttpResponse(content, content_type="application/pdf")
+            response["Content-Disposition"] = content_disposition_header(True, pdf.form_pdf_filename(application))
+            response["X-Content-Type-Options"] = "nosniff"
+            return response
+        if document is None:
+            document = pdf.application_form_pdf(application=application, actor=request.user)
     except pdf.PdfNotRendered as exc:
         messages.error(request, pdf.refusal_message(exc.reason))
         return redirect(_page_before(request, reverse("onboarding:detail", kwargs={"pk": pk})))
-    name = f"{application.reference or f'draft-{application.pk}'}-v{document.version}.pdf"
-    return stored_file_response(document.file, owner=document, content_type="application/pdf", filename=name)
+    return stored_file_response(document.file, owner=document, content_type="application/pdf",
+                                filename=pdf.form_pdf_filename(application))
 
 
 @rule("nodal_officer_of_application")

@@ -245,8 +245,8 @@ def review_pdf(request):
     except pdf.PdfNotRendered as exc:  # said on the review page, where the link was
         messages.error(request, pdf.refusal_message(exc.reason))
         return redirect("onboarding:review")
-    name = f"{application.reference}-v{document.version}.pdf"
-    return stored_file_response(document.file, owner=document, content_type="application/pdf", filename=name)
+    return stored_file_response(document.file, owner=document, content_type="application/pdf",
+                                filename=pdf.form_pdf_filename(application))
 
 
 # State and central administrators ------------------------------------------------------

@@ -10,13 +10,13 @@ from guardian.shortcuts import assign_perm
 
 from onboarding.application.selectors import officer_eligibility, review_flags
 from onboarding.approval import services as approvals
-from onboarding.models import Application
+from onboarding.models import Application, ApplicationDocument
 from portal import permissions
 from portal.accounts.official_email import OFFICIAL, classify_email
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import DomainClaim, Membership, OrganisationDomain
-from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationFactory, UserFactory
-from tests.onboarding.approval_helpers import make_state_admin, make_superadmin, signed_in
+from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationFactory, PlatformRoleFactory, UserFactory
+from tests.onboarding.approval_helpers import make_state_admin, make_superadmin, signed_in, with_totp
 from tests.onboarding.form_helpers import post_section, valid
 from tests.onboarding_data import VALID
 
@@ -183,3 +183,14 @@ def test_a_domain_official_for_an_organisation_of_another_state_is_flagged(admin
                                       domain="krishi.kar.gov.in", is_verified=True)
     application = ApplicationFactory(data=with_domains("krishi.kar.gov.in"), jurisdiction="MH")
     assert any("Karnataka Krishi" in flag for flag in review_flags(application))
+
+
+def test_an_auditor_reading_a_form_pdf_writes_nothing():
+    application = ApplicationFactory(status="with_state")
+    auditor = PlatformRoleFactory(role="auditor", jurisdiction="").user
+    with_totp(auditor)
+    events = AuditEvent.objects.count()
+    response = signed_in(auditor).get(f"/onboarding/{application.pk}/form.pdf")
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert response["Content-Disposition"].endswith(f'"{application.reference}-onboarding-form.pdf"')
+    assert not ApplicationDocument.objects.exists() and AuditEvent.objects.count() == events
