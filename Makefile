@@ -122,9 +122,13 @@ run: venv system-deps
 
 # Tests run against PostgreSQL when one answers on 127.0.0.1:5432 (database
 # portal_test, created if missing) and DATABASE_URL is not set; else SQLite.
-# pytest-xdist runs them on every core (-n auto), each worker with a test
-# database of its own; the browser tests stay in one worker, sharing its Chromium
-# (--dist loadgroup, tests/browser/conftest.py). PYTEST_ARGS="-n 0" runs one process.
+# pytest-xdist runs them on every core (-n auto), each worker with a test database
+# and a folder of its own. --dist loadgroup (no test has a group) hands tests out
+# one or two at a time in pytest-django's order (database tests, then transactional
+# ones, which empty the tables, then the rest): no worker runs a test that needs
+# the migrations' rows after a transactional one, and none is left alone with the
+# slow browser tests at the end (--no-loadscope-reorder: an xdist_group would
+# otherwise go first). PYTEST_ARGS="-n 0" runs one process.
 test: venv system-deps
 	$(COMPILEMESSAGES)
 	@if [ -z "$${DATABASE_URL:-}" ] && command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; then \
@@ -133,7 +137,7 @@ test: venv system-deps
 		export DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_test; \
 		echo "Testing against PostgreSQL ($$DATABASE_URL)"; \
 	fi; \
-	$(VPY) -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
+	$(VPY) -m pytest -n auto --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
 clean:
 	rm -rf var db.sqlite3 db.sqlite3-wal db.sqlite3-shm db.sqlite3-journal staticfiles

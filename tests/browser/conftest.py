@@ -29,15 +29,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items):
-    """Under pytest-xdist with ``--dist loadgroup`` (``make test``), every browser
-    test runs in one worker, which starts Chromium once for all of them."""
-    for item in items:
-        if item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.xdist_group("browser"))
-
-
 @pytest.fixture(scope="session")
 def browser():
     """Debian's Chromium, shared by every browser test of the session. A missing
