@@ -17,6 +17,8 @@ from portal.mail.models import OutboxMessage, OutboxStatus
 from portal.mail.tasks import outbox_dispatch, outbox_dispatch_many
 from portal.permissions import AnyUser
 
+SUBJECT_MAX_LENGTH = OutboxMessage._meta.get_field("subject").max_length
+
 
 def _message_domain() -> str:
     return settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">").strip() or "localhost"
@@ -40,7 +42,7 @@ def _outbox_row(message: EmailMessage) -> OutboxMessage:
     headers = {k: str(v) for k, v in (message.extra_headers or {}).items() if k.lower() != "message-id"}
     return OutboxMessage(
         message_id=f"<{uuid.uuid4().hex}@{_message_domain()}>",
-        subject=str(message.subject)[:500],
+        subject=str(message.subject)[:SUBJECT_MAX_LENGTH],
         from_email=str(message.from_email or settings.DEFAULT_FROM_EMAIL),
         to=list(message.to), cc=list(message.cc), bcc=list(message.bcc), reply_to=list(message.reply_to),
         body=str(message.body), html_body=html, attachments=attachments, headers=headers,
