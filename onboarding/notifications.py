@@ -1,8 +1,9 @@
-"""The onboarding emails: rendered from templates, in English and then Hindi.
-Depends on no service; the services call it inside their transaction.
+"""The onboarding emails: rendered from templates, in English and then the
+application's second language (mail_languages: Marathi for Maharashtra, Hindi
+elsewhere). Depends on no service; the services call it inside their transaction.
 
-Every email is built here, in English and then Hindi, and sent through the
-default mailer (the outbox), so it is written in the caller's transaction.
+Every email is built here and sent through the default mailer (the outbox), so it
+is written in the caller's transaction.
 """
 
 from django.conf import settings
@@ -10,13 +11,24 @@ from django.core.mail import EmailMultiAlternatives, mailers
 from django.template.loader import render_to_string
 from django.utils import translation
 
+# Jurisdictions whose offices work in a language of their own: it replaces Hindi
+# as the second language of their onboarding mail.
+SECOND_LANGUAGE = {"MH": "mr"}
+
+
+def mail_languages(application):
+    """The languages of an application's onboarding mail, in order: English first,
+    then Marathi when its jurisdiction is Maharashtra, Hindi otherwise."""
+    return ("en", SECOND_LANGUAGE.get(application.jurisdiction, "hi"))
+
 
 def build_bilingual(*, to, template, context=None, reply_to=None, attachments=()):
     """An email from ``onboarding/email/<template>.txt`` and ``<template>_subject.txt``,
-    rendered in English and in Hindi (not yet sent)."""
+    rendered in English and in the second language of the context's application
+    (mail_languages), not yet sent."""
     context = {"site_url": settings.SITE_URL, **(context or {})}
     subjects, bodies = [], []
-    for language in ("en", "hi"):
+    for language in mail_languages(context["application"]):
         with translation.override(language):
             subject = " ".join(render_to_string(f"onboarding/email/{template}_subject.txt", context).split())
             body = render_to_string(f"onboarding/email/{template}.txt", context).strip()
@@ -50,7 +62,7 @@ def send_many(messages):
 
 
 def notify_officer(*, application, template, context=None, attachments=()):
-    """Email the nodal officer, in English and Hindi, through the outbox."""
+    """Email the nodal officer, in English and the application's second language, through the outbox."""
     return send_bilingual(
         to=[application.nodal_officer.email], template=template,
         context={"application": application, **(context or {})}, attachments=attachments,

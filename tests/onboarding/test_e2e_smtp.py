@@ -159,7 +159,7 @@ def test_approval_journey_with_mail_delivered_over_smtp(smtp_server):
     download = nodal.get(f"/onboarding/{application.pk}/approval-letter.pdf")
     assert download.status_code == 200 and b"".join(download.streaming_content) == pdf
 
-    # Every email went through the outbox, was delivered once, in English and Hindi.
+    # Every email went through the outbox, was delivered once, in English and Marathi (a Maharashtra application).
     outbox = list(OutboxMessage.objects.all())
     assert all(row.status == OutboxStatus.SENT for row in outbox)
     assert sorted(m["Message-ID"] for m in smtp_server.messages) == sorted(row.message_id for row in outbox)

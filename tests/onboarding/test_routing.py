@@ -313,7 +313,8 @@ def test_another_officer_cannot_see_or_act_on_the_application(officer):
 
 def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_commit_callbacks):
     """Each template under templates/onboarding/email/ is sent at least once here; every message
-    is English, then Hindi, with a bilingual subject."""
+    is English, then the application's second language (Hindi; Marathi for Maharashtra, as here),
+    with a bilingual subject."""
     admin = make_state_admin("MH")
     root = make_superadmin()
     # Withdrawn while with the authority.
