@@ -1,0 +1,403 @@
+"""Every kind of message the portal sends, in English, Hindi and Marathi, delivered
+through the outbox to a real SMTP server on loopback, and read back from the bytes
+the server received: each subject decodes to exactly the text meant, the address
+headers to the addresses meant, no header keeps an encoded word undecoded, and the
+Devanagari of the body arrives intact.
+
+- Onboarding mail (onboarding/notifications.py): every template under
+  templates/onboarding/email/ (found by its ``*_subject.txt``, so a new one is
+  covered without touching this file), for applications of Maharashtra (English and
+  Marathi), Karnataka and the centre (English and Hindi), one of them with a name
+  as long as the form allows, whose bilingual subject must fold.
+- allauth's mail, through its real flows, in the language the person chose on the
+  portal's language switch (portal/accounts/adapter.py).
+- The audit chain head's daily mail to the superadmins (English and Hindi).
+"""
+
+import email
+import re
+from datetime import timedelta
+from email import policy
+from email.utils import parseaddr
+from pathlib import Path
+
+import pytest
+import time_machine
+from allauth.account import app_settings as account_settings
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.test import Client
+from django.utils import timezone, translation
+
+from onboarding.notifications import build_bilingual, mail_languages, send_many
+from portal.audit.models import AuditAction, AuditChainHead
+from portal.audit.services import audit_record
+from portal.audit.tasks import audit_head_publish
+from portal.mail.models import OutboxMessage
+from tests.factories import PASSWORD, ApplicationFactory, ApprovalStepFactory, UserFactory, application_with_authority
+from tests.onboarding.approval_helpers import make_superadmin
+from tests.onboarding_data import minimal_pdf
+from tests.smtp import text_of
+
+pytestmark = pytest.mark.django_db
+
+TEMPLATES_DIR = Path(settings.BASE_DIR) / "templates" / "onboarding" / "email"
+ONBOARDING_TEMPLATES = sorted(path.name.removesuffix("_subject.txt") for path in TEMPLATES_DIR.glob("*_subject.txt"))
+
+DEVANAGARI = re.compile(r"[\u0900-\u097F]")
+# UTF-8 read as Latin-1 ("à¤", "à¥"), or bytes that did not decode.
+MOJIBAKE = re.compile("[\u00c2-\u00f4][\u0080-\u00bf]|\ufffd")
+ENCODED_WORD = re.compile(r"=\?[\w-]+\?[bq]\?", re.IGNORECASE)
+WHOLE_ENCODED_WORD = re.compile(r"=\?[\w-]+\?[bq]\?[^?\s]*\?=", re.IGNORECASE)
+ADDRESS_HEADERS = ("From", "To", "Cc", "Reply-To")
+
+OFFICER_EMAIL = "nodal.officer@mahaagri.gov.in"
+AUTHORITY_EMAIL = "director.agri@maharashtra.gov.in"
+LINK = f"{settings.SITE_URL}/onboarding/review/{'k' * 43}/"
+# As long as the form allows (200 characters), Devanagari and English mixed: every
+# subject that names the organisation is far longer than a header line.
+LONG_NAME = ("कृषी संचालनालय, महाराष्ट्र शासन — Directorate of Agriculture, Government of Maharashtra, "
+             "विभागीय कृषी सहसंचालक कार्यालय, पुणे विभाग — Office of the Divisional Joint Director of Agriculture, "
+             "Pune Divn.")
+
+
+# Reading what the server received ----------------------------------------------------
+
+def delivered(smtp_server, since):
+    """(raw bytes, parsed message) of each message the server received after the first ``since``."""
+    raws = [envelope.original_content for envelope in smtp_server.envelopes[since:]]
+    return [(raw, email.message_from_bytes(raw, policy=policy.default)) for raw in raws]
+
+
+def send_and_receive(smtp_server, capture, action):
+    """Run ``action`` (which writes mail to the outbox), commit, and return what the server received."""
+    since = len(smtp_server.envelopes)
+    with capture(execute=True):
+        action()
+    return delivered(smtp_server, since)
+
+
+def raw_headers(raw):
+    """The header lines of a raw message, each folded header as its lines."""
+    block = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")  # headers are 7-bit once encoded
+    headers = []
+    for line in block.split("\r\n"):
+        if line[:1] in (" ", "\t"):
+            headers[-1].append(line)
+        else:
+            headers.append([line])
+    return {lines[0].split(":", 1)[0].lower(): lines for lines in headers}
+
+
+def addresses(header):
+    return [(address.display_name, address.addr_spec) for address in header.addresses] if header else []
+
+
+def intended(*values):
+    return [parseaddr(value) for value in values]
+
+
+def assert_delivered_exactly(raw, message, *, subject, to, reply_to=(), from_email=None):
+    """The message decodes to exactly this subject and these addresses, and nothing undecoded is left."""
+    assert str(message["Subject"]) == subject
+    assert addresses(message["From"]) == intended(from_email or settings.DEFAULT_FROM_EMAIL)
+    assert addresses(message["To"]) == intended(*to)
+    assert addresses(message["Reply-To"]) == intended(*reply_to)
+    for name, value in message.items():
+        assert not ENCODED_WORD.search(str(value)), (name, str(value))
+        assert not MOJIBAKE.search(str(value)), (name, str(value))
+    # Written so that a reader joins it back: no line over RFC 5322's limit, a non-ASCII
+    # subject in encoded words each kept whole on its line.
+    lines = raw.split(b"\r\n")
+    assert max(len(line) for line in lines) <= 998
+    for line in raw_headers(raw)["subject"]:
+        assert "=?" not in WHOLE_ENCODED_WORD.sub("", line), line
+    body = text_of(message)
+    assert not MOJIBAKE.search(body), body
+    return body
+
+
+# Onboarding mail -----------------------------------------------------------------------
+
+APPLICATIONS = {
+    # name: (jurisdiction, organisation name, the second language its mail must be in)
+    "maharashtra": ("MH", "कृषी संचालनालय, महाराष्ट्र शासन (Directorate of Agriculture)", "mr"),
+    "karnataka": ("KA", "Department of e-Governance, Government of Karnataka", "hi"),
+    "central": ("CENTRAL", "राष्ट्रीय सूचना विज्ञान केंद्र (National Informatics Centre)", "hi"),
+    "long name": ("MH", LONG_NAME, "mr"),
+}
+
+
+def stage_of(template):
+    if template.startswith("authority_"):
+        return "authority"
+    if template.startswith("appeal_"):
+        return "appeal"
+    return "state"
+
+
+def recipients_of(template):
+    """(to, reply-to) as the portal addresses that message: the competent authority with
+    replies to the nodal officer, the officer and the authority for the approval letter,
+    the nodal officer otherwise."""
+    if template.startswith("authority_") and template not in ("authority_approved",):
+        return [AUTHORITY_EMAIL], [OFFICER_EMAIL]
+    if template == "approval_letter":
+        return [OFFICER_EMAIL, AUTHORITY_EMAIL], []
+    return [OFFICER_EMAIL], []
+
+
+def onboarding_context(application, template):
+    """Everything any onboarding template reads: a decided step of the template's stage
+    (with remarks and grounds in both scripts), the next step, the authority's link."""
+    now = timezone.now()
+    step = ApprovalStepFactory(
+        application=application, stage=stage_of(template), assignee_email=AUTHORITY_EMAIL,
+        assignee_name="अनिता देशमुख", opened_at=now - timedelta(days=9), due_at=now - timedelta(days=2),
+        decision="return", decided_at=now, decided_by_email=AUTHORITY_EMAIL, ip="10.1.2.3",
+        remarks="वापरकर्त्यांची संख्या दुरुस्त करा. State the number of users correctly.",
+        grounds="हे कार्यालय शासकीय संचालनालय आहे. The office is a government directorate.",
+    )
+    next_step = ApprovalStepFactory(application=application, stage="state", decision="approve")
+    return {
+        "application": application, "step": step, "next_step": next_step, "link": LINK,
+        "officer": application.nodal_officer, "appeal_until": now + timedelta(days=30), "now": now,
+        "resent": True, "resubmitted": True, "organisation": None,
+    }
+
+
+def rendered(template, context, language):
+    """A template's subject and body in one language, rendered here, apart from the code under test."""
+    context = {"site_url": settings.SITE_URL, **context}
+    with translation.override(language):
+        subject = " ".join(render_to_string(f"onboarding/email/{template}_subject.txt", context).split())
+        body = render_to_string(f"onboarding/email/{template}.txt", context).strip()
+    return subject, body
+
+
+@pytest.fixture
+def onboarding_mail(db):
+    """[(template, application key, context, to, reply_to)] for every template and application."""
+    officer = UserFactory(email=OFFICER_EMAIL, full_name="सुनील पाटील (Sunil Patil)")
+    cases = []
+    for key, (jurisdiction, name, _language) in APPLICATIONS.items():
+        application = ApplicationFactory(nodal_officer=officer, jurisdiction=jurisdiction, organisation_name=name,
+                                         status="with_authority")
+        for template in ONBOARDING_TEMPLATES:
+            context = onboarding_context(application, template)
+            to, reply_to = recipients_of(template)
+            cases.append((template, key, context, to, reply_to))
+    return cases
+
+
+def test_the_long_name_is_as_long_as_the_form_allows():
+    assert len(LONG_NAME) == ApplicationFactory._meta.model._meta.get_field("organisation_name").max_length
+    assert LONG_NAME == LONG_NAME.strip()
+
+
+def test_the_second_language_follows_the_jurisdiction():
+    assert mail_languages(ApplicationFactory.build(jurisdiction="MH")) == ("en", "mr")
+    for jurisdiction in ("KA", "CENTRAL", "GA", "DL"):
+        assert mail_languages(ApplicationFactory.build(jurisdiction=jurisdiction)) == ("en", "hi")
+
+
+SUBMITTED = {"mr": "अर्ज {} सादर", "hi": "आवेदन {} प्रस्तुत"}
+DECISION_NEEDED = {"mr": "निर्णय आवश्यक: संदेस ऑनबोर्डिंग अर्ज {} ({})", "hi": "निर्णय आवश्यक: संदेस ऑनबोर्डिंग आवेदन {} ({})"}
+
+
+@pytest.mark.parametrize("jurisdiction, second", [("MH", "mr"), ("KA", "hi"), ("CENTRAL", "hi")])
+def test_submitting_mails_in_the_applications_second_language(
+    jurisdiction, second, smtp_server, django_capture_on_commit_callbacks
+):
+    """Through the real service (step_open_authority): the authority's request and the officer's receipt."""
+    name = "Directorate of Agriculture"
+    holder = {}
+    received = send_and_receive(smtp_server, django_capture_on_commit_callbacks, lambda: holder.update(
+        application=application_with_authority(jurisdiction=jurisdiction, organisation_name=name)))
+    application = holder["application"]
+    ref, officer = application.reference, application.nodal_officer.email
+    authority = application.steps.get().assignee_email
+    by_recipient = {message["To"].addresses[0].addr_spec: (raw, message) for raw, message in received}
+    assert set(by_recipient) == {officer, authority}
+    assert_delivered_exactly(
+        *by_recipient[authority], to=[authority], reply_to=[officer],
+        subject=f"Decision needed: Sandes onboarding application {ref} ({name}) / {DECISION_NEEDED[second].format(ref, name)}",
+    )
+    assert_delivered_exactly(*by_recipient[officer], to=[officer],
+                             subject=f"Application {ref} submitted / {SUBMITTED[second].format(ref)}")
+
+
+def test_every_onboarding_mail_decodes_exactly_in_english_and_its_second_language(
+    smtp_server, django_capture_on_commit_callbacks, onboarding_mail
+):
+    assert len(ONBOARDING_TEMPLATES) >= 18
+    messages = [
+        build_bilingual(to=to, reply_to=reply_to, template=template, context=context,
+                        attachments=[(f"{context['application'].reference}-approval-letter.pdf", minimal_pdf(),
+                                      "application/pdf")] if template == "approval_letter" else ())
+        for template, _key, context, to, reply_to in onboarding_mail
+    ]
+    received = send_and_receive(smtp_server, django_capture_on_commit_callbacks, lambda: send_many(messages))
+    assert len(received) == len(onboarding_mail)
+    by_id = {message["Message-ID"]: (raw, message) for raw, message in received}
+    rows = list(OutboxMessage.objects.order_by("id"))
+
+    for row, (template, key, context, to, reply_to) in zip(rows, onboarding_mail, strict=True):
+        raw, message = by_id[row.message_id]
+        second = APPLICATIONS[key][2]
+        english_subject, english_body = rendered(template, context, "en")
+        second_subject, second_body = rendered(template, context, second)
+        where = f"{template} ({key})"
+
+        # Each half in its own language: the second in Devanagari, and not the English again.
+        assert DEVANAGARI.search(second_subject.replace(context["application"].organisation_name, "")), where
+        assert second_subject != english_subject and second_body != english_body, where
+        body = assert_delivered_exactly(raw, message, subject=f"{english_subject} / {second_subject}", to=to,
+                                        reply_to=reply_to)
+        assert body == f"{english_body}\n\n----------\n\n{second_body}\n", where
+        assert DEVANAGARI.search(body.partition("\n----------\n")[2]), where
+
+    # The languages meant, in words written here: Marathi for Maharashtra, Hindi elsewhere.
+    subjects = {(template, key): str(by_id[row.message_id][1]["Subject"])
+                for row, (template, key, *_rest) in zip(rows, onboarding_mail, strict=True)}
+    reference = {key: context["application"].reference for _template, key, context, *_rest in onboarding_mail}
+    maharashtra, karnataka = reference["maharashtra"], reference["karnataka"]
+    assert subjects["submitted", "maharashtra"] == f"Application {maharashtra} submitted / {SUBMITTED['mr'].format(maharashtra)}"
+    assert subjects["submitted", "karnataka"] == f"Application {karnataka} submitted / {SUBMITTED['hi'].format(karnataka)}"
+
+
+def test_a_long_bilingual_subject_folds_and_decodes_exactly(smtp_server, django_capture_on_commit_callbacks, onboarding_mail):
+    [(template, _key, context, to, reply_to)] = [case for case in onboarding_mail
+                                                 if case[0] == "authority_request" and case[1] == "long name"]
+    application = context["application"]
+    message = build_bilingual(to=to, reply_to=reply_to, template=template, context=context)
+    [(raw, received)] = send_and_receive(smtp_server, django_capture_on_commit_callbacks, message.send)
+
+    english, marathi = rendered(template, context, "en")[0], rendered(template, context, "mr")[0]
+    subject = f"{english} / {marathi}"
+    assert english == f"Decision needed: Sandes onboarding application {application.reference} ({LONG_NAME})"
+    assert marathi == f"निर्णय आवश्यक: संदेस ऑनबोर्डिंग अर्ज {application.reference} ({LONG_NAME})"
+    assert len(subject) > 500
+    assert_delivered_exactly(raw, received, subject=subject, to=to, reply_to=reply_to)
+    folded = raw_headers(raw)["subject"]
+    assert len(folded) > 5 and all(len(line) <= 78 for line in folded), folded
+    # The stored copy keeps the whole subject too.
+    assert OutboxMessage.objects.get(message_id=received["Message-ID"]).subject == subject
+
+
+# allauth's mail -----------------------------------------------------------------------
+
+PREFIX = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX
+ALLAUTH_SUBJECTS = {
+    "email_confirmation": {
+        "en": "Please Confirm Your Email Address",
+        "hi": "कृपया अपने ईमेल पते की पुष्टि करें",
+        "mr": "कृपया तुमच्या ई-मेल पत्त्याची पुष्टी करा",
+    },
+    "account_already_exists": {"en": "Account Already Exists", "hi": "खाता पहले से मौजूद है", "mr": "खाते आधीपासून अस्तित्वात आहे"},
+    "password_reset_key": {"en": "Password Reset Email", "hi": "पासवर्ड रीसेट ईमेल", "mr": "पासवर्ड रीसेट ई-मेल"},
+    "unknown_account": {"en": "Unknown Account", "hi": "अज्ञात खाता", "mr": "अज्ञात खाते"},
+}
+GREETING = {
+    "en": "Hello from Sandes onboarding portal!",
+    "hi": "संदेस ऑनबोर्डिंग पोर्टल की ओर से नमस्कार!",
+    "mr": "संदेस ऑनबोर्डिंग पोर्टल कडून नमस्कार!",
+}
+# allauth's mail templates and why the portal does not send the others: each setting
+# that would make it send one is asserted off below, so turning one on fails this
+# test until its mail is added here.
+NOT_SENT = {
+    "login_code": "LOGIN_BY_CODE_ENABLED",
+    "password_reset_code": "PASSWORD_RESET_BY_CODE_ENABLED",
+    # Notifications of changes to an account (EMAIL_NOTIFICATIONS).
+    "email_changed": "EMAIL_NOTIFICATIONS", "email_confirm": "EMAIL_NOTIFICATIONS",
+    "email_deleted": "EMAIL_NOTIFICATIONS", "password_changed": "EMAIL_NOTIFICATIONS",
+    "password_reset": "EMAIL_NOTIFICATIONS", "password_set": "EMAIL_NOTIFICATIONS",
+}
+SENT_AS = {"email_confirmation_signup": "email_confirmation"}
+
+
+def client_in(language):
+    """A browser that chose ``language`` on the portal's language switch."""
+    client = Client()
+    response = client.post("/i18n/setlang/", {"language": language, "next": "/"})
+    assert response.status_code == 302 and client.cookies[settings.LANGUAGE_COOKIE_NAME].value == language
+    return client
+
+
+def test_allauth_mail_the_portal_does_not_send_is_switched_off():
+    import allauth
+
+    templates = Path(allauth.__file__).parent / "templates" / "account" / "email"
+    kinds = {path.name.removesuffix("_subject.txt") for path in templates.glob("*_subject.txt")}
+    assert kinds == set(ALLAUTH_SUBJECTS) | set(NOT_SENT) | set(SENT_AS)
+    for setting in set(NOT_SENT.values()):
+        assert getattr(account_settings, setting) is False, setting
+    assert account_settings.EMAIL_VERIFICATION_BY_CODE_ENABLED and account_settings.EMAIL_UNKNOWN_ACCOUNTS
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_allauth_mail_in_the_language_chosen_on_the_portal(language, smtp_server, django_capture_on_commit_callbacks):
+    existing = UserFactory(email=f"existing.{language}@mahaagri.gov.in")
+    newcomer = f"new.officer.{language}@mahaagri.gov.in"
+    changer = UserFactory(email=f"changer.{language}@mahaagri.gov.in")
+    client = client_in(language)
+    capture = django_capture_on_commit_callbacks
+
+    def signup(address):
+        response = client_in(language).post("/accounts/signup/", {"email": address, "password1": PASSWORD,
+                                                                  "password2": PASSWORD})
+        assert response.status_code == 302, response.content
+
+    def reset(address):
+        assert client.post("/accounts/password/reset/", {"email": address}).status_code == 302
+
+    def change_email():
+        signed_in = client_in(language)
+        assert signed_in.login(email=changer.email, password=PASSWORD)
+        response = signed_in.post("/accounts/email/", {"email": f"changed.{language}@mahaagri.gov.in", "action_add": ""})
+        assert response.status_code == 302, response.content
+
+    flows = [
+        ("email_confirmation", newcomer, lambda: signup(newcomer)),
+        ("account_already_exists", existing.email, lambda: signup(existing.email)),
+        ("password_reset_key", existing.email, lambda: reset(existing.email)),
+        ("unknown_account", f"nobody.{language}@mahaagri.gov.in", lambda: reset(f"nobody.{language}@mahaagri.gov.in")),
+        ("email_confirmation", f"changed.{language}@mahaagri.gov.in", change_email),
+    ]
+    for kind, address, flow in flows:
+        [(raw, message)] = send_and_receive(smtp_server, capture, flow)
+        body = assert_delivered_exactly(raw, message, subject=PREFIX + ALLAUTH_SUBJECTS[kind][language], to=[address])
+        assert body.startswith(GREETING[language]), (kind, body)
+        if language != "en":
+            # In the language chosen: no sentence of allauth's English left.
+            english_words = re.findall(r"\b(?:you|your|the|this|email|account|please)\b", body, re.IGNORECASE)
+            assert english_words == [], (kind, body)
+            assert len(DEVANAGARI.findall(body)) > 40, (kind, body)
+
+
+# The audit head --------------------------------------------------------------------------
+
+def test_the_audit_head_mail_decodes_exactly_in_english_and_hindi(smtp_server, django_capture_on_commit_callbacks):
+    superadmins = [make_superadmin(email="root@sandes.nic.in", totp=False),
+                   make_superadmin(email="second.root@nic.in", totp=False)]
+    audit_record(actor=superadmins[0], action=AuditAction.ORGANISATION_ACTIVATED, new={"name": "कृषी संचालनालय"})
+    published_at = timezone.now().replace(microsecond=0)
+    with time_machine.travel(published_at, tick=False):
+        received = send_and_receive(smtp_server, django_capture_on_commit_callbacks,
+                                    lambda: audit_head_publish.delay().get())
+    assert len(received) == 2
+    head = AuditChainHead.objects.get(pk=1)
+    context = {"head": head, "sealed": True, "published_at": published_at}
+    subjects, bodies = [], []
+    for language in ("en", "hi"):
+        with translation.override(language):
+            subjects.append(" ".join(render_to_string("audit/email/head_published_subject.txt", context).split()))
+            bodies.append(render_to_string("audit/email/head_published.txt", context).strip())
+    assert DEVANAGARI.search(subjects[1]) and subjects[0] != subjects[1]
+
+    received.sort(key=lambda item: str(item[1]["To"]))
+    for (raw, message), admin in zip(received, sorted(superadmins, key=lambda user: user.email), strict=True):
+        body = assert_delivered_exactly(raw, message, subject=" / ".join(subjects), to=[admin.email])
+        assert body == f"{bodies[0]}\n\n----------\n\n{bodies[1]}\n"
+        assert f"{head.last_event_id}:{head.last_hash}" in body.partition("\n----------\n")[2]
