@@ -17,9 +17,9 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from onboarding.approval import services as approvals
-from onboarding.approval import deadlines
 from onboarding.application import services
+from onboarding.approval import deadlines
+from onboarding.approval import services as approvals
 from onboarding.models import ApplicationStatus, ApprovalStep, Decision, Stage
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import _CHAIN_LOCK_KEY, audit_verify
