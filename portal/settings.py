@@ -181,6 +181,8 @@ ACCOUNT_RATE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Sandes onboarding portal"
+# The set-up page shows the same secret until it is activated (another language, a reload).
+MFA_FORMS = {"activate_totp": "portal.accounts.forms.ActivateTOTPForm"}
 
 # Internationalisation -------------------------------------------------------
 LANGUAGE_CODE = "en"

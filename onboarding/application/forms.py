@@ -153,10 +153,14 @@ class HierarchySectionForm(SectionForm):
         widget=forms.HiddenInput,
         error_messages={"invalid_choice": _("Choose the parent organisation from the search results.")},
     )
-    new_parent_name = _text(_("Name of the parent organisation"), 200, required=False)
+    new_parent_name = _text(_("Name of the parent organisation"), 200, required=False,
+                            help_text=_("Required when it reports to an organisation not yet on Sandes."))
     new_parent_type = forms.ChoiceField(
-        label=_("Type of the parent organisation"), choices=[("", _("Choose…"))] + OrganisationType.choices, required=False
+        label=_("Type of the parent organisation"), choices=[("", _("Choose…"))] + OrganisationType.choices, required=False,
+        help_text=_("Required when it reports to an organisation not yet on Sandes."),
     )
+    # Required on a condition the hint states: neither "optional" nor starred.
+    new_parent_name.required_when = new_parent_type.required_when = True
 
     def clean(self):
         data = super().clean()

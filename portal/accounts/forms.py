@@ -1,3 +1,6 @@
+from allauth.core import context
+from allauth.mfa.totp.forms import ActivateTOTPForm as AllauthActivateTOTPForm
+from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -15,3 +18,16 @@ class EmailRuleForm(forms.Form):
     note = forms.CharField(
         label=_("Note"), max_length=200, required=False, widget=forms.TextInput(attrs={"class": "form-control"})
     )
+
+
+class ActivateTOTPForm(AllauthActivateTOTPForm):
+    """allauth's form (settings.MFA_FORMS), except that showing the page again keeps the
+    secret it showed. allauth makes a new one each time, so someone who scanned the QR code
+    and then changed the page's language, or reloaded it, got "Incorrect code" for the code
+    their app shows. The secret is forgotten once activated (signals.on_authenticator_added)."""
+
+    def __init__(self, *args, **kwargs):
+        shown = context.request.session.get(SECRET_SESSION_KEY)
+        super().__init__(*args, **kwargs)
+        if shown:
+            self.secret = context.request.session[SECRET_SESSION_KEY] = shown

@@ -1,6 +1,8 @@
-"""Audit events for allauth's account flows."""
+"""Audit events for allauth's account flows, and what its MFA flows leave behind."""
 
 from allauth.account import signals
+from allauth.mfa import signals as mfa_signals
+from allauth.mfa.totp.internal.auth import clear_totp_secret
 from django.dispatch import receiver
 
 from portal.accounts.official_email import classify_email
@@ -43,3 +45,11 @@ def on_email_changed(sender, request, user, from_email_address, to_email_address
     # Powers earned by an official address end when it stops being the primary one.
     if classify_email(old).eligible_as_officer and not classify_email(to_email_address.email).eligible_as_officer:
         official_powers_end(user=user, reason="primary_email_not_official", request=request)
+
+
+@receiver(mfa_signals.authenticator_added)
+def on_authenticator_added(sender, request, user, authenticator, **kwargs):
+    # The set-up page keeps showing one secret until it is activated (forms.ActivateTOTPForm):
+    # once it is, a later set-up gets a new one.
+    if request is not None:
+        clear_totp_secret(request)

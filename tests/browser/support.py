@@ -1,6 +1,7 @@
 """Helpers for the real-browser tests: where artifacts go, signing in and out
-through allauth's pages, waiting for mail and reading a code from it, and the page
-checker (screenshot + axe-core) run on every page of a journey."""
+through allauth's pages, the main navigation and the language selector, waiting for
+mail and reading a code from it, and the page checker (screenshot + axe-core) run on
+every page of a journey, in each language when asked."""
 
 import re
 import time
@@ -16,6 +17,7 @@ from tests.smtp import text_of
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 BLOCKING_IMPACTS = {"serious", "critical"}
+OTHER_LANGUAGES = ("hi", "mr")
 
 
 def sign_in(page, base, email, totp_secret=None):
@@ -36,6 +38,23 @@ def sign_out(page):
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_load_state("load")
     expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+
+
+def nav(page, name):
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True).click()
+    page.wait_for_load_state("load")
+
+
+def switch_language(page, code):
+    """Choose a language with the selector in the page's header, as a person would
+    (its label is in the page's current language, so it is found by its id); the
+    portal sends the browser back to the same address."""
+    url = page.url
+    page.locator("#language-select").select_option(code)
+    page.locator("form.language-switch").get_by_role("button").click()
+    page.wait_for_load_state("load")
+    expect(page.locator("html")).to_have_attribute("lang", code)
+    assert page.url.split("#")[0] == url.split("#")[0], f"the language switch went from {url} to {page.url}"
 
 
 def verification_code(message):
@@ -89,6 +108,20 @@ class PageChecker:
                 self.problems.append(
                     f"[{name} {page.url}] {violation['impact']} {violation['id']}: {violation['help']}\n{nodes}"
                 )
+
+    def in_each_language(self, page, name, reach=None):
+        """Check the page in English as it is, then in Hindi and Marathi (switched in
+        the page's header), then switch back to English. ``reach()``, when given, brings
+        the page back after each switch: what a page says once, after an action (a
+        message), is shown again that way."""
+        self(page, name)
+        for code in OTHER_LANGUAGES:
+            switch_language(page, code)
+            if reach:
+                reach()
+                expect(page.locator("html")).to_have_attribute("lang", code)
+            self(page, f"{name}-{code}")
+        switch_language(page, "en")
 
     def assert_clean(self):
         assert not self.problems, "axe-core found serious or critical violations:\n" + "\n".join(self.problems)

@@ -28,7 +28,7 @@ from onboarding.models import ApplicationStatus, AuthorityToken, Decision, Stage
 from portal.accounts.models import EmailSuffixRule
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage, OutboxStatus
-from tests.browser.support import sign_in, sign_out, verification_code, wait_for_message
+from tests.browser.support import nav, sign_in, sign_out, verification_code, wait_for_message
 from tests.factories import PASSWORD, UserFactory
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
     AUTHORITY_EMAIL,
@@ -58,11 +58,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("official_email_rules"),
 ]
-
-
-def nav(page, name):
-    page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True).click()
-    page.wait_for_load_state("load")
 
 
 def rejected_by_the_authority(officer):
