@@ -251,6 +251,11 @@ RULES: dict[str, Callable[[AnyUser], bool] | None] = {
     "viewer_of_application": lambda user: True,
     "superadmin": is_superadmin,
     "state_admin": lambda user: is_state_admin(user) or is_superadmin(user),
+    # Verification: an admin of some organisation (or a superadmin) for the queue; for
+    # one organisation's or one profile's pages the view's scoped selector answers (404).
+    "organisation_admin": lambda user: is_superadmin(user) or administered_organisations(user).exists(),
+    "administrator_of_organisation": lambda user: True,
+    "person_of_profile": lambda user: True,
 }
 SIGNED_OUT_RULES = {"public", "token"}
 

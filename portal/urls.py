@@ -33,5 +33,6 @@ urlpatterns = [
     path("portal/outbox/", include("portal.mail.urls")),
     path("portal/organisations/", include("portal.organisations.urls")),
     path("onboarding/", include("onboarding.urls")),
+    path("verification/", include("verification.urls")),
     path("admin/", admin.site.urls),
 ]

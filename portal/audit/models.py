@@ -35,6 +35,15 @@ class AuditAction(models.TextChoices):
     OUTBOX_REQUEUED = "outbox.requeued", _("Outbox message re-queued")
     USER_ACCESS_CHANGED = "user.access_changed", _("Account access changed in the Django admin")
     GROUP_PERMISSIONS_CHANGED = "group.permissions_changed", _("Group permissions changed in the Django admin")
+    VERIFICATION_REQUESTED = "verification.requested", _("Verification as a government user requested")
+    VERIFICATION_VERIFIED = "verification.verified", _("Government user verified")
+    VERIFICATION_REJECTED = "verification.rejected", _("Verification request rejected")
+    VERIFICATION_CANCELLED = "verification.cancelled", _("Verification request cancelled")
+    VERIFICATION_SUSPENDED = "verification.suspended", _("Verification suspended")
+    VERIFICATION_REINSTATED = "verification.reinstated", _("Verification reinstated")
+    VERIFICATION_REVOKED = "verification.revoked", _("Verification revoked")
+    VERIFICATION_ENDED = "verification.ended", _("Verification ended: verified in another organisation")
+    AUTO_VERIFICATION_CHANGED = "organisation.auto_verification_changed", _("Automatic verification switched on or off")
 
 
 class AuditEvent(models.Model):

@@ -1,0 +1,72 @@
+"""The verification emails: in the language the person asked in, through the outbox
+and a real SMTP server on loopback; every subject decodes to exactly its text."""
+
+import pytest
+
+from portal.mail.models import OutboxMessage
+from tests.smtp import text_of
+from tests.verification.helpers import GovernmentProfileFactory, form_data, signed_in
+from verification import notifications
+from verification.models import EndReason, VerificationStatus
+
+pytestmark = pytest.mark.django_db
+
+TEMPLATES = ["verified", "rejected", "suspended", "reinstated", "revoked"]
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_every_email_renders_in_every_language(world, template, language):
+    profile = GovernmentProfileFactory(user=world["person"], organisation=world["office"], request_language=language,
+                                       status=VerificationStatus.SUSPENDED, reason_code=EndReason.MISUSE, reason="Shared it.")
+    message = notifications.build_decision_mail(profile=profile, template=template)
+    assert message.to == [world["person"].email]
+    assert "\n" not in message.subject and "District Agriculture Office, Pune" in message.subject
+    assert "http://127.0.0.1:8000/verification/" in message.body
+    devanagari = any("\u0900" <= char <= "\u097f" for char in message.subject + message.body)
+    assert devanagari == (language != "en")
+
+
+def test_a_web_address_in_an_organisation_name_is_not_a_link_in_mail(world):
+    organisation = world["office"]
+    organisation.name = "Office - verify at https://evil.example.com"
+    organisation.save(update_fields=["name"])
+    profile = GovernmentProfileFactory(user=world["person"], organisation=organisation)
+    message = notifications.build_decision_mail(profile=profile, template="verified")
+    assert "https://evil.example.com" not in message.subject + message.body
+    assert "https[:]//evil[.]example[.]com" in message.subject
+
+
+def test_the_decision_reaches_the_person_over_smtp_in_the_language_they_asked_in(
+    world, smtp_server, django_capture_on_commit_callbacks
+):
+    asker = signed_in(world["person"])
+    asker.cookies["django_language"] = "mr"
+    asker.post(f"/verification/organisations/{world['office'].pk}/join/", form_data())
+    profile = world["person"].government_profiles.get()
+    assert profile.request_language == "mr"
+    admin = signed_in(world["admin_office"])  # deciding in English
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin.post(f"/verification/profiles/{profile.pk}/", {"decision": "reject", "reason": "Employee code unknown."})
+    assert response.status_code == 302
+    [message] = [m for m in smtp_server.messages if m["To"] == world["person"].email]
+    # The subject as sent, decoded from the bytes the server received.
+    assert str(message["Subject"]) == "District Agriculture Office, Pune कडे केलेली तुमची विनंती स्वीकारली गेली नाही"
+    body = text_of(message)
+    assert "Employee code unknown." in body and "प्रशासकांनी" in body
+    assert OutboxMessage.objects.get(message_id=message["Message-ID"]).status == "sent"
+
+
+def test_a_long_hindi_subject_is_sent_whole(world, smtp_server, django_capture_on_commit_callbacks):
+    """A long mixed English and Devanagari subject is not folded into raw encoded-word pieces."""
+    organisation = world["office"]
+    organisation.name = "Directorate of Agriculture, Soil Conservation and Watershed Development, District Pune"
+    organisation.save(update_fields=["name"])
+    profile = GovernmentProfileFactory(user=world["person"], organisation=organisation, request_language="hi")
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_in(world["admin_office"]).post(f"/verification/profiles/{profile.pk}/", {"decision": "verify"})
+    [message] = [m for m in smtp_server.messages if m["To"] == world["person"].email]
+    assert str(message["Subject"]) == (
+        "आप Directorate of Agriculture, Soil Conservation and Watershed Development, District Pune के सरकारी उपयोगकर्ता के रूप में "
+        "सत्यापित हैं"
+    )

@@ -1,0 +1,388 @@
+"""The verification pages through Django's test client: asking, the queue and its
+bulk decision with a confirmation, deciding one request, members, suspending,
+reinstating and revoking with a confirmation, automatic verification; every page
+well-formed (tests/html_tree.html_problems)."""
+
+import pytest
+from django.test import Client
+
+from portal.audit.models import AuditAction, AuditEvent
+from portal.mail.models import OutboxMessage
+from portal.organisations.models import OrganisationStatus
+from tests.factories import PASSWORD, OrganisationFactory, UserFactory
+from tests.html_tree import html_problems, parse
+from tests.verification.helpers import GovernmentProfileFactory, form_data, signed_in
+from verification.models import GovernmentProfile, VerificationSettings, VerificationStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def well_formed(response, status=200):
+    assert response.status_code == status, (response.status_code, response.get("Location"))
+    problems = html_problems(response.content.decode())
+    assert problems == [], problems
+    return response.content.decode()
+
+
+def messages_of(response):
+    return [str(m) for m in response.context["messages"]] if response.context else []
+
+
+# Asking -------------------------------------------------------------------------------------------
+
+def test_signed_out_people_are_sent_to_sign_in(world):
+    for url in ("/verification/", "/verification/organisations/", f"/verification/organisations/{world['office'].pk}/join/",
+                "/verification/queue/", f"/verification/organisations/{world['office'].pk}/members/"):
+        response = Client().get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), url
+
+
+def test_my_verification_page_shows_the_public_badge_until_verified(world):
+    client = signed_in(world["person"])
+    html = well_formed(client.get("/verification/"))
+    assert "Public user" in html and "You have not asked any organisation" in html
+    assert "Verification queue" not in html  # not an admin
+    GovernmentProfileFactory(user=world["person"], organisation=world["office"], status=VerificationStatus.VERIFIED)
+    html = well_formed(client.get("/verification/"))
+    assert "Verified government user" in html and "District Agriculture Office, Pune" in html
+
+
+def test_the_nav_links_to_verification(world):
+    nav = parse(signed_in(world["public"]).get("/verification/").content.decode()).find("nav")
+    assert any(link.get("href") == "/verification/" for link in nav.find_all("a"))
+
+
+@pytest.mark.parametrize("query, found", [
+    ("?q=agriculture", ["Agriculture Department, Maharashtra", "District Agriculture Office, Pune"]),
+    ("?q=dao-pune", ["District Agriculture Office, Pune"]),
+    ("?state=KA", ["Directorate of Health Services, Karnataka"]),
+    ("?q=agriculture&state=KA", []),
+])
+def test_finding_an_organisation_by_name_short_code_and_state(world, query, found):
+    OrganisationFactory(name="Agriculture Board (pending)", status=OrganisationStatus.PENDING)
+    html = well_formed(signed_in(world["public"]).get("/verification/organisations/" + query))
+    rows = parse(html).find("tbody")
+    # Each name is followed by the local name the factory gives every organisation.
+    names = [row.find_all("td")[0].squashed_text().replace("अभिलेख निदेशालय", "").strip() for row in rows.find_all("tr")] if rows else []
+    assert names == found
+    assert "pending" not in html
+
+
+def test_nothing_is_searched_for_one_letter(world):
+    html = well_formed(signed_in(world["public"]).get("/verification/organisations/?q=a"))
+    assert "Results" not in html
+
+
+def test_the_search_says_where_the_person_already_asked(world):
+    GovernmentProfileFactory(user=world["person"], organisation=world["office"])
+    html = well_formed(signed_in(world["person"]).get("/verification/organisations/?q=agriculture"))
+    assert "Your request or verification: Waiting for a decision" in html
+    assert f"/verification/organisations/{world['parent'].pk}/join/" in html
+    assert f"/verification/organisations/{world['office'].pk}/join/" not in html
+
+
+def test_asking_with_errors_keeps_every_answer_and_ties_each_error_to_its_field(world):
+    client = signed_in(world["person"])
+    url = f"/verification/organisations/{world['office'].pk}/join/"
+    html = well_formed(client.post(url, form_data(designation="", mobile="12345", official_email="asha@gmail.com",
+                                                  superannuation_date="2001-01-01")))
+    tree = parse(html)
+    for field in ("designation", "mobile", "official_email", "superannuation_date"):
+        widget = tree.by_id(f"id_{field}")
+        assert widget.get("aria-invalid") == "true", field
+        assert f"id_{field}_error" in widget.get("aria-describedby"), field
+        assert tree.by_id(f"id_{field}_error") is not None
+    assert tree.by_id("id_office").get("value") == "Establishment Section"
+    assert tree.by_id("id_employee_code").get("value") == "EMP-1042"
+    assert tree.by_id("id_mobile").get("value") == "12345"
+    assert "Enter an official government address" in html
+    assert not GovernmentProfile.objects.exists()
+
+
+def test_asking_sends_the_request_in_the_language_used(world):
+    client = signed_in(world["person"])
+    url = f"/verification/organisations/{world['office'].pk}/join/"
+    html = well_formed(client.get(url))
+    assert "Address on the organisation&#x27;s official domain" in html or "Address on the organisation's official domain" in html
+    assert parse(html).by_id("id_official_email").get("value") == world["person"].email  # the account's address to start
+    client.cookies["django_language"] = "hi"
+    response = client.post(url, form_data(), headers={"accept-language": "hi"})
+    assert response.status_code == 302 and response["Location"] == "/verification/"
+    profile = GovernmentProfile.objects.get(user=world["person"])
+    assert profile.status == VerificationStatus.PENDING and profile.request_language == "hi"
+    html = well_formed(client.get("/verification/"))
+    assert "District Agriculture Office, Pune" in html
+
+
+def test_asking_again_while_waiting_shows_the_request_not_the_form(world):
+    GovernmentProfileFactory(user=world["person"], organisation=world["office"])
+    client = signed_in(world["person"])
+    url = f"/verification/organisations/{world['office'].pk}/join/"
+    html = well_formed(client.get(url))
+    assert "You have already asked this organisation" in html and "<form method=\"post\" novalidate>" not in html
+    client.post(url, form_data())
+    assert GovernmentProfile.objects.count() == 1
+
+
+def test_the_form_starts_from_the_details_given_last_time(world):
+    GovernmentProfileFactory(user=world["person"], organisation=world["other"], status=VerificationStatus.REJECTED,
+                             designation="Deputy Director")
+    html = well_formed(signed_in(world["person"]).get(f"/verification/organisations/{world['office'].pk}/join/"))
+    assert parse(html).by_id("id_designation").get("value") == "Deputy Director"
+
+
+def test_an_auditor_is_told_why_they_cannot_ask(world):
+    client = signed_in(world["auditor"])
+    url = f"/verification/organisations/{world['office'].pk}/join/"
+    html = well_formed(client.get(url), status=403)
+    assert "read-only" in html
+    assert client.post(url, form_data()).status_code == 403
+    assert not GovernmentProfile.objects.exists()
+
+
+def test_an_organisation_not_active_has_no_join_page(world):
+    pending = OrganisationFactory(status=OrganisationStatus.PENDING)
+    assert signed_in(world["person"]).get(f"/verification/organisations/{pending.pk}/join/").status_code == 404
+
+
+def test_what_was_typed_before_the_session_ended_is_kept(world):
+    url = f"/verification/organisations/{world['office'].pk}/join/"
+    client = Client()
+    response = client.post(url, form_data(designation="Under Secretary"))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert client.login(email=world["person"].email, password=PASSWORD)
+    html = well_formed(client.get(url))
+    assert parse(html).by_id("id_designation").get("value") == "Under Secretary"
+    assert not GovernmentProfile.objects.exists()
+
+
+def test_withdrawing_a_request(world):
+    profile = GovernmentProfileFactory(user=world["person"], organisation=world["office"])
+    assert signed_in(world["public"]).post(f"/verification/requests/{profile.pk}/withdraw/").status_code == 404
+    response = signed_in(world["person"]).post(f"/verification/requests/{profile.pk}/withdraw/", follow=True)
+    assert "Your request to District Agriculture Office, Pune was withdrawn." in messages_of(response)
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.CANCELLED
+
+
+# The queue ----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def requests_(world):
+    """Three waiting requests: two in the district office (the older first), one in the unrelated organisation."""
+    older = GovernmentProfileFactory(user=world["person"], organisation=world["office"], designation="Older request")
+    newer = GovernmentProfileFactory(organisation=world["office"], designation="Newer request", user=UserFactory(
+        email="newer@gmail.com"))
+    elsewhere = GovernmentProfileFactory(organisation=world["other"], designation="Karnataka request")
+    return older, newer, elsewhere
+
+
+def test_the_queue_lists_the_admins_requests_oldest_first_with_badges(world, requests_):
+    html = well_formed(signed_in(world["admin_parent"]).get("/verification/queue/"))
+    assert html.index("Older request") < html.index("Newer request")
+    assert "Karnataka request" not in html
+    assert "Address on the organisation" in html  # the person's address is on the office's domain
+    assert html.count("Public user") == 2
+    html = well_formed(signed_in(world["admin_other"]).get("/verification/queue/"))
+    assert "Karnataka request" in html and "Older request" not in html
+
+
+def test_the_queue_filters_by_status_and_organisation(world, requests_):
+    GovernmentProfileFactory(organisation=world["office"], status=VerificationStatus.REJECTED, designation="Rejected one")
+    GovernmentProfileFactory(organisation=world["parent"], designation="Parent request")
+    client = signed_in(world["admin_parent"])
+    html = well_formed(client.get("/verification/queue/?status=rejected"))
+    assert "Rejected one" in html and "Older request" not in html and 'name="profile"' not in html
+    html = well_formed(client.get(f"/verification/queue/?organisation={world['parent'].pk}"))
+    assert "Parent request" in html and "Older request" not in html
+    # Another organisation's filter is not the admin's to use.
+    assert client.get(f"/verification/queue/?organisation={world['other'].pk}").status_code == 404
+
+
+def test_people_who_administer_nothing_have_no_queue(world):
+    for who in ("public", "person", "auditor"):
+        assert signed_in(world[who]).get("/verification/queue/").status_code == 403, who
+
+
+def test_a_bulk_decision_is_confirmed_before_anything_is_decided(world, requests_):
+    older, newer, elsewhere = requests_
+    client = signed_in(world["admin_office"])
+    chosen = {"profile": [older.pk, newer.pk, elsewhere.pk], "decision": "verify"}
+    html = well_formed(client.post("/verification/queue/decide/", chosen))
+    assert "Confirm your decision" in html and "Older request" in html and "Karnataka request" not in html
+    assert GovernmentProfile.objects.filter(status="pending").count() == 3
+    html = well_formed(client.post("/verification/queue/decide/", {**chosen, "step": "confirm"}))
+    assert "Tick the box to confirm the decision." in html
+    assert GovernmentProfile.objects.filter(status="pending").count() == 3
+    response = client.post("/verification/queue/decide/", {**chosen, "step": "confirm", "confirm": "on"}, follow=True)
+    assert "2 people were verified." in messages_of(response)
+    assert set(GovernmentProfile.objects.filter(status="verified").values_list("pk", flat=True)) == {older.pk, newer.pk}
+    elsewhere.refresh_from_db()
+    assert elsewhere.is_pending  # not the admin's: left untouched
+    assert AuditEvent.objects.filter(action=AuditAction.VERIFICATION_VERIFIED).count() == 2
+
+
+def test_a_bulk_rejection_needs_a_reason(world, requests_):
+    older, newer, _elsewhere = requests_
+    client = signed_in(world["admin_office"])
+    data = {"profile": [older.pk, newer.pk], "decision": "reject", "step": "confirm", "confirm": "on"}
+    html = well_formed(client.post("/verification/queue/decide/", data))
+    assert parse(html).by_id("id_reason").get("aria-invalid") == "true"
+    response = client.post("/verification/queue/decide/", {**data, "reason": "Not on our rolls."}, follow=True)
+    assert "2 requests were rejected." in messages_of(response)
+    assert OutboxMessage.objects.filter(subject__contains="was not accepted").count() == 2
+
+
+def test_a_bulk_decision_with_nothing_chosen_goes_back_to_the_queue(world, requests_):
+    response = signed_in(world["admin_office"]).post("/verification/queue/decide/", {"decision": "verify"}, follow=True)
+    assert "Choose at least one waiting request." in messages_of(response)
+
+
+def test_a_request_decided_meanwhile_is_reported_not_decided_again(world, requests_):
+    older, newer, _elsewhere = requests_
+    client = signed_in(world["admin_office"])
+    signed_in(world["admin_parent"]).post(f"/verification/profiles/{newer.pk}/", {"decision": "reject", "reason": "No."})
+    response = client.post("/verification/queue/decide/", {"profile": [older.pk, newer.pk], "decision": "verify",
+                                                            "step": "confirm", "confirm": "on"}, follow=True)
+    assert "1 person was verified." in messages_of(response)
+    newer.refresh_from_db()
+    assert newer.status == VerificationStatus.REJECTED
+
+
+# One request --------------------------------------------------------------------------------------
+
+def test_deciding_one_request(world, requests_):
+    older = requests_[0]
+    client = signed_in(world["admin_office"])
+    html = well_formed(client.get(f"/verification/profiles/{older.pk}/"))
+    assert "Older request" in html and "Your decision" in html and "Public user" in html
+    html = well_formed(client.post(f"/verification/profiles/{older.pk}/", {"decision": "reject"}))
+    assert parse(html).by_id("id_reason").get("aria-invalid") == "true"
+    response = client.post(f"/verification/profiles/{older.pk}/", {"decision": "verify"}, follow=True)
+    assert "Your decision was recorded and the person was told by email." in messages_of(response)
+    html = well_formed(client.get(f"/verification/profiles/{older.pk}/"))
+    assert "Verified government user" in html and "Government user verified" in html  # badge and history
+    assert "Your decision" not in html
+
+
+def test_an_admin_does_not_decide_their_own_request(world):
+    own = GovernmentProfileFactory(user=world["admin_office"], organisation=world["office"])
+    client = signed_in(world["admin_office"])
+    html = well_formed(client.get(f"/verification/profiles/{own.pk}/"))
+    assert "This is your own verification" in html and 'name="decision"' not in html
+    client.post(f"/verification/profiles/{own.pk}/", {"decision": "verify"})
+    own.refresh_from_db()
+    assert own.is_pending
+
+
+def test_the_request_says_when_verifying_ends_a_verification_elsewhere(world):
+    GovernmentProfileFactory(user=world["person"], organisation=world["other"], status=VerificationStatus.VERIFIED)
+    profile = GovernmentProfileFactory(user=world["person"], organisation=world["office"])
+    html = well_formed(signed_in(world["admin_office"]).get(f"/verification/profiles/{profile.pk}/"))
+    assert "verifying them here ends that verification" in html and "Verified government user" in html
+    assert "Directorate of Health Services" not in html  # where is not said
+
+
+# Members, suspending, reinstating, revoking ----------------------------------------------------------
+
+@pytest.fixture
+def verified(world):
+    return GovernmentProfileFactory(user=world["person"], organisation=world["office"], status=VerificationStatus.VERIFIED,
+                                    designation="Verified officer")
+
+
+def test_the_members_page_lists_verified_and_suspended_people_for_admins_only(world, verified):
+    GovernmentProfileFactory(organisation=world["office"], status=VerificationStatus.SUSPENDED, designation="Suspended one")
+    GovernmentProfileFactory(organisation=world["office"], designation="Waiting one")
+    GovernmentProfileFactory(organisation=world["office"], status=VerificationStatus.REVOKED, designation="Revoked one")
+    url = f"/verification/organisations/{world['office'].pk}/members/"
+    html = well_formed(signed_in(world["admin_office"]).get(url))
+    assert "Verified officer" in html and "Suspended one" in html
+    assert "Waiting one" not in html and "Revoked one" not in html
+    assert "Verified government user" in html and "Public user" in html  # the suspended person is not verified
+    for who in ("public", "person", "auditor", "admin_other"):
+        assert signed_in(world[who]).get(url).status_code == 404, who
+
+
+def test_suspending_needs_a_reason_and_a_confirmation(world, verified):
+    client = signed_in(world["admin_office"])
+    url = f"/verification/profiles/{verified.pk}/suspend/"
+    html = well_formed(client.get(url))
+    assert "Yes, suspend this verification" in html
+    html = well_formed(client.post(url, {"reason_code": "misuse"}))
+    assert "Tick the box to confirm." in html
+    html = well_formed(client.post(url, {"confirm": "on"}))
+    assert "Choose the reason." in html
+    verified.refresh_from_db()
+    assert verified.status == VerificationStatus.VERIFIED
+    response = client.post(url, {"reason_code": "misuse", "reason": "Shared the account.", "confirm": "on"}, follow=True)
+    assert "The verification was suspended and the person was told by email." in messages_of(response)
+    verified.refresh_from_db()
+    assert verified.status == VerificationStatus.SUSPENDED and verified.reason == "Shared the account."
+    # Suspended: reinstate is offered, suspending again is not.
+    response = client.get(url, follow=True)
+    assert "This verification is no longer in a state that allows this." in messages_of(response)
+    html = well_formed(client.get(f"/verification/profiles/{verified.pk}/reinstate/"))
+    response = client.post(f"/verification/profiles/{verified.pk}/reinstate/", {"confirm": "on"}, follow=True)
+    assert "The suspension was lifted and the person was told by email." in messages_of(response)
+    verified.refresh_from_db()
+    assert verified.status == VerificationStatus.VERIFIED
+
+
+def test_revoking_with_a_confirmation(world, verified):
+    client = signed_in(world["admin_parent"])
+    url = f"/verification/profiles/{verified.pk}/revoke/"
+    html = well_formed(client.get(url))
+    assert "this cannot be undone" in html
+    client.post(url, {"reason_code": "left_service"})
+    verified.refresh_from_db()
+    assert verified.status == VerificationStatus.VERIFIED
+    client.post(url, {"reason_code": "left_service", "confirm": "on"})
+    verified.refresh_from_db()
+    assert verified.status == VerificationStatus.REVOKED and verified.reason_code == "left_service"
+    assert [e.action for e in AuditEvent.objects.filter(target_id=str(verified.pk), target_type="verification.governmentprofile")
+            ] == [AuditAction.VERIFICATION_REVOKED]
+
+
+def test_an_admin_does_not_suspend_or_revoke_themselves(world):
+    own = GovernmentProfileFactory(user=world["admin_office"], organisation=world["office"], status=VerificationStatus.VERIFIED)
+    client = signed_in(world["admin_office"])
+    for action in ("suspend", "revoke"):
+        response = client.post(f"/verification/profiles/{own.pk}/{action}/", {"reason_code": "misuse", "confirm": "on"},
+                               follow=True)
+        assert "You cannot decide on your own verification: another administrator does." in messages_of(response)
+    own.refresh_from_db()
+    assert own.status == VerificationStatus.VERIFIED
+
+
+# Settings ----------------------------------------------------------------------------------------
+
+def test_switching_automatic_verification_on_and_off(world):
+    client = signed_in(world["admin_office"])
+    url = f"/verification/organisations/{world['office'].pk}/settings/"
+    html = well_formed(client.get(url))
+    assert "pune.mahaagri.gov.in" in html and parse(html).by_id("id_auto_verify_official_domain").get("checked") is None
+    response = client.post(url, {"auto_verify_official_domain": "on"}, follow=True)
+    assert "Automatic verification is now on." in messages_of(response)
+    assert VerificationSettings.objects.get(organisation=world["office"]).auto_verify_official_domain
+    client.post(url, {})
+    assert not VerificationSettings.objects.get(organisation=world["office"]).auto_verify_official_domain
+    assert AuditEvent.objects.filter(action=AuditAction.AUTO_VERIFICATION_CHANGED).count() == 2
+    assert signed_in(world["admin_other"]).post(url, {"auto_verify_official_domain": "on"}).status_code == 404
+
+
+def test_asking_an_organisation_that_verifies_automatically(world):
+    VerificationSettings.objects.create(organisation=world["office"], auto_verify_official_domain=True)
+    response = signed_in(world["person"]).post(f"/verification/organisations/{world['office'].pk}/join/", form_data(),
+                                               follow=True)
+    assert any("verified you automatically" in m for m in messages_of(response))
+    assert "Verified government user" in response.content.decode()
+
+
+def test_the_admins_own_page_links_each_organisation_they_administer(world, requests_):
+    html = well_formed(signed_in(world["admin_parent"]).get("/verification/"))
+    tree = parse(html)
+    rows = [row.squashed_text() for row in tree.find_all("tbody")[-1].find_all("tr")]
+    assert rows[0].startswith("Agriculture Department, Maharashtra 0") and rows[1].startswith("District Agriculture Office, Pune 2")
+    html = well_formed(signed_in(world["superadmin"]).get("/verification/"))
+    assert "As a superadmin you may decide in every organisation." in html

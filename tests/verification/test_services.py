@@ -1,0 +1,430 @@
+"""verification.services: asking, deciding, suspending, reinstating, revoking,
+automatic verification; each with its audit row, its email and its locks' effects."""
+
+from datetime import date, timedelta
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from portal.audit.models import AuditAction, AuditEvent
+from portal.mail.models import OutboxMessage
+from portal.organisations.models import Membership, MembershipRole, OrganisationStatus
+from tests.factories import OrganisationFactory, UserFactory
+from tests.verification.helpers import DETAILS, GovernmentProfileFactory
+from verification import services
+from verification.models import GovernmentProfile, VerificationMethod, VerificationSettings, VerificationStatus
+from verification.selectors import on_official_domain
+
+pytestmark = pytest.mark.django_db
+
+
+def ask(world, organisation="office", user="person", language="en", **changes):
+    return services.join_request_create(organisation_id=world[organisation].pk, details={**DETAILS, **changes},
+                                        language=language, actor=world[user])
+
+
+def events(action, profile=None):
+    rows = AuditEvent.objects.filter(action=action)
+    if profile is not None:
+        rows = rows.filter(target_type="verification.governmentprofile", target_id=str(profile.pk))
+    return list(rows.order_by("id"))
+
+
+def mails_to(address):
+    return list(OutboxMessage.objects.filter(to__contains=[address]).order_by("id"))
+
+
+# Asking ----------------------------------------------------------------------------------------
+
+def test_asking_makes_a_pending_request_with_the_details_and_an_audit_row(world):
+    profile = ask(world, language="mr")
+    assert profile.status == VerificationStatus.PENDING and profile.organisation == world["office"]
+    assert (profile.designation, profile.office, profile.employee_code) == ("Section Officer", "Establishment Section", "EMP-1042")
+    assert profile.mobile == "+919876543210" and profile.superannuation_date is None
+    assert profile.request_language == "mr"
+    [event] = events(AuditAction.VERIFICATION_REQUESTED, profile)
+    assert event.actor_id == world["person"].pk and event.old_values == {"status": ""}
+    assert event.new_values["status"] == "pending" and event.new_values["on_official_domain"] is True
+    assert event.new_values["details"]["employee_code"] == "EMP-1042"
+    assert not Membership.objects.filter(user=world["person"]).exists()  # not a member until verified
+    assert mails_to(world["person"].email) == []
+
+
+def test_a_language_the_portal_does_not_have_is_stored_as_the_default(world):
+    assert ask(world, language="xx").request_language == "en"
+
+
+def test_details_are_bounded_and_on_one_line_in_the_service_too(world):
+    profile = ask(world, designation="Section\r\nOfficer" + "x" * 400, mobile="+91-98765-43210")
+    assert profile.designation.startswith("Section Officer") and len(profile.designation) == 150
+    assert profile.mobile == "+919876543210"
+
+
+@pytest.mark.parametrize("field, value", [("designation", ""), ("mobile", "12345"), ("office", "   ")])
+def test_missing_or_malformed_details_are_refused(world, field, value):
+    with pytest.raises(ValidationError) as caught:
+        ask(world, **{field: value})
+    assert field in caught.value.error_dict
+    assert not GovernmentProfile.objects.exists()
+
+
+def test_a_second_request_to_the_same_organisation_waits_for_the_first(world):
+    ask(world)
+    with pytest.raises(ValidationError) as caught:
+        ask(world)
+    assert caught.value.code == "pending"
+    assert GovernmentProfile.objects.count() == 1
+
+
+def test_a_verified_member_cannot_ask_the_same_organisation_again(world):
+    GovernmentProfileFactory(user=world["person"], organisation=world["office"], status=VerificationStatus.VERIFIED)
+    with pytest.raises(ValidationError) as caught:
+        ask(world)
+    assert caught.value.code == "held"
+
+
+def test_requests_to_several_organisations_may_wait_at_once(world):
+    ask(world, "office")
+    ask(world, "parent")
+    assert GovernmentProfile.objects.filter(user=world["person"], status="pending").count() == 2
+
+
+def test_an_organisation_that_is_not_active_cannot_be_asked(world):
+    pending = OrganisationFactory(status=OrganisationStatus.PENDING)
+    with pytest.raises(type(pending).DoesNotExist):
+        services.join_request_create(organisation_id=pending.pk, details=DETAILS, language="en", actor=world["person"])
+
+
+def test_an_auditor_cannot_ask(world):
+    with pytest.raises(ValidationError) as caught:
+        ask(world, user="auditor")
+    assert caught.value.code == "not_eligible"
+    assert not GovernmentProfile.objects.exists()
+
+
+def test_asking_again_after_a_rejection_keeps_the_rejected_request(world):
+    first = ask(world)
+    services.join_request_decide(profile_id=first.pk, decision="reject", reason="Not on our rolls.", actor=world["admin_office"])
+    second = ask(world)
+    assert second.pk != first.pk
+    assert list(GovernmentProfile.objects.filter(user=world["person"]).values_list("status", flat=True).order_by("id")) == [
+        "rejected", "pending"]
+
+
+# The official-domain badge -------------------------------------------------------------------------
+
+def test_the_badge_needs_a_verified_primary_address_on_one_of_the_organisations_verified_domains(world):
+    person = world["person"]
+    assert on_official_domain(person, world["office"]) is True
+    assert on_official_domain(person, world["parent"]) is False  # mahaagri.gov.in is not pune.mahaagri.gov.in
+    assert on_official_domain(world["public"], world["office"]) is False
+    EmailAddress.objects.filter(user=person).update(verified=False)
+    assert on_official_domain(person, world["office"]) is False
+
+
+def test_the_badge_compares_domains_normalised(world):
+    person = UserFactory(email="Asha@PUNE.MahaAgri.gov.in")
+    assert on_official_domain(person, world["office"]) is True
+
+
+def test_a_domain_not_verified_for_the_organisation_earns_no_badge(world):
+    world["office"].domains.update(is_verified=False)
+    assert on_official_domain(world["person"], world["office"]) is False
+
+
+# Automatic verification ----------------------------------------------------------------------------
+
+def test_automatic_verification_is_off_by_default(world):
+    assert ask(world).status == VerificationStatus.PENDING
+    assert not VerificationSettings.objects.exists()
+
+
+def test_an_organisation_verifying_automatically_verifies_an_address_on_its_domain_at_once(world):
+    services.auto_verification_set(organisation_id=world["office"].pk, enabled=True, actor=world["admin_office"])
+    profile = ask(world, language="hi")
+    assert profile.status == VerificationStatus.VERIFIED
+    assert profile.method == VerificationMethod.OFFICIAL_EMAIL and profile.verified_by is None and profile.decided_by_email == ""
+    [event] = events(AuditAction.VERIFICATION_VERIFIED, profile)
+    assert event.actor_id is None and event.actor_role == "system:automatic_verification"
+    assert event.new_values["method"] == "official_email" and event.new_values["on_official_domain"] is True
+    assert Membership.objects.get(user=world["person"], organisation=world["office"]).is_active
+    [mail] = mails_to(world["person"].email)
+    assert "सत्यापित" in mail.subject  # in Hindi, the language asked in
+
+
+@pytest.mark.parametrize("case", ["address elsewhere", "address unconfirmed", "switched off again"])
+def test_automatic_verification_needs_the_proven_fact_and_the_switch(world, case):
+    services.auto_verification_set(organisation_id=world["office"].pk, enabled=True, actor=world["admin_office"])
+    user = "person"
+    if case == "address elsewhere":
+        user = "public"
+    elif case == "address unconfirmed":
+        EmailAddress.objects.filter(user=world["person"]).update(verified=False)
+    else:
+        services.auto_verification_set(organisation_id=world["office"].pk, enabled=False, actor=world["admin_office"])
+    assert ask(world, user=user).status == VerificationStatus.PENDING
+    assert events(AuditAction.VERIFICATION_VERIFIED) == []
+
+
+def test_switching_automatic_verification_is_audited_once_per_change(world):
+    admin, office = world["admin_office"], world["office"]
+    services.auto_verification_set(organisation_id=office.pk, enabled=True, actor=admin)
+    services.auto_verification_set(organisation_id=office.pk, enabled=True, actor=admin)  # no change: no row
+    services.auto_verification_set(organisation_id=office.pk, enabled=False, actor=admin)
+    rows = events(AuditAction.AUTO_VERIFICATION_CHANGED)
+    assert [(e.old_values, e.new_values) for e in rows] == [
+        ({"auto_verify_official_domain": False}, {"auto_verify_official_domain": True}),
+        ({"auto_verify_official_domain": True}, {"auto_verify_official_domain": False}),
+    ]
+    assert all(e.target_type == "organisations.organisation" and e.target_id == str(office.pk) for e in rows)
+    settings_row = VerificationSettings.objects.get(organisation=office)
+    assert settings_row.changed_by == admin and not settings_row.auto_verify_official_domain
+
+
+# Deciding ------------------------------------------------------------------------------------------
+
+def test_verifying_by_hand(world):
+    profile = ask(world, language="hi")
+    services.join_request_decide(profile_id=profile.pk, decision="verify", reason="", actor=world["admin_office"])
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.VERIFIED and profile.method == VerificationMethod.MANUAL
+    assert profile.verified_by == world["admin_office"] and profile.decided_by_email == "admin@pune.mahaagri.gov.in"
+    assert profile.verified_at and profile.decided_at
+    membership = Membership.objects.get(user=world["person"], organisation=world["office"])
+    assert membership.role == MembershipRole.MEMBER and membership.is_active
+    [event] = events(AuditAction.VERIFICATION_VERIFIED, profile)
+    assert event.actor_id == world["admin_office"].pk and event.old_values == {"status": "pending"}
+    assert event.new_values["method"] == "manual" and event.new_values["ended"] == []
+    [mail] = mails_to(world["person"].email)
+    assert mail.subject == "आप District Agriculture Office, Pune के सरकारी उपयोगकर्ता के रूप में सत्यापित हैं"
+
+
+def test_rejecting_needs_a_reason_and_sends_it(world):
+    profile = ask(world)
+    with pytest.raises(ValidationError) as caught:
+        services.join_request_decide(profile_id=profile.pk, decision="reject", reason="  ", actor=world["admin_office"])
+    assert "reason" in caught.value.error_dict
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.PENDING and events(AuditAction.VERIFICATION_REJECTED) == []
+    services.join_request_decide(profile_id=profile.pk, decision="reject", reason="No such employee code.",
+                                 actor=world["admin_office"])
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.REJECTED and profile.reason == "No such employee code."
+    [event] = events(AuditAction.VERIFICATION_REJECTED, profile)
+    assert event.new_values["reason"] == "No such employee code."
+    [mail] = mails_to(world["person"].email)
+    assert "No such employee code." in mail.body and mail.subject == "Your request to District Agriculture Office, Pune was not accepted"
+
+
+def test_an_unknown_decision_is_refused(world):
+    profile = ask(world)
+    with pytest.raises(ValidationError):
+        services.join_request_decide(profile_id=profile.pk, decision="approve", actor=world["admin_office"])
+
+
+def test_a_request_is_decided_once(world):
+    profile = ask(world)
+    services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
+    with pytest.raises(services.StatusChanged):
+        services.join_request_decide(profile_id=profile.pk, decision="reject", reason="x", actor=world["admin_parent"])
+    assert len(events(AuditAction.VERIFICATION_VERIFIED)) == 1 and events(AuditAction.VERIFICATION_REJECTED) == []
+
+
+def test_nobody_decides_their_own_request(world):
+    profile = GovernmentProfileFactory(user=world["admin_office"], organisation=world["office"])
+    with pytest.raises(services.OwnProfile):
+        services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
+    services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_parent"])  # another admin may
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.VERIFIED
+    # An admin stays an admin: the membership keeps its role.
+    assert Membership.objects.get(user=world["admin_office"], organisation=world["office"]).role == MembershipRole.ADMIN
+
+
+def test_verifying_cancels_other_requests_and_ends_a_verification_elsewhere(world):
+    person = world["person"]
+    earlier = GovernmentProfileFactory(user=person, organisation=world["other"], status=VerificationStatus.VERIFIED)
+    Membership.objects.create(user=person, organisation=world["other"], role=MembershipRole.MEMBER)
+    waiting = ask(world, "parent")
+    profile = ask(world, "office")
+    services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
+    earlier.refresh_from_db()
+    waiting.refresh_from_db()
+    assert earlier.status == VerificationStatus.REVOKED and earlier.reason_code == "transfer"
+    assert earlier.decided_by == world["admin_office"] and earlier.verified_at  # how it was verified is kept
+    assert waiting.status == VerificationStatus.CANCELLED
+    assert not Membership.objects.get(user=person, organisation=world["other"]).is_active
+    assert Membership.objects.get(user=person, organisation=world["office"]).is_active
+    [ended] = events(AuditAction.VERIFICATION_ENDED, earlier)
+    assert ended.old_values == {"status": "verified"}
+    assert ended.new_values["reason_code"] == "transfer" and ended.new_values["verified_in"] == world["office"].pk
+    [cancelled] = events(AuditAction.VERIFICATION_CANCELLED, waiting)
+    assert cancelled.new_values["reason"] == "verified_elsewhere"
+    [verified] = events(AuditAction.VERIFICATION_VERIFIED, profile)
+    assert verified.new_values["ended"] == [earlier.pk]
+    [mail] = mails_to(person.email)  # one email: the verification, saying what ended
+    assert "Your verification in Directorate of Health Services, Karnataka has ended" in " ".join(mail.body.split())
+
+
+def test_a_suspended_verification_elsewhere_ends_too(world):
+    earlier = GovernmentProfileFactory(user=world["person"], organisation=world["other"], status=VerificationStatus.SUSPENDED)
+    profile = ask(world)
+    services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
+    earlier.refresh_from_db()
+    assert earlier.status == VerificationStatus.REVOKED
+
+
+def test_an_organisation_no_longer_active_verifies_nobody(world):
+    profile = ask(world)
+    type(world["office"]).objects.filter(pk=world["office"].pk).update(status=OrganisationStatus.SUSPENDED)
+    with pytest.raises(ValidationError):
+        services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
+
+
+def test_the_database_allows_one_verified_organisation_per_person(world):
+    GovernmentProfileFactory(user=world["person"], organisation=world["office"], status=VerificationStatus.VERIFIED)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        GovernmentProfileFactory(user=world["person"], organisation=world["other"], status=VerificationStatus.SUSPENDED)
+    GovernmentProfileFactory(user=world["person"], organisation=world["other"], status=VerificationStatus.REVOKED)
+
+
+def test_the_database_allows_one_waiting_request_per_person_and_organisation(world):
+    GovernmentProfileFactory(user=world["person"], organisation=world["office"])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        GovernmentProfileFactory(user=world["person"], organisation=world["office"])
+
+
+def test_the_database_refuses_a_verification_without_when_and_how(world):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        GovernmentProfileFactory(user=world["person"], organisation=world["office"], status=VerificationStatus.VERIFIED,
+                                 method="", verified_at=None)
+
+
+# Several at once -----------------------------------------------------------------------------------
+
+def test_bulk_decisions_decide_each_and_report_what_was_left(world):
+    people = [UserFactory() for _ in range(3)]
+    profiles = [GovernmentProfileFactory(user=p, organisation=world["office"]) for p in people]
+    decided_before = GovernmentProfileFactory(organisation=world["office"], status=VerificationStatus.REJECTED)
+    own = GovernmentProfileFactory(user=world["admin_parent"], organisation=world["office"])
+    outcome = services.join_requests_decide(profile_ids=[p.pk for p in profiles] + [decided_before.pk, own.pk],
+                                            decision="verify", actor=world["admin_parent"])
+    assert sorted(p.pk for p in outcome.decided) == sorted(p.pk for p in profiles)
+    assert sorted(outcome.skipped) == sorted([(decided_before.pk, "status_changed"), (own.pk, "own")])
+    assert len(events(AuditAction.VERIFICATION_VERIFIED)) == 3
+
+
+def test_a_bulk_rejection_needs_a_reason_before_anything_is_decided(world):
+    profile = GovernmentProfileFactory(organisation=world["office"])
+    with pytest.raises(ValidationError):
+        services.join_requests_decide(profile_ids=[profile.pk], decision="reject", reason="", actor=world["admin_office"])
+    profile.refresh_from_db()
+    assert profile.is_pending
+
+
+def test_bulk_verifying_two_requests_of_one_person_verifies_one(world):
+    person = UserFactory()
+    first = GovernmentProfileFactory(user=person, organisation=world["office"])
+    second = GovernmentProfileFactory(user=person, organisation=world["parent"])
+    outcome = services.join_requests_decide(profile_ids=[first.pk, second.pk], decision="verify", actor=world["admin_parent"])
+    assert [p.pk for p in outcome.decided] == [first.pk] and outcome.skipped == [(second.pk, "status_changed")]
+    second.refresh_from_db()
+    assert second.status == VerificationStatus.CANCELLED
+
+
+# After verification ------------------------------------------------------------------------------
+
+@pytest.fixture
+def verified(world):
+    profile = GovernmentProfileFactory(user=world["person"], organisation=world["office"], status=VerificationStatus.VERIFIED,
+                                       request_language="mr")
+    Membership.objects.create(user=world["person"], organisation=world["office"], role=MembershipRole.MEMBER)
+    return profile
+
+
+def test_suspending_and_reinstating(world, verified):
+    admin = world["admin_office"]
+    with pytest.raises(ValidationError) as caught:
+        services.profile_suspend(profile_id=verified.pk, reason_code="", actor=admin)
+    assert "reason_code" in caught.value.error_dict
+    services.profile_suspend(profile_id=verified.pk, reason_code="misuse", reason="Shared the account.", actor=admin)
+    verified.refresh_from_db()
+    assert verified.status == VerificationStatus.SUSPENDED and verified.reason_code == "misuse"
+    assert verified.reason == "Shared the account." and verified.decided_by == admin
+    assert not Membership.objects.get(user=world["person"], organisation=world["office"]).is_active
+    with pytest.raises(services.StatusChanged):
+        services.profile_suspend(profile_id=verified.pk, reason_code="misuse", actor=admin)
+    services.profile_reinstate(profile_id=verified.pk, reason="Cleared.", actor=admin)
+    verified.refresh_from_db()
+    assert verified.status == VerificationStatus.VERIFIED and verified.reason_code == ""
+    assert Membership.objects.get(user=world["person"], organisation=world["office"]).is_active
+    suspended, reinstated = events(AuditAction.VERIFICATION_SUSPENDED, verified) + events(
+        AuditAction.VERIFICATION_REINSTATED, verified)
+    assert (suspended.old_values, suspended.new_values["status"], suspended.new_values["reason_code"]) == (
+        {"status": "verified"}, "suspended", "misuse")
+    assert (reinstated.old_values, reinstated.new_values["status"]) == ({"status": "suspended"}, "verified")
+    subjects = [mail.subject for mail in mails_to(world["person"].email)]
+    assert len(subjects) == 2 and all("पडताळणी" in subject for subject in subjects)  # in Marathi, as asked
+
+
+def test_revoking_is_final_and_keeps_the_history(world, verified):
+    admin = world["admin_parent"]  # an admin of the organisation above
+    services.profile_revoke(profile_id=verified.pk, reason_code="retirement", actor=admin)
+    verified.refresh_from_db()
+    assert verified.status == VerificationStatus.REVOKED and verified.reason_code == "retirement"
+    assert verified.method == "manual" and verified.verified_at  # how it was verified is kept
+    for service, kwargs in ((services.profile_reinstate, {}), (services.profile_suspend, {"reason_code": "misuse"}),
+                            (services.profile_revoke, {"reason_code": "misuse"})):
+        with pytest.raises(services.StatusChanged):
+            service(profile_id=verified.pk, actor=admin, **kwargs)
+    assert len(events(AuditAction.VERIFICATION_REVOKED, verified)) == 1
+    assert GovernmentProfile.objects.filter(pk=verified.pk).exists()
+    assert not Membership.objects.get(user=world["person"], organisation=world["office"]).is_active
+
+
+def test_a_suspended_verification_can_be_revoked(world, verified):
+    services.profile_suspend(profile_id=verified.pk, reason_code="transfer", actor=world["admin_office"])
+    services.profile_revoke(profile_id=verified.pk, reason_code="left_service", actor=world["admin_office"])
+    verified.refresh_from_db()
+    assert verified.status == VerificationStatus.REVOKED
+
+
+def test_a_pending_request_is_neither_suspended_nor_revoked(world):
+    profile = ask(world)
+    with pytest.raises(services.StatusChanged):
+        services.profile_suspend(profile_id=profile.pk, reason_code="misuse", actor=world["admin_office"])
+    with pytest.raises(services.StatusChanged):
+        services.profile_revoke(profile_id=profile.pk, reason_code="misuse", actor=world["admin_office"])
+
+
+def test_nobody_suspends_or_revokes_themselves(world):
+    profile = GovernmentProfileFactory(user=world["admin_office"], organisation=world["office"],
+                                       status=VerificationStatus.VERIFIED)
+    with pytest.raises(services.OwnProfile):
+        services.profile_suspend(profile_id=profile.pk, reason_code="misuse", actor=world["admin_office"])
+    with pytest.raises(services.OwnProfile):
+        services.profile_revoke(profile_id=profile.pk, reason_code="misuse", actor=world["admin_office"])
+
+
+# Withdrawing ----------------------------------------------------------------------------------------
+
+def test_a_person_withdraws_their_own_waiting_request_only(world):
+    profile = ask(world)
+    with pytest.raises(PermissionDenied):
+        services.join_request_withdraw(profile_id=profile.pk, actor=world["public"])
+    services.join_request_withdraw(profile_id=profile.pk, actor=world["person"])
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.CANCELLED
+    [event] = events(AuditAction.VERIFICATION_CANCELLED, profile)
+    assert event.new_values["reason"] == "withdrawn_by_requester"
+    with pytest.raises(services.StatusChanged):
+        services.join_request_withdraw(profile_id=profile.pk, actor=world["person"])
+
+
+def test_superannuation_date_is_kept(world):
+    future = timezone.localdate() + timedelta(days=3000)
+    profile = ask(world, superannuation_date=future)
+    assert profile.superannuation_date == future and isinstance(profile.superannuation_date, date)

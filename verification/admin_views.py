@@ -1,0 +1,261 @@
+"""Pages of an organisation's admins (of it or of an organisation above it) and of
+superadmins: the queue of requests, deciding one or several, the members, suspending,
+reinstating and revoking, and automatic verification. Everything is fetched through
+selectors scoped to the viewer: another organisation's requests are 404."""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_http_methods
+
+from portal.access import rule
+from portal.audit.models import AuditEvent
+from verification import services
+from verification.forms import (
+    AutoVerificationForm,
+    BulkDecisionForm,
+    DecisionForm,
+    EndForm,
+    QueueFilterForm,
+    ReinstateForm,
+)
+from verification.models import VerificationStatus
+from verification.selectors import (
+    auto_verification_of,
+    join_queue,
+    mark_official_domain,
+    members_of,
+    organisation_for_admin,
+    profile_for_admin,
+    profiles_for_admin,
+)
+
+PAGE_SIZE = 50
+
+
+def _skipped_message(code, n):
+    """Why ``n`` of the chosen requests were left as they were."""
+    if code == "status_changed":
+        text = ngettext("%(n)s request was decided by someone else meanwhile and was left as it is.",
+                        "%(n)s requests were decided by someone else meanwhile and were left as they are.", n)
+    elif code == "own":
+        text = ngettext("%(n)s request is your own and was left: another administrator decides it.",
+                        "%(n)s requests are your own and were left: another administrator decides them.", n)
+    else:
+        text = ngettext("%(n)s request could not be decided: open it to see why.",
+                        "%(n)s requests could not be decided: open each to see why.", n)
+    return text % {"n": n}
+
+
+def _queue_url(status=VerificationStatus.PENDING, organisation_id=None):
+    query = {"status": status, **({"organisation": organisation_id} if organisation_id else {})}
+    return f"{reverse('verification:queue')}?{urlencode(query)}"
+
+
+@rule("organisation_admin")
+@require_http_methods(["GET"])
+def queue(request):
+    """Requests of the organisations the viewer administers, oldest first, in one status."""
+    filters = QueueFilterForm(request.GET)
+    filters.is_valid()
+    status = filters.cleaned_data.get("status") or VerificationStatus.PENDING
+    organisation = None
+    if filters.cleaned_data.get("organisation"):
+        organisation = organisation_for_admin(request.user, filters.cleaned_data["organisation"])
+    page = Paginator(join_queue(request.user, status=status, organisation_id=organisation and organisation.pk),
+                     PAGE_SIZE).get_page(request.GET.get("page"))
+    mark_official_domain(page.object_list)
+    query = urlencode({"status": status, **({"organisation": organisation.pk} if organisation else {})})
+    return render(request, "verification/queue.html", {
+        "page": page, "status": VerificationStatus(status), "statuses": VerificationStatus.choices,
+        "organisation": organisation, "query": query, "pending": status == VerificationStatus.PENDING,
+    })
+
+
+def _chosen_ids(request):
+    ids = []
+    for value in request.POST.getlist("profile")[:PAGE_SIZE]:
+        try:
+            ids.append(int(value))
+        except ValueError:
+            continue
+    return ids
+
+
+@rule("organisation_admin")
+@require_http_methods(["POST"])
+def queue_decide(request):
+    """The requests chosen in the queue: first a page to confirm the decision (and give a
+    reason to reject), then the decision on each."""
+    profiles = [profile for profile in profiles_for_admin(request.user, _chosen_ids(request)) if profile.is_pending]
+    if not profiles:
+        messages.error(request, _("Choose at least one waiting request."))
+        return redirect(_queue_url())
+    if request.POST.get("step") != "confirm":
+        form = BulkDecisionForm(initial={"decision": request.POST.get("decision")})
+        return render(request, "verification/queue_confirm.html", {"form": form, "profiles": profiles})
+    form = BulkDecisionForm(request.POST)
+    if not form.is_valid():
+        return render(request, "verification/queue_confirm.html", {"form": form, "profiles": profiles})
+    outcome = services.join_requests_decide(
+        profile_ids=[profile.pk for profile in profiles], decision=form.cleaned_data["decision"],
+        reason=form.cleaned_data["reason"], actor=request.user, request=request,
+    )
+    if outcome.decided:
+        done = (ngettext("%(n)s person was verified.", "%(n)s people were verified.", len(outcome.decided))
+                if form.cleaned_data["decision"] == services.JoinDecision.VERIFY
+                else ngettext("%(n)s request was rejected.", "%(n)s requests were rejected.", len(outcome.decided)))
+        messages.success(request, done % {"n": len(outcome.decided)})
+    for code in sorted({code for _pk, code in outcome.skipped}):
+        messages.warning(request, _skipped_message(code, sum(1 for _pk, c in outcome.skipped if c == code)))
+    return redirect(_queue_url())
+
+
+def _history(profile):
+    """What happened to the profile, oldest first, from the audit log (one query)."""
+    return (
+        AuditEvent.objects.filter(target_type="verification.governmentprofile", target_id=str(profile.pk))
+        .only("created_at", "action", "actor_email", "actor_role", "new_values")
+        .order_by("id")
+    )
+
+
+@rule("administrator_of_organisation")
+@require_http_methods(["GET", "POST"])
+def profile_detail(request, pk):
+    """A request or a profile, its history, and the decision on a waiting request."""
+    profile = profile_for_admin(request.user, pk)
+    own = profile.user_id == request.user.pk
+    form = None
+    if profile.is_pending and not own:
+        form = DecisionForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.join_request_decide(profile_id=profile.pk, decision=form.cleaned_data["decision"],
+                                             reason=form.cleaned_data["reason"], actor=request.user, request=request)
+            except services.StatusChanged:
+                messages.info(request, _("This request was decided meanwhile: see its history below."))
+                return redirect("verification:profile", pk=pk)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, _("Your decision was recorded and the person was told by email."))
+                return redirect(_queue_url(organisation_id=None))
+    elif request.method == "POST":
+        messages.info(request, _("This request was decided meanwhile: see its history below.") if not own
+                      else _("You cannot decide on your own verification: another administrator does."))
+        return redirect("verification:profile", pk=pk)
+    return render(request, "verification/profile.html",
+                  {"profile": profile, "form": form, "own": own, "history": _history(profile)})
+
+
+@rule("administrator_of_organisation")
+@require_http_methods(["GET"])
+def members(request, pk):
+    organisation = organisation_for_admin(request.user, pk)
+    page = Paginator(members_of(organisation), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "verification/members.html", {"organisation": organisation, "page": page, "query": ""})
+
+
+# Suspending, reinstating, revoking -------------------------------------------------------------
+
+ACTIONS = {
+    "suspend": {
+        "allowed": {VerificationStatus.VERIFIED},
+        "title": gettext_lazy("Suspend the verification"),
+        "confirm": gettext_lazy("Yes, suspend this verification"),
+        "done": gettext_lazy("The verification was suspended and the person was told by email."),
+    },
+    "revoke": {
+        "allowed": {VerificationStatus.VERIFIED, VerificationStatus.SUSPENDED},
+        "title": gettext_lazy("Revoke the verification"),
+        "confirm": gettext_lazy("Yes, revoke this verification: this cannot be undone"),
+        "done": gettext_lazy("The verification was revoked and the person was told by email."),
+    },
+    "reinstate": {
+        "allowed": {VerificationStatus.SUSPENDED},
+        "title": gettext_lazy("Reinstate the verification"),
+        "done": gettext_lazy("The suspension was lifted and the person was told by email."),
+    },
+}
+
+
+def _act(request, pk, action):
+    profile = profile_for_admin(request.user, pk)
+    spec = ACTIONS[action]
+    back = redirect("verification:members", pk=profile.organisation_id)
+    if profile.status not in spec["allowed"]:
+        messages.info(request, _("This verification is no longer in a state that allows this."))
+        return back
+    if profile.user_id == request.user.pk:
+        messages.error(request, _("You cannot decide on your own verification: another administrator does."))
+        return back
+    data = request.POST if request.method == "POST" else None
+    form = ReinstateForm(data) if action == "reinstate" else EndForm(data, confirm_label=spec["confirm"])
+    if data is not None and form.is_valid():
+        try:
+            if action == "reinstate":
+                services.profile_reinstate(profile_id=profile.pk, reason=form.cleaned_data["reason"], actor=request.user,
+                                           request=request)
+            else:
+                service = services.profile_suspend if action == "suspend" else services.profile_revoke
+                service(profile_id=profile.pk, reason_code=form.cleaned_data["reason_code"], reason=form.cleaned_data["reason"],
+                        actor=request.user, request=request)
+        except services.StatusChanged:
+            messages.info(request, _("This verification is no longer in a state that allows this."))
+            return back
+        except PermissionDenied:
+            messages.error(request, _("You cannot decide on your own verification: another administrator does."))
+            return back
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, spec["done"])
+            return back
+    return render(request, "verification/profile_action.html",
+                  {"profile": profile, "form": form, "action": action, "title": spec["title"]})
+
+
+@rule("administrator_of_organisation")
+@require_http_methods(["GET", "POST"])
+def profile_suspend(request, pk):
+    return _act(request, pk, "suspend")
+
+
+@rule("administrator_of_organisation")
+@require_http_methods(["GET", "POST"])
+def profile_revoke(request, pk):
+    return _act(request, pk, "revoke")
+
+
+@rule("administrator_of_organisation")
+@require_http_methods(["GET", "POST"])
+def profile_reinstate(request, pk):
+    return _act(request, pk, "reinstate")
+
+
+# Settings ------------------------------------------------------------------------------------
+
+@rule("administrator_of_organisation")
+@require_http_methods(["GET", "POST"])
+def organisation_settings(request, pk):
+    organisation = organisation_for_admin(request.user, pk)
+    if request.method == "POST":
+        form = AutoVerificationForm(request.POST)
+        if form.is_valid():
+            enabled = form.cleaned_data["auto_verify_official_domain"]
+            services.auto_verification_set(organisation_id=organisation.pk, enabled=enabled, actor=request.user,
+                                           request=request)
+            messages.success(request, _("Automatic verification is now on.") if enabled
+                             else _("Automatic verification is now off."))
+            return redirect("verification:organisation_settings", pk=pk)
+    else:
+        form = AutoVerificationForm(initial={"auto_verify_official_domain": auto_verification_of(organisation)})
+    domains = list(organisation.domains.filter(is_verified=True).values_list("domain", flat=True))
+    return render(request, "verification/settings.html", {"organisation": organisation, "form": form, "domains": domains})

@@ -1,0 +1,117 @@
+"""Forms of verification: asking to be verified, deciding, suspending and revoking,
+and the organisation's automatic verification."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portal.accounts.official_email import classify_email
+from portal.forms import AccessibleForm
+from portal.organisations.states import State
+from verification.models import EndReason, VerificationStatus
+from verification.services import PROFILE_FIELDS, REASON_MAX, JoinDecision
+from verification.validators import clean_mobile
+
+
+class OrganisationSearchForm(AccessibleForm):
+    q = forms.CharField(label=_("Name or short code"), required=False, max_length=100,
+                        help_text=_("At least two letters of the name, or the exact short code."))
+    state = forms.ChoiceField(label=_("State / UT"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["state"].choices = [("", _("Any"))] + list(State.choices)
+
+
+class JoinRequestForm(AccessibleForm):
+    designation = forms.CharField(label=_("Designation"), max_length=PROFILE_FIELDS["designation"],
+                                  help_text=_("For example: Section Officer, District Agriculture Officer."))
+    office = forms.CharField(label=_("Office or unit"), max_length=PROFILE_FIELDS["office"],
+                             help_text=_("The office, division or unit you work in."))
+    employee_code = forms.CharField(label=_("Employee code"), max_length=PROFILE_FIELDS["employee_code"])
+    official_email = forms.EmailField(label=_("Official email address"), max_length=PROFILE_FIELDS["official_email"],
+                                      help_text=_("Your address on a government domain, for example name@dept.gov.in."))
+    mobile = forms.CharField(label=_("Mobile number"), max_length=PROFILE_FIELDS["mobile"],
+                             help_text=_("A 10-digit Indian mobile number."),
+                             widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))
+    superannuation_date = forms.DateField(
+        label=_("Date of superannuation"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("The date you retire, if you know it."),
+    )
+
+    def clean_official_email(self):
+        address = self.cleaned_data["official_email"].strip().lower()
+        if not classify_email(address).is_official_mail:
+            raise ValidationError(_("Enter an official government address (for example name@dept.gov.in), not a personal one."),
+                                  code="not_official")
+        return address
+
+    def clean_mobile(self):
+        return clean_mobile(self.cleaned_data["mobile"])
+
+    def clean_superannuation_date(self):
+        value = self.cleaned_data.get("superannuation_date")
+        if value is not None and value <= timezone.localdate():
+            raise ValidationError(_("The date of superannuation must be in the future."), code="past")
+        return value
+
+
+class DecisionForm(AccessibleForm):
+    decision = forms.ChoiceField(
+        label=_("Your decision"), widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+        choices=[(JoinDecision.VERIFY, _("Verify")), (JoinDecision.REJECT, _("Reject"))],
+        error_messages={"required": _("Choose verify or reject."), "invalid_choice": _("Choose verify or reject.")},
+    )
+    reason = forms.CharField(
+        label=_("Reason"), required=False, max_length=REASON_MAX, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Required when you reject: the person is sent it."),
+    )
+    reason.required_when = True  # neither "optional" nor starred: the hint says when
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == JoinDecision.REJECT and not (data.get("reason") or "").strip():
+            self.add_error("reason", _("Give the reason for rejecting: the person is sent it."))
+        return data
+
+
+class BulkDecisionForm(DecisionForm):
+    """The same decision on the requests chosen in the queue, once confirmed."""
+
+    confirm = forms.BooleanField(label=_("I have checked each request listed above"),
+                                 error_messages={"required": _("Tick the box to confirm the decision.")})
+
+
+class QueueFilterForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=VerificationStatus.choices)
+    organisation = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class EndForm(AccessibleForm):
+    """Suspending or revoking a verified profile."""
+
+    reason_code = forms.ChoiceField(
+        label=_("Reason"), choices=EndReason.choices, widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+        error_messages={"required": _("Choose the reason."), "invalid_choice": _("Choose the reason.")},
+    )
+    reason = forms.CharField(label=_("Note"), required=False, max_length=REASON_MAX, widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text=_("What happened, for the record. The person is sent it."))
+    confirm = forms.BooleanField(error_messages={"required": _("Tick the box to confirm.")})
+
+    def __init__(self, *args, confirm_label, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["confirm"].label = confirm_label
+
+
+class ReinstateForm(AccessibleForm):
+    reason = forms.CharField(label=_("Note"), required=False, max_length=REASON_MAX, widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text=_("Why the suspension ends, for the record. The person is sent it."))
+    confirm = forms.BooleanField(label=_("Yes, verify this person again"),
+                                 error_messages={"required": _("Tick the box to confirm.")})
+
+
+class AutoVerificationForm(AccessibleForm):
+    auto_verify_official_domain = forms.BooleanField(
+        label=_("Verify automatically whoever asks with a confirmed address on one of our verified domains"), required=False,
+    )

@@ -1,0 +1,122 @@
+"""Verification of government users: a person's government profile within an
+organisation, and each organisation's verification settings.
+
+A join request is a profile in status "pending": the person gives their details
+and asks one organisation to verify them. The organisation's admins verify or
+reject it; later they may suspend (reversibly) or revoke (finally) a verified
+profile. Rows are never deleted: a rejected, cancelled or revoked profile stays as
+history, and asking again makes a new row. The audit log holds every change.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class VerificationStatus(models.TextChoices):
+    # Stored values are stable: they appear in audit rows. Never rename or reuse one.
+    PENDING = "pending", _("Waiting for a decision")
+    VERIFIED = "verified", _("Verified")
+    REJECTED = "rejected", _("Rejected")
+    REVOKED = "revoked", _("Revoked")
+    SUSPENDED = "suspended", _("Suspended")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# A profile in one of these holds the person's one place as a verified member: a
+# suspended profile keeps it, so that reinstating it never makes two.
+HELD_STATUSES = (VerificationStatus.VERIFIED, VerificationStatus.SUSPENDED)
+
+
+class VerificationMethod(models.TextChoices):
+    # Stored values are stable: they appear in audit rows.
+    MANUAL = "manual", _("By hand, by an administrator")
+    OFFICIAL_EMAIL = "official_email", _("Automatically, by the official email address")
+    ROSTER = "roster", _("From the organisation's roster")  # kept for the roster import (not built yet)
+
+
+class EndReason(models.TextChoices):
+    """Why a verified profile was suspended or revoked."""
+
+    # Stored values are stable: they appear in audit rows.
+    TRANSFER = "transfer", _("Transferred")
+    RETIREMENT = "retirement", _("Retired")
+    LEFT_SERVICE = "left_service", _("Left government service")
+    MISUSE = "misuse", _("Misuse")
+
+
+class GovernmentProfile(models.Model):
+    """A person as a government user of one organisation, and where their
+    verification stands: who decided last, when, how (for a verification) and why."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="government_profiles")
+    organisation = models.ForeignKey("organisations.Organisation", on_delete=models.PROTECT,
+                                     related_name="government_profiles")
+    designation = models.CharField(_("designation"), max_length=150)
+    office = models.CharField(_("office or unit"), max_length=200)
+    employee_code = models.CharField(_("employee code"), max_length=50)
+    official_email = models.EmailField(_("official email address"), max_length=254)
+    mobile = models.CharField(_("mobile number"), max_length=13)
+    superannuation_date = models.DateField(_("date of superannuation"), null=True, blank=True)
+
+    status = models.CharField(max_length=20, choices=VerificationStatus.choices, default=VerificationStatus.PENDING)
+    requested_at = models.DateTimeField()
+    # The language the person asked in: what they are told about the decision in.
+    request_language = models.CharField(max_length=10, default="en")
+    # How and by whom it was verified (kept while suspended, and after revocation).
+    method = models.CharField(max_length=20, choices=VerificationMethod.choices, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    # The latest decision (verify, reject, suspend, reinstate, revoke, cancel): who, when, why.
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_by_email = models.CharField(max_length=254, blank=True)  # a snapshot; "" for the system
+    reason_code = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        indexes = [
+            models.Index(fields=["organisation", "status", "requested_at"]),
+            models.Index(fields=["user", "status"]),
+        ]
+        constraints = [
+            # A person is a verified member of one organisation at most at a time.
+            models.UniqueConstraint(fields=["user"], condition=Q(status__in=HELD_STATUSES),
+                                    name="verification_one_organisation_per_user"),
+            # One open request per person and organisation.
+            models.UniqueConstraint(fields=["user", "organisation"], condition=Q(status=VerificationStatus.PENDING),
+                                    name="verification_one_pending_request"),
+            models.CheckConstraint(
+                condition=~Q(status__in=HELD_STATUSES) | Q(verified_at__isnull=False, method__gt=""),
+                name="verification_verified_has_when_and_how",
+            ),
+        ]
+
+    def __str__(self):
+        # Also the audit log's snapshot of the target: no personal data, always English.
+        return f"Government profile #{self.pk}"
+
+    @property
+    def is_pending(self):
+        return self.status == VerificationStatus.PENDING
+
+    @property
+    def is_held(self):
+        return self.status in HELD_STATUSES
+
+
+class VerificationSettings(models.Model):
+    """How an organisation verifies people. Absent means the defaults (all off)."""
+
+    organisation = models.OneToOneField("organisations.Organisation", on_delete=models.PROTECT, primary_key=True,
+                                        related_name="verification_settings")
+    # Verify at once whoever asks with a verified primary address on one of the
+    # organisation's own verified domains.
+    auto_verify_official_domain = models.BooleanField(default=False)
+    changed_at = models.DateTimeField(null=True, blank=True)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")

@@ -1,0 +1,31 @@
+"""The verification emails: rendered from ``templates/verification/email/``, in the
+language the person asked in (stored on their request), and sent through the
+default mailer (the outbox), so that each is written in the transaction of the
+decision it reports. Depends on no service."""
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+from django.utils import translation
+
+LANGUAGE_CODES = {code for code, _name in settings.LANGUAGES}
+
+
+def mail_language(language: str | None) -> str:
+    """A language the portal has (the one asked in, else the default)."""
+    return language if language in LANGUAGE_CODES else settings.LANGUAGE_CODE
+
+
+def build_decision_mail(*, profile, template: str, context: dict | None = None) -> EmailMessage:
+    """The email telling ``profile``'s person about a decision, not yet sent."""
+    context = {"site_url": settings.SITE_URL, "profile": profile, "organisation": profile.organisation, **(context or {})}
+    with translation.override(mail_language(profile.request_language)):
+        subject = " ".join(render_to_string(f"verification/email/{template}_subject.txt", context).split())
+        body = render_to_string(f"verification/email/{template}.txt", context).strip() + "\n"
+    return EmailMessage(subject=subject, body=body, to=[profile.user.email])
+
+
+def send_decision_mail(*, profile, template: str, context: dict | None = None) -> EmailMessage:
+    message = build_decision_mail(profile=profile, template=template, context=context)
+    message.send()
+    return message

@@ -1,0 +1,204 @@
+"""Reads of government profiles and join requests, always scoped to who is looking:
+a person sees their own; an organisation's admins (of it or of an organisation
+above it) and superadmins see its requests and members (portal.permissions).
+Nobody else lists an organisation's members."""
+
+from collections.abc import Iterable
+
+from allauth.account.models import EmailAddress
+from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Value, When
+from django.http import Http404
+
+from portal.accounts.official_email import normalise_domain
+from portal.organisations.models import Organisation, OrganisationDomain, OrganisationStatus
+from portal.organisations.states import State
+from portal.permissions import AnyUser, administered_organisations, is_auditor, is_superadmin
+from verification.models import HELD_STATUSES, GovernmentProfile, VerificationSettings, VerificationStatus
+
+SEARCH_LIMIT = 50
+
+
+# Organisations -------------------------------------------------------------------------
+
+def organisations_to_join(*, query: str = "", state: str = "", limit: int = SEARCH_LIMIT) -> QuerySet[Organisation]:
+    """Active organisations a person may ask to join, by name (in English or the local
+    language), short code, and state or UT; public names only. Nothing until a query of
+    two characters or a state is given."""
+    query = (query or "").strip()[:100]
+    state = state if state in State.values else ""
+    if len(query) < 2 and not state:
+        return Organisation.objects.none()
+    found = Organisation.objects.filter(status=OrganisationStatus.ACTIVE)
+    if len(query) >= 2:
+        found = found.filter(Q(name__icontains=query) | Q(name_local__icontains=query) | Q(short_code__iexact=query))
+    if state:
+        found = found.filter(state=state)
+    return found.only("id", "name", "name_local", "short_code", "state", "district").order_by("name", "id")[:limit]
+
+
+def organisation_to_join(pk: int) -> Organisation:
+    try:
+        return Organisation.objects.get(pk=pk, status=OrganisationStatus.ACTIVE)
+    except (Organisation.DoesNotExist, ValueError):
+        raise Http404 from None
+
+
+def may_administer_verification(user: AnyUser) -> bool:
+    """Someone who decides verifications somewhere: a superadmin, or an admin of an
+    organisation who is not an auditor (an auditor's account is read-only)."""
+    if not user.is_authenticated:
+        return False
+    if is_superadmin(user):
+        return True
+    return not is_auditor(user) and administered_organisations(user).exists()
+
+
+def organisations_administered_by(viewer: AnyUser) -> QuerySet[Organisation]:
+    """The organisations whose verifications the viewer decides (auditors: none)."""
+    if is_auditor(viewer) and not is_superadmin(viewer):
+        return Organisation.objects.none()
+    return administered_organisations(viewer)
+
+
+def organisation_for_admin(viewer: AnyUser, pk: int) -> Organisation:
+    """An organisation the viewer administers (it, or one above it), or 404."""
+    try:
+        return organisations_administered_by(viewer).get(pk=pk)
+    except (Organisation.DoesNotExist, ValueError):
+        raise Http404 from None
+
+
+def administered_with_pending(viewer: AnyUser, *, limit: int = SEARCH_LIMIT) -> list[Organisation]:
+    """Organisations the viewer administers, each with its number of waiting requests
+    (one query), by name; a superadmin's list is not made (they administer everything)."""
+    if is_superadmin(viewer):
+        return []
+    return list(
+        organisations_administered_by(viewer)
+        .annotate(pending=Count("government_profiles", filter=Q(government_profiles__status=VerificationStatus.PENDING)))
+        .only("id", "name", "short_code")
+        .order_by("name", "id")[:limit]
+    )
+
+
+def auto_verification_of(organisation: Organisation) -> bool:
+    return VerificationSettings.objects.filter(organisation=organisation, auto_verify_official_domain=True).exists()
+
+
+# Addresses ------------------------------------------------------------------------------
+
+def _domain_of(address: str) -> str:
+    try:
+        return normalise_domain(address.rpartition("@")[2])
+    except ValueError:
+        return ""
+
+
+def on_official_domain(user: AnyUser, organisation: Organisation) -> bool:
+    """Whether the user's primary address is verified and on one of the organisation's
+    verified domains (compared normalised: lower case, IDNA)."""
+    domain = _domain_of(user.email)
+    if not domain:
+        return False
+    verified = EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
+    return verified and OrganisationDomain.objects.filter(organisation=organisation, is_verified=True, domain=domain).exists()
+
+
+def mark_official_domain(profiles: Iterable[GovernmentProfile]) -> list[GovernmentProfile]:
+    """Set ``on_official_domain`` on each profile (as on_official_domain says), with two
+    queries however many there are. The profiles carry their user (select_related)."""
+    profiles = list(profiles)
+    if not profiles:
+        return profiles
+    verified = {
+        (user_id, email.lower())
+        for user_id, email in EmailAddress.objects.filter(
+            user_id__in={p.user_id for p in profiles}, verified=True
+        ).values_list("user_id", "email")
+    }
+    domains = set(
+        OrganisationDomain.objects.filter(organisation_id__in={p.organisation_id for p in profiles}, is_verified=True)
+        .values_list("organisation_id", "domain")
+    )
+    for profile in profiles:
+        email = profile.user.email.lower()
+        profile.on_official_domain = (profile.user_id, email) in verified and (
+            (profile.organisation_id, _domain_of(email)) in domains
+        )
+    return profiles
+
+
+# Profiles --------------------------------------------------------------------------------
+
+def _with_badges(queryset: QuerySet[GovernmentProfile]) -> QuerySet[GovernmentProfile]:
+    """Whether the person is a verified government user (anywhere), and whether they hold
+    a verification in an organisation other than this profile's: subqueries, no query per row."""
+    verified = GovernmentProfile.objects.filter(user_id=OuterRef("user_id"), status=VerificationStatus.VERIFIED)
+    elsewhere = GovernmentProfile.objects.filter(user_id=OuterRef("user_id"), status__in=HELD_STATUSES).exclude(
+        organisation_id=OuterRef("organisation_id")
+    )
+    return queryset.annotate(person_verified=Exists(verified), held_elsewhere=Exists(elsewhere))
+
+
+def profiles_of(viewer: AnyUser) -> QuerySet[GovernmentProfile]:
+    """The viewer's own profiles and requests: the verification they hold first, then the newest."""
+    if not viewer.is_authenticated:
+        return GovernmentProfile.objects.none()
+    held_first = Case(When(status__in=HELD_STATUSES, then=Value(0)), default=Value(1))
+    return (
+        GovernmentProfile.objects.filter(user=viewer)
+        .select_related("organisation")
+        .order_by(held_first, "-requested_at", "-id")
+    )
+
+
+def own_profile(viewer: AnyUser, pk: int) -> GovernmentProfile:
+    try:
+        return profiles_of(viewer).get(pk=pk)
+    except (GovernmentProfile.DoesNotExist, ValueError):
+        raise Http404 from None
+
+
+def profiles_administered_by(viewer: AnyUser) -> QuerySet[GovernmentProfile]:
+    """Profiles in the organisations the viewer administers (and the offices below them)."""
+    if not viewer.is_authenticated:
+        return GovernmentProfile.objects.none()
+    if is_superadmin(viewer):
+        return GovernmentProfile.objects.all()
+    return GovernmentProfile.objects.filter(organisation__in=organisations_administered_by(viewer).values("pk"))
+
+
+def join_queue(
+    viewer: AnyUser, *, status: str = VerificationStatus.PENDING, organisation_id: int | None = None
+) -> QuerySet[GovernmentProfile]:
+    """Requests and profiles the viewer decides on, in one status, oldest request first."""
+    queryset = profiles_administered_by(viewer).filter(status=status)
+    if organisation_id is not None:
+        queryset = queryset.filter(organisation_id=organisation_id)
+    return _with_badges(queryset.select_related("user", "organisation")).order_by("requested_at", "id")
+
+
+def profile_for_admin(viewer: AnyUser, pk: int) -> GovernmentProfile:
+    """A profile in an organisation the viewer administers, or 404 (never 403: do not confirm it exists)."""
+    try:
+        profile = _with_badges(profiles_administered_by(viewer).select_related("user", "organisation", "decided_by")).get(pk=pk)
+    except (GovernmentProfile.DoesNotExist, ValueError):
+        raise Http404 from None
+    return mark_official_domain([profile])[0]
+
+
+def profiles_for_admin(viewer: AnyUser, pks: Iterable[int]) -> list[GovernmentProfile]:
+    """The profiles among ``pks`` the viewer administers, oldest request first (others are left out)."""
+    pks = [pk for pk in pks if isinstance(pk, int)]
+    queryset = profiles_administered_by(viewer).filter(pk__in=pks).select_related("user", "organisation")
+    return mark_official_domain(_with_badges(queryset).order_by("requested_at", "id"))
+
+
+def members_of(organisation: Organisation) -> QuerySet[GovernmentProfile]:
+    """The organisation's verified and suspended members, by name. Only for its admins:
+    the view fetches the organisation through organisation_for_admin first."""
+    return (
+        _with_badges(GovernmentProfile.objects.filter(organisation=organisation, status__in=HELD_STATUSES))
+        .select_related("user")
+        .order_by("user__full_name", "user__email", "id")
+    )

@@ -1,0 +1,134 @@
+"""Pages of a person asking to be verified: their verifications, finding an
+organisation, the request itself, withdrawing it."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, QueryDict
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from portal.access import pop_pending_input, rule
+from portal.organisations.models import Organisation
+from portal.permissions import is_superadmin
+from verification import services
+from verification.forms import JoinRequestForm, OrganisationSearchForm
+from verification.models import HELD_STATUSES, VerificationStatus
+from verification.selectors import (
+    administered_with_pending,
+    may_administer_verification,
+    on_official_domain,
+    organisation_to_join,
+    organisations_to_join,
+    own_profile,
+    profiles_of,
+)
+
+MINE_LIMIT = 100  # the verification held, then the newest requests
+DETAIL_FIELDS = ("designation", "office", "employee_code", "official_email", "mobile", "superannuation_date")
+
+
+@rule("authenticated")
+@require_http_methods(["GET"])
+def mine(request):
+    """The person's verifications and requests; for admins, where to decide."""
+    profiles = list(profiles_of(request.user)[:MINE_LIMIT])
+    decider = may_administer_verification(request.user)
+    context = {
+        "profiles": profiles,
+        "verified": any(profile.status == VerificationStatus.VERIFIED for profile in profiles),
+        "decider": decider,
+        "all_organisations": decider and is_superadmin(request.user),
+        "administered": administered_with_pending(request.user) if decider else [],
+    }
+    return render(request, "verification/mine.html", context)
+
+
+@rule("authenticated")
+@require_http_methods(["GET"])
+def organisation_search(request):
+    form = OrganisationSearchForm(request.GET or None)
+    results, searched = [], False
+    if form.is_bound and form.is_valid():
+        query, state = form.cleaned_data["q"], form.cleaned_data["state"]
+        searched = len(query.strip()) >= 2 or bool(state)
+        if searched:
+            results = list(organisations_to_join(query=query, state=state))
+    asked = {}
+    if results:
+        asked = dict(
+            profiles_of(request.user).filter(organisation__in=results, status__in=[VerificationStatus.PENDING, *HELD_STATUSES])
+            .values_list("organisation_id", "status")
+        )
+    for organisation in results:
+        organisation.my_status = VerificationStatus(asked[organisation.pk]) if organisation.pk in asked else None
+    return render(request, "verification/search.html", {"form": form, "results": results, "searched": searched})
+
+
+def _initial_details(user):
+    """What the person gave last time (in any organisation), else their account's address."""
+    latest = profiles_of(user).first()
+    if latest is None:
+        return {"official_email": user.email}
+    return {name: getattr(latest, name) for name in DETAIL_FIELDS}
+
+
+@rule("authenticated")
+@require_http_methods(["GET", "POST"])
+def join(request, pk):
+    organisation = organisation_to_join(pk)
+    refusal = services.join_refusal(request.user)
+    context = {"organisation": organisation, "refusal": refusal}
+    if refusal:
+        return render(request, "verification/join.html", context, status=403)
+    current = profiles_of(request.user).filter(
+        organisation=organisation, status__in=[VerificationStatus.PENDING, *HELD_STATUSES]
+    ).first()
+    if current is not None:
+        return render(request, "verification/join.html", {**context, "current": current})
+    if request.method == "POST":
+        form = JoinRequestForm(request.POST)
+        if form.is_valid():
+            try:
+                profile = services.join_request_create(
+                    organisation_id=organisation.pk, details=form.cleaned_data, language=translation.get_language(),
+                    actor=request.user, request=request,
+                )
+            except Organisation.DoesNotExist:  # no longer active
+                raise Http404 from None
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                if profile.status == VerificationStatus.VERIFIED:
+                    messages.success(request, _("%(organisation)s verified you automatically: your confirmed address is on "
+                                                "its official domain.") % {"organisation": organisation.name})
+                else:
+                    messages.success(request, _("Your request was sent to the administrators of %(organisation)s. "
+                                                "We will email you their decision.") % {"organisation": organisation.name})
+                return redirect("verification:mine")
+    else:
+        pending = pop_pending_input(request)
+        form = JoinRequestForm(QueryDict(pending)) if pending is not None else JoinRequestForm(
+            initial=_initial_details(request.user)
+        )
+        if form.is_bound:
+            form.is_valid()
+    context.update({"form": form, "on_official_domain": on_official_domain(request.user, organisation)})
+    return render(request, "verification/join.html", context)
+
+
+@rule("person_of_profile")
+@require_http_methods(["POST"])
+def request_withdraw(request, pk):
+    profile = own_profile(request.user, pk)
+    try:
+        services.join_request_withdraw(profile_id=profile.pk, actor=request.user, request=request)
+    except services.StatusChanged:
+        messages.info(request, _("This request was already decided."))
+    except PermissionDenied:
+        raise Http404 from None
+    else:
+        messages.success(request, _("Your request to %(organisation)s was withdrawn.")
+                         % {"organisation": profile.organisation.name})
+    return redirect("verification:mine")
