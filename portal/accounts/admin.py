@@ -32,8 +32,24 @@ def changes(old, new):
     return {key: old[key] for key in keys if key in old}, {key: new[key] for key in keys}
 
 
+class AuditedDeletionMixin:
+    """Deleting one object or many in the admin records each deletion (record_deleted)
+    in the same transaction."""
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            self.record_deleted(request, obj)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for obj in queryset:
+                self.record_deleted(request, obj)
+            super().delete_queryset(request, queryset)
+
+
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(AuditedDeletionMixin, BaseUserAdmin):
     """Every change of an account's access made here (active, staff, superuser, groups,
     permissions; an account added or deleted) is audited, old and new values, with the
     signed-in administrator as actor, in the admin's own transaction."""
@@ -61,17 +77,6 @@ class UserAdmin(BaseUserAdmin):
             audit_record(actor=request.user, action=AuditAction.USER_ACCESS_CHANGED, target=form.instance,
                          old=old, new={**new, "added": True} if not change else new, request=request)
 
-    def delete_model(self, request, obj):
-        with transaction.atomic():
-            self.record_deleted(request, obj)
-            super().delete_model(request, obj)
-
-    def delete_queryset(self, request, queryset):
-        with transaction.atomic():
-            for user in queryset:
-                self.record_deleted(request, user)
-            super().delete_queryset(request, queryset)
-
     def record_deleted(self, request, user):
         audit_record(actor=request.user, action=AuditAction.USER_ACCESS_CHANGED, target=user,
                      old=access_of(user), new={"deleted": True}, request=request)
@@ -81,7 +86,7 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class GroupAdmin(BaseGroupAdmin):
+class GroupAdmin(AuditedDeletionMixin, BaseGroupAdmin):
     """A group's permissions are every member's: each change made here is audited."""
 
     def save_model(self, request, obj, form, change):
@@ -95,17 +100,6 @@ class GroupAdmin(BaseGroupAdmin):
             audit_record(actor=request.user, action=AuditAction.GROUP_PERMISSIONS_CHANGED, target=form.instance,
                          old={"permissions": form.permissions_before} if change else {},
                          new={"permissions": after, "members": form.instance.user_set.count()}, request=request)
-
-    def delete_model(self, request, obj):
-        with transaction.atomic():
-            self.record_deleted(request, obj)
-            super().delete_model(request, obj)
-
-    def delete_queryset(self, request, queryset):
-        with transaction.atomic():
-            for group in queryset:
-                self.record_deleted(request, group)
-            super().delete_queryset(request, queryset)
 
     def record_deleted(self, request, group):
         audit_record(actor=request.user, action=AuditAction.GROUP_PERMISSIONS_CHANGED, target=group,
