@@ -6,6 +6,7 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 
 from tests.factories import PASSWORD, UserFactory
 from tests.smtp import smtp_server  # noqa: F401  (the fixture, for every test module)
@@ -63,6 +64,15 @@ def _test_flush_passes_the_audit_truncate_guard():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(DatabaseOperations, "execute_sql_flush", execute_sql_flush)
         yield
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language. Django's LocaleMiddleware activates
+    a request's language for the thread and leaves it active, so a request in Hindi
+    (the language switch, the error pages) would leave whatever test runs next in
+    that worker in Hindi: which test that is depends on how xdist hands them out."""
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
