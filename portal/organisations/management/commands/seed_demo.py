@@ -35,7 +35,7 @@ USERS = [
     ("superadmin@nic.in", "Asha Superadmin", PlatformRole.SUPERADMIN, "", "superadmin (asked to set up TOTP at first sign-in)"),
     ("stateadmin.mh@maharashtra.gov.in", "Ravi State Admin", PlatformRole.STATE_ADMIN, "MH",
      "state administrator, Maharashtra (asked to set up TOTP)"),
-    ("auditor@nic.in", "Meena Auditor", PlatformRole.AUDITOR, "", "auditor (read-only)"),
+    ("auditor@nic.in", "Meena Auditor", PlatformRole.AUDITOR, "", "auditor (read-only; asked to set up TOTP)"),
     ("nodal.officer@mahaagri.gov.in", "Sunil Nodal Officer", None, "", "nodal officer (official email, verified)"),
     ("citizen@gmail.com", "Public User", None, "", "public user (not official)"),
 ]
