@@ -19,6 +19,11 @@ CORRECTED = [
 # (signing up and in, confirming the address or the password, setting up and using
 # the authenticator app, changing the account's address) come from ours.
 ALLAUTH = [
+    # Changing and resetting the password (allauth's forms; the pages are copied under
+    # templates/account/ so that their own messages are extracted).
+    gettext_noop("Current Password"),
+    gettext_noop("New Password"),
+    gettext_noop("New Password (again)"),
     gettext_noop("Sign In"),
     gettext_noop("If you have not created an account yet, then please %(link)ssign up%(end_link)s first."),
     gettext_noop("Forgot your password?"),
