@@ -67,3 +67,32 @@ ALLAUTH = [
     gettext_noop("Cancel Change"),
     gettext_noop("Confirmation email sent to %(email)s."),
 ]
+
+# The messages of allauth's own templates that the portal uses unchanged (password reset and
+# change pages, the mails it sends): ours supply their Hindi and Marathi. Listed here, not copied
+# as templates, so that an allauth upgrade's templates are the ones rendered.
+ALLAUTH_TEMPLATES = [
+    gettext_noop('You are receiving this email because you or someone else tried to signup for an\naccount using email address:\n\n%(email)s\n\nHowever, an account using that email address already exists.  In case you have\nforgotten about this, please use the password forgotten procedure to recover\nyour account:\n\n%(password_reset_url)s'),
+    gettext_noop('Account Already Exists'),
+    gettext_noop("You're receiving this email because user %(user_display)s has given your email address to register an account on %(site_domain)s."),
+    gettext_noop('Your email verification code is listed below. Please enter it in your open browser window.'),
+    gettext_noop('To confirm this is correct, go to %(activate_url)s'),
+    gettext_noop('Please Confirm Your Email Address'),
+    gettext_noop("You're receiving this email because you or someone else has requested a password reset for your user account.\nIt can be safely ignored if you did not request a password reset. Click the link below to reset your password."),
+    gettext_noop('In case you forgot, your username is %(username)s.'),
+    gettext_noop('Password Reset Email'),
+    gettext_noop('You are receiving this email because you, or someone else, tried to access an account with email %(email)s. However, we do not have any record of such an account in our database.'),
+    gettext_noop('This mail can be safely ignored if you did not initiate this action.'),
+    gettext_noop('If it was you, you can sign up for an account using the link below.'),
+    gettext_noop('Unknown Account'),
+    gettext_noop('Password successfully changed.'),
+    gettext_noop('Change Password'),
+    gettext_noop('Password Reset'),
+    gettext_noop("Forgotten your password? Enter your email address below, and we'll send you an email allowing you to reset it."),
+    gettext_noop('Reset My Password'),
+    gettext_noop('Please contact us if you have any trouble resetting your password.'),
+    gettext_noop('We have sent you an email. If you have not received it please check your spam folder. Otherwise contact us if you do not receive it in a few minutes.'),
+    gettext_noop('Bad Token'),
+    gettext_noop('The password reset link was invalid, possibly because it has already been used.  Please request a <a href="%(passwd_reset_url)s">new password reset</a>.'),
+    gettext_noop('Your password is now changed.'),
+]

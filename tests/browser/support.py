@@ -58,7 +58,7 @@ def switch_language(page, code):
 
 
 def verification_code(message):
-    """The one code (allauth's XXX-XXX form) in a delivered message."""
+    """The one sign-in code (allauth's six characters, shown as two groups of three) in a delivered message."""
     body = text_of(message)
     codes = re.findall(r"^\s*([A-Z0-9]{3,}(?:-[A-Z0-9]{3,})+)\s*$", body, flags=re.MULTILINE)
     assert len(codes) == 1, f"expected one verification code in the mail, found {codes}:\n{body}"
