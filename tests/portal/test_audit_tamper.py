@@ -33,6 +33,7 @@ from portal.audit.tasks import audit_head_publish
 from portal.celery import app as celery_app
 from tests.factories import PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import DEVANAGARI_RE
+from tests.portal.test_audit import tampering
 from tests.smtp import text_of
 
 pytestmark = pytest.mark.django_db
@@ -60,22 +61,6 @@ def broken(*expect_heads):
     with pytest.raises(CommandError, match=r"Audit chain broken: \d+ problem\(s\)\.") as excinfo:
         verify(*expect_heads)
     return excinfo.value.stderr
-
-
-class tampering:
-    """Write to the audit tables behind the portal's back. On PostgreSQL the triggers are
-    bypassed for this session (a superuser's switch); undone on leaving."""
-
-    def __enter__(self):
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET session_replication_role = replica")
-        return self
-
-    def __exit__(self, *exc):
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET session_replication_role = DEFAULT")
 
 
 def record_events(n, start=0):
