@@ -12,7 +12,7 @@ from portal.accounts.models import User
 from portal.accounts.official_email import classify_email, explain_refusal, normalise_address
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import DomainClaim, Organisation, OrganisationDomain
-from portal.organisations.selectors import domain_claim_of
+from portal.organisations.selectors import domain_claims_of
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, ObjectScope
 
@@ -120,8 +120,7 @@ def review_flags(application: Application) -> list[str]:
     data = application.section_data(Section.ORGANISATION)
     domains = [domain.lower() for domain in split_domain_list(data.get("email_domains") or "")][:20]
     flags = []
-    for domain in domains:
-        claim = domain_claim_of(domain, organisation_id=application.organisation_id)
+    for domain, claim in domain_claims_of(domains, organisation_id=application.organisation_id).items():
         if claim != DomainClaim.OFFICIAL_SUFFIX:
             flags.append(_("Email domain %(domain)s: %(reason)s. Its addresses do not become official by this "
                            "approval.") % {"domain": domain, "reason": DomainClaim(claim).label})

@@ -71,7 +71,8 @@ def suffix_matches(domain, suffix):
     return len(d_labels) >= len(s_labels) and d_labels[-len(s_labels) :] == s_labels
 
 
-def _rules():
+def email_rules() -> list[tuple[str, str]]:
+    """Every official-email rule as (suffix, kind), for several checks with one query."""
     return list(EmailSuffixRule.objects.values_list("suffix", "kind"))
 
 
@@ -88,7 +89,7 @@ def official_suffix_of(domain: str, *, rules: list | None = None) -> str:
     """The official suffix a normalised domain falls under by the rules alone (not by
     a domain accepted for an organisation), or "" when none: consumer and contractor
     domains have none."""
-    rules = _rules() if rules is None else rules
+    rules = email_rules() if rules is None else rules
     if any(kind in (SuffixKind.CONSUMER, SuffixKind.CONTRACTOR) and suffix_matches(domain, suffix) for suffix, kind in rules):
         return ""
     best = _best_official_rule(domain, rules)
@@ -122,7 +123,7 @@ def classify_domain(domain, *, rules=None):
     """Return (kind, matched_suffix) for an already-normalised domain."""
     from portal.organisations.models import OrganisationDomain
 
-    rules = _rules() if rules is None else rules
+    rules = email_rules() if rules is None else rules
     # Consumer mail first: never official, whatever else matches.
     for suffix, kind in rules:
         if kind == SuffixKind.CONSUMER and suffix_matches(domain, suffix):

@@ -2,23 +2,32 @@
 
 from django.db.models import Q, QuerySet
 
-from portal.accounts.official_email import official_suffix_of
+from portal.accounts.official_email import email_rules, official_suffix_of
 from portal.organisations.models import DomainClaim, Organisation, OrganisationDomain, OrganisationStatus
 
 
-def domain_claim_of(domain: str, *, organisation_id: int | None = None) -> DomainClaim:
-    """What listing ``domain`` for an organisation would make of it: official for it
-    (under an official suffix, and not already official for another organisation),
-    or a claim that only a superadmin can accept, with the reason."""
-    suffix = official_suffix_of(domain)
-    if suffix and suffix == domain:
-        return DomainClaim.SUFFIX_ITSELF
-    elsewhere = OrganisationDomain.objects.filter(domain=domain, is_verified=True)
+def domain_claims_of(domains: list[str], *, organisation_id: int | None = None) -> dict[str, DomainClaim]:
+    """What listing each of ``domains`` for an organisation would make of it: official
+    for it (under an official suffix, and not already official for another
+    organisation), or a claim that only a superadmin can accept, with the reason.
+    Two queries, however many domains."""
+    if not domains:
+        return {}
+    rules = email_rules()
+    elsewhere = OrganisationDomain.objects.filter(domain__in=domains, is_verified=True)
     if organisation_id:
         elsewhere = elsewhere.exclude(organisation_id=organisation_id)
-    if elsewhere.exists():
-        return DomainClaim.CLAIMED_ELSEWHERE
-    return DomainClaim.OFFICIAL_SUFFIX if suffix else DomainClaim.NOT_OFFICIAL
+    claimed = set(elsewhere.values_list("domain", flat=True))
+    claims = {}
+    for domain in domains:
+        suffix = official_suffix_of(domain, rules=rules)
+        if suffix and suffix == domain:
+            claims[domain] = DomainClaim.SUFFIX_ITSELF
+        elif domain in claimed:
+            claims[domain] = DomainClaim.CLAIMED_ELSEWHERE
+        else:
+            claims[domain] = DomainClaim.OFFICIAL_SUFFIX if suffix else DomainClaim.NOT_OFFICIAL
+    return claims
 
 
 def pending_domain_claims() -> QuerySet[OrganisationDomain]:

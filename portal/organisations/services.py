@@ -21,18 +21,17 @@ from portal.organisations.models import (
     PlatformRole,
     PlatformRoleGrant,
 )
-from portal.organisations.selectors import domain_claim_of
+from portal.organisations.selectors import domain_claims_of
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import ADMINISTER_ORGANISATION, VIEW_ORGANISATION_DASHBOARD, AnyUser, is_superadmin
 
 ORGANISATION_FIELDS = ("name", "name_local", "short_code", "org_type", "level", "state", "district")
 
 
-def _domain_claim(*, organisation: Organisation, domain: str) -> str:
+def _domain_record(*, organisation: Organisation, domain: str, claim: DomainClaim) -> str:
     """Record a domain the organisation's staff use: official for it when it is under
     an official suffix and not official elsewhere; otherwise a claim, which never
     makes an address official until a superadmin accepts it."""
-    claim = domain_claim_of(domain, organisation_id=organisation.pk)
     row, _created = OrganisationDomain.objects.get_or_create(organisation=organisation, domain=domain,
                                                              defaults={"claim": claim})
     if not row.is_verified:
@@ -50,7 +49,7 @@ def organisation_domain_accept(*, domain_id: int, actor: AnyUser, request: HttpR
         row = OrganisationDomain.objects.select_for_update().select_related("organisation").get(pk=domain_id)
         if row.is_verified:
             return row
-        claim = domain_claim_of(row.domain, organisation_id=row.organisation_id)
+        claim = domain_claims_of([row.domain], organisation_id=row.organisation_id)[row.domain]
         if claim in (DomainClaim.CLAIMED_ELSEWHERE, DomainClaim.SUFFIX_ITSELF):
             raise ValidationError(DomainClaim(claim).label, code=claim)
         row.is_verified, row.accepted_by, row.accepted_at = True, actor, timezone.now()
@@ -90,7 +89,10 @@ def organisation_activate(
                 state="" if level == Level.CENTRAL else values["state"][:2], district=values["district"][:100],
                 parent=parent, status=OrganisationStatus.ACTIVE, activated_at=now,
             )
-        claims = {domain: _domain_claim(organisation=organisation, domain=domain) for domain in domains}
+        claims = {
+            domain: _domain_record(organisation=organisation, domain=domain, claim=claim)
+            for domain, claim in domain_claims_of(domains, organisation_id=organisation.pk).items()
+        }
         Membership.objects.update_or_create(organisation=organisation, user=first_admin,
                                             defaults={"role": MembershipRole.ADMIN, "is_active": True})
         assign_perm(ADMINISTER_ORGANISATION, first_admin, organisation)

@@ -194,3 +194,21 @@ def test_an_auditor_reading_a_form_pdf_writes_nothing():
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
     assert response["Content-Disposition"].endswith(f'"{application.reference}-onboarding-form.pdf"')
     assert not ApplicationDocument.objects.exists() and AuditEvent.objects.count() == events
+
+
+# Domain claims page: 5 queries, whatever the number of claims.
+#   1 session, 2 user, 3 platform roles (the rule, the menu), 4 the second factor
+#   (MFA middleware), 5 the claims with their organisations (one join).
+@pytest.mark.parametrize("count", [1, 40])
+def test_domain_claims_page_query_count(count, django_assert_num_queries):
+    for i in range(count):
+        OrganisationDomain.objects.create(organisation=OrganisationFactory(), domain=f"claim{i}.example.org",
+                                          is_verified=False, claim=DomainClaim.NOT_OFFICIAL)
+    client = signed_in(make_superadmin())
+    assert client.get("/portal/organisations/domain-claims/").status_code == 200
+    with django_assert_num_queries(DOMAIN_CLAIMS_QUERIES):
+        html = client.get("/portal/organisations/domain-claims/").content.decode()
+    assert html.count(".example.org</code>") == count
+
+
+DOMAIN_CLAIMS_QUERIES = 5
