@@ -44,6 +44,9 @@ class AuditAction(models.TextChoices):
     VERIFICATION_REVOKED = "verification.revoked", _("Verification revoked")
     VERIFICATION_ENDED = "verification.ended", _("Verification ended: verified in another organisation")
     AUTO_VERIFICATION_CHANGED = "organisation.auto_verification_changed", _("Automatic verification switched on or off")
+    MONITORING_EXPORTED = "monitoring.exported", _("Monitoring figures exported")
+    ADOPTION_LIST_CHANGED = "adoption.list_changed", _("List of offices expected to join changed")
+    ADOPTION_REMINDER_SENT = "adoption.reminder_sent", _("Reminder sent to an office expected to join")
 
 
 class AuditEvent(models.Model):
