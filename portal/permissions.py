@@ -256,6 +256,13 @@ RULES: dict[str, Callable[[AnyUser], bool] | None] = {
     "organisation_admin": lambda user: is_superadmin(user) or administered_organisations(user).exists(),
     "administrator_of_organisation": lambda user: True,
     "person_of_profile": lambda user: True,
+    # Monitoring: anyone with a scope to monitor (a platform role, or administering an
+    # organisation); the audit log's viewers (superadmins, auditors, organisation admins
+    # for their own organisations); the adoption tracker's (platform roles).
+    "monitoring": lambda user: bool(platform_roles_of(user)) or is_superadmin(user)
+    or administered_organisations(user).exists(),
+    "audit_log": lambda user: is_superadmin(user) or is_auditor(user) or administered_organisations(user).exists(),
+    "adoption_tracker": lambda user: is_superadmin(user) or is_state_admin(user) or is_auditor(user),
 }
 SIGNED_OUT_RULES = {"public", "token"}
 
