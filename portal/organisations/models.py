@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import UserObjectPermissionBase
 
@@ -130,20 +131,52 @@ class OrganisationDomain(models.Model):
         return self.domain
 
 
+def ended(ends_at, now=None):
+    """Whether a role with this end date has ended (None: it never ends by itself)."""
+    return ends_at is not None and ends_at <= (now or timezone.now())
+
+
+def in_force_q(prefix: str = "", now=None) -> Q:
+    """Platform role grants in force: not revoked, and not past their end date.
+    ``prefix`` reaches them through a relation ("platform_roles__")."""
+    now = now or timezone.now()
+    return Q(**{f"{prefix}revoked_at__isnull": True}) & (
+        Q(**{f"{prefix}ends_at__isnull": True}) | Q(**{f"{prefix}ends_at__gt": now})
+    )
+
+
 class MembershipRole(models.TextChoices):
     MEMBER = "member", _("Member")
     ADMIN = "admin", _("Organisation admin")
 
 
 class Membership(models.Model):
+    """A person in an organisation: an active member while verified there (verification
+    keeps that in step), or one of its admins (granted and ended by the role services,
+    with the guardian object permissions kept in step)."""
+
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=MembershipRole.choices, default=MembershipRole.MEMBER)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The admin role: who gave it and when, and when it ends by itself (None: until revoked).
+    # Past its end it counts for nothing (portal.permissions), before the beat job records it.
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    granted_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    # Whether the person was an active member here when made admin: losing the role
+    # leaves them one; otherwise (made admin from a sub-office) the row goes inactive.
+    member_before_admin = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organisation", "user"], name="uniq_membership")]
+        indexes = [models.Index(fields=["role", "ends_at"], condition=Q(ends_at__isnull=False), name="membership_admin_ends")]
+
+    @property
+    def admin_in_force(self):
+        return self.is_active and self.role == MembershipRole.ADMIN and not ended(self.ends_at)
 
 
 class PlatformRole(models.TextChoices):
@@ -162,9 +195,15 @@ class PlatformRoleGrant(models.Model):
     jurisdiction = models.CharField(max_length=10, choices=JURISDICTION_CHOICES, blank=True)
     granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     granted_at = models.DateTimeField(auto_now_add=True)
+    # When the role ends by itself (None: until revoked). Past it the grant counts for
+    # nothing (portal.permissions reads in_force_q); the beat job then records the
+    # expiry once, setting revoked_at to it.
+    ends_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        indexes = [models.Index(fields=["ends_at"], condition=Q(revoked_at__isnull=True, ends_at__isnull=False),
+                                name="platform_role_ends")]
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "role", "jurisdiction"], condition=Q(revoked_at__isnull=True), name="uniq_active_platform_role"
