@@ -47,6 +47,8 @@ class AuditAction(models.TextChoices):
     MONITORING_EXPORTED = "monitoring.exported", _("Monitoring figures exported")
     ADOPTION_LIST_CHANGED = "adoption.list_changed", _("List of offices expected to join changed")
     ADOPTION_REMINDER_SENT = "adoption.reminder_sent", _("Reminder sent to an office expected to join")
+    API_CLIENT_CREATED = "api_client.created", _("Verification API client registered")
+    API_CLIENT_REVOKED = "api_client.revoked", _("Verification API client revoked")
 
 
 class AuditEvent(models.Model):
