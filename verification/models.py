@@ -33,7 +33,7 @@ class VerificationMethod(models.TextChoices):
     # Stored values are stable: they appear in audit rows.
     MANUAL = "manual", _("By hand, by an administrator")
     OFFICIAL_EMAIL = "official_email", _("Automatically, by the official email address")
-    ROSTER = "roster", _("From the organisation's roster")  # kept for the roster import (not built yet)
+    ROSTER = "roster", _("From the organisation's roster")
 
 
 class EndReason(models.TextChoices):

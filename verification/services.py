@@ -268,14 +268,18 @@ def _clean_reason(reason: str | None) -> str:
 
 
 def join_request_decide(
-    *, profile_id: int, decision: str, reason: str | None = "", actor: AnyUser, request: HttpRequest | None = None
+    *, profile_id: int, decision: str, reason: str | None = "", actor: AnyUser, request: HttpRequest | None = None,
+    method: str = VerificationMethod.MANUAL,
 ) -> GovernmentProfile:
     """An admin of the organisation (or above it), or a superadmin, verifies or rejects a
     waiting request; a rejection needs a reason, which the person is sent. Verifying
     cancels the person's other waiting requests and ends a verification they held in
     another organisation. Raises ValidationError, PermissionDenied (OwnProfile for
-    one's own) or StatusChanged, and changes nothing when it does."""
+    one's own) or StatusChanged, and changes nothing when it does. ``method``: by hand,
+    or from the organisation's roster (verification.rosters, for the admin who applied it)."""
     reason = _clean_reason(reason)
+    if method not in (VerificationMethod.MANUAL, VerificationMethod.ROSTER):
+        raise ValueError(method)
     if decision not in JoinDecision.ALL:
         raise ValidationError({"decision": _("Choose verify or reject.")}, code="invalid")
     if decision == JoinDecision.REJECT and not reason:
@@ -289,7 +293,7 @@ def join_request_decide(
             if profile.organisation.status != OrganisationStatus.ACTIVE:
                 raise ValidationError(_("%(organisation)s is not active: nobody can be verified in it now.")
                                       % {"organisation": profile.organisation.name}, code="inactive")
-            _verify(profile, actor=actor, method=VerificationMethod.MANUAL, reason=reason, request=request,
+            _verify(profile, actor=actor, method=method, reason=reason, request=request,
                     on_official_domain=on_official_domain(profile.user, profile.organisation))
             return profile
         profile.status = VerificationStatus.REJECTED

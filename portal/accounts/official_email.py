@@ -119,8 +119,10 @@ def normalise_address(address: str) -> str:
     return f"{local}@{domain}"
 
 
-def classify_domain(domain, *, rules=None):
-    """Return (kind, matched_suffix) for an already-normalised domain."""
+def classify_domain(domain, *, rules=None, registered=None):
+    """Return (kind, matched_suffix) for an already-normalised domain. ``registered``:
+    the domains accepted for an organisation, when the caller read them already (a
+    batch of addresses); else they are asked for."""
     from portal.organisations.models import OrganisationDomain
 
     rules = email_rules() if rules is None else rules
@@ -135,8 +137,9 @@ def classify_domain(domain, *, rules=None):
     if best and best[0] == SuffixKind.OFFICIAL:
         return OFFICIAL, best[1]
     # A domain a superadmin accepted for an organisation is official for it.
-    registered = OrganisationDomain.objects.filter(domain=domain, is_verified=True).exists()
-    if registered:
+    if registered is None:
+        registered = set(OrganisationDomain.objects.filter(domain=domain, is_verified=True).values_list("domain", flat=True))
+    if domain in registered:
         return OFFICIAL, domain
     if best:
         return MANUAL_REVIEW, best[1]
