@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from portal.permissions import is_state_admin, is_superadmin
+from portal.permissions import is_auditor, is_state_admin, is_superadmin
 
 
 def portal(request):
@@ -10,4 +10,5 @@ def portal(request):
         "DEBUG": settings.DEBUG,
         "is_superadmin": user is not None and is_superadmin(user),
         "is_state_admin": user is not None and is_state_admin(user),
+        "is_auditor": user is not None and is_auditor(user),
     }

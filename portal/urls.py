@@ -34,5 +34,8 @@ urlpatterns = [
     path("portal/organisations/", include("portal.organisations.urls")),
     path("onboarding/", include("onboarding.urls")),
     path("verification/", include("verification.urls")),
+    path("monitoring/", include("monitoring.urls")),
+    path("api/", include("api.urls")),
+    path("people/", include("verification.visibility.urls")),
     path("admin/", admin.site.urls),
 ]

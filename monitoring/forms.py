@@ -1,0 +1,233 @@
+"""Forms of monitoring: the dashboard's and the audit log's filters, an expected
+office, and the upload of a list of expected offices (CSV)."""
+
+import csv
+import io
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext_lazy as _
+
+from monitoring.models import ExpectedOffice
+from monitoring.selectors import DEFAULT_SORT, ORGANISATION_SORTS
+from onboarding.application.validators import split_domain_list
+from portal.accounts.official_email import normalise_domain
+from portal.audit.models import AuditAction
+from portal.forms import AccessibleForm
+from portal.organisations.models import OrganisationStatus
+from portal.organisations.states import JURISDICTION_CHOICES, State
+
+UPLOAD_MAX_BYTES = 512 * 1024
+UPLOAD_MAX_ROWS = 2000
+ERRORS_SHOWN = 20
+CSV_COLUMNS = ("name", "short_code", "official_domain", "contact_email", "target_date")
+DATE_MIN = timezone.datetime(2000, 1, 1).date()
+
+
+class DashboardFilterForm(AccessibleForm):
+    q = forms.CharField(label=_("Name or short code"), required=False, max_length=100)
+    state = forms.ChoiceField(label=_("State / UT"), required=False, choices=[("", _("Any"))] + list(State.choices))
+    status = forms.ChoiceField(label=_("Status"), required=False,
+                               choices=[("", _("Any"))] + list(OrganisationStatus.choices))
+    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=[
+        ("name", _("Name")), ("-name", _("Name, Z to A")), ("state", _("State / UT")), ("-state", _("State / UT, Z to A")),
+        ("-activated", _("Newest onboarded first")), ("activated", _("Oldest onboarded first")),
+        ("-verified", _("Most verified users first")), ("verified", _("Fewest verified users first")),
+        ("-pending", _("Most waiting users first")), ("pending", _("Fewest waiting users first")),
+    ])
+
+    def clean_sort(self):
+        value = self.cleaned_data.get("sort") or DEFAULT_SORT
+        return value if value in ORGANISATION_SORTS else DEFAULT_SORT
+
+
+class AuditFilterForm(AccessibleForm):
+    actor = forms.CharField(label=_("Actor's email contains"), required=False, max_length=254)
+    action = forms.ChoiceField(label=_("Action"), required=False)
+    organisation = forms.CharField(label=_("Organisation's short code"), required=False, max_length=20)
+    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    until = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", _("Any"))] + sorted(AuditAction.choices, key=lambda c: str(c[1]))
+
+    def clean_organisation(self):
+        return (self.cleaned_data.get("organisation") or "").strip().upper()
+
+    def clean(self):
+        data = super().clean()
+        for name in ("since", "until"):
+            if data.get(name) and not DATE_MIN <= data[name] <= timezone.localdate().replace(year=timezone.localdate().year + 1):
+                self.add_error(name, _("Enter a date between 2000 and next year."))
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", _("The end of the period is before its start."))
+        return data
+
+
+def clean_code(value: str) -> str:
+    value = (value or "").strip().upper()
+    if value and not all(ch.isalnum() or ch in "-_./" for ch in value):
+        raise ValidationError(_("Use letters, digits and - _ . / only."), code="code")
+    return value
+
+
+def clean_domain(value: str) -> str:
+    value = (value or "").strip().lower().lstrip("@")
+    if not value:
+        return ""
+    parts = split_domain_list(value)
+    try:
+        domain = normalise_domain(parts[0]) if len(parts) == 1 else ""
+    except ValueError:
+        domain = ""
+    if not domain or "." not in domain or len(domain) > 253:
+        raise ValidationError(_("Enter one domain, for example agri.maharashtra.gov.in."), code="domain")
+    return domain
+
+
+class ExpectedOfficeForm(AccessibleForm):
+    jurisdiction = forms.ChoiceField(label=_("State / UT or central"))
+    name = forms.CharField(label=_("Name of the office"), max_length=200)
+    short_code = forms.CharField(label=_("Short code"), max_length=20, required=False,
+                                 help_text=_("The short code it will have on the portal, if known."))
+    official_domain = forms.CharField(label=_("Official email domain"), max_length=253, required=False,
+                                      help_text=_("For example agri.maharashtra.gov.in. A short code or a domain is needed."))
+    contact_email = forms.EmailField(label=_("Contact address"), max_length=254,
+                                     help_text=_("Where reminders to join are sent."))
+    target_date = forms.DateField(label=_("Date to join by"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+
+    def __init__(self, *args, jurisdictions=None, office=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.office = office
+        self.fields["jurisdiction"].choices = [
+            (code, label) for code, label in JURISDICTION_CHOICES if jurisdictions is None or code in jurisdictions]
+
+    def clean_short_code(self):
+        return clean_code(self.cleaned_data.get("short_code"))
+
+    def clean_official_domain(self):
+        return clean_domain(self.cleaned_data.get("official_domain"))
+
+    def clean_contact_email(self):
+        return self.cleaned_data["contact_email"].strip().lower()
+
+    def clean_target_date(self):
+        value = self.cleaned_data["target_date"]
+        if not DATE_MIN <= value <= DATE_MIN.replace(year=2100):
+            raise ValidationError(_("Enter a date between 2000 and 2100."), code="range")
+        return value
+
+    def clean(self):
+        data = super().clean()
+        code, domain = data.get("short_code"), data.get("official_domain")
+        if not code and not domain and "short_code" not in self.errors and "official_domain" not in self.errors:
+            self.add_error("short_code", _("Give a short code or an official domain, to match the office."))
+        others = ExpectedOffice.objects.exclude(pk=self.office.pk if self.office else None)
+        if code and data.get("jurisdiction") and others.filter(jurisdiction=data["jurisdiction"], short_code=code).exists():
+            self.add_error("short_code", _("Another office of this list has this short code."))
+        if domain and others.filter(official_domain=domain).exists():
+            self.add_error("official_domain", _("Another office on a list has this domain."))
+        return data
+
+
+class ExpectedOfficeUploadForm(AccessibleForm):
+    jurisdiction = forms.ChoiceField(label=_("State / UT or central"))
+    file = forms.FileField(label=_("List of offices (CSV)"), help_text=_(
+        "UTF-8 CSV with the columns name, short_code, official_domain, contact_email, target_date (YYYY-MM-DD); "
+        "at most 2,000 rows and 512 KB. Offices already listed are matched by short code or domain and updated."))
+
+    def __init__(self, *args, jurisdictions=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["jurisdiction"].choices = [
+            (code, label) for code, label in JURISDICTION_CHOICES if jurisdictions is None or code in jurisdictions]
+        self.rows: list[dict] = []
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > UPLOAD_MAX_BYTES:
+            raise ValidationError(_("The file is larger than 512 KB."), code="size")
+        try:
+            text = upload.read(UPLOAD_MAX_BYTES + 1).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationError(_("The file is not UTF-8 text: save it as \"CSV UTF-8\"."), code="encoding") from None
+        try:
+            reader = csv.DictReader(io.StringIO(text, newline=""))
+            header = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
+        except csv.Error:
+            raise ValidationError(_("The file is not a CSV file."), code="csv") from None
+        missing = [column for column in CSV_COLUMNS if column not in header]
+        if missing:
+            raise ValidationError(_("Columns missing from the first line: %(columns)s.") % {"columns": ", ".join(missing)},
+                                  code="columns")
+        reader.fieldnames = header
+        errors, rows = self._read_rows(reader)
+        if errors:
+            shown = "; ".join(str(e) for e in errors[:ERRORS_SHOWN])
+            more = len(errors) - ERRORS_SHOWN
+            raise ValidationError(
+                _("Nothing was saved. %(errors)s%(more)s") % {
+                    "errors": shown, "more": (_(" (and %(n)s more)") % {"n": more}) if more > 0 else ""},
+                code="rows")
+        if not rows:
+            raise ValidationError(_("The file lists no office."), code="empty")
+        self.rows = rows
+        return upload
+
+    def _read_rows(self, reader: csv.DictReader) -> tuple[list, list[dict]]:
+        errors, rows, seen_codes, seen_domains = [], [], set(), set()
+        try:
+            for line, raw in enumerate(reader, start=2):
+                if line - 1 > UPLOAD_MAX_ROWS:
+                    raise ValidationError(_("The file has more than 2,000 rows."), code="rows")
+                row, problem = self._row(raw)
+                if problem is None and row["short_code"] and row["short_code"] in seen_codes:
+                    problem = _("the short code is listed twice")
+                if problem is None and row["official_domain"] and row["official_domain"] in seen_domains:
+                    problem = _("the domain is listed twice")
+                if problem is not None:
+                    errors.append(_("line %(line)s: %(problem)s") % {"line": line, "problem": problem})
+                    continue
+                seen_codes.add(row["short_code"])
+                seen_domains.add(row["official_domain"])
+                rows.append(row)
+        except csv.Error:
+            raise ValidationError(_("The file is not a CSV file."), code="csv") from None
+        return errors, rows
+
+    @staticmethod
+    def _row(raw: dict) -> tuple[dict, str | None]:
+        values = {column: (raw.get(column) or "").strip() for column in CSV_COLUMNS}
+        row = {"name": values["name"][:201], "contact_email": values["contact_email"].lower(),
+               "short_code": "", "official_domain": "", "target_date": None}
+        if not row["name"] or len(row["name"]) > 200:
+            return row, _("the name is missing or longer than 200 characters")
+        try:
+            row["short_code"] = clean_code(values["short_code"])[:21]
+            row["official_domain"] = clean_domain(values["official_domain"])
+        except ValidationError as error:
+            return row, error.messages[0]
+        if len(row["short_code"]) > 20:
+            return row, _("the short code is longer than 20 characters")
+        if not row["short_code"] and not row["official_domain"]:
+            return row, _("give a short code or an official domain")
+        try:
+            validate_email(row["contact_email"])
+        except ValidationError:
+            return row, _("the contact address is not an email address")
+        if len(row["contact_email"]) > 254:
+            return row, _("the contact address is too long")
+        try:
+            row["target_date"] = parse_date(values["target_date"])
+        except ValueError:
+            row["target_date"] = None
+        if row["target_date"] is None or not DATE_MIN <= row["target_date"] <= DATE_MIN.replace(year=2100):
+            return row, _("the date is not a date between 2000 and 2100 written YYYY-MM-DD")
+        return row, None
+
+
+class ConfirmForm(AccessibleForm):
+    """A POST that confirms an action (its CSRF token is the point)."""

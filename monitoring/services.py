@@ -1,0 +1,198 @@
+"""Writes of monitoring: the summary figures and the chain check (beat jobs), the
+adoption tracker's list of expected offices and the reminders sent to them, and the
+audit row of an export. Each change is audited in its own transaction."""
+
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from monitoring.models import AuditChainCheck, ExpectedOffice, FiguresRun, OrganisationFigures
+from monitoring.notifications import send_adoption_reminder
+from monitoring.selectors import FIGURES_RUN
+from portal.audit.models import AuditAction, AuditChainHead
+from portal.audit.services import audit_record, audit_verify
+from portal.permissions import AnyUser
+from verification.models import GovernmentProfile, VerificationStatus
+
+REMINDER_INTERVAL = timedelta(days=7)
+OFFICE_FIELDS = ("jurisdiction", "name", "short_code", "official_domain", "contact_email", "target_date")
+
+
+# Beat jobs -------------------------------------------------------------------------
+
+def figures_refresh() -> dict:
+    """Count the verified and waiting government users of every organisation (one scan
+    of the profiles) and store them in the summary table. Safe to run twice."""
+    started = time.monotonic()
+    now = timezone.now()
+    counts = (
+        GovernmentProfile.objects.order_by().values("organisation_id")
+        .annotate(verified=Count("id", filter=Q(status=VerificationStatus.VERIFIED)),
+                  pending=Count("id", filter=Q(status=VerificationStatus.PENDING)))
+        .values_list("organisation_id", "verified", "pending")
+    )
+    rows = [OrganisationFigures(organisation_id=org, verified_users=v, pending_users=p, refreshed_at=now)
+            for org, v, p in counts.iterator(chunk_size=5000)]
+    with transaction.atomic():
+        # Replaced whole in one transaction: readers see the old figures until it commits.
+        OrganisationFigures.objects.all().delete()
+        OrganisationFigures.objects.bulk_create(rows, batch_size=2000)
+        duration = int((time.monotonic() - started) * 1000)
+        FiguresRun.objects.update_or_create(name=FIGURES_RUN, defaults={
+            "finished_at": timezone.now(), "duration_ms": duration, "rows": len(rows)})
+    return {"organisations": len(rows), "duration_ms": duration}
+
+
+def audit_chain_check() -> AuditChainCheck:
+    """Walk the audit chain (portal.audit's verifier) and keep the result, for the
+    audit log viewer. Daily by beat; the walk reads every event."""
+    started = time.monotonic()
+    problems = audit_verify()
+    head = AuditChainHead.objects.filter(pk=1).first()
+    return AuditChainCheck.objects.create(
+        checked_at=timezone.now(), intact=not problems, events=head.count if head else 0, problems=len(problems),
+        first_problem=(f"#{problems[0].event_id}: {problems[0].reason}"[:500] if problems else ""),
+        duration_ms=int((time.monotonic() - started) * 1000),
+    )
+
+
+# Exports ---------------------------------------------------------------------------
+
+def export_record(*, what: str, filters: dict, rows: int, actor: AnyUser, request: HttpRequest | None = None) -> None:
+    """The audit row of a CSV export: what was exported, with which filters, how many rows."""
+    with transaction.atomic():
+        audit_record(actor=actor, action=AuditAction.MONITORING_EXPORTED, request=request,
+                     new={"export": what, "filters": filters, "rows": rows})
+
+
+# The adoption tracker ----------------------------------------------------------------
+
+def _check_editable(jurisdiction: str, editable: set[str] | None) -> None:
+    if editable is not None and jurisdiction not in editable:
+        raise ValidationError(_("You do not administer this state or UT."), code="jurisdiction")
+
+
+def _plain(values: dict) -> dict:
+    return {key: (value.isoformat() if isinstance(value, date) else value) for key, value in values.items()}
+
+
+def expected_office_save(
+    *, office: ExpectedOffice | None, values: dict, editable: set[str] | None, actor: AnyUser,
+    request: HttpRequest | None = None,
+) -> ExpectedOffice:
+    """Add an expected office, or change one (``values``: the fields of OFFICE_FIELDS,
+    already cleaned). Audited with what changed."""
+    _check_editable(values["jurisdiction"], editable)
+    with transaction.atomic():
+        if office is None:
+            office = ExpectedOffice(created_by=actor if actor.is_authenticated else None, **values)
+            office.save()
+            audit_record(actor=actor, action=AuditAction.ADOPTION_LIST_CHANGED, target=office, request=request,
+                         new={"added": _plain(values)})
+            return office
+        office = ExpectedOffice.objects.select_for_update().get(pk=office.pk)
+        _check_editable(office.jurisdiction, editable)
+        old = {name: getattr(office, name) for name in OFFICE_FIELDS}
+        changed = {name: value for name, value in values.items() if old[name] != value}
+        if not changed:
+            return office
+        for name, value in changed.items():
+            setattr(office, name, value)
+        office.save(update_fields=[*changed, "updated_at"])
+        audit_record(actor=actor, action=AuditAction.ADOPTION_LIST_CHANGED, target=office, request=request,
+                     old=_plain({name: old[name] for name in changed}), new=_plain(changed))
+    return office
+
+
+def expected_office_delete(*, office: ExpectedOffice, editable: set[str] | None, actor: AnyUser,
+                           request: HttpRequest | None = None) -> None:
+    _check_editable(office.jurisdiction, editable)
+    with transaction.atomic():
+        office = ExpectedOffice.objects.select_for_update().get(pk=office.pk)
+        audit_record(actor=actor, action=AuditAction.ADOPTION_LIST_CHANGED, target=office, request=request,
+                     old={"removed": _plain({name: getattr(office, name) for name in OFFICE_FIELDS})})
+        office.delete()
+
+
+@dataclass
+class ImportOutcome:
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+
+
+def expected_offices_import(
+    *, jurisdiction: str, rows: list[dict], editable: set[str] | None, actor: AnyUser,
+    request: HttpRequest | None = None,
+) -> ImportOutcome:
+    """Add or change the offices of an uploaded list (rows already checked, each with
+    the fields of OFFICE_FIELDS but the jurisdiction), matched to the existing ones of
+    the jurisdiction by short code, else by domain. One audit row for the upload."""
+    _check_editable(jurisdiction, editable)
+    outcome = ImportOutcome()
+    with transaction.atomic():
+        existing = list(ExpectedOffice.objects.select_for_update().filter(
+            Q(jurisdiction=jurisdiction) | Q(official_domain__in=[r["official_domain"] for r in rows if r["official_domain"]])
+        ))
+        by_code = {o.short_code: o for o in existing if o.short_code and o.jurisdiction == jurisdiction}
+        by_domain = {o.official_domain: o for o in existing if o.official_domain}
+        for row in rows:
+            values = {**row, "jurisdiction": jurisdiction}
+            office = by_code.get(row["short_code"]) if row["short_code"] else None
+            office = office or (by_domain.get(row["official_domain"]) if row["official_domain"] else None)
+            if office is not None and office.jurisdiction != jurisdiction:
+                raise ValidationError(
+                    _("The domain %(domain)s is already on the list of another state or UT.")
+                    % {"domain": row["official_domain"]}, code="domain_elsewhere")
+            if office is None:
+                office = ExpectedOffice.objects.create(created_by=actor, **values)
+                outcome.added += 1
+            else:
+                changed = [name for name in OFFICE_FIELDS if getattr(office, name) != values[name]]
+                if not changed:
+                    outcome.unchanged += 1
+                    continue
+                for name in changed:
+                    setattr(office, name, values[name])
+                office.save(update_fields=[*changed, "updated_at"])
+                outcome.changed += 1
+            if office.short_code:
+                by_code[office.short_code] = office
+            if office.official_domain:
+                by_domain[office.official_domain] = office
+        audit_record(actor=actor, action=AuditAction.ADOPTION_LIST_CHANGED, request=request, new={
+            "uploaded": jurisdiction, "rows": len(rows), "added": outcome.added, "changed": outcome.changed,
+            "unchanged": outcome.unchanged})
+    return outcome
+
+
+def expected_office_remind(
+    *, office: ExpectedOffice, editable: set[str] | None, status: str, actor: AnyUser,
+    request: HttpRequest | None = None, now: datetime | None = None,
+) -> ExpectedOffice:
+    """Email the office's contact address a reminder to join (through the outbox), at
+    most once in REMINDER_INTERVAL per office: a second one within it raises."""
+    _check_editable(office.jurisdiction, editable)
+    now = now or timezone.now()
+    with transaction.atomic():
+        office = ExpectedOffice.objects.select_for_update().get(pk=office.pk)
+        if office.last_reminded_at and office.last_reminded_at > now - REMINDER_INTERVAL:
+            raise ValidationError(
+                _("This office was reminded on %(when)s; the next reminder can be sent from %(next)s.") % {
+                    "when": timezone.localtime(office.last_reminded_at).strftime("%d %b %Y %H:%M"),
+                    "next": timezone.localtime(office.last_reminded_at + REMINDER_INTERVAL).strftime("%d %b %Y %H:%M"),
+                }, code="too_soon")
+        office.last_reminded_at = now
+        office.reminders_sent += 1
+        office.save(update_fields=["last_reminded_at", "reminders_sent"])
+        send_adoption_reminder(office=office, status=status)
+        audit_record(actor=actor, action=AuditAction.ADOPTION_REMINDER_SENT, target=office, request=request,
+                     new={"to": office.contact_email, "reminder": office.reminders_sent, "status": status})
+    return office

@@ -1,0 +1,155 @@
+"""The adoption tracker's reads: the expected offices of the viewer's jurisdictions,
+overdue ones first, each matched to organisations and applications by its short code
+(in its jurisdiction) or its official domain, in a constant number of queries for a
+page, however long the list."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import models
+from django.db.models import BooleanField, Case, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models.fields.json import KT
+from django.db.models.functions import Upper
+from django.utils.translation import gettext_lazy as _
+
+from monitoring.models import ExpectedOffice
+from onboarding.application.validators import split_domain_list
+from onboarding.models import Application, ApplicationStatus, ApprovalStep, Stage
+from portal.organisations.models import Organisation, OrganisationDomain, OrganisationStatus
+from portal.organisations.states import CENTRAL, JURISDICTION_CHOICES
+
+IN_APPROVAL = {ApplicationStatus.WITH_AUTHORITY, ApplicationStatus.WITH_STATE, ApplicationStatus.CHANGES_REQUESTED,
+               ApplicationStatus.UNDER_APPEAL, ApplicationStatus.REJECTED}
+
+
+class TrackerStatus(models.TextChoices):
+    ACTIVE = "active", _("Active on Sandes")
+    IN_APPROVAL = "in_approval", _("In approval")
+    DRAFT = "draft", _("Application being filled")
+    NOT_STARTED = "not_started", _("Not started")
+
+
+def expected_offices_in(jurisdictions: set[str] | None) -> QuerySet[ExpectedOffice]:
+    offices = ExpectedOffice.objects.all()
+    if jurisdictions is not None:
+        offices = offices.filter(jurisdiction__in=jurisdictions)
+    return offices
+
+
+def _active_match() -> Exists:
+    """An active organisation with the office's domain, or its short code in its jurisdiction."""
+    by_domain = OrganisationDomain.objects.filter(
+        domain=OuterRef("official_domain"), organisation__status=OrganisationStatus.ACTIVE).exclude(domain="")
+    code = Organisation.objects.annotate(code=Upper("short_code")).filter(
+        code=OuterRef("short_code"), status=OrganisationStatus.ACTIVE).exclude(short_code="")
+    in_state = code.filter(state=OuterRef("jurisdiction"))
+    central = code.filter(level="central")
+    return Exists(by_domain) | Exists(in_state) | (Q(jurisdiction=CENTRAL) & Exists(central))
+
+
+def tracker_rows(jurisdictions: set[str] | None, *, today: date, jurisdiction: str = "") -> QuerySet[ExpectedOffice]:
+    """Expected offices, overdue first (target date passed and not active), then by date and name."""
+    offices = expected_offices_in(jurisdictions)
+    if jurisdiction:
+        offices = offices.filter(jurisdiction=jurisdiction)
+    return offices.annotate(is_active=_active_match()).annotate(
+        overdue=Case(When(Q(target_date__lt=today, is_active=False), then=Value(True)), default=Value(False),
+                     output_field=BooleanField()),
+    ).order_by("-overdue", "target_date", "name", "id")
+
+
+@dataclass
+class Match:
+    status: TrackerStatus
+    organisation: Organisation | None = None
+    application: Application | None = None
+    step: ApprovalStep | None = None
+    holder: str = ""
+
+    @property
+    def stage_label(self) -> str:
+        if self.step is not None:
+            return self.step.get_stage_display()
+        if self.application is not None:
+            return self.application.get_status_display()
+        return ""
+
+
+def _holder(application: Application, step: ApprovalStep | None) -> str:
+    if application.status == ApplicationStatus.CHANGES_REQUESTED:
+        return str(_("The nodal officer (returned for correction)"))
+    if application.status == ApplicationStatus.REJECTED:
+        return str(_("The nodal officer (may appeal the rejection)"))
+    if step is None:
+        return ""
+    if step.stage == Stage.AUTHORITY:
+        return f"{step.assignee_name} <{step.assignee_email}>".strip()
+    if step.stage == Stage.STATE:
+        return str(_("The administrators of %(jurisdiction)s") % {
+            "jurisdiction": dict(JURISDICTION_CHOICES).get(step.jurisdiction, step.jurisdiction)})
+    return str(_("The superadmins"))
+
+
+def match_offices(offices: list[ExpectedOffice]) -> dict[int, Match]:
+    """What each office of a page stands at (four queries for the page): an active
+    organisation, else an application in approval (with its stage and who holds it),
+    else a draft, else nothing."""
+    codes = {office.short_code for office in offices if office.short_code}
+    domains = {office.official_domain for office in offices if office.official_domain}
+    organisations: list[Organisation] = []
+    by_domain: dict[str, Organisation] = {}
+    if codes or domains:
+        organisations = list(Organisation.objects.annotate(code=Upper("short_code")).filter(code__in=codes)
+                             .only("id", "name", "short_code", "state", "level", "status"))
+        for row in OrganisationDomain.objects.filter(domain__in=domains).select_related("organisation"):
+            if row.is_verified or row.domain not in by_domain:
+                by_domain[row.domain] = row.organisation
+    query = Q(pk__in=[])
+    if codes:
+        query |= Q(code__in=codes)
+    for domain in domains:
+        query |= Q(data__organisation__email_domains__icontains=domain)
+    applications = []
+    if codes or domains:
+        applications = list(
+            Application.objects.annotate(code=Upper(KT("data__organisation__short_code")))
+            .filter(query).exclude(status=ApplicationStatus.WITHDRAWN)
+            .defer("section_status")
+            .prefetch_related(Prefetch("steps", queryset=ApprovalStep.objects.filter(decision=""), to_attr="open_steps"))
+            .order_by("-updated_at", "-id")
+        )
+    return {office.pk: _match_one(office, organisations, by_domain, applications) for office in offices}
+
+
+def _same_jurisdiction(office: ExpectedOffice, jurisdiction: str) -> bool:
+    return office.jurisdiction == jurisdiction
+
+
+def _match_one(office, organisations, by_domain, applications) -> Match:
+    found = [o for o in organisations if office.short_code and o.code == office.short_code
+             and _same_jurisdiction(office, o.jurisdiction)]
+    if office.official_domain and office.official_domain in by_domain:
+        found.append(by_domain[office.official_domain])
+    active = next((o for o in found if o.status == OrganisationStatus.ACTIVE), None)
+    if active is not None:
+        return Match(TrackerStatus.ACTIVE, organisation=active)
+    mine = [a for a in applications if _application_matches(office, a)]
+    for application in mine:
+        if application.status in IN_APPROVAL:
+            step = application.open_steps[0] if application.open_steps else None
+            return Match(TrackerStatus.IN_APPROVAL, application=application, step=step,
+                         holder=_holder(application, step))
+    for application in mine:
+        if application.status == ApplicationStatus.DRAFT:
+            return Match(TrackerStatus.DRAFT, application=application, holder=str(_("The nodal officer")))
+    return Match(TrackerStatus.NOT_STARTED, organisation=found[0] if found else None)
+
+
+def _application_matches(office: ExpectedOffice, application: Application) -> bool:
+    if office.short_code and application.code == office.short_code and (
+            not application.jurisdiction or application.jurisdiction == office.jurisdiction):
+        return True
+    if office.official_domain:
+        listed = application.section_data("organisation").get("email_domains") or ""
+        return office.official_domain in {domain.lower() for domain in split_domain_list(listed)}
+    return False

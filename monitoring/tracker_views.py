@@ -1,0 +1,153 @@
+"""The adoption tracker: the offices a state (or the centre) expects to join by a
+date, where each stands, and a reminder to those that have not joined. Superadmins and
+state administrators edit the lists of their jurisdictions; auditors read them."""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from monitoring import services
+from monitoring.forms import ConfirmForm, ExpectedOfficeForm, ExpectedOfficeUploadForm
+from monitoring.models import ExpectedOffice
+from monitoring.scope import tracker_editable_jurisdictions, tracker_jurisdictions
+from monitoring.services import OFFICE_FIELDS, REMINDER_INTERVAL
+from monitoring.tracker import TrackerStatus, expected_offices_in, match_offices, tracker_rows
+from portal.access import rule
+from portal.organisations.states import JURISDICTION_CHOICES
+
+PAGE_SIZE = 25
+
+
+def _may_edit(editable, jurisdiction):
+    return editable is None or jurisdiction in editable
+
+
+def _office(request, pk) -> ExpectedOffice:
+    """An expected office of the viewer's jurisdictions, or 404."""
+    try:
+        return expected_offices_in(tracker_jurisdictions(request.user)).get(pk=pk)
+    except (ExpectedOffice.DoesNotExist, ValueError):
+        raise Http404 from None
+
+
+def _editable_office(request, pk):
+    office = _office(request, pk)
+    editable = tracker_editable_jurisdictions(request.user)
+    if not _may_edit(editable, office.jurisdiction):
+        raise Http404
+    return office, editable
+
+
+@rule("adoption_tracker")
+@require_http_methods(["GET"])
+def tracker(request):
+    jurisdictions = tracker_jurisdictions(request.user)
+    editable = tracker_editable_jurisdictions(request.user)
+    choices = [(code, label) for code, label in JURISDICTION_CHOICES if jurisdictions is None or code in jurisdictions]
+    chosen = request.GET.get("jurisdiction", "")
+    chosen = chosen if chosen in dict(choices) else ""
+    today = timezone.localdate()
+    page = Paginator(tracker_rows(jurisdictions, today=today, jurisdiction=chosen), PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    offices = list(page.object_list)
+    matches = match_offices(offices)
+    now = timezone.now()
+    for office in offices:
+        office.match = matches[office.pk]
+        office.may_edit = _may_edit(editable, office.jurisdiction)
+        office.may_remind = (office.may_edit and office.match.status != TrackerStatus.ACTIVE
+                             and not (office.last_reminded_at and office.last_reminded_at > now - REMINDER_INTERVAL))
+    return render(request, "monitoring/tracker.html", {
+        "page": page, "offices": offices, "choices": choices, "chosen": chosen,
+        "query": urlencode({"jurisdiction": chosen} if chosen else {}), "may_edit_any": editable is None or bool(editable),
+        "today": today,
+    })
+
+
+def _tracker_url(office=None):
+    url = reverse("monitoring:tracker")
+    return f"{url}?{urlencode({'jurisdiction': office.jurisdiction})}" if office else url
+
+
+@rule("adoption_tracker")
+@require_http_methods(["GET", "POST"])
+def office_edit(request, pk=None):
+    editable = tracker_editable_jurisdictions(request.user)
+    if editable is not None and not editable:
+        raise Http404
+    office = _editable_office(request, pk)[0] if pk else None
+    initial = {name: getattr(office, name) for name in OFFICE_FIELDS} if office else {}
+    form = ExpectedOfficeForm(request.POST or None, initial=initial, jurisdictions=editable, office=office)
+    if request.method == "POST" and form.is_valid():
+        values = {name: form.cleaned_data[name] for name in OFFICE_FIELDS}
+        try:
+            saved = services.expected_office_save(office=office, values=values, editable=editable, actor=request.user,
+                                                  request=request)
+        except ValidationError as error:
+            form.add_error("jurisdiction", error)
+        else:
+            messages.success(request, _("The office was saved."))
+            return redirect(_tracker_url(saved))
+    return render(request, "monitoring/office_form.html", {"form": form, "office": office})
+
+
+@rule("adoption_tracker")
+@require_http_methods(["GET", "POST"])
+def office_delete(request, pk):
+    office, editable = _editable_office(request, pk)
+    if request.method == "POST":
+        services.expected_office_delete(office=office, editable=editable, actor=request.user, request=request)
+        messages.success(request, _("The office was taken off the list."))
+        return redirect(_tracker_url(office))
+    return render(request, "monitoring/office_confirm.html", {
+        "office": office, "form": ConfirmForm(), "action": "delete",
+        "title": _("Take %(name)s off the list") % {"name": office.name}})
+
+
+@rule("adoption_tracker")
+@require_http_methods(["GET", "POST"])
+def office_remind(request, pk):
+    office, editable = _editable_office(request, pk)
+    match = match_offices([office])[office.pk]
+    if request.method == "POST":
+        try:
+            services.expected_office_remind(office=office, editable=editable, status=match.status, actor=request.user,
+                                            request=request)
+        except ValidationError as error:
+            messages.error(request, error.messages[0])
+        else:
+            messages.success(request, _("A reminder was sent to %(email)s.") % {"email": office.contact_email})
+        return redirect(_tracker_url(office))
+    return render(request, "monitoring/office_confirm.html", {
+        "office": office, "form": ConfirmForm(), "action": "remind", "match": match,
+        "title": _("Send a reminder to %(name)s") % {"name": office.name}})
+
+
+@rule("adoption_tracker")
+@require_http_methods(["GET", "POST"])
+def office_upload(request):
+    editable = tracker_editable_jurisdictions(request.user)
+    if editable is not None and not editable:
+        raise Http404
+    form = ExpectedOfficeUploadForm(request.POST or None, request.FILES or None, jurisdictions=editable)
+    if request.method == "POST" and form.is_valid():
+        try:
+            outcome = services.expected_offices_import(
+                jurisdiction=form.cleaned_data["jurisdiction"], rows=form.rows, editable=editable, actor=request.user,
+                request=request)
+        except ValidationError as error:
+            form.add_error("file", error)
+        else:
+            messages.success(request, _("The list was read: %(added)s added, %(changed)s changed, %(unchanged)s "
+                                        "unchanged.") % {"added": outcome.added, "changed": outcome.changed,
+                                                         "unchanged": outcome.unchanged})
+            return redirect(f"{reverse('monitoring:tracker')}?{urlencode({'jurisdiction': form.cleaned_data['jurisdiction']})}")
+    return render(request, "monitoring/office_upload.html", {"form": form})

@@ -1,0 +1,151 @@
+"""The monitoring dashboard (one layout for every role, filled for its scope), its
+CSV export, and the audit log viewer."""
+
+from urllib.parse import urlencode
+
+from django.core.paginator import Paginator
+from django.db.models.functions import Upper
+from django.http import StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from monitoring import selectors, services
+from monitoring.auditlog import AuditFilters, audit_events
+from monitoring.export import csv_lines
+from monitoring.forms import AuditFilterForm, DashboardFilterForm
+from monitoring.scope import Scope, audit_scope, dashboard_scope
+from onboarding.models import ApplicationStatus, Stage
+from portal.access import rule
+from portal.organisations.states import JURISDICTION_CHOICES
+from portal.permissions import RULES, is_auditor, is_superadmin
+
+PAGE_SIZE = 25
+AUDIT_PAGE_SIZE = 50
+EXPORT_MAX_ROWS = 20000
+CHART_WIDTH, CHART_HEIGHT, CHART_TOP, CHART_BOTTOM = 640, 220, 20, 40
+
+
+def scope_label(scope: Scope) -> str:
+    if scope.everything:
+        return _("every state, UT and central body")
+    parts = []
+    if scope.jurisdictions:
+        names = dict(JURISDICTION_CHOICES)
+        parts.append(", ".join(sorted(str(names.get(code, code)) for code in scope.jurisdictions)))
+    if scope.administered is not None:
+        parts.append(_("the organisations you administer and the offices below them"))
+    return _(" and ").join(parts)
+
+
+def _filters(form: DashboardFilterForm) -> selectors.OrganisationFilters:
+    if not form.is_bound or not form.is_valid():
+        return selectors.OrganisationFilters()
+    data = form.cleaned_data
+    return selectors.OrganisationFilters(query=data["q"].strip(), state=data["state"], status=data["status"],
+                                         sort=data["sort"] or selectors.DEFAULT_SORT)
+
+
+def _query(filters: selectors.OrganisationFilters) -> str:
+    values = {"q": filters.query, "state": filters.state, "status": filters.status, "sort": filters.sort}
+    return urlencode({key: value for key, value in values.items() if value})
+
+
+def chart_bars(months: list) -> dict:
+    """The bars of the organisations-onboarded chart, as SVG coordinates (no script, no style)."""
+    top = max((n for _month, n in months), default=0) or 1
+    slot = CHART_WIDTH / len(months)
+    plot = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+    bars = []
+    for index, (month, n) in enumerate(months):
+        height = round(plot * n / top, 1)
+        bars.append({
+            "month": month, "n": n, "x": round(index * slot + slot * 0.15, 1), "width": round(slot * 0.7, 1),
+            "y": round(CHART_TOP + plot - height, 1), "height": height,
+            "label_x": round(index * slot + slot / 2, 1), "value_y": round(CHART_TOP + plot - height - 4, 1),
+        })
+    return {"bars": bars, "width": CHART_WIDTH, "height": CHART_HEIGHT, "baseline": CHART_TOP + plot,
+            "month_y": CHART_HEIGHT - CHART_BOTTOM + 16, "top": top}
+
+
+@rule("monitoring")
+@require_http_methods(["GET"])
+def dashboard(request):
+    scope = dashboard_scope(request.user)
+    now = timezone.now()
+    form = DashboardFilterForm(request.GET or None)
+    filters = _filters(form)
+    page = Paginator(selectors.organisation_rows(scope, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = selectors.status_counts(scope)
+    overdue_total, overdue = selectors.overdue_steps(scope, now=now)
+    medians = selectors.median_days_per_stage(scope)
+    months = selectors.onboarded_per_month(scope, now=now)
+    return render(request, "monitoring/dashboard.html", {
+        "scope_label": scope_label(scope), "form": form, "page": page, "query": _query(filters),
+        "statuses": [(ApplicationStatus(status).label, n) for status, n in counts.items()],
+        "applications_total": sum(counts.values()),
+        "overdue_total": overdue_total, "overdue": overdue, "now": now,
+        "medians": [(Stage(stage).label, days) for stage, days in medians.items()],
+        "chart": chart_bars(months), "onboarded_total": sum(n for _m, n in months),
+        "users": selectors.user_totals(scope), "refreshed_at": selectors.figures_refreshed_at(),
+        "rosters": selectors.rosters_imported(scope), "export_query": _query(filters),
+        "may_audit": is_superadmin(request.user) or is_auditor(request.user) or scope.administered is not None,
+        "may_track": RULES["adoption_tracker"](request.user),
+    })
+
+
+@rule("monitoring")
+@require_http_methods(["GET"])
+def dashboard_export(request):
+    """The organisations table as filtered and sorted on the dashboard (every page, up to
+    EXPORT_MAX_ROWS rows), as CSV; the export is audited."""
+    scope = dashboard_scope(request.user)
+    form = DashboardFilterForm(request.GET or None)
+    filters = _filters(form)
+    rows = selectors.organisation_rows(scope, filters)
+    total = min(rows.count(), EXPORT_MAX_ROWS)
+    services.export_record(what="dashboard_organisations", filters={
+        "q": filters.query, "state": filters.state, "status": filters.status, "sort": filters.sort},
+        rows=total, actor=request.user, request=request)
+    header = [_("Organisation"), _("Short code"), _("State / UT"), _("Level"), _("Status"), _("Onboarded on"),
+              _("Verified users"), _("Waiting users")]
+    lines = csv_lines(header, (
+        [o.name, o.short_code, o.get_state_display(), o.get_level_display(), o.get_status_display(),
+         o.activated_at.date().isoformat() if o.activated_at else "", o.verified, o.pending]
+        for o in rows[:EXPORT_MAX_ROWS].iterator(chunk_size=2000)
+    ))
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="organisations-{timezone.localdate():%Y-%m-%d}.csv"'
+    return response
+
+
+def _audit_filters(form: AuditFilterForm, scope: Scope) -> AuditFilters:
+    if not form.is_bound or not form.is_valid():
+        return AuditFilters()
+    data = form.cleaned_data
+    organisation = None
+    if data["organisation"]:
+        organisation = (scope.organisations().annotate(code=Upper("short_code"))
+                        .filter(code=data["organisation"]).order_by("id").first())
+        if organisation is None:
+            form.add_error("organisation", _("No organisation with this short code is within what you may see."))
+            return AuditFilters()
+    return AuditFilters(actor=data["actor"].strip(), action=data["action"], organisation=organisation,
+                        since=data["since"], until=data["until"])
+
+
+@rule("audit_log")
+@require_http_methods(["GET"])
+def audit_log(request):
+    scope = audit_scope(request.user)
+    form = AuditFilterForm(request.GET or None)
+    filters = _audit_filters(form, scope)
+    page = Paginator(audit_events(scope, filters), AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = {name: request.GET.get(name, "")[:254] for name in ("actor", "action", "organisation", "since", "until")}
+    if form.errors:
+        query = {}
+    return render(request, "monitoring/audit_log.html", {
+        "form": form, "page": page, "query": urlencode({k: v for k, v in query.items() if v}),
+        "scope_label": scope_label(scope), "check": selectors.last_chain_check(),
+    })
