@@ -124,11 +124,12 @@ run: venv system-deps
 # portal_test, created if missing) and DATABASE_URL is not set; else SQLite.
 # pytest-xdist runs them on every core (-n auto), each worker with a test database
 # and a folder of its own. --dist loadgroup (no test has a group) hands tests out
-# one or two at a time in pytest-django's order (database tests, then transactional
-# ones, which empty the tables, then the rest): no worker runs a test that needs
-# the migrations' rows after a transactional one, and none is left alone with the
-# slow browser tests at the end (--no-loadscope-reorder: an xdist_group would
-# otherwise go first). PYTEST_ARGS="-n 0" runs one process.
+# one or two at a time in collection order (--no-loadscope-reorder keeps it). On
+# PostgreSQL that order puts the slow browser tests first, because the flush that
+# ends a transactional test puts the migrations' rows back (tests/conftest.py):
+# both workers start on them and the quick tests fill the gaps at the end. On
+# SQLite it is pytest-django's order (database tests, then transactional ones).
+# PYTEST_ARGS="-n 0" runs one process.
 test: venv system-deps
 	$(COMPILEMESSAGES)
 	@if [ -z "$${DATABASE_URL:-}" ] && command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; then \

@@ -71,7 +71,10 @@ INSTALLED_APPS = [
     "portal.organisations",
     "onboarding",
     "verification",
+    "verification.rosters",
+    "verification.visibility",
     "monitoring",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -294,6 +297,18 @@ ONBOARDING_SWEEP_BATCH = int(os.environ.get("ONBOARDING_SWEEP_BATCH", "10000"))
 PDF_RENDER_TIMEOUT_SECONDS = float(os.environ.get("PDF_RENDER_TIMEOUT_SECONDS", "10"))
 PDF_RENDER_MEMORY_MB = int(os.environ.get("PDF_RENDER_MEMORY_MB", "512"))
 PDF_RENDER_WAIT_SECONDS = float(os.environ.get("PDF_RENDER_WAIT_SECONDS", "3"))
+
+# Roster imports (verification/rosters) --------------------------------------------
+# Largest roster file and most rows one file may have; days an invitation's link works;
+# rows applied in one transaction (the progress bar moves once a batch).
+ROSTER_MAX_BYTES = 10 * 1024 * 1024
+ROSTER_MAX_ROWS = 100_000
+ROSTER_INVITATION_TTL_DAYS = int(os.environ.get("ROSTER_INVITATION_TTL_DAYS", "30"))
+ROSTER_APPLY_BATCH = 500
+
+# Verification API (api/) ---------------------------------------------------------
+# Requests a minute each API client may make (counted in the cache, shared by every worker).
+API_RATE_PER_MINUTE = int(os.environ.get("API_RATE_PER_MINUTE", "600"))
 
 # Security ---------------------------------------------------------------------
 SECURE_CSP = {

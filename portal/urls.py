@@ -35,5 +35,7 @@ urlpatterns = [
     path("onboarding/", include("onboarding.urls")),
     path("verification/", include("verification.urls")),
     path("monitoring/", include("monitoring.urls")),
+    path("api/", include("api.urls")),
+    path("people/", include("verification.visibility.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -4,7 +4,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.core.management import call_command
-from django.db import connection
+from django.apps import apps
+from django.core.management.color import no_style
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import translation
 
@@ -44,6 +46,55 @@ def pytest_sessionstart(session):
         call_command("compilemessages", locale=stale, ignore_patterns=[".venv"], verbosity=0)
 
 
+# The rows the migrations wrote (the official-email rules, content types,
+# permissions...), as (model, COPY data) pairs, read once when the test database
+# is made; see django_db_setup below.
+_MIGRATION_ROWS: list[tuple[type, bytes]] = []
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """On PostgreSQL, keep a copy of every row the migrations wrote, so that the flush
+    that ends a transactional test (a browser test's live server included) puts them
+    back: then every test sees the database as migrated, whatever ran before it on its
+    worker, and the slow browser tests can run first (see pytest_collection_modifyitems)."""
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            for model in apps.get_models(include_auto_created=True):
+                if not model._meta.managed or model._meta.proxy:
+                    continue
+                table = connection.ops.quote_name(model._meta.db_table)
+                with cursor.copy(f"COPY {table} TO STDOUT") as copy:
+                    data = b"".join(bytes(block) for block in copy)
+                if data:
+                    _MIGRATION_ROWS.append((model, data))
+
+
+def _migration_rows_restore(conn):
+    """Write the migrations' rows back after a flush, and move the id sequences past
+    them. Foreign keys are checked at commit, so the order of the tables is free."""
+    if not _MIGRATION_ROWS:
+        return
+    with transaction.atomic(using=conn.alias), conn.cursor() as cursor:
+        for model, data in _MIGRATION_ROWS:
+            with cursor.copy(f"COPY {conn.ops.quote_name(model._meta.db_table)} FROM STDIN") as copy:
+                copy.write(data)
+        for statement in conn.ops.sequence_reset_sql(no_style(), [model for model, _data in _MIGRATION_ROWS]):
+            cursor.execute(statement)
+
+
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL, the browser tests first. They are the slowest, and with the
+    migrations' rows restored after every flush (above) nothing needs them last: handed
+    out first, they spread over the xdist workers while the many quick tests fill the
+    gaps at the end, instead of one worker finishing alone on a browser journey.
+    (pytest-django's own ordering, database tests before transactional ones, runs
+    first; this stable sort keeps it within each part.)"""
+    if django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        return
+    items.sort(key=lambda item: not item.nodeid.startswith("tests/browser/"))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _test_flush_passes_the_audit_truncate_guard():
     """On PostgreSQL a trigger refuses TRUNCATE on the audit tables (portal/audit
@@ -59,7 +110,9 @@ def _test_flush_passes_the_audit_truncate_guard():
     flush = DatabaseOperations.execute_sql_flush
 
     def execute_sql_flush(self, sql_list):
-        return flush(self, ["SET LOCAL session_replication_role = replica", *sql_list])
+        flushed = flush(self, ["SET LOCAL session_replication_role = replica", *sql_list])
+        _migration_rows_restore(self.connection)
+        return flushed
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(DatabaseOperations, "execute_sql_flush", execute_sql_flush)

@@ -49,6 +49,21 @@ class AuditAction(models.TextChoices):
     ADOPTION_REMINDER_SENT = "adoption.reminder_sent", _("Reminder sent to an office expected to join")
     API_CLIENT_CREATED = "api_client.created", _("Verification API client registered")
     API_CLIENT_REVOKED = "api_client.revoked", _("Verification API client revoked")
+    AUDIT_REDACTED = "audit.redacted", _("Personal part of audit events erased")
+    RETENTION_POLICY_CHANGED = "retention.policy_changed", _("Retention policy changed")
+    RETENTION_RUN = "retention.run", _("Retention run")
+    LEGAL_HOLD_SET = "legal_hold.set", _("Legal hold set")
+    LEGAL_HOLD_RELEASED = "legal_hold.released", _("Legal hold released")
+    PRIVACY_NOTICE_PUBLISHED = "privacy_notice.published", _("Data protection notice published")
+    PRIVACY_NOTICE_ACCEPTED = "privacy_notice.accepted", _("Data protection notice accepted")
+    PERSONAL_DATA_EXPORTED = "personal_data.exported", _("Personal data downloaded by the person")
+    PERSONAL_DATA_CORRECTED = "personal_data.corrected", _("Personal data corrected by the person")
+    PRIVACY_REQUEST_MADE = "privacy_request.made", _("Data protection request made")
+    PRIVACY_REQUEST_DECIDED = "privacy_request.decided", _("Data protection request decided")
+    PRIVACY_REQUEST_REMINDED = "privacy_request.reminded", _("Data protection request reminder sent")
+    PRIVACY_REQUEST_ESCALATED = "privacy_request.escalated", _("Data protection request escalated")
+    NOMINEE_RECORDED = "privacy.nominee_recorded", _("Nominee recorded")
+    BREACH_REPORT_DRAFTED = "breach_report.drafted", _("Breach report drafted")
 
 
 class AuditEvent(models.Model):
@@ -73,10 +88,17 @@ class AuditEvent(models.Model):
     user_agent = models.CharField(max_length=400, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # The personal part (actor_email, ip, user_agent, target_repr and the values under
+    # personal_keys in old_values/new_values) is hashed into the chain only as its
+    # keyed digest, so that it can be erased (redacted) without breaking the chain:
+    # redaction empties it and stores the digest here (see portal/audit/erasure.py).
+    personal_keys = models.JSONField(default=list, blank=True)
+    personal_digest = models.CharField(max_length=64, blank=True)
+    redacted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["target_type", "target_id"])]
+        indexes = [models.Index(fields=["target_type", "target_id"]), models.Index(fields=["actor_id"])]
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target_repr}"
@@ -96,4 +118,8 @@ class AuditChainHead(models.Model):
     last_hash = models.CharField(max_length=64)
     count = models.BigIntegerField(default=0)
     keyed_after_id = models.BigIntegerField(default=0)
+    # Events up to split_after_id hash their personal part whole (they cannot be
+    # redacted); later ones hash its digest. ``redacted`` counts the redacted events.
+    split_after_id = models.BigIntegerField(default=0)
+    redacted = models.BigIntegerField(default=0)
     seal = models.CharField(max_length=64, blank=True)
