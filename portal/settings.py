@@ -272,6 +272,11 @@ CELERY_BEAT_SCHEDULE = {
     "approval-letters-issue": {"task": "onboarding.tasks.approval_letters_issue", "schedule": timedelta(minutes=15)},
     # The audit chain's head, written outside the database (log and superadmins' mail).
     "audit-head-publish": {"task": "portal.audit.tasks.audit_head_publish", "schedule": timedelta(days=1)},
+    # Verifications lapsing at superannuation; the yearly confirmation of the official address.
+    "verification-superannuation-lapse": {"task": "verification.tasks.superannuation_lapse",
+                                          "schedule": timedelta(hours=1)},
+    "verification-address-reconfirmation": {"task": "verification.tasks.address_reconfirmation",
+                                            "schedule": timedelta(hours=1)},
     # Monitoring: users per organisation (a scan of every profile) and the audit chain's check.
     "monitoring-figures-refresh": {"task": "monitoring.tasks.figures_refresh", "schedule": timedelta(minutes=15)},
     "monitoring-audit-chain-check": {"task": "monitoring.tasks.audit_chain_check", "schedule": timedelta(days=1)},
@@ -309,6 +314,16 @@ ROSTER_APPLY_BATCH = 500
 # Verification API (api/) ---------------------------------------------------------
 # Requests a minute each API client may make (counted in the cache, shared by every worker).
 API_RATE_PER_MINUTE = int(os.environ.get("API_RATE_PER_MINUTE", "600"))
+
+# Verification lifecycle (verification/lifecycle.py) ---------------------------
+# Each verified person confirms every VERIFICATION_RECONFIRM_DAYS that their official
+# address still reaches them: one reminder this many days before the grace period
+# ends, and suspension once it has ended without a confirmation.
+VERIFICATION_RECONFIRM_DAYS = int(os.environ.get("VERIFICATION_RECONFIRM_DAYS", "365"))
+VERIFICATION_RECONFIRM_GRACE_DAYS = int(os.environ.get("VERIFICATION_RECONFIRM_GRACE_DAYS", "30"))
+VERIFICATION_RECONFIRM_REMINDER_DAYS = int(os.environ.get("VERIFICATION_RECONFIRM_REMINDER_DAYS", "7"))
+# Most profiles one transaction of those beat jobs changes (and mails).
+VERIFICATION_SWEEP_BATCH = int(os.environ.get("VERIFICATION_SWEEP_BATCH", "1000"))
 
 # Security ---------------------------------------------------------------------
 SECURE_CSP = {

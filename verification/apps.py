@@ -3,3 +3,12 @@ from django.apps import AppConfig
 
 class VerificationConfig(AppConfig):
     name = "verification"
+
+    def ready(self):
+        # The link to confirm the official address carries a secret in its path: log
+        # lines and the stored copies of sent emails lose it (portal/redaction.py).
+        from portal.redaction import secret_path_register  # noqa: PLC0415
+        from portal.tokens import TOKEN_CHARS  # noqa: PLC0415
+        from verification.lifecycle import CONFIRM_PATH_PREFIX  # noqa: PLC0415
+
+        secret_path_register(prefix=CONFIRM_PATH_PREFIX, secret=TOKEN_CHARS)

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.accounts.official_email import classify_email
 from portal.forms import AccessibleForm
 from portal.organisations.states import State
-from verification.models import EndReason, VerificationStatus
+from verification.models import ADMIN_END_REASONS, VerificationStatus
 from verification.services import PROFILE_FIELDS, REASON_MAX, JoinDecision
 from verification.validators import clean_mobile
 
@@ -92,7 +92,7 @@ class EndForm(AccessibleForm):
     """Suspending or revoking a verified profile."""
 
     reason_code = forms.ChoiceField(
-        label=_("Reason"), choices=EndReason.choices, widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+        label=_("Reason"), choices=ADMIN_END_REASONS, widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
         error_messages={"required": _("Choose the reason."), "invalid_choice": _("Choose the reason.")},
     )
     reason = forms.CharField(label=_("Note"), required=False, max_length=REASON_MAX, widget=forms.Textarea(attrs={"rows": 3}),

@@ -44,6 +44,13 @@ class EndReason(models.TextChoices):
     RETIREMENT = "retirement", _("Retired")
     LEFT_SERVICE = "left_service", _("Left government service")
     MISUSE = "misuse", _("Misuse")
+    # Set by the system only (the yearly confirmation of the official address was not
+    # made in time); an administrator chooses one of the reasons above.
+    UNCONFIRMED = "unconfirmed", _("Official address not confirmed in time")
+
+
+# The reasons an administrator may give; the others are the system's.
+ADMIN_END_REASONS = [(value, label) for value, label in EndReason.choices if value != EndReason.UNCONFIRMED]
 
 
 class GovernmentProfile(models.Model):
@@ -76,12 +83,24 @@ class GovernmentProfile(models.Model):
     decided_by_email = models.CharField(max_length=254, blank=True)  # a snapshot; "" for the system
     reason_code = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
     reason = models.TextField(blank=True)
+    # The yearly confirmation that the official address still reaches the person
+    # (verification/lifecycle.py): when it was last confirmed (verifying and reinstating
+    # count as confirming), and when this year's request and its one reminder were
+    # mailed (both cleared by a confirmation).
+    address_confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmation_requested_at = models.DateTimeField(null=True, blank=True)
+    confirmation_reminded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["requested_at", "id"]
         indexes = [
             models.Index(fields=["organisation", "status", "requested_at"]),
             models.Index(fields=["user", "status"]),
+            # The beat jobs: held profiles past their superannuation, verified ones due to confirm.
+            models.Index(fields=["superannuation_date"], condition=Q(status__in=HELD_STATUSES),
+                         name="verification_held_superann_idx"),
+            models.Index(fields=["address_confirmed_at"], condition=Q(status=VerificationStatus.VERIFIED),
+                         name="verification_confirm_due_idx"),
         ]
         constraints = [
             # A person is a verified member of one organisation at most at a time.
@@ -120,3 +139,23 @@ class VerificationSettings(models.Model):
     changed_at = models.DateTimeField(null=True, blank=True)
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
+
+
+class AddressConfirmation(models.Model):
+    """A single-use link mailed to a verified person's official address, to confirm
+    that it still reaches them. Only the SHA-256 of its random token is stored
+    (portal/tokens.py); it expires when the profile would be suspended for want of a
+    confirmation, and confirming uses every open link of the profile."""
+
+    profile = models.ForeignKey(GovernmentProfile, on_delete=models.PROTECT, related_name="address_confirmations")
+    token_hash = models.CharField(max_length=64, unique=True)
+    email = models.EmailField(max_length=254)  # the address it was sent to
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["profile", "used_at"])]
+
+    def __str__(self):
+        return f"Address confirmation #{self.pk}"

@@ -4,7 +4,7 @@ default mailer (the outbox), so that each is written in the transaction of the
 decision it reports. Depends on no service."""
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, mailers
 from django.template.loader import render_to_string
 from django.utils import translation
 
@@ -16,16 +16,24 @@ def mail_language(language: str | None) -> str:
     return language if language in LANGUAGE_CODES else settings.LANGUAGE_CODE
 
 
-def build_decision_mail(*, profile, template: str, context: dict | None = None) -> EmailMessage:
-    """The email telling ``profile``'s person about a decision, not yet sent."""
+def build_decision_mail(*, profile, template: str, context: dict | None = None, to: str | None = None) -> EmailMessage:
+    """The email telling ``profile``'s person about a decision, not yet sent: to their
+    account's address, or to ``to`` (the yearly confirmation goes to the official one)."""
     context = {"site_url": settings.SITE_URL, "profile": profile, "organisation": profile.organisation, **(context or {})}
     with translation.override(mail_language(profile.request_language)):
         subject = " ".join(render_to_string(f"verification/email/{template}_subject.txt", context).split())
         body = render_to_string(f"verification/email/{template}.txt", context).strip() + "\n"
-    return EmailMessage(subject=subject, body=body, to=[profile.user.email])
+    return EmailMessage(subject=subject, body=body, to=[to or profile.user.email])
 
 
 def send_decision_mail(*, profile, template: str, context: dict | None = None) -> EmailMessage:
     message = build_decision_mail(profile=profile, template=template, context=context)
     message.send()
     return message
+
+
+def send_many(messages: list[EmailMessage]) -> int:
+    """Several emails into the outbox with one INSERT (the beat jobs' batches)."""
+    if messages:
+        mailers.default.send_messages(messages)
+    return len(messages)

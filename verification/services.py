@@ -116,6 +116,14 @@ def _audit(actor: AnyUser | None, action: AuditAction, profile: GovernmentProfil
     )
 
 
+def restart_confirmation_year(profile: GovernmentProfile, now: datetime) -> list[str]:
+    """Verifying or reinstating someone counts as a confirmation of their official
+    address: the year until the next one starts now (verification/lifecycle.py)."""
+    profile.address_confirmed_at = now
+    profile.confirmation_requested_at = profile.confirmation_reminded_at = None
+    return ["address_confirmed_at", "confirmation_requested_at", "confirmation_reminded_at"]
+
+
 def _membership_start(profile: GovernmentProfile) -> None:
     """The verified person is a member of the organisation (an admin stays an admin)."""
     membership, created = Membership.objects.get_or_create(
@@ -256,6 +264,7 @@ def _verify(profile: GovernmentProfile, *, actor: AnyUser | None, method: str, r
     profile.status = VerificationStatus.VERIFIED
     fields = _record_decision(profile, actor=actor, now=now, reason=reason)
     profile.method, profile.verified_at, profile.verified_by = method, now, profile.decided_by
+    fields += restart_confirmation_year(profile, now)
     profile.save(update_fields=[*fields, "method", "verified_at", "verified_by"])
     _membership_start(profile)
     _audit(actor, AuditAction.VERIFICATION_VERIFIED, profile, VerificationStatus.PENDING, request=request, method=method,
@@ -352,6 +361,8 @@ def _change_held(
         old_status = profile.status
         profile.status = to
         fields = _record_decision(profile, actor=actor, now=timezone.now(), reason=reason, reason_code=reason_code)
+        if to == VerificationStatus.VERIFIED:
+            fields += restart_confirmation_year(profile, profile.decided_at)
         profile.save(update_fields=fields)
         if to == VerificationStatus.VERIFIED:
             _membership_start(profile)
@@ -363,7 +374,7 @@ def _change_held(
 
 
 def _end_reason(reason_code: str) -> str:
-    if reason_code not in EndReason.values:
+    if reason_code not in EndReason.values or reason_code == EndReason.UNCONFIRMED:  # that one is the system's
         raise ValidationError({"reason_code": _("Choose the reason.")}, code="required")
     return reason_code
 

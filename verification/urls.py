@@ -1,6 +1,6 @@
 from django.urls import path
 
-from verification import admin_views, views
+from verification import admin_views, confirm_views, views
 
 app_name = "verification"
 
@@ -10,6 +10,9 @@ urlpatterns = [
     path("organisations/", views.organisation_search, name="organisation_search"),
     path("organisations/<int:pk>/join/", views.join, name="join"),
     path("requests/<int:pk>/withdraw/", views.request_withdraw, name="request_withdraw"),
+    # The yearly confirmation of the official address (the link mailed to it)
+    path("confirm/<str:token>/", confirm_views.confirm_link, name="confirm_link"),
+    path("confirm/", confirm_views.confirm, name="confirm"),
     # An organisation's admins
     path("queue/", admin_views.queue, name="queue"),
     path("queue/decide/", admin_views.queue_decide, name="queue_decide"),

@@ -49,6 +49,7 @@ class AuditAction(models.TextChoices):
     ADOPTION_REMINDER_SENT = "adoption.reminder_sent", _("Reminder sent to an office expected to join")
     API_CLIENT_CREATED = "api_client.created", _("Verification API client registered")
     API_CLIENT_REVOKED = "api_client.revoked", _("Verification API client revoked")
+    VERIFICATION_ADDRESS_CONFIRMED = "verification.address_confirmed", _("Official address confirmed for the year")
     AUDIT_REDACTED = "audit.redacted", _("Personal part of audit events erased")
     RETENTION_POLICY_CHANGED = "retention.policy_changed", _("Retention policy changed")
     RETENTION_RUN = "retention.run", _("Retention run")

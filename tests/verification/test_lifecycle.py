@@ -1,0 +1,334 @@
+"""verification.lifecycle and its beat tasks, with the clock moved forward: lapse at
+superannuation, the yearly confirmation of the official address (request, one
+reminder, suspension after the grace period), the confirmation link in each of its
+states, and that a second run changes nothing and sends nothing."""
+
+import re
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.utils import timezone
+
+from portal.audit.models import AuditAction, AuditEvent
+from portal.mail.models import OutboxMessage
+from portal.organisations.models import Membership, MembershipRole
+from portal.redaction import redact_secret_paths, remove_secret_links
+from tests.verification.helpers import GovernmentProfileFactory
+from verification import lifecycle, services, tasks
+from verification.forms import EndForm
+from verification.models import AddressConfirmation, EndReason, GovernmentProfile, VerificationStatus
+
+pytestmark = pytest.mark.django_db
+
+IST = ZoneInfo("Asia/Kolkata")
+START = datetime(2026, 1, 5, 10, 0, tzinfo=IST)
+LINK = re.compile(r"http://127\.0\.0\.1:8000(/verification/confirm/[A-Za-z0-9_-]{43}/)")
+YEAR = timedelta(days=365)
+
+
+def member(profile):
+    return Membership.objects.filter(organisation=profile.organisation, user=profile.user, role=MembershipRole.MEMBER,
+                                     is_active=True).exists()
+
+
+def verified(world, user="person", organisation="office", **fields):
+    """A verified profile with its membership, as the services leave one."""
+    profile = GovernmentProfileFactory(user=world[user], organisation=world[organisation],
+                                       status=VerificationStatus.VERIFIED, **fields)
+    Membership.objects.get_or_create(organisation=profile.organisation, user=profile.user,
+                                     defaults={"role": MembershipRole.MEMBER})
+    return profile
+
+
+def sent_to(address):
+    return list(OutboxMessage.objects.filter(to__contains=[address]).order_by("id"))
+
+
+def events(action, profile):
+    return list(AuditEvent.objects.filter(action=action, target_type="verification.governmentprofile",
+                                          target_id=str(profile.pk)).order_by("id"))
+
+
+def counts():
+    return OutboxMessage.objects.count(), AuditEvent.objects.count(), AddressConfirmation.objects.count()
+
+
+# Superannuation -------------------------------------------------------------------------------
+
+def test_a_verification_lapses_the_day_after_superannuation_by_the_system_in_the_persons_language(world):
+    with time_machine.travel(START, tick=False):
+        profile = verified(world, superannuation_date=date(2026, 3, 31), request_language="hi")
+    with time_machine.travel(datetime(2026, 3, 31, 23, 0, tzinfo=IST), tick=False):
+        assert tasks.superannuation_lapse() == {"revoked": 0}  # the date itself: still serving
+    with time_machine.travel(datetime(2026, 4, 1, 0, 30, tzinfo=IST), tick=False):
+        assert tasks.superannuation_lapse() == {"revoked": 1}
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.REVOKED and profile.reason_code == EndReason.RETIREMENT
+    assert profile.decided_by is None and profile.decided_by_email == ""
+    assert profile.verified_at is not None  # history kept
+    assert not member(profile)
+    [event] = events(AuditAction.VERIFICATION_REVOKED, profile)
+    assert event.actor_id is None and event.actor_role == lifecycle.SUPERANNUATION
+    assert event.old_values == {"status": "verified"}
+    assert event.new_values["reason_code"] == "retirement" and event.new_values["superannuation_date"] == "2026-03-31"
+    [mail] = sent_to(world["person"].email)
+    assert "District Agriculture Office, Pune" in mail.subject
+    assert "31 मार्च 2026" in mail.body  # rendered in Hindi (Django's month names; our messages once translated)
+    assert "/verification/organisations/" in mail.body
+
+
+def test_suspended_profiles_lapse_too_and_nothing_else_is_touched(world):
+    past = date(2026, 2, 1)
+    with time_machine.travel(START, tick=False):
+        suspended = verified(world, superannuation_date=past)
+        GovernmentProfile.objects.filter(pk=suspended.pk).update(status=VerificationStatus.SUSPENDED)
+        pending = GovernmentProfileFactory(user=world["public"], organisation=world["office"], superannuation_date=past)
+        later = verified(world, user="admin_other", organisation="other", superannuation_date=date(2027, 1, 1))
+        unknown = verified(world, user="auditor", organisation="parent")
+    with time_machine.travel(START + timedelta(days=60), tick=False):
+        assert tasks.superannuation_lapse() == {"revoked": 1}
+    assert GovernmentProfile.objects.get(pk=suspended.pk).status == VerificationStatus.REVOKED
+    assert [GovernmentProfile.objects.get(pk=p.pk).status for p in (pending, later, unknown)] == [
+        VerificationStatus.PENDING, VerificationStatus.VERIFIED, VerificationStatus.VERIFIED]
+    assert [e.old_values for e in events(AuditAction.VERIFICATION_REVOKED, suspended)] == [{"status": "suspended"}]
+
+
+def test_lapsing_twice_changes_nothing_the_second_time(world):
+    with time_machine.travel(START, tick=False):
+        verified(world, superannuation_date=date(2026, 1, 10))
+    with time_machine.travel(START + timedelta(days=10), tick=False):
+        assert tasks.superannuation_lapse() == {"revoked": 1}
+        before = counts()
+        assert tasks.superannuation_lapse() == {"revoked": 0}
+        # and the service handed the same ids again (a second worker with a stale list)
+        assert lifecycle.profiles_lapse(profile_ids=GovernmentProfile.objects.values_list("pk", flat=True)) == 0
+    assert counts() == before
+
+
+def test_lapse_runs_in_batches_until_none_is_left(world, settings):
+    settings.VERIFICATION_SWEEP_BATCH = 2
+    with time_machine.travel(START, tick=False):
+        for _n in range(5):
+            GovernmentProfileFactory(status=VerificationStatus.VERIFIED, superannuation_date=date(2026, 1, 1),
+                                     organisation=world["office"])
+    with time_machine.travel(START + timedelta(days=1), tick=False):
+        assert tasks.superannuation_lapse() == {"revoked": 5}
+    assert not GovernmentProfile.objects.filter(status=VerificationStatus.VERIFIED).exists()
+    assert OutboxMessage.objects.count() == 5
+
+
+def test_a_batchs_queries_do_not_depend_on_its_size(world, django_assert_num_queries):
+    def lapse(n):
+        with time_machine.travel(START, tick=False):
+            ids = [GovernmentProfileFactory(status=VerificationStatus.VERIFIED, superannuation_date=date(2025, 12, 31),
+                                            organisation=world["office"]).pk for _ in range(n)]
+        with time_machine.travel(START + timedelta(days=1), tick=False):
+            # claim, update, memberships, audit (lock head, read head, insert, move head), outbox
+            with django_assert_num_queries(QUERIES_PER_LAPSE_BATCH):
+                assert lifecycle.profiles_lapse(profile_ids=ids) == n
+
+    lapse(1)
+    lapse(12)
+
+
+# Counted once, here, for both sizes above.
+QUERIES_PER_LAPSE_BATCH = 12
+
+
+# Yearly confirmation --------------------------------------------------------------------------
+
+def run_reconfirmation(at):
+    with time_machine.travel(at, tick=False):
+        return tasks.address_reconfirmation()
+
+
+def link_in(message):
+    return LINK.search(message.body).group(1)
+
+
+@pytest.fixture
+def due(world):
+    """A person verified at START (in Marathi), their official address differing from their account's."""
+    with time_machine.travel(START, tick=False):
+        return verified(world, official_email="asha.k@pune.mahaagri.gov.in", request_language="mr")
+
+
+def test_a_year_after_verification_the_official_address_is_asked_once(world, due):
+    assert run_reconfirmation(START + YEAR - timedelta(hours=1)) == {"asked": 0, "reminded": 0, "suspended": 0}
+    assert run_reconfirmation(START + YEAR) == {"asked": 1, "reminded": 0, "suspended": 0}
+    due.refresh_from_db()
+    assert due.confirmation_requested_at == START + YEAR
+    [mail] = sent_to("asha.k@pune.mahaagri.gov.in")
+    assert sent_to(world["person"].email) == []  # to the official address, not the account's
+    assert "4 फेब्रुवारी 2027" in mail.body and link_in(mail)  # in Marathi: the deadline's month
+    [link] = AddressConfirmation.objects.filter(profile=due)
+    assert link.expires_at == START + YEAR + timedelta(days=30) and link.email == "asha.k@pune.mahaagri.gov.in"
+    assert len(link.token_hash) == 64 and link_in(mail).split("/")[-2] not in link.token_hash  # only the hash kept
+    before = counts()
+    assert run_reconfirmation(START + YEAR + timedelta(days=1)) == {"asked": 0, "reminded": 0, "suspended": 0}
+    assert counts() == before
+
+
+def test_one_reminder_then_suspension_after_the_grace_period(world, due):
+    asked = START + YEAR
+    run_reconfirmation(asked)
+    assert run_reconfirmation(asked + timedelta(days=22)) == {"asked": 0, "reminded": 0, "suspended": 0}
+    assert run_reconfirmation(asked + timedelta(days=23)) == {"asked": 0, "reminded": 1, "suspended": 0}
+    assert run_reconfirmation(asked + timedelta(days=24)) == {"asked": 0, "reminded": 0, "suspended": 0}
+    first, reminder = sent_to("asha.k@pune.mahaagri.gov.in")
+    assert link_in(first) != link_in(reminder)
+    assert AddressConfirmation.objects.filter(profile=due, expires_at=asked + timedelta(days=30)).count() == 2
+    assert run_reconfirmation(asked + timedelta(days=30)) == {"asked": 0, "reminded": 0, "suspended": 1}
+    due.refresh_from_db()
+    assert due.status == VerificationStatus.SUSPENDED and due.reason_code == EndReason.UNCONFIRMED
+    assert due.decided_by is None and not member(due)
+    [event] = events(AuditAction.VERIFICATION_SUSPENDED, due)
+    assert event.actor_id is None and event.actor_role == lifecycle.RECONFIRMATION
+    [told] = sent_to(world["person"].email)
+    assert "asha.k@pune.mahaagri.gov.in" in told.body and "तुमच्या पडताळण्या" in told.body  # "Your verifications:" in Marathi
+    before = counts()
+    assert run_reconfirmation(asked + timedelta(days=31)) == {"asked": 0, "reminded": 0, "suspended": 0}
+    assert run_reconfirmation(asked + YEAR * 2) == {"asked": 0, "reminded": 0, "suspended": 0}  # suspended: not asked
+    assert counts() == before
+
+
+def test_a_late_first_run_sends_no_reminder_and_suspends_at_the_end_of_the_grace_period(world, due):
+    """The beat was down for weeks: the request goes out, its reminder comes a grace period later at the earliest."""
+    assert run_reconfirmation(START + YEAR + timedelta(days=100)) == {"asked": 1, "reminded": 0, "suspended": 0}
+    assert run_reconfirmation(START + YEAR + timedelta(days=123)) == {"asked": 0, "reminded": 1, "suspended": 0}
+    assert run_reconfirmation(START + YEAR + timedelta(days=130)) == {"asked": 0, "reminded": 0, "suspended": 1}
+
+
+def open_link(client, path):
+    response = client.get(path)
+    if response.status_code == 302:
+        assert response["Location"] == "/verification/confirm/" and response["Referrer-Policy"] == "no-referrer"
+        response = client.get(response["Location"])
+    return response
+
+
+def test_confirming_from_the_link_starts_a_new_year(world, due, client):
+    asked = START + YEAR
+    run_reconfirmation(asked)
+    path = link_in(sent_to("asha.k@pune.mahaagri.gov.in")[0])
+    with time_machine.travel(asked + timedelta(days=3), tick=False):
+        page = open_link(client, path)  # no account needed
+        assert page.status_code == 200 and page["Referrer-Policy"] == "same-origin"
+        assert "asha.k@pune.mahaagri.gov.in" in page.text and "District Agriculture Office, Pune" in page.text
+        assert GovernmentProfile.objects.get(pk=due.pk).address_confirmed_at is None  # opening confirms nothing
+        done = client.post("/verification/confirm/")
+    assert done.status_code == 200 and "Your official address is confirmed" in done.text
+    due.refresh_from_db()
+    assert due.address_confirmed_at == asked + timedelta(days=3)
+    assert due.confirmation_requested_at is None and due.status == VerificationStatus.VERIFIED
+    [event] = events(AuditAction.VERIFICATION_ADDRESS_CONFIRMED, due)
+    assert event.actor_id is None and event.actor_role == "official_address:asha.k@pune.mahaagri.gov.in"
+    # No reminder, no suspension; the next request a year after the confirmation.
+    assert run_reconfirmation(asked + timedelta(days=40)) == {"asked": 0, "reminded": 0, "suspended": 0}
+    assert run_reconfirmation(asked + timedelta(days=3) + YEAR) == {"asked": 1, "reminded": 0, "suspended": 0}
+
+
+def test_a_used_link_says_so(world, due, client):
+    run_reconfirmation(START + YEAR)
+    run_reconfirmation(START + YEAR + timedelta(days=23))
+    first, reminder = (link_in(m) for m in sent_to("asha.k@pune.mahaagri.gov.in"))
+    with time_machine.travel(START + YEAR + timedelta(days=24), tick=False):
+        open_link(client, reminder)
+        assert client.post("/verification/confirm/").status_code == 200
+        again = open_link(client, reminder)
+        assert again.status_code == 410 and "This link has already been used" in again.text
+        # the earlier email's link was used by the same confirmation
+        other = open_link(client, first)
+        assert other.status_code == 410 and "This link has already been used" in other.text
+        # a second press of the button (the page kept open) finds no link in the session
+        assert client.post("/verification/confirm/").status_code == 404
+    assert len(events(AuditAction.VERIFICATION_ADDRESS_CONFIRMED, due)) == 1
+
+
+def test_an_expired_link_says_so_and_confirms_nothing(world, due, client):
+    run_reconfirmation(START + YEAR)
+    path = link_in(sent_to("asha.k@pune.mahaagri.gov.in")[0])
+    with time_machine.travel(START + YEAR + timedelta(days=29, hours=23), tick=False):
+        open_link(client, path)  # opened in time, the page left open
+    run_reconfirmation(START + YEAR + timedelta(days=30))
+    with time_machine.travel(START + YEAR + timedelta(days=30, minutes=5), tick=False):
+        late = client.post("/verification/confirm/")
+        assert late.status_code == 410 and "This link has expired" in late.text
+        assert "suspended because no confirmation came in time" in late.text
+        page = open_link(client, path)
+    assert page.status_code == 410 and "This link has expired" in page.text
+    assert GovernmentProfile.objects.get(pk=due.pk).status == VerificationStatus.SUSPENDED
+    assert events(AuditAction.VERIFICATION_ADDRESS_CONFIRMED, due) == []
+
+
+@pytest.mark.parametrize("path", [f"/verification/confirm/{'A' * 43}/", "/verification/confirm/short/",
+                                  f"/verification/confirm/{'A' * 44}/", "/verification/confirm/%00%27/"])
+def test_an_unknown_link_says_so(client, path):
+    page = client.get(path)
+    assert page.status_code == 404 and "This link is not valid" in page.text
+
+
+def test_the_confirm_page_without_a_link_says_where_to_start(client):
+    assert "Open the link from your email" in client.get("/verification/confirm/").text
+    assert client.post("/verification/confirm/").status_code == 404
+
+
+def test_a_link_of_a_verification_no_longer_active_confirms_nothing(world, due, client):
+    run_reconfirmation(START + YEAR)
+    path = link_in(sent_to("asha.k@pune.mahaagri.gov.in")[0])
+    with time_machine.travel(START + YEAR + timedelta(days=1), tick=False):
+        services.profile_revoke(profile_id=due.pk, reason_code=EndReason.TRANSFER, actor=world["admin_office"])
+        page = open_link(client, path)
+    assert page.status_code == 410 and "There is nothing to confirm" in page.text
+
+
+def test_reinstating_restarts_the_year(world, due):
+    run_reconfirmation(START + YEAR)
+    run_reconfirmation(START + YEAR + timedelta(days=30))
+    back = START + YEAR + timedelta(days=40)
+    with time_machine.travel(back, tick=False):
+        services.profile_reinstate(profile_id=due.pk, actor=world["admin_office"])
+    due.refresh_from_db()
+    assert due.status == VerificationStatus.VERIFIED and due.address_confirmed_at == back
+    assert due.confirmation_requested_at is None and due.confirmation_reminded_at is None
+    assert run_reconfirmation(back + timedelta(days=60)) == {"asked": 0, "reminded": 0, "suspended": 0}
+    assert run_reconfirmation(back + YEAR) == {"asked": 1, "reminded": 0, "suspended": 0}
+
+
+def test_verifying_starts_the_year(world):
+    profile = GovernmentProfileFactory(user=world["person"], organisation=world["office"])
+    services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
+    profile.refresh_from_db()
+    assert profile.address_confirmed_at == profile.verified_at
+
+
+def test_the_link_never_reaches_a_log_line_or_a_sent_emails_copy(world, due):
+    run_reconfirmation(START + YEAR)
+    [mail] = sent_to("asha.k@pune.mahaagri.gov.in")
+    path = link_in(mail)
+    assert redact_secret_paths(f"GET {path} HTTP/1.1") == "GET /verification/confirm/[redacted]/ HTTP/1.1"
+    assert "/verification/confirm/" not in remove_secret_links(mail.body)
+
+
+def test_administrators_cannot_give_the_systems_reason(world):
+    with time_machine.travel(START, tick=False):
+        profile = verified(world)
+    assert "unconfirmed" not in [value for value, _label in EndForm(confirm_label="Yes").fields["reason_code"].choices]
+    with pytest.raises(services.ValidationError):
+        services.profile_suspend(profile_id=profile.pk, reason_code=EndReason.UNCONFIRMED, actor=world["admin_office"])
+
+
+def test_both_jobs_are_on_the_beat_schedule():
+    scheduled = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert scheduled["verification.tasks.superannuation_lapse"] <= timedelta(days=1)
+    assert scheduled["verification.tasks.address_reconfirmation"] <= timedelta(days=1)
+    assert tasks.superannuation_lapse.name == "verification.tasks.superannuation_lapse"
+    assert tasks.address_reconfirmation.name == "verification.tasks.address_reconfirmation"
+
+
+def test_the_person_sees_when_they_next_confirm(world, due):
+    assert lifecycle.next_confirmation_due(due) == due.verified_at + YEAR
+    assert timezone.is_aware(lifecycle.next_confirmation_due(due))

@@ -1,0 +1,277 @@
+"""What happens to a verification by itself, after it is made: run by the beat jobs
+(verification/tasks.py), except the person's own confirmation through their link.
+
+- **Superannuation.** A verified or suspended profile whose date of superannuation
+  has passed is revoked (reason: retirement) by the system, audited as such
+  (actor ``system:superannuation``), and the person told in their language.
+- **Yearly confirmation of the official address.** ``VERIFICATION_RECONFIRM_DAYS``
+  after the last confirmation (verifying and reinstating count as one), a single-use
+  link (portal/tokens.py: only its hash stored) is mailed to the official address;
+  ``VERIFICATION_RECONFIRM_REMINDER_DAYS`` before the grace period ends, one reminder
+  with a fresh link; once ``VERIFICATION_RECONFIRM_GRACE_DAYS`` have passed without a
+  confirmation, the profile is suspended by the system (``system:reconfirmation``),
+  audited, and the person told. Every link expires when the grace period ends.
+
+Each job takes ids from a selector and hands them to a service, which claims the rows
+under a lock (``FOR UPDATE SKIP LOCKED``: a second run at the same moment skips them),
+checks again that each is due, and marks it in the same transaction that writes the
+emails to the outbox and the audit rows. Run twice, the second run finds nothing to
+do, so no email goes twice. A batch's queries do not depend on its size.
+"""
+
+import enum
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+
+from portal.audit.models import AuditAction
+from portal.audit.services import audit_record, audit_record_many
+from portal.organisations.models import Membership, MembershipRole
+from portal.tokens import token_digest, token_new
+from verification import notifications
+from verification.models import (
+    HELD_STATUSES,
+    AddressConfirmation,
+    EndReason,
+    GovernmentProfile,
+    VerificationStatus,
+)
+
+SUPERANNUATION = "system:superannuation"  # who acts in the audit log when a verification lapses
+RECONFIRMATION = "system:reconfirmation"  # ... and when an unconfirmed one is suspended
+CONFIRM_PATH_PREFIX = r"/verification/confirm/"  # where the link's token stands (portal/redaction.py)
+
+
+# Selectors: which profiles are due (ids, oldest first) --------------------------------------
+
+def _grace() -> timedelta:
+    return timedelta(days=settings.VERIFICATION_RECONFIRM_GRACE_DAYS)
+
+
+def _lapsed(today) -> Q:
+    return Q(status__in=HELD_STATUSES, superannuation_date__lt=today)
+
+
+def _due_to_ask(now: datetime) -> Q:
+    due = now - timedelta(days=settings.VERIFICATION_RECONFIRM_DAYS)
+    return Q(status=VerificationStatus.VERIFIED, confirmation_requested_at__isnull=True) & (
+        Q(address_confirmed_at__lte=due) | Q(address_confirmed_at__isnull=True, verified_at__lte=due)
+    )
+
+
+def _due_to_remind(now: datetime) -> Q:
+    remind = now - _grace() + timedelta(days=settings.VERIFICATION_RECONFIRM_REMINDER_DAYS)
+    return Q(status=VerificationStatus.VERIFIED, confirmation_reminded_at__isnull=True,
+             confirmation_requested_at__lte=remind, confirmation_requested_at__gt=now - _grace())
+
+
+def _due_to_suspend(now: datetime) -> Q:
+    return Q(status=VerificationStatus.VERIFIED, confirmation_requested_at__lte=now - _grace())
+
+
+def _ids(condition: Q, limit: int) -> list[int]:
+    return list(GovernmentProfile.objects.filter(condition).order_by("id").values_list("id", flat=True)[:limit])
+
+
+def lapsed_profile_ids(*, now: datetime | None = None, limit: int = 1000) -> list[int]:
+    """Held profiles whose date of superannuation has passed (the day after it, local time)."""
+    return _ids(_lapsed(timezone.localdate(now or timezone.now())), limit)
+
+
+def confirmation_due_ids(*, now: datetime | None = None, limit: int = 1000) -> dict[str, list[int]]:
+    """Verified profiles due for this year's request, for its reminder, and for suspension."""
+    now = now or timezone.now()
+    return {"ask": _ids(_due_to_ask(now), limit), "remind": _ids(_due_to_remind(now), limit),
+            "suspend": _ids(_due_to_suspend(now), limit)}
+
+
+# Services of the beat jobs -----------------------------------------------------------------
+
+def _claim(profile_ids: Iterable[int], condition: Q) -> list[GovernmentProfile]:
+    """The profiles among ``profile_ids`` still meeting ``condition``, locked; those another
+    transaction holds are skipped (they are being changed: the next run sees them)."""
+    return list(
+        GovernmentProfile.objects.filter(condition, pk__in=list(profile_ids))
+        .select_related("user", "organisation")
+        .select_for_update(skip_locked=True, of=("self",))
+        .order_by("id")
+    )
+
+
+def _end_memberships(profiles: list[GovernmentProfile]) -> None:
+    """Members stop being members (an admin's role is granted and ended elsewhere): one query."""
+    pairs = Q()
+    for profile in profiles:
+        pairs |= Q(organisation_id=profile.organisation_id, user_id=profile.user_id)
+    Membership.objects.filter(pairs, role=MembershipRole.MEMBER, is_active=True).update(is_active=False)
+
+
+def _end_by_system(profiles: list[GovernmentProfile], *, to: str, reason_code: str, action: AuditAction, actor_role: str,
+                   template: str, now: datetime) -> None:
+    old = {profile.pk: profile.status for profile in profiles}
+    GovernmentProfile.objects.filter(pk__in=list(old)).update(
+        status=to, decided_at=now, decided_by=None, decided_by_email="", reason_code=reason_code, reason="",
+    )
+    for profile in profiles:
+        profile.status, profile.decided_at, profile.decided_by, profile.decided_by_email = to, now, None, ""
+        profile.reason_code, profile.reason = reason_code, ""
+    _end_memberships(profiles)
+    audit_record_many([
+        {"action": action, "target": profile, "actor_role": actor_role, "old": {"status": old[profile.pk]},
+         "new": {"status": to, "user": profile.user.email, "organisation": profile.organisation_id,
+                 "reason_code": reason_code, "superannuation_date": profile.superannuation_date,
+                 "confirmation_requested_at": profile.confirmation_requested_at}}
+        for profile in profiles
+    ])
+    notifications.send_many([notifications.build_decision_mail(profile=profile, template=template) for profile in profiles])
+
+
+def profiles_lapse(*, profile_ids: Iterable[int], now: datetime | None = None) -> int:
+    """Revoke, by the system, the given profiles that are still held and past their date
+    of superannuation (reason: retirement); each person is told in their language.
+    Returns how many were revoked (0 for those already revoked: safe to run twice)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        profiles = _claim(profile_ids, _lapsed(timezone.localdate(now)))
+        if profiles:
+            _end_by_system(profiles, to=VerificationStatus.REVOKED, reason_code=EndReason.RETIREMENT,
+                           action=AuditAction.VERIFICATION_REVOKED, actor_role=SUPERANNUATION, template="lapsed", now=now)
+    return len(profiles)
+
+
+def confirm_url(raw: str) -> str:
+    return f"{settings.SITE_URL}{reverse('verification:confirm_link', kwargs={'token': raw})}"
+
+
+def _send_links(profiles: list[GovernmentProfile], *, template: str, now: datetime) -> None:
+    """A fresh link for each profile, expiring when its grace period ends, mailed to
+    its official address in the person's language (one INSERT each for links and mail)."""
+    rows, messages = [], []
+    for profile in profiles:
+        raw, digest = token_new()
+        deadline = profile.confirmation_requested_at + _grace()
+        rows.append(AddressConfirmation(profile=profile, token_hash=digest, email=profile.official_email,
+                                        created_at=now, expires_at=deadline))
+        messages.append(notifications.build_decision_mail(
+            profile=profile, template=template, to=profile.official_email,
+            context={"link": confirm_url(raw), "deadline": deadline},
+        ))
+    AddressConfirmation.objects.bulk_create(rows)
+    notifications.send_many(messages)
+
+
+def confirmations_request(*, profile_ids: Iterable[int], now: datetime | None = None) -> int:
+    """This year's request to confirm the official address, to each given profile that
+    is due for it, once (marked ``confirmation_requested_at``)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        profiles = _claim(profile_ids, _due_to_ask(now))
+        if profiles:
+            GovernmentProfile.objects.filter(pk__in=[p.pk for p in profiles]).update(confirmation_requested_at=now)
+            for profile in profiles:
+                profile.confirmation_requested_at = now
+            _send_links(profiles, template="confirm_address", now=now)
+    return len(profiles)
+
+
+def confirmations_remind(*, profile_ids: Iterable[int], now: datetime | None = None) -> int:
+    """The one reminder, with a fresh link, to each given profile that has not confirmed
+    and is due for it (marked ``confirmation_reminded_at``)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        profiles = _claim(profile_ids, _due_to_remind(now))
+        if profiles:
+            GovernmentProfile.objects.filter(pk__in=[p.pk for p in profiles]).update(confirmation_reminded_at=now)
+            _send_links(profiles, template="confirm_address_reminder", now=now)
+    return len(profiles)
+
+
+def profiles_suspend_unconfirmed(*, profile_ids: Iterable[int], now: datetime | None = None) -> int:
+    """Suspend, by the system, each given verified profile whose grace period ended
+    without a confirmation; the person is told. An administrator may reinstate it."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        profiles = _claim(profile_ids, _due_to_suspend(now))
+        if profiles:
+            _end_by_system(profiles, to=VerificationStatus.SUSPENDED, reason_code=EndReason.UNCONFIRMED,
+                           action=AuditAction.VERIFICATION_SUSPENDED, actor_role=RECONFIRMATION,
+                           template="unconfirmed_suspended", now=now)
+    return len(profiles)
+
+
+# The person's confirmation ---------------------------------------------------------------
+
+class LinkState(enum.Enum):
+    VALID = "valid"
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    USED = "used"
+    CLOSED = "closed"  # the verification is no longer active (suspended, revoked)
+
+
+def confirmation_of(digest: str | None) -> AddressConfirmation | None:
+    """The link whose token has SHA-256 ``digest`` (with its profile), or None."""
+    if not digest:
+        return None
+    return AddressConfirmation.objects.select_related("profile", "profile__organisation").filter(token_hash=digest).first()
+
+
+def confirmation_lookup(raw: object) -> AddressConfirmation | None:
+    """The link for a token string from a URL, or None; strings that cannot be ours are not looked up."""
+    return confirmation_of(token_digest(raw))
+
+
+def link_state(row: AddressConfirmation | None, now: datetime | None = None) -> LinkState:
+    if row is None:
+        return LinkState.UNKNOWN
+    if row.used_at:
+        return LinkState.USED
+    if row.expires_at <= (now or timezone.now()):
+        return LinkState.EXPIRED
+    if row.profile.status != VerificationStatus.VERIFIED:
+        return LinkState.CLOSED
+    return LinkState.VALID
+
+
+def address_confirm(*, digest: str, request: HttpRequest | None = None) -> tuple[LinkState, AddressConfirmation | None]:
+    """Whoever holds the link confirms that the official address reaches the person:
+    the year starts again, and every open link of the profile is used. Returns the
+    link's state as it was (VALID when it confirmed) and the link. Locks the person,
+    then the profile, then the link, as the other services do."""
+    now = timezone.now()
+    with transaction.atomic():
+        user_id = AddressConfirmation.objects.filter(token_hash=digest).values_list("profile__user_id", flat=True).first()
+        if user_id is None:
+            return LinkState.UNKNOWN, None
+        get_user_model().objects.select_for_update().filter(pk=user_id).get()
+        row = (AddressConfirmation.objects.select_for_update(of=("self", "profile"))
+               .select_related("profile", "profile__organisation", "profile__user").get(token_hash=digest))
+        state = link_state(row, now)
+        if state != LinkState.VALID:
+            return state, row
+        profile = row.profile
+        old = profile.address_confirmed_at
+        profile.address_confirmed_at, profile.confirmation_requested_at, profile.confirmation_reminded_at = now, None, None
+        profile.save(update_fields=["address_confirmed_at", "confirmation_requested_at", "confirmation_reminded_at"])
+        AddressConfirmation.objects.filter(profile=profile, used_at__isnull=True).update(used_at=now)
+        row.used_at = now
+        audit_record(
+            actor=None, action=AuditAction.VERIFICATION_ADDRESS_CONFIRMED, target=profile, request=request,
+            actor_role=f"official_address:{row.email}", old={"address_confirmed_at": old},
+            new={"address_confirmed_at": now, "user": profile.user.email, "organisation": profile.organisation_id},
+        )
+    return LinkState.VALID, row
+
+
+def next_confirmation_due(profile: GovernmentProfile) -> datetime | None:
+    """When the person will next be asked to confirm their official address."""
+    basis = profile.address_confirmed_at or profile.verified_at
+    return basis + timedelta(days=settings.VERIFICATION_RECONFIRM_DAYS) if basis else None
+

@@ -1,0 +1,46 @@
+"""Celery beat tasks of verification. Thin: each takes the ids of the profiles that are
+due from a selector and hands them to a service, batch after batch (bounded: what is
+left waits for the next run). Safe to run twice: the services check again, under a
+lock, that each profile is still due. Names are stable (the beat schedule names them)."""
+
+from celery import shared_task
+from django.conf import settings
+
+from verification import lifecycle
+
+MAX_BATCHES = 20
+
+
+@shared_task(name="verification.tasks.superannuation_lapse", acks_late=True, reject_on_worker_lost=True,
+             time_limit=600, soft_time_limit=540)
+def superannuation_lapse():
+    """Beat, hourly: verifications whose date of superannuation has passed are revoked."""
+    batch, revoked = settings.VERIFICATION_SWEEP_BATCH, 0
+    for _batch in range(MAX_BATCHES):
+        ids = lifecycle.lapsed_profile_ids(limit=batch)
+        if not ids:
+            break
+        revoked += lifecycle.profiles_lapse(profile_ids=ids)
+        if len(ids) < batch:
+            break
+    return {"revoked": revoked}
+
+
+@shared_task(name="verification.tasks.address_reconfirmation", acks_late=True, reject_on_worker_lost=True,
+             time_limit=600, soft_time_limit=540)
+def address_reconfirmation():
+    """Beat, hourly: this year's requests to confirm the official address, the one
+    reminder, and the suspension of those whose grace period ended unconfirmed."""
+    batch = settings.VERIFICATION_SWEEP_BATCH
+    steps = {"asked": lifecycle.confirmations_request, "reminded": lifecycle.confirmations_remind,
+             "suspended": lifecycle.profiles_suspend_unconfirmed}
+    kinds = {"asked": "ask", "reminded": "remind", "suspended": "suspend"}
+    result = dict.fromkeys(steps, 0)
+    for _batch in range(MAX_BATCHES):
+        due = lifecycle.confirmation_due_ids(limit=batch)
+        for name, service in steps.items():
+            if due[kinds[name]]:
+                result[name] += service(profile_ids=due[kinds[name]])
+        if all(len(ids) < batch for ids in due.values()):
+            break
+    return result
