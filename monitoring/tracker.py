@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db import models
-from django.db.models import BooleanField, Case, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Exists, ExpressionWrapper, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
@@ -36,7 +36,7 @@ def expected_offices_in(jurisdictions: set[str] | None) -> QuerySet[ExpectedOffi
     return offices
 
 
-def _active_match() -> Exists:
+def _active_match() -> ExpressionWrapper:
     """An active organisation with the office's domain, or its short code in its jurisdiction."""
     by_domain = OrganisationDomain.objects.filter(
         domain=OuterRef("official_domain"), organisation__status=OrganisationStatus.ACTIVE).exclude(domain="")
@@ -44,7 +44,8 @@ def _active_match() -> Exists:
         code=OuterRef("short_code"), status=OrganisationStatus.ACTIVE).exclude(short_code="")
     in_state = code.filter(state=OuterRef("jurisdiction"))
     central = code.filter(level="central")
-    return Exists(by_domain) | Exists(in_state) | (Q(jurisdiction=CENTRAL) & Exists(central))
+    return ExpressionWrapper(Q(Exists(by_domain)) | Q(Exists(in_state)) | (Q(jurisdiction=CENTRAL) & Q(Exists(central))),
+                             output_field=BooleanField())
 
 
 def tracker_rows(jurisdictions: set[str] | None, *, today: date, jurisdiction: str = "") -> QuerySet[ExpectedOffice]:

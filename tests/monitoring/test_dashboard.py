@@ -1,0 +1,140 @@
+"""What each role's dashboard and export show: every figure, row and exported line
+within the role's scope, nothing outside it."""
+
+import csv
+import io
+
+import pytest
+
+from portal.audit.models import AuditAction, AuditEvent
+from tests.html_tree import html_problems
+from tests.verification.helpers import signed_in
+
+pytestmark = pytest.mark.django_db
+
+ALL = {"Agriculture Department, Maharashtra", "District Agriculture Office, Pune", "Health Department, Maharashtra",
+       "Revenue Department, Karnataka"}
+MH = ALL - {"Revenue Department, Karnataka"}
+AGRI = {"Agriculture Department, Maharashtra", "District Agriculture Office, Pune"}
+KA = {"Revenue Department, Karnataka"}
+
+# (role, organisations seen, applications, overdue steps, verified users, waiting users)
+SCOPES = [
+    ("superadmin", ALL, 9, 3, 17, 7),
+    ("auditor_all", ALL, 9, 3, 17, 7),
+    ("state_admin_mh", MH, 5, 1, 10, 3),
+    ("auditor_mh", MH, 5, 1, 10, 3),
+    ("state_admin_ka", KA, 4, 2, 7, 4),
+    ("admin_agri", AGRI, 1, 0, 5, 3),
+    ("admin_revenue", KA, 0, 0, 7, 4),
+]
+
+
+def headline(html, label):
+    """The number under a headline figure's <dt>."""
+    marker = f"<dt>{label}</dt>"
+    start = html.index(marker) + len(marker)
+    value = html[start:html.index("</dd>", start)]
+    return int(value.split(">")[-1].strip())
+
+
+def exported(client, query=""):
+    response = client.get("/monitoring/organisations.csv" + query)
+    assert response.status_code == 200
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text)))
+
+
+@pytest.mark.parametrize(("role", "organisations", "applications", "overdue", "verified", "pending"), SCOPES)
+def test_each_role_sees_its_scope_only(world, role, organisations, applications, overdue, verified, pending):
+    client = signed_in(world[role])
+    response = client.get("/monitoring/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert not html_problems(html)
+    assert headline(html, "Applications") == applications
+    assert headline(html, "Overdue steps") == overdue
+    assert headline(html, "Verified users") == verified
+    assert headline(html, "Waiting users") == pending
+    for name in ALL:
+        assert (name in html) == (name in organisations), name
+    rows = exported(client)
+    assert {row[0] for row in rows[1:]} == organisations
+    assert sum(int(row[6]) for row in rows[1:]) == verified
+    assert sum(int(row[7]) for row in rows[1:]) == pending
+
+
+def test_no_overdue_step_of_another_state_is_listed(world):
+    html = signed_in(world["state_admin_mh"]).get("/monitoring/").content.decode()
+    assert "Water Board MH" in html
+    assert "Karnataka office" not in html
+    html = signed_in(world["state_admin_ka"]).get("/monitoring/").content.decode()
+    assert "Karnataka office 0" in html and "Karnataka office 1" in html
+    assert "Water Board MH" not in html
+
+
+def test_median_days_per_stage(world):
+    html = signed_in(world["admin_agri"]).get("/monitoring/").content.decode()
+    # The district office's own application: 2 days with the authority, 4 with the state.
+    assert ">2.0<" in html and ">4.0<" in html
+    html = signed_in(world["state_admin_ka"]).get("/monitoring/").content.decode()
+    assert ">9.0<" in html  # 10, 9 and 8 days with the authority: median 9
+
+
+def test_onboarded_per_month_chart_counts_the_scope(world):
+    html = signed_in(world["admin_agri"]).get("/monitoring/").content.decode()
+    assert headline(html, "Onboarded in the last 12 months") == 2
+    assert "<svg" in html and "<rect" in html and "style=" not in html.split("<svg", 1)[1].split("</svg>", 1)[0]
+    html = signed_in(world["superadmin"]).get("/monitoring/").content.decode()
+    assert headline(html, "Onboarded in the last 12 months") == 4
+
+
+def test_people_without_a_scope_are_refused(world, client):
+    assert signed_in(world["public"]).get("/monitoring/").status_code == 403
+    assert signed_in(world["public"]).get("/monitoring/organisations.csv").status_code == 403
+    response = client.get("/monitoring/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_filter_sort_and_page(world):
+    client = signed_in(world["superadmin"])
+    html = client.get("/monitoring/?state=KA").content.decode()
+    assert "Revenue Department, Karnataka" in html and "Health Department" not in html
+    html = client.get("/monitoring/?sort=-verified").content.decode()
+    assert html.index("Revenue Department") < html.index("Health Department") < html.index("Agriculture Department")
+    # An unknown sort key, state or page is not an error: the defaults apply.
+    for query in ("?sort=password", "?sort=name;drop", "?state=XX", "?page=999", "?page=-1", "?q=" + "x" * 500):
+        assert client.get("/monitoring/" + query).status_code == 200, query
+    rows = exported(client, "?state=MH&sort=-verified")
+    assert [row[0] for row in rows[1:]] == ["Health Department, Maharashtra", "Agriculture Department, Maharashtra",
+                                            "District Agriculture Office, Pune"]
+
+
+def test_the_state_filter_cannot_widen_a_scope(world):
+    html = signed_in(world["state_admin_mh"]).get("/monitoring/?state=KA").content.decode()
+    assert "Revenue Department" not in html
+    assert exported(signed_in(world["state_admin_mh"]), "?state=KA")[1:] == []
+
+
+def test_export_is_audited(world):
+    exported(signed_in(world["state_admin_mh"]), "?status=active&sort=name")
+    event = AuditEvent.objects.filter(action=AuditAction.MONITORING_EXPORTED).get()
+    assert event.actor_email == "admin.mh@maharashtra.gov.in"
+    assert event.new_values == {"export": "dashboard_organisations", "rows": 3,
+                                "filters": {"q": "", "state": "", "status": "active", "sort": "name"}}
+
+
+def test_export_neutralises_formulas(world):
+    world["health"].name = "=HYPERLINK(\"http://evil.example\",\"click\")"
+    world["health"].short_code = "@SUM(A1)"
+    world["health"].save()
+    rows = exported(signed_in(world["superadmin"]), "?sort=name")
+    cells = [cell for row in rows for cell in row]
+    assert "'=HYPERLINK(\"http://evil.example\",\"click\")" in cells
+    assert "'@SUM(A1)" in cells
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells)
+
+
+def test_figures_say_when_they_were_counted(world):
+    html = signed_in(world["superadmin"]).get("/monitoring/").content.decode()
+    assert "last updated at" in html

@@ -1,0 +1,192 @@
+"""The adoption tracker: matching expected offices to organisations and applications,
+overdue first, who may see and edit which list, the upload, and the weekly reminder."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from monitoring import services
+from monitoring.models import ExpectedOffice
+from monitoring.tracker import TrackerStatus, match_offices, tracker_rows
+from portal.audit.models import AuditAction, AuditEvent
+from portal.mail.models import OutboxMessage
+from portal.organisations.models import OrganisationDomain
+from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationFactory
+from tests.onboarding_data import VALID
+from tests.verification.helpers import signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+def office(**fields):
+    values = {"jurisdiction": "MH", "name": "Some office", "contact_email": "contact@office.mh.gov.in",
+              "target_date": date(2026, 6, 30), **fields}
+    return ExpectedOffice.objects.create(**values)
+
+
+def with_organisation_section(application_fields, **organisation):
+    data = {**VALID, "organisation": {**VALID["organisation"], **organisation}}
+    return ApplicationFactory(data=data, **application_fields)
+
+
+@pytest.fixture
+def offices(world):
+    """One office in each state of the tracker, matched in each way, and one of Karnataka."""
+    OrganisationDomain.objects.create(organisation=world["health"], domain="health.mh.gov.in", is_verified=True)
+    now = timezone.now()
+    in_approval = with_organisation_section({"status": "with_authority", "jurisdiction": "MH"}, short_code="MH-WATER")
+    ApprovalStepFactory(application=in_approval, stage="authority", assignee_name="Anita Deshmukh",
+                        assignee_email="director@water.mh.gov.in", opened_at=now, due_at=now + timedelta(days=7))
+    with_organisation_section({"status": "draft", "reference": None, "jurisdiction": "MH"},
+                              short_code="", email_domains="fisheries.mh.gov.in")
+    return {
+        "by_code": office(name="Agriculture", short_code="MH-AGRI", target_date=date(2020, 1, 1)),
+        "by_domain": office(name="Health", official_domain="health.mh.gov.in", target_date=date(2020, 1, 1)),
+        "in_approval": office(name="Water Board", short_code="MH-WATER", target_date=date(2020, 3, 1)),
+        "draft": office(name="Fisheries", official_domain="fisheries.mh.gov.in", target_date=date(2099, 1, 1)),
+        "not_started": office(name="Ports", short_code="MH-PORTS", target_date=date(2020, 2, 1)),
+        # A Karnataka short code equal to a Maharashtra organisation's: no match across states.
+        "other_state": office(name="Revenue", jurisdiction="KA", short_code="MH-AGRI", target_date=date(2020, 1, 1),
+                              contact_email="contact@revenue.ka.gov.in"),
+        "in_approval_app": in_approval,
+    }
+
+
+def test_matching(offices):
+    rows = [offices[name] for name in ("by_code", "by_domain", "in_approval", "draft", "not_started", "other_state")]
+    matches = match_offices(rows)
+    assert matches[offices["by_code"].pk].status == TrackerStatus.ACTIVE
+    assert matches[offices["by_code"].pk].organisation.short_code == "MH-AGRI"
+    assert matches[offices["by_domain"].pk].status == TrackerStatus.ACTIVE
+    approval = matches[offices["in_approval"].pk]
+    assert approval.status == TrackerStatus.IN_APPROVAL
+    assert approval.application == offices["in_approval_app"]
+    assert approval.stage_label == "Competent authority"
+    assert approval.holder == "Anita Deshmukh <director@water.mh.gov.in>"
+    assert matches[offices["draft"].pk].status == TrackerStatus.DRAFT
+    assert matches[offices["not_started"].pk].status == TrackerStatus.NOT_STARTED
+    assert matches[offices["other_state"].pk].status == TrackerStatus.NOT_STARTED
+
+
+def test_overdue_first(offices):
+    ordered = [o.name for o in tracker_rows({"MH"}, today=date(2026, 12, 1))]
+    # Overdue (date passed, not active): Water Board (March 2020), Ports (February 2020)
+    # by date; then the others by date.
+    assert ordered == ["Ports", "Water Board", "Agriculture", "Health", "Fisheries"]
+
+
+def test_who_sees_which_list(world, offices):
+    html = signed_in(world["state_admin_mh"]).get("/monitoring/adoption/").content.decode()
+    assert "Water Board" in html and "Revenue" not in html
+    assert "Anita Deshmukh" in html  # who holds it
+    html = signed_in(world["state_admin_ka"]).get("/monitoring/adoption/").content.decode()
+    assert "Revenue" in html and "Water Board" not in html
+    html = signed_in(world["superadmin"]).get("/monitoring/adoption/").content.decode()
+    assert "Revenue" in html and "Water Board" in html
+    html = signed_in(world["auditor_mh"]).get("/monitoring/adoption/").content.decode()
+    assert "Water Board" in html and "Send a reminder" not in html and "Add an office" not in html
+    assert signed_in(world["admin_agri"]).get("/monitoring/adoption/").status_code == 403
+    # Another state's office is not found, to edit, remove or remind.
+    ka = offices["other_state"].pk
+    client = signed_in(world["state_admin_mh"])
+    for url in (f"/monitoring/adoption/{ka}/edit/", f"/monitoring/adoption/{ka}/delete/", f"/monitoring/adoption/{ka}/remind/"):
+        assert client.get(url).status_code == 404
+        assert client.post(url).status_code == 404
+    # An auditor reads, never edits.
+    mh = offices["not_started"].pk
+    assert signed_in(world["auditor_mh"]).post(f"/monitoring/adoption/{mh}/remind/").status_code == 404
+    assert signed_in(world["auditor_mh"]).get("/monitoring/adoption/new/").status_code == 404
+
+
+def test_reminder_at_most_once_a_week(world, offices):
+    target = offices["not_started"]
+    client = signed_in(world["state_admin_mh"])
+    assert "Send the reminder" in client.get(f"/monitoring/adoption/{target.pk}/remind/").content.decode()
+    response = client.post(f"/monitoring/adoption/{target.pk}/remind/", follow=True)
+    assert "A reminder was sent to contact@office.mh.gov.in." in response.content.decode()
+    message = OutboxMessage.objects.get(to=["contact@office.mh.gov.in"])
+    assert "Ports" in message.subject and "Not started" in message.body and "1 February 2020" in message.body
+    assert "सुरू केलेले नाही" in message.body  # then in Marathi, for a Maharashtra office
+    event = AuditEvent.objects.get(action=AuditAction.ADOPTION_REMINDER_SENT)
+    assert event.new_values["to"] == "contact@office.mh.gov.in" and event.new_values["status"] == "not_started"
+    # A second one within the week: refused, nothing sent, nothing audited.
+    response = client.post(f"/monitoring/adoption/{target.pk}/remind/", follow=True)
+    assert "the next reminder can be sent from" in response.content.decode()
+    assert OutboxMessage.objects.filter(to=["contact@office.mh.gov.in"]).count() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_REMINDER_SENT).count() == 1
+    # The service itself enforces it, whoever calls it; after a week, one more.
+    target.refresh_from_db()
+    with pytest.raises(ValidationError):
+        services.expected_office_remind(office=target, editable=None, status="not_started", actor=world["superadmin"],
+                                        now=target.last_reminded_at + timedelta(days=6, hours=23))
+    services.expected_office_remind(office=target, editable=None, status="not_started", actor=world["superadmin"],
+                                    now=target.last_reminded_at + timedelta(days=7, seconds=1))
+    assert OutboxMessage.objects.filter(to=["contact@office.mh.gov.in"]).count() == 2
+
+
+def test_add_edit_and_remove_are_audited(world):
+    client = signed_in(world["state_admin_mh"])
+    form = {"jurisdiction": "MH", "name": "Ports Department", "short_code": "mh-ports", "official_domain": "",
+            "contact_email": "Ports@MH.gov.in", "target_date": "2026-03-31"}
+    assert client.post("/monitoring/adoption/new/", form).status_code == 302
+    saved = ExpectedOffice.objects.get()
+    assert (saved.short_code, saved.contact_email) == ("MH-PORTS", "ports@mh.gov.in")
+    # Another state is not among the choices of a Maharashtra administrator.
+    response = client.post("/monitoring/adoption/new/", {**form, "jurisdiction": "KA", "short_code": "KA-1"})
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    # Neither code nor domain, a bad domain, a date out of range: each said at its field, what was typed kept.
+    response = client.post("/monitoring/adoption/new/", {**form, "short_code": "", "official_domain": "not a domain",
+                                                          "target_date": "1900-01-01"})
+    html = response.content.decode()
+    assert "Enter one domain" in html and "between 2000 and 2100" in html and 'value="not a domain"' in html
+    assert client.post(f"/monitoring/adoption/{saved.pk}/edit/", {**form, "target_date": "2026-04-30"}).status_code == 302
+    assert client.post(f"/monitoring/adoption/{saved.pk}/delete/").status_code == 302
+    assert not ExpectedOffice.objects.exists()
+    events = list(AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).order_by("id"))
+    assert [list(e.new_values or e.old_values) for e in events] == [["added"], ["target_date"], ["removed"]]
+    assert events[1].old_values == {"target_date": "2026-03-31"}
+
+
+def upload(client, text, jurisdiction="MH"):
+    file = SimpleUploadedFile("offices.csv", text.encode("utf-8"), content_type="text/csv")
+    return client.post("/monitoring/adoption/upload/", {"jurisdiction": jurisdiction, "file": file})
+
+
+def test_upload(world):
+    client = signed_in(world["state_admin_mh"])
+    header = "name,short_code,official_domain,contact_email,target_date\n"
+    good = header + "Ports,MH-PORTS,,ports@mh.gov.in,2026-03-31\nMines,,mines.mh.gov.in,mines@mh.gov.in,2026-04-30\n"
+    assert upload(client, good).status_code == 302
+    assert ExpectedOffice.objects.count() == 2
+    # Uploading again with one change: matched, not duplicated.
+    assert upload(client, good.replace("2026-04-30", "2026-05-31")).status_code == 302
+    assert ExpectedOffice.objects.get(official_domain="mines.mh.gov.in").target_date == date(2026, 5, 31)
+    assert ExpectedOffice.objects.count() == 2
+    # Wrong lines: each named, nothing saved.
+    bad = header + "Ports,MH-PORTS,,ports@mh.gov.in,2026-03-31\nNo code,,,x@mh.gov.in,2026-01-01\n" \
+                   "Bad date,MH-X,,x@mh.gov.in,31/12/2026\n"
+    html = upload(client, bad).content.decode()
+    assert "line 3: give a short code or an official domain" in html and "line 4:" in html
+    assert "Nothing was saved" in html
+    assert "Columns missing from the first line" in upload(client, "name,email\nx,y\n").content.decode()
+    assert "not UTF-8" in client.post("/monitoring/adoption/upload/", {
+        "jurisdiction": "MH", "file": SimpleUploadedFile("x.csv", b"\xff\xfe\x00bad")}).content.decode()
+    too_many = header + "".join(f"O{i},C{i},,o{i}@mh.gov.in,2026-01-01\n" for i in range(2001))
+    assert "more than 2,000 rows" in upload(client, too_many).content.decode()
+    # Not another state's list.
+    assert "Select a valid choice" in upload(client, good, jurisdiction="KA").content.decode()
+    assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).count() == 2
+
+
+def test_a_central_list_is_the_superadmins(world):
+    client = signed_in(world["superadmin"])
+    form = {"jurisdiction": "CENTRAL", "name": "Ministry of Ports", "short_code": "MOPSW", "official_domain": "",
+            "contact_email": "it@shipping.gov.in", "target_date": "2026-03-31"}
+    assert client.post("/monitoring/adoption/new/", form).status_code == 302
+    OrganisationFactory(name="Ministry of Ports", short_code="MOPSW", level="central", state="")
+    rows = list(tracker_rows(None, today=date(2026, 12, 1)))
+    assert match_offices(rows)[rows[0].pk].status == TrackerStatus.ACTIVE
+    assert "Ministry of Ports" not in signed_in(world["state_admin_mh"]).get("/monitoring/adoption/").content.decode()
