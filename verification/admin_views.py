@@ -22,6 +22,7 @@ from verification.forms import (
     BulkDecisionForm,
     DecisionForm,
     EndForm,
+    MembersFilterForm,
     QueueFilterForm,
     ReinstateForm,
 )
@@ -159,8 +160,17 @@ def profile_detail(request, pk):
 @require_http_methods(["GET"])
 def members(request, pk):
     organisation = organisation_for_admin(request.user, pk)
-    page = Paginator(members_of(organisation), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "verification/members.html", {"organisation": organisation, "page": page, "query": ""})
+    filters = MembersFilterForm(request.GET)
+    filters.is_valid()  # a query over its limit is said at its field and not used
+    query, verified_only = filters.cleaned_data.get("q", ""), filters.cleaned_data.get("verified_only", False)
+    page = Paginator(members_of(organisation, query=query, verified_only=verified_only), PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    kept = urlencode({key: value for key, value in (("q", query), ("verified_only", "on" if verified_only else ""))
+                      if value})
+    return render(request, "verification/members.html", {
+        "organisation": organisation, "page": page, "query": kept, "filters": filters,
+        "filtered": bool(query or verified_only),
+    })
 
 
 # Suspending, reinstating, revoking -------------------------------------------------------------

@@ -88,6 +88,13 @@ class QueueFilterForm(forms.Form):
     organisation = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
+class MembersFilterForm(AccessibleForm):
+    """Finding members by name or address, and leaving out the suspended ones."""
+
+    q = forms.CharField(label=_("Name or email address"), required=False, max_length=100)
+    verified_only = forms.BooleanField(label=_("Verified only (leave out suspended)"), required=False)
+
+
 class EndForm(AccessibleForm):
     """Suspending or revoking a verified profile."""
 

@@ -194,11 +194,18 @@ def profiles_for_admin(viewer: AnyUser, pks: Iterable[int]) -> list[GovernmentPr
     return mark_official_domain(_with_badges(queryset).order_by("requested_at", "id"))
 
 
-def members_of(organisation: Organisation) -> QuerySet[GovernmentProfile]:
-    """The organisation's verified and suspended members, by name. Only for its admins:
-    the view fetches the organisation through organisation_for_admin first."""
-    return (
-        _with_badges(GovernmentProfile.objects.filter(organisation=organisation, status__in=HELD_STATUSES))
-        .select_related("user")
-        .order_by("user__full_name", "user__email", "id")
-    )
+MEMBER_QUERY_MAX = 100
+
+
+def members_of(organisation: Organisation, *, query: str = "", verified_only: bool = False) -> QuerySet[GovernmentProfile]:
+    """The organisation's verified and suspended members (only the verified ones when
+    ``verified_only``), by name; ``query`` (two characters or more) finds them by name or
+    address. Only for its admins: the view fetches the organisation through
+    organisation_for_admin first."""
+    statuses = [VerificationStatus.VERIFIED] if verified_only else list(HELD_STATUSES)
+    found = GovernmentProfile.objects.filter(organisation=organisation, status__in=statuses)
+    query = (query or "").strip()[:MEMBER_QUERY_MAX]
+    if len(query) >= 2:
+        found = found.filter(Q(user__full_name__icontains=query) | Q(user__email__icontains=query)
+                             | Q(official_email__icontains=query))
+    return _with_badges(found).select_related("user").order_by("user__full_name", "user__email", "id")

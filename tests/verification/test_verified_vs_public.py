@@ -1,0 +1,104 @@
+"""Verified versus public users on the verification pages: a badge wherever a person
+is shown, nobody but the organisation's admins lists its members (public users and
+its own verified members included), and the member list limited to verified users
+or to a name, with constant query counts."""
+
+import pytest
+
+from tests.factories import UserFactory
+from tests.html_tree import parse
+from tests.verification.helpers import GovernmentProfileFactory, signed_in
+from verification.models import VerificationStatus
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC_BADGE = "Public user"
+VERIFIED_BADGE = "Verified government user"
+
+
+def members_url(world, query=""):
+    return f"/verification/organisations/{world['office'].pk}/members/{query}"
+
+
+@pytest.fixture
+def people(world):
+    return {
+        "verified": GovernmentProfileFactory(organisation=world["office"], status=VerificationStatus.VERIFIED,
+                                             user=UserFactory(full_name="Vijay Verified", email="vijay@pune.mahaagri.gov.in")),
+        "suspended": GovernmentProfileFactory(organisation=world["office"], status=VerificationStatus.SUSPENDED,
+                                              user=UserFactory(full_name="Sunita Suspended", email="sunita@pune.mahaagri.gov.in")),
+        "pending": GovernmentProfileFactory(organisation=world["office"], user=world["public"]),
+    }
+
+
+@pytest.mark.parametrize("who", ["public", "person", "admin_other", "auditor"])
+def test_nobody_but_its_admins_lists_an_organisations_members(world, people, who):
+    response = signed_in(world[who]).get(members_url(world))
+    assert response.status_code in (403, 404)
+    assert "Vijay Verified" not in response.content.decode()
+
+
+def test_not_even_a_verified_member_of_the_organisation_lists_its_members(world, people):
+    assert signed_in(people["verified"].user).get(members_url(world)).status_code == 404
+
+
+def test_the_member_list_can_be_limited_to_verified_users(world, people):
+    admin = signed_in(world["admin_office"])
+    everyone = admin.get(members_url(world)).content.decode()
+    assert "Vijay Verified" in everyone and "Sunita Suspended" in everyone
+    verified = admin.get(members_url(world, "?verified_only=on")).content.decode()
+    assert "Vijay Verified" in verified and "Sunita Suspended" not in verified
+    assert "checked" in parse(verified).find("input", name="verified_only").attrs
+
+
+@pytest.mark.parametrize("query, found", [("vijay", ["Vijay Verified"]), ("SUNITA@PUNE", ["Sunita Suspended"]),
+                                          ("nobody", []), ("v", ["Sunita Suspended", "Vijay Verified"])])
+def test_members_are_found_by_name_or_address(world, people, query, found):
+    html = signed_in(world["admin_office"]).get(members_url(world, f"?q={query}")).content.decode()
+    rows = parse(html).find("tbody")
+    names = sorted(name for name in ("Vijay Verified", "Sunita Suspended") if rows and name in rows.text())
+    assert names == found
+    if not found:
+        assert "No member matches." in html
+
+
+def test_a_search_over_its_limit_is_said_at_its_field(world, people):
+    html = signed_in(world["admin_office"]).get(members_url(world, "?q=" + "x" * 101)).content.decode()
+    assert "Ensure this value has at most 100 characters" in html
+    assert "Vijay Verified" in html  # the list is not filtered by what was refused
+
+
+def test_every_person_shown_has_a_badge(world, people):
+    admin = signed_in(world["admin_office"])
+    members = admin.get(members_url(world)).content.decode()
+    assert members.count(VERIFIED_BADGE) == 1 and members.count(PUBLIC_BADGE) == 1  # the suspended one is public meanwhile
+    queue = admin.get("/verification/queue/").content.decode()
+    assert PUBLIC_BADGE in queue
+    confirm = admin.post("/verification/queue/decide/", {"profile": [people["pending"].pk], "decision": "verify"})
+    assert PUBLIC_BADGE in confirm.content.decode()
+    for action in ("suspend", "revoke"):
+        page = admin.get(f"/verification/profiles/{people['verified'].pk}/{action}/").content.decode()
+        assert VERIFIED_BADGE in page
+    page = admin.get(f"/verification/profiles/{people['suspended'].pk}/reinstate/").content.decode()
+    assert PUBLIC_BADGE in page
+    detail = admin.get(f"/verification/profiles/{people['verified'].pk}/").content.decode()
+    assert VERIFIED_BADGE in detail
+    assert PUBLIC_BADGE in signed_in(world["public"]).get("/verification/").content.decode()
+    assert VERIFIED_BADGE in signed_in(people["verified"].user).get("/verification/").content.decode()
+
+
+# Members limited or searched: the same 6 queries as the whole list (tests/verification/
+# test_query_counts.py): 4 the organisation, 5 the count, 6 the page with its badges.
+@pytest.mark.parametrize("n", [1, 60])
+@pytest.mark.parametrize("query", ["?verified_only=on", "?q=member", "?q=member&verified_only=on&page=2"])
+def test_filtered_members_query_count(world, n, query, django_assert_num_queries):
+    for i in range(n):
+        GovernmentProfileFactory(organisation=world["office"], user=UserFactory(email=f"member{i}@pune.mahaagri.gov.in"),
+                                 status=VerificationStatus.VERIFIED)
+    GovernmentProfileFactory(organisation=world["office"], user=UserFactory(email="member.s@pune.mahaagri.gov.in"),
+                             status=VerificationStatus.SUSPENDED)
+    admin = signed_in(world["admin_parent"])
+    admin.get(members_url(world, query))
+    with django_assert_num_queries(6):
+        response = admin.get(members_url(world, query))
+    assert response.status_code == 200
