@@ -65,6 +65,9 @@ class AuditAction(models.TextChoices):
     PRIVACY_REQUEST_ESCALATED = "privacy_request.escalated", _("Data protection request escalated")
     NOMINEE_RECORDED = "privacy.nominee_recorded", _("Nominee recorded")
     BREACH_REPORT_DRAFTED = "breach_report.drafted", _("Breach report drafted")
+    VISIBILITY_POLICY_CHANGED = "visibility.policy_changed", _("Profile visibility of an organisation changed")
+    PERSONAL_VISIBILITY_CHANGED = "visibility.personal_changed", _("A person narrowed who sees their details")
+    DIRECTORY_EXPORTED = "directory.exported", _("Directory of people exported")
 
 
 class AuditEvent(models.Model):

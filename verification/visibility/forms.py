@@ -1,0 +1,68 @@
+"""Forms of profile visibility: the directory's search, an organisation's policy, a
+person's own choices."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from portal.forms import AccessibleForm
+from verification.visibility.models import Audience, ProfileField
+from verification.visibility.rules import SEARCH_MAX, SEARCH_MIN
+
+
+class DirectorySearchForm(AccessibleForm):
+    q = forms.CharField(
+        label=_("Search people"), required=False, max_length=SEARCH_MAX,
+        help_text=_("At least %(n)s characters of a name, designation, organisation, office, address, mobile number or "
+                    "employee code. Only what you may see is searched.") % {"n": SEARCH_MIN},
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+
+
+def _audience_choices():
+    return [(str(value), label) for value, label in Audience.choices]
+
+
+class VisibilityPolicyForm(AccessibleForm):
+    """One choice of audience for each field of the organisation's people."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ProfileField:
+            self.fields[name.value] = forms.TypedChoiceField(
+                label=name.label, choices=_audience_choices(), coerce=int,
+                error_messages={"required": _("Choose who may see this field."),
+                                "invalid_choice": _("Choose who may see this field.")},
+            )
+
+    def audiences(self) -> dict:
+        return {name: self.cleaned_data[name.value] for name in ProfileField}
+
+
+class PersonalVisibilityForm(AccessibleForm):
+    """The person's own choice for each field: their organisation's, or narrower."""
+
+    def __init__(self, *args, policy: dict | None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.policy = policy
+        for name in ProfileField:
+            widest = policy[name] if policy else Audience.PUBLIC
+            label = (_("As my organisation chose: %(audience)s") % {"audience": widest.label} if policy
+                     else _("As my organisation chooses"))
+            choices = [("", label)] + [(str(value), text) for value, text in Audience.choices if value < widest]
+            self.fields[name.value] = forms.TypedChoiceField(
+                label=name.label, choices=choices, coerce=int, required=False, empty_value=None,
+                error_messages={"invalid_choice": _("You may only narrow who sees this field, not widen it.")},
+            )
+
+    def choices(self) -> dict:
+        return {name: self.cleaned_data[name.value] for name in ProfileField}
+
+    def clean(self):
+        data = super().clean()
+        for name in ProfileField:
+            value = data.get(name.value)
+            if value is not None and self.policy and value >= self.policy[name]:
+                self.add_error(name.value, ValidationError(_("You may only narrow who sees this field, not widen it."),
+                                                           code="wider"))
+        return data

@@ -1,0 +1,234 @@
+"""The one place that decides what a viewer sees of a person (DESIGN §5).
+
+Every page, export, PDF and API answer that shows a government user goes through
+``visible_profiles`` (a list) or ``visible_profile`` (one person): both annotate the
+profiles, in the query that fetches them, with the viewer's *level* for each row and
+each field's *audience*, and a field is shown when its audience reaches the level.
+
+Levels (the narrowest audience a viewer still belongs to, for one person):
+
+- the person themself: everything, whatever the audiences (``SELF``);
+- an administrator of the person's organisation (or of one above it), a superadmin:
+  fields for ``admins`` and wider;
+- a verified member of the same organisation: ``organisation`` and wider;
+- any other verified government user (a verified profile anywhere, or an
+  administrator of some organisation): ``verified`` and wider;
+- a signed-in public user, and someone not signed in: ``public`` only.
+
+A field's audience is the narrower of its organisation's policy (the defaults when it
+has none) and the person's own choice (none: the organisation's). Searching combines
+each field's match with its audience condition in the same query, so a search by a
+field the viewer may not see finds nothing through that field.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce, Greatest, Least
+
+from portal.accounts.models import User
+from portal.organisations.models import Organisation
+from portal.permissions import AnyUser, administered_organisations, is_superadmin
+from verification.models import GovernmentProfile, VerificationStatus
+from verification.visibility.models import DEFAULT_AUDIENCES, Audience, ProfileField, column_of
+
+SELF = -1  # below every audience, NOBODY (0) included
+ADMIN, MEMBER, VERIFIED, EVERYONE = Audience.ADMINS, Audience.ORGANISATION, Audience.VERIFIED, Audience.PUBLIC
+
+FIELDS = tuple(ProfileField)
+# Where each field's value is read (and searched).
+SOURCES = {
+    ProfileField.NAME: "user__full_name",
+    ProfileField.DESIGNATION: "designation",
+    ProfileField.ORGANISATION: "organisation__name",
+    ProfileField.OFFICE: "office",
+    ProfileField.OFFICIAL_EMAIL: "official_email",
+    ProfileField.MOBILE: "mobile",
+    ProfileField.EMPLOYEE_CODE: "employee_code",
+}
+SEARCH_MIN, SEARCH_MAX = 3, 100
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking, read once per request (one query): enough to compute their
+    level for any person in SQL."""
+
+    user: AnyUser
+    superadmin: bool = False
+    administers: bool = False  # an administrator of at least one organisation
+    verified_organisation_id: int | None = None  # where they hold a verified profile
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.pk if self.user.is_authenticated else None
+
+    @property
+    def verified(self) -> bool:
+        """A verified government user: verified somewhere, an administrator, or a superadmin."""
+        return self.superadmin or self.administers or self.verified_organisation_id is not None
+
+
+def viewer_of(user: AnyUser) -> Viewer:
+    """The viewer, cached on the request's user object (one query, none when signed out)."""
+    if not user.is_authenticated:
+        return Viewer(user=user)
+    cached = getattr(user, "_visibility_viewer", None)
+    if cached is None:
+        if is_superadmin(user):
+            cached = Viewer(user=user, superadmin=True)
+        else:
+            verified = GovernmentProfile.objects.filter(user_id=OuterRef("pk"), status=VerificationStatus.VERIFIED)
+            row = (
+                User.objects.filter(pk=user.pk)
+                .annotate(verified_in=Subquery(verified.values("organisation_id")[:1]),
+                          administers=Exists(administered_organisations(user)))
+                .values("verified_in", "administers").first()
+            ) or {"verified_in": None, "administers": False}
+            cached = Viewer(user=user, administers=row["administers"], verified_organisation_id=row["verified_in"])
+        user._visibility_viewer = cached
+    return cached
+
+
+def level_expression(viewer: Viewer):
+    """The viewer's level for each profile row, as an SQL expression."""
+    if viewer.user_id is None:
+        return Value(EVERYONE)
+    whens = [When(user_id=viewer.user_id, then=Value(SELF))]
+    if viewer.superadmin:
+        return Case(*whens, default=Value(ADMIN))
+    if viewer.administers:
+        whens.append(When(organisation_id__in=administered_organisations(viewer.user).values("pk"), then=Value(ADMIN)))
+    if viewer.verified_organisation_id is not None:
+        whens.append(When(organisation_id=viewer.verified_organisation_id, then=Value(MEMBER)))
+    return Case(*whens, default=Value(VERIFIED if viewer.verified else EVERYONE))
+
+
+def audience_expression(name: str):
+    """A field's audience for each profile row: the narrower of the organisation's
+    policy (its default when there is none) and the person's own choice."""
+    column = column_of(name)
+    policy = Coalesce(F(f"organisation__visibility_policy__{column}"), Value(int(DEFAULT_AUDIENCES[name])))
+    own = Coalesce(F(f"user__personal_visibility__{column}"), Value(EVERYONE))
+    return Least(policy, own)
+
+
+def _annotated(viewer: Viewer, queryset: QuerySet[GovernmentProfile]) -> QuerySet[GovernmentProfile]:
+    return queryset.annotate(
+        vis_level=level_expression(viewer),
+        **{f"vis_{name}": audience_expression(name) for name in FIELDS},
+    )
+
+
+def _shown(name: str) -> Q:
+    return Q(**{f"vis_{name}__gte": F("vis_level")})
+
+
+def listed(viewer: Viewer, queryset: QuerySet[GovernmentProfile] | None = None) -> QuerySet[GovernmentProfile]:
+    """The profiles the viewer may find, annotated for ``visible_profiles``: verified
+    ones (suspended ones too for their administrators and the person), of which at
+    least one field is visible to the viewer."""
+    queryset = GovernmentProfile.objects.all() if queryset is None else queryset
+    queryset = _annotated(viewer, queryset).annotate(vis_widest=Greatest(*(F(f"vis_{name}") for name in FIELDS)))
+    return queryset.filter(
+        Q(status=VerificationStatus.VERIFIED) | Q(status=VerificationStatus.SUSPENDED, vis_level__lte=ADMIN),
+        vis_widest__gte=F("vis_level"),
+    )
+
+
+def normalise_search(query: str) -> str:
+    return " ".join((query or "").split())[:SEARCH_MAX]
+
+
+def search_q(query: str) -> Q:
+    """Profiles whose visible fields match ``query`` (a substring, any case): each
+    field's match only counts where the field is visible to the viewer (on a queryset
+    from ``listed``). A mobile number is also matched without its spaces."""
+    query = normalise_search(query)
+    condition = Q(pk__in=[])
+    for name in FIELDS:
+        match = Q(**{f"{SOURCES[name]}__icontains": query})
+        if name == ProfileField.MOBILE:
+            digits = query.replace(" ", "").replace("-", "")
+            if digits and digits != query:
+                match |= Q(mobile__icontains=digits)
+        condition |= match & _shown(name)
+    return condition
+
+
+def search_candidates(query: str) -> QuerySet[GovernmentProfile]:
+    """Ids of the profiles matching ``query`` in any field, visible or not: a union of
+    one indexed scan per table (the trigram indexes), so that the audience conditions
+    of ``search_q`` are evaluated on these rows only. Never shown as such."""
+    query = normalise_search(query)
+    digits = query.replace(" ", "").replace("-", "")
+    own = Q(designation__icontains=query) | Q(office__icontains=query) | Q(official_email__icontains=query) | Q(
+        employee_code__icontains=query) | Q(mobile__icontains=digits or query)
+    by_profile = GovernmentProfile.objects.filter(own).values("pk")
+    by_name = GovernmentProfile.objects.filter(
+        user_id__in=User.objects.filter(full_name__icontains=query).values("pk")).values("pk")
+    by_organisation = GovernmentProfile.objects.filter(
+        organisation_id__in=Organisation.objects.filter(name__icontains=query).values("pk")).values("pk")
+    return by_profile.union(by_name, by_organisation)
+
+
+def sort_name():
+    """Sort by the name where it is visible; people whose name is hidden come after,
+    in the order they asked (their name's place in the alphabet is not told)."""
+    return Case(When(_shown(ProfileField.NAME), then=F("user__full_name")), default=Value(None))
+
+
+# Values -------------------------------------------------------------------------------------
+
+@dataclass
+class PersonView:
+    """What a viewer sees of one person: each field's value, or None when hidden."""
+
+    pk: int
+    status: str
+    status_label: str
+    is_self: bool
+    values: dict = field(default_factory=dict)
+
+    def __getattr__(self, name):
+        values = self.__dict__.get("values", {})
+        if name in values:
+            return values[name]
+        raise AttributeError(name)
+
+    @property
+    def shown(self) -> list[tuple[str, str, object]]:
+        """(field, label, value) of the visible fields, in the fields' order."""
+        return [(name, name.label, self.values[name]) for name in FIELDS if self.values.get(name) is not None]
+
+
+def _value(profile: GovernmentProfile, name: str):
+    if name == ProfileField.NAME:
+        return profile.user.full_name or ""
+    if name == ProfileField.ORGANISATION:
+        return profile.organisation.name
+    return getattr(profile, name)
+
+
+def view_of(profile: GovernmentProfile) -> PersonView:
+    """Mask one annotated profile (from ``listed``/``visible_profiles``)."""
+    level = profile.vis_level
+    values = {
+        name: (_value(profile, name) if getattr(profile, f"vis_{name}") >= level else None) for name in FIELDS
+    }
+    return PersonView(pk=profile.pk, status=profile.status, status_label=profile.get_status_display(),
+                      is_self=level == SELF, values=values)
+
+
+def visible_profiles(user: AnyUser, queryset: QuerySet[GovernmentProfile] | None = None) -> QuerySet[GovernmentProfile]:
+    """The profiles of ``queryset`` (all by default) that the viewer may find, with
+    everything needed to mask them in the same query: map ``view_of`` over the rows."""
+    return listed(viewer_of(user), queryset).select_related("user", "organisation")
+
+
+def visible_profile(user: AnyUser, profile: GovernmentProfile | int) -> PersonView | None:
+    """What ``user`` sees of one person (a profile or its id), or None when they may
+    not find them at all."""
+    pk = profile.pk if isinstance(profile, GovernmentProfile) else profile
+    found = visible_profiles(user, GovernmentProfile.objects.filter(pk=pk)).first()
+    return view_of(found) if found is not None else None

@@ -1,0 +1,45 @@
+"""Reads of the directory: every one through rules.visible_profiles, scoped to the viewer."""
+
+from django.db.models import F
+
+from portal.permissions import AnyUser
+from verification.models import HELD_STATUSES, GovernmentProfile
+from verification.visibility.rules import (
+    SEARCH_MIN,
+    PersonView,
+    normalise_search,
+    search_candidates,
+    search_q,
+    sort_name,
+    view_of,
+    visible_profiles,
+)
+
+PAGE_SIZE = 50
+MAX_PAGES = 20  # beyond 1,000 people a search should be narrowed
+EXPORT_MAX = 1000
+
+
+def searchable(query: str) -> bool:
+    return len(normalise_search(query)) >= SEARCH_MIN
+
+
+def directory_search(viewer: AnyUser, query: str, *, offset: int = 0, limit: int = PAGE_SIZE) -> list[PersonView]:
+    """People whose visible fields match ``query``, as the viewer sees them, by
+    visible name: one query. Nothing for a query shorter than SEARCH_MIN."""
+    if not searchable(query):
+        return []
+    found = (
+        visible_profiles(viewer)
+        .filter(pk__in=search_candidates(query))
+        .filter(search_q(query))
+        .order_by(sort_name().asc(nulls_last=True), F("pk").asc())
+    )
+    return [view_of(profile) for profile in found[offset:offset + limit]]
+
+
+def held_profile_of(user: AnyUser) -> GovernmentProfile | None:
+    """The person's verified (or suspended) profile, with its organisation, if any."""
+    if not user.is_authenticated:
+        return None
+    return GovernmentProfile.objects.filter(user=user, status__in=HELD_STATUSES).select_related("organisation").first()

@@ -1,0 +1,124 @@
+"""Pages of profile visibility: the directory of people and its CSV export, a person's
+page, a person's own choices, and an organisation's policy (its admins). What a page
+shows of a person comes from rules.visible_profile(s), never from the model."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from portal.access import rule
+from verification.selectors import organisation_for_admin
+from verification.visibility import services
+from verification.visibility.csv_export import directory_csv
+from verification.visibility.forms import DirectorySearchForm, PersonalVisibilityForm, VisibilityPolicyForm
+from verification.visibility.models import PersonalVisibility, ProfileField, VisibilityPolicy, column_of
+from verification.visibility.rules import normalise_search, viewer_of, visible_profile
+from verification.visibility.selectors import (
+    EXPORT_MAX,
+    MAX_PAGES,
+    PAGE_SIZE,
+    directory_search,
+    held_profile_of,
+    searchable,
+)
+
+
+def _page_number(request) -> int:
+    try:
+        return min(max(int(request.GET.get("page", "1")), 1), MAX_PAGES)
+    except ValueError:
+        return 1
+
+
+@rule("public")
+@require_http_methods(["GET"])
+def directory(request):
+    """Search the people verified on the portal; each shown as the viewer may see them."""
+    form = DirectorySearchForm(request.GET or None)
+    query, people, page, more = "", [], _page_number(request), False
+    if form.is_bound and form.is_valid():
+        query = normalise_search(form.cleaned_data["q"])
+        found = directory_search(request.user, query, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1)
+        people, more = found[:PAGE_SIZE], len(found) > PAGE_SIZE and page < MAX_PAGES
+    viewer = viewer_of(request.user)
+    return render(request, "visibility/directory.html", {
+        "form": form, "query": query, "searched": searchable(query), "people": people, "page": page, "more": more,
+        "verified_viewer": viewer.verified, "page_size": PAGE_SIZE,
+    })
+
+
+@rule("public")
+@require_http_methods(["GET"])
+def person(request, pk):
+    """One person, as the viewer may see them; 404 when they may see nothing of them."""
+    seen = visible_profile(request.user, pk)
+    if seen is None:
+        raise Http404
+    return render(request, "visibility/person.html", {"person": seen})
+
+
+@rule("authenticated")
+@require_http_methods(["GET"])
+def export(request):
+    """The directory's results for a search, as CSV (at most EXPORT_MAX people), as the
+    viewer sees them; audited."""
+    form = DirectorySearchForm(request.GET or None)
+    if not (form.is_bound and form.is_valid() and searchable(form.cleaned_data["q"])):
+        messages.error(request, _("Search for at least three characters before downloading the results."))
+        return redirect("visibility:directory")
+    query = normalise_search(form.cleaned_data["q"])
+    people = directory_search(request.user, query, limit=EXPORT_MAX)
+    services.directory_export_record(query=query, rows=len(people), actor=request.user, request=request)
+    response = HttpResponse(directory_csv(people, status_label=_("Status")), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="people-{timezone.localdate():%Y-%m-%d}.csv"'
+    return response
+
+
+@rule("authenticated")
+@require_http_methods(["GET", "POST"])
+def my_visibility(request):
+    """The person narrows who sees each of their details."""
+    held = held_profile_of(request.user)
+    policy = services.visibility_policy_of(held.organisation) if held else None
+    own = PersonalVisibility.objects.filter(user_id=request.user.pk).first()
+    if request.method == "POST":
+        form = PersonalVisibilityForm(request.POST, policy=policy)
+        if form.is_valid():
+            try:
+                services.personal_visibility_set(choices=form.choices(), actor=request.user, request=request)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, _("Your choices were saved."))
+                return redirect("visibility:mine")
+    else:
+        initial = {}
+        if own is not None:
+            initial = {name.value: getattr(own, column_of(name)) for name in ProfileField}
+        form = PersonalVisibilityForm(initial=initial, policy=policy)
+    return render(request, "visibility/mine.html", {"form": form, "held": held,
+                                                    "seen": visible_profile(request.user, held.pk) if held else None})
+
+
+@rule("administrator_of_organisation")
+@require_http_methods(["GET", "POST"])
+def organisation_visibility(request, pk):
+    """An organisation's admins choose who may see each field of its people."""
+    organisation = organisation_for_admin(request.user, pk)
+    current = services.visibility_policy_of(organisation)
+    if request.method == "POST":
+        form = VisibilityPolicyForm(request.POST)
+        if form.is_valid():
+            services.visibility_policy_set(organisation_id=organisation.pk, audiences=form.audiences(),
+                                           actor=request.user, request=request)
+            messages.success(request, _("Who may see your people's details was saved."))
+            return redirect("visibility:organisation", pk=organisation.pk)
+    else:
+        form = VisibilityPolicyForm(initial={name.value: int(value) for name, value in current.items()})
+    policy = VisibilityPolicy.objects.filter(organisation=organisation).select_related("changed_by").first()
+    return render(request, "visibility/organisation.html",
+                  {"organisation": organisation, "form": form, "policy": policy})
