@@ -1,6 +1,7 @@
 """Idempotent demo data for the embedded default (make run)."""
 
 from allauth.account.models import EmailAddress
+from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -66,3 +67,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded. Demo logins (password for all: {DEMO_PASSWORD}):"))
         for email, _name, _role, _j, desc in USERS:
             self.stdout.write(f"  {email:40} {desc}")
+        # Each feature app's own demo data (a command named seed_demo_<app>), after the core's:
+        # the core names no feature app.
+        for name in sorted(command for command in get_commands() if command.startswith("seed_demo_")):
+            call_command(name, stdout=self.stdout, stderr=self.stderr)

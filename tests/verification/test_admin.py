@@ -1,0 +1,57 @@
+"""The verification models in the Django admin: listed and viewable by a superuser,
+never added, changed or deleted there (changes go through the audited services)."""
+
+import pytest
+from django.test import Client
+
+from tests.factories import UserFactory
+from tests.onboarding.approval_helpers import with_totp
+from tests.verification.helpers import GovernmentProfileFactory
+from verification.models import AddressConfirmation, GovernmentProfile, VerificationSettings, VerificationStatus
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def root_client():
+    root = UserFactory(email="root@nic.in", is_superuser=True, is_staff=True)
+    with_totp(root)
+    client = Client()
+    client.force_login(root)
+    return client
+
+
+def test_profiles_are_listed_and_shown_read_only(root_client):
+    profile = GovernmentProfileFactory(status=VerificationStatus.VERIFIED, official_email="shown@mahaagri.gov.in")
+    listing = root_client.get("/admin/verification/governmentprofile/")
+    assert listing.status_code == 200 and profile.user.email in listing.content.decode()
+    view = root_client.get(f"/admin/verification/governmentprofile/{profile.pk}/change/")
+    assert view.status_code == 200 and "shown@mahaagri.gov.in" in view.content.decode()
+    assert 'name="_save"' not in view.content.decode() and "/delete/" not in view.content.decode()
+
+
+@pytest.mark.parametrize("model", [GovernmentProfile, VerificationSettings, AddressConfirmation])
+def test_nothing_is_added_changed_or_deleted_in_the_admin(root_client, model):
+    name = model._meta.model_name
+    assert root_client.get(f"/admin/verification/{name}/").status_code == 200
+    assert root_client.get(f"/admin/verification/{name}/add/").status_code == 403
+
+
+def test_a_profile_cannot_be_changed_or_deleted_in_the_admin(root_client):
+    profile = GovernmentProfileFactory(status=VerificationStatus.VERIFIED)
+    changed = root_client.post(f"/admin/verification/governmentprofile/{profile.pk}/change/",
+                               {"status": "revoked", "designation": "X"})
+    assert changed.status_code == 403
+    assert root_client.post(f"/admin/verification/governmentprofile/{profile.pk}/delete/", {"post": "yes"}).status_code == 403
+    bulk = root_client.post("/admin/verification/governmentprofile/", {"action": "delete_selected", "_selected_action": [profile.pk]})
+    assert bulk.status_code in (200, 302)
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.VERIFIED and profile.designation != "X"
+
+
+def test_a_links_hash_is_not_shown(root_client):
+    profile = GovernmentProfileFactory(status=VerificationStatus.VERIFIED)
+    link = AddressConfirmation.objects.create(profile=profile, token_hash="f" * 64, email="a@b.gov.in",
+                                              created_at=profile.verified_at, expires_at=profile.verified_at)
+    page = root_client.get(f"/admin/verification/addressconfirmation/{link.pk}/change/").content.decode()
+    assert "a@b.gov.in" in page and "f" * 64 not in page
