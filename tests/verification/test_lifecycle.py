@@ -332,3 +332,37 @@ def test_both_jobs_are_on_the_beat_schedule():
 def test_the_person_sees_when_they_next_confirm(world, due):
     assert lifecycle.next_confirmation_due(due) == due.verified_at + YEAR
     assert timezone.is_aware(lifecycle.next_confirmation_due(due))
+
+
+# Over SMTP --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_every_lifecycle_mail_decodes_exactly_over_smtp(world, language, smtp_server, django_capture_on_commit_callbacks):
+    """The jobs' mails (request, reminder, suspension, lapse) delivered to a real SMTP
+    server on loopback: each subject decodes to exactly the text rendered, the address
+    is the one meant, and the sent copy keeps no working link."""
+    organisation = world["office"]
+    organisation.name = "जिल्हा कृषी अधिकारी कार्यालय, पुणे — District Agriculture Office, Pune, Government of Maharashtra"
+    organisation.save(update_fields=["name"])
+    with time_machine.travel(START, tick=False):
+        profile = verified(world, official_email="asha.k@pune.mahaagri.gov.in", request_language=language)
+        retiring = verified(world, user="public", superannuation_date=date(2026, 2, 1), request_language=language)
+    expected = []
+    for at, job in ((START + timedelta(days=30), tasks.superannuation_lapse), (START + YEAR, tasks.address_reconfirmation),
+                    (START + YEAR + timedelta(days=23), tasks.address_reconfirmation),
+                    (START + YEAR + timedelta(days=30), tasks.address_reconfirmation)):
+        since = OutboxMessage.objects.count()
+        with time_machine.travel(at, tick=False), django_capture_on_commit_callbacks(execute=True):
+            job()
+        expected += list(OutboxMessage.objects.order_by("id")[since:].values_list("message_id", "subject", "to"))
+    assert len(expected) == 4
+    received = {message["Message-ID"]: message for message in smtp_server.messages}
+    for message_id, subject, to in expected:
+        message = received[message_id]
+        assert str(message["Subject"]) == subject and "=?" not in str(message["Subject"])
+        assert [address.addr_spec for address in message["To"].addresses] == to
+        assert "District Agriculture Office, Pune" in subject
+    assert [to for _id, _subject, to in expected] == [
+        [world["public"].email], ["asha.k@pune.mahaagri.gov.in"], ["asha.k@pune.mahaagri.gov.in"], [world["person"].email]]
+    stored = OutboxMessage.objects.get(message_id=expected[1][0])
+    assert stored.status == "sent" and "/verification/confirm/" not in stored.body and profile.pk and retiring.pk
