@@ -18,6 +18,7 @@ from monitoring.forms import AuditFilterForm, DashboardFilterForm
 from monitoring.scope import Scope, audit_scope, dashboard_scope
 from onboarding.models import ApplicationStatus, Stage
 from portal.access import rule
+from portal.audit.models import AuditEvent
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import RULES, is_auditor, is_superadmin
 
@@ -120,9 +121,12 @@ def dashboard_export(request):
     return response
 
 
-def _audit_filters(form: AuditFilterForm, scope: Scope) -> AuditFilters:
-    if not form.is_bound or not form.is_valid():
+def _audit_filters(form: AuditFilterForm, scope: Scope) -> AuditFilters | None:
+    """The filters asked for; None when one is wrong (it is told at its field, and nothing is listed)."""
+    if not form.is_bound:
         return AuditFilters()
+    if not form.is_valid():
+        return None
     data = form.cleaned_data
     organisation = None
     if data["organisation"]:
@@ -130,7 +134,7 @@ def _audit_filters(form: AuditFilterForm, scope: Scope) -> AuditFilters:
                         .filter(code=data["organisation"]).order_by("id").first())
         if organisation is None:
             form.add_error("organisation", _("No organisation with this short code is within what you may see."))
-            return AuditFilters()
+            return None
     return AuditFilters(actor=data["actor"].strip(), action=data["action"], organisation=organisation,
                         since=data["since"], until=data["until"])
 
@@ -141,7 +145,8 @@ def audit_log(request):
     scope = audit_scope(request.user)
     form = AuditFilterForm(request.GET or None)
     filters = _audit_filters(form, scope)
-    page = Paginator(audit_events(scope, filters), AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    events = audit_events(scope, filters) if filters is not None else AuditEvent.objects.none()
+    page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     query = {name: request.GET.get(name, "")[:254] for name in ("actor", "action", "organisation", "since", "until")}
     if form.errors:
         query = {}

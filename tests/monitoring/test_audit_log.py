@@ -1,0 +1,99 @@
+"""The audit log viewer: who may read it, what each reader sees (their scope only),
+its filters, and the result of the last scheduled chain check."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from monitoring import services
+from monitoring.models import AuditChainCheck
+from portal.audit.models import AuditAction
+from portal.audit.services import audit_record
+from tests.factories import ApplicationFactory
+from tests.verification.helpers import signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def events(world):
+    """One event about each organisation, one about an application of each state, and
+    one about nothing in particular (a login)."""
+    for key in ("agri", "pune", "health", "revenue"):
+        audit_record(actor=world["superadmin"], action=AuditAction.ORGANISATION_ACTIVATED, target=world[key])
+    mh = ApplicationFactory(jurisdiction="MH", organisation_name="Application MH", reference="ONB-2026-900001")
+    ka = ApplicationFactory(jurisdiction="KA", organisation_name="Application KA", reference="ONB-2026-900002")
+    pune_own = ApplicationFactory(jurisdiction="MH", organisation=world["pune"], reference="ONB-2026-900003")
+    for application in (mh, ka, pune_own):
+        audit_record(actor=world["state_admin_mh"], action=AuditAction.STEP_DECIDED, target=application)
+    audit_record(actor=world["public"], action=AuditAction.USER_LOGGED_IN, target=world["public"])
+
+
+def seen(client, query=""):
+    response = client.get("/monitoring/audit/" + query)
+    assert response.status_code == 200
+    html = response.content.decode()
+    targets = ("Agriculture Department, Maharashtra", "District Agriculture Office, Pune",
+               "Health Department, Maharashtra", "Revenue Department, Karnataka",
+               "ONB-2026-900001", "ONB-2026-900002", "ONB-2026-900003", "someone@gmail.com")
+    return {target for target in targets if f"<td class=\"text-break\">{target}</td>" in html}, html
+
+
+ORGS = {"Agriculture Department, Maharashtra", "District Agriculture Office, Pune", "Health Department, Maharashtra",
+        "Revenue Department, Karnataka"}
+
+
+def test_who_reads_what(world, events):
+    everything = ORGS | {"ONB-2026-900001", "ONB-2026-900002", "ONB-2026-900003", "someone@gmail.com"}
+    assert seen(signed_in(world["superadmin"]))[0] == everything
+    assert seen(signed_in(world["auditor_all"]))[0] == everything
+    assert seen(signed_in(world["auditor_mh"]))[0] == ORGS - {"Revenue Department, Karnataka"} | {
+        "ONB-2026-900001", "ONB-2026-900003"}
+    # An organisation admin: their organisation and the office below it, its application.
+    assert seen(signed_in(world["admin_agri"]))[0] == {
+        "Agriculture Department, Maharashtra", "District Agriculture Office, Pune", "ONB-2026-900003"}
+    assert seen(signed_in(world["admin_revenue"]))[0] == {"Revenue Department, Karnataka"}
+    # A state administrator's role gives no access to the log; nor does none.
+    assert signed_in(world["state_admin_mh"]).get("/monitoring/audit/").status_code == 403
+    assert signed_in(world["public"]).get("/monitoring/audit/").status_code == 403
+
+
+def test_filters(world, events):
+    client = signed_in(world["superadmin"])
+    assert seen(client, "?actor=admin.mh")[0] == {"ONB-2026-900001", "ONB-2026-900002", "ONB-2026-900003"}
+    assert seen(client, "?action=user.logged_in")[0] == {"someone@gmail.com"}
+    assert seen(client, "?organisation=mh-pune")[0] == {"District Agriculture Office, Pune", "ONB-2026-900003"}
+    today = timezone.localdate()
+    assert seen(client, f"?since={today}&until={today}")[0] == ORGS | {
+        "ONB-2026-900001", "ONB-2026-900002", "ONB-2026-900003", "someone@gmail.com"}
+    assert seen(client, f"?until={today - timedelta(days=1)}")[0] == set()
+
+
+def test_the_organisation_filter_stays_within_the_scope(world, events):
+    found, html = seen(signed_in(world["admin_agri"]), "?organisation=KA-REV")
+    assert found == set()
+    assert "No organisation with this short code is within what you may see." in html
+
+
+def test_bad_filters_are_told_at_their_field(world, events):
+    client = signed_in(world["superadmin"])
+    found, html = seen(client, "?since=2026-13-45&until=x&action=nonsense&page=abc")
+    assert "Enter a valid date" in html and "Select a valid choice" in html
+    found, html = seen(client, "?since=2026-05-02&until=2026-05-01")
+    assert "The end of the period is before its start." in html
+    found, html = seen(client, "?since=1900-01-01")
+    assert "Enter a date between 2000 and next year." in html
+    assert seen(client, "?actor=" + "a" * 1000)[0] == set()
+
+
+def test_chain_check_result(world, events):
+    client = signed_in(world["auditor_all"])
+    assert "The chain has not been checked yet" in seen(client)[1]
+    check = services.audit_chain_check()
+    assert check.intact and check.events >= 8 and check.problems == 0
+    assert "The chain was intact when last checked" in seen(client)[1]
+    AuditChainCheck.objects.create(checked_at=timezone.now() + timedelta(minutes=1), intact=False, events=9, problems=1,
+                                   first_problem="#5: the row was edited")
+    html = seen(client)[1]
+    assert "found 1 problem(s)" in html and "#5: the row was edited" in html

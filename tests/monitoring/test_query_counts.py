@@ -1,0 +1,110 @@
+"""Exact query counts of the monitoring pages, the same at two data sizes (CONVENTIONS:
+query counts are asserted exactly; when a count changes, the commit says why)."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from monitoring import services
+from monitoring.models import ExpectedOffice
+from monitoring.selectors import roster_model
+from portal.audit.models import AuditAction
+from portal.audit.services import audit_record
+from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationFactory
+from tests.verification.helpers import GovernmentProfileFactory, signed_in
+from verification.models import VerificationStatus
+
+pytestmark = pytest.mark.django_db
+
+ROSTERS = 1 if roster_model() is not None else 0
+
+
+@pytest.fixture(params=[1, 30], ids=["small", "larger"])
+def data(request, world):
+    """``n`` more of everything in Maharashtra, below the Agriculture Department: offices
+    (active, with users), applications with steps (overdue, decided), expected offices
+    matched in every way, and audit events (more than a page of each at 30)."""
+    n = request.param
+    now = timezone.now()
+    for i in range(n):
+        office = OrganisationFactory(name=f"Taluka office {i}", short_code=f"MH-T{i}", parent=world["agri"],
+                                     activated_at=now - timedelta(days=i * 10))
+        GovernmentProfileFactory(organisation=office, status=VerificationStatus.VERIFIED)
+        GovernmentProfileFactory(organisation=office)
+        application = ApplicationFactory(status="with_authority", jurisdiction="MH", organisation=office)
+        ApprovalStepFactory(application=application, stage="authority", opened_at=now - timedelta(days=9),
+                            due_at=now - timedelta(days=2))
+        decided = ApplicationFactory(status="with_state", jurisdiction="MH", organisation=office)
+        ApprovalStepFactory(application=decided, stage="authority", opened_at=now - timedelta(days=9),
+                            decision="approve", decided_at=now - timedelta(days=i % 5))
+        ApplicationFactory(status="draft", reference=None, jurisdiction="MH",
+                           data={"organisation": {"short_code": f"MH-D{i}"}})
+        # (One of each a day, so that every page has offices with a short code and with a domain.)
+        target = date(2026, 1, 1) + timedelta(days=i)
+        for code in (f"MH-T{i}", f"MH-D{i}", f"MH-N{i}"):
+            ExpectedOffice.objects.create(jurisdiction="MH", name=f"Expected {code}", short_code=code,
+                                          contact_email=f"{code.lower()}@mh.gov.in", target_date=target)
+        ExpectedOffice.objects.create(jurisdiction="MH", name=f"Expected by domain {i}", official_domain=f"t{i}.mh.gov.in",
+                                      contact_email=f"d{i}@mh.gov.in", target_date=target)
+        for _j in range(2):
+            audit_record(actor=world["superadmin"], action=AuditAction.ORGANISATION_ACTIVATED, target=office)
+            audit_record(actor=world["superadmin"], action=AuditAction.STEP_DECIDED, target=application)
+    services.figures_refresh()
+    services.audit_chain_check()
+    return n
+
+
+def count(client, url, expected, django_assert_num_queries):
+    assert client.get(url).status_code == 200  # a first request, so that nothing pending (messages) counts
+    with django_assert_num_queries(expected):
+        response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+# Every signed-in page starts with 3 queries: 1 the session, 2 the user, 3 the user's
+# platform roles (read once a request). A platform role adds 4 their TOTP authenticator
+# (the MFA middleware: every platform role must have one).
+#
+# Dashboard: 5 does the viewer administer an organisation (the scope; not asked of a
+# platform role of everything), 6 the organisations table counted (the pager), 7
+# applications by state, 8 overdue steps counted, 9 the longest overdue (asked only
+# when there are some: there are at both sizes), 10 medians per stage, 11 onboarded per
+# month, 12 verified and waiting users (summary table), 13 when they were counted, 14
+# rosters imported (when the roster app is installed: ROSTERS), 15 the table's page.
+# An organisation admin has no TOTP query (no platform role) but their rule asks once
+# more whether they administer an organisation.
+DASHBOARD = {"superadmin": 13, "state_admin_mh": 14, "admin_agri": 14}
+
+
+@pytest.mark.parametrize("role", sorted(DASHBOARD))
+def test_dashboard(world, data, role, django_assert_num_queries):
+    client = signed_in(world[role])
+    count(client, "/monitoring/", DASHBOARD[role] + ROSTERS, django_assert_num_queries)
+    count(client, "/monitoring/?state=MH&sort=-verified&page=2", DASHBOARD[role] + ROSTERS, django_assert_num_queries)
+
+
+# Tracker (a state administrator): 5 the list counted, 6 its page with whether each office
+# is active, 7 organisations with the page's short codes, 8 those with its domains, 9 the
+# applications matching either, 10 their open steps.
+TRACKER = 10
+
+
+def test_tracker(world, data, django_assert_num_queries):
+    html = count(signed_in(world["state_admin_mh"]), "/monitoring/adoption/", TRACKER, django_assert_num_queries)
+    assert html.count("Send a reminder<span") >= min(data * 3, 25) - data
+
+
+# Audit log: 5 does the viewer administer an organisation (the scope), 6 the events
+# counted, 7 their page, 8 the last chain check. An auditor of everything is not asked
+# 5, an organisation admin is asked once more by the rule; an organisation filter adds
+# one query to find it.
+AUDIT = {"auditor_all": 7, "auditor_mh": 8, "admin_agri": 8}
+
+
+@pytest.mark.parametrize("role", sorted(AUDIT))
+def test_audit_log(world, data, role, django_assert_num_queries):
+    client = signed_in(world[role])
+    count(client, "/monitoring/audit/", AUDIT[role], django_assert_num_queries)
+    count(client, "/monitoring/audit/?organisation=mh-t0&page=2", AUDIT[role] + 1, django_assert_num_queries)
