@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from portal.permissions import is_auditor, is_state_admin, is_superadmin
+from portal.permissions import is_auditor, is_state_admin, is_superadmin, may_manage_roles, may_read_role_report
 
 
 def portal(request):
@@ -11,4 +11,7 @@ def portal(request):
         "is_superadmin": user is not None and is_superadmin(user),
         "is_state_admin": user is not None and is_state_admin(user),
         "is_auditor": user is not None and is_auditor(user),
+        # The roles pages (read with the platform roles: no query of their own).
+        "may_manage_roles": user is not None and may_manage_roles(user),
+        "may_read_role_report": user is not None and may_read_role_report(user),
     }

@@ -12,6 +12,10 @@ access at the next request:
   organisation, which covers every office below it; being the nodal officer of an
   application.
 
+A role may carry an end date (``ends_at`` on the grant or on the admin membership):
+past it, every question here treats it as gone, in the query itself; the beat job
+``role_expiries_record`` only writes down afterwards that it ended (audit log).
+
 Feature apps describe their objects with an ``ObjectScope`` (which fields hold the
 owner, the jurisdiction and the organisation) and ask ``visible``/``can_view``;
 they never write their own role filters. The names of the view rules (``@rule``)
@@ -25,15 +29,18 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import CharField, Exists, Model, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.db.models.lookups import Contains
+from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
 from portal.accounts.models import User
 from portal.organisations.models import (
     Membership,
+    MembershipRole,
     Organisation,
     OrganisationUserObjectPermission,
     PlatformRole,
     PlatformRoleGrant,
+    in_force_q,
 )
 from portal.organisations.states import CENTRAL
 
@@ -46,17 +53,38 @@ EVERYWHERE = ""  # the jurisdiction of a grant that covers every state and the c
 
 # Platform roles -------------------------------------------------------------------
 
-def platform_roles_of(user: AnyUser) -> set[tuple[str, str]]:
-    """Active platform role grants of a user as (role, jurisdiction) pairs, read once per request."""
-    if not user.is_authenticated:
-        return set()
+_ADMIN_MARK = "~organisation_admin"  # not a platform role: marks "administers an organisation" in _roles_of
+
+
+def _roles_of(user: AnyUser) -> set[tuple[str, str]]:
+    """The user's platform role grants in force, as (role, jurisdiction) pairs, plus
+    (_ADMIN_MARK, "") when they administer some organisation: one query, once per
+    request (the navigation asks both on every page)."""
     cached = getattr(user, "_platform_roles_cache", None)
     if cached is None:
-        cached = set(
-            PlatformRoleGrant.objects.filter(user=user, revoked_at__isnull=True).values_list("role", "jurisdiction")
+        now = timezone.now()
+        grants = PlatformRoleGrant.objects.filter(in_force_q(now=now), user=user).values_list("role", "jurisdiction")
+        admin = (
+            _admin_permission_rows(user, now)
+            .annotate(mark=Value(_ADMIN_MARK, output_field=CharField()), blank=Value("", output_field=CharField()))
+            .values_list("mark", "blank")
         )
+        cached = set(grants.union(admin))
         user._platform_roles_cache = cached
     return cached
+
+
+def platform_roles_of(user: AnyUser) -> set[tuple[str, str]]:
+    """Platform role grants of a user in force (not revoked, not past their end date)
+    as (role, jurisdiction) pairs, read once per request."""
+    if not user.is_authenticated:
+        return set()
+    return {pair for pair in _roles_of(user) if pair[0] != _ADMIN_MARK}
+
+
+def administers_some_organisation(user: AnyUser) -> bool:
+    """Whether the user is an admin (in force) of at least one organisation; read with the platform roles."""
+    return user.is_authenticated and (_ADMIN_MARK, "") in _roles_of(user)
 
 
 def is_superadmin(user: AnyUser) -> bool:
@@ -114,11 +142,22 @@ def needs_second_factor(user: AnyUser) -> bool:
 
 # Organisations (guardian object roles) ---------------------------------------------
 
-def _directly_administered_ids(user: AnyUser) -> QuerySet:
+def _admin_permission_rows(user: AnyUser, now=None) -> QuerySet:
+    """The user's guardian "administer" rows whose admin role has not ended: an admin
+    membership past its end date takes its organisation's row out (before the beat
+    job removes the row itself)."""
+    ended = Membership.objects.filter(
+        user_id=user.pk, organisation_id=OuterRef("content_object_id"), role=MembershipRole.ADMIN,
+        ends_at__lte=now or timezone.now(),
+    )
     return OrganisationUserObjectPermission.objects.filter(
-        user=user, permission__codename="administer_organisation",
+        user_id=user.pk, permission__codename="administer_organisation",
         permission__content_type__app_label="organisations",
-    ).values("content_object_id")
+    ).exclude(Exists(ended))
+
+
+def _directly_administered_ids(user: AnyUser) -> QuerySet:
+    return _admin_permission_rows(user).values("content_object_id")
 
 
 def administered_organisations(user: AnyUser) -> QuerySet[Organisation]:
@@ -129,7 +168,7 @@ def administered_organisations(user: AnyUser) -> QuerySet[Organisation]:
         return Organisation.objects.none()
     if is_superadmin(user):
         return Organisation.objects.all()
-    direct = get_objects_for_user(user, ADMINISTER_ORGANISATION, klass=Organisation, accept_global_perms=False)
+    direct = Organisation.objects.filter(pk__in=_directly_administered_ids(user))
     # An organisation is covered by an administered one that is itself or one of its
     # ancestors (whose id is then in its ancestry: "/3/17/").
     marker = Concat(Value("/"), Cast("pk", CharField()), Value("/"))
@@ -238,6 +277,51 @@ def is_owner(user: AnyUser, obj: Model, scope: ObjectScope) -> bool:
     return owned(user, type(obj).objects.filter(pk=obj.pk), scope).exists()
 
 
+# Granting roles -----------------------------------------------------------------------
+#
+# The roles, highest first: superadmin > state administrator > auditor > organisation
+# admin > member. Nobody grants a role above their own, and nobody grants, changes or
+# revokes a role of their own (not even a superadmin). Within that:
+# - superadmins grant and revoke every platform role (superadmin included: someone
+#   must) and the admin role of any organisation;
+# - organisation admins grant and revoke the admin role of the organisations they
+#   administer (theirs and the offices below it), to people who are active members
+#   of it or of an office below it; never a platform role;
+# - state administrators and auditors grant nothing: a state administrator approves
+#   applications and does not administer organisations; an auditor changes nothing
+#   (even one who also administers an organisation).
+# A role past its end date grants nothing (every question above ignores it). The
+# services (portal.organisations.services) ask these questions again under their locks.
+
+def may_grant_platform_roles(user: AnyUser) -> bool:
+    return is_superadmin(user)
+
+
+def may_grant_admin(user: AnyUser, organisation: Organisation) -> bool:
+    """Whether the user may grant and revoke the admin role of this organisation."""
+    if is_superadmin(user):
+        return True
+    return not is_auditor(user) and may_administer(user, organisation)
+
+
+def may_manage_roles(user: AnyUser) -> bool:
+    """Whether the role pages are for the user at all (the navigation, the rule)."""
+    return is_superadmin(user) or (administers_some_organisation(user) and not is_auditor(user))
+
+
+def organisations_for_role_admin(user: AnyUser) -> QuerySet[Organisation]:
+    """The organisations whose admins the user grants and revokes (lazy; a subquery)."""
+    if not user.is_authenticated or (is_auditor(user) and not is_superadmin(user)):
+        return Organisation.objects.none()
+    return administered_organisations(user)
+
+
+def may_read_role_report(user: AnyUser) -> bool:
+    """Superadmins, auditors and state administrators (their jurisdictions) and
+    organisation admins (their organisations) read who holds which role there."""
+    return is_superadmin(user) or bool(platform_roles_of(user)) or administers_some_organisation(user)
+
+
 # Rules of the views (portal.access.rule) ---------------------------------------------
 
 # name -> a question about the signed-in user, or None when the view checks a
@@ -263,6 +347,11 @@ RULES: dict[str, Callable[[AnyUser], bool] | None] = {
     or administered_organisations(user).exists(),
     "audit_log": lambda user: is_superadmin(user) or is_auditor(user) or administered_organisations(user).exists(),
     "adoption_tracker": lambda user: is_superadmin(user) or is_state_admin(user) or is_auditor(user),
+    # Roles: the pages of those who grant some role (superadmins, organisation admins);
+    # one organisation's admins page answers through its scoped selector (404); the
+    # report for anyone with a scope of their own.
+    "role_manager": may_manage_roles,
+    "role_report": may_read_role_report,
 }
 SIGNED_OUT_RULES = {"public", "token"}
 
@@ -272,7 +361,7 @@ SIGNED_OUT_RULES = {"public", "token"}
 def superadmin_emails() -> list[str]:
     return sorted(set(
         User.objects.filter(is_active=True)
-        .filter(Q(is_superuser=True) | Q(platform_roles__role=PlatformRole.SUPERADMIN, platform_roles__revoked_at__isnull=True))
+        .filter(Q(is_superuser=True) | (Q(platform_roles__role=PlatformRole.SUPERADMIN) & in_force_q("platform_roles__")))
         .values_list("email", flat=True)
     ))
 
@@ -281,7 +370,7 @@ def state_admin_emails(jurisdictions: Iterable[str]) -> dict[str, list[str]]:
     """{jurisdiction: [emails]} of the active state administrators of each jurisdiction."""
     found: dict[str, set[str]] = {}
     rows = PlatformRoleGrant.objects.filter(
-        role=PlatformRole.STATE_ADMIN, revoked_at__isnull=True, user__is_active=True, jurisdiction__in=set(jurisdictions)
+        in_force_q(), role=PlatformRole.STATE_ADMIN, user__is_active=True, jurisdiction__in=set(jurisdictions)
     ).values_list("jurisdiction", "user__email")
     for jurisdiction, email in rows:
         found.setdefault(jurisdiction, set()).add(email)

@@ -272,6 +272,8 @@ CELERY_BEAT_SCHEDULE = {
     "approval-letters-issue": {"task": "onboarding.tasks.approval_letters_issue", "schedule": timedelta(minutes=15)},
     # The audit chain's head, written outside the database (log and superadmins' mail).
     "audit-head-publish": {"task": "portal.audit.tasks.audit_head_publish", "schedule": timedelta(days=1)},
+    # Roles past their end date (already without effect) recorded in the audit log, once each.
+    "role-expiries-record": {"task": "portal.organisations.tasks.role_expiries_record", "schedule": timedelta(minutes=15)},
     # Verifications lapsing at superannuation; the yearly confirmation of the official address.
     "verification-superannuation-lapse": {"task": "verification.tasks.superannuation_lapse",
                                           "schedule": timedelta(hours=1)},

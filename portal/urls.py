@@ -32,6 +32,7 @@ urlpatterns = [
     path("portal/", include("portal.accounts.urls")),
     path("portal/outbox/", include("portal.mail.urls")),
     path("portal/organisations/", include("portal.organisations.urls")),
+    path("portal/roles/", include("portal.organisations.role_urls")),
     path("onboarding/", include("onboarding.urls")),
     path("verification/", include("verification.urls")),
     path("monitoring/", include("monitoring.urls")),

@@ -68,6 +68,10 @@ class AuditAction(models.TextChoices):
     VISIBILITY_POLICY_CHANGED = "visibility.policy_changed", _("Profile visibility of an organisation changed")
     PERSONAL_VISIBILITY_CHANGED = "visibility.personal_changed", _("A person narrowed who sees their details")
     DIRECTORY_EXPORTED = "directory.exported", _("Directory of people exported")
+    MEMBERSHIP_REVOKED = "membership.revoked", _("Organisation role revoked")
+    MEMBERSHIP_EXPIRED = "membership.expired", _("Organisation role ended: its end date passed")
+    PLATFORM_ROLE_EXPIRED = "platform_role.expired", _("Platform role ended: its end date passed")
+    ROLE_REPORT_EXPORTED = "roles.report_exported", _("Report of who holds which role downloaded")
 
 
 class AuditEvent(models.Model):

@@ -175,6 +175,11 @@ class Membership(models.Model):
         indexes = [models.Index(fields=["role", "ends_at"], condition=Q(ends_at__isnull=False), name="membership_admin_ends")]
 
     @property
+    def held_since(self):
+        """When the admin role was granted (an organisation's first admin: when the membership was made)."""
+        return self.granted_at or self.created_at
+
+    @property
     def admin_in_force(self):
         return self.is_active and self.role == MembershipRole.ADMIN and not ended(self.ends_at)
 
@@ -200,6 +205,10 @@ class PlatformRoleGrant(models.Model):
     # expiry once, setting revoked_at to it.
     ends_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def held_since(self):
+        return self.granted_at
 
     class Meta:
         indexes = [models.Index(fields=["ends_at"], condition=Q(revoked_at__isnull=True, ends_at__isnull=False),

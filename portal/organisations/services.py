@@ -1,13 +1,19 @@
-"""Writes to organisations: activating one and making its first admin."""
+"""Writes to organisations: activating one and making its first admin; granting,
+revoking and expiring roles (platform roles, an organisation's admins)."""
+
+from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
+from portal.accounts.official_email import classify_email
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.organisations.models import (
@@ -20,10 +26,19 @@ from portal.organisations.models import (
     OrganisationStatus,
     PlatformRole,
     PlatformRoleGrant,
+    ended,
 )
 from portal.organisations.selectors import domain_claims_of
 from portal.organisations.states import JURISDICTION_CHOICES
-from portal.permissions import ADMINISTER_ORGANISATION, VIEW_ORGANISATION_DASHBOARD, AnyUser, is_superadmin
+from portal.permissions import (
+    ADMINISTER_ORGANISATION,
+    VIEW_ORGANISATION_DASHBOARD,
+    AnyUser,
+    may_grant_admin,
+    may_grant_platform_roles,
+)
+
+REASON_MAX_LENGTH = 500
 
 ORGANISATION_FIELDS = ("name", "name_local", "short_code", "org_type", "level", "state", "district")
 
@@ -125,51 +140,277 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
     return administered
 
 
+# Roles -------------------------------------------------------------------------------------
+#
+# Who may grant what is portal.permissions' question (may_grant_platform_roles,
+# may_grant_admin); the services ask it again under their locks, and add what holds
+# for everyone: nobody changes their own roles, an end date is in the future, and an
+# organisation keeps at least one admin whose role does not end by itself.
+
+class LastAdmin(ValidationError):
+    """Refused: the organisation would have no admin left whose role does not end."""
+
+
 def _check_role_granter(actor: AnyUser | None) -> None:
     """Platform roles are granted and revoked by a superadmin, or by the system
     (``actor`` None: management commands such as seed_demo)."""
-    if actor is not None and not is_superadmin(actor):
-        raise PermissionDenied
+    if actor is not None and not may_grant_platform_roles(actor):
+        raise PermissionDenied(_("Only a superadmin grants or revokes platform roles."))
+
+
+def _check_not_own(actor: AnyUser | None, user_id: int) -> None:
+    if actor is not None and actor.pk == user_id:
+        raise PermissionDenied(_("Nobody grants, changes or revokes a role of their own: another administrator does."))
+
+
+def _check_end(ends_at: datetime | None, now: datetime) -> None:
+    if ends_at is not None and ends_at <= now:
+        raise ValidationError(_("The end date must be in the future."), code="ends_in_past")
+
+
+def _bounded_reason(reason: str) -> str:
+    return " ".join((reason or "").split())[:REASON_MAX_LENGTH]
+
+
+def _with(values: dict, **optional: object) -> dict:
+    """``values`` with each optional entry that is set (audit rows name an end date or
+    a reason only when there is one)."""
+    return {**values, **{key: value for key, value in optional.items() if value}}
+
+
+def _grant_expire(grant: PlatformRoleGrant) -> None:
+    """Record, once, that a grant (locked, past its end date) ended by itself."""
+    grant.revoked_at = grant.ends_at
+    grant.save(update_fields=["revoked_at"])
+    audit_record(actor=None, action=AuditAction.PLATFORM_ROLE_EXPIRED, target=grant.user,
+                 old={"grant": grant.pk, "role": grant.role, "jurisdiction": grant.jurisdiction},
+                 new={"ended_at": grant.ends_at})
 
 
 def platform_role_grant(
-    *, user: AbstractBaseUser, role: str, jurisdiction: str, actor: AnyUser | None, request: HttpRequest | None = None
+    *, user: AbstractBaseUser, role: str, jurisdiction: str, actor: AnyUser | None, ends_at: datetime | None = None,
+    reason: str = "", request: HttpRequest | None = None,
 ) -> PlatformRoleGrant:
-    """Give ``user`` a platform role over ``jurisdiction`` (a state/UT code, CENTRAL,
-    or "" for everything; a superadmin's is always ""), with an audit row. Returns the
-    active grant; granting a role the user already holds changes nothing."""
+    """Give ``user`` a platform role over ``jurisdiction`` (a state administrator: a
+    state/UT code or CENTRAL; an auditor: one of those or "" for everything; a
+    superadmin: always ""), until ``ends_at`` (None: until revoked), with an audit row.
+    Returns the grant in force; granting a role the user already holds changes nothing
+    but its end date."""
     _check_role_granter(actor)
+    _check_not_own(actor, user.pk)
     if role not in PlatformRole.values:
         raise ValueError(f"unknown platform role {role!r}")
     if jurisdiction and (role == PlatformRole.SUPERADMIN or jurisdiction not in dict(JURISDICTION_CHOICES)):
         raise ValueError(f"jurisdiction {jurisdiction!r} is not one a {role} role can have")
+    if role == PlatformRole.STATE_ADMIN and not jurisdiction:
+        raise ValueError("a state administrator's jurisdiction is one state/UT or CENTRAL")
+    now = timezone.now()
+    _check_end(ends_at, now)
+    reason = _bounded_reason(reason)
     with transaction.atomic():
         # The user's row serialises grants and revocations of their roles.
         get_user_model().objects.select_for_update().filter(pk=user.pk).get()
-        grant = PlatformRoleGrant.objects.filter(user=user, role=role, jurisdiction=jurisdiction,
-                                                 revoked_at__isnull=True).first()
+        grant = PlatformRoleGrant.objects.select_for_update().filter(
+            user=user, role=role, jurisdiction=jurisdiction, revoked_at__isnull=True).first()
+        if grant is not None and ended(grant.ends_at, now):
+            _grant_expire(grant)
+            grant = None
         if grant is not None:
+            if grant.ends_at == ends_at:
+                return grant
+            old_end, grant.ends_at = grant.ends_at, ends_at
+            grant.save(update_fields=["ends_at"])
+            audit_record(actor=actor, action=AuditAction.PLATFORM_ROLE_GRANTED, target=user, request=request,
+                         old={"grant": grant.pk, "ends_at": old_end},
+                         new=_with({"grant": grant.pk, "role": role, "jurisdiction": jurisdiction, "ends_at": ends_at},
+                                   reason=reason))
             return grant
         grant = PlatformRoleGrant.objects.create(
-            user=user, role=role, jurisdiction=jurisdiction,
+            user=user, role=role, jurisdiction=jurisdiction, ends_at=ends_at,
             granted_by=actor if actor is not None and actor.is_authenticated else None,
         )
         audit_record(actor=actor, action=AuditAction.PLATFORM_ROLE_GRANTED, target=user, request=request,
-                     new={"grant": grant.pk, "role": role, "jurisdiction": jurisdiction})
+                     new=_with({"grant": grant.pk, "role": role, "jurisdiction": jurisdiction}, ends_at=ends_at,
+                               reason=reason))
     return grant
 
 
-def platform_role_revoke(*, grant_id: int, actor: AnyUser | None, request: HttpRequest | None = None) -> PlatformRoleGrant:
+def platform_role_revoke(
+    *, grant_id: int, actor: AnyUser | None, reason: str = "", request: HttpRequest | None = None,
+) -> PlatformRoleGrant:
     """End a platform role grant (its rights end at the holder's next request), with an
-    audit row. Revoking one already revoked changes nothing."""
+    audit row. Revoking one already revoked changes nothing; one past its end date is
+    recorded as having ended by itself."""
     _check_role_granter(actor)
+    reason = _bounded_reason(reason)
     with transaction.atomic():
         grant = PlatformRoleGrant.objects.select_for_update().select_related("user").get(pk=grant_id)
+        _check_not_own(actor, grant.user_id)
         if grant.revoked_at is not None:
+            return grant
+        if ended(grant.ends_at):
+            _grant_expire(grant)
             return grant
         grant.revoked_at = timezone.now()
         grant.save(update_fields=["revoked_at"])
         audit_record(actor=actor, action=AuditAction.PLATFORM_ROLE_REVOKED, target=grant.user, request=request,
                      old={"grant": grant.pk, "role": grant.role, "jurisdiction": grant.jurisdiction},
-                     new={"revoked_at": grant.revoked_at})
+                     new=_with({"revoked_at": grant.revoked_at}, reason=reason))
     return grant
+
+
+def _locked_organisation(organisation_id: int, actor: AnyUser | None, user_id: int) -> Organisation:
+    """The organisation, locked (it serialises every change of its admins, so two
+    revocations racing cannot both pass the last-admin check), once the actor may
+    grant its admin role and is not acting on themself."""
+    organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
+    if actor is not None and not may_grant_admin(actor, organisation):
+        raise PermissionDenied(_("You may grant and revoke the admin role only in the organisations you administer."))
+    _check_not_own(actor, user_id)
+    return organisation
+
+
+def _check_keeps_an_admin(organisation: Organisation, *, leaving_user_id: int) -> None:
+    """Refuse when no admin of the organisation in force and without an end date would
+    remain besides ``leaving_user_id`` (who is being removed, or given an end date)."""
+    others = Membership.objects.filter(
+        organisation=organisation, role=MembershipRole.ADMIN, is_active=True, ends_at__isnull=True, user__is_active=True,
+    ).exclude(user_id=leaving_user_id)
+    if not others.exists():
+        raise LastAdmin(
+            _("%(organisation)s would have no admin left whose role does not end: grant the admin role to someone "
+              "else first (without an end date).") % {"organisation": organisation.name},
+            code="last_admin",
+        )
+
+
+def _eligible_for_admin(organisation: Organisation, user: AbstractBaseUser, now: datetime) -> bool:
+    """An active member of the organisation or of an office below it (verified there:
+    verification keeps Membership in step), or an admin there, with an address that
+    may hold official powers."""
+    if not user.is_active or not classify_email(user.email).eligible_as_officer:
+        return False
+    in_subtree = Q(organisation=organisation) | Q(organisation__ancestry__startswith=organisation.subtree_prefix)
+    in_force = Q(role=MembershipRole.MEMBER) | Q(ends_at__isnull=True) | Q(ends_at__gt=now)
+    return Membership.objects.filter(in_subtree, in_force, user=user, is_active=True).exists()
+
+
+def _admin_expire(membership: Membership) -> None:
+    """Record, once, that an admin role (locked, past its end date) ended by itself:
+    the guardian object permissions go, and the person is left as they were before."""
+    ended_at = membership.ends_at
+    _admin_end(membership)
+    audit_record(actor=None, action=AuditAction.MEMBERSHIP_EXPIRED, target=membership.organisation,
+                 old={"user": membership.user.email, "role": MembershipRole.ADMIN},
+                 new={"ended_at": ended_at, "member": membership.is_active})
+
+
+def _admin_end(membership: Membership) -> None:
+    """The admin role ends: object permissions removed, the person a member again if they were one."""
+    remove_perm(ADMINISTER_ORGANISATION, membership.user, membership.organisation)
+    remove_perm(VIEW_ORGANISATION_DASHBOARD, membership.user, membership.organisation)
+    membership.role, membership.is_active = MembershipRole.MEMBER, membership.member_before_admin
+    membership.member_before_admin, membership.ends_at = False, None
+    membership.save(update_fields=["role", "is_active", "member_before_admin", "ends_at"])
+
+
+def organisation_admin_grant(
+    *, organisation_id: int, user_id: int, actor: AnyUser | None, ends_at: datetime | None = None, reason: str = "",
+    request: HttpRequest | None = None,
+) -> Membership:
+    """Make a person an admin of the organisation (membership and guardian object
+    permissions), until ``ends_at`` (None: until revoked), with an audit row. The
+    person must be an active member of it or of an office below it. Granting it to a
+    current admin changes nothing but the end date (refused when that would leave
+    the organisation without an admin whose role does not end)."""
+    now = timezone.now()
+    _check_end(ends_at, now)
+    reason = _bounded_reason(reason)
+    with transaction.atomic():
+        organisation = _locked_organisation(organisation_id, actor, user_id)
+        user = get_user_model().objects.get(pk=user_id)
+        membership = Membership.objects.select_for_update().filter(organisation=organisation, user=user).first()
+        if membership is not None and membership.is_active and membership.role == MembershipRole.ADMIN:
+            if ended(membership.ends_at, now):
+                membership.organisation, membership.user = organisation, user
+                _admin_expire(membership)
+            else:
+                if membership.ends_at == ends_at:
+                    return membership
+                if ends_at is not None and membership.ends_at is None:
+                    _check_keeps_an_admin(organisation, leaving_user_id=user.pk)
+                old_end, membership.ends_at = membership.ends_at, ends_at
+                membership.save(update_fields=["ends_at"])
+                audit_record(actor=actor, action=AuditAction.MEMBERSHIP_GRANTED, target=organisation, request=request,
+                             old={"user": user.email, "role": MembershipRole.ADMIN, "ends_at": old_end},
+                             new=_with({"user": user.email, "role": MembershipRole.ADMIN, "ends_at": ends_at},
+                                       reason=reason))
+                return membership
+        if not _eligible_for_admin(organisation, user, now):
+            raise ValidationError(
+                _("%(email)s is not a verified member of %(organisation)s or of an office below it, or their address "
+                  "cannot hold official powers.") % {"email": user.email, "organisation": organisation.name},
+                code="not_eligible",
+            )
+        if membership is None:
+            membership = Membership(organisation=organisation, user=user)
+        membership.member_before_admin = membership.pk is not None and membership.is_active
+        membership.role, membership.is_active, membership.ends_at = MembershipRole.ADMIN, True, ends_at
+        membership.granted_by = actor if actor is not None and actor.is_authenticated else None
+        membership.granted_at = now
+        membership.save()
+        assign_perm(ADMINISTER_ORGANISATION, user, organisation)
+        assign_perm(VIEW_ORGANISATION_DASHBOARD, user, organisation)
+        audit_record(actor=actor, action=AuditAction.MEMBERSHIP_GRANTED, target=organisation, request=request,
+                     new=_with({"user": user.email, "role": MembershipRole.ADMIN}, ends_at=ends_at, reason=reason))
+    return membership
+
+
+def organisation_admin_revoke(
+    *, organisation_id: int, user_id: int, actor: AnyUser | None, reason: str = "", request: HttpRequest | None = None,
+) -> Membership | None:
+    """Take the admin role of the organisation away from a person (guardian object
+    permissions too), with an audit row: they stay a member if they were one before.
+    Refused (LastAdmin) when no other admin whose role does not end would remain.
+    Revoking from someone who is not an admin changes nothing (returns None)."""
+    reason = _bounded_reason(reason)
+    with transaction.atomic():
+        organisation = _locked_organisation(organisation_id, actor, user_id)
+        membership = (Membership.objects.select_for_update().select_related("user")
+                      .filter(organisation=organisation, user_id=user_id, role=MembershipRole.ADMIN, is_active=True)
+                      .first())
+        if membership is None:
+            return None
+        membership.organisation = organisation
+        if ended(membership.ends_at):
+            _admin_expire(membership)
+            return membership
+        _check_keeps_an_admin(organisation, leaving_user_id=user_id)
+        old_end = membership.ends_at
+        _admin_end(membership)
+        audit_record(actor=actor, action=AuditAction.MEMBERSHIP_REVOKED, target=organisation, request=request,
+                     old=_with({"user": membership.user.email, "role": MembershipRole.ADMIN}, ends_at=old_end),
+                     new=_with({"member": membership.is_active}, reason=reason))
+    return membership
+
+
+def role_expiries_record(*, limit: int = 500) -> dict[str, int]:
+    """Record in the audit log, once each, the roles whose end date has passed (they
+    already count for nothing: portal.permissions reads the end dates): platform role
+    grants get their revoked_at; admin memberships lose their object permissions.
+    At most ``limit`` of each kind per run (the beat job runs again)."""
+    now = timezone.now()
+    done = {"platform_roles": 0, "admins": 0}
+    with transaction.atomic():
+        grants = (PlatformRoleGrant.objects.select_for_update(skip_locked=True, of=("self",)).select_related("user")
+                  .filter(revoked_at__isnull=True, ends_at__lte=now).order_by("ends_at", "pk")[:limit])
+        for grant in grants:
+            _grant_expire(grant)
+            done["platform_roles"] += 1
+        admins = (Membership.objects.select_for_update(skip_locked=True, of=("self",))
+                  .select_related("user", "organisation")
+                  .filter(role=MembershipRole.ADMIN, is_active=True, ends_at__lte=now).order_by("ends_at", "pk")[:limit])
+        for membership in admins:
+            _admin_expire(membership)
+            done["admins"] += 1
+    return done

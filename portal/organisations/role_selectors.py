@@ -1,0 +1,160 @@
+"""Reads for the role pages, scoped to who is looking (portal.permissions decides
+the scope): who holds which role where, the people a role may be given to, and the
+organisations whose admins the viewer manages. Every list is bounded."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from portal.organisations.models import (
+    Membership,
+    MembershipRole,
+    Organisation,
+    PlatformRoleGrant,
+    in_force_q,
+)
+from portal.permissions import (
+    AnyUser,
+    may_grant_admin,
+    organisations_for_role_admin,
+    organisations_in_scope,
+    watched_jurisdictions,
+)
+
+SEARCH_MIN_LENGTH = 3
+SEARCH_MAX_LENGTH = 254
+SEARCH_LIMIT = 20
+
+
+def _email_prefix(query: str) -> str:
+    """The search text as an address prefix (addresses are stored lower-cased), or ""
+    when too short to search by."""
+    query = (query or "").strip().lower()[:SEARCH_MAX_LENGTH]
+    return query if len(query) >= SEARCH_MIN_LENGTH else ""
+
+
+def admin_in_force_q(prefix: str = "", now=None) -> Q:
+    """Admin memberships in force: active, admin, not past their end date."""
+    now = now or timezone.now()
+    return Q(**{f"{prefix}role": MembershipRole.ADMIN, f"{prefix}is_active": True}) & (
+        Q(**{f"{prefix}ends_at__isnull": True}) | Q(**{f"{prefix}ends_at__gt": now})
+    )
+
+
+# Platform roles (superadmins) ------------------------------------------------------------
+
+def people_by_email(query: str, *, limit: int = SEARCH_LIMIT) -> QuerySet:
+    """Active accounts whose address starts with ``query`` (at least three characters),
+    at most ``limit``, by address: an indexed prefix match."""
+    prefix = _email_prefix(query)
+    if not prefix:
+        return get_user_model().objects.none()
+    return (get_user_model().objects.filter(is_active=True, email__startswith=prefix)
+            .only("id", "email", "full_name").order_by("email")[:limit])
+
+
+def person(pk: object) -> AbstractBaseUser:
+    try:
+        return get_user_model().objects.get(pk=int(pk), is_active=True)
+    except (ValueError, TypeError, get_user_model().DoesNotExist):
+        raise Http404 from None
+
+
+def platform_grants_in_force() -> QuerySet[PlatformRoleGrant]:
+    """Every platform role grant in force, by person (superadmins' page)."""
+    return (PlatformRoleGrant.objects.filter(in_force_q()).select_related("user", "granted_by")
+            .order_by("user__email", "role", "jurisdiction", "pk"))
+
+
+def platform_grant_in_force(pk: int) -> PlatformRoleGrant:
+    try:
+        return platform_grants_in_force().get(pk=pk)
+    except PlatformRoleGrant.DoesNotExist:
+        raise Http404 from None
+
+
+# Organisation admins ------------------------------------------------------------------------
+
+def organisations_managed(viewer: AnyUser, *, query: str = "") -> QuerySet[Organisation]:
+    """Organisations whose admins the viewer grants and revokes, by name, each with its
+    number of admins in force; narrowed by name or short code when ``query`` is given
+    (a superadmin manages every organisation: theirs is a search of two characters or more)."""
+    found = organisations_for_role_admin(viewer)
+    query = (query or "").strip()[:100]
+    if query:
+        found = found.filter(Q(name__icontains=query) | Q(short_code__iexact=query))
+    return (found.annotate(admins=Count("memberships", filter=admin_in_force_q("memberships__")))
+            .only("id", "name", "short_code", "state", "level").order_by("name", "id"))
+
+
+def organisation_for_role_admin(viewer: AnyUser, pk: int) -> Organisation:
+    """An organisation whose admins the viewer manages, or 404 (never 403: whether it exists is not said)."""
+    try:
+        organisation = Organisation.objects.get(pk=pk)
+    except (Organisation.DoesNotExist, ValueError):
+        raise Http404 from None
+    if not may_grant_admin(viewer, organisation):
+        raise Http404
+    return organisation
+
+
+def admins_of(organisation: Organisation) -> QuerySet[Membership]:
+    """The organisation's admins in force, by address."""
+    return (Membership.objects.filter(admin_in_force_q(), organisation=organisation)
+            .select_related("user", "granted_by").order_by("user__email", "pk"))
+
+
+def admin_of(organisation: Organisation, user_id: object) -> Membership:
+    """One of the organisation's admins in force, by the user's id, or 404."""
+    try:
+        return admins_of(organisation).get(user_id=int(user_id))
+    except (Membership.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def _subtree(organisation: Organisation) -> Q:
+    return Q(organisation=organisation) | Q(organisation__ancestry__startswith=organisation.subtree_prefix)
+
+
+def candidates_for_admin(organisation: Organisation, query: str, *, limit: int = SEARCH_LIMIT) -> QuerySet:
+    """Active members of the organisation or of an office below it whose address
+    starts with ``query``, who are not already its admins: at most ``limit``."""
+    prefix = _email_prefix(query)
+    if not prefix:
+        return get_user_model().objects.none()
+    members = Membership.objects.filter(_subtree(organisation), is_active=True).values("user_id")
+    admins = Membership.objects.filter(admin_in_force_q(), organisation=organisation).values("user_id")
+    return (get_user_model().objects.filter(is_active=True, email__startswith=prefix, pk__in=members)
+            .exclude(pk__in=admins).only("id", "email", "full_name").order_by("email")[:limit])
+
+
+def candidate_for_admin(organisation: Organisation, pk: object) -> AbstractBaseUser:
+    """A person the organisation's admin role may be offered to (an active member of
+    it or below it), or 404. The service checks again under its lock."""
+    found = person(pk)
+    if not Membership.objects.filter(_subtree(organisation), user=found, is_active=True).exists():
+        raise Http404
+    return found
+
+
+# The report ----------------------------------------------------------------------------------
+
+def report_platform_grants(viewer: AnyUser) -> QuerySet[PlatformRoleGrant]:
+    """Platform role grants in force the viewer may see: all of them for superadmins
+    and unscoped roles; those of their jurisdictions for a state administrator or an
+    auditor of some; none for an organisation admin."""
+    jurisdictions = watched_jurisdictions(viewer)
+    grants = platform_grants_in_force()
+    if jurisdictions is None:
+        return grants
+    return grants.filter(jurisdiction__in=jurisdictions) if jurisdictions else grants.none()
+
+
+def report_admins(viewer: AnyUser) -> QuerySet[Membership]:
+    """Admins in force of the organisations the viewer oversees (their jurisdictions,
+    or the organisations they administer and the offices below), by organisation."""
+    return (Membership.objects.filter(admin_in_force_q(), organisation__in=organisations_in_scope(viewer))
+            .select_related("user", "organisation", "granted_by")
+            .order_by("organisation__name", "organisation_id", "user__email"))

@@ -1,0 +1,232 @@
+"""The role pages: superadmins grant and revoke platform roles; organisation admins
+(and superadmins) grant and revoke the admin role of the organisations they
+administer; a report of who holds which role where, as a page and a CSV download.
+
+Every grant is confirmed on a second page before it is made, every revocation on
+its own page with a reason. Who may do what is decided by portal.permissions and
+checked again by the services, which refuse (PermissionDenied, ValidationError)
+what the pages would not offer."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from portal.access import rule
+from portal.audit.models import AuditAction
+from portal.audit.services import audit_record
+from portal.organisations import role_selectors as selectors
+from portal.organisations.models import PlatformRole
+from portal.organisations.role_forms import AdminGrantForm, EmailSearchForm, PlatformGrantForm, RevokeForm
+from portal.organisations.role_report import CHUNK, jurisdiction_label, report_csv
+from portal.organisations.services import (
+    organisation_admin_grant,
+    organisation_admin_revoke,
+    platform_role_grant,
+    platform_role_revoke,
+)
+from portal.permissions import is_superadmin, platform_roles_of
+
+PAGE_SIZE = 50
+
+
+def _refusal(form, exc):
+    """A service's refusal, shown above the form (nothing typed is lost)."""
+    if isinstance(exc, PermissionDenied):
+        form.add_error(None, str(exc) or _("You may not make this change."))
+    else:
+        form.add_error(None, exc)
+
+
+def _search(request):
+    form = EmailSearchForm(request.GET if "email" in request.GET else None)
+    return form, (form.cleaned_data["email"] if form.is_valid() else "")
+
+
+# Overview --------------------------------------------------------------------------------------
+
+@rule("role_manager")
+@require_http_methods(["GET"])
+def home(request):
+    """Superadmins: the platform roles in force, and a search for an organisation whose
+    admins to manage. Organisation admins: the organisations whose admins they manage."""
+    superadmin = is_superadmin(request.user)
+    query = (request.GET.get("q") or "").strip()[:100]
+    context = {"superadmin": superadmin, "q": query}
+    if superadmin:
+        context["grants"] = Paginator(selectors.platform_grants_in_force(), PAGE_SIZE).get_page(request.GET.get("page"))
+        context["organisations"] = (list(selectors.organisations_managed(request.user, query=query)[:selectors.SEARCH_LIMIT])
+                                    if len(query) >= 2 else None)
+    else:
+        context["page"] = Paginator(selectors.organisations_managed(request.user), PAGE_SIZE).get_page(
+            request.GET.get("page"))
+    return render(request, "portal/roles/home.html", context)
+
+
+# Platform roles (superadmins) ----------------------------------------------------------------
+
+def _grant_flow(request, *, form_class, template, context, make):
+    """The grant pages' steps: the form; "review" shows what will happen and asks to
+    confirm; "edit" goes back to the form with what was typed; "confirm" makes the
+    grant (``make(form)``) and returns None, or shows the refusal on the form."""
+    step = request.POST.get("step") if request.method == "POST" else None
+    if step is None:
+        form = form_class()
+    elif step == "edit":
+        form = form_class(initial=request.POST.dict())
+    else:
+        form = form_class(request.POST)
+        if form.is_valid():
+            if step != "confirm":
+                return render(request, template, {**context, "form": form, "review": True})
+            try:
+                make(form)
+            except (PermissionDenied, ValidationError) as exc:
+                _refusal(form, exc)
+            else:
+                return None
+    return render(request, template, {**context, "form": form, "review": False})
+
+
+@rule("superadmin")
+@require_http_methods(["GET", "POST"])
+def platform_grant(request):
+    """Find the person by address, then the role, where, until when and why; confirm."""
+    chosen = request.POST.get("user") or request.GET.get("user")
+    if not chosen:
+        search, email = _search(request)
+        people = list(selectors.people_by_email(email)) if email else None
+        return render(request, "portal/roles/platform_search.html", {"search": search, "people": people})
+    person = selectors.person(chosen)
+    context = {"person": person, "own": person.pk == request.user.pk,
+               "held": [grant for grant in selectors.platform_grants_in_force().filter(user=person)]}
+    if context["own"]:
+        return render(request, "portal/roles/platform_grant.html", {**context, "form": None})
+
+    def make(form):
+        platform_role_grant(user=person, role=form.cleaned_data["role"], jurisdiction=form.cleaned_data["jurisdiction"] or "",
+                            ends_at=form.ends_at, reason=form.cleaned_data["reason"], actor=request.user, request=request)
+        messages.success(request, _("%(email)s is now %(role)s (%(where)s).") % {
+            "email": person.email, "role": PlatformRole(form.cleaned_data["role"]).label,
+            "where": jurisdiction_label(form.cleaned_data["jurisdiction"] or "")})
+
+    response = _grant_flow(request, form_class=PlatformGrantForm, template="portal/roles/platform_grant.html",
+                           context=context, make=make)
+    return response or redirect("roles:home")
+
+
+@rule("superadmin")
+@require_http_methods(["GET", "POST"])
+def platform_revoke(request, pk):
+    grant = selectors.platform_grant_in_force(pk)
+    own = grant.user_id == request.user.pk
+    form = None if own else RevokeForm(request.POST if request.method == "POST" else None)
+    if form is not None and form.is_bound and form.is_valid():
+        try:
+            platform_role_revoke(grant_id=grant.pk, reason=form.cleaned_data["reason"], actor=request.user, request=request)
+        except (PermissionDenied, ValidationError) as exc:
+            _refusal(form, exc)
+        else:
+            messages.success(request, _("%(email)s is no longer %(role)s (%(where)s).") % {
+                "email": grant.user.email, "role": grant.get_role_display(), "where": jurisdiction_label(grant.jurisdiction)})
+            return redirect("roles:home")
+    return render(request, "portal/roles/platform_revoke.html",
+                  {"grant": grant, "form": form, "own": own, "where": jurisdiction_label(grant.jurisdiction)})
+
+
+# An organisation's admins ---------------------------------------------------------------------
+
+@rule("administrator_of_organisation")
+@require_http_methods(["GET"])
+def organisation(request, pk):
+    """The organisation's admins, and a search among its members (and those of the
+    offices below it) for someone to make admin."""
+    organisation = selectors.organisation_for_role_admin(request.user, pk)
+    search, email = _search(request)
+    candidates = list(selectors.candidates_for_admin(organisation, email)) if email else None
+    page = Paginator(selectors.admins_of(organisation), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "portal/roles/organisation.html", {
+        "organisation": organisation, "page": page, "search": search, "candidates": candidates,
+    })
+
+
+@rule("administrator_of_organisation")
+@require_http_methods(["GET", "POST"])
+def organisation_grant(request, pk):
+    organisation = selectors.organisation_for_role_admin(request.user, pk)
+    person = selectors.candidate_for_admin(organisation, request.POST.get("user") or request.GET.get("user"))
+    current = selectors.admins_of(organisation).filter(user=person).first()
+    context = {"organisation": organisation, "person": person, "current": current, "own": person.pk == request.user.pk}
+    if context["own"]:
+        return render(request, "portal/roles/organisation_grant.html", {**context, "form": None})
+
+    def make(form):
+        organisation_admin_grant(organisation_id=organisation.pk, user_id=person.pk, ends_at=form.ends_at,
+                                 reason=form.cleaned_data["reason"], actor=request.user, request=request)
+        messages.success(request, _("%(email)s is now an admin of %(organisation)s.") % {
+            "email": person.email, "organisation": organisation.name})
+
+    response = _grant_flow(request, form_class=AdminGrantForm, template="portal/roles/organisation_grant.html",
+                           context=context, make=make)
+    return response or redirect("roles:organisation", pk=organisation.pk)
+
+
+@rule("administrator_of_organisation")
+@require_http_methods(["GET", "POST"])
+def organisation_revoke(request, pk):
+    organisation = selectors.organisation_for_role_admin(request.user, pk)
+    membership = selectors.admin_of(organisation, request.POST.get("user") or request.GET.get("user"))
+    own = membership.user_id == request.user.pk
+    form = None if own else RevokeForm(request.POST if request.method == "POST" else None)
+    if form is not None and form.is_bound and form.is_valid():
+        try:
+            organisation_admin_revoke(organisation_id=organisation.pk, user_id=membership.user_id,
+                                      reason=form.cleaned_data["reason"], actor=request.user, request=request)
+        except (PermissionDenied, ValidationError) as exc:
+            _refusal(form, exc)
+        else:
+            messages.success(request, _("%(email)s is no longer an admin of %(organisation)s.") % {
+                "email": membership.user.email, "organisation": organisation.name})
+            return redirect("roles:organisation", pk=organisation.pk)
+    return render(request, "portal/roles/organisation_revoke.html",
+                  {"organisation": organisation, "membership": membership, "form": form, "own": own})
+
+
+# The report ------------------------------------------------------------------------------------
+
+def _sees_platform_roles(user):
+    return is_superadmin(user) or bool(platform_roles_of(user))
+
+
+@rule("role_report")
+@require_http_methods(["GET"])
+def report(request):
+    """Who holds which role where, in the viewer's scope: the organisations' admins, or
+    (for superadmins, state administrators and auditors) the platform roles."""
+    platform = request.GET.get("kind") == "platform" and _sees_platform_roles(request.user)
+    rows = selectors.report_platform_grants(request.user) if platform else selectors.report_admins(request.user)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "portal/roles/report.html", {
+        "page": page, "platform": platform, "sees_platform": _sees_platform_roles(request.user),
+        "query": "kind=platform" if platform else "",
+    })
+
+
+@rule("role_report")
+@require_http_methods(["GET"])
+def report_download(request):
+    """The whole report as CSV (platform roles the viewer may see, then the admins),
+    streamed; the download itself is audited."""
+    grants = selectors.report_platform_grants(request.user) if _sees_platform_roles(request.user) else None
+    admins = selectors.report_admins(request.user)
+    audit_record(actor=request.user, action=AuditAction.ROLE_REPORT_EXPORTED, request=request,
+                 new={"platform_roles": grants is not None, "format": "csv"})
+    lines = report_csv(grants.iterator(chunk_size=CHUNK) if grants is not None else (), admins.iterator(chunk_size=CHUNK))
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="roles-{timezone.localdate():%Y-%m-%d}.csv"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

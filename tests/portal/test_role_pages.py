@@ -1,0 +1,461 @@
+"""The role pages through Django's test client: every role against every object-level
+URL of its own organisation and of another (gathered from the URL configuration, so a
+new page that takes an organisation is covered without being listed here), the grant
+and revoke pages with their confirmation steps and refusals, the report and its CSV,
+the navigation, and the query counts of the lists at two sizes."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.urls import get_resolver
+from django.utils import timezone
+
+from portal.audit.models import AuditAction, AuditEvent
+from portal.organisations.models import Membership, MembershipRole, Organisation, PlatformRoleGrant
+from tests.factories import OrganisationFactory, PlatformRoleFactory, UserFactory
+from tests.html_tree import html_problems
+from tests.portal.role_helpers import ROLES, client_of, make_admin, make_member
+from tests.portal.test_routes import is_ours, walk
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(roles_world):
+    return roles_world
+
+
+# The matrix: every role against every page of one organisation ---------------------------------
+
+ORGANISATION_ROUTE = "organisations/<int:pk>/"
+
+
+def organisation_routes():
+    """(route, access rule) of every page of ours that takes an organisation's pk."""
+    return sorted(
+        ("/" + route, pattern.callback.access_rule)
+        for route, pattern, trail in walk(get_resolver().url_patterns)
+        if is_ours(pattern, trail) and ORGANISATION_ROUTE in route
+    )
+
+
+def url_for(route, organisation, admin):
+    """The route filled for ``organisation``: its pk, and any other parameter from what
+    the organisation has (its admin for a user). A parameter not known here fails the
+    test, so that a new kind of page is looked at, not skipped."""
+    url = route.replace("<int:pk>", str(organisation.pk))
+    assert "<" not in url, f"{route}: a parameter the matrix does not know how to fill"
+    return url + (f"?user={admin.pk}" if url.endswith("/revoke/") else "")
+
+
+# Who administers (office, other): an organisation's admins, those of an organisation
+# above it, and superadmins. Everyone else gets 404 from an administrator's page:
+# whether the organisation exists is not said.
+ADMINISTERS = {
+    "superadmin": (True, True),
+    "admin_office": (True, False),
+    "admin_parent": (True, False),
+    "admin_other": (False, True),
+}
+EXPECTED_BY_RULE = {
+    # rule: (who is allowed) -> status for those allowed, status for the others
+    "authenticated": lambda who, where: 200,
+    "administrator_of_organisation": lambda who, where: 200 if ADMINISTERS.get(who, (False, False))[where] else 404,
+}
+
+
+# What a page answers beyond its rule: (route, role) -> status.
+EXCEPTIONS = {
+    # An auditor's account is read-only: it may not ask to be verified.
+    ("/verification/organisations/<int:pk>/join/", "auditor"): 403,
+}
+
+
+def test_the_matrix_covers_the_pages_of_verification_and_of_the_roles():
+    routes = dict(organisation_routes())
+    assert {"/verification/organisations/<int:pk>/members/", "/verification/organisations/<int:pk>/settings/",
+            "/verification/organisations/<int:pk>/join/", "/portal/roles/organisations/<int:pk>/",
+            "/portal/roles/organisations/<int:pk>/grant/",
+            "/portal/roles/organisations/<int:pk>/revoke/"} <= set(routes)
+    unknown = {route: rule for route, rule in routes.items() if rule not in EXPECTED_BY_RULE}
+    assert unknown == {}, "pages with an access rule the matrix has no expectation for"
+
+
+def _answer(client, url):
+    """GET the page; a page that only takes POST is posted to, empty."""
+    response = client.get(url)
+    if response.status_code == 405:
+        response = client.post(url, {})
+    return response
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_every_role_against_every_page_of_its_organisation_and_another(world, who):
+    client = client_of(world, who)
+    grant_to = {"office": world["member"], "other": world["member_other"]}
+    admins = {"office": world["admin_office"], "other": world["admin_other"]}
+    seen = []
+    for route, rule in organisation_routes():
+        for index, where in enumerate(("office", "other")):
+            organisation = world[where]
+            url = url_for(route, organisation, admins[where])
+            if route.endswith("/grant/"):
+                url += f"?user={grant_to[where].pk}"
+            response = _answer(client, url)
+            if who == "anonymous":
+                assert response.status_code == 302 and "/accounts/login/" in response["Location"], (url, who)
+                continue
+            expected = EXCEPTIONS.get((route, who)) or EXPECTED_BY_RULE[rule](who, index)
+            if expected == 200 and response.status_code == 302:
+                expected = 302  # a POST-only page, acted on: sent back where it belongs
+            assert response.status_code == expected, (url, who, response.status_code)
+            seen.append(url)
+    assert len(seen) >= (0 if who == "anonymous" else 12)
+
+
+@pytest.mark.parametrize("who", [w for w in ROLES if w not in ("superadmin", "admin_office", "admin_parent")])
+def test_posting_to_the_office_roles_pages_changes_nothing_for_others(world, who):
+    client = client_of(world, who)
+    office = world["office"]
+    before = list(Membership.objects.order_by("pk").values_list("pk", "role", "is_active"))
+    posts = [
+        (f"/portal/roles/organisations/{office.pk}/grant/", {"user": world["member"].pk, "reason": "x", "step": "confirm"}),
+        (f"/portal/roles/organisations/{office.pk}/revoke/",
+         {"user": world["admin_office"].pk, "reason": "x", "confirm": "on"}),
+    ]
+    for url, data in posts:
+        assert client.post(url, data).status_code in {302, 404}, url
+    assert list(Membership.objects.order_by("pk").values_list("pk", "role", "is_active")) == before
+    assert not AuditEvent.objects.exists()
+
+
+SUPERADMIN_PAGES = ["/portal/roles/platform/grant/", "/portal/roles/platform/{grant}/revoke/"]
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_the_platform_role_pages_are_a_superadmins(world, who):
+    grant = PlatformRoleGrant.objects.get(user=world["state_admin_ka"])
+    client = client_of(world, who)
+    for url in SUPERADMIN_PAGES:
+        response = client.get(url.format(grant=grant.pk))
+        if who == "anonymous":
+            assert response.status_code == 302
+        else:
+            assert response.status_code == (200 if who == "superadmin" else 403), (url, who)
+    response = client.post(f"/portal/roles/platform/{grant.pk}/revoke/", {"reason": "x", "confirm": "on"})
+    assert PlatformRoleGrant.objects.get(pk=grant.pk).revoked_at is None or who == "superadmin"
+
+
+NAV = {  # who sees the Roles link, and where it goes
+    "superadmin": "/portal/roles/",
+    "admin_office": "/portal/roles/",
+    "admin_parent": "/portal/roles/",
+    "admin_other": "/portal/roles/",
+    "state_admin_mh": "/portal/roles/report/",
+    "state_admin_ka": "/portal/roles/report/",
+    "auditor": "/portal/roles/report/",
+}
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_the_navigation_leads_each_role_to_its_role_pages(world, who):
+    html = client_of(world, who).get("/verification/").content.decode() if who != "anonymous" else \
+        client_of(world, who).get("/").content.decode()
+    link = NAV.get(who)
+    if link is None:
+        assert 'href="/portal/roles/' not in html
+    else:
+        assert f'<a class="nav-link" href="{link}">Roles</a>' in html
+    home = client_of(world, who).get("/portal/roles/")
+    expected = 200 if link == "/portal/roles/" else (302 if who == "anonymous" else 403)
+    assert home.status_code == expected
+    report = client_of(world, who).get("/portal/roles/report/")
+    assert report.status_code == (200 if link else (302 if who == "anonymous" else 403))
+
+
+# Granting and revoking platform roles ---------------------------------------------------------
+
+def well_formed(response):
+    assert response.status_code == 200
+    problems = html_problems(response.content.decode())
+    assert problems == [], problems
+    return response.content.decode()
+
+
+def test_a_superadmin_finds_a_person_and_grants_a_state_admin_role_after_confirming(world):
+    client = client_of(world, "superadmin")
+    person = UserFactory(email="ravi.patil@maharashtra.gov.in", full_name="Ravi Patil")
+    page = well_formed(client.get("/portal/roles/platform/grant/"))
+    assert "Email address" in page
+    page = well_formed(client.get("/portal/roles/platform/grant/", {"email": "ra"}))
+    assert "Ensure this value has at least 3 characters" in page  # too short to search by
+    page = well_formed(client.get("/portal/roles/platform/grant/", {"email": "RAVI.pat"}))
+    assert f'href="?user={person.pk}"' in page
+    well_formed(client.get("/portal/roles/platform/grant/", {"user": person.pk}))
+    last_day = timezone.localdate() + timedelta(days=90)
+    data = {"user": person.pk, "role": "state_admin", "jurisdiction": "MH", "ends_on": last_day.isoformat(),
+            "reason": "Posted to the IT cell of the state."}
+    page = well_formed(client.post("/portal/roles/platform/grant/", {**data, "step": "review"}))
+    assert "Check before you confirm" in page and "Maharashtra" in page and "Posted to the IT cell" in page
+    assert not PlatformRoleGrant.objects.filter(user=person).exists()  # nothing until confirmed
+    # Back to change it: what was typed is still there.
+    page = well_formed(client.post("/portal/roles/platform/grant/", {**data, "step": "edit"}))
+    assert "Posted to the IT cell of the state." in page and last_day.isoformat() in page
+    response = client.post("/portal/roles/platform/grant/", {**data, "step": "confirm"})
+    assert response.status_code == 302 and response["Location"] == "/portal/roles/"
+    grant = PlatformRoleGrant.objects.get(user=person)
+    assert (grant.role, grant.jurisdiction, grant.granted_by) == ("state_admin", "MH", world["superadmin"])
+    assert timezone.localtime(grant.ends_at).date() == last_day + timedelta(days=1)
+    [event] = AuditEvent.objects.filter(action=AuditAction.PLATFORM_ROLE_GRANTED)
+    assert event.new_values["reason"] == "Posted to the IT cell of the state." and event.ip
+    page = well_formed(client.get("/portal/roles/"))
+    assert "ravi.patil@maharashtra.gov.in" in page and "is now State administrator (Maharashtra)" in page
+
+
+@pytest.mark.parametrize(("changes", "field", "message"), [
+    ({"role": "superadmin", "jurisdiction": "MH"}, "jurisdiction", "covers everywhere"),
+    ({"role": "state_admin", "jurisdiction": ""}, "jurisdiction", "one state, union territory or the centre"),
+    ({"ends_on": "2001-01-01"}, "ends_on", "cannot be in the past"),
+    ({"ends_on": "2999-01-01"}, "ends_on", "at most ten years"),
+    ({"ends_on": "31/31/2026"}, "ends_on", "Enter a valid date"),
+    ({"reason": ""}, "reason", "This field is required"),
+    ({"reason": "x" * 501}, "reason", "at most 500 characters"),
+    ({"role": "emperor"}, "role", "Select a valid choice"),
+    ({"jurisdiction": "XX"}, "jurisdiction", "Select a valid choice"),
+])
+def test_a_bad_grant_is_refused_at_its_field_and_keeps_what_was_typed(world, changes, field, message):
+    client = client_of(world, "superadmin")
+    person = world["public"]
+    data = {"user": person.pk, "role": "auditor", "jurisdiction": "MH", "ends_on": "", "reason": "Audit of 2026.",
+            "step": "review", **changes}
+    page = well_formed(client.post("/portal/roles/platform/grant/", data))
+    assert f'id="id_{field}_error"' in page and message in page
+    if field != "reason":
+        assert "Audit of 2026." in page
+    assert not PlatformRoleGrant.objects.filter(user=person).exists()
+
+
+def test_a_superadmin_cannot_grant_or_revoke_their_own_role_from_the_pages(world):
+    root = world["superadmin"]
+    client = client_of(world, "superadmin")
+    page = well_formed(client.get("/portal/roles/platform/grant/", {"user": root.pk}))
+    assert "of their own" in page and 'name="step"' not in page
+    response = client.post("/portal/roles/platform/grant/", {"user": root.pk, "role": "auditor", "jurisdiction": "",
+                                                             "reason": "x", "step": "confirm"})
+    assert response.status_code == 200 and PlatformRoleGrant.objects.filter(user=root).count() == 1
+    own = PlatformRoleGrant.objects.get(user=root)
+    page = well_formed(client.get(f"/portal/roles/platform/{own.pk}/revoke/"))
+    assert "of their own" in page
+    client.post(f"/portal/roles/platform/{own.pk}/revoke/", {"reason": "x", "confirm": "on"})
+    own.refresh_from_db()
+    assert own.revoked_at is None
+
+
+def test_a_superadmin_revokes_a_platform_role_with_a_reason_after_confirming(world):
+    client = client_of(world, "superadmin")
+    grant = PlatformRoleGrant.objects.get(user=world["state_admin_ka"])
+    url = f"/portal/roles/platform/{grant.pk}/revoke/"
+    page = well_formed(client.get(url))
+    assert "state.admin@karnataka.gov.in" in page and "Karnataka" in page
+    page = well_formed(client.post(url, {"reason": "Transferred to the centre."}))  # not confirmed
+    assert 'id="id_confirm_error"' in page and "Transferred to the centre." in page
+    grant.refresh_from_db()
+    assert grant.revoked_at is None
+    assert client.post(url, {"reason": "Transferred to the centre.", "confirm": "on"}).status_code == 302
+    grant.refresh_from_db()
+    assert grant.revoked_at is not None
+    # Gone from the list; its page is a 404 now.
+    assert client.get(url).status_code == 404
+
+
+# An organisation's admins -----------------------------------------------------------------------
+
+def test_an_admin_makes_a_verified_member_an_admin_after_confirming(world):
+    office = world["office"]
+    client = client_of(world, "admin_office")
+    page = well_formed(client.get(f"/portal/roles/organisations/{office.pk}/"))
+    assert "admin@pune.mahaagri.gov.in" in page and "Remove" not in page  # their own row: no action
+    # The search finds the office's verified members only, by the beginning of the address.
+    page = well_formed(client.get(f"/portal/roles/organisations/{office.pk}/", {"email": "asha"}))
+    assert "asha.kulkarni@pune.mahaagri.gov.in" in page
+    page = well_formed(client.get(f"/portal/roles/organisations/{office.pk}/", {"email": "vijay"}))
+    assert "vijay.more" not in page  # a member of the parent, above the office
+    page = well_formed(client.get(f"/portal/roles/organisations/{office.pk}/", {"email": "some"}))
+    assert "someone@gmail.com" not in page
+    grant_url = f"/portal/roles/organisations/{office.pk}/grant/"
+    member = world["member"]
+    well_formed(client.get(grant_url, {"user": member.pk}))
+    data = {"user": member.pk, "ends_on": "", "reason": "Heads the establishment section."}
+    page = well_formed(client.post(grant_url, {**data, "step": "review"}))
+    assert "Check before you confirm" in page and "None: until revoked" in page
+    assert Membership.objects.get(user=member).role == MembershipRole.MEMBER
+    response = client.post(grant_url, {**data, "step": "confirm"})
+    assert response.status_code == 302
+    assert Membership.objects.get(user=member).role == MembershipRole.ADMIN
+    page = well_formed(client.get(f"/portal/roles/organisations/{office.pk}/"))
+    assert "is now an admin of District Agriculture Office, Pune" in page
+    # Someone who is not a member of the office (or below it) has no grant page.
+    assert client.get(grant_url, {"user": world["public"].pk}).status_code == 404
+    assert client.get(grant_url, {"user": "x"}).status_code == 404
+    assert client.get(grant_url).status_code == 404
+
+
+def test_removing_the_last_admin_is_refused_on_the_page(world):
+    office = world["office"]
+    client = client_of(world, "admin_parent")
+    url = f"/portal/roles/organisations/{office.pk}/revoke/?user={world['admin_office'].pk}"
+    well_formed(client.get(url))
+    page = well_formed(client.post(url, {"reason": "Retired.", "confirm": "on"}))
+    assert "would have no admin left whose role does not end" in page and "Retired." in page
+    assert Membership.objects.get(user=world["admin_office"]).role == MembershipRole.ADMIN
+    assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).exists()
+    # With another admin (without an end date) it goes through.
+    make_admin(office, email="deputy@pune.mahaagri.gov.in")
+    response = client.post(url, {"reason": "Retired.", "confirm": "on"})
+    assert response.status_code == 302
+    assert not Membership.objects.get(user=world["admin_office"]).is_active
+    assert AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).count() == 1
+
+
+def test_an_admin_cannot_remove_themself(world):
+    office = world["office"]
+    make_admin(office, email="deputy@pune.mahaagri.gov.in")
+    client = client_of(world, "admin_office")
+    url = f"/portal/roles/organisations/{office.pk}/revoke/?user={world['admin_office'].pk}"
+    page = well_formed(client.get(url))
+    assert "of their own" in page
+    client.post(url, {"reason": "x", "confirm": "on"})
+    assert Membership.objects.get(user=world["admin_office"]).role == MembershipRole.ADMIN
+
+
+# The report -----------------------------------------------------------------------------------
+
+REPORT_SEES = {  # who sees the admins of (office, parent, other), and whether they see platform roles
+    "superadmin": ((True, True, True), True),
+    "auditor": ((True, True, True), True),
+    "state_admin_mh": ((True, True, False), True),
+    "state_admin_ka": ((False, False, True), True),
+    "admin_office": ((True, False, False), False),
+    "admin_parent": ((True, True, False), False),
+    "admin_other": ((False, False, True), False),
+}
+
+
+def read_csv(response):
+    body = b"".join(response.streaming_content).decode("utf-8")
+    assert body.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(body[1:])))
+
+
+@pytest.mark.parametrize("who", [w for w in ROLES if w in REPORT_SEES])
+def test_the_report_shows_each_role_its_own_scope(world, who):
+    client = client_of(world, who)
+    (admins_seen, platform_seen) = REPORT_SEES[who]
+    page = well_formed(client.get("/portal/roles/report/"))
+    rows = read_csv(client.get("/portal/roles/report.csv"))
+    emails = {row[4] for row in rows[1:]}
+    for index, name in enumerate(("admin_office", "admin_parent", "admin_other")):
+        assert (world[name].email in page) == admins_seen[index], (who, name)
+        assert (world[name].email in emails) == admins_seen[index], (who, name)
+    platform_page = client.get("/portal/roles/report/", {"kind": "platform"}).content.decode()
+    assert ("state.admin@karnataka.gov.in" in platform_page) == (who in ("superadmin", "auditor", "state_admin_ka"))
+    assert ("state.admin@karnataka.gov.in" in emails) == (who in ("superadmin", "auditor", "state_admin_ka"))
+    assert ("root@sandes.nic.in" in emails) == (who in ("superadmin", "auditor"))
+    assert platform_seen == ("Platform roles</a>" in page)
+    [event] = AuditEvent.objects.filter(action=AuditAction.ROLE_REPORT_EXPORTED)
+    assert event.actor_id == world[who].pk
+
+
+def test_the_csv_neutralises_cells_a_spreadsheet_would_run(world):
+    office = world["office"]
+    Organisation.objects.filter(pk=office.pk).update(name="=HYPERLINK(\"http://evil\",\"x\")", short_code="+1")
+    admin = world["admin_office"]
+    admin.full_name = "@SUM(1+1)"
+    admin.save(update_fields=["full_name"])
+    other_admin = make_admin(world["other"], email="x@karhealth.gov.in", full_name="-2+3")
+    response = client_of(world, "superadmin").get("/portal/roles/report.csv")
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith('attachment; filename="roles-')
+    rows = read_csv(response)
+    assert rows[0][:5] == ["Role", "Where", "Organisation short code", "State / UT", "Email address"]
+    office_row = next(row for row in rows if row[4] == admin.email)
+    assert office_row[1] == "'=HYPERLINK(\"http://evil\",\"x\")" and office_row[2] == "'+1" and office_row[5] == "'@SUM(1+1)"
+    assert next(row for row in rows if row[4] == other_admin.email)[5] == "'-2+3"
+    for row in rows:
+        assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row), row
+    platform_rows = [row for row in rows if row[0] == "State administrator"]
+    assert {row[1] for row in platform_rows} == {"Maharashtra", "Karnataka"}
+
+
+def test_an_ended_role_is_not_in_the_report_nor_on_the_pages(world):
+    ends = timezone.now() + timedelta(hours=1)
+    PlatformRoleGrant.objects.filter(user=world["state_admin_ka"]).update(ends_at=ends)
+    Membership.objects.filter(user=world["admin_other"]).update(ends_at=ends)
+    import time_machine
+
+    with time_machine.travel(ends + timedelta(minutes=1)):
+        client = client_of(world, "superadmin")
+        rows = read_csv(client.get("/portal/roles/report.csv"))
+        emails = {row[4] for row in rows}
+        assert world["state_admin_ka"].email not in emails and world["admin_other"].email not in emails
+        assert world["state_admin_ka"].email not in client.get("/portal/roles/").content.decode()
+        assert client_of(world, "admin_other").get(f"/portal/roles/organisations/{world['other'].pk}/").status_code == 404
+
+
+# Query counts, constant in the data -------------------------------------------------------------
+
+def _grow(world, n):
+    """n more of everything the role pages list: platform role holders, organisations
+    below the parent (each with an admin), admins of the office."""
+    for i in range(n):
+        PlatformRoleFactory(role="auditor", jurisdiction="MH", user__email=f"auditor{i}@maharashtra.gov.in")
+        below = OrganisationFactory(parent=world["parent"], name=f"Taluka Office {i}", state="MH")
+        make_admin(below, email=f"admin{i}@taluka{i}.mahaagri.gov.in")
+        make_admin(world["office"], email=f"deputy{i}@pune.mahaagri.gov.in")
+        make_member(world["office"], email=f"asha.clerk{i}@pune.mahaagri.gov.in")
+
+
+# Every request: the session, the user, the viewer's roles (the rule, the navigation and
+# the page read them once), and for a platform role whether a second factor is set up
+# (the MFA middleware); then the page's own queries.
+BASE = {"superadmin": 4, "auditor": 4, "admin_parent": 3}
+PAGES = [
+    # (who, url, queries of the page itself)
+    ("superadmin", "/portal/roles/", 2),                       # grants: count, page
+    ("superadmin", "/portal/roles/?q=Taluka", 3),               # + organisations found (with their admin counts)
+    ("admin_parent", "/portal/roles/", 2),                     # organisations: count, page
+    ("admin_parent", "/portal/roles/organisations/{office}/", 4),   # organisation, may_administer, admins: count, page
+    ("admin_parent", "/portal/roles/organisations/{office}/?email=asha", 5),  # + the members found
+    ("superadmin", "/portal/roles/report/", 2),                # admins: count, page
+    ("superadmin", "/portal/roles/report/?kind=platform", 2),  # grants: count, page
+    ("admin_parent", "/portal/roles/report/", 2),
+    ("auditor", "/portal/roles/report/?kind=platform", 2),
+    ("superadmin", "/portal/roles/platform/grant/?email=audit", 1),  # people found
+]
+
+
+@pytest.mark.parametrize("size", [1, 30])
+@pytest.mark.parametrize(("who", "url", "own"), PAGES)
+def test_query_counts_of_the_role_pages(world, size, who, url, own, django_assert_num_queries):
+    _grow(world, size)
+    client = client_of(world, who)
+    url = url.format(office=world["office"].pk)
+    client.get(url)  # warm: content types, permissions
+    with django_assert_num_queries(BASE[who] + own):
+        response = client.get(url)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("size", [1, 30])
+def test_query_count_of_the_csv_download(world, size, django_assert_num_queries):
+    _grow(world, size)
+    client = client_of(world, "superadmin")
+    # The request's own; the audit row (savepoint, advisory lock, head, insert, head
+    # update, release); the grants and the admins, each read through a cursor in chunks.
+    response = client.get("/portal/roles/report.csv")
+    with django_assert_num_queries(BASE["superadmin"] + 6 + 2):
+        rows = read_csv(client.get("/portal/roles/report.csv"))
+    assert response.status_code == 200
+    assert len(rows) == 1 + (4 + size) + (3 + 2 * size)  # header, platform roles, admins

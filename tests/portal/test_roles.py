@@ -1,0 +1,379 @@
+"""Granting and revoking roles, by service: every grant each role may and may not make
+(above its own, its own, the last admin, with an ended role), end dates that end a
+role at once in every permission check, the beat job that records each expiry once,
+guardian's object permissions in step with the admin memberships, and the audit rows."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+from guardian.shortcuts import get_perms
+
+from portal import permissions
+from portal.accounts.models import User
+from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import audit_verify
+from portal.organisations.models import Membership, MembershipRole, PlatformRoleGrant
+from portal.organisations.services import (
+    LastAdmin,
+    organisation_admin_grant,
+    organisation_admin_revoke,
+    platform_role_grant,
+    platform_role_revoke,
+    role_expiries_record,
+)
+from portal.organisations.tasks import role_expiries_record as role_expiries_task
+from tests.factories import UserFactory
+from tests.portal.role_helpers import make_admin, make_member
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(roles_world):
+    return roles_world
+
+ACTORS = ["superadmin", "state_admin_mh", "state_admin_ka", "auditor", "admin_office", "admin_parent", "admin_other",
+          "member", "public"]
+
+
+def fresh(user):
+    """The user as their next request sees them (no roles cached on the object)."""
+    return User.objects.get(pk=user.pk)
+
+
+def events(action):
+    return list(AuditEvent.objects.filter(action=action).order_by("id"))
+
+
+def admin_perms(user, organisation):
+    return sorted(get_perms(fresh(user), organisation))
+
+
+# Platform roles: only superadmins grant them ---------------------------------------------------
+
+PLATFORM_GRANTS = [("superadmin", ""), ("state_admin", "MH"), ("state_admin", "CENTRAL"), ("auditor", "MH"), ("auditor", "")]
+
+
+@pytest.mark.parametrize("who", ACTORS)
+@pytest.mark.parametrize(("role", "jurisdiction"), PLATFORM_GRANTS)
+def test_who_grants_which_platform_role(world, who, role, jurisdiction):
+    person = UserFactory(email="new.officer@maharashtra.gov.in")
+    actor = fresh(world[who])
+    if who == "superadmin":
+        grant = platform_role_grant(user=person, role=role, jurisdiction=jurisdiction, reason="Posted to the cell.",
+                                    actor=actor)
+        assert permissions.platform_roles_of(fresh(person)) == {(role, jurisdiction)}
+        assert grant.granted_by == world["superadmin"]
+        [event] = events(AuditAction.PLATFORM_ROLE_GRANTED)
+        assert event.new_values == {"grant": grant.pk, "role": role, "jurisdiction": jurisdiction,
+                                    "reason": "Posted to the cell."}
+        return
+    # Nobody else: a state administrator or an auditor ranks above an organisation admin
+    # but grants nothing; nobody grants a role above their own.
+    with pytest.raises(PermissionDenied):
+        platform_role_grant(user=person, role=role, jurisdiction=jurisdiction, actor=actor)
+    assert not PlatformRoleGrant.objects.filter(user=person).exists()
+    assert not events(AuditAction.PLATFORM_ROLE_GRANTED)
+
+
+@pytest.mark.parametrize("who", ACTORS)
+def test_who_revokes_a_platform_role(world, who):
+    grant = PlatformRoleGrant.objects.get(user=world["state_admin_ka"])
+    if who == "superadmin":
+        platform_role_revoke(grant_id=grant.pk, reason="Transferred.", actor=fresh(world[who]))
+        assert permissions.platform_roles_of(fresh(world["state_admin_ka"])) == set()
+        [event] = events(AuditAction.PLATFORM_ROLE_REVOKED)
+        assert event.new_values["reason"] == "Transferred."
+        return
+    with pytest.raises(PermissionDenied):
+        platform_role_revoke(grant_id=grant.pk, actor=fresh(world[who]))
+    assert permissions.platform_roles_of(fresh(world["state_admin_ka"])) == {("state_admin", "KA")}
+
+
+def test_nobody_grants_changes_or_revokes_a_platform_role_of_their_own(world):
+    root = fresh(world["superadmin"])
+    own = PlatformRoleGrant.objects.get(user=root)
+    with pytest.raises(PermissionDenied, match="of their own"):
+        platform_role_grant(user=root, role="state_admin", jurisdiction="MH", actor=root)
+    with pytest.raises(PermissionDenied, match="of their own"):
+        platform_role_grant(user=root, role="superadmin", jurisdiction="", actor=root,
+                            ends_at=timezone.now() + timedelta(days=3))  # a change of its end date
+    with pytest.raises(PermissionDenied, match="of their own"):
+        platform_role_revoke(grant_id=own.pk, actor=root)
+    own.refresh_from_db()
+    assert (own.revoked_at, own.ends_at) == (None, None)
+    assert not AuditEvent.objects.exists()
+
+
+def test_a_state_administrators_jurisdiction_is_one_state_or_the_centre(world):
+    with pytest.raises(ValueError, match="jurisdiction"):
+        platform_role_grant(user=world["public"], role="state_admin", jurisdiction="", actor=fresh(world["superadmin"]))
+
+
+# An organisation's admins: granted in the organisations one administers ----------------------
+
+# Who grants the admin role of (office, parent, other): superadmins everywhere; an
+# organisation's admins in it and in the offices below it; nobody else.
+GRANTS_ADMIN_OF = {
+    "superadmin": (True, True, True),
+    "admin_office": (True, False, False),
+    "admin_parent": (True, True, False),
+    "admin_other": (False, False, True),
+}
+MEMBER_OF = {"office": "member", "parent": "member_parent", "other": "member_other"}
+
+
+@pytest.mark.parametrize("who", ACTORS)
+@pytest.mark.parametrize("where", ["office", "parent", "other"])
+def test_who_grants_the_admin_role_of_which_organisation(world, who, where):
+    organisation, person = world[where], world[MEMBER_OF[where]]
+    allowed = GRANTS_ADMIN_OF.get(who, (False, False, False))[["office", "parent", "other"].index(where)]
+    actor = fresh(world[who])
+    if not allowed:
+        with pytest.raises(PermissionDenied):
+            organisation_admin_grant(organisation_id=organisation.pk, user_id=person.pk, actor=actor)
+        assert not permissions.may_administer(fresh(person), organisation)
+        assert Membership.objects.get(user=person).role == MembershipRole.MEMBER
+        assert not events(AuditAction.MEMBERSHIP_GRANTED)
+        return
+    membership = organisation_admin_grant(organisation_id=organisation.pk, user_id=person.pk, reason="Section head.",
+                                          actor=actor)
+    assert (membership.role, membership.is_active, membership.granted_by, membership.member_before_admin) == (
+        MembershipRole.ADMIN, True, world[who], True)
+    assert permissions.may_administer(fresh(person), organisation)
+    assert admin_perms(person, organisation) == ["administer_organisation", "view_organisation_dashboard"]
+    [event] = events(AuditAction.MEMBERSHIP_GRANTED)
+    assert (event.actor_id, event.target_id) == (world[who].pk, str(organisation.pk))
+    assert event.new_values == {"user": person.email, "role": "admin", "reason": "Section head."}
+    # ... and revokes it again (another admin remains).
+    organisation_admin_revoke(organisation_id=organisation.pk, user_id=person.pk, reason="Transferred.", actor=actor)
+    assert not permissions.may_administer(fresh(person), organisation)
+    assert admin_perms(person, organisation) == []
+    membership.refresh_from_db()
+    assert (membership.role, membership.is_active) == (MembershipRole.MEMBER, True)  # still a verified member
+    [revoked] = events(AuditAction.MEMBERSHIP_REVOKED)
+    assert revoked.old_values == {"user": person.email, "role": "admin"}
+    assert revoked.new_values == {"member": True, "reason": "Transferred."}
+    assert audit_verify() == []
+
+
+@pytest.mark.parametrize("who", ACTORS)
+def test_who_revokes_an_admin(world, who):
+    office = world["office"]
+    second = make_admin(office, email="second.admin@pune.mahaagri.gov.in")
+    allowed = who in ("superadmin", "admin_office", "admin_parent")
+    if not allowed:
+        with pytest.raises(PermissionDenied):
+            organisation_admin_revoke(organisation_id=office.pk, user_id=second.pk, actor=fresh(world[who]))
+        assert permissions.may_administer(fresh(second), office)
+        return
+    organisation_admin_revoke(organisation_id=office.pk, user_id=second.pk, actor=fresh(world[who]))
+    assert not permissions.may_administer(fresh(second), office)
+    # Made admin without being a member here: the membership goes.
+    assert not Membership.objects.get(user=second, organisation=office).is_active
+
+
+def test_an_admin_grants_nothing_above_their_organisation_nor_a_platform_role(world):
+    admin = fresh(world["admin_office"])
+    with pytest.raises(PermissionDenied):
+        organisation_admin_grant(organisation_id=world["parent"].pk, user_id=world["member_parent"].pk, actor=admin)
+    with pytest.raises(PermissionDenied):
+        organisation_admin_revoke(organisation_id=world["parent"].pk, user_id=world["admin_parent"].pk, actor=admin)
+    with pytest.raises(PermissionDenied):
+        platform_role_grant(user=world["member"], role="auditor", jurisdiction="MH", actor=admin)
+
+
+def test_an_auditor_who_also_administers_an_organisation_grants_nothing(world):
+    auditor = world["auditor"]
+    Membership.objects.create(organisation=world["other"], user=auditor, role=MembershipRole.ADMIN)
+    from guardian.shortcuts import assign_perm
+    assign_perm(permissions.ADMINISTER_ORGANISATION, auditor, world["other"])
+    with pytest.raises(PermissionDenied):
+        organisation_admin_grant(organisation_id=world["other"].pk, user_id=world["member_other"].pk, actor=fresh(auditor))
+    assert not permissions.may_manage_roles(fresh(auditor))
+
+
+@pytest.mark.parametrize("who", ["superadmin", "admin_office", "admin_parent"])
+def test_nobody_changes_their_own_admin_role(world, who):
+    office = world["office"]
+    actor = fresh(world[who])
+    with pytest.raises(PermissionDenied, match="of their own"):
+        organisation_admin_grant(organisation_id=office.pk, user_id=actor.pk, actor=actor)
+    with pytest.raises(PermissionDenied, match="of their own"):
+        organisation_admin_grant(organisation_id=office.pk, user_id=actor.pk, actor=actor,
+                                 ends_at=timezone.now() + timedelta(days=5))
+    with pytest.raises(PermissionDenied, match="of their own"):
+        organisation_admin_revoke(organisation_id=office.pk, user_id=actor.pk, actor=actor)
+    assert not AuditEvent.objects.exists()
+
+
+# Who may be made an admin --------------------------------------------------------------------
+
+def test_only_a_verified_member_of_the_organisation_or_below_it_is_made_admin(world):
+    root = fresh(world["superadmin"])
+    parent, office = world["parent"], world["office"]
+    for person, where in ((world["public"], office), (world["member_parent"], office), (world["member_other"], parent)):
+        with pytest.raises(ValidationError) as refused:
+            organisation_admin_grant(organisation_id=where.pk, user_id=person.pk, actor=root)
+        assert refused.value.code == "not_eligible"
+    # A member of the office below is made admin of the parent: the office membership stays as it was.
+    organisation_admin_grant(organisation_id=parent.pk, user_id=world["member"].pk, actor=root)
+    assert permissions.may_administer(fresh(world["member"]), parent)
+    created = Membership.objects.get(user=world["member"], organisation=parent)
+    assert (created.role, created.member_before_admin) == (MembershipRole.ADMIN, False)
+    organisation_admin_revoke(organisation_id=parent.pk, user_id=world["member"].pk, actor=root)
+    created.refresh_from_db()
+    assert (created.role, created.is_active) == (MembershipRole.MEMBER, False)
+    assert Membership.objects.get(user=world["member"], organisation=office).is_active
+
+
+def test_a_member_whose_address_cannot_hold_official_powers_is_not_made_admin(world):
+    gmail = make_member(world["office"], email="clerk.pune@gmail.com")
+    with pytest.raises(ValidationError) as refused:
+        organisation_admin_grant(organisation_id=world["office"].pk, user_id=gmail.pk, actor=fresh(world["superadmin"]))
+    assert refused.value.code == "not_eligible"
+
+
+# The last admin ----------------------------------------------------------------------------------
+
+def test_the_last_admin_cannot_be_removed_even_by_a_superadmin(world):
+    office = world["office"]
+    for who in ("superadmin", "admin_parent"):
+        with pytest.raises(LastAdmin):
+            organisation_admin_revoke(organisation_id=office.pk, user_id=world["admin_office"].pk, actor=fresh(world[who]))
+    assert permissions.may_administer(fresh(world["admin_office"]), office)
+    assert admin_perms(world["admin_office"], office) == ["administer_organisation", "view_organisation_dashboard"]
+    assert not events(AuditAction.MEMBERSHIP_REVOKED)
+
+
+def test_an_admin_whose_role_ends_does_not_count_as_the_one_that_stays(world):
+    office, parent_admin = world["office"], fresh(world["admin_parent"])
+    ends = timezone.now() + timedelta(days=30)
+    organisation_admin_grant(organisation_id=office.pk, user_id=world["member"].pk, ends_at=ends, actor=parent_admin)
+    with pytest.raises(LastAdmin):
+        organisation_admin_revoke(organisation_id=office.pk, user_id=world["admin_office"].pk, actor=parent_admin)
+    # Nor may the last one without an end date be given one (a demotion in time).
+    with pytest.raises(LastAdmin):
+        organisation_admin_grant(organisation_id=office.pk, user_id=world["admin_office"].pk, ends_at=ends,
+                                 actor=parent_admin)
+    # Once the other admin's role has no end date, the first may go.
+    organisation_admin_grant(organisation_id=office.pk, user_id=world["member"].pk, ends_at=None, actor=parent_admin)
+    organisation_admin_revoke(organisation_id=office.pk, user_id=world["admin_office"].pk, actor=parent_admin)
+    assert not permissions.may_administer(fresh(world["admin_office"]), office)
+    granted = events(AuditAction.MEMBERSHIP_GRANTED)
+    assert len(granted) == 2 and granted[0].new_values["ends_at"] == str(ends)
+    assert (granted[1].old_values["ends_at"], granted[1].new_values["ends_at"]) == (str(ends), None)
+
+
+def test_the_admin_with_an_end_date_can_be_removed_while_a_permanent_one_stays(world):
+    office, root = world["office"], fresh(world["superadmin"])
+    organisation_admin_grant(organisation_id=office.pk, user_id=world["member"].pk,
+                             ends_at=timezone.now() + timedelta(days=30), actor=root)
+    organisation_admin_revoke(organisation_id=office.pk, user_id=world["member"].pk, actor=root)
+    assert not permissions.may_administer(fresh(world["member"]), office)
+
+
+# End dates ------------------------------------------------------------------------------------------
+
+def test_an_end_date_in_the_past_is_refused(world):
+    root, past = fresh(world["superadmin"]), timezone.now() - timedelta(minutes=1)
+    with pytest.raises(ValidationError):
+        platform_role_grant(user=world["public"], role="auditor", jurisdiction="", ends_at=past, actor=root)
+    with pytest.raises(ValidationError):
+        organisation_admin_grant(organisation_id=world["office"].pk, user_id=world["member"].pk, ends_at=past, actor=root)
+    assert not AuditEvent.objects.exists()
+
+
+def test_a_platform_role_ends_by_itself_in_every_check_and_is_recorded_once(world):
+    root = fresh(world["superadmin"])
+    person = UserFactory(email="temporary.admin@maharashtra.gov.in")
+    ends = timezone.now() + timedelta(days=2)
+    grant = platform_role_grant(user=person, role="state_admin", jurisdiction="MH", ends_at=ends, reason="Leave cover.",
+                                actor=root)
+    assert events(AuditAction.PLATFORM_ROLE_GRANTED)[0].new_values["ends_at"]
+    assert permissions.is_state_admin(fresh(person)) and permissions.needs_second_factor(fresh(person))
+    assert person.email in permissions.state_admin_emails(["MH"])["MH"]
+    with time_machine.travel(ends + timedelta(seconds=1)):
+        # Gone at once, before any job ran: every question reads the end date.
+        ended = fresh(person)
+        assert permissions.platform_roles_of(ended) == set()
+        assert not permissions.is_state_admin(ended) and permissions.decided_jurisdictions(ended) == set()
+        assert not permissions.RULES["state_admin"](ended)
+        assert permissions.state_admin_emails(["MH"]).get("MH", []) == [world["state_admin_mh"].email]
+        assert not permissions.organisations_in_scope(ended).exists()
+        # The beat job records it once.
+        assert role_expiries_task.delay().get() == {"platform_roles": 1, "admins": 0}
+        assert role_expiries_record() == {"platform_roles": 0, "admins": 0}
+    [expired] = events(AuditAction.PLATFORM_ROLE_EXPIRED)
+    assert (expired.actor_role, expired.target_id, expired.old_values["role"]) == ("system", str(person.pk), "state_admin")
+    grant.refresh_from_db()
+    assert grant.revoked_at == ends
+    # It can be granted again afterwards (the ended grant no longer holds the place).
+    platform_role_grant(user=person, role="state_admin", jurisdiction="MH", actor=root)
+    assert permissions.is_state_admin(fresh(person))
+    assert audit_verify() == []
+
+
+def test_a_superadmin_whose_role_ended_grants_nothing(world):
+    second = UserFactory(email="second.root@nic.in")
+    platform_role_grant(user=second, role="superadmin", jurisdiction="", actor=fresh(world["superadmin"]),
+                        ends_at=timezone.now() + timedelta(hours=1))
+    with time_machine.travel(timezone.now() + timedelta(hours=2)):
+        with pytest.raises(PermissionDenied):
+            platform_role_grant(user=world["public"], role="auditor", jurisdiction="", actor=fresh(second))
+        with pytest.raises(PermissionDenied):
+            organisation_admin_grant(organisation_id=world["office"].pk, user_id=world["member"].pk, actor=fresh(second))
+        assert second.email not in permissions.superadmin_emails()
+
+
+def test_an_admin_role_ends_by_itself_in_every_check_and_is_recorded_once(world):
+    office, parent_admin = world["office"], fresh(world["admin_parent"])
+    person = world["member"]
+    ends = timezone.now() + timedelta(days=1)
+    organisation_admin_grant(organisation_id=office.pk, user_id=person.pk, ends_at=ends, actor=parent_admin)
+    assert permissions.may_administer(fresh(person), office)
+    with time_machine.travel(ends + timedelta(seconds=1)):
+        ended = fresh(person)
+        assert not permissions.may_administer(ended, office)
+        assert not permissions.administered_organisations(ended).exists()
+        assert not permissions.administers_some_organisation(ended)
+        assert not permissions.RULES["organisation_admin"](ended)
+        assert not permissions.organisations_in_scope(ended).exists()
+        # An admin whose role ended grants nothing either.
+        with pytest.raises(PermissionDenied):
+            organisation_admin_grant(organisation_id=office.pk, user_id=world["member_parent"].pk, actor=ended)
+        # guardian's rows are still there until the job runs; the job removes them, once.
+        assert admin_perms(person, office) == ["administer_organisation", "view_organisation_dashboard"]
+        assert role_expiries_record() == {"platform_roles": 0, "admins": 1}
+        assert role_expiries_record() == {"platform_roles": 0, "admins": 0}
+    assert admin_perms(person, office) == []
+    membership = Membership.objects.get(user=person, organisation=office)
+    assert (membership.role, membership.is_active, membership.ends_at) == (MembershipRole.MEMBER, True, None)
+    [expired] = events(AuditAction.MEMBERSHIP_EXPIRED)
+    assert (expired.actor_role, expired.old_values, expired.new_values["member"]) == (
+        "system", {"user": person.email, "role": "admin"}, True)
+    assert audit_verify() == []
+
+
+def test_changing_an_end_date_is_a_grant_that_names_the_old_one(world):
+    root = fresh(world["superadmin"])
+    person = UserFactory(email="auditor.two@nic.in")
+    first, later = timezone.now() + timedelta(days=10), timezone.now() + timedelta(days=20)
+    grant = platform_role_grant(user=person, role="auditor", jurisdiction="", ends_at=first, actor=root)
+    assert platform_role_grant(user=person, role="auditor", jurisdiction="", ends_at=first, actor=root) == grant
+    assert len(events(AuditAction.PLATFORM_ROLE_GRANTED)) == 1  # nothing changed, nothing written
+    platform_role_grant(user=person, role="auditor", jurisdiction="", ends_at=later, actor=root)
+    grant.refresh_from_db()
+    assert grant.ends_at == later and PlatformRoleGrant.objects.filter(user=person).count() == 1
+    changed = events(AuditAction.PLATFORM_ROLE_GRANTED)[1]
+    assert changed.old_values["grant"] == grant.pk and changed.old_values["ends_at"]
+
+
+def test_the_navigation_question_costs_no_query_of_its_own(world, django_assert_num_queries):
+    admin = fresh(world["admin_office"])
+    with django_assert_num_queries(1):
+        assert permissions.may_manage_roles(admin) and permissions.may_read_role_report(admin)
+        assert not permissions.is_superadmin(admin) and permissions.platform_roles_of(admin) == set()
