@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -131,6 +133,12 @@ class OrganisationDomain(models.Model):
         return self.domain
 
 
+def last_day_of(ends_at):
+    """The last day a role with this end is held, in the portal's time zone (it ends at
+    midnight after it when granted from the pages), or None."""
+    return timezone.localtime(ends_at - timedelta(microseconds=1)).date() if ends_at else None
+
+
 def ended(ends_at, now=None):
     """Whether a role with this end date has ended (None: it never ends by itself)."""
     return ends_at is not None and ends_at <= (now or timezone.now())
@@ -180,6 +188,10 @@ class Membership(models.Model):
         return self.granted_at or self.created_at
 
     @property
+    def last_day(self):
+        return last_day_of(self.ends_at)
+
+    @property
     def admin_in_force(self):
         return self.is_active and self.role == MembershipRole.ADMIN and not ended(self.ends_at)
 
@@ -209,6 +221,10 @@ class PlatformRoleGrant(models.Model):
     @property
     def held_since(self):
         return self.granted_at
+
+    @property
+    def last_day(self):
+        return last_day_of(self.ends_at)
 
     class Meta:
         indexes = [models.Index(fields=["ends_at"], condition=Q(revoked_at__isnull=True, ends_at__isnull=False),

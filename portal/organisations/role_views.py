@@ -69,13 +69,13 @@ def home(request):
 
 # Platform roles (superadmins) ----------------------------------------------------------------
 
-def _grant_flow(request, *, form_class, template, context, make):
+def _grant_flow(request, *, form_class, template, context, make, initial=None):
     """The grant pages' steps: the form; "review" shows what will happen and asks to
     confirm; "edit" goes back to the form with what was typed; "confirm" makes the
     grant (``make(form)``) and returns None, or shows the refusal on the form."""
     step = request.POST.get("step") if request.method == "POST" else None
     if step is None:
-        form = form_class()
+        form = form_class(initial=initial)
     elif step == "edit":
         form = form_class(initial=request.POST.dict())
     else:
@@ -171,7 +171,7 @@ def organisation_grant(request, pk):
             "email": person.email, "organisation": organisation.name})
 
     response = _grant_flow(request, form_class=AdminGrantForm, template="portal/roles/organisation_grant.html",
-                           context=context, make=make)
+                           context=context, make=make, initial={"ends_on": current.last_day} if current else None)
     return response or redirect("roles:organisation", pk=organisation.pk)
 
 

@@ -1,0 +1,121 @@
+"""The role pages in a real browser (Chromium through Playwright), each page
+screenshotted and checked with axe-core (tests/browser/support.py):
+
+- a superadmin signed in with TOTP opens Roles from the navigation, finds a person by
+  address, grants them the state administrator role for Maharashtra with a last day,
+  checks it on the confirmation page, confirms, and sees it in the list with its end;
+  then opens the report;
+- the admin of a state department makes a verified member of a district office below
+  it an admin of that office until a last day, then tries to remove the office's
+  original admin, the last one whose role does not end, and is refused."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from portal.organisations.models import Membership, MembershipRole, PlatformRoleGrant
+from tests.browser.support import nav, sign_in
+from tests.factories import OrganisationFactory, UserFactory
+from tests.onboarding.approval_helpers import make_superadmin, official_email_rules, with_totp  # noqa: F401 (fixtures)
+from tests.portal.role_helpers import make_admin, make_member
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("official_email_rules"),
+]
+
+
+def test_a_superadmin_grants_a_state_administrator_role_with_a_last_day(page, portal, check_page):
+    superadmin = make_superadmin(email="anita.rao@nic.in", totp=False)
+    secret = with_totp(superadmin)
+    person = UserFactory(email="ravi.patil@maharashtra.gov.in", full_name="Ravi Patil")
+    last_day = timezone.localdate() + timedelta(days=90)
+
+    sign_in(page, portal, superadmin.email, totp_secret=secret)
+    nav(page, "Roles")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Roles")
+    check_page(page, "roles-home")
+    page.get_by_role("link", name="Grant a platform role").click()
+    page.get_by_label("Email address").fill("ra")
+    page.get_by_role("button", name="Find").click()
+    expect(page.get_by_text("Ensure this value has at least 3 characters")).to_have_count(2)  # summary and field
+    check_page(page, "search-too-short")
+    page.get_by_label("Email address").fill("ravi.pa")
+    page.get_by_role("button", name="Find").click()
+    check_page(page, "search-found")
+    page.get_by_role("link", name="ravi.patil@maharashtra.gov.in").click()
+
+    page.get_by_label("State administrator").check()
+    page.get_by_label("Where").select_option("MH")
+    page.get_by_label("Last day of the role").fill(last_day.isoformat())
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_text("This field is required")).to_have_count(2)  # the reason: summary and field
+    expect(page.get_by_label("Where")).to_have_value("MH")  # nothing typed is lost
+    check_page(page, "grant-missing-reason")
+    page.get_by_label("Reason").fill("Posted to the state IT cell for the onboarding drive.")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm the platform role")
+    expect(page.get_by_text("Maharashtra", exact=True)).to_be_visible()
+    check_page(page, "grant-confirm")
+    assert not PlatformRoleGrant.objects.filter(user=person).exists()
+    page.get_by_role("button", name="Confirm and grant the role").click()
+
+    expect(page.get_by_text("ravi.patil@maharashtra.gov.in is now State administrator (Maharashtra).")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text="ravi.patil@maharashtra.gov.in")
+    expect(row).to_contain_text(f"{last_day:%-d %b %Y}")
+    check_page(page, "granted")
+    grant = PlatformRoleGrant.objects.get(user=person)
+    assert (grant.role, grant.jurisdiction) == ("state_admin", "MH")
+    assert timezone.localtime(grant.ends_at).date() == last_day + timedelta(days=1)
+
+    page.get_by_role("link", name="Report: who holds which role where").click()
+    page.get_by_role("link", name="Platform roles").click()
+    expect(page.get_by_role("row").filter(has_text="ravi.patil@maharashtra.gov.in")).to_be_visible()
+    check_page(page, "report")
+    check_page.assert_clean()
+
+
+def test_an_organisation_admin_grants_an_admin_and_cannot_remove_the_last_one(page, portal, check_page):
+    department = OrganisationFactory(name="Agriculture Department, Maharashtra", short_code="AGRI-MH")
+    office = OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE", parent=department)
+    head = make_admin(department, email="secretary@mahaagri.gov.in", full_name="Meera Joshi")
+    original = make_admin(office, email="admin@pune.mahaagri.gov.in", full_name="Office Admin")
+    clerk = make_member(office, email="asha.kulkarni@pune.mahaagri.gov.in", full_name="Asha Kulkarni")
+    last_day = timezone.localdate() + timedelta(days=30)
+
+    sign_in(page, portal, head.email)
+    nav(page, "Roles")
+    check_page(page, "organisations")
+    page.get_by_role("link", name="District Agriculture Office, Pune").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Admins of District Agriculture Office, Pune")
+    page.get_by_label("Email address").fill("asha")
+    page.get_by_role("button", name="Find").click()
+    check_page(page, "office-admins-search")
+    page.get_by_role("link", name="Make admin asha.kulkarni@pune.mahaagri.gov.in").click()
+    page.get_by_label("Last day of the role").fill(last_day.isoformat())
+    page.get_by_label("Reason").fill("Leads the section while the office admin is on training.")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm the admin role")
+    check_page(page, "grant-confirm")
+    page.get_by_role("button", name="Confirm and make admin").click()
+    expect(page.get_by_text("asha.kulkarni@pune.mahaagri.gov.in is now an admin of District Agriculture Office, Pune.")
+           ).to_be_visible()
+    check_page(page, "office-admins")
+    membership = Membership.objects.get(user=clerk, organisation=office)
+    assert membership.role == MembershipRole.ADMIN and membership.ends_at is not None
+
+    # The original admin is now the only one whose role does not end: removing them is refused.
+    page.get_by_role("link", name="Remove admin@pune.mahaagri.gov.in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Remove an admin")
+    page.get_by_label("Reason").fill("Transferred to Nashik.")
+    page.get_by_label("I confirm that this role should end now").check()
+    page.get_by_role("button", name="Remove the admin role").click()
+    refusal = page.get_by_role("alert")
+    expect(refusal).to_contain_text("would have no admin left whose role does not end")
+    expect(page.get_by_label("Reason")).to_have_value("Transferred to Nashik.")
+    check_page(page, "last-admin-refused")
+    assert Membership.objects.get(user=original, organisation=office).role == MembershipRole.ADMIN
+    check_page.assert_clean()
