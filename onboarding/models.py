@@ -230,6 +230,9 @@ class ApprovalStep(models.Model):
         indexes = [
             models.Index(fields=["due_at"], condition=models.Q(decision=""), name="open_step_due_idx"),
             models.Index(fields=["stage", "jurisdiction", "decision"], name="step_queue_idx"),
+            # The state administrators' queue: one jurisdiction's open steps, earliest due first.
+            models.Index(fields=["jurisdiction", "due_at", "id"], condition=models.Q(stage="state", decision=""),
+                         name="state_queue_idx"),
         ]
 
     def __str__(self):

@@ -2,7 +2,10 @@
 
 from datetime import datetime
 
+from django.core.paginator import Page, Paginator
 from django.db.models import BooleanField, Case, QuerySet, Value, When
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Trim
 from django.http import Http404
 from django.utils import timezone
 
@@ -22,16 +25,44 @@ def state_steps_visible_to(viewer: AnyUser) -> QuerySet[ApprovalStep]:
     return _in_jurisdictions_of(viewer, ApprovalStep.objects.filter(stage=Stage.STATE))
 
 
-def state_queue(viewer: AnyUser, *, now: datetime | None = None) -> QuerySet[ApprovalStep]:
-    """Open state steps the viewer may decide: overdue first, then the oldest."""
+def state_queue(viewer: AnyUser) -> QuerySet[ApprovalStep]:
+    """Open state steps the viewer may decide, the earliest due first: an overdue step
+    is due before any other, so overdue ones come first, then the oldest (every step of
+    a stage gets the same number of days). Ordered by columns the partial index
+    ``state_queue_idx`` (jurisdiction, due date, id of open state steps) serves."""
+    return state_steps_visible_to(viewer).filter(decision="").order_by("due_at", "id")
+
+
+# What a row of the queue shows, and nothing else: not the application's answers (its
+# whole form), only the nodal officer's name and designation read out of them.
+QUEUE_ROW_FIELDS = (
+    "id", "jurisdiction", "opened_at", "due_at", "application__id", "application__reference",
+    "application__organisation_name", "application__nodal_officer__id", "application__nodal_officer__email",
+    "application__nodal_officer__full_name",
+)
+
+
+def state_queue_page(viewer: AnyUser, *, number: str | int | None, per_page: int, now: datetime | None = None) -> Page:
+    """One page of ``state_queue``: two queries whatever the page. The count, and the
+    page's rows, joined to their application and officer only after the page's ids were
+    taken from the index (a subquery with LIMIT and OFFSET): a far page walks index
+    entries, not joined rows. Each row carries ``overdue``, ``officer_form_name`` and
+    ``officer_form_designation``."""
     now = now or timezone.now()
-    return (
-        state_steps_visible_to(viewer)
-        .filter(decision="")
+    page = Paginator(state_queue(viewer).values("pk"), per_page).get_page(number)
+    nodal_officer = KeyTransform("nodal_officer", "application__data")
+    page.object_list = (
+        ApprovalStep.objects.filter(pk__in=page.object_list)
         .select_related("application", "application__nodal_officer")
-        .annotate(overdue=Case(When(due_at__lte=now, then=Value(True)), default=Value(False), output_field=BooleanField()))
-        .order_by("-overdue", "opened_at", "id")
+        .only(*QUEUE_ROW_FIELDS)
+        .annotate(
+            overdue=Case(When(due_at__lte=now, then=Value(True)), default=Value(False), output_field=BooleanField()),
+            officer_form_name=Trim(KeyTextTransform("name", nodal_officer)),
+            officer_form_designation=Trim(KeyTextTransform("designation", nodal_officer)),
+        )
+        .order_by("due_at", "id")
     )
+    return page
 
 
 def escalated_authority_steps(viewer: AnyUser) -> QuerySet[ApprovalStep]:
@@ -40,6 +71,8 @@ def escalated_authority_steps(viewer: AnyUser) -> QuerySet[ApprovalStep]:
     return (
         _in_jurisdictions_of(viewer, ApprovalStep.objects.filter(stage=Stage.AUTHORITY, decision="", escalated_at__isnull=False))
         .select_related("application")
+        .only("id", "assignee_name", "assignee_email", "due_at", "application__id", "application__reference",
+              "application__organisation_name")
         .order_by("due_at", "id")
     )
 

@@ -30,7 +30,7 @@ from onboarding.approval.selectors import (
     appeal_step_for,
     escalated_authority_steps,
     last_rejection,
-    state_queue,
+    state_queue_page,
     state_step_for,
     steps_of,
 )
@@ -268,8 +268,8 @@ def _queue_page(request, queryset):
 def queue(request):
     now = timezone.now()
     escalated = list(escalated_authority_steps(request.user)[:QUEUE_PAGE_SIZE])
-    return render(request, "onboarding/queue.html",
-                  {"page": _queue_page(request, state_queue(request.user, now=now)), "escalated": escalated, "now": now})
+    page = state_queue_page(request.user, number=request.GET.get("page"), per_page=QUEUE_PAGE_SIZE, now=now)
+    return render(request, "onboarding/queue.html", {"page": page, "escalated": escalated, "now": now})
 
 
 def _decision_page(request, step):

@@ -260,3 +260,34 @@ def test_a_signed_in_user_cannot_use_the_admin_login_to_skip_a_staff_accounts_se
     assert client.session["_auth_user_id"] == str(someone.pk)
     response = client.get("/admin/")  # still someone, who is not staff: back to the admin's sign-in
     assert response.status_code == 302 and response["Location"] == "/admin/login/?next=/admin/"
+
+
+def test_queue_names_the_officer_from_the_form_without_loading_the_answers(django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    now = timezone.now()
+    application = ApplicationFactory(
+        reference="ONB-2026-000020", jurisdiction="MH",
+        data={"nodal_officer": {"name": "  Asha Kulkarni ", "designation": "Under Secretary"}, "organisation": {"x": "y" * 5000}},
+    )
+    ApprovalStepFactory(application=application, stage=Stage.STATE, opened_at=now, due_at=now + timedelta(days=10))
+    client = signed_in(make_state_admin("MH"))
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get("/onboarding/queue/").content.decode()
+    assert "Asha Kulkarni, Under Secretary" in html
+    # Neither the page of steps nor the escalated ones load any application's answers.
+    assert not [q["sql"] for q in queries.captured_queries if '"onboarding_application"."data",' in q["sql"]]
+    assert "yyyy" not in html
+
+
+@pytest.mark.parametrize("page", ["1", "5"])
+def test_far_queue_pages_are_the_earliest_due_after_the_earlier_pages(page):
+    now = timezone.now()
+    for i in range(250):
+        ApprovalStepFactory(application=ApplicationFactory(reference=f"ONB-2026-{i:06d}", jurisdiction="MH"),
+                            stage=Stage.STATE, opened_at=now - timedelta(days=i), due_at=now + timedelta(minutes=10 - i))
+    html = signed_in(make_state_admin("MH")).get(f"/onboarding/queue/?page={page}").content.decode()
+    start = 249 - (int(page) - 1) * 50
+    assert queue_references(html) == [f"ONB-2026-{i:06d}" for i in range(start, start - 50, -1)]
+    assert f"Page {page} of 5" in html
