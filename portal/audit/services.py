@@ -7,6 +7,13 @@ the head). Someone who can write to the database but has not the key can neither
 edit a row and recompute the hashes after it, nor move the head back. Events
 written before the chain was keyed (up to ``AuditChainHead.keyed_after_id``) keep
 their plain SHA-256 hashes; the first keyed event covers the last of them.
+
+Since the personal part of events can be erased (erasure.py), each event's hash
+covers its personal part (actor email, address, browser, target text and the
+values under its ``personal_keys``) only as a keyed digest of it. Redaction
+empties that part and keeps the digest in the row, so the chain still verifies.
+Events written before that (up to ``AuditChainHead.split_after_id``) hash it whole
+and are never redacted.
 """
 
 import hashlib
@@ -24,6 +31,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditChainHead, AuditEvent
+from portal.audit.personal import personal_keys_of
 from portal.client import request_meta
 from portal.permissions import AnyUser, platform_roles_of
 
@@ -76,9 +84,70 @@ def _event_blob(
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def event_digest(*, key: bytes | None = None, **fields: object) -> str:
-    """The hash of one event: HMAC-SHA256 under ``key`` (the audit key unless given)
-    of its fields (prev_hash, created_at, actor_id, ... user_agent) as canonical JSON."""
+def _canonical(payload: dict) -> bytes:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def personal_digest(
+    *, key: bytes | None = None, personal_keys: list[str], actor_email: str, ip: str | None, user_agent: str,
+    target_repr: str, old_values: dict, new_values: dict,
+) -> str:
+    """The keyed digest of an event's personal part (what redaction erases)."""
+    payload = {
+        "actor_email": actor_email, "ip": ip, "ua": user_agent, "target_repr": target_repr,
+        "old": {k: old_values[k] for k in personal_keys if k in old_values},
+        "new": {k: new_values[k] for k in personal_keys if k in new_values},
+    }
+    message = b"audit-personal|" + _canonical(payload)
+    return hmac.new(audit_key() if key is None else key, message, hashlib.sha256).hexdigest()
+
+
+def split_event_digest(
+    *, key: bytes | None = None, prev_hash: str, created_at: datetime, actor_id: int | None, actor_role: str,
+    action: str, target_type: str, target_id: str, old_values: dict, new_values: dict, personal_keys: list[str],
+    personal: str,
+) -> str:
+    """The hash of an event written since the split: its impersonal fields, the
+    impersonal values of old/new, the list of personal keys and the personal digest."""
+    payload = {
+        "v": 2, "prev": prev_hash, "at": created_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor_id": actor_id, "actor_role": actor_role, "action": action, "target": [target_type, target_id],
+        "old": {k: v for k, v in old_values.items() if k not in personal_keys},
+        "new": {k: v for k, v in new_values.items() if k not in personal_keys},
+        "pkeys": personal_keys, "personal": personal,
+    }
+    return hmac.new(audit_key() if key is None else key, _canonical(payload), hashlib.sha256).hexdigest()
+
+
+def event_digest(
+    *, key: bytes | None = None, personal_keys: list[str] | None = None, personal: str | None = None,
+    **fields: object,
+) -> str:
+    """The hash of one event as written now: HMAC-SHA256 under ``key`` (the audit key
+    unless given) of its impersonal fields and of the keyed digest of its personal
+    part. ``fields`` are prev_hash, created_at, actor_id, ... user_agent; the personal
+    keys are those of the values unless given, and the personal digest is computed
+    from the fields unless given (a redacted event keeps it)."""
+    old_values, new_values = fields["old_values"], fields["new_values"]
+    if personal_keys is None:
+        personal_keys = personal_keys_of(old_values, new_values)
+    if personal is None:
+        personal = personal_digest(
+            key=key, personal_keys=personal_keys, actor_email=fields["actor_email"], ip=fields["ip"],
+            user_agent=fields["user_agent"], target_repr=fields["target_repr"], old_values=old_values,
+            new_values=new_values,
+        )
+    return split_event_digest(
+        key=key, prev_hash=fields["prev_hash"], created_at=fields["created_at"], actor_id=fields["actor_id"],
+        actor_role=fields["actor_role"], action=fields["action"], target_type=fields["target_type"],
+        target_id=fields["target_id"], old_values=old_values, new_values=new_values, personal_keys=personal_keys,
+        personal=personal,
+    )
+
+
+def whole_event_digest(*, key: bytes | None = None, **fields: object) -> str:
+    """The hash events written between the key and the split carry: HMAC-SHA256 of
+    every field, the personal ones included, as canonical JSON."""
     return hmac.new(audit_key() if key is None else key, _event_blob(**fields), hashlib.sha256).hexdigest()
 
 
@@ -87,16 +156,26 @@ def legacy_event_digest(**fields: object) -> str:
     return hashlib.sha256(_event_blob(**fields)).hexdigest()
 
 
-def head_seal(*, last_event_id: int, last_hash: str, count: int, keyed_after_id: int, key: bytes | None = None) -> str:
-    """HMAC-SHA256 of the chain head's fields under the audit key."""
-    message = f"audit-chain-head|{last_event_id}|{last_hash}|{count}|{keyed_after_id}".encode()
-    return hmac.new(audit_key() if key is None else key, message, hashlib.sha256).hexdigest()
+def head_seal(
+    *, last_event_id: int, last_hash: str, count: int, keyed_after_id: int, key: bytes | None = None,
+    split_after_id: int = 0, redacted: int = 0,
+) -> str:
+    """HMAC-SHA256 of the chain head's fields under the audit key. The split and the
+    number of redacted events are part of the message once either is not zero (so a
+    head sealed before they existed keeps its seal)."""
+    message = f"audit-chain-head|{last_event_id}|{last_hash}|{count}|{keyed_after_id}"
+    if split_after_id or redacted:
+        message += f"|split={split_after_id}|redacted={redacted}"
+    return hmac.new(audit_key() if key is None else key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def seal_of(head: AuditChainHead) -> str:
+    return head_seal(last_event_id=head.last_event_id, last_hash=head.last_hash, count=head.count,
+                     keyed_after_id=head.keyed_after_id, split_after_id=head.split_after_id, redacted=head.redacted)
 
 
 def head_is_sealed(head: AuditChainHead) -> bool:
-    expected = head_seal(last_event_id=head.last_event_id, last_hash=head.last_hash, count=head.count,
-                         keyed_after_id=head.keyed_after_id)
-    return hmac.compare_digest(head.seal, expected)
+    return hmac.compare_digest(head.seal, seal_of(head))
 
 
 def audit_record(
@@ -152,6 +231,15 @@ def _target_fields(target: Model | None) -> dict[str, str]:
     return {"target_type": target._meta.label_lower, "target_id": str(target.pk), "target_repr": str(target)[:300]}
 
 
+def lock_chain() -> AuditChainHead | None:
+    """Serialise with every other change of the chain (in the caller's transaction):
+    the advisory lock on PostgreSQL, then the head locked; None while the log is empty."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
+    return AuditChainHead.objects.select_for_update().filter(pk=1).first()
+
+
 def _append(field_dicts: list[dict]) -> list[AuditEvent]:
     """Chain and insert events in one transaction, serialised with every other append:
     lock the chain head, hash each row onto the one before, insert them, move the head.
@@ -160,16 +248,14 @@ def _append(field_dicts: list[dict]) -> list[AuditEvent]:
     forward but not sealed again, so that appending never launders the change:
     verify_audit keeps reporting it."""
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
-        head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+        head = lock_chain()
         prev_hash = head.last_hash if head else GENESIS
         rows = []
         for fields in field_dicts:
             fields = {**fields, "created_at": timezone.now()}
-            digest = event_digest(prev_hash=prev_hash, **fields)
-            rows.append(AuditEvent(prev_hash=prev_hash, hash=digest, **fields))
+            keys = personal_keys_of(fields["old_values"], fields["new_values"])
+            digest = event_digest(prev_hash=prev_hash, personal_keys=keys, **fields)
+            rows.append(AuditEvent(prev_hash=prev_hash, hash=digest, personal_keys=keys, **fields))
             prev_hash = digest
         created = AuditEvent.objects.bulk_create(rows)
         last_id = created[-1].pk or AuditEvent.objects.filter(hash=prev_hash).values_list("id", flat=True).get()
@@ -181,8 +267,7 @@ def _append(field_dicts: list[dict]) -> list[AuditEvent]:
             sealed = head_is_sealed(head)
             head.last_event_id, head.last_hash, head.count = last_id, prev_hash, head.count + len(created)
             if sealed:
-                head.seal = head_seal(last_event_id=last_id, last_hash=prev_hash, count=head.count,
-                                      keyed_after_id=head.keyed_after_id)
+                head.seal = seal_of(head)
             else:
                 logger.error("AUDIT_CHAIN_HEAD_UNSEALED the audit chain head was changed without the key; "
                              "run manage.py verify_audit")
@@ -209,19 +294,40 @@ def audit_verify(*, batch_size: int = 2000, expect_heads: Iterable[tuple[int, st
     ``expect_heads`` are (event id, hash) pairs published earlier (audit_head_publish):
     each event must still be in the log with that hash, so a log emptied, cut
     short or rewritten since then is detected even with a head that matches it."""
+    return audit_verify_report(batch_size=batch_size, expect_heads=expect_heads).problems
+
+
+@dataclass
+class ChainReport:
+    problems: list[ChainProblem]
+    count: int
+    redacted: int
+
+
+def audit_verify_report(*, batch_size: int = 2000, expect_heads: Iterable[tuple[int, str]] = ()) -> ChainReport:
+    """audit_verify, with the number of events walked and of redacted ones among them."""
     head = AuditChainHead.objects.filter(pk=1).first()
     keyed_after_id = head.keyed_after_id if head else 0
+    split_after_id = head.split_after_id if head else 0
     key = audit_key()
     expected = dict(expect_heads)
     found: dict[int, str] = {}
     problems: list[ChainProblem] = []
-    prev_hash, last_id, count = GENESIS, None, 0
+    prev_hash, last_id, count, redacted = GENESIS, None, 0, 0
     for event in AuditEvent.objects.order_by("id").iterator(chunk_size=batch_size):
-        problems += _event_problems(event, prev_hash=prev_hash, key=None if event.id <= keyed_after_id else key)
+        if event.id <= keyed_after_id:
+            scheme = "plain"
+        elif event.id <= split_after_id:
+            scheme = "whole"
+        else:
+            scheme = "split"
+        problems += _event_problems(event, prev_hash=prev_hash, key=key, scheme=scheme)
         if event.id in expected:
             found[event.id] = event.hash
         prev_hash, last_id, count = event.hash, event.id, count + 1
-    problems += _head_problems(head, last_hash=prev_hash, last_id=last_id, count=count, links_whole=not problems)
+        redacted += event.redacted_at is not None
+    problems += _head_problems(head, last_hash=prev_hash, last_id=last_id, count=count, links_whole=not problems,
+                               redacted=redacted)
     for event_id, published in expected.items():
         if event_id not in found:
             problems.append(ChainProblem(event_id, "this event, published as the chain head, is no longer in the log: "
@@ -229,11 +335,12 @@ def audit_verify(*, batch_size: int = 2000, expect_heads: Iterable[tuple[int, st
         elif not hmac.compare_digest(found[event_id], published):
             problems.append(ChainProblem(event_id, "this event no longer has the hash published for it: "
                                                    "the log was rewritten"))
-    return problems
+    return ChainReport(problems=problems, count=count, redacted=redacted)
 
 
-def _event_problems(event: AuditEvent, *, prev_hash: str, key: bytes | None) -> list[ChainProblem]:
-    """A row's link and contents; ``key`` None for a row written before the chain was keyed."""
+def _event_problems(event: AuditEvent, *, prev_hash: str, key: bytes, scheme: str) -> list[ChainProblem]:
+    """A row's link and contents. ``scheme``: "plain" for a row written before the chain
+    was keyed, "whole" for one written before the split, "split" for a later one."""
     problems = []
     if event.prev_hash != prev_hash:
         problems.append(ChainProblem(event.id, "previous hash does not match: a row before it was changed or deleted"))
@@ -243,14 +350,35 @@ def _event_problems(event: AuditEvent, *, prev_hash: str, key: bytes | None) -> 
         target_type=event.target_type, target_id=event.target_id, target_repr=event.target_repr,
         old_values=event.old_values, new_values=event.new_values, ip=event.ip, user_agent=event.user_agent,
     )
-    expected = legacy_event_digest(**fields) if key is None else event_digest(key=key, **fields)
-    if not hmac.compare_digest(expected, event.hash):
+    if scheme == "plain":
+        expected, whole = legacy_event_digest(**fields), event.redacted_at is None and not event.personal_digest
+    elif scheme == "whole":
+        expected, whole = whole_event_digest(key=key, **fields), event.redacted_at is None and not event.personal_digest
+    else:
+        keys = event.personal_keys if isinstance(event.personal_keys, list) else []
+        if event.redacted_at is None:
+            whole = not event.personal_digest
+            expected = event_digest(key=key, personal_keys=keys, **fields)
+        else:
+            whole = _is_redacted(event)
+            expected = event_digest(key=key, personal_keys=keys, personal=event.personal_digest, **fields)
+    if not whole or not hmac.compare_digest(expected, event.hash):
         problems.append(ChainProblem(event.id, "contents do not match the stored hash: the row was edited"))
     return problems
 
 
+def _is_redacted(event: AuditEvent) -> bool:
+    """A redacted row holds its personal digest and nothing of its personal part."""
+    keys = set(event.personal_keys or [])
+    return (
+        len(event.personal_digest) == 64 and event.actor_email == "" and event.ip is None and event.user_agent == ""
+        and event.target_repr == "" and not keys & set(event.old_values) and not keys & set(event.new_values)
+    )
+
+
 def _head_problems(
-    head: AuditChainHead | None, *, last_hash: str, last_id: int | None, count: int, links_whole: bool
+    head: AuditChainHead | None, *, last_hash: str, last_id: int | None, count: int, links_whole: bool,
+    redacted: int = 0,
 ) -> list[ChainProblem]:
     """The head against the rows: present when there are rows, sealed, at the last row, counting the rows.
     The count is compared when every link holds (a row missing in the middle is reported once, as its broken link)."""
@@ -276,5 +404,11 @@ def _head_problems(
         problems.append(ChainProblem(
             head.last_event_id,
             f"the chain head counts {head.count} events but the log holds {count}: rows were deleted or added",
+        ))
+    if head.redacted != redacted:
+        problems.append(ChainProblem(
+            head.last_event_id,
+            f"the chain head counts {head.redacted} redacted events but the log holds {redacted}: "
+            "events were redacted outside the portal's erasure",
         ))
     return problems

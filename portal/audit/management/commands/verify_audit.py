@@ -2,8 +2,7 @@ import re
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.audit.models import AuditEvent
-from portal.audit.services import audit_verify
+from portal.audit.services import audit_verify_report
 
 EXPECT_HEAD_RE = re.compile(r"^(\d+):([0-9a-f]{64})$")
 
@@ -33,11 +32,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         expected = [expect_head(value) for value in options["expect_head"]]
-        problems = audit_verify(expect_heads=expected)
-        if problems:
-            for problem in problems:
+        report = audit_verify_report(expect_heads=expected)
+        if report.problems:
+            for problem in report.problems:
                 self.stderr.write(f"audit event {problem.event_id}: {problem.reason}")
-            raise CommandError(f"Audit chain broken: {len(problems)} problem(s).")
-        self.stdout.write(f"Audit chain intact: {AuditEvent.objects.count()} events verified.")
+            raise CommandError(f"Audit chain broken: {len(report.problems)} problem(s).")
+        if report.redacted:
+            self.stdout.write(f"Audit chain intact: {report.count} events verified, {report.redacted} of them "
+                              "redacted (personal part erased, its digest kept).")
+        else:
+            self.stdout.write(f"Audit chain intact: {report.count} events verified.")
         for event_id, _hash in expected:
             self.stdout.write(f"Published head {event_id} is in the log with its hash.")
