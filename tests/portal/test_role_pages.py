@@ -461,3 +461,26 @@ def test_query_count_of_the_csv_download(world, size, django_assert_num_queries)
         rows = read_csv(client.get("/portal/roles/report.csv"))
     assert response.status_code == 200
     assert len(rows) == 1 + (4 + size) + (3 + 2 * size)  # header, platform roles, admins
+
+
+@pytest.mark.parametrize("who", ["superadmin", "admin_parent"])
+def test_odd_input_never_fails_the_pages(world, who):
+    client = client_of(world, who)
+    office = world["office"].pk
+    odd = ["x", "-1", "9" * 30, "\x00", "ü" * 300, ""]
+    for value in odd:
+        for url, params in [
+            ("/portal/roles/", {"page": value, "q": value}),
+            ("/portal/roles/platform/grant/", {"email": value}),
+            ("/portal/roles/platform/grant/", {"user": value}),
+            (f"/portal/roles/organisations/{office}/", {"email": value, "page": value}),
+            (f"/portal/roles/organisations/{office}/grant/", {"user": value}),
+            (f"/portal/roles/organisations/{office}/revoke/", {"user": value}),
+            ("/portal/roles/report/", {"kind": value, "page": value}),
+        ]:
+            response = client.get(url, params)
+            assert response.status_code in {200, 302, 403, 404}, (url, params, response.status_code)
+        response = client.post(f"/portal/roles/organisations/{office}/grant/",
+                               {"user": world["member"].pk, "ends_on": value, "reason": value, "step": value})
+        assert response.status_code in {200, 302}, (value, response.status_code)
+    assert not Membership.objects.filter(user=world["member"], role=MembershipRole.ADMIN).exists()
