@@ -14,3 +14,8 @@ class OnboardingConfig(AppConfig):
         from portal.redaction import secret_path_register  # noqa: PLC0415
 
         secret_path_register(prefix=LINK_PATH_PREFIX, secret=TOKEN_CHARS)
+
+        # Retention of drafts and closed applications (portal/privacy's engine).
+        from onboarding import retention  # noqa: PLC0415
+
+        retention.register()

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "portal.audit",
     "portal.mail",
     "portal.organisations",
+    "portal.privacy",
     "onboarding",
     "verification",
     "verification.rosters",
@@ -272,6 +273,8 @@ CELERY_BEAT_SCHEDULE = {
     "approval-letters-issue": {"task": "onboarding.tasks.approval_letters_issue", "schedule": timedelta(minutes=15)},
     # The audit chain's head, written outside the database (log and superadmins' mail).
     "audit-head-publish": {"task": "portal.audit.tasks.audit_head_publish", "schedule": timedelta(days=1)},
+    # Retention policies applied (portal/privacy): reminders, erasures, reductions; counts only.
+    "retention-run": {"task": "portal.privacy.tasks.retention_run", "schedule": timedelta(days=1)},
     # Roles past their end date (already without effect) recorded in the audit log, once each.
     "role-expiries-record": {"task": "portal.organisations.tasks.role_expiries_record", "schedule": timedelta(minutes=15)},
     # Verifications lapsing at superannuation; the yearly confirmation of the official address.
@@ -386,3 +389,10 @@ LOGGING = {
         "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False, "filters": ["redact_secrets"]},
     },
 }
+
+# Data protection (portal/privacy) ------------------------------------------------------------
+# Records a retention batch erases or reduces in one transaction.
+PRIVACY_RETENTION_BATCH = int(os.environ.get("PRIVACY_RETENTION_BATCH", "500"))
+# Days the request log and the audit log are kept at least (CERT-In's directions: 180 days; the
+# portal keeps a year). Retention never erases either; the log rotation keeps this many days.
+PRIVACY_LOG_RETENTION_DAYS = int(os.environ.get("PRIVACY_LOG_RETENTION_DAYS", "365"))

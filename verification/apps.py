@@ -12,3 +12,8 @@ class VerificationConfig(AppConfig):
         from verification.lifecycle import CONFIRM_PATH_PREFIX  # noqa: PLC0415
 
         secret_path_register(prefix=CONFIRM_PATH_PREFIX, secret=TOKEN_CHARS)
+
+        # Retention of revoked people's verification records (portal/privacy's engine).
+        from verification import retention  # noqa: PLC0415
+
+        retention.register()

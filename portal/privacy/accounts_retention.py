@@ -1,0 +1,51 @@
+"""The core's retention rule: accounts whose address was never verified and that
+have not been used for the policy's days are erased, with the personal part of
+their audit events. An account anything is kept for (an application, a
+verification record: any row that protects it from deletion) is left alone, as
+are staff accounts."""
+
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.db import models
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from portal.privacy.models import RetentionKind, RetentionPolicy
+from portal.privacy.registry import RetentionRule, retention_rule_register
+from portal.privacy.retention import days_ago
+
+
+def _protected_by() -> list:
+    """(model, field name) of every relation that forbids deleting a user (on_delete PROTECT)."""
+    return [
+        (relation.related_model, relation.field.name)
+        for relation in get_user_model()._meta.related_objects
+        if relation.on_delete is models.PROTECT
+    ]
+
+
+def unused_accounts_due(policy: RetentionPolicy, now: datetime) -> QuerySet:
+    from allauth.account.models import EmailAddress  # noqa: PLC0415 (apps loaded)
+
+    cutoff = days_ago(now, policy.days)
+    queryset = get_user_model().objects.filter(
+        Q(last_login__isnull=True) | Q(last_login__lt=cutoff), date_joined__lt=cutoff, is_staff=False,
+        is_superuser=False,
+    ).exclude(Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)))
+    for model, field in _protected_by():
+        queryset = queryset.exclude(Exists(model._default_manager.filter(**{field: OuterRef("pk")})))
+    return queryset
+
+
+def unused_accounts_erase(ids: list[int], now: datetime) -> None:
+    get_user_model().objects.filter(pk__in=ids).delete()
+
+
+def unused_accounts_audit(ids: list[int]) -> tuple[list[int], list[tuple[str, str]]]:
+    return ids, [("accounts.user", str(pk)) for pk in ids]
+
+
+retention_rule_register(RetentionRule(
+    kind=RetentionKind.UNUSED_ACCOUNT, target_type="accounts.user", person_field=None,
+    due=unused_accounts_due, apply=unused_accounts_erase, audit_of=unused_accounts_audit,
+))

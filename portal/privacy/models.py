@@ -1,0 +1,99 @@
+"""Data protection: retention policies (rows edited by superadmins), legal holds,
+and what each retention run did (counts, never contents)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class RetentionKind(models.TextChoices):
+    # Stored values are stable: they appear in audit rows and run reports.
+    DRAFT_APPLICATION = "draft_application", _("Draft applications left untouched")
+    CLOSED_APPLICATION = "closed_application", _("Withdrawn and finally rejected applications")
+    REVOKED_VERIFICATION = "revoked_verification", _("Verification records of revoked people")
+    UNUSED_ACCOUNT = "unused_account", _("Accounts never verified and unused")
+
+
+# The defaults of issue 13: days after which the rule acts, and for drafts the days
+# between the reminder and the erasure.
+DEFAULT_POLICIES = {
+    RetentionKind.DRAFT_APPLICATION: {"days": 180, "grace_days": 30},
+    RetentionKind.CLOSED_APPLICATION: {"days": 365, "grace_days": 0},
+    RetentionKind.REVOKED_VERIFICATION: {"days": 365, "grace_days": 0},
+    RetentionKind.UNUSED_ACCOUNT: {"days": 365, "grace_days": 0},
+}
+
+
+class RetentionPolicy(models.Model):
+    """How long one kind of record is kept. Edited by superadmins (audited)."""
+
+    kind = models.CharField(max_length=40, choices=RetentionKind.choices, unique=True)
+    days = models.PositiveIntegerField(_("days kept"))
+    grace_days = models.PositiveIntegerField(_("days between the reminder and the erasure"), default=0)
+    enabled = models.BooleanField(_("applied by the daily run"), default=True)
+    changed_at = models.DateTimeField(null=True, blank=True)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["kind"]
+
+    def __str__(self):
+        return str(self.get_kind_display())
+
+
+class HoldTarget(models.TextChoices):
+    # A hold on a person covers every record of theirs.
+    PERSON = "accounts.user", _("Person (account)")
+    APPLICATION = "onboarding.application", _("Onboarding application")
+    VERIFICATION = "verification.governmentprofile", _("Verification record")
+
+
+class LegalHold(models.Model):
+    """A record (or a person) retention must not touch while the hold is active.
+    Set and released by superadmins, with a reason; both audited."""
+
+    target_type = models.CharField(_("held record"), max_length=64, choices=HoldTarget.choices)
+    target_id = models.BigIntegerField(_("record number"))
+    reason = models.CharField(_("reason"), max_length=500)
+    set_at = models.DateTimeField()
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    release_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-set_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["target_type", "target_id"], condition=Q(released_at__isnull=True),
+                                    name="privacy_one_active_hold_per_record"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_target_type_display()} {self.target_id}"
+
+
+class RetentionMark(models.Model):
+    """What retention did to one record: when its reminder went and when it was
+    reduced, so that a second run does nothing again."""
+
+    kind = models.CharField(max_length=40, choices=RetentionKind.choices)
+    target_id = models.BigIntegerField()
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "target_id"], name="privacy_one_mark_per_record")]
+
+
+class RetentionRun(models.Model):
+    """One run of the retention rules and its counts per kind (never contents)."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]

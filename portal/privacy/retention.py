@@ -1,0 +1,182 @@
+"""The retention run and the superadmins' changes to policies and legal holds.
+
+A run applies every registered rule (registry.py) whose policy is enabled, in
+batches of ``settings.PRIVACY_RETENTION_BATCH`` records: each batch is one
+transaction with a constant number of queries (the ids, the rule's own erasure,
+the audit events' redaction, the marks). It never touches a record under a legal
+hold (on the record or on its person), leaves out what it did before (deleted
+records are gone, reduced ones are marked), and reports counts, never contents.
+The request log and the audit log are not retention's to erase: only the
+personal part of audit events about erased records is redacted, keeping the chain."""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.audit.erasure import audit_redact
+from portal.audit.models import AuditAction
+from portal.audit.services import audit_record
+from portal.permissions import AnyUser
+from portal.privacy.models import (
+    DEFAULT_POLICIES,
+    HoldTarget,
+    LegalHold,
+    RetentionKind,
+    RetentionMark,
+    RetentionPolicy,
+    RetentionRun,
+)
+from portal.privacy.registry import RetentionRule, retention_rules
+
+
+def retention_policies() -> list[RetentionPolicy]:
+    """Every kind's policy, the issue's defaults created for any kind without a row."""
+    existing = {policy.kind: policy for policy in RetentionPolicy.objects.all()}
+    missing = [RetentionPolicy(kind=kind, **DEFAULT_POLICIES[kind]) for kind in RetentionKind if kind not in existing]
+    if missing:
+        RetentionPolicy.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {policy.kind: policy for policy in RetentionPolicy.objects.all()}
+    return [existing[kind] for kind in RetentionKind]
+
+
+def retention_policy_update(
+    *, kind: str, days: int, grace_days: int, enabled: bool, actor: AnyUser, request: HttpRequest | None = None
+) -> RetentionPolicy:
+    if days < 30 or days > 3650:
+        raise ValidationError({"days": _("Keep records between 30 and 3,650 days.")})
+    if grace_days > 365:
+        raise ValidationError({"grace_days": _("Give at most 365 days between the reminder and the erasure.")})
+    retention_policies()
+    with transaction.atomic():
+        policy = RetentionPolicy.objects.select_for_update().get(kind=kind)
+        old = {"days": policy.days, "grace_days": policy.grace_days, "enabled": policy.enabled}
+        new = {"days": days, "grace_days": grace_days, "enabled": enabled}
+        if old == new:
+            return policy
+        policy.days, policy.grace_days, policy.enabled = days, grace_days, enabled
+        policy.changed_at, policy.changed_by = timezone.now(), actor
+        policy.save(update_fields=["days", "grace_days", "enabled", "changed_at", "changed_by"])
+        audit_record(actor=actor, action=AuditAction.RETENTION_POLICY_CHANGED, target=policy, old=old, new=new,
+                     request=request)
+    return policy
+
+
+def legal_hold_set(
+    *, target_type: str, target_id: int, reason: str, actor: AnyUser, request: HttpRequest | None = None
+) -> LegalHold:
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ValidationError({"reason": _("Say why the record is held.")})
+    if target_type not in HoldTarget.values:
+        raise ValidationError({"target_type": _("Choose what is held.")})
+    with transaction.atomic():
+        if LegalHold.objects.select_for_update().filter(target_type=target_type, target_id=target_id,
+                                                        released_at__isnull=True).exists():
+            raise ValidationError({"target_id": _("This record is already held.")})
+        hold = LegalHold.objects.create(target_type=target_type, target_id=target_id, reason=reason[:500],
+                                        set_at=timezone.now(), set_by=actor)
+        audit_record(actor=actor, action=AuditAction.LEGAL_HOLD_SET, target=hold, request=request,
+                     new={"held": target_type, "record": target_id, "reason": hold.reason})
+    return hold
+
+
+def legal_hold_release(*, hold_id: int, reason: str, actor: AnyUser, request: HttpRequest | None = None) -> LegalHold:
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ValidationError({"reason": _("Say why the hold ends.")})
+    with transaction.atomic():
+        hold = LegalHold.objects.select_for_update().get(pk=hold_id)
+        if hold.released_at is not None:
+            return hold
+        hold.released_at, hold.released_by, hold.release_reason = timezone.now(), actor, reason[:500]
+        hold.save(update_fields=["released_at", "released_by", "release_reason"])
+        audit_record(actor=actor, action=AuditAction.LEGAL_HOLD_RELEASED, target=hold, request=request,
+                     old={"held": hold.target_type, "record": hold.target_id}, new={"reason": hold.release_reason})
+    return hold
+
+
+def _not_held(rule: RetentionRule, queryset: QuerySet) -> QuerySet:
+    holds = LegalHold.objects.filter(released_at__isnull=True)
+    queryset = queryset.exclude(Exists(holds.filter(target_type=rule.target_type, target_id=OuterRef("pk"))))
+    if rule.person_field:
+        queryset = queryset.exclude(Exists(holds.filter(target_type=HoldTarget.PERSON,
+                                                        target_id=OuterRef(rule.person_field))))
+    return queryset
+
+
+def _not_done(rule: RetentionRule, queryset: QuerySet) -> QuerySet:
+    if rule.deletes:
+        return queryset
+    return queryset.exclude(Exists(RetentionMark.objects.filter(kind=rule.kind, target_id=OuterRef("pk"),
+                                                                done_at__isnull=False)))
+
+
+def _batches(queryset: QuerySet, batch_size: int):
+    """Ids of ``queryset`` in batches, by key: one query a batch, whatever the size."""
+    after = 0
+    while True:
+        ids = list(queryset.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return
+        yield ids
+        after = ids[-1]
+
+
+def retention_apply(*, rule: RetentionRule, policy: RetentionPolicy, now: datetime, batch_size: int) -> dict:
+    """Apply one rule: its reminders, then its erasures; counts of each."""
+    counts = {"reminded": 0, "erased": 0, "audit_events_redacted": 0}
+    if rule.remind_due is not None and rule.remind is not None:
+        for ids in _batches(_not_held(rule, rule.remind_due(policy, now)), batch_size):
+            with transaction.atomic():
+                rule.remind(ids, now)
+                RetentionMark.objects.bulk_create(
+                    [RetentionMark(kind=rule.kind, target_id=pk, reminded_at=now) for pk in ids],
+                    update_conflicts=True, unique_fields=["kind", "target_id"], update_fields=["reminded_at"],
+                )
+            counts["reminded"] += len(ids)
+    for ids in _batches(_not_done(rule, _not_held(rule, rule.due(policy, now))), batch_size):
+        with transaction.atomic():
+            actor_ids, targets = rule.audit_of(ids)
+            rule.apply(ids, now)
+            redacted = audit_redact(actor_ids=actor_ids, targets=targets, purpose=f"retention:{rule.kind}",
+                                    batch_size=max(batch_size * 20, 1000), record=False)
+            if rule.deletes:
+                RetentionMark.objects.filter(kind=rule.kind, target_id__in=ids).delete()
+            else:
+                RetentionMark.objects.bulk_create(
+                    [RetentionMark(kind=rule.kind, target_id=pk, done_at=now) for pk in ids],
+                    update_conflicts=True, unique_fields=["kind", "target_id"], update_fields=["done_at"],
+                )
+        counts["erased"] += len(ids)
+        counts["audit_events_redacted"] += redacted.redacted
+    return counts
+
+
+def retention_run(*, now: datetime | None = None, batch_size: int | None = None) -> RetentionRun:
+    """Apply every enabled policy's rule. Safe to run twice: the second run finds nothing to do."""
+    now = now or timezone.now()
+    batch_size = batch_size or settings.PRIVACY_RETENTION_BATCH
+    policies = {policy.kind: policy for policy in retention_policies()}
+    run = RetentionRun.objects.create(started_at=now)
+    counts = {}
+    for rule in retention_rules():
+        policy = policies.get(rule.kind)
+        if policy is None or not policy.enabled:
+            continue
+        counts[rule.kind] = retention_apply(rule=rule, policy=policy, now=now, batch_size=batch_size)
+    run.counts, run.finished_at = counts, timezone.now()
+    run.save(update_fields=["counts", "finished_at"])
+    if any(value for kind_counts in counts.values() for value in kind_counts.values()):
+        audit_record(actor=None, action=AuditAction.RETENTION_RUN, actor_role="system:retention", target=run,
+                     new={"counts": counts})
+    return run
+
+
+def days_ago(now: datetime, days: int) -> datetime:
+    return now - timedelta(days=days)

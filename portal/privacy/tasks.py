@@ -1,0 +1,12 @@
+"""Celery tasks of data protection. Thin and safe to run twice."""
+
+from celery import shared_task
+
+from portal.privacy import retention
+
+
+@shared_task(name="portal.privacy.tasks.retention_run", acks_late=True, reject_on_worker_lost=True,
+             time_limit=3000, soft_time_limit=2900)
+def retention_run():
+    """Beat, daily: every enabled retention policy applied; returns the counts."""
+    return retention.retention_run().counts

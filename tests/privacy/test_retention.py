@@ -1,0 +1,262 @@
+"""Retention (portal/privacy/retention.py and the rules onboarding and verification
+register): each rule with time moved forward, legal holds, a second run changing
+nothing, the audit chain verifying after the redaction that goes with it, and a
+constant number of queries per batch."""
+
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from onboarding.models import Application, ApplicationVersion, ApprovalStep, Attachment
+from portal.accounts.models import User
+from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import audit_record, audit_verify
+from portal.mail.models import OutboxMessage
+from portal.privacy.models import LegalHold, RetentionKind, RetentionMark, RetentionPolicy, RetentionRun
+from portal.privacy.retention import legal_hold_release, legal_hold_set, retention_policy_update, retention_run
+from tests.factories import ApplicationFactory, ApprovalStepFactory, UserFactory
+from tests.onboarding.approval_helpers import make_superadmin
+from tests.verification.helpers import GovernmentProfileFactory
+from verification.models import GovernmentProfile, VerificationStatus
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+
+
+def at(days):
+    return time_machine.travel(T0 + timedelta(days=days), tick=False)
+
+
+def run(days, **kwargs):
+    with at(days):
+        return retention_run(**kwargs).counts
+
+
+def counts_of(result, kind):
+    return result.get(kind, {})
+
+
+def only(kind):
+    """Switch off every policy but ``kind`` (tests of one rule)."""
+    RetentionPolicy.objects.exclude(kind=kind).update(enabled=False)
+
+
+def test_the_default_policies_are_the_issues():
+    assert {p.kind: (p.days, p.grace_days, p.enabled) for p in RetentionPolicy.objects.all()} == {
+        "draft_application": (180, 30, True), "closed_application": (365, 0, True),
+        "revoked_verification": (365, 0, True), "unused_account": (365, 0, True),
+    }
+
+
+# Drafts -----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def draft(django_capture_on_commit_callbacks):
+    with at(0):
+        application = ApplicationFactory(status="draft", reference=None, submitted_at=None, letter=True)
+        audit_record(actor=application.nodal_officer, action=AuditAction.APPLICATION_CREATED, target=application,
+                     ip="10.1.1.1", new={"status": "draft"})
+    return application
+
+
+def test_a_draft_untouched_for_180_days_is_reminded_then_erased_30_days_later_with_its_files(
+    draft, django_capture_on_commit_callbacks
+):
+    only(RetentionKind.DRAFT_APPLICATION)
+    letter = draft.attachments.get()
+    storage, name = letter.file.storage, letter.file.name
+    assert storage.exists(name)
+    assert counts_of(run(179), "draft_application") == {"reminded": 0, "erased": 0, "audit_events_redacted": 0}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert counts_of(run(181), "draft_application")["reminded"] == 1
+    [mail] = OutboxMessage.objects.filter(to__contains=[draft.nodal_officer.email])
+    assert "will be erased" in mail.subject and "4 August 2026" in mail.body
+    # The same day again, and before the 30 days: nothing.
+    assert counts_of(run(181), "draft_application") == {"reminded": 0, "erased": 0, "audit_events_redacted": 0}
+    assert counts_of(run(210), "draft_application")["erased"] == 0 and Application.objects.filter(pk=draft.pk).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        result = run(212)
+    assert counts_of(result, "draft_application") == {"reminded": 0, "erased": 1, "audit_events_redacted": 1}
+    assert not Application.objects.filter(pk=draft.pk).exists() and not Attachment.objects.exists()
+    assert not storage.exists(name)
+    created = AuditEvent.objects.get(action=AuditAction.APPLICATION_CREATED)
+    assert created.redacted_at is not None and created.ip is None and created.actor_email == ""
+    assert not RetentionMark.objects.exists()
+    assert audit_verify() == []
+    # A second run changes nothing.
+    events = AuditEvent.objects.count()
+    assert counts_of(run(212), "draft_application") == {"reminded": 0, "erased": 0, "audit_events_redacted": 0}
+    assert AuditEvent.objects.count() == events
+
+
+def test_a_draft_touched_after_its_reminder_is_kept_and_reminded_again_later(draft):
+    only(RetentionKind.DRAFT_APPLICATION)
+    run(181)
+    with at(200):
+        Application.objects.get(pk=draft.pk).save()  # the officer saves it: updated_at moves
+    assert counts_of(run(240), "draft_application") == {"reminded": 0, "erased": 0, "audit_events_redacted": 0}
+    assert counts_of(run(381), "draft_application")["reminded"] == 1
+    assert counts_of(run(412), "draft_application")["erased"] == 1
+
+
+def test_a_submitted_application_is_never_a_draft_to_erase():
+    only(RetentionKind.DRAFT_APPLICATION)
+    with at(0):
+        ApplicationFactory(status="with_authority")
+    assert counts_of(run(400), "draft_application") == {"reminded": 0, "erased": 0, "audit_events_redacted": 0}
+
+
+# Withdrawn and finally rejected ------------------------------------------------------------------
+
+@pytest.fixture
+def closed():
+    with at(0):
+        withdrawn = ApplicationFactory(status="withdrawn", closed_at=T0, letter=True)
+        rejected = ApplicationFactory(status="rejected_final", closed_at=T0)
+        ApprovalStepFactory(application=rejected, stage="authority", assignee_email="secretary@mha.gov.in",
+                            assignee_name="R. Secretary", decision="reject", remarks="Not our department.",
+                            decided_at=T0, decided_by_email="secretary@mha.gov.in", ip="10.2.2.2")
+        appealed = ApplicationFactory(status="under_appeal", closed_at=T0)
+        audit_record(actor=rejected.nodal_officer, action=AuditAction.APPLICATION_WITHDRAWN, target=withdrawn,
+                     new={"status": "withdrawn", "reason": "Duplicate"})
+    return withdrawn, rejected, appealed
+
+
+def test_withdrawn_and_finally_rejected_applications_keep_reference_organisation_and_decisions_after_a_year(closed):
+    only(RetentionKind.CLOSED_APPLICATION)
+    withdrawn, rejected, appealed = closed
+    assert counts_of(run(364), "closed_application")["erased"] == 0
+    result = run(366)
+    assert counts_of(result, "closed_application") == {"reminded": 0, "erased": 2, "audit_events_redacted": 1}
+    for application in (withdrawn, rejected):
+        kept = Application.objects.get(pk=application.pk)
+        assert (kept.reference, kept.organisation_name, kept.status) == (
+            application.reference, application.organisation_name, application.status)
+        assert kept.data == {}
+        assert not ApplicationVersion.objects.filter(application=kept).exists()
+        assert not kept.attachments.exists() and not kept.documents.exists()
+    step = ApprovalStep.objects.get(application=rejected)
+    assert (step.stage, step.decision, step.decided_at) == ("authority", "reject", T0)
+    assert (step.assignee_email, step.assignee_name, step.remarks, step.decided_by_email, step.ip) == ("", "", "", "", None)
+    # Under appeal: never touched.
+    assert Application.objects.get(pk=appealed.pk).data == appealed.data
+    withdrawn_event = AuditEvent.objects.get(action=AuditAction.APPLICATION_WITHDRAWN)
+    assert withdrawn_event.new_values == {"status": "withdrawn"} and withdrawn_event.redacted_at is not None
+    assert audit_verify() == []
+    # A second run changes nothing.
+    rows = list(Application.objects.order_by("pk").values())
+    assert counts_of(run(400), "closed_application") == {"reminded": 0, "erased": 0, "audit_events_redacted": 0}
+    assert list(Application.objects.order_by("pk").values()) == rows
+
+
+# Revoked verification -----------------------------------------------------------------------------
+
+def test_a_revoked_persons_verification_record_is_reduced_to_what_an_audit_needs_after_a_year():
+    only(RetentionKind.REVOKED_VERIFICATION)
+    with at(0):
+        revoked = GovernmentProfileFactory(status=VerificationStatus.REVOKED, reason_code="transfer", reason="Moved")
+        verified = GovernmentProfileFactory(status=VerificationStatus.VERIFIED)
+        audit_record(actor=None, action=AuditAction.VERIFICATION_REVOKED, target=revoked, actor_role="system",
+                     new={"status": "revoked", "details": {"mobile": revoked.mobile}})
+    assert counts_of(run(300), "revoked_verification")["erased"] == 0
+    assert counts_of(run(366), "revoked_verification") == {"reminded": 0, "erased": 1, "audit_events_redacted": 1}
+    reduced = GovernmentProfile.objects.get(pk=revoked.pk)
+    assert (reduced.user_id, reduced.organisation_id, reduced.status, reduced.reason_code, reduced.decided_at) == (
+        revoked.user_id, revoked.organisation_id, "revoked", "transfer", revoked.decided_at)
+    assert (reduced.designation, reduced.office, reduced.employee_code, reduced.official_email, reduced.mobile,
+            reduced.reason) == ("", "", "", "", "", "")
+    assert GovernmentProfile.objects.get(pk=verified.pk).mobile == verified.mobile
+    assert AuditEvent.objects.get(action=AuditAction.VERIFICATION_REVOKED).new_values == {"status": "revoked"}
+    assert counts_of(run(367), "revoked_verification")["erased"] == 0
+    assert audit_verify() == []
+
+
+# Unused accounts ------------------------------------------------------------------------------------
+
+def test_accounts_never_verified_and_unused_for_a_year_are_erased_with_their_audit_personal_part():
+    only(RetentionKind.UNUSED_ACCOUNT)
+    with at(0):
+        unused = UserFactory(email="never@example.org", verified=False)
+        verified = UserFactory(email="verified@example.org")
+        with_application = UserFactory(email="officer@example.org", verified=False)
+        ApplicationFactory(nodal_officer=with_application, status="draft")
+        audit_record(actor=unused, action=AuditAction.USER_SIGNED_UP, target=unused, ip="10.3.3.3",
+                     new={"email": unused.email})
+    with at(100):
+        recent = UserFactory(email="recent@example.org", verified=False)
+    assert counts_of(run(364), "unused_account")["erased"] == 0
+    assert counts_of(run(366), "unused_account") == {"reminded": 0, "erased": 1, "audit_events_redacted": 1}
+    assert set(User.objects.values_list("email", flat=True)) == {verified.email, with_application.email, recent.email}
+    signed_up = AuditEvent.objects.get(action=AuditAction.USER_SIGNED_UP)
+    assert signed_up.new_values == {} and signed_up.actor_email == "" and signed_up.actor_id == unused.pk
+    assert "never@example.org" not in str(list(AuditEvent.objects.values()))
+    assert audit_verify() == []
+
+
+# Legal holds -------------------------------------------------------------------------------------------
+
+def test_a_legal_hold_on_a_record_or_on_its_person_keeps_it_until_released(closed):
+    only(RetentionKind.CLOSED_APPLICATION)
+    withdrawn, rejected, _appealed = closed
+    root = make_superadmin(email="root@sandes.nic.in")
+    with at(300):
+        on_record = legal_hold_set(target_type="onboarding.application", target_id=withdrawn.pk,
+                                   reason="Court case 12/2026", actor=root)
+        legal_hold_set(target_type="accounts.user", target_id=rejected.nodal_officer_id, reason="RTI appeal",
+                       actor=root)
+    assert counts_of(run(366), "closed_application")["erased"] == 0
+    assert Application.objects.get(pk=withdrawn.pk).data == withdrawn.data
+    with at(370):
+        legal_hold_release(hold_id=on_record.pk, reason="Case closed", actor=root)
+    assert counts_of(run(371), "closed_application")["erased"] == 1
+    assert Application.objects.get(pk=withdrawn.pk).data == {}
+    assert Application.objects.get(pk=rejected.pk).data == rejected.data
+    set_events = AuditEvent.objects.filter(action=AuditAction.LEGAL_HOLD_SET)
+    assert [e.new_values["reason"] for e in set_events] == ["Court case 12/2026", "RTI appeal"]
+    assert AuditEvent.objects.get(action=AuditAction.LEGAL_HOLD_RELEASED).new_values == {"reason": "Case closed"}
+    assert LegalHold.objects.filter(released_at__isnull=True).count() == 1
+
+
+def test_a_policy_change_is_audited_and_takes_effect_at_the_next_run(closed):
+    only(RetentionKind.CLOSED_APPLICATION)
+    root = make_superadmin(email="root@sandes.nic.in")
+    retention_policy_update(kind="closed_application", days=730, grace_days=0, enabled=True, actor=root)
+    event = AuditEvent.objects.get(action=AuditAction.RETENTION_POLICY_CHANGED)
+    assert (event.old_values["days"], event.new_values["days"], event.actor_id) == (365, 730, root.pk)
+    assert counts_of(run(366), "closed_application")["erased"] == 0
+    assert counts_of(run(731), "closed_application")["erased"] == 2
+
+
+def test_a_run_records_counts_not_contents_and_the_command_prints_them(closed):
+    with at(366):
+        out = StringIO()
+        call_command("run_retention", stdout=out)
+    assert "closed_application: reminded 0, erased 2, audit_events_redacted 1" in out.getvalue()
+    run_row = RetentionRun.objects.get()
+    event = AuditEvent.objects.get(action=AuditAction.RETENTION_RUN)
+    assert event.new_values == {"counts": run_row.counts}
+    assert "Duplicate" not in str(run_row.counts) and "@" not in str(event.new_values)
+
+
+def test_queries_per_batch_are_constant():
+    only(RetentionKind.REVOKED_VERIFICATION)
+
+    def queries(n):
+        with at(0):
+            for _ in range(n):
+                profile = GovernmentProfileFactory(status=VerificationStatus.REVOKED)
+                audit_record(actor=None, action=AuditAction.VERIFICATION_REVOKED, target=profile, actor_role="system")
+        with CaptureQueriesContext(connection) as context, at(366):
+            retention_run(batch_size=3)
+        return len(context)
+
+    empty, one_batch, two_batches, three_batches = queries(0), queries(3), queries(6), queries(9)
+    per_batch = two_batches - one_batch
+    assert per_batch == three_batches - two_batches and one_batch > empty
+    assert per_batch < 40

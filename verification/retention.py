@@ -1,0 +1,39 @@
+"""Retention of verification records, registered with the core's retention engine
+(portal/privacy) from VerificationConfig.ready: a revoked person's record, the
+policy's days after the revocation, keeps what an audit needs (the person, the
+organisation, the status, the dates, the reason's code, who decided) and loses the
+details they gave (designation, office, employee code, official address, mobile,
+superannuation date, the free-text reason) and its address confirmations."""
+
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from portal.privacy.models import RetentionKind, RetentionPolicy
+from portal.privacy.registry import RetentionRule, retention_rule_register
+from portal.privacy.retention import days_ago
+from verification.models import AddressConfirmation, GovernmentProfile, VerificationStatus
+
+
+def revoked_due(policy: RetentionPolicy, now: datetime) -> QuerySet:
+    return GovernmentProfile.objects.filter(status=VerificationStatus.REVOKED,
+                                            decided_at__lt=days_ago(now, policy.days))
+
+
+def revoked_reduce(ids: list[int], now: datetime) -> None:
+    ids = list(GovernmentProfile.objects.filter(pk__in=ids, status=VerificationStatus.REVOKED)
+               .values_list("pk", flat=True))
+    AddressConfirmation.objects.filter(profile_id__in=ids).delete()
+    GovernmentProfile.objects.filter(pk__in=ids).update(
+        designation="", office="", employee_code="", official_email="", mobile="", superannuation_date=None, reason="")
+
+
+def revoked_audit(ids: list[int]) -> tuple[list[int], list[tuple[str, str]]]:
+    return [], [("verification.governmentprofile", str(pk)) for pk in ids]
+
+
+def register() -> None:
+    retention_rule_register(RetentionRule(
+        kind=RetentionKind.REVOKED_VERIFICATION, target_type="verification.governmentprofile", person_field="user_id",
+        due=revoked_due, apply=revoked_reduce, audit_of=revoked_audit, deletes=False,
+    ))
