@@ -155,18 +155,22 @@ class DocumentKind(models.TextChoices):
 
 
 class ApplicationDocument(models.Model):
-    """A generated PDF, rendered once per application version and then served from storage."""
+    """A generated PDF, rendered once per application version and language and then
+    served from storage: English, or the application's second language (Hindi, or
+    Marathi for Maharashtra: notifications.mail_languages)."""
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="documents")
     kind = models.CharField(max_length=20, choices=DocumentKind.choices)
     version = models.PositiveIntegerField()
+    language = models.CharField(max_length=10, default="en")
     file = models.FileField(upload_to="documents/%Y/%m/")
     sha256 = models.CharField(max_length=64)
     size = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["application", "kind", "version"], name="uniq_document_version")]
+        constraints = [models.UniqueConstraint(fields=["application", "kind", "version", "language"],
+                                               name="uniq_document_version_language")]
 
 
 class ApplicationUserObjectPermission(UserObjectPermissionBase):

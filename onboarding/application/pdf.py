@@ -1,4 +1,6 @@
-"""The filled onboarding form as a PDF (WeasyPrint), rendered once per version.
+"""The filled onboarding form as a PDF (WeasyPrint), rendered once per version and
+language: English, and the application's second language (Hindi, or Marathi for
+Maharashtra: notifications.mail_languages), which the person chooses on the link.
 
 Laying out text whose length and script an officer chose can take minutes and
 gigabytes (a draft with thousands of line breaks, right-to-left and zero-width
@@ -32,6 +34,7 @@ from onboarding.application import pdf_worker
 from onboarding.application.declarations import NOTICE_SECTIONS, UNDERTAKINGS
 from onboarding.application.summary import application_summary
 from onboarding.models import Application, ApplicationDocument, DocumentKind
+from onboarding.notifications import mail_languages
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.permissions import AnyUser
@@ -67,6 +70,19 @@ def refusal_message(reason: str) -> str:
         "The PDF of this application could not be prepared: laying out its answers took longer or needed more memory "
         "than allowed. Try again later; if it fails again, the longest answers (such as the postal address) need shortening."
     )
+
+
+def document_languages(application: Application) -> tuple[str, ...]:
+    """The languages an application's PDFs (the form, the approval letter) are made in:
+    English first, then its second language, as its mail (mail_languages)."""
+    return tuple(mail_languages(application))
+
+
+def requested_language(application: Application, requested: str | None) -> str | None:
+    """The language asked for on a download link (none: English), or None when the
+    application's documents are not made in it."""
+    language = requested or "en"
+    return language if language in document_languages(application) else None
 
 
 def static_only_fetcher():
@@ -126,28 +142,29 @@ def render_lock(key: str) -> Iterator[bool]:
             cache.delete(cache_key)
 
 
-def _stored_form_pdf(application: Application) -> ApplicationDocument | None:
+def _stored_form_pdf(application: Application, language: str) -> ApplicationDocument | None:
     return ApplicationDocument.objects.filter(
-        application=application, kind=DocumentKind.FORM_PDF, version=application.version
+        application=application, kind=DocumentKind.FORM_PDF, version=application.version, language=language
     ).first()
 
 
-def _wait_for_form_pdf(application: Application) -> ApplicationDocument | None:
+def _wait_for_form_pdf(application: Application, language: str) -> ApplicationDocument | None:
     """Another request is rendering this version: its PDF, if it comes within PDF_RENDER_WAIT_SECONDS."""
     deadline = time.monotonic() + settings.PDF_RENDER_WAIT_SECONDS
     while time.monotonic() < deadline:
         time.sleep(0.2)
-        document = _stored_form_pdf(application)
+        document = _stored_form_pdf(application, language)
         if document:
             return document
     return None
 
 
-def application_form_html(application: Application) -> str:
-    with translation.override("en"):
+def application_form_html(application: Application, language: str = "en") -> str:
+    with translation.override(language):
         return render_to_string(
             "onboarding/pdf/application_form.html",
             {
+                "language": language,
                 "application": application,
                 "summary": application_summary(application),
                 "letter": application.attachments.filter(is_current=True).first(),
@@ -161,59 +178,63 @@ def application_form_html(application: Application) -> str:
         )
 
 
-def stored_form_pdf(application: Application) -> ApplicationDocument | None:
-    """The PDF of the application's current version, if it was stored already."""
-    return _stored_form_pdf(application)
+def stored_form_pdf(application: Application, language: str = "en") -> ApplicationDocument | None:
+    """The PDF of the application's current version in ``language``, if it was stored already."""
+    return _stored_form_pdf(application, language)
 
 
-def form_pdf_for_reader(*, application: Application) -> bytes:
+def form_pdf_for_reader(*, application: Application, language: str = "en") -> bytes:
     """The current version's PDF for someone who only reads it (an auditor, an
     administrator): rendered now within the same limits and not stored, so that
     reading writes nothing. Raises PdfNotRendered like application_form_pdf."""
-    with render_lock(f"{DocumentKind.FORM_PDF}:{application.pk}:{application.version}") as held:
+    with render_lock(f"{DocumentKind.FORM_PDF}:{application.pk}:{application.version}:{language}") as held:
         if not held:
             raise PdfNotRendered(BUSY)
-        return render_pdf(application_form_html(application))
+        return render_pdf(application_form_html(application, language))
 
 
-def form_pdf_filename(application: Application) -> str:
-    """The name a downloaded form PDF gets: the reference once submitted, else the day's draft."""
+def form_pdf_filename(application: Application, language: str = "en") -> str:
+    """The name a downloaded form PDF gets: the reference once submitted, else the day's
+    draft; the language's code at the end when it is not English."""
+    suffix = "" if language == "en" else f"-{language}"
     if application.reference:
-        return f"{application.reference}-onboarding-form.pdf"
-    return f"onboarding-form-draft-{timezone.localdate():%Y-%m-%d}.pdf"
+        return f"{application.reference}-onboarding-form{suffix}.pdf"
+    return f"onboarding-form-draft-{timezone.localdate():%Y-%m-%d}{suffix}.pdf"
 
 
-def application_form_pdf(*, application: Application, actor: AnyUser | None = None) -> ApplicationDocument:
-    """Return the stored PDF of the application's current version, rendering it only once.
+def application_form_pdf(*, application: Application, actor: AnyUser | None = None,
+                         language: str = "en") -> ApplicationDocument:
+    """Return the stored PDF of the application's current version in ``language``,
+    rendering it only once.
 
     Raises PdfNotRendered: BUSY when another request is rendering this version and has
     not finished within PDF_RENDER_WAIT_SECONDS, OVER_LIMIT or FAILED from render_pdf."""
-    existing = _stored_form_pdf(application)
+    existing = _stored_form_pdf(application, language)
     if existing:
         return existing
-    with render_lock(f"{DocumentKind.FORM_PDF}:{application.pk}:{application.version}") as held:
+    with render_lock(f"{DocumentKind.FORM_PDF}:{application.pk}:{application.version}:{language}") as held:
         if not held:
-            document = _wait_for_form_pdf(application)
+            document = _wait_for_form_pdf(application, language)
             if document is None:
                 raise PdfNotRendered(BUSY)
             return document
-        existing = _stored_form_pdf(application)  # finished just before this request took the lock
+        existing = _stored_form_pdf(application, language)  # finished just before this request took the lock
         if existing:
             return existing
-        content = render_pdf(application_form_html(application))
+        content = render_pdf(application_form_html(application, language))
         try:
             with transaction.atomic():
                 document = ApplicationDocument(
-                    application=application, kind=DocumentKind.FORM_PDF, version=application.version,
+                    application=application, kind=DocumentKind.FORM_PDF, version=application.version, language=language,
                     sha256=hashlib.sha256(content).hexdigest(), size=len(content),
                 )
                 reference = application.reference or f"draft-{application.pk}"
-                document.file.save(f"{reference}-v{application.version}.pdf", ContentFile(content), save=False)
+                document.file.save(f"{reference}-v{application.version}-{language}.pdf", ContentFile(content), save=False)
                 document.save()
                 audit_record(actor=actor, action=AuditAction.APPLICATION_PDF_RENDERED, target=application,
-                             new={"version": application.version, "sha256": document.sha256})
+                             new={"version": application.version, "language": language, "sha256": document.sha256})
         except IntegrityError:  # rendered at the same moment by another request
             document = ApplicationDocument.objects.get(
-                application=application, kind=DocumentKind.FORM_PDF, version=application.version
+                application=application, kind=DocumentKind.FORM_PDF, version=application.version, language=language
             )
     return document

@@ -263,22 +263,25 @@ def _page_before(request, default):
 @require_http_methods(["GET"])
 def form_pdf(request, pk):
     application = application_for_viewer(request.user, pk)
+    language = pdf.requested_language(application, request.GET.get("language"))
+    if language is None:  # not a language this application's documents are made in
+        raise Http404
     reader = not is_officer_of(request.user, application)
-    document = pdf.stored_form_pdf(application) if reader else None
+    document = pdf.stored_form_pdf(application, language) if reader else None
+    filename = pdf.form_pdf_filename(application, language)
     try:
         if reader and document is None:  # reading writes nothing: rendered, not stored
-            content = pdf.form_pdf_for_reader(application=application)
+            content = pdf.form_pdf_for_reader(application=application, language=language)
             response = HttpResponse(content, content_type="application/pdf")
-            response["Content-Disposition"] = content_disposition_header(True, pdf.form_pdf_filename(application))
+            response["Content-Disposition"] = content_disposition_header(True, filename)
             response["X-Content-Type-Options"] = "nosniff"
             return response
         if document is None:
-            document = pdf.application_form_pdf(application=application, actor=request.user)
+            document = pdf.application_form_pdf(application=application, actor=request.user, language=language)
     except pdf.PdfNotRendered as exc:
         messages.error(request, pdf.refusal_message(exc.reason))
         return redirect(_page_before(request, reverse("onboarding:detail", kwargs={"pk": pk})))
-    return stored_file_response(document.file, owner=document, content_type="application/pdf",
-                                filename=pdf.form_pdf_filename(application))
+    return stored_file_response(document.file, owner=document, content_type="application/pdf", filename=filename)
 
 
 @rule("nodal_officer_of_application")

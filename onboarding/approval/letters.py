@@ -1,6 +1,7 @@
-"""The approval letter: a PDF (WeasyPrint) issued once per approved application,
-stored as an ApplicationDocument and emailed to the nodal officer and the
-competent authority.
+"""The approval letter: a PDF (WeasyPrint) issued once per approved application in
+English and in the application's second language (Hindi, or Marathi for
+Maharashtra: pdf.document_languages), stored as ApplicationDocuments and emailed,
+both attached, to the nodal officer and the competent authority.
 
 Final approval queues it when its transaction commits; a beat job
 (approval_letters_issue) issues any that were not (a broker down at that moment), so no letter is lost,
@@ -18,7 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from onboarding import notifications
-from onboarding.application.pdf import PdfNotRendered, render_lock, render_pdf
+from onboarding.application.pdf import PdfNotRendered, document_languages, render_lock, render_pdf
 from onboarding.models import Application, ApplicationDocument, ApplicationStatus, ApprovalStep, Decision, DocumentKind, Stage
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
@@ -33,14 +34,15 @@ def _approving_authority(application: Application) -> ApprovalStep | None:
     )
 
 
-def approval_letter_html(application: Application, *, issued_at: datetime, authority: ApprovalStep | None) -> str:
+def approval_letter_html(application: Application, *, issued_at: datetime, authority: ApprovalStep | None,
+                         language: str = "en") -> str:
     organisation = application.organisation
     steps = list(application.steps.exclude(decision__in=["", Decision.CANCELLED]).order_by("decided_at", "id"))
-    with translation.override("en"):
+    with translation.override(language):
         return render_to_string(
             "onboarding/pdf/approval_letter.html",
             {
-                "application": application, "organisation": organisation,
+                "language": language, "application": application, "organisation": organisation,
                 "domains": list(organisation.domains.order_by("domain").values_list("domain", flat=True)) if organisation else [],
                 "steps": steps, "authority": authority, "issued_at": issued_at,
                 "site_url": settings.SITE_URL,
@@ -48,57 +50,109 @@ def approval_letter_html(application: Application, *, issued_at: datetime, autho
         )
 
 
+def approval_letter_filename(application: Application, language: str = "en") -> str:
+    """``<reference>-approval-letter.pdf`` in English, ``...-hi.pdf`` / ``...-mr.pdf`` in the second language."""
+    return f"{application.reference}-approval-letter{'' if language == 'en' else '-' + language}.pdf"
+
+
+def _letters(application: Application) -> dict[str, ApplicationDocument]:
+    return {document.language: document for document in
+            ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER)}
+
+
+def _render_letters(application: Application, languages: list[str], *, issued_at: datetime,
+                    authority: ApprovalStep | None) -> dict[str, bytes] | None:
+    """The letter in each of ``languages``, or None when one could not be rendered now."""
+    contents = {}
+    for language in languages:
+        try:
+            contents[language] = render_pdf(approval_letter_html(application, issued_at=issued_at, authority=authority,
+                                                                 language=language))
+        except PdfNotRendered as exc:
+            # The beat job (approval_letters_issue) tries again at its next run.
+            logger.error("The approval letter of application %s (%s, %s) was not rendered: %s",
+                         application.pk, application.reference, language, exc.reason)
+            return None
+    return contents
+
+
 def approval_letter_issue(*, application_id: int) -> ApplicationDocument | None:
-    """Render, store and email the approval letter once; returns the document, or None
-    if the application is not approved or the letter could not be rendered now (another
-    worker is rendering it, or the render went over its limits: the beat job tries again)."""
+    """Render, store and email the approval letter once, in English and the second
+    language; returns the English document, or None if the application is not approved
+    or the letters could not be rendered now (another worker is rendering them, or a
+    render went over its limits: the beat job tries again)."""
     application = Application.objects.select_related("nodal_officer", "organisation").get(pk=application_id)
     if application.status != ApplicationStatus.APPROVED:
         return None
-    existing = ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).first()
+    existing = _letters(application)
     if existing:
-        return existing
+        return existing.get("en") or next(iter(existing.values()))
     issued_at = timezone.now()
     authority = _approving_authority(application)
     # Slow: outside the transaction, in the bounded renderer, one worker at a time.
     with render_lock(f"{DocumentKind.APPROVAL_LETTER}:{application.pk}") as held:
         if not held:  # another worker is issuing it
             return None
-        try:
-            content = render_pdf(approval_letter_html(application, issued_at=issued_at, authority=authority))
-        except PdfNotRendered as exc:
-            # The beat job (approval_letters_issue) tries again at its next run.
-            logger.error("The approval letter of application %s (%s) was not rendered: %s",
-                         application.pk, application.reference, exc.reason)
+        contents = _render_letters(application, list(document_languages(application)), issued_at=issued_at,
+                                   authority=authority)
+        if contents is None:
             return None
-        return _approval_letter_store(application, content=content, authority=authority)
+        return _approval_letter_store(application, contents=contents, authority=authority)
 
 
-def _approval_letter_store(application: Application, *, content: bytes, authority: ApprovalStep | None) -> ApplicationDocument:
+def _store(application: Application, language: str, content: bytes) -> ApplicationDocument:
+    sha256 = hashlib.sha256(content).hexdigest()
+    document = ApplicationDocument(
+        application=application, kind=DocumentKind.APPROVAL_LETTER, version=application.version, language=language,
+        sha256=sha256, size=len(content),
+    )
+    document.file.save(approval_letter_filename(application, language), ContentFile(content), save=False)
+    document.save()
+    audit_record(actor=None, action=AuditAction.APPLICATION_PDF_RENDERED, target=application,
+                 new={"kind": DocumentKind.APPROVAL_LETTER, "language": language, "sha256": sha256,
+                      "version": application.version})
+    return document
+
+
+def _approval_letter_store(application: Application, *, contents: dict[str, bytes],
+                           authority: ApprovalStep | None) -> ApplicationDocument:
     with transaction.atomic():
         Application.objects.select_for_update().filter(pk=application.pk).first()
-        existing = ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).first()
+        existing = _letters(application)
         if existing:  # issued meanwhile by another worker
-            return existing
-        sha256 = hashlib.sha256(content).hexdigest()
-        document = ApplicationDocument(
-            application=application, kind=DocumentKind.APPROVAL_LETTER, version=application.version,
-            sha256=sha256, size=len(content),
-        )
-        filename = f"{application.reference}-approval-letter.pdf"
-        document.file.save(filename, ContentFile(content), save=False)
-        document.save()
-        audit_record(actor=None, action=AuditAction.APPLICATION_PDF_RENDERED, target=application,
-                     new={"kind": DocumentKind.APPROVAL_LETTER, "sha256": sha256, "version": application.version})
+            return existing.get("en") or next(iter(existing.values()))
+        documents = {language: _store(application, language, content) for language, content in contents.items()}
         recipients = [application.nodal_officer.email]
         if authority and authority.assignee_email and authority.assignee_email not in recipients:
             recipients.append(authority.assignee_email)
         notifications.send_bilingual(
             to=recipients, template="approval_letter",
             context={"application": application, "organisation": application.organisation},
-            attachments=[(filename, content, "application/pdf")],
+            attachments=[(approval_letter_filename(application, language), content, "application/pdf")
+                         for language, content in contents.items()],
         )
-    return document
+    return documents["en"]
+
+
+def approval_letter_document(*, application: Application, language: str) -> ApplicationDocument | None:
+    """The approval letter in ``language`` (one of the application's document languages),
+    for a download: the stored one; for a letter issued before letters came in two
+    languages, rendered now as it was issued (same date), stored, and not mailed again.
+    None when there is no letter yet, or it could not be rendered now."""
+    existing = _letters(application)
+    if language in existing or not existing:
+        return existing.get(language)
+    issued = existing.get("en") or next(iter(existing.values()))
+    with render_lock(f"{DocumentKind.APPROVAL_LETTER}:{application.pk}:{language}") as held:
+        if not held:
+            return None
+        contents = _render_letters(application, [language], issued_at=issued.created_at,
+                                   authority=_approving_authority(application))
+        if contents is None:
+            return None
+        with transaction.atomic():
+            Application.objects.select_for_update().filter(pk=application.pk).first()
+            return _letters(application).get(language) or _store(application, language, contents[language])
 
 
 def approval_letters_pending(*, limit: int = 50) -> list[int]:

@@ -22,7 +22,7 @@ from onboarding.application.selectors import application_for_officer, applicatio
 from onboarding.application.services import OfficerNotEligible
 from onboarding.application.summary import application_summary
 from onboarding.application.uploads import letter_filename
-from onboarding.approval import services
+from onboarding.approval import letters, services
 from onboarding.approval.changes import changes_since_last_seen
 from onboarding.approval.forms import AppealForm, DecisionForm
 from onboarding.approval.selectors import (
@@ -240,13 +240,16 @@ def review_pdf(request):
     if refusal:
         return refusal
     application = row.step.application
+    language = pdf.requested_language(application, request.GET.get("language"))
+    if language is None:
+        raise Http404
     try:
-        document = pdf.application_form_pdf(application=application, actor=None)
+        document = pdf.application_form_pdf(application=application, actor=None, language=language)
     except pdf.PdfNotRendered as exc:  # said on the review page, where the link was
         messages.error(request, pdf.refusal_message(exc.reason))
         return redirect("onboarding:review")
     return stored_file_response(document.file, owner=document, content_type="application/pdf",
-                                filename=pdf.form_pdf_filename(application))
+                                filename=pdf.form_pdf_filename(application, language))
 
 
 # State and central administrators ------------------------------------------------------
@@ -373,8 +376,14 @@ def resend_link(request, pk):
 @require_http_methods(["GET"])
 def approval_letter(request, pk):
     application = application_for_viewer(request.user, pk)
-    document = ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).first()
-    if document is None:
+    language = pdf.requested_language(application, request.GET.get("language"))
+    if language is None:
         raise Http404
+    if not ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).exists():
+        raise Http404
+    document = letters.approval_letter_document(application=application, language=language)
+    if document is None:  # being rendered, or over its limits: said where the link was
+        messages.error(request, pdf.refusal_message(pdf.BUSY))
+        return redirect("onboarding:detail", pk=pk)
     return stored_file_response(document.file, owner=document, content_type="application/pdf",
-                                filename=f"{application.reference}-approval-letter.pdf")
+                                filename=letters.approval_letter_filename(application, language))

@@ -9,7 +9,7 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from onboarding.application import services
+from onboarding.application import pdf, services
 from onboarding.approval import deadlines
 from onboarding.approval import services as approvals
 from onboarding.models import ApplicationDocument, ApplicationStatus, ApprovalStep, AuthorityToken, DocumentKind, Stage
@@ -200,7 +200,8 @@ def test_the_sweep_issues_an_approval_letter_that_was_not_queued(officer, people
     assert not ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).exists()
     assert run_sweep()["letters"] == 1
     assert run_sweep()["letters"] == 0
-    assert ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).count() == 1
+    assert sorted(ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER)
+                  .values_list("language", flat=True)) == sorted(["en", pdf.document_languages(application)[1]])
     assert len([m for m in OutboxMessage.objects.all() if m.subject.startswith("Approval letter")]) == 1
 
 

@@ -151,8 +151,10 @@ def test_approval_journey_with_mail_delivered_over_smtp(smtp_server):
     letters = [m for m in smtp_server.messages if m["Subject"].startswith("Approval letter")]
     assert len(letters) == 1
     assert officer.email in letters[0]["To"] and AUTHORITY_EMAIL in letters[0]["To"]
-    [attachment] = list(letters[0].iter_attachments())
+    # In English and in the application's second language (Marathi: Maharashtra).
+    attachment, second = list(letters[0].iter_attachments())
     assert attachment.get_filename() == f"{application.reference}-approval-letter.pdf"
+    assert second.get_filename() == f"{application.reference}-approval-letter-mr.pdf"
     pdf = attachment.get_content()
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     assert application.reference in text and VALID["organisation"]["name"] in text

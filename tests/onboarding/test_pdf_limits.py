@@ -191,7 +191,7 @@ def test_a_request_for_a_version_being_rendered_waits_briefly_then_is_told_to_tr
     settings.PDF_RENDER_WAIT_SECONDS = 0.5
     application = new_application(officer)
     url = f"/onboarding/{application.pk}/form.pdf"
-    with pdf.render_lock(f"{DocumentKind.FORM_PDF}:{application.pk}:{application.version}") as held:
+    with pdf.render_lock(f"{DocumentKind.FORM_PDF}:{application.pk}:{application.version}:en") as held:
         assert held
         response, elapsed = timed_get(officer_client, url)
         assert 0.5 <= elapsed < 3, elapsed
@@ -199,7 +199,10 @@ def test_a_request_for_a_version_being_rendered_waits_briefly_then_is_told_to_tr
         assert BUSY_EN in alerts(officer_client.get(response["Location"]))
         assert not ApplicationDocument.objects.exists()
         # Another version is not held by this lock.
-        with pdf.render_lock(f"{DocumentKind.FORM_PDF}:{application.pk}:{application.version + 1}") as other:
+        with pdf.render_lock(f"{DocumentKind.FORM_PDF}:{application.pk}:{application.version + 1}:en") as other:
+            assert other
+        # Nor is the same version in the other language.
+        with pdf.render_lock(f"{DocumentKind.FORM_PDF}:{application.pk}:{application.version}:hi") as other:
             assert other
     assert officer_client.get(url).status_code == 200  # released: rendered now
 
@@ -251,4 +254,5 @@ def test_an_approval_letter_that_goes_over_the_limits_is_not_issued_and_the_beat
 
     settings.PDF_RENDER_TIMEOUT_SECONDS = 30
     assert run_beat_jobs()["letters"] == 1
-    assert ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).count() == 1
+    assert sorted(ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER)
+                  .values_list("language", flat=True)) == ["en", "mr"]  # one letter in each language

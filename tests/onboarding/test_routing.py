@@ -192,10 +192,11 @@ def test_final_approval_activates_the_organisation_and_issues_the_letter(officer
     actions = list(AuditEvent.objects.values_list("action", flat=True))
     assert AuditAction.ORGANISATION_ACTIVATED in actions and AuditAction.MEMBERSHIP_GRANTED in actions
 
-    letter = ApplicationDocument.objects.get(application=application, kind=DocumentKind.APPROVAL_LETTER)
+    letter = ApplicationDocument.objects.get(application=application, kind=DocumentKind.APPROVAL_LETTER, language="en")
     [mail] = [m for m in OutboxMessage.objects.all() if m.subject.startswith("Approval letter")]
     assert mail.to == [officer.email, AUTHORITY_EMAIL]
-    assert [a["filename"] for a in mail.attachments] == [f"{application.reference}-approval-letter.pdf"]
+    assert [a["filename"] for a in mail.attachments] == [f"{application.reference}-approval-letter.pdf",
+                                                         f"{application.reference}-approval-letter-mr.pdf"]
     client = signed_in(officer)
     response = client.get(f"/onboarding/{application.pk}/approval-letter.pdf")
     assert response.status_code == 200

@@ -114,7 +114,7 @@ def test_a_missing_approval_letter_is_a_404(officer, django_capture_on_commit_ca
     application = authority_approved(officer)
     with django_capture_on_commit_callbacks(execute=True):
         approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=make_state_admin("MH"))
-    document = ApplicationDocument.objects.get(application=application, kind=DocumentKind.APPROVAL_LETTER)
+    document = ApplicationDocument.objects.get(application=application, kind=DocumentKind.APPROVAL_LETTER, language="en")
     assert_missing_file_is_a_logged_404(signed_in(officer), f"/onboarding/{reload(application).pk}/approval-letter.pdf",
                                         document, caplog)
 

@@ -1,0 +1,112 @@
+"""The filled form and the approval letter in English and in the application's second
+language (Marathi for Maharashtra, Hindi elsewhere): chosen on the download link,
+each rendered once per version and language, Devanagari read back from the PDF."""
+
+import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from pypdf import PdfReader
+
+from onboarding.application import pdf
+from onboarding.approval import services as approvals
+from onboarding.approval.letters import approval_letter_document, approval_letter_issue
+from onboarding.models import ApplicationDocument, DocumentKind
+from portal.mail.models import OutboxMessage
+from tests.factories import application_with_state
+from tests.onboarding.approval_helpers import authority_approved, make_state_admin, signed_in, state_step
+from tests.onboarding.form_helpers import complete, new_application, submit
+from tests.onboarding.test_pdf import pdf_text, squash
+
+pytestmark = pytest.mark.django_db
+
+IST = ZoneInfo("Asia/Kolkata")
+
+
+def get_pdf(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, url
+    assert response["Content-Type"] == "application/pdf"
+    return response, b"".join(response.streaming_content)
+
+
+def test_the_form_pdf_in_marathi_for_maharashtra(officer_client, officer, django_capture_on_commit_callbacks):
+    application = submit(officer_client, complete(officer_client, new_application(officer)), django_capture_on_commit_callbacks)
+    assert pdf.document_languages(application) == ("en", "mr")
+    _response, english = get_pdf(officer_client, f"/onboarding/{application.pk}/form.pdf")
+    response, marathi = get_pdf(officer_client, f"/onboarding/{application.pk}/form.pdf?language=mr")
+    assert f'{application.reference}-onboarding-form-mr.pdf' in response["Content-Disposition"]
+    text = pdf_text(marathi)
+    assert "संदेस संस्था ऑनबोर्डिंग फॉर्म" in text and "संदर्भ क्रमांक" in text  # the form's own words, in Marathi
+    # The typed Devanagari name and the Marathi section title (pypdf splits some of the
+    # conjuncts Marathi shapes: a rendering of the page to PNG showed them drawn whole).
+    assert "कृषी संचालनालय" in text and "1. संस्थेचा तपशील" in text
+    assert application.reference in squash(text)
+    assert "Sandes organisation onboarding form" in squash(pdf_text(english))
+    assert PdfReader(io.BytesIO(marathi)).metadata is not None
+    # Stored once per version and language, then served from storage.
+    documents = ApplicationDocument.objects.filter(application=application, kind=DocumentKind.FORM_PDF)
+    assert sorted(documents.values_list("version", "language")) == [(application.version, "en"), (application.version, "mr")]
+    assert get_pdf(officer_client, f"/onboarding/{application.pk}/form.pdf?language=mr")[1] == marathi
+    assert documents.count() == 2
+
+
+@pytest.mark.parametrize("language", ["mr", "xx", "EN", "../en"])
+def test_a_language_the_application_is_not_made_in_is_a_404(officer_client, officer, language):
+    application = new_application(officer)  # no jurisdiction yet: English and Hindi
+    assert officer_client.get(f"/onboarding/{application.pk}/form.pdf?language={language}").status_code == 404
+    assert not ApplicationDocument.objects.exists()
+
+
+def test_the_download_links_offer_both_languages(officer_client, officer):
+    application = new_application(officer)
+    html = officer_client.get(f"/onboarding/{application.pk}/tasks/").content.decode()
+    assert f'href="/onboarding/{application.pk}/form.pdf"' in html
+    assert f'href="/onboarding/{application.pk}/form.pdf?language=hi"' in html and "हिंदी" in html
+
+
+def approve(application, django_capture_on_commit_callbacks, jurisdiction):
+    with django_capture_on_commit_callbacks(execute=True):
+        approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=make_state_admin(jurisdiction))
+    application.refresh_from_db()
+    return application
+
+
+def test_the_approval_letter_in_english_and_hindi_outside_maharashtra(django_capture_on_commit_callbacks):
+    with time_machine.travel(datetime(2026, 3, 10, 11, 0, tzinfo=IST), tick=False):
+        application = approve(application_with_state(jurisdiction="KA"), django_capture_on_commit_callbacks, "KA")
+    assert pdf.document_languages(application) == ("en", "hi")
+    letters = {d.language: d for d in ApplicationDocument.objects.filter(application=application,
+                                                                         kind=DocumentKind.APPROVAL_LETTER)}
+    assert set(letters) == {"en", "hi"}
+    [mail] = [m for m in OutboxMessage.objects.all() if m.subject.startswith("Approval letter")]
+    assert [a["filename"] for a in mail.attachments] == [f"{application.reference}-approval-letter.pdf",
+                                                         f"{application.reference}-approval-letter-hi.pdf"]
+    client = signed_in(application.nodal_officer)
+    _response, english = get_pdf(client, f"/onboarding/{application.pk}/approval-letter.pdf")
+    response, hindi = get_pdf(client, f"/onboarding/{application.pk}/approval-letter.pdf?language=hi")
+    assert f"{application.reference}-approval-letter-hi.pdf" in response["Content-Disposition"]
+    english_text, hindi_text = squash(pdf_text(english)), pdf_text(hindi)
+    assert "10 March 2026" in english_text and "/ प्रति" not in english_text  # one language per letter
+    # Rendered in Hindi (words pypdf reads back whole: it splits some conjuncts and vowel signs,
+    # which a screenshot of the page showed drawn correctly).
+    assert "संदर्भ संख्या" in hindi_text and "प्रति:" in hindi_text and "To:" not in hindi_text
+    assert application.reference in hindi_text
+    assert client.get(f"/onboarding/{application.pk}/approval-letter.pdf?language=mr").status_code == 404
+
+
+def test_a_letter_issued_in_english_only_is_rendered_in_the_second_language_when_asked(
+    officer, django_capture_on_commit_callbacks
+):
+    application = approve(authority_approved(officer), django_capture_on_commit_callbacks, "MH")
+    english = ApplicationDocument.objects.get(application=application, kind=DocumentKind.APPROVAL_LETTER, language="en")
+    ApplicationDocument.objects.filter(application=application, language="mr").delete()  # as issued before this change
+    mails = OutboxMessage.objects.count()
+    _response, marathi = get_pdf(signed_in(officer), f"/onboarding/{application.pk}/approval-letter.pdf?language=mr")
+    stored = ApplicationDocument.objects.get(application=application, kind=DocumentKind.APPROVAL_LETTER, language="mr")
+    assert stored.size == len(marathi)
+    assert OutboxMessage.objects.count() == mails  # not mailed again
+    assert approval_letter_document(application=application, language="mr") == stored
+    assert approval_letter_issue(application_id=application.pk) == english
