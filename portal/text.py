@@ -47,3 +47,9 @@ def inert(value: object) -> str:
     text = _SCHEME.sub("[:]//", text)
     text = _AT.sub("[at]", text)
     return _LINKABLE_DOT.sub("[.]", text)
+
+
+def before_full_stop(value: object) -> str:
+    """A name placed where a sentence ends with its own full stop: without a full stop
+    of its own ("... Pune Divn." would end "Divn.."), so the sentence ends with one."""
+    return str("" if value is None else value).rstrip().rstrip(".").rstrip()

@@ -1,7 +1,6 @@
 """Writes to applications. Views, tasks and commands call these; nothing else saves
 an application."""
 
-import difflib
 import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -38,7 +37,7 @@ from portal.audit.services import audit_record
 from portal.organisations.models import Level, Organisation, OrganisationDomain
 from portal.organisations.states import CENTRAL
 from portal.permissions import AnyUser
-from portal.text import single_line
+from portal.text import before_full_stop, single_line
 
 
 class ApplicationNotEditable(Exception):
@@ -257,11 +256,47 @@ def application_withdraw(
     return application
 
 
-_STOPWORDS = {"of", "the", "and", "for", "department", "office", "ministry", "government", "govt", "directorate", "india"}
+_STOPWORDS = {"of", "the", "and", "for", "department", "dept", "office", "ministry", "government", "govt", "directorate",
+              "india"}
 
 
 def _significant_words(name: str | None) -> list[str]:
     return [w for w in re.findall(r"[a-z0-9]+", (name or "").lower()) if len(w) > 2 and w not in _STOPWORDS]
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """Whether ``b`` is ``a`` with one letter changed, added, dropped, or two neighbours swapped."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        differ = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(differ) == 1 or (len(differ) == 2 and differ[1] == differ[0] + 1
+                                    and a[differ[0]] == b[differ[1]] and a[differ[1]] == b[differ[0]])
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1:] == short for i in range(len(long)))
+
+
+def names_alike(name: str | None, other: str | None) -> bool:
+    """Whether two organisation names are very likely the same organisation: the same
+    significant words (leaving out "of", "department", "directorate" ...), in any order,
+    each the same or a typing slip apart (one letter, in words of five letters or more).
+    "Directorate of Agricultures Maharashtra" is like "Agriculture Directorate,
+    Maharashtra"; "Horticulture" is not "Agriculture", and an office whose name adds a
+    word to its parent's ("... Pune") is not its parent."""
+    words, others = _significant_words(name), _significant_words(other)
+    if not words or len(words) != len(others):
+        return False
+    remaining = list(others)
+    for word in words:
+        if word in remaining:
+            remaining.remove(word)
+    unmatched = [word for word in words if word not in others]
+    for word in unmatched:
+        slip = next((o for o in remaining if min(len(word), len(o)) >= 5 and _one_edit_apart(word, o)), None)
+        if slip is None:
+            return False
+        remaining.remove(slip)
+    return True
 
 
 def duplicate_warnings(application: Application, *, details: bool = False) -> list[str]:
@@ -283,7 +318,8 @@ def _same_domain_warnings(application: Application, domains: list[str]) -> list[
     if not domains:
         return []
     warnings = [
-        (_("An organisation using the same email domain is already on Sandes: %(name)s.") % {"name": org_name}, None)
+        (_("An organisation using the same email domain is already on Sandes: %(name)s.")
+         % {"name": before_full_stop(org_name)}, None)
         for org_name in (
             OrganisationDomain.objects.filter(domain__in=domains).values_list("organisation__name", flat=True).distinct()[:5]
         )
@@ -307,25 +343,44 @@ def _same_domain_warnings(application: Application, domains: list[str]) -> list[
     return warnings
 
 
+def _chosen_parent_id(application: Application) -> int | None:
+    hierarchy = application.section_data(Section.HIERARCHY)
+    if hierarchy.get("parent_choice") != "existing":
+        return None
+    try:
+        return int(hierarchy.get("parent") or 0) or None
+    except (TypeError, ValueError):
+        return None
+
+
 def _similar_name_warnings(application: Application, name: str) -> list[tuple[str, str | None]]:
     """Organisations and open applications whose names are very like ``name``, as
     (with details, without another applicant's details or None)."""
     words = _significant_words(name)
     if not words:
         return []
-    normalised = " ".join(words)
 
     def similar(other: str | None) -> bool:
-        return difflib.SequenceMatcher(None, normalised, " ".join(_significant_words(other))).ratio() >= 0.85
+        return names_alike(name, other)
 
     org_query, app_query = Q(), Q()
     for word in words[:4]:
         org_query |= Q(name__icontains=word)
         app_query |= Q(organisation_name__icontains=word)
+    # The organisation's own parent (chosen in the hierarchy section) and those above it
+    # are where it belongs, not a duplicate: read in the same query, and left out.
+    parent_id = _chosen_parent_id(application)
+    rows = list(Organisation.objects.filter(org_query | Q(pk=parent_id or 0)).values_list("pk", "name", "ancestry")[:201])
+    above = {pk for pk, _name, _ancestry in rows if pk == parent_id}
+    for pk, _name, ancestry in rows:
+        if pk == parent_id:
+            above.update(int(part) for part in ancestry.strip("/").split("/") if part)
+    if application.organisation_id:
+        above.add(application.organisation_id)
     warnings = [
-        (_("An organisation with a very similar name is already on Sandes: %(name)s.") % {"name": other}, None)
-        for other in Organisation.objects.filter(org_query).values_list("name", flat=True)[:200]
-        if similar(other)
+        (_("An organisation with a very similar name is already on Sandes: %(name)s.") % {"name": before_full_stop(other)}, None)
+        for pk, other, _ancestry in rows
+        if pk not in above and similar(other)
     ]
     open_applications = (
         Application.objects.filter(status__in=OPEN_STATUSES, reference__isnull=False)
@@ -336,7 +391,8 @@ def _similar_name_warnings(application: Application, name: str) -> list[tuple[st
     for reference, other in open_applications:
         if similar(other):
             warnings.append((
-                _("An open application (%(ref)s) has a very similar name: %(name)s.") % {"ref": reference, "name": other},
+                _("An open application (%(ref)s) has a very similar name: %(name)s.") % {"ref": reference,
+                                                                                      "name": before_full_stop(other)},
                 _("Another open application has a very similar organisation name. If it is for your organisation, "
                   "agree with your colleagues which application goes ahead; the state administrators will see both."),
             ))

@@ -8,6 +8,7 @@ from portal.access import rule
 from portal.organisations.models import OrganisationDomain
 from portal.organisations.selectors import pending_domain_claims
 from portal.organisations.services import organisation_domain_accept
+from portal.text import before_full_stop
 
 
 @rule("superadmin")
@@ -23,7 +24,7 @@ def domain_claim_accept(request, pk):
     claim = get_object_or_404(OrganisationDomain, pk=pk, is_verified=False)
     if request.POST.get("confirm") != "yes":
         messages.error(request, _("Tick the box to confirm that %(domain)s belongs to %(organisation)s.")
-                       % {"domain": claim.domain, "organisation": claim.organisation.name})
+                       % {"domain": claim.domain, "organisation": before_full_stop(claim.organisation.name)})
         return redirect("organisations:domain_claims")
     try:
         organisation_domain_accept(domain_id=claim.pk, actor=request.user, request=request)
@@ -31,5 +32,5 @@ def domain_claim_accept(request, pk):
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, _("%(domain)s is now official for %(organisation)s.")
-                         % {"domain": claim.domain, "organisation": claim.organisation.name})
+                         % {"domain": claim.domain, "organisation": before_full_stop(claim.organisation.name)})
     return redirect("organisations:domain_claims")

@@ -1,0 +1,68 @@
+"""The possible-duplicate warning by name: the same organisation written another way
+(word order, "Department of", a typing slip) is flagged; another subject
+(horticulture and agriculture) and the organisation's own parent are not."""
+
+import pytest
+
+from onboarding.application.services import duplicate_warnings, names_alike
+from onboarding.models import Application
+from tests.factories import OrganisationFactory
+from tests.onboarding.form_helpers import new_application
+
+ORGANISATION_WARNING = "An organisation with a very similar name is already on Sandes: {}."
+
+
+@pytest.mark.parametrize("name, other", [
+    ("Directorate of Agriculture, Maharashtra", "Directorate of Agriculture Maharashtra"),
+    ("Directorate of Agriculture, Maharashtra", "Agriculture Directorate, Maharashtra"),
+    ("Directorate of Agriculture, Maharashtra", "Directorate of Agricultures Maharashtra"),  # a slip: one letter
+    ("Department of Agriculture, Maharashtra", "Agriculture Dept., Maharashtra"),
+    ("Directorate of Agriculture, Maharashtra", "Directorate of Agricluture, Maharashtra"),  # two letters swapped
+    ("District Collectorate Pune", "DISTRICT COLLECTORATE, PUNE"),
+])
+def test_the_same_organisation_written_another_way_is_alike(name, other):
+    assert names_alike(name, other) and names_alike(other, name)
+
+
+@pytest.mark.parametrize("name, other", [
+    ("Directorate of Horticulture, Maharashtra", "Directorate of Agriculture, Maharashtra"),
+    ("Department of Agriculture, Maharashtra", "Department of Agriculture, Karnataka"),
+    ("Agriculture Department, Maharashtra", "District Agriculture Office, Pune"),
+    ("Directorate of Agriculture, Maharashtra", "Directorate of Agriculture, Maharashtra, Pune Division"),
+    ("Directorate of Fisheries, Kerala", "Directorate of Fisheries, Kerela Coast"),
+    ("Water Resources Department", "Water Resource Department, Goa"),
+    ("Zilla Parishad Pune", "Zilla Parishad Pen"),  # short words: a letter is a different place
+    ("Department of", "Department of"),  # nothing significant to compare
+])
+def test_different_organisations_are_not_alike(name, other):
+    assert not names_alike(name, other) and not names_alike(other, name)
+
+
+def with_name(application, name, parent=None):
+    data = dict(application.data)
+    data["organisation"] = {**data.get("organisation", {}), "name": name}
+    data["hierarchy"] = ({"parent_choice": "existing", "parent": str(parent.pk)} if parent
+                         else {"parent_choice": "none", "parent": ""})
+    Application.objects.filter(pk=application.pk).update(data=data, organisation_name=name)
+    application.refresh_from_db()
+    return application
+
+
+@pytest.mark.django_db
+def test_an_unrelated_subject_is_no_duplicate(officer):
+    OrganisationFactory(name="Directorate of Agriculture, Maharashtra")
+    application = with_name(new_application(officer), "Directorate of Horticulture, Maharashtra")
+    assert duplicate_warnings(application, details=True) == []
+
+
+@pytest.mark.django_db
+def test_the_organisations_own_parent_and_those_above_it_are_no_duplicate(officer):
+    ministry = OrganisationFactory(name="Agriculture Maharashtra")
+    parent = OrganisationFactory(name="Agriculture Department, Maharashtra", parent=ministry)
+    sibling = OrganisationFactory(name="Agriculture Directorate Maharashtra")  # not above it: still a warning
+    application = with_name(new_application(officer), "Department of Agriculture Maharashtra", parent=parent)
+    assert duplicate_warnings(application, details=True) == [ORGANISATION_WARNING.format(sibling.name)]
+    # Without the parent chosen, the parent's name is flagged like any other.
+    application = with_name(application, "Department of Agriculture Maharashtra")
+    assert sorted(duplicate_warnings(application, details=True)) == sorted(
+        ORGANISATION_WARNING.format(name) for name in (ministry.name, parent.name, sibling.name))
