@@ -41,11 +41,15 @@ COMPILEMESSAGES = @if [ -n "$$(find . -path ./$(VENV) -prune -o -path '*/locale/
 		$(MANAGE) compilemessages --ignore=$(VENV) --verbosity 0; \
 	fi
 
-.PHONY: help print-python venv system-deps run test clean vendor
+.PHONY: help print-python venv system-deps run test clean vendor serve migrate worker beat production-env
 
 help:
 	@echo "make run          install what is missing, migrate, load demo data, serve http://127.0.0.1:$(PORT)"
 	@echo "make test         install what is missing and run every test (PYTEST_ARGS=... passed to pytest)"
+	@echo "make migrate      production: apply migrations (its own step, before make serve)"
+	@echo "make serve        production: collect static files, serve with gunicorn (WEB_CONCURRENCY workers)"
+	@echo "make worker       production: a Celery worker (CELERY_CONCURRENCY processes)"
+	@echo "make beat         production: Celery beat; run exactly one in the whole installation"
 	@echo "make venv         create .venv and install requirements.txt"
 	@echo "make system-deps  install the Debian packages the portal needs, if any is missing"
 	@echo "make clean        remove var/, db.sqlite3 and staticfiles/ (keeps .venv)"
@@ -116,6 +120,43 @@ run: venv system-deps
 	echo "Celery worker with beat started (pid $$celery_pid, log in var/celery.log)"; \
 	setsid $(MANAGE) runserver 127.0.0.1:$(PORT) & server_pid=$$!; \
 	wait $$server_pid
+
+# ---------------------------------------------------------------------------
+# Production (README, "Running in production"; deploy/ has the systemd units).
+# Each target runs with DJANGO_DEBUG=0 whatever the environment says, and refuses
+# to start when a variable production needs is missing. `make migrate` is its own
+# step; `make serve` runs gunicorn in the foreground (web only): the Celery worker
+# (`make worker`, any number, on any host) and beat (`make beat`, exactly one in
+# the whole installation) are separate processes.
+
+PRODUCTION_VARS := DJANGO_SECRET_KEY AUDIT_HMAC_KEY DJANGO_ALLOWED_HOSTS DATABASE_URL
+CELERY_CONCURRENCY ?= 2
+
+production-env migrate serve worker beat: export DJANGO_DEBUG = 0
+
+production-env:
+	@missing=""; for v in $(PRODUCTION_VARS); do [ -n "$${!v:-}" ] || missing="$$missing $$v"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "Refusing to start in production mode (DJANGO_DEBUG=0): not set:$$missing" >&2; \
+		echo "See README.md, \"Running in production\", for what each one is." >&2; \
+		exit 2; \
+	fi
+
+migrate: production-env venv
+	$(MANAGE) migrate --noinput
+	$(MANAGE) createcachetable
+
+serve: production-env venv system-deps
+	$(MANAGE) check --deploy
+	$(MANAGE) collectstatic --noinput --verbosity 0
+	$(COMPILEMESSAGES)
+	exec $(VENV)/bin/gunicorn --config deploy/gunicorn.conf.py portal.wsgi
+
+worker: production-env venv system-deps
+	exec $(VENV)/bin/celery -A portal worker --concurrency $(CELERY_CONCURRENCY) --loglevel INFO
+
+beat: production-env venv
+	exec $(VENV)/bin/celery -A portal beat --loglevel INFO
 
 # ---------------------------------------------------------------------------
 # Tests. make's exit code is pytest's.

@@ -1,9 +1,14 @@
 """The Celery application. Configuration comes from Django settings (CELERY_*)."""
 
+import logging
 import os
+import time
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import before_task_publish, task_postrun, task_prerun
+
+from portal.logformat import request_id_var
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -23,3 +28,40 @@ def _make_filesystem_broker_folders(sender, source, **kwargs):
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
+# One JSON line a task (LOGGING's ``portal.tasks``), carrying the id of the request
+# that queued it. Names, ids, the outcome and the time: never the arguments.
+task_logger = logging.getLogger("portal.tasks")
+_task_started: dict[str, tuple[float, object]] = {}
+
+
+@before_task_publish.connect
+def _pass_request_id(headers=None, **kwargs):
+    request_id = request_id_var.get()
+    if request_id and isinstance(headers, dict):
+        headers.setdefault("portal_request_id", request_id)
+
+
+@task_prerun.connect
+def _task_started_log(task_id=None, task=None, **kwargs):
+    request_id = getattr(task.request, "portal_request_id", None) if task is not None else None
+    # A task run in the request's own thread (eager, in tests) keeps the request's id.
+    token = request_id_var.set(request_id if isinstance(request_id, str) else request_id_var.get())
+    _task_started[task_id] = (time.perf_counter(), token)
+
+
+@task_postrun.connect
+def _task_finished_log(task_id=None, task=None, state=None, **kwargs):
+    started, token = _task_started.pop(task_id, (None, None))
+    try:
+        task_logger.info("task", extra={"fields": {
+            "task": getattr(task, "name", None),
+            "task_id": task_id,
+            "state": state,
+            "retries": getattr(getattr(task, "request", None), "retries", None),
+            "ms": round((time.perf_counter() - started) * 1000, 1) if started is not None else None,
+        }})
+    finally:
+        if token is not None:
+            request_id_var.reset(token)

@@ -28,6 +28,19 @@ def env_bool(name, default):
 DEBUG = env_bool("DJANGO_DEBUG", True)
 TESTING = env_bool("PORTAL_TESTING", False)
 
+# Production (DJANGO_DEBUG=0) starts only with these set: no embedded default stands in
+# for a secret, the host names or the database. Every one missing is named at once.
+REQUIRED_IN_PRODUCTION = ("DJANGO_SECRET_KEY", "AUDIT_HMAC_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL")
+if not DEBUG:
+    _problems = [f"{name} must be set when DJANGO_DEBUG is off." for name in REQUIRED_IN_PRODUCTION
+                 if not os.environ.get(name, "").strip()]
+    if 0 < len(os.environ.get("AUDIT_HMAC_KEY", "").strip()) < 32:
+        _problems.append("AUDIT_HMAC_KEY must be at least 32 characters long.")
+    if _problems:
+        raise ImproperlyConfigured(
+            " ".join(_problems) + " (README.md, Running in production, lists the variables.)"
+        )
+
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
@@ -79,6 +92,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a request id and one log line for every request, whatever answers it.
+    "portal.requestlog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -95,8 +110,9 @@ MIDDLEWARE = [
 
 if not DEBUG and not TESTING:
     # Production serves static files from the app servers (runserver and the
-    # test server serve them themselves).
-    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
+    # test server serve them themselves), right after SecurityMiddleware.
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                      "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
@@ -135,11 +151,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Cache: allauth keeps rate-limit counters and used TOTP codes here, so it must
-# be shared between processes: Redis when the broker is Redis, else the database.
+# Cache: allauth keeps rate-limit counters and used TOTP codes here, and the PDF
+# renders their locks, so it must be shared between processes and hosts: Redis
+# (REDIS_URL, or CACHE_URL, else the broker when it is Redis), else the database.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
-if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CELERY_BROKER_URL}}
+REDIS_CACHE_URL = (
+    os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL")
+    or (CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "")
+)
+if REDIS_CACHE_URL:
+    CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_CACHE_URL,
+        # A Redis that stops answering fails a request (and the readiness answer) in
+        # seconds, not at the operating system's TCP timeout.
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5, "health_check_interval": 30},
+    }}
+    # Sessions read from Redis (no database query per request) and written through to
+    # the database, so a Redis restart signs nobody out. Any web host continues any session.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "portal_cache"}}
 
@@ -199,15 +229,47 @@ USE_TZ = True
 # Static files and uploaded files ---------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("PORTAL_STATIC_ROOT", BASE_DIR / "staticfiles"))
+# whitenoise (production): hashed names are cached for a year by whitenoise itself; the
+# few files without a hash in their name (none of the pages link one) for an hour.
+WHITENOISE_MAX_AGE = 3600
 # Uploaded and generated files are never served under a public URL: only the
 # views that check permission stream them (MEDIA_URL stays unused).
 MEDIA_ROOT = VAR_DIR / "files"
-STORAGES = {
-    "default": {
+# With STORAGE_S3_BUCKET set they go to that bucket of an S3-compatible object store
+# instead (django-storages), private: no public-read ACL, and no URL of the store is
+# ever given out, since the views read the object and stream it.
+STORAGE_S3_BUCKET = os.environ.get("STORAGE_S3_BUCKET", "")
+if STORAGE_S3_BUCKET:
+    from botocore.config import Config as _BotoConfig
+
+    DEFAULT_FILE_STORAGE_CONFIG = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": STORAGE_S3_BUCKET,
+            "endpoint_url": os.environ.get("STORAGE_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("STORAGE_S3_REGION") or None,
+            # Unset: boto3's own chain (AWS_* variables, an instance role, ~/.aws).
+            "access_key": os.environ.get("STORAGE_S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("STORAGE_S3_SECRET_ACCESS_KEY") or None,
+            "location": os.environ.get("STORAGE_S3_PREFIX", "").strip("/"),
+            "default_acl": None,
+            "file_overwrite": False,
+            # A store that stops answering fails the request (and readiness) in seconds.
+            "client_config": _BotoConfig(
+                s3={"addressing_style": os.environ.get("STORAGE_S3_ADDRESSING_STYLE") or "auto"},
+                signature_version="s3v4", connect_timeout=3, read_timeout=20,
+                retries={"max_attempts": 2, "mode": "standard"},
+            ),
+        },
+    }
+else:
+    DEFAULT_FILE_STORAGE_CONFIG = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": MEDIA_ROOT, "base_url": "/nowhere/"},
-    },
+    }
+STORAGES = {
+    "default": DEFAULT_FILE_STORAGE_CONFIG,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG or TESTING
@@ -287,6 +349,9 @@ CELERY_BEAT_SCHEDULE = {
     "monitoring-audit-chain-check": {"task": "monitoring.tasks.audit_chain_check", "schedule": timedelta(days=1)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+if not DEBUG:
+    # The worker and beat log through LOGGING (JSON lines), not Celery's own format.
+    CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Onboarding ------------------------------------------------------------------
 ONBOARDING_UPLOAD_MAX_BYTES = 5 * 1024 * 1024
@@ -350,6 +415,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 8
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    # Load balancers and orchestrators ask these over plain HTTP, straight at gunicorn.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -365,20 +432,35 @@ if not DEBUG:
 # django.server keeps Django's own format, and gunicorn (in its workers, once the
 # portal is loaded) writes its access log to standard output and its errors to
 # standard error through these.
+#
+# One JSON line a request (portal.requests, portal/requestlog.py) and a task
+# (portal.tasks, portal/celery.py) on standard output, each with its request id; in
+# production (debug off) every other line is JSON too. PORTAL_REQUEST_LOG=0/1 turns
+# the request and task lines off or on (on by default in production only).
+REQUEST_LOG = env_bool("PORTAL_REQUEST_LOG", not DEBUG)
+_LINE_FORMAT = {} if DEBUG else {"formatter": "json"}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "portal.logfilters.RedactSecrets"}},
+    "filters": {
+        "redact_secrets": {"()": "portal.logfilters.RedactSecrets"},
+        "request_id": {"()": "portal.logformat.RequestIdFilter"},
+    },
     "formatters": {
         "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
+        "json": {"()": "portal.logformat.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]},
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets", "request_id"]} | _LINE_FORMAT,
         "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "filters": ["redact_secrets"]},
-        "access": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "filters": ["redact_secrets"]},
+        "access": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "filters": ["redact_secrets"]} | _LINE_FORMAT,
+        "json": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json",
+                 "filters": ["redact_secrets", "request_id"]},
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
+        "portal.requests": {"handlers": ["json"], "level": "INFO" if REQUEST_LOG else "WARNING", "propagate": False},
+        "portal.tasks": {"handlers": ["json"], "level": "INFO" if REQUEST_LOG else "WARNING", "propagate": False},
         "portal": {"level": "INFO"},
         "onboarding": {"level": "INFO"},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False, "filters": ["redact_secrets"]},

@@ -27,11 +27,13 @@ admin.site.site_header = _("Sandes onboarding portal")
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("i18n/setlang/", rule("public")(set_language), name="set_language"),
     path("accounts/", include("allauth.urls")),
     path("portal/", include("portal.accounts.urls")),
     path("portal/outbox/", include("portal.mail.urls")),
     path("portal/organisations/", include("portal.organisations.urls")),
+    path("portal/privacy/", include("portal.privacy.urls")),
     path("portal/roles/", include("portal.organisations.role_urls")),
     path("onboarding/", include("onboarding.urls")),
     path("verification/", include("verification.urls")),

@@ -1,3 +1,12 @@
+import logging
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from django.core.cache import cache
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -5,6 +14,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from portal.access import rule
+
+logger = logging.getLogger(__name__)
 
 
 @rule("public")
@@ -25,15 +36,37 @@ def _database_ok():
         return False
 
 
+def _broker_connect():
+    """Open and close a connection to the broker (at most about two seconds); raises when it fails."""
+    from portal.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+
+
+# /healthz is asked every few seconds by every load balancer: the broker's answer is
+# kept this long per process (and per broker URL) instead of a new connection per call.
+BROKER_CHECK_SECONDS = 5.0
+_broker_checked: dict[str, tuple[float, bool]] = {}
+_broker_lock = threading.Lock()
+
+
 def _broker_ok():
     from portal.celery import app
 
-    try:
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-        return True
-    except Exception:  # any broker error means unhealthy
-        return False
+    url = str(app.conf.broker_url)
+    now = time.monotonic()
+    checked = _broker_checked.get(url)
+    if checked and now - checked[0] < BROKER_CHECK_SECONDS:
+        return checked[1]
+    with _broker_lock:
+        try:
+            _broker_connect()
+            ok = True
+        except Exception:  # any broker error means unhealthy
+            ok = False
+        _broker_checked[url] = (time.monotonic(), ok)
+    return ok
 
 
 @rule("public")
@@ -41,10 +74,66 @@ def _broker_ok():
 @require_http_methods(["GET"])
 def healthz(request):
     """For load balancers and monitoring, open to anyone: whether the portal and each
-    thing it needs answer, and nothing else (no settings, no error names or versions)."""
+    thing it needs answer, and nothing else (no settings, no error names or versions).
+    The quick liveness answer: the broker's state may be a few seconds old."""
     components = {"database": _database_ok(), "broker": _broker_ok()}
     healthy = all(components.values())
     body = {"status": "ok" if healthy else "unavailable"} | {
         name: "ok" if ok else "down" for name, ok in components.items()
     }
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+def _cache_check():
+    key, value = f"readyz:{uuid.uuid4().hex}", uuid.uuid4().hex
+    cache.set(key, value, timeout=30)
+    try:
+        if cache.get(key) != value:
+            raise RuntimeError("the cache did not give back what was stored")
+    finally:
+        cache.delete(key)
+
+
+def _storage_check():
+    """The file storage answers: the object store lists its top level (a missing bucket,
+    wrong credentials or an unreachable store fail), the local folder is writable."""
+    if isinstance(default_storage, FileSystemStorage):
+        location = Path(default_storage.location)
+        location.mkdir(parents=True, exist_ok=True)
+        if not os.access(location, os.W_OK):
+            raise PermissionError("the files folder is not writable")
+        return
+    default_storage.listdir("")
+
+
+def _database_check():
+    if not _database_ok():
+        raise RuntimeError("the database did not answer")
+
+
+# Each component and the function (by name, looked up at each call) that checks it.
+READINESS_CHECKS = {"database": "_database_check", "cache": "_cache_check", "broker": "_broker_connect",
+                    "storage": "_storage_check"}
+
+
+@rule("public")
+@never_cache
+@require_http_methods(["GET"])
+def readyz(request):
+    """For an orchestrator deciding whether to send this process requests: the database,
+    the cache (sessions, rate limits), the broker and the file storage, each checked now
+    with its own status and time in milliseconds; 503 naming what failed. Open to anyone,
+    so it says nothing else (no error, host name or version); the errors are logged."""
+    checks, failed = {}, []
+    for name, check in READINESS_CHECKS.items():
+        started = time.perf_counter()
+        try:
+            globals()[check]()
+            status = "ok"
+        except Exception as exc:  # any failure of the component means not ready
+            logger.warning("Readiness: %s failed: %s", name, f"{type(exc).__name__}: {exc}"[:300])
+            status = "down"
+            failed.append(name)
+        checks[name] = {"status": status, "ms": round((time.perf_counter() - started) * 1000, 1)}
+    body = {"status": "unavailable" if failed else "ok", "failed": failed, "checks": checks}
+    return JsonResponse(body, status=503 if failed else 200)

@@ -7,3 +7,8 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from portal.accounts import signals  # noqa: F401
+        from portal.redaction import secret_path_register
+
+        # allauth's password reset link (/accounts/password/reset/key/<uid>-<key>/)
+        # carries its key in the path: never in a log line.
+        secret_path_register(prefix="/accounts/password/reset/key/", secret=r"[0-9A-Za-z]+-[^/\s?#]+")

@@ -53,6 +53,13 @@ def test_production_settings_pass_check_deploy():
         "AUDIT_HMAC_KEY": "production-like-audit-key-kept-outside-the-database-0123456789",
         "DJANGO_ALLOWED_HOSTS": "onboarding.sandes.gov.in",
         "SITE_URL": "https://onboarding.sandes.gov.in",
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or "postgres://portal@127.0.0.1:5432/portal",
+        # The documented production variables (README, Running in production): Redis and the object store.
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+        "REDIS_URL": "redis://127.0.0.1:6379/1",
+        "STORAGE_S3_BUCKET": "portal-files",
+        "STORAGE_S3_ENDPOINT_URL": "https://s3.example.gov.in",
+        "PORTAL_TRUSTED_PROXY_COUNT": "1",
     }
     command = ["check", "--deploy", "--fail-level", "WARNING"]
     result = subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True, text=True)
@@ -67,3 +74,63 @@ def test_production_settings_refuse_a_missing_secret_key():
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_production_settings_name_every_missing_variable_at_once():
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DJANGO_", "PORTAL_", "AUDIT_")) and k != "DATABASE_URL"} | {
+        "DJANGO_SETTINGS_MODULE": "portal.settings", "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "x" * 20 + "production-like-secret-key-with-enough-entropy-0123456789",
+    }
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    for name in ("AUDIT_HMAC_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL"):
+        assert f"{name} must be set when DJANGO_DEBUG is off." in result.stderr
+    assert "DJANGO_SECRET_KEY must be set" not in result.stderr
+
+
+def test_make_serve_refuses_to_start_without_the_production_variables():
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DJANGO_", "PORTAL_", "AUDIT_")) and k != "DATABASE_URL"} | {"DJANGO_SECRET_KEY": "set"}
+    for target in ("serve", "migrate", "worker", "beat"):
+        result = subprocess.run(["make", "--no-print-directory", target], cwd=ROOT, env=env, capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode != 0, target
+        assert ("Refusing to start in production mode (DJANGO_DEBUG=0): not set: "
+                "AUDIT_HMAC_KEY DJANGO_ALLOWED_HOSTS DATABASE_URL") in result.stderr, (target, result.stderr)
+
+
+def test_healthz_keeps_the_brokers_answer_a_few_seconds(client, db, monkeypatch):
+    from portal import views
+
+    calls = []
+    monkeypatch.setattr(views, "_broker_connect", lambda: calls.append(1))
+    views._broker_checked.clear()
+    for _ in range(5):
+        assert client.get("/healthz").status_code == 200
+    assert calls == [1]  # one connection for five answers
+    views._broker_checked.clear()
+
+
+def test_readyz_checks_each_component_with_its_time(client, db):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok" and body["failed"] == []
+    assert set(body["checks"]) == {"database", "cache", "broker", "storage"}
+    assert all(check["status"] == "ok" and check["ms"] >= 0 for check in body["checks"].values())
+
+
+def test_readyz_is_503_naming_what_failed_and_nothing_else(client, db):
+    old = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    try:
+        response = client.get("/readyz")
+    finally:
+        app.conf.broker_url = old
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable" and body["failed"] == ["broker"]
+    assert body["checks"]["broker"]["status"] == "down" and body["checks"]["database"]["status"] == "ok"
+    assert "Connection" not in response.content.decode() and "6379" not in response.content.decode()
+    assert client.post("/readyz").status_code == 405

@@ -1,0 +1,85 @@
+"""One JSON line a request (portal/requestlog.py, portal/logformat.py): its fields, the
+request id in the response, a trusted proxy's id kept, and no query string, secret
+path, cookie or password in it."""
+
+import io
+import json
+import logging
+import re
+
+import pytest
+
+from portal.logfilters import RedactSecrets
+from portal.logformat import JsonFormatter, RequestIdFilter
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def request_log():
+    """The lines written on portal.requests (and everything below the root), as LOGGING's json handler writes them."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactSecrets())
+    handler.addFilter(RequestIdFilter())
+    loggers = [logging.getLogger("portal.requests"), logging.getLogger()]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+    loggers[0].setLevel(logging.INFO)
+    try:
+        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+
+def test_one_line_per_request_with_its_id_in_the_response(client, request_log):
+    response = client.get("/accounts/login/?next=/onboarding/&token=abc")
+    (line,) = [entry for entry in request_log() if entry["logger"] == "portal.requests"]
+    assert response["X-Request-ID"] == line["request_id"] and re.fullmatch(r"[0-9a-f]{32}", line["request_id"])
+    assert line["message"] == "request" and line["method"] == "GET" and line["path"] == "/accounts/login/"
+    assert line["status"] == 200 and line["user"] is None and line["ms"] >= 0 and line["level"] == "INFO"
+
+
+def test_the_signed_in_users_id_and_no_password_or_session_id(client, request_log):
+    user = UserFactory(email="nodal.officer@mahaagri.gov.in")
+    login = client.post("/accounts/login/", {"login": user.email, "password": PASSWORD})
+    assert login.status_code == 302
+    client.get("/onboarding/")
+    lines = [entry for entry in request_log() if entry["logger"] == "portal.requests"]
+    assert [(entry["method"], entry["path"], entry["user"]) for entry in lines] == [
+        ("POST", "/accounts/login/", user.pk), ("GET", "/onboarding/", user.pk),
+    ]
+    text = json.dumps(request_log())
+    assert PASSWORD not in text and client.cookies["sessionid"].value not in text
+
+
+def test_secret_paths_are_redacted(client, request_log):
+    token = "A" * 43
+    client.get(f"/onboarding/review/{token}/")
+    client.get("/accounts/password/reset/key/1a-c3x1ab-9f8e7d6c5b4a3/")
+    paths = [entry["path"] for entry in request_log() if entry["logger"] == "portal.requests"]
+    assert paths == ["/onboarding/review/[redacted]/", "/accounts/password/reset/key/[redacted]/"]
+    assert token not in json.dumps(request_log()) and "9f8e7d6c5b4a3" not in json.dumps(request_log())
+
+
+def test_a_trusted_proxys_request_id_is_kept_when_sane(client, settings, request_log):
+    assert client.get("/healthz", HTTP_X_REQUEST_ID="0123456789abcdef")["X-Request-ID"] != "0123456789abcdef"
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    assert client.get("/healthz", HTTP_X_REQUEST_ID="0123456789abcdef")["X-Request-ID"] == "0123456789abcdef"
+    for insane in ("short", "x" * 101, "has space inside", "quote\"d-0123456789", "../../etc/passwd"):
+        assert client.get("/healthz", HTTP_X_REQUEST_ID=insane)["X-Request-ID"] != insane
+
+
+def test_lines_written_during_a_request_carry_its_id(client, request_log, monkeypatch):
+    from portal import views
+
+    monkeypatch.setattr(views, "_broker_connect", lambda: (_ for _ in ()).throw(ConnectionError("refused")))
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    warning = next(entry for entry in request_log() if entry["logger"] == "portal.views")
+    assert warning["request_id"] == response["X-Request-ID"] and warning["message"].startswith("Readiness: broker failed")
