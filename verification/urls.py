@@ -1,6 +1,7 @@
 from django.urls import path
 
 from verification import admin_views, confirm_views, views
+from verification.rosters import urls as roster_urls
 
 app_name = "verification"
 
@@ -23,3 +24,6 @@ urlpatterns = [
     path("organisations/<int:pk>/members/", admin_views.members, name="members"),
     path("organisations/<int:pk>/settings/", admin_views.organisation_settings, name="organisation_settings"),
 ]
+
+# Roster imports and invitations (verification/rosters)
+urlpatterns += roster_urls.urlpatterns

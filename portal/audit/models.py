@@ -72,6 +72,14 @@ class AuditAction(models.TextChoices):
     MEMBERSHIP_EXPIRED = "membership.expired", _("Organisation role ended: its end date passed")
     PLATFORM_ROLE_EXPIRED = "platform_role.expired", _("Platform role ended: its end date passed")
     ROLE_REPORT_EXPORTED = "roles.report_exported", _("Report of who holds which role downloaded")
+    ROSTER_UPLOADED = "roster.uploaded", _("Roster uploaded and checked")
+    ROSTER_APPLY_REQUESTED = "roster.apply_requested", _("Roster import started")
+    ROSTER_APPLIED = "roster.applied", _("Roster import finished")
+    ROSTER_APPLY_FAILED = "roster.apply_failed", _("Roster import stopped by an error")
+    ROSTER_DETAILS_CHANGED = "roster.details_changed", _("Details changed from a roster")
+    INVITATION_SENT = "invitation.sent", _("Invitation to sign up sent")
+    INVITATION_RESENT = "invitation.resent", _("Invitation sent again")
+    INVITATION_ACCEPTED = "invitation.accepted", _("Invitation accepted")
 
 
 class AuditEvent(models.Model):

@@ -1,0 +1,103 @@
+"""Reading roster files: CSV with or without a byte-order mark, other delimiters,
+XLSX; and each malformed file refused with a clear message (tests/.../test_upload
+shows that nothing is kept then)."""
+
+import datetime
+import io
+import zipfile
+
+import pytest
+
+from tests.verification.rosters.helpers import csv_bytes, person, xlsx_bytes
+from verification.rosters.parsing import CSV, XLSX, RosterFileError, detect_format, read_roster, utf8_bom_check
+
+
+def rows_of(content, file_format=CSV):
+    return list(read_roster(io.BytesIO(content), file_format=file_format))
+
+
+@pytest.mark.parametrize("bom", [True, False])
+def test_csv_with_or_without_a_byte_order_mark(bom):
+    rows = rows_of(csv_bytes([person(1), person(2)], bom=bom))
+    assert [line for line, _cells in rows] == [2, 3]
+    assert rows[0][1]["email"] == "person1@pune.mahaagri.gov.in"
+    assert rows[0][1]["name"] == "Person 1"
+    assert rows[1][1]["superannuation"] == "2041-03-31"
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_csv_saved_with_another_delimiter(delimiter):
+    rows = rows_of(csv_bytes([person(1)], delimiter=delimiter))
+    assert rows[0][1]["employee_code"] == "E00001"
+
+
+def test_headers_in_any_case_and_order_extra_columns_ignored_blank_lines_keep_their_numbers():
+    headers = ["EMPLOYEE CODE", "official_email", "name", "Remarks", "mobile", "designation", "office"]
+    content = csv_bytes([["E1", "a@mha.gov.in", "A", "x", "9876543210", "Clerk", "Desk"], [""] * 7,
+                         ["E2", "b@mha.gov.in", "B", "", "9876543211", "Clerk", "Desk"]], headers=headers)
+    rows = rows_of(content)
+    assert [(line, cells["email"]) for line, cells in rows] == [(2, "a@mha.gov.in"), (4, "b@mha.gov.in")]
+    assert "superannuation" not in rows[0][1]
+
+
+def test_xlsx_values_dates_and_numbers():
+    content = xlsx_bytes([person(1, **{"Mobile": 9876500001, "Date of superannuation": datetime.datetime(2041, 3, 31),
+                                       "Employee code": 1042})])
+    assert detect_format("roster.xlsx", content[:8]) == XLSX
+    (line, cells), = rows_of(content, XLSX)
+    assert line == 2
+    assert cells["mobile"] == "9876500001"
+    assert cells["employee_code"] == "1042"
+    assert cells["superannuation"] == datetime.date(2041, 3, 31)
+
+
+def test_a_formula_in_an_xlsx_cell_is_read_as_the_formula_not_its_value():
+    content = xlsx_bytes([person(1, Name='=HYPERLINK("http://evil.example","click")')])
+    (_line, cells), = rows_of(content, XLSX)
+    assert cells["name"].startswith("=HYPERLINK(")
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"Name,Official email\nA,a@mha.gov.in\n", "Missing: mobile, designation, employee code, office"),
+    (b"", "The file is empty"),
+    (b"\n\n", "The file is empty"),
+    (csv_bytes([]), "no people below it"),
+    (csv_bytes([person(1, Name="Jos\u00e9")], bom=False, encoding="latin-1"), "not UTF-8"),
+    (b"Name,Name,Official email\n", "appears twice"),
+])
+def test_malformed_csv_files_are_refused_with_a_clear_message(content, message):
+    with pytest.raises(RosterFileError, match=message):
+        rows_of(content)
+
+
+def test_utf16_is_refused_by_its_mark():
+    with pytest.raises(RosterFileError, match="UTF-16"):
+        utf8_bom_check(csv_bytes([person(1)], bom=True, encoding="utf-16")[:8])
+
+
+def test_a_broken_quote_is_read_to_the_end_of_the_file_not_beyond():
+    rows = rows_of(csv_bytes([person(1)]) + b'"Unclosed,a@mha.gov.in\nB,b@mha.gov.in\n')
+    assert [line for line, _cells in rows] == [2, 3]
+
+
+def test_fake_and_damaged_workbooks_are_refused():
+    with pytest.raises(RosterFileError, match="not an Excel workbook"):
+        detect_format("roster.xlsx", b"Name,Off")
+    with pytest.raises(RosterFileError, match="old Excel file"):
+        detect_format("roster.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("hello.txt", "not a workbook")
+    with pytest.raises(RosterFileError, match="not an Excel workbook"):
+        rows_of(archive.getvalue(), XLSX)
+    with pytest.raises(RosterFileError, match="not an Excel workbook"):
+        rows_of(b"PK\x03\x04" + b"\x00" * 100, XLSX)
+
+
+def test_more_rows_than_allowed_are_refused(settings):
+    settings.ROSTER_MAX_ROWS = 3
+    assert len(rows_of(csv_bytes([person(i) for i in range(3)]))) == 3
+    with pytest.raises(RosterFileError, match="more than 3 rows"):
+        rows_of(csv_bytes([person(i) for i in range(4)]))
+    with pytest.raises(RosterFileError, match="more than 3 rows"):
+        rows_of(xlsx_bytes([person(i) for i in range(4)]), XLSX)

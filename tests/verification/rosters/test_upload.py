@@ -1,0 +1,112 @@
+"""Uploading a roster: the preview's counts and refusals (each kind of problem), what
+a second upload of the same people finds, and a malformed file keeping nothing."""
+
+import pytest
+from allauth.account.models import EmailAddress
+
+from portal.audit.models import AuditAction, AuditEvent
+from tests.factories import UserFactory
+from tests.verification.helpers import GovernmentProfileFactory
+from tests.verification.rosters.helpers import csv_bytes, person, upload, xlsx_bytes
+from verification.models import VerificationStatus
+from verification.rosters.export import reasons_of
+from verification.rosters.models import Invitation, RosterImport, RosterRow, RosterStatus, RowOutcome
+from verification.rosters.parsing import RosterFileError
+
+pytestmark = pytest.mark.django_db
+
+MISTAKES = [
+    person(1),                                                    # 2 invite
+    person(2, **{"Official email": "someone@gmail.com"}),         # 3 consumer
+    person(3, **{"Official email": "someone@acme-corp.in"}),       # 4 not official
+    person(4, **{"Official email": "not an address"}),            # 5 invalid
+    person(5, **{"Official email": "PERSON1@pune.mahaagri.gov.in"}),  # 6 duplicate of row 2
+    person(6, Mobile="12345"),                                    # 7 mobile
+    person(7, **{"Date of superannuation": "31st March"}),        # 8 date
+    person(8, Name='=HYPERLINK("http://evil.example","x")'),      # 9 formula
+    person(9, Designation=""),                                    # 10 required
+    person(10, Office="x" * 201),                                 # 11 too long
+    person(11, Mobile="+91 98765 00011"),                         # 12 invite: a "+" mobile is a mobile
+    person(12, Mobile="+cmd|' /C calc'!A0"),                      # 13 formula in the mobile column
+    person(13, **{"Official email": "admin@pune.mahaagri.gov.in"}),  # 14 the uploader's own address
+    person(14, **{"Official email": "x@contractor-external.gov.in"}),  # 15 invite: contractor mail is official mail
+    person(15, **{"Date of superannuation": "31/03/2040"}),       # 16 invite
+    person(16, Office="@SUM(1+1)"),                               # 17 formula
+]
+
+
+def test_a_roster_with_mistakes_is_previewed_with_counts_problems_and_numbered_refusals(world):
+    roster = upload(world["office"], world["admin_office"], csv_bytes(MISTAKES))
+    assert roster.status == RosterStatus.PREVIEWED
+    assert roster.row_count == 16
+    assert (roster.verify_count, roster.invite_count, roster.change_count, roster.unchanged_count,
+            roster.refused_count) == (0, 4, 0, 0, 12)
+    assert roster.problems == {"email_consumer": 1, "email_not_official": 1, "email_invalid": 1, "email_duplicate": 1,
+                               "mobile_invalid": 1, "date_invalid": 1, "formula": 3, "required": 1, "too_long": 1,
+                               "own_address": 1}
+    refused = {row.line: reasons_of(row) for row in RosterRow.objects.filter(roster=roster, outcome=RowOutcome.REFUSED)}
+    assert sorted(refused) == [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 17]
+    assert refused[6] == ["The same email address is on row 2."]
+    assert refused[10] == ["A required detail is missing: designation."]
+    assert refused[11] == ["A value is too long: office."]
+    assert refused[9][0].startswith("A cell looks like a spreadsheet formula")
+    assert refused[13][0].endswith(": mobile.")
+    assert refused[3] == ["The email address is a personal mail service, never official."]
+    invited = RosterRow.objects.get(roster=roster, line=12)
+    assert (invited.outcome, invited.mobile) == (RowOutcome.INVITE, "+919876500011")
+    assert RosterRow.objects.get(roster=roster, line=16).superannuation_date.isoformat() == "2040-03-31"
+    event = AuditEvent.objects.get(action=AuditAction.ROSTER_UPLOADED)
+    assert event.new_values["refused"] == 12 and event.actor_id == world["admin_office"].pk
+    assert not Invitation.objects.exists()  # a preview changes nothing
+
+
+def test_the_same_as_xlsx(world):
+    roster = upload(world["office"], world["admin_office"], xlsx_bytes(MISTAKES), name="roster.xlsx")
+    assert roster.file_format == "xlsx"
+    assert (roster.invite_count, roster.refused_count) == (4, 12)
+
+
+def test_people_verified_or_invited_here_are_unchanged_or_changed(world):
+    office = world["office"]
+    same = UserFactory(email="person1@pune.mahaagri.gov.in")  # (a factory's user has the address confirmed)
+    GovernmentProfileFactory(user=same, organisation=office, status=VerificationStatus.VERIFIED, designation="Clerk",
+                             office="Establishment", employee_code="E00001", mobile="+919876500001",
+                             superannuation_date="2041-03-31")
+    moved = UserFactory(email="person2@pune.mahaagri.gov.in")
+    GovernmentProfileFactory(user=moved, organisation=office, status=VerificationStatus.VERIFIED, designation="Typist")
+    UserFactory(email="person3@pune.mahaagri.gov.in")
+    unconfirmed = UserFactory(email="person4@pune.mahaagri.gov.in", verified=False)
+    EmailAddress.objects.create(user=unconfirmed, email=unconfirmed.email, verified=False, primary=True)
+    roster = upload(office, world["admin_office"], csv_bytes([person(1), person(2), person(3), person(4)]))
+    outcomes = dict(RosterRow.objects.filter(roster=roster).values_list("line", "outcome"))
+    assert outcomes == {2: RowOutcome.UNCHANGED, 3: RowOutcome.CHANGE, 4: RowOutcome.VERIFY, 5: RowOutcome.INVITE}
+
+
+@pytest.mark.parametrize(("content", "name", "message"), [
+    (csv_bytes([person(1)], bom=False, encoding="utf-16"), "roster.csv", "UTF-16"),
+    (b"Name\nA\n", "roster.csv", "Missing"),
+    (csv_bytes([]), "roster.csv", "no people"),
+    (b"Name,Official email\n" * 1, "roster.xlsx", "not an Excel workbook"),
+    (csv_bytes([person(1)], bom=False, encoding="latin-1") + "Jos\u00e9,\n".encode("latin-1"), "r.csv", "not UTF-8"),
+])
+def test_a_malformed_file_keeps_nothing(world, content, name, message):
+    with pytest.raises(RosterFileError, match=message):
+        upload(world["office"], world["admin_office"], content, name=name)
+    assert not RosterImport.objects.exists() and not RosterRow.objects.exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.ROSTER_UPLOADED).exists()
+
+
+def test_too_many_rows_keeps_nothing_even_after_staging_some(world, settings):
+    settings.ROSTER_MAX_ROWS = 5
+    with pytest.raises(RosterFileError, match="more than 5 rows"):
+        upload(world["office"], world["admin_office"], csv_bytes([person(i) for i in range(6)]))
+    assert not RosterRow.objects.exists()
+
+
+def test_an_admin_of_another_organisation_cannot_upload(world):
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        upload(world["office"], world["admin_other"], csv_bytes([person(1)]))
+    with pytest.raises(PermissionDenied):
+        upload(world["office"], world["auditor"], csv_bytes([person(1)]))

@@ -1,0 +1,222 @@
+"""Checks of a roster's rows: required details, the official address (the portal's
+official-email rules, portal.accounts.official_email), the mobile number and the
+date, bounded lengths, and cells that look like spreadsheet formulas.
+
+Formulas: a cell that starts with "=", "+", "-", "@", a tab or a carriage return is
+refused as "looks like a spreadsheet formula" (a spreadsheet opening a file made
+from it could run it). One exception, decided on purpose: the mobile column may
+start with "+" when the whole cell is a mobile number ("+91 98765 43210"), because
+that is how numbers are written; any other "+" cell there is refused. The list of
+refusals a person downloads puts an apostrophe before every such cell (rosters.export).
+"""
+
+import datetime
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+from email_validator import EmailNotValidError, validate_email
+
+from portal.accounts import official_email
+from portal.organisations.models import OrganisationDomain
+from portal.text import single_line
+from verification.rosters import models as m
+from verification.validators import clean_mobile
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+# Kinds of problem, in the order the preview lists them: (one, several) with %(n)s.
+PROBLEMS = {
+    "required": ngettext_lazy("%(n)s row misses a required detail", "%(n)s rows miss a required detail", "n"),
+    "formula": ngettext_lazy("%(n)s row has a cell that looks like a spreadsheet formula",
+                             "%(n)s rows have a cell that looks like a spreadsheet formula", "n"),
+    "email_invalid": ngettext_lazy("%(n)s email address is not valid", "%(n)s email addresses are not valid", "n"),
+    "email_consumer": ngettext_lazy("%(n)s email address is a personal mail service",
+                                    "%(n)s email addresses are personal mail services", "n"),
+    "email_not_official": ngettext_lazy("%(n)s email address is not official", "%(n)s email addresses are not official",
+                                        "n"),
+    "email_duplicate": ngettext_lazy("%(n)s email address appears on an earlier row too",
+                                     "%(n)s email addresses appear on an earlier row too", "n"),
+    "own_address": ngettext_lazy("%(n)s row is your own address (another administrator verifies you)",
+                                 "%(n)s rows are your own address (another administrator verifies you)", "n"),
+    "mobile_invalid": ngettext_lazy("%(n)s mobile number is not a 10-digit Indian mobile number",
+                                    "%(n)s mobile numbers are not 10-digit Indian mobile numbers", "n"),
+    "date_invalid": ngettext_lazy("%(n)s date of superannuation is not a date (write it as 2031-03-31 or 31/03/2031)",
+                                  "%(n)s dates of superannuation are not dates (write them as 2031-03-31 or 31/03/2031)",
+                                  "n"),
+    "too_long": ngettext_lazy("%(n)s row has a value longer than its column allows",
+                              "%(n)s rows have a value longer than their column allows", "n"),
+}
+
+# What one refused row says, per kind (the list of refusals and its download).
+REASONS = {
+    "required": _("A required detail is missing: %(columns)s."),
+    "formula": _("A cell looks like a spreadsheet formula (it starts with =, +, -, @ or a tab): %(columns)s."),
+    "email_invalid": _("The email address is not valid."),
+    "email_consumer": _("The email address is a personal mail service, never official."),
+    "email_not_official": _("The email address is not on an official government domain."),
+    "email_duplicate": _("The same email address is on row %(line)s."),
+    "own_address": _("This is your own address: another administrator verifies you."),
+    "mobile_invalid": _("The mobile number is not a 10-digit Indian mobile number."),
+    "date_invalid": _("The date of superannuation is not a date (write it as 2031-03-31 or 31/03/2031)."),
+    "too_long": _("A value is too long: %(columns)s."),
+}
+
+LIMITS = {"name": m.NAME_MAX, "email": m.EMAIL_MAX, "designation": m.DESIGNATION_MAX, "office": m.OFFICE_MAX,
+          "employee_code": m.EMPLOYEE_CODE_MAX, "mobile": 20, "superannuation": 30}
+REQUIRED = ("name", "email", "mobile", "designation", "employee_code", "office")
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
+_MOBILE_CELL = re.compile(r"\+[\d\s\-()]{10,19}")
+DOMAIN_CACHE_MAX = 20_000
+
+
+@dataclass
+class CheckedRow:
+    line: int
+    cells: dict[str, str]  # as the file had them (on one line, cut at RAW_MAX)
+    email: str = ""
+    mobile: str = ""
+    superannuation_date: datetime.date | None = None
+    problems: list[str] = field(default_factory=list)
+    columns: dict[str, list[str]] = field(default_factory=dict)  # kind -> columns concerned
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    return single_line(str(value)).strip()
+
+
+def _formula(key: str, raw: object) -> bool:
+    if not isinstance(raw, str) or not raw.startswith(FORMULA_START):
+        return False
+    return not (key == "mobile" and _MOBILE_CELL.fullmatch(raw))
+
+
+def _date(value: object) -> datetime.date | None:
+    if isinstance(value, datetime.datetime):
+        value = value.date()
+    if isinstance(value, datetime.date):
+        parsed = value
+    else:
+        for form in _DATE_FORMATS:
+            try:
+                parsed = datetime.datetime.strptime(str(value), form).date()
+                break
+            except ValueError:
+                continue
+        else:
+            raise ValueError(value)
+    if not 1950 <= parsed.year <= 2100:
+        raise ValueError(value)
+    return parsed
+
+
+class EmailJudge:
+    """The official-email rules read once for a whole file, and the domains accepted
+    for organisations asked for once a batch (of the domains the batch brings)."""
+
+    def __init__(self):
+        self.rules = official_email.email_rules()
+        self.kinds: dict[str, str] = {}
+
+    def prepare(self, domains: Iterable[str]) -> None:
+        unknown = {domain for domain in domains if domain and domain not in self.kinds}
+        if not unknown:
+            return
+        if len(self.kinds) + len(unknown) > DOMAIN_CACHE_MAX:
+            self.kinds.clear()
+        registered = set(OrganisationDomain.objects.filter(domain__in=unknown, is_verified=True)
+                         .values_list("domain", flat=True))
+        for domain in unknown:
+            kind, _suffix = official_email.classify_domain(domain, rules=self.rules, registered=registered)
+            self.kinds[domain] = kind
+
+    def kind(self, domain: str) -> str:
+        return self.kinds.get(domain, official_email.UNKNOWN)
+
+
+def _syntax(address: str) -> tuple[str, str] | None:
+    """(normalised address, normalised domain), or None when it is not an address."""
+    try:
+        valid = validate_email(address, check_deliverability=False, allow_smtputf8=False)
+        domain = official_email.normalise_domain(valid.ascii_domain)
+    except (EmailNotValidError, ValueError):
+        return None
+    return f"{valid.ascii_local_part or valid.local_part}@{domain}".lower(), domain
+
+
+def _add(row: CheckedRow, kind: str, column: str | None = None) -> None:
+    if kind not in row.problems:
+        row.problems.append(kind)
+    if column:
+        row.columns.setdefault(kind, []).append(column)
+
+
+def _check_cells(line: int, cells: dict[str, object]) -> CheckedRow:
+    row = CheckedRow(line=line, cells={key: _text(value)[:m.RAW_MAX] for key, value in cells.items()})
+    for key, raw in cells.items():
+        text = _text(raw)
+        if _formula(key, raw if isinstance(raw, str) else text):
+            _add(row, "formula", key)
+        elif len(text) > LIMITS.get(key, m.RAW_MAX):
+            _add(row, "too_long", key)
+    for key in REQUIRED:
+        if not row.cells.get(key):
+            _add(row, "required", key)
+    mobile = row.cells.get("mobile", "")
+    if mobile and "formula" not in row.problems:
+        try:
+            row.mobile = clean_mobile(mobile)
+        except ValidationError:
+            _add(row, "mobile_invalid")
+    raw_date = cells.get("superannuation")
+    if raw_date not in (None, "") and row.cells.get("superannuation"):
+        try:
+            row.superannuation_date = _date(raw_date if not isinstance(raw_date, str) else row.cells["superannuation"])
+        except ValueError:
+            _add(row, "date_invalid")
+    return row
+
+
+def check_batch(batch: list[tuple[int, dict[str, object]]], *, judge: EmailJudge, own_emails: set[str]) -> list[CheckedRow]:
+    """The rows of a batch, checked (duplicates within the file are found later, in the staging table)."""
+    checked, addresses = [], []
+    for line, cells in batch:
+        row = _check_cells(line, cells)
+        address = row.cells.get("email", "")
+        flagged = "email" in row.columns.get("too_long", []) or "email" in row.columns.get("formula", [])
+        parsed = _syntax(address) if address and not flagged else None
+        if address and parsed is None and not flagged:
+            _add(row, "email_invalid")
+        checked.append(row)
+        addresses.append(parsed)
+    judge.prepare(parsed[1] for parsed in addresses if parsed)
+    for row, parsed in zip(checked, addresses, strict=True):
+        if parsed is None:
+            continue
+        row.email = parsed[0]
+        kind = judge.kind(parsed[1])
+        if kind == official_email.CONSUMER:
+            _add(row, "email_consumer")
+        elif kind not in (official_email.OFFICIAL, official_email.CONTRACTOR):
+            _add(row, "email_not_official")
+        if row.email in own_emails:
+            _add(row, "own_address")
+    return checked
+
+
+def reason_text(kind: str, columns: list[str] | None = None, *, duplicate_of: int | None = None) -> str:
+    """What one refused row says about one kind of problem."""
+    from verification.rosters.parsing import COLUMNS  # noqa: PLC0415
+
+    labels = {column.key: str(column.label) for column in COLUMNS}
+    text = REASONS.get(kind)
+    if text is None:
+        return kind
+    return str(text) % {"columns": ", ".join(labels.get(c, c) for c in columns or []), "line": duplicate_of or "?"}

@@ -1,0 +1,70 @@
+"""Files the roster pages offer: the template (CSV and XLSX) and the refused rows of
+an import (CSV). Every cell of a downloaded file that a spreadsheet would read as a
+formula (it starts with =, +, -, @, a tab or a carriage return) gets a leading
+apostrophe, so that opening the file never runs anything."""
+
+import csv
+import io
+from collections.abc import Iterator
+
+from django.utils.translation import gettext as _
+
+from verification.rosters.checks import FORMULA_START, reason_text
+from verification.rosters.parsing import HEADERS
+
+EXAMPLE = ["Asha Kulkarni", "asha.kulkarni@mahaagri.gov.in", "+91 98765 43210", "Section Officer", "EMP-1042",
+           "Establishment Section", "2041-03-31"]
+
+
+def neutralise(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_line(writer, values) -> str:
+    return writer.writerow([neutralise(value) for value in values])
+
+
+def template_csv() -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HEADERS)
+    writer.writerow(EXAMPLE)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def template_xlsx() -> bytes:
+    from openpyxl import Workbook  # noqa: PLC0415
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Roster")
+    sheet.append(HEADERS)
+    sheet.append(EXAMPLE)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def reasons_of(row) -> list[str]:
+    """Why a refused row was refused, one sentence a problem."""
+    texts = []
+    for part in row.problems.split():
+        kind, _sep, columns = part.partition(":")
+        texts.append(reason_text(kind, columns.split(",") if columns else None, duplicate_of=row.duplicate_of))
+    return texts
+
+
+def refusals_csv(rows) -> Iterator[str]:
+    """The refused rows as CSV lines (streamed): the row's number in the uploaded file,
+    why it was refused, and its cells as they were."""
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + _csv_line(writer, [_("Row"), _("Why it was refused"), *HEADERS])
+    for row in rows.iterator(chunk_size=2000):
+        yield _csv_line(writer, [row.line, " ".join(reasons_of(row)), row.name, row.email, row.mobile, row.designation,
+                                 row.employee_code, row.office, row.superannuation_raw])
+

@@ -1,0 +1,40 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from portal.forms import AccessibleForm
+from verification.rosters.parsing import max_bytes, max_rows
+
+
+class RosterUploadForm(AccessibleForm):
+    file = forms.FileField(
+        label=_("Roster file"),
+        widget=forms.ClearableFileInput(attrs={
+            "class": "form-control",
+            "accept": ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }),
+        error_messages={"required": _("Choose the roster file to upload."),
+                        "empty": _("The file is empty: it needs the template's header row and one row for each person.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = _(
+            "CSV (UTF-8) or Excel workbook (.xlsx) with the template's columns; at most %(mb)s MB and %(rows)s rows."
+        ) % {"mb": max_bytes() // (1024 * 1024), "rows": f"{max_rows():,}"}
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > max_bytes():
+            raise forms.ValidationError(
+                _("The file is larger than %(mb)s MB: split it into smaller files.") % {"mb": max_bytes() // (1024 * 1024)},
+                code="too_big")
+        if not upload.name.lower().endswith((".csv", ".xlsx", ".txt")):
+            raise forms.ValidationError(_("Upload a CSV file (.csv) or an Excel workbook (.xlsx)."), code="type")
+        return upload
+
+
+class ConfirmForm(AccessibleForm):
+    confirm = forms.BooleanField(
+        label=_("I have read the preview: apply this roster"),
+        error_messages={"required": _("Tick the box to confirm that you want to apply this roster.")},
+    )

@@ -1,0 +1,214 @@
+"""What applying a roster does to one person, and the invitations' own life: made
+from a roster (set-based on PostgreSQL: INSERT ... SELECT from the staging table),
+sent again by an admin, accepted when the person confirms the invited address
+(rosters.receivers)."""
+
+import logging
+from datetime import timedelta
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.accounts.official_email import classify_email
+from portal.audit.models import AuditAction
+from portal.audit.services import audit_record, audit_record_many
+from portal.mail.services import outbox_enqueue
+from portal.organisations.models import OrganisationStatus
+from portal.permissions import AnyUser
+from verification import services as verification_services
+from verification.models import HELD_STATUSES, GovernmentProfile, VerificationMethod, VerificationStatus
+from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow
+from verification.rosters.notifications import build_invitation_mails
+from verification.rosters.tokens import token_new
+
+logger = logging.getLogger(__name__)
+DETAILS = ("designation", "office", "employee_code", "mobile", "superannuation_date")
+SYSTEM = "system:roster_import"
+MAX_SENDS = 5  # an invitation is sent at most this many times (the first and four more)
+
+
+def ttl() -> timedelta:
+    return timedelta(days=getattr(settings, "ROSTER_INVITATION_TTL_DAYS", 30))
+
+
+def _profile_language() -> str:
+    return settings.LANGUAGE_CODE
+
+
+def _lock_person(user_id: int) -> None:
+    get_user_model().objects.select_for_update().filter(pk=user_id).get()
+
+
+def _verify_person(*, organisation, user, details: dict, actor: AnyUser, request: HttpRequest | None = None) -> str:
+    """Verify ``user`` in ``organisation`` for the roster of ``actor`` (the person is
+    locked): their waiting request there, or a new one made from the roster's details,
+    is decided as a decision by hand would be (one organisation at a time, other
+    requests cancelled, audited, the person told). "verified", "unchanged" (verified
+    here already) or "skipped" (the admin's own, or not allowed)."""
+    if GovernmentProfile.objects.filter(user=user, organisation=organisation, status__in=HELD_STATUSES).exists():
+        return "unchanged"
+    profile = GovernmentProfile.objects.filter(user=user, organisation=organisation,
+                                               status=VerificationStatus.PENDING).first()
+    if profile is None:
+        profile = GovernmentProfile.objects.create(
+            user=user, organisation=organisation, status=VerificationStatus.PENDING, requested_at=timezone.now(),
+            request_language=_profile_language(), **details,
+        )
+    try:
+        with transaction.atomic():
+            verification_services.join_request_decide(
+                profile_id=profile.pk, decision=verification_services.JoinDecision.VERIFY, actor=actor, request=request,
+                method=VerificationMethod.ROSTER,
+            )
+    except verification_services.OwnProfile:
+        return "skipped"
+    except verification_services.StatusChanged:
+        return "unchanged"
+    return "verified"
+
+
+def _details(row) -> dict:
+    return {"official_email": row.email, **{name: getattr(row, name) for name in DETAILS}}
+
+
+def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> str:
+    """A row of someone who has an account with the address confirmed."""
+    user_id = EmailAddress.objects.filter(email=row.email, verified=True).values_list("user_id", flat=True).first()
+    if user_id is None:  # the address was removed meanwhile: invite them instead
+        return next(iter(invite_rows(roster, [row], actor=actor)), "skipped")
+    _lock_person(user_id)
+    user = get_user_model().objects.get(pk=user_id)
+    return _verify_person(organisation=roster.organisation, user=user, details=_details(row), actor=actor)
+
+
+# Making invitations -----------------------------------------------------------------------------
+
+_INSERT = """
+INSERT INTO {invitation} (organisation_id, roster_id, email, name, designation, office, employee_code, mobile,
+                          superannuation_date, status, token_hash, invited_by_id, created_at, sent_at, send_count,
+                          expires_at)
+SELECT %s, r.roster_id, r.email, left(r.name, {name_max}), r.designation, r.office, r.employee_code, r.mobile,
+       r.superannuation_date, 'pending', t.token_hash, %s, %s, %s, 1, %s
+FROM {row} r JOIN unnest(%s::bigint[], %s::text[]) AS t(row_id, token_hash) ON r.id = t.row_id
+ON CONFLICT (organisation_id, email) WHERE status = 'pending' DO NOTHING
+RETURNING id, email, name, token_hash
+"""
+
+
+def _insert_set_based(roster, rows, hashes, *, actor, now, expires) -> list[tuple[int, str, str, str]]:
+    sql = _INSERT.format(invitation=Invitation._meta.db_table, row=RosterRow._meta.db_table,
+                         name_max=Invitation._meta.get_field("name").max_length)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [roster.organisation_id, actor.pk, now, now, expires,
+                             [row.pk for row in rows], [hashes[row.pk] for row in rows]])
+        return list(cursor.fetchall())
+
+
+def _insert_each(roster, rows, hashes, *, actor, now, expires) -> list[tuple[int, str, str, str]]:
+    existing = set(Invitation.objects.filter(organisation_id=roster.organisation_id, status=InvitationStatus.PENDING,
+                                             email__in=[row.email for row in rows]).values_list("email", flat=True))
+    made = Invitation.objects.bulk_create([
+        Invitation(organisation_id=roster.organisation_id, roster=roster, email=row.email, name=row.name[:150],
+                   invited_by=actor, created_at=now, sent_at=now, expires_at=expires, token_hash=hashes[row.pk],
+                   **{name: getattr(row, name) for name in DETAILS})
+        for row in rows if row.email not in existing
+    ])
+    return [(inv.pk, inv.email, inv.name, inv.token_hash) for inv in made]
+
+
+def invite_rows(roster: RosterImport, rows: list[RosterRow], *, actor: AnyUser) -> dict[str, int]:
+    """Invite the people of ``rows`` (none of them with a confirmed account): one
+    invitation each unless one is waiting already, mailed through the outbox, audited.
+    {"invited": n, "unchanged": n}."""
+    if not rows:
+        return {}
+    now = timezone.now()
+    expires = now + ttl()
+    tokens = {row.pk: token_new() for row in rows}
+    hashes = {pk: pair[1] for pk, pair in tokens.items()}
+    raw_by_hash = {pair[1]: pair[0] for pair in tokens.values()}
+    insert = _insert_set_based if connection.vendor == "postgresql" else _insert_each
+    made = insert(roster, rows, hashes, actor=actor, now=now, expires=expires)
+    outbox_enqueue(messages=build_invitation_mails(
+        organisation=roster.organisation, expires_at=expires,
+        invitees=[(email, name, raw_by_hash[token_hash]) for _pk, email, name, token_hash in made],
+    ))
+    audit_record_many([
+        {"action": AuditAction.INVITATION_SENT, "target": Invitation(pk=pk), "actor_role": SYSTEM,
+         "new": {"roster": roster.pk, "organisation": roster.organisation_id, "email": email,
+                 "invited_by": actor.email, "expires_at": expires.isoformat()}}
+        for pk, email, _name, _hash in made
+    ])
+    return {"invited": len(made), "unchanged": len(rows) - len(made)}
+
+
+# Sending again --------------------------------------------------------------------------------
+
+def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpRequest | None = None) -> Invitation:
+    """Send a waiting invitation again with a new link (the old one stops working) and
+    a new expiry. Refused to a personal mail address (the rules may have changed since
+    it was sent) and after MAX_SENDS sendings. Raises ValidationError or PermissionDenied."""
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().select_related("organisation").get(pk=invitation_id)
+        verification_services.check_decider(actor, invitation.organisation)
+        if invitation.status != InvitationStatus.PENDING:
+            raise ValidationError(_("This invitation was accepted or cancelled: there is nothing to send."),
+                                  code="not_pending")
+        if not classify_email(invitation.email).is_official_mail:
+            raise ValidationError(_("%(email)s is not an official address (it may be a personal mail service): the "
+                                    "invitation is not sent.") % {"email": invitation.email}, code="not_official")
+        if invitation.send_count >= MAX_SENDS:
+            raise ValidationError(_("This invitation was sent %(n)s times already: it is not sent again.")
+                                  % {"n": invitation.send_count}, code="too_many")
+        raw, digest = token_new()
+        now = timezone.now()
+        invitation.token_hash, invitation.sent_at, invitation.expires_at = digest, now, now + ttl()
+        invitation.send_count += 1
+        invitation.save(update_fields=["token_hash", "sent_at", "expires_at", "send_count"])
+        outbox_enqueue(messages=build_invitation_mails(organisation=invitation.organisation,
+                                                       expires_at=invitation.expires_at,
+                                                       invitees=[(invitation.email, invitation.name, raw)]))
+        audit_record(actor=actor, action=AuditAction.INVITATION_RESENT, target=invitation, request=request,
+                     new={"email": invitation.email, "send_count": invitation.send_count,
+                          "expires_at": invitation.expires_at.isoformat()})
+    return invitation
+
+
+# Accepting --------------------------------------------------------------------------------------
+
+def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None = None) -> Invitation | None:
+    """``user`` confirmed ``email``: the newest waiting, unexpired invitation to that
+    address is accepted and the person verified in its organisation, by the admin who
+    invited them (their right is checked again now: without it, or with the
+    organisation no longer active, the request waits in the organisation's queue)."""
+    email = (email or "").strip().lower()
+    now = timezone.now()
+    candidate = (Invitation.objects.filter(email=email, status=InvitationStatus.PENDING, expires_at__gt=now)
+                 .order_by("-created_at", "-id").values_list("pk", flat=True).first())
+    if candidate is None:
+        return None
+    with transaction.atomic():
+        _lock_person(user.pk)
+        invitation = Invitation.objects.select_for_update().select_related("organisation", "invited_by").get(
+            pk=candidate)
+        if invitation.status != InvitationStatus.PENDING or invitation.expires_at <= now:
+            return None
+        invitation.status, invitation.accepted_at, invitation.accepted_by = InvitationStatus.ACCEPTED, now, user
+        invitation.save(update_fields=["status", "accepted_at", "accepted_by"])
+        outcome = "waiting"
+        if invitation.organisation.status == OrganisationStatus.ACTIVE:
+            try:
+                outcome = _verify_person(organisation=invitation.organisation, user=user, details=_details(invitation),
+                                         actor=invitation.invited_by)
+            except (PermissionDenied, ValidationError):
+                outcome = "waiting"
+        audit_record(actor=user, action=AuditAction.INVITATION_ACCEPTED, target=invitation, request=request,
+                     old={"status": InvitationStatus.PENDING},
+                     new={"status": InvitationStatus.ACCEPTED, "email": email, "outcome": outcome})
+    return invitation

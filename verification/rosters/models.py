@@ -1,0 +1,177 @@
+"""Roster imports and invitations.
+
+A ``RosterImport`` is one uploaded file: its rows are checked and staged in
+``RosterRow`` (one row a line of the spreadsheet, with what applying it would do),
+and the counts the preview shows are kept on the import, so that reloading the
+preview neither reads the file again nor recomputes anything. Applying it (a Celery
+task) records its progress on the same row.
+
+An ``Invitation`` asks a person who has no account with a confirmed address yet to
+sign up with the address on the roster: confirming that address verifies them in
+the organisation. Its link's token is stored only as a hash.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+# The longest value each column keeps (the government profile's own limits; the name
+# as the user model keeps it). Longer values are refused, not cut.
+NAME_MAX = 150
+EMAIL_MAX = 254
+DESIGNATION_MAX = 150
+OFFICE_MAX = 200
+EMPLOYEE_CODE_MAX = 50
+MOBILE_MAX = 13  # stored normalised: "+91" and ten digits
+RAW_MAX = 300  # what a refused row keeps of each cell, for the list of refusals
+
+
+class RosterStatus(models.TextChoices):
+    # Stored values are stable: they appear in audit rows.
+    PREVIEWED = "previewed", _("Checked, waiting to be applied")
+    QUEUED = "queued", _("Waiting to be applied")
+    APPLYING = "applying", _("Being applied")
+    APPLIED = "applied", _("Applied")
+    FAILED = "failed", _("Stopped by an error")
+
+
+class RowOutcome(models.TextChoices):
+    """What applying a row does."""
+
+    # Stored values are stable.
+    VERIFY = "verify", _("Verified at once (has an account with this confirmed address)")
+    INVITE = "invite", _("Invited to sign up")
+    CHANGE = "change", _("Details changed")
+    UNCHANGED = "unchanged", _("Unchanged")
+    REFUSED = "refused", _("Refused")
+
+
+class RosterImport(models.Model):
+    organisation = models.ForeignKey("organisations.Organisation", on_delete=models.PROTECT, related_name="roster_imports")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField()
+    file_name = models.CharField(max_length=200)
+    file_sha256 = models.CharField(max_length=64)
+    file_format = models.CharField(max_length=4)  # "csv" or "xlsx"
+    row_count = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=20, choices=RosterStatus.choices, default=RosterStatus.PREVIEWED)
+    # The preview: rows per outcome, and refused rows per kind of problem {kind: count}.
+    verify_count = models.PositiveIntegerField(default=0)
+    invite_count = models.PositiveIntegerField(default=0)
+    change_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    refused_count = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=dict, blank=True)
+    # Applying: who asked, when, and how far it got (rows done of rows to do).
+    apply_requested_at = models.DateTimeField(null=True, blank=True)
+    apply_requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                           related_name="+")
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    # What applying did: {"verified": n, "invited": n, "changed": n, "skipped": n}
+    outcome = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+        indexes = [models.Index(fields=["organisation", "uploaded_at"])]
+
+    def __str__(self):
+        # Also the audit log's snapshot of the target: no personal data.
+        return f"Roster import #{self.pk}"
+
+    @property
+    def added_count(self):
+        return self.verify_count + self.invite_count
+
+    @property
+    def to_apply(self):
+        return self.verify_count + self.invite_count + self.change_count
+
+    @property
+    def progress_percent(self):
+        if not self.progress_total:
+            return 100 if self.status == RosterStatus.APPLIED else 0
+        return min(100, self.progress_done * 100 // self.progress_total)
+
+    @property
+    def is_running(self):
+        return self.status in (RosterStatus.QUEUED, RosterStatus.APPLYING)
+
+
+class RosterRow(models.Model):
+    """One line of an uploaded roster (line 1 is the header, so the first person is
+    line 2), as checked; the staging table the import is applied from."""
+
+    roster = models.ForeignKey(RosterImport, on_delete=models.CASCADE, related_name="rows")
+    line = models.PositiveIntegerField()
+    name = models.CharField(max_length=RAW_MAX, blank=True)
+    email = models.CharField(max_length=RAW_MAX, blank=True)  # normalised (lower case) when valid
+    mobile = models.CharField(max_length=RAW_MAX, blank=True)  # normalised (+91...) when valid
+    designation = models.CharField(max_length=RAW_MAX, blank=True)
+    employee_code = models.CharField(max_length=RAW_MAX, blank=True)
+    office = models.CharField(max_length=RAW_MAX, blank=True)
+    superannuation_date = models.DateField(null=True, blank=True)
+    superannuation_raw = models.CharField(max_length=RAW_MAX, blank=True)
+    outcome = models.CharField(max_length=10, choices=RowOutcome.choices)
+    # Problems of a refused row, separated by spaces: a kind (rosters.checks.PROBLEMS),
+    # with the columns concerned after a colon when it names them ("required:mobile,office").
+    problems = models.CharField(max_length=300, blank=True)
+    duplicate_of = models.PositiveIntegerField(null=True, blank=True)  # the earlier line with the same address
+    done = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["roster", "line"]
+        constraints = [models.UniqueConstraint(fields=["roster", "line"], name="rosters_one_row_per_line")]
+        indexes = [
+            models.Index(fields=["roster", "email"]),
+            models.Index(fields=["roster", "outcome", "line"]),
+        ]
+
+    def __str__(self):
+        return f"Roster row {self.roster_id}:{self.line}"
+
+
+class InvitationStatus(models.TextChoices):
+    # Stored values are stable: they appear in audit rows.
+    PENDING = "pending", _("Waiting for the person to sign up")
+    ACCEPTED = "accepted", _("Accepted")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Invitation(models.Model):
+    """An organisation invites a person on its roster to sign up with their official
+    address; confirming that address verifies them there (method: roster)."""
+
+    organisation = models.ForeignKey("organisations.Organisation", on_delete=models.PROTECT, related_name="invitations")
+    roster = models.ForeignKey(RosterImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations")
+    email = models.CharField(max_length=EMAIL_MAX)  # normalised: lower case
+    name = models.CharField(max_length=NAME_MAX, blank=True)
+    designation = models.CharField(max_length=DESIGNATION_MAX)
+    office = models.CharField(max_length=OFFICE_MAX)
+    employee_code = models.CharField(max_length=EMPLOYEE_CODE_MAX)
+    mobile = models.CharField(max_length=MOBILE_MAX)
+    superannuation_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=InvitationStatus.choices, default=InvitationStatus.PENDING)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField()
+    send_count = models.PositiveSmallIntegerField(default=1)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["email", "status"]), models.Index(fields=["organisation", "status"])]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "email"], condition=Q(status=InvitationStatus.PENDING),
+                                    name="rosters_one_pending_invitation"),
+        ]
+
+    def __str__(self):
+        return f"Invitation #{self.pk}"

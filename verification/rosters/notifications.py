@@ -1,0 +1,48 @@
+"""The invitation email: in English and in the organisation's own language (Marathi
+for an organisation in Maharashtra, Hindi elsewhere), sent through the default
+mailer (the outbox), written in the transaction that makes or resends the invitation.
+
+A roster may invite many people at once: the message is rendered once per batch with
+markers where the person's name and link go, and each person's message is that text
+with their own name (made inert, as every typed name in mail) and link put in.
+Depends on no service."""
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from portal.text import inert
+
+NAME_MARK = "ROSTERINVITEENAMEMARK"
+LINK_MARK = "ROSTERINVITELINKMARK"
+
+
+def organisation_languages(organisation) -> list[str]:
+    return ["en", "mr" if organisation.state == "MH" else "hi"]
+
+
+def invitation_link(raw_token: str) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("verification:invitation", args=[raw_token])
+
+
+def _render(organisation, expires_at) -> tuple[str, str]:
+    context = {"organisation": organisation, "name": NAME_MARK, "link": LINK_MARK, "expires_at": expires_at,
+               "site_url": settings.SITE_URL}
+    subjects, bodies = [], []
+    for language in organisation_languages(organisation):
+        with translation.override(language):
+            subjects.append(" ".join(render_to_string("verification/email/invitation_subject.txt", context).split()))
+            bodies.append(render_to_string("verification/email/invitation.txt", context).strip())
+    return " / ".join(dict.fromkeys(subjects)), "\n\n---\n\n".join(bodies) + "\n"
+
+
+def build_invitation_mails(*, organisation, expires_at, invitees: list[tuple[str, str, str]]) -> list[EmailMessage]:
+    """One message per (address, name, raw token), rendered once."""
+    subject, body = _render(organisation, expires_at)
+    messages = []
+    for address, name, raw_token in invitees:
+        text = body.replace(NAME_MARK, inert(name) or address).replace(LINK_MARK, invitation_link(raw_token))
+        messages.append(EmailMessage(subject=subject, body=text, to=[address]))
+    return messages

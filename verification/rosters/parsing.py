@@ -1,0 +1,211 @@
+"""Reading a roster file: CSV (UTF-8, with or without a byte-order mark; comma,
+semicolon or tab) or XLSX (its first sheet, read with openpyxl in read-only mode),
+one row at a time, so that memory does not grow with the file.
+
+``read_roster`` yields ``(line, cells)``: the line as the spreadsheet numbers it (the
+header is line 1) and the cells by column key. A file that cannot be read as a
+roster raises ``RosterFileError`` with a message for the person who uploaded it.
+Blank lines are skipped (their numbers are kept for the lines after them).
+"""
+
+import codecs
+import csv
+import datetime
+import io
+import itertools
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+CSV = "csv"
+XLSX = "xlsx"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str  # as the template writes it (English; matched case-insensitively)
+    label: object  # translated, for messages
+    required: bool = True
+
+
+COLUMNS = (
+    Column("name", "Name", gettext_lazy("name")),
+    Column("email", "Official email", gettext_lazy("official email")),
+    Column("mobile", "Mobile", gettext_lazy("mobile")),
+    Column("designation", "Designation", gettext_lazy("designation")),
+    Column("employee_code", "Employee code", gettext_lazy("employee code")),
+    Column("office", "Office", gettext_lazy("office")),
+    Column("superannuation", "Date of superannuation", gettext_lazy("date of superannuation"), required=False),
+)
+HEADERS = [column.header for column in COLUMNS]
+MAX_COLUMNS = 50  # cells read of each row; columns past these are ignored
+XLSX_MAX_UNPACKED = 200 * 1024 * 1024  # what the parts of a workbook may unpack to, together
+
+
+def max_rows() -> int:
+    return getattr(settings, "ROSTER_MAX_ROWS", 100_000)
+
+
+def max_bytes() -> int:
+    return getattr(settings, "ROSTER_MAX_BYTES", 10 * 1024 * 1024)
+
+
+class RosterFileError(Exception):
+    """The file cannot be read as a roster; the message says why, for the uploader."""
+
+
+def _header_key(text: object) -> str:
+    return " ".join(str(text or "").replace("_", " ").replace("\ufeff", "").split()).lower()
+
+
+_ALIASES = {_header_key(column.header): column.key for column in COLUMNS}
+_ALIASES.update({"email": "email", "official email address": "email", "mobile number": "mobile",
+                 "superannuation date": "superannuation", "office or unit": "office"})
+
+
+def _columns_of(header: list[object]) -> dict[str, int]:
+    """{column key: position} from the header row; raises RosterFileError when a
+    column is missing or named twice."""
+    positions: dict[str, int] = {}
+    for position, text in enumerate(header):
+        key = _ALIASES.get(_header_key(text))
+        if key is None:
+            continue
+        if key in positions:
+            raise RosterFileError(_("The column “%(column)s” appears twice in the first row.") % {"column": str(text)})
+        positions[key] = position
+    missing = [str(column.label) for column in COLUMNS if column.required and column.key not in positions]
+    if missing:
+        raise RosterFileError(
+            _("The first row must name the columns of the template. Missing: %(columns)s. Download the template and "
+              "copy your rows into it.") % {"columns": ", ".join(missing)}
+        )
+    return positions
+
+
+def _too_many_rows() -> RosterFileError:
+    return RosterFileError(_("The file has more than %(max)s rows: split it into several files of at most %(max)s rows.")
+                           % {"max": f"{max_rows():,}"})
+
+
+def _cells(row: tuple | list, positions: dict[str, int]) -> dict[str, object]:
+    return {key: (row[position] if position < len(row) else None) for key, position in positions.items()}
+
+
+def _is_blank(row) -> bool:
+    return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in row)
+
+
+def _rows(rows: Iterator, *, empty_message: str) -> Iterator[tuple[int, dict[str, object]]]:
+    header = None
+    line = 0
+    seen = 0
+    for line, row in enumerate(rows, start=1):
+        row = list(row[:MAX_COLUMNS])
+        if header is None:
+            if _is_blank(row):
+                raise RosterFileError(empty_message)
+            header = _columns_of(row)
+            continue
+        if _is_blank(row):
+            continue
+        seen += 1
+        if seen > max_rows():
+            raise _too_many_rows()
+        yield line, _cells(row, header)
+    if header is None:
+        raise RosterFileError(empty_message)
+    if not seen:
+        raise RosterFileError(_("The file has a header row but no people below it."))
+
+
+def detect_format(name: str, head: bytes) -> str:
+    """"xlsx" for a ZIP file (what an XLSX file is), "csv" otherwise; refuses the old
+    binary Excel format, which looks like neither."""
+    if head.startswith(b"PK\x03\x04"):
+        return XLSX
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise RosterFileError(_("This is an old Excel file (.xls). Save it as “Excel Workbook (.xlsx)” or as "
+                                "“CSV UTF-8” and upload that."))
+    if name.lower().endswith(".xlsx"):
+        raise RosterFileError(_("This file is named .xlsx but is not an Excel workbook. Save it again from your "
+                                "spreadsheet as “Excel Workbook (.xlsx)”."))
+    return CSV
+
+
+def _csv_lines(binary) -> Iterator[list[str]]:
+    text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="strict", newline="")
+    try:
+        first = text.readline()
+        delimiter = max((",", ";", "\t"), key=first.count)
+        reader = csv.reader(itertools.chain([first], text), delimiter=delimiter, strict=False)
+        yield from reader
+    except UnicodeDecodeError as exc:
+        raise RosterFileError(_("The file is not UTF-8 text. In your spreadsheet choose “Save as” and the type "
+                                "“CSV UTF-8 (comma delimited)”, or upload it as an Excel workbook (.xlsx).")) from exc
+    except csv.Error as exc:
+        raise RosterFileError(_("The file cannot be read as CSV (%(problem)s). Save it again as “CSV UTF-8” from "
+                                "your spreadsheet.") % {"problem": str(exc)[:100]}) from exc
+    finally:
+        text.detach()
+
+
+def _xlsx_value(value):
+    if isinstance(value, datetime.datetime):
+        return value.date() if value.time() == datetime.time(0) else value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+def _xlsx_lines(binary) -> Iterator[list]:
+    from openpyxl import load_workbook  # noqa: PLC0415 (only for workbooks)
+
+    try:
+        with zipfile.ZipFile(binary) as archive:
+            names = set(archive.namelist())
+            unpacked = sum(info.file_size for info in archive.infolist())
+        if "xl/workbook.xml" not in names:
+            raise RosterFileError(_("This file is not an Excel workbook (.xlsx)."))
+        if unpacked > XLSX_MAX_UNPACKED:
+            raise RosterFileError(_("This workbook unpacks to more than %(mb)s MB: save only the roster's rows in it.")
+                                  % {"mb": XLSX_MAX_UNPACKED // (1024 * 1024)})
+        binary.seek(0)
+        workbook = load_workbook(binary, read_only=True, data_only=False, keep_links=False)
+    except RosterFileError:
+        raise
+    except Exception as exc:  # a damaged or fake workbook: zipfile, XML and openpyxl errors alike
+        raise RosterFileError(_("This file is not an Excel workbook (.xlsx), or it is damaged. Save it again from "
+                                "your spreadsheet.")) from exc
+    try:
+        sheet = workbook.worksheets[0]
+        for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
+            yield [_xlsx_value(value) for value in row]
+    except RosterFileError:
+        raise
+    except Exception as exc:
+        raise RosterFileError(_("This workbook could not be read to its end: it is damaged. Save it again from your "
+                                "spreadsheet.")) from exc
+    finally:
+        workbook.close()
+
+
+def read_roster(binary, *, file_format: str) -> Iterator[tuple[int, dict[str, object]]]:
+    """The people of a roster file (a binary file object positioned at its start)."""
+    empty = _("The file is empty: it needs the template's header row and one row for each person.")
+    lines = _xlsx_lines(binary) if file_format == XLSX else _csv_lines(binary)
+    return _rows(lines, empty_message=empty)
+
+
+def utf8_bom_check(head: bytes) -> None:
+    """A CSV file saved as UTF-16 (Excel's “Unicode text”) is refused by its mark."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise RosterFileError(_("The file is UTF-16 text. In your spreadsheet choose “Save as” and the type "
+                                "“CSV UTF-8 (comma delimited)”."))

@@ -1,0 +1,44 @@
+"""Reads of rosters and invitations, scoped to the viewer: an organisation's admins
+(of it or of an organisation above it) and superadmins; anyone else gets 404."""
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from portal.organisations.models import Organisation
+from portal.permissions import AnyUser
+from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RowOutcome
+from verification.selectors import organisations_administered_by
+
+
+def rosters_of(organisation: Organisation) -> QuerySet[RosterImport]:
+    return RosterImport.objects.filter(organisation=organisation).select_related("uploaded_by").order_by(
+        "-uploaded_at", "-id")
+
+
+def roster_for_admin(viewer: AnyUser, pk: int) -> RosterImport:
+    """A roster of an organisation the viewer administers, with its organisation, or 404."""
+    try:
+        return RosterImport.objects.select_related("organisation", "uploaded_by").get(
+            pk=pk, organisation__in=organisations_administered_by(viewer))
+    except (RosterImport.DoesNotExist, ValueError):
+        raise Http404 from None
+
+
+def refused_rows(roster: RosterImport) -> QuerySet[RosterRow]:
+    return RosterRow.objects.filter(roster=roster, outcome=RowOutcome.REFUSED).order_by("line")
+
+
+def invitations_of(organisation: Organisation, *, status: str = InvitationStatus.PENDING) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(organisation=organisation, status=status).order_by("-created_at", "-id")
+
+
+def invitation_for_admin(viewer: AnyUser, pk: int) -> Invitation:
+    try:
+        return Invitation.objects.select_related("organisation").get(
+            pk=pk, organisation__in=organisations_administered_by(viewer))
+    except (Invitation.DoesNotExist, ValueError):
+        raise Http404 from None
+
+
+def invitation_by_token_hash(digest: str) -> Invitation | None:
+    return Invitation.objects.select_related("organisation").filter(token_hash=digest).first()

@@ -1,0 +1,127 @@
+"""The staging table of a roster (RosterRow): loading the checked rows, and deciding
+with a few set-based statements what applying each row would do.
+
+On PostgreSQL the rows are loaded with COPY (psycopg's ``cursor.copy``); elsewhere
+(SQLite, the embedded default) with ``bulk_create`` in batches. Either way the file
+is read one batch at a time: memory does not grow with the file.
+"""
+
+from collections.abc import Iterable, Iterator
+
+from allauth.account.models import EmailAddress
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+
+from verification.models import HELD_STATUSES, GovernmentProfile
+from verification.rosters.checks import CheckedRow
+from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RowOutcome
+
+BATCH = 2000
+_COPY_COLUMNS = ("roster_id", "line", "name", "email", "mobile", "designation", "employee_code", "office",
+                 "superannuation_date", "superannuation_raw", "outcome", "problems", "done")
+
+
+def _problems_text(row: CheckedRow) -> str:
+    parts = []
+    for kind in row.problems:
+        columns = row.columns.get(kind)
+        parts.append(f"{kind}:{','.join(dict.fromkeys(columns))}" if columns else kind)
+    return " ".join(parts)[:300]
+
+
+def _values(roster_id: int, row: CheckedRow) -> tuple:
+    cells = row.cells
+    return (
+        roster_id, row.line, cells.get("name", ""), row.email or cells.get("email", ""), row.mobile or cells.get("mobile", ""),
+        cells.get("designation", ""), cells.get("employee_code", ""), cells.get("office", ""),
+        row.superannuation_date, cells.get("superannuation", ""),
+        RowOutcome.REFUSED if row.problems else RowOutcome.INVITE, _problems_text(row), False,
+    )
+
+
+def stage(roster: RosterImport, batches: Iterable[list[CheckedRow]]) -> int:
+    """Load the checked rows of ``batches`` into the staging table; the number of rows."""
+    if connection.vendor == "postgresql":
+        return _copy(roster.pk, batches)
+    count = 0
+    for batch in batches:
+        RosterRow.objects.bulk_create(
+            [RosterRow(**dict(zip(_COPY_COLUMNS, _values(roster.pk, row), strict=True))) for row in batch],
+            batch_size=500,
+        )
+        count += len(batch)
+    return count
+
+
+def _copy(roster_id: int, batches: Iterable[list[CheckedRow]]) -> int:
+    # One COPY a batch: checking the next batch asks the database too, which it cannot
+    # while a COPY holds the connection.
+    count = 0
+    statement = f"COPY {RosterRow._meta.db_table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN"
+    for batch in batches:
+        with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+            for row in batch:
+                copy.write_row(_values(roster_id, row))
+        count += len(batch)
+    return count
+
+
+def batched(items: Iterator, size: int = BATCH) -> Iterator[list]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _same_details(prefix: str = "") -> dict:
+    return {f"{prefix}{name}": OuterRef(name) for name in ("designation", "office", "employee_code", "mobile")}
+
+
+def classify(roster: RosterImport) -> None:
+    """Decide each row's outcome (set-based, a few statements whatever the size):
+    refused duplicates of an earlier row; rows of people already verified here, or
+    already invited here, are changed or unchanged; the others are verified at once
+    (an account has the address, confirmed) or invited."""
+    rows = RosterRow.objects.filter(roster=roster)
+    earlier = RosterRow.objects.filter(roster=roster, email=OuterRef("email"), line__lt=OuterRef("line"))
+    duplicates = rows.filter(email__gt="").filter(Exists(earlier))
+    duplicates.filter(problems="").update(
+        outcome=RowOutcome.REFUSED, problems="email_duplicate",
+        duplicate_of=Subquery(earlier.order_by("line").values("line")[:1]),
+    )
+    valid = rows.filter(outcome=RowOutcome.INVITE)
+    held = GovernmentProfile.objects.filter(organisation_id=roster.organisation_id, status__in=HELD_STATUSES,
+                                            official_email=OuterRef("email"))
+    invited = Invitation.objects.filter(organisation_id=roster.organisation_id, status=InvitationStatus.PENDING,
+                                        email=OuterRef("email"))
+    for known in (held, invited):
+        valid.filter(Exists(known)).update(outcome=RowOutcome.CHANGE)
+    same = Q(superannuation_date=OuterRef("superannuation_date")) & Q(**_same_details())
+    undated = Q(superannuation_date__isnull=True) & Q(**_same_details())
+    changed = rows.filter(outcome=RowOutcome.CHANGE)
+    changed.filter(superannuation_date__isnull=False).filter(
+        Exists(held.filter(same)) | Exists(invited.filter(same, name=OuterRef("name")))
+    ).update(outcome=RowOutcome.UNCHANGED)
+    changed.filter(superannuation_date__isnull=True).filter(
+        Exists(held.filter(undated)) | Exists(invited.filter(undated, name=OuterRef("name")))
+    ).update(outcome=RowOutcome.UNCHANGED)
+    confirmed = EmailAddress.objects.filter(email=OuterRef("email"), verified=True)
+    rows.filter(outcome=RowOutcome.INVITE).filter(Exists(confirmed)).update(outcome=RowOutcome.VERIFY)
+
+
+def summarise(roster: RosterImport) -> dict:
+    """The preview's counts (rows per outcome) and problems per kind, from the staging table (2 queries)."""
+    per_outcome = dict(RosterRow.objects.filter(roster=roster).values_list("outcome").annotate(n=Count("id"))
+                       .values_list("outcome", "n"))
+    problems: dict[str, int] = {}
+    combos = (RosterRow.objects.filter(roster=roster, outcome=RowOutcome.REFUSED).values_list("problems")
+              .annotate(n=Count("id")).values_list("problems", "n"))
+    for text, n in combos:
+        for part in text.split():
+            kind = part.split(":", 1)[0]
+            problems[kind] = problems.get(kind, 0) + n
+    return {"per_outcome": per_outcome, "problems": problems}

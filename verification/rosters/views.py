@@ -1,0 +1,187 @@
+"""The roster pages of an organisation's admins (of it or of one above it) and of
+superadmins, and the invitation link's page (anyone holding the link). Rosters and
+invitations are fetched through selectors scoped to the viewer: another
+organisation's are 404."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from portal.access import rule
+from verification.rosters import export, services
+from verification.rosters.checks import PROBLEMS
+from verification.rosters.forms import ConfirmForm, RosterUploadForm
+from verification.rosters.invitations import invitation_resend
+from verification.rosters.models import InvitationStatus, RosterStatus
+from verification.rosters.parsing import RosterFileError
+from verification.rosters.selectors import (
+    invitation_by_token_hash,
+    invitation_for_admin,
+    invitations_of,
+    refused_rows,
+    roster_for_admin,
+    rosters_of,
+)
+from verification.rosters.tokens import token_hash, token_is_well_formed
+from verification.selectors import organisation_for_admin
+
+PAGE_SIZE = 50
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _download(content, *, content_type, filename):
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@rule("organisation_admin")
+@require_http_methods(["GET"])
+def template_csv(request):
+    return _download(export.template_csv(), content_type="text/csv; charset=utf-8", filename="roster-template.csv")
+
+
+@rule("organisation_admin")
+@require_http_methods(["GET"])
+def template_xlsx(request):
+    return _download(export.template_xlsx(), content_type=XLSX_TYPE, filename="roster-template.xlsx")
+
+
+@rule("administrator_of_organisation")
+@require_http_methods(["GET", "POST"])
+def rosters(request, pk):
+    """An organisation's roster imports, newest first, and the form to upload one."""
+    organisation = organisation_for_admin(request.user, pk)
+    form = RosterUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            roster = services.roster_upload(organisation_id=organisation.pk, binary=upload.file, file_name=upload.name,
+                                            size=upload.size, actor=request.user, request=request)
+        except RosterFileError as exc:
+            form.add_error("file", str(exc))
+        except PermissionDenied:
+            form.add_error("file", _("An auditor's account is read-only: it cannot import a roster."))
+        else:
+            return redirect("verification:roster", pk=roster.pk)
+    page = Paginator(rosters_of(organisation), PAGE_SIZE).get_page(request.GET.get("page"))
+    status = 400 if request.method == "POST" else 200
+    return render(request, "verification/rosters/list.html",
+                  {"organisation": organisation, "form": form, "page": page, "query": ""}, status=status)
+
+
+def _problems(roster):
+    return [(str(text) % {"n": roster.problems[kind]}) for kind, text in PROBLEMS.items() if roster.problems.get(kind)]
+
+
+@rule("administrator_of_organisation")
+@require_http_methods(["GET"])
+def roster(request, pk):
+    """The preview (counts, problems by kind, the refused rows) and, once applying, its
+    progress. Reading it changes nothing."""
+    roster = roster_for_admin(request.user, pk)
+    page = Paginator(refused_rows(roster), PAGE_SIZE).get_page(request.GET.get("page"))
+    for row in page.object_list:
+        row.reasons = export.reasons_of(row)
+    return render(request, "verification/rosters/preview.html", {
+        "roster": roster, "organisation": roster.organisation, "page": page, "query": "",
+        "problems": _problems(roster), "statuses": RosterStatus,
+    })
+
+
+@rule("administrator_of_organisation")
+@require_http_methods(["GET"])
+def roster_progress(request, pk):
+    """The progress bar (htmx polls it while the import runs)."""
+    roster = roster_for_admin(request.user, pk)
+    return render(request, "verification/rosters/includes/progress.html", {"roster": roster, "statuses": RosterStatus})
+
+
+@rule("administrator_of_organisation")
+@require_http_methods(["GET"])
+def roster_refusals(request, pk):
+    roster = roster_for_admin(request.user, pk)
+    response = StreamingHttpResponse(export.refusals_csv(refused_rows(roster)), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="roster-{roster.pk}-refused-rows.csv"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@rule("administrator_of_organisation")
+@require_http_methods(["GET", "POST"])
+def roster_apply(request, pk):
+    """Confirm, then apply (a background task; the preview page shows its progress)."""
+    roster = roster_for_admin(request.user, pk)
+    if roster.status != RosterStatus.PREVIEWED and not roster.is_running:
+        messages.info(request, _("This roster was applied already: applying it again would change nothing."))
+        return redirect("verification:roster", pk=pk)
+    form = ConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.roster_apply_request(roster_id=roster.pk, actor=request.user, request=request)
+        except PermissionDenied:
+            messages.error(request, _("An auditor's account is read-only: it cannot import a roster."))
+        return redirect("verification:roster", pk=pk)
+    return render(request, "verification/rosters/apply.html",
+                  {"roster": roster, "organisation": roster.organisation, "form": form},
+                  status=400 if request.method == "POST" else 200)
+
+
+# Invitations ----------------------------------------------------------------------------------
+
+@rule("administrator_of_organisation")
+@require_http_methods(["GET"])
+def invitations(request, pk):
+    organisation = organisation_for_admin(request.user, pk)
+    status = request.GET.get("status") if request.GET.get("status") in InvitationStatus.values else InvitationStatus.PENDING
+    page = Paginator(invitations_of(organisation, status=status), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "verification/rosters/invitations.html", {
+        "organisation": organisation, "page": page, "status": status, "statuses": InvitationStatus.choices,
+        "query": f"status={status}", "now": timezone.now(),
+    })
+
+
+@rule("administrator_of_organisation")
+@require_http_methods(["POST"])
+def invitation_resend_view(request, pk):
+    invitation = invitation_for_admin(request.user, pk)
+    try:
+        invitation_resend(invitation_id=invitation.pk, actor=request.user, request=request)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except PermissionDenied:
+        messages.error(request, _("An auditor's account is read-only: it cannot send invitations."))
+    else:
+        messages.success(request, _("The invitation was sent again to %(email)s with a new link.")
+                         % {"email": invitation.email})
+    return redirect("verification:invitations", pk=invitation.organisation_id)
+
+
+@rule("token")
+@require_http_methods(["GET"])
+def invitation(request, token):
+    """What an invitation link opens: who invites whom, and how to accept (sign up or
+    sign in with that address and confirm it). The link's secret is in this request only."""
+    found = invitation_by_token_hash(token_hash(token)) if token_is_well_formed(token) else None
+    state = "unknown"
+    if found is not None:
+        if found.status == InvitationStatus.ACCEPTED:
+            state = "accepted"
+        elif found.status != InvitationStatus.PENDING:
+            state = "unknown"
+        elif found.expires_at <= timezone.now():
+            state = "expired"
+        else:
+            state = "valid"
+    response = render(request, "verification/rosters/invitation.html",
+                      {"invitation": found if state != "unknown" else None, "state": state},
+                      status=200 if state == "valid" else 404 if state == "unknown" else 410)
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "no-store"
+    return response
