@@ -340,6 +340,8 @@ RULES: dict[str, Callable[[AnyUser], bool] | None] = {
     "organisation_admin": lambda user: is_superadmin(user) or administered_organisations(user).exists(),
     "administrator_of_organisation": lambda user: True,
     "person_of_profile": lambda user: True,
+    # The verification API: the view checks an API client's bearer token itself (no account).
+    "api_client": None,
     # Monitoring: anyone with a scope to monitor (a platform role, or administering an
     # organisation); the audit log's viewers (superadmins, auditors, organisation admins
     # for their own organisations); the adoption tracker's (platform roles).
@@ -353,7 +355,7 @@ RULES: dict[str, Callable[[AnyUser], bool] | None] = {
     "role_manager": may_manage_roles,
     "role_report": may_read_role_report,
 }
-SIGNED_OUT_RULES = {"public", "token"}
+SIGNED_OUT_RULES = {"public", "token", "api_client"}
 
 
 # Who holds a role (for notifications) ---------------------------------------------------

@@ -209,3 +209,22 @@ def members_of(organisation: Organisation, *, query: str = "", verified_only: bo
         found = found.filter(Q(user__full_name__icontains=query) | Q(user__email__icontains=query)
                              | Q(official_email__icontains=query))
     return _with_badges(found).select_related("user").order_by("user__full_name", "user__email", "id")
+
+
+# The verification API ----------------------------------------------------------------------
+
+def verified_profile_by_contact(*, emails: Iterable[str] = (), mobile: str = "") -> GovernmentProfile | None:
+    """The verified profile (status verified only: a suspended one is not) in an active
+    organisation held with one of ``emails`` as its official address (as stored: lower
+    case) or with ``mobile`` (as stored: "+91" and ten digits), with its organisation and
+    person; the latest verified when several. One query. Platform-wide on purpose (the
+    verification API answers about any verified government user); what is shown of the
+    person goes through the visibility rules."""
+    emails = [email for email in emails if email]
+    if not emails and not mobile:
+        return None
+    found = GovernmentProfile.objects.filter(
+        status=VerificationStatus.VERIFIED, organisation__status=OrganisationStatus.ACTIVE
+    )
+    found = found.filter(official_email__in=emails) if emails else found.filter(mobile=mobile)
+    return found.select_related("organisation", "user").order_by("-verified_at", "-id").first()

@@ -185,3 +185,44 @@ def test_every_page_of_the_journey_is_well_formed(journey):
         if problems:
             failures[description] = problems
     assert failures == {}
+
+
+# The verification API (django-ninja) --------------------------------------------------
+
+def ninja_patterns(patterns):
+    """(route, pattern) of every URL pattern served by a django-ninja operation view."""
+    return [(route, pattern) for route, pattern, _trail in walk(patterns)
+            if pattern.callback.__module__.startswith("ninja.")]
+
+
+def test_every_api_operation_authenticates_an_api_client():
+    """The API's URL patterns get the rule "api_client" from their operations'
+    declared auth (api/v1.py): check the operations themselves, each of them, so that an
+    operation added without auth (or with another kind) fails here, not only its rule."""
+    from api.auth import ClientToken
+
+    found = ninja_patterns(get_resolver().url_patterns)
+    assert [route for route, _p in found] == ["api/v1/verifications"]
+    for route, pattern in found:
+        operations = pattern.callback.operations
+        assert operations, route
+        for operation in operations:
+            assert operation.auth_callbacks, (route, operation.view_func.__name__)
+            assert all(isinstance(auth, ClientToken) for auth in operation.auth_callbacks), route
+        assert pattern.callback.access_rule == "api_client"
+
+
+def test_an_api_operation_without_a_client_token_has_no_rule():
+    from api.v1 import VerificationApi
+
+    unguarded = VerificationApi(urls_namespace="unguarded", docs_url=None)
+
+    @unguarded.get("/open")
+    def open_operation(request):
+        return {}
+
+    patterns, _app, _namespace = unguarded.urls
+    assert [p for p in views_without_rule(patterns) if p.startswith("/open")] == ["/open (ninja.operation.sync_view_wrapper): None"]
+    # The OpenAPI document and the root are public, GET only.
+    assert {p.name: p.callback.access_rule for p in patterns if p.name != "open_operation"} == {
+        "openapi-json": "public", "api-root": "public"}

@@ -1,0 +1,111 @@
+"""Writes to API clients: registering one (its token returned once, only its hash
+kept), revoking one, and recording when a token was last used. Views and the
+management command call these; nothing else saves a client."""
+
+from datetime import datetime, timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from api.models import ApiClient
+from api.tokens import token_new
+from portal.audit.models import AuditAction
+from portal.audit.services import audit_record
+from portal.organisations.models import Organisation, OrganisationStatus
+from portal.permissions import AnyUser, is_auditor, is_superadmin, may_administer
+from portal.text import single_line
+
+NAME_MAX = 100
+COMMAND = "system:manage.py api_client_create"  # who acts in the audit log when the command registers a client
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most this often per client
+
+
+def check_client_admin(actor: AnyUser, organisation: Organisation) -> None:
+    """An admin of the organisation (or of one above it) or a superadmin; never an auditor."""
+    if not actor.is_authenticated or (is_auditor(actor) and not is_superadmin(actor)):
+        raise PermissionDenied
+    if not may_administer(actor, organisation):
+        raise PermissionDenied
+
+
+def _clean_name(name: str) -> str:
+    name = single_line(str(name or "")).strip()
+    if not name:
+        raise ValidationError({"name": ValidationError(_("Give the client a name."), code="required")})
+    if len(name) > NAME_MAX:
+        raise ValidationError({"name": ValidationError(
+            _("Use at most %(limit)s characters.") % {"limit": NAME_MAX}, code="max_length")})
+    return name
+
+
+def api_client_create(
+    *, organisation_id: int, name: str, actor: AnyUser | None, request: HttpRequest | None = None
+) -> tuple[ApiClient, str]:
+    """Register an API client of an active organisation and return it with its token,
+    which is returned here once and stored nowhere (only its hash). ``actor`` is an
+    admin of the organisation (or above it) or a superadmin; None when an operator runs
+    the management command. Raises ValidationError (no name, a name in use, the
+    organisation not active), PermissionDenied or Organisation.DoesNotExist."""
+    name = _clean_name(name)
+    with transaction.atomic():
+        organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
+        if actor is not None:
+            check_client_admin(actor, organisation)
+        if organisation.status != OrganisationStatus.ACTIVE:
+            raise ValidationError(_("Only an active organisation can register API clients."), code="inactive")
+        if ApiClient.objects.filter(organisation=organisation, name=name, revoked_at__isnull=True).exists():
+            raise ValidationError({"name": ValidationError(
+                _("This organisation already has a client named %(name)s: choose another name, or revoke that one first.")
+                % {"name": name}, code="duplicate")})
+        token, prefix, digest = token_new()
+        try:
+            with transaction.atomic():
+                client = ApiClient.objects.create(
+                    organisation=organisation, name=name, token_prefix=prefix, token_hash=digest, created_at=timezone.now(),
+                    created_by=actor if actor is not None else None,
+                )
+        except IntegrityError:  # the same name, registered meanwhile (the lock makes this rare)
+            raise ValidationError({"name": ValidationError(
+                _("This organisation already has a client named %(name)s: choose another name, or revoke that one first.")
+                % {"name": name}, code="duplicate")}) from None
+        audit_record(
+            actor=actor, action=AuditAction.API_CLIENT_CREATED, target=client, request=request,
+            actor_role="" if actor is not None else COMMAND,
+            new={"name": name, "organisation": organisation.pk, "token_prefix": prefix},
+        )
+    return client, token
+
+
+def api_client_revoke(*, client_id: int, actor: AnyUser, request: HttpRequest | None = None) -> ApiClient:
+    """Revoke a client: its token is refused from the next request on. Revoking a
+    revoked client changes nothing (and records nothing)."""
+    with transaction.atomic():
+        client = ApiClient.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=client_id)
+        check_client_admin(actor, client.organisation)
+        if client.revoked_at is not None:
+            return client
+        client.revoked_at = timezone.now()
+        client.revoked_by = actor
+        client.save(update_fields=["revoked_at", "revoked_by"])
+        audit_record(
+            actor=actor, action=AuditAction.API_CLIENT_REVOKED, target=client, request=request,
+            old={"revoked": False}, new={"revoked": True, "name": client.name, "organisation": client.organisation_id},
+        )
+    return client
+
+
+def api_client_used(*, client: ApiClient, now: datetime | None = None) -> None:
+    """Record that the client's token was used: one UPDATE at most once a minute per
+    client (none when the stored time is recent), never a write per request."""
+    now = now or timezone.now()
+    since = now - LAST_USED_RESOLUTION
+    if client.last_used_at is not None and client.last_used_at > since:
+        return
+    ApiClient.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lte=since), pk=client.pk).update(
+        last_used_at=now
+    )
+    client.last_used_at = now

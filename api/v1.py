@@ -1,0 +1,220 @@
+"""The verification API, version 1 (``/api/v1/``), written with django-ninja: its
+OpenAPI document (``/api/v1/openapi.json``) is generated from this code.
+
+Every operation declares ``auth=client_token`` (a registered client's bearer token);
+``VerificationApi`` gives each URL pattern its access rule from that declaration, and
+the route meta-test checks it (tests/portal/test_routes.py). There are no interactive
+docs: they would load scripts a strict Content-Security-Policy refuses (and, in
+ninja's default, from a CDN)."""
+
+from functools import partial
+
+from django.core.exceptions import ValidationError
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+from ninja import Field, NinjaAPI, Query, Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.openapi.views import default_home, openapi_json
+
+from api.auth import ClientToken, RateLimited, client_token
+from portal.access import rule
+from portal.accounts.official_email import normalise_domain
+from verification.selectors import verified_profile_by_contact
+from verification.validators import clean_mobile
+
+EMAIL_MAX = 254
+MOBILE_MAX = 20
+
+
+class VerificationApi(NinjaAPI):
+    """ninja's API, its URL patterns carrying the portal's access rules: "api_client"
+    for a path whose every operation authenticates a client's token, "public" for the
+    OpenAPI document; GET only for both of those."""
+
+    def _get_urls(self):
+        urls = [
+            path(self.openapi_url.lstrip("/"), rule("public")(require_GET(partial(openapi_json, api=self))),
+                 name="openapi-json"),
+        ]
+        for bound in self._get_bound_routers():
+            views = [view for view in bound.path_operations.values() for _operation in view.operations]
+            for pattern, view in zip(bound.urls_paths(bound.prefix), views, strict=True):
+                pattern.callback.operations = view.operations
+                if all(any(isinstance(auth, ClientToken) for auth in op.auth_callbacks) for op in view.operations):
+                    pattern.callback.access_rule = "api_client"
+                urls.append(pattern)
+        # The root only tells ninja where the API is mounted (it answers 404).
+        urls.append(path("", rule("public")(require_GET(partial(default_home, api=self))), name="api-root"))
+        return urls
+
+
+api = VerificationApi(
+    title="Sandes verification API",
+    version="1",
+    description=(
+        "Whether an email address or a mobile number belongs to a verified government user of the Sandes "
+        "platform, and of which organisation. Send `Authorization: Bearer <token>` with the token of a client "
+        "your organisation's administrators registered in the portal."
+    ),
+    urls_namespace="api:api_v1",
+    docs_url=None,
+    auth=client_token,
+)
+
+
+# Schemas -------------------------------------------------------------------------------------
+
+class Error(Schema):
+    detail: str = Field(description="What was wrong, in words.")
+
+
+class FieldError(Schema):
+    loc: list[str | int] = Field(description='Where: ["query", "email"].')
+    msg: str
+    type: str
+
+
+class InputErrors(Schema):
+    detail: list[FieldError]
+
+
+class OrganisationOut(Schema):
+    name: str
+    short_code: str = Field(description="The organisation's short code; may be empty.")
+    state: str = Field(description='State or union territory code (ISO 3166-2:IN without "IN-"); empty for '
+                                   "a central government body.")
+
+
+class PersonOut(Schema):
+    """Each field is the person's value when the visibility rules of the person's organisation (and the
+    person's own choices) let any verified government user see it, and null otherwise."""
+
+    name: str | None = None
+    designation: str | None = None
+    office: str | None = None
+    official_email: str | None = None
+    mobile: str | None = None
+    employee_code: str | None = None
+
+
+class VerificationOut(Schema):
+    verified: bool = Field(description=(
+        "True when the address or number belongs to a verified government user: verified by an active "
+        "organisation and not suspended. A suspended, revoked, rejected or pending verification, or an "
+        "unknown address or number, is false (the answer does not say which)."))
+    organisation: OrganisationOut | None = Field(description="The organisation that verified the person; null "
+                                                             "when not verified.")
+    person: PersonOut | None = Field(description="What the visibility rules let any verified government user see "
+                                                 "of the person; null when not verified.")
+
+
+class VerificationQuery(Schema):
+    email: str | None = Field(None, max_length=EMAIL_MAX, description="An email address (compared in lower case, "
+                                                                      "the domain IDNA-encoded). Give this or mobile.")
+    mobile: str | None = Field(None, max_length=MOBILE_MAX, description="An Indian mobile number: ten digits, with "
+                                                                        "or without +91 or 0. Give this or email.")
+
+
+# Errors --------------------------------------------------------------------------------------
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request, exc):
+    response = api.create_response(
+        request, {"detail": _("Send a valid API token: Authorization: Bearer <token>. A revoked token, or one of "
+                              "an organisation that is no longer active, is refused.")}, status=401)
+    response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+@api.exception_handler(RateLimited)
+def rate_limited(request, exc):
+    response = api.create_response(
+        request, {"detail": _("Too many requests from this client: try again in %(seconds)s seconds.")
+                  % {"seconds": exc.wait}}, status=429)
+    response["Retry-After"] = str(exc.wait)
+    return response
+
+
+def _input_error(field: str, message: str, code: str) -> HttpError:
+    error = HttpError(422, message)
+    error.fields = [{"loc": ["query", field], "msg": message, "type": code}]
+    return error
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc):
+    body = {"detail": exc.fields} if getattr(exc, "fields", None) else {"detail": str(exc)}
+    return api.create_response(request, body, status=exc.status_code)
+
+
+# Input ---------------------------------------------------------------------------------------
+
+def email_forms(address: str) -> list[str]:
+    """An address as the portal may have stored it: lower case, with its domain
+    IDNA-encoded, and (for an internationalised domain) also in Unicode. Raises
+    ValueError for something that is not an address."""
+    local, at, domain = address.strip().lower().rpartition("@")
+    if not at or not local or len(local) > 64 or any(c.isspace() for c in local) or "@" in local:
+        raise ValueError("not an address")
+    ascii_domain = normalise_domain(domain)
+    if "." not in ascii_domain or any(not label for label in ascii_domain.split(".")):
+        raise ValueError("not a domain")
+    forms = [f"{local}@{ascii_domain}"]
+    try:
+        unicode_domain = ascii_domain.encode("ascii").decode("idna")
+    except UnicodeError:
+        unicode_domain = ascii_domain
+    if unicode_domain != ascii_domain:
+        forms.append(f"{local}@{unicode_domain}")
+    return forms
+
+
+def _profile_for(query: VerificationQuery):
+    email = (query.email or "").strip()
+    mobile = (query.mobile or "").strip()
+    if bool(email) == bool(mobile):
+        raise _input_error("email" if email else "mobile", _("Give exactly one of email and mobile."), "one_of")
+    if email:
+        try:
+            return verified_profile_by_contact(emails=email_forms(email))
+        except ValueError:
+            raise _input_error("email", _("Enter a valid email address."), "invalid_email") from None
+    try:
+        mobile = clean_mobile(mobile)
+    except ValidationError:
+        raise _input_error("mobile", _("Enter a 10-digit Indian mobile number."), "invalid_mobile") from None
+    return verified_profile_by_contact(mobile=mobile)
+
+
+def _person_fields(profile) -> dict:
+    """What an API client sees of the person of a verified profile: the fields whose
+    audience includes any verified government user, as the person's organisation (and
+    the person) set them; the keys are PersonOut's. The profile carries its user and
+    organisation (select_related).
+
+    The single place the API's person data comes from: it returns nothing until the
+    profile visibility rules exist, and will route through their one function."""
+    return {}
+
+
+# Operations ----------------------------------------------------------------------------------
+
+@api.get(
+    "/verifications",
+    response={200: VerificationOut, 401: Error, 422: InputErrors, 429: Error},
+    summary="Is this address or mobile number a verified government user?",
+    operation_id="verification_lookup",
+)
+def verification_lookup(request, query: Query[VerificationQuery]):
+    """Give exactly one of `email` and `mobile`. Answers 200 whether or not the person is verified; a
+    suspended verification counts as not verified."""
+    profile = _profile_for(query)
+    if profile is None:
+        return {"verified": False, "organisation": None, "person": None}
+    organisation = profile.organisation
+    return {
+        "verified": True,
+        "organisation": {"name": organisation.name, "short_code": organisation.short_code, "state": organisation.state},
+        "person": _person_fields(profile),
+    }

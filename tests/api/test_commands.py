@@ -1,0 +1,54 @@
+"""manage.py api_client_create --organisation CODE --name NAME."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from api.models import ApiClient
+from api.tokens import token_hash
+from portal.audit.models import AuditAction, AuditEvent
+from tests.factories import OrganisationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args):
+    out, err = StringIO(), StringIO()
+    call_command("api_client_create", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_prints_a_token_that_authenticates(world, client):
+    out, err = run("--organisation", "agri-mh", "--name", "State portal")
+    token = out.strip()
+    assert token.startswith("sandes_") and "\n" not in token
+    created = ApiClient.objects.get(token_hash=token_hash(token))
+    assert created.organisation == world["a"] and created.name == "State portal" and created.created_by is None
+    assert "shown this once" in err
+    event = AuditEvent.objects.get(action=AuditAction.API_CLIENT_CREATED, target_id=str(created.pk))
+    assert event.actor_role == "system:manage.py api_client_create"
+    response = client.get("/api/v1/verifications", {"email": "x@mahaagri.gov.in"}, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200
+
+
+def test_an_unknown_code_is_a_clear_error(world):
+    with pytest.raises(CommandError, match="No organisation has the short code 'NOPE'"):
+        run("--organisation", "NOPE", "--name", "App")
+
+
+def test_an_ambiguous_code_is_a_clear_error(world):
+    OrganisationFactory(name="Agriculture Marketing Board", short_code="AGRI-MH")
+    with pytest.raises(CommandError, match="Several organisations have the short code 'AGRI-MH'"):
+        run("--organisation", "AGRI-MH", "--name", "App")
+    assert not ApiClient.objects.filter(name="App").exists()
+
+
+def test_a_name_in_use_is_a_clear_error(world):
+    with pytest.raises(CommandError, match="already has a client named e-Office"):
+        run("--organisation", "AGRI-MH", "--name", "e-Office")
+
+
+def test_both_options_are_required(world):
+    with pytest.raises(CommandError):
+        run("--organisation", "AGRI-MH")

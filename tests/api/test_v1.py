@@ -1,0 +1,280 @@
+"""The verification API (/api/v1/): tokens (401 as JSON), the rate limit (429 with
+Retry-After), lookups by email and by mobile, input bounds (422 as JSON), exact query
+counts per call, and the OpenAPI document."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.utils import timezone
+
+from api.models import ApiClient
+from api.services import api_client_revoke
+from api.v1 import email_forms
+from tests.api.conftest import bearer
+from tests.verification.helpers import GovernmentProfileFactory
+from verification.models import VerificationStatus
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/verifications"
+NOT_VERIFIED = {"verified": False, "organisation": None, "person": None}
+HIDDEN_PERSON = {"name": None, "designation": None, "office": None, "official_email": None, "mobile": None,
+                 "employee_code": None}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_counters():
+    cache.clear()
+
+
+def organisation_of(org):
+    return {"name": org.name, "short_code": org.short_code, "state": org.state}
+
+
+# Tokens -------------------------------------------------------------------------------------
+
+def assert_401(response):
+    assert response.status_code == 401
+    assert response["Content-Type"].startswith("application/json")
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert "token" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("header", [
+    None, "", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Token sandes_00000000_x",
+    "Bearer sandes_00000000_" + "A" * 43, "Bearer not-one-of-ours", "Bearer " + "sandes_" + "x" * 5000,
+    "Bearer sandes_😀",
+])
+def test_a_missing_or_bad_token_is_401_json(world, header):
+    headers = {} if header is None else {"HTTP_AUTHORIZATION": header}
+    assert_401(Client().get(URL, {"email": "asha.kulkarni@mahaagri.gov.in"}, **headers))
+
+
+def test_a_revoked_token_is_401_from_the_next_request(world, api_get):
+    assert api_get(URL, email="asha.kulkarni@mahaagri.gov.in").status_code == 200
+    api_client_revoke(client_id=world["client_a"].pk, actor=world["admin_a"])
+    assert_401(api_get(URL, email="asha.kulkarni@mahaagri.gov.in"))
+
+
+def test_the_token_of_an_organisation_no_longer_active_is_401(world, api_get, inactive_organisation):
+    assert_401(api_get(URL, token=world["token_b"], email="asha.kulkarni@mahaagri.gov.in"))
+
+
+def test_a_token_with_one_character_changed_is_401(world, api_get):
+    token = world["token_a"]
+    assert_401(api_get(URL, token=token[:-1] + ("A" if token[-1] != "A" else "B"), email="x@mahaagri.gov.in"))
+
+
+def test_the_hash_of_a_token_is_not_a_token(world, api_get):
+    assert_401(api_get(URL, token=world["client_a"].token_hash, email="x@mahaagri.gov.in"))
+
+
+def test_last_use_is_recorded_at_most_once_a_minute(world, api_get):
+    client = world["client_a"]
+    assert client.last_used_at is None
+    api_get(URL, email="x@mahaagri.gov.in")
+    first = ApiClient.objects.get(pk=client.pk).last_used_at
+    assert first is not None
+    api_get(URL, email="x@mahaagri.gov.in")
+    assert ApiClient.objects.get(pk=client.pk).last_used_at == first
+    ApiClient.objects.filter(pk=client.pk).update(last_used_at=first - timedelta(minutes=2))
+    api_get(URL, email="x@mahaagri.gov.in")
+    assert ApiClient.objects.get(pk=client.pk).last_used_at > first - timedelta(seconds=1)
+
+
+# Rate limit ----------------------------------------------------------------------------------
+
+def test_over_the_rate_limit_is_429_json_with_retry_after(world, api_get, settings):
+    settings.API_RATE_PER_MINUTE = 3
+    for _ in range(3):
+        assert api_get(URL, email="x@mahaagri.gov.in").status_code == 200
+    response = api_get(URL, email="x@mahaagri.gov.in")
+    assert response.status_code == 429
+    assert response["Content-Type"].startswith("application/json")
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert response.json()["detail"].startswith("Too many requests")
+    # Per client: another organisation's client is not slowed down by this one.
+    assert api_get(URL, token=world["token_b"], email="x@mahaagri.gov.in").status_code == 200
+
+
+def test_the_rate_limit_counts_per_minute(world, settings):
+    from api.ratelimit import rate_limit_wait
+
+    settings.API_RATE_PER_MINUTE = 2
+    start = 1_800_000_000.0  # the start of a minute
+    assert rate_limit_wait(7, now=start) == 0
+    assert rate_limit_wait(7, now=start + 10) == 0
+    assert rate_limit_wait(7, now=start + 15.2) == 45
+    assert rate_limit_wait(7, now=start + 59.9) == 1
+    assert rate_limit_wait(7, now=start + 60) == 0  # the next minute
+
+
+# Lookups -------------------------------------------------------------------------------------
+
+def test_a_verified_address_answers_its_organisation(world, api_get):
+    response = api_get(URL, email="asha.kulkarni@mahaagri.gov.in")
+    assert response.status_code == 200
+    assert response.json() == {"verified": True, "organisation": organisation_of(world["a"]), "person": HIDDEN_PERSON}
+
+
+@pytest.mark.parametrize("typed", ["  Asha.Kulkarni@MAHAAGRI.GOV.IN ", "asha.kulkarni@mahaagri.gov.in."])
+def test_addresses_are_compared_normalised(world, api_get, typed):
+    assert api_get(URL, email=typed).json()["verified"] is True
+
+
+def test_an_internationalised_domain_is_found_in_either_form(world, api_get):
+    GovernmentProfileFactory(organisation=world["a"], status=VerificationStatus.VERIFIED,
+                             official_email="seva@भारत.gov.in", mobile="+919000000009")
+    assert email_forms("Seva@भारत.GOV.in") == ["seva@xn--h2brj9c.gov.in", "seva@भारत.gov.in"]
+    assert api_get(URL, email="seva@xn--h2brj9c.gov.in").json()["verified"] is True
+    assert api_get(URL, email="SEVA@भारत.gov.in").json()["verified"] is True
+
+
+@pytest.mark.parametrize("typed", ["98123 45678", "+91 98123-45678", "09812345678", "919812345678"])
+def test_a_verified_mobile_number_in_any_usual_form(world, api_get, typed):
+    response = api_get(URL, token=world["token_a"], mobile=typed)
+    assert response.status_code == 200
+    # A client of A looks up a verified government user of B: any verified user, platform-wide.
+    assert response.json() == {"verified": True, "organisation": organisation_of(world["b"]), "person": HIDDEN_PERSON}
+
+
+def test_an_office_below_an_organisation_is_its_own_organisation(world, api_get):
+    assert api_get(URL, email="meena@pune.mahaagri.gov.in").json()["organisation"] == organisation_of(world["office"])
+
+
+@pytest.mark.parametrize("params", [
+    {"email": "suspended@mahaagri.gov.in"}, {"mobile": "+916000000002"},  # suspended
+    {"email": "pending@mahaagri.gov.in"}, {"mobile": "8000000003"},  # waiting for a decision
+    {"email": "nobody@mahaagri.gov.in"}, {"mobile": "9999999999"},  # unknown
+])
+def test_suspended_waiting_and_unknown_are_all_just_not_verified(world, api_get, params):
+    response = api_get(URL, **params)
+    assert response.status_code == 200
+    assert response.json() == NOT_VERIFIED
+
+
+@pytest.mark.parametrize("status", [VerificationStatus.REVOKED, VerificationStatus.REJECTED, VerificationStatus.CANCELLED])
+def test_ended_verifications_are_not_verified(world, api_get, status):
+    GovernmentProfileFactory(organisation=world["a"], status=status, official_email="ended@mahaagri.gov.in")
+    assert api_get(URL, email="ended@mahaagri.gov.in").json() == NOT_VERIFIED
+
+
+def test_a_verification_by_an_organisation_no_longer_active_is_not_verified(world, api_get, inactive_organisation):
+    assert api_get(URL, email="ravi.rao@karhealth.gov.in").json() == NOT_VERIFIED
+
+
+def test_the_latest_verification_answers_when_an_address_was_verified_twice(world, api_get):
+    GovernmentProfileFactory(organisation=world["b"], status=VerificationStatus.VERIFIED,
+                             official_email="asha.kulkarni@mahaagri.gov.in",
+                             verified_at=timezone.now() + timedelta(seconds=5))
+    assert api_get(URL, email="asha.kulkarni@mahaagri.gov.in").json()["organisation"] == organisation_of(world["b"])
+
+
+def test_the_answer_holds_no_personal_field_yet(world, api_get):
+    """Until the visibility rules exist, nothing of the person is shown (api.v1._person_fields)."""
+    body = api_get(URL, email="asha.kulkarni@mahaagri.gov.in").content.decode()
+    for secret in ("Asha", "Kulkarni", "9876543210", "EMP", "Section", "asha.kulkarni"):
+        assert secret not in body
+
+
+# Input ----------------------------------------------------------------------------------------
+
+def assert_422(response, field):
+    assert response.status_code == 422, response.content
+    assert response["Content-Type"].startswith("application/json")
+    detail = response.json()["detail"]
+    assert isinstance(detail, list) and detail
+    assert any(error["loc"][-1] == field for error in detail), detail
+
+
+@pytest.mark.parametrize("params,field", [
+    ({}, "mobile"),
+    ({"email": "", "mobile": ""}, "mobile"),
+    ({"email": "  "}, "mobile"),
+    ({"email": "asha.kulkarni@mahaagri.gov.in", "mobile": "9876543210"}, "email"),
+    ({"email": "not an address"}, "email"),
+    ({"email": "@mahaagri.gov.in"}, "email"),
+    ({"email": "a@"}, "email"),
+    ({"email": "a@localhost"}, "email"),
+    ({"email": "a@b..in"}, "email"),
+    ({"email": "a b@mahaagri.gov.in"}, "email"),
+    ({"email": "a@" + "x" * 70 + ".gov.in"}, "email"),  # a label longer than IDNA allows
+    ({"email": "x" * 65 + "@mahaagri.gov.in"}, "email"),
+    ({"email": "a" * 250 + "@b.in"}, "email"),  # longer than 254
+    ({"mobile": "12345"}, "mobile"),
+    ({"mobile": "5876543210"}, "mobile"),
+    ({"mobile": "9" * 21}, "mobile"),
+    ({"mobile": "९८७६५४३२१०"}, "mobile"),
+])
+def test_bad_input_is_422_json_at_its_field(world, api_get, params, field):
+    assert_422(api_get(URL, **params), field)
+
+
+def test_undecodable_input_is_422(world):
+    response = Client().get(URL + "?email=a%40%FF%FE.in", **bearer(world["token_a"]))
+    assert_422(response, "email")
+
+
+def test_other_methods_are_refused(world):
+    response = Client().post(URL, {}, **bearer(world["token_a"]))
+    assert response.status_code == 405
+    assert Client().generic("TRACE", URL, **bearer(world["token_a"])).status_code == 405
+
+
+# Query counts ----------------------------------------------------------------------------------
+
+# The test settings keep the cache in the database (as the embedded default does), so
+# the rate limit's counter costs queries here; with Redis (production) it costs two
+# round trips to Redis and no query.
+#   1 the client, by the token's hash, with its organisation;
+#   2-7 the rate counter's increment: the database cache reads it (2), then writes it
+#     back: counts its rows (3, for culling), savepoint (4), finds (5) and updates (6) the
+#     row, releases the savepoint (7);
+#   8 the profile, with its organisation and person, by address or mobile.
+# The first request of a minute adds the counter instead, and records the last use
+# (one UPDATE, at most once a minute): the warm-up request below is that one.
+CALL_QUERIES = 8
+
+
+@pytest.mark.parametrize("params", [{"email": "asha.kulkarni@mahaagri.gov.in"}, {"mobile": "9876543210"},
+                                    {"email": "nobody@mahaagri.gov.in"}])
+@pytest.mark.parametrize("extra", [0, 50], ids=["few people", "50 more"])
+def test_queries_per_call(world, api_get, django_assert_num_queries, params, extra):
+    for i in range(extra):
+        GovernmentProfileFactory(organisation=world["a"], status=VerificationStatus.VERIFIED,
+                                 official_email=f"p{i}@mahaagri.gov.in", mobile=f"+9190000{i:05d}")
+    api_get(URL, **params)
+    with django_assert_num_queries(CALL_QUERIES):
+        assert api_get(URL, **params).status_code == 200
+
+
+def test_a_refused_token_costs_one_query(world, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        assert Client().get(URL, {"email": "x@mahaagri.gov.in"}, **bearer("sandes_00000000_" + "A" * 43)).status_code == 401
+    with django_assert_num_queries(0):
+        assert Client().get(URL, {"email": "x@mahaagri.gov.in"}, **bearer("something else")).status_code == 401
+
+
+# The OpenAPI document ---------------------------------------------------------------------------
+
+def test_the_openapi_document_is_public_json_with_the_paths(db):
+    response = Client().get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    document = json.loads(response.content)
+    assert document["openapi"].startswith("3.")
+    operation = document["paths"]["/api/v1/verifications"]["get"]
+    assert set(operation["responses"]) == {"200", "401", "422", "429"}
+    assert operation["security"] == [{"ClientToken": []}]
+    assert document["components"]["securitySchemes"]["ClientToken"] == {"type": "http", "scheme": "bearer"}
+    assert {p["name"] for p in operation["parameters"]} == {"email", "mobile"}
+    description = document["components"]["schemas"]["VerificationOut"]["properties"]["verified"]["description"]
+    assert "suspended" in description
+    assert Client().post("/api/v1/openapi.json").status_code == 405
+
+
+def test_no_interactive_docs_and_nothing_from_a_cdn(db):
+    assert Client().get("/api/v1/docs").status_code == 404
+    assert b"cdn" not in Client().get("/api/v1/openapi.json").content.lower()

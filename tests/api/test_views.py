@@ -1,0 +1,167 @@
+"""The API client pages of an organisation's admins: listing, registering (the token
+on the answer only, never cached or kept in the session), revoking after a
+confirmation; another organisation's are 404, for every page and method; exact
+query counts of the list at two sizes; every page well-formed."""
+
+import pytest
+from django.test import Client
+
+from api.models import ApiClient
+from api.services import api_client_create
+from tests.html_tree import field_error, html_problems, parse
+from tests.verification.helpers import signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+def clients_url(organisation):
+    return f"/api/organisations/{organisation.pk}/clients/"
+
+
+def new_url(organisation):
+    return f"/api/organisations/{organisation.pk}/clients/new/"
+
+
+def revoke_url(client):
+    return f"/api/clients/{client.pk}/revoke/"
+
+
+def well_formed(response):
+    assert response.status_code == 200
+    problems = html_problems(response.content.decode())
+    assert problems == []
+    return response.content.decode()
+
+
+def test_the_list_shows_the_organisations_clients_and_no_secret(world):
+    api_client_create(organisation_id=world["office"].pk, name="Office app", actor=world["admin_a"])
+    html = well_formed(signed_in(world["admin_a"]).get(clients_url(world["a"])))
+    assert "e-Office" in html and world["client_a"].token_prefix in html
+    assert world["client_a"].token_hash not in html
+    assert "HRMS" not in html and "Office app" not in html  # B's, and the office's (on its own page)
+    assert revoke_url(world["client_a"]) in html
+
+
+def test_an_admin_above_sees_the_offices_clients(world):
+    api_client_create(organisation_id=world["office"].pk, name="Office app", actor=world["admin_a"])
+    assert "Office app" in well_formed(signed_in(world["admin_a"]).get(clients_url(world["office"])))
+
+
+def test_registering_shows_the_token_once_and_keeps_it_nowhere(world):
+    browser = signed_in(world["admin_a"])
+    well_formed(browser.get(new_url(world["a"])))
+    response = browser.post(new_url(world["a"]), {"name": "District HRMS"})
+    html = well_formed(response)
+    assert "no-store" in response["Cache-Control"]
+    client = ApiClient.objects.get(organisation=world["a"], name="District HRMS")
+    token = parse(html).find(id="api-token").get("value")
+    assert token.startswith(client.token_prefix)
+    assert ApiClient.objects.filter(token_hash=client.token_hash).exists()
+    assert token not in repr(dict(browser.session.items()))
+    # Later pages do not show it again.
+    assert token not in browser.get(clients_url(world["a"])).content.decode()
+    assert browser.get("/api/v1/verifications", {"email": "x@mahaagri.gov.in"},
+                       HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+
+
+def test_the_form_page_is_not_cached_either(world):
+    assert "no-store" in signed_in(world["admin_a"]).get(new_url(world["a"]))["Cache-Control"]
+
+
+@pytest.mark.parametrize("name,message", [("", "This field is required."), ("x" * 101, "at most 100 characters"),
+                                          ("e-Office", "already has a client named e-Office")])
+def test_a_bad_name_is_told_at_its_field_and_kept(world, name, message):
+    response = signed_in(world["admin_a"]).post(new_url(world["a"]), {"name": name})
+    html = well_formed(response)
+    assert message in field_error(parse(html), "name")
+    assert ApiClient.objects.filter(organisation=world["a"]).count() == 1
+    if name:
+        assert parse(html).find(id="id_name").get("value") == name
+
+
+def test_sending_the_form_twice_registers_one_client(world):
+    browser = signed_in(world["admin_a"])
+    browser.post(new_url(world["a"]), {"name": "Twice"})
+    response = browser.post(new_url(world["a"]), {"name": "Twice"})
+    assert "already has a client named Twice" in response.content.decode()
+    assert ApiClient.objects.filter(name="Twice").count() == 1
+
+
+def test_revoking_asks_first_then_revokes(world):
+    browser = signed_in(world["admin_a"])
+    html = well_formed(browser.get(revoke_url(world["client_a"])))
+    assert "Yes, revoke this client" in html
+    assert ApiClient.objects.get(pk=world["client_a"].pk).revoked_at is None
+    response = browser.post(revoke_url(world["client_a"]), follow=True)
+    assert response.redirect_chain[-1][0] == clients_url(world["a"])
+    assert "was revoked" in well_formed(response)
+    client = ApiClient.objects.get(pk=world["client_a"].pk)
+    assert client.revoked_at is not None and client.revoked_by == world["admin_a"]
+    # Again: nothing more to do.
+    response = browser.get(revoke_url(world["client_a"]), follow=True)
+    assert "already revoked" in response.content.decode()
+
+
+# Permission matrix -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("who", ["admin_b", "auditor", "outsider"])
+def test_anyone_but_its_admins_gets_404_on_every_page(world, who):
+    from tests.factories import UserFactory
+
+    user = UserFactory(email="someone@gmail.com") if who == "outsider" else world[who]
+    browser = signed_in(user)
+    for method, url in [("get", clients_url(world["a"])), ("get", new_url(world["a"])), ("post", new_url(world["a"])),
+                        ("get", revoke_url(world["client_a"])), ("post", revoke_url(world["client_a"]))]:
+        response = getattr(browser, method)(url, {"name": "Sneaky"} if method == "post" else {})
+        assert response.status_code == 404, (who, method, url)
+    assert not ApiClient.objects.filter(name="Sneaky").exists()
+    assert ApiClient.objects.get(pk=world["client_a"].pk).revoked_at is None
+
+
+def test_an_admin_of_the_office_cannot_reach_the_department_above(world):
+    from tests.verification.helpers import make_admin
+
+    office_admin = make_admin(world["office"], email="admin@pune.mahaagri.gov.in")
+    browser = signed_in(office_admin)
+    assert browser.get(clients_url(world["office"])).status_code == 200
+    assert browser.get(clients_url(world["a"])).status_code == 404
+    assert browser.post(revoke_url(world["client_a"])).status_code == 404
+
+
+def test_a_superadmin_sees_every_organisations_clients(world):
+    assert "HRMS" in signed_in(world["superadmin"]).get(clients_url(world["b"])).content.decode()
+
+
+def test_signed_out_is_sent_to_sign_in(world):
+    for url in (clients_url(world["a"]), new_url(world["a"]), revoke_url(world["client_a"])):
+        response = Client().get(url)
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_the_members_page_links_to_the_clients(world):
+    html = signed_in(world["admin_a"]).get(f"/verification/organisations/{world['a'].pk}/members/").content.decode()
+    assert clients_url(world["a"]) in html
+
+
+# Query counts ------------------------------------------------------------------------------------
+
+# Every signed-in page starts with 3 queries: 1 the session, 2 the user, 3 the user's
+# platform roles (MFA middleware). Then 4 the organisation (among those the viewer
+# administers), 5 the number of clients (the pager), 6 the page of clients with who
+# registered and who revoked each.
+LIST_QUERIES = 6
+
+
+@pytest.mark.parametrize("n", [1, 60], ids=["1 client", "60 clients"])
+def test_list_query_count(world, n, django_assert_num_queries):
+    for i in range(n):
+        client, _token = api_client_create(organisation_id=world["a"].pk, name=f"App {i}", actor=world["admin_a"])
+        if i % 2:
+            from api.services import api_client_revoke
+
+            api_client_revoke(client_id=client.pk, actor=world["admin_a"])
+    browser = signed_in(world["admin_a"])
+    browser.get(clients_url(world["a"]))
+    with django_assert_num_queries(LIST_QUERIES):
+        response = browser.get(clients_url(world["a"]))
+    assert response.content.decode().count("<tr>") == min(n + 1, 50) + 1  # the rows and the header
