@@ -1,0 +1,77 @@
+"""The yearly confirmation of an official address and the members list, in a real
+browser (Chromium through Playwright), each page screenshotted and checked with
+axe-core: the link from the mail delivered over SMTP opens the confirm page (no
+account), the button confirms, the link used again says so, and an unknown or
+expired link says why; an organisation admin limits the members list to verified
+users and finds one by name."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from tests.browser.support import sign_in, wait_for_message
+from tests.factories import OrganisationFactory, UserFactory
+from tests.smtp import text_of
+from tests.verification.helpers import GovernmentProfileFactory, make_admin
+from verification import tasks
+from verification.models import AddressConfirmation, GovernmentProfile, VerificationStatus
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def office():
+    return OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE")
+
+
+def test_confirming_the_official_address_from_the_mailed_link(portal, page, check_page, smtp_server, office):
+    verified_at = timezone.now() - timedelta(days=366)
+    profile = GovernmentProfileFactory(organisation=office, status=VerificationStatus.VERIFIED,
+                                       official_email="asha.k@pune.mahaagri.gov.in", verified_at=verified_at)
+    tasks.address_reconfirmation()
+    message = wait_for_message(smtp_server, lambda m: "asha.k@pune.mahaagri.gov.in" in m["To"])
+    link = re.search(r"http://\S+/verification/confirm/\S+/", text_of(message)).group(0)
+
+    page.goto(link)
+    expect(page).to_have_url(re.compile(r"/verification/confirm/$"))  # the token left the address bar
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your official address")
+    check_page(page, "confirm")
+    page.get_by_role("button", name="Yes, this address reaches me").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your official address is confirmed")
+    check_page(page, "confirmed")
+    assert GovernmentProfile.objects.get(pk=profile.pk).confirmation_requested_at is None
+
+    page.goto(link)
+    expect(page.get_by_role("heading", level=1)).to_have_text("This link has already been used")
+    check_page(page, "used")
+    page.goto(f"{portal}/verification/confirm/{'A' * 43}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("This link is not valid")
+    check_page(page, "unknown")
+    AddressConfirmation.objects.filter(profile=profile).update(used_at=None, expires_at=timezone.now())
+    page.goto(link)
+    expect(page.get_by_role("heading", level=1)).to_have_text("This link has expired")
+    check_page(page, "expired")
+    check_page.assert_clean()
+
+
+def test_an_admin_limits_the_members_to_verified_users(portal, page, check_page, office):
+    admin = make_admin(office, email="admin@pune.mahaagri.gov.in", full_name="Office Admin")
+    for name, status in (("Vijay Verified", VerificationStatus.VERIFIED), ("Sunita Suspended", VerificationStatus.SUSPENDED)):
+        GovernmentProfileFactory(organisation=office, status=status,
+                                 user=UserFactory(full_name=name, email=f"{name.split()[0].lower()}@pune.mahaagri.gov.in"))
+    sign_in(page, portal, admin.email)
+    page.goto(f"{portal}/verification/organisations/{office.pk}/members/")
+    check_page(page, "members")
+    page.get_by_label("Verified only (leave out suspended)").check()
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_role("table")).to_contain_text("Vijay Verified")
+    expect(page.get_by_role("table")).not_to_contain_text("Sunita Suspended")
+    check_page(page, "members-verified-only")
+    page.get_by_label("Name or email address").fill("nobody")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_text("No member matches.")).to_be_visible()
+    check_page(page, "members-none")
+    check_page.assert_clean()
