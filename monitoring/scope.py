@@ -20,8 +20,10 @@ from verification.models import GovernmentProfile
 class Scope:
     everything: bool
     jurisdictions: frozenset[str]
-    # The organisations the viewer administers (a lazy queryset: a subquery), or None.
-    administered: QuerySet | None
+    # The ids of the organisations the viewer administers (read once: the subtree
+    # query of the permission module is a correlated subquery, too slow to repeat in
+    # every figure), or None.
+    administered: tuple[int, ...] | None
 
     @property
     def is_empty(self) -> bool:
@@ -36,7 +38,7 @@ class Scope:
             if CENTRAL in self.jurisdictions:
                 query |= Q(level="central")
         if self.administered is not None:
-            query |= Q(pk__in=self.administered.values("pk"))
+            query |= Q(pk__in=self.administered)
         return Organisation.objects.filter(query)
 
     def applications(self) -> QuerySet[Application]:
@@ -46,7 +48,7 @@ class Scope:
         if self.jurisdictions:
             query |= Q(jurisdiction__in=self.jurisdictions)
         if self.administered is not None:
-            query |= Q(organisation_id__in=self.administered.values("pk"))
+            query |= Q(organisation_id__in=self.administered)
         return Application.objects.filter(query)
 
     def steps(self) -> QuerySet[ApprovalStep]:
@@ -60,9 +62,10 @@ class Scope:
         return GovernmentProfile.objects.filter(organisation_id__in=self.organisations().values("pk"))
 
 
-def _administered_or_none(viewer: AnyUser) -> QuerySet | None:
-    administered = permissions.administered_organisations(viewer)
-    return administered if administered.exists() else None
+def _administered_or_none(viewer: AnyUser) -> tuple[int, ...] | None:
+    """The ids of the organisations the viewer administers (one query), or None."""
+    administered = tuple(permissions.administered_organisations(viewer).order_by("pk").values_list("pk", flat=True))
+    return administered or None
 
 
 def dashboard_scope(viewer: AnyUser) -> Scope:

@@ -19,7 +19,8 @@ from monitoring.scope import Scope, audit_scope, dashboard_scope
 from onboarding.models import ApplicationStatus, Stage
 from portal.access import rule
 from portal.audit.models import AuditEvent
-from portal.organisations.states import JURISDICTION_CHOICES
+from portal.organisations.models import Level, OrganisationStatus
+from portal.organisations.states import JURISDICTION_CHOICES, State
 from portal.permissions import RULES, is_auditor, is_superadmin
 
 PAGE_SIZE = 25
@@ -70,6 +71,15 @@ def chart_bars(months: list) -> dict:
             "month_y": CHART_HEIGHT - CHART_BOTTOM + 16, "top": top}
 
 
+def _label(organisations) -> None:
+    """Each row's state (or level) and status in words, the choices translated once for the page."""
+    states, levels, statuses = (dict(choices) for choices in (State.choices, Level.choices, OrganisationStatus.choices))
+    states, levels, statuses = ({k: str(v) for k, v in d.items()} for d in (states, levels, statuses))
+    for organisation in organisations:
+        organisation.where = states.get(organisation.state) or levels.get(organisation.level, "")
+        organisation.status_label = statuses.get(organisation.status, organisation.status)
+
+
 @rule("monitoring")
 @require_http_methods(["GET"])
 def dashboard(request):
@@ -78,6 +88,7 @@ def dashboard(request):
     form = DashboardFilterForm(request.GET or None)
     filters = _filters(form)
     page = Paginator(selectors.organisation_rows(scope, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    _label(page.object_list)
     counts = selectors.status_counts(scope)
     overdue_total, overdue = selectors.overdue_steps(scope, now=now)
     medians = selectors.median_days_per_stage(scope)
