@@ -34,6 +34,7 @@ class VisibilityPolicyForm(AccessibleForm):
                 error_messages={"required": _("Choose who may see this field."),
                                 "invalid_choice": _("Choose who may see this field.")},
             )
+            self.fields[name.value].widget.attrs["class"] = "form-select"
 
     def audiences(self) -> dict:
         return {name: self.cleaned_data[name.value] for name in ProfileField}
@@ -54,6 +55,7 @@ class PersonalVisibilityForm(AccessibleForm):
                 label=name.label, choices=choices, coerce=int, required=False, empty_value=None,
                 error_messages={"invalid_choice": _("You may only narrow who sees this field, not widen it.")},
             )
+            self.fields[name.value].widget.attrs["class"] = "form-select"
 
     def choices(self) -> dict:
         return {name: self.cleaned_data[name.value] for name in ProfileField}

@@ -107,6 +107,4 @@ def personal_visibility_set(
 
 def directory_export_record(*, query: str, rows: int, actor: AnyUser, request: HttpRequest | None = None) -> None:
     """The audit row of a CSV export of the directory: who, what they searched, how many people."""
-    with transaction.atomic():
-        audit_record(actor=actor, action=AuditAction.DIRECTORY_EXPORTED, request=request,
-                     new={"query": query, "rows": rows})
+    audit_record(actor=actor, action=AuditAction.DIRECTORY_EXPORTED, request=request, new={"query": query, "rows": rows})
