@@ -1,0 +1,25 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from portal.forms import AccessibleForm
+from portal.privacy.models import HoldTarget
+
+
+class RetentionPolicyForm(AccessibleForm):
+    days = forms.IntegerField(label=_("Days kept"), min_value=30, max_value=3650,
+                              help_text=_("Between 30 and 3,650 days."))
+    grace_days = forms.IntegerField(label=_("Days between the reminder and the erasure"), min_value=0, max_value=365,
+                                    help_text=_("Drafts only; 0 for the other kinds."))
+    enabled = forms.BooleanField(label=_("Applied by the daily run"), required=False)
+
+
+class LegalHoldForm(AccessibleForm):
+    target_type = forms.ChoiceField(label=_("What is held"), choices=HoldTarget.choices)
+    target_id = forms.IntegerField(label=_("Record number"), min_value=1, max_value=2**62,
+                                   help_text=_("The number of the account, application or verification record."))
+    reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text=_("Why retention must not touch it, e.g. a court case or an appeal."))
+
+
+class LegalHoldReleaseForm(AccessibleForm):
+    reason = forms.CharField(label=_("Why the hold ends"), max_length=500)

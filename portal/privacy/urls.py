@@ -1,0 +1,11 @@
+from django.urls import path
+
+from portal.privacy import views
+
+app_name = "privacy"
+
+urlpatterns = [
+    path("retention/", views.retention, name="retention"),
+    path("holds/", views.legal_holds, name="legal_holds"),
+    path("holds/<int:pk>/release/", views.legal_hold_end, name="legal_hold_release"),
+]

@@ -1,0 +1,75 @@
+"""Superadmins' pages of data protection: the retention policies and the legal holds."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from portal.access import rule
+from portal.privacy.forms import LegalHoldForm, LegalHoldReleaseForm, RetentionPolicyForm
+from portal.privacy.models import LegalHold, RetentionRun
+from portal.privacy.retention import legal_hold_release, legal_hold_set, retention_policies, retention_policy_update
+
+RELEASED_SHOWN = 50
+
+
+@rule("superadmin")
+@require_http_methods(["GET", "POST"])
+def retention(request):
+    policies = retention_policies()
+    posted_kind = request.POST.get("kind") if request.method == "POST" else None
+    rows = []
+    for policy in policies:
+        bound = posted_kind == policy.kind
+        form = RetentionPolicyForm(
+            request.POST if bound else None, prefix=policy.kind,
+            initial={"days": policy.days, "grace_days": policy.grace_days, "enabled": policy.enabled},
+        )
+        if bound and form.is_valid():
+            try:
+                retention_policy_update(kind=policy.kind, actor=request.user, request=request, **form.cleaned_data)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    for error in errors:
+                        form.add_error(field, error)
+            else:
+                messages.success(request, _("Policy saved: %(kind)s.") % {"kind": policy.get_kind_display()})
+                return redirect("privacy:retention")
+        rows.append((policy, form))
+    runs = RetentionRun.objects.all()[:10]
+    return render(request, "privacy/retention.html", {"rows": rows, "runs": runs})
+
+
+@rule("superadmin")
+@require_http_methods(["GET", "POST"])
+def legal_holds(request):
+    form = LegalHoldForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            legal_hold_set(actor=request.user, request=request, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field, error)
+        else:
+            messages.success(request, _("Legal hold set."))
+            return redirect("privacy:legal_holds")
+    active = LegalHold.objects.filter(released_at__isnull=True).select_related("set_by")
+    released = LegalHold.objects.filter(released_at__isnull=False).select_related("set_by", "released_by") \
+        .order_by("-released_at")[:RELEASED_SHOWN]
+    return render(request, "privacy/legal_holds.html", {
+        "form": form, "active": active, "released": released, "release_form": LegalHoldReleaseForm(),
+    })
+
+
+@rule("superadmin")
+@require_http_methods(["GET", "POST"])
+def legal_hold_end(request, pk):
+    hold = get_object_or_404(LegalHold, pk=pk, released_at__isnull=True)
+    form = LegalHoldReleaseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        legal_hold_release(hold_id=hold.pk, actor=request.user, request=request, **form.cleaned_data)
+        messages.success(request, _("Legal hold released."))
+        return redirect("privacy:legal_holds")
+    return render(request, "privacy/legal_hold_release.html", {"hold": hold, "form": form})

@@ -1,0 +1,100 @@
+"""The superadmins' retention and legal-hold pages: who may see them, audited
+changes through them, errors at their fields, and constant query counts."""
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from portal.audit.models import AuditAction, AuditEvent
+from portal.privacy.models import LegalHold, RetentionPolicy, RetentionRun
+from tests.factories import PASSWORD, UserFactory
+from tests.onboarding.approval_helpers import make_superadmin
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def root():
+    return make_superadmin(email="root@sandes.nic.in")
+
+
+@pytest.fixture
+def root_client(root):
+    client = Client()
+    assert client.login(email=root.email, password=PASSWORD)
+    return client
+
+
+@pytest.mark.parametrize("url", ["/portal/privacy/retention/", "/portal/privacy/holds/"])
+def test_only_superadmins_see_the_pages(url, root_client):
+    someone = Client()
+    someone.login(email=UserFactory(email="someone@mha.gov.in").email, password=PASSWORD)
+    assert someone.get(url).status_code == 403
+    assert Client().get(url).status_code == 302
+    response = root_client.get(url)
+    assert response.status_code == 200 and response.content.count(b"<h1") == 1
+
+
+def test_a_policy_saved_from_the_page_is_audited(root_client, root):
+    response = root_client.post("/portal/privacy/retention/", {
+        "kind": "closed_application", "closed_application-days": "400", "closed_application-grace_days": "0",
+        "closed_application-enabled": "on"})
+    assert response.status_code == 302
+    assert RetentionPolicy.objects.get(kind="closed_application").days == 400
+    event = AuditEvent.objects.get(action=AuditAction.RETENTION_POLICY_CHANGED)
+    assert (event.actor_id, event.old_values["days"], event.new_values["days"]) == (root.pk, 365, 400)
+
+
+@pytest.mark.parametrize(("days", "message"), [
+    ("5", b"Ensure this value is greater than or equal to 30."),
+    ("abc", b"Enter a whole number."),
+    ("99999999999999999999", b"Ensure this value is less than or equal to 3650."),
+])
+def test_a_bad_number_is_refused_at_its_field_and_kept(root_client, days, message):
+    response = root_client.post("/portal/privacy/retention/", {
+        "kind": "unused_account", "unused_account-days": days, "unused_account-grace_days": "0"})
+    assert response.status_code == 200 and message in response.content
+    assert f'value="{days}"'.encode() in response.content
+    assert RetentionPolicy.objects.get(kind="unused_account").days == 365
+    assert not AuditEvent.objects.filter(action=AuditAction.RETENTION_POLICY_CHANGED).exists()
+
+
+def test_a_hold_set_and_released_from_the_pages(root_client, root):
+    response = root_client.post("/portal/privacy/holds/", {
+        "target_type": "onboarding.application", "target_id": "42", "reason": "Court case 12/2026"})
+    assert response.status_code == 302
+    hold = LegalHold.objects.get()
+    assert (hold.target_id, hold.reason, hold.set_by) == (42, "Court case 12/2026", root)
+    # The same record again: refused at the field.
+    again = root_client.post("/portal/privacy/holds/", {
+        "target_type": "onboarding.application", "target_id": "42", "reason": "Again"})
+    assert again.status_code == 200 and b"This record is already held." in again.content
+    empty = root_client.post(f"/portal/privacy/holds/{hold.pk}/release/", {"reason": ""})
+    assert empty.status_code == 200 and b"This field is required." in empty.content
+    assert root_client.post(f"/portal/privacy/holds/{hold.pk}/release/", {"reason": "Case closed"}).status_code == 302
+    hold.refresh_from_db()
+    assert hold.released_at is not None and hold.release_reason == "Case closed"
+    assert [e.action for e in AuditEvent.objects.filter(target_type="privacy.legalhold")] == [
+        AuditAction.LEGAL_HOLD_SET, AuditAction.LEGAL_HOLD_RELEASED]
+    assert root_client.get(f"/portal/privacy/holds/{hold.pk}/release/").status_code == 404
+
+
+@pytest.mark.parametrize("size", [1, 8])
+def test_the_pages_take_constant_queries(root_client, root, size, django_assert_num_queries):
+    now = timezone.now()
+    for i in range(size):
+        RetentionRun.objects.create(started_at=now, finished_at=now, counts={"unused_account": {
+            "reminded": 0, "erased": i, "audit_events_redacted": 0}})
+        LegalHold.objects.create(target_type="accounts.user", target_id=i + 1, reason="r", set_at=now, set_by=root)
+        LegalHold.objects.create(target_type="onboarding.application", target_id=i + 1, reason="r", set_at=now,
+                                 set_by=root, released_at=now, released_by=root, release_reason="done")
+    # The same at 1 and at 8 runs and holds: the session, the user, what the access rule and the layout read,
+    # then the policies and the latest runs (the holds page: the active holds and the latest released).
+    with django_assert_num_queries(RETENTION_QUERIES):
+        assert root_client.get("/portal/privacy/retention/").status_code == 200
+    with django_assert_num_queries(HOLDS_QUERIES):
+        assert root_client.get("/portal/privacy/holds/").status_code == 200
+
+
+RETENTION_QUERIES = 6
+HOLDS_QUERIES = 6
