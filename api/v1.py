@@ -22,6 +22,7 @@ from portal.access import rule
 from portal.accounts.official_email import normalise_domain
 from verification.selectors import verified_profile_by_contact
 from verification.validators import clean_mobile
+from verification.visibility.rules import API_CLIENT, visible_profile
 
 EMAIL_MAX = 254
 MOBILE_MAX = 20
@@ -193,9 +194,12 @@ def _person_fields(profile) -> dict:
     the person) set them; the keys are PersonOut's. The profile carries its user and
     organisation (select_related).
 
-    The single place the API's person data comes from: it returns nothing until the
-    profile visibility rules exist, and will route through their one function."""
-    return {}
+    The single place the API's person data comes from, through the visibility rules'
+    one function (verification.visibility.rules.visible_profile, as API_CLIENT)."""
+    seen = visible_profile(API_CLIENT, profile)
+    if seen is None:
+        return dict.fromkeys(PersonOut.model_fields)
+    return {name: seen.values.get(name) for name in PersonOut.model_fields}
 
 
 # Operations ----------------------------------------------------------------------------------

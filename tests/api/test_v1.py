@@ -21,8 +21,10 @@ pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/verifications"
 NOT_VERIFIED = {"verified": False, "organisation": None, "person": None}
-HIDDEN_PERSON = {"name": None, "designation": None, "office": None, "official_email": None, "mobile": None,
-                 "employee_code": None}
+# What any verified government user may see of a person under the default visibility
+# policy (verification/visibility): the name and designation, nothing else.
+HIDDEN_PERSON = {"name": "Asha Kulkarni", "designation": "Assistant Section Officer", "office": None,
+                 "official_email": None, "mobile": None, "employee_code": None}
 
 
 @pytest.fixture(autouse=True)
@@ -173,10 +175,14 @@ def test_the_latest_verification_answers_when_an_address_was_verified_twice(worl
     assert api_get(URL, email="asha.kulkarni@mahaagri.gov.in").json()["organisation"] == organisation_of(world["b"])
 
 
-def test_the_answer_holds_no_personal_field_yet(world, api_get):
-    """Until the visibility rules exist, nothing of the person is shown (api.v1._person_fields)."""
-    body = api_get(URL, email="asha.kulkarni@mahaagri.gov.in").content.decode()
-    for secret in ("Asha", "Kulkarni", "9876543210", "EMP", "Section", "asha.kulkarni"):
+def test_the_answer_holds_only_what_verified_users_may_see(world, api_get):
+    """The person's details go through the visibility rules (api.v1._person_fields): under
+    the default policy the name and designation, never the office, address, mobile or
+    employee code (tests/verification/visibility/test_matrix.py has every audience)."""
+    profile = world["verified_a"]
+    body = api_get(URL, mobile="9876543210").content.decode()
+    assert "Asha Kulkarni" in body and "Assistant Section Officer" in body
+    for secret in ("9876543210", profile.employee_code, profile.office, "asha.kulkarni"):
         assert secret not in body
 
 
@@ -233,7 +239,9 @@ def test_other_methods_are_refused(world):
 #   2-7 the rate counter's increment: the database cache reads it (2), then writes it
 #     back: counts its rows (3, for culling), savepoint (4), finds (5) and updates (6) the
 #     row, releases the savepoint (7);
-#   8 the profile, with its organisation and person, by address or mobile.
+#   8 the profile, with its organisation and person, by address or mobile;
+#   9 when found, what the visibility rules let the client see of the person (its
+#     organisation's policy and the person's own choices, verification.visibility).
 # The first request of a minute adds the counter instead, and records the last use
 # (one UPDATE, at most once a minute): the warm-up request below is that one.
 CALL_QUERIES = 8
@@ -247,7 +255,8 @@ def test_queries_per_call(world, api_get, django_assert_num_queries, params, ext
         GovernmentProfileFactory(organisation=world["a"], status=VerificationStatus.VERIFIED,
                                  official_email=f"p{i}@mahaagri.gov.in", mobile=f"+9190000{i:05d}")
     api_get(URL, **params)
-    with django_assert_num_queries(CALL_QUERIES):
+    found = not params.get("email", "").startswith("nobody")
+    with django_assert_num_queries(CALL_QUERIES + found):
         assert api_get(URL, **params).status_code == 200
 
 

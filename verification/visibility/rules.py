@@ -23,6 +23,7 @@ field the viewer may not see finds nothing through that field.
 
 from dataclasses import dataclass, field
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce, Greatest, Least
 
@@ -56,6 +57,7 @@ class Viewer:
 
     user: AnyUser
     superadmin: bool = False
+    client: bool = False  # a client of the verification API: sees what any verified government user sees
     administers: bool = False  # an administrator of at least one organisation
     verified_organisation_id: int | None = None  # where they hold a verified profile
 
@@ -66,7 +68,12 @@ class Viewer:
     @property
     def verified(self) -> bool:
         """A verified government user: verified somewhere, an administrator, or a superadmin."""
-        return self.superadmin or self.administers or self.verified_organisation_id is not None
+        return self.superadmin or self.client or self.administers or self.verified_organisation_id is not None
+
+
+# A client of the verification API (an eGov application, no person): it sees of a person
+# what any verified government user sees, and nothing an organisation keeps to itself.
+API_CLIENT = Viewer(user=AnonymousUser(), client=True)
 
 
 def viewer_of(user: AnyUser) -> Viewer:
@@ -93,7 +100,7 @@ def viewer_of(user: AnyUser) -> Viewer:
 def level_expression(viewer: Viewer):
     """The viewer's level for each profile row, as an SQL expression."""
     if viewer.user_id is None:
-        return Value(EVERYONE)
+        return Value(VERIFIED if viewer.client else EVERYONE)
     whens = [When(user_id=viewer.user_id, then=Value(SELF))]
     if viewer.superadmin:
         return Case(*whens, default=Value(ADMIN))
@@ -220,15 +227,18 @@ def view_of(profile: GovernmentProfile) -> PersonView:
                       is_self=level == SELF, values=values)
 
 
-def visible_profiles(user: AnyUser, queryset: QuerySet[GovernmentProfile] | None = None) -> QuerySet[GovernmentProfile]:
-    """The profiles of ``queryset`` (all by default) that the viewer may find, with
-    everything needed to mask them in the same query: map ``view_of`` over the rows."""
-    return listed(viewer_of(user), queryset).select_related("user", "organisation")
+def visible_profiles(user: AnyUser | Viewer, queryset: QuerySet[GovernmentProfile] | None = None
+                     ) -> QuerySet[GovernmentProfile]:
+    """The profiles of ``queryset`` (all by default) that the viewer (a user, or a
+    Viewer such as API_CLIENT) may find, with everything needed to mask them in the
+    same query: map ``view_of`` over the rows."""
+    viewer = user if isinstance(user, Viewer) else viewer_of(user)
+    return listed(viewer, queryset).select_related("user", "organisation")
 
 
-def visible_profile(user: AnyUser, profile: GovernmentProfile | int) -> PersonView | None:
-    """What ``user`` sees of one person (a profile or its id), or None when they may
-    not find them at all."""
+def visible_profile(user: AnyUser | Viewer, profile: GovernmentProfile | int) -> PersonView | None:
+    """What ``user`` (or a Viewer) sees of one person (a profile or its id), or None
+    when they may not find them at all. One query (and the viewer's, once per request)."""
     pk = profile.pk if isinstance(profile, GovernmentProfile) else profile
     found = visible_profiles(user, GovernmentProfile.objects.filter(pk=pk)).first()
     return view_of(found) if found is not None else None

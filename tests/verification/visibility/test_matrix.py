@@ -166,3 +166,45 @@ def test_the_person_is_not_in_the_directory_unless_verified(people):
             assert (client.get(f"/people/{profile.pk}/").status_code == 200) == (who in finders), (status, who)
             html = client.get("/people/", {"q": "quillfeath"}).content.decode()
             assert found(html, profile) == (who in finders), (status, who)
+
+
+# The verification API (/api/v1/verifications): a client is an eGov application, not a
+# person, and sees what any verified government user sees (rules.API_CLIENT).
+API_SEES = {Audience.PUBLIC, Audience.VERIFIED}
+API_FIELDS = {"name": ProfileField.NAME, "designation": ProfileField.DESIGNATION, "office": ProfileField.OFFICE,
+              "official_email": ProfileField.OFFICIAL_EMAIL, "mobile": ProfileField.MOBILE,
+              "employee_code": ProfileField.EMPLOYEE_CODE}
+
+
+@pytest.fixture
+def api_token(people):
+    from api.services import api_client_create
+    from tests.verification.helpers import make_admin
+
+    _client, token = api_client_create(organisation_id=people["other"].pk, name="e-Office",
+                                       actor=make_admin(people["other"]))
+    return token
+
+
+@pytest.mark.parametrize("r", range(len(AUDIENCES)), ids=lambda r: f"rotation{r}")
+@pytest.mark.parametrize("narrowed", [False, True], ids=["policy", "narrowed by the person"])
+def test_matrix_through_the_api(people, api_token, r, narrowed):
+    from django.core.cache import cache
+    from django.test import Client
+
+    cache.clear()  # the API's rate counters
+    policy = rotation(r)
+    set_policy(people["home"], policy)
+    if narrowed:
+        # The person keeps their mobile number and address to their organisation.
+        PersonalVisibility.objects.create(user=people["self"], mobile=Audience.ORGANISATION,
+                                          official_email=Audience.ORGANISATION)
+        for name in (ProfileField.MOBILE, ProfileField.OFFICIAL_EMAIL):
+            policy[name] = min(policy[name], Audience.ORGANISATION)
+    for lookup in ({"email": VALUES[ProfileField.OFFICIAL_EMAIL][0]}, {"mobile": "9812345670"}):
+        response = Client().get("/api/v1/verifications", lookup, HTTP_AUTHORIZATION=f"Bearer {api_token}")
+        assert response.status_code == 200
+        person = response.json()["person"]
+        for key, name in API_FIELDS.items():
+            expected = VALUES[name][0] if policy[name] in API_SEES else None
+            assert person[key] == expected, ("api", lookup, key, policy[name])
