@@ -96,4 +96,4 @@ def test_chain_check_result(world, events):
     AuditChainCheck.objects.create(checked_at=timezone.now() + timedelta(minutes=1), intact=False, events=9, problems=1,
                                    first_problem="#5: the row was edited")
     html = seen(client)[1]
-    assert "found 1 problem(s)" in html and "#5: the row was edited" in html
+    assert "found 1 problem." in html and "#5: the row was edited" in html

@@ -1,0 +1,122 @@
+"""Monitoring in a real browser (Chromium through Playwright), each page screenshotted
+and checked with axe-core (tests/browser/support.py):
+
+- a superadmin signed in with TOTP opens the dashboard from the main navigation (the
+  chart of organisations onboarded per month, drawn as inline SVG), sorts the table,
+  opens the audit log and filters it, opens the adoption tracker and sends a reminder
+  through its confirmation (the mail reaches the SMTP server);
+- an organisation admin opens the dashboard of their organisation from the
+  verification page, then the audit log of their organisation.
+
+The data is built with factories; the users per organisation are counted by the
+summary job (monitoring.services.figures_refresh), as beat would."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from monitoring import services
+from monitoring.models import ExpectedOffice
+from portal.audit.models import AuditAction
+from portal.audit.services import audit_record
+from tests.browser.support import nav, sign_in, sign_out, wait_for_message
+from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationFactory
+from tests.onboarding.approval_helpers import make_superadmin, with_totp
+from tests.smtp import text_of
+from tests.verification.helpers import GovernmentProfileFactory, make_admin
+from verification.models import VerificationStatus
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def build():
+    now = timezone.now()
+    department = OrganisationFactory(name="Agriculture Department, Maharashtra", short_code="MH-AGRI",
+                                     activated_at=now - timedelta(days=200))
+    for i in range(14):
+        office = OrganisationFactory(name=f"Taluka Agriculture Office {i}", short_code=f"MH-TAO{i}", parent=department,
+                                     activated_at=now - timedelta(days=i * 23))
+        for _j in range(i % 4):
+            GovernmentProfileFactory(organisation=office, status=VerificationStatus.VERIFIED)
+        if i % 3 == 0:
+            GovernmentProfileFactory(organisation=office)
+    OrganisationFactory(name="Revenue Department, Karnataka", short_code="KA-REV", state="KA",
+                        activated_at=now - timedelta(days=30))
+    for i in range(3):
+        application = ApplicationFactory(status="with_authority", jurisdiction="MH", organisation_name=f"Water Board {i}")
+        ApprovalStepFactory(application=application, stage="authority", opened_at=now - timedelta(days=12),
+                            due_at=now - timedelta(days=5 - i))
+    ExpectedOffice.objects.create(jurisdiction="MH", name="Ports Department, Maharashtra", short_code="MH-PORTS",
+                                  contact_email="ports@maharashtra.gov.in", target_date=date(2026, 1, 31))
+    ExpectedOffice.objects.create(jurisdiction="MH", name="Agriculture Department, Maharashtra", short_code="MH-AGRI",
+                                  contact_email="agri@maharashtra.gov.in", target_date=date(2026, 1, 31))
+    audit_record(actor=None, action=AuditAction.ORGANISATION_ACTIVATED, target=department)
+    services.figures_refresh()
+    services.audit_chain_check()
+    return department
+
+
+def test_monitoring_pages(portal, page, check_page, smtp_server):
+    department = build()
+    superadmin = make_superadmin(email="anita.rao@nic.in", totp=False)
+    secret = with_totp(superadmin)
+    admin = make_admin(department, email="admin@mahaagri.gov.in", full_name="Department Admin")
+
+    sign_in(page, portal, superadmin.email, secret)
+    nav(page, "Monitoring")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Monitoring")
+    expect(page.get_by_role("img", name="Organisations onboarded per month")).to_be_visible()
+    expect(page.locator("svg.monitoring-chart rect")).to_have_count(12)
+    check_page(page, "dashboard-superadmin")
+    page.get_by_label("Sort by").select_option("-verified")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_load_state("load")
+    first = page.locator("section[aria-labelledby=organisations-heading] tbody tr").first
+    expect(first).to_contain_text("Taluka Agriculture Office")
+    expect(first.locator("td").nth(4)).to_have_text("3")
+    check_page(page, "dashboard-sorted")
+
+    page.get_by_role("link", name="Audit log").click()
+    page.wait_for_load_state("load")
+    expect(page.get_by_text("The chain was intact when last checked")).to_be_visible()
+    page.get_by_label("Organisation's short code").fill("mh-agri")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_load_state("load")
+    expect(page.locator("tbody tr")).to_have_count(1)
+    check_page(page, "audit-log")
+
+    page.goto(portal + "/monitoring/")
+    page.get_by_role("link", name="Adoption tracker").click()
+    page.wait_for_load_state("load")
+    rows = page.locator("tbody tr")
+    expect(rows.first).to_contain_text("Ports Department")  # overdue first
+    expect(rows.first).to_contain_text("Overdue")
+    expect(rows.nth(1)).to_contain_text("Active on Sandes")
+    check_page(page, "tracker")
+    rows.first.get_by_role("link", name="Send a reminder").click()
+    page.wait_for_load_state("load")
+    check_page(page, "tracker-reminder-confirm")
+    page.get_by_role("button", name="Send the reminder").click()
+    page.wait_for_load_state("load")
+    expect(page.get_by_text("A reminder was sent to ports@maharashtra.gov.in.")).to_be_visible()
+    expect(page.locator("tbody tr").first.get_by_role("link", name="Send a reminder")).to_have_count(0)
+    check_page(page, "tracker-reminded")
+    message = wait_for_message(smtp_server, lambda m: m["To"] == "ports@maharashtra.gov.in")
+    assert "Ports Department, Maharashtra" in text_of(message)
+    sign_out(page)
+
+    sign_in(page, portal, admin.email)
+    page.goto(portal + "/verification/")
+    page.get_by_role("link", name="Monitoring of your organisations").click()
+    page.wait_for_load_state("load")
+    expect(page.get_by_text("the organisations you administer and the offices below them")).to_be_visible()
+    expect(page.get_by_text("Revenue Department, Karnataka")).to_have_count(0)
+    expect(page.get_by_role("link", name="Adoption tracker")).to_have_count(0)
+    check_page(page, "dashboard-organisation-admin")
+    page.get_by_role("link", name="Audit log").click()
+    page.wait_for_load_state("load")
+    expect(page.locator("tbody tr")).to_have_count(1)
+    check_page(page, "audit-log-organisation-admin")
+    check_page.assert_clean()
