@@ -1,0 +1,107 @@
+"""The visibility pages: an organisation's policy page (its admins only, 404 to anyone
+else, every input checked at its field), a person's own choices, the directory's
+bounds (a short or long search, a page number out of range). Every page well-formed."""
+
+import pytest
+
+from portal.audit.models import AuditAction, AuditEvent
+from tests.html_tree import html_problems
+from tests.verification.helpers import make_admin
+from tests.verification.visibility.conftest import VIEWERS, client_of
+from verification.visibility.models import Audience, PersonalVisibility, ProfileField, VisibilityPolicy
+
+pytestmark = pytest.mark.django_db
+
+
+def policy_form(**changes):
+    data = {name.value: str(int(Audience.VERIFIED)) for name in ProfileField}
+    data.update({key: str(value) for key, value in changes.items()})
+    return data
+
+
+@pytest.mark.parametrize("who", VIEWERS)
+def test_only_its_admins_open_the_policy_page(people, who):
+    response = client_of(people, who).get(f"/people/visibility/organisations/{people['home'].pk}/")
+    if who == "anonymous":
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    elif who in ("admin", "superadmin"):
+        assert response.status_code == 200
+        assert not html_problems(response.content.decode())
+    else:
+        assert response.status_code == 404
+
+
+def test_an_admin_of_another_organisation_gets_404_and_changes_nothing(people):
+    client = client_of({"x": make_admin(people["other"])}, "x")
+    url = f"/people/visibility/organisations/{people['home'].pk}/"
+    assert client.get(url).status_code == 404
+    assert client.post(url, policy_form(mobile=int(Audience.PUBLIC))).status_code == 404
+    assert not VisibilityPolicy.objects.exists()
+
+
+def test_the_admin_saves_the_policy(people):
+    client = client_of(people, "admin")
+    url = f"/people/visibility/organisations/{people['home'].pk}/"
+    response = client.post(url, policy_form(mobile=int(Audience.PUBLIC)), follow=True)
+    assert "was saved" in response.content.decode()
+    assert VisibilityPolicy.objects.get(organisation=people["home"]).mobile == Audience.PUBLIC
+    assert AuditEvent.objects.filter(action=AuditAction.VISIBILITY_POLICY_CHANGED).count() == 1
+
+
+@pytest.mark.parametrize("bad", ["", "35", "public", "-1", "9" * 30])
+def test_a_bad_choice_is_shown_at_its_field_and_the_others_are_kept(people, bad):
+    client = client_of(people, "admin")
+    data = policy_form(name=int(Audience.PUBLIC))
+    data["mobile"] = bad
+    response = client.post(f"/people/visibility/organisations/{people['home'].pk}/", data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="id_mobile_error"' in html and "Choose who may see this field." in html
+    assert '<option value="40" selected>' in html  # the name's choice, kept
+    assert not VisibilityPolicy.objects.exists()
+
+
+def test_a_person_narrows_on_their_own_page(people):
+    client = client_of(people, "self")
+    page = client.get("/people/visibility/")
+    assert page.status_code == 200 and not html_problems(page.content.decode())
+    response = client.post("/people/visibility/", {"mobile": str(int(Audience.NOBODY))}, follow=True)
+    assert "Your choices were saved." in response.content.decode()
+    assert PersonalVisibility.objects.get(user=people["self"]).mobile == Audience.NOBODY
+    # Wider than the organisation's (the mobile number is for its admins by default): refused at the field.
+    response = client.post("/people/visibility/", {"mobile": str(int(Audience.PUBLIC))})
+    assert 'id="id_mobile_error"' in response.content.decode()
+    assert PersonalVisibility.objects.get(user=people["self"]).mobile == Audience.NOBODY
+
+
+def test_someone_not_verified_may_choose_ahead(people):
+    client = client_of(people, "public")
+    assert client.get("/people/visibility/").status_code == 200
+    client.post("/people/visibility/", {"name": str(int(Audience.ORGANISATION))})
+    assert PersonalVisibility.objects.get(user=people["public"]).name == Audience.ORGANISATION
+
+
+@pytest.mark.parametrize("query", ["", "ab", "  a  ", "x" * 101, "%", "_", "\x00", "zq" * 50, "' OR 1=1 --"])
+@pytest.mark.parametrize("who", ["anonymous", "colleague"])
+def test_the_directory_takes_any_search(people, who, query):
+    response = client_of(people, who).get("/people/", {"q": query, "page": "99999999999999999999"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert not html_problems(html)
+    assert f'href="/people/{people["profile"].pk}/"' not in html  # none of these matches the person
+
+
+def test_wildcards_are_searched_as_themselves(people):
+    """``%`` and ``_`` in a search are characters, not patterns (Django escapes them)."""
+    html = client_of(people, "colleague").get("/people/", {"q": "%%%"}).content.decode()
+    assert "Nobody you may see matches" in html
+
+
+def test_a_person_page_of_nobody_is_404(people):
+    for url in ("/people/999999/", f"/people/{people['profile'].pk + 1000}/"):
+        assert client_of(people, "admin").get(url).status_code == 404
+
+
+def test_export_without_a_search_goes_back_with_a_message(people):
+    response = client_of(people, "colleague").get("/people/export.csv", {"q": "ab"}, follow=True)
+    assert "Search for at least three characters" in response.content.decode()
