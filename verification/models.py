@@ -96,6 +96,11 @@ class GovernmentProfile(models.Model):
         indexes = [
             models.Index(fields=["organisation", "status", "requested_at"]),
             models.Index(fields=["user", "status"]),
+            # The verification API looks up verified people by official address or mobile number.
+            models.Index(fields=["official_email"], condition=Q(status=VerificationStatus.VERIFIED),
+                         name="verification_verified_email"),
+            models.Index(fields=["mobile"], condition=Q(status=VerificationStatus.VERIFIED),
+                         name="verification_verified_mobile"),
             # The beat jobs: held profiles past their superannuation, verified ones due to confirm.
             models.Index(fields=["superannuation_date"], condition=Q(status__in=HELD_STATUSES),
                          name="verification_held_superann_idx"),
