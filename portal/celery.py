@@ -2,11 +2,13 @@
 
 import logging
 import os
+import socket
+import threading
 import time
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import before_task_publish, task_postrun, task_prerun
+from celery.signals import beat_init, before_task_publish, task_postrun, task_prerun
 
 from portal.logformat import request_id_var
 
@@ -65,3 +67,39 @@ def _task_finished_log(task_id=None, task=None, state=None, **kwargs):
     finally:
         if token is not None:
             request_id_var.reset(token)
+
+
+# Exactly one beat in the whole installation: two would queue every periodic job twice.
+# A beat holds a lock in the shared cache (Redis in production) while it runs, renewed
+# every BEAT_LOCK_SECONDS / 3; a second beat finds it held, says so and stops. The lock of
+# a beat that died ends by itself after BEAT_LOCK_SECONDS, so its replacement starts then.
+BEAT_LOCK_KEY = "portal:celery-beat"
+BEAT_LOCK_SECONDS = 60
+beat_logger = logging.getLogger("portal.beat")
+
+
+def _beat_lock_keep(holder: str) -> None:
+    from django.core.cache import cache
+
+    while True:
+        time.sleep(BEAT_LOCK_SECONDS / 3)
+        try:
+            if cache.get(BEAT_LOCK_KEY) == holder:
+                cache.touch(BEAT_LOCK_KEY, BEAT_LOCK_SECONDS)
+            elif not cache.add(BEAT_LOCK_KEY, holder, timeout=BEAT_LOCK_SECONDS):
+                beat_logger.error("Another Celery beat took the beat lock (%s): this one stops.", cache.get(BEAT_LOCK_KEY))
+                os._exit(1)
+        except Exception:  # the cache is away for a moment: keep beating, try again later
+            beat_logger.warning("Could not renew the beat lock", exc_info=True)
+
+
+@beat_init.connect
+def _only_one_beat(sender=None, **kwargs):
+    from django.core.cache import cache
+
+    holder = f"{socket.gethostname()}:{os.getpid()}"
+    if not cache.add(BEAT_LOCK_KEY, holder, timeout=BEAT_LOCK_SECONDS):
+        beat_logger.error("Another Celery beat is running (%s): this one stops. Run exactly one beat.",
+                          cache.get(BEAT_LOCK_KEY))
+        raise SystemExit(1)
+    threading.Thread(target=_beat_lock_keep, args=(holder,), name="beat-lock", daemon=True).start()

@@ -1,0 +1,106 @@
+"""The production profile, started once for the tests of this folder (they run in one
+xdist worker: the ``production`` group)."""
+
+import os
+import re
+import shutil
+from types import SimpleNamespace
+
+import pytest
+
+from tests.onboarding_data import minimal_pdf
+from tests.production.stack import Browser, Stack, postgres_admin_url, wait_until
+from tests.smtp import SmtpServer, text_of
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        if "tests/production/" in item.nodeid.replace("\\", "/"):
+            item.add_marker(pytest.mark.xdist_group("production"))
+
+
+def _prerequisites_missing() -> str | None:
+    try:
+        postgres_admin_url()
+    except LookupError:
+        return "needs PostgreSQL (DATABASE_URL): `make test` uses the local server when it answers"
+    if not shutil.which("redis-server"):
+        return "needs redis-server on PATH (Debian: redis-server)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def production(tmp_path_factory):
+    """Redis, moto's S3 server, a PostgreSQL database of its own, an SMTP server on
+    loopback; migrations and collectstatic run as their own steps; the officer's draft
+    seeded; two gunicorns (one worker each, a local folder each), a Celery worker and
+    one beat, all with DJANGO_DEBUG=0."""
+    missing = _prerequisites_missing()
+    if missing:
+        if os.environ.get("CI_STRICT"):
+            pytest.fail(f"CI_STRICT is set: the production profile's tests {missing}")
+        pytest.skip(missing)
+    smtp = SmtpServer().start()
+    stack = Stack(tmp_path_factory.mktemp("production"), smtp.port)
+    try:
+        stack.start_redis()
+        stack.start_s3()
+        stack.bucket_create()
+        stack.database_setup()
+        seeded = stack.seed()
+        web_a = stack.start_web("web-a")
+        web_b = stack.start_web("web-b")
+        worker = stack.start_worker()
+        beat = stack.start_beat()
+        yield SimpleNamespace(stack=stack, smtp=smtp, a=web_a, b=web_b, worker=worker, beat=beat, **seeded)
+    finally:
+        stack.close()
+        smtp.stop()
+
+
+LINK_RE = re.compile(r"https://portal\.test(/onboarding/review/([A-Za-z0-9_-]{43})/)")
+
+
+@pytest.fixture(scope="session")
+def journey(production):
+    """The officer's journey over HTTP on the first gunicorn; what it saw, for the tests."""
+    officer = Browser(production.a)
+    pk = production.application
+    seen = {"pk": pk}
+
+    login = officer.post("/accounts/login/", {
+        "login": production.email, "password": production.password,
+        "csrfmiddlewaretoken": officer.csrf("/accounts/login/"),
+    })
+    seen["login"] = login
+    letter = minimal_pdf()
+    seen["letter_bytes"] = letter
+    seen["upload"] = officer.post(
+        f"/onboarding/{pk}/letter/", {"csrfmiddlewaretoken": officer.csrf(f"/onboarding/{pk}/letter/")},
+        files={"letter": ("signed-letter.pdf", letter, "application/pdf")},
+    )
+    page = officer.get(f"/onboarding/{pk}/letter/").text
+    seen["letter_path"] = re.search(rf"/onboarding/{pk}/letter/\d+/", page).group(0)
+    seen["pdf"] = officer.get(f"/onboarding/{pk}/form.pdf")
+    seen["submit"] = officer.post(f"/onboarding/{pk}/submit/",
+                                  {"csrfmiddlewaretoken": officer.csrf(f"/onboarding/{pk}/submit/")})
+    seen["detail"] = officer.get(f"/onboarding/{pk}/")
+    seen["officer"] = officer
+
+    # The competent authority's mail, sent by the Celery worker through the SMTP server.
+    def authority_mail():
+        for message in list(production.smtp.messages):
+            if "director@mahaagri.gov.in" in str(message["To"]) and LINK_RE.search(text_of(message)):
+                return message
+        return None
+
+    message = wait_until(authority_mail, 120, "the worker sends the competent authority's mail")
+    path, token = LINK_RE.search(text_of(message)).groups()
+    authority = Browser(production.a)
+    seen["token"] = token
+    seen["link_click"] = authority.get(path)
+    seen["review"] = authority.get("/onboarding/review/")
+    seen["authority"] = authority
+    return seen

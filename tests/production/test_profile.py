@@ -1,0 +1,143 @@
+"""The production profile for real (tests/production/stack.py): the officer signs in,
+uploads the letter, downloads the form's PDF and submits over HTTP to gunicorn with
+DJANGO_DEBUG=0 on PostgreSQL, Redis and an S3 server on loopback; a second gunicorn
+with its own empty folder continues the same session and downloads the same letter.
+Then what the processes wrote: one JSON line a request and a task, the request id in
+the response, and no secret in any line."""
+
+import re
+import time
+
+from tests.production.stack import CLIENT_ADDRESS, Browser, wait_until
+
+
+def test_the_officer_signs_in_uploads_downloads_the_pdf_and_submits_over_http(production, journey):
+    assert journey["login"].status_code == 302, journey["login"].text[:2000]
+    assert "sessionid" in journey["officer"].cookies
+    assert journey["upload"].status_code == 302, journey["upload"].text[:2000]
+    pdf = journey["pdf"]
+    assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
+    assert journey["submit"].status_code == 302
+    assert journey["submit"].headers["Location"] == f"/onboarding/{journey['pk']}/"
+    assert "has been submitted to the competent authority" in journey["detail"].text
+    # The competent authority's link works on the same profile: the token only in the first request.
+    assert journey["link_click"].status_code == 302
+    assert journey["link_click"].headers["Location"] == "/onboarding/review/"
+    assert journey["review"].status_code == 200 and "Directorate of Agriculture, Maharashtra" in journey["review"].text
+
+
+def test_files_are_in_the_object_store_and_in_no_web_hosts_folder(production, journey):
+    keys = production.stack.bucket_keys()
+    assert [key for key in keys if key.startswith("letters/")], keys
+    assert [key for key in keys if key.startswith("documents/")], keys
+    for web in (production.a, production.b):
+        files = web.var / "files"
+        assert not files.exists() or not any(files.rglob("*")), list(files.rglob("*"))
+    # Private: stored with no grant to anyone but the store's own account (no public-read ACL).
+    client = production.stack.s3_client()
+    for key in keys:
+        grants = client.get_object_acl(Bucket=production.stack.bucket, Key=key)["Grants"]
+        assert not [g for g in grants if "URI" in g["Grantee"]], (key, grants)
+
+
+def test_a_second_web_host_continues_the_session_and_serves_the_same_letter(production, journey):
+    elsewhere = Browser(production.b)
+    elsewhere.cookies = dict(journey["officer"].cookies)
+    mine = elsewhere.get("/onboarding/")
+    assert mine.status_code == 200, mine.headers.get("Location")
+    assert "Directorate of Agriculture, Maharashtra" in mine.text
+    letter = elsewhere.get(journey["letter_path"])
+    assert letter.status_code == 200
+    assert letter.content == journey["letter_bytes"]
+    assert elsewhere.get(f"/onboarding/{journey['pk']}/form.pdf").content.startswith(b"%PDF-")
+    # Its own folder stayed empty: nothing it served came from a local disk.
+    files = production.b.var / "files"
+    assert not files.exists() or not any(files.rglob("*"))
+    # Signed out on one host, signed out on every host.
+    signed_out = elsewhere.post("/accounts/logout/", {"csrfmiddlewaretoken": elsewhere.csrf("/onboarding/")})
+    assert signed_out.status_code == 302
+    again = Browser(production.a)
+    again.cookies = dict(journey["officer"].cookies)
+    assert again.get("/onboarding/").status_code == 302
+
+
+def test_one_json_line_per_request_with_its_id_in_the_response(production, journey):
+    lines = production.a.request_lines()
+    by_id = {line["request_id"]: line for line in lines}
+    pdf = journey["pdf"]
+    line = by_id[pdf.headers["X-Request-ID"]]
+    assert line["method"] == "GET" and line["path"] == f"/onboarding/{journey['pk']}/form.pdf"
+    assert line["status"] == 200 and isinstance(line["ms"], float) and line["user"] is not None
+    assert set(line) >= {"time", "level", "logger", "message", "request_id", "method", "path", "status", "ms", "user"}
+    click = by_id[journey["link_click"].headers["X-Request-ID"]]
+    assert click["path"] == "/onboarding/review/[redacted]/" and click["user"] is None
+    login_page = [entry for entry in lines if entry["path"] == "/accounts/login/" and entry["method"] == "GET"]
+    assert login_page and login_page[0]["user"] is None
+    # The trusted proxy's id is kept when it looks like one, replaced when it does not.
+    browser = Browser(production.a)
+    kept = browser.get("/accounts/login/", headers={"X-Request-ID": "0123456789abcdef0123456789abcdef"})
+    assert kept.headers["X-Request-ID"] == "0123456789abcdef0123456789abcdef"
+    replaced = browser.get("/accounts/login/", headers={"X-Request-ID": "bad id\" with quotes"})
+    assert re.fullmatch(r"[0-9a-f]{32}", replaced.headers["X-Request-ID"])
+    # No query string in the path.
+    searched = browser.get("/accounts/login/?next=/onboarding/&secret=abc")
+    assert by_id_after(production, searched)["path"] == "/accounts/login/"
+
+
+def by_id_after(production, response):
+    request_id = response.headers["X-Request-ID"]
+    return wait_until(lambda: {e["request_id"]: e for e in production.a.request_lines()}.get(request_id), 10,
+                      "the request's line")
+
+
+def test_one_json_line_per_task(production, journey):
+    def task_lines():
+        found = []
+        for line in production.worker.output().splitlines():
+            if line.startswith("{") and '"portal.tasks"' in line:
+                import json
+
+                found.append(json.loads(line))
+        return [entry for entry in found if entry.get("state") == "SUCCESS"]
+
+    lines = wait_until(task_lines, 90, "a task's line in the worker's output")
+    entry = lines[0]
+    assert set(entry) >= {"time", "level", "logger", "message", "task", "task_id", "state", "ms"}
+    assert entry["task"].startswith(("portal.", "onboarding.", "verification."))
+    # The tasks queued by the submit carry its request id.
+    submit_id = journey["submit"].headers["X-Request-ID"]
+    wait_until(lambda: any(e.get("request_id") == submit_id for e in task_lines()), 90,
+               "a task queued by the submit logged with the submit's request id")
+
+
+def test_beat_runs_once_and_its_jobs_reach_the_worker(production, journey):
+    assert production.beat.poll() is None, production.beat.tail()
+    wait_until(lambda: "portal.mail.tasks.outbox_sweep" in production.worker.output(), 120,
+               "beat's outbox sweep run by the worker")
+    # A second beat finds the first one's lock and stops, saying so.
+    second = production.stack.start_beat("beat-second")
+    try:
+        second.popen.wait(90)
+    finally:
+        second.stop()
+    assert second.returncode != 0
+    assert "Another Celery beat is running" in second.output()
+    assert production.beat.poll() is None
+
+
+def test_no_secret_token_password_or_session_id_in_any_log_line(production, journey):
+    time.sleep(1)  # the last lines flushed
+    logs = production.stack.logs()
+    assert '"portal.requests"' in logs and '"portal.tasks"' in logs
+    cookies = journey["officer"].cookies | journey["authority"].cookies
+    secrets = {
+        "password": production.password,
+        "authority token": journey["token"],
+        "session id": cookies["sessionid"],
+        "CSRF cookie": cookies["csrftoken"],
+        **production.stack.secrets,
+    }
+    for name, secret in secrets.items():
+        assert secret and secret not in logs, f"{name} appears in the logs"
+    assert CLIENT_ADDRESS not in logs  # no client address either: the audit rows keep it, not the log
