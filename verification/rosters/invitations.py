@@ -155,7 +155,7 @@ def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpReques
     a new expiry. Refused to a personal mail address (the rules may have changed since
     it was sent) and after MAX_SENDS sendings. Raises ValidationError or PermissionDenied."""
     with transaction.atomic():
-        invitation = Invitation.objects.select_for_update().select_related("organisation").get(pk=invitation_id)
+        invitation = Invitation.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=invitation_id)
         verification_services.check_decider(actor, invitation.organisation)
         if invitation.status != InvitationStatus.PENDING:
             raise ValidationError(_("This invitation was accepted or cancelled: there is nothing to send."),
@@ -195,7 +195,7 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
         return None
     with transaction.atomic():
         _lock_person(user.pk)
-        invitation = Invitation.objects.select_for_update().select_related("organisation", "invited_by").get(
+        invitation = Invitation.objects.select_for_update(of=("self",)).select_related("organisation", "invited_by").get(
             pk=candidate)
         if invitation.status != InvitationStatus.PENDING or invitation.expires_at <= now:
             return None

@@ -105,7 +105,7 @@ def roster_apply_request(*, roster_id: int, actor: AnyUser, request: HttpRequest
     from verification.rosters.tasks import roster_apply_dispatch  # noqa: PLC0415 (tasks call services)
 
     with transaction.atomic():
-        roster = RosterImport.objects.select_for_update().select_related("organisation").get(pk=roster_id)
+        roster = RosterImport.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=roster_id)
         check_decider(actor, roster.organisation)
         if roster.is_running:  # asked again (a lost task, a broker that was down): queue it again
             transaction.on_commit(lambda: roster_apply_dispatch(roster.pk))
@@ -123,7 +123,8 @@ def roster_apply_request(*, roster_id: int, actor: AnyUser, request: HttpRequest
 
 
 def _tally(outcome: dict, key: str, n: int = 1) -> None:
-    outcome[key] = outcome.get(key, 0) + n
+    if n:
+        outcome[key] = outcome.get(key, 0) + n
 
 
 def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> None:
@@ -161,7 +162,7 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
 def _apply_batch(roster_id: int) -> bool:
     """Apply the next batch of rows in one transaction; False when none was left."""
     with transaction.atomic():
-        roster = RosterImport.objects.select_for_update().select_related("organisation", "apply_requested_by").get(
+        roster = RosterImport.objects.select_for_update(of=("self",)).select_related("organisation", "apply_requested_by").get(
             pk=roster_id)
         if roster.status not in (RosterStatus.QUEUED, RosterStatus.APPLYING):
             return False

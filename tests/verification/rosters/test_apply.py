@@ -1,0 +1,135 @@
+"""Applying a roster: people with a confirmed account verified (method roster, through
+the verification services: audited, told, other requests cancelled, a verification
+elsewhere ended), the others invited (mail in the organisation's languages, token
+stored hashed), details changed; the Celery task's progress; a second import of the
+same file changes nothing."""
+
+import re
+
+import pytest
+
+from portal.audit.models import AuditAction, AuditEvent
+from portal.mail.models import OutboxMessage
+from tests.factories import UserFactory
+from tests.onboarding.approval_helpers import delivered_body
+from tests.verification.helpers import GovernmentProfileFactory
+from tests.verification.rosters.helpers import csv_bytes, person, upload
+from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
+from verification.rosters import services
+from verification.rosters.models import Invitation, InvitationStatus, RosterRow, RosterStatus
+from verification.rosters.tasks import roster_apply
+from verification.rosters.tokens import token_hash
+
+pytestmark = pytest.mark.django_db
+
+
+def apply(roster, actor, capture):
+    with capture(execute=True):
+        services.roster_apply_request(roster_id=roster.pk, actor=actor)
+    roster.refresh_from_db()
+    return roster
+
+
+@pytest.fixture
+def people(world):
+    """Person 1 has an account (address confirmed) and waits in another organisation's
+    queue; person 2 is verified in another organisation; person 3 is verified here with
+    other details; persons 4 and 5 have no account."""
+    one = UserFactory(email="person1@pune.mahaagri.gov.in", full_name="Person 1")
+    elsewhere_request = GovernmentProfileFactory(user=one, organisation=world["other"])
+    two = UserFactory(email="person2@pune.mahaagri.gov.in", full_name="Person 2")
+    elsewhere = GovernmentProfileFactory(user=two, organisation=world["other"], status=VerificationStatus.VERIFIED)
+    three = UserFactory(email="person3@pune.mahaagri.gov.in")
+    here = GovernmentProfileFactory(user=three, organisation=world["office"], status=VerificationStatus.VERIFIED,
+                                    designation="Typist", mobile="+919876500003", employee_code="E00003",
+                                    office="Establishment", superannuation_date="2041-03-31")
+    return {"one": one, "two": two, "three": three, "elsewhere_request": elsewhere_request, "elsewhere": elsewhere,
+            "here": here}
+
+
+def test_apply_verifies_invites_and_changes(world, people, django_capture_on_commit_callbacks, settings):
+    settings.ROSTER_APPLY_BATCH = 2  # several batches: the progress moves
+    content = csv_bytes([person(i) for i in range(1, 6)] + [person(6, Mobile="1")])
+    roster = upload(world["office"], world["admin_office"], content)
+    assert (roster.verify_count, roster.invite_count, roster.change_count, roster.refused_count) == (2, 2, 1, 1)
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.status == RosterStatus.APPLIED
+    assert (roster.progress_done, roster.progress_total, roster.progress_percent) == (5, 5, 100)
+    assert roster.outcome == {"verified": 2, "invited": 2, "changed": 1}
+
+    one = GovernmentProfile.objects.get(user=people["one"], organisation=world["office"])
+    assert (one.status, one.method, one.verified_by, one.designation) == (
+        VerificationStatus.VERIFIED, VerificationMethod.ROSTER, world["admin_office"], "Clerk")
+    people["elsewhere_request"].refresh_from_db()
+    people["elsewhere"].refresh_from_db()
+    assert people["elsewhere_request"].status == VerificationStatus.CANCELLED  # other requests cancelled
+    assert people["elsewhere"].status == VerificationStatus.REVOKED  # one organisation at a time
+    people["here"].refresh_from_db()
+    assert people["here"].designation == "Clerk"
+
+    verified = AuditEvent.objects.filter(action=AuditAction.VERIFICATION_VERIFIED)
+    assert verified.count() == 2 and {e.new_values["method"] for e in verified} == {"roster"}
+    assert AuditEvent.objects.filter(action=AuditAction.ROSTER_DETAILS_CHANGED).get().new_values["designation"] == "Clerk"
+    assert AuditEvent.objects.filter(action=AuditAction.INVITATION_SENT).count() == 2
+    assert AuditEvent.objects.filter(action=AuditAction.ROSTER_APPLY_REQUESTED).get().actor_id == world["admin_office"].pk
+    assert AuditEvent.objects.filter(action=AuditAction.ROSTER_APPLIED).get().new_values["invited"] == 2
+
+    invitations = Invitation.objects.order_by("email")
+    assert [i.email for i in invitations] == ["person4@pune.mahaagri.gov.in", "person5@pune.mahaagri.gov.in"]
+    mail = OutboxMessage.objects.get(to=["person4@pune.mahaagri.gov.in"])
+    body = delivered_body(mail)
+    token = re.search(r"/verification/invitations/([A-Za-z0-9_-]{43})/", body)[1]
+    assert invitations[0].token_hash == token_hash(token)
+    assert token not in mail.body  # the stored copy of a sent mail keeps no working link
+    assert body.startswith("Dear Person 4,") and "---" in body  # English, then Marathi (Maharashtra)
+    assert mail.subject.startswith("District Agriculture Office, Pune invites you to Sandes")
+    assert OutboxMessage.objects.filter(to=["person1@pune.mahaagri.gov.in"]).exists()  # told they are verified
+
+
+def test_importing_the_same_file_again_changes_nothing(world, people, django_capture_on_commit_callbacks):
+    content = csv_bytes([person(i) for i in range(1, 6)])
+    apply(upload(world["office"], world["admin_office"], content), world["admin_office"], django_capture_on_commit_callbacks)
+    mails, events = OutboxMessage.objects.count(), AuditEvent.objects.count()
+    again = upload(world["office"], world["admin_office"], content)
+    assert (again.verify_count, again.invite_count, again.change_count, again.unchanged_count) == (0, 0, 0, 5)
+    again = apply(again, world["admin_office"], django_capture_on_commit_callbacks)
+    assert again.status == RosterStatus.APPLIED and again.progress_total == 0
+    assert OutboxMessage.objects.count() == mails  # no invitation sent again
+    assert Invitation.objects.count() == 2
+    # The upload, the request to apply and the end of the import: nothing about any person.
+    assert AuditEvent.objects.count() == events + 3
+
+
+def test_asking_twice_or_running_the_task_twice_applies_once(world, django_capture_on_commit_callbacks):
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(4)]))
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    roster_apply.apply(args=[roster.pk])
+    assert Invitation.objects.count() == 1 and OutboxMessage.objects.count() == 1
+    assert RosterRow.objects.get(roster=roster).done
+
+
+def test_an_invitation_made_meanwhile_by_another_roster_is_not_doubled(world, django_capture_on_commit_callbacks):
+    first = upload(world["office"], world["admin_office"], csv_bytes([person(4)]))
+    second = upload(world["office"], world["admin_parent"], csv_bytes([person(4)]))  # previewed before the first applied
+    apply(first, world["admin_office"], django_capture_on_commit_callbacks)
+    second = apply(second, world["admin_parent"], django_capture_on_commit_callbacks)
+    assert Invitation.objects.filter(status=InvitationStatus.PENDING).count() == 1
+    assert second.outcome == {"unchanged": 1}
+
+
+def test_an_admin_who_lost_the_role_stops_the_import(world, django_capture_on_commit_callbacks):
+    from guardian.shortcuts import remove_perm
+
+    from portal.permissions import ADMINISTER_ORGANISATION
+
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(4)]))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
+    remove_perm(ADMINISTER_ORGANISATION, world["admin_office"], world["office"])
+    for callback in callbacks:
+        callback()
+    roster.refresh_from_db()
+    assert roster.status == RosterStatus.FAILED and "no longer administers" in roster.error
+    assert not Invitation.objects.exists()
+    assert AuditEvent.objects.filter(action=AuditAction.ROSTER_APPLY_FAILED).exists()

@@ -1,0 +1,140 @@
+"""Invitations: accepted through allauth's real sign-up and email confirmation (the
+code mailed over a loopback SMTP server), only for the invited address and while the
+link works; sent again with a new link; refused to a personal mail address; the link's page."""
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from portal.accounts.models import EmailSuffixRule, SuffixKind
+from portal.audit.models import AuditAction, AuditEvent
+from portal.mail.models import OutboxMessage
+from tests.onboarding.approval_helpers import delivered_body
+from tests.smtp import text_of
+from tests.verification.helpers import signed_in
+from tests.verification.rosters.helpers import csv_bytes, person, upload
+from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
+from verification.rosters import services
+from verification.rosters.invitations import MAX_SENDS, invitation_resend
+from verification.rosters.models import Invitation, InvitationStatus
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "a-long-enough-passphrase"
+LINK = re.compile(r"/verification/invitations/([A-Za-z0-9_-]{43})/")
+
+
+@pytest.fixture
+def invited(world, django_capture_on_commit_callbacks):
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(4)]))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
+    return Invitation.objects.get()
+
+
+def sign_up_and_confirm(email, smtp_server, capture):
+    client = Client()
+    before = len(smtp_server.messages)
+    with capture(execute=True):
+        response = client.post("/accounts/signup/", {"email": email, "password1": PASSWORD, "password2": PASSWORD})
+    assert response.status_code == 302, response.content[:2000]
+    body = text_of(smtp_server.messages[before])
+    code = re.search(r"Please enter it in your open browser window\.\s+(\S+)", body)[1]
+    with capture(execute=True):
+        response = client.post("/accounts/confirm-email/", {"code": code})
+    assert response.status_code == 302
+    return client
+
+
+def test_signing_up_and_confirming_the_invited_address_verifies_the_person(
+        world, invited, smtp_server, django_capture_on_commit_callbacks):
+    link = LINK.search(delivered_body(OutboxMessage.objects.get(to=[invited.email])))[0]
+    page = Client().get(link)
+    assert page.status_code == 200 and b"sign up (or sign in) with that address" in page.content
+    assert page["Referrer-Policy"] == "no-referrer"
+
+    client = sign_up_and_confirm("Person4@pune.mahaagri.gov.in", smtp_server, django_capture_on_commit_callbacks)
+    invited.refresh_from_db()
+    assert invited.status == InvitationStatus.ACCEPTED and invited.accepted_by.email == "person4@pune.mahaagri.gov.in"
+    profile = GovernmentProfile.objects.get(user=invited.accepted_by)
+    assert (profile.status, profile.method, profile.organisation, profile.verified_by) == (
+        VerificationStatus.VERIFIED, VerificationMethod.ROSTER, world["office"], world["admin_office"])
+    assert (profile.designation, profile.employee_code, profile.mobile) == ("Clerk", "E00004", "+919876500004")
+    assert AuditEvent.objects.get(action=AuditAction.INVITATION_ACCEPTED).new_values["outcome"] == "verified"
+    assert b"Verified" in client.get("/verification/").content
+    assert Client().get(link).status_code == 410  # accepted: the link says so
+
+
+def test_another_address_is_not_verified(world, invited, smtp_server, django_capture_on_commit_callbacks):
+    sign_up_and_confirm("someone.else@pune.mahaagri.gov.in", smtp_server, django_capture_on_commit_callbacks)
+    invited.refresh_from_db()
+    assert invited.status == InvitationStatus.PENDING
+    assert not GovernmentProfile.objects.exists()
+
+
+def test_an_expired_invitation_verifies_nobody(world, invited, smtp_server, django_capture_on_commit_callbacks):
+    link = LINK.search(delivered_body(OutboxMessage.objects.get(to=[invited.email])))[0]
+    with time_machine.travel(timezone.now() + timedelta(days=31)):
+        assert Client().get(link).status_code == 410
+        sign_up_and_confirm(invited.email, smtp_server, django_capture_on_commit_callbacks)
+    invited.refresh_from_db()
+    assert invited.status == InvitationStatus.PENDING
+    assert not GovernmentProfile.objects.exists()
+
+
+def test_the_invitation_ttl_is_a_setting(world, settings, django_capture_on_commit_callbacks):
+    settings.ROSTER_INVITATION_TTL_DAYS = 3
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(7)]))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
+    invitation = Invitation.objects.get()
+    assert timedelta(days=2, hours=23) < invitation.expires_at - timezone.now() <= timedelta(days=3)
+
+
+def test_an_invitation_is_sent_again_with_a_new_link_that_alone_works(world, invited, django_capture_on_commit_callbacks):
+    old_link = LINK.search(delivered_body(OutboxMessage.objects.get(to=[invited.email])))[0]
+    Invitation.objects.filter(pk=invited.pk).update(expires_at=timezone.now() - timedelta(days=1))
+    assert Client().get(old_link).status_code == 410  # expired
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signed_in(world["admin_office"]).post(f"/verification/invitations/{invited.pk}/resend/", follow=True)
+    assert [str(m) for m in response.context["messages"]] == [
+        "The invitation was sent again to person4@pune.mahaagri.gov.in with a new link."]
+    new_link = LINK.search(delivered_body(OutboxMessage.objects.filter(to=[invited.email]).latest("id")))[0]
+    assert new_link != old_link
+    assert Client().get(old_link).status_code == 404
+    assert Client().get(new_link).status_code == 200
+    invited.refresh_from_db()
+    assert invited.send_count == 2 and invited.expires_at > timezone.now() + timedelta(days=29)
+    assert AuditEvent.objects.get(action=AuditAction.INVITATION_RESENT).actor_id == world["admin_office"].pk
+
+
+def test_sending_again_is_bounded_and_refused_to_a_personal_address(world, invited):
+    from django.core.exceptions import ValidationError
+
+    Invitation.objects.filter(pk=invited.pk).update(send_count=MAX_SENDS)
+    with pytest.raises(ValidationError, match="sent 5 times already"):
+        invitation_resend(invitation_id=invited.pk, actor=world["admin_office"])
+    Invitation.objects.filter(pk=invited.pk).update(send_count=1)
+    # The domain became a consumer mail service since the roster was applied.
+    EmailSuffixRule.objects.create(suffix="pune.mahaagri.gov.in", kind=SuffixKind.CONSUMER)
+    with pytest.raises(ValidationError, match="not an official address"):
+        invitation_resend(invitation_id=invited.pk, actor=world["admin_office"])
+    assert Invitation.objects.get().send_count == 1
+
+
+def test_a_consumer_address_is_never_invited(world):
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(4, **{"Official email": "x@gmail.com"})]))
+    assert (roster.invite_count, roster.refused_count) == (0, 1)
+
+
+def test_another_organisations_admin_cannot_resend(world, invited):
+    assert signed_in(world["admin_other"]).post(f"/verification/invitations/{invited.pk}/resend/").status_code == 404
+    assert Invitation.objects.get().send_count == 1
+
+
+@pytest.mark.parametrize("token", ["x" * 43, "short", "a" * 200])
+def test_an_unknown_link_is_404(db, token):
+    assert Client().get(f"/verification/invitations/{token}/").status_code == 404
