@@ -93,12 +93,30 @@ def _beat_lock_keep(holder: str) -> None:
             beat_logger.warning("Could not renew the beat lock", exc_info=True)
 
 
+def _beat_lock_take_from_dead(holder: str) -> bool:
+    """Take the lock of a beat of this host that is no longer running (a restart within
+    BEAT_LOCK_SECONDS of a crash, or `make run` started again at once)."""
+    from django.core.cache import cache
+
+    host, _, pid = str(cache.get(BEAT_LOCK_KEY) or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+        return False  # it is running
+    except ProcessLookupError:
+        cache.set(BEAT_LOCK_KEY, holder, timeout=BEAT_LOCK_SECONDS)
+        return True
+    except PermissionError:  # running, as another user
+        return False
+
+
 @beat_init.connect
 def _only_one_beat(sender=None, **kwargs):
     from django.core.cache import cache
 
     holder = f"{socket.gethostname()}:{os.getpid()}"
-    if not cache.add(BEAT_LOCK_KEY, holder, timeout=BEAT_LOCK_SECONDS):
+    if not cache.add(BEAT_LOCK_KEY, holder, timeout=BEAT_LOCK_SECONDS) and not _beat_lock_take_from_dead(holder):
         beat_logger.error("Another Celery beat is running (%s): this one stops. Run exactly one beat.",
                           cache.get(BEAT_LOCK_KEY))
         raise SystemExit(1)
