@@ -81,7 +81,8 @@ $(STAMP): requirements.txt $(VPY)
 
 # ---------------------------------------------------------------------------
 # Debian packages: WeasyPrint's libraries, Chromium for browser tests, Noto
-# fonts (Devanagari), gettext for compilemessages. apt-get runs only when
+# fonts (Devanagari), gettext for compilemessages, redis-server and pg_dump for
+# the production profile's tests (tests/production). apt-get runs only when
 # something is missing.
 
 system-deps:
@@ -92,6 +93,8 @@ system-deps:
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	[ -f /usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf ] || missing="$$missing fonts-noto-core"; \
 	command -v msgfmt >/dev/null 2>&1 || missing="$$missing gettext"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v pg_dump >/dev/null 2>&1 || missing="$$missing postgresql-client"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if ! command -v apt-get >/dev/null 2>&1; then \
 		echo "WARNING: missing system packages (Debian names):$$missing"; \
