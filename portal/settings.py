@@ -106,6 +106,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.accounts.middleware.MfaEnforcementMiddleware",
+    # After sign-in: a new version of the data protection notice to accept (reads the session only).
+    "portal.privacy.middleware.NoticeMiddleware",
 ]
 
 if not DEBUG and not TESTING:

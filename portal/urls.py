@@ -34,6 +34,7 @@ urlpatterns = [
     path("portal/outbox/", include("portal.mail.urls")),
     path("portal/organisations/", include("portal.organisations.urls")),
     path("portal/privacy/", include("portal.privacy.urls")),
+    path("privacy/notice/", include("portal.privacy.notice_urls")),
     path("portal/roles/", include("portal.organisations.role_urls")),
     path("onboarding/", include("onboarding.urls")),
     path("verification/", include("verification.urls")),

@@ -23,3 +23,19 @@ class LegalHoldForm(AccessibleForm):
 
 class LegalHoldReleaseForm(AccessibleForm):
     reason = forms.CharField(label=_("Why the hold ends"), max_length=500)
+
+
+class NoticeAcceptForm(AccessibleForm):
+    accept = forms.BooleanField(label=_("I have read the data protection notice and accept it"))
+
+
+class NoticePublishForm(AccessibleForm):
+    version = forms.RegexField(label=_("Version"), max_length=20, regex=r"^[0-9A-Za-z._-]+$",
+                               help_text=_("A new name for the new text, e.g. 2026.2 (letters, digits, dots, dashes)."),
+                               error_messages={"invalid": _("Use only letters, digits, dots and dashes.")})
+    body_en = forms.CharField(label=_("Notice in English"), max_length=20000, widget=forms.Textarea(attrs={"rows": 12}),
+                              help_text=_("Paragraphs separated by an empty line."))
+    body_hi = forms.CharField(label=_("Notice in Hindi"), max_length=20000, required=False,
+                              widget=forms.Textarea(attrs={"rows": 6}), help_text=_("English is shown when empty."))
+    body_mr = forms.CharField(label=_("Notice in Marathi"), max_length=20000, required=False,
+                              widget=forms.Textarea(attrs={"rows": 6}), help_text=_("English is shown when empty."))

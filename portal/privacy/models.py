@@ -97,3 +97,41 @@ class RetentionRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+
+
+class PrivacyNotice(models.Model):
+    """One published version of the data protection notice. A published version is
+    never edited: a change is a new version, which everyone accepts again at their
+    next sign-in. The text in Hindi and Marathi is optional (English is shown then)."""
+
+    version = models.CharField(_("version"), max_length=20, unique=True)
+    body_en = models.TextField(_("notice in English"), max_length=20000)
+    body_hi = models.TextField(_("notice in Hindi"), max_length=20000, blank=True)
+    body_mr = models.TextField(_("notice in Marathi"), max_length=20000, blank=True)
+    published_at = models.DateTimeField()
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        get_latest_by = ["published_at", "id"]
+
+    def __str__(self):
+        return self.version
+
+    def body_in(self, language: str) -> str:
+        return {"hi": self.body_hi, "mr": self.body_mr}.get(language[:2], "") or self.body_en
+
+    def paragraphs_in(self, language: str) -> list[str]:
+        return [part.strip() for part in self.body_in(language).split("\n\n") if part.strip()]
+
+
+class NoticeAcceptance(models.Model):
+    """A person's acceptance of one version of the notice, and when."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notice_acceptances")
+    notice = models.ForeignKey(PrivacyNotice, on_delete=models.PROTECT, related_name="acceptances")
+    accepted_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-accepted_at"]
+        constraints = [models.UniqueConstraint(fields=["user", "notice"], name="privacy_accept_each_version_once")]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.privacy import views
+from portal.privacy import notice_views, views
 
 app_name = "privacy"
 
@@ -8,4 +8,5 @@ urlpatterns = [
     path("retention/", views.retention, name="retention"),
     path("holds/", views.legal_holds, name="legal_holds"),
     path("holds/<int:pk>/release/", views.legal_hold_end, name="legal_hold_release"),
+    path("notice/", notice_views.publish, name="notice_publish"),
 ]

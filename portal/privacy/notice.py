@@ -1,0 +1,75 @@
+"""The versioned data protection notice: publishing a version (superadmins) and
+a person's acceptance of it.
+
+At sign-in (allauth's and Django's ``user_logged_in``) the portal looks once for a
+version the person has not accepted and, if there is one, keeps its version in the
+session; ``NoticeMiddleware`` then sends every page to the acceptance page (the
+page first asked for kept as ``next``) until they accept. Nothing is read from the
+database on other requests. While no version is published nobody is asked."""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.audit.models import AuditAction
+from portal.audit.services import audit_record
+from portal.permissions import AnyUser
+from portal.privacy.models import NoticeAcceptance, PrivacyNotice
+
+PENDING_KEY = "privacy_notice_pending"
+
+
+def current_notice() -> PrivacyNotice | None:
+    return PrivacyNotice.objects.order_by("-published_at", "-id").first()
+
+
+def notice_publish(
+    *, version: str, body_en: str, body_hi: str = "", body_mr: str = "", actor: AnyUser,
+    request: HttpRequest | None = None,
+) -> PrivacyNotice:
+    version = version.strip()
+    if not body_en.strip():
+        raise ValidationError({"body_en": _("Write the notice in English.")})
+    try:
+        with transaction.atomic():
+            notice = PrivacyNotice.objects.create(version=version, body_en=body_en.strip(), body_hi=body_hi.strip(),
+                                                  body_mr=body_mr.strip(), published_at=timezone.now(),
+                                                  published_by=actor)
+            audit_record(actor=actor, action=AuditAction.PRIVACY_NOTICE_PUBLISHED, target=notice, request=request,
+                         new={"version": version, "characters": len(notice.body_en)})
+    except IntegrityError:
+        raise ValidationError({"version": _("This version was published already: give the new text a new version.")}) \
+            from None
+    return notice
+
+
+def notice_pending_for(user: AnyUser) -> PrivacyNotice | None:
+    """The current version, when the person has not accepted it (two queries at most)."""
+    notice = current_notice()
+    if notice is None or NoticeAcceptance.objects.filter(user=user, notice=notice).exists():
+        return None
+    return notice
+
+
+def notice_accept(*, user: AnyUser, notice_id: int, request: HttpRequest | None = None) -> NoticeAcceptance:
+    with transaction.atomic():
+        notice = PrivacyNotice.objects.get(pk=notice_id)
+        acceptance, created = NoticeAcceptance.objects.get_or_create(
+            user=user, notice=notice, defaults={"accepted_at": timezone.now()})
+        if created:
+            audit_record(actor=user, action=AuditAction.PRIVACY_NOTICE_ACCEPTED, target=notice, request=request,
+                         new={"version": notice.version})
+    return acceptance
+
+
+def mark_pending_at_sign_in(sender, request, user, **kwargs) -> None:
+    """user_logged_in: remember in the session a version still to accept."""
+    if request is None or not hasattr(request, "session"):
+        return
+    notice = notice_pending_for(user)
+    if notice is None:
+        request.session.pop(PENDING_KEY, None)
+    else:
+        request.session[PENDING_KEY] = notice.pk

@@ -1,0 +1,106 @@
+"""The versioned data protection notice: published by superadmins (audited), asked
+again at the next sign-in when a new version is out (the page first asked for kept),
+each acceptance stored with its version and time and shown to the person."""
+
+import pytest
+from django.test import Client
+
+from portal.audit.models import AuditAction, AuditEvent
+from portal.privacy.models import NoticeAcceptance, PrivacyNotice
+from portal.privacy.notice import notice_publish
+from tests.factories import PASSWORD, UserFactory
+from tests.onboarding.approval_helpers import make_superadmin
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def root():
+    return make_superadmin(email="root@sandes.nic.in")
+
+
+@pytest.fixture
+def person():
+    return UserFactory(email="asha@mha.gov.in")
+
+
+def sign_in(user):
+    client = Client()
+    response = client.post("/accounts/login/", {"login": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+    return client
+
+
+def test_with_no_version_published_nobody_is_asked(person):
+    client = sign_in(person)
+    assert client.get("/onboarding/").status_code == 200
+
+
+def test_a_new_version_is_asked_at_the_next_sign_in_keeping_the_page_asked_for(root, person):
+    notice_publish(version="2026.2", body_en="We keep your details.\n\nYou may ask us to erase them.", actor=root)
+    client = sign_in(person)
+    response = client.get("/onboarding/?page=2")
+    assert response.status_code == 302 and response["Location"] == "/privacy/notice/accept/?next=%2Fonboarding%2F%3Fpage%3D2"
+    page = client.get(response["Location"])
+    assert page.status_code == 200 and b"You may ask us to erase them." in page.content
+    # Not ticked: refused at the field, still asked.
+    refused = client.post("/privacy/notice/accept/", {"next": "/onboarding/?page=2"})
+    assert refused.status_code == 200 and b"This field is required." in refused.content
+    accepted = client.post("/privacy/notice/accept/", {"next": "/onboarding/?page=2", "accept": "on"})
+    assert accepted.status_code == 302 and accepted["Location"] == "/onboarding/?page=2"
+    acceptance = NoticeAcceptance.objects.get(user=person)
+    assert acceptance.notice.version == "2026.2" and acceptance.accepted_at is not None
+    assert client.get("/onboarding/").status_code == 200
+    event = AuditEvent.objects.get(action=AuditAction.PRIVACY_NOTICE_ACCEPTED)
+    assert (event.actor_id, event.new_values) == (person.pk, {"version": "2026.2"})
+    # The next sign-in asks nothing; a newer version asks again.
+    assert sign_in(person).get("/onboarding/").status_code == 200
+    notice_publish(version="2026.3", body_en="A changed notice.", actor=root)
+    assert sign_in(person).get("/onboarding/")["Location"].startswith("/privacy/notice/accept/")
+    # The person sees what they accepted.
+    mine = client.get("/privacy/notice/")
+    assert b"Version 2026.2, accepted" in mine.content and b"A changed notice." in mine.content
+
+
+def test_next_is_never_another_site(root, person):
+    notice_publish(version="2026.2", body_en="Text.", actor=root)
+    client = sign_in(person)
+    response = client.post("/privacy/notice/accept/", {"next": "https://evil.example/", "accept": "on"})
+    assert response["Location"] == "/"
+
+
+def test_the_notice_in_hindi_falls_back_to_english(root):
+    notice = notice_publish(version="2026.2", body_en="English text.", body_hi="हिंदी पाठ।", actor=root)
+    assert notice.paragraphs_in("hi") == ["हिंदी पाठ।"] and notice.paragraphs_in("mr") == ["English text."]
+
+
+def test_superadmins_publish_versions_audited_and_never_reuse_one(root):
+    someone = Client()
+    someone.login(email=UserFactory(email="x@mha.gov.in").email, password=PASSWORD)
+    assert someone.get("/portal/privacy/notice/").status_code == 403
+    client = Client()
+    client.login(email=root.email, password=PASSWORD)
+    response = client.post("/portal/privacy/notice/", {"version": "2026.2", "body_en": "Text one."})
+    assert response.status_code == 302
+    again = client.post("/portal/privacy/notice/", {"version": "2026.2", "body_en": "Text two."})
+    assert again.status_code == 200 and b"This version was published already" in again.content
+    assert b"Text two." in again.content
+    bad = client.post("/portal/privacy/notice/", {"version": "two words", "body_en": ""})
+    assert b"Use only letters, digits, dots and dashes." in bad.content and b"This field is required." in bad.content
+    assert list(PrivacyNotice.objects.values_list("version", "body_en")) == [("2026.2", "Text one.")]
+    event = AuditEvent.objects.get(action=AuditAction.PRIVACY_NOTICE_PUBLISHED)
+    assert event.new_values == {"version": "2026.2", "characters": 9}
+
+
+@pytest.mark.parametrize("size", [1, 6])
+def test_the_versions_page_takes_constant_queries(root, size, django_assert_num_queries):
+    for i in range(size):
+        notice = notice_publish(version=f"2026.{i + 2}", body_en="Text.", actor=root)
+        NoticeAcceptance.objects.create(user=UserFactory(), notice=notice, accepted_at=notice.published_at)
+    current = PrivacyNotice.objects.first()
+    NoticeAcceptance.objects.create(user=root, notice=current, accepted_at=current.published_at)
+    client = Client()
+    client.force_login(root)
+    # The same at 1 and 6 versions: the session, the user, the access rule and the layout, the versions.
+    with django_assert_num_queries(6):
+        assert client.get("/portal/privacy/notice/").status_code == 200
