@@ -14,7 +14,8 @@ class DirectorySearchForm(AccessibleForm):
     q = forms.CharField(
         label=_("Search people"), required=False, max_length=SEARCH_MAX,
         help_text=_("At least %(n)s characters of a name, designation, organisation, office, address, mobile number or "
-                    "employee code. Only what you may see is searched.") % {"n": SEARCH_MIN},
+                    "employee code. Only what you may see is searched. When very many people match, some of them are "
+                    "shown: search for more of the text to narrow it.") % {"n": SEARCH_MIN},
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
 

@@ -24,6 +24,7 @@ field the viewer may not see finds nothing through that field.
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AnonymousUser
+from django.db import connection
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce, Greatest, Least
 
@@ -48,6 +49,7 @@ SOURCES = {
     ProfileField.EMPLOYEE_CODE: "employee_code",
 }
 SEARCH_MIN, SEARCH_MAX = 3, 100
+CANDIDATES_PER_FIELD = 2000
 
 
 @dataclass(frozen=True)
@@ -164,19 +166,31 @@ def search_q(query: str) -> Q:
 
 
 def search_candidates(query: str) -> QuerySet[GovernmentProfile]:
-    """Ids of the profiles matching ``query`` in any field, visible or not: a union of
-    one indexed scan per table (the trigram indexes), so that the audience conditions
-    of ``search_q`` are evaluated on these rows only. Never shown as such."""
+    """Ids of the profiles matching ``query`` in any field, visible or not, for
+    ``search_q`` to filter by visibility: one indexed scan per field (the trigram
+    indexes), so that the audience conditions are evaluated on these rows only. Never
+    shown as such.
+
+    Where the database allows it (PostgreSQL), each field's scan stops after
+    CANDIDATES_PER_FIELD matches: a search matching more people than that in one field
+    (a designation shared by tens of thousands) shows people from among those, and
+    costs the same as one matching that many; the help text asks for more words."""
     query = normalise_search(query)
     digits = query.replace(" ", "").replace("-", "")
-    own = Q(designation__icontains=query) | Q(office__icontains=query) | Q(official_email__icontains=query) | Q(
-        employee_code__icontains=query) | Q(mobile__icontains=digits or query)
-    by_profile = GovernmentProfile.objects.filter(own).values("pk")
-    by_name = GovernmentProfile.objects.filter(
-        user_id__in=User.objects.filter(full_name__icontains=query).values("pk")).values("pk")
-    by_organisation = GovernmentProfile.objects.filter(
-        organisation_id__in=Organisation.objects.filter(name__icontains=query).values("pk")).values("pk")
-    return by_profile.union(by_name, by_organisation)
+    scans = [
+        GovernmentProfile.objects.filter(**{f"{SOURCES[name]}__icontains": query}).values("pk")
+        for name in (ProfileField.DESIGNATION, ProfileField.OFFICE, ProfileField.OFFICIAL_EMAIL,
+                     ProfileField.EMPLOYEE_CODE)
+    ]
+    scans.append(GovernmentProfile.objects.filter(mobile__icontains=digits or query).values("pk"))
+    scans.append(GovernmentProfile.objects.filter(
+        user_id__in=User.objects.filter(full_name__icontains=query).values("pk")).values("pk"))
+    scans.append(GovernmentProfile.objects.filter(
+        organisation_id__in=Organisation.objects.filter(name__icontains=query).values("pk")).values("pk"))
+    if connection.features.supports_slicing_ordering_in_compound:
+        scans = [scan[:CANDIDATES_PER_FIELD] for scan in scans]
+    first, *others = scans
+    return first.union(*others, all=True)
 
 
 def sort_name():
