@@ -138,3 +138,21 @@ def test_export_neutralises_formulas(world):
 def test_figures_say_when_they_were_counted(world):
     html = signed_in(world["superadmin"]).get("/monitoring/").content.decode()
     assert "last updated at" in html
+
+
+def test_rosters_imported_within_the_scope(world):
+    from django.utils import timezone
+
+    from verification.rosters.models import RosterImport
+
+    def roster(organisation, status):
+        RosterImport.objects.create(organisation=organisation, uploaded_by=world["superadmin"], uploaded_at=timezone.now(),
+                                    file_name="staff.csv", file_sha256="0" * 64, file_format="csv", status=status)
+
+    roster(world["pune"], "applied")
+    roster(world["health"], "applied")
+    roster(world["revenue"], "applied")
+    roster(world["revenue"], "previewed")  # not applied: not counted
+    for role, expected in (("superadmin", 3), ("state_admin_mh", 2), ("admin_agri", 1), ("state_admin_ka", 1)):
+        html = signed_in(world[role]).get("/monitoring/").content.decode()
+        assert headline(html, "Rosters imported") == expected, role
