@@ -16,7 +16,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import Membership, MembershipRole
 from portal.redaction import redact_secret_paths, remove_secret_links
-from tests.verification.helpers import GovernmentProfileFactory
+from tests.verification.helpers import GovernmentProfileFactory, signed_in
 from verification import lifecycle, services, tasks
 from verification.forms import EndForm
 from verification.models import AddressConfirmation, EndReason, GovernmentProfile, VerificationStatus
@@ -153,7 +153,8 @@ def link_in(message):
 def due(world):
     """A person verified at START (in Marathi), their official address differing from their account's."""
     with time_machine.travel(START, tick=False):
-        return verified(world, official_email="asha.k@pune.mahaagri.gov.in", request_language="mr")
+        return verified(world, official_email="asha.k@pune.mahaagri.gov.in", request_language="mr",
+                        address_confirmed_at=START)
 
 
 def test_a_year_after_verification_the_official_address_is_asked_once(world, due):
@@ -218,7 +219,7 @@ def test_confirming_from_the_link_starts_a_new_year(world, due, client):
         page = open_link(client, path)  # no account needed
         assert page.status_code == 200 and page["Referrer-Policy"] == "same-origin"
         assert "asha.k@pune.mahaagri.gov.in" in page.text and "District Agriculture Office, Pune" in page.text
-        assert GovernmentProfile.objects.get(pk=due.pk).address_confirmed_at is None  # opening confirms nothing
+        assert GovernmentProfile.objects.get(pk=due.pk).address_confirmed_at == START  # opening confirms nothing
         done = client.post("/verification/confirm/")
     assert done.status_code == 200 and "Your official address is confirmed" in done.text
     due.refresh_from_db()
@@ -366,3 +367,10 @@ def test_every_lifecycle_mail_decodes_exactly_over_smtp(world, language, smtp_se
         [world["public"].email], ["asha.k@pune.mahaagri.gov.in"], ["asha.k@pune.mahaagri.gov.in"], [world["person"].email]]
     stored = OutboxMessage.objects.get(message_id=expected[1][0])
     assert stored.status == "sent" and "/verification/confirm/" not in stored.body and profile.pk and retiring.pk
+
+
+def test_the_admins_see_when_the_address_was_last_confirmed_and_a_request_waiting(world, due):
+    run_reconfirmation(START + YEAR)
+    html = signed_in(world["admin_office"]).get(f"/verification/profiles/{due.pk}/").content.decode()
+    assert "Official address confirmed" in html and "5 January 2026" in html
+    assert "asked again on 5 January 2027, not yet confirmed" in html
