@@ -4,6 +4,7 @@ management command call these; nothing else saves a client."""
 
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from api.models import ApiClient
+from api.selectors import client_cache_key
 from api.tokens import token_new
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
@@ -91,6 +93,11 @@ def api_client_revoke(*, client_id: int, actor: AnyUser, request: HttpRequest | 
         client.revoked_at = timezone.now()
         client.revoked_by = actor
         client.save(update_fields=["revoked_at", "revoked_by"])
+        # Its token is refused from the next request on: no worker may keep it cached
+        # (deleted now, and again after the commit, in case a request cached it meanwhile).
+        key = client_cache_key(client.token_hash)
+        cache.delete(key)
+        transaction.on_commit(lambda: cache.delete(key))
         audit_record(
             actor=actor, action=AuditAction.API_CLIENT_REVOKED, target=client, request=request,
             old={"revoked": False}, new={"revoked": True, "name": client.name, "organisation": client.organisation_id},
@@ -100,12 +107,10 @@ def api_client_revoke(*, client_id: int, actor: AnyUser, request: HttpRequest | 
 
 def api_client_used(*, client: ApiClient, now: datetime | None = None) -> None:
     """Record that the client's token was used: one UPDATE at most once a minute per
-    client (none when the stored time is recent), never a write per request."""
-    now = now or timezone.now()
-    since = now - LAST_USED_RESOLUTION
-    if client.last_used_at is not None and client.last_used_at > since:
+    client (a marker in the cache says it was written this minute), never a write per
+    request."""
+    if not cache.add(f"api-used:{client.pk}", 1, int(LAST_USED_RESOLUTION.total_seconds())):
         return
-    ApiClient.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lte=since), pk=client.pk).update(
-        last_used_at=now
-    )
-    client.last_used_at = now
+    now = now or timezone.now()
+    ApiClient.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_RESOLUTION),
+                             pk=client.pk).update(last_used_at=now)

@@ -11,8 +11,10 @@ from django.test import Client
 from django.utils import timezone
 
 from api.models import ApiClient
+from api.selectors import client_cache_key
 from api.services import api_client_revoke
 from api.v1 import email_forms
+from portal.organisations.models import OrganisationStatus
 from tests.api.conftest import bearer
 from tests.verification.helpers import GovernmentProfileFactory
 from verification.models import VerificationStatus
@@ -65,6 +67,14 @@ def test_the_token_of_an_organisation_no_longer_active_is_401(world, api_get, in
     assert_401(api_get(URL, token=world["token_b"], email="asha.kulkarni@mahaagri.gov.in"))
 
 
+def test_an_organisation_no_longer_active_loses_its_tokens_within_the_minute(world, api_get):
+    assert api_get(URL, token=world["token_b"], email="x@mahaagri.gov.in").status_code == 200
+    world["b"].status = OrganisationStatus.SUSPENDED
+    world["b"].save(update_fields=["status"])
+    cache.delete(client_cache_key(world["client_b"].token_hash))  # the client's cached minute is over
+    assert_401(api_get(URL, token=world["token_b"], email="x@mahaagri.gov.in"))
+
+
 def test_a_token_with_one_character_changed_is_401(world, api_get):
     token = world["token_a"]
     assert_401(api_get(URL, token=token[:-1] + ("A" if token[-1] != "A" else "B"), email="x@mahaagri.gov.in"))
@@ -83,6 +93,9 @@ def test_last_use_is_recorded_at_most_once_a_minute(world, api_get):
     api_get(URL, email="x@mahaagri.gov.in")
     assert ApiClient.objects.get(pk=client.pk).last_used_at == first
     ApiClient.objects.filter(pk=client.pk).update(last_used_at=first - timedelta(minutes=2))
+    api_get(URL, email="x@mahaagri.gov.in")
+    assert ApiClient.objects.get(pk=client.pk).last_used_at == first - timedelta(minutes=2)  # within the minute
+    cache.delete(f"api-used:{client.pk}")  # a minute later, the marker has expired
     api_get(URL, email="x@mahaagri.gov.in")
     assert ApiClient.objects.get(pk=client.pk).last_used_at > first - timedelta(seconds=1)
 
@@ -233,18 +246,23 @@ def test_other_methods_are_refused(world):
 # Query counts ----------------------------------------------------------------------------------
 
 # The test settings keep the cache in the database (as the embedded default does), so
-# the rate limit's counter costs queries here; with Redis (production) it costs two
-# round trips to Redis and no query.
-#   1 the client, by the token's hash, with its organisation;
+# the cache's work costs queries here; with Redis (production) it costs round trips to
+# Redis and no query, and a call reads the database once or twice (the profile, and
+# when found the visibility rules).
+#   1 the client, from the cache (kept there a minute: api.selectors.client_by_token);
 #   2-7 the rate counter's increment: the database cache reads it (2), then writes it
 #     back: counts its rows (3, for culling), savepoint (4), finds (5) and updates (6) the
 #     row, releases the savepoint (7);
-#   8 the profile, with its organisation and person, by address or mobile;
-#   9 when found, what the visibility rules let the client see of the person (its
+#   8-13 the marker that the last use was recorded this minute, added (refused: it is
+#     there): counts the rows, savepoint, finds it, insert refused, rollback to and
+#     release of the savepoint;
+#   14 the profile, with its organisation and person, by address or mobile;
+#   15 when found, what the visibility rules let the client see of the person (its
 #     organisation's policy and the person's own choices, verification.visibility).
-# The first request of a minute adds the counter instead, and records the last use
-# (one UPDATE, at most once a minute): the warm-up request below is that one.
-CALL_QUERIES = 8
+# The first request of a minute reads the client from the database, adds the counter
+# and records the last use (one UPDATE, at most once a minute): the warm-up request
+# below is that one.
+CALL_QUERIES = 14
 
 
 @pytest.mark.parametrize("params", [{"email": "asha.kulkarni@mahaagri.gov.in"}, {"mobile": "9876543210"},
@@ -260,8 +278,9 @@ def test_queries_per_call(world, api_get, django_assert_num_queries, params, ext
         assert api_get(URL, **params).status_code == 200
 
 
-def test_a_refused_token_costs_one_query(world, django_assert_num_queries):
-    with django_assert_num_queries(1):
+def test_a_refused_token_costs_two_queries(world, django_assert_num_queries):
+    # 1 the cache (nothing under its hash), 2 the clients (none with that hash).
+    with django_assert_num_queries(2):
         assert Client().get(URL, {"email": "x@mahaagri.gov.in"}, **bearer("sandes_00000000_" + "A" * 43)).status_code == 401
     with django_assert_num_queries(0):
         assert Client().get(URL, {"email": "x@mahaagri.gov.in"}, **bearer("something else")).status_code == 401
