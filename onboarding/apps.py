@@ -19,3 +19,8 @@ class OnboardingConfig(AppConfig):
         from onboarding import retention  # noqa: PLC0415
 
         retention.register()
+
+        # The officer's applications and files in their personal data download (portal/privacy).
+        from onboarding import personal_data  # noqa: PLC0415
+
+        personal_data.register()

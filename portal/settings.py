@@ -339,6 +339,8 @@ CELERY_BEAT_SCHEDULE = {
     "audit-head-publish": {"task": "portal.audit.tasks.audit_head_publish", "schedule": timedelta(days=1)},
     # Retention policies applied (portal/privacy): reminders, erasures, reductions; counts only.
     "retention-run": {"task": "portal.privacy.tasks.retention_run", "schedule": timedelta(days=1)},
+    "privacy-requests-sweep": {"task": "portal.privacy.tasks.privacy_requests_sweep",
+                               "schedule": timedelta(hours=1)},
     # Roles past their end date (already without effect) recorded in the audit log, once each.
     "role-expiries-record": {"task": "portal.organisations.tasks.role_expiries_record", "schedule": timedelta(minutes=15)},
     # Verifications lapsing at superannuation; the yearly confirmation of the official address.
@@ -480,3 +482,7 @@ PRIVACY_RETENTION_BATCH = int(os.environ.get("PRIVACY_RETENTION_BATCH", "500"))
 # Days the request log and the audit log are kept at least (CERT-In's directions: 180 days; the
 # portal keeps a year). Retention never erases either; the log rotation keeps this many days.
 PRIVACY_LOG_RETENTION_DAYS = int(os.environ.get("PRIVACY_LOG_RETENTION_DAYS", "365"))
+# Days a data protection request (erasure, correction) has before it is overdue and escalated
+# to every superadmin, and the reminder before that.
+PRIVACY_REQUEST_DUE_DAYS = int(os.environ.get("PRIVACY_REQUEST_DUE_DAYS", "30"))
+PRIVACY_REQUEST_REMINDER_DAYS_BEFORE = int(os.environ.get("PRIVACY_REQUEST_REMINDER_DAYS_BEFORE", "5"))

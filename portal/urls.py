@@ -35,6 +35,7 @@ urlpatterns = [
     path("portal/organisations/", include("portal.organisations.urls")),
     path("portal/privacy/", include("portal.privacy.urls")),
     path("privacy/notice/", include("portal.privacy.notice_urls")),
+    path("privacy/my-data/", include("portal.privacy.rights_urls")),
     path("portal/roles/", include("portal.organisations.role_urls")),
     path("onboarding/", include("onboarding.urls")),
     path("verification/", include("verification.urls")),

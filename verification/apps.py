@@ -17,3 +17,8 @@ class VerificationConfig(AppConfig):
         from verification import retention  # noqa: PLC0415
 
         retention.register()
+
+        # The person's verification records in their personal data download (portal/privacy).
+        from verification import personal_data  # noqa: PLC0415
+
+        personal_data.register()

@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from portal.forms import AccessibleForm
-from portal.privacy.models import HoldTarget
+from portal.privacy.models import HoldTarget, PrivacyRequestKind
 
 
 class RetentionPolicyForm(AccessibleForm):
@@ -39,3 +39,27 @@ class NoticePublishForm(AccessibleForm):
                               widget=forms.Textarea(attrs={"rows": 6}), help_text=_("English is shown when empty."))
     body_mr = forms.CharField(label=_("Notice in Marathi"), max_length=20000, required=False,
                               widget=forms.Textarea(attrs={"rows": 6}), help_text=_("English is shown when empty."))
+
+
+class CorrectionForm(AccessibleForm):
+    full_name = forms.CharField(label=_("Your name"), max_length=150)
+
+
+class PrivacyRequestForm(AccessibleForm):
+    kind = forms.ChoiceField(label=_("What you ask"), choices=PrivacyRequestKind.choices,
+                             widget=forms.RadioSelect)
+    details = forms.CharField(label=_("Details"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+                              help_text=_("For a correction: which details are wrong and what they should be."))
+
+
+class NomineeForm(AccessibleForm):
+    name = forms.CharField(label=_("Nominee's name"), max_length=150)
+    email = forms.EmailField(label=_("Nominee's email address"), max_length=254)
+    relationship = forms.CharField(label=_("Relationship to you"), max_length=100)
+
+
+class DecisionForm(AccessibleForm):
+    decision = forms.ChoiceField(label=_("Decision"), widget=forms.RadioSelect,
+                                 choices=[("grant", _("Grant")), ("refuse", _("Refuse"))])
+    reason = forms.CharField(label=_("Reason (the person reads it)"), max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 3}))

@@ -135,3 +135,50 @@ class NoticeAcceptance(models.Model):
     class Meta:
         ordering = ["-accepted_at"]
         constraints = [models.UniqueConstraint(fields=["user", "notice"], name="privacy_accept_each_version_once")]
+
+
+class PrivacyRequestKind(models.TextChoices):
+    # Stored values are stable.
+    ERASURE = "erasure", _("Erase my personal data")
+    CORRECTION = "correction", _("Correct my personal data (needs an administrator)")
+
+
+class PrivacyRequestStatus(models.TextChoices):
+    OPEN = "open", _("Waiting for a decision")
+    GRANTED = "granted", _("Granted")
+    REFUSED = "refused", _("Refused")
+
+
+class PrivacyRequest(models.Model):
+    """A person's request under the data protection law, tracked to its decision:
+    due date (settings.PRIVACY_REQUEST_DUE_DAYS), decision and reason, reminder and
+    escalation (beat), each step audited and shown to the person."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                             related_name="privacy_requests")
+    kind = models.CharField(_("what you ask"), max_length=20, choices=PrivacyRequestKind.choices)
+    details = models.TextField(_("details"), max_length=2000)
+    status = models.CharField(max_length=20, choices=PrivacyRequestStatus.choices,
+                              default=PrivacyRequestStatus.OPEN)
+    made_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decision_reason = models.TextField(blank=True, max_length=2000)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-made_at", "-id"]
+        indexes = [models.Index(fields=["status", "due_at"])]
+
+
+class Nominee(models.Model):
+    """The person a user names to exercise their rights if they die or cannot (DPDP Act s. 14)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="privacy_nominee")
+    name = models.CharField(_("nominee's name"), max_length=150)
+    email = models.EmailField(_("nominee's email address"), max_length=254)
+    relationship = models.CharField(_("relationship to you"), max_length=100)
+    recorded_at = models.DateTimeField()

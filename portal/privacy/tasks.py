@@ -10,3 +10,12 @@ from portal.privacy import retention
 def retention_run():
     """Beat, daily: every enabled retention policy applied; returns the counts."""
     return retention.retention_run().counts
+
+
+@shared_task(name="portal.privacy.tasks.privacy_requests_sweep", acks_late=True, reject_on_worker_lost=True,
+             time_limit=300, soft_time_limit=280)
+def privacy_requests_sweep():
+    """Beat, hourly: requests due soon reminded, overdue ones escalated, once each."""
+    from portal.privacy.requests import privacy_requests_sweep as sweep  # noqa: PLC0415
+
+    return sweep()

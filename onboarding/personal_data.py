@@ -1,0 +1,39 @@
+"""The nodal officer's applications and their files, in the person's data download
+(portal/privacy/personal_data.py), registered from OnboardingConfig.ready. Only
+applications whose nodal officer is the person."""
+
+from onboarding.models import Application, ApplicationDocument, ApprovalStep, Attachment
+from portal.privacy.personal_data import PersonalDataSection, PersonalFile, personal_data_register
+
+MAX_APPLICATIONS = 200
+
+
+def applications_of(user) -> list:
+    applications = list(Application.objects.filter(nodal_officer=user).order_by("id").values(
+        "id", "reference", "status", "organisation_name", "jurisdiction", "data", "created_at", "submitted_at",
+        "closed_at", "declarations_version", "declarations_accepted_at")[:MAX_APPLICATIONS])
+    steps = ApprovalStep.objects.filter(application_id__in=[a["id"] for a in applications]).order_by("id").values(
+        "application_id", "stage", "decision", "decided_at", "remarks")
+    by_application: dict[int, list] = {}
+    for step in steps:
+        by_application.setdefault(step.pop("application_id"), []).append(step)
+    for application in applications:
+        application["decisions"] = by_application.get(application["id"], [])
+    return applications
+
+
+def files_of(user) -> list[PersonalFile]:
+    files = []
+    for model, label in ((Attachment, "letter"), (ApplicationDocument, "document")):
+        rows = model.objects.filter(application__nodal_officer=user).select_related("application").order_by("id")
+        for row in rows[:MAX_APPLICATIONS]:
+            if row.file.name:
+                reference = row.application.reference or f"draft-{row.application_id}"
+                files.append(PersonalFile(name=f"{reference}-{label}-{row.pk}.pdf", storage=row.file.storage,
+                                          path=row.file.name, size=row.size))
+    return files
+
+
+def register() -> None:
+    personal_data_register(PersonalDataSection(name="onboarding_applications", collect=applications_of,
+                                               files=files_of))

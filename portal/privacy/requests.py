@@ -1,0 +1,155 @@
+"""A person's data protection requests (erasure, a correction that needs an
+administrator), their nominee and their own corrections: services, each audited.
+
+Requests are due ``settings.PRIVACY_REQUEST_DUE_DAYS`` after they are made; the
+daily beat job reminds the superadmins ``PRIVACY_REQUEST_REMINDER_DAYS_BEFORE``
+days before and escalates an overdue request once (the mail goes to every
+superadmin and the request shows as overdue). Granting an erasure closes the
+account: its name and addresses are removed, it can no longer sign in, and the
+personal part of the audit events by or about it is redacted."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives, mailers
+from django.db import transaction
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from portal.audit.erasure import audit_redact
+from portal.audit.models import AuditAction
+from portal.audit.services import audit_record, audit_record_many
+from portal.permissions import AnyUser, superadmin_emails
+from portal.privacy.models import Nominee, PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
+
+MAX_OPEN_REQUESTS = 5
+
+
+def privacy_request_make(*, user: AnyUser, kind: str, details: str, request: HttpRequest | None = None
+                         ) -> PrivacyRequest:
+    details = details.strip()
+    if kind not in PrivacyRequestKind.values:
+        raise ValidationError({"kind": _("Choose what you ask.")})
+    if not details:
+        raise ValidationError({"details": _("Say what you ask, e.g. which details are wrong.")})
+    with transaction.atomic():
+        get_user_model().objects.select_for_update().get(pk=user.pk)
+        if PrivacyRequest.objects.filter(user=user, status=PrivacyRequestStatus.OPEN).count() >= MAX_OPEN_REQUESTS:
+            raise ValidationError({"kind": _("You have %(n)s requests waiting: wait for a decision first.")
+                                   % {"n": MAX_OPEN_REQUESTS}})
+        now = timezone.now()
+        made = PrivacyRequest.objects.create(user=user, kind=kind, details=details[:2000], made_at=now,
+                                             due_at=now + timedelta(days=settings.PRIVACY_REQUEST_DUE_DAYS))
+        audit_record(actor=user, action=AuditAction.PRIVACY_REQUEST_MADE, target=made, request=request,
+                     new={"kind": kind, "due_at": made.due_at})
+    return made
+
+
+def privacy_request_decide(*, request_id: int, grant: bool, reason: str, actor: AnyUser,
+                           request: HttpRequest | None = None) -> PrivacyRequest:
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give the reason for the decision: the person reads it.")})
+    with transaction.atomic():
+        made = PrivacyRequest.objects.select_for_update().get(pk=request_id)
+        if made.status != PrivacyRequestStatus.OPEN:
+            raise ValidationError(_("This request was decided already."))
+        if made.user_id == actor.pk:
+            raise ValidationError(_("Someone else must decide your own request."))
+        made.status = PrivacyRequestStatus.GRANTED if grant else PrivacyRequestStatus.REFUSED
+        made.decided_at, made.decided_by, made.decision_reason = timezone.now(), actor, reason[:2000]
+        made.save(update_fields=["status", "decided_at", "decided_by", "decision_reason"])
+        audit_record(actor=actor, action=AuditAction.PRIVACY_REQUEST_DECIDED, target=made, request=request,
+                     old={"status": PrivacyRequestStatus.OPEN}, new={"status": made.status, "reason": reason[:500]})
+        if grant and made.kind == PrivacyRequestKind.ERASURE and made.user_id:
+            person_erase(user_id=made.user_id, actor=actor)
+    return made
+
+
+def person_erase(*, user_id: int, actor: AnyUser | None) -> None:
+    """Close an account whose erasure was granted: no name, no addresses, no sign-in,
+    and the personal part of the audit events by or about it redacted. What other
+    rules keep (an application's reference and decisions) stays with the account id."""
+    from allauth.account.models import EmailAddress  # noqa: PLC0415 (apps loaded)
+
+    User = get_user_model()
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user_id)
+        EmailAddress.objects.filter(user=user).delete()
+        user.email, user.full_name, user.is_active = f"erased-{user.pk}@erased.invalid", "", False
+        user.set_unusable_password()
+        user.save(update_fields=["email", "full_name", "is_active", "password"])
+        Nominee.objects.filter(user=user).delete()
+        audit_redact(actor_ids=[user.pk], targets=[("accounts.user", str(user.pk))], actor=actor,
+                     purpose="erasure request")
+
+
+def person_correct(*, user: AnyUser, full_name: str, request: HttpRequest | None = None) -> None:
+    """What a person corrects themselves: their name (their addresses through allauth's own page)."""
+    full_name = " ".join(full_name.split())[:150]
+    if not full_name:
+        raise ValidationError({"full_name": _("Enter your name.")})
+    with transaction.atomic():
+        locked = get_user_model().objects.select_for_update().get(pk=user.pk)
+        if locked.full_name == full_name:
+            return
+        old = locked.full_name
+        locked.full_name = full_name
+        locked.save(update_fields=["full_name"])
+        audit_record(actor=user, action=AuditAction.PERSONAL_DATA_CORRECTED, target=locked, request=request,
+                     old={"name": old}, new={"name": full_name})
+
+
+def nominee_record(*, user: AnyUser, name: str, email: str, relationship: str,
+                   request: HttpRequest | None = None) -> Nominee:
+    with transaction.atomic():
+        nominee, _created = Nominee.objects.update_or_create(
+            user=user, defaults={"name": name.strip(), "email": email.strip().lower(),
+                                 "relationship": relationship.strip(), "recorded_at": timezone.now()})
+        audit_record(actor=user, action=AuditAction.NOMINEE_RECORDED, target=user, request=request,
+                     new={"nominee": {"name": nominee.name, "email": nominee.email}})
+    return nominee
+
+
+def _mail(template: str, context: dict) -> list[EmailMultiAlternatives]:
+    """The superadmins' mail, in English and then Hindi, as the audit head's."""
+    subjects, bodies = [], []
+    for language in ("en", "hi"):
+        with translation.override(language):
+            subject = " ".join(render_to_string(f"privacy/email/{template}_subject.txt", context).split())
+            bodies.append(render_to_string(f"privacy/email/{template}.txt", context).strip())
+        if subject not in subjects:
+            subjects.append(subject)
+    return [EmailMultiAlternatives(subject=" / ".join(subjects), body=f"{bodies[0]}\n\n----------\n\n{bodies[1]}\n",
+                                   to=[email], from_email=settings.DEFAULT_FROM_EMAIL)
+            for email in superadmin_emails()]
+
+
+def privacy_requests_sweep(*, now=None) -> dict:
+    """Beat: remind the superadmins of requests due soon, escalate overdue ones, once each.
+    Rows are claimed by the mark they get in the same transaction as the mail (outbox)."""
+    now = now or timezone.now()
+    counts = {"reminded": 0, "escalated": 0}
+    with transaction.atomic():
+        soon = list(PrivacyRequest.objects.select_for_update(skip_locked=True).filter(
+            status=PrivacyRequestStatus.OPEN, reminded_at__isnull=True, due_at__gt=now,
+            due_at__lte=now + timedelta(days=settings.PRIVACY_REQUEST_REMINDER_DAYS_BEFORE))[:500])
+        overdue = list(PrivacyRequest.objects.select_for_update(skip_locked=True).filter(
+            status=PrivacyRequestStatus.OPEN, escalated_at__isnull=True, due_at__lte=now)[:500])
+        for rows, field, template, action, key in (
+            (soon, "reminded_at", "request_reminder", AuditAction.PRIVACY_REQUEST_REMINDED, "reminded"),
+            (overdue, "escalated_at", "request_escalated", AuditAction.PRIVACY_REQUEST_ESCALATED, "escalated"),
+        ):
+            if not rows:
+                continue
+            PrivacyRequest.objects.filter(pk__in=[row.pk for row in rows]).update(**{field: now})
+            messages = _mail(template, {"requests": rows, "site_url": settings.SITE_URL})
+            if messages:
+                mailers.default.send_messages(messages)
+            audit_record_many([{"action": action, "target": row, "new": {"due_at": row.due_at}} for row in rows])
+            counts[key] = len(rows)
+    return counts

@@ -1,0 +1,100 @@
+"""A person's rights in the portal: what it holds about them (page and download),
+their own corrections, requests that need an administrator, their nominee; and the
+superadmins' queue of requests."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from portal.access import rule
+from portal.audit.models import AuditAction
+from portal.audit.services import audit_record
+from portal.privacy.forms import CorrectionForm, DecisionForm, NomineeForm, PrivacyRequestForm
+from portal.privacy.models import Nominee, PrivacyRequest, PrivacyRequestStatus
+from portal.privacy.personal_data import personal_data_zip
+from portal.privacy.requests import nominee_record, person_correct, privacy_request_decide, privacy_request_make
+
+QUEUE_SHOWN = 100
+
+
+def _errors_to(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            for error in errors:
+                form.add_error(field if field in form.fields else None, error)
+    else:
+        for error in exc.messages:
+            form.add_error(None, error)
+
+
+@rule("authenticated")
+@require_http_methods(["GET", "POST"])
+def my_data(request):
+    user = request.user
+    action = request.POST.get("action") if request.method == "POST" else None
+    nominee = Nominee.objects.filter(user=user).first()
+    correction = CorrectionForm(request.POST if action == "correct" else None, initial={"full_name": user.full_name})
+    asking = PrivacyRequestForm(request.POST if action == "request" else None)
+    naming = NomineeForm(request.POST if action == "nominee" else None, initial={
+        "name": nominee.name, "email": nominee.email, "relationship": nominee.relationship} if nominee else None)
+    for name, form, save, done in (
+        ("correct", correction, lambda data: person_correct(user=user, request=request, **data), _("Saved.")),
+        ("request", asking, lambda data: privacy_request_make(user=user, request=request, **data),
+         _("Your request was sent. You will see the decision here.")),
+        ("nominee", naming, lambda data: nominee_record(user=user, request=request, **data), _("Nominee recorded.")),
+    ):
+        if action == name and form.is_valid():
+            try:
+                save(form.cleaned_data)
+            except ValidationError as exc:
+                _errors_to(form, exc)
+            else:
+                messages.success(request, done)
+                return redirect("privacy_rights:my_data")
+    return render(request, "privacy/my_data.html", {
+        "correction": correction, "asking": asking, "naming": naming, "nominee": nominee,
+        "requests": PrivacyRequest.objects.filter(user=user)[:50], "now": timezone.now(),
+    })
+
+
+@rule("authenticated")
+@require_http_methods(["GET"])
+def download(request):
+    content, summary = personal_data_zip(request.user)
+    audit_record(actor=request.user, action=AuditAction.PERSONAL_DATA_EXPORTED, target=request.user, request=request,
+                 new={"files": summary["files"], "left_out": summary["left_out"], "bytes": len(content)})
+    response = HttpResponse(content, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="my-data-{timezone.now():%Y-%m-%d}.zip"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@rule("superadmin")
+@require_http_methods(["GET"])
+def requests_queue(request):
+    open_requests = PrivacyRequest.objects.filter(status=PrivacyRequestStatus.OPEN).select_related("user") \
+        .order_by("due_at", "id")[:QUEUE_SHOWN]
+    decided = PrivacyRequest.objects.exclude(status=PrivacyRequestStatus.OPEN).select_related("user", "decided_by") \
+        .order_by("-decided_at", "-id")[:QUEUE_SHOWN]
+    return render(request, "privacy/requests.html", {"open": open_requests, "decided": decided, "now": timezone.now()})
+
+
+@rule("superadmin")
+@require_http_methods(["GET", "POST"])
+def request_decide(request, pk):
+    made = get_object_or_404(PrivacyRequest.objects.select_related("user"), pk=pk)
+    form = DecisionForm(request.POST or None)
+    if request.method == "POST" and made.status == PrivacyRequestStatus.OPEN and form.is_valid():
+        try:
+            privacy_request_decide(request_id=made.pk, grant=form.cleaned_data["decision"] == "grant",
+                                   reason=form.cleaned_data["reason"], actor=request.user, request=request)
+        except ValidationError as exc:
+            _errors_to(form, exc)
+        else:
+            messages.success(request, _("Decision recorded; the person sees it on their data protection page."))
+            return redirect("privacy:requests")
+    return render(request, "privacy/request_decide.html", {"made": made, "form": form})

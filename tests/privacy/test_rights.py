@@ -1,0 +1,187 @@
+"""A person's rights in the portal: the download of everything it holds about them
+(and nothing about anyone else), their corrections, requests decided by a
+superadmin and shown to them, reminders and escalation, a nominee."""
+
+import io
+import json
+import zipfile
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import audit_record, audit_verify
+from portal.mail.models import OutboxMessage
+from portal.privacy import personal_data
+from portal.privacy.models import Nominee, PrivacyRequest
+from portal.privacy.requests import privacy_request_make, privacy_requests_sweep
+from tests.factories import PASSWORD, ApplicationFactory, UserFactory
+from tests.onboarding.approval_helpers import make_superadmin
+from tests.verification.helpers import GovernmentProfileFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def person_with_records(email, code):
+    user = UserFactory(email=email, full_name=f"Name of {email}")
+    application = ApplicationFactory(nodal_officer=user, letter=True)
+    GovernmentProfileFactory(user=user, employee_code=code)
+    audit_record(actor=user, action=AuditAction.USER_LOGGED_IN, target=user, ip="10.9.8.7")
+    return user, application
+
+
+def client_of(user):
+    client = Client()
+    assert client.login(email=user.email, password=PASSWORD)
+    return client
+
+
+def unzip(response):
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content) if response.streaming else response.content))
+    return archive, json.loads(archive.read("data.json"))
+
+
+def test_the_download_holds_the_persons_data_and_files_and_nothing_of_anyone_else():
+    asha, asha_application = person_with_records("asha@mha.gov.in", "EMP-ASHA")
+    ravi, ravi_application = person_with_records("ravi@mha.gov.in", "EMP-RAVI")
+    response = client_of(asha).get("/privacy/my-data/download/")
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    assert response["Cache-Control"] == "no-store"
+    archive, data = unzip(response)
+    assert data["person"] == asha.email and data["account"]["full_name"] == asha.full_name
+    assert [a["reference"] for a in data["onboarding_applications"]] == [asha_application.reference]
+    assert [p["employee_code"] for p in data["verification_records"]] == ["EMP-ASHA"]
+    assert {e["action"] for e in data["activity"]["events"]} >= {AuditAction.USER_LOGGED_IN}
+    assert data["files_included"] == [f"{asha_application.reference}-letter-{asha_application.attachments.get().pk}.pdf"]
+    assert archive.read(f"files/{data['files_included'][0]}").startswith(b"%PDF")
+    everything = b"".join(archive.read(name) for name in archive.namelist())
+    for other in (ravi.email.encode(), ravi.full_name.encode(), b"EMP-RAVI", ravi_application.reference.encode(),
+                  ravi_application.organisation_name.encode()):
+        assert other not in everything
+    export = AuditEvent.objects.get(action=AuditAction.PERSONAL_DATA_EXPORTED)
+    assert export.actor_id == asha.pk and export.new_values["files"] == 1
+
+
+def test_the_download_is_bounded_and_says_what_it_left_out(monkeypatch):
+    asha, application = person_with_records("asha@mha.gov.in", "E1")
+    ApplicationFactory(nodal_officer=asha, letter=True)
+    monkeypatch.setattr(personal_data, "MAX_FILES", 1)
+    _archive, data = unzip(client_of(asha).get("/privacy/my-data/download/"))
+    assert len(data["files_included"]) == 1 and len(data["files_left_out"]) == 1
+
+
+def test_a_person_corrects_their_name_audited_and_an_empty_one_is_refused():
+    asha = UserFactory(email="asha@mha.gov.in", full_name="Asha K")
+    client = client_of(asha)
+    empty = client.post("/privacy/my-data/", {"action": "correct", "full_name": "   "})
+    assert empty.status_code == 200 and b"This field is required." in empty.content
+    assert client.post("/privacy/my-data/", {"action": "correct", "full_name": "Asha Kulkarni"}).status_code == 302
+    asha.refresh_from_db()
+    assert asha.full_name == "Asha Kulkarni"
+    event = AuditEvent.objects.get(action=AuditAction.PERSONAL_DATA_CORRECTED)
+    assert (event.old_values, event.new_values) == ({"name": "Asha K"}, {"name": "Asha Kulkarni"})
+
+
+def test_a_correction_request_from_asking_to_decision_seen_by_the_person():
+    asha = UserFactory(email="asha@mha.gov.in")
+    root = make_superadmin(email="root@sandes.nic.in")
+    client = client_of(asha)
+    missing = client.post("/privacy/my-data/", {"action": "request", "kind": "correction", "details": ""})
+    assert b"This field is required." in missing.content
+    assert client.post("/privacy/my-data/", {"action": "request", "kind": "correction",
+                                             "details": "My designation is Under Secretary."}).status_code == 302
+    made = PrivacyRequest.objects.get()
+    assert made.due_at - made.made_at == timedelta(days=30) and made.status == "open"
+    page = client.get("/privacy/my-data/")
+    assert b"Waiting for a decision" in page.content
+    admin = Client()
+    admin.force_login(root)
+    no_reason = admin.post(f"/portal/privacy/requests/{made.pk}/", {"decision": "refuse", "reason": ""})
+    assert no_reason.status_code == 200 and b"This field is required." in no_reason.content
+    assert admin.post(f"/portal/privacy/requests/{made.pk}/",
+                      {"decision": "refuse", "reason": "Your office must confirm it first."}).status_code == 302
+    page = client.get("/privacy/my-data/")
+    assert b"Refused" in page.content and b"Your office must confirm it first." in page.content
+    assert [e.action for e in AuditEvent.objects.filter(target_type="privacy.privacyrequest")] == [
+        AuditAction.PRIVACY_REQUEST_MADE, AuditAction.PRIVACY_REQUEST_DECIDED]
+
+
+def test_an_erasure_granted_closes_the_account_and_redacts_its_audit_events():
+    asha = UserFactory(email="asha@mha.gov.in", full_name="Asha K")
+    audit_record(actor=asha, action=AuditAction.USER_LOGGED_IN, target=asha, ip="10.1.1.1")
+    root = make_superadmin(email="root@sandes.nic.in")
+    made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+    admin = Client()
+    admin.force_login(root)
+    assert admin.post(f"/portal/privacy/requests/{made.pk}/",
+                      {"decision": "grant", "reason": "Nothing requires keeping it."}).status_code == 302
+    asha.refresh_from_db()
+    assert (asha.email, asha.full_name, asha.is_active) == (f"erased-{asha.pk}@erased.invalid", "", False)
+    assert not Client().login(email="asha@mha.gov.in", password=PASSWORD)
+    assert "asha@mha.gov.in" not in str(list(AuditEvent.objects.filter(actor_id=asha.pk).values()))
+    assert audit_verify() == []
+
+
+def test_nobody_decides_their_own_request():
+    root = make_superadmin(email="root@sandes.nic.in")
+    made = privacy_request_make(user=root, kind="correction", details="x")
+    admin = Client()
+    admin.force_login(root)
+    response = admin.post(f"/portal/privacy/requests/{made.pk}/", {"decision": "grant", "reason": "ok"})
+    assert response.status_code == 200 and b"Someone else must decide your own request." in response.content
+
+
+def test_requests_are_reminded_before_their_due_date_and_escalated_after_it_once_each():
+    make_superadmin(email="root@sandes.nic.in")
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        privacy_request_make(user=UserFactory(), kind="erasure", details="x")
+    with time_machine.travel(start + timedelta(days=20), tick=False):
+        assert privacy_requests_sweep() == {"reminded": 0, "escalated": 0}
+    with time_machine.travel(start + timedelta(days=26), tick=False):
+        assert privacy_requests_sweep() == {"reminded": 1, "escalated": 0}
+        assert privacy_requests_sweep() == {"reminded": 0, "escalated": 0}
+    with time_machine.travel(start + timedelta(days=31), tick=False):
+        assert privacy_requests_sweep() == {"reminded": 0, "escalated": 1}
+        assert privacy_requests_sweep() == {"reminded": 0, "escalated": 0}
+    subjects = sorted(OutboxMessage.objects.values_list("subject", flat=True))
+    assert subjects[0].startswith("A data protection request is due soon")
+    assert subjects[1].startswith("A data protection request is overdue")
+
+
+def test_a_nominee_is_recorded_audited():
+    asha = UserFactory(email="asha@mha.gov.in")
+    client = client_of(asha)
+    bad = client.post("/privacy/my-data/", {"action": "nominee", "name": "Ravi", "email": "not-an-address",
+                                            "relationship": "Brother"})
+    assert b"Enter a valid email address." in bad.content and b'value="Ravi"' in bad.content
+    client.post("/privacy/my-data/", {"action": "nominee", "name": "Ravi K", "email": "Ravi@Example.org",
+                                      "relationship": "Brother"})
+    assert Nominee.objects.get(user=asha).email == "ravi@example.org"
+    assert AuditEvent.objects.filter(action=AuditAction.NOMINEE_RECORDED, actor_id=asha.pk).exists()
+
+
+@pytest.mark.parametrize("size", [1, 5])
+def test_the_pages_take_constant_queries(size, django_assert_num_queries):
+    asha = UserFactory(email="asha@mha.gov.in")
+    root = make_superadmin(email="root@sandes.nic.in")
+    for _ in range(size):
+        made = privacy_request_make(user=asha, kind="correction", details="x")
+    PrivacyRequest.objects.filter(pk=made.pk).update(status="refused", decided_at=timezone.now(), decided_by=root)
+    client = Client()
+    client.force_login(asha)
+    # The same at 1 and 5 requests: the session, the user, the layout's reads, the nominee, the requests;
+    # the queue: the session, the user, the access rule, the waiting and the decided requests.
+    with django_assert_num_queries(MY_DATA_QUERIES):
+        assert client.get("/privacy/my-data/").status_code == 200
+    admin = Client()
+    admin.force_login(root)
+    with django_assert_num_queries(QUEUE_QUERIES):
+        assert admin.get("/portal/privacy/requests/").status_code == 200
+
+
+MY_DATA_QUERIES = 5
+QUEUE_QUERIES = 6

@@ -1,0 +1,15 @@
+"""The person's verification requests and records, in their data download
+(portal/privacy/personal_data.py), registered from VerificationConfig.ready."""
+
+from portal.privacy.personal_data import PersonalDataSection, personal_data_register
+from verification.models import GovernmentProfile
+
+
+def profiles_of(user) -> list:
+    return list(GovernmentProfile.objects.filter(user=user).order_by("id").values(
+        "organisation__name", "designation", "office", "employee_code", "official_email", "mobile",
+        "superannuation_date", "status", "requested_at", "verified_at", "decided_at", "reason_code", "reason")[:200])
+
+
+def register() -> None:
+    personal_data_register(PersonalDataSection(name="verification_records", collect=profiles_of))
