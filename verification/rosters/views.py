@@ -58,7 +58,8 @@ def template_xlsx(request):
 def rosters(request, pk):
     """An organisation's roster imports, newest first, and the form to upload one."""
     organisation = organisation_for_admin(request.user, pk)
-    form = RosterUploadForm(request.POST or None, request.FILES or None)
+    posted = request.method == "POST"
+    form = RosterUploadForm(request.POST if posted else None, request.FILES if posted else None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
@@ -77,7 +78,7 @@ def rosters(request, pk):
 
 
 def _problems(roster):
-    return [(str(text) % {"n": roster.problems[kind]}) for kind, text in PROBLEMS.items() if roster.problems.get(kind)]
+    return [text % {"n": roster.problems[kind]} for kind, text in PROBLEMS.items() if roster.problems.get(kind)]
 
 
 @rule("administrator_of_organisation")
@@ -121,7 +122,7 @@ def roster_apply(request, pk):
     if roster.status != RosterStatus.PREVIEWED and not roster.is_running:
         messages.info(request, _("This roster was applied already: applying it again would change nothing."))
         return redirect("verification:roster", pk=pk)
-    form = ConfirmForm(request.POST or None)
+    form = ConfirmForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.roster_apply_request(roster_id=roster.pk, actor=request.user, request=request)

@@ -1,0 +1,242 @@
+"""The roster pages through Django's test client: uploading (errors at the file field,
+nothing typed lost), the preview (safe to reload), the refusals download (formulas
+neutralised), applying after a confirmation, the progress bar (htmx), invitations; the
+permission matrix of an admin of another organisation; exact query counts of the
+preview with 10 and 1,000 rows."""
+
+import csv
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from portal.audit.models import AuditAction, AuditEvent
+from tests.html_tree import html_problems
+from tests.verification.helpers import signed_in
+from tests.verification.rosters.helpers import csv_bytes, person, upload, xlsx_bytes
+from verification.rosters.models import Invitation, RosterImport, RosterStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def well_formed(response, status=200):
+    assert response.status_code == status, (response.status_code, response.get("Location"))
+    text = response.content.decode()
+    assert html_problems(text) == [], html_problems(text)
+    return text
+
+
+def post_file(client, organisation, content, name="roster.csv"):
+    return client.post(f"/verification/organisations/{organisation.pk}/rosters/",
+                       {"file": SimpleUploadedFile(name, content)})
+
+
+MISTAKES = [person(1), person(2, **{"Official email": "x@gmail.com"}), person(3, Name="=1+2"),
+            person(4, **{"Mobile": "-12"}), person(5)]
+
+
+def test_upload_preview_download_apply_and_progress(world, django_capture_on_commit_callbacks):
+    client = signed_in(world["admin_office"])
+    office = world["office"]
+    page = well_formed(client.get(f"/verification/organisations/{office.pk}/rosters/"))
+    assert "/verification/rosters/template.csv" in page and "/verification/rosters/template.xlsx" in page
+
+    response = post_file(client, office, csv_bytes(MISTAKES))
+    roster = RosterImport.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/verification/rosters/{roster.pk}/"
+    preview = well_formed(client.get(response["Location"]))
+    assert "1 email address is a personal mail service" in preview
+    assert "2 rows have a cell that looks like a spreadsheet formula" in preview
+    assert "Download the 3 refused rows (CSV)" in preview
+    assert "Apply this roster…" in preview and "hx-trigger" not in preview
+    again = well_formed(client.get(response["Location"]))  # reloading changes nothing
+    assert again.split("<main", 1)[1] == preview.split("<main", 1)[1]
+    assert RosterImport.objects.get().status == RosterStatus.PREVIEWED
+    assert AuditEvent.objects.filter(action=AuditAction.ROSTER_UPLOADED).count() == 1
+
+    download = client.get(f"/verification/rosters/{roster.pk}/refused-rows.csv")
+    assert download["Content-Type"].startswith("text/csv") and "attachment" in download["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(b"".join(download.streaming_content).decode("utf-8-sig"))))
+    assert rows[0][:3] == ["Row", "Why it was refused", "Name"]
+    assert [row[0] for row in rows[1:]] == ["3", "4", "5"]
+    assert rows[2][2] == "'=1+2"  # a formula is neutralised in the download
+    assert rows[3][4] == "'-12"
+    assert "personal mail service" in rows[1][1]
+
+    confirm = well_formed(client.get(f"/verification/rosters/{roster.pk}/apply/"))
+    assert "invite 2 people by email" in confirm
+    refused = client.post(f"/verification/rosters/{roster.pk}/apply/", {})
+    assert "Tick the box to confirm" in well_formed(refused, 400)
+    assert not Invitation.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/verification/rosters/{roster.pk}/apply/", {"confirm": "on"})
+    assert response.status_code == 302
+    assert Invitation.objects.count() == 2
+    progress = client.get(f"/verification/rosters/{roster.pk}/progress/", HTTP_HX_REQUEST="true").content.decode()
+    assert progress.startswith('<div id="roster-progress"')  # the fragment htmx swaps in
+    assert 'value="100"' in progress and "Finished: 0 verified, 2 invited" in progress and "hx-trigger" not in progress
+    # Applied: asking again changes nothing.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/verification/rosters/{roster.pk}/apply/", {"confirm": "on"})
+    assert Invitation.objects.count() == 2
+
+    invitations = well_formed(client.get(f"/verification/organisations/{office.pk}/invitations/"))
+    assert "person1@pune.mahaagri.gov.in" in invitations and "Send again" in invitations
+
+
+def test_a_running_import_polls_and_says_how_far_it_got(world):
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1), person(2)]))
+    RosterImport.objects.filter(pk=roster.pk).update(status=RosterStatus.APPLYING, progress_total=2, progress_done=1)
+    client = signed_in(world["admin_office"])
+    page = well_formed(client.get(f"/verification/rosters/{roster.pk}/"))
+    assert f'hx-get="/verification/rosters/{roster.pk}/progress/"' in page and 'hx-trigger="every 1s"' in page
+    assert 'value="50"' in page and "Applying: 1 of 2 rows done" in page
+
+
+@pytest.mark.parametrize(("content", "name", "message"), [
+    (b"", "roster.csv", "The file is empty"),
+    (b"Name,Official email\nA,a@mha.gov.in\n", "roster.csv", "Missing: mobile, designation"),
+    ("Name,Official email\nA,a@mha.gov.in\n".encode("utf-16"), "roster.csv", "UTF-16"),
+    (csv_bytes([person(1, Name="Jos\u00e9")], bom=False, encoding="latin-1"), "roster.csv", "not UTF-8"),
+    (b"not a workbook at all", "roster.xlsx", "not an Excel workbook"),
+    (b"PK\x03\x04broken", "roster.xlsx", "not an Excel workbook"),
+    (csv_bytes([]), "roster.csv", "no people below it"),
+    (csv_bytes([person(1)]), "roster.pdf", "Upload a CSV file"),
+])
+def test_a_malformed_file_gets_a_message_at_the_file_field_and_changes_nothing(world, content, name, message):
+    response = post_file(signed_in(world["admin_office"]), world["office"], content, name)
+    page = well_formed(response, 400)
+    assert message in page
+    assert 'id="id_file_error"' in page and 'aria-invalid="true"' in page
+    assert not RosterImport.objects.exists()
+
+
+def test_limits_are_refused_at_the_file_field(world, settings):
+    settings.ROSTER_MAX_ROWS = 3
+    page = well_formed(post_file(signed_in(world["admin_office"]), world["office"],
+                                 csv_bytes([person(i) for i in range(4)])), 400)
+    assert "more than 3 rows" in page
+    settings.ROSTER_MAX_BYTES = 100
+    page = well_formed(post_file(signed_in(world["admin_office"]), world["office"], csv_bytes([person(1), person(2)])), 400)
+    assert "larger than" in page
+    assert not RosterImport.objects.exists()
+
+
+def test_templates_download_and_read_back(world):
+    client = signed_in(world["admin_office"])
+    template = client.get("/verification/rosters/template.csv")
+    assert template.content.decode("utf-8-sig").splitlines()[0] == (
+        "Name,Official email,Mobile,Designation,Employee code,Office,Date of superannuation")
+    workbook = client.get("/verification/rosters/template.xlsx")
+    assert workbook.content[:4] == b"PK\x03\x04"
+    roster = upload(world["office"], world["admin_office"], workbook.content, name="roster-template.xlsx")
+    assert roster.row_count == 1 and roster.refused_count == 0
+
+
+# The permission matrix: an admin of organisation A (the office) and of B (another
+# organisation); every roster page of each, by each.
+
+def _urls(organisation, roster, invitation):
+    return [
+        ("get", f"/verification/organisations/{organisation.pk}/rosters/"),
+        ("post", f"/verification/organisations/{organisation.pk}/rosters/"),
+        ("get", f"/verification/rosters/{roster.pk}/"),
+        ("get", f"/verification/rosters/{roster.pk}/progress/"),
+        ("get", f"/verification/rosters/{roster.pk}/refused-rows.csv"),
+        ("get", f"/verification/rosters/{roster.pk}/apply/"),
+        ("post", f"/verification/rosters/{roster.pk}/apply/"),
+        ("get", f"/verification/organisations/{organisation.pk}/invitations/"),
+        ("post", f"/verification/invitations/{invitation.pk}/resend/"),
+    ]
+
+
+@pytest.fixture
+def two_organisations(world, django_capture_on_commit_callbacks):
+    made = {}
+    for key, organisation, admin, domain in (("a", world["office"], world["admin_office"], "pune.mahaagri.gov.in"),
+                                             ("b", world["other"], world["admin_other"], "karhealth.gov.in")):
+        roster = upload(organisation, admin, csv_bytes([person(1, domain=domain), person(2, Mobile="x")]))
+        applied = upload(organisation, admin, csv_bytes([person(3, domain=domain)]))
+        from verification.rosters import services
+
+        with django_capture_on_commit_callbacks(execute=True):
+            services.roster_apply_request(roster_id=applied.pk, actor=admin)
+        made[key] = (organisation, roster, Invitation.objects.get(organisation=organisation))
+    return made
+
+
+@pytest.mark.parametrize("who", ["admin_office", "admin_other", "admin_parent", "auditor", "person", "superadmin"])
+def test_permission_matrix(world, two_organisations, who, django_capture_on_commit_callbacks):
+    """Admins of the office (and of the department above it) and superadmins reach the
+    office's roster pages; the other organisation's admin, an auditor and a person do not,
+    and nothing changes for them."""
+    client = signed_in(world[who])
+    allowed = {"admin_office": {"a"}, "admin_parent": {"a"}, "admin_other": {"b"}, "superadmin": {"a", "b"},
+               "auditor": set(), "person": set()}[who]
+    for key, (organisation, roster, invitation) in two_organisations.items():
+        for method, url in _urls(organisation, roster, invitation):
+            data = ({"file": SimpleUploadedFile("r.csv", csv_bytes([person(9)]))} if url.endswith("/rosters/")
+                    else {"confirm": "on"} if url.endswith("/apply/") else {})
+            with django_capture_on_commit_callbacks(execute=True):
+                response = getattr(client, method)(url, data)
+            if key in allowed:
+                assert response.status_code in (200, 302), (who, method, url, response.status_code)
+            else:
+                assert response.status_code in (403, 404), (who, method, url, response.status_code)
+    mine = {key for key, (organisation, roster, invitation) in two_organisations.items()
+            if RosterImport.objects.filter(organisation=organisation).count() > 2}
+    assert mine == allowed
+    applied_by_others = RosterImport.objects.exclude(status=RosterStatus.PREVIEWED).exclude(
+        organisation__in=[two_organisations[key][0] for key in allowed])
+    assert applied_by_others.count() == 2 - len(allowed & {"a", "b"})
+
+
+def test_a_roster_of_another_organisation_is_a_404_even_by_id_and_the_templates_need_an_admin(world, two_organisations):
+    other_roster = two_organisations["b"][1]
+    client = signed_in(world["admin_office"])
+    assert client.get(f"/verification/rosters/{other_roster.pk}/refused-rows.csv").status_code == 404
+    assert signed_in(world["person"]).get("/verification/rosters/template.csv").status_code == 403
+
+
+# Query counts: 10 and 1,000 rows (half refused): the same.
+
+@pytest.fixture(params=[10, 1000], ids=["10 rows", "1000 rows"])
+def big_roster(request, world):
+    rows = [person(i) if i % 2 else person(i, Mobile="123") for i in range(request.param)]
+    return upload(world["office"], world["admin_office"], xlsx_bytes(rows), name="roster.xlsx")
+
+
+# Every signed-in page starts with 3 queries (session, user, platform roles). The preview:
+#   4 the roster with its organisation and uploader, among the organisations the viewer
+#   administers; 5 the number of refused rows (the pager); 6 the page of refused rows.
+PREVIEW_QUERIES = 6
+
+
+def test_preview_query_count(world, big_roster, django_assert_num_queries):
+    client = signed_in(world["admin_office"])
+    url = f"/verification/rosters/{big_roster.pk}/"
+    client.get(url)
+    with django_assert_num_queries(PREVIEW_QUERIES):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert response.content.decode().count("<tr>") - 6 == min(50, big_roster.refused_count)
+    for page in ("?page=2", "progress/"):
+        with django_assert_num_queries(PREVIEW_QUERIES if page == "?page=2" else 4):
+            assert client.get(url + page).status_code == 200
+
+
+# The rosters list: 4 the organisation (among those administered), 5 the number of
+# imports (pager), 6 the page of imports with their uploaders.
+def test_rosters_list_query_count(world, big_roster, django_assert_num_queries):
+    upload(world["office"], world["admin_office"], csv_bytes([person(1)]))
+    client = signed_in(world["admin_office"])
+    url = f"/verification/organisations/{world['office'].pk}/rosters/"
+    client.get(url)
+    with django_assert_num_queries(6):
+        assert client.get(url).status_code == 200
+
+
+def test_posting_no_file_says_so_at_the_field(world):
+    client = signed_in(world["admin_office"])
+    page = well_formed(client.post(f"/verification/organisations/{world['office'].pk}/rosters/", {}), 400)
+    assert "Choose the roster file to upload." in page
