@@ -1,0 +1,240 @@
+"""Throughput of the verification API under the production profile: gunicorn (2 sync
+workers, deploy/gunicorn.conf.py, DJANGO_DEBUG=0), PostgreSQL, Redis as the cache (the
+rate limit's counters); requests a second and p50/p99 latency of
+``GET /api/v1/verifications`` (a client's bearer token; addresses and mobile numbers of
+verified, suspended and unknown people in turn) as a share of a bare Django JSON view
+served by the same workers, measured alternately with it in the same run.
+
+Run: DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/api_throughput.py \
+        [--seconds 3] [--rounds 5] [--concurrency 4] [--people 10000]
+
+DATABASE_URL names the PostgreSQL server (a throw-away database is created on it and
+dropped at the end); redis-server must be on PATH (one is started on a free port).
+"""
+
+import argparse
+import http.client
+import json
+import os
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+HOST = "127.0.0.1"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((HOST, port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing answers on port {port}")
+
+
+# Seeding (run in a child process with the bench's environment) ------------------------------
+
+def seed(people):
+    """A throw-away database: migrated, N verified government users in 20 organisations
+    (and N/10 suspended), one API client. Prints the token and the lookups as JSON."""
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    call_command("migrate", verbosity=0, interactive=False)
+    call_command("createcachetable", verbosity=0)
+    from api.services import api_client_create
+    from portal.accounts.models import User
+    from portal.organisations.models import Organisation, OrganisationStatus
+    from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
+
+    organisations = Organisation.objects.bulk_create(
+        Organisation(name=f"Bench Directorate {i}", short_code=f"BENCH{i}", state="MH", status=OrganisationStatus.ACTIVE)
+        for i in range(20)
+    )
+    suspended = people // 10
+    users = User.objects.bulk_create(User(email=f"person{i}@bench{i % 20}.gov.in", full_name=f"Person {i}")
+                                     for i in range(people + suspended))
+    now = timezone.now()
+    GovernmentProfile.objects.bulk_create(
+        GovernmentProfile(
+            user=user, organisation=organisations[i % 20], designation="Section Officer", office="Records",
+            employee_code=f"E{i:06d}", official_email=user.email, mobile=f"+919{i:09d}",
+            status=VerificationStatus.VERIFIED if i < people else VerificationStatus.SUSPENDED,
+            requested_at=now, verified_at=now, method=VerificationMethod.MANUAL, decided_at=now,
+        )
+        for i, user in enumerate(users)
+    )
+    _client, token = api_client_create(organisation_id=organisations[0].pk, name="Bench", actor=None)
+    lookups = []
+    for i in range(0, people, max(1, people // 50)):
+        lookups.append({"email": f"Person{i}@BENCH{i % 20}.gov.in"})  # verified, typed in capitals
+        lookups.append({"mobile": f"9{i:09d}"})  # verified, without +91
+    for i in range(people, people + suspended, max(1, suspended // 10)):
+        lookups.append({"email": f"person{i}@bench{i % 20}.gov.in"})  # suspended: not verified
+    lookups += [{"email": f"nobody{i}@bench.gov.in"} for i in range(10)]  # unknown
+    print(json.dumps({"token": token, "lookups": lookups}))
+
+
+# Load ----------------------------------------------------------------------------------------
+
+def percentile(values, share):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * share))] if values else float("nan")
+
+
+def hammer(port, paths, headers, *, seconds, concurrency):
+    """GET the ``paths`` in turn from ``concurrency`` threads for ``seconds``:
+    (requests a second, latencies in ms, statuses)."""
+    deadline = time.monotonic() + seconds
+    latencies, statuses, lock = [], Counter(), threading.Lock()
+
+    def client(offset):
+        conn = http.client.HTTPConnection(HOST, port, timeout=60)
+        n, mine, codes = offset, [], Counter()
+        while time.monotonic() < deadline:
+            path = paths[n % len(paths)]
+            n += concurrency
+            started = time.perf_counter()
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            mine.append((time.perf_counter() - started) * 1000)
+            codes[response.status] += 1
+            if response.will_close:
+                conn.close()
+        with lock:
+            latencies.extend(mine)
+            statuses.update(codes)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(latencies) / (time.monotonic() - started), latencies, statuses
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=3.0, help="seconds of each measurement")
+    parser.add_argument("--rounds", type=int, default=5, help="alternations of the API with the bare view")
+    parser.add_argument("--concurrency", type=int, default=4, help="client threads")
+    parser.add_argument("--people", type=int, default=10000, help="verified government users in the database")
+    parser.add_argument("--seed", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.seed:
+        return seed(args.people)
+
+    server = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
+    parts = urlsplit(server)
+    if not parts.scheme.startswith("postgres"):
+        sys.exit("DATABASE_URL must name a PostgreSQL server")
+    name = f"portal_bench_api_{os.getpid()}"
+    tmp = Path(tempfile.mkdtemp(prefix="portal-bench-api-"))
+    processes = []
+    import psycopg
+
+    admin = psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        redis_port = free_port()
+        processes.append(subprocess.Popen(
+            ["redis-server", "--port", str(redis_port), "--bind", HOST, "--save", "", "--appendonly", "no",
+             "--dir", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_for_port(redis_port)
+        env = os.environ | {
+            "DATABASE_URL": urlunsplit(parts._replace(path=f"/{name}")),
+            "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": secrets.token_urlsafe(40), "AUDIT_HMAC_KEY": secrets.token_urlsafe(40),
+            "DJANGO_ALLOWED_HOSTS": HOST, "REDIS_URL": f"redis://{HOST}:{redis_port}/0",
+            "CELERY_BROKER_URL": f"redis://{HOST}:{redis_port}/1", "PORTAL_VAR_DIR": str(tmp),
+            "API_RATE_PER_MINUTE": "100000000", "DJANGO_SETTINGS_MODULE": "portal.settings",
+        }
+        print(f"migrating and seeding {args.people} verified people ...", flush=True)
+        out = subprocess.run([PYTHON, __file__, "--seed", "--people", str(args.people)], env=env, cwd=ROOT,
+                             capture_output=True, text=True, check=False)
+        if out.returncode:
+            sys.exit(out.stderr[-3000:])
+        seeded = json.loads(out.stdout.strip().splitlines()[-1])
+
+        port = free_port()
+        gunicorn = str(Path(PYTHON).parent / "gunicorn")
+        log = open(tmp / "gunicorn.log", "w")
+        processes.append(subprocess.Popen(
+            [gunicorn, "-c", "deploy/gunicorn.conf.py", "--workers", "2", "--bind", f"{HOST}:{port}",
+             "--control-socket", str(tmp / "gunicorn.ctl"), "--max-requests", "0", "--pythonpath", "bench",
+             "api_throughput_wsgi:application"],
+            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
+        wait_for_port(port)
+
+        headers = {"Host": HOST, "X-Forwarded-Proto": "https", "User-Agent": "bench"}
+        api_headers = headers | {"Authorization": f"Bearer {seeded['token']}"}
+        api_paths = [f"/api/v1/verifications?{urlencode(query)}" for query in seeded["lookups"]]
+        bare_paths = ["/bench/bare"]
+        # Warm-up: both workers, both views.
+        hammer(port, bare_paths, headers, seconds=1, concurrency=args.concurrency)
+        hammer(port, api_paths, api_headers, seconds=1, concurrency=args.concurrency)
+
+        figures = {"bare": {"rps": [], "lat": [], "statuses": Counter()}, "api": {"rps": [], "lat": [], "statuses": Counter()}}
+        for round_ in range(args.rounds):
+            for key, paths, sent in (("bare", bare_paths, headers), ("api", api_paths, api_headers)):
+                rps, lat, statuses = hammer(port, paths, sent, seconds=args.seconds, concurrency=args.concurrency)
+                figures[key]["rps"].append(rps)
+                figures[key]["lat"].extend(lat)
+                figures[key]["statuses"].update(statuses)
+            ratio = figures["api"]["rps"][-1] / figures["bare"]["rps"][-1]
+            print(f"round {round_ + 1}: bare {figures['bare']['rps'][-1]:.0f}/s, API {figures['api']['rps'][-1]:.0f}/s "
+                  f"({ratio:.2f})", flush=True)
+
+        ratios = [api / bare for api, bare in zip(figures["api"]["rps"], figures["bare"]["rps"], strict=True)]
+        print()
+        print(f"{args.people} verified people, {len(api_paths)} lookups in turn, {args.concurrency} client threads, "
+              f"{args.rounds} rounds of {args.seconds:g} s each")
+        print("| view | requests/s (median) | p50 ms | p99 ms | statuses |")
+        print("|---|---:|---:|---:|---|")
+        for key, label in (("bare", "bare Django JSON view"), ("api", "GET /api/v1/verifications")):
+            f = figures[key]
+            print(f"| {label} | {statistics.median(f['rps']):.0f} | {percentile(f['lat'], 0.5):.1f} | "
+                  f"{percentile(f['lat'], 0.99):.1f} | {dict(sorted(f['statuses'].items()))} |")
+        print(f"\nAPI / bare view, per round: {', '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f} "
+              f"(target at least 0.6)")
+        bad = {s for key in figures for s in figures[key]["statuses"] if s != 200}
+        if bad:
+            sys.exit(f"statuses other than 200: {bad} (see {tmp / 'gunicorn.log'})")
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
