@@ -1,0 +1,94 @@
+"""Data protection in a real browser (Chromium through Playwright), each page
+screenshotted and checked with axe-core: a nodal officer downloads everything the
+portal holds about them (the zip opened and read) and asks for the erasure of their
+data; a superadmin signed in with TOTP finds it in the requests queue and grants it
+with a reason; the officer can no longer sign in. The superadmin's retention, legal
+hold and notice pages are visited too."""
+
+import io
+import json
+import zipfile
+
+import pytest
+from playwright.sync_api import expect
+
+from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import audit_verify
+from portal.privacy.models import PrivacyRequest
+from tests.browser.support import sign_in, sign_out
+from tests.factories import PASSWORD, ApplicationFactory, UserFactory
+from tests.onboarding.approval_helpers import make_superadmin, with_totp
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+OFFICER_EMAIL = "nodal.officer@mahaagri.gov.in"
+SUPERADMIN_EMAIL = "anita.rao@nic.in"
+REASON = "No application or verification needs the account any longer."
+
+
+def test_download_and_an_erasure_request_from_asking_to_decision(page, portal, check_page):
+    officer = UserFactory(email=OFFICER_EMAIL, full_name="Meera Joshi")
+    application = ApplicationFactory(nodal_officer=officer, letter=True)
+    other = ApplicationFactory(nodal_officer=UserFactory(email="someone.else@mahaagri.gov.in"), letter=True)
+    root = make_superadmin(email=SUPERADMIN_EMAIL, totp=False)
+    secret = with_totp(root)
+
+    sign_in(page, portal, OFFICER_EMAIL)
+    page.goto(portal + "/privacy/my-data/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your personal data")
+    check_page(page, "my-data")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download your data").click()
+    download = download_info.value
+    assert download.suggested_filename.startswith("my-data-") and download.suggested_filename.endswith(".zip")
+    archive = zipfile.ZipFile(io.BytesIO(open(download.path(), "rb").read()))
+    data = json.loads(archive.read("data.json"))
+    assert [a["reference"] for a in data["onboarding_applications"]] == [application.reference]
+    assert len(data["files_included"]) == 1 and archive.read(f"files/{data['files_included'][0]}").startswith(b"%PDF")
+    everything = b"".join(archive.read(name) for name in archive.namelist())
+    assert other.reference.encode() not in everything and b"someone.else" not in everything
+
+    page.get_by_label("Erase my personal data").check()
+    page.get_by_label("Details").fill("I have left the department; please erase my account.")
+    page.get_by_role("button", name="Send the request").click()
+    page.wait_for_load_state("load")
+    expect(page.get_by_text("Your request was sent.")).to_be_visible()
+    expect(page.get_by_role("cell", name="Waiting for a decision")).to_be_visible()
+    check_page(page, "request-sent")
+    sign_out(page)
+
+    sign_in(page, portal, SUPERADMIN_EMAIL, totp_secret=secret)
+    page.goto(portal + "/portal/privacy/requests/")
+    check_page(page, "requests-queue")
+    made = PrivacyRequest.objects.get()
+    page.get_by_role("link", name=f"Request {made.pk}").click()
+    page.wait_for_load_state("load")
+    expect(page.get_by_text("Granting an erasure closes the account")).to_be_visible()
+    check_page(page, "request-decide")
+    page.get_by_role("button", name="Record the decision").click()
+    page.wait_for_load_state("load")
+    expect(page.get_by_text("This field is required.").first).to_be_visible()
+    check_page(page, "request-decide-errors")
+    page.get_by_label("Grant").check()
+    page.get_by_label("Reason (the person reads it)").fill(REASON)
+    page.get_by_role("button", name="Record the decision").click()
+    page.wait_for_load_state("load")
+    expect(page.get_by_text("Decision recorded")).to_be_visible()
+    check_page(page, "request-decided")
+
+    for url, name in (("/portal/privacy/retention/", "retention"), ("/portal/privacy/holds/", "legal-holds"),
+                      ("/portal/privacy/notice/", "notice-versions")):
+        page.goto(portal + url)
+        check_page(page, name)
+    sign_out(page)
+
+    page.goto(portal + "/accounts/login/")
+    page.get_by_label("Email").fill(OFFICER_EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.wait_for_load_state("load")
+    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+    made.refresh_from_db()
+    assert (made.status, made.decision_reason) == ("granted", REASON)
+    assert AuditEvent.objects.filter(action=AuditAction.AUDIT_REDACTED).exists() and audit_verify() == []
+    check_page.assert_clean()
