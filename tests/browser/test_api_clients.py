@@ -1,0 +1,59 @@
+"""The API client pages in a real browser (Chromium through Playwright), each page
+screenshotted and checked with axe-core (tests/browser/support.py): an organisation's
+admin opens "API clients" from the members page, registers a client (first without a
+name), copies the token shown once, calls the API with it, then revokes the client
+after the confirmation and the token is refused."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.support import sign_in
+from tests.factories import OrganisationFactory, UserFactory
+from tests.verification.helpers import GovernmentProfileFactory, make_admin
+from verification.models import VerificationStatus
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_an_admin_registers_uses_and_revokes_an_api_client(page, portal, check_page):
+    organisation = OrganisationFactory(name="Agriculture Department, Maharashtra", short_code="AGRI-MH")
+    admin = make_admin(organisation, email="admin@mahaagri.gov.in", full_name="Admin A")
+    GovernmentProfileFactory(organisation=organisation, status=VerificationStatus.VERIFIED,
+                             user=UserFactory(email="asha.kulkarni@mahaagri.gov.in", full_name="Asha Kulkarni"))
+
+    sign_in(page, portal, admin.email)
+    page.goto(f"{portal}/verification/organisations/{organisation.pk}/members/")
+    page.get_by_role("link", name="API clients").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"API clients of {organisation.name}")
+    check_page(page, "api-clients-none")
+
+    page.get_by_role("link", name="Register a client").click()
+    page.get_by_role("button", name="Register and show the token").click()
+    expect(page.get_by_text("This field is required")).to_have_count(2)  # summary and field
+    check_page(page, "api-client-missing-name")
+    page.get_by_label("Name of the client").fill("e-Office")
+    page.get_by_role("button", name="Register and show the token").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("API client registered")
+    token = page.get_by_label("Token").input_value()
+    assert token.startswith("sandes_")
+    check_page(page, "api-client-token")
+
+    response = page.request.get(f"{portal}/api/v1/verifications?email=asha.kulkarni%40mahaagri.gov.in",
+                                headers={"Authorization": f"Bearer {token}"})
+    assert response.status == 200 and response.json()["verified"] is True
+
+    page.get_by_role("link", name="Back to the API clients").click()
+    expect(page.get_by_role("cell", name="e-Office", exact=True)).to_be_visible()
+    expect(page.get_by_text(token)).to_have_count(0)
+    check_page(page, "api-clients-one")
+    page.get_by_role("link", name="Revoke e-Office").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Revoke an API client")
+    check_page(page, "api-client-revoke")
+    page.get_by_role("button", name="Yes, revoke this client").click()
+    expect(page.get_by_text("The client e-Office was revoked")).to_be_visible()
+    expect(page.get_by_text("Revoked", exact=True)).to_be_visible()
+    check_page(page, "api-clients-revoked")
+
+    response = page.request.get(f"{portal}/api/v1/verifications?email=asha.kulkarni%40mahaagri.gov.in",
+                                headers={"Authorization": f"Bearer {token}"})
+    assert response.status == 401 and "token" in response.json()["detail"]
