@@ -180,6 +180,8 @@ def expected_office_remind(
     """Email the office's contact address a reminder to join (through the outbox), at
     most once in REMINDER_INTERVAL per office: a second one within it raises."""
     _check_editable(office.jurisdiction, editable)
+    if status == "active":
+        raise ValidationError(_("This office is already active on Sandes: it needs no reminder."), code="active")
     now = now or timezone.now()
     with transaction.atomic():
         office = ExpectedOffice.objects.select_for_update().get(pk=office.pk)

@@ -117,6 +117,11 @@ def test_reminder_at_most_once_a_week(world, offices):
     assert "the next reminder can be sent from" in response.content.decode()
     assert OutboxMessage.objects.filter(to=["contact@office.mh.gov.in"]).count() == 1
     assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_REMINDER_SENT).count() == 1
+    # An office already active needs none.
+    active = offices["by_code"]
+    response = client.post(f"/monitoring/adoption/{active.pk}/remind/", follow=True)
+    assert "already active on Sandes" in response.content.decode()
+    assert OutboxMessage.objects.count() == 1
     # The service itself enforces it, whoever calls it; after a week, one more.
     target.refresh_from_db()
     with pytest.raises(ValidationError):
