@@ -81,8 +81,9 @@ class Process:
         return self.popen.poll()
 
     def output(self) -> str:
-        self._stdout.flush()
-        self._stderr.flush()
+        for handle in (self._stdout, self._stderr):
+            if not handle.closed:
+                handle.flush()
         return self.stdout_path.read_text(errors="replace") + self.stderr_path.read_text(errors="replace")
 
     def tail(self, lines: int = 40) -> str:
