@@ -3,6 +3,7 @@
 applications whose nodal officer is the person."""
 
 from onboarding.models import Application, ApplicationDocument, ApprovalStep, Attachment
+from portal.privacy.breach import breach_person_field_register
 from portal.privacy.personal_data import PersonalDataSection, PersonalFile, personal_data_register
 
 MAX_APPLICATIONS = 200
@@ -35,5 +36,6 @@ def files_of(user) -> list[PersonalFile]:
 
 
 def register() -> None:
+    breach_person_field_register("onboarding.application", "nodal_officer_id")
     personal_data_register(PersonalDataSection(name="onboarding_applications", collect=applications_of,
                                                files=files_of))

@@ -1,6 +1,7 @@
 """The person's verification requests and records, in their data download
 (portal/privacy/personal_data.py), registered from VerificationConfig.ready."""
 
+from portal.privacy.breach import breach_person_field_register
 from portal.privacy.personal_data import PersonalDataSection, personal_data_register
 from verification.models import GovernmentProfile
 
@@ -12,4 +13,5 @@ def profiles_of(user) -> list:
 
 
 def register() -> None:
+    breach_person_field_register("verification.governmentprofile", "user_id")
     personal_data_register(PersonalDataSection(name="verification_records", collect=profiles_of))

@@ -63,3 +63,22 @@ class DecisionForm(AccessibleForm):
                                  choices=[("grant", _("Grant")), ("refuse", _("Refuse"))])
     reason = forms.CharField(label=_("Reason (the person reads it)"), max_length=2000,
                              widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class BreachForm(AccessibleForm):
+    start = forms.DateTimeField(label=_("From"), help_text=_("e.g. 2026-11-30 18:00 (Indian Standard Time)"))
+    end = forms.DateTimeField(label=_("To"), help_text=_("At most 90 days after the start."))
+    actor = forms.CharField(label=_("Actor's email address or account number"), max_length=254, required=False)
+    ip = forms.GenericIPAddressField(label=_("Client address"), required=False)
+    second_language = forms.ChoiceField(label=_("Second language of the notice"), initial="hi",
+                                        choices=[("hi", _("Hindi")), ("mr", _("Marathi"))])
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end:
+            if end <= start:
+                self.add_error("end", _("The end must be after the start."))
+            elif (end - start).days > 90:
+                self.add_error("end", _("Choose at most 90 days."))
+        return cleaned

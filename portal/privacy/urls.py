@@ -10,5 +10,6 @@ urlpatterns = [
     path("holds/<int:pk>/release/", views.legal_hold_end, name="legal_hold_release"),
     path("notice/", notice_views.publish, name="notice_publish"),
     path("requests/", rights_views.requests_queue, name="requests"),
+    path("breach/", views.breach, name="breach"),
     path("requests/<int:pk>/", rights_views.request_decide, name="request_decide"),
 ]

@@ -7,7 +7,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from portal.access import rule
-from portal.privacy.forms import LegalHoldForm, LegalHoldReleaseForm, RetentionPolicyForm
+from portal.audit.models import AuditAction
+from portal.audit.services import audit_record
+from portal.privacy.breach import breach_drafts, breach_findings
+from portal.privacy.forms import BreachForm, LegalHoldForm, LegalHoldReleaseForm, RetentionPolicyForm
 from portal.privacy.models import LegalHold, RetentionRun
 from portal.privacy.retention import legal_hold_release, legal_hold_set, retention_policies, retention_policy_update
 
@@ -73,3 +76,19 @@ def legal_hold_end(request, pk):
         messages.success(request, _("Legal hold released."))
         return redirect("privacy:legal_holds")
     return render(request, "privacy/legal_hold_release.html", {"hold": hold, "form": form})
+
+
+@rule("superadmin")
+@require_http_methods(["GET"])
+def breach(request):
+    form = BreachForm(request.GET if "start" in request.GET else None)
+    findings = drafts = None
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        findings = breach_findings(start=data["start"], end=data["end"], actor=data["actor"].strip(),
+                                   ip=data["ip"] or "")
+        drafts = breach_drafts(findings, second_language=data["second_language"])
+        audit_record(actor=request.user, action=AuditAction.BREACH_REPORT_DRAFTED, request=request,
+                     new={"start": data["start"], "end": data["end"], "events": findings.events,
+                          "people": findings.people_count})
+    return render(request, "privacy/breach.html", {"form": form, "findings": findings, "drafts": drafts})

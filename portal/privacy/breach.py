@@ -1,0 +1,97 @@
+"""Breach reporting: for a time window and optionally an actor or a client address,
+whose personal data was exported or changed (from the audit log: every write and
+every export is an audit event; reads of single pages are not logged there), and
+drafts of the notices to the people affected (English and Hindi, or Marathi) and of
+the report to the Data Protection Board and CERT-In, with the facts the portal
+knows filled in. A draft is text for a person to check and send, never sent.
+
+Which person an event is about comes from its target: an account itself, or a
+record whose person field the owning app registers (onboarding: an application's
+nodal officer; verification: a profile's person)."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from portal.audit.models import AuditEvent
+
+MAX_EVENTS = 100_000
+MAX_PEOPLE_LISTED = 1000
+EXPORT_ACTIONS_CONTAIN = "export"
+
+_PERSON_FIELDS: dict[str, str] = {"accounts.user": "pk"}
+
+
+def breach_person_field_register(target_type: str, person_field: str) -> None:
+    """``target_type`` ("onboarding.application") leads to a person through ``person_field`` ("nodal_officer_id")."""
+    _PERSON_FIELDS[target_type] = person_field
+
+
+@dataclass
+class BreachFindings:
+    start: datetime
+    end: datetime
+    actor: str
+    ip: str
+    events: int = 0
+    truncated: bool = False
+    by_action: dict = field(default_factory=dict)
+    exported: int = 0
+    changed: int = 0
+    record_types: list = field(default_factory=list)
+    people: list = field(default_factory=list)  # (id, email) of the people affected, bounded
+    people_count: int = 0
+
+
+def breach_findings(*, start: datetime, end: datetime, actor: str = "", ip: str = "") -> BreachFindings:
+    findings = BreachFindings(start=start, end=end, actor=actor, ip=ip)
+    events = AuditEvent.objects.filter(created_at__gte=start, created_at__lt=end)
+    if actor:
+        events = events.filter(Q(actor_email__iexact=actor) | Q(actor_id=int(actor)) if actor.isdigit()
+                               else Q(actor_email__iexact=actor))
+    if ip:
+        events = events.filter(ip=ip)
+    rows = list(events.order_by("id").values_list("action", "target_type", "target_id")[:MAX_EVENTS + 1])
+    findings.truncated = len(rows) > MAX_EVENTS
+    rows = rows[:MAX_EVENTS]
+    findings.events = len(rows)
+    actions = Counter(action for action, _t, _i in rows)
+    findings.by_action = dict(actions.most_common())
+    findings.exported = sum(n for action, n in actions.items() if EXPORT_ACTIONS_CONTAIN in action)
+    findings.changed = findings.events - findings.exported
+    targets: dict[str, set[str]] = {}
+    for _action, target_type, target_id in rows:
+        if target_type and target_id:
+            targets.setdefault(target_type, set()).add(target_id)
+    findings.record_types = sorted(targets)
+    person_ids: set[int] = set()
+    for target_type, ids in targets.items():
+        person_field = _PERSON_FIELDS.get(target_type)
+        if person_field is None:
+            continue
+        model = apps.get_model(target_type)
+        numeric = [int(i) for i in ids if i.isdigit()]
+        person_ids.update(pk for pk in model._default_manager.filter(pk__in=numeric)
+                          .values_list(person_field, flat=True) if pk)
+    findings.people_count = len(person_ids)
+    findings.people = list(get_user_model().objects.filter(pk__in=person_ids).order_by("pk")
+                           .values_list("pk", "email")[:MAX_PEOPLE_LISTED])
+    return findings
+
+
+def breach_drafts(findings: BreachFindings, *, second_language: str = "hi") -> dict[str, str]:
+    """The notice to the people affected (English, then Hindi or Marathi) and the report to the Board and CERT-In."""
+    context = {"f": findings, "now": timezone.now()}
+    notice = []
+    for language in ("en", second_language):
+        with translation.override(language):
+            notice.append(render_to_string("privacy/breach/notice_to_person.txt", context).strip())
+    with translation.override("en"):
+        report = render_to_string("privacy/breach/report_to_authorities.txt", context).strip()
+    return {"notice": "\n\n----------\n\n".join(notice), "report": report}

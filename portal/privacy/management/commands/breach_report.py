@@ -1,0 +1,42 @@
+from datetime import datetime
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from portal.audit.models import AuditAction
+from portal.audit.services import audit_record
+from portal.privacy.breach import breach_drafts, breach_findings
+
+
+def moment(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"Not a date and time: {value!r} (e.g. 2026-11-30T18:00)") from None
+    return parsed if parsed.tzinfo else timezone.make_aware(parsed)
+
+
+class Command(BaseCommand):
+    help = ("For a period and optionally an actor or a client address: whose personal data was exported or changed "
+            "(from the audit log), and drafts of the notice to them and of the report to the Board and CERT-In.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--from", dest="start", required=True, type=moment, help="start, e.g. 2026-11-30T18:00")
+        parser.add_argument("--to", dest="end", required=True, type=moment, help="end (at most 90 days later)")
+        parser.add_argument("--actor", default="", help="the actor's email address or account number")
+        parser.add_argument("--ip", default="", help="the client address")
+        parser.add_argument("--language", default="hi", choices=["hi", "mr"], help="second language of the notice")
+
+    def handle(self, *args, start, end, actor, ip, language, **options):
+        if end <= start or (end - start).days > 90:
+            raise CommandError("--to must be after --from and at most 90 days later.")
+        findings = breach_findings(start=start, end=end, actor=actor.strip(), ip=ip.strip())
+        audit_record(actor=None, action=AuditAction.BREACH_REPORT_DRAFTED, actor_role="system:breach_report",
+                     new={"start": start, "end": end, "events": findings.events, "people": findings.people_count})
+        drafts = breach_drafts(findings, second_language=language)
+        self.stdout.write(f"Events: {findings.events} (exported {findings.exported}, changed {findings.changed})")
+        self.stdout.write(f"People affected: {findings.people_count}")
+        for pk, email in findings.people:
+            self.stdout.write(f"  {pk} {email}")
+        self.stdout.write("\n== Notice to the people affected ==\n" + drafts["notice"])
+        self.stdout.write("\n== Report to the Data Protection Board and CERT-In ==\n" + drafts["report"])

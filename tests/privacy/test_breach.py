@@ -1,0 +1,91 @@
+"""Breach reporting: who was affected by what an actor or an address did in a period
+(from the audit log), and the drafts of the notices, by command and by page."""
+
+import re
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.utils import timezone
+
+from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import audit_record
+from tests.factories import ApplicationFactory, UserFactory
+from tests.onboarding.approval_helpers import make_superadmin
+from tests.verification.helpers import GovernmentProfileFactory
+
+pytestmark = pytest.mark.django_db
+
+DEVANAGARI = re.compile(r"[\u0900-\u097F]")
+
+
+@pytest.fixture
+def incident():
+    """An intruder's account changes an application and a profile and exports, from one address,
+    inside the period; the same account before it, and someone else inside it."""
+    start = timezone.now() - timedelta(days=2)
+    intruder = UserFactory(email="intruder@mha.gov.in")
+    officer_application = ApplicationFactory(nodal_officer=UserFactory(email="officer@mha.gov.in"))
+    profile = GovernmentProfileFactory(user=UserFactory(email="employee@mha.gov.in"))
+    untouched = ApplicationFactory(nodal_officer=UserFactory(email="untouched@mha.gov.in"))
+    with time_machine.travel(start - timedelta(days=1), tick=False):
+        audit_record(actor=intruder, action=AuditAction.STEP_DECIDED, target=untouched, ip="203.0.113.9")
+    with time_machine.travel(start + timedelta(hours=1), tick=False):
+        audit_record(actor=intruder, action=AuditAction.STEP_DECIDED, target=officer_application, ip="203.0.113.9")
+        audit_record(actor=intruder, action=AuditAction.VERIFICATION_REVOKED, target=profile, ip="203.0.113.9")
+        audit_record(actor=intruder, action=AuditAction.DIRECTORY_EXPORTED, ip="203.0.113.9")
+        audit_record(actor=UserFactory(email="honest@mha.gov.in"), action=AuditAction.STEP_DECIDED, target=untouched,
+                     ip="10.0.0.5")
+    return start
+
+
+def test_the_command_lists_the_people_affected_and_drafts_the_notices(incident):
+    out = StringIO()
+    call_command("breach_report", "--from", incident.isoformat(), "--to", timezone.now().isoformat(),
+                 "--actor", "Intruder@mha.gov.in", stdout=out)
+    text = out.getvalue()
+    assert "Events: 3 (exported 1, changed 2)" in text and "People affected: 2" in text
+    assert "officer@mha.gov.in" in text and "employee@mha.gov.in" in text and "untouched@mha.gov.in" not in text
+    notice, report = text.split("== Report to the Data Protection Board and CERT-In ==")
+    assert "Notice of a personal data breach" in notice and DEVANAGARI.search(notice)
+    assert "Actor (as the audit log names it): Intruder@mha.gov.in" in report and "People affected: 2" in report
+    assert "onboarding.application, verification.governmentprofile" in report
+    drafted = AuditEvent.objects.get(action=AuditAction.BREACH_REPORT_DRAFTED)
+    assert drafted.new_values["people"] == 2 and "officer@" not in str(drafted.new_values)
+
+
+def test_by_address_only_what_came_from_it(incident):
+    out = StringIO()
+    call_command("breach_report", "--from", incident.isoformat(), "--to", timezone.now().isoformat(),
+                 "--ip", "10.0.0.5", stdout=out)
+    assert "People affected: 1" in out.getvalue() and "untouched@mha.gov.in" in out.getvalue()
+
+
+def test_the_command_refuses_a_bad_period():
+    with pytest.raises(CommandError, match="Not a date and time"):
+        call_command("breach_report", "--from", "yesterday", "--to", "2026-12-01T00:00")
+    with pytest.raises(CommandError, match="at most 90 days"):
+        call_command("breach_report", "--from", "2026-01-01T00:00", "--to", "2026-06-01T00:00")
+
+
+def test_the_page_for_superadmins(incident):
+    root = make_superadmin(email="root@sandes.nic.in")
+    client = Client()
+    client.force_login(root)
+    params = {"start": incident.strftime("%Y-%m-%d %H:%M"), "end": timezone.now().strftime("%Y-%m-%d %H:%M"),
+              "actor": "", "ip": "203.0.113.9", "second_language": "mr"}
+    response = client.get("/portal/privacy/breach/", params)
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "officer@mha.gov.in" in content and "employee@mha.gov.in" in content and "honest@" not in content
+    assert DEVANAGARI.search(content)
+    bad = client.get("/portal/privacy/breach/", {**params, "end": params["start"], "ip": "not an address"})
+    assert "The end must be after the start." in bad.content.decode()
+    assert "Enter a valid IPv4 or IPv6 address." in bad.content.decode()
+    assert 'value="not an address"' in bad.content.decode()
+    someone = Client()
+    someone.force_login(UserFactory(email="someone@mha.gov.in"))
+    assert someone.get("/portal/privacy/breach/").status_code == 403
