@@ -139,12 +139,13 @@ def invite_rows(roster: RosterImport, rows: list[RosterRow], *, actor: AnyUser) 
         organisation=roster.organisation, expires_at=expires,
         invitees=[(email, name, raw_by_hash[token_hash]) for _pk, email, name, token_hash in made],
     ))
-    audit_record_many([
-        {"action": AuditAction.INVITATION_SENT, "target": Invitation(pk=pk), "actor_role": SYSTEM,
-         "new": {"roster": roster.pk, "organisation": roster.organisation_id, "email": email,
-                 "invited_by": actor.email, "expires_at": expires.isoformat()}}
-        for pk, email, _name, _hash in made
-    ])
+    # One audit event for the batch (at most ROSTER_APPLY_BATCH invitations), naming each.
+    if made:
+        audit_record_many([
+            {"action": AuditAction.INVITATION_SENT, "target": roster, "actor_role": SYSTEM,
+             "new": {"organisation": roster.organisation_id, "invited_by": actor.email,
+                     "expires_at": expires.isoformat(), "invitations": [[pk, email] for pk, email, _n, _h in made]}}
+        ])
     return {"invited": len(made), "unchanged": len(rows) - len(made)}
 
 

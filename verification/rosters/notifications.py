@@ -23,8 +23,8 @@ def organisation_languages(organisation) -> list[str]:
     return ["en", "mr" if organisation.state == "MH" else "hi"]
 
 
-def invitation_link(raw_token: str) -> str:
-    return settings.SITE_URL.rstrip("/") + reverse("verification:invitation", args=[raw_token])
+def invitation_link(raw_token: str, *, _marker: str = "T" * 43) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("verification:invitation", args=[_marker]).replace(_marker, raw_token)
 
 
 def _render(organisation, expires_at) -> tuple[str, str]:
@@ -41,8 +41,10 @@ def _render(organisation, expires_at) -> tuple[str, str]:
 def build_invitation_mails(*, organisation, expires_at, invitees: list[tuple[str, str, str]]) -> list[EmailMessage]:
     """One message per (address, name, raw token), rendered once."""
     subject, body = _render(organisation, expires_at)
+    marker = "T" * 43
+    link = invitation_link(marker)  # the path resolved once for the batch
     messages = []
     for address, name, raw_token in invitees:
-        text = body.replace(NAME_MARK, inert(name) or address).replace(LINK_MARK, invitation_link(raw_token))
+        text = body.replace(NAME_MARK, inert(name) or address).replace(LINK_MARK, link.replace(marker, raw_token))
         messages.append(EmailMessage(subject=subject, body=text, to=[address]))
     return messages

@@ -70,7 +70,9 @@ def test_apply_verifies_invites_and_changes(world, people, django_capture_on_com
     verified = AuditEvent.objects.filter(action=AuditAction.VERIFICATION_VERIFIED)
     assert verified.count() == 2 and {e.new_values["method"] for e in verified} == {"roster"}
     assert AuditEvent.objects.filter(action=AuditAction.ROSTER_DETAILS_CHANGED).get().new_values["designation"] == "Clerk"
-    assert AuditEvent.objects.filter(action=AuditAction.INVITATION_SENT).count() == 2
+    sent = AuditEvent.objects.filter(action=AuditAction.INVITATION_SENT)  # one event a batch, naming each invitation
+    assert sorted(email for e in sent for _pk, email in e.new_values["invitations"]) == [
+        "person4@pune.mahaagri.gov.in", "person5@pune.mahaagri.gov.in"]
     assert AuditEvent.objects.filter(action=AuditAction.ROSTER_APPLY_REQUESTED).get().actor_id == world["admin_office"].pk
     assert AuditEvent.objects.filter(action=AuditAction.ROSTER_APPLIED).get().new_values["invited"] == 2
 
