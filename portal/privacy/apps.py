@@ -10,7 +10,7 @@ class PrivacyConfig(AppConfig):
 
         # The core's own retention rule (accounts never verified and unused); the
         # feature apps register theirs from their own AppConfig.ready.
-        from portal.privacy import accounts_retention, personal_data  # noqa: F401, PLC0415
+        from portal.privacy import accounts_retention, checks, personal_data  # noqa: F401, PLC0415
 
         # At sign-in: a version of the data protection notice still to accept.
         from portal.privacy.notice import mark_pending_at_sign_in  # noqa: PLC0415
