@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from verification.rosters.services import roster_apply_run
+from verification.rosters.apply import roster_apply_run
 
 logger = logging.getLogger(__name__)
 SLICE_SECONDS = 200  # below the task's soft time limit
