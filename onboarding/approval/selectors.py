@@ -10,6 +10,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from onboarding.models import Application, ApprovalStep, Decision, Stage
+from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin
 
 
@@ -47,11 +48,11 @@ def state_queue_page(viewer: AnyUser, *, number: str | int | None, per_page: int
     page's rows, joined to their application and officer only after the page's ids were
     taken from the index (a subquery with LIMIT and OFFSET): a far page walks index
     entries, not joined rows. Each row carries ``overdue``, ``officer_form_name`` and
-    ``officer_form_designation``."""
+    ``officer_form_designation`` and ``jurisdiction_label``."""
     now = now or timezone.now()
     page = Paginator(state_queue(viewer).values("pk"), per_page).get_page(number)
     nodal_officer = KeyTransform("nodal_officer", "application__data")
-    page.object_list = (
+    rows = list(
         ApprovalStep.objects.filter(pk__in=page.object_list)
         .select_related("application", "application__nodal_officer")
         .only(*QUEUE_ROW_FIELDS)
@@ -62,6 +63,12 @@ def state_queue_page(viewer: AnyUser, *, number: str | int | None, per_page: int
         )
         .order_by("due_at", "id")
     )
+    # get_jurisdiction_display would build (and translate) the whole list of states and
+    # union territories for every row: once per page instead.
+    labels = dict(JURISDICTION_CHOICES)
+    for row in rows:
+        row.jurisdiction_label = labels.get(row.jurisdiction, row.jurisdiction)
+    page.object_list = rows
     return page
 
 
