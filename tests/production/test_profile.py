@@ -141,3 +141,13 @@ def test_no_secret_token_password_or_session_id_in_any_log_line(production, jour
     for name, secret in secrets.items():
         assert secret and secret not in logs, f"{name} appears in the logs"
     assert CLIENT_ADDRESS not in logs  # no client address either: the audit rows keep it, not the log
+
+
+def test_static_files_have_hashed_names_compressed_copies_and_long_cache_headers(production, journey):
+    page = Browser(production.a).get("/accounts/login/").text
+    stylesheets = re.findall(r'href="(/static/[^"]+\.css)"', page)
+    assert stylesheets and all(re.search(r"\.[0-9a-f]{12}\.css$", path) for path in stylesheets), stylesheets
+    response = Browser(production.a).get(stylesheets[0], headers={"Accept-Encoding": "br, gzip"})
+    assert response.status_code == 200
+    assert response.headers["Content-Encoding"] in {"br", "gzip"}
+    assert "max-age=315360000" in response.headers["Cache-Control"] and "immutable" in response.headers["Cache-Control"]
