@@ -471,7 +471,10 @@ LOGGING = {
         "django.request": {"filters": ["redact_secrets"]},
         "django.security.csrf": {"filters": ["redact_secrets"]},
         "django.db.backends": {"filters": ["redact_secrets"]},  # SQL, when someone turns it on
-        "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False, "filters": ["redact_secrets"]},
+        # With the request log on (production), its JSON line is the access log: gunicorn's own
+        # (the full request line, query string included) stays off.
+        "gunicorn.access": {"handlers": ["access"], "level": "WARNING" if REQUEST_LOG else "INFO", "propagate": False,
+                            "filters": ["redact_secrets"]},
         "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False, "filters": ["redact_secrets"]},
     },
 }

@@ -151,3 +151,8 @@ def test_static_files_have_hashed_names_compressed_copies_and_long_cache_headers
     assert response.status_code == 200
     assert response.headers["Content-Encoding"] in {"br", "gzip"}
     assert "max-age=315360000" in response.headers["Cache-Control"] and "immutable" in response.headers["Cache-Control"]
+
+
+def test_gunicorns_own_access_log_stays_off(production, journey):
+    # The request's JSON line is the access log; gunicorn's would repeat it with the query string.
+    assert '"gunicorn.access"' not in production.a.process.output()
