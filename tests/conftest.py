@@ -2,9 +2,9 @@ import os
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.conf import settings as django_settings
 from django.core.management import call_command
-from django.apps import apps
 from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.test import Client
