@@ -1,0 +1,84 @@
+"""The pages of roles, monitoring, rosters, API clients, profile visibility, the
+directory and data protection, each in English, Hindi and Marathi (switched with the
+selector in the page's header), screenshotted and checked with axe-core, as each role
+that uses them sees them: a superadmin (signed in with TOTP), an organisation admin and
+a verified government user. The journeys through these pages are the other browser
+tests; this one is about every page reading right in every language."""
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from tests.browser.support import sign_in, sign_out
+from tests.factories import OrganisationFactory, UserFactory
+from tests.onboarding.approval_helpers import make_superadmin, with_totp
+from tests.verification.helpers import GovernmentProfileFactory, make_admin
+from verification.models import VerificationMethod, VerificationStatus
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def verified(organisation, email, name, **fields):
+    user = UserFactory(email=email, full_name=name)
+    return GovernmentProfileFactory(
+        user=user, organisation=organisation, status=VerificationStatus.VERIFIED, official_email=email,
+        method=VerificationMethod.MANUAL, verified_at=timezone.now(), **fields,
+    )
+
+
+def visit(page, check_page, base, path, name):
+    page.goto(base + path)
+    page.wait_for_load_state("load")
+    expect(page.locator("h1")).to_have_count(1)
+    check_page.in_each_language(page, name)
+
+
+def test_every_new_page_in_each_language(page, portal, check_page):
+    department = OrganisationFactory(name="Agriculture Department, Maharashtra", short_code="MH-AGRI")
+    admin = make_admin(department, email="admin@mahaagri.gov.in", full_name="Department Admin")
+    person = verified(department, "sunil.patil@mahaagri.gov.in", "Sunil Patil", designation="Deputy Director")
+    superadmin = make_superadmin(email="anita.rao@nic.in", totp=False)
+    secret = with_totp(superadmin)
+
+    # --- A superadmin: roles, monitoring, data protection -------------------------------------
+    sign_in(page, portal, superadmin.email, secret)
+    for path, name in (
+        ("/portal/roles/", "roles"),
+        ("/portal/roles/report/", "roles-report"),
+        ("/monitoring/", "monitoring-dashboard"),
+        ("/monitoring/audit/", "monitoring-audit-log"),
+        ("/monitoring/adoption/", "monitoring-tracker"),
+        ("/portal/privacy/retention/", "privacy-retention"),
+        ("/portal/privacy/holds/", "privacy-legal-holds"),
+        ("/portal/privacy/notice/", "privacy-notice-versions"),
+        ("/portal/privacy/requests/", "privacy-requests"),
+        ("/portal/privacy/breach/", "privacy-breach"),
+    ):
+        visit(page, check_page, portal, path, name)
+    sign_out(page)
+
+    # --- An organisation admin: members, rosters, invitations, API clients, visibility, roles --
+    sign_in(page, portal, admin.email)
+    for path, name in (
+        (f"/verification/organisations/{department.pk}/members/", "members"),
+        (f"/verification/organisations/{department.pk}/rosters/", "rosters"),
+        (f"/verification/organisations/{department.pk}/invitations/", "invitations"),
+        (f"/api/organisations/{department.pk}/clients/", "api-clients"),
+        (f"/api/organisations/{department.pk}/clients/new/", "api-client-new"),
+        (f"/people/visibility/organisations/{department.pk}/", "visibility-policy"),
+        (f"/portal/roles/organisations/{department.pk}/", "organisation-admins"),
+    ):
+        visit(page, check_page, portal, path, name)
+    sign_out(page)
+
+    # --- A verified government user: the directory, a person, their own choices and data --------
+    sign_in(page, portal, person.user.email)
+    for path, name in (
+        ("/people/?q=Sunil", "directory"),
+        (f"/people/{person.pk}/", "person"),
+        ("/people/visibility/", "my-visibility"),
+        ("/privacy/my-data/", "my-data"),
+        ("/verification/", "my-verification"),
+    ):
+        visit(page, check_page, portal, path, name)
+    check_page.assert_clean()
