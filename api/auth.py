@@ -1,20 +1,64 @@
 """Authentication of the verification API: ``Authorization: Bearer <token>`` of a
 client that is not revoked, of an active organisation; then the client's rate limit
-(portal settings ``API_RATE_PER_MINUTE``) and when it was last used."""
+(portal settings ``API_RATE_PER_MINUTE``) and when it was last used.
 
+With Redis as the cache (production), a call whose client is cached costs one round
+trip to Redis for all three (a small script: the client, its counter, the last-use
+marker); otherwise (the client not cached, or the database cache of the embedded
+default) each goes through the cache on its own."""
+
+import time
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
 from api.models import ApiClient
-from api.ratelimit import rate_limit_wait
-from api.selectors import client_by_token
-from api.services import api_client_used
+from api.ratelimit import COUNTER_SECONDS, rate_key, rate_limit_wait, rate_wait, rate_window
+from api.selectors import client_by_token, client_cache_key
+from api.services import LAST_USED_RESOLUTION, api_client_last_use_record, api_client_used, used_key
+from api.tokens import looks_like_token, token_hash
+
+# KEYS: the client's cache entry, its counter of this minute, its last-use marker;
+# ARGV: the counter's lifetime, the marker's, the requests a minute. Nothing is counted
+# for a client that is not cached (the caller looks it up, then counts it); the marker
+# is set (as cache.add would) only for a request within the limit.
+CHECK_SCRIPT = """
+local client = redis.call('GET', KEYS[1])
+if not client then return false end
+local count = redis.call('INCR', KEYS[2])
+if count == 1 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
+local first = 0
+if count <= tonumber(ARGV[3]) and redis.call('SET', KEYS[3], 1, 'NX', 'EX', ARGV[2]) then first = 1 end
+return {client, count, first}
+"""
 
 
 class RateLimited(Exception):
     def __init__(self, wait: int) -> None:
         self.wait = wait
         super().__init__(f"rate limited for {wait} s")
+
+
+def checked_in_redis(digest: str, now: float) -> tuple[ApiClient, int, bool] | None:
+    """With Redis as the cache, in one round trip: the cached client of a token (its
+    hash), counted (its count this minute), and whether this request set its last-use
+    marker. None when the cache is not Redis or the client is not cached (nothing counted)."""
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        return None
+    keys = [backend.make_and_validate_key(key)
+            for key in (client_cache_key(digest), rate_key(digest, rate_window(now)), used_key(digest))]
+    redis = backend._cache.get_client(keys[0], write=True)
+    found = redis.register_script(CHECK_SCRIPT)(
+        keys=keys, args=[COUNTER_SECONDS, int(LAST_USED_RESOLUTION.total_seconds()), settings.API_RATE_PER_MINUTE])
+    if not found:
+        return None
+    raw, count, first = found
+    # The entry as client_by_token cached it (cache.set): read as the cache would.
+    return backend._cache._serializer.loads(raw), int(count), bool(first)
 
 
 class ClientToken(HttpBearer):
@@ -28,10 +72,22 @@ class ClientToken(HttpBearer):
         return self.authenticate(request, token.strip())
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiClient | None:
+        if not looks_like_token(token):
+            return None
+        digest, now = token_hash(token), time.time()
+        checked = checked_in_redis(digest, now)
+        if checked is not None:
+            client, count, first_use = checked
+            wait = rate_wait(count, now)
+            if wait:
+                raise RateLimited(wait)
+            if first_use:
+                api_client_last_use_record(client=client)
+            return client
         client = client_by_token(token)
         if client is None:
             return None
-        wait = rate_limit_wait(client.pk)
+        wait = rate_limit_wait(digest, now=now)
         if wait:
             raise RateLimited(wait)
         api_client_used(client=client)

@@ -4,7 +4,11 @@ worker and machine: Redis in production, the database cache in the embedded defa
 A fixed window of one minute per client, its counter named after the minute (so a
 counter is only ever touched during its own minute, and expires after it): the first
 request of a minute adds it, the others increment it. At most ``API_RATE_PER_MINUTE`` requests a minute
-are answered; the others are told how many seconds remain until the next minute."""
+are answered; the others are told how many seconds remain until the next minute.
+
+A client is counted under its token's hash (one token per client, never changed), so
+that with Redis the token's check, the count and the last-use marker are one round
+trip (api.auth) before the client is known."""
 
 import math
 import time
@@ -13,19 +17,34 @@ from django.conf import settings
 from django.core.cache import cache
 
 WINDOW_SECONDS = 60
+COUNTER_SECONDS = WINDOW_SECONDS + 5  # a counter outlives its minute a little
 
 
-def rate_limit_wait(client_id: int, *, now: float | None = None) -> int:
-    """Count one request of the client; 0 if it may be answered, else the seconds to
-    wait (at least 1) before the client's next request will be."""
+def rate_window(now: float) -> int:
+    return int(now // WINDOW_SECONDS)
+
+
+def rate_key(subject: str | int, window: int) -> str:
+    """The cache key of a client's counter for one minute (``subject``: its token's hash)."""
+    return f"api-rate:{subject}:{window}"
+
+
+def rate_wait(count: int, now: float) -> int:
+    """0 if the ``count``-th request of the minute of ``now`` may be answered, else the
+    seconds to wait (at least 1) before the client's next request will be."""
+    if count <= settings.API_RATE_PER_MINUTE:
+        return 0
+    return max(1, math.ceil((rate_window(now) + 1) * WINDOW_SECONDS - now))
+
+
+def rate_limit_wait(subject: str | int, *, now: float | None = None) -> int:
+    """Count one request of the client (``subject``: its token's hash); 0 if it may be
+    answered, else the seconds to wait (at least 1) before the client's next request will be."""
     now = time.time() if now is None else now
-    window = int(now // WINDOW_SECONDS)
-    key = f"api-rate:{client_id}:{window}"
+    key = rate_key(subject, rate_window(now))
     try:
         count = cache.incr(key)  # most requests: the minute's counter exists
     except ValueError:
         # The first request of the minute (or two at once: one adds, the other increments).
-        count = 1 if cache.add(key, 1, timeout=WINDOW_SECONDS + 5) else cache.incr(key)
-    if count <= settings.API_RATE_PER_MINUTE:
-        return 0
-    return max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
+        count = 1 if cache.add(key, 1, timeout=COUNTER_SECONDS) else cache.incr(key)
+    return rate_wait(count, now)

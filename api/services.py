@@ -105,12 +105,23 @@ def api_client_revoke(*, client_id: int, actor: AnyUser, request: HttpRequest | 
     return client
 
 
+def used_key(digest: str) -> str:
+    """The cache key of the marker that the last use of the client of a token (its
+    hash) was recorded this minute."""
+    return f"api-used:{digest}"
+
+
 def api_client_used(*, client: ApiClient, now: datetime | None = None) -> None:
     """Record that the client's token was used: one UPDATE at most once a minute per
     client (a marker in the cache says it was written this minute), never a write per
     request."""
-    if not cache.add(f"api-used:{client.pk}", 1, int(LAST_USED_RESOLUTION.total_seconds())):
-        return
+    if cache.add(used_key(client.token_hash), 1, int(LAST_USED_RESOLUTION.total_seconds())):
+        api_client_last_use_record(client=client, now=now)
+
+
+def api_client_last_use_record(*, client: ApiClient, now: datetime | None = None) -> None:
+    """The UPDATE of api_client_used, for a caller that set the marker itself (api.auth,
+    in the same round trip to Redis as the rate counter)."""
     now = now or timezone.now()
     ApiClient.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_RESOLUTION),
                              pk=client.pk).update(last_used_at=now)

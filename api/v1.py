@@ -20,9 +20,9 @@ from ninja.openapi.views import default_home, openapi_json
 from api.auth import ClientToken, RateLimited, client_token
 from portal.access import rule
 from portal.accounts.official_email import normalise_domain
-from verification.selectors import verified_profile_by_contact
+from verification.selectors import verified_person_by_contact
 from verification.validators import clean_mobile
-from verification.visibility.rules import API_CLIENT, visible_profile
+from verification.visibility.rules import API_CLIENT, visible_fetched
 
 EMAIL_MAX = 254
 MOBILE_MAX = 20
@@ -178,25 +178,25 @@ def _profile_for(query: VerificationQuery):
         raise _input_error("email" if email else "mobile", _("Give exactly one of email and mobile."), "one_of")
     if email:
         try:
-            return verified_profile_by_contact(emails=email_forms(email))
+            return verified_person_by_contact(emails=email_forms(email))
         except ValueError:
             raise _input_error("email", _("Enter a valid email address."), "invalid_email") from None
     try:
         mobile = clean_mobile(mobile)
     except ValidationError:
         raise _input_error("mobile", _("Enter a 10-digit Indian mobile number."), "invalid_mobile") from None
-    return verified_profile_by_contact(mobile=mobile)
+    return verified_person_by_contact(mobile=mobile)
 
 
-def _person_fields(profile) -> dict:
+def _person_fields(found: dict) -> dict:
     """What an API client sees of the person of a verified profile: the fields whose
     audience includes any verified government user, as the person's organisation (and
-    the person) set them; the keys are PersonOut's. The profile carries its user and
-    organisation (select_related).
+    the person) set them; the keys are PersonOut's. ``found`` is the lookup's row, which
+    holds what the visibility rules decide on (verified_person_by_contact): no query.
 
-    The single place the API's person data comes from, through the visibility rules'
-    one function (verification.visibility.rules.visible_profile, as API_CLIENT)."""
-    seen = visible_profile(API_CLIENT, profile)
+    The single place the API's person data comes from, through the visibility rules
+    (verification.visibility.rules.visible_fetched, as API_CLIENT)."""
+    seen = visible_fetched(API_CLIENT, found)
     if seen is None:
         return dict.fromkeys(PersonOut.model_fields)
     return {name: seen.values.get(name) for name in PersonOut.model_fields}
@@ -213,12 +213,12 @@ def _person_fields(profile) -> dict:
 def verification_lookup(request, query: Query[VerificationQuery]):
     """Give exactly one of `email` and `mobile`. Answers 200 whether or not the person is verified; a
     suspended verification counts as not verified."""
-    profile = _profile_for(query)
-    if profile is None:
+    found = _profile_for(query)
+    if found is None:
         return {"verified": False, "organisation": None, "person": None}
-    organisation = profile.organisation
     return {
         "verified": True,
-        "organisation": {"name": organisation.name, "short_code": organisation.short_code, "state": organisation.state},
-        "person": _person_fields(profile),
+        "organisation": {"name": found["organisation__name"], "short_code": found["organisation__short_code"],
+                         "state": found["organisation__state"]},
+        "person": _person_fields(found),
     }

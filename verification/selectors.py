@@ -4,8 +4,10 @@ above it) and superadmins see its requests and members (portal.permissions).
 Nobody else lists an organisation's members."""
 
 from collections.abc import Iterable
+from functools import cache
 
 from allauth.account.models import EmailAddress
+from django.db import connection
 from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Value, When
 from django.http import Http404
 
@@ -14,6 +16,7 @@ from portal.organisations.models import Organisation, OrganisationDomain, Organi
 from portal.organisations.states import State
 from portal.permissions import AnyUser, administered_organisations, is_auditor, is_superadmin
 from verification.models import HELD_STATUSES, GovernmentProfile, VerificationSettings, VerificationStatus
+from verification.visibility.rules import FETCHED
 
 SEARCH_LIMIT = 50
 
@@ -213,18 +216,57 @@ def members_of(organisation: Organisation, *, query: str = "", verified_only: bo
 
 # The verification API ----------------------------------------------------------------------
 
-def verified_profile_by_contact(*, emails: Iterable[str] = (), mobile: str = "") -> GovernmentProfile | None:
-    """The verified profile (status verified only: a suspended one is not) in an active
-    organisation held with one of ``emails`` as its official address (as stored: lower
-    case) or with ``mobile`` (as stored: "+91" and ten digits), with its organisation and
-    person; the latest verified when several. One query. Platform-wide on purpose (the
-    verification API answers about any verified government user); what is shown of the
-    person goes through the visibility rules."""
-    emails = [email for email in emails if email]
-    if not emails and not mobile:
-        return None
+# What the API answers of the organisation, besides FETCHED (its name is among them).
+API_ORGANISATION = ("organisation__short_code", "organisation__state")
+
+
+def _verified_by_contact(*, emails: Iterable[str] = (), mobile: str = "") -> QuerySet[GovernmentProfile]:
     found = GovernmentProfile.objects.filter(
         status=VerificationStatus.VERIFIED, organisation__status=OrganisationStatus.ACTIVE
     )
     found = found.filter(official_email__in=emails) if emails else found.filter(mobile=mobile)
-    return found.select_related("organisation", "user").order_by("-verified_at", "-id").first()
+    return found.order_by("-verified_at", "-id").values(*FETCHED, *API_ORGANISATION)[:1]
+
+
+def _placeholders(email_count: int) -> tuple[str, ...]:
+    return tuple(f"<address {i}>" for i in range(email_count)) if email_count else ("<mobile>",)
+
+
+@cache
+def _verified_by_contact_sql(email_count: int) -> tuple[str, tuple, tuple[str, ...]]:
+    """The SQL of ``_verified_by_contact`` for ``email_count`` addresses (0: a mobile
+    number), compiled once per process: its parameters with a placeholder for each
+    address or the number (a value none of the query's own is), and the names of its
+    columns."""
+    placeholders = _placeholders(email_count)
+    queryset = (_verified_by_contact(emails=placeholders) if email_count
+                else _verified_by_contact(mobile=placeholders[0]))
+    sql, params = queryset.query.sql_with_params()
+    assert sum(param in placeholders for param in params) == len(placeholders)
+    query = queryset.query
+    return sql, params, (*query.extra_select, *query.values_select, *query.annotation_select)
+
+
+def verified_person_by_contact(*, emails: Iterable[str] = (), mobile: str = "") -> dict | None:
+    """The verified profile (status verified only: a suspended one is not) in an active
+    organisation held with one of ``emails`` as its official address (as stored: lower
+    case) or with ``mobile`` (as stored: "+91" and ten digits), the latest verified when
+    several: its values by lookup, what the visibility rules decide on
+    (``visibility.rules.FETCHED``: each field's value and audiences' columns, for
+    ``visible_fetched``) and ``API_ORGANISATION``. Platform-wide on purpose (the
+    verification API answers about any verified government user); what is shown of the
+    person goes through the visibility rules.
+
+    One query, called for every request of the API: its SQL is compiled once per shape
+    (one or two addresses, or a number), not by the ORM at each call, which cost more
+    than PostgreSQL answering it."""
+    emails = [email for email in emails if email]
+    if not emails and not mobile:
+        return None
+    sql, template, columns = _verified_by_contact_sql(len(emails))
+    given = dict(zip(_placeholders(len(emails)), emails or [mobile], strict=True))
+    params = [given.get(param, param) if isinstance(param, str) else param for param in template]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return dict(zip(columns, row, strict=True)) if row is not None else None

@@ -4,6 +4,8 @@ Every page, export, PDF and API answer that shows a government user goes through
 ``visible_profiles`` (a list) or ``visible_profile`` (one person): both annotate the
 profiles, in the query that fetches them, with the viewer's *level* for each row and
 each field's *audience*, and a field is shown when its audience reaches the level.
+The verification API, whose one query per call also reads the audiences' columns
+(``FETCHED``), has the same decision made on those values by ``visible_fetched``.
 
 Levels (the narrowest audience a viewer still belongs to, for one person):
 
@@ -248,6 +250,41 @@ def visible_profiles(user: AnyUser | Viewer, queryset: QuerySet[GovernmentProfil
     same query: map ``view_of`` over the rows."""
     viewer = user if isinstance(user, Viewer) else viewer_of(user)
     return listed(viewer, queryset).select_related("user", "organisation")
+
+
+# One person, fetched with the audiences' columns (for a viewer who is no person) -------------
+
+# What to fetch of a profile (``.values(*FETCHED)``, lookups from GovernmentProfile) for
+# ``visible_fetched`` to decide on, in the query that finds it: each field's value, and
+# the columns its audience comes from (a left join each: a row may be absent).
+POLICY_OF = {name: f"organisation__visibility_policy__{column_of(name)}" for name in FIELDS}
+OWN_OF = {name: f"user__personal_visibility__{column_of(name)}" for name in FIELDS}
+FETCHED = ("pk", "status", *SOURCES.values(), *POLICY_OF.values(), *OWN_OF.values())
+
+
+def audience_of(name: str, policy: int | None, own: int | None) -> int:
+    """A field's audience from the columns ``audience_expression`` reads: the narrower
+    of the organisation's policy (its default when it has none: None) and the person's
+    own choice (None: the organisation's)."""
+    return min(int(DEFAULT_AUDIENCES[name]) if policy is None else policy, EVERYONE if own is None else own)
+
+
+def visible_fetched(viewer: Viewer, row: dict) -> PersonView | None:
+    """What a viewer who is no person (API_CLIENT, someone signed out) sees of one
+    profile whose ``FETCHED`` columns the caller's own query read (``row``: lookup to
+    value), or None when they may not find them at all. No query. The same decision as
+    ``visible_profile``, made on fetched values instead of in SQL: the constant level of
+    ``level_expression``, ``audience_expression`` as ``audience_of``, and ``listed``'s
+    conditions (tests/verification/visibility/test_rules.py checks they agree)."""
+    if viewer.user_id is not None:
+        raise ValueError("visible_fetched is for a viewer who is no person: use visible_profile")
+    level = VERIFIED if viewer.client else EVERYONE
+    audiences = {name: audience_of(name, row[POLICY_OF[name]], row[OWN_OF[name]]) for name in FIELDS}
+    if row["status"] != VerificationStatus.VERIFIED or max(audiences.values()) < level:
+        return None  # listed(): a suspended profile only for its admins and the person; some field visible
+    values = {name: (row[SOURCES[name]] if audiences[name] >= level else None) for name in FIELDS}
+    return PersonView(pk=row["pk"], status=row["status"], status_label=VerificationStatus(row["status"]).label,
+                      is_self=False, values=values)
 
 
 def visible_profile(user: AnyUser | Viewer, profile: GovernmentProfile | int) -> PersonView | None:

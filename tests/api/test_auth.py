@@ -1,0 +1,117 @@
+"""The API's token check with Redis as the cache (production): a call whose client is
+cached costs one round trip to Redis (api.auth.CHECK_SCRIPT: the client, its rate
+counter, its last-use marker) and one query. The other API tests run with the
+database cache (the embedded default), which goes through the cache's operations one
+by one; the behaviour must be the same. A redis-server is started on a free port."""
+
+import shutil
+import socket
+import subprocess
+import time
+from datetime import timedelta
+
+import pytest
+import redis
+from django.core.cache import cache
+from django.test import Client
+
+from api.models import ApiClient
+from api.services import api_client_revoke, used_key
+from tests.api.conftest import bearer
+
+URL = "/api/v1/verifications"
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(tmp_path_factory.mktemp("redis"))],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            redis.Redis.from_url(url).ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                server.kill()
+                raise
+            time.sleep(0.1)
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_cache(redis_url, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
+    cache.clear()
+    server = redis.Redis.from_url(redis_url)
+    yield server
+    cache.clear()
+
+
+def commands(server):
+    """Redis commands run so far, by name."""
+    return {name.removeprefix("cmdstat_"): stats["calls"] for name, stats in server.info("commandstats").items()}
+
+
+def get(world, token=None, **params):
+    return Client().get(URL, params or {"email": "asha.kulkarni@mahaagri.gov.in"},
+                        **bearer(world["token_a"] if token is None else token))
+
+
+def test_a_call_is_one_round_trip_to_redis_and_one_query(world, redis_cache, django_assert_num_queries):
+    assert get(world).status_code == 200  # the first of the minute: the client read and cached, last use recorded
+    before = commands(redis_cache)
+    with django_assert_num_queries(1):  # the profile and what the visibility rules decide on
+        response = get(world)
+    assert response.status_code == 200
+    assert response.json()["person"]["name"] == "Asha Kulkarni"
+    after = commands(redis_cache)
+    ran = {name: calls - before.get(name, 0) for name, calls in after.items() if calls != before.get(name, 0)}
+    # One command sent: the script (Redis counts the commands it runs too); and this test's own INFO.
+    assert ran == {"evalsha": 1, "get": 1, "incr": 1, "set": 1, "info": 1}, ran
+
+
+def test_a_revoked_token_is_401_at_once(world, redis_cache):
+    assert get(world).status_code == 200
+    assert get(world).status_code == 200  # the client is cached
+    api_client_revoke(client_id=world["client_a"].pk, actor=world["admin_a"])
+    response = get(world)
+    assert response.status_code == 401
+    assert response.json()["detail"].startswith("Send a valid API token")
+
+
+def test_an_unknown_token_is_401_and_counts_nothing(world, redis_cache):
+    assert get(world, token="sandes_00000000_" + "A" * 43).status_code == 401
+    assert not [key for key in redis_cache.keys("*") if b"api-rate" in key or b"api-used" in key]
+
+
+def test_over_the_rate_limit_is_429_per_client(world, redis_cache, settings):
+    settings.API_RATE_PER_MINUTE = 3
+    for _ in range(3):
+        assert get(world).status_code == 200
+    response = get(world)
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert response.json()["detail"].startswith("Too many requests")
+    assert get(world, token=world["token_b"]).status_code == 200
+
+
+def test_last_use_is_recorded_at_most_once_a_minute(world, redis_cache):
+    client = world["client_a"]
+    get(world)
+    first = ApiClient.objects.get(pk=client.pk).last_used_at
+    assert first is not None
+    ApiClient.objects.filter(pk=client.pk).update(last_used_at=first - timedelta(minutes=2))
+    get(world)
+    assert ApiClient.objects.get(pk=client.pk).last_used_at == first - timedelta(minutes=2)  # within the minute
+    cache.delete(used_key(client.token_hash))  # a minute later, the marker has expired
+    get(world)
+    assert ApiClient.objects.get(pk=client.pk).last_used_at > first - timedelta(seconds=1)
