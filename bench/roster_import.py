@@ -63,8 +63,8 @@ def _world(tag):
 
 
 def run_portal(path: Path, tag: str) -> dict:
-    from verification.rosters.models import Invitation
     from verification.rosters.apply import roster_apply_run
+    from verification.rosters.models import Invitation
     from verification.rosters.services import roster_apply_request
     from verification.rosters.tasks import roster_apply
 
