@@ -8,12 +8,14 @@ marker); otherwise (the client not cached, or the database cache of the embedded
 default) each goes through the cache on its own."""
 
 import time
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 from ninja.security import HttpBearer
+from redis import Redis
 
 from api.models import ApiClient
 from api.ratelimit import COUNTER_SECONDS, rate_key, rate_limit_wait, rate_wait, rate_window
@@ -42,6 +44,13 @@ class RateLimited(Exception):
         super().__init__(f"rate limited for {wait} s")
 
 
+@lru_cache(maxsize=4)
+def _check_script(pool):
+    """CHECK_SCRIPT on a client of the cache's connection pool, made once per pool (the
+    cache makes a client, with its table of a few hundred reply parsers, per operation)."""
+    return Redis(connection_pool=pool).register_script(CHECK_SCRIPT)
+
+
 def checked_in_redis(digest: str, now: float) -> tuple[ApiClient, int, bool] | None:
     """With Redis as the cache, in one round trip: the cached client of a token (its
     hash), counted (its count this minute), and whether this request set its last-use
@@ -51,9 +60,9 @@ def checked_in_redis(digest: str, now: float) -> tuple[ApiClient, int, bool] | N
         return None
     keys = [backend.make_and_validate_key(key)
             for key in (client_cache_key(digest), rate_key(digest, rate_window(now)), used_key(digest))]
-    redis = backend._cache.get_client(keys[0], write=True)
-    found = redis.register_script(CHECK_SCRIPT)(
-        keys=keys, args=[COUNTER_SECONDS, int(LAST_USED_RESOLUTION.total_seconds()), settings.API_RATE_PER_MINUTE])
+    script = _check_script(backend._cache._get_connection_pool(write=True))
+    found = script(keys=keys, args=[COUNTER_SECONDS, int(LAST_USED_RESOLUTION.total_seconds()),
+                                    settings.API_RATE_PER_MINUTE])
     if not found:
         return None
     raw, count, first = found
