@@ -91,8 +91,9 @@ def test_the_approval_letter_in_english_and_hindi_outside_maharashtra(django_cap
     english_text, hindi_text = squash(pdf_text(english)), pdf_text(hindi)
     assert "10 March 2026" in english_text and "/ प्रति" not in english_text  # one language per letter
     # Rendered in Hindi (words pypdf reads back whole: it splits some conjuncts and vowel signs,
-    # which a screenshot of the page showed drawn correctly).
-    assert "संदर्भ संख्या" in hindi_text and "प्रति:" in hindi_text and "To:" not in hindi_text
+    # which a rendering of the page to PNG showed drawn correctly).
+    assert "भारत सरकार" in hindi_text and "अनुमोदन पत्र" in hindi_text
+    assert "Government of India" not in hindi_text and "To:" not in hindi_text
     assert application.reference in hindi_text
     assert client.get(f"/onboarding/{application.pk}/approval-letter.pdf?language=mr").status_code == 404
 
