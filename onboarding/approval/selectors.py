@@ -26,12 +26,19 @@ def state_steps_visible_to(viewer: AnyUser) -> QuerySet[ApprovalStep]:
     return _in_jurisdictions_of(viewer, ApprovalStep.objects.filter(stage=Stage.STATE))
 
 
-def state_queue(viewer: AnyUser) -> QuerySet[ApprovalStep]:
-    """Open state steps the viewer may decide, the earliest due first: an overdue step
-    is due before any other, so overdue ones come first, then the oldest (every step of
-    a stage gets the same number of days). Ordered by columns the partial index
-    ``state_queue_idx`` (jurisdiction, due date, id of open state steps) serves."""
-    return state_steps_visible_to(viewer).filter(decision="").order_by("due_at", "id")
+def _overdue(now: datetime) -> Case:
+    return Case(When(due_at__lte=now, then=Value(True)), default=Value(False), output_field=BooleanField())
+
+
+def state_queue(viewer: AnyUser, *, now: datetime | None = None) -> QuerySet[ApprovalStep]:
+    """Open state steps the viewer may decide: overdue first, then the oldest. Only the
+    steps' own narrow columns: the open state steps of a jurisdiction are found through
+    the partial index ``state_queue_idx`` and sorted in memory, with nothing joined."""
+    now = now or timezone.now()
+    return (
+        state_steps_visible_to(viewer).filter(decision="")
+        .annotate(overdue=_overdue(now)).order_by("-overdue", "opened_at", "id")
+    )
 
 
 # What a row of the queue shows, and nothing else: not the application's answers (its
@@ -46,22 +53,22 @@ QUEUE_ROW_FIELDS = (
 def state_queue_page(viewer: AnyUser, *, number: str | int | None, per_page: int, now: datetime | None = None) -> Page:
     """One page of ``state_queue``: two queries whatever the page. The count, and the
     page's rows, joined to their application and officer only after the page's ids were
-    taken from the index (a subquery with LIMIT and OFFSET): a far page walks index
-    entries, not joined rows. Each row carries ``overdue``, ``officer_form_name`` and
+    taken from the steps alone (a subquery with LIMIT and OFFSET): a far page sorts
+    narrow rows, not joined ones with every application's answers. Each row carries ``overdue``, ``officer_form_name`` and
     ``officer_form_designation`` and ``jurisdiction_label``."""
     now = now or timezone.now()
-    page = Paginator(state_queue(viewer).values("pk"), per_page).get_page(number)
+    page = Paginator(state_queue(viewer, now=now).values("pk"), per_page).get_page(number)
     nodal_officer = KeyTransform("nodal_officer", "application__data")
     rows = list(
         ApprovalStep.objects.filter(pk__in=page.object_list)
         .select_related("application", "application__nodal_officer")
         .only(*QUEUE_ROW_FIELDS)
         .annotate(
-            overdue=Case(When(due_at__lte=now, then=Value(True)), default=Value(False), output_field=BooleanField()),
+            overdue=_overdue(now),
             officer_form_name=Trim(KeyTextTransform("name", nodal_officer)),
             officer_form_designation=Trim(KeyTextTransform("designation", nodal_officer)),
         )
-        .order_by("due_at", "id")
+        .order_by("-overdue", "opened_at", "id")
     )
     # get_jurisdiction_display would build (and translate) the whole list of states and
     # union territories for every row: once per page instead.
