@@ -34,10 +34,12 @@ from django.utils import timezone
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record, audit_record_many
 from portal.organisations.models import Membership, MembershipRole
+from portal.organisations.services import organisation_admins_lapse
 from portal.tokens import token_digest, token_new
 from verification import notifications
 from verification.models import (
     HELD_STATUSES,
+    VERIFICATION_ENDED,
     AddressConfirmation,
     EndReason,
     GovernmentProfile,
@@ -106,11 +108,14 @@ def _claim(profile_ids: Iterable[int], condition: Q) -> list[GovernmentProfile]:
 
 
 def _end_memberships(profiles: list[GovernmentProfile]) -> None:
-    """Members stop being members (an admin's role is granted and ended elsewhere): one query."""
+    """Members stop being members (one query), and admins of those organisations stop
+    being their admins (the core service, audited)."""
     pairs = Q()
     for profile in profiles:
         pairs |= Q(organisation_id=profile.organisation_id, user_id=profile.user_id)
     Membership.objects.filter(pairs, role=MembershipRole.MEMBER, is_active=True).update(is_active=False)
+    organisation_admins_lapse(pairs=[(profile.organisation_id, profile.user_id) for profile in profiles],
+                              reason=VERIFICATION_ENDED)
 
 
 def _end_by_system(profiles: list[GovernmentProfile], *, to: str, reason_code: str, action: AuditAction, actor_role: str,

@@ -53,6 +53,11 @@ class EndReason(models.TextChoices):
 ADMIN_END_REASONS = [(value, label) for value, label in EndReason.choices if value != EndReason.UNCONFIRMED]
 
 
+# Why an admin role ends when the person's verification in that organisation ends: the
+# reason the audit row of that ending carries (a stable value).
+VERIFICATION_ENDED = "verification_ended"
+
+
 class GovernmentProfile(models.Model):
     """A person as a government user of one organisation, and where their
     verification stands: who decided last, when, how (for a verification) and why."""

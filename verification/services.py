@@ -22,11 +22,13 @@ from django.utils.translation import gettext as _
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus
+from portal.organisations.services import organisation_admins_lapse
 from portal.permissions import AnyUser, is_auditor, is_superadmin, may_administer
 from portal.text import multi_line, single_line
 from verification import notifications
 from verification.models import (
     HELD_STATUSES,
+    VERIFICATION_ENDED,
     EndReason,
     GovernmentProfile,
     VerificationMethod,
@@ -135,10 +137,12 @@ def _membership_start(profile: GovernmentProfile) -> None:
 
 
 def _membership_end(profile: GovernmentProfile) -> None:
-    """A member stops being one (an admin's role is granted and ended elsewhere)."""
+    """A member stops being one; an admin of the organisation stops being its admin too
+    (the verification the role rested on has ended: the core service audits it)."""
     Membership.objects.filter(
         organisation_id=profile.organisation_id, user_id=profile.user_id, role=MembershipRole.MEMBER, is_active=True
     ).update(is_active=False)
+    organisation_admins_lapse(pairs=[(profile.organisation_id, profile.user_id)], reason=VERIFICATION_ENDED)
 
 
 # Asking ---------------------------------------------------------------------------------------

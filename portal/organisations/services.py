@@ -394,6 +394,35 @@ def organisation_admin_revoke(
     return membership
 
 
+def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str) -> int:
+    """Admin roles whose ground is gone: the person's verification in that organisation
+    ended (revoked, suspended, moved to another organisation, lapsed). Each (organisation
+    id, user id) pair that holds the admin role loses it at once, by the system, with an
+    audit row, and is no longer a member either. Unlike a revocation by an administrator,
+    the last-admin rule does not hold it back: the fact the role rested on is gone, and
+    the admins of the organisations above and the superadmins act for the organisation.
+    Returns how many roles ended."""
+    condition = Q()
+    for organisation_id, user_id in pairs:
+        condition |= Q(organisation_id=organisation_id, user_id=user_id)
+    if not condition:
+        return 0
+    ended_count = 0
+    # No savepoint: the callers end the verification in their own transaction, and one
+    # query (none found) is all it costs them when the person is no admin.
+    with transaction.atomic(savepoint=False):
+        memberships = (Membership.objects.select_for_update(of=("self",)).select_related("user", "organisation")
+                       .filter(condition, role=MembershipRole.ADMIN, is_active=True).order_by("pk"))
+        for membership in memberships:
+            membership.member_before_admin = False
+            _admin_end(membership)
+            audit_record(actor=None, action=AuditAction.MEMBERSHIP_REVOKED, target=membership.organisation,
+                         old={"user": membership.user.email, "role": MembershipRole.ADMIN},
+                         new={"member": False, "reason": reason})
+            ended_count += 1
+    return ended_count
+
+
 def role_expiries_record(*, limit: int = 500) -> dict[str, int]:
     """Record in the audit log, once each, the roles whose end date has passed (they
     already count for nothing: portal.permissions reads the end dates): platform role

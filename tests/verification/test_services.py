@@ -12,6 +12,7 @@ from django.utils import timezone
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import Membership, MembershipRole, OrganisationStatus
+from portal.permissions import may_administer
 from tests.factories import OrganisationFactory, UserFactory
 from tests.verification.helpers import DETAILS, GovernmentProfileFactory
 from verification import services
@@ -428,3 +429,45 @@ def test_superannuation_date_is_kept(world):
     future = timezone.localdate() + timedelta(days=3000)
     profile = ask(world, superannuation_date=future)
     assert profile.superannuation_date == future and isinstance(profile.superannuation_date, date)
+
+
+# An admin's verification ends: so does the admin role it rested on ------------------------------
+
+def verified_admin(world, **fields):
+    """The office's admin, also verified as a member of the office."""
+    admin = world["admin_office"]
+    return GovernmentProfileFactory(user=admin, organisation=world["office"], status=VerificationStatus.VERIFIED,
+                                    official_email=admin.email, **fields)
+
+
+@pytest.mark.parametrize("end", ["revoke", "suspend"])
+def test_an_admin_whose_verification_ends_stops_administering_the_organisation(world, end):
+    profile = verified_admin(world)
+    admin, office = world["admin_office"], world["office"]
+    assert may_administer(admin, office)
+    service = {"revoke": services.profile_revoke, "suspend": services.profile_suspend}[end]
+    service(profile_id=profile.pk, reason_code="misuse", actor=world["admin_parent"])
+    admin = type(admin).objects.get(pk=admin.pk)  # guardian's permission cache is per object
+    assert not may_administer(admin, office)
+    assert not Membership.objects.filter(user=admin, organisation=office, is_active=True).exists()
+    [event] = AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED, target_id=str(office.pk))
+    assert event.actor_id is None and event.new_values == {"member": False, "reason": "verification_ended"}
+    # Reinstating a suspension gives back the membership, not the admin role: that is granted again.
+    if end == "suspend":
+        services.profile_reinstate(profile_id=profile.pk, actor=world["admin_parent"])
+        assert not may_administer(type(admin).objects.get(pk=admin.pk), office)
+
+
+def test_an_admin_verified_elsewhere_stops_administering_the_old_organisation(world):
+    verified_admin(world)
+    admin = world["admin_office"]
+    moved = GovernmentProfileFactory(user=admin, organisation=world["other"], official_email=admin.email)
+    services.join_request_decide(profile_id=moved.pk, decision="verify", actor=world["admin_other"])
+    assert not may_administer(type(admin).objects.get(pk=admin.pk), world["office"])
+
+
+def test_ending_a_verification_leaves_other_admins_and_other_organisations_alone(world, verified):
+    services.profile_revoke(profile_id=verified.pk, reason_code="left_service", actor=world["admin_office"])
+    assert may_administer(world["admin_office"], world["office"])
+    assert may_administer(world["admin_parent"], world["parent"])
+    assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).exists()
