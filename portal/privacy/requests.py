@@ -137,9 +137,9 @@ def privacy_requests_sweep(*, now=None) -> dict:
     with transaction.atomic():
         soon = list(PrivacyRequest.objects.select_for_update(skip_locked=True).filter(
             status=PrivacyRequestStatus.OPEN, reminded_at__isnull=True, due_at__gt=now,
-            due_at__lte=now + timedelta(days=settings.PRIVACY_REQUEST_REMINDER_DAYS_BEFORE))[:500])
+            due_at__lte=now + timedelta(days=settings.PRIVACY_REQUEST_REMINDER_DAYS_BEFORE)).order_by("due_at", "pk")[:500])
         overdue = list(PrivacyRequest.objects.select_for_update(skip_locked=True).filter(
-            status=PrivacyRequestStatus.OPEN, escalated_at__isnull=True, due_at__lte=now)[:500])
+            status=PrivacyRequestStatus.OPEN, escalated_at__isnull=True, due_at__lte=now).order_by("due_at", "pk")[:500])
         for rows, field, template, action, key in (
             (soon, "reminded_at", "request_reminder", AuditAction.PRIVACY_REQUEST_REMINDED, "reminded"),
             (overdue, "escalated_at", "request_escalated", AuditAction.PRIVACY_REQUEST_ESCALATED, "escalated"),

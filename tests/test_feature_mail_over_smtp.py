@@ -1,0 +1,332 @@
+"""The mail of the portal's features beyond onboarding, delivered through the outbox to a
+real SMTP server on loopback and read back from the bytes the server received, with the
+checks of tests/test_every_mail_over_smtp.py (each subject decodes to exactly the text
+meant, the address headers to the addresses meant, no encoded word left, the Devanagari
+of the body intact), and: every link in the body is on settings.SITE_URL and resolves to
+one of the portal's URL patterns.
+
+- Verification decisions, through the services that decide (verification/services.py):
+  every template under templates/verification/email/ found by its ``*_subject.txt``
+  that the lifecycle and the rosters do not send, in the language the person asked in
+  (English, Hindi, Marathi).
+- The yearly address confirmation, its reminder, the suspension when unconfirmed and
+  the lapse at superannuation, through the beat tasks (verification/lifecycle.py), with
+  the clock moved.
+- Roster invitations (verification/rosters/invitations.py), in English and the
+  organisation's language (Marathi for Maharashtra, Hindi elsewhere).
+- The adoption tracker's reminder (monitoring/services.py), English and the second language.
+- Data protection: the superadmins' reminder and escalation of requests (every template
+  under templates/privacy/email/), and the draft application's erasure reminder
+  (onboarding/retention.py), through the real sweep and retention code.
+"""
+
+import re
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import resolve
+from django.utils import timezone, translation
+
+from monitoring import services as monitoring_services
+from monitoring.models import ExpectedOffice
+from monitoring.tracker import TrackerStatus
+from onboarding.retention import drafts_remind
+from portal.organisations.models import Membership, MembershipRole, OrganisationDomain
+from portal.privacy.models import RetentionKind
+from portal.privacy.requests import privacy_request_make, privacy_requests_sweep
+from portal.privacy.retention import retention_policies
+from portal.text import inert
+from tests.factories import ApplicationFactory, OrganisationFactory, UserFactory
+from tests.onboarding.approval_helpers import make_superadmin
+from tests.test_every_mail_over_smtp import DEVANAGARI, assert_delivered_exactly, rendered, send_and_receive
+from tests.verification.helpers import GovernmentProfileFactory, make_admin
+from tests.verification.rosters.helpers import csv_bytes, person, upload
+from verification import services as verification_services
+from verification import tasks
+from verification.models import EndReason, VerificationStatus
+from verification.rosters import services as roster_services
+from verification.rosters.models import Invitation
+from verification.services import JoinDecision
+
+pytestmark = pytest.mark.django_db
+
+EMAIL_DIR = Path(settings.BASE_DIR) / "templates"
+IST = ZoneInfo("Asia/Kolkata")
+START = datetime(2026, 1, 5, 10, 0, tzinfo=IST)
+YEAR = timedelta(days=365)
+LANGUAGES = ("en", "hi", "mr")
+URL = re.compile(r"https?://[^\s<>\"']+")
+# A name with what a plain-text mail must keep as typed: an ampersand, an apostrophe,
+# Devanagari.
+ORGANISATION = "कृषी विभाग & Collector's Office, Pune"
+
+
+def templates_in(folder):
+    return sorted(path.name.removesuffix("_subject.txt") for path in (EMAIL_DIR / folder).glob("*_subject.txt"))
+
+
+VERIFICATION_TEMPLATES = templates_in("verification/email")
+LIFECYCLE_TEMPLATES = {"confirm_address", "confirm_address_reminder", "unconfirmed_suspended", "lapsed"}
+ROSTER_TEMPLATES = {"invitation"}
+DECISION_TEMPLATES = [name for name in VERIFICATION_TEMPLATES if name not in LIFECYCLE_TEMPLATES | ROSTER_TEMPLATES]
+PRIVACY_TEMPLATES = templates_in("privacy/email")
+
+
+def render(folder, template, context, language):
+    """A template's subject and body in one language, rendered here as the code renders it."""
+    context = {"site_url": settings.SITE_URL, **context}
+    with translation.override(language):
+        subject = " ".join(render_to_string(f"{folder}/{template}_subject.txt", context).split())
+        body = render_to_string(f"{folder}/{template}.txt", context).strip()
+    return subject, body
+
+
+def assert_links_are_the_portals(body, where=""):
+    """Every link in the body is on SITE_URL and resolves to one of the portal's URL patterns."""
+    links = [url.rstrip(".,;:)") for url in URL.findall(body)]
+    assert links, (where, body)
+    for link in links:
+        assert link.startswith(settings.SITE_URL.rstrip("/") + "/"), (where, link)
+        resolve(urlsplit(link).path)  # Resolver404 otherwise
+    return links
+
+
+def assert_devanagari_intact(body, languages, where=""):
+    """Devanagari arrives exactly when a language of the mail is written in it."""
+    assert bool(DEVANAGARI.search(body)) == any(language != "en" for language in languages), (where, body)
+
+
+def by_recipient(received):
+    return {message["To"].addresses[0].addr_spec: (raw, message) for raw, message in received}
+
+
+@pytest.fixture
+def organisation(db):
+    office = OrganisationFactory(name=ORGANISATION, short_code="DAO-PUNE-FEAT", state="MH")
+    OrganisationDomain.objects.create(organisation=office, domain="pune.mahaagri.gov.in", is_verified=True)
+    return office
+
+
+def test_every_template_of_the_features_is_covered():
+    assert {"verified", "rejected", "suspended", "reinstated", "revoked"} <= set(DECISION_TEMPLATES)
+    assert LIFECYCLE_TEMPLATES | ROSTER_TEMPLATES <= set(VERIFICATION_TEMPLATES)
+    assert PRIVACY_TEMPLATES == ["request_escalated", "request_reminder"]
+    assert templates_in("monitoring/email") == ["adoption_reminder"]
+
+
+# Verification decisions ------------------------------------------------------------------
+
+REASON = "खाते सामायिक केले. Shared the account."
+# Each decision mail, by the service that sends it: (the status it is decided from, the call).
+DECISIONS = {
+    "verified": (VerificationStatus.PENDING, lambda profile, admin: verification_services.join_request_decide(
+        profile_id=profile.pk, decision=JoinDecision.VERIFY, actor=admin)),
+    "rejected": (VerificationStatus.PENDING, lambda profile, admin: verification_services.join_request_decide(
+        profile_id=profile.pk, decision=JoinDecision.REJECT, reason=REASON, actor=admin)),
+    "suspended": (VerificationStatus.VERIFIED, lambda profile, admin: verification_services.profile_suspend(
+        profile_id=profile.pk, reason_code=EndReason.MISUSE, reason=REASON, actor=admin)),
+    "reinstated": (VerificationStatus.SUSPENDED, lambda profile, admin: verification_services.profile_reinstate(
+        profile_id=profile.pk, reason=REASON, actor=admin)),
+    "revoked": (VerificationStatus.VERIFIED, lambda profile, admin: verification_services.profile_revoke(
+        profile_id=profile.pk, reason_code=EndReason.LEFT_SERVICE, reason=REASON, actor=admin)),
+}
+
+
+def test_every_verification_decision_template_is_sent_by_a_service_here():
+    """A new template under templates/verification/email/ fails here until its mail is tested."""
+    assert set(DECISION_TEMPLATES) == set(DECISIONS)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("template", DECISION_TEMPLATES)
+def test_every_verification_decision_mail_decodes_exactly_in_the_language_asked_in(
+    template, language, organisation, smtp_server, django_capture_on_commit_callbacks
+):
+    status, decide = DECISIONS[template]
+    admin = make_admin(organisation, email="admin@pune.mahaagri.gov.in")
+    user = UserFactory(email=f"officer.{language}@pune.mahaagri.gov.in")
+    profile = GovernmentProfileFactory(user=user, organisation=organisation, request_language=language, status=status,
+                                       reason_code=EndReason.MISUSE if status == VerificationStatus.SUSPENDED else "")
+    if status != VerificationStatus.PENDING:
+        Membership.objects.create(organisation=organisation, user=user, role=MembershipRole.MEMBER)
+    [(raw, message)] = send_and_receive(smtp_server, django_capture_on_commit_callbacks,
+                                        lambda: decide(profile, admin))
+    profile.refresh_from_db()
+    subject, body = render("verification/email", template, {"profile": profile, "organisation": organisation,
+                                                            "ended": []}, language)
+    assert inert(ORGANISATION) in subject, subject
+    sent = assert_delivered_exactly(raw, message, subject=subject, to=[user.email])
+    assert sent == f"{body}\n"
+    assert_devanagari_intact(sent.replace(ORGANISATION, "").replace(REASON, ""), [language], template)
+    assert_links_are_the_portals(sent, template)
+
+
+# The yearly confirmation, its reminder, the suspension, the lapse ------------------------
+
+def verified(organisation, language, **fields):
+    profile = GovernmentProfileFactory(organisation=organisation, status=VerificationStatus.VERIFIED,
+                                       request_language=language, **fields)
+    Membership.objects.get_or_create(organisation=organisation, user=profile.user,
+                                     defaults={"role": MembershipRole.MEMBER})
+    return profile
+
+
+def run_at(at, capture, smtp_server, task):
+    with time_machine.travel(at, tick=False):
+        return send_and_receive(smtp_server, capture, task)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_yearly_confirmation_its_reminder_and_the_suspension_decode_exactly(
+    language, organisation, smtp_server, django_capture_on_commit_callbacks
+):
+    official = f"asha.{language}@pune.mahaagri.gov.in"
+    with time_machine.travel(START, tick=False):
+        profile = verified(organisation, language, official_email=official, address_confirmed_at=START,
+                           user=UserFactory(email=f"asha.{language}@gmail.com"))
+    asked = START + YEAR
+    deadline = asked + timedelta(days=settings.VERIFICATION_RECONFIRM_GRACE_DAYS)
+    steps = [("confirm_address", asked, official), ("confirm_address_reminder", asked + timedelta(days=23), official),
+             ("unconfirmed_suspended", asked + timedelta(days=30), profile.user.email)]
+    for template, at, to in steps:
+        [(raw, message)] = run_at(at, django_capture_on_commit_callbacks, smtp_server, tasks.address_reconfirmation)
+        profile.refresh_from_db()
+        context = {"profile": profile, "organisation": organisation, "deadline": deadline}
+        subject, _body = render("verification/email", template, {**context, "link": ""}, language)
+        sent = assert_delivered_exactly(raw, message, subject=subject, to=[to])
+        links = assert_links_are_the_portals(sent, template)
+        if template != "unconfirmed_suspended":
+            [link] = links
+            assert resolve(urlsplit(link).path).url_name == "confirm_link"
+            context["link"] = link
+        with time_machine.travel(at, tick=False):
+            assert sent == render("verification/email", template, context, language)[1] + "\n", template
+        assert_devanagari_intact(sent.replace(ORGANISATION, ""), [language], template)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_lapse_at_superannuation_decodes_exactly(language, organisation, smtp_server,
+                                                     django_capture_on_commit_callbacks):
+    with time_machine.travel(START, tick=False):
+        profile = verified(organisation, language, superannuation_date=date(2026, 3, 31))
+    [(raw, message)] = run_at(datetime(2026, 4, 1, 0, 30, tzinfo=IST), django_capture_on_commit_callbacks,
+                              smtp_server, tasks.superannuation_lapse)
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.REVOKED
+    subject, body = render("verification/email", "lapsed", {"profile": profile, "organisation": organisation}, language)
+    sent = assert_delivered_exactly(raw, message, subject=subject, to=[profile.user.email])
+    assert sent == f"{body}\n"
+    assert_devanagari_intact(sent.replace(ORGANISATION, ""), [language], "lapsed")
+    assert_links_are_the_portals(sent, "lapsed")
+
+
+# Roster invitations ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("state, second, domain", [("MH", "mr", "pune.mahaagri.gov.in"), ("KA", "hi", "karhealth.gov.in")])
+def test_roster_invitations_decode_exactly_in_english_and_the_organisations_language(
+    state, second, domain, smtp_server, django_capture_on_commit_callbacks
+):
+    office = OrganisationFactory(name=ORGANISATION, short_code=f"INV-{state}", state=state)
+    OrganisationDomain.objects.create(organisation=office, domain=domain, is_verified=True)
+    admin = make_admin(office, email=f"admin@{domain}")
+    rows = [person(1, domain=domain, Name="सुनीता पाटील"), person(2, domain=domain, Name="Ravi D'Souza & Co")]
+    roster = upload(office, admin, csv_bytes(rows))
+    received = send_and_receive(smtp_server, django_capture_on_commit_callbacks,
+                                lambda: roster_services.roster_apply_request(roster_id=roster.pk, actor=admin))
+    assert len(received) == 2
+    delivered_to = by_recipient(received)
+    for row in rows:
+        invitation = Invitation.objects.get(email=row["Official email"])
+        subjects, bodies = [], []
+        for language in ("en", second):
+            subject, body = render("verification/email", "invitation", {
+                "organisation": office, "name": row["Name"], "link": "LINK", "expires_at": invitation.expires_at,
+            }, language)
+            subjects.append(subject)
+            bodies.append(body)
+        assert inert(ORGANISATION) in subjects[0] and subjects[0] != subjects[1]
+        sent = assert_delivered_exactly(*delivered_to[invitation.email], subject=" / ".join(subjects),
+                                        to=[invitation.email])
+        [link, again] = assert_links_are_the_portals(sent, "invitation")
+        assert link == again and resolve(urlsplit(link).path).url_name == "invitation"
+        assert sent == "\n\n---\n\n".join(bodies).replace("LINK", link) + "\n"
+        assert row["Name"] in sent and DEVANAGARI.search(sent.partition("\n---\n")[2].replace(ORGANISATION, ""))
+
+
+# The adoption tracker's reminder ---------------------------------------------------------
+
+@pytest.mark.parametrize("jurisdiction, second", [("MH", "mr"), ("KA", "hi"), ("CENTRAL", "hi")])
+def test_the_adoption_reminder_decodes_exactly_in_english_and_the_second_language(
+    jurisdiction, second, smtp_server, django_capture_on_commit_callbacks
+):
+    root = make_superadmin(email="root@sandes.nic.in", totp=False)
+    office = ExpectedOffice.objects.create(
+        jurisdiction=jurisdiction, name=ORGANISATION, short_code=f"EXP-{jurisdiction}",
+        contact_email="contact@office.gov.in", target_date=date(2027, 3, 31))
+    received = send_and_receive(smtp_server, django_capture_on_commit_callbacks, lambda: (
+        monitoring_services.expected_office_remind(office=office, editable=None, status="not_started", actor=root)))
+    [(raw, message)] = received
+    context = {"office": office, "status_label": TrackerStatus("not_started").label}
+    (english, english_body), (other, other_body) = (render("monitoring/email", "adoption_reminder", context, language)
+                                                    for language in ("en", second))
+    # The office's name as typed, not HTML-escaped in a plain-text mail.
+    assert f"Reminder: {ORGANISATION} is expected to join Sandes" == english
+    assert ORGANISATION in other and other != english
+    sent = assert_delivered_exactly(raw, message, subject=f"{english} / {other}", to=["contact@office.gov.in"])
+    assert sent == f"{english_body}\n\n----------\n\n{other_body}\n"
+    assert f"Your office, {ORGANISATION}, is on the list" in sent
+    assert DEVANAGARI.search(sent.partition("\n----------\n")[2].replace(ORGANISATION, ""))
+    assert_links_are_the_portals(sent, "adoption_reminder")
+
+
+# Data protection -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("template", PRIVACY_TEMPLATES)
+def test_every_data_protection_request_mail_decodes_exactly_in_english_and_hindi(
+    template, smtp_server, django_capture_on_commit_callbacks
+):
+    roots = [make_superadmin(email="root@sandes.nic.in", totp=False),
+             make_superadmin(email="second.root@nic.in", totp=False)]
+    start = timezone.now().replace(microsecond=0)
+    with time_machine.travel(start, tick=False):
+        made = [privacy_request_make(user=UserFactory(), kind=kind, details="माहिती पुसा. Erase it.")
+                for kind in ("erasure", "correction")]
+    at = start + timedelta(days=26 if template == "request_reminder" else 31)
+    received = run_at(at, django_capture_on_commit_callbacks, smtp_server, privacy_requests_sweep)
+    assert len(received) == 2
+    for request in made:
+        request.refresh_from_db()
+    made.sort(key=lambda request: (request.due_at, request.pk))  # listed most urgent first, in the order made
+    with time_machine.travel(at, tick=False):
+        (english, english_body), (hindi, hindi_body) = (
+            render("privacy/email", template, {"requests": made}, language) for language in ("en", "hi"))
+    assert english != hindi and DEVANAGARI.search(hindi)
+    for root in roots:
+        sent = assert_delivered_exactly(*by_recipient(received)[root.email], subject=f"{english} / {hindi}",
+                                        to=[root.email])
+        assert sent == f"{english_body}\n\n----------\n\n{hindi_body}\n"
+        assert DEVANAGARI.search(sent.partition("\n----------\n")[2])
+        assert_links_are_the_portals(sent, template)
+
+
+def test_the_draft_erasure_reminder_decodes_exactly_in_english_and_marathi(smtp_server,
+                                                                          django_capture_on_commit_callbacks):
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in", full_name="सुनील पाटील")
+    draft = ApplicationFactory(nodal_officer=officer, jurisdiction="MH", organisation_name=ORGANISATION, status="draft")
+    now = timezone.now()
+    [(raw, message)] = send_and_receive(smtp_server, django_capture_on_commit_callbacks,
+                                        lambda: drafts_remind([draft.pk], now))
+    grace = next(policy.grace_days for policy in retention_policies() if policy.kind == RetentionKind.DRAFT_APPLICATION)
+    context = {"application": draft, "erase_on": (now + timedelta(days=grace)).date()}
+    (english, english_body), (marathi, marathi_body) = (rendered("retention_draft_reminder", context, language)
+                                                        for language in ("en", "mr"))
+    sent = assert_delivered_exactly(raw, message, subject=f"{english} / {marathi}", to=[officer.email])
+    assert sent == f"{english_body}\n\n----------\n\n{marathi_body}\n"
+    assert DEVANAGARI.search(sent.partition("\n----------\n")[2].replace(ORGANISATION, ""))
+    assert_links_are_the_portals(sent, "retention_draft_reminder")
