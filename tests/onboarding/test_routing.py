@@ -365,7 +365,9 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
         "step_escalated": "Overdue and escalated: application {}",
         "rejection_final": "Application {}: rejection final",
     }
-    assert set(expected_subjects) == templates
+    # The draft erasure reminder is the retention run's, not the routing's: it is sent and
+    # decoded in tests/test_feature_mail_over_smtp.py.
+    assert set(expected_subjects) == templates - {"retention_draft_reminder"}
     mails = list(OutboxMessage.objects.all())
     subjects = [english(m.subject) for m in mails]
     references = [first.reference, application.reference, lapsed.reference, other.reference]
