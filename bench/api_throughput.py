@@ -13,7 +13,6 @@ dropped at the end); redis-server must be on PATH (one is started on a free port
 """
 
 import argparse
-import http.client
 import json
 import os
 import secrets
@@ -23,11 +22,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from _load import hammer, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -107,44 +107,6 @@ def seed(people):
 
 # Load ----------------------------------------------------------------------------------------
 
-def percentile(values, share):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(len(values) * share))] if values else float("nan")
-
-
-def hammer(port, paths, headers, *, seconds, concurrency):
-    """GET the ``paths`` in turn from ``concurrency`` threads for ``seconds``:
-    (requests a second, latencies in ms, statuses)."""
-    deadline = time.monotonic() + seconds
-    latencies, statuses, lock = [], Counter(), threading.Lock()
-
-    def client(offset):
-        conn = http.client.HTTPConnection(HOST, port, timeout=60)
-        n, mine, codes = offset, [], Counter()
-        while time.monotonic() < deadline:
-            path = paths[n % len(paths)]
-            n += concurrency
-            started = time.perf_counter()
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            mine.append((time.perf_counter() - started) * 1000)
-            codes[response.status] += 1
-            if response.will_close:
-                conn.close()
-        with lock:
-            latencies.extend(mine)
-            statuses.update(codes)
-
-    started = time.monotonic()
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return len(latencies) / (time.monotonic() - started), latencies, statuses
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=3.0, help="seconds of each measurement")
@@ -202,13 +164,15 @@ def main():
         api_paths = [f"/api/v1/verifications?{urlencode(query)}" for query in seeded["lookups"]]
         bare_paths = ["/bench/bare"]
         # Warm-up: both workers, both views.
-        hammer(port, bare_paths, headers, seconds=1, concurrency=args.concurrency)
-        hammer(port, api_paths, api_headers, seconds=1, concurrency=args.concurrency)
+        bare_requests = [(path, headers) for path in bare_paths]
+        api_requests = [(path, api_headers) for path in api_paths]
+        hammer(port, bare_requests, seconds=1, concurrency=args.concurrency)
+        hammer(port, api_requests, seconds=1, concurrency=args.concurrency)
 
         figures = {"bare": {"rps": [], "lat": [], "statuses": Counter()}, "api": {"rps": [], "lat": [], "statuses": Counter()}}
         for round_ in range(args.rounds):
-            for key, paths, sent in (("bare", bare_paths, headers), ("api", api_paths, api_headers)):
-                rps, lat, statuses = hammer(port, paths, sent, seconds=args.seconds, concurrency=args.concurrency)
+            for key, requests in (("bare", bare_requests), ("api", api_requests)):
+                rps, lat, statuses = hammer(port, requests, seconds=args.seconds, concurrency=args.concurrency)
                 figures[key]["rps"].append(rps)
                 figures[key]["lat"].extend(lat)
                 figures[key]["statuses"].update(statuses)

@@ -16,7 +16,6 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -24,46 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _load import hammer, percentile  # noqa: E402
+
 from tests.production.stack import HOST, Browser, Stack, run, wait_for  # noqa: E402
-
-
-def percentile(values, share):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(len(values) * share))] if values else float("nan")
-
-
-def hammer(port, path, header_sets, *, seconds, concurrency):
-    """GET ``path`` from ``concurrency`` threads for ``seconds``, each request with the
-    next of ``header_sets``: (requests a second, latencies in ms, statuses)."""
-    deadline = time.monotonic() + seconds
-    latencies, statuses, lock = [], Counter(), threading.Lock()
-
-    def client(offset):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        n = offset
-        mine, codes = [], Counter()
-        while time.monotonic() < deadline:
-            headers = header_sets[n % len(header_sets)]
-            n += concurrency
-            started = time.perf_counter()
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            mine.append((time.perf_counter() - started) * 1000)
-            codes[response.status] += 1
-            if response.will_close:
-                conn.close()
-        with lock:
-            latencies.extend(mine)
-            statuses.update(codes)
-
-    started = time.monotonic()
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return len(latencies) / (time.monotonic() - started), latencies, statuses
 
 
 def headers(cookies=None, address="203.0.113.7"):
@@ -191,14 +153,16 @@ def main():
         bare = ("bare Django JSON view", "/bench/bare", [headers()])
         # Warm-up: every page once per worker, and the bare view.
         for _name, path, sets in [bare, *pages]:
-            hammer(web.port, path, sets, seconds=0.5, concurrency=2)
+            hammer(web.port, [(path, h) for h in sets], seconds=0.5, concurrency=2)
 
         results = {name: {"rps": [], "lat": [], "bare": [], "statuses": Counter()} for name, _p, _s in pages}
         bare_latencies = []
         for round_ in range(args.rounds):
             for name, path, sets in pages:
-                bare_rps, bare_lat, _ = hammer(web.port, bare[1], bare[2], seconds=args.seconds, concurrency=args.concurrency)
-                rps, lat, statuses = hammer(web.port, path, sets, seconds=args.seconds, concurrency=args.concurrency)
+                bare_rps, bare_lat, _ = hammer(web.port, [(bare[1], h) for h in bare[2]], seconds=args.seconds,
+                                               concurrency=args.concurrency)
+                rps, lat, statuses = hammer(web.port, [(path, h) for h in sets], seconds=args.seconds,
+                                            concurrency=args.concurrency)
                 results[name]["rps"].append(rps)
                 results[name]["bare"].append(bare_rps)
                 results[name]["lat"].extend(lat)
