@@ -4,6 +4,7 @@ applications whose nodal officer is the person."""
 
 from onboarding.models import Application, ApplicationDocument, ApprovalStep, Attachment
 from portal.privacy.breach import breach_person_field_register
+from portal.privacy.breach_reads import breach_read_route_register
 from portal.privacy.personal_data import PersonalDataSection, PersonalFile, personal_data_register
 
 MAX_APPLICATIONS = 200
@@ -37,5 +38,12 @@ def files_of(user) -> list[PersonalFile]:
 
 def register() -> None:
     breach_person_field_register("onboarding.application", "nodal_officer_id")
+    breach_person_field_register("onboarding.approvalstep", "application__nodal_officer_id")
+    # The pages that show one application (its answers, its letter, its PDFs) or one step of it.
+    for route in ("detail", "task_list", "section", "letter", "letter_download", "form_pdf", "approval_letter",
+                  "appeal"):
+        breach_read_route_register(f"onboarding:{route}", "onboarding.application")
+    for route in ("queue_step", "appeal_step"):
+        breach_read_route_register(f"onboarding:{route}", "onboarding.approvalstep")
     personal_data_register(PersonalDataSection(name="onboarding_applications", collect=applications_of,
                                                files=files_of))

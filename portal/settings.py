@@ -442,6 +442,10 @@ if not DEBUG:
 # production (debug off) every other line is JSON too. PORTAL_REQUEST_LOG=0/1 turns
 # the request and task lines off or on (on by default in production only).
 REQUEST_LOG = env_bool("PORTAL_REQUEST_LOG", not DEBUG)
+# The request lines also go to this file when it is set (one file per host, written by every
+# process of the host; deploy/logrotate-portal rotates it and keeps PRIVACY_LOG_RETENTION_DAYS
+# days). The breach report (portal/privacy/breach_reads.py) reads it and its rotations.
+REQUEST_LOG_FILE = os.environ.get("PORTAL_REQUEST_LOG_FILE", "")
 _LINE_FORMAT = {} if DEBUG else {"formatter": "json"}
 LOGGING = {
     "version": 1,
@@ -460,10 +464,13 @@ LOGGING = {
         "access": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "filters": ["redact_secrets"]} | _LINE_FORMAT,
         "json": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json",
                  "filters": ["redact_secrets", "request_id"]},
-    },
+    } | ({"request_file": {"class": "logging.handlers.WatchedFileHandler", "filename": REQUEST_LOG_FILE,
+                           "encoding": "utf-8", "formatter": "json", "filters": ["redact_secrets", "request_id"]}}
+         if REQUEST_LOG_FILE else {}),
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "portal.requests": {"handlers": ["json"], "level": "INFO" if REQUEST_LOG else "WARNING", "propagate": False},
+        "portal.requests": {"handlers": ["json", "request_file"] if REQUEST_LOG_FILE else ["json"],
+                            "level": "INFO" if REQUEST_LOG else "WARNING", "propagate": False},
         "portal.tasks": {"handlers": ["json"], "level": "INFO" if REQUEST_LOG else "WARNING", "propagate": False},
         "portal": {"level": "INFO"},
         "onboarding": {"level": "INFO"},
@@ -485,6 +492,8 @@ PRIVACY_RETENTION_BATCH = int(os.environ.get("PRIVACY_RETENTION_BATCH", "500"))
 # Days the request log and the audit log are kept at least (CERT-In's directions: 180 days; the
 # portal keeps a year). Retention never erases either; the log rotation keeps this many days.
 PRIVACY_LOG_RETENTION_DAYS = int(os.environ.get("PRIVACY_LOG_RETENTION_DAYS", "365"))
+# Lines of the request log one breach report reads at most (the page; the command may read more).
+PRIVACY_BREACH_LOG_MAX_LINES = int(os.environ.get("PRIVACY_BREACH_LOG_MAX_LINES", "5000000"))
 # Days a data protection request (erasure, correction) has before it is overdue and escalated
 # to every superadmin, and the reminder before that.
 PRIVACY_REQUEST_DUE_DAYS = int(os.environ.get("PRIVACY_REQUEST_DUE_DAYS", "30"))

@@ -1,6 +1,7 @@
 """Breach reporting: for a time window and optionally an actor or a client address,
 whose personal data was exported or changed (from the audit log: every write and
-every export is an audit event; reads of single pages are not logged there), and
+every export is an audit event) or read (from the request log, when it is written
+to a file: portal/privacy/breach_reads.py), and
 drafts of the notices to the people affected (English and Hindi, or Marathi) and of
 the report to the Data Protection Board and CERT-In, with the facts the portal
 knows filled in. A draft is text for a person to check and send, never sent.
@@ -20,6 +21,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from portal.audit.models import AuditEvent
+from portal.privacy.breach_reads import RequestLogReads, request_log_reads
 
 MAX_EVENTS = 100_000
 MAX_PEOPLE_LISTED = 1000
@@ -47,9 +49,21 @@ class BreachFindings:
     record_types: list = field(default_factory=list)
     people: list = field(default_factory=list)  # (id, email) of the people affected, bounded
     people_count: int = 0
+    log: RequestLogReads = field(default_factory=RequestLogReads)  # what the request log says was read
 
 
-def breach_findings(*, start: datetime, end: datetime, actor: str = "", ip: str = "") -> BreachFindings:
+def actor_user_ids(actor: str) -> set[int] | None:
+    """The accounts an actor (an email address or an account number) names; None when no actor is given."""
+    if not actor:
+        return None
+    ids = set(get_user_model().objects.filter(email__iexact=actor).values_list("pk", flat=True))
+    if actor.isdigit():
+        ids.add(int(actor))
+    return ids
+
+
+def breach_findings(*, start: datetime, end: datetime, actor: str = "", ip: str = "",
+                    request_log_files: list[str] | None = None, max_log_lines: int | None = None) -> BreachFindings:
     findings = BreachFindings(start=start, end=end, actor=actor, ip=ip)
     events = AuditEvent.objects.filter(created_at__gte=start, created_at__lt=end)
     if actor:
@@ -69,6 +83,10 @@ def breach_findings(*, start: datetime, end: datetime, actor: str = "", ip: str 
     for _action, target_type, target_id in rows:
         if target_type and target_id:
             targets.setdefault(target_type, set()).add(target_id)
+    findings.log = request_log_reads(start=start, end=end, user_ids=actor_user_ids(actor), ip=ip,
+                                     files=request_log_files, max_lines=max_log_lines)
+    for target_type, ids in findings.log.targets.items():
+        targets.setdefault(target_type, set()).update(ids)
     findings.record_types = sorted(targets)
     person_ids: set[int] = set()
     for target_type, ids in targets.items():

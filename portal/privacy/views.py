@@ -90,5 +90,5 @@ def breach(request):
         drafts = breach_drafts(findings, second_language=data["second_language"])
         audit_record(actor=request.user, action=AuditAction.BREACH_REPORT_DRAFTED, request=request,
                      new={"start": data["start"], "end": data["end"], "events": findings.events,
-                          "people": findings.people_count})
+                          "reads": findings.log.reads, "people": findings.people_count})
     return render(request, "privacy/breach.html", {"form": form, "findings": findings, "drafts": drafts})

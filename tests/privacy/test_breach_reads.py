@@ -1,0 +1,217 @@
+"""The breach report's reads: the request log file (PORTAL_REQUEST_LOG_FILE, written by
+the real middleware through LOGGING's file handler) and its rotations searched for the
+pages about one record that an actor or an address opened, and the people they lead to."""
+
+import grp
+import gzip
+import json
+import logging.handlers
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.utils import timezone
+
+from portal.logfilters import RedactSecrets
+from portal.logformat import JsonFormatter, RequestIdFilter
+from portal.privacy.breach import breach_drafts, breach_findings
+from tests.factories import OrganisationFactory, UserFactory, application_with_state
+from tests.onboarding.approval_helpers import make_state_admin, make_superadmin, state_step
+from tests.verification.helpers import GovernmentProfileFactory, make_admin
+
+pytestmark = pytest.mark.django_db
+
+INTRUDER_IP = "203.0.113.9"
+
+
+@pytest.fixture
+def request_log_file(tmp_path, settings):
+    """portal.requests written to a file as LOGGING writes it when PORTAL_REQUEST_LOG_FILE is set."""
+    path = tmp_path / "portal-requests.log"
+    handler = logging.handlers.WatchedFileHandler(path, encoding="utf-8")
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactSecrets())
+    handler.addFilter(RequestIdFilter())
+    logger = logging.getLogger("portal.requests")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    settings.REQUEST_LOG_FILE = str(path)
+    try:
+        yield path
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        handler.close()
+
+
+@pytest.fixture
+def reads(request_log_file):
+    """An organisation admin's account, from one address, opens two members' records and a
+    page about no one; a state administrator's account, from the same address, opens an
+    application's step; an honest admin opens a third member's record from another."""
+    start = timezone.now() - timedelta(minutes=5)
+    organisation = OrganisationFactory()
+    intruder = make_admin(organisation, email="intruder.admin@mha.gov.in")
+    honest = make_admin(organisation, email="honest.admin@mha.gov.in")
+    read = [GovernmentProfileFactory(organisation=organisation, user=UserFactory(email=f"read{n}@mha.gov.in"))
+            for n in range(2)]
+    other = GovernmentProfileFactory(organisation=organisation, user=UserFactory(email="other@mha.gov.in"))
+    intruder_client = Client(REMOTE_ADDR=INTRUDER_IP)
+    intruder_client.force_login(intruder)
+    for profile in read:
+        assert intruder_client.get(f"/verification/profiles/{profile.pk}/").status_code == 200
+    assert intruder_client.get("/verification/queue/").status_code == 200
+    assert intruder_client.get("/verification/profiles/999999/").status_code == 404  # not a read
+    honest_client = Client(REMOTE_ADDR="10.0.0.5")
+    honest_client.force_login(honest)
+    assert honest_client.get(f"/verification/profiles/{other.pk}/").status_code == 200
+    state_admin = make_state_admin("MH", email="state.admin@maharashtra.gov.in")
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in")
+    step = state_step(application_with_state(nodal_officer=officer, jurisdiction="MH"))
+    state_client = Client(REMOTE_ADDR=INTRUDER_IP)
+    state_client.force_login(state_admin)
+    assert state_client.get(f"/onboarding/queue/{step.pk}/").status_code == 200
+    return start
+
+
+def test_the_request_log_line_carries_the_client_address_read_through_the_trusted_proxies(request_log_file,
+                                                                                          settings):
+    Client(REMOTE_ADDR="192.0.2.10").get("/accounts/login/")
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    Client(REMOTE_ADDR="10.0.0.1").get("/accounts/login/", HTTP_X_FORWARDED_FOR="198.51.100.7")
+    lines = [json.loads(line) for line in request_log_file.read_text().splitlines()]
+    assert [line["ip"] for line in lines] == ["192.0.2.10", "198.51.100.7"]
+
+
+def test_an_actors_reads_lead_to_the_people_whose_pages_they_opened(reads):
+    findings = breach_findings(start=reads, end=timezone.now() + timedelta(minutes=1), actor="Intruder.Admin@mha.gov.in")
+    log = findings.log
+    assert log.configured and log.files == 1 and log.reads == 3
+    assert log.by_route == {"verification:profile": 2, "verification:queue": 1}
+    assert findings.events == 0 and findings.record_types == ["verification.governmentprofile"]
+    assert [email for _pk, email in findings.people] == ["read0@mha.gov.in", "read1@mha.gov.in"]
+    report = breach_drafts(findings)["report"]
+    assert "Pages read in the request log by that actor or address: 3" in report
+    assert "verification:profile 2" in report
+
+
+def test_an_address_finds_every_account_that_used_it(reads):
+    findings = breach_findings(start=reads, end=timezone.now() + timedelta(minutes=1), ip=INTRUDER_IP)
+    assert findings.log.reads == 4 and findings.log.by_route["onboarding:queue_step"] == 1
+    assert sorted(findings.record_types) == ["onboarding.approvalstep", "verification.governmentprofile"]
+    assert sorted(email for _pk, email in findings.people) == [
+        "nodal.officer@mahaagri.gov.in", "read0@mha.gov.in", "read1@mha.gov.in"]
+
+
+def test_outside_the_period_nothing(reads):
+    findings = breach_findings(start=reads - timedelta(days=2), end=reads - timedelta(days=1), ip=INTRUDER_IP)
+    assert findings.log.reads == 0 and findings.people == []
+
+
+def test_rotated_files_are_read_gzip_too_and_files_written_before_the_period_are_skipped(reads, request_log_file):
+    rotated = Path(f"{request_log_file}-20261201.gz")
+    with gzip.open(rotated, "wt", encoding="utf-8") as handle:
+        handle.write(request_log_file.read_text())
+    request_log_file.write_text("")
+    old = Path(f"{request_log_file}-20261001.gz")
+    with gzip.open(old, "wt", encoding="utf-8") as handle:
+        handle.write(rotated.read_bytes().decode("latin-1"))  # would be unreadable garbage if it were read
+    long_ago = (reads - timedelta(days=30)).timestamp()
+    os.utime(old, (long_ago, long_ago))
+    findings = breach_findings(start=reads, end=timezone.now() + timedelta(minutes=1), actor="intruder.admin@mha.gov.in")
+    assert findings.log.files == 2 and findings.log.reads == 3
+
+
+def test_the_line_budget_stops_the_search_and_says_so(reads):
+    findings = breach_findings(start=reads, end=timezone.now() + timedelta(minutes=1), ip=INTRUDER_IP,
+                               max_log_lines=2)
+    assert findings.log.truncated and findings.log.lines == 2 and findings.log.reads <= 2
+    assert "the line limit was reached" in breach_drafts(findings)["report"]
+
+
+def test_without_a_file_the_report_says_reads_were_not_searched(settings):
+    settings.REQUEST_LOG_FILE = ""
+    findings = breach_findings(start=timezone.now() - timedelta(days=1), end=timezone.now())
+    assert not findings.log.configured and findings.log.reads == 0
+    assert "not searched (no request log file configured)" in breach_drafts(findings)["report"]
+
+
+def test_the_command_reads_a_file_restored_from_a_backup(reads, request_log_file, settings, tmp_path):
+    restored = tmp_path / "restored.log.gz"
+    with gzip.open(restored, "wt", encoding="utf-8") as handle:
+        handle.write(request_log_file.read_text())
+    settings.REQUEST_LOG_FILE = ""
+    out = StringIO()
+    call_command("breach_report", "--from", reads.isoformat(), "--to", (timezone.now() + timedelta(minutes=1)).isoformat(),
+                 "--ip", INTRUDER_IP, "--request-log", str(restored), stdout=out)
+    text = out.getvalue()
+    assert "Pages read (request log): 4 in " in text and "  verification:profile 2" in text
+    assert "People affected: 3" in text and "nodal.officer@mahaagri.gov.in" in text
+    with pytest.raises(CommandError, match="No such request log file"):
+        call_command("breach_report", "--from", reads.isoformat(), "--to", timezone.now().isoformat(),
+                     "--request-log", str(tmp_path / "missing.log"))
+
+
+def test_the_page_shows_the_reads(reads):
+    root = make_superadmin(email="root@sandes.nic.in")
+    client = Client()
+    client.force_login(root)
+    response = client.get("/portal/privacy/breach/", {
+        "start": timezone.localtime(reads).strftime("%Y-%m-%d %H:%M"),
+        "end": timezone.localtime(timezone.now() + timedelta(minutes=2)).strftime("%Y-%m-%d %H:%M"),
+        "actor": "intruder.admin@mha.gov.in", "ip": "", "second_language": "hi"})
+    text = response.content.decode()
+    assert response.status_code == 200 and "3 pages read" in text and "read1@mha.gov.in" in text
+    assert "other@mha.gov.in" not in text
+
+
+def test_logging_writes_the_request_lines_to_the_file_when_configured(tmp_path):
+    """The real LOGGING of portal/settings.py, in a fresh process, with PORTAL_REQUEST_LOG_FILE set."""
+    path = tmp_path / "requests.log"
+    code = ("import django, logging; django.setup(); "
+            "logging.getLogger('portal.requests').info('request', extra={'fields': {'path': '/x/', 'status': 200}})")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "PORTAL_REQUEST_LOG_FILE": str(path),
+           "PORTAL_REQUEST_LOG": "1"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=django_settings.BASE_DIR, timeout=60)
+    (line,) = [json.loads(text) for text in path.read_text().splitlines()]
+    assert line["message"] == "request" and line["path"] == "/x/" and line["logger"] == "portal.requests"
+
+
+def test_the_deploy_rotation_keeps_a_year_and_the_report_reads_across_it(reads, request_log_file, tmp_path):
+    """deploy/logrotate-portal run by the real logrotate on the test's folder (the paths and the
+    owner changed to the test's): the rotated file and the new one are both searched."""
+    config = (Path(django_settings.BASE_DIR) / "deploy" / "logrotate-portal").read_text()
+    kept = int(re.search(r"^\s*rotate (\d+)$", config, re.M).group(1))
+    assert re.search(r"^\s*daily$", config, re.M) and kept >= django_settings.PRIVACY_LOG_RETENTION_DAYS
+    owner, group = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
+    local = (config.replace("/var/log/portal/*.log", f"{request_log_file.parent}/*.log")
+             .replace("portal portal", f"{owner} {group}"))
+    assert local != config and "/var/log" not in local
+    (tmp_path / "logrotate.conf").write_text(local)
+    logrotate = shutil.which("logrotate") or "/usr/sbin/logrotate"
+    subprocess.run([logrotate, "--force", "--state", str(tmp_path / "state"), str(tmp_path / "logrotate.conf")],
+                   check=True, timeout=60)
+    rotated = sorted(path.name for path in request_log_file.parent.iterdir() if path.name.startswith("portal-requests"))
+    assert rotated == ["portal-requests.log", f"portal-requests.log-{time.strftime('%Y%m%d')}"], rotated
+    assert request_log_file.stat().st_size == 0
+    intruder = Client(REMOTE_ADDR=INTRUDER_IP)
+    intruder.force_login(get_user_model().objects.get(email="intruder.admin@mha.gov.in"))
+    profile = GovernmentProfileFactory(user=UserFactory(email="after.rotation@mha.gov.in"),
+                                       organisation=OrganisationFactory())
+    intruder.get(f"/verification/profiles/{profile.pk}/")  # 404: not their organisation's, so not a read
+    assert request_log_file.stat().st_size > 0  # the handler reopened the new file
+    findings = breach_findings(start=reads, end=timezone.now() + timedelta(minutes=1), ip=INTRUDER_IP)
+    assert findings.log.files == 2 and findings.log.reads == 4
