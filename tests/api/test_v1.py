@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -17,7 +18,8 @@ from api.v1 import email_forms
 from portal.organisations.models import OrganisationStatus
 from tests.api.conftest import bearer
 from tests.verification.helpers import GovernmentProfileFactory
-from verification.models import VerificationStatus
+from verification.models import EndReason, VerificationStatus
+from verification.services import profile_revoke, profile_suspend
 
 pytestmark = pytest.mark.django_db
 
@@ -179,6 +181,37 @@ def test_ended_verifications_are_not_verified(world, api_get, status):
 
 def test_a_verification_by_an_organisation_no_longer_active_is_not_verified(world, api_get, inactive_organisation):
     assert api_get(URL, email="ravi.rao@karhealth.gov.in").json() == NOT_VERIFIED
+
+
+@pytest.mark.parametrize("end", [profile_suspend, profile_revoke])
+def test_a_suspension_or_revocation_shows_at_the_next_call(world, api_get, end):
+    """Nothing of an answer is kept between calls: the lookup is a prepared statement,
+    run again at each call."""
+    for params in ({"email": "asha.kulkarni@mahaagri.gov.in"}, {"mobile": "9876543210"}):
+        assert api_get(URL, **params).json()["verified"] is True
+    end(profile_id=world["verified_a"].pk, reason_code=EndReason.MISUSE, actor=world["admin_a"])
+    for params in ({"email": "asha.kulkarni@mahaagri.gov.in"}, {"mobile": "9876543210"}):
+        assert api_get(URL, **params).json() == NOT_VERIFIED
+
+
+def test_the_lookups_generic_plans_use_the_partial_indexes_of_verified_profiles(world, api_get):
+    """The lookup is prepared once per connection (verified_person_by_contact) with the
+    statuses written in its text: PostgreSQL's generic plan, used after a few calls, can
+    then use the indexes of verified profiles' addresses and mobile numbers (with the
+    statuses as parameters it could not)."""
+    assert api_get(URL, email="asha.kulkarni@mahaagri.gov.in").json()["verified"] is True
+    assert api_get(URL, mobile="9876543210").json()["verified"] is True
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        # The test's tables are tiny: statistics, as a database in use has them, and no
+        # reading of a whole table (which would be cheapest here).
+        cursor.execute("ANALYZE verification_governmentprofile")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        for statement, index in (("verified_by_contact_1", "verification_verified_email"),
+                                 ("verified_by_contact_0", "verification_verified_mobile")):
+            cursor.execute(f"EXPLAIN EXECUTE {statement}(%s)", ["someone@example.gov.in"])
+            plan = "\n".join(line for (line,) in cursor.fetchall())
+            assert f"Index Scan using {index} on verification_governmentprofile" in plan, plan
 
 
 def test_the_latest_verification_answers_when_an_address_was_verified_twice(world, api_get):
