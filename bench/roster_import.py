@@ -142,6 +142,11 @@ def child(method: str, path: str, tag: str) -> None:
     # As in production: with debug on, Django keeps the text of the last 9,000 queries
     # (each a batch insert of 500 rows here), which would be counted as the import's memory.
     settings.DEBUG = False
+    # A worker has its URL configuration loaded once (the invitation links are reversed
+    # from it): about 2 s of imports in a new process, not a cost of each import.
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     figures = (run_portal if method == "portal" else run_import_export)(Path(path), tag)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -383,7 +383,7 @@ PDF_RENDER_WAIT_SECONDS = float(os.environ.get("PDF_RENDER_WAIT_SECONDS", "3"))
 ROSTER_MAX_BYTES = 10 * 1024 * 1024
 ROSTER_MAX_ROWS = 100_000
 ROSTER_INVITATION_TTL_DAYS = int(os.environ.get("ROSTER_INVITATION_TTL_DAYS", "30"))
-ROSTER_APPLY_BATCH = 500
+ROSTER_APPLY_BATCH = 5000
 
 # Verification API (api/) ---------------------------------------------------------
 # Requests a minute each API client may make (counted in the cache, shared by every worker).

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -57,6 +57,46 @@ def outbox_enqueue(*, messages: Iterable[EmailMessage]) -> list[OutboxMessage]:
     ids = [row.pk for row in rows]
     transaction.on_commit(lambda: outbox_dispatch_many(ids))
     return rows
+
+
+def outbox_enqueue_each(*, subject: str, body: str, to: list[str], fills: dict[str, list[str]]) -> list[int]:
+    """The same plain-text message to each address of ``to``, with each marker of
+    ``fills`` in its body replaced by that address's own value (``fills[marker][i]``
+    for ``to[i]``, the markers replaced in their order), as ``outbox_enqueue`` would
+    store the messages one by one. On PostgreSQL the rows are made by one
+    ``INSERT ... SELECT`` (the body's shared text sent once), for the thousands of
+    messages a batch job writes; the ids, their delivery scheduled after commit."""
+    if not to:
+        return []
+    if connection.vendor != "postgresql":
+        def personal(i: int) -> str:
+            text = body
+            for marker, values in fills.items():
+                text = text.replace(marker, values[i])
+            return text
+
+        rows = outbox_enqueue(messages=[EmailMessage(subject=subject, body=personal(i), to=[address])
+                                        for i, address in enumerate(to)])
+        return [row.pk for row in rows]
+    text = "%s"
+    for n in range(len(fills)):
+        text = f"replace({text}, %s, f.v{n})"
+    columns = ", ".join(f"v{n}" for n in range(len(fills)))
+    arrays = ", ".join("%s::text[]" for _n in range(len(fills) + 1))
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {OutboxMessage._meta.db_table} (message_id, created_at, subject, from_email, \"to\", cc, bcc,"
+            f" reply_to, body, html_body, attachments, headers, status, attempts, last_error, next_attempt_at)"
+            f" SELECT '<' || replace(gen_random_uuid()::text, '-', '') || %s, %s, %s, %s, jsonb_build_array(f.address),"
+            f" '[]', '[]', '[]', {text}, '', '[]', '{{}}', %s, 0, '', %s"
+            f" FROM unnest({arrays}) WITH ORDINALITY AS f(address, {columns}, n) ORDER BY f.n RETURNING id",
+            [f"@{_message_domain()}>", now, str(subject)[:SUBJECT_MAX_LENGTH], settings.DEFAULT_FROM_EMAIL, body,
+             *fills, OutboxStatus.PENDING, now, list(to), *fills.values()],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    transaction.on_commit(lambda: outbox_dispatch_many(ids))
+    return ids
 
 
 def outbox_requeue(*, outbox_id: int, actor: AnyUser, request: HttpRequest | None = None) -> OutboxMessage:

@@ -4,6 +4,7 @@ the progress on the import; safe to run twice (rows applied are marked done)."""
 
 import logging
 import time
+from typing import NamedTuple
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -22,10 +23,21 @@ logger = logging.getLogger(__name__)
 SYSTEM = "system:roster_import"
 
 
+APPLICABLE = [RowOutcome.VERIFY, RowOutcome.INVITE, RowOutcome.CHANGE]
+
+
+class Staged(NamedTuple):
+    """What making an invitation needs of a staged row."""
+
+    pk: int
+    email: str
+    name: str
+
+
 def apply_batch_size() -> int:
     from django.conf import settings  # noqa: PLC0415
 
-    return getattr(settings, "ROSTER_APPLY_BATCH", 500)
+    return getattr(settings, "ROSTER_APPLY_BATCH", 5000)
 
 
 def _tally(outcome: dict, key: str, n: int = 1) -> None:
@@ -76,19 +88,24 @@ def _apply_batch(roster_id: int) -> bool:
         check_decider(actor, roster.organisation)
         if roster.organisation.status != OrganisationStatus.ACTIVE:
             raise PermissionDenied("organisation not active")
-        rows = list(RosterRow.objects.filter(
-            roster=roster, done=False, outcome__in=[RowOutcome.VERIFY, RowOutcome.INVITE, RowOutcome.CHANGE]
-        ).order_by("line")[:apply_batch_size()])
+        # The next rows by line; only those that verify or change are read whole (the
+        # invitations are made from the staging table by one statement).
+        rows = list(RosterRow.objects.filter(roster=roster, done=False, outcome__in=APPLICABLE).order_by("line")
+                    .values_list("pk", "line", "outcome", "email", "name")[:apply_batch_size()])
         outcome = dict(roster.outcome)
         if rows:
-            invites = [row for row in rows if row.outcome == RowOutcome.INVITE]
-            for row in rows:
-                if row.outcome == RowOutcome.VERIFY:
-                    _tally(outcome, verify_row(roster, row, actor=actor))
-            _change_rows(roster, [row for row in rows if row.outcome == RowOutcome.CHANGE], outcome)
+            whole = {row.pk: row for row in RosterRow.objects.filter(
+                pk__in=[pk for pk, _line, kind, _email, _name in rows if kind != RowOutcome.INVITE])}
+            for pk, _line, kind, _email, _name in rows:
+                if kind == RowOutcome.VERIFY:
+                    _tally(outcome, verify_row(roster, whole[pk], actor=actor))
+            _change_rows(roster, [row for row in whole.values() if row.outcome == RowOutcome.CHANGE], outcome)
+            invites = [Staged(pk, email, name) for pk, _line, kind, email, name in rows if kind == RowOutcome.INVITE]
             for key, n in invite_rows(roster, invites, actor=actor).items():
                 _tally(outcome, key, n)
-            RosterRow.objects.filter(pk__in=[row.pk for row in rows]).update(done=True)
+            # The rows of this batch are the first ones not done, by line, up to its last.
+            RosterRow.objects.filter(roster=roster, done=False, outcome__in=APPLICABLE,
+                                     line__lte=rows[-1][1]).update(done=True)
         roster.status = RosterStatus.APPLYING if rows else RosterStatus.APPLIED
         roster.progress_done = F("progress_done") + len(rows)
         roster.outcome = outcome

@@ -11,6 +11,7 @@ refusals a person downloads puts an apostrophe before every such cell (rosters.e
 """
 
 import datetime
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import DOT_ATOM_TEXT, EMAIL_MAX_LENGTH
 
 from portal.accounts import official_email
 from portal.organisations.models import OrganisationDomain
@@ -89,7 +91,10 @@ def _text(value: object) -> str:
         return ""
     if isinstance(value, datetime.datetime | datetime.date):
         return value.isoformat()
-    return single_line(str(value)).strip()
+    value = str(value)
+    # single_line takes out only characters str.isprintable() refuses (controls, line
+    # and paragraph separators, the bidi overrides): most cells have none of them.
+    return (value if value.isprintable() else single_line(value)).strip()
 
 
 def _formula(key: str, raw: object) -> bool:
@@ -98,21 +103,22 @@ def _formula(key: str, raw: object) -> bool:
     return not (key == "mobile" and _MOBILE_CELL.fullmatch(raw))
 
 
+@functools.lru_cache(maxsize=4096)
+def _date_of_text(text: str) -> datetime.date | None:
+    """The date a cell's text says, or None (a roster repeats a few dates: each is read once)."""
+    for form in _DATE_FORMATS:
+        try:
+            return datetime.datetime.strptime(text, form).date()
+        except ValueError:
+            continue
+    return None
+
+
 def _date(value: object) -> datetime.date | None:
     if isinstance(value, datetime.datetime):
         value = value.date()
-    if isinstance(value, datetime.date):
-        parsed = value
-    else:
-        for form in _DATE_FORMATS:
-            try:
-                parsed = datetime.datetime.strptime(str(value), form).date()
-                break
-            except ValueError:
-                continue
-        else:
-            raise ValueError(value)
-    if not 1950 <= parsed.year <= 2100:
+    parsed = value if isinstance(value, datetime.date) else _date_of_text(str(value))
+    if parsed is None or not 1950 <= parsed.year <= 2100:
         raise ValueError(value)
     return parsed
 
@@ -124,6 +130,7 @@ class EmailJudge:
     def __init__(self):
         self.rules = official_email.email_rules()
         self.kinds: dict[str, str] = {}
+        self.domains: dict[str, tuple[str, int] | None] = {}  # the part after "@" -> _domain_syntax
 
     def prepare(self, domains: Iterable[str]) -> None:
         unknown = {domain for domain in domains if domain and domain not in self.kinds}
@@ -140,6 +147,29 @@ class EmailJudge:
     def kind(self, domain: str) -> str:
         return self.kinds.get(domain, official_email.UNKNOWN)
 
+    def syntax(self, address: str) -> tuple[str, str] | None:
+        """What ``_syntax`` says of ``address``, with each domain checked once a file.
+
+        An address whose part before the first "@" is plain ASCII (email-validator's
+        own dot-atom pattern, which it accepts as it is) is valid exactly when its
+        domain is, and the whole address is short enough: email-validator's verdict
+        on the domain (syntax, IDNA) is kept per domain, with its longest form. Any
+        other address is checked whole."""
+        local, at, domain = address.partition("@")
+        if not at or not DOT_ATOM_TEXT.match(local):
+            return _syntax(address)
+        known = self.domains.get(domain, False)
+        if known is False:
+            if len(self.domains) >= DOMAIN_CACHE_MAX:
+                self.domains.clear()
+            known = self.domains[domain] = _domain_syntax(domain)
+        if known is None:
+            return None
+        normalised, longest = known
+        if len(local) + 1 + longest > EMAIL_MAX_LENGTH:
+            return _syntax(address)  # too long: email-validator says so
+        return f"{local}@{normalised}".lower(), normalised
+
 
 def _syntax(address: str) -> tuple[str, str] | None:
     """(normalised address, normalised domain), or None when it is not an address."""
@@ -151,6 +181,18 @@ def _syntax(address: str) -> tuple[str, str] | None:
     return f"{valid.ascii_local_part or valid.local_part}@{domain}".lower(), domain
 
 
+def _domain_syntax(domain: str) -> tuple[str, int] | None:
+    """(normalised domain, the length in UTF-8 of its longest form as email-validator
+    measures an address) for the part after "@", or None when no address can have it."""
+    try:
+        valid = validate_email(f"a@{domain}", check_deliverability=False, allow_smtputf8=False)
+        normalised = official_email.normalise_domain(valid.ascii_domain)
+    except (EmailNotValidError, ValueError):
+        return None
+    forms = (domain, valid.domain, valid.ascii_domain)
+    return normalised, max(len(form.encode("utf-8")) for form in forms)
+
+
 def _add(row: CheckedRow, kind: str, column: str | None = None) -> None:
     if kind not in row.problems:
         row.problems.append(kind)
@@ -159,9 +201,10 @@ def _add(row: CheckedRow, kind: str, column: str | None = None) -> None:
 
 
 def _check_cells(line: int, cells: dict[str, object]) -> CheckedRow:
-    row = CheckedRow(line=line, cells={key: _text(value)[:m.RAW_MAX] for key, value in cells.items()})
+    texts = {key: _text(value) for key, value in cells.items()}
+    row = CheckedRow(line=line, cells={key: text[:m.RAW_MAX] for key, text in texts.items()})
     for key, raw in cells.items():
-        text = _text(raw)
+        text = texts[key]
         if _formula(key, raw if isinstance(raw, str) else text):
             _add(row, "formula", key)
         elif len(text) > LIMITS.get(key, m.RAW_MAX):
@@ -191,7 +234,7 @@ def check_batch(batch: list[tuple[int, dict[str, object]]], *, judge: EmailJudge
         row = _check_cells(line, cells)
         address = row.cells.get("email", "")
         flagged = "email" in row.columns.get("too_long", []) or "email" in row.columns.get("formula", [])
-        parsed = _syntax(address) if address and not flagged else None
+        parsed = judge.syntax(address) if address and not flagged else None
         if address and parsed is None and not flagged:
             _add(row, "email_invalid")
         checked.append(row)

@@ -18,14 +18,14 @@ from django.utils.translation import gettext as _
 from portal.accounts.official_email import classify_email
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record, audit_record_many
-from portal.mail.services import outbox_enqueue
+from portal.mail.services import outbox_enqueue, outbox_enqueue_each
 from portal.organisations.models import OrganisationStatus
 from portal.permissions import AnyUser
 from verification import services as verification_services
 from verification.models import HELD_STATUSES, GovernmentProfile, VerificationMethod, VerificationStatus
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow
-from verification.rosters.notifications import build_invitation_mails
-from verification.rosters.tokens import token_new
+from verification.rosters.notifications import build_invitation_mails, invitation_text, invitee_fills
+from verification.rosters.tokens import token_new, tokens_new
 
 logger = logging.getLogger(__name__)
 DETAILS = ("designation", "office", "employee_code", "mobile", "superannuation_date")
@@ -105,40 +105,42 @@ def _insert_set_based(roster, rows, hashes, *, actor, now, expires) -> list[tupl
     sql = _INSERT.format(invitation=Invitation._meta.db_table, row=RosterRow._meta.db_table,
                          name_max=Invitation._meta.get_field("name").max_length)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [roster.organisation_id, actor.pk, now, now, expires,
-                             [row.pk for row in rows], [hashes[row.pk] for row in rows]])
+        cursor.execute(sql, [roster.organisation_id, actor.pk, now, now, expires, [row.pk for row in rows], hashes])
         return list(cursor.fetchall())
 
 
 def _insert_each(roster, rows, hashes, *, actor, now, expires) -> list[tuple[int, str, str, str]]:
+    staged = RosterRow.objects.in_bulk([row.pk for row in rows])
     existing = set(Invitation.objects.filter(organisation_id=roster.organisation_id, status=InvitationStatus.PENDING,
                                              email__in=[row.email for row in rows]).values_list("email", flat=True))
     made = Invitation.objects.bulk_create([
         Invitation(organisation_id=roster.organisation_id, roster=roster, email=row.email, name=row.name[:150],
-                   invited_by=actor, created_at=now, sent_at=now, expires_at=expires, token_hash=hashes[row.pk],
-                   **{name: getattr(row, name) for name in DETAILS})
-        for row in rows if row.email not in existing
+                   invited_by=actor, created_at=now, sent_at=now, expires_at=expires, token_hash=digest,
+                   **{name: getattr(staged[row.pk], name) for name in DETAILS})
+        for row, digest in zip(rows, hashes, strict=True) if row.email not in existing
     ])
     return [(inv.pk, inv.email, inv.name, inv.token_hash) for inv in made]
 
 
-def invite_rows(roster: RosterImport, rows: list[RosterRow], *, actor: AnyUser) -> dict[str, int]:
-    """Invite the people of ``rows`` (none of them with a confirmed account): one
-    invitation each unless one is waiting already, mailed through the outbox, audited.
-    {"invited": n, "unchanged": n}."""
+def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str, int]:
+    """Invite the people of ``rows`` (staged rows, or anything with their ``pk``,
+    ``email`` and ``name``; none of them with a confirmed account): one invitation each
+    unless one is waiting already, mailed through the outbox, audited.
+    {"invited": n, "unchanged": n}.
+
+    Set-based whatever the number: the tokens made at once, the invitations by one
+    statement, their emails (the message rendered once) by another, one audit event."""
     if not rows:
         return {}
     now = timezone.now()
     expires = now + ttl()
-    tokens = {row.pk: token_new() for row in rows}
-    hashes = {pk: pair[1] for pk, pair in tokens.items()}
-    raw_by_hash = {pair[1]: pair[0] for pair in tokens.values()}
+    tokens = tokens_new(len(rows))
+    raw_by_hash = dict((digest, raw) for raw, digest in tokens)
     insert = _insert_set_based if connection.vendor == "postgresql" else _insert_each
-    made = insert(roster, rows, hashes, actor=actor, now=now, expires=expires)
-    outbox_enqueue(messages=build_invitation_mails(
-        organisation=roster.organisation, expires_at=expires,
-        invitees=[(email, name, raw_by_hash[token_hash]) for _pk, email, name, token_hash in made],
-    ))
+    made = insert(roster, rows, [digest for _raw, digest in tokens], actor=actor, now=now, expires=expires)
+    subject, body = invitation_text(organisation=roster.organisation, expires_at=expires)
+    invitees = [(email, name, raw_by_hash[digest]) for _pk, email, name, digest in made]
+    outbox_enqueue_each(subject=subject, body=body, to=[email for email, _n, _r in invitees], fills=invitee_fills(invitees))
     # One audit event for the batch (at most ROSTER_APPLY_BATCH invitations), naming each.
     if made:
         audit_record_many([

@@ -38,13 +38,25 @@ def _render(organisation, expires_at) -> tuple[str, str]:
     return " / ".join(dict.fromkeys(subjects)), "\n\n---\n\n".join(bodies) + "\n"
 
 
+def invitation_text(*, organisation, expires_at) -> tuple[str, str]:
+    """The subject and the body, with NAME_MARK and LINK_MARK where each person's own
+    name and link go (rendered once for a batch)."""
+    return _render(organisation, expires_at)
+
+
+def invitee_fills(invitees: list[tuple[str, str, str]]) -> dict[str, list[str]]:
+    """What each (address, name, raw token) puts in place of NAME_MARK and then of
+    LINK_MARK: the name made inert (the address when there is none) and the link."""
+    marker = "T" * 43
+    link = invitation_link(marker)  # the path resolved once for the batch
+    return {NAME_MARK: [inert(name) or address for address, name, _raw in invitees],
+            LINK_MARK: [link.replace(marker, raw_token) for _address, _name, raw_token in invitees]}
+
+
 def build_invitation_mails(*, organisation, expires_at, invitees: list[tuple[str, str, str]]) -> list[EmailMessage]:
     """One message per (address, name, raw token), rendered once."""
     subject, body = _render(organisation, expires_at)
-    marker = "T" * 43
-    link = invitation_link(marker)  # the path resolved once for the batch
-    messages = []
-    for address, name, raw_token in invitees:
-        text = body.replace(NAME_MARK, inert(name) or address).replace(LINK_MARK, link.replace(marker, raw_token))
-        messages.append(EmailMessage(subject=subject, body=text, to=[address]))
-    return messages
+    fills = invitee_fills(invitees)
+    return [EmailMessage(subject=subject, to=[address],
+                         body=body.replace(NAME_MARK, fills[NAME_MARK][i]).replace(LINK_MARK, fills[LINK_MARK][i]))
+            for i, (address, _name, _raw) in enumerate(invitees)]

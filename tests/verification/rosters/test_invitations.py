@@ -13,14 +13,17 @@ from django.utils import timezone
 from portal.accounts.models import EmailSuffixRule, SuffixKind
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
+from portal.mail.services import outbox_enqueue
 from tests.onboarding.approval_helpers import delivered_body
 from tests.smtp import text_of
 from tests.verification.helpers import signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload
 from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
 from verification.rosters import services
+from verification.rosters.apply import roster_apply_run
 from verification.rosters.invitations import MAX_SENDS, invitation_resend
 from verification.rosters.models import Invitation, InvitationStatus
+from verification.rosters.notifications import LINK_MARK, build_invitation_mails
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "a-long-enough-passphrase"
@@ -138,3 +141,29 @@ def test_another_organisations_admin_cannot_resend(world, invited):
 @pytest.mark.parametrize("token", ["x" * 43, "short", "a" * 200])
 def test_an_unknown_link_is_404(db, token):
     assert Client().get(f"/verification/invitations/{token}/").status_code == 404
+
+
+def test_a_roster_s_invitation_mails_are_stored_as_each_would_be_on_its_own(world, django_capture_on_commit_callbacks):
+    """The batch's mails (one statement for all) hold what each message built and
+    stored on its own holds: its subject, its body with the person's name made inert
+    and their own link, its sender and recipient, nothing else."""
+    names = ["Asha Kulkarni", "See www.example.com or me@example.com", f"{LINK_MARK} x", "https://evil.example/x", "Dr. A. B. Rao"]
+    rows = [person(20 + i, Name=name) for i, name in enumerate(names)]
+    roster = upload(world["office"], world["admin_office"], csv_bytes(rows))
+    with django_capture_on_commit_callbacks(execute=False):  # the mails are not sent: they keep their links
+        services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
+        roster_apply_run(roster_id=roster.pk)
+    batch = {row.to[0]: row for row in OutboxMessage.objects.all()}
+    assert len(batch) == len(names)
+    invitations = {invitation.email: invitation for invitation in Invitation.objects.all()}
+    for address, stored in batch.items():
+        token = LINK.search(stored.body)[1]
+        invitation = invitations[address]
+        (alone,) = outbox_enqueue(messages=build_invitation_mails(
+            organisation=world["office"], expires_at=invitation.expires_at,
+            invitees=[(address, invitation.name, token)]))
+        fields = ("subject", "body", "html_body", "from_email", "to", "cc", "bcc", "reply_to", "attachments", "headers",
+                  "status", "attempts", "last_error")
+        assert {f: getattr(stored, f) for f in fields} == {f: getattr(alone, f) for f in fields}, address
+        assert re.fullmatch(r"<[0-9a-f]{32}@[^<>@]+>", stored.message_id)
+        assert stored.message_id.split("@")[1] == alone.message_id.split("@")[1]
