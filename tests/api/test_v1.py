@@ -3,6 +3,7 @@ Retry-After), lookups by email and by mobile, input bounds (422 as JSON), exact 
 counts per call, and the OpenAPI document."""
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -211,7 +212,7 @@ def test_the_lookups_generic_plans_use_the_partial_indexes_of_verified_profiles(
                                  ("verified_by_contact_0", "verification_verified_mobile")):
             cursor.execute(f"EXPLAIN EXECUTE {statement}(%s)", ["someone@example.gov.in"])
             plan = "\n".join(line for (line,) in cursor.fetchall())
-            assert f"Index Scan using {index} on verification_governmentprofile" in plan, plan
+            assert re.search(rf"Index Scan (using|on) {index}\b", plan), plan  # or a bitmap of it
 
 
 def test_the_latest_verification_answers_when_an_address_was_verified_twice(world, api_get):
