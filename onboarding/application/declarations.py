@@ -1,10 +1,18 @@
 """The data protection notice and undertakings shown in the declarations section.
 
-The notice is versioned: the version accepted is stored with the application,
-and a new text gets a new version string (never edit a published version).
+The notice is versioned: the version accepted is stored with the application. It is
+the portal's notice (portal/privacy/notice.py), published and versioned by the
+superadmins, once one is published; until then the built-in text below, version
+NOTICE_VERSION (never edit it: a new text is published as a new version).
 """
 
+from dataclasses import dataclass
+
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from portal.privacy.models import PrivacyNotice
+from portal.privacy.notice import current_notice
 
 NOTICE_VERSION = "2026.1"
 
@@ -55,3 +63,35 @@ UNDERTAKINGS = [
         _("The organisation will use the platform for official communication only, under the platform's acceptable use policy."),
     ),
 ]
+
+
+@dataclass(frozen=True)
+class DeclarationNotice:
+    version: str
+    sections: list  # (heading, text); a published notice's paragraphs have no heading
+    notice_id: int | None = None  # the published notice's row; None for the built-in text
+
+
+BUILT_IN_NOTICE = DeclarationNotice(version=NOTICE_VERSION, sections=NOTICE_SECTIONS)
+
+
+def _published(notice: PrivacyNotice) -> DeclarationNotice:
+    paragraphs = notice.paragraphs_in(get_language() or "en")
+    return DeclarationNotice(version=notice.version, sections=[("", text) for text in paragraphs], notice_id=notice.pk)
+
+
+def declaration_notice() -> DeclarationNotice:
+    """The notice an officer accepts now, in the active language (one query)."""
+    notice = current_notice()
+    return BUILT_IN_NOTICE if notice is None else _published(notice)
+
+
+def declaration_notice_of(version: str) -> DeclarationNotice:
+    """The notice of an accepted ``version`` (the current one when none was accepted yet): the
+    built-in text without a query, a published version from its row."""
+    if version == NOTICE_VERSION:
+        return BUILT_IN_NOTICE
+    if not version:
+        return declaration_notice()
+    notice = PrivacyNotice.objects.filter(version=version).first()
+    return BUILT_IN_NOTICE if notice is None else _published(notice)

@@ -31,7 +31,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from onboarding.application import pdf_worker
-from onboarding.application.declarations import NOTICE_SECTIONS, UNDERTAKINGS
+from onboarding.application.declarations import UNDERTAKINGS, declaration_notice_of
 from onboarding.application.summary import application_summary
 from onboarding.models import Application, ApplicationDocument, DocumentKind
 from onboarding.notifications import mail_languages
@@ -168,7 +168,7 @@ def application_form_html(application: Application, language: str = "en") -> str
                 "application": application,
                 "summary": application_summary(application),
                 "letter": application.attachments.filter(is_current=True).first(),
-                "notice_sections": NOTICE_SECTIONS,
+                "notice": declaration_notice_of(application.declarations_version),
                 "undertakings": UNDERTAKINGS,
                 "generated_at": timezone.now(),
                 "site_url": settings.SITE_URL,

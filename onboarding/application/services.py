@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
 
 from onboarding import workflow
-from onboarding.application.declarations import NOTICE_VERSION
+from onboarding.application.declarations import declaration_notice
 from onboarding.application.forms import SECTION_FORMS, SectionForm, bounded_input
 from onboarding.application.selectors import is_officer_of, officer_eligibility
 from onboarding.application.signals import application_submitted, application_withdrawn
@@ -37,6 +37,7 @@ from portal.audit.services import audit_record
 from portal.organisations.models import Level, Organisation, OrganisationDomain
 from portal.organisations.states import CENTRAL
 from portal.permissions import AnyUser
+from portal.privacy.notice import notice_accept
 from portal.text import before_full_stop, single_line
 
 
@@ -145,7 +146,10 @@ def application_save_section(
             fields += ["organisation_name", "jurisdiction"]
         if section == Section.DECLARATIONS:
             accepted = status == SectionStatus.COMPLETE
-            application.declarations_version = NOTICE_VERSION if accepted else ""
+            notice = declaration_notice() if accepted else None
+            if notice is not None and notice.notice_id is not None:
+                notice_accept(user=actor, notice_id=notice.notice_id, request=request)
+            application.declarations_version = notice.version if accepted else ""
             application.declarations_accepted_at = timezone.now() if accepted else None
             fields += ["declarations_version", "declarations_accepted_at"]
         application.save(update_fields=fields)

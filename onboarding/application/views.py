@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from onboarding import workflow
 from onboarding.application import pdf, services
-from onboarding.application.declarations import NOTICE_SECTIONS, NOTICE_VERSION
+from onboarding.application.declarations import declaration_notice
 from onboarding.application.forms import SECTION_FORMS, AttachmentForm
 from onboarding.application.selectors import (
     application_for_officer,
@@ -140,9 +140,9 @@ def section_edit(request, pk, section):
         "form": form,
         "restored": restored,
         "next_section": _next_section(section),
-        "notice_sections": NOTICE_SECTIONS,
-        "notice_version": NOTICE_VERSION,
     }
+    if section == Section.DECLARATIONS:
+        context["notice"] = declaration_notice()
     if section == Section.HIERARCHY:
         context.update(_hierarchy_context(request, form))
     if section == Section.ORGANISATION and application.is_editable:
@@ -363,5 +363,4 @@ def withdraw(request, pk):
 @rule("public")
 @require_http_methods(["GET"])
 def privacy_notice(request):
-    context = {"notice_sections": NOTICE_SECTIONS, "notice_version": NOTICE_VERSION}
-    return render(request, "onboarding/privacy_notice.html", context)
+    return render(request, "onboarding/privacy_notice.html", {"notice": declaration_notice()})

@@ -1,0 +1,65 @@
+"""The declarations section's notice is the portal's versioned notice once superadmins
+publish one (portal/privacy/notice.py): shown in the officer's language, its version
+stored with the application and as the person's acceptance, and printed in the form's
+PDF; the built-in text (NOTICE_VERSION) until then."""
+
+import pytest
+from django.conf import settings
+
+from onboarding.application.declarations import NOTICE_VERSION
+from onboarding.application.pdf import application_form_html
+from portal.privacy.models import NoticeAcceptance
+from portal.privacy.notice import notice_publish
+from tests.onboarding.approval_helpers import make_superadmin
+from tests.onboarding.form_helpers import new_application, post_section, reload, section_url
+from tests.onboarding_data import VALID
+
+pytestmark = pytest.mark.django_db
+
+ENGLISH = ["We keep the details of the officers to decide on the application.", "Write to grievance-sandes@nic.in."]
+HINDI = "हम आवेदन पर निर्णय के लिए अधिकारियों का विवरण रखते हैं।"
+
+
+@pytest.fixture
+def published(officer_client):
+    """A notice published while the officer is signed in (so the sign-in did not ask for it)."""
+    return notice_publish(version="2026.2", body_en="\n\n".join(ENGLISH), body_hi=HINDI, actor=make_superadmin())
+
+
+def test_without_a_published_notice_the_built_in_text_and_version(officer_client, officer):
+    application = new_application(officer)
+    page = officer_client.get(section_url(application, "declarations")).content.decode()
+    assert f"version {NOTICE_VERSION}" in page and "What we collect" in page
+    assert officer_client.get("/onboarding/privacy-notice/").content.decode().count(NOTICE_VERSION) == 1
+
+
+def test_the_published_notice_is_shown_accepted_and_printed(officer_client, officer, published):
+    application = new_application(officer)
+    page = officer_client.get(section_url(application, "declarations")).content.decode()
+    assert "version 2026.2" in page and all(f"<p>{text}</p>" in page for text in ENGLISH)
+    assert "What we collect" not in page and NOTICE_VERSION not in page
+    assert "Version 2026.2" in officer_client.get("/onboarding/privacy-notice/").content.decode()
+
+    assert post_section(officer_client, application, "declarations", VALID["declarations"]).status_code == 302
+    stored = reload(application)
+    assert stored.declarations_version == "2026.2" and stored.declarations_accepted_at is not None
+    acceptance = NoticeAcceptance.objects.get(user=officer)
+    assert acceptance.notice == published
+
+    html = application_form_html(stored)
+    assert "Data protection notice, version 2026.2." in html and ENGLISH[0] in html
+    assert "What we collect" not in html
+
+
+def test_in_hindi_the_hindi_text(officer_client, officer, published):
+    officer_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "hi"
+    page = officer_client.get(section_url(new_application(officer), "declarations")).content.decode()
+    assert HINDI in page and ENGLISH[0] not in page
+
+
+def test_an_application_keeps_printing_the_version_it_accepted(officer_client, officer):
+    application = new_application(officer)
+    post_section(officer_client, application, "declarations", VALID["declarations"])
+    notice_publish(version="2026.2", body_en="\n\n".join(ENGLISH), actor=make_superadmin())
+    html = application_form_html(reload(application))
+    assert f"Data protection notice, version {NOTICE_VERSION}." in html and "What we collect" in html
