@@ -5,6 +5,9 @@ that uses them sees them: a superadmin (signed in with TOTP), an organisation ad
 a verified government user. The journeys through these pages are the other browser
 tests; this one is about every page reading right in every language."""
 
+from datetime import timedelta
+from urllib.parse import urlencode
+
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -24,6 +27,13 @@ def verified(organisation, email, name, **fields):
         user=user, organisation=organisation, status=VerificationStatus.VERIFIED, official_email=email,
         method=VerificationMethod.MANUAL, verified_at=timezone.now(), **fields,
     )
+
+
+def breach_query():
+    """The breach page's form filled in: the last day, every actor, drafts in Marathi."""
+    now = timezone.localtime()
+    return urlencode({"start": f"{now - timedelta(days=1):%Y-%m-%d %H:%M}", "end": f"{now + timedelta(hours=1):%Y-%m-%d %H:%M}",
+                      "actor": "", "ip": "", "second_language": "mr"})
 
 
 def visit(page, check_page, base, path, name):
@@ -53,6 +63,7 @@ def test_every_new_page_in_each_language(page, portal, check_page):
         ("/portal/privacy/notice/", "privacy-notice-versions"),
         ("/portal/privacy/requests/", "privacy-requests"),
         ("/portal/privacy/breach/", "privacy-breach"),
+        (f"/portal/privacy/breach/?{breach_query()}", "privacy-breach-findings"),
     ):
         visit(page, check_page, portal, path, name)
     sign_out(page)
