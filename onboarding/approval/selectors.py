@@ -44,9 +44,8 @@ def state_queue(viewer: AnyUser, *, now: datetime | None = None) -> QuerySet[App
 # What a row of the queue shows, and nothing else: not the application's answers (its
 # whole form), only the nodal officer's name and designation read out of them.
 QUEUE_ROW_FIELDS = (
-    "id", "jurisdiction", "opened_at", "due_at", "application__id", "application__reference",
-    "application__organisation_name", "application__nodal_officer__id", "application__nodal_officer__email",
-    "application__nodal_officer__full_name",
+    "pk", "jurisdiction", "opened_at", "due_at", "application__reference", "application__organisation_name",
+    "application__nodal_officer__email", "application__nodal_officer__full_name",
 )
 
 
@@ -54,28 +53,38 @@ def state_queue_page(viewer: AnyUser, *, number: str | int | None, per_page: int
     """One page of ``state_queue``: two queries whatever the page. The count, and the
     page's rows, joined to their application and officer only after the page's ids were
     taken from the steps alone (a subquery with LIMIT and OFFSET): a far page sorts
-    narrow rows, not joined ones with every application's answers. Each row carries ``overdue``, ``officer_form_name`` and
-    ``officer_form_designation`` and ``jurisdiction_label``."""
+    narrow rows, not joined ones with every application's answers. Each row is a
+    dictionary of what the page shows (plain values: no model instances to build, and
+    the template finds each key at its first try): ``pk``, ``reference``,
+    ``organisation_name``, ``jurisdiction_label``, ``officer`` (the name given in the
+    form, else the account's name, else its address), ``designation``, ``officer_email``,
+    ``opened_at``, ``due_at``, ``overdue``."""
     now = now or timezone.now()
     page = Paginator(state_queue(viewer, now=now).values("pk"), per_page).get_page(number)
     nodal_officer = KeyTransform("nodal_officer", "application__data")
-    rows = list(
+    rows = (
         ApprovalStep.objects.filter(pk__in=page.object_list)
-        .select_related("application", "application__nodal_officer")
-        .only(*QUEUE_ROW_FIELDS)
         .annotate(
             overdue=_overdue(now),
             officer_form_name=Trim(KeyTextTransform("name", nodal_officer)),
             officer_form_designation=Trim(KeyTextTransform("designation", nodal_officer)),
         )
         .order_by("-overdue", "opened_at", "id")
+        .values_list(*QUEUE_ROW_FIELDS, "overdue", "officer_form_name", "officer_form_designation")
     )
     # get_jurisdiction_display would build (and translate) the whole list of states and
     # union territories for every row: once per page instead.
     labels = dict(JURISDICTION_CHOICES)
-    for row in rows:
-        row.jurisdiction_label = labels.get(row.jurisdiction, row.jurisdiction)
-    page.object_list = rows
+    page.object_list = [
+        {
+            "pk": pk, "reference": reference, "organisation_name": organisation_name,
+            "jurisdiction_label": labels.get(jurisdiction, jurisdiction),
+            "officer": form_name or full_name or email, "designation": designation, "officer_email": email,
+            "opened_at": opened_at, "due_at": due_at, "overdue": overdue,
+        }
+        for (pk, jurisdiction, opened_at, due_at, reference, organisation_name, email, full_name, overdue, form_name,
+             designation) in rows
+    ]
     return page
 
 
