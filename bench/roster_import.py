@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _setup import django_setup
+from _setup import django_setup, median
 
 HEADERS = ["Name", "Official email", "Mobile", "Designation", "Employee code", "Office", "Date of superannuation"]
 
@@ -147,17 +147,45 @@ def child(method: str, path: str, tag: str) -> None:
     from django.urls import get_resolver
 
     get_resolver().url_patterns  # noqa: B018
+    from django.db import connection
+
+    waited = [0.0]
+
+    def timed(execute, sql, params, many, context):  # the time the statements take (COPY and commits not counted)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            waited[0] += time.perf_counter() - started
+
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    figures = (run_portal if method == "portal" else run_import_export)(Path(path), tag)
+    with connection.execute_wrapper(timed):
+        figures = (run_portal if method == "portal" else run_import_export)(Path(path), tag)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    figures.update({"base_mb": base / 1024, "peak_mb": peak / 1024, "growth_mb": (peak - base) / 1024})
+    figures.update({"base_mb": base / 1024, "peak_mb": peak / 1024, "growth_mb": (peak - base) / 1024,
+                    "sql_s": waited[0]})
     print("RESULT " + json.dumps(figures), flush=True)
+
+
+def run_child(method: str, n: int, folder: Path, tag: str) -> dict:
+    path = folder / f"roster-{tag}.csv"
+    make_file(path, n, tag)
+    out = subprocess.run([sys.executable, __file__, "--child", method, str(path), tag],
+                         capture_output=True, text=True, env=os.environ.copy())
+    path.unlink()
+    if out.returncode:
+        raise SystemExit(out.stderr[-3000:])
+    line = next(line for line in out.stdout.splitlines() if line.startswith("RESULT "))
+    figures = json.loads(line[len("RESULT "):])
+    assert figures["invitations"] == n, figures
+    return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--methods", nargs="+", default=["portal", "import-export"])
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each method per size, alternating; medians after")
     parser.add_argument("--child", nargs=3, metavar=("METHOD", "FILE", "TAG"))
     args = parser.parse_args()
     if args.child:
@@ -166,24 +194,22 @@ def main() -> None:
     assert os.environ.get("DATABASE_URL", "").startswith("postgres"), "set DATABASE_URL to a throw-away PostgreSQL database"
     django_setup()  # migrate once, here
     folder = Path(tempfile.mkdtemp(prefix="roster-bench-"))
-    print(f"{'rows':>8} {'method':<14} {'total s':>8} {'preview s':>9} {'apply s':>8} {'rows/s':>8} "
-          f"{'peak MB':>8} {'growth MB':>9}")
+    print(f"{'rows':>8} {'method':<14} {'total s':>8} {'preview s':>9} {'apply s':>8} {'SQL s':>8} {'rows/s':>8} "
+          f"{'peak MB':>8} {'growth MB':>9}  load", flush=True)
     for n in args.sizes:
-        for method in args.methods:
-            tag = f"{method[:1]}{int(time.time()) % 100000}"
-            path = folder / f"roster-{tag}.csv"
-            make_file(path, n, tag)
-            out = subprocess.run([sys.executable, __file__, "--child", method, str(path), tag],
-                                 capture_output=True, text=True, env=os.environ.copy())
-            if out.returncode:
-                raise SystemExit(out.stderr[-3000:])
-            line = next(line for line in out.stdout.splitlines() if line.startswith("RESULT "))
-            f = json.loads(line[len("RESULT "):])
-            assert f["invitations"] == n, f
-            print(f"{n:>8} {method:<14} {f['total_s']:>8.1f} {f.get('preview_s', float('nan')):>9.1f} "
-                  f"{f.get('apply_s', float('nan')):>8.1f} {n / f['total_s']:>8.0f} {f['peak_mb']:>8.0f} "
-                  f"{f['growth_mb']:>9.0f}", flush=True)
-            path.unlink()
+        totals = {method: [] for method in args.methods}
+        for r in range(args.repeat):
+            for method in args.methods:
+                tag = f"{method[:1]}{r}{int(time.time()) % 100000}"
+                f = run_child(method, n, folder, tag)
+                totals[method].append(f["total_s"])
+                print(f"{n:>8} {method:<14} {f['total_s']:>8.1f} {f.get('preview_s', float('nan')):>9.1f} "
+                      f"{f.get('apply_s', float('nan')):>8.1f} {f['sql_s']:>8.1f} {n / f['total_s']:>8.0f} "
+                      f"{f['peak_mb']:>8.0f} {f['growth_mb']:>9.0f}  {os.getloadavg()[0]:.1f}", flush=True)
+        medians = {method: median(values) for method, values in totals.items()}
+        print(f"{n:>8} median total s: " + ", ".join(f"{m} {v:.1f}" for m, v in medians.items())
+              + (f"; import-export / portal = {medians['import-export'] / medians['portal']:.2f}"
+                 if {"portal", "import-export"} <= set(medians) else ""), flush=True)
 
 
 if __name__ == "__main__":

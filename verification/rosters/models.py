@@ -145,7 +145,10 @@ class Invitation(models.Model):
     """An organisation invites a person on its roster to sign up with their official
     address; confirming that address verifies them there (method: roster)."""
 
-    organisation = models.ForeignKey("organisations.Organisation", on_delete=models.PROTECT, related_name="invitations")
+    # No index of its own: the (organisation, status) index serves it (a roster adds
+    # thousands of rows at once, and each index costs every one of them).
+    organisation = models.ForeignKey("organisations.Organisation", on_delete=models.PROTECT, related_name="invitations",
+                                     db_index=False)
     roster = models.ForeignKey(RosterImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations")
     email = models.CharField(max_length=EMAIL_MAX)  # normalised: lower case
     name = models.CharField(max_length=NAME_MAX, blank=True)
@@ -155,22 +158,27 @@ class Invitation(models.Model):
     mobile = models.CharField(max_length=MOBILE_MAX)
     superannuation_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=InvitationStatus.choices, default=InvitationStatus.PENDING)
-    token_hash = models.CharField(max_length=64, unique=True)
+    # Unique by a constraint (one index): unique=True would add a second index for
+    # LIKE queries, which a hash never needs.
+    token_hash = models.CharField(max_length=64)
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField()
     send_count = models.PositiveSmallIntegerField(default=1)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
+    # Indexed only where set (below): a new invitation adds nothing to that index.
     accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
+                                    related_name="+", db_index=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["email", "status"]), models.Index(fields=["organisation", "status"])]
+        indexes = [models.Index(fields=["email", "status"]), models.Index(fields=["organisation", "status"]),
+                   models.Index(fields=["accepted_by"], condition=Q(accepted_by__isnull=False), name="rosters_inv_accepted_by")]
         constraints = [
             models.UniqueConstraint(fields=["organisation", "email"], condition=Q(status=InvitationStatus.PENDING),
                                     name="rosters_one_pending_invitation"),
+            models.UniqueConstraint(fields=["token_hash"], name="rosters_one_invitation_per_token"),
         ]
 
     def __str__(self):
