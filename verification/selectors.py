@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from functools import cache
 
 from allauth.account.models import EmailAddress
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Value, When
 from django.http import Http404
 
@@ -286,20 +286,40 @@ def verified_person_by_contact(*, emails: Iterable[str] = (), mobile: str = "") 
     (one or two addresses, or a number), not by the ORM at each call; on PostgreSQL it
     is a statement prepared once per connection (``PREPARE``, outside the query log, as
     the connection's own setup is), then run with ``EXECUTE``: planning its five-table
-    join took PostgreSQL several times as long as running it."""
+    join took PostgreSQL several times as long as running it.
+
+    The lookup is also the request's check that a kept connection still works
+    (``CONN_HEALTH_CHECKS``: Django would first send ``SELECT 1``, a round trip as long
+    as the lookup's): when the connection turns out broken, it is closed and the lookup,
+    which only reads, runs once more on a new one. Only outside a transaction."""
     emails = [email for email in emails if email]
     if not emails and not mobile:
         return None
     name, prepare, columns = _verified_by_contact_sql(len(emails))
     params = emails or [mobile]
+    unchecked = (connection.connection is not None and connection.health_check_enabled
+                 and not connection.health_check_done and connection.get_autocommit())
+    if unchecked:
+        connection.health_check_done = True  # by the lookup itself
+    try:
+        row = _lookup_row(name, prepare, params)
+    except (InterfaceError, OperationalError):
+        if not unchecked or connection.is_usable():
+            raise
+        connection.close()
+        row = _lookup_row(name, prepare, params)
+    return dict(zip(columns, row, strict=True)) if row is not None else None
+
+
+def _lookup_row(name: str, prepare: str, params: list[str]) -> tuple | None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             prepared = _prepared_on.setdefault(connection.connection, set())
             if name not in prepared:
-                connection.connection.execute(prepare)
+                with connection.wrap_database_errors:
+                    connection.connection.execute(prepare)
                 prepared.add(name)
             cursor.execute(f"EXECUTE {name}({', '.join(['%s'] * len(params))})", params)
         else:  # SQLite (the embedded default): the same SELECT, its values given as parameters
             cursor.execute(PARAMETER_RE.sub("%s", prepare.removeprefix(f"PREPARE {name} AS ")), params)
-        row = cursor.fetchone()
-    return dict(zip(columns, row, strict=True)) if row is not None else None
+        return cursor.fetchone()
