@@ -194,7 +194,10 @@ def worker_database(tmp_path):
     admin = psycopg.connect(host=params["HOST"] or None, port=params["PORT"] or None, user=params["USER"],
                             password=params["PASSWORD"] or None, dbname="postgres", autocommit=True)
     admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.execute(f'CREATE DATABASE "{name}"')
+    # A copy of the migrated template when the run has one (tests/conftest.py): the
+    # test's migrate then finds every migration applied.
+    template = os.environ.get("PORTAL_TEST_DATABASE_TEMPLATE")
+    admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     credentials = quote(params["USER"] or "", safe="") + (":" + quote(params["PASSWORD"], safe="") if params["PASSWORD"] else "")
     try:
         yield f"postgres://{credentials}@{params['HOST'] or 'localhost'}:{params['PORT'] or 5432}/{name}"
