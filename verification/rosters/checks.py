@@ -97,12 +97,6 @@ def _text(value: object) -> str:
     return (value if value.isprintable() else single_line(value)).strip()
 
 
-def _formula(key: str, raw: object) -> bool:
-    if not isinstance(raw, str) or not raw.startswith(FORMULA_START):
-        return False
-    return not (key == "mobile" and _MOBILE_CELL.fullmatch(raw))
-
-
 @functools.lru_cache(maxsize=4096)
 def _date_of_text(text: str) -> datetime.date | None:
     """The date a cell's text says, or None (a roster repeats a few dates: each is read once)."""
@@ -201,16 +195,23 @@ def _add(row: CheckedRow, kind: str, column: str | None = None) -> None:
 
 
 def _check_cells(line: int, cells: dict[str, object]) -> CheckedRow:
-    texts = {key: _text(value) for key, value in cells.items()}
-    row = CheckedRow(line=line, cells={key: text[:m.RAW_MAX] for key, text in texts.items()})
+    # The hot loop of an import (every cell of every row): _text inlined for text.
+    kept: dict[str, str] = {}
+    row = CheckedRow(line=line, cells=kept)
     for key, raw in cells.items():
-        text = texts[key]
-        if _formula(key, raw if isinstance(raw, str) else text):
+        if isinstance(raw, str):
+            text = (raw if raw.isprintable() else single_line(raw)).strip()
+            source = raw
+        else:
+            text = _text(raw)
+            source = text
+        kept[key] = text[:m.RAW_MAX]
+        if source.startswith(FORMULA_START) and not (key == "mobile" and _MOBILE_CELL.fullmatch(source)):
             _add(row, "formula", key)
         elif len(text) > LIMITS.get(key, m.RAW_MAX):
             _add(row, "too_long", key)
     for key in REQUIRED:
-        if not row.cells.get(key):
+        if not kept.get(key):
             _add(row, "required", key)
     mobile = row.cells.get("mobile", "")
     if mobile and "formula" not in row.problems:

@@ -32,6 +32,7 @@ def test_a_cell_without_control_characters_is_kept_as_it_is_and_others_as_single
     for code in [*range(0, 0x250), *range(0x2000, 0x2070), 0xFEFF, 0x200D, 0x200C]:
         value = f" a{chr(code)}b "
         assert checks._text(value) == single_line(value).strip(), hex(code)
+        assert checks._check_cells(2, {"name": value}).cells["name"] == single_line(value).strip(), hex(code)
 
 
 def _date_read_whole(text):
