@@ -2,7 +2,6 @@ from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,9 +17,9 @@ from onboarding.application.selectors import (
     application_for_officer,
     application_for_viewer,
     application_timeline,
-    applications_of_officer,
     is_officer_of,
     last_return,
+    officer_application_rows,
     officer_eligibility,
 )
 from onboarding.application.summary import application_summary
@@ -60,10 +59,7 @@ def start(request):
 @rule("authenticated")
 @require_http_methods(["GET"])
 def my_applications(request):
-    applications = applications_of_officer(request.user).prefetch_related(
-        Prefetch("attachments", queryset=Attachment.objects.filter(is_current=True), to_attr="current_letters")
-    )
-    context = {"applications": applications, "problem": officer_eligibility(request.user)}
+    context = {"applications": officer_application_rows(request.user), "problem": officer_eligibility(request.user)}
     return render(request, "onboarding/my_applications.html", context)
 
 

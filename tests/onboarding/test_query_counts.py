@@ -43,12 +43,12 @@ def warm(client, url):
     assert client.get(url).status_code == 200
 
 
-# My applications: 7 queries, whatever the number of applications.
+# My applications: 6 queries, whatever the number of applications.
 #   1 session, 2 user (auth middleware),
 #   3 the user's platform roles (MFA middleware; cached on the user for the context processor),
 #   4 the official-email rules and 5 the verified email address ("can this user start an application?"),
-#   6 the applications, 7 their current letters (one prefetch for all rows).
-MY_APPLICATIONS_QUERIES = 7
+#   6 the applications, whether each has a current letter read in the same query.
+MY_APPLICATIONS_QUERIES = 6
 
 
 def test_my_applications_query_count(officer_client, applications, django_assert_num_queries):
