@@ -1,0 +1,78 @@
+"""The authority links' rate limit with Redis as the cache (production): the counters
+of a request (its client address, its link) are one round trip to Redis, and count as
+the cache's own operations do (the other tests run with the database cache). A
+redis-server is started on a free port."""
+
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+import redis
+from django.core.cache import cache
+from django.test import RequestFactory
+
+from onboarding.approval.tokens import LINK_RATE_PER_MINUTE, rate_limited
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(tmp_path_factory.mktemp("redis"))],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            redis.Redis.from_url(url).ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                server.kill()
+                raise
+            time.sleep(0.1)
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_cache(redis_url, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
+    cache.clear()
+    yield redis.Redis.from_url(redis_url)
+    cache.clear()
+
+
+def sent(server):
+    """Commands sent to Redis so far: what a client's round trips carried (INFO included)."""
+    return sum(stats["calls"] for stats in server.info("commandstats").values())
+
+
+def test_a_requests_counters_are_one_round_trip_and_stop_at_the_links_limit(redis_cache, settings):
+    settings.ONBOARDING_TOKEN_RATE_PER_MINUTE = 1000
+    request = RequestFactory().get("/onboarding/review/", REMOTE_ADDR="203.0.113.9")
+    digest = "ab" * 32
+    answers = []
+    for _ in range(LINK_RATE_PER_MINUTE + 1):
+        before = sent(redis_cache)
+        answers.append(rate_limited(request, digest=digest))
+        # SET NX and INCR for each of the two counters, in one pipeline; and this test's INFO.
+        assert sent(redis_cache) - before == 5
+    assert answers == [False] * LINK_RATE_PER_MINUTE + [True]
+    # The counters are the cache's integers, with their lifetime: read back through the cache.
+    keys = [key.decode() for key in redis_cache.keys("*ratelimit*")]
+    assert len(keys) == 2 and all(0 < redis_cache.ttl(key) <= 120 for key in keys)
+    assert sorted(cache.get(key.split(":", 2)[2]) for key in keys) == [LINK_RATE_PER_MINUTE + 1] * 2
+
+
+def test_the_client_address_limit_counts_across_links(redis_cache, settings):
+    settings.ONBOARDING_TOKEN_RATE_PER_MINUTE = 3
+    request = RequestFactory().get("/onboarding/review/", REMOTE_ADDR="203.0.113.10")
+    assert [rate_limited(request, digest=f"{i:064x}") for i in range(4)] == [False, False, False, True]
+    assert rate_limited(request) is True
