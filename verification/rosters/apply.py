@@ -77,21 +77,23 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
     audit_record_many(events)
 
 
-def _apply_batch(roster_id: int) -> bool:
-    """Apply the next batch of rows in one transaction; False when none was left."""
+def _apply_batch(roster_id: int, after_line: int = 0) -> int | None:
+    """Apply the next batch of rows in one transaction: its last line, or None when none
+    was left. ``after_line``: the last line of this run's previous batch (the rows up to it
+    are done), so that the rows done before are not read again."""
     with transaction.atomic():
         roster = RosterImport.objects.select_for_update(of=("self",)).select_related("organisation", "apply_requested_by").get(
             pk=roster_id)
         if roster.status not in (RosterStatus.QUEUED, RosterStatus.APPLYING):
-            return False
+            return None
         actor = roster.apply_requested_by
         check_decider(actor, roster.organisation)
         if roster.organisation.status != OrganisationStatus.ACTIVE:
             raise PermissionDenied("organisation not active")
         # The next rows by line; only those that verify or change are read whole (the
         # invitations are made from the staging table by one statement).
-        rows = list(RosterRow.objects.filter(roster=roster, done=False, outcome__in=APPLICABLE).order_by("line")
-                    .values_list("pk", "line", "outcome", "email", "name")[:apply_batch_size()])
+        rows = list(RosterRow.objects.filter(roster=roster, done=False, outcome__in=APPLICABLE, line__gt=after_line)
+                    .order_by("line").values_list("pk", "line", "outcome", "email", "name")[:apply_batch_size()])
         outcome = dict(roster.outcome)
         if rows:
             whole = {row.pk: row for row in RosterRow.objects.filter(
@@ -104,7 +106,7 @@ def _apply_batch(roster_id: int) -> bool:
             for key, n in invite_rows(roster, invites, actor=actor).items():
                 _tally(outcome, key, n)
             # The rows of this batch are the first ones not done, by line, up to its last.
-            RosterRow.objects.filter(roster=roster, done=False, outcome__in=APPLICABLE,
+            RosterRow.objects.filter(roster=roster, done=False, outcome__in=APPLICABLE, line__gt=after_line,
                                      line__lte=rows[-1][1]).update(done=True)
         roster.status = RosterStatus.APPLYING if rows else RosterStatus.APPLIED
         roster.progress_done = F("progress_done") + len(rows)
@@ -117,7 +119,7 @@ def _apply_batch(roster_id: int) -> bool:
                                 "old": {"status": RosterStatus.APPLYING},
                                 "new": {"status": RosterStatus.APPLIED, **outcome}}])
         roster.save(update_fields=fields)
-        return bool(rows)
+        return rows[-1][1] if rows else None
 
 
 def _fail(roster_id: int, error: str) -> None:
@@ -139,7 +141,8 @@ def roster_apply_run(*, roster_id: int, budget_seconds: float = 200) -> bool:
     rows are marked done and skipped."""
     started = time.monotonic()
     try:
-        while _apply_batch(roster_id):
+        last_line = 0
+        while (last_line := _apply_batch(roster_id, last_line)) is not None:
             if time.monotonic() - started > budget_seconds:
                 return False
     except PermissionDenied:

@@ -89,7 +89,10 @@ def classify(roster: RosterImport) -> None:
     table = RosterRow._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"ANALYZE {table}")  # just loaded: the planner's statistics are stale
+            # Just loaded: the planner's statistics are stale. Those of the columns that
+            # shape the plans below (how many rows this roster has, of which outcome, how
+            # many addresses), a third of the time of the whole table's.
+            cursor.execute(f"ANALYZE {table} (roster_id, outcome, email)")
         # A row whose address is on an earlier row too is refused (one pass, a window).
         cursor.execute(
             f"UPDATE {table} SET outcome = %s, problems = %s, duplicate_of = d.first_line "
