@@ -51,6 +51,54 @@ def wait_for_port(port, timeout=60):
     raise RuntimeError(f"nothing answers on port {port}")
 
 
+# Processor time -------------------------------------------------------------------------------
+# What each request costs the processors, whatever else the machine runs: the user and
+# system time of the gunicorn workers, of the PostgreSQL backends serving the benchmark's
+# database (when the server is on this machine), of the redis-server and of this
+# process (the load generator), read from /proc before and after each measurement.
+
+TICKS = os.sysconf("SC_CLK_TCK")
+GROUPS = ("workers", "postgres", "redis", "load generator")
+
+
+def cpu_seconds(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return None  # gone (a backend replaced when its connection reached CONN_MAX_AGE)
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+
+def children_of(parent):
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rpartition(")")[2].split()[1]) == parent:
+                    pids.append(int(entry.name))
+            except (OSError, ValueError):
+                pass
+    return pids
+
+
+def cpu_snapshot(gunicorn, redis, admin, database, local_postgres):
+    backends = ([pid for (pid,) in admin.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s",
+                                                  [database])] if local_postgres else [])
+    pids = {"workers": children_of(gunicorn.pid), "postgres": backends, "redis": [redis.pid]}
+    snapshot = {group: {pid: cpu_seconds(pid) for pid in group_pids} for group, group_pids in pids.items()}
+    snapshot["load generator"] = {0: time.process_time()}
+    return snapshot
+
+
+def cpu_spent(before, after):
+    """Seconds of processor time per group between two snapshots (a process that
+    started in between counts from zero)."""
+    return {group: sum(seconds - (before[group].get(pid) or 0.0)
+                       for pid, seconds in after[group].items() if seconds is not None)
+            for group in GROUPS}
+
+
 # Seeding (run in a child process with the bench's environment) ------------------------------
 
 def seed(people):
@@ -169,10 +217,18 @@ def main():
         hammer(port, bare_requests, seconds=1, concurrency=args.concurrency)
         hammer(port, api_requests, seconds=1, concurrency=args.concurrency)
 
-        figures = {"bare": {"rps": [], "lat": [], "statuses": Counter()}, "api": {"rps": [], "lat": [], "statuses": Counter()}}
+        local_postgres = parts.hostname in ("127.0.0.1", "localhost", "::1", None)
+        redis_server, gunicorn_master = processes
+
+        def snapshot():
+            return cpu_snapshot(gunicorn_master, redis_server, admin, name, local_postgres)
+
+        figures = {key: {"rps": [], "lat": [], "statuses": Counter(), "cpu": Counter()} for key in ("bare", "api")}
         for round_ in range(args.rounds):
             for key, requests in (("bare", bare_requests), ("api", api_requests)):
+                before = snapshot()
                 rps, lat, statuses = hammer(port, requests, seconds=args.seconds, concurrency=args.concurrency)
+                figures[key]["cpu"].update(cpu_spent(before, snapshot()))
                 figures[key]["rps"].append(rps)
                 figures[key]["lat"].extend(lat)
                 figures[key]["statuses"].update(statuses)
@@ -190,6 +246,17 @@ def main():
             f = figures[key]
             print(f"| {label} | {statistics.median(f['rps']):.0f} | {percentile(f['lat'], 0.5):.1f} | "
                   f"{percentile(f['lat'], 0.99):.1f} | {dict(sorted(f['statuses'].items()))} |")
+        print("\nProcessor time per request, ms (all rounds; " + ("" if local_postgres else "PostgreSQL on another "
+              "machine: not counted; ") + "the load generator is this process):")
+        print(f"| view | {' | '.join(GROUPS)} | total |")
+        print("|---|" + "---:|" * (len(GROUPS) + 1))
+        totals = {}
+        for key, label in (("bare", "bare Django JSON view"), ("api", "GET /api/v1/verifications")):
+            count = len(figures[key]["lat"])
+            per = {group: figures[key]["cpu"][group] * 1000 / count for group in GROUPS}
+            totals[key] = sum(per.values())
+            print(f"| {label} | {' | '.join(f'{per[group]:.2f}' for group in GROUPS)} | {totals[key]:.2f} |")
+        print(f"bare view / API in processor time per request: {totals['bare'] / totals['api']:.2f}")
         print(f"\nAPI / bare view, per round: {', '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f} "
               f"(target at least 0.6)")
         bad = {s for key in figures for s in figures[key]["statuses"] if s != 200}
