@@ -20,10 +20,10 @@ from verification.models import GovernmentProfile
 class Scope:
     everything: bool
     jurisdictions: frozenset[str]
-    # The ids of the organisations the viewer administers (read once: the subtree
-    # query of the permission module is a correlated subquery, too slow to repeat in
-    # every figure), or None.
-    administered: tuple[int, ...] | None
+    # The organisations the viewer administers and the offices below them (a lazy
+    # queryset of the permission module: a prefix match on their ancestry, which the
+    # index answers, no query of its own), or None.
+    administered: QuerySet[Organisation] | None
 
     @property
     def is_empty(self) -> bool:
@@ -37,9 +37,10 @@ class Scope:
             query |= Q(state__in=self.jurisdictions - {CENTRAL})
             if CENTRAL in self.jurisdictions:
                 query |= Q(level="central")
+        organisations = Organisation.objects.filter(query)
         if self.administered is not None:
-            query |= Q(pk__in=self.administered)
-        return Organisation.objects.filter(query)
+            organisations |= self.administered  # one WHERE: either condition
+        return organisations
 
     def applications(self) -> QuerySet[Application]:
         if self.everything:
@@ -48,7 +49,7 @@ class Scope:
         if self.jurisdictions:
             query |= Q(jurisdiction__in=self.jurisdictions)
         if self.administered is not None:
-            query |= Q(organisation_id__in=self.administered)
+            query |= Q(organisation_id__in=self.administered.values("pk"))
         return Application.objects.filter(query)
 
     def steps(self) -> QuerySet[ApprovalStep]:
@@ -62,10 +63,11 @@ class Scope:
         return GovernmentProfile.objects.filter(organisation_id__in=self.organisations().values("pk"))
 
 
-def _administered_or_none(viewer: AnyUser) -> tuple[int, ...] | None:
-    """The ids of the organisations the viewer administers (one query), or None."""
-    administered = tuple(permissions.administered_organisations(viewer).order_by("pk").values_list("pk", flat=True))
-    return administered or None
+def _administered_or_none(viewer: AnyUser) -> QuerySet[Organisation] | None:
+    """The organisations the viewer administers (read with the platform roles: no query), or None."""
+    if not permissions.administers_some_organisation(viewer):
+        return None
+    return permissions.administered_organisations(viewer)
 
 
 def dashboard_scope(viewer: AnyUser) -> Scope:

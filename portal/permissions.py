@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import CharField, Exists, Model, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat
-from django.db.models.lookups import Contains
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 from guardian.utils import get_user_obj_perms_model
@@ -60,8 +59,10 @@ _ADMIN_MARK = "~organisation_admin"  # not a platform role: marks "administers a
 
 def _roles_of(user: AnyUser) -> set[tuple[str, str]]:
     """The user's platform role grants in force, as (role, jurisdiction) pairs, plus
-    (_ADMIN_MARK, "") when they administer some organisation: one query, once per
-    request (the navigation asks both on every page)."""
+    (_ADMIN_MARK, subtree prefix) for each organisation they administer (the
+    ``ancestry`` prefix of the offices below it, "/3/17/" for 17 under 3): one query,
+    once per request (the navigation asks both on every page, and the organisations
+    administered are then a prefix match that needs no query of its own)."""
     cached = getattr(user, "_platform_roles_cache", None)
     if cached is None:
         # Its SQL is built once per process (portal.compiled): building it took ten times as long as running it.
@@ -72,12 +73,14 @@ def _roles_of(user: AnyUser) -> set[tuple[str, str]]:
 
 def _roles_query(*, user_id: int, now) -> QuerySet:
     """The query of ``_roles_of``: (role, jurisdiction) of the grants in force, and
-    (_ADMIN_MARK, "") for each organisation administered."""
+    (_ADMIN_MARK, subtree prefix) of the organisations administered."""
     grants = PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=user_id).values_list("role", "jurisdiction")
+    subtree = Concat("content_object__ancestry", Cast("content_object_id", CharField()), Value("/"),
+                     output_field=CharField())
     admin = (
         _admin_permission_rows(User(pk=user_id), now)
-        .annotate(mark=Value(_ADMIN_MARK, output_field=CharField()), blank=Value("", output_field=CharField()))
-        .values_list("mark", "blank")
+        .annotate(mark=Value(_ADMIN_MARK, output_field=CharField()), subtree=subtree)
+        .values_list("mark", "subtree")
     )
     return grants.union(admin)
 
@@ -92,7 +95,7 @@ def platform_roles_of(user: AnyUser) -> set[tuple[str, str]]:
 
 def administers_some_organisation(user: AnyUser) -> bool:
     """Whether the user is an admin (in force) of at least one organisation; read with the platform roles."""
-    return user.is_authenticated and (_ADMIN_MARK, "") in _roles_of(user)
+    return user.is_authenticated and any(role == _ADMIN_MARK for role, _p in _roles_of(user))
 
 
 def is_superadmin(user: AnyUser) -> bool:
@@ -168,20 +171,41 @@ def _directly_administered_ids(user: AnyUser) -> QuerySet:
     return _admin_permission_rows(user).values("content_object_id")
 
 
+def _administered_subtrees(user: AnyUser) -> list[str]:
+    """The subtree prefixes ("/3/17/") of the organisations the user administers, read
+    with the platform roles; one inside another is left out (the outer covers it)."""
+    kept: list[str] = []
+    for prefix in sorted(p for role, p in _roles_of(user) if role == _ADMIN_MARK):
+        # Sorted, the prefixes that start with a kept one come right after it.
+        if not kept or not prefix.startswith(kept[-1]):
+            kept.append(prefix)
+    return kept
+
+
+def _subtree_q(prefixes: Iterable[str]) -> Q:
+    """Organisations that are one of these subtrees' tops or below one: the top's id, or
+    an ``ancestry`` prefix match that the ancestry's pattern index answers with one range
+    scan. No prefix, no organisation."""
+    query = Q(pk__in=[])
+    for prefix in prefixes:
+        query |= Q(pk=int(prefix.rstrip("/").rsplit("/", 1)[-1])) | Q(ancestry__startswith=prefix)
+    return query
+
+
 def administered_organisations(user: AnyUser) -> QuerySet[Organisation]:
     """Organisations the user administers: those they were made admin of (guardian)
-    and every office below them. A lazy queryset: one query when evaluated, and a
-    subquery when used inside another."""
+    and every office below them. A lazy queryset (a subquery when used inside
+    another): the organisations administered are read with the platform roles (once a
+    request), so this is an indexed prefix match per one of them, no correlated
+    subquery; one query when evaluated."""
     if not user.is_authenticated:
         return Organisation.objects.none()
     if is_superadmin(user):
         return Organisation.objects.all()
-    direct = Organisation.objects.filter(pk__in=_directly_administered_ids(user))
-    # An organisation is covered by an administered one that is itself or one of its
-    # ancestors (whose id is then in its ancestry: "/3/17/").
-    marker = Concat(Value("/"), Cast("pk", CharField()), Value("/"))
-    covering = direct.filter(Q(pk=OuterRef("pk")) | Q(Contains(OuterRef("ancestry"), marker)))
-    return Organisation.objects.filter(Exists(covering))
+    subtrees = _administered_subtrees(user)
+    if not subtrees:
+        return Organisation.objects.none()
+    return Organisation.objects.filter(_subtree_q(subtrees))
 
 
 def may_administer(user: AnyUser, organisation: Organisation) -> bool:
@@ -363,7 +387,7 @@ RULES: dict[str, Callable[[AnyUser], bool] | None] = {
     "state_admin": lambda user: is_state_admin(user) or is_superadmin(user),
     # Verification: an admin of some organisation (or a superadmin) for the queue; for
     # one organisation's or one profile's pages the view's scoped selector answers (404).
-    "organisation_admin": lambda user: is_superadmin(user) or administered_organisations(user).exists(),
+    "organisation_admin": lambda user: is_superadmin(user) or administers_some_organisation(user),
     "administrator_of_organisation": lambda user: True,
     "person_of_profile": lambda user: True,
     # The verification API: the view checks an API client's bearer token itself (no account).
@@ -372,8 +396,8 @@ RULES: dict[str, Callable[[AnyUser], bool] | None] = {
     # organisation); the audit log's viewers (superadmins, auditors, organisation admins
     # for their own organisations); the adoption tracker's (platform roles).
     "monitoring": lambda user: bool(platform_roles_of(user)) or is_superadmin(user)
-    or administered_organisations(user).exists(),
-    "audit_log": lambda user: is_superadmin(user) or is_auditor(user) or administered_organisations(user).exists(),
+    or administers_some_organisation(user),
+    "audit_log": lambda user: is_superadmin(user) or is_auditor(user) or administers_some_organisation(user),
     "adoption_tracker": lambda user: is_superadmin(user) or is_state_admin(user) or is_auditor(user),
     # Roles: the pages of those who grant some role (superadmins, organisation admins);
     # one organisation's admins page answers through its scoped selector (404); the

@@ -16,7 +16,13 @@ from django.http import Http404
 from portal.accounts.official_email import normalise_domain
 from portal.organisations.models import Organisation, OrganisationDomain, OrganisationStatus
 from portal.organisations.states import State
-from portal.permissions import AnyUser, administered_organisations, is_auditor, is_superadmin
+from portal.permissions import (
+    AnyUser,
+    administered_organisations,
+    administers_some_organisation,
+    is_auditor,
+    is_superadmin,
+)
 from verification.models import HELD_STATUSES, GovernmentProfile, VerificationSettings, VerificationStatus
 from verification.visibility.rules import FETCHED
 
@@ -55,7 +61,7 @@ def may_administer_verification(user: AnyUser) -> bool:
         return False
     if is_superadmin(user):
         return True
-    return not is_auditor(user) and administered_organisations(user).exists()
+    return not is_auditor(user) and administers_some_organisation(user)
 
 
 def organisations_administered_by(viewer: AnyUser) -> QuerySet[Organisation]:

@@ -41,13 +41,14 @@ def count(client, url, expected, django_assert_num_queries):
 # rules, the selectors and the context processor). A superadmin's page adds 4 their TOTP
 # authenticator (MFA middleware: a superadmin must have one).
 
-# Queue, as an admin of the parent department (the requests of the office below it):
-#   4 the access rule: does the viewer administer any organisation,
-#   5 the number of requests (the pager), 6 the page of requests with their people and
+# Queue, as an admin of the parent department (the requests of the office below it;
+# the organisations they administer come with the platform roles, 3, for the access
+# rule and the selectors):
+#   4 the number of requests (the pager), 5 the page of requests with their people and
 #   organisations, and whether each person is verified anywhere or elsewhere (subqueries),
-#   7 the verified addresses of the people on the page, 8 the verified domains of their
+#   6 the verified addresses of the people on the page, 7 the verified domains of their
 #   organisations (the official-domain badge: two queries for the whole page).
-QUEUE_QUERIES = 8
+QUEUE_QUERIES = 7
 
 
 @pytest.mark.parametrize("query", ["", "?page=2", "?status=pending"])
@@ -58,14 +59,14 @@ def test_queue_query_count(world, rows, query, django_assert_num_queries):
 
 
 def test_queue_of_one_organisation_query_count(world, rows, django_assert_num_queries):
-    # One more: 5 the organisation asked for, among those the viewer administers.
+    # One more: 4 the organisation asked for, among those the viewer administers.
     count(signed_in(world["admin_parent"]), f"/verification/queue/?organisation={world['office'].pk}", QUEUE_QUERIES + 1,
           django_assert_num_queries)
 
 
 def test_queue_query_count_as_a_superadmin(world, rows, django_assert_num_queries):
-    # A superadmin: 4 the TOTP authenticator instead of the rule's query (every organisation is theirs).
-    count(signed_in(world["superadmin"]), "/verification/queue/", QUEUE_QUERIES, django_assert_num_queries)
+    # A superadmin: one more, 4 the TOTP authenticator (every organisation is theirs).
+    count(signed_in(world["superadmin"]), "/verification/queue/", QUEUE_QUERIES + 1, django_assert_num_queries)
 
 
 # Members: 4 the organisation (among those the viewer administers), 5 the number of
@@ -79,9 +80,10 @@ def test_members_query_count(world, rows, django_assert_num_queries):
     assert html.count("/suspend/") + html.count("/reinstate/") == min(rows, 50)
 
 
-# The person's own page: 4 their requests and verifications with their organisations,
-# 5 whether they administer any organisation (to show where to decide).
-MINE_QUERIES = 5
+# The person's own page: 4 their requests and verifications with their organisations
+# (whether they administer any organisation, to show where to decide, comes with the
+# platform roles, 3).
+MINE_QUERIES = 4
 
 
 def test_my_verifications_query_count(world, rows, django_assert_num_queries):
@@ -89,7 +91,7 @@ def test_my_verifications_query_count(world, rows, django_assert_num_queries):
     assert len(parse(html).find("tbody").find_all("tr")) == rows
 
 
-# An admin's own page: 6 the organisations they administer with their waiting requests counted.
+# An admin's own page: 5 the organisations they administer with their waiting requests counted.
 def test_my_verifications_query_count_as_an_admin(world, rows, django_assert_num_queries):
     html = count(signed_in(world["admin_parent"]), "/verification/", MINE_QUERIES + 1, django_assert_num_queries)
     assert f">{rows}<" in html  # the office's waiting requests, counted in the same query
