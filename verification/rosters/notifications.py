@@ -44,12 +44,20 @@ def invitation_text(*, organisation, expires_at) -> tuple[str, str]:
     return _render(organisation, expires_at)
 
 
+def _inert_name(name: str) -> str:
+    """inert(name), without its four passes for a name that has nothing they change:
+    no control character, no ".", "@" or ":" (what a link or an address needs)."""
+    if name.isprintable() and "." not in name and "@" not in name and ":" not in name:
+        return name
+    return inert(name)
+
+
 def invitee_fills(invitees: list[tuple[str, str, str]]) -> dict[str, list[str]]:
     """What each (address, name, raw token) puts in place of NAME_MARK and then of
     LINK_MARK: the name made inert (the address when there is none) and the link."""
     marker = "T" * 43
     link = invitation_link(marker)  # the path resolved once for the batch
-    return {NAME_MARK: [inert(name) or address for address, name, _raw in invitees],
+    return {NAME_MARK: [_inert_name(name) or address for address, name, _raw in invitees],
             LINK_MARK: [link.replace(marker, raw_token) for _address, _name, raw_token in invitees]}
 
 

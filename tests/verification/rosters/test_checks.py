@@ -6,8 +6,8 @@ import datetime
 
 import pytest
 
-from portal.text import single_line
-from verification.rosters import checks
+from portal.text import inert, single_line
+from verification.rosters import checks, notifications
 
 pytestmark = pytest.mark.django_db
 
@@ -56,3 +56,10 @@ def test_dates_read_once_are_the_dates_read_whole():
             got = None
         assert got == _date_read_whole(text), text
     assert checks._date(datetime.datetime(2041, 3, 31)) == datetime.date(2041, 3, 31)
+
+
+def test_a_name_put_in_an_invitation_is_made_inert_as_every_name_in_mail():
+    names = ["Asha Kulkarni", "A. B. Rao", "www.example.com", "me@example.com", "https://x.in", "a:b", "रवि\u200dकुमार",
+             "Tab\there", "Bidi\u202eevil", "Dr.Rao", "e.g. x", "U.P.", ""]
+    for name in names:
+        assert notifications._inert_name(name) == inert(name), name
