@@ -23,10 +23,11 @@ def version_changes(application, old_data, new_data):
     return rows
 
 
-def changes_since_last_seen(step):
+def changes_since_last_seen(step, *, steps=None):
     """None when the decider sees the application for the first time; otherwise
-    {"since": earlier step, "rows": [...], "letter_replaced": bool}."""
-    previous = last_seen_step(step)
+    {"since": earlier step, "rows": [...], "letter_replaced": bool}. ``steps``: the
+    application's steps (``steps_of``), when the caller read them already."""
+    previous = last_seen_step(step, steps=steps)
     if previous is None:
         return None
     versions = {

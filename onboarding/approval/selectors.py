@@ -126,8 +126,14 @@ def appeal_step_for(viewer: AnyUser, pk: int) -> ApprovalStep:
         raise Http404 from None
 
 
-def last_seen_step(step: ApprovalStep) -> ApprovalStep | None:
-    """The earlier step of the same stage whose decider last saw the application, or None."""
+def last_seen_step(step: ApprovalStep, *, steps: list[ApprovalStep] | None = None) -> ApprovalStep | None:
+    """The earlier step of the same stage whose decider last saw the application, or None.
+    ``steps``: the application's steps as ``steps_of`` read them, when the caller has them
+    (then no query)."""
+    if steps is not None:
+        seen = [s for s in steps if s.stage == step.stage and s.opened_at <= step.opened_at and s.pk != step.pk
+                and s.decision not in ("", Decision.CANCELLED)]
+        return max(seen, key=lambda s: (s.opened_at, s.pk), default=None)
     return (
         ApprovalStep.objects.filter(application_id=step.application_id, stage=step.stage, opened_at__lte=step.opened_at)
         .exclude(pk=step.pk)

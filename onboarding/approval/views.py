@@ -109,13 +109,14 @@ def _already_decided(request, step, status=409):
 def _review_context(step):
     application = step.application
     version = ApplicationVersion.objects.filter(application=application, number=step.version_number).first()
+    steps = steps_of(application)  # read once: the history, and the step whose decider last saw it
     return {
         "application": application,
         "step": step,
         "summary": application_summary(application, data=version.data if version else None),
         "letter": application.attachments.filter(is_current=True).first(),
-        "changes": changes_since_last_seen(step),
-        "history": [s for s in steps_of(application) if s.pk != step.pk],
+        "changes": changes_since_last_seen(step, steps=steps),
+        "history": [s for s in steps if s.pk != step.pk],
         "flags": review_flags(application),
         "people": people_of(application),
     }

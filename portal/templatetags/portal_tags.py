@@ -14,3 +14,10 @@ def warnings_of(form, name):
 def inert(value):
     """A typed name as plain-text mail shows it: one line, web addresses unlinkable."""
     return inert_text(value)
+
+
+@register.filter(expects_localtime=True)
+def isoformat(value):
+    """A date and time in the current time zone in ISO 8601, as ``date:'c'`` writes it (for
+    ``<time datetime>``), without the date filter's format parser: for long lists."""
+    return value.isoformat() if hasattr(value, "isoformat") else ""
