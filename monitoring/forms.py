@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from monitoring.models import ExpectedOffice
@@ -27,12 +28,35 @@ CSV_COLUMNS = ("name", "short_code", "official_domain", "contact_email", "target
 DATE_MIN = timezone.datetime(2000, 1, 1).date()
 
 
+def _attrs_html(attrs: dict):
+    """A widget's attributes as Django's ``attrs.html`` writes them, in their order."""
+    return format_html_join("", "{}", (
+        (format_html(" {}", name) if value is True else format_html(' {}="{}"', name, str(value)),)
+        for name, value in attrs.items() if value is not False
+    ))
+
+
+class QuickSelect(forms.Select):
+    """A select with the markup of Django's, written here instead of by a template per
+    option (two includes each): the dashboard's list of states and UTs has 37 options,
+    and its filter selects took a quarter of the page's rendering."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        options = format_html_join("", '\n  <option value="{}"{}>{}</option>\n', (
+            (str(option["value"]), _attrs_html(option["attrs"]), option["label"])
+            for _group, group_choices, _index in widget["optgroups"] for option in group_choices
+        ))
+        return format_html('<select name="{}"{}>{}\n</select>', widget["name"], _attrs_html(widget["attrs"]), options)
+
+
 class DashboardFilterForm(AccessibleForm):
     q = forms.CharField(label=_("Name or short code"), required=False, max_length=100)
-    state = forms.ChoiceField(label=_("State / UT"), required=False, choices=[("", _("Any"))] + list(State.choices))
-    status = forms.ChoiceField(label=_("Status"), required=False,
+    state = forms.ChoiceField(label=_("State / UT"), required=False, widget=QuickSelect,
+                              choices=[("", _("Any"))] + list(State.choices))
+    status = forms.ChoiceField(label=_("Status"), required=False, widget=QuickSelect,
                                choices=[("", _("Any"))] + list(OrganisationStatus.choices))
-    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=[
+    sort = forms.ChoiceField(label=_("Sort by"), required=False, widget=QuickSelect, choices=[
         ("name", _("Name")), ("-name", _("Name, Z to A")), ("state", _("State / UT")), ("-state", _("State / UT, Z to A")),
         ("-activated", _("Newest onboarded first")), ("activated", _("Oldest onboarded first")),
         ("-verified", _("Most verified users first")), ("verified", _("Fewest verified users first")),

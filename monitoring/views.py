@@ -3,7 +3,8 @@ CSV export, and the audit log viewer."""
 
 from urllib.parse import urlencode
 
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Window
 from django.db.models.functions import Upper
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
@@ -71,6 +72,24 @@ def chart_bars(months: list) -> dict:
             "month_y": CHART_HEIGHT - CHART_BOTTOM + 16, "top": top}
 
 
+def _table_page(rows, number) -> Page:
+    """The table's page as ``Paginator.get_page`` gives it, in one query: the rows are
+    counted in the same query (a window over every row, before the page's slice). A page
+    number past the end (no row to carry the count) is answered by ``get_page`` itself."""
+    paginator = Paginator(rows, PAGE_SIZE)
+    try:
+        wanted = int(number or 1)
+    except (TypeError, ValueError):
+        wanted = 1
+    if wanted >= 1:
+        start = (wanted - 1) * PAGE_SIZE
+        found = list(rows.annotate(table_total=Window(Count("id")))[start:start + PAGE_SIZE])
+        if found or wanted == 1:
+            paginator.count = found[0].table_total if found else 0  # (a cached property: no count query)
+            return Page(found, wanted, paginator)
+    return paginator.get_page(number)
+
+
 def _label(organisations) -> None:
     """Each row's state (or level) and status in words, the choices translated once for the page."""
     states, levels, statuses = (dict(choices) for choices in (State.choices, Level.choices, OrganisationStatus.choices))
@@ -87,7 +106,7 @@ def dashboard(request):
     now = timezone.now()
     form = DashboardFilterForm(request.GET or None)
     filters = _filters(form)
-    page = Paginator(selectors.organisation_rows(scope, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = _table_page(selectors.organisation_rows(scope, filters), request.GET.get("page"))
     _label(page.object_list)
     counts = selectors.status_counts(scope)
     overdue_total, overdue = selectors.overdue_steps(scope, now=now)
