@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from functools import cache
 
 from allauth.account.models import EmailAddress
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, NotSupportedError, OperationalError, connection
 from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Value, When
 from django.http import Http404
 
@@ -313,6 +313,16 @@ def verified_person_by_contact(*, emails: Iterable[str] = (), mobile: str = "") 
         if not unchecked or connection.is_usable():
             raise
         connection.close()
+        row = _lookup_row(name, prepare, params)
+    except NotSupportedError:
+        # "cached plan must not change result type": a migration changed the type of a
+        # column the statement reads after it was prepared on this connection (between
+        # `make migrate` and the workers' restart); it is prepared again.
+        if not connection.get_autocommit():
+            raise
+        _prepared_on.get(connection.connection, set()).discard(name)
+        with connection.wrap_database_errors:
+            connection.connection.execute(f"DEALLOCATE {name}")
         row = _lookup_row(name, prepare, params)
     return dict(zip(columns, row, strict=True)) if row is not None else None
 

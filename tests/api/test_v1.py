@@ -215,6 +215,24 @@ def test_the_lookups_generic_plans_use_the_partial_indexes_of_verified_profiles(
             assert re.search(rf"Index Scan (using|on) {index}\b", plan), plan  # or a bitmap of it
 
 
+def test_the_lookup_is_prepared_again_after_a_migration_changed_a_column_it_reads(transactional_db, world,
+                                                                                   api_get):
+    """PostgreSQL refuses a prepared statement whose result's types changed ("cached plan
+    must not change result type"), as between a migration and the workers' restart."""
+    assert api_get(URL, email="asha.kulkarni@mahaagri.gov.in").json()["verified"] is True  # prepared
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                       "WHERE attrelid = 'verification_governmentprofile'::regclass AND attname = 'designation'")
+        (declared,) = cursor.fetchone()
+        cursor.execute("ALTER TABLE verification_governmentprofile ALTER COLUMN designation TYPE text")
+    try:
+        person = api_get(URL, email="asha.kulkarni@mahaagri.gov.in").json()["person"]
+        assert person["designation"] == HIDDEN_PERSON["designation"]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE verification_governmentprofile ALTER COLUMN designation TYPE {declared}")
+
+
 def test_the_latest_verification_answers_when_an_address_was_verified_twice(world, api_get):
     GovernmentProfileFactory(organisation=world["b"], status=VerificationStatus.VERIFIED,
                              official_email="asha.kulkarni@mahaagri.gov.in",
