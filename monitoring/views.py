@@ -9,6 +9,8 @@ from django.db.models.functions import Upper
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -55,18 +57,27 @@ def _query(filters: selectors.OrganisationFilters) -> str:
     return urlencode({key: value for key, value in values.items() if value})
 
 
+def _svg_number(value: float) -> str:
+    """A coordinate as SVG reads it: a full stop for the decimals in every language (the
+    template would write it in the page's own number format)."""
+    return str(round(value, 1))
+
+
 def chart_bars(months: list) -> dict:
-    """The bars of the organisations-onboarded chart, as SVG coordinates (no script, no style)."""
+    """The bars of the organisations-onboarded chart, as SVG coordinates (no script, no
+    style), with each month's names written once here rather than by a filter each."""
     top = max((n for _month, n in months), default=0) or 1
     slot = CHART_WIDTH / len(months)
     plot = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
     bars = []
     for index, (month, n) in enumerate(months):
-        height = round(plot * n / top, 1)
+        height = plot * n / top
+        local = template_localtime(month)
         bars.append({
-            "month": month, "n": n, "x": round(index * slot + slot * 0.15, 1), "width": round(slot * 0.7, 1),
-            "y": round(CHART_TOP + plot - height, 1), "height": height,
-            "label_x": round(index * slot + slot / 2, 1), "value_y": round(CHART_TOP + plot - height - 4, 1),
+            "month": month, "month_long": date_format(local, "M Y"), "month_short": date_format(local, "M y"), "n": n,
+            "x": _svg_number(index * slot + slot * 0.15), "width": _svg_number(slot * 0.7),
+            "y": _svg_number(CHART_TOP + plot - round(height, 1)), "height": _svg_number(height),
+            "label_x": _svg_number(index * slot + slot / 2), "value_y": _svg_number(CHART_TOP + plot - round(height, 1) - 4),
         })
     return {"bars": bars, "width": CHART_WIDTH, "height": CHART_HEIGHT, "baseline": CHART_TOP + plot,
             "month_y": CHART_HEIGHT - CHART_BOTTOM + 16, "top": top}
@@ -91,12 +102,16 @@ def _table_page(rows, number) -> Page:
 
 
 def _label(organisations) -> None:
-    """Each row's state (or level) and status in words, the choices translated once for the page."""
+    """Each row's state (or level) and status in words, and the day it was onboarded
+    (machine-readable and in words), written here once a row rather than by the
+    template's filters."""
     states, levels, statuses = (dict(choices) for choices in (State.choices, Level.choices, OrganisationStatus.choices))
-    states, levels, statuses = ({k: str(v) for k, v in d.items()} for d in (states, levels, statuses))
     for organisation in organisations:
-        organisation.where = states.get(organisation.state) or levels.get(organisation.level, "")
-        organisation.status_label = statuses.get(organisation.status, organisation.status)
+        organisation.where = str(states.get(organisation.state) or levels.get(organisation.level, ""))
+        organisation.status_label = str(statuses.get(organisation.status, organisation.status))
+        if organisation.activated_at is not None:
+            local = template_localtime(organisation.activated_at)
+            organisation.activated_iso, organisation.activated_on = local.isoformat(), date_format(local, "j M Y")
 
 
 @rule("monitoring")
