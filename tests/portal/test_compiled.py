@@ -6,9 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from onboarding.models import Application
 from portal import compiled
 from portal.organisations.models import PlatformRoleGrant, in_force_q
-from tests.factories import PlatformRoleFactory, UserFactory
+from tests.factories import ApplicationFactory, PlatformRoleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -46,6 +47,20 @@ def test_a_subquery_to_filter_by_and_constants_that_shape_the_query():
     for role, grant in (("state_admin", admin), ("auditor", auditor)):
         found = PlatformRoleGrant.objects.filter(pk__in=compiled.subquery(grants_of_kind_query, (role,), user_id=user.pk))
         assert list(found) == [grant]
+
+
+def answers_query(*, officer_id):
+    return Application.objects.filter(nodal_officer_id=officer_id).values_list("data", "created_at")
+
+
+def test_columns_are_converted_as_the_orm_converts_them():
+    application = ApplicationFactory()
+    # A JSON field's document is read as text and decoded by the field (on every database).
+    assert compiled.rows(answers_query, officer_id=application.nodal_officer_id) == list(
+        answers_query(officer_id=application.nodal_officer_id)
+    )
+    data, created_at = compiled.rows(answers_query, officer_id=application.nodal_officer_id)[0]
+    assert isinstance(data, dict) and data == application.data and created_at == application.created_at
 
 
 def test_a_value_the_orm_changes_is_refused():
