@@ -107,17 +107,19 @@ def classify(roster: RosterImport) -> None:
                                             official_email=OuterRef("email"))
     invited = Invitation.objects.filter(organisation_id=roster.organisation_id, status=InvitationStatus.PENDING,
                                         email=OuterRef("email"))
-    for known in (held, invited):
-        valid.filter(Exists(known)).update(outcome=RowOutcome.CHANGE)
+    # Unchanged first (the same details as the profile or invitation found, which is
+    # therefore known here), then changed (known here, other details): each row is
+    # written once, as a second import of the same file writes every row.
     same = Q(superannuation_date=OuterRef("superannuation_date")) & Q(**_same_details())
     undated = Q(superannuation_date__isnull=True) & Q(**_same_details())
-    changed = rows.filter(outcome=RowOutcome.CHANGE)
-    changed.filter(superannuation_date__isnull=False).filter(
+    valid.filter(superannuation_date__isnull=False).filter(
         Exists(held.filter(same)) | Exists(invited.filter(same, name=OuterRef("name")))
     ).update(outcome=RowOutcome.UNCHANGED)
-    changed.filter(superannuation_date__isnull=True).filter(
+    valid.filter(superannuation_date__isnull=True).filter(
         Exists(held.filter(undated)) | Exists(invited.filter(undated, name=OuterRef("name")))
     ).update(outcome=RowOutcome.UNCHANGED)
+    for known in (held, invited):
+        valid.filter(Exists(known)).update(outcome=RowOutcome.CHANGE)
     confirmed = EmailAddress.objects.filter(email=OuterRef("email"), verified=True)
     rows.filter(outcome=RowOutcome.INVITE).filter(Exists(confirmed)).update(outcome=RowOutcome.VERIFY)
 
