@@ -38,7 +38,7 @@ def _marker(value, index: int):
     raise TypeError(f"no marker for a value of type {type(value).__name__}")
 
 
-def _compile(build: Callable[..., QuerySet], constants: tuple, values: dict) -> tuple[str, str, tuple, tuple]:
+def _compile(build: Callable[..., QuerySet], constants: tuple, values: dict) -> tuple:
     markers = {name: _marker(value, index) for index, (name, value) in enumerate(sorted(values.items()))}
     queryset = build(*constants, **markers)
     compiler = queryset.query.get_compiler(using=queryset.db)
