@@ -8,11 +8,17 @@ default: no proxy is trusted and ``REMOTE_ADDR`` is used), so that audit rows,
 the portal's own rate limits and allauth's agree on who the client is.
 """
 
+import hashlib
+import hmac
+from functools import cache
+
 from allauth.account.adapter import get_adapter
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest
 
 USER_AGENT_MAX = 400
+CLIENT_DIGEST_LENGTH = 32
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -31,3 +37,19 @@ def request_meta(request: HttpRequest | None) -> tuple[str | None, str]:
     if request is None:
         return None, ""
     return client_ip(request), (request.META.get("HTTP_USER_AGENT") or "")[:USER_AGENT_MAX]
+
+
+@cache
+def _digest_key(audit_key: str) -> bytes:
+    return hmac.new(audit_key.encode("utf-8"), b"portal request log: client address", hashlib.sha256).digest()
+
+
+def client_digest(ip: str | None) -> str | None:
+    """A keyed digest of a client's address, for the request log: the log holds no address
+    (nginx's own log and the audit rows do), yet the breach report, given an address,
+    finds its lines. Keyed with a key derived from AUDIT_HMAC_KEY (stable, never in the
+    database or its backups), so that the digests cannot be reversed by trying addresses."""
+    if not ip:
+        return None
+    digest = hmac.new(_digest_key(settings.AUDIT_HMAC_KEY), ip.encode("utf-8"), hashlib.sha256).hexdigest()
+    return digest[:CLIENT_DIGEST_LENGTH]

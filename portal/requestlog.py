@@ -8,10 +8,11 @@ request (portal.logformat), handed to the Celery tasks the request queues, and
 written with the request's line on the ``portal.requests`` logger:
 
     {"message": "request", "method": "GET", "path": "/onboarding/", "status": 200,
-     "ms": 12.3, "user": 42, "ip": "203.0.113.9", "request_id": "..."}
+     "ms": 12.3, "user": 42, "client": "5f0c...", "request_id": "..."}
 
-The client's address is read as the audit log reads it (portal/client.py), so that
-the breach report (portal/privacy/breach_reads.py) can follow an address in both.
+``client`` is a keyed digest of the client's address (read through the trusted proxies
+as the audit rows read it: portal/client.py), not the address: the breach report
+(portal/privacy/breach_reads.py), given an address, finds its lines.
 
 The path is written without its query string (where a search or a ``next`` may be)
 and with the secret of every registered secret path replaced (portal/redaction.py).
@@ -27,7 +28,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import empty
 
-from portal.client import client_ip
+from portal.client import client_digest, client_ip
 from portal.logformat import request_id_var
 from portal.redaction import redact_secret_paths
 
@@ -85,7 +86,7 @@ class RequestLogMiddleware:
                 "status": response.status_code,
                 "ms": round((time.perf_counter() - started) * 1000, 1),
                 "user": user_id_of(request),
-                "ip": client_ip(request),
+                "client": client_digest(client_ip(request)),
             }})
             return response
         finally:

@@ -3,7 +3,7 @@ client address opened in a period, for the breach report (portal/privacy/breach.
 
 The audit log holds every change and export but not the reading of a page. The
 request log (portal/requestlog.py: one JSON line a request, with the signed-in
-user's id and the client's address) does, when it is written to a file
+user's id and a keyed digest of the client's address) does, when it is written to a file
 (PORTAL_REQUEST_LOG_FILE, rotated by logrotate: deploy/logrotate-portal, kept
 PRIVACY_LOG_RETENTION_DAYS days). Each successful GET of a path is resolved to its
 route; a route about one record is registered by the app that owns it
@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.urls import Resolver404, resolve
+
+from portal.client import client_digest
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 
@@ -82,7 +84,8 @@ class _Wanted:
         # Cheap tests on the raw line before parsing it (the JSON is written compactly).
         ids = self.user_ids or ()
         self.needles_user = {f'"user":{pk},' for pk in ids} | {f'"user":{pk}}}' for pk in ids}
-        self.needle_ip = f'"ip":{json.dumps(self.ip)}' if self.ip else ""
+        self.client = client_digest(self.ip) if self.ip else None  # how the log writes the address
+        self.needle_ip = f'"client":{json.dumps(self.client)}' if self.client else ""
 
     def entry(self, line: str) -> dict | None:
         if '"message":"request"' not in line or (self.needle_ip and self.needle_ip not in line):
@@ -100,7 +103,7 @@ class _Wanted:
             return None
         if self.user_ids is not None and entry.get("user") not in self.user_ids:
             return None
-        if self.ip and entry.get("ip") != self.ip:
+        if self.client and entry.get("client") != self.client:
             return None
         return entry
 

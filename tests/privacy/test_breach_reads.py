@@ -24,6 +24,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
+from portal.client import client_digest
 from portal.logfilters import RedactSecrets
 from portal.logformat import JsonFormatter, RequestIdFilter
 from portal.privacy.breach import breach_drafts, breach_findings
@@ -87,13 +88,18 @@ def reads(request_log_file):
     return start
 
 
-def test_the_request_log_line_carries_the_client_address_read_through_the_trusted_proxies(request_log_file,
-                                                                                          settings):
+def test_the_request_log_line_carries_a_keyed_digest_of_the_client_address_not_the_address(request_log_file,
+                                                                                            settings):
     Client(REMOTE_ADDR="192.0.2.10").get("/accounts/login/")
     settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
     Client(REMOTE_ADDR="10.0.0.1").get("/accounts/login/", HTTP_X_FORWARDED_FOR="198.51.100.7")
-    lines = [json.loads(line) for line in request_log_file.read_text().splitlines()]
-    assert [line["ip"] for line in lines] == ["192.0.2.10", "198.51.100.7"]
+    text = request_log_file.read_text()
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert [line["client"] for line in lines] == [client_digest("192.0.2.10"), client_digest("198.51.100.7")]
+    assert re.fullmatch(r"[0-9a-f]{32}", lines[0]["client"]) and lines[0]["client"] != lines[1]["client"]
+    assert "192.0.2.10" not in text and "198.51.100.7" not in text and "10.0.0.1" not in text
+    settings.AUDIT_HMAC_KEY = "another key of at least thirty-two characters"
+    assert client_digest("192.0.2.10") != lines[0]["client"]  # keyed: not found by hashing addresses
 
 
 def test_an_actors_reads_lead_to_the_people_whose_pages_they_opened(reads):
