@@ -2,18 +2,12 @@
 cached costs one round trip to Redis (api.auth.CHECK_SCRIPT: the client, its rate
 counter, its last-use marker) and one query. The other API tests run with the
 database cache (the embedded default), which goes through the cache's operations one
-by one; the behaviour must be the same. A redis-server is started on a free port."""
+by one; the behaviour must be the same. A redis-server is started on a free port (tests/conftest.py)."""
 
-import shutil
-import socket
-import subprocess
 import tempfile
-import time
 from datetime import timedelta
 
 import psycopg
-import pytest
-import redis
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
@@ -26,38 +20,6 @@ from tests.api.conftest import bearer
 URL = "/api/v1/verifications"
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path_factory.mktemp("redis"))],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                server.kill()
-                raise
-            time.sleep(0.1)
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
-
-
-@pytest.fixture
-def redis_cache(redis_url, settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
-    cache.clear()
-    server = redis.Redis.from_url(redis_url)
-    yield server
-    cache.clear()
 
 
 def commands(server):

@@ -1,52 +1,12 @@
 """The authority links' rate limit with Redis as the cache (production): the counters
 of a request (its client address, its link) are one round trip to Redis, and count as
 the cache's own operations do (the other tests run with the database cache). A
-redis-server is started on a free port."""
+redis-server is started on a free port (tests/conftest.py)."""
 
-import shutil
-import socket
-import subprocess
-import time
-
-import pytest
-import redis
 from django.core.cache import cache
 from django.test import RequestFactory
 
 from onboarding.approval.tokens import LINK_RATE_PER_MINUTE, rate_limited
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path_factory.mktemp("redis"))],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                server.kill()
-                raise
-            time.sleep(0.1)
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
-
-
-@pytest.fixture
-def redis_cache(redis_url, settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
-    cache.clear()
-    yield redis.Redis.from_url(redis_url)
-    cache.clear()
 
 
 def sent(server):
