@@ -11,8 +11,6 @@ import time
 from functools import lru_cache
 
 from django.conf import settings
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 from redis import Redis
@@ -22,6 +20,7 @@ from api.ratelimit import COUNTER_SECONDS, rate_key, rate_limit_wait, rate_wait,
 from api.selectors import client_by_token, client_cache_key
 from api.services import LAST_USED_RESOLUTION, api_client_last_use_record, api_client_used, used_key
 from api.tokens import looks_like_token, token_hash
+from portal.rediscache import cache_redis
 
 # KEYS: the client's cache entry, its counter of this minute, its last-use marker;
 # ARGV: the counter's lifetime, the marker's, the requests a minute. Nothing is counted
@@ -45,22 +44,22 @@ class RateLimited(Exception):
 
 
 @lru_cache(maxsize=4)
-def _check_script(pool):
-    """CHECK_SCRIPT on a client of the cache's connection pool, made once per pool (the
-    cache makes a client, with its table of a few hundred reply parsers, per operation)."""
-    return Redis(connection_pool=pool).register_script(CHECK_SCRIPT)
+def _check_script(client: Redis):
+    """CHECK_SCRIPT registered on the cache's client (portal.rediscache), once per client."""
+    return client.register_script(CHECK_SCRIPT)
 
 
 def checked_in_redis(digest: str, now: float) -> tuple[ApiClient, int, bool] | None:
     """With Redis as the cache, in one round trip: the cached client of a token (its
     hash), counted (its count this minute), and whether this request set its last-use
     marker. None when the cache is not Redis or the client is not cached (nothing counted)."""
-    backend = caches["default"]
-    if not isinstance(backend, RedisCache):
+    found = cache_redis()
+    if found is None:
         return None
+    client, backend = found
     keys = [backend.make_and_validate_key(key)
             for key in (client_cache_key(digest), rate_key(digest, rate_window(now)), used_key(digest))]
-    script = _check_script(backend._cache._get_connection_pool(write=True))
+    script = _check_script(client)
     found = script(keys=keys, args=[COUNTER_SECONDS, int(LAST_USED_RESOLUTION.total_seconds()),
                                     settings.API_RATE_PER_MINUTE])
     if not found:

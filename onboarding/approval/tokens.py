@@ -11,18 +11,16 @@ import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from django.conf import settings
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache import cache
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
-from redis import ConnectionPool, Redis
 
 from onboarding.models import ApprovalStep, AuthorityToken
 from portal.client import client_ip
+from portal.rediscache import cache_redis
 
 TOKEN_BYTES = 32
 # token_urlsafe(32) is 43 characters; anything else is not one of ours.
@@ -111,22 +109,16 @@ def _count(key: str) -> int:
         return 1
 
 
-@lru_cache(maxsize=4)
-def _redis(pool: ConnectionPool) -> Redis:
-    """A client of the cache's connection pool, made once per pool (the cache makes a
-    client, with its table of a few hundred reply parsers, per operation)."""
-    return Redis(connection_pool=pool)
-
-
 def _counts(keys: list[str]) -> list[int]:
     """Each counter counted once more, its new value. With Redis as the cache
     (production), every counter of a request in one round trip: SET NX with the
     counter's lifetime, then INCR, for each, in one pipeline (the cache's add, then incr,
     took three round trips a counter); elsewhere through the cache's operations."""
-    backend = caches["default"]
-    if not isinstance(backend, RedisCache):
+    found = cache_redis()
+    if found is None:
         return [_count(key) for key in keys]
-    pipeline = _redis(backend._cache._get_connection_pool(write=True)).pipeline(transaction=False)
+    client, backend = found
+    pipeline = client.pipeline(transaction=False)
     for key in keys:
         name = backend.make_and_validate_key(key)
         pipeline.set(name, 0, nx=True, ex=COUNTER_SECONDS)  # an integer, stored as the cache stores one
