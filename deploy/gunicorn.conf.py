@@ -58,3 +58,11 @@ logconfig_dict = {
 
 def on_starting(server):
     _var.mkdir(parents=True, exist_ok=True)
+
+
+def post_worker_init(worker):
+    """Each worker starts its PDF render server now (WeasyPrint's import, about a second,
+    in a process of its own while the worker serves), not at its first download."""
+    from onboarding.application.pdf import render_server_start  # noqa: PLC0415  (the application is loaded now)
+
+    render_server_start()

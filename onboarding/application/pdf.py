@@ -14,12 +14,15 @@ import hashlib
 import logging
 import math
 import os
+import select
+import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from django.conf import settings
@@ -90,41 +93,148 @@ def static_only_fetcher():
     return pdf_worker.static_only_fetcher(STATIC_ROOTS)
 
 
+def _child_environment() -> dict[str, str]:
+    """The render processes lay out text someone typed: they get no secret of ours
+    (database, keys) in their environment, only what Python and fontconfig need. Two
+    malloc arenas: each of Pango's threads would otherwise reserve 64 MB of address
+    space of its own, and whether a render fits under the limit would depend on timing."""
+    return {name: value for name, value in os.environ.items() if name in CHILD_ENVIRONMENT} | {"MALLOC_ARENA_MAX": "2"}
+
+
+class _RenderServer:
+    """This process's render server (``pdf_worker --serve``): started at the first render
+    (or by ``render_server_start`` when a web worker starts), it has WeasyPrint imported
+    and forks a child per render, so a render no longer pays a Python's start and
+    WeasyPrint's import (about 0.9 s). One render at a time goes through it; a render
+    asked for while it is busy (another thread of the same process) runs in a process of
+    its own, as every render did before. At the wall-clock limit its whole process group
+    (the server and the child) is killed; the next render starts a new one."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.process: subprocess.Popen | None = None
+        self.owner = 0  # the pid that started it: a forked copy of this process starts its own
+
+    def start(self) -> subprocess.Popen:
+        if self.process is None or self.owner != os.getpid() or self.process.poll() is not None:
+            if self.process is not None and self.owner == os.getpid():
+                self.stop()
+            self.process = subprocess.Popen(  # our own module, no shell
+                [sys.executable, "-m", "onboarding.application.pdf_worker", "--serve", BASE_URL,
+                 *(str(root) for root in STATIC_ROOTS)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0,
+                cwd=settings.BASE_DIR, env=_child_environment(), start_new_session=True,
+            )
+            self.owner = os.getpid()
+        return self.process
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or self.owner != os.getpid():
+            return
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # the server and a child rendering
+        process.wait()
+        for pipe in (process.stdin, process.stdout):
+            pipe.close()
+
+    def render(self, html: bytes, *, cpu_seconds: int, megabytes: int, deadline: float) -> tuple[int, bytes]:
+        """(exit status, output) of one render; TimeoutError past ``deadline``, OSError or
+        EOFError when the server is gone; after any of them the server is stopped."""
+        process = self.start()
+        try:
+            request = memoryview(b"%d %d %d\n" % (cpu_seconds, megabytes, len(html)) + html)
+            while request:
+                request = request[os.write(process.stdin.fileno(), request):]
+            return _answer_read(process.stdout.fileno(), deadline)
+        except BaseException:
+            self.stop()
+            raise
+
+
+def _answer_read(fd: int, deadline: float) -> tuple[int, bytes]:
+    """The render server's answer, ``<status> <length>`` and the output, read from ``fd``
+    before ``deadline`` (time.monotonic)."""
+    data, header, size = bytearray(), None, 0
+    while header is None or len(data) < size:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            raise TimeoutError
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            raise EOFError("the PDF render server stopped")
+        data += chunk
+        if header is None and b"\n" in data:
+            line, _newline, rest = bytes(data).partition(b"\n")
+            header, data = line.split(), bytearray(rest)
+            size = int(header[1])
+    return int(header[0]), bytes(data)
+
+
+_server = _RenderServer()
+
+
+def render_server_start() -> None:
+    """Start this process's render server now (a web worker, as it starts), so that its
+    first render does not wait for WeasyPrint's import."""
+    with _server.lock:
+        _server.start()
+
+
+def render_server_stop() -> None:
+    with _server.lock:
+        _server.stop()
+
+
+def _render_alone(html: bytes, *, cpu_seconds: int, megabytes: int, timeout: float) -> tuple[int, bytes]:
+    """One render in a process of its own: (exit status, the PDF or what went wrong)."""
+    command = [
+        sys.executable, "-m", "onboarding.application.pdf_worker",
+        str(cpu_seconds), str(megabytes), BASE_URL, *(str(root) for root in STATIC_ROOTS),
+    ]
+    result = subprocess.run(  # our own module, no shell
+        command, input=html, capture_output=True, timeout=timeout, cwd=settings.BASE_DIR, env=_child_environment(),
+        check=False,
+    )
+    return result.returncode, result.stdout if result.returncode == 0 else result.stderr
+
+
 def render_pdf(html: str) -> bytes:
     """``html`` as a PDF, rendered in a child process that may use at most
     PDF_RENDER_TIMEOUT_SECONDS (wall clock and processor) and PDF_RENDER_MEMORY_MB.
     Raises PdfNotRendered(OVER_LIMIT or FAILED)."""
     seconds = settings.PDF_RENDER_TIMEOUT_SECONDS
-    command = [
-        sys.executable, "-m", "onboarding.application.pdf_worker",
-        str(math.ceil(seconds)), str(settings.PDF_RENDER_MEMORY_MB), BASE_URL, *(str(root) for root in STATIC_ROOTS),
-    ]
-    # The child lays out text someone typed: it gets no secret of ours (database, keys) in
-    # its environment, only what Python and fontconfig need. Two malloc arenas: each of
-    # Pango's threads would otherwise reserve 64 MB of address space of its own, and whether
-    # a render fits under the limit would depend on timing.
-    env = {name: value for name, value in os.environ.items() if name in CHILD_ENVIRONMENT} | {"MALLOC_ARENA_MAX": "2"}
+    limits = {"cpu_seconds": math.ceil(seconds), "megabytes": settings.PDF_RENDER_MEMORY_MB}
+    content = html.encode("utf-8")
     started = time.monotonic()
     try:
-        result = subprocess.run(  # our own module, no shell
-            command, input=html.encode("utf-8"), capture_output=True, timeout=seconds, cwd=settings.BASE_DIR, env=env,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:  # run() has killed the child
+        if _server.lock.acquire(blocking=False):
+            try:
+                status, output = _server.render(content, deadline=started + seconds, **limits)
+            except TimeoutError:
+                raise
+            except (OSError, EOFError, ValueError):
+                logger.warning("PDF render server failed; rendering in a process of its own", exc_info=True)
+                status, output = _render_alone(content, timeout=max(0.1, started + seconds - time.monotonic()), **limits)
+            finally:
+                _server.lock.release()
+        else:
+            status, output = _render_alone(content, timeout=seconds, **limits)
+    except (TimeoutError, subprocess.TimeoutExpired):  # the child has been killed
         logger.warning("PDF render stopped at its time limit (%s s)", seconds)
         raise PdfNotRendered(OVER_LIMIT) from None
-    if result.returncode == 0 and result.stdout.startswith(b"%PDF-"):
-        return result.stdout
+    if status == 0 and output.startswith(b"%PDF-"):
+        return output
     elapsed = time.monotonic() - started
-    if result.returncode == pdf_worker.EXIT_OUT_OF_MEMORY or result.returncode < 0:
+    if status == pdf_worker.EXIT_OUT_OF_MEMORY or status < 0:
         # Out of memory, or killed by a signal: SIGXCPU/SIGKILL at the processor limit,
         # SIGSEGV/SIGABRT when a library could not allocate under the memory limit.
-        how = "out of memory" if result.returncode > 0 else f"signal {-result.returncode}"
+        how = "out of memory" if status > 0 else f"signal {-status}"
         logger.warning("PDF render stopped at its limits (%s, after %.1f s; %s MB, %s s)",
                        how, elapsed, settings.PDF_RENDER_MEMORY_MB, seconds)
         raise PdfNotRendered(OVER_LIMIT)
     logger.error("PDF render failed (exit status %s after %.1f s): %s",
-                 result.returncode, elapsed, result.stderr.decode("utf-8", "replace")[:1000])
+                 status, elapsed, output.decode("utf-8", "replace")[:1000])
     raise PdfNotRendered(FAILED)
 
 

@@ -1,16 +1,28 @@
-"""Renders one PDF in a child process, within limits of memory and processor time.
+"""Renders PDFs in child processes, each within limits of memory and processor time.
+
+    python -m onboarding.application.pdf_worker --serve <base URL> <static folder>...
+
+is the render server a web or Celery process keeps (``onboarding.application.pdf``):
+it imports WeasyPrint once (about 0.75 s, which every render paid when each started a
+Python of its own), then for each request it reads on its standard input, forks a
+child that sets the limits, renders and exits. A request is a line
+``<cpu seconds> <megabytes> <length>`` and the HTML (UTF-8, ``length`` bytes); the
+answer a line ``<exit status> <length>`` and that many bytes: the PDF when the status
+is 0, else what went wrong. The server itself never parses what it is sent; only
+the forked child does, under its limits, and the parent kills the server's whole
+process group at the wall-clock timeout. The server has no thread when it forks.
 
     python -m onboarding.application.pdf_worker <cpu seconds> <megabytes> <base URL> <static folder>...
 
-reads the HTML (UTF-8) on its standard input and writes the PDF on its standard
-output. The limits are set before WeasyPrint is imported or the HTML read, so a
-page whose text takes minutes or gigabytes to lay out stops at them; the parent
-(``onboarding.application.pdf.render_pdf``) also kills it at a wall-clock timeout.
+renders one PDF in a process of its own (when the server is busy with another
+request of the same process): the HTML on its standard input, the PDF on its
+standard output, the limits set before WeasyPrint is imported or the HTML read.
 
-This module imports nothing of Django or of the portal: the child starts fast and
-holds no database connection.
+This module imports nothing of Django or of the portal: the server and the children
+hold no database connection and no secret.
 """
 
+import os
 import resource
 import sys
 from pathlib import Path
@@ -63,7 +75,66 @@ def apply_limits(*, cpu_seconds: int, megabytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (size, size))
 
 
+def _render_in_child(write_end: int, html: bytes, *, cpu_seconds: int, megabytes: int, base_url: str,
+                     roots: list[Path]) -> None:
+    """What the forked child does; it never returns. Its exit status says how it went."""
+    status = EXIT_FAILED
+    try:
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):  # the server's pipes to its parent are not the child's to write
+            os.dup2(null, fd)
+        apply_limits(cpu_seconds=cpu_seconds, megabytes=megabytes)
+        try:
+            output, done = render(html.decode("utf-8"), base_url=base_url, roots=roots), 0
+        except MemoryError:
+            output, done = b"", EXIT_OUT_OF_MEMORY
+        except Exception as exc:  # WeasyPrint raises many kinds; the parent logs this line
+            output, done = f"{type(exc).__name__}: {exc}"[:2000].encode("utf-8", "replace"), EXIT_FAILED
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(output)
+        status = done
+    except MemoryError:
+        status = EXIT_OUT_OF_MEMORY
+    finally:
+        os._exit(status)
+
+
+def render_forked(html: bytes, *, cpu_seconds: int, megabytes: int, base_url: str, roots: list[Path]) -> tuple[int, bytes]:
+    """Render ``html`` in a forked child under the limits: (exit status, its output);
+    a negative status is the signal that ended it."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        _render_in_child(write_end, html, cpu_seconds=cpu_seconds, megabytes=megabytes, base_url=base_url, roots=roots)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        output = pipe.read()
+    _pid, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), output
+
+
+def serve(base_url: str, roots: list[Path]) -> int:
+    import weasyprint  # noqa: F401, PLC0415  (once, before any fork: what each render would import)
+
+    requests, answers = sys.stdin.buffer, sys.stdout.buffer
+    while header := requests.readline():
+        cpu_seconds, megabytes, length = (int(value) for value in header.split())
+        html = requests.read(length)
+        if len(html) != length:
+            break
+        status, output = render_forked(html, cpu_seconds=cpu_seconds, megabytes=megabytes, base_url=base_url,
+                                       roots=roots)
+        answers.write(b"%d %d\n" % (status, len(output)))
+        answers.write(output)
+        answers.flush()
+    return 0  # the parent closed its end: it has stopped
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--serve"]:
+        base_url, *roots = argv[1:]
+        return serve(base_url, [Path(root) for root in roots])
     cpu_seconds, megabytes, base_url, *roots = argv
     apply_limits(cpu_seconds=int(cpu_seconds), megabytes=int(megabytes))
     try:

@@ -10,10 +10,13 @@ for the PDF is answered within them, with a message in their language on the pag
 they came from; nothing is stored; the next render works.
 """
 
+import os
 import resource
+import signal
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from django import forms
@@ -168,20 +171,89 @@ def test_the_time_limit_stops_the_child_and_the_parent_stays_small(settings):
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before < 50 * 1024
 
 
-def test_the_render_child_gets_no_secret_from_the_environment(monkeypatch):
+def environment_of(pid):
+    return dict(item.split("=", 1) for item in Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in item)
+
+
+def test_the_render_processes_get_no_secret_from_the_environment(monkeypatch):
     monkeypatch.setenv("DJANGO_SECRET_KEY", "not-for-the-child")
     monkeypatch.setenv("DATABASE_URL", "postgres://portal:password@db/portal")
-    seen = {}
+    # The render server, started afresh with this environment: its children inherit its own.
+    pdf.render_server_stop()
+    assert pdf.render_pdf("<html><body><p>Hello</p></body></html>").startswith(b"%PDF-")
+    seen = environment_of(pdf._server.process.pid)
+    assert "DJANGO_SECRET_KEY" not in seen and "DATABASE_URL" not in seen
+    assert seen["MALLOC_ARENA_MAX"] == "2"
+
+    # A render in a process of its own (the server busy with another thread's render).
+    alone = {}
     run = subprocess.run
 
     def spy(*args, **kwargs):
-        seen.update(kwargs["env"])
+        alone.update(kwargs["env"])
         return run(*args, **kwargs)
 
     monkeypatch.setattr(pdf.subprocess, "run", spy)
-    assert pdf.render_pdf("<html><body><p>Hello</p></body></html>").startswith(b"%PDF-")
-    assert "DJANGO_SECRET_KEY" not in seen and "DATABASE_URL" not in seen
-    assert seen["MALLOC_ARENA_MAX"] == "2"
+    with pdf._server.lock:
+        assert pdf.render_pdf("<html><body><p>Hello</p></body></html>").startswith(b"%PDF-")
+    assert "DJANGO_SECRET_KEY" not in alone and "DATABASE_URL" not in alone
+    assert alone["MALLOC_ARENA_MAX"] == "2"
+
+
+# The render server ------------------------------------------------------------------------
+
+HELLO = "<html><body><p>Hello</p></body></html>"
+
+
+def test_renders_reuse_one_server_and_each_runs_in_a_child_of_its_own():
+    pdf.render_server_stop()
+    assert pdf.render_pdf(HELLO).startswith(b"%PDF-")
+    server = pdf._server.process.pid
+    assert pdf.render_pdf(HELLO).startswith(b"%PDF-")
+    assert pdf._server.process.pid == server
+    # The server holds no thread when it forks, and no child is left behind.
+    status = Path(f"/proc/{server}/status").read_text()
+    assert "Threads:\t1\n" in status
+    assert not Path(f"/proc/{server}/task/{server}/children").read_text().split()
+
+
+def test_a_server_stopped_at_the_time_limit_is_replaced_by_the_next_render(settings):
+    settings.PDF_RENDER_TIMEOUT_SECONDS = 1
+    assert pdf.render_pdf(HELLO).startswith(b"%PDF-")
+    stopped = pdf._server.process.pid
+    with pytest.raises(pdf.PdfNotRendered):
+        pdf.render_pdf("<html><body>" + "<p>\u202eمرحبا\u200b" + "<br>" * 20000 + "</p>" * 20 + "</body></html>")
+    assert not Path(f"/proc/{stopped}").exists() or "zombie" in Path(f"/proc/{stopped}/status").read_text()
+    settings.PDF_RENDER_TIMEOUT_SECONDS = 30
+    assert pdf.render_pdf(HELLO).startswith(b"%PDF-")
+    assert pdf._server.process.pid != stopped
+
+
+def test_a_server_that_died_is_replaced_and_the_render_still_made(caplog):
+    assert pdf.render_pdf(HELLO).startswith(b"%PDF-")
+    dead = pdf._server.process.pid
+    os.kill(dead, signal.SIGKILL)
+    pdf._server.process.wait()
+    assert pdf.render_pdf(HELLO).startswith(b"%PDF-")  # a new server
+    assert pdf._server.process.pid != dead
+    # One that dies after it was found running: this render is made in a process of its own.
+    process = pdf._server.process
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    process.poll = lambda: None  # as it answered just before it died
+    assert pdf.render_pdf(HELLO).startswith(b"%PDF-")
+    assert "rendering in a process of its own" in caplog.text
+    assert pdf._server.process is None  # the next render starts a new one
+
+
+def test_renders_from_two_threads_at_once_are_both_made():
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(pdf.render_pdf(HELLO))) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 3 and all(result.startswith(b"%PDF-") for result in results)
 
 
 # One render per version at a time -------------------------------------------------------
