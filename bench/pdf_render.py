@@ -33,10 +33,9 @@ def hostile_figures(officer, application, *, timeout, memory_mb):
     from django.conf import settings
     from django.test import Client
 
+    from onboarding.application import pdf
     from tests.factories import PASSWORD
     from tests.onboarding.test_pdf_limits import make_hostile
-
-    from onboarding.application import pdf
 
     settings.PDF_RENDER_TIMEOUT_SECONDS, settings.PDF_RENDER_MEMORY_MB = timeout, memory_mb
     hostile = make_hostile(application)

@@ -61,8 +61,8 @@ def on_starting(server):
 
 
 def post_worker_init(worker):
-    """Each worker starts its PDF render server now (WeasyPrint's import, about a second,
-    in a process of its own while the worker serves), not at its first download."""
+    """Each worker starts its PDF render server (WeasyPrint's import and a first layout,
+    about a second) before it serves, not at its first download."""
     from onboarding.application.pdf import render_server_start  # noqa: PLC0415  (the application is loaded now)
 
-    render_server_start()
+    render_server_start(wait=30)

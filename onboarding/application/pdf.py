@@ -29,7 +29,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -114,6 +114,7 @@ class _RenderServer:
         self.lock = threading.Lock()
         self.process: subprocess.Popen | None = None
         self.owner = 0  # the pid that started it: a forked copy of this process starts its own
+        self.ready = False  # its first answer (empty: warmed up) has been read
 
     def start(self) -> subprocess.Popen:
         if self.process is None or self.owner != os.getpid() or self.process.poll() is not None:
@@ -125,8 +126,14 @@ class _RenderServer:
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0,
                 cwd=settings.BASE_DIR, env=_child_environment(), start_new_session=True,
             )
-            self.owner = os.getpid()
+            self.owner, self.ready = os.getpid(), False
         return self.process
+
+    def wait_ready(self, deadline: float) -> None:
+        """Read the server's first answer (it has imported WeasyPrint and rendered a page)."""
+        if not self.ready:
+            _answer_read(self.process.stdout.fileno(), deadline)
+            self.ready = True
 
     def stop(self) -> None:
         process, self.process = self.process, None
@@ -146,6 +153,7 @@ class _RenderServer:
             request = memoryview(b"%d %d %d\n" % (cpu_seconds, megabytes, len(html)) + html)
             while request:
                 request = request[os.write(process.stdin.fileno(), request):]
+            self.wait_ready(deadline)
             return _answer_read(process.stdout.fileno(), deadline)
         except BaseException:
             self.stop()
@@ -174,11 +182,20 @@ def _answer_read(fd: int, deadline: float) -> tuple[int, bytes]:
 _server = _RenderServer()
 
 
-def render_server_start() -> None:
-    """Start this process's render server now (a web worker, as it starts), so that its
-    first render does not wait for WeasyPrint's import."""
+def render_server_start(*, wait: float = 0) -> None:
+    """Start this process's render server now, and wait up to ``wait`` seconds until it
+    is ready (a web worker, before it serves its first request), so that a first render
+    waits neither for WeasyPrint's import and first layout nor for the form's template
+    to be compiled."""
+    get_template(FORM_TEMPLATE)
     with _server.lock:
         _server.start()
+        if wait:
+            try:
+                _server.wait_ready(time.monotonic() + wait)
+            except (TimeoutError, OSError, EOFError, ValueError):
+                logger.warning("PDF render server not ready after %s s; the first render starts another", wait)
+                _server.stop()
 
 
 def render_server_stop() -> None:
@@ -269,10 +286,13 @@ def _wait_for_form_pdf(application: Application, language: str) -> ApplicationDo
     return None
 
 
+FORM_TEMPLATE = "onboarding/pdf/application_form.html"
+
+
 def application_form_html(application: Application, language: str = "en") -> str:
     with translation.override(language):
         return render_to_string(
-            "onboarding/pdf/application_form.html",
+            FORM_TEMPLATE,
             {
                 "language": language,
                 "application": application,

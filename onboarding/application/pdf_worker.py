@@ -8,7 +8,7 @@ Python of its own), then for each request it reads on its standard input, forks 
 child that sets the limits, renders and exits. A request is a line
 ``<cpu seconds> <megabytes> <length>`` and the HTML (UTF-8, ``length`` bytes); the
 answer a line ``<exit status> <length>`` and that many bytes: the PDF when the status
-is 0, else what went wrong. The server itself never parses what it is sent; only
+is 0, else what went wrong. Its first answer, empty, says it is ready. The server itself never parses what it is sent; only
 the forked child does, under its limits, and the parent kills the server's whole
 process group at the wall-clock timeout. The server has no thread when it forks.
 
@@ -114,10 +114,19 @@ def render_forked(html: bytes, *, cpu_seconds: int, megabytes: int, base_url: st
     return os.waitstatus_to_exitcode(status), output
 
 
-def serve(base_url: str, roots: list[Path]) -> int:
-    import weasyprint  # noqa: F401, PLC0415  (once, before any fork: what each render would import)
+# Rendered once by the server before it forks anything: what WeasyPrint, Pango and
+# fontconfig set up at a first render (their caches, the fonts' files) is then set up
+# in every child. It leaves no thread behind (tested), so forking stays safe.
+WARM_UP = ('<html><head><link rel="stylesheet" href="css/fonts.css"></head>'
+           '<body style="font-family: \'Noto Sans\', \'Noto Sans Devanagari\', sans-serif">'
+           '<p>Onboarding <b>form</b> आवेदन <b>पत्र</b></p></body></html>')
 
+
+def serve(base_url: str, roots: list[Path]) -> int:
     requests, answers = sys.stdin.buffer, sys.stdout.buffer
+    render(WARM_UP, base_url=base_url, roots=roots)
+    answers.write(b"0 0\n")  # ready: an empty answer before the first
+    answers.flush()
     while header := requests.readline():
         cpu_seconds, megabytes, length = (int(value) for value in header.split())
         html = requests.read(length)

@@ -217,6 +217,15 @@ def test_renders_reuse_one_server_and_each_runs_in_a_child_of_its_own():
     assert not Path(f"/proc/{server}/task/{server}/children").read_text().split()
 
 
+def test_a_web_worker_starts_its_server_ready_before_its_first_render():
+    pdf.render_server_stop()
+    pdf.render_server_start(wait=60)
+    assert pdf._server.ready  # WeasyPrint imported, a first page laid out
+    server = pdf._server.process.pid
+    assert pdf.render_pdf(HELLO).startswith(b"%PDF-")
+    assert pdf._server.process.pid == server
+
+
 def test_a_server_stopped_at_the_time_limit_is_replaced_by_the_next_render(settings):
     settings.PDF_RENDER_TIMEOUT_SECONDS = 1
     assert pdf.render_pdf(HELLO).startswith(b"%PDF-")
