@@ -28,6 +28,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    # Near the top: Django tries the patterns in order, and the verification API is the
+    # most called path (eGov applications); nothing else starts with "api/".
+    path("api/", include("api.urls")),
     path("i18n/setlang/", rule("public")(set_language), name="set_language"),
     path("accounts/", include("allauth.urls")),
     path("portal/", include("portal.accounts.urls")),
@@ -40,7 +43,6 @@ urlpatterns = [
     path("onboarding/", include("onboarding.urls")),
     path("verification/", include("verification.urls")),
     path("monitoring/", include("monitoring.urls")),
-    path("api/", include("api.urls")),
     path("people/", include("verification.visibility.urls")),
     path("admin/", admin.site.urls),
 ]
