@@ -75,6 +75,18 @@ def apply_limits(*, cpu_seconds: int, megabytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (size, size))
 
 
+def reached_memory_limit(megabytes: int) -> bool:
+    """Whether this process's address space came within 5% of the limit: an allocation
+    refused there may surface as another error than MemoryError (a C library's failure
+    reported as SystemError), and it is still the limit that stopped the render."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        peak_kb = int(status.split("VmPeak:")[1].split()[0])
+    except (OSError, IndexError, ValueError):
+        return False
+    return peak_kb * 1024 >= megabytes * 1024 * 1024 * 0.95
+
+
 def _render_in_child(write_end: int, html: bytes, *, cpu_seconds: int, megabytes: int, base_url: str,
                      roots: list[Path]) -> None:
     """What the forked child does; it never returns. Its exit status says how it went."""
@@ -89,7 +101,8 @@ def _render_in_child(write_end: int, html: bytes, *, cpu_seconds: int, megabytes
         except MemoryError:
             output, done = b"", EXIT_OUT_OF_MEMORY
         except Exception as exc:  # WeasyPrint raises many kinds; the parent logs this line
-            output, done = f"{type(exc).__name__}: {exc}"[:2000].encode("utf-8", "replace"), EXIT_FAILED
+            output = f"{type(exc).__name__}: {exc}"[:2000].encode("utf-8", "replace")
+            done = EXIT_OUT_OF_MEMORY if reached_memory_limit(megabytes) else EXIT_FAILED
         with os.fdopen(write_end, "wb") as pipe:
             pipe.write(output)
         status = done
@@ -153,7 +166,7 @@ def main(argv: list[str]) -> int:
         return EXIT_OUT_OF_MEMORY
     except Exception as exc:  # WeasyPrint raises many kinds; the parent logs this line
         sys.stderr.write(f"{type(exc).__name__}: {exc}"[:2000])
-        return EXIT_FAILED
+        return EXIT_OUT_OF_MEMORY if reached_memory_limit(int(megabytes)) else EXIT_FAILED
     sys.stdout.buffer.write(content)
     sys.stdout.buffer.flush()
     return 0

@@ -158,6 +158,15 @@ def test_the_memory_limit_stops_a_render_that_needs_more(settings, caplog):
     assert "out of memory" in caplog.text
 
 
+def test_a_failure_at_the_memory_limit_counts_as_the_limit():
+    """A C library refused memory may report it as another error (SystemError): the render
+    is then over its limit when the process's address space reached the limit."""
+    from onboarding.application.pdf_worker import reached_memory_limit
+
+    assert reached_memory_limit(1)  # this process has more than a megabyte of address space
+    assert not reached_memory_limit(1_000_000)
+
+
 def test_the_time_limit_stops_the_child_and_the_parent_stays_small(settings):
     settings.PDF_RENDER_TIMEOUT_SECONDS = 1
     html = "<html><body>" + "<p>\u202eمرحبا\u200b" + "<br>" * 20000 + "</p>" * 20 + "</body></html>"
