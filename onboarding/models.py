@@ -237,6 +237,10 @@ class ApprovalStep(models.Model):
             # The state administrators' queue: one jurisdiction's open steps, earliest due first.
             models.Index(fields=["jurisdiction", "due_at", "id"], condition=models.Q(stage="state", decision=""),
                          name="state_queue_idx"),
+            # The same steps by age, as the queue's pages show them (overdue ones first, each
+            # part by age): a page is a walk along it, not a sort (selectors.state_queue_page).
+            models.Index(fields=["jurisdiction", "opened_at", "id", "due_at"],
+                         condition=models.Q(stage="state", decision=""), name="state_queue_order_idx"),
         ]
 
     def __str__(self):

@@ -291,3 +291,31 @@ def test_far_queue_pages_are_the_earliest_due_after_the_earlier_pages(page):
     start = 249 - (int(page) - 1) * 50
     assert queue_references(html) == [f"ONB-2026-{i:06d}" for i in range(start, start - 50, -1)]
     assert f"Page {page} of 5" in html
+
+
+@pytest.mark.parametrize("per_page", [1, 7, 50])
+def test_every_page_is_its_slice_of_the_queue_in_order(per_page, django_assert_num_queries):
+    """The pages, taken one after the other, are the queue in its order (overdue first,
+    then the oldest; the same age by id), whichever side of the overdue ones a page's
+    first and last rows fall."""
+    from onboarding.approval.selectors import state_queue, state_queue_page
+
+    now = timezone.now()
+    ages = [3, 3, 9, 1, 5, 5, 5, 0, 12, 7, 2, 8, 8, 4, 6, 11, 10, 3, 1, 9]  # days since opened; ties on purpose
+    for i, age in enumerate(ages):
+        ApprovalStepFactory(application=ApplicationFactory(reference=f"ONB-2026-{i:06d}", jurisdiction="MH"),
+                            stage=Stage.STATE, opened_at=now - timedelta(days=age),
+                            due_at=now + timedelta(hours=1 if i % 3 else -1))  # every third one overdue
+    admin = make_state_admin("MH")
+    expected = list(state_queue(admin, now=now).values_list("pk", flat=True))
+    assert len(expected) == len(ages)
+    seen = []
+    pages = -(-len(ages) // per_page)
+    for number in range(1, pages + 2):  # and one past the end: the last page again
+        with django_assert_num_queries(2):  # the counts, the rows (the roles were read above)
+            page = state_queue_page(admin, number=number, per_page=per_page, now=now)
+        if number <= pages:
+            seen += [row["pk"] for row in page.object_list]
+        else:
+            assert page.number == pages
+    assert seen == expected
