@@ -75,16 +75,22 @@ def apply_limits(*, cpu_seconds: int, megabytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (size, size))
 
 
-def reached_memory_limit(megabytes: int) -> bool:
-    """Whether this process's address space came within 5% of the limit: an allocation
-    refused there may surface as another error than MemoryError (a C library's failure
-    reported as SystemError), and it is still the limit that stopped the render."""
+def address_space_peak() -> int:
+    """This process's largest address space so far, in bytes (0 where /proc does not say).
+    A forked child starts with its parent's."""
     try:
-        status = Path("/proc/self/status").read_text()
-        peak_kb = int(status.split("VmPeak:")[1].split()[0])
+        return int(Path("/proc/self/status").read_text().split("VmPeak:")[1].split()[0]) * 1024
     except (OSError, IndexError, ValueError):
-        return False
-    return peak_kb * 1024 >= megabytes * 1024 * 1024 * 0.95
+        return 0
+
+
+def reached_memory_limit(megabytes: int, *, peak_before: int = 0) -> bool:
+    """Whether this process's address space grew (past ``peak_before``, the peak it started
+    with) to within 5% of the limit: an allocation refused there may surface as another
+    error than MemoryError (a C library's failure reported as SystemError), and it is
+    still the limit that stopped the render."""
+    peak = address_space_peak()
+    return peak > peak_before and peak >= megabytes * 1024 * 1024 * 0.95
 
 
 def _render_in_child(write_end: int, html: bytes, *, cpu_seconds: int, megabytes: int, base_url: str,
@@ -92,6 +98,7 @@ def _render_in_child(write_end: int, html: bytes, *, cpu_seconds: int, megabytes
     """What the forked child does; it never returns. Its exit status says how it went."""
     status = EXIT_FAILED
     try:
+        peak_before = address_space_peak()  # the server's, inherited
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):  # the server's pipes to its parent are not the child's to write
             os.dup2(null, fd)
@@ -102,7 +109,7 @@ def _render_in_child(write_end: int, html: bytes, *, cpu_seconds: int, megabytes
             output, done = b"", EXIT_OUT_OF_MEMORY
         except Exception as exc:  # WeasyPrint raises many kinds; the parent logs this line
             output = f"{type(exc).__name__}: {exc}"[:2000].encode("utf-8", "replace")
-            done = EXIT_OUT_OF_MEMORY if reached_memory_limit(megabytes) else EXIT_FAILED
+            done = EXIT_OUT_OF_MEMORY if reached_memory_limit(megabytes, peak_before=peak_before) else EXIT_FAILED
         with os.fdopen(write_end, "wb") as pipe:
             pipe.write(output)
         status = done

@@ -161,10 +161,12 @@ def test_the_memory_limit_stops_a_render_that_needs_more(settings, caplog):
 def test_a_failure_at_the_memory_limit_counts_as_the_limit():
     """A C library refused memory may report it as another error (SystemError): the render
     is then over its limit when the process's address space reached the limit."""
-    from onboarding.application.pdf_worker import reached_memory_limit
+    from onboarding.application.pdf_worker import address_space_peak, reached_memory_limit
 
     assert reached_memory_limit(1)  # this process has more than a megabyte of address space
     assert not reached_memory_limit(1_000_000)
+    # Not when the peak is the one the process started with (a forked child's is its parent's).
+    assert not reached_memory_limit(1, peak_before=address_space_peak())
 
 
 def test_the_time_limit_stops_the_child_and_the_parent_stays_small(settings):
