@@ -113,8 +113,19 @@ class _RenderServer:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.process: subprocess.Popen | None = None
-        self.owner = 0  # the pid that started it: a forked copy of this process starts its own
+        self.owner = 0  # the pid that started it
         self.ready = False  # its first answer (empty: warmed up) has been read
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        """In a forked copy of this process (a Celery pool's child): the parent's server is
+        not its own; close its ends of the pipes, so the server still sees its parent
+        leave, and start another at the first render."""
+        if self.process is not None:
+            for pipe in (self.process.stdin, self.process.stdout):
+                with suppress(OSError):
+                    pipe.close()
+        self.process, self.lock = None, threading.Lock()
 
     def start(self) -> subprocess.Popen:
         if self.process is None or self.owner != os.getpid() or self.process.poll() is not None:

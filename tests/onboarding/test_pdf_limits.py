@@ -14,12 +14,14 @@ import os
 import resource
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 from django import forms
+from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 
@@ -264,6 +266,40 @@ def test_a_server_that_died_is_replaced_and_the_render_still_made(caplog):
     assert pdf.render_pdf(HELLO).startswith(b"%PDF-")
     assert "rendering in a process of its own" in caplog.text
     assert pdf._server.process is None  # the next render starts a new one
+
+
+FORKED_COPY = """
+import os, sys
+import django
+django.setup()
+from onboarding.application import pdf
+HELLO = "<html><body><p>Hello</p></body></html>"
+assert pdf.render_pdf(HELLO).startswith(b"%PDF-")
+parents = pdf._server.process.pid
+pid = os.fork()
+if pid == 0:  # the child: exit status 0 only if it rendered through a server of its own
+    code = 1
+    try:
+        if pdf._server.process is None and pdf.render_pdf(HELLO).startswith(b"%PDF-"):
+            code = 0 if pdf._server.process.pid != parents else 2
+        pdf.render_server_stop()
+    finally:
+        os._exit(code)
+_pid, status = os.waitpid(pid, 0)
+assert os.waitstatus_to_exitcode(status) == 0, status
+assert pdf._server.process.pid == parents
+assert pdf.render_pdf(HELLO).startswith(b"%PDF-")
+print("ok")
+"""
+
+
+def test_a_forked_copy_of_the_process_starts_a_server_of_its_own():
+    """A Celery pool forks its children from a process that may have a server: a child
+    does not talk to its parent's, and the parent's keeps working. (In a Python of its
+    own: this one has threads, which fork() does not copy.)"""
+    result = subprocess.run([sys.executable, "-c", FORKED_COPY], capture_output=True, text=True, timeout=120,
+                            cwd=django_settings.BASE_DIR, check=False)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
 
 
 def test_renders_from_two_threads_at_once_are_both_made():
