@@ -101,6 +101,9 @@ def _child_environment() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if name in CHILD_ENVIRONMENT} | {"MALLOC_ARENA_MAX": "2"}
 
 
+READY_SECONDS = 60  # a new render server's import of WeasyPrint and first layout (about 1 s)
+
+
 class _RenderServer:
     """This process's render server (``pdf_worker --serve``): started at the first render
     (or by ``render_server_start`` when a web worker starts), it has WeasyPrint imported
@@ -156,15 +159,18 @@ class _RenderServer:
         for pipe in (process.stdin, process.stdout):
             pipe.close()
 
-    def render(self, html: bytes, *, cpu_seconds: int, megabytes: int, deadline: float) -> tuple[int, bytes]:
-        """(exit status, output) of one render; TimeoutError past ``deadline``, OSError or
-        EOFError when the server is gone; after any of them the server is stopped."""
+    def render(self, html: bytes, *, cpu_seconds: int, megabytes: int, seconds: float) -> tuple[int, bytes]:
+        """(exit status, output) of one render, which may take ``seconds`` once the server
+        is ready (a server just started gets READY_SECONDS for its import and first layout,
+        which are not the render's); TimeoutError past them, OSError or EOFError when the
+        server is gone; after any of them the server is stopped."""
         process = self.start()
         try:
+            self.wait_ready(time.monotonic() + READY_SECONDS)
+            deadline = time.monotonic() + seconds
             request = memoryview(b"%d %d %d\n" % (cpu_seconds, megabytes, len(html)) + html)
             while request:
                 request = request[os.write(process.stdin.fileno(), request):]
-            self.wait_ready(deadline)
             return _answer_read(process.stdout.fileno(), deadline)
         except BaseException:
             self.stop()
@@ -238,7 +244,7 @@ def render_pdf(html: str) -> bytes:
     try:
         if _server.lock.acquire(blocking=False):
             try:
-                status, output = _server.render(content, deadline=started + seconds, **limits)
+                status, output = _server.render(content, seconds=seconds, **limits)
             except TimeoutError:
                 raise
             except (OSError, EOFError, ValueError):
