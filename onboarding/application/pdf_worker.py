@@ -8,8 +8,9 @@ Python of its own), then for each request it reads on its standard input, forks 
 child that sets the limits, renders and exits. A request is a line
 ``<cpu seconds> <megabytes> <length>`` and the HTML (UTF-8, ``length`` bytes); the
 answer a line ``<exit status> <length>`` and that many bytes: the PDF when the status
-is 0, else what went wrong. Its first answer, empty, says it is ready. The server itself never parses what it is sent; only
-the forked child does, under its limits, and the parent kills the server's whole
+is 0, else what went wrong. Its first answer, empty, says it is ready (WeasyPrint
+imported, a first page laid out). The server itself never parses what it is sent;
+only the forked child does, under its limits, and the parent kills the server's whole
 process group at the wall-clock timeout. The server has no thread when it forks.
 
     python -m onboarding.application.pdf_worker <cpu seconds> <megabytes> <base URL> <static folder>...

@@ -33,9 +33,9 @@ def _overdue(now: datetime) -> Case:
 
 
 def state_queue(viewer: AnyUser, *, now: datetime | None = None) -> QuerySet[ApprovalStep]:
-    """Open state steps the viewer may decide: overdue first, then the oldest. Only the
-    steps' own narrow columns: the open state steps of a jurisdiction are found through
-    the partial index ``state_queue_idx`` and sorted in memory, with nothing joined."""
+    """Open state steps the viewer may decide, in the queue's order: overdue first, then
+    the oldest (the same age by id), as one query that sorts them all. The queue's pages
+    (``state_queue_page``) are slices of this order taken without that sort."""
     now = now or timezone.now()
     return (
         state_steps_visible_to(viewer).filter(decision="")
