@@ -306,6 +306,26 @@ def test_a_forked_copy_of_the_process_starts_a_server_of_its_own():
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
 
 
+def test_a_server_stops_when_its_process_is_gone():
+    """A worker that exits (or is killed: gunicorn's timeout, max_requests) leaves no server behind."""
+    code = ("import os, django; django.setup(); from onboarding.application import pdf; "
+            "pdf.render_server_start(wait=60); print(pdf._server.process.pid, flush=True); os._exit(0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            cwd=django_settings.BASE_DIR, check=True)
+    server = Path(f"/proc/{int(result.stdout.strip())}/status")
+
+    def running():
+        try:
+            return "zombie" not in server.read_text()
+        except OSError:  # gone
+            return False
+
+    deadline = time.monotonic() + 10
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not running()
+
+
 def test_renders_from_two_threads_at_once_are_both_made():
     results = []
     threads = [threading.Thread(target=lambda: results.append(pdf.render_pdf(HELLO))) for _ in range(3)]
