@@ -11,9 +11,11 @@ organisation.
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from email_validator import EmailNotValidError, validate_email
 
+from portal import compiled
 from portal.accounts.models import EmailSuffixRule, SuffixKind
 
 OFFICIAL = "official"
@@ -71,9 +73,14 @@ def suffix_matches(domain, suffix):
     return len(d_labels) >= len(s_labels) and d_labels[-len(s_labels) :] == s_labels
 
 
+def _email_rules_query() -> QuerySet[EmailSuffixRule]:
+    return EmailSuffixRule.objects.values_list("suffix", "kind")
+
+
 def email_rules() -> list[tuple[str, str]]:
-    """Every official-email rule as (suffix, kind), for several checks with one query."""
-    return list(EmailSuffixRule.objects.values_list("suffix", "kind"))
+    """Every official-email rule as (suffix, kind), for several checks with one query (asked
+    on every page of an officer: its SQL built once per process)."""
+    return compiled.rows(_email_rules_query)
 
 
 def _best_official_rule(domain, rules):
