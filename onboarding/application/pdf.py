@@ -93,6 +93,13 @@ def static_only_fetcher():
     return pdf_worker.static_only_fetcher(STATIC_ROOTS)
 
 
+def _worker_command(*arguments: str) -> list[str]:
+    """``python -m onboarding.application.pdf_worker`` with ``arguments``, then the base URL
+    and the static folders every render reads its fonts from."""
+    return [sys.executable, "-m", "onboarding.application.pdf_worker", *arguments, BASE_URL,
+            *(str(root) for root in STATIC_ROOTS)]
+
+
 def _child_environment() -> dict[str, str]:
     """The render processes lay out text someone typed: they get no secret of ours
     (database, keys) in their environment, only what Python and fontconfig need. Two
@@ -116,7 +123,6 @@ class _RenderServer:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.process: subprocess.Popen | None = None
-        self.owner = 0  # the pid that started it
         self.ready = False  # its first answer (empty: warmed up) has been read
         os.register_at_fork(after_in_child=self._forget)
 
@@ -131,16 +137,14 @@ class _RenderServer:
         self.process, self.lock = None, threading.Lock()
 
     def start(self) -> subprocess.Popen:
-        if self.process is None or self.owner != os.getpid() or self.process.poll() is not None:
-            if self.process is not None and self.owner == os.getpid():
-                self.stop()
+        if self.process is None or self.process.poll() is not None:
+            self.stop()
             self.process = subprocess.Popen(  # our own module, no shell
-                [sys.executable, "-m", "onboarding.application.pdf_worker", "--serve", BASE_URL,
-                 *(str(root) for root in STATIC_ROOTS)],
+                _worker_command("--serve"),
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0,
                 cwd=settings.BASE_DIR, env=_child_environment(), start_new_session=True,
             )
-            self.owner, self.ready = os.getpid(), False
+            self.ready = False
         return self.process
 
     def wait_ready(self, deadline: float) -> None:
@@ -151,7 +155,7 @@ class _RenderServer:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None or self.owner != os.getpid():
+        if process is None:
             return
         with suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # the server and a child rendering
@@ -222,13 +226,9 @@ def render_server_stop() -> None:
 
 def _render_alone(html: bytes, *, cpu_seconds: int, megabytes: int, timeout: float) -> tuple[int, bytes]:
     """One render in a process of its own: (exit status, the PDF or what went wrong)."""
-    command = [
-        sys.executable, "-m", "onboarding.application.pdf_worker",
-        str(cpu_seconds), str(megabytes), BASE_URL, *(str(root) for root in STATIC_ROOTS),
-    ]
     result = subprocess.run(  # our own module, no shell
-        command, input=html, capture_output=True, timeout=timeout, cwd=settings.BASE_DIR, env=_child_environment(),
-        check=False,
+        _worker_command(str(cpu_seconds), str(megabytes)), input=html, capture_output=True, timeout=timeout,
+        cwd=settings.BASE_DIR, env=_child_environment(), check=False,
     )
     return result.returncode, result.stdout if result.returncode == 0 else result.stderr
 

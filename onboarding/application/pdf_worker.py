@@ -94,6 +94,19 @@ def reached_memory_limit(megabytes: int, *, peak_before: int = 0) -> bool:
     return peak > peak_before and peak >= megabytes * 1024 * 1024 * 0.95
 
 
+def rendered(html: bytes, *, megabytes: int, base_url: str, roots: list[Path], peak_before: int = 0) -> tuple[int, bytes]:
+    """Render ``html`` in this process, already under its limits: (0, the PDF), or (the exit
+    status saying why not, what went wrong). ``peak_before``: the address-space peak the
+    process started with (a forked child's is its server's)."""
+    try:
+        return 0, render(html.decode("utf-8"), base_url=base_url, roots=roots)
+    except MemoryError:
+        return EXIT_OUT_OF_MEMORY, b""
+    except Exception as exc:  # WeasyPrint raises many kinds; the parent logs this line
+        why = f"{type(exc).__name__}: {exc}"[:2000].encode("utf-8", "replace")
+        return (EXIT_OUT_OF_MEMORY if reached_memory_limit(megabytes, peak_before=peak_before) else EXIT_FAILED), why
+
+
 def _render_in_child(write_end: int, html: bytes, *, cpu_seconds: int, megabytes: int, base_url: str,
                      roots: list[Path]) -> None:
     """What the forked child does; it never returns. Its exit status says how it went."""
@@ -104,13 +117,7 @@ def _render_in_child(write_end: int, html: bytes, *, cpu_seconds: int, megabytes
         for fd in (0, 1, 2):  # the server's pipes to its parent are not the child's to write
             os.dup2(null, fd)
         apply_limits(cpu_seconds=cpu_seconds, megabytes=megabytes)
-        try:
-            output, done = render(html.decode("utf-8"), base_url=base_url, roots=roots), 0
-        except MemoryError:
-            output, done = b"", EXIT_OUT_OF_MEMORY
-        except Exception as exc:  # WeasyPrint raises many kinds; the parent logs this line
-            output = f"{type(exc).__name__}: {exc}"[:2000].encode("utf-8", "replace")
-            done = EXIT_OUT_OF_MEMORY if reached_memory_limit(megabytes, peak_before=peak_before) else EXIT_FAILED
+        done, output = rendered(html, megabytes=megabytes, base_url=base_url, roots=roots, peak_before=peak_before)
         with os.fdopen(write_end, "wb") as pipe:
             pipe.write(output)
         status = done
@@ -168,16 +175,14 @@ def main(argv: list[str]) -> int:
     cpu_seconds, megabytes, base_url, *roots = argv
     apply_limits(cpu_seconds=int(cpu_seconds), megabytes=int(megabytes))
     try:
-        html = sys.stdin.buffer.read().decode("utf-8")
-        content = render(html, base_url=base_url, roots=[Path(root) for root in roots])
+        html = sys.stdin.buffer.read()
     except MemoryError:
         return EXIT_OUT_OF_MEMORY
-    except Exception as exc:  # WeasyPrint raises many kinds; the parent logs this line
-        sys.stderr.write(f"{type(exc).__name__}: {exc}"[:2000])
-        return EXIT_OUT_OF_MEMORY if reached_memory_limit(int(megabytes)) else EXIT_FAILED
-    sys.stdout.buffer.write(content)
-    sys.stdout.buffer.flush()
-    return 0
+    status, output = rendered(html, megabytes=int(megabytes), base_url=base_url, roots=[Path(root) for root in roots])
+    stream = sys.stdout.buffer if status == 0 else sys.stderr.buffer
+    stream.write(output)
+    stream.flush()
+    return status
 
 
 if __name__ == "__main__":
