@@ -32,17 +32,6 @@ def _overdue(now: datetime) -> Case:
     return Case(When(due_at__lte=now, then=Value(True)), default=Value(False), output_field=BooleanField())
 
 
-def state_queue(viewer: AnyUser, *, now: datetime | None = None) -> QuerySet[ApprovalStep]:
-    """Open state steps the viewer may decide, in the queue's order: overdue first, then
-    the oldest (the same age by id), as one query that sorts them all. The queue's pages
-    (``state_queue_page``) are slices of this order taken without that sort."""
-    now = now or timezone.now()
-    return (
-        state_steps_visible_to(viewer).filter(decision="")
-        .annotate(overdue=_overdue(now)).order_by("-overdue", "opened_at", "id")
-    )
-
-
 # What a row of the queue shows, and nothing else: not the application's answers (its
 # whole form), only the nodal officer's name and designation read out of them.
 QUEUE_ROW_FIELDS = (
@@ -69,16 +58,17 @@ def _state_queue_ids(open_steps: QuerySet[ApprovalStep], *, offset: int, size: i
 
 
 def state_queue_page(viewer: AnyUser, *, number: str | int | None, per_page: int, now: datetime | None = None) -> Page:
-    """One page of ``state_queue``: two queries whatever the page. How many steps wait
-    (and how many of them are overdue), and the page's rows, joined to their application
-    and officer only after the page's ids were taken from the steps alone (slices of the
-    open steps by age, ``_state_queue_ids``): a far page walks an index of narrow rows,
-    and sorts neither every open step nor joined ones with every application's answers.
-    Each row is a dictionary of what the page shows (plain values: no model instances
-    to build, and the template finds each key at its first try): ``pk``, ``reference``,
-    ``organisation_name``, ``jurisdiction_label``, ``officer`` (the name given in the
-    form, else the account's name, else its address), ``designation``, ``officer_email``,
-    ``opened_at``, ``due_at``, ``overdue``."""
+    """One page of the state queue: the open state steps the viewer may decide, overdue
+    first, then the oldest (the same age by id); two queries whatever the page. How many
+    steps wait (and how many of them are overdue), and the page's rows, joined to their
+    application and officer only after the page's ids were taken from the steps alone
+    (slices of the open steps by age, ``_state_queue_ids``): a far page walks an index of
+    narrow rows, and sorts neither every open step nor joined ones with every
+    application's answers. Each row is a dictionary of what the page shows (plain values:
+    no model instances to build, and the template finds each key at its first try):
+    ``pk``, ``reference``, ``organisation_name``, ``jurisdiction_label``, ``officer`` (the
+    name given in the form, else the account's name, else its address), ``designation``,
+    ``officer_email``, ``opened_at``, ``due_at``, ``overdue``."""
     now = now or timezone.now()
     open_steps = state_steps_visible_to(viewer).filter(decision="")
     counts = open_steps.aggregate(total=Count("pk"), overdue=Count("pk", filter=Q(due_at__lte=now)))
