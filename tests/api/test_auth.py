@@ -20,8 +20,6 @@ from tests.api.conftest import bearer
 URL = "/api/v1/verifications"
 
 
-
-
 def commands(server):
     """Redis commands run so far, by name."""
     return {name.removeprefix("cmdstat_"): stats["calls"] for name, stats in server.info("commandstats").items()}

@@ -272,6 +272,12 @@ def test_a_server_that_died_is_replaced_and_the_render_still_made(caplog):
     assert pdf._server.process is None  # the next render starts a new one
 
 
+def python_run(code: str) -> subprocess.CompletedProcess:
+    """``code`` run by a Python of its own (with this run's settings module), as a worker would."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=django_settings.BASE_DIR, check=False)
+
+
 FORKED_COPY = """
 import os, sys
 import django
@@ -301,8 +307,7 @@ def test_a_forked_copy_of_the_process_starts_a_server_of_its_own():
     """A Celery pool forks its children from a process that may have a server: a child
     does not talk to its parent's, and the parent's keeps working. (In a Python of its
     own: this one has threads, which fork() does not copy.)"""
-    result = subprocess.run([sys.executable, "-c", FORKED_COPY], capture_output=True, text=True, timeout=120,
-                            cwd=django_settings.BASE_DIR, check=False)
+    result = python_run(FORKED_COPY)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
 
 
@@ -310,8 +315,8 @@ def test_a_server_stops_when_its_process_is_gone():
     """A worker that exits (or is killed: gunicorn's timeout, max_requests) leaves no server behind."""
     code = ("import os, django; django.setup(); from onboarding.application import pdf; "
             "pdf.render_server_start(wait=60); print(pdf._server.process.pid, flush=True); os._exit(0)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                            cwd=django_settings.BASE_DIR, check=True)
+    result = python_run(code)
+    assert result.returncode == 0, result.stderr[-2000:]
     server = Path(f"/proc/{int(result.stdout.strip())}/status")
 
     def running():
