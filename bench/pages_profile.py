@@ -10,6 +10,7 @@ bench/pages.py gives gunicorn (DJANGO_DEBUG=0, DATABASE_URL, REDIS_URL, DJANGO_A
 """
 
 import argparse
+import os
 import cProfile
 import json
 import pstats
@@ -131,6 +132,8 @@ def measure(name, path, clients, args):
         profile.disable()
         stats = pstats.Stats(profile).sort_stats(args.sort)
         stats.print_stats(*([args.only] if args.only else []), args.lines)
+        if os.environ.get("CALLERS"):
+            stats.print_callers(os.environ["CALLERS"])
 
 
 if __name__ == "__main__":

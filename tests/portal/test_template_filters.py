@@ -1,0 +1,50 @@
+"""The portal's template filters written for long lists: each writes what Django's
+``date`` filter writes, in every language of the portal and across the turn of a day in
+the portal's time zone."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+from django.template import engines
+from django.utils import translation
+
+DATES = [
+    datetime(2026, 12, 1, 18, 29, tzinfo=UTC),  # 23:59 on 1 December in India
+    datetime(2026, 12, 1, 18, 31, tzinfo=UTC),  # 00:01 on 2 December in India
+    datetime(2027, 5, 9, 6, 0, tzinfo=UTC),
+    date(2026, 3, 31),
+]
+
+
+def render(source: str, **context) -> str:
+    return engines["django"].from_string("{% load portal_tags %}" + source).render(context)
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+@pytest.mark.parametrize("value", DATES)
+def test_day_writes_what_the_date_filter_writes(language, value):
+    with translation.override(language):
+        expected = render('{{ value|date:"j M Y" }}', value=value)
+        assert render("{{ value|day }}", value=value) == expected
+        assert render("{{ value|day }}", value=value) == expected  # the second time from the memo
+
+
+def test_day_of_a_month_name_is_in_the_page_language():
+    value = datetime(2026, 12, 1, 18, 31, tzinfo=UTC)
+    with translation.override("en"):
+        english = render("{{ value|day }}", value=value)
+    with translation.override("hi"):
+        hindi = render("{{ value|day }}", value=value)
+    assert english == "2 Dec 2026"
+    assert hindi != english and hindi.startswith("2 ") and hindi.endswith(" 2026")
+
+
+@pytest.mark.parametrize("value", [None, "", "not a date", 17])
+def test_day_of_something_else_is_empty(value):
+    assert render("{{ value|day }}", value=value) == ""
+    assert render('{{ value|date:"j M Y" }}', value=value) == ""
+
+
+@pytest.mark.parametrize("value", DATES[:3])
+def test_isoformat_writes_what_date_c_writes(value):
+    assert render("{{ value|isoformat }}", value=value) == render("{{ value|date:'c' }}", value=value)
