@@ -7,10 +7,10 @@ bench/pages.py gives gunicorn (DJANGO_DEBUG=0, DATABASE_URL, REDIS_URL, DJANGO_A
 
     .venv/bin/python bench/pages_seed.py --applications 3 --links 50 > seed.json
     .venv/bin/python bench/pages_profile.py seed.json [--requests 200] [--profile PAGE] [--sort tottime]
+        [--callers REGEX]
 """
 
 import argparse
-import os
 import cProfile
 import json
 import pstats
@@ -34,6 +34,7 @@ def main():
     parser.add_argument("--queries", action="store_true", help="print each page's queries")
     parser.add_argument("--lines", type=int, default=45)
     parser.add_argument("--only", default="", help="a regular expression the listed functions' files must match")
+    parser.add_argument("--callers", default="", help="a regular expression: who called the functions it matches")
     args = parser.parse_args()
 
     import django
@@ -132,8 +133,8 @@ def measure(name, path, clients, args):
         profile.disable()
         stats = pstats.Stats(profile).sort_stats(args.sort)
         stats.print_stats(*([args.only] if args.only else []), args.lines)
-        if os.environ.get("CALLERS"):
-            stats.print_callers(os.environ["CALLERS"])
+        if args.callers:
+            stats.print_callers(args.callers)
 
 
 if __name__ == "__main__":
