@@ -2,6 +2,7 @@ from datetime import date
 from functools import lru_cache
 
 from django import template
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.formats import date_format
 from django.utils.translation import get_language
 
@@ -41,3 +42,36 @@ def day(value):
     if not isinstance(value, date):  # a datetime is a date too
         return ""
     return _day(get_language(), value.year, value.month, value.day)
+
+
+_SENTINEL = 987_654_321_012
+
+
+@lru_cache(maxsize=512)
+def _around_pk(name: str, urlconf: str | None, script_prefix: str, language: str | None) -> tuple[str, str] | None:
+    """What the URL named ``name`` has before and after its one integer argument, or None
+    when it cannot be told that way (the sentinel is not written exactly once). Everything
+    a URL may depend on is in the key: the URL configuration, the prefix the application
+    is mounted at, the language (for patterns with a language prefix)."""
+    url = reverse(name, args=[_SENTINEL], urlconf=urlconf)
+    before, found, after = url.partition(str(_SENTINEL))
+    if not found or str(_SENTINEL) in after:
+        return None
+    return before, after
+
+
+@register.filter
+def pk_url(pk, name):
+    """``{% url name pk %}`` for an integer ``pk`` (``{{ step.pk|pk_url:"onboarding:queue_step" }}``):
+    the URL reversed once per process with a stand-in number, then the number put in its
+    place. For the rows of long tables: reversing a URL cost a fifth of a queue page's
+    rendering."""
+    if not isinstance(pk, int) or isinstance(pk, bool):
+        return reverse(name, args=[pk])
+    try:
+        around = _around_pk(name, get_urlconf(), get_script_prefix(), get_language())
+    except NoReverseMatch:
+        around = None
+    if around is None:
+        return reverse(name, args=[pk])
+    return f"{around[0]}{pk}{around[1]}"

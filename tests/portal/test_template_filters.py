@@ -48,3 +48,34 @@ def test_day_of_something_else_is_empty(value):
 @pytest.mark.parametrize("value", DATES[:3])
 def test_isoformat_writes_what_date_c_writes(value):
     assert render("{{ value|isoformat }}", value=value) == render("{{ value|date:'c' }}", value=value)
+
+
+@pytest.mark.parametrize("name", ["onboarding:queue_step", "verification:members", "verification:profile",
+                                  "monitoring:office_edit", "api:client_revoke", "onboarding:task_list"])
+@pytest.mark.parametrize("pk", [1, 7, 1234567])
+def test_pk_url_writes_what_the_url_tag_writes(name, pk):
+    expected = render(f"{{% url '{name}' pk %}}", pk=pk)
+    assert render(f"{{{{ pk|pk_url:'{name}' }}}}", pk=pk) == expected
+    assert render(f"{{{{ pk|pk_url:'{name}' }}}}", pk=pk) == expected  # from the memo
+
+
+def test_pk_url_follows_the_prefix_the_portal_is_mounted_at():
+    from django.urls import get_script_prefix, set_script_prefix
+
+    before = get_script_prefix()
+    try:
+        set_script_prefix("/portal/")
+        assert render("{{ 5|pk_url:'onboarding:queue_step' }}") == render("{% url 'onboarding:queue_step' 5 %}")
+        assert render("{{ 5|pk_url:'onboarding:queue_step' }}").startswith("/portal/")
+    finally:
+        set_script_prefix(before)
+    assert not render("{{ 5|pk_url:'onboarding:queue_step' }}").startswith("/portal/")
+
+
+def test_pk_url_of_something_else_than_a_number_reverses_it_as_the_url_tag_would():
+    from django.urls import NoReverseMatch
+
+    with pytest.raises(NoReverseMatch):
+        render("{{ 'x'|pk_url:'onboarding:queue_step' }}")
+    with pytest.raises(NoReverseMatch):
+        render("{% url 'onboarding:queue_step' 'x' %}")
