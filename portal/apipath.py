@@ -10,8 +10,8 @@ under ``API_PREFIX`` goes from it straight to Django's URL resolution and the vi
 the handler takes a request after its last middleware. Every other path goes on
 through the rest of the list.
 
-What it saves is the browser middleware's work on every call (a fifth of an API
-call's processor time in one process; bench/api_throughput.py)."""
+What it saves is the browser middleware's work on every call (a tenth to a fifth of an
+API call's processor time in one process; bench/api_throughput.py)."""
 
 from django.core.handlers.base import BaseHandler
 from django.core.handlers.exception import convert_exception_to_response

@@ -66,7 +66,7 @@ def pk_url(pk, name):
     the URL reversed once per process with a stand-in number, then the number put in its
     place. For the rows of long tables: reversing a URL cost a fifth of a queue page's
     rendering."""
-    if not isinstance(pk, int) or isinstance(pk, bool):
+    if not isinstance(pk, int) or isinstance(pk, bool) or pk < 0:
         return reverse(name, args=[pk])
     try:
         around = _around_pk(name, get_urlconf(), get_script_prefix(), get_language())

@@ -79,3 +79,10 @@ def test_pk_url_of_something_else_than_a_number_reverses_it_as_the_url_tag_would
         render("{{ 'x'|pk_url:'onboarding:queue_step' }}")
     with pytest.raises(NoReverseMatch):
         render("{% url 'onboarding:queue_step' 'x' %}")
+
+
+def test_pk_url_of_a_negative_number_is_refused_as_the_url_tag_refuses_it():
+    from django.urls import NoReverseMatch
+
+    with pytest.raises(NoReverseMatch):
+        render("{{ -3|pk_url:'onboarding:queue_step' }}")
