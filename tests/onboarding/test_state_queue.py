@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -263,7 +264,6 @@ def test_a_signed_in_user_cannot_use_the_admin_login_to_skip_a_staff_accounts_se
 
 
 def test_queue_names_the_officer_from_the_form_without_loading_the_answers(django_assert_num_queries):
-    from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     now = timezone.now()
@@ -276,8 +276,10 @@ def test_queue_names_the_officer_from_the_form_without_loading_the_answers(djang
     with CaptureQueriesContext(connection) as queries:
         html = client.get("/onboarding/queue/").content.decode()
     assert "Asha Kulkarni, Under Secretary" in html
-    # Neither the page of steps nor the escalated ones load any application's answers.
-    assert not [q["sql"] for q in queries.captured_queries if '"onboarding_application"."data",' in q["sql"]]
+    # Neither the page of steps nor the escalated ones load any application's answers: the
+    # column is only read inside the JSON functions that take the officer's name out of it.
+    whole_answers = re.compile(r'(?<!JSON_TYPE\()(?<!JSON_EXTRACT\()"onboarding_application"\."data",')
+    assert not [q["sql"] for q in queries.captured_queries if whole_answers.search(q["sql"])]
     assert "yyyy" not in html
 
 
@@ -313,8 +315,15 @@ def test_every_page_is_its_slice_of_the_queue_in_order(per_page, django_assert_n
     page = state_queue_page(admin, number=1, per_page=per_page, now=now)  # the roles read once
     seen = []
     pages = -(-len(ages) // per_page)
+    overdue = sum(1 for i in range(len(ages)) if not i % 3)
     for number in range(1, pages + 2):  # and one past the end: the last page again
-        with django_assert_num_queries(3):  # the counts, the ids, the rows (the roles were read above)
+        first = (min(number, pages) - 1) * per_page
+        # The counts, the ids, the rows (the roles were read above); the ids of a page across
+        # the end of the overdue steps are one UNION ALL query, or two where the database
+        # cannot slice the parts of one (SQLite, the embedded default).
+        across = first < overdue < first + per_page
+        ids_queries = 2 if across and not connection.features.supports_slicing_ordering_in_compound else 1
+        with django_assert_num_queries(2 + ids_queries):
             page = state_queue_page(admin, number=number, per_page=per_page, now=now)
         if number <= pages:
             seen += [row["pk"] for row in page.object_list]
