@@ -2,6 +2,7 @@ from datetime import date
 from functools import lru_cache
 
 from django import template
+from django.conf import settings
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.formats import date_format
 from django.utils.translation import get_language
@@ -51,8 +52,9 @@ _SENTINEL = 987_654_321_012
 def _around_pk(name: str, urlconf: str | None, script_prefix: str, language: str | None) -> tuple[str, str] | None:
     """What the URL named ``name`` has before and after its one integer argument, or None
     when it cannot be told that way (the sentinel is not written exactly once). Everything
-    a URL may depend on is in the key: the URL configuration, the prefix the application
-    is mounted at, the language (for patterns with a language prefix)."""
+    a URL may depend on is in the key: the URL configuration (the request's, else the
+    settings'), the prefix the application is mounted at, the language (for patterns
+    with a language prefix)."""
     url = reverse(name, args=[_SENTINEL], urlconf=urlconf)
     before, found, after = url.partition(str(_SENTINEL))
     if not found or str(_SENTINEL) in after:
@@ -69,7 +71,7 @@ def pk_url(pk, name):
     if not isinstance(pk, int) or isinstance(pk, bool) or pk < 0:
         return reverse(name, args=[pk])
     try:
-        around = _around_pk(name, get_urlconf(), get_script_prefix(), get_language())
+        around = _around_pk(name, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix(), get_language())
     except NoReverseMatch:
         around = None
     if around is None:

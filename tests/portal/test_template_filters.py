@@ -86,3 +86,10 @@ def test_pk_url_of_a_negative_number_is_refused_as_the_url_tag_refuses_it():
 
     with pytest.raises(NoReverseMatch):
         render("{{ -3|pk_url:'onboarding:queue_step' }}")
+
+
+def test_pk_url_follows_another_url_configuration(settings):
+    assert render("{{ 5|pk_url:'onboarding:queue_step' }}") == "/onboarding/queue/5/"
+    settings.ROOT_URLCONF = "tests.portal.moved_urls"
+    assert render("{{ 5|pk_url:'onboarding:queue_step' }}") == render("{% url 'onboarding:queue_step' 5 %}")
+    assert render("{{ 5|pk_url:'onboarding:queue_step' }}").startswith("/moved/")
