@@ -48,13 +48,29 @@ def day(value):
 _SENTINEL = 987_654_321_012
 
 
+def _url_context() -> tuple[str, str, str | None]:
+    """What a reversed URL depends on besides its name and arguments: the URL configuration
+    (the request's, else the settings'), the prefix the portal is mounted at, the language
+    (for patterns with a language prefix). The memos below are keyed by it."""
+    return get_urlconf() or settings.ROOT_URLCONF, get_script_prefix(), get_language()
+
+
+@lru_cache(maxsize=256)
+def _fixed(name: str, urlconf: str, script_prefix: str, language: str | None) -> str:
+    return reverse(name, urlconf=urlconf)
+
+
+@register.simple_tag
+def fixed_url(name):
+    """``{% url name %}`` for a URL without arguments (the navigation's), reversed once per
+    process: a page's layout reversed some twenty on every request."""
+    return _fixed(name, *_url_context())
+
+
 @lru_cache(maxsize=512)
 def _around_pk(name: str, urlconf: str | None, script_prefix: str, language: str | None) -> tuple[str, str] | None:
     """What the URL named ``name`` has before and after its one integer argument, or None
-    when it cannot be told that way (the sentinel is not written exactly once). Everything
-    a URL may depend on is in the key: the URL configuration (the request's, else the
-    settings'), the prefix the application is mounted at, the language (for patterns
-    with a language prefix)."""
+    when it cannot be told that way (the sentinel is not written exactly once)."""
     url = reverse(name, args=[_SENTINEL], urlconf=urlconf)
     before, found, after = url.partition(str(_SENTINEL))
     if not found or str(_SENTINEL) in after:
@@ -71,7 +87,7 @@ def pk_url(pk, name):
     if not isinstance(pk, int) or isinstance(pk, bool) or pk < 0:
         return reverse(name, args=[pk])
     try:
-        around = _around_pk(name, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix(), get_language())
+        around = _around_pk(name, *_url_context())
     except NoReverseMatch:
         around = None
     if around is None:

@@ -93,3 +93,25 @@ def test_pk_url_follows_another_url_configuration(settings):
     settings.ROOT_URLCONF = "tests.portal.moved_urls"
     assert render("{{ 5|pk_url:'onboarding:queue_step' }}") == render("{% url 'onboarding:queue_step' 5 %}")
     assert render("{{ 5|pk_url:'onboarding:queue_step' }}").startswith("/moved/")
+
+
+@pytest.mark.parametrize("name", ["home", "onboarding:my_applications", "set_language", "account_logout",
+                                  "privacy_rights:my_data", "monitoring:dashboard"])
+def test_fixed_url_writes_what_the_url_tag_writes(name):
+    expected = render(f"{{% url '{name}' %}}")
+    assert render(f"{{% fixed_url '{name}' %}}") == expected
+    assert render(f"{{% fixed_url '{name}' %}}") == expected  # from the memo
+
+
+def test_fixed_url_follows_the_mount_prefix_and_the_url_configuration(settings):
+    from django.urls import get_script_prefix, set_script_prefix
+
+    before = get_script_prefix()
+    try:
+        set_script_prefix("/portal/")
+        assert render("{% fixed_url 'onboarding:my_applications' %}") == "/portal/onboarding/"
+    finally:
+        set_script_prefix(before)
+    assert render("{% fixed_url 'onboarding:my_applications' %}") == "/onboarding/"
+    settings.ROOT_URLCONF = "tests.portal.moved_urls"
+    assert render("{% fixed_url 'onboarding:my_applications' %}") == "/moved/onboarding/"
