@@ -234,11 +234,10 @@ class ApprovalStep(models.Model):
         indexes = [
             models.Index(fields=["due_at"], condition=models.Q(decision=""), name="open_step_due_idx"),
             models.Index(fields=["stage", "jurisdiction", "decision"], name="step_queue_idx"),
-            # The state administrators' queue: one jurisdiction's open steps, earliest due first.
-            models.Index(fields=["jurisdiction", "due_at", "id"], condition=models.Q(stage="state", decision=""),
-                         name="state_queue_idx"),
-            # The same steps by age, as the queue's pages show them (overdue ones first, each
-            # part by age): a page is a walk along it, not a sort (selectors.state_queue_page).
+            # The state administrators' queue: one jurisdiction's open steps by age, as its pages
+            # show them (overdue ones first, each part by age): a page is a walk along it, not a
+            # sort, and the count of waiting and overdue steps reads it alone (due_at is in it)
+            # (selectors.state_queue_page).
             models.Index(fields=["jurisdiction", "opened_at", "id", "due_at"],
                          condition=models.Q(stage="state", decision=""), name="state_queue_order_idx"),
         ]
