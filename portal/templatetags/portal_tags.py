@@ -51,26 +51,17 @@ _SENTINEL = 987_654_321_012
 def _url_context() -> tuple[str, str, str | None]:
     """What a reversed URL depends on besides its name and arguments: the URL configuration
     (the request's, else the settings'), the prefix the portal is mounted at, the language
-    (for patterns with a language prefix). The memos below are keyed by it."""
+    (for patterns with a language prefix). The memo below is keyed by it."""
     return get_urlconf() or settings.ROOT_URLCONF, get_script_prefix(), get_language()
 
 
-@lru_cache(maxsize=256)
-def _fixed(name: str, urlconf: str, script_prefix: str, language: str | None) -> str:
-    return reverse(name, urlconf=urlconf)
-
-
-@register.simple_tag
-def fixed_url(name):
-    """``{% url name %}`` for a URL without arguments (the navigation's), reversed once per
-    process: a page's layout reversed some twenty on every request."""
-    return _fixed(name, *_url_context())
-
-
 @lru_cache(maxsize=512)
-def _around_pk(name: str, urlconf: str | None, script_prefix: str, language: str | None) -> tuple[str, str] | None:
-    """What the URL named ``name`` has before and after its one integer argument, or None
-    when it cannot be told that way (the sentinel is not written exactly once)."""
+def _split_url(name: str, takes_pk: bool, urlconf: str, script_prefix: str, language: str | None) -> tuple[str, str] | None:
+    """The URL named ``name`` as (what comes before its one integer argument, what comes
+    after), reversed with a stand-in number; without an argument, (the URL, ""). None when
+    the number cannot be told apart that way (the stand-in not written exactly once)."""
+    if not takes_pk:
+        return reverse(name, urlconf=urlconf), ""
     url = reverse(name, args=[_SENTINEL], urlconf=urlconf)
     before, found, after = url.partition(str(_SENTINEL))
     if not found or str(_SENTINEL) in after:
@@ -78,18 +69,20 @@ def _around_pk(name: str, urlconf: str | None, script_prefix: str, language: str
     return before, after
 
 
-@register.filter
-def pk_url(pk, name):
-    """``{% url name pk %}`` for an integer ``pk`` (``{{ step.pk|pk_url:"onboarding:queue_step" }}``):
-    the URL reversed once per process with a stand-in number, then the number put in its
-    place. For the rows of long tables: reversing a URL cost a fifth of a queue page's
-    rendering."""
+@register.simple_tag
+def url_once(name, pk=None):
+    """``{% url name %}`` or ``{% url name pk %}`` (an integer pk), the URL reversed once per
+    process and the pk put in its place: the layout's navigation reversed some twenty URLs
+    on every page, and a table's rows one each (a fifth of a queue page's rendering).
+    Anything else (not an integer, negative) is reversed as the url tag would."""
+    if pk is None:
+        return _split_url(name, False, *_url_context())[0]
     if not isinstance(pk, int) or isinstance(pk, bool) or pk < 0:
         return reverse(name, args=[pk])
     try:
-        around = _around_pk(name, *_url_context())
+        split = _split_url(name, True, *_url_context())
     except NoReverseMatch:
-        around = None
-    if around is None:
+        split = None
+    if split is None:
         return reverse(name, args=[pk])
-    return f"{around[0]}{pk}{around[1]}"
+    return f"{split[0]}{pk}{split[1]}"

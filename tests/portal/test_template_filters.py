@@ -1,6 +1,7 @@
-"""The portal's template filters written for long lists: each writes what Django's
-``date`` filter writes, in every language of the portal and across the turn of a day in
-the portal's time zone."""
+"""The portal's template filters and tags written for long lists and every page's
+navigation: each writes what Django's own (``date``, ``url``) writes, in every language
+of the portal, across the turn of a day in the portal's time zone, under a mount prefix
+and another URL configuration."""
 
 from datetime import UTC, date, datetime
 
@@ -53,65 +54,65 @@ def test_isoformat_writes_what_date_c_writes(value):
 @pytest.mark.parametrize("name", ["onboarding:queue_step", "verification:members", "verification:profile",
                                   "monitoring:office_edit", "api:client_revoke", "onboarding:task_list"])
 @pytest.mark.parametrize("pk", [1, 7, 1234567])
-def test_pk_url_writes_what_the_url_tag_writes(name, pk):
+def test_url_once_with_a_pk_writes_what_the_url_tag_writes(name, pk):
     expected = render(f"{{% url '{name}' pk %}}", pk=pk)
-    assert render(f"{{{{ pk|pk_url:'{name}' }}}}", pk=pk) == expected
-    assert render(f"{{{{ pk|pk_url:'{name}' }}}}", pk=pk) == expected  # from the memo
+    assert render(f"{{% url_once '{name}' pk %}}", pk=pk) == expected
+    assert render(f"{{% url_once '{name}' pk %}}", pk=pk) == expected  # from the memo
 
 
-def test_pk_url_follows_the_prefix_the_portal_is_mounted_at():
+def test_url_once_with_a_pk_follows_the_prefix_the_portal_is_mounted_at():
     from django.urls import get_script_prefix, set_script_prefix
 
     before = get_script_prefix()
     try:
         set_script_prefix("/portal/")
-        assert render("{{ 5|pk_url:'onboarding:queue_step' }}") == render("{% url 'onboarding:queue_step' 5 %}")
-        assert render("{{ 5|pk_url:'onboarding:queue_step' }}").startswith("/portal/")
+        assert render("{% url_once 'onboarding:queue_step' 5 %}") == render("{% url 'onboarding:queue_step' 5 %}")
+        assert render("{% url_once 'onboarding:queue_step' 5 %}").startswith("/portal/")
     finally:
         set_script_prefix(before)
-    assert not render("{{ 5|pk_url:'onboarding:queue_step' }}").startswith("/portal/")
+    assert not render("{% url_once 'onboarding:queue_step' 5 %}").startswith("/portal/")
 
 
-def test_pk_url_of_something_else_than_a_number_reverses_it_as_the_url_tag_would():
+def test_url_once_with_a_pk_of_something_else_than_a_number_reverses_it_as_the_url_tag_would():
     from django.urls import NoReverseMatch
 
     with pytest.raises(NoReverseMatch):
-        render("{{ 'x'|pk_url:'onboarding:queue_step' }}")
+        render("{% url_once 'onboarding:queue_step' 'x' %}")
     with pytest.raises(NoReverseMatch):
         render("{% url 'onboarding:queue_step' 'x' %}")
 
 
-def test_pk_url_of_a_negative_number_is_refused_as_the_url_tag_refuses_it():
+def test_url_once_with_a_pk_of_a_negative_number_is_refused_as_the_url_tag_refuses_it():
     from django.urls import NoReverseMatch
 
     with pytest.raises(NoReverseMatch):
-        render("{{ -3|pk_url:'onboarding:queue_step' }}")
+        render("{% url_once 'onboarding:queue_step' -3 %}")
 
 
-def test_pk_url_follows_another_url_configuration(settings):
-    assert render("{{ 5|pk_url:'onboarding:queue_step' }}") == "/onboarding/queue/5/"
+def test_url_once_with_a_pk_follows_another_url_configuration(settings):
+    assert render("{% url_once 'onboarding:queue_step' 5 %}") == "/onboarding/queue/5/"
     settings.ROOT_URLCONF = "tests.portal.moved_urls"
-    assert render("{{ 5|pk_url:'onboarding:queue_step' }}") == render("{% url 'onboarding:queue_step' 5 %}")
-    assert render("{{ 5|pk_url:'onboarding:queue_step' }}").startswith("/moved/")
+    assert render("{% url_once 'onboarding:queue_step' 5 %}") == render("{% url 'onboarding:queue_step' 5 %}")
+    assert render("{% url_once 'onboarding:queue_step' 5 %}").startswith("/moved/")
 
 
 @pytest.mark.parametrize("name", ["home", "onboarding:my_applications", "set_language", "account_logout",
                                   "privacy_rights:my_data", "monitoring:dashboard"])
-def test_fixed_url_writes_what_the_url_tag_writes(name):
+def test_url_once_without_arguments_writes_what_the_url_tag_writes(name):
     expected = render(f"{{% url '{name}' %}}")
-    assert render(f"{{% fixed_url '{name}' %}}") == expected
-    assert render(f"{{% fixed_url '{name}' %}}") == expected  # from the memo
+    assert render(f"{{% url_once '{name}' %}}") == expected
+    assert render(f"{{% url_once '{name}' %}}") == expected  # from the memo
 
 
-def test_fixed_url_follows_the_mount_prefix_and_the_url_configuration(settings):
+def test_url_once_without_arguments_follows_the_mount_prefix_and_the_url_configuration(settings):
     from django.urls import get_script_prefix, set_script_prefix
 
     before = get_script_prefix()
     try:
         set_script_prefix("/portal/")
-        assert render("{% fixed_url 'onboarding:my_applications' %}") == "/portal/onboarding/"
+        assert render("{% url_once 'onboarding:my_applications' %}") == "/portal/onboarding/"
     finally:
         set_script_prefix(before)
-    assert render("{% fixed_url 'onboarding:my_applications' %}") == "/onboarding/"
+    assert render("{% url_once 'onboarding:my_applications' %}") == "/onboarding/"
     settings.ROOT_URLCONF = "tests.portal.moved_urls"
-    assert render("{% fixed_url 'onboarding:my_applications' %}") == "/moved/onboarding/"
+    assert render("{% url_once 'onboarding:my_applications' %}") == "/moved/onboarding/"
