@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from django.core.paginator import Page, Paginator
-from django.db import connection
+from django.db import connections
 from django.db.models import BooleanField, Case, Count, Q, QuerySet, Value, When
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Trim
@@ -69,7 +69,7 @@ def _state_queue_ids(open_steps: QuerySet[ApprovalStep], *, offset: int, size: i
                                    stop=min(offset + size - overdue, total - overdue), length=total - overdue))
     if len(parts) == 1:
         return list(parts[0])
-    if connection.features.supports_slicing_ordering_in_compound:
+    if connections[open_steps.db].features.supports_slicing_ordering_in_compound:
         return list(parts[0].union(parts[1], all=True).order_by())  # no order of the whole: the rows query sorts
     return [*parts[0], *parts[1]]  # SQLite (the embedded default): one query each
 
