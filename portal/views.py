@@ -37,11 +37,13 @@ def _database_ok():
 
 
 def _broker_connect():
-    """Open and close a connection to the broker (at most about two seconds); raises when it fails."""
+    """Open and close a connection to the broker, one attempt of at most two seconds; raises
+    when it fails. No retry: a probe is asked again by whoever asked it, and waiting to retry
+    would outlast a probe's timeout instead of answering that the broker is down."""
     from portal.celery import app
 
-    with app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
+    with app.connection_for_write(connect_timeout=2) as conn:
+        conn.ensure_connection(max_retries=0)
 
 
 # /healthz is asked every few seconds by every load balancer: the broker's answer is
