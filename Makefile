@@ -35,11 +35,9 @@ endif
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 LDCONFIG := $(shell command -v ldconfig 2>/dev/null || echo /sbin/ldconfig)
 
-# Compile translations when there are any .po files (outside .venv).
-COMPILEMESSAGES = @if [ -n "$$(find . -path ./$(VENV) -prune -o -path '*/locale/*/LC_MESSAGES/*.po' -print -quit)" ]; then \
-		echo "$(MANAGE) compilemessages"; \
-		$(MANAGE) compilemessages --ignore=$(VENV) --verbosity 0; \
-	fi
+# Translations: each .mo catalogue is compiled from its .po (msgfmt --check-format, as
+# Django's compilemessages runs it) when it is missing or older than the .po.
+MO_FILES := $(patsubst %.po,%.mo,$(shell find . -path ./$(VENV) -prune -o -path '*/locale/*/LC_MESSAGES/*.po' -print))
 
 .PHONY: help print-python venv system-deps run test clean vendor serve migrate worker beat production-env
 
@@ -112,11 +110,10 @@ system-deps:
 # runserver runs in its own session so that Ctrl-C, a SIGTERM to make, or the
 # server exiting all end in the same place: the EXIT trap stops both.
 
-run: venv system-deps
+run: venv system-deps $(MO_FILES)
 	@mkdir -p var
 	$(MANAGE) migrate --noinput
 	$(MANAGE) createcachetable
-	$(COMPILEMESSAGES)
 	$(MANAGE) seed_demo
 	@trap '[ -n "$${server_pid:-}" ] && kill -TERM -- -$$server_pid 2>/dev/null; [ -n "$${celery_pid:-}" ] && kill -TERM $$celery_pid 2>/dev/null; wait' EXIT; \
 	trap 'exit 130' INT; trap 'exit 143' TERM; \
@@ -150,10 +147,9 @@ migrate: production-env venv
 	$(MANAGE) migrate --noinput
 	$(MANAGE) createcachetable
 
-serve: production-env venv system-deps
+serve: production-env venv system-deps $(MO_FILES)
 	$(MANAGE) check --deploy
 	$(MANAGE) collectstatic --noinput --verbosity 0
-	$(COMPILEMESSAGES)
 	exec $(VENV)/bin/gunicorn --config deploy/gunicorn.conf.py portal.wsgi
 
 worker: production-env venv system-deps
@@ -175,8 +171,7 @@ beat: production-env venv
 # both workers start on them and the quick tests fill the gaps at the end. On
 # SQLite it is pytest-django's order (database tests, then transactional ones).
 # PYTEST_ARGS="-n 0" runs one process.
-test: venv system-deps
-	$(COMPILEMESSAGES)
+test: venv system-deps $(MO_FILES)
 	@if [ -z "$${DATABASE_URL:-}" ] && command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; then \
 		psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'portal_test'" 2>/dev/null | grep -q 1 \
 			|| psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE portal_test" >/dev/null 2>&1 || true; \
@@ -184,6 +179,9 @@ test: venv system-deps
 		echo "Testing against PostgreSQL ($$DATABASE_URL)"; \
 	fi; \
 	$(VPY) -m pytest -n auto --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
+
+%.mo: %.po | system-deps
+	msgfmt --check-format -o $@ $<
 
 clean:
 	rm -rf var db.sqlite3 db.sqlite3-wal db.sqlite3-shm db.sqlite3-journal staticfiles
