@@ -3,7 +3,10 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
+import threading
 import time
+import traceback
 from pathlib import Path
 
 import pytest
@@ -26,6 +29,7 @@ OUTBOX_MAILERS = {
 }
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-django's own (which blocks the database)
 def pytest_configure(config):
     """Under pytest-xdist (``make test`` runs the suite on every core), each worker
     is its own process with its own test database (pytest-django names it after the
@@ -41,6 +45,7 @@ def pytest_configure(config):
     # some 15% less processor time for the same tests. It still collects every cycle.
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
+    _migrated_template_start(config)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -59,44 +64,82 @@ def pytest_sessionstart(session):
     ]
     if stale:
         call_command("compilemessages", locale=stale, ignore_patterns=[".venv"], verbosity=0)
-    _migrated_template_create(session.config)
 
 
 # Under pytest-xdist on PostgreSQL, the process that starts the workers migrates one
-# database before they start, and each worker's test database is a copy of it
-# (CREATE DATABASE ... TEMPLATE): the migrations run once, not once a worker. The
-# worker still runs migrate on its copy (Django's test database setup), which finds
-# every migration applied. Its name, for the workers (and the tests that make a
-# database of their own for other processes), is in this variable.
+# database, and each worker's test database is a copy of it (CREATE DATABASE ...
+# TEMPLATE): the migrations run once, not once a worker. The worker still runs
+# migrate on its copy (Django's test database setup), which finds every migration
+# applied. The migrations run in a thread of that process, started as soon as pytest
+# is configured, while the workers start (each imports Django and the project, about
+# as long as the migrations take); a worker waits for the copy's source before its
+# first database test, on a file the thread writes when it is done ("ok", or why it
+# failed). Its name, for the workers (and the tests that make a database of their own
+# for other processes), is in the first variable; the file's path in the second.
 TEMPLATE_VARIABLE = "PORTAL_TEST_DATABASE_TEMPLATE"
+TEMPLATE_READY_VARIABLE = "PORTAL_TEST_DATABASE_TEMPLATE_READY"
+TEMPLATE_WAIT_SECONDS = 900
 
 
-def _migrated_template_create(config):
+def _migrated_template_start(config):
     if (
-        not getattr(config.option, "numprocesses", None)
+        hasattr(config, "workerinput")
+        or not getattr(config.option, "numprocesses", None)
         or getattr(config.option, "reuse_db", False)
         or django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql"
     ):
         return
+    template = f"{connection.creation._get_test_db_name()}_template"[:63]
+    ready = Path(tempfile.mkdtemp(prefix="portal-test-template-")) / "ready"
+    os.environ[TEMPLATE_VARIABLE], os.environ[TEMPLATE_READY_VARIABLE] = template, str(ready)
+    thread = threading.Thread(target=_migrated_template_create, args=(config, template, ready),
+                              name="migrated-template", daemon=True)
+    thread.start()
+    config.add_cleanup(lambda: _migrated_template_drop(thread, template, ready))
+
+
+def _migrated_template_create(config, template, ready):
+    """In its own thread (its own connection): migrate the template database, then say so
+    in ``ready``, written whole (a worker reads it as soon as it exists)."""
     from pytest_django.plugin import blocking_manager_key
 
+    outcome = "ok"
     test_settings = connection.settings_dict.setdefault("TEST", {})
-    template = f"{connection.creation._get_test_db_name()}_template"[:63]
     name, test_name = connection.settings_dict["NAME"], test_settings.get("NAME")
     test_settings["NAME"] = template
     try:
         with config.stash[blocking_manager_key].unblock():
             connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    except BaseException:
+        outcome = traceback.format_exc()
     finally:
         connection.close()
         connection.settings_dict["NAME"] = django_settings.DATABASES["default"]["NAME"] = name
         test_settings["NAME"] = test_name
-    os.environ[TEMPLATE_VARIABLE] = template
-    config.add_cleanup(_migrated_template_drop)
+    partial = ready.with_suffix(".partial")
+    partial.write_text(outcome)
+    partial.rename(ready)
 
 
-def _migrated_template_drop():
-    template = os.environ.pop(TEMPLATE_VARIABLE)
+def _migrated_template_wait():
+    """In a worker: wait until the template is migrated; fail every database test if it
+    could not be."""
+    ready = Path(os.environ[TEMPLATE_READY_VARIABLE])
+    deadline = time.monotonic() + TEMPLATE_WAIT_SECONDS
+    while not ready.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the migrated template database was not ready within {TEMPLATE_WAIT_SECONDS} s")
+        time.sleep(0.05)
+    outcome = ready.read_text()
+    if outcome != "ok":
+        raise RuntimeError(f"the migrated template database could not be made:\n{outcome}")
+
+
+def _migrated_template_drop(thread, template, ready):
+    thread.join()
+    os.environ.pop(TEMPLATE_VARIABLE, None)
+    os.environ.pop(TEMPLATE_READY_VARIABLE, None)
+    shutil.rmtree(ready.parent, ignore_errors=True)
     connection.close()
     with connection.creation._nodb_cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS {connection.ops.quote_name(template)} WITH (FORCE)")
@@ -107,6 +150,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     """A worker's test database is a copy of the migrated template, when there is one."""
     template = os.environ.get(TEMPLATE_VARIABLE)
     if template:
+        _migrated_template_wait()
         django_settings.DATABASES["default"].setdefault("TEST", {})["TEMPLATE"] = template
         connection.settings_dict.setdefault("TEST", {})["TEMPLATE"] = template
 
