@@ -13,6 +13,7 @@ from tests.production.stack import Browser, Stack, postgres_admin_url, wait_unti
 from tests.smtp import SmtpServer, text_of
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which names each item's group from its markers
 def pytest_collection_modifyitems(config, items):
     if not config.pluginmanager.hasplugin("xdist"):
         return

@@ -24,6 +24,17 @@ def wait_for_readiness(web, status, timeout=60):
         time.sleep(0.5)
 
 
+def test_the_production_tests_are_one_group_that_xdist_keeps_on_one_worker(request):
+    """They share one production stack (the session fixture of tests/production/conftest.py,
+    half a minute to start): under `make test` (xdist's loadgroup) each of them must carry
+    the group's name, which is how xdist hands the whole group to one worker. pytest-xdist
+    3.8 names it by rewriting the node id, which pytest 9.2 no longer reads
+    (pytest-dev/pytest-xdist#1386): requirements.txt keeps pytest at 9.1 until that is mended."""
+    assert request.node.get_closest_marker("xdist_group").args == ("production",)
+    if getattr(request.config.option, "loadgroup", False):
+        assert request.node.nodeid.endswith("@production"), request.node.nodeid
+
+
 def test_readiness_checks_each_dependency_with_its_time(production, journey):
     code, body = readiness(production.a)
     assert code == 200, body
