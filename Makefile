@@ -164,8 +164,9 @@ beat: production-env venv
 # Tests run against PostgreSQL when one answers on 127.0.0.1:5432 (database
 # portal_test, created if missing) and DATABASE_URL is not set; else SQLite.
 # pytest-xdist runs them on every core (-n auto), each worker with a test database
-# and a folder of its own. --dist loadgroup (no test has a group) hands tests out
-# one or two at a time in collection order (--no-loadscope-reorder keeps it). On
+# and a folder of its own. --dist loadgroup hands tests out one or two at a time
+# in collection order (--no-loadscope-reorder keeps it), except a group's, which
+# go to one worker together (the production tests: they share one stack). On
 # PostgreSQL that order puts the slow browser tests first, because the flush that
 # ends a transactional test puts the migrations' rows back (tests/conftest.py):
 # both workers start on them and the quick tests fill the gaps at the end. On
