@@ -4,18 +4,16 @@ counter, its last-use marker) and one query. The other API tests run with the
 database cache (the embedded default), which goes through the cache's operations one
 by one; the behaviour must be the same. A redis-server is started on a free port (tests/conftest.py)."""
 
-import tempfile
 from datetime import timedelta
 
-import psycopg
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
-from psycopg import pq
 
 from api.models import ApiClient
 from api.services import api_client_revoke, used_key
 from tests.api.conftest import bearer
+from tests.pg_trace import backend_terminate, kept_connection_at_the_start_of_a_request, statements_sent
 
 URL = "/api/v1/verifications"
 
@@ -43,29 +41,6 @@ def test_a_call_is_one_round_trip_to_redis_and_one_query(world, redis_cache, dja
     assert ran == {"evalsha": 1, "get": 1, "incr": 1, "set": 1, "info": 1}, ran
 
 
-def statements_sent(call):
-    """The statements the database connection sends to PostgreSQL during ``call()``
-    (libpq's trace of the protocol), and what ``call()`` returned."""
-    pgconn = connection.connection.pgconn
-    with tempfile.TemporaryFile() as trace:
-        pgconn.trace(trace.fileno())
-        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
-        try:
-            result = call()
-        finally:
-            pgconn.untrace()
-        trace.seek(0)
-        lines = trace.read().decode().splitlines()
-    return [line.split("\t", 3)[3] for line in lines if line.startswith("F\t") and "\tQuery\t" in line], result
-
-
-def kept_connection_at_the_start_of_a_request():
-    """What close_old_connections leaves at the start of a request on a connection kept
-    from an earlier one (CONN_MAX_AGE): its health check to do (CONN_HEALTH_CHECKS)."""
-    connection.health_check_enabled = True
-    connection.health_check_done = False
-
-
 def test_the_lookup_is_the_only_statement_sent_to_postgresql(transactional_db, world, redis_cache):
     """No SELECT 1 health check before it: the lookup checks the connection itself."""
     assert get(world).json()["verified"] is True  # the client cached, the lookup prepared on this connection
@@ -78,10 +53,7 @@ def test_the_lookup_is_the_only_statement_sent_to_postgresql(transactional_db, w
 def test_a_broken_kept_connection_is_replaced_by_the_lookup(transactional_db, world, redis_cache):
     assert get(world).json()["verified"] is True
     pid = connection.connection.info.backend_pid
-    params = connection.settings_dict
-    with psycopg.connect(dbname=params["NAME"], user=params["USER"], password=params["PASSWORD"],
-                         host=params["HOST"], port=params["PORT"], autocommit=True) as other:
-        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    backend_terminate(pid)
     kept_connection_at_the_start_of_a_request()
     response = get(world)
     assert response.status_code == 200

@@ -1,0 +1,40 @@
+"""What a Django database connection sends to PostgreSQL, for tests that count round trips
+below Django's query log (which misses the connection's own health check)."""
+
+import tempfile
+
+import psycopg
+from django.db import connection
+from psycopg import pq
+
+
+def statements_sent(call):
+    """The statements the database connection sends to PostgreSQL during ``call()``
+    (libpq's trace of the protocol), and what ``call()`` returned."""
+    pgconn = connection.connection.pgconn
+    with tempfile.TemporaryFile() as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            result = call()
+        finally:
+            pgconn.untrace()
+        trace.seek(0)
+        lines = trace.read().decode().splitlines()
+    return [line.split("\t", 3)[3] for line in lines if line.startswith("F\t") and "\tQuery\t" in line], result
+
+
+def kept_connection_at_the_start_of_a_request():
+    """What close_old_connections leaves at the start of a request on a connection kept
+    from an earlier one (CONN_MAX_AGE): its health check to do (CONN_HEALTH_CHECKS)."""
+    connection.health_check_enabled = True
+    connection.health_check_done = False
+
+
+def backend_terminate(pid):
+    """End the PostgreSQL backend ``pid`` from another connection, as a server restart or a
+    proxy would drop a kept connection."""
+    params = connection.settings_dict
+    with psycopg.connect(dbname=params["NAME"], user=params["USER"], password=params["PASSWORD"],
+                         host=params["HOST"], port=params["PORT"], autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
