@@ -27,11 +27,17 @@ def home(request):
 
 
 def _database_ok():
+    """Whether the database answers, in one round trip: the connection's own check (the
+    SELECT 1 that CONN_HEALTH_CHECKS runs before a request's first query, which a query of
+    ours here would have added to), once more on a new connection when the kept one no
+    longer answers (the server restarted, a proxy dropped it)."""
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-        return True
+        for _attempt in range(2):
+            connection.ensure_connection()
+            if connection.is_usable():
+                return True
+            connection.close()
+        return False
     except Exception:  # any database error means unhealthy
         return False
 

@@ -3,7 +3,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from django.db import connection
+
 from portal.celery import app
+from tests.pg_trace import backend_terminate, kept_connection_at_the_start_of_a_request, statements_sent
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -12,6 +15,41 @@ def test_healthz_reports_database_and_broker(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+
+
+def test_healthz_asks_the_database_once(client, transactional_db, require_postgresql):
+    """The connection's own check is the question: no query of its own after the SELECT 1
+    that CONN_HEALTH_CHECKS sends before a request's first query."""
+    assert client.get("/healthz").status_code == 200  # the connection open, the broker's answer kept
+    kept_connection_at_the_start_of_a_request()
+    sent, response = statements_sent(lambda: client.get("/healthz"))
+    assert response.json()["database"] == "ok"
+    assert sent == [' "SELECT 1"'], sent
+
+
+def test_healthz_answers_on_a_new_connection_when_the_kept_one_was_dropped(client, transactional_db,
+                                                                             require_postgresql):
+    assert client.get("/healthz").status_code == 200
+    pid = connection.connection.info.backend_pid
+    backend_terminate(pid)
+    kept_connection_at_the_start_of_a_request()
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json()["database"] == "ok"
+    assert connection.connection.info.backend_pid != pid
+
+
+def test_healthz_is_503_when_the_database_does_not_answer(client, django_db_blocker, require_postgresql):
+    with django_db_blocker.unblock():
+        connection.close()
+        port = connection.settings_dict["PORT"]
+        connection.settings_dict["PORT"] = 1  # nothing listens on port 1
+        try:
+            response = client.get("/healthz")
+        finally:
+            connection.close()
+            connection.settings_dict["PORT"] = port
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": "down", "broker": "ok"}
 
 
 def test_healthz_is_503_when_the_broker_is_down(client, db):
