@@ -41,7 +41,7 @@ def test_a_call_is_one_round_trip_to_redis_and_one_query(world, redis_cache, dja
     assert ran == {"evalsha": 1, "get": 1, "incr": 1, "set": 1, "info": 1}, ran
 
 
-def test_the_lookup_is_the_only_statement_sent_to_postgresql(transactional_db, world, redis_cache):
+def test_the_lookup_is_the_only_statement_sent_to_postgresql(transactional_db, world, redis_cache, require_postgresql):
     """No SELECT 1 health check before it: the lookup checks the connection itself."""
     assert get(world).json()["verified"] is True  # the client cached, the lookup prepared on this connection
     kept_connection_at_the_start_of_a_request()
@@ -50,7 +50,7 @@ def test_the_lookup_is_the_only_statement_sent_to_postgresql(transactional_db, w
     assert len(sent) == 1 and sent[0].startswith(' "EXECUTE verified_by_contact_1('), sent
 
 
-def test_a_broken_kept_connection_is_replaced_by_the_lookup(transactional_db, world, redis_cache):
+def test_a_broken_kept_connection_is_replaced_by_the_lookup(transactional_db, world, redis_cache, require_postgresql):
     assert get(world).json()["verified"] is True
     pid = connection.connection.info.backend_pid
     backend_terminate(pid)
