@@ -110,7 +110,7 @@ def admin_of(organisation: Organisation, user_id: object) -> Membership:
     """One of the organisation's admins in force, by the user's id, or 404."""
     try:
         return admins_of(organisation).get(user_id=int(user_id))
-    except (Membership.DoesNotExist, ValueError, TypeError):
+    except (Membership.DoesNotExist, ValueError, TypeError, OverflowError):  # OverflowError: past SQLite's integers
         raise Http404 from None
 
 
