@@ -195,7 +195,7 @@ def test_a_suspension_or_revocation_shows_at_the_next_call(world, api_get, end):
         assert api_get(URL, **params).json() == NOT_VERIFIED
 
 
-def test_the_lookups_generic_plans_use_the_partial_indexes_of_verified_profiles(world, api_get):
+def test_the_lookups_generic_plans_use_the_partial_indexes_of_verified_profiles(world, api_get, require_postgresql):
     """The lookup is prepared once per connection (verified_person_by_contact) with the
     statuses written in its text: PostgreSQL's generic plan, used after a few calls, can
     then use the indexes of verified profiles' addresses and mobile numbers (with the
@@ -216,7 +216,7 @@ def test_the_lookups_generic_plans_use_the_partial_indexes_of_verified_profiles(
 
 
 def test_the_lookup_is_prepared_again_after_a_migration_changed_a_column_it_reads(transactional_db, world,
-                                                                                   api_get):
+                                                                                   api_get, require_postgresql):
     """PostgreSQL refuses a prepared statement whose result's types changed ("cached plan
     must not change result type"), as between a migration and the workers' restart."""
     assert api_get(URL, email="asha.kulkarni@mahaagri.gov.in").json()["verified"] is True  # prepared
