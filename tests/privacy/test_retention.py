@@ -19,8 +19,7 @@ from portal.audit.services import audit_record, audit_verify
 from portal.privacy.models import LegalHold, RetentionKind, RetentionMark, RetentionPolicy, RetentionRun
 from portal.privacy.retention import legal_hold_release, legal_hold_set, retention_policy_update, retention_run
 from tests.factories import ApplicationFactory, ApprovalStepFactory, UserFactory
-from tests.onboarding.approval_helpers import make_superadmin
-from tests.outbox import outbox_to
+from tests.onboarding.approval_helpers import make_superadmin, messages_to
 from tests.verification.helpers import GovernmentProfileFactory
 from verification.models import GovernmentProfile, VerificationStatus
 
@@ -75,7 +74,7 @@ def test_a_draft_untouched_for_180_days_is_reminded_then_erased_30_days_later_wi
     assert counts_of(run(179), "draft_application") == {"reminded": 0, "erased": 0, "audit_events_redacted": 0}
     with django_capture_on_commit_callbacks(execute=True):
         assert counts_of(run(181), "draft_application")["reminded"] == 1
-    [mail] = outbox_to(draft.nodal_officer.email)
+    [mail] = messages_to(draft.nodal_officer.email)
     assert "will be erased" in mail.subject and "4 August 2026" in mail.body
     # The same day again, and before the 30 days: nothing.
     assert counts_of(run(181), "draft_application") == {"reminded": 0, "erased": 0, "audit_events_redacted": 0}

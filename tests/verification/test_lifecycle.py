@@ -17,7 +17,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import Membership, MembershipRole
 from portal.redaction import redact_secret_paths, remove_secret_links
-from tests.outbox import outbox_to
+from tests.onboarding.approval_helpers import messages_to
 from tests.verification.helpers import GovernmentProfileFactory, signed_in
 from verification import lifecycle, services, tasks
 from verification.forms import EndForm
@@ -72,7 +72,7 @@ def test_a_verification_lapses_the_day_after_superannuation_by_the_system_in_the
     assert event.actor_id is None and event.actor_role == lifecycle.SUPERANNUATION
     assert event.old_values == {"status": "verified"}
     assert event.new_values["reason_code"] == "retirement" and event.new_values["superannuation_date"] == "2026-03-31"
-    [mail] = outbox_to(world["person"].email)
+    [mail] = messages_to(world["person"].email)
     assert "District Agriculture Office, Pune" in mail.subject
     assert "31 मार्च 2026" in mail.body  # rendered in Hindi (Django's month names; our messages once translated)
     assert "/verification/organisations/" in mail.body
@@ -162,8 +162,8 @@ def test_a_year_after_verification_the_official_address_is_asked_once(world, due
     assert run_reconfirmation(START + YEAR) == {"asked": 1, "reminded": 0, "suspended": 0}
     due.refresh_from_db()
     assert due.confirmation_requested_at == START + YEAR
-    [mail] = outbox_to("asha.k@pune.mahaagri.gov.in")
-    assert outbox_to(world["person"].email) == []  # to the official address, not the account's
+    [mail] = messages_to("asha.k@pune.mahaagri.gov.in")
+    assert messages_to(world["person"].email) == []  # to the official address, not the account's
     assert "4 फेब्रुवारी 2027" in mail.body and link_in(mail)  # in Marathi: the deadline's month
     [link] = AddressConfirmation.objects.filter(profile=due)
     assert link.expires_at == START + YEAR + timedelta(days=30) and link.email == "asha.k@pune.mahaagri.gov.in"
@@ -179,7 +179,7 @@ def test_one_reminder_then_suspension_after_the_grace_period(world, due):
     assert run_reconfirmation(asked + timedelta(days=22)) == {"asked": 0, "reminded": 0, "suspended": 0}
     assert run_reconfirmation(asked + timedelta(days=23)) == {"asked": 0, "reminded": 1, "suspended": 0}
     assert run_reconfirmation(asked + timedelta(days=24)) == {"asked": 0, "reminded": 0, "suspended": 0}
-    first, reminder = outbox_to("asha.k@pune.mahaagri.gov.in")
+    first, reminder = messages_to("asha.k@pune.mahaagri.gov.in")
     assert link_in(first) != link_in(reminder)
     assert AddressConfirmation.objects.filter(profile=due, expires_at=asked + timedelta(days=30)).count() == 2
     assert run_reconfirmation(asked + timedelta(days=30)) == {"asked": 0, "reminded": 0, "suspended": 1}
@@ -188,7 +188,7 @@ def test_one_reminder_then_suspension_after_the_grace_period(world, due):
     assert due.decided_by is None and not member(due)
     [event] = events(AuditAction.VERIFICATION_SUSPENDED, due)
     assert event.actor_id is None and event.actor_role == lifecycle.RECONFIRMATION
-    [told] = outbox_to(world["person"].email)
+    [told] = messages_to(world["person"].email)
     assert "asha.k@pune.mahaagri.gov.in" in told.body and "तुमच्या पडताळण्या" in told.body  # "Your verifications:" in Marathi
     before = counts()
     assert run_reconfirmation(asked + timedelta(days=31)) == {"asked": 0, "reminded": 0, "suspended": 0}
@@ -214,7 +214,7 @@ def open_link(client, path):
 def test_confirming_from_the_link_starts_a_new_year(world, due, client):
     asked = START + YEAR
     run_reconfirmation(asked)
-    path = link_in(outbox_to("asha.k@pune.mahaagri.gov.in")[0])
+    path = link_in(messages_to("asha.k@pune.mahaagri.gov.in")[0])
     with time_machine.travel(asked + timedelta(days=3), tick=False):
         page = open_link(client, path)  # no account needed
         assert page.status_code == 200 and page["Referrer-Policy"] == "same-origin"
@@ -235,7 +235,7 @@ def test_confirming_from_the_link_starts_a_new_year(world, due, client):
 def test_a_used_link_says_so(world, due, client):
     run_reconfirmation(START + YEAR)
     run_reconfirmation(START + YEAR + timedelta(days=23))
-    first, reminder = (link_in(m) for m in outbox_to("asha.k@pune.mahaagri.gov.in"))
+    first, reminder = (link_in(m) for m in messages_to("asha.k@pune.mahaagri.gov.in"))
     with time_machine.travel(START + YEAR + timedelta(days=24), tick=False):
         open_link(client, reminder)
         assert client.post("/verification/confirm/").status_code == 200
@@ -251,7 +251,7 @@ def test_a_used_link_says_so(world, due, client):
 
 def test_an_expired_link_says_so_and_confirms_nothing(world, due, client):
     run_reconfirmation(START + YEAR)
-    path = link_in(outbox_to("asha.k@pune.mahaagri.gov.in")[0])
+    path = link_in(messages_to("asha.k@pune.mahaagri.gov.in")[0])
     with time_machine.travel(START + YEAR + timedelta(days=29, hours=23), tick=False):
         open_link(client, path)  # opened in time, the page left open
     run_reconfirmation(START + YEAR + timedelta(days=30))
@@ -279,7 +279,7 @@ def test_the_confirm_page_without_a_link_says_where_to_start(client):
 
 def test_a_link_of_a_verification_no_longer_active_confirms_nothing(world, due, client):
     run_reconfirmation(START + YEAR)
-    path = link_in(outbox_to("asha.k@pune.mahaagri.gov.in")[0])
+    path = link_in(messages_to("asha.k@pune.mahaagri.gov.in")[0])
     with time_machine.travel(START + YEAR + timedelta(days=1), tick=False):
         services.profile_revoke(profile_id=due.pk, reason_code=EndReason.TRANSFER, actor=world["admin_office"])
         page = open_link(client, path)
@@ -308,7 +308,7 @@ def test_verifying_starts_the_year(world):
 
 def test_the_link_never_reaches_a_log_line_or_a_sent_emails_copy(world, due):
     run_reconfirmation(START + YEAR)
-    [mail] = outbox_to("asha.k@pune.mahaagri.gov.in")
+    [mail] = messages_to("asha.k@pune.mahaagri.gov.in")
     path = link_in(mail)
     assert redact_secret_paths(f"GET {path} HTTP/1.1") == "GET /verification/confirm/[redacted]/ HTTP/1.1"
     assert "/verification/confirm/" not in remove_secret_links(mail.body)

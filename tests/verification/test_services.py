@@ -13,7 +13,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import Membership, MembershipRole, OrganisationStatus
 from portal.permissions import may_administer
 from tests.factories import OrganisationFactory, UserFactory
-from tests.outbox import outbox_to
+from tests.onboarding.approval_helpers import messages_to
 from tests.verification.helpers import DETAILS, GovernmentProfileFactory
 from verification import services
 from verification.models import GovernmentProfile, VerificationMethod, VerificationSettings, VerificationStatus
@@ -47,7 +47,7 @@ def test_asking_makes_a_pending_request_with_the_details_and_an_audit_row(world)
     assert event.new_values["status"] == "pending" and event.new_values["on_official_domain"] is True
     assert event.new_values["details"]["employee_code"] == "EMP-1042"
     assert not Membership.objects.filter(user=world["person"]).exists()  # not a member until verified
-    assert outbox_to(world["person"].email) == []
+    assert messages_to(world["person"].email) == []
 
 
 def test_a_language_the_portal_does_not_have_is_stored_as_the_default(world):
@@ -148,7 +148,7 @@ def test_an_organisation_verifying_automatically_verifies_an_address_on_its_doma
     assert event.actor_id is None and event.actor_role == "system:automatic_verification"
     assert event.new_values["method"] == "official_email" and event.new_values["on_official_domain"] is True
     assert Membership.objects.get(user=world["person"], organisation=world["office"]).is_active
-    [mail] = outbox_to(world["person"].email)
+    [mail] = messages_to(world["person"].email)
     assert "सत्यापित" in mail.subject  # in Hindi, the language asked in
 
 
@@ -195,7 +195,7 @@ def test_verifying_by_hand(world):
     [event] = events(AuditAction.VERIFICATION_VERIFIED, profile)
     assert event.actor_id == world["admin_office"].pk and event.old_values == {"status": "pending"}
     assert event.new_values["method"] == "manual" and event.new_values["ended"] == []
-    [mail] = outbox_to(world["person"].email)
+    [mail] = messages_to(world["person"].email)
     assert mail.subject == "आप District Agriculture Office, Pune के सरकारी उपयोगकर्ता के रूप में सत्यापित हैं"
 
 
@@ -212,7 +212,7 @@ def test_rejecting_needs_a_reason_and_sends_it(world):
     assert profile.status == VerificationStatus.REJECTED and profile.reason == "No such employee code."
     [event] = events(AuditAction.VERIFICATION_REJECTED, profile)
     assert event.new_values["reason"] == "No such employee code."
-    [mail] = outbox_to(world["person"].email)
+    [mail] = messages_to(world["person"].email)
     assert "No such employee code." in mail.body and mail.subject == "Your request to District Agriculture Office, Pune was not accepted"
 
 
@@ -262,7 +262,7 @@ def test_verifying_cancels_other_requests_and_ends_a_verification_elsewhere(worl
     assert cancelled.new_values["reason"] == "verified_elsewhere"
     [verified] = events(AuditAction.VERIFICATION_VERIFIED, profile)
     assert verified.new_values["ended"] == [earlier.pk]
-    [mail] = outbox_to(person.email)  # one email: the verification, saying what ended
+    [mail] = messages_to(person.email)  # one email: the verification, saying what ended
     assert "Your verification in Directorate of Health Services, Karnataka has ended" in " ".join(mail.body.split())
 
 
@@ -363,7 +363,7 @@ def test_suspending_and_reinstating(world, verified):
     assert (suspended.old_values, suspended.new_values["status"], suspended.new_values["reason_code"]) == (
         {"status": "verified"}, "suspended", "misuse")
     assert (reinstated.old_values, reinstated.new_values["status"]) == ({"status": "suspended"}, "verified")
-    subjects = [mail.subject for mail in outbox_to(world["person"].email)]
+    subjects = [mail.subject for mail in messages_to(world["person"].email)]
     assert len(subjects) == 2 and all("पडताळणी" in subject for subject in subjects)  # in Marathi, as asked
 
 
