@@ -2,6 +2,8 @@
 (portal/access.py) and restricts its methods; every page of the onboarding
 journey is well-formed for assistive technology and a strict Content-Security-Policy."""
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import URLResolver, get_resolver, path
@@ -96,6 +98,31 @@ def test_every_view_refuses_trace():
             answered.append(f"{url}: {response.status_code}")
     assert tried >= 15
     assert answered == []
+
+
+HUGE_ID = "9" * 25  # past every database's integers (SQLite's and PostgreSQL's bigint: 19 digits)
+
+
+@pytest.mark.django_db
+def test_an_id_past_any_databases_integers_is_never_a_server_error():
+    """Every route that takes a number, given one of 25 digits (in the path, and as the ids
+    a form may send), as a superadmin (past every access check): an answer, never a 500, on
+    PostgreSQL and on SQLite alike. (A number in a form of a page that exists is the odd-input
+    tests' part, e.g. tests/portal/test_role_pages.py.)"""
+    client = Client(raise_request_exception=False)
+    client.force_login(make_superadmin(email="root@sandes.nic.in"))
+    failed, tried = [], 0
+    for route, pattern, trail in walk(get_resolver().url_patterns):
+        if not is_ours(pattern, trail) or "<int:" not in route:
+            continue
+        url = "/" + re.sub(r"<\w+:\w+>", "x", re.sub(r"<int:\w+>", HUGE_ID, route))
+        for method in ("get", "post"):
+            tried += 1
+            status = getattr(client, method)(url, {"user": HUGE_ID, "id": HUGE_ID, "ids": HUGE_ID}).status_code
+            if status >= 500:
+                failed.append(f"{method.upper()} {url}: {status}")
+    assert tried >= 40
+    assert failed == []
 
 
 # Pages -------------------------------------------------------------------------------
