@@ -83,6 +83,11 @@ def chart_bars(months: list) -> dict:
             "month_y": CHART_HEIGHT - CHART_BOTTOM + 16, "top": top}
 
 
+# A page whose first row would lie past a database's largest integer (PostgreSQL's bigint,
+# SQLite's) cannot be asked for with OFFSET: it is past the end, which get_page answers.
+MAX_PAGE = (2**63 - 1) // PAGE_SIZE
+
+
 def _table_page(rows, number) -> Page:
     """The table's page as ``Paginator.get_page`` gives it, in one query: the rows are
     counted in the same query (a window over every row, before the page's slice). A page
@@ -92,7 +97,7 @@ def _table_page(rows, number) -> Page:
         wanted = int(number or 1)
     except (TypeError, ValueError):
         wanted = 1
-    if wanted >= 1:
+    if 1 <= wanted <= MAX_PAGE:
         start = (wanted - 1) * PAGE_SIZE
         found = list(rows.annotate(table_total=Window(Count("id")))[start:start + PAGE_SIZE])
         if found or wanted == 1:
