@@ -79,13 +79,20 @@ def queue(request):
     })
 
 
+ID_MAX = 2**63 - 1  # the largest id a row can have (PostgreSQL's bigint, SQLite's integer)
+
+
 def _chosen_ids(request):
+    """The profiles ticked in the queue, as numbers; anything else, or a number no row can
+    have (SQLite refuses to compare with it), is left out."""
     ids = []
     for value in request.POST.getlist("profile")[:PAGE_SIZE]:
         try:
-            ids.append(int(value))
+            number = int(value)
         except ValueError:
             continue
+        if 0 < number <= ID_MAX:
+            ids.append(number)
     return ids
 
 

@@ -238,6 +238,15 @@ def test_a_bulk_decision_with_nothing_chosen_goes_back_to_the_queue(world, reque
     assert "Choose at least one waiting request." in messages_of(response)
 
 
+@pytest.mark.parametrize("chosen", [["x"], ["-3"], ["9" * 25], ["0"]], ids=["word", "negative", "past any integer", "zero"])
+def test_a_bulk_decision_with_no_id_a_request_can_have_goes_back_to_the_queue(world, requests_, chosen):
+    """SQLite (the embedded default) refused to compare an id past its integers: a 500."""
+    response = signed_in(world["admin_office"]).post("/verification/queue/decide/", {"profile": chosen, "decision": "verify"},
+                                                     follow=True)
+    assert response.status_code == 200
+    assert "Choose at least one waiting request." in messages_of(response)
+
+
 def test_a_request_decided_meanwhile_is_reported_not_decided_again(world, requests_):
     older, newer, _elsewhere = requests_
     client = signed_in(world["admin_office"])
