@@ -22,6 +22,7 @@ from monitoring.scope import Scope, audit_scope, dashboard_scope
 from onboarding.models import ApplicationStatus, Stage
 from portal.access import rule
 from portal.audit.models import AuditEvent
+from portal.ids import DB_INT_MAX
 from portal.organisations.models import Level, OrganisationStatus
 from portal.organisations.states import JURISDICTION_CHOICES, State
 from portal.permissions import RULES, is_auditor, is_superadmin
@@ -83,9 +84,9 @@ def chart_bars(months: list) -> dict:
             "month_y": CHART_HEIGHT - CHART_BOTTOM + 16, "top": top}
 
 
-# A page whose first row would lie past a database's largest integer (PostgreSQL's bigint,
-# SQLite's) cannot be asked for with OFFSET: it is past the end, which get_page answers.
-MAX_PAGE = (2**63 - 1) // PAGE_SIZE
+# A page whose first row would lie past a database's largest integer cannot be asked for
+# with OFFSET: it is past the end, which get_page answers.
+MAX_PAGE = DB_INT_MAX // PAGE_SIZE
 
 
 def _table_page(rows, number) -> Page:

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from portal.access import rule
 from portal.audit.models import AuditEvent
+from portal.ids import row_id
 from verification import services
 from verification.forms import (
     AutoVerificationForm,
@@ -79,21 +80,9 @@ def queue(request):
     })
 
 
-ID_MAX = 2**63 - 1  # the largest id a row can have (PostgreSQL's bigint, SQLite's integer)
-
-
 def _chosen_ids(request):
-    """The profiles ticked in the queue, as numbers; anything else, or a number no row can
-    have (SQLite refuses to compare with it), is left out."""
-    ids = []
-    for value in request.POST.getlist("profile")[:PAGE_SIZE]:
-        try:
-            number = int(value)
-        except ValueError:
-            continue
-        if 0 < number <= ID_MAX:
-            ids.append(number)
-    return ids
+    """The profiles ticked in the queue, as ids; anything no row's id can be is left out."""
+    return [number for value in request.POST.getlist("profile")[:PAGE_SIZE] if (number := row_id(value)) is not None]
 
 
 @rule("organisation_admin")

@@ -8,6 +8,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from portal.ids import row_id
 from portal.organisations.models import (
     Membership,
     MembershipRole,
@@ -108,9 +109,12 @@ def admins_of(organisation: Organisation) -> QuerySet[Membership]:
 
 def admin_of(organisation: Organisation, user_id: object) -> Membership:
     """One of the organisation's admins in force, by the user's id, or 404."""
+    number = row_id(user_id)
+    if number is None:
+        raise Http404
     try:
-        return admins_of(organisation).get(user_id=int(user_id))
-    except (Membership.DoesNotExist, ValueError, TypeError, OverflowError):  # OverflowError: past SQLite's integers
+        return admins_of(organisation).get(user_id=number)
+    except Membership.DoesNotExist:
         raise Http404 from None
 
 
