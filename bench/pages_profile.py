@@ -78,6 +78,8 @@ def main():
     draft = seeded["drafts"][-1]
     pages = [
         ("bare view", "/bench/bare", client()),
+        ("bare view, signed in", "/bench/bare-signed-in", officer),
+        ("base layout, signed in", "/bench/layout-signed-in", officer),
         ("login page", "/accounts/login/", client()),
         ("My applications", "/onboarding/", officer),
         ("task list", f"/onboarding/{draft}/tasks/", officer),

@@ -168,7 +168,7 @@ REDIS_CACHE_URL = (
 )
 if REDIS_CACHE_URL:
     CACHES = {"default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "portal.rediscache.RedisCache",
         "LOCATION": REDIS_CACHE_URL,
         # A Redis that stops answering fails a request (and the readiness answer) in
         # seconds, not at the operating system's TCP timeout.

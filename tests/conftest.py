@@ -315,7 +315,7 @@ def redis_url(tmp_path_factory):
 @pytest.fixture
 def redis_cache(redis_url, settings):
     """Django's cache on that redis-server, emptied before and after; a client of it."""
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
+    settings.CACHES = {"default": {"BACKEND": "portal.rediscache.RedisCache", "LOCATION": redis_url}}
     cache.clear()
     yield redis.Redis.from_url(redis_url)
     cache.clear()

@@ -1,10 +1,16 @@
+import re
+import secrets
+from contextvars import ContextVar
 from datetime import date
 from functools import lru_cache
 
 from django import template
 from django.conf import settings
+from django.template.defaulttags import CsrfTokenNode
+from django.template.loader_tags import BlockNode
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.formats import date_format
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from portal.text import inert as inert_text
@@ -86,3 +92,105 @@ def url_once(name, pk=None):
     if split is None:
         return reverse(name, args=[pk])
     return f"{split[0]}{pk}{split[1]}"
+
+
+# {% memo %} and {% fresh %} -------------------------------------------------------------
+
+_recording: ContextVar[list | None] = ContextVar("memo_recording", default=None)
+_HOLE = f"\x00memo-{secrets.token_hex(8)}-"
+_HOLES = re.compile(re.escape(_HOLE) + r"(\d+)\x00")
+_MEMO_KEYS_MAX = 64  # combinations kept per memo: its keys are meant to take a few values (flags, the language)
+
+
+class FreshNode(template.Node):
+    """What ``{% fresh %}`` encloses: rendered at every request, inside a memo too."""
+
+    child_nodelists = ("nodelist",)
+
+    def __init__(self, nodelist):
+        self.nodelist = nodelist
+
+    def render(self, context):
+        holes = _recording.get()
+        if holes is None:
+            return self.nodelist.render(context)
+        holes.append(self)
+        return f"{_HOLE}{len(holes) - 1}\x00"
+
+
+class MemoNode(template.Node):
+    child_nodelists = ("nodelist",)
+
+    def __init__(self, nodelist, keys):
+        self.nodelist = nodelist
+        self.keys = keys
+        self.kept: dict[tuple, tuple[tuple[str, ...], tuple[FreshNode, ...]]] = {}
+
+    def render(self, context):
+        if _recording.get() is not None:  # inside another memo's first rendering: part of it
+            return self.nodelist.render(context)
+        key = (*_url_context(), *(expression.resolve(context) for expression in self.keys))
+        found = self.kept.get(key)
+        if found is None:
+            holes: list[FreshNode] = []
+            token = _recording.set(holes)
+            try:
+                recorded = self.nodelist.render(context)
+            finally:
+                _recording.reset(token)
+            parts = _HOLES.split(recorded)
+            texts = tuple(parts[0::2])
+            if any('name="csrfmiddlewaretoken"' in text for text in texts):
+                raise template.TemplateSyntaxError("a {% csrf_token %} inside {% memo %} must be inside {% fresh %}")
+            found = (texts, tuple(holes[int(index)] for index in parts[1::2]))
+            if len(self.kept) < _MEMO_KEYS_MAX:
+                self.kept[key] = found
+        texts, holes = found
+        out = [texts[0]]
+        for hole, text in zip(holes, texts[1:], strict=True):
+            out.append(hole.nodelist.render(context))
+            out.append(text)
+        return mark_safe("".join(out))
+
+
+def _outside_fresh(nodelist, kind):
+    """The nodes of ``kind`` in ``nodelist`` and below, but not inside a ``{% fresh %}``."""
+    for node in nodelist:
+        if isinstance(node, kind):
+            yield node
+        if isinstance(node, FreshNode):
+            continue
+        for attr in node.child_nodelists:  # an {% if %}'s "nodelist" is every branch's nodes
+            yield from _outside_fresh(getattr(node, attr, None) or [], kind)
+
+
+@register.tag
+def memo(parser, token):
+    """``{% memo key ... %}…{% endmemo %}``: the enclosed part rendered once per process for
+    each combination of the keys' values (and of the language, the URL configuration and
+    the prefix the portal is mounted at), then written as it was, except its ``{% fresh
+    %}…{% endfresh %}`` parts, which are rendered at every request (in the memo's context:
+    not inside a loop of the memo). For the layout, the same for everyone with the same
+    roles but for its forms' CSRF tokens and the page's own address: its navigation cost
+    a signed-in page about a millisecond. The keys must name everything the enclosed part
+    depends on; a ``{% block %}`` cannot be inside (each page fills it), nor a
+    ``{% csrf_token %}`` outside a ``{% fresh %}``."""
+    keys = [parser.compile_filter(bit) for bit in token.split_contents()[1:]]
+    nodelist = parser.parse(("endmemo",))
+    parser.delete_first_token()
+    if any(True for _ in _outside_fresh(nodelist, BlockNode)):
+        raise template.TemplateSyntaxError("{% memo %} cannot hold a {% block %}: each page fills it")
+    if any(True for _ in _outside_fresh(nodelist, CsrfTokenNode)):
+        raise template.TemplateSyntaxError("a {% csrf_token %} inside {% memo %} must be inside {% fresh %}")
+    return MemoNode(nodelist, keys)
+
+
+@register.tag
+def fresh(parser, token):
+    """``{% fresh %}…{% endfresh %}``: inside a ``{% memo %}``, rendered at every request;
+    elsewhere, as if the tags were not there."""
+    if len(token.split_contents()) != 1:
+        raise template.TemplateSyntaxError("{% fresh %} takes no arguments")
+    nodelist = parser.parse(("endfresh",))
+    parser.delete_first_token()
+    return FreshNode(nodelist)
