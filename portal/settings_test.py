@@ -17,5 +17,5 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", 
 # PostgreSQL: no commit of the test run waits for its write-ahead log to reach the
 # disk (the test databases are thrown away), and no query is compiled to machine code
 # (the tests' queries are small; compiling one costs more than it saves).
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "portal.postgresql":  # noqa: F405
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off -c jit=off"  # noqa: F405

@@ -27,10 +27,10 @@ def home(request):
 
 
 def _database_ok():
-    """Whether the database answers, in one round trip: the connection's own check (the
-    SELECT 1 that CONN_HEALTH_CHECKS runs before a request's first query, which a query of
-    ours here would have added to), once more on a new connection when the kept one no
-    longer answers (the server restarted, a proxy dropped it)."""
+    """Whether the database answers, in one round trip: the connection's own check
+    (``is_usable``, a SELECT 1, asked of the server whatever the kept connection's socket
+    says), once more on a new connection when the kept one no longer answers (the server
+    restarted, a proxy dropped it)."""
     try:
         for _attempt in range(2):
             connection.ensure_connection()

@@ -2,6 +2,7 @@
 below Django's query log (which misses the connection's own health check)."""
 
 import tempfile
+import time
 
 import psycopg
 from django.db import connection
@@ -34,7 +35,18 @@ def kept_connection_at_the_start_of_a_request():
 def backend_terminate(pid):
     """End the PostgreSQL backend ``pid`` from another connection, as a server restart or a
     proxy would drop a kept connection."""
-    params = connection.settings_dict
-    with psycopg.connect(dbname=params["NAME"], user=params["USER"], password=params["PASSWORD"],
-                         host=params["HOST"], port=params["PORT"], autocommit=True) as other:
+    with other_connection() as other:
         other.execute("SELECT pg_terminate_backend(%s)", [pid])
+        # pg_terminate_backend signals the backend and returns: wait until it has ended (its
+        # last message sent), as it has when a later request finds the connection.
+        deadline = time.monotonic() + 10
+        while other.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone():
+            assert time.monotonic() < deadline, f"backend {pid} did not end"
+            time.sleep(0.01)
+
+
+def other_connection():
+    """A connection of its own to the test database (autocommit), outside Django's."""
+    params = connection.settings_dict
+    return psycopg.connect(dbname=params["NAME"], user=params["USER"], password=params["PASSWORD"],
+                           host=params["HOST"], port=params["PORT"], autocommit=True)

@@ -18,8 +18,7 @@ def test_healthz_reports_database_and_broker(client, db):
 
 
 def test_healthz_asks_the_database_once(client, transactional_db, require_postgresql):
-    """The connection's own check is the question: no query of its own after the SELECT 1
-    that CONN_HEALTH_CHECKS sends before a request's first query."""
+    """The connection's own check (SELECT 1) is the question, and the only statement sent."""
     assert client.get("/healthz").status_code == 200  # the connection open, the broker's answer kept
     kept_connection_at_the_start_of_a_request()
     sent, response = statements_sent(lambda: client.get("/healthz"))

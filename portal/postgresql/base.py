@@ -1,0 +1,40 @@
+"""PostgreSQL as Django's backend has it, with a cheaper check of a kept connection.
+
+With ``CONN_HEALTH_CHECKS`` Django sends ``SELECT 1`` before the first query of every
+request on a connection kept from an earlier one: a round trip per page, of a page's
+five to seven. A connection the server ended (a restart, ``pg_terminate_backend``, an
+idle timeout) has, by the time the next request comes, the server's last message and
+the end of its stream waiting on its socket; a healthy idle one has nothing. So the
+check here looks at the socket first (no round trip): nothing to read, the libpq
+connection in good standing and outside a transaction, and the connection is used as
+it is; anything else (a message came, the connection is not idle) and Django's own
+check runs, ``SELECT 1``, which closes the connection if it fails. What neither check
+can tell apart from a quiet connection is one whose server vanished without a word
+(a host powered off): its first query waits for the socket's timeout, as ``SELECT 1``
+would."""
+
+import select
+
+from django.db.backends.postgresql import base
+from psycopg import pq
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def close_if_health_check_failed(self) -> None:
+        if (self.connection is not None and not self.pool and self.health_check_enabled
+                and not self.health_check_done and self._quiet()):
+            self.health_check_done = True
+            return
+        super().close_if_health_check_failed()
+
+    def _quiet(self) -> bool:
+        """Whether the kept connection is idle, in good standing, and nothing has come
+        from the server since its last answer."""
+        pgconn = self.connection.pgconn
+        if pgconn.status != pq.ConnStatus.OK or pgconn.transaction_status != pq.TransactionStatus.IDLE:
+            return False
+        if not hasattr(select, "poll"):
+            return False
+        poller = select.poll()
+        poller.register(pgconn.socket, select.POLLIN | select.POLLPRI)  # a hang-up or an error is reported too
+        return not poller.poll(0)
