@@ -1,11 +1,12 @@
 import re
 import secrets
 from contextvars import ContextVar
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 
 from django import template
 from django.conf import settings
+from django.template.defaultfilters import date as date_filter
 from django.template.defaulttags import CsrfTokenNode
 from django.template.loader_tags import BlockNode
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
@@ -39,6 +40,21 @@ def isoformat(value):
 @lru_cache(maxsize=4096)
 def _day(language: str | None, year: int, month: int, number: int) -> str:
     return date_format(date(year, month, number), "j M Y")
+
+
+@lru_cache(maxsize=4096)
+def _day_time(language: str | None, year: int, month: int, number: int, hour: int, minute: int) -> str:
+    return date_format(datetime(year, month, number, hour, minute), "j M Y, H:i")
+
+
+@register.filter(expects_localtime=True)
+def day_time(value):
+    """A date and time (in the current time zone) as ``date:"j M Y, H:i"`` writes it ("2 Dec
+    2026, 14:05"), each minute formatted once per process and language, for lists; anything
+    else as the date filter writes it."""
+    if not isinstance(value, datetime):
+        return date_filter(value, "j M Y, H:i")
+    return _day_time(get_language(), value.year, value.month, value.day, value.hour, value.minute)
 
 
 @register.filter(expects_localtime=True)
@@ -119,7 +135,9 @@ class FreshNode(template.Node):
 
 
 class MemoNode(template.Node):
-    child_nodelists = ("nodelist",)
+    # Opaque to get_nodes_by_type, which {% extends %} runs over the whole parent template at
+    # every render to find its blocks: a memo holds none (refused when it is read).
+    child_nodelists = ()
 
     def __init__(self, nodelist, keys):
         self.nodelist = nodelist

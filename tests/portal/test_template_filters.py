@@ -40,6 +40,20 @@ def test_day_of_a_month_name_is_in_the_page_language():
     assert hindi != english and hindi.startswith("2 ") and hindi.endswith(" 2026")
 
 
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+@pytest.mark.parametrize("value", DATES[:3])
+def test_day_time_writes_what_the_date_filter_writes(language, value):
+    with translation.override(language):
+        expected = render('{{ value|date:"j M Y, H:i" }}', value=value)
+        assert render("{{ value|day_time }}", value=value) == expected
+        assert render("{{ value|day_time }}", value=value) == expected  # the second time from the memo
+
+
+@pytest.mark.parametrize("value", [None, "", "not a date", 17])
+def test_day_time_of_something_else_is_what_the_date_filter_writes(value):
+    assert render("{{ value|day_time }}", value=value) == render('{{ value|date:"j M Y, H:i" }}', value=value)
+
+
 @pytest.mark.parametrize("value", [None, "", "not a date", 17])
 def test_day_of_something_else_is_empty(value):
     assert render("{{ value|day }}", value=value) == ""
