@@ -53,10 +53,10 @@ def checked_in_redis(digest: str, now: float) -> tuple[ApiClient, int, bool] | N
     """With Redis as the cache, in one round trip: the cached client of a token (its
     hash), counted (its count this minute), and whether this request set its last-use
     marker. None when the cache is not Redis or the client is not cached (nothing counted)."""
-    found = cache_redis()
-    if found is None:
+    backend = cache_redis()
+    if backend is None:
         return None
-    client, backend = found
+    client = backend.client()
     keys = [backend.make_and_validate_key(key)
             for key in (client_cache_key(digest), rate_key(digest, rate_window(now)), used_key(digest))]
     script = _check_script(client)
@@ -66,7 +66,7 @@ def checked_in_redis(digest: str, now: float) -> tuple[ApiClient, int, bool] | N
         return None
     raw, count, first = found
     # The entry as client_by_token cached it (cache.set): read as the cache would.
-    return backend._cache._serializer.loads(raw), int(count), bool(first)
+    return backend.loads(raw), int(count), bool(first)
 
 
 class ClientToken(HttpBearer):

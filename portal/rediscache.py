@@ -26,17 +26,24 @@ class _CacheClient(django_redis.RedisCacheClient):
 
 
 class RedisCache(django_redis.RedisCache):
-    """Django's Redis cache, its client made once per connection pool."""
+    """Django's Redis cache, its client made once per connection pool, and what the
+    one-round-trip checks need of it: the client, and a stored value read as ``get`` reads it."""
 
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = _CacheClient
 
+    def client(self) -> Redis:
+        """The client of the server written to (the one the cache's operations use)."""
+        return self._cache.get_client(write=True)
 
-def cache_redis() -> tuple[Redis, django_redis.RedisCache] | None:
-    """(a client of the cache's Redis, the cache: for its key names and serializer), or
-    None when the cache is not Redis (the embedded default's database cache)."""
+    def loads(self, raw: bytes):
+        """A value as ``set`` stored it, read as ``get`` reads it."""
+        return self._cache._serializer.loads(raw)
+
+
+def cache_redis() -> RedisCache | None:
+    """The default cache when it is this Redis cache (for its client, key names and
+    serializer), or None (the embedded default's database cache)."""
     backend = caches["default"]
-    if not isinstance(backend, django_redis.RedisCache):
-        return None
-    return _client(backend._cache._get_connection_pool(write=True)), backend
+    return backend if isinstance(backend, RedisCache) else None

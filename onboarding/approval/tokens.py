@@ -114,11 +114,10 @@ def _counts(keys: list[str]) -> list[int]:
     (production), every counter of a request in one round trip: SET NX with the
     counter's lifetime, then INCR, for each, in one pipeline (the cache's add, then incr,
     took three round trips a counter); elsewhere through the cache's operations."""
-    found = cache_redis()
-    if found is None:
+    backend = cache_redis()
+    if backend is None:
         return [_count(key) for key in keys]
-    client, backend = found
-    pipeline = client.pipeline(transaction=False)
+    pipeline = backend.client().pipeline(transaction=False)
     for key in keys:
         name = backend.make_and_validate_key(key)
         pipeline.set(name, 0, nx=True, ex=COUNTER_SECONDS)  # an integer, stored as the cache stores one

@@ -19,6 +19,17 @@ def test_the_cache_works_as_djangos(redis_cache):
 
 def test_one_client_for_every_operation_and_for_the_round_trip_checks(redis_cache):
     backend = caches["default"]
-    client = backend._cache.get_client(write=True)
+    client = backend.client()
     assert backend._cache.get_client("some key") is client  # one server: reads and writes share its pool
-    assert cache_redis()[0] is client
+    assert cache_redis() is backend
+
+
+def test_a_stored_value_read_as_the_cache_reads_it(redis_cache):
+    cache.set("c", {"when": [1, "x"]})
+    backend = cache_redis()
+    assert backend.loads(backend.client().get(backend.make_and_validate_key("c"))) == {"when": [1, "x"]}
+
+
+def test_no_redis_client_for_the_database_cache(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert cache_redis() is None
