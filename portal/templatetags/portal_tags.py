@@ -37,34 +37,31 @@ def isoformat(value):
     return value.isoformat() if hasattr(value, "isoformat") else ""
 
 
-@lru_cache(maxsize=4096)
-def _day(language: str | None, year: int, month: int, number: int) -> str:
-    return date_format(date(year, month, number), "j M Y")
-
-
-@lru_cache(maxsize=4096)
-def _day_time(language: str | None, year: int, month: int, number: int, hour: int, minute: int) -> str:
-    return date_format(datetime(year, month, number, hour, minute), "j M Y, H:i")
-
-
-@register.filter(expects_localtime=True)
-def day_time(value):
-    """A date and time (in the current time zone) as ``date:"j M Y, H:i"`` writes it ("2 Dec
-    2026, 14:05"), each minute formatted once per process and language, for lists; anything
-    else as the date filter writes it."""
-    if not isinstance(value, datetime):
-        return date_filter(value, "j M Y, H:i")
-    return _day_time(get_language(), value.year, value.month, value.day, value.hour, value.minute)
+@lru_cache(maxsize=8192)
+def _formatted(language: str | None, format_: str, moment: tuple[int, ...]) -> str:
+    """``moment`` (year, month, day[, hour, minute]) in ``format_``, once per process and
+    language: the date filter's format parser costs more than the rest of a table's row."""
+    return date_format(datetime(*moment) if len(moment) > 3 else date(*moment), format_)
 
 
 @register.filter(expects_localtime=True)
 def day(value):
     """A date (or a date and time, in the current time zone) as ``date:"j M Y"`` writes
     it ("2 Dec 2026", the month in the page's language), each day formatted once per
-    process and language: the format parser costs more than the rest of a table's row."""
+    process and language."""
     if not isinstance(value, date):  # a datetime is a date too
         return ""
-    return _day(get_language(), value.year, value.month, value.day)
+    return _formatted(get_language(), "j M Y", (value.year, value.month, value.day))
+
+
+@register.filter(expects_localtime=True)
+def day_time(value):
+    """A date and time (in the current time zone) as ``date:"j M Y, H:i"`` writes it ("2 Dec
+    2026, 14:05"), each minute formatted once per process and language; anything else as
+    the date filter writes it."""
+    if not isinstance(value, datetime):
+        return date_filter(value, "j M Y, H:i")
+    return _formatted(get_language(), "j M Y, H:i", (value.year, value.month, value.day, value.hour, value.minute))
 
 
 _SENTINEL = 987_654_321_012
