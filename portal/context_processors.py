@@ -6,12 +6,18 @@ from portal.permissions import is_auditor, is_state_admin, is_superadmin, may_ma
 def portal(request):
     # Both selectors answer no for a signed-out user, and read the roles once per request.
     user = getattr(request, "user", None)
-    return {
-        "DEBUG": settings.DEBUG,
+    roles = {
         "is_superadmin": user is not None and is_superadmin(user),
         "is_state_admin": user is not None and is_state_admin(user),
         "is_auditor": user is not None and is_auditor(user),
         # The roles pages (read with the platform roles: no query of their own).
         "may_manage_roles": user is not None and may_manage_roles(user),
         "may_read_role_report": user is not None and may_read_role_report(user),
+    }
+    return {
+        "DEBUG": settings.DEBUG,
+        **roles,
+        # Everything the layout's navigation depends on, the key it is kept by in each process
+        # (templates/base.html, {% memo %}): signed in or not, and each flag above.
+        "navigation_key": (user is not None and user.is_authenticated, *roles.values()),
     }
