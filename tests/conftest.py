@@ -86,7 +86,7 @@ def _migrated_template_start(config):
         hasattr(config, "workerinput")
         or not getattr(config.option, "numprocesses", None)
         or getattr(config.option, "reuse_db", False)
-        or django_settings.DATABASES["default"]["ENGINE"] != "portal.postgresql"
+        or connection.vendor != "postgresql"
     ):
         return
     template = f"{connection.creation._get_test_db_name()}_template"[:63]
@@ -199,7 +199,7 @@ def pytest_collection_modifyitems(config, items):
     gaps at the end, instead of one worker finishing alone on a browser journey.
     (pytest-django's own ordering, database tests before transactional ones, runs
     first; this stable sort keeps it within each part.)"""
-    if django_settings.DATABASES["default"]["ENGINE"] != "portal.postgresql":
+    if connection.vendor != "postgresql":
         return
     items.sort(key=lambda item: not item.nodeid.startswith("tests/browser/"))
 

@@ -1,5 +1,7 @@
 """What a Django database connection sends to PostgreSQL, for tests that count round trips
-below Django's query log (which misses the connection's own health check)."""
+below Django's query log (which misses the connection's own health check); and connections
+of their own to the same server, for tests that act beside Django's (a second session, a
+backend ended, a database made)."""
 
 import tempfile
 import time
@@ -45,8 +47,10 @@ def backend_terminate(pid):
             time.sleep(0.01)
 
 
-def other_connection():
-    """A connection of its own to the test database (autocommit), outside Django's."""
+def other_connection(*, dbname: str | None = None, autocommit: bool = True) -> psycopg.Connection:
+    """A connection of its own, outside Django's, to the test database (or to ``dbname``)
+    on the same server with the same account."""
     params = connection.settings_dict
-    return psycopg.connect(dbname=params["NAME"], user=params["USER"], password=params["PASSWORD"],
-                           host=params["HOST"], port=params["PORT"], autocommit=True)
+    return psycopg.connect(dbname=dbname or params["NAME"], user=params["USER"] or None,
+                           password=params["PASSWORD"] or None, host=params["HOST"] or None,
+                           port=params["PORT"] or None, autocommit=autocommit)

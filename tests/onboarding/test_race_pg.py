@@ -11,7 +11,6 @@ import threading
 import time
 from datetime import timedelta
 
-import psycopg
 import pytest
 from django.db import connection
 from django.test import Client
@@ -38,19 +37,12 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
     state_step,
     submitted_application,
 )
+from tests.pg_trace import other_connection
 
 pytestmark = [
     TRANSACTIONAL,
     pytest.mark.usefixtures("require_postgresql", "official_email_rules"),
 ]
-
-
-def _blocker():
-    settings = connection.settings_dict
-    return psycopg.connect(
-        dbname=settings["NAME"], user=settings["USER"] or None, password=settings["PASSWORD"] or None,
-        host=settings["HOST"] or None, port=settings["PORT"] or None, autocommit=False,
-    )
 
 
 def _waiting_on_locks(monitor, database):
@@ -69,8 +61,8 @@ def race(contenders, *, hold_sql, hold_params=(), ready=None, timeout=20):
     ("ok", result) or ("error", exception)."""
     ready = ready or (lambda waiting, results: waiting >= len(contenders))
     results = [None] * len(contenders)
-    blocker = _blocker()
-    monitor = _blocker()
+    blocker = other_connection(autocommit=False)
+    monitor = other_connection(autocommit=False)
     monitor.autocommit = True
     with blocker.cursor() as cursor:
         cursor.execute(hold_sql, hold_params)

@@ -187,12 +187,11 @@ def worker_database(tmp_path):
         yield f"sqlite:///{tmp_path / 'worker.sqlite3'}"
         return
     assert connection.vendor == "postgresql"
-    import psycopg
+    from tests.pg_trace import other_connection
 
     params = connection.settings_dict
     name = f"{params['NAME']}_outbox_worker"[:63]
-    admin = psycopg.connect(host=params["HOST"] or None, port=params["PORT"] or None, user=params["USER"],
-                            password=params["PASSWORD"] or None, dbname="postgres", autocommit=True)
+    admin = other_connection(dbname="postgres")
     admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     # A copy of the migrated template when the run has one (tests/conftest.py): the
     # test's migrate then finds every migration applied.
