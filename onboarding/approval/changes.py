@@ -2,7 +2,7 @@
 person who decides on it again (the competent authority after a correction)."""
 
 from onboarding.application.forms import SECTION_FORMS
-from onboarding.application.summary import display_value
+from onboarding.application.summary import display_value, section_fields
 from onboarding.approval.selectors import last_seen_step
 from onboarding.models import ApplicationVersion, Attachment
 
@@ -10,15 +10,14 @@ from onboarding.models import ApplicationVersion, Attachment
 def version_changes(application, old_data, new_data):
     """[{section, label, old, new}] for every answer that differs."""
     rows = []
-    for section, form_class in SECTION_FORMS.items():
-        fields = form_class(application=application).fields
+    for section in SECTION_FORMS:
         old = (old_data or {}).get(section.value, {}) or {}
         new = (new_data or {}).get(section.value, {}) or {}
-        for name, field in fields.items():
+        for name, field, choices in section_fields(section):
             if old.get(name) != new.get(name):
                 rows.append({
                     "section": section.label, "label": field.label,
-                    "old": display_value(field, old.get(name)), "new": display_value(field, new.get(name)),
+                    "old": display_value(field, old.get(name), choices), "new": display_value(field, new.get(name), choices),
                 })
     return rows
 
