@@ -8,41 +8,52 @@ marker in place of each value that changes between calls; later calls run the sa
 with their own values in the markers' places.
 
 Only for queries whose shape does not depend on their values (no branch on them, no
-list of varying length) and that select columns (``values_list``): ``rows`` returns
+list of varying length). ``rows`` returns the selected columns (``values_list``) as
 tuples, each value converted as the ORM converts it (the database's and the field's
-converters: SQLite's dates, a JSON field's documents).
+converters: SQLite's dates, a JSON field's documents); ``objects`` returns a queryset's
+model instances as the ORM makes them, with what it ``select_related``.
 """
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from weakref import ref as weak_ref
 
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.db.models.expressions import RawSQL
+from django.db.models.query import get_related_populators
 
 # (build function, its constants) -> (database alias, SQL, parameters, name of the value each one is or None,
 # the compiler and its converters of the selected columns)
 _compiled: dict[tuple, tuple] = {}
 
 
-def _marker(value, index: int):
-    """A value of the same type as ``value`` that no query holds by itself."""
+def _marker(value, index: int, variant: int):
+    """A value of the same type as ``value``, one of two variants: the query is built with
+    each, and the parameters that differ between the two are the markers' places. An
+    integer marker is one every integer field accepts (the ORM answers a value outside a
+    field's range with no query at all)."""
     if isinstance(value, bool):
         raise TypeError("a boolean cannot be told from a constant: build it into the query")
     if isinstance(value, int):
-        return -987_654_000 - index
+        return 31_000 + 1_000 * variant + index
     if isinstance(value, datetime):
-        return datetime(1111, 1, 1, 1, 1, index, tzinfo=UTC)
+        return datetime(1111 + variant, 1, 1, 1, 1, index, tzinfo=UTC)
     if isinstance(value, str):
-        return f"\x00compiled-marker-{index}\x00"
+        return f"\x00compiled-marker-{variant}-{index}\x00"
     raise TypeError(f"no marker for a value of type {type(value).__name__}")
 
 
-def _compile(build: Callable[..., QuerySet], constants: tuple, values: dict) -> tuple:
-    markers = {name: _marker(value, index) for index, (name, value) in enumerate(sorted(values.items()))}
+def _built(build: Callable[..., QuerySet], constants: tuple, values: dict, variant: int) -> tuple:
+    markers = {name: _marker(value, index, variant) for index, (name, value) in enumerate(sorted(values.items()))}
     queryset = build(*constants, **markers)
     compiler = queryset.query.get_compiler(using=queryset.db)
-    sql, params = compiler.as_sql()
+    return markers, queryset, compiler, *compiler.as_sql()
+
+
+def _compile(build: Callable[..., QuerySet], constants: tuple, values: dict) -> tuple:
+    markers, queryset, compiler, sql, params = _built(build, constants, values, 0)
+    _markers, _queryset, _compiler, other_sql, other_params = _built(build, constants, values, 1)
     # What SQLCompiler.results_iter converts, for the same columns.
     converters = compiler.get_converters([column[0] for column in compiler.select[0:compiler.col_count]])
     # Each marker as the database receives it: itself, or adapted (SQLite receives a date and time as text).
@@ -51,14 +62,25 @@ def _compile(build: Callable[..., QuerySet], constants: tuple, values: dict) -> 
              for name, marker in markers.items()}
     slots = tuple(
         next((name for name, (marker, adapted) in forms.items()
-              if (type(param) is type(marker) and param == marker) or (type(param) is type(adapted) and param == adapted)),
+              if _same(param, marker) or _same(param, adapted)),
              None)
         for param in params
     )
     missing = set(markers) - set(slots)
     if missing:  # the ORM changed the value (a pattern, a conversion): this query is not for here
         raise ValueError(f"{build.__qualname__}: {', '.join(sorted(missing))} not passed through as a parameter")
-    return queryset.db, sql, tuple(params), slots, compiler, converters
+    changed = tuple(a != b for a, b in zip(params, other_params, strict=True)) if len(params) == len(other_params) else ()
+    if other_sql != sql or changed != tuple(slot is not None for slot in slots):
+        raise ValueError(f"{build.__qualname__}: its SQL depends on its values, or holds a constant equal to a marker")
+    return queryset.db, sql, tuple(params), slots, compiler, converters, queryset._fetch_mode
+
+
+def _same(param, marker) -> bool:
+    """``param`` is ``marker``, as it is or as the ORM typed it (PostgreSQL's integers are
+    given their column's size: ``Int4(5)``)."""
+    if type(marker) is int:
+        return isinstance(param, int) and not isinstance(param, bool) and param == marker
+    return type(param) is type(marker) and param == marker
 
 
 def _entry(build: Callable[..., QuerySet], constants: tuple, values: dict) -> tuple:
@@ -70,23 +92,69 @@ def _entry(build: Callable[..., QuerySet], constants: tuple, values: dict) -> tu
 
 def _params(alias: str, params: tuple, slots: tuple, values: dict) -> list:
     ops = connections[alias].ops
-    return [param if slot is None else ops.adapt_datetimefield_value(values[slot])
-            if isinstance(values[slot], datetime) else values[slot]
-            for param, slot in zip(params, slots, strict=True)]
+    return [param if slot is None else _value(ops, param, values[slot]) for param, slot in zip(params, slots, strict=True)]
+
+
+def _value(ops, marker, value):
+    """``value`` in its marker's place, as the ORM gives the database such a value."""
+    if isinstance(value, datetime):
+        return ops.adapt_datetimefield_value(value)
+    if isinstance(marker, int) and type(marker) is not int:
+        return type(marker)(value)  # an integer of the column's size
+    return value
 
 
 def rows(build: Callable[..., QuerySet], constants: tuple = (), **values) -> list[tuple]:
     """The rows of ``build(*constants, **values)``, its SQL built on the first call in this
     process with these ``constants`` (hashable values that are part of the query's shape)."""
-    alias, sql, params, slots, compiler, converters = _entry(build, constants, values)
+    alias, sql, params, slots, compiler, converters, _fetch_mode = _entry(build, constants, values)
+    return _fetch(alias, sql, _params(alias, params, slots, values), compiler, converters)
+
+
+def _fetch(alias, sql, params, compiler, converters) -> list[tuple]:
     with connections[alias].cursor() as cursor:
-        cursor.execute(sql, _params(alias, params, slots, values))
+        cursor.execute(sql, params)
         found = cursor.fetchall()
     return [tuple(row) for row in compiler.apply_converters(found, converters)] if converters else found
+
+
+# (build function, its constants) -> how a row becomes instances: what ModelIterable works out for each query
+_makers: dict[tuple, tuple] = {}
+
+
+def objects(build: Callable[..., QuerySet], constants: tuple = (), **values) -> list[Model]:
+    """The model instances of ``build(*constants, **values)`` (a queryset of a model, with
+    what it ``select_related``), made as Django's ModelIterable makes them, its SQL built on
+    the first call in this process with these ``constants``. The related objects of a
+    queryset from a related manager (``application.steps``) are not set on them."""
+    alias, sql, params, slots, compiler, converters, fetch_mode = _entry(build, constants, values)
+    maker = _makers.get((build, constants))
+    if maker is None:
+        klass_info = compiler.klass_info
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        maker = _makers[build, constants] = (
+            klass_info["model"], start, end,
+            [column[0].target.attname for column in compiler.select[start:end]],
+            get_related_populators(klass_info, compiler.select, alias, fetch_mode),
+            tuple(compiler.annotation_col_map.items()),
+        )
+    model, start, end, init_list, populators, annotations = maker
+    found, peers = [], []
+    for row in _fetch(alias, sql, _params(alias, params, slots, values), compiler, converters):
+        instance = model.from_db(alias, init_list, row[start:end], fetch_mode=fetch_mode)
+        if fetch_mode.track_peers:
+            peers.append(weak_ref(instance))
+            instance._state.peers = peers
+        for populator in populators:
+            populator.populate(row, instance)
+        for name, position in annotations:
+            setattr(instance, name, row[position])
+        found.append(instance)
+    return found
 
 
 def subquery(build: Callable[..., QuerySet], constants: tuple = (), **values) -> RawSQL:
     """``build(*constants, **values)`` (a one-column ``values()`` queryset) as an expression to
     filter by (``pk__in=``), its SQL built once per process like ``rows``."""
-    alias, sql, params, slots, _compiler, _converters = _entry(build, constants, values)
+    alias, sql, params, slots, _compiler, _converters, _fetch_mode = _entry(build, constants, values)
     return RawSQL(sql, _params(alias, params, slots, values))

@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 
 from onboarding.application import pdf_worker
 from onboarding.application.declarations import UNDERTAKINGS, declaration_notice_of
+from onboarding.application.selectors import current_letter
 from onboarding.application.summary import application_summary
 from onboarding.models import Application, ApplicationDocument, DocumentKind
 from onboarding.notifications import mail_languages
@@ -314,7 +315,7 @@ def application_form_html(application: Application, language: str = "en") -> str
                 "language": language,
                 "application": application,
                 "summary": application_summary(application),
-                "letter": application.attachments.filter(is_current=True).first(),
+                "letter": current_letter(application),
                 "notice": declaration_notice_of(application.declarations_version),
                 "undertakings": UNDERTAKINGS,
                 "generated_at": timezone.now(),

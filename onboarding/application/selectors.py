@@ -88,6 +88,19 @@ def officer_application_rows(viewer: AnyUser) -> list[dict]:
     ]
 
 
+def current_letter(application: Application) -> Attachment | None:
+    """The signed authorisation letter the application holds now, or None."""
+    found = compiled.objects(_current_letter_query, application_id=application.pk)
+    if not found:
+        return None
+    found[0].application = application
+    return found[0]
+
+
+def _current_letter_query(*, application_id: int) -> QuerySet[Attachment]:
+    return Attachment.objects.filter(application_id=application_id, is_current=True)[:1]
+
+
 def is_officer_of(user: AnyUser, application: Application) -> bool:
     return permissions.is_owner(user, application, APPLICATION_SCOPE)
 

@@ -17,6 +17,7 @@ from onboarding.application.selectors import (
     application_for_officer,
     application_for_viewer,
     application_timeline,
+    current_letter,
     is_officer_of,
     last_return,
     officer_application_rows,
@@ -211,7 +212,7 @@ def organisation_picker(request):
 @require_http_methods(["GET", "POST"])
 def letter(request, pk):
     application = application_for_officer(request.user, pk)
-    current = application.attachments.filter(is_current=True).first()
+    current = current_letter(application)
     if request.method == "POST":
         if not application.is_editable:
             return _not_editable(request, pk)
@@ -310,7 +311,7 @@ def submit(request, pk):
         request,
         "onboarding/submit.html",
         {"application": application, "problems": problems, "summary": application_summary(application),
-         "letter": application.attachments.filter(is_current=True).first()},
+         "letter": current_letter(application)},
     )
 
 
@@ -326,7 +327,7 @@ def detail(request, pk):
             "application": application,
             "summary": application_summary(application),
             "timeline": application_timeline(application),
-            "letter": application.attachments.filter(is_current=True).first(),
+            "letter": current_letter(application),
             "can_withdraw": is_officer and workflow.allowed(application.status, workflow.Event.WITHDRAW),
             "is_officer": is_officer,
         },

@@ -10,7 +10,8 @@ from django.db.models.functions import Trim
 from django.http import Http404
 from django.utils import timezone
 
-from onboarding.models import Application, ApprovalStep, Decision, Stage
+from onboarding.models import Application, ApplicationVersion, ApprovalStep, Decision, Stage
+from portal import compiled
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin
 
@@ -181,4 +182,22 @@ def last_rejection(application: Application) -> ApprovalStep | None:
 
 def steps_of(application: Application) -> list[ApprovalStep]:
     """Every step of an application the viewer may already see, oldest first."""
-    return list(application.steps.exclude(decision=Decision.CANCELLED).order_by("opened_at", "id"))
+    steps = compiled.objects(_steps_query, application_id=application.pk)
+    for step in steps:
+        step.application = application  # as application.steps would
+    return steps
+
+
+def _steps_query(*, application_id: int) -> QuerySet[ApprovalStep]:
+    return ApprovalStep.objects.filter(application_id=application_id).exclude(decision=Decision.CANCELLED).order_by(
+        "opened_at", "id")
+
+
+def version_of(step: ApprovalStep) -> ApplicationVersion | None:
+    """The application as it was sent for ``step`` (its frozen copy), or None."""
+    found = compiled.objects(_version_query, application_id=step.application_id, number=step.version_number)
+    return found[0] if found else None
+
+
+def _version_query(*, application_id: int, number: int) -> QuerySet[ApplicationVersion]:
+    return ApplicationVersion.objects.filter(application_id=application_id, number=number)[:1]

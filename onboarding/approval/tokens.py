@@ -14,11 +14,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
 from onboarding.models import ApprovalStep, AuthorityToken
+from portal import compiled
 from portal.client import client_ip
 from portal.rediscache import cache_redis
 
@@ -90,10 +92,15 @@ def token_lookup_digest(digest: str | None, *, for_update: bool = False) -> Auth
     never taken from a request), or None."""
     if not isinstance(digest, str) or not DIGEST_RE.match(digest):
         return None
+    found = compiled.objects(_token_query, (for_update,), digest=digest)
+    return found[0] if found else None
+
+
+def _token_query(for_update: bool, *, digest: str) -> QuerySet[AuthorityToken]:
     queryset = AuthorityToken.objects.select_related("step", "step__application", "step__application__nodal_officer")
     if for_update:
         queryset = queryset.select_for_update(of=("self",))
-    return queryset.filter(token_hash=digest).first()
+    return queryset.filter(token_hash=digest)[:1]
 
 
 COUNTER_SECONDS = 120

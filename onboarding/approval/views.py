@@ -18,7 +18,13 @@ from django.views.decorators.http import require_http_methods
 from onboarding import workflow
 from onboarding.application import pdf
 from onboarding.application import services as application_services
-from onboarding.application.selectors import application_for_officer, application_for_viewer, people_of, review_flags
+from onboarding.application.selectors import (
+    application_for_officer,
+    application_for_viewer,
+    current_letter,
+    people_of,
+    review_flags,
+)
 from onboarding.application.services import OfficerNotEligible
 from onboarding.application.summary import application_summary
 from onboarding.application.uploads import letter_filename
@@ -33,12 +39,12 @@ from onboarding.approval.selectors import (
     state_queue_page,
     state_step_for,
     steps_of,
+    version_of,
 )
 from onboarding.approval.tokens import LinkState, link_state, rate_limited, token_lookup, token_lookup_digest
 from onboarding.models import (
     ApplicationDocument,
     ApplicationStatus,
-    ApplicationVersion,
     DocumentKind,
     Stage,
 )
@@ -108,13 +114,13 @@ def _already_decided(request, step, status=409):
 
 def _review_context(step):
     application = step.application
-    version = ApplicationVersion.objects.filter(application=application, number=step.version_number).first()
+    version = version_of(step)
     steps = steps_of(application)  # read once: the history, and the step whose decider last saw it
     return {
         "application": application,
         "step": step,
         "summary": application_summary(application, data=version.data if version else None),
-        "letter": application.attachments.filter(is_current=True).first(),
+        "letter": current_letter(application),
         "changes": changes_since_last_seen(step, steps=steps),
         "history": [s for s in steps if s.pk != step.pk],
         "flags": review_flags(application),
@@ -225,7 +231,7 @@ def review_letter(request):
     if refusal:
         return refusal
     application = row.step.application
-    attachment = application.attachments.filter(is_current=True).first()
+    attachment = current_letter(application)
     if attachment is None:
         raise Http404
     return stored_file_response(attachment.file, owner=attachment, content_type=attachment.content_type,

@@ -4,12 +4,13 @@ call's own values, and refuses a query whose values the ORM would change."""
 from datetime import timedelta
 
 import pytest
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from onboarding.models import Application
+from onboarding.models import Application, ApplicationVersion, Attachment
 from portal import compiled
 from portal.organisations.models import PlatformRoleGrant, in_force_q
-from tests.factories import ApplicationFactory, PlatformRoleFactory, UserFactory
+from tests.factories import ApplicationFactory, AttachmentFactory, PlatformRoleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -66,3 +67,59 @@ def test_columns_are_converted_as_the_orm_converts_them():
 def test_a_value_the_orm_changes_is_refused():
     with pytest.raises(ValueError, match="part not passed through"):
         compiled.rows(jurisdiction_like_query, user_id=1, part="M")
+
+
+def applications_of_query(*, officer_id):
+    return (Application.objects.filter(nodal_officer_id=officer_id).select_related("nodal_officer")
+            .annotate(has_letter=Exists(Attachment.objects.filter(application=OuterRef("pk"))))
+            .defer("data").order_by("pk"))
+
+
+def test_objects_are_the_instances_the_orm_makes(django_assert_num_queries):
+    officer = UserFactory()
+    with_letter, without = ApplicationFactory(nodal_officer=officer), ApplicationFactory(nodal_officer=officer)
+    AttachmentFactory(application=with_letter)
+    other = ApplicationFactory()
+    for user, expected in ((officer, [with_letter, without]), (other.nodal_officer, [other]), (officer, [with_letter, without])):
+        with django_assert_num_queries(1):
+            got = compiled.objects(applications_of_query, officer_id=user.pk)
+            # The related row came with it, the annotation is set, a deferred field is left to load.
+            assert [a.nodal_officer.email for a in got] == [user.email] * len(expected)
+        orm = list(applications_of_query(officer_id=user.pk))
+        assert got == expected == orm
+        assert [a.has_letter for a in got] == [a.has_letter for a in orm]
+        for mine, theirs in zip(got, orm, strict=True):
+            assert {k: v for k, v in vars(mine).items() if k != "_state"} == {
+                k: v for k, v in vars(theirs).items() if k != "_state"}
+            assert mine._state.db == theirs._state.db and not mine._state.adding
+        with django_assert_num_queries(1):
+            assert got[0].data == expected[0].data
+    assert compiled.objects(applications_of_query, officer_id=UserFactory().pk) == []
+
+
+def version_query(*, application_id, number):
+    return ApplicationVersion.objects.filter(application_id=application_id, number=number)
+
+
+def test_a_value_for_a_small_positive_integer_field_is_passed_through():
+    # The ORM answers a value outside an integer field's range with no query: the markers are in every one's range.
+    application = ApplicationFactory()
+    version = ApplicationVersion.objects.create(application=application, number=7, data={"a": 1})
+    assert compiled.objects(version_query, application_id=application.pk, number=7) == [version]
+    assert compiled.objects(version_query, application_id=application.pk, number=8) == []
+
+
+def shape_from_value_query(*, user_id):
+    queryset = PlatformRoleGrant.objects.filter(user_id=user_id)
+    return queryset.filter(role="auditor") if user_id < 31_500 else queryset
+
+
+def constant_like_a_marker_query(*, user_id):
+    return PlatformRoleGrant.objects.filter(user_id=user_id).exclude(pk=31_000).values_list("role")
+
+
+def test_a_query_shaped_by_its_values_or_holding_a_markers_value_is_refused():
+    with pytest.raises(ValueError, match="depends on its values"):
+        compiled.rows(shape_from_value_query, user_id=1)
+    with pytest.raises(ValueError, match="depends on its values"):
+        compiled.rows(constant_like_a_marker_query, user_id=1)
