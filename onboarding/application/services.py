@@ -1,8 +1,11 @@
 """Writes to applications. Views, tasks and commands call these; nothing else saves
 an application."""
 
+import hashlib
+import json
 import re
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
@@ -11,6 +14,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
 
@@ -314,6 +318,28 @@ def duplicate_warnings(application: Application, *, details: bool = False) -> li
     if details:
         return [text for text, _anonymous in warnings]
     return list(dict.fromkeys(anonymous or text for text, anonymous in warnings))
+
+
+# The officer's advice is kept this long for the same answers: the task list shows it at
+# every visit (four queries, about half of that page's time), and it is advice that the
+# state administrators' review (details=True) computes afresh.
+DUPLICATE_ADVICE_SECONDS = 120
+
+
+def duplicate_advice(application: Application) -> list[str]:
+    """``duplicate_warnings`` without details, as the officer is shown it: kept in the cache
+    for DUPLICATE_ADVICE_SECONDS per application, answers it depends on (name, domains,
+    parent) and language, so an answer changed is looked up afresh."""
+    organisation = application.section_data(Section.ORGANISATION)
+    basis = json.dumps([application.pk, application.created_at.isoformat(), application.organisation_id,
+                        organisation.get("name"), organisation.get("email_domains"), _chosen_parent_id(application),
+                        get_language()])
+    key = "onboarding:duplicate-advice:" + hashlib.sha256(basis.encode()).hexdigest()
+    advice = cache.get(key)
+    if advice is None:
+        advice = duplicate_warnings(application)
+        cache.set(key, advice, DUPLICATE_ADVICE_SECONDS)
+    return advice
 
 
 def _same_domain_warnings(application: Application, domains: list[str]) -> list[tuple[str, str | None]]:

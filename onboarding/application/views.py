@@ -82,7 +82,7 @@ def task_list(request, pk):
             "rows": rows,
             "all_complete": completed == len(rows),
             "completed": completed,
-            "warnings": services.duplicate_warnings(application) if application.is_editable else [],
+            "warnings": services.duplicate_advice(application) if application.is_editable else [],
             "returned": last_return(application),
         },
     )
@@ -143,7 +143,7 @@ def section_edit(request, pk, section):
     if section == Section.HIERARCHY:
         context.update(_hierarchy_context(request, form))
     if section == Section.ORGANISATION and application.is_editable:
-        context["duplicate_warnings"] = services.duplicate_warnings(application)
+        context["duplicate_warnings"] = services.duplicate_advice(application)
     return render(request, "onboarding/section.html", context)
 
 

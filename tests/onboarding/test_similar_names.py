@@ -3,8 +3,9 @@
 (horticulture and agriculture) and the organisation's own parent are not."""
 
 import pytest
+from django.utils import translation
 
-from onboarding.application.services import duplicate_warnings, names_alike
+from onboarding.application.services import duplicate_advice, duplicate_warnings, names_alike
 from onboarding.models import Application
 from tests.factories import OrganisationFactory
 from tests.onboarding.form_helpers import new_application
@@ -66,3 +67,20 @@ def test_the_organisations_own_parent_and_those_above_it_are_no_duplicate(office
     application = with_name(application, "Department of Agriculture Maharashtra")
     assert sorted(duplicate_warnings(application, details=True)) == sorted(
         ORGANISATION_WARNING.format(name) for name in (ministry.name, parent.name, sibling.name))
+
+
+@pytest.mark.django_db
+def test_the_officers_advice_is_kept_for_the_same_answers_and_looked_up_again_when_they_change(officer, officer_client):
+    OrganisationFactory(name="Directorate of Agriculture, Maharashtra")
+    application = with_name(new_application(officer), "Directorate of Horticulture, Maharashtra")
+    url = f"/onboarding/{application.pk}/tasks/"
+    warning = ORGANISATION_WARNING.format("Directorate of Agriculture, Maharashtra")
+    assert warning not in officer_client.get(url).content.decode()
+    with_name(application, "Agriculture Directorate, Maharashtra")  # the name changed: looked up again
+    assert warning in officer_client.get(url).content.decode()
+    # The same answers: what was found a moment ago, in the language of the page.
+    OrganisationFactory(name="Agriculture Directorate of Maharashtra")
+    assert officer_client.get(url).content.decode().count("very similar name") == 1
+    assert duplicate_advice(application) == [warning]
+    with translation.override("hi"):
+        assert duplicate_advice(application) != [warning]
