@@ -86,7 +86,8 @@ def state_queue_page(viewer: AnyUser, *, number: str | int | None, per_page: int
     no model instances to build, and the template finds each key at its first try):
     ``pk``, ``reference``, ``organisation_name``, ``jurisdiction_label``, ``officer`` (the
     name given in the form, else the account's name, else its address), ``designation``,
-    ``officer_email``, ``opened_at``, ``due_at``, ``overdue``."""
+    ``officer_email``, ``opened_at``, ``due_at``, ``overdue``, and ``key``: the row as read, every
+    value the others are made from (the template keeps each row's HTML by it)."""
     now = now or timezone.now()
     open_steps = state_steps_visible_to(viewer).filter(decision="")
     counts = open_steps.aggregate(total=Count("pk"), overdue=Count("pk", filter=Q(due_at__lte=now)))
@@ -112,10 +113,11 @@ def state_queue_page(viewer: AnyUser, *, number: str | int | None, per_page: int
             "pk": pk, "reference": reference, "organisation_name": organisation_name,
             "jurisdiction_label": labels.get(jurisdiction, jurisdiction),
             "officer": form_name or full_name or email, "designation": designation, "officer_email": email,
-            "opened_at": opened_at, "due_at": due_at, "overdue": overdue,
+            "opened_at": opened_at, "due_at": due_at, "overdue": overdue, "key": row,
         }
+        for row in rows
         for (pk, jurisdiction, opened_at, due_at, reference, organisation_name, email, full_name, overdue, form_name,
-             designation) in rows
+             designation) in (row,)
     ]
     return page
 

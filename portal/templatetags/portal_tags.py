@@ -1,5 +1,6 @@
 import re
 import secrets
+from contextlib import suppress
 from contextvars import ContextVar
 from datetime import date, datetime
 from functools import lru_cache
@@ -12,6 +13,7 @@ from django.template.loader_tags import BlockNode
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
+from django.utils.timezone import get_current_timezone_name
 from django.utils.translation import get_language
 
 from portal.text import inert as inert_text
@@ -113,6 +115,7 @@ _recording: ContextVar[list | None] = ContextVar("memo_recording", default=None)
 _HOLE = f"\x00memo-{secrets.token_hex(8)}-"
 _HOLES = re.compile(re.escape(_HOLE) + r"(\d+)\x00")
 _MEMO_KEYS_MAX = 64  # combinations kept per memo: its keys are meant to take a few values (flags, the language)
+_MEMO_KEEP_MAX = 10_000  # the most a memo of a list's rows (keep=N) may keep
 
 
 class FreshNode(template.Node):
@@ -136,15 +139,16 @@ class MemoNode(template.Node):
     # every render to find its blocks: a memo holds none (refused when it is read).
     child_nodelists = ()
 
-    def __init__(self, nodelist, keys):
+    def __init__(self, nodelist, keys, keep=None):
         self.nodelist = nodelist
         self.keys = keys
+        self.keep = keep  # None: the first _MEMO_KEYS_MAX combinations kept; N: the last N, the oldest dropped first
         self.kept: dict[tuple, tuple[tuple[str, ...], tuple[FreshNode, ...]]] = {}
 
     def render(self, context):
         if _recording.get() is not None:  # inside another memo's first rendering: part of it
             return self.nodelist.render(context)
-        key = (*_url_context(), *(expression.resolve(context) for expression in self.keys))
+        key = (*_url_context(), get_current_timezone_name(), *(expression.resolve(context) for expression in self.keys))
         found = self.kept.get(key)
         if found is None:
             holes: list[FreshNode] = []
@@ -158,7 +162,13 @@ class MemoNode(template.Node):
             if any('name="csrfmiddlewaretoken"' in text for text in texts):
                 raise template.TemplateSyntaxError("a {% csrf_token %} inside {% memo %} must be inside {% fresh %}")
             found = (texts, tuple(holes[int(index)] for index in parts[1::2]))
-            if len(self.kept) < _MEMO_KEYS_MAX:
+            if self.keep is None:
+                if len(self.kept) < _MEMO_KEYS_MAX:
+                    self.kept[key] = found
+            else:
+                if len(self.kept) >= self.keep:
+                    with suppress(RuntimeError, StopIteration, KeyError):  # another thread dropped one first
+                        del self.kept[next(iter(self.kept))]
                 self.kept[key] = found
         texts, holes = found
         out = [texts[0]]
@@ -189,15 +199,28 @@ def memo(parser, token):
     roles but for its forms' CSRF tokens and the page's own address: its navigation cost
     a signed-in page about a millisecond. The keys must name everything the enclosed part
     depends on; a ``{% block %}`` cannot be inside (each page fills it), nor a
-    ``{% csrf_token %}`` outside a ``{% fresh %}``."""
-    keys = [parser.compile_filter(bit) for bit in token.split_contents()[1:]]
+    ``{% csrf_token %}`` outside a ``{% fresh %}``. The first 64 combinations are kept;
+    ``{% memo key ... keep=N %}`` keeps the last N instead (the oldest dropped first), for
+    keys that take many values: a list's row, keyed by every value it shows, is the same
+    row as long as they are (a queue's rows, each some 15 variables and filters).
+    The current time zone is part of the key, like the language."""
+    bits = token.split_contents()[1:]
+    keep = None
+    if bits and bits[-1].startswith("keep="):
+        try:
+            keep = int(bits.pop()[len("keep="):])
+        except ValueError:
+            keep = 0
+        if not 0 < keep <= _MEMO_KEEP_MAX:
+            raise template.TemplateSyntaxError(f"{{% memo ... keep=N %}}: N from 1 to {_MEMO_KEEP_MAX}")
+    keys = [parser.compile_filter(bit) for bit in bits]
     nodelist = parser.parse(("endmemo",))
     parser.delete_first_token()
     if any(True for _ in _outside_fresh(nodelist, BlockNode)):
         raise template.TemplateSyntaxError("{% memo %} cannot hold a {% block %}: each page fills it")
     if any(True for _ in _outside_fresh(nodelist, CsrfTokenNode)):
         raise template.TemplateSyntaxError("a {% csrf_token %} inside {% memo %} must be inside {% fresh %}")
-    return MemoNode(nodelist, keys)
+    return MemoNode(nodelist, keys, keep)
 
 
 @register.tag

@@ -8,12 +8,15 @@ from datetime import timedelta
 import pytest
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from django.conf import settings
 from django.db import connection
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, Decision, Stage
 from portal.organisations.models import OrganisationStatus
+from portal.organisations.states import JURISDICTION_CHOICES
 from tests.factories import (
     PASSWORD,
     ApplicationFactory,
@@ -345,3 +348,33 @@ def test_every_page_is_its_slice_of_the_queue_in_order(per_page, django_assert_n
         else:
             assert page.number == pages
     assert seen == expected
+
+
+def test_the_queues_rows_kept_per_process_show_what_changed_and_the_pages_language(queue):
+    """Each row's HTML is kept by every value it shows ({% memo step.key keep=N %}): a
+    value changed in the database is a new row, and a row is kept per language."""
+    client = signed_in(make_state_admin("MH"))
+    before = client.get("/onboarding/queue/").content.decode()
+    assert client.get("/onboarding/queue/").content.decode().split("<tbody>")[1] == before.split("<tbody>")[1]
+    recent = queue["recent"]
+    Application.objects.filter(pk=recent.application_id).update(
+        organisation_name="Directorate of Sericulture", data={"nodal_officer": {"name": "Meera Joshi", "designation": "Director"}})
+
+    def row():
+        html = client.get("/onboarding/queue/").content.decode()
+        return html, re.search(r"<tr[^>]*>\s*<td>ONB-2026-000010</td>.*?</tr>", html, flags=re.S)[0]
+
+    after, changed = row()
+    assert "Directorate of Sericulture" in changed and "Meera Joshi, Director" in changed
+    assert 'class="table-danger"' not in changed and after.count('class="table-danger"') == 2
+    ApprovalStep.objects.filter(pk=recent.pk).update(due_at=timezone.now() - timedelta(days=1))
+    after, changed = row()
+    assert 'class="table-danger"' in changed and after.count('class="table-danger"') == 3
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "hi"
+    hindi = client.get("/onboarding/queue/").content.decode()
+    with translation.override("hi"):
+        overdue, maharashtra = gettext("Overdue"), str(dict(JURISDICTION_CHOICES)["MH"])
+    assert overdue != "Overdue" and maharashtra != "Maharashtra"
+    table = hindi.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert table.count(overdue) == 3 and table.count(maharashtra) == 4
+    assert "Overdue" not in table and "Maharashtra" not in table

@@ -4,6 +4,7 @@ The layout they write is the one written without them, for every kind of user, i
 language, and each form's token is the requester's own."""
 
 import re
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,9 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.middleware.csrf import get_token
 from django.template import Context, Template, TemplateSyntaxError, engines
 from django.test import Client
-from django.utils import translation
+from django.utils import timezone, translation
 
+from portal.templatetags.portal_tags import MemoNode
 from tests.portal.role_helpers import client_of
 
 MEMO_TAGS = re.compile(r"{%\s*(?:memo\b[^%]*|endmemo|fresh|endfresh)\s*%}")
@@ -133,3 +135,35 @@ def test_a_signed_out_page_and_a_signed_in_one_in_turn(roles_world):
         assert "Sign in" in page and "Sign out" not in page
         page = member.get("/verification/").content.decode()
         assert "Sign out" in page and "Create an account" not in page
+
+
+def test_a_memo_of_rows_keeps_the_last_n_and_renders_each_row_as_written_without_it():
+    source = "{% for row in rows %}{% memo row.key keep=3 %}<{{ row.name }}|{{ row.when|day }}>{% endmemo %}{% endfor %}"
+    memo = engines["django"].from_string("{% load portal_tags %}" + source)
+    plain = engines["django"].from_string("{% load portal_tags %}" + MEMO_TAGS.sub("", source))
+    [node] = memo.template.nodelist.get_nodes_by_type(MemoNode)
+    rows = [{"key": (i, f"<b>{i}"), "name": f"<b>{i}", "when": date(2026, 12, i)} for i in range(1, 6)]
+    for _ in range(2):
+        for start in range(4):
+            context = {"rows": rows[start:start + 2]}
+            assert memo.render(context) == plain.render(context)
+    assert len(node.kept) == 3  # the last three rows' keys, the oldest dropped
+    assert "&lt;b&gt;5" in memo.render({"rows": rows})
+    english = memo.render({"rows": rows})
+    with translation.override("hi"):
+        assert memo.render({"rows": rows}) == plain.render({"rows": rows}) != english
+
+
+def test_a_memo_is_kept_per_time_zone():
+    template = engines["django"].from_string("{% load portal_tags %}{% memo %}{{ moment|day_time }}{% endmemo %}")
+    moment = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
+    with timezone.override("Asia/Kolkata"):
+        assert template.render({"moment": moment}) == "2 Dec 2026, 01:30"
+    with timezone.override("UTC"):
+        assert template.render({"moment": moment}) == "1 Dec 2026, 20:00"
+
+
+@pytest.mark.parametrize("keep", ["keep=0", "keep=10001", "keep=many"])
+def test_a_memo_keeps_from_1_to_10000_rows(keep):
+    with pytest.raises(TemplateSyntaxError):
+        render("{% memo a " + keep + " %}{% endmemo %}")
