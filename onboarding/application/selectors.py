@@ -48,11 +48,22 @@ def application_for_viewer(viewer: AnyUser, pk: int) -> Application:
 
 
 def application_for_officer(viewer: AnyUser, pk: int) -> Application:
-    """An application the viewer is the nodal officer of, or 404 (never 403: do not confirm it exists)."""
+    """An application the viewer is the nodal officer of, or 404 (never 403: do not confirm it
+    exists). Its query built once per process (portal.compiled): every page of the form reads it."""
     try:
-        return applications_of_officer(viewer).get(pk=pk)
-    except (Application.DoesNotExist, ValueError):
+        pk = int(pk)
+    except (TypeError, ValueError):
         raise Http404 from None
+    if not viewer.is_authenticated or not 0 < pk < 2**63:  # no row has such an id
+        raise Http404
+    found = compiled.objects(_officer_application_query, (bool(viewer.is_superuser),), user_id=viewer.pk, pk=pk)
+    if not found:
+        raise Http404
+    return found[0]
+
+
+def _officer_application_query(is_superuser: bool, *, user_id: int, pk: int) -> QuerySet[Application]:
+    return applications_of_officer(User(pk=user_id, is_superuser=is_superuser)).filter(pk=pk)
 
 
 def applications_of_officer(viewer: AnyUser) -> QuerySet[Application]:
@@ -174,8 +185,14 @@ def review_flags(application: Application) -> list[str]:
     or its domains (the level chosen decides who decides)."""
     data = application.section_data(Section.ORGANISATION)
     domains = [domain.lower() for domain in split_domain_list(data.get("email_domains") or "")][:20]
+    # The domains official for another organisation already: for the claims and the level, one query.
+    owners = list(
+        OrganisationDomain.objects.filter(domain__in=domains, is_verified=True)
+        .exclude(organisation_id=application.organisation_id).select_related("organisation")
+    ) if domains else []
     flags = []
-    for domain, claim in domain_claims_of(domains, organisation_id=application.organisation_id).items():
+    claims = domain_claims_of(domains, organisation_id=application.organisation_id, claimed={row.domain for row in owners})
+    for domain, claim in claims.items():
         if claim != DomainClaim.OFFICIAL_SUFFIX:
             flags.append(_("Email domain %(domain)s: %(reason)s. Its addresses do not become official by this "
                            "approval.") % {"domain": domain, "reason": DomainClaim(claim).label})
@@ -185,10 +202,6 @@ def review_flags(application: Application) -> list[str]:
         flags.append(_("The level chosen sends this application to the administrators of %(chosen)s, but its parent "
                        "organisation %(parent)s belongs to %(theirs)s.") % {
             "chosen": _jurisdiction_label(chosen), "parent": parent.name, "theirs": _jurisdiction_label(parent.jurisdiction)})
-    owners = (
-        OrganisationDomain.objects.filter(domain__in=domains, is_verified=True)
-        .exclude(organisation_id=application.organisation_id).select_related("organisation")
-    )
     for row in owners:
         if chosen and row.organisation.jurisdiction != chosen:
             flags.append(_("The email domain %(domain)s is official for %(organisation)s, of %(theirs)s, not of "

@@ -6,14 +6,16 @@ when a count changes, the commit says why)."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from onboarding.models import Attachment
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
-from tests.factories import PASSWORD, ApplicationFactory, ApprovalStepFactory
-from tests.onboarding.approval_helpers import make_state_admin
+from tests.factories import PASSWORD, ApplicationFactory, ApprovalStepFactory, application_with_authority
+from tests.onboarding.approval_helpers import latest_link, make_state_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +94,39 @@ def test_detail_query_count_for_a_state_admin(application, django_assert_num_que
         response = client.get(url)
     assert response.status_code == 200
     assert_lists(response, application)
+
+
+# The competent authority's review page (/onboarding/review/, the link kept in the session):
+# 7 queries, the same for 1 earlier decision as for 60.
+#   1 session (the authority is not signed in: no user, no roles),
+#   2 the link's token with its step, application and nodal officer,
+#   3 the version of the application sent for this step, 4 its steps (the history, and whether
+#   the authority saw an earlier version: not here), 5 its current letter,
+#   6 its staff domains already official for another organisation (for the flags), 7 the
+#   official-email rules (which of them would be official).
+# Not counted: the link's rate-limit counters, kept in the cache (a table in the tests' settings,
+# where each counter costs 5-6 statements depending on the minute; Redis in production's).
+REVIEW_QUERIES = 7
+
+
+@pytest.mark.parametrize("earlier", [1, 60])
+def test_review_page_query_count(officer, earlier):
+    application = application_with_authority(nodal_officer=officer)
+    opened = timezone.now() - timedelta(days=earlier + 1)
+    for i in range(earlier):
+        ApprovalStepFactory(
+            application=application, stage="state", assignee_email="admin@maharashtra.gov.in", opened_at=opened + timedelta(days=i),
+            decision="return", remarks=f"Correct section {i}.", decided_at=opened + timedelta(days=i, hours=1),
+            decided_by_email="admin@maharashtra.gov.in",
+        )
+    client = Client()
+    path, _token = latest_link()
+    assert client.get(path).status_code == 302
+    assert client.get("/onboarding/review/").status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/onboarding/review/")
+    assert response.status_code == 200
+    queries = [q["sql"] for q in captured.captured_queries
+               if "portal_cache" not in q["sql"] and "SAVEPOINT" not in q["sql"]]
+    assert len(queries) == REVIEW_QUERIES, "\n".join(queries)
+    assert response.content.decode().count("Correct section ") == earlier
