@@ -24,7 +24,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.query import get_related_populators
 
 # (build function, its constants) -> (database alias, SQL, parameters, name of the value each one is or None,
-# the compiler and its converters of the selected columns)
+# the compiler and its converters of the selected columns, the queryset's fetch mode)
 _compiled: dict[tuple, tuple] = {}
 
 
