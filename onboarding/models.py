@@ -236,10 +236,13 @@ class ApprovalStep(models.Model):
             models.Index(fields=["stage", "jurisdiction", "decision"], name="step_queue_idx"),
             # The state administrators' queue: one jurisdiction's open steps by age, as its pages
             # show them (overdue ones first, each part by age): a page is a walk along it, not a
-            # sort, and the count of waiting and overdue steps reads it alone (due_at is in it)
-            # (selectors.state_queue_page).
+            # sort (selectors.state_queue_page).
             models.Index(fields=["jurisdiction", "opened_at", "id", "due_at"],
                          condition=models.Q(stage="state", decision=""), name="state_queue_order_idx"),
+            # How many of a jurisdiction's waiting steps are overdue: a range of it, not a read of
+            # every waiting step (how many wait in all is StateQueueCount).
+            models.Index(fields=["jurisdiction", "due_at"], condition=models.Q(stage="state", decision=""),
+                         name="state_queue_due_idx"),
         ]
 
     def __str__(self):
@@ -253,6 +256,19 @@ class ApprovalStep(models.Model):
         from django.utils import timezone
 
         return self.is_open and self.due_at <= (now or timezone.now())
+
+
+class StateQueueCount(models.Model):
+    """How many state-stage steps wait for a decision in a jurisdiction, kept by a PostgreSQL
+    trigger on the steps (migration 0009: every write, bulk ones included, in the writing
+    transaction), so that a page of the state queue does not count every waiting step for
+    its page numbers (3 ms at 10,000). Neither kept nor read on SQLite."""
+
+    jurisdiction = models.CharField(max_length=10, primary_key=True)
+    waiting = models.IntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.jurisdiction}: {self.waiting}"
 
 
 class AuthorityToken(models.Model):

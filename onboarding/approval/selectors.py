@@ -4,13 +4,26 @@ from datetime import datetime
 
 from django.core.paginator import Page, Paginator
 from django.db import connections
-from django.db.models import BooleanField, Case, Count, Q, QuerySet, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Func,
+    IntegerField,
+    Max,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
-from django.db.models.functions import Trim
+from django.db.models.functions import Coalesce, Trim
 from django.http import Http404
 from django.utils import timezone
 
-from onboarding.models import Application, ApplicationVersion, ApprovalStep, Decision, Stage
+from onboarding.models import Application, ApplicationVersion, ApprovalStep, Decision, Stage, StateQueueCount
 from portal import compiled
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin
@@ -75,6 +88,24 @@ def _state_queue_ids(open_steps: QuerySet[ApprovalStep], *, offset: int, size: i
     return [*parts[0], *parts[1]]  # SQLite (the embedded default): one query each
 
 
+def _queue_counts(viewer: AnyUser, open_steps: QuerySet[ApprovalStep], now: datetime) -> dict[str, int]:
+    """How many state steps wait for the viewer (``total``) and how many of them are overdue,
+    in one query. On PostgreSQL the waiting ones are the sum of the counts the steps'
+    trigger keeps per jurisdiction (StateQueueCount) and the overdue ones a range of
+    ``state_queue_due_idx``: counting every waiting step took 3 ms at 10,000, on every page.
+    Elsewhere (SQLite) both from the open steps."""
+    if connections[open_steps.db].vendor != "postgresql":
+        return open_steps.aggregate(total=Count("pk"), overdue=Count("pk", filter=Q(due_at__lte=now)))
+    jurisdictions = decided_jurisdictions(viewer)
+    kept = StateQueueCount.objects.all()
+    if jurisdictions is not None:
+        kept = kept.filter(jurisdiction__in=jurisdictions)
+    overdue = open_steps.filter(due_at__lte=now).order_by().values(n=Func("pk", function="COUNT"))
+    # No row kept for the viewer's jurisdictions: none waits, so none is overdue either.
+    return kept.aggregate(total=Coalesce(Sum("waiting"), 0),
+                          overdue=Coalesce(Max(Subquery(overdue, output_field=IntegerField())), 0))
+
+
 def state_queue_page(viewer: AnyUser, *, number: str | int | None, per_page: int, now: datetime | None = None) -> Page:
     """One page of the state queue: the open state steps the viewer may decide, overdue
     first, then the oldest (the same age by id); three queries whatever the page (on
@@ -90,7 +121,7 @@ def state_queue_page(viewer: AnyUser, *, number: str | int | None, per_page: int
     value the others are made from (the template keeps each row's HTML by it)."""
     now = now or timezone.now()
     open_steps = state_steps_visible_to(viewer).filter(decision="")
-    counts = open_steps.aggregate(total=Count("pk"), overdue=Count("pk", filter=Q(due_at__lte=now)))
+    counts = _queue_counts(viewer, open_steps, now)
     page = Paginator(range(counts["total"]), per_page).get_page(number)
     ids = _state_queue_ids(open_steps, offset=(page.number - 1) * per_page, size=per_page, total=counts["total"],
                            overdue=counts["overdue"], now=now)

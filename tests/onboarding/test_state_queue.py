@@ -10,11 +10,13 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from django.conf import settings
 from django.db import connection
+from django.db.models import Count
 from django.test import Client
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from onboarding.models import Application, ApplicationStatus, ApprovalStep, Decision, Stage
+from onboarding.approval.selectors import state_queue_page
+from onboarding.models import Application, ApplicationStatus, ApprovalStep, Decision, Stage, StateQueueCount
 from portal.organisations.models import OrganisationStatus
 from portal.organisations.states import JURISDICTION_CHOICES
 from tests.factories import (
@@ -378,3 +380,47 @@ def test_the_queues_rows_kept_per_process_show_what_changed_and_the_pages_langua
     table = hindi.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     assert table.count(overdue) == 3 and table.count(maharashtra) == 4
     assert "Overdue" not in table and "Maharashtra" not in table
+
+
+def kept_counts():
+    return dict(StateQueueCount.objects.exclude(waiting=0).values_list("jurisdiction", "waiting"))
+
+
+def real_counts():
+    return dict(ApprovalStep.objects.filter(stage=Stage.STATE, decision="").values("jurisdiction")
+                .annotate(n=Count("pk")).values_list("jurisdiction", "n"))
+
+
+def test_the_waiting_counts_the_trigger_keeps_follow_every_kind_of_write(require_postgresql, queue):
+    """PostgreSQL: the queue's page numbers come from StateQueueCount, kept by a trigger on the
+    steps; whatever writes them (a save, a bulk insert, an update of many, a delete), the
+    counts are the steps' own."""
+    assert kept_counts() == real_counts() == {"MH": 4, "KA": 1}
+    now = timezone.now()
+    waiting_at_the_state([(f"ONB-2026-0001{i:02d}", now - timedelta(days=i), now + timedelta(days=3)) for i in range(30)])
+    assert kept_counts() == real_counts() == {"MH": 34, "KA": 1}
+    step = queue["middle"]
+    step.decision, step.decided_at = Decision.APPROVE, now
+    step.save()
+    ApprovalStep.objects.filter(pk=queue["recent"].pk).update(jurisdiction="KA")
+    ApprovalStep.objects.filter(pk=queue["overdue_newer"].pk).update(remarks="Not a count of its own.")
+    ApprovalStep.objects.filter(pk=queue["overdue_older"].pk).update(stage=Stage.APPEAL)
+    ApprovalStep.objects.filter(application__reference__startswith="ONB-2026-00011").delete()
+    assert kept_counts() == real_counts() == {"MH": 21, "KA": 2}
+    # The pages agree: how many wait, every one of them on one page or the other, overdue first.
+    admin = make_state_admin("MH")
+    first, second = (state_queue_page(admin, number=n, per_page=20) for n in (1, 2))
+    assert first.paginator.count == 21 and first.paginator.num_pages == 2 and len(second.object_list) == 1
+    shown = [row["pk"] for row in [*first.object_list, *second.object_list]]
+    assert sorted(shown) == sorted(ApprovalStep.objects.filter(stage=Stage.STATE, decision="", jurisdiction="MH")
+                                   .values_list("pk", flat=True))
+    assert shown[0] == queue["overdue_newer"].pk and first.object_list[0]["overdue"]
+    assert signed_in(make_state_admin("KA")).get("/onboarding/queue/").content.decode().count('class="table-danger"') == 1
+
+
+def test_the_queue_counts_in_one_query_whatever_the_viewer(require_postgresql, queue):
+    for viewer, total, overdue in ((make_state_admin("MH"), 4, 2), (make_state_admin("KA"), 1, 1),
+                                   (make_superadmin(), 5, 3)):
+        page = state_queue_page(viewer, number=1, per_page=2)
+        assert page.paginator.count == total, viewer
+        assert sum(row["overdue"] for row in page.object_list) == min(overdue, 2)
