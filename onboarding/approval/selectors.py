@@ -88,6 +88,21 @@ def _state_queue_ids(open_steps: QuerySet[ApprovalStep], *, offset: int, size: i
     return [*parts[0], *parts[1]]  # SQLite (the embedded default): one query each
 
 
+def _queue_rows_query(count: int, *, now: datetime, **ids: int) -> QuerySet[ApprovalStep]:
+    """The rows of the steps ``ids`` (``id0``..``id<count-1>``) as the queue shows them, overdue first."""
+    nodal_officer = KeyTransform("nodal_officer", "application__data")
+    return (
+        ApprovalStep.objects.filter(pk__in=[ids[f"id{i}"] for i in range(count)])
+        .annotate(
+            overdue=_overdue(now),
+            officer_form_name=Trim(KeyTextTransform("name", nodal_officer)),
+            officer_form_designation=Trim(KeyTextTransform("designation", nodal_officer)),
+        )
+        .order_by("-overdue", "opened_at", "id")
+        .values_list(*QUEUE_ROW_FIELDS, "overdue", "officer_form_name", "officer_form_designation")
+    )
+
+
 def _queue_counts(viewer: AnyUser, open_steps: QuerySet[ApprovalStep], now: datetime) -> dict[str, int]:
     """How many state steps wait for the viewer (``total``) and how many of them are overdue,
     in one query. On PostgreSQL the waiting ones are the sum of the counts the steps'
@@ -125,17 +140,8 @@ def state_queue_page(viewer: AnyUser, *, number: str | int | None, per_page: int
     page = Paginator(range(counts["total"]), per_page).get_page(number)
     ids = _state_queue_ids(open_steps, offset=(page.number - 1) * per_page, size=per_page, total=counts["total"],
                            overdue=counts["overdue"], now=now)
-    nodal_officer = KeyTransform("nodal_officer", "application__data")
-    rows = (
-        ApprovalStep.objects.filter(pk__in=ids)
-        .annotate(
-            overdue=_overdue(now),
-            officer_form_name=Trim(KeyTextTransform("name", nodal_officer)),
-            officer_form_designation=Trim(KeyTextTransform("designation", nodal_officer)),
-        )
-        .order_by("-overdue", "opened_at", "id")
-        .values_list(*QUEUE_ROW_FIELDS, "overdue", "officer_form_name", "officer_form_designation")
-    )
+    # The rows' query built once per process for each number of rows (portal.compiled).
+    rows = compiled.rows(_queue_rows_query, (len(ids),), now=now, **{f"id{i}": pk for i, pk in enumerate(ids)}) if ids else []
     # get_jurisdiction_display would build (and translate) the whole list of states and
     # union territories for every row: once per page instead.
     labels = dict(JURISDICTION_CHOICES)
@@ -153,15 +159,26 @@ def state_queue_page(viewer: AnyUser, *, number: str | int | None, per_page: int
     return page
 
 
-def escalated_authority_steps(viewer: AnyUser) -> QuerySet[ApprovalStep]:
+def escalated_authority_steps(viewer: AnyUser, *, limit: int) -> list[ApprovalStep]:
     """Competent authorities' steps of the viewer's jurisdictions that are overdue
-    and were escalated to the state administrators."""
+    and were escalated to the state administrators, the ``limit`` due first. Its query
+    built once per process for each set of jurisdictions (portal.compiled)."""
+    jurisdictions = decided_jurisdictions(viewer)
+    if jurisdictions is not None and not jurisdictions:
+        return []
+    shape = None if jurisdictions is None else tuple(sorted(jurisdictions))
+    return compiled.objects(_escalated_query, (shape, limit))
+
+
+def _escalated_query(jurisdictions: tuple[str, ...] | None, limit: int) -> QuerySet[ApprovalStep]:
+    steps = ApprovalStep.objects.filter(stage=Stage.AUTHORITY, decision="", escalated_at__isnull=False)
+    if jurisdictions is not None:
+        steps = steps.filter(jurisdiction__in=jurisdictions)
     return (
-        _in_jurisdictions_of(viewer, ApprovalStep.objects.filter(stage=Stage.AUTHORITY, decision="", escalated_at__isnull=False))
-        .select_related("application")
+        steps.select_related("application")
         .only("id", "assignee_name", "assignee_email", "due_at", "application__id", "application__reference",
               "application__organisation_name")
-        .order_by("due_at", "id")
+        .order_by("due_at", "id")[:limit]
     )
 
 

@@ -277,7 +277,7 @@ def _queue_page(request, queryset):
 @require_http_methods(["GET"])
 def queue(request):
     now = timezone.now()
-    escalated = list(escalated_authority_steps(request.user)[:QUEUE_PAGE_SIZE])
+    escalated = escalated_authority_steps(request.user, limit=QUEUE_PAGE_SIZE)
     page = state_queue_page(request.user, number=request.GET.get("page"), per_page=QUEUE_PAGE_SIZE, now=now)
     return render(request, "onboarding/queue.html", {"page": page, "escalated": escalated, "now": now})
 
