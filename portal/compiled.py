@@ -153,6 +153,13 @@ def objects(build: Callable[..., QuerySet], constants: tuple = (), **values) -> 
     return found
 
 
+def first(build: Callable[..., QuerySet], constants: tuple = (), **values) -> Model | None:
+    """The first of ``objects(build, constants, **values)``, or None (slice the queryset
+    ``[:1]`` in ``build`` when more than one row may match)."""
+    found = objects(build, constants, **values)
+    return found[0] if found else None
+
+
 def subquery(build: Callable[..., QuerySet], constants: tuple = (), **values) -> RawSQL:
     """``build(*constants, **values)`` (a one-column ``values()`` queryset) as an expression to
     filter by (``pk__in=``), its SQL built once per process like ``rows``."""

@@ -56,10 +56,10 @@ def application_for_officer(viewer: AnyUser, pk: int) -> Application:
         raise Http404 from None
     if not viewer.is_authenticated or not 0 < pk < 2**63:  # no row has such an id
         raise Http404
-    found = compiled.objects(_officer_application_query, (bool(viewer.is_superuser),), user_id=viewer.pk, pk=pk)
-    if not found:
+    application = compiled.first(_officer_application_query, (bool(viewer.is_superuser),), user_id=viewer.pk, pk=pk)
+    if application is None:
         raise Http404
-    return found[0]
+    return application
 
 
 def _officer_application_query(is_superuser: bool, *, user_id: int, pk: int) -> QuerySet[Application]:
@@ -101,11 +101,10 @@ def officer_application_rows(viewer: AnyUser) -> list[dict]:
 
 def current_letter(application: Application) -> Attachment | None:
     """The signed authorisation letter the application holds now, or None."""
-    found = compiled.objects(_current_letter_query, application_id=application.pk)
-    if not found:
-        return None
-    found[0].application = application
-    return found[0]
+    letter = compiled.first(_current_letter_query, application_id=application.pk)
+    if letter is not None:
+        letter.application = application
+    return letter
 
 
 def _current_letter_query(*, application_id: int) -> QuerySet[Attachment]:

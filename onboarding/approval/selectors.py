@@ -245,8 +245,7 @@ def _steps_query(*, application_id: int) -> QuerySet[ApprovalStep]:
 
 def version_of(step: ApprovalStep) -> ApplicationVersion | None:
     """The application as it was sent for ``step`` (its frozen copy), or None."""
-    found = compiled.objects(_version_query, application_id=step.application_id, number=step.version_number)
-    return found[0] if found else None
+    return compiled.first(_version_query, application_id=step.application_id, number=step.version_number)
 
 
 def _version_query(*, application_id: int, number: int) -> QuerySet[ApplicationVersion]:

@@ -92,8 +92,7 @@ def token_lookup_digest(digest: str | None, *, for_update: bool = False) -> Auth
     never taken from a request), or None."""
     if not isinstance(digest, str) or not DIGEST_RE.match(digest):
         return None
-    found = compiled.objects(_token_query, (for_update,), digest=digest)
-    return found[0] if found else None
+    return compiled.first(_token_query, (for_update,), digest=digest)
 
 
 def _token_query(for_update: bool, *, digest: str) -> QuerySet[AuthorityToken]:

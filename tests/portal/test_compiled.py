@@ -123,3 +123,10 @@ def test_a_query_shaped_by_its_values_or_holding_a_markers_value_is_refused():
         compiled.rows(shape_from_value_query, user_id=1)
     with pytest.raises(ValueError, match="depends on its values"):
         compiled.rows(constant_like_a_marker_query, user_id=1)
+
+
+def test_first_is_the_first_instance_or_none():
+    application = ApplicationFactory()
+    ApplicationVersion.objects.create(application=application, number=9, data={})
+    assert compiled.first(version_query, application_id=application.pk, number=9).number == 9
+    assert compiled.first(version_query, application_id=application.pk, number=10) is None
