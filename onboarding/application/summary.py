@@ -61,3 +61,10 @@ def application_summary(application, data=None):
         for section in Section
         if section in SECTION_FORMS
     ]
+
+
+def summary_key(summary) -> tuple:
+    """Everything ``summary`` shows but its labels (which depend on the field and the
+    language only), as a hashable value: the summary's HTML is kept by it."""
+    return tuple((block["section"].value, tuple((row["name"], row["value"]) for row in block["rows"]))
+                 for block in summary)

@@ -22,6 +22,7 @@ class DecisionForm(AccessibleForm):
 
     def __init__(self, *args, stage, **kwargs):
         super().__init__(*args, **kwargs)
+        self.stage = stage  # the blank form is the same for every step of a stage (the template keeps its HTML)
         self.fields["decision"].choices = [(d.value, Decision(d).label) for d in workflow.decisions_for(stage)]
         if stage == "appeal":
             self.fields["remarks"].help_text = _("Required when you uphold the rejection: the nodal officer reads them.")

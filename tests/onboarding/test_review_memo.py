@@ -1,0 +1,64 @@
+"""The parts of the review pages kept per process (``{% memo %}``): the answers' summary, by
+what it shows, and the blank decision form, by its stage. Each is the HTML written without
+the memo, for the values and language of the request, and changes as soon as what it shows
+does; a form sent back with errors is never the kept one."""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.template import engines
+from django.utils import translation
+
+from onboarding.application.summary import application_summary
+from onboarding.approval.forms import DecisionForm
+from onboarding.models import Stage
+from tests.factories import ApplicationFactory
+
+pytestmark = pytest.mark.django_db
+
+MEMO_TAGS = re.compile(r"{%\s*(?:memo\b[^%]*|endmemo|fresh|endfresh)\s*%}")
+
+
+def templates(name):
+    source = Path(settings.BASE_DIR, "templates", name).read_text()
+    engine = engines["django"]
+    return engine.from_string(source), engine.from_string(MEMO_TAGS.sub("", source))
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_the_summary_is_the_one_written_without_memo_and_follows_every_answer(language):
+    memo, plain = templates("onboarding/includes/summary.html")
+    application = ApplicationFactory()
+    with translation.override(language):
+        for round_ in range(3):
+            data = application.data
+            if round_ == 2:  # one answer changed: that summary is written afresh
+                data = {**data, "organisation": {**data["organisation"], "name": "Directorate of Fisheries"}}
+            for editable in (False, True):
+                context = {"summary": application_summary(application, data=data), "application": application,
+                           "editable": editable}
+                written = memo.render(context)
+                assert written == plain.render(context)
+                assert ("Directorate of Fisheries" in written) == (round_ == 2)
+                assert ("/section/" in written) == editable
+
+
+@pytest.mark.parametrize("language", ["en", "hi"])
+@pytest.mark.parametrize("stage", [Stage.AUTHORITY, Stage.STATE, Stage.APPEAL])
+def test_the_decision_form_blank_or_sent_back_is_the_one_written_without_memo(language, stage, rf):
+    memo, plain = templates("onboarding/includes/decision_form.html")
+    request = rf.post("/")
+    with translation.override(language):
+        for form in (
+            DecisionForm(stage=stage),
+            DecisionForm({"decision": "", "remarks": "Kept as typed"}, stage=stage),
+            DecisionForm(stage=stage),  # from the memo this time
+            DecisionForm({"decision": "nonsense"}, stage=stage),
+        ):
+            context = {"form": form, "csrf_token": "t" * 64, "request": request}
+            written = memo.render(context)
+            assert written == plain.render(context)
+            assert ('id="id_decision_error"' in written) == form.is_bound
+            assert ("Kept as typed" in written) == (form.data.get("remarks") == "Kept as typed")
