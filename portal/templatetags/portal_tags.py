@@ -148,7 +148,14 @@ class MemoNode(template.Node):
     def render(self, context):
         if _recording.get() is not None:  # inside another memo's first rendering: part of it
             return self.nodelist.render(context)
-        key = (*_url_context(), get_current_timezone_name(), *(expression.resolve(context) for expression in self.keys))
+        return mark_safe(self._written(context, (*_environment(), *self._values(context))))
+
+    def _values(self, context) -> tuple:
+        return tuple(expression.resolve(context) for expression in self.keys)
+
+    def _written(self, context, key: tuple) -> str:
+        """The enclosed part for ``key``: as kept, its fresh parts rendered now; the first
+        time, rendered and kept."""
         found = self.kept.get(key)
         if found is None:
             holes: list[FreshNode] = []
@@ -171,10 +178,44 @@ class MemoNode(template.Node):
                         del self.kept[next(iter(self.kept))]
                 self.kept[key] = found
         texts, holes = found
+        if not holes:
+            return texts[0]
         out = [texts[0]]
         for hole, text in zip(holes, texts[1:], strict=True):
             out.append(hole.nodelist.render(context))
             out.append(text)
+        return "".join(out)
+
+
+def _environment() -> tuple:
+    """What every memo's key holds besides its own keys: the URL configuration, the prefix,
+    the language (``_url_context``) and the current time zone."""
+    return (*_url_context(), get_current_timezone_name())
+
+
+class MemoEachNode(MemoNode):
+    """``{% memo_each item in items by key ... keep=N %}``: a ``{% for %}`` whose every
+    pass is a ``{% memo key ... keep=N %}``, the language, time zone and URL configuration
+    read once for the whole list instead of once a row (a queue page's 50 rows). No
+    ``forloop`` inside: a row is written by its keys alone."""
+
+    def __init__(self, nodelist, loopvar, sequence, keys, keep):
+        super().__init__(nodelist, keys, keep)
+        self.loopvar = loopvar
+        self.sequence = sequence
+
+    def render(self, context):
+        items = self.sequence.resolve(context, ignore_failures=True) or ()
+        recording = _recording.get() is not None  # inside another memo's first rendering: part of it
+        environment = None if recording else _environment()
+        out = []
+        with context.push():
+            for item in items:
+                context[self.loopvar] = item
+                if recording:
+                    out.append(self.nodelist.render(context))
+                else:
+                    out.append(self._written(context, (*environment, *self._values(context))))
         return mark_safe("".join(out))
 
 
@@ -205,22 +246,45 @@ def memo(parser, token):
     row as long as they are (a queue's rows, each some 15 variables and filters).
     The current time zone is part of the key, like the language."""
     bits = token.split_contents()[1:]
-    keep = None
-    if bits and bits[-1].startswith("keep="):
-        try:
-            keep = int(bits.pop()[len("keep="):])
-        except ValueError:
-            keep = 0
-        if not 0 < keep <= _MEMO_KEEP_MAX:
-            raise template.TemplateSyntaxError(f"{{% memo ... keep=N %}}: N from 1 to {_MEMO_KEEP_MAX}")
+    keep = _keep(bits)
     keys = [parser.compile_filter(bit) for bit in bits]
-    nodelist = parser.parse(("endmemo",))
+    return MemoNode(_memo_body(parser, "endmemo"), keys, keep)
+
+
+def _keep(bits: list[str]) -> int | None:
+    """The ``keep=N`` at the end of a memo's arguments (taken out of ``bits``), or None."""
+    if not (bits and bits[-1].startswith("keep=")):
+        return None
+    try:
+        keep = int(bits.pop()[len("keep="):])
+    except ValueError:
+        keep = 0
+    if not 0 < keep <= _MEMO_KEEP_MAX:
+        raise template.TemplateSyntaxError(f"{{% memo ... keep=N %}}: N from 1 to {_MEMO_KEEP_MAX}")
+    return keep
+
+
+def _memo_body(parser, end: str):
+    nodelist = parser.parse((end,))
     parser.delete_first_token()
     if any(True for _ in _outside_fresh(nodelist, BlockNode)):
         raise template.TemplateSyntaxError("{% memo %} cannot hold a {% block %}: each page fills it")
     if any(True for _ in _outside_fresh(nodelist, CsrfTokenNode)):
         raise template.TemplateSyntaxError("a {% csrf_token %} inside {% memo %} must be inside {% fresh %}")
-    return MemoNode(nodelist, keys, keep)
+    return nodelist
+
+
+@register.tag
+def memo_each(parser, token):
+    """``{% memo_each row in rows by row.key ... keep=N %}…{% endmemo_each %}``: each row
+    written as ``{% for row in rows %}{% memo row.key ... keep=N %}…{% endmemo %}{% endfor %}``
+    writes it, for less (see MemoEachNode). ``keep=N`` is required: a list's rows take many values."""
+    bits = token.split_contents()[1:]
+    keep = _keep(bits)
+    if keep is None or len(bits) < 5 or bits[1] != "in" or bits[3] != "by":
+        raise template.TemplateSyntaxError("{% memo_each item in items by key ... keep=N %}")
+    keys = [parser.compile_filter(bit) for bit in bits[4:]]
+    return MemoEachNode(_memo_body(parser, "endmemo_each"), bits[0], parser.compile_filter(bits[2]), keys, keep)
 
 
 @register.tag

@@ -137,11 +137,17 @@ def test_a_signed_out_page_and_a_signed_in_one_in_turn(roles_world):
         assert "Sign out" in page and "Create an account" not in page
 
 
-def test_a_memo_of_rows_keeps_the_last_n_and_renders_each_row_as_written_without_it():
-    source = "{% for row in rows %}{% memo row.key keep=3 %}<{{ row.name }}|{{ row.when|day }}>{% endmemo %}{% endfor %}"
+ROW = "<{{ row.name }}|{{ row.when|day }}>"
+
+
+@pytest.mark.parametrize("source", [
+    "{% for row in rows %}{% memo row.key keep=3 %}" + ROW + "{% endmemo %}{% endfor %}",
+    "{% memo_each row in rows by row.key keep=3 %}" + ROW + "{% endmemo_each %}",
+])
+def test_a_memo_of_rows_keeps_the_last_n_and_renders_each_row_as_written_without_it(source):
     memo = engines["django"].from_string("{% load portal_tags %}" + source)
-    plain = engines["django"].from_string("{% load portal_tags %}" + MEMO_TAGS.sub("", source))
-    [node] = memo.template.nodelist.get_nodes_by_type(MemoNode)
+    plain = engines["django"].from_string("{% load portal_tags %}{% for row in rows %}" + ROW + "{% endfor %}")
+    [node] = memo.template.nodelist.get_nodes_by_type(MemoNode)  # a MemoEachNode is one
     rows = [{"key": (i, f"<b>{i}"), "name": f"<b>{i}", "when": date(2026, 12, i)} for i in range(1, 6)]
     for _ in range(2):
         for start in range(4):
@@ -167,3 +173,32 @@ def test_a_memo_is_kept_per_time_zone():
 def test_a_memo_keeps_from_1_to_10000_rows(keep):
     with pytest.raises(TemplateSyntaxError):
         render("{% memo a " + keep + " %}{% endmemo %}")
+
+
+def test_memo_each_inside_a_memo_and_with_fresh_parts_and_time_zones():
+    template = engines["django"].from_string(
+        "{% load portal_tags %}{% memo %}[{% memo_each r in rows by r keep=5 %}{{ r }}{% fresh %}{{ a }}{% endfresh %}"
+        "{{ moment|day_time }};{% endmemo_each %}]{% endmemo %}")
+    moment = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
+    with timezone.override("UTC"):
+        assert template.render({"rows": [1, 2], "a": "x", "moment": moment}) == "[1x1 Dec 2026, 20:00;2x1 Dec 2026, 20:00;]"
+        assert template.render({"rows": [3], "a": "y", "moment": moment}) == "[1y1 Dec 2026, 20:00;2y1 Dec 2026, 20:00;]"
+    each = engines["django"].from_string(
+        "{% load portal_tags %}{% memo_each r in rows by r keep=5 %}{{ moment|day_time }}{% fresh %}{{ a }}{% endfresh %}"
+        "{% endmemo_each %}")
+    for zone, written in [("Asia/Kolkata", "2 Dec 2026, 01:30"), ("UTC", "1 Dec 2026, 20:00")] * 2:
+        with timezone.override(zone):
+            assert each.render({"rows": [1, 2], "a": "!", "moment": moment}) == f"{written}!{written}!"
+    assert each.render({"rows": None}) == each.render({}) == ""
+
+
+@pytest.mark.parametrize("source", [
+    "{% memo_each r in rows by r %}{% endmemo_each %}",
+    "{% memo_each r in rows keep=5 %}{% endmemo_each %}",
+    "{% memo_each r of rows by r keep=5 %}{% endmemo_each %}",
+    "{% memo_each r in rows by r keep=5 %}{% block b %}{% endblock %}{% endmemo_each %}",
+    "{% memo_each r in rows by r keep=5 %}{% csrf_token %}{% endmemo_each %}",
+])
+def test_what_memo_each_cannot_be_given_is_refused_when_the_template_is_read(source):
+    with pytest.raises(TemplateSyntaxError):
+        render(source)
