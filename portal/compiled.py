@@ -165,3 +165,31 @@ def subquery(build: Callable[..., QuerySet], constants: tuple = (), **values) ->
     filter by (``pk__in=``), its SQL built once per process like ``rows``."""
     alias, sql, params, slots, _compiler, _converters, _fetch_mode = _entry(build, constants, values)
     return RawSQL(sql, _params(alias, params, slots, values))
+
+
+def slices(parts: list[tuple[Callable[..., QuerySet], tuple, int, int, dict]]) -> list[tuple]:
+    """The rows of each part's slice, one part after the other: a part is ``(build,
+    constants, start, stop, values)``, its rows ``rows(build, constants, **values)[start:stop]``
+    (``build`` gives an ordered, unsliced queryset). Each part's SQL is built once per
+    process, its slice bounds passed as parameters (the ORM writes them into the SQL, a
+    query for each page). One query (``UNION ALL``) where the database allows a slice in a
+    compound query (PostgreSQL), else one query a part. The parts select the same columns."""
+    if not parts:
+        return []
+    found = []
+    entries = []
+    for build, constants, start, stop, values in parts:
+        if not 0 <= start <= stop:
+            raise ValueError(f"{build.__qualname__}: a slice from {start} to {stop}")
+        alias, sql, params, slots, compiler, converters, _fetch_mode = _entry(build, constants, values)
+        if compiler.query.is_sliced or not compiler.query.order_by:
+            raise ValueError(f"{build.__qualname__}: a slice needs an ordered, unsliced queryset")
+        entries.append((alias, sql, [*_params(alias, params, slots, values), stop - start, start], compiler, converters))
+    alias, compiler, converters = entries[0][0], entries[0][3], entries[0][4]
+    if len(entries) > 1 and connections[alias].features.supports_slicing_ordering_in_compound:
+        sql = " UNION ALL ".join(f"({entry_sql} LIMIT %s OFFSET %s)" for _a, entry_sql, *_rest in entries)
+        return _fetch(alias, sql, [param for entry in entries for param in entry[2]], compiler, converters)
+    for entry_alias, entry_sql, entry_params, entry_compiler, entry_converters in entries:
+        found.extend(_fetch(entry_alias, f"{entry_sql} LIMIT %s OFFSET %s", entry_params, entry_compiler,
+                            entry_converters))
+    return found

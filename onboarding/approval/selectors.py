@@ -36,6 +36,13 @@ def _in_jurisdictions_of(viewer: AnyUser, queryset: QuerySet[ApprovalStep]) -> Q
     return queryset.filter(jurisdiction__in=jurisdictions) if jurisdictions else queryset.none()
 
 
+def _decided_shape(viewer: AnyUser) -> tuple[str, ...] | None:
+    """The jurisdictions whose state steps the viewer decides, as a compiled query's
+    constant: None for all of them, else a sorted tuple (maybe empty: none)."""
+    jurisdictions = decided_jurisdictions(viewer)
+    return None if jurisdictions is None else tuple(sorted(jurisdictions))
+
+
 def state_steps_visible_to(viewer: AnyUser) -> QuerySet[ApprovalStep]:
     """State-stage steps (open or decided) of the viewer's jurisdictions."""
     return _in_jurisdictions_of(viewer, ApprovalStep.objects.filter(stage=Stage.STATE))
@@ -53,39 +60,47 @@ QUEUE_ROW_FIELDS = (
 )
 
 
-def _by_age_slice(steps: QuerySet[ApprovalStep], *, start: int, stop: int, length: int) -> QuerySet[ApprovalStep]:
-    """The ids of ``steps[start:stop]`` by age (the same age by id), of ``length`` in all:
-    taken from the nearer end, so that a far page walks the index backwards from the
-    newest step instead of past every older one (the last page costs what the first does)."""
+def _by_age_slice(jurisdictions: tuple[str, ...] | None, overdue: bool, *, start: int, stop: int, length: int,
+                  now: datetime) -> tuple:
+    """The part (for ``compiled.slices``) of the ids of the open steps ``[start:stop]`` by age
+    (the same age by id), overdue or not, of ``length`` in all: taken from the nearer end,
+    so that a far page walks the index backwards from the newest step instead of past every
+    older one (the last page costs what the first does)."""
     if start > length - stop:
-        return steps.order_by("-opened_at", "-id").values_list("pk", flat=True)[max(0, length - stop):length - start]
-    return steps.order_by("opened_at", "id").values_list("pk", flat=True)[start:stop]
+        return _queue_ids_query, (jurisdictions, overdue, True), max(0, length - stop), length - start, {"now": now}
+    return _queue_ids_query, (jurisdictions, overdue, False), start, stop, {"now": now}
 
 
-def _state_queue_ids(open_steps: QuerySet[ApprovalStep], *, offset: int, size: int, total: int, overdue: int,
+def _queue_ids_query(jurisdictions: tuple[str, ...] | None, overdue: bool, newest_first: bool, *,
+                     now: datetime) -> QuerySet[ApprovalStep]:
+    steps = ApprovalStep.objects.filter(stage=Stage.STATE, decision="")
+    if jurisdictions is not None:
+        steps = steps.filter(jurisdiction__in=jurisdictions)
+    steps = steps.filter(due_at__lte=now) if overdue else steps.filter(due_at__gt=now)
+    return steps.order_by(*(("-opened_at", "-id") if newest_first else ("opened_at", "id"))).values_list("pk")
+
+
+def _state_queue_ids(jurisdictions: tuple[str, ...] | None, *, offset: int, size: int, total: int, overdue: int,
                      now: datetime) -> list[int]:
     """The ids of the ``size`` steps from ``offset`` in the queue's order (overdue first,
-    then the oldest), given how many wait (``total``) and how many of them are
-    ``overdue``: the overdue steps by age, then the others by age, each part a slice of
-    the open steps in the order of the index ``state_queue_order_idx`` (a jurisdiction's
-    open steps by age), which PostgreSQL walks to the page (from whichever end is
-    nearer) instead of sorting every open step (6 ms at 10,000 waiting). One query: a
+    then the oldest) of the open steps of ``jurisdictions`` (None: all), given how many wait
+    (``total``) and how many of them are ``overdue``: the overdue steps by age, then the
+    others by age, each part a slice of the open steps in the order of the index
+    ``state_queue_order_idx`` (a jurisdiction's open steps by age), which PostgreSQL walks
+    to the page (from whichever end is nearer) instead of sorting every open step (6 ms at
+    10,000 waiting). One query, its SQL built once per process (``compiled.slices``): a
     page across the end of the overdue steps takes both parts with ``UNION ALL``.
 
     A list, not a subquery of the rows' query: given one, PostgreSQL hashed it against a
     scan of every approval step ever made (2 ms at 10,000, growing with the history)."""
     parts = []
     if offset < overdue:
-        parts.append(_by_age_slice(open_steps.filter(due_at__lte=now), start=offset,
-                                   stop=min(offset + size, overdue), length=overdue))
+        parts.append(_by_age_slice(jurisdictions, True, start=offset, stop=min(offset + size, overdue), length=overdue,
+                                   now=now))
     if offset + size > overdue:  # always, unless the page is all overdue
-        parts.append(_by_age_slice(open_steps.filter(due_at__gt=now), start=max(0, offset - overdue),
-                                   stop=min(offset + size - overdue, total - overdue), length=total - overdue))
-    if len(parts) == 1:
-        return list(parts[0])
-    if connections[open_steps.db].features.supports_slicing_ordering_in_compound:
-        return list(parts[0].union(parts[1], all=True).order_by())  # no order of the whole: the rows query sorts
-    return [*parts[0], *parts[1]]  # SQLite (the embedded default): one query each
+        parts.append(_by_age_slice(jurisdictions, False, start=max(0, offset - overdue),
+                                   stop=min(offset + size - overdue, total - overdue), length=total - overdue, now=now))
+    return [pk for (pk,) in compiled.slices(parts)]
 
 
 def _queue_rows_query(count: int, *, now: datetime, **ids: int) -> QuerySet[ApprovalStep]:
@@ -112,10 +127,9 @@ def _queue_counts(viewer: AnyUser, open_steps: QuerySet[ApprovalStep], now: date
     Elsewhere (SQLite) both from the open steps."""
     if connections[open_steps.db].vendor != "postgresql":
         return open_steps.aggregate(total=Count("pk"), overdue=Count("pk", filter=Q(due_at__lte=now)))
-    jurisdictions = decided_jurisdictions(viewer)
-    if jurisdictions is not None and not jurisdictions:
+    shape = _decided_shape(viewer)
+    if shape == ():
         return {"total": 0, "overdue": 0}
-    shape = None if jurisdictions is None else tuple(sorted(jurisdictions))
     [(total, overdue)] = compiled.rows(_queue_counts_query, (shape,), now=now)
     return {"total": total, "overdue": overdue}
 
@@ -155,8 +169,8 @@ def state_queue_page(viewer: AnyUser, *, number: str | int | None, per_page: int
     open_steps = state_steps_visible_to(viewer).filter(decision="")
     counts = _queue_counts(viewer, open_steps, now)
     page = Paginator(range(counts["total"]), per_page).get_page(number)
-    ids = _state_queue_ids(open_steps, offset=(page.number - 1) * per_page, size=per_page, total=counts["total"],
-                           overdue=counts["overdue"], now=now)
+    ids = _state_queue_ids(_decided_shape(viewer), offset=(page.number - 1) * per_page, size=per_page, total=counts["total"],
+                           overdue=counts["overdue"], now=now) if counts["total"] else []
     # The rows' query built once per process for each number of rows (portal.compiled).
     rows = compiled.rows(_queue_rows_query, (len(ids),), now=now, **{f"id{i}": pk for i, pk in enumerate(ids)}) if ids else []
     # get_jurisdiction_display would build (and translate) the whole list of states and
@@ -180,10 +194,9 @@ def escalated_authority_steps(viewer: AnyUser, *, limit: int) -> list[ApprovalSt
     """Competent authorities' steps of the viewer's jurisdictions that are overdue
     and were escalated to the state administrators, the ``limit`` due first. Its query
     built once per process for each set of jurisdictions (portal.compiled)."""
-    jurisdictions = decided_jurisdictions(viewer)
-    if jurisdictions is not None and not jurisdictions:
+    shape = _decided_shape(viewer)
+    if shape == ():
         return []
-    shape = None if jurisdictions is None else tuple(sorted(jurisdictions))
     return compiled.objects(_escalated_query, (shape, limit))
 
 

@@ -130,3 +130,39 @@ def test_first_is_the_first_instance_or_none():
     ApplicationVersion.objects.create(application=application, number=9, data={})
     assert compiled.first(version_query, application_id=application.pk, number=9).number == 9
     assert compiled.first(version_query, application_id=application.pk, number=10) is None
+
+
+def grants_by_jurisdiction_query(descending, *, role):
+    order = ("-jurisdiction", "-id") if descending else ("jurisdiction", "id")
+    return PlatformRoleGrant.objects.filter(role=role).order_by(*order).values_list("pk", "jurisdiction")
+
+
+def test_slices_are_the_orms_slices_one_part_after_the_other(django_assert_num_queries):
+    from django.db import connection
+
+    for jurisdiction in ("AP", "DL", "GA", "KA", "MH", "TN", "UP"):
+        PlatformRoleFactory(role="auditor", jurisdiction=jurisdiction)
+    PlatformRoleFactory(role="state_admin", jurisdiction="MH")
+    for one, other in [((0, 3), (2, 5)), ((5, 7), (0, 0)), ((6, 20), (1, 2)), ((0, 0), (3, 3))]:
+        parts = [(grants_by_jurisdiction_query, (False,), *one, {"role": "auditor"}),
+                 (grants_by_jurisdiction_query, (True,), *other, {"role": "auditor"})]
+        expected = [*grants_by_jurisdiction_query(False, role="auditor")[slice(*one)],
+                    *grants_by_jurisdiction_query(True, role="auditor")[slice(*other)]]
+        queries = 1 if connection.features.supports_slicing_ordering_in_compound else 2
+        with django_assert_num_queries(queries):
+            assert compiled.slices(parts) == expected
+        assert compiled.slices(parts[:1]) == list(grants_by_jurisdiction_query(False, role="auditor")[slice(*one)])
+    assert compiled.slices([(grants_by_jurisdiction_query, (False,), 0, 5, {"role": "state_admin"})]) == list(
+        grants_by_jurisdiction_query(False, role="state_admin"))
+    assert compiled.slices([]) == []
+
+
+def unordered_query(*, role):
+    return PlatformRoleGrant.objects.filter(role=role).values_list("pk")
+
+
+def test_a_slice_needs_bounds_in_order_and_an_ordered_unsliced_query():
+    with pytest.raises(ValueError, match="a slice from 3 to 2"):
+        compiled.slices([(grants_by_jurisdiction_query, (False,), 3, 2, {"role": "auditor"})])
+    with pytest.raises(ValueError, match="ordered, unsliced"):
+        compiled.slices([(unordered_query, (), 0, 2, {"role": "auditor"})])
