@@ -5,8 +5,10 @@ offices below them. Every monitoring read starts from a ``Scope``."""
 
 from dataclasses import dataclass
 
-from django.db.models import CharField, Q, QuerySet
+from django.db import connections
+from django.db.models import CharField, F, Lookup, Q, QuerySet
 from django.db.models.functions import Cast
+from django.db.models.lookups import IContains, IExact, StartsWith
 
 from onboarding.models import Application, ApprovalStep
 from portal import permissions
@@ -14,6 +16,9 @@ from portal.organisations.models import Organisation
 from portal.organisations.states import CENTRAL
 from portal.permissions import AnyUser
 from verification.models import GovernmentProfile
+
+# What shapes a compiled query of a scope (Scope.shape).
+ScopeShape = tuple[tuple[str, ...], int] | None
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,10 @@ class Scope:
     # queryset of the permission module: a prefix match on their ancestry, which the
     # index answers, no query of its own), or None.
     administered: QuerySet[Organisation] | None
+    # The same organisations administered as the subtree prefixes they are read with
+    # ("/3/17/": 17 and every office below it), for the queries built once per process
+    # (``shape`` and ``values``).
+    subtrees: tuple[str, ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -63,11 +72,91 @@ class Scope:
         return GovernmentProfile.objects.filter(organisation_id__in=self.organisations().values("pk"))
 
 
-def _administered_or_none(viewer: AnyUser) -> QuerySet[Organisation] | None:
-    """The organisations the viewer administers (read with the platform roles: no query), or None."""
+    # A query built once per process (portal.compiled) of this scope: its ``shape`` is the
+    # query's constants, its ``values`` the values in the markers' places.
+
+    @property
+    def shape(self) -> ScopeShape:
+        """What shapes a compiled query of the scope: None for everything, else its sorted
+        jurisdictions and how many subtrees it administers (not which: an organisation
+        admin's query is built once per number of subtrees, not once per admin)."""
+        if self.everything:
+            return None
+        if self.is_empty or (self.administered is not None and not self.subtrees):
+            raise ValueError("a compiled query of a scope that sees nothing, or without its subtrees")
+        return tuple(sorted(self.jurisdictions)), len(self.subtrees) if self.administered is not None else 0
+
+    def values(self) -> dict[str, int | str]:
+        """Each administered subtree as its top's id (``top0``..) and the ``LIKE`` pattern of
+        the offices below it (``below0``..), as the ORM writes ``ancestry__startswith``."""
+        if self.everything or self.administered is None:
+            return {}
+        ops = connections[Organisation.objects.db].ops
+        found: dict[str, int | str] = {}
+        for index, prefix in enumerate(self.subtrees):
+            found[f"top{index}"] = int(prefix.rstrip("/").rsplit("/", 1)[-1])
+            found[f"below{index}"] = f"{ops.prep_for_like_query(prefix)}%"
+        return found
+
+
+class PreparedStartsWith(StartsWith):
+    """``startswith`` with its pattern given ready (escaped, its ``%`` added, as the ORM
+    makes it): the same SQL and parameter, the value passed through, so that a compiled
+    query can put a marker in its place."""
+
+    def process_rhs(self, compiler, connection):
+        return Lookup.process_rhs(self, compiler, connection)
+
+
+class PreparedIContains(IContains):
+    """``icontains`` with its pattern given ready (``%`` escaped and around it, as the ORM
+    makes it), passed through: a compiled query's marker."""
+
+    def process_rhs(self, compiler, connection):
+        return Lookup.process_rhs(self, compiler, connection)
+
+
+class PreparedIExact(IExact):
+    """``iexact`` with its value given as the ORM prepares it (escaped where the database
+    compares with ``LIKE``), passed through: a compiled query's marker."""
+
+    def process_rhs(self, compiler, connection):
+        return Lookup.process_rhs(self, compiler, connection)
+
+
+def organisations_q(shape: ScopeShape, values: dict) -> Q:
+    """The condition of a compiled query of organisations for a scope of ``shape`` (not
+    everything: see ``Scope.shape``; never empty), the markers in ``values``: as
+    ``Scope.organisations`` writes it."""
+    jurisdictions, subtrees = shape
+    query = Q()
+    if jurisdictions:
+        query |= Q(state__in=[code for code in jurisdictions if code != CENTRAL])
+        if CENTRAL in jurisdictions:
+            query |= Q(level="central")
+    for index in range(subtrees):
+        query |= Q(pk=values[f"top{index}"]) | Q(PreparedStartsWith(F("ancestry"), values[f"below{index}"]))
+    return query
+
+
+def applications_q(shape: ScopeShape, values: dict) -> Q:
+    """The condition of a compiled query of applications, as ``Scope.applications`` writes it."""
+    jurisdictions, subtrees = shape
+    query = Q()
+    if jurisdictions:
+        query |= Q(jurisdiction__in=jurisdictions)
+    if subtrees:
+        below = Organisation.objects.filter(organisations_q(((), subtrees), values)).values("pk")
+        query |= Q(organisation_id__in=below)
+    return query
+
+
+def _administered_or_none(viewer: AnyUser) -> tuple[QuerySet[Organisation] | None, tuple[str, ...]]:
+    """The organisations the viewer administers (read with the platform roles: no query),
+    or None, and their subtree prefixes."""
     if not permissions.administers_some_organisation(viewer):
-        return None
-    return permissions.administered_organisations(viewer)
+        return None, ()
+    return permissions.administered_organisations(viewer), tuple(permissions._administered_subtrees(viewer))
 
 
 def dashboard_scope(viewer: AnyUser) -> Scope:
@@ -75,7 +164,8 @@ def dashboard_scope(viewer: AnyUser) -> Scope:
     jurisdictions = permissions.watched_jurisdictions(viewer)
     if jurisdictions is None:
         return Scope(everything=True, jurisdictions=frozenset(), administered=None)
-    return Scope(everything=False, jurisdictions=frozenset(jurisdictions), administered=_administered_or_none(viewer))
+    administered, subtrees = _administered_or_none(viewer)
+    return Scope(everything=False, jurisdictions=frozenset(jurisdictions), administered=administered, subtrees=subtrees)
 
 
 def audit_scope(viewer: AnyUser) -> Scope:
@@ -87,7 +177,8 @@ def audit_scope(viewer: AnyUser) -> Scope:
     audited = {j for role, j in permissions.platform_roles_of(viewer) if role == "auditor"}
     if permissions.EVERYWHERE in audited:
         return Scope(everything=True, jurisdictions=frozenset(), administered=None)
-    return Scope(everything=False, jurisdictions=frozenset(audited), administered=_administered_or_none(viewer))
+    administered, subtrees = _administered_or_none(viewer)
+    return Scope(everything=False, jurisdictions=frozenset(audited), administered=administered, subtrees=subtrees)
 
 
 def tracker_jurisdictions(viewer: AnyUser) -> set[str] | None:

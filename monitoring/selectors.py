@@ -1,9 +1,14 @@
 """The dashboard's figures, each a set-based aggregate over the viewer's scope
 (monitoring.scope): a constant number of queries however much data there is.
 Figures that need a scan of every government profile come from the summary table
-kept by beat (monitoring.services.figures_refresh)."""
+kept by beat (monitoring.services.figures_refresh).
+
+Each figure's query is built once per process for each shape of scope (portal.compiled:
+``Scope.shape`` and ``Scope.values``): building them through the ORM at every request
+took longer than PostgreSQL took to answer them for an organisation's scope."""
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,8 +19,9 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from monitoring.models import AuditChainCheck, FiguresRun, OrganisationFigures
-from monitoring.scope import Scope
-from onboarding.models import ApplicationStatus, ApprovalStep, Decision, Stage
+from monitoring.scope import PreparedIContains, PreparedIExact, Scope, ScopeShape, applications_q, organisations_q
+from onboarding.models import Application, ApplicationStatus, ApprovalStep, Decision, Stage
+from portal import compiled
 from portal.organisations.models import Organisation
 
 FIGURES_RUN = "organisation_figures"
@@ -46,39 +52,94 @@ class Median(Aggregate):
     output_field = DurationField()
 
 
+# The scope's rows in a compiled query (``shape``: Scope.shape, ``values``: its markers).
+
+def _applications(shape: ScopeShape, values: dict) -> QuerySet[Application]:
+    return Application.objects.all() if shape is None else Application.objects.filter(applications_q(shape, values))
+
+
+def _steps(shape: ScopeShape, values: dict) -> QuerySet[ApprovalStep]:
+    if shape is None:
+        return ApprovalStep.objects.all()
+    return ApprovalStep.objects.filter(application_id__in=_applications(shape, values).values("pk"))
+
+
+def _organisations(shape: ScopeShape, values: dict) -> QuerySet[Organisation]:
+    return Organisation.objects.all() if shape is None else Organisation.objects.filter(organisations_q(shape, values))
+
+
+def _rows(scope: Scope, build: Callable[..., QuerySet], constants: tuple = (), **values) -> list[tuple]:
+    """``compiled.rows`` of ``build(scope.shape, *constants, **markers)``; no row (and no
+    query, as the ORM answers a condition that nothing meets) for a scope that sees nothing."""
+    if scope.is_empty:
+        return []
+    return compiled.rows(build, (scope.shape, *constants), **scope.values(), **values)
+
+
+def _status_counts_query(shape: ScopeShape, **values) -> QuerySet:
+    return _applications(shape, values).order_by().values_list("status").annotate(n=Count("id"))
+
+
 def status_counts(scope: Scope) -> dict[str, int]:
     """Applications in each state of the lifecycle, every state listed (one query)."""
-    found = dict(scope.applications().order_by().values_list("status").annotate(n=Count("id")))
+    found = dict(_rows(scope, _status_counts_query))
     return {status: found.get(status, 0) for status in ApplicationStatus.values}
+
+
+def _overdue_query(shape: ScopeShape, *, now: datetime, **values) -> QuerySet[ApprovalStep]:
+    return (
+        _steps(shape, values).filter(decision="", due_at__lte=now)
+        .select_related("application")
+        .only("stage", "due_at", "application__reference", "application__organisation_name")
+        .annotate(total=Window(Count("id")))
+        .order_by("due_at", "id")[:OVERDUE_SHOWN]
+    )
 
 
 def overdue_steps(scope: Scope, *, now: datetime) -> tuple[int, list[ApprovalStep]]:
     """Open approval steps past their due date: how many, and the longest overdue with
     what the dashboard shows of them (one query: the count comes with each row, a
     window over every overdue step)."""
-    shown = list(
-        scope.steps().filter(decision="", due_at__lte=now)
-        .select_related("application")
-        .only("stage", "due_at", "application__reference", "application__organisation_name")
-        .annotate(total=Window(Count("id")))
-        .order_by("due_at", "id")[:OVERDUE_SHOWN]
-    )
+    if scope.is_empty:
+        return 0, []
+    shown = compiled.objects(_overdue_query, (scope.shape,), now=now, **scope.values())
     return (shown[0].total if shown else 0), shown
+
+
+def _decided(shape: ScopeShape, values: dict) -> QuerySet[ApprovalStep]:
+    return _steps(shape, values).exclude(decision__in=["", Decision.CANCELLED]).filter(decided_at__isnull=False)
+
+
+_DURATION = ExpressionWrapper(F("decided_at") - F("opened_at"), output_field=DurationField())
+
+
+def _medians_query(shape: ScopeShape, **values) -> QuerySet:
+    return _decided(shape, values).order_by().values_list("stage").annotate(median=Median(_DURATION))
+
+
+def _durations_query(shape: ScopeShape, **values) -> QuerySet:
+    return _decided(shape, values).annotate(took=_DURATION).values_list("stage", "took")
 
 
 def median_days_per_stage(scope: Scope) -> dict[str, float | None]:
     """Median days from a step's opening to its decision, per stage (decided steps; one query)."""
-    decided = scope.steps().exclude(decision__in=["", Decision.CANCELLED]).filter(decided_at__isnull=False)
-    duration = ExpressionWrapper(F("decided_at") - F("opened_at"), output_field=DurationField())
     if connection.vendor == "postgresql":
-        rows = dict(decided.order_by().values_list("stage").annotate(median=Median(duration)))
+        rows = dict(_rows(scope, _medians_query))
     else:  # the embedded default (SQLite) has no median: computed here
         values: dict[str, list[timedelta]] = {}
-        for stage, took in decided.annotate(took=duration).values_list("stage", "took"):
+        for stage, took in _rows(scope, _durations_query):
             values.setdefault(stage, []).append(took)
         rows = {stage: statistics.median(took) for stage, took in values.items()}
     return {stage: (round(rows[stage].total_seconds() / 86400, 1) if rows.get(stage) is not None else None)
             for stage in Stage.values}
+
+
+def _onboarded_query(shape: ScopeShape, _time_zone: str, *, since: datetime, **values) -> QuerySet:
+    """(The months are cut in the current time zone, ``_time_zone``, which the SQL names.)"""
+    return (
+        _organisations(shape, values).filter(activated_at__gte=since).order_by()
+        .annotate(month=TruncMonth("activated_at")).values_list("month").annotate(n=Count("id"))
+    )
 
 
 def onboarded_per_month(scope: Scope, *, now: datetime) -> list[tuple[datetime, int]]:
@@ -88,26 +149,38 @@ def onboarded_per_month(scope: Scope, *, now: datetime) -> list[tuple[datetime, 
     months = [current]
     for _i in range(MONTHS - 1):
         months.insert(0, (months[0] - timedelta(days=1)).replace(day=1))
-    found = dict(
-        scope.organisations().filter(activated_at__gte=months[0]).order_by()
-        .annotate(month=TruncMonth("activated_at")).values_list("month").annotate(n=Count("id"))
-    )
+    found = dict(_rows(scope, _onboarded_query, (timezone.get_current_timezone_name(),), since=months[0]))
     found = {timezone.localtime(month).date().replace(day=1) if isinstance(month, datetime) else month: n
              for month, n in found.items()}
     return [(month, found.get(month.date(), 0)) for month in months]
 
 
+def _user_totals_query(shape: ScopeShape, **values) -> QuerySet:
+    """One row (an aggregate over a constant, so no GROUP BY)."""
+    figures = OrganisationFigures.objects.all()
+    if shape is not None:
+        figures = figures.filter(organisation_id__in=_organisations(shape, values).values("pk"))
+    return (
+        figures.order_by().annotate(one=Value(1)).values("one")
+        .annotate(verified=Coalesce(Sum("verified_users"), 0), pending=Coalesce(Sum("pending_users"), 0))
+        .values_list("verified", "pending")
+    )
+
+
 def user_totals(scope: Scope) -> dict[str, int]:
     """Verified and waiting government users of the scope's organisations, from the summary table (one query)."""
-    figures = OrganisationFigures.objects.all()
-    if not scope.everything:
-        figures = figures.filter(organisation_id__in=scope.organisations().values("pk"))
-    totals = figures.aggregate(verified=Coalesce(Sum("verified_users"), 0), pending=Coalesce(Sum("pending_users"), 0))
-    return totals
+    found = _rows(scope, _user_totals_query)
+    verified, pending = found[0] if found else (0, 0)
+    return {"verified": verified, "pending": pending}
+
+
+def _refreshed_query(name: str) -> QuerySet:
+    return FiguresRun.objects.filter(name=name).order_by("pk").values_list("finished_at")[:1]
 
 
 def figures_refreshed_at() -> datetime | None:
-    return FiguresRun.objects.filter(name=FIGURES_RUN).values_list("finished_at", flat=True).first()
+    found = compiled.rows(_refreshed_query, (FIGURES_RUN,))
+    return found[0][0] if found else None
 
 
 @dataclass(frozen=True)
@@ -136,6 +209,49 @@ def organisation_rows(scope: Scope, filters: OrganisationFilters) -> QuerySet[Or
     return rows.only("id", "name", "short_code", "state", "level", "status", "activated_at").order_by(*ordering)
 
 
+# What the dashboard's table shows of each organisation (and, last, how many rows in all).
+TABLE_COLUMNS = ("id", "name", "short_code", "state", "level", "status", "activated_at", "verified", "pending")
+
+
+def _table_query(shape: ScopeShape, searched: bool, by_state: bool, by_status: bool, sort: str, **values) -> QuerySet:
+    """``organisation_rows`` with the number of rows (a window over every row, before a
+    page's slice) as the last column, for ``compiled.slices``."""
+    rows = _organisations(shape, values)
+    if searched:
+        rows = rows.filter(Q(PreparedIContains(F("name"), values["name_pattern"]))
+                           | Q(PreparedIExact(F("short_code"), values["code"])))
+    if by_state:
+        rows = rows.filter(state=values["state"])
+    if by_status:
+        rows = rows.filter(status=values["status"])
+    rows = rows.annotate(
+        verified=Coalesce(F("monitoring_figures__verified_users"), Value(0)),
+        pending=Coalesce(F("monitoring_figures__pending_users"), Value(0)),
+        table_total=Window(Count("id")),
+    )
+    return rows.order_by(*ORGANISATION_SORTS[sort]).values_list(*TABLE_COLUMNS, "table_total")
+
+
+def organisation_table_slice(scope: Scope, filters: OrganisationFilters, *, start: int, stop: int) -> list[tuple]:
+    """Rows ``[start:stop]`` of ``organisation_rows(scope, filters)`` as ``TABLE_COLUMNS``,
+    each with how many rows there are in all last (one query, its SQL built once per
+    process for each shape of scope and filters)."""
+    if scope.is_empty:
+        return []
+    ops = connection.ops
+    values = scope.values()
+    if filters.query:
+        values.update(name_pattern=f"%{ops.prep_for_like_query(filters.query)}%",
+                      code=ops.prep_for_iexact_query(filters.query))
+    if filters.state:
+        values["state"] = filters.state
+    if filters.status:
+        values["status"] = filters.status
+    sort = filters.sort if filters.sort in ORGANISATION_SORTS else DEFAULT_SORT
+    constants = (scope.shape, bool(filters.query), bool(filters.state), bool(filters.status), sort)
+    return compiled.slices([(_table_query, constants, start, stop, values)])
+
+
 def last_chain_check() -> AuditChainCheck | None:
     return AuditChainCheck.objects.order_by("-checked_at", "-id").first()
 
@@ -154,9 +270,15 @@ def rosters_imported(scope: Scope) -> int | None:
     model = roster_model()
     if model is None:
         return None
+    found = _rows(scope, _rosters_query, (model,))
+    return found[0][0] if found else 0
+
+
+def _rosters_query(shape: ScopeShape, model: type, **values) -> QuerySet:
+    """One row (an aggregate over a constant, so no GROUP BY)."""
     rosters = model.objects.filter(status="applied")
-    if not scope.everything:
-        rosters = rosters.filter(organisation_id__in=scope.organisations().values("pk"))
-    return rosters.count()
+    if shape is not None:
+        rosters = rosters.filter(organisation_id__in=_organisations(shape, values).values("pk"))
+    return rosters.order_by().annotate(one=Value(1)).values("one").annotate(n=Count("pk")).values_list("n")
 
 

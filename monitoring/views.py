@@ -4,7 +4,6 @@ CSV export, and the audit log viewer."""
 from urllib.parse import urlencode
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Window
 from django.db.models.functions import Upper
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
@@ -89,35 +88,44 @@ def chart_bars(months: list) -> dict:
 MAX_PAGE = DB_INT_MAX // PAGE_SIZE
 
 
-def _table_page(rows, number) -> Page:
+def _table_page(scope: Scope, filters: selectors.OrganisationFilters, number) -> Page:
     """The table's page as ``Paginator.get_page`` gives it, in one query: the rows are
-    counted in the same query (a window over every row, before the page's slice). A page
-    number past the end (no row to carry the count) is answered by ``get_page`` itself."""
-    paginator = Paginator(rows, PAGE_SIZE)
+    counted in the same query (a window over every row, before the page's slice), its
+    SQL built once per process (``selectors.organisation_table_slice``). A page number
+    past the end (no row to carry the count) is answered by ``get_page`` itself. Each row
+    a dictionary of what the table shows (``_rows``)."""
     try:
         wanted = int(number or 1)
     except (TypeError, ValueError):
         wanted = 1
     if 1 <= wanted <= MAX_PAGE:
         start = (wanted - 1) * PAGE_SIZE
-        found = list(rows.annotate(table_total=Window(Count("id")))[start:start + PAGE_SIZE])
+        found = selectors.organisation_table_slice(scope, filters, start=start, stop=start + PAGE_SIZE)
         if found or wanted == 1:
-            paginator.count = found[0].table_total if found else 0  # (a cached property: no count query)
-            return Page(found, wanted, paginator)
-    return paginator.get_page(number)
+            paginator = Paginator(found, PAGE_SIZE)
+            paginator.count = found[0][-1] if found else 0  # (a cached property: no count query)
+            return Page(_rows(found), wanted, paginator)
+    rows = selectors.organisation_rows(scope, filters).values_list(*selectors.TABLE_COLUMNS)
+    page = Paginator(rows, PAGE_SIZE).get_page(number)
+    page.object_list = _rows(page.object_list)
+    return page
 
 
-def _label(organisations) -> None:
-    """Each row's state (or level) and status in words, and the day it was onboarded
-    (machine-readable and in words), written here once a row rather than by the
-    template's filters."""
+def _rows(found) -> list[dict]:
+    """Each row (``selectors.TABLE_COLUMNS``) as the table shows it: its state (or level)
+    and status in words, and the day it was onboarded (machine-readable and in words),
+    written here once a row rather than by the template's filters."""
     states, levels, statuses = (dict(choices) for choices in (State.choices, Level.choices, OrganisationStatus.choices))
-    for organisation in organisations:
-        organisation.where = str(states.get(organisation.state) or levels.get(organisation.level, ""))
-        organisation.status_label = str(statuses.get(organisation.status, organisation.status))
-        if organisation.activated_at is not None:
-            local = template_localtime(organisation.activated_at)
-            organisation.activated_iso, organisation.activated_on = local.isoformat(), date_format(local, "j M Y")
+    rows = []
+    for _pk, name, short_code, state, level, status, activated_at, verified, pending, *_total in found:
+        row = {"name": name, "short_code": short_code, "where": str(states.get(state) or levels.get(level, "")),
+               "status_label": str(statuses.get(status, status)), "activated_at": activated_at,
+               "verified": verified, "pending": pending}
+        if activated_at is not None:
+            local = template_localtime(activated_at)
+            row["activated_iso"], row["activated_on"] = local.isoformat(), date_format(local, "j M Y")
+        rows.append(row)
+    return rows
 
 
 @rule("monitoring")
@@ -127,8 +135,7 @@ def dashboard(request):
     now = timezone.now()
     form = DashboardFilterForm(request.GET or None)
     filters = _filters(form)
-    page = _table_page(selectors.organisation_rows(scope, filters), request.GET.get("page"))
-    _label(page.object_list)
+    page = _table_page(scope, filters, request.GET.get("page"))
     counts = selectors.status_counts(scope)
     overdue_total, overdue = selectors.overdue_steps(scope, now=now)
     medians = selectors.median_days_per_stage(scope)
