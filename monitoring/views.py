@@ -9,6 +9,7 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.functional import SimpleLazyObject
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -114,11 +115,13 @@ def _table_page(scope: Scope, filters: selectors.OrganisationFilters, number) ->
 def _rows(found) -> list[dict]:
     """Each row (``selectors.TABLE_COLUMNS``) as the table shows it: its state (or level)
     and status in words, and the day it was onboarded (machine-readable and in words),
-    written here once a row rather than by the template's filters."""
+    written here once a row rather than by the template's filters; and ``key``, every
+    value the row is written from (the template keeps each row's HTML by it)."""
     states, levels, statuses = (dict(choices) for choices in (State.choices, Level.choices, OrganisationStatus.choices))
     rows = []
     for _pk, name, short_code, state, level, status, activated_at, verified, pending, *_total in found:
-        row = {"name": name, "short_code": short_code, "where": str(states.get(state) or levels.get(level, "")),
+        row = {"key": (name, short_code, state, level, status, activated_at, verified, pending),
+               "name": name, "short_code": short_code, "where": str(states.get(state) or levels.get(level, "")),
                "status_label": str(statuses.get(status, status)), "activated_at": activated_at,
                "verified": verified, "pending": pending}
         if activated_at is not None:
@@ -142,11 +145,15 @@ def dashboard(request):
     months = selectors.onboarded_per_month(scope, now=now)
     return render(request, "monitoring/dashboard.html", {
         "scope_label": scope_label(scope), "form": form, "page": page, "query": _query(filters),
+        # What the filters' form (and the export link) are written from: the values sent.
+        "filter_key": (form.is_bound, *(form.data.get(name) for name in form.fields)),
         "statuses": [(ApplicationStatus(status).label, n) for status, n in counts.items()],
         "applications_total": sum(counts.values()),
         "overdue_total": overdue_total, "overdue": overdue, "now": now,
         "medians": [(Stage(stage).label, days) for stage, days in medians.items()],
-        "chart": chart_bars(months), "onboarded_total": sum(n for _m, n in months),
+        # The chart written once per process for each set of figures (its coordinates only then).
+        "chart_key": tuple(months), "chart": SimpleLazyObject(lambda: chart_bars(months)),
+        "onboarded_total": sum(n for _m, n in months),
         "users": selectors.user_totals(scope), "refreshed_at": selectors.figures_refreshed_at(),
         "rosters": selectors.rosters_imported(scope), "export_query": _query(filters),
         "may_audit": is_superadmin(request.user) or is_auditor(request.user) or scope.administered is not None,
