@@ -25,8 +25,11 @@ are the keys of ``RULES``.
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from allauth.mfa.models import Authenticator
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import CharField, Exists, Model, OuterRef, Q, QuerySet, Value
+from django.db import connections
+from django.db.models import CharField, Exists, Model, OuterRef, Q, QuerySet, TextField, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
@@ -55,14 +58,17 @@ EVERYWHERE = ""  # the jurisdiction of a grant that covers every state and the c
 # Platform roles -------------------------------------------------------------------
 
 _ADMIN_MARK = "~organisation_admin"  # not a platform role: marks "administers an organisation" in _roles_of
+_TOTP_MARK = "~totp"  # not a platform role: marks "has an authenticator app (TOTP)" in _roles_of
 
 
 def _roles_of(user: AnyUser) -> set[tuple[str, str]]:
     """The user's platform role grants in force, as (role, jurisdiction) pairs, plus
     (_ADMIN_MARK, subtree prefix) for each organisation they administer (the
-    ``ancestry`` prefix of the offices below it, "/3/17/" for 17 under 3): one query,
-    once per request (the navigation asks both on every page, and the organisations
-    administered are then a prefix match that needs no query of its own)."""
+    ``ancestry`` prefix of the offices below it, "/3/17/" for 17 under 3) and
+    (_TOTP_MARK, "") if they have an authenticator app: one query, once per request
+    (the navigation asks both on every page, the organisations administered are then a
+    prefix match that needs no query of its own, and whoever holds a role is asked for
+    a second factor), or none when the user was read with them (``signed_in_user``)."""
     cached = getattr(user, "_platform_roles_cache", None)
     if cached is None:
         # Its SQL is built once per process (portal.compiled): building it took ten times as long as running it.
@@ -72,8 +78,8 @@ def _roles_of(user: AnyUser) -> set[tuple[str, str]]:
 
 
 def _roles_query(*, user_id: int, now) -> QuerySet:
-    """The query of ``_roles_of``: (role, jurisdiction) of the grants in force, and
-    (_ADMIN_MARK, subtree prefix) of the organisations administered."""
+    """The query of ``_roles_of``: (role, jurisdiction) of the grants in force, (_ADMIN_MARK,
+    subtree prefix) of the organisations administered, (_TOTP_MARK, "") for an authenticator app."""
     grants = PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=user_id).values_list("role", "jurisdiction")
     subtree = Concat("content_object__ancestry", Cast("content_object_id", CharField()), Value("/"),
                      output_field=CharField())
@@ -82,7 +88,37 @@ def _roles_query(*, user_id: int, now) -> QuerySet:
         .annotate(mark=Value(_ADMIN_MARK, output_field=CharField()), subtree=subtree)
         .values_list("mark", "subtree")
     )
-    return grants.union(admin)
+    totp = (
+        Authenticator.objects.filter(user_id=user_id, type=Authenticator.Type.TOTP)
+        .annotate(mark=Value(_TOTP_MARK, output_field=CharField()), blank=Value("", output_field=CharField()))
+        .values_list("mark", "blank")
+    )
+    return grants.union(admin, totp)
+
+
+# The separators of the roles read with the user (control characters no role, jurisdiction or prefix holds).
+_PAIR, _BETWEEN = "\x1e", "\x1f"
+
+
+def signed_in_user(user_id: int) -> User | None:
+    """The user ``user_id`` (any, active or not), read for the authentication backends on
+    every signed-in request with its roles (``_roles_of``) in the same query: one round
+    trip instead of two, its SQL built once per process."""
+    vendor = connections[User.objects.db].vendor
+    user = compiled.first(_user_with_roles_query, (vendor,), pk=user_id, now=timezone.now())
+    if user is not None:
+        joined = user.__dict__.pop("portal_roles_read")
+        user._platform_roles_cache = {tuple(pair.split(_BETWEEN, 1)) for pair in joined.split(_PAIR)} if joined else set()
+    return user
+
+
+def _user_with_roles_query(vendor: str, *, pk: int, now) -> QuerySet[User]:
+    roles = compiled.subquery(_roles_query, user_id=pk, now=now)
+    # The pairs joined with the separators (_PAIR, _BETWEEN) into one text, or NULL for none.
+    join, char = ("string_agg", "chr") if vendor == "postgresql" else ("group_concat", "char")
+    joined = RawSQL(f"SELECT {join}(r.role || {char}(31) || r.jurisdiction, {char}(30)) FROM ({roles.sql}) r",
+                    roles.params, output_field=TextField())
+    return User.objects.filter(pk=pk).annotate(portal_roles_read=joined)
 
 
 def platform_roles_of(user: AnyUser) -> set[tuple[str, str]]:
@@ -90,7 +126,7 @@ def platform_roles_of(user: AnyUser) -> set[tuple[str, str]]:
     as (role, jurisdiction) pairs, read once per request."""
     if not user.is_authenticated:
         return set()
-    return {pair for pair in _roles_of(user) if pair[0] != _ADMIN_MARK}
+    return {pair for pair in _roles_of(user) if pair[0] not in (_ADMIN_MARK, _TOTP_MARK)}
 
 
 def administers_some_organisation(user: AnyUser) -> bool:
@@ -143,6 +179,11 @@ def watched_jurisdictions(user: AnyUser) -> set[str] | None:
             return None
         found |= jurisdictions
     return found
+
+
+def has_second_factor(user: AnyUser) -> bool:
+    """Whether the user has set up an authenticator app (TOTP); read with the platform roles."""
+    return user.is_authenticated and any(role == _TOTP_MARK for role, _j in _roles_of(user))
 
 
 def needs_second_factor(user: AnyUser) -> bool:

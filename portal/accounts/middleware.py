@@ -1,13 +1,11 @@
 from urllib.parse import urlencode
 
-from allauth.mfa.models import Authenticator
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from portal import compiled
-from portal.permissions import needs_second_factor
+from portal.permissions import has_second_factor, needs_second_factor
 
 EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/i18n/")
 SETUP_NEXT_KEY = "mfa_setup_next"
@@ -19,12 +17,8 @@ def requires_mfa(user):
 
 
 def has_mfa(user):
-    # Asked on every request of whoever needs a second factor: its SQL built once per process.
-    return bool(compiled.rows(_totp_query, user_id=user.pk))
-
-
-def _totp_query(*, user_id):
-    return Authenticator.objects.filter(user_id=user_id, type=Authenticator.Type.TOTP).values_list("pk")[:1]
+    # Asked on every request of whoever needs a second factor: read with the platform roles.
+    return has_second_factor(user)
 
 
 class MfaEnforcementMiddleware:

@@ -63,18 +63,17 @@ def count(client, url, expected, django_assert_num_queries):
     return response.content.decode()
 
 
-# Every signed-in page starts with 3 queries: 1 the session, 2 the user, 3 the user's
-# platform roles (read once a request). A platform role adds 4 their TOTP authenticator
-# (the MFA middleware: every platform role must have one).
+# Every signed-in page starts with 2 queries: 1 the session, 2 the user with their
+# platform roles and whether they have an authenticator app (one query, read once a
+# request; the MFA middleware asks every platform role for one).
 #
-# Dashboard: 5 the table's page with the number of its rows (a window in the same
-# query, for the pager), 6 applications by state, 7 the longest overdue steps with how
-# many there are (a window again), 8 medians per stage, 9 onboarded per month, 10
-# verified and waiting users (summary table), 11 when they were counted, 12 rosters
+# Dashboard: 3 the table's page with the number of its rows (a window in the same
+# query, for the pager), 4 applications by state, 5 the longest overdue steps with how
+# many there are (a window again), 6 medians per stage, 7 onboarded per month, 8
+# verified and waiting users (summary table), 9 when they were counted, 10 rosters
 # imported (when the roster app is installed: ROSTERS). The organisations an admin
-# administers come with the platform roles (3): neither the scope nor the rule asks
-# again. An organisation admin has no TOTP query (no platform role).
-DASHBOARD = {"superadmin": 11, "state_admin_mh": 11, "admin_agri": 10}
+# administers come with the platform roles (2): neither the scope nor the rule asks again.
+DASHBOARD = {"superadmin": 9, "state_admin_mh": 9, "admin_agri": 9}
 # A page past the table's end (page 2 of the small data's one page of Maharashtra) has
 # no row to carry the count: two more, the rows counted and the last page read.
 PAST_THE_END = 2
@@ -90,10 +89,10 @@ def test_dashboard(world, data, role, django_assert_num_queries):
     assert ("Page 2 of 2" in html) == (data > 1)  # (the small data's one page has no pager)
 
 
-# Tracker (a state administrator): 5 the list counted, 6 its page with whether each office
-# is active, 7 organisations with the page's short codes, 8 those with its domains, 9 the
-# applications matching either, 10 their open steps.
-TRACKER = 10
+# Tracker (a state administrator): 3 the list counted, 4 its page with whether each office
+# is active, 5 organisations with the page's short codes, 6 those with its domains, 7 the
+# applications matching either, 8 their open steps.
+TRACKER = 8
 
 
 def test_tracker(world, data, django_assert_num_queries):
@@ -101,10 +100,10 @@ def test_tracker(world, data, django_assert_num_queries):
     assert html.count("Send a reminder<span") >= min(data * 3, 25) - data
 
 
-# Audit log: 5 the events counted, 6 their page, 7 the last chain check (the scope's
+# Audit log: 3 the events counted, 4 their page, 5 the last chain check (the scope's
 # organisations administered come with the platform roles); an organisation filter
 # adds one query to find it.
-AUDIT = {"auditor_all": 7, "auditor_mh": 7, "admin_agri": 6}
+AUDIT = {"auditor_all": 5, "auditor_mh": 5, "admin_agri": 5}
 
 
 @pytest.mark.parametrize("role", sorted(AUDIT))

@@ -60,14 +60,14 @@ def assert_lists(response, application):
     assert html.count("Correct section ") == application.events  # one per earlier decision
 
 
-# As the nodal officer: 7 queries, whatever the number of events and decisions.
-#   1 session, 2 user (auth middleware),
-#   3 the user's platform roles (MFA middleware; cached on the user for the view and the context processor),
-#   4 the application, scoped to the viewer, with its nodal officer,
-#   5 its current letter,
-#   6 its approval steps (the approval panel: the open one and the earlier decisions, one query),
-#   7 its timeline (one query for all its events).
-OFFICER_DETAIL_QUERIES = 7
+# As the nodal officer: 6 queries, whatever the number of events and decisions.
+#   1 session, 2 the user with their platform roles (auth middleware, one query; cached on
+#     the user for the MFA middleware, the view and the context processor),
+#   3 the application, scoped to the viewer, with its nodal officer,
+#   4 its current letter,
+#   5 its approval steps (the approval panel: the open one and the earlier decisions, one query),
+#   6 its timeline (one query for all its events).
+OFFICER_DETAIL_QUERIES = 6
 
 
 def test_detail_query_count_for_the_nodal_officer(officer_client, application, django_assert_num_queries):
@@ -78,11 +78,11 @@ def test_detail_query_count_for_the_nodal_officer(officer_client, application, d
     assert_lists(response, application)
 
 
-# As a state administrator of the application's state: one more, 8 queries.
-#   1 session, 2 user, 3 platform roles (as above),
-#   4 the TOTP authenticator (MFA middleware: a state admin must have one),
-#   5 the application (scoped to the admin's jurisdiction), 6 its letter, 7 its steps, 8 its timeline.
-STATE_ADMIN_DETAIL_QUERIES = 8
+# As a state administrator of the application's state: as many, 6 queries.
+#   1 session, 2 user with platform roles and whether they have the authenticator app a
+#   state admin must have (as above), 3 the application (scoped to the admin's
+#   jurisdiction), 4 its letter, 5 its steps, 6 its timeline.
+STATE_ADMIN_DETAIL_QUERIES = 6
 
 
 def test_detail_query_count_for_a_state_admin(application, django_assert_num_queries):

@@ -44,12 +44,12 @@ def warm(client, url):
     assert client.get(url).status_code == 200
 
 
-# My applications: 6 queries, whatever the number of applications.
-#   1 session, 2 user (auth middleware),
-#   3 the user's platform roles (MFA middleware; cached on the user for the context processor),
-#   4 the official-email rules and 5 the verified email address ("can this user start an application?"),
-#   6 the applications, whether each has a current letter read in the same query.
-MY_APPLICATIONS_QUERIES = 6
+# My applications: 5 queries, whatever the number of applications.
+#   1 session, 2 the user with their platform roles (auth middleware, one query; cached on
+#     the user for the MFA middleware and the context processor),
+#   3 the official-email rules and 4 the verified email address ("can this user start an application?"),
+#   5 the applications, whether each has a current letter read in the same query.
+MY_APPLICATIONS_QUERIES = 5
 
 
 def test_my_applications_query_count(officer_client, applications, django_assert_num_queries):
@@ -60,20 +60,20 @@ def test_my_applications_query_count(officer_client, applications, django_assert
     assert response.content.decode().count('<tr>') == len(applications) + 1  # a header row and one per application
 
 
-# Task list: 5 queries, whatever the number of the officer's (or anyone's) applications.
-#   1 session, 2 user, 3 platform roles (as above),
-#   4 the application (scoped to its nodal officer),
-#   5 the advice on possible duplicates (shown while the application is editable), from the
+# Task list: 4 queries, whatever the number of the officer's (or anyone's) applications.
+#   1 session, 2 user with platform roles (as above),
+#   3 the application (scoped to its nodal officer),
+#   4 the advice on possible duplicates (shown while the application is editable), from the
 #     cache (a table in the tests' settings, Redis in production's: no query there), where the
 #     first visit with these answers left it.
-TASK_LIST_QUERIES = 5
-# A first visit with these answers: 1-4 as above, 5 the cache (nothing there), then
-#   6 organisations using one of its staff email domains, 7 open applications listing one of
-#   those domains, 8 organisations with a similar name, 9 open applications with a similar
+TASK_LIST_QUERIES = 4
+# A first visit with these answers: 1-3 as above, 4 the cache (nothing there), then
+#   5 organisations using one of its staff email domains, 6 open applications listing one of
+#   those domains, 7 organisations with a similar name, 8 open applications with a similar
 #   name (one query each, limited, never one per row), then the advice written to the cache
-#   table (10 its count of entries, 11 and 14 a savepoint and its release, 12 the same key
-#   already there?, 13 the row written).
-TASK_LIST_FIRST_QUERIES = 14
+#   table (9 its count of entries, 10 and 13 a savepoint and its release, 11 the same key
+#   already there?, 12 the row written).
+TASK_LIST_FIRST_QUERIES = 13
 
 
 def test_task_list_query_count(officer_client, applications, django_assert_num_queries):

@@ -97,11 +97,11 @@ def test_revoked_state_admins_lose_the_queue(queue):
 
 
 # Queries of the queue page, whatever the number of applications: session,
-# user, platform roles (MFA middleware, cached for the rule and the context
-# processor), the user's TOTP authenticator (MFA middleware), the count of open
-# state steps, the page's ids, its rows (with application and nodal officer
-# joined), and the escalated authority steps.
-QUEUE_QUERIES = 8
+# user with their platform roles and their authenticator app (one query, cached for
+# the MFA middleware, the rule and the context processor), the count of open state
+# steps, the page's ids, its rows (with application and nodal officer joined), and
+# the escalated authority steps.
+QUEUE_QUERIES = 6
 
 
 @pytest.mark.parametrize("count", [1, 200])

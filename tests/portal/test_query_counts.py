@@ -43,13 +43,13 @@ def outbox_rows(request):
     return request.param
 
 
-# Outbox: 6 queries, whatever the number of messages.
-#   1 session, 2 user (auth middleware),
-#   3 the user's platform roles (MFA middleware; cached on the user for the access rule and the context processor),
-#   4 the TOTP authenticator (MFA middleware: a superadmin must have one),
-#   5 the number of messages (the pager), 6 the page of messages (bodies and attachments left out;
-#   a filter that matches nothing needs no 6th query, which is why each case here shows at least one).
-OUTBOX_QUERIES = 6
+# Outbox: 4 queries, whatever the number of messages.
+#   1 session, 2 the user with their platform roles and whether they have the authenticator
+#     app a superadmin must have (auth middleware, one query; cached on the user for the MFA
+#     middleware, the access rule and the context processor),
+#   3 the number of messages (the pager), 4 the page of messages (bodies and attachments left out;
+#   a filter that matches nothing needs no 4th query, which is why each case here shows at least one).
+OUTBOX_QUERIES = 4
 
 
 @pytest.mark.parametrize("query", ["", "?status=failed", "?page=2"], ids=["all", "failed only", "second page"])
@@ -76,10 +76,10 @@ def email_rules(request):
     return request.param
 
 
-# Official email rules: 5 queries, whatever the number of rules.
-#   1 session, 2 user, 3 platform roles, 4 the TOTP authenticator (as above),
-#   5 the rules (one query for the whole table; the form beside it reads nothing).
-EMAIL_RULES_QUERIES = 5
+# Official email rules: 3 queries, whatever the number of rules.
+#   1 session, 2 user with platform roles and authenticator app (as above),
+#   3 the rules (one query for the whole table; the form beside it reads nothing).
+EMAIL_RULES_QUERIES = 3
 
 
 def test_email_rules_query_count(root_client, email_rules, django_assert_num_queries):

@@ -418,10 +418,10 @@ def _grow(world, n):
         make_member(world["office"], email=f"asha.clerk{i}@pune.mahaagri.gov.in")
 
 
-# Every request: the session, the user, the viewer's roles (the rule, the navigation and
-# the page read them once), and for a platform role whether a second factor is set up
-# (the MFA middleware); then the page's own queries.
-BASE = {"superadmin": 4, "auditor": 4, "admin_parent": 3}
+# Every request: the session, the user with the viewer's roles (the rule, the navigation
+# and the page read them once) and whether a second factor is set up (the MFA middleware
+# asks a platform role), in one query; then the page's own queries.
+BASE = {"superadmin": 2, "auditor": 2, "admin_parent": 2}
 PAGES = [
     # (who, url, queries of the page itself)
     ("superadmin", "/portal/roles/", 2),                       # grants: count, page

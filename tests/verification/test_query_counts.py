@@ -36,19 +36,19 @@ def count(client, url, expected, django_assert_num_queries):
     return response.content.decode()
 
 
-# Every signed-in page starts with 3 queries: 1 the session, 2 the user (auth
-# middleware), 3 the user's platform roles (MFA middleware; cached on the user for the
-# rules, the selectors and the context processor). A superadmin's page adds 4 their TOTP
-# authenticator (MFA middleware: a superadmin must have one).
+# Every signed-in page starts with 2 queries: 1 the session, 2 the user with their
+# platform roles and whether they have an authenticator app (auth middleware, one query;
+# cached on the user for the MFA middleware, the rules, the selectors and the context
+# processor).
 
 # Queue, as an admin of the parent department (the requests of the office below it;
-# the organisations they administer come with the platform roles, 3, for the access
+# the organisations they administer come with the platform roles, 2, for the access
 # rule and the selectors):
-#   4 the number of requests (the pager), 5 the page of requests with their people and
+#   3 the number of requests (the pager), 4 the page of requests with their people and
 #   organisations, and whether each person is verified anywhere or elsewhere (subqueries),
-#   6 the verified addresses of the people on the page, 7 the verified domains of their
+#   5 the verified addresses of the people on the page, 6 the verified domains of their
 #   organisations (the official-domain badge: two queries for the whole page).
-QUEUE_QUERIES = 7
+QUEUE_QUERIES = 6
 
 
 @pytest.mark.parametrize("query", ["", "?page=2", "?status=pending"])
@@ -59,19 +59,19 @@ def test_queue_query_count(world, rows, query, django_assert_num_queries):
 
 
 def test_queue_of_one_organisation_query_count(world, rows, django_assert_num_queries):
-    # One more: 4 the organisation asked for, among those the viewer administers.
+    # One more: 3 the organisation asked for, among those the viewer administers.
     count(signed_in(world["admin_parent"]), f"/verification/queue/?organisation={world['office'].pk}", QUEUE_QUERIES + 1,
           django_assert_num_queries)
 
 
 def test_queue_query_count_as_a_superadmin(world, rows, django_assert_num_queries):
-    # A superadmin: one more, 4 the TOTP authenticator (every organisation is theirs).
-    count(signed_in(world["superadmin"]), "/verification/queue/", QUEUE_QUERIES + 1, django_assert_num_queries)
+    # A superadmin: as many (their authenticator app comes with their roles; every organisation is theirs).
+    count(signed_in(world["superadmin"]), "/verification/queue/", QUEUE_QUERIES, django_assert_num_queries)
 
 
-# Members: 4 the organisation (among those the viewer administers), 5 the number of
-# members (the pager), 6 the page of members with their people and badges (subqueries).
-MEMBERS_QUERIES = 6
+# Members: 3 the organisation (among those the viewer administers), 4 the number of
+# members (the pager), 5 the page of members with their people and badges (subqueries).
+MEMBERS_QUERIES = 5
 
 
 def test_members_query_count(world, rows, django_assert_num_queries):
@@ -80,10 +80,10 @@ def test_members_query_count(world, rows, django_assert_num_queries):
     assert html.count("/suspend/") + html.count("/reinstate/") == min(rows, 50)
 
 
-# The person's own page: 4 their requests and verifications with their organisations
+# The person's own page: 3 their requests and verifications with their organisations
 # (whether they administer any organisation, to show where to decide, comes with the
-# platform roles, 3).
-MINE_QUERIES = 4
+# platform roles, 2).
+MINE_QUERIES = 3
 
 
 def test_my_verifications_query_count(world, rows, django_assert_num_queries):
@@ -91,15 +91,15 @@ def test_my_verifications_query_count(world, rows, django_assert_num_queries):
     assert len(parse(html).find("tbody").find_all("tr")) == rows
 
 
-# An admin's own page: 5 the organisations they administer with their waiting requests counted.
+# An admin's own page: 4 the organisations they administer with their waiting requests counted.
 def test_my_verifications_query_count_as_an_admin(world, rows, django_assert_num_queries):
     html = count(signed_in(world["admin_parent"]), "/verification/", MINE_QUERIES + 1, django_assert_num_queries)
     assert f">{rows}<" in html  # the office's waiting requests, counted in the same query
 
 
-# Finding an organisation: 4 the organisations found (at most 50), 5 the person's
+# Finding an organisation: 3 the organisations found (at most 50), 4 the person's
 # requests and verifications among them.
-SEARCH_QUERIES = 5
+SEARCH_QUERIES = 4
 
 
 def test_search_query_count(world, rows, django_assert_num_queries):

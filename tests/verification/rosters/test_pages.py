@@ -206,10 +206,10 @@ def big_roster(request, world):
     return upload(world["office"], world["admin_office"], xlsx_bytes(rows), name="roster.xlsx")
 
 
-# Every signed-in page starts with 3 queries (session, user, platform roles). The preview:
-#   4 the roster with its organisation and uploader, among the organisations the viewer
-#   administers; 5 the number of refused rows (the pager); 6 the page of refused rows.
-PREVIEW_QUERIES = 6
+# Every signed-in page starts with 2 queries (session, user with platform roles). The preview:
+#   3 the roster with its organisation and uploader, among the organisations the viewer
+#   administers; 4 the number of refused rows (the pager); 5 the page of refused rows.
+PREVIEW_QUERIES = 5
 
 
 def test_preview_query_count(world, big_roster, django_assert_num_queries):
@@ -221,18 +221,18 @@ def test_preview_query_count(world, big_roster, django_assert_num_queries):
     assert response.status_code == 200
     assert response.content.decode().count("<tr>") - 6 == min(50, big_roster.refused_count)
     for page in ("?page=2", "progress/"):
-        with django_assert_num_queries(PREVIEW_QUERIES if page == "?page=2" else 4):
+        with django_assert_num_queries(PREVIEW_QUERIES if page == "?page=2" else 3):
             assert client.get(url + page).status_code == 200
 
 
-# The rosters list: 4 the organisation (among those administered), 5 the number of
-# imports (pager), 6 the page of imports with their uploaders.
+# The rosters list: 3 the organisation (among those administered), 4 the number of
+# imports (pager), 5 the page of imports with their uploaders.
 def test_rosters_list_query_count(world, big_roster, django_assert_num_queries):
     upload(world["office"], world["admin_office"], csv_bytes([person(1)]))
     client = signed_in(world["admin_office"])
     url = f"/verification/organisations/{world['office'].pk}/rosters/"
     client.get(url)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         assert client.get(url).status_code == 200
 
 
