@@ -1,6 +1,7 @@
 """The monitoring dashboard (one layout for every role, filled for its scope), its
 CSV export, and the audit log viewer."""
 
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from django.core.paginator import Page, Paginator
@@ -11,6 +12,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import SimpleLazyObject
 from django.utils.timezone import template_localtime
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -112,23 +114,27 @@ def _table_page(scope: Scope, filters: selectors.OrganisationFilters, number) ->
     return page
 
 
+@lru_cache(maxsize=8)
+def _table_words(_language: str | None) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The names of the states and UTs, levels and statuses in the current language
+    (``_language``), translated once per process for each language instead of once a page."""
+    return tuple({code: str(label) for code, label in choices}
+                 for choices in (State.choices, Level.choices, OrganisationStatus.choices))
+
+
 def _rows(found) -> list[dict]:
     """Each row (``selectors.TABLE_COLUMNS``) as the table shows it: its state (or level)
-    and status in words, and the day it was onboarded (machine-readable and in words),
-    written here once a row rather than by the template's filters; and ``key``, every
-    value the row is written from (the template keeps each row's HTML by it)."""
-    states, levels, statuses = (dict(choices) for choices in (State.choices, Level.choices, OrganisationStatus.choices))
-    rows = []
-    for _pk, name, short_code, state, level, status, activated_at, verified, pending, *_total in found:
-        row = {"key": (name, short_code, state, level, status, activated_at, verified, pending),
-               "name": name, "short_code": short_code, "where": str(states.get(state) or levels.get(level, "")),
-               "status_label": str(statuses.get(status, status)), "activated_at": activated_at,
-               "verified": verified, "pending": pending}
-        if activated_at is not None:
-            local = template_localtime(activated_at)
-            row["activated_iso"], row["activated_on"] = local.isoformat(), date_format(local, "j M Y")
-        rows.append(row)
-    return rows
+    and status in words, written here once a row rather than by the template; and ``key``,
+    every value the row is written from (the template keeps each row's HTML by it, and
+    writes the day it was onboarded only when it writes the row)."""
+    states, levels, statuses = _table_words(get_language())
+    return [
+        {"key": (name, short_code, state, level, status, activated_at, verified, pending),
+         "name": name, "short_code": short_code, "where": states.get(state) or levels.get(level, ""),
+         "status_label": statuses.get(status, status), "activated_at": activated_at,
+         "verified": verified, "pending": pending}
+        for _pk, name, short_code, state, level, status, activated_at, verified, pending, *_total in found
+    ]
 
 
 @rule("monitoring")
@@ -136,8 +142,11 @@ def _rows(found) -> list[dict]:
 def dashboard(request):
     scope = dashboard_scope(request.user)
     now = timezone.now()
-    form = DashboardFilterForm(request.GET or None)
-    filters = _filters(form)
+    if request.GET:
+        form = DashboardFilterForm(request.GET)
+        filters = _filters(form)
+    else:  # the blank form, made only when the template writes it (its HTML is kept: see filter_key)
+        form, filters = SimpleLazyObject(DashboardFilterForm), selectors.OrganisationFilters()
     page = _table_page(scope, filters, request.GET.get("page"))
     counts = selectors.status_counts(scope)
     overdue_total, overdue = selectors.overdue_steps(scope, now=now)
@@ -146,7 +155,7 @@ def dashboard(request):
     return render(request, "monitoring/dashboard.html", {
         "scope_label": scope_label(scope), "form": form, "page": page, "query": _query(filters),
         # What the filters' form (and the export link) are written from: the values sent.
-        "filter_key": (form.is_bound, *(form.data.get(name) for name in form.fields)),
+        "filter_key": (bool(request.GET), *(request.GET.get(name) for name in DashboardFilterForm.base_fields)),
         "statuses": [(ApplicationStatus(status).label, n) for status, n in counts.items()],
         "applications_total": sum(counts.values()),
         "overdue_total": overdue_total, "overdue": overdue, "now": now,
