@@ -14,7 +14,21 @@ from datetime import datetime, timedelta
 
 from django.apps import apps
 from django.db import connection
-from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum, Value, Window
+from django.db.models import (
+    Aggregate,
+    Count,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    Window,
+)
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
@@ -155,23 +169,40 @@ def onboarded_per_month(scope: Scope, *, now: datetime) -> list[tuple[datetime, 
     return [(month, found.get(month.date(), 0)) for month in months]
 
 
-def _user_totals_query(shape: ScopeShape, **values) -> QuerySet:
-    """One row (an aggregate over a constant, so no GROUP BY)."""
+def _summary_query(shape: ScopeShape, rosters_model: type | None, **values) -> QuerySet:
+    """One row (an aggregate over a constant, so no GROUP BY): the verified and waiting users
+    of the scope's organisations (summary table), when they were counted, and the roster
+    files applied to them (with the roster app: ``rosters_model``), the last two in
+    subqueries of their own."""
     figures = OrganisationFigures.objects.all()
     if shape is not None:
         figures = figures.filter(organisation_id__in=_organisations(shape, values).values("pk"))
+    refreshed = FiguresRun.objects.filter(name=FIGURES_RUN).order_by("pk").values("finished_at")[:1]
+    columns = {"refreshed_at": Subquery(refreshed, output_field=DateTimeField())}
+    if rosters_model is not None:
+        rosters = rosters_model.objects.filter(status="applied")
+        if shape is not None:
+            rosters = rosters.filter(organisation_id__in=_organisations(shape, values).values("pk"))
+        rosters = rosters.order_by().annotate(one=Value(1)).values("one").annotate(n=Count("pk")).values("n")
+        columns["rosters"] = Subquery(rosters, output_field=IntegerField())
     return (
         figures.order_by().annotate(one=Value(1)).values("one")
-        .annotate(verified=Coalesce(Sum("verified_users"), 0), pending=Coalesce(Sum("pending_users"), 0))
-        .values_list("verified", "pending")
+        .annotate(verified=Coalesce(Sum("verified_users"), 0), pending=Coalesce(Sum("pending_users"), 0), **columns)
+        .values_list("verified", "pending", *columns)
     )
 
 
-def user_totals(scope: Scope) -> dict[str, int]:
-    """Verified and waiting government users of the scope's organisations, from the summary table (one query)."""
-    found = _rows(scope, _user_totals_query)
-    verified, pending = found[0] if found else (0, 0)
-    return {"verified": verified, "pending": pending}
+def summary_figures(scope: Scope) -> dict:
+    """``verified`` and ``pending``: the government users of the scope's organisations, from
+    the summary table; ``refreshed_at``: when that table was counted (None: not yet);
+    ``rosters``: roster files applied to the scope's organisations (None when the portal
+    has no roster imports). One query."""
+    model = roster_model()
+    if scope.is_empty:
+        return {"verified": 0, "pending": 0, "refreshed_at": figures_refreshed_at(), "rosters": None if model is None else 0}
+    [(verified, pending, refreshed_at, *rosters)] = _rows(scope, _summary_query, (model,))
+    return {"verified": verified, "pending": pending, "refreshed_at": refreshed_at,
+            "rosters": rosters[0] if rosters else None}
 
 
 def _refreshed_query(name: str) -> QuerySet:
@@ -262,23 +293,3 @@ def roster_model() -> type | None:
         return apps.get_model("rosters", "RosterImport")
     except LookupError:
         return None
-
-
-def rosters_imported(scope: Scope) -> int | None:
-    """Roster files applied to the scope's organisations (one query), or None when the
-    portal has no roster imports."""
-    model = roster_model()
-    if model is None:
-        return None
-    found = _rows(scope, _rosters_query, (model,))
-    return found[0][0] if found else 0
-
-
-def _rosters_query(shape: ScopeShape, model: type, **values) -> QuerySet:
-    """One row (an aggregate over a constant, so no GROUP BY)."""
-    rosters = model.objects.filter(status="applied")
-    if shape is not None:
-        rosters = rosters.filter(organisation_id__in=_organisations(shape, values).values("pk"))
-    return rosters.order_by().annotate(one=Value(1)).values("one").annotate(n=Count("pk")).values_list("n")
-
-

@@ -152,6 +152,7 @@ def dashboard(request):
     overdue_total, overdue = selectors.overdue_steps(scope, now=now)
     medians = selectors.median_days_per_stage(scope)
     months = selectors.onboarded_per_month(scope, now=now)
+    summary = selectors.summary_figures(scope)
     return render(request, "monitoring/dashboard.html", {
         "scope_label": scope_label(scope), "form": form, "page": page, "query": _query(filters),
         # What the filters' form (and the export link) are written from: the values sent.
@@ -163,8 +164,8 @@ def dashboard(request):
         # The chart written once per process for each set of figures (its coordinates only then).
         "chart_key": tuple(months), "chart": SimpleLazyObject(lambda: chart_bars(months)),
         "onboarded_total": sum(n for _m, n in months),
-        "users": selectors.user_totals(scope), "refreshed_at": selectors.figures_refreshed_at(),
-        "rosters": selectors.rosters_imported(scope), "export_query": _query(filters),
+        "users": summary, "refreshed_at": summary["refreshed_at"], "rosters": summary["rosters"],
+        "export_query": _query(filters),
         "may_audit": is_superadmin(request.user) or is_auditor(request.user) or scope.administered is not None,
         "may_track": RULES["adoption_tracker"](request.user),
     })

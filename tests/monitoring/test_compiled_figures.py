@@ -14,7 +14,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from monitoring import selectors
-from monitoring.models import OrganisationFigures
+from monitoring.models import FiguresRun, OrganisationFigures
 from monitoring.scope import Scope, dashboard_scope
 from monitoring.selectors import OrganisationFilters
 from onboarding.models import Stage
@@ -22,6 +22,7 @@ from portal.organisations.models import Level, Membership, MembershipRole
 from portal.permissions import ADMINISTER_ORGANISATION
 from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationFactory
 from tests.verification.helpers import make_admin
+from verification.rosters.models import RosterImport
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +38,10 @@ def scopes(world):
     application = ApplicationFactory(status="with_authority", jurisdiction="CENTRAL", organisation=central)
     ApprovalStepFactory(application=application, stage="authority", opened_at=now - timedelta(days=9),
                         due_at=now - timedelta(days=1))
+    for organisation, status in ((world["pune"], "applied"), (world["revenue"], "applied"), (world["health"], "previewed"),
+                                 (central, "applied")):
+        RosterImport.objects.create(organisation=organisation, uploaded_by=world["superadmin"], uploaded_at=now,
+                                    file_name="staff.csv", file_sha256="0" * 64, file_format="csv", status=status)
     two = make_admin(world["health"], email="two@example.gov.in")
     also_admin(two, world["revenue"])
     nested = make_admin(world["agri"], email="nested@example.gov.in")
@@ -76,7 +81,10 @@ def _figures_by_orm(scope: Scope, now):
         "months": [(month.date(), months[month.date()]) for month, _n in selectors.onboarded_per_month(scope, now=now)],
         "statuses": Counter(scope.applications().values_list("status", flat=True)),
         "overdue": (scope.steps().filter(decision="", due_at__lte=now).count(), [step.pk for step in overdue]),
-        "users": {key: value or 0 for key, value in totals.items()},
+        "summary": {**{key: value or 0 for key, value in totals.items()},
+                    "refreshed_at": FiguresRun.objects.get(name=selectors.FIGURES_RUN).finished_at,
+                    "rosters": RosterImport.objects.filter(status="applied",
+                                                           organisation__in=scope.organisations()).count()},
         "activated": sorted(scope.organisations().filter(activated_at__gte=since).values_list("pk", flat=True)),
     }
 
@@ -88,7 +96,7 @@ def _figures_compiled(scope: Scope, now):
         "months": [(month.date(), n) for month, n in selectors.onboarded_per_month(scope, now=now)],
         "statuses": Counter({status: n for status, n in selectors.status_counts(scope).items() if n}),
         "overdue": (total, [step.pk for step in overdue]),
-        "users": selectors.user_totals(scope),
+        "summary": selectors.summary_figures(scope),
         "activated": sorted(pk for (pk,) in selectors.compiled.rows(
             _activated_query, (scope.shape,), **scope.values(), since=now - timedelta(days=400))),
     }
@@ -136,6 +144,10 @@ def test_a_scope_that_sees_nothing_asks_nothing(world, django_assert_num_queries
     with django_assert_num_queries(0):
         assert selectors.status_counts(nothing) == dict.fromkeys(selectors.ApplicationStatus.values, 0)
         assert selectors.overdue_steps(nothing, now=timezone.now()) == (0, [])
-        assert selectors.user_totals(nothing) == {"verified": 0, "pending": 0}
         assert selectors.organisation_table_slice(nothing, OrganisationFilters(), start=0, stop=25) == []
         assert set(selectors.median_days_per_stage(nothing).values()) == {None}
+    refreshed_at = selectors.figures_refreshed_at()
+    assert refreshed_at is not None
+    with django_assert_num_queries(1):  # (when the summary table was counted: the page says it whatever the scope)
+        assert selectors.summary_figures(nothing) == {"verified": 0, "pending": 0, "rosters": 0,
+                                                      "refreshed_at": refreshed_at}
