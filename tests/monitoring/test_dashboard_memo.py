@@ -1,10 +1,11 @@
 """The dashboard's parts kept per process ({% memo %}, {% memo_each %}: headings, definitions,
-the filters' form by the values sent, the chart by its figures, the table's rows by what
-they show) write the page the template writes without them: for scopes of different
-sizes, in two languages, with the filters unset, set and wrong, the memos filled first by
-the others' pages, and after the figures changed."""
+the filters' form by the values sent, the chart by its figures, the table's and the overdue
+steps' rows by what they show) write the page the template writes without them: for scopes
+of different sizes, in two languages, with the filters unset, set and wrong, the memos
+filled first by the others' pages, and after the figures changed."""
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from django.template import engines
 from django.utils import timezone, translation
 
 from monitoring.models import OrganisationFigures
+from onboarding.models import ApprovalStep
 from portal.organisations.models import Organisation, OrganisationStatus
 from tests.verification.helpers import signed_in
 
@@ -40,6 +42,7 @@ def test_the_dashboard_is_the_one_written_without_memo(world):
             OrganisationFigures.objects.filter(organisation=world["pune"]).update(verified_users=F("verified_users") + 1)
             Organisation.objects.filter(pk=world["health"].pk).update(status=OrganisationStatus.SUSPENDED)
             Organisation.objects.filter(pk=world["revenue"].pk).update(activated_at=timezone.now())
+            ApprovalStep.objects.filter(decision="", due_at__lte=timezone.now()).update(due_at=F("due_at") - timedelta(days=3))
         for language in ("en", "hi"):
             for query in QUERIES:
                 for role, client in clients.items():
