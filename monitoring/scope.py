@@ -153,11 +153,10 @@ def applications_q(shape: ScopeShape, values: dict) -> Q:
 
 def _administered_or_none(viewer: AnyUser) -> tuple[QuerySet[Organisation] | None, tuple[str, ...]]:
     """The organisations the viewer administers (read with the platform roles: no query),
-    or None, and their subtree prefixes (the ones ``administered_organisations`` filters by:
-    read through a private name of the permission module, which has no public one yet)."""
+    or None, and their subtree prefixes (the ones ``administered_organisations`` filters by)."""
     if not permissions.administers_some_organisation(viewer):
         return None, ()
-    return permissions.administered_organisations(viewer), tuple(permissions._administered_subtrees(viewer))
+    return permissions.administered_organisations(viewer), tuple(permissions.administered_subtrees(viewer))
 
 
 def dashboard_scope(viewer: AnyUser) -> Scope:

@@ -212,7 +212,7 @@ def _directly_administered_ids(user: AnyUser) -> QuerySet:
     return _admin_permission_rows(user).values("content_object_id")
 
 
-def _administered_subtrees(user: AnyUser) -> list[str]:
+def administered_subtrees(user: AnyUser) -> list[str]:
     """The subtree prefixes ("/3/17/") of the organisations the user administers, read
     with the platform roles; one inside another is left out (the outer covers it)."""
     kept: list[str] = []
@@ -243,7 +243,7 @@ def administered_organisations(user: AnyUser) -> QuerySet[Organisation]:
         return Organisation.objects.none()
     if is_superadmin(user):
         return Organisation.objects.all()
-    subtrees = _administered_subtrees(user)
+    subtrees = administered_subtrees(user)
     if not subtrees:
         return Organisation.objects.none()
     return Organisation.objects.filter(_subtree_q(subtrees))
