@@ -184,11 +184,14 @@ def review_flags(application: Application) -> list[str]:
     or its domains (the level chosen decides who decides)."""
     data = application.section_data(Section.ORGANISATION)
     domains = [domain.lower() for domain in split_domain_list(data.get("email_domains") or "")][:20]
-    # The domains official for another organisation already: for the claims and the level, one query.
-    owners = list(
-        OrganisationDomain.objects.filter(domain__in=domains, is_verified=True)
-        .exclude(organisation_id=application.organisation_id).select_related("organisation")
-    ) if domains else []
+    # The domains official for another organisation already: for the claims and the level, one query,
+    # its SQL built once per process for each number of domains (at most 20).
+    if domains:
+        organisation = {} if application.organisation_id is None else {"organisation_id": application.organisation_id}
+        owners = compiled.objects(_owners_query, (len(domains), bool(organisation)), **organisation,
+                                  **{f"domain{i}": domain for i, domain in enumerate(domains)})
+    else:
+        owners = []
     flags = []
     claims = domain_claims_of(domains, organisation_id=application.organisation_id, claimed={row.domain for row in owners})
     for domain, claim in claims.items():
@@ -210,15 +213,30 @@ def review_flags(application: Application) -> list[str]:
     return flags
 
 
+def _owners_query(count: int, has_organisation: bool, *, organisation_id: int | None = None,
+                  **domains: str) -> QuerySet[OrganisationDomain]:
+    """The verified domains among ``domain0``..``domain<count-1>`` of organisations other than
+    ``organisation_id`` (any, when the application has none yet), with their organisation."""
+    return (
+        OrganisationDomain.objects.filter(domain__in=[domains[f"domain{i}"] for i in range(count)], is_verified=True)
+        .exclude(organisation_id=organisation_id if has_organisation else None).select_related("organisation")
+    )
+
+
+def _organisation_query(*, pk: int) -> QuerySet[Organisation]:
+    return Organisation.objects.filter(pk=pk)
+
+
 def parent_organisation(application: Application) -> Organisation | None:
     """The existing organisation the form names as the parent, or None."""
     hierarchy = application.section_data(Section.HIERARCHY)
     if hierarchy.get("parent_choice") != "existing" or not hierarchy.get("parent"):
         return None
     try:
-        return Organisation.objects.filter(pk=int(hierarchy["parent"])).first()
+        pk = int(hierarchy["parent"])
     except (TypeError, ValueError):
         return None
+    return compiled.first(_organisation_query, pk=pk) if 0 < pk < 2**63 else None
 
 
 def people_of(application: Application) -> dict[str, dict]:

@@ -185,6 +185,22 @@ def test_a_domain_official_for_an_organisation_of_another_state_is_flagged(admin
     assert any("Karnataka Krishi" in flag for flag in review_flags(application))
 
 
+def test_domains_official_for_the_applications_own_organisation_are_not_flagged_those_of_others_are(admin):
+    own = OrganisationFactory(state="KA", name="Krishi Own")
+    OrganisationDomain.objects.create(organisation=own, domain="own.kar.gov.in", is_verified=True)
+    OrganisationDomain.objects.create(organisation=OrganisationFactory(state="KA", name="Karnataka Krishi"),
+                                      domain="krishi.kar.gov.in", is_verified=True)
+    for domains, organisation, flagged in [
+        ("own.kar.gov.in, krishi.kar.gov.in", own, {"Karnataka Krishi"}),
+        ("own.kar.gov.in", own, set()),
+        ("own.kar.gov.in", None, {"Krishi Own"}),
+        ("own.kar.gov.in, krishi.kar.gov.in, new.mh.gov.in", None, {"Krishi Own", "Karnataka Krishi"}),
+    ]:
+        application = ApplicationFactory(data=with_domains(domains), jurisdiction="MH", organisation=organisation)
+        flags = review_flags(application)
+        assert {name for name in ("Krishi Own", "Karnataka Krishi") if any(name in flag for flag in flags)} == flagged
+
+
 def test_an_auditor_reading_a_form_pdf_writes_nothing():
     application = ApplicationFactory(status="with_state")
     auditor = PlatformRoleFactory(role="auditor", jurisdiction="").user
