@@ -116,7 +116,7 @@ def _user_with_roles_query(vendor: str, *, pk: int, now) -> QuerySet[User]:
     roles = compiled.subquery(_roles_query, user_id=pk, now=now)
     # The pairs joined with the separators (_PAIR, _BETWEEN) into one text, or NULL for none.
     join, char = ("string_agg", "chr") if vendor == "postgresql" else ("group_concat", "char")
-    joined = RawSQL(f"SELECT {join}(r.role || {char}(31) || r.jurisdiction, {char}(30)) FROM ({roles.sql}) r",
+    joined = RawSQL(f"SELECT {join}(r.role || {char}(31) || COALESCE(r.jurisdiction, ''), {char}(30)) FROM ({roles.sql}) r",
                     roles.params, output_field=TextField())
     return User.objects.filter(pk=pk).annotate(portal_roles_read=joined)
 

@@ -1,7 +1,7 @@
 """The authentication backends of the portal: Django's and allauth's, with the signed-in
 user read on every request by ``permissions.signed_in_user``: a query built once per
-process (the ORM took longer to build it than PostgreSQL took to answer it), which on
-PostgreSQL reads the user's roles too (every signed-in page asks for them)."""
+process (the ORM took longer to build it than PostgreSQL took to answer it), which reads
+the user's roles and second factor too (every signed-in page asks for them)."""
 
 from allauth.account.auth_backends import AuthenticationBackend as AllauthBackend
 from django.contrib.auth import backends
