@@ -128,6 +128,12 @@ def objects(build: Callable[..., QuerySet], constants: tuple = (), **values) -> 
     the first call in this process with these ``constants``. The related objects of a
     queryset from a related manager (``application.steps``) are not set on them."""
     alias, sql, params, slots, compiler, converters, fetch_mode = _entry(build, constants, values)
+    return _instances(build, constants, _fetch(alias, sql, _params(alias, params, slots, values), compiler, converters))
+
+
+def _instances(build: Callable[..., QuerySet], constants: tuple, rows: list[tuple]) -> list[Model]:
+    """The instances of the rows of ``build``'s query (as ``objects`` makes them)."""
+    alias, _sql, _params_, _slots, compiler, _converters, fetch_mode = _compiled[build, constants]
     maker = _makers.get((build, constants))
     if maker is None:
         klass_info = compiler.klass_info
@@ -140,7 +146,7 @@ def objects(build: Callable[..., QuerySet], constants: tuple = (), **values) -> 
         )
     model, start, end, init_list, populators, annotations = maker
     found, peers = [], []
-    for row in _fetch(alias, sql, _params(alias, params, slots, values), compiler, converters):
+    for row in rows:
         instance = model.from_db(alias, init_list, row[start:end], fetch_mode=fetch_mode)
         if fetch_mode.track_peers:
             peers.append(weak_ref(instance))
@@ -151,6 +157,40 @@ def objects(build: Callable[..., QuerySet], constants: tuple = (), **values) -> 
             setattr(instance, name, row[position])
         found.append(instance)
     return found
+
+
+def together(*calls: tuple[str, Callable[..., QuerySet], tuple, dict]) -> list:
+    """Several reads that depend on none of each other in one round trip: each call is
+    ``(kind, build, constants, values)``, ``kind`` one of "rows", "objects", "first" (what
+    the function of that name answers); their answers in the same order. On PostgreSQL
+    the statements go in one ``execute``, joined by ";" (psycopg's client-side binding,
+    Django's default, sends them together) and each one's rows are read in turn; elsewhere
+    (SQLite takes one statement at a time) one query each."""
+    entries = [(_entry(build, constants, values), values) for _kind, build, constants, values in calls]
+    aliases = {entry[0] for entry, _values in entries}
+    if len(calls) > 1 and len(aliases) == 1 and connections[next(iter(aliases))].vendor == "postgresql":
+        alias = next(iter(aliases))
+        with connections[alias].cursor() as cursor:
+            cursor.execute(";\n".join(entry[1] for entry, _values in entries),
+                           [param for (_a, _s, params, slots, *_rest), values in entries
+                            for param in _params(alias, params, slots, values)])
+            found = []
+            for index, ((_a, _s, _p, _sl, compiler, converters, _f), _values) in enumerate(entries):
+                if index:
+                    cursor.nextset()
+                rows = cursor.fetchall()
+                found.append([tuple(row) for row in compiler.apply_converters(rows, converters)] if converters else rows)
+    else:
+        found = [_fetch(entry[0], entry[1], _params(entry[0], entry[2], entry[3], values), entry[4], entry[5])
+                 for entry, values in entries]
+    answers = []
+    for (kind, build, constants, _values), rows in zip(calls, found, strict=True):
+        if kind == "rows":
+            answers.append(rows)
+        else:
+            instances = _instances(build, constants, rows)
+            answers.append(instances if kind == "objects" else (instances[0] if instances else None))
+    return answers
 
 
 def first(build: Callable[..., QuerySet], constants: tuple = (), **values) -> Model | None:

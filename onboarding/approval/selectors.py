@@ -23,7 +23,8 @@ from django.db.models.functions import Coalesce, Trim
 from django.http import Http404
 from django.utils import timezone
 
-from onboarding.models import Application, ApplicationVersion, ApprovalStep, Decision, Stage, StateQueueCount
+from onboarding.application.selectors import current_letter_query
+from onboarding.models import Application, ApplicationVersion, ApprovalStep, Attachment, Decision, Stage, StateQueueCount
 from portal import compiled
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin
@@ -273,10 +274,20 @@ def _steps_query(*, application_id: int) -> QuerySet[ApprovalStep]:
         "opened_at", "id")
 
 
-def version_of(step: ApprovalStep) -> ApplicationVersion | None:
-    """The application as it was sent for ``step`` (its frozen copy), or None."""
-    return compiled.first(_version_query, application_id=step.application_id, number=step.version_number)
-
-
 def _version_query(*, application_id: int, number: int) -> QuerySet[ApplicationVersion]:
     return ApplicationVersion.objects.filter(application_id=application_id, number=number)[:1]
+
+
+def review_reads(step: ApprovalStep) -> tuple[ApplicationVersion | None, list[ApprovalStep], Attachment | None]:
+    """What a decider's page reads of the step's application besides the step: the version
+    sent for it (its frozen copy, or None), every step (as ``steps_of``) and the current
+    letter (as ``current_letter``), in one round trip (``compiled.together``)."""
+    application = step.application
+    version, steps, letter = compiled.together(
+        ("first", _version_query, (), {"application_id": application.pk, "number": step.version_number}),
+        ("objects", _steps_query, (), {"application_id": application.pk}),
+        ("first", current_letter_query, (), {"application_id": application.pk}),
+    )
+    for found in (*steps, *([letter] if letter is not None else [])):
+        found.application = application  # as application.steps and application.attachments would
+    return version, steps, letter

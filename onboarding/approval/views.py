@@ -36,10 +36,9 @@ from onboarding.approval.selectors import (
     appeal_step_for,
     escalated_authority_steps,
     last_rejection,
+    review_reads,
     state_queue_page,
     state_step_for,
-    steps_of,
-    version_of,
 )
 from onboarding.approval.tokens import LinkState, link_state, rate_limited, token_lookup, token_lookup_digest
 from onboarding.models import (
@@ -114,13 +113,14 @@ def _already_decided(request, step, status=409):
 
 def _review_context(step):
     application = step.application
-    version = version_of(step)
-    steps = steps_of(application)  # read once: the history, and the step whose decider last saw it
+    # The version reviewed, the steps (read once: the history, and the step whose decider last
+    # saw it) and the letter, in one round trip.
+    version, steps, letter = review_reads(step)
     return {
         "application": application,
         "step": step,
         "summary": application_summary(application, data=version.data if version else None),
-        "letter": current_letter(application),
+        "letter": letter,
         "changes": changes_since_last_seen(step, steps=steps),
         "history": [s for s in steps if s.pk != step.pk],
         "flags": review_flags(application),

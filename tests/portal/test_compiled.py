@@ -166,3 +166,28 @@ def test_a_slice_needs_bounds_in_order_and_an_ordered_unsliced_query():
         compiled.slices([(grants_by_jurisdiction_query, (False,), 3, 2, {"role": "auditor"})])
     with pytest.raises(ValueError, match="ordered, unsliced"):
         compiled.slices([(unordered_query, (), 0, 2, {"role": "auditor"})])
+
+
+def test_reads_together_answer_as_each_alone_in_one_round_trip_on_postgresql(django_assert_num_queries):
+    from django.db import connection
+
+    now = timezone.now()
+    user = UserFactory()
+    PlatformRoleFactory(user=user, role="state_admin", jurisdiction="MH")
+    application = ApplicationFactory()
+    ApplicationVersion.objects.create(application=application, number=9, data={"a": 1})
+    calls = [
+        ("rows", grants_query, (), {"user_id": user.pk, "now": now}),
+        ("first", version_query, (), {"application_id": application.pk, "number": 9}),
+        ("first", version_query, (), {"application_id": application.pk, "number": 10}),
+        ("objects", version_query, (), {"application_id": application.pk, "number": 1}),
+        ("rows", answers_query, (), {"officer_id": application.nodal_officer_id}),
+    ]
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else len(calls)):
+        together = compiled.together(*calls)
+    alone = [getattr(compiled, kind)(build, constants, **values) for kind, build, constants, values in calls]
+    assert together[0] == alone[0] == [("state_admin", "MH")]
+    assert together[1].pk == alone[1].pk and together[1].data == {"a": 1}
+    assert together[2] is None and alone[2] is None
+    assert [v.pk for v in together[3]] == [v.pk for v in alone[3]] and len(together[3]) == 1
+    assert together[4] == alone[4] and isinstance(together[4][0][0], dict)  # the JSON document decoded
