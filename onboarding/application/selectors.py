@@ -178,23 +178,37 @@ def _jurisdiction_label(code: str) -> str:
     return str(dict(JURISDICTION_CHOICES).get(code, code or "—"))
 
 
-def review_flags(application: Application) -> list[str]:
+def _flag_domains(application: Application) -> list[str]:
+    data = application.section_data(Section.ORGANISATION)
+    return [domain.lower() for domain in split_domain_list(data.get("email_domains") or "")][:20]
+
+
+def owners_call(application: Application) -> tuple | None:
+    """The read (a call of ``compiled.together``) of the application's staff domains that
+    are official for another organisation already (for the claims and the level), its SQL
+    built once per process for each number of domains (at most 20); None when it lists none."""
+    domains = _flag_domains(application)
+    if not domains:
+        return None
+    organisation = {} if application.organisation_id is None else {"organisation_id": application.organisation_id}
+    return ("objects", _owners_query, (len(domains), bool(organisation)),
+            {**organisation, **{f"domain{i}": domain for i, domain in enumerate(domains)}})
+
+
+def review_flags(application: Application, *, owners: list[OrganisationDomain] | None = None,
+                 rules: list[tuple[str, str]] | None = None) -> list[str]:
     """What the competent authority and the administrators must see before deciding,
     flagged: staff domains that would not be official for the organisation (and
     why), and a state or central level that does not match its parent organisation
-    or its domains (the level chosen decides who decides)."""
-    data = application.section_data(Section.ORGANISATION)
-    domains = [domain.lower() for domain in split_domain_list(data.get("email_domains") or "")][:20]
-    # The domains official for another organisation already: for the claims and the level, one query,
-    # its SQL built once per process for each number of domains (at most 20).
-    if domains:
-        organisation = {} if application.organisation_id is None else {"organisation_id": application.organisation_id}
-        owners = compiled.objects(_owners_query, (len(domains), bool(organisation)), **organisation,
-                                  **{f"domain{i}": domain for i, domain in enumerate(domains)})
-    else:
-        owners = []
+    or its domains (the level chosen decides who decides). ``owners`` (what
+    ``owners_call`` reads) and ``rules`` (``email_rules``): when the caller read them."""
+    domains = _flag_domains(application)
+    if owners is None:
+        call = owners_call(application)
+        owners = compiled.together(call)[0] if call else []
     flags = []
-    claims = domain_claims_of(domains, organisation_id=application.organisation_id, claimed={row.domain for row in owners})
+    claims = domain_claims_of(domains, organisation_id=application.organisation_id, claimed={row.domain for row in owners},
+                              rules=rules)
     for domain, claim in claims.items():
         if claim != DomainClaim.OFFICIAL_SUFFIX:
             flags.append(_("Email domain %(domain)s: %(reason)s. Its addresses do not become official by this "

@@ -23,9 +23,10 @@ from django.db.models.functions import Coalesce, Trim
 from django.http import Http404
 from django.utils import timezone
 
-from onboarding.application.selectors import current_letter_query
+from onboarding.application.selectors import current_letter_query, owners_call, review_flags
 from onboarding.models import Application, ApplicationVersion, ApprovalStep, Attachment, Decision, Stage, StateQueueCount
 from portal import compiled
+from portal.accounts.official_email import email_rules_query
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin
 
@@ -278,16 +279,23 @@ def _version_query(*, application_id: int, number: int) -> QuerySet[ApplicationV
     return ApplicationVersion.objects.filter(application_id=application_id, number=number)[:1]
 
 
-def review_reads(step: ApprovalStep) -> tuple[ApplicationVersion | None, list[ApprovalStep], Attachment | None]:
+def review_reads(step: ApprovalStep) -> tuple[ApplicationVersion | None, list[ApprovalStep], Attachment | None,
+                                              list[str]]:
     """What a decider's page reads of the step's application besides the step: the version
-    sent for it (its frozen copy, or None), every step (as ``steps_of``) and the current
-    letter (as ``current_letter``), in one round trip (``compiled.together``)."""
+    sent for it (its frozen copy, or None), every step (as ``steps_of``), the current letter
+    (as ``current_letter``) and what ``review_flags`` reads (the official-email rules, the
+    staff domains official elsewhere), in one round trip (``compiled.together``); then the
+    flags."""
     application = step.application
-    version, steps, letter = compiled.together(
+    owners = owners_call(application)
+    version, steps, letter, rules, *found_owners = compiled.together(
         ("first", _version_query, (), {"application_id": application.pk, "number": step.version_number}),
         ("objects", _steps_query, (), {"application_id": application.pk}),
         ("first", current_letter_query, (), {"application_id": application.pk}),
+        ("rows", email_rules_query, (), {}),
+        *([owners] if owners else []),
     )
     for found in (*steps, *([letter] if letter is not None else [])):
         found.application = application  # as application.steps and application.attachments would
-    return version, steps, letter
+    flags = review_flags(application, owners=found_owners[0] if found_owners else [], rules=rules)
+    return version, steps, letter, flags

@@ -23,7 +23,6 @@ from onboarding.application.selectors import (
     application_for_viewer,
     current_letter,
     people_of,
-    review_flags,
 )
 from onboarding.application.services import OfficerNotEligible
 from onboarding.application.summary import application_summary
@@ -114,8 +113,8 @@ def _already_decided(request, step, status=409):
 def _review_context(step):
     application = step.application
     # The version reviewed, the steps (read once: the history, and the step whose decider last
-    # saw it) and the letter, in one round trip.
-    version, steps, letter = review_reads(step)
+    # saw it), the letter and what the flags need, in one round trip.
+    version, steps, letter, flags = review_reads(step)
     return {
         "application": application,
         "step": step,
@@ -123,7 +122,7 @@ def _review_context(step):
         "letter": letter,
         "changes": changes_since_last_seen(step, steps=steps),
         "history": [s for s in steps if s.pk != step.pk],
-        "flags": review_flags(application),
+        "flags": flags,
         "people": people_of(application),
     }
 

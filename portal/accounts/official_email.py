@@ -73,14 +73,15 @@ def suffix_matches(domain, suffix):
     return len(d_labels) >= len(s_labels) and d_labels[-len(s_labels) :] == s_labels
 
 
-def _email_rules_query() -> QuerySet[EmailSuffixRule]:
+def email_rules_query() -> QuerySet[EmailSuffixRule]:
+    """The query of ``email_rules`` (for ``compiled``: a page that reads it with others in one round trip)."""
     return EmailSuffixRule.objects.values_list("suffix", "kind")
 
 
 def email_rules() -> list[tuple[str, str]]:
     """Every official-email rule as (suffix, kind), for several checks with one query (asked
     on every page of an officer: its SQL built once per process)."""
-    return compiled.rows(_email_rules_query)
+    return compiled.rows(email_rules_query)
 
 
 def _best_official_rule(domain, rules):

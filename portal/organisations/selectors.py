@@ -6,16 +6,16 @@ from portal.accounts.official_email import email_rules, official_suffix_of
 from portal.organisations.models import DomainClaim, Organisation, OrganisationDomain, OrganisationStatus
 
 
-def domain_claims_of(domains: list[str], *, organisation_id: int | None = None,
-                     claimed: set[str] | None = None) -> dict[str, DomainClaim]:
+def domain_claims_of(domains: list[str], *, organisation_id: int | None = None, claimed: set[str] | None = None,
+                     rules: list[tuple[str, str]] | None = None) -> dict[str, DomainClaim]:
     """What listing each of ``domains`` for an organisation would make of it: official
     for it (under an official suffix, and not already official for another
     organisation), or a claim that only a superadmin can accept, with the reason.
-    Two queries, however many domains; one when the caller read which of them are
-    official for another organisation already (``claimed``)."""
+    Two queries, however many domains; none when the caller read which of them are
+    official for another organisation already (``claimed``) and the rules (``email_rules``)."""
     if not domains:
         return {}
-    rules = email_rules()
+    rules = email_rules() if rules is None else rules
     if claimed is None:
         elsewhere = OrganisationDomain.objects.filter(domain__in=domains, is_verified=True)
         if organisation_id:
