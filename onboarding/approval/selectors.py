@@ -169,7 +169,30 @@ def state_queue_page(viewer: AnyUser, *, number: str | int | None, per_page: int
     ``officer_email``, ``opened_at``, ``due_at``, ``overdue``, and ``key``: the row as read, every
     value the others are made from (the template keeps each row's HTML by it)."""
     now = now or timezone.now()
-    counts = _queue_counts(viewer, now)
+    return _queue_page(viewer, _queue_counts(viewer, now), number=number, per_page=per_page, now=now)
+
+
+def state_queue(viewer: AnyUser, *, number: str | int | None, per_page: int,
+                now: datetime | None = None) -> tuple[Page, list[ApprovalStep]]:
+    """The queue page (``state_queue_page``) and the escalated authority steps
+    (``escalated_authority_steps``, at most ``per_page``); on PostgreSQL the page's counts
+    and the escalated steps in one round trip (``compiled.together``)."""
+    now = now or timezone.now()
+    shape = _decided_shape(viewer)
+    if shape == () or connections[ApprovalStep.objects.db].vendor != "postgresql":
+        return (state_queue_page(viewer, number=number, per_page=per_page, now=now),
+                escalated_authority_steps(viewer, limit=per_page))
+    [(total, overdue)], escalated = compiled.together(
+        ("rows", _queue_counts_query, (shape,), {"now": now}),
+        ("objects", _escalated_query, (shape, per_page), {}),
+    )
+    counts = {"total": total, "overdue": overdue}
+    return _queue_page(viewer, counts, number=number, per_page=per_page, now=now), escalated
+
+
+def _queue_page(viewer: AnyUser, counts: dict[str, int], *, number: str | int | None, per_page: int,
+                now: datetime) -> Page:
+    """The queue's page, given how many steps wait and how many of them are overdue."""
     page = Paginator(range(counts["total"]), per_page).get_page(number)
     ids = _state_queue_ids(_decided_shape(viewer), offset=(page.number - 1) * per_page, size=per_page, total=counts["total"],
                            overdue=counts["overdue"], now=now) if counts["total"] else []

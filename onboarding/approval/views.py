@@ -33,10 +33,9 @@ from onboarding.approval.forms import AppealForm, DecisionForm
 from onboarding.approval.selectors import (
     appeal_queue,
     appeal_step_for,
-    escalated_authority_steps,
     last_rejection,
     review_reads,
-    state_queue_page,
+    state_queue,
     state_step_for,
 )
 from onboarding.approval.tokens import LinkState, link_state, rate_limited, token_lookup, token_lookup_digest
@@ -276,8 +275,7 @@ def _queue_page(request, queryset):
 @require_http_methods(["GET"])
 def queue(request):
     now = timezone.now()
-    escalated = escalated_authority_steps(request.user, limit=QUEUE_PAGE_SIZE)
-    page = state_queue_page(request.user, number=request.GET.get("page"), per_page=QUEUE_PAGE_SIZE, now=now)
+    page, escalated = state_queue(request.user, number=request.GET.get("page"), per_page=QUEUE_PAGE_SIZE, now=now)
     return render(request, "onboarding/queue.html", {"page": page, "escalated": escalated, "now": now})
 
 
