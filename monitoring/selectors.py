@@ -96,7 +96,11 @@ def _status_counts_query(shape: ScopeShape, **values) -> QuerySet:
 
 def status_counts(scope: Scope) -> dict[str, int]:
     """Applications in each state of the lifecycle, every state listed (one query)."""
-    found = dict(_rows(scope, _status_counts_query))
+    return _status_counts_from(_rows(scope, _status_counts_query))
+
+
+def _status_counts_from(rows: list[tuple]) -> dict[str, int]:
+    found = dict(rows)
     return {status: found.get(status, 0) for status in ApplicationStatus.values}
 
 
@@ -138,12 +142,16 @@ def _durations_query(shape: ScopeShape, **values) -> QuerySet:
 def median_days_per_stage(scope: Scope) -> dict[str, float | None]:
     """Median days from a step's opening to its decision, per stage (decided steps; one query)."""
     if connection.vendor == "postgresql":
-        rows = dict(_rows(scope, _medians_query))
-    else:  # the embedded default (SQLite) has no median: computed here
-        values: dict[str, list[timedelta]] = {}
-        for stage, took in _rows(scope, _durations_query):
-            values.setdefault(stage, []).append(took)
-        rows = {stage: statistics.median(took) for stage, took in values.items()}
+        return _medians_from(_rows(scope, _medians_query))
+    # The embedded default (SQLite) has no median: computed here.
+    values: dict[str, list[timedelta]] = {}
+    for stage, took in _rows(scope, _durations_query):
+        values.setdefault(stage, []).append(took)
+    return _medians_from([(stage, statistics.median(took)) for stage, took in values.items()])
+
+
+def _medians_from(found: list[tuple]) -> dict[str, float | None]:
+    rows = dict(found)
     return {stage: (round(rows[stage].total_seconds() / 86400, 1) if rows.get(stage) is not None else None)
             for stage in Stage.values}
 
@@ -159,13 +167,23 @@ def _onboarded_query(shape: ScopeShape, _time_zone: str, *, since: datetime, **v
 def onboarded_per_month(scope: Scope, *, now: datetime) -> list[tuple[datetime, int]]:
     """Organisations activated in each of the last 12 months, oldest first, months
     without one included (one query)."""
+    months = _months(now)
+    return _onboarded_from(months, _rows(scope, _onboarded_query, (timezone.get_current_timezone_name(),),
+                                         since=months[0]))
+
+
+def _months(now: datetime) -> list[datetime]:
+    """The first moments of the last MONTHS months (the current time zone's), oldest first."""
     current = timezone.localtime(now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     months = [current]
     for _i in range(MONTHS - 1):
         months.insert(0, (months[0] - timedelta(days=1)).replace(day=1))
-    found = dict(_rows(scope, _onboarded_query, (timezone.get_current_timezone_name(),), since=months[0]))
+    return months
+
+
+def _onboarded_from(months: list[datetime], rows: list[tuple]) -> list[tuple[datetime, int]]:
     found = {timezone.localtime(month).date().replace(day=1) if isinstance(month, datetime) else month: n
-             for month, n in found.items()}
+             for month, n in rows}
     return [(month, found.get(month.date(), 0)) for month in months]
 
 
@@ -200,9 +218,35 @@ def summary_figures(scope: Scope) -> dict:
     model = roster_model()
     if scope.is_empty:
         return {"verified": 0, "pending": 0, "refreshed_at": figures_refreshed_at(), "rosters": None if model is None else 0}
-    [(verified, pending, refreshed_at, *rosters)] = _rows(scope, _summary_query, (model,))
+    return _summary_from(_rows(scope, _summary_query, (model,)))
+
+
+def _summary_from(rows: list[tuple]) -> dict:
+    [(verified, pending, refreshed_at, *rosters)] = rows
     return {"verified": verified, "pending": pending, "refreshed_at": refreshed_at,
             "rosters": rosters[0] if rosters else None}
+
+
+def dashboard_figures(scope: Scope, *, now: datetime) -> dict:
+    """The dashboard's figures of the scope: ``counts`` (``status_counts``), ``overdue``
+    (``overdue_steps``), ``medians`` (``median_days_per_stage``), ``months``
+    (``onboarded_per_month``) and ``summary`` (``summary_figures``); on PostgreSQL their
+    five queries in one round trip (``compiled.together``)."""
+    if scope.is_empty or connection.vendor != "postgresql":
+        return {"counts": status_counts(scope), "overdue": overdue_steps(scope, now=now),
+                "medians": median_days_per_stage(scope), "months": onboarded_per_month(scope, now=now),
+                "summary": summary_figures(scope)}
+    months, values = _months(now), scope.values()
+    counts, overdue, medians, onboarded, summary = compiled.together(
+        ("rows", _status_counts_query, (scope.shape,), values),
+        ("objects", _overdue_query, (scope.shape,), {**values, "now": now}),
+        ("rows", _medians_query, (scope.shape,), values),
+        ("rows", _onboarded_query, (scope.shape, timezone.get_current_timezone_name()), {**values, "since": months[0]}),
+        ("rows", _summary_query, (scope.shape, roster_model()), values),
+    )
+    return {"counts": _status_counts_from(counts), "overdue": ((overdue[0].total if overdue else 0), overdue),
+            "medians": _medians_from(medians), "months": _onboarded_from(months, onboarded),
+            "summary": _summary_from(summary)}
 
 
 def _refreshed_query(name: str) -> QuerySet:

@@ -148,11 +148,9 @@ def dashboard(request):
     else:  # the blank form, made only when the template writes it (its HTML is kept: see filter_key)
         form, filters = SimpleLazyObject(DashboardFilterForm), selectors.OrganisationFilters()
     page = _table_page(scope, filters, request.GET.get("page"))
-    counts = selectors.status_counts(scope)
-    overdue_total, overdue = selectors.overdue_steps(scope, now=now)
-    medians = selectors.median_days_per_stage(scope)
-    months = selectors.onboarded_per_month(scope, now=now)
-    summary = selectors.summary_figures(scope)
+    figures = selectors.dashboard_figures(scope, now=now)  # on PostgreSQL in one round trip
+    counts, (overdue_total, overdue), medians = figures["counts"], figures["overdue"], figures["medians"]
+    months, summary = figures["months"], figures["summary"]
     return render(request, "monitoring/dashboard.html", {
         "scope_label": scope_label(scope), "form": form, "page": page, "query": _query(filters),
         # What the filters' form (and the export link) are written from: the values sent.
