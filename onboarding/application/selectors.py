@@ -18,7 +18,7 @@ from onboarding.models import (
 )
 from portal import compiled, permissions
 from portal.accounts.models import User
-from portal.accounts.official_email import classify_email, explain_refusal, normalise_address
+from portal.accounts.official_email import classify_email, email_rules_query, explain_refusal, normalise_address
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import DomainClaim, Organisation, OrganisationDomain
 from portal.organisations.selectors import domain_claims_of
@@ -79,23 +79,14 @@ def _officer_rows_query(is_superuser: bool, *, user_id: int) -> QuerySet[Applica
     )
 
 
-def officer_application_rows(viewer: AnyUser) -> list[dict]:
-    """The rows of an officer's list of applications (``applications_of_officer``, the
-    newest first): what the list shows and nothing else (not their answers), whether a
-    letter is uploaded read in the same query, its SQL built once per process. Each row
-    is a dictionary with ``pk``, ``reference``, ``organisation_name``, ``status``,
-    ``get_status_display``, ``updated_at``, ``has_letter`` and ``is_editable``."""
-    if not viewer.is_authenticated:
-        return []
+def _officer_rows_from(rows: list[tuple]) -> list[dict]:
     return [
         {
             "pk": pk, "reference": reference, "organisation_name": organisation_name, "status": status,
             "get_status_display": ApplicationStatus(status).label, "updated_at": updated_at, "has_letter": has_letter,
             "is_editable": status in EDITABLE_STATUSES,
         }
-        for pk, reference, organisation_name, status, updated_at, has_letter in compiled.rows(
-            _officer_rows_query, (viewer.is_superuser,), user_id=viewer.pk,
-        )
+        for pk, reference, organisation_name, status, updated_at, has_letter in rows
     ]
 
 
@@ -116,18 +107,41 @@ def is_officer_of(user: AnyUser, application: Application) -> bool:
     return permissions.is_owner(user, application, APPLICATION_SCOPE)
 
 
-def officer_eligibility(user: AnyUser) -> str | None:
+def officer_eligibility(user: AnyUser, *, rules: list[tuple[str, str]] | None = None,
+                        verified: bool | None = None) -> str | None:
     """None if the user may act as a nodal officer, else a message saying why not.
-    Asked at every action an officer takes, not only when starting."""
+    Asked at every action an officer takes, not only when starting. ``rules``
+    (``email_rules``) and ``verified`` (whether the account's address is verified): when
+    the caller read them already."""
     if permissions.is_auditor(user):
         return _("An auditor's account has read-only access and cannot act as a nodal officer.")
-    verdict = classify_email(user.email)
+    verdict = classify_email(user.email, rules=rules)
     if not verdict.eligible_as_officer:
         return explain_refusal(verdict, for_officer=True)
-    # Asked on every page of an officer: its SQL built once per process.
-    if not compiled.rows(_verified_address_query, user_id=user.pk, email=user.email):
+    if verified is None:  # asked on every page of an officer: its SQL built once per process
+        verified = bool(compiled.rows(_verified_address_query, user_id=user.pk, email=user.email))
+    if not verified:
         return _("Verify your email address first: we sent a code to %(email)s.") % {"email": user.email}
     return None
+
+
+def officer_overview(user: AnyUser) -> tuple[list[dict], str | None]:
+    """The rows of an officer's list of applications (``applications_of_officer``, the
+    newest first) and whether they may start one (``officer_eligibility``): their three
+    queries (the list, the official-email rules, the verified address), each built once
+    per process, in one round trip on PostgreSQL (``compiled.together``). A row shows
+    what the list shows and nothing else (not the answers), whether a letter is uploaded
+    read in the same query: a dictionary with ``pk``, ``reference``,
+    ``organisation_name``, ``status``, ``get_status_display``, ``updated_at``,
+    ``has_letter`` and ``is_editable``."""
+    if not user.is_authenticated:
+        return [], officer_eligibility(user)
+    rows, rules, verified = compiled.together(
+        ("rows", _officer_rows_query, (user.is_superuser,), {"user_id": user.pk}),
+        ("rows", email_rules_query, (), {}),
+        ("rows", _verified_address_query, (), {"user_id": user.pk, "email": user.email}),
+    )
+    return _officer_rows_from(rows), officer_eligibility(user, rules=rules, verified=bool(verified))
 
 
 def _verified_address_query(*, user_id: int, email: str) -> QuerySet[EmailAddress]:

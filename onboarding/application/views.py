@@ -20,8 +20,8 @@ from onboarding.application.selectors import (
     current_letter,
     is_officer_of,
     last_return,
-    officer_application_rows,
     officer_eligibility,
+    officer_overview,
 )
 from onboarding.application.summary import application_summary
 from onboarding.application.uploads import letter_filename
@@ -60,7 +60,8 @@ def start(request):
 @rule("authenticated")
 @require_http_methods(["GET"])
 def my_applications(request):
-    context = {"applications": officer_application_rows(request.user), "problem": officer_eligibility(request.user)}
+    applications, problem = officer_overview(request.user)  # on PostgreSQL in one round trip
+    context = {"applications": applications, "problem": problem}
     return render(request, "onboarding/my_applications.html", context)
 
 

@@ -154,8 +154,9 @@ def classify_domain(domain, *, rules=None, registered=None):
     return UNKNOWN, ""
 
 
-def classify_email(address):
-    """Classify an email address. Never raises: a malformed address is INVALID."""
+def classify_email(address, *, rules=None):
+    """Classify an email address. Never raises: a malformed address is INVALID. ``rules``:
+    ``email_rules()``, when the caller read them already."""
     address = (address or "").strip()
     try:
         valid = validate_email(address, check_deliverability=False, allow_smtputf8=False)
@@ -166,7 +167,7 @@ def classify_email(address):
     except ValueError:
         return EmailVerdict(address=address, domain="", kind=INVALID)
     normalised = f"{valid.ascii_local_part or valid.local_part}@{domain}".lower()
-    kind, matched = classify_domain(domain)
+    kind, matched = classify_domain(domain, rules=rules)
     return EmailVerdict(address=normalised, domain=domain, kind=kind, matched=matched)
 
 
