@@ -114,7 +114,11 @@ def rows(build: Callable[..., QuerySet], constants: tuple = (), **values) -> lis
 def _fetch(alias, sql, params, compiler, converters) -> list[tuple]:
     with connections[alias].cursor() as cursor:
         cursor.execute(sql, params)
-        found = cursor.fetchall()
+        return _converted(cursor.fetchall(), compiler, converters)
+
+
+def _converted(found: list, compiler, converters) -> list[tuple]:
+    """Fetched rows with each value converted as the ORM converts it."""
     return [tuple(row) for row in compiler.apply_converters(found, converters)] if converters else found
 
 
@@ -178,26 +182,27 @@ def together(*calls: tuple[str, Callable[..., QuerySet], tuple, dict]) -> list:
             for index, ((_a, _s, _p, _sl, compiler, converters, _f), _values) in enumerate(entries):
                 if index:
                     cursor.nextset()
-                rows = cursor.fetchall()
-                found.append([tuple(row) for row in compiler.apply_converters(rows, converters)] if converters else rows)
+                found.append(_converted(cursor.fetchall(), compiler, converters))
     else:
         found = [_fetch(entry[0], entry[1], _params(entry[0], entry[2], entry[3], values), entry[4], entry[5])
                  for entry, values in entries]
-    answers = []
-    for (kind, build, constants, _values), rows in zip(calls, found, strict=True):
-        if kind == "rows":
-            answers.append(rows)
-        else:
-            instances = _instances(build, constants, rows)
-            answers.append(instances if kind == "objects" else (instances[0] if instances else None))
-    return answers
+    return [_answer(kind, build, constants, rows) for (kind, build, constants, _values), rows in zip(calls, found, strict=True)]
+
+
+def _answer(kind: str, build: Callable[..., QuerySet], constants: tuple, rows: list[tuple]):
+    """What ``rows``, ``objects`` or ``first`` (``kind``) answers with these rows of ``build``'s query."""
+    if kind == "rows":
+        return rows
+    instances = _instances(build, constants, rows)
+    if kind == "objects":
+        return instances
+    return instances[0] if instances else None
 
 
 def first(build: Callable[..., QuerySet], constants: tuple = (), **values) -> Model | None:
     """The first of ``objects(build, constants, **values)``, or None (slice the queryset
     ``[:1]`` in ``build`` when more than one row may match)."""
-    found = objects(build, constants, **values)
-    return found[0] if found else None
+    return together(("first", build, constants, values))[0]
 
 
 def subquery(build: Callable[..., QuerySet], constants: tuple = (), **values) -> RawSQL:
