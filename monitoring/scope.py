@@ -99,29 +99,25 @@ class Scope:
         return found
 
 
-class PreparedStartsWith(StartsWith):
-    """``startswith`` with its pattern given ready (escaped, its ``%`` added, as the ORM
-    makes it): the same SQL and parameter, the value passed through, so that a compiled
-    query can put a marker in its place."""
+class _Prepared:
+    """A lookup whose right-hand side is given as the ORM prepares it (escaped, with the
+    ``%`` of a ``LIKE`` where it needs one), passed through unchanged: the same SQL and
+    parameter, so that a compiled query can put a marker in the parameter's place."""
 
     def process_rhs(self, compiler, connection):
         return Lookup.process_rhs(self, compiler, connection)
 
 
-class PreparedIContains(IContains):
-    """``icontains`` with its pattern given ready (``%`` escaped and around it, as the ORM
-    makes it), passed through: a compiled query's marker."""
-
-    def process_rhs(self, compiler, connection):
-        return Lookup.process_rhs(self, compiler, connection)
+class PreparedStartsWith(_Prepared, StartsWith):
+    """``startswith``, its pattern given ready (the prefix escaped, ``%`` after it)."""
 
 
-class PreparedIExact(IExact):
-    """``iexact`` with its value given as the ORM prepares it (escaped where the database
-    compares with ``LIKE``), passed through: a compiled query's marker."""
+class PreparedIContains(_Prepared, IContains):
+    """``icontains``, its pattern given ready (escaped, ``%`` around it)."""
 
-    def process_rhs(self, compiler, connection):
-        return Lookup.process_rhs(self, compiler, connection)
+
+class PreparedIExact(_Prepared, IExact):
+    """``iexact``, its value given as the ORM prepares it (escaped where the database compares with ``LIKE``)."""
 
 
 def organisations_q(shape: ScopeShape, values: dict) -> Q:
