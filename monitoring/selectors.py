@@ -268,29 +268,24 @@ class OrganisationFilters:
 
 def organisation_rows(scope: Scope, filters: OrganisationFilters) -> QuerySet[Organisation]:
     """The scope's organisations with their verified and waiting users (summary table),
-    filtered and sorted by a whitelisted key."""
-    rows = scope.organisations()
-    if filters.query:
-        rows = rows.filter(Q(name__icontains=filters.query) | Q(short_code__iexact=filters.query))
-    if filters.state:
-        rows = rows.filter(state=filters.state)
-    if filters.status:
-        rows = rows.filter(status=filters.status)
-    rows = rows.annotate(
-        verified=Coalesce(F("monitoring_figures__verified_users"), Value(0)),
-        pending=Coalesce(F("monitoring_figures__pending_users"), Value(0)),
-    )
-    ordering = ORGANISATION_SORTS.get(filters.sort, ORGANISATION_SORTS[DEFAULT_SORT])
-    return rows.only("id", "name", "short_code", "state", "level", "status", "activated_at").order_by(*ordering)
+    filtered and sorted by a whitelisted key (the table's query, ``_filtered_query``,
+    built through the ORM: for the CSV export)."""
+    if scope.is_empty:
+        return Organisation.objects.none()
+    constants, values = _table_call(scope, filters)
+    return _filtered_query(*constants, **values).only("id", "name", "short_code", "state", "level", "status",
+                                                      "activated_at")
 
 
 # What the dashboard's table shows of each organisation (and, last, how many rows in all).
 TABLE_COLUMNS = ("id", "name", "short_code", "state", "level", "status", "activated_at", "verified", "pending")
 
 
-def _table_query(shape: ScopeShape, searched: bool, by_state: bool, by_status: bool, sort: str, **values) -> QuerySet:
-    """``organisation_rows`` with the number of rows (a window over every row, before a
-    page's slice) as the last column, for ``compiled.slices``."""
+def _filtered_query(shape: ScopeShape, searched: bool, by_state: bool, by_status: bool, sort: str,
+                    **values) -> QuerySet[Organisation]:
+    """The organisations of a scope of ``shape`` (its markers in ``values``), filtered by what
+    was asked (the search's patterns, the state, the status in ``values``), with their
+    verified and waiting users, in the order ``sort`` names."""
     rows = _organisations(shape, values)
     if searched:
         rows = rows.filter(Q(PreparedIContains(F("name"), values["name_pattern"]))
@@ -302,17 +297,19 @@ def _table_query(shape: ScopeShape, searched: bool, by_state: bool, by_status: b
     rows = rows.annotate(
         verified=Coalesce(F("monitoring_figures__verified_users"), Value(0)),
         pending=Coalesce(F("monitoring_figures__pending_users"), Value(0)),
-        table_total=Window(Count("id")),
     )
-    return rows.order_by(*ORGANISATION_SORTS[sort]).values_list(*TABLE_COLUMNS, "table_total")
+    return rows.order_by(*ORGANISATION_SORTS[sort])
 
 
-def organisation_table_slice(scope: Scope, filters: OrganisationFilters, *, start: int, stop: int) -> list[tuple]:
-    """Rows ``[start:stop]`` of ``organisation_rows(scope, filters)`` as ``TABLE_COLUMNS``,
-    each with how many rows there are in all last (one query, its SQL built once per
-    process for each shape of scope and filters)."""
-    if scope.is_empty:
-        return []
+def _table_query(*constants, **values) -> QuerySet:
+    """``_filtered_query`` with the number of rows (a window over every row, before a
+    page's slice) as the last column, for ``compiled.slices``."""
+    return _filtered_query(*constants, **values).annotate(table_total=Window(Count("id"))).values_list(
+        *TABLE_COLUMNS, "table_total")
+
+
+def _table_call(scope: Scope, filters: OrganisationFilters) -> tuple[tuple, dict]:
+    """The constants and values of ``_filtered_query`` for a scope (not empty) and filters."""
     ops = connection.ops
     values = scope.values()
     if filters.query:
@@ -323,7 +320,16 @@ def organisation_table_slice(scope: Scope, filters: OrganisationFilters, *, star
     if filters.status:
         values["status"] = filters.status
     sort = filters.sort if filters.sort in ORGANISATION_SORTS else DEFAULT_SORT
-    constants = (scope.shape, bool(filters.query), bool(filters.state), bool(filters.status), sort)
+    return (scope.shape, bool(filters.query), bool(filters.state), bool(filters.status), sort), values
+
+
+def organisation_table_slice(scope: Scope, filters: OrganisationFilters, *, start: int, stop: int) -> list[tuple]:
+    """Rows ``[start:stop]`` of ``organisation_rows(scope, filters)`` as ``TABLE_COLUMNS``,
+    each with how many rows there are in all last (one query, its SQL built once per
+    process for each shape of scope and filters)."""
+    if scope.is_empty:
+        return []
+    constants, values = _table_call(scope, filters)
     return compiled.slices([(_table_query, constants, start, stop, values)])
 
 
