@@ -169,7 +169,7 @@ def state_queue_page(viewer: AnyUser, *, number: str | int | None, per_page: int
     ``officer_email``, ``opened_at``, ``due_at``, ``overdue``, and ``key``: the row as read, every
     value the others are made from (the template keeps each row's HTML by it)."""
     now = now or timezone.now()
-    return _queue_page(viewer, _queue_counts(viewer, now), number=number, per_page=per_page, now=now)
+    return _queue_page(_decided_shape(viewer), _queue_counts(viewer, now), number=number, per_page=per_page, now=now)
 
 
 def state_queue(viewer: AnyUser, *, number: str | int | None, per_page: int,
@@ -187,14 +187,15 @@ def state_queue(viewer: AnyUser, *, number: str | int | None, per_page: int,
         ("objects", _escalated_query, (shape, per_page), {}),
     )
     counts = {"total": total, "overdue": overdue}
-    return _queue_page(viewer, counts, number=number, per_page=per_page, now=now), escalated
+    return _queue_page(shape, counts, number=number, per_page=per_page, now=now), escalated
 
 
-def _queue_page(viewer: AnyUser, counts: dict[str, int], *, number: str | int | None, per_page: int,
+def _queue_page(shape: tuple[str, ...] | None, counts: dict[str, int], *, number: str | int | None, per_page: int,
                 now: datetime) -> Page:
-    """The queue's page, given how many steps wait and how many of them are overdue."""
+    """The queue's page of the jurisdictions ``shape`` (``_decided_shape``), given how many
+    steps wait and how many of them are overdue."""
     page = Paginator(range(counts["total"]), per_page).get_page(number)
-    ids = _state_queue_ids(_decided_shape(viewer), offset=(page.number - 1) * per_page, size=per_page, total=counts["total"],
+    ids = _state_queue_ids(shape, offset=(page.number - 1) * per_page, size=per_page, total=counts["total"],
                            overdue=counts["overdue"], now=now) if counts["total"] else []
     # The rows' query built once per process for each number of rows (portal.compiled).
     rows = compiled.rows(_queue_rows_query, (len(ids),), now=now, **{f"id{i}": pk for i, pk in enumerate(ids)}) if ids else []
