@@ -1,13 +1,8 @@
-"""The answers' summary, kept by what it shows."""
+"""The answers' summary, kept by what it shows: ``{% memo summary|summary_key ... %}``."""
 
 from django import template
 
-from onboarding.application.summary import summary_key as key_of
+from onboarding.application.summary import summary_key
 
 register = template.Library()
-
-
-@register.filter
-def summary_key(summary):
-    """``{% memo summary|summary_key ... %}``: the summary as a key of what it shows."""
-    return key_of(summary)
+register.filter("summary_key", summary_key)
