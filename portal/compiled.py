@@ -7,6 +7,11 @@ that every signed-in page reads took about 4 ms of Python to build and 0.3 ms to
 marker in place of each value that changes between calls; later calls run the same SQL
 with their own values in the markers' places.
 
+On PostgreSQL each such query is also a statement prepared once per connection
+(``portal.prepared``), the values that change its arguments and the rest written into
+its text as the ORM's query had them: PostgreSQL plans it once, not at every call
+(planning the user's row with their roles took it four times as long as running it).
+
 Only for queries whose shape does not depend on their values (no branch on them, no
 list of varying length). ``rows`` returns the selected columns (``values_list``) as
 tuples, each value converted as the ORM converts it (the database's and the field's
@@ -14,14 +19,18 @@ converters: SQLite's dates, a JSON field's documents); ``objects`` returns a que
 model instances as the ORM makes them, with what it ``select_related``.
 """
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from weakref import ref as weak_ref
 
+import psycopg
 from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.query import get_related_populators
+
+from portal import prepared
 
 # (build function, its constants) -> (database alias, SQL, parameters, name of the value each one is or None,
 # the compiler and its converters of the selected columns, the queryset's fetch mode)
@@ -107,14 +116,51 @@ def _value(ops, marker, value):
 def rows(build: Callable[..., QuerySet], constants: tuple = (), **values) -> list[tuple]:
     """The rows of ``build(*constants, **values)``, its SQL built on the first call in this
     process with these ``constants`` (hashable values that are part of the query's shape)."""
-    alias, sql, params, slots, compiler, converters, _fetch_mode = _entry(build, constants, values)
-    return _fetch(alias, sql, _params(alias, params, slots, values), compiler, converters)
+    return together(("rows", build, constants, values))[0]
 
 
-def _fetch(alias, sql, params, compiler, converters) -> list[tuple]:
+def _fetch(alias, sql, params, compiler, converters, *, key: tuple, varying: tuple[int, ...]) -> list[tuple]:
+    """The rows of ``sql`` with ``params``, converted; on PostgreSQL as the statement
+    prepared for ``key``, the parameters at the positions ``varying`` its arguments."""
     with connections[alias].cursor() as cursor:
-        cursor.execute(sql, params)
+        if cursor.db.vendor == "postgresql":
+            prepared.execute(cursor, [_statement(cursor.db, key, sql, params, varying)])
+        else:
+            cursor.execute(sql, params)
         return _converted(cursor.fetchall(), compiler, converters)
+
+
+# Statement key -> (name, the PREPARE that makes it): its text, made once per process.
+_statements: dict[tuple, tuple[str, str]] = {}
+_PLACEHOLDER = re.compile(r"%%|%s")
+
+
+def _statement(connection, key: tuple, sql: str, params: list, varying: tuple[int, ...]) -> tuple[str, str, list]:
+    """The statement prepared for ``key`` (``sql`` with the parameters at the positions
+    ``varying`` as ``$1``..., the others written in as the ORM's query would send them)
+    and this call's arguments, for ``portal.prepared.execute``."""
+    found = _statements.get(key)
+    if found is None:
+        numbers = {position: number for number, position in enumerate(varying, 1)}
+        positions = iter(range(len(params)))
+
+        def placeholder(match: re.Match) -> str:
+            if match.group() == "%%":
+                return "%%"
+            position = next(positions)
+            return f"${numbers[position]}" if position in numbers else "%s"
+
+        text = _PLACEHOLDER.sub(placeholder, sql)
+        written = psycopg.ClientCursor(connection.connection).mogrify(
+            text, [param for position, param in enumerate(params) if position not in numbers])
+        name = f"compiled_{len(_statements) + 1}"
+        found = _statements[key] = (name, f"PREPARE {name} AS {written}")
+    return (*found, [params[position] for position in varying])
+
+
+def _varying(slots: tuple) -> tuple[int, ...]:
+    """The positions of the parameters that are values (not constants of the query)."""
+    return tuple(position for position, slot in enumerate(slots) if slot is not None)
 
 
 def _converted(found: list, compiler, converters) -> list[tuple]:
@@ -131,8 +177,7 @@ def objects(build: Callable[..., QuerySet], constants: tuple = (), **values) -> 
     what it ``select_related``), made as Django's ModelIterable makes them, its SQL built on
     the first call in this process with these ``constants``. The related objects of a
     queryset from a related manager (``application.steps``) are not set on them."""
-    alias, sql, params, slots, compiler, converters, fetch_mode = _entry(build, constants, values)
-    return _instances(build, constants, _fetch(alias, sql, _params(alias, params, slots, values), compiler, converters))
+    return together(("objects", build, constants, values))[0]
 
 
 def _instances(build: Callable[..., QuerySet], constants: tuple, rows: list[tuple]) -> list[Model]:
@@ -167,25 +212,27 @@ def together(*calls: tuple[str, Callable[..., QuerySet], tuple, dict]) -> list:
     """Several reads that depend on none of each other in one round trip: each call is
     ``(kind, build, constants, values)``, ``kind`` one of "rows", "objects", "first" (what
     the function of that name answers); their answers in the same order. On PostgreSQL
-    the statements go in one ``execute``, joined by ";" (psycopg's client-side binding,
-    Django's default, sends them together) and each one's rows are read in turn; elsewhere
-    (SQLite takes one statement at a time) one query each."""
-    entries = [(_entry(build, constants, values), values) for _kind, build, constants, values in calls]
-    aliases = {entry[0] for entry, _values in entries}
-    if len(calls) > 1 and len(aliases) == 1 and connections[next(iter(aliases))].vendor == "postgresql":
-        alias = next(iter(aliases))
-        with connections[alias].cursor() as cursor:
-            cursor.execute(";\n".join(entry[1] for entry, _values in entries),
-                           [param for (_a, _s, params, slots, *_rest), values in entries
-                            for param in _params(alias, params, slots, values)])
+    their prepared statements' ``EXECUTE`` go in one ``execute``, joined by ";"
+    (psycopg's client-side binding, Django's default, sends them together) and each one's
+    rows are read in turn; elsewhere (SQLite takes one statement at a time) one query each."""
+    entries = [((build, constants), _entry(build, constants, values), values)
+               for _kind, build, constants, values in calls]
+    aliases = {entry[0] for _key, entry, _values in entries}
+    if len(aliases) == 1 and connections[next(iter(aliases))].vendor == "postgresql":
+        with connections[next(iter(aliases))].cursor() as cursor:
+            prepared.execute(cursor, [
+                _statement(cursor.db, key, sql, _params(alias, params, slots, values), _varying(slots))
+                for key, (alias, sql, params, slots, *_rest), values in entries
+            ])
             found = []
-            for index, ((_a, _s, _p, _sl, compiler, converters, _f), _values) in enumerate(entries):
+            for index, (_key, (_a, _s, _p, _sl, compiler, converters, _f), _values) in enumerate(entries):
                 if index:
                     cursor.nextset()
                 found.append(_converted(cursor.fetchall(), compiler, converters))
     else:
-        found = [_fetch(entry[0], entry[1], _params(entry[0], entry[2], entry[3], values), entry[4], entry[5])
-                 for entry, values in entries]
+        found = [_fetch(alias, sql, _params(alias, params, slots, values), compiler, converters,
+                        key=key, varying=_varying(slots))
+                 for key, (alias, sql, params, slots, compiler, converters, _f), values in entries]
     return [_answer(kind, build, constants, rows) for (kind, build, constants, _values), rows in zip(calls, found, strict=True)]
 
 
@@ -229,12 +276,18 @@ def slices(parts: list[tuple[Callable[..., QuerySet], tuple, int, int, dict]]) -
         alias, sql, params, slots, compiler, converters, _fetch_mode = _entry(build, constants, values)
         if compiler.query.is_sliced or not compiler.query.order_by:
             raise ValueError(f"{build.__qualname__}: a slice needs an ordered, unsliced queryset")
-        entries.append((alias, sql, [*_params(alias, params, slots, values), stop - start, start], compiler, converters))
+        entries.append((alias, sql, [*_params(alias, params, slots, values), stop - start, start], compiler, converters,
+                        (build, constants), (*_varying(slots), len(params), len(params) + 1)))
     alias, compiler, converters = entries[0][0], entries[0][3], entries[0][4]
     if len(entries) > 1 and connections[alias].features.supports_slicing_ordering_in_compound:
         sql = " UNION ALL ".join(f"({entry_sql} LIMIT %s OFFSET %s)" for _a, entry_sql, *_rest in entries)
-        return _fetch(alias, sql, [param for entry in entries for param in entry[2]], compiler, converters)
-    for entry_alias, entry_sql, entry_params, entry_compiler, entry_converters in entries:
+        varying, offset = [], 0
+        for entry in entries:
+            varying.extend(offset + position for position in entry[6])
+            offset += len(entry[2])
+        return _fetch(alias, sql, [param for entry in entries for param in entry[2]], compiler, converters,
+                      key=("slices", *(entry[5] for entry in entries)), varying=tuple(varying))
+    for entry_alias, entry_sql, entry_params, entry_compiler, entry_converters, key, varying in entries:
         found.extend(_fetch(entry_alias, f"{entry_sql} LIMIT %s OFFSET %s", entry_params, entry_compiler,
-                            entry_converters))
+                            entry_converters, key=("slice", key), varying=varying))
     return found

@@ -3,12 +3,34 @@ below Django's query log (which misses the connection's own health check); and c
 of their own to the same server, for tests that act beside Django's (a second session, a
 backend ended, a database made)."""
 
+import re
 import tempfile
 import time
 
 import psycopg
 from django.db import connection
 from psycopg import pq
+
+
+def prepared_text(sql):
+    """``sql`` as Django's query log has it, with each ``EXECUTE name(...)`` of a statement
+    prepared on the test's connection (portal.prepared) replaced by the statement's text
+    (PostgreSQL's ``pg_prepared_statements``): what the database ran."""
+    if "EXECUTE " not in sql:
+        return sql
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, statement FROM pg_prepared_statements")
+        statements = dict(cursor.fetchall())
+
+    def text(match):
+        # The source text PostgreSQL keeps is the whole string the PREPARE came in: several, joined by ";\n".
+        name = match.group(1)
+        prepares = statements[name]
+        start = prepares.index(f"PREPARE {name} AS ") + len(f"PREPARE {name} AS ")
+        end = prepares.find(";\nPREPARE ", start)
+        return prepares[start:end if end >= 0 else None]
+
+    return re.sub(r"\bEXECUTE (\w+)(\([^;]*\))?", text, sql)
 
 
 def statements_sent(call):

@@ -4,15 +4,15 @@ above it) and superadmins see its requests and members (portal.permissions).
 Nobody else lists an organisation's members."""
 
 import re
-import weakref
 from collections.abc import Iterable
 from functools import cache
 
 from allauth.account.models import EmailAddress
-from django.db import InterfaceError, NotSupportedError, OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Value, When
 from django.http import Http404
 
+from portal import prepared
 from portal.accounts.official_email import normalise_domain
 from portal.organisations.models import Organisation, OrganisationDomain, OrganisationStatus
 from portal.organisations.states import State
@@ -273,11 +273,6 @@ def _verified_by_contact_sql(email_count: int) -> tuple[str, str, tuple[str, ...
             (*query.extra_select, *query.values_select, *query.annotation_select))
 
 
-# The statements prepared on each database connection (psycopg's own connection object,
-# new when Django reconnects): a prepared statement lasts as long as its connection.
-_prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def verified_person_by_contact(*, emails: Iterable[str] = (), mobile: str = "") -> dict | None:
     """The verified profile (status verified only: a suspended one is not) in an active
     organisation held with one of ``emails`` as its official address (as stored: lower
@@ -290,9 +285,9 @@ def verified_person_by_contact(*, emails: Iterable[str] = (), mobile: str = "") 
 
     One query, called for every request of the API. Its SQL is compiled once per shape
     (one or two addresses, or a number), not by the ORM at each call; on PostgreSQL it
-    is a statement prepared once per connection (``PREPARE``, outside the query log, as
-    the connection's own setup is), then run with ``EXECUTE``: planning its five-table
-    join took PostgreSQL several times as long as running it.
+    is a statement prepared once per connection (``portal.prepared``: ``PREPARE``, outside
+    the query log, then ``EXECUTE``; prepared again after a migration changed a column it
+    reads): planning its five-table join took PostgreSQL several times as long as running it.
 
     The lookup is also the request's check that a kept connection still works
     (``CONN_HEALTH_CHECKS``: Django would first send ``SELECT 1``, a round trip as long
@@ -314,28 +309,13 @@ def verified_person_by_contact(*, emails: Iterable[str] = (), mobile: str = "") 
             raise
         connection.close()
         row = _lookup_row(name, prepare, params)
-    except NotSupportedError:
-        # "cached plan must not change result type": a migration changed the type of a
-        # column the statement reads after it was prepared on this connection (between
-        # `make migrate` and the workers' restart); it is prepared again.
-        if not connection.get_autocommit():
-            raise
-        _prepared_on.get(connection.connection, set()).discard(name)
-        with connection.wrap_database_errors:
-            connection.connection.execute(f"DEALLOCATE {name}")
-        row = _lookup_row(name, prepare, params)
     return dict(zip(columns, row, strict=True)) if row is not None else None
 
 
 def _lookup_row(name: str, prepare: str, params: list[str]) -> tuple | None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            prepared = _prepared_on.setdefault(connection.connection, set())
-            if name not in prepared:
-                with connection.wrap_database_errors:
-                    connection.connection.execute(prepare)
-                prepared.add(name)
-            cursor.execute(f"EXECUTE {name}({', '.join(['%s'] * len(params))})", params)
+            prepared.execute(cursor, [(name, prepare, params)])
         else:  # SQLite (the embedded default): the same SELECT, its values given as parameters
             cursor.execute(PARAMETER_RE.sub("%s", prepare.removeprefix(f"PREPARE {name} AS ")), params)
         return cursor.fetchone()

@@ -1,0 +1,114 @@
+"""portal.prepared, through portal.compiled: on PostgreSQL a query built once per process is
+a statement prepared once per connection, planned once, answering as the ORM does; a
+statement the connection lost, or whose columns a migration changed, is prepared again."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.db.utils import ProgrammingError
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from portal import compiled
+from portal.organisations.models import PlatformRoleGrant, in_force_q
+from tests.factories import PlatformRoleFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _postgresql(require_postgresql):
+    pass
+
+
+def grants_query(*, user_id, now):
+    return PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=user_id).values_list("role", "jurisdiction")
+
+
+def grants_in_states_starting_query(prefix, *, user_id):
+    """A constant that is a pattern ("M%"): written into the statement's text as the ORM sends it."""
+    return PlatformRoleGrant.objects.filter(user_id=user_id, jurisdiction__startswith=prefix).values_list("jurisdiction")
+
+
+def statement(name):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = %s", [name])
+        return cursor.fetchone()
+
+
+@pytest.mark.django_db
+def test_a_query_is_prepared_once_per_connection_and_then_not_planned_again():
+    now = timezone.now()
+    users = [UserFactory() for _ in range(3)]
+    PlatformRoleFactory(user=users[0], role="state_admin", jurisdiction="MH")
+    PlatformRoleFactory(user=users[1], role="auditor", jurisdiction="", ends_at=now - timedelta(days=1))
+    with CaptureQueriesContext(connection) as captured:
+        for _ in range(4):
+            for user in users:
+                assert sorted(compiled.rows(grants_query, user_id=user.pk, now=now)) == sorted(
+                    grants_query(user_id=user.pk, now=now))
+    ours = [q["sql"] for q in captured.captured_queries if "pg_prepared_statements" not in q["sql"]
+            and "accounts_user" not in q["sql"] and "organisations_platformrolegrant" not in q["sql"]]
+    names = {sql.split()[1].split("(")[0] for sql in ours}
+    assert len(ours) == 12 and len(names) == 1 and all(sql.startswith("EXECUTE compiled_") for sql in ours), ours
+    (name,) = names
+    generic, custom = statement(name)
+    # PostgreSQL plans the first five runs for their values, then uses the one generic plan.
+    assert custom == 5 and generic == 7, (generic, custom)
+
+
+@pytest.mark.django_db
+def test_constants_are_written_into_the_statement_as_the_orm_sends_them():
+    user = UserFactory()
+    for jurisdiction in ("MH", "MP", "KA", "M%"):
+        PlatformRoleFactory(user=user, role="state_admin", jurisdiction=jurisdiction)
+    for prefix in ("M", "K", "M%"):
+        assert sorted(compiled.rows(grants_in_states_starting_query, (prefix,), user_id=user.pk)) == sorted(
+            grants_in_states_starting_query(prefix, user_id=user.pk))
+    assert compiled.rows(grants_in_states_starting_query, ("M%",), user_id=user.pk) == [("M%",)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_the_connection_lost_is_prepared_again():
+    """A DISCARD ALL or DEALLOCATE ALL by something between the portal and the database."""
+    user = UserFactory()
+    PlatformRoleFactory(user=user, role="state_admin", jurisdiction="MH")
+    now = timezone.now()
+    assert compiled.rows(grants_query, user_id=user.pk, now=now) == [("state_admin", "MH")]
+    connection.connection.execute("DEALLOCATE ALL")
+    assert compiled.rows(grants_query, user_id=user.pk, now=now) == [("state_admin", "MH")]
+    together = compiled.together(("rows", grants_query, (), {"user_id": user.pk, "now": now}),
+                                 ("rows", grants_in_states_starting_query, ("M",), {"user_id": user.pk}))
+    assert together == [[("state_admin", "MH")], [("MH",)]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_transaction_a_lost_statement_is_an_error_not_a_second_try():
+    """In a transaction the failed EXECUTE has ended it: running again there would only fail
+    again, so the error is the caller's (outside one, the read is run once more)."""
+    user = UserFactory()
+    now = timezone.now()
+    assert compiled.rows(grants_query, user_id=user.pk, now=now) == []
+    connection.connection.execute("DEALLOCATE ALL")
+    with pytest.raises(ProgrammingError, match="does not exist"), transaction.atomic():
+        compiled.rows(grants_query, user_id=user.pk, now=now)
+    assert compiled.rows(grants_query, user_id=user.pk, now=now) == []  # and outside it, prepared again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_is_prepared_again_after_a_migration_changed_a_column_it_reads():
+    """PostgreSQL refuses a prepared statement whose result's types changed ("cached plan
+    must not change result type"), as between `make migrate` and the workers' restart."""
+    user = UserFactory()
+    PlatformRoleFactory(user=user, role="state_admin", jurisdiction="MH")
+    now = timezone.now()
+    assert compiled.rows(grants_query, user_id=user.pk, now=now) == [("state_admin", "MH")]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                       "WHERE attrelid = 'organisations_platformrolegrant'::regclass AND attname = 'jurisdiction'")
+        (declared,) = cursor.fetchone()
+        cursor.execute("ALTER TABLE organisations_platformrolegrant ALTER COLUMN jurisdiction TYPE text")
+    try:
+        assert compiled.rows(grants_query, user_id=user.pk, now=now) == [("state_admin", "MH")]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE organisations_platformrolegrant ALTER COLUMN jurisdiction TYPE {declared}")
