@@ -119,12 +119,12 @@ def rows(build: Callable[..., QuerySet], constants: tuple = (), **values) -> lis
     return together(("rows", build, constants, values))[0]
 
 
-def _fetch(alias, sql, params, compiler, converters, *, key: tuple, varying: tuple[int, ...]) -> list[tuple]:
+def _fetch(alias, sql, params, compiler, converters, *, key: tuple, names: tuple) -> list[tuple]:
     """The rows of ``sql`` with ``params``, converted; on PostgreSQL as the statement
-    prepared for ``key``, the parameters at the positions ``varying`` its arguments."""
+    prepared for ``key`` (``names``: see ``_statement``)."""
     with connections[alias].cursor() as cursor:
         if cursor.db.vendor == "postgresql":
-            prepared.execute(cursor, [_statement(cursor.db, key, sql, params, varying)])
+            prepared.execute(cursor, [_statement(cursor.db, key, sql, params, names)])
         else:
             cursor.execute(sql, params)
         return _converted(cursor.fetchall(), compiler, converters)
@@ -135,32 +135,33 @@ _statements: dict[tuple, tuple[str, str]] = {}
 _PLACEHOLDER = re.compile(r"%%|%s")
 
 
-def _statement(connection, key: tuple, sql: str, params: list, varying: tuple[int, ...]) -> tuple[str, str, list]:
-    """The statement prepared for ``key`` (``sql`` with the parameters at the positions
-    ``varying`` as ``$1``..., the others written in as the ORM's query would send them)
-    and this call's arguments, for ``portal.prepared.execute``."""
+def _statement(connection, key: tuple, sql: str, params: list, names: tuple) -> tuple[str, str, list]:
+    """The statement prepared for ``key`` and this call's arguments, for
+    ``portal.prepared.execute``: ``sql`` with each parameter that is a value (whose
+    ``names`` entry, by position, is not None) as ``$1``... (one for the places of the same
+    name), the others written in as the ORM's query would send them."""
     found = _statements.get(key)
     if found is None:
-        numbers = {position: number for number, position in enumerate(varying, 1)}
-        positions = iter(range(len(params)))
+        numbers = {}  # name -> its $ number
+        for name in names:
+            if name is not None and name not in numbers:
+                numbers[name] = len(numbers) + 1
+        positions = iter(names)
 
         def placeholder(match: re.Match) -> str:
             if match.group() == "%%":
                 return "%%"
-            position = next(positions)
-            return f"${numbers[position]}" if position in numbers else "%s"
+            name = next(positions)
+            return "%s" if name is None else f"${numbers[name]}"
 
         text = _PLACEHOLDER.sub(placeholder, sql)
         written = psycopg.ClientCursor(connection.connection).mogrify(
-            text, [param for position, param in enumerate(params) if position not in numbers])
-        name = f"compiled_{len(_statements) + 1}"
-        found = _statements[key] = (name, f"PREPARE {name} AS {written}")
-    return (*found, [params[position] for position in varying])
-
-
-def _varying(slots: tuple) -> tuple[int, ...]:
-    """The positions of the parameters that are values (not constants of the query)."""
-    return tuple(position for position, slot in enumerate(slots) if slot is not None)
+            text, [param for param, name in zip(params, names, strict=True) if name is None])
+        statement = f"compiled_{len(_statements) + 1}"
+        firsts = tuple(names.index(name) for name in numbers)  # where each argument is
+        found = _statements[key] = (statement, f"PREPARE {statement} AS {written}", firsts)
+    statement, prepare, firsts = found
+    return statement, prepare, [params[position] for position in firsts]
 
 
 def _converted(found: list, compiler, converters) -> list[tuple]:
@@ -221,7 +222,7 @@ def together(*calls: tuple[str, Callable[..., QuerySet], tuple, dict]) -> list:
     if len(aliases) == 1 and connections[next(iter(aliases))].vendor == "postgresql":
         with connections[next(iter(aliases))].cursor() as cursor:
             prepared.execute(cursor, [
-                _statement(cursor.db, key, sql, _params(alias, params, slots, values), _varying(slots))
+                _statement(cursor.db, key, sql, _params(alias, params, slots, values), slots)
                 for key, (alias, sql, params, slots, *_rest), values in entries
             ])
             found = []
@@ -231,7 +232,7 @@ def together(*calls: tuple[str, Callable[..., QuerySet], tuple, dict]) -> list:
                 found.append(_converted(cursor.fetchall(), compiler, converters))
     else:
         found = [_fetch(alias, sql, _params(alias, params, slots, values), compiler, converters,
-                        key=key, varying=_varying(slots))
+                        key=key, names=slots)
                  for key, (alias, sql, params, slots, compiler, converters, _f), values in entries]
     return [_answer(kind, build, constants, rows) for (kind, build, constants, _values), rows in zip(calls, found, strict=True)]
 
@@ -277,17 +278,15 @@ def slices(parts: list[tuple[Callable[..., QuerySet], tuple, int, int, dict]]) -
         if compiler.query.is_sliced or not compiler.query.order_by:
             raise ValueError(f"{build.__qualname__}: a slice needs an ordered, unsliced queryset")
         entries.append((alias, sql, [*_params(alias, params, slots, values), stop - start, start], compiler, converters,
-                        (build, constants), (*_varying(slots), len(params), len(params) + 1)))
+                        (build, constants), (*slots, (None, "limit"), (None, "offset"))))
     alias, compiler, converters = entries[0][0], entries[0][3], entries[0][4]
     if len(entries) > 1 and connections[alias].features.supports_slicing_ordering_in_compound:
         sql = " UNION ALL ".join(f"({entry_sql} LIMIT %s OFFSET %s)" for _a, entry_sql, *_rest in entries)
-        varying, offset = [], 0
-        for entry in entries:
-            varying.extend(offset + position for position in entry[6])
-            offset += len(entry[2])
         return _fetch(alias, sql, [param for entry in entries for param in entry[2]], compiler, converters,
-                      key=("slices", *(entry[5] for entry in entries)), varying=tuple(varying))
-    for entry_alias, entry_sql, entry_params, entry_compiler, entry_converters, key, varying in entries:
+                      key=("slices", *(entry[5] for entry in entries)),
+                      names=tuple(None if name is None else (part, name)
+                                  for part, entry in enumerate(entries) for name in entry[6]))
+    for entry_alias, entry_sql, entry_params, entry_compiler, entry_converters, key, names in entries:
         found.extend(_fetch(entry_alias, f"{entry_sql} LIMIT %s OFFSET %s", entry_params, entry_compiler,
-                            entry_converters, key=("slice", key), varying=varying))
+                            entry_converters, key=("slice", key), names=names))
     return found

@@ -25,9 +25,11 @@ through a pooler in session mode (deploy/README.md, section 2)."""
 
 import weakref
 from collections.abc import Sequence
+from datetime import datetime
 
 import psycopg
 from django.db.utils import NotSupportedError, ProgrammingError
+from psycopg import pq
 
 # The names of the statements prepared on each connection (psycopg's own connection
 # object, new when Django reconnects).
@@ -36,9 +38,15 @@ _prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def execute(cursor, statements: Sequence[tuple[str, str, Sequence]]) -> None:
     """``EXECUTE`` each of ``statements`` (its name, the ``PREPARE`` that makes it, its
-    arguments: the ``$1``... of the ``PREPARE`` in order) with ``cursor`` (Django's, on
-    PostgreSQL), in one round trip, each prepared first where this connection has not
-    prepared it yet. Read each one's rows in turn (``cursor.nextset()`` between them)."""
+    arguments: the ``$1``... of the ``PREPARE`` in order; integers, dates and times, text)
+    with ``cursor`` (Django's, on PostgreSQL), in one round trip, each prepared first where
+    this connection has not prepared it yet. Read each one's rows in turn
+    (``cursor.nextset()`` between them).
+
+    The arguments are written into the ``EXECUTE`` here, each as a literal of its type
+    (text quoted by libpq), and the statement sent without parameters: psycopg's client-side
+    binding would parse the text for its ``%s`` each time when there are more than 50 (a
+    page of the queue: 0.45 ms a request)."""
     connection = cursor.db
     try:
         _execute(cursor, connection, statements)
@@ -58,11 +66,23 @@ def _execute(cursor, connection, statements: Sequence[tuple[str, str, Sequence]]
         with connection.wrap_database_errors:
             connection.connection.execute(";\n".join(missing.values()))  # no arguments: its text as it is
         prepared.update(missing)
-    cursor.execute(
-        ";\n".join(f"EXECUTE {name}({', '.join(['%s'] * len(arguments))})" if arguments else f"EXECUTE {name}"
-                   for name, _prepare, arguments in statements),
-        [argument for _name, _prepare, arguments in statements for argument in arguments],
-    )
+    escaping = pq.Escaping(connection.connection.pgconn)
+    cursor.execute(";\n".join(
+        f"EXECUTE {name}({', '.join(_literal(escaping, argument) for argument in arguments)})" if arguments
+        else f"EXECUTE {name}"
+        for name, _prepare, arguments in statements
+    ))
+
+
+def _literal(escaping: pq.Escaping, value) -> str:
+    """``value`` as an SQL literal: what psycopg's client-side binding writes for it."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, datetime):
+        return f"'{value.isoformat()}'::{'timestamptz' if value.tzinfo else 'timestamp'}"
+    if isinstance(value, str):
+        return escaping.escape_literal(value.encode()).decode()
+    raise TypeError(f"no literal for an argument of type {type(value).__name__}")
 
 
 def _stale(error: Exception) -> bool:

@@ -6,11 +6,13 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import Q
 from django.db.utils import ProgrammingError
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from portal import compiled
+from portal.accounts.models import User
 from portal.organisations.models import PlatformRoleGrant, in_force_q
 from tests.factories import PlatformRoleFactory, UserFactory
 
@@ -112,3 +114,35 @@ def test_a_statement_is_prepared_again_after_a_migration_changed_a_column_it_rea
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"ALTER TABLE organisations_platformrolegrant ALTER COLUMN jurisdiction TYPE {declared}")
+
+
+
+def named_query(*, name):
+    return User.objects.filter(full_name=name).values_list("full_name")
+
+
+def grants_in_force_both_ways_query(*, user_id, now):
+    return PlatformRoleGrant.objects.filter(
+        Q(ends_at__isnull=True) | Q(ends_at__gt=now), Q(revoked_at__isnull=True) | Q(revoked_at__gt=now), user_id=user_id,
+    ).values_list("role")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["x'); DELETE FROM accounts_user; --", "a\\b %s %% $1 ; E'\\'", "आशा कुलकर्णी"])
+def test_a_text_argument_is_the_value_itself_whatever_it_holds(name):
+    UserFactory(full_name=name)
+    UserFactory(full_name="Someone Else")
+    assert compiled.rows(named_query, name=name) == [(name,)]
+    assert compiled.rows(named_query, name=name + "'") == []
+    assert User.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_value_used_in_several_places_is_one_argument():
+    now = timezone.now()
+    user = UserFactory()
+    PlatformRoleFactory(user=user, role="state_admin", jurisdiction="MH")
+    with CaptureQueriesContext(connection) as captured:
+        assert compiled.rows(grants_in_force_both_ways_query, user_id=user.pk, now=now) == [("state_admin",)]
+    (sql,) = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("EXECUTE ")]
+    assert sql.count(now.isoformat()) == 1 and sql.count("::timestamptz") == 1, sql
