@@ -18,6 +18,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Coalesce, Trim
 from django.http import Http404
@@ -62,15 +63,27 @@ QUEUE_ROW_FIELDS = (
 )
 
 
-def _by_age_slice(jurisdictions: tuple[str, ...] | None, overdue: bool, *, start: int, stop: int, length: int,
-                  now: datetime) -> tuple:
-    """The part (for ``compiled.slices``) of the ids of the open steps ``[start:stop]`` by age
-    (the same age by id), overdue or not, of ``length`` in all: taken from the nearer end,
-    so that a far page walks the index backwards from the newest step instead of past every
-    older one (the last page costs what the first does)."""
+def _by_age_slice(overdue: bool, *, start: int, stop: int, length: int) -> tuple[bool, bool, int, int]:
+    """The slice of the ids of the open steps ``[start:stop]`` by age (the same age by id),
+    overdue or not, of ``length`` in all, as (overdue, newest first, start, stop): taken
+    from the nearer end, so that a far page walks the index backwards from the newest step
+    instead of past every older one (the last page costs what the first does)."""
     if start > length - stop:
-        return _queue_ids_query, (jurisdictions, overdue, True), max(0, length - stop), length - start, {"now": now}
-    return _queue_ids_query, (jurisdictions, overdue, False), start, stop, {"now": now}
+        return overdue, True, max(0, length - stop), length - start
+    return overdue, False, start, stop
+
+
+def _page_slices(*, offset: int, size: int, total: int, overdue: int) -> list[tuple[bool, bool, int, int]]:
+    """The slices (``_by_age_slice``) whose ids, one after the other, are the ``size`` steps
+    from ``offset`` in the queue's order (overdue first, then the oldest) of ``total``
+    waiting steps, ``overdue`` of them overdue: the overdue steps by age, then the others."""
+    slices = []
+    if offset < overdue:
+        slices.append(_by_age_slice(True, start=offset, stop=min(offset + size, overdue), length=overdue))
+    if offset + size > overdue:  # always, unless the page is all overdue
+        slices.append(_by_age_slice(False, start=max(0, offset - overdue), stop=min(offset + size - overdue, total - overdue),
+                                    length=total - overdue))
+    return slices
 
 
 def _queue_ids_query(jurisdictions: tuple[str, ...] | None, overdue: bool, newest_first: bool, *,
@@ -95,21 +108,39 @@ def _state_queue_ids(jurisdictions: tuple[str, ...] | None, *, offset: int, size
 
     A list, not a subquery of the rows' query: given one, PostgreSQL hashed it against a
     scan of every approval step ever made (2 ms at 10,000, growing with the history)."""
-    parts = []
-    if offset < overdue:
-        parts.append(_by_age_slice(jurisdictions, True, start=offset, stop=min(offset + size, overdue), length=overdue,
-                                   now=now))
-    if offset + size > overdue:  # always, unless the page is all overdue
-        parts.append(_by_age_slice(jurisdictions, False, start=max(0, offset - overdue),
-                                   stop=min(offset + size - overdue, total - overdue), length=total - overdue, now=now))
+    parts = [(_queue_ids_query, (jurisdictions, part_overdue, newest_first), start, stop, {"now": now})
+             for part_overdue, newest_first, start, stop in _page_slices(offset=offset, size=size, total=total,
+                                                                         overdue=overdue)]
     return [pk for (pk,) in compiled.slices(parts)]
 
 
 def _queue_rows_query(count: int, *, now: datetime, **ids: int) -> QuerySet[ApprovalStep]:
     """The rows of the steps ``ids`` (``id0``..``id<count-1>``) as the queue shows them, overdue first."""
+    return _queue_rows(ApprovalStep.objects.filter(pk__in=[ids[f"id{i}"] for i in range(count)]), now)
+
+
+def _queue_page_rows_query(jurisdictions: tuple[str, ...] | None, slices: tuple[tuple[bool, bool], ...], *,
+                           now: datetime, **bounds: int) -> QuerySet[ApprovalStep]:
+    """PostgreSQL: the rows of a page whose ids are ``slices`` of the open steps of
+    ``jurisdictions`` ((overdue, newest first) each, its bounds ``limit<i>`` and ``offset<i>``;
+    ``_page_slices``), in one statement: the ids an ``ARRAY`` of the slices, which
+    PostgreSQL computes first and then reads the steps by their primary key (as a list of
+    ids would be; an ``IN`` of the subquery was hashed against a scan of every step)."""
+    pieces, params = [], []
+    for i, (overdue, newest_first) in enumerate(slices):
+        sql, slice_params = _queue_ids_query(jurisdictions, overdue, newest_first, now=now).query.sql_with_params()
+        pieces.append(f"({sql} LIMIT %s OFFSET %s)")
+        params += [*slice_params, bounds[f"limit{i}"], bounds[f"offset{i}"]]
+    column = f'"{ApprovalStep._meta.db_table}"."{ApprovalStep._meta.pk.column}"'
+    in_slices = RawSQL(f"{column} = ANY(ARRAY({' UNION ALL '.join(pieces)}))", params, output_field=BooleanField())
+    return _queue_rows(ApprovalStep.objects.filter(in_slices), now)
+
+
+def _queue_rows(steps: QuerySet[ApprovalStep], now: datetime) -> QuerySet[ApprovalStep]:
+    """The rows of ``steps`` as the queue shows them, overdue first."""
     nodal_officer = KeyTransform("nodal_officer", "application__data")
     return (
-        ApprovalStep.objects.filter(pk__in=[ids[f"id{i}"] for i in range(count)])
+        steps
         .annotate(
             overdue=_overdue(now),
             officer_form_name=Trim(KeyTextTransform("name", nodal_officer)),
@@ -195,10 +226,21 @@ def _queue_page(shape: tuple[str, ...] | None, counts: dict[str, int], *, number
     """The queue's page of the jurisdictions ``shape`` (``_decided_shape``), given how many
     steps wait and how many of them are overdue."""
     page = Paginator(range(counts["total"]), per_page).get_page(number)
-    ids = _state_queue_ids(shape, offset=(page.number - 1) * per_page, size=per_page, total=counts["total"],
-                           overdue=counts["overdue"], now=now) if counts["total"] else []
-    # The rows' query built once per process for each number of rows (portal.compiled).
-    rows = compiled.rows(_queue_rows_query, (len(ids),), now=now, **{f"id{i}": pk for i, pk in enumerate(ids)}) if ids else []
+    offset = (page.number - 1) * per_page
+    if not counts["total"]:
+        rows = []
+    elif connections[ApprovalStep.objects.db].vendor == "postgresql":
+        # The ids and their rows in one statement, built once per process for each shape of page.
+        slices = _page_slices(offset=offset, size=per_page, total=counts["total"], overdue=counts["overdue"])
+        bounds = {name: value for i, (_o, _n, start, stop) in enumerate(slices)
+                  for name, value in ((f"limit{i}", stop - start), (f"offset{i}", start))}
+        rows = compiled.rows(_queue_page_rows_query, (shape, tuple((o, n) for o, n, _start, _stop in slices)),
+                             now=now, **bounds)
+    else:
+        ids = _state_queue_ids(shape, offset=offset, size=per_page, total=counts["total"], overdue=counts["overdue"],
+                               now=now)
+        # The rows' query built once per process for each number of rows (portal.compiled).
+        rows = compiled.rows(_queue_rows_query, (len(ids),), now=now, **{f"id{i}": pk for i, pk in enumerate(ids)})
     # get_jurisdiction_display would build (and translate) the whole list of states and
     # union territories for every row: once per page instead.
     labels = dict(JURISDICTION_CHOICES)
