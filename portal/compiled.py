@@ -130,8 +130,9 @@ def _fetch(alias, sql, params, compiler, converters, *, key: tuple, names: tuple
         return _converted(cursor.fetchall(), compiler, converters)
 
 
-# Statement key -> (name, the PREPARE that makes it): its text, made once per process.
-_statements: dict[tuple, tuple[str, str]] = {}
+# Statement key -> (its name, the PREPARE that makes it, the position in the parameters of
+# each of its arguments): made once per process.
+_statements: dict[tuple, tuple[str, str, tuple[int, ...]]] = {}
 _PLACEHOLDER = re.compile(r"%%|%s")
 
 
