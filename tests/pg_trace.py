@@ -6,10 +6,27 @@ backend ended, a database made)."""
 import re
 import tempfile
 import time
+from contextlib import contextmanager
 
 import psycopg
 from django.db import connection
 from psycopg import pq
+
+
+@contextmanager
+def column_retyped(table, column, to="text"):
+    """``table.column`` of type ``to`` for the time of the block, as a migration would
+    change it (then its declared type again)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                       "WHERE attrelid = %s::regclass AND attname = %s", [table, column])
+        (declared,) = cursor.fetchone()
+        cursor.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {to}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {declared}")
 
 
 def prepared_text(sql):

@@ -18,6 +18,7 @@ from api.services import api_client_revoke, used_key
 from api.v1 import email_forms
 from portal.organisations.models import OrganisationStatus
 from tests.api.conftest import bearer
+from tests.pg_trace import column_retyped
 from tests.verification.helpers import GovernmentProfileFactory
 from verification.models import EndReason, VerificationStatus
 from verification.services import profile_revoke, profile_suspend
@@ -220,17 +221,9 @@ def test_the_lookup_is_prepared_again_after_a_migration_changed_a_column_it_read
     """PostgreSQL refuses a prepared statement whose result's types changed ("cached plan
     must not change result type"), as between a migration and the workers' restart."""
     assert api_get(URL, email="asha.kulkarni@mahaagri.gov.in").json()["verified"] is True  # prepared
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
-                       "WHERE attrelid = 'verification_governmentprofile'::regclass AND attname = 'designation'")
-        (declared,) = cursor.fetchone()
-        cursor.execute("ALTER TABLE verification_governmentprofile ALTER COLUMN designation TYPE text")
-    try:
+    with column_retyped("verification_governmentprofile", "designation"):
         person = api_get(URL, email="asha.kulkarni@mahaagri.gov.in").json()["person"]
         assert person["designation"] == HIDDEN_PERSON["designation"]
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"ALTER TABLE verification_governmentprofile ALTER COLUMN designation TYPE {declared}")
 
 
 def test_the_latest_verification_answers_when_an_address_was_verified_twice(world, api_get):

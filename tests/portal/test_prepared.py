@@ -15,6 +15,7 @@ from portal import compiled
 from portal.accounts.models import User
 from portal.organisations.models import PlatformRoleGrant, in_force_q
 from tests.factories import PlatformRoleFactory, UserFactory
+from tests.pg_trace import column_retyped
 
 
 @pytest.fixture(autouse=True)
@@ -104,16 +105,8 @@ def test_a_statement_is_prepared_again_after_a_migration_changed_a_column_it_rea
     PlatformRoleFactory(user=user, role="state_admin", jurisdiction="MH")
     now = timezone.now()
     assert compiled.rows(grants_query, user_id=user.pk, now=now) == [("state_admin", "MH")]
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
-                       "WHERE attrelid = 'organisations_platformrolegrant'::regclass AND attname = 'jurisdiction'")
-        (declared,) = cursor.fetchone()
-        cursor.execute("ALTER TABLE organisations_platformrolegrant ALTER COLUMN jurisdiction TYPE text")
-    try:
+    with column_retyped("organisations_platformrolegrant", "jurisdiction"):
         assert compiled.rows(grants_query, user_id=user.pk, now=now) == [("state_admin", "MH")]
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"ALTER TABLE organisations_platformrolegrant ALTER COLUMN jurisdiction TYPE {declared}")
 
 
 
