@@ -67,11 +67,13 @@ def _execute(cursor, connection, statements: Sequence[tuple[str, str, Sequence]]
             connection.connection.execute(";\n".join(missing.values()))  # no arguments: its text as it is
         prepared.update(missing)
     escaping = pq.Escaping(connection.connection.pgconn)
-    cursor.execute(";\n".join(
-        f"EXECUTE {name}({', '.join(_literal(escaping, argument) for argument in arguments)})" if arguments
-        else f"EXECUTE {name}"
-        for name, _prepare, arguments in statements
-    ))
+    with connection.wrap_database_errors:  # a refused value is the DataError the ORM would raise
+        sql = ";\n".join(
+            f"EXECUTE {name}({', '.join(_literal(escaping, argument) for argument in arguments)})" if arguments
+            else f"EXECUTE {name}"
+            for name, _prepare, arguments in statements
+        )
+    cursor.execute(sql)
 
 
 def _literal(escaping: pq.Escaping, value) -> str:
@@ -81,6 +83,8 @@ def _literal(escaping: pq.Escaping, value) -> str:
     if isinstance(value, datetime):
         return f"'{value.isoformat()}'::{'timestamptz' if value.tzinfo else 'timestamp'}"
     if isinstance(value, str):
+        if "\x00" in value:  # libpq would end the literal there: psycopg refuses it, and so does this
+            raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
         return escaping.escape_literal(value.encode()).decode()
     raise TypeError(f"no literal for an argument of type {type(value).__name__}")
 

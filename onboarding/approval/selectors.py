@@ -106,8 +106,10 @@ def _state_queue_ids(jurisdictions: tuple[str, ...] | None, *, offset: int, size
     10,000 waiting). One query, its SQL built once per process (``compiled.slices``): a
     page across the end of the overdue steps takes both parts with ``UNION ALL``.
 
-    A list, not a subquery of the rows' query: given one, PostgreSQL hashed it against a
-    scan of every approval step ever made (2 ms at 10,000, growing with the history)."""
+    A list, not an ``IN`` subquery of the rows' query: given one, PostgreSQL hashed it
+    against a scan of every approval step ever made (2 ms at 10,000, growing with the
+    history). On PostgreSQL the page's rows take the slices as an ``ARRAY`` instead
+    (``_queue_page_rows_query``), this list is for the databases without one."""
     parts = [(_queue_ids_query, (jurisdictions, part_overdue, newest_first), start, stop, {"now": now})
              for part_overdue, newest_first, start, stop in _page_slices(offset=offset, size=size, total=total,
                                                                          overdue=overdue)]
@@ -188,10 +190,11 @@ def _queue_counts_query(jurisdictions: tuple[str, ...] | None, *, now: datetime)
 
 def state_queue_page(viewer: AnyUser, *, number: str | int | None, per_page: int, now: datetime | None = None) -> Page:
     """One page of the state queue: the open state steps the viewer may decide, overdue
-    first, then the oldest (the same age by id); three queries whatever the page (on
-    PostgreSQL). How many steps wait (and how many of them are overdue), the page's ids
-    taken from the steps alone (slices of the open steps by age, ``_state_queue_ids``),
-    and their rows, joined to their application and officer: a far page walks an index of
+    first, then the oldest (the same age by id); two queries whatever the page (on
+    PostgreSQL; three or four elsewhere). How many steps wait (and how many of them are overdue),
+    then the page's ids taken from the steps alone (slices of the open steps by age,
+    ``_page_slices``) and their rows, joined to their application and officer (on
+    PostgreSQL one statement, ``_queue_page_rows_query``): a far page walks an index of
     narrow rows, and sorts neither every open step nor joined ones with every
     application's answers. Each row is a dictionary of what the page shows (plain values:
     no model instances to build, and the template finds each key at its first try):

@@ -5,7 +5,7 @@ statement the connection lost, or whose columns a migration changed, is prepared
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.db.models import Q
 from django.db.utils import ProgrammingError
 from django.test.utils import CaptureQueriesContext
@@ -128,6 +128,16 @@ def test_a_text_argument_is_the_value_itself_whatever_it_holds(name):
     assert compiled.rows(named_query, name=name) == [(name,)]
     assert compiled.rows(named_query, name=name + "'") == []
     assert User.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_text_argument_holding_a_nul_is_refused_as_the_orm_refuses_it():
+    """libpq's quoting would end the text at the NUL (looking up "a" for "a\\x00b")."""
+    UserFactory(full_name="a")
+    with pytest.raises(DataError, match="NUL"):
+        list(User.objects.filter(full_name="a\x00b"))
+    with pytest.raises(DataError, match="NUL"):
+        compiled.rows(named_query, name="a\x00b")
 
 
 @pytest.mark.django_db

@@ -5,8 +5,10 @@ with its own empty folder continues the same session and downloads the same lett
 Then what the processes wrote: one JSON line a request and a task, the request id in
 the response, and no secret in any line."""
 
+import os
 import re
 import time
+from pathlib import Path
 
 from tests.production.stack import CLIENT_ADDRESS, Browser, wait_until
 
@@ -156,3 +158,43 @@ def test_static_files_have_hashed_names_compressed_copies_and_long_cache_headers
 def test_gunicorns_own_access_log_stays_off(production, journey):
     # The request's JSON line is the access log; gunicorn's would repeat it with the query string.
     assert '"gunicorn.access"' not in production.a.process.output()
+
+
+def _established_tcp(pid):
+    """The TCP connections (not listening sockets) process ``pid`` holds, as "address:port" pairs."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    held = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local, remote, state, inode = fields[1], fields[2], fields[3], fields[9]
+            if inode in inodes and state == "01":  # ESTABLISHED
+                held.append(f"{local} -> {remote}")
+    return held
+
+
+def test_workers_are_forks_of_a_master_that_loaded_the_portal_and_holds_no_connection(production, journey):
+    """preload_app (deploy/gunicorn.conf.py): the master loaded the portal, so a worker that
+    replaces one (max_requests) is a fork that serves at once; and a fork shares no
+    connection: the master holds none to PostgreSQL, Redis or the object store after its
+    worker served the journey's requests."""
+    master = production.a.process.popen.pid
+    maps = Path(f"/proc/{master}/maps").read_text()
+    assert "libpq" in maps  # psycopg's library: the portal's database backend was imported by the master
+    assert _established_tcp(master) == []
+    workers = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _parent(p) == master]
+    assert len(workers) == 1 and _established_tcp(workers[0])  # the worker holds its own connections
+
+
+def _parent(proc):
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
