@@ -158,11 +158,20 @@ def _statement(connection, key: tuple, sql: str, params: list, names: tuple) -> 
         text = _PLACEHOLDER.sub(placeholder, sql)
         written = psycopg.ClientCursor(connection.connection).mogrify(
             text, [param for param, name in zip(params, names, strict=True) if name is None])
-        statement = f"compiled_{len(_statements) + 1}"
+        # Named after the function that builds it, so that a query log reads "EXECUTE
+        # c12_steps_query(...)"; the number first, as PostgreSQL keeps 63 characters of a name.
+        statement = f"c{len(_statements) + 1}_{_builder(key).__name__.strip('_')}"[:63]
         firsts = tuple(names.index(name) for name in numbers)  # where each argument is
         found = _statements[key] = (statement, f"PREPARE {statement} AS {written}", firsts)
     statement, prepare, firsts = found
     return statement, prepare, [params[position] for position in firsts]
+
+
+def _builder(key: tuple) -> Callable:
+    """The build function a statement's key names (``(build, constants)``, or a slice's key
+    holding such keys)."""
+    first = key[0]
+    return first if callable(first) else _builder(next(part for part in key if isinstance(part, tuple)))
 
 
 def _converted(found: list, compiler, converters) -> list[tuple]:
