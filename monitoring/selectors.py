@@ -8,7 +8,6 @@ Each figure's query is built once per process for each shape of scope (portal.co
 took longer than PostgreSQL took to answer them for an organisation's scope."""
 
 import statistics
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -82,21 +81,13 @@ def _organisations(shape: ScopeShape, values: dict) -> QuerySet[Organisation]:
     return Organisation.objects.all() if shape is None else Organisation.objects.filter(organisations_q(shape, values))
 
 
-def _rows(scope: Scope, build: Callable[..., QuerySet], constants: tuple = (), **values) -> list[tuple]:
-    """``compiled.rows`` of ``build(scope.shape, *constants, **markers)``; no row (and no
-    query, as the ORM answers a condition that nothing meets) for a scope that sees nothing."""
-    if scope.is_empty:
-        return []
-    return compiled.rows(build, (scope.shape, *constants), **scope.values(), **values)
-
-
 def _status_counts_query(shape: ScopeShape, **values) -> QuerySet:
     return _applications(shape, values).order_by().values_list("status").annotate(n=Count("id"))
 
 
 def status_counts(scope: Scope) -> dict[str, int]:
     """Applications in each state of the lifecycle, every state listed (one query)."""
-    return _status_counts_from(_rows(scope, _status_counts_query))
+    return _figures(scope, ("counts",))["counts"]
 
 
 def _status_counts_from(rows: list[tuple]) -> dict[str, int]:
@@ -118,9 +109,10 @@ def overdue_steps(scope: Scope, *, now: datetime) -> tuple[int, list[ApprovalSte
     """Open approval steps past their due date: how many, and the longest overdue with
     what the dashboard shows of them (one query: the count comes with each row, a
     window over every overdue step)."""
-    if scope.is_empty:
-        return 0, []
-    shown = compiled.objects(_overdue_query, (scope.shape,), now=now, **scope.values())
+    return _figures(scope, ("overdue",), now=now)["overdue"]
+
+
+def _overdue_from(shown: list[ApprovalStep]) -> tuple[int, list[ApprovalStep]]:
     return (shown[0].total if shown else 0), shown
 
 
@@ -141,19 +133,21 @@ def _durations_query(shape: ScopeShape, **values) -> QuerySet:
 
 def median_days_per_stage(scope: Scope) -> dict[str, float | None]:
     """Median days from a step's opening to its decision, per stage (decided steps; one query)."""
-    if connection.vendor == "postgresql":
-        return _medians_from(_rows(scope, _medians_query))
-    # The embedded default (SQLite) has no median: computed here.
-    values: dict[str, list[timedelta]] = {}
-    for stage, took in _rows(scope, _durations_query):
-        values.setdefault(stage, []).append(took)
-    return _medians_from([(stage, statistics.median(took)) for stage, took in values.items()])
+    return _figures(scope, ("medians",))["medians"]
 
 
 def _medians_from(found: list[tuple]) -> dict[str, float | None]:
     rows = dict(found)
     return {stage: (round(rows[stage].total_seconds() / 86400, 1) if rows.get(stage) is not None else None)
             for stage in Stage.values}
+
+
+def _medians_of_durations(found: list[tuple]) -> dict[str, float | None]:
+    """``_medians_from`` of every decided step's duration: the embedded default (SQLite) has no median."""
+    durations: dict[str, list[timedelta]] = {}
+    for stage, took in found:
+        durations.setdefault(stage, []).append(took)
+    return _medians_from([(stage, statistics.median(took)) for stage, took in durations.items()])
 
 
 def _onboarded_query(shape: ScopeShape, _time_zone: str, *, since: datetime, **values) -> QuerySet:
@@ -167,9 +161,7 @@ def _onboarded_query(shape: ScopeShape, _time_zone: str, *, since: datetime, **v
 def onboarded_per_month(scope: Scope, *, now: datetime) -> list[tuple[datetime, int]]:
     """Organisations activated in each of the last 12 months, oldest first, months
     without one included (one query)."""
-    months = _months(now)
-    return _onboarded_from(months, _rows(scope, _onboarded_query, (timezone.get_current_timezone_name(),),
-                                         since=months[0]))
+    return _figures(scope, ("months",), now=now)["months"]
 
 
 def _months(now: datetime) -> list[datetime]:
@@ -215,10 +207,7 @@ def summary_figures(scope: Scope) -> dict:
     the summary table; ``refreshed_at``: when that table was counted (None: not yet);
     ``rosters``: roster files applied to the scope's organisations (None when the portal
     has no roster imports). One query."""
-    model = roster_model()
-    if scope.is_empty:
-        return {"verified": 0, "pending": 0, "refreshed_at": figures_refreshed_at(), "rosters": None if model is None else 0}
-    return _summary_from(_rows(scope, _summary_query, (model,)))
+    return _figures(scope, ("summary",))["summary"]
 
 
 def _summary_from(rows: list[tuple]) -> dict:
@@ -227,26 +216,46 @@ def _summary_from(rows: list[tuple]) -> dict:
             "rosters": rosters[0] if rosters else None}
 
 
+FIGURES = ("counts", "overdue", "medians", "months", "summary")
+
+
 def dashboard_figures(scope: Scope, *, now: datetime) -> dict:
     """The dashboard's figures of the scope: ``counts`` (``status_counts``), ``overdue``
     (``overdue_steps``), ``medians`` (``median_days_per_stage``), ``months``
     (``onboarded_per_month``) and ``summary`` (``summary_figures``); on PostgreSQL their
     five queries in one round trip (``compiled.together``)."""
-    if scope.is_empty or connection.vendor != "postgresql":
-        return {"counts": status_counts(scope), "overdue": overdue_steps(scope, now=now),
-                "medians": median_days_per_stage(scope), "months": onboarded_per_month(scope, now=now),
-                "summary": summary_figures(scope)}
-    months, values = _months(now), scope.values()
-    counts, overdue, medians, onboarded, summary = compiled.together(
-        ("rows", _status_counts_query, (scope.shape,), values),
-        ("objects", _overdue_query, (scope.shape,), {**values, "now": now}),
-        ("rows", _medians_query, (scope.shape,), values),
-        ("rows", _onboarded_query, (scope.shape, timezone.get_current_timezone_name()), {**values, "since": months[0]}),
-        ("rows", _summary_query, (scope.shape, roster_model()), values),
-    )
-    return {"counts": _status_counts_from(counts), "overdue": ((overdue[0].total if overdue else 0), overdue),
-            "medians": _medians_from(medians), "months": _onboarded_from(months, onboarded),
-            "summary": _summary_from(summary)}
+    return _figures(scope, FIGURES, now=now)
+
+
+def _figures(scope: Scope, names: tuple[str, ...], *, now: datetime | None = None) -> dict:
+    """The figures ``names`` (of ``FIGURES``) of the scope, their queries (each built once per
+    process for its shape of scope) in one round trip on PostgreSQL (``compiled.together``);
+    none for a scope that sees nothing, as the ORM answers a condition that nothing meets
+    (but when the summary table was counted)."""
+    now = now or timezone.now()
+    months, postgresql = _months(now), connection.vendor == "postgresql"
+    finish = {  # what makes each figure of its query's rows
+        "counts": _status_counts_from, "overdue": _overdue_from,
+        "medians": _medians_from if postgresql else _medians_of_durations,
+        "months": lambda rows: _onboarded_from(months, rows), "summary": _summary_from,
+    }
+    if scope.is_empty:
+        return {name: _empty_summary() if name == "summary" else finish[name]([]) for name in names}
+    values, shape = scope.values(), scope.shape
+    calls = {  # each figure's call of compiled.together
+        "counts": ("rows", _status_counts_query, (shape,), values),
+        "overdue": ("objects", _overdue_query, (shape,), {**values, "now": now}),
+        "medians": ("rows", _medians_query if postgresql else _durations_query, (shape,), values),
+        "months": ("rows", _onboarded_query, (shape, timezone.get_current_timezone_name()), {**values, "since": months[0]}),
+        "summary": ("rows", _summary_query, (shape, roster_model()), values),
+    }
+    found = compiled.together(*(calls[name] for name in names))
+    return {name: finish[name](rows) for name, rows in zip(names, found, strict=True)}
+
+
+def _empty_summary() -> dict:
+    return {"verified": 0, "pending": 0, "refreshed_at": figures_refreshed_at(),
+            "rosters": None if roster_model() is None else 0}
 
 
 def _refreshed_query(name: str) -> QuerySet:
