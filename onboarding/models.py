@@ -239,6 +239,10 @@ class ApprovalStep(models.Model):
             # sort (selectors.state_queue_page).
             models.Index(fields=["jurisdiction", "opened_at", "id", "due_at"],
                          condition=models.Q(stage="state", decision=""), name="state_queue_order_idx"),
+            # The same for the administrators who decide every jurisdiction's steps (national
+            # ones, superadmins): every open state step by age.
+            models.Index(fields=["opened_at", "id", "due_at"], condition=models.Q(stage="state", decision=""),
+                         name="state_queue_all_order_idx"),
             # How many of a jurisdiction's waiting steps are overdue: a range of it, not a read of
             # every waiting step (how many wait in all is StateQueueCount).
             models.Index(fields=["jurisdiction", "due_at"], condition=models.Q(stage="state", decision=""),

@@ -238,7 +238,7 @@ def together(*calls: tuple[str, Callable[..., QuerySet], tuple, dict]) -> list:
             found = []
             for index, (_key, (_a, _s, _p, _sl, compiler, converters, _f), _values) in enumerate(entries):
                 if index:
-                    cursor.nextset()
+                    prepared.nextset(cursor)
                 found.append(_converted(cursor.fetchall(), compiler, converters))
     else:
         found = [_fetch(alias, sql, _params(alias, params, slots, values), compiler, converters,

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -276,8 +277,6 @@ def test_a_signed_in_user_cannot_use_the_admin_login_to_skip_a_staff_accounts_se
 
 
 def test_queue_names_the_officer_from_the_form_without_loading_the_answers(django_assert_num_queries):
-    from django.test.utils import CaptureQueriesContext
-
     now = timezone.now()
     application = ApplicationFactory(
         reference="ONB-2026-000020", jurisdiction="MH",
@@ -437,3 +436,45 @@ def test_the_queue_counts_in_one_query_whatever_the_viewer(require_postgresql, q
         page = state_queue_page(viewer, number=1, per_page=2)
         assert page.paginator.count == total, viewer
         assert sum(row["overdue"] for row in page.object_list) == min(overdue, 2)
+
+
+
+def page_rows_plans():
+    """How many times the state queue's page statements on this connection were run with
+    their generic plan, and with a plan for their values."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(SUM(generic_plans), 0), COALESCE(SUM(custom_plans), 0) "
+                       "FROM pg_prepared_statements WHERE name LIKE '%%_queue_page_rows_query'")
+        return cursor.fetchone()
+
+
+def test_a_page_of_the_larger_part_of_one_jurisdiction_keeps_its_plan(require_postgresql):
+    """The page's statement runs with its generic plan (planned once per connection) where
+    every plan for it walks one index: one slice of one jurisdiction's steps (or of every
+    jurisdiction's), of the larger part (here the 6 not overdue of 8); the overdue ones of a
+    page, and a page of several jurisdictions, are left to PostgreSQL's choice."""
+    now = timezone.now()
+    for i in range(8):
+        ApprovalStepFactory(application=ApplicationFactory(reference=f"ONB-2026-{i:06d}", jurisdiction="MH"),
+                            stage=Stage.STATE, opened_at=now - timedelta(days=i),
+                            due_at=now + timedelta(hours=-1 if i < 2 else 1))
+    admin, superadmin, two_states = make_state_admin("MH"), make_superadmin(), make_state_admin("MH")
+    PlatformRoleFactory(user=two_states, role="state_admin", jurisdiction="KA")
+
+    def page(viewer, number):
+        state_queue_page(viewer, number=number, per_page=2)  # the viewer's roles read
+        with CaptureQueriesContext(connection) as captured:
+            rows = state_queue_page(viewer, number=number, per_page=2).object_list
+        [sql] = [q["sql"] for q in captured.captured_queries if "_queue_page_rows_query" in q["sql"]]
+        return rows, sql.startswith("SET plan_cache_mode = force_generic_plan;")
+
+    for viewer in (admin, superadmin):
+        generic, custom = page_rows_plans()
+        for number in (2, 3, 4):  # the not overdue, from each end
+            rows, forced = page(viewer, number)
+            assert len(rows) == 2 and not any(row["overdue"] for row in rows) and forced
+        assert page_rows_plans() == (generic + 6, custom)
+        rows, forced = page(viewer, 1)
+        assert [row["overdue"] for row in rows] == [True, True] and not forced
+    rows, forced = page(two_states, 2)
+    assert len(rows) == 2 and not forced

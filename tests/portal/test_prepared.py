@@ -12,7 +12,7 @@ from django.db.utils import ProgrammingError
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from portal import compiled
+from portal import compiled, prepared
 from portal.accounts.models import User
 from portal.organisations.models import PlatformRoleGrant, in_force_q
 from tests.factories import PlatformRoleFactory, UserFactory
@@ -151,3 +151,51 @@ def test_a_value_used_in_several_places_is_one_argument():
         assert compiled.rows(grants_in_force_both_ways_query, user_id=user.pk, now=now) == [("state_admin",)]
     (sql,) = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("EXECUTE ")]
     assert sql.count(now.isoformat()) == 1 and sql.count("::timestamptz") == 1, sql
+
+
+
+def plan_cache_mode():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        return cursor.fetchone()[0]
+
+
+def grants_of_query(*, user_id, now):
+    """grants_query's twin, a statement of its own (prepared afresh on the test's connection)."""
+    return grants_query(user_id=user_id, now=now)
+
+
+@pytest.mark.django_db
+def test_inside_generic_plan_a_statement_runs_with_its_generic_plan_and_only_there():
+    now = timezone.now()
+    user = UserFactory()
+    PlatformRoleFactory(user=user, role="state_admin", jurisdiction="MH")
+    with prepared.generic_plan(), CaptureQueriesContext(connection) as captured:
+        for _ in range(3):
+            assert compiled.rows(grants_of_query, user_id=user.pk, now=now) == [("state_admin", "MH")]
+            # with another statement in the same round trip: each one's rows read in turn
+            grants, [(name,)] = compiled.together(("rows", grants_of_query, (), {"user_id": user.pk, "now": now}),
+                                                  ("rows", named_query, (), {"name": user.full_name}))
+            assert grants == [("state_admin", "MH")] and name == user.full_name
+    assert len(captured) == 6, captured.captured_queries
+    assert all(q["sql"].startswith("SET plan_cache_mode = force_generic_plan;\nEXECUTE c")
+               and q["sql"].endswith(";\nRESET plan_cache_mode") for q in captured.captured_queries)
+    (name,) = set(re.findall(r"EXECUTE (c\d+_grants_of_query)", captured.captured_queries[0]["sql"]))
+    assert statement(name) == (6, 0)
+    assert compiled.rows(grants_of_query, user_id=user.pk, now=now) == [("state_admin", "MH")]
+    # Outside it, PostgreSQL's own choice again: the first five runs planned for their values.
+    assert statement(name) == (6, 1)
+    assert plan_cache_mode() == "auto"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_statement_inside_generic_plan_leaves_the_setting_as_it_was():
+    user = UserFactory()
+    with transaction.atomic():
+        with pytest.raises(DataError), transaction.atomic(), prepared.generic_plan():
+            compiled.rows(grants_query, user_id=2**63, now=timezone.now())  # past the column's integers
+        assert plan_cache_mode() == "auto"
+    with pytest.raises(DataError), prepared.generic_plan():  # outside a transaction
+        compiled.rows(grants_query, user_id=2**63, now=timezone.now())
+    assert plan_cache_mode() == "auto"
+    assert compiled.rows(grants_query, user_id=user.pk, now=timezone.now()) == []
