@@ -188,6 +188,9 @@ def test_workers_are_forks_of_a_master_that_loaded_the_portal_and_holds_no_conne
     master = production.a.process.popen.pid
     maps = Path(f"/proc/{master}/maps").read_text()
     assert "libpq" in maps  # psycopg's library: the portal's database backend was imported by the master
+    # and it did what each worker would do at its first requests (portal.preload), before forking them
+    assert re.search(r"Preloaded for the workers: the URLs, \d{3} templates, the translations",
+                     production.a.process.output())
     assert _established_tcp(master) == []
     workers = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _parent(p) == master]
     assert len(workers) == 1 and _established_tcp(workers[0])  # the worker holds its own connections
