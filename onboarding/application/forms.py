@@ -11,6 +11,7 @@ multi-line one. What that changes is said at the field (``input_changes``).
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from onboarding.application.declarations import UNDERTAKINGS
@@ -255,6 +256,15 @@ PURPOSES = [
 INTEGRATION_ROWS = 3
 
 
+def _label_numbered(message, n: int) -> str:
+    return str(message) % {"n": n}
+
+
+# A numbered label translated when it is shown, not when the form is made: the summaries
+# make each form once per process (summary.section_fields) and show it in every language.
+_numbered = lazy(_label_numbered, str)
+
+
 class IntegrationSectionForm(SectionForm):
     section = Section.INTEGRATION
 
@@ -274,11 +284,11 @@ class IntegrationSectionForm(SectionForm):
         super().__init__(*args, **kwargs)
         for i in range(1, INTEGRATION_ROWS + 1):
             self.fields[f"app_{i}_name"] = forms.CharField(
-                label=_("Application %(n)s: name") % {"n": i}, max_length=150, required=False,
+                label=_numbered(_("Application %(n)s: name"), i), max_length=150, required=False,
                 widget=forms.TextInput(attrs={"class": "form-control"}),
             )
             self.fields[f"app_{i}_purposes"] = forms.MultipleChoiceField(
-                label=_("Application %(n)s: used for") % {"n": i}, choices=PURPOSES, required=False,
+                label=_numbered(_("Application %(n)s: used for"), i), choices=PURPOSES, required=False,
                 widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
             )
 

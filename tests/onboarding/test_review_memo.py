@@ -62,3 +62,22 @@ def test_the_decision_form_blank_or_sent_back_is_the_one_written_without_memo(la
             assert written == plain.render(context)
             assert ('id="id_decision_error"' in written) == form.is_bound
             assert ("Kept as typed" in written) == (form.data.get("remarks") == "Kept as typed")
+
+
+@pytest.mark.parametrize("first", ["en", "hi", "mr"])
+def test_the_summarys_numbered_labels_are_in_the_language_of_each_page_whichever_came_first(first):
+    """The summary's fields are made once per process (summary.section_fields): a label
+    holding a number ("Application 1: name") is translated where it is shown, not in the
+    language of the page that made the fields first."""
+    from onboarding.application.summary import section_fields
+
+    section_fields.cache_clear()
+    application = ApplicationFactory()
+    expected = {"en": ("Application 1: name", "Application 1: used for"),
+                "hi": ("अनुप्रयोग 1: नाम", "अनुप्रयोग 1: उपयोग का प्रयोजन"),
+                "mr": ("ॲप्लिकेशन 1: नाव", "ॲप्लिकेशन 1: वापराचा उद्देश")}
+    for language in (first, *(code for code in expected if code != first)):
+        with translation.override(language):
+            [block] = [block for block in application_summary(application) if block["section"].value == "integration"]
+            labels = {row["name"]: str(row["label"]) for row in block["rows"]}
+            assert (labels["app_1_name"], labels["app_1_purposes"]) == expected[language], language
