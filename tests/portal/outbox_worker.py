@@ -12,6 +12,8 @@ Commands:
                                (the test kills the process there)
   redeliver MESSAGE_ID         run the outbox_send task again for that message
   sweep                        run the outbox_sweep task
+Several commands, separated by "--", run one after the other in the one process (a JSON
+line each).
 """
 
 import json
@@ -24,6 +26,14 @@ def main(argv):
     import django
 
     django.setup()
+    while "--" in argv:
+        split = argv.index("--")
+        run(argv[:split])
+        argv = argv[split + 1:]
+    run(argv)
+
+
+def run(argv):
     from django.conf import settings
     from django.core.mail import EmailMessage
 
