@@ -3,6 +3,7 @@ through allauth's pages, the main navigation and the language selector, waiting 
 mail and reading a code from it, and the page checker (screenshot + axe-core) run on
 every page of a journey, in each language when asked."""
 
+import base64
 import re
 import time
 from pathlib import Path
@@ -94,6 +95,7 @@ class PageChecker:
         self.prefix = prefix
         self.count = 0
         self.problems = []
+        self.sessions = {}  # page -> its DevTools session (screenshot)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         for old in SCREENSHOTS.glob(f"{prefix}-*.png"):
             old.unlink()
@@ -101,7 +103,7 @@ class PageChecker:
     def __call__(self, page, name):
         page.wait_for_load_state("load")
         self.count += 1
-        page.screenshot(path=SCREENSHOTS / f"{self.prefix}-{self.count:02d}-{name}.png", full_page=True)
+        self.screenshot(page, SCREENSHOTS / f"{self.prefix}-{self.count:02d}-{name}.png")
         assert page.locator("html").get_attribute("lang"), f"{name}: <html> has no lang"
         assert page.locator("h1").count() == 1, f"{name}: a page has exactly one <h1>"
         results = self.axe.run(page)
@@ -114,6 +116,22 @@ class PageChecker:
                 self.problems.append(
                     f"[{name} {page.url}] {violation['impact']} {violation['id']}: {violation['help']}\n{nodes}"
                 )
+
+    def screenshot(self, page, path):
+        """The whole page as a PNG, as ``page.screenshot(full_page=True)`` takes it (the page's
+        fonts loaded, everything past the viewport drawn), encoded by Chromium for speed
+        (the DevTools protocol's ``optimizeForSpeed``): the same pixels in a larger file, in
+        half the processor time of Playwright's own encoding."""
+        session = self.sessions.get(page)
+        if session is None:
+            session = self.sessions[page] = page.context.new_cdp_session(page)
+        page.evaluate("document.fonts.ready.then(() => null)")
+        size = session.send("Page.getLayoutMetrics")["cssContentSize"]
+        shot = session.send("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True, "optimizeForSpeed": True,
+            "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
+        })
+        path.write_bytes(base64.b64decode(shot["data"]))
 
     def in_each_language(self, page, name, reach=None):
         """Check the page in English as it is, then in Hindi and Marathi (switched in
