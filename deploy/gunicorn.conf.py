@@ -17,8 +17,8 @@ The application is loaded once, by the master, and each worker is a fork of it
 of importing Django and the portal again (about 1.5 s of processor time on a 2-core host,
 taken from the other worker's requests). The master also does what each worker would
 otherwise do at its first requests (``portal.preload.warm``: the URL configuration, the
-templates, the translations; 0.6 s of a new worker's first requests, 0.8 s its first login
-page). Neither opens a database, cache or object store connection
+templates, the translations: 0.45 s of processor time at a new worker's first requests,
+its first login page most of it). Neither opens a database, cache or object store connection
 (tests/production/test_profile.py checks the master holds none), so no connection is
 shared across the fork. A new version of the code needs a restart
 (``systemctl restart portal-web``); a reload (HUP) starts new workers from the code the
