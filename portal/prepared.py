@@ -107,13 +107,14 @@ def _execute(cursor, connection, statements: Sequence[tuple[str, str, Sequence]]
             else f"EXECUTE {name}"
             for name, _prepare, arguments in statements
         )
-    if _generic.get():
+    generic = _generic.get()
+    if generic:
         # A failed EXECUTE leaves the setting as it was: a SET is undone with the transaction
         # (or savepoint) the error rolls back, and outside Django's atomic blocks the string
         # is one implicit transaction.
         sql = f"SET plan_cache_mode = force_generic_plan;\n{sql};\nRESET plan_cache_mode"
     cursor.execute(sql)
-    if cursor.description is None:  # the SET's result: the first statement's rows are next
+    if generic:  # past the SET's result: the first statement's rows are next
         nextset(cursor)
 
 
