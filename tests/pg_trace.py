@@ -29,6 +29,16 @@ def column_retyped(table, column, to="text"):
             cursor.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {declared}")
 
 
+def plans(name_pattern):
+    """How many times the statements prepared on the test's connection whose names match
+    ``name_pattern`` (a regular expression, PostgreSQL's ``~``) ran with their generic plan,
+    and with a plan for their values: (generic, custom), summed."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(SUM(generic_plans), 0)::int, COALESCE(SUM(custom_plans), 0)::int "
+                       "FROM pg_prepared_statements WHERE name ~ %s", [name_pattern])
+        return cursor.fetchone()
+
+
 def prepared_text(sql):
     """``sql`` as Django's query log has it, with each ``EXECUTE name(...)`` of a statement
     prepared on the test's connection (portal.prepared) replaced by the statement's text

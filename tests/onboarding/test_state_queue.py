@@ -36,7 +36,7 @@ from tests.onboarding.approval_helpers import (
     totp_code,
     with_totp,
 )
-from tests.pg_trace import prepared_text
+from tests.pg_trace import plans, prepared_text
 
 pytestmark = pytest.mark.django_db
 
@@ -439,15 +439,6 @@ def test_the_queue_counts_in_one_query_whatever_the_viewer(require_postgresql, q
 
 
 
-def page_rows_plans():
-    """How many times the state queue's page statements on this connection were run with
-    their generic plan, and with a plan for their values."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT COALESCE(SUM(generic_plans), 0), COALESCE(SUM(custom_plans), 0) "
-                       "FROM pg_prepared_statements WHERE name LIKE '%%_queue_page_rows_query'")
-        return cursor.fetchone()
-
-
 def test_a_page_of_the_larger_part_of_one_jurisdiction_keeps_its_plan(require_postgresql):
     """The page's statement runs with its generic plan (planned once per connection) where
     every plan for it walks one index: one slice of one jurisdiction's steps (or of every
@@ -469,11 +460,11 @@ def test_a_page_of_the_larger_part_of_one_jurisdiction_keeps_its_plan(require_po
         return rows, sql.startswith("SET plan_cache_mode = force_generic_plan;")
 
     for viewer in (admin, superadmin):
-        generic, custom = page_rows_plans()
+        generic, custom = plans("_queue_page_rows_query$")
         for number in (2, 3, 4):  # the not overdue, from each end
             rows, forced = page(viewer, number)
             assert len(rows) == 2 and not any(row["overdue"] for row in rows) and forced
-        assert page_rows_plans() == (generic + 6, custom)
+        assert plans("_queue_page_rows_query$") == (generic + 6, custom)
         rows, forced = page(viewer, 1)
         assert [row["overdue"] for row in rows] == [True, True] and not forced
     rows, forced = page(two_states, 2)

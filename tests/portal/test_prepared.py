@@ -16,7 +16,7 @@ from portal import compiled, prepared
 from portal.accounts.models import User
 from portal.organisations.models import PlatformRoleGrant, in_force_q
 from tests.factories import PlatformRoleFactory, UserFactory
-from tests.pg_trace import column_retyped
+from tests.pg_trace import column_retyped, plans
 
 
 @pytest.fixture(autouse=True)
@@ -31,12 +31,6 @@ def grants_query(*, user_id, now):
 def grants_in_states_starting_query(prefix, *, user_id):
     """A constant that is a pattern ("M%"): written into the statement's text as the ORM sends it."""
     return PlatformRoleGrant.objects.filter(user_id=user_id, jurisdiction__startswith=prefix).values_list("jurisdiction")
-
-
-def statement(name):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = %s", [name])
-        return cursor.fetchone()
 
 
 @pytest.mark.django_db
@@ -56,7 +50,7 @@ def test_a_query_is_prepared_once_per_connection_and_then_not_planned_again():
     assert len(ours) == 12 and len(names) == 1 and all(sql.startswith("EXECUTE c") for sql in ours), ours
     (name,) = names
     assert re.fullmatch(r"c\d+_grants_query", name), name  # named after what builds it, for reading a query log
-    generic, custom = statement(name)
+    generic, custom = plans(f"^{name}$")
     # PostgreSQL plans the first five runs for their values, then uses the one generic plan.
     assert custom == 5 and generic == 7, (generic, custom)
 
@@ -181,10 +175,10 @@ def test_inside_generic_plan_a_statement_runs_with_its_generic_plan_and_only_the
     assert all(q["sql"].startswith("SET plan_cache_mode = force_generic_plan;\nEXECUTE c")
                and q["sql"].endswith(";\nRESET plan_cache_mode") for q in captured.captured_queries)
     (name,) = set(re.findall(r"EXECUTE (c\d+_grants_of_query)", captured.captured_queries[0]["sql"]))
-    assert statement(name) == (6, 0)
+    assert plans(f"^{name}$") == (6, 0)
     assert compiled.rows(grants_of_query, user_id=user.pk, now=now) == [("state_admin", "MH")]
     # Outside it, PostgreSQL's own choice again: the first five runs planned for their values.
-    assert statement(name) == (6, 1)
+    assert plans(f"^{name}$") == (6, 1)
     assert plan_cache_mode() == "auto"
 
 
