@@ -10,14 +10,17 @@ time. When a render is refused, goes over its limits or fails, the caller gets
 ``PdfNotRendered`` and the person a message, never a 500.
 """
 
+import atexit
 import hashlib
 import logging
 import math
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -101,12 +104,20 @@ def _worker_command(*arguments: str) -> list[str]:
             *(str(root) for root in STATIC_ROOTS)]
 
 
-def _child_environment() -> dict[str, str]:
+def _child_environment(folder: str) -> dict[str, str]:
     """The render processes lay out text someone typed: they get no secret of ours
     (database, keys) in their environment, only what Python and fontconfig need. Two
     malloc arenas: each of Pango's threads would otherwise reserve 64 MB of address
-    space of its own, and whether a render fits under the limit would depend on timing."""
-    return {name: value for name, value in os.environ.items() if name in CHILD_ENVIRONMENT} | {"MALLOC_ARENA_MAX": "2"}
+    space of its own, and whether a render fits under the limit would depend on timing.
+    Their temporary files (WeasyPrint writes each render's fonts to a folder of its own)
+    go in ``folder``, which this process removes when they are done: a render stopped
+    at a limit, or a child that ends with ``os._exit``, leaves its folder behind."""
+    return ({name: value for name, value in os.environ.items() if name in CHILD_ENVIRONMENT}
+            | {"MALLOC_ARENA_MAX": "2", "TMPDIR": folder})
+
+
+def _temporary_folder() -> str:
+    return tempfile.mkdtemp(prefix="portal-pdf-")
 
 
 READY_SECONDS = 60  # a new render server's import of WeasyPrint and first layout (about 1 s)
@@ -124,6 +135,7 @@ class _RenderServer:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.process: subprocess.Popen | None = None
+        self.folder: str | None = None  # the server's temporary folder (_child_environment)
         self.ready = False  # its first answer (empty: warmed up) has been read
         os.register_at_fork(after_in_child=self._forget)
 
@@ -135,15 +147,16 @@ class _RenderServer:
             for pipe in (self.process.stdin, self.process.stdout):
                 with suppress(OSError):
                     pipe.close()
-        self.process, self.lock = None, threading.Lock()
+        self.process, self.folder, self.lock = None, None, threading.Lock()
 
     def start(self) -> subprocess.Popen:
         if self.process is None or self.process.poll() is not None:
             self.stop()
+            self.folder = _temporary_folder()
             self.process = subprocess.Popen(  # our own module, no shell
                 _worker_command("--serve"),
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0,
-                cwd=settings.BASE_DIR, env=_child_environment(), start_new_session=True,
+                cwd=settings.BASE_DIR, env=_child_environment(self.folder), start_new_session=True,
             )
             self.ready = False
         return self.process
@@ -156,13 +169,15 @@ class _RenderServer:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None:
-            return
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)  # the server and a child rendering
-        process.wait()
-        for pipe in (process.stdin, process.stdout):
-            pipe.close()
+        folder, self.folder = self.folder, None
+        if process is not None:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # the server and a child rendering
+            process.wait()
+            for pipe in (process.stdin, process.stdout):
+                pipe.close()
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def render(self, html: bytes, *, cpu_seconds: int, megabytes: int, seconds: float) -> tuple[int, bytes]:
         """(exit status, output) of one render, which may take ``seconds`` once the server
@@ -225,12 +240,19 @@ def render_server_stop() -> None:
         _server.stop()
 
 
+atexit.register(render_server_stop)  # its temporary folder goes with the process
+
+
 def _render_alone(html: bytes, *, cpu_seconds: int, megabytes: int, timeout: float) -> tuple[int, bytes]:
     """One render in a process of its own: (exit status, the PDF or what went wrong)."""
-    result = subprocess.run(  # our own module, no shell
-        _worker_command(str(cpu_seconds), str(megabytes)), input=html, capture_output=True, timeout=timeout,
-        cwd=settings.BASE_DIR, env=_child_environment(), check=False,
-    )
+    folder = _temporary_folder()
+    try:
+        result = subprocess.run(  # our own module, no shell
+            _worker_command(str(cpu_seconds), str(megabytes)), input=html, capture_output=True, timeout=timeout,
+            cwd=settings.BASE_DIR, env=_child_environment(folder), check=False,
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     return result.returncode, result.stdout if result.returncode == 0 else result.stderr
 
 

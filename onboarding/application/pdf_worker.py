@@ -25,7 +25,10 @@ hold no database connection and no secret.
 
 import os
 import resource
+import shutil
 import sys
+import tempfile
+from contextlib import suppress
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -150,21 +153,41 @@ WARM_UP = ('<html><head><link rel="stylesheet" href="css/fonts.css"></head>'
            '<p>Onboarding <b>form</b> आवेदन <b>पत्र</b></p></body></html>')
 
 
+def emptied(folder: Path) -> None:
+    """Remove what is in ``folder``: the temporary files of a child that has ended."""
+    for entry in os.scandir(folder):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            with suppress(FileNotFoundError):
+                os.unlink(entry.path)
+
+
 def serve(base_url: str, roots: list[Path]) -> int:
     requests, answers = sys.stdin.buffer, sys.stdout.buffer
-    render(WARM_UP, base_url=base_url, roots=roots)
-    answers.write(b"0 0\n")  # ready: an empty answer before the first
-    answers.flush()
-    while header := requests.readline():
-        cpu_seconds, megabytes, length = (int(value) for value in header.split())
-        html = requests.read(length)
-        if len(html) != length:
-            break
-        status, output = render_forked(html, cpu_seconds=cpu_seconds, megabytes=megabytes, base_url=base_url,
-                                       roots=roots)
-        answers.write(b"%d %d\n" % (status, len(output)))
-        answers.write(output)
+    # A folder of the server's own for its children's temporary files (WeasyPrint
+    # writes each render's fonts to a new folder, removed only when the render's
+    # objects are collected, which an ``os._exit`` or a limit's signal never does),
+    # emptied after each child.
+    work = Path(tempfile.mkdtemp(prefix="render-"))
+    tempfile.tempdir = str(work)
+    try:
+        render(WARM_UP, base_url=base_url, roots=roots)
+        answers.write(b"0 0\n")  # ready: an empty answer before the first
         answers.flush()
+        while header := requests.readline():
+            cpu_seconds, megabytes, length = (int(value) for value in header.split())
+            html = requests.read(length)
+            if len(html) != length:
+                break
+            status, output = render_forked(html, cpu_seconds=cpu_seconds, megabytes=megabytes, base_url=base_url,
+                                           roots=roots)
+            emptied(work)
+            answers.write(b"%d %d\n" % (status, len(output)))
+            answers.write(output)
+            answers.flush()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return 0  # the parent closed its end: it has stopped
 
 

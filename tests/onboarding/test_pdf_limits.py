@@ -15,6 +15,7 @@ import resource
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -218,6 +219,10 @@ def test_the_render_processes_get_no_secret_from_the_environment(monkeypatch):
 # The render server ------------------------------------------------------------------------
 
 HELLO = "<html><body><p>Hello</p></body></html>"
+# With the portal's fonts, which WeasyPrint writes to a temporary folder for fontconfig.
+PDF_WITH_FONTS = ('<html><head><link rel="stylesheet" href="css/fonts.css"></head>'
+                  '<body style="font-family: \'Noto Sans Devanagari\'"><p>आवेदन पत्र</p></body></html>')
+SLOW = "<html><body>" + "<p>\u202eمرحبا\u200b" + "<br>" * 20000 + "</p>" * 20 + "</body></html>"
 
 
 def test_renders_reuse_one_server_and_each_runs_in_a_child_of_its_own():
@@ -253,6 +258,48 @@ def test_a_server_stopped_at_the_time_limit_is_replaced_by_the_next_render(setti
     settings.PDF_RENDER_TIMEOUT_SECONDS = 30
     assert pdf.render_pdf(HELLO).startswith(b"%PDF-")
     assert pdf._server.process.pid != stopped
+
+
+def files_under(folder):
+    return sorted(str(path.relative_to(folder)) for path in Path(folder).rglob("*") if path.is_file())
+
+
+def test_renders_leave_no_temporary_files_behind(settings, monkeypatch, tmp_path):
+    """WeasyPrint writes each render's fonts (about 1.5 MB) to a folder of its own and
+    removes it only when the render's objects are collected, which a child's ``os._exit``
+    or a limit's signal never does: every render would leave its fonts on the web host."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # this process's temporary folder
+    pdf.render_server_stop()
+    for _ in range(3):
+        assert pdf.render_pdf(PDF_WITH_FONTS).startswith(b"%PDF-")
+    folder = Path(pdf._server.folder)
+    assert folder.parent == tmp_path
+    # The server keeps its children's temporary files in a folder of its own in the one it
+    # was given, and removes each child's after it ended.
+    assert [path.name[:7] for path in folder.iterdir()] == ["render-"]
+    assert files_under(folder) == []
+    # A server stopped at the time limit (its child killed mid-render): its folder goes with it.
+    settings.PDF_RENDER_TIMEOUT_SECONDS = 1
+    with pytest.raises(pdf.PdfNotRendered):
+        pdf.render_pdf(SLOW)
+    assert not folder.exists()
+    # A render in a process of its own (the server busy with another thread's render).
+    settings.PDF_RENDER_TIMEOUT_SECONDS = 30
+    alone = []
+    run = subprocess.run
+
+    def spy(*args, **kwargs):
+        alone.append(Path(kwargs["env"]["TMPDIR"]))
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(pdf.subprocess, "run", spy)
+    with pdf._server.lock:
+        assert pdf.render_pdf(PDF_WITH_FONTS).startswith(b"%PDF-")
+    assert [path.parent for path in alone] == [tmp_path]
+    # And a server that stops takes its folder with it: nothing is left.
+    assert pdf.render_pdf(PDF_WITH_FONTS).startswith(b"%PDF-")
+    pdf.render_server_stop()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_server_that_died_is_replaced_and_the_render_still_made(caplog):
