@@ -1,11 +1,17 @@
 """Settings for the test suite: the real settings, with fast password hashing,
 Celery tasks run in-process (the real task code), and files in a temporary folder."""
 
+import atexit
 import os
+import shutil
 import tempfile
 
 os.environ["PORTAL_TESTING"] = "1"
-os.environ.setdefault("PORTAL_VAR_DIR", tempfile.mkdtemp(prefix="portal-test-"))
+if "PORTAL_VAR_DIR" not in os.environ:
+    # Made by the first process of a run (pytest's, before its workers), which the others
+    # inherit it from, and removed when that process ends.
+    os.environ["PORTAL_VAR_DIR"] = tempfile.mkdtemp(prefix="portal-test-")
+    atexit.register(shutil.rmtree, os.environ["PORTAL_VAR_DIR"], ignore_errors=True)
 
 from portal.settings import *  # noqa: E402,F403
 
