@@ -110,10 +110,11 @@ def _child_environment(folder: str) -> dict[str, str]:
     malloc arenas: each of Pango's threads would otherwise reserve 64 MB of address
     space of its own, and whether a render fits under the limit would depend on timing.
     Their temporary files (WeasyPrint writes each render's fonts to a folder of its own)
-    go in ``folder``, which this process removes when they are done: a render stopped
-    at a limit, or a child that ends with ``os._exit``, leaves its folder behind."""
+    go in ``folder``, which this process removes when they are done (and the server when
+    it sees this process gone): a render stopped at a limit, or a child that ends with
+    ``os._exit``, leaves its folder behind."""
     return ({name: value for name, value in os.environ.items() if name in CHILD_ENVIRONMENT}
-            | {"MALLOC_ARENA_MAX": "2", "TMPDIR": folder})
+            | {"MALLOC_ARENA_MAX": "2", "TMPDIR": folder, pdf_worker.FOLDER_VARIABLE: folder})
 
 
 def _temporary_folder() -> str:

@@ -34,6 +34,10 @@ from urllib.parse import unquote, urlsplit
 
 EXIT_OUT_OF_MEMORY = 3
 EXIT_FAILED = 4
+# The folder the server's parent made for it (its TMPDIR), which the server removes when
+# it stops, whether the parent stopped it or ended without doing so (a Celery pool's
+# child ends with os._exit, never running what it registered to run at exit).
+FOLDER_VARIABLE = "PORTAL_PDF_FOLDER"
 
 
 def allowed_path(url: str, roots: list[Path]) -> Path | None:
@@ -188,6 +192,9 @@ def serve(base_url: str, roots: list[Path]) -> int:
             answers.flush()
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if os.environ.get(FOLDER_VARIABLE):
+            with suppress(OSError):  # only when empty: nothing but the server's own was in it
+                os.rmdir(os.environ[FOLDER_VARIABLE])
     return 0  # the parent closed its end: it has stopped
 
 

@@ -296,6 +296,14 @@ def test_renders_leave_no_temporary_files_behind(settings, monkeypatch, tmp_path
     with pdf._server.lock:
         assert pdf.render_pdf(PDF_WITH_FONTS).startswith(b"%PDF-")
     assert [path.parent for path in alone] == [tmp_path]
+    # A server whose process ended without stopping it (a Celery pool's child ends with
+    # os._exit) sees its input closed and removes the folder itself.
+    assert pdf.render_pdf(PDF_WITH_FONTS).startswith(b"%PDF-")
+    folder, process = Path(pdf._server.folder), pdf._server.process
+    process.stdin.close()
+    process.wait(timeout=30)
+    assert not folder.exists()
+    pdf.render_server_stop()
     # And a server that stops takes its folder with it: nothing is left.
     assert pdf.render_pdf(PDF_WITH_FONTS).startswith(b"%PDF-")
     pdf.render_server_stop()
