@@ -7,7 +7,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import CharField, Exists, OuterRef, Q, Value
+from django.db.models.functions import Cast, Concat
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -396,24 +397,42 @@ def organisation_admin_revoke(
 
 def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str) -> int:
     """Admin roles whose ground is gone: the person's verification in that organisation
-    ended (revoked, suspended, moved to another organisation, lapsed). Each (organisation
-    id, user id) pair that holds the admin role loses it at once, by the system, with an
-    audit row, and is no longer a member either. Unlike a revocation by an administrator,
-    the last-admin rule does not hold it back: the fact the role rested on is gone, and
-    the admins of the organisations above and the superadmins act for the organisation.
-    Returns how many roles ended."""
-    condition = Q()
+    ended (revoked, suspended, moved to another organisation, lapsed), and the caller has
+    made them no member there. Each (organisation id, user id) pair that holds the admin
+    role loses it at once, by the system, with an audit row, and is no longer a member
+    either. So does an admin role the person was granted in an organisation above that
+    one (as a member of an office below it, organisation_admin_grant) when nothing it
+    could rest on is left: no membership, and no admin role in force, in an office below
+    it. Unlike a revocation by an administrator, the last-admin rule does not hold them
+    back: the fact the role rested on is gone, and the admins of the organisations above
+    and the superadmins act for the organisation. Returns how many roles ended."""
+    direct, above = Q(), Q()
     for organisation_id, user_id in pairs:
-        condition |= Q(organisation_id=organisation_id, user_id=user_id)
-    if not condition:
+        direct |= Q(organisation_id=organisation_id, user_id=user_id)
+        # Granted (not an organisation's first admin, whose role rests on its approved
+        # application), in an organisation whose id is in this one's ancestry.
+        above |= Q(user_id=user_id, granted_at__isnull=False) & Exists(Organisation.objects.filter(
+            pk=organisation_id,
+            ancestry__contains=Concat(Value("/"), Cast(OuterRef("organisation_id"), CharField()), Value("/")),
+        ))
+    if not direct:
         return 0
+    now = timezone.now()
     ended_count = 0
     # No savepoint: the callers end the verification in their own transaction, and one
     # query (none found) is all it costs them when the person is no admin.
     with transaction.atomic(savepoint=False):
-        memberships = (Membership.objects.select_for_update(of=("self",)).select_related("user", "organisation")
-                       .filter(condition, role=MembershipRole.ADMIN, is_active=True).order_by("pk"))
+        memberships = list(Membership.objects.select_for_update(of=("self",)).select_related("user", "organisation")
+                           .filter(direct | above, role=MembershipRole.ADMIN, is_active=True).order_by("pk"))
+        pair_set = set(pairs)
+        # The organisations' own roles first, then those above, the nearest first: a role
+        # above may have rested on one just ended.
+        memberships.sort(key=lambda m: ((m.organisation_id, m.user_id) not in pair_set,
+                                        -len(m.organisation.ancestry), m.pk))
         for membership in memberships:
+            if (membership.organisation_id, membership.user_id) not in pair_set and _admin_has_ground_below(
+                    membership, now):
+                continue
             membership.member_before_admin = False
             _admin_end(membership)
             audit_record(actor=None, action=AuditAction.MEMBERSHIP_REVOKED, target=membership.organisation,
@@ -421,6 +440,16 @@ def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str) -> i
                          new={"member": False, "reason": reason})
             ended_count += 1
     return ended_count
+
+
+def _admin_has_ground_below(membership: Membership, now: datetime) -> bool:
+    """Whether the person still is a member, or an admin in force, of an office below
+    the organisation of their admin ``membership`` (what organisation_admin_grant asked)."""
+    in_force = Q(role=MembershipRole.MEMBER) | Q(ends_at__isnull=True) | Q(ends_at__gt=now)
+    return Membership.objects.filter(
+        in_force, user_id=membership.user_id, is_active=True,
+        organisation__ancestry__startswith=membership.organisation.subtree_prefix,
+    ).exists()
 
 
 def role_expiries_record(*, limit: int = 500) -> dict[str, int]:

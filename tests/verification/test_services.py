@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import Membership, MembershipRole, OrganisationStatus
+from portal.organisations.services import organisation_admin_grant
 from portal.permissions import may_administer
 from tests.factories import OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import messages_to
@@ -460,6 +461,61 @@ def test_an_admin_verified_elsewhere_stops_administering_the_old_organisation(wo
     moved = GovernmentProfileFactory(user=admin, organisation=world["other"], official_email=admin.email)
     services.join_request_decide(profile_id=moved.pk, decision="verify", actor=world["admin_other"])
     assert not may_administer(type(admin).objects.get(pk=admin.pk), world["office"])
+
+
+def fresh(user):
+    return type(user).objects.get(pk=user.pk)  # guardian's permission cache is per object
+
+
+@pytest.mark.parametrize("end", ["revoke", "suspend", "moved"])
+def test_an_admin_role_above_that_rested_on_the_office_ends_with_the_verification_there(world, end):
+    """Made admin of the department as a verified member of the office below it: when that
+    verification ends (or a verification elsewhere ends it), nothing is left to hold the
+    role, which ends too, and with it the power over the office."""
+    person = UserFactory(email="ravi@pune.mahaagri.gov.in", full_name="Ravi Patil")
+    profile = GovernmentProfileFactory(user=person, organisation=world["office"], official_email=person.email)
+    services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
+    organisation_admin_grant(organisation_id=world["parent"].pk, user_id=person.pk, actor=world["admin_parent"])
+    assert may_administer(fresh(person), world["parent"]) and may_administer(fresh(person), world["office"])
+    if end == "moved":
+        moved = GovernmentProfileFactory(user=person, organisation=world["other"], official_email=person.email)
+        services.join_request_decide(profile_id=moved.pk, decision="verify", actor=world["admin_other"])
+    else:
+        service = {"revoke": services.profile_revoke, "suspend": services.profile_suspend}[end]
+        service(profile_id=profile.pk, reason_code="misuse", actor=world["admin_parent"])
+    assert not may_administer(fresh(person), world["parent"])
+    assert not may_administer(fresh(person), world["office"])
+    assert not Membership.objects.filter(user=person, organisation=world["parent"], is_active=True).exists()
+    [event] = AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED, target_id=str(world["parent"].pk))
+    assert event.actor_id is None and event.new_values == {"member": False, "reason": "verification_ended"}
+
+
+def test_an_admin_role_above_stays_while_another_ground_below_remains(world):
+    """A role above ends only when nothing below is left to hold it: an admin role in
+    force in an office below still counts when the verification ends."""
+    person = UserFactory(email="ravi@pune.mahaagri.gov.in", full_name="Ravi Patil")
+    profile = GovernmentProfileFactory(user=person, organisation=world["office"], official_email=person.email)
+    services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
+    organisation_admin_grant(organisation_id=world["parent"].pk, user_id=person.pk, actor=world["admin_parent"])
+    # A unit below the office, where the person is an admin too.
+    unit = OrganisationFactory(name="Taluka Agriculture Office, Haveli", short_code="TAO-HAVELI",
+                               parent=world["office"])
+    Membership.objects.create(organisation=unit, user=person, role=MembershipRole.ADMIN, granted_at=timezone.now())
+    services.profile_revoke(profile_id=profile.pk, reason_code="left_service", actor=world["admin_parent"])
+    assert may_administer(fresh(person), world["parent"])  # still an admin in force below it
+    assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED,
+                                         target_id=str(world["parent"].pk)).exists()
+
+
+def test_an_organisations_first_admin_keeps_the_role_when_a_verification_below_ends(world):
+    """The first admin (the nodal officer whose application was approved) holds the role
+    on the approval, not on a membership below: a verification of theirs in an office
+    below that ends leaves it."""
+    admin = world["admin_parent"]
+    profile = GovernmentProfileFactory(user=admin, organisation=world["office"], official_email=admin.email)
+    services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
+    services.profile_revoke(profile_id=profile.pk, reason_code="left_service", actor=world["admin_office"])
+    assert may_administer(fresh(admin), world["parent"])
 
 
 def test_ending_a_verification_leaves_other_admins_and_other_organisations_alone(world, verified):
