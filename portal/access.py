@@ -21,16 +21,25 @@ from django.urls import reverse
 from portal.permissions import RULES, SIGNED_OUT_RULES
 
 PENDING_PREFIX = "pending_input:"
+# The most of a form's input kept for a person who is signed out (urlencoded): the
+# largest of the portal's forms, every field full of Devanagari, is about a third of it.
+# Anyone can post to any page: what is kept is one form, of at most this size.
+PENDING_MAX_CHARACTERS = 64 * 1024
 
 
 def _keep_input_and_login(request):
     """Signed out (for example an expired session) while sending a form: keep what was
-    typed in the session, so that the form shows it again after signing in."""
+    typed in the session, so that the form shows it again after signing in: the last
+    form only, and not one larger than any of the portal's (its sender retypes it)."""
     if request.method == "POST" and not request.FILES:
         # (An upload cannot be kept: the person chooses the file again.)
         data = request.POST.copy()
         data.pop("csrfmiddlewaretoken", None)
-        request.session[PENDING_PREFIX + request.path] = data.urlencode()
+        encoded = data.urlencode()
+        for key in [key for key in request.session.keys() if key.startswith(PENDING_PREFIX)]:
+            del request.session[key]
+        if len(encoded) <= PENDING_MAX_CHARACTERS:
+            request.session[PENDING_PREFIX + request.path] = encoded
         next_url = request.path
     else:
         next_url = request.get_full_path()

@@ -359,6 +359,8 @@ CELERY_BEAT_SCHEDULE = {
     # Monitoring: users per organisation (a scan of every profile) and the audit chain's check.
     "monitoring-figures-refresh": {"task": "monitoring.tasks.figures_refresh", "schedule": timedelta(minutes=15)},
     "monitoring-audit-chain-check": {"task": "monitoring.tasks.audit_chain_check", "schedule": timedelta(days=1)},
+    # Expired sessions removed (Django leaves them in the table).
+    "sessions-clear": {"task": "portal.accounts.tasks.sessions_clear", "schedule": timedelta(days=1)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 if not DEBUG:

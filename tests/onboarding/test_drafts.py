@@ -11,7 +11,9 @@ import time_machine
 from django.contrib.messages import get_messages
 from django.test import Client
 
-from onboarding.models import Application, ApplicationStatus, ApplicationVersion, SectionStatus
+from onboarding.application.forms import SECTION_FORMS
+from onboarding.models import Application, ApplicationStatus, ApplicationVersion, Section, SectionStatus
+from portal.access import PENDING_MAX_CHARACTERS, PENDING_PREFIX
 from portal.audit.models import AuditAction, AuditEvent
 from tests.factories import PASSWORD, UserFactory
 from tests.html_tree import field_value, page
@@ -101,6 +103,37 @@ def test_draft_resumes_days_later_after_signing_out(officer):
         response = post_section(browser, application, "organisation", valid("organisation"))
         assert response.status_code == 302
         assert reload(application).status_of("organisation") == SectionStatus.COMPLETE
+
+
+def pending_inputs(client):
+    return {key: value for key, value in client.session.items() if key.startswith(PENDING_PREFIX)}
+
+
+def test_a_signed_out_sender_has_one_form_kept_and_not_one_larger_than_the_portals(officer):
+    """Anyone can post to any page that needs signing in: what the session keeps for
+    them is the last form only, and none past the bound (the largest of the portal's
+    forms is a third of it), so that posting cannot grow a session without end."""
+    client = Client()
+    sign_in(client, officer.email)
+    client.post("/onboarding/start/")
+    application = Application.objects.get(nodal_officer=officer)
+    sign_out(client)
+    for number in range(5):  # many pages, a form each
+        response = client.post(f"/onboarding/{application.pk + number}/section/organisation/", valid("organisation"))
+        assert response.status_code == 302 and urlsplit(response["Location"]).path == "/accounts/login/"
+    kept = pending_inputs(client)
+    assert list(kept) == [f"{PENDING_PREFIX}/onboarding/{application.pk + 4}/section/organisation/"]
+    # The largest form, every field full of Devanagari: kept.
+    largest = {name: "अ" * (getattr(field, "max_length", None) or 10)
+               for name, field in SECTION_FORMS[Section.ORGANISATION]().fields.items()}
+    url = section_url(application, "organisation")
+    client.post(url, largest)
+    assert list(pending_inputs(client)) == [PENDING_PREFIX + url]
+    assert len(pending_inputs(client)[PENDING_PREFIX + url]) * 3 < PENDING_MAX_CHARACTERS
+    # A megabyte: nothing kept, and the earlier form is gone too; still sent to sign in.
+    response = client.post(url, {"name": "x" * 1_000_000})
+    assert urlsplit(response["Location"]).path == "/accounts/login/"
+    assert pending_inputs(client) == {}
 
 
 @pytest.mark.parametrize("how", ["session expired", "signed out in another tab"])
