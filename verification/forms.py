@@ -31,7 +31,8 @@ class JoinRequestForm(AccessibleForm):
                              help_text=_("The office, division or unit you work in."))
     employee_code = forms.CharField(label=_("Employee code"), max_length=PROFILE_FIELDS["employee_code"])
     official_email = forms.EmailField(label=_("Official email address"), max_length=PROFILE_FIELDS["official_email"],
-                                      help_text=_("Your address on a government domain, for example name@dept.gov.in."))
+                                      help_text=_("Your address on a government domain, for example name@dept.gov.in: "
+                                                  "one of your account's addresses that you have confirmed."))
     mobile = forms.CharField(label=_("Mobile number"), max_length=PROFILE_FIELDS["mobile"],
                              help_text=_("A 10-digit Indian mobile number."),
                              widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))

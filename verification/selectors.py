@@ -23,7 +23,13 @@ from portal.permissions import (
     is_auditor,
     is_superadmin,
 )
-from verification.models import HELD_STATUSES, GovernmentProfile, VerificationSettings, VerificationStatus
+from verification.models import (
+    HELD_STATUSES,
+    GovernmentProfile,
+    VerificationMethod,
+    VerificationSettings,
+    VerificationStatus,
+)
 from verification.visibility.rules import FETCHED
 
 SEARCH_LIMIT = 50
@@ -103,6 +109,13 @@ def _domain_of(address: str) -> str:
         return normalise_domain(address.rpartition("@")[2])
     except ValueError:
         return ""
+
+
+def has_confirmed_address(user: AnyUser, address: str) -> bool:
+    """Whether ``address`` is one of the user's addresses that they confirmed (the link
+    sent to it was opened): only such an address may stand on their profile as their
+    official one, which the verification API answers for."""
+    return EmailAddress.objects.filter(user_id=user.pk, email__iexact=address, verified=True).exists()
 
 
 def on_official_domain(user: AnyUser, organisation: Organisation) -> bool:
@@ -232,7 +245,11 @@ def _verified_by_contact(*, emails: Iterable[str] = (), mobile: str = "") -> Que
     found = GovernmentProfile.objects.filter(
         status=VerificationStatus.VERIFIED, organisation__status=OrganisationStatus.ACTIVE
     )
-    found = found.filter(official_email__in=emails) if emails else found.filter(mobile=mobile)
+    # A mobile number is the person's word until an administrator vouches for it (by hand
+    # or by the organisation's roster): a profile verified automatically (its confirmed
+    # official address on the organisation's domain) is not found by its number.
+    found = (found.filter(official_email__in=emails) if emails
+             else found.filter(mobile=mobile).exclude(method=VerificationMethod.OFFICIAL_EMAIL))
     return found.order_by("-verified_at", "-id").values(*FETCHED, *API_ORGANISATION)[:1]
 
 

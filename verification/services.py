@@ -35,7 +35,7 @@ from verification.models import (
     VerificationSettings,
     VerificationStatus,
 )
-from verification.selectors import auto_verification_of, on_official_domain
+from verification.selectors import auto_verification_of, has_confirmed_address, on_official_domain
 from verification.validators import clean_mobile
 
 REASON_MAX = 1000
@@ -184,6 +184,10 @@ def join_request_create(
     if refusal:
         raise ValidationError(refusal, code="not_eligible")
     details = _bounded_details(details)
+    if not has_confirmed_address(actor, details["official_email"]):
+        raise ValidationError({"official_email": ValidationError(
+            _("This address is not one you have confirmed. Add it to your account (Account, then Email addresses) "
+              "and open the link we send to it, then ask again."), code="unconfirmed")})
     with transaction.atomic():
         _lock_person(actor.pk)
         organisation = Organisation.objects.get(pk=organisation_id, status=OrganisationStatus.ACTIVE)

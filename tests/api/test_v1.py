@@ -20,7 +20,7 @@ from portal.organisations.models import OrganisationStatus
 from tests.api.conftest import bearer
 from tests.pg_trace import column_retyped
 from tests.verification.helpers import GovernmentProfileFactory
-from verification.models import EndReason, VerificationStatus
+from verification.models import EndReason, VerificationMethod, VerificationStatus
 from verification.services import profile_revoke, profile_suspend
 
 pytestmark = pytest.mark.django_db
@@ -350,3 +350,15 @@ def test_the_openapi_document_is_public_json_with_the_paths(db):
 def test_no_interactive_docs_and_nothing_from_a_cdn(db):
     assert Client().get("/api/v1/docs").status_code == 404
     assert b"cdn" not in Client().get("/api/v1/openapi.json").content.lower()
+
+
+def test_a_mobile_number_is_answered_for_only_when_an_administrator_vouched_for_it(world, api_get):
+    """Verified automatically (the confirmed official address on the organisation's
+    domain), a profile's mobile number is still only what the person typed: it is not
+    looked up by it. By hand or by roster, the administrator vouched for it."""
+    profile = world["verified_a"]
+    assert profile.method != VerificationMethod.OFFICIAL_EMAIL
+    assert api_get(URL, mobile="9876543210").json()["verified"] is True
+    type(profile).objects.filter(pk=profile.pk).update(method=VerificationMethod.OFFICIAL_EMAIL)
+    assert api_get(URL, mobile="9876543210").json() == NOT_VERIFIED
+    assert api_get(URL, email=profile.official_email).json()["verified"] is True  # the confirmed address still is

@@ -15,7 +15,7 @@ DETAILS = {
     "designation": "Section Officer",
     "office": "Establishment Section",
     "employee_code": "EMP-1042",
-    "official_email": "asha.kulkarni@mahaagri.gov.in",
+    "official_email": "asha.kulkarni@pune.mahaagri.gov.in",  # the person's account address (world)
     "mobile": "98765 43210",
     "superannuation_date": "",
 }

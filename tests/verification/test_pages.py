@@ -395,3 +395,21 @@ def test_the_admins_own_page_links_each_organisation_they_administer(world, requ
     assert rows[0].startswith("Agriculture Department, Maharashtra 0") and rows[1].startswith("District Agriculture Office, Pune 2")
     html = well_formed(signed_in(world["superadmin"]).get("/verification/"))
     assert "As a superadmin you may decide in every organisation." in html
+
+
+@pytest.mark.parametrize(("language", "said"), [
+    ("en", "This address is not one you have confirmed."),
+    ("hi", "यह पता आपके द्वारा पुष्टि किया गया पता नहीं है।"),
+    ("mr", "हा पत्ता तुम्ही पुष्टी केलेला पत्ता नाही."),
+])
+def test_an_official_address_the_person_has_not_confirmed_is_refused_at_its_field(world, language, said):
+    client = signed_in(world["person"])
+    client.cookies["django_language"] = language
+    url = f"/verification/organisations/{world['office'].pk}/join/"
+    typed = form_data(official_email="secretary@pune.mahaagri.gov.in", designation="Section Officer (Accounts)")
+    tree = parse(well_formed(client.post(url, typed)))
+    error = tree.by_id("id_official_email_error")
+    assert error is not None and said in error.squashed_text()
+    assert tree.by_id("id_official_email").get("value") == "secretary@pune.mahaagri.gov.in"  # nothing lost
+    assert tree.by_id("id_designation").get("value") == "Section Officer (Accounts)"
+    assert not GovernmentProfile.objects.filter(user=world["person"]).exists()

@@ -24,7 +24,9 @@ pytestmark = pytest.mark.django_db
 
 
 def ask(world, organisation="office", user="person", language="en", **changes):
-    return services.join_request_create(organisation_id=world[organisation].pk, details={**DETAILS, **changes},
+    """``user`` asks, giving their account's (confirmed) address as their official one unless told."""
+    details = {**DETAILS, "official_email": world[user].email, **changes}
+    return services.join_request_create(organisation_id=world[organisation].pk, details=details,
                                         language=language, actor=world[user])
 
 
@@ -156,15 +158,37 @@ def test_an_organisation_verifying_automatically_verifies_an_address_on_its_doma
 @pytest.mark.parametrize("case", ["address elsewhere", "address unconfirmed", "switched off again"])
 def test_automatic_verification_needs_the_proven_fact_and_the_switch(world, case):
     services.auto_verification_set(organisation_id=world["office"].pk, enabled=True, actor=world["admin_office"])
-    user = "person"
-    if case == "address elsewhere":
-        user = "public"
-    elif case == "address unconfirmed":
-        EmailAddress.objects.filter(user=world["person"]).update(verified=False)
+    user, changes = "person", {}
+    if case == "address elsewhere":  # a confirmed official address, on another organisation's domain
+        user, changes = "public", {"official_email": "some.one@karhealth.gov.in"}
+        EmailAddress.objects.create(user=world["public"], email="some.one@karhealth.gov.in", verified=True)
+    elif case == "address unconfirmed":  # the account's address on the domain, not confirmed
+        user, changes = "public", {"official_email": "some.one@pune.mahaagri.gov.in"}
+        EmailAddress.objects.create(user=world["public"], email="some.one@pune.mahaagri.gov.in", verified=False)
+        world["public"].email = "some.one@pune.mahaagri.gov.in"
+        world["public"].save(update_fields=["email"])
+        with pytest.raises(ValidationError) as refused:
+            ask(world, user=user, **changes)
+        assert refused.value.error_dict["official_email"][0].code == "unconfirmed"
+        assert not GovernmentProfile.objects.filter(user=world["public"]).exists()
+        changes["official_email"] = "someone@gmail.com"  # their confirmed address: asked, not verified
     else:
         services.auto_verification_set(organisation_id=world["office"].pk, enabled=False, actor=world["admin_office"])
-    assert ask(world, user=user).status == VerificationStatus.PENDING
+    assert ask(world, user=user, **changes).status == VerificationStatus.PENDING
     assert events(AuditAction.VERIFICATION_VERIFIED) == []
+
+
+def test_an_official_address_stands_on_a_profile_only_when_its_person_confirmed_it(world):
+    """Anyone could otherwise name another official's address (and be found by it through
+    the verification API, attested by the organisation): the address given must be one
+    the person confirmed."""
+    with pytest.raises(ValidationError) as refused:
+        ask(world, official_email="secretary@pune.mahaagri.gov.in")
+    assert refused.value.error_dict["official_email"][0].code == "unconfirmed"
+    assert not GovernmentProfile.objects.filter(user=world["person"]).exists()
+    # A second address of theirs, confirmed: accepted (any case).
+    EmailAddress.objects.create(user=world["person"], email="asha.k@pune.mahaagri.gov.in", verified=True)
+    assert ask(world, official_email="Asha.K@pune.mahaagri.gov.in").official_email == "asha.k@pune.mahaagri.gov.in"
 
 
 def test_switching_automatic_verification_is_audited_once_per_change(world):
