@@ -51,6 +51,9 @@ PROBLEMS = {
                                   "n"),
     "too_long": ngettext_lazy("%(n)s row has a value longer than its column allows",
                               "%(n)s rows have a value longer than their column allows", "n"),
+    "verified_elsewhere": ngettext_lazy(
+        "%(n)s person is verified in another organisation, at an address not on your domains",
+        "%(n)s people are verified in another organisation, at addresses not on your domains", "n"),
 }
 
 # What one refused row says, per kind (the list of refusals and its download).
@@ -65,6 +68,8 @@ REASONS = {
     "mobile_invalid": _("The mobile number is not a 10-digit Indian mobile number."),
     "date_invalid": _("The date of superannuation is not a date (write it as 2031-03-31 or 31/03/2031)."),
     "too_long": _("A value is too long: %(columns)s."),
+    "verified_elsewhere": _("This person is verified in another organisation and the address is not on one of your "
+                            "domains: they ask you to verify them themselves (their verification there then ends)."),
 }
 
 LIMITS = {"name": m.NAME_MAX, "email": m.EMAIL_MAX, "designation": m.DESIGNATION_MAX, "office": m.OFFICE_MAX,

@@ -10,8 +10,10 @@ from collections.abc import Iterable, Iterator
 
 from allauth.account.models import EmailAddress
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Value
+from django.db.models.functions import StrIndex, Substr
 
+from portal.organisations.models import OrganisationDomain
 from verification.models import HELD_STATUSES, GovernmentProfile
 from verification.rosters.checks import CheckedRow
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RowOutcome
@@ -122,6 +124,22 @@ def classify(roster: RosterImport) -> None:
         valid.filter(Exists(known)).update(outcome=RowOutcome.CHANGE)
     confirmed = EmailAddress.objects.filter(email=OuterRef("email"), verified=True)
     rows.filter(outcome=RowOutcome.INVITE).filter(Exists(confirmed)).update(outcome=RowOutcome.VERIFY)
+    # Verifying someone here ends a verification they hold in another organisation (and
+    # an admin role resting on it). A roster does that only for an address on a domain of
+    # this organisation or of one below it; anyone else verified elsewhere asks to move
+    # themselves: their row is refused, or any organisation's admin could take any
+    # verified person (another state's administrator included) away from theirs.
+    prefix = roster.organisation.subtree_prefix
+    ours = (OrganisationDomain.objects
+            .filter(Q(organisation_id=roster.organisation_id) | Q(organisation__ancestry__startswith=prefix),
+                    is_verified=True)
+            .filter(domain=Substr(OuterRef("email"), StrIndex(OuterRef("email"), Value("@")) + 1)))
+    held_elsewhere = EmailAddress.objects.filter(email=OuterRef("email"), verified=True).filter(Exists(
+        GovernmentProfile.objects.filter(user_id=OuterRef("user_id"), status__in=HELD_STATUSES)
+        .exclude(organisation_id=roster.organisation_id)
+    ))
+    rows.filter(outcome=RowOutcome.VERIFY).filter(Exists(held_elsewhere)).exclude(Exists(ours)).update(
+        outcome=RowOutcome.REFUSED, problems="verified_elsewhere")
 
 
 def summarise(roster: RosterImport) -> dict:

@@ -10,6 +10,7 @@ import pytest
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
+from portal.permissions import may_administer
 from tests.factories import UserFactory
 from tests.onboarding.approval_helpers import delivered_body
 from tests.verification.helpers import GovernmentProfileFactory
@@ -135,3 +136,30 @@ def test_an_admin_who_lost_the_role_stops_the_import(world, django_capture_on_co
     assert roster.status == RosterStatus.FAILED and "no longer administers" in roster.error
     assert not Invitation.objects.exists()
     assert AuditEvent.objects.filter(action=AuditAction.ROSTER_APPLY_FAILED).exists()
+
+
+def test_a_roster_takes_no_one_verified_elsewhere_at_an_address_not_on_its_domains(world,
+                                                                                django_capture_on_commit_callbacks):
+    """Verifying someone ends the verification they hold elsewhere (and an admin role
+    resting on it): another state's administrator listing a department's admin must not
+    take them away. Their row is refused, with the reason; at an address on the
+    roster's own domains (or those of the offices below) the move is made."""
+    victim = world["admin_parent"]  # admin@mahaagri.gov.in, admin of the Maharashtra department
+    held = GovernmentProfileFactory(user=victim, organisation=world["parent"], status=VerificationStatus.VERIFIED,
+                                    official_email=victim.email)
+    mover = UserFactory(email="ravi@karhealth.gov.in", full_name="Ravi Rao")
+    GovernmentProfileFactory(user=mover, organisation=world["office"], status=VerificationStatus.VERIFIED,
+                             official_email=mover.email)
+    content = csv_bytes([person(1, **{"Official email": victim.email}), person(2, domain="karhealth.gov.in"),
+                         person(3, **{"Official email": mover.email})])
+    roster = upload(world["other"], world["admin_other"], content)
+    rows = {row.line: (row.outcome, row.problems) for row in RosterRow.objects.filter(roster=roster)}
+    assert rows == {2: ("refused", "verified_elsewhere"), 3: ("invite", ""), 4: ("verify", "")}
+    apply(roster, world["admin_other"], django_capture_on_commit_callbacks)
+    held.refresh_from_db()
+    assert held.status == VerificationStatus.VERIFIED
+    assert may_administer(type(victim).objects.get(pk=victim.pk), world["parent"])
+    assert not GovernmentProfile.objects.filter(user=victim, organisation=world["other"]).exists()
+    # On the roster's own domain, the move is made (the verification in the office ends).
+    assert GovernmentProfile.objects.get(user=mover, organisation=world["other"]).status == VerificationStatus.VERIFIED
+    assert GovernmentProfile.objects.get(user=mover, organisation=world["office"]).status == VerificationStatus.REVOKED
