@@ -5,10 +5,12 @@ AppConfig.ready). Each section is given the person and returns only what is thei
 by a filter on them (never on anything they typed), with a bounded number of rows.
 
 The download is bounded: at most ``MAX_FILES`` files and ``MAX_BYTES`` bytes of
-files (the rest listed as left out, with how to ask for them)."""
+files (the rest listed as left out, with how to ask for them), written to a temporary
+file (not held in memory: two downloads at once would hold 100 MB in a web worker)
+that the response streams, and at most ``DOWNLOADS_PER_HOUR`` an hour per person."""
 
-import io
 import json
+import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +23,8 @@ from portal.permissions import AnyUser
 MAX_FILES = 50
 MAX_BYTES = 50 * 1024 * 1024
 MAX_AUDIT_EVENTS = 5000
+DOWNLOADS_PER_HOUR = 5
+SPOOL_BYTES = 1024 * 1024  # a download this small stays in memory
 
 
 @dataclass
@@ -57,8 +61,9 @@ def personal_files_of(user: AnyUser) -> list[PersonalFile]:
     return [file for name in sorted(_SECTIONS) for file in _SECTIONS[name].files(user)]
 
 
-def personal_data_zip(user: AnyUser) -> tuple[bytes, dict]:
-    """The zip (data.json and the person's files, bounded) and a summary of it."""
+def personal_data_zip(user: AnyUser) -> tuple[tempfile.SpooledTemporaryFile, dict]:
+    """The zip (data.json and the person's files, bounded), in a temporary file read
+    from its start (the caller closes it: it is removed then), and a summary of it."""
     data = personal_data_of(user)
     files, left_out, total = [], [], 0
     for file in personal_files_of(user):
@@ -69,13 +74,18 @@ def personal_data_zip(user: AnyUser) -> tuple[bytes, dict]:
         total += file.size
     data["files_included"] = [file.name for file in files]
     data["files_left_out"] = left_out
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    output = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (the response closes it)
+    with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("data.json", json.dumps(data, indent=2, ensure_ascii=False, default=str, sort_keys=True))
         for file in files:
-            with file.storage.open(file.path, "rb") as handle:
-                archive.writestr(f"files/{file.name}", handle.read(MAX_BYTES))
-    return buffer.getvalue(), {"files": len(files), "left_out": len(left_out), "bytes": total}
+            with file.storage.open(file.path, "rb") as handle, archive.open(f"files/{file.name}", "w") as entry:
+                remaining = MAX_BYTES
+                while remaining > 0 and (chunk := handle.read(min(remaining, 1024 * 1024))):
+                    entry.write(chunk)
+                    remaining -= len(chunk)
+    size = output.tell()
+    output.seek(0)
+    return output, {"files": len(files), "left_out": len(left_out), "bytes": total, "size": size}
 
 
 # The core's own sections --------------------------------------------------------------------

@@ -3,8 +3,9 @@ their own corrections, requests that need an administrator, their nominee; and t
 superadmins' queue of requests."""
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,7 +16,7 @@ from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.privacy.forms import CorrectionForm, DecisionForm, NomineeForm, PrivacyRequestForm
 from portal.privacy.models import Nominee, PrivacyRequest, PrivacyRequestStatus
-from portal.privacy.personal_data import personal_data_zip
+from portal.privacy.personal_data import DOWNLOADS_PER_HOUR, personal_data_zip
 from portal.privacy.requests import nominee_record, person_correct, privacy_request_decide, privacy_request_make
 
 QUEUE_SHOWN = 100
@@ -64,11 +65,19 @@ def my_data(request):
 @rule("authenticated")
 @require_http_methods(["GET"])
 def download(request):
+    # Each download reads up to 50 MB of files and compresses them: a few an hour each.
+    key = f"privacy:downloads:{request.user.pk}"
+    cache.add(key, 0, timeout=60 * 60)
+    if cache.incr(key) > DOWNLOADS_PER_HOUR:
+        messages.error(request, _("You have downloaded your data %(n)s times in the last hour. Try again in an hour.")
+                       % {"n": DOWNLOADS_PER_HOUR})
+        return redirect("privacy_rights:my_data")
     content, summary = personal_data_zip(request.user)
     audit_record(actor=request.user, action=AuditAction.PERSONAL_DATA_EXPORTED, target=request.user, request=request,
-                 new={"files": summary["files"], "left_out": summary["left_out"], "bytes": len(content)})
-    response = HttpResponse(content, content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="my-data-{timezone.now():%Y-%m-%d}.zip"'
+                 new={"files": summary["files"], "left_out": summary["left_out"], "bytes": summary["size"]})
+    response = FileResponse(content, content_type="application/zip", as_attachment=True,
+                            filename=f"my-data-{timezone.now():%Y-%m-%d}.zip")
+    response["Content-Length"] = summary["size"]
     response["Cache-Control"] = "no-store"
     return response
 

@@ -186,3 +186,22 @@ def test_the_pages_take_constant_queries(size, django_assert_num_queries):
 
 MY_DATA_QUERIES = 4
 QUEUE_QUERIES = 4
+
+
+def test_the_download_is_streamed_from_a_file_and_limited_to_a_few_an_hour():
+    """Each download reads and compresses up to 50 MB: it is written to a temporary file
+    the response streams (not held in a web worker's memory), and a person may ask for
+    it a few times an hour; then the page says when they may again."""
+    asha, _application = person_with_records("asha@mha.gov.in", "E1")
+    client = client_of(asha)
+    for _ in range(personal_data.DOWNLOADS_PER_HOUR):
+        response = client.get("/privacy/my-data/download/")
+        assert response.status_code == 200 and response.streaming
+        assert int(response["Content-Length"]) == len(b"".join(response.streaming_content))
+    refused = client.get("/privacy/my-data/download/", follow=True)
+    assert refused.redirect_chain == [("/privacy/my-data/", 302)]
+    assert "You have downloaded your data 5 times in the last hour. Try again in an hour." in refused.content.decode()
+    assert AuditEvent.objects.filter(action=AuditAction.PERSONAL_DATA_EXPORTED).count() == personal_data.DOWNLOADS_PER_HOUR
+    # An hour later, again.
+    with time_machine.travel(timezone.now() + timedelta(hours=1, seconds=1)):
+        assert client_of(asha).get("/privacy/my-data/download/").status_code == 200
