@@ -168,13 +168,17 @@ def application_save_section(
 def attachment_upload(
     *, application_id: int, uploaded: UploadedFile, actor: AnyUser, request: HttpRequest | None = None
 ) -> Attachment:
-    """Check and store the signed authorisation letter; the previous one stops being current."""
+    """Check and store the signed authorisation letter; the previous one stops being
+    current. A previous one that was never sent for a decision (uploaded after the last
+    submission, or with none yet) is removed, file and all: nobody decided on it, and an
+    officer replacing a draft's letter again and again would otherwise fill the disk.
+    One that was sent is kept, as what that decision was made on."""
     content, content_type, sha256, pages = inspect_letter(uploaded)
     with transaction.atomic():
         application = application_lock_for_officer(application_id=application_id, actor=actor)
         if not application.is_editable:
             raise ApplicationNotEditable
-        Attachment.objects.filter(application=application, is_current=True).update(is_current=False)
+        _letters_replace(application)
         # The uploaded name (say "पत्र.exe") is kept only as a record, without control or
         # bidi characters; the file is stored and served as "<reference>-letter.<type>".
         attachment = Attachment(
@@ -194,6 +198,18 @@ def attachment_upload(
                  "name": attachment.original_name},
         )
     return attachment
+
+
+def _letters_replace(application: Application) -> None:
+    """The current letter stops being current; removed when no decision was asked on it."""
+    submitted_at = application.versions.order_by("-number").values_list("created_at", flat=True).first()
+    for old in Attachment.objects.filter(application=application, is_current=True):
+        if submitted_at is not None and old.uploaded_at <= submitted_at:
+            Attachment.objects.filter(pk=old.pk).update(is_current=False)
+            continue
+        storage, name = old.file.storage, old.file.name
+        old.delete()
+        transaction.on_commit(lambda storage=storage, name=name: storage.delete(name))
 
 
 def submission_problems(application: Application) -> list[tuple[Section, str]]:

@@ -21,7 +21,7 @@ from pypdf import PdfReader, PdfWriter
 
 from onboarding.application.declarations import NOTICE_VERSION
 from onboarding.application.services import duplicate_warnings
-from onboarding.models import Application, ApplicationStatus, Attachment, SectionStatus
+from onboarding.models import Application, ApplicationStatus, ApplicationVersion, Attachment, SectionStatus
 from portal.organisations.models import OrganisationStatus
 from portal.organisations.states import CENTRAL
 from tests.factories import PASSWORD, OrganisationDomainFactory, OrganisationFactory, PlatformRoleFactory, UserFactory
@@ -558,12 +558,23 @@ def test_valid_letters_are_stored_with_their_sha256(officer_client, officer, app
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
-def test_replacing_the_letter_keeps_one_current(officer_client, application):
+def test_replacing_the_letter_keeps_one_current(officer_client, application, django_capture_on_commit_callbacks):
+    """A letter replaced before anyone was asked to decide on it goes, file and all; one
+    that was sent for a decision (a version submitted after it) is kept, not current."""
     upload(officer_client, application, minimal_pdf())
-    upload(officer_client, application, png_bytes(), name="scan.png")
-    assert Attachment.objects.filter(application=application).count() == 2
-    current = Attachment.objects.get(application=application, is_current=True)
-    assert current.content_type == "image/png"
+    first = Attachment.objects.get(application=application)
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(officer_client, application, png_bytes(), name="scan.png")
+    current = Attachment.objects.get(application=application)
+    assert current.content_type == "image/png" and current.is_current
+    assert not first.file.storage.exists(first.file.name)
+    # Sent for a decision (the frozen copy submitting makes), then replaced: kept.
+    ApplicationVersion.objects.create(application=application, number=1, data=application.data)
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(officer_client, application, minimal_pdf(), name="signed.pdf")
+    rows = list(Attachment.objects.filter(application=application).order_by("pk"))
+    assert [(row.pk == current.pk, row.is_current) for row in rows] == [(True, False), (False, True)]
+    assert current.file.storage.exists(current.file.name)
 
 
 def test_letter_is_served_to_nobody_else(officer_client, application):
