@@ -359,6 +359,9 @@ CELERY_BEAT_SCHEDULE = {
     # Monitoring: users per organisation (a scan of every profile) and the audit chain's check.
     "monitoring-figures-refresh": {"task": "monitoring.tasks.figures_refresh", "schedule": timedelta(minutes=15)},
     "monitoring-audit-chain-check": {"task": "monitoring.tasks.audit_chain_check", "schedule": timedelta(days=1)},
+    # Rosters' rows (people's details as uploaded) removed ROSTER_ROWS_KEEP_DAYS after use.
+    "verification-roster-rows-remove": {"task": "verification.rosters.tasks.roster_rows_remove",
+                                        "schedule": timedelta(days=1)},
     # Expired sessions removed (Django leaves them in the table).
     "sessions-clear": {"task": "portal.accounts.tasks.sessions_clear", "schedule": timedelta(days=1)},
 }
@@ -394,6 +397,9 @@ ROSTER_MAX_BYTES = 10 * 1024 * 1024
 ROSTER_MAX_ROWS = 100_000
 ROSTER_INVITATION_TTL_DAYS = int(os.environ.get("ROSTER_INVITATION_TTL_DAYS", "30"))
 ROSTER_APPLY_BATCH = 5000
+# Days a roster's rows (every person's details as uploaded) are kept after it was applied
+# or, never applied, uploaded; then a daily job removes them (the counts stay).
+ROSTER_ROWS_KEEP_DAYS = int(os.environ.get("ROSTER_ROWS_KEEP_DAYS", "30"))
 
 # Verification API (api/) ---------------------------------------------------------
 # Requests a minute each API client may make (counted in the cache, shared by every worker).

@@ -73,6 +73,9 @@ class RosterImport(models.Model):
     # What applying did: {"verified": n, "invited": n, "changed": n, "skipped": n}
     outcome = models.JSONField(default=dict, blank=True)
     error = models.CharField(max_length=500, blank=True)
+    # When its rows (the people's details, as uploaded) were removed, ROSTER_ROWS_KEEP_DAYS
+    # after it was applied or, never applied, uploaded: it cannot be applied after that.
+    rows_removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-uploaded_at", "-id"]

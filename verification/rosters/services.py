@@ -98,7 +98,7 @@ def roster_apply_request(*, roster_id: int, actor: AnyUser, request: HttpRequest
         if roster.is_running:  # asked again (a lost task, a broker that was down): queue it again
             transaction.on_commit(lambda: roster_apply_dispatch(roster.pk))
             return roster
-        if roster.status != RosterStatus.PREVIEWED:
+        if roster.status != RosterStatus.PREVIEWED or roster.rows_removed_at is not None:
             return roster
         roster.status = RosterStatus.QUEUED
         roster.apply_requested_at, roster.apply_requested_by = timezone.now(), actor
@@ -108,5 +108,6 @@ def roster_apply_request(*, roster_id: int, actor: AnyUser, request: HttpRequest
                      old={"status": RosterStatus.PREVIEWED}, new={"status": RosterStatus.QUEUED, "rows": roster.to_apply})
         transaction.on_commit(lambda: roster_apply_dispatch(roster.pk))
     return roster
+
 
 

@@ -7,6 +7,7 @@ import logging
 from celery import shared_task
 
 from verification.rosters.apply import roster_apply_run
+from verification.rosters.retention import roster_rows_remove as rows_remove
 
 logger = logging.getLogger(__name__)
 SLICE_SECONDS = 200  # below the task's soft time limit
@@ -25,3 +26,15 @@ def roster_apply_dispatch(roster_id):
         roster_apply.delay(roster_id)
     except Exception:
         logger.warning("Could not queue roster import %s", roster_id, exc_info=True)
+
+
+@shared_task(name="verification.rosters.tasks.roster_rows_remove", acks_late=True, reject_on_worker_lost=True,
+             time_limit=600, soft_time_limit=540)
+def roster_rows_remove():
+    """Beat, daily: the rows of rosters applied (or left unapplied) ROSTER_ROWS_KEEP_DAYS
+    ago removed, ten rosters a transaction until none is left."""
+    removed = total = rows_remove()
+    while removed:
+        removed = rows_remove()
+        total += removed
+    return total

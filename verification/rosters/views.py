@@ -3,6 +3,7 @@ superadmins, and the invitation link's page (anyone holding the link). Rosters a
 invitations are fetched through selectors scoped to the viewer: another
 organisation's are 404."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -92,7 +93,7 @@ def roster(request, pk):
         row.reasons = export.reasons_of(row)
     return render(request, "verification/rosters/preview.html", {
         "roster": roster, "organisation": roster.organisation, "page": page, "query": "",
-        "problems": _problems(roster), "statuses": RosterStatus,
+        "problems": _problems(roster), "statuses": RosterStatus, "keep_days": settings.ROSTER_ROWS_KEEP_DAYS,
     })
 
 
@@ -108,6 +109,9 @@ def roster_progress(request, pk):
 @require_http_methods(["GET"])
 def roster_refusals(request, pk):
     roster = roster_for_admin(request.user, pk)
+    if roster.rows_removed_at is not None:
+        messages.info(request, _("This roster's rows have been removed: there is no list of refusals to download."))
+        return redirect("verification:roster", pk=pk)
     response = StreamingHttpResponse(export.refusals_csv(refused_rows(roster)), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="roster-{roster.pk}-refused-rows.csv"'
     response["X-Content-Type-Options"] = "nosniff"
@@ -119,6 +123,10 @@ def roster_refusals(request, pk):
 def roster_apply(request, pk):
     """Confirm, then apply (a background task; the preview page shows its progress)."""
     roster = roster_for_admin(request.user, pk)
+    if roster.rows_removed_at is not None and roster.status == RosterStatus.PREVIEWED:
+        messages.info(request, _("This roster was never applied, and its rows have been removed: upload the file again "
+                                 "to import it."))
+        return redirect("verification:roster", pk=pk)
     if roster.status != RosterStatus.PREVIEWED and not roster.is_running:
         messages.info(request, _("This roster was applied already: applying it again would change nothing."))
         return redirect("verification:roster", pk=pk)

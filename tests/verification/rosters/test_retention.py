@@ -1,0 +1,63 @@
+"""A roster's rows hold every person's details as uploaded: they are needed to apply it
+and to list its refusals, then removed by a daily job (the counts stay)."""
+
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from tests.verification.helpers import signed_in
+from tests.verification.rosters.helpers import csv_bytes, person, upload
+from verification.rosters import services
+from verification.rosters.models import RosterImport, RosterRow, RosterStatus
+from verification.rosters.retention import roster_rows_remove
+from verification.rosters.tasks import roster_rows_remove as roster_rows_remove_task
+
+pytestmark = pytest.mark.django_db
+
+ROWS = csv_bytes([person(1), person(2, **{"Official email": "someone@gmail.com"})])
+
+
+def aged(roster, days, **fields):
+    """As if uploaded (and applied, when it was) ``days`` ago."""
+    when = timezone.now() - timedelta(days=days)
+    RosterImport.objects.filter(pk=roster.pk).update(uploaded_at=when, **{name: when for name in fields})
+    roster.refresh_from_db()
+    return roster
+
+
+def test_rows_go_keep_days_after_applying_or_uploading_and_the_counts_stay(world, django_capture_on_commit_callbacks):
+    keep = settings.ROSTER_ROWS_KEEP_DAYS
+    applied = upload(world["office"], world["admin_office"], ROWS)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.roster_apply_request(roster_id=applied.pk, actor=world["admin_office"])
+    applied = aged(applied, keep + 1, applied_at=True)
+    recent = aged(upload(world["office"], world["admin_office"], ROWS), keep - 1)
+    never = aged(upload(world["office"], world["admin_office"], ROWS), keep + 1)
+    assert RosterRow.objects.count() == 6
+    assert roster_rows_remove_task.delay().get() == 2  # the real task, in this process
+    assert set(RosterRow.objects.values_list("roster_id", flat=True)) == {recent.pk}
+    for roster in (applied, never):
+        roster.refresh_from_db()
+        assert roster.rows_removed_at is not None and roster.refused_count == 1  # the counts stay
+    assert roster_rows_remove() == 0  # done once
+
+    client = signed_in(world["admin_office"])
+    page = client.get(f"/verification/rosters/{never.pk}/").content.decode()
+    assert "its rows have been removed: upload the file again to import it" in page
+    assert "Apply this roster" not in page
+    assert "were removed on" in page and "The counts above stay." in page
+    refused = client.get(f"/verification/rosters/{never.pk}/refused-rows.csv", follow=True)
+    assert refused.redirect_chain == [(f"/verification/rosters/{never.pk}/", 302)]
+    assert "there is no list of refusals to download" in refused.content.decode()
+    # A roster never applied whose rows are gone cannot be applied, by page or service.
+    assert client.post(f"/verification/rosters/{never.pk}/apply/", {"confirm": "on"}).status_code == 302
+    services.roster_apply_request(roster_id=never.pk, actor=world["admin_office"])
+    never.refresh_from_db()
+    assert never.status == RosterStatus.PREVIEWED
+
+
+def test_the_job_is_on_the_beat_schedule_daily():
+    entry = settings.CELERY_BEAT_SCHEDULE["verification-roster-rows-remove"]
+    assert entry == {"task": "verification.rosters.tasks.roster_rows_remove", "schedule": timedelta(days=1)}

@@ -1,0 +1,29 @@
+"""How long a roster's rows are kept: they hold every person's details as uploaded,
+needed to apply the roster and to list its refusals, not after."""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from verification.rosters.models import RosterImport, RosterRow, RosterStatus
+
+
+def roster_rows_remove(*, now: datetime | None = None, limit: int = 10) -> int:
+    """Remove the rows (each person's details as uploaded) of at most ``limit`` rosters
+    applied, or never applied and uploaded, more than ROSTER_ROWS_KEEP_DAYS ago; their
+    counts and what applying did stay, and one never applied can no longer be. Returns
+    how many rosters lost their rows (the daily job runs again for the rest)."""
+    now = now or timezone.now()
+    before = now - timedelta(days=settings.ROSTER_ROWS_KEEP_DAYS)
+    due = (Q(status=RosterStatus.APPLIED, applied_at__lt=before)
+           | Q(status__in=[RosterStatus.PREVIEWED, RosterStatus.FAILED], uploaded_at__lt=before))
+    with transaction.atomic():
+        ids = list(RosterImport.objects.select_for_update(skip_locked=True).filter(due, rows_removed_at__isnull=True)
+                   .order_by("id").values_list("id", flat=True)[:limit])
+        if ids:
+            RosterRow.objects.filter(roster_id__in=ids).delete()
+            RosterImport.objects.filter(pk__in=ids).update(rows_removed_at=now)
+    return len(ids)
