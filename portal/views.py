@@ -122,16 +122,15 @@ def _database_check():
 # Each component and the function (by name, looked up at each call) that checks it.
 READINESS_CHECKS = {"database": "_database_check", "cache": "_cache_check", "broker": "_broker_connect",
                     "storage": "_storage_check"}
+# Anyone may ask, and a check costs a broker connection, a listing of the object store
+# (a paid request, up to its timeout) and cache writes: each process checks at most once
+# in this many seconds, one check at a time, and gives that answer meanwhile.
+READINESS_CHECK_SECONDS = 2.0
+_readiness_kept: dict[str, tuple[float, dict]] = {}
+_readiness_lock = threading.Lock()
 
 
-@rule("public")
-@never_cache
-@require_http_methods(["GET"])
-def readyz(request):
-    """For an orchestrator deciding whether to send this process requests: the database,
-    the cache (sessions, rate limits), the broker and the file storage, each checked now
-    with its own status and time in milliseconds; 503 naming what failed. Open to anyone,
-    so it says nothing else (no error, host name or version); the errors are logged."""
+def _readiness() -> dict:
     checks, failed = {}, []
     for name, check in READINESS_CHECKS.items():
         started = time.perf_counter()
@@ -143,5 +142,21 @@ def readyz(request):
             status = "down"
             failed.append(name)
         checks[name] = {"status": status, "ms": round((time.perf_counter() - started) * 1000, 1)}
-    body = {"status": "unavailable" if failed else "ok", "failed": failed, "checks": checks}
-    return JsonResponse(body, status=503 if failed else 200)
+    return {"status": "unavailable" if failed else "ok", "failed": failed, "checks": checks}
+
+
+@rule("public")
+@never_cache
+@require_http_methods(["GET"])
+def readyz(request):
+    """For an orchestrator deciding whether to send this process requests: the database,
+    the cache (sessions, rate limits), the broker and the file storage, each checked now
+    with its own status and time in milliseconds; 503 naming what failed. Open to anyone,
+    so it says nothing else (no error, host name or version); the errors are logged.
+    The answer may be READINESS_CHECK_SECONDS old."""
+    with _readiness_lock:
+        kept = _readiness_kept.get("answer")
+        if kept is None or time.monotonic() - kept[0] >= READINESS_CHECK_SECONDS:
+            kept = _readiness_kept["answer"] = (time.monotonic(), _readiness())
+    body = kept[1]
+    return JsonResponse(body, status=503 if body["failed"] else 200)

@@ -1,8 +1,10 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
 from django.db import connection
 
 from portal.celery import app
@@ -149,7 +151,16 @@ def test_healthz_keeps_the_brokers_answer_a_few_seconds(client, db, monkeypatch)
     views._broker_checked.clear()
 
 
-def test_readyz_checks_each_component_with_its_time(client, db):
+@pytest.fixture
+def fresh_readiness():
+    from portal import views
+
+    views._readiness_kept.clear()
+    yield views
+    views._readiness_kept.clear()
+
+
+def test_readyz_checks_each_component_with_its_time(client, db, fresh_readiness):
     response = client.get("/readyz")
     assert response.status_code == 200
     body = response.json()
@@ -158,7 +169,17 @@ def test_readyz_checks_each_component_with_its_time(client, db):
     assert all(check["status"] == "ok" and check["ms"] >= 0 for check in body["checks"].values())
 
 
-def test_readyz_is_503_naming_what_failed_and_nothing_else(client, db):
+def test_readyz_checks_at_most_once_in_a_few_seconds_whoever_asks(client, db, fresh_readiness, monkeypatch):
+    calls = []
+    monkeypatch.setattr(fresh_readiness, "_storage_check", lambda: calls.append(1))
+    for _ in range(5):
+        assert client.get("/readyz").status_code == 200
+    assert calls == [1]  # one check (one listing of the object store) for five answers
+    fresh_readiness._readiness_kept["answer"] = (time.monotonic() - fresh_readiness.READINESS_CHECK_SECONDS, {})
+    assert client.get("/readyz").status_code == 200 and calls == [1, 1]  # then checked again
+
+
+def test_readyz_is_503_naming_what_failed_and_nothing_else(client, db, fresh_readiness):
     old = app.conf.broker_url
     app.conf.broker_url = "redis://127.0.0.1:1/0"
     try:

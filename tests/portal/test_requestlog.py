@@ -79,6 +79,7 @@ def test_lines_written_during_a_request_carry_its_id(client, request_log, monkey
     from portal import views
 
     monkeypatch.setattr(views, "_broker_connect", lambda: (_ for _ in ()).throw(ConnectionError("refused")))
+    monkeypatch.setattr(views, "_readiness_kept", {})  # checked now, not an answer kept from before
     response = client.get("/readyz")
     assert response.status_code == 503
     warning = next(entry for entry in request_log() if entry["logger"] == "portal.views")
