@@ -178,7 +178,8 @@ def expected_office_remind(
     request: HttpRequest | None = None, now: datetime | None = None,
 ) -> ExpectedOffice:
     """Email the office's contact address a reminder to join (through the outbox), at
-    most once in REMINDER_INTERVAL per office: a second one within it raises."""
+    most once in REMINDER_INTERVAL per office and per address (offices may share one):
+    a second one within it raises."""
     _check_editable(office.jurisdiction, editable)
     if status == "active":
         raise ValidationError(_("This office is already active on Sandes: it needs no reminder."), code="active")
@@ -190,6 +191,17 @@ def expected_office_remind(
                 _("This office was reminded on %(when)s; the next reminder can be sent from %(next)s.") % {
                     "when": timezone.localtime(office.last_reminded_at).strftime("%d %b %Y %H:%M"),
                     "next": timezone.localtime(office.last_reminded_at + REMINDER_INTERVAL).strftime("%d %b %Y %H:%M"),
+                }, code="too_soon")
+        other = (ExpectedOffice.objects.filter(contact_email__iexact=office.contact_email,
+                                               last_reminded_at__gt=now - REMINDER_INTERVAL)
+                 .exclude(pk=office.pk).order_by("-last_reminded_at").first())
+        if other is not None:
+            raise ValidationError(
+                _("%(address)s was sent a reminder on %(when)s, for %(office)s; the next reminder to this address can "
+                  "be sent from %(next)s.") % {
+                    "address": office.contact_email, "office": other.name,
+                    "when": timezone.localtime(other.last_reminded_at).strftime("%d %b %Y %H:%M"),
+                    "next": timezone.localtime(other.last_reminded_at + REMINDER_INTERVAL).strftime("%d %b %Y %H:%M"),
                 }, code="too_soon")
         office.last_reminded_at = now
         office.reminders_sent += 1

@@ -101,6 +101,21 @@ def test_who_sees_which_list(world, offices):
     assert signed_in(world["auditor_mh"]).get("/monitoring/adoption/new/").status_code == 404
 
 
+def test_an_address_several_offices_share_is_reminded_at_most_once_a_week(world, offices):
+    """Offices may share a contact address: the week counts per address too, or one
+    address could be sent a reminder for each office that names it."""
+    first, second = offices["not_started"], offices["draft"]
+    type(second).objects.filter(pk=second.pk).update(contact_email=first.contact_email.upper())
+    second.refresh_from_db()
+    services.expected_office_remind(office=first, editable=None, status="not_started", actor=world["superadmin"])
+    with pytest.raises(ValidationError) as refused:
+        services.expected_office_remind(office=second, editable=None, status="draft", actor=world["superadmin"])
+    assert "the next reminder to this address can be sent from" in refused.value.messages[0]
+    assert first.name in refused.value.messages[0]
+    assert OutboxMessage.objects.count() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_REMINDER_SENT).count() == 1
+
+
 def test_reminder_at_most_once_a_week(world, offices):
     target = offices["not_started"]
     client = signed_in(world["state_admin_mh"])
