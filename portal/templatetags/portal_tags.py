@@ -1,6 +1,5 @@
 import re
 import secrets
-from contextlib import suppress
 from contextvars import ContextVar
 from datetime import date, datetime
 from functools import lru_cache
@@ -116,6 +115,10 @@ _HOLE = f"\x00memo-{secrets.token_hex(8)}-"
 _HOLES = re.compile(re.escape(_HOLE) + r"(\d+)\x00")
 _MEMO_KEYS_MAX = 64  # combinations kept per memo: its keys are meant to take a few values (flags, the language)
 _MEMO_KEEP_MAX = 10_000  # the most a memo of a list's rows (keep=N) may keep
+# The most characters one memo keeps (at most 4 bytes each: 16 MB a memo, per process).
+# What it encloses may show what people typed (a summary of answers, 47 KB with every
+# field full): without it a memo's N entries could hold N times the largest of them.
+_MEMO_CHARACTERS_MAX = 4_000_000
 
 
 class FreshNode(template.Node):
@@ -144,6 +147,7 @@ class MemoNode(template.Node):
         self.keys = keys
         self.keep = keep  # None: the first _MEMO_KEYS_MAX combinations kept; N: the last N, the oldest dropped first
         self.kept: dict[tuple, tuple[tuple[str, ...], tuple[FreshNode, ...]]] = {}
+        self.kept_characters = 0  # of the texts kept (approximate under threads: a bound, not an account)
 
     def render(self, context):
         if _recording.get() is not None:  # inside another memo's first rendering: part of it
@@ -169,14 +173,21 @@ class MemoNode(template.Node):
             if any('name="csrfmiddlewaretoken"' in text for text in texts):
                 raise template.TemplateSyntaxError("a {% csrf_token %} inside {% memo %} must be inside {% fresh %}")
             found = (texts, tuple(holes[int(index)] for index in parts[1::2]))
+            size = sum(map(len, texts))
             if self.keep is None:
-                if len(self.kept) < _MEMO_KEYS_MAX:
+                if len(self.kept) < _MEMO_KEYS_MAX and self.kept_characters + size <= _MEMO_CHARACTERS_MAX:
                     self.kept[key] = found
-            else:
-                if len(self.kept) >= self.keep:
-                    with suppress(RuntimeError, StopIteration, KeyError):  # another thread dropped one first
-                        del self.kept[next(iter(self.kept))]
+                    self.kept_characters += size
+            elif size <= _MEMO_CHARACTERS_MAX:
+                while self.kept and (len(self.kept) >= self.keep
+                                     or self.kept_characters + size > _MEMO_CHARACTERS_MAX):
+                    try:  # the oldest first
+                        dropped = self.kept.pop(next(iter(self.kept)))
+                    except (RuntimeError, StopIteration, KeyError):  # another thread dropped one first
+                        continue
+                    self.kept_characters -= sum(map(len, dropped[0]))
                 self.kept[key] = found
+                self.kept_characters += size
         texts, holes = found
         if not holes:
             return texts[0]

@@ -15,6 +15,7 @@ from django.template import Context, Template, TemplateSyntaxError, engines
 from django.test import Client
 from django.utils import timezone, translation
 
+from portal.templatetags import portal_tags
 from portal.templatetags.portal_tags import MemoNode
 from tests.portal.role_helpers import client_of
 
@@ -83,6 +84,21 @@ def test_memo_keeps_what_its_keys_decide_and_renders_fresh_parts_each_time():
     assert template.render({"flag": True, "other": 2}) == "True-1 2"  # what the keys do not name is kept
     assert template.render({"flag": False, "other": 3}) == "False-3 3"
     assert template.render({"flag": True, "other": 4}) == "True-1 4"
+
+
+def test_a_memo_keeps_at_most_its_characters_whatever_its_entries_hold(monkeypatch):
+    """What a memo encloses may show what people typed: its entries are bounded in
+    characters too, the oldest dropped first, and one larger than the bound is not kept."""
+    monkeypatch.setattr(portal_tags, "_MEMO_CHARACTERS_MAX", 100)
+    template = engines["django"].from_string("{% load portal_tags %}{% memo key keep=50 %}{{ text }}{% endmemo %}")
+    [memo] = [node for node in template.template.nodelist if isinstance(node, portal_tags.MemoNode)]
+    for key in range(5):
+        assert template.render({"key": key, "text": str(key) * 30}) == str(key) * 30
+    assert [found[0][0] for found in memo.kept.values()] == ["2" * 30, "3" * 30, "4" * 30]  # 90 characters
+    assert memo.kept_characters == 90
+    assert template.render({"key": 9, "text": "x" * 101}) == "x" * 101  # shown, not kept
+    assert memo.kept_characters == 90 and len(memo.kept) == 3
+    assert template.render({"key": 3, "text": "changed"}) == "3" * 30  # what is kept is still given
 
 
 def test_memo_is_kept_per_language():
