@@ -1,0 +1,97 @@
+"""What the portal refuses to make official, as people meet it in a real browser
+(Chromium through Playwright), each page screenshotted and checked with axe-core in
+English, Hindi and Marathi: an official address the person has not confirmed, at its
+field with everything typed kept; a roster row of someone verified in another
+organisation, refused with its reason; a roster whose rows were removed after their
+time, which says so and can no longer be applied."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from portal.organisations.models import OrganisationDomain
+from tests.browser.support import sign_in
+from tests.factories import OrganisationFactory, UserFactory
+from tests.onboarding.approval_helpers import official_email_rules  # noqa: F401 (fixture)
+from tests.verification.helpers import GovernmentProfileFactory, make_admin
+from tests.verification.rosters.helpers import csv_bytes, person
+from verification.models import VerificationStatus
+from verification.rosters.models import RosterImport
+from verification.rosters.retention import roster_rows_remove
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("official_email_rules"),
+]
+
+UNCONFIRMED = {
+    "en": "This address is not one you have confirmed.",
+    "hi": "यह पता आपके द्वारा पुष्टि किया गया पता नहीं है।",
+    "mr": "हा पत्ता तुम्ही पुष्टी केलेला पत्ता नाही.",
+}
+
+
+@pytest.fixture
+def office():
+    office = OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE")
+    OrganisationDomain.objects.create(organisation=office, domain="pune.mahaagri.gov.in", is_verified=True)
+    return office
+
+
+def test_an_official_address_not_confirmed_is_refused_at_its_field(page, portal, check_page, office):
+    asha = UserFactory(email="asha.k@pune.mahaagri.gov.in", full_name="Asha Kulkarni")
+    sign_in(page, portal, asha.email)
+    page.goto(f"{portal}/verification/organisations/{office.pk}/join/")
+
+    def ask_with_another_address():
+        page.locator("#id_designation").fill("Section Officer")  # by id: the labels are in the page's language
+        page.locator("#id_office").fill("Establishment Section")
+        page.locator("#id_employee_code").fill("EMP-1042")
+        page.locator("#id_official_email").fill("secretary@pune.mahaagri.gov.in")
+        page.locator("#id_mobile").fill("98765 43210")
+        page.locator("main form button[type=submit]").last.click()
+        page.wait_for_load_state("load")
+        language = page.locator("html").get_attribute("lang")
+        expect(page.locator("#id_official_email_error")).to_contain_text(UNCONFIRMED[language])
+        expect(page.locator("#id_official_email")).to_have_value("secretary@pune.mahaagri.gov.in")
+        expect(page.locator("#id_employee_code")).to_have_value("EMP-1042")  # nothing typed is lost
+
+    ask_with_another_address()
+    check_page.in_each_language(page, "join-unconfirmed-address", reach=ask_with_another_address)
+    check_page.assert_clean()
+
+
+def test_a_roster_row_of_someone_verified_elsewhere_and_a_roster_whose_rows_were_removed(
+        page, portal, check_page, office, tmp_path):
+    admin = make_admin(office, email="admin@pune.mahaagri.gov.in", full_name="Office Admin")
+    department = OrganisationFactory(name="Water Resources Department, Karnataka", short_code="WRD-KA", state="KA")
+    elsewhere = UserFactory(email="chief.engineer@karwater.gov.in", full_name="Chief Engineer")
+    GovernmentProfileFactory(user=elsewhere, organisation=department, status=VerificationStatus.VERIFIED,
+                             official_email=elsewhere.email)
+    roster_file = tmp_path / "roster.csv"
+    roster_file.write_bytes(csv_bytes([person(1), person(2, **{"Official email": elsewhere.email})]))
+
+    sign_in(page, portal, admin.email)
+    page.goto(f"{portal}/verification/organisations/{office.pk}/rosters/")
+    page.get_by_label("Roster file").set_input_files(str(roster_file))
+    page.get_by_role("button", name="Check the roster").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Roster roster.csv")
+    expect(page.locator("main")).to_contain_text(
+        "1 person is verified in another organisation, at an address not on your domains")
+    refused = page.get_by_role("table", name="Refused rows, with the reason")
+    expect(refused.locator("tbody tr")).to_have_count(1)
+    expect(refused).to_contain_text("they ask you to verify them themselves")
+    check_page.in_each_language(page, "roster-verified-elsewhere")
+
+    # Never applied, and its time is over: its rows go; the page says so, in each language.
+    RosterImport.objects.update(uploaded_at=timezone.now() - timedelta(days=31))
+    assert roster_rows_remove() == 1
+    page.reload()
+    expect(page.locator("#roster-progress")).to_contain_text("its rows have been removed")
+    expect(page.get_by_role("link", name="Apply this roster…")).to_have_count(0)
+    expect(page.locator("main")).to_contain_text("The counts above stay.")
+    check_page.in_each_language(page, "roster-rows-removed")
+    check_page.assert_clean()
