@@ -18,6 +18,12 @@ class VerificationConfig(AppConfig):
 
         retention.register()
 
+        # An erasure granted to a person erases their verification records too.
+        from portal.privacy.requests import person_erasure_register  # noqa: PLC0415
+        from verification.erasure import person_verification_erase  # noqa: PLC0415
+
+        person_erasure_register(person_verification_erase)
+
         # The person's verification records in their personal data download (portal/privacy).
         from verification import personal_data  # noqa: PLC0415
 

@@ -47,10 +47,12 @@ class EndReason(models.TextChoices):
     # Set by the system only (the yearly confirmation of the official address was not
     # made in time); an administrator chooses one of the reasons above.
     UNCONFIRMED = "unconfirmed", _("Official address not confirmed in time")
+    ERASED = "erased", _("The person's data was erased at their request")
 
 
 # The reasons an administrator may give; the others are the system's.
-ADMIN_END_REASONS = [(value, label) for value, label in EndReason.choices if value != EndReason.UNCONFIRMED]
+ADMIN_END_REASONS = [(value, label) for value, label in EndReason.choices
+                     if value not in (EndReason.UNCONFIRMED, EndReason.ERASED)]
 
 
 # Why an admin role ends when the person's verification in that organisation ends: the

@@ -382,7 +382,7 @@ def _change_held(
 
 
 def _end_reason(reason_code: str) -> str:
-    if reason_code not in EndReason.values or reason_code == EndReason.UNCONFIRMED:  # that one is the system's
+    if reason_code not in EndReason.values or reason_code in (EndReason.UNCONFIRMED, EndReason.ERASED):  # the system's
         raise ValidationError({"reason_code": _("Choose the reason.")}, code="required")
     return reason_code
 

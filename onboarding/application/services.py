@@ -41,7 +41,9 @@ from portal.audit.services import audit_record
 from portal.organisations.models import Level, Organisation, OrganisationDomain
 from portal.organisations.states import CENTRAL
 from portal.permissions import AnyUser
+from portal.privacy.models import HoldTarget
 from portal.privacy.notice import notice_accept
+from portal.privacy.retention import legal_held
 from portal.text import before_full_stop, single_line
 
 
@@ -201,10 +203,12 @@ def attachment_upload(
 
 
 def _letters_replace(application: Application) -> None:
-    """The current letter stops being current; removed when no decision was asked on it."""
+    """The current letter stops being current; removed when no decision was asked on it
+    and neither the application nor its officer is under a legal hold."""
     submitted_at = application.versions.order_by("-number").values_list("created_at", flat=True).first()
     for old in Attachment.objects.filter(application=application, is_current=True):
-        if submitted_at is not None and old.uploaded_at <= submitted_at:
+        kept = submitted_at is not None and old.uploaded_at <= submitted_at
+        if kept or legal_held((HoldTarget.APPLICATION, application.pk), (HoldTarget.PERSON, application.nodal_officer_id)):
             Attachment.objects.filter(pk=old.pk).update(is_current=False)
             continue
         storage, name = old.file.storage, old.file.name

@@ -8,6 +8,7 @@ superadmin and the request shows as overdue). Granting an erasure closes the
 account: its name and addresses are removed, it can no longer sign in, and the
 personal part of the audit events by or about it is redacted."""
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -24,7 +25,8 @@ from portal.audit.erasure import audit_redact
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record, audit_record_many
 from portal.permissions import AnyUser, superadmin_emails
-from portal.privacy.models import Nominee, PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
+from portal.privacy.models import HoldTarget, Nominee, PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
+from portal.privacy.retention import legal_held
 
 MAX_OPEN_REQUESTS = 5
 
@@ -66,26 +68,47 @@ def privacy_request_decide(*, request_id: int, grant: bool, reason: str, actor: 
         audit_record(actor=actor, action=AuditAction.PRIVACY_REQUEST_DECIDED, target=made, request=request,
                      old={"status": PrivacyRequestStatus.OPEN}, new={"status": made.status, "reason": reason[:500]})
         if grant and made.kind == PrivacyRequestKind.ERASURE and made.user_id:
+            if legal_held((HoldTarget.PERSON, made.user_id)):
+                raise ValidationError(_("This person's records are under a legal hold: release the hold before "
+                                        "granting the erasure, or refuse the request."), code="held")
             person_erase(user_id=made.user_id, actor=actor)
     return made
 
 
+# What the apps erase of a person besides the account (their verification records,
+# invitations to their addresses...): each is called with the person and all their
+# addresses, in the erasure's transaction, and returns the audit targets whose events'
+# personal part is redacted with the account's. Registered from the apps' ready().
+ErasureHandler = Callable[[AnyUser, list[str]], list[tuple[str, str]]]
+_ERASURE_HANDLERS: list[ErasureHandler] = []
+
+
+def person_erasure_register(handler: ErasureHandler) -> None:
+    if handler not in _ERASURE_HANDLERS:
+        _ERASURE_HANDLERS.append(handler)
+
+
 def person_erase(*, user_id: int, actor: AnyUser | None) -> None:
     """Close an account whose erasure was granted: no name, no addresses, no sign-in,
-    and the personal part of the audit events by or about it redacted. What other
-    rules keep (an application's reference and decisions) stays with the account id."""
+    what the apps hold about the person erased (person_erasure_register), and the
+    personal part of the audit events by or about it redacted. What other rules keep
+    (an application's reference and decisions) stays with the account id."""
     from allauth.account.models import EmailAddress  # noqa: PLC0415 (apps loaded)
 
     User = get_user_model()
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user_id)
+        addresses = sorted({user.email.lower(), *(email.lower() for email in
+                                                   EmailAddress.objects.filter(user=user).values_list("email", flat=True))})
+        targets = [("accounts.user", str(user.pk))]
+        for handler in _ERASURE_HANDLERS:
+            targets += handler(user, addresses)
         EmailAddress.objects.filter(user=user).delete()
         user.email, user.full_name, user.is_active = f"erased-{user.pk}@erased.invalid", "", False
         user.set_unusable_password()
         user.save(update_fields=["email", "full_name", "is_active", "password"])
         Nominee.objects.filter(user=user).delete()
-        audit_redact(actor_ids=[user.pk], targets=[("accounts.user", str(user.pk))], actor=actor,
-                     purpose="erasure request")
+        audit_redact(actor_ids=[user.pk], targets=targets, actor=actor, purpose="erasure request")
 
 
 def person_correct(*, user: AnyUser, full_name: str, request: HttpRequest | None = None) -> None:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -99,6 +99,17 @@ def legal_hold_release(*, hold_id: int, reason: str, actor: AnyUser, request: Ht
         audit_record(actor=actor, action=AuditAction.LEGAL_HOLD_RELEASED, target=hold, request=request,
                      old={"held": hold.target_type, "record": hold.target_id}, new={"reason": hold.release_reason})
     return hold
+
+
+def legal_held(*targets: tuple[str, int | None]) -> bool:
+    """Whether any of ``targets`` ((HoldTarget, id) pairs; a None id is skipped) is under a
+    legal hold now: whatever deletes or reduces a record outside the retention run (an
+    erasure granted, a replaced letter, a roster's rows) asks this first."""
+    condition = Q()
+    for target_type, target_id in targets:
+        if target_id is not None:
+            condition |= Q(target_type=target_type, target_id=target_id)
+    return bool(condition) and LegalHold.objects.filter(condition, released_at__isnull=True).exists()
 
 
 def _not_held(rule: RetentionRule, queryset: QuerySet) -> QuerySet:

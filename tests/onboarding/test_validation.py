@@ -577,6 +577,22 @@ def test_replacing_the_letter_keeps_one_current(officer_client, application, dja
     assert current.file.storage.exists(current.file.name)
 
 
+def test_a_replaced_letter_is_kept_while_a_legal_hold_covers_the_application(officer_client, application,
+                                                                              django_capture_on_commit_callbacks):
+    from portal.privacy.retention import legal_hold_set
+    from tests.onboarding.approval_helpers import make_superadmin
+
+    upload(officer_client, application, minimal_pdf())
+    first = Attachment.objects.get(application=application)
+    legal_hold_set(target_type="onboarding.application", target_id=application.pk, reason="Audit of the department",
+                   actor=make_superadmin(email="root@sandes.nic.in"))
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(officer_client, application, png_bytes(), name="scan.png")
+    first.refresh_from_db()
+    assert not first.is_current and first.file.storage.exists(first.file.name)
+    assert Attachment.objects.filter(application=application, is_current=True).get().content_type == "image/png"
+
+
 def test_letter_is_served_to_nobody_else(officer_client, application):
     upload(officer_client, application, minimal_pdf())
     attachment = Attachment.objects.get(application=application)

@@ -205,3 +205,74 @@ def test_the_download_is_streamed_from_a_file_and_limited_to_a_few_an_hour():
     # An hour later, again.
     with time_machine.travel(timezone.now() + timedelta(hours=1, seconds=1)):
         assert client_of(asha).get("/privacy/my-data/download/").status_code == 200
+
+
+def test_an_erasure_granted_ends_the_persons_verification_and_removes_what_they_gave():
+    """The account closed is not all: the verification API must stop answering for the
+    person, their records lose the details they gave, invitations to their addresses go,
+    an admin role resting on their verification ends, and the events about those records
+    lose their personal part too."""
+    from portal.organisations.models import OrganisationDomain
+    from portal.organisations.services import organisation_admin_grant
+    from portal.permissions import may_administer
+    from tests.factories import OrganisationFactory
+    from tests.verification.helpers import make_admin
+    from verification import services as verification
+    from verification.models import GovernmentProfile, VerificationStatus
+    from verification.rosters.models import Invitation
+    from verification.selectors import verified_person_by_contact
+
+    parent = OrganisationFactory(name="Agriculture Department, Maharashtra", short_code="AGRI-MH")
+    office = OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE", parent=parent)
+    OrganisationDomain.objects.create(organisation=office, domain="pune.mahaagri.gov.in", is_verified=True)
+    office_admin = make_admin(office, email="admin@pune.mahaagri.gov.in")
+    parent_admin = make_admin(parent, email="admin@mahaagri.gov.in")
+    asha = UserFactory(email="asha.k@pune.mahaagri.gov.in", full_name="Asha Kulkarni")
+    held = GovernmentProfileFactory(user=asha, organisation=office, official_email=asha.email, mobile="+919876543210")
+    verification.join_request_decide(profile_id=held.pk, decision="verify", actor=office_admin)
+    organisation_admin_grant(organisation_id=parent.pk, user_id=asha.pk, actor=parent_admin)
+    waiting = GovernmentProfileFactory(user=asha, organisation=OrganisationFactory(short_code="DHS-KA", state="KA"),
+                                       official_email=asha.email)
+    Invitation.objects.create(organisation=parent, email=asha.email, name="Asha Kulkarni", designation="Clerk",
+                              office="Establishment", employee_code="E1", mobile="+919876543210",
+                              invited_by=parent_admin, token_hash="0" * 64,
+                              created_at=timezone.now(), sent_at=timezone.now(),
+                              expires_at=timezone.now() + timedelta(days=30))
+    assert verified_person_by_contact(emails=[asha.email]) is not None
+
+    root = make_superadmin(email="root@sandes.nic.in")
+    made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+    privacy_request_decide_as(root, made)
+
+    assert verified_person_by_contact(emails=["asha.k@pune.mahaagri.gov.in"]) is None
+    assert verified_person_by_contact(mobile="+919876543210") is None
+    rows = {row.pk: row for row in GovernmentProfile.objects.filter(user=asha)}
+    assert (rows[held.pk].status, rows[held.pk].reason_code) == (VerificationStatus.REVOKED, "erased")
+    assert (rows[waiting.pk].status, rows[waiting.pk].reason_code) == (VerificationStatus.CANCELLED, "erased")
+    assert all(row.official_email == row.mobile == row.designation == row.employee_code == "" for row in rows.values())
+    assert not Invitation.objects.exists()
+    assert not may_administer(type(asha).objects.get(pk=asha.pk), parent)
+    about = AuditEvent.objects.filter(target_type="verification.governmentprofile", target_id=str(held.pk))
+    assert about.exists() and "asha.k@pune.mahaagri.gov.in" not in str(list(about.values()))
+    assert audit_verify() == []
+
+
+def privacy_request_decide_as(root, made, reason="Nothing requires keeping it."):
+    admin = Client()
+    admin.force_login(root)
+    return admin.post(f"/portal/privacy/requests/{made.pk}/", {"decision": "grant", "reason": reason})
+
+
+def test_an_erasure_is_not_granted_while_the_person_is_under_a_legal_hold():
+    from portal.privacy.retention import legal_hold_set
+
+    asha = UserFactory(email="asha@mha.gov.in", full_name="Asha K")
+    root = make_superadmin(email="root@sandes.nic.in")
+    legal_hold_set(target_type="accounts.user", target_id=asha.pk, reason="Vigilance inquiry", actor=root)
+    made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+    response = privacy_request_decide_as(root, made)
+    assert response.status_code == 200
+    assert "under a legal hold: release the hold before granting the erasure" in response.content.decode()
+    asha.refresh_from_db()
+    made.refresh_from_db()
+    assert asha.is_active and asha.email == "asha@mha.gov.in" and made.status == "open"

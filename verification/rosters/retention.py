@@ -3,25 +3,33 @@ needed to apply the roster and to list its refusals, not after."""
 
 from datetime import datetime, timedelta
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from portal.privacy.models import HoldTarget, LegalHold
 from verification.rosters.models import RosterImport, RosterRow, RosterStatus
 
 
 def roster_rows_remove(*, now: datetime | None = None, limit: int = 10) -> int:
     """Remove the rows (each person's details as uploaded) of at most ``limit`` rosters
-    applied, or never applied and uploaded, more than ROSTER_ROWS_KEEP_DAYS ago; their
+    applied, or never applied and uploaded, more than ROSTER_ROWS_KEEP_DAYS ago (not those
+    that list a person under a legal hold); their
     counts and what applying did stay, and one never applied can no longer be. Returns
     how many rosters lost their rows (the daily job runs again for the rest)."""
     now = now or timezone.now()
     before = now - timedelta(days=settings.ROSTER_ROWS_KEEP_DAYS)
     due = (Q(status=RosterStatus.APPLIED, applied_at__lt=before)
            | Q(status__in=[RosterStatus.PREVIEWED, RosterStatus.FAILED], uploaded_at__lt=before))
+    # A roster listing someone under a legal hold (at one of their addresses) keeps its rows.
+    held_addresses = EmailAddress.objects.filter(user_id__in=LegalHold.objects.filter(
+        released_at__isnull=True, target_type=HoldTarget.PERSON).values("target_id")).values("email")
+    held = RosterRow.objects.filter(roster_id=OuterRef("pk"), email__in=held_addresses)
     with transaction.atomic():
-        ids = list(RosterImport.objects.select_for_update(skip_locked=True).filter(due, rows_removed_at__isnull=True)
+        ids = list(RosterImport.objects.select_for_update(skip_locked=True, of=("self",))
+                   .filter(due, rows_removed_at__isnull=True).exclude(Exists(held))
                    .order_by("id").values_list("id", flat=True)[:limit])
         if ids:
             RosterRow.objects.filter(roster_id__in=ids).delete()

@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from tests.factories import UserFactory
 from tests.verification.helpers import signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload
 from verification.rosters import services
@@ -61,3 +62,16 @@ def test_rows_go_keep_days_after_applying_or_uploading_and_the_counts_stay(world
 def test_the_job_is_on_the_beat_schedule_daily():
     entry = settings.CELERY_BEAT_SCHEDULE["verification-roster-rows-remove"]
     assert entry == {"task": "verification.rosters.tasks.roster_rows_remove", "schedule": timedelta(days=1)}
+
+
+def test_a_roster_that_lists_a_person_under_a_legal_hold_keeps_its_rows(world):
+    from portal.privacy.retention import legal_hold_set
+
+    listed = UserFactory(email="person1@pune.mahaagri.gov.in", full_name="Person 1")  # the roster's first row
+    legal_hold_set(target_type="accounts.user", target_id=listed.pk, reason="Vigilance inquiry", actor=world["superadmin"])
+    held = aged(upload(world["office"], world["admin_office"], ROWS), settings.ROSTER_ROWS_KEEP_DAYS + 1)
+    other = aged(upload(world["office"], world["admin_office"], csv_bytes([person(5)])), settings.ROSTER_ROWS_KEEP_DAYS + 1)
+    assert roster_rows_remove() == 1
+    assert set(RosterRow.objects.values_list("roster_id", flat=True)) == {held.pk}
+    other.refresh_from_db()
+    assert other.rows_removed_at is not None
