@@ -186,7 +186,7 @@ def main():
         env = os.environ | {
             "DATABASE_URL": urlunsplit(parts._replace(path=f"/{name}")),
             "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": secrets.token_urlsafe(40), "AUDIT_HMAC_KEY": secrets.token_urlsafe(40),
-            "DJANGO_ALLOWED_HOSTS": HOST, "REDIS_URL": f"redis://{HOST}:{redis_port}/0",
+            "DJANGO_ALLOWED_HOSTS": HOST, "SITE_URL": f"https://{HOST}", "REDIS_URL": f"redis://{HOST}:{redis_port}/0",
             "CELERY_BROKER_URL": f"redis://{HOST}:{redis_port}/1", "PORTAL_VAR_DIR": str(tmp),
             "API_RATE_PER_MINUTE": "100000000", "DJANGO_SETTINGS_MODULE": "portal.settings",
         }

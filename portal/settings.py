@@ -30,12 +30,16 @@ TESTING = env_bool("PORTAL_TESTING", False)
 
 # Production (DJANGO_DEBUG=0) starts only with these set: no embedded default stands in
 # for a secret, the host names or the database. Every one missing is named at once.
-REQUIRED_IN_PRODUCTION = ("DJANGO_SECRET_KEY", "AUDIT_HMAC_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL")
+# SITE_URL too: every link the portal mails (an authority's single-use link, an
+# invitation) is built on it, and must reach the portal over HTTPS.
+REQUIRED_IN_PRODUCTION = ("DJANGO_SECRET_KEY", "AUDIT_HMAC_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "SITE_URL")
 if not DEBUG:
     _problems = [f"{name} must be set when DJANGO_DEBUG is off." for name in REQUIRED_IN_PRODUCTION
                  if not os.environ.get(name, "").strip()]
     if 0 < len(os.environ.get("AUDIT_HMAC_KEY", "").strip()) < 32:
         _problems.append("AUDIT_HMAC_KEY must be at least 32 characters long.")
+    if os.environ.get("SITE_URL", "").strip() and not os.environ["SITE_URL"].strip().startswith("https://"):
+        _problems.append("SITE_URL must start with https:// when DJANGO_DEBUG is off (the links mailed carry tokens).")
     if _problems:
         raise ImproperlyConfigured(
             " ".join(_problems) + " (README.md, Running in production, lists the variables.)"

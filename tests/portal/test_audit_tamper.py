@@ -428,7 +428,7 @@ def production_env(**extra):
     return {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_", "AUDIT_"))} | {
         "DJANGO_SETTINGS_MODULE": "portal.settings", "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "x" * 20 + "production-like-secret-key-with-enough-entropy-0123456789",
-        "DJANGO_ALLOWED_HOSTS": "onboarding.sandes.gov.in",
+        "DJANGO_ALLOWED_HOSTS": "onboarding.sandes.gov.in", "SITE_URL": "https://onboarding.sandes.gov.in",
     } | extra
 
 

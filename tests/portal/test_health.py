@@ -117,26 +117,27 @@ def test_production_settings_refuse_a_missing_secret_key():
 
 def test_production_settings_name_every_missing_variable_at_once():
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DJANGO_", "PORTAL_", "AUDIT_")) and k != "DATABASE_URL"} | {
+           if not k.startswith(("DJANGO_", "PORTAL_", "AUDIT_")) and k not in ("DATABASE_URL", "SITE_URL")} | {
         "DJANGO_SETTINGS_MODULE": "portal.settings", "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "x" * 20 + "production-like-secret-key-with-enough-entropy-0123456789",
     }
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode != 0
-    for name in ("AUDIT_HMAC_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL"):
+    for name in ("AUDIT_HMAC_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "SITE_URL"):
         assert f"{name} must be set when DJANGO_DEBUG is off." in result.stderr
     assert "DJANGO_SECRET_KEY must be set" not in result.stderr
 
 
 def test_make_serve_refuses_to_start_without_the_production_variables():
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DJANGO_", "PORTAL_", "AUDIT_")) and k != "DATABASE_URL"} | {"DJANGO_SECRET_KEY": "set"}
+           if not k.startswith(("DJANGO_", "PORTAL_", "AUDIT_")) and k not in ("DATABASE_URL", "SITE_URL")} | {
+        "DJANGO_SECRET_KEY": "set"}
     for target in ("serve", "migrate", "worker", "beat"):
         result = subprocess.run(["make", "--no-print-directory", target], cwd=ROOT, env=env, capture_output=True,
                                 text=True, timeout=60)
         assert result.returncode != 0, target
         assert ("Refusing to start in production mode (DJANGO_DEBUG=0): not set: "
-                "AUDIT_HMAC_KEY DJANGO_ALLOWED_HOSTS DATABASE_URL") in result.stderr, (target, result.stderr)
+                "AUDIT_HMAC_KEY DJANGO_ALLOWED_HOSTS DATABASE_URL SITE_URL") in result.stderr, (target, result.stderr)
 
 
 def test_healthz_keeps_the_brokers_answer_a_few_seconds(client, db, monkeypatch):
@@ -192,3 +193,18 @@ def test_readyz_is_503_naming_what_failed_and_nothing_else(client, db, fresh_rea
     assert body["checks"]["broker"]["status"] == "down" and body["checks"]["database"]["status"] == "ok"
     assert "Connection" not in response.content.decode() and "6379" not in response.content.decode()
     assert client.post("/readyz").status_code == 405
+
+
+def test_production_settings_refuse_links_that_are_not_https():
+    """Every mailed link (an authority's single-use link, an invitation) is built on
+    SITE_URL: in production it must be given, and reach the portal over HTTPS."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_", "AUDIT_"))} | {
+        "DJANGO_SETTINGS_MODULE": "portal.settings", "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "x" * 20 + "production-like-secret-key-with-enough-entropy-0123456789",
+        "AUDIT_HMAC_KEY": "production-like-audit-key-kept-outside-the-database-0123456789",
+        "DJANGO_ALLOWED_HOSTS": "onboarding.sandes.gov.in", "SITE_URL": "http://onboarding.sandes.gov.in",
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or "postgres://portal@127.0.0.1:5432/portal",
+    }
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "SITE_URL must start with https:// when DJANGO_DEBUG is off" in result.stderr
