@@ -223,7 +223,9 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "signup": "20/m/ip",
     "confirm_email": "1/3m/key",
-    "reset_password": "20/m/ip,5/m/key",
+    # Per address: a reset (or, for an address with no account, the "unknown account"
+    # notice) mailed to it at most 5 times an hour, whoever asks from however many addresses.
+    "reset_password": "20/m/ip,5/h/key",
     "reset_password_from_key": "20/m/ip",
     "change_email": "1/m/user",
 }
