@@ -385,6 +385,9 @@ ONBOARDING_APPEAL_DUE_DAYS = int(os.environ.get("ONBOARDING_APPEAL_DUE_DAYS", "1
 ONBOARDING_APPEAL_WINDOW_DAYS = int(os.environ.get("ONBOARDING_APPEAL_WINDOW_DAYS", "30"))
 ONBOARDING_REMINDER_DAYS_BEFORE = int(os.environ.get("ONBOARDING_REMINDER_DAYS_BEFORE", "2"))
 ONBOARDING_TOKEN_TTL_DAYS = int(os.environ.get("ONBOARDING_TOKEN_TTL_DAYS", "7"))
+# Submissions (and resubmissions) one nodal officer may make in 24 hours: each mails
+# the competent authority they named.
+ONBOARDING_SUBMISSIONS_PER_DAY = int(os.environ.get("ONBOARDING_SUBMISSIONS_PER_DAY", "10"))
 # Requests per minute from one IP address to the competent authority's link pages.
 ONBOARDING_TOKEN_RATE_PER_MINUTE = int(os.environ.get("ONBOARDING_TOKEN_RATE_PER_MINUTE", "30"))
 # Most reminders (and most escalations) the deadline sweep sends in one transaction.

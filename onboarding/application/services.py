@@ -4,7 +4,9 @@ an application."""
 import hashlib
 import json
 import re
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -236,6 +238,23 @@ def _next_reference(year: int) -> str:
     return f"ONB-{year}-{counter.last:06d}"
 
 
+def _check_submission_rate(actor: AnyUser, now: datetime) -> None:
+    """Each submission mails a competent authority the officer named, with what they
+    typed: at most ONBOARDING_SUBMISSIONS_PER_DAY in 24 hours per officer (resubmissions
+    included), or anyone with an official address could make the portal mail any official
+    address again and again (submit, withdraw, submit)."""
+    limit = settings.ONBOARDING_SUBMISSIONS_PER_DAY
+    since = now - timedelta(days=1)
+    recent = list(ApplicationVersion.objects.filter(application__nodal_officer=actor, created_at__gt=since)
+                  .order_by("created_at").values_list("created_at", flat=True)[:limit])
+    if len(recent) >= limit:
+        raise ValidationError(
+            _("You have sent %(n)s applications for approval in the last 24 hours, the most the portal accepts: each "
+              "one emails its competent authority. You can send this one from %(when)s.") % {
+                "n": limit, "when": timezone.localtime(recent[0] + timedelta(days=1)).strftime("%d %b %Y %H:%M")},
+            code="too_many")
+
+
 def application_submit(*, application_id: int, actor: AnyUser, request: HttpRequest | None = None) -> Application:
     """Send a complete application for approval: it gets its reference and becomes read-only."""
     with transaction.atomic():
@@ -245,8 +264,9 @@ def application_submit(*, application_id: int, actor: AnyUser, request: HttpRequ
         problems = submission_problems(application)
         if problems:
             raise ValidationError([message for _section, message in problems], code="incomplete")
-        old_status, new_status = workflow.advance(application, event)
         now = timezone.now()
+        _check_submission_rate(actor, now)
+        old_status, new_status = workflow.advance(application, event)
         if not application.reference:
             # The year of the portal's own calendar (TIME_ZONE), not of UTC: an application
             # submitted on 1 January in India belongs to the new year.

@@ -373,3 +373,30 @@ def test_detail_page_shows_a_timeline(officer_client, officer, django_capture_on
     ]
     # Machine-readable times too.
     assert timeline.find("time").get("datetime").startswith("2026-05-10T09:15:00")
+
+
+def test_an_officer_sends_at_most_a_days_worth_of_applications_for_approval(
+    officer_client, officer, settings, django_capture_on_commit_callbacks
+):
+    """Each submission mails the competent authority the officer named, with what they
+    typed: a few a day per officer, or anyone could make the portal mail any official
+    address again and again (submit, withdraw, submit)."""
+    from portal.mail.models import OutboxMessage
+    from tests.factories import ApplicationFactory
+
+    settings.ONBOARDING_SUBMISSIONS_PER_DAY = 2
+    start = datetime(2026, 5, 10, 11, 0, tzinfo=IST)
+    with time_machine.travel(start, tick=False):
+        for _ in range(2):  # two sent earlier today
+            ApplicationVersion.objects.get_or_create(application=ApplicationFactory(nodal_officer=officer), number=1,
+                                                     defaults={"data": {}})
+        application = complete(officer_client, new_application(officer))
+        mails = OutboxMessage.objects.count()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = officer_client.post(f"/onboarding/{application.pk}/submit/", follow=True)
+        said = page(response).squashed_text()
+        assert "You have sent 2 applications for approval in the last 24 hours" in said
+        assert "You can send this one from 11 May 2026 11:00" in said
+        assert reload(application).status == ApplicationStatus.DRAFT and OutboxMessage.objects.count() == mails
+    with time_machine.travel(start + timedelta(days=1, seconds=1), tick=False):
+        assert submit(officer_client, application, django_capture_on_commit_callbacks).status == ApplicationStatus.WITH_AUTHORITY
