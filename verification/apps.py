@@ -18,6 +18,12 @@ class VerificationConfig(AppConfig):
 
         retention.register()
 
+        # Values of its audit events that are personal (redacted with the person's data):
+        # the date of superannuation, the admin who invited, the invited addresses.
+        from portal.audit.personal import register_personal_keys  # noqa: PLC0415
+
+        register_personal_keys("superannuation_date", "invited_by", "invitations")
+
         # An erasure granted to a person erases their verification records too.
         from portal.privacy.requests import person_erasure_register  # noqa: PLC0415
         from verification.erasure import person_verification_erase  # noqa: PLC0415

@@ -75,3 +75,15 @@ def test_a_roster_that_lists_a_person_under_a_legal_hold_keeps_its_rows(world):
     assert set(RosterRow.objects.values_list("roster_id", flat=True)) == {held.pk}
     other.refresh_from_db()
     assert other.rows_removed_at is not None
+
+
+def test_the_invitation_batchs_event_keeps_its_addresses_in_its_personal_part(world, django_capture_on_commit_callbacks):
+    """Who invited and whom (every invited address) are personal: redacted with the data
+    of an erasure, not part of what the chain hashes in the clear."""
+    from portal.audit.models import AuditAction, AuditEvent
+
+    roster = upload(world["office"], world["admin_office"], ROWS)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
+    event = AuditEvent.objects.get(action=AuditAction.INVITATION_SENT)
+    assert {"invited_by", "invitations"} <= set(event.personal_keys)
