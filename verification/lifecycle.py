@@ -269,8 +269,9 @@ def address_confirm(*, digest: str, request: HttpRequest | None = None) -> tuple
         row.used_at = now
         audit_record(
             actor=None, action=AuditAction.VERIFICATION_ADDRESS_CONFIRMED, target=profile, request=request,
-            actor_role=f"official_address:{row.email}", old={"address_confirmed_at": old},
-            new={"address_confirmed_at": now, "user": profile.user.email, "organisation": profile.organisation_id},
+            actor_role="official_address", old={"address_confirmed_at": old},
+            new={"address_confirmed_at": now, "user": profile.user.email, "organisation": profile.organisation_id,
+                 "email": row.email},
         )
     return LinkState.VALID, row
 

@@ -252,10 +252,13 @@ def step_decide(
         application.save(update_fields=fields)
         audit_record(
             actor=actor, action=AuditAction.STEP_DECIDED, target=application, request=request,
-            actor_role=f"competent_authority:{decided_by_email}" if actor is None else "",
+            # The authority has no account: named by the address the link went to, a
+            # personal value (redacted with the step's personal details), not in the role.
+            actor_role="competent_authority" if actor is None else "",
             old={"status": old_status},
             new={"status": new_status, "step": step.pk, "stage": step.stage, "decision": decision.value,
-                 "remarks": remarks, "version": step.version_number},
+                 "remarks": remarks, "version": step.version_number,
+                 **({"email": decided_by_email} if actor is None else {})},
         )
         _after_decision(application=application, step=step, event=event, actor=actor, request=request)
     return step

@@ -53,6 +53,8 @@ def timeline_entry(event):
             labels.append(str(Decision(decision).label))
         what = f"{what}: {' — '.join(labels)}" if labels else what
     who = event.actor_email
-    if not who and event.actor_role.startswith("competent_authority:"):
+    if not who and event.actor_role == "competent_authority":
+        who = (event.new_values or {}).get("email", "")
+    elif not who and event.actor_role.startswith("competent_authority:"):  # written before the address moved
         who = event.actor_role.split(":", 1)[1]
     return {"what": what, "who": who}

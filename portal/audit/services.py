@@ -194,7 +194,7 @@ def audit_record(
 
     ``actor`` is a user, or None for the system (Celery jobs) or an
     unauthenticated party; then ``actor_role`` names who acted (for example
-    "competent_authority:a@b.gov.in").
+    "competent_authority"; an address naming them goes in ``new``, under a personal key).
     """
     req_ip, req_ua = request_meta(request)
     ip = ip if ip is not None else req_ip

@@ -124,7 +124,8 @@ def test_authority_approval_goes_to_the_state_administrators(officer):
     confirmation = [m for m in messages_to(AUTHORITY_EMAIL) if "was recorded" in m.subject]
     assert len(confirmation) == 1 and "10.1.2.3" in confirmation[0].body
     event = AuditEvent.objects.filter(action=AuditAction.STEP_DECIDED).get()
-    assert event.actor_id is None and event.actor_role == f"competent_authority:{AUTHORITY_EMAIL}"
+    assert event.actor_id is None and event.actor_role == "competent_authority"
+    assert event.new_values["email"] == AUTHORITY_EMAIL and "email" in event.personal_keys  # redacted with the step
     assert event.ip == "10.1.2.3" and event.new_values["decision"] == "approve"
 
 
@@ -378,3 +379,18 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
         english_body, _sep, hindi_body = mail.body.partition("\n----------\n")
         assert english_body.strip() and not DEVANAGARI_RE.search(english_body), mail.subject
         assert DEVANAGARI_RE.search(hindi_body) and DEVANAGARI_RE.search(mail.subject), mail.subject
+
+
+@pytest.mark.parametrize(("role", "new", "who"), [
+    ("competent_authority", {"email": "director@mahaagri.gov.in"}, "director@mahaagri.gov.in"),
+    # Written before the address moved out of the role: still named.
+    ("competent_authority:director@mahaagri.gov.in", {}, "director@mahaagri.gov.in"),
+    # Redacted: named by nobody.
+    ("competent_authority", {}, ""),
+])
+def test_the_timeline_names_the_authority_by_the_address_the_event_keeps(role, new, who):
+    from onboarding.templatetags.approval_tags import timeline_entry
+
+
+    event = AuditEvent(action=AuditAction.STEP_DECIDED, actor_role=role, actor_email="", new_values=new)
+    assert timeline_entry(event)["who"] == who
