@@ -391,6 +391,5 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
 def test_the_timeline_names_the_authority_by_the_address_the_event_keeps(role, new, who):
     from onboarding.templatetags.approval_tags import timeline_entry
 
-
     event = AuditEvent(action=AuditAction.STEP_DECIDED, actor_role=role, actor_email="", new_values=new)
     assert timeline_entry(event)["who"] == who
