@@ -320,6 +320,8 @@ MAILERS = {
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Sandes Onboarding <noreply-onboarding@sandes.gov.in>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 OUTBOX_MAX_ATTEMPTS = 8
+# Days the outbox keeps a message after it was written, once sent or given up (a daily job).
+OUTBOX_KEEP_DAYS = int(os.environ.get("OUTBOX_KEEP_DAYS", "90"))
 
 # Celery: reliable delivery settings (DESIGN §5 and §9).
 if not CELERY_BROKER_URL:
@@ -368,6 +370,8 @@ CELERY_BEAT_SCHEDULE = {
     # Rosters' rows (people's details as uploaded) removed ROSTER_ROWS_KEEP_DAYS after use.
     "verification-roster-rows-remove": {"task": "verification.rosters.tasks.roster_rows_remove",
                                         "schedule": timedelta(days=1)},
+    # Sent mail removed from the outbox OUTBOX_KEEP_DAYS after it was written.
+    "outbox-old-remove": {"task": "portal.mail.tasks.outbox_old_remove", "schedule": timedelta(days=1)},
     # Expired sessions removed (Django leaves them in the table).
     "sessions-clear": {"task": "portal.accounts.tasks.sessions_clear", "schedule": timedelta(days=1)},
 }

@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 
 from portal.mail.delivery import BATCH_SIZE, outbox_deliver, outbox_deliver_due, outbox_deliver_many
+from portal.mail.retention import outbox_old_remove as remove
 
 logger = logging.getLogger(__name__)
 
@@ -44,3 +45,13 @@ def outbox_dispatch_many(outbox_ids):
             outbox_send_batch.delay(batch)
         except Exception:  # broker down: the periodic sweep will send them later
             logger.warning("Could not queue %s outbox messages; the sweep will retry.", len(batch), exc_info=True)
+
+
+@shared_task(name="portal.mail.tasks.outbox_old_remove", time_limit=600, soft_time_limit=540)
+def outbox_old_remove():
+    """Beat, daily: mail sent (or given up) OUTBOX_KEEP_DAYS ago removed, in batches."""
+    total, last = remove()
+    while last is not None:
+        removed, last = remove(after=last)
+        total += removed
+    return total

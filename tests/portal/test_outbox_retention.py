@@ -1,0 +1,43 @@
+"""The outbox keeps what it sent OUTBOX_KEEP_DAYS: each row holds a message as sent (the
+addresses, names and what it said). A daily job removes older ones, not mail to a person
+under a legal hold, nor mail still waiting to go."""
+
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from portal.mail.models import OutboxMessage, OutboxStatus
+from portal.mail.tasks import outbox_old_remove
+from portal.privacy.retention import legal_hold_set
+from tests.factories import UserFactory
+from tests.onboarding.approval_helpers import make_superadmin
+
+
+def message(number, to, status, days_old):
+    row = OutboxMessage.objects.create(message_id=f"<{number}@portal.test>", subject="s", from_email="f@portal.test",
+                                       to=[to], body="Dear Asha ...", status=status)
+    OutboxMessage.objects.filter(pk=row.pk).update(created_at=timezone.now() - timedelta(days=days_old))
+    return row.pk
+
+
+@pytest.mark.django_db
+def test_old_sent_mail_goes_and_mail_waiting_or_under_a_hold_stays():
+    keep = settings.OUTBOX_KEEP_DAYS
+    held = UserFactory(email="held@mha.gov.in")
+    legal_hold_set(target_type="accounts.user", target_id=held.pk, reason="Vigilance inquiry",
+                   actor=make_superadmin(email="root@sandes.nic.in"))
+    old_sent = message(1, "asha@mha.gov.in", OutboxStatus.SENT, keep + 1)
+    old_failed = message(2, "asha@mha.gov.in", OutboxStatus.FAILED, keep + 1)
+    recent = message(3, "asha@mha.gov.in", OutboxStatus.SENT, keep - 1)
+    waiting = message(4, "asha@mha.gov.in", OutboxStatus.PENDING, keep + 1)
+    under_hold = message(5, "held@mha.gov.in", OutboxStatus.SENT, keep + 1)
+    assert outbox_old_remove.delay().get() == 2  # the real task, in this process
+    left = set(OutboxMessage.objects.values_list("pk", flat=True))
+    assert left >= {recent, waiting, under_hold} and not left & {old_sent, old_failed}
+
+
+def test_the_job_is_on_the_beat_schedule_daily():
+    entry = settings.CELERY_BEAT_SCHEDULE["outbox-old-remove"]
+    assert entry == {"task": "portal.mail.tasks.outbox_old_remove", "schedule": timedelta(days=1)}
