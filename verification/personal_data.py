@@ -1,10 +1,14 @@
 """The person's verification requests and records, in their data download
 (portal/privacy/personal_data.py), registered from VerificationConfig.ready."""
 
+from allauth.account.models import EmailAddress
+
 from portal.privacy.breach import breach_person_field_register
 from portal.privacy.breach_reads import breach_read_route_register
 from portal.privacy.personal_data import PersonalDataSection, personal_data_register
 from verification.models import GovernmentProfile
+from verification.rosters.models import Invitation
+from verification.visibility.models import Audience, PersonalVisibility
 
 
 def profiles_of(user) -> list:
@@ -13,9 +17,31 @@ def profiles_of(user) -> list:
         "superannuation_date", "status", "requested_at", "verified_at", "decided_at", "reason_code", "reason")[:200])
 
 
+def invitations_of(user) -> list:
+    """Invitations an organisation sent to one of the person's confirmed addresses (their
+    roster details as the organisation gave them)."""
+    addresses = EmailAddress.objects.filter(user=user, verified=True).values("email")
+    return list(Invitation.objects.filter(email__in=addresses).order_by("id").values(
+        "organisation__name", "email", "name", "designation", "office", "employee_code", "mobile",
+        "superannuation_date", "status", "created_at", "expires_at", "accepted_at")[:200])
+
+
+def visibility_of(user) -> dict | None:
+    """The person's own choices of who sees each detail of theirs: per detail, the widest
+    audience they allow ("organisation": the verified members of their organisation...),
+    or None where they left it to their organisation."""
+    row = PersonalVisibility.objects.filter(user=user).values().first()
+    if row is None:
+        return None
+    return {name: (Audience(value).name.lower() if value is not None and name != "changed_at" else value)
+            for name, value in row.items() if name != "user_id"}
+
+
 def register() -> None:
     breach_person_field_register("verification.governmentprofile", "user_id")
     # The pages that show one person: the admin's record of them and the directory's card.
     breach_read_route_register("verification:profile", "verification.governmentprofile")
     breach_read_route_register("visibility:person", "verification.governmentprofile")
     personal_data_register(PersonalDataSection(name="verification_records", collect=profiles_of))
+    personal_data_register(PersonalDataSection(name="roster_invitations", collect=invitations_of))
+    personal_data_register(PersonalDataSection(name="visibility_choices", collect=visibility_of))

@@ -133,7 +133,14 @@ def _privacy_requests(user: AnyUser) -> list:
         "kind", "details", "status", "made_at", "due_at", "decided_at", "decision_reason"))
 
 
+def _nominee(user: AnyUser) -> dict | None:
+    from portal.privacy.models import Nominee  # noqa: PLC0415
+
+    return Nominee.objects.filter(user=user).values("name", "email", "relationship", "recorded_at").first()
+
+
 personal_data_register(PersonalDataSection(name="account", collect=_account))
+personal_data_register(PersonalDataSection(name="nominee", collect=_nominee))
 personal_data_register(PersonalDataSection(name="roles", collect=_roles))
 personal_data_register(PersonalDataSection(name="notice_acceptances", collect=_notice))
 personal_data_register(PersonalDataSection(name="activity", collect=_audit))

@@ -18,7 +18,7 @@ from portal.mail.models import OutboxMessage
 from portal.privacy import personal_data
 from portal.privacy.models import Nominee, PrivacyRequest
 from portal.privacy.requests import privacy_request_make, privacy_requests_sweep
-from tests.factories import PASSWORD, ApplicationFactory, UserFactory
+from tests.factories import PASSWORD, ApplicationFactory, OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import make_superadmin
 from tests.verification.helpers import GovernmentProfileFactory
 
@@ -276,3 +276,25 @@ def test_an_erasure_is_not_granted_while_the_person_is_under_a_legal_hold():
     asha.refresh_from_db()
     made.refresh_from_db()
     assert asha.is_active and asha.email == "asha@mha.gov.in" and made.status == "open"
+
+
+def test_the_download_holds_the_nominee_the_invitations_to_the_person_and_their_visibility_choices():
+    from verification.rosters.models import Invitation
+    from verification.visibility.models import Audience, PersonalVisibility
+
+    asha, _application = person_with_records("asha@mha.gov.in", "E1")
+    ravi = UserFactory(email="ravi@mha.gov.in")
+    Nominee.objects.create(user=asha, name="Ravi Kulkarni", email="ravi.k@example.in", relationship="Brother",
+                           recorded_at=timezone.now())
+    organisation = OrganisationFactory(name="Home Department", short_code="HOME-MH")
+    for email, code in (("asha@mha.gov.in", "ROSTER-ASHA"), ("ravi@mha.gov.in", "ROSTER-RAVI")):
+        Invitation.objects.create(organisation=organisation, email=email, name="N", designation="Clerk", office="O",
+                                  employee_code=code, mobile="+919876543210", invited_by=ravi, token_hash=code.ljust(64, "0"),
+                                  created_at=timezone.now(), sent_at=timezone.now(),
+                                  expires_at=timezone.now() + timedelta(days=30))
+    PersonalVisibility.objects.create(user=asha, mobile=Audience.ORGANISATION)
+    archive, data = unzip(client_of(asha).get("/privacy/my-data/download/"))
+    assert data["nominee"]["name"] == "Ravi Kulkarni" and data["nominee"]["relationship"] == "Brother"
+    assert [row["employee_code"] for row in data["roster_invitations"]] == ["ROSTER-ASHA"]
+    assert data["visibility_choices"]["mobile"] == "organisation" and data["visibility_choices"]["name"] is None
+    assert b"ROSTER-RAVI" not in b"".join(archive.read(name) for name in archive.namelist())
