@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from monitoring.models import ExpectedOffice
 from monitoring.selectors import DEFAULT_SORT, ORGANISATION_SORTS
 from onboarding.application.validators import split_domain_list
-from portal.accounts.official_email import normalise_domain
+from portal.accounts.official_email import classify_email, normalise_domain, validate_official_email
 from portal.audit.models import AuditAction
 from portal.forms import AccessibleForm
 from portal.organisations.models import OrganisationStatus
@@ -137,7 +137,8 @@ class ExpectedOfficeForm(AccessibleForm):
         return clean_domain(self.cleaned_data.get("official_domain"))
 
     def clean_contact_email(self):
-        return self.cleaned_data["contact_email"].strip().lower()
+        # Reminders to join go to it: an office's official address, not anyone's.
+        return validate_official_email(self.cleaned_data["contact_email"].strip().lower(), for_officer=False)
 
     def clean_target_date(self):
         value = self.cleaned_data["target_date"]
@@ -242,6 +243,8 @@ class ExpectedOfficeUploadForm(AccessibleForm):
             validate_email(row["contact_email"])
         except ValidationError:
             return row, _("the contact address is not an email address")
+        if not classify_email(row["contact_email"]).is_official_mail:
+            return row, _("the contact address is not on an official government domain")
         if len(row["contact_email"]) > 254:
             return row, _("the contact address is too long")
         try:

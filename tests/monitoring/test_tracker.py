@@ -162,6 +162,10 @@ def test_add_edit_and_remove_are_audited(world):
                                                           "target_date": "1900-01-01"})
     html = response.content.decode()
     assert "Enter one domain" in html and "between 2000 and 2100" in html and 'value="not a domain"' in html
+    # Reminders go to the contact address: an official one, not anyone's.
+    response = client.post("/monitoring/adoption/new/", {**form, "contact_email": "someone@gmail.com"})
+    assert response.status_code == 200 and 'value="someone@gmail.com"' in response.content.decode()
+    assert ExpectedOffice.objects.count() == 1
     assert client.post(f"/monitoring/adoption/{saved.pk}/edit/", {**form, "target_date": "2026-04-30"}).status_code == 302
     assert client.post(f"/monitoring/adoption/{saved.pk}/delete/").status_code == 302
     assert not ExpectedOffice.objects.exists()
@@ -190,6 +194,8 @@ def test_upload(world):
                    "Bad date,MH-X,,x@mh.gov.in,31/12/2026\n"
     html = upload(client, bad).content.decode()
     assert "line 3: give a short code or an official domain" in html and "line 4:" in html
+    personal = header + "Ports,MH-PORTS,,ports@gmail.com,2026-03-31\n"
+    assert "line 2: the contact address is not on an official government domain" in upload(client, personal).content.decode()
     assert "Nothing was saved" in html
     assert "Columns missing from the first line" in upload(client, "name,email\nx,y\n").content.decode()
     assert "not UTF-8" in client.post("/monitoring/adoption/upload/", {
