@@ -15,10 +15,10 @@ from verification.rosters.models import RosterImport, RosterRow, RosterStatus
 
 def roster_rows_remove(*, now: datetime | None = None, limit: int = 10) -> int:
     """Remove the rows (each person's details as uploaded) of at most ``limit`` rosters
-    applied, or never applied and uploaded, more than ROSTER_ROWS_KEEP_DAYS ago (not those
-    that list a person under a legal hold); their
-    counts and what applying did stay, and one never applied can no longer be. Returns
-    how many rosters lost their rows (the daily job runs again for the rest)."""
+    applied, or never applied and uploaded, more than ROSTER_ROWS_KEEP_DAYS ago, but not of
+    one that lists a person under a legal hold. Their counts and what applying did stay,
+    and one never applied can no longer be. Returns how many rosters lost their rows (the
+    daily job runs again for the rest)."""
     now = now or timezone.now()
     before = now - timedelta(days=settings.ROSTER_ROWS_KEEP_DAYS)
     due = (Q(status=RosterStatus.APPLIED, applied_at__lt=before)

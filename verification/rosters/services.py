@@ -108,6 +108,3 @@ def roster_apply_request(*, roster_id: int, actor: AnyUser, request: HttpRequest
                      old={"status": RosterStatus.PREVIEWED}, new={"status": RosterStatus.QUEUED, "rows": roster.to_apply})
         transaction.on_commit(lambda: roster_apply_dispatch(roster.pk))
     return roster
-
-
-
