@@ -316,8 +316,12 @@ def _after_decision(
     elif event == E.APPEAL_UPHOLD:
         notifications.notify_officer(application=application, template="appeal_upheld", context=context)
     if step.stage == Stage.AUTHORITY:
+        # "If you did not make this decision, reply at once": the reply reaches the
+        # administrators who look at the application next (the superadmins where the
+        # jurisdiction has none), not the portal's no-reply address.
+        reviewers = state_admin_emails([application.jurisdiction]).get(application.jurisdiction) or superadmin_emails()
         notifications.send_bilingual(to=[step.assignee_email], template="authority_confirmation",
-                               context={"application": application, "step": step})
+                                     context={"application": application, "step": step}, reply_to=reviewers)
 
 
 # Final approval ----------------------------------------------------------------------

@@ -123,6 +123,8 @@ def test_authority_approval_goes_to_the_state_administrators(officer):
     assert any("approved by the competent authority" in m.subject for m in messages_to(officer.email))
     confirmation = [m for m in messages_to(AUTHORITY_EMAIL) if "was recorded" in m.subject]
     assert len(confirmation) == 1 and "10.1.2.3" in confirmation[0].body
+    # "If you did not make this decision, reply at once": the reply reaches the state's administrators.
+    assert confirmation[0].reply_to == [admin.email]
     event = AuditEvent.objects.filter(action=AuditAction.STEP_DECIDED).get()
     assert event.actor_id is None and event.actor_role == "competent_authority"
     assert event.new_values["email"] == AUTHORITY_EMAIL and "email" in event.personal_keys  # redacted with the step
