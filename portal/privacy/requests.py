@@ -24,6 +24,8 @@ from django.utils.translation import gettext as _
 from portal.audit.erasure import audit_redact
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record, audit_record_many
+from portal.organisations.models import Membership, MembershipRole
+from portal.organisations.services import organisation_admins_lapse
 from portal.permissions import AnyUser, superadmin_emails
 from portal.privacy.models import HoldTarget, Nominee, PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
 from portal.privacy.retention import legal_held
@@ -103,6 +105,11 @@ def person_erase(*, user_id: int, actor: AnyUser | None) -> None:
         targets = [("accounts.user", str(user.pk))]
         for handler in _ERASURE_HANDLERS:
             targets += handler(user, addresses)
+        # Admin roles end too (a first admin's included): a closed account administers nothing.
+        admin_of = list(Membership.objects.filter(user=user, role=MembershipRole.ADMIN, is_active=True)
+                        .values_list("organisation_id", "user_id"))
+        if admin_of:
+            organisation_admins_lapse(pairs=admin_of, reason="account_erased")
         EmailAddress.objects.filter(user=user).delete()
         user.email, user.full_name, user.is_active = f"erased-{user.pk}@erased.invalid", "", False
         user.set_unusable_password()

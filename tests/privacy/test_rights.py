@@ -252,6 +252,7 @@ def test_an_erasure_granted_ends_the_persons_verification_and_removes_what_they_
     assert all(row.official_email == row.mobile == row.designation == row.employee_code == "" for row in rows.values())
     assert not Invitation.objects.exists()
     assert not may_administer(type(asha).objects.get(pk=asha.pk), parent)
+    assert may_administer(office_admin, office)  # others' roles stay
     about = AuditEvent.objects.filter(target_type="verification.governmentprofile", target_id=str(held.pk))
     assert about.exists() and "asha.k@pune.mahaagri.gov.in" not in str(list(about.values()))
     assert audit_verify() == []
@@ -298,3 +299,17 @@ def test_the_download_holds_the_nominee_the_invitations_to_the_person_and_their_
     assert [row["employee_code"] for row in data["roster_invitations"]] == ["ROSTER-ASHA"]
     assert data["visibility_choices"]["mobile"] == "organisation" and data["visibility_choices"]["name"] is None
     assert b"ROSTER-RAVI" not in b"".join(archive.read(name) for name in archive.namelist())
+
+
+def test_an_erased_first_admin_administers_nothing_any_longer():
+    from portal.organisations.models import Membership, MembershipRole
+    from tests.factories import OrganisationFactory
+    from tests.verification.helpers import make_admin
+
+    office = OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE")
+    first = make_admin(office, email="nodal.officer@pune.mahaagri.gov.in")  # as the approval makes one
+    made = privacy_request_make(user=first, kind="erasure", details="I have left the department.")
+    privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made)
+    assert not Membership.objects.filter(user=first, role=MembershipRole.ADMIN, is_active=True).exists()
+    event = AuditEvent.objects.get(action=AuditAction.MEMBERSHIP_REVOKED, target_id=str(office.pk))
+    assert event.new_values["reason"] == "account_erased"
