@@ -25,6 +25,7 @@ from verification import services as verification_services
 from verification.models import HELD_STATUSES, GovernmentProfile, VerificationMethod, VerificationStatus
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow
 from verification.rosters.notifications import build_invitation_mails, invitation_text, invitee_fills
+from verification.rosters.staging import held_elsewhere, own_domains
 from verification.rosters.tokens import token_new, tokens_new
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,11 @@ def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> str:
     if user_id is None:  # the address was removed meanwhile: invite them instead
         return next(iter(invite_rows(roster, [row], actor=actor)), "skipped")
     _lock_person(user_id)
+    # Verified in another organisation since the preview, at an address not on the roster's
+    # domains: not moved (staging.classify refuses such a row; the person asks themselves).
+    if (held_elsewhere(roster).filter(user_id=user_id).exists()
+            and not own_domains(roster).filter(domain=row.email.rpartition("@")[2]).exists()):
+        return "skipped"
     user = get_user_model().objects.get(pk=user_id)
     return _verify_person(organisation=roster.organisation, user=user, details=_details(row), actor=actor)
 

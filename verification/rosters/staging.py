@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 
 from allauth.account.models import EmailAddress
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, Value
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import StrIndex, Substr
 
 from portal.organisations.models import OrganisationDomain
@@ -129,17 +129,24 @@ def classify(roster: RosterImport) -> None:
     # this organisation or of one below it; anyone else verified elsewhere asks to move
     # themselves: their row is refused, or any organisation's admin could take any
     # verified person (another state's administrator included) away from theirs.
-    prefix = roster.organisation.subtree_prefix
-    ours = (OrganisationDomain.objects
-            .filter(Q(organisation_id=roster.organisation_id) | Q(organisation__ancestry__startswith=prefix),
-                    is_verified=True)
-            .filter(domain=Substr(OuterRef("email"), StrIndex(OuterRef("email"), Value("@")) + 1)))
-    held_elsewhere = EmailAddress.objects.filter(email=OuterRef("email"), verified=True).filter(Exists(
-        GovernmentProfile.objects.filter(user_id=OuterRef("user_id"), status__in=HELD_STATUSES)
-        .exclude(organisation_id=roster.organisation_id)
-    ))
-    rows.filter(outcome=RowOutcome.VERIFY).filter(Exists(held_elsewhere)).exclude(Exists(ours)).update(
+    ours = own_domains(roster).filter(domain=Substr(OuterRef("email"), StrIndex(OuterRef("email"), Value("@")) + 1))
+    elsewhere = EmailAddress.objects.filter(email=OuterRef("email"), verified=True).filter(
+        Exists(held_elsewhere(roster).filter(user_id=OuterRef("user_id"))))
+    rows.filter(outcome=RowOutcome.VERIFY).filter(Exists(elsewhere)).exclude(Exists(ours)).update(
         outcome=RowOutcome.REFUSED, problems="verified_elsewhere")
+
+
+def own_domains(roster: RosterImport) -> QuerySet[OrganisationDomain]:
+    """The verified domains of the roster's organisation and of the offices below it: the
+    addresses at which a roster may move someone verified in another organisation."""
+    return OrganisationDomain.objects.filter(
+        Q(organisation_id=roster.organisation_id) | Q(organisation__ancestry__startswith=roster.organisation.subtree_prefix),
+        is_verified=True)
+
+
+def held_elsewhere(roster: RosterImport) -> QuerySet[GovernmentProfile]:
+    """Verifications in force in an organisation other than the roster's."""
+    return GovernmentProfile.objects.filter(status__in=HELD_STATUSES).exclude(organisation_id=roster.organisation_id)
 
 
 def summarise(roster: RosterImport) -> dict:

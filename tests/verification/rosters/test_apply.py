@@ -163,3 +163,20 @@ def test_a_roster_takes_no_one_verified_elsewhere_at_an_address_not_on_its_domai
     # On the roster's own domain, the move is made (the verification in the office ends).
     assert GovernmentProfile.objects.get(user=mover, organisation=world["other"]).status == VerificationStatus.VERIFIED
     assert GovernmentProfile.objects.get(user=mover, organisation=world["office"]).status == VerificationStatus.REVOKED
+
+
+def test_a_person_verified_elsewhere_between_preview_and_apply_is_not_moved(world, django_capture_on_commit_callbacks):
+    """The preview said "verified at once"; by the time the roster is applied the person
+    holds a verification in another organisation, at an address not on the roster's
+    domains: the apply leaves it (the row is skipped), as the preview would have refused it."""
+    person_ = UserFactory(email="ravi@karhealth.gov.in", full_name="Ravi Rao")
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1, **{"Official email": person_.email})]))
+    assert RosterRow.objects.get(roster=roster).outcome == "verify"
+    held = GovernmentProfileFactory(user=person_, organisation=world["other"], status=VerificationStatus.VERIFIED,
+                                    official_email=person_.email)
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    held.refresh_from_db()
+    assert held.status == VerificationStatus.VERIFIED
+    assert not GovernmentProfile.objects.filter(user=person_, organisation=world["office"],
+                                                status=VerificationStatus.VERIFIED).exists()
+    assert roster.outcome.get("skipped") == 1
