@@ -4,13 +4,12 @@ or given up OUTBOX_KEEP_DAYS ago, except mail to a person under a legal hold."""
 
 from datetime import datetime, timedelta
 
-from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from portal.mail.models import OutboxMessage, OutboxStatus
-from portal.privacy.models import HoldTarget, LegalHold
+from portal.privacy.retention import held_person_addresses
 
 
 def outbox_old_remove(*, now: datetime | None = None, batch_size: int = 5000, after: int = 0) -> tuple[int, int | None]:
@@ -19,8 +18,7 @@ def outbox_old_remove(*, now: datetime | None = None, batch_size: int = 5000, af
     and the last id it looked at (None: none left to look at)."""
     now = now or timezone.now()
     before = now - timedelta(days=settings.OUTBOX_KEEP_DAYS)
-    held = {email.lower() for email in EmailAddress.objects.filter(user_id__in=LegalHold.objects.filter(
-        released_at__isnull=True, target_type=HoldTarget.PERSON).values("target_id")).values_list("email", flat=True)}
+    held = {email.lower() for email in held_person_addresses().values_list("email", flat=True)}
     old = (OutboxMessage.objects.filter(status__in=[OutboxStatus.SENT, OutboxStatus.FAILED], created_at__lt=before,
                                         pk__gt=after)
            .order_by("id").values_list("id", "to")[:batch_size])

@@ -112,6 +112,15 @@ def legal_held(*targets: tuple[str, int | None]) -> bool:
     return bool(condition) and LegalHold.objects.filter(condition, released_at__isnull=True).exists()
 
 
+def held_person_addresses() -> QuerySet:
+    """The addresses (``email`` values) of the people under a legal hold now: for records
+    that name a person only by an address (a roster's rows, the outbox's mail)."""
+    from allauth.account.models import EmailAddress  # noqa: PLC0415 (apps loaded)
+
+    return EmailAddress.objects.filter(user_id__in=LegalHold.objects.filter(
+        released_at__isnull=True, target_type=HoldTarget.PERSON).values("target_id")).values("email")
+
+
 def _not_held(rule: RetentionRule, queryset: QuerySet) -> QuerySet:
     holds = LegalHold.objects.filter(released_at__isnull=True)
     queryset = queryset.exclude(Exists(holds.filter(target_type=rule.target_type, target_id=OuterRef("pk"))))

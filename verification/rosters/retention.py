@@ -3,13 +3,12 @@ needed to apply the roster and to list its refusals, not after."""
 
 from datetime import datetime, timedelta
 
-from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from portal.privacy.models import HoldTarget, LegalHold
+from portal.privacy.retention import held_person_addresses
 from verification.rosters.models import RosterImport, RosterRow, RosterStatus
 
 
@@ -24,9 +23,7 @@ def roster_rows_remove(*, now: datetime | None = None, limit: int = 10) -> int:
     due = (Q(status=RosterStatus.APPLIED, applied_at__lt=before)
            | Q(status__in=[RosterStatus.PREVIEWED, RosterStatus.FAILED], uploaded_at__lt=before))
     # A roster listing someone under a legal hold (at one of their addresses) keeps its rows.
-    held_addresses = EmailAddress.objects.filter(user_id__in=LegalHold.objects.filter(
-        released_at__isnull=True, target_type=HoldTarget.PERSON).values("target_id")).values("email")
-    held = RosterRow.objects.filter(roster_id=OuterRef("pk"), email__in=held_addresses)
+    held = RosterRow.objects.filter(roster_id=OuterRef("pk"), email__in=held_person_addresses())
     with transaction.atomic():
         ids = list(RosterImport.objects.select_for_update(skip_locked=True, of=("self",))
                    .filter(due, rows_removed_at__isnull=True).exclude(Exists(held))
