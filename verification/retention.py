@@ -20,12 +20,17 @@ def revoked_due(policy: RetentionPolicy, now: datetime) -> QuerySet:
                                             decided_at__lt=days_ago(now, policy.days))
 
 
-def revoked_reduce(ids: list[int], now: datetime) -> None:
-    ids = list(GovernmentProfile.objects.filter(pk__in=ids, status=VerificationStatus.REVOKED)
-               .values_list("pk", flat=True))
+def profiles_details_erase(ids: list[int]) -> None:
+    """The profiles lose the details their person gave (and the free-text reason) and
+    their address confirmations; what an audit needs stays (also an erasure's, erasure.py)."""
     AddressConfirmation.objects.filter(profile_id__in=ids).delete()
     GovernmentProfile.objects.filter(pk__in=ids).update(
         designation="", office="", employee_code="", official_email="", mobile="", superannuation_date=None, reason="")
+
+
+def revoked_reduce(ids: list[int], now: datetime) -> None:
+    profiles_details_erase(list(GovernmentProfile.objects.filter(pk__in=ids, status=VerificationStatus.REVOKED)
+                                .values_list("pk", flat=True)))
 
 
 def revoked_audit(ids: list[int]) -> tuple[list[int], list[tuple[str, str]]]:

@@ -105,7 +105,9 @@ def person_erase(*, user_id: int, actor: AnyUser | None) -> None:
         targets = [("accounts.user", str(user.pk))]
         for handler in _ERASURE_HANDLERS:
             targets += handler(user, addresses)
-        # Admin roles end too (a first admin's included): a closed account administers nothing.
+        # Its memberships and admin roles end (a first admin's included): a closed account
+        # belongs to and administers nothing.
+        Membership.objects.filter(user=user, role=MembershipRole.MEMBER, is_active=True).update(is_active=False)
         admin_of = list(Membership.objects.filter(user=user, role=MembershipRole.ADMIN, is_active=True)
                         .values_list("organisation_id", "user_id"))
         if admin_of:
