@@ -173,6 +173,12 @@ def expected_offices_import(
     return outcome
 
 
+def _reminded(at: datetime) -> dict[str, str]:
+    """When a reminder was sent and when the next may be, as the refusals say them."""
+    return {"when": timezone.localtime(at).strftime("%d %b %Y %H:%M"),
+            "next": timezone.localtime(at + REMINDER_INTERVAL).strftime("%d %b %Y %H:%M")}
+
+
 def expected_office_remind(
     *, office: ExpectedOffice, editable: set[str] | None, status: str, actor: AnyUser,
     request: HttpRequest | None = None, now: datetime | None = None,
@@ -188,21 +194,17 @@ def expected_office_remind(
         office = ExpectedOffice.objects.select_for_update().get(pk=office.pk)
         if office.last_reminded_at and office.last_reminded_at > now - REMINDER_INTERVAL:
             raise ValidationError(
-                _("This office was reminded on %(when)s; the next reminder can be sent from %(next)s.") % {
-                    "when": timezone.localtime(office.last_reminded_at).strftime("%d %b %Y %H:%M"),
-                    "next": timezone.localtime(office.last_reminded_at + REMINDER_INTERVAL).strftime("%d %b %Y %H:%M"),
-                }, code="too_soon")
+                _("This office was reminded on %(when)s; the next reminder can be sent from %(next)s.")
+                % _reminded(office.last_reminded_at), code="too_soon")
         other = (ExpectedOffice.objects.filter(contact_email__iexact=office.contact_email,
                                                last_reminded_at__gt=now - REMINDER_INTERVAL)
                  .exclude(pk=office.pk).order_by("-last_reminded_at").first())
         if other is not None:
             raise ValidationError(
                 _("%(address)s was sent a reminder on %(when)s, for %(office)s; the next reminder to this address can "
-                  "be sent from %(next)s.") % {
-                    "address": office.contact_email, "office": other.name,
-                    "when": timezone.localtime(other.last_reminded_at).strftime("%d %b %Y %H:%M"),
-                    "next": timezone.localtime(other.last_reminded_at + REMINDER_INTERVAL).strftime("%d %b %Y %H:%M"),
-                }, code="too_soon")
+                  "be sent from %(next)s.")
+                % {"address": office.contact_email, "office": other.name, **_reminded(other.last_reminded_at)},
+                code="too_soon")
         office.last_reminded_at = now
         office.reminders_sent += 1
         office.save(update_fields=["last_reminded_at", "reminders_sent"])

@@ -208,9 +208,12 @@ def _letters_replace(application: Application) -> None:
     """The current letter stops being current; removed when no decision was asked on it
     and neither the application nor its officer is under a legal hold."""
     submitted_at = application.versions.order_by("-number").values_list("created_at", flat=True).first()
+    held = None  # asked once, when a letter would be removed
     for old in Attachment.objects.filter(application=application, is_current=True):
-        kept = submitted_at is not None and old.uploaded_at <= submitted_at
-        if kept or legal_held((HoldTarget.APPLICATION, application.pk), (HoldTarget.PERSON, application.nodal_officer_id)):
+        sent = submitted_at is not None and old.uploaded_at <= submitted_at
+        if not sent and held is None:
+            held = legal_held((HoldTarget.APPLICATION, application.pk), (HoldTarget.PERSON, application.nodal_officer_id))
+        if sent or held:
             Attachment.objects.filter(pk=old.pk).update(is_current=False)
             continue
         storage, name = old.file.storage, old.file.name
