@@ -5,6 +5,7 @@ field with everything typed kept; a roster row of someone verified in another
 organisation, refused with its reason; a roster whose rows were removed after their
 time, which says so and can no longer be applied."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -94,4 +95,44 @@ def test_a_roster_row_of_someone_verified_elsewhere_and_a_roster_whose_rows_were
     expect(page.get_by_role("link", name="Apply this roster…")).to_have_count(0)
     expect(page.locator("main")).to_contain_text("The counts above stay.")
     check_page.in_each_language(page, "roster-rows-removed")
+    check_page.assert_clean()
+
+
+def test_the_download_limit_and_a_personal_contact_address_are_said_on_their_pages(page, portal, check_page):
+    """A sixth download of one's data within the hour is refused with a message on the
+    page it came from; an expected office's contact address must be official, said at its
+    field with what was typed kept: each in English, Hindi and Marathi."""
+    from django.core.cache import cache
+
+    from portal.privacy.personal_data import DOWNLOADS_PER_HOUR
+    from tests.onboarding.approval_helpers import make_state_admin, with_totp
+
+    admin = make_state_admin("MH", email="admin.mh@state.gov.in", totp=False)
+    secret = with_totp(admin)
+    sign_in(page, portal, admin.email, totp_secret=secret)
+    cache.set(f"privacy:downloads:{admin.pk}", DOWNLOADS_PER_HOUR, timeout=3600)  # five already this hour
+
+    def download_again():
+        page.goto(f"{portal}/privacy/my-data/download/")
+        expect(page).to_have_url(re.compile(r"/privacy/my-data/$"))
+        expect(page.locator(".alert")).to_have_count(1)
+
+    download_again()
+    expect(page.locator(".alert")).to_contain_text("You have downloaded your data 5 times in the last hour.")
+    check_page.in_each_language(page, "my-data-download-limit", reach=download_again)
+
+    def add_with_a_personal_contact():
+        page.goto(f"{portal}/monitoring/adoption/new/")
+        page.locator("#id_name").fill("Ports Department")
+        page.locator("#id_short_code").fill("MH-PORTS")
+        page.locator("#id_contact_email").fill("ports.office@gmail.com")
+        page.locator("#id_target_date").fill("2027-03-31")
+        page.locator("main form button[type=submit]").last.click()
+        page.wait_for_load_state("load")
+        expect(page.locator("#id_contact_email")).to_have_attribute("aria-invalid", "true")
+        expect(page.locator("#id_contact_email")).to_have_value("ports.office@gmail.com")
+        expect(page.locator("#id_short_code")).to_have_value("MH-PORTS")
+
+    add_with_a_personal_contact()
+    check_page.in_each_language(page, "adoption-personal-contact", reach=add_with_a_personal_contact)
     check_page.assert_clean()
