@@ -114,6 +114,9 @@ class ApplicationVersion(models.Model):
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
     data = models.JSONField()
+    # Application.version as it was sent (a form PDF of that version is what the decision
+    # was asked on); null for submissions made before it was recorded.
+    form_version = models.PositiveIntegerField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -157,7 +160,8 @@ class DocumentKind(models.TextChoices):
 class ApplicationDocument(models.Model):
     """A generated PDF, rendered once per application version and language and then
     served from storage: English, or the application's second language (Hindi, or
-    Marathi for Maharashtra: notifications.mail_languages)."""
+    Marathi for Maharashtra: notifications.mail_languages). Of a draft's versions since
+    it was last sent for a decision, only the latest's form PDF is kept."""
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="documents")
     kind = models.CharField(max_length=20, choices=DocumentKind.choices)

@@ -1,6 +1,7 @@
 """The filled onboarding form as a PDF (WeasyPrint), rendered once per version and
-language: English, and the application's second language (Hindi, or Marathi for
-Maharashtra: notifications.mail_languages), which the person chooses on the link.
+language (a draft keeps only its latest version's: _earlier_drafts_remove): English,
+and the application's second language (Hindi, or Marathi for Maharashtra:
+notifications.mail_languages), which the person chooses on the link.
 
 Laying out text whose length and script an officer chose can take minutes and
 gigabytes (a draft with thousands of line breaks, right-to-left and zero-width
@@ -45,6 +46,8 @@ from onboarding.notifications import mail_languages
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.permissions import AnyUser
+from portal.privacy.models import HoldTarget
+from portal.privacy.retention import legal_held
 
 logger = logging.getLogger(__name__)
 
@@ -373,6 +376,28 @@ def form_pdf_filename(application: Application, language: str = "en") -> str:
     return f"onboarding-form-draft-{timezone.localdate():%Y-%m-%d}{suffix}.pdf"
 
 
+def _earlier_drafts_remove(application: Application, language: str) -> list[int]:
+    """The form PDFs in ``language`` of the application's earlier versions since it was
+    last sent for a decision (or ever, if it never was) are removed, file and all: each
+    save and download of a draft would otherwise keep one more file for good. A PDF of a
+    version sent for a decision stays, and so does everything while the application or
+    its officer is under a legal hold. Returns the versions removed."""
+    last_sent = list(application.versions.order_by("-number").values_list("form_version", flat=True)[:1])
+    if last_sent and last_sent[0] is None:  # sent before the version sent was recorded: which one is unknown
+        return []
+    stale = list(ApplicationDocument.objects.filter(
+        application=application, kind=DocumentKind.FORM_PDF, language=language,
+        version__gt=last_sent[0] if last_sent else 0, version__lt=application.version,
+    ).order_by("version"))
+    if not stale or legal_held((HoldTarget.APPLICATION, application.pk), (HoldTarget.PERSON, application.nodal_officer_id)):
+        return []
+    for old in stale:
+        storage, name = old.file.storage, old.file.name
+        old.delete()
+        transaction.on_commit(lambda storage=storage, name=name: storage.delete(name))
+    return [old.version for old in stale]
+
+
 def application_form_pdf(*, application: Application, actor: AnyUser | None = None,
                          language: str = "en") -> ApplicationDocument:
     """Return the stored PDF of the application's current version in ``language``,
@@ -402,8 +427,10 @@ def application_form_pdf(*, application: Application, actor: AnyUser | None = No
                 reference = application.reference or f"draft-{application.pk}"
                 document.file.save(f"{reference}-v{application.version}-{language}.pdf", ContentFile(content), save=False)
                 document.save()
+                replaced = _earlier_drafts_remove(application, language) if application.is_editable else []
                 audit_record(actor=actor, action=AuditAction.APPLICATION_PDF_RENDERED, target=application,
-                             new={"version": application.version, "language": language, "sha256": document.sha256})
+                             new={"version": application.version, "language": language, "sha256": document.sha256}
+                             | ({"replaced_versions": replaced} if replaced else {}))
         except IntegrityError:  # rendered at the same moment by another request
             document = ApplicationDocument.objects.get(
                 application=application, kind=DocumentKind.FORM_PDF, version=application.version, language=language

@@ -280,7 +280,8 @@ def application_submit(*, application_id: int, actor: AnyUser, request: HttpRequ
         application.version += 1
         application.save(update_fields=["status", "reference", "submitted_at", "version", "updated_at"])
         number = application.versions.count() + 1
-        ApplicationVersion.objects.create(application=application, number=number, data=application.data)
+        ApplicationVersion.objects.create(application=application, number=number, data=application.data,
+                                          form_version=application.version)
         action = AuditAction.APPLICATION_RESUBMITTED if event == workflow.Event.RESUBMIT else AuditAction.APPLICATION_SUBMITTED
         audit_record(
             actor=actor, action=action, target=application, request=request,

@@ -16,14 +16,16 @@ import pytest
 import time_machine
 from django.core.files.storage import default_storage
 from django.test import Client
+from django.utils import timezone
 from pypdf import PdfReader, PdfWriter
 from weasyprint import HTML
 
 from onboarding.application import pdf
 from onboarding.application.declarations import NOTICE_VERSION
-from onboarding.models import ApplicationDocument, Attachment, DocumentKind
+from onboarding.models import Application, ApplicationDocument, ApplicationStatus, Attachment, DocumentKind
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import PlatformRole, PlatformRoleGrant
+from portal.privacy.models import LegalHold
 from tests.factories import PASSWORD, UserFactory
 from tests.onboarding.approval_helpers import with_totp
 from tests.onboarding.form_helpers import complete, new_application, png_bytes, post_section, reload, submit, valid
@@ -182,18 +184,61 @@ def test_the_same_version_is_rendered_once_and_then_served_from_storage(officer_
     assert hashlib.sha256(fresh).hexdigest() != document.sha256
 
 
-def test_a_new_version_gets_a_new_document(officer_client, officer):
+def test_a_new_version_gets_a_new_document_and_the_draft_keeps_only_its_latest(
+        officer_client, officer, django_capture_on_commit_callbacks):
     application = new_application(officer)
     post_section(officer_client, application, "organisation", valid("organisation"))
     first = download(officer_client, reload(application))
+    old = ApplicationDocument.objects.get(application=application)
+    assert default_storage.exists(old.file.name)
     post_section(officer_client, application, "organisation", valid("organisation", name="Directorate of Horticulture, Maharashtra"))
     application = reload(application)
-    second = download(officer_client, application)
+    with django_capture_on_commit_callbacks(execute=True):
+        second = download(officer_client, application)
     assert first != second
     assert "Directorate of Horticulture, Maharashtra" in squash(pdf_text(second))
-    assert sorted(ApplicationDocument.objects.filter(application=application).values_list("version", flat=True)) == [
-        application.version - 1, application.version
-    ]
+    # Each save and download of a draft kept one more file for good: the earlier draft's goes, file and all.
+    assert list(ApplicationDocument.objects.filter(application=application).values_list("version", flat=True)) == [
+        application.version]
+    assert not default_storage.exists(old.file.name)
+    event = AuditEvent.objects.filter(action=AuditAction.APPLICATION_PDF_RENDERED).latest("id")
+    assert event.new_values["replaced_versions"] == [old.version]
+
+
+def test_the_pdf_of_a_version_sent_for_a_decision_stays_when_the_returned_draft_is_downloaded(
+        officer_client, officer, django_capture_on_commit_callbacks):
+    application = complete(officer_client, new_application(officer))
+    download(officer_client, application)  # the last draft before sending: not what was sent
+    application = submit(officer_client, application, django_capture_on_commit_callbacks)
+    sent = application.version
+    assert application.versions.get().form_version == sent
+    download(officer_client, application)  # the version the authority decides on
+    Application.objects.filter(pk=application.pk).update(status=ApplicationStatus.CHANGES_REQUESTED)
+    post_section(officer_client, application, "organisation", valid("organisation", approx_users="1500"))
+    download(officer_client, reload(application))
+    post_section(officer_client, application, "organisation", valid("organisation", approx_users="1600"))
+    application = reload(application)
+    with django_capture_on_commit_callbacks(execute=True):
+        download(officer_client, application)
+    kept = list(ApplicationDocument.objects.filter(application=application).order_by("version")
+                .values_list("version", flat=True))
+    # The draft before the first sending stays with the round it belonged to (at most one a
+    # sending); the version sent stays; of this round's drafts, only the latest.
+    assert kept == [sent - 1, sent, application.version]
+
+
+def test_a_legal_hold_keeps_every_draft_pdf(officer_client, officer, django_capture_on_commit_callbacks):
+    application = new_application(officer)
+    post_section(officer_client, application, "organisation", valid("organisation"))
+    download(officer_client, reload(application))
+    LegalHold.objects.create(target_type="onboarding.application", target_id=application.pk, reason="Court order",
+                             set_at=timezone.now(), set_by=UserFactory())
+    post_section(officer_client, application, "organisation", valid("organisation", approx_users="1500"))
+    application = reload(application)
+    with django_capture_on_commit_callbacks(execute=True):
+        download(officer_client, application)
+    assert ApplicationDocument.objects.filter(application=application).count() == 2
+    assert all(default_storage.exists(d.file.name) for d in ApplicationDocument.objects.filter(application=application))
 
 
 def test_the_pdf_is_served_to_nobody_else(officer_client, officer):
