@@ -164,7 +164,14 @@ def classify_email(address, *, rules=None):
         return EmailVerdict(address=address, domain="", kind=INVALID)
     try:
         domain = normalise_domain(valid.ascii_domain)
+        # Python's "idna" codec (IDNA 2003), by which Django's mail encodes the domain a
+        # message goes to, maps some characters where IDNA 2008 keeps them: "aßam.gov.in"
+        # is checked here as xn--aam-... but delivered to assam.gov.in. An address whose
+        # two encodings differ would be checked as one mailbox and delivered to another.
+        delivered = normalise_domain(valid.domain)
     except ValueError:
+        return EmailVerdict(address=address, domain="", kind=INVALID)
+    if delivered != domain:
         return EmailVerdict(address=address, domain="", kind=INVALID)
     normalised = f"{valid.ascii_local_part or valid.local_part}@{domain}".lower()
     kind, matched = classify_domain(domain, rules=rules)

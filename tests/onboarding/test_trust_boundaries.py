@@ -17,6 +17,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import DomainClaim, Membership, OrganisationDomain
 from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationFactory, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import make_state_admin, make_superadmin, signed_in, with_totp
+from tests.html_tree import field_error, field_value, page
 from tests.onboarding.form_helpers import post_section, valid
 from tests.onboarding_data import VALID
 
@@ -109,6 +110,20 @@ def test_the_officer_cannot_be_their_own_competent_authority(officer, officer_cl
     response = post_section(officer_client, application, "competent_authority",
                             valid("competent_authority", official_email=address))
     assert "must be a different person from the nodal officer" in response.content.decode()
+
+
+def test_an_address_mailed_to_another_domain_than_the_one_checked_is_refused_at_its_field(officer, officer_client):
+    # "maha\u00dfagri.gov.in" (ß) is checked as an xn-- domain of its own, but Django's mail
+    # (IDNA 2003) would deliver to mahassagri.gov.in; for an officer at assam.gov.in the
+    # same trick sent the authority's link to the officer's own mailbox.
+    officer_client.post("/onboarding/start/")
+    application = Application.objects.get(nodal_officer=officer)
+    typed = valid("competent_authority", official_email="director@maha\u00dfagri.gov.in")
+    response = post_section(officer_client, application, "competent_authority", typed)
+    tree = page(response)
+    assert "Enter a valid email address" in field_error(tree, "official_email")
+    assert field_value(tree, "official_email") == typed["official_email"]
+    assert field_value(tree, "name") == typed["name"]
 
 
 def test_another_applications_officer_for_the_same_organisation_cannot_be_the_authority(officer, officer_client):

@@ -83,6 +83,18 @@ def test_unicode_domain_under_an_official_suffix_is_official_and_idna_encoded():
     assert verdict.address == f"adhikari@{verdict.domain}"
 
 
+@pytest.mark.parametrize("address", [
+    "nodal.officer@a\u00dfam.gov.in",        # ß: IDNA 2008 keeps it (xn--aam-...), Django's mail sends to assam.gov.in
+    "officer@\u03c3\u03bf\u03c2.gov.in",    # final sigma: mapped to σ by IDNA 2003 only
+])
+def test_a_domain_encoded_one_way_when_checked_and_another_when_mailed_is_invalid(address):
+    verdict = classify_email(address)
+    assert verdict.kind == INVALID
+    with pytest.raises(ValidationError) as refused:
+        validate_official_email(address)
+    assert refused.value.code == "email_invalid"
+
+
 def test_unicode_domain_outside_the_list_is_not_official():
     assert classify_email("adhikari@कृषि.भारत").kind == UNKNOWN
 
