@@ -137,11 +137,14 @@ def stage_of(template):
 
 
 def recipients_of(template):
-    """(to, reply-to) as the portal addresses that message: the competent authority with
-    replies to the nodal officer, the officer and the authority for the approval letter,
-    the nodal officer otherwise."""
-    if template.startswith("authority_") and template not in ("authority_approved",):
+    """(to, reply-to) as these tests address each message: the competent authority (its
+    request and reminder hold its link, so no reply-to; the confirmation with one, here
+    the officer's address), the officer and the authority for the approval letter, the
+    nodal officer otherwise."""
+    if template == "authority_confirmation":
         return [AUTHORITY_EMAIL], [OFFICER_EMAIL]
+    if template.startswith("authority_") and template not in ("authority_approved",):
+        return [AUTHORITY_EMAIL], []
     if template == "approval_letter":
         return [OFFICER_EMAIL, AUTHORITY_EMAIL], []
     return [OFFICER_EMAIL], []
@@ -220,7 +223,7 @@ def test_submitting_mails_in_the_applications_second_language(
     by_recipient = {message["To"].addresses[0].addr_spec: (raw, message) for raw, message in received}
     assert set(by_recipient) == {officer, authority}
     assert_delivered_exactly(
-        *by_recipient[authority], to=[authority], reply_to=[officer],
+        *by_recipient[authority], to=[authority],
         subject=f"Decision needed: Sandes onboarding application {ref} ({name}) / {DECISION_NEEDED[second].format(ref, name)}",
     )
     assert_delivered_exactly(*by_recipient[officer], to=[officer],

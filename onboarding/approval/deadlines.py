@@ -77,7 +77,7 @@ def deadline_sweep(*, now: datetime | None = None, limit: int | None = None) -> 
             context = {"application": application, "step": step}
             if step.stage == Stage.AUTHORITY:
                 messages.append(notifications.build_bilingual(
-                    to=[step.assignee_email], reply_to=[application.nodal_officer.email], template="authority_reminder",
+                    to=[step.assignee_email], template="authority_reminder",
                     context={**context, "link": links[step.pk], "officer": application.nodal_officer},
                 ))
                 recipients = [step.assignee_email]

@@ -90,11 +90,13 @@ def _state_recipients(jurisdiction: str) -> list[str]:
 
 def _send_link(application: Application, step: ApprovalStep, now: datetime, *, resent: bool = False) -> None:
     """Make a new link for the authority's step (the caller has superseded the live
-    ones) and email it to the authority, reply-to the nodal officer."""
+    ones) and email it to the authority. Not reply-to the nodal officer: a reply quotes
+    the link, which would then decide in the officer's hands; the mail gives the
+    officer's address to write to instead."""
     raw, row = token_build(step=step, email=step.assignee_email, now=now)
     row.save(force_insert=True)
     notifications.send_bilingual(
-        to=[step.assignee_email], reply_to=[application.nodal_officer.email], template="authority_request",
+        to=[step.assignee_email], template="authority_request",
         context={"application": application, "step": step, "link": review_url(raw), "resent": resent,
                  "resubmitted": last_seen_step(step) is not None, "officer": application.nodal_officer},
     )
@@ -102,7 +104,7 @@ def _send_link(application: Application, step: ApprovalStep, now: datetime, *, r
 
 def step_open_authority(*, application: Application) -> ApprovalStep:
     """Send the (re)submitted application to its competent authority: a step, a
-    link by email to the official address (reply-to: the nodal officer), and a
+    link by email to the official address, and a
     receipt to the nodal officer. The caller holds the application's row lock."""
     now = timezone.now()
     email, name = authority_of(application)
@@ -227,6 +229,11 @@ def step_decide(
             raise StepAlreadyDecided(step)
         if step.stage == Stage.AUTHORITY:
             token_row = _authority_token(step, token, token_digest)
+            signed_in = getattr(request, "user", None)
+            if signed_in is not None and signed_in.is_authenticated and signed_in.pk == application.nodal_officer_id:
+                # The link in the officer's hands (forwarded, quoted in a reply): nobody decides on their own application.
+                raise ValidationError(_("You are signed in as this application's nodal officer: only its competent "
+                                        "authority decides on it, from the link sent to them."), code="own_application")
             actor, decided_by_email = None, token_row.email
         else:
             _check_staff_decider(actor, step, application)

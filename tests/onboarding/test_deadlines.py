@@ -73,7 +73,8 @@ def test_authority_reminder_with_a_new_link_then_escalation_to_the_state_each_on
         assert run_sweep() == {"reminded": 1, "escalated": 0, "rejections_final": 0, "letters": 0}
         assert run_sweep() == {"reminded": 0, "escalated": 0, "rejections_final": 0, "letters": 0}
         reminders = [m for m in messages_to(AUTHORITY_EMAIL) if m.subject.startswith("Reminder")]
-        assert len(reminders) == 1 and reminders[0].reply_to == [officer.email]
+        assert len(reminders) == 1 and reminders[0].reply_to == []
+        assert f"write to them at {officer.email}" in reminders[0].body
         new_path, _token = latest_link()
         assert new_path != first_path
         assert Client().get(first_path).status_code == 410  # superseded by the reminder's link

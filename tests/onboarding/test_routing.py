@@ -79,7 +79,10 @@ def test_submission_opens_the_authority_step_with_a_hashed_link_and_sends_both_e
     assert before + timedelta(days=7) <= step.due_at <= timezone.now() + timedelta(days=7)
 
     [authority_mail] = messages_to(AUTHORITY_EMAIL)
-    assert authority_mail.reply_to == [officer.email]
+    # A reply would quote the link to the officer: the mail gives the officer's address to write to instead.
+    assert authority_mail.reply_to == []
+    assert f"To reach the nodal officer, write to them at {officer.email}." in authority_mail.body
+    assert "Do not reply to this email or forward it: it holds your link." in authority_mail.body
     path, token = latest_link()
     assert path == f"/onboarding/review/{token}/"
     [row] = AuthorityToken.objects.filter(step=step)
@@ -129,6 +132,21 @@ def test_authority_approval_goes_to_the_state_administrators(officer):
     assert event.actor_id is None and event.actor_role == "competent_authority"
     assert event.new_values["email"] == AUTHORITY_EMAIL and "email" in event.personal_keys  # redacted with the step
     assert event.ip == "10.1.2.3" and event.new_values["decision"] == "approve"
+
+
+def test_the_nodal_officer_signed_in_cannot_decide_through_the_authoritys_link(officer):
+    application = submitted_application(officer)
+    path, _token = latest_link()
+    response = signed_in(officer).post(path, {"decision": "approve"})
+    assert response.status_code == 200
+    assert "signed in as this application&#x27;s nodal officer" in response.content.decode()
+    application.refresh_from_db()
+    step = ApprovalStep.objects.get(application=application)
+    assert application.status == ApplicationStatus.WITH_AUTHORITY and step.decision == ""
+    # The link still works for the authority itself.
+    assert decide_by_link(path, "approve").status_code == 302
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE
 
 
 def test_return_for_correction_then_resubmission_shows_the_authority_what_changed(officer):

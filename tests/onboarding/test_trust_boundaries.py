@@ -16,8 +16,8 @@ from portal.accounts.official_email import OFFICIAL, classify_email
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import DomainClaim, Membership, OrganisationDomain
 from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationFactory, PlatformRoleFactory, UserFactory
-from tests.onboarding.approval_helpers import make_state_admin, make_superadmin, signed_in, with_totp
 from tests.html_tree import field_error, field_value, page
+from tests.onboarding.approval_helpers import make_state_admin, make_superadmin, signed_in, with_totp
 from tests.onboarding.form_helpers import post_section, valid
 from tests.onboarding_data import VALID
 
