@@ -54,11 +54,13 @@ def _waiting_on_locks(monitor, database):
         return cursor.fetchone()[0]
 
 
-def race(contenders, *, hold_sql, hold_params=(), ready=None, timeout=20):
+def race(contenders, *, hold_sql, hold_params=(), ready=None, timeout=20, staggered=False):
     """Run the callables at once, in threads, while ``hold_sql`` holds a lock they
     need; release it once ``ready(waiting, results)`` is true (default: all of
-    them wait on a lock). Returns [(outcome, value)] in the contenders' order:
-    ("ok", result) or ("error", exception)."""
+    them wait on a lock). ``staggered``: each contender is started only once the
+    ones before it wait on a lock, so that they take their first locks in that
+    order. Returns [(outcome, value)] in the contenders' order: ("ok", result) or
+    ("error", exception)."""
     ready = ready or (lambda waiting, results: waiting >= len(contenders))
     results = [None] * len(contenders)
     blocker = other_connection(autocommit=False)
@@ -76,11 +78,16 @@ def race(contenders, *, hold_sql, hold_params=(), ready=None, timeout=20):
             connection.close()
 
     threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(contenders)]
+    database = connection.settings_dict["NAME"]
     try:
-        for thread in threads:
+        for started, thread in enumerate(threads, start=1):
             thread.start()
+            deadline = time.monotonic() + timeout
+            while staggered and _waiting_on_locks(monitor, database) < started:
+                assert time.monotonic() < deadline, f"contender {started} never waited on a lock: {results}"
+                assert thread.is_alive(), f"contender {started} finished without waiting: {results}"
+                time.sleep(0.01)
         deadline = time.monotonic() + timeout
-        database = connection.settings_dict["NAME"]
         while not ready(_waiting_on_locks(monitor, database), results):
             assert time.monotonic() < deadline, "the contenders never all waited on the lock"
             assert any(t.is_alive() for t in threads), f"contenders finished without waiting: {results}"

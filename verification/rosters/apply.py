@@ -15,7 +15,7 @@ from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
 from portal.organisations.models import OrganisationStatus
 from verification.models import HELD_STATUSES, GovernmentProfile
-from verification.rosters.invitations import DETAILS, invite_rows, verify_row
+from verification.rosters.invitations import DETAILS, invite_rows, people_lock, verify_row
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RosterStatus, RowOutcome
 from verification.services import check_decider
 
@@ -45,8 +45,10 @@ def _tally(outcome: dict, key: str, n: int = 1) -> None:
         outcome[key] = outcome.get(key, 0) + n
 
 
-def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> None:
-    """New details for people already verified (their profile) or invited (their invitation) here."""
+def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> list[dict]:
+    """New details for people already verified (their profile) or invited (their
+    invitation) here; returns the audit events, for the caller to record once every
+    row it needs is locked."""
     by_email = {row.email: row for row in rows}
     profiles = list(GovernmentProfile.objects.select_for_update().filter(
         organisation_id=roster.organisation_id, status__in=HELD_STATUSES, official_email__in=by_email))
@@ -74,7 +76,7 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
         model.objects.bulk_update(changed, list(fields), batch_size=500)
         _tally(outcome, "changed", len(changed))
     _tally(outcome, "skipped", len(by_email))  # verified or invited here no longer
-    audit_record_many(events)
+    return events
 
 
 def _apply_batch(roster_id: int, after_line: int = 0) -> int | None:
@@ -98,10 +100,15 @@ def _apply_batch(roster_id: int, after_line: int = 0) -> int | None:
         if rows:
             whole = {row.pk: row for row in RosterRow.objects.filter(
                 pk__in=[pk for pk, _line, kind, _email, _name in rows if kind != RowOutcome.INVITE])}
+            # Every row this batch changes is locked before its first audit event: an event
+            # holds the audit log's lock until the batch commits, and someone deciding about
+            # one of these people locks them first and audits after (a deadlock the other way).
+            people_lock([email for _pk, _line, kind, email, _name in rows if kind == RowOutcome.VERIFY])
+            changes = _change_rows(roster, [row for row in whole.values() if row.outcome == RowOutcome.CHANGE], outcome)
             for pk, _line, kind, _email, _name in rows:
                 if kind == RowOutcome.VERIFY:
                     _tally(outcome, verify_row(roster, whole[pk], actor=actor))
-            _change_rows(roster, [row for row in whole.values() if row.outcome == RowOutcome.CHANGE], outcome)
+            audit_record_many(changes)
             invites = [Staged(pk, email, name) for pk, _line, kind, email, name in rows if kind == RowOutcome.INVITE]
             for key, n in invite_rows(roster, invites, actor=actor).items():
                 _tally(outcome, key, n)

@@ -46,6 +46,14 @@ def _lock_person(user_id: int) -> None:
     get_user_model().objects.select_for_update().filter(pk=user_id).get()
 
 
+def people_lock(emails: list[str]) -> None:
+    """Lock the accounts that have one of ``emails`` confirmed, in the order of their ids
+    (so that two batches naming the same people wait for each other, not deadlock)."""
+    if emails:
+        user_ids = EmailAddress.objects.filter(email__in=emails, verified=True).values("user_id")
+        list(get_user_model().objects.select_for_update().filter(pk__in=user_ids).order_by("pk").values_list("pk", flat=True))
+
+
 def _verify_person(*, organisation, user, details: dict, actor: AnyUser, request: HttpRequest | None = None) -> str:
     """Verify ``user`` in ``organisation`` for the roster of ``actor`` (the person is
     locked): their waiting request there, or a new one made from the roster's details,

@@ -1,0 +1,73 @@
+"""Applying a roster while someone decides about one of its people, with real
+concurrent transactions on PostgreSQL (tests/onboarding/test_race_pg.py's race)."""
+
+import pytest
+from django.test import Client
+
+from portal.audit.services import _CHAIN_LOCK_KEY, audit_verify
+from tests.factories import UserFactory
+from tests.onboarding.approval_helpers import TRANSACTIONAL
+from tests.onboarding.test_race_pg import race
+from tests.verification.helpers import GovernmentProfileFactory
+from tests.verification.rosters.helpers import csv_bytes, person, upload
+from verification import services as verification_services
+from verification.models import GovernmentProfile, VerificationStatus
+from verification.rosters.apply import roster_apply_run
+from verification.rosters.models import RosterImport, RosterStatus
+
+pytestmark = [TRANSACTIONAL, pytest.mark.usefixtures("require_postgresql")]
+
+
+@pytest.fixture
+def queued(world):
+    """A roster of two people with accounts (both verified by applying it), the second
+    with a request waiting in another organisation; queued as roster_apply_request
+    leaves it, the Celery task's code run here."""
+    UserFactory(email="person1@pune.mahaagri.gov.in", full_name="Person 1")
+    two = UserFactory(email="person2@pune.mahaagri.gov.in", full_name="Person 2")
+    elsewhere = GovernmentProfileFactory(user=two, organisation=world["other"])
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1), person(2)]))
+    assert roster.verify_count == 2
+    RosterImport.objects.filter(pk=roster.pk).update(status=RosterStatus.QUEUED, apply_requested_by=world["admin_office"],
+                                                     progress_total=2)
+    return roster, two, elsewhere
+
+
+def _applied(roster):
+    roster.refresh_from_db()
+    assert roster.status == RosterStatus.APPLIED, (roster.status, roster.error)
+    assert audit_verify() == []
+
+
+# The roster's batch starts first (its first audit event then waits on the audit log's lock,
+# held here); the other contender starts once it waits. The batch used to audit its first
+# person, then lock the second, whom the other had locked before waiting for the log: a deadlock.
+
+def test_an_admin_elsewhere_deciding_about_a_person_while_the_roster_is_applied(world, queued):
+    roster, two, elsewhere = queued
+    results = race([
+        lambda: roster_apply_run(roster_id=roster.pk),
+        lambda: verification_services.join_request_decide(profile_id=elsewhere.pk, decision="reject", reason="Not ours.",
+                                                          actor=world["admin_other"]),
+    ], hold_sql="SELECT pg_advisory_xact_lock(%s)", hold_params=[_CHAIN_LOCK_KEY], staggered=True)
+    assert results[0][0] == "ok", results
+    # The batch locked the person first: the rejection finds the request cancelled by the
+    # verification and says so (what the page shows), not a deadlock.
+    outcome, refusal = results[1]
+    assert outcome == "error" and isinstance(refusal, verification_services.StatusChanged), results
+    _applied(roster)
+    assert GovernmentProfile.objects.get(user=two, organisation=world["office"]).status == VerificationStatus.VERIFIED
+    assert GovernmentProfile.objects.get(pk=elsewhere.pk).status == VerificationStatus.CANCELLED
+
+
+def test_a_person_withdrawing_their_request_while_a_roster_naming_them_is_applied(world, queued):
+    roster, two, elsewhere = queued
+    browser = Client(raise_request_exception=False)
+    browser.force_login(two)
+    results = race([
+        lambda: roster_apply_run(roster_id=roster.pk),
+        lambda: browser.post(f"/verification/requests/{elsewhere.pk}/withdraw/"),
+    ], hold_sql="SELECT pg_advisory_xact_lock(%s)", hold_params=[_CHAIN_LOCK_KEY], staggered=True)
+    outcome, response = results[1]
+    assert outcome == "ok" and response.status_code == 302, results
+    _applied(roster)
