@@ -151,6 +151,13 @@ def expected_offices_import(
                 raise ValidationError(
                     _("The domain %(domain)s is already on the list of another state or UT.")
                     % {"domain": row["official_domain"]}, code="domain_elsewhere")
+            holder = by_domain.get(row["official_domain"]) if row["official_domain"] else None
+            if office is not None and holder is not None and holder.pk != office.pk:
+                # Matched by its short code, the row would move the office onto a domain another office has.
+                raise ValidationError(
+                    _("The domain %(domain)s is already the domain of %(office)s on the list: %(code)s cannot have it too.")
+                    % {"domain": row["official_domain"], "office": holder.name, "code": row["short_code"]},
+                    code="domain_taken")
             if office is None:
                 office = ExpectedOffice.objects.create(created_by=actor, **values)
                 outcome.added += 1

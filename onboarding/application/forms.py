@@ -15,7 +15,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from onboarding.application.declarations import UNDERTAKINGS
-from onboarding.application.selectors import officer_addresses, other_officers_addresses
+from onboarding.application.selectors import officer_addresses, other_officers_addresses, short_code_taken
 from onboarding.application.validators import (
     clean_landline,
     clean_mobile,
@@ -103,7 +103,11 @@ class OrganisationSectionForm(SectionForm):
         return clean_pin(self.cleaned_data["pin_code"])
 
     def clean_short_code(self):
-        return clean_short_code(self.cleaned_data["short_code"])
+        code = clean_short_code(self.cleaned_data["short_code"])
+        problem = short_code_taken(code, self.application)
+        if problem:
+            raise ValidationError(problem, code="short_code_taken")
+        return code
 
     def clean_landline(self):
         value = self.cleaned_data["landline"]

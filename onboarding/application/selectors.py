@@ -20,8 +20,8 @@ from portal import compiled, permissions
 from portal.accounts.models import User
 from portal.accounts.official_email import classify_email, email_rules_query, explain_refusal, normalise_address
 from portal.audit.models import AuditAction, AuditEvent
-from portal.organisations.models import DomainClaim, Organisation, OrganisationDomain
-from portal.organisations.selectors import domain_claims_of
+from portal.organisations.models import DomainClaim, Organisation, OrganisationDomain, OrganisationStatus
+from portal.organisations.selectors import domain_claims_of, short_code_holder
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, ObjectScope
 
@@ -254,6 +254,19 @@ def _owners_query(count: int, has_organisation: bool, *, organisation_id: int | 
 
 def _organisation_query(*, pk: int) -> QuerySet[Organisation]:
     return Organisation.objects.filter(pk=pk)
+
+
+def short_code_taken(code: str, application: Application | None) -> str:
+    """Why ``code`` cannot be the short code of the organisation ``application`` is for
+    (another organisation has it), or "". An active organisation is named (its name is
+    public); another one is not."""
+    holder = short_code_holder(code, exclude_id=application.organisation_id if application else None)
+    if holder is None:
+        return ""
+    if holder.status == OrganisationStatus.ACTIVE:
+        return _("%(code)s is already the short code of %(name)s on Sandes. Choose another.") % {
+            "code": code, "name": holder.name}
+    return _("%(code)s is already the short code of another organisation. Choose another.") % {"code": code}
 
 
 def parent_organisation(application: Application) -> Organisation | None:

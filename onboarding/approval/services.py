@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from onboarding import notifications, workflow
-from onboarding.application.selectors import officer_eligibility, parent_organisation
+from onboarding.application.selectors import officer_eligibility, parent_organisation, short_code_taken
 from onboarding.application.services import application_lock_for_officer
 from onboarding.application.validators import clean_staff_domains
 from onboarding.approval.selectors import last_rejection, last_seen_step
@@ -193,6 +193,16 @@ def _check_officer_may_become_admin(application: Application) -> None:
         ) % {"problem": problem}}, code="officer_not_eligible")
 
 
+def _check_short_code_free(application: Application) -> None:
+    """Final approval makes the organisation active under its short code: refused while
+    another organisation has it (taken since the form was checked)."""
+    code = application.section_data(Section.ORGANISATION).get("short_code") or ""
+    problem = short_code_taken(code, application)
+    if problem:
+        raise ValidationError({"decision": _("%(problem)s Return the application for correction instead.")
+                               % {"problem": problem}}, code="short_code_taken")
+
+
 def step_decide(
     *,
     step_id: int,
@@ -243,6 +253,7 @@ def step_decide(
             raise ValidationError({"remarks": _("Give the reason for this decision.")}, code="required")
         if event in FINAL_APPROVALS:
             _check_officer_may_become_admin(application)
+            _check_short_code_free(application)
         old_status, new_status = workflow.advance(application, event)
         now = timezone.now()
         ip, user_agent = request_meta(request)

@@ -1,6 +1,6 @@
 """Reads of organisations (who may see which is decided in portal.permissions)."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, When
 
 from portal.accounts.official_email import email_rules, official_suffix_of
 from portal.organisations.models import DomainClaim, Organisation, OrganisationDomain, OrganisationStatus
@@ -31,6 +31,18 @@ def domain_claims_of(domains: list[str], *, organisation_id: int | None = None, 
         else:
             claims[domain] = DomainClaim.OFFICIAL_SUFFIX if suffix else DomainClaim.NOT_OFFICIAL
     return claims
+
+
+def short_code_holder(code: str, *, exclude_id: int | None = None) -> Organisation | None:
+    """The organisation other than ``exclude_id`` that has the short code ``code``
+    (letters compared in any case), an active one first; None when it is free. A short
+    code names one organisation: to the verification API's clients, to the operators'
+    commands (api_client_create --organisation CODE)."""
+    code = (code or "").strip()
+    if not code:
+        return None
+    found = Organisation.objects.filter(short_code__iexact=code).exclude(pk=exclude_id).only("pk", "name", "status")
+    return found.order_by(Case(When(status=OrganisationStatus.ACTIVE, then=0), default=1), "pk").first()
 
 
 def pending_domain_claims() -> QuerySet[OrganisationDomain]:

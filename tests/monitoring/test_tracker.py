@@ -207,6 +207,20 @@ def test_upload(world):
     assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).count() == 2
 
 
+def test_a_row_that_would_move_an_office_onto_another_offices_domain_is_refused_at_the_file(world):
+    client = signed_in(world["state_admin_mh"])
+    header = "name,short_code,official_domain,contact_email,target_date\n"
+    listed = header + "Agriculture,AGRI,agri.mh.gov.in,dir@agri.mh.gov.in,2027-01-01\n" \
+                      "Revenue,REV,rev.mh.gov.in,dir@rev.mh.gov.in,2027-01-01\n"
+    assert upload(client, listed).status_code == 302
+    # A typo: Agriculture's row carries Revenue's domain (it was a 500: the unique domain).
+    response = upload(client, header + "Agriculture,AGRI,rev.mh.gov.in,dir@agri.mh.gov.in,2027-01-01\n")
+    assert response.status_code == 200
+    assert ("The domain rev.mh.gov.in is already the domain of Revenue on the list: AGRI cannot have it too."
+            in response.content.decode())
+    assert ExpectedOffice.objects.get(short_code="AGRI").official_domain == "agri.mh.gov.in"
+
+
 def test_a_central_list_is_the_superadmins(world):
     client = signed_in(world["superadmin"])
     form = {"jurisdiction": "CENTRAL", "name": "Ministry of Ports", "short_code": "MOPSW", "official_domain": "",

@@ -6,6 +6,7 @@ import copy
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.core.exceptions import ValidationError
 from guardian.shortcuts import assign_perm
 
 from onboarding.application.selectors import officer_eligibility, review_flags
@@ -17,7 +18,14 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import DomainClaim, Membership, OrganisationDomain
 from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationFactory, PlatformRoleFactory, UserFactory
 from tests.html_tree import field_error, field_value, page
-from tests.onboarding.approval_helpers import make_state_admin, make_superadmin, signed_in, with_totp
+from tests.onboarding.approval_helpers import (
+    authority_approved,
+    make_state_admin,
+    make_superadmin,
+    signed_in,
+    state_step,
+    with_totp,
+)
 from tests.onboarding.form_helpers import post_section, valid
 from tests.onboarding_data import VALID
 
@@ -57,7 +65,7 @@ def test_a_domain_an_officer_typed_does_not_become_official_by_approval(admin):
 
 def test_a_domain_is_official_for_one_organisation_only(admin):
     first = approve(ApplicationFactory(data=with_domains("mahaagri.gov.in")), admin)
-    second = approve(ApplicationFactory(data=with_domains("mahaagri.gov.in")), admin)
+    second = approve(ApplicationFactory(data=with_domains("mahaagri.gov.in", short_code="DOA-MH-2")), admin)
     assert OrganisationDomain.objects.get(organisation=first).is_verified
     row = OrganisationDomain.objects.get(organisation=second)
     assert not row.is_verified and row.claim == DomainClaim.CLAIMED_ELSEWHERE
@@ -135,6 +143,41 @@ def test_another_applications_officer_for_the_same_organisation_cannot_be_the_au
     response = post_section(officer_client, application, "competent_authority",
                             valid("competent_authority", official_email="Rival.Officer+x@mahaagri.gov.in"))
     assert "nodal officer of another application for the same organisation" in response.content.decode()
+
+
+# The short code names one organisation ------------------------------------------------------------
+
+def test_a_short_code_another_organisation_has_is_refused_at_its_field(officer, officer_client):
+    OrganisationFactory(name="Ministry of Home Affairs", short_code="MHA", level="central", state="")
+    officer_client.post("/onboarding/start/")
+    application = Application.objects.get(nodal_officer=officer)
+    typed = valid("organisation", short_code="mha")
+    tree = page(post_section(officer_client, application, "organisation", typed))
+    assert field_error(tree, "short_code") == "MHA is already the short code of Ministry of Home Affairs on Sandes. Choose another."
+    assert field_value(tree, "short_code") == "mha" and field_value(tree, "name") == typed["name"]
+    # One that is not active yet is not named.
+    OrganisationFactory(name="Pending Office", short_code="PND-1", status="pending")
+    tree = page(post_section(officer_client, application, "organisation", valid("organisation", short_code="pnd-1")))
+    assert field_error(tree, "short_code") == "PND-1 is already the short code of another organisation. Choose another."
+    # The application's own organisation (applying for one on Sandes already) keeps its code.
+    own = OrganisationFactory(name="Directorate of Agriculture", short_code="DOA-X", status="pending")
+    Application.objects.filter(pk=application.pk).update(organisation=own)
+    tree = page(post_section(officer_client, application, "organisation", valid("organisation", short_code="doa-x")))
+    assert field_error(tree, "short_code") is None
+
+
+def test_final_approval_is_refused_while_another_organisation_has_taken_the_short_code(officer):
+    admin = make_state_admin("MH")
+    application = authority_approved(officer)
+    code = application.section_data("organisation")["short_code"]
+    OrganisationFactory(name="Ministry of Home Affairs", short_code=code.lower(), level="central", state="")
+    with pytest.raises(ValidationError) as refused:
+        approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=admin)
+    assert refused.value.message_dict["decision"] == [
+        f"{code} is already the short code of Ministry of Home Affairs on Sandes. Choose another. "
+        "Return the application for correction instead."]
+    application.refresh_from_db()
+    assert application.status == "with_state" and application.organisation_id is None
 
 
 # Powers end with the address that earned them ---------------------------------------------------
