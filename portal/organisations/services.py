@@ -1,6 +1,7 @@
 """Writes to organisations: activating one and making its first admin; granting,
 revoking and expiring roles (platform roles, an organisation's admins)."""
 
+from contextlib import suppress
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
@@ -62,7 +63,13 @@ def organisation_domain_accept(*, domain_id: int, actor: AnyUser, request: HttpR
     official. Refused (ValidationError) while the domain is official for another
     organisation or is an official suffix itself."""
     with transaction.atomic():
-        row = OrganisationDomain.objects.select_for_update().select_related("organisation").get(pk=domain_id)
+        domain = OrganisationDomain.objects.filter(pk=domain_id).values_list("domain", flat=True).get()
+        # Every claim to the domain, in one order: two superadmins accepting two
+        # organisations' claims at once wait for each other, and the second is refused
+        # below (it met the unique index of verified domains, a 500).
+        claims = {claim.pk: claim for claim in OrganisationDomain.objects.select_for_update(of=("self",))
+                  .select_related("organisation").filter(domain=domain).order_by("pk")}
+        row = claims[domain_id]
         if row.is_verified:
             return row
         claim = domain_claims_of([row.domain], organisation_id=row.organisation_id)[row.domain]
@@ -159,6 +166,19 @@ def _check_role_granter(actor: AnyUser | None) -> None:
         raise PermissionDenied(_("Only a superadmin grants or revokes platform roles."))
 
 
+def _lock_granter_and_holder(actor: AnyUser | None, user_id: int) -> None:
+    """Lock the holder's account and the actor's (in the order of their ids), then ask
+    the actor's right again under the lock, from the database: two superadmins revoking
+    each other at once both passed the check made before (a cached answer) and left no
+    superadmin; now the second finds that its own role has just ended."""
+    ids = sorted({user_id} | ({actor.pk} if actor is not None and actor.is_authenticated else set()))
+    list(get_user_model().objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    if actor is not None:
+        with suppress(AttributeError):
+            del actor._platform_roles_cache  # the request's memo of its roles
+        _check_role_granter(actor)
+
+
 def _check_not_own(actor: AnyUser | None, user_id: int) -> None:
     if actor is not None and actor.pk == user_id:
         raise PermissionDenied(_("Nobody grants, changes or revokes a role of their own: another administrator does."))
@@ -210,7 +230,7 @@ def platform_role_grant(
     reason = _bounded_reason(reason)
     with transaction.atomic():
         # The user's row serialises grants and revocations of their roles.
-        get_user_model().objects.select_for_update().filter(pk=user.pk).get()
+        _lock_granter_and_holder(actor, user.pk)
         grant = PlatformRoleGrant.objects.select_for_update().filter(
             user=user, role=role, jurisdiction=jurisdiction, revoked_at__isnull=True).first()
         if grant is not None and ended(grant.ends_at, now):
@@ -245,6 +265,8 @@ def platform_role_revoke(
     _check_role_granter(actor)
     reason = _bounded_reason(reason)
     with transaction.atomic():
+        holder = PlatformRoleGrant.objects.filter(pk=grant_id).values_list("user_id", flat=True).get()
+        _lock_granter_and_holder(actor, holder)
         grant = PlatformRoleGrant.objects.select_for_update().select_related("user").get(pk=grant_id)
         _check_not_own(actor, grant.user_id)
         if grant.revoked_at is not None:
