@@ -49,6 +49,14 @@ def inert(value: object) -> str:
     return _LINKABLE_DOT.sub("[.]", text)
 
 
+def inert_lines(value: object) -> str:
+    """Text of several lines someone typed (remarks, grounds, reasons) as plain-text mail
+    shows it: its lines kept, no control character or bidi override, and every web or
+    mail address in it broken as ``inert`` breaks them, so that the portal's own mail
+    carries no link the writer chose."""
+    return "\n".join(inert(line) for line in multi_line("" if value is None else str(value)).split("\n"))
+
+
 def before_full_stop(value: object) -> str:
     """A name placed where a sentence ends with its own full stop: without a full stop
     of its own ("... Pune Divn." would end "Divn.."), so the sentence ends with one."""

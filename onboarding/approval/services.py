@@ -38,6 +38,7 @@ from portal.client import request_meta
 from portal.organisations.models import Organisation
 from portal.organisations.services import organisation_activate
 from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin, state_admin_emails, superadmin_emails
+from portal.text import multi_line
 
 DUE_DAYS = {
     Stage.AUTHORITY: "ONBOARDING_AUTHORITY_DUE_DAYS",
@@ -388,7 +389,7 @@ def application_appeal(
     *, application_id: int, grounds: str | None, actor: AnyUser, request: HttpRequest | None = None
 ) -> ApprovalStep:
     """The nodal officer appeals a rejection, within the appeal period, stating grounds."""
-    grounds = (grounds or "").strip()[:REMARKS_MAX]
+    grounds = multi_line((grounds or "").strip())[:REMARKS_MAX]
     with transaction.atomic():
         application = Application.objects.select_for_update(of=("self",)).select_related("nodal_officer").get(pk=application_id)
         if application.nodal_officer_id != actor.pk:

@@ -16,6 +16,7 @@ from django.utils.timezone import get_current_timezone_name
 from django.utils.translation import get_language
 
 from portal.text import inert as inert_text
+from portal.text import inert_lines as inert_lines_text
 
 register = template.Library()
 
@@ -29,6 +30,12 @@ def warnings_of(form, name):
 def inert(value):
     """A typed name as plain-text mail shows it: one line, web addresses unlinkable."""
     return inert_text(value)
+
+
+@register.filter
+def inert_lines(value):
+    """Remarks, grounds or a reason as plain-text mail shows them: lines kept, links broken."""
+    return inert_lines_text(value)
 
 
 @register.filter(expects_localtime=True)

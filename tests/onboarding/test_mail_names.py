@@ -11,8 +11,9 @@ as typed; only mail clients turn text into links.
 import pytest
 
 from onboarding.models import Application
-from portal.text import inert
-from tests.onboarding.approval_helpers import AUTHORITY_EMAIL
+from portal.mail.models import OutboxMessage
+from portal.text import inert, inert_lines
+from tests.onboarding.approval_helpers import AUTHORITY_EMAIL, latest_link, make_superadmin, signed_in, submitted_application
 from tests.onboarding.form_helpers import complete, new_application, post_section, submit, valid
 from tests.smtp import text_of
 
@@ -79,3 +80,34 @@ def test_a_name_stored_with_line_breaks_reaches_mail_on_one_line(
 )
 def test_inert_keeps_names_and_breaks_addresses(name, shown):
     assert inert(name) == shown
+
+
+def test_inert_lines_keeps_the_lines_and_breaks_addresses():
+    assert inert_lines("See letter.\r\n\r\nDecide at https://evil.example/x\n\u202etxt.exe") == (
+        "See letter.\n\nDecide at https[:]//evil[.]example/x\ntxt[.]exe")
+    assert inert_lines(None) == ""
+
+
+@pytest.mark.django_db
+def test_appeal_grounds_reach_the_superadmins_mail_without_a_link_or_an_override(officer):
+    from django.test import Client
+
+    root = make_superadmin(email="root@nic.in")
+    application = submitted_application(officer)
+    Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not eligible; see https://rules.example/x"})
+    grounds = ("See letter.\n\nURGENT - decide now (sign in again first): https://sandes-portal.example/appeals/1/\n"
+               "\u202etxt.exe")
+    assert signed_in(officer).post(f"/onboarding/{application.pk}/appeal/", {"grounds": grounds}).status_code == 302
+    for mail in (OutboxMessage.objects.filter(to__contains=[root.email], subject__startswith="Appeal to decide").get(),
+                 OutboxMessage.objects.filter(to__contains=[officer.email], subject__contains="rejected").first()):
+        assert "https://" not in mail.body.replace(settings_site(), "") and "\u202e" not in mail.body
+    body = OutboxMessage.objects.filter(to__contains=[root.email], subject__startswith="Appeal to decide").get().body
+    assert "URGENT - decide now (sign in again first): https[:]//sandes-portal[.]example/appeals/1/\ntxt[.]exe" in body
+    assert "txt.exe" in application.steps.get(stage="appeal").grounds
+    assert "\u202e" not in application.steps.get(stage="appeal").grounds  # stored without the override
+
+
+def settings_site():
+    from django.conf import settings
+
+    return settings.SITE_URL
