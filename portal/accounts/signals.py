@@ -47,6 +47,13 @@ def on_email_changed(sender, request, user, from_email_address, to_email_address
         official_powers_end(user=user, reason="primary_email_not_official", request=request)
 
 
+@receiver(signals.email_removed)
+def on_email_removed(sender, request, user, email_address, **kwargs):
+    # A confirmed address is what official powers, verifications and invitations rest on.
+    audit_record(actor=user, action=AuditAction.USER_EMAIL_REMOVED, target=user, request=request,
+                 old={"email": email_address.email, "verified": email_address.verified})
+
+
 @receiver(mfa_signals.authenticator_added)
 def on_authenticator_added(sender, request, user, authenticator, **kwargs):
     # The set-up page keeps showing one secret until it is activated (forms.ActivateTOTPForm):

@@ -10,6 +10,7 @@ class AuditAction(models.TextChoices):
     USER_PASSWORD_CHANGED = "user.password_changed", _("Password changed")
     USER_PASSWORD_RESET = "user.password_reset", _("Password reset")
     USER_EMAIL_CHANGED = "user.email_changed", _("Primary email changed")
+    USER_EMAIL_REMOVED = "user.email_removed", _("Email address removed")
     EMAIL_RULE_CREATED = "email_rule.created", _("Official email rule created")
     EMAIL_RULE_CHANGED = "email_rule.changed", _("Official email rule changed")
     EMAIL_RULE_DELETED = "email_rule.deleted", _("Official email rule deleted")

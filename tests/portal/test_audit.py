@@ -86,6 +86,23 @@ def test_chain_verifies_after_real_actions(real_actions):
     assert len({event.hash for event in real_actions}) == len(real_actions)
 
 
+@pytest.mark.django_db
+def test_removing_an_email_address_through_allauths_page_is_audited():
+    from allauth.account.models import EmailAddress
+
+    person = UserFactory(email="asha@pune.mahaagri.gov.in")
+    EmailAddress.objects.create(user=person, email="asha.k@mahaagri.gov.in", verified=True, primary=False)
+    client = Client()
+    assert client.post("/accounts/login/", {"login": person.email, "password": PASSWORD}).status_code == 302
+    assert client.post("/accounts/email/", {"action_remove": "", "email": "asha.k@mahaagri.gov.in"}).status_code == 302
+    assert not EmailAddress.objects.filter(email="asha.k@mahaagri.gov.in").exists()
+    event = AuditEvent.objects.get(action=AuditAction.USER_EMAIL_REMOVED)
+    assert event.actor_id == person.pk and event.target_id == str(person.pk)
+    assert event.old_values == {"email": "asha.k@mahaagri.gov.in", "verified": True}
+    assert "email" in event.personal_keys
+    assert audit_verify() == []
+
+
 def test_empty_log_verifies():
     assert not AuditEvent.objects.exists()
     out, _err = verify()
