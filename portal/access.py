@@ -11,13 +11,16 @@ Rules:
 """
 
 from functools import wraps
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
+from portal import pending
 from portal.permissions import RULES, SIGNED_OUT_RULES
 
 PENDING_PREFIX = "pending_input:"
@@ -27,28 +30,76 @@ PENDING_PREFIX = "pending_input:"
 PENDING_MAX_CHARACTERS = 64 * 1024
 
 
+def _page_of(request, address: str) -> str | None:
+    """The path (and query) of ``address`` when it is a page of this site other than the
+    sign-in page, else None."""
+    if not address or not url_has_allowed_host_and_scheme(address, allowed_hosts={request.get_host()},
+                                                          require_https=request.is_secure()):
+        return None
+    parts = urlsplit(address)
+    if not parts.path.startswith("/") or parts.path == reverse(settings.LOGIN_URL):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
 def _keep_input_and_login(request):
     """Signed out (for example an expired session) while sending a form: keep what was
     typed in the session, so that the form shows it again after signing in: the last
-    form only, and not one larger than any of the portal's (its sender retypes it)."""
-    if request.method == "POST" and not request.FILES:
-        # (An upload cannot be kept: the person chooses the file again.)
-        data = request.POST.copy()
-        data.pop("csrfmiddlewaretoken", None)
-        encoded = data.urlencode()
-        for key in [key for key in request.session.keys() if key.startswith(PENDING_PREFIX)]:
-            del request.session[key]
-        if len(encoded) <= PENDING_MAX_CHARACTERS:
-            request.session[PENDING_PREFIX + request.path] = encoded
-        next_url = request.path
+    form only, and not one larger than any of the portal's (its sender retypes it).
+    After signing in the person goes back to the page the form was on (the Referer:
+    a form may post to an address that shows nothing, or need its page's query), and
+    from a part of a page htmx asked for, to the page itself."""
+    if request.headers.get("HX-Request"):
+        page = _page_of(request, request.headers.get("HX-Current-URL", "")) or "/"
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': page})}"
+        return response
+    if request.method == "POST":
+        next_url = form_page(request) or request.path
+        keep_input(request, next_url)
     else:
         next_url = request.get_full_path()
     return redirect(f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': next_url})}")
 
 
+def form_page(request) -> str | None:
+    """The page of this site a posted form was on (path and query), from the Referer; None
+    when it is missing, another site's or the sign-in page."""
+    return _page_of(request, request.headers.get("Referer", ""))
+
+
+def keep_input(request, page: str) -> None:
+    """Keep what was posted in the session for the form of ``page`` (its path), shown there
+    again at its next visit: the last form only, and not one larger than any of the
+    portal's (its sender retypes it). An upload cannot be kept: the person chooses the
+    file again."""
+    if request.FILES:
+        return
+    data = request.POST.copy()
+    data.pop("csrfmiddlewaretoken", None)
+    encoded = data.urlencode()
+    for key in [key for key in request.session.keys() if key.startswith(PENDING_PREFIX)]:
+        del request.session[key]
+    if len(encoded) <= PENDING_MAX_CHARACTERS:
+        request.session[PENDING_PREFIX + urlsplit(page).path] = encoded
+
+
 def pop_pending_input(request):
-    """What was typed into this page's form before signing in again (urlencoded), once; or None."""
-    return request.session.pop(PENDING_PREFIX + request.path, None)
+    """What was typed into this page's form before signing in again (urlencoded), once; or
+    None. For a view that binds its form itself; an AccessibleForm binds itself."""
+    return pending.take()
+
+
+def _with_pending_input(request, view, *args, **kwargs):
+    """Run the view with the input kept for its page, if any (taken from the session)."""
+    encoded = request.session.pop(PENDING_PREFIX + request.path, None) if request.method == "GET" else None
+    if encoded is None:
+        return view(request, *args, **kwargs)
+    token = pending.begin(request, encoded)
+    try:
+        return view(request, *args, **kwargs)
+    finally:
+        pending.end(token)
 
 
 def rule(name):
@@ -63,6 +114,7 @@ def rule(name):
                     return _keep_input_and_login(request)
                 if not RULES[name](request.user):
                     raise PermissionDenied
+                return _with_pending_input(request, view, *args, **kwargs)
             return view(request, *args, **kwargs)
 
         wrapped.access_rule = name

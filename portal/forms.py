@@ -3,6 +3,8 @@ each field's error tied to its input (CONVENTIONS: every error is tied to its fi
 
 from django import forms
 
+from portal import pending
+
 
 class AccessibleForm(forms.Form):
     """Gives each widget Bootstrap's class unless it has one, and after validation
@@ -12,6 +14,10 @@ class AccessibleForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            restored = pending.bind(self.fields)  # typed before signing in again (an expired session)
+            if restored is not None:
+                self.data, self.is_bound = restored, True
         for field in self.fields.values():
             widget = field.widget
             if isinstance(widget, forms.CheckboxInput):
@@ -24,6 +30,8 @@ class AccessibleForm(forms.Form):
                 widget.attrs.setdefault("class", "form-control")
 
     def full_clean(self):
+        if self.is_bound:
+            self._line_breaks_as_typed()
         super().full_clean()
         for name in self.errors:
             if name not in self.fields:
@@ -36,3 +44,17 @@ class AccessibleForm(forms.Form):
             css = attrs.get("class", "")
             if "is-invalid" not in css.split():
                 attrs["class"] = f"{css} is-invalid".strip()
+
+    def _line_breaks_as_typed(self):
+        """A browser counts a line break in a textarea as one character against its
+        ``maxlength`` and sends it as two (CR LF): a text the box took would be refused as
+        too long. Each textarea's line breaks are counted (and kept) as one."""
+        names = [self.add_prefix(name) for name, field in self.fields.items() if isinstance(field.widget, forms.Textarea)]
+        if not any("\r" in str(self.data.get(name) or "") for name in names):
+            return
+        data = self.data.copy()
+        for name in names:
+            value = data.get(name)
+            if isinstance(value, str) and "\r" in value:
+                data[name] = value.replace("\r\n", "\n").replace("\r", "\n")
+        self.data = data

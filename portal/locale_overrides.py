@@ -13,6 +13,13 @@ CORRECTED = [
     gettext_noop("Password"),
     gettext_noop("Password (again)"),
     ngettext_lazy("%(size)d byte", "%(size)d bytes"),  # filesizeformat: Django's Marathi leaves it in English
+    # Form errors Django's Hindi and Marathi leave in English (a text too long or too
+    # short in their plural; Marathi's unknown choice), and Hindi's garbled unknown choice.
+    ngettext_lazy("Ensure this value has at most %(limit_value)d character (it has %(show_value)d).",
+                  "Ensure this value has at most %(limit_value)d characters (it has %(show_value)d).", "limit_value"),
+    ngettext_lazy("Ensure this value has at least %(limit_value)d character (it has %(show_value)d).",
+                  "Ensure this value has at least %(limit_value)d characters (it has %(show_value)d).", "limit_value"),
+    gettext_noop("Select a valid choice. %(value)s is not one of the available choices."),
 ]
 
 # allauth has no Hindi or Marathi catalogue: its messages on the pages of a first use

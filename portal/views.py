@@ -5,15 +5,17 @@ import time
 import uuid
 from pathlib import Path
 
+from django.contrib import messages
 from django.core.cache import cache
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from portal.access import rule
+from portal.access import form_page, keep_input, rule
 
 logger = logging.getLogger(__name__)
 
@@ -160,3 +162,21 @@ def readyz(request):
             kept = _readiness_kept["answer"] = (time.monotonic(), _readiness())
     body = kept[1]
     return JsonResponse(body, status=503 if body["failed"] else 200)
+
+
+def csrf_failure(request, reason=""):
+    """A form sent without the security token this session expects (CSRF_FAILURE_VIEW):
+    most often a page left open while its session ended and the person signed in again
+    elsewhere (which renews the token). Nothing was done. When the form was on a page of
+    this site, sent from this site, what was typed is kept and the person is taken back
+    to that page to send it again; otherwise (a post from another site) a page says so,
+    in the person's language and the portal's layout."""
+    page = form_page(request)
+    origin = request.headers.get("Origin")
+    same_origin = origin is None or origin == f"{request.scheme}://{request.get_host()}"
+    if request.method == "POST" and page and same_origin and hasattr(request, "session"):
+        keep_input(request, page)
+        messages.warning(request, _("The form could not be sent: the page had been open since before you signed in "
+                                    "again. Nothing was done: send it again."))
+        return redirect(page)
+    return render(request, "403_csrf.html", status=403)

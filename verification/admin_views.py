@@ -131,7 +131,7 @@ def profile_detail(request, pk):
     own = profile.user_id == request.user.pk
     form = None
     if profile.is_pending and not own:
-        form = DecisionForm(request.POST if request.method == "POST" else None)
+        form = DecisionForm(request.POST if request.method == "POST" else None, moving=bool(profile.held_elsewhere))
         if request.method == "POST" and form.is_valid():
             try:
                 services.join_request_decide(profile_id=profile.pk, decision=form.cleaned_data["decision"],

@@ -69,11 +69,26 @@ class DecisionForm(AccessibleForm):
         help_text=_("Required when you reject: the person is sent it."),
     )
     reason.required_when = True  # neither "optional" nor starred: the hint says when
+    confirm = forms.BooleanField(
+        label=_("I have checked this request"), required=False,
+        help_text=_("Required to reject it, or to verify someone verified in another organisation (that verification "
+                    "ends)."),
+    )
+    confirm.required_when = True
+
+    def __init__(self, *args, moving: bool = False, **kwargs):
+        """``moving``: the person is verified in another organisation, which verifying them here ends."""
+        super().__init__(*args, **kwargs)
+        self.moving = moving
 
     def clean(self):
         data = super().clean()
-        if data.get("decision") == JoinDecision.REJECT and not (data.get("reason") or "").strip():
+        decision = data.get("decision")
+        if decision == JoinDecision.REJECT and not (data.get("reason") or "").strip():
             self.add_error("reason", _("Give the reason for rejecting: the person is sent it."))
+        needs_confirming = decision == JoinDecision.REJECT or (decision == JoinDecision.VERIFY and self.moving)
+        if needs_confirming and not data.get("confirm") and "confirm" not in self.errors:
+            self.add_error("confirm", _("Tick the box to confirm the decision."))
         return data
 
 

@@ -64,6 +64,22 @@ class DecisionForm(AccessibleForm):
     reason = forms.CharField(label=_("Reason (the person reads it)"), max_length=2000,
                              widget=forms.Textarea(attrs={"rows": 3}))
 
+    def __init__(self, *args, erasure: bool = False, **kwargs):
+        """``erasure``: granting it closes the account for good, once confirmed."""
+        super().__init__(*args, **kwargs)
+        self.erasure = erasure
+        if erasure:
+            self.fields["confirm"] = forms.BooleanField(
+                label=_("I understand that granting this erasure closes the account for good"), required=False,
+                help_text=_("Required to grant it."), widget=forms.CheckboxInput(attrs={"class": "form-check-input"}))
+            self.fields["confirm"].required_when = True
+
+    def clean(self):
+        data = super().clean()
+        if self.erasure and data.get("decision") == "grant" and not data.get("confirm"):
+            self.add_error("confirm", _("Tick the box to confirm the erasure."))
+        return data
+
 
 class BreachForm(AccessibleForm):
     start = forms.DateTimeField(label=_("From"), help_text=_("e.g. 2026-11-30 18:00 (Indian Standard Time)"))

@@ -15,7 +15,7 @@ from portal.access import rule
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.privacy.forms import CorrectionForm, DecisionForm, NomineeForm, PrivacyRequestForm
-from portal.privacy.models import Nominee, PrivacyRequest, PrivacyRequestStatus
+from portal.privacy.models import Nominee, PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
 from portal.privacy.personal_data import DOWNLOADS_PER_HOUR, personal_data_zip
 from portal.privacy.requests import nominee_record, person_correct, privacy_request_decide, privacy_request_make
 
@@ -96,7 +96,7 @@ def requests_queue(request):
 @require_http_methods(["GET", "POST"])
 def request_decide(request, pk):
     made = get_object_or_404(PrivacyRequest.objects.select_related("user"), pk=pk)
-    form = DecisionForm(request.POST or None)
+    form = DecisionForm(request.POST or None, erasure=made.kind == PrivacyRequestKind.ERASURE)
     if request.method == "POST" and made.status == PrivacyRequestStatus.OPEN and form.is_valid():
         try:
             privacy_request_decide(request_id=made.pk, grant=form.cleaned_data["decision"] == "grant",

@@ -73,6 +73,13 @@ def test_download_and_an_erasure_request_from_asking_to_decision(page, portal, c
     page.get_by_label("Reason (the person reads it)").fill(REASON)
     page.get_by_role("button", name="Record the decision").click()
     page.wait_for_load_state("load")
+    # Granting an erasure closes the account for good: not without the box ticked, the reason kept.
+    expect(page.get_by_text("Tick the box to confirm the erasure.")).to_be_visible()
+    expect(page.get_by_label("Reason (the person reads it)")).to_have_value(REASON)
+    check_page(page, "request-decide-confirm")
+    page.get_by_label("I understand that granting this erasure closes the account for good").check()
+    page.get_by_role("button", name="Record the decision").click()
+    page.wait_for_load_state("load")
     expect(page.get_by_text("Decision recorded")).to_be_visible()
     check_page(page, "request-decided")
 

@@ -116,8 +116,14 @@ def test_an_erasure_granted_closes_the_account_and_redacts_its_audit_events():
     made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
     admin = Client()
     admin.force_login(root)
+    # Not without its confirmation: the account is closed for good.
+    refused = admin.post(f"/portal/privacy/requests/{made.pk}/", {"decision": "grant", "reason": "Nothing requires keeping it."})
+    assert refused.status_code == 200 and "Tick the box to confirm the erasure." in refused.content.decode()
+    assert "Nothing requires keeping it." in refused.content.decode()
+    asha.refresh_from_db()
+    assert asha.is_active
     assert admin.post(f"/portal/privacy/requests/{made.pk}/",
-                      {"decision": "grant", "reason": "Nothing requires keeping it."}).status_code == 302
+                      {"decision": "grant", "reason": "Nothing requires keeping it.", "confirm": "on"}).status_code == 302
     asha.refresh_from_db()
     assert (asha.email, asha.full_name, asha.is_active) == (f"erased-{asha.pk}@erased.invalid", "", False)
     assert not Client().login(email="asha@mha.gov.in", password=PASSWORD)
@@ -261,7 +267,7 @@ def test_an_erasure_granted_ends_the_persons_verification_and_removes_what_they_
 def privacy_request_decide_as(root, made, reason="Nothing requires keeping it."):
     admin = Client()
     admin.force_login(root)
-    return admin.post(f"/portal/privacy/requests/{made.pk}/", {"decision": "grant", "reason": reason})
+    return admin.post(f"/portal/privacy/requests/{made.pk}/", {"decision": "grant", "reason": reason, "confirm": "on"})
 
 
 def test_an_erasure_is_not_granted_while_the_person_is_under_a_legal_hold():

@@ -47,7 +47,8 @@ def test_the_decision_reaches_the_person_over_smtp_in_the_language_they_asked_in
     assert profile.request_language == "mr"
     admin = signed_in(world["admin_office"])  # deciding in English
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin.post(f"/verification/profiles/{profile.pk}/", {"decision": "reject", "reason": "Employee code unknown."})
+        response = admin.post(f"/verification/profiles/{profile.pk}/", {"decision": "reject", "reason": "Employee code unknown.",
+                                                                  "confirm": "on"})
     assert response.status_code == 302
     [message] = [m for m in smtp_server.messages if m["To"] == world["person"].email]
     # The subject as sent, decoded from the bytes the server received.

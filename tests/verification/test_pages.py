@@ -10,7 +10,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import OrganisationStatus
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory
-from tests.html_tree import html_problems, parse
+from tests.html_tree import field_error, field_value, html_problems, parse
 from tests.verification.helpers import GovernmentProfileFactory, form_data, signed_in
 from verification.models import GovernmentProfile, VerificationSettings, VerificationStatus
 
@@ -250,7 +250,8 @@ def test_a_bulk_decision_with_no_id_a_request_can_have_goes_back_to_the_queue(wo
 def test_a_request_decided_meanwhile_is_reported_not_decided_again(world, requests_):
     older, newer, _elsewhere = requests_
     client = signed_in(world["admin_office"])
-    signed_in(world["admin_parent"]).post(f"/verification/profiles/{newer.pk}/", {"decision": "reject", "reason": "No."})
+    signed_in(world["admin_parent"]).post(f"/verification/profiles/{newer.pk}/", {"decision": "reject", "reason": "No.",
+                                                                                     "confirm": "on"})
     response = client.post("/verification/queue/decide/", {"profile": [older.pk, newer.pk], "decision": "verify",
                                                             "step": "confirm", "confirm": "on"}, follow=True)
     assert "1 person was verified." in messages_of(response)
@@ -267,6 +268,13 @@ def test_deciding_one_request(world, requests_):
     assert "Older request" in html and "Your decision" in html and "Public user" in html
     html = well_formed(client.post(f"/verification/profiles/{older.pk}/", {"decision": "reject"}))
     assert parse(html).by_id("id_reason").get("aria-invalid") == "true"
+    # A rejection (the person is emailed it) is confirmed; what was typed stays.
+    html = well_formed(client.post(f"/verification/profiles/{older.pk}/", {"decision": "reject", "reason": "Unknown code."}))
+    tree = parse(html)
+    assert field_error(tree, "confirm") == "Tick the box to confirm the decision."
+    assert field_value(tree, "reason") == "Unknown code."
+    older.refresh_from_db()
+    assert older.status == VerificationStatus.PENDING
     response = client.post(f"/verification/profiles/{older.pk}/", {"decision": "verify"}, follow=True)
     assert "Your decision was recorded and the person was told by email." in messages_of(response)
     html = well_formed(client.get(f"/verification/profiles/{older.pk}/"))
@@ -290,6 +298,16 @@ def test_the_request_says_when_verifying_ends_a_verification_elsewhere(world):
     html = well_formed(signed_in(world["admin_office"]).get(f"/verification/profiles/{profile.pk}/"))
     assert "verifying them here ends that verification" in html and "Verified government user" in html
     assert "Directorate of Health Services" not in html  # where is not said
+    # Verifying ends the other verification: only once confirmed.
+    client = signed_in(world["admin_office"])
+    html = well_formed(client.post(f"/verification/profiles/{profile.pk}/", {"decision": "verify"}))
+    assert field_error(parse(html), "confirm") == "Tick the box to confirm the decision."
+    profile.refresh_from_db()
+    assert profile.is_pending
+    response = client.post(f"/verification/profiles/{profile.pk}/", {"decision": "verify", "confirm": "on"})
+    assert response.status_code == 302
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.VERIFIED
 
 
 # Members, suspending, reinstating, revoking ----------------------------------------------------------
