@@ -68,11 +68,11 @@ def form_page(request) -> str | None:
     return _page_of(request, request.headers.get("Referer", ""))
 
 
-def keep_input(request, page: str) -> None:
+def keep_input(request, page: str, *, said: bool = False) -> None:
     """Keep what was posted in the session for the form of ``page`` (its path), shown there
     again at its next visit: the last form only, and not one larger than any of the
     portal's (its sender retypes it). An upload cannot be kept: the person chooses the
-    file again."""
+    file again. ``said``: the caller tells the person why the form is shown again."""
     if request.FILES:
         return
     data = request.POST.copy()
@@ -81,7 +81,7 @@ def keep_input(request, page: str) -> None:
     for key in [key for key in request.session.keys() if key.startswith(PENDING_PREFIX)]:
         del request.session[key]
     if len(encoded) <= PENDING_MAX_CHARACTERS:
-        request.session[PENDING_PREFIX + urlsplit(page).path] = encoded
+        request.session[PENDING_PREFIX + urlsplit(page).path] = {"input": encoded, "said": said}
 
 
 def pop_pending_input(request):
@@ -92,10 +92,10 @@ def pop_pending_input(request):
 
 def _with_pending_input(request, view, *args, **kwargs):
     """Run the view with the input kept for its page, if any (taken from the session)."""
-    encoded = request.session.pop(PENDING_PREFIX + request.path, None) if request.method == "GET" else None
-    if encoded is None:
+    kept = request.session.pop(PENDING_PREFIX + request.path, None) if request.method == "GET" else None
+    if not isinstance(kept, dict):
         return view(request, *args, **kwargs)
-    token = pending.begin(request, encoded)
+    token = pending.begin(request, kept["input"], said=kept["said"])
     try:
         return view(request, *args, **kwargs)
     finally:

@@ -17,7 +17,9 @@ class AccessibleForm(forms.Form):
         if not self.is_bound:
             restored = pending.bind(self.fields)  # typed before signing in again (an expired session)
             if restored is not None:
-                self.data, self.is_bound = restored, True
+                self.initial.update({
+                    name: restored.getlist(name) if isinstance(field, forms.MultipleChoiceField) else restored.get(name)
+                    for name, field in self.fields.items() if name in restored})
         for field in self.fields.values():
             widget = field.widget
             if isinstance(widget, forms.CheckboxInput):

@@ -1,8 +1,9 @@
 """What a person typed into a form while signed out (an expired session), shown again
 in that form once they have signed in: ``access.rule`` keeps the input in the session
 under the page the form was on and, at that page's next request, hands it to this
-module for the request; the first of the page's forms with a field of that input is
-bound to it (``forms.AccessibleForm``), or a view takes it itself (``take``)."""
+module for the request; the first of the page's forms with a field of that input
+shows it (``forms.AccessibleForm``: as its initial values, so that nothing is said
+wrong before the person sends it again), or a view takes it itself (``take``)."""
 
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -19,16 +20,17 @@ NOT_RESTORED = ("csrfmiddlewaretoken", "confirm", "confirmed")
 class _Pending:
     request: HttpRequest
     encoded: str
+    said: bool  # the person was told already why the form is shown again
     taken: bool = False
 
 
 _current: ContextVar[_Pending | None] = ContextVar("pending_input", default=None)
 
 
-def begin(request: HttpRequest, encoded: str):
+def begin(request: HttpRequest, encoded: str, *, said: bool = False):
     """The kept input of this request's page, for the view about to run; returns the
     token ``end`` takes."""
-    return _current.set(_Pending(request=request, encoded=encoded))
+    return _current.set(_Pending(request=request, encoded=encoded, said=said))
 
 
 def end(token) -> None:
@@ -56,5 +58,6 @@ def bind(field_names) -> QueryDict | None:
     if not set(data) & set(field_names):
         return None
     pending.taken = True
-    messages.info(pending.request, _("Your session had ended. We kept what you typed: check it and send it again."))
+    if not pending.said:
+        messages.info(pending.request, _("Your session had ended. We kept what you typed: check it and send it again."))
     return data

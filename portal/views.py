@@ -175,8 +175,8 @@ def csrf_failure(request, reason=""):
     origin = request.headers.get("Origin")
     same_origin = origin is None or origin == f"{request.scheme}://{request.get_host()}"
     if request.method == "POST" and page and same_origin and hasattr(request, "session"):
-        keep_input(request, page)
+        keep_input(request, page, said=True)
         messages.warning(request, _("The form could not be sent: the page had been open since before you signed in "
-                                    "again. Nothing was done: send it again."))
+                                    "again. Nothing was done: check what you typed and send it again."))
         return redirect(page)
     return render(request, "403_csrf.html", status=403)

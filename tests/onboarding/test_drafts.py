@@ -129,7 +129,7 @@ def test_a_signed_out_sender_has_one_form_kept_and_not_one_larger_than_the_porta
     url = section_url(application, "organisation")
     client.post(url, largest)
     assert list(pending_inputs(client)) == [PENDING_PREFIX + url]
-    assert len(pending_inputs(client)[PENDING_PREFIX + url]) * 3 < PENDING_MAX_CHARACTERS
+    assert len(pending_inputs(client)[PENDING_PREFIX + url]["input"]) * 3 < PENDING_MAX_CHARACTERS
     # A megabyte: nothing kept, and the earlier form is gone too; still sent to sign in.
     response = client.post(url, {"name": "x" * 1_000_000})
     assert urlsplit(response["Location"]).path == "/accounts/login/"
