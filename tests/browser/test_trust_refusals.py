@@ -136,3 +136,57 @@ def test_the_download_limit_and_a_personal_contact_address_are_said_on_their_pag
     add_with_a_personal_contact()
     check_page.in_each_language(page, "adoption-personal-contact", reach=add_with_a_personal_contact)
     check_page.assert_clean()
+
+
+def test_a_short_code_taken_and_a_rejection_not_confirmed_are_said_at_their_fields(page, portal, check_page, office):
+    """An organisation's short code another organisation has is refused at its field,
+    everything typed kept; rejecting one request waits for its box to be ticked, the
+    reason kept: each in English, Hindi and Marathi."""
+    from onboarding.models import Application
+    from tests.onboarding_data import VALID
+
+    OrganisationFactory(name="Ministry of Home Affairs", short_code="MHA", level="central", state="")
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in", full_name="Sunil Patil")
+    sign_in(page, portal, officer.email)
+    page.goto(f"{portal}/onboarding/start/")
+    page.get_by_role("button", name="Start the application").click()
+    expect(page).to_have_url(re.compile(r"/onboarding/\d+/tasks/$"))
+    application = Application.objects.get(nodal_officer=officer)
+
+    def choose_a_taken_code():
+        page.goto(f"{portal}/onboarding/{application.pk}/section/organisation/")
+        page.locator("#id_name").fill(VALID["organisation"]["name"])
+        page.locator("#id_short_code").fill("mha")
+        page.locator("#id_pin_code").fill(VALID["organisation"]["pin_code"])
+        page.locator("main form button[type=submit]").first.click()
+        page.wait_for_load_state("load")
+        expect(page.locator("#id_short_code")).to_have_attribute("aria-invalid", "true")
+        expect(page.locator("#id_short_code")).to_have_value("mha")
+        expect(page.locator("#id_name")).to_have_value(VALID["organisation"]["name"])
+
+    choose_a_taken_code()
+    expect(page.locator("#id_short_code_error")).to_contain_text(
+        "MHA is already the short code of Ministry of Home Affairs on Sandes. Choose another.")
+    check_page.in_each_language(page, "section-short-code-taken", reach=choose_a_taken_code)
+
+    admin = make_admin(office, email="admin@pune.mahaagri.gov.in", full_name="Office Admin")
+    waiting = GovernmentProfileFactory(user=UserFactory(email="asha.k@pune.mahaagri.gov.in", full_name="Asha Kulkarni"),
+                                       organisation=office)
+    page.context.clear_cookies()
+    sign_in(page, portal, admin.email)
+
+    def reject_without_confirming():
+        page.goto(f"{portal}/verification/profiles/{waiting.pk}/")
+        page.locator("input[name=decision][value=reject]").check()
+        page.locator("#id_reason").fill("The employee code is not on our rolls.")
+        page.locator("main form button[type=submit]").last.click()
+        page.wait_for_load_state("load")
+        expect(page.locator("#id_confirm")).to_have_attribute("aria-invalid", "true")
+        expect(page.locator("#id_reason")).to_have_value("The employee code is not on our rolls.")
+
+    reject_without_confirming()
+    expect(page.locator("#id_confirm_error")).to_contain_text("Tick the box to confirm the decision.")
+    check_page.in_each_language(page, "request-reject-unconfirmed", reach=reject_without_confirming)
+    waiting.refresh_from_db()
+    assert waiting.status == VerificationStatus.PENDING
+    check_page.assert_clean()
