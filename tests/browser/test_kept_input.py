@@ -37,21 +37,29 @@ def revocation(db):
     return admin, profile
 
 
-def fill_revocation(page):
+@pytest.fixture
+def revoke_url(page, portal, revocation):
+    """The revocation page's address, its admin signed in."""
+    admin, profile = revocation
+    sign_in(page, portal, admin.email)
+    return f"{portal}/verification/profiles/{profile.pk}/revoke/"
+
+
+def open_and_fill(page, url):
+    """The revocation page with a reason, the note and the box ticked; the page's language."""
+    page.goto(url)
     page.locator("input[name=reason_code][value=left_service]").check()
     page.locator("#id_reason").fill(NOTE)
     page.locator("#id_confirm").check()
+    return page.locator("html").get_attribute("lang")
 
 
-def test_a_note_typed_while_the_session_ended_is_in_the_form_after_signing_in(page, portal, check_page, revocation):
+def test_a_note_typed_while_the_session_ended_is_in_the_form_after_signing_in(page, check_page, revocation, revoke_url):
     admin, profile = revocation
-    url = f"{portal}/verification/profiles/{profile.pk}/revoke/"
-    sign_in(page, portal, admin.email)
+    url = revoke_url
 
     def reach():
-        page.goto(url)
-        language = page.locator("html").get_attribute("lang")
-        fill_revocation(page)
+        language = open_and_fill(page, url)
         # The session ends (the language chosen stays with the browser).
         context = page.context
         kept = [c for c in context.cookies() if c["name"] != "sessionid"]
@@ -77,15 +85,12 @@ def test_a_note_typed_while_the_session_ended_is_in_the_form_after_signing_in(pa
     check_page.assert_clean()
 
 
-def test_a_form_open_since_before_signing_in_again_and_one_sent_from_another_site(page, portal, check_page, revocation):
+def test_a_form_open_since_before_signing_in_again_and_one_sent_from_another_site(page, check_page, revocation, revoke_url):
     admin, profile = revocation
-    url = f"{portal}/verification/profiles/{profile.pk}/revoke/"
-    sign_in(page, portal, admin.email)
+    url = revoke_url
 
     def reach():
-        page.goto(url)
-        language = page.locator("html").get_attribute("lang")
-        fill_revocation(page)
+        language = open_and_fill(page, url)
         # Signed in again in another tab meanwhile: the token this page holds is no longer the session's.
         page.locator("#main form input[name=csrfmiddlewaretoken]").last.evaluate("input => input.value = 'x'.repeat(64)")
         page.locator("main form button[type=submit]").last.click()
