@@ -129,7 +129,8 @@ def _same_jurisdiction(office: ExpectedOffice, jurisdiction: str) -> bool:
 def _match_one(office, organisations, by_domain, applications) -> Match:
     found = [o for o in organisations if office.short_code and o.code == office.short_code
              and _same_jurisdiction(office, o.jurisdiction)]
-    if office.official_domain and office.official_domain in by_domain:
+    if office.official_domain and office.official_domain in by_domain \
+            and _same_jurisdiction(office, by_domain[office.official_domain].jurisdiction):
         found.append(by_domain[office.official_domain])
     active = next((o for o in found if o.status == OrganisationStatus.ACTIVE), None)
     if active is not None:
@@ -150,7 +151,9 @@ def _application_matches(office: ExpectedOffice, application: Application) -> bo
     if office.short_code and application.code == office.short_code and (
             not application.jurisdiction or application.jurisdiction == office.jurisdiction):
         return True
-    if office.official_domain:
+    if office.official_domain and application.jurisdiction == office.jurisdiction:
+        # Only the office's own state's or UT's: a domain is anyone's to type on their list, and
+        # another state's applications (its drafts, who holds each) are not this list's to show.
         listed = application.section_data("organisation").get("email_domains") or ""
         return office.official_domain in {domain.lower() for domain in split_domain_list(listed)}
     return False

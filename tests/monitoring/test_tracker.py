@@ -71,6 +71,37 @@ def test_matching(offices):
     assert matches[offices["other_state"].pk].status == TrackerStatus.NOT_STARTED
 
 
+def test_an_office_on_another_states_domain_shows_nothing_of_that_states_applications(world):
+    """A domain is anyone's to type on their list: matched by it, another state's
+    applications (their drafts, who holds each) were shown on this list."""
+    now = timezone.now()
+    submitted = ApplicationFactory(
+        data={**VALID, "organisation": {**VALID["organisation"], "short_code": "KA-MINES",
+                                        "email_domains": "mines.karnataka.gov.in"}},
+        status="with_authority", jurisdiction="KA", organisation_name="Mines Department, Karnataka",
+        reference="ONB-2026-KA0001")
+    ApprovalStepFactory(application=submitted, stage="authority", assignee_name="Secret Karnataka Authority",
+                        assignee_email="secretary@mines.karnataka.gov.in", opened_at=now, due_at=now + timedelta(days=7))
+    ApplicationFactory(data={**VALID, "organisation": {**VALID["organisation"], "short_code": "",
+                                                       "email_domains": "ports.karnataka.gov.in"}},
+                       status="draft", reference=None, jurisdiction="KA", organisation_name="Ports KA draft")
+    client = signed_in(world["state_admin_mh"])
+    probes = []
+    for domain in ("mines.karnataka.gov.in", "ports.karnataka.gov.in"):
+        assert client.post("/monitoring/adoption/new/", {
+            "jurisdiction": "MH", "name": f"Probe {domain}", "short_code": "", "official_domain": domain,
+            "contact_email": "probe@maharashtra.gov.in", "target_date": "2030-01-01"}).status_code == 302
+        probes.append(ExpectedOffice.objects.get(official_domain=domain))
+    assert {m.status for m in match_offices(probes).values()} == {TrackerStatus.NOT_STARTED}
+    html = client.get("/monitoring/adoption/").content.decode()
+    for shown in ("ONB-2026-KA0001", "Secret Karnataka Authority", "secretary@mines.karnataka.gov.in"):
+        assert shown not in html
+    # Karnataka's own list, by the same domain, does show it.
+    ka_office = ExpectedOffice.objects.create(jurisdiction="KA", name="Mines", official_domain="mines.karnataka.gov.in",
+                                              contact_email="it@karnataka.gov.in", target_date=date(2030, 1, 1))
+    assert match_offices([ka_office])[ka_office.pk].status == TrackerStatus.IN_APPROVAL
+
+
 def test_overdue_first(offices):
     ordered = [o.name for o in tracker_rows({"MH"}, today=date(2026, 12, 1))]
     # Overdue (date passed, not active): Water Board (March 2020), Ports (February 2020)
