@@ -24,6 +24,7 @@ from portal.access import rule
 from portal.accounts.official_email import normalise_domain
 from verification.selectors import verified_person_by_contact
 from verification.validators import clean_mobile
+from verification.visibility.models import ProfileField
 from verification.visibility.rules import API_CLIENT, visible_fetched
 
 EMAIL_MAX = 254
@@ -106,8 +107,9 @@ class VerificationOut(Schema):
         "True when the address or number belongs to a verified government user: verified by an active "
         "organisation and not suspended. A suspended, revoked, rejected or pending verification, or an "
         "unknown address or number, is false (the answer does not say which)."))
-    organisation: OrganisationOut | None = Field(description="The organisation that verified the person; null "
-                                                             "when not verified.")
+    organisation: OrganisationOut | None = Field(description=(
+        "The organisation that verified the person; null when not verified, or when the organisation's visibility "
+        "rules (or the person's own choice) keep their organisation from verified government users."))
     person: PersonOut | None = Field(description="What the visibility rules let any verified government user see "
                                                  "of the person; null when not verified.")
 
@@ -190,18 +192,25 @@ def _profile_for(query: VerificationQuery):
     return verified_person_by_contact(mobile=mobile)
 
 
-def _person_fields(found: dict) -> dict:
-    """What an API client sees of the person of a verified profile: the fields whose
-    audience includes any verified government user, as the person's organisation (and
-    the person) set them; the keys are PersonOut's. ``found`` is the lookup's row, which
-    holds what the visibility rules decide on (verified_person_by_contact): no query.
+def _answer_of(found: dict) -> tuple[dict | None, dict]:
+    """What an API client sees of a verified profile: its organisation (when its
+    "Organisation" field is one any verified government user may see, else None: which
+    organisation someone belongs to is theirs and their organisation's to show) and the
+    person's fields whose audience includes any verified government user, as the person's
+    organisation (and the person) set them; the keys are PersonOut's. ``found`` is the
+    lookup's row, which holds what the visibility rules decide on
+    (verified_person_by_contact): no query.
 
-    The single place the API's person data comes from, through the visibility rules
-    (verification.visibility.rules.visible_fetched, as API_CLIENT)."""
+    The single place the API's answer about a person comes from, through the visibility
+    rules (verification.visibility.rules.visible_fetched, as API_CLIENT)."""
     seen = visible_fetched(API_CLIENT, found)
     if seen is None:
-        return dict.fromkeys(PersonOut.model_fields)
-    return {name: seen.values.get(name) for name in PersonOut.model_fields}
+        return None, dict.fromkeys(PersonOut.model_fields)
+    organisation = None
+    if seen.values.get(ProfileField.ORGANISATION) is not None:
+        organisation = {"name": found["organisation__name"], "short_code": found["organisation__short_code"],
+                        "state": found["organisation__state"]}
+    return organisation, {name: seen.values.get(name) for name in PersonOut.model_fields}
 
 
 # Operations ----------------------------------------------------------------------------------
@@ -221,11 +230,9 @@ def verification_lookup(request, query: Query[VerificationQuery]):
     found = _profile_for(query)
     if found is None:
         return HttpResponse(NOT_VERIFIED, content_type=api.get_content_type())
+    organisation, person = _answer_of(found)
     return HttpResponse(json.dumps({
-        "verified": True,
-        "organisation": {"name": found["organisation__name"], "short_code": found["organisation__short_code"],
-                         "state": found["organisation__state"]},
-        "person": _person_fields(found),
+        "verified": True, "organisation": organisation, "person": person,
     }), content_type=api.get_content_type())
 
 

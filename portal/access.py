@@ -15,9 +15,9 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from portal import pending
@@ -37,12 +37,24 @@ def _page_of(request, address: str) -> str | None:
                                                           require_https=request.is_secure()):
         return None
     parts = urlsplit(address)
-    if not parts.path.startswith("/") or parts.path == reverse(settings.LOGIN_URL):
+    # A path that a browser would read as another host's ("//host/...", "/\\host") is not a page here.
+    if not parts.path.startswith("/") or parts.path.startswith(("//", "/\\")) or parts.path == reverse(settings.LOGIN_URL):
         return None
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def _keep_input_and_login(request):
+def restores_input(path: str) -> bool:
+    """Whether the page at ``path`` shows kept input again: a page of one of the portal's
+    views for signed-in people (``rule``), where the input waits for that person."""
+    try:
+        view = resolve(path).func
+    except Resolver404:
+        return False
+    name = getattr(view, "access_rule", None)
+    return name is not None and name not in SIGNED_OUT_RULES
+
+
+def _keep_input_and_login(request, return_to: str | None = None):
     """Signed out (for example an expired session) while sending a form: keep what was
     typed in the session, so that the form shows it again after signing in: the last
     form only, and not one larger than any of the portal's (its sender retypes it).
@@ -55,7 +67,11 @@ def _keep_input_and_login(request):
         response["HX-Redirect"] = f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': page})}"
         return response
     if request.method == "POST":
-        next_url = form_page(request) or request.path
+        page = form_page(request)
+        # The page the form was on; not the address it posts to when that only takes posts
+        # (the form was on the answer to a post: back to the page that view names).
+        next_url = page if page and not (urlsplit(page).path == request.path and return_to) else None
+        next_url = next_url or (reverse(return_to) if return_to else request.path)
         keep_input(request, next_url)
     else:
         next_url = request.get_full_path()
@@ -68,20 +84,27 @@ def form_page(request) -> str | None:
     return _page_of(request, request.headers.get("Referer", ""))
 
 
-def keep_input(request, page: str, *, said: bool = False) -> None:
+def keep_input(request, page: str, *, said: bool = False) -> bool:
     """Keep what was posted in the session for the form of ``page`` (its path), shown there
     again at its next visit: the last form only, and not one larger than any of the
     portal's (its sender retypes it). An upload cannot be kept: the person chooses the
-    file again. ``said``: the caller tells the person why the form is shown again."""
-    if request.FILES:
-        return
-    data = request.POST.copy()
-    data.pop("csrfmiddlewaretoken", None)
+    file again; nor can a secret (a password, a code), or input whose author is unknown, or
+    for a page that does not show it again. Returns whether it was kept. ``said``: the
+    caller tells the person why the form is shown again."""
+    by = pending.typed_by(request)
+    if request.FILES or by is None or not restores_input(urlsplit(page).path):
+        return False
+    data = QueryDict(mutable=True)
+    for name, values in request.POST.lists():
+        if name != "csrfmiddlewaretoken" and pending.keepable(name):
+            data.setlist(name, values)
     encoded = data.urlencode()
     for key in [key for key in request.session.keys() if key.startswith(PENDING_PREFIX)]:
         del request.session[key]
-    if len(encoded) <= PENDING_MAX_CHARACTERS:
-        request.session[PENDING_PREFIX + urlsplit(page).path] = {"input": encoded, "said": said}
+    if len(encoded) > PENDING_MAX_CHARACTERS:
+        return False
+    request.session[PENDING_PREFIX + urlsplit(page).path] = {"input": encoded, "said": said, "by": by}
+    return True
 
 
 def pop_pending_input(request):
@@ -93,7 +116,7 @@ def pop_pending_input(request):
 def _with_pending_input(request, view, *args, **kwargs):
     """Run the view with the input kept for its page, if any (taken from the session)."""
     kept = request.session.pop(PENDING_PREFIX + request.path, None) if request.method == "GET" else None
-    if not isinstance(kept, dict):
+    if not isinstance(kept, dict) or kept.get("by") != request.user.pk:  # only to whoever typed it
         return view(request, *args, **kwargs)
     token = pending.begin(request, kept["input"], said=kept["said"])
     try:
@@ -102,7 +125,9 @@ def _with_pending_input(request, view, *args, **kwargs):
         pending.end(token)
 
 
-def rule(name):
+def rule(name, *, return_to: str | None = None):
+    """``return_to``: for a view that only takes posts and answers one with a page of its own
+    (a confirmation), the URL name of the page to come back to after signing in."""
     if name not in RULES:
         raise ValueError(f"unknown access rule {name!r}")
 
@@ -111,7 +136,7 @@ def rule(name):
         def wrapped(request, *args, **kwargs):
             if name not in SIGNED_OUT_RULES:
                 if not request.user.is_authenticated:
-                    return _keep_input_and_login(request)
+                    return _keep_input_and_login(request, return_to)
                 if not RULES[name](request.user):
                     raise PermissionDenied
                 return _with_pending_input(request, view, *args, **kwargs)

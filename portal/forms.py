@@ -6,7 +6,18 @@ from django import forms
 from portal import pending
 
 
-class AccessibleForm(forms.Form):
+class _KeptInputMetaclass(forms.forms.DeclarativeFieldsMetaclass):
+    """Once a form is made, fields added by its own ``__init__`` included, an unbound one
+    shows the input kept for its page (``portal.pending``) as its initial values."""
+
+    def __call__(cls, *args, **kwargs):
+        form = super().__call__(*args, **kwargs)
+        if not form.is_bound:
+            form._show_kept_input()
+        return form
+
+
+class AccessibleForm(forms.Form, metaclass=_KeptInputMetaclass):
     """Gives each widget Bootstrap's class unless it has one, and after validation
     marks every field with an error: ``aria-invalid``, ``aria-describedby`` naming
     its hint and its error (the ids ``includes/field.html`` gives them, in the
@@ -14,12 +25,6 @@ class AccessibleForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            restored = pending.bind(self.fields)  # typed before signing in again (an expired session)
-            if restored is not None:
-                self.initial.update({
-                    name: restored.getlist(name) if isinstance(field, forms.MultipleChoiceField) else restored.get(name)
-                    for name, field in self.fields.items() if name in restored})
         for field in self.fields.values():
             widget = field.widget
             if isinstance(widget, forms.CheckboxInput):
@@ -30,6 +35,19 @@ class AccessibleForm(forms.Form):
                 widget.attrs.setdefault("class", "form-select")
             else:
                 widget.attrs.setdefault("class", "form-control")
+
+    def _show_kept_input(self):
+        """What was typed before signing in again (an ended session, an expired page), shown
+        as the initial values, without errors said before the person sends it again."""
+        keys = {self.add_prefix(name): name for name in self.fields}
+        restored = pending.bind(keys)
+        if restored is None:
+            return
+        for key, name in keys.items():
+            if key in restored:
+                field = self.fields[name]
+                self.initial[name] = (restored.getlist(key) if isinstance(field, forms.MultipleChoiceField)
+                                      else restored.get(key))
 
     def full_clean(self):
         if self.is_bound:

@@ -14,6 +14,33 @@ from django.utils.translation import gettext as _
 
 # Not put back ticked: a box that confirms an irreversible action is ticked again by hand.
 NOT_RESTORED = ("csrfmiddlewaretoken", "confirm", "confirmed")
+# Never kept at all (a secret has no place in a session): fields whose names hold one of
+# these, or are one of those (a one-time code, a key).
+SECRET_NAME_PARTS = ("password", "secret", "token")
+SECRET_NAMES = {"code", "key", "otp", "otp_code", "recovery_code", "totp"}
+
+# Who signed in last on this browser (a signed cookie set at each sign-in): kept input is
+# shown only to the account that typed it, not to the next person who signs in on the
+# same browser (a shared computer), as the signed-out session it was kept in cannot say.
+PERSON_COOKIE = "portal_person"
+PERSON_COOKIE_SALT = "portal.pending.person"
+PERSON_COOKIE_MAX_AGE = 30 * 24 * 3600
+
+
+def keepable(name: str) -> bool:
+    """Whether a posted field may be kept in the session to be shown again."""
+    lowered = name.lower()
+    return lowered not in SECRET_NAMES and not any(part in lowered for part in SECRET_NAME_PARTS)
+
+
+def typed_by(request: HttpRequest) -> int | None:
+    """The account that typed a form posted now: the one signed in, else the one that
+    last signed in on this browser; None when unknown."""
+    if request.user.is_authenticated:
+        return request.user.pk
+    value = request.get_signed_cookie(PERSON_COOKIE, default=None, salt=PERSON_COOKIE_SALT,
+                                      max_age=PERSON_COOKIE_MAX_AGE)
+    return int(value) if value and value.isdigit() else None
 
 
 @dataclass
@@ -46,16 +73,17 @@ def take() -> str | None:
     return pending.encoded
 
 
-def bind(field_names) -> QueryDict | None:
-    """The kept input for a form with ``field_names`` when it holds one of them (once,
-    for the first such form), with the person told; else None."""
+def bind(field_keys) -> QueryDict | None:
+    """The kept input for a form whose fields are posted as ``field_keys`` (their names with
+    the form's prefix) when it holds one of them (once, for the first such form), with the
+    person told; else None."""
     pending = _current.get()
     if pending is None or pending.taken:
         return None
     data = QueryDict(pending.encoded, mutable=True)
     for name in NOT_RESTORED:
         data.pop(name, None)
-    if not set(data) & set(field_names):
+    if not set(data) & set(field_keys):
         return None
     pending.taken = True
     if not pending.said:

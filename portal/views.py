@@ -168,14 +168,15 @@ def csrf_failure(request, reason=""):
     """A form sent without the security token this session expects (CSRF_FAILURE_VIEW):
     most often a page left open while its session ended and the person signed in again
     elsewhere (which renews the token). Nothing was done. When the form was on a page of
-    this site, sent from this site, what was typed is kept and the person is taken back
-    to that page to send it again; otherwise (a post from another site) a page says so,
-    in the person's language and the portal's layout."""
+    this site that shows kept input (a signed-in person's page), sent from this site, what
+    was typed is kept (no password) and the person is taken back to that page to send it
+    again; otherwise (a post from another site, a sign-in or password page, a link's page)
+    a page says so, in the person's language and the portal's layout."""
     page = form_page(request)
     origin = request.headers.get("Origin")
     same_origin = origin is None or origin == f"{request.scheme}://{request.get_host()}"
-    if request.method == "POST" and page and same_origin and hasattr(request, "session"):
-        keep_input(request, page, said=True)
+    if request.method == "POST" and page and same_origin and hasattr(request, "session") \
+            and keep_input(request, page, said=True):
         messages.warning(request, _("The form could not be sent: the page had been open since before you signed in "
                                     "again. Nothing was done: check what you typed and send it again."))
         return redirect(page)

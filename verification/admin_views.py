@@ -85,7 +85,7 @@ def _chosen_ids(request):
     return [number for value in request.POST.getlist("profile")[:PAGE_SIZE] if (number := row_id(value)) is not None]
 
 
-@rule("organisation_admin")
+@rule("organisation_admin", return_to="verification:queue")
 @require_http_methods(["POST"])
 def queue_decide(request):
     """The requests chosen in the queue: first a page to confirm the decision (and give a

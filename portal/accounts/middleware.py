@@ -1,10 +1,12 @@
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from portal import pending
 from portal.permissions import has_second_factor, needs_second_factor
 
 EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/i18n/")
@@ -34,3 +36,20 @@ class MfaEnforcementMiddleware:
         if request.session.get(SETUP_NEXT_KEY) == request.get_full_path():
             del request.session[SETUP_NEXT_KEY]  # arrived where the set-up started from
         return self.get_response(request)
+
+
+class SignedInAsCookieMiddleware:
+    """At each sign-in, the browser keeps which account signed in (a signed cookie): a
+    form posted after the session ended is kept for that account only (portal.pending)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user_id = getattr(request, "signed_in_as", None)
+        if user_id is not None:
+            response.set_signed_cookie(pending.PERSON_COOKIE, user_id, salt=pending.PERSON_COOKIE_SALT,
+                                       max_age=pending.PERSON_COOKIE_MAX_AGE, httponly=True,
+                                       secure=settings.SESSION_COOKIE_SECURE, samesite="Lax")
+        return response

@@ -19,6 +19,7 @@ def on_signed_up(sender, request, user, **kwargs):
 @receiver(signals.user_logged_in)
 def on_logged_in(sender, request, user, **kwargs):
     audit_record(actor=user, action=AuditAction.USER_LOGGED_IN, target=user, request=request)
+    request.signed_in_as = user.pk  # remembered by the browser (middleware.SignedInAsCookieMiddleware)
 
 
 @receiver(signals.email_confirmed)

@@ -234,7 +234,7 @@ def test_the_latest_verification_answers_when_an_address_was_verified_twice(worl
 
 
 def test_the_answer_holds_only_what_verified_users_may_see(world, api_get):
-    """The person's details go through the visibility rules (api.v1._person_fields): under
+    """The person's details go through the visibility rules (api.v1._answer_of): under
     the default policy the name and designation, never the office, address, mobile or
     employee code (tests/verification/visibility/test_matrix.py has every audience)."""
     profile = world["verified_a"]

@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from portal.forms import AccessibleForm
 from tests.factories import PASSWORD, OrganisationFactory
 from tests.html_tree import field_value, page
-from tests.onboarding.test_drafts import sign_in
+from tests.onboarding.test_drafts import sign_in, sign_out
 from tests.verification.helpers import GovernmentProfileFactory, make_admin
 from verification.rosters.models import RosterImport
 
@@ -33,9 +33,13 @@ def admin(organisation):
     return make_admin(organisation, email="admin@mahaagri.gov.in")
 
 
-def posted_signed_out(url, data, *, referer=None, **headers):
-    """A post from a browser whose session has ended; the sign-in it is sent to."""
+def posted_signed_out(url, data, *, referer=None, who=None, **headers):
+    """A post from a browser whose session has ended (``who`` signed in on it before);
+    the sign-in it is sent to."""
     client = Client(**headers)
+    if who is not None:
+        sign_in(client, who.email)
+        client.cookies.pop("sessionid")
     extra = {"HTTP_REFERER": f"http://testserver{referer}"} if referer else {}
     response = client.post(url, data, **extra)
     assert urlsplit(response["Location"]).path == "/accounts/login/"
@@ -46,7 +50,7 @@ def test_a_revocation_note_typed_before_the_session_ended_is_in_the_form_again(o
     verified = GovernmentProfileFactory(organisation=organisation, status="verified")
     url = f"/verification/profiles/{verified.pk}/revoke/"
     client, next_url = posted_signed_out(url, {"reason_code": "left_service", "reason": "Left the department on 3 March.",
-                                               "confirm": "on"}, referer=url)
+                                               "confirm": "on"}, referer=url, who=admin)
     assert next_url == url
     landing = client.get(sign_in(client, admin.email, next_url=next_url)["Location"])
     tree = page(landing)
@@ -64,7 +68,7 @@ def test_the_page_with_its_query_is_where_the_person_comes_back_to(organisation,
     other = make_admin(organisation, email="other@mahaagri.gov.in")
     url = f"/portal/roles/organisations/{organisation.pk}/revoke/?user={other.pk}"
     client, next_url = posted_signed_out(url, {"user": other.pk, "reason": "Transferred to another department.",
-                                               "confirm": "on"}, referer=url)
+                                               "confirm": "on"}, referer=url, who=admin)
     assert next_url == url  # the path alone was a 404 after signing in
     landing = client.get(sign_in(client, admin.email, next_url=next_url)["Location"])
     assert landing.status_code == 200
@@ -91,7 +95,8 @@ def test_without_a_referer_the_posted_address_is_used_and_another_sites_is_ignor
 def test_the_message_is_in_the_persons_language(organisation, admin):
     verified = GovernmentProfileFactory(organisation=organisation, status="verified")
     url = f"/verification/profiles/{verified.pk}/revoke/"
-    client, next_url = posted_signed_out(url, {"reason": "सेवानिवृत्त"}, referer=url, HTTP_ACCEPT_LANGUAGE="hi")
+    client, next_url = posted_signed_out(url, {"reason": "सेवानिवृत्त"}, referer=url, who=admin,
+                                         HTTP_ACCEPT_LANGUAGE="hi")
     landing = client.get(sign_in(client, admin.email, next_url=next_url)["Location"])
     text = page(landing).squashed_text()
     assert "आपका सत्र समाप्त हो गया था" in text and KEPT not in text
@@ -183,3 +188,115 @@ def test_a_line_break_counts_as_one_character_as_the_browser_counted_it():
     form = Note({"note": typed})
     assert form.is_valid(), form.errors
     assert form.cleaned_data["note"] == typed.replace("\r\n", "\n")
+
+
+# What is kept, for whom, and where it goes back to ---------------------------------------------------
+
+def test_kept_input_is_shown_only_to_the_account_that_typed_it(organisation, admin):
+    """A shared computer: the first admin's session ended as they posted a note, then
+    they left; the next person to sign in on that browser does not see it."""
+    second = make_admin(organisation, email="second@mahaagri.gov.in")
+    verified = GovernmentProfileFactory(organisation=organisation, status="verified")
+    url = f"/verification/profiles/{verified.pk}/revoke/"
+    shared = Client()
+    sign_in(shared, admin.email)  # the browser remembers who signed in
+    shared.cookies.pop("sessionid")  # ... and the session ends
+    shared.post(url, {"reason_code": "left_service", "reason": "A note about a disciplinary case"},
+                HTTP_REFERER=f"http://testserver{url}")
+    sign_in(shared, second.email, next_url=url)
+    assert "A note about a disciplinary case" not in shared.get(url).content.decode()
+    # The same post with the first admin signing in again: shown to them.
+    sign_out(shared)
+    sign_in(shared, admin.email)
+    shared.cookies.pop("sessionid")
+    shared.post(url, {"reason_code": "left_service", "reason": "A note about a disciplinary case"},
+                HTTP_REFERER=f"http://testserver{url}")
+    sign_in(shared, admin.email, next_url=url)
+    assert field_value(page(shared.get(url)), "reason") == "A note about a disciplinary case"
+
+
+def test_a_browser_nobody_signed_in_on_keeps_nothing(organisation, admin):
+    verified = GovernmentProfileFactory(organisation=organisation, status="verified")
+    url = f"/verification/profiles/{verified.pk}/revoke/"
+    client, _next = posted_signed_out(url, {"reason": "typed by someone unknown"}, referer=url)
+    assert not [key for key in client.session.keys() if key.startswith("pending_input:")]
+
+
+@pytest.mark.parametrize("url, data", [
+    ("/accounts/password/change/", {"oldpassword": PASSWORD, "password1": "New-Secret-Passw0rd!",
+                                    "password2": "New-Secret-Passw0rd!"}),
+    ("/accounts/signup/", {"email": "a@b.gov.in", "password1": "New-Secret-Passw0rd!",
+                           "password2": "New-Secret-Passw0rd!"}),
+])
+def test_a_password_page_sent_with_an_old_token_keeps_nothing(admin, url, data):
+    tab = signed_in_with_csrf(admin.email)
+    response = tab.post(url, {"csrfmiddlewaretoken": "x" * 64, **data},
+                        HTTP_REFERER=f"http://testserver{url}", HTTP_ORIGIN="http://testserver")
+    assert response.status_code == 403
+    assert "New-Secret-Passw0rd" not in str(dict(tab.session.items()))
+
+
+def test_a_password_field_is_never_kept_even_on_a_page_that_shows_kept_input(organisation, admin):
+    verified = GovernmentProfileFactory(organisation=organisation, status="verified")
+    url = f"/verification/profiles/{verified.pk}/revoke/"
+    tab = signed_in_with_csrf(admin.email)
+    tab.post(url, {"csrfmiddlewaretoken": "x" * 64, "reason": "kept", "password": "Hunter2-secret", "otp_code": "123456"},
+             HTTP_REFERER=f"http://testserver{url}", HTTP_ORIGIN="http://testserver")
+    stored = str(dict(tab.session.items()))
+    assert "kept" in stored and "Hunter2-secret" not in stored and "123456" not in stored
+
+
+def test_a_referer_that_names_another_host_is_not_a_page_to_go_back_to(admin):
+    tab = signed_in_with_csrf(admin.email)
+    response = tab.post("/verification/queue/decide/", {"csrfmiddlewaretoken": "x" * 64, "decision": "verify"},
+                        HTTP_REFERER="http://testserver//evil.example/x", HTTP_ORIGIN="http://testserver")
+    assert response.status_code == 403 and not response.get("Location")
+
+
+def test_a_link_page_sent_with_an_old_token_gets_the_refusal_page_not_a_promise(officer):
+    """The competent authority's page shows no kept input (it is not a signed-in person's):
+    nothing is kept, and the page does not say it was."""
+    from tests.onboarding.approval_helpers import latest_link, submitted_application
+
+    submitted_application(officer)
+    browser = Client(enforce_csrf_checks=True)
+    review = browser.get(latest_link()[0], follow=True).redirect_chain[-1][0]
+    response = browser.post(review, {"csrfmiddlewaretoken": "x" * 64, "decision": "return", "remarks": "Annexure B"},
+                            HTTP_REFERER=f"http://testserver{review}", HTTP_ORIGIN="http://testserver")
+    assert response.status_code == 403 and "The form could not be sent" in response.content.decode()
+
+
+def test_the_confirmation_page_of_a_bulk_decision_brings_the_person_back_to_the_queue(organisation, admin):
+    profiles = [GovernmentProfileFactory(organisation=organisation) for _ in range(2)]
+    decide = "/verification/queue/decide/"
+    client = Client()
+    sign_in(client, admin.email)
+    client.cookies.pop("sessionid")  # ended while the confirmation (the answer to a post) was open
+    response = client.post(decide, {"step": "confirm", "decision": "reject", "reason": "Not our staff.",
+                                    "profile": [p.pk for p in profiles], "confirm": "on"},
+                           HTTP_REFERER=f"http://testserver{decide}")
+    next_url = parse_qs(urlsplit(response["Location"]).query)["next"][0]
+    assert next_url == "/verification/queue/"
+    assert client.get(sign_in(client, admin.email, next_url=next_url)["Location"]).status_code == 200
+
+
+def test_forms_with_a_prefix_or_fields_of_their_own_init_show_what_was_typed(organisation, admin):
+    from tests.onboarding.approval_helpers import make_superadmin
+    from verification.visibility.models import ProfileField
+
+    root = make_superadmin(email="root@sandes.nic.in")
+    tab = Client(enforce_csrf_checks=True)
+    tab.force_login(root)
+    url = "/portal/privacy/retention/"
+    assert tab.post(url, {"csrfmiddlewaretoken": "x" * 64, "kind": "unused_account", "unused_account-days": "777",
+                          "unused_account-grace_days": "9"},
+                    HTTP_REFERER=f"http://testserver{url}", HTTP_ORIGIN="http://testserver")["Location"] == url
+    assert field_value(page(tab.get(url)), "unused_account-days") == "777"
+
+    tab = signed_in_with_csrf(admin.email)
+    url = f"/people/visibility/organisations/{organisation.pk}/"
+    chosen = {field.value: "10" for field in ProfileField}
+    assert tab.post(url, {"csrfmiddlewaretoken": "x" * 64, **chosen},
+                    HTTP_REFERER=f"http://testserver{url}", HTTP_ORIGIN="http://testserver")["Location"] == url
+    tree = page(tab.get(url))
+    assert {name: field_value(tree, name) for name in chosen} == chosen

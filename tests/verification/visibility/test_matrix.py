@@ -208,3 +208,9 @@ def test_matrix_through_the_api(people, api_token, r, narrowed):
         for key, name in API_FIELDS.items():
             expected = VALUES[name][0] if policy[name] in API_SEES else None
             assert person[key] == expected, ("api", lookup, key, policy[name])
+        # Which organisation they belong to follows its own field ("Organisation") too.
+        organisation = response.json()["organisation"]
+        if policy[ProfileField.ORGANISATION] in API_SEES:
+            assert organisation["name"] == people["home"].name, ("api", lookup, organisation)
+        else:
+            assert organisation is None, ("api", lookup, policy[ProfileField.ORGANISATION])
