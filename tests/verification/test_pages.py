@@ -148,12 +148,19 @@ def test_an_organisation_not_active_has_no_join_page(world):
 def test_what_was_typed_before_the_session_ended_is_kept(world):
     url = f"/verification/organisations/{world['office'].pk}/join/"
     client = Client()
+    # Signed in on this browser before (through the sign-in page), then the session ended.
+    assert client.post("/accounts/login/", {"login": world["person"].email, "password": PASSWORD}).status_code == 302
+    client.cookies.pop("sessionid")
     response = client.post(url, form_data(designation="Under Secretary"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
-    assert client.login(email=world["person"].email, password=PASSWORD)
+    assert client.post("/accounts/login/", {"login": world["person"].email, "password": PASSWORD}).status_code == 302
     html = well_formed(client.get(url))
     assert parse(html).by_id("id_designation").get("value") == "Under Secretary"
     assert not GovernmentProfile.objects.exists()
+    # Kept only for whoever typed it: a browser nobody signed in on keeps nothing.
+    stranger = Client()
+    stranger.post(url, form_data(designation="Under Secretary"))
+    assert not [key for key in stranger.session.keys() if key.startswith("pending_input:")]
 
 
 def test_withdrawing_a_request(world):
