@@ -226,4 +226,7 @@ def audit_log(request):
     return render(request, "monitoring/audit_log.html", {
         "form": form, "page": page, "query": urlencode({k: v for k, v in query.items() if v}),
         "scope_label": scope_label(scope), "check": selectors.last_chain_check(),
+        # The check walks the whole platform's chain: how many events it holds, and which
+        # one broke it, are the platform's, told only to those who see all of it.
+        "whole_platform": scope.everything,
     })

@@ -97,3 +97,17 @@ def test_chain_check_result(world, events):
                                    first_problem="#5: the row was edited")
     html = seen(client)[1]
     assert "found 1 problem." in html and "#5: the row was edited" in html
+
+
+def test_chain_check_tells_the_platform_wide_figures_only_to_those_who_see_the_whole_platform(world, events):
+    check = services.audit_chain_check()
+    whole = f"({check.events} events)"
+    assert whole in seen(signed_in(world["auditor_all"]))[1]
+    for viewer in ("auditor_mh", "admin_agri"):
+        html = seen(signed_in(world[viewer]))[1]
+        assert "The chain was intact when last checked, at" in html and whole not in html
+    AuditChainCheck.objects.create(checked_at=timezone.now() + timedelta(minutes=1), intact=False, events=9, problems=1,
+                                   first_problem="#5: the row was edited")
+    html = seen(signed_in(world["admin_agri"]))[1]
+    assert "found 1 problem." in html and "#5: the row was edited" not in html
+    assert "#5: the row was edited" in seen(signed_in(world["superadmin"]))[1]
