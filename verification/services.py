@@ -234,47 +234,59 @@ def join_request_withdraw(*, profile_id: int, actor: AnyUser, request: HttpReque
 
 # Deciding -------------------------------------------------------------------------------------
 
-def _end_elsewhere(profile: GovernmentProfile, *, actor: AnyUser | None, now: datetime,
-                   request: HttpRequest | None) -> list[GovernmentProfile]:
+def _end_elsewhere(profile: GovernmentProfile, *, actor: AnyUser | None,
+                   now: datetime) -> list[tuple[GovernmentProfile, str]]:
     """Verified in ``profile``'s organisation: a verification held in another one ends
-    (revoked as a transfer), and the person's other waiting requests are cancelled."""
+    (revoked as a transfer), and the person's other waiting requests are cancelled.
+    Returns each changed profile with its status before; their memberships and audit
+    events are the caller's (``_verify``), after every row is locked."""
     others = list(
         GovernmentProfile.objects.select_for_update(of=("self",)).select_related("user", "organisation")
         .filter(user_id=profile.user_id, status__in=[VerificationStatus.PENDING, *HELD_STATUSES])
         .exclude(pk=profile.pk).order_by("id")
     )
-    ended = []
+    changed = []
     for other in others:
         old_status = other.status
         if old_status == VerificationStatus.PENDING:
             other.status = VerificationStatus.CANCELLED
             fields = _record_decision(other, actor=actor, now=now, reason="verified_elsewhere")
-            other.save(update_fields=fields)
-            _audit(actor, AuditAction.VERIFICATION_CANCELLED, other, old_status, request=request,
-                   reason="verified_elsewhere", verified_in=profile.organisation_id)
-            continue
-        other.status = VerificationStatus.REVOKED
-        fields = _record_decision(other, actor=actor, now=now, reason_code=EndReason.TRANSFER, reason="verified_elsewhere")
+        else:
+            other.status = VerificationStatus.REVOKED
+            fields = _record_decision(other, actor=actor, now=now, reason_code=EndReason.TRANSFER,
+                                      reason="verified_elsewhere")
         other.save(update_fields=fields)
-        _membership_end(other)
-        _audit(actor, AuditAction.VERIFICATION_ENDED, other, old_status, request=request, reason_code=EndReason.TRANSFER,
-               verified_in=profile.organisation_id, verified_profile=profile.pk)
-        ended.append(other)
-    return ended
+        changed.append((other, old_status))
+    return changed
 
 
 def _verify(profile: GovernmentProfile, *, actor: AnyUser | None, method: str, reason: str,
             request: HttpRequest | None, on_official_domain: bool) -> None:
-    """Verify a locked, pending profile (the caller holds the person's lock)."""
+    """Verify a locked, pending profile (the caller holds the person's lock).
+
+    Every row is changed (and locked) before the first audit event: appending one holds
+    the chain's lock to the commit, and a row locked after it could wait on a transaction
+    that itself waits for the chain. Ending a membership elsewhere locks its rows and
+    then audits (``organisation_admins_lapse``): it comes last but for the events."""
     now = timezone.now()
     # The other rows first: the database allows one held verification per person.
-    ended = _end_elsewhere(profile, actor=actor, now=now, request=request)
+    changed = _end_elsewhere(profile, actor=actor, now=now)
+    ended = [other for other, old_status in changed if old_status != VerificationStatus.PENDING]
     profile.status = VerificationStatus.VERIFIED
     fields = _record_decision(profile, actor=actor, now=now, reason=reason)
     profile.method, profile.verified_at, profile.verified_by = method, now, profile.decided_by
     fields += restart_confirmation_year(profile, now)
     profile.save(update_fields=[*fields, "method", "verified_at", "verified_by"])
     _membership_start(profile)
+    for other in ended:
+        _membership_end(other)
+    for other, old_status in changed:
+        if old_status == VerificationStatus.PENDING:
+            _audit(actor, AuditAction.VERIFICATION_CANCELLED, other, old_status, request=request,
+                   reason="verified_elsewhere", verified_in=profile.organisation_id)
+        else:
+            _audit(actor, AuditAction.VERIFICATION_ENDED, other, old_status, request=request,
+                   reason_code=EndReason.TRANSFER, verified_in=profile.organisation_id, verified_profile=profile.pk)
     _audit(actor, AuditAction.VERIFICATION_VERIFIED, profile, VerificationStatus.PENDING, request=request, method=method,
            reason=reason, on_official_domain=on_official_domain, ended=[other.pk for other in ended])
     notifications.send_decision_mail(profile=profile, template="verified", context={"ended": ended})

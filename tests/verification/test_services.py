@@ -531,6 +531,28 @@ def test_an_admin_role_above_stays_while_another_ground_below_remains(world):
                                          target_id=str(world["parent"].pk)).exists()
 
 
+def test_an_admin_role_above_stays_when_the_person_moves_to_another_office_below_it(world):
+    """Moving from one office below the department to another one below it leaves the
+    ground of the department's admin role in place: the membership of the new office
+    starts before the old one's end is weighed."""
+    person = UserFactory(email="ravi@pune.mahaagri.gov.in", full_name="Ravi Patil")
+    profile = GovernmentProfileFactory(user=person, organisation=world["office"], official_email=person.email)
+    services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
+    organisation_admin_grant(organisation_id=world["parent"].pk, user_id=person.pk, actor=world["admin_parent"])
+    sibling = OrganisationFactory(name="District Agriculture Office, Nashik", short_code="DAO-NASHIK",
+                                  parent=world["parent"])
+    moved = GovernmentProfileFactory(user=person, organisation=sibling, official_email=person.email)
+    services.join_request_decide(profile_id=moved.pk, decision="verify", actor=world["admin_parent"])
+    assert may_administer(fresh(person), world["parent"]) and may_administer(fresh(person), sibling)
+    assert not Membership.objects.filter(user=person, organisation=world["office"], is_active=True).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED,
+                                         target_id=str(world["parent"].pk)).exists()
+    assert list(AuditEvent.objects.filter(target_id__in=[str(profile.pk), str(moved.pk)],
+                                          action__startswith="verification.").order_by("id")
+                .values_list("action", "target_id")) == [("verification.verified", str(profile.pk)),
+        ("verification.ended", str(profile.pk)), ("verification.verified", str(moved.pk))]
+
+
 def test_an_organisations_first_admin_keeps_the_role_when_a_verification_below_ends(world):
     """The first admin (the nodal officer whose application was approved) holds the role
     on the approval, not on a membership below: a verification of theirs in an office
