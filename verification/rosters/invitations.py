@@ -25,7 +25,7 @@ from verification import services as verification_services
 from verification.models import HELD_STATUSES, GovernmentProfile, VerificationMethod, VerificationStatus
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow
 from verification.rosters.notifications import build_invitation_mails, invitation_text, invitee_fills
-from verification.rosters.staging import held_elsewhere, own_domains
+from verification.rosters.staging import moves_from_elsewhere
 from verification.rosters.tokens import token_new, tokens_new
 
 logger = logging.getLogger(__name__)
@@ -94,8 +94,7 @@ def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> str:
     _lock_person(user_id)
     # Verified in another organisation since the preview, at an address not on the roster's
     # domains: not moved (staging.classify refuses such a row; the person asks themselves).
-    if (held_elsewhere(roster).filter(user_id=user_id).exists()
-            and not own_domains(roster).filter(domain=row.email.rpartition("@")[2]).exists()):
+    if moves_from_elsewhere(roster.organisation, user_id=user_id, email=row.email):
         return "skipped"
     user = get_user_model().objects.get(pk=user_id)
     return _verify_person(organisation=roster.organisation, user=user, details=_details(row), actor=actor)
@@ -203,7 +202,9 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
     """``user`` confirmed ``email``: the newest waiting, unexpired invitation to that
     address is accepted and the person verified in its organisation, by the admin who
     invited them (their right is checked again now: without it, or with the
-    organisation no longer active, the request waits in the organisation's queue)."""
+    organisation no longer active, the request waits in the organisation's queue). A
+    person verified in another organisation is not moved unless the address is on a
+    domain of the inviting organisation (or of an office below it), as for a roster's row."""
     email = (email or "").strip().lower()
     now = timezone.now()
     candidate = (Invitation.objects.filter(email=email, status=InvitationStatus.PENDING, expires_at__gt=now)
@@ -219,7 +220,13 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
         invitation.status, invitation.accepted_at, invitation.accepted_by = InvitationStatus.ACCEPTED, now, user
         invitation.save(update_fields=["status", "accepted_at", "accepted_by"])
         outcome = "waiting"
-        if invitation.organisation.status == OrganisationStatus.ACTIVE:
+        if moves_from_elsewhere(invitation.organisation, user_id=user.pk, email=email):
+            # Verified in another organisation, and the invited address is not on this one's
+            # domains: the roster's row would have been refused (staging.classify), and
+            # confirming an address is no request to move. Nothing is asked for them: the
+            # person asks the organisation themselves if they are moving.
+            outcome = "verified_elsewhere"
+        elif invitation.organisation.status == OrganisationStatus.ACTIVE:
             try:
                 outcome = _verify_person(organisation=invitation.organisation, user=user, details=_details(invitation),
                                          actor=invitation.invited_by)

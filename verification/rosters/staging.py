@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import StrIndex, Substr
 
-from portal.organisations.models import OrganisationDomain
+from portal.organisations.models import Organisation, OrganisationDomain
 from verification.models import HELD_STATUSES, GovernmentProfile
 from verification.rosters.checks import CheckedRow
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RowOutcome
@@ -129,24 +129,32 @@ def classify(roster: RosterImport) -> None:
     # this organisation or of one below it; anyone else verified elsewhere asks to move
     # themselves: their row is refused, or any organisation's admin could take any
     # verified person (another state's administrator included) away from theirs.
-    ours = own_domains(roster).filter(domain=Substr(OuterRef("email"), StrIndex(OuterRef("email"), Value("@")) + 1))
+    ours = own_domains(roster.organisation).filter(domain=Substr(OuterRef("email"), StrIndex(OuterRef("email"), Value("@")) + 1))
     elsewhere = EmailAddress.objects.filter(email=OuterRef("email"), verified=True).filter(
-        Exists(held_elsewhere(roster).filter(user_id=OuterRef("user_id"))))
+        Exists(held_elsewhere(roster.organisation).filter(user_id=OuterRef("user_id"))))
     rows.filter(outcome=RowOutcome.VERIFY).filter(Exists(elsewhere)).exclude(Exists(ours)).update(
         outcome=RowOutcome.REFUSED, problems="verified_elsewhere")
 
 
-def own_domains(roster: RosterImport) -> QuerySet[OrganisationDomain]:
-    """The verified domains of the roster's organisation and of the offices below it: the
-    addresses at which a roster may move someone verified in another organisation."""
+def own_domains(organisation: Organisation) -> QuerySet[OrganisationDomain]:
+    """The verified domains of ``organisation`` and of the offices below it: the addresses
+    at which its roster may move someone verified in another organisation."""
     return OrganisationDomain.objects.filter(
-        Q(organisation_id=roster.organisation_id) | Q(organisation__ancestry__startswith=roster.organisation.subtree_prefix),
+        Q(organisation_id=organisation.pk) | Q(organisation__ancestry__startswith=organisation.subtree_prefix),
         is_verified=True)
 
 
-def held_elsewhere(roster: RosterImport) -> QuerySet[GovernmentProfile]:
-    """Verifications in force in an organisation other than the roster's."""
-    return GovernmentProfile.objects.filter(status__in=HELD_STATUSES).exclude(organisation_id=roster.organisation_id)
+def held_elsewhere(organisation: Organisation) -> QuerySet[GovernmentProfile]:
+    """Verifications in force in an organisation other than ``organisation``."""
+    return GovernmentProfile.objects.filter(status__in=HELD_STATUSES).exclude(organisation_id=organisation.pk)
+
+
+def moves_from_elsewhere(organisation: Organisation, *, user_id: int, email: str) -> bool:
+    """Whether verifying ``user_id`` in ``organisation`` from its roster (at ``email``)
+    would take them from a verification they hold in another organisation at an address
+    not on ``organisation``'s domains: a roster does not do that (the person asks)."""
+    return (held_elsewhere(organisation).filter(user_id=user_id).exists()
+            and not own_domains(organisation).filter(domain=email.rpartition("@")[2]).exists())
 
 
 def summarise(roster: RosterImport) -> dict:

@@ -7,16 +7,20 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.test import Client
+from allauth.account.models import EmailAddress, EmailConfirmationHMAC
+from django.contrib.messages.storage.fallback import FallbackStorage
+from django.contrib.sessions.backends.db import SessionStore
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from portal.accounts.models import EmailSuffixRule, SuffixKind
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
 from portal.mail.services import outbox_enqueue
+from portal.permissions import may_administer
 from tests.onboarding.approval_helpers import delivered_body
 from tests.smtp import text_of
-from tests.verification.helpers import signed_in
+from tests.verification.helpers import GovernmentProfileFactory, signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload
 from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
 from verification.rosters import services
@@ -167,3 +171,40 @@ def test_a_roster_s_invitation_mails_are_stored_as_each_would_be_on_its_own(worl
         assert {f: getattr(stored, f) for f in fields} == {f: getattr(alone, f) for f in fields}, address
         assert re.fullmatch(r"<[0-9a-f]{32}@[^<>@]+>", stored.message_id)
         assert stored.message_id.split("@")[1] == alone.message_id.split("@")[1]
+
+
+def confirm_added_address(user, address, capture):
+    """allauth's own confirmation of an address the person added to their account."""
+    email = EmailAddress.objects.create(user=user, email=address, verified=False, primary=False)
+    request = RequestFactory().get("/")
+    request.user, request.session = user, SessionStore()
+    request._messages = FallbackStorage(request)
+    with capture(execute=True):
+        EmailConfirmationHMAC(email).confirm(request)
+
+
+def test_confirming_an_invited_address_does_not_move_someone_verified_elsewhere(
+        world, django_capture_on_commit_callbacks):
+    """A roster refuses the row of someone verified in another organisation at an address
+    not on its domains; an invitation to such an address, confirmed later by a person
+    verified elsewhere (and an admin there), takes them from nowhere either."""
+    admin = world["admin_parent"]
+    held = GovernmentProfileFactory(user=admin, organisation=world["parent"], status=VerificationStatus.VERIFIED,
+                                    official_email=admin.email)
+    address = "admin.parent2@mahaagri.gov.in"  # on the Maharashtra department's domain, not the inviter's
+    roster = upload(world["other"], world["admin_other"], csv_bytes([person(1, **{"Official email": address})]))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.roster_apply_request(roster_id=roster.pk, actor=world["admin_other"])
+    roster_apply_run(roster_id=roster.pk)
+    invitation = Invitation.objects.get(email=address, organisation=world["other"])
+
+    confirm_added_address(admin, address, django_capture_on_commit_callbacks)
+
+    held.refresh_from_db()
+    assert held.status == VerificationStatus.VERIFIED
+    assert may_administer(type(admin).objects.get(pk=admin.pk), world["parent"])
+    assert not GovernmentProfile.objects.filter(user=admin, organisation=world["other"]).exists()
+    invitation.refresh_from_db()
+    assert invitation.status == InvitationStatus.ACCEPTED
+    event = AuditEvent.objects.get(action=AuditAction.INVITATION_ACCEPTED, target_id=str(invitation.pk))
+    assert event.new_values["outcome"] == "verified_elsewhere"
