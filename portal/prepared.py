@@ -35,7 +35,7 @@ import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import date, datetime
 
 import psycopg
 from django.db.utils import NotSupportedError, ProgrammingError
@@ -124,6 +124,8 @@ def _literal(escaping: pq.Escaping, value) -> str:
         return str(int(value))
     if isinstance(value, datetime):
         return f"'{value.isoformat()}'::{'timestamptz' if value.tzinfo else 'timestamp'}"
+    if isinstance(value, date):
+        return f"'{value.isoformat()}'::date"
     if isinstance(value, str):
         if "\x00" in value:  # libpq would end the literal there: psycopg refuses it, and so does this
             raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")

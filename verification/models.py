@@ -8,6 +8,8 @@ profile. Rows are never deleted: a rejected, cancelled or revoked profile stays 
 history, and asking again makes a new row. The audit log holds every change.
 """
 
+from datetime import date
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -27,6 +29,14 @@ class VerificationStatus(models.TextChoices):
 # A profile in one of these holds the person's one place as a verified member: a
 # suspended profile keeps it, so that reinstating it never makes two.
 HELD_STATUSES = (VerificationStatus.VERIFIED, VerificationStatus.SUSPENDED)
+
+
+def verified_in_force(today: date) -> Q:
+    """Verified profiles whose verification has not lapsed by ``today`` (the date in the
+    portal's time zone): the day after superannuation a verification is over, whether or
+    not the hourly job (``verification.lifecycle``) has written it down yet."""
+    return Q(status=VerificationStatus.VERIFIED) & (
+        Q(superannuation_date__isnull=True) | Q(superannuation_date__gte=today))
 
 
 class VerificationMethod(models.TextChoices):

@@ -5,12 +5,14 @@ Nobody else lists an organisation's members."""
 
 import re
 from collections.abc import Iterable
+from datetime import date
 from functools import cache
 
 from allauth.account.models import EmailAddress
 from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Value, When
 from django.http import Http404
+from django.utils import timezone
 
 from portal import prepared
 from portal.accounts.official_email import normalise_domain
@@ -29,6 +31,7 @@ from verification.models import (
     VerificationMethod,
     VerificationSettings,
     VerificationStatus,
+    verified_in_force,
 )
 from verification.visibility.rules import FETCHED
 
@@ -241,10 +244,9 @@ def members_of(organisation: Organisation, *, query: str = "", verified_only: bo
 API_ORGANISATION = ("organisation__short_code", "organisation__state")
 
 
-def _verified_by_contact(*, emails: Iterable[str] = (), mobile: str = "") -> QuerySet[GovernmentProfile]:
-    found = GovernmentProfile.objects.filter(
-        status=VerificationStatus.VERIFIED, organisation__status=OrganisationStatus.ACTIVE
-    )
+def _verified_by_contact(*, emails: Iterable[str] = (), mobile: str = "",
+                         today: date) -> QuerySet[GovernmentProfile]:
+    found = GovernmentProfile.objects.filter(verified_in_force(today), organisation__status=OrganisationStatus.ACTIVE)
     # A mobile number is the person's word until an administrator vouches for it (by hand
     # or by the organisation's roster): a profile verified automatically (its confirmed
     # official address on the organisation's domain) is not found by its number.
@@ -257,6 +259,9 @@ def _placeholders(email_count: int) -> tuple[str, ...]:
     return tuple(f"<address {i}>" for i in range(email_count)) if email_count else ("<mobile>",)
 
 
+TODAY = date(1, 1, 2)  # stands for today's date in the compiled statement (a parameter)
+
+
 CONSTANT_RE = re.compile(r"[a-z_]+")
 PARAMETER_RE = re.compile(r"\$\d+")
 
@@ -267,17 +272,23 @@ def _verified_by_contact_sql(email_count: int) -> tuple[str, str, tuple[str, ...
     number), compiled once per process: the name of its prepared statement, the
     ``PREPARE`` that makes it (the statuses written in its text, so that PostgreSQL's
     generic plan can use the partial indexes on verified profiles; ``$1``... for the
-    addresses or the number), and the names of its columns."""
+    addresses or the number, and today's date), the names of its columns, and the
+    index of today's date among its arguments."""
     placeholders = _placeholders(email_count)
-    queryset = (_verified_by_contact(emails=placeholders) if email_count
-                else _verified_by_contact(mobile=placeholders[0]))
+    queryset = (_verified_by_contact(emails=placeholders, today=TODAY) if email_count
+                else _verified_by_contact(mobile=placeholders[0], today=TODAY))
     sql, params = queryset.query.sql_with_params()
     parts = sql.split("%s")
     assert "%%" not in sql and len(parts) == len(params) + 1
     assert [param for param in params if param in placeholders] == list(placeholders)
-    pieces, given = [parts[0]], 0
+    assert len([param for param in params if param in (TODAY, TODAY.isoformat())]) == 1  # as a date, or as text
+    pieces, given, today_at = [parts[0]], 0, -1
     for param, part in zip(params, parts[1:], strict=True):
-        if param in placeholders:
+        if param in (TODAY, TODAY.isoformat()):
+            today_at = given
+            given += 1
+            pieces.append(f"${given}")
+        elif param in placeholders:
             given += 1
             pieces.append(f"${given}")
         else:  # a status: one of our enums' stored values
@@ -287,7 +298,7 @@ def _verified_by_contact_sql(email_count: int) -> tuple[str, str, tuple[str, ...
     name = f"verified_by_contact_{email_count}"
     query = queryset.query
     return (name, f"PREPARE {name} AS {''.join(pieces)}",
-            (*query.extra_select, *query.values_select, *query.annotation_select))
+            (*query.extra_select, *query.values_select, *query.annotation_select), today_at)
 
 
 def verified_person_by_contact(*, emails: Iterable[str] = (), mobile: str = "") -> dict | None:
@@ -313,8 +324,10 @@ def verified_person_by_contact(*, emails: Iterable[str] = (), mobile: str = "") 
     emails = [email for email in emails if email]
     if not emails and not mobile:
         return None
-    name, prepare, columns = _verified_by_contact_sql(len(emails))
-    params = emails or [mobile]
+    name, prepare, columns, today_at = _verified_by_contact_sql(len(emails))
+    params = list(emails or [mobile])
+    today = timezone.localdate()
+    params.insert(today_at, today if connection.vendor == "postgresql" else today.isoformat())
     unchecked = (connection.connection is not None and connection.health_check_enabled
                  and not connection.health_check_done and connection.get_autocommit())
     if unchecked:
@@ -329,7 +342,7 @@ def verified_person_by_contact(*, emails: Iterable[str] = (), mobile: str = "") 
     return dict(zip(columns, row, strict=True)) if row is not None else None
 
 
-def _lookup_row(name: str, prepare: str, params: list[str]) -> tuple | None:
+def _lookup_row(name: str, prepare: str, params: list) -> tuple | None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             prepared.execute(cursor, [(name, prepare, params)])

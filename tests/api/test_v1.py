@@ -20,6 +20,7 @@ from portal.organisations.models import OrganisationStatus
 from tests.api.conftest import bearer
 from tests.pg_trace import column_retyped
 from tests.verification.helpers import GovernmentProfileFactory
+from verification import selectors
 from verification.models import EndReason, VerificationMethod, VerificationStatus
 from verification.services import profile_revoke, profile_suspend
 
@@ -181,6 +182,21 @@ def test_ended_verifications_are_not_verified(world, api_get, status):
     assert api_get(URL, email="ended@mahaagri.gov.in").json() == NOT_VERIFIED
 
 
+@pytest.mark.parametrize("by", ["email", "mobile"])
+def test_a_verification_past_superannuation_is_not_verified_before_the_hourly_job_ran(world, api_get, by):
+    """The day after the date of superannuation the verification is over, at once: the
+    answer does not wait for the job that writes the lapse down."""
+    today = timezone.localdate()
+    profile = GovernmentProfileFactory(organisation=world["a"], status=VerificationStatus.VERIFIED,
+                                       official_email="retiring@mahaagri.gov.in", mobile="+919812345670",
+                                       method=VerificationMethod.MANUAL, superannuation_date=today)
+    ask = {"email": "retiring@mahaagri.gov.in"} if by == "email" else {"mobile": "9812345670"}
+    assert api_get(URL, **ask).json()["verified"] is True  # the last day of service
+    profile.superannuation_date = today - timedelta(days=1)
+    profile.save(update_fields=["superannuation_date"])
+    assert api_get(URL, **ask).json() == NOT_VERIFIED
+
+
 def test_a_verification_by_an_organisation_no_longer_active_is_not_verified(world, api_get, inactive_organisation):
     assert api_get(URL, email="ravi.rao@karhealth.gov.in").json() == NOT_VERIFIED
 
@@ -209,9 +225,11 @@ def test_the_lookups_generic_plans_use_the_partial_indexes_of_verified_profiles(
         # reading of a whole table (which would be cheapest here).
         cursor.execute("ANALYZE verification_governmentprofile")
         cursor.execute("SET LOCAL enable_seqscan = off")
-        for statement, index in (("verified_by_contact_1", "verification_verified_email"),
-                                 ("verified_by_contact_0", "verification_verified_mobile")):
-            cursor.execute(f"EXPLAIN EXECUTE {statement}(%s)", ["someone@example.gov.in"])
+        for count, index in ((1, "verification_verified_email"), (0, "verification_verified_mobile")):
+            statement, _prepare, _columns, today_at = selectors._verified_by_contact_sql(count)
+            arguments = ["someone@example.gov.in"]
+            arguments.insert(today_at, timezone.localdate())
+            cursor.execute(f"EXPLAIN EXECUTE {statement}(%s, %s)", arguments)
             plan = "\n".join(line for (line,) in cursor.fetchall())
             assert re.search(rf"Index Scan (using|on) {index}\b", plan), plan  # or a bitmap of it
 

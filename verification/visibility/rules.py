@@ -29,11 +29,12 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce, Greatest, Least
+from django.utils import timezone
 
 from portal.accounts.models import User
 from portal.organisations.models import Organisation
 from portal.permissions import AnyUser, administered_organisations, is_superadmin
-from verification.models import GovernmentProfile, VerificationStatus
+from verification.models import GovernmentProfile, VerificationStatus, verified_in_force
 from verification.visibility.models import DEFAULT_AUDIENCES, Audience, ProfileField, column_of
 
 SELF = -1  # below every audience, NOBODY (0) included
@@ -89,7 +90,7 @@ def viewer_of(user: AnyUser) -> Viewer:
         if is_superadmin(user):
             cached = Viewer(user=user, superadmin=True)
         else:
-            verified = GovernmentProfile.objects.filter(user_id=OuterRef("pk"), status=VerificationStatus.VERIFIED)
+            verified = GovernmentProfile.objects.filter(verified_in_force(timezone.localdate()), user_id=OuterRef("pk"))
             row = (
                 User.objects.filter(pk=user.pk)
                 .annotate(verified_in=Subquery(verified.values("organisation_id")[:1]),
@@ -142,7 +143,7 @@ def listed(viewer: Viewer, queryset: QuerySet[GovernmentProfile] | None = None) 
     queryset = GovernmentProfile.objects.all() if queryset is None else queryset
     queryset = _annotated(viewer, queryset).annotate(vis_widest=Greatest(*(F(f"vis_{name}") for name in FIELDS)))
     return queryset.filter(
-        Q(status=VerificationStatus.VERIFIED) | Q(status=VerificationStatus.SUSPENDED, vis_level__lte=ADMIN),
+        verified_in_force(timezone.localdate()) | Q(status=VerificationStatus.SUSPENDED, vis_level__lte=ADMIN),
         vis_widest__gte=F("vis_level"),
     )
 
