@@ -34,3 +34,6 @@ class VerificationConfig(AppConfig):
         from verification import personal_data  # noqa: PLC0415
 
         personal_data.register()
+
+        # An official address removed from an account suspends the verification resting on it.
+        from verification import receivers  # noqa: F401, PLC0415

@@ -23,6 +23,7 @@ import enum
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -48,6 +49,7 @@ from verification.models import (
 
 SUPERANNUATION = "system:superannuation"  # who acts in the audit log when a verification lapses
 RECONFIRMATION = "system:reconfirmation"  # ... and when an unconfirmed one is suspended
+ADDRESS_REMOVED = "system:address_removed"  # ... and when its official address leaves the account
 CONFIRM_PATH_PREFIX = r"/verification/confirm/"  # where the link's token stands (portal/redaction.py)
 
 
@@ -208,6 +210,29 @@ def profiles_suspend_unconfirmed(*, profile_ids: Iterable[int], now: datetime | 
             _end_by_system(profiles, to=VerificationStatus.SUSPENDED, reason_code=EndReason.UNCONFIRMED,
                            action=AuditAction.VERIFICATION_SUSPENDED, actor_role=RECONFIRMATION,
                            template="unconfirmed_suspended", now=now)
+    return len(profiles)
+
+
+def profiles_suspend_address_removed(*, user_id: int, email: str, now: datetime | None = None) -> int:
+    """``email`` left the account of ``user_id`` (removed, or replaced by a new primary
+    address): a verification resting on it as its official address is suspended, by the
+    system, and the person told at their account's address. The address no longer
+    proves anything about them: someone else may confirm it next (a successor in the
+    post), and the verification API answers for it. An administrator may reinstate the
+    verification once the person has confirmed the address again. Returns how many."""
+    now = now or timezone.now()
+    email = (email or "").strip().lower()
+    with transaction.atomic():
+        if EmailAddress.objects.filter(user_id=user_id, email__iexact=email, verified=True).exists():
+            return 0  # still confirmed on the account
+        profiles = list(
+            GovernmentProfile.objects.filter(user_id=user_id, official_email=email, status=VerificationStatus.VERIFIED)
+            .select_related("user", "organisation").select_for_update(of=("self",)).order_by("id")
+        )
+        if profiles:
+            _end_by_system(profiles, to=VerificationStatus.SUSPENDED, reason_code=EndReason.ADDRESS_REMOVED,
+                           action=AuditAction.VERIFICATION_SUSPENDED, actor_role=ADDRESS_REMOVED,
+                           template="address_removed_suspended", now=now)
     return len(profiles)
 
 

@@ -58,11 +58,13 @@ class EndReason(models.TextChoices):
     # made in time); an administrator chooses one of the reasons above.
     UNCONFIRMED = "unconfirmed", _("Official address not confirmed in time")
     ERASED = "erased", _("The person's data was erased at their request")
+    # Set by the system when the official address leaves the person's account.
+    ADDRESS_REMOVED = "address_removed", _("Official address removed from the account")
 
 
-# The reasons an administrator may give; the others are the system's.
-ADMIN_END_REASONS = [(value, label) for value, label in EndReason.choices
-                     if value not in (EndReason.UNCONFIRMED, EndReason.ERASED)]
+# The reasons only the system gives; an administrator gives one of the others.
+SYSTEM_END_REASONS = (EndReason.UNCONFIRMED, EndReason.ERASED, EndReason.ADDRESS_REMOVED)
+ADMIN_END_REASONS = [(value, label) for value, label in EndReason.choices if value not in SYSTEM_END_REASONS]
 
 
 # Why an admin role ends when the person's verification in that organisation ends: the

@@ -28,6 +28,7 @@ from portal.text import multi_line, single_line
 from verification import notifications
 from verification.models import (
     HELD_STATUSES,
+    SYSTEM_END_REASONS,
     VERIFICATION_ENDED,
     EndReason,
     GovernmentProfile,
@@ -191,11 +192,13 @@ def join_request_create(
     with transaction.atomic():
         _lock_person(actor.pk)
         organisation = Organisation.objects.get(pk=organisation_id, status=OrganisationStatus.ACTIVE)
-        current = (
+        current, reason_code = (
             GovernmentProfile.objects.filter(user=actor, organisation=organisation, status__in=[VerificationStatus.PENDING,
                                                                                                *HELD_STATUSES])
-            .values_list("status", flat=True).first()
-        )
+            .values_list("status", "reason_code").first()
+        ) or ("", "")
+        if current == VerificationStatus.SUSPENDED and reason_code == EndReason.ADDRESS_REMOVED:
+            current = ""  # suspended as its address left the account: asked again with another address
         if current == VerificationStatus.PENDING:
             raise ValidationError(_("You have already asked %(organisation)s to verify you: wait for its decision.")
                                   % {"organisation": organisation.name}, code="pending")
@@ -237,7 +240,9 @@ def join_request_withdraw(*, profile_id: int, actor: AnyUser, request: HttpReque
 def _end_elsewhere(profile: GovernmentProfile, *, actor: AnyUser | None,
                    now: datetime) -> list[tuple[GovernmentProfile, str]]:
     """Verified in ``profile``'s organisation: a verification held in another one ends
-    (revoked as a transfer), and the person's other waiting requests are cancelled.
+    (revoked as a transfer), one of the same organisation suspended as its address left
+    the account ends (revoked, for that reason), and the person's other waiting requests
+    are cancelled.
     Returns each changed profile with its status before; their memberships and audit
     events are the caller's (``_verify``), after every row is locked."""
     others = list(
@@ -251,6 +256,10 @@ def _end_elsewhere(profile: GovernmentProfile, *, actor: AnyUser | None,
         if old_status == VerificationStatus.PENDING:
             other.status = VerificationStatus.CANCELLED
             fields = _record_decision(other, actor=actor, now=now, reason="verified_elsewhere")
+        elif other.organisation_id == profile.organisation_id:  # suspended: its address left the account
+            other.status = VerificationStatus.REVOKED
+            fields = _record_decision(other, actor=actor, now=now, reason_code=EndReason.ADDRESS_REMOVED,
+                                      reason="verified_again")
         else:
             other.status = VerificationStatus.REVOKED
             fields = _record_decision(other, actor=actor, now=now, reason_code=EndReason.TRANSFER,
@@ -272,6 +281,10 @@ def _verify(profile: GovernmentProfile, *, actor: AnyUser | None, method: str, r
     # The other rows first: the database allows one held verification per person.
     changed = _end_elsewhere(profile, actor=actor, now=now)
     ended = [other for other, old_status in changed if old_status != VerificationStatus.PENDING]
+    # The one it replaces here (suspended when its address left the account) is no
+    # verification elsewhere: the membership carries on, and the person is told nothing of it.
+    replaced = [other for other in ended if other.organisation_id == profile.organisation_id]
+    ended = [other for other in ended if other.organisation_id != profile.organisation_id]
     profile.status = VerificationStatus.VERIFIED
     fields = _record_decision(profile, actor=actor, now=now, reason=reason)
     profile.method, profile.verified_at, profile.verified_by = method, now, profile.decided_by
@@ -286,9 +299,10 @@ def _verify(profile: GovernmentProfile, *, actor: AnyUser | None, method: str, r
                    reason="verified_elsewhere", verified_in=profile.organisation_id)
         else:
             _audit(actor, AuditAction.VERIFICATION_ENDED, other, old_status, request=request,
-                   reason_code=EndReason.TRANSFER, verified_in=profile.organisation_id, verified_profile=profile.pk)
+                   reason_code=other.reason_code, verified_in=profile.organisation_id, verified_profile=profile.pk)
     _audit(actor, AuditAction.VERIFICATION_VERIFIED, profile, VerificationStatus.PENDING, request=request, method=method,
-           reason=reason, on_official_domain=on_official_domain, ended=[other.pk for other in ended])
+           reason=reason, on_official_domain=on_official_domain, ended=[other.pk for other in ended],
+           **({"replaced": [other.pk for other in replaced]} if replaced else {}))
     notifications.send_decision_mail(profile=profile, template="verified", context={"ended": ended})
 
 
@@ -322,6 +336,7 @@ def join_request_decide(
             if profile.organisation.status != OrganisationStatus.ACTIVE:
                 raise ValidationError(_("%(organisation)s is not active: nobody can be verified in it now.")
                                       % {"organisation": profile.organisation.name}, code="inactive")
+            _check_address_still_confirmed(profile)
             _verify(profile, actor=actor, method=method, reason=reason, request=request,
                     on_official_domain=on_official_domain(profile.user, profile.organisation))
             return profile
@@ -369,6 +384,23 @@ def join_requests_decide(
 
 # After verification ---------------------------------------------------------------------------
 
+def _check_address_still_confirmed(profile: GovernmentProfile) -> None:
+    """The official address a verification rests on is still one the person confirmed on
+    their account (it may have been removed since they asked: see ``receivers``)."""
+    if not has_confirmed_address(profile.user, profile.official_email):
+        raise ValidationError(
+            _("%(email)s is no longer a confirmed address of this person's account: they add it to their account "
+              "and confirm it again first, or ask to be verified with another address.")
+            % {"email": profile.official_email}, code="address_gone")
+
+
+def _check_reinstatable(profile: GovernmentProfile) -> None:
+    if profile.superannuation_date is not None and profile.superannuation_date < timezone.localdate():
+        raise ValidationError(_("This person's date of superannuation has passed: the verification cannot be "
+                                "reinstated."), code="superannuated")
+    _check_address_still_confirmed(profile)
+
+
 def _change_held(
     *, profile_id: int, actor: AnyUser, allowed: set[str], to: str, action: AuditAction, template: str,
     reason: str, reason_code: str, request: HttpRequest | None,
@@ -378,6 +410,8 @@ def _change_held(
         _check_decider_of(actor, profile)
         if profile.status not in allowed:
             raise StatusChanged(profile)
+        if to == VerificationStatus.VERIFIED:
+            _check_reinstatable(profile)
         old_status = profile.status
         profile.status = to
         fields = _record_decision(profile, actor=actor, now=timezone.now(), reason=reason, reason_code=reason_code)
@@ -394,7 +428,7 @@ def _change_held(
 
 
 def _end_reason(reason_code: str) -> str:
-    if reason_code not in EndReason.values or reason_code in (EndReason.UNCONFIRMED, EndReason.ERASED):  # the system's
+    if reason_code not in EndReason.values or reason_code in SYSTEM_END_REASONS:  # the system's
         raise ValidationError({"reason_code": _("Choose the reason.")}, code="required")
     return reason_code
 

@@ -11,7 +11,7 @@ from verification.models import EndReason, VerificationStatus
 
 pytestmark = pytest.mark.django_db
 
-TEMPLATES = ["verified", "rejected", "suspended", "reinstated", "revoked"]
+TEMPLATES = ["verified", "rejected", "suspended", "reinstated", "revoked", "address_removed_suspended"]
 
 
 @pytest.mark.parametrize("language", ["en", "hi", "mr"])

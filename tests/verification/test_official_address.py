@@ -1,0 +1,194 @@
+"""The official address a verification rests on, once it leaves the person's account:
+through allauth's own flows (changing the account's address, removing one), the
+verification is suspended by the system, the person told, the verification API no
+longer answers for the address, and whoever confirms it next (a successor in the post)
+may be verified with it. Reinstating waits until the address is confirmed again."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.test import Client
+from django.utils import timezone
+
+from api.services import api_client_create
+from portal.audit.models import AuditAction, AuditEvent
+from tests.smtp import text_of
+from tests.verification.helpers import DETAILS, signed_in
+from verification import services
+from verification.models import EndReason, GovernmentProfile, VerificationStatus
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "a-long-enough-passphrase"
+CODE = re.compile(r"Please enter it in your open browser window\.\s+(\S+)")
+
+
+def code_in(smtp_server, before):
+    for message in smtp_server.messages[before:]:
+        found = CODE.search(text_of(message))
+        if found:
+            return found[1]
+    raise AssertionError("no code was mailed")
+
+
+def verified(world, user, **changes):
+    profile = services.join_request_create(organisation_id=world["office"].pk, language="en", actor=user,
+                                           details={**DETAILS, "official_email": user.email, **changes})
+    return services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
+
+
+def api(world, **params):
+    if "token" not in world:
+        world["token"] = api_client_create(organisation_id=world["parent"].pk, name="e-Office",
+                                           actor=world["admin_parent"])[1]
+    response = Client().get("/api/v1/verifications", params, HTTP_AUTHORIZATION=f"Bearer {world['token']}")
+    assert response.status_code == 200
+    return response.json()
+
+
+def add_and_confirm(client, address, smtp_server, capture):
+    """allauth's page: add an address, then enter the code mailed to it."""
+    before = len(smtp_server.messages)
+    with capture(execute=True):
+        response = client.post("/accounts/email/", {"email": address, "action_add": ""})
+    assert response.status_code == 302, response.content[:2000]
+    with capture(execute=True):
+        response = client.post(response["Location"], {"code": code_in(smtp_server, before)})
+    assert response.status_code == 302
+
+
+def test_changing_the_accounts_address_suspends_the_verification_resting_on_it(
+        world, smtp_server, django_capture_on_commit_callbacks):
+    asha = world["person"]
+    old = asha.email
+    profile = verified(world, asha)
+    assert api(world, email=old)["verified"] is True
+
+    # The account's address changed (allauth, ACCOUNT_CHANGE_EMAIL: the old one is removed).
+    before = len(smtp_server.messages)
+    add_and_confirm(signed_in(asha), "asha.home@gmail.com", smtp_server, django_capture_on_commit_callbacks)
+    assert list(EmailAddress.objects.filter(user=asha).values_list("email", flat=True)) == ["asha.home@gmail.com"]
+
+    profile.refresh_from_db()
+    assert (profile.status, profile.reason_code) == (VerificationStatus.SUSPENDED, EndReason.ADDRESS_REMOVED)
+    assert api(world, email=old)["verified"] is False
+    event = AuditEvent.objects.get(action=AuditAction.VERIFICATION_SUSPENDED, target_id=str(profile.pk))
+    assert event.actor_id is None and event.actor_role == "system:address_removed"
+    assert event.new_values["reason_code"] == EndReason.ADDRESS_REMOVED
+    # Told at the account's address as it is now, as delivered.
+    [told] = [m for m in smtp_server.messages[before:] if m["To"] == "asha.home@gmail.com"
+              and "suspended" in str(m["Subject"])]
+    assert str(told["Subject"]) == ("Your verification in District Agriculture Office, Pune is suspended: "
+                                    "official address removed")
+    body = text_of(told)
+    assert f"its official address, {old}, was removed from your account" in body
+    assert "Your verifications: http://127.0.0.1:8000/verification/\n" in body
+
+    # Her successor in the post signs up with the address and is verified with it; the API
+    # answers for the successor, never for Asha.
+    successor_client = Client()
+    before = len(smtp_server.messages)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = successor_client.post("/accounts/signup/", {"email": old, "password1": PASSWORD,
+                                                               "password2": PASSWORD})
+    assert response.status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        successor_client.post("/accounts/confirm-email/", {"code": code_in(smtp_server, before)})
+    successor = EmailAddress.objects.get(email=old, verified=True).user
+    assert successor.pk != asha.pk
+    assert api(world, email=old)["verified"] is False
+    verified(world, successor, employee_code="EMP-2002")
+    answer = api(world, email=old)
+    assert answer["verified"] is True and answer["person"]["name"] == successor.full_name != asha.full_name
+
+    # Reinstating Asha now would vouch for an address that is someone else's.
+    admin = signed_in(world["admin_office"])
+    response = admin.post(f"/verification/profiles/{profile.pk}/reinstate/", {"reason": "Back", "confirm": "on"})
+    assert response.status_code == 200
+    assert f"{old} is no longer a confirmed address of this person" in response.content.decode()
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.SUSPENDED
+
+
+def test_confirming_the_address_again_allows_reinstating(world, smtp_server, django_capture_on_commit_callbacks):
+    """An account holds one address at a time (ACCOUNT_CHANGE_EMAIL): the person changed it
+    away and back; once the official address is confirmed again, the admins may reinstate."""
+    asha = world["person"]
+    official = asha.email
+    profile = verified(world, asha)
+    client = signed_in(asha)
+    add_and_confirm(client, "asha.home@gmail.com", smtp_server, django_capture_on_commit_callbacks)
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.SUSPENDED
+
+    add_and_confirm(client, official, smtp_server, django_capture_on_commit_callbacks)
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.SUSPENDED  # confirming it again reinstates nothing by itself
+    services.profile_reinstate(profile_id=profile.pk, actor=world["admin_office"])
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.VERIFIED
+    assert api(world, email=official)["verified"] is True
+
+
+def test_removing_an_address_no_verification_rests_on_leaves_verifications_alone(world):
+    person = world["person"]
+    profile = verified(world, person)
+    other = EmailAddress.objects.create(user=person, email="asha.k@pune.mahaagri.gov.in", verified=True)
+    other.delete()
+    EmailAddress.objects.create(user=world["public"], email="unconfirmed@pune.mahaagri.gov.in").delete()
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.VERIFIED
+    assert not AuditEvent.objects.filter(action=AuditAction.VERIFICATION_SUSPENDED).exists()
+
+
+def test_a_waiting_request_whose_address_left_the_account_is_not_verified(world):
+    person = world["public"]
+    EmailAddress.objects.create(user=person, email="some.one@pune.mahaagri.gov.in", verified=True)
+    profile = services.join_request_create(organisation_id=world["office"].pk, language="en", actor=person,
+                                           details={**DETAILS, "official_email": "some.one@pune.mahaagri.gov.in"})
+    EmailAddress.objects.filter(user=person, email="some.one@pune.mahaagri.gov.in").delete()
+    admin = signed_in(world["admin_office"])
+    response = admin.post(f"/verification/profiles/{profile.pk}/", {"decision": "verify", "confirm": "on"})
+    assert response.status_code == 200
+    assert "some.one@pune.mahaagri.gov.in is no longer a confirmed address of this person" in response.content.decode()
+    assert GovernmentProfile.objects.get(pk=profile.pk).status == VerificationStatus.PENDING
+
+
+def test_a_verification_past_superannuation_is_not_reinstated(world):
+    profile = verified(world, world["person"])
+    services.profile_suspend(profile_id=profile.pk, reason_code=EndReason.TRANSFER, actor=world["admin_office"])
+    GovernmentProfile.objects.filter(pk=profile.pk).update(superannuation_date=timezone.localdate() - timedelta(days=1))
+    admin = signed_in(world["admin_office"])
+    response = admin.post(f"/verification/profiles/{profile.pk}/reinstate/", {"reason": "Back", "confirm": "on"})
+    assert response.status_code == 200
+    assert "date of superannuation has passed" in response.content.decode()
+    assert GovernmentProfile.objects.get(pk=profile.pk).status == VerificationStatus.SUSPENDED
+
+
+def test_with_a_new_official_address_the_person_asks_again_and_the_old_verification_ends(
+        world, smtp_server, django_capture_on_commit_callbacks):
+    """The address changed for good (a new one on the same office's domain): the person asks
+    the same office again with it; verifying it ends the suspended one, and the
+    membership carries on."""
+    asha = world["person"]
+    old = asha.email
+    profile = verified(world, asha)
+    client = signed_in(asha)
+    add_and_confirm(client, "asha.k2@pune.mahaagri.gov.in", smtp_server, django_capture_on_commit_callbacks)
+    asha.refresh_from_db()
+    again = services.join_request_create(organisation_id=world["office"].pk, language="en", actor=asha,
+                                         details={**DETAILS, "official_email": "asha.k2@pune.mahaagri.gov.in"})
+    before = len(smtp_server.messages)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.join_request_decide(profile_id=again.pk, decision="verify", actor=world["admin_office"])
+    profile.refresh_from_db()
+    assert (profile.status, profile.reason_code) == (VerificationStatus.REVOKED, EndReason.ADDRESS_REMOVED)
+    assert GovernmentProfile.objects.get(pk=again.pk).status == VerificationStatus.VERIFIED
+    assert world["office"].memberships.filter(user=asha, is_active=True).exists()
+    assert api(world, email="asha.k2@pune.mahaagri.gov.in")["verified"] is True
+    assert api(world, email=old)["verified"] is False
+    [told] = [m for m in smtp_server.messages[before:] if m["To"] == "asha.k2@pune.mahaagri.gov.in"]
+    assert "has ended" not in text_of(told)
+    event = AuditEvent.objects.get(action=AuditAction.VERIFICATION_VERIFIED, target_id=str(again.pk))
+    assert event.new_values["replaced"] == [profile.pk] and event.new_values["ended"] == []
