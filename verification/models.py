@@ -62,6 +62,10 @@ class EndReason(models.TextChoices):
     ADDRESS_REMOVED = "address_removed", _("Official address removed from the account")
 
 
+# Revocations for a reason of the person's own: being verified again after one is an
+# administrator's decision, never the system's (automatic verification).
+CAUSED_REVOCATIONS = (EndReason.MISUSE, EndReason.RETIREMENT, EndReason.LEFT_SERVICE)
+
 # The reasons only the system gives; an administrator gives one of the others.
 SYSTEM_END_REASONS = (EndReason.UNCONFIRMED, EndReason.ERASED, EndReason.ADDRESS_REMOVED)
 ADMIN_END_REASONS = [(value, label) for value, label in EndReason.choices if value not in SYSTEM_END_REASONS]
@@ -150,6 +154,13 @@ class GovernmentProfile(models.Model):
     @property
     def is_held(self):
         return self.status in HELD_STATUSES
+
+    @property
+    def suspended_elsewhere_label(self) -> str:
+        """Why the person's verification in another organisation is suspended (on a
+        profile from ``selectors._with_badges``), or ""."""
+        code = getattr(self, "suspended_elsewhere", None)
+        return str(EndReason(code).label) if code in EndReason.values else ""
 
 
 class VerificationSettings(models.Model):

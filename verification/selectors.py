@@ -10,7 +10,7 @@ from functools import cache
 
 from allauth.account.models import EmailAddress
 from django.db import InterfaceError, OperationalError, connection
-from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -26,6 +26,7 @@ from portal.permissions import (
     is_superadmin,
 )
 from verification.models import (
+    CAUSED_REVOCATIONS,
     HELD_STATUSES,
     GovernmentProfile,
     VerificationMethod,
@@ -164,7 +165,22 @@ def _with_badges(queryset: QuerySet[GovernmentProfile]) -> QuerySet[GovernmentPr
     elsewhere = GovernmentProfile.objects.filter(user_id=OuterRef("user_id"), status__in=HELD_STATUSES).exclude(
         organisation_id=OuterRef("organisation_id")
     )
-    return queryset.annotate(person_verified=Exists(verified), held_elsewhere=Exists(elsewhere))
+    suspended = elsewhere.filter(status=VerificationStatus.SUSPENDED).values("reason_code")[:1]
+    return queryset.annotate(person_verified=Exists(verified), held_elsewhere=Exists(elsewhere),
+                             suspended_elsewhere=Subquery(suspended))
+
+
+def automatic_verification_withheld(user: AnyUser, organisation: Organisation) -> bool:
+    """Whether a request of ``user`` to ``organisation`` waits for an administrator even
+    where the organisation verifies addresses on its domains automatically: the person's
+    verification in another organisation is suspended, or one here was revoked for a
+    reason of theirs (misuse, retirement, left service). Verifying them would end that
+    suspension, or undo that revocation: a decision for a person, not for the system."""
+    return GovernmentProfile.objects.filter(
+        Q(status=VerificationStatus.SUSPENDED) & ~Q(organisation=organisation)
+        | Q(organisation=organisation, status=VerificationStatus.REVOKED, reason_code__in=CAUSED_REVOCATIONS),
+        user_id=user.pk,
+    ).exists()
 
 
 def profiles_of(viewer: AnyUser) -> QuerySet[GovernmentProfile]:

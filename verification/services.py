@@ -36,7 +36,12 @@ from verification.models import (
     VerificationSettings,
     VerificationStatus,
 )
-from verification.selectors import auto_verification_of, has_confirmed_address, on_official_domain
+from verification.selectors import (
+    auto_verification_of,
+    automatic_verification_withheld,
+    has_confirmed_address,
+    on_official_domain,
+)
 from verification.validators import clean_mobile
 
 REASON_MAX = 1000
@@ -213,7 +218,7 @@ def join_request_create(
         _audit(actor, AuditAction.VERIFICATION_REQUESTED, profile, "", request=request, on_official_domain=matched,
                language=profile.request_language,
                details=details)
-        if matched and auto_verification_of(organisation):
+        if matched and auto_verification_of(organisation) and not automatic_verification_withheld(actor, organisation):
             _verify(profile, actor=None, method=VerificationMethod.OFFICIAL_EMAIL, reason="", request=request,
                     on_official_domain=True)
     return profile
@@ -260,6 +265,11 @@ def _end_elsewhere(profile: GovernmentProfile, *, actor: AnyUser | None,
             other.status = VerificationStatus.REVOKED
             fields = _record_decision(other, actor=actor, now=now, reason_code=EndReason.ADDRESS_REMOVED,
                                       reason="verified_again")
+        elif old_status == VerificationStatus.SUSPENDED and other.reason_code:
+            # Suspended for a reason (misuse, say): the record keeps it, and the audit row
+            # says what ended it. An administrator here chose to verify them knowing it.
+            other.status = VerificationStatus.REVOKED
+            fields = _record_decision(other, actor=actor, now=now, reason_code=other.reason_code, reason=other.reason)
         else:
             other.status = VerificationStatus.REVOKED
             fields = _record_decision(other, actor=actor, now=now, reason_code=EndReason.TRANSFER,
@@ -299,7 +309,8 @@ def _verify(profile: GovernmentProfile, *, actor: AnyUser | None, method: str, r
                    reason="verified_elsewhere", verified_in=profile.organisation_id)
         else:
             _audit(actor, AuditAction.VERIFICATION_ENDED, other, old_status, request=request,
-                   reason_code=other.reason_code, verified_in=profile.organisation_id, verified_profile=profile.pk)
+                   reason_code=other.reason_code, verified_in=profile.organisation_id, verified_profile=profile.pk,
+                   **({"ended_by": "verified_elsewhere"} if other.organisation_id != profile.organisation_id else {}))
     _audit(actor, AuditAction.VERIFICATION_VERIFIED, profile, VerificationStatus.PENDING, request=request, method=method,
            reason=reason, on_official_domain=on_official_domain, ended=[other.pk for other in ended],
            **({"replaced": [other.pk for other in replaced]} if replaced else {}))

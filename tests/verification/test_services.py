@@ -15,10 +15,10 @@ from portal.organisations.services import organisation_admin_grant
 from portal.permissions import may_administer
 from tests.factories import OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import messages_to
-from tests.verification.helpers import DETAILS, GovernmentProfileFactory
+from tests.verification.helpers import DETAILS, GovernmentProfileFactory, signed_in
 from verification import services
 from verification.models import GovernmentProfile, VerificationMethod, VerificationSettings, VerificationStatus
-from verification.selectors import on_official_domain
+from verification.selectors import on_official_domain, profile_for_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -569,3 +569,39 @@ def test_ending_a_verification_leaves_other_admins_and_other_organisations_alone
     assert may_administer(world["admin_office"], world["office"])
     assert may_administer(world["admin_parent"], world["parent"])
     assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).exists()
+
+
+@pytest.mark.parametrize("reason_code", ["misuse", "transfer"])
+def test_a_suspension_elsewhere_keeps_its_reason_and_waits_for_an_administrator(world, reason_code):
+    """Suspended in another organisation (for misuse, or during a transfer): a request
+    here is never verified by the system, the admins see why, and verifying it ends the
+    suspension with its own reason kept on the record."""
+    held = GovernmentProfileFactory(user=world["person"], organisation=world["other"], official_email=world["person"].email,
+                                    status=VerificationStatus.VERIFIED)
+    services.profile_suspend(profile_id=held.pk, reason_code=reason_code, reason="Shared the account.",
+                             actor=world["admin_other"])
+    services.auto_verification_set(organisation_id=world["office"].pk, enabled=True, actor=world["admin_office"])
+    profile = ask(world)
+    assert profile.status == VerificationStatus.PENDING
+    shown = profile_for_admin(world["admin_office"], profile.pk)
+    assert shown.suspended_elsewhere == reason_code
+    assert shown.suspended_elsewhere_label == {"misuse": "Misuse", "transfer": "Transferred"}[reason_code]
+    page = signed_in(world["admin_office"]).get(f"/verification/profiles/{profile.pk}/").content.decode()
+    label = {"misuse": "Misuse", "transfer": "Transferred"}[reason_code]
+    assert f"verification in another organisation is suspended (reason: {label})" in page
+    services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
+    held.refresh_from_db()
+    assert (held.status, held.reason_code, held.reason) == (VerificationStatus.REVOKED, reason_code, "Shared the account.")
+    [event] = events(AuditAction.VERIFICATION_ENDED, held)
+    assert event.new_values["reason_code"] == reason_code and event.new_values["ended_by"] == "verified_elsewhere"
+
+
+@pytest.mark.parametrize(("reason_code", "automatic"), [("misuse", False), ("retirement", False),
+                                                        ("left_service", False), ("transfer", True)])
+def test_automatic_verification_does_not_undo_a_revocation_for_the_persons_own_reason(world, reason_code, automatic):
+    services.auto_verification_set(organisation_id=world["office"].pk, enabled=True, actor=world["admin_office"])
+    first = ask(world)
+    assert first.status == VerificationStatus.VERIFIED
+    services.profile_revoke(profile_id=first.pk, reason_code=reason_code, actor=world["admin_parent"])
+    again = ask(world)
+    assert again.status == (VerificationStatus.VERIFIED if automatic else VerificationStatus.PENDING)
