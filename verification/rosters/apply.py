@@ -63,6 +63,8 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
                 continue
             old = {name: getattr(obj, name) for name in fields}
             new = {name: getattr(row, name) for name in fields}
+            if new["superannuation_date"] is None:  # not given: the date known here stays
+                new["superannuation_date"] = old["superannuation_date"]
             by_email.pop(row.email)
             if old == new:
                 _tally(outcome, "unchanged")

@@ -112,8 +112,10 @@ def classify(roster: RosterImport) -> None:
     # Unchanged first (the same details as the profile or invitation found, which is
     # therefore known here), then changed (known here, other details): each row is
     # written once, as a second import of the same file writes every row.
+    # A row without a date of superannuation (a blank cell, or no such column: it is
+    # optional) says nothing of it: the date known here stays, whatever it is.
     same = Q(superannuation_date=OuterRef("superannuation_date")) & Q(**_same_details())
-    undated = Q(superannuation_date__isnull=True) & Q(**_same_details())
+    undated = Q(**_same_details())
     valid.filter(superannuation_date__isnull=False).filter(
         Exists(held.filter(same)) | Exists(invited.filter(same, name=OuterRef("name")))
     ).update(outcome=RowOutcome.UNCHANGED)

@@ -18,6 +18,7 @@ from tests.verification.rosters.helpers import csv_bytes, person, upload
 from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
 from verification.rosters import services
 from verification.rosters.models import Invitation, InvitationStatus, RosterRow, RosterStatus
+from verification.rosters.parsing import HEADERS
 from verification.rosters.tasks import roster_apply
 from verification.rosters.tokens import token_hash
 
@@ -101,6 +102,34 @@ def test_importing_the_same_file_again_changes_nothing(world, people, django_cap
     assert Invitation.objects.count() == 2
     # The upload, the request to apply and the end of the import: nothing about any person.
     assert AuditEvent.objects.count() == events + 3
+
+
+@pytest.mark.parametrize("without", ["blank cell", "no column"])
+def test_a_row_without_the_optional_date_leaves_the_date_known_here(world, people, django_capture_on_commit_callbacks,
+                                                                    without):
+    """The date of superannuation is optional: a roster that does not give it says nothing
+    of it, and the date a verified person or an invitation has stays (or the verification
+    would never lapse)."""
+    rows = [person(3, Designation="Typist"), person(4)]
+    apply(upload(world["office"], world["admin_office"], csv_bytes(rows)), world["admin_office"],
+          django_capture_on_commit_callbacks)
+    if without == "blank cell":
+        content = csv_bytes([{**row, "Date of superannuation": ""} for row in rows])
+    else:
+        content = csv_bytes(rows, headers=[h for h in HEADERS if h != "Date of superannuation"])
+    again = upload(world["office"], world["admin_office"], content)
+    assert (again.change_count, again.unchanged_count) == (0, 2)
+    apply(again, world["admin_office"], django_capture_on_commit_callbacks)
+    people["here"].refresh_from_db()
+    assert str(people["here"].superannuation_date) == "2041-03-31"
+    assert str(Invitation.objects.get(email="person4@pune.mahaagri.gov.in").superannuation_date) == "2041-03-31"
+    # Another detail changed without the date: the change is made, the date stays.
+    changed = upload(world["office"], world["admin_office"], csv_bytes(
+        [{**rows[0], "Designation": "Head Clerk", "Date of superannuation": ""}]))
+    assert changed.change_count == 1
+    apply(changed, world["admin_office"], django_capture_on_commit_callbacks)
+    people["here"].refresh_from_db()
+    assert (people["here"].designation, str(people["here"].superannuation_date)) == ("Head Clerk", "2041-03-31")
 
 
 def test_asking_twice_or_running_the_task_twice_applies_once(world, django_capture_on_commit_callbacks):
