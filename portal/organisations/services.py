@@ -4,6 +4,7 @@ revoking and expiring roles (platform roles, an organisation's admins)."""
 from contextlib import suppress
 from datetime import datetime
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -132,7 +133,8 @@ def organisation_activate(
 def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | None = None) -> list[int]:
     """The user's address no longer earns official powers (for example they made a
     personal address their primary one): they stop administering every organisation
-    (guardian object roles and admin memberships), with an audit row saying why.
+    (guardian object roles and admin memberships) and lose their platform roles, with
+    audit rows saying why.
     Returns the ids of the organisations concerned."""
     with transaction.atomic():
         administered = list(
@@ -143,8 +145,20 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
             remove_perm(ADMINISTER_ORGANISATION, user, organisation)
             remove_perm(VIEW_ORGANISATION_DASHBOARD, user, organisation)
         Membership.objects.filter(user=user, role=MembershipRole.ADMIN, is_active=True).update(is_active=False)
+        # Platform roles are official powers too (a grant needs an official address).
+        grants = list(PlatformRoleGrant.objects.select_for_update().filter(user=user, revoked_at__isnull=True)
+                      .order_by("pk"))
+        now = timezone.now()
+        for grant in grants:
+            grant.revoked_at = now
+            grant.save(update_fields=["revoked_at"])
         audit_record(actor=user, action=AuditAction.OFFICIAL_POWERS_ENDED, target=user, request=request,
-                     new={"reason": reason, "organisations": administered})
+                     new={"reason": reason, "organisations": administered,
+                          **({"platform_roles": [[g.role, g.jurisdiction] for g in grants]} if grants else {})})
+        for grant in grants:
+            audit_record(actor=None, action=AuditAction.PLATFORM_ROLE_REVOKED, target=user, actor_role="system",
+                         old={"grant": grant.pk, "role": grant.role, "jurisdiction": grant.jurisdiction},
+                         new={"revoked_at": grant.revoked_at, "reason": reason})
     return administered
 
 
@@ -225,6 +239,7 @@ def platform_role_grant(
         raise ValueError(f"jurisdiction {jurisdiction!r} is not one a {role} role can have")
     if role == PlatformRole.STATE_ADMIN and not jurisdiction:
         raise ValueError("a state administrator's jurisdiction is one state/UT or CENTRAL")
+    _check_may_hold_platform_role(user)
     now = timezone.now()
     _check_end(ends_at, now)
     reason = _bounded_reason(reason)
@@ -254,6 +269,17 @@ def platform_role_grant(
                      new=_with({"grant": grant.pk, "role": role, "jurisdiction": jurisdiction}, ends_at=ends_at,
                                reason=reason))
     return grant
+
+
+def _check_may_hold_platform_role(user: AbstractBaseUser) -> None:
+    """A platform role is an official power: its holder has an active account whose
+    primary address is an official one they confirmed (as an organisation's admin has)."""
+    if not (user.is_active and classify_email(user.email).eligible_as_officer
+            and EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()):
+        raise ValidationError(
+            _("%(email)s cannot hold a platform role: it needs an active account whose primary address is an "
+              "official one (gov.in, nic.in and the like), confirmed.") % {"email": user.email},
+            code="not_official")
 
 
 def platform_role_revoke(

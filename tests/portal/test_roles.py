@@ -18,6 +18,7 @@ from portal.audit.services import audit_verify
 from portal.organisations.models import Membership, MembershipRole, PlatformRoleGrant
 from portal.organisations.services import (
     LastAdmin,
+    official_powers_end,
     organisation_admin_grant,
     organisation_admin_revoke,
     platform_role_grant,
@@ -26,7 +27,7 @@ from portal.organisations.services import (
 )
 from portal.organisations.tasks import role_expiries_record as role_expiries_task
 from tests.factories import UserFactory
-from tests.portal.role_helpers import make_admin, make_member
+from tests.portal.role_helpers import client_of, make_admin, make_member
 
 pytestmark = pytest.mark.django_db
 
@@ -377,3 +378,32 @@ def test_the_navigation_question_costs_no_query_of_its_own(world, django_assert_
     with django_assert_num_queries(1):
         assert permissions.may_manage_roles(admin) and permissions.may_read_role_report(admin)
         assert not permissions.is_superadmin(admin) and permissions.platform_roles_of(admin) == set()
+
+
+def test_a_platform_role_needs_an_active_account_with_an_official_confirmed_primary_address(world):
+    superadmin = fresh(world["superadmin"])
+    refused = [world["public"], UserFactory(email="not.confirmed@mahaagri.gov.in", verified=False),
+               UserFactory(email="left@mahaagri.gov.in", is_active=False)]
+    for user in refused:
+        with pytest.raises(ValidationError, match="cannot hold a platform role"):
+            platform_role_grant(user=user, role="auditor", jurisdiction="", actor=superadmin)
+    assert not PlatformRoleGrant.objects.filter(user__in=refused).exists()
+    # On the page: the refusal above the form, what was chosen kept.
+    response = client_of(world, "superadmin").post("/portal/roles/platform/grant/", {
+        "user": world["public"].pk, "step": "confirm", "role": "state_admin", "jurisdiction": "MH", "reason": "Cover"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "someone@gmail.com cannot hold a platform role" in html and "Cover" in html
+    assert not PlatformRoleGrant.objects.filter(user=world["public"]).exists()
+
+
+def test_an_address_that_stops_earning_official_powers_ends_the_platform_roles_too(world):
+    holder = world["state_admin_mh"]
+    assert permissions.platform_roles_of(fresh(holder))
+    official_powers_end(user=holder, reason="primary_email_not_official")
+    assert not permissions.platform_roles_of(fresh(holder))
+    [revoked] = events(AuditAction.PLATFORM_ROLE_REVOKED)
+    assert revoked.actor_id is None and revoked.old_values["role"] == "state_admin"
+    assert revoked.new_values["reason"] == "primary_email_not_official"
+    [ended] = events(AuditAction.OFFICIAL_POWERS_ENDED)
+    assert ended.new_values["platform_roles"] == [["state_admin", "MH"]]
