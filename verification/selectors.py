@@ -268,7 +268,8 @@ def _verified_by_contact(*, emails: Iterable[str] = (), mobile: str = "",
     # official address on the organisation's domain) is not found by its number.
     found = (found.filter(official_email__in=emails) if emails
              else found.filter(mobile=mobile).exclude(method=VerificationMethod.OFFICIAL_EMAIL))
-    return found.order_by("-verified_at", "-id").values(*FETCHED, *API_ORGANISATION)[:1]
+    # By number, two rows: a number two verified people give names neither (below).
+    return found.order_by("-verified_at", "-id").values(*FETCHED, *API_ORGANISATION)[:1 if emails else 2]
 
 
 def _placeholders(email_count: int) -> tuple[str, ...]:
@@ -320,8 +321,10 @@ def _verified_by_contact_sql(email_count: int) -> tuple[str, str, tuple[str, ...
 def verified_person_by_contact(*, emails: Iterable[str] = (), mobile: str = "") -> dict | None:
     """The verified profile (status verified only: a suspended one is not) in an active
     organisation held with one of ``emails`` as its official address (as stored: lower
-    case) or with ``mobile`` (as stored: "+91" and ten digits), the latest verified when
-    several: its values by lookup, what the visibility rules decide on
+    case), the latest verified when several, or with ``mobile`` (as stored: "+91" and ten
+    digits), None when two people hold that number (an answer naming one of them could
+    name the wrong person: a number is each person's word, unlike a confirmed address,
+    which one account holds): its values by lookup, what the visibility rules decide on
     (``visibility.rules.FETCHED``: each field's value and audiences' columns, for
     ``visible_fetched``) and ``API_ORGANISATION``. Platform-wide on purpose (the
     verification API answers about any verified government user); what is shown of the
@@ -349,19 +352,19 @@ def verified_person_by_contact(*, emails: Iterable[str] = (), mobile: str = "") 
     if unchecked:
         connection.health_check_done = True  # by the lookup itself
     try:
-        row = _lookup_row(name, prepare, params)
+        rows = _lookup_rows(name, prepare, params)
     except (InterfaceError, OperationalError):
         if not unchecked or connection.is_usable():
             raise
         connection.close()
-        row = _lookup_row(name, prepare, params)
-    return dict(zip(columns, row, strict=True)) if row is not None else None
+        rows = _lookup_rows(name, prepare, params)
+    return dict(zip(columns, rows[0], strict=True)) if len(rows) == 1 else None
 
 
-def _lookup_row(name: str, prepare: str, params: list) -> tuple | None:
+def _lookup_rows(name: str, prepare: str, params: list) -> list[tuple]:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             prepared.execute(cursor, [(name, prepare, params)])
         else:  # SQLite (the embedded default): the same SELECT, its values given as parameters
             cursor.execute(PARAMETER_RE.sub("%s", prepare.removeprefix(f"PREPARE {name} AS ")), params)
-        return cursor.fetchone()
+        return cursor.fetchall()

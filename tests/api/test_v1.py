@@ -251,6 +251,18 @@ def test_the_latest_verification_answers_when_an_address_was_verified_twice(worl
     assert api_get(URL, email="asha.kulkarni@mahaagri.gov.in").json()["organisation"] == organisation_of(world["b"])
 
 
+def test_a_number_two_verified_people_give_names_neither(world, api_get):
+    """A mobile number is each person's word: when two verified people hold one, an answer
+    naming the latest could name the wrong one. Their addresses still answer."""
+    assert api_get(URL, mobile="9876543210").json()["verified"] is True
+    GovernmentProfileFactory(organisation=world["b"], status=VerificationStatus.VERIFIED,
+                             official_email="ravi.second@karhealth.gov.in", mobile="+919876543210",
+                             method=VerificationMethod.MANUAL, verified_at=timezone.now() + timedelta(seconds=5))
+    assert api_get(URL, mobile="9876543210").json() == NOT_VERIFIED
+    assert api_get(URL, email="ravi.second@karhealth.gov.in").json()["verified"] is True
+    assert api_get(URL, email="asha.kulkarni@mahaagri.gov.in").json()["verified"] is True
+
+
 def test_the_answer_holds_only_what_verified_users_may_see(world, api_get):
     """The person's details go through the visibility rules (api.v1._answer_of): under
     the default policy the name and designation, never the office, address, mobile or
