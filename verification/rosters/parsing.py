@@ -45,6 +45,12 @@ COLUMNS = (
 HEADERS = [column.header for column in COLUMNS]
 MAX_COLUMNS = 50  # cells read of each row; columns past these are ignored
 XLSX_MAX_UNPACKED = 200 * 1024 * 1024  # what the parts of a workbook may unpack to, together
+# openpyxl streams the worksheets (read-only mode) but reads the other parts whole: the
+# styles as an XML tree, every shared string into a list. A roster's own need no more than
+# these (Excel's shared strings of 100,000 rows: about 25 MB, five strings or so a row).
+XLSX_MAX_PART = 4 * 1024 * 1024  # each part but the worksheets and the shared strings
+XLSX_MAX_SHARED_STRINGS = 40 * 1024 * 1024
+MAX_BLANK_LINES = 10_000  # empty rows read past (each costs reading; a roster has a few)
 
 
 def max_rows() -> int:
@@ -104,7 +110,7 @@ def _is_blank(row) -> bool:
 def _rows(rows: Iterator, *, empty_message: str) -> Iterator[tuple[int, dict[str, object]]]:
     header = None
     line = 0
-    seen = 0
+    seen = blanks = 0
     for line, row in enumerate(rows, start=1):
         row = list(row[:MAX_COLUMNS])
         if header is None:
@@ -113,6 +119,11 @@ def _rows(rows: Iterator, *, empty_message: str) -> Iterator[tuple[int, dict[str
             header = _columns_of(row)
             continue
         if _is_blank(row):
+            blanks += 1
+            if blanks > MAX_BLANK_LINES:
+                raise RosterFileError(_("The file has more than %(max)s empty rows: delete the empty rows, or copy "
+                                        "only the roster's rows into the template, and upload it again.")
+                                      % {"max": f"{MAX_BLANK_LINES:,}"})
             continue
         seen += 1
         if seen > max_rows():
@@ -165,18 +176,50 @@ def _xlsx_value(value):
     return value
 
 
+def _part_limit(name: str) -> int:
+    if name.startswith("xl/worksheets/"):
+        return XLSX_MAX_UNPACKED
+    if name == SHARED_STRINGS:
+        return XLSX_MAX_SHARED_STRINGS
+    return XLSX_MAX_PART
+
+
+SHARED_STRINGS = "xl/sharedStrings.xml"
+
+
+def _check_shared_strings(archive: zipfile.ZipFile, names: set[str]) -> None:
+    """At most as many shared strings as a roster of the largest size has cells of its
+    columns (read in chunks, counted by their tag): openpyxl keeps every one of them in a
+    list, some 160 bytes each."""
+    if SHARED_STRINGS not in names:
+        return
+    limit = (max_rows() + 1) * len(COLUMNS) + 1000
+    count, tail = 0, b""
+    with archive.open(SHARED_STRINGS) as part:
+        while chunk := part.read(1024 * 1024):
+            data = tail + chunk
+            count += data.count(b"<si>") + data.count(b"<si ")
+            tail = data[-3:]  # a tag cut between chunks is whole in the next one (and counted there only)
+            if count > limit:
+                raise RosterFileError(_("This workbook holds more text than a roster of %(max)s rows: save only the "
+                                        "roster's rows in it.") % {"max": f"{max_rows():,}"})
+
+
 def _xlsx_lines(binary) -> Iterator[list]:
     from openpyxl import load_workbook  # noqa: PLC0415 (only for workbooks)
 
     try:
         with zipfile.ZipFile(binary) as archive:
             names = set(archive.namelist())
-            unpacked = sum(info.file_size for info in archive.infolist())
-        if "xl/workbook.xml" not in names:
-            raise RosterFileError(_("This file is not an Excel workbook (.xlsx)."))
-        if unpacked > XLSX_MAX_UNPACKED:
-            raise RosterFileError(_("This workbook unpacks to more than %(mb)s MB: save only the roster's rows in it.")
-                                  % {"mb": XLSX_MAX_UNPACKED // (1024 * 1024)})
+            infos = archive.infolist()
+            unpacked = sum(info.file_size for info in infos)
+            if "xl/workbook.xml" not in names:
+                raise RosterFileError(_("This file is not an Excel workbook (.xlsx)."))
+            if unpacked > XLSX_MAX_UNPACKED or any(info.file_size > _part_limit(info.filename) for info in infos):
+                raise RosterFileError(_("This workbook unpacks to more than %(mb)s MB, or holds more than a roster "
+                                        "needs: save only the roster's rows in it.")
+                                      % {"mb": XLSX_MAX_UNPACKED // (1024 * 1024)})
+            _check_shared_strings(archive, names)
         binary.seek(0)
         workbook = load_workbook(binary, read_only=True, data_only=False, keep_links=False)
     except RosterFileError:

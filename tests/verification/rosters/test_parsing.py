@@ -9,7 +9,15 @@ import zipfile
 import pytest
 
 from tests.verification.rosters.helpers import csv_bytes, person, xlsx_bytes
-from verification.rosters.parsing import CSV, XLSX, RosterFileError, detect_format, read_roster, utf8_bom_check
+from verification.rosters.parsing import (
+    CSV,
+    MAX_BLANK_LINES,
+    XLSX,
+    RosterFileError,
+    detect_format,
+    read_roster,
+    utf8_bom_check,
+)
 
 
 def rows_of(content, file_format=CSV):
@@ -101,3 +109,64 @@ def test_more_rows_than_allowed_are_refused(settings):
         rows_of(csv_bytes([person(i) for i in range(4)]))
     with pytest.raises(RosterFileError, match="more than 3 rows"):
         rows_of(xlsx_bytes([person(i) for i in range(4)]), XLSX)
+
+
+def rewritten_xlsx(content, edit):
+    """The workbook with each part ``edit(name, bytes)`` returns."""
+    source, out = zipfile.ZipFile(io.BytesIO(content)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in source.namelist():
+            target.writestr(name, edit(name, source.read(name)))
+    return out.getvalue()
+
+
+def test_empty_rows_are_read_past_up_to_a_budget_then_refused():
+    """Each empty row costs reading it: a file of millions (a few bytes of CSV each, or one
+    far row number in a workbook, which the reader walks up to) is refused once the budget
+    is spent, not read for minutes."""
+    some = csv_bytes([person(1)]) + b"\r\n" * 5000 + csv_bytes([person(2)]).split(b"\r\n", 1)[1]
+    assert [line for line, _cells in rows_of(some)] == [2, 5003]
+    too_many = csv_bytes([person(1)]) + b"\n" * (MAX_BLANK_LINES + 1) + b"x,y\n"
+    with pytest.raises(RosterFileError, match="more than 10,000 empty rows"):
+        rows_of(too_many)
+
+    def far_row(name, body):
+        if not name.startswith("xl/worksheets/"):
+            return body
+        return body.replace(b"</sheetData>", b'<row r="1000000000"><c t="inlineStr"><is><t>x</t></is></c></row>'
+                                             b"</sheetData>")
+
+    with pytest.raises(RosterFileError, match="more than 10,000 empty rows"):
+        rows_of(rewritten_xlsx(xlsx_bytes([person(1)]), far_row), XLSX)
+
+
+def test_workbook_parts_read_whole_are_bounded(settings):
+    """openpyxl reads the styles as one XML tree and every shared string into a list: a
+    small file that unpacks to a large part of those is refused before they are read."""
+    def big_styles(name, body):
+        return body.replace(b"</styleSheet>", b"<x/>" * 1_100_000 + b"</styleSheet>") if name == "xl/styles.xml" else body
+
+    with pytest.raises(RosterFileError, match="holds more than a roster needs"):
+        rows_of(rewritten_xlsx(xlsx_bytes([person(1)]), big_styles), XLSX)
+
+    settings.ROSTER_MAX_ROWS = 100  # at most 101 rows of 7 columns' strings, and 1,000 more
+
+    def strings(count):
+        def edit(name, body):
+            if name == "[Content_Types].xml":
+                return body.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+            if name == "xl/_rels/workbook.xml.rels":
+                return body.replace(b"</Relationships>", b'<Relationship Id="rIdS" Type="http://schemas.openxmlformats.'
+                                    b'org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+                                    b"</Relationships>")
+            return body
+        buffer = io.BytesIO(rewritten_xlsx(xlsx_bytes([person(1)]), edit))
+        with zipfile.ZipFile(buffer, "a") as archive:
+            archive.writestr("xl/sharedStrings.xml", b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+                             b'2006/main">' + b"<si><t>ab</t></si>" * count + b"</sst>")
+        return buffer.getvalue()
+
+    assert [cells["name"] for _line, cells in rows_of(strings(1707), XLSX)] == ["Person 1"]
+    with pytest.raises(RosterFileError, match="holds more text than a roster of 100 rows"):
+        rows_of(strings(1708), XLSX)
