@@ -159,6 +159,8 @@ def email_forms(address: str) -> list[str]:
     """An address as the portal may have stored it: lower case, with its domain
     IDNA-encoded, and (for an internationalised domain) also in Unicode. Raises
     ValueError for something that is not an address."""
+    if any(char < " " or char == "\x7f" for char in address):  # NUL among them: PostgreSQL refuses it in text
+        raise ValueError("a control character")
     local, at, domain = address.strip().lower().rpartition("@")
     if not at or not local or len(local) > 64 or any(c.isspace() for c in local) or "@" in local:
         raise ValueError("not an address")

@@ -29,6 +29,7 @@ from onboarding.models import Attachment, Section, SectionStatus
 from portal.access import pop_pending_input, rule
 from portal.downloads import stored_file_response
 from portal.organisations.selectors import organisation_search
+from portal.text import multi_line
 
 SECTION_ORDER = list(Section)
 
@@ -348,7 +349,8 @@ def withdraw(request, pk):
         else:
             try:
                 services.application_withdraw(
-                    application_id=application.pk, actor=request.user, reason=request.POST.get("reason", ""), request=request
+                    application_id=application.pk, actor=request.user, reason=multi_line(request.POST.get("reason", "")),
+                    request=request
                 )
             except workflow.InvalidTransition:
                 messages.info(request, _("This application can no longer be withdrawn."))

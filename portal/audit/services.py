@@ -43,8 +43,19 @@ _CHAIN_LOCK_KEY = 742_100_731
 
 
 def _plain(values: dict | None) -> dict:
-    """JSON-safe copy of a mapping, so the stored value hashes the same when read back."""
-    return json.loads(json.dumps(values or {}, default=str, sort_keys=True))
+    """JSON-safe copy of a mapping, so the stored value hashes the same when read back;
+    without NUL characters, which PostgreSQL's jsonb refuses (an event is never lost to one)."""
+    return _without_nul(json.loads(json.dumps(values or {}, default=str, sort_keys=True)))
+
+
+def _without_nul(value: object) -> object:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
 
 
 def audit_key() -> bytes:

@@ -23,6 +23,7 @@ from portal.permissions import (
     organisations_in_scope,
     watched_jurisdictions,
 )
+from portal.text import single_line
 
 SEARCH_MIN_LENGTH = 3
 SEARCH_MAX_LENGTH = 254
@@ -83,7 +84,7 @@ def organisations_managed(viewer: AnyUser, *, query: str = "") -> QuerySet[Organ
     number of admins in force; narrowed by name or short code when ``query`` is given
     (a superadmin manages every organisation: theirs is a search of two characters or more)."""
     found = organisations_for_role_admin(viewer)
-    query = (query or "").strip()[:100]
+    query = single_line(query or "").strip()[:100]  # no control characters (PostgreSQL refuses NUL in text)
     if query:
         found = found.filter(Q(name__icontains=query) | Q(short_code__iexact=query))
     return (found.annotate(admins=Count("memberships", filter=admin_in_force_q("memberships__")))

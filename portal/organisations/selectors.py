@@ -4,6 +4,7 @@ from django.db.models import Case, Q, QuerySet, When
 
 from portal.accounts.official_email import email_rules, official_suffix_of
 from portal.organisations.models import DomainClaim, Organisation, OrganisationDomain, OrganisationStatus
+from portal.text import single_line
 
 
 def domain_claims_of(domains: list[str], *, organisation_id: int | None = None, claimed: set[str] | None = None,
@@ -56,7 +57,7 @@ def pending_domain_claims() -> QuerySet[OrganisationDomain]:
 
 def organisation_search(*, query: str, limit: int = 20) -> QuerySet[Organisation]:
     """Active organisations matching a query, for the parent picker (public names only)."""
-    query = (query or "").strip()
+    query = single_line(query or "").strip()  # no control characters (PostgreSQL refuses NUL in text)
     if len(query) < 2:
         return Organisation.objects.none()
     return (

@@ -1,6 +1,8 @@
 """The data protection notice: reading it (anyone), accepting a new version (at the
 next sign-in), what a person accepted, and publishing a version (superadmins)."""
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
@@ -17,9 +19,13 @@ from portal.privacy.notice import PENDING_KEY, current_notice, notice_accept, no
 
 
 def _safe_next(request, value: str) -> str:
+    """A path of this site to go on to ("/" otherwise): not another host's, and not a bare
+    word, which ``redirect`` would take for the name of a view."""
     if value and url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()},
                                                  require_https=request.is_secure()):
-        return value
+        parts = urlsplit(value)
+        if not parts.scheme and not parts.netloc and value.startswith("/") and not value.startswith(("//", "/\\")):
+            return value
     return "/"
 
 

@@ -1,0 +1,58 @@
+"""Text a person sends that reaches the database without a form field's check (search
+words in a query string, a reason posted, an API parameter): a NUL, which PostgreSQL
+refuses in text, gets an answer, never a 500; and a "next" page that is a bare word."""
+
+import pytest
+from django.test import Client
+
+from api.services import api_client_create
+from onboarding.models import Application, ApplicationStatus, Section
+from portal.audit.models import AuditAction, AuditEvent
+from tests.factories import OrganisationFactory
+from tests.onboarding.approval_helpers import make_superadmin, signed_in, submitted_application
+from tests.portal.role_helpers import make_admin
+
+pytestmark = pytest.mark.django_db
+NUL = "ab\x00cd"
+
+
+def test_search_words_with_a_nul_are_searched_without_it(officer):
+    OrganisationFactory(name="Abcd Directorate", short_code="ABCD")
+    client = signed_in(officer)
+    picker = client.get("/onboarding/organisations/search/", {"q": NUL})
+    assert picker.status_code == 200 and "Abcd Directorate" in picker.content.decode()
+    draft = client.post("/onboarding/start/")["Location"].rstrip("/").split("/")[-2]
+    section = client.get(f"/onboarding/{draft}/section/{Section.HIERARCHY.value}/", {"q": NUL})
+    assert section.status_code == 200 and "Abcd Directorate" in section.content.decode()
+    roles = signed_in(make_superadmin()).get("/portal/roles/", {"q": NUL})
+    assert roles.status_code == 200 and "Abcd Directorate" in roles.content.decode()
+
+
+def test_a_reason_with_a_nul_is_recorded_without_it(officer):
+    application = submitted_application(officer)
+    response = signed_in(officer).post(f"/onboarding/{application.pk}/withdraw/", {"confirm": "yes", "reason": "a\x00b"})
+    assert response.status_code == 302
+    assert Application.objects.get(pk=application.pk).status == ApplicationStatus.WITHDRAWN
+    event = AuditEvent.objects.get(action=AuditAction.APPLICATION_WITHDRAWN)
+    assert event.new_values["reason"] == "ab"
+
+
+def test_an_api_address_with_a_control_character_is_422(db):
+    organisation = OrganisationFactory()
+    _client, token = api_client_create(organisation_id=organisation.pk, name="e-Office",
+                                       actor=make_admin(organisation, email="admin@example.gov.in"))
+    for address in ("a\x00b@mahaagri.gov.in", "a\x07b@mahaagri.gov.in"):
+        response = Client().get("/api/v1/verifications", {"email": address}, HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert response.status_code == 422 and response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize("next_page", ["abc", "0", "-1", "home", "99999-12-31", "a\x00b", "//evil.example/x",
+                                       "/\\evil.example", "https://evil.example/"])
+def test_the_notice_page_goes_on_only_to_a_page_of_this_site(officer, next_page):
+    response = signed_in(officer).get("/privacy/notice/accept/", {"next": next_page})
+    assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_the_notice_page_goes_on_to_the_page_asked_for(officer):
+    response = signed_in(officer).get("/privacy/notice/accept/", {"next": "/verification/?x=1"})
+    assert response.status_code == 302 and response["Location"] == "/verification/?x=1"
