@@ -49,6 +49,9 @@ def main():
     parser.add_argument("--links", type=int, default=600)
     args = parser.parse_args()
     django.setup()
+    from django.conf import settings
+
+    settings.ONBOARDING_OPEN_DRAFTS_MAX = 10**6  # --applications drafts for one officer
     from onboarding.application import services
     from onboarding.approval.tokens import token_build
     from onboarding.models import ApprovalStep, AuthorityToken, Stage

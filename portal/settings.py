@@ -395,6 +395,9 @@ ONBOARDING_TOKEN_TTL_DAYS = int(os.environ.get("ONBOARDING_TOKEN_TTL_DAYS", "7")
 # Submissions (and resubmissions) one nodal officer may make in 24 hours: each mails
 # the competent authority they named.
 ONBOARDING_SUBMISSIONS_PER_DAY = int(os.environ.get("ONBOARDING_SUBMISSIONS_PER_DAY", "10"))
+# Drafts one nodal officer may have open at once (each may hold a letter of up to
+# ONBOARDING_UPLOAD_MAX_BYTES): what one account can make the portal store.
+ONBOARDING_OPEN_DRAFTS_MAX = int(os.environ.get("ONBOARDING_OPEN_DRAFTS_MAX", "10"))
 # Requests per minute from one IP address to the competent authority's link pages.
 ONBOARDING_TOKEN_RATE_PER_MINUTE = int(os.environ.get("ONBOARDING_TOKEN_RATE_PER_MINUTE", "30"))
 # Most reminders (and most escalations) the deadline sweep sends in one transaction.

@@ -7,6 +7,7 @@ import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -105,6 +106,13 @@ def application_create(*, actor: AnyUser, request: HttpRequest | None = None) ->
     if problem:
         raise ValidationError(problem, code="not_eligible")
     with transaction.atomic():
+        # The officer's row serialises their starts: each draft may hold a letter of several MB.
+        get_user_model().objects.select_for_update().filter(pk=actor.pk).get()
+        most = settings.ONBOARDING_OPEN_DRAFTS_MAX
+        if Application.objects.filter(nodal_officer=actor, status=ApplicationStatus.DRAFT).count() >= most:
+            raise ValidationError(
+                _("You have %(count)s draft applications open, the most one officer may have: submit or withdraw one "
+                  "of them (My applications) before starting another.") % {"count": most}, code="too_many_drafts")
         application = Application.objects.create(
             nodal_officer=actor,
             data={Section.NODAL_OFFICER.value: {"official_email": actor.email, "name": actor.full_name}},

@@ -400,3 +400,19 @@ def test_an_officer_sends_at_most_a_days_worth_of_applications_for_approval(
         assert reload(application).status == ApplicationStatus.DRAFT and OutboxMessage.objects.count() == mails
     with time_machine.travel(start + timedelta(days=1, seconds=1), tick=False):
         assert submit(officer_client, application, django_capture_on_commit_callbacks).status == ApplicationStatus.WITH_AUTHORITY
+
+
+def test_an_officer_has_at_most_so_many_drafts_open(officer_client, officer, settings):
+    """Each draft may hold a letter of several MB: one account cannot make the portal store
+    without end. A withdrawn (or submitted) draft makes room for another."""
+    settings.ONBOARDING_OPEN_DRAFTS_MAX = 2
+    client = officer_client
+    first = client.post("/onboarding/start/")
+    client.post("/onboarding/start/")
+    refused = client.post("/onboarding/start/")
+    assert refused.status_code == 200
+    assert "You have 2 draft applications open, the most one officer may have" in refused.content.decode()
+    assert Application.objects.filter(nodal_officer=officer).count() == 2
+    draft = first["Location"].rstrip("/").split("/")[-2]
+    assert client.post(f"/onboarding/{draft}/withdraw/", {"confirm": "yes"}).status_code == 302
+    assert client.post("/onboarding/start/").status_code == 302
