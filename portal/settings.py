@@ -419,6 +419,8 @@ ROSTER_APPLY_BATCH = 5000
 # Days a roster's rows (every person's details as uploaded) are kept after it was applied
 # or, never applied, uploaded; then a daily job removes them (the counts stay).
 ROSTER_ROWS_KEEP_DAYS = int(os.environ.get("ROSTER_ROWS_KEEP_DAYS", "30"))
+# Rosters one organisation may have checked in 24 hours (each stages every row it holds).
+ROSTER_UPLOADS_PER_DAY = int(os.environ.get("ROSTER_UPLOADS_PER_DAY", "20"))
 
 # Verification API (api/) ---------------------------------------------------------
 # Requests a minute each API client may make (counted in the cache, shared by every worker).

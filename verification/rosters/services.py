@@ -6,9 +6,12 @@ a decision by hand, invites the others and changes details). Every change is aud
 import hashlib
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import BinaryIO
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,8 +20,9 @@ from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.organisations.models import Organisation, OrganisationStatus
 from portal.permissions import AnyUser
+from portal.privacy.retention import held_person_addresses
 from verification.rosters import checks, staging
-from verification.rosters.models import RosterImport, RosterStatus, RowOutcome
+from verification.rosters.models import RosterImport, RosterRow, RosterStatus, RowOutcome
 from verification.rosters.parsing import RosterFileError, detect_format, max_bytes, read_roster, utf8_bom_check
 from verification.rosters.tasks import roster_apply_dispatch
 from verification.services import check_decider
@@ -58,6 +62,11 @@ def roster_upload(
     if size > max_bytes():
         raise RosterFileError(_("The file is larger than %(mb)s MB: split it into smaller files.")
                               % {"mb": max_bytes() // (1024 * 1024)})
+    per_day = settings.ROSTER_UPLOADS_PER_DAY
+    if RosterImport.objects.filter(organisation=organisation,
+                                   uploaded_at__gt=timezone.now() - timedelta(days=1)).count() >= per_day:
+        raise RosterFileError(_("%(count)s rosters of this organisation were checked in the last 24 hours, the most "
+                                "allowed: apply one of them, or upload this file tomorrow.") % {"count": per_day})
     head = binary.read(8)
     binary.seek(0)
     utf8_bom_check(head)
@@ -80,6 +89,17 @@ def roster_upload(
         roster.refused_count = counts.get(RowOutcome.REFUSED, 0)
         roster.problems = summary["problems"]
         roster.save()
+        # The uploader's earlier previews here, never applied, are replaced by this one: their
+        # rows (every person's details as uploaded, some 55 MB for 100,000 rows) go now,
+        # not a month later; their counts stay, and they can no longer be applied.
+        # Not one listing someone under a legal hold (it keeps its rows, as retention.py does).
+        held = RosterRow.objects.filter(roster_id=OuterRef("pk"), email__in=held_person_addresses())
+        replaced = list(RosterImport.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+            organisation=organisation, uploaded_by=actor, status=RosterStatus.PREVIEWED, rows_removed_at__isnull=True,
+        ).exclude(pk=roster.pk).exclude(Exists(held)).values_list("pk", flat=True))
+        if replaced:
+            RosterRow.objects.filter(roster_id__in=replaced).delete()
+            RosterImport.objects.filter(pk__in=replaced).update(rows_removed_at=timezone.now())
         audit_record(actor=actor, action=AuditAction.ROSTER_UPLOADED, target=roster, request=request,
                      new={"organisation": organisation.pk, "file_sha256": sha, "rows": roster.row_count,
                           "verify": roster.verify_count, "invite": roster.invite_count, "change": roster.change_count,

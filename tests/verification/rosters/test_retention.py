@@ -34,7 +34,7 @@ def test_rows_go_keep_days_after_applying_or_uploading_and_the_counts_stay(world
     with django_capture_on_commit_callbacks(execute=True):
         services.roster_apply_request(roster_id=applied.pk, actor=world["admin_office"])
     applied = aged(applied, keep + 1, applied_at=True)
-    recent = aged(upload(world["office"], world["admin_office"], ROWS), keep - 1)
+    recent = aged(upload(world["office"], world["admin_parent"], ROWS), keep - 1)  # another admin's: not replaced below
     never = aged(upload(world["office"], world["admin_office"], ROWS), keep + 1)
     assert RosterRow.objects.count() == 6
     assert roster_rows_remove_task.delay().get() == 2  # the real task, in this process

@@ -1,12 +1,16 @@
 """Uploading a roster: the preview's counts and refusals (each kind of problem), what
 a second upload of the same people finds, and a malformed file keeping nothing."""
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from allauth.account.models import EmailAddress
+from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditEvent
 from tests.factories import UserFactory
-from tests.verification.helpers import GovernmentProfileFactory
+from tests.verification.helpers import GovernmentProfileFactory, signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload, xlsx_bytes
 from verification.models import VerificationStatus
 from verification.rosters.export import reasons_of
@@ -110,3 +114,28 @@ def test_an_admin_of_another_organisation_cannot_upload(world):
         upload(world["office"], world["admin_other"], csv_bytes([person(1)]))
     with pytest.raises(PermissionDenied):
         upload(world["office"], world["auditor"], csv_bytes([person(1)]))
+
+
+def test_a_new_upload_replaces_the_uploaders_earlier_preview_never_applied(world):
+    """Checking a corrected file again is the usual way: the earlier preview's rows (every
+    person's details as uploaded) go at once, its counts stay, it can no longer be applied.
+    Another admin's preview, or one applied, is left as it is."""
+    first = upload(world["office"], world["admin_office"], csv_bytes([person(1), person(2)]))
+    others = upload(world["office"], world["admin_parent"], csv_bytes([person(3)]))
+    second = upload(world["office"], world["admin_office"], csv_bytes([person(1)]))
+    first.refresh_from_db()
+    assert first.rows_removed_at is not None and first.row_count == 2
+    assert set(RosterRow.objects.values_list("roster_id", flat=True)) == {others.pk, second.pk}
+    page = signed_in(world["admin_office"]).get(f"/verification/rosters/{first.pk}/").content.decode()
+    assert "its rows have been removed: upload the file again to import it" in page
+
+
+def test_an_organisation_checks_at_most_so_many_rosters_a_day(world, settings):
+    settings.ROSTER_UPLOADS_PER_DAY = 2
+    upload(world["office"], world["admin_office"], csv_bytes([person(1)]))
+    upload(world["office"], world["admin_parent"], csv_bytes([person(2)]))
+    with pytest.raises(RosterFileError, match="2 rosters of this organisation were checked in the last 24 hours"):
+        upload(world["office"], world["admin_office"], csv_bytes([person(3)]))
+    assert RosterImport.objects.count() == 2
+    with time_machine.travel(timezone.now() + timedelta(days=1, minutes=1)):
+        upload(world["office"], world["admin_office"], csv_bytes([person(3)]))
