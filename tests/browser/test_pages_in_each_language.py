@@ -16,7 +16,7 @@ from tests.browser.support import sign_in, sign_out
 from tests.factories import OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import make_superadmin, with_totp
 from tests.verification.helpers import GovernmentProfileFactory, make_admin
-from verification.models import VerificationMethod, VerificationStatus
+from verification.models import EndReason, VerificationMethod, VerificationStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,8 +24,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def verified(organisation, email, name, **fields):
     user = UserFactory(email=email, full_name=name)
     return GovernmentProfileFactory(
-        user=user, organisation=organisation, status=VerificationStatus.VERIFIED, official_email=email,
-        method=VerificationMethod.MANUAL, verified_at=timezone.now(), **fields,
+        user=user, organisation=organisation, official_email=email, method=VerificationMethod.MANUAL,
+        verified_at=timezone.now(), **{"status": VerificationStatus.VERIFIED, **fields},
     )
 
 
@@ -49,6 +49,12 @@ def test_every_new_page_in_each_language(page, portal, check_page):
     person = verified(department, "sunil.patil@mahaagri.gov.in", "Sunil Patil", designation="Deputy Director")
     superadmin = make_superadmin(email="anita.rao@nic.in", totp=False)
     secret = with_totp(superadmin)
+    # A request from someone whose verification in another organisation is suspended, for misuse.
+    elsewhere = OrganisationFactory(name="Directorate of Health Services, Karnataka", short_code="KA-DHS", state="KA")
+    moving = verified(elsewhere, "meena.iyer@mahaagri.gov.in", "Meena Iyer", status=VerificationStatus.SUSPENDED,
+                      reason_code=EndReason.MISUSE)
+    request = GovernmentProfileFactory(user=moving.user, organisation=department, official_email=moving.user.email,
+                                       designation="Section Officer")
 
     # --- A superadmin: roles, monitoring, data protection -------------------------------------
     sign_in(page, portal, superadmin.email, secret)
@@ -78,6 +84,8 @@ def test_every_new_page_in_each_language(page, portal, check_page):
         (f"/api/organisations/{department.pk}/clients/new/", "api-client-new"),
         (f"/people/visibility/organisations/{department.pk}/", "visibility-policy"),
         (f"/portal/roles/organisations/{department.pk}/", "organisation-admins"),
+        ("/verification/queue/", "verification-queue"),
+        (f"/verification/profiles/{request.pk}/", "request-suspended-elsewhere"),
     ):
         visit(page, check_page, portal, path, name)
     sign_out(page)
