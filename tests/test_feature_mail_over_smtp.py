@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import resolve
@@ -72,7 +73,8 @@ def templates_in(folder):
 
 
 VERIFICATION_TEMPLATES = templates_in("verification/email")
-LIFECYCLE_TEMPLATES = {"confirm_address", "confirm_address_reminder", "unconfirmed_suspended", "lapsed"}
+LIFECYCLE_TEMPLATES = {"confirm_address", "confirm_address_reminder", "unconfirmed_suspended", "lapsed",
+                       "address_removed_suspended"}
 ROSTER_TEMPLATES = {"invitation"}
 DECISION_TEMPLATES = [name for name in VERIFICATION_TEMPLATES if name not in LIFECYCLE_TEMPLATES | ROSTER_TEMPLATES]
 PRIVACY_TEMPLATES = templates_in("privacy/email")
@@ -224,6 +226,26 @@ def test_the_lapse_at_superannuation_decodes_exactly(language, organisation, smt
     assert sent == f"{body}\n"
     assert_devanagari_intact(sent.replace(ORGANISATION, ""), [language], "lapsed")
     assert_links_are_the_portals(sent, "lapsed")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_suspension_when_the_official_address_leaves_the_account_decodes_exactly(
+    language, organisation, smtp_server, django_capture_on_commit_callbacks
+):
+    official = f"asha.{language}@pune.mahaagri.gov.in"
+    profile = verified(organisation, language, official_email=official)
+    EmailAddress.objects.create(user=profile.user, email=official, verified=True)
+    [(raw, message)] = send_and_receive(smtp_server, django_capture_on_commit_callbacks,
+                                        lambda: EmailAddress.objects.get(email=official).delete())
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.SUSPENDED
+    subject, body = render("verification/email", "address_removed_suspended",
+                           {"profile": profile, "organisation": organisation}, language)
+    sent = assert_delivered_exactly(raw, message, subject=subject, to=[profile.user.email])
+    assert sent == f"{body}\n"
+    assert official in sent
+    assert_devanagari_intact(sent.replace(ORGANISATION, ""), [language], "address_removed_suspended")
+    assert_links_are_the_portals(sent, "address_removed_suspended")
 
 
 # Roster invitations ----------------------------------------------------------------------
