@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from portal.organisations.models import OrganisationStatus
+
 
 class VerificationStatus(models.TextChoices):
     # Stored values are stable: they appear in audit rows. Never rename or reuse one.
@@ -34,8 +36,9 @@ HELD_STATUSES = (VerificationStatus.VERIFIED, VerificationStatus.SUSPENDED)
 def verified_in_force(today: date) -> Q:
     """Verified profiles whose verification has not lapsed by ``today`` (the date in the
     portal's time zone): the day after superannuation a verification is over, whether or
-    not the hourly job (``verification.lifecycle``) has written it down yet."""
-    return Q(status=VerificationStatus.VERIFIED) & (
+    not the hourly job (``verification.lifecycle``) has written it down yet; and only in
+    an active organisation (one suspended vouches for nobody while it is)."""
+    return Q(status=VerificationStatus.VERIFIED, organisation__status=OrganisationStatus.ACTIVE) & (
         Q(superannuation_date__isnull=True) | Q(superannuation_date__gte=today))
 
 

@@ -262,7 +262,7 @@ API_ORGANISATION = ("organisation__short_code", "organisation__state")
 
 def _verified_by_contact(*, emails: Iterable[str] = (), mobile: str = "",
                          today: date) -> QuerySet[GovernmentProfile]:
-    found = GovernmentProfile.objects.filter(verified_in_force(today), organisation__status=OrganisationStatus.ACTIVE)
+    found = GovernmentProfile.objects.filter(verified_in_force(today))  # in an active organisation too
     # A mobile number is the person's word until an administrator vouches for it (by hand
     # or by the organisation's roster): a profile verified automatically (its confirmed
     # official address on the organisation's domain) is not found by its number.

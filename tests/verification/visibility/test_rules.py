@@ -2,11 +2,14 @@
 that a search matching a great many people costs what one matching the cap does."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
+from django.utils import timezone
 
+from portal.organisations.models import OrganisationStatus
 from tests.factories import UserFactory
 from tests.verification.helpers import GovernmentProfileFactory
 from tests.verification.visibility.conftest import client_of, set_policy
@@ -62,3 +65,22 @@ def test_visible_fetched_is_not_for_a_person(people):
     row = GovernmentProfile.objects.filter(pk=people["profile"].pk).values(*rules.FETCHED).get()
     with pytest.raises(ValueError):
         rules.visible_fetched(rules.viewer_of(people["outsider"]), row)
+
+
+@pytest.mark.parametrize("how", ["organisation suspended", "past superannuation"])
+def test_a_verification_not_in_force_is_listed_to_nobody_and_vouches_for_no_viewer(people, how):
+    """A verification the organisation no longer stands behind (it is suspended), or past
+    the date of superannuation (before the hourly job writes it down): its person is not
+    listed as verified, and does not see what verified users see."""
+    outsider = people["outsider"]
+    assert rules.viewer_of(type(outsider).objects.get(pk=outsider.pk)).verified
+    assert rules.listed(rules.viewer_of(outsider)).filter(pk=people["profile"].pk).exists()
+    if how == "organisation suspended":
+        people["other"].status = OrganisationStatus.SUSPENDED
+        people["other"].save(update_fields=["status"])
+    else:
+        GovernmentProfile.objects.filter(user=outsider).update(superannuation_date=timezone.localdate() - timedelta(days=1))
+    fresh = type(outsider).objects.get(pk=outsider.pk)
+    assert not rules.viewer_of(fresh).verified
+    superadmin = rules.viewer_of(people["superadmin"])
+    assert not rules.listed(superadmin).filter(user=outsider).exists()
