@@ -284,7 +284,7 @@ PARAMETER_RE = re.compile(r"\$\d+")
 
 
 @cache
-def _verified_by_contact_sql(email_count: int) -> tuple[str, str, tuple[str, ...]]:
+def _verified_by_contact_sql(email_count: int) -> tuple[str, str, tuple[str, ...], int]:
     """The SQL of ``_verified_by_contact`` for ``email_count`` addresses (0: a mobile
     number), compiled once per process: the name of its prepared statement, the
     ``PREPARE`` that makes it (the statuses written in its text, so that PostgreSQL's
