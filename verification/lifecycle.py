@@ -121,7 +121,9 @@ def _end_memberships(profiles: list[GovernmentProfile]) -> None:
 
 
 def _end_by_system(profiles: list[GovernmentProfile], *, to: str, reason_code: str, action: AuditAction, actor_role: str,
-                   template: str, now: datetime) -> None:
+                   template: str | None, now: datetime, mail_to: str | None = None) -> None:
+    """``profiles`` (locked) go ``to`` a status, by the system, audited; each person is told
+    (``template``, at their account's address or ``mail_to``), unless ``template`` is None."""
     old = {profile.pk: profile.status for profile in profiles}
     GovernmentProfile.objects.filter(pk__in=list(old)).update(
         status=to, decided_at=now, decided_by=None, decided_by_email="", reason_code=reason_code, reason="",
@@ -137,7 +139,9 @@ def _end_by_system(profiles: list[GovernmentProfile], *, to: str, reason_code: s
                  "confirmation_requested_at": profile.confirmation_requested_at}}
         for profile in profiles
     ])
-    notifications.send_many([notifications.build_decision_mail(profile=profile, template=template) for profile in profiles])
+    if template is not None:
+        notifications.send_many([notifications.build_decision_mail(profile=profile, template=template, to=mail_to)
+                                 for profile in profiles])
 
 
 def profiles_lapse(*, profile_ids: Iterable[int], now: datetime | None = None) -> int:
@@ -223,16 +227,24 @@ def profiles_suspend_address_removed(*, user_id: int, email: str, now: datetime 
     now = now or timezone.now()
     email = (email or "").strip().lower()
     with transaction.atomic():
-        if EmailAddress.objects.filter(user_id=user_id, email__iexact=email, verified=True).exists():
+        # The person's row first, as the services that verify them lock it: a verification
+        # decided meanwhile is either seen here or sees the address gone.
+        get_user_model().objects.select_for_update().filter(pk=user_id).first()
+        confirmed = list(EmailAddress.objects.filter(user_id=user_id, verified=True)
+                         .order_by("-primary", "id").values_list("email", flat=True))
+        if email in (address.lower() for address in confirmed):
             return 0  # still confirmed on the account
         profiles = list(
             GovernmentProfile.objects.filter(user_id=user_id, official_email=email, status=VerificationStatus.VERIFIED)
             .select_related("user", "organisation").select_for_update(of=("self",)).order_by("id")
         )
         if profiles:
+            # Told at an address still confirmed on the account (the primary first), never
+            # at the one that left it; with none left, the audit row is all.
             _end_by_system(profiles, to=VerificationStatus.SUSPENDED, reason_code=EndReason.ADDRESS_REMOVED,
                            action=AuditAction.VERIFICATION_SUSPENDED, actor_role=ADDRESS_REMOVED,
-                           template="address_removed_suspended", now=now)
+                           template="address_removed_suspended" if confirmed else None, now=now,
+                           mail_to=confirmed[0] if confirmed else None)
     return len(profiles)
 
 

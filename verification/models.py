@@ -69,6 +69,15 @@ class EndReason(models.TextChoices):
 # administrator's decision, never the system's (automatic verification).
 CAUSED_REVOCATIONS = (EndReason.MISUSE, EndReason.RETIREMENT, EndReason.LEFT_SERVICE)
 
+def standing() -> Q:
+    """A person's request or verification that stands in its organisation: waiting, or
+    held, but for a verification suspended because its official address left the
+    account (the person asks again there with their new address, and verifying that
+    ends the suspended one)."""
+    return Q(status__in=[VerificationStatus.PENDING, *HELD_STATUSES]) & ~Q(
+        status=VerificationStatus.SUSPENDED, reason_code=EndReason.ADDRESS_REMOVED)
+
+
 # The reasons only the system gives; an administrator gives one of the others.
 SYSTEM_END_REASONS = (EndReason.UNCONFIRMED, EndReason.ERASED, EndReason.ADDRESS_REMOVED)
 ADMIN_END_REASONS = [(value, label) for value, label in EndReason.choices if value not in SYSTEM_END_REASONS]

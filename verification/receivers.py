@@ -1,9 +1,11 @@
 """What the core's account flows mean for verifications: an official address that
-leaves an account (allauth removes it, or replaces it when the primary address is
-changed, without always sending ``email_removed``) no longer vouches for its old holder."""
+leaves an account no longer vouches for its old holder. It leaves when allauth removes
+it (or replaces it when the primary address is changed, without always sending
+``email_removed``), and when an administrator deletes it, marks it unconfirmed, changes
+it or moves it to another account in the Django admin."""
 
 from allauth.account.models import EmailAddress
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from verification.lifecycle import profiles_suspend_address_removed
@@ -14,3 +16,23 @@ def on_address_deleted(sender, instance, **kwargs):
     # (An account holding verifications is never deleted: they protect it.)
     if instance.verified:
         profiles_suspend_address_removed(user_id=instance.user_id, email=instance.email)
+
+
+@receiver(pre_save, sender=EmailAddress, dispatch_uid="verification_official_address_changing")
+def on_address_changing(sender, instance, raw=False, **kwargs):
+    instance._address_left = None
+    if raw or instance.pk is None:
+        return
+    before = EmailAddress.objects.filter(pk=instance.pk).values("user_id", "email", "verified").first()
+    if before and before["verified"] and (
+            not instance.verified or instance.user_id != before["user_id"]
+            or instance.email.lower() != before["email"].lower()):
+        instance._address_left = (before["user_id"], before["email"])
+
+
+@receiver(post_save, sender=EmailAddress, dispatch_uid="verification_official_address_changed")
+def on_address_changed(sender, instance, **kwargs):
+    left = getattr(instance, "_address_left", None)
+    if left:
+        instance._address_left = None
+        profiles_suspend_address_removed(user_id=left[0], email=left[1])

@@ -173,13 +173,14 @@ def _with_badges(queryset: QuerySet[GovernmentProfile]) -> QuerySet[GovernmentPr
 def automatic_verification_withheld(user: AnyUser, organisation: Organisation) -> bool:
     """Whether a request of ``user`` to ``organisation`` waits for an administrator even
     where the organisation verifies addresses on its domains automatically: the person's
-    verification in another organisation is suspended, or one here was revoked for a
+    verification in another organisation is suspended, or one here was revoked, for a
     reason of theirs (misuse, retirement, left service). Verifying them would end that
-    suspension, or undo that revocation: a decision for a person, not for the system."""
+    suspension, or undo that revocation: a decision for a person, not for the system. (A
+    suspension during a transfer, or by the system for an address, is no such reason.)"""
     return GovernmentProfile.objects.filter(
         Q(status=VerificationStatus.SUSPENDED) & ~Q(organisation=organisation)
-        | Q(organisation=organisation, status=VerificationStatus.REVOKED, reason_code__in=CAUSED_REVOCATIONS),
-        user_id=user.pk,
+        | Q(organisation=organisation, status=VerificationStatus.REVOKED),
+        user_id=user.pk, reason_code__in=CAUSED_REVOCATIONS,
     ).exists()
 
 

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Case, When
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,6 +36,7 @@ from verification.models import (
     VerificationMethod,
     VerificationSettings,
     VerificationStatus,
+    standing,
 )
 from verification.selectors import (
     auto_verification_of,
@@ -197,13 +199,12 @@ def join_request_create(
     with transaction.atomic():
         _lock_person(actor.pk)
         organisation = Organisation.objects.get(pk=organisation_id, status=OrganisationStatus.ACTIVE)
-        current, reason_code = (
-            GovernmentProfile.objects.filter(user=actor, organisation=organisation, status__in=[VerificationStatus.PENDING,
-                                                                                               *HELD_STATUSES])
-            .values_list("status", "reason_code").first()
-        ) or ("", "")
-        if current == VerificationStatus.SUSPENDED and reason_code == EndReason.ADDRESS_REMOVED:
-            current = ""  # suspended as its address left the account: asked again with another address
+        # A waiting request first (at most one: a constraint), then a held verification.
+        current = (
+            GovernmentProfile.objects.filter(standing(), user=actor, organisation=organisation)
+            .order_by(Case(When(status=VerificationStatus.PENDING, then=0), default=1))
+            .values_list("status", flat=True).first()
+        )
         if current == VerificationStatus.PENDING:
             raise ValidationError(_("You have already asked %(organisation)s to verify you: wait for its decision.")
                                   % {"organisation": organisation.name}, code="pending")

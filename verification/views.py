@@ -14,7 +14,7 @@ from portal.organisations.models import Organisation
 from portal.permissions import is_superadmin
 from verification import services
 from verification.forms import JoinRequestForm, OrganisationSearchForm
-from verification.models import HELD_STATUSES, VerificationStatus
+from verification.models import VerificationStatus, standing
 from verification.selectors import (
     administered_with_pending,
     may_administer_verification,
@@ -58,8 +58,7 @@ def organisation_search(request):
     asked = {}
     if results:
         asked = dict(
-            profiles_of(request.user).filter(organisation__in=results, status__in=[VerificationStatus.PENDING, *HELD_STATUSES])
-            .values_list("organisation_id", "status")
+            profiles_of(request.user).filter(standing(), organisation__in=results).values_list("organisation_id", "status")
         )
     for organisation in results:
         organisation.my_status = VerificationStatus(asked[organisation.pk]) if organisation.pk in asked else None
@@ -82,9 +81,7 @@ def join(request, pk):
     context = {"organisation": organisation, "refusal": refusal}
     if refusal:
         return render(request, "verification/join.html", context, status=403)
-    current = profiles_of(request.user).filter(
-        organisation=organisation, status__in=[VerificationStatus.PENDING, *HELD_STATUSES]
-    ).first()
+    current = profiles_of(request.user).filter(standing(), organisation=organisation).first()
     if current is not None:
         return render(request, "verification/join.html", {**context, "current": current})
     if request.method == "POST":

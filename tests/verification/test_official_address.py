@@ -16,8 +16,10 @@ from api.services import api_client_create
 from portal.audit.models import AuditAction, AuditEvent
 from tests.smtp import text_of
 from tests.verification.helpers import DETAILS, signed_in
+from tests.verification.rosters.helpers import csv_bytes, person, upload
 from verification import services
 from verification.models import EndReason, GovernmentProfile, VerificationStatus
+from verification.rosters import services as rosters
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "a-long-enough-passphrase"
@@ -192,3 +194,68 @@ def test_with_a_new_official_address_the_person_asks_again_and_the_old_verificat
     assert "has ended" not in text_of(told)
     event = AuditEvent.objects.get(action=AuditAction.VERIFICATION_VERIFIED, target_id=str(again.pk))
     assert event.new_values["replaced"] == [profile.pk] and event.new_values["ended"] == []
+
+
+def test_the_join_page_and_a_roster_take_the_new_address_after_a_change(
+        world, smtp_server, django_capture_on_commit_callbacks):
+    """Suspended as the address changed: the join page offers the form again (once: a
+    second request waits for the first), and a roster listing the new address verifies
+    the person there, ending the suspended verification."""
+    asha = world["person"]
+    profile = verified(world, asha)
+    new = "asha.k2@pune.mahaagri.gov.in"
+    add_and_confirm(signed_in(asha), new, smtp_server, django_capture_on_commit_callbacks)
+    client = signed_in(asha)
+    join = f"/verification/organisations/{world['office'].pk}/join/"
+    assert "You have already asked this organisation" not in client.get(join).content.decode()
+    assert client.post(join, {**DETAILS, "official_email": new}).status_code == 302
+    again = client.post(join, {**DETAILS, "official_email": new})
+    assert again.status_code == 200 and "You have already asked this organisation" in again.content.decode()
+    waiting = GovernmentProfile.objects.get(user=asha, status=VerificationStatus.PENDING)
+
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1, **{"Official email": new})]))
+    assert roster.verify_count == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        rosters.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
+    waiting.refresh_from_db()
+    profile.refresh_from_db()
+    assert waiting.status == VerificationStatus.VERIFIED and waiting.official_email == new
+    assert (profile.status, profile.reason_code) == (VerificationStatus.REVOKED, EndReason.ADDRESS_REMOVED)
+
+
+@pytest.mark.parametrize("change", ["unconfirmed", "moved to another account", "changed"])
+def test_an_address_changed_in_the_admin_suspends_too(world, change, smtp_server, django_capture_on_commit_callbacks):
+    """The Django admin edits addresses directly: unticking "verified", moving the address
+    to another account or changing it all take it from the person."""
+    someone = world["public"]
+    official = EmailAddress.objects.create(user=someone, email="some.one@pune.mahaagri.gov.in", verified=True)
+    profile = verified(world, someone, official_email=official.email)
+    if change == "unconfirmed":
+        official.verified = False
+    elif change == "moved to another account":
+        official.user = world["auditor"]
+    else:
+        official.email = "some.other@pune.mahaagri.gov.in"
+    before = len(smtp_server.messages)
+    with django_capture_on_commit_callbacks(execute=True):
+        official.save()
+    profile.refresh_from_db()
+    assert (profile.status, profile.reason_code) == (VerificationStatus.SUSPENDED, EndReason.ADDRESS_REMOVED)
+    [told] = smtp_server.messages[before:]
+    assert told["To"] == "someone@gmail.com"  # the address still confirmed on the account
+    # Saving it again, or saving another address, changes nothing more.
+    official.save()
+    EmailAddress.objects.get(user=someone, email="someone@gmail.com").save()
+    assert AuditEvent.objects.filter(action=AuditAction.VERIFICATION_SUSPENDED).count() == 1
+
+
+def test_when_no_confirmed_address_is_left_nobody_is_mailed_at_the_one_removed(
+        world, smtp_server, django_capture_on_commit_callbacks):
+    asha = world["person"]
+    profile = verified(world, asha)
+    before = len(smtp_server.messages)
+    with django_capture_on_commit_callbacks(execute=True):
+        EmailAddress.objects.filter(user=asha).delete()  # as the Django admin can
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.SUSPENDED
+    assert not [m for m in smtp_server.messages[before:] if m["To"] == asha.email]

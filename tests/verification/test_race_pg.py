@@ -4,6 +4,7 @@ person ends verified in exactly one organisation (and the database's constraint
 would refuse a second anyway)."""
 
 import pytest
+from allauth.account.models import EmailAddress
 
 from portal.audit.models import AuditAction, AuditEvent
 from tests.onboarding.approval_helpers import TRANSACTIONAL
@@ -49,3 +50,26 @@ def test_two_admins_deciding_one_request_at_once_decide_once(world):
     assert all(isinstance(value, services.StatusChanged) for outcome, value in results if outcome == "error")
     decided = AuditEvent.objects.filter(action__in=[AuditAction.VERIFICATION_VERIFIED, AuditAction.VERIFICATION_REJECTED])
     assert decided.count() == 1
+
+
+def test_an_address_removed_while_an_admin_verifies_with_it_leaves_no_verification_on_it(world):
+    """The admin's decision holds the person's row while it checks the address and
+    verifies; the removal of the address waits for it, then finds the verification and
+    suspends it (it found none, and the verification stood on an address gone)."""
+    person = world["public"]
+    address = EmailAddress.objects.create(user=person, email="some.one@pune.mahaagri.gov.in", verified=True)
+    profile = GovernmentProfileFactory(user=person, organisation=world["office"], official_email=address.email)
+    results = race(
+        [
+            lambda: services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"]),
+            lambda: EmailAddress.objects.get(pk=address.pk).delete(),
+        ],
+        # The decision takes the person's row, then waits here (its profile's row); the
+        # removal then waits for the person's row.
+        hold_sql="SELECT id FROM verification_governmentprofile WHERE id = %s FOR UPDATE", hold_params=[profile.pk],
+        staggered=True,
+    )
+    assert [outcome for outcome, _value in results] == ["ok", "ok"], results
+    profile.refresh_from_db()
+    assert not EmailAddress.objects.filter(pk=address.pk).exists()
+    assert (profile.status, profile.reason_code) == (VerificationStatus.SUSPENDED, "address_removed")

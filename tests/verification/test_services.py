@@ -571,25 +571,27 @@ def test_ending_a_verification_leaves_other_admins_and_other_organisations_alone
     assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).exists()
 
 
-@pytest.mark.parametrize("reason_code", ["misuse", "transfer"])
-def test_a_suspension_elsewhere_keeps_its_reason_and_waits_for_an_administrator(world, reason_code):
-    """Suspended in another organisation (for misuse, or during a transfer): a request
-    here is never verified by the system, the admins see why, and verifying it ends the
-    suspension with its own reason kept on the record."""
+@pytest.mark.parametrize(("reason_code", "automatic"), [("misuse", False), ("left_service", False),
+                                                        ("transfer", True), ("address_removed", True)])
+def test_a_suspension_elsewhere_keeps_its_reason_and_for_the_persons_own_waits_for_an_administrator(
+        world, reason_code, automatic):
+    """Suspended in another organisation: for a reason of the person's own (misuse, say), a
+    request here is never verified by the system, and the admins see why; during a
+    transfer, or by the system when an address changed, it may be. Verifying the request
+    ends the suspension, its own reason kept on the record."""
     held = GovernmentProfileFactory(user=world["person"], organisation=world["other"], official_email=world["person"].email,
-                                    status=VerificationStatus.VERIFIED)
-    services.profile_suspend(profile_id=held.pk, reason_code=reason_code, reason="Shared the account.",
-                             actor=world["admin_other"])
+                                    status=VerificationStatus.SUSPENDED, reason_code=reason_code,
+                                    reason="Shared the account.")
     services.auto_verification_set(organisation_id=world["office"].pk, enabled=True, actor=world["admin_office"])
     profile = ask(world)
-    assert profile.status == VerificationStatus.PENDING
-    shown = profile_for_admin(world["admin_office"], profile.pk)
-    assert shown.suspended_elsewhere == reason_code
-    assert shown.suspended_elsewhere_label == {"misuse": "Misuse", "transfer": "Transferred"}[reason_code]
-    page = signed_in(world["admin_office"]).get(f"/verification/profiles/{profile.pk}/").content.decode()
-    label = {"misuse": "Misuse", "transfer": "Transferred"}[reason_code]
-    assert f"verification in another organisation is suspended (reason: {label})" in page
-    services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
+    assert profile.status == (VerificationStatus.VERIFIED if automatic else VerificationStatus.PENDING)
+    if not automatic:
+        shown = profile_for_admin(world["admin_office"], profile.pk)
+        label = {"misuse": "Misuse", "left_service": "Left government service"}[reason_code]
+        assert (shown.suspended_elsewhere, shown.suspended_elsewhere_label) == (reason_code, label)
+        page = signed_in(world["admin_office"]).get(f"/verification/profiles/{profile.pk}/").content.decode()
+        assert f"verification in another organisation is suspended (reason: {label})" in page
+        services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
     held.refresh_from_db()
     assert (held.status, held.reason_code, held.reason) == (VerificationStatus.REVOKED, reason_code, "Shared the account.")
     [event] = events(AuditAction.VERIFICATION_ENDED, held)

@@ -13,6 +13,7 @@ import csv
 import datetime
 import io
 import itertools
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -185,6 +186,10 @@ def _part_limit(name: str) -> int:
 
 
 SHARED_STRINGS = "xl/sharedStrings.xml"
+# A shared string's opening tag, as openpyxl reads it: <si>, <si ...>, <si/>, or with a
+# namespace prefix (<x:si>).
+_SHARED_STRING_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,31}:)?si[\s/>]")
+_TAG_MAX = 40  # longer than any tag the pattern matches
 
 
 def _check_shared_strings(archive: zipfile.ZipFile, names: set[str]) -> None:
@@ -198,8 +203,10 @@ def _check_shared_strings(archive: zipfile.ZipFile, names: set[str]) -> None:
     with archive.open(SHARED_STRINGS) as part:
         while chunk := part.read(1024 * 1024):
             data = tail + chunk
-            count += data.count(b"<si>") + data.count(b"<si ")
-            tail = data[-3:]  # a tag cut between chunks is whole in the next one (and counted there only)
+            # The tags in the tail were counted with the chunk before; one cut between the
+            # chunks is whole in this one only.
+            count += len(_SHARED_STRING_TAG.findall(data)) - len(_SHARED_STRING_TAG.findall(tail))
+            tail = data[-_TAG_MAX:]
             if count > limit:
                 raise RosterFileError(_("This workbook holds more text than a roster of %(max)s rows: save only the "
                                         "roster's rows in it.") % {"max": f"{max_rows():,}"})

@@ -3,6 +3,8 @@ superadmins, and the invitation link's page (anyone holding the link). Rosters a
 invitations are fetched through selectors scoped to the viewer: another
 organisation's are 404."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -94,6 +96,9 @@ def roster(request, pk):
     return render(request, "verification/rosters/preview.html", {
         "roster": roster, "organisation": roster.organisation, "page": page, "query": "",
         "problems": _problems(roster), "statuses": RosterStatus, "keep_days": settings.ROSTER_ROWS_KEEP_DAYS,
+        # Its rows gone before their time: a later upload of the same admin replaced it.
+        "replaced": bool(roster.rows_removed_at and roster.status == RosterStatus.PREVIEWED and roster.rows_removed_at
+                         < roster.uploaded_at + timedelta(days=settings.ROSTER_ROWS_KEEP_DAYS)),
     })
 
 

@@ -151,7 +151,7 @@ def test_workbook_parts_read_whole_are_bounded(settings):
 
     settings.ROSTER_MAX_ROWS = 100  # at most 101 rows of 7 columns' strings, and 1,000 more
 
-    def strings(count):
+    def strings(count, item=b"<si><t>ab</t></si>", prefix=b""):
         def edit(name, body):
             if name == "[Content_Types].xml":
                 return body.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
@@ -163,10 +163,16 @@ def test_workbook_parts_read_whole_are_bounded(settings):
             return body
         buffer = io.BytesIO(rewritten_xlsx(xlsx_bytes([person(1)]), edit))
         with zipfile.ZipFile(buffer, "a") as archive:
-            archive.writestr("xl/sharedStrings.xml", b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
-                             b'2006/main">' + b"<si><t>ab</t></si>" * count + b"</sst>")
+            namespace = b"xmlns" + (b":" + prefix[:-1] if prefix else b"")
+            archive.writestr("xl/sharedStrings.xml", b"<" + prefix + b"sst " + namespace + b'="http://schemas.'
+                             b'openxmlformats.org/spreadsheetml/2006/main">' + item * count + b"</" + prefix + b"sst>")
         return buffer.getvalue()
 
     assert [cells["name"] for _line, cells in rows_of(strings(1707), XLSX)] == ["Person 1"]
     with pytest.raises(RosterFileError, match="holds more text than a roster of 100 rows"):
         rows_of(strings(1708), XLSX)
+    # Empty strings, and strings of a prefixed namespace, are strings to openpyxl too.
+    for item, prefix in ((b"<si/>", b""), (b"<x:si><x:t>ab</x:t></x:si>", b"x:")):
+        assert [cells["name"] for _line, cells in rows_of(strings(1707, item, prefix), XLSX)] == ["Person 1"]
+        with pytest.raises(RosterFileError, match="holds more text than a roster of 100 rows"):
+            rows_of(strings(1708, item, prefix), XLSX)

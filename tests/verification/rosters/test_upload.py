@@ -128,6 +128,7 @@ def test_a_new_upload_replaces_the_uploaders_earlier_preview_never_applied(world
     assert set(RosterRow.objects.values_list("roster_id", flat=True)) == {others.pk, second.pk}
     page = signed_in(world["admin_office"]).get(f"/verification/rosters/{first.pk}/").content.decode()
     assert "its rows have been removed: upload the file again to import it" in page
+    assert "when the same administrator checked a later file" in page and "days after it was applied" not in page
 
 
 def test_an_organisation_checks_at_most_so_many_rosters_a_day(world, settings):
