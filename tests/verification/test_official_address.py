@@ -60,6 +60,19 @@ def add_and_confirm(client, address, smtp_server, capture):
     assert response.status_code == 302
 
 
+def address_changed(world, new, smtp_server, capture):
+    """Asha, verified in the office, changes her account's address to ``new`` (allauth):
+    (her account, the old address, her profile as it is then, her signed-in client)."""
+    asha = world["person"]
+    old = asha.email
+    profile = verified(world, asha)
+    client = signed_in(asha)
+    add_and_confirm(client, new, smtp_server, capture)
+    asha.refresh_from_db()
+    profile.refresh_from_db()
+    return asha, old, profile, client
+
+
 def test_changing_the_accounts_address_suspends_the_verification_resting_on_it(
         world, smtp_server, django_capture_on_commit_callbacks):
     asha = world["person"]
@@ -116,12 +129,8 @@ def test_changing_the_accounts_address_suspends_the_verification_resting_on_it(
 def test_confirming_the_address_again_allows_reinstating(world, smtp_server, django_capture_on_commit_callbacks):
     """An account holds one address at a time (ACCOUNT_CHANGE_EMAIL): the person changed it
     away and back; once the official address is confirmed again, the admins may reinstate."""
-    asha = world["person"]
-    official = asha.email
-    profile = verified(world, asha)
-    client = signed_in(asha)
-    add_and_confirm(client, "asha.home@gmail.com", smtp_server, django_capture_on_commit_callbacks)
-    profile.refresh_from_db()
+    asha, official, profile, client = address_changed(world, "asha.home@gmail.com", smtp_server,
+                                                      django_capture_on_commit_callbacks)
     assert profile.status == VerificationStatus.SUSPENDED
 
     add_and_confirm(client, official, smtp_server, django_capture_on_commit_callbacks)
@@ -173,12 +182,8 @@ def test_with_a_new_official_address_the_person_asks_again_and_the_old_verificat
     """The address changed for good (a new one on the same office's domain): the person asks
     the same office again with it; verifying it ends the suspended one, and the
     membership carries on."""
-    asha = world["person"]
-    old = asha.email
-    profile = verified(world, asha)
-    client = signed_in(asha)
-    add_and_confirm(client, "asha.k2@pune.mahaagri.gov.in", smtp_server, django_capture_on_commit_callbacks)
-    asha.refresh_from_db()
+    asha, old, profile, _client = address_changed(world, "asha.k2@pune.mahaagri.gov.in", smtp_server,
+                                                  django_capture_on_commit_callbacks)
     again = services.join_request_create(organisation_id=world["office"].pk, language="en", actor=asha,
                                          details={**DETAILS, "official_email": "asha.k2@pune.mahaagri.gov.in"})
     before = len(smtp_server.messages)

@@ -491,15 +491,22 @@ def fresh(user):
     return type(user).objects.get(pk=user.pk)  # guardian's permission cache is per object
 
 
+def admin_above_through_the_office(world):
+    """Ravi, verified in the office, made admin of the department above it as a member of
+    an office below it (organisation_admin_grant)."""
+    person = UserFactory(email="ravi@pune.mahaagri.gov.in", full_name="Ravi Patil")
+    profile = GovernmentProfileFactory(user=person, organisation=world["office"], official_email=person.email)
+    services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
+    organisation_admin_grant(organisation_id=world["parent"].pk, user_id=person.pk, actor=world["admin_parent"])
+    return person, profile
+
+
 @pytest.mark.parametrize("end", ["revoke", "suspend", "moved"])
 def test_an_admin_role_above_that_rested_on_the_office_ends_with_the_verification_there(world, end):
     """Made admin of the department as a verified member of the office below it: when that
     verification ends (or a verification elsewhere ends it), nothing is left to hold the
     role, which ends too, and with it the power over the office."""
-    person = UserFactory(email="ravi@pune.mahaagri.gov.in", full_name="Ravi Patil")
-    profile = GovernmentProfileFactory(user=person, organisation=world["office"], official_email=person.email)
-    services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
-    organisation_admin_grant(organisation_id=world["parent"].pk, user_id=person.pk, actor=world["admin_parent"])
+    person, profile = admin_above_through_the_office(world)
     assert may_administer(fresh(person), world["parent"]) and may_administer(fresh(person), world["office"])
     if end == "moved":
         moved = GovernmentProfileFactory(user=person, organisation=world["other"], official_email=person.email)
@@ -517,10 +524,7 @@ def test_an_admin_role_above_that_rested_on_the_office_ends_with_the_verificatio
 def test_an_admin_role_above_stays_while_another_ground_below_remains(world):
     """A role above ends only when nothing below is left to hold it: an admin role in
     force in an office below still counts when the verification ends."""
-    person = UserFactory(email="ravi@pune.mahaagri.gov.in", full_name="Ravi Patil")
-    profile = GovernmentProfileFactory(user=person, organisation=world["office"], official_email=person.email)
-    services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
-    organisation_admin_grant(organisation_id=world["parent"].pk, user_id=person.pk, actor=world["admin_parent"])
+    person, profile = admin_above_through_the_office(world)
     # A unit below the office, where the person is an admin too.
     unit = OrganisationFactory(name="Taluka Agriculture Office, Haveli", short_code="TAO-HAVELI",
                                parent=world["office"])
@@ -535,10 +539,7 @@ def test_an_admin_role_above_stays_when_the_person_moves_to_another_office_below
     """Moving from one office below the department to another one below it leaves the
     ground of the department's admin role in place: the membership of the new office
     starts before the old one's end is weighed."""
-    person = UserFactory(email="ravi@pune.mahaagri.gov.in", full_name="Ravi Patil")
-    profile = GovernmentProfileFactory(user=person, organisation=world["office"], official_email=person.email)
-    services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
-    organisation_admin_grant(organisation_id=world["parent"].pk, user_id=person.pk, actor=world["admin_parent"])
+    person, profile = admin_above_through_the_office(world)
     sibling = OrganisationFactory(name="District Agriculture Office, Nashik", short_code="DAO-NASHIK",
                                   parent=world["parent"])
     moved = GovernmentProfileFactory(user=person, organisation=sibling, official_email=person.email)
