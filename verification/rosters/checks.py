@@ -54,6 +54,8 @@ PROBLEMS = {
     "verified_elsewhere": ngettext_lazy(
         "%(n)s person is verified in another organisation, at an address not on your domains",
         "%(n)s people are verified in another organisation, at addresses not on your domains", "n"),
+    "mobile_taken": ngettext_lazy("%(n)s mobile number is held by another verified person",
+                                  "%(n)s mobile numbers are held by other verified people", "n"),
 }
 
 # What one refused row says, per kind (the list of refusals and its download).
@@ -70,6 +72,8 @@ REASONS = {
     "too_long": _("A value is too long: %(columns)s."),
     "verified_elsewhere": _("This person is verified in another organisation and the address is not on one of your "
                             "domains: they ask you to verify them themselves (their verification there then ends)."),
+    "mobile_taken": _("This mobile number is held by another verified government user: check the number with the "
+                      "person."),
 }
 
 LIMITS = {"name": m.NAME_MAX, "email": m.EMAIL_MAX, "designation": m.DESIGNATION_MAX, "office": m.OFFICE_MAX,

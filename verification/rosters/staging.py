@@ -14,7 +14,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import StrIndex, Substr
 
 from portal.organisations.models import Organisation, OrganisationDomain
-from verification.models import HELD_STATUSES, GovernmentProfile
+from verification.models import HELD_STATUSES, GovernmentProfile, VerificationStatus
 from verification.rosters.checks import CheckedRow
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RowOutcome
 
@@ -136,6 +136,16 @@ def classify(roster: RosterImport) -> None:
         Exists(held_elsewhere(roster.organisation).filter(user_id=OuterRef("user_id"))))
     rows.filter(outcome=RowOutcome.VERIFY).filter(Exists(elsewhere)).exclude(Exists(ours)).update(
         outcome=RowOutcome.REFUSED, problems="verified_elsewhere")
+    # A mobile number a verified person of another account holds: the verification API
+    # answers nobody for a number two verified people hold, so the row would take the
+    # number's answer from its holder (and a roster is no proof of whose number it is).
+    # The holder is someone else when the profile's address is not the row's, and the
+    # row's address is not confirmed on the holder's account.
+    theirs = EmailAddress.objects.filter(user_id=OuterRef("user_id"), email=OuterRef(OuterRef("email")), verified=True)
+    taken = (GovernmentProfile.objects.filter(status=VerificationStatus.VERIFIED, mobile=OuterRef("mobile"))
+             .exclude(official_email=OuterRef("email")).exclude(Exists(theirs)))
+    rows.exclude(outcome=RowOutcome.REFUSED).exclude(mobile="").filter(Exists(taken)).update(
+        outcome=RowOutcome.REFUSED, problems="mobile_taken")
 
 
 def own_domains(organisation: Organisation) -> QuerySet[OrganisationDomain]:

@@ -140,3 +140,21 @@ def test_an_organisation_checks_at_most_so_many_rosters_a_day(world, settings):
     assert RosterImport.objects.count() == 2
     with time_machine.travel(timezone.now() + timedelta(days=1, minutes=1)):
         upload(world["office"], world["admin_office"], csv_bytes([person(3)]))
+
+
+def test_a_mobile_number_another_verified_person_holds_is_refused(world):
+    """The verification API answers nobody for a number two verified people hold: a roster
+    row would take the answer from its holder. The holder's own row keeps the number."""
+    holder = UserFactory(email="ravi.rao@karhealth.gov.in", full_name="Ravi Rao")
+    GovernmentProfileFactory(user=holder, organisation=world["other"], status=VerificationStatus.VERIFIED,
+                             official_email=holder.email, mobile="+919876500001")
+    here = UserFactory(email="person2@pune.mahaagri.gov.in", full_name="Person 2")
+    GovernmentProfileFactory(user=here, organisation=world["office"], status=VerificationStatus.VERIFIED,
+                             official_email=here.email, mobile="+919876500002")
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1), person(2), person(3)]))
+    assert (roster.refused_count, roster.problems) == (1, {"mobile_taken": 1})
+    [refused] = RosterRow.objects.filter(roster=roster, outcome=RowOutcome.REFUSED)
+    assert refused.line == 2 and reasons_of(refused) == [
+        "This mobile number is held by another verified government user: check the number with the person."]
+    page = signed_in(world["admin_office"]).get(f"/verification/rosters/{roster.pk}/").content.decode()
+    assert "1 mobile number is held by another verified person" in page
