@@ -20,6 +20,7 @@ CORRECTED = [
     ngettext_lazy("Ensure this value has at least %(limit_value)d character (it has %(show_value)d).",
                   "Ensure this value has at least %(limit_value)d characters (it has %(show_value)d).", "limit_value"),
     gettext_noop("Select a valid choice. %(value)s is not one of the available choices."),
+    gettext_noop("Null characters are not allowed."),  # Django's Hindi has none
 ]
 
 # allauth has no Hindi or Marathi catalogue: its messages on the pages of a first use

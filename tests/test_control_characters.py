@@ -56,3 +56,10 @@ def test_the_notice_page_goes_on_only_to_a_page_of_this_site(officer, next_page)
 def test_the_notice_page_goes_on_to_the_page_asked_for(officer):
     response = signed_in(officer).get("/privacy/notice/accept/", {"next": "/verification/?x=1"})
     assert response.status_code == 302 and response["Location"] == "/verification/?x=1"
+
+
+def test_a_nul_at_a_field_is_refused_in_the_pages_language(officer):
+    client = signed_in(officer)
+    client.cookies["django_language"] = "hi"
+    page = client.get("/people/", {"q": NUL}).content.decode()
+    assert "शून्य (null) वर्णों की अनुमति नहीं है।" in page and "Null characters" not in page

@@ -47,6 +47,8 @@ def start(request):
         try:
             application = services.application_create(actor=request.user, request=request)
         except ValidationError as exc:
+            if exc.code == "too_many_drafts":  # eligible: its own message, not the eligibility box
+                return render(request, "onboarding/start.html", {"problem": "", "drafts_problem": exc.messages[0]})
             problem = exc.messages[0]
         else:
             messages.success(

@@ -412,6 +412,7 @@ def test_an_officer_has_at_most_so_many_drafts_open(officer_client, officer, set
     refused = client.post("/onboarding/start/")
     assert refused.status_code == 200
     assert "You have 2 draft applications open, the most one officer may have" in refused.content.decode()
+    assert "You cannot be a nodal officer" not in refused.content.decode()  # eligible: not the eligibility box
     assert Application.objects.filter(nodal_officer=officer).count() == 2
     draft = first["Location"].rstrip("/").split("/")[-2]
     assert client.post(f"/onboarding/{draft}/withdraw/", {"confirm": "yes"}).status_code == 302

@@ -86,7 +86,8 @@ def _columns_of(header: list[object]) -> dict[str, int]:
         if key in positions:
             raise RosterFileError(_("The column “%(column)s” appears twice in the first row.") % {"column": str(text)})
         positions[key] = position
-    missing = [str(column.label) for column in COLUMNS if column.required and column.key not in positions]
+    # Named as the file must name them (the template's headers, in English whatever the page's language).
+    missing = [f"“{column.header}”" for column in COLUMNS if column.required and column.key not in positions]
     if missing:
         raise RosterFileError(
             _("The first row must name the columns of the template. Missing: %(columns)s. Download the template and "
@@ -161,8 +162,12 @@ def _csv_lines(binary) -> Iterator[list[str]]:
         raise RosterFileError(_("The file is not UTF-8 text. In your spreadsheet choose “Save as” and the type "
                                 "“CSV UTF-8 (comma delimited)”, or upload it as an Excel workbook (.xlsx).")) from exc
     except csv.Error as exc:
-        raise RosterFileError(_("The file cannot be read as CSV (%(problem)s). Save it again as “CSV UTF-8” from "
-                                "your spreadsheet.") % {"problem": str(exc)[:100]}) from exc
+        if "field larger than field limit" in str(exc):
+            raise RosterFileError(_("A cell of the file is longer than %(n)s characters: no column of a roster holds "
+                                    "that much. Check the file for a quotation mark that is never closed.")
+                                  % {"n": f"{csv.field_size_limit():,}"}) from exc
+        raise RosterFileError(_("The file cannot be read as CSV. Save it again as “CSV UTF-8” from your "
+                                "spreadsheet.")) from exc
     finally:
         text.detach()
 

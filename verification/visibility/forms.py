@@ -3,6 +3,8 @@ person's own choices."""
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.forms import AccessibleForm
@@ -13,9 +15,11 @@ from verification.visibility.rules import SEARCH_MAX, SEARCH_MIN
 class DirectorySearchForm(AccessibleForm):
     q = forms.CharField(
         label=_("Search people"), required=False, max_length=SEARCH_MAX,
-        help_text=_("At least %(n)s characters of a name, designation, organisation, office, address, mobile number or "
-                    "employee code. Only what you may see is searched. When very many people match, some of them are "
-                    "shown: search for more of the text to narrow it.") % {"n": SEARCH_MIN},
+        # Formatted when shown (in the viewer's language), not when the class is made.
+        help_text=lazy(lambda: gettext(
+            "At least %(n)s characters of a name, designation, organisation, office, address, mobile number or "
+            "employee code. Only what you may see is searched. When very many people match, some of them are "
+            "shown: search for more of the text to narrow it.") % {"n": SEARCH_MIN}, str)(),
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
 

@@ -95,7 +95,7 @@ def test_a_running_import_polls_and_says_how_far_it_got(world):
 
 @pytest.mark.parametrize(("content", "name", "message"), [
     (b"", "roster.csv", "The file is empty"),
-    (b"Name,Official email\nA,a@mha.gov.in\n", "roster.csv", "Missing: mobile, designation"),
+    (b"Name,Official email\nA,a@mha.gov.in\n", "roster.csv", "Missing: “Mobile”, “Designation”"),
     ("Name,Official email\nA,a@mha.gov.in\n".encode("utf-16"), "roster.csv", "UTF-16"),
     (csv_bytes([person(1, Name="Jos\u00e9")], bom=False, encoding="latin-1"), "roster.csv", "not UTF-8"),
     (b"not a workbook at all", "roster.xlsx", "not an Excel workbook"),

@@ -66,7 +66,7 @@ def test_a_formula_in_an_xlsx_cell_is_read_as_the_formula_not_its_value():
 
 
 @pytest.mark.parametrize(("content", "message"), [
-    (b"Name,Official email\nA,a@mha.gov.in\n", "Missing: mobile, designation, employee code, office"),
+    (b"Name,Official email\nA,a@mha.gov.in\n", "Missing: “Mobile”, “Designation”, “Employee code”, “Office”"),
     (b"", "The file is empty"),
     (b"\n\n", "The file is empty"),
     (csv_bytes([]), "no people below it"),
@@ -176,3 +176,10 @@ def test_workbook_parts_read_whole_are_bounded(settings):
         assert [cells["name"] for _line, cells in rows_of(strings(1707, item, prefix), XLSX)] == ["Person 1"]
         with pytest.raises(RosterFileError, match="holds more text than a roster of 100 rows"):
             rows_of(strings(1708, item, prefix), XLSX)
+
+
+def test_a_cell_longer_than_any_column_is_refused_in_the_portals_words():
+    content = csv_bytes([person(1)]) + b'"' + b"x" * 200_000 + b'",a@mha.gov.in\n'
+    with pytest.raises(RosterFileError, match="A cell of the file is longer than 131,072 characters") as refused:
+        rows_of(content)
+    assert "field limit" not in str(refused.value)  # not Python's own words

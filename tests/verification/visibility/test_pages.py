@@ -105,3 +105,11 @@ def test_a_person_page_of_nobody_is_404(people):
 def test_export_without_a_search_goes_back_with_a_message(people):
     response = client_of(people, "colleague").get("/people/export.csv", {"q": "ab"}, follow=True)
     assert "Search for at least three characters" in response.content.decode()
+
+
+@pytest.mark.parametrize(("language", "words"), [("hi", "कम से कम"), ("mr", "किमान")])
+def test_the_directorys_search_hint_is_in_the_pages_language(people, language, words):
+    client = client_of(people, "public")
+    client.cookies["django_language"] = language
+    page = client.get("/people/").content.decode()
+    assert words in page and "At least 3 characters" not in page
