@@ -131,6 +131,10 @@ def _apply_batch(roster_id: int, after_line: int = 0) -> int | None:
         return rows[-1][1] if rows else None
 
 
+# Why an import stopped, when the page can say so (roster.error; the page translates it).
+NOT_ALLOWED = "not_allowed"  # the admin who started it no longer administers the organisation, or it is not active
+
+
 def _fail(roster_id: int, error: str) -> None:
     with transaction.atomic():
         roster = RosterImport.objects.select_for_update().get(pk=roster_id)
@@ -155,9 +159,8 @@ def roster_apply_run(*, roster_id: int, budget_seconds: float = 200) -> bool:
             if time.monotonic() - started > budget_seconds:
                 return False
     except PermissionDenied:
-        _fail(roster_id, "The administrator who started the import no longer administers the organisation, "
-                         "or it is no longer active.")
+        _fail(roster_id, NOT_ALLOWED)
     except Exception as exc:
         logger.exception("Roster import %s stopped", roster_id)
-        _fail(roster_id, f"{type(exc).__name__}")
+        _fail(roster_id, f"{type(exc).__name__}")  # for the operators (the audit row, the log); the page says no more
     return True

@@ -13,7 +13,7 @@ from portal.mail.models import OutboxMessage
 from portal.permissions import may_administer
 from tests.factories import UserFactory
 from tests.onboarding.approval_helpers import delivered_body
-from tests.verification.helpers import GovernmentProfileFactory
+from tests.verification.helpers import GovernmentProfileFactory, signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload
 from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
 from verification.rosters import services
@@ -162,9 +162,15 @@ def test_an_admin_who_lost_the_role_stops_the_import(world, django_capture_on_co
     for callback in callbacks:
         callback()
     roster.refresh_from_db()
-    assert roster.status == RosterStatus.FAILED and "no longer administers" in roster.error
+    assert (roster.status, roster.error) == (RosterStatus.FAILED, "not_allowed")
     assert not Invitation.objects.exists()
     assert AuditEvent.objects.filter(action=AuditAction.ROSTER_APPLY_FAILED).exists()
+    # The page says why, in the reader's language.
+    parent_admin = signed_in(world["admin_parent"])
+    assert "no longer administers the organisation" in parent_admin.get(f"/verification/rosters/{roster.pk}/").content.decode()
+    parent_admin.cookies["django_language"] = "mr"
+    page = parent_admin.get(f"/verification/rosters/{roster.pk}/").content.decode()
+    assert "no longer administers" not in page and "प्रशासन" in page
 
 
 def test_a_roster_takes_no_one_verified_elsewhere_at_an_address_not_on_its_domains(world,
