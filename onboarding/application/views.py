@@ -345,9 +345,10 @@ def withdraw(request, pk):
     if not workflow.allowed(application.status, workflow.Event.WITHDRAW):
         messages.info(request, _("This application can no longer be withdrawn."))
         return redirect("onboarding:detail", pk=pk)
+    confirm_error = ""
     if request.method == "POST":
         if request.POST.get("confirm") != "yes":
-            messages.error(request, _("Tick the box to confirm that you want to withdraw the application."))
+            confirm_error = _("Tick the box to confirm that you want to withdraw the application.")  # at the box
         else:
             try:
                 services.application_withdraw(
@@ -359,7 +360,7 @@ def withdraw(request, pk):
                 return redirect("onboarding:detail", pk=pk)
             messages.success(request, _("The application was withdrawn."))
             return redirect("onboarding:my_applications")
-    return render(request, "onboarding/withdraw.html", {"application": application})
+    return render(request, "onboarding/withdraw.html", {"application": application, "confirm_error": confirm_error})
 
 
 @rule("public")

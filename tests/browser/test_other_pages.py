@@ -248,8 +248,10 @@ def test_officer_withdraws_an_application_and_reads_the_notice(page, portal, smt
     check_page(page, "withdraw")
     page.get_by_label("Reason").fill(WITHDRAW_REASON)
     page.get_by_role("button", name="Withdraw the application").click()
-    status = page.get_by_role("status")
-    expect(status).to_have_text("Tick the box to confirm that you want to withdraw the application.")
+    box = page.get_by_label("Yes, withdraw this application")  # the refusal at the box, which has the focus
+    expect(box).to_have_attribute("aria-invalid", "true")
+    expect(box).to_be_focused()
+    expect(page.locator("#id_confirm_error")).to_have_text("Tick the box to confirm that you want to withdraw the application.")
     expect(page.get_by_label("Reason")).to_have_value(WITHDRAW_REASON)  # nothing typed is lost
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_AUTHORITY

@@ -303,6 +303,7 @@ def test_withdraw_needs_confirmation(officer_client, officer, django_capture_on_
     response = officer_client.post(url, {"reason": "Duplicate of another application"})
     assert response.status_code == 200
     assert "Tick the box to confirm that you want to withdraw the application." in page(response).squashed_text()
+    assert 'aria-describedby="id_confirm_error"' in response.content.decode()  # at the box
     assert reload(application).status == ApplicationStatus.WITH_AUTHORITY
 
     with django_capture_on_commit_callbacks(execute=True):
