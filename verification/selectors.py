@@ -166,8 +166,12 @@ def _with_badges(queryset: QuerySet[GovernmentProfile]) -> QuerySet[GovernmentPr
         organisation_id=OuterRef("organisation_id")
     )
     suspended = elsewhere.filter(status=VerificationStatus.SUSPENDED).values("reason_code")[:1]
+    # Someone else verified with the same mobile number (the API answers nobody for a
+    # number two verified people hold): the deciding admin checks it with the person.
+    mobile_taken = GovernmentProfile.objects.filter(status=VerificationStatus.VERIFIED, mobile=OuterRef("mobile")).exclude(
+        user_id=OuterRef("user_id"))
     return queryset.annotate(person_verified=Exists(verified), held_elsewhere=Exists(elsewhere),
-                             suspended_elsewhere=Subquery(suspended))
+                             suspended_elsewhere=Subquery(suspended), mobile_taken=Exists(mobile_taken))
 
 
 def automatic_verification_withheld(user: AnyUser, organisation: Organisation) -> bool:

@@ -608,3 +608,15 @@ def test_automatic_verification_does_not_undo_a_revocation_for_the_persons_own_r
     services.profile_revoke(profile_id=first.pk, reason_code=reason_code, actor=world["admin_parent"])
     again = ask(world)
     assert again.status == (VerificationStatus.VERIFIED if automatic else VerificationStatus.PENDING)
+
+
+def test_the_deciding_admin_is_told_when_another_verified_person_gave_the_mobile_number(world):
+    GovernmentProfileFactory(user=UserFactory(email="ravi.rao@karhealth.gov.in"), organisation=world["other"],
+                             status=VerificationStatus.VERIFIED, mobile="+919876543210")
+    warning = "Another verified government user gave this mobile number"
+    admin = signed_in(world["admin_office"])
+    shared = ask(world, mobile="9876543210")
+    assert warning in admin.get(f"/verification/profiles/{shared.pk}/").content.decode()
+    services.join_request_withdraw(profile_id=shared.pk, actor=world["person"])
+    own = ask(world, mobile="9812345678")
+    assert warning not in admin.get(f"/verification/profiles/{own.pk}/").content.decode()
