@@ -22,6 +22,7 @@ from ninja.openapi.views import default_home, openapi_json
 from api.auth import ClientToken, RateLimited, client_token
 from portal.access import rule
 from portal.accounts.official_email import normalise_domain
+from portal.text import has_control_characters
 from verification.selectors import verified_person_by_contact
 from verification.validators import clean_mobile
 from verification.visibility.models import ProfileField
@@ -159,7 +160,7 @@ def email_forms(address: str) -> list[str]:
     """An address as the portal may have stored it: lower case, with its domain
     IDNA-encoded, and (for an internationalised domain) also in Unicode. Raises
     ValueError for something that is not an address."""
-    if any(char < " " or char == "\x7f" for char in address):  # NUL among them: PostgreSQL refuses it in text
+    if has_control_characters(address):
         raise ValueError("a control character")
     local, at, domain = address.strip().lower().rpartition("@")
     if not at or not local or len(local) > 64 or any(c.isspace() for c in local) or "@" in local:

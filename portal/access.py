@@ -30,7 +30,7 @@ PENDING_PREFIX = "pending_input:"
 PENDING_MAX_CHARACTERS = 64 * 1024
 
 
-def _page_of(request, address: str) -> str | None:
+def page_of_this_site(request, address: str) -> str | None:
     """The path (and query) of ``address`` when it is a page of this site other than the
     sign-in page, else None."""
     if not address or not url_has_allowed_host_and_scheme(address, allowed_hosts={request.get_host()},
@@ -62,7 +62,7 @@ def _keep_input_and_login(request, return_to: str | None = None):
     a form may post to an address that shows nothing, or need its page's query), and
     from a part of a page htmx asked for, to the page itself."""
     if request.headers.get("HX-Request"):
-        page = _page_of(request, request.headers.get("HX-Current-URL", "")) or "/"
+        page = page_of_this_site(request, request.headers.get("HX-Current-URL", "")) or "/"
         response = HttpResponse(status=204)
         response["HX-Redirect"] = f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': page})}"
         return response
@@ -81,7 +81,7 @@ def _keep_input_and_login(request, return_to: str | None = None):
 def form_page(request) -> str | None:
     """The page of this site a posted form was on (path and query), from the Referer; None
     when it is missing, another site's or the sign-in page."""
-    return _page_of(request, request.headers.get("Referer", ""))
+    return page_of_this_site(request, request.headers.get("Referer", ""))
 
 
 def keep_input(request, page: str, *, said: bool = False) -> bool:

@@ -25,6 +25,13 @@ _SCHEME = re.compile(r"(?i)(?<=[a-z0-9])://")
 _AT = re.compile(r"(?<=\S)@(?=\S)")
 
 
+def has_control_characters(value: str) -> bool:
+    """Whether ``value`` holds a character ``single_line`` would change: a line break, a
+    tab or another control character (NUL among them: PostgreSQL refuses it in text), a
+    bidi override."""
+    return bool(_CONTROL.search(value) or _BREAK_RUN.search(value))
+
+
 def single_line(value: str) -> str:
     """``value`` without control characters: line breaks and tabs become one space,
     the others (and the bidi overrides) are removed."""

@@ -25,7 +25,6 @@ from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
@@ -46,6 +45,7 @@ from verification.models import (
     GovernmentProfile,
     VerificationStatus,
 )
+from verification.services import person_lock
 
 SUPERANNUATION = "system:superannuation"  # who acts in the audit log when a verification lapses
 RECONFIRMATION = "system:reconfirmation"  # ... and when an unconfirmed one is suspended
@@ -229,7 +229,7 @@ def profiles_suspend_address_removed(*, user_id: int, email: str, now: datetime 
     with transaction.atomic():
         # The person's row first, as the services that verify them lock it: a verification
         # decided meanwhile is either seen here or sees the address gone.
-        get_user_model().objects.select_for_update().filter(pk=user_id).first()
+        person_lock(user_id)
         confirmed = list(EmailAddress.objects.filter(user_id=user_id, verified=True)
                          .order_by("-primary", "id").values_list("email", flat=True))
         if email in (address.lower() for address in confirmed):
@@ -292,7 +292,7 @@ def address_confirm(*, digest: str, request: HttpRequest | None = None) -> tuple
         user_id = AddressConfirmation.objects.filter(token_hash=digest).values_list("profile__user_id", flat=True).first()
         if user_id is None:
             return LinkState.UNKNOWN, None
-        get_user_model().objects.select_for_update().filter(pk=user_id).get()
+        person_lock(user_id)
         row = (AddressConfirmation.objects.select_for_update(of=("self", "profile"))
                .select_related("profile", "profile__organisation", "profile__user").get(token_hash=digest))
         state = link_state(row, now)

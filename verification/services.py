@@ -78,7 +78,9 @@ def join_refusal(user: AnyUser) -> str | None:
     return None
 
 
-def _lock_person(user_id: int) -> None:
+def person_lock(user_id: int) -> None:
+    """Lock the person's account row: every change of their requests and verifications
+    (and of the address one rests on) takes it first, so that they happen one at a time."""
     get_user_model().objects.select_for_update().filter(pk=user_id).get()
 
 
@@ -86,7 +88,7 @@ def _lock_profile(profile_id: int) -> GovernmentProfile:
     user_id = GovernmentProfile.objects.filter(pk=profile_id).values_list("user_id", flat=True).first()
     if user_id is None:
         raise GovernmentProfile.DoesNotExist
-    _lock_person(user_id)
+    person_lock(user_id)
     return (
         GovernmentProfile.objects.select_for_update(of=("self",))
         .select_related("user", "organisation")
@@ -197,7 +199,7 @@ def join_request_create(
             _("This address is not one you have confirmed. Add it to your account (Account, then Email addresses) "
               "and open the link we send to it, then ask again."), code="unconfirmed")})
     with transaction.atomic():
-        _lock_person(actor.pk)
+        person_lock(actor.pk)
         organisation = Organisation.objects.get(pk=organisation_id, status=OrganisationStatus.ACTIVE)
         # A waiting request first (at most one: a constraint), then a held verification.
         current = (

@@ -1,32 +1,24 @@
 """The data protection notice: reading it (anyone), accepting a new version (at the
 next sign-in), what a person accepted, and publishing a version (superadmins)."""
 
-from urllib.parse import urlsplit
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from portal.access import rule
+from portal.access import page_of_this_site, rule
 from portal.privacy.forms import NoticeAcceptForm, NoticePublishForm
 from portal.privacy.models import NoticeAcceptance, PrivacyNotice
 from portal.privacy.notice import PENDING_KEY, current_notice, notice_accept, notice_pending_for, notice_publish
 
 
 def _safe_next(request, value: str) -> str:
-    """A path of this site to go on to ("/" otherwise): not another host's, and not a bare
+    """A page of this site to go on to ("/" otherwise): not another host's, and not a bare
     word, which ``redirect`` would take for the name of a view."""
-    if value and url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()},
-                                                 require_https=request.is_secure()):
-        parts = urlsplit(value)
-        if not parts.scheme and not parts.netloc and value.startswith("/") and not value.startswith(("//", "/\\")):
-            return value
-    return "/"
+    return page_of_this_site(request, value) or "/"
 
 
 @rule("public")

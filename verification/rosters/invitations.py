@@ -42,10 +42,6 @@ def _profile_language() -> str:
     return settings.LANGUAGE_CODE
 
 
-def _lock_person(user_id: int) -> None:
-    get_user_model().objects.select_for_update().filter(pk=user_id).get()
-
-
 def people_lock(emails: list[str]) -> None:
     """Lock the accounts that have one of ``emails`` confirmed, in the order of their ids
     (so that two batches naming the same people wait for each other, not deadlock)."""
@@ -92,7 +88,7 @@ def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> str:
     user_id = EmailAddress.objects.filter(email=row.email, verified=True).values_list("user_id", flat=True).first()
     if user_id is None:  # the address was removed meanwhile: invite them instead
         return next(iter(invite_rows(roster, [row], actor=actor)), "skipped")
-    _lock_person(user_id)
+    verification_services.person_lock(user_id)
     # Verified in another organisation since the preview, at an address not on the roster's
     # domains: not moved (staging.classify refuses such a row; the person asks themselves).
     if moves_from_elsewhere(roster.organisation, user_id=user_id, email=row.email):
@@ -213,7 +209,7 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
     if candidate is None:
         return None
     with transaction.atomic():
-        _lock_person(user.pk)
+        verification_services.person_lock(user.pk)
         invitation = Invitation.objects.select_for_update(of=("self",)).select_related("organisation", "invited_by").get(
             pk=candidate)
         if invitation.status != InvitationStatus.PENDING or invitation.expires_at <= now:
