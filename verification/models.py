@@ -69,13 +69,11 @@ class EndReason(models.TextChoices):
 # administrator's decision, never the system's (automatic verification).
 CAUSED_REVOCATIONS = (EndReason.MISUSE, EndReason.RETIREMENT, EndReason.LEFT_SERVICE)
 
-def standing() -> Q:
-    """A person's request or verification that stands in its organisation: waiting, or
-    held, but for a verification suspended because its official address left the
-    account (the person asks again there with their new address, and verifying that
-    ends the suspended one)."""
-    return Q(status__in=[VerificationStatus.PENDING, *HELD_STATUSES]) & ~Q(
-        status=VerificationStatus.SUSPENDED, reason_code=EndReason.ADDRESS_REMOVED)
+# A person's request or verification that stands in its organisation: waiting, or held,
+# but for a verification suspended because its official address left the account (the
+# person asks again there with their new address, and verifying that ends the suspended one).
+STANDING = Q(status__in=[VerificationStatus.PENDING, *HELD_STATUSES]) & ~Q(
+    status=VerificationStatus.SUSPENDED, reason_code=EndReason.ADDRESS_REMOVED)
 
 
 # The reasons only the system gives; an administrator gives one of the others.

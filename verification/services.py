@@ -29,6 +29,7 @@ from portal.text import multi_line, single_line
 from verification import notifications
 from verification.models import (
     HELD_STATUSES,
+    STANDING,
     SYSTEM_END_REASONS,
     VERIFICATION_ENDED,
     EndReason,
@@ -36,7 +37,6 @@ from verification.models import (
     VerificationMethod,
     VerificationSettings,
     VerificationStatus,
-    standing,
 )
 from verification.selectors import (
     auto_verification_of,
@@ -203,7 +203,7 @@ def join_request_create(
         organisation = Organisation.objects.get(pk=organisation_id, status=OrganisationStatus.ACTIVE)
         # A waiting request first (at most one: a constraint), then a held verification.
         current = (
-            GovernmentProfile.objects.filter(standing(), user=actor, organisation=organisation)
+            GovernmentProfile.objects.filter(STANDING, user=actor, organisation=organisation)
             .order_by(Case(When(status=VerificationStatus.PENDING, then=0), default=1))
             .values_list("status", flat=True).first()
         )
@@ -293,11 +293,11 @@ def _verify(profile: GovernmentProfile, *, actor: AnyUser | None, method: str, r
     now = timezone.now()
     # The other rows first: the database allows one held verification per person.
     changed = _end_elsewhere(profile, actor=actor, now=now)
-    ended = [other for other, old_status in changed if old_status != VerificationStatus.PENDING]
+    held = [other for other, old_status in changed if old_status != VerificationStatus.PENDING]
     # The one it replaces here (suspended when its address left the account) is no
     # verification elsewhere: the membership carries on, and the person is told nothing of it.
-    replaced = [other for other in ended if other.organisation_id == profile.organisation_id]
-    ended = [other for other in ended if other.organisation_id != profile.organisation_id]
+    ended = [other for other in held if other.organisation_id != profile.organisation_id]
+    replaced = [other for other in held if other.organisation_id == profile.organisation_id]
     profile.status = VerificationStatus.VERIFIED
     fields = _record_decision(profile, actor=actor, now=now, reason=reason)
     profile.method, profile.verified_at, profile.verified_by = method, now, profile.decided_by

@@ -14,7 +14,7 @@ from portal.organisations.models import Organisation
 from portal.permissions import is_superadmin
 from verification import services
 from verification.forms import JoinRequestForm, OrganisationSearchForm
-from verification.models import VerificationStatus, standing
+from verification.models import STANDING, VerificationStatus
 from verification.selectors import (
     administered_with_pending,
     may_administer_verification,
@@ -58,7 +58,7 @@ def organisation_search(request):
     asked = {}
     if results:
         asked = dict(
-            profiles_of(request.user).filter(standing(), organisation__in=results).values_list("organisation_id", "status")
+            profiles_of(request.user).filter(STANDING, organisation__in=results).values_list("organisation_id", "status")
         )
     for organisation in results:
         organisation.my_status = VerificationStatus(asked[organisation.pk]) if organisation.pk in asked else None
@@ -81,7 +81,7 @@ def join(request, pk):
     context = {"organisation": organisation, "refusal": refusal}
     if refusal:
         return render(request, "verification/join.html", context, status=403)
-    current = profiles_of(request.user).filter(standing(), organisation=organisation).first()
+    current = profiles_of(request.user).filter(STANDING, organisation=organisation).first()
     if current is not None:
         return render(request, "verification/join.html", {**context, "current": current})
     if request.method == "POST":

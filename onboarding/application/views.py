@@ -42,14 +42,16 @@ def _next_section(section):
 @rule("authenticated")
 @require_http_methods(["GET", "POST"])
 def start(request):
+    problem = drafts_problem = ""
     if request.method == "POST":
         # application_create checks the officer's eligibility itself: checking here first would do it twice.
         try:
             application = services.application_create(actor=request.user, request=request)
         except ValidationError as exc:
             if exc.code == "too_many_drafts":  # eligible: its own message, not the eligibility box
-                return render(request, "onboarding/start.html", {"problem": "", "drafts_problem": exc.messages[0]})
-            problem = exc.messages[0]
+                drafts_problem = exc.messages[0]
+            else:
+                problem = exc.messages[0]
         else:
             messages.success(
                 request, _("Your application has been started. Fill the sections in any order; each is saved on its own.")
@@ -57,7 +59,7 @@ def start(request):
             return redirect("onboarding:task_list", pk=application.pk)
     else:
         problem = officer_eligibility(request.user)
-    return render(request, "onboarding/start.html", {"problem": problem})
+    return render(request, "onboarding/start.html", {"problem": problem, "drafts_problem": drafts_problem})
 
 
 @rule("authenticated")

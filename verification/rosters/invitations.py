@@ -22,7 +22,7 @@ from portal.mail.services import outbox_enqueue, outbox_enqueue_each
 from portal.organisations.models import OrganisationStatus
 from portal.permissions import AnyUser
 from verification import services as verification_services
-from verification.models import HELD_STATUSES, GovernmentProfile, VerificationMethod, VerificationStatus, standing
+from verification.models import HELD_STATUSES, STANDING, GovernmentProfile, VerificationMethod, VerificationStatus
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow
 from verification.rosters.notifications import build_invitation_mails, invitation_text, invitee_fills
 from verification.rosters.staging import moves_from_elsewhere
@@ -56,7 +56,7 @@ def _verify_person(*, organisation, user, details: dict, actor: AnyUser, request
     is decided as a decision by hand would be (one organisation at a time, other
     requests cancelled, audited, the person told). "verified", "unchanged" (verified
     here already) or "skipped" (the admin's own, or not allowed)."""
-    if GovernmentProfile.objects.filter(standing(), user=user, organisation=organisation,
+    if GovernmentProfile.objects.filter(STANDING, user=user, organisation=organisation,
                                         status__in=HELD_STATUSES).exists():
         return "unchanged"
     profile = GovernmentProfile.objects.filter(user=user, organisation=organisation,

@@ -22,13 +22,22 @@ def roster_rows_remove(*, now: datetime | None = None, limit: int = 10) -> int:
     before = now - timedelta(days=settings.ROSTER_ROWS_KEEP_DAYS)
     due = (Q(status=RosterStatus.APPLIED, applied_at__lt=before)
            | Q(status__in=[RosterStatus.PREVIEWED, RosterStatus.FAILED], uploaded_at__lt=before))
-    # A roster listing someone under a legal hold (at one of their addresses) keeps its rows.
-    held = RosterRow.objects.filter(roster_id=OuterRef("pk"), email__in=held_person_addresses())
     with transaction.atomic():
         ids = list(RosterImport.objects.select_for_update(skip_locked=True, of=("self",))
-                   .filter(due, rows_removed_at__isnull=True).exclude(Exists(held))
+                   .filter(due, rows_removed_at__isnull=True).exclude(lists_someone_held())
                    .order_by("id").values_list("id", flat=True)[:limit])
-        if ids:
-            RosterRow.objects.filter(roster_id__in=ids).delete()
-            RosterImport.objects.filter(pk__in=ids).update(rows_removed_at=now)
+        rows_remove(ids, now=now)
     return len(ids)
+
+
+def lists_someone_held() -> Exists:
+    """A roster (``pk``) listing someone under a legal hold, at one of their addresses: it
+    keeps its rows."""
+    return Exists(RosterRow.objects.filter(roster_id=OuterRef("pk"), email__in=held_person_addresses()))
+
+
+def rows_remove(roster_ids: list[int], *, now: datetime) -> None:
+    """Remove the rows of the rosters ``roster_ids`` (locked by the caller); their counts stay."""
+    if roster_ids:
+        RosterRow.objects.filter(roster_id__in=roster_ids).delete()
+        RosterImport.objects.filter(pk__in=roster_ids).update(rows_removed_at=now)

@@ -11,7 +11,6 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,9 +19,8 @@ from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.organisations.models import Organisation, OrganisationStatus
 from portal.permissions import AnyUser
-from portal.privacy.retention import held_person_addresses
-from verification.rosters import checks, staging
-from verification.rosters.models import RosterImport, RosterRow, RosterStatus, RowOutcome
+from verification.rosters import checks, retention, staging
+from verification.rosters.models import RosterImport, RosterStatus, RowOutcome
 from verification.rosters.parsing import RosterFileError, detect_format, max_bytes, read_roster, utf8_bom_check
 from verification.rosters.tasks import roster_apply_dispatch
 from verification.services import check_decider
@@ -92,14 +90,11 @@ def roster_upload(
         # The uploader's earlier previews here, never applied, are replaced by this one: their
         # rows (every person's details as uploaded, some 55 MB for 100,000 rows) go now,
         # not a month later; their counts stay, and they can no longer be applied.
-        # Not one listing someone under a legal hold (it keeps its rows, as retention.py does).
-        held = RosterRow.objects.filter(roster_id=OuterRef("pk"), email__in=held_person_addresses())
+        # Not one listing someone under a legal hold (it keeps its rows, as retention does).
         replaced = list(RosterImport.objects.select_for_update(skip_locked=True, of=("self",)).filter(
             organisation=organisation, uploaded_by=actor, status=RosterStatus.PREVIEWED, rows_removed_at__isnull=True,
-        ).exclude(pk=roster.pk).exclude(Exists(held)).values_list("pk", flat=True))
-        if replaced:
-            RosterRow.objects.filter(roster_id__in=replaced).delete()
-            RosterImport.objects.filter(pk__in=replaced).update(rows_removed_at=timezone.now())
+        ).exclude(pk=roster.pk).exclude(retention.lists_someone_held()).values_list("pk", flat=True))
+        retention.rows_remove(replaced, now=timezone.now())
         audit_record(actor=actor, action=AuditAction.ROSTER_UPLOADED, target=roster, request=request,
                      new={"organisation": organisation.pk, "file_sha256": sha, "rows": roster.row_count,
                           "verify": roster.verify_count, "invite": roster.invite_count, "change": roster.change_count,
