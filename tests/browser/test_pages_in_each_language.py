@@ -12,10 +12,13 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from monitoring.services import audit_chain_check
 from tests.browser.support import sign_in, sign_out
 from tests.factories import OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import make_superadmin, with_totp
 from tests.verification.helpers import GovernmentProfileFactory, make_admin
+from tests.verification.rosters.helpers import csv_bytes, upload
+from tests.verification.rosters.helpers import person as roster_row
 from verification.models import EndReason, VerificationMethod, VerificationStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -43,7 +46,7 @@ def visit(page, check_page, base, path, name):
     check_page.in_each_language(page, name)
 
 
-def test_every_new_page_in_each_language(page, portal, check_page):
+def test_every_new_page_in_each_language(page, portal, check_page, settings):
     department = OrganisationFactory(name="Agriculture Department, Maharashtra", short_code="MH-AGRI")
     admin = make_admin(department, email="admin@mahaagri.gov.in", full_name="Department Admin")
     person = verified(department, "sunil.patil@mahaagri.gov.in", "Sunil Patil", designation="Deputy Director")
@@ -55,6 +58,11 @@ def test_every_new_page_in_each_language(page, portal, check_page):
                       reason_code=EndReason.MISUSE)
     request = GovernmentProfileFactory(user=moving.user, organisation=department, official_email=moving.user.email,
                                        designation="Section Officer")
+    # The audit chain checked (an organisation admin is told whether it held, not its size), and a
+    # roster preview replaced by the same admin's next upload (its rows gone before their time).
+    audit_chain_check()
+    replaced = upload(department, admin, csv_bytes([roster_row(1, domain="mahaagri.gov.in")]))
+    upload(department, admin, csv_bytes([roster_row(2, domain="mahaagri.gov.in")]))
 
     # --- A superadmin: roles, monitoring, data protection -------------------------------------
     sign_in(page, portal, superadmin.email, secret)
@@ -86,6 +94,8 @@ def test_every_new_page_in_each_language(page, portal, check_page):
         (f"/portal/roles/organisations/{department.pk}/", "organisation-admins"),
         ("/verification/queue/", "verification-queue"),
         (f"/verification/profiles/{request.pk}/", "request-suspended-elsewhere"),
+        ("/monitoring/audit/", "audit-log-of-an-organisation"),
+        (f"/verification/rosters/{replaced.pk}/", "roster-preview-replaced"),
     ):
         visit(page, check_page, portal, path, name)
     sign_out(page)
@@ -100,4 +110,15 @@ def test_every_new_page_in_each_language(page, portal, check_page):
         ("/verification/", "my-verification"),
     ):
         visit(page, check_page, portal, path, name)
+
+    # --- The same person, a nodal officer at the limit of open drafts: told so on the start page -
+    settings.ONBOARDING_OPEN_DRAFTS_MAX = 0
+
+    def start():
+        page.goto(portal + "/onboarding/start/")
+        page.locator("main form[method=post] button[type=submit]").click()
+        expect(page.get_by_role("alert")).to_have_count(1)
+
+    start()
+    check_page.in_each_language(page, "start-at-the-drafts-limit", reach=start)
     check_page.assert_clean()
