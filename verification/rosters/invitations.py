@@ -23,6 +23,7 @@ from portal.organisations.models import OrganisationStatus
 from portal.permissions import AnyUser
 from verification import services as verification_services
 from verification.models import HELD_STATUSES, STANDING, GovernmentProfile, VerificationMethod, VerificationStatus
+from verification.notifications import mail_language
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow
 from verification.rosters.notifications import build_invitation_mails, invitation_text, invitee_fills
 from verification.rosters.staging import moves_from_elsewhere
@@ -38,8 +39,11 @@ def ttl() -> timedelta:
     return timedelta(days=getattr(settings, "ROSTER_INVITATION_TTL_DAYS", 30))
 
 
-def _profile_language() -> str:
-    return settings.LANGUAGE_CODE
+def _person_language(user) -> str:
+    """The language to tell ``user`` in when they are not on a page: the one they last
+    asked to be verified in, else the default."""
+    return mail_language(GovernmentProfile.objects.filter(user=user).order_by("-requested_at", "-pk")
+                         .values_list("request_language", flat=True).first())
 
 
 def people_lock(emails: list[str]) -> None:
@@ -50,12 +54,14 @@ def people_lock(emails: list[str]) -> None:
         list(get_user_model().objects.select_for_update().filter(pk__in=user_ids).order_by("pk").values_list("pk", flat=True))
 
 
-def _verify_person(*, organisation, user, details: dict, actor: AnyUser, request: HttpRequest | None = None) -> str:
+def _verify_person(*, organisation, user, details: dict, actor: AnyUser, request: HttpRequest | None = None,
+                   language: str | None = None) -> str:
     """Verify ``user`` in ``organisation`` for the roster of ``actor`` (the person is
     locked): their waiting request there, or a new one made from the roster's details,
     is decided as a decision by hand would be (one organisation at a time, other
-    requests cancelled, audited, the person told). "verified", "unchanged" (verified
-    here already) or "skipped" (the admin's own, or not allowed)."""
+    requests cancelled, audited, the person told: in ``language``, the page's when they
+    confirm an invited address, else in the one they last asked in). "verified",
+    "unchanged" (verified here already) or "skipped" (the admin's own, or not allowed)."""
     if GovernmentProfile.objects.filter(STANDING, user=user, organisation=organisation,
                                         status__in=HELD_STATUSES).exists():
         return "unchanged"
@@ -64,7 +70,7 @@ def _verify_person(*, organisation, user, details: dict, actor: AnyUser, request
     if profile is None:
         profile = GovernmentProfile.objects.create(
             user=user, organisation=organisation, status=VerificationStatus.PENDING, requested_at=timezone.now(),
-            request_language=_profile_language(), **details,
+            request_language=mail_language(language) if language else _person_language(user), **details,
         )
     try:
         with transaction.atomic():
@@ -226,7 +232,8 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
         elif invitation.organisation.status == OrganisationStatus.ACTIVE:
             try:
                 outcome = _verify_person(organisation=invitation.organisation, user=user, details=_details(invitation),
-                                         actor=invitation.invited_by)
+                                         actor=invitation.invited_by,
+                                         language=getattr(request, "LANGUAGE_CODE", None))
             except (PermissionDenied, ValidationError):
                 outcome = "waiting"
         audit_record(actor=user, action=AuditAction.INVITATION_ACCEPTED, target=invitation, request=request,

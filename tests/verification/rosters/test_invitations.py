@@ -17,6 +17,7 @@ from portal.accounts.models import EmailSuffixRule, SuffixKind
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
 from portal.mail.services import outbox_enqueue
+from tests.factories import UserFactory
 from tests.onboarding.approval_helpers import delivered_body
 from tests.smtp import text_of
 from tests.verification.helpers import GovernmentProfileFactory, signed_in
@@ -39,6 +40,12 @@ def invited(world, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
     return Invitation.objects.get()
+
+
+def verification_code_in(body):
+    """The sign-up code in a mail in any language: the one line of letter and digit groups."""
+    (code,) = re.findall(r"^\s*([A-Z0-9]{3,}(?:-[A-Z0-9]{3,})+)\s*$", body, flags=re.MULTILINE)
+    return code
 
 
 def sign_up_and_confirm(email, smtp_server, capture):
@@ -72,6 +79,37 @@ def test_signing_up_and_confirming_the_invited_address_verifies_the_person(
     assert AuditEvent.objects.get(action=AuditAction.INVITATION_ACCEPTED).new_values["outcome"] == "verified"
     assert b"Verified" in client.get("/verification/").content
     assert Client().get(link).status_code == 410  # accepted: the link says so
+
+
+def test_the_person_is_told_in_the_language_they_confirmed_the_invited_address_in(
+        world, invited, smtp_server, django_capture_on_commit_callbacks):
+    client = Client()
+    client.cookies["django_language"] = "hi"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/accounts/signup/", {"email": invited.email, "password1": PASSWORD, "password2": PASSWORD})
+    code = verification_code_in(text_of(smtp_server.messages[-1]))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post("/accounts/confirm-email/", {"code": code}).status_code == 302
+    profile = GovernmentProfile.objects.get(user__email=invited.email)
+    assert (profile.status, profile.request_language) == (VerificationStatus.VERIFIED, "hi")
+    told = OutboxMessage.objects.filter(to=[invited.email], subject__contains=world["office"].name).latest("pk")
+    assert told.subject.startswith("आप ") and "सत्यापित" in told.subject, told.subject
+
+
+def test_someone_verified_from_a_roster_is_told_in_the_language_they_last_asked_in(
+        world, django_capture_on_commit_callbacks):
+    """They are not on a page when the roster is applied: the language of their last
+    request (here one another organisation rejected, asked in Marathi) is theirs."""
+    person_ = UserFactory(email="person7@pune.mahaagri.gov.in", full_name="Person Seven")
+    GovernmentProfileFactory(user=person_, organisation=world["other"], status=VerificationStatus.REJECTED,
+                             official_email=person_.email, request_language="mr")
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(7)]))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
+    profile = GovernmentProfile.objects.get(user=person_, organisation=world["office"])
+    assert (profile.status, profile.request_language) == (VerificationStatus.VERIFIED, "mr")
+    told = OutboxMessage.objects.get(to=[person_.email], subject__contains=world["office"].name)
+    assert "पडताळणी" in told.subject, told.subject
 
 
 def test_another_address_is_not_verified(world, invited, smtp_server, django_capture_on_commit_callbacks):
