@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import BinaryIO
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -46,6 +46,26 @@ def _checked_batches(binary: BinaryIO, *, file_format: str, own_emails: set[str]
         yield checks.check_batch(batch, judge=judge, own_emails=own_emails)
 
 
+# The first of PostgreSQL's two advisory-lock keys: one organisation's roster uploads ("RSTR").
+UPLOADS_LOCK_NAMESPACE = 0x52535452
+
+
+def _uploads_lock(organisation: Organisation) -> None:
+    """Until the transaction ends, the organisation's other uploads wait here, so that two
+    at once cannot both pass the daily limit (SQLite, for development, has one writer at a time)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [UPLOADS_LOCK_NAMESPACE, organisation.pk])
+
+
+def _uploads_within_limit(organisation: Organisation) -> None:
+    per_day = settings.ROSTER_UPLOADS_PER_DAY
+    if RosterImport.objects.filter(organisation=organisation,
+                                   uploaded_at__gt=timezone.now() - timedelta(days=1)).count() >= per_day:
+        raise RosterFileError(_("%(count)s rosters of this organisation were checked in the last 24 hours, the most "
+                                "allowed: apply one of them, or upload this file tomorrow.") % {"count": per_day})
+
+
 def roster_upload(
     *, organisation_id: int, binary: BinaryIO, file_name: str, size: int, actor: AnyUser, request: HttpRequest | None = None
 ) -> RosterImport:
@@ -60,11 +80,7 @@ def roster_upload(
     if size > max_bytes():
         raise RosterFileError(_("The file is larger than %(mb)s MB: split it into smaller files.")
                               % {"mb": max_bytes() // (1024 * 1024)})
-    per_day = settings.ROSTER_UPLOADS_PER_DAY
-    if RosterImport.objects.filter(organisation=organisation,
-                                   uploaded_at__gt=timezone.now() - timedelta(days=1)).count() >= per_day:
-        raise RosterFileError(_("%(count)s rosters of this organisation were checked in the last 24 hours, the most "
-                                "allowed: apply one of them, or upload this file tomorrow.") % {"count": per_day})
+    _uploads_within_limit(organisation)
     head = binary.read(8)
     binary.seek(0)
     utf8_bom_check(head)
@@ -72,6 +88,8 @@ def roster_upload(
     sha = _sha256(binary)
     own = {actor.email.lower()}
     with transaction.atomic():
+        _uploads_lock(organisation)
+        _uploads_within_limit(organisation)  # again: another upload may have been kept meanwhile
         roster = RosterImport.objects.create(
             organisation=organisation, uploaded_by=actor, uploaded_at=timezone.now(), file_name=file_name[:NAME_MAX],
             file_sha256=sha, file_format=file_format,

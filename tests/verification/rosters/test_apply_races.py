@@ -12,6 +12,7 @@ from tests.verification.helpers import GovernmentProfileFactory
 from tests.verification.rosters.helpers import csv_bytes, person, upload
 from verification import services as verification_services
 from verification.models import GovernmentProfile, VerificationStatus
+from verification.rosters import services as rosters_services
 from verification.rosters.apply import roster_apply_run
 from verification.rosters.models import RosterImport, RosterStatus
 
@@ -71,3 +72,20 @@ def test_a_person_withdrawing_their_request_while_a_roster_naming_them_is_applie
     outcome, response = results[1]
     assert outcome == "ok" and response.status_code == 302, results
     _applied(roster)
+
+
+def test_two_uploads_at_once_cannot_both_pass_the_daily_limit(world, settings):
+    """One roster short of the limit, two admins upload at once: one is checked, the other
+    told the limit is reached (each used to count before either was kept: both passed)."""
+    settings.ROSTER_UPLOADS_PER_DAY = 2
+    upload(world["office"], world["admin_office"], csv_bytes([person(1)]))
+    results = race([
+        lambda: upload(world["office"], world["admin_office"], csv_bytes([person(2)])),
+        lambda: upload(world["office"], world["admin_parent"], csv_bytes([person(3)])),
+    ], hold_sql="SELECT pg_advisory_xact_lock(%s, %s)",
+        hold_params=[rosters_services.UPLOADS_LOCK_NAMESPACE, world["office"].pk])
+    outcomes = sorted(outcome for outcome, _value in results)
+    assert outcomes == ["error", "ok"], results
+    [refusal] = [value for outcome, value in results if outcome == "error"]
+    assert isinstance(refusal, rosters_services.RosterFileError) and "2 rosters of this organisation" in str(refusal)
+    assert RosterImport.objects.filter(organisation=world["office"]).count() == 2
