@@ -28,6 +28,9 @@ urlpatterns = [
     path("review/done/", approval_views.review_done, name="review_done"),
     path("review/letter/", approval_views.review_letter, name="review_letter"),
     path("review/form.pdf", approval_views.review_pdf, name="review_pdf"),
+    # The documents of one application among the links this browser opened.
+    path("review/<int:step_id>/letter/", approval_views.review_letter, name="review_step_letter"),
+    path("review/<int:step_id>/form.pdf", approval_views.review_pdf, name="review_step_pdf"),
     path("review/<str:token>/", approval_views.review_link, name="review_link"),
     path("queue/", approval_views.queue, name="queue"),
     path("queue/<int:pk>/", approval_views.queue_step, name="queue_step"),

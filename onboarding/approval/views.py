@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -56,9 +57,13 @@ LINK_PAGES = {
     LinkState.CLOSED: ("onboarding/review/link_superseded.html", 410),
 }
 QUEUE_PAGE_SIZE = 50
-# The competent authority's session: the SHA-256 of the link it opened, and of the
-# link it decided with (for the confirmation). Never the token itself.
+# The competent authority's session: the SHA-256 of the link it opened last, of each
+# link it opened by its step (an authority of several offices may have several pages
+# open, one a tab: each page decides and serves the documents of its own application),
+# and of the link it decided with (for the confirmation). Never the token itself.
 SESSION_LINK = "onboarding_review_link"
+SESSION_LINKS = "onboarding_review_links"
+SESSION_LINKS_KEPT = 20
 SESSION_DECIDED = "onboarding_review_decided"
 
 
@@ -130,9 +135,13 @@ def _no_link_page(request):
     return render(request, "onboarding/review/link_missing.html", status=404)
 
 
-def _session_link(request):
-    """(token row, None) for the valid link this browser opened, else (None, the page to answer with)."""
-    digest = request.session.get(SESSION_LINK)
+def _session_link(request, step_id=None):
+    """(token row, None) for the valid link this browser opened (for the step ``step_id``
+    when given, else the last one), else (None, the page to answer with)."""
+    if step_id is None:
+        digest = request.session.get(SESSION_LINK)
+    else:
+        digest = (request.session.get(SESSION_LINKS) or {}).get(str(step_id))
     if rate_limited(request, digest=digest):
         return None, _too_many_requests(request)
     if not digest:
@@ -161,6 +170,10 @@ def review_link(request, token):
     if state != LinkState.VALID:
         return _link_page(request, state, row)
     request.session[SESSION_LINK] = row.token_hash
+    links = {step: digest for step, digest in (request.session.get(SESSION_LINKS) or {}).items()
+             if step != str(row.step_id)}
+    links[str(row.step_id)] = row.token_hash  # the newest last; the oldest forgotten first
+    request.session[SESSION_LINKS] = dict(list(links.items())[-SESSION_LINKS_KEPT:])
     request.session.pop(SESSION_DECIDED, None)
     if request.method == "POST":
         return _review_page(request, row)
@@ -174,10 +187,28 @@ def review_link(request, token):
 @_keep_token_on_site
 @require_http_methods(["GET", "POST"])
 def review(request):
-    row, refusal = _session_link(request)
+    """The page of the link for ``?step=`` (else of the last link opened); a decision is
+    for the step its form names, so that a page of another link, in another tab,
+    decides on its own application and not on the last one opened."""
+    step_id = _named_step(request, request.POST if request.method == "POST" else request.GET)
+    if step_id is False:
+        return _no_link_page(request)
+    row, refusal = _session_link(request, step_id)
     if refusal:
         return refusal
     return _review_page(request, row)
+
+
+def _named_step(request, data):
+    """The step id ``data`` names; None when it names none and that is not a decision, or
+    is one from a page made before pages named their step while this browser opened only
+    one link; False when which application is meant cannot be told."""
+    value = data.get("step", "")
+    if value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    if not value and (request.method != "POST" or len(request.session.get(SESSION_LINKS) or {}) <= 1):
+        return None
+    return False
 
 
 def _review_page(request, row):
@@ -199,7 +230,7 @@ def _review_page(request, row):
         else:
             request.session[SESSION_DECIDED] = row.token_hash
             return redirect("onboarding:review_done")
-    context = {**_review_context(step), "form": form}
+    context = {**_review_context(step), "form": form, "review_step": step}
     return render(request, "onboarding/review/review.html", context)
 
 
@@ -224,8 +255,8 @@ def review_done(request):
 @never_cache
 @_keep_token_on_site
 @require_http_methods(["GET"])
-def review_letter(request):
-    row, refusal = _session_link(request)
+def review_letter(request, step_id=None):
+    row, refusal = _session_link(request, step_id)
     if refusal:
         return refusal
     application = row.step.application
@@ -240,8 +271,8 @@ def review_letter(request):
 @never_cache
 @_keep_token_on_site
 @require_http_methods(["GET"])
-def review_pdf(request):
-    row, refusal = _session_link(request)
+def review_pdf(request, step_id=None):
+    row, refusal = _session_link(request, step_id)
     if refusal:
         return refusal
     application = row.step.application
@@ -252,7 +283,7 @@ def review_pdf(request):
         document = pdf.application_form_pdf(application=application, actor=None, language=language)
     except pdf.PdfNotRendered as exc:  # said on the review page, where the link was
         messages.error(request, pdf.refusal_message(exc.reason))
-        return redirect("onboarding:review")
+        return redirect(f"{reverse('onboarding:review')}?step={row.step_id}")
     return stored_file_response(document.file, owner=document, content_type="application/pdf",
                                 filename=pdf.form_pdf_filename(application, language))
 

@@ -29,7 +29,7 @@ from django.db import connection
 from django.test import Client
 
 from onboarding.approval.tokens import LINK_RATE_PER_MINUTE, token_hash
-from onboarding.models import ApprovalStep, Decision
+from onboarding.models import ApprovalStep, Decision, Stage
 from tests.factories import UserFactory
 from tests.html_tree import html_problems
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
@@ -103,12 +103,14 @@ def test_the_link_moves_into_the_session_and_out_of_the_address(officer):
     html = page.content.decode()
     assert page.status_code == 200 and VALID["organisation"]["name"] in html
     assert token not in html
-    assert 'href="/onboarding/review/form.pdf"' in html and 'href="/onboarding/review/letter/"' in html
+    step = ApprovalStep.objects.get(application__nodal_officer=officer, stage=Stage.AUTHORITY)
+    assert f'href="/onboarding/review/{step.pk}/form.pdf"' in html and f'href="/onboarding/review/{step.pk}/letter/"' in html
     # Another browser, without the link in its session, gets nothing there.
     elsewhere = Client().get("/onboarding/review/")
     assert elsewhere.status_code == 404 and "Open the link from your email" in elsewhere.content.decode()
     assert html_problems(elsewhere.content.decode()) == []
     assert Client().get("/onboarding/review/form.pdf").status_code == 404
+    assert Client().get(f"/onboarding/review/{step.pk}/form.pdf").status_code == 404
 
 
 # No token in any log line --------------------------------------------------------------------

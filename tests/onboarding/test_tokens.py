@@ -286,3 +286,38 @@ def test_confirmation_on_screen_and_by_email(link):
     confirmation = [m for m in OutboxMessage.objects.all() if AUTHORITY_EMAIL in m.to and "was recorded" in m.subject]
     assert len(confirmation) == 1
     assert "Not our office." in confirmation[0].body and "10.9.8.7" in confirmation[0].body
+
+
+def test_each_open_page_decides_and_serves_its_own_application():
+    """An authority of two offices opens both links, one a tab; back on the first page,
+    the decision and the documents are the first application's, not those of the link
+    opened last (the session used to keep only the last link)."""
+    first = application_with_authority(reference="ONB-FIRST")
+    path_first, _ = latest_link()
+    second = application_with_authority(reference="ONB-SECOND")
+    path_second, _ = latest_link()
+    client = Client()
+    page_first = page(client.get(path_first, follow=True))
+    assert "ONB-FIRST" in page_first
+    assert "ONB-SECOND" in page(client.get(path_second, follow=True))
+    step_first = ApprovalStep.objects.get(application=first, stage=Stage.AUTHORITY)
+    assert f'name="step" value="{step_first.pk}"' in page_first
+    assert f'href="/onboarding/review/{step_first.pk}/form.pdf"' in page_first
+    assert client.get(f"/onboarding/review/{step_first.pk}/form.pdf").status_code == 200
+    assert "ONB-FIRST" in page(client.get(f"/onboarding/review/?step={step_first.pk}"))
+
+    response = client.post("/onboarding/review/", {"step": step_first.pk, "decision": "reject",
+                                                   "remarks": "Not one of our offices."})
+    assert response.status_code == 302 and response["Location"] == "/onboarding/review/done/"
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == (ApplicationStatus.REJECTED, ApplicationStatus.WITH_AUTHORITY)
+
+    # A decision that names no application, with two links open, decides nothing; a step
+    # this browser holds no link for, or a value that is no step, neither.
+    for data in ({}, {"step": "99999999"}, {"step": "x\x00"}, {"step": "9" * 40}):
+        response = client.post("/onboarding/review/", {**data, "decision": "approve", "remarks": ""})
+        assert response.status_code == 404, data
+    second.refresh_from_db()
+    assert second.status == ApplicationStatus.WITH_AUTHORITY
+    assert Client().get(f"/onboarding/review/{step_first.pk}/letter/").status_code == 404
