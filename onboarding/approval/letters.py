@@ -28,9 +28,13 @@ logger = logging.getLogger(__name__)
 
 
 def _approving_authority(application: Application) -> ApprovalStep | None:
+    """The competent authority the letter is copied to: the one named when the application
+    was last sent for a decision (the latest decided authority step, whatever it decided:
+    after a rejection overturned on appeal, still the current one), not an earlier
+    authority the officer has since replaced."""
     return (
-        ApprovalStep.objects.filter(application=application, stage=Stage.AUTHORITY, decision=Decision.APPROVE)
-        .order_by("-decided_at").first()
+        ApprovalStep.objects.filter(application=application, stage=Stage.AUTHORITY)
+        .exclude(decision__in=["", Decision.CANCELLED]).order_by("-opened_at", "-id").first()
     )
 
 

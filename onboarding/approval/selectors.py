@@ -332,19 +332,23 @@ def appeal_step_for(viewer: AnyUser, pk: int) -> ApprovalStep:
 
 def last_seen_step(step: ApprovalStep, *, steps: list[ApprovalStep] | None = None) -> ApprovalStep | None:
     """The earlier step of the same stage whose decider last saw the application, or None.
-    ``steps``: the application's steps as ``steps_of`` read them, when the caller has them
-    (then no query)."""
+    At the competent authority's stage, only a step of the same authority (address): one
+    the officer has just named saw no earlier version. ``steps``: the application's steps
+    as ``steps_of`` read them, when the caller has them (then no query)."""
+    any_decider = step.stage != Stage.AUTHORITY
     if steps is not None:
         seen = [s for s in steps if s.stage == step.stage and s.opened_at <= step.opened_at and s.pk != step.pk
-                and s.decision not in ("", Decision.CANCELLED)]
+                and s.decision not in ("", Decision.CANCELLED)
+                and (any_decider or s.assignee_email.lower() == step.assignee_email.lower())]
         return max(seen, key=lambda s: (s.opened_at, s.pk), default=None)
-    return (
+    earlier = (
         ApprovalStep.objects.filter(application_id=step.application_id, stage=step.stage, opened_at__lte=step.opened_at)
         .exclude(pk=step.pk)
         .exclude(decision__in=["", Decision.CANCELLED])
-        .order_by("-opened_at", "-id")
-        .first()
     )
+    if not any_decider:
+        earlier = earlier.filter(assignee_email__iexact=step.assignee_email)
+    return earlier.order_by("-opened_at", "-id").first()
 
 
 def last_rejection(application: Application) -> ApprovalStep | None:

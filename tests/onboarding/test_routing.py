@@ -413,3 +413,33 @@ def test_the_timeline_names_the_authority_by_the_address_the_event_keeps(role, n
 
     event = AuditEvent(action=AuditAction.STEP_DECIDED, actor_role=role, actor_email="", new_values=new)
     assert timeline_entry(event)["who"] == who
+
+
+def test_an_authority_named_in_a_correction_is_the_one_the_letter_is_copied_to(
+        officer, django_capture_on_commit_callbacks):
+    """The state returns the application to name another competent authority; the new one
+    rejects and the rejection is overturned on appeal. The new authority saw no earlier
+    version (their mail and page say nothing of "what changed"), and the approval letter
+    is copied to them, not to the authority the officer replaced."""
+    new_authority = "secretary@mahaagri.gov.in"
+    admin, root = make_state_admin("MH"), make_superadmin()
+    application = submitted_application(officer)
+    Client().post(latest_link(AUTHORITY_EMAIL)[0], {"decision": "approve"})
+    approvals.step_decide(step_id=state_step(application).pk, decision="return", remarks="Wrong authority.", actor=admin)
+    services.application_save_section(
+        application_id=application.pk, section="competent_authority", actor=officer,
+        querydict=as_querydict({**VALID["competent_authority"], "name": "Ravi Kale", "official_email": new_authority}))
+    services.application_submit(application_id=application.pk, actor=officer)
+    [asked] = messages_to(new_authority)
+    assert "what changed since the version you last saw" not in asked.body
+    client = Client()
+    page = client.get(latest_link(new_authority)[0], follow=True).content.decode()
+    assert "What changed since the version you saw" not in page
+    client.post("/onboarding/review/", {"decision": "reject", "remarks": "Not a department."})
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="It is one.", actor=officer)
+    with django_capture_on_commit_callbacks(execute=True):
+        approvals.appeal_decide(step_id=appeal.pk, decision="overturn", actor=root)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.APPROVED
+    [letter] = [m for m in OutboxMessage.objects.order_by("id") if m.subject.startswith("Approval letter")]
+    assert new_authority in letter.to and AUTHORITY_EMAIL not in letter.to
