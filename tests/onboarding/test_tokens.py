@@ -92,6 +92,11 @@ def test_expired_link_has_its_own_page(link, officer):
         assert response.status_code == 410
         html = page(response)
         assert "This link has expired" in html and officer.email in html
+        # The request mail says not to reply to it (its sender reads nothing): the page
+        # sends the authority to the nodal officer's own address instead.
+        assert f"at {officer.email} to ask for a new link" in html and "reply" not in html
+        assert "reply" not in page(Client().get("/onboarding/review/"))
+        assert "reply" not in page(Client().get("/onboarding/review/" + "A" * 43 + "/"))
         assert_one_h1_and_title(html)
         # And it decides nothing.
         assert Client().post(path, {"decision": "approve"}).status_code == 410
