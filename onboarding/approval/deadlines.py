@@ -12,7 +12,7 @@ The number of queries does not depend on the number of steps: bulk selects,
 conditional bulk updates and bulk inserts only.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -101,16 +101,31 @@ def deadline_sweep(*, now: datetime | None = None, limit: int | None = None) -> 
     return {"reminded": len(to_remind), "escalated": len(to_escalate)}
 
 
+def appeal_until(rejected_at: datetime) -> datetime:
+    """The end of the appeal period of a rejection decided at ``rejected_at``: the end of
+    the portal's local day ONBOARDING_APPEAL_WINDOW_DAYS days after it. The officer is told
+    a date (the mail, their page), so the whole of that day is theirs."""
+    last_day = timezone.localdate(rejected_at) + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS)
+    return datetime.combine(last_day, time.max, tzinfo=timezone.get_current_timezone())
+
+
+def appeal_rejected_before(now: datetime) -> datetime:
+    """Rejections decided before this instant have an appeal period that ended before
+    ``now`` (appeal_until's rule, for the query that makes them final)."""
+    first_day_open = timezone.localdate(now) - timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS)
+    return datetime.combine(first_day_open, time.min, tzinfo=timezone.get_current_timezone())
+
+
 def rejections_finalise(*, now: datetime | None = None, limit: int = 1000) -> int:
     """Rejections whose appeal period has ended without an appeal become final, once:
     the officer is told and the audit log records it. Constant number of queries."""
     now = now or timezone.now()
-    cutoff = now - timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS)
+    cutoff = appeal_rejected_before(now)
     lapsed_ids = (
         ApprovalStep.objects.filter(decision=Decision.REJECT, application__status=ApplicationStatus.REJECTED)
         .values("application")
         .annotate(rejected_at=Max("decided_at"))
-        .filter(rejected_at__lte=cutoff)
+        .filter(rejected_at__lt=cutoff)
         .values_list("application", flat=True)
     )
     with transaction.atomic():

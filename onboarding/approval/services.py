@@ -20,6 +20,7 @@ from onboarding import notifications, workflow
 from onboarding.application.selectors import officer_eligibility, parent_organisation, short_code_taken
 from onboarding.application.services import application_lock_for_officer
 from onboarding.application.validators import clean_staff_domains
+from onboarding.approval.deadlines import appeal_until
 from onboarding.approval.selectors import last_rejection, last_seen_step
 from onboarding.approval.tasks import approval_letter_enqueue
 from onboarding.approval.tokens import LinkState, link_state, review_url, token_build, token_lookup, token_lookup_digest
@@ -374,11 +375,6 @@ def application_approve(
 
 
 # Appeals ---------------------------------------------------------------------------
-
-def appeal_until(rejected_at: datetime) -> datetime:
-    """The end of the appeal period of a rejection decided at ``rejected_at``."""
-    return rejected_at + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS)
-
 
 def appeal_deadline(application: Application) -> datetime | None:
     rejection = last_rejection(application)

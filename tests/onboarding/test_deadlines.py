@@ -2,7 +2,8 @@
 forward; running the job again (or again later) sends nothing twice; the sweep's
 number of queries does not depend on the number of steps."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -269,11 +270,15 @@ def test_a_rejection_becomes_final_once_the_appeal_period_ends_without_an_appeal
     assert application.status == ApplicationStatus.REJECTED
     rejected_at = ApprovalStep.objects.get(application=application).decided_at
 
-    with time_machine.travel(rejected_at + timedelta(days=29), tick=False):
-        assert run_sweep()["rejections_final"] == 0
-        application.refresh_from_db()
-        assert application.status == ApplicationStatus.REJECTED  # may still appeal
-    with time_machine.travel(rejected_at + timedelta(days=30, minutes=1), tick=False):
+    # Until the end of the day the officer was told (30 days after the rejection's day).
+    until = deadlines.appeal_until(rejected_at)
+    assert timezone.localdate(until) == timezone.localdate(rejected_at) + timedelta(days=30)
+    for moment in (rejected_at + timedelta(days=29), until):
+        with time_machine.travel(moment, tick=False):
+            assert run_sweep()["rejections_final"] == 0
+            application.refresh_from_db()
+            assert application.status == ApplicationStatus.REJECTED  # may still appeal
+    with time_machine.travel(until + timedelta(seconds=1), tick=False):
         assert run_sweep()["rejections_final"] == 1
         assert run_sweep()["rejections_final"] == 0
         assert deadlines.rejections_finalise() == 0
@@ -302,5 +307,24 @@ def test_an_appealed_rejection_is_not_made_final_by_the_sweep(officer, people, s
     rejected_at = ApprovalStep.objects.get(application=application, stage=Stage.AUTHORITY).decided_at
     with time_machine.travel(rejected_at + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS + 1), tick=False):
         assert run_sweep()["rejections_final"] == 0
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.UNDER_APPEAL
+
+
+def test_the_whole_last_day_the_officer_was_told_is_theirs_to_appeal(officer, people, settings):
+    """Rejected on 1 March at 10:00 (India), told "until 31 March": at 15:00 on 31 March
+    the hourly job leaves the rejection open and the appeal is taken (it used to end at
+    10:00 that day, the job making the rejection final in the middle of the day given)."""
+    settings.ONBOARDING_APPEAL_WINDOW_DAYS = 30
+    ist = ZoneInfo("Asia/Kolkata")
+    with time_machine.travel(datetime(2026, 3, 1, 10, 0, tzinfo=ist), tick=False):
+        application = application_with_authority(nodal_officer=officer)
+        Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not a government body."})
+    [told] = [m for m in messages_to(officer.email) if "rejected" in m.subject]
+    assert "until 31 March 2026" in told.body
+    with time_machine.travel(datetime(2026, 3, 31, 23, 59, tzinfo=ist), tick=False):
+        assert deadlines.rejections_finalise() == 0
+        response = signed_in(officer).post(f"/onboarding/{application.pk}/appeal/", {"grounds": "We are a directorate."})
+        assert response.status_code == 302
     application.refresh_from_db()
     assert application.status == ApplicationStatus.UNDER_APPEAL

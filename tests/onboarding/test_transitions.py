@@ -6,7 +6,6 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
 
 from onboarding.application import services
 from onboarding.approval import services as approvals
@@ -179,13 +178,14 @@ def test_appeal_is_refused_unless_rejected(request, officer, status_fixture):
 
 
 def test_appeal_after_the_period_is_refused(rejected, officer, settings):
-    later = timezone.now() + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS, minutes=1)
+    # The period ends with the day the officer was told (appeal_until): a second later.
+    later = approvals.appeal_deadline(rejected) + timedelta(seconds=1)
     with time_machine.travel(later, tick=False):
         assert_appeal_refused(rejected, officer, "Late but right.", approvals.AppealWindowClosed, "cannot be appealed now")
 
 
 def test_appeal_within_the_period_is_accepted(rejected, officer, settings):
-    just_in_time = timezone.now() + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS, minutes=-1)
+    just_in_time = approvals.appeal_deadline(rejected)
     with time_machine.travel(just_in_time, tick=False):
         approvals.application_appeal(application_id=rejected.pk, grounds="It is not a duplicate.", actor=officer)
     rejected.refresh_from_db()
