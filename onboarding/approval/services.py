@@ -8,6 +8,7 @@ second finds the step decided and raises ``StepAlreadyDecided``.
 
 from datetime import datetime, timedelta
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -249,6 +250,7 @@ def step_decide(
             actor, decided_by_email = None, token_row.email
         else:
             _check_staff_decider(actor, step, application)
+            _check_second_pair_of_eyes(actor, step, application)
             token_row, decided_by_email = None, actor.email
         event = workflow.step_event(step.stage, decision, application.status)
         if decision in workflow.REMARKS_REQUIRED and not remarks:
@@ -308,6 +310,25 @@ def _check_staff_decider(actor: AnyUser | None, step: ApprovalStep, application:
         raise PermissionDenied
     if step.stage == Stage.APPEAL and not is_superadmin(actor):
         raise PermissionDenied
+
+
+def _check_second_pair_of_eyes(actor: AnyUser, step: ApprovalStep, application: Application) -> None:
+    """Each level is decided by someone else: a state step not by the competent authority
+    of the same application (the link went to one of their addresses), an appeal not by
+    whoever made the rejection under appeal. ValidationError at the decision otherwise."""
+    if step.stage == Stage.APPEAL:
+        rejection = last_rejection(application)
+        if rejection is not None and rejection.decided_by_id == actor.pk:
+            raise ValidationError({"decision": _(
+                "You made the rejection under appeal: another superadmin decides the appeal.")}, code="own_rejection")
+        return
+    addresses = {actor.email.lower(), *(email.lower() for email in EmailAddress.objects.filter(
+        user=actor, verified=True).values_list("email", flat=True))}
+    if ApprovalStep.objects.filter(application=application, stage=Stage.AUTHORITY, assignee_email__in=addresses).exclude(
+            decision__in=["", Decision.CANCELLED]).exists():
+        raise ValidationError({"decision": _(
+            "You decided on this application as its competent authority: another administrator decides it at this "
+            "level.")}, code="own_authority_decision")
 
 
 def appeal_decide(

@@ -443,3 +443,37 @@ def test_an_authority_named_in_a_correction_is_the_one_the_letter_is_copied_to(
     assert application.status == ApplicationStatus.APPROVED
     [letter] = [m for m in OutboxMessage.objects.order_by("id") if m.subject.startswith("Approval letter")]
     assert new_authority in letter.to and AUTHORITY_EMAIL not in letter.to
+
+
+def test_the_competent_authority_does_not_decide_the_state_level_too(officer):
+    """A state admin whose address is the application's competent authority approves
+    through the link; the state step is then someone else's: refused at the decision
+    field, nothing changed; another state admin decides it."""
+    admin = make_state_admin("MH", email=AUTHORITY_EMAIL)
+    application = application_with_authority(nodal_officer=officer)
+    client = signed_in(admin)
+    client.post(latest_link()[0], {"decision": "approve"})
+    step = state_step(application)
+    response = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve"})
+    assert response.status_code == 200
+    assert "You decided on this application as its competent authority" in response.content.decode()
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE and state_step(application).decision == ""
+    approvals.step_decide(step_id=step.pk, decision="approve", actor=make_state_admin("MH"))
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.APPROVED
+
+
+def test_an_appeal_is_not_decided_by_whoever_made_the_rejection(officer):
+    root, other_root = make_superadmin(), make_superadmin()
+    application = application_with_state(nodal_officer=officer)
+    signed_in(root).post(f"/onboarding/queue/{state_step(application).pk}/", {"decision": "reject", "remarks": "No."})
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Please look again.", actor=officer)
+    response = signed_in(root).post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "uphold", "remarks": "Still no."})
+    assert response.status_code == 200
+    assert "You made the rejection under appeal: another superadmin decides the appeal." in response.content.decode()
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.UNDER_APPEAL
+    approvals.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="Not a government body.", actor=other_root)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.REJECTED_FINAL
