@@ -206,6 +206,17 @@ def _check_short_code_free(application: Application) -> None:
                                % {"problem": problem}}, code="short_code_taken")
 
 
+def _check_staff_domains_allowed(application: Application) -> None:
+    """Final approval gives the organisation the email domains its form lists: refused
+    while one of them is refused now (marked a personal mail service since the form was
+    checked), rather than making it active with none."""
+    try:
+        clean_staff_domains(application.section_data(Section.ORGANISATION).get("email_domains"))
+    except ValidationError as exc:
+        raise ValidationError({"decision": _("%(problem)s Return the application for correction instead.")
+                               % {"problem": " ".join(exc.messages)}}, code="domains_refused") from None
+
+
 def step_decide(
     *,
     step_id: int,
@@ -258,6 +269,7 @@ def step_decide(
         if event in FINAL_APPROVALS:
             _check_officer_may_become_admin(application)
             _check_short_code_free(application)
+            _check_staff_domains_allowed(application)
         old_status, new_status = workflow.advance(application, event)
         now = timezone.now()
         ip, user_agent = request_meta(request)

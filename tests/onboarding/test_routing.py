@@ -27,6 +27,7 @@ from onboarding.models import (
     DocumentKind,
     Stage,
 )
+from portal.accounts.models import EmailSuffixRule, SuffixKind
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
 from portal.mail.models import OutboxMessage
@@ -477,3 +478,18 @@ def test_an_appeal_is_not_decided_by_whoever_made_the_rejection(officer):
     approvals.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="Not a government body.", actor=other_root)
     application.refresh_from_db()
     assert application.status == ApplicationStatus.REJECTED_FINAL
+
+
+def test_final_approval_is_refused_while_a_listed_domain_is_refused_now(officer):
+    """A domain the form lists is marked a personal mail service after the form was
+    checked: the approval is refused at the decision, saying which (it used to make the
+    organisation active with no domain at all, the official one included)."""
+    data = {**VALID, "organisation": {**VALID["organisation"], "email_domains": "mahaagri.gov.in, krishimail.in"}}
+    application = authority_approved(officer, data)
+    EmailSuffixRule.objects.create(suffix="krishimail.in", kind=SuffixKind.CONSUMER)
+    response = signed_in(make_state_admin("MH")).post(f"/onboarding/queue/{state_step(application).pk}/",
+                                                      {"decision": "approve"})
+    assert response.status_code == 200
+    assert "krishimail.in is a personal mail service" in response.content.decode()
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE and application.organisation is None
