@@ -41,10 +41,11 @@ def _claim(queryset: QuerySet[ApprovalStep], field: str, now: datetime, limit: i
 
 
 def _new_links(steps: list[ApprovalStep], now: datetime) -> dict[int, str]:
-    """Fresh links for the authorities being reminded (their first may expire before they act)."""
+    """Fresh links for the authorities being reminded (their first may expire before they
+    act). The first keeps working until it expires: an authority may have its page open,
+    remarks typed; whichever link decides, the step is decided and both are closed."""
     if not steps:
         return {}
-    AuthorityToken.objects.filter(step__in=steps, used_at__isnull=True, superseded_at__isnull=True).update(superseded_at=now)
     links, rows = {}, []
     for step in steps:
         raw, row = token_build(step=step, email=step.assignee_email, now=now)

@@ -78,12 +78,14 @@ def test_authority_reminder_with_a_new_link_then_escalation_to_the_state_each_on
         assert f"write to them at {officer.email}" in reminders[0].body
         new_path, _token = latest_link()
         assert new_path != first_path
-        assert Client().get(first_path).status_code == 410  # superseded by the reminder's link
+        # The first link still works until it expires (a page may be open on it, remarks
+        # typed); the reminder's outlives the due date.
+        assert Client().get(first_path, follow=True).status_code == 200
         assert Client().get(new_path, follow=True).status_code == 200
         step.refresh_from_db()
         assert step.reminded_at == start + timedelta(days=5, hours=1) and step.escalated_at is None
-        # The new link outlives the due date (the first one expired with it).
-        assert AuthorityToken.objects.get(step=step, superseded_at__isnull=True).expires_at > step.due_at
+        assert AuthorityToken.objects.filter(step=step, superseded_at__isnull=True).count() == 2
+        assert AuthorityToken.objects.filter(step=step).latest("created_at").expires_at > step.due_at
 
     with time_machine.travel(start + timedelta(days=6), tick=False):
         assert run_sweep()["reminded"] == 0
@@ -227,12 +229,12 @@ def _open_steps(count, now, people):
 
 # Queries of one sweep that has work, whatever the number of steps:
 #   savepoint, select+lock reminders, update reminded_at, select+lock escalations,
-#   update escalated_at, supersede old links, insert new links, state admins,
+#   update escalated_at, insert new links (the old ones stay until they expire), state admins,
 #   superadmins, insert outbox rows, savepoint (audit), lock the audit chain head,
 #   insert audit rows, move the chain head, release audit savepoint, release
 #   savepoint; on PostgreSQL also the advisory lock that serialises appends to
 #   the audit chain.
-SWEEP_QUERIES = 16 + IS_POSTGRESQL
+SWEEP_QUERIES = 15 + IS_POSTGRESQL
 
 
 @pytest.mark.parametrize("count", [1, 30])
@@ -328,3 +330,21 @@ def test_the_whole_last_day_the_officer_was_told_is_theirs_to_appeal(officer, pe
         assert response.status_code == 302
     application.refresh_from_db()
     assert application.status == ApplicationStatus.UNDER_APPEAL
+
+
+def test_an_authority_with_the_page_open_decides_after_the_reminder(officer, people):
+    """The reminder's new link does not close the page the authority has open: the
+    decision typed there is recorded, and then neither link decides again."""
+    start = timezone.now()
+    application = application_with_authority(nodal_officer=officer)
+    first_path, _first = latest_link()
+    reviewer = Client()
+    with time_machine.travel(start + timedelta(days=5, hours=1), tick=False):
+        assert reviewer.get(first_path, follow=True).status_code == 200
+        assert run_sweep()["reminded"] == 1
+        new_path, _token = latest_link()
+        response = reviewer.post("/onboarding/review/", {"decision": "return", "remarks": "Attach the signed letter."})
+        assert response.status_code == 302 and response["Location"] == "/onboarding/review/done/"
+        application.refresh_from_db()
+        assert application.status == ApplicationStatus.CHANGES_REQUESTED
+        assert Client().get(new_path).status_code == 410 and Client().get(first_path).status_code == 410
