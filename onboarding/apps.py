@@ -24,3 +24,10 @@ class OnboardingConfig(AppConfig):
         from onboarding import personal_data  # noqa: PLC0415
 
         personal_data.register()
+
+        # An erasure granted to the officer is refused while one of their applications is
+        # under a legal hold.
+        from onboarding.erasure import person_applications_held  # noqa: PLC0415
+        from portal.privacy.requests import person_hold_targets_register  # noqa: PLC0415
+
+        person_hold_targets_register(person_applications_held)

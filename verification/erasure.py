@@ -2,14 +2,22 @@
 verification: every record of theirs ends (revoked or cancelled, reason "erased": the
 verification API stops answering for them at once) and loses the details they gave and
 its address confirmations; invitations to their addresses are deleted. (Their
-memberships and admin roles are the core's to end.) Registered from VerificationConfig.ready."""
+memberships and admin roles are the core's to end.) Each of their records can be held on
+its own, and a hold on one stops the erasure. Registered from VerificationConfig.ready."""
 
 from django.utils import timezone
 
 from portal.permissions import AnyUser
+from portal.privacy.models import HoldTarget
 from verification.models import HELD_STATUSES, EndReason, GovernmentProfile, VerificationStatus
 from verification.retention import profiles_details_erase
 from verification.rosters.models import Invitation
+
+
+def person_verification_held(user_id: int) -> list[tuple[str, int]]:
+    """The person's verification records, as legal holds name them."""
+    return [(HoldTarget.VERIFICATION, pk)
+            for pk in GovernmentProfile.objects.filter(user_id=user_id).values_list("pk", flat=True)]
 
 
 def person_verification_erase(user: AnyUser, addresses: list[str]) -> list[tuple[str, str]]:

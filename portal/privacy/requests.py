@@ -73,8 +73,29 @@ def privacy_request_decide(*, request_id: int, grant: bool, reason: str, actor: 
             if legal_held((HoldTarget.PERSON, made.user_id)):
                 raise ValidationError(_("This person's records are under a legal hold: release the hold before "
                                         "granting the erasure, or refuse the request."), code="held")
+            if legal_held(*person_hold_targets(made.user_id)):
+                raise ValidationError(_("One of this person's records is under a legal hold: release the hold "
+                                        "before granting the erasure, or refuse the request."), code="held")
             person_erase(user_id=made.user_id, actor=actor)
     return made
+
+
+# Which of a person's records can be held on their own (their applications, their
+# verification records...): each is called with the person's id and returns
+# (HoldTarget, id) pairs; an erasure is refused while any of them is held, as while
+# the person is. Registered from the apps' ready().
+HoldTargets = Callable[[int], list[tuple[str, int]]]
+_HOLD_TARGETS: list[HoldTargets] = []
+
+
+def person_hold_targets_register(collect: HoldTargets) -> None:
+    if collect not in _HOLD_TARGETS:
+        _HOLD_TARGETS.append(collect)
+
+
+def person_hold_targets(user_id: int) -> list[tuple[str, int]]:
+    """The person's records that the apps say can be held, as (HoldTarget, id) pairs."""
+    return [target for collect in _HOLD_TARGETS for target in collect(user_id)]
 
 
 # What the apps erase of a person besides the account (their verification records,

@@ -2,6 +2,7 @@
 (and nothing about anyone else), their corrections, requests decided by a
 superadmin and shown to them, reminders and escalation, a nominee."""
 
+import html
 import io
 import json
 import zipfile
@@ -283,6 +284,35 @@ def test_an_erasure_is_not_granted_while_the_person_is_under_a_legal_hold():
     asha.refresh_from_db()
     made.refresh_from_db()
     assert asha.is_active and asha.email == "asha@mha.gov.in" and made.status == "open"
+
+
+@pytest.mark.parametrize("held_record", ["verification", "application"])
+def test_an_erasure_is_not_granted_while_one_of_the_persons_records_is_under_a_legal_hold(held_record):
+    """A hold on one record of the person (a verification record, an application) stops
+    their erasure as a hold on the person does: the record and the events about it stay."""
+    from portal.privacy.retention import legal_hold_set
+    from verification.models import GovernmentProfile, VerificationStatus
+
+    asha = UserFactory(email="asha@mha.gov.in", full_name="Asha K")
+    root = make_superadmin(email="root@sandes.nic.in")
+    profile = GovernmentProfileFactory(user=asha, status=VerificationStatus.REVOKED, employee_code="EMP-HELD")
+    application = ApplicationFactory(nodal_officer=asha)
+    record = profile if held_record == "verification" else application
+    audit_record(actor=asha, action=AuditAction.USER_LOGGED_IN, target=record, ip="10.1.2.3")
+    target_type = "verification.governmentprofile" if held_record == "verification" else "onboarding.application"
+    legal_hold_set(target_type=target_type, target_id=record.pk, reason="Court order", actor=root)
+    made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+    response = privacy_request_decide_as(root, made)
+    assert response.status_code == 200
+    assert "One of this person's records is under a legal hold: release the hold before granting the erasure" \
+        in html.unescape(response.content.decode())
+    asha.refresh_from_db()
+    made.refresh_from_db()
+    assert asha.is_active and asha.email == "asha@mha.gov.in" and made.status == "open"
+    assert GovernmentProfile.objects.get(pk=profile.pk).employee_code == "EMP-HELD"
+    event = AuditEvent.objects.get(target_type=target_type, target_id=str(record.pk),
+                                   action=AuditAction.USER_LOGGED_IN)
+    assert event.redacted_at is None and event.actor_email == "asha@mha.gov.in" and event.ip == "10.1.2.3"
 
 
 def test_the_download_holds_the_nominee_the_invitations_to_the_person_and_their_visibility_choices():
