@@ -16,13 +16,14 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from portal.audit.erasure import audit_redact
-from portal.audit.models import AuditAction
+from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_record_many
 from portal.organisations.models import Membership, MembershipRole
 from portal.organisations.services import organisation_admins_lapse
@@ -114,7 +115,8 @@ def person_erasure_register(handler: ErasureHandler) -> None:
 def person_erase(*, user_id: int, actor: AnyUser | None) -> None:
     """Close an account whose erasure was granted: no name, no addresses, no sign-in,
     what the apps hold about the person erased (person_erasure_register), and the
-    personal part of the audit events by or about it redacted. What other rules keep
+    personal part of the audit events by or about it redacted, with the events of its
+    organisations that name it by address (its admin roles). What other rules keep
     (an application's reference and decisions) stays with the account id."""
     from allauth.account.models import EmailAddress  # noqa: PLC0415 (apps loaded)
 
@@ -126,19 +128,34 @@ def person_erase(*, user_id: int, actor: AnyUser | None) -> None:
         targets = [("accounts.user", str(user.pk))]
         for handler in _ERASURE_HANDLERS:
             targets += handler(user, addresses)
+        EmailAddress.objects.filter(user=user).delete()
+        user.email, user.full_name, user.is_active = f"erased-{user.pk}@erased.invalid", "", False
+        user.set_unusable_password()
+        user.save(update_fields=["email", "full_name", "is_active", "password"])
         # Its memberships and admin roles end (a first admin's included): a closed account
-        # belongs to and administers nothing.
+        # belongs to and administers nothing. The address is gone first, so the events of
+        # the roles' end name the closed account, not the person.
         Membership.objects.filter(user=user, role=MembershipRole.MEMBER, is_active=True).update(is_active=False)
         admin_of = list(Membership.objects.filter(user=user, role=MembershipRole.ADMIN, is_active=True)
                         .values_list("organisation_id", "user_id"))
         if admin_of:
             organisation_admins_lapse(pairs=admin_of, reason="account_erased")
-        EmailAddress.objects.filter(user=user).delete()
-        user.email, user.full_name, user.is_active = f"erased-{user.pk}@erased.invalid", "", False
-        user.set_unusable_password()
-        user.save(update_fields=["email", "full_name", "is_active", "password"])
         Nominee.objects.filter(user=user).delete()
-        audit_redact(actor_ids=[user.pk], targets=targets, actor=actor, purpose="erasure request")
+        audit_redact(actor_ids=[user.pk], targets=targets, event_ids=_membership_events(user, addresses),
+                     actor=actor, purpose="erasure request")
+
+
+def _membership_events(user: AnyUser, addresses: list[str]) -> list[int]:
+    """The events of the organisations the person was ever a member or an admin of that
+    name them by one of their addresses (their admin role granted, changed, ended): the
+    organisation's admins read them in its audit log."""
+    organisation_ids = [str(pk) for pk in Membership.objects.filter(user=user).values_list("organisation_id", flat=True)]
+    if not organisation_ids:
+        return []
+    return list(AuditEvent.objects.filter(
+        Q(old_values__user__in=addresses) | Q(new_values__user__in=addresses),
+        target_type="organisations.organisation", target_id__in=organisation_ids,
+    ).values_list("pk", flat=True))
 
 
 def person_correct(*, user: AnyUser, full_name: str, request: HttpRequest | None = None) -> None:

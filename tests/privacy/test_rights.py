@@ -349,3 +349,35 @@ def test_an_erased_first_admin_administers_nothing_any_longer():
     assert not Membership.objects.filter(user=first, role=MembershipRole.ADMIN, is_active=True).exists()
     event = AuditEvent.objects.get(action=AuditAction.MEMBERSHIP_REVOKED, target_id=str(office.pk))
     assert event.new_values["reason"] == "account_erased"
+
+
+def test_an_erasure_redacts_the_persons_address_in_the_membership_events_of_their_organisations():
+    """The events of an organisation about a person's admin role (granted, ended) carry their
+    address and are read by its admins: an erasure redacts them, the role's end included,
+    and leaves those about anyone else."""
+    from portal.organisations.services import organisation_admin_grant
+    from tests.verification.helpers import make_admin
+
+    parent = OrganisationFactory(name="Agriculture Department, Maharashtra", short_code="AGRI-MH")
+    office = OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE", parent=parent)
+    parent_admin = make_admin(parent, email="admin@mahaagri.gov.in")
+    asha = make_admin(office, email="asha.k@pune.mahaagri.gov.in")
+    ravi = make_admin(office, email="ravi@pune.mahaagri.gov.in")
+    organisation_admin_grant(organisation_id=parent.pk, user_id=asha.pk, actor=parent_admin)
+    organisation_admin_grant(organisation_id=parent.pk, user_id=ravi.pk, actor=parent_admin)
+    assert AuditEvent.objects.filter(target_type="organisations.organisation", target_id=str(parent.pk),
+                                     new_values__user="asha.k@pune.mahaagri.gov.in").exists()
+
+    made = privacy_request_make(user=asha, kind="erasure", details="I have left the department.")
+    assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
+
+    naming_her = [event.pk for event in AuditEvent.objects.all() if "asha.k@pune.mahaagri.gov.in" in str(
+        [event.actor_email, event.target_repr, event.old_values, event.new_values])]
+    assert naming_her == []
+    ended = AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED, target_type="organisations.organisation")
+    assert {event.target_id for event in ended} == {str(office.pk), str(parent.pk)}
+    assert all(event.new_values["reason"] == "account_erased" for event in ended)
+    his = AuditEvent.objects.get(target_type="organisations.organisation", target_id=str(parent.pk),
+                                 new_values__user="ravi@pune.mahaagri.gov.in")
+    assert his.redacted_at is None
+    assert audit_verify() == []
