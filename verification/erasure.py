@@ -1,17 +1,19 @@
 """What an erasure granted to a person (portal/privacy/requests.py) removes of their
 verification: every record of theirs ends (revoked or cancelled, reason "erased": the
 verification API stops answering for them at once) and loses the details they gave and
-its address confirmations; invitations to their addresses are deleted. (Their
+its address confirmations; the invitations they accepted, and those still waiting at one
+of their addresses, are deleted (one another account accepted stays theirs). (Their
 memberships and admin roles are the core's to end.) Each of their records can be held on
 its own, and a hold on one stops the erasure. Registered from VerificationConfig.ready."""
 
+from django.db.models import Q
 from django.utils import timezone
 
 from portal.permissions import AnyUser
 from portal.privacy.models import HoldTarget
 from verification.models import HELD_STATUSES, EndReason, GovernmentProfile, VerificationStatus
 from verification.retention import profiles_details_erase
-from verification.rosters.models import Invitation
+from verification.rosters.models import Invitation, InvitationStatus
 
 
 def person_verification_held(user_id: int) -> list[tuple[str, int]]:
@@ -28,7 +30,10 @@ def person_verification_erase(user: AnyUser, addresses: list[str]) -> list[tuple
     GovernmentProfile.objects.filter(pk__in=ids, status=VerificationStatus.PENDING).update(
         status=VerificationStatus.CANCELLED, **ended)
     profiles_details_erase(ids)
-    invitations = Invitation.objects.filter(email__in=addresses)
+    # Those they accepted and those still waiting at one of their addresses; never one
+    # another account accepted at an address now theirs (it passed with a post).
+    invitations = Invitation.objects.filter(
+        Q(accepted_by=user) | Q(status=InvitationStatus.PENDING, email__in=addresses))
     targets = [("rosters.invitation", str(pk)) for pk in invitations.values_list("pk", flat=True)]
     invitations.delete()
     return [("verification.governmentprofile", str(pk)) for pk in ids] + targets

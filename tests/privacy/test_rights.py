@@ -381,3 +381,48 @@ def test_an_erasure_redacts_the_persons_address_in_the_membership_events_of_thei
                                  new_values__user="ravi@pune.mahaagri.gov.in")
     assert his.redacted_at is None
     assert audit_verify() == []
+
+
+def invitation_accepted_by_a_predecessor():
+    """An official address that passed from one holder of a post to the next: the
+    predecessor accepted the invitation to it, then left; the successor confirmed the
+    same address on their own account."""
+    from allauth.account.models import EmailAddress
+
+    from verification.rosters.models import Invitation
+
+    organisation = OrganisationFactory(name="Home Department", short_code="HOME-MH")
+    admin = UserFactory(email="admin@home.gov.in")
+    predecessor = UserFactory(email="pred.personal@home.gov.in", full_name="Pred Ecessor")
+    now = timezone.now()
+    invitation = Invitation.objects.create(
+        organisation=organisation, email="section.officer@home.gov.in", name="Pred Ecessor",
+        designation="Section Officer", office="Establishment", employee_code="PRED-0001", mobile="+919811111111",
+        invited_by=admin, token_hash="a" * 64, status="accepted", accepted_by=predecessor, accepted_at=now,
+        created_at=now, sent_at=now, expires_at=now + timedelta(days=30))
+    successor = UserFactory(email="succ@home.gov.in", full_name="Suc Cessor")
+    EmailAddress.objects.create(user=successor, email="section.officer@home.gov.in", verified=True, primary=False)
+    return invitation, predecessor, successor
+
+
+def test_the_download_holds_the_invitation_the_person_accepted_not_one_another_accepted_at_their_address():
+    _invitation, predecessor, successor = invitation_accepted_by_a_predecessor()
+    archive, data = unzip(client_of(successor).get("/privacy/my-data/download/"))
+    assert data["roster_invitations"] == []
+    everything = b"".join(archive.read(name) for name in archive.namelist())
+    assert b"PRED-0001" not in everything and b"+919811111111" not in everything
+    _archive, theirs = unzip(client_of(predecessor).get("/privacy/my-data/download/"))
+    assert [row["employee_code"] for row in theirs["roster_invitations"]] == ["PRED-0001"]
+
+
+def test_an_erasure_leaves_the_invitation_another_person_accepted_at_the_persons_address():
+    from verification.rosters.models import Invitation
+
+    invitation, predecessor, successor = invitation_accepted_by_a_predecessor()
+    made = privacy_request_make(user=successor, kind="erasure", details="Please erase my account.")
+    assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
+    kept = Invitation.objects.get(pk=invitation.pk)
+    assert (kept.accepted_by, kept.employee_code, kept.mobile) == (predecessor, "PRED-0001", "+919811111111")
+    made = privacy_request_make(user=predecessor, kind="erasure", details="Please erase my account.")
+    assert privacy_request_decide_as(make_superadmin(email="root2@sandes.nic.in"), made).status_code == 302
+    assert not Invitation.objects.filter(pk=invitation.pk).exists()
