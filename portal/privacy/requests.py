@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from portal.audit.erasure import audit_redact
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_record_many
+from portal.mail.retention import outbox_person_remove
 from portal.organisations.models import Membership, MembershipRole
 from portal.organisations.services import organisation_admins_lapse
 from portal.permissions import AnyUser, superadmin_emails
@@ -113,11 +114,13 @@ def person_erasure_register(handler: ErasureHandler) -> None:
 
 
 def person_erase(*, user_id: int, actor: AnyUser | None) -> None:
-    """Close an account whose erasure was granted: no name, no addresses, no sign-in,
-    what the apps hold about the person erased (person_erasure_register), and the
-    personal part of the audit events by or about it redacted, with the events of its
-    organisations that name it by address (its admin roles). What other rules keep
-    (an application's reference and decisions) stays with the account id."""
+    """Close an account whose erasure was granted: no name, no addresses, no sign-in, no
+    nominee, no mail to it in the outbox (sent or not), what the apps hold about the
+    person erased (person_erasure_register: their drafts, their verification records'
+    details, their invitations and roster rows...), and the personal part of the audit
+    events by or about it redacted, with the events of its organisations that name it by
+    address (its admin roles). What other rules keep (a submitted application's
+    reference and decisions) stays with the account id."""
     from allauth.account.models import EmailAddress  # noqa: PLC0415 (apps loaded)
 
     User = get_user_model()
@@ -141,6 +144,7 @@ def person_erase(*, user_id: int, actor: AnyUser | None) -> None:
         if admin_of:
             organisation_admins_lapse(pairs=admin_of, reason="account_erased")
         Nominee.objects.filter(user=user).delete()
+        outbox_person_remove(addresses=addresses)
         audit_redact(actor_ids=[user.pk], targets=targets, event_ids=_membership_events(user, addresses),
                      actor=actor, purpose="erasure request")
 

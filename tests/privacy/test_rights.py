@@ -426,3 +426,90 @@ def test_an_erasure_leaves_the_invitation_another_person_accepted_at_the_persons
     made = privacy_request_make(user=predecessor, kind="erasure", details="Please erase my account.")
     assert privacy_request_decide_as(make_superadmin(email="root2@sandes.nic.in"), made).status_code == 302
     assert not Invitation.objects.filter(pk=invitation.pk).exists()
+
+
+def test_an_erased_admins_address_leaves_the_records_they_decided_and_their_page_says_who_decided():
+    """The record of someone else an erased admin decided keeps the account as who decided,
+    not its address; its page says an administrator whose account was closed decided,
+    in the latest decision and in the history, not that it was decided automatically."""
+    from tests.verification.helpers import make_admin, signed_in
+    from verification import services as verification
+    from verification.models import VerificationStatus
+
+    office = OrganisationFactory(name="Home Department", short_code="HOME-MH")
+    asha = make_admin(office, email="asha.admin@mha.gov.in", full_name="Asha Kulkarni")
+    other_admin = make_admin(office, email="admin@mha.gov.in")
+    ravi = UserFactory(email="ravi@mha.gov.in")
+    decided = GovernmentProfileFactory(user=ravi, organisation=office)
+    verification.join_request_decide(profile_id=decided.pk, decision="verify", actor=asha)
+    decided.refresh_from_db()
+    assert (decided.decided_by_id, decided.decided_by_email) == (asha.pk, "asha.admin@mha.gov.in")
+    made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+    assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
+    decided.refresh_from_db()
+    assert (decided.decided_by_id, decided.decided_by_email, decided.status) == (asha.pk, "", VerificationStatus.VERIFIED)
+    page = html.unescape(signed_in(other_admin).get(f"/verification/profiles/{decided.pk}/").content.decode())
+    assert "asha.admin@mha.gov.in" not in page
+    assert "by an administrator whose account was closed" in page and "by someone whose details were erased" in page
+    assert "automatically" not in page
+
+
+def test_an_erasure_deletes_the_persons_drafts_with_their_files_and_keeps_their_submitted_applications(
+        django_capture_on_commit_callbacks):
+    from onboarding.models import Application, ApplicationVersion, Attachment
+
+    asha = UserFactory(email="asha@mha.gov.in", full_name="Asha Kulkarni")
+    draft = ApplicationFactory(nodal_officer=asha, status="draft", reference=None, letter=True)
+    stored = Attachment.objects.get(application=draft).file
+    assert stored.storage.exists(stored.name)
+    submitted = ApplicationFactory(nodal_officer=asha)
+    others = ApplicationFactory(status="draft", reference=None)
+    audit_record(actor=None, action=AuditAction.USER_LOGGED_IN, target=draft, ip="10.1.2.3", new={"remarks": "mine"})
+    made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
+    assert not Application.objects.filter(pk=draft.pk).exists()
+    assert not ApplicationVersion.objects.filter(application_id=draft.pk).exists()
+    assert not stored.storage.exists(stored.name)
+    assert set(Application.objects.values_list("pk", flat=True)) == {submitted.pk, others.pk}
+    event = AuditEvent.objects.get(target_type="onboarding.application", target_id=str(draft.pk))
+    assert event.redacted_at is not None and event.ip is None and "remarks" not in event.new_values
+    assert audit_verify() == []
+
+
+def test_an_erasure_removes_the_mail_to_the_person_from_the_outbox():
+    from django.core.mail import EmailMessage
+
+    from portal.mail.services import outbox_enqueue
+
+    asha = UserFactory(email="asha@mha.gov.in", full_name="Asha Kulkarni")
+    outbox_enqueue(messages=[
+        EmailMessage(subject="Hello Asha Kulkarni", body="Dear Asha Kulkarni", to=["Asha@mha.gov.in"]),
+        EmailMessage(subject="Reminder", body="A step waits.", to=["asha@mha.gov.in", "ravi@mha.gov.in"]),
+        EmailMessage(subject="To Ravi", body="Dear Ravi", to=["ravi@mha.gov.in"], cc=["asha@mha.gov.in"]),
+        EmailMessage(subject="Not her", body="Dear Basha", to=["basha@mha.gov.in"]),
+    ])
+    OutboxMessage.objects.filter(subject="Not her").update(status="sent")
+    made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+    assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
+    left = {row.subject: (row.to, row.cc) for row in OutboxMessage.objects.exclude(to__icontains="sandes.nic.in")}
+    assert left == {"Reminder": (["ravi@mha.gov.in"], []), "To Ravi": (["ravi@mha.gov.in"], []),
+                    "Not her": (["basha@mha.gov.in"], [])}
+
+
+def test_an_erasure_removes_the_persons_rows_from_the_rosters_staged():
+    from tests.verification.helpers import make_admin
+    from verification.rosters.models import RosterImport, RosterRow
+
+    office = OrganisationFactory(name="Home Department", short_code="HOME-MH")
+    admin = make_admin(office, email="admin@mha.gov.in")
+    asha = UserFactory(email="asha@mha.gov.in", full_name="Asha Kulkarni")
+    roster = RosterImport.objects.create(organisation=office, uploaded_by=admin, uploaded_at=timezone.now(),
+                                         file_name="roster.csv", file_sha256="0" * 64, file_format="csv", row_count=2)
+    for line, (name, email) in enumerate((("Asha Kulkarni", "asha@mha.gov.in"), ("Ravi K", "ravi@mha.gov.in")), 2):
+        RosterRow.objects.create(roster=roster, line=line, name=name, email=email, mobile="+919876543210",
+                                 outcome="unchanged")
+    made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+    assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
+    assert list(RosterRow.objects.values_list("roster_id", "email")) == [(roster.pk, "ravi@mha.gov.in")]
+    assert RosterImport.objects.get(pk=roster.pk).row_count == 2
