@@ -118,7 +118,7 @@ def _history(profile):
     """What happened to the profile, oldest first, from the audit log (one query)."""
     return (
         AuditEvent.objects.filter(target_type="verification.governmentprofile", target_id=str(profile.pk))
-        .only("created_at", "action", "actor_email", "actor_role", "new_values")
+        .only("created_at", "action", "actor_id", "actor_email", "actor_role", "new_values")
         .order_by("id")
     )
 

@@ -24,11 +24,13 @@ class VerificationConfig(AppConfig):
 
         register_personal_keys("superannuation_date", "invited_by", "invitations")
 
-        # An erasure granted to a person erases their verification records too.
-        from portal.privacy.requests import person_erasure_register  # noqa: PLC0415
-        from verification.erasure import person_verification_erase  # noqa: PLC0415
+        # An erasure granted to a person erases their verification records too, and is
+        # refused while one of them is under a legal hold.
+        from portal.privacy.requests import person_erasure_register, person_hold_targets_register  # noqa: PLC0415
+        from verification.erasure import person_verification_erase, person_verification_held  # noqa: PLC0415
 
         person_erasure_register(person_verification_erase)
+        person_hold_targets_register(person_verification_held)
 
         # The person's verification records in their personal data download (portal/privacy).
         from verification import personal_data  # noqa: PLC0415

@@ -1,15 +1,28 @@
 """What an erasure granted to a person (portal/privacy/requests.py) removes of their
 verification: every record of theirs ends (revoked or cancelled, reason "erased": the
 verification API stops answering for them at once) and loses the details they gave and
-its address confirmations; invitations to their addresses are deleted. (Their
-memberships and admin roles are the core's to end.) Registered from VerificationConfig.ready."""
+its address confirmations; the invitations they accepted, and those still waiting at one
+of their addresses, are deleted (one another account accepted stays theirs), and so are
+the rows of uploaded rosters that list them at one of their addresses. The records of
+others they decided as an administrator lose their address (who decided stays, as the
+account). (Their memberships and admin roles are the core's to end.) Each of their records can be held on
+its own, and a hold on one stops the erasure. Registered from VerificationConfig.ready."""
 
+from django.db.models import Q
 from django.utils import timezone
 
 from portal.permissions import AnyUser
+from portal.privacy.models import HoldTarget
 from verification.models import HELD_STATUSES, EndReason, GovernmentProfile, VerificationStatus
 from verification.retention import profiles_details_erase
-from verification.rosters.models import Invitation
+from verification.rosters.models import Invitation, InvitationStatus
+from verification.rosters.retention import person_rows_remove
+
+
+def person_verification_held(user_id: int) -> list[tuple[str, int]]:
+    """The person's verification records, as legal holds name them."""
+    return [(HoldTarget.VERIFICATION, pk)
+            for pk in GovernmentProfile.objects.filter(user_id=user_id).values_list("pk", flat=True)]
 
 
 def person_verification_erase(user: AnyUser, addresses: list[str]) -> list[tuple[str, str]]:
@@ -20,7 +33,13 @@ def person_verification_erase(user: AnyUser, addresses: list[str]) -> list[tuple
     GovernmentProfile.objects.filter(pk__in=ids, status=VerificationStatus.PENDING).update(
         status=VerificationStatus.CANCELLED, **ended)
     profiles_details_erase(ids)
-    invitations = Invitation.objects.filter(email__in=addresses)
+    # Those they accepted and those still waiting at one of their addresses; never one
+    # another account accepted at an address now theirs (it passed with a post).
+    invitations = Invitation.objects.filter(
+        Q(accepted_by=user) | Q(status=InvitationStatus.PENDING, email__in=addresses))
     targets = [("rosters.invitation", str(pk)) for pk in invitations.values_list("pk", flat=True)]
     invitations.delete()
+    # The records of others they decided keep who decided (the account), not its address.
+    GovernmentProfile.objects.filter(decided_by=user).exclude(decided_by_email="").update(decided_by_email="")
+    person_rows_remove(addresses)
     return [("verification.governmentprofile", str(pk)) for pk in ids] + targets

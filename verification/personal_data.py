@@ -2,12 +2,13 @@
 (portal/privacy/personal_data.py), registered from VerificationConfig.ready."""
 
 from allauth.account.models import EmailAddress
+from django.db.models import Q
 
 from portal.privacy.breach import breach_person_field_register
 from portal.privacy.breach_reads import breach_read_route_register
 from portal.privacy.personal_data import PersonalDataSection, personal_data_register
 from verification.models import GovernmentProfile
-from verification.rosters.models import Invitation
+from verification.rosters.models import Invitation, InvitationStatus
 from verification.visibility.models import Audience, PersonalVisibility
 
 
@@ -18,10 +19,13 @@ def profiles_of(user) -> list:
 
 
 def invitations_of(user) -> list:
-    """Invitations an organisation sent to one of the person's confirmed addresses (their
-    roster details as the organisation gave them)."""
+    """Invitations the person accepted, and those still waiting at one of their confirmed
+    addresses (their roster details as the organisation gave them). One another account
+    accepted is that person's, even at an address now the person's (an official address
+    passes to the next holder of a post)."""
     addresses = EmailAddress.objects.filter(user=user, verified=True).values("email")
-    return list(Invitation.objects.filter(email__in=addresses).order_by("id").values(
+    return list(Invitation.objects.filter(
+        Q(accepted_by=user) | Q(status=InvitationStatus.PENDING, email__in=addresses)).order_by("id").values(
         "organisation__name", "email", "name", "designation", "office", "employee_code", "mobile",
         "superannuation_date", "status", "created_at", "expires_at", "accepted_at")[:200])
 

@@ -34,12 +34,17 @@ class RedactionResult:
     kept_whole: int = 0
 
 
-def events_of(*, actor_ids: Iterable[int] = (), targets: Iterable[tuple[str, str]] = ()) -> Q | None:
-    """The events by one of ``actor_ids`` or about one of ``targets`` ((target_type, target_id) pairs)."""
+def events_of(*, actor_ids: Iterable[int] = (), targets: Iterable[tuple[str, str]] = (),
+              event_ids: Iterable[int] = ()) -> Q | None:
+    """The events by one of ``actor_ids``, about one of ``targets`` ((target_type, target_id)
+    pairs) or among ``event_ids`` (events about something else that name the person)."""
     by_type: dict[str, set[str]] = defaultdict(set)
     for target_type, target_id in targets:
         by_type[target_type].add(str(target_id))
     condition = Q(actor_id__in=list(actor_ids)) if actor_ids else None
+    if event_ids:
+        part = Q(pk__in=sorted(event_ids))
+        condition = part if condition is None else condition | part
     for target_type, ids in by_type.items():
         part = Q(target_type=target_type, target_id__in=sorted(ids))
         condition = part if condition is None else condition | part
@@ -86,14 +91,14 @@ def _store(rows: list[AuditEvent], *, batch_size: int) -> None:
 
 
 def audit_redact(
-    *, actor_ids: Iterable[int] = (), targets: Iterable[tuple[str, str]] = (), actor: AnyUser | None = None,
-    purpose: str, batch_size: int = 1000, record: bool = True,
+    *, actor_ids: Iterable[int] = (), targets: Iterable[tuple[str, str]] = (), event_ids: Iterable[int] = (),
+    actor: AnyUser | None = None, purpose: str, batch_size: int = 1000, record: bool = True,
 ) -> RedactionResult:
-    """Redact every event by one of ``actor_ids`` or about one of ``targets`` that is
-    not redacted yet, ``batch_size`` at a time (one transaction and a constant number
-    of queries each). Safe to run twice: the second run finds nothing. Records one
-    AUDIT_REDACTED event with the counts (not the contents) when anything changed."""
-    condition = events_of(actor_ids=list(actor_ids), targets=list(targets))
+    """Redact every event by one of ``actor_ids``, about one of ``targets`` or among
+    ``event_ids`` that is not redacted yet, ``batch_size`` at a time (one transaction and
+    a constant number of queries each). Safe to run twice: the second run finds nothing.
+    Records one AUDIT_REDACTED event with the counts (not the contents) when anything changed."""
+    condition = events_of(actor_ids=list(actor_ids), targets=list(targets), event_ids=list(event_ids))
     result = RedactionResult()
     if condition is None:
         return result

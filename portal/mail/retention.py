@@ -1,11 +1,14 @@
 """How long the outbox keeps the mail it has sent: its rows hold each message as sent
 (the addresses, the names and what the mail said). A daily beat job removes those sent
-or given up OUTBOX_KEEP_DAYS ago, except mail to a person under a legal hold."""
+or given up OUTBOX_KEEP_DAYS ago, except mail to a person under a legal hold. An erasure
+granted to a person removes the mail to them at once, sent or not."""
 
 from datetime import datetime, timedelta
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from portal.mail.models import OutboxMessage, OutboxStatus
@@ -27,3 +30,31 @@ def outbox_old_remove(*, now: datetime | None = None, batch_size: int = 5000, af
         ids = [pk for pk, to in rows if not held & {address.lower() for address in to}]
         OutboxMessage.objects.filter(pk__in=ids).delete()
     return len(ids), (rows[-1][0] if rows else None)
+
+
+def outbox_person_remove(*, addresses: list[str]) -> int:
+    """Remove the mail to a person whose erasure was granted (at one of ``addresses``,
+    in any case), sent or still to send: a message only to them is deleted; one to
+    others too loses their addresses and still goes to the others. The rows are found
+    by their recipients' text (the same lookup on PostgreSQL and SQLite), then checked
+    address by address. Returns how many rows were deleted or changed."""
+    erased = {address.lower() for address in addresses}
+    near = Q()
+    for address in erased:
+        near |= Q(to__icontains=address) | Q(cc__icontains=address) | Q(bcc__icontains=address)
+    if not near:
+        return 0
+    rows = list(OutboxMessage.objects.select_for_update().filter(near).order_by("id").only("id", "to", "cc", "bcc"))
+    deleted, changed = [], []
+    for row in rows:
+        kept = {field: [value for value in getattr(row, field) if parseaddr(value)[1].lower() not in erased]
+                for field in ("to", "cc", "bcc")}
+        if not any(kept.values()):
+            deleted.append(row.pk)
+        elif any(kept[field] != getattr(row, field) for field in kept):
+            row.to, row.cc, row.bcc = kept["to"], kept["cc"], kept["bcc"]
+            changed.append(row)
+    OutboxMessage.objects.filter(pk__in=deleted).delete()
+    if changed:
+        OutboxMessage.objects.bulk_update(changed, ["to", "cc", "bcc"])
+    return len(deleted) + len(changed)

@@ -16,14 +16,16 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from portal.audit.erasure import audit_redact
-from portal.audit.models import AuditAction
+from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_record_many
+from portal.mail.retention import outbox_person_remove
 from portal.organisations.models import Membership, MembershipRole
 from portal.organisations.services import organisation_admins_lapse
 from portal.permissions import AnyUser, superadmin_emails
@@ -73,8 +75,29 @@ def privacy_request_decide(*, request_id: int, grant: bool, reason: str, actor: 
             if legal_held((HoldTarget.PERSON, made.user_id)):
                 raise ValidationError(_("This person's records are under a legal hold: release the hold before "
                                         "granting the erasure, or refuse the request."), code="held")
+            if legal_held(*person_hold_targets(made.user_id)):
+                raise ValidationError(_("One of this person's records is under a legal hold: release the hold "
+                                        "before granting the erasure, or refuse the request."), code="held")
             person_erase(user_id=made.user_id, actor=actor)
     return made
+
+
+# Which of a person's records can be held on their own (their applications, their
+# verification records...): each is called with the person's id and returns
+# (HoldTarget, id) pairs; an erasure is refused while any of them is held, as while
+# the person is. Registered from the apps' ready().
+HoldTargets = Callable[[int], list[tuple[str, int]]]
+_HOLD_TARGETS: list[HoldTargets] = []
+
+
+def person_hold_targets_register(collect: HoldTargets) -> None:
+    if collect not in _HOLD_TARGETS:
+        _HOLD_TARGETS.append(collect)
+
+
+def person_hold_targets(user_id: int) -> list[tuple[str, int]]:
+    """The person's records that the apps say can be held, as (HoldTarget, id) pairs."""
+    return [target for collect in _HOLD_TARGETS for target in collect(user_id)]
 
 
 # What the apps erase of a person besides the account (their verification records,
@@ -91,10 +114,13 @@ def person_erasure_register(handler: ErasureHandler) -> None:
 
 
 def person_erase(*, user_id: int, actor: AnyUser | None) -> None:
-    """Close an account whose erasure was granted: no name, no addresses, no sign-in,
-    what the apps hold about the person erased (person_erasure_register), and the
-    personal part of the audit events by or about it redacted. What other rules keep
-    (an application's reference and decisions) stays with the account id."""
+    """Close an account whose erasure was granted: no name, no addresses, no sign-in, no
+    nominee, no mail to it in the outbox (sent or not), what the apps hold about the
+    person erased (person_erasure_register: their drafts, their verification records'
+    details, their invitations and roster rows...), and the personal part of the audit
+    events by or about it redacted, with the events of its organisations that name it by
+    address (its admin roles). What other rules keep (a submitted application's
+    reference and decisions) stays with the account id."""
     from allauth.account.models import EmailAddress  # noqa: PLC0415 (apps loaded)
 
     User = get_user_model()
@@ -105,19 +131,35 @@ def person_erase(*, user_id: int, actor: AnyUser | None) -> None:
         targets = [("accounts.user", str(user.pk))]
         for handler in _ERASURE_HANDLERS:
             targets += handler(user, addresses)
+        EmailAddress.objects.filter(user=user).delete()
+        user.email, user.full_name, user.is_active = f"erased-{user.pk}@erased.invalid", "", False
+        user.set_unusable_password()
+        user.save(update_fields=["email", "full_name", "is_active", "password"])
         # Its memberships and admin roles end (a first admin's included): a closed account
-        # belongs to and administers nothing.
+        # belongs to and administers nothing. The address is gone first, so the events of
+        # the roles' end name the closed account, not the person.
         Membership.objects.filter(user=user, role=MembershipRole.MEMBER, is_active=True).update(is_active=False)
         admin_of = list(Membership.objects.filter(user=user, role=MembershipRole.ADMIN, is_active=True)
                         .values_list("organisation_id", "user_id"))
         if admin_of:
             organisation_admins_lapse(pairs=admin_of, reason="account_erased")
-        EmailAddress.objects.filter(user=user).delete()
-        user.email, user.full_name, user.is_active = f"erased-{user.pk}@erased.invalid", "", False
-        user.set_unusable_password()
-        user.save(update_fields=["email", "full_name", "is_active", "password"])
         Nominee.objects.filter(user=user).delete()
-        audit_redact(actor_ids=[user.pk], targets=targets, actor=actor, purpose="erasure request")
+        outbox_person_remove(addresses=addresses)
+        audit_redact(actor_ids=[user.pk], targets=targets, event_ids=_membership_events(user, addresses),
+                     actor=actor, purpose="erasure request")
+
+
+def _membership_events(user: AnyUser, addresses: list[str]) -> list[int]:
+    """The events of the organisations the person was ever a member or an admin of that
+    name them by one of their addresses (their admin role granted, changed, ended): the
+    organisation's admins read them in its audit log."""
+    organisation_ids = [str(pk) for pk in Membership.objects.filter(user=user).values_list("organisation_id", flat=True)]
+    if not organisation_ids:
+        return []
+    return list(AuditEvent.objects.filter(
+        Q(old_values__user__in=addresses) | Q(new_values__user__in=addresses),
+        target_type="organisations.organisation", target_id__in=organisation_ids,
+    ).values_list("pk", flat=True))
 
 
 def person_correct(*, user: AnyUser, full_name: str, request: HttpRequest | None = None) -> None:

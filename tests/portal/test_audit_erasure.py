@@ -122,6 +122,19 @@ def test_erasure_takes_constant_queries_per_batch(people, batch_size, batches, d
     assert result.redacted == 4
 
 
+def test_erasure_of_events_named_by_id_redacts_those_and_no_other(people):
+    """Events about something else that name the person (an organisation's event about
+    their admin role) are redacted by id, in the same batches as the person's own."""
+    _asha, ravi, _admin = people
+    rejected = AuditEvent.objects.get(action=AuditAction.VERIFICATION_REJECTED)
+    ravis = AuditEvent.objects.filter(actor_id=ravi.pk).order_by("id").first()
+    result = audit_redact(event_ids=[rejected.pk, ravis.pk], purpose="x", batch_size=1)
+    assert result.redacted == 2
+    redacted = AuditEvent.objects.filter(redacted_at__isnull=False).order_by("id").values_list("pk", flat=True)
+    assert list(redacted) == sorted([rejected.pk, ravis.pk])
+    assert audit_verify() == []
+
+
 @pytest.mark.parametrize("change", [
     {"action": AuditAction.USER_PASSWORD_CHANGED},
     {"actor_id": 999},

@@ -2,6 +2,7 @@
 (and nothing about anyone else), their corrections, requests decided by a
 superadmin and shown to them, reminders and escalation, a nominee."""
 
+import html
 import io
 import json
 import zipfile
@@ -285,6 +286,35 @@ def test_an_erasure_is_not_granted_while_the_person_is_under_a_legal_hold():
     assert asha.is_active and asha.email == "asha@mha.gov.in" and made.status == "open"
 
 
+@pytest.mark.parametrize("held_record", ["verification", "application"])
+def test_an_erasure_is_not_granted_while_one_of_the_persons_records_is_under_a_legal_hold(held_record):
+    """A hold on one record of the person (a verification record, an application) stops
+    their erasure as a hold on the person does: the record and the events about it stay."""
+    from portal.privacy.retention import legal_hold_set
+    from verification.models import GovernmentProfile, VerificationStatus
+
+    asha = UserFactory(email="asha@mha.gov.in", full_name="Asha K")
+    root = make_superadmin(email="root@sandes.nic.in")
+    profile = GovernmentProfileFactory(user=asha, status=VerificationStatus.REVOKED, employee_code="EMP-HELD")
+    application = ApplicationFactory(nodal_officer=asha)
+    record = profile if held_record == "verification" else application
+    audit_record(actor=asha, action=AuditAction.USER_LOGGED_IN, target=record, ip="10.1.2.3")
+    target_type = "verification.governmentprofile" if held_record == "verification" else "onboarding.application"
+    legal_hold_set(target_type=target_type, target_id=record.pk, reason="Court order", actor=root)
+    made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+    response = privacy_request_decide_as(root, made)
+    assert response.status_code == 200
+    assert "One of this person's records is under a legal hold: release the hold before granting the erasure" \
+        in html.unescape(response.content.decode())
+    asha.refresh_from_db()
+    made.refresh_from_db()
+    assert asha.is_active and asha.email == "asha@mha.gov.in" and made.status == "open"
+    assert GovernmentProfile.objects.get(pk=profile.pk).employee_code == "EMP-HELD"
+    event = AuditEvent.objects.get(target_type=target_type, target_id=str(record.pk),
+                                   action=AuditAction.USER_LOGGED_IN)
+    assert event.redacted_at is None and event.actor_email == "asha@mha.gov.in" and event.ip == "10.1.2.3"
+
+
 def test_the_download_holds_the_nominee_the_invitations_to_the_person_and_their_visibility_choices():
     from verification.rosters.models import Invitation
     from verification.visibility.models import Audience, PersonalVisibility
@@ -319,3 +349,167 @@ def test_an_erased_first_admin_administers_nothing_any_longer():
     assert not Membership.objects.filter(user=first, role=MembershipRole.ADMIN, is_active=True).exists()
     event = AuditEvent.objects.get(action=AuditAction.MEMBERSHIP_REVOKED, target_id=str(office.pk))
     assert event.new_values["reason"] == "account_erased"
+
+
+def test_an_erasure_redacts_the_persons_address_in_the_membership_events_of_their_organisations():
+    """The events of an organisation about a person's admin role (granted, ended) carry their
+    address and are read by its admins: an erasure redacts them, the role's end included,
+    and leaves those about anyone else."""
+    from portal.organisations.services import organisation_admin_grant
+    from tests.verification.helpers import make_admin
+
+    parent = OrganisationFactory(name="Agriculture Department, Maharashtra", short_code="AGRI-MH")
+    office = OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE", parent=parent)
+    parent_admin = make_admin(parent, email="admin@mahaagri.gov.in")
+    asha = make_admin(office, email="asha.k@pune.mahaagri.gov.in")
+    ravi = make_admin(office, email="ravi@pune.mahaagri.gov.in")
+    organisation_admin_grant(organisation_id=parent.pk, user_id=asha.pk, actor=parent_admin)
+    organisation_admin_grant(organisation_id=parent.pk, user_id=ravi.pk, actor=parent_admin)
+    assert AuditEvent.objects.filter(target_type="organisations.organisation", target_id=str(parent.pk),
+                                     new_values__user="asha.k@pune.mahaagri.gov.in").exists()
+
+    made = privacy_request_make(user=asha, kind="erasure", details="I have left the department.")
+    assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
+
+    naming_her = [event.pk for event in AuditEvent.objects.all() if "asha.k@pune.mahaagri.gov.in" in str(
+        [event.actor_email, event.target_repr, event.old_values, event.new_values])]
+    assert naming_her == []
+    ended = AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED, target_type="organisations.organisation")
+    assert {event.target_id for event in ended} == {str(office.pk), str(parent.pk)}
+    assert all(event.new_values["reason"] == "account_erased" for event in ended)
+    his = AuditEvent.objects.get(target_type="organisations.organisation", target_id=str(parent.pk),
+                                 new_values__user="ravi@pune.mahaagri.gov.in")
+    assert his.redacted_at is None
+    assert audit_verify() == []
+
+
+def invitation_accepted_by_a_predecessor():
+    """An official address that passed from one holder of a post to the next: the
+    predecessor accepted the invitation to it, then left; the successor confirmed the
+    same address on their own account."""
+    from allauth.account.models import EmailAddress
+
+    from verification.rosters.models import Invitation
+
+    organisation = OrganisationFactory(name="Home Department", short_code="HOME-MH")
+    admin = UserFactory(email="admin@home.gov.in")
+    predecessor = UserFactory(email="pred.personal@home.gov.in", full_name="Pred Ecessor")
+    now = timezone.now()
+    invitation = Invitation.objects.create(
+        organisation=organisation, email="section.officer@home.gov.in", name="Pred Ecessor",
+        designation="Section Officer", office="Establishment", employee_code="PRED-0001", mobile="+919811111111",
+        invited_by=admin, token_hash="a" * 64, status="accepted", accepted_by=predecessor, accepted_at=now,
+        created_at=now, sent_at=now, expires_at=now + timedelta(days=30))
+    successor = UserFactory(email="succ@home.gov.in", full_name="Suc Cessor")
+    EmailAddress.objects.create(user=successor, email="section.officer@home.gov.in", verified=True, primary=False)
+    return invitation, predecessor, successor
+
+
+def test_the_download_holds_the_invitation_the_person_accepted_not_one_another_accepted_at_their_address():
+    _invitation, predecessor, successor = invitation_accepted_by_a_predecessor()
+    archive, data = unzip(client_of(successor).get("/privacy/my-data/download/"))
+    assert data["roster_invitations"] == []
+    everything = b"".join(archive.read(name) for name in archive.namelist())
+    assert b"PRED-0001" not in everything and b"+919811111111" not in everything
+    _archive, theirs = unzip(client_of(predecessor).get("/privacy/my-data/download/"))
+    assert [row["employee_code"] for row in theirs["roster_invitations"]] == ["PRED-0001"]
+
+
+def test_an_erasure_leaves_the_invitation_another_person_accepted_at_the_persons_address():
+    from verification.rosters.models import Invitation
+
+    invitation, predecessor, successor = invitation_accepted_by_a_predecessor()
+    made = privacy_request_make(user=successor, kind="erasure", details="Please erase my account.")
+    assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
+    kept = Invitation.objects.get(pk=invitation.pk)
+    assert (kept.accepted_by, kept.employee_code, kept.mobile) == (predecessor, "PRED-0001", "+919811111111")
+    made = privacy_request_make(user=predecessor, kind="erasure", details="Please erase my account.")
+    assert privacy_request_decide_as(make_superadmin(email="root2@sandes.nic.in"), made).status_code == 302
+    assert not Invitation.objects.filter(pk=invitation.pk).exists()
+
+
+def test_an_erased_admins_address_leaves_the_records_they_decided_and_their_page_says_who_decided():
+    """The record of someone else an erased admin decided keeps the account as who decided,
+    not its address; its page says an administrator whose account was closed decided,
+    in the latest decision and in the history, not that it was decided automatically."""
+    from tests.verification.helpers import make_admin, signed_in
+    from verification import services as verification
+    from verification.models import VerificationStatus
+
+    office = OrganisationFactory(name="Home Department", short_code="HOME-MH")
+    asha = make_admin(office, email="asha.admin@mha.gov.in", full_name="Asha Kulkarni")
+    other_admin = make_admin(office, email="admin@mha.gov.in")
+    ravi = UserFactory(email="ravi@mha.gov.in")
+    decided = GovernmentProfileFactory(user=ravi, organisation=office)
+    verification.join_request_decide(profile_id=decided.pk, decision="verify", actor=asha)
+    decided.refresh_from_db()
+    assert (decided.decided_by_id, decided.decided_by_email) == (asha.pk, "asha.admin@mha.gov.in")
+    made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+    assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
+    decided.refresh_from_db()
+    assert (decided.decided_by_id, decided.decided_by_email, decided.status) == (asha.pk, "", VerificationStatus.VERIFIED)
+    page = html.unescape(signed_in(other_admin).get(f"/verification/profiles/{decided.pk}/").content.decode())
+    assert "asha.admin@mha.gov.in" not in page
+    assert "by an administrator whose account was closed" in page and "by someone whose details were erased" in page
+    assert "automatically" not in page
+
+
+def test_an_erasure_deletes_the_persons_drafts_with_their_files_and_keeps_their_submitted_applications(
+        django_capture_on_commit_callbacks):
+    from onboarding.models import Application, ApplicationVersion, Attachment
+
+    asha = UserFactory(email="asha@mha.gov.in", full_name="Asha Kulkarni")
+    draft = ApplicationFactory(nodal_officer=asha, status="draft", reference=None, letter=True)
+    stored = Attachment.objects.get(application=draft).file
+    assert stored.storage.exists(stored.name)
+    submitted = ApplicationFactory(nodal_officer=asha)
+    others = ApplicationFactory(status="draft", reference=None)
+    audit_record(actor=None, action=AuditAction.USER_LOGGED_IN, target=draft, ip="10.1.2.3", new={"remarks": "mine"})
+    made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
+    assert not Application.objects.filter(pk=draft.pk).exists()
+    assert not ApplicationVersion.objects.filter(application_id=draft.pk).exists()
+    assert not stored.storage.exists(stored.name)
+    assert set(Application.objects.values_list("pk", flat=True)) == {submitted.pk, others.pk}
+    event = AuditEvent.objects.get(target_type="onboarding.application", target_id=str(draft.pk))
+    assert event.redacted_at is not None and event.ip is None and "remarks" not in event.new_values
+    assert audit_verify() == []
+
+
+def test_an_erasure_removes_the_mail_to_the_person_from_the_outbox():
+    from django.core.mail import EmailMessage
+
+    from portal.mail.services import outbox_enqueue
+
+    asha = UserFactory(email="asha@mha.gov.in", full_name="Asha Kulkarni")
+    outbox_enqueue(messages=[
+        EmailMessage(subject="Hello Asha Kulkarni", body="Dear Asha Kulkarni", to=["Asha@mha.gov.in"]),
+        EmailMessage(subject="Reminder", body="A step waits.", to=["asha@mha.gov.in", "ravi@mha.gov.in"]),
+        EmailMessage(subject="To Ravi", body="Dear Ravi", to=["ravi@mha.gov.in"], cc=["asha@mha.gov.in"]),
+        EmailMessage(subject="Not her", body="Dear Basha", to=["basha@mha.gov.in"]),
+    ])
+    OutboxMessage.objects.filter(subject="Not her").update(status="sent")
+    made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+    assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
+    left = {row.subject: (row.to, row.cc) for row in OutboxMessage.objects.exclude(to__icontains="sandes.nic.in")}
+    assert left == {"Reminder": (["ravi@mha.gov.in"], []), "To Ravi": (["ravi@mha.gov.in"], []),
+                    "Not her": (["basha@mha.gov.in"], [])}
+
+
+def test_an_erasure_removes_the_persons_rows_from_the_rosters_staged():
+    from tests.verification.helpers import make_admin
+    from verification.rosters.models import RosterImport, RosterRow
+
+    office = OrganisationFactory(name="Home Department", short_code="HOME-MH")
+    admin = make_admin(office, email="admin@mha.gov.in")
+    asha = UserFactory(email="asha@mha.gov.in", full_name="Asha Kulkarni")
+    roster = RosterImport.objects.create(organisation=office, uploaded_by=admin, uploaded_at=timezone.now(),
+                                         file_name="roster.csv", file_sha256="0" * 64, file_format="csv", row_count=2)
+    for line, (name, email) in enumerate((("Asha Kulkarni", "asha@mha.gov.in"), ("Ravi K", "ravi@mha.gov.in")), 2):
+        RosterRow.objects.create(roster=roster, line=line, name=name, email=email, mobile="+919876543210",
+                                 outcome="unchanged")
+    made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+    assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
+    assert list(RosterRow.objects.values_list("roster_id", "email")) == [(roster.pk, "ravi@mha.gov.in")]
+    assert RosterImport.objects.get(pk=roster.pk).row_count == 2

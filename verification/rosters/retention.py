@@ -41,3 +41,13 @@ def rows_remove(roster_ids: list[int], *, now: datetime) -> None:
     if roster_ids:
         RosterRow.objects.filter(roster_id__in=roster_ids).delete()
         RosterImport.objects.filter(pk__in=roster_ids).update(rows_removed_at=now)
+
+
+def person_rows_remove(addresses: list[str]) -> None:
+    """Remove the rows that list a person whose erasure was granted, at one of
+    ``addresses``, whatever their roster's state; its counts stay. Their rosters are
+    locked first: an apply under way takes each batch under that lock."""
+    roster_ids = sorted(set(RosterRow.objects.filter(email__in=addresses).values_list("roster_id", flat=True)))
+    if roster_ids:
+        list(RosterImport.objects.select_for_update().filter(pk__in=roster_ids).order_by("pk").values_list("pk", flat=True))
+        RosterRow.objects.filter(roster_id__in=roster_ids, email__in=addresses).delete()

@@ -1,0 +1,28 @@
+"""What an erasure granted to a person (portal/privacy/requests.py) removes of their
+applications: their drafts, with their files and saved versions, as retention erases
+an abandoned one. Their submitted applications stay (their reference and decisions are
+kept by other rules, with the account id). Each application can be held on its own,
+and a hold on one stops the erasure. Registered from OnboardingConfig.ready."""
+
+from django.utils import timezone
+
+from onboarding.models import Application, ApplicationStatus
+from onboarding.retention import applications_audit, drafts_erase
+from portal.permissions import AnyUser
+from portal.privacy.models import HoldTarget, RetentionKind, RetentionMark
+
+
+def person_applications_held(user_id: int) -> list[tuple[str, int]]:
+    """The person's applications, as legal holds name them."""
+    return [(HoldTarget.APPLICATION, pk)
+            for pk in Application.objects.filter(nodal_officer_id=user_id).values_list("pk", flat=True)]
+
+
+def person_drafts_erase(user: AnyUser, addresses: list[str]) -> list[tuple[str, str]]:
+    ids = list(Application.objects.select_for_update().filter(nodal_officer=user, status=ApplicationStatus.DRAFT)
+               .values_list("pk", flat=True))
+    if not ids:
+        return []
+    drafts_erase(ids, timezone.now())
+    RetentionMark.objects.filter(kind=RetentionKind.DRAFT_APPLICATION, target_id__in=ids).delete()
+    return applications_audit(ids)[1]
