@@ -190,7 +190,8 @@ def test_competent_authority_returns_then_approves_through_the_emailed_link(page
     assert response.status == 404
     expect(page.get_by_role("heading", level=1)).to_have_text("This link is not valid")
     expect(page.get_by_role("main")).to_contain_text("We do not recognise this link.")
-    check_page(page, "link-unknown")
+    expect(page.get_by_role("main")).to_contain_text("write to the nodal officer")
+    check_page.in_each_language(page, "link-unknown")
 
     # --- The nodal officer corrects and resubmits (services) ---------------------------------------
     corrected = dict(VALID["organisation"], approx_users="1500")
