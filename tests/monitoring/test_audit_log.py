@@ -1,9 +1,10 @@
 """The audit log viewer: who may read it, what each reader sees (their scope only),
 its filters, and the result of the last scheduled chain check."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from monitoring import services
@@ -85,6 +86,16 @@ def test_bad_filters_are_told_at_their_field(world, events):
     found, html = seen(client, "?since=1900-01-01")
     assert "Enter a date between 2000 and next year." in html
     assert seen(client, "?actor=" + "a" * 1000)[0] == set()
+
+
+def test_the_date_filters_work_on_29_february(world, events):
+    with time_machine.travel(timezone.make_aware(datetime(2028, 2, 29, 12, 0)), tick=False):
+        client = signed_in(world["superadmin"])
+        assert seen(client, "?since=2026-01-01")[1]
+        assert seen(client, "?until=2028-03-01")[1]
+        # The bound is the end of next year, whatever today is.
+        assert "Enter a date between 2000 and next year." not in seen(client, "?until=2029-12-31")[1]
+        assert "Enter a date between 2000 and next year." in seen(client, "?until=2030-01-01")[1]
 
 
 def test_chain_check_result(world, events):
