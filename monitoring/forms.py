@@ -21,6 +21,7 @@ from portal.audit.models import AuditAction
 from portal.forms import AccessibleForm
 from portal.organisations.models import OrganisationStatus
 from portal.organisations.states import JURISDICTION_CHOICES, State
+from portal.text import has_control_characters
 
 UPLOAD_MAX_BYTES = 512 * 1024
 UPLOAD_MAX_ROWS = 2000
@@ -231,6 +232,10 @@ class ExpectedOfficeUploadForm(AccessibleForm):
         values = {column: (raw.get(column) or "").strip() for column in CSV_COLUMNS}
         row = {"name": values["name"][:201], "contact_email": values["contact_email"].lower(),
                "short_code": "", "official_domain": "", "target_date": None}
+        # A NUL would reach PostgreSQL (which refuses it in text); the other control
+        # characters and the bidi overrides would be stored and shown.
+        if any(has_control_characters(value) for value in values.values()):
+            return row, _("a cell holds a line break, a tab or another control character")
         if not row["name"] or len(row["name"]) > 200:
             return row, _("the name is missing or longer than 200 characters")
         try:

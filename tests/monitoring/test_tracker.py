@@ -239,6 +239,26 @@ def test_upload(world):
     assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).count() == 2
 
 
+@pytest.mark.parametrize("column", ["name", "short_code", "official_domain", "contact_email", "target_date"])
+@pytest.mark.parametrize("character", ["\x00", "\x01", "\x7f", "\u202e", "\n"])
+def test_a_cell_with_a_control_character_is_refused_at_the_file(world, column, character):
+    client = signed_in(world["state_admin_mh"])
+    cells = {"name": "Water Board", "short_code": "MH-WATER", "official_domain": "water.mh.gov.in",
+             "contact_email": "contact@water.mh.gov.in", "target_date": "2026-12-31"}
+    cells[column] = cells[column][:3] + character + cells[column][3:]
+    text = ("name,short_code,official_domain,contact_email,target_date\n"
+            "Ports,MH-PORTS,,ports@mh.gov.in,2026-03-31\n"
+            + ",".join(f'"{cells[name]}"' for name in ("name", "short_code", "official_domain", "contact_email",
+                                                       "target_date")) + "\n")
+    response = upload(client, text)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="id_file_error"' in html
+    assert "Nothing was saved. line 3: a cell holds a line break, a tab or another control character" in html
+    assert not ExpectedOffice.objects.exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).exists()
+
+
 def test_a_row_that_would_move_an_office_onto_another_offices_domain_is_refused_at_the_file(world):
     client = signed_in(world["state_admin_mh"])
     header = "name,short_code,official_domain,contact_email,target_date\n"
