@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from monitoring.models import AuditChainCheck, ExpectedOffice, FiguresRun, OrganisationFigures
 from monitoring.notifications import send_adoption_reminder
+from monitoring.scope import tracker_jurisdictions
 from monitoring.selectors import FIGURES_RUN
 from portal.audit.models import AuditAction, AuditChainHead
 from portal.audit.services import audit_record, audit_verify
@@ -77,6 +78,13 @@ def export_record(*, what: str, filters: dict, rows: int, actor: AnyUser, reques
 def _check_editable(jurisdiction: str, editable: set[str] | None) -> None:
     if editable is not None and jurisdiction not in editable:
         raise ValidationError(_("You do not administer this state or UT."), code="jurisdiction")
+
+
+def _sees_list_of(actor: AnyUser, office: ExpectedOffice) -> bool:
+    """Whether the actor reads the list the office is on: a refusal names another office
+    only then (a state administrator is not told the names on another state's list)."""
+    jurisdictions = tracker_jurisdictions(actor)
+    return jurisdictions is None or office.jurisdiction in jurisdictions
 
 
 def _plain(values: dict) -> dict:
@@ -154,9 +162,14 @@ def expected_offices_import(
             holder = by_domain.get(row["official_domain"]) if row["official_domain"] else None
             if office is not None and holder is not None and holder.pk != office.pk:
                 # Matched by its short code, the row would move the office onto a domain another office has.
+                if _sees_list_of(actor, holder):
+                    message = _("The domain %(domain)s is already the domain of %(office)s on the list: %(code)s "
+                                "cannot have it too.")
+                else:
+                    message = _("The domain %(domain)s is already the domain of an office on the list of another "
+                                "state or UT: %(code)s cannot have it too.")
                 raise ValidationError(
-                    _("The domain %(domain)s is already the domain of %(office)s on the list: %(code)s cannot have it too.")
-                    % {"domain": row["official_domain"], "office": holder.name, "code": row["short_code"]},
+                    message % {"domain": row["official_domain"], "office": holder.name, "code": row["short_code"]},
                     code="domain_taken")
             if office is None:
                 office = ExpectedOffice.objects.create(created_by=actor, **values)
@@ -212,10 +225,14 @@ def expected_office_remind(
                                                last_reminded_at__gt=now - REMINDER_INTERVAL)
                  .exclude(pk=office.pk).order_by("-last_reminded_at").first())
         if other is not None:
+            if _sees_list_of(actor, other):
+                message = _("%(address)s was sent a reminder on %(when)s, for %(office)s; the next reminder to this "
+                            "address can be sent from %(next)s.")
+            else:
+                message = _("%(address)s was sent a reminder on %(when)s, for an office on the list of another state "
+                            "or UT; the next reminder to this address can be sent from %(next)s.")
             raise ValidationError(
-                _("%(address)s was sent a reminder on %(when)s, for %(office)s; the next reminder to this address can "
-                  "be sent from %(next)s.")
-                % {"address": office.contact_email, "office": other.name, **_reminded(other.last_reminded_at)},
+                message % {"address": office.contact_email, "office": other.name, **_reminded(other.last_reminded_at)},
                 code="too_soon")
         office.last_reminded_at = now
         office.reminders_sent += 1

@@ -148,6 +148,23 @@ def test_an_address_several_offices_share_is_reminded_at_most_once_a_week(world,
     assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_REMINDER_SENT).count() == 1
 
 
+def test_a_reminder_refused_for_another_states_office_does_not_name_it(world):
+    shared = "shared.contact@nic.in"
+    karnataka = office(jurisdiction="KA", name="Karnataka Mines Cell", short_code="KA-MINES", contact_email=shared,
+                       last_reminded_at=timezone.now() - timedelta(days=1))
+    water = office(name="Water Board", short_code="MH-WATER", contact_email=shared)
+    response = signed_in(world["state_admin_mh"]).post(f"/monitoring/adoption/{water.pk}/remind/", follow=True)
+    html = response.content.decode()
+    assert "for an office on the list of another state or UT" in html and "Karnataka Mines Cell" not in html
+    # Whoever sees Karnataka's list is told which office it was.
+    with pytest.raises(ValidationError) as refused:
+        services.expected_office_remind(office=water, editable=None, status="not_started", actor=world["superadmin"])
+    assert "for Karnataka Mines Cell" in refused.value.messages[0]
+    assert not OutboxMessage.objects.exists()
+    karnataka.refresh_from_db()
+    assert karnataka.reminders_sent == 0
+
+
 def test_reminder_at_most_once_a_week(world, offices):
     target = offices["not_started"]
     client = signed_in(world["state_admin_mh"])
@@ -271,6 +288,22 @@ def test_a_row_that_would_move_an_office_onto_another_offices_domain_is_refused_
     assert ("The domain rev.mh.gov.in is already the domain of Revenue on the list: AGRI cannot have it too."
             in response.content.decode())
     assert ExpectedOffice.objects.get(short_code="AGRI").official_domain == "agri.mh.gov.in"
+
+
+def test_a_row_onto_another_states_offices_domain_does_not_name_that_office(world):
+    office(jurisdiction="KA", name="Karnataka Mines Cell", short_code="KA-MINES", official_domain="mines.karnataka.gov.in",
+           contact_email="it@mines.karnataka.gov.in")
+    office(name="Water Board", short_code="MH-WATER", contact_email="it@water.mh.gov.in")
+    row = "name,short_code,official_domain,contact_email,target_date\n" \
+          "Water Board,MH-WATER,mines.karnataka.gov.in,it@water.mh.gov.in,2026-12-31\n"
+    html = upload(signed_in(world["state_admin_mh"]), row).content.decode()
+    assert ("The domain mines.karnataka.gov.in is already the domain of an office on the list of another state or UT: "
+            "MH-WATER cannot have it too.") in html
+    assert "Karnataka Mines Cell" not in html
+    # A superadmin, who sees every list, is told which office has it.
+    html = upload(signed_in(world["superadmin"]), row).content.decode()
+    assert "already the domain of Karnataka Mines Cell on the list" in html
+    assert ExpectedOffice.objects.get(short_code="MH-WATER").official_domain == ""
 
 
 def test_a_central_list_is_the_superadmins(world):
