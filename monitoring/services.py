@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from monitoring.models import AuditChainCheck, ExpectedOffice, FiguresRun, OrganisationFigures
@@ -194,9 +195,11 @@ def expected_offices_import(
 
 
 def _reminded(at: datetime) -> dict[str, str]:
-    """When a reminder was sent and when the next may be, as the refusals say them."""
-    return {"when": timezone.localtime(at).strftime("%d %b %Y %H:%M"),
-            "next": timezone.localtime(at + REMINDER_INTERVAL).strftime("%d %b %Y %H:%M")}
+    """When a reminder was sent and when the next may be, as the refusals say them: as
+    the pages write a moment (the day_time filter's "2 Dec 2026, 14:05"), the month in
+    the language of the request."""
+    return {"when": date_format(timezone.localtime(at), "j M Y, H:i"),
+            "next": date_format(timezone.localtime(at + REMINDER_INTERVAL), "j M Y, H:i")}
 
 
 def expected_office_remind(

@@ -1,6 +1,7 @@
 """The audit log viewer: who may read it, what each reader sees (their scope only),
 its filters, and the result of the last scheduled chain check."""
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -96,6 +97,23 @@ def test_the_date_filters_work_on_29_february(world, events):
         # The bound is the end of next year, whatever today is.
         assert "Enter a date between 2000 and next year." not in seen(client, "?until=2029-12-31")[1]
         assert "Enter a date between 2000 and next year." in seen(client, "?until=2030-01-01")[1]
+
+
+@pytest.mark.parametrize(("language", "labels"), [
+    ("en", ["System", "System: data retention", "State administrator (Maharashtra)", "Auditor (Everywhere)",
+            "Site superuser (Django), Superadmin", "Competent authority", "a_code_of_tomorrow"]),
+    ("hi", ["सिस्टम", "सिस्टम: डेटा प्रतिधारण", "राज्य प्रशासक (महाराष्ट्र)", "लेखा-परीक्षक (सभी जगह)",
+            "साइट सुपरयूज़र (Django), सुपरएडमिन", "सक्षम प्राधिकारी", "a_code_of_tomorrow"]),
+])
+def test_who_acted_is_said_in_the_pages_language(world, language, labels):
+    """The stored role codes are shown by their labels; a code the log does not know, as it is."""
+    for role in ("system", "system:retention", "state_admin:MH", "auditor", "django_superuser,superadmin",
+                 "competent_authority", "a_code_of_tomorrow"):
+        audit_record(actor=None, action=AuditAction.ORGANISATION_ACTIVATED, target=world["agri"], actor_role=role)
+    html = signed_in(world["superadmin"]).get("/monitoring/audit/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    cells = re.findall(r'<td class="text-break">([^<]*)</td>', html)
+    assert [cell for cell in cells if cell != "Agriculture Department, Maharashtra"][:7] == labels[::-1]
+    assert '<td class="text-break">system</td>' not in html
 
 
 def test_chain_check_result(world, events):

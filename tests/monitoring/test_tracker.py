@@ -1,9 +1,10 @@
 """The adoption tracker: matching expected offices to organisations and applications,
 overdue first, who may see and edit which list, the upload, and the weekly reminder."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
@@ -194,6 +195,27 @@ def test_reminder_at_most_once_a_week(world, offices):
     services.expected_office_remind(office=target, editable=None, status="not_started", actor=world["superadmin"],
                                     now=target.last_reminded_at + timedelta(days=7, seconds=1))
     assert OutboxMessage.objects.filter(to=["contact@office.mh.gov.in"]).count() == 2
+
+
+@pytest.mark.parametrize(("language", "when", "next_one"), [
+    ("en", "5 Jan 2026, 10:00", "12 Jan 2026, 10:00"),
+    ("hi", "5 जन 2026, 10:00", "12 जन 2026, 10:00"),
+    ("mr", "5 जान 2026, 10:00", "12 जान 2026, 10:00"),
+])
+def test_a_refused_reminder_says_its_dates_in_the_pages_language(world, language, when, next_one):
+    reminded = timezone.make_aware(datetime(2026, 1, 5, 10, 0))
+    target = office(name="Water Board", short_code="MH-WATER", last_reminded_at=reminded)
+    shared = office(name="Ports", short_code="MH-PORTS")
+    type(target).objects.filter(pk=shared.pk).update(contact_email=target.contact_email)
+    with time_machine.travel(reminded + timedelta(days=1), tick=False):
+        client = signed_in(world["state_admin_mh"])
+        for reminding in (target, shared):  # this office's week, then the address's
+            html = client.post(f"/monitoring/adoption/{reminding.pk}/remind/", follow=True,
+                               HTTP_ACCEPT_LANGUAGE=language).content.decode()
+            assert f"{when}" in html and f"{next_one}" in html
+            if language != "en":
+                assert "Jan" not in html
+    assert not OutboxMessage.objects.exists()
 
 
 def test_add_edit_and_remove_are_audited(world):
