@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from monitoring.models import ExpectedOffice
 from monitoring.scope import Scope, ids_as_text
 from onboarding.models import Application
-from portal.audit.models import AuditEvent
+from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import Organisation, PlatformRole
 from portal.organisations.role_report import jurisdiction_label
 from portal.organisations.states import JURISDICTION_CHOICES
@@ -83,6 +83,19 @@ def _label_of(code: str) -> str:
     return f"{PlatformRole(role).label} ({jurisdiction_label(jurisdiction)})"
 
 
+def _about_lists(jurisdictions: frozenset[str]) -> Q:
+    """Changes of the expected offices' lists of these jurisdictions whose values name
+    the jurisdiction: an office added or removed (with its fields), a list uploaded (the
+    upload's own event has no target), an office moved from or to one of these lists.
+    They stay in the scope once the office is gone (its other events follow it out)."""
+    codes = sorted(jurisdictions)
+    return Q(action=AuditAction.ADOPTION_LIST_CHANGED) & (
+        Q(new_values__added__jurisdiction__in=codes) | Q(old_values__removed__jurisdiction__in=codes)
+        | Q(new_values__uploaded__in=codes)
+        | Q(old_values__jurisdiction__in=codes) | Q(new_values__jurisdiction__in=codes)
+    )
+
+
 def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
@@ -92,7 +105,8 @@ def audit_events(scope: Scope, filters: AuditFilters) -> QuerySet[AuditEvent]:
     events = AuditEvent.objects.all()
     if not scope.everything:
         expected = ExpectedOffice.objects.filter(jurisdiction__in=scope.jurisdictions) if scope.jurisdictions else None
-        events = events.filter(_about(scope.organisations(), scope.applications(), expected))
+        about = _about(scope.organisations(), scope.applications(), expected)
+        events = events.filter(about | _about_lists(scope.jurisdictions) if scope.jurisdictions else about)
     if filters.organisation is not None:
         # (The organisation was chosen among the scope's: its events are within it.)
         one = Organisation.objects.filter(pk=filters.organisation.pk)

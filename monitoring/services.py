@@ -19,7 +19,7 @@ from monitoring.notifications import send_adoption_reminder
 from monitoring.scope import tracker_jurisdictions
 from monitoring.selectors import FIGURES_RUN
 from portal.audit.models import AuditAction, AuditChainHead
-from portal.audit.services import audit_record, audit_verify
+from portal.audit.services import audit_record, audit_record_many, audit_verify
 from portal.permissions import AnyUser
 from verification.models import GovernmentProfile, VerificationStatus
 
@@ -143,9 +143,13 @@ def expected_offices_import(
 ) -> ImportOutcome:
     """Add or change the offices of an uploaded list (rows already checked, each with
     the fields of OFFICE_FIELDS but the jurisdiction), matched to the existing ones of
-    the jurisdiction by short code, else by domain. One audit row for the upload."""
+    the jurisdiction by short code, else by domain. Audited as expected_office_save
+    audits one office: an event for each office added (its fields) or changed (the old
+    and new values of what changed), then one for the upload (its jurisdiction and
+    counts)."""
     _check_editable(jurisdiction, editable)
     outcome = ImportOutcome()
+    events = []
     with transaction.atomic():
         existing = list(ExpectedOffice.objects.select_for_update().filter(
             Q(jurisdiction=jurisdiction) | Q(official_domain__in=[r["official_domain"] for r in rows if r["official_domain"]])
@@ -175,22 +179,30 @@ def expected_offices_import(
             if office is None:
                 office = ExpectedOffice.objects.create(created_by=actor, **values)
                 outcome.added += 1
+                events.append({"action": AuditAction.ADOPTION_LIST_CHANGED, "target": office,
+                               "new": {"added": _plain({name: values[name] for name in OFFICE_FIELDS})}})
             else:
                 changed = [name for name in OFFICE_FIELDS if getattr(office, name) != values[name]]
                 if not changed:
                     outcome.unchanged += 1
                     continue
+                old = _plain({name: getattr(office, name) for name in changed})
                 for name in changed:
                     setattr(office, name, values[name])
                 office.save(update_fields=[*changed, "updated_at"])
                 outcome.changed += 1
+                events.append({"action": AuditAction.ADOPTION_LIST_CHANGED, "target": office, "old": old,
+                               "new": _plain({name: values[name] for name in changed})})
             if office.short_code:
                 by_code[office.short_code] = office
             if office.official_domain:
                 by_domain[office.official_domain] = office
-        audit_record(actor=actor, action=AuditAction.ADOPTION_LIST_CHANGED, request=request, new={
+        # The upload's own event has no target: the state auditors' scope finds it by the
+        # jurisdiction it names (monitoring.auditlog).
+        events.append({"action": AuditAction.ADOPTION_LIST_CHANGED, "new": {
             "uploaded": jurisdiction, "rows": len(rows), "added": outcome.added, "changed": outcome.changed,
-            "unchanged": outcome.unchanged})
+            "unchanged": outcome.unchanged}})
+        audit_record_many(events, actor=actor, request=request)
     return outcome
 
 

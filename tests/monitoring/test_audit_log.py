@@ -6,10 +6,11 @@ from datetime import datetime, timedelta
 
 import pytest
 import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from monitoring import services
-from monitoring.models import AuditChainCheck
+from monitoring.models import AuditChainCheck, ExpectedOffice
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from tests.factories import ApplicationFactory
@@ -114,6 +115,49 @@ def test_who_acted_is_said_in_the_pages_language(world, language, labels):
     cells = re.findall(r'<td class="text-break">([^<]*)</td>', html)
     assert [cell for cell in cells if cell != "Agriculture Department, Maharashtra"][:7] == labels[::-1]
     assert '<td class="text-break">system</td>' not in html
+
+
+def test_a_state_auditor_sees_the_changes_of_their_states_list_after_an_office_is_gone(world):
+    """The events about an expected office follow the live office into a state auditor's
+    scope; those that carry the list's jurisdiction in their values (an office added or
+    removed, a list uploaded, an office moved to another list) stay in it once the
+    office is gone."""
+    header = "name,short_code,official_domain,contact_email,target_date\n"
+    for admin, jurisdiction, name in (("state_admin_mh", "MH", "Water Board"), ("state_admin_ka", "KA", "Mines")):
+        file = SimpleUploadedFile("offices.csv", f"{header}{name},{jurisdiction}-1,,it@x.gov.in,2027-01-31\n".encode())
+        response = signed_in(world[admin]).post("/monitoring/adoption/upload/",
+                                                {"jurisdiction": jurisdiction, "file": file})
+        assert response.status_code == 302
+    mh, ka = ExpectedOffice.objects.get(jurisdiction="MH"), ExpectedOffice.objects.get(jurisdiction="KA")
+    mh_repr, ka_repr = str(mh), str(ka)
+    assert signed_in(world["state_admin_mh"]).post(f"/monitoring/adoption/{mh.pk}/delete/").status_code == 302
+    assert signed_in(world["state_admin_ka"]).post(f"/monitoring/adoption/{ka.pk}/delete/").status_code == 302
+
+    def rows(who):
+        html = signed_in(world[who]).get("/monitoring/audit/?action=adoption.list_changed").content.decode()
+        return [(about, actor) for actor, about in re.findall(
+            r'<td class="text-break">([^<]*)<br>.*?</td>\s*<td>[^<]*</td>\s*<td class="text-break">([^<]*)</td>', html)]
+
+    # Newest first: the deletion, the upload (without a target), the office it added.
+    assert rows("auditor_mh") == [(mh_repr, "admin.mh@maharashtra.gov.in"),
+                                  ("—", "admin.mh@maharashtra.gov.in"),
+                                  (mh_repr, "admin.mh@maharashtra.gov.in")]
+    assert rows("auditor_all") == [(ka_repr, "admin.ka@karnataka.gov.in"), (mh_repr, "admin.mh@maharashtra.gov.in"),
+                                   ("—", "admin.ka@karnataka.gov.in"), (ka_repr, "admin.ka@karnataka.gov.in"),
+                                   ("—", "admin.mh@maharashtra.gov.in"), (mh_repr, "admin.mh@maharashtra.gov.in")]
+    # An organisation's admin sees no list.
+    assert rows("admin_agri") == []
+
+
+def test_an_office_moved_to_another_list_stays_in_the_first_states_log(world):
+    office = ExpectedOffice.objects.create(jurisdiction="MH", name="Water Board", short_code="MH-WATER",
+                                           contact_email="it@water.mh.gov.in", target_date=timezone.localdate())
+    values = {name: getattr(office, name) for name in services.OFFICE_FIELDS}
+    services.expected_office_save(office=office, values={**values, "jurisdiction": "KA"}, editable=None,
+                                  actor=world["superadmin"])
+    for who in ("auditor_mh", "auditor_all"):
+        html = signed_in(world[who]).get("/monitoring/audit/?action=adoption.list_changed").content.decode()
+        assert f'<td class="text-break">{office}</td>' in html, who
 
 
 def test_chain_check_result(world, events):

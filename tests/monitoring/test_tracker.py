@@ -275,7 +275,8 @@ def test_upload(world):
     assert "more than 2,000 rows" in upload(client, too_many).content.decode()
     # Not another state's list.
     assert "Select a valid choice" in upload(client, good, jurisdiction="KA").content.decode()
-    assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).count() == 2
+    # The two uploads that went through: each office added (2) or changed (1), and each upload.
+    assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).count() == 5
 
 
 @pytest.mark.parametrize("column", ["name", "short_code", "official_domain", "contact_email", "target_date"])
@@ -296,6 +297,34 @@ def test_a_cell_with_a_control_character_is_refused_at_the_file(world, column, c
     assert "Nothing was saved. line 3: a cell holds a line break, a tab or another control character" in html
     assert not ExpectedOffice.objects.exists()
     assert not AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).exists()
+
+
+def test_an_upload_audits_each_office_it_adds_or_changes_with_the_old_and_new_values(world):
+    water = office(name="Water Board", short_code="MH-WATER", contact_email="old.contact@water.mh.gov.in",
+                   target_date=date(2026, 12, 31))
+    kept = office(name="Ports", short_code="MH-PORTS", contact_email="ports@mh.gov.in", target_date=date(2026, 3, 31))
+    text = ("name,short_code,official_domain,contact_email,target_date\n"
+            "Water Board,MH-WATER,,new.contact@other.mh.gov.in,2030-12-31\n"
+            "Ports,MH-PORTS,,ports@mh.gov.in,2026-03-31\n"
+            "Mines,MH-MINES,,mines@mh.gov.in,2027-01-31\n")
+    admin = world["state_admin_mh"]
+    assert upload(signed_in(admin), text).status_code == 302
+    mines = ExpectedOffice.objects.get(short_code="MH-MINES")
+    events = list(AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).order_by("id"))
+    by_target = {event.target_id: event for event in events if event.target_type == "monitoring.expectedoffice"}
+    assert set(by_target) == {str(water.pk), str(mines.pk)}  # not the unchanged one
+    changed = by_target[str(water.pk)]
+    assert changed.old_values == {"contact_email": "old.contact@water.mh.gov.in", "target_date": "2026-12-31"}
+    assert changed.new_values == {"contact_email": "new.contact@other.mh.gov.in", "target_date": "2030-12-31"}
+    assert by_target[str(mines.pk)].new_values == {"added": {
+        "jurisdiction": "MH", "name": "Mines", "short_code": "MH-MINES", "official_domain": "",
+        "contact_email": "mines@mh.gov.in", "target_date": "2027-01-31"}}
+    [summary] = [event for event in events if not event.target_type]
+    assert summary.new_values == {"uploaded": "MH", "rows": 3, "added": 1, "changed": 1, "unchanged": 1}
+    # Each is the administrator's, from their request.
+    assert {(event.actor_id, event.actor_email, event.ip) for event in events} == {(admin.pk, admin.email, "127.0.0.1")}
+    assert all(event.actor_role == "state_admin:MH" for event in events)
+    assert kept.pk not in {int(event.target_id) for event in events if event.target_id}
 
 
 def test_a_row_that_would_move_an_office_onto_another_offices_domain_is_refused_at_the_file(world):
