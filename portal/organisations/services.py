@@ -18,7 +18,7 @@ from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
 from portal.accounts.official_email import classify_email
 from portal.audit.models import AuditAction
-from portal.audit.services import audit_record
+from portal.audit.services import audit_record, audit_record_many
 from portal.organisations.models import (
     DomainClaim,
     Level,
@@ -134,14 +134,18 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
     """The user's address no longer earns official powers (for example they made a
     personal address their primary one): they stop administering every organisation
     (guardian object roles and admin memberships) and lose their platform roles, with
-    audit rows saying why.
+    audit rows saying why: one about the user, and one about each organisation whose
+    admin they were (as organisation_admins_lapse writes), which its other admins read.
     Returns the ids of the organisations concerned."""
     with transaction.atomic():
         administered = list(
             get_objects_for_user(user, ADMINISTER_ORGANISATION, klass=Organisation, accept_global_perms=False)
             .values_list("pk", flat=True)
         )
-        for organisation in Organisation.objects.filter(pk__in=administered):
+        admin_of = set(Membership.objects.filter(user=user, role=MembershipRole.ADMIN, is_active=True)
+                       .values_list("organisation_id", flat=True))
+        organisations = list(Organisation.objects.filter(pk__in=set(administered) | admin_of).order_by("pk"))
+        for organisation in organisations:
             remove_perm(ADMINISTER_ORGANISATION, user, organisation)
             remove_perm(VIEW_ORGANISATION_DASHBOARD, user, organisation)
         Membership.objects.filter(user=user, role=MembershipRole.ADMIN, is_active=True).update(is_active=False)
@@ -159,6 +163,11 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
             audit_record(actor=None, action=AuditAction.PLATFORM_ROLE_REVOKED, target=user, actor_role="system",
                          old={"grant": grant.pk, "role": grant.role, "jurisdiction": grant.jurisdiction},
                          new={"revoked_at": grant.revoked_at, "reason": reason})
+        audit_record_many([
+            {"action": AuditAction.MEMBERSHIP_REVOKED, "target": organisation,
+             "old": {"user": user.email, "role": MembershipRole.ADMIN}, "new": {"member": False, "reason": reason}}
+            for organisation in organisations
+        ])
     return administered
 
 

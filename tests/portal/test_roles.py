@@ -451,3 +451,19 @@ def test_an_address_that_stops_earning_official_powers_ends_the_platform_roles_t
     assert revoked.new_values["reason"] == "primary_email_not_official"
     [ended] = events(AuditAction.OFFICIAL_POWERS_ENDED)
     assert ended.new_values["platform_roles"] == [["state_admin", "MH"]]
+
+
+def test_an_admin_whose_address_stops_earning_official_powers_leaves_a_row_in_each_organisations_log(world):
+    office, parent = world["office"], world["parent"]
+    co = make_admin(office, email="co.admin@pune.mahaagri.gov.in")
+    Membership.objects.create(organisation=parent, user=co, role=MembershipRole.ADMIN)
+    official_powers_end(user=co, reason="primary_email_not_official")
+    revoked = events(AuditAction.MEMBERSHIP_REVOKED)
+    assert sorted(int(event.target_id) for event in revoked) == sorted([office.pk, parent.pk])
+    for event in revoked:
+        assert (event.target_type, event.actor_id, event.actor_role) == ("organisations.organisation", None, "system")
+        assert event.old_values == {"user": co.email, "role": "admin"}
+        assert event.new_values == {"member": False, "reason": "primary_email_not_official"}
+    # The organisation's other admins read it in their audit log.
+    html = client_of(world, "admin_office").get("/monitoring/audit/?action=membership.revoked").content.decode()
+    assert '<td class="text-break">District Agriculture Office, Pune</td>' in html
