@@ -1,20 +1,40 @@
 """The audit log as its viewers may read it: superadmins and auditors of everything
 all of it; an auditor of a state the events about that state's organisations,
 applications, government profiles and expected offices; an organisation admin those
-about their organisations (and the offices below them). One query a page."""
+about their organisations (and the offices below them). One query a page. Who acted
+is said by the labels of the stored role codes, in the page's language."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from monitoring.models import ExpectedOffice
 from monitoring.scope import Scope, ids_as_text
 from onboarding.models import Application
-from portal.audit.models import AuditEvent
-from portal.organisations.models import Organisation
+from portal.audit.models import AuditAction, AuditEvent
+from portal.organisations.models import Organisation, PlatformRole
+from portal.organisations.role_report import jurisdiction_label
+from portal.organisations.states import JURISDICTION_CHOICES
 from verification.models import GovernmentProfile
+
+# What acted, as the apps store it in actor_role (stable values) besides a person's
+# platform roles: the system and its jobs, and those who act without an account.
+ACTOR_LABELS = {
+    "system": _("System"),
+    "system:retention": _("System: data retention"),
+    "system:breach_report": _("System: breach report"),
+    "system:automatic_verification": _("System: automatic verification"),
+    "system:manage.py api_client_create": _("System: registration of an API client"),
+    "django_superuser": _("Site superuser (Django)"),
+    "user": _("Signed-in user without a platform role"),
+    "competent_authority": _("Competent authority"),
+    "official_address": _("The person, by the link sent to their official address"),
+}
 
 
 @dataclass(frozen=True)
@@ -39,6 +59,43 @@ def _about(organisations: QuerySet, applications: QuerySet, expected: QuerySet |
     return query
 
 
+def actor_role_label(code: str) -> str:
+    """An event's actor_role as the log shows it: each role it names (portal.audit's
+    snapshot joins a person's roles with commas: "superadmin", "state_admin:MH") or the
+    system actor, by its label in the current language; a code it does not know, as it
+    is. Each code is labelled once per process and language."""
+    return _labelled(get_language(), code or "")
+
+
+@lru_cache(maxsize=1024)
+def _labelled(language: str | None, code: str) -> str:
+    return ", ".join(_label_of(part) for part in code.split(",")) if code else ""
+
+
+def _label_of(code: str) -> str:
+    if code in ACTOR_LABELS:
+        return str(ACTOR_LABELS[code])
+    role, _colon, jurisdiction = code.partition(":")
+    if role not in PlatformRole.values or (jurisdiction and jurisdiction not in dict(JURISDICTION_CHOICES)):
+        return code
+    if role == PlatformRole.SUPERADMIN and not jurisdiction:
+        return str(PlatformRole(role).label)
+    return f"{PlatformRole(role).label} ({jurisdiction_label(jurisdiction)})"
+
+
+def _about_lists(jurisdictions: frozenset[str]) -> Q:
+    """Changes of the expected offices' lists of these jurisdictions whose values name
+    the jurisdiction: an office added or removed (with its fields), a list uploaded (the
+    upload's own event has no target), an office moved from or to one of these lists.
+    They stay in the scope once the office is gone (its other events follow it out)."""
+    codes = sorted(jurisdictions)
+    return Q(action=AuditAction.ADOPTION_LIST_CHANGED) & (
+        Q(new_values__added__jurisdiction__in=codes) | Q(old_values__removed__jurisdiction__in=codes)
+        | Q(new_values__uploaded__in=codes)
+        | Q(old_values__jurisdiction__in=codes) | Q(new_values__jurisdiction__in=codes)
+    )
+
+
 def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
@@ -48,7 +105,8 @@ def audit_events(scope: Scope, filters: AuditFilters) -> QuerySet[AuditEvent]:
     events = AuditEvent.objects.all()
     if not scope.everything:
         expected = ExpectedOffice.objects.filter(jurisdiction__in=scope.jurisdictions) if scope.jurisdictions else None
-        events = events.filter(_about(scope.organisations(), scope.applications(), expected))
+        about = _about(scope.organisations(), scope.applications(), expected)
+        events = events.filter(about | _about_lists(scope.jurisdictions) if scope.jurisdictions else about)
     if filters.organisation is not None:
         # (The organisation was chosen among the scope's: its events are within it.)
         one = Organisation.objects.filter(pk=filters.organisation.pk)

@@ -3,6 +3,7 @@ office, and the upload of a list of expected offices (CSV)."""
 
 import csv
 import io
+from datetime import date
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -20,12 +21,13 @@ from portal.audit.models import AuditAction
 from portal.forms import AccessibleForm
 from portal.organisations.models import OrganisationStatus
 from portal.organisations.states import JURISDICTION_CHOICES, State
+from portal.text import has_control_characters
 
 UPLOAD_MAX_BYTES = 512 * 1024
 UPLOAD_MAX_ROWS = 2000
 ERRORS_SHOWN = 20
 CSV_COLUMNS = ("name", "short_code", "official_domain", "contact_email", "target_date")
-DATE_MIN = timezone.datetime(2000, 1, 1).date()
+DATE_MIN = date(2000, 1, 1)
 
 
 def _attrs_html(attrs: dict):
@@ -84,8 +86,10 @@ class AuditFilterForm(AccessibleForm):
 
     def clean(self):
         data = super().clean()
+        # The last day of next year (a day a year from today does not exist on 29 February).
+        date_max = date(timezone.localdate().year + 1, 12, 31)
         for name in ("since", "until"):
-            if data.get(name) and not DATE_MIN <= data[name] <= timezone.localdate().replace(year=timezone.localdate().year + 1):
+            if data.get(name) and not DATE_MIN <= data[name] <= date_max:
                 self.add_error(name, _("Enter a date between 2000 and next year."))
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             self.add_error("until", _("The end of the period is before its start."))
@@ -228,6 +232,10 @@ class ExpectedOfficeUploadForm(AccessibleForm):
         values = {column: (raw.get(column) or "").strip() for column in CSV_COLUMNS}
         row = {"name": values["name"][:201], "contact_email": values["contact_email"].lower(),
                "short_code": "", "official_domain": "", "target_date": None}
+        # A NUL would reach PostgreSQL (which refuses it in text); the other control
+        # characters and the bidi overrides would be stored and shown.
+        if any(has_control_characters(value) for value in values.values()):
+            return row, _("a cell holds a line break, a tab or another control character")
         if not row["name"] or len(row["name"]) > 200:
             return row, _("the name is missing or longer than 200 characters")
         try:

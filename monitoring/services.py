@@ -11,13 +11,15 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from monitoring.models import AuditChainCheck, ExpectedOffice, FiguresRun, OrganisationFigures
 from monitoring.notifications import send_adoption_reminder
+from monitoring.scope import tracker_jurisdictions
 from monitoring.selectors import FIGURES_RUN
 from portal.audit.models import AuditAction, AuditChainHead
-from portal.audit.services import audit_record, audit_verify
+from portal.audit.services import audit_record, audit_record_many, audit_verify
 from portal.permissions import AnyUser
 from verification.models import GovernmentProfile, VerificationStatus
 
@@ -79,6 +81,13 @@ def _check_editable(jurisdiction: str, editable: set[str] | None) -> None:
         raise ValidationError(_("You do not administer this state or UT."), code="jurisdiction")
 
 
+def _sees_list_of(actor: AnyUser, office: ExpectedOffice) -> bool:
+    """Whether the actor reads the list the office is on: a refusal names another office
+    only then (a state administrator is not told the names on another state's list)."""
+    jurisdictions = tracker_jurisdictions(actor)
+    return jurisdictions is None or office.jurisdiction in jurisdictions
+
+
 def _plain(values: dict) -> dict:
     return {key: (value.isoformat() if isinstance(value, date) else value) for key, value in values.items()}
 
@@ -134,9 +143,13 @@ def expected_offices_import(
 ) -> ImportOutcome:
     """Add or change the offices of an uploaded list (rows already checked, each with
     the fields of OFFICE_FIELDS but the jurisdiction), matched to the existing ones of
-    the jurisdiction by short code, else by domain. One audit row for the upload."""
+    the jurisdiction by short code, else by domain. Audited as expected_office_save
+    audits one office: an event for each office added (its fields) or changed (the old
+    and new values of what changed), then one for the upload (its jurisdiction and
+    counts)."""
     _check_editable(jurisdiction, editable)
     outcome = ImportOutcome()
+    events = []
     with transaction.atomic():
         existing = list(ExpectedOffice.objects.select_for_update().filter(
             Q(jurisdiction=jurisdiction) | Q(official_domain__in=[r["official_domain"] for r in rows if r["official_domain"]])
@@ -154,36 +167,51 @@ def expected_offices_import(
             holder = by_domain.get(row["official_domain"]) if row["official_domain"] else None
             if office is not None and holder is not None and holder.pk != office.pk:
                 # Matched by its short code, the row would move the office onto a domain another office has.
+                if _sees_list_of(actor, holder):
+                    message = _("The domain %(domain)s is already the domain of %(office)s on the list: %(code)s "
+                                "cannot have it too.")
+                else:
+                    message = _("The domain %(domain)s is already the domain of an office on the list of another "
+                                "state or UT: %(code)s cannot have it too.")
                 raise ValidationError(
-                    _("The domain %(domain)s is already the domain of %(office)s on the list: %(code)s cannot have it too.")
-                    % {"domain": row["official_domain"], "office": holder.name, "code": row["short_code"]},
+                    message % {"domain": row["official_domain"], "office": holder.name, "code": row["short_code"]},
                     code="domain_taken")
             if office is None:
                 office = ExpectedOffice.objects.create(created_by=actor, **values)
                 outcome.added += 1
+                events.append({"action": AuditAction.ADOPTION_LIST_CHANGED, "target": office,
+                               "new": {"added": _plain({name: values[name] for name in OFFICE_FIELDS})}})
             else:
                 changed = [name for name in OFFICE_FIELDS if getattr(office, name) != values[name]]
                 if not changed:
                     outcome.unchanged += 1
                     continue
+                old = _plain({name: getattr(office, name) for name in changed})
                 for name in changed:
                     setattr(office, name, values[name])
                 office.save(update_fields=[*changed, "updated_at"])
                 outcome.changed += 1
+                events.append({"action": AuditAction.ADOPTION_LIST_CHANGED, "target": office, "old": old,
+                               "new": _plain({name: values[name] for name in changed})})
             if office.short_code:
                 by_code[office.short_code] = office
             if office.official_domain:
                 by_domain[office.official_domain] = office
-        audit_record(actor=actor, action=AuditAction.ADOPTION_LIST_CHANGED, request=request, new={
+        # The upload's own event has no target: the state auditors' scope finds it by the
+        # jurisdiction it names (monitoring.auditlog).
+        events.append({"action": AuditAction.ADOPTION_LIST_CHANGED, "new": {
             "uploaded": jurisdiction, "rows": len(rows), "added": outcome.added, "changed": outcome.changed,
-            "unchanged": outcome.unchanged})
+            "unchanged": outcome.unchanged}})
+        audit_record_many(events, actor=actor, request=request)
     return outcome
 
 
 def _reminded(at: datetime) -> dict[str, str]:
-    """When a reminder was sent and when the next may be, as the refusals say them."""
-    return {"when": timezone.localtime(at).strftime("%d %b %Y %H:%M"),
-            "next": timezone.localtime(at + REMINDER_INTERVAL).strftime("%d %b %Y %H:%M")}
+    """When a reminder was sent and when the next may be, as the refusals say them: as
+    the pages write a moment (the day_time filter's "2 Dec 2026, 14:05"), the month in
+    the language of the request."""
+    return {"when": date_format(timezone.localtime(at), "j M Y, H:i"),
+            "next": date_format(timezone.localtime(at + REMINDER_INTERVAL), "j M Y, H:i")}
 
 
 def expected_office_remind(
@@ -212,10 +240,14 @@ def expected_office_remind(
                                                last_reminded_at__gt=now - REMINDER_INTERVAL)
                  .exclude(pk=office.pk).order_by("-last_reminded_at").first())
         if other is not None:
+            if _sees_list_of(actor, other):
+                message = _("%(address)s was sent a reminder on %(when)s, for %(office)s; the next reminder to this "
+                            "address can be sent from %(next)s.")
+            else:
+                message = _("%(address)s was sent a reminder on %(when)s, for an office on the list of another state "
+                            "or UT; the next reminder to this address can be sent from %(next)s.")
             raise ValidationError(
-                _("%(address)s was sent a reminder on %(when)s, for %(office)s; the next reminder to this address can "
-                  "be sent from %(next)s.")
-                % {"address": office.contact_email, "office": other.name, **_reminded(other.last_reminded_at)},
+                message % {"address": office.contact_email, "office": other.name, **_reminded(other.last_reminded_at)},
                 code="too_soon")
         office.last_reminded_at = now
         office.reminders_sent += 1

@@ -210,30 +210,41 @@ def audit_record(
     req_ip, req_ua = request_meta(request)
     ip = ip if ip is not None else req_ip
     user_agent = user_agent if user_agent is not None else req_ua
-    actor_id = getattr(actor, "pk", None) if actor is not None and getattr(actor, "is_authenticated", False) else None
-    actor_email = getattr(actor, "email", "") if actor_id else ""
-    if not actor_role:
-        actor_role = _role_snapshot(actor) if actor_id else "system"
     fields = dict(
-        actor_id=actor_id, actor_email=actor_email, actor_role=actor_role[:100], action=str(action),
+        **_actor_fields(actor, actor_role), action=str(action),
         **_target_fields(target), old_values=_plain(old), new_values=_plain(new), ip=ip, user_agent=user_agent,
     )
     return _append([fields])[0]
 
 
-def audit_record_many(events: list[dict]) -> list[AuditEvent]:
-    """Append several system events (dicts of audit_record's keyword arguments,
-    without ``request``) with a constant number of queries, for batch jobs."""
+def audit_record_many(
+    events: list[dict], *, actor: AnyUser | None = None, request: HttpRequest | None = None,
+) -> list[AuditEvent]:
+    """Append several events (dicts of audit_record's keyword arguments, without
+    ``actor`` and ``request``) with a constant number of queries: system events, for
+    batch jobs; or, with ``actor``, events of one person's change of many rows at once
+    (an upload), each with the actor and the request's address as audit_record writes them."""
     if not events:
         return []
+    ip, user_agent = request_meta(request)
     return _append([
         dict(
-            actor_id=None, actor_email="", actor_role=(event.get("actor_role") or "system")[:100],
+            **_actor_fields(actor, event.get("actor_role") or ""),
             action=str(event["action"]), **_target_fields(event.get("target")),
-            old_values=_plain(event.get("old")), new_values=_plain(event.get("new")), ip=None, user_agent="",
+            old_values=_plain(event.get("old")), new_values=_plain(event.get("new")), ip=ip, user_agent=user_agent,
         )
         for event in events
     ])
+
+
+def _actor_fields(actor: AnyUser | None, actor_role: str) -> dict[str, object]:
+    """Who acted, as an event stores it: a signed-in user's id, address and roles (a
+    snapshot), else ``actor_role`` (default "system")."""
+    actor_id = getattr(actor, "pk", None) if actor is not None and getattr(actor, "is_authenticated", False) else None
+    actor_email = getattr(actor, "email", "") if actor_id else ""
+    if not actor_role:
+        actor_role = _role_snapshot(actor) if actor_id else "system"
+    return {"actor_id": actor_id, "actor_email": actor_email, "actor_role": actor_role[:100]}
 
 
 def _target_fields(target: Model | None) -> dict[str, str]:

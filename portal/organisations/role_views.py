@@ -24,6 +24,8 @@ from portal.organisations.models import PlatformRole
 from portal.organisations.role_forms import AdminGrantForm, EmailSearchForm, PlatformGrantForm, RevokeForm
 from portal.organisations.role_report import CHUNK, jurisdiction_label, report_csv
 from portal.organisations.services import (
+    LastAdmin,
+    LastSuperadmin,
     organisation_admin_grant,
     organisation_admin_revoke,
     platform_role_grant,
@@ -72,7 +74,8 @@ def home(request):
 def _grant_flow(request, *, form_class, template, context, make, initial=None):
     """The grant pages' steps: the form; "review" shows what will happen and asks to
     confirm; "edit" goes back to the form with what was typed; "confirm" makes the
-    grant (``make(form)``) and returns None, or shows the refusal on the form."""
+    grant (``make(form)``) and returns None, or shows the refusal on the form: at the
+    last day when it is the end date that would leave nobody whose role does not end."""
     step = request.POST.get("step") if request.method == "POST" else None
     if step is None:
         form = form_class(initial=initial)
@@ -85,6 +88,8 @@ def _grant_flow(request, *, form_class, template, context, make, initial=None):
                 return render(request, template, {**context, "form": form, "review": True})
             try:
                 make(form)
+            except (LastAdmin, LastSuperadmin) as exc:
+                form.add_error("ends_on", exc)
             except (PermissionDenied, ValidationError) as exc:
                 _refusal(form, exc)
             else:

@@ -18,7 +18,7 @@ from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
 from portal.accounts.official_email import classify_email
 from portal.audit.models import AuditAction
-from portal.audit.services import audit_record
+from portal.audit.services import audit_record, audit_record_many
 from portal.organisations.models import (
     DomainClaim,
     Level,
@@ -134,14 +134,18 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
     """The user's address no longer earns official powers (for example they made a
     personal address their primary one): they stop administering every organisation
     (guardian object roles and admin memberships) and lose their platform roles, with
-    audit rows saying why.
+    audit rows saying why: one about the user, and one about each organisation whose
+    admin they were (as organisation_admins_lapse writes), which its other admins read.
     Returns the ids of the organisations concerned."""
     with transaction.atomic():
         administered = list(
             get_objects_for_user(user, ADMINISTER_ORGANISATION, klass=Organisation, accept_global_perms=False)
             .values_list("pk", flat=True)
         )
-        for organisation in Organisation.objects.filter(pk__in=administered):
+        admin_of = set(Membership.objects.filter(user=user, role=MembershipRole.ADMIN, is_active=True)
+                       .values_list("organisation_id", flat=True))
+        organisations = list(Organisation.objects.filter(pk__in=set(administered) | admin_of).order_by("pk"))
+        for organisation in organisations:
             remove_perm(ADMINISTER_ORGANISATION, user, organisation)
             remove_perm(VIEW_ORGANISATION_DASHBOARD, user, organisation)
         Membership.objects.filter(user=user, role=MembershipRole.ADMIN, is_active=True).update(is_active=False)
@@ -159,6 +163,11 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
             audit_record(actor=None, action=AuditAction.PLATFORM_ROLE_REVOKED, target=user, actor_role="system",
                          old={"grant": grant.pk, "role": grant.role, "jurisdiction": grant.jurisdiction},
                          new={"revoked_at": grant.revoked_at, "reason": reason})
+        audit_record_many([
+            {"action": AuditAction.MEMBERSHIP_REVOKED, "target": organisation,
+             "old": {"user": user.email, "role": MembershipRole.ADMIN}, "new": {"member": False, "reason": reason}}
+            for organisation in organisations
+        ])
     return administered
 
 
@@ -167,10 +176,15 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
 # Who may grant what is portal.permissions' question (may_grant_platform_roles,
 # may_grant_admin); the services ask it again under their locks, and add what holds
 # for everyone: nobody changes their own roles, an end date is in the future, and an
-# organisation keeps at least one admin whose role does not end by itself.
+# organisation keeps at least one admin, the platform at least one superadmin, whose
+# role does not end by itself.
 
 class LastAdmin(ValidationError):
     """Refused: the organisation would have no admin left whose role does not end."""
+
+
+class LastSuperadmin(ValidationError):
+    """Refused: the platform would have no superadmin left whose role does not end."""
 
 
 def _check_role_granter(actor: AnyUser | None) -> None:
@@ -213,6 +227,29 @@ def _with(values: dict, **optional: object) -> dict:
     return {**values, **{key: value for key, value in optional.items() if value}}
 
 
+def _lock_superadmin_grants() -> list[tuple[int, datetime | None, bool]]:
+    """Lock the superadmin grants not revoked, in the order of their ids, and return
+    (holder id, end, holder active) of each. Every change that could leave the platform
+    without a superadmin takes this lock after the accounts' (_lock_granter_and_holder):
+    two such changes to different people's roles at once would otherwise each count the
+    other's grant as the one that stays."""
+    return list(PlatformRoleGrant.objects.select_for_update(of=("self",))
+                .filter(role=PlatformRole.SUPERADMIN, revoked_at__isnull=True).order_by("pk")
+                .values_list("user_id", "ends_at", "user__is_active"))
+
+
+def _check_keeps_a_superadmin(grants: list[tuple[int, datetime | None, bool]], *, leaving_user_id: int) -> None:
+    """Refuse when, among the locked superadmin ``grants``, none without an end date and
+    of an active account would remain besides ``leaving_user_id``'s (being revoked, or
+    given an end date): once the others' dates passed, nobody could grant a role."""
+    if not any(user_id != leaving_user_id and ends_at is None and active for user_id, ends_at, active in grants):
+        raise LastSuperadmin(
+            _("The platform would have no superadmin left whose role does not end: grant the superadmin role to "
+              "someone else first (without an end date)."),
+            code="last_superadmin",
+        )
+
+
 def _grant_expire(grant: PlatformRoleGrant) -> None:
     """Record, once, that a grant (locked, past its end date) ended by itself."""
     grant.revoked_at = grant.ends_at
@@ -230,7 +267,8 @@ def platform_role_grant(
     state/UT code or CENTRAL; an auditor: one of those or "" for everything; a
     superadmin: always ""), until ``ends_at`` (None: until revoked), with an audit row.
     Returns the grant in force; granting a role the user already holds changes nothing
-    but its end date."""
+    but its end date (refused when that would leave the platform without a superadmin
+    whose role does not end)."""
     _check_role_granter(actor)
     _check_not_own(actor, user.pk)
     if role not in PlatformRole.values:
@@ -246,6 +284,8 @@ def platform_role_grant(
     with transaction.atomic():
         # The user's row serialises grants and revocations of their roles.
         _lock_granter_and_holder(actor, user.pk)
+        superadmins = (_lock_superadmin_grants() if role == PlatformRole.SUPERADMIN and ends_at is not None
+                       else None)
         grant = PlatformRoleGrant.objects.select_for_update().filter(
             user=user, role=role, jurisdiction=jurisdiction, revoked_at__isnull=True).first()
         if grant is not None and ended(grant.ends_at, now):
@@ -254,6 +294,8 @@ def platform_role_grant(
         if grant is not None:
             if grant.ends_at == ends_at:
                 return grant
+            if superadmins is not None and grant.ends_at is None:
+                _check_keeps_a_superadmin(superadmins, leaving_user_id=user.pk)
             old_end, grant.ends_at = grant.ends_at, ends_at
             grant.save(update_fields=["ends_at"])
             audit_record(actor=actor, action=AuditAction.PLATFORM_ROLE_GRANTED, target=user, request=request,
@@ -287,12 +329,14 @@ def platform_role_revoke(
 ) -> PlatformRoleGrant:
     """End a platform role grant (its rights end at the holder's next request), with an
     audit row. Revoking one already revoked changes nothing; one past its end date is
-    recorded as having ended by itself."""
+    recorded as having ended by itself. Refused (LastSuperadmin) when no other
+    superadmin whose role does not end would remain."""
     _check_role_granter(actor)
     reason = _bounded_reason(reason)
     with transaction.atomic():
-        holder = PlatformRoleGrant.objects.filter(pk=grant_id).values_list("user_id", flat=True).get()
+        holder, role = PlatformRoleGrant.objects.filter(pk=grant_id).values_list("user_id", "role").get()
         _lock_granter_and_holder(actor, holder)
+        superadmins = _lock_superadmin_grants() if role == PlatformRole.SUPERADMIN else None
         grant = PlatformRoleGrant.objects.select_for_update().select_related("user").get(pk=grant_id)
         _check_not_own(actor, grant.user_id)
         if grant.revoked_at is not None:
@@ -300,6 +344,8 @@ def platform_role_revoke(
         if ended(grant.ends_at):
             _grant_expire(grant)
             return grant
+        if superadmins is not None:
+            _check_keeps_a_superadmin(superadmins, leaving_user_id=grant.user_id)
         grant.revoked_at = timezone.now()
         grant.save(update_fields=["revoked_at"])
         audit_record(actor=actor, action=AuditAction.PLATFORM_ROLE_REVOKED, target=grant.user, request=request,

@@ -1,13 +1,16 @@
 """The audit log viewer: who may read it, what each reader sees (their scope only),
 its filters, and the result of the last scheduled chain check."""
 
-from datetime import timedelta
+import re
+from datetime import datetime, timedelta
 
 import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from monitoring import services
-from monitoring.models import AuditChainCheck
+from monitoring.models import AuditChainCheck, ExpectedOffice
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from tests.factories import ApplicationFactory
@@ -85,6 +88,76 @@ def test_bad_filters_are_told_at_their_field(world, events):
     found, html = seen(client, "?since=1900-01-01")
     assert "Enter a date between 2000 and next year." in html
     assert seen(client, "?actor=" + "a" * 1000)[0] == set()
+
+
+def test_the_date_filters_work_on_29_february(world, events):
+    with time_machine.travel(timezone.make_aware(datetime(2028, 2, 29, 12, 0)), tick=False):
+        client = signed_in(world["superadmin"])
+        assert seen(client, "?since=2026-01-01")[1]
+        assert seen(client, "?until=2028-03-01")[1]
+        # The bound is the end of next year, whatever today is.
+        assert "Enter a date between 2000 and next year." not in seen(client, "?until=2029-12-31")[1]
+        assert "Enter a date between 2000 and next year." in seen(client, "?until=2030-01-01")[1]
+
+
+@pytest.mark.parametrize(("language", "labels"), [
+    ("en", ["System", "System: data retention", "State administrator (Maharashtra)", "Auditor (Everywhere)",
+            "Site superuser (Django), Superadmin", "Competent authority", "a_code_of_tomorrow"]),
+    ("hi", ["सिस्टम", "सिस्टम: डेटा प्रतिधारण", "राज्य प्रशासक (महाराष्ट्र)", "लेखा-परीक्षक (सभी जगह)",
+            "साइट सुपरयूज़र (Django), सुपरएडमिन", "सक्षम प्राधिकारी", "a_code_of_tomorrow"]),
+])
+def test_who_acted_is_said_in_the_pages_language(world, language, labels):
+    """The stored role codes are shown by their labels; a code the log does not know, as it is."""
+    for role in ("system", "system:retention", "state_admin:MH", "auditor", "django_superuser,superadmin",
+                 "competent_authority", "a_code_of_tomorrow"):
+        audit_record(actor=None, action=AuditAction.ORGANISATION_ACTIVATED, target=world["agri"], actor_role=role)
+    html = signed_in(world["superadmin"]).get("/monitoring/audit/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    cells = re.findall(r'<td class="text-break">([^<]*)</td>', html)
+    assert [cell for cell in cells if cell != "Agriculture Department, Maharashtra"][:7] == labels[::-1]
+    assert '<td class="text-break">system</td>' not in html
+
+
+def test_a_state_auditor_sees_the_changes_of_their_states_list_after_an_office_is_gone(world):
+    """The events about an expected office follow the live office into a state auditor's
+    scope; those that carry the list's jurisdiction in their values (an office added or
+    removed, a list uploaded, an office moved to another list) stay in it once the
+    office is gone."""
+    header = "name,short_code,official_domain,contact_email,target_date\n"
+    for admin, jurisdiction, name in (("state_admin_mh", "MH", "Water Board"), ("state_admin_ka", "KA", "Mines")):
+        file = SimpleUploadedFile("offices.csv", f"{header}{name},{jurisdiction}-1,,it@x.gov.in,2027-01-31\n".encode())
+        response = signed_in(world[admin]).post("/monitoring/adoption/upload/",
+                                                {"jurisdiction": jurisdiction, "file": file})
+        assert response.status_code == 302
+    mh, ka = ExpectedOffice.objects.get(jurisdiction="MH"), ExpectedOffice.objects.get(jurisdiction="KA")
+    mh_repr, ka_repr = str(mh), str(ka)
+    assert signed_in(world["state_admin_mh"]).post(f"/monitoring/adoption/{mh.pk}/delete/").status_code == 302
+    assert signed_in(world["state_admin_ka"]).post(f"/monitoring/adoption/{ka.pk}/delete/").status_code == 302
+
+    def rows(who):
+        html = signed_in(world[who]).get("/monitoring/audit/?action=adoption.list_changed").content.decode()
+        return [(about, actor) for actor, about in re.findall(
+            r'<td class="text-break">([^<]*)<br>.*?</td>\s*<td>[^<]*</td>\s*<td class="text-break">([^<]*)</td>', html)]
+
+    # Newest first: the deletion, the upload (without a target), the office it added.
+    assert rows("auditor_mh") == [(mh_repr, "admin.mh@maharashtra.gov.in"),
+                                  ("—", "admin.mh@maharashtra.gov.in"),
+                                  (mh_repr, "admin.mh@maharashtra.gov.in")]
+    assert rows("auditor_all") == [(ka_repr, "admin.ka@karnataka.gov.in"), (mh_repr, "admin.mh@maharashtra.gov.in"),
+                                   ("—", "admin.ka@karnataka.gov.in"), (ka_repr, "admin.ka@karnataka.gov.in"),
+                                   ("—", "admin.mh@maharashtra.gov.in"), (mh_repr, "admin.mh@maharashtra.gov.in")]
+    # An organisation's admin sees no list.
+    assert rows("admin_agri") == []
+
+
+def test_an_office_moved_to_another_list_stays_in_the_first_states_log(world):
+    office = ExpectedOffice.objects.create(jurisdiction="MH", name="Water Board", short_code="MH-WATER",
+                                           contact_email="it@water.mh.gov.in", target_date=timezone.localdate())
+    values = {name: getattr(office, name) for name in services.OFFICE_FIELDS}
+    services.expected_office_save(office=office, values={**values, "jurisdiction": "KA"}, editable=None,
+                                  actor=world["superadmin"])
+    for who in ("auditor_mh", "auditor_all"):
+        html = signed_in(world[who]).get("/monitoring/audit/?action=adoption.list_changed").content.decode()
+        assert f'<td class="text-break">{office}</td>' in html, who
 
 
 def test_chain_check_result(world, events):

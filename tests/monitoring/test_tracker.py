@@ -1,9 +1,10 @@
 """The adoption tracker: matching expected offices to organisations and applications,
 overdue first, who may see and edit which list, the upload, and the weekly reminder."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
@@ -148,6 +149,23 @@ def test_an_address_several_offices_share_is_reminded_at_most_once_a_week(world,
     assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_REMINDER_SENT).count() == 1
 
 
+def test_a_reminder_refused_for_another_states_office_does_not_name_it(world):
+    shared = "shared.contact@nic.in"
+    karnataka = office(jurisdiction="KA", name="Karnataka Mines Cell", short_code="KA-MINES", contact_email=shared,
+                       last_reminded_at=timezone.now() - timedelta(days=1))
+    water = office(name="Water Board", short_code="MH-WATER", contact_email=shared)
+    response = signed_in(world["state_admin_mh"]).post(f"/monitoring/adoption/{water.pk}/remind/", follow=True)
+    html = response.content.decode()
+    assert "for an office on the list of another state or UT" in html and "Karnataka Mines Cell" not in html
+    # Whoever sees Karnataka's list is told which office it was.
+    with pytest.raises(ValidationError) as refused:
+        services.expected_office_remind(office=water, editable=None, status="not_started", actor=world["superadmin"])
+    assert "for Karnataka Mines Cell" in refused.value.messages[0]
+    assert not OutboxMessage.objects.exists()
+    karnataka.refresh_from_db()
+    assert karnataka.reminders_sent == 0
+
+
 def test_reminder_at_most_once_a_week(world, offices):
     target = offices["not_started"]
     client = signed_in(world["state_admin_mh"])
@@ -177,6 +195,27 @@ def test_reminder_at_most_once_a_week(world, offices):
     services.expected_office_remind(office=target, editable=None, status="not_started", actor=world["superadmin"],
                                     now=target.last_reminded_at + timedelta(days=7, seconds=1))
     assert OutboxMessage.objects.filter(to=["contact@office.mh.gov.in"]).count() == 2
+
+
+@pytest.mark.parametrize(("language", "when", "next_one"), [
+    ("en", "5 Jan 2026, 10:00", "12 Jan 2026, 10:00"),
+    ("hi", "5 जन 2026, 10:00", "12 जन 2026, 10:00"),
+    ("mr", "5 जान 2026, 10:00", "12 जान 2026, 10:00"),
+])
+def test_a_refused_reminder_says_its_dates_in_the_pages_language(world, language, when, next_one):
+    reminded = timezone.make_aware(datetime(2026, 1, 5, 10, 0))
+    target = office(name="Water Board", short_code="MH-WATER", last_reminded_at=reminded)
+    shared = office(name="Ports", short_code="MH-PORTS")
+    type(target).objects.filter(pk=shared.pk).update(contact_email=target.contact_email)
+    with time_machine.travel(reminded + timedelta(days=1), tick=False):
+        client = signed_in(world["state_admin_mh"])
+        for reminding in (target, shared):  # this office's week, then the address's
+            html = client.post(f"/monitoring/adoption/{reminding.pk}/remind/", follow=True,
+                               HTTP_ACCEPT_LANGUAGE=language).content.decode()
+            assert f"{when}" in html and f"{next_one}" in html
+            if language != "en":
+                assert "Jan" not in html
+    assert not OutboxMessage.objects.exists()
 
 
 def test_add_edit_and_remove_are_audited(world):
@@ -236,7 +275,56 @@ def test_upload(world):
     assert "more than 2,000 rows" in upload(client, too_many).content.decode()
     # Not another state's list.
     assert "Select a valid choice" in upload(client, good, jurisdiction="KA").content.decode()
-    assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).count() == 2
+    # The two uploads that went through: each office added (2) or changed (1), and each upload.
+    assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).count() == 5
+
+
+@pytest.mark.parametrize("column", ["name", "short_code", "official_domain", "contact_email", "target_date"])
+@pytest.mark.parametrize("character", ["\x00", "\x01", "\x7f", "\u202e", "\n"])
+def test_a_cell_with_a_control_character_is_refused_at_the_file(world, column, character):
+    client = signed_in(world["state_admin_mh"])
+    cells = {"name": "Water Board", "short_code": "MH-WATER", "official_domain": "water.mh.gov.in",
+             "contact_email": "contact@water.mh.gov.in", "target_date": "2026-12-31"}
+    cells[column] = cells[column][:3] + character + cells[column][3:]
+    text = ("name,short_code,official_domain,contact_email,target_date\n"
+            "Ports,MH-PORTS,,ports@mh.gov.in,2026-03-31\n"
+            + ",".join(f'"{cells[name]}"' for name in ("name", "short_code", "official_domain", "contact_email",
+                                                       "target_date")) + "\n")
+    response = upload(client, text)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="id_file_error"' in html
+    assert "Nothing was saved. line 3: a cell holds a line break, a tab or another control character" in html
+    assert not ExpectedOffice.objects.exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).exists()
+
+
+def test_an_upload_audits_each_office_it_adds_or_changes_with_the_old_and_new_values(world):
+    water = office(name="Water Board", short_code="MH-WATER", contact_email="old.contact@water.mh.gov.in",
+                   target_date=date(2026, 12, 31))
+    kept = office(name="Ports", short_code="MH-PORTS", contact_email="ports@mh.gov.in", target_date=date(2026, 3, 31))
+    text = ("name,short_code,official_domain,contact_email,target_date\n"
+            "Water Board,MH-WATER,,new.contact@other.mh.gov.in,2030-12-31\n"
+            "Ports,MH-PORTS,,ports@mh.gov.in,2026-03-31\n"
+            "Mines,MH-MINES,,mines@mh.gov.in,2027-01-31\n")
+    admin = world["state_admin_mh"]
+    assert upload(signed_in(admin), text).status_code == 302
+    mines = ExpectedOffice.objects.get(short_code="MH-MINES")
+    events = list(AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).order_by("id"))
+    by_target = {event.target_id: event for event in events if event.target_type == "monitoring.expectedoffice"}
+    assert set(by_target) == {str(water.pk), str(mines.pk)}  # not the unchanged one
+    changed = by_target[str(water.pk)]
+    assert changed.old_values == {"contact_email": "old.contact@water.mh.gov.in", "target_date": "2026-12-31"}
+    assert changed.new_values == {"contact_email": "new.contact@other.mh.gov.in", "target_date": "2030-12-31"}
+    assert by_target[str(mines.pk)].new_values == {"added": {
+        "jurisdiction": "MH", "name": "Mines", "short_code": "MH-MINES", "official_domain": "",
+        "contact_email": "mines@mh.gov.in", "target_date": "2027-01-31"}}
+    [summary] = [event for event in events if not event.target_type]
+    assert summary.new_values == {"uploaded": "MH", "rows": 3, "added": 1, "changed": 1, "unchanged": 1}
+    # Each is the administrator's, from their request.
+    assert {(event.actor_id, event.actor_email, event.ip) for event in events} == {(admin.pk, admin.email, "127.0.0.1")}
+    assert all(event.actor_role == "state_admin:MH" for event in events)
+    assert kept.pk not in {int(event.target_id) for event in events if event.target_id}
 
 
 def test_a_row_that_would_move_an_office_onto_another_offices_domain_is_refused_at_the_file(world):
@@ -251,6 +339,22 @@ def test_a_row_that_would_move_an_office_onto_another_offices_domain_is_refused_
     assert ("The domain rev.mh.gov.in is already the domain of Revenue on the list: AGRI cannot have it too."
             in response.content.decode())
     assert ExpectedOffice.objects.get(short_code="AGRI").official_domain == "agri.mh.gov.in"
+
+
+def test_a_row_onto_another_states_offices_domain_does_not_name_that_office(world):
+    office(jurisdiction="KA", name="Karnataka Mines Cell", short_code="KA-MINES", official_domain="mines.karnataka.gov.in",
+           contact_email="it@mines.karnataka.gov.in")
+    office(name="Water Board", short_code="MH-WATER", contact_email="it@water.mh.gov.in")
+    row = "name,short_code,official_domain,contact_email,target_date\n" \
+          "Water Board,MH-WATER,mines.karnataka.gov.in,it@water.mh.gov.in,2026-12-31\n"
+    html = upload(signed_in(world["state_admin_mh"]), row).content.decode()
+    assert ("The domain mines.karnataka.gov.in is already the domain of an office on the list of another state or UT: "
+            "MH-WATER cannot have it too.") in html
+    assert "Karnataka Mines Cell" not in html
+    # A superadmin, who sees every list, is told which office has it.
+    html = upload(signed_in(world["superadmin"]), row).content.decode()
+    assert "already the domain of Karnataka Mines Cell on the list" in html
+    assert ExpectedOffice.objects.get(short_code="MH-WATER").official_domain == ""
 
 
 def test_a_central_list_is_the_superadmins(world):

@@ -271,6 +271,28 @@ def test_a_superadmin_revokes_a_platform_role_with_a_reason_after_confirming(wor
     assert client.get(url).status_code == 404
 
 
+def test_leaving_no_superadmin_whose_role_does_not_end_is_refused_on_the_pages(world):
+    root = world["superadmin"]
+    PlatformRoleGrant.objects.filter(user=root).update(ends_at=timezone.now() + timedelta(days=10))
+    second = PlatformRoleFactory(role="superadmin", jurisdiction="", user__email="second.root@nic.in").user
+    client = client_of(world, "superadmin")
+    # An end date on the only superadmin role that does not end: refused at the last day.
+    last_day = (timezone.localdate() + timedelta(days=30)).isoformat()
+    data = {"user": second.pk, "role": "superadmin", "jurisdiction": "", "ends_on": last_day, "reason": "A term."}
+    page = well_formed(client.post("/portal/roles/platform/grant/", {**data, "step": "confirm"}))
+    assert 'id="id_ends_on_error"' in page and "no superadmin left whose role does not end" in page
+    assert last_day in page and "A term." in page
+    # Revoking it: refused above the form, the reason kept.
+    grant = PlatformRoleGrant.objects.get(user=second)
+    url = f"/portal/roles/platform/{grant.pk}/revoke/"
+    page = well_formed(client.post(url, {"reason": "Left the department.", "confirm": "on"}))
+    assert "no superadmin left whose role does not end" in page and "Left the department." in page
+    grant.refresh_from_db()
+    assert (grant.revoked_at, grant.ends_at) == (None, None)
+    assert not AuditEvent.objects.filter(action__in=[AuditAction.PLATFORM_ROLE_GRANTED,
+                                                     AuditAction.PLATFORM_ROLE_REVOKED]).exists()
+
+
 # An organisation's admins -----------------------------------------------------------------------
 
 def test_an_admin_makes_a_verified_member_an_admin_after_confirming(world):

@@ -18,6 +18,7 @@ from portal.audit.services import audit_verify
 from portal.organisations.models import Membership, MembershipRole, PlatformRoleGrant
 from portal.organisations.services import (
     LastAdmin,
+    LastSuperadmin,
     official_powers_end,
     organisation_admin_grant,
     organisation_admin_revoke,
@@ -277,6 +278,49 @@ def test_the_admin_with_an_end_date_can_be_removed_while_a_permanent_one_stays(w
     assert not permissions.may_administer(fresh(world["member"]), office)
 
 
+# The last superadmin ---------------------------------------------------------------------------
+
+def test_the_platform_keeps_a_superadmin_whose_role_does_not_end(world):
+    root, second = fresh(world["superadmin"]), UserFactory(email="second.root@nic.in")
+    platform_role_grant(user=second, role="superadmin", jurisdiction="", actor=root)
+    # The second gives the first an end date: allowed, the second's role does not end.
+    ends = timezone.now() + timedelta(days=1)
+    platform_role_grant(user=root, role="superadmin", jurisdiction="", ends_at=ends, actor=fresh(second))
+    # The first may then neither revoke the second nor give them an end date: once the
+    # first's date passed, nobody would be superadmin.
+    second_grant = PlatformRoleGrant.objects.get(user=second)
+    with pytest.raises(LastSuperadmin) as refused:
+        platform_role_revoke(grant_id=second_grant.pk, reason="Left.", actor=fresh(root))
+    assert refused.value.code == "last_superadmin"
+    with pytest.raises(LastSuperadmin):
+        platform_role_grant(user=second, role="superadmin", jurisdiction="", ends_at=ends, actor=fresh(root))
+    second_grant.refresh_from_db()
+    assert (second_grant.revoked_at, second_grant.ends_at) == (None, None)
+    assert not events(AuditAction.PLATFORM_ROLE_REVOKED)
+    with time_machine.travel(ends + timedelta(seconds=1)):
+        assert permissions.superadmin_emails() == [second.email]
+    # With a third superadmin whose role does not end, the second may go.
+    third = UserFactory(email="third.root@nic.in")
+    platform_role_grant(user=third, role="superadmin", jurisdiction="", actor=fresh(second))
+    platform_role_revoke(grant_id=second_grant.pk, reason="Left.", actor=fresh(third))
+    assert permissions.superadmin_emails() == sorted([root.email, third.email])
+
+
+def test_an_inactive_superadmin_does_not_count_as_the_one_that_stays(world):
+    root = fresh(world["superadmin"])
+    second, ghost = UserFactory(email="second.root@nic.in"), UserFactory(email="former.root@nic.in")
+    platform_role_grant(user=second, role="superadmin", jurisdiction="", ends_at=timezone.now() + timedelta(days=1),
+                        actor=root)
+    platform_role_grant(user=ghost, role="superadmin", jurisdiction="", actor=root)
+    User.objects.filter(pk=ghost.pk).update(is_active=False)
+    with pytest.raises(LastSuperadmin):
+        platform_role_revoke(grant_id=PlatformRoleGrant.objects.get(user=root).pk, actor=fresh(second))
+    # Other platform roles are not held back.
+    platform_role_revoke(grant_id=PlatformRoleGrant.objects.get(user=world["state_admin_ka"]).pk, actor=fresh(second))
+    platform_role_grant(user=world["state_admin_mh"], role="state_admin", jurisdiction="MH",
+                        ends_at=timezone.now() + timedelta(days=1), actor=fresh(second))
+
+
 # End dates ------------------------------------------------------------------------------------------
 
 def test_an_end_date_in_the_past_is_refused(world):
@@ -407,3 +451,19 @@ def test_an_address_that_stops_earning_official_powers_ends_the_platform_roles_t
     assert revoked.new_values["reason"] == "primary_email_not_official"
     [ended] = events(AuditAction.OFFICIAL_POWERS_ENDED)
     assert ended.new_values["platform_roles"] == [["state_admin", "MH"]]
+
+
+def test_an_admin_whose_address_stops_earning_official_powers_leaves_a_row_in_each_organisations_log(world):
+    office, parent = world["office"], world["parent"]
+    co = make_admin(office, email="co.admin@pune.mahaagri.gov.in")
+    Membership.objects.create(organisation=parent, user=co, role=MembershipRole.ADMIN)
+    official_powers_end(user=co, reason="primary_email_not_official")
+    revoked = events(AuditAction.MEMBERSHIP_REVOKED)
+    assert sorted(int(event.target_id) for event in revoked) == sorted([office.pk, parent.pk])
+    for event in revoked:
+        assert (event.target_type, event.actor_id, event.actor_role) == ("organisations.organisation", None, "system")
+        assert event.old_values == {"user": co.email, "role": "admin"}
+        assert event.new_values == {"member": False, "reason": "primary_email_not_official"}
+    # The organisation's other admins read it in their audit log.
+    html = client_of(world, "admin_office").get("/monitoring/audit/?action=membership.revoked").content.decode()
+    assert '<td class="text-break">District Agriculture Office, Pune</td>' in html
