@@ -45,7 +45,7 @@ def on_email_changed(sender, request, user, from_email_address, to_email_address
                  old={"email": old}, new={"email": to_email_address.email})
     # Powers earned by an official address end when it stops being the primary one.
     if classify_email(old).eligible_as_officer and not classify_email(to_email_address.email).eligible_as_officer:
-        official_powers_end(user=user, reason="primary_email_not_official", request=request)
+        official_powers_end(user=user, reason="primary_email_not_official", request=request, address=old)
 
 
 @receiver(signals.email_removed)

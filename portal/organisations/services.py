@@ -130,12 +130,15 @@ def organisation_activate(
     return organisation
 
 
-def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | None = None) -> list[int]:
+def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | None = None,
+                        address: str = "") -> list[int]:
     """The user's address no longer earns official powers (for example they made a
     personal address their primary one): they stop administering every organisation
     (guardian object roles and admin memberships) and lose their platform roles, with
     audit rows saying why: one about the user, and one about each organisation whose
-    admin they were (as organisation_admins_lapse writes), which its other admins read.
+    admin they were (as organisation_admins_lapse writes), which its other admins read,
+    naming them by ``address``: the official one the roles were held under, when the
+    caller knows it (not the personal address they have moved to).
     Returns the ids of the organisations concerned."""
     with transaction.atomic():
         administered = list(
@@ -165,7 +168,8 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
                          new={"revoked_at": grant.revoked_at, "reason": reason})
         audit_record_many([
             {"action": AuditAction.MEMBERSHIP_REVOKED, "target": organisation,
-             "old": {"user": user.email, "role": MembershipRole.ADMIN}, "new": {"member": False, "reason": reason}}
+             "old": {"user": address or user.email, "role": MembershipRole.ADMIN},
+             "new": {"member": False, "reason": reason}}
             for organisation in organisations
         ])
     return administered
