@@ -145,6 +145,10 @@ def application_save_section(
             for note in notes:
                 form.note_input_change(field, note)
         status = status_of_form(form)
+        if "short_code" in getattr(form, "cleaned_data", {}):
+            # Kept as it was checked (trimmed, in capitals): what approval makes the
+            # organisation's code and what another application's code is compared with.
+            raw["short_code"] = form.cleaned_data["short_code"]
         old = application.section_data(section)
         changed = sorted(k for k in set(old) | set(raw) if old.get(k) != raw.get(k))
         old_status = application.status_of(section)

@@ -108,7 +108,8 @@ def organisation_activate(
             values = {key: (attributes.get(key) or "") for key in ORGANISATION_FIELDS}
             level = values["level"] or Level.STATE
             organisation = Organisation.objects.create(
-                name=values["name"][:200], name_local=values["name_local"][:200], short_code=values["short_code"][:20],
+                name=values["name"][:200], name_local=values["name_local"][:200],
+                short_code=values["short_code"].strip().upper()[:20],
                 org_type=values["org_type"] or "other", level=level,
                 state="" if level == Level.CENTRAL else values["state"][:2], district=values["district"][:100],
                 parent=parent, status=OrganisationStatus.ACTIVE, activated_at=now,

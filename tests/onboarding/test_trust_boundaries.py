@@ -24,6 +24,7 @@ from tests.onboarding.approval_helpers import (
     make_superadmin,
     signed_in,
     state_step,
+    submitted_application,
     with_totp,
 )
 from tests.onboarding.form_helpers import post_section, valid
@@ -178,6 +179,30 @@ def test_final_approval_is_refused_while_another_organisation_has_taken_the_shor
         "Return the application for correction instead."]
     application.refresh_from_db()
     assert application.status == "with_state" and application.organisation_id is None
+
+
+def test_a_short_code_is_kept_as_it_was_checked(officer, officer_client):
+    """Trimmed and in capitals (a space or a no-break space typed around it): the form
+    an organisation is made active under and others' codes are compared with."""
+    officer_client.post("/onboarding/start/")
+    application = Application.objects.get(nodal_officer=officer)
+    post_section(officer_client, application, "organisation", valid("organisation", short_code="\u00a0doa-mh "))
+    application.refresh_from_db()
+    assert application.section_data("organisation")["short_code"] == "DOA-MH"
+
+
+def test_an_organisation_is_made_active_under_its_short_code_trimmed_in_capitals(officer):
+    """" doa-mh " in an application's answers no longer escapes the check against
+    another organisation's DOA-MH: the first is made active as DOA-MH."""
+    admin = make_state_admin("MH")
+    first = authority_approved(officer, {**VALID, "organisation": {**VALID["organisation"], "short_code": " doa-mh "}})
+    approvals.step_decide(step_id=state_step(first).pk, decision="approve", actor=admin)
+    first.refresh_from_db()
+    assert first.organisation.short_code == "DOA-MH"
+    # Another application for DOA-MH is told at once (its organisation section has the error).
+    with pytest.raises(ValidationError, match="Organisation details is not complete"):
+        submitted_application(UserFactory(email="other.officer@mahaagri.gov.in"), {
+            **VALID, "organisation": {**VALID["organisation"], "short_code": "doa-mh", "name": "Directorate of Horticulture"}})
 
 
 # Powers end with the address that earned them ---------------------------------------------------
