@@ -333,6 +333,18 @@ def _wait_for_form_pdf(application: Application, language: str) -> ApplicationDo
 FORM_TEMPLATE = "onboarding/pdf/application_form.html"
 
 
+def _submission_number(application: Application) -> int:
+    """Which submission the form as it stands is (1, 2, ...), or 0 when it is a draft: never
+    submitted, or corrections made after a return and not sent yet (what the officer
+    downloads then is marked a draft, not the submission it will replace)."""
+    if not application.reference:
+        return 0
+    sent = list(application.versions.order_by("number").values_list("form_version", flat=True))
+    if application.is_editable and sent and sent[-1] is not None and sent[-1] != application.version:
+        return 0
+    return len(sent)
+
+
 def application_form_html(application: Application, language: str = "en") -> str:
     with translation.override(language):
         return render_to_string(
@@ -347,7 +359,7 @@ def application_form_html(application: Application, language: str = "en") -> str
                 "generated_at": timezone.now(),
                 "site_url": settings.SITE_URL,
                 # The officer knows submissions, not the internal count of saves.
-                "submission": application.versions.count() if application.reference else 0,
+                "submission": _submission_number(application),
             },
         )
 

@@ -27,7 +27,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import PlatformRole, PlatformRoleGrant
 from portal.privacy.models import LegalHold
 from tests.factories import PASSWORD, UserFactory
-from tests.onboarding.approval_helpers import with_totp
+from tests.onboarding.approval_helpers import latest_link, with_totp
 from tests.onboarding.form_helpers import complete, new_application, png_bytes, post_section, reload, submit, valid
 
 pytestmark = pytest.mark.django_db
@@ -348,3 +348,22 @@ def test_our_own_fonts_are_fetched_and_embedded(officer_client, officer, setting
         for font_ref in page["/Resources"]["/Font"].values():
             fonts.add(str(font_ref.get_object()["/BaseFont"]))
     assert any("Devanagari" in name for name in fonts), fonts
+
+
+def test_corrections_not_sent_yet_print_as_a_draft_not_as_the_submission(officer_client, officer,
+                                                                        django_capture_on_commit_callbacks):
+    """Returned for correction and changed: the PDF the officer downloads is marked a draft
+    (it holds answers nobody has submitted); once resubmitted it is submission 2."""
+    application = submit(officer_client, complete(officer_client, new_application(officer)),
+                         django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        Client().post(latest_link()[0], {"decision": "return", "remarks": "Correct the number of users."})
+    assert reload(application).status == ApplicationStatus.CHANGES_REQUESTED
+    text = pdf_text(b"".join(officer_client.get(f"/onboarding/{application.pk}/form.pdf").streaming_content))
+    assert "Submission 1" in text and "DRAFT" not in text  # returned, not changed yet: still what was sent
+    post_section(officer_client, application, "organisation", valid("organisation", approx_users="987654"))
+    text = pdf_text(b"".join(officer_client.get(f"/onboarding/{application.pk}/form.pdf").streaming_content))
+    assert "987654" in text and "Draft, not submitted" in text and "DRAFT" in text and "Submission" not in text
+    submit(officer_client, application, django_capture_on_commit_callbacks)
+    text = pdf_text(b"".join(officer_client.get(f"/onboarding/{application.pk}/form.pdf").streaming_content))
+    assert "Submission 2" in text and "DRAFT" not in text
