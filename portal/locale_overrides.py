@@ -21,6 +21,19 @@ CORRECTED = [
                   "Ensure this value has at least %(limit_value)d characters (it has %(show_value)d).", "limit_value"),
     gettext_noop("Select a valid choice. %(value)s is not one of the available choices."),
     gettext_noop("Null characters are not allowed."),  # Django's Hindi has none
+    # The password validators' help texts and errors (sign-up, changing and resetting the
+    # password): Django's Hindi has none, its Marathi lacks the length and says "गुप्तशब्द",
+    # and calls a password too like the address "too common".
+    gettext_noop("Your password can’t be too similar to your other personal information."),
+    ngettext_lazy("Your password must contain at least %(min_length)d character.",
+                  "Your password must contain at least %(min_length)d characters.", "min_length"),
+    gettext_noop("Your password can’t be a commonly used password."),
+    gettext_noop("Your password can’t be entirely numeric."),
+    gettext_noop("The password is too similar to the %(verbose_name)s."),
+    ngettext_lazy("This password is too short. It must contain at least %(min_length)d character.",
+                  "This password is too short. It must contain at least %(min_length)d characters.", "min_length"),
+    gettext_noop("This password is too common."),
+    gettext_noop("This password is entirely numeric."),
 ]
 
 # allauth has no Hindi or Marathi catalogue: its messages on the pages of a first use
@@ -74,6 +87,33 @@ ALLAUTH = [
     gettext_noop("Re-send Verification"),
     gettext_noop("Cancel Change"),
     gettext_noop("Confirmation email sent to %(email)s."),
+    # The error messages of allauth's adapters (DefaultAccountAdapter.error_messages and the
+    # MFA adapter's), all of them: a test walks both in each language.
+    gettext_noop("This account is currently inactive."),
+    gettext_noop("You cannot remove your primary email address."),
+    gettext_noop("This email address is already associated with this account."),
+    gettext_noop("The phone number and/or password you specified are not correct."),
+    gettext_noop("A user is already registered with this email address."),
+    gettext_noop("Please type your current password."),
+    gettext_noop("Incorrect password."),
+    gettext_noop("Invalid or expired key."),
+    gettext_noop("Invalid login."),
+    gettext_noop("The password reset token was invalid."),
+    gettext_noop("You cannot add more than %d email addresses."),
+    gettext_noop("A user is already registered with this phone number."),
+    gettext_noop("Too many failed login attempts. Try again later."),
+    gettext_noop("The email address is not assigned to any user account."),
+    gettext_noop("The phone number is not assigned to any user account."),
+    gettext_noop("Your primary email address must be verified."),
+    gettext_noop("Username can not be used. Please use other username."),
+    gettext_noop("The username and/or password you specified are not correct."),
+    gettext_noop("Please select only one."),
+    gettext_noop("The new value must be different from the current one."),
+    gettext_noop("Be patient, you are sending too many requests."),
+    gettext_noop("You cannot add an email address to an account protected by two-factor authentication."),
+    gettext_noop("You cannot deactivate two-factor authentication."),
+    gettext_noop("You cannot generate recovery codes without having two-factor authentication enabled."),
+    gettext_noop("You cannot activate two-factor authentication until you have verified your email address."),
 ]
 
 # The messages of allauth's own templates that the portal uses unchanged (password reset and
@@ -103,4 +143,13 @@ ALLAUTH_TEMPLATES = [
     gettext_noop('Bad Token'),
     gettext_noop('The password reset link was invalid, possibly because it has already been used.  Please request a <a href="%(passwd_reset_url)s">new password reset</a>.'),
     gettext_noop('Your password is now changed.'),
+    # The messages its pages show after an action (account/messages/, mfa/messages/), those
+    # of what the portal uses: a test renders each in each language.
+    gettext_noop('You cannot remove your primary email address (%(email)s).'),
+    gettext_noop('Unable to confirm %(email)s because it is already confirmed by a different account.'),
+    gettext_noop('You have confirmed %(email)s.'),
+    gettext_noop('Removed email address %(email)s.'),
+    gettext_noop('Password successfully set.'),
+    gettext_noop('Primary email address set.'),
+    gettext_noop('Authenticator app deactivated.'),
 ]

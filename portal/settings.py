@@ -36,6 +36,14 @@ REQUIRED_IN_PRODUCTION = ("DJANGO_SECRET_KEY", "AUDIT_HMAC_KEY", "DJANGO_ALLOWED
 if not DEBUG:
     _problems = [f"{name} must be set when DJANGO_DEBUG is off." for name in REQUIRED_IN_PRODUCTION
                  if not os.environ.get(name, "").strip()]
+    # Django's check --deploy (W009) wants 50 characters; the example's placeholder (which is
+    # that long) must be replaced, not kept: anyone who read the example could sign sessions.
+    _secret_key = os.environ.get("DJANGO_SECRET_KEY", "").strip()
+    if 0 < len(_secret_key) < 50:
+        _problems.append("DJANGO_SECRET_KEY must be at least 50 characters long.")
+    if _secret_key.startswith(("change-me", "django-insecure-")):
+        _problems.append("DJANGO_SECRET_KEY is still the placeholder of deploy/portal.env.example: "
+                         "put 50 or more random characters there (deploy/README.md shows how).")
     if 0 < len(os.environ.get("AUDIT_HMAC_KEY", "").strip()) < 32:
         _problems.append("AUDIT_HMAC_KEY must be at least 32 characters long.")
     if os.environ.get("SITE_URL", "").strip() and not os.environ["SITE_URL"].strip().startswith("https://"):
@@ -222,6 +230,8 @@ ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Sandes onboarding] "
+# A reset is asked for, and counted against its rate limit, by the mailbox's address.
+ACCOUNT_FORMS = {"reset_password": "portal.accounts.forms.ResetPasswordForm"}
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "signup": "20/m/ip",

@@ -9,7 +9,8 @@ The fixture starts a server on a port of 127.0.0.1 that the system chose for
 it (bound before the server starts, so that parallel test workers never race
 for one) and points the ``transport`` mailer (the one the outbox hands messages
 to) at it with Django's SMTP backend. ``smtp_server.messages`` holds every
-message received, parsed (``email.message.EmailMessage``), and ``connections()``
+message received, parsed (``email.message.EmailMessage``), ``refused`` the recipients
+it answers "550 User unknown" for, and ``connections()``
 how many connections they came over; ``stop()`` takes the server down (connections
 are then refused) and ``start()`` brings it back on the same port.
 ``SmtpServer.running`` lists the servers started and not stopped.
@@ -43,6 +44,13 @@ class _Handler:
     def __init__(self, server):
         self.server = server
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.server.refused:  # as a relay answers for a mailbox that does not exist
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
         self.server._received(envelope, session)
         return "250 Message accepted for delivery"
@@ -56,6 +64,7 @@ class SmtpServer:
         self.port = port  # 0: the system chooses one on the first start()
         self.messages = []
         self.envelopes = []
+        self.refused = set()  # recipients answered "550 User unknown"
         self.sessions = 0  # connections that delivered messages
         self._lock = threading.Lock()
         self._controller = None

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
+from portal.accounts.official_email import normalise_mailbox
 from portal.permissions import is_state_admin, is_superadmin
 
 
@@ -25,8 +26,10 @@ class PortalAccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request):
         return True
 
-    def clean_email(self, email):
-        return super().clean_email(email).strip().lower()
+    def clean_email(self, email: str) -> str:
+        """The address in one form per mailbox (sign-up, an added address, the lookup of a
+        password reset): one that differs only in how it is written is the same account."""
+        return normalise_mailbox(super().clean_email(email))
 
     def send_mail(self, template_prefix, email, context):
         # Mail goes through the default mailer, which is the outbox; render it in

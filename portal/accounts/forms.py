@@ -1,3 +1,5 @@
+from allauth.account.adapter import get_adapter
+from allauth.account.forms import ResetPasswordForm as AllauthResetPasswordForm
 from allauth.core import context
 from allauth.mfa.totp.forms import ActivateTOTPForm as AllauthActivateTOTPForm
 from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY
@@ -31,3 +33,14 @@ class ActivateTOTPForm(AllauthActivateTOTPForm):
         super().__init__(*args, **kwargs)
         if shown:
             self.secret = context.request.session[SECRET_SESSION_KEY] = shown
+
+
+class ResetPasswordForm(AllauthResetPasswordForm):
+    """allauth's form (settings.ACCOUNT_FORMS), except that the address it answers with is
+    the mailbox's (the adapter's ``clean_email``), not the one typed. allauth looks the
+    account up by the cleaned address but returns the typed one, which is also the key of
+    the "reset_password" rate limit: "someone@ｍahaagri.gov.in" and its look-alikes each
+    counted afresh, while the mail, its domain IDNA-encoded when sent, reached one mailbox."""
+
+    def clean_email(self) -> str:
+        return get_adapter().clean_email(super().clean_email())

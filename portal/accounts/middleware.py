@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from portal import pending
+from portal.access import page_of_this_site
 from portal.permissions import has_second_factor, needs_second_factor
 
 EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/i18n/")
@@ -31,11 +32,21 @@ class MfaEnforcementMiddleware:
             if request.session.get(SETUP_NEXT_KEY) is None:
                 messages.info(request, _("Your role in the portal needs two-factor sign-in. Set up an authenticator app "
                                          "to continue; it takes a minute."))
-            request.session[SETUP_NEXT_KEY] = request.get_full_path()
-            return redirect(f"{reverse('mfa_activate_totp')}?{urlencode({'next': request.get_full_path()})}")
+            # Only a page of this site: a path such as "//host/..." is another host's to a browser.
+            page = page_of_this_site(request, request.get_full_path())
+            if page is None:
+                return redirect("mfa_activate_totp")
+            request.session[SETUP_NEXT_KEY] = page
+            return redirect(f"{reverse('mfa_activate_totp')}?{urlencode({'next': page})}")
         if request.session.get(SETUP_NEXT_KEY) == request.get_full_path():
             del request.session[SETUP_NEXT_KEY]  # arrived where the set-up started from
         return self.get_response(request)
+
+
+def page_asked_for_before_setup(request) -> str | None:
+    """The page the two-factor set-up started from (kept in the session), when it is a page
+    of this site: checked again where it is offered, whatever the session holds."""
+    return page_of_this_site(request, request.session.get(SETUP_NEXT_KEY) or "")
 
 
 class SignedInAsCookieMiddleware:

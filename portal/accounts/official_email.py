@@ -8,6 +8,7 @@ suffixes need manual review unless a superadmin registered the domain to an
 organisation.
 """
 
+import unicodedata
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -102,6 +103,23 @@ def official_suffix_of(domain: str, *, rules: list | None = None) -> str:
         return ""
     best = _best_official_rule(domain, rules)
     return best[1] if best and best[0] == SuffixKind.OFFICIAL else ""
+
+
+def normalise_mailbox(address: str) -> str:
+    """An address in one form per mailbox, as mail reaches it: compatibility characters
+    (full-width letters and the like) as their plain ones (NFKC), lower case, the domain
+    IDNA-encoded as ``normalise_domain`` does (so does sending, which maps "ｍahaagri.gov.in"
+    to mahaagri.gov.in). Accounts are kept, and rate limits counted, in this form. An
+    address whose domain cannot be encoded is returned in lower case, for validation to
+    refuse."""
+    address = unicodedata.normalize("NFKC", address or "").strip().lower()
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return address
+    try:
+        return f"{local}@{normalise_domain(domain)}"
+    except ValueError:
+        return address
 
 
 # Providers that ignore dots in the local part (the same mailbox with or without them).

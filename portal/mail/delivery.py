@@ -22,6 +22,7 @@ import base64
 import email.policy
 import logging
 import re
+import smtplib
 import time
 from datetime import datetime, timedelta
 from email.header import Header
@@ -158,7 +159,20 @@ def _record_sent(row: OutboxMessage) -> str:
     return OutboxStatus.SENT
 
 
+def _smtp_codes(exc: Exception) -> list[int]:
+    """The reply codes of the mail server's refusal (one per refused recipient), if it was one."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return sorted({code for code, _message in exc.recipients.values()})
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return [exc.smtp_code]
+    return []
+
+
 def _record_failure(row: OutboxMessage, key: int, exc: Exception) -> str:
+    """Back to PENDING with a back-off (FAILED after the last attempt). The error's text,
+    which names the recipients a server refused, is kept in the row only, for the
+    superadmins' outbox page: the log line (the worker's log is kept and shipped
+    elsewhere) says which row, and the error's class and codes."""
     attempts = row.attempts + 1
     error = f"{type(exc).__name__}: {exc}"[:2000]
     status = OutboxStatus.FAILED if attempts >= settings.OUTBOX_MAX_ATTEMPTS else OutboxStatus.PENDING
@@ -166,7 +180,9 @@ def _record_failure(row: OutboxMessage, key: int, exc: Exception) -> str:
         status=status, attempts=attempts, last_error=error, next_attempt_at=timezone.now() + backoff(attempts),
         claim_key=None, claimed_until=None,
     )
-    logger.warning("Outbox message %s not sent (attempt %s): %s", row.pk, attempts, error)
+    codes = _smtp_codes(exc)
+    logger.warning("Outbox message %s not sent (attempt %s): %s%s", row.pk, attempts, type(exc).__name__,
+                   f", SMTP code {', '.join(map(str, codes))}" if codes else "")
     if not updated:  # another sender took it over meanwhile (our lease ran out)
         return OutboxMessage.objects.filter(pk=row.pk).values_list("status", flat=True).first()
     return status

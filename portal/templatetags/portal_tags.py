@@ -15,6 +15,7 @@ from django.utils.safestring import mark_safe
 from django.utils.timezone import get_current_timezone_name
 from django.utils.translation import get_language
 
+from portal.accounts.middleware import page_asked_for_before_setup
 from portal.text import inert as inert_text
 from portal.text import inert_lines as inert_lines_text
 
@@ -36,6 +37,14 @@ def inert(value):
 def inert_lines(value):
     """Remarks, grounds or a reason as plain-text mail shows them: lines kept, links broken."""
     return inert_lines_text(value)
+
+
+@register.simple_tag(takes_context=True)
+def setup_next(context):
+    """The page the two-factor set-up started from, when it is a page of this site (for the
+    link that ends the set-up), else None."""
+    request = context.get("request")
+    return page_asked_for_before_setup(request) if request is not None else None
 
 
 @register.filter(expects_localtime=True)

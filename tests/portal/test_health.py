@@ -115,6 +115,35 @@ def test_production_settings_refuse_a_missing_secret_key():
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
 
 
+def example_secret_key():
+    """The DJANGO_SECRET_KEY of deploy/portal.env.example, which people copy."""
+    lines = (ROOT / "deploy" / "portal.env.example").read_text().splitlines()
+    [value] = [line.partition("=")[2] for line in lines if line.startswith("DJANGO_SECRET_KEY=")]
+    return value
+
+
+@pytest.mark.parametrize(("key", "refusal"), [
+    ("a1B2c3D4e5" * 4 + "f6G7h8I9", "DJANGO_SECRET_KEY must be at least 50 characters long."),  # 48
+    (example_secret_key(), "DJANGO_SECRET_KEY is still the placeholder of deploy/portal.env.example"),
+])
+def test_production_settings_refuse_a_short_or_placeholder_secret_key(key, refusal):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_", "AUDIT_"))} | {
+        "DJANGO_SETTINGS_MODULE": "portal.settings", "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": key,
+        "AUDIT_HMAC_KEY": "production-like-audit-key-kept-outside-the-database-0123456789",
+        "DJANGO_ALLOWED_HOSTS": "onboarding.sandes.gov.in", "SITE_URL": "https://onboarding.sandes.gov.in",
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or "postgres://portal@127.0.0.1:5432/portal",
+    }
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert refusal in result.stderr
+
+
+def test_the_examples_secret_key_placeholder_is_as_long_as_a_real_key():
+    # Django's check --deploy (W009) wants 50 characters: a placeholder shorter than that
+    # suggests a shorter key would do.
+    assert len(example_secret_key()) >= 50
+
+
 def test_production_settings_name_every_missing_variable_at_once():
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("DJANGO_", "PORTAL_", "AUDIT_")) and k not in ("DATABASE_URL", "SITE_URL")} | {

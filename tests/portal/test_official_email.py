@@ -16,6 +16,7 @@ from portal.accounts.official_email import (
     UNKNOWN,
     classify_email,
     explain_refusal,
+    normalise_mailbox,
     suffix_matches,
     validate_official_email,
 )
@@ -337,3 +338,13 @@ def test_an_account_without_official_email_cannot_start_an_application(address):
     assert "You cannot be a nodal officer with this account yet" in response.content.decode()
     client.post("/onboarding/start/")
     assert not Application.objects.filter(nodal_officer=user).exists()
+
+
+@pytest.mark.parametrize("typed", ["Someone.Else@MAHAAGRI.gov.in", "someone.else@ｍａｈａａｇｒｉ.gov.in",
+                                   "ｓomeone.else@mahaagri．gov．in", " someone.else@mahaagri.gov.in. "])
+def test_addresses_written_differently_for_one_mailbox_normalise_alike(typed):
+    assert normalise_mailbox(typed) == "someone.else@mahaagri.gov.in"
+
+
+def test_a_unicode_domain_normalises_to_the_form_it_is_mailed_to():
+    assert normalise_mailbox("Officer@महाराष्ट्र.भारत") == "officer@xn--c2b3agb7ak9ab0lb.xn--h2brj9c"

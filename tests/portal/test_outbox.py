@@ -4,6 +4,7 @@ it; each message keeps its own Message-ID; a worker killed between taking a
 message and sending it leads to exactly one delivery."""
 
 import json
+import logging
 import os
 import re
 import signal
@@ -17,11 +18,14 @@ import pytest
 import time_machine
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import EmailMessage, send_mail
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from portal.logfilters import RedactSecrets
+from portal.logformat import JsonFormatter
 from portal.mail.models import OutboxMessage, OutboxStatus
 from portal.mail.tasks import outbox_send, outbox_sweep
 from tests.factories import PASSWORD
@@ -143,6 +147,30 @@ def test_after_the_last_attempt_a_superadmin_can_queue_it_again(
     row.refresh_from_db()
     assert row.status == OutboxStatus.SENT
     assert [m["Message-ID"] for m in smtp_server.messages] == [row.message_id]
+
+
+def test_a_refused_recipient_is_named_on_the_outbox_page_but_in_no_log_line(
+    smtp_server, django_capture_on_commit_callbacks, caplog
+):
+    # A personal address typed on the password reset page, which the relay refuses: the
+    # worker's log (JSON, kept and shipped elsewhere) says which row failed and how, not to whom.
+    cache.clear()
+    smtp_server.refused.add("asha.home@gmail.com")
+    with caplog.at_level(logging.DEBUG), django_capture_on_commit_callbacks(execute=True):
+        Client().post("/accounts/password/reset/", {"email": "asha.home@gmail.com"})
+    row = OutboxMessage.objects.get()
+    assert row.status == OutboxStatus.PENDING and row.attempts == 1 and smtp_server.messages == []
+    assert "asha.home@gmail.com" in row.last_error and "550" in row.last_error  # the superadmins' outbox page
+    lines = []
+    for record in caplog.records:
+        if record.name.startswith("mail."):  # the test's own SMTP server (aiosmtpd) talking
+            continue
+        RedactSecrets().filter(record)
+        lines.append(JsonFormatter().format(record))
+    assert not [line for line in lines if "asha.home" in line]
+    [failure] = [r for r in caplog.records if r.name == "portal.mail.delivery" and r.levelno == logging.WARNING]
+    assert failure.getMessage() == f"Outbox message {row.pk} not sent (attempt 1): SMTPRecipientsRefused, SMTP code 550"
+    cache.clear()
 
 
 # Message-ID ------------------------------------------------------------------------------

@@ -1,16 +1,23 @@
 """A password reset mails the address it names (an "unknown account" notice when it has
 none): anyone may ask, so each address gets at most five an hour, however many client
-addresses ask."""
+addresses ask, and however the address is written: the limit counts mailboxes."""
 
+import re
 from datetime import timedelta
 
 import pytest
 import time_machine
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
 from portal.mail.models import OutboxMessage
+from tests.factories import UserFactory
+from tests.smtp import text_of
+
+User = get_user_model()
 
 
 def ask(target, client_address, capture):
@@ -30,4 +37,68 @@ def test_an_address_is_sent_at_most_five_reset_mails_an_hour(django_capture_on_c
     with time_machine.travel(start + timedelta(minutes=61), tick=False):
         ask(target, "203.0.113.99", django_capture_on_commit_callbacks)
     assert OutboxMessage.objects.filter(to=[target]).count() == 6  # an hour after the first, one more
+    cache.clear()
+
+
+# Full-width letters (the way some phone keyboards type them) in the domain: the domain is
+# IDNA-encoded when the mail is sent, which maps each to its ASCII letter, so every one of
+# these reaches the same mailbox.
+LOOK_ALIKES = ["someone.else@mahaagri.gov.in", "someone.else@ｍahaagri.gov.in", "someone.else@mａhaagri.gov.in",
+               "someone.else@maｈaagri.gov.in", "someone.else@mahａagri.gov.in", "someone.else@mahaａgri.gov.in",
+               "someone.else@mahaaｇri.gov.in", "someone.else@mahaagｒi.gov.in", "someone.else@mahaagrｉ.gov.in",
+               "SOMEONE.ELSE@mahaagri.ｇov.in", "someone.else@mahaagri.gｏv.ｉn"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("has_account", [True, False])
+def test_addresses_that_reach_one_mailbox_share_its_five_an_hour(has_account, smtp_server,
+                                                                 django_capture_on_commit_callbacks):
+    cache.clear()
+    mailbox = "someone.else@mahaagri.gov.in"
+    if has_account:
+        UserFactory(email=mailbox)
+    start = timezone.now()
+    for attempt, typed in enumerate(LOOK_ALIKES):
+        with time_machine.travel(start + timedelta(minutes=2 * attempt), tick=False):
+            ask(typed, f"203.0.113.{attempt + 1}", django_capture_on_commit_callbacks)  # a new client each time
+    recipients = [recipient for envelope in smtp_server.envelopes for recipient in envelope.rcpt_tos]
+    assert recipients == [mailbox] * 5  # the first five; the six look-alikes after them refused
+    assert OutboxMessage.objects.filter(to=[mailbox]).count() == 5 and OutboxMessage.objects.count() == 5
+    cache.clear()
+
+
+@pytest.mark.django_db
+def test_a_look_alike_of_an_accounts_address_finds_the_account(smtp_server, django_capture_on_commit_callbacks):
+    cache.clear()
+    user = UserFactory(email="someone.else@mahaagri.gov.in")
+    ask("Someone.Else@ｍａｈａａｇｒｉ.gov.in", "203.0.113.1", django_capture_on_commit_callbacks)
+    [message] = smtp_server.messages
+    assert smtp_server.envelopes[0].rcpt_tos == [user.email]
+    assert "/accounts/password/reset/key/" in text_of(message)  # a reset link, not the "no account" notice
+    cache.clear()
+
+
+@pytest.mark.django_db
+def test_signing_up_or_adding_an_address_keeps_it_in_the_form_mail_reaches(smtp_server,
+                                                                         django_capture_on_commit_callbacks):
+    cache.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = Client().post("/accounts/signup/", {
+            "email": "New.Officer@ｍha.gov.in", "password1": "a-long-enough-passphrase",
+            "password2": "a-long-enough-passphrase",
+        })
+    assert response.status_code == 302
+    assert list(User.objects.values_list("email", flat=True)) == ["new.officer@mha.gov.in"]
+    assert list(EmailAddress.objects.values_list("email", flat=True)) == ["new.officer@mha.gov.in"]
+
+    user = UserFactory(email="asha.k@mahaagri.gov.in")
+    client = Client()
+    client.force_login(user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/accounts/email/", {"action_add": "", "email": "Asha.K@ｄept.gov.in"})
+    assert response.status_code == 302 and response["Location"] == "/accounts/confirm-email/"
+    assert smtp_server.envelopes[-1].rcpt_tos == ["asha.k@dept.gov.in"]
+    code = re.search(r"Please enter it in your open browser window\.\s+(\S+)", text_of(smtp_server.messages[-1]))[1]
+    assert client.post("/accounts/confirm-email/", {"code": code}).status_code == 302
+    assert EmailAddress.objects.get(user=user, email="asha.k@dept.gov.in").verified
     cache.clear()

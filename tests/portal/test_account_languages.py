@@ -1,0 +1,106 @@
+"""allauth has no Hindi or Marathi catalogue: what it says on the account pages comes
+from the portal's (portal/locale_overrides.py). Walked here: its adapters' error
+messages and the messages its pages show, and the account pages of a first use."""
+
+import os
+import re
+
+import allauth
+import pytest
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
+from django.core.cache import cache
+from django.template.loader import render_to_string
+from django.test import Client
+from django.utils import translation
+
+from tests.factories import PASSWORD, UserFactory
+from tests.smtp import text_of
+
+LANGUAGES = ["hi", "mr"]
+NEW_PASSWORD = "a-long-enough-passphrase"
+# allauth's message templates for what the portal does not use: phone numbers, security
+# keys (settings.MFA_SUPPORTED_TYPES), sign-in by a mailed code, and usersessions.
+UNUSED_MESSAGES = {"phone_verification_sent.txt", "phone_verified.txt", "login_code_sent.txt",
+                   "webauthn_added.txt", "webauthn_removed.txt"}
+ENGLISH = re.compile(r"\b(?:You|Your|Please|Too many|Incorrect|Password|Be patient)\b[^<]*")
+
+
+def in_language(language, text):
+    """``text`` (a message, or a lazy one) in ``language``."""
+    with translation.override(language):
+        return translation.gettext(text) if isinstance(text, str) else str(text)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(("adapter", "code"), [
+    *((DefaultAccountAdapter, code) for code in DefaultAccountAdapter.error_messages),
+    *((DefaultMFAAdapter, code) for code in DefaultMFAAdapter.error_messages),
+])
+def test_every_error_message_of_allauths_adapters_is_translated(adapter, code, language):
+    message = adapter.error_messages[code]
+    assert in_language(language, message) != in_language("en", message)
+
+
+def allauth_messages():
+    root = os.path.join(os.path.dirname(allauth.__file__), "templates")
+    for folder in ("account/messages", "mfa/messages"):
+        for name in sorted(os.listdir(os.path.join(root, folder))):
+            if name not in UNUSED_MESSAGES:
+                yield f"{folder}/{name}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("template", list(allauth_messages()))
+def test_every_message_allauths_pages_show_is_translated(template, language):
+    context = {"email": "asha.k@mahaagri.gov.in", "user": UserFactory.build(email="asha.k@mahaagri.gov.in")}
+    with translation.override("en"):
+        english = render_to_string(template, context).strip()
+    with translation.override(language):
+        translated = render_to_string(template, context).strip()
+    assert translated != english
+    assert not [line for line in english.splitlines() if line.strip() and line.strip() in translated]
+
+
+def squashed(response):
+    return re.sub(r"\s+", " ", response.content.decode())
+
+
+def signed_up(client, address, smtp_server, capture):
+    """Sign up and confirm the address with the code from the delivered mail; the page
+    that follows."""
+    with capture(execute=True):
+        response = client.post("/accounts/signup/", {"email": address, "password1": PASSWORD, "password2": PASSWORD})
+    assert response.status_code == 302
+    code = re.search(r"\n\s*([A-Z0-9]{4}-[A-Z0-9]{4})\s*\n", text_of(smtp_server.messages[-1]))[1]
+    return client.post(response["Location"], {"code": code}, follow=True)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_account_pages_of_a_first_use_say_nothing_in_english(language, smtp_server,
+                                                                 django_capture_on_commit_callbacks):
+    cache.clear()
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    confirmed = squashed(signed_up(client, "new.person@mahaagri.gov.in", smtp_server, django_capture_on_commit_callbacks))
+    assert in_language(language, "You have confirmed %(email)s.") % {"email": "new.person@mahaagri.gov.in"} in confirmed
+
+    wrong = squashed(client.post("/accounts/password/change/", {
+        "oldpassword": "not-the-password", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}))
+    assert in_language(language, "Please type your current password.") in wrong
+
+    changed = squashed(client.post("/accounts/password/change/", {
+        "oldpassword": PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}, follow=True))
+    assert in_language(language, "Password successfully changed.") in changed
+
+    UserFactory(email="someone@mahaagri.gov.in")
+    stranger = Client(HTTP_ACCEPT_LANGUAGE=language)
+    for _attempt in range(6):  # five failed sign-ins per address in five minutes
+        refused = squashed(stranger.post("/accounts/login/", {"login": "someone@mahaagri.gov.in", "password": "wrong"}))
+    assert in_language(language, "Too many failed login attempts. Try again later.") in refused
+
+    for page in (confirmed, wrong, changed, refused):
+        main = page.split("<main", 1)[1].split("</main>", 1)[0]
+        assert ENGLISH.findall(main) == []
+    cache.clear()
