@@ -18,6 +18,14 @@ import pytest
 from django.core.files.storage import default_storage
 from django.test import Client
 from pypdf import PdfReader, PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    DictionaryObject,
+    NameObject,
+    NumberObject,
+    RectangleObject,
+    TextStringObject,
+)
 
 from onboarding.application.declarations import NOTICE_VERSION
 from onboarding.application.services import duplicate_warnings
@@ -519,6 +527,98 @@ def test_upload_of_an_encrypted_pdf_is_refused(officer_client, application):
 def test_upload_of_a_long_pdf_is_refused(officer_client, application, settings):
     _upload_refused(officer_client, application, minimal_pdf(pages=settings.ONBOARDING_UPLOAD_MAX_PAGES + 1), "letter.pdf",
                     f"The PDF has {settings.ONBOARDING_UPLOAD_MAX_PAGES + 1} pages")
+
+
+def _pdf(change):
+    """A one-page PDF made with pypdf, ``change(writer, page)`` applied before it is written."""
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    change(writer, writer.pages[0])
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def _script(text="app.alert('opened');"):
+    return DictionaryObject({NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject(text)})
+
+
+def _open_script(writer, page):
+    writer.root_object[NameObject("/OpenAction")] = _script()
+
+
+def _document_script(writer, page):
+    names = ArrayObject([TextStringObject("opened"), _script()])
+    writer.root_object[NameObject("/Names")] = DictionaryObject(
+        {NameObject("/JavaScript"): DictionaryObject({NameObject("/Names"): names})})
+
+
+def _page_open_script(writer, page):
+    page[NameObject("/AA")] = DictionaryObject({NameObject("/O"): _script()})
+
+
+def _launch_link(writer, page):
+    writer.add_annotation(0, DictionaryObject({
+        NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/Link"),
+        NameObject("/Rect"): ArrayObject([NumberObject(n) for n in (50, 50, 300, 80)]),
+        NameObject("/A"): DictionaryObject({NameObject("/S"): NameObject("/Launch"),
+                                            NameObject("/F"): TextStringObject("cmd.exe")}),
+    }))
+
+
+def _attached_file(writer, page):
+    writer.add_attachment("setup.exe", b"MZ\x90\x00" + b"\x00" * 100)
+
+
+def _open_go_to_action(writer, page):
+    writer.root_object[NameObject("/OpenAction")] = DictionaryObject({
+        NameObject("/S"): NameObject("/GoTo"), NameObject("/D"): ArrayObject([page.indirect_reference, NameObject("/Fit")])})
+
+
+ACTIVE_MESSAGE = "The PDF contains scripts, actions or attached files, which the portal does not accept in a letter."
+
+
+@pytest.mark.parametrize("change", [_open_script, _document_script, _page_open_script, _launch_link, _attached_file,
+                                    _open_go_to_action])
+def test_upload_of_a_pdf_with_a_script_action_or_attached_file_is_refused(officer_client, application, change):
+    # The competent authority and the administrators open the letter in their own readers,
+    # which would run a script on opening, launch a program, or offer the attached file.
+    _upload_refused(officer_client, application, _pdf(change), "letter.pdf", ACTIVE_MESSAGE)
+
+
+def test_upload_of_a_pdf_with_more_objects_than_the_check_reads_is_refused(officer_client, application):
+    def many_links(writer, page):
+        for n in range(5_001):
+            writer.add_uri(0, f"https://example.gov.in/{n}", RectangleObject((0, 0, 10, 10)))
+
+    _upload_refused(officer_client, application, _pdf(many_links), "letter.pdf", "The PDF is too complex to be checked.")
+
+
+def _opens_at_the_first_page(writer, page):
+    writer.root_object[NameObject("/OpenAction")] = ArrayObject([page.indirect_reference, NameObject("/Fit")])
+
+
+def _web_link(writer, page):
+    writer.add_uri(0, "https://maharashtra.gov.in/", RectangleObject((50, 50, 300, 80)))
+
+
+def scanned_pdf():
+    """A letter as a scanner saves it: each page one image."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    pages = [Image.new("RGB", (1240, 1754), (250, 250, 250)) for _ in range(2)]
+    pages[0].save(buffer, format="PDF", save_all=True, append_images=pages[1:], resolution=150)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("content", [pytest.param(lambda: _pdf(_opens_at_the_first_page), id="destination"),
+                                     pytest.param(lambda: _pdf(_web_link), id="web-link"),
+                                     pytest.param(scanned_pdf, id="scanned")])
+def test_a_pdf_that_opens_at_a_page_links_to_a_site_or_is_a_scan_is_accepted(officer_client, application, content):
+    response = upload(officer_client, application, content())
+    assert response.status_code == 302, field_error(page(response), "letter")
+    assert Attachment.objects.get(application=application).content_type == "application/pdf"
 
 
 @pytest.mark.parametrize(
