@@ -3,6 +3,8 @@ no script, action or embedded file a reader would run or open."""
 
 import hashlib
 import io
+import threading
+import warnings
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -119,12 +121,57 @@ def _pdf_pages(content):
         raise ValidationError(_("The PDF could not be read. It may be damaged; scan or save it again."), code="corrupt") from None
 
 
+def _image_too_large():
+    return ValidationError(
+        _("The image has more than %(max)s million pixels, more than an A4 page scanned at 600 dpi. Scan at a lower "
+          "resolution (300 dpi is enough) or as a PDF.") % {"max": settings.ONBOARDING_UPLOAD_MAX_PIXELS // 1_000_000},
+        code="too_many_pixels",
+    )
+
+
+# Pillow fills a cut-off image in silently while ImageFile.LOAD_TRUNCATED_IMAGES, one
+# switch for the whole process, is on: WeasyPrint turns it on when it is imported (in the
+# render server's children, and in any process that imports it). The check turns it off
+# while it decodes, one check at a time.
+_strict_decoding = threading.Lock()
+
+
+def _load_whole(image):
+    from PIL import ImageFile
+
+    with _strict_decoding:
+        was = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            image.load()
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = was
+
+
 def _image_ok(content):
+    """Refuse an image that does not decode whole (a PNG or JPEG cut short, whose chunks
+    Pillow's verify() alone passes) or has more than ONBOARDING_UPLOAD_MAX_PIXELS pixels.
+
+    The size is read from the file's header before any pixel is decoded; decoding then
+    takes at most that many pixels of 4 bytes (about 150 MB for a CMYK JPEG at the limit,
+    a second or less) in the request, once per upload, and a file of at most
+    ONBOARDING_UPLOAD_MAX_BYTES. Pillow's own warning of a decompression bomb (past 89
+    million pixels, which it only warns of below 179 million) is a refusal too."""
     from PIL import Image
 
     try:
-        with Image.open(io.BytesIO(content)) as image:
-            image.verify()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(content)) as image:
+                if image.width * image.height > settings.ONBOARDING_UPLOAD_MAX_PIXELS:
+                    raise _image_too_large()
+                image.verify()
+            with Image.open(io.BytesIO(content)) as image:  # verify() leaves the image unusable
+                _load_whole(image)
+    except ValidationError:
+        raise
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise _image_too_large() from None
     except Exception:  # Pillow raises many kinds on a damaged file
         raise ValidationError(_("The image could not be read. It may be damaged; scan it again."), code="corrupt") from None
 

@@ -13,6 +13,9 @@ keeps no more than that (tests/onboarding/test_input_bounds.py).
 
 import hashlib
 import io
+import random
+import struct
+import zlib
 
 import pytest
 from django.core.files.storage import default_storage
@@ -514,6 +517,65 @@ def test_upload_of_a_corrupt_pdf_is_refused(officer_client, application, content
 
 def test_upload_of_a_corrupt_image_is_refused(officer_client, application):
     _upload_refused(officer_client, application, b"\x89PNG\r\n\x1a\n" + b"\x00" * 300, "letter.png", "The image could not be read.")
+
+
+def _png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _png(width, height, pixels):
+    """A PNG (8-bit RGB) whose chunks are all well formed, holding ``pixels``: zlib data
+    that may be cut short or too short for ``width`` x ``height``."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", pixels)
+            + _png_chunk(b"IEND", b""))
+
+
+def _noisy_jpeg():
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (600, 400), random.Random(1).randbytes(600 * 400 * 3)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("content, name", [
+    # Chunks and checksums right (Pillow's verify() passes), the pixel data cut off a tenth of the way.
+    pytest.param(_png(600, 400, zlib.compress(random.Random(1).randbytes(601 * 400 * 3))[:72_000]), "letter.png",
+                 id="png-cut"),
+    pytest.param(_png(600, 400, b""), "letter.png", id="png-without-pixels"),
+    pytest.param(_noisy_jpeg()[:30_000], "letter.jpg", id="jpeg-cut"),
+])
+@pytest.mark.parametrize("truncated_allowed", [False, True], ids=["pillow-default", "as-weasyprint-sets-it"])
+def test_upload_of_an_image_that_cannot_be_decoded_is_refused(officer_client, application, content, name,
+                                                              truncated_allowed, monkeypatch):
+    # The competent authority would get a letter they cannot open. Importing WeasyPrint
+    # turns on Pillow's process-wide switch that fills a cut-off image in silently.
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", truncated_allowed)
+    _upload_refused(officer_client, application, content, name, "The image could not be read.")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is truncated_allowed  # left as it was
+
+
+@pytest.mark.parametrize("width, height", [(6_001, 6_000), (12_000, 12_000), (100_000, 100_000)])
+def test_upload_of_an_image_of_more_pixels_than_a_page_scanned_at_600_dpi_is_refused(
+    officer_client, application, width, height
+):
+    # A few bytes that would decode to 36 million pixels and more (100 MB and more of memory):
+    # refused from the size the file declares, before its pixels are decoded.
+    content = _png(width, height, zlib.compress(b"\x00" * (1 + 3 * width)))
+    _upload_refused(officer_client, application, content, "letter.png", "The image has more than 36 million pixels")
+
+
+def test_an_a4_page_scanned_at_600_dpi_is_accepted(officer_client, application):
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (4_961, 7_016), 250).save(buffer, format="PNG")  # 210 x 297 mm at 600 dpi: 34.8 million pixels
+    response = upload(officer_client, application, buffer.getvalue(), name="scan.png", content_type="image/png")
+    assert response.status_code == 302, field_error(page(response), "letter")
+    assert Attachment.objects.get(application=application).content_type == "image/png"
 
 
 def test_upload_of_an_encrypted_pdf_is_refused(officer_client, application):
