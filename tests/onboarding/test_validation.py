@@ -95,6 +95,9 @@ def assert_refused(client, application, section, data, field, message, status):
         assert fieldset is not None and f"id_{field}_error" in fieldset.get("aria-describedby", "").split(), field
     summary = tree.by_id("error-summary")
     assert summary is not None and message in summary.squashed_text()
+    for link in summary.find_all("a"):  # each leads to something the officer can reach from the keyboard
+        target = tree.by_id(link.get("href").removeprefix("#"))
+        assert target is not None and target.get("type") != "hidden", (link.get("href"), target)
     skip = {"official_email"} if section == "nodal_officer" else set()
     if message.startswith("Select a valid choice"):
         skip.add(field)  # a value that is not one of the options cannot be shown selected
@@ -265,6 +268,19 @@ def test_hierarchy_refuses_an_unknown_choice(officer_client, application):
 def test_existing_parent_must_be_chosen(officer_client, application):
     assert_refused(officer_client, application, "hierarchy", valid("hierarchy", parent_choice="existing"), "parent",
                    "Search for the parent organisation and choose it from the results.", IN_PROGRESS)
+
+
+def test_the_parent_error_leads_to_the_search_box_which_it_describes(officer_client, application):
+    # The parent chosen is kept in a hidden input: the summary's link to it moved the focus
+    # nowhere, and the search box the officer types in did not say it was in error.
+    assert page(officer_client.get(section_url(application, "hierarchy"))).by_id("parent-search").get("aria-invalid") is None
+    for data in (valid("hierarchy", parent_choice="existing"), valid("hierarchy", parent_choice="existing", parent="99999999")):
+        tree = page(post_section(officer_client, application, "hierarchy", data))
+        assert [link.get("href") for link in tree.by_id("error-summary").find_all("a")] == ["#parent-search"]
+        search = tree.by_id("parent-search")
+        assert search.get("aria-invalid") == "true"
+        assert "id_parent_error" in search.get("aria-describedby", "").split()
+        assert tree.by_id("id_parent_error") is not None
 
 
 def test_existing_parent_must_be_an_active_organisation(officer_client, application):
