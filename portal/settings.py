@@ -396,6 +396,9 @@ if not DEBUG:
 # Onboarding ------------------------------------------------------------------
 ONBOARDING_UPLOAD_MAX_BYTES = 5 * 1024 * 1024
 ONBOARDING_UPLOAD_MAX_PAGES = 20
+# Most pixels of a letter uploaded as an image (decoded whole to check it): an A4 page
+# scanned at 600 dpi has 34.8 million.
+ONBOARDING_UPLOAD_MAX_PIXELS = 36_000_000
 ONBOARDING_AUTHORITY_DUE_DAYS = int(os.environ.get("ONBOARDING_AUTHORITY_DUE_DAYS", "7"))
 ONBOARDING_STATE_DUE_DAYS = int(os.environ.get("ONBOARDING_STATE_DUE_DAYS", "10"))
 ONBOARDING_APPEAL_DUE_DAYS = int(os.environ.get("ONBOARDING_APPEAL_DUE_DAYS", "14"))

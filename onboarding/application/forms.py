@@ -166,6 +166,9 @@ class HierarchySectionForm(SectionForm):
     )
     # Required on a condition the hint states: neither "optional" nor starred.
     new_parent_name.required_when = new_parent_type.required_when = True
+    # Chosen from the search's results into a hidden input: an error is shown at the search
+    # box (hierarchy_fields.html), and the error summary leads there.
+    parent.error_target = "parent-search"
 
     def clean(self):
         data = super().clean()

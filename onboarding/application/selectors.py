@@ -103,6 +103,11 @@ def current_letter_query(*, application_id: int) -> QuerySet[Attachment]:
     return Attachment.objects.filter(application_id=application_id, is_current=True)[:1]
 
 
+def was_sent_for_decision(application: Application) -> bool:
+    """Whether the application was ever submitted: a version of it was sent for a decision."""
+    return application.versions.exists()
+
+
 def is_officer_of(user: AnyUser, application: Application) -> bool:
     return permissions.is_owner(user, application, APPLICATION_SCOPE)
 

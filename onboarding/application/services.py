@@ -24,13 +24,14 @@ from guardian.shortcuts import assign_perm
 from onboarding import workflow
 from onboarding.application.declarations import declaration_notice
 from onboarding.application.forms import SECTION_FORMS, SectionForm, bounded_input
-from onboarding.application.selectors import is_officer_of, officer_eligibility
+from onboarding.application.selectors import is_officer_of, officer_eligibility, was_sent_for_decision
 from onboarding.application.signals import application_submitted, application_withdrawn
 from onboarding.application.uploads import inspect_letter, letter_filename
 from onboarding.application.validators import split_domain_list
 from onboarding.models import (
     OPEN_STATUSES,
     Application,
+    ApplicationDocument,
     ApplicationStatus,
     ApplicationVersion,
     Attachment,
@@ -233,6 +234,28 @@ def _letters_replace(application: Application) -> None:
         transaction.on_commit(lambda storage=storage, name=name: storage.delete(name))
 
 
+def _draft_files_remove(application: Application) -> dict:
+    """A draft's letters and form PDFs are removed, rows now and files after the commit,
+    unless the application or its officer is under a legal hold. Returns what was removed,
+    for the audit row: {"letters_removed": [sha256...], "form_pdfs_removed": count}, or {}."""
+    letters = list(Attachment.objects.filter(application=application).order_by("pk"))
+    documents = list(ApplicationDocument.objects.filter(application=application))
+    if not (letters or documents):
+        return {}
+    if legal_held((HoldTarget.APPLICATION, application.pk), (HoldTarget.PERSON, application.nodal_officer_id)):
+        return {}
+    files = [(row.file.storage, row.file.name) for row in [*letters, *documents] if row.file.name]
+    Attachment.objects.filter(pk__in=[letter.pk for letter in letters]).delete()
+    ApplicationDocument.objects.filter(pk__in=[document.pk for document in documents]).delete()
+
+    def delete() -> None:
+        for storage, name in files:
+            storage.delete(name)
+
+    transaction.on_commit(delete)
+    return {"letters_removed": [letter.sha256 for letter in letters], "form_pdfs_removed": len(documents)}
+
+
 def submission_problems(application: Application) -> list[tuple[Section, str]]:
     """Sections that stop submission, re-checked on the server: [(section, message)]."""
     problems = []
@@ -306,14 +329,22 @@ def application_submit(*, application_id: int, actor: AnyUser, request: HttpRequ
 def application_withdraw(
     *, application_id: int, actor: AnyUser, reason: str = "", request: HttpRequest | None = None
 ) -> Application:
+    """The nodal officer withdraws the application. A draft never sent for a decision
+    loses its letters and form PDFs at once, files and all (the audit row lists them):
+    nobody decided on them, and only open drafts count towards ONBOARDING_OPEN_DRAFTS_MAX,
+    so an officer starting, uploading and withdrawing again and again would otherwise
+    fill the disk until retention. One that was sent keeps them, as what its decisions
+    were made on; so does everything while the application or its officer is under a
+    legal hold."""
     with transaction.atomic():
         application = application_lock_for_officer(application_id=application_id, actor=actor, require_eligible=False)
         old_status, new_status = workflow.advance(application, workflow.Event.WITHDRAW)
         application.closed_at = timezone.now()
         application.save(update_fields=["status", "closed_at", "updated_at"])
+        removed = {} if was_sent_for_decision(application) else _draft_files_remove(application)
         audit_record(
             actor=actor, action=AuditAction.APPLICATION_WITHDRAWN, target=application, request=request,
-            old={"status": old_status}, new={"status": new_status, "reason": reason[:500]},
+            old={"status": old_status}, new={"status": new_status, "reason": reason[:500], **removed},
         )
         notify_officer(application=application, template="withdrawn")
         application_withdrawn.send(sender=Application, application=application, actor=actor, request=request)

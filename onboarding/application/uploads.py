@@ -1,7 +1,10 @@
-"""Checks on uploaded letters: by content (magic bytes), size and page count."""
+"""Checks on uploaded letters: by content (magic bytes), size, page count, and (a PDF)
+no script, action or embedded file a reader would run or open."""
 
 import hashlib
 import io
+import threading
+import warnings
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -29,26 +32,146 @@ def sniff(head):
     return None
 
 
+# What makes a PDF reader run something or open a file the portal never checked, as a
+# key anywhere under the catalogue (its pages, annotations, name trees, outlines, form)
+# or as the type of an action or annotation. A signed letter, scanned or exported, has
+# none of them; the competent authority and the administrators open it in their readers.
+PDF_ACTIVE_KEYS = frozenset({"/JavaScript", "/JS", "/AA", "/Launch", "/EmbeddedFiles", "/EF", "/RichMedia",
+                             "/RichMediaContent", "/XFA"})
+PDF_ACTIVE_TYPES = frozenset({"/JavaScript", "/Launch", "/RichMedia", "/RichMediaExecute", "/FileAttachment"})
+# Most objects and entries the check looks at: a letter of ONBOARDING_UPLOAD_MAX_PAGES
+# pages, scanned or exported with its fonts, has a few hundred objects and some
+# thousands of entries. Past this the file is refused, not walked on; each object read
+# is within pypdf's own limits (100,000 entries an array or dictionary).
+PDF_CHECK_MAX_OBJECTS = 5_000
+PDF_CHECK_MAX_ENTRIES = 200_000
+
+
+def _pdf_refused(code):
+    if code == "active":
+        return ValidationError(
+            _("The PDF contains scripts, actions or attached files, which the portal does not accept in a letter. "
+              "Print it to a new PDF, or scan the signed letter, and upload that."), code="active")
+    return ValidationError(
+        _("The PDF is too complex to be checked. Print it to a new PDF, or scan the signed letter, and upload that."),
+        code="complex")
+
+
+def _pdf_active_entry(key, value):
+    """Whether a dictionary's entry makes a reader run or open something."""
+    return key in PDF_ACTIVE_KEYS or (key in ("/S", "/Subtype") and value.get_object() in PDF_ACTIVE_TYPES)
+
+
+def _pdf_active_content(reader):
+    """The code of the reason to refuse ``reader``'s PDF ("active": a script, an action
+    run on opening or on an event, a launched program, an embedded or attached file;
+    "complex": more than PDF_CHECK_MAX_OBJECTS objects or PDF_CHECK_MAX_ENTRIES entries
+    to look at), or None. Walks what is reachable from the catalogue, each object once,
+    reading no stream's content."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    containers = (DictionaryObject, ArrayObject, IndirectObject)
+    catalogue = reader.trailer["/Root"]
+    open_action = catalogue.get("/OpenAction")
+    if open_action is not None and isinstance(open_action.get_object(), DictionaryObject):
+        return "active"  # an action; a plain destination (page and view) is an array
+    seen, entries = set(), 0
+    pending = [catalogue]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, IndirectObject):
+            if (node.idnum, node.generation) in seen:
+                continue
+            seen.add((node.idnum, node.generation))
+            if len(seen) > PDF_CHECK_MAX_OBJECTS:
+                return "complex"
+            node = node.get_object()
+        if not isinstance(node, DictionaryObject | ArrayObject):
+            continue
+        entries += len(node)
+        if entries > PDF_CHECK_MAX_ENTRIES:
+            return "complex"
+        if isinstance(node, DictionaryObject):  # a stream's dictionary too
+            if any(_pdf_active_entry(key, value) for key, value in node.items()):
+                return "active"
+            pending.extend(value for value in node.values() if isinstance(value, containers))
+        else:
+            pending.extend(value for value in node if isinstance(value, containers))
+    return None
+
+
 def _pdf_pages(content):
+    """The PDF's page count, once it is known to be readable, without a password and
+    (when it has no more than ONBOARDING_UPLOAD_MAX_PAGES pages) without active content."""
     from pypdf import PdfReader
 
     try:
         reader = PdfReader(io.BytesIO(content))
         if reader.is_encrypted:
             raise ValidationError(_("The PDF is password-protected. Upload a copy without a password."), code="encrypted")
-        return len(reader.pages)
+        pages = len(reader.pages)
+        if pages <= settings.ONBOARDING_UPLOAD_MAX_PAGES:
+            refused = _pdf_active_content(reader)
+            if refused:
+                raise _pdf_refused(refused)
+        return pages
     except ValidationError:
         raise
     except Exception:  # pypdf raises many kinds on a damaged file
         raise ValidationError(_("The PDF could not be read. It may be damaged; scan or save it again."), code="corrupt") from None
 
 
+def _image_too_large():
+    return ValidationError(
+        _("The image has more than %(max)s million pixels, more than an A4 page scanned at 600 dpi. Scan at a lower "
+          "resolution (300 dpi is enough) or as a PDF.") % {"max": settings.ONBOARDING_UPLOAD_MAX_PIXELS // 1_000_000},
+        code="too_many_pixels",
+    )
+
+
+# Pillow fills a cut-off image in silently while ImageFile.LOAD_TRUNCATED_IMAGES, one
+# switch for the whole process, is on: WeasyPrint turns it on when it is imported (in the
+# render server's children, and in any process that imports it). The check turns it off
+# while it decodes, one check at a time.
+_strict_decoding = threading.Lock()
+
+
+def _load_whole(image):
+    from PIL import ImageFile
+
+    with _strict_decoding:
+        was = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            image.load()
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = was
+
+
 def _image_ok(content):
+    """Refuse an image that does not decode whole (a PNG or JPEG cut short, whose chunks
+    Pillow's verify() alone passes) or has more than ONBOARDING_UPLOAD_MAX_PIXELS pixels.
+
+    The size is read from the file's header before any pixel is decoded; decoding then
+    takes at most that many pixels of 4 bytes (about 150 MB for a CMYK JPEG at the limit,
+    a second or less) in the request, once per upload, and a file of at most
+    ONBOARDING_UPLOAD_MAX_BYTES. Pillow's own warning of a decompression bomb (past 89
+    million pixels, which it only warns of below 179 million) is a refusal too."""
     from PIL import Image
 
     try:
-        with Image.open(io.BytesIO(content)) as image:
-            image.verify()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(content)) as image:
+                if image.width * image.height > settings.ONBOARDING_UPLOAD_MAX_PIXELS:
+                    raise _image_too_large()
+                image.verify()
+            with Image.open(io.BytesIO(content)) as image:  # verify() leaves the image unusable
+                _load_whole(image)
+    except ValidationError:
+        raise
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise _image_too_large() from None
     except Exception:  # Pillow raises many kinds on a damaged file
         raise ValidationError(_("The image could not be read. It may be damaged; scan it again."), code="corrupt") from None
 

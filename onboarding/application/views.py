@@ -22,6 +22,7 @@ from onboarding.application.selectors import (
     last_return,
     officer_eligibility,
     officer_overview,
+    was_sent_for_decision,
 )
 from onboarding.application.summary import application_summary
 from onboarding.application.uploads import letter_filename
@@ -362,7 +363,9 @@ def withdraw(request, pk):
                 return redirect("onboarding:detail", pk=pk)
             messages.success(request, _("The application was withdrawn."))
             return redirect("onboarding:my_applications")
-    return render(request, "onboarding/withdraw.html", {"application": application, "confirm_error": confirm_error})
+    letter_deleted = not was_sent_for_decision(application) and current_letter(application) is not None
+    return render(request, "onboarding/withdraw.html",
+                  {"application": application, "confirm_error": confirm_error, "letter_deleted": letter_deleted})
 
 
 @rule("public")

@@ -9,10 +9,21 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.contrib.messages import get_messages
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.test import Client
 
 from onboarding.application.forms import SECTION_FORMS
-from onboarding.models import Application, ApplicationStatus, ApplicationVersion, Section, SectionStatus
+from onboarding.models import (
+    Application,
+    ApplicationDocument,
+    ApplicationStatus,
+    ApplicationVersion,
+    Attachment,
+    DocumentKind,
+    Section,
+    SectionStatus,
+)
 from portal.access import PENDING_MAX_CHARACTERS, PENDING_PREFIX
 from portal.audit.models import AuditAction, AuditEvent
 from tests.factories import PASSWORD, UserFactory
@@ -29,6 +40,7 @@ from tests.onboarding.form_helpers import (
     upload,
     valid,
 )
+from tests.onboarding_data import minimal_pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -300,6 +312,8 @@ def test_withdraw_needs_confirmation(officer_client, officer, django_capture_on_
     url = f"/onboarding/{application.pk}/withdraw/"
     assert officer_client.get(url).status_code == 200
 
+    assert WILL_BE_DELETED not in page(officer_client.get(url)).squashed_text()
+
     response = officer_client.post(url, {"reason": "Duplicate of another application"})
     assert response.status_code == 200
     assert "Tick the box to confirm that you want to withdraw the application." in page(response).squashed_text()
@@ -314,11 +328,86 @@ def test_withdraw_needs_confirmation(officer_client, officer, django_capture_on_
     event = AuditEvent.objects.get(action=AuditAction.APPLICATION_WITHDRAWN)
     assert event.new_values == {"status": "withdrawn", "reason": "Duplicate of another application"}
     assert event.actor_id == officer.pk
+    # Sent for a decision: the letter stays with it, as what that decision was asked on.
+    letter = Attachment.objects.get(application=application)
+    assert _stored([letter]) == [letter.file.name]
 
     # Once withdrawn it cannot be withdrawn again, nor edited.
     response = officer_client.post(url, {"confirm": "yes"})
     assert response.status_code == 302 and "can no longer be withdrawn" in " ".join(texts_of_messages(response))
     assert AuditEvent.objects.filter(action=AuditAction.APPLICATION_WITHDRAWN).count() == 1
+
+
+def _form_pdf(application):
+    """A stored form PDF of the application's current version, as the PDF view keeps one."""
+    document = ApplicationDocument(application=application, kind=DocumentKind.FORM_PDF, version=application.version,
+                                   language="en", sha256="0" * 64, size=len(minimal_pdf()))
+    document.file.save(f"draft-{application.pk}-form.pdf", ContentFile(minimal_pdf()), save=False)
+    document.save()
+    return document
+
+
+def _stored(rows):
+    return [row.file.name for row in rows if default_storage.exists(row.file.name)]
+
+
+WILL_BE_DELETED = "The signed authorisation letter you uploaded will be deleted, with the PDFs of the form"
+
+
+def test_withdrawing_a_draft_never_sent_removes_its_letters_and_pdfs(officer_client, officer,
+                                                                     django_capture_on_commit_callbacks):
+    """Only open drafts count towards ONBOARDING_OPEN_DRAFTS_MAX: a withdrawn draft that kept
+    its letter (5 MB) until retention (years) let one officer fill the disk by starting,
+    uploading and withdrawing again and again."""
+    application = complete(officer_client, new_application(officer))
+    upload(officer_client, application, png_bytes(), name="scan.png")  # the first letter replaced
+    letter = Attachment.objects.get(application=application)
+    document = _form_pdf(application)
+    url = f"/onboarding/{application.pk}/withdraw/"
+    assert WILL_BE_DELETED in page(officer_client.get(url)).squashed_text()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = officer_client.post(url, {"confirm": "yes"})
+    assert response.status_code == 302
+    assert reload(application).status == ApplicationStatus.WITHDRAWN
+    assert not Attachment.objects.filter(application=application).exists()
+    assert not ApplicationDocument.objects.filter(application=application).exists()
+    assert _stored([letter, document]) == []
+    event = AuditEvent.objects.get(action=AuditAction.APPLICATION_WITHDRAWN)
+    assert event.new_values == {"status": "withdrawn", "reason": "", "letters_removed": [letter.sha256],
+                                "form_pdfs_removed": 1}
+
+
+def test_starting_uploading_and_withdrawing_again_and_again_keeps_no_letter(officer_client, officer, settings,
+                                                                            django_capture_on_commit_callbacks):
+    settings.ONBOARDING_OPEN_DRAFTS_MAX = 2
+    for _ in range(settings.ONBOARDING_OPEN_DRAFTS_MAX * 3):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert officer_client.post("/onboarding/start/").status_code == 302
+            application = Application.objects.filter(nodal_officer=officer).order_by("-pk").first()
+            assert upload(officer_client, application, minimal_pdf()).status_code == 302
+            assert officer_client.post(f"/onboarding/{application.pk}/withdraw/", {"confirm": "yes"}).status_code == 302
+    assert Application.objects.filter(nodal_officer=officer, status=ApplicationStatus.WITHDRAWN).count() == 6
+    assert not Attachment.objects.filter(application__nodal_officer=officer).exists()
+    assert _stored(Attachment.objects.all()) == []
+
+
+def test_a_draft_under_a_legal_hold_keeps_its_letter_and_pdfs_when_withdrawn(officer_client, officer,
+                                                                            django_capture_on_commit_callbacks):
+    from portal.privacy.retention import legal_hold_set
+    from tests.onboarding.approval_helpers import make_superadmin
+
+    application = complete(officer_client, new_application(officer))
+    letter, document = Attachment.objects.get(application=application), _form_pdf(application)
+    legal_hold_set(target_type="onboarding.application", target_id=application.pk, reason="Audit of the department",
+                   actor=make_superadmin(email="root@sandes.nic.in"))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert officer_client.post(f"/onboarding/{application.pk}/withdraw/", {"confirm": "yes"}).status_code == 302
+    assert reload(application).status == ApplicationStatus.WITHDRAWN
+    assert _stored([letter, document]) == [letter.file.name, document.file.name]
+    assert Attachment.objects.filter(application=application).count() == 1
+    assert AuditEvent.objects.get(action=AuditAction.APPLICATION_WITHDRAWN).new_values == {"status": "withdrawn",
+                                                                                            "reason": ""}
 
 
 def test_only_the_nodal_officer_may_withdraw(officer, officer_client):

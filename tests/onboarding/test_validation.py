@@ -13,11 +13,22 @@ keeps no more than that (tests/onboarding/test_input_bounds.py).
 
 import hashlib
 import io
+import random
+import struct
+import zlib
 
 import pytest
 from django.core.files.storage import default_storage
 from django.test import Client
 from pypdf import PdfReader, PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    DictionaryObject,
+    NameObject,
+    NumberObject,
+    RectangleObject,
+    TextStringObject,
+)
 
 from onboarding.application.declarations import NOTICE_VERSION
 from onboarding.application.services import duplicate_warnings
@@ -84,6 +95,9 @@ def assert_refused(client, application, section, data, field, message, status):
         assert fieldset is not None and f"id_{field}_error" in fieldset.get("aria-describedby", "").split(), field
     summary = tree.by_id("error-summary")
     assert summary is not None and message in summary.squashed_text()
+    for link in summary.find_all("a"):  # each leads to something the officer can reach from the keyboard
+        target = tree.by_id(link.get("href").removeprefix("#"))
+        assert target is not None and target.get("type") != "hidden", (link.get("href"), target)
     skip = {"official_email"} if section == "nodal_officer" else set()
     if message.startswith("Select a valid choice"):
         skip.add(field)  # a value that is not one of the options cannot be shown selected
@@ -254,6 +268,19 @@ def test_hierarchy_refuses_an_unknown_choice(officer_client, application):
 def test_existing_parent_must_be_chosen(officer_client, application):
     assert_refused(officer_client, application, "hierarchy", valid("hierarchy", parent_choice="existing"), "parent",
                    "Search for the parent organisation and choose it from the results.", IN_PROGRESS)
+
+
+def test_the_parent_error_leads_to_the_search_box_which_it_describes(officer_client, application):
+    # The parent chosen is kept in a hidden input: the summary's link to it moved the focus
+    # nowhere, and the search box the officer types in did not say it was in error.
+    assert page(officer_client.get(section_url(application, "hierarchy"))).by_id("parent-search").get("aria-invalid") is None
+    for data in (valid("hierarchy", parent_choice="existing"), valid("hierarchy", parent_choice="existing", parent="99999999")):
+        tree = page(post_section(officer_client, application, "hierarchy", data))
+        assert [link.get("href") for link in tree.by_id("error-summary").find_all("a")] == ["#parent-search"]
+        search = tree.by_id("parent-search")
+        assert search.get("aria-invalid") == "true"
+        assert "id_parent_error" in search.get("aria-describedby", "").split()
+        assert tree.by_id("id_parent_error") is not None
 
 
 def test_existing_parent_must_be_an_active_organisation(officer_client, application):
@@ -508,6 +535,65 @@ def test_upload_of_a_corrupt_image_is_refused(officer_client, application):
     _upload_refused(officer_client, application, b"\x89PNG\r\n\x1a\n" + b"\x00" * 300, "letter.png", "The image could not be read.")
 
 
+def _png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _png(width, height, pixels):
+    """A PNG (8-bit RGB) whose chunks are all well formed, holding ``pixels``: zlib data
+    that may be cut short or too short for ``width`` x ``height``."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", pixels)
+            + _png_chunk(b"IEND", b""))
+
+
+def _noisy_jpeg():
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (600, 400), random.Random(1).randbytes(600 * 400 * 3)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("content, name", [
+    # Chunks and checksums right (Pillow's verify() passes), the pixel data cut off a tenth of the way.
+    pytest.param(_png(600, 400, zlib.compress(random.Random(1).randbytes(601 * 400 * 3))[:72_000]), "letter.png",
+                 id="png-cut"),
+    pytest.param(_png(600, 400, b""), "letter.png", id="png-without-pixels"),
+    pytest.param(_noisy_jpeg()[:30_000], "letter.jpg", id="jpeg-cut"),
+])
+@pytest.mark.parametrize("truncated_allowed", [False, True], ids=["pillow-default", "as-weasyprint-sets-it"])
+def test_upload_of_an_image_that_cannot_be_decoded_is_refused(officer_client, application, content, name,
+                                                              truncated_allowed, monkeypatch):
+    # The competent authority would get a letter they cannot open. Importing WeasyPrint
+    # turns on Pillow's process-wide switch that fills a cut-off image in silently.
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", truncated_allowed)
+    _upload_refused(officer_client, application, content, name, "The image could not be read.")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is truncated_allowed  # left as it was
+
+
+@pytest.mark.parametrize("width, height", [(6_001, 6_000), (12_000, 12_000), (100_000, 100_000)])
+def test_upload_of_an_image_of_more_pixels_than_a_page_scanned_at_600_dpi_is_refused(
+    officer_client, application, width, height
+):
+    # A few bytes that would decode to 36 million pixels and more (100 MB and more of memory):
+    # refused from the size the file declares, before its pixels are decoded.
+    content = _png(width, height, zlib.compress(b"\x00" * (1 + 3 * width)))
+    _upload_refused(officer_client, application, content, "letter.png", "The image has more than 36 million pixels")
+
+
+def test_an_a4_page_scanned_at_600_dpi_is_accepted(officer_client, application):
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (4_961, 7_016), 250).save(buffer, format="PNG")  # 210 x 297 mm at 600 dpi: 34.8 million pixels
+    response = upload(officer_client, application, buffer.getvalue(), name="scan.png", content_type="image/png")
+    assert response.status_code == 302, field_error(page(response), "letter")
+    assert Attachment.objects.get(application=application).content_type == "image/png"
+
+
 def test_upload_of_an_encrypted_pdf_is_refused(officer_client, application):
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(minimal_pdf())))
     writer.encrypt("secret")
@@ -519,6 +605,98 @@ def test_upload_of_an_encrypted_pdf_is_refused(officer_client, application):
 def test_upload_of_a_long_pdf_is_refused(officer_client, application, settings):
     _upload_refused(officer_client, application, minimal_pdf(pages=settings.ONBOARDING_UPLOAD_MAX_PAGES + 1), "letter.pdf",
                     f"The PDF has {settings.ONBOARDING_UPLOAD_MAX_PAGES + 1} pages")
+
+
+def _pdf(change):
+    """A one-page PDF made with pypdf, ``change(writer, page)`` applied before it is written."""
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    change(writer, writer.pages[0])
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def _script(text="app.alert('opened');"):
+    return DictionaryObject({NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject(text)})
+
+
+def _open_script(writer, page):
+    writer.root_object[NameObject("/OpenAction")] = _script()
+
+
+def _document_script(writer, page):
+    names = ArrayObject([TextStringObject("opened"), _script()])
+    writer.root_object[NameObject("/Names")] = DictionaryObject(
+        {NameObject("/JavaScript"): DictionaryObject({NameObject("/Names"): names})})
+
+
+def _page_open_script(writer, page):
+    page[NameObject("/AA")] = DictionaryObject({NameObject("/O"): _script()})
+
+
+def _launch_link(writer, page):
+    writer.add_annotation(0, DictionaryObject({
+        NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/Link"),
+        NameObject("/Rect"): ArrayObject([NumberObject(n) for n in (50, 50, 300, 80)]),
+        NameObject("/A"): DictionaryObject({NameObject("/S"): NameObject("/Launch"),
+                                            NameObject("/F"): TextStringObject("cmd.exe")}),
+    }))
+
+
+def _attached_file(writer, page):
+    writer.add_attachment("setup.exe", b"MZ\x90\x00" + b"\x00" * 100)
+
+
+def _open_go_to_action(writer, page):
+    writer.root_object[NameObject("/OpenAction")] = DictionaryObject({
+        NameObject("/S"): NameObject("/GoTo"), NameObject("/D"): ArrayObject([page.indirect_reference, NameObject("/Fit")])})
+
+
+ACTIVE_MESSAGE = "The PDF contains scripts, actions or attached files, which the portal does not accept in a letter."
+
+
+@pytest.mark.parametrize("change", [_open_script, _document_script, _page_open_script, _launch_link, _attached_file,
+                                    _open_go_to_action])
+def test_upload_of_a_pdf_with_a_script_action_or_attached_file_is_refused(officer_client, application, change):
+    # The competent authority and the administrators open the letter in their own readers,
+    # which would run a script on opening, launch a program, or offer the attached file.
+    _upload_refused(officer_client, application, _pdf(change), "letter.pdf", ACTIVE_MESSAGE)
+
+
+def test_upload_of_a_pdf_with_more_objects_than_the_check_reads_is_refused(officer_client, application):
+    def many_links(writer, page):
+        for n in range(5_001):
+            writer.add_uri(0, f"https://example.gov.in/{n}", RectangleObject((0, 0, 10, 10)))
+
+    _upload_refused(officer_client, application, _pdf(many_links), "letter.pdf", "The PDF is too complex to be checked.")
+
+
+def _opens_at_the_first_page(writer, page):
+    writer.root_object[NameObject("/OpenAction")] = ArrayObject([page.indirect_reference, NameObject("/Fit")])
+
+
+def _web_link(writer, page):
+    writer.add_uri(0, "https://maharashtra.gov.in/", RectangleObject((50, 50, 300, 80)))
+
+
+def scanned_pdf():
+    """A letter as a scanner saves it: each page one image."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    pages = [Image.new("RGB", (1240, 1754), (250, 250, 250)) for _ in range(2)]
+    pages[0].save(buffer, format="PDF", save_all=True, append_images=pages[1:], resolution=150)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("content", [pytest.param(lambda: _pdf(_opens_at_the_first_page), id="destination"),
+                                     pytest.param(lambda: _pdf(_web_link), id="web-link"),
+                                     pytest.param(scanned_pdf, id="scanned")])
+def test_a_pdf_that_opens_at_a_page_links_to_a_site_or_is_a_scan_is_accepted(officer_client, application, content):
+    response = upload(officer_client, application, content())
+    assert response.status_code == 302, field_error(page(response), "letter")
+    assert Attachment.objects.get(application=application).content_type == "application/pdf"
 
 
 @pytest.mark.parametrize(
