@@ -46,6 +46,9 @@ if not DEBUG:
                          "put 50 or more random characters there (deploy/README.md shows how).")
     if 0 < len(os.environ.get("AUDIT_HMAC_KEY", "").strip()) < 32:
         _problems.append("AUDIT_HMAC_KEY must be at least 32 characters long.")
+    if os.environ.get("AUDIT_HMAC_KEY", "").strip().startswith("change-me"):
+        _problems.append("AUDIT_HMAC_KEY is still the placeholder of deploy/portal.env.example: put 64 random "
+                         "characters there, kept outside the database and its backups.")
     if os.environ.get("SITE_URL", "").strip() and not os.environ["SITE_URL"].strip().startswith("https://"):
         _problems.append("SITE_URL must start with https:// when DJANGO_DEBUG is off (the links mailed carry tokens).")
     if _problems:

@@ -138,6 +138,22 @@ def test_production_settings_refuse_a_short_or_placeholder_secret_key(key, refus
     assert refusal in result.stderr
 
 
+def test_production_settings_refuse_the_examples_audit_key_placeholder():
+    """Whoever read the example could recompute the audit chain's hashes after editing it."""
+    lines = (ROOT / "deploy" / "portal.env.example").read_text().splitlines()
+    [placeholder] = [line.partition("=")[2] for line in lines if line.startswith("AUDIT_HMAC_KEY=")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_", "AUDIT_"))} | {
+        "DJANGO_SETTINGS_MODULE": "portal.settings", "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "production-like-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "AUDIT_HMAC_KEY": placeholder,
+        "DJANGO_ALLOWED_HOSTS": "onboarding.sandes.gov.in", "SITE_URL": "https://onboarding.sandes.gov.in",
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or "postgres://portal@127.0.0.1:5432/portal",
+    }
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "AUDIT_HMAC_KEY is still the placeholder of deploy/portal.env.example" in result.stderr
+
+
 def test_the_examples_secret_key_placeholder_is_as_long_as_a_real_key():
     # Django's check --deploy (W009) wants 50 characters: a placeholder shorter than that
     # suggests a shorter key would do.
