@@ -76,5 +76,6 @@ class ExpectedOffice(models.Model):
         ]
 
     def __str__(self):
-        # Also the audit log's snapshot of the target.
-        return f"Expected office #{self.pk} ({self.short_code or self.official_domain})"
+        # Also the audit log's snapshot of the target: the office's own name (as typed, in
+        # no page's language) and its code or domain.
+        return f"{self.name} ({self.short_code or self.official_domain})"

@@ -130,6 +130,7 @@ def test_a_state_auditor_sees_the_changes_of_their_states_list_after_an_office_i
         assert response.status_code == 302
     mh, ka = ExpectedOffice.objects.get(jurisdiction="MH"), ExpectedOffice.objects.get(jurisdiction="KA")
     mh_repr, ka_repr = str(mh), str(ka)
+    assert (mh_repr, ka_repr) == ("Water Board (MH-1)", "Mines (KA-1)")  # what the office is, in no page's language
     assert signed_in(world["state_admin_mh"]).post(f"/monitoring/adoption/{mh.pk}/delete/").status_code == 302
     assert signed_in(world["state_admin_ka"]).post(f"/monitoring/adoption/{ka.pk}/delete/").status_code == 302
 
