@@ -11,7 +11,6 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from monitoring.models import AuditChainCheck, ExpectedOffice, FiguresRun, OrganisationFigures
@@ -21,6 +20,7 @@ from monitoring.selectors import FIGURES_RUN
 from portal.audit.models import AuditAction, AuditChainHead
 from portal.audit.services import audit_record, audit_record_many, audit_verify
 from portal.permissions import AnyUser
+from portal.templatetags.portal_tags import day_time
 from verification.models import GovernmentProfile, VerificationStatus
 
 REMINDER_INTERVAL = timedelta(days=7)
@@ -210,8 +210,7 @@ def _reminded(at: datetime) -> dict[str, str]:
     """When a reminder was sent and when the next may be, as the refusals say them: as
     the pages write a moment (the day_time filter's "2 Dec 2026, 14:05"), the month in
     the language of the request."""
-    return {"when": date_format(timezone.localtime(at), "j M Y, H:i"),
-            "next": date_format(timezone.localtime(at + REMINDER_INTERVAL), "j M Y, H:i")}
+    return {"when": day_time(timezone.localtime(at)), "next": day_time(timezone.localtime(at + REMINDER_INTERVAL))}
 
 
 def expected_office_remind(

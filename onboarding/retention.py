@@ -77,6 +77,13 @@ def _delete_files(ids: list[int]) -> None:
     transaction.on_commit(delete)
 
 
+def files_remove(ids: list[int]) -> None:
+    """These applications' letters and form PDFs: the rows now, the stored files after the commit."""
+    _delete_files(ids)
+    Attachment.objects.filter(application_id__in=ids).delete()
+    ApplicationDocument.objects.filter(application_id__in=ids).delete()
+
+
 def drafts_erase(ids: list[int], now: datetime) -> None:
     ids = list(Application.objects.filter(pk__in=ids, status=ApplicationStatus.DRAFT).values_list("pk", flat=True))
     _delete_files(ids)
@@ -95,9 +102,7 @@ def closed_due(policy: RetentionPolicy, now: datetime) -> QuerySet:
 
 def closed_reduce(ids: list[int], now: datetime) -> None:
     ids = list(Application.objects.filter(pk__in=ids, status__in=CLOSED_STATUSES).values_list("pk", flat=True))
-    _delete_files(ids)
-    Attachment.objects.filter(application_id__in=ids).delete()
-    ApplicationDocument.objects.filter(application_id__in=ids).delete()
+    files_remove(ids)
     ApplicationVersion.objects.filter(application_id__in=ids).delete()
     AuthorityToken.objects.filter(step__application_id__in=ids).delete()
     ApprovalStep.objects.filter(application_id__in=ids).update(

@@ -40,6 +40,7 @@ from onboarding.models import (
     SectionStatus,
 )
 from onboarding.notifications import notify_officer
+from onboarding.retention import files_remove
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.organisations.models import Level, Organisation, OrganisationDomain
@@ -235,25 +236,18 @@ def _letters_replace(application: Application) -> None:
 
 
 def _draft_files_remove(application: Application) -> dict:
-    """A draft's letters and form PDFs are removed, rows now and files after the commit,
-    unless the application or its officer is under a legal hold. Returns what was removed,
-    for the audit row: {"letters_removed": [sha256...], "form_pdfs_removed": count}, or {}."""
-    letters = list(Attachment.objects.filter(application=application).order_by("pk"))
-    documents = list(ApplicationDocument.objects.filter(application=application))
+    """A draft's letters and form PDFs are removed (onboarding.retention.files_remove: rows
+    now, files after the commit), unless the application or its officer is under a legal
+    hold. Returns what was removed, for the audit row: {"letters_removed": [sha256...],
+    "form_pdfs_removed": count}, or {}."""
+    letters = list(Attachment.objects.filter(application=application).order_by("pk").values_list("sha256", flat=True))
+    documents = ApplicationDocument.objects.filter(application=application).count()
     if not (letters or documents):
         return {}
     if legal_held((HoldTarget.APPLICATION, application.pk), (HoldTarget.PERSON, application.nodal_officer_id)):
         return {}
-    files = [(row.file.storage, row.file.name) for row in [*letters, *documents] if row.file.name]
-    Attachment.objects.filter(pk__in=[letter.pk for letter in letters]).delete()
-    ApplicationDocument.objects.filter(pk__in=[document.pk for document in documents]).delete()
-
-    def delete() -> None:
-        for storage, name in files:
-            storage.delete(name)
-
-    transaction.on_commit(delete)
-    return {"letters_removed": [letter.sha256 for letter in letters], "form_pdfs_removed": len(documents)}
+    files_remove([application.pk])
+    return {"letters_removed": letters, "form_pdfs_removed": documents}
 
 
 def submission_problems(application: Application) -> list[tuple[Section, str]]:
