@@ -227,9 +227,10 @@ def audit_record_many(
     if not events:
         return []
     ip, user_agent = request_meta(request)
+    who = _actor_fields(actor, "")  # the actor's roles snapshotted once for the batch
     return _append([
         dict(
-            **_actor_fields(actor, event.get("actor_role") or ""),
+            **{**who, "actor_role": event["actor_role"][:100]} if event.get("actor_role") else who,
             action=str(event["action"]), **_target_fields(event.get("target")),
             old_values=_plain(event.get("old")), new_values=_plain(event.get("new")), ip=ip, user_agent=user_agent,
         )
