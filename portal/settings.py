@@ -424,6 +424,11 @@ ONBOARDING_SWEEP_BATCH = int(os.environ.get("ONBOARDING_SWEEP_BATCH", "10000"))
 PDF_RENDER_TIMEOUT_SECONDS = float(os.environ.get("PDF_RENDER_TIMEOUT_SECONDS", "10"))
 PDF_RENDER_MEMORY_MB = int(os.environ.get("PDF_RENDER_MEMORY_MB", "512"))
 PDF_RENDER_WAIT_SECONDS = float(os.environ.get("PDF_RENDER_WAIT_SECONDS", "3"))
+# An uploaded PDF letter is read (page count, scripts, attached files) in such a child
+# too, stopped at this wall-clock and processor time and PDF_RENDER_MEMORY_MB; a letter
+# that needs more is refused as too complex to check. A signed letter takes well under
+# a second.
+LETTER_CHECK_SECONDS = float(os.environ.get("LETTER_CHECK_SECONDS", "5"))
 
 # Roster imports (verification/rosters) --------------------------------------------
 # Largest roster file and most rows one file may have; days an invitation's link works;

@@ -183,16 +183,17 @@ class _RenderServer:
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
 
-    def render(self, html: bytes, *, cpu_seconds: int, megabytes: int, seconds: float) -> tuple[int, bytes]:
-        """(exit status, output) of one render, which may take ``seconds`` once the server
-        is ready (a server just started gets READY_SECONDS for its import and first layout,
-        which are not the render's); TimeoutError past them, OSError or EOFError when the
-        server is gone; after any of them the server is stopped."""
+    def ask(self, request: bytes, *, seconds: float) -> tuple[int, bytes]:
+        """(exit status, output) of one request (its header line and content), which may
+        take ``seconds`` once the server is ready (a server just started gets
+        READY_SECONDS for its import and first layout, which are not the request's);
+        TimeoutError past them, OSError or EOFError when the server is gone; after any of
+        them the server is stopped."""
         process = self.start()
         try:
             self.wait_ready(time.monotonic() + READY_SECONDS)
             deadline = time.monotonic() + seconds
-            request = memoryview(b"%d %d %d\n" % (cpu_seconds, megabytes, len(html)) + html)
+            request = memoryview(request)
             while request:
                 request = request[os.write(process.stdin.fileno(), request):]
             return _answer_read(process.stdout.fileno(), deadline)
@@ -247,12 +248,13 @@ def render_server_stop() -> None:
 atexit.register(render_server_stop)  # its temporary folder goes with the process
 
 
-def _render_alone(html: bytes, *, cpu_seconds: int, megabytes: int, timeout: float) -> tuple[int, bytes]:
-    """One render in a process of its own: (exit status, the PDF or what went wrong)."""
+def _alone(arguments: list[str], content: bytes, *, timeout: float) -> tuple[int, bytes]:
+    """One request in a process of its own (``pdf_worker`` with ``arguments``): (exit
+    status, the output or what went wrong)."""
     folder = _temporary_folder()
     try:
         result = subprocess.run(  # our own module, no shell
-            _worker_command(str(cpu_seconds), str(megabytes)), input=html, capture_output=True, timeout=timeout,
+            _worker_command(*arguments), input=content, capture_output=True, timeout=timeout,
             cwd=settings.BASE_DIR, env=_child_environment(folder), check=False,
         )
     finally:
@@ -260,42 +262,80 @@ def _render_alone(html: bytes, *, cpu_seconds: int, megabytes: int, timeout: flo
     return result.returncode, result.stdout if result.returncode == 0 else result.stderr
 
 
+def _in_child(request: bytes, alone: list[str], content: bytes, *, seconds: float,
+              doing: str = "rendering") -> tuple[int, bytes]:
+    """(exit status, output) of ``request`` (a header line, then ``content``) through this
+    process's render server, or, when another thread has it, of ``pdf_worker`` run with
+    ``alone`` in a process of its own; TimeoutError or subprocess.TimeoutExpired (the
+    child killed) past ``seconds``."""
+    started = time.monotonic()
+    if not _server.lock.acquire(blocking=False):
+        return _alone(alone, content, timeout=seconds)
+    try:
+        return _server.ask(request + content, seconds=seconds)
+    except TimeoutError:
+        raise
+    except (OSError, EOFError, ValueError):
+        logger.warning("PDF render server failed; %s in a process of its own", doing, exc_info=True)
+        return _alone(alone, content, timeout=max(0.1, started + seconds - time.monotonic()))
+    finally:
+        _server.lock.release()
+
+
+def _stopped_at_limits(status: int) -> bool:
+    """Out of memory, or killed by a signal: SIGXCPU/SIGKILL at the processor limit,
+    SIGSEGV/SIGABRT when a library could not allocate under the memory limit."""
+    return status == pdf_worker.EXIT_OUT_OF_MEMORY or status < 0
+
+
 def render_pdf(html: str) -> bytes:
     """``html`` as a PDF, rendered in a child process that may use at most
     PDF_RENDER_TIMEOUT_SECONDS (wall clock and processor) and PDF_RENDER_MEMORY_MB.
     Raises PdfNotRendered(OVER_LIMIT or FAILED)."""
     seconds = settings.PDF_RENDER_TIMEOUT_SECONDS
-    limits = {"cpu_seconds": math.ceil(seconds), "megabytes": settings.PDF_RENDER_MEMORY_MB}
+    cpu_seconds, megabytes = math.ceil(seconds), settings.PDF_RENDER_MEMORY_MB
     content = html.encode("utf-8")
     started = time.monotonic()
     try:
-        if _server.lock.acquire(blocking=False):
-            try:
-                status, output = _server.render(content, seconds=seconds, **limits)
-            except TimeoutError:
-                raise
-            except (OSError, EOFError, ValueError):
-                logger.warning("PDF render server failed; rendering in a process of its own", exc_info=True)
-                status, output = _render_alone(content, timeout=max(0.1, started + seconds - time.monotonic()), **limits)
-            finally:
-                _server.lock.release()
-        else:
-            status, output = _render_alone(content, timeout=seconds, **limits)
+        status, output = _in_child(b"render %d %d %d\n" % (cpu_seconds, megabytes, len(content)),
+                                   [str(cpu_seconds), str(megabytes)], content, seconds=seconds)
     except (TimeoutError, subprocess.TimeoutExpired):  # the child has been killed
         logger.warning("PDF render stopped at its time limit (%s s)", seconds)
         raise PdfNotRendered(OVER_LIMIT) from None
     if status == 0 and output.startswith(b"%PDF-"):
         return output
     elapsed = time.monotonic() - started
-    if status == pdf_worker.EXIT_OUT_OF_MEMORY or status < 0:
-        # Out of memory, or killed by a signal: SIGXCPU/SIGKILL at the processor limit,
-        # SIGSEGV/SIGABRT when a library could not allocate under the memory limit.
+    if _stopped_at_limits(status):
         how = "out of memory" if status > 0 else f"signal {-status}"
         logger.warning("PDF render stopped at its limits (%s, after %.1f s; %s MB, %s s)",
                        how, elapsed, settings.PDF_RENDER_MEMORY_MB, seconds)
         raise PdfNotRendered(OVER_LIMIT)
     logger.error("PDF render failed (exit status %s after %.1f s): %s",
                  status, elapsed, output.decode("utf-8", "replace")[:1000])
+    raise PdfNotRendered(FAILED)
+
+
+def letter_verdict(content: bytes, *, max_pages: int) -> str:
+    """``pdf_worker.letter_verdict`` of an uploaded PDF, found in a child process that may
+    use at most LETTER_CHECK_SECONDS (wall clock and processor) and PDF_RENDER_MEMORY_MB:
+    a PDF made to be costly to read is refused as COMPLEX when it reaches them, and the
+    web process never reads it. Raises PdfNotRendered(FAILED) when the child fails
+    otherwise."""
+    seconds = settings.LETTER_CHECK_SECONDS
+    cpu_seconds, megabytes = math.ceil(seconds), settings.PDF_RENDER_MEMORY_MB
+    try:
+        status, output = _in_child(b"letter %d %d %d %d\n" % (cpu_seconds, megabytes, len(content), max_pages),
+                                   ["--letter", str(cpu_seconds), str(megabytes), str(max_pages)], content,
+                                   seconds=seconds, doing="checking the letter")
+    except (TimeoutError, subprocess.TimeoutExpired):
+        status, output = -signal.SIGKILL, b""
+    if status == 0:
+        return output.decode("ascii")
+    if _stopped_at_limits(status):
+        logger.warning("Uploaded PDF refused: reading it reached the limits (exit status %s; %s MB, %s s)",
+                       status, megabytes, seconds)
+        return pdf_worker.COMPLEX
+    logger.error("Check of an uploaded PDF failed (exit status %s): %s", status, output.decode("utf-8", "replace")[:1000])
     raise PdfNotRendered(FAILED)
 
 

@@ -1,34 +1,41 @@
-"""Renders PDFs in child processes, each within limits of memory and processor time.
+"""Renders PDFs, and reads uploaded ones, in child processes, each within limits of
+memory and processor time.
 
     python -m onboarding.application.pdf_worker --serve <base URL> <static folder>...
 
 is the render server a web or Celery process keeps (``onboarding.application.pdf``):
-it imports WeasyPrint once (about 0.75 s, which every render paid when each started a
-Python of its own), then for each request it reads on its standard input, forks a
-child that sets the limits, renders and exits. A request is a line
-``<cpu seconds> <megabytes> <length>`` and the HTML (UTF-8, ``length`` bytes); the
-answer a line ``<exit status> <length>`` and that many bytes: the PDF when the status
-is 0, else what went wrong. Its first answer, empty, says it is ready (WeasyPrint
-imported, a first page laid out). The server itself never parses what it is sent;
-only the forked child does, under its limits, and the parent kills the server's whole
-process group at the wall-clock timeout. The server has no thread when it forks.
+it imports WeasyPrint and pypdf once (about 0.75 s, which every render paid when each
+started a Python of its own), then for each request it reads on its standard input,
+forks a child that sets the limits, does the work and exits. A request is a line
+``render <cpu seconds> <megabytes> <length>`` and the HTML (UTF-8, ``length`` bytes),
+or ``letter <cpu seconds> <megabytes> <length> <most pages>`` and an uploaded PDF to
+check (``letter_verdict``); the answer a line ``<exit status> <length>`` and that many
+bytes: the PDF or the verdict when the status is 0, else what went wrong. Its first
+answer, empty, says it is ready (WeasyPrint imported, a first page laid out). The
+server itself never parses what it is sent; only the forked child does, under its
+limits, and the parent kills the server's whole process group at the wall-clock
+timeout. The server has no thread when it forks.
 
     python -m onboarding.application.pdf_worker <cpu seconds> <megabytes> <base URL> <static folder>...
+    python -m onboarding.application.pdf_worker --letter <cpu seconds> <megabytes> <most pages>
 
-renders one PDF in a process of its own (when the server is busy with another
-request of the same process): the HTML on its standard input, the PDF on its
-standard output, the limits set before WeasyPrint is imported or the HTML read.
+renders one PDF, or checks one uploaded PDF, in a process of its own (when the server
+is busy with another request of the same process): the HTML or the PDF on its
+standard input, the PDF or the verdict on its standard output, the limits set before
+WeasyPrint or pypdf is imported or the input read.
 
 This module imports nothing of Django or of the portal: the server and the children
 hold no database connection and no secret.
 """
 
+import io
 import os
 import resource
 import shutil
 import sys
 import tempfile
 from contextlib import suppress
+from functools import partial
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -113,10 +120,113 @@ def rendered(html: bytes, *, megabytes: int, base_url: str, roots: list[Path], p
         why = f"{type(exc).__name__}: {exc}"[:2000].encode("utf-8", "replace")
         return (EXIT_OUT_OF_MEMORY if reached_memory_limit(megabytes, peak_before=peak_before) else EXIT_FAILED), why
 
+# What makes a PDF reader run something or open a file the portal never checked, as a
+# key anywhere under the catalogue (its pages, annotations, name trees, outlines, form)
+# or as the type of an action or annotation. A signed letter, scanned or exported, has
+# none of them; the competent authority and the administrators open it in their readers.
+PDF_ACTIVE_KEYS = frozenset({"/JavaScript", "/JS", "/AA", "/Launch", "/EmbeddedFiles", "/EF", "/RichMedia",
+                             "/RichMediaContent", "/XFA"})
+PDF_ACTIVE_TYPES = frozenset({"/JavaScript", "/Launch", "/RichMedia", "/RichMediaExecute", "/FileAttachment"})
+# Most objects and entries the check looks at: a letter of a few tens of pages, scanned
+# or exported with its fonts, has a few hundred objects and some thousands of entries.
+# Past this the file is refused, not walked on; each object read is within pypdf's own
+# limits (100,000 entries an array or dictionary), and the whole check within the
+# child's limits of time and memory.
+PDF_CHECK_MAX_OBJECTS = 5_000
+PDF_CHECK_MAX_ENTRIES = 200_000
+# The verdicts on an uploaded PDF other than its page count ("pages <n>").
+ENCRYPTED, ACTIVE, COMPLEX, CORRUPT = "encrypted", "active", "complex", "corrupt"
 
-def _render_in_child(write_end: int, html: bytes, *, cpu_seconds: int, megabytes: int, base_url: str,
-                     roots: list[Path]) -> None:
-    """What the forked child does; it never returns. Its exit status says how it went."""
+
+def _pdf_active_entry(key, value) -> bool:
+    """Whether a dictionary's entry makes a reader run or open something."""
+    return key in PDF_ACTIVE_KEYS or (key in ("/S", "/Subtype") and value.get_object() in PDF_ACTIVE_TYPES)
+
+
+def pdf_active_content(reader) -> str | None:
+    """The reason to refuse ``reader``'s PDF (ACTIVE: a script, an action run on opening
+    or on an event, a launched program, an embedded or attached file; COMPLEX: more than
+    PDF_CHECK_MAX_OBJECTS objects or PDF_CHECK_MAX_ENTRIES entries to look at), or None.
+    Walks what is reachable from the catalogue, each object once, reading no stream's
+    content."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    containers = (DictionaryObject, ArrayObject, IndirectObject)
+    catalogue = reader.trailer["/Root"]
+    open_action = catalogue.get("/OpenAction")
+    if open_action is not None and isinstance(open_action.get_object(), DictionaryObject):
+        return ACTIVE  # an action; a plain destination (page and view) is an array
+    seen, entries = set(), 0
+    pending = [catalogue]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, IndirectObject):
+            if (node.idnum, node.generation) in seen:
+                continue
+            seen.add((node.idnum, node.generation))
+            if len(seen) > PDF_CHECK_MAX_OBJECTS:
+                return COMPLEX
+            node = node.get_object()
+        if not isinstance(node, DictionaryObject | ArrayObject):
+            continue
+        entries += len(node)
+        if entries > PDF_CHECK_MAX_ENTRIES:
+            return COMPLEX
+        if isinstance(node, DictionaryObject):  # a stream's dictionary too
+            if any(_pdf_active_entry(key, value) for key, value in node.items()):
+                return ACTIVE
+            pending.extend(value for value in node.values() if isinstance(value, containers))
+        else:
+            pending.extend(value for value in node if isinstance(value, containers))
+    return None
+
+
+def letter_verdict(content: bytes, *, max_pages: int) -> str:
+    """What the check of an uploaded PDF finds: ``pages <n>`` (readable, no password, and
+    when it has no more than ``max_pages`` pages, no active content), else ENCRYPTED,
+    ACTIVE, COMPLEX or CORRUPT. Reading a PDF made to be costly (a page tree of a million
+    leaves, a compressed object that inflates without end) takes as long and as much
+    memory as its maker wants: it runs in a child under limits, never in a web process."""
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(content))
+        if reader.is_encrypted:
+            return ENCRYPTED
+        pages = len(reader.pages)
+        if pages <= max_pages:
+            refused = pdf_active_content(reader)
+            if refused:
+                return refused
+        return f"pages {pages}"
+    except MemoryError:
+        raise
+    except Exception:  # pypdf raises many kinds on a damaged file
+        return CORRUPT
+
+
+def checked(content: bytes, *, max_pages: int) -> tuple[int, bytes]:
+    """``letter_verdict`` in this process, already under its limits: (0, the verdict) or
+    (EXIT_OUT_OF_MEMORY, nothing)."""
+    try:
+        return 0, letter_verdict(content, max_pages=max_pages).encode("ascii")
+    except MemoryError:
+        return EXIT_OUT_OF_MEMORY, b""
+
+
+def _checked_after_fork(content: bytes, peak_before: int, *, max_pages: int) -> tuple[int, bytes]:
+    return checked(content, max_pages=max_pages)
+
+
+def _rendered_after_fork(html: bytes, peak_before: int, *, megabytes: int, base_url: str,
+                         roots: list[Path]) -> tuple[int, bytes]:
+    return rendered(html, megabytes=megabytes, base_url=base_url, roots=roots, peak_before=peak_before)
+
+
+def _work_in_child(write_end: int, work, *, cpu_seconds: int, megabytes: int) -> None:
+    """What the forked child does; it never returns. Its exit status says how it went.
+    ``work(peak_before)`` gives (exit status, output), ``peak_before`` being the
+    address-space peak inherited from the server."""
     status = EXIT_FAILED
     try:
         peak_before = address_space_peak()  # the server's, inherited
@@ -124,7 +234,7 @@ def _render_in_child(write_end: int, html: bytes, *, cpu_seconds: int, megabytes
         for fd in (0, 1, 2):  # the server's pipes to its parent are not the child's to write
             os.dup2(null, fd)
         apply_limits(cpu_seconds=cpu_seconds, megabytes=megabytes)
-        done, output = rendered(html, megabytes=megabytes, base_url=base_url, roots=roots, peak_before=peak_before)
+        done, output = work(peak_before)
         with os.fdopen(write_end, "wb") as pipe:
             pipe.write(output)
         status = done
@@ -134,14 +244,14 @@ def _render_in_child(write_end: int, html: bytes, *, cpu_seconds: int, megabytes
         os._exit(status)
 
 
-def render_forked(html: bytes, *, cpu_seconds: int, megabytes: int, base_url: str, roots: list[Path]) -> tuple[int, bytes]:
-    """Render ``html`` in a forked child under the limits: (exit status, its output);
-    a negative status is the signal that ended it."""
+def forked(work, *, cpu_seconds: int, megabytes: int) -> tuple[int, bytes]:
+    """Do ``work`` (see _work_in_child) in a forked child under the limits: (exit status,
+    its output); a negative status is the signal that ended it."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read_end)
-        _render_in_child(write_end, html, cpu_seconds=cpu_seconds, megabytes=megabytes, base_url=base_url, roots=roots)
+        _work_in_child(write_end, work, cpu_seconds=cpu_seconds, megabytes=megabytes)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as pipe:
         output = pipe.read()
@@ -176,16 +286,22 @@ def serve(base_url: str, roots: list[Path]) -> int:
     work = Path(tempfile.mkdtemp(prefix="render-"))
     tempfile.tempdir = str(work)
     try:
+        import pypdf  # noqa: F401 -- imported once here, not by every letter's child
+
         render(WARM_UP, base_url=base_url, roots=roots)
         answers.write(b"0 0\n")  # ready: an empty answer before the first
         answers.flush()
         while header := requests.readline():
-            cpu_seconds, megabytes, length = (int(value) for value in header.split())
-            html = requests.read(length)
-            if len(html) != length:
+            kind, *numbers = header.split()
+            cpu_seconds, megabytes, length, *more = (int(value) for value in numbers)
+            content = requests.read(length)
+            if len(content) != length:
                 break
-            status, output = render_forked(html, cpu_seconds=cpu_seconds, megabytes=megabytes, base_url=base_url,
-                                           roots=roots)
+            if kind == b"letter":
+                job = partial(_checked_after_fork, content, max_pages=more[0])
+            else:
+                job = partial(_rendered_after_fork, content, megabytes=megabytes, base_url=base_url, roots=roots)
+            status, output = forked(job, cpu_seconds=cpu_seconds, megabytes=megabytes)
             emptied(work)
             answers.write(b"%d %d\n" % (status, len(output)))
             answers.write(output)
@@ -202,6 +318,16 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--serve"]:
         base_url, *roots = argv[1:]
         return serve(base_url, [Path(root) for root in roots])
+    if argv[:1] == ["--letter"]:
+        cpu_seconds, megabytes, max_pages = (int(value) for value in argv[1:4])
+        apply_limits(cpu_seconds=cpu_seconds, megabytes=megabytes)
+        try:
+            status, output = checked(sys.stdin.buffer.read(), max_pages=max_pages)
+        except MemoryError:
+            return EXIT_OUT_OF_MEMORY
+        sys.stdout.buffer.write(output)
+        sys.stdout.buffer.flush()
+        return status
     cpu_seconds, megabytes, base_url, *roots = argv
     apply_limits(cpu_seconds=int(cpu_seconds), megabytes=int(megabytes))
     try:

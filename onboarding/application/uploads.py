@@ -10,6 +10,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from onboarding.application import pdf_worker
+from onboarding.application.pdf import PdfNotRendered, letter_verdict
+
 PDF, PNG, JPEG = "application/pdf", "image/png", "image/jpeg"
 EXTENSIONS = {PDF: "pdf", PNG: "png", JPEG: "jpg"}
 
@@ -32,93 +35,31 @@ def sniff(head):
     return None
 
 
-# What makes a PDF reader run something or open a file the portal never checked, as a
-# key anywhere under the catalogue (its pages, annotations, name trees, outlines, form)
-# or as the type of an action or annotation. A signed letter, scanned or exported, has
-# none of them; the competent authority and the administrators open it in their readers.
-PDF_ACTIVE_KEYS = frozenset({"/JavaScript", "/JS", "/AA", "/Launch", "/EmbeddedFiles", "/EF", "/RichMedia",
-                             "/RichMediaContent", "/XFA"})
-PDF_ACTIVE_TYPES = frozenset({"/JavaScript", "/Launch", "/RichMedia", "/RichMediaExecute", "/FileAttachment"})
-# Most objects and entries the check looks at: a letter of ONBOARDING_UPLOAD_MAX_PAGES
-# pages, scanned or exported with its fonts, has a few hundred objects and some
-# thousands of entries. Past this the file is refused, not walked on; each object read
-# is within pypdf's own limits (100,000 entries an array or dictionary).
-PDF_CHECK_MAX_OBJECTS = 5_000
-PDF_CHECK_MAX_ENTRIES = 200_000
-
-
 def _pdf_refused(code):
-    if code == "active":
+    if code == pdf_worker.ACTIVE:
         return ValidationError(
             _("The PDF contains scripts, actions or attached files, which the portal does not accept in a letter. "
               "Print it to a new PDF, or scan the signed letter, and upload that."), code="active")
+    if code == pdf_worker.ENCRYPTED:
+        return ValidationError(_("The PDF is password-protected. Upload a copy without a password."), code="encrypted")
+    if code == pdf_worker.CORRUPT:
+        return ValidationError(_("The PDF could not be read. It may be damaged; scan or save it again."), code="corrupt")
     return ValidationError(
         _("The PDF is too complex to be checked. Print it to a new PDF, or scan the signed letter, and upload that."),
         code="complex")
 
 
-def _pdf_active_entry(key, value):
-    """Whether a dictionary's entry makes a reader run or open something."""
-    return key in PDF_ACTIVE_KEYS or (key in ("/S", "/Subtype") and value.get_object() in PDF_ACTIVE_TYPES)
-
-
-def _pdf_active_content(reader):
-    """The code of the reason to refuse ``reader``'s PDF ("active": a script, an action
-    run on opening or on an event, a launched program, an embedded or attached file;
-    "complex": more than PDF_CHECK_MAX_OBJECTS objects or PDF_CHECK_MAX_ENTRIES entries
-    to look at), or None. Walks what is reachable from the catalogue, each object once,
-    reading no stream's content."""
-    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
-
-    containers = (DictionaryObject, ArrayObject, IndirectObject)
-    catalogue = reader.trailer["/Root"]
-    open_action = catalogue.get("/OpenAction")
-    if open_action is not None and isinstance(open_action.get_object(), DictionaryObject):
-        return "active"  # an action; a plain destination (page and view) is an array
-    seen, entries = set(), 0
-    pending = [catalogue]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, IndirectObject):
-            if (node.idnum, node.generation) in seen:
-                continue
-            seen.add((node.idnum, node.generation))
-            if len(seen) > PDF_CHECK_MAX_OBJECTS:
-                return "complex"
-            node = node.get_object()
-        if not isinstance(node, DictionaryObject | ArrayObject):
-            continue
-        entries += len(node)
-        if entries > PDF_CHECK_MAX_ENTRIES:
-            return "complex"
-        if isinstance(node, DictionaryObject):  # a stream's dictionary too
-            if any(_pdf_active_entry(key, value) for key, value in node.items()):
-                return "active"
-            pending.extend(value for value in node.values() if isinstance(value, containers))
-        else:
-            pending.extend(value for value in node if isinstance(value, containers))
-    return None
-
-
 def _pdf_pages(content):
     """The PDF's page count, once it is known to be readable, without a password and
-    (when it has no more than ONBOARDING_UPLOAD_MAX_PAGES pages) without active content."""
-    from pypdf import PdfReader
-
+    (when it has no more than ONBOARDING_UPLOAD_MAX_PAGES pages) without active content:
+    read in a child process under limits (``pdf.letter_verdict``)."""
     try:
-        reader = PdfReader(io.BytesIO(content))
-        if reader.is_encrypted:
-            raise ValidationError(_("The PDF is password-protected. Upload a copy without a password."), code="encrypted")
-        pages = len(reader.pages)
-        if pages <= settings.ONBOARDING_UPLOAD_MAX_PAGES:
-            refused = _pdf_active_content(reader)
-            if refused:
-                raise _pdf_refused(refused)
-        return pages
-    except ValidationError:
-        raise
-    except Exception:  # pypdf raises many kinds on a damaged file
-        raise ValidationError(_("The PDF could not be read. It may be damaged; scan or save it again."), code="corrupt") from None
+        verdict = letter_verdict(content, max_pages=settings.ONBOARDING_UPLOAD_MAX_PAGES)
+    except PdfNotRendered:
+        raise _pdf_refused(pdf_worker.COMPLEX) from None
+    if verdict.startswith("pages "):
+        return int(verdict.removeprefix("pages "))
+    raise _pdf_refused(verdict)
 
 
 def _image_too_large():

@@ -672,6 +672,63 @@ def test_upload_of_a_pdf_with_more_objects_than_the_check_reads_is_refused(offic
     _upload_refused(officer_client, application, _pdf(many_links), "letter.pdf", "The PDF is too complex to be checked.")
 
 
+def _pdf_of_many_leaves(leaves):
+    """A PDF of under 1 MB whose page tree has two branches of ``leaves`` pages each, the
+    pages packed in compressed object streams: pypdf takes some 19 seconds of processor
+    time to count 100,000 of them (and then refuses the file)."""
+    first_leaf, stream = 5, 5 + 2 * leaves
+    where, out = {}, io.BytesIO()
+    out.write(b"%PDF-1.5\n")
+    for number, body in ((1, b"<< /Type /Catalog /Pages 2 0 R >>"),
+                         (2, b"<< /Type /Pages /Kids [3 0 R 4 0 R] /Count %d >>" % (2 * leaves))):
+        where[number] = (1, out.tell(), 0)
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
+    for branch in (3, 4):
+        numbers = [branch, *range(first_leaf, first_leaf + leaves)]
+        first_leaf += leaves
+        bodies = [b"<< /Type /Pages /Parent 2 0 R /Count %d /Kids [%s] >>"
+                  % (leaves, b" ".join(b"%d 0 R" % number for number in numbers[1:]))]
+        bodies += [b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] >>" % branch] * leaves
+        offsets, offset = [], 0
+        for index, (number, body) in enumerate(zip(numbers, bodies, strict=True)):
+            offsets.append(b"%d %d" % (number, offset))
+            offset += len(body) + 1
+            where[number] = (2, stream, index)
+        header = b" ".join(offsets) + b"\n"
+        packed = zlib.compress(header + b"\n".join(bodies), 9)
+        where[stream] = (1, out.tell(), 0)
+        out.write(b"%d 0 obj\n<< /Type /ObjStm /N %d /First %d /Length %d /Filter /FlateDecode >>\nstream\n"
+                  % (stream, len(numbers), len(header), len(packed)) + packed + b"\nendstream\nendobj\n")
+        stream += 1
+    where[stream] = (1, out.tell(), 0)
+    rows = zlib.compress(struct.pack(">BIH", 0, 0, 65535)
+                         + b"".join(struct.pack(">BIH", *where[number]) for number in range(1, stream + 1)), 9)
+    out.write(b"%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root 1 0 R /Length %d /Filter /FlateDecode >>\nstream\n"
+              % (stream, stream + 1, len(rows)) + rows + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % where[stream][1])
+    return out.getvalue()
+
+
+def test_upload_of_a_pdf_made_to_be_slow_to_read_is_refused_at_the_check_limit(officer_client, application, settings,
+                                                                                caplog):
+    # Under 1 MB that pypdf reads for some 19 s of processor time, which the officer could
+    # ask for again and again: the child reading it is stopped at its limit.
+    settings.LETTER_CHECK_SECONDS = 1
+    content = _pdf_of_many_leaves(50_000)
+    assert len(content) < 1024 * 1024
+    _upload_refused(officer_client, application, content, "letter.pdf", "The PDF is too complex to be checked.")
+    assert "reading it reached the limits" in caplog.text
+
+
+def test_a_pdf_is_checked_the_same_in_a_process_of_its_own_when_the_render_server_is_busy(settings):
+    from onboarding.application import pdf
+
+    with pdf._server.lock:  # another thread of this process is rendering
+        assert pdf.letter_verdict(minimal_pdf(pages=3), max_pages=20) == "pages 3"
+        assert pdf.letter_verdict(_pdf(_open_script), max_pages=20) == "active"
+        assert pdf.letter_verdict(b"%PDF-1.4 not a PDF", max_pages=20) == "corrupt"
+    assert pdf.letter_verdict(minimal_pdf(pages=3), max_pages=20) == "pages 3"
+
+
 def _opens_at_the_first_page(writer, page):
     writer.root_object[NameObject("/OpenAction")] = ArrayObject([page.indirect_reference, NameObject("/Fit")])
 
