@@ -4,8 +4,8 @@ memory and processor time.
     python -m onboarding.application.pdf_worker --serve <base URL> <static folder>...
 
 is the render server a web or Celery process keeps (``onboarding.application.pdf``):
-it imports WeasyPrint and pypdf once (about 0.75 s, which every render paid when each
-started a Python of its own), then for each request it reads on its standard input,
+it imports WeasyPrint once (about 0.75 s, which every render paid when each started a
+Python of its own; pypdf at the first letter), then for each request it reads on its standard input,
 forks a child that sets the limits, does the work and exits. A request is a line
 ``render <cpu seconds> <megabytes> <length>`` and the HTML (UTF-8, ``length`` bytes),
 or ``letter <cpu seconds> <megabytes> <length> <most pages>`` and an uploaded PDF to
@@ -286,8 +286,6 @@ def serve(base_url: str, roots: list[Path]) -> int:
     work = Path(tempfile.mkdtemp(prefix="render-"))
     tempfile.tempdir = str(work)
     try:
-        import pypdf  # noqa: F401 -- imported once here, not by every letter's child
-
         render(WARM_UP, base_url=base_url, roots=roots)
         answers.write(b"0 0\n")  # ready: an empty answer before the first
         answers.flush()
@@ -298,6 +296,8 @@ def serve(base_url: str, roots: list[Path]) -> int:
             if len(content) != length:
                 break
             if kind == b"letter":
+                import pypdf  # noqa: F401 -- once, at the first letter, not in every letter's child
+
                 job = partial(_checked_after_fork, content, max_pages=more[0])
             else:
                 job = partial(_rendered_after_fork, content, megabytes=megabytes, base_url=base_url, roots=roots)
