@@ -59,7 +59,8 @@ def race(contenders, *, hold_sql, hold_params=(), ready=None, timeout=20, stagge
     need; release it once ``ready(waiting, results)`` is true (default: all of
     them wait on a lock). ``staggered``: each contender is started only once the
     ones before it wait on a lock, so that they take their first locks in that
-    order. Returns [(outcome, value)] in the contenders' order: ("ok", result) or
+    order (the last one may then finish without waiting, if ``ready`` allows it).
+    Returns [(outcome, value)] in the contenders' order: ("ok", result) or
     ("error", exception)."""
     ready = ready or (lambda waiting, results: waiting >= len(contenders))
     results = [None] * len(contenders)
@@ -80,13 +81,13 @@ def race(contenders, *, hold_sql, hold_params=(), ready=None, timeout=20, stagge
     threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(contenders)]
     database = connection.settings_dict["NAME"]
     try:
-        for started, thread in enumerate(threads, start=1):
-            thread.start()
+        for started, thread in enumerate(threads):
             deadline = time.monotonic() + timeout
             while staggered and _waiting_on_locks(monitor, database) < started:
                 assert time.monotonic() < deadline, f"contender {started} never waited on a lock: {results}"
-                assert thread.is_alive(), f"contender {started} finished without waiting: {results}"
+                assert threads[started - 1].is_alive(), f"contender {started} finished without waiting: {results}"
                 time.sleep(0.01)
+            thread.start()
         deadline = time.monotonic() + timeout
         while not ready(_waiting_on_locks(monitor, database), results):
             assert time.monotonic() < deadline, "the contenders never all waited on the lock"
