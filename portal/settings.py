@@ -335,7 +335,11 @@ MAILERS = {
 }
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Sandes Onboarding <noreply-onboarding@sandes.gov.in>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Attempts the mail server refuses for good (5xx) before a message is given up.
 OUTBOX_MAX_ATTEMPTS = 8
+# Hours a message is tried again (at most half an hour apart) while the mail server cannot be
+# reached or answers "later" (4xx), from its first failure: then it is given up too.
+OUTBOX_GIVE_UP_HOURS = int(os.environ.get("OUTBOX_GIVE_UP_HOURS", "72"))
 # Days the outbox keeps a message after it was written, once sent or given up (a daily job).
 OUTBOX_KEEP_DAYS = int(os.environ.get("OUTBOX_KEEP_DAYS", "90"))
 

@@ -10,7 +10,8 @@ it (bound before the server starts, so that parallel test workers never race
 for one) and points the ``transport`` mailer (the one the outbox hands messages
 to) at it with Django's SMTP backend. ``smtp_server.messages`` holds every
 message received, parsed (``email.message.EmailMessage``), ``refused`` the recipients
-it answers "550 User unknown" for, and ``connections()``
+it answers "550 User unknown" for, ``deferred`` those it answers "450 try again later" for
+(a relay whose queue is full, a greylisting one), and ``connections()``
 how many connections they came over; ``stop()`` takes the server down (connections
 are then refused) and ``start()`` brings it back on the same port.
 ``SmtpServer.running`` lists the servers started and not stopped.
@@ -47,6 +48,8 @@ class _Handler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.server.refused:  # as a relay answers for a mailbox that does not exist
             return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        if address in self.server.deferred:  # as a relay answers that cannot take it now
+            return f"450 4.2.0 <{address}>: Recipient address rejected: Try again later"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
@@ -65,6 +68,7 @@ class SmtpServer:
         self.messages = []
         self.envelopes = []
         self.refused = set()  # recipients answered "550 User unknown"
+        self.deferred = set()  # recipients answered "450 Try again later"
         self.sessions = 0  # connections that delivered messages
         self._lock = threading.Lock()
         self._controller = None

@@ -8,9 +8,13 @@ holding a lock or a transaction while the mail server is talked to.
 2. *Send*: one connection to the transport for the whole batch (with a timeout),
    every claimed row handed over in turn.
 3. *Record* each outcome in its own short statement: SENT (the stored copy then
-   loses its secret links, portal/redaction.py), or back to PENDING with a back-off
-   (FAILED after ``OUTBOX_MAX_ATTEMPTS``). Rows the batch did not reach in its time
-   go back to PENDING as they were.
+   loses its secret links, portal/redaction.py), or back to PENDING with a back-off.
+   A relay that cannot be reached or talked to, or that answers "later" (4xx), delays
+   the message: it is tried again at most half an hour apart, and given up (FAILED) only
+   ``OUTBOX_GIVE_UP_HOURS`` after its first failure (DESIGN §5: an outage delays mail,
+   it never loses it). A refusal (5xx, or anything else) counts towards
+   ``OUTBOX_MAX_ATTEMPTS``, at which it is given up. Rows the batch did not reach in
+   its time go back to PENDING as they were.
 
 A row can be claimed when it is PENDING, or SENDING under a claim whose sender is
 gone (its lock is free: the process died) or whose lease ran out. A SENT row is
@@ -98,8 +102,17 @@ def outbox_email(row: OutboxMessage) -> OutboxEmail:
     return message
 
 
-def backoff(attempts: int) -> timedelta:
-    return timedelta(minutes=min(2 ** attempts, 240))
+# The longest wait between two attempts: after a refusal, and while the relay is out of reach.
+BACKOFF_MAX = timedelta(hours=4)
+BACKOFF_MAX_TEMPORARY = timedelta(minutes=30)
+
+
+def backoff(attempts: int, *, temporary: bool = False) -> timedelta:
+    """2, 4, 8 ... minutes after the ``attempts``-th attempt, up to 4 hours, or to half an
+    hour while the failures are temporary: once the relay is back, the mail goes within
+    half an hour (while it is out of reach, a try costs one connection per batch of rows)."""
+    cap = BACKOFF_MAX_TEMPORARY if temporary else BACKOFF_MAX
+    return min(timedelta(minutes=2 ** min(attempts, 16)), cap)
 
 
 # Claiming ---------------------------------------------------------------------------
@@ -168,20 +181,42 @@ def _smtp_codes(exc: Exception) -> list[int]:
     return []
 
 
+def is_temporary(exc: Exception) -> bool:
+    """Whether the failure says the mail server could not take the message now, rather
+    than that it refused it: it could not be reached (connection refused, no route, a
+    name that does not resolve), the connection broke or timed out, or every reply was a
+    4xx ("try again later"). A 5xx, a feature the server lacks or anything else is a refusal."""
+    codes = _smtp_codes(exc)
+    if codes:
+        return all(400 <= code < 500 for code in codes)
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return True
+    # smtplib's other errors are OSErrors too: without a reply code, they are the server's answer.
+    return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
+
+
 def _record_failure(row: OutboxMessage, key: int, exc: Exception) -> str:
-    """Back to PENDING with a back-off (FAILED after the last attempt). The error's text,
+    """Back to PENDING with a back-off, or FAILED (given up): after OUTBOX_MAX_ATTEMPTS
+    refusals, or at a failure OUTBOX_GIVE_UP_HOURS after the first one. The error's text,
     which names the recipients a server refused, is kept in the row only, for the
     superadmins' outbox page: the log line (the worker's log is kept and shipped
     elsewhere) says which row, and the error's class and codes."""
+    now = timezone.now()
     attempts = row.attempts + 1
+    temporary = is_temporary(exc)
+    refusals = row.refusals + (0 if temporary else 1)
+    failing_since = row.failing_since or now
     error = f"{type(exc).__name__}: {exc}"[:2000]
-    status = OutboxStatus.FAILED if attempts >= settings.OUTBOX_MAX_ATTEMPTS else OutboxStatus.PENDING
+    give_up = (refusals >= settings.OUTBOX_MAX_ATTEMPTS
+               or now - failing_since >= timedelta(hours=settings.OUTBOX_GIVE_UP_HOURS))
+    status = OutboxStatus.FAILED if give_up else OutboxStatus.PENDING
     updated = OutboxMessage.objects.filter(pk=row.pk, status=OutboxStatus.SENDING, claim_key=key).update(
-        status=status, attempts=attempts, last_error=error, next_attempt_at=timezone.now() + backoff(attempts),
-        claim_key=None, claimed_until=None,
+        status=status, attempts=attempts, refusals=refusals, failing_since=failing_since, last_error=error,
+        next_attempt_at=now + backoff(attempts, temporary=temporary), claim_key=None, claimed_until=None,
     )
     codes = _smtp_codes(exc)
-    logger.warning("Outbox message %s not sent (attempt %s): %s%s", row.pk, attempts, type(exc).__name__,
+    logger.warning("Outbox message %s not sent (attempt %s%s): %s%s", row.pk, attempts,
+                   ", gave up" if give_up else "", type(exc).__name__,
                    f", SMTP code {', '.join(map(str, codes))}" if codes else "")
     if not updated:  # another sender took it over meanwhile (our lease ran out)
         return OutboxMessage.objects.filter(pk=row.pk).values_list("status", flat=True).first()

@@ -32,6 +32,12 @@ class OutboxMessage(models.Model):
     headers = models.JSONField(default=dict)
     status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Attempts the mail server refused for good (5xx, portal/mail/delivery.py): at
+    # OUTBOX_MAX_ATTEMPTS the message is given up. A relay that cannot be reached or says
+    # "later" (4xx) is not counted: it is waited out for OUTBOX_GIVE_UP_HOURS from the
+    # first failure (``failing_since``; both start again when a superadmin queues it again).
+    refusals = models.PositiveSmallIntegerField(default=0)
+    failing_since = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)

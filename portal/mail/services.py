@@ -94,9 +94,10 @@ def outbox_enqueue_each(*, subject: str, body: str, to: list[str], fills: dict[s
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {OutboxMessage._meta.db_table} (message_id, created_at, subject, from_email, \"to\", cc, bcc,"
-            f" reply_to, body, html_body, attachments, headers, status, attempts, last_error, next_attempt_at)"
+            f" reply_to, body, html_body, attachments, headers, status, attempts, refusals, last_error,"
+            f" next_attempt_at)"
             f" SELECT '<' || {_TIME_ORDERED_HEX} || %s, %s, %s, %s, jsonb_build_array(f.address),"
-            f" '[]', '[]', '[]', {text}, '', '[]', '{{}}', %s, 0, '', %s"
+            f" '[]', '[]', '[]', {text}, '', '[]', '{{}}', %s, 0, 0, '', %s"
             f" FROM unnest({arrays}) WITH ORDINALITY AS f(address, {columns}, n) ORDER BY f.n RETURNING id",
             [f"@{_message_domain()}>", now, str(subject)[:SUBJECT_MAX_LENGTH], settings.DEFAULT_FROM_EMAIL, body,
              *fills, OutboxStatus.PENDING, now, list(to), *fills.values()],
@@ -113,9 +114,10 @@ def outbox_requeue(*, outbox_id: int, actor: AnyUser, request: HttpRequest | Non
         if row.status != OutboxStatus.FAILED:
             return row
         row.status = OutboxStatus.PENDING
-        row.attempts = 0
+        row.attempts = row.refusals = 0
+        row.failing_since = None
         row.next_attempt_at = timezone.now()
-        row.save(update_fields=["status", "attempts", "next_attempt_at"])
+        row.save(update_fields=["status", "attempts", "refusals", "failing_since", "next_attempt_at"])
         audit_record(actor=actor, action=AuditAction.OUTBOX_REQUEUED, target=row, request=request)
         transaction.on_commit(lambda: outbox_dispatch(row.pk))
     return row

@@ -2,10 +2,13 @@
 
 A run applies every registered rule (registry.py) whose policy is enabled, in
 batches of ``settings.PRIVACY_RETENTION_BATCH`` records: each batch is one
-transaction with a constant number of queries (the ids, the rule's own erasure,
-the audit events' redaction, the marks). It never touches a record under a legal
-hold (on the record or on its person), leaves out what it did before (deleted
-records are gone, reduced ones are marked), and reports counts, never contents.
+transaction with a constant number of queries (the ids, the same ids again in the
+transaction, the rule's own erasure, the audit events' redaction, the marks). It
+never touches a record under a legal hold (on the record or on its person), leaves
+out what it did before (deleted records are gone, reduced ones are marked), and
+reports counts, never contents. A record that stopped being due after its batch's
+ids were read (a draft saved, an address confirmed, a hold set), or that another
+transaction holds at that moment (a save under way), is left out of the batch.
 The request log and the audit log are not retention's to erase: only the
 personal part of audit events about erased records is redacted, keeping the chain."""
 
@@ -148,20 +151,36 @@ def _batches(queryset: QuerySet, batch_size: int):
         after = ids[-1]
 
 
+def _still_due(queryset: QuerySet, ids: list[int]) -> list[int]:
+    """Those of ``ids`` (read before this transaction) that ``queryset`` still holds, locked
+    until the transaction ends. One locked by another transaction (its officer saving it,
+    its person signing in) is skipped, not waited for: the next run sees it as it is then."""
+    return list(queryset.filter(pk__in=ids).select_for_update(skip_locked=True, of=("self",))
+                .order_by("pk").values_list("pk", flat=True))
+
+
 def retention_apply(*, rule: RetentionRule, policy: RetentionPolicy, now: datetime, batch_size: int) -> dict:
     """Apply one rule: its reminders, then its erasures; counts of each."""
     counts = {"reminded": 0, "erased": 0, "audit_events_redacted": 0}
     if rule.remind_due is not None and rule.remind is not None:
-        for ids in _batches(_not_held(rule, rule.remind_due(policy, now)), batch_size):
+        to_remind = _not_held(rule, rule.remind_due(policy, now))
+        for batch in _batches(to_remind, batch_size):
             with transaction.atomic():
+                ids = _still_due(to_remind, batch)
+                if not ids:
+                    continue
                 rule.remind(ids, now)
                 RetentionMark.objects.bulk_create(
                     [RetentionMark(kind=rule.kind, target_id=pk, reminded_at=now) for pk in ids],
                     update_conflicts=True, unique_fields=["kind", "target_id"], update_fields=["reminded_at"],
                 )
             counts["reminded"] += len(ids)
-    for ids in _batches(_not_done(rule, _not_held(rule, rule.due(policy, now))), batch_size):
+    due = _not_done(rule, _not_held(rule, rule.due(policy, now)))
+    for batch in _batches(due, batch_size):
         with transaction.atomic():
+            ids = _still_due(due, batch)
+            if not ids:
+                continue
             actor_ids, targets = rule.audit_of(ids)
             rule.apply(ids, now)
             redacted = audit_redact(actor_ids=actor_ids, targets=targets, purpose=f"retention:{rule.kind}",

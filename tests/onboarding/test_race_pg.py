@@ -12,6 +12,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -19,7 +20,15 @@ from django.utils import timezone
 from onboarding.application import services
 from onboarding.approval import deadlines
 from onboarding.approval import services as approvals
-from onboarding.models import ApplicationStatus, ApprovalStep, Decision, Stage
+from onboarding.models import (
+    Application,
+    ApplicationStatus,
+    ApplicationVersion,
+    ApprovalStep,
+    Decision,
+    ReferenceCounter,
+    Stage,
+)
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import _CHAIN_LOCK_KEY, audit_verify
 from portal.mail.models import OutboxMessage
@@ -29,6 +38,7 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
     AUTHORITY_EMAIL,
     TRANSACTIONAL,
     authority_approved,
+    filled_application,
     latest_link,
     make_state_admin,
     make_superadmin,
@@ -59,7 +69,8 @@ def race(contenders, *, hold_sql, hold_params=(), ready=None, timeout=20, stagge
     need; release it once ``ready(waiting, results)`` is true (default: all of
     them wait on a lock). ``staggered``: each contender is started only once the
     ones before it wait on a lock, so that they take their first locks in that
-    order. Returns [(outcome, value)] in the contenders' order: ("ok", result) or
+    order (the last one may then finish without waiting, if ``ready`` allows it).
+    Returns [(outcome, value)] in the contenders' order: ("ok", result) or
     ("error", exception)."""
     ready = ready or (lambda waiting, results: waiting >= len(contenders))
     results = [None] * len(contenders)
@@ -80,13 +91,13 @@ def race(contenders, *, hold_sql, hold_params=(), ready=None, timeout=20, stagge
     threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(contenders)]
     database = connection.settings_dict["NAME"]
     try:
-        for started, thread in enumerate(threads, start=1):
-            thread.start()
+        for started, thread in enumerate(threads):
             deadline = time.monotonic() + timeout
             while staggered and _waiting_on_locks(monitor, database) < started:
                 assert time.monotonic() < deadline, f"contender {started} never waited on a lock: {results}"
-                assert thread.is_alive(), f"contender {started} finished without waiting: {results}"
+                assert threads[started - 1].is_alive(), f"contender {started} finished without waiting: {results}"
                 time.sleep(0.01)
+            thread.start()
         deadline = time.monotonic() + timeout
         while not ready(_waiting_on_locks(monitor, database), results):
             assert time.monotonic() < deadline, "the contenders never all waited on the lock"
@@ -229,6 +240,28 @@ def test_withdrawal_racing_a_decision_leaves_a_consistent_application(officer):
         assert step.decision == Decision.APPROVE
     assert application.status == ApplicationStatus.WITHDRAWN
     assert not ApprovalStep.objects.filter(application=application, decision="").exists()
+
+
+def test_two_submissions_of_one_officer_at_once_do_not_pass_the_daily_limit_together(officer, settings):
+    """The limit counts the officer's submissions of the last 24 hours: two of their drafts
+    sent at once (two tabs) each counted none before the other's was written. The officer's
+    row now serialises their submissions, as it does their new drafts."""
+    settings.ONBOARDING_SUBMISSIONS_PER_DAY = 1
+    first, second = filled_application(officer), filled_application(officer)
+    year = timezone.localdate().year
+    ReferenceCounter.objects.get_or_create(year=year)
+    # Another submission holds the year's reference counter for a moment.
+    results = race([
+        lambda: services.application_submit(application_id=first.pk, actor=officer),
+        lambda: services.application_submit(application_id=second.pk, actor=officer),
+    ], hold_sql="SELECT last FROM onboarding_referencecounter WHERE year = %s FOR UPDATE", hold_params=[year])
+    assert sorted(outcome for outcome, _value in results) == ["error", "ok"], results
+    [refusal] = [value for outcome, value in results if outcome == "error"]
+    assert isinstance(refusal, ValidationError) and refusal.code == "too_many", refusal
+    assert ApplicationVersion.objects.filter(application__nodal_officer=officer).count() == 1
+    statuses = Application.objects.filter(pk__in=[first.pk, second.pk]).values_list("status", flat=True)
+    assert sorted(statuses) == [ApplicationStatus.DRAFT, ApplicationStatus.WITH_AUTHORITY]
+    assert audit_verify() == []
 
 
 def test_two_deadline_sweeps_at_once_send_each_reminder_once(db):

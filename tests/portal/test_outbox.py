@@ -122,11 +122,96 @@ def test_mail_waits_in_the_outbox_while_smtp_is_down_and_the_sweep_delivers_it_o
     assert smtp_server.messages[0]["Subject"] == "Application received"
 
 
-def test_after_the_last_attempt_a_superadmin_can_queue_it_again(
+def test_a_relay_outage_of_hours_delays_mail_and_never_gives_it_up(smtp_server, django_capture_on_commit_callbacks):
+    """Tried at each moment it is due, while the relay stays down for hours: every attempt
+    fails, none counts towards OUTBOX_MAX_ATTEMPTS, and the wait between two is never more
+    than half an hour; once the relay is back the next sweep sends it, once."""
+    smtp_server.stop()
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail("Your application was approved", "Body", None, ["a@mha.gov.in"])
+    row = OutboxMessage.objects.get()
+    waits = []
+    while row.next_attempt_at - row.created_at < timedelta(hours=6):
+        tried_at = row.next_attempt_at + timedelta(seconds=1)
+        with time_machine.travel(tried_at, tick=False):
+            assert sweep() == 0
+        row.refresh_from_db()
+        assert row.status == OutboxStatus.PENDING, f"{row.status} after {row.attempts} attempts, {tried_at - row.created_at}"
+        waits.append(row.next_attempt_at - tried_at)
+    assert row.attempts > settings.OUTBOX_MAX_ATTEMPTS
+    assert max(waits) == timedelta(minutes=30)
+    assert smtp_server.messages == []
+
+    smtp_server.start()
+    with time_machine.travel(row.next_attempt_at + timedelta(seconds=1), tick=False):
+        assert sweep() == 1
+        assert sweep() == 0
+    row.refresh_from_db()
+    assert row.status == OutboxStatus.SENT and row.last_error == ""
+    assert [m["Message-ID"] for m in smtp_server.messages] == [row.message_id]
+
+
+def test_a_relay_that_answers_try_again_later_is_tried_again_past_the_attempts_for_a_refusal(
     smtp_server, django_capture_on_commit_callbacks, settings
 ):
     settings.OUTBOX_MAX_ATTEMPTS = 2
+    smtp_server.deferred.add("a@mha.gov.in")  # 450: the relay cannot take it now
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail("Reminder", "Body", None, ["a@mha.gov.in"])
+    row = OutboxMessage.objects.get()
+    for _attempt in range(3):
+        with time_machine.travel(row.next_attempt_at + timedelta(seconds=1), tick=False):
+            assert sweep() == 0
+        row.refresh_from_db()
+        assert row.status == OutboxStatus.PENDING and "450" in row.last_error
+    assert row.attempts == 4
+    smtp_server.deferred.clear()
+    with time_machine.travel(row.next_attempt_at + timedelta(seconds=1), tick=False):
+        assert sweep() == 1
+    assert [m["Message-ID"] for m in smtp_server.messages] == [row.message_id]
+
+
+def test_a_relay_down_for_longer_than_outbox_give_up_hours_gives_the_message_up(
+    smtp_server, django_capture_on_commit_callbacks, settings
+):
+    """Nothing is tried for ever: the first failure OUTBOX_GIVE_UP_HOURS after the first
+    one gives the message up, for a superadmin to queue again (who gets that long again)."""
     smtp_server.stop()
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail("Reminder", "Body", None, ["a@mha.gov.in"])
+    row = OutboxMessage.objects.get()
+    first_failure = row.next_attempt_at - timedelta(minutes=2)
+    give_up_at = first_failure + timedelta(hours=settings.OUTBOX_GIVE_UP_HOURS)
+    while row.status == OutboxStatus.PENDING:
+        tried_at = row.next_attempt_at + timedelta(seconds=1)
+        with time_machine.travel(tried_at, tick=False):
+            sweep()
+        row.refresh_from_db()
+        assert (row.status == OutboxStatus.FAILED) == (tried_at >= give_up_at), (row.status, tried_at - first_failure)
+    with time_machine.travel(tried_at + timedelta(days=1), tick=False):
+        assert sweep() == 0  # given up: the sweep no longer tries
+
+    root = make_superadmin(email="root@sandes.nic.in")
+    client = Client()
+    with time_machine.travel(tried_at + timedelta(days=1), tick=False):
+        client.login(email=root.email, password=PASSWORD)
+        assert "Failed (gave up)" in client.get(f"/portal/outbox/{row.pk}/").content.decode()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert client.post(f"/portal/outbox/{row.pk}/").status_code == 302
+        row.refresh_from_db()
+        assert row.status == OutboxStatus.PENDING and row.attempts == 1  # still down: tried, kept
+        smtp_server.start()
+        with time_machine.travel(row.next_attempt_at + timedelta(seconds=1), tick=False):
+            assert sweep() == 1
+    assert [m["Message-ID"] for m in smtp_server.messages] == [row.message_id]
+
+
+def test_after_the_last_attempt_a_superadmin_can_queue_it_again(
+    smtp_server, django_capture_on_commit_callbacks, settings
+):
+    # A recipient the relay refuses (550) is tried OUTBOX_MAX_ATTEMPTS times.
+    settings.OUTBOX_MAX_ATTEMPTS = 2
+    smtp_server.refused.add("a@mha.gov.in")
     with django_capture_on_commit_callbacks(execute=True):
         send_mail("Reminder", "Body", None, ["a@mha.gov.in"])
     row = OutboxMessage.objects.get()
@@ -137,7 +222,7 @@ def test_after_the_last_attempt_a_superadmin_can_queue_it_again(
     with time_machine.travel(timezone.now() + timedelta(days=1), tick=False):
         assert sweep() == 0  # given up: the sweep no longer tries
 
-    smtp_server.start()
+    smtp_server.refused.clear()
     root = make_superadmin(email="root@sandes.nic.in")
     client = Client()
     client.login(email=root.email, password=PASSWORD)

@@ -12,14 +12,29 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from onboarding.application import services
 from onboarding.models import Application, ApplicationVersion, ApprovalStep, Attachment
 from portal.accounts.models import User
 from portal.audit.models import AuditAction, AuditEvent
-from portal.audit.services import audit_record, audit_verify
+from portal.audit.services import _CHAIN_LOCK_KEY, audit_record, audit_verify
 from portal.privacy.models import LegalHold, RetentionKind, RetentionMark, RetentionPolicy, RetentionRun
-from portal.privacy.retention import legal_hold_release, legal_hold_set, retention_policy_update, retention_run
+from portal.privacy.retention import (
+    legal_hold_release,
+    legal_hold_set,
+    retention_policies,
+    retention_policy_update,
+    retention_run,
+)
 from tests.factories import ApplicationFactory, ApprovalStepFactory, UserFactory
-from tests.onboarding.approval_helpers import make_superadmin, messages_to
+from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
+    TRANSACTIONAL,
+    as_querydict,
+    make_superadmin,
+    messages_to,
+    official_email_rules,
+)
+from tests.onboarding.test_race_pg import race
+from tests.onboarding_data import VALID
 from tests.verification.helpers import GovernmentProfileFactory
 from verification.models import GovernmentProfile, VerificationStatus
 
@@ -102,6 +117,35 @@ def test_a_draft_touched_after_its_reminder_is_kept_and_reminded_again_later(dra
     assert counts_of(run(240), "draft_application") == {"reminded": 0, "erased": 0, "audit_events_redacted": 0}
     assert counts_of(run(381), "draft_application")["reminded"] == 1
     assert counts_of(run(412), "draft_application")["erased"] == 1
+
+
+@TRANSACTIONAL
+@pytest.mark.usefixtures("require_postgresql", "official_email_rules")
+def test_a_draft_its_officer_is_saving_while_the_run_erases_it_is_kept(officer):
+    """The run reads the batch's ids, then erases them in a transaction: the draft the
+    officer saves in between (the day the reminder named, say) is no longer due, and one
+    whose save is still under way (its row locked) is left for a later run, not erased
+    with the work being saved once that save commits."""
+    retention_policies()
+    only(RetentionKind.DRAFT_APPLICATION)
+    with at(0):
+        draft = ApplicationFactory(status="draft", reference=None, submitted_at=None, nodal_officer=officer)
+    assert counts_of(run(181), "draft_application")["reminded"] == 1
+    renamed = dict(VALID["organisation"], name="Directorate of Agriculture (renamed)")
+    with at(212):
+        # The officer's save starts first: it holds the draft's row and then waits for the
+        # audit log's lock (held here); the run starts while it waits.
+        results = race([
+            lambda: services.application_save_section(application_id=draft.pk, section="organisation",
+                                                      querydict=as_querydict(renamed), actor=officer),
+            lambda: retention_run().counts,
+        ], hold_sql="SELECT pg_advisory_xact_lock(%s)", hold_params=[_CHAIN_LOCK_KEY], staggered=True,
+            ready=lambda waiting, done: waiting == 2 or done[1] is not None)
+    assert [outcome for outcome, _value in results] == ["ok", "ok"], results
+    assert counts_of(results[1][1], "draft_application")["erased"] == 0
+    assert Application.objects.get(pk=draft.pk).organisation_name == "Directorate of Agriculture (renamed)"
+    # Saved on day 212: not due again until it has been untouched for the policy's days.
+    assert counts_of(run(213), "draft_application") == {"reminded": 0, "erased": 0, "audit_events_redacted": 0}
 
 
 def test_a_submitted_application_is_never_a_draft_to_erase():
