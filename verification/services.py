@@ -146,13 +146,28 @@ def _membership_start(profile: GovernmentProfile) -> None:
         membership.save(update_fields=["is_active"])
 
 
-def _membership_end(profile: GovernmentProfile) -> None:
+def _membership_end(profile: GovernmentProfile, *, ended_by: AnyUser | None = None) -> None:
     """A member stops being one; an admin of the organisation stops being its admin too
-    (the verification the role rested on has ended: the core service audits it)."""
+    (the verification the role rested on has ended: the core service audits it), and so
+    does an admin role above it resting on this membership alone. ``ended_by``: the
+    administrator who suspends or revokes the verification; ValidationError when that
+    would end an admin role in an organisation they do not administer (an office's admin
+    cannot remove an admin of the department above it: its admins, or a superadmin, can)."""
     Membership.objects.filter(
         organisation_id=profile.organisation_id, user_id=profile.user_id, role=MembershipRole.MEMBER, is_active=True
     ).update(is_active=False)
-    organisation_admins_lapse(pairs=[(profile.organisation_id, profile.user_id)], reason=VERIFICATION_ENDED)
+
+    def check(membership: Membership) -> None:
+        if not may_administer(ended_by, membership.organisation):
+            raise ValidationError(
+                _("%(name)s is an admin of %(organisation)s, a role that rests on this verification: ending it would "
+                  "end that role too. Only the administrators of %(organisation)s or a superadmin can suspend or "
+                  "revoke it.") % {"name": profile.user.full_name or profile.user.email,
+                                   "organisation": membership.organisation.name},
+                code="admin_role_above")
+
+    organisation_admins_lapse(pairs=[(profile.organisation_id, profile.user_id)], reason=VERIFICATION_ENDED,
+                              check=None if ended_by is None else check)
 
 
 # Asking ---------------------------------------------------------------------------------------
@@ -435,7 +450,7 @@ def _change_held(
         if to == VerificationStatus.VERIFIED:
             _membership_start(profile)
         else:
-            _membership_end(profile)
+            _membership_end(profile, ended_by=actor)
         _audit(actor, action, profile, old_status, request=request, reason_code=reason_code, reason=reason)
         notifications.send_decision_mail(profile=profile, template=template)
     return profile

@@ -12,7 +12,7 @@ from django.utils import timezone
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import Membership, MembershipRole, OrganisationStatus
 from portal.organisations.services import organisation_admin_grant
-from portal.permissions import may_administer
+from portal.permissions import is_member, may_administer
 from tests.factories import OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import messages_to
 from tests.verification.helpers import DETAILS, GovernmentProfileFactory, signed_in
@@ -519,6 +519,30 @@ def test_an_admin_role_above_that_rested_on_the_office_ends_with_the_verificatio
     assert not Membership.objects.filter(user=person, organisation=world["parent"], is_active=True).exists()
     [event] = AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED, target_id=str(world["parent"].pk))
     assert event.actor_id is None and event.new_values == {"member": False, "reason": "verification_ended"}
+
+
+@pytest.mark.parametrize("service", [services.profile_suspend, services.profile_revoke])
+def test_an_office_admin_cannot_end_the_admin_role_of_the_department_above_through_a_verification(world, service):
+    """The office's admin may not touch the department's admins (the roles pages refuse
+    it): ending the verification in the office that the department's admin role rests on
+    would remove that role all the same. Refused, naming the department and who may do
+    it; nothing changes and nobody is told."""
+    person, profile = admin_above_through_the_office(world)
+    told = len(messages_to(person.email))
+    with pytest.raises(ValidationError) as refused:
+        service(profile_id=profile.pk, reason_code="transfer", actor=world["admin_office"])
+    assert refused.value.code == "admin_role_above"
+    assert "Agriculture Department, Maharashtra" in refused.value.messages[0]
+    assert "superadmin" in refused.value.messages[0]
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.VERIFIED
+    assert may_administer(fresh(person), world["parent"]) and is_member(person, world["office"])
+    assert not events(AuditAction.VERIFICATION_SUSPENDED) + events(AuditAction.VERIFICATION_REVOKED)
+    assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).exists()
+    assert len(messages_to(person.email)) == told
+    # The department's admins (and superadmins) may.
+    service(profile_id=profile.pk, reason_code="transfer", actor=world["superadmin"])
+    assert not may_administer(fresh(person), world["parent"])
 
 
 def test_an_admin_role_above_stays_while_another_ground_below_remains(world):
