@@ -201,8 +201,9 @@ def join_request_create(
 ) -> GovernmentProfile:
     """The signed-in ``actor`` asks ``organisation_id`` (an active organisation) to
     verify them, with their details; told later in ``language``. When the organisation
-    verifies automatically and the actor's verified primary address is on one of its
-    verified domains, the request is verified at once (by the system, audited as such).
+    verifies automatically and the official address given (one the actor confirmed) is
+    on one of its verified domains, the request is verified at once (by the system,
+    audited as such).
     Raises ValidationError (not allowed, details missing, a request already open or a
     verification already held there) or Organisation.DoesNotExist."""
     refusal = join_refusal(actor)
@@ -232,7 +233,7 @@ def join_request_create(
             user=actor, organisation=organisation, status=VerificationStatus.PENDING, requested_at=timezone.now(),
             request_language=notifications.mail_language(language), **details,
         )
-        matched = on_official_domain(actor, organisation)
+        matched = on_official_domain(actor, profile.official_email, organisation)
         _audit(actor, AuditAction.VERIFICATION_REQUESTED, profile, "", request=request, on_official_domain=matched,
                language=profile.request_language,
                details=details)
@@ -367,7 +368,7 @@ def join_request_decide(
                                       % {"organisation": profile.organisation.name}, code="inactive")
             _check_address_still_confirmed(profile)
             _verify(profile, actor=actor, method=method, reason=reason, request=request,
-                    on_official_domain=on_official_domain(profile.user, profile.organisation))
+                    on_official_domain=on_official_domain(profile.user, profile.official_email, profile.organisation))
             return profile
         profile.status = VerificationStatus.REJECTED
         fields = _record_decision(profile, actor=actor, now=timezone.now(), reason=reason)
@@ -502,8 +503,8 @@ def profile_revoke(
 def auto_verification_set(
     *, organisation_id: int, enabled: bool, actor: AnyUser, request: HttpRequest | None = None
 ) -> VerificationSettings:
-    """Switch an organisation's automatic verification (of people whose verified primary
-    address is on one of its verified domains) on or off; audited. Requests already
+    """Switch an organisation's automatic verification (of people whose official address,
+    confirmed, is on one of its verified domains) on or off; audited. Requests already
     waiting are left for the admins."""
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)

@@ -18,7 +18,7 @@ from tests.onboarding.approval_helpers import messages_to
 from tests.verification.helpers import DETAILS, GovernmentProfileFactory, signed_in
 from verification import services
 from verification.models import GovernmentProfile, VerificationMethod, VerificationSettings, VerificationStatus
-from verification.selectors import on_official_domain, profile_for_admin
+from verification.selectors import on_official_domain, profile_for_admin, profiles_for_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -116,23 +116,38 @@ def test_asking_again_after_a_rejection_keeps_the_rejected_request(world):
 
 # The official-domain badge -------------------------------------------------------------------------
 
-def test_the_badge_needs_a_verified_primary_address_on_one_of_the_organisations_verified_domains(world):
-    person = world["person"]
-    assert on_official_domain(person, world["office"]) is True
-    assert on_official_domain(person, world["parent"]) is False  # mahaagri.gov.in is not pune.mahaagri.gov.in
-    assert on_official_domain(world["public"], world["office"]) is False
+def test_the_badge_needs_a_confirmed_address_on_one_of_the_organisations_verified_domains(world):
+    person, address = world["person"], world["person"].email
+    assert on_official_domain(person, address, world["office"]) is True
+    assert on_official_domain(person, address, world["parent"]) is False  # mahaagri.gov.in is not pune.mahaagri.gov.in
+    assert on_official_domain(world["public"], world["public"].email, world["office"]) is False
+    assert on_official_domain(world["public"], address, world["office"]) is False  # not theirs
     EmailAddress.objects.filter(user=person).update(verified=False)
-    assert on_official_domain(person, world["office"]) is False
+    assert on_official_domain(person, address, world["office"]) is False
+
+
+def test_the_badge_reads_the_official_address_given_not_the_accounts_primary_one(world):
+    """The admins see the badge for the address the profile vouches for."""
+    EmailAddress.objects.create(user=world["person"], email="asha@karhealth.gov.in", verified=True)
+    elsewhere = GovernmentProfileFactory(user=world["person"], organisation=world["office"],
+                                         official_email="asha@karhealth.gov.in")
+    public = world["public"]  # primary address someone@gmail.com
+    EmailAddress.objects.create(user=public, email="some.one@pune.mahaagri.gov.in", verified=True)
+    here = GovernmentProfileFactory(user=public, organisation=world["office"], official_email="some.one@pune.mahaagri.gov.in")
+    shown = {profile.pk: profile.on_official_domain for profile in profiles_for_admin(world["admin_office"],
+                                                                                       [elsewhere.pk, here.pk])}
+    assert shown == {elsewhere.pk: False, here.pk: True}
+    assert profile_for_admin(world["admin_office"], elsewhere.pk).on_official_domain is False
 
 
 def test_the_badge_compares_domains_normalised(world):
     person = UserFactory(email="Asha@PUNE.MahaAgri.gov.in")
-    assert on_official_domain(person, world["office"]) is True
+    assert on_official_domain(person, person.email, world["office"]) is True
 
 
 def test_a_domain_not_verified_for_the_organisation_earns_no_badge(world):
     world["office"].domains.update(is_verified=False)
-    assert on_official_domain(world["person"], world["office"]) is False
+    assert on_official_domain(world["person"], world["person"].email, world["office"]) is False
 
 
 # Automatic verification ----------------------------------------------------------------------------
@@ -155,13 +170,20 @@ def test_an_organisation_verifying_automatically_verifies_an_address_on_its_doma
     assert "सत्यापित" in mail.subject  # in Hindi, the language asked in
 
 
-@pytest.mark.parametrize("case", ["address elsewhere", "address unconfirmed", "switched off again"])
+@pytest.mark.parametrize("case", ["address elsewhere", "official address elsewhere", "address unconfirmed",
+                                  "switched off again"])
 def test_automatic_verification_needs_the_proven_fact_and_the_switch(world, case):
     services.auto_verification_set(organisation_id=world["office"].pk, enabled=True, actor=world["admin_office"])
     user, changes = "person", {}
     if case == "address elsewhere":  # a confirmed official address, on another organisation's domain
         user, changes = "public", {"official_email": "some.one@karhealth.gov.in"}
         EmailAddress.objects.create(user=world["public"], email="some.one@karhealth.gov.in", verified=True)
+    elif case == "official address elsewhere":
+        # The account's primary address is on the office's domain, but the official address
+        # given (which the profile, and so the verification API, vouches for) is another
+        # confirmed address of theirs, on another organisation's domain.
+        changes = {"official_email": "asha@karhealth.gov.in"}
+        EmailAddress.objects.create(user=world["person"], email="asha@karhealth.gov.in", verified=True)
     elif case == "address unconfirmed":  # the account's address on the domain, not confirmed
         user, changes = "public", {"official_email": "some.one@pune.mahaagri.gov.in"}
         EmailAddress.objects.create(user=world["public"], email="some.one@pune.mahaagri.gov.in", verified=False)
