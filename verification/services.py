@@ -20,6 +20,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.accounts.official_email import classify_email
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus
@@ -210,6 +211,10 @@ def join_request_create(
     if refusal:
         raise ValidationError(refusal, code="not_eligible")
     details = _bounded_details(details)
+    if not classify_email(details["official_email"]).is_official_mail:  # as the form says at the field
+        raise ValidationError({"official_email": ValidationError(
+            _("Enter an official government address (for example name@dept.gov.in), not a personal one."),
+            code="not_official")})
     if not has_confirmed_address(actor, details["official_email"]):
         raise ValidationError({"official_email": ValidationError(
             _("This address is not one you have confirmed. Add it to your account (Account, then Email addresses) "
@@ -367,6 +372,7 @@ def join_request_decide(
                 raise ValidationError(_("%(organisation)s is not active: nobody can be verified in it now.")
                                       % {"organisation": profile.organisation.name}, code="inactive")
             _check_address_still_confirmed(profile)
+            _check_address_official(profile)
             _verify(profile, actor=actor, method=method, reason=reason, request=request,
                     on_official_domain=on_official_domain(profile.user, profile.official_email, profile.organisation))
             return profile
@@ -424,11 +430,21 @@ def _check_address_still_confirmed(profile: GovernmentProfile) -> None:
             % {"email": profile.official_email}, code="address_gone")
 
 
+def _check_address_official(profile: GovernmentProfile) -> None:
+    """The official address is still one the rules accept as official mail (DESIGN §3):
+    a superadmin may have taken its domain off the official list since the person asked."""
+    if not classify_email(profile.official_email).is_official_mail:
+        raise ValidationError(
+            _("%(email)s is not an official government address under the current rules: it cannot be verified. The "
+              "person asks again with an official address.") % {"email": profile.official_email}, code="not_official")
+
+
 def _check_reinstatable(profile: GovernmentProfile) -> None:
     if profile.superannuation_date is not None and profile.superannuation_date < timezone.localdate():
         raise ValidationError(_("This person's date of superannuation has passed: the verification cannot be "
                                 "reinstated."), code="superannuated")
     _check_address_still_confirmed(profile)
+    _check_address_official(profile)
 
 
 def _change_held(

@@ -180,7 +180,7 @@ def requests_(world):
     """Three waiting requests: two in the district office (the older first), one in the unrelated organisation."""
     older = GovernmentProfileFactory(user=world["person"], organisation=world["office"], designation="Older request")
     newer = GovernmentProfileFactory(organisation=world["office"], designation="Newer request", user=UserFactory(
-        email="newer@gmail.com"))
+        email="newer@mahaagri.gov.in"))  # official, not on the office's domain
     elsewhere = GovernmentProfileFactory(organisation=world["other"], designation="Karnataka request")
     return older, newer, elsewhere
 

@@ -193,7 +193,9 @@ def test_automatic_verification_needs_the_proven_fact_and_the_switch(world, case
             ask(world, user=user, **changes)
         assert refused.value.error_dict["official_email"][0].code == "unconfirmed"
         assert not GovernmentProfile.objects.filter(user=world["public"]).exists()
-        changes["official_email"] = "someone@gmail.com"  # their confirmed address: asked, not verified
+        # Another confirmed official address of theirs, on another organisation's domain: asked, not verified.
+        changes["official_email"] = "some.one@karhealth.gov.in"
+        EmailAddress.objects.create(user=world["public"], email="some.one@karhealth.gov.in", verified=True)
     else:
         services.auto_verification_set(organisation_id=world["office"].pk, enabled=False, actor=world["admin_office"])
     assert ask(world, user=user, **changes).status == VerificationStatus.PENDING
