@@ -371,6 +371,9 @@ def join_request_decide(
             if profile.organisation.status != OrganisationStatus.ACTIVE:
                 raise ValidationError(_("%(organisation)s is not active: nobody can be verified in it now.")
                                       % {"organisation": profile.organisation.name}, code="inactive")
+            if _superannuated(profile):  # asked before retiring, decided after
+                raise ValidationError(_("This person's date of superannuation has passed: they cannot be verified."),
+                                      code="superannuated")
             _check_address_still_confirmed(profile)
             _check_address_official(profile)
             _verify(profile, actor=actor, method=method, reason=reason, request=request,
@@ -439,8 +442,14 @@ def _check_address_official(profile: GovernmentProfile) -> None:
               "person asks again with an official address.") % {"email": profile.official_email}, code="not_official")
 
 
+def _superannuated(profile: GovernmentProfile) -> bool:
+    """The person's date of superannuation has passed: the verification API, the
+    directory and verified viewers already count them as not verified (verified_in_force)."""
+    return profile.superannuation_date is not None and profile.superannuation_date < timezone.localdate()
+
+
 def _check_reinstatable(profile: GovernmentProfile) -> None:
-    if profile.superannuation_date is not None and profile.superannuation_date < timezone.localdate():
+    if _superannuated(profile):
         raise ValidationError(_("This person's date of superannuation has passed: the verification cannot be "
                                 "reinstated."), code="superannuated")
     _check_address_still_confirmed(profile)

@@ -330,6 +330,22 @@ def test_an_organisation_no_longer_active_verifies_nobody(world):
         services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
 
 
+def test_a_request_whose_date_of_superannuation_has_passed_is_not_verified(world):
+    """Asked before retiring, decided after: refused as a reinstatement would be (the API and
+    the directory already count the person as not verified; the hourly job would revoke
+    them at once). Nothing changes and nobody is told; rejecting it still works."""
+    profile = ask(world, superannuation_date=timezone.localdate() + timedelta(days=10))
+    GovernmentProfile.objects.filter(pk=profile.pk).update(superannuation_date=timezone.localdate() - timedelta(days=1))
+    with pytest.raises(ValidationError) as refused:
+        services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
+    assert refused.value.code == "superannuated"
+    assert "date of superannuation has passed" in refused.value.messages[0]
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.PENDING and messages_to(world["person"].email) == []
+    assert events(AuditAction.VERIFICATION_VERIFIED) == []
+    services.join_request_decide(profile_id=profile.pk, decision="reject", reason="Retired.", actor=world["admin_office"])
+
+
 def test_the_database_allows_one_verified_organisation_per_person(world):
     GovernmentProfileFactory(user=world["person"], organisation=world["office"], status=VerificationStatus.VERIFIED)
     with pytest.raises(IntegrityError), transaction.atomic():
