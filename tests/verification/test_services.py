@@ -63,7 +63,8 @@ def test_details_are_bounded_and_on_one_line_in_the_service_too(world):
     assert profile.mobile == "+919876543210"
 
 
-@pytest.mark.parametrize("field, value", [("designation", ""), ("mobile", "12345"), ("office", "   ")])
+@pytest.mark.parametrize("field, value", [("designation", ""), ("mobile", "12345"), ("office", "   "),
+                                          ("mobile", "9८७६५४३२१०"), ("mobile", "९८७६५४३२१०")])  # digits in ASCII only
 def test_missing_or_malformed_details_are_refused(world, field, value):
     with pytest.raises(ValidationError) as caught:
         ask(world, **{field: value})
