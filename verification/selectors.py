@@ -122,19 +122,21 @@ def has_confirmed_address(user: AnyUser, address: str) -> bool:
     return EmailAddress.objects.filter(user_id=user.pk, email__iexact=address, verified=True).exists()
 
 
-def on_official_domain(user: AnyUser, organisation: Organisation) -> bool:
-    """Whether the user's primary address is verified and on one of the organisation's
-    verified domains (compared normalised: lower case, IDNA)."""
-    domain = _domain_of(user.email)
+def on_official_domain(user: AnyUser, address: str, organisation: Organisation) -> bool:
+    """Whether ``address`` (the official address a request gives, which its profile and
+    so the verification API vouch for) is one the user confirmed, on one of the
+    organisation's verified domains (compared normalised: lower case, IDNA). Not the
+    account's primary address: that may be another one."""
+    domain = _domain_of(address)
     if not domain:
         return False
-    verified = EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
-    return verified and OrganisationDomain.objects.filter(organisation=organisation, is_verified=True, domain=domain).exists()
+    return has_confirmed_address(user, address) and OrganisationDomain.objects.filter(
+        organisation=organisation, is_verified=True, domain=domain).exists()
 
 
 def mark_official_domain(profiles: Iterable[GovernmentProfile]) -> list[GovernmentProfile]:
-    """Set ``on_official_domain`` on each profile (as on_official_domain says), with two
-    queries however many there are. The profiles carry their user (select_related)."""
+    """Set ``on_official_domain`` on each profile (as on_official_domain says of its
+    official address), with two queries however many there are."""
     profiles = list(profiles)
     if not profiles:
         return profiles
@@ -149,7 +151,7 @@ def mark_official_domain(profiles: Iterable[GovernmentProfile]) -> list[Governme
         .values_list("organisation_id", "domain")
     )
     for profile in profiles:
-        email = profile.user.email.lower()
+        email = profile.official_email.lower()
         profile.on_official_domain = (profile.user_id, email) in verified and (
             (profile.organisation_id, _domain_of(email)) in domains
         )

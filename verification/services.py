@@ -20,6 +20,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.accounts.official_email import classify_email
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus
@@ -146,13 +147,28 @@ def _membership_start(profile: GovernmentProfile) -> None:
         membership.save(update_fields=["is_active"])
 
 
-def _membership_end(profile: GovernmentProfile) -> None:
+def _membership_end(profile: GovernmentProfile, *, ended_by: AnyUser | None = None) -> None:
     """A member stops being one; an admin of the organisation stops being its admin too
-    (the verification the role rested on has ended: the core service audits it)."""
+    (the verification the role rested on has ended: the core service audits it), and so
+    does an admin role above it resting on this membership alone. ``ended_by``: the
+    administrator who suspends or revokes the verification; ValidationError when that
+    would end an admin role in an organisation they do not administer (an office's admin
+    cannot remove an admin of the department above it: its admins, or a superadmin, can)."""
     Membership.objects.filter(
         organisation_id=profile.organisation_id, user_id=profile.user_id, role=MembershipRole.MEMBER, is_active=True
     ).update(is_active=False)
-    organisation_admins_lapse(pairs=[(profile.organisation_id, profile.user_id)], reason=VERIFICATION_ENDED)
+
+    def check(membership: Membership) -> None:
+        if not may_administer(ended_by, membership.organisation):
+            raise ValidationError(
+                _("%(name)s is an admin of %(organisation)s, a role that rests on this verification: ending it would "
+                  "end that role too. Only the administrators of %(organisation)s or a superadmin can suspend or "
+                  "revoke it.") % {"name": profile.user.full_name or profile.user.email,
+                                   "organisation": membership.organisation.name},
+                code="admin_role_above")
+
+    organisation_admins_lapse(pairs=[(profile.organisation_id, profile.user_id)], reason=VERIFICATION_ENDED,
+                              check=None if ended_by is None else check)
 
 
 # Asking ---------------------------------------------------------------------------------------
@@ -186,14 +202,19 @@ def join_request_create(
 ) -> GovernmentProfile:
     """The signed-in ``actor`` asks ``organisation_id`` (an active organisation) to
     verify them, with their details; told later in ``language``. When the organisation
-    verifies automatically and the actor's verified primary address is on one of its
-    verified domains, the request is verified at once (by the system, audited as such).
+    verifies automatically and the official address given (one the actor confirmed) is
+    on one of its verified domains, the request is verified at once (by the system,
+    audited as such).
     Raises ValidationError (not allowed, details missing, a request already open or a
     verification already held there) or Organisation.DoesNotExist."""
     refusal = join_refusal(actor)
     if refusal:
         raise ValidationError(refusal, code="not_eligible")
     details = _bounded_details(details)
+    if not classify_email(details["official_email"]).is_official_mail:  # as the form says at the field
+        raise ValidationError({"official_email": ValidationError(
+            _("Enter an official government address (for example name@dept.gov.in), not a personal one."),
+            code="not_official")})
     if not has_confirmed_address(actor, details["official_email"]):
         raise ValidationError({"official_email": ValidationError(
             _("This address is not one you have confirmed. Add it to your account (Account, then Email addresses) "
@@ -217,7 +238,7 @@ def join_request_create(
             user=actor, organisation=organisation, status=VerificationStatus.PENDING, requested_at=timezone.now(),
             request_language=notifications.mail_language(language), **details,
         )
-        matched = on_official_domain(actor, organisation)
+        matched = on_official_domain(actor, profile.official_email, organisation)
         _audit(actor, AuditAction.VERIFICATION_REQUESTED, profile, "", request=request, on_official_domain=matched,
                language=profile.request_language,
                details=details)
@@ -350,9 +371,13 @@ def join_request_decide(
             if profile.organisation.status != OrganisationStatus.ACTIVE:
                 raise ValidationError(_("%(organisation)s is not active: nobody can be verified in it now.")
                                       % {"organisation": profile.organisation.name}, code="inactive")
+            if _superannuated(profile):  # asked before retiring, decided after
+                raise ValidationError(_("This person's date of superannuation has passed: they cannot be verified."),
+                                      code="superannuated")
             _check_address_still_confirmed(profile)
+            _check_address_official(profile)
             _verify(profile, actor=actor, method=method, reason=reason, request=request,
-                    on_official_domain=on_official_domain(profile.user, profile.organisation))
+                    on_official_domain=on_official_domain(profile.user, profile.official_email, profile.organisation))
             return profile
         profile.status = VerificationStatus.REJECTED
         fields = _record_decision(profile, actor=actor, now=timezone.now(), reason=reason)
@@ -408,11 +433,27 @@ def _check_address_still_confirmed(profile: GovernmentProfile) -> None:
             % {"email": profile.official_email}, code="address_gone")
 
 
+def _check_address_official(profile: GovernmentProfile) -> None:
+    """The official address is still one the rules accept as official mail (DESIGN §3):
+    a superadmin may have taken its domain off the official list since the person asked."""
+    if not classify_email(profile.official_email).is_official_mail:
+        raise ValidationError(
+            _("%(email)s is not an official government address under the current rules: it cannot be verified. The "
+              "person asks again with an official address.") % {"email": profile.official_email}, code="not_official")
+
+
+def _superannuated(profile: GovernmentProfile) -> bool:
+    """The person's date of superannuation has passed: the verification API, the
+    directory and verified viewers already count them as not verified (verified_in_force)."""
+    return profile.superannuation_date is not None and profile.superannuation_date < timezone.localdate()
+
+
 def _check_reinstatable(profile: GovernmentProfile) -> None:
-    if profile.superannuation_date is not None and profile.superannuation_date < timezone.localdate():
+    if _superannuated(profile):
         raise ValidationError(_("This person's date of superannuation has passed: the verification cannot be "
                                 "reinstated."), code="superannuated")
     _check_address_still_confirmed(profile)
+    _check_address_official(profile)
 
 
 def _change_held(
@@ -435,7 +476,7 @@ def _change_held(
         if to == VerificationStatus.VERIFIED:
             _membership_start(profile)
         else:
-            _membership_end(profile)
+            _membership_end(profile, ended_by=actor)
         _audit(actor, action, profile, old_status, request=request, reason_code=reason_code, reason=reason)
         notifications.send_decision_mail(profile=profile, template=template)
     return profile
@@ -487,8 +528,8 @@ def profile_revoke(
 def auto_verification_set(
     *, organisation_id: int, enabled: bool, actor: AnyUser, request: HttpRequest | None = None
 ) -> VerificationSettings:
-    """Switch an organisation's automatic verification (of people whose verified primary
-    address is on one of its verified domains) on or off; audited. Requests already
+    """Switch an organisation's automatic verification (of people whose official address,
+    confirmed, is on one of its verified domains) on or off; audited. Requests already
     waiting are left for the admins."""
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)

@@ -7,8 +7,11 @@ from django.utils.translation import gettext as _
 
 # An Indian mobile number: ten digits starting with 6, 7, 8 or 9, written with or
 # without the country code (+91 or 91) or a leading 0, spaces and hyphens allowed.
+# ASCII digits only ([0-9], not \d, which takes any script's): a number is stored, looked
+# up by the API and compared with another person's as typed, so "9८७६..." would never
+# match "9876..." (the form, the API and rosters all clean with this).
 _SEPARATORS = re.compile(r"[\s\-()]")
-_MOBILE = re.compile(r"(?:\+?91|0)?([6-9]\d{9})")
+_MOBILE = re.compile(r"(?:\+?91|0)?([6-9][0-9]{9})")
 
 
 def clean_mobile(value: str) -> str:

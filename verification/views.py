@@ -111,7 +111,10 @@ def join(request, pk):
         )
         if form.is_bound:
             form.is_valid()
-    context.update({"form": form, "on_official_domain": on_official_domain(request.user, organisation)})
+    # The official address the form holds (as typed, once valid; else the one it offers).
+    address = (form.cleaned_data.get("official_email") if form.is_bound else form.initial.get("official_email")) or ""
+    context.update({"form": form, "official_address": address,
+                    "on_official_domain": bool(address) and on_official_domain(request.user, address, organisation)})
     return render(request, "verification/join.html", context)
 
 

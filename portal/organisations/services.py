@@ -1,6 +1,7 @@
 """Writes to organisations: activating one and making its first admin; granting,
 revoking and expiring roles (platform roles, an organisation's admins)."""
 
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime
 
@@ -494,7 +495,8 @@ def organisation_admin_revoke(
     return membership
 
 
-def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str) -> int:
+def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str,
+                              check: Callable[[Membership], None] | None = None) -> int:
     """Admin roles whose ground is gone: the person's verification in that organisation
     ended (revoked, suspended, moved to another organisation, lapsed), and the caller has
     made them no member there. Each (organisation id, user id) pair that holds the admin
@@ -504,7 +506,10 @@ def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str) -> i
     could rest on is left: no membership, and no admin role in force, in an office below
     it. Unlike a revocation by an administrator, the last-admin rule does not hold them
     back: the fact the role rested on is gone, and the admins of the organisations above
-    and the superadmins act for the organisation. Returns how many roles ended."""
+    and the superadmins act for the organisation. ``check``, when given, is called with
+    each role before it ends and may raise to refuse the whole change (which the
+    caller's transaction undoes): an administrator who ends the verification may not
+    thereby end a role they could not revoke. Returns how many roles ended."""
     direct, above = Q(), Q()
     for organisation_id, user_id in pairs:
         direct |= Q(organisation_id=organisation_id, user_id=user_id)
@@ -532,6 +537,8 @@ def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str) -> i
             if (membership.organisation_id, membership.user_id) not in pair_set and _admin_has_ground_below(
                     membership, now):
                 continue
+            if check is not None:
+                check(membership)
             membership.member_before_admin = False
             _admin_end(membership)
             audit_record(actor=None, action=AuditAction.MEMBERSHIP_REVOKED, target=membership.organisation,

@@ -302,6 +302,7 @@ def assert_422(response, field):
     ({"mobile": "5876543210"}, "mobile"),
     ({"mobile": "9" * 21}, "mobile"),
     ({"mobile": "९८७६५४३२१०"}, "mobile"),
+    ({"mobile": "9८७६५४३२१०"}, "mobile"),  # a number is looked up, and stored, in ASCII digits only
 ])
 def test_bad_input_is_422_json_at_its_field(world, api_get, params, field):
     assert_422(api_get(URL, **params), field)

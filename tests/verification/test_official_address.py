@@ -9,11 +9,15 @@ from datetime import timedelta
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
 from api.services import api_client_create
+from portal.accounts.models import SuffixKind
+from portal.accounts.services import email_rule_save
 from portal.audit.models import AuditAction, AuditEvent
+from tests.factories import UserFactory
 from tests.smtp import text_of
 from tests.verification.helpers import DETAILS, signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload
@@ -164,6 +168,35 @@ def test_a_waiting_request_whose_address_left_the_account_is_not_verified(world)
     assert response.status_code == 200
     assert "some.one@pune.mahaagri.gov.in is no longer a confirmed address of this person" in response.content.decode()
     assert GovernmentProfile.objects.get(pk=profile.pk).status == VerificationStatus.PENDING
+
+
+def test_an_address_no_longer_official_is_not_verified_and_cannot_be_given(world):
+    """The official-address rule (DESIGN §3) holds when the admin decides too: a domain a
+    superadmin takes off the official list after someone asked (here marked consumer mail)
+    is not verified, neither on the request's page nor among several in the queue, and the
+    verification API never vouches for it. Nobody asks with such an address either."""
+    rule = email_rule_save(suffix="statelab.in", kind=SuffixKind.OFFICIAL, actor=world["superadmin"])
+    meera = UserFactory(email="meera@lab.statelab.in", full_name="Meera Rao")
+    profile = services.join_request_create(organisation_id=world["office"].pk, language="en", actor=meera,
+                                           details={**DETAILS, "official_email": meera.email})
+    email_rule_save(suffix="statelab.in", kind=SuffixKind.CONSUMER, actor=world["superadmin"], rule_id=rule.pk)
+    admin = signed_in(world["admin_office"])
+    response = admin.post(f"/verification/profiles/{profile.pk}/", {"decision": "verify", "confirm": "on"})
+    assert response.status_code == 200
+    assert "meera@lab.statelab.in is not an official government address under the current rules" in (
+        response.content.decode())
+    response = admin.post("/verification/queue/decide/", {"profile": [profile.pk], "decision": "verify",
+                                                          "step": "confirm", "confirm": "on"}, follow=True)
+    assert "1 request could not be decided: open it to see why." in [str(m) for m in response.context["messages"]]
+    assert GovernmentProfile.objects.get(pk=profile.pk).status == VerificationStatus.PENDING
+    assert api(world, email=meera.email)["verified"] is False
+    # Asking with it now is refused at the address, in the service too.
+    other = UserFactory(email="ravi@lab.statelab.in")
+    with pytest.raises(ValidationError) as refused:
+        services.join_request_create(organisation_id=world["office"].pk, language="en", actor=other,
+                                     details={**DETAILS, "official_email": other.email})
+    assert refused.value.error_dict["official_email"][0].code == "not_official"
+    assert not GovernmentProfile.objects.filter(user=other).exists()
 
 
 def test_a_verification_past_superannuation_is_not_reinstated(world):

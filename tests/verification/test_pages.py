@@ -8,7 +8,8 @@ from django.test import Client
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
-from portal.organisations.models import OrganisationStatus
+from portal.organisations.models import Membership, MembershipRole, OrganisationStatus
+from portal.organisations.services import organisation_admin_grant
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory
 from tests.html_tree import field_error, field_value, html_problems, parse
 from tests.verification.helpers import GovernmentProfileFactory, form_data, signed_in
@@ -179,7 +180,7 @@ def requests_(world):
     """Three waiting requests: two in the district office (the older first), one in the unrelated organisation."""
     older = GovernmentProfileFactory(user=world["person"], organisation=world["office"], designation="Older request")
     newer = GovernmentProfileFactory(organisation=world["office"], designation="Newer request", user=UserFactory(
-        email="newer@gmail.com"))
+        email="newer@mahaagri.gov.in"))  # official, not on the office's domain
     elsewhere = GovernmentProfileFactory(organisation=world["other"], designation="Karnataka request")
     return older, newer, elsewhere
 
@@ -387,6 +388,22 @@ def test_an_admin_does_not_suspend_or_revoke_themselves(world):
         assert "You cannot decide on your own verification: another administrator does." in messages_of(response)
     own.refresh_from_db()
     assert own.status == VerificationStatus.VERIFIED
+
+
+@pytest.mark.parametrize("action", ["suspend", "revoke"])
+def test_an_office_admin_is_told_at_the_form_why_the_department_admins_verification_is_theirs(world, action):
+    """The person is an admin of the department above, a role resting on their
+    verification in the office: its admin is refused at the form, which says who may."""
+    person = UserFactory(email="ravi@pune.mahaagri.gov.in", full_name="Ravi Patil")
+    profile = GovernmentProfileFactory(user=person, organisation=world["office"], status=VerificationStatus.VERIFIED)
+    Membership.objects.create(organisation=world["office"], user=person, role=MembershipRole.MEMBER)
+    organisation_admin_grant(organisation_id=world["parent"].pk, user_id=person.pk, actor=world["admin_parent"])
+    url = f"/verification/profiles/{profile.pk}/{action}/"
+    html = well_formed(signed_in(world["admin_office"]).post(url, {"reason_code": "transfer", "confirm": "on"}))
+    summary = parse(html).by_id("error-summary").squashed_text()
+    assert "Agriculture Department, Maharashtra" in summary and "superadmin" in summary
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.VERIFIED
 
 
 # Settings ----------------------------------------------------------------------------------------

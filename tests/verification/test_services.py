@@ -12,13 +12,13 @@ from django.utils import timezone
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import Membership, MembershipRole, OrganisationStatus
 from portal.organisations.services import organisation_admin_grant
-from portal.permissions import may_administer
+from portal.permissions import is_member, may_administer
 from tests.factories import OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import messages_to
 from tests.verification.helpers import DETAILS, GovernmentProfileFactory, signed_in
 from verification import services
 from verification.models import GovernmentProfile, VerificationMethod, VerificationSettings, VerificationStatus
-from verification.selectors import on_official_domain, profile_for_admin
+from verification.selectors import on_official_domain, profile_for_admin, profiles_for_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +63,8 @@ def test_details_are_bounded_and_on_one_line_in_the_service_too(world):
     assert profile.mobile == "+919876543210"
 
 
-@pytest.mark.parametrize("field, value", [("designation", ""), ("mobile", "12345"), ("office", "   ")])
+@pytest.mark.parametrize("field, value", [("designation", ""), ("mobile", "12345"), ("office", "   "),
+                                          ("mobile", "9८७६५४३२१०"), ("mobile", "९८७६५४३२१०")])  # digits in ASCII only
 def test_missing_or_malformed_details_are_refused(world, field, value):
     with pytest.raises(ValidationError) as caught:
         ask(world, **{field: value})
@@ -116,23 +117,38 @@ def test_asking_again_after_a_rejection_keeps_the_rejected_request(world):
 
 # The official-domain badge -------------------------------------------------------------------------
 
-def test_the_badge_needs_a_verified_primary_address_on_one_of_the_organisations_verified_domains(world):
-    person = world["person"]
-    assert on_official_domain(person, world["office"]) is True
-    assert on_official_domain(person, world["parent"]) is False  # mahaagri.gov.in is not pune.mahaagri.gov.in
-    assert on_official_domain(world["public"], world["office"]) is False
+def test_the_badge_needs_a_confirmed_address_on_one_of_the_organisations_verified_domains(world):
+    person, address = world["person"], world["person"].email
+    assert on_official_domain(person, address, world["office"]) is True
+    assert on_official_domain(person, address, world["parent"]) is False  # mahaagri.gov.in is not pune.mahaagri.gov.in
+    assert on_official_domain(world["public"], world["public"].email, world["office"]) is False
+    assert on_official_domain(world["public"], address, world["office"]) is False  # not theirs
     EmailAddress.objects.filter(user=person).update(verified=False)
-    assert on_official_domain(person, world["office"]) is False
+    assert on_official_domain(person, address, world["office"]) is False
+
+
+def test_the_badge_reads_the_official_address_given_not_the_accounts_primary_one(world):
+    """The admins see the badge for the address the profile vouches for."""
+    EmailAddress.objects.create(user=world["person"], email="asha@karhealth.gov.in", verified=True)
+    elsewhere = GovernmentProfileFactory(user=world["person"], organisation=world["office"],
+                                         official_email="asha@karhealth.gov.in")
+    public = world["public"]  # primary address someone@gmail.com
+    EmailAddress.objects.create(user=public, email="some.one@pune.mahaagri.gov.in", verified=True)
+    here = GovernmentProfileFactory(user=public, organisation=world["office"], official_email="some.one@pune.mahaagri.gov.in")
+    shown = {profile.pk: profile.on_official_domain for profile in profiles_for_admin(world["admin_office"],
+                                                                                       [elsewhere.pk, here.pk])}
+    assert shown == {elsewhere.pk: False, here.pk: True}
+    assert profile_for_admin(world["admin_office"], elsewhere.pk).on_official_domain is False
 
 
 def test_the_badge_compares_domains_normalised(world):
     person = UserFactory(email="Asha@PUNE.MahaAgri.gov.in")
-    assert on_official_domain(person, world["office"]) is True
+    assert on_official_domain(person, person.email, world["office"]) is True
 
 
 def test_a_domain_not_verified_for_the_organisation_earns_no_badge(world):
     world["office"].domains.update(is_verified=False)
-    assert on_official_domain(world["person"], world["office"]) is False
+    assert on_official_domain(world["person"], world["person"].email, world["office"]) is False
 
 
 # Automatic verification ----------------------------------------------------------------------------
@@ -155,13 +171,20 @@ def test_an_organisation_verifying_automatically_verifies_an_address_on_its_doma
     assert "सत्यापित" in mail.subject  # in Hindi, the language asked in
 
 
-@pytest.mark.parametrize("case", ["address elsewhere", "address unconfirmed", "switched off again"])
+@pytest.mark.parametrize("case", ["address elsewhere", "official address elsewhere", "address unconfirmed",
+                                  "switched off again"])
 def test_automatic_verification_needs_the_proven_fact_and_the_switch(world, case):
     services.auto_verification_set(organisation_id=world["office"].pk, enabled=True, actor=world["admin_office"])
     user, changes = "person", {}
     if case == "address elsewhere":  # a confirmed official address, on another organisation's domain
         user, changes = "public", {"official_email": "some.one@karhealth.gov.in"}
         EmailAddress.objects.create(user=world["public"], email="some.one@karhealth.gov.in", verified=True)
+    elif case == "official address elsewhere":
+        # The account's primary address is on the office's domain, but the official address
+        # given (which the profile, and so the verification API, vouches for) is another
+        # confirmed address of theirs, on another organisation's domain.
+        changes = {"official_email": "asha@karhealth.gov.in"}
+        EmailAddress.objects.create(user=world["person"], email="asha@karhealth.gov.in", verified=True)
     elif case == "address unconfirmed":  # the account's address on the domain, not confirmed
         user, changes = "public", {"official_email": "some.one@pune.mahaagri.gov.in"}
         EmailAddress.objects.create(user=world["public"], email="some.one@pune.mahaagri.gov.in", verified=False)
@@ -171,7 +194,9 @@ def test_automatic_verification_needs_the_proven_fact_and_the_switch(world, case
             ask(world, user=user, **changes)
         assert refused.value.error_dict["official_email"][0].code == "unconfirmed"
         assert not GovernmentProfile.objects.filter(user=world["public"]).exists()
-        changes["official_email"] = "someone@gmail.com"  # their confirmed address: asked, not verified
+        # Another confirmed official address of theirs, on another organisation's domain: asked, not verified.
+        changes["official_email"] = "some.one@karhealth.gov.in"
+        EmailAddress.objects.create(user=world["public"], email="some.one@karhealth.gov.in", verified=True)
     else:
         services.auto_verification_set(organisation_id=world["office"].pk, enabled=False, actor=world["admin_office"])
     assert ask(world, user=user, **changes).status == VerificationStatus.PENDING
@@ -304,6 +329,22 @@ def test_an_organisation_no_longer_active_verifies_nobody(world):
     type(world["office"]).objects.filter(pk=world["office"].pk).update(status=OrganisationStatus.SUSPENDED)
     with pytest.raises(ValidationError):
         services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
+
+
+def test_a_request_whose_date_of_superannuation_has_passed_is_not_verified(world):
+    """Asked before retiring, decided after: refused as a reinstatement would be (the API and
+    the directory already count the person as not verified; the hourly job would revoke
+    them at once). Nothing changes and nobody is told; rejecting it still works."""
+    profile = ask(world, superannuation_date=timezone.localdate() + timedelta(days=10))
+    GovernmentProfile.objects.filter(pk=profile.pk).update(superannuation_date=timezone.localdate() - timedelta(days=1))
+    with pytest.raises(ValidationError) as refused:
+        services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
+    assert refused.value.code == "superannuated"
+    assert "date of superannuation has passed" in refused.value.messages[0]
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.PENDING and messages_to(world["person"].email) == []
+    assert events(AuditAction.VERIFICATION_VERIFIED) == []
+    services.join_request_decide(profile_id=profile.pk, decision="reject", reason="Retired.", actor=world["admin_office"])
 
 
 def test_the_database_allows_one_verified_organisation_per_person(world):
@@ -519,6 +560,30 @@ def test_an_admin_role_above_that_rested_on_the_office_ends_with_the_verificatio
     assert not Membership.objects.filter(user=person, organisation=world["parent"], is_active=True).exists()
     [event] = AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED, target_id=str(world["parent"].pk))
     assert event.actor_id is None and event.new_values == {"member": False, "reason": "verification_ended"}
+
+
+@pytest.mark.parametrize("service", [services.profile_suspend, services.profile_revoke])
+def test_an_office_admin_cannot_end_the_admin_role_of_the_department_above_through_a_verification(world, service):
+    """The office's admin may not touch the department's admins (the roles pages refuse
+    it): ending the verification in the office that the department's admin role rests on
+    would remove that role all the same. Refused, naming the department and who may do
+    it; nothing changes and nobody is told."""
+    person, profile = admin_above_through_the_office(world)
+    told = len(messages_to(person.email))
+    with pytest.raises(ValidationError) as refused:
+        service(profile_id=profile.pk, reason_code="transfer", actor=world["admin_office"])
+    assert refused.value.code == "admin_role_above"
+    assert "Agriculture Department, Maharashtra" in refused.value.messages[0]
+    assert "superadmin" in refused.value.messages[0]
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.VERIFIED
+    assert may_administer(fresh(person), world["parent"]) and is_member(person, world["office"])
+    assert not events(AuditAction.VERIFICATION_SUSPENDED) + events(AuditAction.VERIFICATION_REVOKED)
+    assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).exists()
+    assert len(messages_to(person.email)) == told
+    # The department's admins (and superadmins) may.
+    service(profile_id=profile.pk, reason_code="transfer", actor=world["superadmin"])
+    assert not may_administer(fresh(person), world["parent"])
 
 
 def test_an_admin_role_above_stays_while_another_ground_below_remains(world):

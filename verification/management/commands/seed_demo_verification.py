@@ -28,8 +28,9 @@ PEOPLE = [
      "9822000330", date(2030, 8, 31), "en", True),
     ("steno.collector@pune.gov.in", "Kavita Joshi", "Stenographer", "Collector's Office", "PUN-0412", "9822000412",
      None, "hi", False),
-    ("citizen@gmail.com", "Public User", "Data Entry Operator (contract)", "Setu Kendra", "PUN-C-77", "9822000777",
-     None, "en", False),
+    # A contractor's address (official mail, not eligible as a nodal officer): a request may give one.
+    ("deo.setu@punesetu-external.gov.in", "Nilesh Pawar", "Data Entry Operator (contract)", "Setu Kendra", "PUN-C-77",
+     "9822000777", None, "en", False),
 ]
 
 
