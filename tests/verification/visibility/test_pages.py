@@ -2,13 +2,16 @@
 else, every input checked at its field), a person's own choices, the directory's
 bounds (a short or long search, a page number out of range). Every page well-formed."""
 
+import re
+
 import pytest
 
 from portal.audit.models import AuditAction, AuditEvent
 from tests.html_tree import html_problems
 from tests.verification.helpers import make_admin
-from tests.verification.visibility.conftest import VIEWERS, client_of
+from tests.verification.visibility.conftest import VIEWERS, client_of, set_policy
 from verification.visibility.models import Audience, PersonalVisibility, ProfileField, VisibilityPolicy
+from verification.visibility.rules import visible_profile
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +75,43 @@ def test_a_person_narrows_on_their_own_page(people):
     response = client.post("/people/visibility/", {"mobile": str(int(Audience.PUBLIC))})
     assert 'id="id_mobile_error"' in response.content.decode()
     assert PersonalVisibility.objects.get(user=people["self"]).mobile == Audience.NOBODY
+
+
+def _as_sent(html, **changes):
+    """What a browser sends for the rendered form: each select's selected option (the
+    first when none is marked selected), with ``changes`` applied."""
+    data = {}
+    for name, body in re.findall(r'<select name="([a-z_]+)"[^>]*>(.*?)</select>', html, re.S):
+        options = re.findall(r'<option value="([^"]*)"( selected)?>', body)
+        chosen = [value for value, selected in options if selected]
+        data[name] = chosen[0] if chosen else options[0][0]
+    data.update({key: str(value) for key, value in changes.items()})
+    return data
+
+
+def test_saving_again_keeps_a_choice_the_organisation_has_since_narrowed_below(people):
+    """The person kept their name to verified government users; their organisation then
+    narrowed it to its members. Their choice is still offered, selected, as having no
+    effect for now, and saving the form for another detail keeps it: when the
+    organisation widens its own again, the person's choice still applies."""
+    client = client_of(people, "self")
+    set_policy(people["home"], {ProfileField.NAME: Audience.PUBLIC})
+    client.post("/people/visibility/", {"name": str(int(Audience.VERIFIED))})
+    set_policy(people["home"], {ProfileField.NAME: Audience.ORGANISATION})
+    html = client.get("/people/visibility/").content.decode()
+    assert not html_problems(html)
+    assert re.search(r'<option value="30" selected>[^<]*no effect', html)
+    client.post("/people/visibility/", _as_sent(html, mobile=int(Audience.NOBODY)))
+    row = PersonalVisibility.objects.get(user=people["self"])
+    assert (row.name, row.mobile) == (Audience.VERIFIED, Audience.NOBODY)
+    last = AuditEvent.objects.filter(action=AuditAction.PERSONAL_VISIBILITY_CHANGED).latest("pk")
+    assert last.old_values == {"mobile": None} and last.new_values == {"mobile": "nobody"}
+    set_policy(people["home"], {ProfileField.NAME: Audience.PUBLIC})
+    seen = visible_profile(people["public"], people["profile"].pk)
+    assert seen is None or seen.name is None
+    # Still only narrowed: a choice wider than the organisation's that is not the kept one is refused.
+    response = client.post("/people/visibility/", {"name": str(int(Audience.PUBLIC))})
+    assert 'id="id_name_error"' in response.content.decode()
 
 
 def test_someone_not_verified_may_choose_ahead(people):
