@@ -87,8 +87,9 @@ def test_every_person_shown_has_a_badge(world, people):
     assert VERIFIED_BADGE in signed_in(people["verified"].user).get("/verification/").content.decode()
 
 
-# Members limited or searched: the same 5 queries as the whole list (tests/verification/
-# test_query_counts.py): 3 the organisation, 4 the count, 5 the page with its badges.
+# Members limited or searched: the same 6 queries as the whole list (tests/verification/
+# test_query_counts.py): 3 the organisation, 4 the viewer for the visibility rules, 5 the
+# count, 6 the page with its badges and each detail's audience.
 @pytest.mark.parametrize("n", [1, 60])
 @pytest.mark.parametrize("query", ["?verified_only=on", "?q=member", "?q=member&verified_only=on&page=2"])
 def test_filtered_members_query_count(world, n, query, django_assert_num_queries):
@@ -99,6 +100,6 @@ def test_filtered_members_query_count(world, n, query, django_assert_num_queries
                              status=VerificationStatus.SUSPENDED)
     admin = signed_in(world["admin_parent"])
     admin.get(members_url(world, query))
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         response = admin.get(members_url(world, query))
     assert response.status_code == 200

@@ -251,6 +251,22 @@ def view_of(profile: GovernmentProfile) -> PersonView:
                       is_self=level == SELF, values=values)
 
 
+def annotated_for(user: AnyUser, queryset: QuerySet[GovernmentProfile]) -> QuerySet[GovernmentProfile]:
+    """``queryset`` annotated for ``view_of`` as ``user`` sees each person, in the query
+    that fetches it, not filtered: for the pages that reach people by another right (an
+    organisation's administrators' pages), which still show each detail only as these
+    rules decide. The rows must come with their user and organisation (select_related)."""
+    return _annotated(viewer_of(user), queryset)
+
+
+def request_view_of(profile: GovernmentProfile) -> PersonView:
+    """Every detail of a waiting request (no query), for the administrators deciding on
+    it: what the person gave them to decide on. Not a view of a verified person, which
+    ``view_of`` gives."""
+    return PersonView(pk=profile.pk, status=profile.status, status_label=profile.get_status_display(),
+                      is_self=False, values={name: _value(profile, name) for name in FIELDS})
+
+
 def visible_profiles(user: AnyUser | Viewer, queryset: QuerySet[GovernmentProfile] | None = None
                      ) -> QuerySet[GovernmentProfile]:
     """The profiles of ``queryset`` (all by default) that the viewer (a user, or a

@@ -8,8 +8,9 @@ import pytest
 
 from portal.audit.models import AuditAction, AuditEvent
 from tests.html_tree import html_problems
-from tests.verification.helpers import make_admin
-from tests.verification.visibility.conftest import VIEWERS, client_of, set_policy
+from tests.verification.helpers import GovernmentProfileFactory, make_admin
+from tests.verification.visibility.conftest import VALUES, VIEWERS, client_of, set_policy
+from verification.models import GovernmentProfile, VerificationStatus
 from verification.visibility.models import Audience, PersonalVisibility, ProfileField, VisibilityPolicy
 from verification.visibility.rules import visible_profile
 
@@ -153,3 +154,42 @@ def test_the_directorys_search_hint_is_in_the_pages_language(people, language, w
     client.cookies["django_language"] = language
     page = client.get("/people/").content.decode()
     assert words in page and "At least 3 characters" not in page
+
+
+@pytest.mark.parametrize("status", [VerificationStatus.VERIFIED, VerificationStatus.SUSPENDED])
+@pytest.mark.parametrize("who", ["admin", "superadmin"])
+def test_the_admins_pages_of_a_held_profile_leave_out_a_detail_kept_to_the_person(people, who, status):
+    """A detail set to "nobody but the person" (by the person, or by the organisation) is
+    seen by nobody else, the administrators' own pages of a verified or suspended person
+    included: their page, the members list, the confirmation to suspend or revoke. What
+    the rules let administrators see is still there."""
+    GovernmentProfile.objects.filter(pk=people["profile"].pk).update(status=status)
+    PersonalVisibility.objects.create(user=people["self"], name=Audience.NOBODY, mobile=Audience.NOBODY,
+                                      designation=Audience.NOBODY)
+    set_policy(people["home"], {ProfileField.OFFICE: Audience.NOBODY})
+    hidden = [ProfileField.NAME, ProfileField.MOBILE, ProfileField.DESIGNATION, ProfileField.OFFICE]
+    client = client_of(people, who)
+    pages = {
+        "profile": client.get(f"/verification/profiles/{people['profile'].pk}/").content.decode(),
+        "members": client.get(f"/verification/organisations/{people['home'].pk}/members/").content.decode(),
+        "revoke": client.get(f"/verification/profiles/{people['profile'].pk}/revoke/").content.decode(),
+    }
+    for page, html in pages.items():
+        assert not html_problems(html), page
+        for name in hidden:
+            assert VALUES[name][0] not in html, (page, name)
+    assert pages["profile"].count("Hidden by the person's or organisation's choice") == 3
+    for name in (ProfileField.OFFICIAL_EMAIL, ProfileField.EMPLOYEE_CODE):  # for administrators and wider
+        assert VALUES[name][0] in pages["profile"]
+    assert "Hidden by the person" in pages["members"]
+
+
+def test_the_admins_deciding_a_waiting_request_see_the_details_given(people):
+    """While a request waits, the administrators deciding it see every detail given (what
+    they decide on), whatever the person chose for their verified profile."""
+    PersonalVisibility.objects.create(user=people["outsider"], mobile=Audience.NOBODY, designation=Audience.NOBODY)
+    request = GovernmentProfileFactory(user=people["outsider"], organisation=people["home"],
+                                       status=VerificationStatus.PENDING, designation="Chief Quillwright",
+                                       mobile="+919800011122")
+    html = client_of(people, "admin").get(f"/verification/profiles/{request.pk}/").content.decode()
+    assert "Chief Quillwright" in html and "+919800011122" in html and "Hidden by the person" not in html
