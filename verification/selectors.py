@@ -159,12 +159,18 @@ def mark_official_domain(profiles: Iterable[GovernmentProfile]) -> list[Governme
 # Profiles --------------------------------------------------------------------------------
 
 def _with_badges(queryset: QuerySet[GovernmentProfile]) -> QuerySet[GovernmentProfile]:
-    """Whether the person is a verified government user (anywhere), and whether they hold
-    a verification in an organisation other than this profile's: subqueries, no query per row."""
-    verified = GovernmentProfile.objects.filter(user_id=OuterRef("user_id"), status=VerificationStatus.VERIFIED)
-    elsewhere = GovernmentProfile.objects.filter(user_id=OuterRef("user_id"), status__in=HELD_STATUSES).exclude(
-        organisation_id=OuterRef("organisation_id")
-    )
+    """Whether the person is a verified government user (anywhere: a verification in
+    force, as the visibility rules and the API count it, not past the date of
+    superannuation nor in a suspended organisation, whether or not the hourly job has
+    written it down), and whether they hold a verification in an organisation other than
+    this profile's (one past superannuation is over; one in a suspended organisation is
+    still held, and verifying them here ends it): subqueries, no query per row."""
+    today = timezone.localdate()
+    verified = GovernmentProfile.objects.filter(verified_in_force(today), user_id=OuterRef("user_id"))
+    elsewhere = GovernmentProfile.objects.filter(
+        Q(superannuation_date__isnull=True) | Q(superannuation_date__gte=today),
+        user_id=OuterRef("user_id"), status__in=HELD_STATUSES,
+    ).exclude(organisation_id=OuterRef("organisation_id"))
     suspended = elsewhere.filter(status=VerificationStatus.SUSPENDED).values("reason_code")[:1]
     # Someone else verified with the same mobile number (the API answers nobody for a
     # number two verified people hold): the deciding admin checks it with the person.
