@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.forms import AccessibleForm
 from verification.visibility.models import Audience, ProfileField
-from verification.visibility.rules import SEARCH_MAX, SEARCH_MIN
+from verification.visibility.rules import SEARCH_MAX, SEARCH_MIN, normalise_search
 
 
 class DirectorySearchForm(AccessibleForm):
@@ -22,6 +22,15 @@ class DirectorySearchForm(AccessibleForm):
             "shown: search for more of the text to narrow it.") % {"n": SEARCH_MIN}, str)(),
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
+
+    def clean_q(self):
+        """A search shorter than SEARCH_MIN once its spaces are normalised is refused here,
+        said at the field, rather than answered with nothing; an empty one is no search."""
+        query = self.cleaned_data["q"]
+        if query and len(normalise_search(query)) < SEARCH_MIN:
+            raise ValidationError(_("Type at least %(min)s characters to search."), code="too_short",
+                                  params={"min": SEARCH_MIN})
+        return query
 
 
 def _audience_choices():

@@ -193,3 +193,14 @@ def test_the_admins_deciding_a_waiting_request_see_the_details_given(people):
                                        mobile="+919800011122")
     html = client_of(people, "admin").get(f"/verification/profiles/{request.pk}/").content.decode()
     assert "Chief Quillwright" in html and "+919800011122" in html and "Hidden by the person" not in html
+
+
+@pytest.mark.parametrize("query", ["ab", "  a  "])
+def test_a_too_short_search_is_said_at_the_field(people, query):
+    """A search shorter than the directory takes, once its spaces are normalised, is said
+    at the field (tied to it, what was typed kept), not answered with nothing."""
+    html = client_of(people, "colleague").get("/people/", {"q": query}).content.decode()
+    assert not html_problems(html)
+    assert 'id="id_q_error"' in html and "Type at least 3 characters to search." in html
+    assert 'aria-invalid="true"' in html and f'value="{query}"' in html
+    assert "Nobody you may see matches" not in html
