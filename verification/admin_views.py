@@ -32,6 +32,7 @@ from verification.selectors import (
     auto_verification_of,
     join_queue,
     mark_official_domain,
+    mark_seen,
     members_of,
     organisation_for_admin,
     profile_for_admin,
@@ -72,7 +73,7 @@ def queue(request):
         organisation = organisation_for_admin(request.user, filters.cleaned_data["organisation"])
     page = Paginator(join_queue(request.user, status=status, organisation_id=organisation and organisation.pk),
                      PAGE_SIZE).get_page(request.GET.get("page"))
-    mark_official_domain(page.object_list)
+    mark_seen(mark_official_domain(page.object_list))
     query = urlencode({"status": status, **({"organisation": organisation.pk} if organisation else {})})
     return render(request, "verification/queue.html", {
         "page": page, "status": VerificationStatus(status), "statuses": VerificationStatus.choices,
@@ -159,8 +160,9 @@ def members(request, pk):
     filters = MembersFilterForm(request.GET)
     filters.is_valid()  # a query over its limit is said at its field and not used
     query, verified_only = filters.cleaned_data.get("q", ""), filters.cleaned_data.get("verified_only", False)
-    page = Paginator(members_of(organisation, query=query, verified_only=verified_only), PAGE_SIZE).get_page(
-        request.GET.get("page"))
+    page = Paginator(members_of(organisation, viewer=request.user, query=query, verified_only=verified_only),
+                     PAGE_SIZE).get_page(request.GET.get("page"))
+    mark_seen(page.object_list)
     kept = urlencode({key: value for key, value in (("q", query), ("verified_only", "on" if verified_only else ""))
                       if value})
     return render(request, "verification/members.html", {

@@ -34,7 +34,7 @@ from verification.models import (
     VerificationStatus,
     verified_in_force,
 )
-from verification.visibility.rules import FETCHED
+from verification.visibility.rules import FETCHED, annotated_for, request_view_of, view_of
 
 SEARCH_LIMIT = 50
 
@@ -161,12 +161,18 @@ def mark_official_domain(profiles: Iterable[GovernmentProfile]) -> list[Governme
 # Profiles --------------------------------------------------------------------------------
 
 def _with_badges(queryset: QuerySet[GovernmentProfile]) -> QuerySet[GovernmentProfile]:
-    """Whether the person is a verified government user (anywhere), and whether they hold
-    a verification in an organisation other than this profile's: subqueries, no query per row."""
-    verified = GovernmentProfile.objects.filter(user_id=OuterRef("user_id"), status=VerificationStatus.VERIFIED)
-    elsewhere = GovernmentProfile.objects.filter(user_id=OuterRef("user_id"), status__in=HELD_STATUSES).exclude(
-        organisation_id=OuterRef("organisation_id")
-    )
+    """Whether the person is a verified government user (anywhere: a verification in
+    force, as the visibility rules and the API count it, not past the date of
+    superannuation nor in a suspended organisation, whether or not the hourly job has
+    written it down), and whether they hold a verification in an organisation other than
+    this profile's (one past superannuation is over; one in a suspended organisation is
+    still held, and verifying them here ends it): subqueries, no query per row."""
+    today = timezone.localdate()
+    verified = GovernmentProfile.objects.filter(verified_in_force(today), user_id=OuterRef("user_id"))
+    elsewhere = GovernmentProfile.objects.filter(
+        Q(superannuation_date__isnull=True) | Q(superannuation_date__gte=today),
+        user_id=OuterRef("user_id"), status__in=HELD_STATUSES,
+    ).exclude(organisation_id=OuterRef("organisation_id"))
     suspended = elsewhere.filter(status=VerificationStatus.SUSPENDED).values("reason_code")[:1]
     # Someone else verified with the same mobile number (the API answers nobody for a
     # number two verified people hold): the deciding admin checks it with the person.
@@ -174,6 +180,18 @@ def _with_badges(queryset: QuerySet[GovernmentProfile]) -> QuerySet[GovernmentPr
         user_id=OuterRef("user_id"))
     return queryset.annotate(person_verified=Exists(verified), held_elsewhere=Exists(elsewhere),
                              suspended_elsewhere=Subquery(suspended), mobile_taken=Exists(mobile_taken))
+
+
+def mark_seen(profiles: Iterable[GovernmentProfile]) -> list[GovernmentProfile]:
+    """Set ``seen`` on each profile: what the administrators' pages show of it (no query).
+    A waiting request: every detail given, for the admins deciding it. Any other (a
+    verified or suspended person, an ended request): each detail only as the visibility
+    rules let the viewer see it (the profiles were annotated by ``annotated_for``), as on
+    every other page; a detail set to "nobody but the person" is left out."""
+    profiles = list(profiles)
+    for profile in profiles:
+        profile.seen = request_view_of(profile) if profile.is_pending else view_of(profile)
+    return profiles
 
 
 def automatic_verification_withheld(user: AnyUser, organisation: Organisation) -> bool:
@@ -221,20 +239,26 @@ def profiles_administered_by(viewer: AnyUser) -> QuerySet[GovernmentProfile]:
 def join_queue(
     viewer: AnyUser, *, status: str = VerificationStatus.PENDING, organisation_id: int | None = None
 ) -> QuerySet[GovernmentProfile]:
-    """Requests and profiles the viewer decides on, in one status, oldest request first."""
+    """Requests and profiles the viewer decides on, in one status, oldest request first.
+    Other than waiting requests, annotated for ``mark_seen`` (the viewer's one query for
+    the visibility rules)."""
     queryset = profiles_administered_by(viewer).filter(status=status)
     if organisation_id is not None:
         queryset = queryset.filter(organisation_id=organisation_id)
+    if status != VerificationStatus.PENDING:
+        queryset = annotated_for(viewer, queryset)
     return _with_badges(queryset.select_related("user", "organisation")).order_by("requested_at", "id")
 
 
 def profile_for_admin(viewer: AnyUser, pk: int) -> GovernmentProfile:
-    """A profile in an organisation the viewer administers, or 404 (never 403: do not confirm it exists)."""
+    """A profile in an organisation the viewer administers, or 404 (never 403: do not
+    confirm it exists), with what the viewer may see of it (``mark_seen``)."""
+    queryset = annotated_for(viewer, profiles_administered_by(viewer).select_related("user", "organisation", "decided_by"))
     try:
-        profile = _with_badges(profiles_administered_by(viewer).select_related("user", "organisation", "decided_by")).get(pk=pk)
+        profile = _with_badges(queryset).get(pk=pk)
     except (GovernmentProfile.DoesNotExist, ValueError):
         raise Http404 from None
-    return mark_official_domain([profile])[0]
+    return mark_seen(mark_official_domain([profile]))[0]
 
 
 def profiles_for_admin(viewer: AnyUser, pks: Iterable[int]) -> list[GovernmentProfile]:
@@ -247,18 +271,20 @@ def profiles_for_admin(viewer: AnyUser, pks: Iterable[int]) -> list[GovernmentPr
 MEMBER_QUERY_MAX = 100
 
 
-def members_of(organisation: Organisation, *, query: str = "", verified_only: bool = False) -> QuerySet[GovernmentProfile]:
+def members_of(organisation: Organisation, *, viewer: AnyUser, query: str = "",
+               verified_only: bool = False) -> QuerySet[GovernmentProfile]:
     """The organisation's verified and suspended members (only the verified ones when
-    ``verified_only``), by name; ``query`` (two characters or more) finds them by name or
-    address. Only for its admins: the view fetches the organisation through
-    organisation_for_admin first."""
+    ``verified_only``), by name, annotated for ``mark_seen`` as ``viewer`` sees them;
+    ``query`` (two characters or more) finds them by name or address. Only for its
+    admins: the view fetches the organisation through organisation_for_admin first."""
     statuses = [VerificationStatus.VERIFIED] if verified_only else list(HELD_STATUSES)
     found = GovernmentProfile.objects.filter(organisation=organisation, status__in=statuses)
     query = (query or "").strip()[:MEMBER_QUERY_MAX]
     if len(query) >= 2:
         found = found.filter(Q(user__full_name__icontains=query) | Q(user__email__icontains=query)
                              | Q(official_email__icontains=query))
-    return _with_badges(found).select_related("user").order_by("user__full_name", "user__email", "id")
+    return _with_badges(annotated_for(viewer, found)).select_related("user", "organisation").order_by(
+        "user__full_name", "user__email", "id")
 
 
 # The verification API ----------------------------------------------------------------------

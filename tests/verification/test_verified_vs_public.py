@@ -3,12 +3,16 @@ is shown, nobody but the organisation's admins lists its members (public users a
 its own verified members included), and the member list limited to verified users
 or to a name, with constant query counts."""
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from portal.organisations.models import Organisation, OrganisationStatus
 from tests.factories import UserFactory
 from tests.html_tree import parse
 from tests.verification.helpers import GovernmentProfileFactory, signed_in
-from verification.models import VerificationStatus
+from verification.models import GovernmentProfile, VerificationStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -87,8 +91,9 @@ def test_every_person_shown_has_a_badge(world, people):
     assert VERIFIED_BADGE in signed_in(people["verified"].user).get("/verification/").content.decode()
 
 
-# Members limited or searched: the same 5 queries as the whole list (tests/verification/
-# test_query_counts.py): 3 the organisation, 4 the count, 5 the page with its badges.
+# Members limited or searched: the same 6 queries as the whole list (tests/verification/
+# test_query_counts.py): 3 the organisation, 4 the viewer for the visibility rules, 5 the
+# count, 6 the page with its badges and each detail's audience.
 @pytest.mark.parametrize("n", [1, 60])
 @pytest.mark.parametrize("query", ["?verified_only=on", "?q=member", "?q=member&verified_only=on&page=2"])
 def test_filtered_members_query_count(world, n, query, django_assert_num_queries):
@@ -99,6 +104,30 @@ def test_filtered_members_query_count(world, n, query, django_assert_num_queries
                              status=VerificationStatus.SUSPENDED)
     admin = signed_in(world["admin_parent"])
     admin.get(members_url(world, query))
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         response = admin.get(members_url(world, query))
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("how", ["past superannuation", "organisation suspended"])
+def test_a_lapsed_verification_elsewhere_is_no_verified_badge_for_the_deciding_admin(world, how):
+    """A verification that has lapsed (the day after superannuation, or its organisation
+    suspended) counts at once, before the hourly job writes it down: the admins deciding
+    the person's request elsewhere are not told the person is a verified government user;
+    past superannuation, not that they are verified in another organisation either."""
+    person = world["person"]
+    held = GovernmentProfileFactory(user=person, organisation=world["other"], status=VerificationStatus.VERIFIED)
+    request = GovernmentProfileFactory(user=person, organisation=world["office"], status=VerificationStatus.PENDING)
+    admin = signed_in(world["admin_office"])
+    assert VERIFIED_BADGE in admin.get(f"/verification/profiles/{request.pk}/").content.decode()
+    if how == "past superannuation":
+        GovernmentProfile.objects.filter(pk=held.pk).update(superannuation_date=timezone.localdate() - timedelta(days=1))
+    else:
+        Organisation.objects.filter(pk=world["other"].pk).update(status=OrganisationStatus.SUSPENDED)
+    elsewhere = {f"/verification/profiles/{request.pk}/": "This person is verified in another organisation",
+                 "/verification/queue/": ">Verified in another organisation<"}
+    for url, words in elsewhere.items():
+        html = admin.get(url).content.decode()
+        assert VERIFIED_BADGE not in html and PUBLIC_BADGE in html, url
+        # One in a suspended organisation is still held: verifying the person here ends it.
+        assert (words in html) is (how == "organisation suspended"), url

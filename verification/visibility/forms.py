@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.forms import AccessibleForm
 from verification.visibility.models import Audience, ProfileField
-from verification.visibility.rules import SEARCH_MAX, SEARCH_MIN
+from verification.visibility.rules import SEARCH_MAX, SEARCH_MIN, normalise_search
 
 
 class DirectorySearchForm(AccessibleForm):
@@ -22,6 +22,15 @@ class DirectorySearchForm(AccessibleForm):
             "shown: search for more of the text to narrow it.") % {"n": SEARCH_MIN}, str)(),
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
+
+    def clean_q(self):
+        """A search shorter than SEARCH_MIN once its spaces are normalised is refused here,
+        said at the field, rather than answered with nothing; an empty one is no search."""
+        query = self.cleaned_data["q"]
+        if query and len(normalise_search(query)) < SEARCH_MIN:
+            raise ValidationError(_("Type at least %(min)s characters to search."), code="too_short",
+                                  params={"min": SEARCH_MIN})
+        return query
 
 
 def _audience_choices():
@@ -46,16 +55,25 @@ class VisibilityPolicyForm(AccessibleForm):
 
 
 class PersonalVisibilityForm(AccessibleForm):
-    """The person's own choice for each field: their organisation's, or narrower."""
+    """The person's own choice for each field: their organisation's, or narrower. A
+    stored choice the organisation has since narrowed its own below (or to) is offered
+    too, as having no effect for now, so that saving the form keeps it: the narrower of
+    the two applies again when the organisation widens its own."""
 
-    def __init__(self, *args, policy: dict | None, **kwargs):
+    def __init__(self, *args, policy: dict | None, current: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.policy = policy
+        self.current = {name: value for name, value in (current or {}).items() if value is not None}
         for name in ProfileField:
             widest = policy[name] if policy else Audience.PUBLIC
             label = (_("As my organisation chose: %(audience)s") % {"audience": widest.label} if policy
                      else _("As my organisation chooses"))
-            choices = [("", label)] + [(str(value), text) for value, text in Audience.choices if value < widest]
+            kept = self.current.get(name)
+            choices = [("", label)]
+            if kept is not None and kept >= widest:
+                choices.append((str(kept), _("%(audience)s (your choice, kept: no effect while your organisation's "
+                                             "is the same or narrower)") % {"audience": Audience(kept).label}))
+            choices += [(str(value), text) for value, text in Audience.choices if value < widest]
             self.fields[name.value] = forms.TypedChoiceField(
                 label=name.label, choices=choices, coerce=int, required=False, empty_value=None,
                 error_messages={"invalid_choice": _("You may only narrow who sees this field, not widen it.")},
@@ -69,7 +87,7 @@ class PersonalVisibilityForm(AccessibleForm):
         data = super().clean()
         for name in ProfileField:
             value = data.get(name.value)
-            if value is not None and self.policy and value >= self.policy[name]:
+            if value is not None and self.policy and value >= self.policy[name] and value != self.current.get(name):
                 self.add_error(name.value, ValidationError(_("You may only narrow who sees this field, not widen it."),
                                                            code="wider"))
         return data

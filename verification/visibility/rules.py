@@ -11,10 +11,11 @@ Levels (the narrowest audience a viewer still belongs to, for one person):
 
 - the person themself: everything, whatever the audiences (``SELF``);
 - an administrator of the person's organisation (or of one above it), a superadmin:
-  fields for ``admins`` and wider;
+  fields for ``admins`` and wider (only of an active organisation: one suspended
+  vouches for nobody, its administrators included);
 - a verified member of the same organisation: ``organisation`` and wider;
-- any other verified government user (a verified profile anywhere, or an
-  administrator of some organisation): ``verified`` and wider;
+- any other verified government user (a verified profile in force anywhere, or an
+  administrator of some active organisation): ``verified`` and wider;
 - a signed-in public user, and someone not signed in: ``public`` only.
 
 A field's audience is the narrower of its organisation's policy (the defaults when it
@@ -32,7 +33,7 @@ from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
 from portal.accounts.models import User
-from portal.organisations.models import Organisation
+from portal.organisations.models import Organisation, OrganisationStatus
 from portal.permissions import AnyUser, administered_organisations, is_superadmin
 from verification.models import GovernmentProfile, VerificationStatus, verified_in_force
 from verification.visibility.models import DEFAULT_AUDIENCES, Audience, ProfileField, column_of
@@ -63,7 +64,7 @@ class Viewer:
     user: AnyUser
     superadmin: bool = False
     client: bool = False  # a client of the verification API: sees what any verified government user sees
-    administers: bool = False  # an administrator of at least one organisation
+    administers: bool = False  # an administrator of at least one active organisation
     verified_organisation_id: int | None = None  # where they hold a verified profile
 
     @property
@@ -81,6 +82,12 @@ class Viewer:
 API_CLIENT = Viewer(user=AnonymousUser(), client=True)
 
 
+def _vouched_administered(user: AnyUser) -> QuerySet[Organisation]:
+    """The organisations the user administers that are active: a suspended one (or one
+    not yet approved) vouches for nobody, its administrators included."""
+    return administered_organisations(user).filter(status=OrganisationStatus.ACTIVE)
+
+
 def viewer_of(user: AnyUser) -> Viewer:
     """The viewer, cached on the request's user object (one query, none when signed out)."""
     if not user.is_authenticated:
@@ -94,7 +101,7 @@ def viewer_of(user: AnyUser) -> Viewer:
             row = (
                 User.objects.filter(pk=user.pk)
                 .annotate(verified_in=Subquery(verified.values("organisation_id")[:1]),
-                          administers=Exists(administered_organisations(user)))
+                          administers=Exists(_vouched_administered(user)))
                 .values("verified_in", "administers").first()
             ) or {"verified_in": None, "administers": False}
             cached = Viewer(user=user, administers=row["administers"], verified_organisation_id=row["verified_in"])
@@ -110,7 +117,7 @@ def level_expression(viewer: Viewer):
     if viewer.superadmin:
         return Case(*whens, default=Value(ADMIN))
     if viewer.administers:
-        whens.append(When(organisation_id__in=administered_organisations(viewer.user).values("pk"), then=Value(ADMIN)))
+        whens.append(When(organisation_id__in=_vouched_administered(viewer.user).values("pk"), then=Value(ADMIN)))
     if viewer.verified_organisation_id is not None:
         whens.append(When(organisation_id=viewer.verified_organisation_id, then=Value(MEMBER)))
     return Case(*whens, default=Value(VERIFIED if viewer.verified else EVERYONE))
@@ -242,6 +249,22 @@ def view_of(profile: GovernmentProfile) -> PersonView:
     }
     return PersonView(pk=profile.pk, status=profile.status, status_label=profile.get_status_display(),
                       is_self=level == SELF, values=values)
+
+
+def annotated_for(user: AnyUser, queryset: QuerySet[GovernmentProfile]) -> QuerySet[GovernmentProfile]:
+    """``queryset`` annotated for ``view_of`` as ``user`` sees each person, in the query
+    that fetches it, not filtered: for the pages that reach people by another right (an
+    organisation's administrators' pages), which still show each detail only as these
+    rules decide. The rows must come with their user and organisation (select_related)."""
+    return _annotated(viewer_of(user), queryset)
+
+
+def request_view_of(profile: GovernmentProfile) -> PersonView:
+    """Every detail of a waiting request (no query), for the administrators deciding on
+    it: what the person gave them to decide on. Not a view of a verified person, which
+    ``view_of`` gives."""
+    return PersonView(pk=profile.pk, status=profile.status, status_label=profile.get_status_display(),
+                      is_self=False, values={name: _value(profile, name) for name in FIELDS})
 
 
 def visible_profiles(user: AnyUser | Viewer, queryset: QuerySet[GovernmentProfile] | None = None

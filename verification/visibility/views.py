@@ -85,8 +85,9 @@ def my_visibility(request):
     held = held_profile_of(request.user)
     policy = services.visibility_policy_of(held.organisation) if held else None
     own = PersonalVisibility.objects.filter(user_id=request.user.pk).first()
+    current = {name: getattr(own, column_of(name)) for name in ProfileField} if own is not None else {}
     if request.method == "POST":
-        form = PersonalVisibilityForm(request.POST, policy=policy)
+        form = PersonalVisibilityForm(request.POST, policy=policy, current=current)
         if form.is_valid():
             try:
                 services.personal_visibility_set(choices=form.choices(), actor=request.user, request=request)
@@ -96,10 +97,8 @@ def my_visibility(request):
                 messages.success(request, _("Your choices were saved."))
                 return redirect("visibility:mine")
     else:
-        initial = {}
-        if own is not None:
-            initial = {name.value: getattr(own, column_of(name)) for name in ProfileField}
-        form = PersonalVisibilityForm(initial=initial, policy=policy)
+        form = PersonalVisibilityForm(initial={name.value: value for name, value in current.items()}, policy=policy,
+                                      current=current)
     return render(request, "visibility/mine.html", {"form": form, "held": held,
                                                     "seen": visible_profile(request.user, held.pk) if held else None})
 

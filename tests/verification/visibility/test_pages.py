@@ -2,13 +2,17 @@
 else, every input checked at its field), a person's own choices, the directory's
 bounds (a short or long search, a page number out of range). Every page well-formed."""
 
+import re
+
 import pytest
 
 from portal.audit.models import AuditAction, AuditEvent
 from tests.html_tree import html_problems
-from tests.verification.helpers import make_admin
-from tests.verification.visibility.conftest import VIEWERS, client_of
+from tests.verification.helpers import GovernmentProfileFactory, make_admin
+from tests.verification.visibility.conftest import VALUES, VIEWERS, client_of, set_policy
+from verification.models import GovernmentProfile, VerificationStatus
 from verification.visibility.models import Audience, PersonalVisibility, ProfileField, VisibilityPolicy
+from verification.visibility.rules import visible_profile
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +78,43 @@ def test_a_person_narrows_on_their_own_page(people):
     assert PersonalVisibility.objects.get(user=people["self"]).mobile == Audience.NOBODY
 
 
+def _as_sent(html, **changes):
+    """What a browser sends for the rendered form: each select's selected option (the
+    first when none is marked selected), with ``changes`` applied."""
+    data = {}
+    for name, body in re.findall(r'<select name="([a-z_]+)"[^>]*>(.*?)</select>', html, re.S):
+        options = re.findall(r'<option value="([^"]*)"( selected)?>', body)
+        chosen = [value for value, selected in options if selected]
+        data[name] = chosen[0] if chosen else options[0][0]
+    data.update({key: str(value) for key, value in changes.items()})
+    return data
+
+
+def test_saving_again_keeps_a_choice_the_organisation_has_since_narrowed_below(people):
+    """The person kept their name to verified government users; their organisation then
+    narrowed it to its members. Their choice is still offered, selected, as having no
+    effect for now, and saving the form for another detail keeps it: when the
+    organisation widens its own again, the person's choice still applies."""
+    client = client_of(people, "self")
+    set_policy(people["home"], {ProfileField.NAME: Audience.PUBLIC})
+    client.post("/people/visibility/", {"name": str(int(Audience.VERIFIED))})
+    set_policy(people["home"], {ProfileField.NAME: Audience.ORGANISATION})
+    html = client.get("/people/visibility/").content.decode()
+    assert not html_problems(html)
+    assert re.search(r'<option value="30" selected>[^<]*no effect', html)
+    client.post("/people/visibility/", _as_sent(html, mobile=int(Audience.NOBODY)))
+    row = PersonalVisibility.objects.get(user=people["self"])
+    assert (row.name, row.mobile) == (Audience.VERIFIED, Audience.NOBODY)
+    last = AuditEvent.objects.filter(action=AuditAction.PERSONAL_VISIBILITY_CHANGED).latest("pk")
+    assert last.old_values == {"mobile": None} and last.new_values == {"mobile": "nobody"}
+    set_policy(people["home"], {ProfileField.NAME: Audience.PUBLIC})
+    seen = visible_profile(people["public"], people["profile"].pk)
+    assert seen is None or seen.name is None
+    # Still only narrowed: a choice wider than the organisation's that is not the kept one is refused.
+    response = client.post("/people/visibility/", {"name": str(int(Audience.PUBLIC))})
+    assert 'id="id_name_error"' in response.content.decode()
+
+
 def test_someone_not_verified_may_choose_ahead(people):
     client = client_of(people, "public")
     assert client.get("/people/visibility/").status_code == 200
@@ -113,3 +154,53 @@ def test_the_directorys_search_hint_is_in_the_pages_language(people, language, w
     client.cookies["django_language"] = language
     page = client.get("/people/").content.decode()
     assert words in page and "At least 3 characters" not in page
+
+
+@pytest.mark.parametrize("status", [VerificationStatus.VERIFIED, VerificationStatus.SUSPENDED])
+@pytest.mark.parametrize("who", ["admin", "superadmin"])
+def test_the_admins_pages_of_a_held_profile_leave_out_a_detail_kept_to_the_person(people, who, status):
+    """A detail set to "nobody but the person" (by the person, or by the organisation) is
+    seen by nobody else, the administrators' own pages of a verified or suspended person
+    included: their page, the members list, the confirmation to suspend or revoke. What
+    the rules let administrators see is still there."""
+    GovernmentProfile.objects.filter(pk=people["profile"].pk).update(status=status)
+    PersonalVisibility.objects.create(user=people["self"], name=Audience.NOBODY, mobile=Audience.NOBODY,
+                                      designation=Audience.NOBODY)
+    set_policy(people["home"], {ProfileField.OFFICE: Audience.NOBODY})
+    hidden = [ProfileField.NAME, ProfileField.MOBILE, ProfileField.DESIGNATION, ProfileField.OFFICE]
+    client = client_of(people, who)
+    pages = {
+        "profile": client.get(f"/verification/profiles/{people['profile'].pk}/").content.decode(),
+        "members": client.get(f"/verification/organisations/{people['home'].pk}/members/").content.decode(),
+        "revoke": client.get(f"/verification/profiles/{people['profile'].pk}/revoke/").content.decode(),
+    }
+    for page, html in pages.items():
+        assert not html_problems(html), page
+        for name in hidden:
+            assert VALUES[name][0] not in html, (page, name)
+    assert pages["profile"].count("Hidden by the person's or organisation's choice") == 3
+    for name in (ProfileField.OFFICIAL_EMAIL, ProfileField.EMPLOYEE_CODE):  # for administrators and wider
+        assert VALUES[name][0] in pages["profile"]
+    assert "Hidden by the person" in pages["members"]
+
+
+def test_the_admins_deciding_a_waiting_request_see_the_details_given(people):
+    """While a request waits, the administrators deciding it see every detail given (what
+    they decide on), whatever the person chose for their verified profile."""
+    PersonalVisibility.objects.create(user=people["outsider"], mobile=Audience.NOBODY, designation=Audience.NOBODY)
+    request = GovernmentProfileFactory(user=people["outsider"], organisation=people["home"],
+                                       status=VerificationStatus.PENDING, designation="Chief Quillwright",
+                                       mobile="+919800011122")
+    html = client_of(people, "admin").get(f"/verification/profiles/{request.pk}/").content.decode()
+    assert "Chief Quillwright" in html and "+919800011122" in html and "Hidden by the person" not in html
+
+
+@pytest.mark.parametrize("query", ["ab", "  a  "])
+def test_a_too_short_search_is_said_at_the_field(people, query):
+    """A search shorter than the directory takes, once its spaces are normalised, is said
+    at the field (tied to it, what was typed kept), not answered with nothing."""
+    html = client_of(people, "colleague").get("/people/", {"q": query}).content.decode()
+    assert not html_problems(html)
+    assert 'id="id_q_error"' in html and "Type at least 3 characters to search." in html
+    assert 'aria-invalid="true"' in html and f'value="{query}"' in html
+    assert "Nobody you may see matches" not in html

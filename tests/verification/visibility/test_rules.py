@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from portal.organisations.models import OrganisationStatus
 from tests.factories import UserFactory
-from tests.verification.helpers import GovernmentProfileFactory
+from tests.verification.helpers import GovernmentProfileFactory, make_admin, signed_in
 from tests.verification.visibility.conftest import client_of, set_policy
 from verification.models import GovernmentProfile, VerificationStatus
 from verification.visibility import rules
@@ -84,3 +84,26 @@ def test_a_verification_not_in_force_is_listed_to_nobody_and_vouches_for_no_view
     assert not rules.viewer_of(fresh).verified
     superadmin = rules.viewer_of(people["superadmin"])
     assert not rules.listed(superadmin).filter(user=outsider).exists()
+
+
+def test_an_admin_of_a_suspended_organisation_vouches_for_nobody_and_is_no_admin_viewer(people):
+    """A suspended organisation vouches for nobody, its administrators included: while it
+    is suspended they are no verified government users (they see of others what is for
+    everyone) and no longer see its people as its administrators."""
+    other = people["other"]
+    admin_elsewhere = make_admin(other, email="admin@karhealth.gov.in", full_name="Ka Admin")
+    held_there = GovernmentProfile.objects.get(user=people["outsider"])
+    GovernmentProfile.objects.filter(pk=held_there.pk).update(status=VerificationStatus.SUSPENDED)
+    assert rules.viewer_of(admin_elsewhere).verified
+    assert rules.listed(rules.viewer_of(admin_elsewhere)).filter(pk=held_there.pk).exists()  # as its admin
+    other.status = OrganisationStatus.SUSPENDED
+    other.save(update_fields=["status"])
+    fresh = type(admin_elsewhere).objects.get(pk=admin_elsewhere.pk)
+    viewer = rules.viewer_of(fresh)
+    assert not viewer.verified
+    assert not rules.listed(viewer).filter(pk=held_there.pk).exists()
+    # The person's name is for verified government users (the default): not for them.
+    assert signed_in(fresh).get(f"/people/{people['profile'].pk}/").status_code == 404
+    set_policy(people["home"], {ProfileField.NAME: Audience.PUBLIC})
+    assert rules.visible_profile(fresh, people["profile"].pk).values == rules.visible_profile(
+        people["public"], people["profile"].pk).values
