@@ -1,0 +1,171 @@
+"""What the directory of people and the verification pages refuse or keep back, as
+people meet it in a real browser (Chromium through Playwright), each page screenshotted
+and checked with axe-core in English, Hindi and Marathi: a search too short to run, said
+at its field with what was typed kept; a person's own narrowing kept, and shown as kept,
+after their organisation chose narrower; a mobile number the person kept to themselves,
+hidden on their administrators' page; an office's admin refused at the form when
+suspending the verification of an admin of the department above; and a waiting request
+refused once the person's date of superannuation has passed."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from portal.organisations.models import Membership, MembershipRole, OrganisationDomain
+from portal.organisations.services import organisation_admin_grant
+from tests.browser.support import sign_in
+from tests.factories import OrganisationFactory, UserFactory
+from tests.onboarding.approval_helpers import official_email_rules  # noqa: F401 (fixture)
+from tests.verification.helpers import GovernmentProfileFactory, make_admin
+from tests.verification.visibility.conftest import set_policy
+from verification.models import GovernmentProfile, VerificationStatus
+from verification.visibility.models import Audience, PersonalVisibility, ProfileField
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("official_email_rules"),
+]
+
+DEPARTMENT = "Agriculture Department, Maharashtra"
+MOBILE = "+919822012345"
+
+TOO_SHORT = {
+    "en": "Type at least 3 characters to search.",
+    "hi": "खोजने के लिए कम से कम 3 अक्षर लिखें।",
+    "mr": "शोधण्यासाठी किमान 3 अक्षरे लिहा.",
+}
+KEPT = {
+    "en": "Verified government users (your choice, kept: no effect while your organisation's is the same or narrower)",
+    "hi": "सत्यापित सरकारी उपयोगकर्ता (आपकी पसंद, रखी गई: जब तक आपके संगठन की पसंद इतनी ही या इससे सीमित है, इसका कोई प्रभाव नहीं)",
+    "mr": "पडताळलेले सरकारी वापरकर्ते (तुमची निवड, कायम ठेवली: तुमच्या संस्थेची निवड इतकीच किंवा यापेक्षा मर्यादित असेपर्यंत "
+          "तिचा काही परिणाम नाही)",
+}
+NOBODY = {"en": "Nobody but the person", "hi": "व्यक्ति के अलावा कोई नहीं", "mr": "त्या व्यक्तीशिवाय कोणीही नाही"}
+HIDDEN = {
+    "en": "Hidden by the person's or organisation's choice",
+    "hi": "व्यक्ति या संगठन की पसंद से छिपाया गया",
+    "mr": "व्यक्तीच्या किंवा संस्थेच्या निवडीने लपवलेले",
+}
+ADMIN_ABOVE = {
+    "en": f"Ravi Patil is an admin of {DEPARTMENT}, a role that rests on this verification: ending it would end that "
+          f"role too. Only the administrators of {DEPARTMENT} or a superadmin can suspend or revoke it.",
+    "hi": f"Ravi Patil {DEPARTMENT} के एडमिन हैं, और यह भूमिका इसी सत्यापन पर टिकी है: इसे समाप्त करने से वह भूमिका भी "
+          f"समाप्त हो जाएगी। केवल {DEPARTMENT} के एडमिन या कोई सुपरएडमिन ही इसे निलंबित या रद्द कर सकते हैं।",
+    "mr": f"Ravi Patil हे {DEPARTMENT} चे ॲडमिन आहेत, आणि ही भूमिका याच पडताळणीवर आधारित आहे: ती संपवल्यास ती भूमिकाही "
+          f"संपेल. केवळ {DEPARTMENT} चे ॲडमिन किंवा एखादे सुपरॲडमिनच ती निलंबित करू शकतात किंवा मागे घेऊ शकतात.",
+}
+SUPERANNUATED = {
+    "en": "This person's date of superannuation has passed: they cannot be verified.",
+    "hi": "इस व्यक्ति की सेवानिवृत्ति की तिथि बीत चुकी है: उन्हें सत्यापित नहीं किया जा सकता।",
+    "mr": "या व्यक्तीची सेवानिवृत्तीची तारीख उलटून गेली आहे: त्यांची पडताळणी करता येणार नाही.",
+}
+
+
+def language(page):
+    return page.locator("html").get_attribute("lang")
+
+
+@pytest.fixture
+def office():
+    """A district office below a state department, each with its verified domain; in the
+    office: Asha, verified, who kept her name to verified government users (her office then
+    narrowed it to its members) and her mobile number to herself; Ravi, verified there and
+    an admin of the department above; Vasant, whose request waits while his date of
+    superannuation passed yesterday; and the office's admin."""
+    department = OrganisationFactory(name=DEPARTMENT, short_code="AGRI-MH")
+    office = OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE", parent=department)
+    for organisation, domain in ((department, "mahaagri.gov.in"), (office, "pune.mahaagri.gov.in")):
+        OrganisationDomain.objects.create(organisation=organisation, domain=domain, is_verified=True)
+    asha = UserFactory(email="asha.kulkarni@pune.mahaagri.gov.in", full_name="Asha Kulkarni")
+    office.asha = GovernmentProfileFactory(user=asha, organisation=office, status=VerificationStatus.VERIFIED,
+                                           mobile=MOBILE)
+    PersonalVisibility.objects.create(user=asha, name=Audience.VERIFIED, mobile=Audience.NOBODY)
+    set_policy(office, {ProfileField.NAME: Audience.ORGANISATION})
+
+    ravi = UserFactory(email="ravi.patil@pune.mahaagri.gov.in", full_name="Ravi Patil")
+    office.ravi = GovernmentProfileFactory(user=ravi, organisation=office, status=VerificationStatus.VERIFIED,
+                                           mobile="+919822054321")
+    Membership.objects.create(organisation=office, user=ravi, role=MembershipRole.MEMBER)
+    department_admin = make_admin(department, email="admin@mahaagri.gov.in", full_name="Department Admin")
+    organisation_admin_grant(organisation_id=department.pk, user_id=ravi.pk, actor=department_admin)
+
+    vasant = UserFactory(email="vasant.joshi@pune.mahaagri.gov.in", full_name="Vasant Joshi")
+    office.vasant = GovernmentProfileFactory(user=vasant, organisation=office,
+                                             mobile="+919822067890", superannuation_date=timezone.localdate() - timedelta(days=1))
+    office.admin = make_admin(office, email="admin@pune.mahaagri.gov.in", full_name="Office Admin")
+    return office
+
+
+def test_a_short_search_is_said_at_its_field_and_a_narrowing_is_kept(page, portal, check_page, office):
+    sign_in(page, portal, office.asha.user.email)
+    page.goto(f"{portal}/people/")
+    page.locator("#id_q").fill("ab")
+    page.locator("main form[role=search] button[type=submit]").click()
+    expect(page.locator("#id_q_error")).to_have_text(TOO_SHORT["en"])
+    # htmx swapped the results in and pushed /people/?q=ab, but the header's language switch still
+    # goes back to /people/ (its "next" is the address the page was loaded at): load the pushed one.
+    page.reload()
+
+    def too_short():
+        expect(page.locator("#id_q_error")).to_have_text(TOO_SHORT[language(page)])
+        expect(page.locator("#id_q")).to_have_value("ab")  # what was typed is kept
+        expect(page.locator("#id_q")).to_have_attribute("aria-describedby", re.compile(r"\bid_q_error\b"))
+        expect(page.locator("#results")).not_to_contain_text("Nobody you may see matches")
+
+    too_short()
+    check_page.in_each_language(page, "directory-too-short", reach=too_short)
+
+    page.goto(f"{portal}/people/visibility/")
+
+    def kept():
+        code = language(page)
+        expect(page.locator("#id_name option:checked")).to_have_text(KEPT[code])
+        expect(page.locator("#id_mobile option:checked")).to_have_text(NOBODY[code])
+
+    kept()
+    check_page.in_each_language(page, "who-sees-kept-choice", reach=kept)
+    check_page.assert_clean()
+
+
+def test_an_office_admin_sees_a_hidden_number_and_is_refused_what_is_not_theirs(page, portal, check_page, office):
+    sign_in(page, portal, office.admin.email)
+    page.goto(f"{portal}/verification/profiles/{office.asha.pk}/")
+    mobile = page.locator("main dl dt").filter(has_text="Mobile number").locator("xpath=following-sibling::dd[1]")
+    expect(mobile).to_have_text(HIDDEN["en"])
+    expect(page.locator("main")).not_to_contain_text("9822012345")
+
+    def hidden():
+        expect(page.locator("main dd").filter(has_text=HIDDEN[language(page)])).to_have_count(1)  # the mobile only
+        expect(page.locator("main")).not_to_contain_text("9822012345")
+
+    check_page.in_each_language(page, "admin-sees-mobile-hidden", reach=hidden)
+
+    page.goto(f"{portal}/verification/profiles/{office.ravi.pk}/suspend/")
+
+    def suspend():
+        page.locator("input[name=reason_code][value=transfer]").check()
+        page.locator("#id_confirm").check()
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state("load")
+        expect(page.locator("#error-summary")).to_contain_text(ADMIN_ABOVE[language(page)])
+
+    suspend()
+    check_page.in_each_language(page, "suspend-admin-above-refused", reach=suspend)
+    assert GovernmentProfile.objects.get(pk=office.ravi.pk).status == VerificationStatus.VERIFIED
+
+    page.goto(f"{portal}/verification/profiles/{office.vasant.pk}/")
+
+    def verify():
+        page.locator("input[name=decision][value=verify]").check()
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state("load")
+        expect(page.locator("#error-summary")).to_contain_text(SUPERANNUATED[language(page)])
+
+    verify()
+    check_page.in_each_language(page, "verify-superannuated-refused", reach=verify)
+    assert GovernmentProfile.objects.get(pk=office.vasant.pk).status == VerificationStatus.PENDING
+    check_page.assert_clean()
