@@ -100,7 +100,13 @@ def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> str:
     if moves_from_elsewhere(roster.organisation, user_id=user_id, email=row.email):
         return "skipped"
     user = get_user_model().objects.get(pk=user_id)
-    return _verify_person(organisation=roster.organisation, user=user, details=_details(row), actor=actor)
+    try:
+        return _verify_person(organisation=roster.organisation, user=user, details=_details(row), actor=actor)
+    except ValidationError:
+        # Not verifiable now (a date of superannuation already past, an address no longer
+        # official): the row is skipped, the request waits for an admin, who is told why on
+        # its page; the rest of the roster is applied.
+        return "skipped"
 
 
 # Making invitations -----------------------------------------------------------------------------

@@ -215,3 +215,16 @@ def test_a_person_verified_elsewhere_between_preview_and_apply_is_not_moved(worl
     assert not GovernmentProfile.objects.filter(user=person_, organisation=world["office"],
                                                 status=VerificationStatus.VERIFIED).exists()
     assert roster.outcome.get("skipped") == 1
+
+
+def test_a_row_of_someone_already_superannuated_is_skipped_and_the_rest_applied(world, django_capture_on_commit_callbacks):
+    """A roster may carry a date of superannuation already past (an old list); the person,
+    who has an account, cannot be verified (join_request_decide refuses it): their row is
+    skipped, their request waits for an admin, and the other rows are applied."""
+    retired = UserFactory(email="person1@pune.mahaagri.gov.in", full_name="Person 1")
+    content = csv_bytes([person(1, **{"Date of superannuation": "2020-03-31"}), person(2)])
+    roster = upload(world["office"], world["admin_office"], content)
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.status == RosterStatus.APPLIED
+    assert roster.outcome == {"skipped": 1, "invited": 1}
+    assert GovernmentProfile.objects.get(user=retired, organisation=world["office"]).status == VerificationStatus.PENDING
