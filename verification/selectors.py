@@ -34,7 +34,8 @@ from verification.models import (
     VerificationStatus,
     verified_in_force,
 )
-from verification.visibility.rules import FETCHED, annotated_for, request_view_of, view_of
+from verification.visibility.models import ProfileField
+from verification.visibility.rules import FETCHED, annotated_for, request_view_of, search_q, view_of
 
 SEARCH_LIMIT = 50
 
@@ -275,16 +276,16 @@ def members_of(organisation: Organisation, *, viewer: AnyUser, query: str = "",
                verified_only: bool = False) -> QuerySet[GovernmentProfile]:
     """The organisation's verified and suspended members (only the verified ones when
     ``verified_only``), by name, annotated for ``mark_seen`` as ``viewer`` sees them;
-    ``query`` (two characters or more) finds them by name or address. Only for its
-    admins: the view fetches the organisation through organisation_for_admin first."""
+    ``query`` (two characters or more) finds them by name or address where ``viewer``
+    sees it (a name kept from them finds no one), or by the account's address. Only for
+    its admins: the view fetches the organisation through organisation_for_admin first."""
     statuses = [VerificationStatus.VERIFIED] if verified_only else list(HELD_STATUSES)
-    found = GovernmentProfile.objects.filter(organisation=organisation, status__in=statuses)
+    found = annotated_for(viewer, GovernmentProfile.objects.filter(organisation=organisation, status__in=statuses))
     query = (query or "").strip()[:MEMBER_QUERY_MAX]
     if len(query) >= 2:
-        found = found.filter(Q(user__full_name__icontains=query) | Q(user__email__icontains=query)
-                             | Q(official_email__icontains=query))
-    return _with_badges(annotated_for(viewer, found)).select_related("user", "organisation").order_by(
-        "user__full_name", "user__email", "id")
+        found = found.filter(search_q(query, fields=(ProfileField.NAME, ProfileField.OFFICIAL_EMAIL))
+                             | Q(user__email__icontains=query))
+    return _with_badges(found).select_related("user", "organisation").order_by("user__full_name", "user__email", "id")
 
 
 # The verification API ----------------------------------------------------------------------

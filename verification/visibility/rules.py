@@ -159,13 +159,14 @@ def normalise_search(query: str) -> str:
     return " ".join((query or "").split())[:SEARCH_MAX]
 
 
-def search_q(query: str) -> Q:
-    """Profiles whose visible fields match ``query`` (a substring, any case): each
+def search_q(query: str, fields: tuple[str, ...] = FIELDS) -> Q:
+    """Profiles whose visible ``fields`` match ``query`` (a substring, any case): each
     field's match only counts where the field is visible to the viewer (on a queryset
-    from ``listed``). A mobile number is also matched without its spaces."""
+    from ``listed`` or ``annotated_for``). A mobile number is also matched without its
+    spaces."""
     query = normalise_search(query)
     condition = Q(pk__in=[])
-    for name in FIELDS:
+    for name in fields:
         match = Q(**{f"{SOURCES[name]}__icontains": query})
         if name == ProfileField.MOBILE:
             digits = query.replace(" ", "").replace("-", "")

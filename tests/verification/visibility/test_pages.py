@@ -184,6 +184,19 @@ def test_the_admins_pages_of_a_held_profile_leave_out_a_detail_kept_to_the_perso
     assert "Hidden by the person" in pages["members"]
 
 
+def test_the_members_search_finds_no_one_by_a_detail_kept_from_the_admins(people):
+    """The members list leaves out a name kept to the person; searching it by that name
+    would say whose it is: only the details the administrator sees (and the account's
+    address, shown on these pages) are searched."""
+    PersonalVisibility.objects.create(user=people["self"], name=Audience.NOBODY)
+    members = f"/verification/organisations/{people['home'].pk}/members/"
+    client = client_of(people, "admin")
+    by_name = client.get(members, {"q": VALUES[ProfileField.NAME][1]}).content.decode()
+    assert VALUES[ProfileField.OFFICIAL_EMAIL][0] not in by_name
+    by_address = client.get(members, {"q": VALUES[ProfileField.OFFICIAL_EMAIL][1]}).content.decode()
+    assert VALUES[ProfileField.OFFICIAL_EMAIL][0] in by_address and VALUES[ProfileField.NAME][0] not in by_address
+
+
 def test_the_admins_deciding_a_waiting_request_see_the_details_given(people):
     """While a request waits, the administrators deciding it see every detail given (what
     they decide on), whatever the person chose for their verified profile."""
