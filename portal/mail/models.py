@@ -36,7 +36,7 @@ class OutboxMessage(models.Model):
     # OUTBOX_MAX_ATTEMPTS the message is given up. A relay that cannot be reached or says
     # "later" (4xx) is not counted: it is waited out for OUTBOX_GIVE_UP_HOURS from the
     # first failure (``failing_since``; both start again when a superadmin queues it again).
-    refusals = models.PositiveSmallIntegerField(default=0)
+    refusals = models.PositiveSmallIntegerField(default=0, db_default=0)  # rows written by code before it
     failing_since = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)

@@ -397,3 +397,21 @@ def test_a_worker_killed_before_sending_leads_to_exactly_one_delivery(smtp_serve
     assert swept == {"sent": 0}
     assert smtp_server.message_ids() == [message_id]
     assert smtp_server.messages[0]["Subject"] == "Your application ONB-2026-000042"
+
+
+def test_a_row_written_without_the_new_columns_is_accepted():
+    """During an upgrade the migrations run before the web and worker processes restart:
+    the running code writes outbox rows without the columns a migration adds, which
+    therefore carry a default in the database, not only in the model."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {OutboxMessage._meta.db_table} (message_id, created_at, subject, from_email, \"to\", cc, bcc,"
+            " reply_to, body, html_body, attachments, headers, status, attempts, last_error, next_attempt_at)"
+            " VALUES ('<upgrade@example>', %s, 'subject', 'noreply@example.gov.in', '[\"a@b.gov.in\"]', '[]', '[]',"
+            " '[]', 'body', '', '[]', '{}', 'pending', 0, '', %s) RETURNING id",
+            [now, now],
+        )
+        pk = cursor.fetchone()[0]
+    row = OutboxMessage.objects.get(pk=pk)
+    assert (row.refusals, row.failing_since) == (0, None)
