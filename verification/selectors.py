@@ -177,7 +177,7 @@ def _with_badges(queryset: QuerySet[GovernmentProfile]) -> QuerySet[GovernmentPr
     suspended = elsewhere.filter(status=VerificationStatus.SUSPENDED).values("reason_code")[:1]
     # Someone else verified with the same mobile number (the API answers nobody for a
     # number two verified people hold): the deciding admin checks it with the person.
-    mobile_taken = GovernmentProfile.objects.filter(status=VerificationStatus.VERIFIED, mobile=OuterRef("mobile")).exclude(
+    mobile_taken = GovernmentProfile.objects.filter(verified_in_force(today), mobile=OuterRef("mobile")).exclude(
         user_id=OuterRef("user_id"))
     return queryset.annotate(person_verified=Exists(verified), held_elsewhere=Exists(elsewhere),
                              suspended_elsewhere=Subquery(suspended), mobile_taken=Exists(mobile_taken))

@@ -131,3 +131,31 @@ def test_a_lapsed_verification_elsewhere_is_no_verified_badge_for_the_deciding_a
         assert VERIFIED_BADGE not in html and PUBLIC_BADGE in html, url
         # One in a suspended organisation is still held: verifying the person here ends it.
         assert (words in html) is (how == "organisation suspended"), url
+
+
+def test_a_lapsed_verification_elsewhere_is_no_other_holder_of_the_mobile_number(world):
+    """The warning that another verified government user gave the same mobile number (as
+    the API would answer nobody for it) counts verifications in force, as the API does:
+    not one past its date of superannuation."""
+    retired = UserFactory(email="old.officer@karhealth.gov.in", full_name="Old Officer")
+    held = GovernmentProfileFactory(user=retired, organisation=world["other"], status=VerificationStatus.VERIFIED,
+                                    mobile="+919876543210")
+    request = GovernmentProfileFactory(user=world["person"], organisation=world["office"], mobile="+919876543210")
+    admin = signed_in(world["admin_office"])
+    warning = "Another verified government user gave this mobile number"
+    assert warning in admin.get(f"/verification/profiles/{request.pk}/").content.decode()
+    GovernmentProfile.objects.filter(pk=held.pk).update(superannuation_date=timezone.localdate() - timedelta(days=1))
+    assert warning not in admin.get(f"/verification/profiles/{request.pk}/").content.decode()
+
+
+def test_the_admins_of_a_department_see_on_its_pages_what_admins_see_of_a_member_of_a_suspended_office(world):
+    """A suspended office vouches for nobody, but the department's admins reach its
+    members' pages by their right over it: they see what administrators see (the mobile
+    number, the employee code), not "hidden by the person's or organisation's choice"."""
+    member = GovernmentProfileFactory(user=world["person"], organisation=world["office"],
+                                      status=VerificationStatus.VERIFIED, mobile="+919812345670",
+                                      employee_code="EMP-QZ-7731")
+    Organisation.objects.filter(pk=world["office"].pk).update(status=OrganisationStatus.SUSPENDED)
+    html = signed_in(world["admin_parent"]).get(f"/verification/profiles/{member.pk}/").content.decode()
+    assert "+919812345670" in html and "EMP-QZ-7731" in html
+    assert "Hidden by the person" not in html

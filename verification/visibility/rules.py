@@ -109,14 +109,19 @@ def viewer_of(user: AnyUser) -> Viewer:
     return cached
 
 
-def level_expression(viewer: Viewer):
-    """The viewer's level for each profile row, as an SQL expression."""
+def level_expression(viewer: Viewer, *, by_right: bool = False):
+    """The viewer's level for each profile row, as an SQL expression. ``by_right``: on the
+    pages an administrator reaches by their right over an organisation, they see its
+    people as administrators whether or not it is active (a suspended organisation
+    vouches for nobody: elsewhere only active ones count)."""
     if viewer.user_id is None:
         return Value(VERIFIED if viewer.client else EVERYONE)
     whens = [When(user_id=viewer.user_id, then=Value(SELF))]
     if viewer.superadmin:
         return Case(*whens, default=Value(ADMIN))
-    if viewer.administers:
+    if by_right:
+        whens.append(When(organisation_id__in=administered_organisations(viewer.user).values("pk"), then=Value(ADMIN)))
+    elif viewer.administers:
         whens.append(When(organisation_id__in=_vouched_administered(viewer.user).values("pk"), then=Value(ADMIN)))
     if viewer.verified_organisation_id is not None:
         whens.append(When(organisation_id=viewer.verified_organisation_id, then=Value(MEMBER)))
@@ -132,9 +137,10 @@ def audience_expression(name: str):
     return Least(policy, own)
 
 
-def _annotated(viewer: Viewer, queryset: QuerySet[GovernmentProfile]) -> QuerySet[GovernmentProfile]:
+def _annotated(viewer: Viewer, queryset: QuerySet[GovernmentProfile], *,
+               by_right: bool = False) -> QuerySet[GovernmentProfile]:
     return queryset.annotate(
-        vis_level=level_expression(viewer),
+        vis_level=level_expression(viewer, by_right=by_right),
         **{f"vis_{name}": audience_expression(name) for name in FIELDS},
     )
 
@@ -256,8 +262,9 @@ def annotated_for(user: AnyUser, queryset: QuerySet[GovernmentProfile]) -> Query
     """``queryset`` annotated for ``view_of`` as ``user`` sees each person, in the query
     that fetches it, not filtered: for the pages that reach people by another right (an
     organisation's administrators' pages), which still show each detail only as these
-    rules decide. The rows must come with their user and organisation (select_related)."""
-    return _annotated(viewer_of(user), queryset)
+    rules decide (an administrator sees its people as administrators, the organisation
+    active or not). The rows must come with their user and organisation (select_related)."""
+    return _annotated(viewer_of(user), queryset, by_right=True)
 
 
 def request_view_of(profile: GovernmentProfile) -> PersonView:
