@@ -100,6 +100,20 @@ def office():
     return office
 
 
+
+def refused_on_submit(page, ticks, refusal):
+    """What sends the page's form with ``ticks`` checked and sees ``refusal`` (by language)
+    in the error summary: again after each change of language."""
+    def submit():
+        for selector in ticks:
+            page.locator(selector).check()
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state("load")
+        expect(page.locator("#error-summary")).to_contain_text(refusal[language(page)])
+
+    return submit
+
+
 def test_a_short_search_is_said_at_its_field_and_a_narrowing_is_kept(page, portal, check_page, office):
     sign_in(page, portal, office.asha.user.email)
     page.goto(f"{portal}/people/")
@@ -146,25 +160,14 @@ def test_an_office_admin_sees_a_hidden_number_and_is_refused_what_is_not_theirs(
 
     page.goto(f"{portal}/verification/profiles/{office.ravi.pk}/suspend/")
 
-    def suspend():
-        page.locator("input[name=reason_code][value=transfer]").check()
-        page.locator("#id_confirm").check()
-        page.locator("main form button[type=submit]").click()
-        page.wait_for_load_state("load")
-        expect(page.locator("#error-summary")).to_contain_text(ADMIN_ABOVE[language(page)])
-
+    suspend = refused_on_submit(page, ["input[name=reason_code][value=transfer]", "#id_confirm"], ADMIN_ABOVE)
     suspend()
     check_page.in_each_language(page, "suspend-admin-above-refused", reach=suspend)
     assert GovernmentProfile.objects.get(pk=office.ravi.pk).status == VerificationStatus.VERIFIED
 
     page.goto(f"{portal}/verification/profiles/{office.vasant.pk}/")
 
-    def verify():
-        page.locator("input[name=decision][value=verify]").check()
-        page.locator("main form button[type=submit]").click()
-        page.wait_for_load_state("load")
-        expect(page.locator("#error-summary")).to_contain_text(SUPERANNUATED[language(page)])
-
+    verify = refused_on_submit(page, ["input[name=decision][value=verify]"], SUPERANNUATED)
     verify()
     check_page.in_each_language(page, "verify-superannuated-refused", reach=verify)
     assert GovernmentProfile.objects.get(pk=office.vasant.pk).status == VerificationStatus.PENDING
