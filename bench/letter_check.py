@@ -1,0 +1,70 @@
+"""The check of an uploaded PDF letter (its page count; no script, action or attached file):
+in a child forked from the render server, under limits, against the same check in this
+process (as it ran before), on a letter as exported and as scanned; in a Python of its own
+(when the server is busy); and on a PDF made to be slow to read (under 1 MB, some 19 s of
+pypdf's time in a process), refused at LETTER_CHECK_SECONDS.
+
+Run: .venv/bin/python bench/letter_check.py [--runs N]
+"""
+
+import argparse
+import io
+import time
+
+from _setup import django_setup, median
+
+
+def scanned_pdf():
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    pages = [Image.new("RGB", (1240, 1754), (250, 250, 250)) for _ in range(2)]
+    pages[0].save(buffer, format="PDF", save_all=True, append_images=pages[1:], resolution=150)
+    return buffer.getvalue()
+
+
+def timed(function, runs):
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return median(times) * 1000
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+    django_setup()
+    from django.conf import settings
+
+    from onboarding.application import pdf, pdf_worker
+    from tests.onboarding.test_validation import _pdf_of_many_leaves
+    from tests.onboarding_data import minimal_pdf
+
+    max_pages = settings.ONBOARDING_UPLOAD_MAX_PAGES
+    pdf.render_server_start(wait=60)
+    print("| letter | bytes | child of the server, ms | in this process, ms |")
+    for name, content in (("3 pages, exported", minimal_pdf(pages=3)), ("2 pages, scanned", scanned_pdf())):
+        assert pdf.letter_verdict(content, max_pages=max_pages).startswith("pages ")  # pypdf imported by the server
+        child = timed(lambda content=content: pdf.letter_verdict(content, max_pages=max_pages), args.runs)
+        here = timed(lambda content=content: pdf_worker.letter_verdict(content, max_pages=max_pages), args.runs)
+        print(f"| {name} | {len(content):,} | {child:.1f} | {here:.1f} |")
+    with pdf._server.lock:  # another thread is rendering
+        alone = timed(lambda: pdf.letter_verdict(minimal_pdf(pages=3), max_pages=max_pages), max(3, args.runs // 5))
+    print(f"3 pages, exported, in a Python of its own (server busy): {alone:.0f} ms")
+    hostile = _pdf_of_many_leaves(50_000)
+    started = time.perf_counter()
+    verdict = pdf.letter_verdict(hostile, max_pages=max_pages)
+    refused = time.perf_counter() - started
+    print(f"made to be slow ({len(hostile):,} bytes): {verdict!r} after {refused:.2f} s "
+          f"(LETTER_CHECK_SECONDS {settings.LETTER_CHECK_SECONDS:g})")
+    started = time.process_time()
+    here = pdf_worker.letter_verdict(hostile, max_pages=max_pages)
+    print(f"the same in this process, as before: {here!r} after {time.process_time() - started:.1f} s of processor time")
+    pdf.render_server_stop()
+
+
+if __name__ == "__main__":
+    main()
