@@ -1,0 +1,91 @@
+"""From the keyboard, as a screen-reader user meets them: a directory search that is too
+short (sent with Enter) is summed up and focused, and a corrected one leaves no old
+summary; the roster import's status is one live region that stays on the page while the
+poll fills it; sign-up's errors are summed up and focused like the portal's own forms';
+the superadmin's "Administration" menu closes when focus leaves it (it lies over the
+page) and on Escape."""
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from tests.browser.support import sign_in
+from tests.factories import OrganisationFactory
+from tests.onboarding.approval_helpers import make_superadmin, with_totp
+from tests.verification.helpers import make_admin
+from verification.rosters.models import RosterImport, RosterStatus
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+FOCUSED = "(() => { const e = document.activeElement; return e ? (e.id || e.tagName) : null })()"
+
+
+def test_a_short_search_sent_with_enter_is_summed_up_and_focused_and_gone_once_corrected(page, portal):
+    page.goto(portal + "/people/")
+    field = page.get_by_label("Search people")
+    field.fill("ab")
+    field.press("Enter")
+    page.wait_for_load_state("load")
+    expect(page.locator("#error-summary")).to_contain_text("Type at least 3 characters")
+    assert page.evaluate(FOCUSED) == "error-summary"
+    expect(page.locator("#error-summary a[href='#id_q']")).to_have_count(1)
+    field = page.get_by_label("Search people")
+    field.fill("nobody-at-all")
+    field.press("Enter")
+    page.wait_for_load_state("load")
+    expect(page.locator("#results")).to_contain_text("Nobody you may see matches")
+    expect(page.locator("#error-summary")).to_have_count(0)
+
+
+def test_the_roster_imports_status_stays_one_live_region_while_the_poll_fills_it(page, portal):
+    office = OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE")
+    admin = make_admin(office, email="admin@pune.mahaagri.gov.in", full_name="Office Admin")
+    roster = RosterImport.objects.create(
+        organisation=office, uploaded_by=admin, uploaded_at=timezone.now(), file_name="r.csv", file_sha256="0" * 64,
+        file_format="csv", row_count=4, invite_count=4, status=RosterStatus.QUEUED, progress_total=4,
+        apply_requested_at=timezone.now(), apply_requested_by=admin,
+    )
+    sign_in(page, portal, admin.email)
+    page.goto(f"{portal}/verification/rosters/{roster.pk}/")
+    status = page.locator("#roster-progress [role=status]")
+    expect(status).to_contain_text("Applying: 0 of 4 rows done")
+    page.evaluate("window.rosterStatus = document.querySelector('#roster-progress [role=status]')")
+    RosterImport.objects.filter(pk=roster.pk).update(
+        status=RosterStatus.APPLIED, progress_done=4, applied_at=timezone.now(), outcome={"invited": 4})
+    expect(status).to_contain_text("Finished: 0 verified, 4 invited", timeout=10_000)
+    expect(page.locator("#roster-progress-bar")).to_have_attribute("value", "100")
+    assert page.evaluate("window.rosterStatus.isConnected"), "the live region was replaced, not filled"
+
+
+def test_sign_up_errors_are_summed_up_and_focused(page, portal):
+    page.goto(portal + "/accounts/signup/")
+    page.get_by_label("Email").fill("new.person@mahaagri.gov.in")
+    page.locator("#id_password1").fill("Correct-horse-battery-9")
+    page.locator("#id_password2").fill("Correct-horse-battery-8")
+    page.locator("main form button[type=submit]").last.click()
+    page.wait_for_load_state("load")
+    expect(page.locator("#id_password2_error")).to_be_visible()
+    assert page.evaluate(FOCUSED) == "error-summary"
+    expect(page.locator("#error-summary a[href='#id_password2']")).to_have_count(1)
+
+
+def test_the_administration_menu_closes_when_focus_leaves_it_and_on_escape(page, portal):
+    superadmin = make_superadmin(email="anita.rao@nic.in", totp=False)
+    sign_in(page, portal, superadmin.email, with_totp(superadmin))
+    page.goto(portal + "/people/")
+    menu = page.locator(".nav-more details")
+    summary = menu.locator("summary")
+    summary.focus()
+    page.keyboard.press("Enter")
+    expect(menu).to_have_attribute("open", "")
+    for _ in range(menu.locator("a").count()):  # through its links
+        page.keyboard.press("Tab")
+        expect(menu).to_have_attribute("open", "")
+    page.keyboard.press("Tab")  # out of it: it no longer lies over what has focus
+    expect(menu).not_to_have_attribute("open", "")
+    summary.focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Escape")
+    expect(menu).not_to_have_attribute("open", "")
+    assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
