@@ -118,6 +118,9 @@ def _with_pending_input(request, view, *args, **kwargs):
     kept = request.session.pop(PENDING_PREFIX + request.path, None) if request.method == "GET" else None
     if not isinstance(kept, dict) or kept.get("by") != request.user.pk:  # only to whoever typed it
         return view(request, *args, **kwargs)
+    # Taken for good, even if the page then fails (a response of 500 saves no session): the
+    # same input would otherwise be put back, and fail the page, at every visit.
+    request.session.save()
     token = pending.begin(request, kept["input"], said=kept["said"])
     try:
         return view(request, *args, **kwargs)

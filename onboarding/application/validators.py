@@ -124,11 +124,15 @@ def clean_website(value):
     value = (value or "").strip()
     if "://" not in value:
         value = "https://" + value
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+        hostname, _port = parts.hostname, parts.port
+    except ValueError:  # "https://[dept.gov.in]": brackets that hold no IPv6 address, a bad port
+        hostname = None
+    if not hostname or parts.scheme not in ("http", "https"):
         raise ValidationError(_("Enter a website address such as https://dept.gov.in."), code="website")
     try:
-        host = clean_domain(parts.hostname)
+        host = clean_domain(hostname)
     except ValidationError:
         raise ValidationError(_("Enter a website address such as https://dept.gov.in."), code="website") from None
     kind, _matched = classify_domain(host)
