@@ -274,6 +274,10 @@ def _in_child(request: bytes, alone: list[str], content: bytes, *, seconds: floa
     try:
         return _server.ask(request + content, seconds=seconds)
     except TimeoutError:
+        # The server was stopped with the child at the limit: a new one imports WeasyPrint
+        # and lays out its first page now, not while the next person waits for a PDF.
+        with suppress(OSError):
+            _server.start()
         raise
     except (OSError, EOFError, ValueError):
         logger.warning("PDF render server failed; %s in a process of its own", doing, exc_info=True)

@@ -312,6 +312,20 @@ def test_renders_leave_no_temporary_files_behind(settings, monkeypatch, tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.django_db
+def test_a_server_stopped_at_the_time_limit_is_replaced_at_once_not_at_the_next_render(limits, officer):
+    """Its replacement imports WeasyPrint and lays out its first page while nobody waits:
+    the next render, a minute later, does not pay for it."""
+    application = make_hostile(new_application(officer))
+    stopped = pdf._server.process.pid
+    with pytest.raises(pdf.PdfNotRendered):
+        pdf.render_pdf(pdf.application_form_html(application))
+    replacement = pdf._server.process
+    assert replacement is not None and replacement.pid != stopped and replacement.poll() is None
+    assert pdf.render_pdf(HELLO).startswith(b"%PDF-")
+    assert pdf._server.process is replacement
+
+
 def test_a_server_that_died_is_replaced_and_the_render_still_made(caplog):
     assert pdf.render_pdf(HELLO).startswith(b"%PDF-")
     dead = pdf._server.process.pid
