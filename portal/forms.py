@@ -23,6 +23,8 @@ class AccessibleForm(forms.Form, metaclass=_KeptInputMetaclass):
     its hint and its error (the ids ``includes/field.html`` gives them, in the
     order they appear), and ``is-invalid``."""
 
+    restored = False  # set when the form shows input kept over a sign-in (``_show_kept_input``)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
@@ -43,6 +45,7 @@ class AccessibleForm(forms.Form, metaclass=_KeptInputMetaclass):
         restored = pending.bind(keys)
         if restored is None:
             return
+        self.restored = True  # not blank: a template keeping blank forms per process shows this one afresh
         for key, name in keys.items():
             if key in restored:
                 field = self.fields[name]

@@ -425,3 +425,11 @@ class AttachmentForm(AccessibleForm):
         ),
         error_messages={"required": _("Choose the signed authorisation letter to upload.")},
     )
+
+
+class WithdrawReasonForm(AccessibleForm):
+    """The reason on the withdrawal page (whose markup is its own): bound by nobody, it
+    carries the reason typed before a sign-in or a form sent with an expired token, shown
+    again as its initial value (``AccessibleForm``)."""
+
+    reason = forms.CharField(required=False, max_length=500)

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 from onboarding import workflow
 from onboarding.application import pdf, services
 from onboarding.application.declarations import declaration_notice
-from onboarding.application.forms import SECTION_FORMS, AttachmentForm
+from onboarding.application.forms import SECTION_FORMS, AttachmentForm, WithdrawReasonForm
 from onboarding.application.selectors import (
     application_for_officer,
     application_for_viewer,
@@ -364,8 +364,11 @@ def withdraw(request, pk):
             messages.success(request, _("The application was withdrawn."))
             return redirect("onboarding:my_applications")
     letter_deleted = not was_sent_for_decision(application) and current_letter(application) is not None
-    return render(request, "onboarding/withdraw.html",
-                  {"application": application, "confirm_error": confirm_error, "letter_deleted": letter_deleted})
+    reason = request.POST.get("reason", "") if request.method == "POST" else WithdrawReasonForm().initial.get("reason")
+    return render(request, "onboarding/withdraw.html", {
+        "application": application, "confirm_error": confirm_error, "letter_deleted": letter_deleted,
+        "reason": reason or "",
+    })
 
 
 @rule("public")

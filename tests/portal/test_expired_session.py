@@ -300,3 +300,41 @@ def test_forms_with_a_prefix_or_fields_of_their_own_init_show_what_was_typed(org
                     HTTP_REFERER=f"http://testserver{url}", HTTP_ORIGIN="http://testserver")["Location"] == url
     tree = page(tab.get(url))
     assert {name: field_value(tree, name) for name in chosen} == chosen
+
+
+def test_a_state_admins_remarks_sent_with_an_old_token_are_in_the_box_again():
+    """The decision form is kept blank per process; one that shows what was typed is not."""
+    from tests.factories import PlatformRoleFactory, UserFactory, application_with_state
+    from tests.onboarding.approval_helpers import with_totp
+
+    step = application_with_state().steps.get(stage="state")
+    url = f"/onboarding/queue/{step.pk}/"
+    state_admin = UserFactory(email="admin.mh@state.gov.in")
+    PlatformRoleFactory(user=state_admin, role="state_admin", jurisdiction="MH")
+    with_totp(state_admin)
+    tab = Client(enforce_csrf_checks=True)
+    tab.force_login(state_admin)
+    assert tab.get(url).status_code == 200  # the blank form, now kept by this process
+    remarks = "Annexure B lacks the Secretary's signature; resend with the signed copy."
+    response = tab.post(url, {"csrfmiddlewaretoken": "x" * 64, "decision": "return", "remarks": remarks},
+                        HTTP_REFERER=f"http://testserver{url}", HTTP_ORIGIN="http://testserver")
+    assert response.status_code == 302 and response["Location"] == url
+    tree = page(tab.get(url))
+    assert "The form could not be sent" in tree.squashed_text()
+    assert field_value(tree, "remarks") == remarks and field_value(tree, "decision") == "return"
+    assert field_value(page(tab.get(url)), "remarks") == ""  # once
+
+
+def test_a_withdrawal_reason_typed_before_the_session_ended_is_in_the_box_again(officer):
+    from onboarding.models import Application
+
+    client = Client()
+    sign_in(client, officer.email)
+    client.post("/onboarding/start/")
+    url = f"/onboarding/{Application.objects.get(nodal_officer=officer).pk}/withdraw/"
+    reason = "Duplicate of the application the Directorate filed last week."
+    client, next_url = posted_signed_out(url, {"reason": reason}, referer=url, who=officer)
+    landing = client.get(sign_in(client, officer.email, next_url=next_url)["Location"])
+    tree = page(landing)
+    assert landing.status_code == 200 and KEPT in tree.squashed_text()
+    assert field_value(tree, "reason") == reason and field_value(tree, "confirm") is False
