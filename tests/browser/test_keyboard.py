@@ -57,16 +57,22 @@ def test_the_roster_imports_status_stays_one_live_region_while_the_poll_fills_it
     assert page.evaluate("window.rosterStatus.isConnected"), "the live region was replaced, not filled"
 
 
-def test_sign_up_errors_are_summed_up_and_focused(page, portal):
+def test_sign_up_errors_are_summed_up_and_focused(page, portal, check_page):
     page.goto(portal + "/accounts/signup/")
-    page.get_by_label("Email").fill("new.person@mahaagri.gov.in")
-    page.locator("#id_password1").fill("Correct-horse-battery-9")
-    page.locator("#id_password2").fill("Correct-horse-battery-8")
-    page.locator("main form button[type=submit]").last.click()
-    page.wait_for_load_state("load")
-    expect(page.locator("#id_password2_error")).to_be_visible()
-    assert page.evaluate(FOCUSED) == "error-summary"
-    expect(page.locator("#error-summary a[href='#id_password2']")).to_have_count(1)
+
+    def mistyped():
+        page.locator("#id_email").fill("new.person@mahaagri.gov.in")
+        page.locator("#id_password1").fill("Correct-horse-battery-9")
+        page.locator("#id_password2").fill("Correct-horse-battery-8")
+        page.locator("main form button[type=submit]").last.click()
+        page.wait_for_load_state("load")
+        expect(page.locator("#id_password2_error")).to_be_visible()
+        assert page.evaluate(FOCUSED) == "error-summary"
+        expect(page.locator("#error-summary a[href='#id_password2']")).to_have_count(1)
+
+    mistyped()
+    check_page.in_each_language(page, "sign-up-errors-summed-up", reach=mistyped)
+    check_page.assert_clean()
 
 
 def test_the_administration_menu_closes_when_focus_leaves_it_and_on_escape(page, portal):
