@@ -7,7 +7,7 @@ from functools import wraps
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -46,7 +46,8 @@ from onboarding.models import (
     DocumentKind,
     Stage,
 )
-from portal.access import rule
+from portal import pending
+from portal.access import PENDING_MAX_CHARACTERS, rule
 from portal.downloads import stored_file_response
 
 LINK_PAGES = {
@@ -65,6 +66,11 @@ SESSION_LINK = "onboarding_review_link"
 SESSION_LINKS = "onboarding_review_links"
 SESSION_LINKS_KEPT = 20
 SESSION_DECIDED = "onboarding_review_decided"
+# The decision and remarks posted for a step whose link the session no longer held (it
+# ended while they were typed): {"step": its id, "input": urlencoded}, the last one only,
+# shown once in the form when that step's link is opened again. Nothing else of a post.
+SESSION_KEPT = "onboarding_review_kept"
+KEPT_FIELDS = ("decision", "remarks")
 
 
 def _keep_token_on_site(view):
@@ -131,13 +137,44 @@ def _review_context(step):
     }
 
 
-def _no_link_page(request):
-    return render(request, "onboarding/review/link_missing.html", status=404)
+def _no_link_page(request, *, kept=False):
+    return render(request, "onboarding/review/link_missing.html", {"kept": kept}, status=404)
 
 
-def _session_link(request, step_id=None):
+def _keep_decision(request, step_id) -> bool:
+    """Keep the decision and remarks posted for ``step_id`` (the session holds no link for
+    it: it ended while they were typed) for its page, opened again from the email: the last
+    ones only, and not more than any form of the portal (the person retypes them). Returns
+    whether they were kept."""
+    request.session.pop(SESSION_KEPT, None)
+    data = QueryDict(mutable=True)
+    for name in KEPT_FIELDS:
+        value = request.POST.get(name, "")
+        if value.strip():
+            data[name] = value
+    encoded = data.urlencode()
+    if not data or len(encoded) > PENDING_MAX_CHARACTERS:
+        return False
+    request.session[SESSION_KEPT] = {"step": str(step_id), "input": encoded}
+    return True
+
+
+def _kept_decision(request, step):
+    """The decision and remarks kept for ``step`` (urlencoded), taken from the session for
+    good (shown once, even if the page then fails); or None."""
+    kept = request.session.get(SESSION_KEPT)
+    if not isinstance(kept, dict) or kept.get("step") != str(step.pk) or not isinstance(kept.get("input"), str):
+        return None
+    del request.session[SESSION_KEPT]
+    request.session.save()
+    return kept["input"]
+
+
+def _session_link(request, step_id=None, *, keep=False):
     """(token row, None) for the valid link this browser opened (for the step ``step_id``
-    when given, else the last one), else (None, the page to answer with)."""
+    when given, else the last one), else (None, the page to answer with). ``keep``: a
+    decision posted for ``step_id`` when the session holds no link for it is kept for that
+    step's page (``_keep_decision``), and the page says so."""
     if step_id is None:
         digest = request.session.get(SESSION_LINK)
     else:
@@ -145,7 +182,7 @@ def _session_link(request, step_id=None):
     if rate_limited(request, digest=digest):
         return None, _too_many_requests(request)
     if not digest:
-        return None, _no_link_page(request)
+        return None, _no_link_page(request, kept=keep and step_id is not None and _keep_decision(request, step_id))
     row = token_lookup_digest(digest)
     state = link_state(row)
     if state != LinkState.VALID:
@@ -193,7 +230,7 @@ def review(request):
     step_id = _named_step(request, request.POST if request.method == "POST" else request.GET)
     if step_id is False:
         return _no_link_page(request)
-    row, refusal = _session_link(request, step_id)
+    row, refusal = _session_link(request, step_id, keep=request.method == "POST")
     if refusal:
         return refusal
     return _review_page(request, row)
@@ -213,7 +250,15 @@ def _named_step(request, data):
 
 def _review_page(request, row):
     step = row.step
-    form = DecisionForm(request.POST if request.method == "POST" else None, stage=Stage.AUTHORITY)
+    kept = _kept_decision(request, step) if request.method == "GET" else None
+    if kept is None:
+        form = DecisionForm(request.POST if request.method == "POST" else None, stage=Stage.AUTHORITY)
+    else:  # shown as initial values, with the person told (``AccessibleForm``); restored: not the blank form
+        token = pending.begin(request, kept)
+        try:
+            form = DecisionForm(stage=Stage.AUTHORITY)
+        finally:
+            pending.end(token)
     if request.method == "POST" and form.is_valid():
         try:
             services.step_decide(step_id=step.pk, decision=form.cleaned_data["decision"],

@@ -3,6 +3,7 @@ and address, expiring, single use; each kind of bad link has its own page; the
 endpoint is rate limited; no input gives a 500."""
 
 import base64
+import re
 import secrets
 from datetime import timedelta
 
@@ -24,6 +25,7 @@ from tests.onboarding.approval_helpers import (
     AUTHORITY_EMAIL,
     as_querydict,
     latest_link,
+    submitted_application,
 )
 from tests.onboarding_data import VALID
 
@@ -326,3 +328,48 @@ def test_each_open_page_decides_and_serves_its_own_application():
     second.refresh_from_db()
     assert second.status == ApplicationStatus.WITH_AUTHORITY
     assert Client().get(f"/onboarding/review/{step_first.pk}/letter/").status_code == 404
+
+
+def test_competent_authoritys_remarks_survive_a_session_that_ended(officer):
+    """The authority has no account: its session holds only the link. When it ends while
+    they read and type, what they typed waits for the link opened again (once), and
+    nothing is decided until they send it again."""
+    submitted_application(officer)
+    browser = Client()
+    review = browser.get(latest_link()[0], follow=True).redirect_chain[-1][0]
+    html = browser.get(review).content.decode()
+    step = re.search(r'name="step" value="(\d+)"', html).group(1)
+    remarks = "Annexure B is unsigned; the district code in section 2 is wrong. Please correct both."
+    browser.cookies.pop("sessionid")  # 8 hours reading the application: the session ended
+    response = browser.post(review, {"step": step, "decision": "return", "remarks": remarks},
+                            HTTP_REFERER=f"http://testserver{review}")
+    assert response.status_code == 404
+    assert "What you typed is kept in this browser" in page(response)
+    assert ApprovalStep.objects.get(pk=step).decision == ""  # nothing decided without sending it again
+
+    again = browser.get(latest_link()[0], follow=True)
+    html = page(again)
+    assert again.status_code == 200 and remarks in html
+    assert "Your session had ended. We kept what you typed: check it and send it again." in html
+    assert re.search(r'<input type="radio" name="decision" value="return"[^>]*\bchecked\b', html)
+    assert "Give the reason for this decision." not in html and 'aria-invalid="true"' not in html  # not bound
+    assert ApprovalStep.objects.get(pk=step).decision == ""
+
+    once = page(browser.get(latest_link()[0], follow=True))  # shown once
+    assert remarks not in once and "We kept what you typed" not in once
+    assert not re.search(r'<input type="radio" name="decision" value="return"[^>]*\bchecked\b', once)
+
+
+def test_only_the_decision_and_remarks_are_kept_for_the_step_named_and_bounded(officer):
+    submitted_application(officer)
+    browser = Client()
+    review = browser.get(latest_link()[0], follow=True).redirect_chain[-1][0]
+    step = ApprovalStep.objects.get(stage=Stage.AUTHORITY).pk
+    browser.cookies.pop("sessionid")
+    response = browser.post(review, {"step": step, "decision": "reject", "remarks": "x" * 70_000, "other": "y"})
+    assert response.status_code == 404 and "What you typed is kept" not in page(response)
+    response = browser.post(review, {"step": step + 1, "decision": "reject", "remarks": "Not ours.", "other": "y"})
+    assert response.status_code == 404 and "What you typed is kept" in page(response)
+    assert browser.session["onboarding_review_kept"] == {"step": str(step + 1), "input": "decision=reject&remarks=Not+ours."}
+    html = page(browser.get(latest_link()[0], follow=True))  # another step's link: not shown there
+    assert "Not ours." not in html and "We kept what you typed" not in html
