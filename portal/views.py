@@ -4,6 +4,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.cache import cache
@@ -15,7 +16,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from portal.access import form_page, keep_input, rule
+from portal import pending
+from portal.access import form_page, keep_input, restores_input, rule
 
 logger = logging.getLogger(__name__)
 
@@ -175,9 +177,14 @@ def csrf_failure(request, reason=""):
     page = form_page(request)
     origin = request.headers.get("Origin")
     same_origin = origin is None or origin == f"{request.scheme}://{request.get_host()}"
-    if request.method == "POST" and page and same_origin and hasattr(request, "session") \
-            and keep_input(request, page, said=True):
-        messages.warning(request, _("The form could not be sent: the page had been open since before you signed in "
-                                    "again. Nothing was done: check what you typed and send it again."))
-        return redirect(page)
+    if request.method == "POST" and page and same_origin and hasattr(request, "session"):
+        if keep_input(request, page, said=True):
+            messages.warning(request, _("The form could not be sent: the page had been open since before you signed in "
+                                        "again. Nothing was done: check what you typed and send it again."))
+            return redirect(page)
+        if request.FILES and pending.typed_by(request) is not None and restores_input(urlsplit(page).path):
+            # A file is never kept: back to the upload's page, to choose it again.
+            messages.warning(request, _("The form could not be sent: the page had been open since before you signed in "
+                                        "again. Nothing was done: choose the file again and send it."))
+            return redirect(page)
     return render(request, "403_csrf.html", status=403)

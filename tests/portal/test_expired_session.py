@@ -338,3 +338,24 @@ def test_a_withdrawal_reason_typed_before_the_session_ended_is_in_the_box_again(
     tree = page(landing)
     assert landing.status_code == 200 and KEPT in tree.squashed_text()
     assert field_value(tree, "reason") == reason and field_value(tree, "confirm") is False
+
+
+def test_a_letter_sent_with_an_old_token_brings_the_officer_back_to_the_upload_to_choose_it_again(officer):
+    """A file cannot be kept: the officer is taken back to the page of the upload and told
+    to choose the file again, not left on a page whose only way on is the start page."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from onboarding.models import Application, Attachment
+    from tests.onboarding_data import minimal_pdf
+
+    tab = signed_in_with_csrf(officer.email, HTTP_ACCEPT_LANGUAGE="mr")
+    tab.post("/onboarding/start/", {"csrfmiddlewaretoken": token_of(tab.get("/onboarding/start/").content.decode())})
+    application = Application.objects.get(nodal_officer=officer)
+    url = f"/onboarding/{application.pk}/letter/"
+    response = tab.post(url, {"csrfmiddlewaretoken": "x" * 64,
+                              "letter": SimpleUploadedFile("letter.pdf", minimal_pdf(), content_type="application/pdf")},
+                        HTTP_REFERER=f"http://testserver{url}", HTTP_ORIGIN="http://testserver")
+    assert response.status_code == 302 and response["Location"] == url
+    text = page(tab.get(url)).squashed_text()
+    assert "फाइल पुन्हा निवडा" in text  # choose the file again, in the officer's language
+    assert not Attachment.objects.filter(application=application).exists()
