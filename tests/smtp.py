@@ -150,7 +150,10 @@ class GatedSMTPBackend(SMTPEmailBackend):
         self.reached, self.release = Path(reached), Path(release)
 
     def send_messages(self, email_messages):
-        self.reached.write_text(",".join(str(m.extra_headers.get("Message-ID", "")) for m in email_messages))
+        # Written whole, then renamed: the test waits for the file to exist and reads it at once.
+        partial = self.reached.with_name(self.reached.name + ".partial")
+        partial.write_text(",".join(str(m.extra_headers.get("Message-ID", "")) for m in email_messages))
+        partial.replace(self.reached)
         deadline = time.monotonic() + 120
         while not self.release.exists():
             if time.monotonic() > deadline:
