@@ -15,7 +15,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, QueryDict
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -27,7 +27,7 @@ PENDING_PREFIX = "pending_input:"
 # The most of a form's input kept for a person who is signed out (urlencoded): the
 # largest of the portal's forms, every field full of Devanagari, is about a third of it.
 # Anyone can post to any page: what is kept is one form, of at most this size.
-PENDING_MAX_CHARACTERS = 64 * 1024
+PENDING_MAX_CHARACTERS = pending.MAX_CHARACTERS
 
 
 def page_of_this_site(request, address: str) -> str | None:
@@ -91,20 +91,23 @@ def keep_input(request, page: str, *, said: bool = False) -> bool:
     file again; nor can a secret (a password, a code), or input whose author is unknown, or
     for a page that does not show it again. Returns whether it was kept. ``said``: the
     caller tells the person why the form is shown again."""
-    by = pending.typed_by(request)
-    if request.FILES or by is None or not restores_input(urlsplit(page).path):
+    if request.FILES or not input_returns_to(request, page):
         return False
-    data = QueryDict(mutable=True)
-    for name, values in request.POST.lists():
-        if name != "csrfmiddlewaretoken" and pending.keepable(name):
-            data.setlist(name, values)
-    encoded = data.urlencode()
+    encoded = pending.encode((name, values) for name, values in request.POST.lists()
+                              if name != "csrfmiddlewaretoken" and pending.keepable(name))
     for key in [key for key in request.session.keys() if key.startswith(PENDING_PREFIX)]:
         del request.session[key]
-    if len(encoded) > PENDING_MAX_CHARACTERS:
+    if encoded is None:
         return False
-    request.session[PENDING_PREFIX + urlsplit(page).path] = {"input": encoded, "said": said, "by": by}
+    request.session[PENDING_PREFIX + urlsplit(page).path] = {"input": encoded, "said": said,
+                                                             "by": pending.typed_by(request)}
     return True
+
+
+def input_returns_to(request, page: str) -> bool:
+    """Whether what is posted now could be shown again on ``page`` (a page of this site):
+    its author is known and the page shows kept input (``restores_input``)."""
+    return pending.typed_by(request) is not None and restores_input(urlsplit(page).path)
 
 
 def pop_pending_input(request):
@@ -121,11 +124,8 @@ def _with_pending_input(request, view, *args, **kwargs):
     # Taken for good, even if the page then fails (a response of 500 saves no session): the
     # same input would otherwise be put back, and fail the page, at every visit.
     request.session.save()
-    token = pending.begin(request, kept["input"], said=kept["said"])
-    try:
+    with pending.shown(request, kept["input"], said=kept["said"]):
         return view(request, *args, **kwargs)
-    finally:
-        pending.end(token)
 
 
 def rule(name, *, return_to: str | None = None):

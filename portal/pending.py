@@ -5,6 +5,8 @@ module for the request; the first of the page's forms with a field of that input
 shows it (``forms.AccessibleForm``: as its initial values, so that nothing is said
 wrong before the person sends it again), or a view takes it itself (``take``)."""
 
+from collections.abc import Iterable
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -25,6 +27,9 @@ SECRET_NAMES = {"code", "key", "otp", "otp_code", "recovery_code", "totp"}
 PERSON_COOKIE = "portal_person"
 PERSON_COOKIE_SALT = "portal.pending.person"
 PERSON_COOKIE_MAX_AGE = 30 * 24 * 3600
+# The most kept of one form (urlencoded): more than any of the portal's forms holds; a
+# larger post is not kept (its sender retypes it).
+MAX_CHARACTERS = 64 * 1024
 
 
 def keepable(name: str) -> bool:
@@ -54,14 +59,25 @@ class _Pending:
 _current: ContextVar[_Pending | None] = ContextVar("pending_input", default=None)
 
 
-def begin(request: HttpRequest, encoded: str, *, said: bool = False):
-    """The kept input of this request's page, for the view about to run; returns the
-    token ``end`` takes."""
-    return _current.set(_Pending(request=request, encoded=encoded, said=said))
+def encode(fields: Iterable[tuple[str, list[str]]]) -> str | None:
+    """``fields`` (name, values) as kept in a session: urlencoded, or None when larger
+    than MAX_CHARACTERS."""
+    data = QueryDict(mutable=True)
+    for name, values in fields:
+        data.setlist(name, values)
+    text = data.urlencode()
+    return text if len(text) <= MAX_CHARACTERS else None
 
 
-def end(token) -> None:
-    _current.reset(token)
+@contextmanager
+def shown(request: HttpRequest, encoded: str, *, said: bool = False):
+    """Within it, ``encoded`` (kept input of this request's page) is what the page's first
+    form with one of its fields shows (``bind``) or a view takes (``take``)."""
+    token = _current.set(_Pending(request=request, encoded=encoded, said=said))
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 def take() -> str | None:

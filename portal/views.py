@@ -4,7 +4,6 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.cache import cache
@@ -16,8 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from portal import pending
-from portal.access import form_page, keep_input, restores_input, rule
+from portal.access import form_page, input_returns_to, keep_input, rule
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +180,7 @@ def csrf_failure(request, reason=""):
             messages.warning(request, _("The form could not be sent: the page had been open since before you signed in "
                                         "again. Nothing was done: check what you typed and send it again."))
             return redirect(page)
-        if request.FILES and pending.typed_by(request) is not None and restores_input(urlsplit(page).path):
+        if request.FILES and input_returns_to(request, page):
             # A file is never kept: back to the upload's page, to choose it again.
             messages.warning(request, _("The form could not be sent: the page had been open since before you signed in "
                                         "again. Nothing was done: choose the file again and send it."))

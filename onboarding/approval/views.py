@@ -7,7 +7,7 @@ from functools import wraps
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, QueryDict
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -47,7 +47,7 @@ from onboarding.models import (
     Stage,
 )
 from portal import pending
-from portal.access import PENDING_MAX_CHARACTERS, rule
+from portal.access import rule
 from portal.downloads import stored_file_response
 
 LINK_PAGES = {
@@ -147,13 +147,9 @@ def _keep_decision(request, step_id) -> bool:
     ones only, and not more than any form of the portal (the person retypes them). Returns
     whether they were kept."""
     request.session.pop(SESSION_KEPT, None)
-    data = QueryDict(mutable=True)
-    for name in KEPT_FIELDS:
-        value = request.POST.get(name, "")
-        if value.strip():
-            data[name] = value
-    encoded = data.urlencode()
-    if not data or len(encoded) > PENDING_MAX_CHARACTERS:
+    encoded = pending.encode((name, [request.POST[name]]) for name in KEPT_FIELDS
+                              if request.POST.get(name, "").strip())
+    if not encoded:  # nothing typed, or more than any form holds
         return False
     request.session[SESSION_KEPT] = {"step": str(step_id), "input": encoded}
     return True
@@ -254,11 +250,8 @@ def _review_page(request, row):
     if kept is None:
         form = DecisionForm(request.POST if request.method == "POST" else None, stage=Stage.AUTHORITY)
     else:  # shown as initial values, with the person told (``AccessibleForm``); restored: not the blank form
-        token = pending.begin(request, kept)
-        try:
+        with pending.shown(request, kept):
             form = DecisionForm(stage=Stage.AUTHORITY)
-        finally:
-            pending.end(token)
     if request.method == "POST" and form.is_valid():
         try:
             services.step_decide(step_id=step.pk, decision=form.cleaned_data["decision"],
