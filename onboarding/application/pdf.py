@@ -262,17 +262,25 @@ def _alone(arguments: list[str], content: bytes, *, timeout: float) -> tuple[int
     return result.returncode, result.stdout if result.returncode == 0 else result.stderr
 
 
-def _in_child(request: bytes, alone: list[str], content: bytes, *, seconds: float,
-              doing: str = "rendering") -> tuple[int, bytes]:
-    """(exit status, output) of ``request`` (a header line, then ``content``) through this
-    process's render server, or, when another thread has it, of ``pdf_worker`` run with
-    ``alone`` in a process of its own; TimeoutError or subprocess.TimeoutExpired (the
-    child killed) past ``seconds``."""
+# What the log says is done in a process of its own when the render server fails, by kind of request.
+DOING = {"render": "rendering", "letter": "checking the letter"}
+
+
+def _in_child(kind: str, content: bytes, *, seconds: float, megabytes: int, extra: tuple[int, ...] = ()
+              ) -> tuple[int, bytes]:
+    """(exit status, output) of a ``kind`` request (``pdf_worker``'s protocol: "render" or
+    "letter" with ``extra``, its most pages) on ``content``, within ``seconds`` of wall
+    clock and processor time and ``megabytes``, through this process's render server, or,
+    when another thread has it, in a ``pdf_worker`` of its own; TimeoutError or
+    subprocess.TimeoutExpired (the child killed) past ``seconds``."""
+    numbers = [math.ceil(seconds), megabytes, *extra]
+    alone = ([] if kind == "render" else [f"--{kind}"]) + [str(number) for number in numbers]
     started = time.monotonic()
     if not _server.lock.acquire(blocking=False):
         return _alone(alone, content, timeout=seconds)
     try:
-        return _server.ask(request + content, seconds=seconds)
+        header = " ".join([kind, *map(str, numbers[:2]), str(len(content)), *map(str, extra)])
+        return _server.ask(header.encode("ascii") + b"\n" + content, seconds=seconds)
     except TimeoutError:
         # The server was stopped with the child at the limit: a new one imports WeasyPrint
         # and lays out its first page now, not while the next person waits for a PDF.
@@ -280,7 +288,7 @@ def _in_child(request: bytes, alone: list[str], content: bytes, *, seconds: floa
             _server.start()
         raise
     except (OSError, EOFError, ValueError):
-        logger.warning("PDF render server failed; %s in a process of its own", doing, exc_info=True)
+        logger.warning("PDF render server failed; %s in a process of its own", DOING[kind], exc_info=True)
         return _alone(alone, content, timeout=max(0.1, started + seconds - time.monotonic()))
     finally:
         _server.lock.release()
@@ -297,12 +305,10 @@ def render_pdf(html: str) -> bytes:
     PDF_RENDER_TIMEOUT_SECONDS (wall clock and processor) and PDF_RENDER_MEMORY_MB.
     Raises PdfNotRendered(OVER_LIMIT or FAILED)."""
     seconds = settings.PDF_RENDER_TIMEOUT_SECONDS
-    cpu_seconds, megabytes = math.ceil(seconds), settings.PDF_RENDER_MEMORY_MB
     content = html.encode("utf-8")
     started = time.monotonic()
     try:
-        status, output = _in_child(b"render %d %d %d\n" % (cpu_seconds, megabytes, len(content)),
-                                   [str(cpu_seconds), str(megabytes)], content, seconds=seconds)
+        status, output = _in_child("render", content, seconds=seconds, megabytes=settings.PDF_RENDER_MEMORY_MB)
     except (TimeoutError, subprocess.TimeoutExpired):  # the child has been killed
         logger.warning("PDF render stopped at its time limit (%s s)", seconds)
         raise PdfNotRendered(OVER_LIMIT) from None
@@ -325,12 +331,9 @@ def letter_verdict(content: bytes, *, max_pages: int) -> str:
     a PDF made to be costly to read is refused as COMPLEX when it reaches them, and the
     web process never reads it. Raises PdfNotRendered(FAILED) when the child fails
     otherwise."""
-    seconds = settings.LETTER_CHECK_SECONDS
-    cpu_seconds, megabytes = math.ceil(seconds), settings.PDF_RENDER_MEMORY_MB
+    seconds, megabytes = settings.LETTER_CHECK_SECONDS, settings.PDF_RENDER_MEMORY_MB
     try:
-        status, output = _in_child(b"letter %d %d %d %d\n" % (cpu_seconds, megabytes, len(content), max_pages),
-                                   ["--letter", str(cpu_seconds), str(megabytes), str(max_pages)], content,
-                                   seconds=seconds, doing="checking the letter")
+        status, output = _in_child("letter", content, seconds=seconds, megabytes=megabytes, extra=(max_pages,))
     except (TimeoutError, subprocess.TimeoutExpired):
         status, output = -signal.SIGKILL, b""
     if status == 0:
