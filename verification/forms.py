@@ -6,12 +6,11 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.accounts.official_email import classify_email
 from portal.forms import AccessibleForm
 from portal.organisations.states import State
 from verification.models import ADMIN_END_REASONS, VerificationStatus
 from verification.services import PROFILE_FIELDS, REASON_MAX, JoinDecision
-from verification.validators import clean_mobile
+from verification.validators import check_official_address, clean_mobile
 
 
 class OrganisationSearchForm(AccessibleForm):
@@ -43,9 +42,7 @@ class JoinRequestForm(AccessibleForm):
 
     def clean_official_email(self):
         address = self.cleaned_data["official_email"].strip().lower()
-        if not classify_email(address).is_official_mail:
-            raise ValidationError(_("Enter an official government address (for example name@dept.gov.in), not a personal one."),
-                                  code="not_official")
+        check_official_address(address)
         return address
 
     def clean_mobile(self):

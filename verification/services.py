@@ -45,7 +45,7 @@ from verification.selectors import (
     has_confirmed_address,
     on_official_domain,
 )
-from verification.validators import clean_mobile
+from verification.validators import check_official_address, clean_mobile
 
 REASON_MAX = 1000
 # The longest input each detail accepts (the mobile number is stored normalised, in 13).
@@ -211,10 +211,10 @@ def join_request_create(
     if refusal:
         raise ValidationError(refusal, code="not_eligible")
     details = _bounded_details(details)
-    if not classify_email(details["official_email"]).is_official_mail:  # as the form says at the field
-        raise ValidationError({"official_email": ValidationError(
-            _("Enter an official government address (for example name@dept.gov.in), not a personal one."),
-            code="not_official")})
+    try:
+        check_official_address(details["official_email"])  # as the form says at the field
+    except ValidationError as refusal:
+        raise ValidationError({"official_email": refusal}) from None
     if not has_confirmed_address(actor, details["official_email"]):
         raise ValidationError({"official_email": ValidationError(
             _("This address is not one you have confirmed. Add it to your account (Account, then Email addresses) "
@@ -371,11 +371,9 @@ def join_request_decide(
             if profile.organisation.status != OrganisationStatus.ACTIVE:
                 raise ValidationError(_("%(organisation)s is not active: nobody can be verified in it now.")
                                       % {"organisation": profile.organisation.name}, code="inactive")
-            if _superannuated(profile):  # asked before retiring, decided after
-                raise ValidationError(_("This person's date of superannuation has passed: they cannot be verified."),
-                                      code="superannuated")
-            _check_address_still_confirmed(profile)
-            _check_address_official(profile)
+            # Asked before retiring, decided after; an address removed or no longer official since.
+            _check_vouchable(profile, superannuated=_("This person's date of superannuation has passed: they cannot "
+                                                      "be verified."))
             _verify(profile, actor=actor, method=method, reason=reason, request=request,
                     on_official_domain=on_official_domain(profile.user, profile.official_email, profile.organisation))
             return profile
@@ -442,16 +440,13 @@ def _check_address_official(profile: GovernmentProfile) -> None:
               "person asks again with an official address.") % {"email": profile.official_email}, code="not_official")
 
 
-def _superannuated(profile: GovernmentProfile) -> bool:
-    """The person's date of superannuation has passed: the verification API, the
-    directory and verified viewers already count them as not verified (verified_in_force)."""
-    return profile.superannuation_date is not None and profile.superannuation_date < timezone.localdate()
-
-
-def _check_reinstatable(profile: GovernmentProfile) -> None:
-    if _superannuated(profile):
-        raise ValidationError(_("This person's date of superannuation has passed: the verification cannot be "
-                                "reinstated."), code="superannuated")
+def _check_vouchable(profile: GovernmentProfile, *, superannuated: str) -> None:
+    """What verifying or reinstating ``profile`` vouches for still holds: the person's date
+    of superannuation has not passed (the verification API, the directory and verified
+    viewers would already count them as not verified: verified_in_force; refused with
+    ``superannuated``), and the official address is still theirs and still official."""
+    if profile.superannuation_date is not None and profile.superannuation_date < timezone.localdate():
+        raise ValidationError(superannuated, code="superannuated")
     _check_address_still_confirmed(profile)
     _check_address_official(profile)
 
@@ -466,7 +461,8 @@ def _change_held(
         if profile.status not in allowed:
             raise StatusChanged(profile)
         if to == VerificationStatus.VERIFIED:
-            _check_reinstatable(profile)
+            _check_vouchable(profile, superannuated=_("This person's date of superannuation has passed: the "
+                                                      "verification cannot be reinstated."))
         old_status = profile.status
         profile.status = to
         fields = _record_decision(profile, actor=actor, now=timezone.now(), reason=reason, reason_code=reason_code)

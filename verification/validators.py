@@ -5,6 +5,8 @@ import re
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from portal.accounts.official_email import classify_email
+
 # An Indian mobile number: ten digits starting with 6, 7, 8 or 9, written with or
 # without the country code (+91 or 91) or a leading 0, spaces and hyphens allowed.
 # ASCII digits only ([0-9], not \d, which takes any script's): a number is stored, looked
@@ -23,3 +25,11 @@ def clean_mobile(value: str) -> str:
             _("Enter a 10-digit Indian mobile number, such as 98765 43210 or +91 98765 43210."), code="invalid"
         )
     return f"+91{match[1]}"
+
+
+def check_official_address(address: str) -> None:
+    """Refuse an address the official-email rules do not accept as official mail (a
+    personal mail service, a domain off the official list)."""
+    if not classify_email(address).is_official_mail:
+        raise ValidationError(_("Enter an official government address (for example name@dept.gov.in), not a personal one."),
+                              code="not_official")
