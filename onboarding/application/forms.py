@@ -428,8 +428,8 @@ class AttachmentForm(AccessibleForm):
 
 
 class WithdrawReasonForm(AccessibleForm):
-    """The reason on the withdrawal page (whose markup is its own): bound by nobody, it
-    carries the reason typed before a sign-in or a form sent with an expired token, shown
-    again as its initial value (``AccessibleForm``)."""
+    """The reason on the withdrawal page (whose markup is its own): the one posted, or the
+    one typed before a sign-in or sent with an expired token, kept and shown again as its
+    initial value (``AccessibleForm``)."""
 
     reason = forms.CharField(required=False, max_length=500)

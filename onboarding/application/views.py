@@ -364,10 +364,9 @@ def withdraw(request, pk):
             messages.success(request, _("The application was withdrawn."))
             return redirect("onboarding:my_applications")
     letter_deleted = not was_sent_for_decision(application) and current_letter(application) is not None
-    reason = request.POST.get("reason", "") if request.method == "POST" else WithdrawReasonForm().initial.get("reason")
     return render(request, "onboarding/withdraw.html", {
         "application": application, "confirm_error": confirm_error, "letter_deleted": letter_deleted,
-        "reason": reason or "",
+        "reason": WithdrawReasonForm(request.POST if request.method == "POST" else None)["reason"],
     })
 
 

@@ -58,9 +58,11 @@ class PersonalVisibilityForm(AccessibleForm):
     """The person's own choice for each field: their organisation's, or narrower. A
     stored choice the organisation has since narrowed its own below (or to) is offered
     too, as having no effect for now, so that saving the form keeps it: the narrower of
-    the two applies again when the organisation widens its own."""
+    the two applies again when the organisation widens its own. ``current``: the stored
+    choices (by field), also the form's initial values."""
 
     def __init__(self, *args, policy: dict | None, current: dict | None = None, **kwargs):
+        kwargs.setdefault("initial", {ProfileField(name).value: value for name, value in (current or {}).items()})
         super().__init__(*args, **kwargs)
         self.policy = policy
         self.current = {name: value for name, value in (current or {}).items() if value is not None}

@@ -119,10 +119,9 @@ def level_expression(viewer: Viewer, *, by_right: bool = False):
     whens = [When(user_id=viewer.user_id, then=Value(SELF))]
     if viewer.superadmin:
         return Case(*whens, default=Value(ADMIN))
-    if by_right:
-        whens.append(When(organisation_id__in=administered_organisations(viewer.user).values("pk"), then=Value(ADMIN)))
-    elif viewer.administers:
-        whens.append(When(organisation_id__in=_vouched_administered(viewer.user).values("pk"), then=Value(ADMIN)))
+    if by_right or viewer.administers:
+        administered = administered_organisations(viewer.user) if by_right else _vouched_administered(viewer.user)
+        whens.append(When(organisation_id__in=administered.values("pk"), then=Value(ADMIN)))
     if viewer.verified_organisation_id is not None:
         whens.append(When(organisation_id=viewer.verified_organisation_id, then=Value(MEMBER)))
     return Case(*whens, default=Value(VERIFIED if viewer.verified else EVERYONE))

@@ -97,8 +97,7 @@ def my_visibility(request):
                 messages.success(request, _("Your choices were saved."))
                 return redirect("visibility:mine")
     else:
-        form = PersonalVisibilityForm(initial={name.value: value for name, value in current.items()}, policy=policy,
-                                      current=current)
+        form = PersonalVisibilityForm(policy=policy, current=current)
     return render(request, "visibility/mine.html", {"form": form, "held": held,
                                                     "seen": visible_profile(request.user, held.pk) if held else None})
 
