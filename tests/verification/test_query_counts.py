@@ -2,6 +2,8 @@
 many (more than a page of 50): CONVENTIONS, query counts are asserted exactly; when
 a count changes, the commit says why."""
 
+import re
+
 import pytest
 
 from tests.factories import OrganisationFactory, UserFactory
@@ -72,15 +74,27 @@ def test_queue_query_count_as_a_superadmin(world, rows, django_assert_num_querie
 # Members: 3 the organisation (among those the viewer administers), 4 the viewer for the
 # visibility rules (where they are verified, whether they administer an active
 # organisation: each member's details are shown only as the rules let them see them),
+# Other than waiting requests (suspended members here), each detail as the
+# visibility rules let the admin see it: + 1, the viewer (whether verified anywhere, the
+# organisations administered), read once for the page.
+def test_queue_of_held_profiles_query_count(world, rows, django_assert_num_queries):
+    html = count(signed_in(world["admin_parent"]), "/verification/queue/?status=suspended", QUEUE_QUERIES + 1,
+                 django_assert_num_queries)
+    listed = set(re.findall(r'href="/verification/profiles/(\d+)/"', html))
+    assert len(listed) == min(sum(1 for i in range(rows) if i % 3 == 0), 50)
+
+
 # 5 the number of members (the pager), 6 the page of members with their people, badges
 # (subqueries) and each detail's audience (joined in).
 MEMBERS_QUERIES = 6
 
 
-def test_members_query_count(world, rows, django_assert_num_queries):
-    html = count(signed_in(world["admin_parent"]), f"/verification/organisations/{world['office'].pk}/members/",
+@pytest.mark.parametrize("query", ["", "?q=member", "?q=member0"])
+def test_members_query_count(world, rows, query, django_assert_num_queries):
+    html = count(signed_in(world["admin_parent"]), f"/verification/organisations/{world['office'].pk}/members/{query}",
                  MEMBERS_QUERIES, django_assert_num_queries)
-    assert html.count("/suspend/") + html.count("/reinstate/") == min(rows, 50)
+    found = 1 if query == "?q=member0" else rows  # by the account's address, or the name or official address seen
+    assert html.count("/suspend/") + html.count("/reinstate/") == min(found, 50)
 
 
 # The person's own page: 3 their requests and verifications with their organisations
