@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from onboarding.models import ApplicationVersion
 from tests.browser.support import sign_in, switch_language
 from tests.factories import ApplicationFactory, UserFactory
+from tests.onboarding.approval_helpers import latest_link, official_email_rules, submitted_application  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -43,4 +44,61 @@ def test_withdrawing_a_draft_says_its_letter_will_be_deleted(page, portal, check
     page.goto(f"{portal}/onboarding/{draft.pk}/withdraw/")
     expect(page.get_by_role("main")).to_contain_text("will be deleted")
     check_page.in_each_language(page, "withdraw-draft-with-letter")
+    check_page.assert_clean()
+
+
+KEPT_FOR_THE_LINK = {
+    "en": "What you typed is kept in this browser: it will be in the form when you open the link from your email again.",
+    "hi": "आपने जो लिखा था वह इस ब्राउज़र में रखा गया है: जब आप अपने ईमेल का लिंक फिर से खोलेंगे, तो वह फ़ॉर्म में होगा।",
+    "mr": "तुम्ही जे लिहिले होते ते या ब्राउझरमध्ये ठेवले आहे: तुमच्या ईमेलमधील लिंक पुन्हा उघडल्यावर ते फॉर्ममध्ये असेल.",
+}
+
+
+def test_the_competent_authority_whose_session_ended_is_told_its_decision_is_kept(page, portal, check_page):
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in", full_name="Sunil Patil")
+    submitted_application(officer)
+    link = portal + latest_link()[0]
+    remarks = "Annexure B is unsigned; please correct it."
+    for code, kept in KEPT_FOR_THE_LINK.items():
+        page.goto(link)
+        if code != "en":
+            switch_language(page, code)
+        page.context.clear_cookies(name="sessionid")  # hours of reading: the session ended
+        page.locator("input[name=decision][value=return]").check()
+        page.locator("#id_remarks").fill(remarks)
+        page.locator("main form button[type=submit]").last.click()
+        page.wait_for_load_state("load")
+        expect(page.locator("main")).to_contain_text(kept)
+        expect(page.locator("html")).to_have_attribute("lang", code)
+        check_page(page, f"review-link-missing-kept-{code}")
+        page.goto(link)  # the link again: the decision and remarks are in the form
+        expect(page.locator("#id_remarks")).to_have_value(remarks)
+        expect(page.locator("input[name=decision][value=return]")).to_be_checked()
+    check_page.assert_clean()
+
+
+CHOOSE_THE_FILE_AGAIN = {"en": "choose the file again and send it", "hi": "फ़ाइल फिर से चुनें और भेजें",
+                         "mr": "फाइल पुन्हा निवडा आणि पाठवा"}
+
+
+def test_a_letter_sent_with_an_old_token_comes_back_to_its_upload_to_be_chosen_again(page, portal, check_page):
+    from tests.onboarding_data import minimal_pdf
+
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in", full_name="Sunil Patil")
+    draft = ApplicationFactory(nodal_officer=officer, status="draft", reference=None)
+    sign_in(page, portal, officer.email)
+    upload = f"{portal}/onboarding/{draft.pk}/letter/"
+    for code, words in CHOOSE_THE_FILE_AGAIN.items():
+        page.goto(upload)
+        if code != "en":
+            switch_language(page, code)
+        # The page was open since before its person signed in again elsewhere: its token is old.
+        page.locator("main form input[name=csrfmiddlewaretoken]").evaluate("input => { input.value = 'x'.repeat(64) }")
+        page.locator("input[type=file]").set_input_files(
+            {"name": "authorisation-letter.pdf", "mimeType": "application/pdf", "buffer": minimal_pdf()})
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state("load")
+        expect(page).to_have_url(upload)
+        expect(page.locator("main")).to_contain_text(words)
+        check_page(page, f"letter-old-token-{code}")
     check_page.assert_clean()
