@@ -29,7 +29,7 @@ import os
 import sys
 import time
 
-from _setup import django_setup, median
+from _setup import django_setup, median, timed
 
 STATUS_SQL = "SELECT status, count(*) FROM onboarding_application a WHERE {apps} GROUP BY status"
 OVERDUE_COUNT_SQL = ("SELECT count(*) FROM onboarding_approvalstep s JOIN onboarding_application a ON a.id = s.application_id "
@@ -97,14 +97,9 @@ def conditions(name, scope):
     return apps, orgs
 
 
-def timed(function, runs):
+def timed_warm(function, runs):
     function()  # warm-up
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return median(times)
+    return timed(function, runs)[0]
 
 
 def timed_alternately(first, second, runs):
@@ -162,7 +157,7 @@ def main():
                 cursor.fetchall()
 
         page, sql = timed_alternately(lambda client=client: client.get("/monitoring/"), raw, args.runs)
-        scan = timed(live, max(1, args.runs // 2))
+        scan = timed_warm(live, max(1, args.runs // 2))
         print(f"{name:<22}{page * 1000:>9.1f}{sql * 1000:>12.1f}{page / sql:>7.2f}{(page - sql) * 1000:>12.1f}"
               f"{scan * 1000:>15.1f}")
     print(f"load average after: {os.getloadavg()[0]:.1f}")

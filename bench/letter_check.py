@@ -11,7 +11,7 @@ import argparse
 import io
 import time
 
-from _setup import django_setup, median
+from _setup import django_setup, timed
 
 
 def scanned_pdf():
@@ -23,13 +23,8 @@ def scanned_pdf():
     return buffer.getvalue()
 
 
-def timed(function, runs):
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return median(times) * 1000
+def milliseconds(function, runs):
+    return timed(function, runs)[0] * 1000
 
 
 def main():
@@ -48,11 +43,11 @@ def main():
     print("| letter | bytes | child of the server, ms | in this process, ms |")
     for name, content in (("3 pages, exported", minimal_pdf(pages=3)), ("2 pages, scanned", scanned_pdf())):
         assert pdf.letter_verdict(content, max_pages=max_pages).startswith("pages ")  # pypdf imported by the server
-        child = timed(lambda content=content: pdf.letter_verdict(content, max_pages=max_pages), args.runs)
-        here = timed(lambda content=content: pdf_worker.letter_verdict(content, max_pages=max_pages), args.runs)
+        child = milliseconds(lambda content=content: pdf.letter_verdict(content, max_pages=max_pages), args.runs)
+        here = milliseconds(lambda content=content: pdf_worker.letter_verdict(content, max_pages=max_pages), args.runs)
         print(f"| {name} | {len(content):,} | {child:.1f} | {here:.1f} |")
     with pdf._server.lock:  # another thread is rendering
-        alone = timed(lambda: pdf.letter_verdict(minimal_pdf(pages=3), max_pages=max_pages), max(3, args.runs // 5))
+        alone = milliseconds(lambda: pdf.letter_verdict(minimal_pdf(pages=3), max_pages=max_pages), max(3, args.runs // 5))
     print(f"3 pages, exported, in a Python of its own (server busy): {alone:.0f} ms")
     hostile = _pdf_of_many_leaves(50_000)
     started = time.perf_counter()

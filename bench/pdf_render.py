@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from _setup import django_setup, median
+from _setup import django_setup, timed
 
 
 def build_application(email="bench.officer@mahaagri.gov.in"):
@@ -65,15 +65,6 @@ def hostile_figures(officer, application, *, timeout, memory_mb):
     assert response.status_code == 302, response.status_code
     parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return elapsed, parent, max(peaks) / 1024
-
-
-def timed(fn, runs):
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return median(samples), samples
 
 
 def main():
