@@ -447,6 +447,10 @@ ROSTER_ROWS_KEEP_DAYS = int(os.environ.get("ROSTER_ROWS_KEEP_DAYS", "30"))
 # Rosters one organisation may have checked in 24 hours (each stages every row it holds).
 ROSTER_UPLOADS_PER_DAY = int(os.environ.get("ROSTER_UPLOADS_PER_DAY", "20"))
 
+# Requests to be verified (by any organisation) one person may make in 24 hours:
+# each waits in an organisation's queue.
+VERIFICATION_REQUESTS_PER_DAY = int(os.environ.get("VERIFICATION_REQUESTS_PER_DAY", "10"))
+
 # Verification API (api/) ---------------------------------------------------------
 # Requests a minute each API client may make (counted in the cache, shared by every worker).
 API_RATE_PER_MINUTE = int(os.environ.get("API_RATE_PER_MINUTE", "600"))

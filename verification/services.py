@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -23,6 +24,7 @@ from django.utils.translation import gettext as _
 from portal.accounts.official_email import classify_email
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
+from portal.limits import next_allowed, shown
 from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus
 from portal.organisations.services import organisation_admins_lapse
 from portal.permissions import AnyUser, is_auditor, is_superadmin, may_administer
@@ -197,6 +199,20 @@ def _bounded_details(details: dict) -> dict:
     return cleaned
 
 
+def _check_request_rate(actor: AnyUser, now: datetime) -> None:
+    """Each request waits in an organisation's queue and writes audit events: at most
+    VERIFICATION_REQUESTS_PER_DAY in 24 hours per person (withdrawn ones included), or one
+    account could fill every organisation's queue, or one queue again and again (ask,
+    withdraw, ask)."""
+    limit = settings.VERIFICATION_REQUESTS_PER_DAY
+    allowed = next_allowed(GovernmentProfile.objects.filter(user=actor), "requested_at", limit, now)
+    if allowed:
+        raise ValidationError(
+            _("You have asked to be verified %(n)s times in the last 24 hours, the most the portal accepts. You can ask "
+              "again from %(when)s.") % {"n": limit, "when": shown(allowed)},
+            code="too_many")
+
+
 def join_request_create(
     *, organisation_id: int, details: dict, language: str, actor: AnyUser, request: HttpRequest | None = None
 ) -> GovernmentProfile:
@@ -220,7 +236,9 @@ def join_request_create(
             _("This address is not one you have confirmed. Add it to your account (Account, then Email addresses) "
               "and open the link we send to it, then ask again."), code="unconfirmed")})
     with transaction.atomic():
-        person_lock(actor.pk)
+        person_lock(actor.pk)  # serialises the person's requests: two at once cannot both pass the limit
+        now = timezone.now()
+        _check_request_rate(actor, now)
         organisation = Organisation.objects.get(pk=organisation_id, status=OrganisationStatus.ACTIVE)
         # A waiting request first (at most one: a constraint), then a held verification.
         current = (
@@ -235,7 +253,7 @@ def join_request_create(
             raise ValidationError(_("You are already a verified member of %(organisation)s.")
                                   % {"organisation": organisation.name}, code="held")
         profile = GovernmentProfile.objects.create(
-            user=actor, organisation=organisation, status=VerificationStatus.PENDING, requested_at=timezone.now(),
+            user=actor, organisation=organisation, status=VerificationStatus.PENDING, requested_at=now,
             request_language=notifications.mail_language(language), **details,
         )
         matched = on_official_domain(actor, profile.official_email, organisation)

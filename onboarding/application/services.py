@@ -4,7 +4,7 @@ an application."""
 import hashlib
 import json
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -43,6 +43,7 @@ from onboarding.notifications import notify_officer
 from onboarding.retention import files_remove
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
+from portal.limits import next_allowed, shown
 from portal.organisations.models import Level, Organisation, OrganisationDomain
 from portal.organisations.states import CENTRAL
 from portal.permissions import AnyUser
@@ -276,14 +277,12 @@ def _check_submission_rate(actor: AnyUser, now: datetime) -> None:
     included), or anyone with an official address could make the portal mail any official
     address again and again (submit, withdraw, submit)."""
     limit = settings.ONBOARDING_SUBMISSIONS_PER_DAY
-    since = now - timedelta(days=1)
-    recent = list(ApplicationVersion.objects.filter(application__nodal_officer=actor, created_at__gt=since)
-                  .order_by("created_at").values_list("created_at", flat=True)[:limit])
-    if len(recent) >= limit:
+    allowed = next_allowed(ApplicationVersion.objects.filter(application__nodal_officer=actor), "created_at", limit, now)
+    if allowed:
         raise ValidationError(
             _("You have sent %(n)s applications for approval in the last 24 hours, the most the portal accepts: each "
               "one emails its competent authority. You can send this one from %(when)s.") % {
-                "n": limit, "when": timezone.localtime(recent[0] + timedelta(days=1)).strftime("%d %b %Y %H:%M")},
+                "n": limit, "when": shown(allowed)},
             code="too_many")
 
 

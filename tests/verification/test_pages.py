@@ -3,8 +3,11 @@ bulk decision with a confirmation, deciding one request, members, suspending,
 reinstating and revoking with a confirmation, automatic verification; every page
 well-formed (tests/html_tree.html_problems)."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
@@ -171,6 +174,28 @@ def test_withdrawing_a_request(world):
     assert "Your request to District Agriculture Office, Pune was withdrawn." in messages_of(response)
     profile.refresh_from_db()
     assert profile.status == VerificationStatus.CANCELLED
+
+
+def test_asking_again_and_again_is_refused_at_the_daily_limit_keeping_the_answers(world, settings):
+    """Ask, withdraw, ask: each request waits in a queue and is audited, so a person has
+    VERIFICATION_REQUESTS_PER_DAY of them in 24 hours, withdrawn ones counted."""
+    settings.VERIFICATION_REQUESTS_PER_DAY = 2
+    client = signed_in(world["person"])
+    url = f"/verification/organisations/{world['office'].pk}/join/"
+    for _ in range(2):
+        assert client.post(url, form_data()).status_code == 302
+        profile = GovernmentProfile.objects.get(user=world["person"], status=VerificationStatus.PENDING)
+        assert client.post(f"/verification/requests/{profile.pk}/withdraw/").status_code == 302
+    html = well_formed(client.post(url, form_data(designation="Under Secretary")))
+    assert "You have asked to be verified 2 times in the last 24 hours" in html
+    assert parse(html).by_id("id_designation").get("value") == "Under Secretary"
+    assert GovernmentProfile.objects.filter(user=world["person"]).count() == 2
+    # Another organisation's queue is no way round it; another person is not limited by it.
+    signed_in(world["person"]).post(f"/verification/organisations/{world['other'].pk}/join/", form_data())
+    assert GovernmentProfile.objects.filter(user=world["person"]).count() == 2
+    GovernmentProfile.objects.filter(user=world["person"]).update(
+        requested_at=timezone.now() - timedelta(days=1, seconds=1))
+    assert client.post(url, form_data()).status_code == 302
 
 
 # The queue ----------------------------------------------------------------------------------------

@@ -1,0 +1,21 @@
+"""Daily limits on what one account can make the portal do: mail someone, fill a
+queue, store a file. Each service counts its own rows; this is the shared arithmetic."""
+from datetime import datetime, timedelta
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+WINDOW = timedelta(days=1)
+
+
+def next_allowed(rows: QuerySet, field: str, limit: int, now: datetime) -> datetime | None:
+    """None while fewer than ``limit`` of ``rows`` have ``field`` in the 24 hours before
+    ``now``; else when the oldest of those leaves the window (the next one is allowed).
+    Reads at most ``limit`` values."""
+    recent = list(rows.filter(**{f"{field}__gt": now - WINDOW}).order_by(field).values_list(field, flat=True)[:limit])
+    return recent[0] + WINDOW if len(recent) >= limit else None
+
+
+def shown(moment: datetime) -> str:
+    """``moment`` as the limit's message names it, in the portal's time zone."""
+    return timezone.localtime(moment).strftime("%d %b %Y %H:%M")
