@@ -179,8 +179,14 @@ def _with_badges(queryset: QuerySet[GovernmentProfile]) -> QuerySet[GovernmentPr
     # number two verified people hold): the deciding admin checks it with the person.
     mobile_taken = GovernmentProfile.objects.filter(verified_in_force(today), mobile=OuterRef("mobile")).exclude(
         user_id=OuterRef("user_id"))
+    # An administrator here rejected an earlier request of the person's (why the system
+    # did not verify this one: automatic_verification_withheld).
+    rejected_here = GovernmentProfile.objects.filter(
+        user_id=OuterRef("user_id"), organisation_id=OuterRef("organisation_id"), status=VerificationStatus.REJECTED,
+    ).exclude(pk=OuterRef("pk"))
     return queryset.annotate(person_verified=Exists(verified), held_elsewhere=Exists(elsewhere),
-                             suspended_elsewhere=Subquery(suspended), mobile_taken=Exists(mobile_taken))
+                             suspended_elsewhere=Subquery(suspended), mobile_taken=Exists(mobile_taken),
+                             rejected_here=Exists(rejected_here))
 
 
 def mark_seen(profiles: Iterable[GovernmentProfile]) -> list[GovernmentProfile]:
@@ -199,14 +205,16 @@ def automatic_verification_withheld(user: AnyUser, organisation: Organisation) -
     """Whether a request of ``user`` to ``organisation`` waits for an administrator even
     where the organisation verifies addresses on its domains automatically: the person's
     verification in another organisation is suspended, or one here was revoked, for a
-    reason of theirs (misuse, retirement, left service). Verifying them would end that
-    suspension, or undo that revocation: a decision for a person, not for the system. (A
-    suspension during a transfer, or by the system for an address, is no such reason.)"""
-    return GovernmentProfile.objects.filter(
+    reason of theirs (misuse, retirement, left service), or an administrator here rejected
+    an earlier request of theirs. Verifying them would end that suspension, or undo that
+    revocation or rejection: a decision for a person, not for the system. (A suspension
+    during a transfer, or by the system for an address, is no such reason.)"""
+    caused = (
         Q(status=VerificationStatus.SUSPENDED) & ~Q(organisation=organisation)
-        | Q(organisation=organisation, status=VerificationStatus.REVOKED),
-        user_id=user.pk, reason_code__in=CAUSED_REVOCATIONS,
-    ).exists()
+        | Q(organisation=organisation, status=VerificationStatus.REVOKED)
+    ) & Q(reason_code__in=CAUSED_REVOCATIONS)
+    rejected = Q(organisation=organisation, status=VerificationStatus.REJECTED)
+    return GovernmentProfile.objects.filter(caused | rejected, user_id=user.pk).exists()
 
 
 def profiles_of(viewer: AnyUser) -> QuerySet[GovernmentProfile]:

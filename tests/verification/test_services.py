@@ -675,6 +675,23 @@ def test_automatic_verification_does_not_undo_a_revocation_for_the_persons_own_r
     assert again.status == (VerificationStatus.VERIFIED if automatic else VerificationStatus.PENDING)
 
 
+def test_automatic_verification_does_not_undo_an_administrators_rejection(world):
+    """Rejected by an administrator, the person asks again: the request waits for one
+    (the page says why), where before the system verified it at once."""
+    first = ask(world)
+    services.join_request_decide(profile_id=first.pk, decision="reject", reason="Not on our staff list.",
+                                 actor=world["admin_office"])
+    services.auto_verification_set(organisation_id=world["office"].pk, enabled=True, actor=world["admin_office"])
+    again = ask(world)
+    assert again.status == VerificationStatus.PENDING
+    page = signed_in(world["admin_office"]).get(f"/verification/profiles/{again.pk}/").content.decode()
+    assert "An administrator of this organisation rejected an earlier request of this person" in page
+    # Rejected by another organisation: no bar here.
+    services.join_request_withdraw(profile_id=again.pk, actor=world["person"])
+    GovernmentProfile.objects.filter(pk=first.pk).update(organisation=world["other"])
+    assert ask(world).status == VerificationStatus.VERIFIED
+
+
 def test_the_deciding_admin_is_told_when_another_verified_person_gave_the_mobile_number(world):
     GovernmentProfileFactory(user=UserFactory(email="ravi.rao@karhealth.gov.in"), organisation=world["other"],
                              status=VerificationStatus.VERIFIED, mobile="+919876543210")
