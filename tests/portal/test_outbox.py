@@ -141,6 +141,14 @@ def test_a_relay_outage_of_hours_delays_mail_and_never_gives_it_up(smtp_server, 
     assert row.attempts > settings.OUTBOX_MAX_ATTEMPTS
     assert max(waits) == timedelta(minutes=30)
     assert smtp_server.messages == []
+    # The superadmin reads when it failed first and when it is tried again.
+    client = Client()
+    client.force_login(make_superadmin(email="root@sandes.nic.in"))
+    at = timezone.localtime(row.next_attempt_at)
+    assert f"next try {at:%-d %b, %H:%M}" in client.get("/portal/outbox/?status=pending").content.decode()
+    page = client.get(f"/portal/outbox/{row.pk}/").content.decode()
+    since = timezone.localtime(row.failing_since)
+    assert f"Failing since {since:%-d %b %Y, %H:%M:%S}; tried again at {at:%-d %b %Y, %H:%M:%S}." in page
 
     smtp_server.start()
     with time_machine.travel(row.next_attempt_at + timedelta(seconds=1), tick=False):
