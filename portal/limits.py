@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.formats import date_format
 
 WINDOW = timedelta(days=1)
 
@@ -17,5 +18,6 @@ def next_allowed(rows: QuerySet, field: str, limit: int, now: datetime) -> datet
 
 
 def shown(moment: datetime) -> str:
-    """``moment`` as the limit's message names it, in the portal's time zone."""
-    return timezone.localtime(moment).strftime("%d %b %Y %H:%M")
+    """``moment`` as the limit's message names it: in the portal's time zone, the month
+    in the language of the page ("4 Dec 2026, 21:28", "4 डिसेंबर 2026, 21:28")."""
+    return date_format(timezone.localtime(moment), "j M Y, H:i")

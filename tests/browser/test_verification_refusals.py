@@ -5,7 +5,9 @@ at its field with what was typed kept; a person's own narrowing kept, and shown 
 after their organisation chose narrower; a mobile number the person kept to themselves,
 hidden on their administrators' page; an office's admin refused at the form when
 suspending the verification of an admin of the department above; and a waiting request
-refused once the person's date of superannuation has passed."""
+refused once the person's date of superannuation has passed; a person's request refused at
+the daily limit, what they typed kept; and the page of a request whose person an
+administrator rejected before, saying why the system did not verify it."""
 
 import re
 from datetime import timedelta
@@ -16,7 +18,7 @@ from playwright.sync_api import expect
 
 from portal.organisations.models import Membership, MembershipRole, OrganisationDomain
 from portal.organisations.services import organisation_admin_grant
-from tests.browser.support import sign_in
+from tests.browser.support import sign_in, sign_out
 from tests.factories import OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import official_email_rules  # noqa: F401 (fixture)
 from tests.verification.helpers import GovernmentProfileFactory, make_admin
@@ -62,6 +64,18 @@ SUPERANNUATED = {
     "en": "This person's date of superannuation has passed: they cannot be verified.",
     "hi": "इस व्यक्ति की सेवानिवृत्ति की तिथि बीत चुकी है: उन्हें सत्यापित नहीं किया जा सकता।",
     "mr": "या व्यक्तीची सेवानिवृत्तीची तारीख उलटून गेली आहे: त्यांची पडताळणी करता येणार नाही.",
+}
+
+
+AT_LIMIT = {
+    "en": "You have asked to be verified 2 times in the last 24 hours, the most the portal accepts.",
+    "hi": "आपने पिछले 24 घंटों में 2 बार सत्यापन का अनुरोध किया है, जितना पोर्टल स्वीकार करता है उतना।",
+    "mr": "तुम्ही गेल्या 24 तासांत 2 वेळा पडताळणीची विनंती केली आहे, पोर्टल स्वीकारते तितकी.",
+}
+REJECTED_BEFORE = {
+    "en": "An administrator of this organisation rejected an earlier request of this person",
+    "hi": "इस संगठन के एक प्रशासक ने इस व्यक्ति का पिछला अनुरोध अस्वीकार किया था",
+    "mr": "या संस्थेच्या एका प्रशासकाने या व्यक्तीची आधीची विनंती नाकारली होती",
 }
 
 
@@ -170,4 +184,41 @@ def test_an_office_admin_sees_a_hidden_number_and_is_refused_what_is_not_theirs(
     verify()
     check_page.in_each_language(page, "verify-superannuated-refused", reach=verify)
     assert GovernmentProfile.objects.get(pk=office.vasant.pk).status == VerificationStatus.PENDING
+    check_page.assert_clean()
+
+
+def test_a_request_over_the_daily_limit_is_refused_and_an_earlier_rejection_is_named(
+        page, portal, check_page, office, settings):
+    """Meena asked the office today, was rejected, asked again: her second request waits
+    for an administrator, whose page says why; a third request, to the department, is
+    over the day's two and refused on its page with her answers kept."""
+    settings.VERIFICATION_REQUESTS_PER_DAY = 2
+    meena = UserFactory(email="meena.shah@pune.mahaagri.gov.in", full_name="Meena Shah")
+    GovernmentProfileFactory(user=meena, organisation=office, status=VerificationStatus.REJECTED,
+                             decided_by=office.admin, decided_at=timezone.now(), reason="Not on our staff list.")
+    waiting = GovernmentProfileFactory(user=meena, organisation=office, mobile="+919822011111")
+
+    sign_in(page, portal, office.admin.email)
+    page.goto(f"{portal}/verification/profiles/{waiting.pk}/")
+
+    def named():
+        expect(page.locator("main .alert-warning")).to_contain_text(REJECTED_BEFORE[language(page)])
+
+    named()
+    check_page.in_each_language(page, "request-rejected-before", reach=named)
+    sign_out(page)
+
+    sign_in(page, portal, meena.email)
+    page.goto(f"{portal}/verification/organisations/{office.parent_id}/join/")
+
+    def refused():
+        page.locator("#id_designation").fill("Under Secretary")
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state("load")
+        expect(page.locator("#error-summary")).to_contain_text(AT_LIMIT[language(page)])
+        expect(page.locator("#id_designation")).to_have_value("Under Secretary")
+
+    refused()
+    check_page.in_each_language(page, "request-over-daily-limit", reach=refused)
+    assert GovernmentProfile.objects.filter(user=meena).count() == 2
     check_page.assert_clean()

@@ -486,7 +486,7 @@ def test_an_officer_sends_at_most_a_days_worth_of_applications_for_approval(
             response = officer_client.post(f"/onboarding/{application.pk}/submit/", follow=True)
         said = page(response).squashed_text()
         assert "You have sent 2 applications for approval in the last 24 hours" in said
-        assert "You can send this one from 11 May 2026 11:00" in said
+        assert "You can send this one from 11 May 2026, 11:00" in said
         assert reload(application).status == ApplicationStatus.DRAFT and OutboxMessage.objects.count() == mails
     with time_machine.travel(start + timedelta(days=1, seconds=1), tick=False):
         assert submit(officer_client, application, django_capture_on_commit_callbacks).status == ApplicationStatus.WITH_AUTHORITY
