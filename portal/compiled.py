@@ -19,6 +19,7 @@ converters: SQLite's dates, a JSON field's documents); ``objects`` returns a que
 model instances as the ORM makes them, with what it ``select_related``.
 """
 
+import hashlib
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -158,9 +159,13 @@ def _statement(connection, key: tuple, sql: str, params: list, names: tuple) -> 
         text = _PLACEHOLDER.sub(placeholder, sql)
         written = psycopg.ClientCursor(connection.connection).mogrify(
             text, [param for param, name in zip(params, names, strict=True) if name is None])
-        # Named after the function that builds it, so that a query log reads "EXECUTE
-        # c12_steps_query(...)"; the number first, as PostgreSQL keeps 63 characters of a name.
-        statement = f"c{len(_statements) + 1}_{_builder(key).__name__.strip('_')}"[:63]
+        # Named by its text, so that one name is one statement whichever thread (of a
+        # threaded server) makes it first: two made at once never share a name; and after
+        # the function that builds it, so that a query log reads "EXECUTE
+        # c3f9a1c0e72b4_steps_query(...)" (the digest first, as PostgreSQL keeps 63
+        # characters of a name).
+        digest = hashlib.blake2b(written.encode(), digest_size=6).hexdigest()
+        statement = f"c{digest}_{_builder(key).__name__.strip('_')}"[:63]
         firsts = tuple(names.index(name) for name in numbers)  # where each argument is
         found = _statements[key] = (statement, f"PREPARE {statement} AS {written}", firsts)
     statement, prepare, firsts = found

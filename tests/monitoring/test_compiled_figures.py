@@ -151,3 +151,61 @@ def test_a_scope_that_sees_nothing_asks_nothing(world, django_assert_num_queries
     with django_assert_num_queries(1):  # (when the summary table was counted: the page says it whatever the scope)
         assert selectors.summary_figures(nothing) == {"verified": 0, "pending": 0, "rosters": 0,
                                                       "refreshed_at": refreshed_at}
+
+
+def test_two_scopes_compiled_at_once_by_two_threads_do_not_share_a_prepared_statement(monkeypatch, request):
+    """A threaded server: two requests reach the first use of two shapes of one query at
+    once (Goa's and Sikkim's state administrators). Each statement's name is its own, so
+    Sikkim's administrator, served next on the same connection, reads Sikkim's figures,
+    not the statement prepared first under a shared name (Goa's)."""
+    import threading
+
+    from django.db import connection, connections
+
+    from portal import compiled, prepared
+
+    for _ in range(2):
+        ApplicationFactory(status="with_state", jurisdiction="GA")
+    ApplicationFactory(status="with_state", jurisdiction="SK")
+    goa = Scope(everything=False, jurisdictions=frozenset({"GA"}), administered=None)
+    sikkim = Scope(everything=False, jurisdictions=frozenset({"SK"}), administered=None)
+    build = selectors._status_counts_query
+    keys = [(build, (scope.shape,)) for scope in (goa, sikkim)]
+    # A process that has not built these two yet (as after a worker starts); restored after.
+    monkeypatch.setattr(compiled, "_compiled", {k: v for k, v in compiled._compiled.items() if k not in keys})
+    monkeypatch.setattr(compiled, "_statements", {k: v for k, v in compiled._statements.items() if k not in keys})
+    connection.ensure_connection()
+    main = connections["default"]
+    request.addfinalizer(lambda: (prepared._prepared_on.pop(main.connection, None),
+                                  main.connection.execute("DEALLOCATE ALL")))
+    entries = [compiled._entry(build, (scope.shape,), scope.values()) for scope in (goa, sikkim)]
+    barrier = threading.Barrier(2, timeout=10)
+    original = compiled._builder
+
+    def in_step(key):  # both name their statement only once both have begun
+        barrier.wait()
+        return original(key)
+
+    monkeypatch.setattr(compiled, "_builder", in_step)
+    errors = []
+
+    def make(key, entry):
+        alias, sql, params, slots, *_rest = entry
+        try:
+            compiled._statement(main, key, sql, compiled._params(alias, params, slots, {}), slots)
+        except Exception as exc:  # noqa: BLE001 (reported below)
+            errors.append(repr(exc))
+            barrier.abort()
+
+    threads = [threading.Thread(target=make, args=(key, entry)) for key, entry in zip(keys, entries, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    monkeypatch.setattr(compiled, "_builder", original)
+
+    assert errors == []
+    names = [compiled._statements[key][0] for key in keys]
+    assert len(set(names)) == 2, names
+    assert selectors.status_counts(goa)["with_state"] == 2
+    assert selectors.status_counts(sikkim)["with_state"] == 1

@@ -49,7 +49,7 @@ def test_a_query_is_prepared_once_per_connection_and_then_not_planned_again():
     names = {sql.split()[1].split("(")[0] for sql in ours}
     assert len(ours) == 12 and len(names) == 1 and all(sql.startswith("EXECUTE c") for sql in ours), ours
     (name,) = names
-    assert re.fullmatch(r"c\d+_grants_query", name), name  # named after what builds it, for reading a query log
+    assert re.fullmatch(r"c[0-9a-f]{12}_grants_query", name), name  # named after what builds it, for reading a query log
     generic, custom = plans(f"^{name}$")
     # PostgreSQL plans the first five runs for their values, then uses the one generic plan.
     assert custom == 5 and generic == 7, (generic, custom)
@@ -174,7 +174,7 @@ def test_inside_generic_plan_a_statement_runs_with_its_generic_plan_and_only_the
     assert len(captured) == 6, captured.captured_queries
     assert all(q["sql"].startswith("SET plan_cache_mode = force_generic_plan;\nEXECUTE c")
                and q["sql"].endswith(";\nRESET plan_cache_mode") for q in captured.captured_queries)
-    (name,) = set(re.findall(r"EXECUTE (c\d+_grants_of_query)", captured.captured_queries[0]["sql"]))
+    (name,) = set(re.findall(r"EXECUTE (c[0-9a-f]{12}_grants_of_query)", captured.captured_queries[0]["sql"]))
     assert plans(f"^{name}$") == (6, 0)
     assert compiled.rows(grants_of_query, user_id=user.pk, now=now) == [("state_admin", "MH")]
     # Outside it, PostgreSQL's own choice again: the first five runs planned for their values.
