@@ -229,4 +229,8 @@ def audit_log(request):
         # The check walks the whole platform's chain: how many events it holds, and which
         # one broke it, are the platform's, told only to those who see all of it.
         "whole_platform": scope.everything,
+        # Where each event came from (an address of the person who acted) is for those who
+        # investigate: superadmins and auditors, not an organisation's administrators, who
+        # see the platform staff's and their members' actions in their organisation.
+        "show_from": is_superadmin(request.user) or is_auditor(request.user),
     })

@@ -62,6 +62,21 @@ def test_who_reads_what(world, events):
     assert signed_in(world["public"]).get("/monitoring/audit/").status_code == 403
 
 
+def test_where_an_event_came_from_is_shown_to_superadmins_and_auditors_only(world):
+    """The address an action came from is personal data of whoever acted (a state
+    administrator, a member): those who investigate read it, an organisation's admin does not."""
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/", REMOTE_ADDR="203.0.113.7")
+    audit_record(actor=world["superadmin"], action=AuditAction.ORGANISATION_ACTIVATED, target=world["agri"],
+                 request=request)
+    for reader in ("superadmin", "auditor_all", "auditor_mh"):
+        assert "203.0.113.7" in seen(signed_in(world[reader]))[1], reader
+    html = seen(signed_in(world["admin_agri"]))[1]
+    assert "Agriculture Department, Maharashtra" in html
+    assert "203.0.113.7" not in html and ">From</th>" not in html
+
+
 def test_filters(world, events):
     client = signed_in(world["superadmin"])
     assert seen(client, "?actor=admin.mh")[0] == {"ONB-2026-900001", "ONB-2026-900002", "ONB-2026-900003"}
