@@ -8,6 +8,7 @@ import logging
 import time
 from typing import NamedTuple
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
@@ -212,14 +213,20 @@ def _fail(roster_id: int, error: str) -> None:
 def roster_apply_run(*, roster_id: int, budget_seconds: float = 200) -> bool:
     """Apply a queued roster batch by batch (each its own transaction, its progress
     recorded) for at most about ``budget_seconds``; True when it is finished (or
-    stopped), False when rows are left for another run. Safe to run twice: applied
-    rows are marked done and skipped."""
+    stopped), False when rows are left for another run (the time is up, or the task's
+    soft time limit stopped a batch). Safe to run twice: applied rows are marked done
+    and skipped."""
     started = time.monotonic()
     try:
         last_line = 0
         while (last_line := _apply_batch(roster_id, last_line, deadline=started + budget_seconds)) is not None:
             if time.monotonic() - started > budget_seconds:
                 return False
+    except SoftTimeLimitExceeded:
+        # The task's soft time limit, in a transaction that was rolled back: nothing is
+        # wrong with the rows, the next run of the task carries on from those not done.
+        logger.warning("Roster import %s reached the task's time limit: it carries on in the next run", roster_id)
+        return False
     except PermissionDenied:
         _fail(roster_id, NOT_ALLOWED)
     except Exception as exc:
