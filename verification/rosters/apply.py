@@ -8,10 +8,11 @@ import logging
 import time
 from typing import NamedTuple
 
+from allauth.account.models import EmailAddress
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from portal.audit.models import AuditAction
@@ -143,8 +144,11 @@ def _apply_batch(roster_id: int, after_line: int = 0, *, deadline: float | None 
 
 
 def _to_verify(rows):
-    """The rows of people to verify: those the preview found with an account."""
-    return rows.filter(outcome=RowOutcome.VERIFY)
+    """The rows of people to verify: those the preview found with an account, and those
+    to invite whose address an account has confirmed since (one query for the batch): an
+    invitation to them could never be accepted, as accepting it is confirming the address."""
+    confirmed = EmailAddress.objects.filter(email=OuterRef("email"), verified=True)
+    return rows.filter(Q(outcome=RowOutcome.VERIFY) | Q(Exists(confirmed), outcome=RowOutcome.INVITE))
 
 
 def _apply_rest(roster_id: int, after_line: int, last_line: int | None) -> int | None:
@@ -162,7 +166,8 @@ def _apply_rest(roster_id: int, after_line: int, last_line: int | None) -> int |
         rows = list(left.order_by("line").values_list("pk", "line", "outcome", "email", "name"))
         outcome = dict(roster.outcome)
         if rows:
-            # Left by a run stopped before verifying them (rare): verified here, each row
+            # Confirmed since the rows to verify were read, or left by a run stopped before
+            # verifying them (both rare): verified here, each row
             # locked before the first audit event, which holds the audit log's lock until
             # the batch commits (someone deciding about one of these people locks them
             # first and audits after: a deadlock the other way).

@@ -279,3 +279,18 @@ def test_verifying_stops_at_the_end_of_the_task_s_slice_and_carries_on(world, mo
     assert apply_module.roster_apply_run(roster_id=roster.pk, budget_seconds=200) is False
     roster.refresh_from_db()
     assert (roster.status, roster.progress_done) == (RosterStatus.APPLYING, 2)
+
+
+def test_someone_who_confirms_the_address_between_preview_and_apply_is_verified_not_invited(
+        world, django_capture_on_commit_callbacks):
+    """Invited at the preview (no account had the address); the person signs up and
+    confirms it before the roster is applied. An invitation could never be accepted
+    (accepting it is confirming the address): they are verified instead."""
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1), person(2)]))
+    assert roster.invite_count == 2
+    late = UserFactory(email="person1@pune.mahaagri.gov.in")
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"verified": 1, "invited": 1}
+    profile = GovernmentProfile.objects.get(user=late, organisation=world["office"])
+    assert (profile.status, profile.method) == (VerificationStatus.VERIFIED, VerificationMethod.ROSTER)
+    assert list(Invitation.objects.values_list("email", flat=True)) == ["person2@pune.mahaagri.gov.in"]
