@@ -26,7 +26,7 @@ from verification.models import HELD_STATUSES, STANDING, GovernmentProfile, Veri
 from verification.notifications import mail_language
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow
 from verification.rosters.notifications import build_invitation_mails, invitation_text, invitee_fills
-from verification.rosters.staging import moves_from_elsewhere
+from verification.rosters.staging import mobile_taken, moves_from_elsewhere
 from verification.rosters.tokens import token_new, tokens_new
 
 logger = logging.getLogger(__name__)
@@ -97,7 +97,16 @@ def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> str:
     verification_services.person_lock(user_id)
     # Verified in another organisation since the preview, at an address not on the roster's
     # domains: not moved (staging.classify refuses such a row; the person asks themselves).
+    # A mobile number another verified person holds now (an earlier row of the roster,
+    # say): not verified. The row is skipped, its reason kept on it.
     if moves_from_elsewhere(roster.organisation, user_id=user_id, email=row.email):
+        refusal = "verified_elsewhere"
+    elif mobile_taken(row.mobile, user_id=user_id):
+        refusal = "mobile_taken"
+    else:
+        refusal = ""
+    if refusal:
+        RosterRow.objects.filter(pk=row.pk).update(problems=refusal)
         return "skipped"
     user = get_user_model().objects.get(pk=user_id)
     try:
@@ -235,6 +244,11 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
             # confirming an address is no request to move. Nothing is asked for them: the
             # person asks the organisation themselves if they are moving.
             outcome = "verified_elsewhere"
+        elif mobile_taken(invitation.mobile, user_id=user.pk):
+            # Another verified person holds the invitation's mobile number now: not verified
+            # (the verification API answers for a number only when one verified person holds
+            # it). The person asks to be verified, and an admin checks the number.
+            outcome = "mobile_taken"
         elif invitation.organisation.status == OrganisationStatus.ACTIVE:
             try:
                 outcome = _verify_person(organisation=invitation.organisation, user=user, details=_details(invitation),

@@ -103,6 +103,16 @@ def classify(roster: RosterImport) -> None:
             f"WHERE {table}.id = d.id AND d.line > d.first_line AND {table}.problems = ''",
             [RowOutcome.REFUSED, "email_duplicate", roster.pk],
         )
+        # Likewise a row whose mobile number is on an earlier row left in: the verification
+        # API answers for a number only when one verified person holds it, and a roster is
+        # no proof of whose it is.
+        cursor.execute(
+            f"UPDATE {table} SET outcome = %s, problems = %s, duplicate_of = d.first_line "
+            f"FROM (SELECT id, line, MIN(line) OVER (PARTITION BY mobile) AS first_line FROM {table} "
+            f"      WHERE roster_id = %s AND mobile > '' AND outcome <> %s) AS d "
+            f"WHERE {table}.id = d.id AND d.line > d.first_line",
+            [RowOutcome.REFUSED, "mobile_duplicate", roster.pk, RowOutcome.REFUSED],
+        )
     rows = RosterRow.objects.filter(roster=roster)
     valid = rows.filter(outcome=RowOutcome.INVITE)
     held = GovernmentProfile.objects.filter(organisation_id=roster.organisation_id, status__in=HELD_STATUSES,
@@ -146,6 +156,14 @@ def classify(roster: RosterImport) -> None:
              .exclude(official_email=OuterRef("email")).exclude(Exists(theirs)))
     rows.exclude(outcome=RowOutcome.REFUSED).exclude(mobile="").filter(Exists(taken)).update(
         outcome=RowOutcome.REFUSED, problems="mobile_taken")
+
+
+def mobile_taken(mobile: str, *, user_id: int) -> bool:
+    """Whether a verified person other than ``user_id`` holds ``mobile`` (checked again
+    when a row is applied or an invitation accepted: the preview may be days old, and two
+    rows or invitations may name one number)."""
+    return bool(mobile) and GovernmentProfile.objects.filter(
+        status=VerificationStatus.VERIFIED, mobile=mobile).exclude(user_id=user_id).exists()
 
 
 def own_domains(organisation: Organisation) -> QuerySet[OrganisationDomain]:

@@ -246,3 +246,18 @@ def test_confirming_an_invited_address_does_not_move_someone_verified_elsewhere(
     assert invitation.status == InvitationStatus.ACCEPTED
     event = AuditEvent.objects.get(action=AuditAction.INVITATION_ACCEPTED, target_id=str(invitation.pk))
     assert event.new_values["outcome"] == "verified_elsewhere"
+
+
+def test_confirming_an_invited_address_whose_mobile_number_another_verified_person_holds_verifies_nobody(
+        world, invited, smtp_server, django_capture_on_commit_callbacks):
+    """Since the invitation was sent another person was verified with its mobile number
+    (from another invitation, say): confirming the address does not verify a second
+    holder; the invitation is accepted and the audit event says why."""
+    holder = UserFactory(email="ravi.rao@karhealth.gov.in")
+    GovernmentProfileFactory(user=holder, organisation=world["other"], status=VerificationStatus.VERIFIED,
+                             official_email=holder.email, mobile=invited.mobile)
+    sign_up_and_confirm(invited.email, smtp_server, django_capture_on_commit_callbacks)
+    invited.refresh_from_db()
+    assert invited.status == InvitationStatus.ACCEPTED
+    assert not GovernmentProfile.objects.filter(user=invited.accepted_by, status=VerificationStatus.VERIFIED).exists()
+    assert AuditEvent.objects.get(action=AuditAction.INVITATION_ACCEPTED).new_values["outcome"] == "mobile_taken"
