@@ -57,7 +57,8 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
     profiles = list(GovernmentProfile.objects.select_for_update().filter(
         organisation_id=roster.organisation_id, status__in=HELD_STATUSES, official_email__in=by_email))
     invitations = list(Invitation.objects.select_for_update().filter(
-        organisation_id=roster.organisation_id, status=InvitationStatus.PENDING, email__in=by_email))
+        organisation_id=roster.organisation_id, status=InvitationStatus.PENDING, expires_at__gt=timezone.now(),
+        email__in=by_email))
     events = []
     for model, found, fields in ((GovernmentProfile, profiles, DETAILS), (Invitation, invitations, ("name", *DETAILS))):
         changed = []

@@ -156,7 +156,8 @@ def _insert_each(roster, rows, hashes, *, actor, now, expires) -> list[tuple[int
 def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str, int]:
     """Invite the people of ``rows`` (staged rows, or anything with their ``pk``,
     ``email`` and ``name``; none of them with a confirmed account): one invitation each
-    unless one is waiting already, mailed through the outbox, audited.
+    unless one is waiting already (an expired one is cancelled and replaced), mailed
+    through the outbox, audited.
     {"invited": n, "unchanged": n}.
 
     Set-based whatever the number: the tokens made at once, the invitations by one
@@ -167,6 +168,14 @@ def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str
     expires = now + ttl()
     tokens = tokens_new(len(rows))
     raw_by_hash = dict((digest, raw) for raw, digest in tokens)
+    # An invitation of these people here that expired waits no longer: it is closed
+    # (cancelled), and a new one made in its place.
+    expired = list(Invitation.objects.filter(
+        organisation_id=roster.organisation_id, status=InvitationStatus.PENDING, expires_at__lte=now,
+        email__in=[row.email for row in rows],
+    ).values_list("pk", flat=True))
+    if expired:
+        Invitation.objects.filter(pk__in=expired).update(status=InvitationStatus.CANCELLED)
     insert = _insert_set_based if connection.vendor == "postgresql" else _insert_each
     made = insert(roster, rows, [digest for _raw, digest in tokens], actor=actor, now=now, expires=expires)
     subject, body = invitation_text(organisation=roster.organisation, expires_at=expires)
@@ -177,7 +186,8 @@ def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str
         audit_record_many([
             {"action": AuditAction.INVITATION_SENT, "target": roster, "actor_role": SYSTEM,
              "new": {"organisation": roster.organisation_id, "invited_by": actor.email,
-                     "expires_at": expires.isoformat(), "invitations": [[pk, email] for pk, email, _n, _h in made]}}
+                     "expires_at": expires.isoformat(), "invitations": [[pk, email] for pk, email, _n, _h in made],
+                     **({"expired_cancelled": expired} if expired else {})}}
         ])
     return {"invited": len(made), "unchanged": len(rows) - len(made)}
 

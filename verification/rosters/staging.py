@@ -12,6 +12,7 @@ from allauth.account.models import EmailAddress
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import StrIndex, Substr
+from django.utils import timezone
 
 from portal.organisations.models import Organisation, OrganisationDomain
 from verification.models import HELD_STATUSES, GovernmentProfile, VerificationStatus
@@ -117,8 +118,10 @@ def classify(roster: RosterImport) -> None:
     valid = rows.filter(outcome=RowOutcome.INVITE)
     held = GovernmentProfile.objects.filter(organisation_id=roster.organisation_id, status__in=HELD_STATUSES,
                                             official_email=OuterRef("email"))
+    # An expired invitation is no longer known here: the person is invited again (apply
+    # closes the expired one).
     invited = Invitation.objects.filter(organisation_id=roster.organisation_id, status=InvitationStatus.PENDING,
-                                        email=OuterRef("email"))
+                                        expires_at__gt=timezone.now(), email=OuterRef("email"))
     # Unchanged first (the same details as the profile or invitation found, which is
     # therefore known here), then changed (known here, other details): each row is
     # written once, as a second import of the same file writes every row.

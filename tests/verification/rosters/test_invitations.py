@@ -261,3 +261,24 @@ def test_confirming_an_invited_address_whose_mobile_number_another_verified_pers
     assert invited.status == InvitationStatus.ACCEPTED
     assert not GovernmentProfile.objects.filter(user=invited.accepted_by, status=VerificationStatus.VERIFIED).exists()
     assert AuditEvent.objects.get(action=AuditAction.INVITATION_ACCEPTED).new_values["outcome"] == "mobile_taken"
+
+
+def test_an_expired_invitation_is_replaced_by_the_next_roster_that_lists_the_person(
+        world, invited, django_capture_on_commit_callbacks):
+    """The link works 30 days; a roster listing the person after that used to find the
+    expired invitation "unchanged" (and the database allows one waiting invitation a
+    person): they could never be invited again. It is cancelled, a new one sent."""
+    with time_machine.travel(timezone.now() + timedelta(days=40)):
+        again = upload(world["office"], world["admin_office"], csv_bytes([person(4)]))
+        assert (again.invite_count, again.unchanged_count) == (1, 0)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.roster_apply_request(roster_id=again.pk, actor=world["admin_office"])
+        again.refresh_from_db()
+        assert again.outcome == {"invited": 1}
+        invited.refresh_from_db()
+        assert invited.status == InvitationStatus.CANCELLED
+        live = Invitation.objects.get(status=InvitationStatus.PENDING)
+        assert live.email == invited.email and live.expires_at > timezone.now()
+        assert OutboxMessage.objects.filter(to=[invited.email]).count() == 2
+        sent = AuditEvent.objects.filter(action=AuditAction.INVITATION_SENT).latest("id")
+        assert sent.new_values["expired_cancelled"] == [invited.pk]
