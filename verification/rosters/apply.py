@@ -1,14 +1,18 @@
-"""Applying a roster, batch by batch, as the Celery task runs it (rosters.tasks):
-each batch one transaction that verifies, invites and changes its rows and records
-the progress on the import; safe to run twice (rows applied are marked done)."""
+"""Applying a roster, batch by batch, as the Celery task runs it (rosters.tasks): the
+people of a batch who have an account are verified one a transaction (each audit
+event holds the audit log's lock until its transaction commits), then one transaction
+changes and invites the batch's other rows; each transaction marks its rows done and
+records the progress on the import: safe to run twice."""
 
 import logging
 import time
 from typing import NamedTuple
 
+from allauth.account.models import EmailAddress
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from portal.audit.models import AuditAction
@@ -53,7 +57,8 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
     profiles = list(GovernmentProfile.objects.select_for_update().filter(
         organisation_id=roster.organisation_id, status__in=HELD_STATUSES, official_email__in=by_email))
     invitations = list(Invitation.objects.select_for_update().filter(
-        organisation_id=roster.organisation_id, status=InvitationStatus.PENDING, email__in=by_email))
+        organisation_id=roster.organisation_id, status=InvitationStatus.PENDING, expires_at__gt=timezone.now(),
+        email__in=by_email))
     events = []
     for model, found, fields in ((GovernmentProfile, profiles, DETAILS), (Invitation, invitations, ("name", *DETAILS))):
         changed = []
@@ -81,54 +86,118 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
     return events
 
 
-def _apply_batch(roster_id: int, after_line: int = 0) -> int | None:
-    """Apply the next batch of rows in one transaction: its last line, or None when none
-    was left. ``after_line``: the last line of this run's previous batch (the rows up to it
-    are done), so that the rows done before are not read again."""
+def _running(roster_id: int) -> RosterImport | None:
+    """The import, locked, while it is to be applied (else None); its admin's right and
+    its organisation's status checked again (PermissionDenied)."""
+    roster = RosterImport.objects.select_for_update(of=("self",)).select_related("organisation", "apply_requested_by").get(
+        pk=roster_id)
+    if roster.status not in (RosterStatus.QUEUED, RosterStatus.APPLYING):
+        return None
+    check_decider(roster.apply_requested_by, roster.organisation)
+    if roster.organisation.status != OrganisationStatus.ACTIVE:
+        raise PermissionDenied("organisation not active")
+    return roster
+
+
+def _verify_one(roster_id: int, row_id: int) -> bool:
+    """Verify one row in its own transaction, with its progress: an audit event holds the
+    audit log's lock until its transaction commits, and every audited write in the
+    portal waits for it meanwhile (a few milliseconds a row, not a whole batch). False
+    when the import is no longer to be applied."""
     with transaction.atomic():
-        roster = RosterImport.objects.select_for_update(of=("self",)).select_related("organisation", "apply_requested_by").get(
-            pk=roster_id)
-        if roster.status not in (RosterStatus.QUEUED, RosterStatus.APPLYING):
+        roster = _running(roster_id)
+        if roster is None:
+            return False
+        row = RosterRow.objects.select_for_update().filter(pk=row_id, done=False).first()
+        if row is None:  # done meanwhile by another run of the task
+            return True
+        outcome = dict(roster.outcome)
+        _tally(outcome, verify_row(roster, row, actor=roster.apply_requested_by))
+        row.done = True
+        row.save(update_fields=["done"])
+        roster.status, roster.outcome = RosterStatus.APPLYING, outcome
+        roster.progress_done = F("progress_done") + 1
+        roster.save(update_fields=["status", "progress_done", "outcome"])
+    return True
+
+
+def _apply_batch(roster_id: int, after_line: int = 0, *, deadline: float | None = None) -> int | None:
+    """Apply the next batch of rows: its last line, or None when none was left (or the
+    import is no longer to be applied). ``after_line``: the last line of this run's
+    previous batch (the rows up to it are done), so that the rows done before are not
+    read again. The batch's people who have an account with the address confirmed are
+    verified one a transaction (``_verify_one``), until ``deadline`` (time.monotonic()):
+    past it, ``after_line`` is returned and the rest of the batch is left for the next
+    run. Then one transaction changes and invites the others (set-based)."""
+    status = RosterImport.objects.filter(pk=roster_id).values_list("status", flat=True).first()
+    if status not in (RosterStatus.QUEUED, RosterStatus.APPLYING):
+        return None
+    rows = RosterRow.objects.filter(roster_id=roster_id, done=False, outcome__in=APPLICABLE, line__gt=after_line)
+    size = apply_batch_size()
+    last_line = next(iter(rows.order_by("line").values_list("line", flat=True)[size - 1:size]), None)
+    batch = rows.filter(line__lte=last_line) if last_line is not None else rows
+    for pk in _to_verify(batch).values_list("pk", flat=True).order_by("line"):
+        if deadline is not None and time.monotonic() > deadline:
+            return after_line
+        if not _verify_one(roster_id, pk):
+            return None
+    return _apply_rest(roster_id, after_line, last_line)
+
+
+def _to_verify(rows):
+    """The rows of people to verify: those the preview found with an account, and those
+    to invite whose address an account has confirmed since (one query for the batch): an
+    invitation to them could never be accepted, as accepting it is confirming the address."""
+    confirmed = EmailAddress.objects.filter(email=OuterRef("email"), verified=True)
+    return rows.filter(Q(outcome=RowOutcome.VERIFY) | Q(Exists(confirmed), outcome=RowOutcome.INVITE))
+
+
+def _apply_rest(roster_id: int, after_line: int, last_line: int | None) -> int | None:
+    """The batch's rows after ``after_line`` (up to ``last_line``; all when None) not
+    done yet, in one transaction: details changed, people invited (set-based), the rows
+    marked done and the progress recorded; the import finished when none was left."""
+    with transaction.atomic():
+        roster = _running(roster_id)
+        if roster is None:
             return None
         actor = roster.apply_requested_by
-        check_decider(actor, roster.organisation)
-        if roster.organisation.status != OrganisationStatus.ACTIVE:
-            raise PermissionDenied("organisation not active")
-        # The next rows by line; only those that verify or change are read whole (the
-        # invitations are made from the staging table by one statement).
-        rows = list(RosterRow.objects.filter(roster=roster, done=False, outcome__in=APPLICABLE, line__gt=after_line)
-                    .order_by("line").values_list("pk", "line", "outcome", "email", "name")[:apply_batch_size()])
+        left = RosterRow.objects.filter(roster=roster, done=False, outcome__in=APPLICABLE, line__gt=after_line)
+        if last_line is not None:
+            left = left.filter(line__lte=last_line)
+        rows = list(left.order_by("line").values_list("pk", "line", "outcome", "email", "name"))
         outcome = dict(roster.outcome)
         if rows:
+            # Confirmed since the rows to verify were read, or left by a run stopped before
+            # verifying them (both rare): verified here, each row
+            # locked before the first audit event, which holds the audit log's lock until
+            # the batch commits (someone deciding about one of these people locks them
+            # first and audits after: a deadlock the other way).
+            verify = set(_to_verify(left).values_list("pk", flat=True))
             whole = {row.pk: row for row in RosterRow.objects.filter(
-                pk__in=[pk for pk, _line, kind, _email, _name in rows if kind != RowOutcome.INVITE])}
-            # Every row this batch changes is locked before its first audit event: an event
-            # holds the audit log's lock until the batch commits, and someone deciding about
-            # one of these people locks them first and audits after (a deadlock the other way).
-            people_lock([email for _pk, _line, kind, email, _name in rows if kind == RowOutcome.VERIFY])
+                pk__in=[pk for pk, _line, kind, _email, _name in rows if kind == RowOutcome.CHANGE or pk in verify])}
+            people_lock([email for pk, _line, _kind, email, _name in rows if pk in verify])
             changes = _change_rows(roster, [row for row in whole.values() if row.outcome == RowOutcome.CHANGE], outcome)
-            for pk, _line, kind, _email, _name in rows:
-                if kind == RowOutcome.VERIFY:
+            for pk, _line, _kind, _email, _name in rows:
+                if pk in verify:
                     _tally(outcome, verify_row(roster, whole[pk], actor=actor))
             audit_record_many(changes)
-            invites = [Staged(pk, email, name) for pk, _line, kind, email, name in rows if kind == RowOutcome.INVITE]
+            invites = [Staged(pk, email, name) for pk, _line, kind, email, name in rows
+                       if kind == RowOutcome.INVITE and pk not in verify]
             for key, n in invite_rows(roster, invites, actor=actor).items():
                 _tally(outcome, key, n)
-            # The rows of this batch are the first ones not done, by line, up to its last.
-            RosterRow.objects.filter(roster=roster, done=False, outcome__in=APPLICABLE, line__gt=after_line,
-                                     line__lte=rows[-1][1]).update(done=True)
-        roster.status = RosterStatus.APPLYING if rows else RosterStatus.APPLIED
+            left.update(done=True)
+        roster.status = RosterStatus.APPLYING if rows or last_line is not None else RosterStatus.APPLIED
         roster.progress_done = F("progress_done") + len(rows)
         roster.outcome = outcome
         fields = ["status", "progress_done", "outcome"]
-        if not rows:
+        if roster.status == RosterStatus.APPLIED:
             roster.applied_at = timezone.now()
             fields.append("applied_at")
             audit_record_many([{"action": AuditAction.ROSTER_APPLIED, "target": roster, "actor_role": SYSTEM,
                                 "old": {"status": RosterStatus.APPLYING},
                                 "new": {"status": RosterStatus.APPLIED, **outcome}}])
         roster.save(update_fields=fields)
-        return rows[-1][1] if rows else None
+        return rows[-1][1] if rows else last_line
 
 
 # Why an import stopped, when the page can say so (roster.error; the page translates it).
@@ -150,14 +219,20 @@ def _fail(roster_id: int, error: str) -> None:
 def roster_apply_run(*, roster_id: int, budget_seconds: float = 200) -> bool:
     """Apply a queued roster batch by batch (each its own transaction, its progress
     recorded) for at most about ``budget_seconds``; True when it is finished (or
-    stopped), False when rows are left for another run. Safe to run twice: applied
-    rows are marked done and skipped."""
+    stopped), False when rows are left for another run (the time is up, or the task's
+    soft time limit stopped a batch). Safe to run twice: applied rows are marked done
+    and skipped."""
     started = time.monotonic()
     try:
         last_line = 0
-        while (last_line := _apply_batch(roster_id, last_line)) is not None:
+        while (last_line := _apply_batch(roster_id, last_line, deadline=started + budget_seconds)) is not None:
             if time.monotonic() - started > budget_seconds:
                 return False
+    except SoftTimeLimitExceeded:
+        # The task's soft time limit, in a transaction that was rolled back: nothing is
+        # wrong with the rows, the next run of the task carries on from those not done.
+        logger.warning("Roster import %s reached the task's time limit: it carries on in the next run", roster_id)
+        return False
     except PermissionDenied:
         _fail(roster_id, NOT_ALLOWED)
     except Exception as exc:

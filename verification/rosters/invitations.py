@@ -26,7 +26,7 @@ from verification.models import HELD_STATUSES, STANDING, GovernmentProfile, Veri
 from verification.notifications import mail_language
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow
 from verification.rosters.notifications import build_invitation_mails, invitation_text, invitee_fills
-from verification.rosters.staging import moves_from_elsewhere
+from verification.rosters.staging import mobile_taken, moves_from_elsewhere
 from verification.rosters.tokens import token_new, tokens_new
 
 logger = logging.getLogger(__name__)
@@ -97,7 +97,16 @@ def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> str:
     verification_services.person_lock(user_id)
     # Verified in another organisation since the preview, at an address not on the roster's
     # domains: not moved (staging.classify refuses such a row; the person asks themselves).
+    # A mobile number another verified person holds now (an earlier row of the roster,
+    # say): not verified. The row is skipped, its reason kept on it.
     if moves_from_elsewhere(roster.organisation, user_id=user_id, email=row.email):
+        refusal = "verified_elsewhere"
+    elif mobile_taken(row.mobile, user_id=user_id):
+        refusal = "mobile_taken"
+    else:
+        refusal = ""
+    if refusal:
+        RosterRow.objects.filter(pk=row.pk).update(problems=refusal)
         return "skipped"
     user = get_user_model().objects.get(pk=user_id)
     try:
@@ -147,7 +156,8 @@ def _insert_each(roster, rows, hashes, *, actor, now, expires) -> list[tuple[int
 def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str, int]:
     """Invite the people of ``rows`` (staged rows, or anything with their ``pk``,
     ``email`` and ``name``; none of them with a confirmed account): one invitation each
-    unless one is waiting already, mailed through the outbox, audited.
+    unless one is waiting already (an expired one is cancelled and replaced), mailed
+    through the outbox, audited.
     {"invited": n, "unchanged": n}.
 
     Set-based whatever the number: the tokens made at once, the invitations by one
@@ -158,6 +168,14 @@ def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str
     expires = now + ttl()
     tokens = tokens_new(len(rows))
     raw_by_hash = dict((digest, raw) for raw, digest in tokens)
+    # An invitation of these people here that expired waits no longer: it is closed
+    # (cancelled), and a new one made in its place.
+    expired = list(Invitation.objects.filter(
+        organisation_id=roster.organisation_id, status=InvitationStatus.PENDING, expires_at__lte=now,
+        email__in=[row.email for row in rows],
+    ).values_list("pk", flat=True))
+    if expired:
+        Invitation.objects.filter(pk__in=expired).update(status=InvitationStatus.CANCELLED)
     insert = _insert_set_based if connection.vendor == "postgresql" else _insert_each
     made = insert(roster, rows, [digest for _raw, digest in tokens], actor=actor, now=now, expires=expires)
     subject, body = invitation_text(organisation=roster.organisation, expires_at=expires)
@@ -168,7 +186,8 @@ def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str
         audit_record_many([
             {"action": AuditAction.INVITATION_SENT, "target": roster, "actor_role": SYSTEM,
              "new": {"organisation": roster.organisation_id, "invited_by": actor.email,
-                     "expires_at": expires.isoformat(), "invitations": [[pk, email] for pk, email, _n, _h in made]}}
+                     "expires_at": expires.isoformat(), "invitations": [[pk, email] for pk, email, _n, _h in made],
+                     **({"expired_cancelled": expired} if expired else {})}}
         ])
     return {"invited": len(made), "unchanged": len(rows) - len(made)}
 
@@ -235,6 +254,11 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
             # confirming an address is no request to move. Nothing is asked for them: the
             # person asks the organisation themselves if they are moving.
             outcome = "verified_elsewhere"
+        elif mobile_taken(invitation.mobile, user_id=user.pk):
+            # Another verified person holds the invitation's mobile number now: not verified
+            # (the verification API answers for a number only when one verified person holds
+            # it). The person asks to be verified, and an admin checks the number.
+            outcome = "mobile_taken"
         elif invitation.organisation.status == OrganisationStatus.ACTIVE:
             try:
                 outcome = _verify_person(organisation=invitation.organisation, user=user, details=_details(invitation),

@@ -122,7 +122,7 @@ class RosterRow(models.Model):
     # Problems of a refused row, separated by spaces: a kind (rosters.checks.PROBLEMS),
     # with the columns concerned after a colon when it names them ("required:mobile,office").
     problems = models.CharField(max_length=300, blank=True)
-    duplicate_of = models.PositiveIntegerField(null=True, blank=True)  # the earlier line with the same address
+    duplicate_of = models.PositiveIntegerField(null=True, blank=True)  # the earlier line with the same address (or mobile)
     done = models.BooleanField(default=False)
 
     class Meta:

@@ -12,6 +12,7 @@ from allauth.account.models import EmailAddress
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import StrIndex, Substr
+from django.utils import timezone
 
 from portal.organisations.models import Organisation, OrganisationDomain
 from verification.models import HELD_STATUSES, GovernmentProfile, VerificationStatus
@@ -103,12 +104,24 @@ def classify(roster: RosterImport) -> None:
             f"WHERE {table}.id = d.id AND d.line > d.first_line AND {table}.problems = ''",
             [RowOutcome.REFUSED, "email_duplicate", roster.pk],
         )
+        # Likewise a row whose mobile number is on an earlier row left in: the verification
+        # API answers for a number only when one verified person holds it, and a roster is
+        # no proof of whose it is.
+        cursor.execute(
+            f"UPDATE {table} SET outcome = %s, problems = %s, duplicate_of = d.first_line "
+            f"FROM (SELECT id, line, MIN(line) OVER (PARTITION BY mobile) AS first_line FROM {table} "
+            f"      WHERE roster_id = %s AND mobile > '' AND outcome <> %s) AS d "
+            f"WHERE {table}.id = d.id AND d.line > d.first_line",
+            [RowOutcome.REFUSED, "mobile_duplicate", roster.pk, RowOutcome.REFUSED],
+        )
     rows = RosterRow.objects.filter(roster=roster)
     valid = rows.filter(outcome=RowOutcome.INVITE)
     held = GovernmentProfile.objects.filter(organisation_id=roster.organisation_id, status__in=HELD_STATUSES,
                                             official_email=OuterRef("email"))
+    # An expired invitation is no longer known here: the person is invited again (apply
+    # closes the expired one).
     invited = Invitation.objects.filter(organisation_id=roster.organisation_id, status=InvitationStatus.PENDING,
-                                        email=OuterRef("email"))
+                                        expires_at__gt=timezone.now(), email=OuterRef("email"))
     # Unchanged first (the same details as the profile or invitation found, which is
     # therefore known here), then changed (known here, other details): each row is
     # written once, as a second import of the same file writes every row.
@@ -146,6 +159,14 @@ def classify(roster: RosterImport) -> None:
              .exclude(official_email=OuterRef("email")).exclude(Exists(theirs)))
     rows.exclude(outcome=RowOutcome.REFUSED).exclude(mobile="").filter(Exists(taken)).update(
         outcome=RowOutcome.REFUSED, problems="mobile_taken")
+
+
+def mobile_taken(mobile: str, *, user_id: int) -> bool:
+    """Whether a verified person other than ``user_id`` holds ``mobile`` (checked again
+    when a row is applied or an invitation accepted: the preview may be days old, and two
+    rows or invitations may name one number)."""
+    return bool(mobile) and GovernmentProfile.objects.filter(
+        status=VerificationStatus.VERIFIED, mobile=mobile).exclude(user_id=user_id).exists()
 
 
 def own_domains(organisation: Organisation) -> QuerySet[OrganisationDomain]:

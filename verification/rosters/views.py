@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from portal.access import rule
-from verification.rosters import export, services
+from verification.rosters import export, refusals, services
 from verification.rosters.checks import PROBLEMS
 from verification.rosters.forms import ConfirmForm, RosterUploadForm
 from verification.rosters.invitations import invitation_resend
@@ -81,7 +81,8 @@ def rosters(request, pk):
 
 
 def _problems(roster):
-    return [text % {"n": roster.problems[kind]} for kind, text in PROBLEMS.items() if roster.problems.get(kind)]
+    return [text % {"n": roster.problems[kind]} for kind, text in {**PROBLEMS, **refusals.PROBLEMS}.items()
+            if roster.problems.get(kind)]
 
 
 @rule("administrator_of_organisation")
@@ -92,7 +93,7 @@ def roster(request, pk):
     roster = roster_for_admin(request.user, pk)
     page = Paginator(refused_rows(roster), PAGE_SIZE).get_page(request.GET.get("page"))
     for row in page.object_list:
-        row.reasons = export.reasons_of(row)
+        row.reasons = refusals.reasons_of(row)
     return render(request, "verification/rosters/preview.html", {
         "roster": roster, "organisation": roster.organisation, "page": page, "query": "",
         "problems": _problems(roster), "statuses": RosterStatus, "keep_days": settings.ROSTER_ROWS_KEEP_DAYS,

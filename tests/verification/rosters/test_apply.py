@@ -5,6 +5,7 @@ stored hashed), details changed; the Celery task's progress; a second import of 
 same file changes nothing."""
 
 import re
+from types import SimpleNamespace
 
 import pytest
 
@@ -17,7 +18,7 @@ from tests.verification.helpers import GovernmentProfileFactory, signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload
 from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
 from verification.rosters import services
-from verification.rosters.models import Invitation, InvitationStatus, RosterRow, RosterStatus
+from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RosterStatus
 from verification.rosters.parsing import HEADERS
 from verification.rosters.tasks import roster_apply
 from verification.rosters.tokens import token_hash
@@ -228,3 +229,84 @@ def test_a_row_of_someone_already_superannuated_is_skipped_and_the_rest_applied(
     assert roster.status == RosterStatus.APPLIED
     assert roster.outcome == {"skipped": 1, "invited": 1}
     assert GovernmentProfile.objects.get(user=retired, organisation=world["office"]).status == VerificationStatus.PENDING
+
+
+def test_the_task_s_soft_time_limit_leaves_the_import_to_carry_on(world, monkeypatch, django_capture_on_commit_callbacks):
+    """Celery raises SoftTimeLimitExceeded inside the running batch, whose transaction is
+    rolled back: the import is not stopped as failed, the task runs again and carries on."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from verification.rosters import apply as apply_module
+    from verification.rosters import tasks
+
+    for i in range(1, 4):
+        UserFactory(email=f"person{i}@pune.mahaagri.gov.in")
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(i) for i in range(1, 4)]))
+    with django_capture_on_commit_callbacks(execute=False):
+        services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
+    real_verify_row, calls, dispatched = apply_module.verify_row, [], []
+
+    def verify_row(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise SoftTimeLimitExceeded()
+        return real_verify_row(*args, **kwargs)
+
+    monkeypatch.setattr(apply_module, "verify_row", verify_row)
+    monkeypatch.setattr(tasks, "roster_apply_dispatch", dispatched.append)
+    tasks.roster_apply(roster.pk)
+    roster.refresh_from_db()
+    assert (roster.status, roster.error, roster.progress_done) == (RosterStatus.APPLYING, "", 1)
+    assert dispatched == [roster.pk]
+    tasks.roster_apply(roster.pk)  # the next run
+    roster.refresh_from_db()
+    assert (roster.status, roster.progress_done, roster.outcome) == (RosterStatus.APPLIED, 3, {"verified": 3})
+    assert not AuditEvent.objects.filter(action=AuditAction.ROSTER_APPLY_FAILED).exists()
+
+
+def test_verifying_stops_at_the_end_of_the_task_s_slice_and_carries_on(world, monkeypatch):
+    """A batch's verifications stop once the run's time is up (a batch of 5,000 of them
+    took longer than the margin between the slice and the task's soft time limit)."""
+    from verification.rosters import apply as apply_module
+
+    for i in range(1, 4):
+        UserFactory(email=f"person{i}@pune.mahaagri.gov.in")
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(i) for i in range(1, 4)]))
+    RosterImport.objects.filter(pk=roster.pk).update(status=RosterStatus.QUEUED, apply_requested_by=world["admin_office"],
+                                                     progress_total=3)
+    clock = iter(range(0, 1000, 75))  # each look at the clock 75 s later: the third row is past 200 s
+    monkeypatch.setattr(apply_module, "time", SimpleNamespace(monotonic=lambda: next(clock)))
+    assert apply_module.roster_apply_run(roster_id=roster.pk, budget_seconds=200) is False
+    roster.refresh_from_db()
+    assert (roster.status, roster.progress_done) == (RosterStatus.APPLYING, 2)
+
+
+def test_someone_who_confirms_the_address_between_preview_and_apply_is_verified_not_invited(
+        world, django_capture_on_commit_callbacks):
+    """Invited at the preview (no account had the address); the person signs up and
+    confirms it before the roster is applied. An invitation could never be accepted
+    (accepting it is confirming the address): they are verified instead."""
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1), person(2)]))
+    assert roster.invite_count == 2
+    late = UserFactory(email="person1@pune.mahaagri.gov.in")
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"verified": 1, "invited": 1}
+    profile = GovernmentProfile.objects.get(user=late, organisation=world["office"])
+    assert (profile.status, profile.method) == (VerificationStatus.VERIFIED, VerificationMethod.ROSTER)
+    assert list(Invitation.objects.values_list("email", flat=True)) == ["person2@pune.mahaagri.gov.in"]
+
+
+def test_a_mobile_number_another_person_was_verified_with_since_the_preview_is_not_verified_twice(
+        world, django_capture_on_commit_callbacks):
+    """The preview found the number free; by the apply another verified person holds it:
+    the row is skipped, its reason kept on it, and the number keeps one holder."""
+    one = UserFactory(email="person1@pune.mahaagri.gov.in")
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1)]))
+    assert roster.verify_count == 1
+    holder = UserFactory(email="ravi.rao@karhealth.gov.in")
+    GovernmentProfileFactory(user=holder, organisation=world["other"], status=VerificationStatus.VERIFIED,
+                             official_email=holder.email, mobile="+919876500001")
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"skipped": 1}
+    assert not GovernmentProfile.objects.filter(user=one, status=VerificationStatus.VERIFIED).exists()
+    assert RosterRow.objects.get(roster=roster).problems == "mobile_taken"

@@ -246,3 +246,39 @@ def test_confirming_an_invited_address_does_not_move_someone_verified_elsewhere(
     assert invitation.status == InvitationStatus.ACCEPTED
     event = AuditEvent.objects.get(action=AuditAction.INVITATION_ACCEPTED, target_id=str(invitation.pk))
     assert event.new_values["outcome"] == "verified_elsewhere"
+
+
+def test_confirming_an_invited_address_whose_mobile_number_another_verified_person_holds_verifies_nobody(
+        world, invited, smtp_server, django_capture_on_commit_callbacks):
+    """Since the invitation was sent another person was verified with its mobile number
+    (from another invitation, say): confirming the address does not verify a second
+    holder; the invitation is accepted and the audit event says why."""
+    holder = UserFactory(email="ravi.rao@karhealth.gov.in")
+    GovernmentProfileFactory(user=holder, organisation=world["other"], status=VerificationStatus.VERIFIED,
+                             official_email=holder.email, mobile=invited.mobile)
+    sign_up_and_confirm(invited.email, smtp_server, django_capture_on_commit_callbacks)
+    invited.refresh_from_db()
+    assert invited.status == InvitationStatus.ACCEPTED
+    assert not GovernmentProfile.objects.filter(user=invited.accepted_by, status=VerificationStatus.VERIFIED).exists()
+    assert AuditEvent.objects.get(action=AuditAction.INVITATION_ACCEPTED).new_values["outcome"] == "mobile_taken"
+
+
+def test_an_expired_invitation_is_replaced_by_the_next_roster_that_lists_the_person(
+        world, invited, django_capture_on_commit_callbacks):
+    """The link works 30 days; a roster listing the person after that used to find the
+    expired invitation "unchanged" (and the database allows one waiting invitation a
+    person): they could never be invited again. It is cancelled, a new one sent."""
+    with time_machine.travel(timezone.now() + timedelta(days=40)):
+        again = upload(world["office"], world["admin_office"], csv_bytes([person(4)]))
+        assert (again.invite_count, again.unchanged_count) == (1, 0)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.roster_apply_request(roster_id=again.pk, actor=world["admin_office"])
+        again.refresh_from_db()
+        assert again.outcome == {"invited": 1}
+        invited.refresh_from_db()
+        assert invited.status == InvitationStatus.CANCELLED
+        live = Invitation.objects.get(status=InvitationStatus.PENDING)
+        assert live.email == invited.email and live.expires_at > timezone.now()
+        assert OutboxMessage.objects.filter(to=[invited.email]).count() == 2
+        sent = AuditEvent.objects.filter(action=AuditAction.INVITATION_SENT).latest("id")
+        assert sent.new_values["expired_cancelled"] == [invited.pk]

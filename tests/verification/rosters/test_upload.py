@@ -158,3 +158,26 @@ def test_a_mobile_number_another_verified_person_holds_is_refused(world):
         "This mobile number is held by another verified government user: check the number with the person."]
     page = signed_in(world["admin_office"]).get(f"/verification/rosters/{roster.pk}/").content.decode()
     assert "1 mobile number is held by another verified person" in page
+
+
+def test_a_mobile_number_on_an_earlier_row_too_is_refused(world):
+    """Two rows giving one mobile number would verify two people holding it (the
+    verification API then answers nobody for it, or the wrong person): the later row is
+    refused, naming the earlier one, in the summary, the list and its download."""
+    UserFactory(email="person1@pune.mahaagri.gov.in")
+    UserFactory(email="person2@pune.mahaagri.gov.in")
+    rows = [person(1, Mobile="9876512345"), person(2, Mobile="+91 98765 12345"), person(3)]
+    roster = upload(world["office"], world["admin_office"], csv_bytes(rows))
+    assert (roster.verify_count, roster.invite_count, roster.refused_count) == (1, 1, 1)
+    assert roster.problems == {"mobile_duplicate": 1}
+    refused = RosterRow.objects.get(roster=roster, outcome=RowOutcome.REFUSED)
+    assert (refused.line, refused.duplicate_of, refused.email) == (3, 2, "person2@pune.mahaagri.gov.in")
+    client = signed_in(world["admin_office"])
+    page = client.get(f"/verification/rosters/{roster.pk}/").content.decode()
+    assert "1 mobile number appears on an earlier row too" in page
+    assert "The same mobile number is on row 2: a number is one person&#x27;s." in page
+    client.cookies["django_language"] = "hi"
+    page = client.get(f"/verification/rosters/{roster.pk}/").content.decode()
+    assert "appears on an earlier row" not in page and "मोबाइल नंबर" in page
+    download = client.get(f"/verification/rosters/{roster.pk}/refused-rows.csv")
+    assert download.status_code == 200 and "person2@pune.mahaagri.gov.in" in b"".join(download.streaming_content).decode()

@@ -1,0 +1,36 @@
+"""Kinds of refusal decided over the whole roster when its rows are classified
+(rosters.staging), or again when a row is applied, rather than by checking each row on
+its own (rosters.checks keeps those): their texts, for the preview's summary and for
+each refused row. The kinds checks.PROBLEMS and checks.REASONS name are answered there."""
+
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+
+from verification.rosters.checks import reason_text
+
+# (one, several) with %(n)s, listed after the checks' kinds.
+PROBLEMS = {
+    "mobile_duplicate": ngettext_lazy("%(n)s mobile number appears on an earlier row too",
+                                      "%(n)s mobile numbers appear on an earlier row too", "n"),
+}
+
+REASONS = {
+    "mobile_duplicate": _("The same mobile number is on row %(line)s: a number is one person's."),
+}
+
+
+def row_reason(kind: str, columns: list[str] | None = None, *, duplicate_of: int | None = None) -> str:
+    """What one refused row says about one kind of problem."""
+    text = REASONS.get(kind)
+    if text is None:
+        return reason_text(kind, columns, duplicate_of=duplicate_of)
+    return str(text) % {"line": duplicate_of or "?"}
+
+
+def reasons_of(row) -> list[str]:
+    """Why a refused row was refused, one sentence a problem."""
+    texts = []
+    for part in row.problems.split():
+        kind, _sep, columns = part.partition(":")
+        texts.append(row_reason(kind, columns.split(",") if columns else None, duplicate_of=row.duplicate_of))
+    return texts
