@@ -26,7 +26,7 @@ from verification.models import HELD_STATUSES, STANDING, GovernmentProfile, Veri
 from verification.notifications import mail_language
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow
 from verification.rosters.notifications import build_invitation_mails, invitation_text, invitee_fills
-from verification.rosters.staging import mobile_taken, moves_from_elsewhere
+from verification.rosters.staging import holds_power_elsewhere, mobile_taken, moves_from_elsewhere
 from verification.rosters.tokens import token_new, tokens_new
 
 logger = logging.getLogger(__name__)
@@ -101,6 +101,8 @@ def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> str:
     # say): not verified. The row is skipped, its reason kept on it.
     if moves_from_elsewhere(roster.organisation, user_id=user_id, email=row.email):
         refusal = "verified_elsewhere"
+    elif holds_power_elsewhere(roster.organisation, user_id=user_id, email=row.email):
+        refusal = "holds_role_elsewhere"
     elif mobile_taken(row.mobile, user_id=user_id):
         refusal = "mobile_taken"
     else:

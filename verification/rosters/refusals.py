@@ -12,10 +12,16 @@ from verification.rosters.checks import reason_text
 PROBLEMS = {
     "mobile_duplicate": ngettext_lazy("%(n)s mobile number appears on an earlier row too",
                                       "%(n)s mobile numbers appear on an earlier row too", "n"),
+    "holds_role_elsewhere": ngettext_lazy(
+        "%(n)s person holds a role elsewhere on the portal and is not on this organisation's domains",
+        "%(n)s people hold a role elsewhere on the portal and are not on this organisation's domains", "n"),
 }
 
 REASONS = {
     "mobile_duplicate": _("The same mobile number is on row %(line)s: a number is one person's."),
+    "holds_role_elsewhere": _("This person is an administrator of another organisation or holds a platform role, "
+                              "and the address is not on this organisation's domains: they ask to be verified "
+                              "themselves."),
 }
 
 

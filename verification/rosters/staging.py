@@ -14,7 +14,14 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import StrIndex, Substr
 from django.utils import timezone
 
-from portal.organisations.models import Organisation, OrganisationDomain
+from portal.organisations.models import (
+    Membership,
+    MembershipRole,
+    Organisation,
+    OrganisationDomain,
+    PlatformRoleGrant,
+    in_force_q,
+)
 from verification.models import HELD_STATUSES, GovernmentProfile, VerificationStatus
 from verification.rosters.checks import CheckedRow
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RowOutcome
@@ -149,6 +156,15 @@ def classify(roster: RosterImport) -> None:
         Exists(held_elsewhere(roster.organisation).filter(user_id=OuterRef("user_id"))))
     rows.filter(outcome=RowOutcome.VERIFY).filter(Exists(elsewhere)).exclude(Exists(ours)).update(
         outcome=RowOutcome.REFUSED, problems="verified_elsewhere")
+    # Likewise someone holding a power of their own outside this organisation (a platform
+    # role, an admin role of another organisation), at an address not on its domains: a
+    # roster would make them, with the details it gives, a verified member here (what the
+    # verification API then says of them) without their asking.
+    powers = EmailAddress.objects.filter(email=OuterRef("email"), verified=True).filter(
+        Exists(powers_elsewhere(roster.organisation).filter(user_id=OuterRef("user_id")))
+        | Exists(PlatformRoleGrant.objects.filter(in_force_q(), user_id=OuterRef("user_id"))))
+    rows.filter(outcome=RowOutcome.VERIFY).filter(Exists(powers)).exclude(Exists(ours)).update(
+        outcome=RowOutcome.REFUSED, problems="holds_role_elsewhere")
     # A mobile number a verified person of another account holds: the verification API
     # answers nobody for a number two verified people hold, so the row would take the
     # number's answer from its holder (and a roster is no proof of whose number it is).
@@ -180,6 +196,20 @@ def own_domains(organisation: Organisation) -> QuerySet[OrganisationDomain]:
 def held_elsewhere(organisation: Organisation) -> QuerySet[GovernmentProfile]:
     """Verifications in force in an organisation other than ``organisation``."""
     return GovernmentProfile.objects.filter(status__in=HELD_STATUSES).exclude(organisation_id=organisation.pk)
+
+
+def powers_elsewhere(organisation: Organisation) -> QuerySet[Membership]:
+    """Admin roles in force in organisations other than ``organisation`` and those below it."""
+    return Membership.objects.filter(role=MembershipRole.ADMIN, is_active=True).exclude(
+        Q(organisation_id=organisation.pk) | Q(organisation__ancestry__startswith=organisation.subtree_prefix))
+
+
+def holds_power_elsewhere(organisation: Organisation, *, user_id: int, email: str) -> bool:
+    """Whether ``user_id`` holds a platform role or an admin role outside ``organisation``,
+    and ``email`` is not on its domains: its roster does not verify them (they ask)."""
+    return ((powers_elsewhere(organisation).filter(user_id=user_id).exists()
+             or PlatformRoleGrant.objects.filter(in_force_q(), user_id=user_id).exists())
+            and not own_domains(organisation).filter(domain=email.rpartition("@")[2]).exists())
 
 
 def moves_from_elsewhere(organisation: Organisation, *, user_id: int, email: str) -> bool:

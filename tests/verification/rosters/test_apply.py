@@ -11,6 +11,7 @@ import pytest
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
+from portal.organisations.models import Membership, MembershipRole
 from portal.permissions import may_administer
 from tests.factories import UserFactory
 from tests.onboarding.approval_helpers import delivered_body
@@ -199,6 +200,38 @@ def test_a_roster_takes_no_one_verified_elsewhere_at_an_address_not_on_its_domai
     # On the roster's own domain, the move is made (the verification in the office ends).
     assert GovernmentProfile.objects.get(user=mover, organisation=world["other"]).status == VerificationStatus.VERIFIED
     assert GovernmentProfile.objects.get(user=mover, organisation=world["office"]).status == VerificationStatus.REVOKED
+
+
+def test_a_roster_verifies_no_one_holding_a_role_elsewhere_at_an_address_not_on_its_domains(
+        world, django_capture_on_commit_callbacks):
+    """Another organisation's admin and a superadmin, on no domain of the office: a roster
+    listing them does not make them verified members of the office with the details it
+    gives (they ask themselves), in the preview and again at apply. The office's own
+    admin, on its domain, is verified."""
+    content = csv_bytes([person(1, **{"Official email": world["admin_other"].email, "Mobile": "9000000001"}),
+                         person(2, **{"Official email": world["superadmin"].email, "Mobile": "9000000002"}),
+                         person(3, **{"Official email": world["admin_office"].email, "Mobile": "9000000003"})])
+    roster = upload(world["office"], world["admin_parent"], content)
+    rows = {row.line: (row.outcome, row.problems) for row in RosterRow.objects.filter(roster=roster)}
+    assert rows == {2: ("refused", "holds_role_elsewhere"), 3: ("refused", "holds_role_elsewhere"), 4: ("verify", "")}
+    page = signed_in(world["admin_parent"]).get(f"/verification/rosters/{roster.pk}/").content.decode()
+    assert "2 people hold a role elsewhere on the portal and are not on this organisation" in page
+    apply(roster, world["admin_parent"], django_capture_on_commit_callbacks)
+    verified = set(GovernmentProfile.objects.filter(organisation=world["office"], status=VerificationStatus.VERIFIED)
+                   .values_list("official_email", flat=True))
+    assert verified == {world["admin_office"].email}
+
+
+def test_a_person_given_a_role_elsewhere_between_preview_and_apply_is_not_verified(
+        world, django_capture_on_commit_callbacks):
+    person_ = UserFactory(email="ravi@karhealth.gov.in", full_name="Ravi Rao")
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1, **{"Official email": person_.email})]))
+    assert RosterRow.objects.get(roster=roster).outcome == "verify"
+    Membership.objects.create(organisation=world["other"], user=person_, role=MembershipRole.ADMIN)
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert not GovernmentProfile.objects.filter(user=person_, status=VerificationStatus.VERIFIED).exists()
+    assert roster.outcome.get("skipped") == 1
+    assert RosterRow.objects.get(roster=roster).problems == "holds_role_elsewhere"
 
 
 def test_a_person_verified_elsewhere_between_preview_and_apply_is_not_moved(world, django_capture_on_commit_callbacks):
