@@ -4,6 +4,7 @@ shows that nothing is kept then)."""
 
 import datetime
 import io
+import tracemalloc
 import zipfile
 
 import pytest
@@ -183,3 +184,47 @@ def test_a_cell_longer_than_any_column_is_refused_in_the_portals_words():
     with pytest.raises(RosterFileError, match="A cell of the file is longer than 131,072 characters") as refused:
         rows_of(content)
     assert "field limit" not in str(refused.value)  # not Python's own words
+
+
+def peak_mb(call):
+    """The peak of Python's allocations while ``call()`` runs, in MB."""
+    tracemalloc.start()
+    try:
+        call()
+    finally:
+        _now, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return peak / 1024 / 1024
+
+
+def test_a_workbook_row_or_sheet_of_more_elements_than_a_roster_is_refused_before_it_is_read(settings):
+    """openpyxl builds a whole row (every cell) before the columns past 50 are dropped, and
+    keeps the elements outside rows until the sheet ends: a few KB packed of empty cells
+    would cost GBs. The parts are counted first, in constant memory."""
+    def sheet(extra):
+        def edit(name, body):
+            return body.replace(b"</sheetData>", extra + b"</sheetData>") if name.startswith("xl/worksheets/") else body
+        return rewritten_xlsx(xlsx_bytes([person(1)]), edit)
+
+    wide = sheet(b'<row r="3">' + b"<c/>" * 1_000_000 + b"</row>")
+    assert len(wide) < 20_000
+
+    def refused(content, message):
+        with pytest.raises(RosterFileError, match=message):
+            rows_of(content, XLSX)
+
+    assert peak_mb(lambda: refused(wide, "Row 3 of the workbook holds more than 16,384 cells")) < 32
+    # Elements between rows, and rows numbered again (which openpyxl skips, keeping them).
+    loose, again = sheet(b"<x/>" * 1_000_000), sheet(b'<row r="2"/>' * 1_000_000)
+    assert peak_mb(lambda: refused(loose, "holds more than a roster of 100,000 rows needs")) < 32
+    assert peak_mb(lambda: refused(again, "more than 100,000 rows")) < 32
+    settings.ROSTER_MAX_ROWS = 10
+    refused(sheet(b'<row r="2"><c/></row>' * 12_000), "more than 10 rows")
+    refused(sheet(b"".join(b'<row r="%d">' % i + b"<c/>" * 60_000 + b"</row>" for i in (3, 4))),
+            "holds more than a roster of 10 rows needs")
+    # Columns past the 50th of an honest row are still read past.
+    settings.ROSTER_MAX_ROWS = 100_000
+    cells = b'<c t="inlineStr"><is><t>x</t></is></c>' * 200
+    widened = rewritten_xlsx(xlsx_bytes([person(1)]), lambda name, body: body.replace(b"</row>", cells + b"</row>")
+                             if name.startswith("xl/worksheets/") else body)
+    assert [cells["email"] for _line, cells in rows_of(widened, XLSX)] == ["person1@pune.mahaagri.gov.in"]
