@@ -266,8 +266,16 @@ def _more_text_than_a_roster() -> RosterFileError:
                              "roster's rows in it.") % {"max": f"{max_rows():,}"})
 
 
+def _refuse_declarations(*_args) -> None:
+    raise RosterFileError(_("This workbook has XML declarations (DOCTYPE, ENTITY) that spreadsheets do not write: "
+                            "open it in your spreadsheet and save it again as “Excel Workbook (.xlsx)”."))
+
+
 def _check_parts(archive: zipfile.ZipFile) -> None:
-    """Every XML part of the workbook read once, before openpyxl reads it: see _PartCount."""
+    """Every XML part of the workbook read once, before openpyxl reads it: see _PartCount.
+    A part with a document type declaration is refused: expat, which openpyxl reads with,
+    expands the entities declared there, so that a few hundred bytes can make as many
+    elements as a roster of any size, past every count made on the bytes."""
     for info in archive.infolist():
         with archive.open(info) as part:
             chunk = part.read(_CHUNK)
@@ -276,6 +284,7 @@ def _check_parts(archive: zipfile.ZipFile) -> None:
             count = _PartCount()
             parser = expat.ParserCreate()
             parser.StartElementHandler, parser.EndElementHandler = count.start, count.end
+            parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = _refuse_declarations
             while chunk:
                 parser.Parse(chunk, False)
                 chunk = part.read(_CHUNK)

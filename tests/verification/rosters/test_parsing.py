@@ -7,6 +7,7 @@ import io
 import tracemalloc
 import zipfile
 
+import openpyxl.xml
 import pytest
 
 from tests.verification.rosters.helpers import csv_bytes, person, xlsx_bytes
@@ -228,3 +229,38 @@ def test_a_workbook_row_or_sheet_of_more_elements_than_a_roster_is_refused_befor
     widened = rewritten_xlsx(xlsx_bytes([person(1)]), lambda name, body: body.replace(b"</row>", cells + b"</row>")
                              if name.startswith("xl/worksheets/") else body)
     assert [cells["email"] for _line, cells in rows_of(widened, XLSX)] == ["person1@pune.mahaagri.gov.in"]
+
+
+def test_a_workbook_part_declaring_xml_entities_is_refused():
+    """expat expands the entities a part declares: a few hundred bytes make thousands of
+    shared strings, or megabytes of text, that no count of the file's bytes sees."""
+    si = b"&#60;si>&#60;t>xy&#60;/t>&#60;/si>"
+    dtd = (b"<!DOCTYPE sst [<!ENTITY e0 \"" + si * 10 + b"\">"
+           + b"".join(b'<!ENTITY e%d "' % i + b"&e%d;" % (i - 1) * 10 + b'">' for i in range(1, 4)) + b"]>")
+    sst = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">&e3;</sst>'
+    text = (b'<!DOCTYPE styleSheet [<!ENTITY t0 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx">'
+            + b"".join(b'<!ENTITY t%d "' % i + b"&t%d;" % (i - 1) * 10 + b'">' for i in range(1, 5)) + b"]>")
+
+    def declared(name, body):
+        if name == "xl/styles.xml":
+            return text + body.replace(b"</styleSheet>", b"<x>&t4;</x></styleSheet>")
+        return body
+
+    def strings(name, body):
+        if name == "[Content_Types].xml":
+            return body.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                                b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+        if name == "xl/_rels/workbook.xml.rels":
+            return body.replace(b"</Relationships>", b'<Relationship Id="rIdS" Type="http://schemas.openxmlformats.'
+                                b'org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+                                b"</Relationships>")
+        return body
+
+    with_strings = io.BytesIO(rewritten_xlsx(xlsx_bytes([person(1)]), strings))
+    with zipfile.ZipFile(with_strings, "a") as archive:
+        archive.writestr("xl/sharedStrings.xml", b'<?xml version="1.0" encoding="UTF-8"?>' + dtd + sst)
+    for content in (rewritten_xlsx(xlsx_bytes([person(1)]), declared), with_strings.getvalue()):
+        with pytest.raises(RosterFileError, match=r"XML declarations \(DOCTYPE, ENTITY\) that spreadsheets do not write"):
+            rows_of(content, XLSX)
+    # And openpyxl reads with defusedxml, which refuses entities itself.
+    assert openpyxl.xml.DEFUSEDXML
