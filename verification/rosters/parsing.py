@@ -151,13 +151,49 @@ def detect_format(name: str, head: bytes) -> str:
     return CSV
 
 
+# The characters of one row of a CSV file (its lines, when a quoted cell holds line breaks),
+# read before the csv module splits it: it builds the whole row, a string a cell, before
+# the columns past MAX_COLUMNS are dropped (a line of 10 MB, "xy,xy,...", cost 180 MB).
+# Twice the csv module's limit of one cell, so that a cell too long is named as such.
+CSV_MAX_ROW_CHARS = 256 * 1024
+
+
+class _BoundedLines:
+    """The lines of a text file, for the csv module: RosterFileError when those of one
+    row are longer than CSV_MAX_ROW_CHARS together (the reader says when a row ends)."""
+
+    def __init__(self, text):
+        self.text = text
+        self.row, self.used = 1, 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = self.text.readline(CSV_MAX_ROW_CHARS + 1 - self.used)
+        if not line:
+            raise StopIteration
+        self.used += len(line)
+        if self.used > CSV_MAX_ROW_CHARS:
+            raise RosterFileError(_("Line %(line)s of the file is longer than %(n)s characters: no row of a roster "
+                                    "holds that much. Check the file for a quotation mark that is never closed.")
+                                  % {"line": f"{self.row:,}", "n": f"{CSV_MAX_ROW_CHARS:,}"})
+        return line
+
+    def row_read(self) -> None:
+        self.row, self.used = self.row + 1, 0
+
+
 def _csv_lines(binary) -> Iterator[list[str]]:
     text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="strict", newline="")
     try:
-        first = text.readline()
+        lines = _BoundedLines(text)
+        first = next(lines, "")
         delimiter = max((",", ";", "\t"), key=first.count)
-        reader = csv.reader(itertools.chain([first], text), delimiter=delimiter, strict=False)
-        yield from reader
+        # The reader reads no further than the end of the row it returns.
+        for row in csv.reader(itertools.chain([first], lines), delimiter=delimiter, strict=False):
+            lines.row_read()
+            yield row
     except UnicodeDecodeError as exc:
         raise RosterFileError(_("The file is not UTF-8 text. In your spreadsheet choose “Save as” and the type "
                                 "“CSV UTF-8 (comma delimited)”, or upload it as an Excel workbook (.xlsx).")) from exc

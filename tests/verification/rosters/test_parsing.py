@@ -264,3 +264,21 @@ def test_a_workbook_part_declaring_xml_entities_is_refused():
             rows_of(content, XLSX)
     # And openpyxl reads with defusedxml, which refuses entities itself.
     assert openpyxl.xml.DEFUSEDXML
+
+
+def test_a_csv_row_longer_than_any_roster_row_is_refused_before_it_is_split():
+    """The csv module builds a whole row, a string a cell, before the columns past 50 are
+    dropped: a line of 10 MB ("xy,xy,...", 3.5 million cells) cost 180 MB. A row (its
+    lines, when quoted cells hold line breaks) is bounded before it is split."""
+    wide = csv_bytes([person(1)]) + b"xy," * 3_495_000 + b"\n"
+
+    def refused(content, line):
+        with pytest.raises(RosterFileError, match=f"Line {line} of the file is longer than 262,144 characters"):
+            rows_of(content)
+
+    assert peak_mb(lambda: refused(wide, 3)) < 16
+    refused(csv_bytes([person(1)]) + b'"\n",' * 100_000 + b"\n", 3)  # many short lines, one row
+    refused(b"Name," * 60_000 + b"\n", 1)
+    # A row of quoted line breaks just under the bound is read, and the rows after it too.
+    long_row = csv_bytes([person(1, Office="Desk\n" * 24_000, Designation="Clerk\n" * 20_000)])
+    assert [line for line, _cells in rows_of(long_row + csv_bytes([person(2)]).split(b"\r\n", 1)[1])] == [2, 3]
