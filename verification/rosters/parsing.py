@@ -137,12 +137,22 @@ def _rows(rows: Iterator, *, empty_message: str) -> Iterator[tuple[int, dict[str
         raise RosterFileError(_("The file has a header row but no people below it."))
 
 
+# What detect_format is given of a file: its start, where a compound file (OLE2: the old
+# Excel format, and a workbook saved with a password) has the names of its streams.
+HEAD_BYTES = 64 * 1024
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")  # the stream of a workbook with a password
+
+
 def detect_format(name: str, head: bytes) -> str:
     """"xlsx" for a ZIP file (what an XLSX file is), "csv" otherwise; refuses the old
-    binary Excel format, which looks like neither."""
+    binary Excel format, which looks like neither, and a workbook saved with a password
+    (a compound file like the old format, holding the encrypted workbook)."""
     if head.startswith(b"PK\x03\x04"):
         return XLSX
     if head.startswith(b"\xd0\xcf\x11\xe0"):
+        if _ENCRYPTED_PACKAGE in head or name.lower().endswith(".xlsx"):
+            raise RosterFileError(_("This workbook is protected by a password. Open it in your spreadsheet, remove the "
+                                    "password (File, Info, Protect Workbook) and save it again, then upload it."))
         raise RosterFileError(_("This is an old Excel file (.xls). Save it as “Excel Workbook (.xlsx)” or as "
                                 "“CSV UTF-8” and upload that."))
     if name.lower().endswith(".xlsx"):

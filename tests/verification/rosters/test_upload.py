@@ -158,3 +158,16 @@ def test_a_mobile_number_another_verified_person_holds_is_refused(world):
         "This mobile number is held by another verified government user: check the number with the person."]
     page = signed_in(world["admin_office"]).get(f"/verification/rosters/{roster.pk}/").content.decode()
     assert "1 mobile number is held by another verified person" in page
+
+
+def test_a_workbook_saved_with_a_password_is_named_as_such(world):
+    """Excel saves a workbook with a password as a compound file (the old .xls format's
+    kind) holding an "EncryptedPackage" stream: not an old Excel file."""
+    locked = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 1016 + "EncryptedPackage".encode("utf-16-le")
+    for name in ("roster.xlsx", "roster.bin"):
+        with pytest.raises(RosterFileError, match="protected by a password") as refused:
+            upload(world["office"], world["admin_office"], locked + b"\x00" * 4096, name=name)
+        assert ".xls)" not in str(refused.value)
+    with pytest.raises(RosterFileError, match=r"old Excel file \(\.xls\)"):
+        upload(world["office"], world["admin_office"], locked[:8] + b"\x00" * 4096, name="roster.xls")
+    assert not RosterImport.objects.exists()
