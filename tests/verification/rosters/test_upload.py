@@ -171,3 +171,20 @@ def test_a_workbook_saved_with_a_password_is_named_as_such(world):
     with pytest.raises(RosterFileError, match=r"old Excel file \(\.xls\)"):
         upload(world["office"], world["admin_office"], locked[:8] + b"\x00" * 4096, name="roster.xls")
     assert not RosterImport.objects.exists()
+
+
+def test_an_address_with_a_sharp_s_in_its_domain_finds_the_account_that_signed_up_with_it(world):
+    """Sign-up keeps an address as official_email.normalise_mailbox writes it ("straße" as
+    "strasse", Python's IDNA); the roster wrote email-validator's IDNA 2008 form
+    ("xn--strae-oqa"), missed the account and invited another domain."""
+    from portal.accounts.official_email import normalise_mailbox
+
+    signed_up = UserFactory(email=normalise_mailbox("asha@straße.gov.in"))
+    assert signed_up.email == "asha@strasse.gov.in"
+    roster = upload(world["office"], world["admin_office"], csv_bytes([
+        person(1, **{"Official email": "asha@straße.gov.in"}),
+        person(2, **{"Official email": "Ravi@STRAẞE.gov.in"}),  # the capital sharp s
+    ]))
+    rows = {row.line: row for row in RosterRow.objects.filter(roster=roster)}
+    assert (rows[2].outcome, rows[2].email) == (RowOutcome.VERIFY, signed_up.email)
+    assert rows[3].email == normalise_mailbox("ravi@straße.gov.in") == "ravi@strasse.gov.in"
