@@ -2,24 +2,17 @@
 is bounded whatever the number of rows, and every cell a spreadsheet could take for
 a formula made inert."""
 
-import csv
 from collections.abc import Iterable, Iterator
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal import csv_files
+from portal.csv_files import neutralise
 from portal.organisations.models import Membership, PlatformRoleGrant
 from portal.organisations.states import JURISDICTION_CHOICES
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK = 2000
-
-
-def neutralise(value: object) -> str:
-    """A cell as text; one that starts like a spreadsheet formula gets a leading
-    apostrophe, so that a spreadsheet shows it instead of running it."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def jurisdiction_label(code: str) -> str:
@@ -58,7 +51,7 @@ def admin_row(membership: Membership) -> list[str]:
 
 def report_csv(grants: Iterable[PlatformRoleGrant], admins: Iterable[Membership]) -> Iterator[str]:
     """The CSV lines: a header, the platform roles, then the organisations' admins."""
-    writer = csv.writer(_Line())
+    writer = csv_files.writer(_Line())
     yield "\ufeff"  # so that spreadsheets read the file as UTF-8 (names in Devanagari)
     yield writer.writerow([neutralise(cell) for cell in header()])
     for grant in grants:

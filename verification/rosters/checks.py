@@ -13,6 +13,7 @@ refusals a person downloads puts an apostrophe before every such cell (rosters.e
 import datetime
 import functools
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -178,10 +179,21 @@ def _syntax(address: str) -> tuple[str, str] | None:
     """(normalised address, normalised domain), or None when it is not an address."""
     try:
         valid = validate_email(address, check_deliverability=False, allow_smtputf8=False)
-        domain = official_email.normalise_domain(valid.ascii_domain)
+        domain = _as_signed_up(address.rpartition("@")[2], valid.ascii_domain)
     except (EmailNotValidError, ValueError):
         return None
     return f"{valid.ascii_local_part or valid.local_part}@{domain}".lower(), domain
+
+
+def _as_signed_up(typed: str, ascii_domain: str) -> str:
+    """The domain as accounts keep it (official_email.normalise_mailbox: NFKC, then
+    Python's IDNA, which writes "straße" as "strasse" where email-validator's IDNA 2008
+    writes "xn--strae-oqa"), so that a row finds the account of its address; the
+    validator's form for a domain that one cannot encode."""
+    try:
+        return official_email.normalise_domain(unicodedata.normalize("NFKC", typed))
+    except ValueError:
+        return official_email.normalise_domain(ascii_domain)
 
 
 def _domain_syntax(domain: str) -> tuple[str, int] | None:
@@ -189,10 +201,10 @@ def _domain_syntax(domain: str) -> tuple[str, int] | None:
     measures an address) for the part after "@", or None when no address can have it."""
     try:
         valid = validate_email(f"a@{domain}", check_deliverability=False, allow_smtputf8=False)
-        normalised = official_email.normalise_domain(valid.ascii_domain)
+        normalised = _as_signed_up(domain, valid.ascii_domain)
     except (EmailNotValidError, ValueError):
         return None
-    forms = (domain, valid.domain, valid.ascii_domain)
+    forms = (domain, valid.domain, valid.ascii_domain, normalised)
     return normalised, max(len(form.encode("utf-8")) for form in forms)
 
 

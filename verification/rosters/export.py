@@ -1,7 +1,6 @@
 """Files the roster pages offer: the template (CSV and XLSX) and the refused rows of
-an import (CSV). Every cell of a downloaded file that a spreadsheet would read as a
-formula (it starts with =, +, -, @, a tab or a carriage return) gets a leading
-apostrophe, so that opening the file never runs anything."""
+an import (CSV). Every cell of a downloaded file that a spreadsheet could read as a
+formula is made inert (portal.csv_files), so that opening the file never runs anything."""
 
 import csv
 import io
@@ -9,16 +8,13 @@ from collections.abc import Iterator
 
 from django.utils.translation import gettext as _
 
-from verification.rosters.checks import FORMULA_START, reason_text
+from portal import csv_files
+from portal.csv_files import neutralise
+from verification.rosters.checks import reason_text
 from verification.rosters.parsing import HEADERS
 
 EXAMPLE = ["Asha Kulkarni", "asha.kulkarni@mahaagri.gov.in", "+91 98765 43210", "Section Officer", "EMP-1042",
            "Establishment Section", "2041-03-31"]
-
-
-def neutralise(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 class _Echo:
@@ -62,7 +58,7 @@ def reasons_of(row) -> list[str]:
 def refusals_csv(rows) -> Iterator[str]:
     """The refused rows as CSV lines (streamed): the row's number in the uploaded file,
     why it was refused, and its cells as they were."""
-    writer = csv.writer(_Echo())
+    writer = csv_files.writer(_Echo())
     yield "\ufeff" + _csv_line(writer, [_("Row"), _("Why it was refused"), *HEADERS])
     for row in rows.iterator(chunk_size=2000):
         yield _csv_line(writer, [row.line, " ".join(reasons_of(row)), row.name, row.email, row.mobile, row.designation,

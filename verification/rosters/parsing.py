@@ -13,10 +13,10 @@ import csv
 import datetime
 import io
 import itertools
-import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from xml.parsers import expat
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -137,12 +137,22 @@ def _rows(rows: Iterator, *, empty_message: str) -> Iterator[tuple[int, dict[str
         raise RosterFileError(_("The file has a header row but no people below it."))
 
 
+# What detect_format is given of a file: its start, where a compound file (OLE2: the old
+# Excel format, and a workbook saved with a password) has the names of its streams.
+HEAD_BYTES = 64 * 1024
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")  # the stream of a workbook with a password
+
+
 def detect_format(name: str, head: bytes) -> str:
     """"xlsx" for a ZIP file (what an XLSX file is), "csv" otherwise; refuses the old
-    binary Excel format, which looks like neither."""
+    binary Excel format, which looks like neither, and a workbook saved with a password
+    (a compound file like the old format, holding the encrypted workbook)."""
     if head.startswith(b"PK\x03\x04"):
         return XLSX
     if head.startswith(b"\xd0\xcf\x11\xe0"):
+        if _ENCRYPTED_PACKAGE in head or name.lower().endswith(".xlsx"):
+            raise RosterFileError(_("This workbook is protected by a password. Open it in your spreadsheet, remove the "
+                                    "password (File, Info, Protect Workbook) and save it again, then upload it."))
         raise RosterFileError(_("This is an old Excel file (.xls). Save it as “Excel Workbook (.xlsx)” or as "
                                 "“CSV UTF-8” and upload that."))
     if name.lower().endswith(".xlsx"):
@@ -151,13 +161,49 @@ def detect_format(name: str, head: bytes) -> str:
     return CSV
 
 
+# The characters of one row of a CSV file (its lines, when a quoted cell holds line breaks),
+# read before the csv module splits it: it builds the whole row, a string a cell, before
+# the columns past MAX_COLUMNS are dropped (a line of 10 MB, "xy,xy,...", cost 180 MB).
+# Twice the csv module's limit of one cell, so that a cell too long is named as such.
+CSV_MAX_ROW_CHARS = 256 * 1024
+
+
+class _BoundedLines:
+    """The lines of a text file, for the csv module: RosterFileError when those of one
+    row are longer than CSV_MAX_ROW_CHARS together (the reader says when a row ends)."""
+
+    def __init__(self, text):
+        self.text = text
+        self.row, self.used = 1, 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = self.text.readline(CSV_MAX_ROW_CHARS + 1 - self.used)
+        if not line:
+            raise StopIteration
+        self.used += len(line)
+        if self.used > CSV_MAX_ROW_CHARS:
+            raise RosterFileError(_("Line %(line)s of the file is longer than %(n)s characters: no row of a roster "
+                                    "holds that much. Check the file for a quotation mark that is never closed.")
+                                  % {"line": f"{self.row:,}", "n": f"{CSV_MAX_ROW_CHARS:,}"})
+        return line
+
+    def row_read(self) -> None:
+        self.row, self.used = self.row + 1, 0
+
+
 def _csv_lines(binary) -> Iterator[list[str]]:
     text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="strict", newline="")
     try:
-        first = text.readline()
+        lines = _BoundedLines(text)
+        first = next(lines, "")
         delimiter = max((",", ";", "\t"), key=first.count)
-        reader = csv.reader(itertools.chain([first], text), delimiter=delimiter, strict=False)
-        yield from reader
+        # The reader reads no further than the end of the row it returns.
+        for row in csv.reader(itertools.chain([first], lines), delimiter=delimiter, strict=False):
+            lines.row_read()
+            yield row
     except UnicodeDecodeError as exc:
         raise RosterFileError(_("The file is not UTF-8 text. In your spreadsheet choose “Save as” and the type "
                                 "“CSV UTF-8 (comma delimited)”, or upload it as an Excel workbook (.xlsx).")) from exc
@@ -191,30 +237,104 @@ def _part_limit(name: str) -> int:
 
 
 SHARED_STRINGS = "xl/sharedStrings.xml"
-# A shared string's opening tag, as openpyxl reads it: <si>, <si ...>, <si/>, or with a
-# namespace prefix (<x:si>).
-_SHARED_STRING_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,31}:)?si[\s/>]")
-_TAG_MAX = 40  # longer than any tag the pattern matches
+# openpyxl reads an XML part as a tree built as it goes, and clears only some elements of it:
+# each row of a worksheet once read, each shared string (<si>). Every other element stays
+# until the part ends, and a row is built whole, every cell of it, before the columns past
+# MAX_COLUMNS are dropped: five bytes packed (<c/>) cost some 300 bytes read. So every XML
+# part is read once before openpyxl, with expat in chunks (constant memory), and a workbook
+# is refused when one of its rows, or the part, holds more elements than a roster's could.
+_CONTAINERS = {"row", "si"}  # elements that openpyxl clears, their contents with them
+XLSX_MAX_ROW_CELLS = 16_384  # Excel's widest row
+XLSX_MAX_ROW_ELEMENTS = 4 * XLSX_MAX_ROW_CELLS  # a cell is one to four: <c>, <v> or <f>, <is><t>
+XLSX_ELEMENTS_PER_ROW = 32  # a row of the template's columns has 15 (shared strings) to 22 (inline)
+XLSX_LOOSE_PER_ROW = 4  # elements outside rows (a link on each row's address, merged cells ...)
+_CHUNK = 1024 * 1024
 
 
-def _check_shared_strings(archive: zipfile.ZipFile, names: set[str]) -> None:
-    """At most as many shared strings as a roster of the largest size has cells of its
-    columns (read in chunks, counted by their tag): openpyxl keeps every one of them in a
-    list, some 160 bytes each."""
-    if SHARED_STRINGS not in names:
-        return
-    limit = (max_rows() + 1) * len(COLUMNS) + 1000
-    count, tail = 0, b""
-    with archive.open(SHARED_STRINGS) as part:
-        while chunk := part.read(1024 * 1024):
-            data = tail + chunk
-            # The tags in the tail were counted with the chunk before; one cut between the
-            # chunks is whole in this one only.
-            count += len(_SHARED_STRING_TAG.findall(data)) - len(_SHARED_STRING_TAG.findall(tail))
-            tail = data[-_TAG_MAX:]
-            if count > limit:
-                raise RosterFileError(_("This workbook holds more text than a roster of %(max)s rows: save only the "
-                                        "roster's rows in it.") % {"max": f"{max_rows():,}"})
+def _xml_start(head: bytes) -> bool:
+    """Whether a part begins as XML does (openpyxl could read it as XML): "<" after a
+    byte-order mark and blanks, or UTF-16."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"<\x00", b"\x00<")):
+        return True
+    return head.removeprefix(codecs.BOM_UTF8).lstrip(b" \t\r\n").startswith(b"<")
+
+
+class _PartCount:
+    """The elements of one XML part, counted as expat reads them (RosterFileError once
+    past a limit)."""
+
+    def __init__(self):
+        self.depth = 0
+        self.container_depth = 0  # of the row or <si> being read, 0 outside one
+        self.in_container = self.elements = self.loose = 0
+        self.counts = dict.fromkeys(_CONTAINERS, 0)
+        rows = max_rows() + 1
+        self.limits = {"row": rows + MAX_BLANK_LINES + 1000, "si": rows * len(COLUMNS) + 1000}
+        self.max_elements = XLSX_ELEMENTS_PER_ROW * rows + 100_000
+        self.max_loose = XLSX_LOOSE_PER_ROW * rows + 10_000
+
+    def start(self, name: str, attributes) -> None:
+        self.depth += 1
+        self.elements += 1
+        if self.elements > self.max_elements:
+            raise _more_than_a_roster()
+        if self.container_depth:
+            self.in_container += 1
+            if self.in_container > XLSX_MAX_ROW_ELEMENTS:
+                raise RosterFileError(_("Row %(line)s of the workbook holds more than %(max)s cells: save only the "
+                                        "roster's columns in it.")
+                                      % {"line": f"{self.counts['row']:,}", "max": f"{XLSX_MAX_ROW_CELLS:,}"})
+            return
+        local = name.rpartition(":")[2]
+        if local in _CONTAINERS:
+            self.counts[local] += 1
+            if self.counts[local] > self.limits[local]:
+                raise _too_many_rows() if local == "row" else _more_text_than_a_roster()
+            self.container_depth, self.in_container = self.depth, 0
+        else:
+            self.loose += 1
+            if self.loose > self.max_loose:
+                raise _more_than_a_roster()
+
+    def end(self, _name: str) -> None:
+        if self.depth == self.container_depth:
+            self.container_depth = 0
+        self.depth -= 1
+
+
+def _more_than_a_roster() -> RosterFileError:
+    return RosterFileError(_("This workbook holds more than a roster of %(max)s rows needs: save only the roster's "
+                             "rows and columns in it.") % {"max": f"{max_rows():,}"})
+
+
+def _more_text_than_a_roster() -> RosterFileError:
+    return RosterFileError(_("This workbook holds more text than a roster of %(max)s rows: save only the "
+                             "roster's rows in it.") % {"max": f"{max_rows():,}"})
+
+
+def _refuse_declarations(*_args) -> None:
+    raise RosterFileError(_("This workbook has XML declarations (DOCTYPE, ENTITY) that spreadsheets do not write: "
+                            "open it in your spreadsheet and save it again as “Excel Workbook (.xlsx)”."))
+
+
+def _check_parts(archive: zipfile.ZipFile) -> None:
+    """Every XML part of the workbook read once, before openpyxl reads it: see _PartCount.
+    A part with a document type declaration is refused: expat, which openpyxl reads with,
+    expands the entities declared there, so that a few hundred bytes can make as many
+    elements as a roster of any size, past every count made on the bytes."""
+    for info in archive.infolist():
+        with archive.open(info) as part:
+            chunk = part.read(_CHUNK)
+            if not _xml_start(chunk):
+                continue  # not XML (a picture ...): openpyxl cannot read it as XML either
+            count = _PartCount()
+            parser = expat.ParserCreate()
+            parser.StartElementHandler, parser.EndElementHandler = count.start, count.end
+            parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = _refuse_declarations
+            while chunk:
+                parser.Parse(chunk, False)
+                chunk = part.read(_CHUNK)
+            parser.Parse(b"", True)
 
 
 def _xlsx_lines(binary) -> Iterator[list]:
@@ -231,7 +351,7 @@ def _xlsx_lines(binary) -> Iterator[list]:
                 raise RosterFileError(_("This workbook unpacks to more than %(mb)s MB, or holds more than a roster "
                                         "needs: save only the roster's rows in it.")
                                       % {"mb": XLSX_MAX_UNPACKED // (1024 * 1024)})
-            _check_shared_strings(archive, names)
+            _check_parts(archive)
         binary.seek(0)
         workbook = load_workbook(binary, read_only=True, data_only=False, keep_links=False)
     except RosterFileError:

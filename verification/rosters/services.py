@@ -21,7 +21,14 @@ from portal.organisations.models import Organisation, OrganisationStatus
 from portal.permissions import AnyUser
 from verification.rosters import checks, retention, staging
 from verification.rosters.models import RosterImport, RosterStatus, RowOutcome
-from verification.rosters.parsing import RosterFileError, detect_format, max_bytes, read_roster, utf8_bom_check
+from verification.rosters.parsing import (
+    HEAD_BYTES,
+    RosterFileError,
+    detect_format,
+    max_bytes,
+    read_roster,
+    utf8_bom_check,
+)
 from verification.rosters.tasks import roster_apply_dispatch
 from verification.services import check_decider
 
@@ -81,7 +88,7 @@ def roster_upload(
         raise RosterFileError(_("The file is larger than %(mb)s MB: split it into smaller files.")
                               % {"mb": max_bytes() // (1024 * 1024)})
     _uploads_within_limit(organisation)
-    head = binary.read(8)
+    head = binary.read(HEAD_BYTES)
     binary.seek(0)
     utf8_bom_check(head)
     file_format = detect_format(file_name, head)

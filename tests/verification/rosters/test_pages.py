@@ -14,6 +14,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from tests.html_tree import html_problems
 from tests.verification.helpers import signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload, xlsx_bytes
+from verification.rosters.checks import FORMULA_START
 from verification.rosters.models import Invitation, RosterImport, RosterStatus
 
 pytestmark = pytest.mark.django_db
@@ -82,6 +83,27 @@ def test_upload_preview_download_apply_and_progress(world, django_capture_on_com
 
     invitations = well_formed(client.get(f"/verification/organisations/{office.pk}/invitations/"))
     assert "person1@pune.mahaagri.gov.in" in invitations and "Send again" in invitations
+
+
+def test_the_refusals_download_is_inert_where_a_spreadsheet_splits_on_semicolons(world):
+    """Excel in many locales splits a CSV line on semicolons: a cell "Ram;=cmd|..." left
+    unquoted became two cells, the second a formula. Every cell is quoted now, and a
+    formula character after a separator inside a cell gets an apostrophe too."""
+    payload = "Ram;=cmd|' /C calc'!A0"
+    roster = upload(world["office"], world["admin_office"], csv_bytes([
+        person(1, Name=payload, **{"Official email": "ram@gmail.com"}),
+        person(2, Name="Sita, @SUM(1+1)", Office="Desk;\t-2", **{"Official email": "sita@gmail.com"})]))
+    client = signed_in(world["admin_office"])
+    body = b"".join(client.get(f"/verification/rosters/{roster.pk}/refused-rows.csv").streaming_content).decode("utf-8-sig")
+    for delimiter in (",", ";", "\t"):
+        cells = [cell.strip() for row in csv.reader(io.StringIO(body), delimiter=delimiter) for cell in row]
+        assert not [cell for cell in cells if cell.startswith(FORMULA_START)], (delimiter, body)
+    for naive in (";", ","):  # split on every separator, quotes or not
+        cells = [cell.strip().strip('"') for line in body.splitlines() for cell in line.split(naive)]
+        assert not [cell for cell in cells if cell.startswith(FORMULA_START)], (naive, body)
+    rows = list(csv.reader(io.StringIO(body)))
+    assert [row[2] for row in rows[1:]] == ["Ram;'=cmd|' /C calc'!A0", "Sita, '@SUM(1+1)"]
+    assert all(line.startswith('"') for line in body.splitlines())
 
 
 def test_a_running_import_polls_and_says_how_far_it_got(world):

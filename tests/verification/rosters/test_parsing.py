@@ -4,8 +4,10 @@ shows that nothing is kept then)."""
 
 import datetime
 import io
+import tracemalloc
 import zipfile
 
+import openpyxl.xml
 import pytest
 
 from tests.verification.rosters.helpers import csv_bytes, person, xlsx_bytes
@@ -183,3 +185,100 @@ def test_a_cell_longer_than_any_column_is_refused_in_the_portals_words():
     with pytest.raises(RosterFileError, match="A cell of the file is longer than 131,072 characters") as refused:
         rows_of(content)
     assert "field limit" not in str(refused.value)  # not Python's own words
+
+
+def peak_mb(call):
+    """The peak of Python's allocations while ``call()`` runs, in MB."""
+    tracemalloc.start()
+    try:
+        call()
+    finally:
+        _now, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return peak / 1024 / 1024
+
+
+def test_a_workbook_row_or_sheet_of_more_elements_than_a_roster_is_refused_before_it_is_read(settings):
+    """openpyxl builds a whole row (every cell) before the columns past 50 are dropped, and
+    keeps the elements outside rows until the sheet ends: a few KB packed of empty cells
+    would cost GBs. The parts are counted first, in constant memory."""
+    def sheet(extra):
+        def edit(name, body):
+            return body.replace(b"</sheetData>", extra + b"</sheetData>") if name.startswith("xl/worksheets/") else body
+        return rewritten_xlsx(xlsx_bytes([person(1)]), edit)
+
+    wide = sheet(b'<row r="3">' + b"<c/>" * 1_000_000 + b"</row>")
+    assert len(wide) < 20_000
+
+    def refused(content, message):
+        with pytest.raises(RosterFileError, match=message):
+            rows_of(content, XLSX)
+
+    assert peak_mb(lambda: refused(wide, "Row 3 of the workbook holds more than 16,384 cells")) < 32
+    # Elements between rows, and rows numbered again (which openpyxl skips, keeping them).
+    loose, again = sheet(b"<x/>" * 1_000_000), sheet(b'<row r="2"/>' * 1_000_000)
+    assert peak_mb(lambda: refused(loose, "holds more than a roster of 100,000 rows needs")) < 32
+    assert peak_mb(lambda: refused(again, "more than 100,000 rows")) < 32
+    settings.ROSTER_MAX_ROWS = 10
+    refused(sheet(b'<row r="2"><c/></row>' * 12_000), "more than 10 rows")
+    refused(sheet(b"".join(b'<row r="%d">' % i + b"<c/>" * 60_000 + b"</row>" for i in (3, 4))),
+            "holds more than a roster of 10 rows needs")
+    # Columns past the 50th of an honest row are still read past.
+    settings.ROSTER_MAX_ROWS = 100_000
+    cells = b'<c t="inlineStr"><is><t>x</t></is></c>' * 200
+    widened = rewritten_xlsx(xlsx_bytes([person(1)]), lambda name, body: body.replace(b"</row>", cells + b"</row>")
+                             if name.startswith("xl/worksheets/") else body)
+    assert [cells["email"] for _line, cells in rows_of(widened, XLSX)] == ["person1@pune.mahaagri.gov.in"]
+
+
+def test_a_workbook_part_declaring_xml_entities_is_refused():
+    """expat expands the entities a part declares: a few hundred bytes make thousands of
+    shared strings, or megabytes of text, that no count of the file's bytes sees."""
+    si = b"&#60;si>&#60;t>xy&#60;/t>&#60;/si>"
+    dtd = (b"<!DOCTYPE sst [<!ENTITY e0 \"" + si * 10 + b"\">"
+           + b"".join(b'<!ENTITY e%d "' % i + b"&e%d;" % (i - 1) * 10 + b'">' for i in range(1, 4)) + b"]>")
+    sst = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">&e3;</sst>'
+    text = (b'<!DOCTYPE styleSheet [<!ENTITY t0 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx">'
+            + b"".join(b'<!ENTITY t%d "' % i + b"&t%d;" % (i - 1) * 10 + b'">' for i in range(1, 5)) + b"]>")
+
+    def declared(name, body):
+        if name == "xl/styles.xml":
+            return text + body.replace(b"</styleSheet>", b"<x>&t4;</x></styleSheet>")
+        return body
+
+    def strings(name, body):
+        if name == "[Content_Types].xml":
+            return body.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                                b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+        if name == "xl/_rels/workbook.xml.rels":
+            return body.replace(b"</Relationships>", b'<Relationship Id="rIdS" Type="http://schemas.openxmlformats.'
+                                b'org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+                                b"</Relationships>")
+        return body
+
+    with_strings = io.BytesIO(rewritten_xlsx(xlsx_bytes([person(1)]), strings))
+    with zipfile.ZipFile(with_strings, "a") as archive:
+        archive.writestr("xl/sharedStrings.xml", b'<?xml version="1.0" encoding="UTF-8"?>' + dtd + sst)
+    for content in (rewritten_xlsx(xlsx_bytes([person(1)]), declared), with_strings.getvalue()):
+        with pytest.raises(RosterFileError, match=r"XML declarations \(DOCTYPE, ENTITY\) that spreadsheets do not write"):
+            rows_of(content, XLSX)
+    # And openpyxl reads with defusedxml, which refuses entities itself.
+    assert openpyxl.xml.DEFUSEDXML
+
+
+def test_a_csv_row_longer_than_any_roster_row_is_refused_before_it_is_split():
+    """The csv module builds a whole row, a string a cell, before the columns past 50 are
+    dropped: a line of 10 MB ("xy,xy,...", 3.5 million cells) cost 180 MB. A row (its
+    lines, when quoted cells hold line breaks) is bounded before it is split."""
+    wide = csv_bytes([person(1)]) + b"xy," * 3_495_000 + b"\n"
+
+    def refused(content, line):
+        with pytest.raises(RosterFileError, match=f"Line {line} of the file is longer than 262,144 characters"):
+            rows_of(content)
+
+    assert peak_mb(lambda: refused(wide, 3)) < 16
+    refused(csv_bytes([person(1)]) + b'"\n",' * 100_000 + b"\n", 3)  # many short lines, one row
+    refused(b"Name," * 60_000 + b"\n", 1)
+    # A row of quoted line breaks just under the bound is read, and the rows after it too.
+    long_row = csv_bytes([person(1, Office="Desk\n" * 24_000, Designation="Clerk\n" * 20_000)])
+    assert [line for line, _cells in rows_of(long_row + csv_bytes([person(2)]).split(b"\r\n", 1)[1])] == [2, 3]

@@ -181,3 +181,33 @@ def test_a_mobile_number_on_an_earlier_row_too_is_refused(world):
     assert "appears on an earlier row" not in page and "मोबाइल नंबर" in page
     download = client.get(f"/verification/rosters/{roster.pk}/refused-rows.csv")
     assert download.status_code == 200 and "person2@pune.mahaagri.gov.in" in b"".join(download.streaming_content).decode()
+
+
+def test_a_workbook_saved_with_a_password_is_named_as_such(world):
+    """Excel saves a workbook with a password as a compound file (the old .xls format's
+    kind) holding an "EncryptedPackage" stream: not an old Excel file."""
+    locked = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 1016 + "EncryptedPackage".encode("utf-16-le")
+    for name in ("roster.xlsx", "roster.bin"):
+        with pytest.raises(RosterFileError, match="protected by a password") as refused:
+            upload(world["office"], world["admin_office"], locked + b"\x00" * 4096, name=name)
+        assert ".xls)" not in str(refused.value)
+    with pytest.raises(RosterFileError, match=r"old Excel file \(\.xls\)"):
+        upload(world["office"], world["admin_office"], locked[:8] + b"\x00" * 4096, name="roster.xls")
+    assert not RosterImport.objects.exists()
+
+
+def test_an_address_with_a_sharp_s_in_its_domain_finds_the_account_that_signed_up_with_it(world):
+    """Sign-up keeps an address as official_email.normalise_mailbox writes it ("straße" as
+    "strasse", Python's IDNA); the roster wrote email-validator's IDNA 2008 form
+    ("xn--strae-oqa"), missed the account and invited another domain."""
+    from portal.accounts.official_email import normalise_mailbox
+
+    signed_up = UserFactory(email=normalise_mailbox("asha@straße.gov.in"))
+    assert signed_up.email == "asha@strasse.gov.in"
+    roster = upload(world["office"], world["admin_office"], csv_bytes([
+        person(1, **{"Official email": "asha@straße.gov.in"}),
+        person(2, **{"Official email": "Ravi@STRAẞE.gov.in"}),  # the capital sharp s
+    ]))
+    rows = {row.line: row for row in RosterRow.objects.filter(roster=roster)}
+    assert (rows[2].outcome, rows[2].email) == (RowOutcome.VERIFY, signed_up.email)
+    assert rows[3].email == normalise_mailbox("ravi@straße.gov.in") == "ravi@strasse.gov.in"

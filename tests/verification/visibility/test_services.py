@@ -6,10 +6,10 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from portal.audit.models import AuditAction, AuditEvent
+from portal.csv_files import neutralise
 from tests.factories import PlatformRoleFactory
 from tests.verification.helpers import make_admin
 from verification.visibility import services
-from verification.visibility.csv_export import neutralise
 from verification.visibility.models import Audience, PersonalVisibility, ProfileField, VisibilityPolicy
 from verification.visibility.rules import visible_profile
 

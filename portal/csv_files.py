@@ -1,0 +1,34 @@
+"""CSV files the portal offers for download, made inert in a spreadsheet (OWASP's advice
+on CSV injection): every exported file goes through ``writer`` and ``neutralise``.
+
+A cell that starts like a formula (=, +, -, @, a tab or a carriage return) gets a
+leading apostrophe, which spreadsheets show and never run. So does such a character
+after a separator inside the cell (a comma, a semicolon, a tab or a line break, and any
+spaces): a spreadsheet whose list separator is the semicolon (Excel in many locales)
+splits "Ram;=cmd|..." into two cells when the cell is not quoted, the second a formula.
+And every cell is quoted, so that no spreadsheet splits one."""
+
+import csv
+import re
+from datetime import date, datetime
+from decimal import Decimal
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_AFTER_SEPARATOR = re.compile(r"([,;\t\r\n][ ]*)(?=[=+\-@])")
+
+
+def neutralise(value: object) -> str:
+    """A cell as text, made inert. Numbers and dates are left as they are: a negative
+    number is no formula."""
+    if value is None:
+        return ""
+    if isinstance(value, int | float | Decimal | date | datetime) and not isinstance(value, bool):
+        return str(value)
+    text = _AFTER_SEPARATOR.sub(r"\1'", str(value))
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def writer(out):
+    """A csv writer quoting every cell, to ``out`` (a file, or an object whose write()
+    returns the line, for streaming)."""
+    return csv.writer(out, quoting=csv.QUOTE_ALL)
