@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 
 from portal import csv_files
 from portal.csv_files import neutralise
-from verification.rosters.checks import reason_text
 from verification.rosters.parsing import HEADERS
+from verification.rosters.refusals import reasons_of
 
 EXAMPLE = ["Asha Kulkarni", "asha.kulkarni@mahaagri.gov.in", "+91 98765 43210", "Section Officer", "EMP-1042",
            "Establishment Section", "2041-03-31"]
@@ -44,15 +44,6 @@ def template_xlsx() -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
-
-
-def reasons_of(row) -> list[str]:
-    """Why a refused row was refused, one sentence a problem."""
-    texts = []
-    for part in row.problems.split():
-        kind, _sep, columns = part.partition(":")
-        texts.append(reason_text(kind, columns.split(",") if columns else None, duplicate_of=row.duplicate_of))
-    return texts
 
 
 def refusals_csv(rows) -> Iterator[str]:

@@ -214,8 +214,11 @@ def test_a_roster_verifies_no_one_holding_a_role_elsewhere_at_an_address_not_on_
     roster = upload(world["office"], world["admin_parent"], content)
     rows = {row.line: (row.outcome, row.problems) for row in RosterRow.objects.filter(roster=roster)}
     assert rows == {2: ("refused", "holds_role_elsewhere"), 3: ("refused", "holds_role_elsewhere"), 4: ("verify", "")}
-    page = signed_in(world["admin_parent"]).get(f"/verification/rosters/{roster.pk}/").content.decode()
+    client = signed_in(world["admin_parent"])
+    page = client.get(f"/verification/rosters/{roster.pk}/").content.decode()
     assert "2 people hold a role elsewhere on the portal and are not on this organisation" in page
+    download = b"".join(client.get(f"/verification/rosters/{roster.pk}/refused-rows.csv").streaming_content).decode()
+    assert download.count("This person is an administrator of another organisation or holds a platform role") == 2
     apply(roster, world["admin_parent"], django_capture_on_commit_callbacks)
     verified = set(GovernmentProfile.objects.filter(organisation=world["office"], status=VerificationStatus.VERIFIED)
                    .values_list("official_email", flat=True))

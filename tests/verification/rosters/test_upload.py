@@ -13,9 +13,9 @@ from tests.factories import UserFactory
 from tests.verification.helpers import GovernmentProfileFactory, signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload, xlsx_bytes
 from verification.models import VerificationStatus
-from verification.rosters.export import reasons_of
 from verification.rosters.models import Invitation, RosterImport, RosterRow, RosterStatus, RowOutcome
 from verification.rosters.parsing import RosterFileError
+from verification.rosters.refusals import reasons_of
 
 pytestmark = pytest.mark.django_db
 
