@@ -8,6 +8,7 @@ from django.views.i18n import set_language
 
 from portal import views
 from portal.access import rule
+from portal.accounts import views as account_views
 
 
 def admin_login(request, extra_context=None):
@@ -32,6 +33,8 @@ urlpatterns = [
     # most called path (eGov applications); nothing else starts with "api/".
     path("api/", include("api.urls")),
     path("i18n/setlang/", rule("public")(set_language), name="set_language"),
+    # allauth's email page, with the roles' rules (before allauth's URLs, which it replaces).
+    path("accounts/email/", account_views.email, name="account_email"),
     path("accounts/", include("allauth.urls")),
     path("portal/", include("portal.accounts.urls")),
     path("portal/outbox/", include("portal.mail.urls")),

@@ -1,13 +1,17 @@
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
+from django.contrib import messages
+from django.db import transaction
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
 from portal.accounts.official_email import normalise_mailbox
+from portal.organisations.services import OfficialPowersHeld, official_powers_end_check
 from portal.permissions import is_state_admin, is_superadmin
 
 
@@ -46,3 +50,20 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         if is_state_admin(request.user) or is_superadmin(request.user):
             return reverse("onboarding:queue")
         return super().get_login_redirect_url(request)
+
+    def confirm_email(self, request, email_address):
+        """allauth's confirmation, in one transaction, refused (False: not confirmed, not
+        made primary, the person told why) when the address would replace an official
+        primary address (ACCOUNT_CHANGE_EMAIL) whose roles nobody else would hold. Asked
+        first, under locks held until the change commits: allauth removes the old address
+        before it says the primary one changed, and the verifications and admin roles
+        resting on that address would end with it."""
+        try:
+            with transaction.atomic():
+                if account_settings.CHANGE_EMAIL and email_address.user_id:
+                    official_powers_end_check(user=email_address.user, new_primary=email_address.email)
+                return super().confirm_email(request, email_address)
+        except OfficialPowersHeld as refusal:
+            for message in refusal.messages:
+                self.add_message(request, messages.ERROR, message=message)
+            return False

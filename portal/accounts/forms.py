@@ -1,4 +1,6 @@
+from allauth.account import app_settings as account_settings
 from allauth.account.adapter import get_adapter
+from allauth.account.forms import AddEmailForm as AllauthAddEmailForm
 from allauth.account.forms import ResetPasswordForm as AllauthResetPasswordForm
 from allauth.core import context
 from allauth.mfa.totp.forms import ActivateTOTPForm as AllauthActivateTOTPForm
@@ -7,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.models import SuffixKind
+from portal.organisations.services import official_powers_end_check
 
 
 class EmailRuleForm(forms.Form):
@@ -44,3 +47,17 @@ class ResetPasswordForm(AllauthResetPasswordForm):
 
     def clean_email(self) -> str:
         return get_adapter().clean_email(super().clean_email())
+
+
+class AddEmailForm(AllauthAddEmailForm):
+    """allauth's form (views.EmailView), except that an address which, once confirmed,
+    would replace an official primary address (ACCOUNT_CHANGE_EMAIL) is refused at the
+    field while that would end a role nobody else holds: the last superadmin, or an
+    organisation's last admin, hands it over first (asked again at the confirmation,
+    adapter.confirm_email)."""
+
+    def clean_email(self) -> str:
+        email = super().clean_email()
+        if account_settings.CHANGE_EMAIL:
+            official_powers_end_check(user=self.user, new_primary=email)
+        return email

@@ -196,6 +196,13 @@ def classify_email(address, *, rules=None):
     return EmailVerdict(address=normalised, domain=domain, kind=kind, matched=matched)
 
 
+def ends_official_powers(old: str, new: str) -> bool:
+    """Whether ``new`` taking the place of ``old`` as an account's primary address ends the
+    official powers ``old`` earned (roles that need an official address): ``old`` may hold
+    them and ``new`` may not."""
+    return classify_email(old).eligible_as_officer and not classify_email(new).eligible_as_officer
+
+
 def official_suffixes():
     return list(EmailSuffixRule.objects.filter(kind=SuffixKind.OFFICIAL).values_list("suffix", flat=True))
 

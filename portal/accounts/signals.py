@@ -5,7 +5,7 @@ from allauth.mfa import signals as mfa_signals
 from allauth.mfa.totp.internal.auth import clear_totp_secret
 from django.dispatch import receiver
 
-from portal.accounts.official_email import classify_email
+from portal.accounts.official_email import ends_official_powers
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.organisations.services import official_powers_end
@@ -43,8 +43,10 @@ def on_email_changed(sender, request, user, from_email_address, to_email_address
     old = getattr(from_email_address, "email", "")
     audit_record(actor=user, action=AuditAction.USER_EMAIL_CHANGED, target=user, request=request,
                  old={"email": old}, new={"email": to_email_address.email})
-    # Powers earned by an official address end when it stops being the primary one.
-    if classify_email(old).eligible_as_officer and not classify_email(to_email_address.email).eligible_as_officer:
+    # Powers earned by an official address end when it stops being the primary one. Refused
+    # (OfficialPowersHeld) for the last holder of a role: the views that change the primary
+    # address (views.EmailView, adapter.confirm_email) ask first, and undo the change.
+    if ends_official_powers(old, to_email_address.email):
         official_powers_end(user=user, reason="primary_email_not_official", request=request, address=old)
 
 

@@ -1,13 +1,17 @@
+from allauth.account import views as account_views
+from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from portal.access import rule
-from portal.accounts.forms import EmailRuleForm
+from portal.accounts.forms import AddEmailForm, EmailRuleForm
 from portal.accounts.models import EmailSuffixRule
 from portal.accounts.services import email_rule_delete, email_rule_save
+from portal.organisations.services import OfficialPowersHeld, official_powers_end_check
 
 
 @rule("superadmin")
@@ -48,3 +52,30 @@ def email_rule_edit(request, pk):
             messages.success(request, _("Rule saved."))
             return redirect("accounts:email_rules")
     return render(request, "portal/email_rule_edit.html", {"form": form, "rule": rule_obj})
+
+
+class EmailView(account_views.EmailView):
+    """allauth's email page (at its URL, account_email), except that "Make primary" on an
+    address that is not official is refused, changing nothing, while it would end a role
+    nobody else holds (official_powers_end_check, asked in the transaction that makes the
+    change, so that a change of roles meanwhile cannot slip between the two), and an
+    address to add is checked at its field (forms.AddEmailForm)."""
+
+    form_class = AddEmailForm
+
+    def post(self, request, *args, **kwargs):
+        if "action_add" in request.POST or "action_primary" not in request.POST:
+            return super().post(request, *args, **kwargs)
+        address = EmailAddress.objects.filter(user=request.user, email__iexact=request.POST.get("email", "")).first()
+        try:
+            with transaction.atomic():
+                if address is not None and not address.primary:
+                    official_powers_end_check(user=request.user, new_primary=address.email)
+                return super().post(request, *args, **kwargs)
+        except OfficialPowersHeld as refusal:
+            for message in refusal.messages:
+                messages.error(request, message)
+            return redirect("account_email")
+
+
+email = rule("authenticated")(EmailView.as_view())

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
-from portal.accounts.official_email import classify_email
+from portal.accounts.official_email import classify_email, ends_official_powers
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record, audit_record_many
 from portal.organisations.models import (
@@ -31,6 +31,7 @@ from portal.organisations.models import (
     PlatformRole,
     PlatformRoleGrant,
     ended,
+    in_force_q,
 )
 from portal.organisations.selectors import domain_claims_of
 from portal.organisations.states import JURISDICTION_CHOICES
@@ -141,8 +142,12 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
     admin they were (as organisation_admins_lapse writes), which its other admins read,
     naming them by ``address``: the official one the roles were held under, when the
     caller knows it (not the personal address they have moved to).
-    Returns the ids of the organisations concerned."""
+    Refused (OfficialPowersHeld), changing nothing, while that would leave the platform
+    without a superadmin, or an organisation without an admin, whose role does not end
+    (the rules platform_role_revoke and organisation_admin_revoke keep, under their locks):
+    the person hands the role over first. Returns the ids of the organisations concerned."""
     with transaction.atomic():
+        _lock_and_check_official_powers_end(user.pk)
         administered = list(
             get_objects_for_user(user, ADMINISTER_ORGANISATION, klass=Organisation, accept_global_perms=False)
             .values_list("pk", flat=True)
@@ -175,6 +180,17 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
             for organisation in organisations
         ])
     return administered
+
+
+def official_powers_end_check(*, user: AnyUser, new_primary: str) -> None:
+    """Refuse (OfficialPowersHeld), changing nothing, ``new_primary`` as the user's primary
+    address when it would end official powers that official_powers_end refuses to end.
+    Asked at the form, and again inside the transaction that changes the address: the
+    locks it takes last until that commits, so the answer still holds when the powers end."""
+    if not ends_official_powers(user.email, new_primary):
+        return
+    with transaction.atomic():
+        _lock_and_check_official_powers_end(user.pk)
 
 
 # Roles -------------------------------------------------------------------------------------
@@ -254,6 +270,45 @@ def _check_keeps_a_superadmin(grants: list[tuple[int, datetime | None, bool]], *
               "someone else first (without an end date)."),
             code="last_superadmin",
         )
+
+
+class OfficialPowersHeld(ValidationError):
+    """Refused: ending a person's official powers would leave the platform without a
+    superadmin, or an organisation without an admin, whose role does not end. One
+    message for each such role, saying to hand it over first."""
+
+
+def _lock_and_check_official_powers_end(user_id: int) -> None:
+    """Lock what ending the official powers of ``user_id`` depends on, in the order the
+    role services lock it (the person's account, the superadmin grants, then each
+    organisation they administer), and refuse (OfficialPowersHeld) when they hold a
+    superadmin role, or an admin role of an organisation, that nobody else would hold
+    without an end date (_check_keeps_a_superadmin, _check_keeps_an_admin)."""
+    now = timezone.now()
+    _lock_granter_and_holder(None, user_id)
+    refusals = []
+    if PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=user_id, role=PlatformRole.SUPERADMIN).exists():
+        try:
+            _check_keeps_a_superadmin(_lock_superadmin_grants(), leaving_user_id=user_id)
+        except LastSuperadmin:
+            refusals.append(ValidationError(
+                _("You are the platform's last superadmin whose role does not end, and the role needs an official "
+                  "primary address: hand it over first by granting the superadmin role to someone else (without an "
+                  "end date)."),
+                code="last_superadmin"))
+    administered = (Membership.objects.filter(user_id=user_id, role=MembershipRole.ADMIN, is_active=True)
+                    .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now)).values("organisation_id"))
+    for organisation in Organisation.objects.select_for_update().filter(pk__in=administered).order_by("pk"):
+        try:
+            _check_keeps_an_admin(organisation, leaving_user_id=user_id)
+        except LastAdmin:
+            refusals.append(ValidationError(
+                _("You are the last admin of %(organisation)s whose role does not end, and the role needs an "
+                  "official primary address: hand it over first by granting the admin role there to someone else "
+                  "(without an end date).") % {"organisation": organisation.name},
+                code="last_admin"))
+    if refusals:
+        raise OfficialPowersHeld(refusals)
 
 
 def _grant_expire(grant: PlatformRoleGrant) -> None:

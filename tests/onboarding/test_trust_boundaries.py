@@ -220,6 +220,8 @@ def test_moving_to_a_personal_address_ends_the_officers_powers(officer, officer_
     organisation = OrganisationFactory()
     Membership.objects.create(organisation=organisation, user=officer, role="admin")
     assign_perm(permissions.ADMINISTER_ORGANISATION, officer, organisation)
+    # Another admin stays (the last one could not leave: tests/portal/test_roles.py).
+    Membership.objects.create(organisation=organisation, user=UserFactory(email="co.admin@mahaagri.gov.in"), role="admin")
     draft = ApplicationFactory(nodal_officer=officer, status="draft", reference=None)
     waiting = ApplicationFactory(nodal_officer=officer, status="with_authority")
     ApprovalStepFactory(application=waiting, stage="authority", assignee_email="director@mahaagri.gov.in")

@@ -3,11 +3,15 @@
 role at once in every permission check, the beat job that records each expiry once,
 guardian's object permissions in step with the admin memberships, and the audit rows."""
 
+import re
 from datetime import timedelta
 
 import pytest
 import time_machine
+from allauth.account.models import EmailAddress
+from django.contrib.messages import get_messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 from django.utils import timezone
 from guardian.shortcuts import get_perms
 
@@ -15,7 +19,8 @@ from portal import permissions
 from portal.accounts.models import User
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
-from portal.organisations.models import Membership, MembershipRole, PlatformRoleGrant
+from portal.mail.models import OutboxMessage
+from portal.organisations.models import Membership, MembershipRole, PlatformRole, PlatformRoleGrant, in_force_q
 from portal.organisations.services import (
     LastAdmin,
     LastSuperadmin,
@@ -467,3 +472,123 @@ def test_an_admin_whose_address_stops_earning_official_powers_leaves_a_row_in_ea
     # The organisation's other admins read it in their audit log.
     html = client_of(world, "admin_office").get("/monitoring/audit/?action=membership.revoked").content.decode()
     assert '<td class="text-break">District Agriculture Office, Pune</td>' in html
+
+
+# A change of primary address that would end the last holder's role ----------------------------
+#
+# Making an address that is not official the primary one ends the powers the official one
+# earned (official_powers_end): refused, changing nothing, while that would leave the
+# platform without a superadmin, or an organisation without an admin, whose role does not end.
+
+LAST_SUPERADMIN = ("You are the platform&#x27;s last superadmin whose role does not end, and the role needs an official "
+                   "primary address: hand it over first by granting the superadmin role to someone else (without an "
+                   "end date).")
+
+
+def last_admin_of(name):
+    return (f"You are the last admin of {name} whose role does not end, and the role needs an official primary "
+            f"address: hand it over first by granting the admin role there to someone else (without an end date).")
+
+
+def make_primary(client, user, address):
+    """allauth's email page: "Make primary" on a confirmed second address."""
+    EmailAddress.objects.get_or_create(user=user, email=address, defaults={"verified": True, "primary": False})
+    return client.post(reverse("account_email"), {"action_primary": "", "email": address}, follow=True)
+
+
+def superadmins_in_force():
+    return PlatformRoleGrant.objects.filter(in_force_q(), role=PlatformRole.SUPERADMIN, user__is_active=True)
+
+
+def test_the_last_superadmin_cannot_leave_the_platform_without_one(world):
+    root = world["superadmin"]
+    response = make_primary(client_of(world, "superadmin"), root, "root.home@gmail.com")
+    assert list(superadmins_in_force().values_list("user", flat=True)) == [root.pk]
+    assert fresh(root).email == "root@sandes.nic.in"
+    assert EmailAddress.objects.get(user=root, primary=True).email == "root@sandes.nic.in"
+    assert response.status_code == 200
+    assert LAST_SUPERADMIN in response.content.decode()
+    assert not events(AuditAction.USER_EMAIL_CHANGED) and not events(AuditAction.OFFICIAL_POWERS_ENDED)
+    # Once someone else holds the role, the change goes through and ends theirs.
+    deputy = UserFactory(email="deputy@sandes.nic.in")
+    platform_role_grant(user=deputy, role="superadmin", jurisdiction="", actor=root)
+    make_primary(client_of(world, "superadmin"), root, "root.home@gmail.com")
+    assert fresh(root).email == "root.home@gmail.com"
+    assert list(superadmins_in_force().values_list("user", flat=True)) == [deputy.pk]
+
+
+def test_the_last_admin_of_an_organisation_cannot_leave_it_without_one(world):
+    other, admin = world["other"], world["admin_other"]
+    response = make_primary(client_of(world, "admin_other"), admin, "admin.home@gmail.com")
+    assert list(Membership.objects.filter(organisation=other, role=MembershipRole.ADMIN, is_active=True)
+                .values_list("user", flat=True)) == [admin.pk]
+    assert permissions.may_administer(fresh(admin), other)
+    assert fresh(admin).email == "admin@karhealth.gov.in"
+    assert [str(message) for message in get_messages(response.wsgi_request)] == [
+        last_admin_of("Directorate of Health Services, Karnataka")]
+    # With a second admin there, the change goes through and ends the first one's role.
+    organisation_admin_grant(organisation_id=other.pk, user_id=world["member_other"].pk, actor=world["superadmin"])
+    make_primary(client_of(world, "admin_other"), admin, "admin.home@gmail.com")
+    assert fresh(admin).email == "admin.home@gmail.com"
+    assert not permissions.may_administer(fresh(admin), other)
+
+
+def test_ending_official_powers_is_refused_for_every_role_left_without_a_holder_and_changes_nothing(world):
+    """The last admin of one organisation, a co-admin of another and a superadmin among two:
+    official_powers_end names the one organisation, ends nothing, and writes no audit row."""
+    person = world["admin_other"]
+    Membership.objects.create(organisation=world["office"], user=person, role=MembershipRole.ADMIN)
+    platform_role_grant(user=person, role="superadmin", jurisdiction="", actor=world["superadmin"])
+    audit_rows = AuditEvent.objects.count()
+    with pytest.raises(ValidationError) as refused:
+        official_powers_end(user=person, reason="primary_email_not_official")
+    assert refused.value.messages == [last_admin_of("Directorate of Health Services, Karnataka")]
+    assert Membership.objects.filter(user=person, role=MembershipRole.ADMIN, is_active=True).count() == 2
+    assert PlatformRoleGrant.objects.filter(in_force_q(), user=person).count() == 1
+    assert AuditEvent.objects.count() == audit_rows
+    # The last superadmin too, with an admin role whose end date is set: both named.
+    root = world["superadmin"]
+    Membership.objects.create(organisation=world["other"], user=root, role=MembershipRole.ADMIN,
+                              ends_at=timezone.now() + timedelta(days=30))
+    Membership.objects.filter(user=person, organisation=world["other"]).update(is_active=False)
+    platform_role_revoke(grant_id=PlatformRoleGrant.objects.get(user=person, role="superadmin").pk, actor=root)
+    with pytest.raises(ValidationError) as refused:
+        official_powers_end(user=root, reason="primary_email_not_official")
+    assert [error.code for error in refused.value.error_list] == ["last_superadmin", "last_admin"]
+
+
+CODE = re.compile(r"Please enter it in your open browser window\.\s+(\S+)")
+
+
+def test_adding_a_personal_address_is_refused_at_the_field_while_it_would_end_the_last_admins_role(world):
+    client = client_of(world, "admin_other")
+    response = client.post(reverse("account_email"), {"action_add": "", "email": "admin.home@gmail.com"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="id_email_error">' + last_admin_of("Directorate of Health Services, Karnataka") + "</div>" in html
+    assert not EmailAddress.objects.filter(email="admin.home@gmail.com").exists()
+    assert not OutboxMessage.objects.filter(to=["admin.home@gmail.com"]).exists()
+    # Another official address is no change of powers: on to its code.
+    response = client.post(reverse("account_email"), {"action_add": "", "email": "admin2@karhealth.gov.in"})
+    assert response.status_code == 302
+
+
+def test_a_personal_address_confirmed_after_the_other_admin_left_does_not_replace_the_official_one(world):
+    """Added while a second admin was there; that admin's role revoked before the code is
+    entered: the confirmation is refused with the reason, and nothing changes."""
+    office, admin = world["office"], world["admin_office"]
+    co = make_admin(office, email="co.admin@pune.mahaagri.gov.in")
+    client = client_of({"co": co}, "co")
+    response = client.post(reverse("account_email"), {"action_add": "", "email": "co.home@gmail.com"}, follow=True)
+    assert response.redirect_chain == [(reverse("account_email_verification_sent"), 302)]
+    code = CODE.search(OutboxMessage.objects.get(to=["co.home@gmail.com"]).body)[1]
+    organisation_admin_revoke(organisation_id=office.pk, user_id=admin.pk, actor=world["superadmin"])
+    response = client.post(reverse("account_email_verification_sent"), {"code": code}, follow=True)
+    assert response.redirect_chain == [(reverse("account_email"), 302)]
+    assert [str(message) for message in get_messages(response.wsgi_request)] == [
+        last_admin_of("District Agriculture Office, Pune")]
+    assert fresh(co).email == "co.admin@pune.mahaagri.gov.in"
+    assert list(EmailAddress.objects.filter(user=co).values_list("email", "primary", "verified")) == [
+        ("co.admin@pune.mahaagri.gov.in", True, True)]
+    assert permissions.may_administer(fresh(co), office)
+    assert not events(AuditAction.USER_EMAIL_CHANGED) and not events(AuditAction.USER_EMAIL_CONFIRMED)

@@ -1,13 +1,22 @@
 """Two administrators each removing one of an organisation's last two admins at the
 same moment, in real concurrent transactions on PostgreSQL: the organisation's row
 lock puts one after the other, so the second sees that only one admin is left and
-is refused. The organisation keeps an admin."""
+is refused. The organisation keeps an admin. So it does, and the platform a
+superadmin, when one of the last two moves to a personal address (their official
+powers end) while the other's role ends."""
 
 import pytest
 
 from portal.audit.models import AuditAction, AuditEvent
-from portal.organisations.models import Membership, MembershipRole
-from portal.organisations.services import LastAdmin, organisation_admin_revoke
+from portal.organisations.models import Membership, MembershipRole, PlatformRole, PlatformRoleGrant, in_force_q
+from portal.organisations.services import (
+    LastAdmin,
+    OfficialPowersHeld,
+    official_powers_end,
+    organisation_admin_revoke,
+    platform_role_grant,
+)
+from tests.factories import UserFactory
 from tests.onboarding.approval_helpers import TRANSACTIONAL
 from tests.onboarding.test_race_pg import race
 from tests.portal.role_helpers import make_admin
@@ -31,3 +40,35 @@ def test_removing_the_last_two_admins_at_once_removes_one(roles_world):
     assert all(isinstance(value, LastAdmin) for outcome, value in results if outcome == "error")
     assert Membership.objects.filter(organisation=office, role=MembershipRole.ADMIN, is_active=True).count() == 1
     assert AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).count() == 1
+
+
+def test_an_admin_leaving_by_a_change_of_address_while_the_other_is_removed_leaves_one(roles_world):
+    world = roles_world
+    office = world["office"]
+    deputy = make_admin(office, email="deputy@pune.mahaagri.gov.in")
+    results = race(
+        [
+            lambda: official_powers_end(user=deputy, reason="primary_email_not_official"),
+            lambda: organisation_admin_revoke(organisation_id=office.pk, user_id=world["admin_office"].pk,
+                                              actor=world["superadmin"]),
+        ],
+        hold_sql="SELECT id FROM organisations_organisation WHERE id = %s FOR UPDATE", hold_params=[office.pk],
+    )
+    assert sorted(outcome for outcome, _value in results) == ["error", "ok"], results
+    assert all(isinstance(value, (LastAdmin, OfficialPowersHeld)) for outcome, value in results if outcome == "error")
+    assert Membership.objects.filter(organisation=office, role=MembershipRole.ADMIN, is_active=True).count() == 1
+
+
+def test_the_last_two_superadmins_leaving_by_a_change_of_address_at_once_leave_one(roles_world):
+    root = roles_world["superadmin"]
+    deputy = UserFactory(email="deputy@sandes.nic.in")
+    platform_role_grant(user=deputy, role="superadmin", jurisdiction="", actor=root)
+    results = race(
+        [lambda person=person: official_powers_end(user=person, reason="primary_email_not_official")
+         for person in (root, deputy)],
+        hold_sql="SELECT id FROM organisations_platformrolegrant WHERE role = %s FOR UPDATE",
+        hold_params=[PlatformRole.SUPERADMIN],
+    )
+    assert sorted(outcome for outcome, _value in results) == ["error", "ok"], results
+    assert all(isinstance(value, OfficialPowersHeld) for outcome, value in results if outcome == "error")
+    assert PlatformRoleGrant.objects.filter(in_force_q(), role=PlatformRole.SUPERADMIN).count() == 1
