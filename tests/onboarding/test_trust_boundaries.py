@@ -252,6 +252,26 @@ def test_moving_to_a_personal_address_ends_the_officers_powers(officer, officer_
     assert with_state.status == "with_state" and with_state.organisation is None
 
 
+def test_final_approval_does_not_make_a_deactivated_officer_the_first_admin(admin):
+    """An account deactivated (it can no longer sign in) is made nobody's admin: the
+    deciding admin reads why at the decision, and nothing changes."""
+    application = ApplicationFactory(data=with_domains("mahaagri.gov.in"))
+    step = ApprovalStepFactory(application=application, stage="state")
+    officer = application.nodal_officer
+    officer.is_active = False
+    officer.save(update_fields=["is_active"])
+    with pytest.raises(ValidationError) as refused:
+        approvals.step_decide(step_id=step.pk, decision="approve", actor=admin)
+    assert refused.value.message_dict["decision"] == [
+        "The nodal officer's account has been deactivated: they cannot be made the organisation's admin. Reject "
+        "the application, or approve it once their account is active again."]
+    html = signed_in(admin).post(f"/onboarding/queue/{step.pk}/", {"decision": "approve"}).content.decode()
+    assert "The nodal officer&#x27;s account has been deactivated" in html
+    application.refresh_from_db()
+    assert application.status == "with_state" and application.organisation is None
+    assert not Membership.objects.filter(user=officer).exists()
+
+
 # The level chosen decides who decides ---------------------------------------------------------
 
 def test_a_level_that_does_not_match_the_parent_is_flagged(admin):
