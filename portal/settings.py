@@ -230,6 +230,13 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
 ACCOUNT_CHANGE_EMAIL = True
+# Adding, removing or making primary an email address (which roles and verifications rest
+# on) asks for the password again, or an authenticator code where the account has one,
+# unless given in the last five minutes: a browser left signed in (sessions last 8 hours)
+# is not enough. A sign-in is not a reauthentication. The second factor's own pages ask
+# the same (allauth's MFA_REAUTHENTICATION_REQUIRED, on by default).
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 5 * 60
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Sandes onboarding] "

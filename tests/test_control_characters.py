@@ -1,6 +1,7 @@
 """Text a person sends that reaches the database without a form field's check (search
 words in a query string, a reason posted, an API parameter): a NUL, which PostgreSQL
-refuses in text, gets an answer, never a 500; and a "next" page that is a bare word."""
+refuses in text, gets an answer, never a 500; and a "next" page that is a bare word, or
+an address no URL parser accepts."""
 
 import pytest
 from django.test import Client
@@ -56,6 +57,20 @@ def test_the_notice_page_goes_on_only_to_a_page_of_this_site(officer, next_page)
 def test_the_notice_page_goes_on_to_the_page_asked_for(officer):
     response = signed_in(officer).get("/privacy/notice/accept/", {"next": "/verification/?x=1"})
     assert response.status_code == 302 and response["Location"] == "/verification/?x=1"
+
+
+@pytest.mark.parametrize("method,url,signed_in_first", [
+    ("get", "/accounts/login/", False), ("post", "/accounts/login/", False), ("get", "/accounts/signup/", False),
+    ("post", "/accounts/logout/", True), ("get", "/accounts/reauthenticate/", True),
+])
+def test_a_malformed_next_page_is_ignored_never_a_server_error(officer, method, url, signed_in_first):
+    """An address no URL parser accepts ("http://[::1": an IPv6 host left open) is no page
+    to go on to: the page answers as without it."""
+    client = signed_in(officer) if signed_in_first else Client()
+    client.raise_request_exception = False
+    response = getattr(client, method)(url, {"next": "http://[::1"})
+    assert response.status_code in (200, 302), response.status_code
+    assert "[::1" not in response.get("Location", "")
 
 
 def test_a_nul_at_a_field_is_refused_in_the_pages_language(officer):

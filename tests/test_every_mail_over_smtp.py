@@ -35,7 +35,7 @@ from portal.audit.services import audit_record
 from portal.audit.tasks import audit_head_publish
 from portal.mail.models import OutboxMessage
 from tests.factories import PASSWORD, ApplicationFactory, ApprovalStepFactory, UserFactory, application_with_authority
-from tests.onboarding.approval_helpers import make_superadmin
+from tests.onboarding.approval_helpers import make_superadmin, post_confirming_access
 from tests.onboarding_data import minimal_pdf
 from tests.smtp import text_of
 
@@ -358,7 +358,8 @@ def test_allauth_mail_in_the_language_chosen_on_the_portal(language, smtp_server
     def change_email():
         signed_in = client_in(language)
         assert signed_in.login(email=changer.email, password=PASSWORD)
-        response = signed_in.post("/accounts/email/", {"email": f"changed.{language}@mahaagri.gov.in", "action_add": ""})
+        response = post_confirming_access(signed_in, "/accounts/email/",
+                                          {"email": f"changed.{language}@mahaagri.gov.in", "action_add": ""})
         assert response.status_code == 302, response.content
 
     flows = [

@@ -36,10 +36,12 @@ HELD_STATUSES = (VerificationStatus.VERIFIED, VerificationStatus.SUSPENDED)
 def verified_in_force(today: date) -> Q:
     """Verified profiles whose verification has not lapsed by ``today`` (the date in the
     portal's time zone): the day after superannuation a verification is over, whether or
-    not the hourly job (``verification.lifecycle``) has written it down yet; and only in
-    an active organisation (one suspended vouches for nobody while it is)."""
-    return Q(status=VerificationStatus.VERIFIED, organisation__status=OrganisationStatus.ACTIVE) & (
-        Q(superannuation_date__isnull=True) | Q(superannuation_date__gte=today))
+    not the hourly job (``verification.lifecycle``) has written it down yet; only in an
+    active organisation (one suspended vouches for nobody while it is); and only of an
+    active account (one deactivated, which can no longer sign in, is vouched for by
+    nobody while it is: its profile stays as it was, and counts again if it is activated)."""
+    return Q(status=VerificationStatus.VERIFIED, organisation__status=OrganisationStatus.ACTIVE,
+             user__is_active=True) & (Q(superannuation_date__isnull=True) | Q(superannuation_date__gte=today))
 
 
 class VerificationMethod(models.TextChoices):

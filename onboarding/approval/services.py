@@ -187,7 +187,13 @@ FINAL_APPROVALS = {workflow.Event.STATE_APPROVE, workflow.Event.APPEAL_OVERTURN}
 
 def _check_officer_may_become_admin(application: Application) -> None:
     """Final approval makes the nodal officer the organisation's first admin: only
-    while their account still earns it (an official, verified primary address)."""
+    while their account still earns it (active, with an official, verified primary
+    address)."""
+    if not application.nodal_officer.is_active:  # deactivated: it can no longer sign in
+        raise ValidationError({"decision": _(
+            "The nodal officer's account has been deactivated: they cannot be made the organisation's admin. "
+            "Reject the application, or approve it once their account is active again."
+        )}, code="officer_not_eligible")
     problem = officer_eligibility(application.nodal_officer)
     if problem:
         raise ValidationError({"decision": _(

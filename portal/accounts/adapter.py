@@ -35,6 +35,15 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         password reset): one that differs only in how it is written is the same account."""
         return normalise_mailbox(super().clean_email(email))
 
+    def is_safe_url(self, url) -> bool:
+        """Whether ``url`` (a "next" page) may be gone on to, as allauth decides; an address
+        no URL parser accepts (``http://[::1``, an IPv6 host left open) is not one: allauth's
+        check would raise, a 500 on the sign-in, sign-up and sign-out pages."""
+        try:
+            return super().is_safe_url(url)
+        except ValueError:
+            return False
+
     def send_mail(self, template_prefix, email, context):
         # Mail goes through the default mailer, which is the outbox; render it in
         # the language the person is using the portal in, signed with the portal's

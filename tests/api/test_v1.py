@@ -197,6 +197,20 @@ def test_a_verification_past_superannuation_is_not_verified_before_the_hourly_jo
     assert api_get(URL, **ask).json() == NOT_VERIFIED
 
 
+@pytest.mark.parametrize("params", [{"email": "asha.kulkarni@mahaagri.gov.in"}, {"mobile": "9876543210"}])
+def test_a_deactivated_account_is_not_verified_from_the_next_call(world, api_get, params):
+    """An account deactivated (it can no longer sign in) is vouched for by nobody: its
+    verification stays as it was, and counts again if the account is activated again."""
+    person = world["verified_a"].user
+    assert api_get(URL, **params).json()["verified"] is True
+    person.is_active = False
+    person.save(update_fields=["is_active"])
+    assert api_get(URL, **params).json() == NOT_VERIFIED
+    person.is_active = True
+    person.save(update_fields=["is_active"])
+    assert api_get(URL, **params).json()["verified"] is True
+
+
 def test_a_verification_by_an_organisation_no_longer_active_is_not_verified(world, api_get, inactive_organisation):
     assert api_get(URL, email="ravi.rao@karhealth.gov.in").json() == NOT_VERIFIED
 

@@ -22,17 +22,21 @@ OTHER_LANGUAGES = ("hi", "mr")
 
 
 def sign_in(page, base, email, totp_secret=None):
-    """Sign in with the password (and the current TOTP code, given the secret)."""
+    """Sign in with the password (and the current TOTP code, given the secret); returns
+    the code given (None without one)."""
     page.goto(base + "/accounts/login/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign In").click()
+    code = None
     if totp_secret:
         expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/$"))
-        page.get_by_label("Code").fill(totp_code(totp_secret))
+        code = totp_code(totp_secret)
+        page.get_by_label("Code").fill(code)
         page.get_by_role("button", name="Sign In").click()
     page.wait_for_load_state("load")
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    return code
 
 
 def sign_out(page):

@@ -10,8 +10,10 @@ Playwright), each screenshotted and checked with axe-core (tests/browser/support
   reads the data protection notice from the footer;
 - a state administrator without TOTP is sent to set it up, confirms the password,
   activates it with the secret shown on the page, sees the recovery codes, reaches
-  the queue, changes the account's email with the code mailed to the new address;
-  signed out, asks for a password reset and gets the mail.
+  the queue; signed in again (password and code), changes the account's email once
+  they confirmed it is them (the password page, then their authenticator's code, in
+  each language) with the code mailed to the new address; signed out, asks for a
+  password reset and gets the mail.
 
 Applications are brought to each state through the real services, the competent
 authority deciding with the token it was emailed."""
@@ -322,13 +324,36 @@ def test_state_admin_without_totp_sets_it_up_then_uses_the_account_pages(page, p
     expect(page).to_have_url(re.compile(r"/onboarding/queue/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Approval queue")
 
-    # --- Email management ---------------------------------------------------------------------------
+    # --- Signed in again later, with the password and the code -------------------------------------
+    sign_out(page)
+    used = sign_in(page, portal, admin.email, totp_secret=secret)
+
+    # --- Email management: the address changes once they proved again who they are -----------------
     nav(page, "Account")
     expect(page).to_have_url(re.compile(r"/accounts/email/$"))
     expect(page.get_by_label("Current email")).to_have_value(admin.email)
     check_page(page, "email")
     page.get_by_label("Change to").fill(NEW_EMAIL)
     page.get_by_role("button", name="Change Email").click()
+    # A sign-in is not a reauthentication: the password, or the authenticator's code, again.
+    expect(page).to_have_url(re.compile(r"/accounts/reauthenticate/\?next=%2Faccounts%2Femail%2F$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm Access")
+    expect(page.get_by_label("Password")).to_be_editable()
+    check_page.in_each_language(page, "reauthenticate-to-change-email")
+    page.get_by_role("link", name="Use authenticator app or code").click()
+    expect(page).to_have_url(re.compile(r"/accounts/2fa/reauthenticate/\?next=%2Faccounts%2Femail%2F$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm Access")
+    expect(page.get_by_role("link", name="Use your password")).to_be_visible()
+    check_page.in_each_language(page, "reauthenticate-by-code")
+    page.get_by_label("Code").fill("000000" if totp_code(secret) != "000000" else "111111")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_label("Code")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#id_code_error")).to_have_text("Incorrect code.")
+    assert EmailAddress.objects.get(user=admin).email == admin.email  # nothing changed yet
+    check_page(page, "reauthenticate-by-code-wrong")
+    page.get_by_label("Code").fill(totp_code(secret, unlike=used))  # the app's next code: each is taken once
+    page.get_by_role("button", name="Confirm").click()
+    # The change asked for before is carried out: the code goes to the new address.
     expect(page.get_by_role("heading", level=1)).to_have_text("Enter Email Verification Code")
     check_page(page, "email-change-code")
     message = wait_for_message(smtp_server, lambda m: NEW_EMAIL in (m["To"] or ""))

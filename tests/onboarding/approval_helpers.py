@@ -22,7 +22,7 @@ from onboarding.application import services
 from onboarding.approval.tasks import approval_letters_issue, deadline_sweep, rejections_finalise
 from onboarding.models import ApplicationStatus, ApprovalStep, Stage
 from portal.mail.models import OutboxMessage, OutboxStatus
-from tests.factories import PlatformRoleFactory, UserFactory
+from tests.factories import PASSWORD, PlatformRoleFactory, UserFactory
 from tests.onboarding_data import VALID, minimal_pdf
 from tests.smtp import SmtpServer, text_of
 
@@ -103,6 +103,17 @@ def signed_in(user):
     return client
 
 
+def post_confirming_access(client, url, data):
+    """POST ``data`` to an account page that first asks again who the person is (changing the
+    account's addresses: settings.ACCOUNT_REAUTHENTICATION_REQUIRED, unless they did in the
+    last five minutes): the password given on the page it sends them to, as a person gives it;
+    returns the answer to what was asked, which that page then carries out."""
+    response = client.post(url, data)
+    if response.status_code == 302 and response["Location"].startswith("/accounts/reauthenticate/"):
+        response = client.post(response["Location"], {"password": PASSWORD})
+    return response
+
+
 def messages_to(address):
     return [m for m in OutboxMessage.objects.order_by("id") if address in m.to + m.cc + m.bcc]
 
@@ -143,13 +154,19 @@ def with_totp(user):
     return secret
 
 
-def totp_code(secret):
+def totp_code(secret, unlike=None):
     """The code an authenticator app shows now (allauth's own function). Near the end
-    of a period, wait for the next one, as a person would: allauth allows no drift."""
+    of a period, wait for the next one, as a person would: allauth allows no drift. A
+    code other than ``unlike`` (one given already: allauth takes each code once), the
+    app's next one if need be."""
     period = mfa_settings.TOTP_PERIOD
-    if period - time.time() % period < 3:
+    while True:
+        if period - time.time() % period < 3:
+            time.sleep(period - time.time() % period + 0.1)
+        code = format_hotp_value(hotp_value(secret, int(time.time()) // period))
+        if code != unlike:
+            return code
         time.sleep(period - time.time() % period + 0.1)
-    return format_hotp_value(hotp_value(secret, int(time.time()) // period))
 
 
 def make_state_admin(jurisdiction="MH", email=None, totp=True):

@@ -3,10 +3,14 @@ them, the officer cannot be their own competent authority, powers end with the
 address that earned them, and the level chosen is checked against the parent."""
 
 import copy
+from datetime import timedelta
 
 import pytest
+import time_machine
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
+from django.test import Client
+from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from onboarding.application.selectors import officer_eligibility, review_flags
@@ -16,15 +20,24 @@ from portal import permissions
 from portal.accounts.official_email import OFFICIAL, classify_email
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import DomainClaim, Membership, OrganisationDomain
-from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationFactory, PlatformRoleFactory, UserFactory
+from tests.factories import (
+    PASSWORD,
+    ApplicationFactory,
+    ApprovalStepFactory,
+    OrganisationFactory,
+    PlatformRoleFactory,
+    UserFactory,
+)
 from tests.html_tree import field_error, field_value, page
 from tests.onboarding.approval_helpers import (
     authority_approved,
     make_state_admin,
     make_superadmin,
+    post_confirming_access,
     signed_in,
     state_step,
     submitted_application,
+    totp_code,
     with_totp,
 )
 from tests.onboarding.form_helpers import post_section, valid
@@ -205,12 +218,62 @@ def test_an_organisation_is_made_active_under_its_short_code_trimmed_in_capitals
             **VALID, "organisation": {**VALID["organisation"], "short_code": "doa-mh", "name": "Directorate of Horticulture"}})
 
 
+# The address an account rests on changes only once its holder proved who they are -------------
+
+def signed_in_with_totp(user, secret):
+    """A client signed in through the pages, as a person does: the password, then the code."""
+    client = Client()
+    response = client.post("/accounts/login/", {"login": user.email, "password": PASSWORD})
+    assert response["Location"] == "/accounts/2fa/authenticate/"
+    assert client.post(response["Location"], {"code": totp_code(secret)}).status_code == 302
+    return client
+
+
+def test_a_browser_left_signed_in_changes_no_address_without_the_password_or_a_code_again():
+    """A superadmin's browser left signed in (sessions last 8 hours): whoever sits at it
+    cannot add an official address of their own and make it the account's, keeping the
+    role, without the password or an authenticator code; once given, what was asked is done."""
+    admin = make_superadmin(email="root@sandes.nic.in", totp=False)
+    secret = with_totp(admin)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        client = signed_in_with_totp(admin, secret)
+    with time_machine.travel(start + timedelta(hours=2), tick=False):
+        response = client.post("/accounts/email/", {"action_add": "", "email": "attacker@mea.gov.in"})
+        assert response.status_code == 302
+        assert response["Location"] == "/accounts/reauthenticate/?next=%2Faccounts%2Femail%2F"
+        assert not EmailAddress.objects.filter(email="attacker@mea.gov.in").exists()
+        EmailAddress.objects.create(user=admin, email="second@sandes.nic.in", verified=True)
+        for action in ("action_primary", "action_remove"):
+            response = client.post("/accounts/email/", {action: "", "email": "second@sandes.nic.in"})
+            assert response["Location"] == "/accounts/reauthenticate/?next=%2Faccounts%2Femail%2F"
+        admin.refresh_from_db()
+        assert admin.email == "root@sandes.nic.in"
+        assert EmailAddress.objects.filter(user=admin).count() == 2
+        # A wrong password is refused at its field; the page offers the authenticator instead.
+        refused = client.post(response["Location"], {"password": "not-the-password"})
+        assert field_error(page(refused), "password") == "Incorrect password."
+        assert 'href="/accounts/2fa/reauthenticate/?next=%2Faccounts%2Femail%2F"' in refused.content.decode()
+    with time_machine.travel(start + timedelta(hours=2, minutes=1), tick=False):
+        # The code of the authenticator app proves it too: what was asked (removing the
+        # second address) is done then.
+        response = client.post("/accounts/2fa/reauthenticate/?next=%2Faccounts%2Femail%2F", {"code": totp_code(secret)})
+        assert response.status_code == 302 and response["Location"] == "/accounts/email/"
+        assert list(EmailAddress.objects.filter(user=admin).values_list("email", flat=True)) == ["root@sandes.nic.in"]
+        # For five minutes the account's addresses change without asking again.
+        response = client.post("/accounts/email/", {"action_add": "", "email": "new.root@sandes.nic.in"})
+        assert response["Location"] != "/accounts/reauthenticate/?next=%2Faccounts%2Femail%2F"
+    with time_machine.travel(start + timedelta(hours=2, minutes=7), tick=False):
+        response = client.post("/accounts/email/", {"action_add": "", "email": "attacker@mea.gov.in"})
+        assert response["Location"] == "/accounts/reauthenticate/?next=%2Faccounts%2Femail%2F"
+
+
 # Powers end with the address that earned them ---------------------------------------------------
 
 def make_primary(client, user, address):
     """Through allauth's own email page: a verified second address made the primary one."""
     EmailAddress.objects.create(user=user, email=address, verified=True)
-    response = client.post("/accounts/email/", {"action_primary": "", "email": address})
+    response = post_confirming_access(client, "/accounts/email/", {"action_primary": "", "email": address})
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.email == address
@@ -252,6 +315,26 @@ def test_moving_to_a_personal_address_ends_the_officers_powers(officer, officer_
     assert "The nodal officer can no longer be made the organisation&#x27;s admin" in html
     with_state.refresh_from_db()
     assert with_state.status == "with_state" and with_state.organisation is None
+
+
+def test_final_approval_does_not_make_a_deactivated_officer_the_first_admin(admin):
+    """An account deactivated (it can no longer sign in) is made nobody's admin: the
+    deciding admin reads why at the decision, and nothing changes."""
+    application = ApplicationFactory(data=with_domains("mahaagri.gov.in"))
+    step = ApprovalStepFactory(application=application, stage="state")
+    officer = application.nodal_officer
+    officer.is_active = False
+    officer.save(update_fields=["is_active"])
+    with pytest.raises(ValidationError) as refused:
+        approvals.step_decide(step_id=step.pk, decision="approve", actor=admin)
+    assert refused.value.message_dict["decision"] == [
+        "The nodal officer's account has been deactivated: they cannot be made the organisation's admin. Reject "
+        "the application, or approve it once their account is active again."]
+    html = signed_in(admin).post(f"/onboarding/queue/{step.pk}/", {"decision": "approve"}).content.decode()
+    assert "The nodal officer&#x27;s account has been deactivated" in html
+    application.refresh_from_db()
+    assert application.status == "with_state" and application.organisation is None
+    assert not Membership.objects.filter(user=officer).exists()
 
 
 # The level chosen decides who decides ---------------------------------------------------------

@@ -104,3 +104,30 @@ def test_the_account_pages_of_a_first_use_say_nothing_in_english(language, smtp_
         main = page.split("<main", 1)[1].split("</main>", 1)[0]
         assert ENGLISH.findall(main) == []
     cache.clear()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_pages_that_ask_again_who_the_person_is_say_nothing_in_english(language):
+    """Before an account's addresses change: the password page, and the authenticator's
+    for an account that has one, each offering the other."""
+    from tests.onboarding.approval_helpers import with_totp
+
+    cache.clear()
+    person = UserFactory(email="asha.k@mahaagri.gov.in")
+    with_totp(person)
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(person)
+    response = client.post("/accounts/email/", {"action_add": "", "email": "asha.new@mahaagri.gov.in"})
+    assert response["Location"] == "/accounts/reauthenticate/?next=%2Faccounts%2Femail%2F"
+    by_password = squashed(client.get(response["Location"]))
+    by_code = squashed(client.get("/accounts/2fa/reauthenticate/?next=%2Faccounts%2Femail%2F"))
+    shared = ["Confirm Access", "Please reauthenticate to safeguard your account.", "Alternative options", "Confirm"]
+    for page, own in ((by_password, ["Enter your password:", "Password", "Use authenticator app or code"]),
+                      (by_code, ["Enter an authenticator code:", "Code", "Use your password"])):
+        main = page.split("<main", 1)[1].split("</main>", 1)[0]
+        for text in shared + own:
+            assert in_language(language, text) != text and in_language(language, text) in main, text
+            assert f">{text}<" not in main.replace("> ", ">").replace(" <", "<"), text
+        assert ENGLISH.findall(main) == []
+    cache.clear()

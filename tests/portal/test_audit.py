@@ -15,7 +15,7 @@ from django.test import Client
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import GENESIS, audit_record, audit_verify, event_digest
 from tests.factories import PASSWORD, UserFactory
-from tests.onboarding.approval_helpers import make_superadmin
+from tests.onboarding.approval_helpers import make_superadmin, post_confirming_access
 from tests.onboarding.form_helpers import complete, submit, upload
 from tests.onboarding_data import minimal_pdf
 
@@ -94,7 +94,8 @@ def test_removing_an_email_address_through_allauths_page_is_audited():
     EmailAddress.objects.create(user=person, email="asha.k@mahaagri.gov.in", verified=True, primary=False)
     client = Client()
     assert client.post("/accounts/login/", {"login": person.email, "password": PASSWORD}).status_code == 302
-    assert client.post("/accounts/email/", {"action_remove": "", "email": "asha.k@mahaagri.gov.in"}).status_code == 302
+    response = post_confirming_access(client, "/accounts/email/", {"action_remove": "", "email": "asha.k@mahaagri.gov.in"})
+    assert response.status_code == 302
     assert not EmailAddress.objects.filter(email="asha.k@mahaagri.gov.in").exists()
     event = AuditEvent.objects.get(action=AuditAction.USER_EMAIL_REMOVED)
     assert event.actor_id == person.pk and event.target_id == str(person.pk)

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from portal.mail.models import OutboxMessage
 from tests.factories import UserFactory
+from tests.onboarding.approval_helpers import post_confirming_access
 from tests.smtp import text_of
 
 User = get_user_model()
@@ -95,7 +96,7 @@ def test_signing_up_or_adding_an_address_keeps_it_in_the_form_mail_reaches(smtp_
     client = Client()
     client.force_login(user)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/accounts/email/", {"action_add": "", "email": "Asha.K@ｄept.gov.in"})
+        response = post_confirming_access(client, "/accounts/email/", {"action_add": "", "email": "Asha.K@ｄept.gov.in"})
     assert response.status_code == 302 and response["Location"] == "/accounts/confirm-email/"
     assert smtp_server.envelopes[-1].rcpt_tos == ["asha.k@dept.gov.in"]
     code = re.search(r"Please enter it in your open browser window\.\s+(\S+)", text_of(smtp_server.messages[-1]))[1]

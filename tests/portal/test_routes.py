@@ -166,6 +166,11 @@ def journey(db, officer, officer_client, django_capture_on_commit_callbacks):
         ("email rules with an error", root_client, "/portal/email-rules/", "post", {"suffix": "", "kind": "official"}),
         ("edit a rule", root_client, f"/portal/email-rules/{EmailSuffixRule.objects.get(suffix='gov.in').pk}/", "get", None),
         ("outbox", root_client, "/portal/outbox/", "get", None),
+        # Asked before an account's addresses change: the password, or the authenticator's code.
+        ("reauthenticate", root_client, "/accounts/reauthenticate/?next=%2Faccounts%2Femail%2F", "get", None),
+        ("reauthenticate, wrong password", root_client, "/accounts/reauthenticate/", "post", {"password": "wrong"}),
+        ("reauthenticate by code", root_client, "/accounts/2fa/reauthenticate/?next=%2Faccounts%2Femail%2F", "get", None),
+        ("reauthenticate by code, wrong code", root_client, "/accounts/2fa/reauthenticate/", "post", {"code": "0"}),
     ]
     draft = new_application(officer)
     for section in ("organisation", "hierarchy", "nodal_officer", "competent_authority", "integration", "declarations"):

@@ -18,6 +18,7 @@ from portal.accounts.models import SuffixKind
 from portal.accounts.services import email_rule_save
 from portal.audit.models import AuditAction, AuditEvent
 from tests.factories import UserFactory
+from tests.onboarding.approval_helpers import post_confirming_access
 from tests.smtp import text_of
 from tests.verification.helpers import DETAILS, signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload
@@ -57,7 +58,7 @@ def add_and_confirm(client, address, smtp_server, capture):
     """allauth's page: add an address, then enter the code mailed to it."""
     before = len(smtp_server.messages)
     with capture(execute=True):
-        response = client.post("/accounts/email/", {"email": address, "action_add": ""})
+        response = post_confirming_access(client, "/accounts/email/", {"email": address, "action_add": ""})
     assert response.status_code == 302, response.content[:2000]
     with capture(execute=True):
         response = client.post(response["Location"], {"code": code_in(smtp_server, before)})

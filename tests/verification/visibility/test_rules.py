@@ -67,19 +67,22 @@ def test_visible_fetched_is_not_for_a_person(people):
         rules.visible_fetched(rules.viewer_of(people["outsider"]), row)
 
 
-@pytest.mark.parametrize("how", ["organisation suspended", "past superannuation"])
+@pytest.mark.parametrize("how", ["organisation suspended", "past superannuation", "account deactivated"])
 def test_a_verification_not_in_force_is_listed_to_nobody_and_vouches_for_no_viewer(people, how):
-    """A verification the organisation no longer stands behind (it is suspended), or past
-    the date of superannuation (before the hourly job writes it down): its person is not
-    listed as verified, and does not see what verified users see."""
+    """A verification the organisation no longer stands behind (it is suspended), past
+    the date of superannuation (before the hourly job writes it down), or of an account
+    deactivated: its person is not listed as verified, and does not see what verified
+    users see."""
     outsider = people["outsider"]
     assert rules.viewer_of(type(outsider).objects.get(pk=outsider.pk)).verified
     assert rules.listed(rules.viewer_of(outsider)).filter(pk=people["profile"].pk).exists()
     if how == "organisation suspended":
         people["other"].status = OrganisationStatus.SUSPENDED
         people["other"].save(update_fields=["status"])
-    else:
+    elif how == "past superannuation":
         GovernmentProfile.objects.filter(user=outsider).update(superannuation_date=timezone.localdate() - timedelta(days=1))
+    else:
+        type(outsider).objects.filter(pk=outsider.pk).update(is_active=False)
     fresh = type(outsider).objects.get(pk=outsider.pk)
     assert not rules.viewer_of(fresh).verified
     superadmin = rules.viewer_of(people["superadmin"])
