@@ -513,3 +513,35 @@ def test_an_erasure_removes_the_persons_rows_from_the_rosters_staged():
     assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
     assert list(RosterRow.objects.values_list("roster_id", "email")) == [(roster.pk, "ravi@mha.gov.in")]
     assert RosterImport.objects.get(pk=roster.pk).row_count == 2
+
+
+def test_an_erased_state_admins_address_leaves_the_approval_steps_they_decided():
+    """The steps an erased state admin decided keep the account as who decided, not its
+    address: the application's page and its approval letter name an administrator whose
+    details were erased. A step the competent authority decided by its address (no
+    account) keeps the address."""
+    from onboarding.approval.letters import approval_letter_html
+    from onboarding.models import ApprovalStep
+    from tests.factories import ApprovalStepFactory
+    from tests.onboarding.approval_helpers import make_state_admin
+
+    state_admin = make_state_admin(jurisdiction="MH", email="sa.rathod@maharashtra.gov.in")
+    application = ApplicationFactory(status="changes_requested", jurisdiction="MH")
+    now = timezone.now()
+    authority = ApprovalStepFactory(application=application, stage="authority", decision="approve",
+                                    assignee_email="secretary@maharashtra.gov.in", assignee_name="Secretary",
+                                    decided_at=now - timedelta(days=1), decided_by=None,
+                                    decided_by_email="secretary@maharashtra.gov.in")
+    step = ApprovalStepFactory(application=application, stage="state", decision="return", remarks="Fix the letter",
+                               decided_at=now, decided_by=state_admin, decided_by_email=state_admin.email)
+    made = privacy_request_make(user=state_admin, kind="erasure", details="Erase me")
+    assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
+
+    step.refresh_from_db()
+    assert (step.decided_by_id, step.decided_by_email, step.remarks) == (state_admin.pk, "", "Fix the letter")
+    assert ApprovalStep.objects.get(pk=authority.pk).decided_by_email == "secretary@maharashtra.gov.in"
+    page = html.unescape(client_of(application.nodal_officer).get(f"/onboarding/{application.pk}/").content.decode())
+    assert "sa.rathod@maharashtra.gov.in" not in page
+    assert "an administrator whose details were erased" in page and "secretary@maharashtra.gov.in" in page
+    letter = html.unescape(approval_letter_html(application, issued_at=now, authority=authority))
+    assert "sa.rathod@maharashtra.gov.in" not in letter and "an administrator whose details were erased" in letter
