@@ -101,6 +101,12 @@ def person_hold_targets(user_id: int) -> list[tuple[str, int]]:
     return [target for collect in _HOLD_TARGETS for target in collect(user_id)]
 
 
+def person_held(user_id: int) -> bool:
+    """Whether the person, or one of their records the apps say can be held, is under a
+    legal hold now: what deletes an account outside an erasure (the Django admin) asks this."""
+    return legal_held((HoldTarget.PERSON, user_id), *person_hold_targets(user_id))
+
+
 # What the apps erase of a person besides the account (their verification records,
 # invitations to their addresses...): each is called with the person and all their
 # addresses, in the erasure's transaction, and returns the audit targets whose events'
