@@ -25,10 +25,11 @@ class OnboardingConfig(AppConfig):
 
         personal_data.register()
 
-        # An erasure granted to the officer erases their drafts, and is refused while one
-        # of their applications is under a legal hold.
-        from onboarding.erasure import person_applications_held, person_drafts_erase  # noqa: PLC0415
+        # An erasure granted to the officer erases their drafts and their address on the
+        # steps they decided, and is refused while one of their applications is under a
+        # legal hold.
+        from onboarding.erasure import person_applications_erase, person_applications_held  # noqa: PLC0415
         from portal.privacy.requests import person_erasure_register, person_hold_targets_register  # noqa: PLC0415
 
-        person_erasure_register(person_drafts_erase)
+        person_erasure_register(person_applications_erase)
         person_hold_targets_register(person_applications_held)

@@ -1,12 +1,15 @@
 """What an erasure granted to a person (portal/privacy/requests.py) removes of their
 applications: their drafts, with their files and saved versions, as retention erases
 an abandoned one. Their submitted applications stay (their reference and decisions are
-kept by other rules, with the account id). Each application can be held on its own,
-and a hold on one stops the erasure. Registered from OnboardingConfig.ready."""
+kept by other rules, with the account id). The approval steps they decided as an
+administrator lose their address (who decided stays, as the account); a step decided
+through an emailed link names the competent authority's official address, not an
+account, and stays. Each application can be held on its own, and a hold on one stops
+the erasure. Registered from OnboardingConfig.ready."""
 
 from django.utils import timezone
 
-from onboarding.models import Application, ApplicationStatus
+from onboarding.models import Application, ApplicationStatus, ApprovalStep
 from onboarding.retention import applications_audit, drafts_erase
 from portal.permissions import AnyUser
 from portal.privacy.models import HoldTarget, RetentionKind, RetentionMark
@@ -18,7 +21,9 @@ def person_applications_held(user_id: int) -> list[tuple[str, int]]:
             for pk in Application.objects.filter(nodal_officer_id=user_id).values_list("pk", flat=True)]
 
 
-def person_drafts_erase(user: AnyUser, addresses: list[str]) -> list[tuple[str, str]]:
+def person_applications_erase(user: AnyUser, addresses: list[str]) -> list[tuple[str, str]]:
+    # The steps of others' applications they decided keep who decided (the account), not its address.
+    ApprovalStep.objects.filter(decided_by=user).exclude(decided_by_email="").update(decided_by_email="")
     ids = list(Application.objects.select_for_update().filter(nodal_officer=user, status=ApplicationStatus.DRAFT)
                .values_list("pk", flat=True))
     if not ids:

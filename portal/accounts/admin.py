@@ -1,13 +1,18 @@
-from django.contrib import admin
+from allauth.account.admin import EmailAddressAdmin as BaseEmailAddressAdmin
+from allauth.account.models import EmailAddress
+from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.models import User
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
+from portal.privacy.requests import person_held
 
 ACCESS_FLAGS = ("is_active", "is_staff", "is_superuser")
 
@@ -48,11 +53,50 @@ class AuditedDeletionMixin:
             super().delete_queryset(request, queryset)
 
 
+class LegalHoldMixin:
+    """What is under a legal hold (``held``) is not deleted here: its page has no delete
+    button, its deletion page is refused, a deletion of several that includes it is refused
+    on the confirmation page naming it, and one that reaches delete_queryset all the same
+    (a hold set meanwhile) leaves it out and says so."""
+
+    def held(self, obj) -> bool:
+        raise NotImplementedError
+
+    def held_message(self, objs) -> str:
+        return gettext("Under a legal hold (release the hold first): %(names)s") % {
+            "names": ", ".join(str(obj) for obj in objs)}
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or not self.held(obj))
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        held = [obj for obj in objs if self.held(obj)]
+        if held:
+            perms_needed.add(self.held_message(held))
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            if self.held(obj):
+                raise PermissionDenied(self.held_message([obj]))
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            held = [obj for obj in queryset if self.held(obj)]
+            if held:
+                self.message_user(request, self.held_message(held), messages.ERROR)
+                queryset = queryset.exclude(pk__in=[obj.pk for obj in held])
+            super().delete_queryset(request, queryset)
+
+
 @admin.register(User)
-class UserAdmin(AuditedDeletionMixin, BaseUserAdmin):
+class UserAdmin(LegalHoldMixin, AuditedDeletionMixin, BaseUserAdmin):
     """Every change of an account's access made here (active, staff, superuser, groups,
     permissions; an account added or deleted) is audited, old and new values, with the
-    signed-in administrator as actor, in the admin's own transaction."""
+    signed-in administrator as actor, in the admin's own transaction. An account under a
+    legal hold, or one of whose records is, is not deleted (LegalHoldMixin)."""
 
     ordering = ["email"]
     list_display = ["email", "full_name", "is_staff", "is_active", "date_joined"]
@@ -80,6 +124,20 @@ class UserAdmin(AuditedDeletionMixin, BaseUserAdmin):
     def record_deleted(self, request, user):
         audit_record(actor=request.user, action=AuditAction.USER_ACCESS_CHANGED, target=user,
                      old=access_of(user), new={"deleted": True}, request=request)
+
+    def held(self, user):
+        return person_held(user.pk)
+
+
+admin.site.unregister(EmailAddress)
+
+
+@admin.register(EmailAddress)
+class EmailAddressAdmin(LegalHoldMixin, BaseEmailAddressAdmin):
+    """allauth's, but the addresses of a person under a legal hold are not deleted."""
+
+    def held(self, address):
+        return person_held(address.user_id)
 
 
 admin.site.unregister(Group)

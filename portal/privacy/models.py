@@ -147,6 +147,8 @@ class PrivacyRequestStatus(models.TextChoices):
     OPEN = "open", _("Waiting for a decision")
     GRANTED = "granted", _("Granted")
     REFUSED = "refused", _("Refused")
+    # Still waiting when the person's erasure was granted: nobody is left to decide it for.
+    CLOSED = "closed", _("Closed: the account was erased")
 
 
 class PrivacyRequest(models.Model):

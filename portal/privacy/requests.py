@@ -5,7 +5,8 @@ Requests are due ``settings.PRIVACY_REQUEST_DUE_DAYS`` after they are made; the
 daily beat job reminds the superadmins ``PRIVACY_REQUEST_REMINDER_DAYS_BEFORE``
 days before and escalates an overdue request once (the mail goes to every
 superadmin and the request shows as overdue). Granting an erasure closes the
-account: its name and addresses are removed, it can no longer sign in, and the
+account: its name and addresses are removed, it can no longer sign in, its other
+requests lose what the person wrote (those still waiting are closed), and the
 personal part of the audit events by or about it is redacted."""
 
 from collections.abc import Callable
@@ -78,7 +79,7 @@ def privacy_request_decide(*, request_id: int, grant: bool, reason: str, actor: 
             if legal_held(*person_hold_targets(made.user_id)):
                 raise ValidationError(_("One of this person's records is under a legal hold: release the hold "
                                         "before granting the erasure, or refuse the request."), code="held")
-            person_erase(user_id=made.user_id, actor=actor)
+            person_erase(user_id=made.user_id, actor=actor, granted_request_id=made.pk)
     return made
 
 
@@ -100,6 +101,12 @@ def person_hold_targets(user_id: int) -> list[tuple[str, int]]:
     return [target for collect in _HOLD_TARGETS for target in collect(user_id)]
 
 
+def person_held(user_id: int) -> bool:
+    """Whether the person, or one of their records the apps say can be held, is under a
+    legal hold now: what deletes an account outside an erasure (the Django admin) asks this."""
+    return legal_held((HoldTarget.PERSON, user_id), *person_hold_targets(user_id))
+
+
 # What the apps erase of a person besides the account (their verification records,
 # invitations to their addresses...): each is called with the person and all their
 # addresses, in the erasure's transaction, and returns the audit targets whose events'
@@ -113,14 +120,16 @@ def person_erasure_register(handler: ErasureHandler) -> None:
         _ERASURE_HANDLERS.append(handler)
 
 
-def person_erase(*, user_id: int, actor: AnyUser | None) -> None:
+def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int | None = None) -> None:
     """Close an account whose erasure was granted: no name, no addresses, no sign-in, no
     nominee, no mail to it in the outbox (sent or not), what the apps hold about the
     person erased (person_erasure_register: their drafts, their verification records'
-    details, their invitations and roster rows...), and the personal part of the audit
-    events by or about it redacted, with the events of its organisations that name it by
-    address (its admin roles). What other rules keep (a submitted application's
-    reference and decisions) stays with the account id."""
+    details, their invitations and roster rows...), their other data protection requests
+    emptied of what they wrote and closed if still waiting, and the personal part of the
+    audit events by or about it redacted, with the events of its organisations that name
+    it by address (its admin roles). What other rules keep (a submitted application's
+    reference and decisions, the erasure request granted, ``granted_request_id``, as the
+    record of what was asked and decided) stays with the account id."""
     from allauth.account.models import EmailAddress  # noqa: PLC0415 (apps loaded)
 
     User = get_user_model()
@@ -145,8 +154,32 @@ def person_erase(*, user_id: int, actor: AnyUser | None) -> None:
             organisation_admins_lapse(pairs=admin_of, reason="account_erased")
         Nominee.objects.filter(user=user).delete()
         outbox_person_remove(addresses=addresses)
+        others, closed = _requests_close(user, actor, granted_request_id)
+        targets += [("privacy.privacyrequest", str(pk)) for pk in others]
         audit_redact(actor_ids=[user.pk], targets=targets, event_ids=_membership_events(user, addresses),
                      actor=actor, purpose="erasure request")
+        # After the redaction, so that what closed them stays whole: it names nobody but the actor.
+        audit_record_many([{"action": AuditAction.PRIVACY_REQUEST_DECIDED, "target": made,
+                            "old": {"status": PrivacyRequestStatus.OPEN},
+                            "new": {"status": made.status, "reason": "account_erased"}} for made in closed], actor=actor)
+
+
+def _requests_close(user: AnyUser, actor: AnyUser | None, granted_request_id: int | None
+                    ) -> tuple[list[int], list[PrivacyRequest]]:
+    """The person's requests other than the erasure granted lose what they wrote; those
+    still waiting are closed (the daily sweep reminds of open ones only). Returns the ids
+    of those requests and the ones closed."""
+    others = list(PrivacyRequest.objects.select_for_update().filter(user=user).exclude(pk=granted_request_id)
+                  .only("pk", "status"))
+    if not others:
+        return [], []
+    ids = [made.pk for made in others]
+    waiting = [made.pk for made in others if made.status == PrivacyRequestStatus.OPEN]
+    PrivacyRequest.objects.filter(pk__in=ids).exclude(details="").update(details="")
+    decider = actor if getattr(actor, "is_authenticated", False) else None
+    PrivacyRequest.objects.filter(pk__in=waiting).update(status=PrivacyRequestStatus.CLOSED, decided_at=timezone.now(),
+                                                         decided_by=decider)
+    return ids, list(PrivacyRequest.objects.filter(pk__in=waiting).order_by("pk"))
 
 
 def _membership_events(user: AnyUser, addresses: list[str]) -> list[int]:

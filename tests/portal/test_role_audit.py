@@ -210,6 +210,54 @@ def test_an_account_added_or_deleted_in_the_admin_is_audited(root, admin_client)
     assert audit_verify() == []
 
 
+def test_an_account_under_a_legal_hold_is_not_deleted_in_the_admin(root, admin_client):
+    """A hold on the person (or on one of their records) keeps the account: no delete
+    button on its page, its deletion page refused, a bulk deletion refused naming it, and
+    its addresses not deleted either; an account without a hold is deleted as before."""
+    from allauth.account.models import EmailAddress
+    from django.contrib import admin
+    from django.contrib.messages import get_messages
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.test import RequestFactory
+
+    from portal.privacy.models import HoldTarget
+    from portal.privacy.retention import legal_hold_set
+    from tests.factories import ApplicationFactory
+
+    held = UserFactory(email="witness@mahaagri.gov.in", full_name="Witness Person")
+    address = EmailAddress.objects.get(user=held, email=held.email)
+    legal_hold_set(target_type=HoldTarget.PERSON, target_id=held.pk, reason="Court case 12/2026", actor=root)
+    officer = UserFactory(email="officer@mahaagri.gov.in")
+    legal_hold_set(target_type=HoldTarget.APPLICATION, target_id=ApplicationFactory(nodal_officer=officer).pk,
+                   reason="Court case 13/2026", actor=root)
+
+    page = admin_client.get(f"/admin/accounts/user/{held.pk}/change/").content.decode()
+    assert f"/admin/accounts/user/{held.pk}/delete/" not in page
+    for user in (held, officer):
+        assert admin_client.post(f"/admin/accounts/user/{user.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert admin_client.post(f"/admin/account/emailaddress/{address.pk}/delete/", {"post": "yes"}).status_code == 403
+    free = UserFactory(email="free@mahaagri.gov.in")
+    asked = admin_client.post("/admin/accounts/user/", {"action": "delete_selected",
+                                                        "_selected_action": [held.pk, free.pk]})
+    assert "Under a legal hold (release the hold first): witness@mahaagri.gov.in" in asked.content.decode()
+    bulk = admin_client.post("/admin/accounts/user/", {"action": "delete_selected",
+                                                       "_selected_action": [held.pk, free.pk], "post": "yes"})
+    assert bulk.status_code == 403
+    assert set(User.objects.filter(pk__in=[held.pk, officer.pk, free.pk]).values_list("pk", flat=True)) == {
+        held.pk, officer.pk, free.pk}
+    assert EmailAddress.objects.filter(pk=address.pk).exists()
+
+    # A hold set between the confirmation and the deletion: the held account is left out, named.
+    request = RequestFactory().post("/admin/accounts/user/")
+    request.user, request.session = root, {}
+    request._messages = FallbackStorage(request)
+    admin.site.get_model_admin(User).delete_queryset(request, User.objects.filter(pk__in=[held.pk, free.pk]))
+    assert set(User.objects.filter(pk__in=[held.pk, free.pk]).values_list("pk", flat=True)) == {held.pk}
+    assert [str(m) for m in get_messages(request)] == ["Under a legal hold (release the hold first): witness@mahaagri.gov.in"]
+    [deleted] = events(AuditAction.USER_ACCESS_CHANGED)
+    assert deleted.target_id == str(free.pk)
+
+
 def test_a_groups_permissions_changed_in_the_admin_are_audited(root, admin_client):
     group = Group.objects.create(name="helpdesk")
     UserFactory(email="clerk@mha.gov.in").groups.add(group)

@@ -513,3 +513,73 @@ def test_an_erasure_removes_the_persons_rows_from_the_rosters_staged():
     assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
     assert list(RosterRow.objects.values_list("roster_id", "email")) == [(roster.pk, "ravi@mha.gov.in")]
     assert RosterImport.objects.get(pk=roster.pk).row_count == 2
+
+
+def test_an_erased_state_admins_address_leaves_the_approval_steps_they_decided():
+    """The steps an erased state admin decided keep the account as who decided, not its
+    address: the application's page and its approval letter name an administrator whose
+    details were erased. A step the competent authority decided by its address (no
+    account) keeps the address."""
+    from onboarding.approval.letters import approval_letter_html
+    from onboarding.models import ApprovalStep
+    from tests.factories import ApprovalStepFactory
+    from tests.onboarding.approval_helpers import make_state_admin
+
+    state_admin = make_state_admin(jurisdiction="MH", email="sa.rathod@maharashtra.gov.in")
+    application = ApplicationFactory(status="changes_requested", jurisdiction="MH")
+    now = timezone.now()
+    authority = ApprovalStepFactory(application=application, stage="authority", decision="approve",
+                                    assignee_email="secretary@maharashtra.gov.in", assignee_name="Secretary",
+                                    decided_at=now - timedelta(days=1), decided_by=None,
+                                    decided_by_email="secretary@maharashtra.gov.in")
+    step = ApprovalStepFactory(application=application, stage="state", decision="return", remarks="Fix the letter",
+                               decided_at=now, decided_by=state_admin, decided_by_email=state_admin.email)
+    made = privacy_request_make(user=state_admin, kind="erasure", details="Erase me")
+    assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
+
+    step.refresh_from_db()
+    assert (step.decided_by_id, step.decided_by_email, step.remarks) == (state_admin.pk, "", "Fix the letter")
+    assert ApprovalStep.objects.get(pk=authority.pk).decided_by_email == "secretary@maharashtra.gov.in"
+    page = html.unescape(client_of(application.nodal_officer).get(f"/onboarding/{application.pk}/").content.decode())
+    assert "sa.rathod@maharashtra.gov.in" not in page
+    assert "an administrator whose details were erased" in page and "secretary@maharashtra.gov.in" in page
+    letter = html.unescape(approval_letter_html(application, issued_at=now, authority=authority))
+    assert "sa.rathod@maharashtra.gov.in" not in letter and "an administrator whose details were erased" in letter
+
+
+def test_an_erasure_closes_the_persons_other_requests_and_empties_what_they_wrote():
+    """The person's other requests lose what they wrote; those still waiting are closed
+    (nobody is left to decide them for, and the superadmins are no longer reminded of them),
+    audited, and the events about them are redacted with the person's."""
+    asha = UserFactory(email="asha.k@maharashtra.gov.in")
+    root = make_superadmin(email="root@sandes.nic.in")
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        earlier = privacy_request_make(user=asha, kind="correction", details="My designation is Under Secretary.")
+        assert client_of(root).post(f"/portal/privacy/requests/{earlier.pk}/", {
+            "decision": "refuse", "reason": "Asha Kulkarni's office must confirm it first."}).status_code == 302
+        correction = privacy_request_make(user=asha, kind="correction",
+                                          details="My name is Asha Kulkarni, mobile 98765 43210, not Asha Kulkarny")
+        erasure = privacy_request_make(user=asha, kind="erasure", details="Erase me")
+        assert privacy_request_decide_as(root, erasure).status_code == 302
+
+    rows = {row.pk: row for row in PrivacyRequest.objects.all()}
+    assert (rows[correction.pk].status, rows[correction.pk].details, rows[correction.pk].decided_by_id) == (
+        "closed", "", root.pk)
+    assert (rows[earlier.pk].status, rows[earlier.pk].details) == ("refused", "")
+    assert (rows[erasure.pk].status, rows[erasure.pk].details) == ("granted", "Erase me")
+    page = html.unescape(client_of(root).get(f"/portal/privacy/requests/{correction.pk}/").content.decode())
+    assert "98765 43210" not in page and "Closed: the account was erased" in page
+    assert "Waiting for a decision" not in page and "Record the decision" not in page
+    with time_machine.travel(start + timedelta(days=31), tick=False):
+        assert privacy_requests_sweep() == {"reminded": 0, "escalated": 0}
+    for made in (earlier, correction):
+        about = AuditEvent.objects.filter(target_type="privacy.privacyrequest", target_id=str(made.pk),
+                                          action__in=[AuditAction.PRIVACY_REQUEST_MADE, AuditAction.PRIVACY_REQUEST_DECIDED])
+        assert about.exists()
+        assert "Asha Kulkarni" not in str(list(about.values())) and "asha.k@" not in str(list(about.values()))
+    closing = AuditEvent.objects.get(target_type="privacy.privacyrequest", target_id=str(correction.pk),
+                                     action=AuditAction.PRIVACY_REQUEST_DECIDED)
+    assert (closing.actor_id, closing.old_values, closing.new_values) == (
+        root.pk, {"status": "open"}, {"status": "closed", "reason": "account_erased"})
+    assert audit_verify() == []
