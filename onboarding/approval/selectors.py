@@ -1,7 +1,9 @@
 """Reads of approval steps, scoped to who is looking."""
 
+from collections.abc import Iterable
 from contextlib import nullcontext
 from datetime import datetime
+from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
 from django.db import connections
@@ -28,7 +30,8 @@ from django.utils import timezone
 from onboarding.application.selectors import current_letter_query, owners_call, review_flags
 from onboarding.models import Application, ApplicationVersion, ApprovalStep, Attachment, Decision, Stage, StateQueueCount
 from portal import compiled, prepared
-from portal.accounts.official_email import email_rules_query
+from portal.accounts.models import User
+from portal.accounts.official_email import email_rules_query, normalise_address
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin
 
@@ -354,6 +357,45 @@ def last_seen_step(step: ApprovalStep, *, steps: list[ApprovalStep] | None = Non
 def last_rejection(application: Application) -> ApprovalStep | None:
     """The application's latest rejected step, or None."""
     return application.steps.filter(decision=Decision.REJECT).order_by("-decided_at").first()
+
+
+def addresses_of_accounts(emails: Iterable[str]) -> dict[str, tuple[int, set[str]]]:
+    """{login address: (account id, every address of the account, normalised)} for the
+    accounts whose login is one of ``emails`` (one query). Normalised as the form compares
+    people (``normalise_address``): "director+onb@" is "director@"."""
+    found: dict[str, tuple[int, set[str]]] = {}
+    rows = User.objects.filter(email__in=set(emails)).values_list("pk", "email", "emailaddress__email")
+    for pk, email, other in rows:
+        addresses = found.setdefault(email, (pk, {normalise_address(email)}))[1]
+        addresses.add(normalise_address(other or ""))
+    return {email: (pk, addresses - {""}) for email, (pk, addresses) in found.items()}
+
+
+class Refused(NamedTuple):
+    """Who may not decide a step: accounts (ids) and addresses (normalised)."""
+
+    accounts: set[int]
+    addresses: set[str]
+
+    def includes(self, account_id: int, addresses: set[str]) -> bool:
+        return account_id in self.accounts or bool(self.addresses & addresses)
+
+
+def refused_deciders(applications: Iterable[Application]) -> dict[int, Refused]:
+    """{application id: who may not decide its state step}, as the
+    decision refuses them: its nodal officer, and whoever decided an authority step of it
+    (each address a link of one went to, normalised: the same mailbox under a "+tag", or
+    its domain in Unicode, is the same person). One query."""
+    refused = {application.pk: Refused({application.nodal_officer_id}, set()) for application in applications}
+    if not refused:
+        return refused
+    decided = ApprovalStep.objects.filter(application_id__in=list(refused)).exclude(decision__in=["", Decision.CANCELLED])
+    rows = decided.filter(stage=Stage.AUTHORITY).values_list("application_id", "assignee_email", "decided_by_email")
+    for application_id, *emails in rows:
+        refused[application_id].addresses.update(normalise_address(email) for email in emails)
+    for application_id in refused:
+        refused[application_id].addresses.discard("")
+    return refused
 
 
 def steps_of(application: Application) -> list[ApprovalStep]:

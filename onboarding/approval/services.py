@@ -8,7 +8,6 @@ second finds the step decided and raises ``StepAlreadyDecided``.
 
 from datetime import datetime, timedelta
 
-from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -18,11 +17,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from onboarding import notifications, workflow
-from onboarding.application.selectors import officer_eligibility, parent_organisation, short_code_taken
+from onboarding.application.selectors import (
+    officer_addresses,
+    officer_eligibility,
+    parent_organisation,
+    short_code_taken,
+)
 from onboarding.application.services import application_lock_for_officer
 from onboarding.application.validators import clean_staff_domains
 from onboarding.approval.deadlines import appeal_until
-from onboarding.approval.selectors import last_rejection, last_seen_step
+from onboarding.approval.selectors import addresses_of_accounts, last_rejection, last_seen_step, refused_deciders
 from onboarding.approval.tasks import approval_letter_enqueue
 from onboarding.approval.tokens import LinkState, link_state, review_url, token_build, token_lookup, token_lookup_digest
 from onboarding.models import (
@@ -34,6 +38,7 @@ from onboarding.models import (
     Section,
     Stage,
 )
+from portal.accounts.official_email import normalise_address
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.client import request_meta
@@ -254,7 +259,7 @@ def step_decide(
         if step.stage == Stage.AUTHORITY:
             token_row = _authority_token(step, token, token_digest)
             signed_in = getattr(request, "user", None)
-            if signed_in is not None and signed_in.is_authenticated and signed_in.pk == application.nodal_officer_id:
+            if signed_in is not None and signed_in.is_authenticated and _is_nodal_officer(signed_in, application):
                 # The link in the officer's hands (forwarded, quoted in a reply): nobody decides on their own application.
                 raise ValidationError(_("You are signed in as this application's nodal officer: only its competent "
                                         "authority decides on it, from the link sent to them."), code="own_application")
@@ -324,6 +329,17 @@ def _check_staff_decider(actor: AnyUser | None, step: ApprovalStep, application:
         raise PermissionDenied
 
 
+def _addresses_of(user: AnyUser) -> set[str]:
+    """Every address of ``user``'s account, normalised (``addresses_of_accounts``)."""
+    return addresses_of_accounts([user.email]).get(user.email, (user.pk, set()))[1] | {normalise_address(user.email)}
+
+
+def _is_nodal_officer(user: AnyUser, application: Application) -> bool:
+    """Whether ``user`` is the application's nodal officer: their account, or another
+    account of one of their mailboxes (addresses compared normalised)."""
+    return user.pk == application.nodal_officer_id or bool(_addresses_of(user) & officer_addresses(application))
+
+
 def _check_second_pair_of_eyes(actor: AnyUser, step: ApprovalStep, application: Application) -> None:
     """Each level is decided by someone else: a state step not by the competent authority
     of the same application (the link went to one of their addresses), an appeal not by
@@ -334,10 +350,7 @@ def _check_second_pair_of_eyes(actor: AnyUser, step: ApprovalStep, application: 
             raise ValidationError({"decision": _(
                 "You made the rejection under appeal: another superadmin decides the appeal.")}, code="own_rejection")
         return
-    addresses = {actor.email.lower(), *(email.lower() for email in EmailAddress.objects.filter(
-        user=actor, verified=True).values_list("email", flat=True))}
-    if ApprovalStep.objects.filter(application=application, stage=Stage.AUTHORITY, assignee_email__in=addresses).exclude(
-            decision__in=["", Decision.CANCELLED]).exists():
+    if refused_deciders([application])[application.pk].includes(actor.pk, _addresses_of(actor)):
         raise ValidationError({"decision": _(
             "You decided on this application as its competent authority: another administrator decides it at this "
             "level.")}, code="own_authority_decision")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 from guardian.shortcuts import get_perms
@@ -28,6 +29,7 @@ from onboarding.models import (
     Stage,
 )
 from portal.accounts.models import EmailSuffixRule, SuffixKind
+from portal.accounts.official_email import normalise_domain
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
 from portal.mail.models import OutboxMessage
@@ -148,6 +150,19 @@ def test_the_nodal_officer_signed_in_cannot_decide_through_the_authoritys_link(o
     assert decide_by_link(path, "approve").status_code == 302
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_STATE
+
+
+def test_the_nodal_officer_under_another_account_of_their_mailbox_cannot_decide_through_the_link(officer):
+    """Signed in as an account of the officer's own mailbox (their address with a "+tag"),
+    the authority's link decides nothing, as signed in as the officer."""
+    application = submitted_application(officer)
+    local, domain = officer.email.split("@")
+    client = signed_in(UserFactory(email=f"{local}+second@{domain}"))
+    response = decide_by_link(latest_link()[0], "approve", client=client)
+    assert response.status_code == 200
+    assert "You are signed in as this application&#x27;s nodal officer" in response.content.decode()
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_AUTHORITY
 
 
 def test_return_for_correction_then_resubmission_shows_the_authority_what_changed(officer):
@@ -463,6 +478,35 @@ def test_the_competent_authority_does_not_decide_the_state_level_too(officer):
     approvals.step_decide(step_id=step.pk, decision="approve", actor=make_state_admin("MH"))
     application.refresh_from_db()
     assert application.status == ApplicationStatus.APPROVED
+
+
+def test_the_competent_authority_under_a_plus_tag_does_not_decide_the_state_level_too(officer):
+    """The form takes "director+onb@" for the mailbox "director@" (an officer cannot name
+    themselves that way); so does the decision: the state admin whose address it is, who
+    approved through the link, is refused at the state level, nothing changed."""
+    admin = make_state_admin("MH", email="director@mahaagri.gov.in")
+    tagged = "director+onb@mahaagri.gov.in"
+    data = {**VALID, "competent_authority": {**VALID["competent_authority"], "official_email": tagged}}
+    application = submitted_application(officer, data)
+    decide_by_link(latest_link(tagged)[0], "approve")
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE
+    with pytest.raises(ValidationError) as refused:
+        approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=admin)
+    assert "You decided on this application as its competent authority" in refused.value.messages[0]
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE and state_step(application).decision == ""
+
+
+def test_the_competent_authority_named_with_its_domain_in_unicode_does_not_decide_the_state_level_too(officer):
+    """The authority's address with its domain in Unicode, the state admin's the same
+    mailbox with the domain IDNA-encoded: one person, refused at the state level."""
+    data = {**VALID, "competent_authority": {**VALID["competent_authority"], "official_email": "director@कृषि.gov.in"}}
+    application = application_with_state(nodal_officer=officer, data=data)
+    admin = make_state_admin("MH", email=f"director@{normalise_domain('कृषि.gov.in')}")
+    with pytest.raises(ValidationError):
+        approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=admin)
+    assert state_step(application).decision == ""
 
 
 def test_an_appeal_is_not_decided_by_whoever_made_the_rejection(officer):
