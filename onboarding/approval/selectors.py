@@ -381,18 +381,30 @@ class Refused(NamedTuple):
         return account_id in self.accounts or bool(self.addresses & addresses)
 
 
-def refused_deciders(applications: Iterable[Application]) -> dict[int, Refused]:
-    """{application id: who may not decide its state step}, as the
-    decision refuses them: its nodal officer, and whoever decided an authority step of it
-    (each address a link of one went to, normalised: the same mailbox under a "+tag", or
-    its domain in Unicode, is the same person). One query."""
+def refused_deciders(applications: Iterable[Application], stage: Stage | str) -> dict[int, Refused]:
+    """{application id: who may not decide its step of ``stage``}, as the decision refuses
+    them: its nodal officer; at the state level whoever decided an authority step of it
+    (each address a link of one went to); at an appeal whoever made the rejection under
+    appeal (``last_rejection``: an administrator's account, or the address of an
+    authority's link). Addresses normalised: the same mailbox under a "+tag", or its
+    domain in Unicode, is the same person. One query."""
     refused = {application.pk: Refused({application.nodal_officer_id}, set()) for application in applications}
     if not refused:
         return refused
     decided = ApprovalStep.objects.filter(application_id__in=list(refused)).exclude(decision__in=["", Decision.CANCELLED])
-    rows = decided.filter(stage=Stage.AUTHORITY).values_list("application_id", "assignee_email", "decided_by_email")
-    for application_id, *emails in rows:
-        refused[application_id].addresses.update(normalise_address(email) for email in emails)
+    if stage == Stage.APPEAL:
+        rejections = {}  # the latest of each application, as last_rejection finds it
+        for application_id, *rejection in decided.filter(decision=Decision.REJECT).order_by("decided_at").values_list(
+                "application_id", "decided_by_id", "decided_by_email"):
+            rejections[application_id] = rejection
+        for application_id, (decided_by_id, decided_by_email) in rejections.items():
+            if decided_by_id is not None:
+                refused[application_id].accounts.add(decided_by_id)
+            refused[application_id].addresses.add(normalise_address(decided_by_email))
+    else:
+        rows = decided.filter(stage=Stage.AUTHORITY).values_list("application_id", "assignee_email", "decided_by_email")
+        for application_id, *emails in rows:
+            refused[application_id].addresses.update(normalise_address(email) for email in emails)
     for application_id in refused:
         refused[application_id].addresses.discard("")
     return refused

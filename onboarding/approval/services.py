@@ -343,17 +343,16 @@ def _is_nodal_officer(user: AnyUser, application: Application) -> bool:
 def _check_second_pair_of_eyes(actor: AnyUser, step: ApprovalStep, application: Application) -> None:
     """Each level is decided by someone else: a state step not by the competent authority
     of the same application (the link went to one of their addresses), an appeal not by
-    whoever made the rejection under appeal. ValidationError at the decision otherwise."""
-    if step.stage == Stage.APPEAL:
-        rejection = last_rejection(application)
-        if rejection is not None and rejection.decided_by_id == actor.pk:
-            raise ValidationError({"decision": _(
-                "You made the rejection under appeal: another superadmin decides the appeal.")}, code="own_rejection")
+    whoever made the rejection under appeal (signed in, or as the competent authority
+    through a link to one of their addresses). ValidationError at the decision otherwise."""
+    if not refused_deciders([application], step.stage)[application.pk].includes(actor.pk, _addresses_of(actor)):
         return
-    if refused_deciders([application])[application.pk].includes(actor.pk, _addresses_of(actor)):
+    if step.stage == Stage.APPEAL:
         raise ValidationError({"decision": _(
-            "You decided on this application as its competent authority: another administrator decides it at this "
-            "level.")}, code="own_authority_decision")
+            "You made the rejection under appeal: another superadmin decides the appeal.")}, code="own_rejection")
+    raise ValidationError({"decision": _(
+        "You decided on this application as its competent authority: another administrator decides it at this "
+        "level.")}, code="own_authority_decision")
 
 
 def appeal_decide(

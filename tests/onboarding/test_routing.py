@@ -524,6 +524,29 @@ def test_an_appeal_is_not_decided_by_whoever_made_the_rejection(officer):
     assert application.status == ApplicationStatus.REJECTED_FINAL
 
 
+def test_an_appeal_is_not_decided_by_the_competent_authority_that_made_the_rejection(officer):
+    """A superadmin whose address is the competent authority's rejected through the link
+    (no account on the step, only the address): they do not hear the appeal either; their
+    address under a "+tag" is the same mailbox. Another superadmin does."""
+    root = make_superadmin(email="director@mahaagri.gov.in")
+    data = {**VALID, "competent_authority": {**VALID["competent_authority"], "official_email": "director+onb@mahaagri.gov.in"}}
+    application = submitted_application(officer, data)
+    decide_by_link(latest_link("director+onb@mahaagri.gov.in")[0], "reject", "Not a government body.")
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.REJECTED
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Please look again.", actor=officer)
+    response = signed_in(root).post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "overturn"})
+    assert response.status_code == 200
+    assert "You made the rejection under appeal: another superadmin decides the appeal." in response.content.decode()
+    with pytest.raises(ValidationError):
+        approvals.appeal_decide(step_id=appeal.pk, decision="overturn", actor=root)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.UNDER_APPEAL
+    approvals.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="Still not one.", actor=make_superadmin())
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.REJECTED_FINAL
+
+
 def test_final_approval_is_refused_while_a_listed_domain_is_refused_now(officer):
     """A domain the form lists is marked a personal mail service after the form was
     checked: the approval is refused at the decision, saying which (it used to make the
