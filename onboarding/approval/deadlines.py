@@ -20,11 +20,11 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from onboarding import notifications, workflow
+from onboarding.approval.selectors import Tell, deciders_to_tell
 from onboarding.approval.tokens import review_url, token_build
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, AuthorityToken, Decision, Stage
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
-from portal.permissions import state_admin_emails, superadmin_emails
 
 
 def _claim(queryset: QuerySet[ApprovalStep], field: str, now: datetime, limit: int | None) -> list[ApprovalStep]:
@@ -70,8 +70,15 @@ def deadline_sweep(*, now: datetime | None = None, limit: int | None = None) -> 
         if not to_remind and not to_escalate:
             return {"reminded": 0, "escalated": 0}
         links = _new_links([step for step in to_remind if step.stage == Stage.AUTHORITY], now)
-        admins = state_admin_emails({step.jurisdiction for step in to_remind + to_escalate if step.jurisdiction})
-        supers = superadmin_emails()
+        # Reminders of the administrators' own steps, then every escalation: one level up
+        # (an authority's step to the state or central administrators, a state step and an
+        # appeal to the superadmins), to those of them who may decide it.
+        asks = {step.pk: Tell(step.application, Stage(step.stage), jurisdiction=step.jurisdiction)
+                for step in to_remind if step.stage != Stage.AUTHORITY}
+        asks.update({step.pk: Tell(step.application, Stage.APPEAL if step.stage == Stage.APPEAL else Stage.STATE,
+                                   superadmins=step.stage != Stage.AUTHORITY, jurisdiction=step.jurisdiction)
+                     for step in to_escalate})
+        told = dict(zip(asks, deciders_to_tell(asks.values()), strict=True))
         messages, events = [], []
         for step in to_remind:
             application = step.application
@@ -83,15 +90,13 @@ def deadline_sweep(*, now: datetime | None = None, limit: int | None = None) -> 
                 ))
                 recipients = [step.assignee_email]
             else:
-                recipients = (admins.get(step.jurisdiction) if step.stage == Stage.STATE else None) or supers
+                recipients = told[step.pk]
                 messages.append(notifications.build_bilingual(to=recipients, template="step_reminder", context=context))
             events.append({"action": AuditAction.STEP_REMINDED, "target": application,
                            "new": {"step": step.pk, "stage": step.stage, "due_at": step.due_at, "to": recipients}})
         for step in to_escalate:
             application = step.application
-            # One level up: an authority's step goes to the state (or central)
-            # administrators, a state step and an appeal to the superadmins.
-            recipients = (admins.get(step.jurisdiction) if step.stage == Stage.AUTHORITY else None) or supers
+            recipients = told[step.pk]
             messages.append(notifications.build_bilingual(
                 to=recipients, template="step_escalated", context={"application": application, "step": step, "now": now},
             ))

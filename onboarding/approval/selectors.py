@@ -33,7 +33,7 @@ from portal import compiled, prepared
 from portal.accounts.models import User
 from portal.accounts.official_email import email_rules_query, normalise_address
 from portal.organisations.states import JURISDICTION_CHOICES
-from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin
+from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin, state_admin_emails, superadmin_emails
 
 
 def _in_jurisdictions_of(viewer: AnyUser, queryset: QuerySet[ApprovalStep]) -> QuerySet[ApprovalStep]:
@@ -377,37 +377,90 @@ class Refused(NamedTuple):
     accounts: set[int]
     addresses: set[str]
 
-    def includes(self, account_id: int, addresses: set[str]) -> bool:
+    def includes(self, account_id: int | None, addresses: set[str]) -> bool:
         return account_id in self.accounts or bool(self.addresses & addresses)
 
 
-def refused_deciders(applications: Iterable[Application], stage: Stage | str) -> dict[int, Refused]:
-    """{application id: who may not decide its step of ``stage``}, as the decision refuses
-    them: its nodal officer; at the state level whoever decided an authority step of it
-    (each address a link of one went to); at an appeal whoever made the rejection under
-    appeal (``last_rejection``: an administrator's account, or the address of an
-    authority's link). Addresses normalised: the same mailbox under a "+tag", or its
-    domain in Unicode, is the same person. One query."""
-    refused = {application.pk: Refused({application.nodal_officer_id}, set()) for application in applications}
+def refused_deciders(applications: Iterable[Application]) -> dict[int, dict[Stage, Refused]]:
+    """{application id: {stage: who may not decide its step of that stage}} for the state
+    level and an appeal, as the decision refuses them: its nodal officer; at the state level
+    whoever decided an authority step of it (each address a link of one went to); at an
+    appeal whoever made the rejection under appeal (``last_rejection``: an administrator's
+    account, or the address of an authority's link). Addresses normalised: the same mailbox
+    under a "+tag", or its domain in Unicode, is the same person. One query."""
+    refused = {application.pk: {stage: Refused({application.nodal_officer_id}, set()) for stage in (Stage.STATE, Stage.APPEAL)}
+               for application in applications}
     if not refused:
         return refused
-    decided = ApprovalStep.objects.filter(application_id__in=list(refused)).exclude(decision__in=["", Decision.CANCELLED])
-    if stage == Stage.APPEAL:
-        rejections = {}  # the latest of each application, as last_rejection finds it
-        for application_id, *rejection in decided.filter(decision=Decision.REJECT).order_by("decided_at").values_list(
-                "application_id", "decided_by_id", "decided_by_email"):
-            rejections[application_id] = rejection
-        for application_id, (decided_by_id, decided_by_email) in rejections.items():
-            if decided_by_id is not None:
-                refused[application_id].accounts.add(decided_by_id)
-            refused[application_id].addresses.add(normalise_address(decided_by_email))
-    else:
-        rows = decided.filter(stage=Stage.AUTHORITY).values_list("application_id", "assignee_email", "decided_by_email")
-        for application_id, *emails in rows:
-            refused[application_id].addresses.update(normalise_address(email) for email in emails)
-    for application_id in refused:
-        refused[application_id].addresses.discard("")
+    rows = (
+        ApprovalStep.objects.filter(Q(stage=Stage.AUTHORITY) | Q(decision=Decision.REJECT), application_id__in=list(refused))
+        .exclude(decision__in=["", Decision.CANCELLED])
+        .order_by("decided_at", "id")
+        .values_list("application_id", "stage", "decision", "assignee_email", "decided_by_id", "decided_by_email")
+    )
+    rejections = {}  # the latest of each application, as last_rejection finds it
+    for application_id, stage, decision, assignee_email, decided_by_id, decided_by_email in rows:
+        if stage == Stage.AUTHORITY:
+            refused[application_id][Stage.STATE].addresses.update(map(normalise_address, (assignee_email, decided_by_email)))
+        if decision == Decision.REJECT:
+            rejections[application_id] = decided_by_id, decided_by_email
+    for application_id, (decided_by_id, decided_by_email) in rejections.items():
+        appeal = refused[application_id][Stage.APPEAL]
+        if decided_by_id is not None:
+            appeal.accounts.add(decided_by_id)
+        appeal.addresses.add(normalise_address(decided_by_email))
+    for by_stage in refused.values():
+        for who in by_stage.values():
+            who.addresses.discard("")
     return refused
+
+
+class Tell(NamedTuple):
+    """Whom to tell of an application's step: those who may decide it at ``stage`` (the
+    state level or an appeal), the state administrators of ``jurisdiction`` (the step's;
+    by default the application's) first unless ``superadmins`` (a step escalated to them)."""
+
+    application: Application
+    stage: Stage
+    superadmins: bool = False
+    jurisdiction: str = ""
+
+    @property
+    def state_admins_of(self) -> str | None:
+        """The jurisdiction whose state administrators are asked first, or None."""
+        if self.superadmins or self.stage != Stage.STATE:
+            return None
+        return self.jurisdiction or self.application.jurisdiction
+
+
+def deciders_to_tell(asks: Iterable[Tell]) -> list[list[str]]:
+    """The addresses to tell for each of ``asks`` (a new step in their queue, a reminder,
+    an escalation, the reply to the authority's confirmation), in order: the state
+    administrators of the application's jurisdiction (for the state level) or the
+    superadmins, leaving out whoever the decision would refuse (``refused_deciders``: the
+    nodal officer, whoever decided it at an earlier level); the superadmins not refused
+    when that leaves nobody. A mail to someone who may not decide would leave the step
+    with nobody told. Four queries at most, whatever the number of asks."""
+    asks = list(asks)
+    if not asks:
+        return []
+    jurisdictions = {ask.state_admins_of for ask in asks} - {None}
+    admins = state_admin_emails(jurisdictions) if jurisdictions else {}
+    supers = superadmin_emails()
+    accounts = addresses_of_accounts({*supers, *(email for emails in admins.values() for email in emails)})
+    refused = refused_deciders({ask.application.pk: ask.application for ask in asks}.values())
+
+    def may_decide(email: str, who: Refused) -> bool:
+        pk, addresses = accounts.get(email, (None, {normalise_address(email)}))
+        return not who.includes(pk, addresses)
+
+    told = []
+    for ask in asks:
+        who = refused[ask.application.pk][ask.stage]
+        first = admins.get(ask.state_admins_of, [])
+        told.append([email for email in first if may_decide(email, who)]
+                    or [email for email in supers if may_decide(email, who)])
+    return told
 
 
 def steps_of(application: Application) -> list[ApprovalStep]:

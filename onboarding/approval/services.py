@@ -26,7 +26,14 @@ from onboarding.application.selectors import (
 from onboarding.application.services import application_lock_for_officer
 from onboarding.application.validators import clean_staff_domains
 from onboarding.approval.deadlines import appeal_until
-from onboarding.approval.selectors import addresses_of_accounts, last_rejection, last_seen_step, refused_deciders
+from onboarding.approval.selectors import (
+    Tell,
+    addresses_of_accounts,
+    deciders_to_tell,
+    last_rejection,
+    last_seen_step,
+    refused_deciders,
+)
 from onboarding.approval.tasks import approval_letter_enqueue
 from onboarding.approval.tokens import LinkState, link_state, review_url, token_build, token_lookup, token_lookup_digest
 from onboarding.models import (
@@ -44,7 +51,7 @@ from portal.audit.services import audit_record
 from portal.client import request_meta
 from portal.organisations.models import Organisation
 from portal.organisations.services import organisation_activate
-from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin, state_admin_emails, superadmin_emails
+from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin
 from portal.text import multi_line
 
 DUE_DAYS = {
@@ -90,10 +97,6 @@ def authority_of(application: Application) -> tuple[str, str]:
     return (data.get("official_email") or "").strip().lower(), (data.get("name") or "").strip()
 
 
-def _state_recipients(jurisdiction: str) -> list[str]:
-    return state_admin_emails([jurisdiction]).get(jurisdiction) or superadmin_emails()
-
-
 # Opening steps -------------------------------------------------------------------
 
 def _send_link(application: Application, step: ApprovalStep, now: datetime, *, resent: bool = False) -> None:
@@ -135,8 +138,9 @@ def step_open_state(*, application: Application) -> ApprovalStep:
         application=application, stage=Stage.STATE, jurisdiction=application.jurisdiction,
         version_number=_latest_version_number(application), opened_at=now, due_at=due_at(Stage.STATE, now),
     )
+    [recipients] = deciders_to_tell([Tell(application, Stage.STATE)])
     notifications.send_bilingual(
-        to=_state_recipients(application.jurisdiction), template="state_assigned",
+        to=recipients, template="state_assigned",
         context={"application": application, "step": step},
     )
     return step
@@ -345,7 +349,7 @@ def _check_second_pair_of_eyes(actor: AnyUser, step: ApprovalStep, application: 
     of the same application (the link went to one of their addresses), an appeal not by
     whoever made the rejection under appeal (signed in, or as the competent authority
     through a link to one of their addresses). ValidationError at the decision otherwise."""
-    if not refused_deciders([application], step.stage)[application.pk].includes(actor.pk, _addresses_of(actor)):
+    if not refused_deciders([application])[application.pk][Stage(step.stage)].includes(actor.pk, _addresses_of(actor)):
         return
     if step.stage == Stage.APPEAL:
         raise ValidationError({"decision": _(
@@ -383,8 +387,8 @@ def _after_decision(
     if step.stage == Stage.AUTHORITY:
         # "If you did not make this decision, reply at once": the reply reaches the
         # administrators who look at the application next (the superadmins where the
-        # jurisdiction has none), not the portal's no-reply address.
-        reviewers = state_admin_emails([application.jurisdiction]).get(application.jurisdiction) or superadmin_emails()
+        # jurisdiction has none who may decide it), not the portal's no-reply address.
+        [reviewers] = deciders_to_tell([Tell(application, Stage.STATE)])
         notifications.send_bilingual(to=[step.assignee_email], template="authority_confirmation",
                                      context={"application": application, "step": step}, reply_to=reviewers)
 
@@ -451,6 +455,7 @@ def application_appeal(
         audit_record(actor=actor, action=AuditAction.APPLICATION_APPEALED, target=application, request=request,
                      old={"status": old_status}, new={"status": new_status, "step": step.pk, "grounds": grounds})
         notifications.notify_officer(application=application, template="appeal_lodged", context={"step": step})
-        notifications.send_bilingual(to=superadmin_emails(), template="appeal_assigned",
-                               context={"application": application, "step": step})
+        [recipients] = deciders_to_tell([Tell(application, Stage.APPEAL)])
+        notifications.send_bilingual(to=recipients, template="appeal_assigned",
+                                     context={"application": application, "step": step})
     return step

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.utils import timezone
 from guardian.shortcuts import get_perms
@@ -34,7 +34,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import Membership, MembershipRole, OrganisationDomain, OrganisationStatus
-from tests.factories import UserFactory, application_with_authority, application_with_state
+from tests.factories import PlatformRoleFactory, UserFactory, application_with_authority, application_with_state
 from tests.onboarding.approval_helpers import (
     AUTHORITY_EMAIL,
     DEVANAGARI_RE,
@@ -459,6 +459,36 @@ def test_an_authority_named_in_a_correction_is_the_one_the_letter_is_copied_to(
     assert application.status == ApplicationStatus.APPROVED
     [letter] = [m for m in OutboxMessage.objects.order_by("id") if m.subject.startswith("Approval letter")]
     assert new_authority in letter.to and AUTHORITY_EMAIL not in letter.to
+
+
+def test_a_new_application_in_the_queue_is_told_to_those_who_may_decide_it(officer):
+    """The nodal officer is also Maharashtra's state administrator: nobody decides on their
+    own application, so the mail goes to the superadmins, who can, not to them alone."""
+    PlatformRoleFactory(user=officer, role="state_admin", jurisdiction="MH")
+    root = make_superadmin()
+    application = application_with_state(nodal_officer=officer)
+    [assigned] = [m for m in OutboxMessage.objects.all() if m.subject.startswith("New application in your approval queue")]
+    assert assigned.to == [root.email]
+    with pytest.raises(PermissionDenied):
+        approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=root)
+
+
+def test_the_state_admin_who_was_the_competent_authority_is_not_told_of_the_state_step(officer):
+    """The authority (a state admin's mailbox under a "+tag") approved through the link: the
+    new application in the queue, and the reply to the authority's confirmation, go to
+    the other state admin, who may decide it."""
+    admin = make_state_admin("MH", email="director@mahaagri.gov.in")
+    other = make_state_admin("MH")
+    tagged = "director+onb@mahaagri.gov.in"
+    data = {**VALID, "competent_authority": {**VALID["competent_authority"], "official_email": tagged}}
+    submitted_application(officer, data)
+    decide_by_link(latest_link(tagged)[0], "approve")
+    [assigned] = [m for m in OutboxMessage.objects.all() if m.subject.startswith("New application in your approval queue")]
+    assert assigned.to == [other.email]
+    [confirmation] = [m for m in messages_to(tagged) if m.subject.startswith("Your decision on application")]
+    assert confirmation.reply_to == [other.email]
+    assert messages_to(admin.email) == []
 
 
 def test_the_competent_authority_does_not_decide_the_state_level_too(officer):
