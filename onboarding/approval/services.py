@@ -23,7 +23,7 @@ from onboarding.application.selectors import (
     parent_organisation,
     short_code_taken,
 )
-from onboarding.application.services import application_lock_for_officer
+from onboarding.application.services import application_lock_for_officer, officer_lock
 from onboarding.application.validators import clean_staff_domains
 from onboarding.approval.deadlines import appeal_until
 from onboarding.approval.selectors import (
@@ -46,9 +46,10 @@ from onboarding.models import (
     Stage,
 )
 from portal.accounts.official_email import normalise_address
-from portal.audit.models import AuditAction
+from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.client import request_meta
+from portal.limits import next_allowed, shown
 from portal.organisations.models import Organisation
 from portal.organisations.services import organisation_activate
 from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin
@@ -150,8 +151,10 @@ def step_resend_authority_link(
     *, application_id: int, actor: AnyUser, request: HttpRequest | None = None
 ) -> ApprovalStep:
     """The nodal officer asks for a new link for the competent authority (the
-    old one expired or was lost); the previous link stops working."""
+    old one expired or was lost); the previous link stops working. One a step every
+    RESEND_INTERVAL, and ONBOARDING_LINK_RESENDS_PER_DAY an officer (``_check_resend_rate``)."""
     with transaction.atomic():
+        officer_lock(actor=actor)  # two asked for at once cannot both pass the daily limit
         application = application_lock_for_officer(application_id=application_id, actor=actor)
         step = application.steps.select_for_update().filter(decision="", stage=Stage.AUTHORITY).first()
         if step is None:
@@ -161,11 +164,28 @@ def step_resend_authority_link(
         if latest and now - latest < RESEND_INTERVAL:
             raise ValidationError(_("A new link was sent less than 10 minutes ago. Please wait before sending another."),
                                   code="too_soon")
+        _check_resend_rate(actor, now)
         AuthorityToken.objects.filter(step=step, used_at__isnull=True, superseded_at__isnull=True).update(superseded_at=now)
         _send_link(application, step, now, resent=True)
         audit_record(actor=actor, action=AuditAction.STEP_REMINDED, target=application, request=request,
                      new={"step": step.pk, "stage": step.stage, "new_link_to": step.assignee_email, "by": "nodal_officer"})
     return step
+
+
+def _check_resend_rate(actor: AnyUser, now: datetime) -> None:
+    """Each new link mails the official address the officer named: at most
+    ONBOARDING_LINK_RESENDS_PER_DAY in 24 hours per officer, over all their applications,
+    counted from the audit events that record them; else anyone with an official address
+    could make the portal mail any official address every 10 minutes."""
+    limit = settings.ONBOARDING_LINK_RESENDS_PER_DAY
+    asked = AuditEvent.objects.filter(actor_id=actor.pk, action=AuditAction.STEP_REMINDED)
+    allowed = next_allowed(asked, "created_at", limit, now)
+    if allowed:
+        raise ValidationError(
+            _("You have asked for %(n)s new links for competent authorities in the last 24 hours, the most the portal "
+              "accepts: each one emails the authority. You can ask for another from %(when)s.") % {
+                "n": limit, "when": shown(allowed)},
+            code="too_many")
 
 
 def steps_close_on_withdrawal(*, application: Application, actor: AnyUser | None) -> list[ApprovalStep]:

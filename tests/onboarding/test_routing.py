@@ -4,8 +4,9 @@ and appeal, withdrawal, final approval and the approval letter."""
 
 import hashlib
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -339,6 +340,32 @@ def test_the_officer_sees_where_the_application_is_and_can_send_a_new_link(offic
     response = officer_client.post(f"/onboarding/{application.pk}/resend-link/", follow=True)
     assert "less than 10 minutes ago" in response.content.decode()
     assert OutboxMessage.objects.count() == count
+
+
+def test_an_officer_asks_for_at_most_a_days_worth_of_new_links(officer, settings):
+    """Each new link mails the official address the officer named: a few a day per
+    officer, over all their applications, or anyone could make the portal mail an
+    official address every 10 minutes. Refused on the application's page, saying when."""
+    settings.ONBOARDING_LINK_RESENDS_PER_DAY = 3
+    start = datetime(2026, 5, 10, 11, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
+    with time_machine.travel(start, tick=False):
+        first = application_with_authority(nodal_officer=officer)
+        second = application_with_authority(nodal_officer=officer)
+    sent = len(messages_to(AUTHORITY_EMAIL))
+    for minutes, application in [(11, first), (22, second), (33, first)]:
+        with time_machine.travel(start + timedelta(minutes=minutes), tick=False):
+            assert signed_in(officer).post(f"/onboarding/{application.pk}/resend-link/").status_code == 302
+    assert len(messages_to(AUTHORITY_EMAIL)) == sent + 3
+    with time_machine.travel(start + timedelta(hours=5), tick=False):
+        response = signed_in(officer).post(f"/onboarding/{second.pk}/resend-link/", follow=True)
+    said = " ".join(response.content.decode().split())
+    assert response.redirect_chain[-1][0] == f"/onboarding/{second.pk}/"
+    assert "You have asked for 3 new links for competent authorities in the last 24 hours" in said
+    assert "You can ask for another from 11 May 2026, 11:11" in said
+    assert len(messages_to(AUTHORITY_EMAIL)) == sent + 3
+    with time_machine.travel(start + timedelta(days=1, minutes=12), tick=False):
+        assert signed_in(officer).post(f"/onboarding/{second.pk}/resend-link/").status_code == 302
+    assert len(messages_to(AUTHORITY_EMAIL)) == sent + 4
 
 
 def test_another_officer_cannot_see_or_act_on_the_application(officer):
