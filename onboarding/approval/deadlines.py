@@ -40,16 +40,17 @@ def _claim(queryset: QuerySet[ApprovalStep], field: str, now: datetime, limit: i
     return steps
 
 
-def _new_links(steps: list[ApprovalStep], now: datetime) -> dict[int, str]:
+def _new_links(steps: list[ApprovalStep], now: datetime) -> dict[int, tuple[str, datetime]]:
     """Fresh links for the authorities being reminded (their first may expire before they
-    act). The first keeps working until it expires: an authority may have its page open,
-    remarks typed; whichever link decides, the step is decided and both are closed."""
+    act), with when each expires. The first keeps working until it expires (the reminder
+    says so): an authority may have its page open, remarks typed; whichever link decides,
+    the step is decided and both are closed."""
     if not steps:
         return {}
     links, rows = {}, []
     for step in steps:
         raw, row = token_build(step=step, email=step.assignee_email, now=now)
-        links[step.pk] = review_url(raw)
+        links[step.pk] = review_url(raw), row.expires_at
         rows.append(row)
     AuthorityToken.objects.bulk_create(rows)
     return links
@@ -86,7 +87,8 @@ def deadline_sweep(*, now: datetime | None = None, limit: int | None = None) -> 
             if step.stage == Stage.AUTHORITY:
                 messages.append(notifications.build_bilingual(
                     to=[step.assignee_email], template="authority_reminder",
-                    context={**context, "link": links[step.pk], "officer": application.nodal_officer},
+                    context={**context, "link": links[step.pk][0], "link_expires": links[step.pk][1],
+                             "officer": application.nodal_officer},
                 ))
                 recipients = [step.assignee_email]
             else:

@@ -84,7 +84,13 @@ def test_authority_reminder_with_a_new_link_then_escalation_to_the_state_each_on
         new_path, _token = latest_link()
         assert new_path != first_path
         # The first link still works until it expires (a page may be open on it, remarks
-        # typed); the reminder's outlives the due date.
+        # typed), and the reminder says so; the reminder's outlives the due date.
+        english, _sep, marathi = reminders[0].body.partition("\n----------\n")
+        expires = timezone.localtime(AuthorityToken.objects.filter(step=step).latest("created_at").expires_at)
+        assert "no longer works" not in english
+        assert "The one sent to you earlier also still works until it expires" in " ".join(english.split())
+        assert f"This new link works until {expires:%-d %B %Y, %H:%M}:" in " ".join(english.split())
+        assert "आधी पाठवलेली लिंकही तिची मुदत संपेपर्यंत चालते" in marathi
         assert Client().get(first_path, follow=True).status_code == 200
         assert Client().get(new_path, follow=True).status_code == 200
         step.refresh_from_db()
