@@ -422,6 +422,10 @@ ONBOARDING_TOKEN_TTL_DAYS = int(os.environ.get("ONBOARDING_TOKEN_TTL_DAYS", "7")
 # Submissions (and resubmissions) one nodal officer may make in 24 hours: each mails
 # the competent authority they named.
 ONBOARDING_SUBMISSIONS_PER_DAY = int(os.environ.get("ONBOARDING_SUBMISSIONS_PER_DAY", "10"))
+# New links for the competent authority ("Send the competent authority a new link") one
+# nodal officer may ask for in 24 hours, over all their applications: each mails the
+# official address they named (a step takes one every 10 minutes at most).
+ONBOARDING_LINK_RESENDS_PER_DAY = int(os.environ.get("ONBOARDING_LINK_RESENDS_PER_DAY", "5"))
 # Drafts one nodal officer may have open at once (each may hold a letter of up to
 # ONBOARDING_UPLOAD_MAX_BYTES): what one account can make the portal store.
 ONBOARDING_OPEN_DRAFTS_MAX = int(os.environ.get("ONBOARDING_OPEN_DRAFTS_MAX", "10"))

@@ -103,6 +103,16 @@ def application_lock_for_officer(*, application_id: int, actor: AnyUser, require
     return application
 
 
+def officer_lock(*, actor: AnyUser) -> None:
+    """Lock the officer's row for this transaction: it serialises the actions of theirs
+    that a daily limit counts (submissions, new links for an authority), so that two at
+    once cannot both pass it. Taken before an application's row, as application_create and
+    an erasure take it. FOR NO KEY UPDATE: rows written meanwhile that refer to the officer
+    (a membership on an approval of another of their applications, an audit event) do not
+    wait for it."""
+    get_user_model().objects.select_for_update(no_key=True).filter(pk=actor.pk).get()
+
+
 def application_create(*, actor: AnyUser, request: HttpRequest | None = None) -> Application:
     """Start a draft application for a nodal officer (official, verified email required)."""
     problem = officer_eligibility(actor)
@@ -289,12 +299,7 @@ def _check_submission_rate(actor: AnyUser, now: datetime) -> None:
 def application_submit(*, application_id: int, actor: AnyUser, request: HttpRequest | None = None) -> Application:
     """Send a complete application for approval: it gets its reference and becomes read-only."""
     with transaction.atomic():
-        # The officer's row serialises their submissions, so that two of their drafts sent at
-        # once cannot both pass the daily limit; taken before the application's, as
-        # application_create and an erasure take it. FOR NO KEY UPDATE: rows written meanwhile
-        # that refer to the officer (a membership on an approval of another of their
-        # applications, an audit event) do not wait for it.
-        get_user_model().objects.select_for_update(no_key=True).filter(pk=actor.pk).get()
+        officer_lock(actor=actor)  # two of their drafts sent at once cannot both pass the daily limit
         application = application_lock_for_officer(application_id=application_id, actor=actor)
         event = workflow.Event.RESUBMIT if application.status == ApplicationStatus.CHANGES_REQUESTED else workflow.Event.SUBMIT
         workflow.next_status(application.status, event)  # raises InvalidTransition before anything changes

@@ -20,11 +20,11 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from onboarding import notifications, workflow
+from onboarding.approval.selectors import Tell, deciders_to_tell
 from onboarding.approval.tokens import review_url, token_build
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, AuthorityToken, Decision, Stage
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
-from portal.permissions import state_admin_emails, superadmin_emails
 
 
 def _claim(queryset: QuerySet[ApprovalStep], field: str, now: datetime, limit: int | None) -> list[ApprovalStep]:
@@ -40,16 +40,17 @@ def _claim(queryset: QuerySet[ApprovalStep], field: str, now: datetime, limit: i
     return steps
 
 
-def _new_links(steps: list[ApprovalStep], now: datetime) -> dict[int, str]:
+def _new_links(steps: list[ApprovalStep], now: datetime) -> dict[int, tuple[str, datetime]]:
     """Fresh links for the authorities being reminded (their first may expire before they
-    act). The first keeps working until it expires: an authority may have its page open,
-    remarks typed; whichever link decides, the step is decided and both are closed."""
+    act), with when each expires. The first keeps working until it expires (the reminder
+    says so): an authority may have its page open, remarks typed; whichever link decides,
+    the step is decided and both are closed."""
     if not steps:
         return {}
     links, rows = {}, []
     for step in steps:
         raw, row = token_build(step=step, email=step.assignee_email, now=now)
-        links[step.pk] = review_url(raw)
+        links[step.pk] = review_url(raw), row.expires_at
         rows.append(row)
     AuthorityToken.objects.bulk_create(rows)
     return links
@@ -70,8 +71,15 @@ def deadline_sweep(*, now: datetime | None = None, limit: int | None = None) -> 
         if not to_remind and not to_escalate:
             return {"reminded": 0, "escalated": 0}
         links = _new_links([step for step in to_remind if step.stage == Stage.AUTHORITY], now)
-        admins = state_admin_emails({step.jurisdiction for step in to_remind + to_escalate if step.jurisdiction})
-        supers = superadmin_emails()
+        # Reminders of the administrators' own steps, then every escalation: one level up
+        # (an authority's step to the state or central administrators, a state step and an
+        # appeal to the superadmins), to those of them who may decide it.
+        asks = {step.pk: Tell(step.application, Stage(step.stage), jurisdiction=step.jurisdiction)
+                for step in to_remind if step.stage != Stage.AUTHORITY}
+        asks.update({step.pk: Tell(step.application, Stage.APPEAL if step.stage == Stage.APPEAL else Stage.STATE,
+                                   superadmins=step.stage != Stage.AUTHORITY, jurisdiction=step.jurisdiction)
+                     for step in to_escalate})
+        told = dict(zip(asks, deciders_to_tell(asks.values()), strict=True))
         messages, events = [], []
         for step in to_remind:
             application = step.application
@@ -79,19 +87,18 @@ def deadline_sweep(*, now: datetime | None = None, limit: int | None = None) -> 
             if step.stage == Stage.AUTHORITY:
                 messages.append(notifications.build_bilingual(
                     to=[step.assignee_email], template="authority_reminder",
-                    context={**context, "link": links[step.pk], "officer": application.nodal_officer},
+                    context={**context, "link": links[step.pk][0], "link_expires": links[step.pk][1],
+                             "officer": application.nodal_officer},
                 ))
                 recipients = [step.assignee_email]
             else:
-                recipients = (admins.get(step.jurisdiction) if step.stage == Stage.STATE else None) or supers
+                recipients = told[step.pk]
                 messages.append(notifications.build_bilingual(to=recipients, template="step_reminder", context=context))
             events.append({"action": AuditAction.STEP_REMINDED, "target": application,
                            "new": {"step": step.pk, "stage": step.stage, "due_at": step.due_at, "to": recipients}})
         for step in to_escalate:
             application = step.application
-            # One level up: an authority's step goes to the state (or central)
-            # administrators, a state step and an appeal to the superadmins.
-            recipients = (admins.get(step.jurisdiction) if step.stage == Stage.AUTHORITY else None) or supers
+            recipients = told[step.pk]
             messages.append(notifications.build_bilingual(
                 to=recipients, template="step_escalated", context={"application": application, "step": step, "now": now},
             ))

@@ -1,7 +1,9 @@
 """Reads of approval steps, scoped to who is looking."""
 
+from collections.abc import Iterable
 from contextlib import nullcontext
 from datetime import datetime
+from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
 from django.db import connections
@@ -28,9 +30,10 @@ from django.utils import timezone
 from onboarding.application.selectors import current_letter_query, owners_call, review_flags
 from onboarding.models import Application, ApplicationVersion, ApprovalStep, Attachment, Decision, Stage, StateQueueCount
 from portal import compiled, prepared
-from portal.accounts.official_email import email_rules_query
+from portal.accounts.models import User
+from portal.accounts.official_email import email_rules_query, normalise_address
 from portal.organisations.states import JURISDICTION_CHOICES
-from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin
+from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin, state_admin_emails, superadmin_emails
 
 
 def _in_jurisdictions_of(viewer: AnyUser, queryset: QuerySet[ApprovalStep]) -> QuerySet[ApprovalStep]:
@@ -354,6 +357,110 @@ def last_seen_step(step: ApprovalStep, *, steps: list[ApprovalStep] | None = Non
 def last_rejection(application: Application) -> ApprovalStep | None:
     """The application's latest rejected step, or None."""
     return application.steps.filter(decision=Decision.REJECT).order_by("-decided_at").first()
+
+
+def addresses_of_accounts(emails: Iterable[str]) -> dict[str, tuple[int, set[str]]]:
+    """{login address: (account id, every address of the account, normalised)} for the
+    accounts whose login is one of ``emails`` (one query). Normalised as the form compares
+    people (``normalise_address``): "director+onb@" is "director@"."""
+    found: dict[str, tuple[int, set[str]]] = {}
+    rows = User.objects.filter(email__in=set(emails)).values_list("pk", "email", "emailaddress__email")
+    for pk, email, other in rows:
+        addresses = found.setdefault(email, (pk, {normalise_address(email)}))[1]
+        addresses.add(normalise_address(other or ""))
+    return {email: (pk, addresses - {""}) for email, (pk, addresses) in found.items()}
+
+
+class Refused(NamedTuple):
+    """Who may not decide a step: accounts (ids) and addresses (normalised)."""
+
+    accounts: set[int]
+    addresses: set[str]
+
+    def includes(self, account_id: int | None, addresses: set[str]) -> bool:
+        return account_id in self.accounts or bool(self.addresses & addresses)
+
+
+def refused_deciders(applications: Iterable[Application]) -> dict[int, dict[Stage, Refused]]:
+    """{application id: {stage: who may not decide its step of that stage}} for the state
+    level and an appeal, as the decision refuses them: its nodal officer; at the state level
+    whoever decided an authority step of it (each address a link of one went to); at an
+    appeal whoever made the rejection under appeal (``last_rejection``: an administrator's
+    account, or the address of an authority's link). Addresses normalised: the same mailbox
+    under a "+tag", or its domain in Unicode, is the same person. One query."""
+    refused = {application.pk: {stage: Refused({application.nodal_officer_id}, set()) for stage in (Stage.STATE, Stage.APPEAL)}
+               for application in applications}
+    if not refused:
+        return refused
+    rows = (
+        ApprovalStep.objects.filter(Q(stage=Stage.AUTHORITY) | Q(decision=Decision.REJECT), application_id__in=list(refused))
+        .exclude(decision__in=["", Decision.CANCELLED])
+        .order_by("decided_at", "id")
+        .values_list("application_id", "stage", "decision", "assignee_email", "decided_by_id", "decided_by_email")
+    )
+    rejections = {}  # the latest of each application, as last_rejection finds it
+    for application_id, stage, decision, assignee_email, decided_by_id, decided_by_email in rows:
+        if stage == Stage.AUTHORITY:
+            refused[application_id][Stage.STATE].addresses.update(map(normalise_address, (assignee_email, decided_by_email)))
+        if decision == Decision.REJECT:
+            rejections[application_id] = decided_by_id, decided_by_email
+    for application_id, (decided_by_id, decided_by_email) in rejections.items():
+        appeal = refused[application_id][Stage.APPEAL]
+        if decided_by_id is not None:
+            appeal.accounts.add(decided_by_id)
+        appeal.addresses.add(normalise_address(decided_by_email))
+    for by_stage in refused.values():
+        for who in by_stage.values():
+            who.addresses.discard("")
+    return refused
+
+
+class Tell(NamedTuple):
+    """Whom to tell of an application's step: those who may decide it at ``stage`` (the
+    state level or an appeal), the state administrators of ``jurisdiction`` (the step's;
+    by default the application's) first unless ``superadmins`` (a step escalated to them)."""
+
+    application: Application
+    stage: Stage
+    superadmins: bool = False
+    jurisdiction: str = ""
+
+    @property
+    def state_admins_of(self) -> str | None:
+        """The jurisdiction whose state administrators are asked first, or None."""
+        if self.superadmins or self.stage != Stage.STATE:
+            return None
+        return self.jurisdiction or self.application.jurisdiction
+
+
+def deciders_to_tell(asks: Iterable[Tell]) -> list[list[str]]:
+    """The addresses to tell for each of ``asks`` (a new step in their queue, a reminder,
+    an escalation, the reply to the authority's confirmation), in order: the state
+    administrators of the application's jurisdiction (for the state level) or the
+    superadmins, leaving out whoever the decision would refuse (``refused_deciders``: the
+    nodal officer, whoever decided it at an earlier level); the superadmins not refused
+    when that leaves nobody. A mail to someone who may not decide would leave the step
+    with nobody told. Four queries at most, whatever the number of asks."""
+    asks = list(asks)
+    if not asks:
+        return []
+    jurisdictions = {ask.state_admins_of for ask in asks} - {None}
+    admins = state_admin_emails(jurisdictions) if jurisdictions else {}
+    supers = superadmin_emails()
+    accounts = addresses_of_accounts({*supers, *(email for emails in admins.values() for email in emails)})
+    refused = refused_deciders({ask.application.pk: ask.application for ask in asks}.values())
+
+    def may_decide(email: str, who: Refused) -> bool:
+        pk, addresses = accounts.get(email, (None, {normalise_address(email)}))
+        return not who.includes(pk, addresses)
+
+    told = []
+    for ask in asks:
+        who = refused[ask.application.pk][ask.stage]
+        first = admins.get(ask.state_admins_of, [])
+        told.append([email for email in first if may_decide(email, who)]
+                    or [email for email in supers if may_decide(email, who)])
+    return told
 
 
 def steps_of(application: Application) -> list[ApprovalStep]:

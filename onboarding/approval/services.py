@@ -8,7 +8,6 @@ second finds the step decided and raises ``StepAlreadyDecided``.
 
 from datetime import datetime, timedelta
 
-from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -18,11 +17,23 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from onboarding import notifications, workflow
-from onboarding.application.selectors import officer_eligibility, parent_organisation, short_code_taken
-from onboarding.application.services import application_lock_for_officer
+from onboarding.application.selectors import (
+    officer_addresses,
+    officer_eligibility,
+    parent_organisation,
+    short_code_taken,
+)
+from onboarding.application.services import application_lock_for_officer, officer_lock
 from onboarding.application.validators import clean_staff_domains
 from onboarding.approval.deadlines import appeal_until
-from onboarding.approval.selectors import last_rejection, last_seen_step
+from onboarding.approval.selectors import (
+    Tell,
+    addresses_of_accounts,
+    deciders_to_tell,
+    last_rejection,
+    last_seen_step,
+    refused_deciders,
+)
 from onboarding.approval.tasks import approval_letter_enqueue
 from onboarding.approval.tokens import LinkState, link_state, review_url, token_build, token_lookup, token_lookup_digest
 from onboarding.models import (
@@ -34,12 +45,14 @@ from onboarding.models import (
     Section,
     Stage,
 )
-from portal.audit.models import AuditAction
+from portal.accounts.official_email import normalise_address
+from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.client import request_meta
+from portal.limits import next_allowed, shown
 from portal.organisations.models import Organisation
 from portal.organisations.services import organisation_activate
-from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin, state_admin_emails, superadmin_emails
+from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin
 from portal.text import multi_line
 
 DUE_DAYS = {
@@ -85,10 +98,6 @@ def authority_of(application: Application) -> tuple[str, str]:
     return (data.get("official_email") or "").strip().lower(), (data.get("name") or "").strip()
 
 
-def _state_recipients(jurisdiction: str) -> list[str]:
-    return state_admin_emails([jurisdiction]).get(jurisdiction) or superadmin_emails()
-
-
 # Opening steps -------------------------------------------------------------------
 
 def _send_link(application: Application, step: ApprovalStep, now: datetime, *, resent: bool = False) -> None:
@@ -130,8 +139,9 @@ def step_open_state(*, application: Application) -> ApprovalStep:
         application=application, stage=Stage.STATE, jurisdiction=application.jurisdiction,
         version_number=_latest_version_number(application), opened_at=now, due_at=due_at(Stage.STATE, now),
     )
+    [recipients] = deciders_to_tell([Tell(application, Stage.STATE)])
     notifications.send_bilingual(
-        to=_state_recipients(application.jurisdiction), template="state_assigned",
+        to=recipients, template="state_assigned",
         context={"application": application, "step": step},
     )
     return step
@@ -141,8 +151,10 @@ def step_resend_authority_link(
     *, application_id: int, actor: AnyUser, request: HttpRequest | None = None
 ) -> ApprovalStep:
     """The nodal officer asks for a new link for the competent authority (the
-    old one expired or was lost); the previous link stops working."""
+    old one expired or was lost); the previous link stops working. One a step every
+    RESEND_INTERVAL, and ONBOARDING_LINK_RESENDS_PER_DAY an officer (``_check_resend_rate``)."""
     with transaction.atomic():
+        officer_lock(actor=actor)  # two asked for at once cannot both pass the daily limit
         application = application_lock_for_officer(application_id=application_id, actor=actor)
         step = application.steps.select_for_update().filter(decision="", stage=Stage.AUTHORITY).first()
         if step is None:
@@ -152,11 +164,28 @@ def step_resend_authority_link(
         if latest and now - latest < RESEND_INTERVAL:
             raise ValidationError(_("A new link was sent less than 10 minutes ago. Please wait before sending another."),
                                   code="too_soon")
+        _check_resend_rate(actor, now)
         AuthorityToken.objects.filter(step=step, used_at__isnull=True, superseded_at__isnull=True).update(superseded_at=now)
         _send_link(application, step, now, resent=True)
         audit_record(actor=actor, action=AuditAction.STEP_REMINDED, target=application, request=request,
                      new={"step": step.pk, "stage": step.stage, "new_link_to": step.assignee_email, "by": "nodal_officer"})
     return step
+
+
+def _check_resend_rate(actor: AnyUser, now: datetime) -> None:
+    """Each new link mails the official address the officer named: at most
+    ONBOARDING_LINK_RESENDS_PER_DAY in 24 hours per officer, over all their applications,
+    counted from the audit events that record them; else anyone with an official address
+    could make the portal mail any official address every 10 minutes."""
+    limit = settings.ONBOARDING_LINK_RESENDS_PER_DAY
+    asked = AuditEvent.objects.filter(actor_id=actor.pk, action=AuditAction.STEP_REMINDED)
+    allowed = next_allowed(asked, "created_at", limit, now)
+    if allowed:
+        raise ValidationError(
+            _("You have asked for %(n)s new links for competent authorities in the last 24 hours, the most the portal "
+              "accepts: each one emails the authority. You can ask for another from %(when)s.") % {
+                "n": limit, "when": shown(allowed)},
+            code="too_many")
 
 
 def steps_close_on_withdrawal(*, application: Application, actor: AnyUser | None) -> list[ApprovalStep]:
@@ -260,7 +289,7 @@ def step_decide(
         if step.stage == Stage.AUTHORITY:
             token_row = _authority_token(step, token, token_digest)
             signed_in = getattr(request, "user", None)
-            if signed_in is not None and signed_in.is_authenticated and signed_in.pk == application.nodal_officer_id:
+            if signed_in is not None and signed_in.is_authenticated and _is_nodal_officer(signed_in, application):
                 # The link in the officer's hands (forwarded, quoted in a reply): nobody decides on their own application.
                 raise ValidationError(_("You are signed in as this application's nodal officer: only its competent "
                                         "authority decides on it, from the link sent to them."), code="own_application")
@@ -330,23 +359,30 @@ def _check_staff_decider(actor: AnyUser | None, step: ApprovalStep, application:
         raise PermissionDenied
 
 
+def _addresses_of(user: AnyUser) -> set[str]:
+    """Every address of ``user``'s account, normalised (``addresses_of_accounts``)."""
+    return addresses_of_accounts([user.email]).get(user.email, (user.pk, set()))[1] | {normalise_address(user.email)}
+
+
+def _is_nodal_officer(user: AnyUser, application: Application) -> bool:
+    """Whether ``user`` is the application's nodal officer: their account, or another
+    account of one of their mailboxes (addresses compared normalised)."""
+    return user.pk == application.nodal_officer_id or bool(_addresses_of(user) & officer_addresses(application))
+
+
 def _check_second_pair_of_eyes(actor: AnyUser, step: ApprovalStep, application: Application) -> None:
     """Each level is decided by someone else: a state step not by the competent authority
     of the same application (the link went to one of their addresses), an appeal not by
-    whoever made the rejection under appeal. ValidationError at the decision otherwise."""
-    if step.stage == Stage.APPEAL:
-        rejection = last_rejection(application)
-        if rejection is not None and rejection.decided_by_id == actor.pk:
-            raise ValidationError({"decision": _(
-                "You made the rejection under appeal: another superadmin decides the appeal.")}, code="own_rejection")
+    whoever made the rejection under appeal (signed in, or as the competent authority
+    through a link to one of their addresses). ValidationError at the decision otherwise."""
+    if not refused_deciders([application])[application.pk][Stage(step.stage)].includes(actor.pk, _addresses_of(actor)):
         return
-    addresses = {actor.email.lower(), *(email.lower() for email in EmailAddress.objects.filter(
-        user=actor, verified=True).values_list("email", flat=True))}
-    if ApprovalStep.objects.filter(application=application, stage=Stage.AUTHORITY, assignee_email__in=addresses).exclude(
-            decision__in=["", Decision.CANCELLED]).exists():
+    if step.stage == Stage.APPEAL:
         raise ValidationError({"decision": _(
-            "You decided on this application as its competent authority: another administrator decides it at this "
-            "level.")}, code="own_authority_decision")
+            "You made the rejection under appeal: another superadmin decides the appeal.")}, code="own_rejection")
+    raise ValidationError({"decision": _(
+        "You decided on this application as its competent authority: another administrator decides it at this "
+        "level.")}, code="own_authority_decision")
 
 
 def appeal_decide(
@@ -377,8 +413,8 @@ def _after_decision(
     if step.stage == Stage.AUTHORITY:
         # "If you did not make this decision, reply at once": the reply reaches the
         # administrators who look at the application next (the superadmins where the
-        # jurisdiction has none), not the portal's no-reply address.
-        reviewers = state_admin_emails([application.jurisdiction]).get(application.jurisdiction) or superadmin_emails()
+        # jurisdiction has none who may decide it), not the portal's no-reply address.
+        [reviewers] = deciders_to_tell([Tell(application, Stage.STATE)])
         notifications.send_bilingual(to=[step.assignee_email], template="authority_confirmation",
                                      context={"application": application, "step": step}, reply_to=reviewers)
 
@@ -445,6 +481,7 @@ def application_appeal(
         audit_record(actor=actor, action=AuditAction.APPLICATION_APPEALED, target=application, request=request,
                      old={"status": old_status}, new={"status": new_status, "step": step.pk, "grounds": grounds})
         notifications.notify_officer(application=application, template="appeal_lodged", context={"step": step})
-        notifications.send_bilingual(to=superadmin_emails(), template="appeal_assigned",
-                               context={"application": application, "step": step})
+        [recipients] = deciders_to_tell([Tell(application, Stage.APPEAL)])
+        notifications.send_bilingual(to=recipients, template="appeal_assigned",
+                                     context={"application": application, "step": step})
     return step

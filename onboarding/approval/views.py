@@ -97,13 +97,23 @@ def _too_many_requests(request):
     return response
 
 
-def _link_page(request, state, token_row):
+# Links that stopped working while their step still waits for a decision: another link
+# for the step opens its page (a newer one was sent, or the officer sends one).
+LINK_ENDED = {LinkState.EXPIRED, LinkState.SUPERSEDED}
+
+
+def _link_page(request, state, token_row, *, keep=False):
+    """The page of a link that does not work (``state``). ``keep``: a decision was posted
+    with it; while its step is still open, what was typed is kept for the page of the
+    step's next link (``_keep_decision``), and the page says so."""
     template, status = LINK_PAGES[state]
     context = {"state": state.value, "token": token_row}
     if token_row is not None:
         step = token_row.step
         application = step.application
         context.update({"step": step, "application": application})
+        if keep and state in LINK_ENDED and not step.decision:
+            context["kept"] = _keep_decision(request, step.pk)
         if state in (LinkState.SUPERSEDED, LinkState.CLOSED):
             newer = step.tokens.filter(created_at__gt=token_row.created_at).order_by("-created_at").first()
             context.update({
@@ -143,9 +153,9 @@ def _no_link_page(request, *, kept=False):
 
 def _keep_decision(request, step_id) -> bool:
     """Keep the decision and remarks posted for ``step_id`` (the session holds no link for
-    it: it ended while they were typed) for its page, opened again from the email: the last
-    ones only, and not more than any form of the portal (the person retypes them). Returns
-    whether they were kept."""
+    it, or its link expired or was replaced: it ended while they were typed) for its page,
+    opened again from an email: the last ones only, and not more than any form of the
+    portal (the person retypes them). Returns whether they were kept."""
     request.session.pop(SESSION_KEPT, None)
     encoded = pending.encode((name, [request.POST[name]]) for name in KEPT_FIELDS
                               if request.POST.get(name, "").strip())
@@ -169,8 +179,9 @@ def _kept_decision(request, step):
 def _session_link(request, step_id=None, *, keep=False):
     """(token row, None) for the valid link this browser opened (for the step ``step_id``
     when given, else the last one), else (None, the page to answer with). ``keep``: a
-    decision posted for ``step_id`` when the session holds no link for it is kept for that
-    step's page (``_keep_decision``), and the page says so."""
+    decision posted for ``step_id`` when the session holds no link for it, or one that
+    expired or was replaced while the step waits, is kept for that step's page
+    (``_keep_decision``), and the page says so."""
     if step_id is None:
         digest = request.session.get(SESSION_LINK)
     else:
@@ -182,7 +193,7 @@ def _session_link(request, step_id=None, *, keep=False):
     row = token_lookup_digest(digest)
     state = link_state(row)
     if state != LinkState.VALID:
-        return None, _link_page(request, state, row)
+        return None, _link_page(request, state, row, keep=keep)
     return row, None
 
 
@@ -201,7 +212,7 @@ def review_link(request, token):
     row = token_lookup(token)
     state = link_state(row)
     if state != LinkState.VALID:
-        return _link_page(request, state, row)
+        return _link_page(request, state, row, keep=request.method == "POST")
     request.session[SESSION_LINK] = row.token_hash
     links = {step: digest for step, digest in (request.session.get(SESSION_LINKS) or {}).items()
              if step != str(row.step_id)}
@@ -258,8 +269,8 @@ def _review_page(request, row):
                                   remarks=form.cleaned_data["remarks"], token_digest=row.token_hash, request=request)
         except services.StepAlreadyDecided as exc:
             return _already_decided(request, exc.step)
-        except services.LinkNotValid as exc:
-            return _link_page(request, exc.state, exc.token or row)
+        except services.LinkNotValid as exc:  # it ended since the page checked it
+            return _link_page(request, exc.state, exc.token or row, keep=True)
         except workflow.InvalidTransition:
             step.refresh_from_db()
             return _already_decided(request, step)

@@ -20,6 +20,7 @@ from portal.mail.models import OutboxMessage
 from tests.factories import (
     ApplicationFactory,
     ApprovalStepFactory,
+    PlatformRoleFactory,
     UserFactory,
     application_with_authority,
     application_with_state,
@@ -41,8 +42,12 @@ from tests.onboarding_data import VALID
 pytestmark = pytest.mark.django_db
 
 
+def english(subject):
+    return subject.split(" / ")[0]
+
+
 def english_subjects(address):
-    return [m.subject.split(" / ")[0] for m in messages_to(address)]
+    return [english(m.subject) for m in messages_to(address)]
 
 
 def run_sweep():
@@ -79,7 +84,13 @@ def test_authority_reminder_with_a_new_link_then_escalation_to_the_state_each_on
         new_path, _token = latest_link()
         assert new_path != first_path
         # The first link still works until it expires (a page may be open on it, remarks
-        # typed); the reminder's outlives the due date.
+        # typed), and the reminder says so; the reminder's outlives the due date.
+        english, _sep, marathi = reminders[0].body.partition("\n----------\n")
+        expires = timezone.localtime(AuthorityToken.objects.filter(step=step).latest("created_at").expires_at)
+        assert "no longer works" not in english
+        assert "The one sent to you earlier also still works until it expires" in " ".join(english.split())
+        assert f"This new link works until {expires:%-d %B %Y, %H:%M}:" in " ".join(english.split())
+        assert "आधी पाठवलेली लिंकही तिची मुदत संपेपर्यंत चालते" in marathi
         assert Client().get(first_path, follow=True).status_code == 200
         assert Client().get(new_path, follow=True).status_code == 200
         step.refresh_from_db()
@@ -173,6 +184,44 @@ def test_appeal_reminder_and_escalation_go_to_the_superadmins(officer, people):
     assert f"/onboarding/appeals/{appeal.pk}/" in messages_to("root@nic.in")[-1].body
 
 
+def test_reminders_and_escalations_leave_out_those_who_may_not_decide(officer, people):
+    """The nodal officer is also Maharashtra's state administrator and a superadmin: the
+    reminders and escalations of their own application go to the others, who may decide
+    it. So does the appeal against a rejection by a competent authority who is a
+    superadmin: not to them, nor to the officer."""
+    PlatformRoleFactory(user=officer, role="state_admin", jurisdiction="MH")
+    PlatformRoleFactory(user=officer, role="superadmin", jurisdiction="")
+    waiting = application_with_authority(nodal_officer=officer)
+    with time_machine.travel(ApprovalStep.objects.get(application=waiting).due_at + timedelta(minutes=1), tick=False):
+        assert run_sweep()["escalated"] == 1
+    with_state = application_with_state(nodal_officer=officer)
+    step = state_step(with_state)
+    with time_machine.travel(step.due_at - timedelta(days=1), tick=False):
+        assert run_sweep()["reminded"] == 1
+    with time_machine.travel(step.due_at + timedelta(minutes=1), tick=False):
+        assert run_sweep()["escalated"] == 1
+    authority = make_superadmin(email=AUTHORITY_EMAIL)
+    rejected = application_with_authority(nodal_officer=officer)
+    Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not ours."})
+    appeal = approvals.application_appeal(application_id=rejected.pk, grounds="It is ours.", actor=officer)
+    with time_machine.travel(appeal.due_at - timedelta(days=1), tick=False):
+        assert run_sweep()["reminded"] == 1
+    with time_machine.travel(appeal.due_at + timedelta(days=1), tick=False):
+        assert run_sweep()["escalated"] == 1
+    told = [(english(m.subject), m.to) for m in OutboxMessage.objects.order_by("id")
+            if english(m.subject).startswith(("New application", "Appeal to decide", "Reminder: decision due", "Overdue"))]
+    assert told == [
+        (f"Overdue and escalated: application {waiting.reference}", ["admin.mh@maharashtra.gov.in"]),
+        (f"New application in your approval queue: {with_state.reference}", ["admin.mh@maharashtra.gov.in"]),
+        (f"Reminder: decision due on application {with_state.reference}", ["admin.mh@maharashtra.gov.in"]),
+        (f"Overdue and escalated: application {with_state.reference}", ["root@nic.in"]),
+        (f"Appeal to decide: application {rejected.reference}", ["root@nic.in"]),
+        (f"Reminder: decision due on application {rejected.reference}", ["root@nic.in"]),
+        (f"Overdue and escalated: application {rejected.reference}", ["root@nic.in"]),
+    ]
+    assert officer.email not in str(told) and authority.email not in str(told)
+
+
 def test_a_sweep_that_missed_the_reminder_window_only_escalates(officer, people):
     application = application_with_authority(nodal_officer=officer)
     step = ApprovalStep.objects.get(application=application)
@@ -230,11 +279,12 @@ def _open_steps(count, now, people):
 # Queries of one sweep that has work, whatever the number of steps:
 #   savepoint, select+lock reminders, update reminded_at, select+lock escalations,
 #   update escalated_at, insert new links (the old ones stay until they expire), state admins,
-#   superadmins, insert outbox rows, savepoint (audit), lock the audit chain head,
-#   insert audit rows, move the chain head, release audit savepoint, release
+#   superadmins, their accounts' addresses and the applications' decided steps (who may not
+#   decide: left out of the mail), insert outbox rows, savepoint (audit), lock the audit
+#   chain head, insert audit rows, move the chain head, release audit savepoint, release
 #   savepoint; on PostgreSQL also the advisory lock that serialises appends to
 #   the audit chain.
-SWEEP_QUERIES = 15 + IS_POSTGRESQL
+SWEEP_QUERIES = 17 + IS_POSTGRESQL
 
 
 @pytest.mark.parametrize("count", [1, 30])

@@ -25,6 +25,7 @@ from onboarding.models import (
     ApplicationStatus,
     ApplicationVersion,
     ApprovalStep,
+    AuthorityToken,
     Decision,
     ReferenceCounter,
     Stage,
@@ -261,6 +262,26 @@ def test_two_submissions_of_one_officer_at_once_do_not_pass_the_daily_limit_toge
     assert ApplicationVersion.objects.filter(application__nodal_officer=officer).count() == 1
     statuses = Application.objects.filter(pk__in=[first.pk, second.pk]).values_list("status", flat=True)
     assert sorted(statuses) == [ApplicationStatus.DRAFT, ApplicationStatus.WITH_AUTHORITY]
+    assert audit_verify() == []
+
+
+def test_two_new_links_asked_for_at_once_do_not_pass_the_daily_limit_together(officer, settings):
+    """The limit counts the officer's new links of the last 24 hours, over all their
+    applications: two asked for at once (two tabs, two applications) each counted none
+    before the other's was written, unless the officer's row serialises them."""
+    settings.ONBOARDING_LINK_RESENDS_PER_DAY = 1
+    first, second = submitted_application(officer), submitted_application(officer)
+    AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    # The audit chain's lock, taken once the limit is checked, is held for a moment.
+    results = race([
+        lambda: approvals.step_resend_authority_link(application_id=first.pk, actor=officer),
+        lambda: approvals.step_resend_authority_link(application_id=second.pk, actor=officer),
+    ], hold_sql="SELECT pg_advisory_xact_lock(%s)", hold_params=[_CHAIN_LOCK_KEY])
+    assert sorted(outcome for outcome, _value in results) == ["error", "ok"], results
+    [refusal] = [value for outcome, value in results if outcome == "error"]
+    assert isinstance(refusal, ValidationError) and refusal.code == "too_many", refusal
+    assert AuditEvent.objects.filter(actor_id=officer.pk, action=AuditAction.STEP_REMINDED).count() == 1
+    assert AuthorityToken.objects.count() == 3
     assert audit_verify() == []
 
 

@@ -4,12 +4,14 @@ and appeal, withdrawal, final approval and the approval letter."""
 
 import hashlib
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.utils import timezone
 from guardian.shortcuts import get_perms
@@ -28,11 +30,12 @@ from onboarding.models import (
     Stage,
 )
 from portal.accounts.models import EmailSuffixRule, SuffixKind
+from portal.accounts.official_email import normalise_domain
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import Membership, MembershipRole, OrganisationDomain, OrganisationStatus
-from tests.factories import UserFactory, application_with_authority, application_with_state
+from tests.factories import PlatformRoleFactory, UserFactory, application_with_authority, application_with_state
 from tests.onboarding.approval_helpers import (
     AUTHORITY_EMAIL,
     DEVANAGARI_RE,
@@ -148,6 +151,19 @@ def test_the_nodal_officer_signed_in_cannot_decide_through_the_authoritys_link(o
     assert decide_by_link(path, "approve").status_code == 302
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_STATE
+
+
+def test_the_nodal_officer_under_another_account_of_their_mailbox_cannot_decide_through_the_link(officer):
+    """Signed in as an account of the officer's own mailbox (their address with a "+tag"),
+    the authority's link decides nothing, as signed in as the officer."""
+    application = submitted_application(officer)
+    local, domain = officer.email.split("@")
+    client = signed_in(UserFactory(email=f"{local}+second@{domain}"))
+    response = decide_by_link(latest_link()[0], "approve", client=client)
+    assert response.status_code == 200
+    assert "You are signed in as this application&#x27;s nodal officer" in response.content.decode()
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_AUTHORITY
 
 
 def test_return_for_correction_then_resubmission_shows_the_authority_what_changed(officer):
@@ -326,6 +342,32 @@ def test_the_officer_sees_where_the_application_is_and_can_send_a_new_link(offic
     assert OutboxMessage.objects.count() == count
 
 
+def test_an_officer_asks_for_at_most_a_days_worth_of_new_links(officer, settings):
+    """Each new link mails the official address the officer named: a few a day per
+    officer, over all their applications, or anyone could make the portal mail an
+    official address every 10 minutes. Refused on the application's page, saying when."""
+    settings.ONBOARDING_LINK_RESENDS_PER_DAY = 3
+    start = datetime(2026, 5, 10, 11, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
+    with time_machine.travel(start, tick=False):
+        first = application_with_authority(nodal_officer=officer)
+        second = application_with_authority(nodal_officer=officer)
+    sent = len(messages_to(AUTHORITY_EMAIL))
+    for minutes, application in [(11, first), (22, second), (33, first)]:
+        with time_machine.travel(start + timedelta(minutes=minutes), tick=False):
+            assert signed_in(officer).post(f"/onboarding/{application.pk}/resend-link/").status_code == 302
+    assert len(messages_to(AUTHORITY_EMAIL)) == sent + 3
+    with time_machine.travel(start + timedelta(hours=5), tick=False):
+        response = signed_in(officer).post(f"/onboarding/{second.pk}/resend-link/", follow=True)
+    said = " ".join(response.content.decode().split())
+    assert response.redirect_chain[-1][0] == f"/onboarding/{second.pk}/"
+    assert "You have asked for 3 new links for competent authorities in the last 24 hours" in said
+    assert "You can ask for another from 11 May 2026, 11:11" in said
+    assert len(messages_to(AUTHORITY_EMAIL)) == sent + 3
+    with time_machine.travel(start + timedelta(days=1, minutes=12), tick=False):
+        assert signed_in(officer).post(f"/onboarding/{second.pk}/resend-link/").status_code == 302
+    assert len(messages_to(AUTHORITY_EMAIL)) == sent + 4
+
+
 def test_another_officer_cannot_see_or_act_on_the_application(officer):
     application = application_with_authority(nodal_officer=officer)
     other = signed_in(UserFactory())
@@ -446,6 +488,36 @@ def test_an_authority_named_in_a_correction_is_the_one_the_letter_is_copied_to(
     assert new_authority in letter.to and AUTHORITY_EMAIL not in letter.to
 
 
+def test_a_new_application_in_the_queue_is_told_to_those_who_may_decide_it(officer):
+    """The nodal officer is also Maharashtra's state administrator: nobody decides on their
+    own application, so the mail goes to the superadmins, who can, not to them alone."""
+    PlatformRoleFactory(user=officer, role="state_admin", jurisdiction="MH")
+    root = make_superadmin()
+    application = application_with_state(nodal_officer=officer)
+    [assigned] = [m for m in OutboxMessage.objects.all() if m.subject.startswith("New application in your approval queue")]
+    assert assigned.to == [root.email]
+    with pytest.raises(PermissionDenied):
+        approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=root)
+
+
+def test_the_state_admin_who_was_the_competent_authority_is_not_told_of_the_state_step(officer):
+    """The authority (a state admin's mailbox under a "+tag") approved through the link: the
+    new application in the queue, and the reply to the authority's confirmation, go to
+    the other state admin, who may decide it."""
+    admin = make_state_admin("MH", email="director@mahaagri.gov.in")
+    other = make_state_admin("MH")
+    tagged = "director+onb@mahaagri.gov.in"
+    data = {**VALID, "competent_authority": {**VALID["competent_authority"], "official_email": tagged}}
+    submitted_application(officer, data)
+    decide_by_link(latest_link(tagged)[0], "approve")
+    [assigned] = [m for m in OutboxMessage.objects.all() if m.subject.startswith("New application in your approval queue")]
+    assert assigned.to == [other.email]
+    [confirmation] = [m for m in messages_to(tagged) if m.subject.startswith("Your decision on application")]
+    assert confirmation.reply_to == [other.email]
+    assert messages_to(admin.email) == []
+
+
 def test_the_competent_authority_does_not_decide_the_state_level_too(officer):
     """A state admin whose address is the application's competent authority approves
     through the link; the state step is then someone else's: refused at the decision
@@ -465,6 +537,35 @@ def test_the_competent_authority_does_not_decide_the_state_level_too(officer):
     assert application.status == ApplicationStatus.APPROVED
 
 
+def test_the_competent_authority_under_a_plus_tag_does_not_decide_the_state_level_too(officer):
+    """The form takes "director+onb@" for the mailbox "director@" (an officer cannot name
+    themselves that way); so does the decision: the state admin whose address it is, who
+    approved through the link, is refused at the state level, nothing changed."""
+    admin = make_state_admin("MH", email="director@mahaagri.gov.in")
+    tagged = "director+onb@mahaagri.gov.in"
+    data = {**VALID, "competent_authority": {**VALID["competent_authority"], "official_email": tagged}}
+    application = submitted_application(officer, data)
+    decide_by_link(latest_link(tagged)[0], "approve")
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE
+    with pytest.raises(ValidationError) as refused:
+        approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=admin)
+    assert "You decided on this application as its competent authority" in refused.value.messages[0]
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE and state_step(application).decision == ""
+
+
+def test_the_competent_authority_named_with_its_domain_in_unicode_does_not_decide_the_state_level_too(officer):
+    """The authority's address with its domain in Unicode, the state admin's the same
+    mailbox with the domain IDNA-encoded: one person, refused at the state level."""
+    data = {**VALID, "competent_authority": {**VALID["competent_authority"], "official_email": "director@कृषि.gov.in"}}
+    application = application_with_state(nodal_officer=officer, data=data)
+    admin = make_state_admin("MH", email=f"director@{normalise_domain('कृषि.gov.in')}")
+    with pytest.raises(ValidationError):
+        approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=admin)
+    assert state_step(application).decision == ""
+
+
 def test_an_appeal_is_not_decided_by_whoever_made_the_rejection(officer):
     root, other_root = make_superadmin(), make_superadmin()
     application = application_with_state(nodal_officer=officer)
@@ -476,6 +577,29 @@ def test_an_appeal_is_not_decided_by_whoever_made_the_rejection(officer):
     application.refresh_from_db()
     assert application.status == ApplicationStatus.UNDER_APPEAL
     approvals.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="Not a government body.", actor=other_root)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.REJECTED_FINAL
+
+
+def test_an_appeal_is_not_decided_by_the_competent_authority_that_made_the_rejection(officer):
+    """A superadmin whose address is the competent authority's rejected through the link
+    (no account on the step, only the address): they do not hear the appeal either; their
+    address under a "+tag" is the same mailbox. Another superadmin does."""
+    root = make_superadmin(email="director@mahaagri.gov.in")
+    data = {**VALID, "competent_authority": {**VALID["competent_authority"], "official_email": "director+onb@mahaagri.gov.in"}}
+    application = submitted_application(officer, data)
+    decide_by_link(latest_link("director+onb@mahaagri.gov.in")[0], "reject", "Not a government body.")
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.REJECTED
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Please look again.", actor=officer)
+    response = signed_in(root).post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "overturn"})
+    assert response.status_code == 200
+    assert "You made the rejection under appeal: another superadmin decides the appeal." in response.content.decode()
+    with pytest.raises(ValidationError):
+        approvals.appeal_decide(step_id=appeal.pk, decision="overturn", actor=root)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.UNDER_APPEAL
+    approvals.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="Still not one.", actor=make_superadmin())
     application.refresh_from_db()
     assert application.status == ApplicationStatus.REJECTED_FINAL
 

@@ -360,6 +360,49 @@ def test_competent_authoritys_remarks_survive_a_session_that_ended(officer):
     assert not re.search(r'<input type="radio" name="decision" value="return"[^>]*\bchecked\b', once)
 
 
+@pytest.mark.parametrize("ended", ["expired", "replaced"])
+def test_competent_authoritys_remarks_survive_a_link_that_ended_while_they_typed(officer, ended):
+    """The link the page was opened with expired, or the officer sent a newer one, while
+    the authority typed: the step still waits for them, so what they typed waits for the
+    step's page opened from the new link (once), and the page of the old link says so."""
+    application = submitted_application(officer)
+    browser = Client()
+    review = browser.get(latest_link()[0], follow=True).redirect_chain[-1][0]
+    step = ApprovalStep.objects.get(stage=Stage.AUTHORITY).pk
+    remarks = "Annexure B is unsigned; the district code in section 2 is wrong."
+    AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    if ended == "expired":
+        AuthorityToken.objects.update(expires_at=timezone.now())
+    else:
+        approvals.step_resend_authority_link(application_id=application.pk, actor=officer)
+    response = browser.post(review, {"step": step, "decision": "return", "remarks": remarks})
+    assert response.status_code == 410
+    heading = "This link has expired" if ended == "expired" else "This link has been replaced"
+    assert heading in page(response)
+    assert ("What you typed is kept in this browser: it will be in the form when you open the new link from your "
+            "email.") in page(response)
+    assert ApprovalStep.objects.get(pk=step).decision == ""  # nothing decided without sending it again
+    if ended == "expired":
+        approvals.step_resend_authority_link(application_id=application.pk, actor=officer)
+
+    html = page(browser.get(latest_link()[0], follow=True))
+    assert remarks in html and "We kept what you typed: check it and send it again." in html
+    assert re.search(r'<input type="radio" name="decision" value="return"[^>]*\bchecked\b', html)
+    assert ApprovalStep.objects.get(pk=step).decision == ""
+    assert remarks not in page(browser.get(latest_link()[0], follow=True))  # shown once
+
+
+def test_remarks_posted_with_the_link_of_a_withdrawn_application_are_not_kept(officer):
+    application = submitted_application(officer)
+    browser = Client()
+    review = browser.get(latest_link()[0], follow=True).redirect_chain[-1][0]
+    step = ApprovalStep.objects.get(stage=Stage.AUTHORITY).pk
+    services.application_withdraw(application_id=application.pk, actor=officer)
+    response = browser.post(review, {"step": step, "decision": "return", "remarks": "Fix section 2."})
+    assert response.status_code == 410 and "What you typed is kept" not in page(response)
+    assert "onboarding_review_kept" not in browser.session
+
+
 def test_only_the_decision_and_remarks_are_kept_for_the_step_named_and_bounded(officer):
     submitted_application(officer)
     browser = Client()
