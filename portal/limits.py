@@ -2,6 +2,7 @@
 queue, store a file. Each service counts its own rows; this is the shared arithmetic."""
 from datetime import datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -21,3 +22,12 @@ def shown(moment: datetime) -> str:
     """``moment`` as the limit's message names it: in the portal's time zone, the month
     in the language of the page ("4 Dec 2026, 21:28", "4 डिसेंबर 2026, 21:28")."""
     return date_format(timezone.localtime(moment), "j M Y, H:i")
+
+
+def refuse_over(rows: QuerySet, field: str, limit: int, now: datetime, message: str) -> None:
+    """Raise ValidationError (code "too_many") with ``message`` (translated, with
+    ``%(n)s``, the limit, and ``%(when)s``, when the next one is allowed) when ``limit`` of
+    ``rows`` already have ``field`` in the 24 hours before ``now``."""
+    allowed = next_allowed(rows, field, limit, now)
+    if allowed:
+        raise ValidationError(message % {"n": limit, "when": shown(allowed)}, code="too_many")

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from portal.accounts.official_email import classify_email
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
-from portal.limits import next_allowed, shown
+from portal.limits import refuse_over
 from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus
 from portal.organisations.services import organisation_admins_lapse
 from portal.permissions import AnyUser, is_auditor, is_superadmin, may_administer
@@ -204,14 +204,9 @@ def _check_request_rate(actor: AnyUser, now: datetime) -> None:
     VERIFICATION_REQUESTS_PER_DAY in 24 hours per person (withdrawn ones included), or one
     account could fill every organisation's queue, or one queue again and again (ask,
     withdraw, ask)."""
-    limit = settings.VERIFICATION_REQUESTS_PER_DAY
-    allowed = next_allowed(GovernmentProfile.objects.filter(user=actor), "requested_at", limit, now)
-    if allowed:
-        raise ValidationError(
-            _("You have asked to be verified %(n)s times in the last 24 hours, the most the portal accepts. You can ask "
-              "again from %(when)s.") % {"n": limit, "when": shown(allowed)},
-            code="too_many")
-
+    refuse_over(GovernmentProfile.objects.filter(user=actor), "requested_at", settings.VERIFICATION_REQUESTS_PER_DAY,
+                now, _("You have asked to be verified %(n)s times in the last 24 hours, the most the portal accepts. "
+                       "You can ask again from %(when)s."))
 
 def join_request_create(
     *, organisation_id: int, details: dict, language: str, actor: AnyUser, request: HttpRequest | None = None

@@ -43,7 +43,7 @@ from onboarding.notifications import notify_officer
 from onboarding.retention import files_remove
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
-from portal.limits import next_allowed, shown
+from portal.limits import refuse_over
 from portal.organisations.models import Level, Organisation, OrganisationDomain
 from portal.organisations.states import CENTRAL
 from portal.permissions import AnyUser
@@ -286,15 +286,10 @@ def _check_submission_rate(actor: AnyUser, now: datetime) -> None:
     typed: at most ONBOARDING_SUBMISSIONS_PER_DAY in 24 hours per officer (resubmissions
     included), or anyone with an official address could make the portal mail any official
     address again and again (submit, withdraw, submit)."""
-    limit = settings.ONBOARDING_SUBMISSIONS_PER_DAY
-    allowed = next_allowed(ApplicationVersion.objects.filter(application__nodal_officer=actor), "created_at", limit, now)
-    if allowed:
-        raise ValidationError(
-            _("You have sent %(n)s applications for approval in the last 24 hours, the most the portal accepts: each "
-              "one emails its competent authority. You can send this one from %(when)s.") % {
-                "n": limit, "when": shown(allowed)},
-            code="too_many")
-
+    sent = ApplicationVersion.objects.filter(application__nodal_officer=actor)
+    refuse_over(sent, "created_at", settings.ONBOARDING_SUBMISSIONS_PER_DAY, now, _(
+        "You have sent %(n)s applications for approval in the last 24 hours, the most the portal accepts: each "
+        "one emails its competent authority. You can send this one from %(when)s."))
 
 def application_submit(*, application_id: int, actor: AnyUser, request: HttpRequest | None = None) -> Application:
     """Send a complete application for approval: it gets its reference and becomes read-only."""

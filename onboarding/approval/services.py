@@ -49,7 +49,7 @@ from portal.accounts.official_email import normalise_address
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.client import request_meta
-from portal.limits import next_allowed, shown
+from portal.limits import refuse_over
 from portal.organisations.models import Organisation
 from portal.organisations.services import organisation_activate
 from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin
@@ -177,16 +177,10 @@ def _check_resend_rate(actor: AnyUser, now: datetime) -> None:
     ONBOARDING_LINK_RESENDS_PER_DAY in 24 hours per officer, over all their applications,
     counted from the audit events that record them; else anyone with an official address
     could make the portal mail any official address every 10 minutes."""
-    limit = settings.ONBOARDING_LINK_RESENDS_PER_DAY
     asked = AuditEvent.objects.filter(actor_id=actor.pk, action=AuditAction.STEP_REMINDED)
-    allowed = next_allowed(asked, "created_at", limit, now)
-    if allowed:
-        raise ValidationError(
-            _("You have asked for %(n)s new links for competent authorities in the last 24 hours, the most the portal "
-              "accepts: each one emails the authority. You can ask for another from %(when)s.") % {
-                "n": limit, "when": shown(allowed)},
-            code="too_many")
-
+    refuse_over(asked, "created_at", settings.ONBOARDING_LINK_RESENDS_PER_DAY, now, _(
+        "You have asked for %(n)s new links for competent authorities in the last 24 hours, the most the portal "
+        "accepts: each one emails the authority. You can ask for another from %(when)s."))
 
 def steps_close_on_withdrawal(*, application: Application, actor: AnyUser | None) -> list[ApprovalStep]:
     """Close the open step of a withdrawn application and void its links (caller holds the lock)."""

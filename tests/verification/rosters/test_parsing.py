@@ -122,6 +122,19 @@ def rewritten_xlsx(content, edit):
     return out.getvalue()
 
 
+def with_shared_strings(name, body):
+    """For ``rewritten_xlsx``: the workbook declares a shared strings part (which the test
+    then adds as ``xl/sharedStrings.xml``)."""
+    if name == "[Content_Types].xml":
+        return body.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                            b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+    if name == "xl/_rels/workbook.xml.rels":
+        return body.replace(b"</Relationships>", b'<Relationship Id="rIdS" Type="http://schemas.openxmlformats.'
+                            b'org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+                            b"</Relationships>")
+    return body
+
+
 def test_empty_rows_are_read_past_up_to_a_budget_then_refused():
     """Each empty row costs reading it: a file of millions (a few bytes of CSV each, or one
     far row number in a workbook, which the reader walks up to) is refused once the budget
@@ -154,16 +167,7 @@ def test_workbook_parts_read_whole_are_bounded(settings):
     settings.ROSTER_MAX_ROWS = 100  # at most 101 rows of 7 columns' strings, and 1,000 more
 
     def strings(count, item=b"<si><t>ab</t></si>", prefix=b""):
-        def edit(name, body):
-            if name == "[Content_Types].xml":
-                return body.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
-                                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
-            if name == "xl/_rels/workbook.xml.rels":
-                return body.replace(b"</Relationships>", b'<Relationship Id="rIdS" Type="http://schemas.openxmlformats.'
-                                    b'org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
-                                    b"</Relationships>")
-            return body
-        buffer = io.BytesIO(rewritten_xlsx(xlsx_bytes([person(1)]), edit))
+        buffer = io.BytesIO(rewritten_xlsx(xlsx_bytes([person(1)]), with_shared_strings))
         with zipfile.ZipFile(buffer, "a") as archive:
             namespace = b"xmlns" + (b":" + prefix[:-1] if prefix else b"")
             archive.writestr("xl/sharedStrings.xml", b"<" + prefix + b"sst " + namespace + b'="http://schemas.'
@@ -246,17 +250,7 @@ def test_a_workbook_part_declaring_xml_entities_is_refused():
             return text + body.replace(b"</styleSheet>", b"<x>&t4;</x></styleSheet>")
         return body
 
-    def strings(name, body):
-        if name == "[Content_Types].xml":
-            return body.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
-                                b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
-        if name == "xl/_rels/workbook.xml.rels":
-            return body.replace(b"</Relationships>", b'<Relationship Id="rIdS" Type="http://schemas.openxmlformats.'
-                                b'org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
-                                b"</Relationships>")
-        return body
-
-    with_strings = io.BytesIO(rewritten_xlsx(xlsx_bytes([person(1)]), strings))
+    with_strings = io.BytesIO(rewritten_xlsx(xlsx_bytes([person(1)]), with_shared_strings))
     with zipfile.ZipFile(with_strings, "a") as archive:
         archive.writestr("xl/sharedStrings.xml", b'<?xml version="1.0" encoding="UTF-8"?>' + dtd + sst)
     for content in (rewritten_xlsx(xlsx_bytes([person(1)]), declared), with_strings.getvalue()):
