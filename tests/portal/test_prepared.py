@@ -35,6 +35,11 @@ def grants_in_states_starting_query(prefix, *, user_id):
 
 @pytest.mark.django_db
 def test_a_query_is_prepared_once_per_connection_and_then_not_planned_again():
+    # A connection none of whose statements is prepared yet (one of the same text, made by
+    # an earlier test on this connection, would have the same name and its plans counted).
+    connection.ensure_connection()
+    connection.connection.execute("DEALLOCATE ALL")
+    prepared._prepared_on.pop(connection.connection, None)
     now = timezone.now()
     users = [UserFactory() for _ in range(3)]
     PlatformRoleFactory(user=users[0], role="state_admin", jurisdiction="MH")
