@@ -1,7 +1,9 @@
 """Pages that refuse or warn, in English, Hindi and Marathi, screenshotted and checked
 with axe-core: the page a rate limit answers with (allauth's sign-up limit, lowered
 here so that the second attempt meets it), and the withdrawal of a draft that was never
-sent for approval, which says its letter will be deleted."""
+sent for approval, which says its letter will be deleted; the competent authority's decision kept
+when its session ended, or when its link expired while it typed (then found in the new link's form);
+a letter sent with an old token back at its upload."""
 
 import pytest
 from django.core.cache import cache
@@ -72,6 +74,46 @@ def test_the_competent_authority_whose_session_ended_is_told_its_decision_is_kep
         expect(page.locator("html")).to_have_attribute("lang", code)
         check_page(page, f"review-link-missing-kept-{code}")
         page.goto(link)  # the link again: the decision and remarks are in the form
+        expect(page.locator("#id_remarks")).to_have_value(remarks)
+        expect(page.locator("input[name=decision][value=return]")).to_be_checked()
+    check_page.assert_clean()
+
+
+KEPT_FOR_THE_NEW_LINK = {
+    "en": "What you typed is kept in this browser: it will be in the form when you open the new link from your email.",
+    "hi": "आपने जो लिखा था वह इस ब्राउज़र में रखा गया है: जब आप अपने ईमेल का नया लिंक खोलेंगे, तो वह फ़ॉर्म में होगा।",
+    "mr": "तुम्ही जे लिहिले होते ते या ब्राउझरमध्ये ठेवले आहे: तुमच्या ईमेलमधील नवीन लिंक उघडल्यावर ते फॉर्ममध्ये असेल.",
+}
+
+
+def test_the_competent_authority_whose_link_expired_while_typing_finds_the_remarks_in_the_new_link(
+        page, portal, check_page):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from onboarding.approval.services import step_resend_authority_link
+    from onboarding.models import AuthorityToken
+
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in", full_name="Sunil Patil")
+    remarks = "Annexure B is unsigned; please correct it."
+    for code, kept in KEPT_FOR_THE_NEW_LINK.items():
+        application = submitted_application(officer)
+        page.goto(portal + latest_link()[0])
+        if code != "en":
+            switch_language(page, code)
+        page.locator("input[name=decision][value=return]").check()
+        page.locator("#id_remarks").fill(remarks)
+        # Seven days pass while the page is open: the link expires before it is sent.
+        AuthorityToken.objects.filter(step__application=application).update(
+            expires_at=timezone.now(), created_at=timezone.now() - timedelta(days=7))
+        page.locator("main form button[type=submit]").last.click()
+        page.wait_for_load_state("load")
+        expect(page.locator("main")).to_contain_text(kept)
+        expect(page.locator("html")).to_have_attribute("lang", code)
+        check_page(page, f"review-link-expired-kept-{code}")
+        step_resend_authority_link(application_id=application.pk, actor=officer)  # the officer sends a new one
+        page.goto(portal + latest_link()[0])
         expect(page.locator("#id_remarks")).to_have_value(remarks)
         expect(page.locator("input[name=decision][value=return]")).to_be_checked()
     check_page.assert_clean()
