@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from portal.accounts.official_email import classify_email
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record, audit_record_many
+from portal.limits import shown
 from portal.mail.services import outbox_enqueue, outbox_enqueue_each
 from portal.organisations.models import OrganisationStatus
 from portal.permissions import AnyUser
@@ -33,6 +34,9 @@ logger = logging.getLogger(__name__)
 DETAILS = ("designation", "office", "employee_code", "mobile", "superannuation_date")
 SYSTEM = "system:roster_import"
 MAX_SENDS = 5  # an invitation is sent at most this many times (the first and four more)
+# Least time between two sendings of one invitation while its link still works: a double
+# click, or a script, sends it once an hour at most.
+RESEND_GAP = timedelta(hours=1)
 
 
 def ttl() -> timedelta:
@@ -199,7 +203,8 @@ def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str
 def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpRequest | None = None) -> Invitation:
     """Send a waiting invitation again with a new link (the old one stops working) and
     a new expiry. Refused to a personal mail address (the rules may have changed since
-    it was sent) and after MAX_SENDS sendings. Raises ValidationError or PermissionDenied."""
+    it was sent), after MAX_SENDS sendings, and within RESEND_GAP of the last one while its
+    link works. Raises ValidationError or PermissionDenied."""
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=invitation_id)
         verification_services.check_decider(actor, invitation.organisation)
@@ -212,8 +217,12 @@ def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpReques
         if invitation.send_count >= MAX_SENDS:
             raise ValidationError(_("This invitation was sent %(n)s times already: it is not sent again.")
                                   % {"n": invitation.send_count}, code="too_many")
-        raw, digest = token_new()
         now = timezone.now()
+        if invitation.sent_at and invitation.expires_at > now and now - invitation.sent_at < RESEND_GAP:
+            raise ValidationError(
+                _("This invitation was sent at %(at)s and its link works: it can be sent again from %(from)s.")
+                % {"at": shown(invitation.sent_at), "from": shown(invitation.sent_at + RESEND_GAP)}, code="too_soon")
+        raw, digest = token_new()
         invitation.token_hash, invitation.sent_at, invitation.expires_at = digest, now, now + ttl()
         invitation.send_count += 1
         invitation.save(update_fields=["token_hash", "sent_at", "expires_at", "send_count"])

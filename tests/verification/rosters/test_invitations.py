@@ -169,6 +169,23 @@ def test_sending_again_is_bounded_and_refused_to_a_personal_address(world, invit
     assert Invitation.objects.get().send_count == 1
 
 
+def test_an_invitation_whose_link_works_is_sent_again_an_hour_after_the_last_sending_at_the_earliest(
+        world, invited, django_capture_on_commit_callbacks):
+    """A double click, or a script, does not mail the person again and again: within an
+    hour of the last sending, while the link works, the admin is told when it can be sent."""
+    client = signed_in(world["admin_office"])
+    sent = OutboxMessage.objects.filter(to=[invited.email]).count()
+    response = client.post(f"/verification/invitations/{invited.pk}/resend/", follow=True)
+    [said] = [str(m) for m in response.context["messages"]]
+    assert said.startswith("This invitation was sent at ") and "it can be sent again from" in said, said
+    assert OutboxMessage.objects.filter(to=[invited.email]).count() == sent
+    assert Invitation.objects.get().send_count == 1
+    Invitation.objects.filter(pk=invited.pk).update(sent_at=timezone.now() - timedelta(hours=1, seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation_resend(invitation_id=invited.pk, actor=world["admin_office"])
+    assert OutboxMessage.objects.filter(to=[invited.email]).count() == sent + 1
+
+
 def test_a_consumer_address_is_never_invited(world):
     roster = upload(world["office"], world["admin_office"], csv_bytes([person(4, **{"Official email": "x@gmail.com"})]))
     assert (roster.invite_count, roster.refused_count) == (0, 1)
