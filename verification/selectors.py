@@ -179,14 +179,8 @@ def _with_badges(queryset: QuerySet[GovernmentProfile]) -> QuerySet[GovernmentPr
     # number two verified people hold): the deciding admin checks it with the person.
     mobile_taken = GovernmentProfile.objects.filter(verified_in_force(today), mobile=OuterRef("mobile")).exclude(
         user_id=OuterRef("user_id"))
-    # An administrator here rejected an earlier request of the person's (why the system
-    # did not verify this one: automatic_verification_withheld).
-    rejected_here = GovernmentProfile.objects.filter(
-        user_id=OuterRef("user_id"), organisation_id=OuterRef("organisation_id"), status=VerificationStatus.REJECTED,
-    ).exclude(pk=OuterRef("pk"))
     return queryset.annotate(person_verified=Exists(verified), held_elsewhere=Exists(elsewhere),
-                             suspended_elsewhere=Subquery(suspended), mobile_taken=Exists(mobile_taken),
-                             rejected_here=Exists(rejected_here))
+                             suspended_elsewhere=Subquery(suspended), mobile_taken=Exists(mobile_taken))
 
 
 def mark_seen(profiles: Iterable[GovernmentProfile]) -> list[GovernmentProfile]:
@@ -263,8 +257,13 @@ def profile_for_admin(viewer: AnyUser, pk: int) -> GovernmentProfile:
     """A profile in an organisation the viewer administers, or 404 (never 403: do not
     confirm it exists), with what the viewer may see of it (``mark_seen``)."""
     queryset = annotated_for(viewer, profiles_administered_by(viewer).select_related("user", "organisation", "decided_by"))
+    # An administrator here rejected an earlier request of the person's (why the system did
+    # not verify this one: automatic_verification_withheld): said on this page only.
+    rejected_here = GovernmentProfile.objects.filter(
+        user_id=OuterRef("user_id"), organisation_id=OuterRef("organisation_id"), status=VerificationStatus.REJECTED,
+    ).exclude(pk=OuterRef("pk"))
     try:
-        profile = _with_badges(queryset).get(pk=pk)
+        profile = _with_badges(queryset).annotate(rejected_here=Exists(rejected_here)).get(pk=pk)
     except (GovernmentProfile.DoesNotExist, ValueError):
         raise Http404 from None
     return mark_seen(mark_official_domain([profile]))[0]

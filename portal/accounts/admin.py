@@ -54,13 +54,16 @@ class AuditedDeletionMixin:
 
 
 class LegalHoldMixin:
-    """What is under a legal hold (``held``) is not deleted here: its page has no delete
-    button, its deletion page is refused, a deletion of several that includes it is refused
-    on the confirmation page naming it, and one that reaches delete_queryset all the same
-    (a hold set meanwhile) leaves it out and says so."""
+    """A row of a person under a legal hold (``person_held`` of the person its
+    ``person_field`` names) is not deleted here: its page has no delete button, its
+    deletion page is refused, a deletion of several that includes it is refused on the
+    confirmation page naming it, and one that reaches delete_queryset all the same (a hold
+    set meanwhile) leaves it out and says so."""
+
+    person_field = "pk"
 
     def held(self, obj) -> bool:
-        raise NotImplementedError
+        return person_held(getattr(obj, self.person_field))
 
     def held_message(self, objs) -> str:
         return gettext("Under a legal hold (release the hold first): %(names)s") % {
@@ -125,9 +128,6 @@ class UserAdmin(LegalHoldMixin, AuditedDeletionMixin, BaseUserAdmin):
         audit_record(actor=request.user, action=AuditAction.USER_ACCESS_CHANGED, target=user,
                      old=access_of(user), new={"deleted": True}, request=request)
 
-    def held(self, user):
-        return person_held(user.pk)
-
 
 admin.site.unregister(EmailAddress)
 
@@ -136,8 +136,7 @@ admin.site.unregister(EmailAddress)
 class EmailAddressAdmin(LegalHoldMixin, BaseEmailAddressAdmin):
     """allauth's, but the addresses of a person under a legal hold are not deleted."""
 
-    def held(self, address):
-        return person_held(address.user_id)
+    person_field = "user_id"
 
 
 admin.site.unregister(Group)

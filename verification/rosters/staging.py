@@ -204,20 +204,23 @@ def powers_elsewhere(organisation: Organisation) -> QuerySet[Membership]:
         Q(organisation_id=organisation.pk) | Q(organisation__ancestry__startswith=organisation.subtree_prefix))
 
 
+def _on_own_domains(organisation: Organisation, email: str) -> bool:
+    return own_domains(organisation).filter(domain=email.rpartition("@")[2]).exists()
+
+
 def holds_power_elsewhere(organisation: Organisation, *, user_id: int, email: str) -> bool:
     """Whether ``user_id`` holds a platform role or an admin role outside ``organisation``,
     and ``email`` is not on its domains: its roster does not verify them (they ask)."""
     return ((powers_elsewhere(organisation).filter(user_id=user_id).exists()
              or PlatformRoleGrant.objects.filter(in_force_q(), user_id=user_id).exists())
-            and not own_domains(organisation).filter(domain=email.rpartition("@")[2]).exists())
+            and not _on_own_domains(organisation, email))
 
 
 def moves_from_elsewhere(organisation: Organisation, *, user_id: int, email: str) -> bool:
     """Whether verifying ``user_id`` in ``organisation`` from its roster (at ``email``)
     would take them from a verification they hold in another organisation at an address
     not on ``organisation``'s domains: a roster does not do that (the person asks)."""
-    return (held_elsewhere(organisation).filter(user_id=user_id).exists()
-            and not own_domains(organisation).filter(domain=email.rpartition("@")[2]).exists())
+    return held_elsewhere(organisation).filter(user_id=user_id).exists() and not _on_own_domains(organisation, email)
 
 
 def summarise(roster: RosterImport) -> dict:
