@@ -11,7 +11,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from portal.accounts.official_email import normalise_mailbox
-from portal.organisations.services import OfficialPowersHeld, official_powers_end_check
+from portal.organisations.services import OfficialPowersHeld, holder_ends_own_grounds, official_powers_end_check
 from portal.permissions import is_state_admin, is_superadmin
 
 
@@ -66,11 +66,15 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         primary address (ACCOUNT_CHANGE_EMAIL) whose roles nobody else would hold. Asked
         first, under locks held until the change commits: allauth removes the old address
         before it says the primary one changed, and the verifications and admin roles
-        resting on that address would end with it."""
+        resting on that address would end with it: so would an admin role resting on a
+        verification at the old address when the new one is official too
+        (holder_ends_own_grounds)."""
         try:
             with transaction.atomic():
                 if account_settings.CHANGE_EMAIL and email_address.user_id:
                     official_powers_end_check(user=email_address.user, new_primary=email_address.email)
+                    with holder_ends_own_grounds(user=email_address.user):
+                        return super().confirm_email(request, email_address)
                 return super().confirm_email(request, email_address)
         except OfficialPowersHeld as refusal:
             for message in refusal.messages:

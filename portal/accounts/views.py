@@ -11,7 +11,7 @@ from portal.access import rule
 from portal.accounts.forms import AddEmailForm, EmailRuleForm
 from portal.accounts.models import EmailSuffixRule
 from portal.accounts.services import email_rule_delete, email_rule_save
-from portal.organisations.services import OfficialPowersHeld, official_powers_end_check
+from portal.organisations.services import OfficialPowersHeld, holder_ends_own_grounds, official_powers_end_check
 
 
 @rule("superadmin")
@@ -59,11 +59,22 @@ class EmailView(account_views.EmailView):
     address that is not official is refused, changing nothing, while it would end a role
     nobody else holds (official_powers_end_check, asked in the transaction that makes the
     change, so that a change of roles meanwhile cannot slip between the two), and an
-    address to add is checked at its field (forms.AddEmailForm)."""
+    address to add is checked at its field (forms.AddEmailForm). "Remove" is refused the
+    same way, changing nothing, when the address is the official one of a verification an
+    admin role rests on that nobody else holds (holder_ends_own_grounds): the role would end
+    with it."""
 
     form_class = AddEmailForm
 
     def post(self, request, *args, **kwargs):
+        if "action_remove" in request.POST:
+            try:
+                with transaction.atomic(), holder_ends_own_grounds(user=request.user):
+                    return super().post(request, *args, **kwargs)
+            except OfficialPowersHeld as refusal:
+                for message in refusal.messages:
+                    messages.error(request, message)
+                return redirect("account_email")
         if "action_add" in request.POST or "action_primary" not in request.POST:
             return super().post(request, *args, **kwargs)
         address = EmailAddress.objects.filter(user=request.user, email__iexact=request.POST.get("email", "")).first()

@@ -1,8 +1,9 @@
 """Writes to organisations: activating one and making its first admin; granting,
 revoking and expiring roles (platform roles, an organisation's admins)."""
 
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from datetime import datetime
 
 from allauth.account.models import EmailAddress
@@ -191,6 +192,47 @@ def official_powers_end_check(*, user: AnyUser, new_primary: str) -> None:
         return
     with transaction.atomic():
         _lock_and_check_official_powers_end(user.pk)
+
+
+# Set while a person removes something an admin role of theirs rests on (an official
+# address of their account): organisation_admins_lapse then holds them to the last-admin rule.
+_holder_acting: ContextVar[int | None] = ContextVar("holder_acting", default=None)
+
+
+@contextmanager
+def holder_ends_own_grounds(*, user: AnyUser) -> Iterator[None]:
+    """Inside the caller's transaction: what ``user`` does inside this block themself may
+    end an admin role of theirs by taking away what it rests on (an official address
+    leaving their account ends the verification there, and organisation_admins_lapse the
+    role), and such a role is then held to the rule a revocation is held to: an admin
+    role nobody else holds without an end date is not ended, the lapse raises
+    OfficialPowersHeld and the caller's transaction undoes the rest. The person's account
+    and the organisations they administer are locked first, in the order the role services
+    lock them, so that the answer still holds when the caller commits."""
+    _lock_granter_and_holder(None, user.pk)
+    list(Organisation.objects.select_for_update().filter(
+        pk__in=Membership.objects.filter(user_id=user.pk, role=MembershipRole.ADMIN, is_active=True)
+        .values("organisation_id")).order_by("pk").values_list("pk", flat=True))
+    token = _holder_acting.set(user.pk)
+    try:
+        yield
+    finally:
+        _holder_acting.reset(token)
+
+
+def _check_holder_keeps_an_admin(membership: Membership) -> None:
+    """In holder_ends_own_grounds: refuse ending the holder's own admin ``membership``
+    when nobody else would hold the role there without an end date."""
+    if _holder_acting.get() != membership.user_id or ended(membership.ends_at):
+        return
+    try:
+        _check_keeps_an_admin(membership.organisation, leaving_user_id=membership.user_id)
+    except LastAdmin:
+        raise OfficialPowersHeld([ValidationError(
+            _("You are the last admin of %(organisation)s whose role does not end, and the role rests on your "
+              "verification with the official address that would leave your account: hand it over first by granting "
+              "the admin role there to someone else (without an end date).") % {"organisation": membership.organisation.name},
+            code="last_admin")]) from None
 
 
 # Roles -------------------------------------------------------------------------------------
@@ -592,6 +634,7 @@ def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str,
             if (membership.organisation_id, membership.user_id) not in pair_set and _admin_has_ground_below(
                     membership, now):
                 continue
+            _check_holder_keeps_an_admin(membership)
             if check is not None:
                 check(membership)
             membership.member_before_admin = False

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
@@ -17,6 +18,8 @@ from api.services import api_client_create
 from portal.accounts.models import SuffixKind
 from portal.accounts.services import email_rule_save
 from portal.audit.models import AuditAction, AuditEvent
+from portal.organisations.models import Membership
+from portal.organisations.services import organisation_admin_grant, organisation_admin_revoke
 from tests.factories import UserFactory
 from tests.onboarding.approval_helpers import post_confirming_access
 from tests.smtp import text_of
@@ -59,7 +62,7 @@ def add_and_confirm(client, address, smtp_server, capture):
     before = len(smtp_server.messages)
     with capture(execute=True):
         response = post_confirming_access(client, "/accounts/email/", {"email": address, "action_add": ""})
-    assert response.status_code == 302, response.content[:2000]
+    assert response.status_code == 302, response.content.decode()[-6000:]
     with capture(execute=True):
         response = client.post(response["Location"], {"code": code_in(smtp_server, before)})
     assert response.status_code == 302
@@ -298,3 +301,72 @@ def test_when_no_confirmed_address_is_left_nobody_is_mailed_at_the_one_removed(
     profile.refresh_from_db()
     assert profile.status == VerificationStatus.SUSPENDED
     assert not [m for m in smtp_server.messages[before:] if m["To"] == asha.email]
+
+
+def asha_the_only_admin(world):
+    """Asha, verified in the office, made its admin; the office's first admin handed it over
+    to her and left: her role rests on her verification at her official address."""
+    asha = world["person"]
+    profile = verified(world, asha)
+    organisation_admin_grant(organisation_id=world["office"].pk, user_id=asha.pk, actor=world["admin_office"])
+    organisation_admin_revoke(organisation_id=world["office"].pk, user_id=world["admin_office"].pk, actor=asha)
+    return asha, profile
+
+
+def test_the_last_admin_cannot_change_the_official_address_their_role_rests_on(
+        world, smtp_server, django_capture_on_commit_callbacks):
+    """Changing the account's address to another official one would suspend the
+    verification at the old one and, with it, the office's last admin role: refused at the
+    confirmation, nothing changed, the person told what to do first."""
+    asha, profile = asha_the_only_admin(world)
+    old = asha.email
+    client = signed_in(asha)
+    before = len(smtp_server.messages)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_confirming_access(client, "/accounts/email/",
+                                          {"email": "asha.k@pune.mahaagri.gov.in", "action_add": ""})
+    assert response.status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(response["Location"], {"code": code_in(smtp_server, before)}, follow=True)
+    page = response.content.decode()
+    assert ("You are the last admin of District Agriculture Office, Pune whose role does not end, and the role rests "
+            "on your verification with the official address that would leave your account: hand it over first by "
+            "granting the admin role there to someone else (without an end date).") in page
+    assert EmailAddress.objects.get(user=asha, email=old).verified
+    assert not EmailAddress.objects.filter(user=asha, email="asha.k@pune.mahaagri.gov.in", verified=True).exists()
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.VERIFIED
+    assert Membership.objects.get(organisation=world["office"], user=asha).admin_in_force
+    assert not AuditEvent.objects.filter(action=AuditAction.VERIFICATION_SUSPENDED).exists()
+
+    # Once someone else holds the role, the same change goes through and her role lapses.
+    successor = UserFactory(email="ravi.patil@pune.mahaagri.gov.in", full_name="Ravi Patil")
+    request = services.join_request_create(organisation_id=world["office"].pk, language="en", actor=successor,
+                                           details={**DETAILS, "official_email": successor.email,
+                                                    "employee_code": "EMP-2002", "mobile": "9822000002"})
+    services.join_request_decide(profile_id=request.pk, decision="verify", actor=asha)
+    organisation_admin_grant(organisation_id=world["office"].pk, user_id=successor.pk, actor=asha)
+    cache.clear()  # allauth's limit of confirmation codes sent to one address
+    add_and_confirm(client, "asha.k@pune.mahaagri.gov.in", smtp_server, django_capture_on_commit_callbacks)
+    profile.refresh_from_db()
+    assert (profile.status, profile.reason_code) == (VerificationStatus.SUSPENDED, EndReason.ADDRESS_REMOVED)
+    assert not Membership.objects.get(organisation=world["office"], user=asha).admin_in_force
+
+
+def test_the_last_admin_cannot_remove_the_address_their_role_rests_on(world):
+    """"Remove" on allauth's page, for the address a verification rests on (an account
+    with two confirmed addresses, as one made before ACCOUNT_CHANGE_EMAIL held, or by the
+    Django admin): refused the same way, the address kept."""
+    asha, profile = asha_the_only_admin(world)
+    EmailAddress.objects.filter(user=asha).update(primary=False)
+    EmailAddress.objects.create(user=asha, email="asha.home@gmail.com", verified=True, primary=True)
+    client = signed_in(asha)
+    response = post_confirming_access(client, "/accounts/email/", {"action_remove": "", "email": asha.email})
+    assert response.status_code == 302 and response["Location"] == "/accounts/email/"
+    page = client.get("/accounts/email/").content.decode()
+    assert "You are the last admin of District Agriculture Office, Pune whose role does not end" in page
+    assert "Removed" not in page
+    assert EmailAddress.objects.filter(user=asha, email=asha.email, verified=True).exists()
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.VERIFIED
+    assert Membership.objects.get(organisation=world["office"], user=asha).admin_in_force
