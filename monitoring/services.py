@@ -21,7 +21,7 @@ from portal.audit.models import AuditAction, AuditChainHead
 from portal.audit.services import audit_record, audit_record_many, audit_verify
 from portal.permissions import AnyUser
 from portal.templatetags.portal_tags import day_time
-from verification.models import GovernmentProfile, VerificationStatus
+from verification.models import GovernmentProfile, VerificationStatus, person_verified_in_force
 
 REMINDER_INTERVAL = timedelta(days=7)
 OFFICE_FIELDS = ("jurisdiction", "name", "short_code", "official_domain", "contact_email", "target_date")
@@ -31,13 +31,16 @@ OFFICE_FIELDS = ("jurisdiction", "name", "short_code", "official_domain", "conta
 
 def figures_refresh() -> dict:
     """Count the verified and waiting government users of every organisation (one scan
-    of the profiles) and store them in the summary table. Safe to run twice."""
+    of the profiles) and store them in the summary table. Safe to run twice. A person
+    counts while their verification is in force (person_verified_in_force: not of an
+    account deactivated, not past superannuation before the hourly job records it), or
+    waits while their account is active."""
     started = time.monotonic()
     now = timezone.now()
     counts = (
         GovernmentProfile.objects.order_by().values("organisation_id")
-        .annotate(verified=Count("id", filter=Q(status=VerificationStatus.VERIFIED)),
-                  pending=Count("id", filter=Q(status=VerificationStatus.PENDING)))
+        .annotate(verified=Count("id", filter=person_verified_in_force(timezone.localdate(now))),
+                  pending=Count("id", filter=Q(status=VerificationStatus.PENDING, user__is_active=True)))
         .values_list("organisation_id", "verified", "pending")
     )
     rows = [OrganisationFigures(organisation_id=org, verified_users=v, pending_users=p, refreshed_at=now)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from monitoring.models import ExpectedOffice
 from onboarding.application.validators import split_domain_list
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, Stage
-from portal.organisations.models import Organisation, OrganisationDomain, OrganisationStatus
+from portal.organisations.models import Level, Organisation, OrganisationDomain, OrganisationStatus
 from portal.organisations.states import CENTRAL, JURISDICTION_CHOICES
 
 IN_APPROVAL = {ApplicationStatus.WITH_AUTHORITY, ApplicationStatus.WITH_STATE, ApplicationStatus.CHANGES_REQUESTED,
@@ -37,15 +37,24 @@ def expected_offices_in(jurisdictions: set[str] | None) -> QuerySet[ExpectedOffi
 
 
 def _active_match() -> ExpressionWrapper:
-    """An active organisation with the office's domain, or its short code in its jurisdiction."""
-    by_domain = OrganisationDomain.objects.filter(
-        domain=OuterRef("official_domain"), organisation__status=OrganisationStatus.ACTIVE).exclude(domain="")
+    """An active organisation of the office's jurisdiction with its domain (the one that
+    holds it verified, when one does) or its short code: what match_offices shows as
+    "Active", so that an office shown otherwise past its date is flagged and listed as
+    overdue."""
+    held = OrganisationDomain.objects.filter(domain=OuterRef("official_domain")).exclude(domain="").filter(
+        Q(is_verified=True) | ~Exists(OrganisationDomain.objects.filter(domain=OuterRef("domain"), is_verified=True)))
+    by_domain = held.filter(organisation__status=OrganisationStatus.ACTIVE)
     code = Organisation.objects.annotate(code=Upper("short_code")).filter(
         code=OuterRef("short_code"), status=OrganisationStatus.ACTIVE).exclude(short_code="")
-    in_state = code.filter(state=OuterRef("jurisdiction"))
-    central = code.filter(level="central")
-    return ExpressionWrapper(Q(Exists(by_domain)) | Q(Exists(in_state)) | (Q(jurisdiction=CENTRAL) & Q(Exists(central))),
-                             output_field=BooleanField())
+    of_a_state = Q(state=OuterRef("jurisdiction")) & ~Q(level=Level.CENTRAL)
+    central = Q(level=Level.CENTRAL) | Q(state="")
+    return ExpressionWrapper(
+        Q(Exists(by_domain.filter(Q(organisation__state=OuterRef("jurisdiction"))
+                                  & ~Q(organisation__level=Level.CENTRAL))))
+        | Q(Exists(code.filter(of_a_state)))
+        | (Q(jurisdiction=CENTRAL) & (Q(Exists(code.filter(central))) | Q(Exists(by_domain.filter(
+            Q(organisation__level=Level.CENTRAL) | Q(organisation__state="")))))),
+        output_field=BooleanField())
 
 
 def tracker_rows(jurisdictions: set[str] | None, *, today: date, jurisdiction: str = "") -> QuerySet[ExpectedOffice]:

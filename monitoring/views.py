@@ -186,7 +186,7 @@ def dashboard_export(request):
               _("Verified users"), _("Waiting users")]
     lines = csv_lines(header, (
         [o.name, o.short_code, o.get_state_display(), o.get_level_display(), o.get_status_display(),
-         o.activated_at.date().isoformat() if o.activated_at else "", o.verified, o.pending]
+         timezone.localdate(o.activated_at).isoformat() if o.activated_at else "", o.verified, o.pending]
         for o in rows[:EXPORT_MAX_ROWS].iterator(chunk_size=2000)
     ))
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")

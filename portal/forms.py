@@ -1,9 +1,22 @@
-"""What every form of the portal shares: Bootstrap's classes on its widgets and
-each field's error tied to its input (CONVENTIONS: every error is tied to its field)."""
+"""What every form of the portal shares: Bootstrap's classes on its widgets,
+each field's error tied to its input (CONVENTIONS: every error is tied to its field),
+and no control character in a one-line answer."""
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from portal import pending
+from portal.text import has_control_characters
+
+
+def refuse_control_characters(value: object) -> None:
+    """A one-line answer holding a line break, a tab, another control character or a
+    bidi override is refused at its field: it would be stored and shown (in lists, mails,
+    audit rows) as something other than what the page showed when it was typed."""
+    if isinstance(value, str) and has_control_characters(value):
+        raise ValidationError(_("Line breaks, tabs and other control characters are not accepted here: type the "
+                                "answer on one line."), code="control_characters")
 
 
 class _KeptInputMetaclass(forms.forms.DeclarativeFieldsMetaclass):
@@ -21,7 +34,8 @@ class AccessibleForm(forms.Form, metaclass=_KeptInputMetaclass):
     """Gives each widget Bootstrap's class unless it has one, and after validation
     marks every field with an error: ``aria-invalid``, ``aria-describedby`` naming
     its hint and its error (the ids ``includes/field.html`` gives them, in the
-    order they appear), and ``is-invalid``."""
+    order they appear), and ``is-invalid``. Each one-line text field refuses control
+    characters (refuse_control_characters)."""
 
     restored = False  # set when the form shows input kept over a sign-in (``_show_kept_input``)
 
@@ -29,6 +43,9 @@ class AccessibleForm(forms.Form, metaclass=_KeptInputMetaclass):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             widget = field.widget
+            if isinstance(field, forms.CharField) and not isinstance(
+                    widget, (forms.Textarea, forms.PasswordInput, forms.HiddenInput)):
+                field.validators.append(refuse_control_characters)  # each form's own copy of the field
             if isinstance(widget, forms.CheckboxInput):
                 widget.attrs.setdefault("class", "form-check-input")
             elif isinstance(widget, (forms.CheckboxSelectMultiple, forms.RadioSelect)):

@@ -40,8 +40,14 @@ def verified_in_force(today: date) -> Q:
     active organisation (one suspended vouches for nobody while it is); and only of an
     active account (one deactivated, which can no longer sign in, is vouched for by
     nobody while it is: its profile stays as it was, and counts again if it is activated)."""
-    return Q(status=VerificationStatus.VERIFIED, organisation__status=OrganisationStatus.ACTIVE,
-             user__is_active=True) & (Q(superannuation_date__isnull=True) | Q(superannuation_date__gte=today))
+    return Q(organisation__status=OrganisationStatus.ACTIVE) & person_verified_in_force(today)
+
+
+def person_verified_in_force(today: date) -> Q:
+    """verified_in_force but for the organisation's status: what the person's own
+    verification says, whatever their organisation's state (its figures count them)."""
+    return Q(status=VerificationStatus.VERIFIED, user__is_active=True) & (
+        Q(superannuation_date__isnull=True) | Q(superannuation_date__gte=today))
 
 
 class VerificationMethod(models.TextChoices):

@@ -3,12 +3,16 @@ within the role's scope, nothing outside it."""
 
 import csv
 import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from monitoring.services import figures_refresh
 from portal.audit.models import AuditAction, AuditEvent
 from tests.html_tree import html_problems
 from tests.verification.helpers import signed_in
+from verification.models import GovernmentProfile, VerificationStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -158,3 +162,28 @@ def test_rosters_imported_within_the_scope(world):
     for role, expected in (("superadmin", 3), ("state_admin_mh", 2), ("admin_agri", 1), ("state_admin_ka", 1)):
         html = signed_in(world[role]).get("/monitoring/").content.decode()
         assert headline(html, "Rosters imported") == expected, role
+
+
+def test_deactivated_account_is_not_a_verified_user(world):
+    client = signed_in(world["admin_agri"])
+    before = headline(client.get("/monitoring/").content.decode(), "Verified users")
+    assert before == 5
+    profile = GovernmentProfile.objects.filter(organisation=world["agri"], status=VerificationStatus.VERIFIED).first()
+    profile.user.is_active = False
+    profile.user.save(update_fields=["is_active"])
+    figures_refresh()
+    after = headline(client.get("/monitoring/").content.decode(), "Verified users")
+    assert after == 4
+
+
+def test_export_onboarded_on_is_the_local_day_the_dashboard_shows(world):
+    # 1 March 2026, 01:00 in India = 28 February 2026, 19:30 UTC.
+    world["health"].activated_at = datetime(2026, 3, 1, 1, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
+    world["health"].save()
+    client = signed_in(world["superadmin"])
+    html = client.get("/monitoring/?q=MH-HEALTH").content.decode()
+    assert "1 Mar 2026" in html  # the dashboard's day
+    response = client.get("/monitoring/organisations.csv?q=MH-HEALTH")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert rows[1][0] == "Health Department, Maharashtra"
+    assert rows[1][5] == "2026-03-01", rows[1]

@@ -366,3 +366,27 @@ def test_a_central_list_is_the_superadmins(world):
     rows = list(tracker_rows(None, today=date(2026, 12, 1)))
     assert match_offices(rows)[rows[0].pk].status == TrackerStatus.ACTIVE
     assert "Ministry of Ports" not in signed_in(world["state_admin_mh"]).get("/monitoring/adoption/").content.decode()
+
+
+OFFICE_FORM = {"jurisdiction": "MH", "name": "Ports Department", "short_code": "MH-PORTS", "official_domain": "",
+        "contact_email": "ports@mh.gov.in", "target_date": "2026-03-31"}
+
+
+@pytest.mark.parametrize("name", ["Ports \u202eTNEMTRAPED", "Ports\x1b[31m Department", "Ports\nDepartment"])
+def test_office_name_with_control_characters_is_refused_as_in_the_upload(world, name):
+    response = signed_in(world["state_admin_mh"]).post("/monitoring/adoption/new/", {**OFFICE_FORM, "name": name})
+    assert response.status_code == 200, response.status_code
+    assert "Line breaks, tabs and other control characters are not accepted here" in response.content.decode()
+    assert not ExpectedOffice.objects.exists()
+
+
+def test_not_started_office_past_its_date_is_overdue_whatever_another_state_holds(world):
+    # Karnataka's active Revenue Department uses this domain; Maharashtra's list names it too.
+    OrganisationDomain.objects.create(organisation=world["revenue"], domain="revenue.example.gov.in", is_verified=True)
+    office = ExpectedOffice.objects.create(jurisdiction="MH", name="Revenue office MH", official_domain="revenue.example.gov.in",
+                                           contact_email="rev@mh.gov.in", target_date=date(2020, 1, 1))
+    assert match_offices([office])[office.pk].status == TrackerStatus.NOT_STARTED
+    row = tracker_rows({"MH"}, today=timezone.localdate()).get(pk=office.pk)
+    assert row.overdue is True
+    html = signed_in(world["state_admin_mh"]).get("/monitoring/adoption/").content.decode()
+    assert "Overdue</span>" in html
