@@ -15,6 +15,6 @@ class _Echo:
 def csv_lines(header: Iterable[str], rows: Iterable[Iterable[object]]) -> Iterator[str]:
     """The CSV text, line by line (with a byte-order mark so that spreadsheets read UTF-8)."""
     writer = csv_files.writer(_Echo())
-    yield "\ufeff" + writer.writerow([neutralise(str(cell)) for cell in header])
+    yield csv_files.UTF8_MARK + writer.writerow([neutralise(str(cell)) for cell in header])
     for row in rows:
         yield writer.writerow([neutralise(cell) for cell in row])

@@ -1,5 +1,6 @@
 """CSV files the portal offers for download, made inert in a spreadsheet (OWASP's advice
-on CSV injection): every exported file goes through ``writer`` and ``neutralise``.
+on CSV injection): every exported file goes through ``writer`` and ``neutralise``, and starts with
+``UTF8_MARK``.
 
 A cell that starts like a formula (=, +, -, @, a tab or a carriage return) gets a
 leading apostrophe, which spreadsheets show and never run. So does such a character
@@ -14,6 +15,9 @@ from datetime import date, datetime
 from decimal import Decimal
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# The first character of every exported file: the byte-order mark, so that spreadsheets
+# read it as UTF-8 (names and headings in Devanagari), not in the system's code page.
+UTF8_MARK = "\ufeff"
 _AFTER_SEPARATOR = re.compile(r"([,;\t\r\n][ ]*)(?=[=+\-@])")
 
 

@@ -1,5 +1,7 @@
-"""Daily limits on what one account can make the portal do: mail someone, fill a
-queue, store a file. Each service counts its own rows; this is the shared arithmetic."""
+"""Limits on what one account can make the portal do: mail someone, fill a queue,
+store a file, download a costly file. Each service counts its own rows (what it did, or
+the audit rows of it) over a window, a day unless it says otherwise; this is the shared
+arithmetic."""
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -10,12 +12,13 @@ from django.utils.formats import date_format
 WINDOW = timedelta(days=1)
 
 
-def next_allowed(rows: QuerySet, field: str, limit: int, now: datetime) -> datetime | None:
-    """None while fewer than ``limit`` of ``rows`` have ``field`` in the 24 hours before
-    ``now``; else when the oldest of those leaves the window (the next one is allowed).
-    Reads at most ``limit`` values."""
-    recent = list(rows.filter(**{f"{field}__gt": now - WINDOW}).order_by(field).values_list(field, flat=True)[:limit])
-    return recent[0] + WINDOW if len(recent) >= limit else None
+def next_allowed(rows: QuerySet, field: str, limit: int, now: datetime, *,
+                 window: timedelta = WINDOW) -> datetime | None:
+    """None while fewer than ``limit`` of ``rows`` have ``field`` in the ``window`` (24
+    hours) before ``now``; else when the oldest of those leaves the window (the next one
+    is allowed). Reads at most ``limit`` values."""
+    recent = list(rows.filter(**{f"{field}__gt": now - window}).order_by(field).values_list(field, flat=True)[:limit])
+    return recent[0] + window if len(recent) >= limit else None
 
 
 def shown(moment: datetime) -> str:
@@ -31,3 +34,4 @@ def refuse_over(rows: QuerySet, field: str, limit: int, now: datetime, message: 
     allowed = next_allowed(rows, field, limit, now)
     if allowed:
         raise ValidationError(message % {"n": limit, "when": shown(allowed)}, code="too_many")
+

@@ -35,7 +35,7 @@ from verification.models import (
     verified_in_force,
 )
 from verification.visibility.models import ProfileField
-from verification.visibility.rules import FETCHED, annotated_for, request_view_of, search_q, view_of
+from verification.visibility.rules import FETCHED, annotated_for, request_view_of, search_q, sort_name, view_of
 
 SEARCH_LIMIT = 50
 
@@ -282,7 +282,7 @@ MEMBER_QUERY_MAX = 100
 def members_of(organisation: Organisation, *, viewer: AnyUser, query: str = "",
                verified_only: bool = False) -> QuerySet[GovernmentProfile]:
     """The organisation's verified and suspended members (only the verified ones when
-    ``verified_only``), by name, annotated for ``mark_seen`` as ``viewer`` sees them;
+    ``verified_only``), by name as ``viewer`` sees it (sort_name), annotated for ``mark_seen`` as ``viewer`` sees them;
     ``query`` (two characters or more) finds them by name or address where ``viewer``
     sees it (a name kept from them finds no one), or by the account's address. Only for
     its admins: the view fetches the organisation through organisation_for_admin first."""
@@ -292,7 +292,10 @@ def members_of(organisation: Organisation, *, viewer: AnyUser, query: str = "",
     if len(query) >= 2:
         found = found.filter(search_q(query, fields=(ProfileField.NAME, ProfileField.OFFICIAL_EMAIL))
                              | Q(user__email__icontains=query))
-    return _with_badges(found).select_related("user", "organisation").order_by("user__full_name", "user__email", "id")
+    # By the name as the viewer sees it: a name kept from them comes after the others, in
+    # the order the people asked, its place in the alphabet not told by the row's place.
+    return _with_badges(found).select_related("user", "organisation").order_by(
+        sort_name().asc(nulls_last=True), "id")
 
 
 # The verification API ----------------------------------------------------------------------

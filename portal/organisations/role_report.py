@@ -52,7 +52,7 @@ def admin_row(membership: Membership) -> list[str]:
 def report_csv(grants: Iterable[PlatformRoleGrant], admins: Iterable[Membership]) -> Iterator[str]:
     """The CSV lines: a header, the platform roles, then the organisations' admins."""
     writer = csv_files.writer(_Line())
-    yield "\ufeff"  # so that spreadsheets read the file as UTF-8 (names in Devanagari)
+    yield csv_files.UTF8_MARK
     yield writer.writerow([neutralise(cell) for cell in header()])
     for grant in grants:
         yield writer.writerow([neutralise(cell) for cell in platform_row(grant)])

@@ -2,8 +2,9 @@
 their own corrections, requests that need an administrator, their nominee; and the
 superadmins' queue of requests."""
 
+from datetime import timedelta
+
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,8 +13,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from portal.access import rule
-from portal.audit.models import AuditAction
+from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
+from portal.limits import next_allowed
 from portal.privacy.forms import CorrectionForm, DecisionForm, NomineeForm, PrivacyRequestForm
 from portal.privacy.models import Nominee, PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
 from portal.privacy.personal_data import DOWNLOADS_PER_HOUR, personal_data_zip
@@ -66,9 +68,10 @@ def my_data(request):
 @require_http_methods(["GET"])
 def download(request):
     # Each download reads up to 50 MB of files and compresses them: a few an hour each.
-    key = f"privacy:downloads:{request.user.pk}"
-    cache.add(key, 0, timeout=60 * 60)
-    if cache.incr(key) > DOWNLOADS_PER_HOUR:
+    # Counted from the audit rows of the downloads (the cache's count of the database cache
+    # lasted five minutes after the last download, not an hour).
+    if next_allowed(AuditEvent.objects.filter(actor_id=request.user.pk, action=AuditAction.PERSONAL_DATA_EXPORTED),
+                    "created_at", DOWNLOADS_PER_HOUR, timezone.now(), window=timedelta(hours=1)):
         messages.error(request, _("You have downloaded your data %(n)s times in the last hour. Try again in an hour.")
                        % {"n": DOWNLOADS_PER_HOUR})
         return redirect("privacy_rights:my_data")

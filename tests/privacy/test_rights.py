@@ -209,6 +209,10 @@ def test_the_download_is_streamed_from_a_file_and_limited_to_a_few_an_hour():
     assert refused.redirect_chain == [("/privacy/my-data/", 302)]
     assert "You have downloaded your data 5 times in the last hour. Try again in an hour." in refused.content.decode()
     assert AuditEvent.objects.filter(action=AuditAction.PERSONAL_DATA_EXPORTED).count() == personal_data.DOWNLOADS_PER_HOUR
+    # Ten minutes later, still within the hour of the first download: refused (the count
+    # kept in the database cache lasted five minutes after the last download).
+    with time_machine.travel(timezone.now() + timedelta(minutes=10)):
+        assert client_of(asha).get("/privacy/my-data/download/").status_code == 302
     # An hour later, again.
     with time_machine.travel(timezone.now() + timedelta(hours=1, seconds=1)):
         assert client_of(asha).get("/privacy/my-data/download/").status_code == 200

@@ -31,7 +31,7 @@ def template_csv() -> bytes:
     writer = csv.writer(out)
     writer.writerow(HEADERS)
     writer.writerow(EXAMPLE)
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return (csv_files.UTF8_MARK + out.getvalue()).encode("utf-8")
 
 
 def template_xlsx() -> bytes:
@@ -50,7 +50,7 @@ def refusals_csv(rows) -> Iterator[str]:
     """The refused rows as CSV lines (streamed): the row's number in the uploaded file,
     why it was refused, and its cells as they were."""
     writer = csv_files.writer(_Echo())
-    yield "\ufeff" + _csv_line(writer, [_("Row"), _("Why it was refused"), *HEADERS])
+    yield csv_files.UTF8_MARK + _csv_line(writer, [_("Row"), _("Why it was refused"), *HEADERS])
     for row in rows.iterator(chunk_size=2000):
         yield _csv_line(writer, [row.line, " ".join(reasons_of(row)), row.name, row.email, row.mobile, row.designation,
                                  row.employee_code, row.office, row.superannuation_raw])

@@ -13,4 +13,4 @@ def directory_csv(people: list[PersonView], *, status_label: str) -> str:
     writer.writerow([neutralise(name.label) for name in FIELDS] + [neutralise(status_label)])
     for person in people:
         writer.writerow([neutralise(person.values.get(name)) for name in FIELDS] + [neutralise(person.status_label)])
-    return out.getvalue()
+    return csv_files.UTF8_MARK + out.getvalue()

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.forms import AccessibleForm
 from verification.visibility.models import Audience, ProfileField
-from verification.visibility.rules import SEARCH_MAX, SEARCH_MIN, normalise_search
+from verification.visibility.rules import SEARCH_MAX, SEARCH_MIN, has_searchable_word, normalise_search
 
 
 class DirectorySearchForm(AccessibleForm):
@@ -24,12 +24,16 @@ class DirectorySearchForm(AccessibleForm):
     )
 
     def clean_q(self):
-        """A search shorter than SEARCH_MIN once its spaces are normalised is refused here,
-        said at the field, rather than answered with nothing; an empty one is no search."""
+        """A search shorter than SEARCH_MIN once its spaces are normalised, or without a
+        word of that many letters or digits (has_searchable_word), is refused here, said
+        at the field, rather than answered with nothing; an empty one is no search."""
         query = self.cleaned_data["q"]
         if query and len(normalise_search(query)) < SEARCH_MIN:
             raise ValidationError(_("Type at least %(min)s characters to search."), code="too_short",
                                   params={"min": SEARCH_MIN})
+        if query and not has_searchable_word(query):
+            raise ValidationError(_("Type a word of at least %(min)s letters or digits to search: a part of a name, "
+                                    "a designation, an address or a number."), code="no_word", params={"min": SEARCH_MIN})
         return query
 
 

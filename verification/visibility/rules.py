@@ -24,6 +24,7 @@ each field's match with its audience condition in the same query, so a search by
 field the viewer may not see finds nothing through that field.
 """
 
+import unicodedata
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AnonymousUser
@@ -162,6 +163,19 @@ def listed(viewer: Viewer, queryset: QuerySet[GovernmentProfile] | None = None) 
 
 def normalise_search(query: str) -> str:
     return " ".join((query or "").split())[:SEARCH_MAX]
+
+
+def has_searchable_word(query: str) -> bool:
+    """Whether ``query`` holds SEARCH_MIN letters or digits in a row (combining vowel signs
+    count, as in Devanagari): what the trigram indexes of search_candidates can look up.
+    A search of punctuation ("%%%", "...") or of short words only ("a.b", "x y") gives
+    them nothing to use, and every row of every column would be read."""
+    run = 0
+    for char in normalise_search(query):
+        run = run + 1 if unicodedata.category(char)[0] in "LMN" else 0
+        if run >= SEARCH_MIN:
+            return True
+    return False
 
 
 def search_q(query: str, fields: tuple[str, ...] = FIELDS) -> Q:

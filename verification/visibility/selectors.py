@@ -5,9 +5,8 @@ from django.db.models import F
 from portal.permissions import AnyUser
 from verification.models import HELD_STATUSES, GovernmentProfile
 from verification.visibility.rules import (
-    SEARCH_MIN,
     PersonView,
-    normalise_search,
+    has_searchable_word,
     search_candidates,
     search_q,
     sort_name,
@@ -18,15 +17,17 @@ from verification.visibility.rules import (
 PAGE_SIZE = 50
 MAX_PAGES = 20  # beyond 1,000 people a search should be narrowed
 EXPORT_MAX = 1000
+EXPORTS_PER_HOUR = 10  # downloads of search results, per person
 
 
 def searchable(query: str) -> bool:
-    return len(normalise_search(query)) >= SEARCH_MIN
+    return has_searchable_word(query)
 
 
 def directory_search(viewer: AnyUser, query: str, *, offset: int = 0, limit: int = PAGE_SIZE) -> list[PersonView]:
     """People whose visible fields match ``query``, as the viewer sees them, by
-    visible name: one query. Nothing for a query shorter than SEARCH_MIN."""
+    visible name: one query. Nothing for a query without a word of SEARCH_MIN letters or
+    digits (has_searchable_word)."""
     if not searchable(query):
         return []
     found = (

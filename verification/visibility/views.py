@@ -2,15 +2,21 @@
 page, a person's own choices, and an organisation's policy (its admins). What a page
 shows of a person comes from rules.visible_profile(s), never from the model."""
 
+from datetime import timedelta
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from portal.access import rule
+from portal.audit.models import AuditAction, AuditEvent
+from portal.limits import next_allowed
 from verification.selectors import organisation_for_admin
 from verification.visibility import services
 from verification.visibility.csv_export import directory_csv
@@ -19,6 +25,7 @@ from verification.visibility.models import PersonalVisibility, ProfileField, Vis
 from verification.visibility.rules import normalise_search, viewer_of, visible_profile
 from verification.visibility.selectors import (
     EXPORT_MAX,
+    EXPORTS_PER_HOUR,
     MAX_PAGES,
     PAGE_SIZE,
     directory_search,
@@ -65,11 +72,17 @@ def person(request, pk):
 @require_http_methods(["GET"])
 def export(request):
     """The directory's results for a search, as CSV (at most EXPORT_MAX people), as the
-    viewer sees them; audited."""
+    viewer sees them; audited; at most EXPORTS_PER_HOUR an hour per person (each one a
+    search and an audit row)."""
     form = DirectorySearchForm(request.GET or None)
     if not (form.is_bound and form.is_valid() and searchable(form.cleaned_data["q"])):
         messages.error(request, _("Search for at least three characters before downloading the results."))
         return redirect("visibility:directory")
+    if next_allowed(AuditEvent.objects.filter(actor_id=request.user.pk, action=AuditAction.DIRECTORY_EXPORTED),
+                    "created_at", EXPORTS_PER_HOUR, timezone.now(), window=timedelta(hours=1)):
+        messages.error(request, _("You have downloaded search results %(n)s times in the last hour. Try again in an "
+                                  "hour.") % {"n": EXPORTS_PER_HOUR})
+        return redirect(f"{reverse('visibility:directory')}?{urlencode({'q': form.cleaned_data['q']})}")
     query = normalise_search(form.cleaned_data["q"])
     people = directory_search(request.user, query, limit=EXPORT_MAX)
     services.directory_export_record(query=query, rows=len(people), actor=request.user, request=request)

@@ -1,0 +1,97 @@
+"""What a directory search and its download can cost whoever sends them (a search is open
+to anyone, signed out included), and what a list's order may tell."""
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from portal.audit.models import AuditAction, AuditEvent
+from tests.factories import UserFactory
+from tests.html_tree import html_problems
+from tests.verification.helpers import GovernmentProfileFactory
+from tests.verification.visibility.conftest import client_of, set_policy
+from verification.models import VerificationStatus
+from verification.visibility.models import Audience, PersonalVisibility, ProfileField
+from verification.visibility.rules import has_searchable_word
+from verification.visibility.selectors import EXPORTS_PER_HOUR, directory_search
+
+NO_WORD = ["%%%", "---", "...", "@@@", "a.b", "x y", "ab-cd", "१२ ३४"]
+
+
+@pytest.mark.parametrize("query", NO_WORD)
+def test_a_search_without_a_word_the_indexes_can_use_is_said_at_the_field(people, query):
+    """Punctuation, or short words only, give the trigram indexes nothing to look up:
+    every row of every searched column would be read (seconds at a few hundred thousand
+    people, for anyone who asks). Refused at the field, what was typed kept, and never
+    sent to the database."""
+    with CaptureQueriesContext(connection) as captured:
+        assert directory_search(AnonymousUser(), query) == []
+    assert not [q for q in captured.captured_queries if "verification_governmentprofile" in q["sql"]]
+    html = client_of(people, "anonymous").get("/people/", {"q": query}).content.decode()
+    assert not html_problems(html)
+    assert 'id="id_q_error"' in html and ("Type a word of at least 3 letters or digits to search: a part of a "
+                                          "name, a designation, an address or a number.") in html
+    assert 'aria-invalid="true"' in html
+    response = client_of(people, "colleague").get("/people/export.csv", {"q": query})
+    assert response.status_code == 302
+    assert not AuditEvent.objects.filter(action=AuditAction.DIRECTORY_EXPORTED).exists()
+
+
+@pytest.mark.parametrize("query", ["quillfeath", "zq.person", "98123 45670", "qz-7731", "अमित", "सुनीता",
+                                   "Dy. Secretary"])
+def test_a_search_with_such_a_word_is_taken(query):
+    """Devanagari words count their vowel signs as letters (as the indexes do)."""
+    assert has_searchable_word(query)
+
+
+def test_directory_downloads_are_limited_per_person(people):
+    """Each download is a search of up to a thousand people and a row of the audit log,
+    which every audited action waits on: EXPORTS_PER_HOUR an hour each, then refused with a
+    message on the directory, the search kept, nothing searched or written."""
+    cache.clear()
+    client = client_of(people, "public")
+    statuses = [client.get("/people/export.csv", {"q": f"zzq{i:04d}"}).status_code for i in range(EXPORTS_PER_HOUR)]
+    assert statuses == [200] * EXPORTS_PER_HOUR
+    response = client.get("/people/export.csv", {"q": "quillfeath"})
+    assert response.status_code == 302 and response["Location"] == "/people/?q=quillfeath"
+    html = client.get(response["Location"]).content.decode()
+    assert f"You have downloaded search results {EXPORTS_PER_HOUR} times in the last hour. Try again in an hour." in html
+    assert 'value="quillfeath"' in html
+    assert AuditEvent.objects.filter(action=AuditAction.DIRECTORY_EXPORTED).count() == EXPORTS_PER_HOUR
+    # Someone else's downloads are their own.
+    assert client_of(people, "colleague").get("/people/export.csv", {"q": "quillfeath"}).status_code == 200
+
+
+def test_the_directory_export_is_marked_as_utf8_for_spreadsheets(people):
+    """As every CSV the portal offers: without the byte-order mark, a spreadsheet opens the
+    file in the system's code page and Devanagari names and headings come out garbled."""
+    cache.clear()
+    set_policy(people["home"], {ProfileField.NAME: Audience.PUBLIC})
+    people["self"].full_name = "ज़ोरावर क्विलफ़ेदर"
+    people["self"].save(update_fields=["full_name"])
+    client = client_of(people, "colleague")
+    client.cookies["django_language"] = "hi"
+    response = client.get("/people/export.csv", {"q": "zephyrolog"})
+    assert response.status_code == 200
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    assert "ज़ोरावर".encode() in response.content
+
+
+def test_a_name_hidden_from_the_admins_does_not_decide_the_members_order(people):
+    """The members page lists a person whose name is kept from the administrators after the
+    named ones, as the directory does: where the row falls among them would tell where the
+    hidden name stands in the alphabet."""
+    home = people["home"]
+    for name, email in (("Aaron Able", "aaron@quixrec.gov.in"), ("Zubin Zed", "zubin@quixrec.gov.in")):
+        GovernmentProfileFactory(user=UserFactory(email=email, full_name=name), organisation=home,
+                                 status=VerificationStatus.VERIFIED)
+    hidden = UserFactory(email="p7@quixrec.gov.in", full_name="Mridula Menon")
+    GovernmentProfileFactory(user=hidden, organisation=home, status=VerificationStatus.VERIFIED)
+    PersonalVisibility.objects.create(user=hidden, name=Audience.NOBODY)
+    html = client_of(people, "admin").get(f"/verification/organisations/{home.pk}/members/").content.decode()
+    assert "Mridula" not in html
+    aaron, hidden_row, zubin = (html.index(address) for address in
+                                ("aaron@quixrec.gov.in", "p7@quixrec.gov.in", "zubin@quixrec.gov.in"))
+    assert aaron < zubin < hidden_row
