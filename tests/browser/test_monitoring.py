@@ -30,6 +30,12 @@ from verification.models import VerificationStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+CONTROL_CHARACTERS = {
+    "en": "Line breaks, tabs and other control characters are not accepted here: type the answer on one line.",
+    "hi": "यहाँ पंक्ति-विराम, टैब और अन्य नियंत्रण वर्ण स्वीकार नहीं किए जाते: उत्तर एक ही पंक्ति में लिखें।",
+    "mr": "येथे ओळ-खंड, टॅब आणि इतर नियंत्रण वर्ण स्वीकारले जात नाहीत: उत्तर एकाच ओळीत लिहा.",
+}
+
 
 def build():
     now = timezone.now()
@@ -105,6 +111,26 @@ def test_monitoring_pages(portal, page, check_page, smtp_server):
     check_page(page, "tracker-reminded")
     message = wait_for_message(smtp_server, lambda m: m["To"] == "ports@maharashtra.gov.in")
     assert "Ports Department, Maharashtra" in text_of(message)
+
+    # A name pasted with a right-to-left override (shown reversed wherever it is listed or
+    # mailed): refused at its field, every answer kept.
+    page.get_by_role("link", name="Add an office").click()
+    page.wait_for_load_state("load")
+
+    def refused():
+        page.locator("#id_name").fill("Fisheries \u202eTNEMTRAPED")
+        page.locator("#id_short_code").fill("MH-FISH")
+        page.locator("#id_contact_email").fill("fisheries@maharashtra.gov.in")
+        page.locator("#id_target_date").fill("2027-03-31")
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state("load")
+        expect(page.locator("#id_name_error")).to_have_text(CONTROL_CHARACTERS[page.locator("html").get_attribute("lang")])
+        expect(page.locator("#id_short_code")).to_have_value("MH-FISH")
+        expect(page.locator("#id_contact_email")).to_have_value("fisheries@maharashtra.gov.in")
+
+    refused()
+    check_page.in_each_language(page, "tracker-office-name-refused", reach=refused)
+    assert not ExpectedOffice.objects.filter(short_code="MH-FISH").exists()
     sign_out(page)
 
     sign_in(page, portal, admin.email)

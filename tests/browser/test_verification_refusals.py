@@ -1,7 +1,7 @@
 """What the directory of people and the verification pages refuse or keep back, as
 people meet it in a real browser (Chromium through Playwright), each page screenshotted
-and checked with axe-core in English, Hindi and Marathi: a search too short to run, said
-at its field with what was typed kept; a person's own narrowing kept, and shown as kept,
+and checked with axe-core in English, Hindi and Marathi: a search too short to run, or
+without a word the search can look up, said at its field with what was typed kept; a person's own narrowing kept, and shown as kept,
 after their organisation chose narrower; a mobile number the person kept to themselves,
 hidden on their administrators' page; an office's admin refused at the form when
 suspending the verification of an admin of the department above; and a waiting request
@@ -39,6 +39,12 @@ TOO_SHORT = {
     "en": "Type at least 3 characters to search.",
     "hi": "खोजने के लिए कम से कम 3 अक्षर लिखें।",
     "mr": "शोधण्यासाठी किमान 3 अक्षरे लिहा.",
+}
+NO_WORD = {
+    "en": "Type a word of at least 3 letters or digits to search: a part of a name, a designation, an address or a "
+          "number.",
+    "hi": "खोजने के लिए कम से कम 3 अक्षरों या अंकों का एक शब्द लिखें: नाम, पदनाम, पते या नंबर का कोई भाग।",
+    "mr": "शोधण्यासाठी किमान 3 अक्षरे किंवा अंकांचा एक शब्द लिहा: नाव, पदनाम, पत्ता किंवा क्रमांकाचा काही भाग.",
 }
 KEPT = {
     "en": "Verified government users (your choice, kept: no effect while your organisation's is the same or narrower)",
@@ -145,6 +151,18 @@ def test_a_short_search_is_said_at_its_field_and_a_narrowing_is_kept(page, porta
 
     too_short()
     check_page.in_each_language(page, "directory-too-short", reach=too_short)
+
+    # Punctuation and short words only: nothing the search's indexes could look up.
+    page.locator("#id_q").fill("x.y %%")
+    page.locator("main form[role=search] button[type=submit]").click()
+
+    def no_word():
+        expect(page.locator("#id_q_error")).to_have_text(NO_WORD[language(page)])
+        expect(page.locator("#id_q")).to_have_value("x.y %%")
+        expect(page.locator("#id_q")).to_have_attribute("aria-invalid", "true")
+
+    no_word()
+    check_page.in_each_language(page, "directory-no-word", reach=no_word)
 
     page.goto(f"{portal}/people/visibility/")
 
