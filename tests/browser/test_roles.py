@@ -7,19 +7,27 @@ screenshotted and checked with axe-core (tests/browser/support.py):
   then opens the report;
 - the admin of a state department makes a verified member of a district office below
   it an admin of that office until a last day, then tries to remove the office's
-  original admin, the last one whose role does not end, and is refused."""
+  original admin, the last one whose role does not end, and is refused;
+- an office's only admin changes her account's address to another official one, and is
+  refused at the code's confirmation in English, Hindi and Marathi: her role rests on
+  her verification at the old address."""
 
+import re
 from datetime import timedelta
 
 import pytest
+from allauth.account.models import EmailAddress
+from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from portal.organisations.models import Membership, MembershipRole, PlatformRoleGrant
-from tests.browser.support import nav, sign_in
-from tests.factories import OrganisationFactory, UserFactory
+from portal.organisations.models import Membership, MembershipRole, OrganisationDomain, PlatformRoleGrant
+from tests.browser.support import nav, sign_in, switch_language, verification_code, wait_for_message
+from tests.factories import PASSWORD, OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import make_superadmin, official_email_rules, with_totp  # noqa: F401 (fixtures)
 from tests.portal.role_helpers import make_admin, make_member
+from tests.verification.helpers import GovernmentProfileFactory
+from verification.models import VerificationStatus
 
 pytestmark = [
     pytest.mark.browser,
@@ -118,4 +126,48 @@ def test_an_organisation_admin_grants_an_admin_and_cannot_remove_the_last_one(pa
     expect(page.get_by_label("Reason")).to_have_value("Transferred to Nashik.")
     check_page(page, "last-admin-refused")
     assert Membership.objects.get(user=original, organisation=office).role == MembershipRole.ADMIN
+    check_page.assert_clean()
+
+
+LAST_ADMIN_ADDRESS = {
+    "en": "You are the last admin of District Agriculture Office, Pune whose role does not end, and the role rests on "
+          "your verification with the official address that would leave your account",
+    "hi": "आप District Agriculture Office, Pune के अंतिम ऐसे व्यवस्थापक हैं जिनकी भूमिका समाप्त नहीं होती",
+    "mr": "तुम्ही District Agriculture Office, Pune चे असे शेवटचे प्रशासक आहात ज्यांची भूमिका संपत नाही",
+}
+
+
+def test_the_last_admin_cannot_change_the_address_their_role_rests_on(page, portal, check_page, smtp_server):
+    """The office's only admin, verified there at her official address, changes her
+    account's address to another official one: at the code's confirmation the change is
+    refused, in the page's language, saying to hand the role over first; nothing changed."""
+    office = OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE")
+    OrganisationDomain.objects.create(organisation=office, domain="pune.mahaagri.gov.in", is_verified=True)
+    asha = make_admin(office, email="asha.kulkarni@pune.mahaagri.gov.in", full_name="Asha Kulkarni")
+    GovernmentProfileFactory(user=asha, organisation=office, status=VerificationStatus.VERIFIED,
+                             official_email=asha.email)
+    sign_in(page, portal, asha.email)
+    for code in ("en", "hi", "mr"):
+        cache.clear()  # allauth's limit of codes sent to one address in a few minutes
+        page.goto(f"{portal}/accounts/email/")
+        if code != "en":
+            switch_language(page, code)
+        before = len(smtp_server.messages)
+        page.locator("#id_email").fill("asha.k@pune.mahaagri.gov.in")
+        page.locator("button[name=action_add]").click()
+        page.wait_for_load_state("load")
+        if "/accounts/reauthenticate/" in page.url:  # asked who she is again, once
+            page.locator("input[name=password]").fill(PASSWORD)
+            page.locator("main form button[type=submit]").first.click()
+            page.wait_for_load_state("load")
+        expect(page).to_have_url(re.compile(r"/accounts/confirm-email/"))
+        message = wait_for_message(smtp_server, lambda m, before=before: m in smtp_server.messages[before:]
+                                   and "asha.k@pune.mahaagri.gov.in" in str(m["To"]))
+        page.locator("input[name=code]").fill(verification_code(message))
+        page.locator("main form button[type=submit]").first.click()
+        page.wait_for_load_state("load")
+        expect(page.locator("main")).to_contain_text(LAST_ADMIN_ADDRESS[code])
+        check_page(page, f"last-admin-address-refused-{code}")
+    assert EmailAddress.objects.get(user=asha, primary=True).email == "asha.kulkarni@pune.mahaagri.gov.in"
+    assert Membership.objects.get(user=asha, organisation=office).admin_in_force
     check_page.assert_clean()
