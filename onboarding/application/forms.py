@@ -11,6 +11,7 @@ multi-line one. What that changes is said at the field (``input_changes``).
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -427,9 +428,19 @@ class AttachmentForm(AccessibleForm):
     )
 
 
+WITHDRAW_REASON_MAX = 500
+
+
 class WithdrawReasonForm(AccessibleForm):
     """The reason on the withdrawal page (whose markup is its own): the one posted, or the
     one typed before a sign-in or sent with an expired token, kept and shown again as its
     initial value (``AccessibleForm``)."""
 
-    reason = forms.CharField(required=False, max_length=500)
+    reason = forms.CharField(required=False, widget=forms.Textarea)
+
+    def clean_reason(self):
+        """Its line breaks as one character each, then at most WITHDRAW_REASON_MAX of them: a
+        browser's limit on the box counts a line break as one, and what it sends as two."""
+        reason = multi_line(self.cleaned_data["reason"])
+        MaxLengthValidator(WITHDRAW_REASON_MAX)(reason)
+        return reason

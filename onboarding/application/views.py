@@ -30,7 +30,6 @@ from onboarding.models import Attachment, Section, SectionStatus
 from portal.access import pop_pending_input, rule
 from portal.downloads import stored_file_response
 from portal.organisations.selectors import organisation_search
-from portal.text import multi_line
 
 SECTION_ORDER = list(Section)
 
@@ -349,13 +348,15 @@ def withdraw(request, pk):
         messages.info(request, _("This application can no longer be withdrawn."))
         return redirect("onboarding:detail", pk=pk)
     confirm_error = ""
+    form = WithdrawReasonForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
+        reason_ok = form.is_valid()  # its error at the box, what was typed kept
         if request.POST.get("confirm") != "yes":
             confirm_error = _("Tick the box to confirm that you want to withdraw the application.")  # at the box
-        else:
+        elif reason_ok:
             try:
                 services.application_withdraw(
-                    application_id=application.pk, actor=request.user, reason=multi_line(request.POST.get("reason", "")),
+                    application_id=application.pk, actor=request.user, reason=form.cleaned_data["reason"],
                     request=request
                 )
             except workflow.InvalidTransition:
@@ -366,7 +367,7 @@ def withdraw(request, pk):
     letter_deleted = not was_sent_for_decision(application) and current_letter(application) is not None
     return render(request, "onboarding/withdraw.html", {
         "application": application, "confirm_error": confirm_error, "letter_deleted": letter_deleted,
-        "reason": WithdrawReasonForm(request.POST if request.method == "POST" else None)["reason"],
+        "reason": form["reason"],
     })
 
 

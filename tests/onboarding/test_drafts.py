@@ -338,6 +338,31 @@ def test_withdraw_needs_confirmation(officer_client, officer, django_capture_on_
     assert AuditEvent.objects.filter(action=AuditAction.APPLICATION_WITHDRAWN).count() == 1
 
 
+def test_a_reason_too_long_is_said_at_its_box_not_cut(officer_client, officer, django_capture_on_commit_callbacks):
+    """The box holds 500 characters as the browser counts them, a line break as one; the
+    browser sends each as two. A reason over 500 once its line breaks are counted as one
+    is refused at the box, nothing withdrawn and the reason kept; one of 500 with line
+    breaks is taken whole (it was cut at 500 sent characters, its end lost)."""
+    application = submit(officer_client, complete(officer_client, new_application(officer)), django_capture_on_commit_callbacks)
+    url = f"/onboarding/{application.pk}/withdraw/"
+    too_long = "Merged with the district office. " * 16  # 527 characters once stripped
+    response = officer_client.post(url, {"reason": too_long, "confirm": "yes"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'aria-describedby="id_reason_error"' in html
+    assert "Ensure this value has at most 500 characters (it has 527)." in page(response).squashed_text()
+    assert too_long.strip() in html
+    assert reload(application).status == ApplicationStatus.WITH_AUTHORITY
+
+    lines = "\r\n".join(["Merged with the district office, whose application continues."] * 8)
+    assert len(lines) == 502 and len(lines.replace("\r\n", "\n")) == 495
+    with django_capture_on_commit_callbacks(execute=True):
+        response = officer_client.post(url, {"reason": lines, "confirm": "yes"})
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action=AuditAction.APPLICATION_WITHDRAWN)
+    assert event.new_values["reason"] == lines.replace("\r\n", "\n")
+
+
 def _form_pdf(application):
     """A stored form PDF of the application's current version, as the PDF view keeps one."""
     document = ApplicationDocument(application=application, kind=DocumentKind.FORM_PDF, version=application.version,
