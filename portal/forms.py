@@ -30,12 +30,25 @@ class _KeptInputMetaclass(forms.forms.DeclarativeFieldsMetaclass):
         return form
 
 
+class _LineBreaksAsTyped:
+    """A box's answer with each line break as one character ("\n"), before its field
+    checks it: a browser counts a line break as one against the box's ``maxlength`` and
+    sends it as two ("\r\n"), so an answer the box let in was refused as too long."""
+
+    def __init__(self, to_python):
+        self.to_python = to_python
+
+    def __call__(self, value):
+        return self.to_python(value.replace("\r\n", "\n") if isinstance(value, str) else value)
+
+
 class AccessibleForm(forms.Form, metaclass=_KeptInputMetaclass):
     """Gives each widget Bootstrap's class unless it has one, and after validation
     marks every field with an error: ``aria-invalid``, ``aria-describedby`` naming
     its hint and its error (the ids ``includes/field.html`` gives them, in the
     order they appear), and ``is-invalid``. Each one-line text field refuses control
-    characters (refuse_control_characters)."""
+    characters (refuse_control_characters); a box's line breaks count as one character
+    each, as the browser counted them (_LineBreaksAsTyped)."""
 
     restored = False  # set when the form shows input kept over a sign-in (``_show_kept_input``)
 
@@ -43,9 +56,10 @@ class AccessibleForm(forms.Form, metaclass=_KeptInputMetaclass):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             widget = field.widget
-            if isinstance(field, forms.CharField) and not isinstance(
-                    widget, (forms.Textarea, forms.PasswordInput, forms.HiddenInput)):
-                field.validators.append(refuse_control_characters)  # each form's own copy of the field
+            if isinstance(field, forms.CharField) and isinstance(widget, forms.Textarea):
+                field.to_python = _LineBreaksAsTyped(field.to_python)  # each form's own copy of the field
+            elif isinstance(field, forms.CharField) and not isinstance(widget, (forms.PasswordInput, forms.HiddenInput)):
+                field.validators.append(refuse_control_characters)
             if isinstance(widget, forms.CheckboxInput):
                 widget.attrs.setdefault("class", "form-check-input")
             elif isinstance(widget, (forms.CheckboxSelectMultiple, forms.RadioSelect)):
