@@ -20,7 +20,7 @@ from portal.mail.services import outbox_enqueue
 from tests.factories import UserFactory
 from tests.onboarding.approval_helpers import delivered_body
 from tests.smtp import text_of
-from tests.verification.helpers import GovernmentProfileFactory, signed_in
+from tests.verification.helpers import GovernmentProfileFactory, make_admin, signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload
 from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
 from verification.rosters import services
@@ -245,6 +245,8 @@ def test_confirming_an_invited_address_does_not_move_someone_verified_elsewhere(
     admin = world["admin_parent"]
     held = GovernmentProfileFactory(user=admin, organisation=world["parent"], status=VerificationStatus.VERIFIED,
                                     official_email=admin.email)
+    # Not the department's last admin: that one could not give up the address the role rests on.
+    make_admin(world["parent"], email="second.admin@mahaagri.gov.in", full_name="Second Admin")
     address = "admin.parent2@mahaagri.gov.in"  # on the Maharashtra department's domain, not the inviter's
     roster = upload(world["other"], world["admin_other"], csv_bytes([person(1, **{"Official email": address})]))
     with django_capture_on_commit_callbacks(execute=True):
