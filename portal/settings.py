@@ -469,6 +469,9 @@ VERIFICATION_REQUESTS_PER_DAY = int(os.environ.get("VERIFICATION_REQUESTS_PER_DA
 # Verification API (api/) ---------------------------------------------------------
 # Requests a minute each API client may make (counted in the cache, shared by every worker).
 API_RATE_PER_MINUTE = int(os.environ.get("API_RATE_PER_MINUTE", "600"))
+# Clients (not revoked) one organisation may have at once: each has its own
+# API_RATE_PER_MINUTE, so more clients would multiply the organisation's limit.
+API_CLIENTS_PER_ORGANISATION = int(os.environ.get("API_CLIENTS_PER_ORGANISATION", "5"))
 
 # Verification lifecycle (verification/lifecycle.py) ---------------------------
 # Each verified person confirms every VERIFICATION_RECONFIRM_DAYS that their official
