@@ -4,6 +4,7 @@ management command call these; nothing else saves a client."""
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -51,7 +52,8 @@ def api_client_create(
     which is returned here once and stored nowhere (only its hash). ``actor`` is an
     admin of the organisation (or above it) or a superadmin; None when an operator runs
     the management command. Raises ValidationError (no name, a name in use, the
-    organisation not active), PermissionDenied or Organisation.DoesNotExist."""
+    organisation not active, or API_CLIENTS_PER_ORGANISATION clients not revoked
+    already), PermissionDenied or Organisation.DoesNotExist."""
     name = _clean_name(name)
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
@@ -59,6 +61,14 @@ def api_client_create(
             check_client_admin(actor, organisation)
         if organisation.status != OrganisationStatus.ACTIVE:
             raise ValidationError(_("Only an active organisation can register API clients."), code="inactive")
+        # Each client has its own API_RATE_PER_MINUTE: a bounded number of them per
+        # organisation, counted under the organisation's lock (two at once cannot both pass).
+        limit = settings.API_CLIENTS_PER_ORGANISATION
+        if ApiClient.objects.filter(organisation=organisation, revoked_at__isnull=True).count() >= limit:
+            raise ValidationError({"name": ValidationError(
+                _("This organisation already has %(n)s API clients in use, the most one organisation may have (each has "
+                  "its own allowance of requests a minute). Revoke one it no longer needs, then register this one.")
+                % {"n": limit}, code="too_many")})
         if ApiClient.objects.filter(organisation=organisation, name=name, revoked_at__isnull=True).exists():
             raise ValidationError({"name": ValidationError(
                 _("This organisation already has a client named %(name)s: choose another name, or revoke that one first.")

@@ -439,6 +439,10 @@ ONBOARDING_SWEEP_BATCH = int(os.environ.get("ONBOARDING_SWEEP_BATCH", "10000"))
 PDF_RENDER_TIMEOUT_SECONDS = float(os.environ.get("PDF_RENDER_TIMEOUT_SECONDS", "10"))
 PDF_RENDER_MEMORY_MB = int(os.environ.get("PDF_RENDER_MEMORY_MB", "512"))
 PDF_RENDER_WAIT_SECONDS = float(os.environ.get("PDF_RENDER_WAIT_SECONDS", "3"))
+# PDFs of the filled form one account may have rendered afresh in an hour (a PDF already
+# stored is served without counting): each save of a section is a new version, and each
+# reader's download renders again, so one person could otherwise keep a render running.
+PDF_RENDERS_PER_HOUR = int(os.environ.get("PDF_RENDERS_PER_HOUR", "30"))
 # An uploaded PDF letter is read (page count, scripts, attached files) in such a child
 # too, stopped at this wall-clock and processor time and PDF_RENDER_MEMORY_MB; a letter
 # that needs more is refused as too complex to check. A signed letter takes well under
@@ -465,6 +469,9 @@ VERIFICATION_REQUESTS_PER_DAY = int(os.environ.get("VERIFICATION_REQUESTS_PER_DA
 # Verification API (api/) ---------------------------------------------------------
 # Requests a minute each API client may make (counted in the cache, shared by every worker).
 API_RATE_PER_MINUTE = int(os.environ.get("API_RATE_PER_MINUTE", "600"))
+# Clients (not revoked) one organisation may have at once: each has its own
+# API_RATE_PER_MINUTE, so more clients would multiply the organisation's limit.
+API_CLIENTS_PER_ORGANISATION = int(os.environ.get("API_CLIENTS_PER_ORGANISATION", "5"))
 
 # Verification lifecycle (verification/lifecycle.py) ---------------------------
 # Each verified person confirms every VERIFICATION_RECONFIRM_DAYS that their official

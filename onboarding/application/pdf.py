@@ -7,8 +7,9 @@ Laying out text whose length and script an officer chose can take minutes and
 gigabytes (a draft with thousands of line breaks, right-to-left and zero-width
 text), so every PDF is rendered in a child process (``pdf_worker``) with limits
 of time and memory from the settings, one render per application version at a
-time. When a render is refused, goes over its limits or fails, the caller gets
-``PdfNotRendered`` and the person a message, never a 500.
+time, and at most PDF_RENDERS_PER_HOUR fresh renders per account an hour (a stored
+PDF is served without one). When a render is refused, goes over its limits or fails,
+the caller gets ``PdfNotRendered`` and the person a message, never a 500.
 """
 
 import atexit
@@ -27,6 +28,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -45,6 +47,7 @@ from onboarding.models import Application, ApplicationDocument, DocumentKind
 from onboarding.notifications import mail_languages
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
+from portal.limits import shown
 from portal.permissions import AnyUser
 from portal.privacy.models import HoldTarget
 from portal.privacy.retention import legal_held
@@ -64,18 +67,26 @@ CHILD_ENVIRONMENT = {
 BUSY = "busy"  # another request is rendering the same version
 OVER_LIMIT = "over_limit"  # the render went over its time or memory limit
 FAILED = "failed"  # WeasyPrint failed
+TOO_MANY = "too_many"  # the person has had PDF_RENDERS_PER_HOUR renders in the last hour
 
 
 class PdfNotRendered(Exception):
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, until: datetime | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.until = until  # TOO_MANY: when the person's next render is allowed
 
 
-def refusal_message(reason: str) -> str:
-    """What to tell the person who asked for a PDF that was not made, in their language."""
+def refusal_message(reason: str, *, until: datetime | None = None) -> str:
+    """What to tell the person who asked for a PDF that was not made, in their language
+    (``until``: when they may ask again, for TOO_MANY)."""
     if reason == BUSY:
         return _("The PDF of this application is being prepared. Try again in a minute.")
+    if reason == TOO_MANY:
+        return _(
+            "You have reached the most PDFs the portal prepares for one person in an hour (%(n)s): each one is laid "
+            "out afresh. You can ask for another from %(when)s."
+        ) % {"n": settings.PDF_RENDERS_PER_HOUR, "when": shown(until or timezone.now())}
     return _(
         "The PDF of this application could not be prepared: laying out its answers took longer or needed more memory "
         "than allowed. Try again later; if it fails again, the longest answers (such as the postal address) need shortening."
@@ -360,6 +371,33 @@ def render_lock(key: str) -> Iterator[bool]:
             cache.delete(cache_key)
 
 
+RENDERS_WINDOW_SECONDS = 3600  # PDF_RENDERS_PER_HOUR
+
+
+def _render_counted(actor: AnyUser | None) -> None:
+    """Count one fresh render of a form PDF for ``actor``, or raise PdfNotRendered(TOO_MANY)
+    when PDF_RENDERS_PER_HOUR of theirs began in the last hour, naming when the next may.
+
+    Counted before the render, so renders stopped at their limits (the costliest) count,
+    and in the shared cache, since a reader's render writes nothing (no document, no
+    audit row) and a refused one no audit row either. Each render takes one of the
+    account's PDF_RENDERS_PER_HOUR slots, a key added with its own hour of life and
+    holding when it began (never incremented: the database cache's ``incr`` would give
+    the count five minutes). Nobody signed in (the competent authority's link) is not
+    counted: they read a version that cannot change while it is with them."""
+    if actor is None or not actor.is_authenticated:
+        return
+    keys = [f"pdf-renders:{actor.pk}:{slot}" for slot in range(settings.PDF_RENDERS_PER_HOUR)]
+    now = time.time()
+    taken = cache.get_many(keys)
+    for key in keys:
+        if key not in taken and cache.add(key, now, timeout=RENDERS_WINDOW_SECONDS):
+            return
+    taken = cache.get_many(keys) or taken  # the slots another request took meanwhile
+    began = min(taken.values(), default=now)
+    raise PdfNotRendered(TOO_MANY, until=datetime.fromtimestamp(began + RENDERS_WINDOW_SECONDS, tz=UTC))
+
+
 def _stored_form_pdf(application: Application, language: str) -> ApplicationDocument | None:
     return ApplicationDocument.objects.filter(
         application=application, kind=DocumentKind.FORM_PDF, version=application.version, language=language
@@ -416,13 +454,15 @@ def stored_form_pdf(application: Application, language: str = "en") -> Applicati
     return _stored_form_pdf(application, language)
 
 
-def form_pdf_for_reader(*, application: Application, language: str = "en") -> bytes:
+def form_pdf_for_reader(*, application: Application, actor: AnyUser, language: str = "en") -> bytes:
     """The current version's PDF for someone who only reads it (an auditor, an
     administrator): rendered now within the same limits and not stored, so that
-    reading writes nothing. Raises PdfNotRendered like application_form_pdf."""
+    reading writes nothing (``actor``'s renders are counted in the cache:
+    _render_counted). Raises PdfNotRendered like application_form_pdf."""
     with render_lock(f"{DocumentKind.FORM_PDF}:{application.pk}:{application.version}:{language}") as held:
         if not held:
             raise PdfNotRendered(BUSY)
+        _render_counted(actor)
         return render_pdf(application_form_html(application, language))
 
 
@@ -463,7 +503,9 @@ def application_form_pdf(*, application: Application, actor: AnyUser | None = No
     rendering it only once.
 
     Raises PdfNotRendered: BUSY when another request is rendering this version and has
-    not finished within PDF_RENDER_WAIT_SECONDS, OVER_LIMIT or FAILED from render_pdf."""
+    not finished within PDF_RENDER_WAIT_SECONDS, TOO_MANY when ``actor`` has had
+    PDF_RENDERS_PER_HOUR renders in the last hour (_render_counted), OVER_LIMIT or
+    FAILED from render_pdf."""
     existing = _stored_form_pdf(application, language)
     if existing:
         return existing
@@ -476,6 +518,7 @@ def application_form_pdf(*, application: Application, actor: AnyUser | None = No
         existing = _stored_form_pdf(application, language)  # finished just before this request took the lock
         if existing:
             return existing
+        _render_counted(actor)
         content = render_pdf(application_form_html(application, language))
         try:
             with transaction.atomic():

@@ -274,7 +274,7 @@ def form_pdf(request, pk):
     filename = pdf.form_pdf_filename(application, language)
     try:
         if reader and document is None:  # reading writes nothing: rendered, not stored
-            content = pdf.form_pdf_for_reader(application=application, language=language)
+            content = pdf.form_pdf_for_reader(application=application, actor=request.user, language=language)
             response = HttpResponse(content, content_type="application/pdf")
             response["Content-Disposition"] = content_disposition_header(True, filename)
             response["X-Content-Type-Options"] = "nosniff"
@@ -282,7 +282,7 @@ def form_pdf(request, pk):
         if document is None:
             document = pdf.application_form_pdf(application=application, actor=request.user, language=language)
     except pdf.PdfNotRendered as exc:
-        messages.error(request, pdf.refusal_message(exc.reason))
+        messages.error(request, pdf.refusal_message(exc.reason, until=exc.until))
         return redirect(_page_before(request, reverse("onboarding:detail", kwargs={"pk": pk})))
     return stored_file_response(document.file, owner=document, content_type="application/pdf", filename=filename)
 

@@ -3,6 +3,7 @@ its hash, audited in the same transaction, refused to anyone but the organisatio
 admins (or those above it) and superadmins."""
 
 import hashlib
+import threading
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -36,7 +37,8 @@ def test_the_token_is_returned_once_and_only_its_hash_is_stored(world):
     assert event.new_values == {"name": "District HRMS", "organisation": world["a"].pk, "token_prefix": client.token_prefix}
 
 
-def test_every_token_is_different(world):
+def test_every_token_is_different(world, settings):
+    settings.API_CLIENTS_PER_ORGANISATION = 21  # twenty of them in use at once, with e-Office
     tokens = {api_client_create(organisation_id=world["a"].pk, name=f"App {i}", actor=world["admin_a"])[1]
               for i in range(20)}
     assert len(tokens) == 20
@@ -67,6 +69,31 @@ def test_a_revoked_clients_name_may_be_used_again(world):
     api_client_revoke(client_id=world["client_a"].pk, actor=world["admin_a"])
     client, _token = api_client_create(organisation_id=world["a"].pk, name="e-Office", actor=world["admin_a"])
     assert client.pk != world["client_a"].pk
+
+
+def test_two_registrations_at_once_cannot_both_pass_the_limit(transactional_db, world, settings, require_postgresql):
+    """Counted under the organisation's lock: two admins registering the last client
+    the limit allows at the same moment get one client, and the other is told why."""
+    settings.API_CLIENTS_PER_ORGANISATION = 2  # e-Office and one more
+    barrier, results = threading.Barrier(2), []
+
+    def register(name):
+        try:
+            barrier.wait(10)
+            api_client_create(organisation_id=world["a"].pk, name=name, actor=world["admin_a"])
+            results.append("registered")
+        except ValidationError as exc:
+            results.append(exc.error_dict["name"][0].code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=register, args=(name,)) for name in ("Payroll", "Attendance")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(results) == ["registered", "too_many"]
+    assert ApiClient.objects.filter(organisation=world["a"], revoked_at__isnull=True).count() == 2
 
 
 def test_an_organisation_not_active_registers_none(world):

@@ -87,6 +87,30 @@ def test_sending_the_form_twice_registers_one_client(world):
     assert ApiClient.objects.filter(name="Twice").count() == 1
 
 
+def test_an_organisation_registers_at_most_api_clients_per_organisation_clients_in_use(world, settings):
+    """Each client has its own API_RATE_PER_MINUTE, so an admin registering clients in a
+    loop multiplied the organisation's limit (30 clients, 30 times the requests). Now the
+    client past API_CLIENTS_PER_ORGANISATION is refused at the name's field, which keeps
+    what was typed, and the admin is told to revoke one first; once one is revoked, the
+    next is registered."""
+    settings.API_CLIENTS_PER_ORGANISATION = 3
+    browser = signed_in(world["admin_a"])
+    for name in ("District HRMS", "Payroll"):  # with e-Office, three in use
+        assert parse(well_formed(browser.post(new_url(world["a"]), {"name": name}))).find(id="api-token") is not None
+    tree = parse(well_formed(browser.post(new_url(world["a"]), {"name": "Attendance"})))
+    assert field_error(tree, "name") == (
+        "This organisation already has 3 API clients in use, the most one organisation may have (each has its own "
+        "allowance of requests a minute). Revoke one it no longer needs, then register this one.")
+    assert tree.find(id="id_name").get("value") == "Attendance" and tree.find(id="api-token") is None
+    assert ApiClient.objects.filter(organisation=world["a"], revoked_at__isnull=True).count() == 3
+    assert not ApiClient.objects.filter(name="Attendance").exists()
+    # The office below has clients of its own; a revoked client makes room.
+    assert parse(well_formed(browser.post(new_url(world["office"]), {"name": "Attendance"}))).find(id="api-token")
+    browser.post(revoke_url(world["client_a"]))
+    assert parse(well_formed(browser.post(new_url(world["a"]), {"name": "Attendance"}))).find(id="api-token")
+    assert ApiClient.objects.filter(organisation=world["a"], revoked_at__isnull=True).count() == 3
+
+
 def test_revoking_asks_first_then_revokes(world):
     browser = signed_in(world["admin_a"])
     html = well_formed(browser.get(revoke_url(world["client_a"])))
@@ -153,7 +177,8 @@ LIST_QUERIES = 5
 
 
 @pytest.mark.parametrize("n", [1, 60], ids=["1 client", "60 clients"])
-def test_list_query_count(world, n, django_assert_num_queries):
+def test_list_query_count(world, n, django_assert_num_queries, settings):
+    settings.API_CLIENTS_PER_ORGANISATION = n + 1  # a long list (half of it revoked) to page through
     for i in range(n):
         client, _token = api_client_create(organisation_id=world["a"].pk, name=f"App {i}", actor=world["admin_a"])
         if i % 2:

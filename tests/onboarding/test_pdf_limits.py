@@ -18,13 +18,16 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from django import forms
 from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from onboarding.application import pdf
 from onboarding.application.forms import SECTION_FORMS
@@ -32,6 +35,8 @@ from onboarding.approval import services as approvals
 from onboarding.approval.letters import approval_letter_issue
 from onboarding.models import Application, ApplicationDocument, ApprovalStep, DocumentKind, Stage
 from portal.audit.models import AuditAction, AuditEvent
+from portal.limits import shown
+from tests.factories import ApplicationFactory, PlatformRoleFactory
 from tests.html_tree import page
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
     TRANSACTIONAL,
@@ -40,10 +45,12 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
     make_state_admin,
     official_email_rules,
     run_beat_jobs,
+    signed_in,
     state_step,
     submitted_application,
+    with_totp,
 )
-from tests.onboarding.form_helpers import new_application, reload
+from tests.onboarding.form_helpers import new_application, post_section, reload, valid
 
 TIMEOUT, MEMORY_MB = 2, 300
 # The server answers within the time limit and what it takes to start and stop the child.
@@ -462,6 +469,80 @@ def test_two_requests_for_the_same_version_render_it_once(settings, require_post
     assert len(renders) == 1  # the second request waited for the first one's PDF
     assert ApplicationDocument.objects.filter(application=application).count() == 1
     assert AuditEvent.objects.filter(action=AuditAction.APPLICATION_PDF_RENDERED).count() == 1
+
+
+# Fresh renders per account an hour --------------------------------------------------------
+
+TOO_MANY_EN = "You have reached the most PDFs the portal prepares for one person in an hour (3)"
+TOO_MANY_HI = "आप एक घंटे में एक व्यक्ति के लिए पोर्टल द्वारा तैयार की जाने वाली अधिकतम PDF (3) तक पहुँच गए हैं"
+
+
+@pytest.mark.django_db
+def test_an_officer_alternating_saves_and_downloads_gets_at_most_pdf_renders_per_hour_renders(
+    limits, officer_client, officer
+):
+    """Each save of a section is a new version, whose PDF is rendered afresh (a child
+    process of up to 10 s and 512 MB): saving and downloading in a loop kept the portal
+    rendering without end. Now the officer gets PDF_RENDERS_PER_HOUR fresh PDFs an hour;
+    the next download is refused on the page they came from, saying from when they may
+    ask again; a PDF already made is still served, and an hour later they render again."""
+    limits.PDF_RENDERS_PER_HOUR = 3
+    application = new_application(officer)
+    url, task_list = f"/onboarding/{application.pk}/form.pdf", f"http://testserver/onboarding/{application.pk}/tasks/"
+    started = timezone.now()
+    with time_machine.travel(started, tick=False):
+        for i in range(3):
+            post_section(officer_client, application, "organisation", valid("organisation", name=f"Directorate {i}"))
+            assert officer_client.get(url).status_code == 200
+        assert officer_client.get(url).status_code == 200  # the stored PDF: not rendered again, not counted
+        post_section(officer_client, application, "organisation", valid("organisation", name="Directorate 3"))
+        response = officer_client.get(url, HTTP_REFERER=task_list)
+        assert response.status_code == 302 and response["Location"] == task_list
+        [message] = [m for m in alerts(officer_client.get(task_list)) if m.startswith(TOO_MANY_EN)]
+        assert message.endswith(f"You can ask for another from {shown(started + timedelta(hours=1))}.")
+    assert AuditEvent.objects.filter(action=AuditAction.APPLICATION_PDF_RENDERED).count() == 3
+    assert reload(application).data["organisation"]["name"] == "Directorate 3"  # what was typed is kept
+
+    with time_machine.travel(started + timedelta(hours=1, seconds=1), tick=False):
+        assert officer_client.get(url).status_code == 200
+    assert AuditEvent.objects.filter(action=AuditAction.APPLICATION_PDF_RENDERED).count() == 4
+
+
+@pytest.mark.django_db
+def test_a_render_stopped_at_its_limits_counts_as_one(limits, officer_client, officer):
+    """The costliest render, the one stopped at the time or memory limit, writes nothing:
+    it counts all the same, or downloading a hostile draft in a loop would be free."""
+    limits.PDF_RENDERS_PER_HOUR = 1
+    application = make_hostile(new_application(officer))
+    url = f"/onboarding/{application.pk}/form.pdf"
+    assert any(m.startswith(NOT_MADE_EN) for m in alerts(officer_client.get(url, follow=True)))
+    started = time.monotonic()
+    messages = alerts(officer_client.get(url, follow=True))
+    assert time.monotonic() - started < 1  # refused before a render began
+    assert any(m.startswith("You have reached the most PDFs the portal prepares for one person in an hour (1)") for m in messages), messages
+
+
+@pytest.mark.django_db
+def test_a_reader_gets_at_most_pdf_renders_per_hour_renders_and_reading_still_writes_nothing(limits):
+    """A reader's PDF (an auditor's, an administrator's) is rendered at each download and
+    never stored: an auditor could keep the portal rendering by downloading again and
+    again. Now the next one is refused on the application's page, in their language, and
+    still nothing is written to the database."""
+    limits.PDF_RENDERS_PER_HOUR = 3
+    application = ApplicationFactory(status="with_state")
+    auditor = PlatformRoleFactory(role="auditor", jurisdiction="").user
+    with_totp(auditor)
+    client = signed_in(auditor)
+    events = AuditEvent.objects.count()
+    url = f"/onboarding/{application.pk}/form.pdf"
+    for _ in range(3):
+        response = client.get(url)
+        assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    response = client.get(url, HTTP_ACCEPT_LANGUAGE="hi")
+    assert response.status_code == 302 and response["Location"] == f"/onboarding/{application.pk}/"
+    messages = alerts(client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="hi"))
+    assert any(message.startswith(TOO_MANY_HI) for message in messages), messages
+    assert not ApplicationDocument.objects.exists() and AuditEvent.objects.count() == events
 
 
 # The approval letter ----------------------------------------------------------------------
