@@ -266,6 +266,90 @@ def test_a_refused_recipient_is_named_on_the_outbox_page_but_in_no_log_line(
     cache.clear()
 
 
+# A relay that takes a message for some recipients and refuses it for others -------------
+
+OFFICER, AUTHORITY = "nodal.officer@mahaagri.gov.in", "director.agri@maharashtra.gov.in"
+
+
+def delivered_to(smtp_server):
+    return [address for envelope in smtp_server.envelopes for address in envelope.rcpt_tos]
+
+
+def test_a_recipient_the_relay_defers_while_it_takes_the_others_gets_the_message_later(
+    smtp_server, django_capture_on_commit_callbacks
+):
+    """The approval letter goes to the officer and the competent authority; the relay answers
+    "450 try again later" for the authority only. The authority still gets it once the relay
+    takes it again, and the officer gets it once, not twice; the superadmin's outbox page
+    shows the message sent, to whom, and the authority's copy tried again."""
+    smtp_server.deferred.add(AUTHORITY)
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail("Approval letter for application ONB-2026-000001", "Attached.", None, [OFFICER, AUTHORITY])
+    row = OutboxMessage.objects.earliest("id")
+    assert row.status == OutboxStatus.SENT
+    assert f"Delivered to {OFFICER}." in row.last_error
+    assert f"Deferred for {AUTHORITY} (450 " in row.last_error
+    retry = OutboxMessage.objects.exclude(pk=row.pk).get()
+    assert f"sent again as message #{retry.pk}." in row.last_error
+    assert retry.status == OutboxStatus.PENDING and retry.to == [AUTHORITY] and retry.failing_since is not None
+    assert (retry.subject, retry.body) == (row.subject, "Attached.")
+    assert delivered_to(smtp_server) == [OFFICER]
+
+    smtp_server.deferred.clear()  # the relay can take it again
+    with time_machine.travel(row.created_at + timedelta(days=1), tick=False):
+        assert sweep() == 1
+        assert sweep() == 0
+    retry.refresh_from_db()
+    assert retry.status == OutboxStatus.SENT and retry.last_error == ""
+    assert sorted(delivered_to(smtp_server)) == sorted([OFFICER, AUTHORITY])
+    assert [m["Message-ID"] for m in smtp_server.messages] == [row.message_id, retry.message_id]
+
+    client = Client()
+    client.force_login(make_superadmin(email="root@sandes.nic.in"))
+    assert "Sent (not to every recipient)" in client.get("/portal/outbox/?status=sent").content.decode()
+    page = client.get(f"/portal/outbox/{row.pk}/").content.decode()
+    assert f"Deferred for {AUTHORITY}" in page
+
+
+def test_a_recipient_the_relay_refuses_for_good_while_it_takes_the_others_is_recorded_on_the_row(
+    smtp_server, django_capture_on_commit_callbacks, caplog
+):
+    """The relay answers "550 User unknown" for the authority only: the officer gets the
+    message, and the superadmins' outbox page names the authority's address as failed (as it
+    does when every recipient is refused), the worker's log line names nobody."""
+    smtp_server.refused.add(AUTHORITY)
+    with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks(execute=True):
+        send_mail("Approval letter for application ONB-2026-000001", "Attached.", None, [OFFICER, AUTHORITY])
+    row = OutboxMessage.objects.get()
+    assert row.status == OutboxStatus.SENT
+    assert f"Failed for {AUTHORITY}, refused by the mail server (550 " in row.last_error
+    assert delivered_to(smtp_server) == [OFFICER]
+    with time_machine.travel(row.created_at + timedelta(days=1), tick=False):
+        assert sweep() == 0  # nobody gets it twice
+    [failure] = [r for r in caplog.records if r.name == "portal.mail.delivery" and r.levelno == logging.WARNING]
+    assert failure.getMessage() == f"Outbox message {row.pk} sent, but 1 of 2 recipients refused (SMTP code 550)"
+
+
+def test_a_state_administrator_the_relay_defers_still_hears_of_a_new_application(
+    smtp_server, django_capture_on_commit_callbacks
+):
+    """A new application is mailed to every state administrator; the one the relay defers
+    gets it from the sweep once the relay takes it again."""
+    from tests.factories import application_with_state
+    from tests.onboarding.approval_helpers import make_state_admin
+
+    first, second = make_state_admin("MH", totp=False), make_state_admin("MH", totp=False)
+    smtp_server.deferred.add(second.email)
+    with django_capture_on_commit_callbacks(execute=True):
+        application_with_state(jurisdiction="MH")
+    assert first.email in delivered_to(smtp_server) and second.email not in delivered_to(smtp_server)
+    smtp_server.deferred.clear()
+    with time_machine.travel(OutboxMessage.objects.latest("id").created_at + timedelta(days=1), tick=False):
+        sweep()
+    assert delivered_to(smtp_server).count(first.email) == 1
+    assert delivered_to(smtp_server).count(second.email) == 1
+
+
 # Message-ID ------------------------------------------------------------------------------
 
 def test_each_message_keeps_its_own_message_id(smtp_server, django_capture_on_commit_callbacks):
