@@ -28,7 +28,7 @@ from portal.logfilters import RedactSecrets
 from portal.logformat import JsonFormatter
 from portal.mail.models import OutboxMessage, OutboxStatus
 from portal.mail.tasks import outbox_send, outbox_sweep
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, UserFactory
 from tests.onboarding.approval_helpers import make_superadmin
 from tests.smtp import text_of
 
@@ -81,6 +81,50 @@ def test_password_reset_mail_goes_through_the_outbox(smtp_server, django_capture
     row = OutboxMessage.objects.get()
     assert row.to == [officer.email] and row.status == OutboxStatus.SENT
     assert [m["Message-ID"] for m in smtp_server.messages] == [row.message_id]
+
+
+SITE = "https://onboarding.sandes.gov.in"
+LINK = re.compile(r"https?://[^\s<>\"']+")
+
+
+def mailed_links(to):
+    [row] = OutboxMessage.objects.filter(to=[to])
+    return LINK.findall(row.body)
+
+
+def followed(link):
+    """The page a mailed link leads to, followed with a fresh browser session."""
+    assert link.startswith(SITE + "/"), link
+    response = Client().get(link.removeprefix(SITE), follow=True)
+    assert response.status_code == 200
+    return response.resolver_match.url_name
+
+
+@pytest.mark.parametrize("host", ["testserver", "localhost"])
+def test_allauths_mail_links_to_site_url_not_to_the_host_the_request_came_in_with(settings, host):
+    """The password-reset mail, the "no account at this address" mail and the "an account
+    already exists" mail link to the portal's address (SITE_URL), whatever host name the
+    request that caused them named; each link opens the page it is for."""
+    cache.clear()
+    settings.SITE_URL = SITE
+    client = Client(HTTP_HOST=host)
+    user = UserFactory(email="reset.me@mahaagri.gov.in")
+
+    assert client.post("/accounts/password/reset/", {"email": user.email}).status_code == 302
+    [reset] = mailed_links(user.email)
+    assert followed(reset) == "account_reset_password_from_key"
+
+    assert client.post("/accounts/password/reset/", {"email": "nobody@mahaagri.gov.in"}).status_code == 302
+    [signup] = mailed_links("nobody@mahaagri.gov.in")
+    assert followed(signup) == "account_signup"
+
+    OutboxMessage.objects.all().delete()
+    response = client.post("/accounts/signup/", {"email": user.email, "password1": "a-long-enough-passphrase",
+                                                  "password2": "a-long-enough-passphrase"})
+    assert response.status_code == 302
+    [recover] = mailed_links(user.email)  # allauth's text links to the password reset only
+    assert followed(recover) == "account_reset_password"
+    cache.clear()
 
 
 # An SMTP outage -----------------------------------------------------------------------
