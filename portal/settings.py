@@ -324,7 +324,7 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 EMAIL_HOST_ENV = os.environ.get("EMAIL_HOST", "")
 if EMAIL_HOST_ENV:
     TRANSPORT_MAILER = {
-        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "BACKEND": "portal.mail.transport.SMTPTransport",
         "OPTIONS": {
             "host": EMAIL_HOST_ENV,
             "port": int(os.environ.get("EMAIL_PORT", "25")),

@@ -8,7 +8,8 @@ every test module):
 The fixture starts a server on a port of 127.0.0.1 that the system chose for
 it (bound before the server starts, so that parallel test workers never race
 for one) and points the ``transport`` mailer (the one the outbox hands messages
-to) at it with Django's SMTP backend. ``smtp_server.messages`` holds every
+to) at it with the portal's SMTP transport (portal/mail/transport.py).
+``smtp_server.messages`` holds every
 message received, parsed (``email.message.EmailMessage``), ``refused`` the recipients
 it answers "550 User unknown" for, ``deferred`` those it answers "450 try again later" for
 (a relay whose queue is full, a greylisting one), and ``connections()``
@@ -26,7 +27,8 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from django.core.mail.backends.smtp import EmailBackend as SMTPEmailBackend
+
+from portal.mail.transport import SMTPTransport
 
 
 class _BoundController(Controller):
@@ -110,9 +112,9 @@ class SmtpServer:
             SmtpServer.running.remove(self)
 
     def mailer_settings(self, timeout=5):
-        """A MAILERS entry that sends to this server with Django's SMTP backend."""
+        """A MAILERS entry that sends to this server with the portal's SMTP transport (portal/mail/transport.py)."""
         return {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "BACKEND": "portal.mail.transport.SMTPTransport",
             "OPTIONS": {"host": self.host, "port": self.port, "timeout": timeout},
         }
 
@@ -137,7 +139,7 @@ def text_of(message):
     return message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
 
 
-class GatedSMTPBackend(SMTPEmailBackend):
+class GatedSMTPBackend(SMTPTransport):
     """An SMTP transport that stops before sending until a sentinel file appears.
 
     For tests of a worker that dies between taking a message and sending it: the

@@ -45,6 +45,7 @@ from portal.privacy.retention import retention_policies
 from portal.text import inert
 from tests.factories import ApplicationFactory, OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import make_superadmin
+from tests.smtp import text_of
 from tests.test_every_mail_over_smtp import DEVANAGARI, assert_delivered_exactly, rendered, send_and_receive
 from tests.verification.helpers import GovernmentProfileFactory, make_admin
 from tests.verification.rosters.helpers import csv_bytes, person, upload
@@ -352,3 +353,26 @@ def test_the_draft_erasure_reminder_decodes_exactly_in_english_and_marathi(smtp_
     assert sent == f"{english_body}\n\n----------\n\n{marathi_body}\n"
     assert DEVANAGARI.search(sent.partition("\n----------\n")[2].replace(ORGANISATION, ""))
     assert_links_are_the_portals(sent, "retention_draft_reminder")
+
+
+def test_the_draft_erasure_reminder_names_the_organisation_as_typed_with_its_addresses_inert(
+    smtp_server, django_capture_on_commit_callbacks
+):
+    """The officer reads their organisation's name as they typed it ("&", not "&amp;";
+    "'", not "&#x27;"), in the subject and the body, in English and Marathi, and a web
+    address typed in the name is not a link, as in every other onboarding mail."""
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in")
+    draft = ApplicationFactory(nodal_officer=officer, jurisdiction="MH", status="draft",
+                               organisation_name="Agriculture & Farmers' Welfare Department, pay at https://evil.example.com/pay")
+    [(raw, message)] = send_and_receive(smtp_server, django_capture_on_commit_callbacks,
+                                        lambda: drafts_remind([draft.pk], timezone.now()))
+    shown = "Agriculture & Farmers' Welfare Department, pay at https[:]//evil[.]example[.]com/pay"
+    assert str(message["Subject"]) == (f"Your draft application for {shown} will be erased / "
+                                       f"{shown} साठीचा तुमचा मसुदा अर्ज पुसला जाईल")
+    body = text_of(message)
+    english, _rule, marathi = body.partition("\n\n----------\n\n")
+    assert " ".join(english.split("\n\n")[0].split()) == (
+        f"Your draft onboarding application for {shown} has not been changed for a long time.")
+    assert " ".join(marathi.split("\n\n")[0].split()) == (
+        f"{shown} साठीच्या तुमच्या मसुदा ऑनबोर्डिंग अर्जात बराच काळ बदल झालेला नाही.")
+    assert "evil.example" not in body and "&amp;" not in body and "&#x27;" not in body

@@ -1,5 +1,5 @@
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
@@ -13,6 +13,20 @@ from django.utils.translation import gettext
 from portal.accounts.official_email import normalise_mailbox
 from portal.organisations.services import OfficialPowersHeld, holder_ends_own_grounds, official_powers_end_check
 from portal.permissions import is_state_admin, is_superadmin
+
+
+def site_link(path: str) -> str:
+    """A link in mail: the path on SITE_URL (README: the base of links in emails), never
+    on the host name the request came in with (a Host header anyone may send)."""
+    return settings.SITE_URL.rstrip("/") + path
+
+
+# The links allauth puts in these mails from the request's host (allauth.account.internal.flows):
+# {template: {context key: URL name}}, made SITE_URL's in send_mail.
+SITE_LINKS = {
+    "account/email/unknown_account": {"signup_url": "account_signup"},
+    "account/email/account_already_exists": {"signup_url": "account_signup", "password_reset_url": "account_reset_password"},
+}
 
 
 @dataclass(frozen=True)
@@ -50,9 +64,16 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         # name (allauth would name the host the request came to).
         request = context.get("request") or getattr(self, "request", None)
         language = getattr(request, "LANGUAGE_CODE", None) if request else None
+        links = {key: site_link(reverse(name)) for key, name in SITE_LINKS.get(template_prefix, {}).items()}
         with translation.override(language or translation.get_language()):
             site = PortalSite(name=gettext("Sandes onboarding portal"), domain=urlsplit(settings.SITE_URL).netloc)
-            super().send_mail(template_prefix, email, {**context, "current_site": site})
+            super().send_mail(template_prefix, email, {**context, **links, "current_site": site})
+
+    def get_reset_password_from_key_url(self, key: str) -> str:
+        """The password-reset mail's link, on SITE_URL (allauth builds it from the request's
+        host); its path as allauth makes it."""
+        path = reverse("account_reset_password_from_key", kwargs={"uidb36": "UID", "key": "KEY"})
+        return site_link(path.replace("UID-KEY", quote(key)))
 
     def get_login_redirect_url(self, request):
         """State administrators land on their queue; everyone else where allauth sends them."""

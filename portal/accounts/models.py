@@ -28,6 +28,17 @@ class UserManager(BaseUserManager):
         return self._create_user(email, password, **extra)
 
 
+# The domain of the address an account is given when its erasure is granted
+# (portal/privacy/requests.py person_erase). ".invalid" never receives mail (RFC 2606),
+# and the outbox writes none to it (portal/mail/services.py).
+ERASED_EMAIL_DOMAIN = "erased.invalid"
+
+
+def erased_email(user_id: int) -> str:
+    """The address of an erased account: unique, naming nobody."""
+    return f"erased-{user_id}@{ERASED_EMAIL_DOMAIN}"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A person with an account. The email address is the login."""
 

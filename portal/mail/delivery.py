@@ -14,7 +14,10 @@ holding a lock or a transaction while the mail server is talked to.
    ``OUTBOX_GIVE_UP_HOURS`` after its first failure (DESIGN §5: an outage delays mail,
    it never loses it). A refusal (5xx, or anything else) counts towards
    ``OUTBOX_MAX_ATTEMPTS``, at which it is given up. Rows the batch did not reach in
-   its time go back to PENDING as they were.
+   its time go back to PENDING as they were. A message the server took for some of
+   its recipients and refused for others (portal/mail/transport.py) is SENT, naming
+   both; those it answered "later" get it from a new row, tried again as above, and
+   those it refused for good are recorded as failed on the row.
 
 A row can be claimed when it is PENDING, or SENDING under a claim whose sender is
 gone (its lock is free: the process died) or whose lease ran out. A SENT row is
@@ -28,6 +31,7 @@ import logging
 import re
 import smtplib
 import time
+import uuid
 from datetime import datetime, timedelta
 from email.header import Header
 from email.message import EmailMessage as MimeMessage
@@ -151,15 +155,24 @@ def _claim(*, ids: list[int] | None, now: datetime, limit: int, lock: ClaimLock)
 
 # Recording outcomes -----------------------------------------------------------------
 
-def _record_sent(row: OutboxMessage) -> str:
+def _record_sent(row: OutboxMessage, *, refused: dict[str, tuple[int, str]] | None = None) -> str:
     """SENT, and the stored copy keeps no link that still works (DESIGN §5: nothing
     in the outbox outlives its use as a secret).
+
+    ``refused``: the recipients the mail server refused while it took the message for
+    the others (portal/mail/transport.py). The row then says to whom it was delivered
+    and who was refused, for the superadmins' outbox page; those answered "later" (4xx)
+    get the message from a new row of their own, tried again like any other (an outage
+    delays mail, never loses it), and those refused for good (5xx) are recorded as
+    failed. The ones who got it never get it twice.
 
     On PostgreSQL the commit does not wait for the disk (``synchronous_commit`` off
     for this transaction only): it halves the time a message takes. The record is
     at once visible and survives the worker's death; only a crash of the database
     server in the next fraction of a second could lose it, and the message would
     then be sent a second time, never lost."""
+    if refused:
+        return _record_partly_sent(row, refused)
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -169,6 +182,53 @@ def _record_sent(row: OutboxMessage) -> str:
             claim_key=None, claimed_until=None,
             body=remove_secret_links(row.body), html_body=remove_secret_links(row.html_body),
         )
+    return OutboxStatus.SENT
+
+
+def _only(addresses: list[str], kept: set[str]) -> list[str]:
+    return [address for address in addresses if address in kept]
+
+
+def _record_partly_sent(row: OutboxMessage, refused: dict[str, tuple[int, str]]) -> str:
+    """SENT for the recipients the server took; a new PENDING row, with the same
+    message, for those it answered "later" (4xx), failing since now; the others'
+    refusal (5xx) written in ``last_error``. One transaction: the new row exists
+    exactly when this one is recorded as sent."""
+    now = timezone.now()
+    recipients = [*row.to, *row.cc, *row.bcc]
+    deferred = {address for address, (code, _reply) in refused.items() if 400 <= code < 500}
+    delivered = [address for address in recipients if address not in refused]
+    with transaction.atomic():
+        if not OutboxMessage.objects.select_for_update().filter(pk=row.pk).exclude(status=OutboxStatus.SENT).exists():
+            return OutboxStatus.SENT  # recorded by another sender meanwhile
+        retry = None
+        if deferred:
+            reasons = "; ".join(f"{code} {reply}" for address, (code, reply) in refused.items() if address in deferred)
+            retry = OutboxMessage.objects.create(
+                message_id=f"<{uuid.uuid4().hex}@{row.message_id.rsplit('@', 1)[-1]}",
+                subject=row.subject, from_email=row.from_email, to=_only(row.to, deferred),
+                cc=_only(row.cc, deferred), bcc=_only(row.bcc, deferred), reply_to=row.reply_to,
+                body=row.body, html_body=row.html_body, attachments=row.attachments, headers=row.headers,
+                status=OutboxStatus.PENDING, attempts=1, failing_since=now,
+                last_error=f"Deferred by the mail server when message #{row.pk} was sent: {reasons}"[:2000],
+                next_attempt_at=now + backoff(1, temporary=True),
+            )
+        lines = [f"Delivered to {', '.join(delivered)}."]
+        for address, (code, reply) in refused.items():
+            if address in deferred:
+                lines.append(f"Deferred for {address} ({code} {reply}): sent again as message #{retry.pk}.")
+            else:
+                lines.append(f"Failed for {address}, refused by the mail server ({code} {reply}): not sent to them.")
+        OutboxMessage.objects.filter(pk=row.pk).update(
+            status=OutboxStatus.SENT, sent_at=now, attempts=F("attempts") + 1, last_error=" ".join(lines)[:2000],
+            claim_key=None, claimed_until=None,
+            body=remove_secret_links(row.body), html_body=remove_secret_links(row.html_body),
+        )
+    codes = sorted({code for code, _reply in refused.values()})
+    # No address in the log line (the worker's log is kept and shipped elsewhere): the row names them.
+    logger.warning("Outbox message %s sent, but %s of %s recipients refused (SMTP code %s)%s", row.pk,
+                   len(refused), len(recipients), ", ".join(map(str, codes)),
+                   f"; tried again as message {retry.pk}" if retry else "")
     return OutboxStatus.SENT
 
 
@@ -272,7 +332,7 @@ def _send_claimed(rows: list[OutboxMessage], key: int, deadline: float) -> dict[
                 _close(backend)  # a fresh connection for the next row
                 connected = False
             else:
-                outcomes[row.pk] = _record_sent(row)
+                outcomes[row.pk] = _record_sent(row, refused=getattr(backend, "refused", None))
     finally:
         _close(backend)
     return outcomes

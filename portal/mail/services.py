@@ -4,6 +4,7 @@ Sending it is portal.mail.delivery's, run by portal.mail.tasks."""
 import base64
 import uuid
 from collections.abc import Iterable
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -11,6 +12,7 @@ from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from portal.accounts.models import ERASED_EMAIL_DOMAIN
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.mail.models import OutboxMessage, OutboxStatus
@@ -22,6 +24,16 @@ SUBJECT_MAX_LENGTH = OutboxMessage._meta.get_field("subject").max_length
 
 def _message_domain() -> str:
     return settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">").strip() or "localhost"
+
+
+def is_mailable(address: str) -> bool:
+    """Whether mail may be written to this address: not to the placeholder an account is
+    given when its erasure is granted (the person gets no more mail from the portal)."""
+    return parseaddr(str(address))[1].rsplit("@", 1)[-1].strip().lower() != ERASED_EMAIL_DOMAIN
+
+
+def _mailable(addresses: Iterable[str]) -> list[str]:
+    return [address for address in addresses if is_mailable(address)]
 
 
 def _outbox_row(message: EmailMessage) -> OutboxMessage:
@@ -44,7 +56,8 @@ def _outbox_row(message: EmailMessage) -> OutboxMessage:
         message_id=f"<{uuid.uuid4().hex}@{_message_domain()}>",
         subject=str(message.subject)[:SUBJECT_MAX_LENGTH],
         from_email=str(message.from_email or settings.DEFAULT_FROM_EMAIL),
-        to=list(message.to), cc=list(message.cc), bcc=list(message.bcc), reply_to=list(message.reply_to),
+        to=_mailable(message.to), cc=_mailable(message.cc), bcc=_mailable(message.bcc),
+        reply_to=_mailable(message.reply_to),
         body=str(message.body), html_body=html, attachments=attachments, headers=headers,
         next_attempt_at=timezone.now(),
     )
@@ -52,8 +65,13 @@ def _outbox_row(message: EmailMessage) -> OutboxMessage:
 
 def outbox_enqueue(*, messages: Iterable[EmailMessage]) -> list[OutboxMessage]:
     """Store EmailMessages in the outbox (one INSERT, however many) and schedule their
-    delivery after commit: one task per batch of rows, each batch over one connection."""
-    rows = OutboxMessage.objects.bulk_create([_outbox_row(message) for message in messages])
+    delivery after commit: one task per batch of rows, each batch over one connection.
+    An erased person's placeholder address is left out (is_mailable); a message left
+    with no recipient is not stored."""
+    rows = [row for row in map(_outbox_row, messages) if row.to or row.cc or row.bcc]
+    if not rows:
+        return []
+    rows = OutboxMessage.objects.bulk_create(rows)
     ids = [row.pk for row in rows]
     transaction.on_commit(lambda: outbox_dispatch_many(ids))
     return rows
@@ -72,7 +90,12 @@ def outbox_enqueue_each(*, subject: str, body: str, to: list[str], fills: dict[s
     for ``to[i]``, the markers replaced in their order), as ``outbox_enqueue`` would
     store the messages one by one. On PostgreSQL the rows are made by one
     ``INSERT ... SELECT`` (the body's shared text sent once), for the thousands of
-    messages a batch job writes; the ids, their delivery scheduled after commit."""
+    messages a batch job writes; the ids, their delivery scheduled after commit. An
+    erased person's placeholder address gets nothing (is_mailable)."""
+    kept = [i for i, address in enumerate(to) if is_mailable(address)]
+    if len(kept) < len(to):
+        to = [to[i] for i in kept]
+        fills = {marker: [values[i] for i in kept] for marker, values in fills.items()}
     if not to:
         return []
     if connection.vendor != "postgresql":

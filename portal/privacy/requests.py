@@ -23,6 +23,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from portal.accounts.models import erased_email
 from portal.audit.erasure import audit_redact
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_record_many
@@ -141,7 +142,7 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
         for handler in _ERASURE_HANDLERS:
             targets += handler(user, addresses)
         EmailAddress.objects.filter(user=user).delete()
-        user.email, user.full_name, user.is_active = f"erased-{user.pk}@erased.invalid", "", False
+        user.email, user.full_name, user.is_active = erased_email(user.pk), "", False
         user.set_unusable_password()
         user.save(update_fields=["email", "full_name", "is_active", "password"])
         # Its memberships and admin roles end (a first admin's included): a closed account

@@ -28,7 +28,7 @@ from portal.logfilters import RedactSecrets
 from portal.logformat import JsonFormatter
 from portal.mail.models import OutboxMessage, OutboxStatus
 from portal.mail.tasks import outbox_send, outbox_sweep
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, UserFactory
 from tests.onboarding.approval_helpers import make_superadmin
 from tests.smtp import text_of
 
@@ -81,6 +81,50 @@ def test_password_reset_mail_goes_through_the_outbox(smtp_server, django_capture
     row = OutboxMessage.objects.get()
     assert row.to == [officer.email] and row.status == OutboxStatus.SENT
     assert [m["Message-ID"] for m in smtp_server.messages] == [row.message_id]
+
+
+SITE = "https://onboarding.sandes.gov.in"
+LINK = re.compile(r"https?://[^\s<>\"']+")
+
+
+def mailed_links(to):
+    [row] = OutboxMessage.objects.filter(to=[to])
+    return LINK.findall(row.body)
+
+
+def followed(link):
+    """The page a mailed link leads to, followed with a fresh browser session."""
+    assert link.startswith(SITE + "/"), link
+    response = Client().get(link.removeprefix(SITE), follow=True)
+    assert response.status_code == 200
+    return response.resolver_match.url_name
+
+
+@pytest.mark.parametrize("host", ["testserver", "localhost"])
+def test_allauths_mail_links_to_site_url_not_to_the_host_the_request_came_in_with(settings, host):
+    """The password-reset mail, the "no account at this address" mail and the "an account
+    already exists" mail link to the portal's address (SITE_URL), whatever host name the
+    request that caused them named; each link opens the page it is for."""
+    cache.clear()
+    settings.SITE_URL = SITE
+    client = Client(HTTP_HOST=host)
+    user = UserFactory(email="reset.me@mahaagri.gov.in")
+
+    assert client.post("/accounts/password/reset/", {"email": user.email}).status_code == 302
+    [reset] = mailed_links(user.email)
+    assert followed(reset) == "account_reset_password_from_key"
+
+    assert client.post("/accounts/password/reset/", {"email": "nobody@mahaagri.gov.in"}).status_code == 302
+    [signup] = mailed_links("nobody@mahaagri.gov.in")
+    assert followed(signup) == "account_signup"
+
+    OutboxMessage.objects.all().delete()
+    response = client.post("/accounts/signup/", {"email": user.email, "password1": "a-long-enough-passphrase",
+                                                  "password2": "a-long-enough-passphrase"})
+    assert response.status_code == 302
+    [recover] = mailed_links(user.email)  # allauth's text links to the password reset only
+    assert followed(recover) == "account_reset_password"
+    cache.clear()
 
 
 # An SMTP outage -----------------------------------------------------------------------
@@ -264,6 +308,90 @@ def test_a_refused_recipient_is_named_on_the_outbox_page_but_in_no_log_line(
     [failure] = [r for r in caplog.records if r.name == "portal.mail.delivery" and r.levelno == logging.WARNING]
     assert failure.getMessage() == f"Outbox message {row.pk} not sent (attempt 1): SMTPRecipientsRefused, SMTP code 550"
     cache.clear()
+
+
+# A relay that takes a message for some recipients and refuses it for others -------------
+
+OFFICER, AUTHORITY = "nodal.officer@mahaagri.gov.in", "director.agri@maharashtra.gov.in"
+
+
+def delivered_to(smtp_server):
+    return [address for envelope in smtp_server.envelopes for address in envelope.rcpt_tos]
+
+
+def test_a_recipient_the_relay_defers_while_it_takes_the_others_gets_the_message_later(
+    smtp_server, django_capture_on_commit_callbacks
+):
+    """The approval letter goes to the officer and the competent authority; the relay answers
+    "450 try again later" for the authority only. The authority still gets it once the relay
+    takes it again, and the officer gets it once, not twice; the superadmin's outbox page
+    shows the message sent, to whom, and the authority's copy tried again."""
+    smtp_server.deferred.add(AUTHORITY)
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail("Approval letter for application ONB-2026-000001", "Attached.", None, [OFFICER, AUTHORITY])
+    row = OutboxMessage.objects.earliest("id")
+    assert row.status == OutboxStatus.SENT
+    assert f"Delivered to {OFFICER}." in row.last_error
+    assert f"Deferred for {AUTHORITY} (450 " in row.last_error
+    retry = OutboxMessage.objects.exclude(pk=row.pk).get()
+    assert f"sent again as message #{retry.pk}." in row.last_error
+    assert retry.status == OutboxStatus.PENDING and retry.to == [AUTHORITY] and retry.failing_since is not None
+    assert (retry.subject, retry.body) == (row.subject, "Attached.")
+    assert delivered_to(smtp_server) == [OFFICER]
+
+    smtp_server.deferred.clear()  # the relay can take it again
+    with time_machine.travel(row.created_at + timedelta(days=1), tick=False):
+        assert sweep() == 1
+        assert sweep() == 0
+    retry.refresh_from_db()
+    assert retry.status == OutboxStatus.SENT and retry.last_error == ""
+    assert sorted(delivered_to(smtp_server)) == sorted([OFFICER, AUTHORITY])
+    assert [m["Message-ID"] for m in smtp_server.messages] == [row.message_id, retry.message_id]
+
+    client = Client()
+    client.force_login(make_superadmin(email="root@sandes.nic.in"))
+    assert "Sent (not to every recipient)" in client.get("/portal/outbox/?status=sent").content.decode()
+    page = client.get(f"/portal/outbox/{row.pk}/").content.decode()
+    assert f"Deferred for {AUTHORITY}" in page
+
+
+def test_a_recipient_the_relay_refuses_for_good_while_it_takes_the_others_is_recorded_on_the_row(
+    smtp_server, django_capture_on_commit_callbacks, caplog
+):
+    """The relay answers "550 User unknown" for the authority only: the officer gets the
+    message, and the superadmins' outbox page names the authority's address as failed (as it
+    does when every recipient is refused), the worker's log line names nobody."""
+    smtp_server.refused.add(AUTHORITY)
+    with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks(execute=True):
+        send_mail("Approval letter for application ONB-2026-000001", "Attached.", None, [OFFICER, AUTHORITY])
+    row = OutboxMessage.objects.get()
+    assert row.status == OutboxStatus.SENT
+    assert f"Failed for {AUTHORITY}, refused by the mail server (550 " in row.last_error
+    assert delivered_to(smtp_server) == [OFFICER]
+    with time_machine.travel(row.created_at + timedelta(days=1), tick=False):
+        assert sweep() == 0  # nobody gets it twice
+    [failure] = [r for r in caplog.records if r.name == "portal.mail.delivery" and r.levelno == logging.WARNING]
+    assert failure.getMessage() == f"Outbox message {row.pk} sent, but 1 of 2 recipients refused (SMTP code 550)"
+
+
+def test_a_state_administrator_the_relay_defers_still_hears_of_a_new_application(
+    smtp_server, django_capture_on_commit_callbacks
+):
+    """A new application is mailed to every state administrator; the one the relay defers
+    gets it from the sweep once the relay takes it again."""
+    from tests.factories import application_with_state
+    from tests.onboarding.approval_helpers import make_state_admin
+
+    first, second = make_state_admin("MH", totp=False), make_state_admin("MH", totp=False)
+    smtp_server.deferred.add(second.email)
+    with django_capture_on_commit_callbacks(execute=True):
+        application_with_state(jurisdiction="MH")
+    assert first.email in delivered_to(smtp_server) and second.email not in delivered_to(smtp_server)
+    smtp_server.deferred.clear()
+    with time_machine.travel(OutboxMessage.objects.latest("id").created_at + timedelta(days=1), tick=False):
+        sweep()
+    assert delivered_to(smtp_server).count(first.email) == 1
+    assert delivered_to(smtp_server).count(second.email) == 1
 
 
 # Message-ID ------------------------------------------------------------------------------

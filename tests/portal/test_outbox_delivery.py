@@ -79,7 +79,7 @@ class SilentSmtpServer:
             self.accepted.set()
 
     def mailer_settings(self, timeout):
-        return {"BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        return {"BACKEND": "portal.mail.transport.SMTPTransport",
                 "OPTIONS": {"host": "127.0.0.1", "port": self.port, "timeout": timeout}}
 
     def stop(self):

@@ -501,6 +501,67 @@ def test_an_erasure_removes_the_mail_to_the_person_from_the_outbox():
                     "Not her": (["basha@mha.gov.in"], [])}
 
 
+def test_no_mail_is_written_to_an_erased_nodal_officer_when_their_application_is_decided():
+    """A nodal officer's erasure was granted while their application waited for the state:
+    when the state administrator returns it, the portal writes no mail to the placeholder
+    address the account was given (it would be tried for 72 hours and then show as failed)."""
+    from onboarding.approval import services as approval_services
+    from portal.privacy.requests import person_erase
+    from tests.factories import application_with_state
+    from tests.onboarding.approval_helpers import make_state_admin, state_step
+
+    application = application_with_state(jurisdiction="MH")
+    admin = make_state_admin("MH", totp=False)
+    officer = application.nodal_officer
+    person_erase(user_id=officer.pk, actor=None)
+    officer.refresh_from_db()
+    assert officer.email.endswith("@erased.invalid") and not officer.is_active
+    last = OutboxMessage.objects.order_by("-id").values_list("pk", flat=True).first() or 0
+    approval_services.step_decide(step_id=state_step(application).pk, decision="return",
+                                  remarks="Correct the number of users.", actor=admin)
+    recipients = [address for row in OutboxMessage.objects.filter(pk__gt=last) for address in row.to + row.cc + row.bcc]
+    assert not [address for address in recipients if address.endswith("@erased.invalid")], recipients
+
+
+def test_mail_to_an_erased_address_and_others_goes_to_the_others_only():
+    """A message naming an erased person's placeholder address and someone else goes to the
+    other person; one naming nobody else is not written at all (single and batch enqueue)."""
+    from django.core.mail import EmailMessage
+
+    from portal.accounts.models import erased_email
+    from portal.mail.services import outbox_enqueue, outbox_enqueue_each
+
+    erased = erased_email(41)
+    outbox_enqueue(messages=[
+        EmailMessage(subject="Both", body="b", to=[erased, "ravi@mha.gov.in"], cc=[erased.upper()]),
+        EmailMessage(subject="Only erased", body="e", to=[f"Erased <{erased}>"]),
+    ])
+    ids = outbox_enqueue_each(subject="Each", body="Dear NAME", to=["ravi@mha.gov.in", erased, "basha@mha.gov.in"],
+                              fills={"NAME": ["Ravi", "Erased", "Basha"]})
+    rows = {(row.subject, tuple(row.to), tuple(row.cc), row.body) for row in OutboxMessage.objects.all()}
+    assert rows == {("Both", ("ravi@mha.gov.in",), (), "b"), ("Each", ("ravi@mha.gov.in",), (), "Dear Ravi"),
+                    ("Each", ("basha@mha.gov.in",), (), "Dear Basha")}
+    assert len(ids) == 2
+
+
+def test_the_authoritys_reminder_does_not_send_them_to_an_erased_officers_address():
+    """The competent authority's reminder no longer tells them to write to the nodal officer
+    at the placeholder address of an erased account; it still tells them to keep the link."""
+    from onboarding.approval.deadlines import deadline_sweep
+    from portal.privacy.requests import person_erase
+    from tests.factories import application_with_authority
+
+    application = application_with_authority(jurisdiction="MH")
+    person_erase(user_id=application.nodal_officer_id, actor=None)
+    step = application.steps.get()
+    last = OutboxMessage.objects.order_by("-id").values_list("pk", flat=True).first() or 0
+    deadline_sweep(now=step.due_at - timedelta(days=1))
+    [reminder] = OutboxMessage.objects.filter(pk__gt=last, to=[step.assignee_email])
+    assert "erased.invalid" not in reminder.body and "To reach the nodal officer" not in reminder.body, reminder.body
+    assert "Do not reply to this email or forward it: it holds your link." in reminder.body
+    assert "या ई-मेलला उत्तर देऊ नका किंवा तो पुढे पाठवू नका: त्यात तुमची लिंक आहे." in reminder.body
+
+
 def test_an_erasure_removes_the_persons_rows_from_the_rosters_staged():
     from tests.verification.helpers import make_admin
     from verification.rosters.models import RosterImport, RosterRow
