@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.utils import timezone
@@ -17,7 +17,7 @@ from monitoring.models import AuditChainCheck, ExpectedOffice, FiguresRun, Organ
 from monitoring.notifications import send_adoption_reminder
 from monitoring.scope import tracker_jurisdictions
 from monitoring.selectors import FIGURES_RUN
-from portal.audit.models import AuditAction, AuditChainHead
+from portal.audit.models import AuditAction, AuditChainHead, AuditEvent
 from portal.audit.services import audit_record, audit_record_many, audit_verify
 from portal.permissions import AnyUser
 from portal.templatetags.portal_tags import day_time
@@ -216,40 +216,75 @@ def _reminded(at: datetime) -> dict[str, str]:
     return {"when": day_time(timezone.localtime(at)), "next": day_time(timezone.localtime(at + REMINDER_INTERVAL))}
 
 
+# The first of PostgreSQL's two advisory-lock keys: the reminders to one address ("RMND").
+REMINDER_LOCK_NAMESPACE = 0x524D4E44
+
+
+def _reminder_lock(address: str) -> None:
+    """Until the transaction ends, other reminders to this address (in any case) wait
+    here, whichever office names it, so that two at once cannot both find no reminder to
+    it in the week (SQLite, for development, has one writer at a time)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(lower(%s)))", [REMINDER_LOCK_NAMESPACE, address])
+
+
+def _last_reminder_to(address: str, now: datetime) -> AuditEvent | None:
+    """The newest reminder sent to the address (in any case) in the week before ``now``,
+    from the audit log: it outlives the office it was sent for (removed, added again, or
+    given another address since), which the office's own ``last_reminded_at`` does not."""
+    return (AuditEvent.objects.filter(action=AuditAction.ADOPTION_REMINDER_SENT,
+                                      created_at__gt=now - REMINDER_INTERVAL, new_values__to__iexact=address)
+            .order_by("-created_at", "-id").only("created_at", "target_id").first())
+
+
 def expected_office_remind(
     *, office: ExpectedOffice, editable: set[str] | None, status: str, actor: AnyUser,
     request: HttpRequest | None = None, now: datetime | None = None,
 ) -> ExpectedOffice:
     """Email the office's contact address a reminder to join (through the outbox), at
-    most once in REMINDER_INTERVAL per office and per address (offices may share one):
-    a second one within it raises."""
+    most once in REMINDER_INTERVAL per office and per address (offices may share one, and
+    an address may have been another office's, or a removed one's, when it was last
+    reminded): a second one within it raises."""
     _check_editable(office.jurisdiction, editable)
     if status == "active":
         raise ValidationError(_("This office is already active on Sandes: it needs no reminder."), code="active")
     now = now or timezone.now()
     with transaction.atomic():
-        address = ExpectedOffice.objects.filter(pk=office.pk).values_list("contact_email", flat=True).get()
-        # Every office with this address, in one order: two reminders to offices sharing it,
-        # asked at once, each saw no reminder to the address yet and both were sent.
-        sharing = {row.pk: row for row in ExpectedOffice.objects.select_for_update()
-                   .filter(Q(pk=office.pk) | Q(contact_email__iexact=address)).order_by("pk")}
-        office = sharing[office.pk]
+        # The office first (its address cannot change under us), then its address: two
+        # reminders to one address, asked at once (for one office or for several naming
+        # it), each saw no reminder to the address yet and both were sent.
+        office = ExpectedOffice.objects.select_for_update().get(pk=office.pk)
+        _reminder_lock(office.contact_email)
         if office.last_reminded_at and office.last_reminded_at > now - REMINDER_INTERVAL:
             raise ValidationError(
                 _("This office was reminded on %(when)s; the next reminder can be sent from %(next)s.")
                 % _reminded(office.last_reminded_at), code="too_soon")
-        other = (ExpectedOffice.objects.filter(contact_email__iexact=office.contact_email,
-                                               last_reminded_at__gt=now - REMINDER_INTERVAL)
-                 .exclude(pk=office.pk).order_by("-last_reminded_at").first())
-        if other is not None:
-            if _sees_list_of(actor, other):
+        other, at = None, None
+        sharing = (ExpectedOffice.objects.filter(contact_email__iexact=office.contact_email,
+                                                 last_reminded_at__gt=now - REMINDER_INTERVAL)
+                   .exclude(pk=office.pk).order_by("-last_reminded_at").first())
+        if sharing is not None:
+            other, at = sharing, sharing.last_reminded_at
+        elif (sent := _last_reminder_to(office.contact_email, now)) is not None:
+            at = sent.created_at
+            other = ExpectedOffice.objects.filter(pk=sent.target_id).first() if sent.target_id.isdigit() else None
+            if other is not None and other.pk == office.pk:
+                raise ValidationError(
+                    _("This office was reminded on %(when)s; the next reminder can be sent from %(next)s.")
+                    % _reminded(at), code="too_soon")
+        if at is not None:
+            if other is None:
+                message = _("%(address)s was sent a reminder on %(when)s, for an office since removed from the list; "
+                            "the next reminder to this address can be sent from %(next)s.")
+            elif _sees_list_of(actor, other):
                 message = _("%(address)s was sent a reminder on %(when)s, for %(office)s; the next reminder to this "
                             "address can be sent from %(next)s.")
             else:
                 message = _("%(address)s was sent a reminder on %(when)s, for an office on the list of another state "
                             "or UT; the next reminder to this address can be sent from %(next)s.")
             raise ValidationError(
-                message % {"address": office.contact_email, "office": other.name, **_reminded(other.last_reminded_at)},
+                message % {"address": office.contact_email, "office": other.name if other else "", **_reminded(at)},
                 code="too_soon")
         office.last_reminded_at = now
         office.reminders_sent += 1

@@ -465,6 +465,10 @@ ROSTER_UPLOADS_PER_DAY = int(os.environ.get("ROSTER_UPLOADS_PER_DAY", "20"))
 # Requests to be verified (by any organisation) one person may make in 24 hours:
 # each waits in an organisation's queue.
 VERIFICATION_REQUESTS_PER_DAY = int(os.environ.get("VERIFICATION_REQUESTS_PER_DAY", "10"))
+# Suspensions and reinstatements (together) of one person's verification by its
+# administrators in 24 hours: each mails the person, with the administrator's note.
+# Even, so that the last one allowed can undo a suspension.
+VERIFICATION_SUSPENSIONS_PER_DAY = int(os.environ.get("VERIFICATION_SUSPENSIONS_PER_DAY", "4"))
 
 # Verification API (api/) ---------------------------------------------------------
 # Requests a minute each API client may make (counted in the cache, shared by every worker).

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.accounts.official_email import classify_email
-from portal.audit.models import AuditAction
+from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.limits import refuse_over
 from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus
@@ -464,6 +464,25 @@ def _check_vouchable(profile: GovernmentProfile, *, superannuated: str) -> None:
     _check_address_official(profile)
 
 
+# Suspensions and reinstatements, counted together against VERIFICATION_SUSPENSIONS_PER_DAY.
+SUSPENSION_ACTIONS = (AuditAction.VERIFICATION_SUSPENDED, AuditAction.VERIFICATION_REINSTATED)
+
+
+def _suspensions_within_limit(profile: GovernmentProfile, now: datetime) -> None:
+    """At most VERIFICATION_SUSPENSIONS_PER_DAY suspensions and reinstatements of one
+    profile by administrators (whoever of them) in 24 hours, counted from their audit
+    rows: each mails the person, with the administrator's note, and a suspend-reinstate
+    cycle repeated would flood their mailbox. The system's own suspensions (an address
+    not confirmed or gone) do not count. Revoking is not limited: it ends the
+    verification for good, with one mail."""
+    refuse_over(
+        AuditEvent.objects.filter(target_type=GovernmentProfile._meta.label_lower, target_id=str(profile.pk),
+                                  action__in=SUSPENSION_ACTIONS, actor_id__isnull=False),
+        "created_at", settings.VERIFICATION_SUSPENSIONS_PER_DAY, now,
+        _("This person's verification was suspended or reinstated %(n)s times in the last 24 hours, the most the "
+          "portal allows (each time they are told by email). It can be changed again from %(when)s."))
+
+
 def _change_held(
     *, profile_id: int, actor: AnyUser, allowed: set[str], to: str, action: AuditAction, template: str,
     reason: str, reason_code: str, request: HttpRequest | None,
@@ -473,6 +492,9 @@ def _change_held(
         _check_decider_of(actor, profile)
         if profile.status not in allowed:
             raise StatusChanged(profile)
+        if action in SUSPENSION_ACTIONS:
+            # Under the profile's lock: two at once cannot both pass the limit.
+            _suspensions_within_limit(profile, timezone.now())
         if to == VerificationStatus.VERIFIED:
             _check_vouchable(profile, superannuated=_("This person's date of superannuation has passed: the "
                                                       "verification cannot be reinstated."))

@@ -74,6 +74,7 @@ class AuditAction(models.TextChoices):
     PLATFORM_ROLE_EXPIRED = "platform_role.expired", _("Platform role ended: its end date passed")
     ROLE_REPORT_EXPORTED = "roles.report_exported", _("Report of who holds which role downloaded")
     ROSTER_UPLOADED = "roster.uploaded", _("Roster uploaded and checked")
+    ROSTER_REFUSED = "roster.refused", _("Roster file refused when checked")
     ROSTER_APPLY_REQUESTED = "roster.apply_requested", _("Roster import started")
     ROSTER_APPLIED = "roster.applied", _("Roster import finished")
     ROSTER_APPLY_FAILED = "roster.apply_failed", _("Roster import stopped by an error")

@@ -390,3 +390,44 @@ def test_not_started_office_past_its_date_is_overdue_whatever_another_state_hold
     assert row.overdue is True
     html = signed_in(world["state_admin_mh"]).get("/monitoring/adoption/").content.decode()
     assert "Overdue</span>" in html
+
+
+PORTS_FORM = {"jurisdiction": "MH", "name": "Ports Department", "short_code": "MH-PORTS", "official_domain": "",
+              "contact_email": "ports@mh.gov.in", "target_date": "2026-03-31"}
+
+
+def test_removing_and_adding_an_office_again_does_not_reset_the_addresss_week(world):
+    """An administrator who removes an office and adds it again (a new row, never
+    reminded) cannot mail its address again within the week: the page refuses the
+    reminder, naming when the next one to that address is allowed."""
+    client = signed_in(world["state_admin_mh"])
+    for attempt in range(3):
+        assert client.post("/monitoring/adoption/new/", {**PORTS_FORM, "contact_email": "Ports@MH.gov.in"
+                                                         if attempt == 2 else "ports@mh.gov.in"}).status_code == 302
+        office = ExpectedOffice.objects.get()
+        html = client.post(f"/monitoring/adoption/{office.pk}/remind/", follow=True).content.decode()
+        if attempt:
+            assert ("ports@mh.gov.in was sent a reminder on" in html and "for an office since removed from the list"
+                    in html and "the next reminder to this address can be sent from" in html), html
+        assert client.post(f"/monitoring/adoption/{office.pk}/delete/").status_code == 302
+    assert OutboxMessage.objects.filter(to=["ports@mh.gov.in"]).count() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_REMINDER_SENT).count() == 1
+
+
+def test_moving_an_address_to_another_office_does_not_reset_its_week(world):
+    """Swapping two offices' contact addresses does not let the one just reminded be
+    mailed again for the other office: refused, naming the office it was sent for."""
+    client = signed_in(world["state_admin_mh"])
+    mines_form = {**PORTS_FORM, "name": "Mines", "short_code": "MH-MINES", "contact_email": "mines@mh.gov.in"}
+    assert client.post("/monitoring/adoption/new/", PORTS_FORM).status_code == 302
+    assert client.post("/monitoring/adoption/new/", mines_form).status_code == 302
+    ports, mines = ExpectedOffice.objects.get(short_code="MH-PORTS"), ExpectedOffice.objects.get(short_code="MH-MINES")
+    client.post(f"/monitoring/adoption/{ports.pk}/remind/")
+    for one, address in ((ports, "tmp@mh.gov.in"), (mines, "ports@mh.gov.in"), (ports, "mines@mh.gov.in")):
+        form = PORTS_FORM if one is ports else mines_form
+        assert client.post(f"/monitoring/adoption/{one.pk}/edit/", {**form, "contact_email": address}).status_code == 302
+    html = client.post(f"/monitoring/adoption/{mines.pk}/remind/", follow=True).content.decode()
+    assert "ports@mh.gov.in was sent a reminder on" in html and "for Ports Department;" in html
+    assert OutboxMessage.objects.filter(to=["ports@mh.gov.in"]).count() == 1
+    mines.refresh_from_db()
+    assert mines.reminders_sent == 0

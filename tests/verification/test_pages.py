@@ -6,6 +6,7 @@ well-formed (tests/html_tree.html_problems)."""
 from datetime import timedelta
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.test import Client
 from django.utils import timezone
 
@@ -387,6 +388,34 @@ def test_suspending_needs_a_reason_and_a_confirmation(world, verified):
     assert "The suspension was lifted and the person was told by email." in messages_of(response)
     verified.refresh_from_db()
     assert verified.status == VerificationStatus.VERIFIED
+
+
+def test_suspending_and_reinstating_one_person_is_limited_a_day(world, verified, settings):
+    """Each suspension and reinstatement mails the person (with the admin's note): one
+    that would pass VERIFICATION_SUSPENSIONS_PER_DAY for that person is refused on the
+    form, naming when the next is possible, with what the admin typed kept; nothing
+    changes and nobody is mailed. Revoking stays possible."""
+    settings.VERIFICATION_SUSPENSIONS_PER_DAY = 4
+    person = world["person"]
+    EmailAddress.objects.update_or_create(user=person, email=person.email, defaults={"verified": True, "primary": True})
+    client = signed_in(world["admin_office"])
+    suspend, reinstate = f"/verification/profiles/{verified.pk}/suspend/", f"/verification/profiles/{verified.pk}/reinstate/"
+    for _cycle in range(2):
+        assert client.post(suspend, {"reason_code": "misuse", "reason": "x", "confirm": "on"}).status_code == 302
+        assert client.post(reinstate, {"reason": "y", "confirm": "on"}).status_code == 302
+    mails = OutboxMessage.objects.filter(to=[person.email]).count()
+    html = well_formed(client.post(suspend, {"reason_code": "misuse", "reason": "Shared the account again.", "confirm": "on"}))
+    assert "suspended or reinstated 4 times in the last 24 hours" in html and "It can be changed again from" in html
+    assert "Shared the account again." in html
+    verified.refresh_from_db()
+    assert verified.status == VerificationStatus.VERIFIED
+    assert OutboxMessage.objects.filter(to=[person.email]).count() == mails == 4
+    assert AuditEvent.objects.filter(target_id=str(verified.pk), action=AuditAction.VERIFICATION_SUSPENDED).count() == 2
+    # Ending it for good is still possible.
+    assert client.post(f"/verification/profiles/{verified.pk}/revoke/",
+                       {"reason_code": "misuse", "confirm": "on"}).status_code == 302
+    verified.refresh_from_db()
+    assert verified.status == VerificationStatus.REVOKED
 
 
 def test_revoking_with_a_confirmation(world, verified):

@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.audit.models import AuditAction
+from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.organisations.models import Organisation, OrganisationStatus
 from portal.permissions import AnyUser
@@ -66,9 +66,16 @@ def _uploads_lock(organisation: Organisation) -> None:
 
 
 def _uploads_within_limit(organisation: Organisation) -> None:
+    """Files checked for the organisation in the last 24 hours: the rosters kept, and the
+    files refused once their check had started (each read, checked and staged as far as
+    it went: the same work), whose audit rows outlive the rolled-back roster."""
     per_day = settings.ROSTER_UPLOADS_PER_DAY
-    if RosterImport.objects.filter(organisation=organisation,
-                                   uploaded_at__gt=timezone.now() - timedelta(days=1)).count() >= per_day:
+    since = timezone.now() - timedelta(days=1)
+    kept = RosterImport.objects.filter(organisation=organisation, uploaded_at__gt=since).count()
+    refused = 0 if kept >= per_day else AuditEvent.objects.filter(
+        target_type=Organisation._meta.label_lower, target_id=str(organisation.pk), action=AuditAction.ROSTER_REFUSED,
+        created_at__gt=since).count()
+    if kept + refused >= per_day:
         raise RosterFileError(_("%(count)s rosters of this organisation were checked in the last 24 hours, the most "
                                 "allowed: apply one of them, or upload this file tomorrow.") % {"count": per_day})
 
@@ -78,7 +85,8 @@ def roster_upload(
 ) -> RosterImport:
     """Check a roster file for the organisation and keep its preview (a RosterImport in
     status "previewed", its rows staged). Raises RosterFileError (the file cannot be a
-    roster: nothing is kept) or PermissionDenied."""
+    roster: nothing is kept but, when its check had started, the audit row of the refusal,
+    which counts towards ROSTER_UPLOADS_PER_DAY) or PermissionDenied."""
     organisation = Organisation.objects.get(pk=organisation_id)
     check_decider(actor, organisation)
     if organisation.status != OrganisationStatus.ACTIVE:
@@ -97,33 +105,58 @@ def roster_upload(
     with transaction.atomic():
         _uploads_lock(organisation)
         _uploads_within_limit(organisation)  # again: another upload may have been kept meanwhile
-        roster = RosterImport.objects.create(
-            organisation=organisation, uploaded_by=actor, uploaded_at=timezone.now(), file_name=file_name[:NAME_MAX],
-            file_sha256=sha, file_format=file_format,
-        )
-        roster.row_count = staging.stage(roster, _checked_batches(binary, file_format=file_format, own_emails=own))
-        staging.classify(roster)
-        summary = staging.summarise(roster)
-        counts = summary["per_outcome"]
-        roster.verify_count = counts.get(RowOutcome.VERIFY, 0)
-        roster.invite_count = counts.get(RowOutcome.INVITE, 0)
-        roster.change_count = counts.get(RowOutcome.CHANGE, 0)
-        roster.unchanged_count = counts.get(RowOutcome.UNCHANGED, 0)
-        roster.refused_count = counts.get(RowOutcome.REFUSED, 0)
-        roster.problems = summary["problems"]
-        roster.save()
-        # The uploader's earlier previews here, never applied, are replaced by this one: their
-        # rows (every person's details as uploaded, some 55 MB for 100,000 rows) go now,
-        # not a month later; their counts stay, and they can no longer be applied.
-        # Not one listing someone under a legal hold (it keeps its rows, as retention does).
-        replaced = list(RosterImport.objects.select_for_update(skip_locked=True, of=("self",)).filter(
-            organisation=organisation, uploaded_by=actor, status=RosterStatus.PREVIEWED, rows_removed_at__isnull=True,
-        ).exclude(pk=roster.pk).exclude(retention.lists_someone_held()).values_list("pk", flat=True))
-        retention.rows_remove(replaced, now=timezone.now())
-        audit_record(actor=actor, action=AuditAction.ROSTER_UPLOADED, target=roster, request=request,
-                     new={"organisation": organisation.pk, "file_sha256": sha, "rows": roster.row_count,
-                          "verify": roster.verify_count, "invite": roster.invite_count, "change": roster.change_count,
-                          "unchanged": roster.unchanged_count, "refused": roster.refused_count})
+        try:
+            # The check in a savepoint: a file refused on the way (a byte not UTF-8 at its
+            # end, a row past the limit) leaves no roster and no row, but its refusal is
+            # recorded under the same lock, and counts towards the day's limit.
+            with transaction.atomic():
+                roster = _check_and_keep(organisation, binary=binary, file_name=file_name, file_format=file_format,
+                                         sha=sha, own=own, actor=actor, request=request)
+        except RosterFileError as error:
+            audit_record(actor=actor, action=AuditAction.ROSTER_REFUSED, target=organisation, request=request,
+                         new={"organisation": organisation.pk, "file_sha256": sha, "refused": str(error)[:300]})
+            refused = error
+        else:
+            return roster
+    try:
+        raise refused  # after the commit: the refusal's audit row stays
+    finally:
+        del refused  # else this frame, its traceback and the exception hold each other (and the file's reader)
+
+
+def _check_and_keep(
+    organisation: Organisation, *, binary: BinaryIO, file_name: str, file_format: str, sha: str, own: set[str],
+    actor: AnyUser, request: HttpRequest | None,
+) -> RosterImport:
+    """Read, check and stage the file's rows as a new roster (its preview), replacing the
+    uploader's earlier previews here never applied; audited. Raises RosterFileError."""
+    roster = RosterImport.objects.create(
+        organisation=organisation, uploaded_by=actor, uploaded_at=timezone.now(), file_name=file_name[:NAME_MAX],
+        file_sha256=sha, file_format=file_format,
+    )
+    roster.row_count = staging.stage(roster, _checked_batches(binary, file_format=file_format, own_emails=own))
+    staging.classify(roster)
+    summary = staging.summarise(roster)
+    counts = summary["per_outcome"]
+    roster.verify_count = counts.get(RowOutcome.VERIFY, 0)
+    roster.invite_count = counts.get(RowOutcome.INVITE, 0)
+    roster.change_count = counts.get(RowOutcome.CHANGE, 0)
+    roster.unchanged_count = counts.get(RowOutcome.UNCHANGED, 0)
+    roster.refused_count = counts.get(RowOutcome.REFUSED, 0)
+    roster.problems = summary["problems"]
+    roster.save()
+    # The uploader's earlier previews here, never applied, are replaced by this one: their
+    # rows (every person's details as uploaded, some 55 MB for 100,000 rows) go now,
+    # not a month later; their counts stay, and they can no longer be applied.
+    # Not one listing someone under a legal hold (it keeps its rows, as retention does).
+    replaced = list(RosterImport.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+        organisation=organisation, uploaded_by=actor, status=RosterStatus.PREVIEWED, rows_removed_at__isnull=True,
+    ).exclude(pk=roster.pk).exclude(retention.lists_someone_held()).values_list("pk", flat=True))
+    retention.rows_remove(replaced, now=timezone.now())
+    audit_record(actor=actor, action=AuditAction.ROSTER_UPLOADED, target=roster, request=request,
+                 new={"organisation": organisation.pk, "file_sha256": sha, "rows": roster.row_count,
+                      "verify": roster.verify_count, "invite": roster.invite_count, "change": roster.change_count,
+                      "unchanged": roster.unchanged_count, "refused": roster.refused_count})
     return roster
 
 

@@ -142,6 +142,30 @@ def test_an_organisation_checks_at_most_so_many_rosters_a_day(world, settings):
         upload(world["office"], world["admin_office"], csv_bytes([person(3)]))
 
 
+def test_files_refused_after_their_rows_were_checked_count_towards_the_daily_limit(world, settings):
+    """A file refused only once every row was read and checked (a byte that is not UTF-8
+    at its end, one row past the limit) cost the work of one kept: it counts towards the
+    organisation's ROSTER_UPLOADS_PER_DAY, so it cannot be sent again and again. The
+    admin is told why each was refused, then that the day's checks are used up;
+    a refusal by the limit itself does not count, and each refused check is audited."""
+    settings.ROSTER_UPLOADS_PER_DAY, settings.ROSTER_MAX_ROWS = 2, 50
+    with pytest.raises(RosterFileError, match="not UTF-8"):
+        upload(world["office"], world["admin_office"], csv_bytes([person(i) for i in range(1, 41)]) + b"\xff\n")
+    with pytest.raises(RosterFileError, match="more than 50 rows"):
+        upload(world["office"], world["admin_parent"], csv_bytes([person(i) for i in range(1, 52)]))
+    for _attempt in range(2):
+        with pytest.raises(RosterFileError, match="2 rosters of this organisation were checked in the last 24 hours"):
+            upload(world["office"], world["admin_office"], csv_bytes([person(1)]))
+    assert not RosterImport.objects.exists() and not RosterRow.objects.exists()
+    refused = AuditEvent.objects.filter(action=AuditAction.ROSTER_REFUSED).order_by("id")
+    assert [(e.target_id, e.new_values["organisation"]) for e in refused] == [(str(world["office"].pk), world["office"].pk)] * 2
+    assert "not UTF-8" in refused[0].new_values["refused"] and "more than 50 rows" in refused[1].new_values["refused"]
+    # Another organisation's uploads are its own; a day later this one checks files again.
+    upload(world["other"], world["admin_other"], csv_bytes([person(1, domain="karhealth.gov.in")]))
+    with time_machine.travel(timezone.now() + timedelta(days=1, minutes=1)):
+        upload(world["office"], world["admin_office"], csv_bytes([person(1)]))
+
+
 def test_a_mobile_number_another_verified_person_holds_is_refused(world):
     """The verification API answers nobody for a number two verified people hold: a roster
     row would take the answer from its holder. The holder's own row keeps the number."""
