@@ -6,7 +6,8 @@ after their organisation chose narrower; a mobile number the person kept to them
 hidden on their administrators' page; an office's admin refused at the form when
 suspending the verification of an admin of the department above; and a waiting request
 refused once the person's date of superannuation has passed; a person's request refused at
-the daily limit, what they typed kept; and the page of a request whose person an
+the daily limit, what they typed kept; a suspension past the day's limit for one person,
+refused with the note kept; and the page of a request whose person an
 administrator rejected before, saying why the system did not verify it."""
 
 import re
@@ -24,6 +25,7 @@ from tests.onboarding.approval_helpers import official_email_rules  # noqa: F401
 from tests.verification.helpers import GovernmentProfileFactory, make_admin
 from tests.verification.visibility.conftest import set_policy
 from verification.models import GovernmentProfile, VerificationStatus
+from verification.services import profile_reinstate, profile_suspend
 from verification.visibility.models import Audience, PersonalVisibility, ProfileField
 
 pytestmark = [
@@ -239,4 +241,38 @@ def test_a_request_over_the_daily_limit_is_refused_and_an_earlier_rejection_is_n
     refused()
     check_page.in_each_language(page, "request-over-daily-limit", reach=refused)
     assert GovernmentProfile.objects.filter(user=meena).count() == 2
+    check_page.assert_clean()
+
+
+SUSPENSIONS_AT_LIMIT = {
+    "en": "This person's verification was suspended or reinstated 2 times in the last 24 hours, the most the portal "
+          "allows",
+    "hi": "इस व्यक्ति का सत्यापन पिछले 24 घंटों में 2 बार निलंबित या बहाल किया गया है",
+    "mr": "या व्यक्तीची पडताळणी गेल्या 24 तासांत 2 वेळा निलंबित किंवा पुनर्स्थापित केली गेली आहे",
+}
+
+
+def test_suspending_a_person_again_past_the_days_limit_is_refused_with_the_note_kept(
+        page, portal, check_page, office, settings):
+    """Asha was suspended and reinstated today (each time she was mailed, with the note):
+    a further suspension is over the day's limit and refused on its form, saying when it
+    is possible again, the note typed kept; nothing changes."""
+    settings.VERIFICATION_SUSPENSIONS_PER_DAY = 2
+    profile_suspend(profile_id=office.asha.pk, reason_code="misuse", reason="Shared the account.", actor=office.admin)
+    profile_reinstate(profile_id=office.asha.pk, reason="Explained.", actor=office.admin)
+    sign_in(page, portal, office.admin.email)
+    page.goto(f"{portal}/verification/profiles/{office.asha.pk}/suspend/")
+
+    def refused():
+        page.locator("#id_reason").fill("Shared the account again.")
+        page.locator("#id_reason_code input[value=misuse]").check()
+        page.locator("#id_confirm").check()
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state("load")
+        expect(page.locator("#error-summary")).to_contain_text(SUSPENSIONS_AT_LIMIT[language(page)])
+        expect(page.locator("#id_reason")).to_have_value("Shared the account again.")
+
+    refused()
+    check_page.in_each_language(page, "suspension-over-daily-limit", reach=refused)
+    assert GovernmentProfile.objects.get(pk=office.asha.pk).status == VerificationStatus.VERIFIED
     check_page.assert_clean()
