@@ -3,7 +3,8 @@ with axe-core: the page a rate limit answers with (allauth's sign-up limit, lowe
 here so that the second attempt meets it), and the withdrawal of a draft that was never
 sent for approval, which says its letter will be deleted; the competent authority's decision kept
 when its session ended, or when its link expired while it typed (then found in the new link's form);
-a letter sent with an old token back at its upload."""
+a letter sent with an old token back at its upload; a reader's form PDF past the hour's
+limit of renders, refused on the application's page."""
 
 import pytest
 from django.core.cache import cache
@@ -12,7 +13,14 @@ from playwright.sync_api import expect
 from onboarding.models import ApplicationVersion
 from tests.browser.support import sign_in, switch_language
 from tests.factories import ApplicationFactory, UserFactory
-from tests.onboarding.approval_helpers import latest_link, official_email_rules, submitted_application  # noqa: F401
+from tests.onboarding.approval_helpers import (  # noqa: F401 (official_email_rules: a fixture)
+    authority_approved,
+    latest_link,
+    make_state_admin,
+    official_email_rules,
+    submitted_application,
+    with_totp,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -143,4 +151,38 @@ def test_a_letter_sent_with_an_old_token_comes_back_to_its_upload_to_be_chosen_a
         expect(page).to_have_url(upload)
         expect(page.locator("main")).to_contain_text(words)
         check_page(page, f"letter-old-token-{code}")
+    check_page.assert_clean()
+
+
+PDF_LIMIT = {
+    "en": "You have reached the most PDFs the portal prepares for one person in an hour (1): each one is laid out "
+          "afresh. You can ask for another from",
+    "hi": "आप एक घंटे में एक व्यक्ति के लिए पोर्टल द्वारा तैयार की जाने वाली अधिकतम PDF (1) तक पहुँच गए हैं",
+    "mr": "पोर्टल एका व्यक्तीसाठी एका तासात तयार करते तितक्या जास्तीत जास्त PDF (1) तुम्ही घेतल्या आहेत",
+}
+
+
+def test_a_reader_past_the_hours_pdfs_is_told_on_the_page_when_to_ask_again(page, portal, check_page, settings):
+    """A state administrator reads an application's form as PDF (laid out afresh each
+    time for a reader, stored nowhere); past PDF_RENDERS_PER_HOUR (1 here) the next is
+    refused on the application's page, saying from when another may be asked for."""
+    settings.PDF_RENDERS_PER_HOUR = 1
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in", full_name="Sunil Patil")
+    application = authority_approved(officer)
+    reader = make_state_admin("MH", email="admin.mh@state.gov.in", totp=False)
+    sign_in(page, portal, reader.email, with_totp(reader))
+    page.goto(f"{portal}/onboarding/{application.pk}/")
+    pdf_link = page.locator("main a[href*='/form.pdf']").first
+    with page.expect_download() as download:
+        pdf_link.click()
+    assert download.value.suggested_filename.endswith(".pdf")
+
+    def refused():
+        pdf_link.click()
+        page.wait_for_load_state("load")
+        expect(page).to_have_url(f"{portal}/onboarding/{application.pk}/")
+        expect(page.get_by_role("status")).to_contain_text(PDF_LIMIT[page.locator("html").get_attribute("lang")])
+
+    refused()
+    check_page.in_each_language(page, "pdf-renders-over-the-hours-limit", reach=refused)
     check_page.assert_clean()
