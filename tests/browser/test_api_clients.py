@@ -2,7 +2,8 @@
 screenshotted and checked with axe-core (tests/browser/support.py): an organisation's
 admin opens "API clients" from the members page, registers a client (first without a
 name), copies the token shown once, calls the API with it, then revokes the client
-after the confirmation and the token is refused."""
+after the confirmation and the token is refused; past the organisation's number of clients
+in use, a further one is refused at its name."""
 
 import pytest
 from playwright.sync_api import expect
@@ -14,8 +15,14 @@ from verification.models import VerificationStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+TOO_MANY = {
+    "en": "This organisation already has 1 API clients in use, the most one organisation may have",
+    "hi": "इस संगठन के पहले से 1 API क्लाइंट उपयोग में हैं, जो एक संगठन के लिए अधिकतम है",
+    "mr": "या संस्थेचे आधीच 1 API क्लायंट वापरात आहेत, एका संस्थेसाठी जास्तीत जास्त इतकेच",
+}
 
-def test_an_admin_registers_uses_and_revokes_an_api_client(page, portal, check_page):
+
+def test_an_admin_registers_uses_and_revokes_an_api_client(page, portal, check_page, settings):
     organisation = OrganisationFactory(name="Agriculture Department, Maharashtra", short_code="AGRI-MH")
     admin = make_admin(organisation, email="admin@mahaagri.gov.in", full_name="Admin A")
     GovernmentProfileFactory(organisation=organisation, status=VerificationStatus.VERIFIED,
@@ -57,3 +64,24 @@ def test_an_admin_registers_uses_and_revokes_an_api_client(page, portal, check_p
     response = page.request.get(f"{portal}/api/v1/verifications?email=asha.kulkarni%40mahaagri.gov.in",
                                 headers={"Authorization": f"Bearer {token}"})
     assert response.status == 401 and "token" in response.json()["detail"]
+
+    # At most API_CLIENTS_PER_ORGANISATION in use (1 here; the revoked one does not count):
+    # a second is refused at its name, the name typed kept.
+    settings.API_CLIENTS_PER_ORGANISATION = 1
+    page.get_by_role("link", name="Register a client").click()
+    page.get_by_label("Name of the client").fill("SPARROW")
+    page.get_by_role("button", name="Register and show the token").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("API client registered")
+    page.get_by_role("link", name="Back to the API clients").click()
+    page.get_by_role("link", name="Register a client").click()
+
+    def refused():
+        page.locator("#id_name").fill("e-Office 2")
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state("load")
+        expect(page.locator("#id_name_error")).to_contain_text(TOO_MANY[page.locator("html").get_attribute("lang")])
+        expect(page.locator("#id_name")).to_have_value("e-Office 2")
+
+    refused()
+    check_page.in_each_language(page, "api-client-over-the-limit", reach=refused)
+    check_page.assert_clean()
