@@ -23,6 +23,7 @@ import re
 import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
+from django.core.mail import EmailMessage
 from playwright.sync_api import expect
 
 from onboarding.approval import services as approvals
@@ -30,6 +31,7 @@ from onboarding.models import ApplicationStatus, AuthorityToken, Decision, Stage
 from portal.accounts.models import EmailSuffixRule
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage, OutboxStatus
+from portal.mail.services import outbox_enqueue
 from tests.browser.support import nav, sign_in, sign_out, verification_code, wait_for_message
 from tests.factories import PASSWORD, UserFactory
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
@@ -47,6 +49,7 @@ from tests.smtp import text_of
 
 OFFICER_EMAIL = "nodal.officer@mahaagri.gov.in"
 SUPERADMIN_EMAIL = "anita.rao@nic.in"
+GONE_EMAIL = "retired.officer@mahaagri.gov.in"
 NEW_EMAIL = "ravi.patil@maharashtra.gov.in"
 WITHDRAW_REASON = "The department will join through the state's central account."
 REJECTION = "The authorisation letter is signed by an officer who is not the head of the department."
@@ -163,10 +166,16 @@ def test_superadmin_adds_an_email_rule_and_reads_the_outbox(page, portal, smtp_s
     [to_authority] = [m for m in OutboxMessage.objects.filter(subject__contains=application.reference)
                       if m.to == [AUTHORITY_EMAIL]]
     wait_for_message(smtp_server, lambda m: AUTHORITY_EMAIL in (m["To"] or ""))
+    # A message to two people, one of whom the relay does not know ("550 User unknown"):
+    # delivered to the other, and the row says so.
+    smtp_server.refused = {GONE_EMAIL}
+    [partly] = outbox_enqueue(messages=[EmailMessage(subject="Meeting of the nodal officers", body="On Monday at 11.",
+                                                     to=[OFFICER_EMAIL, GONE_EMAIL])])
+    wait_for_message(smtp_server, lambda m: m["Subject"] == "Meeting of the nodal officers")
     # Celery runs eagerly on commit: everything queued so far has been sent.
     assert not OutboxMessage.objects.exclude(status=OutboxStatus.SENT).exists()
     sent = OutboxMessage.objects.count()
-    assert sent >= 2  # the officer's receipt and the authority's link
+    assert sent >= 3  # the officer's receipt, the authority's link, the meeting
     sign_in(page, portal, SUPERADMIN_EMAIL, totp_secret=secret)
 
     # --- The rules; add one: the confirmation is backed by an audit row ------------------------------
@@ -212,8 +221,18 @@ def test_superadmin_adds_an_email_rule_and_reads_the_outbox(page, portal, smtp_s
     expect(page).to_have_url(re.compile(r"/portal/outbox/\?status=sent$"))
     messages = page.get_by_role("table", name="Messages").locator("tbody tr")
     expect(messages).to_have_count(sent)
-    expect(messages.locator("td:nth-child(4)")).to_have_text(["Sent"] * sent)
-    check_page(page, "outbox")
+    expect(messages.filter(has_text="Meeting of the nodal officers").locator("td:nth-child(4)")).to_have_text(
+        "Sent (not to every recipient)")
+    expect(messages.filter(has_not_text="Meeting of the nodal officers").locator("td:nth-child(4)")).to_have_text(
+        ["Sent"] * (sent - 1))
+    check_page.in_each_language(page, "outbox")
+    messages.get_by_role("link", name="Meeting of the nodal officers").click()
+    expect(page).to_have_url(re.compile(rf"/portal/outbox/{partly.pk}/$"))
+    expect(page.get_by_role("main")).to_contain_text(
+        f"Delivered to {OFFICER_EMAIL}. Failed for {GONE_EMAIL}, refused by the mail server (550")
+    check_page(page, "outbox-message-partly-sent")
+    page.go_back()
+    page.wait_for_load_state("load")
     messages.filter(has_text=AUTHORITY_EMAIL).get_by_role("link", name=to_authority.subject).click()
     expect(page).to_have_url(re.compile(rf"/portal/outbox/{to_authority.pk}/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(to_authority.subject)
