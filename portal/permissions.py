@@ -319,15 +319,15 @@ def owned(user: AnyUser, queryset: QuerySet, scope: ObjectScope) -> QuerySet:
     """Objects of ``queryset`` the user holds the owner's object permission on (one query when evaluated).
     With a direct permission table (an application's), its subquery is built once per
     process (portal.compiled; guardian's get_objects_for_user took 5 ms to build it,
-    with the group permissions, which the portal never grants); a superuser owns all,
-    as guardian answers."""
+    with the group permissions, which the portal never grants). A superuser owns only
+    what they were given, as anyone: owning an application makes one its nodal officer,
+    who alone edits, submits and withdraws it (a superadmin reads every one: ``visible``)."""
     if not user.is_authenticated:
         return queryset.none()
     table = get_user_obj_perms_model(queryset.model)
     if table.objects.is_generic():
-        return get_objects_for_user(user, scope.owner_perm, klass=queryset, accept_global_perms=False)
-    if user.is_superuser:
-        return queryset
+        return get_objects_for_user(user, scope.owner_perm, klass=queryset, accept_global_perms=False,
+                                    with_superuser=False)
     return queryset.filter(pk__in=compiled.subquery(_owner_rows_query, (table, scope.owner_perm), user_id=user.pk))
 
 

@@ -56,24 +56,24 @@ def application_for_officer(viewer: AnyUser, pk: int) -> Application:
         raise Http404 from None
     if not viewer.is_authenticated or not 0 < pk < 2**63:  # no row has such an id
         raise Http404
-    application = compiled.first(_officer_application_query, (bool(viewer.is_superuser),), user_id=viewer.pk, pk=pk)
+    application = compiled.first(_officer_application_query, (), user_id=viewer.pk, pk=pk)
     if application is None:
         raise Http404
     return application
 
 
-def _officer_application_query(is_superuser: bool, *, user_id: int, pk: int) -> QuerySet[Application]:
-    return applications_of_officer(User(pk=user_id, is_superuser=is_superuser)).filter(pk=pk)
+def _officer_application_query(*, user_id: int, pk: int) -> QuerySet[Application]:
+    return applications_of_officer(User(pk=user_id)).filter(pk=pk)
 
 
 def applications_of_officer(viewer: AnyUser) -> QuerySet[Application]:
     return permissions.owned(viewer, Application.objects.all(), APPLICATION_SCOPE).order_by("-created_at", "-id")
 
 
-def _officer_rows_query(is_superuser: bool, *, user_id: int) -> QuerySet[Application]:
+def _officer_rows_query(*, user_id: int) -> QuerySet[Application]:
     letter = Attachment.objects.filter(application_id=OuterRef("pk"), is_current=True)
     return (
-        applications_of_officer(User(pk=user_id, is_superuser=is_superuser))
+        applications_of_officer(User(pk=user_id))
         .annotate(has_letter=Exists(letter))
         .values_list("pk", "reference", "organisation_name", "status", "updated_at", "has_letter")
     )
@@ -142,7 +142,7 @@ def officer_overview(user: AnyUser) -> tuple[list[dict], str | None]:
     if not user.is_authenticated:
         return [], officer_eligibility(user)
     rows, rules, verified = compiled.together(
-        ("rows", _officer_rows_query, (user.is_superuser,), {"user_id": user.pk}),
+        ("rows", _officer_rows_query, (), {"user_id": user.pk}),
         ("rows", email_rules_query, (), {}),
         ("rows", _verified_address_query, (), {"user_id": user.pk, "email": user.email}),
     )

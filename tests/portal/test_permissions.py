@@ -223,3 +223,57 @@ def test_the_client_address_behind_one_trusted_proxy(settings, officer):
     assert AuditEvent.objects.get().ip == "203.0.113.5"
     # A request that did not come through the proxy: its own address.
     assert client_ip(RequestFactory().get("/", REMOTE_ADDR="10.0.0.9")) == "10.0.0.9"
+
+
+# A Django superuser (the site's break-glass account, a superadmin of the portal) -------------
+
+@pytest.fixture
+def root():
+    from tests.onboarding.approval_helpers import with_totp
+
+    user = UserFactory(email="root@nic.in", is_superuser=True, is_staff=True)
+    with_totp(user)
+    return user
+
+
+def root_client(root):
+    from django.test import Client
+
+    client = Client(raise_request_exception=False)
+    client.force_login(root)
+    return client
+
+
+def test_a_superuser_owns_only_their_own_applications(root, officer):
+    """Owning an application makes one its nodal officer, who alone edits, submits and
+    withdraws it: a superuser reads every one (``visible``) and owns what they started."""
+    from tests.onboarding.form_helpers import new_application
+
+    theirs, others = new_application(root), new_application(officer)
+    owned = permissions.owned(root, Application.objects.all(), APPLICATION_SCOPE)
+    assert list(owned.values_list("pk", flat=True)) == [theirs.pk]
+    visible = permissions.visible(root, Application.objects.all(), APPLICATION_SCOPE)
+    assert set(visible.values_list("pk", flat=True)) == {theirs.pk, others.pk}
+
+
+def test_a_superuser_has_the_officers_pages_of_their_own_draft_only(root, officer):
+    """"My applications" and a draft's pages answer a superuser (they answered 500: the
+    query built once per process lost its user), and another officer's application is not
+    theirs to withdraw, from its page or through the service."""
+    from django.core.exceptions import PermissionDenied
+
+    from onboarding.application import services
+    from onboarding.models import ApplicationStatus
+    from tests.onboarding.form_helpers import new_application
+
+    client = root_client(root)
+    draft = new_application(root)
+    assert client.get("/onboarding/").status_code == 200
+    assert client.get(f"/onboarding/{draft.pk}/tasks/").status_code == 200
+    others = new_application(officer)
+    response = client.post(f"/onboarding/{others.pk}/withdraw/", {"confirm": "yes", "reason": "Not mine."})
+    assert response.status_code == 404
+    with pytest.raises(PermissionDenied):
+        services.application_withdraw(application_id=others.pk, actor=root, reason="Not mine.")
+    others.refresh_from_db()
+    assert others.status == ApplicationStatus.DRAFT
