@@ -58,6 +58,19 @@ def people_lock(emails: list[str]) -> None:
         list(get_user_model().objects.select_for_update().filter(pk__in=user_ids).order_by("pk").values_list("pk", flat=True))
 
 
+def _waiting_request(*, organisation, user, details: dict, language: str | None) -> GovernmentProfile:
+    """The person's waiting request in ``organisation``, or a new one made from the
+    roster's details (the person is locked)."""
+    profile = GovernmentProfile.objects.filter(user=user, organisation=organisation,
+                                               status=VerificationStatus.PENDING).first()
+    if profile is None:
+        profile = GovernmentProfile.objects.create(
+            user=user, organisation=organisation, status=VerificationStatus.PENDING, requested_at=timezone.now(),
+            request_language=mail_language(language) if language else _person_language(user), **details,
+        )
+    return profile
+
+
 def _verify_person(*, organisation, user, details: dict, actor: AnyUser, request: HttpRequest | None = None,
                    language: str | None = None) -> str:
     """Verify ``user`` in ``organisation`` for the roster of ``actor`` (the person is
@@ -69,13 +82,7 @@ def _verify_person(*, organisation, user, details: dict, actor: AnyUser, request
     if GovernmentProfile.objects.filter(STANDING, user=user, organisation=organisation,
                                         status__in=HELD_STATUSES).exists():
         return "unchanged"
-    profile = GovernmentProfile.objects.filter(user=user, organisation=organisation,
-                                               status=VerificationStatus.PENDING).first()
-    if profile is None:
-        profile = GovernmentProfile.objects.create(
-            user=user, organisation=organisation, status=VerificationStatus.PENDING, requested_at=timezone.now(),
-            request_language=mail_language(language) if language else _person_language(user), **details,
-        )
+    profile = _waiting_request(organisation=organisation, user=user, details=details, language=language)
     try:
         with transaction.atomic():
             verification_services.join_request_decide(
@@ -277,6 +284,12 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
                                          language=getattr(request, "LANGUAGE_CODE", None))
             except (PermissionDenied, ValidationError):
                 outcome = "waiting"
+        elif not GovernmentProfile.objects.filter(STANDING, user=user, organisation=invitation.organisation,
+                                                  status__in=HELD_STATUSES).exists():
+            # Suspended (or otherwise not active) meanwhile: nobody verifies anyone in it now;
+            # the request waits in its queue for when it is active again.
+            _waiting_request(organisation=invitation.organisation, user=user, details=_details(invitation),
+                             language=getattr(request, "LANGUAGE_CODE", None))
         audit_record(actor=user, action=AuditAction.INVITATION_ACCEPTED, target=invitation, request=request,
                      old={"status": InvitationStatus.PENDING},
                      new={"status": InvitationStatus.ACCEPTED, "email": email, "outcome": outcome})

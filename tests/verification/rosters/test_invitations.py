@@ -17,6 +17,7 @@ from portal.accounts.models import EmailSuffixRule, SuffixKind
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
 from portal.mail.services import outbox_enqueue
+from portal.organisations.models import OrganisationStatus
 from tests.factories import UserFactory
 from tests.onboarding.approval_helpers import delivered_body
 from tests.smtp import text_of
@@ -25,7 +26,7 @@ from tests.verification.rosters.helpers import csv_bytes, person, upload
 from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
 from verification.rosters import services
 from verification.rosters.apply import roster_apply_run
-from verification.rosters.invitations import MAX_SENDS, invitation_resend
+from verification.rosters.invitations import MAX_SENDS, invitation_accept, invitation_resend
 from verification.rosters.models import Invitation, InvitationStatus
 from verification.rosters.notifications import LINK_MARK, build_invitation_mails
 
@@ -301,3 +302,22 @@ def test_an_expired_invitation_is_replaced_by_the_next_roster_that_lists_the_per
         assert OutboxMessage.objects.filter(to=[invited.email]).count() == 2
         sent = AuditEvent.objects.filter(action=AuditAction.INVITATION_SENT).latest("id")
         assert sent.new_values["expired_cancelled"] == [invited.pk]
+
+
+def test_an_invitation_accepted_while_its_organisation_is_suspended_leaves_a_waiting_request(world, invited):
+    """Nobody is verified in a suspended organisation; the person who confirms the invited
+    address meanwhile has their request wait in its queue (made from the roster's details),
+    for when it is active again: the invitation, used up, is not lost for nothing."""
+    organisation = invited.organisation
+    organisation.status = OrganisationStatus.SUSPENDED
+    organisation.save(update_fields=["status"])
+    user = UserFactory(email=invited.email)
+    EmailAddress.objects.update_or_create(user=user, email=invited.email, defaults={"verified": True, "primary": True})
+    invitation_accept(user=user, email=invited.email)
+    invited.refresh_from_db()
+    assert invited.status == InvitationStatus.ACCEPTED
+    waiting = GovernmentProfile.objects.get(user=user, organisation=organisation)
+    assert waiting.status == VerificationStatus.PENDING
+    assert (waiting.official_email, waiting.designation) == (invited.email, invited.designation)
+    event = AuditEvent.objects.get(action=AuditAction.INVITATION_ACCEPTED)
+    assert event.new_values["outcome"] == "waiting"
