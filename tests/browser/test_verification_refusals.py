@@ -123,15 +123,22 @@ def office():
 
 
 
-def refused_on_submit(page, ticks, refusal):
-    """What sends the page's form with ``ticks`` checked and sees ``refusal`` (by language)
-    in the error summary: again after each change of language."""
+def refused_on_submit(page, ticks, refusal, fills=None):
+    """What sends the page's form with ``ticks`` checked and ``fills`` ({selector: text})
+    typed, and sees ``refusal`` (by language) in the error summary, what was typed kept:
+    again after each change of language."""
+    fills = fills or {}
+
     def submit():
+        for selector, text in fills.items():
+            page.locator(selector).fill(text)
         for selector in ticks:
             page.locator(selector).check()
         page.locator("main form button[type=submit]").click()
         page.wait_for_load_state("load")
         expect(page.locator("#error-summary")).to_contain_text(refusal[language(page)])
+        for selector, text in fills.items():
+            expect(page.locator(selector)).to_have_value(text)
 
     return submit
 
@@ -231,13 +238,7 @@ def test_a_request_over_the_daily_limit_is_refused_and_an_earlier_rejection_is_n
     sign_in(page, portal, meena.email)
     page.goto(f"{portal}/verification/organisations/{office.parent_id}/join/")
 
-    def refused():
-        page.locator("#id_designation").fill("Under Secretary")
-        page.locator("main form button[type=submit]").click()
-        page.wait_for_load_state("load")
-        expect(page.locator("#error-summary")).to_contain_text(AT_LIMIT[language(page)])
-        expect(page.locator("#id_designation")).to_have_value("Under Secretary")
-
+    refused = refused_on_submit(page, [], AT_LIMIT, fills={"#id_designation": "Under Secretary"})
     refused()
     check_page.in_each_language(page, "request-over-daily-limit", reach=refused)
     assert GovernmentProfile.objects.filter(user=meena).count() == 2
@@ -263,15 +264,8 @@ def test_suspending_a_person_again_past_the_days_limit_is_refused_with_the_note_
     sign_in(page, portal, office.admin.email)
     page.goto(f"{portal}/verification/profiles/{office.asha.pk}/suspend/")
 
-    def refused():
-        page.locator("#id_reason").fill("Shared the account again.")
-        page.locator("#id_reason_code input[value=misuse]").check()
-        page.locator("#id_confirm").check()
-        page.locator("main form button[type=submit]").click()
-        page.wait_for_load_state("load")
-        expect(page.locator("#error-summary")).to_contain_text(SUSPENSIONS_AT_LIMIT[language(page)])
-        expect(page.locator("#id_reason")).to_have_value("Shared the account again.")
-
+    refused = refused_on_submit(page, ["#id_reason_code input[value=misuse]", "#id_confirm"], SUSPENSIONS_AT_LIMIT,
+                                fills={"#id_reason": "Shared the account again."})
     refused()
     check_page.in_each_language(page, "suspension-over-daily-limit", reach=refused)
     assert GovernmentProfile.objects.get(pk=office.asha.pk).status == VerificationStatus.VERIFIED
