@@ -92,7 +92,8 @@ def office_edit(request, pk=None):
             saved = services.expected_office_save(office=office, values=values, editable=editable, actor=request.user,
                                                   request=request)
         except ValidationError as error:
-            form.add_error("jurisdiction", error)
+            # A short code or domain taken meanwhile is refused at its field; the rest at the jurisdiction.
+            form.add_error(None if hasattr(error, "error_dict") else "jurisdiction", error)
         else:
             messages.success(request, _("The office was saved."))
             return redirect(_tracker_url(saved))
