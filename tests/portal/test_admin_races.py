@@ -12,6 +12,7 @@ from django.test import Client
 
 from monitoring import services as monitoring_services
 from monitoring.models import ExpectedOffice
+from portal.accounts.models import EmailSuffixRule
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import _CHAIN_LOCK_KEY
 from portal.mail.models import OutboxMessage
@@ -130,3 +131,20 @@ def test_uploading_a_list_twice_at_once_adds_its_offices_once_and_says_so_at_the
         "(another upload or change at the same moment). Send the file again: the offices listed by then are "
         "updated, not added twice.")
     assert ExpectedOffice.objects.count() == 2
+
+
+def test_adding_an_email_rule_twice_at_once_adds_it_once_and_says_so_at_the_suffix(db):
+    """A double click on "Add rule": the rule is added once, and the second click shows
+    the form again with "There is already a rule for iisr.res.in." at the suffix (it was
+    a server error: the unique suffix)."""
+    root = make_superadmin(email="root.one@nic.in")
+    clients = [_signed_in(root), _signed_in(root)]
+    form = {"suffix": "iisr.res.in", "kind": "official", "note": "Research institute"}
+    results = race([lambda c=c: c.post("/portal/email-rules/", form) for c in clients], **CHAIN)
+    assert sorted(value.status_code for _outcome, value in results) == [200, 302], results
+    refused = parse(next(value for _outcome, value in results if value.status_code == 200).content)
+    assert field_error(refused, "suffix") == "There is already a rule for iisr.res.in."
+    assert field_value(refused, "note") == "Research institute"
+    assert EmailSuffixRule.objects.filter(suffix="iisr.res.in").count() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.EMAIL_RULE_CREATED).count() == 1
+
