@@ -70,9 +70,14 @@ def email_rule_save(
         return rule
 
 
-def email_rule_delete(*, rule_id: int, actor: AnyUser, request: HttpRequest | None = None) -> None:
+def email_rule_delete(*, rule_id: int, actor: AnyUser, request: HttpRequest | None = None) -> bool:
+    """Delete one official-email rule; audited. False, and nothing recorded, when it was
+    deleted already (the same rule deleted twice at once)."""
     with transaction.atomic():
-        rule = EmailSuffixRule.objects.select_for_update().get(pk=rule_id)
+        rule = EmailSuffixRule.objects.select_for_update().filter(pk=rule_id).first()
+        if rule is None:
+            return False
         old = {"suffix": rule.suffix, "kind": rule.kind, "note": rule.note}
         audit_record(actor=actor, action=AuditAction.EMAIL_RULE_DELETED, target=rule, request=request, old=old)
         rule.delete()
+    return True

@@ -148,3 +148,18 @@ def test_adding_an_email_rule_twice_at_once_adds_it_once_and_says_so_at_the_suff
     assert EmailSuffixRule.objects.filter(suffix="iisr.res.in").count() == 1
     assert AuditEvent.objects.filter(action=AuditAction.EMAIL_RULE_CREATED).count() == 1
 
+
+def test_deleting_an_email_rule_twice_at_once_deletes_it_once_and_says_it_was_already_deleted(db):
+    """A double click on "Delete" of an email rule: the rule is deleted once, and the
+    second click goes back to the list too, saying the rule was already deleted (it was a
+    server error: the rule it was about to delete was gone)."""
+    root = make_superadmin(email="root.one@nic.in")
+    rule = EmailSuffixRule.objects.create(suffix="iisr.res.in", kind="official", note="")
+    clients = [_signed_in(root), _signed_in(root)]
+    form = {"action": "delete", "confirm": "yes"}
+    results = race([lambda c=c: c.post(f"/portal/email-rules/{rule.pk}/", form) for c in clients], **CHAIN)
+    assert [value.status_code for _outcome, value in results] == [302, 302], results
+    said = [" ".join(str(m) for m in client.get("/portal/email-rules/").context["messages"]) for client in clients]
+    assert sorted(said) == ["Rule deleted.", "This rule was already deleted."], said
+    assert not EmailSuffixRule.objects.filter(pk=rule.pk).exists()
+    assert AuditEvent.objects.filter(action=AuditAction.EMAIL_RULE_DELETED).count() == 1
