@@ -146,13 +146,18 @@ def expected_office_save(
 
 
 def expected_office_delete(*, office: ExpectedOffice, editable: set[str] | None, actor: AnyUser,
-                           request: HttpRequest | None = None) -> None:
+                           request: HttpRequest | None = None) -> bool:
+    """Take an office off its list; audited. False, and nothing recorded, when it was
+    taken off already (the same office taken off twice at once)."""
     _check_editable(office.jurisdiction, editable)
     with transaction.atomic():
-        office = ExpectedOffice.objects.select_for_update().get(pk=office.pk)
+        office = ExpectedOffice.objects.select_for_update().filter(pk=office.pk).first()
+        if office is None:
+            return False
         audit_record(actor=actor, action=AuditAction.ADOPTION_LIST_CHANGED, target=office, request=request,
                      old={"removed": _plain({name: getattr(office, name) for name in OFFICE_FIELDS})})
         office.delete()
+    return True
 
 
 def _added_meanwhile(row: dict) -> ValidationError:

@@ -105,8 +105,10 @@ def office_edit(request, pk=None):
 def office_delete(request, pk):
     office, editable = _editable_office(request, pk)
     if request.method == "POST":
-        services.expected_office_delete(office=office, editable=editable, actor=request.user, request=request)
-        messages.success(request, _("The office was taken off the list."))
+        if services.expected_office_delete(office=office, editable=editable, actor=request.user, request=request):
+            messages.success(request, _("The office was taken off the list."))
+        else:
+            messages.info(request, _("The office was already taken off the list."))
         return redirect(_tracker_url(office))
     return render(request, "monitoring/office_confirm.html", {
         "office": office, "form": ConfirmForm(), "action": "delete",

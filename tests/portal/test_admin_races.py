@@ -163,3 +163,19 @@ def test_deleting_an_email_rule_twice_at_once_deletes_it_once_and_says_it_was_al
     assert sorted(said) == ["Rule deleted.", "This rule was already deleted."], said
     assert not EmailSuffixRule.objects.filter(pk=rule.pk).exists()
     assert AuditEvent.objects.filter(action=AuditAction.EMAIL_RULE_DELETED).count() == 1
+
+
+def test_taking_an_expected_office_off_the_list_twice_at_once_says_it_was_already_taken_off(db):
+    """A double click on "Take off the list": the office is taken off once, and the
+    second click goes back to the tracker too, saying the office was already taken off
+    the list (it was a server error: the office it was about to remove was gone)."""
+    admin = make_state_admin("MH", email="admin.tracker@maharashtra.gov.in")
+    office = ExpectedOffice.objects.create(jurisdiction="MH", name="Ports", short_code="MH-PORTS",
+                                           contact_email="ports@mh.gov.in", target_date=date(2030, 1, 1))
+    clients = [_signed_in(admin), _signed_in(admin)]
+    results = race([lambda c=c: c.post(f"/monitoring/adoption/{office.pk}/delete/") for c in clients], **CHAIN)
+    assert [value.status_code for _outcome, value in results] == [302, 302], results
+    said = [" ".join(str(m) for m in client.get("/monitoring/adoption/").context["messages"]) for client in clients]
+    assert sorted(said) == ["The office was already taken off the list.", "The office was taken off the list."], said
+    assert not ExpectedOffice.objects.exists()
+    assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).count() == 1
