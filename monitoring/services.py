@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.utils import timezone
@@ -95,17 +95,35 @@ def _plain(values: dict) -> dict:
     return {key: (value.isoformat() if isinstance(value, date) else value) for key, value in values.items()}
 
 
+def _taken_meanwhile(values: dict, office_pk: int | None) -> ValidationError:
+    """The refusal of an office whose short code or domain another office took after the
+    form checked them (its unique constraint refused the save): at that field, as the
+    form says it."""
+    others = ExpectedOffice.objects.exclude(pk=office_pk)
+    if values["short_code"] and others.filter(jurisdiction=values["jurisdiction"],
+                                              short_code=values["short_code"]).exists():
+        return ValidationError({"short_code": ValidationError(
+            _("Another office of this list has this short code."), code="duplicate")})
+    return ValidationError({"official_domain": ValidationError(
+        _("Another office on a list has this domain."), code="duplicate")})
+
+
 def expected_office_save(
     *, office: ExpectedOffice | None, values: dict, editable: set[str] | None, actor: AnyUser,
     request: HttpRequest | None = None,
 ) -> ExpectedOffice:
     """Add an expected office, or change one (``values``: the fields of OFFICE_FIELDS,
-    already cleaned). Audited with what changed."""
+    already cleaned). Audited with what changed. A short code or domain another office
+    took meanwhile (the same office added twice at once) is refused at its field."""
     _check_editable(values["jurisdiction"], editable)
     with transaction.atomic():
         if office is None:
             office = ExpectedOffice(created_by=actor if actor.is_authenticated else None, **values)
-            office.save()
+            try:
+                with transaction.atomic():
+                    office.save()
+            except IntegrityError:
+                raise _taken_meanwhile(values, None) from None
             audit_record(actor=actor, action=AuditAction.ADOPTION_LIST_CHANGED, target=office, request=request,
                          new={"added": _plain(values)})
             return office
@@ -117,20 +135,37 @@ def expected_office_save(
             return office
         for name, value in changed.items():
             setattr(office, name, value)
-        office.save(update_fields=[*changed, "updated_at"])
+        try:
+            with transaction.atomic():
+                office.save(update_fields=[*changed, "updated_at"])
+        except IntegrityError:
+            raise _taken_meanwhile({**old, **changed}, office.pk) from None
         audit_record(actor=actor, action=AuditAction.ADOPTION_LIST_CHANGED, target=office, request=request,
                      old=_plain({name: old[name] for name in changed}), new=_plain(changed))
     return office
 
 
 def expected_office_delete(*, office: ExpectedOffice, editable: set[str] | None, actor: AnyUser,
-                           request: HttpRequest | None = None) -> None:
+                           request: HttpRequest | None = None) -> bool:
+    """Take an office off its list; audited. False, and nothing recorded, when it was
+    taken off already (the same office taken off twice at once)."""
     _check_editable(office.jurisdiction, editable)
     with transaction.atomic():
-        office = ExpectedOffice.objects.select_for_update().get(pk=office.pk)
+        office = ExpectedOffice.objects.select_for_update().filter(pk=office.pk).first()
+        if office is None:
+            return False
         audit_record(actor=actor, action=AuditAction.ADOPTION_LIST_CHANGED, target=office, request=request,
                      old={"removed": _plain({name: getattr(office, name) for name in OFFICE_FIELDS})})
         office.delete()
+    return True
+
+
+def _added_meanwhile(row: dict) -> ValidationError:
+    return ValidationError(
+        _("Nothing was saved: an office with the short code or domain of %(office)s was added to a list meanwhile "
+          "(another upload or change at the same moment). Send the file again: the offices listed by then are "
+          "updated, not added twice.") % {"office": row["short_code"] or row["official_domain"]},
+        code="added_meanwhile")
 
 
 @dataclass
@@ -149,7 +184,8 @@ def expected_offices_import(
     the jurisdiction by short code, else by domain. Audited as expected_office_save
     audits one office: an event for each office added (its fields) or changed (the old
     and new values of what changed), then one for the upload (its jurisdiction and
-    counts)."""
+    counts). An office another upload or change added meanwhile (the same list uploaded
+    twice at once) refuses the whole upload: sent again, the list updates that office."""
     _check_editable(jurisdiction, editable)
     outcome = ImportOutcome()
     events = []
@@ -180,7 +216,11 @@ def expected_offices_import(
                     message % {"domain": row["official_domain"], "office": holder.name, "code": row["short_code"]},
                     code="domain_taken")
             if office is None:
-                office = ExpectedOffice.objects.create(created_by=actor, **values)
+                try:
+                    with transaction.atomic():
+                        office = ExpectedOffice.objects.create(created_by=actor, **values)
+                except IntegrityError:
+                    raise _added_meanwhile(row) from None
                 outcome.added += 1
                 events.append({"action": AuditAction.ADOPTION_LIST_CHANGED, "target": office,
                                "new": {"added": _plain({name: values[name] for name in OFFICE_FIELDS})}})
@@ -192,7 +232,11 @@ def expected_offices_import(
                 old = _plain({name: getattr(office, name) for name in changed})
                 for name in changed:
                     setattr(office, name, values[name])
-                office.save(update_fields=[*changed, "updated_at"])
+                try:
+                    with transaction.atomic():
+                        office.save(update_fields=[*changed, "updated_at"])
+                except IntegrityError:
+                    raise _added_meanwhile(row) from None
                 outcome.changed += 1
                 events.append({"action": AuditAction.ADOPTION_LIST_CHANGED, "target": office, "old": old,
                                "new": _plain({name: values[name] for name in changed})})

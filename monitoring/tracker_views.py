@@ -92,7 +92,8 @@ def office_edit(request, pk=None):
             saved = services.expected_office_save(office=office, values=values, editable=editable, actor=request.user,
                                                   request=request)
         except ValidationError as error:
-            form.add_error("jurisdiction", error)
+            # A short code or domain taken meanwhile is refused at its field; the rest at the jurisdiction.
+            form.add_error(None if hasattr(error, "error_dict") else "jurisdiction", error)
         else:
             messages.success(request, _("The office was saved."))
             return redirect(_tracker_url(saved))
@@ -104,8 +105,10 @@ def office_edit(request, pk=None):
 def office_delete(request, pk):
     office, editable = _editable_office(request, pk)
     if request.method == "POST":
-        services.expected_office_delete(office=office, editable=editable, actor=request.user, request=request)
-        messages.success(request, _("The office was taken off the list."))
+        if services.expected_office_delete(office=office, editable=editable, actor=request.user, request=request):
+            messages.success(request, _("The office was taken off the list."))
+        else:
+            messages.info(request, _("The office was already taken off the list."))
         return redirect(_tracker_url(office))
     return render(request, "monitoring/office_confirm.html", {
         "office": office, "form": ConfirmForm(), "action": "delete",

@@ -1,5 +1,5 @@
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
@@ -36,16 +36,22 @@ def email_rule_save(
     rule_id: int | None = None,
     request: HttpRequest | None = None,
 ) -> EmailSuffixRule:
-    """Create or change one official-email rule; audited."""
+    """Create or change one official-email rule; audited. A suffix another rule has,
+    or took meanwhile (the same rule added twice at once), is refused."""
     suffix = clean_suffix(suffix)
     if kind not in SuffixKind.values:
         raise ValidationError(_("Choose a kind."), code="invalid")
+    duplicate = ValidationError(_("There is already a rule for %(suffix)s.") % {"suffix": suffix}, code="duplicate")
     with transaction.atomic():
         clash = EmailSuffixRule.objects.filter(suffix=suffix).exclude(pk=rule_id).exists()
         if clash:
-            raise ValidationError(_("There is already a rule for %(suffix)s.") % {"suffix": suffix}, code="duplicate")
+            raise duplicate
         if rule_id is None:
-            rule = EmailSuffixRule.objects.create(suffix=suffix, kind=kind, note=note[:200])
+            try:
+                with transaction.atomic():
+                    rule = EmailSuffixRule.objects.create(suffix=suffix, kind=kind, note=note[:200])
+            except IntegrityError:
+                raise duplicate from None
             audit_record(actor=actor, action=AuditAction.EMAIL_RULE_CREATED, target=rule, request=request,
                          new={"suffix": suffix, "kind": kind, "note": note})
             return rule
@@ -55,14 +61,23 @@ def email_rule_save(
         if old == new:
             return rule
         rule.suffix, rule.kind, rule.note = suffix, kind, note[:200]
-        rule.save(update_fields=["suffix", "kind", "note", "updated_at"])
+        try:
+            with transaction.atomic():
+                rule.save(update_fields=["suffix", "kind", "note", "updated_at"])
+        except IntegrityError:
+            raise duplicate from None
         audit_record(actor=actor, action=AuditAction.EMAIL_RULE_CHANGED, target=rule, request=request, old=old, new=new)
         return rule
 
 
-def email_rule_delete(*, rule_id: int, actor: AnyUser, request: HttpRequest | None = None) -> None:
+def email_rule_delete(*, rule_id: int, actor: AnyUser, request: HttpRequest | None = None) -> bool:
+    """Delete one official-email rule; audited. False, and nothing recorded, when it was
+    deleted already (the same rule deleted twice at once)."""
     with transaction.atomic():
-        rule = EmailSuffixRule.objects.select_for_update().get(pk=rule_id)
+        rule = EmailSuffixRule.objects.select_for_update().filter(pk=rule_id).first()
+        if rule is None:
+            return False
         old = {"suffix": rule.suffix, "kind": rule.kind, "note": rule.note}
         audit_record(actor=actor, action=AuditAction.EMAIL_RULE_DELETED, target=rule, request=request, old=old)
         rule.delete()
+    return True

@@ -35,8 +35,10 @@ def email_rule_edit(request, pk):
     rule_obj = get_object_or_404(EmailSuffixRule, pk=pk)
     if request.method == "POST" and request.POST.get("action") == "delete":
         if request.POST.get("confirm") == "yes":
-            email_rule_delete(rule_id=rule_obj.pk, actor=request.user, request=request)
-            messages.success(request, _("Rule deleted."))
+            if email_rule_delete(rule_id=rule_obj.pk, actor=request.user, request=request):
+                messages.success(request, _("Rule deleted."))
+            else:
+                messages.info(request, _("This rule was already deleted."))
             return redirect("accounts:email_rules")
         messages.error(request, _("Tick the box to confirm the deletion."))
     form = EmailRuleForm(

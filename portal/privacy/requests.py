@@ -44,13 +44,19 @@ def privacy_request_make(*, user: AnyUser, kind: str, details: str, request: Htt
         raise ValidationError({"kind": _("Choose what you ask.")})
     if not details:
         raise ValidationError({"details": _("Say what you ask, e.g. which details are wrong.")})
+    details = details[:2000]
     with transaction.atomic():
         get_user_model().objects.select_for_update().get(pk=user.pk)
+        # The same request sent again (a double click, or back and send again) while the
+        # first waits: one request, reminded and escalated once.
+        if PrivacyRequest.objects.filter(user=user, kind=kind, details=details,
+                                         status=PrivacyRequestStatus.OPEN).exists():
+            raise ValidationError({"details": _("You sent this request already: it waits for a decision.")})
         if PrivacyRequest.objects.filter(user=user, status=PrivacyRequestStatus.OPEN).count() >= MAX_OPEN_REQUESTS:
             raise ValidationError({"kind": _("You have %(n)s requests waiting: wait for a decision first.")
                                    % {"n": MAX_OPEN_REQUESTS}})
         now = timezone.now()
-        made = PrivacyRequest.objects.create(user=user, kind=kind, details=details[:2000], made_at=now,
+        made = PrivacyRequest.objects.create(user=user, kind=kind, details=details, made_at=now,
                                              due_at=now + timedelta(days=settings.PRIVACY_REQUEST_DUE_DAYS))
         audit_record(actor=user, action=AuditAction.PRIVACY_REQUEST_MADE, target=made, request=request,
                      new={"kind": kind, "due_at": made.due_at})

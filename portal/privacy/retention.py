@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -78,12 +78,19 @@ def legal_hold_set(
         raise ValidationError({"reason": _("Say why the record is held.")})
     if target_type not in HoldTarget.values:
         raise ValidationError({"target_type": _("Choose what is held.")})
+    already_held = ValidationError({"target_id": _("This record is already held.")})
     with transaction.atomic():
         if LegalHold.objects.select_for_update().filter(target_type=target_type, target_id=target_id,
                                                         released_at__isnull=True).exists():
-            raise ValidationError({"target_id": _("This record is already held.")})
-        hold = LegalHold.objects.create(target_type=target_type, target_id=target_id, reason=reason[:500],
-                                        set_at=timezone.now(), set_by=actor)
+            raise already_held
+        try:
+            # The lock above holds no row when none is held yet: the same hold set twice at
+            # once (a double click) meets at the one active hold per record instead.
+            with transaction.atomic():
+                hold = LegalHold.objects.create(target_type=target_type, target_id=target_id, reason=reason[:500],
+                                                set_at=timezone.now(), set_by=actor)
+        except IntegrityError:
+            raise already_held from None
         audit_record(actor=actor, action=AuditAction.LEGAL_HOLD_SET, target=hold, request=request,
                      new={"held": target_type, "record": target_id, "reason": hold.reason})
     return hold

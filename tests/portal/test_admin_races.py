@@ -7,15 +7,19 @@ from datetime import date
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from monitoring import services as monitoring_services
 from monitoring.models import ExpectedOffice
+from portal.accounts.models import EmailSuffixRule
 from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import _CHAIN_LOCK_KEY
 from portal.mail.models import OutboxMessage
 from portal.organisations import services
 from portal.organisations.models import DomainClaim, OrganisationDomain, PlatformRole, PlatformRoleGrant
 from tests.factories import OrganisationFactory
+from tests.html_tree import field_error, field_value, parse
 from tests.onboarding.approval_helpers import TRANSACTIONAL, make_state_admin, make_superadmin
 from tests.onboarding.test_race_pg import race
 
@@ -75,3 +79,103 @@ def test_two_offices_sharing_an_address_reminded_at_once_send_one_reminder(db):
     assert next(value for outcome, value in results if outcome == "error").code == "too_soon"
     assert OutboxMessage.objects.filter(to__contains=["it.cell@maharashtra.gov.in"]).count() == 1
     assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_REMINDER_SENT).count() == 1
+
+
+# A double click (two identical POSTs at once) on the adoption tracker, the email rules
+# and the legal holds: one effect, and the second told why at the field, never a 500.
+
+CHAIN = {"hold_sql": "SELECT pg_advisory_xact_lock(%s)", "hold_params": [_CHAIN_LOCK_KEY]}
+
+
+def _signed_in(user):
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    return client
+
+
+def test_adding_an_expected_office_twice_at_once_adds_it_once_and_says_so_at_the_short_code(db):
+    """A double click on "Add an office": the office is listed once, and the second click
+    shows the form again, as typed, with "Another office of this list has this short
+    code." at the short code (it was a server error: the unique short code)."""
+    admin = make_state_admin("MH", email="admin.tracker@maharashtra.gov.in")
+    clients = [_signed_in(admin), _signed_in(admin)]
+    form = {"jurisdiction": "MH", "name": "Ports Department", "short_code": "MH-PORTS", "official_domain": "",
+            "contact_email": "ports@mh.gov.in", "target_date": "2030-03-31"}
+    results = race([lambda c=c: c.post("/monitoring/adoption/new/", form) for c in clients], **CHAIN)
+    assert sorted(value.status_code for _outcome, value in results) == [200, 302], results
+    refused = parse(next(value for _outcome, value in results if value.status_code == 200).content)
+    assert field_error(refused, "short_code") == "Another office of this list has this short code."
+    assert field_value(refused, "name") == "Ports Department"
+    assert ExpectedOffice.objects.count() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).count() == 1
+
+
+def test_uploading_a_list_twice_at_once_adds_its_offices_once_and_says_so_at_the_file(db):
+    """The same list uploaded twice at once (a double click on "Upload"): its offices
+    are listed once, and the second upload shows the form again with, at the file, that
+    nothing was saved because the office was added meanwhile (it was a server error)."""
+    admin = make_state_admin("MH", email="admin.tracker@maharashtra.gov.in")
+    clients = [_signed_in(admin), _signed_in(admin)]
+    text = ("name,short_code,official_domain,contact_email,target_date\n"
+            "Ports,MH-PORTS,,ports@mh.gov.in,2030-03-31\nMines,,mines.mh.gov.in,mines@mh.gov.in,2030-04-30\n")
+
+    def send(client):
+        file = SimpleUploadedFile("offices.csv", text.encode("utf-8"), content_type="text/csv")
+        return client.post("/monitoring/adoption/upload/", {"jurisdiction": "MH", "file": file})
+
+    results = race([lambda c=c: send(c) for c in clients], **CHAIN)
+    assert sorted(value.status_code for _outcome, value in results) == [200, 302], results
+    refused = parse(next(value for _outcome, value in results if value.status_code == 200).content)
+    assert field_error(refused, "file") == (
+        "Nothing was saved: an office with the short code or domain of MH-PORTS was added to a list meanwhile "
+        "(another upload or change at the same moment). Send the file again: the offices listed by then are "
+        "updated, not added twice.")
+    assert ExpectedOffice.objects.count() == 2
+
+
+def test_adding_an_email_rule_twice_at_once_adds_it_once_and_says_so_at_the_suffix(db):
+    """A double click on "Add rule": the rule is added once, and the second click shows
+    the form again with "There is already a rule for iisr.res.in." at the suffix (it was
+    a server error: the unique suffix)."""
+    root = make_superadmin(email="root.one@nic.in")
+    clients = [_signed_in(root), _signed_in(root)]
+    form = {"suffix": "iisr.res.in", "kind": "official", "note": "Research institute"}
+    results = race([lambda c=c: c.post("/portal/email-rules/", form) for c in clients], **CHAIN)
+    assert sorted(value.status_code for _outcome, value in results) == [200, 302], results
+    refused = parse(next(value for _outcome, value in results if value.status_code == 200).content)
+    assert field_error(refused, "suffix") == "There is already a rule for iisr.res.in."
+    assert field_value(refused, "note") == "Research institute"
+    assert EmailSuffixRule.objects.filter(suffix="iisr.res.in").count() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.EMAIL_RULE_CREATED).count() == 1
+
+
+def test_deleting_an_email_rule_twice_at_once_deletes_it_once_and_says_it_was_already_deleted(db):
+    """A double click on "Delete" of an email rule: the rule is deleted once, and the
+    second click goes back to the list too, saying the rule was already deleted (it was a
+    server error: the rule it was about to delete was gone)."""
+    root = make_superadmin(email="root.one@nic.in")
+    rule = EmailSuffixRule.objects.create(suffix="iisr.res.in", kind="official", note="")
+    clients = [_signed_in(root), _signed_in(root)]
+    form = {"action": "delete", "confirm": "yes"}
+    results = race([lambda c=c: c.post(f"/portal/email-rules/{rule.pk}/", form) for c in clients], **CHAIN)
+    assert [value.status_code for _outcome, value in results] == [302, 302], results
+    said = [" ".join(str(m) for m in client.get("/portal/email-rules/").context["messages"]) for client in clients]
+    assert sorted(said) == ["Rule deleted.", "This rule was already deleted."], said
+    assert not EmailSuffixRule.objects.filter(pk=rule.pk).exists()
+    assert AuditEvent.objects.filter(action=AuditAction.EMAIL_RULE_DELETED).count() == 1
+
+
+def test_taking_an_expected_office_off_the_list_twice_at_once_says_it_was_already_taken_off(db):
+    """A double click on "Take off the list": the office is taken off once, and the
+    second click goes back to the tracker too, saying the office was already taken off
+    the list (it was a server error: the office it was about to remove was gone)."""
+    admin = make_state_admin("MH", email="admin.tracker@maharashtra.gov.in")
+    office = ExpectedOffice.objects.create(jurisdiction="MH", name="Ports", short_code="MH-PORTS",
+                                           contact_email="ports@mh.gov.in", target_date=date(2030, 1, 1))
+    clients = [_signed_in(admin), _signed_in(admin)]
+    results = race([lambda c=c: c.post(f"/monitoring/adoption/{office.pk}/delete/") for c in clients], **CHAIN)
+    assert [value.status_code for _outcome, value in results] == [302, 302], results
+    said = [" ".join(str(m) for m in client.get("/monitoring/adoption/").context["messages"]) for client in clients]
+    assert sorted(said) == ["The office was already taken off the list.", "The office was taken off the list."], said
+    assert not ExpectedOffice.objects.exists()
+    assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).count() == 1

@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from onboarding.application import services
@@ -26,6 +27,7 @@ from portal.privacy.retention import (
     retention_run,
 )
 from tests.factories import ApplicationFactory, ApprovalStepFactory, UserFactory
+from tests.html_tree import field_error, field_value, parse
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
     TRANSACTIONAL,
     as_querydict,
@@ -264,6 +266,29 @@ def test_a_legal_hold_on_a_record_or_on_its_person_keeps_it_until_released(close
     assert [e.new_values["reason"] for e in set_events] == ["Court case 12/2026", "RTI appeal"]
     assert AuditEvent.objects.get(action=AuditAction.LEGAL_HOLD_RELEASED).new_values == {"reason": "Case closed"}
     assert LegalHold.objects.filter(released_at__isnull=True).count() == 1
+
+
+@TRANSACTIONAL
+@pytest.mark.usefixtures("require_postgresql", "official_email_rules")
+def test_setting_a_legal_hold_twice_at_once_sets_one_and_says_so_at_the_record_number():
+    """A double click on "Set the hold": the record is held once, and the second click
+    shows the form again, as typed, with "This record is already held." at the record
+    number (it was a server error: the one active hold a record may have)."""
+    root = make_superadmin(email="root.one@nic.in")
+    clients = []
+    for _ in range(2):
+        client = Client(raise_request_exception=False)
+        client.force_login(root)
+        clients.append(client)
+    form = {"target_type": "accounts.user", "target_id": "12345", "reason": "Court case 12/2026."}
+    results = race([lambda c=c: c.post("/portal/privacy/holds/", form) for c in clients],
+                   hold_sql="SELECT pg_advisory_xact_lock(%s)", hold_params=[_CHAIN_LOCK_KEY])
+    assert sorted(value.status_code for _outcome, value in results) == [200, 302], results
+    refused = parse(next(value for _outcome, value in results if value.status_code == 200).content)
+    assert field_error(refused, "target_id") == "This record is already held."
+    assert field_value(refused, "reason") == "Court case 12/2026."
+    assert LegalHold.objects.count() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.LEGAL_HOLD_SET).count() == 1
 
 
 def test_a_policy_change_is_audited_and_takes_effect_at_the_next_run(closed):

@@ -20,6 +20,7 @@ from portal.privacy import personal_data
 from portal.privacy.models import Nominee, PrivacyRequest
 from portal.privacy.requests import privacy_request_make, privacy_requests_sweep
 from tests.factories import PASSWORD, ApplicationFactory, OrganisationFactory, UserFactory
+from tests.html_tree import field_error, field_value, parse
 from tests.onboarding.approval_helpers import make_superadmin
 from tests.verification.helpers import GovernmentProfileFactory
 
@@ -110,6 +111,30 @@ def test_a_correction_request_from_asking_to_decision_seen_by_the_person():
         AuditAction.PRIVACY_REQUEST_MADE, AuditAction.PRIVACY_REQUEST_DECIDED]
 
 
+def test_the_same_request_sent_twice_is_made_once_and_the_second_is_told_it_waits():
+    """A double click on "Send the request" (or back and send again): one request waits
+    for a decision, reminded and escalated once, and the second send shows the form again
+    with what was typed and, at the details, "You sent this request already: it waits for
+    a decision." The same kind with other details, or once the first is decided, is a new
+    request."""
+    asha = UserFactory(email="asha@mha.gov.in")
+    client = client_of(asha)
+    form = {"action": "request", "kind": "erasure", "details": "Please erase my account."}
+    assert client.post("/privacy/my-data/", form).status_code == 302
+    again = client.post("/privacy/my-data/", {**form, "details": "  Please erase my account.\n"})
+    assert again.status_code == 200
+    tree = parse(again.content)
+    assert field_error(tree, "details") == "You sent this request already: it waits for a decision."
+    assert field_value(tree, "kind") == "erasure"
+    assert field_value(tree, "details").strip() == "Please erase my account."
+    assert PrivacyRequest.objects.filter(user=asha).count() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.PRIVACY_REQUEST_MADE).count() == 1
+    assert client.post("/privacy/my-data/", {**form, "details": "Also my nominee."}).status_code == 302
+    PrivacyRequest.objects.filter(user=asha).update(status="refused", decided_at=timezone.now())
+    assert client.post("/privacy/my-data/", form).status_code == 302
+    assert PrivacyRequest.objects.filter(user=asha).count() == 3
+
+
 def test_an_erasure_granted_closes_the_account_and_redacts_its_audit_events():
     asha = UserFactory(email="asha@mha.gov.in", full_name="Asha K")
     audit_record(actor=asha, action=AuditAction.USER_LOGGED_IN, target=asha, ip="10.1.1.1")
@@ -175,8 +200,8 @@ def test_a_nominee_is_recorded_audited():
 def test_the_pages_take_constant_queries(size, django_assert_num_queries):
     asha = UserFactory(email="asha@mha.gov.in")
     root = make_superadmin(email="root@sandes.nic.in")
-    for _ in range(size):
-        made = privacy_request_make(user=asha, kind="correction", details="x")
+    for number in range(size):
+        made = privacy_request_make(user=asha, kind="correction", details=f"Correction {number}")
     PrivacyRequest.objects.filter(pk=made.pk).update(status="refused", decided_at=timezone.now(), decided_by=root)
     client = Client()
     client.force_login(asha)
