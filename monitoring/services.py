@@ -127,7 +127,9 @@ def expected_office_save(
             audit_record(actor=actor, action=AuditAction.ADOPTION_LIST_CHANGED, target=office, request=request,
                          new={"added": _plain(values)})
             return office
-        office = ExpectedOffice.objects.select_for_update().get(pk=office.pk)
+        office = ExpectedOffice.objects.select_for_update().filter(pk=office.pk).first()
+        if office is None:  # taken off the list by someone else while this was edited
+            raise ValidationError(_("The office was already taken off the list."), code="gone")
         _check_editable(office.jurisdiction, editable)
         old = {name: getattr(office, name) for name in OFFICE_FIELDS}
         changed = {name: value for name, value in values.items() if old[name] != value}

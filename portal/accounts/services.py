@@ -55,7 +55,9 @@ def email_rule_save(
             audit_record(actor=actor, action=AuditAction.EMAIL_RULE_CREATED, target=rule, request=request,
                          new={"suffix": suffix, "kind": kind, "note": note})
             return rule
-        rule = EmailSuffixRule.objects.select_for_update().get(pk=rule_id)
+        rule = EmailSuffixRule.objects.select_for_update().filter(pk=rule_id).first()
+        if rule is None:  # deleted by someone else while this was edited
+            raise ValidationError(_("This rule was already deleted."), code="gone")
         old = {"suffix": rule.suffix, "kind": rule.kind, "note": rule.note}
         new = {"suffix": suffix, "kind": kind, "note": note[:200]}
         if old == new:

@@ -179,3 +179,44 @@ def test_taking_an_expected_office_off_the_list_twice_at_once_says_it_was_alread
     assert sorted(said) == ["The office was already taken off the list.", "The office was taken off the list."], said
     assert not ExpectedOffice.objects.exists()
     assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).count() == 1
+
+
+def test_editing_an_email_rule_another_superadmin_deletes_at_once_is_no_server_error(db):
+    """One superadmin saves a change to a rule while another deletes it: whichever goes
+    first, neither gets a server error; an edit that comes second is told at its field
+    that the rule was already deleted."""
+    rule = EmailSuffixRule.objects.create(suffix="iisr.res.in", kind="official", note="")
+    editor = _signed_in(make_superadmin(email="root.one@nic.in"))
+    deleter = _signed_in(make_superadmin(email="root.two@nic.in"))
+    results = race([
+        lambda: editor.post(f"/portal/email-rules/{rule.pk}/", {"suffix": "iisr.res.in", "kind": "official",
+                                                                "note": "Indian Institute of Spices Research"}),
+        lambda: deleter.post(f"/portal/email-rules/{rule.pk}/", {"action": "delete", "confirm": "yes"}),
+    ], **CHAIN)
+    edited, deleted = (value for _outcome, value in results)
+    assert deleted.status_code == 302
+    assert edited.status_code in (200, 302), results
+    if edited.status_code == 200:
+        assert "This rule was already deleted." in edited.content.decode()
+    assert not EmailSuffixRule.objects.filter(pk=rule.pk).exists()
+
+
+def test_the_services_refuse_to_change_what_was_deleted_meanwhile(db):
+    from django.core.exceptions import ValidationError
+
+    from monitoring.services import expected_office_save
+    from portal.accounts.services import email_rule_save
+
+    root = make_superadmin(email="root.one@nic.in")
+    rule = EmailSuffixRule.objects.create(suffix="iisr.res.in", kind="official", note="")
+    rule_id = rule.pk
+    rule.delete()
+    with pytest.raises(ValidationError, match="This rule was already deleted."):
+        email_rule_save(suffix="iisr.res.in", kind="official", note="x", actor=root, rule_id=rule_id)
+    office = ExpectedOffice.objects.create(jurisdiction="MH", name="Ports", short_code="MH-PORTS",
+                                           contact_email="ports@mh.gov.in", target_date=date(2030, 1, 1))
+    ExpectedOffice.objects.filter(pk=office.pk).delete()
+    values = {"jurisdiction": "MH", "name": "Ports Department", "short_code": "MH-PORTS", "official_domain": "",
+              "contact_email": "ports@mh.gov.in", "target_date": date(2030, 1, 1)}
+    with pytest.raises(ValidationError, match="The office was already taken off the list."):
+        expected_office_save(office=office, values=values, editable=None, actor=root)
