@@ -4,10 +4,13 @@ the audit rows of it) over a window, a day unless it says otherwise; this is the
 arithmetic."""
 from datetime import datetime, timedelta
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
+
+from portal.audit.models import AuditEvent
 
 WINDOW = timedelta(days=1)
 
@@ -35,3 +38,14 @@ def refuse_over(rows: QuerySet, field: str, limit: int, now: datetime, message: 
     if allowed:
         raise ValidationError(message % {"n": limit, "when": shown(allowed)}, code="too_many")
 
+
+
+HOUR = timedelta(hours=1)
+
+
+def over_hourly(user: AbstractBaseUser, action: str, limit: int) -> bool:
+    """Whether ``user`` did ``action`` (an AuditAction: one row each time, written by what
+    is limited) ``limit`` times in the last hour already: the next is refused. Counted from
+    the audit log, which outlives any cache's count."""
+    return next_allowed(AuditEvent.objects.filter(actor_id=user.pk, action=action), "created_at", limit,
+                        timezone.now(), window=HOUR) is not None

@@ -11,7 +11,6 @@ multi-line one. What that changes is said at the field (``input_changes``).
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -436,11 +435,9 @@ class WithdrawReasonForm(AccessibleForm):
     one typed before a sign-in or sent with an expired token, kept and shown again as its
     initial value (``AccessibleForm``)."""
 
-    reason = forms.CharField(required=False, widget=forms.Textarea)
+    # At most WITHDRAW_REASON_MAX characters, a line break counting as one (AccessibleForm's
+    # boxes count them as the browser did).
+    reason = forms.CharField(required=False, max_length=WITHDRAW_REASON_MAX, widget=forms.Textarea)
 
     def clean_reason(self):
-        """Its line breaks as one character each, then at most WITHDRAW_REASON_MAX of them: a
-        browser's limit on the box counts a line break as one, and what it sends as two."""
-        reason = multi_line(self.cleaned_data["reason"])
-        MaxLengthValidator(WITHDRAW_REASON_MAX)(reason)
-        return reason
+        return multi_line(self.cleaned_data["reason"])

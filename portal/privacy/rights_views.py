@@ -2,7 +2,6 @@
 their own corrections, requests that need an administrator, their nominee; and the
 superadmins' queue of requests."""
 
-from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -13,9 +12,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from portal.access import rule
-from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
-from portal.limits import next_allowed
+from portal.limits import over_hourly
 from portal.privacy.forms import CorrectionForm, DecisionForm, NomineeForm, PrivacyRequestForm
 from portal.privacy.models import Nominee, PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
 from portal.privacy.personal_data import DOWNLOADS_PER_HOUR, personal_data_zip
@@ -68,10 +67,7 @@ def my_data(request):
 @require_http_methods(["GET"])
 def download(request):
     # Each download reads up to 50 MB of files and compresses them: a few an hour each.
-    # Counted from the audit rows of the downloads (the cache's count of the database cache
-    # lasted five minutes after the last download, not an hour).
-    if next_allowed(AuditEvent.objects.filter(actor_id=request.user.pk, action=AuditAction.PERSONAL_DATA_EXPORTED),
-                    "created_at", DOWNLOADS_PER_HOUR, timezone.now(), window=timedelta(hours=1)):
+    if over_hourly(request.user, AuditAction.PERSONAL_DATA_EXPORTED, DOWNLOADS_PER_HOUR):
         messages.error(request, _("You have downloaded your data %(n)s times in the last hour. Try again in an hour.")
                        % {"n": DOWNLOADS_PER_HOUR})
         return redirect("privacy_rights:my_data")

@@ -2,7 +2,6 @@
 page, a person's own choices, and an organisation's policy (its admins). What a page
 shows of a person comes from rules.visible_profile(s), never from the model."""
 
-from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -15,8 +14,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from portal.access import rule
-from portal.audit.models import AuditAction, AuditEvent
-from portal.limits import next_allowed
+from portal.audit.models import AuditAction
+from portal.limits import over_hourly
 from verification.selectors import organisation_for_admin
 from verification.visibility import services
 from verification.visibility.csv_export import directory_csv
@@ -78,8 +77,7 @@ def export(request):
     if not (form.is_bound and form.is_valid() and searchable(form.cleaned_data["q"])):
         messages.error(request, _("Search for at least three characters before downloading the results."))
         return redirect("visibility:directory")
-    if next_allowed(AuditEvent.objects.filter(actor_id=request.user.pk, action=AuditAction.DIRECTORY_EXPORTED),
-                    "created_at", EXPORTS_PER_HOUR, timezone.now(), window=timedelta(hours=1)):
+    if over_hourly(request.user, AuditAction.DIRECTORY_EXPORTED, EXPORTS_PER_HOUR):
         messages.error(request, _("You have downloaded search results %(n)s times in the last hour. Try again in an "
                                   "hour.") % {"n": EXPORTS_PER_HOUR})
         return redirect(f"{reverse('visibility:directory')}?{urlencode({'q': form.cleaned_data['q']})}")
