@@ -255,6 +255,11 @@ def expected_offices_import(
     return outcome
 
 
+def _reminded_too_soon(at: datetime) -> ValidationError:
+    return ValidationError(_("This office was reminded on %(when)s; the next reminder can be sent from %(next)s.")
+                           % _reminded(at), code="too_soon")
+
+
 def _reminded(at: datetime) -> dict[str, str]:
     """When a reminder was sent and when the next may be, as the refusals say them: as
     the pages write a moment (the day_time filter's "2 Dec 2026, 14:05"), the month in
@@ -303,9 +308,7 @@ def expected_office_remind(
         office = ExpectedOffice.objects.select_for_update().get(pk=office.pk)
         _reminder_lock(office.contact_email)
         if office.last_reminded_at and office.last_reminded_at > now - REMINDER_INTERVAL:
-            raise ValidationError(
-                _("This office was reminded on %(when)s; the next reminder can be sent from %(next)s.")
-                % _reminded(office.last_reminded_at), code="too_soon")
+            raise _reminded_too_soon(office.last_reminded_at)
         other, at = None, None
         sharing = (ExpectedOffice.objects.filter(contact_email__iexact=office.contact_email,
                                                  last_reminded_at__gt=now - REMINDER_INTERVAL)
@@ -316,9 +319,7 @@ def expected_office_remind(
             at = sent.created_at
             other = ExpectedOffice.objects.filter(pk=sent.target_id).first() if sent.target_id.isdigit() else None
             if other is not None and other.pk == office.pk:
-                raise ValidationError(
-                    _("This office was reminded on %(when)s; the next reminder can be sent from %(next)s.")
-                    % _reminded(at), code="too_soon")
+                raise _reminded_too_soon(at)
         if at is not None:
             if other is None:
                 message = _("%(address)s was sent a reminder on %(when)s, for an office since removed from the list; "

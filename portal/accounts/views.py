@@ -69,19 +69,16 @@ class EmailView(account_views.EmailView):
     form_class = AddEmailForm
 
     def post(self, request, *args, **kwargs):
-        if "action_remove" in request.POST:
-            try:
-                with transaction.atomic(), holder_ends_own_grounds(user=request.user):
-                    return super().post(request, *args, **kwargs)
-            except OfficialPowersHeld as refusal:
-                for message in refusal.messages:
-                    messages.error(request, message)
-                return redirect("account_email")
-        if "action_add" in request.POST or "action_primary" not in request.POST:
+        removing, making_primary = "action_remove" in request.POST, "action_primary" in request.POST
+        if "action_add" in request.POST or not (removing or making_primary):
             return super().post(request, *args, **kwargs)
-        address = EmailAddress.objects.filter(user=request.user, email__iexact=request.POST.get("email", "")).first()
         try:
             with transaction.atomic():
+                if removing:
+                    with holder_ends_own_grounds(user=request.user):
+                        return super().post(request, *args, **kwargs)
+                address = EmailAddress.objects.filter(user=request.user,
+                                                      email__iexact=request.POST.get("email", "")).first()
                 if address is not None and not address.primary:
                     official_powers_end_check(user=request.user, new_primary=address.email)
                 return super().post(request, *args, **kwargs)

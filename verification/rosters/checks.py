@@ -24,12 +24,11 @@ from email_validator import EmailNotValidError, validate_email
 from email_validator.rfc_constants import DOT_ATOM_TEXT, EMAIL_MAX_LENGTH
 
 from portal.accounts import official_email
+from portal.csv_files import FORMULA_STARTS
 from portal.organisations.models import OrganisationDomain
 from portal.text import single_line
 from verification.rosters import models as m
 from verification.validators import clean_mobile
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 # Kinds of problem, in the order the preview lists them: (one, several) with %(n)s.
 PROBLEMS = {
@@ -227,7 +226,7 @@ def _check_cells(line: int, cells: dict[str, object]) -> CheckedRow:
             text = _text(raw)
             source = text
         kept[key] = text[:m.RAW_MAX]
-        if source.startswith(FORMULA_START) and not (key == "mobile" and _MOBILE_CELL.fullmatch(source)):
+        if source.startswith(FORMULA_STARTS) and not (key == "mobile" and _MOBILE_CELL.fullmatch(source)):
             _add(row, "formula", key)
         elif len(text) > LIMITS.get(key, m.RAW_MAX):
             _add(row, "too_long", key)

@@ -58,6 +58,12 @@ def people_lock(emails: list[str]) -> None:
         list(get_user_model().objects.select_for_update().filter(pk__in=user_ids).order_by("pk").values_list("pk", flat=True))
 
 
+def _holds_standing(*, user, organisation) -> bool:
+    """Whether the person is verified (or suspended) in ``organisation`` already."""
+    return GovernmentProfile.objects.filter(STANDING, user=user, organisation=organisation,
+                                            status__in=HELD_STATUSES).exists()
+
+
 def _waiting_request(*, organisation, user, details: dict, language: str | None) -> GovernmentProfile:
     """The person's waiting request in ``organisation``, or a new one made from the
     roster's details (the person is locked)."""
@@ -79,8 +85,7 @@ def _verify_person(*, organisation, user, details: dict, actor: AnyUser, request
     requests cancelled, audited, the person told: in ``language``, the page's when they
     confirm an invited address, else in the one they last asked in). "verified",
     "unchanged" (verified here already) or "skipped" (the admin's own, or not allowed)."""
-    if GovernmentProfile.objects.filter(STANDING, user=user, organisation=organisation,
-                                        status__in=HELD_STATUSES).exists():
+    if _holds_standing(user=user, organisation=organisation):
         return "unchanged"
     profile = _waiting_request(organisation=organisation, user=user, details=details, language=language)
     try:
@@ -284,8 +289,7 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
                                          language=getattr(request, "LANGUAGE_CODE", None))
             except (PermissionDenied, ValidationError):
                 outcome = "waiting"
-        elif not GovernmentProfile.objects.filter(STANDING, user=user, organisation=invitation.organisation,
-                                                  status__in=HELD_STATUSES).exists():
+        elif not _holds_standing(user=user, organisation=invitation.organisation):
             # Suspended (or otherwise not active) meanwhile: nobody verifies anyone in it now;
             # the request waits in its queue for when it is active again.
             _waiting_request(organisation=invitation.organisation, user=user, details=_details(invitation),

@@ -20,15 +20,11 @@ EXPORT_MAX = 1000
 EXPORTS_PER_HOUR = 10  # downloads of search results, per person
 
 
-def searchable(query: str) -> bool:
-    return has_searchable_word(query)
-
-
 def directory_search(viewer: AnyUser, query: str, *, offset: int = 0, limit: int = PAGE_SIZE) -> list[PersonView]:
     """People whose visible fields match ``query``, as the viewer sees them, by
     visible name: one query. Nothing for a query without a word of SEARCH_MIN letters or
     digits (has_searchable_word)."""
-    if not searchable(query):
+    if not has_searchable_word(query):
         return []
     found = (
         visible_profiles(viewer)

@@ -21,7 +21,7 @@ from verification.visibility import services
 from verification.visibility.csv_export import directory_csv
 from verification.visibility.forms import DirectorySearchForm, PersonalVisibilityForm, VisibilityPolicyForm
 from verification.visibility.models import PersonalVisibility, ProfileField, VisibilityPolicy, column_of
-from verification.visibility.rules import normalise_search, viewer_of, visible_profile
+from verification.visibility.rules import has_searchable_word, normalise_search, viewer_of, visible_profile
 from verification.visibility.selectors import (
     EXPORT_MAX,
     EXPORTS_PER_HOUR,
@@ -29,7 +29,6 @@ from verification.visibility.selectors import (
     PAGE_SIZE,
     directory_search,
     held_profile_of,
-    searchable,
 )
 
 
@@ -52,7 +51,7 @@ def directory(request):
         people, more = found[:PAGE_SIZE], len(found) > PAGE_SIZE and page < MAX_PAGES
     viewer = viewer_of(request.user)
     return render(request, "visibility/directory.html", {
-        "form": form, "query": query, "searched": searchable(query), "people": people, "page": page, "more": more,
+        "form": form, "query": query, "searched": has_searchable_word(query), "people": people, "page": page, "more": more,
         "verified_viewer": viewer.verified, "page_size": PAGE_SIZE,
     })
 
@@ -74,7 +73,7 @@ def export(request):
     viewer sees them; audited; at most EXPORTS_PER_HOUR an hour per person (each one a
     search and an audit row)."""
     form = DirectorySearchForm(request.GET or None)
-    if not (form.is_bound and form.is_valid() and searchable(form.cleaned_data["q"])):
+    if not (form.is_bound and form.is_valid() and has_searchable_word(form.cleaned_data["q"])):
         messages.error(request, _("Search for at least three characters before downloading the results."))
         return redirect("visibility:directory")
     if over_hourly(request.user, AuditAction.DIRECTORY_EXPORTED, EXPORTS_PER_HOUR):

@@ -11,10 +11,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from portal.audit.models import AuditAction, AuditEvent
+from portal.csv_files import FORMULA_STARTS as FORMULA_START
 from tests.html_tree import html_problems
 from tests.verification.helpers import signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload, xlsx_bytes
-from verification.rosters.checks import FORMULA_START
 from verification.rosters.models import Invitation, RosterImport, RosterStatus
 
 pytestmark = pytest.mark.django_db
