@@ -164,7 +164,7 @@ def application_timeline(application: Application) -> QuerySet[AuditEvent]:
     )
 
 
-def _addresses_of_users(user_ids: set[int]) -> set[str]:
+def addresses_of_users(user_ids: set[int]) -> set[str]:
     """Every address of these accounts (primary and others), normalised (one query)."""
     rows = EmailAddress.objects.filter(user_id__in=user_ids).values_list("email", flat=True)
     primary = User.objects.filter(pk__in=user_ids).values_list("email", flat=True)
@@ -175,7 +175,7 @@ def officer_addresses(application: Application) -> set[str]:
     """The nodal officer's addresses, normalised: their account's and those typed in the form."""
     officer = application.section_data(Section.NODAL_OFFICER)
     typed = {normalise_address(officer.get(key) or "") for key in ("official_email", "alternate_email")}
-    return (_addresses_of_users({application.nodal_officer_id}) | typed) - {""}
+    return (addresses_of_users({application.nodal_officer_id}) | typed) - {""}
 
 
 def other_officers_addresses(application: Application) -> set[str]:
@@ -190,7 +190,7 @@ def other_officers_addresses(application: Application) -> set[str]:
         .exclude(pk=application.pk).exclude(nodal_officer_id=application.nodal_officer_id)
         .values_list("nodal_officer_id", flat=True)
     )
-    return _addresses_of_users(officers) if officers else set()
+    return addresses_of_users(officers) if officers else set()
 
 
 def _jurisdiction_label(code: str) -> str:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from onboarding import notifications, workflow
 from onboarding.application.selectors import (
+    addresses_of_users,
     officer_addresses,
     officer_eligibility,
     parent_organisation,
@@ -28,7 +29,6 @@ from onboarding.application.validators import clean_staff_domains
 from onboarding.approval.deadlines import appeal_until
 from onboarding.approval.selectors import (
     Tell,
-    addresses_of_accounts,
     deciders_to_tell,
     last_rejection,
     last_seen_step,
@@ -45,7 +45,6 @@ from onboarding.models import (
     Section,
     Stage,
 )
-from portal.accounts.official_email import normalise_address
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.client import request_meta
@@ -353,15 +352,10 @@ def _check_staff_decider(actor: AnyUser | None, step: ApprovalStep, application:
         raise PermissionDenied
 
 
-def _addresses_of(user: AnyUser) -> set[str]:
-    """Every address of ``user``'s account, normalised (``addresses_of_accounts``)."""
-    return addresses_of_accounts([user.email]).get(user.email, (user.pk, set()))[1] | {normalise_address(user.email)}
-
-
 def _is_nodal_officer(user: AnyUser, application: Application) -> bool:
     """Whether ``user`` is the application's nodal officer: their account, or another
     account of one of their mailboxes (addresses compared normalised)."""
-    return user.pk == application.nodal_officer_id or bool(_addresses_of(user) & officer_addresses(application))
+    return user.pk == application.nodal_officer_id or bool(addresses_of_users({user.pk}) & officer_addresses(application))
 
 
 def _check_second_pair_of_eyes(actor: AnyUser, step: ApprovalStep, application: Application) -> None:
@@ -369,7 +363,7 @@ def _check_second_pair_of_eyes(actor: AnyUser, step: ApprovalStep, application: 
     of the same application (the link went to one of their addresses), an appeal not by
     whoever made the rejection under appeal (signed in, or as the competent authority
     through a link to one of their addresses). ValidationError at the decision otherwise."""
-    if not refused_deciders([application])[application.pk][Stage(step.stage)].includes(actor.pk, _addresses_of(actor)):
+    if not refused_deciders([application])[application.pk][Stage(step.stage)].includes(actor.pk, addresses_of_users({actor.pk})):
         return
     if step.stage == Stage.APPEAL:
         raise ValidationError({"decision": _(
