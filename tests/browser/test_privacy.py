@@ -1,7 +1,7 @@
 """Data protection in a real browser (Chromium through Playwright), each page
 screenshotted and checked with axe-core: a nodal officer downloads everything the
 portal holds about them (the zip opened and read) and asks for the erasure of their
-data; a superadmin signed in with TOTP finds it in the requests queue and grants it
+data (the same request sent again is not made twice, said at its field in three languages); a superadmin signed in with TOTP finds it in the requests queue and grants it
 with a reason; the officer can no longer sign in. The superadmin's retention, legal
 hold and notice pages are visited too."""
 
@@ -24,6 +24,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 OFFICER_EMAIL = "nodal.officer@mahaagri.gov.in"
 SUPERADMIN_EMAIL = "anita.rao@nic.in"
 REASON = "No application or verification needs the account any longer."
+SENT_ALREADY = {
+    "en": "You sent this request already: it waits for a decision.",
+    "hi": "आप यह अनुरोध पहले ही भेज चुके हैं: यह निर्णय की प्रतीक्षा में है।",
+    "mr": "तुम्ही ही विनंती आधीच पाठवली आहे: ती निर्णयाच्या प्रतीक्षेत आहे.",
+}
 
 
 def test_download_and_an_erasure_request_from_asking_to_decision(page, portal, check_page):
@@ -55,6 +60,20 @@ def test_download_and_an_erasure_request_from_asking_to_decision(page, portal, c
     expect(page.get_by_text("Your request was sent.")).to_be_visible()
     expect(page.get_by_role("cell", name="Waiting for a decision")).to_be_visible()
     check_page(page, "request-sent")
+
+    # The same request sent again (back, and send once more): not made twice, said at its
+    # details with what was typed kept, in each language.
+    def sent_again():
+        page.locator("form:has(input[name=action][value=request]) input[value=erasure]").check()
+        page.locator("#id_details").fill("I have left the department; please erase my account.")
+        page.locator("form:has(input[name=action][value=request]) button[type=submit]").click()
+        page.wait_for_load_state("load")
+        expect(page.locator("#id_details_error")).to_contain_text(SENT_ALREADY[page.locator("html").get_attribute("lang")])
+        expect(page.locator("#id_details")).to_have_value("I have left the department; please erase my account.")
+
+    sent_again()
+    check_page.in_each_language(page, "request-sent-again", reach=sent_again)
+    assert PrivacyRequest.objects.filter(user=officer).count() == 1
     sign_out(page)
 
     sign_in(page, portal, SUPERADMIN_EMAIL, totp_secret=secret)
