@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from api.models import ApiClient
 from api.selectors import client_cache_key
@@ -66,9 +67,13 @@ def api_client_create(
         limit = settings.API_CLIENTS_PER_ORGANISATION
         if ApiClient.objects.filter(organisation=organisation, revoked_at__isnull=True).count() >= limit:
             raise ValidationError({"name": ValidationError(
-                _("This organisation already has %(n)s API clients in use, the most one organisation may have (each has "
-                  "its own allowance of requests a minute). Revoke one it no longer needs, then register this one.")
-                % {"n": limit}, code="too_many")})
+                ngettext(
+                    "This organisation already has %(n)s API client in use, the most one organisation may have (each has "
+                    "its own allowance of requests a minute). Revoke it if it is no longer needed, then register this one.",
+                    "This organisation already has %(n)s API clients in use, the most one organisation may have (each has "
+                    "its own allowance of requests a minute). Revoke one it no longer needs, then register this one.",
+                    limit,
+                ) % {"n": limit}, code="too_many")})
         if ApiClient.objects.filter(organisation=organisation, name=name, revoked_at__isnull=True).exists():
             raise ValidationError({"name": ValidationError(
                 _("This organisation already has a client named %(name)s: choose another name, or revoke that one first.")

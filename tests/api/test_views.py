@@ -111,6 +111,23 @@ def test_an_organisation_registers_at_most_api_clients_per_organisation_clients_
     assert ApiClient.objects.filter(organisation=world["a"], revoked_at__isnull=True).count() == 3
 
 
+@pytest.mark.parametrize("language, expected", [
+    ("en", "This organisation already has 1 API client in use, the most one organisation may have (each has its own "
+           "allowance of requests a minute). Revoke it if it is no longer needed, then register this one."),
+    ("hi", "इस संगठन का पहले से 1 API क्लाइंट उपयोग में है, जो एक संगठन के लिए अधिकतम है"),
+    ("mr", "या संस्थेचा आधीच 1 API क्लायंट वापरात आहे, एका संस्थेसाठी जास्तीत जास्त इतकाच"),
+])
+def test_a_limit_of_one_client_is_said_in_the_singular(world, settings, language, expected):
+    """With API_CLIENTS_PER_ORGANISATION at 1 the refusal spoke of "1 API clients"; the
+    number now chooses the sentence's form, in each language."""
+    settings.API_CLIENTS_PER_ORGANISATION = 1
+    browser = signed_in(world["admin_a"])
+    browser.cookies["django_language"] = language
+    tree = parse(well_formed(browser.post(new_url(world["a"]), {"name": "Attendance"})))
+    assert field_error(tree, "name").startswith(expected)
+    assert not ApiClient.objects.filter(name="Attendance").exists()
+
+
 def test_revoking_asks_first_then_revokes(world):
     browser = signed_in(world["admin_a"])
     html = well_formed(browser.get(revoke_url(world["client_a"])))
