@@ -8,7 +8,8 @@ in use, a further one is refused at its name."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import sign_in
+from api.models import ApiClient
+from tests.browser.support import double_click, sign_in
 from tests.factories import OrganisationFactory, UserFactory
 from tests.verification.helpers import GovernmentProfileFactory, make_admin
 from verification.models import VerificationStatus
@@ -16,9 +17,9 @@ from verification.models import VerificationStatus
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 TOO_MANY = {
-    "en": "This organisation already has 1 API clients in use, the most one organisation may have",
-    "hi": "इस संगठन के पहले से 1 API क्लाइंट उपयोग में हैं, जो एक संगठन के लिए अधिकतम है",
-    "mr": "या संस्थेचे आधीच 1 API क्लायंट वापरात आहेत, एका संस्थेसाठी जास्तीत जास्त इतकेच",
+    "en": "This organisation already has 1 API client in use, the most one organisation may have",
+    "hi": "इस संगठन का पहले से 1 API क्लाइंट उपयोग में है, जो एक संगठन के लिए अधिकतम है",
+    "mr": "या संस्थेचा आधीच 1 API क्लायंट वापरात आहे, एका संस्थेसाठी जास्तीत जास्त इतकाच",
 }
 
 
@@ -69,9 +70,13 @@ def test_an_admin_registers_uses_and_revokes_an_api_client(page, portal, check_p
     # a second is refused at its name, the name typed kept.
     settings.API_CLIENTS_PER_ORGANISATION = 1
     page.get_by_role("link", name="Register a client").click()
+    # A double-click sends the form once: the token is shown, not the refusal of a second
+    # client of the same name (which would leave the first one's token never seen).
     page.get_by_label("Name of the client").fill("SPARROW")
-    page.get_by_role("button", name="Register and show the token").click()
+    double_click(page, page.get_by_role("button", name="Register and show the token"))
     expect(page.get_by_role("heading", level=1)).to_have_text("API client registered")
+    assert page.get_by_label("Token").input_value().startswith("sandes_")
+    assert ApiClient.objects.filter(name="SPARROW").count() == 1
     page.get_by_role("link", name="Back to the API clients").click()
     page.get_by_role("link", name="Register a client").click()
 

@@ -34,7 +34,7 @@ from playwright.sync_api import expect
 from onboarding.application import services
 from onboarding.models import ApplicationStatus, Section
 from portal.organisations.models import DomainClaim, OrganisationDomain
-from tests.browser.support import nav, sign_in, sign_out, switch_language
+from tests.browser.support import double_click, nav, sign_in, sign_out, switch_language
 from tests.factories import (
     PASSWORD,
     ApplicationFactory,
@@ -116,7 +116,7 @@ def test_nodal_officer_first_use(page, portal, check_page):
     page.get_by_role("link", name="Start a new application").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Start an onboarding application")
     check_page.in_each_language(page, "start")
-    page.get_by_role("button", name="Start the application").click()
+    double_click(page, page.get_by_role("button", name="Start the application"))  # one draft, not two
     expect(page).to_have_url(re.compile(r"/onboarding/\d+/tasks/$"))
     check_page(page, "task-list-new")
     application = officer.applications.exclude(pk=returned.pk).get()
