@@ -255,7 +255,8 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
     invited them (their right is checked again now: without it, or with the
     organisation no longer active, the request waits in the organisation's queue). A
     person verified in another organisation is not moved unless the address is on a
-    domain of the inviting organisation (or of an office below it), as for a roster's row."""
+    domain of the inviting organisation (or of an office below it), as for a roster's row;
+    nor is someone holding a platform role or an admin role of another organisation."""
     email = (email or "").strip().lower()
     now = timezone.now()
     candidate = (Invitation.objects.filter(email=email, status=InvitationStatus.PENDING, expires_at__gt=now)
@@ -277,6 +278,12 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
             # confirming an address is no request to move. Nothing is asked for them: the
             # person asks the organisation themselves if they are moving.
             outcome = "verified_elsewhere"
+        elif holds_power_elsewhere(invitation.organisation, user_id=user.pk, email=email):
+            # An admin of another organisation, or someone holding a platform role, and the
+            # invited address is not on this one's domains: the roster's row would have been
+            # refused (staging.classify, verify_row); confirming an address is no request to
+            # be a verified member here. They ask the organisation themselves.
+            outcome = "holds_role_elsewhere"
         elif mobile_taken(invitation.mobile, user_id=user.pk):
             # Another verified person holds the invitation's mobile number now: not verified
             # (the verification API answers for a number only when one verified person holds

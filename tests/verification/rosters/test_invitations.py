@@ -321,3 +321,24 @@ def test_an_invitation_accepted_while_its_organisation_is_suspended_leaves_a_wai
     assert (waiting.official_email, waiting.designation) == (invited.email, invited.designation)
     event = AuditEvent.objects.get(action=AuditAction.INVITATION_ACCEPTED)
     assert event.new_values["outcome"] == "waiting"
+
+
+@pytest.mark.parametrize("who", ["admin_other", "superadmin"])
+def test_confirming_an_invited_address_verifies_no_one_holding_a_role_elsewhere_at_an_address_not_on_its_domains(
+        world, who, django_capture_on_commit_callbacks):
+    """A roster does not verify another organisation's admin or a superadmin at an address
+    not on its domains (staging.classify, verify_row); an invitation to such an address,
+    confirmed by them, does not either: the invitation is accepted and the audit event says why."""
+    address = "second.address@karhealth.gov.in"  # official, on no domain of the office
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1, **{"Official email": address})]))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
+    invitation = Invitation.objects.get(email=address)
+    EmailAddress.objects.create(user=world[who], email=address, verified=True, primary=False)
+    invitation_accept(user=world[who], email=address)
+    assert not GovernmentProfile.objects.filter(user=world[who], organisation=world["office"]).exists()
+    invitation.refresh_from_db()
+    assert invitation.status == InvitationStatus.ACCEPTED
+    event = AuditEvent.objects.get(action=AuditAction.INVITATION_ACCEPTED, target_id=str(invitation.pk))
+    assert event.new_values["outcome"] == "holds_role_elsewhere"
+
