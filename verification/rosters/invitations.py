@@ -87,6 +87,10 @@ def _verify_person(*, organisation, user, details: dict, actor: AnyUser, request
     "unchanged" (verified here already) or "skipped" (the admin's own, or not allowed)."""
     if _holds_standing(user=user, organisation=organisation):
         return "unchanged"
+    if user.pk == actor.pk:
+        # Nobody verifies themselves (join_request_decide refuses it: OwnProfile), and no
+        # request is made in their name either: they ask another administrator themselves.
+        return "skipped"
     profile = _waiting_request(organisation=organisation, user=user, details=details, language=language)
     try:
         with transaction.atomic():

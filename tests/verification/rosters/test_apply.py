@@ -8,6 +8,7 @@ import re
 from types import SimpleNamespace
 
 import pytest
+from allauth.account.models import EmailAddress
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
@@ -366,3 +367,18 @@ def test_a_change_to_a_mobile_number_another_person_was_verified_with_since_the_
     assert RosterRow.objects.get(roster=roster).problems == "mobile_taken"
     assert not AuditEvent.objects.filter(action=AuditAction.ROSTER_DETAILS_CHANGED).exists()
 
+
+def test_an_address_the_uploader_confirms_between_preview_and_apply_is_skipped_leaving_no_request(
+        world, django_capture_on_commit_callbacks):
+    """Invited at the preview (no account had the address); the admin who applies the
+    roster confirms it on their own account before the apply: nobody verifies themselves,
+    and no waiting request is made in their name (they ask themselves if they mean to)."""
+    admin = world["admin_office"]
+    address = "office.admin.2@pune.mahaagri.gov.in"
+    roster = upload(world["office"], admin, csv_bytes([person(1, **{"Official email": address})]))
+    assert roster.invite_count == 1
+    EmailAddress.objects.create(user=admin, email=address, verified=True, primary=False)
+    roster = apply(roster, admin, django_capture_on_commit_callbacks)
+    assert roster.outcome == {"skipped": 1}
+    assert not GovernmentProfile.objects.filter(user=admin).exists()
+    assert not Invitation.objects.exists()
