@@ -218,15 +218,20 @@ def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str
 
 def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpRequest | None = None) -> Invitation:
     """Send a waiting invitation again with a new link (the old one stops working) and
-    a new expiry. Refused to a personal mail address (the rules may have changed since
-    it was sent), after MAX_SENDS sendings, and within RESEND_GAP of the last one while its
-    link works. Raises ValidationError or PermissionDenied."""
+    a new expiry. Refused while the organisation is not active, to a personal mail
+    address (the rules may have changed since it was sent), after MAX_SENDS sendings,
+    and within RESEND_GAP of the last one while its link works. Raises ValidationError
+    or PermissionDenied."""
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=invitation_id)
         verification_services.check_decider(actor, invitation.organisation)
         if invitation.status != InvitationStatus.PENDING:
             raise ValidationError(_("This invitation was accepted or cancelled: there is nothing to send."),
                                   code="not_pending")
+        if invitation.organisation.status != OrganisationStatus.ACTIVE:
+            # Nobody is verified in it now: a new link would invite the person to nothing.
+            raise ValidationError(_("%(organisation)s is not active: its invitations are not sent.")
+                                  % {"organisation": invitation.organisation.name}, code="inactive")
         if not classify_email(invitation.email).is_official_mail:
             raise ValidationError(_("%(email)s is not an official address (it may be a personal mail service): the "
                                     "invitation is not sent.") % {"email": invitation.email}, code="not_official")

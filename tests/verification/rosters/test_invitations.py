@@ -10,6 +10,7 @@ import time_machine
 from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.contrib.sessions.backends.db import SessionStore
+from django.core.exceptions import ValidationError
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
@@ -342,3 +343,20 @@ def test_confirming_an_invited_address_verifies_no_one_holding_a_role_elsewhere_
     event = AuditEvent.objects.get(action=AuditAction.INVITATION_ACCEPTED, target_id=str(invitation.pk))
     assert event.new_values["outcome"] == "holds_role_elsewhere"
 
+
+def test_an_invitation_of_an_organisation_no_longer_active_is_not_sent_again(world, invited):
+    """A suspended organisation verifies nobody: its invitations' links are not mailed again."""
+    organisation = invited.organisation
+    organisation.status = OrganisationStatus.SUSPENDED
+    organisation.save(update_fields=["status"])
+    before = OutboxMessage.objects.filter(to=[invited.email]).count()
+    with time_machine.travel(timezone.now() + timedelta(hours=2)):
+        with pytest.raises(ValidationError) as refused:
+            invitation_resend(invitation_id=invited.pk, actor=world["admin_office"])
+        assert refused.value.code == "inactive"
+        response = signed_in(world["admin_office"]).post(f"/verification/invitations/{invited.pk}/resend/", follow=True)
+    assert [str(m) for m in response.context["messages"]] == [
+        "District Agriculture Office, Pune is not active: its invitations are not sent."]
+    assert OutboxMessage.objects.filter(to=[invited.email]).count() == before
+    invited.refresh_from_db()
+    assert invited.send_count == 1
