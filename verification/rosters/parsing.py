@@ -219,12 +219,27 @@ def _csv_lines(binary) -> Iterator[list[str]]:
 
 
 def _xlsx_value(value):
+    if value is None or isinstance(value, str):
+        return value
     if isinstance(value, datetime.datetime):
         return value.date() if value.time() == datetime.time(0) else value
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, int | float):
         return str(value)
+    return _formula_text(value)
+
+
+def _formula_text(value):
+    """An array formula ({=...}) or a data table ({=TABLE(...)}) comes as an openpyxl
+    object: read as the formula it is, for the check to refuse (never as the object's
+    name). Any other value as it is."""
+    from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula  # noqa: PLC0415 (only for workbooks)
+
+    if isinstance(value, ArrayFormula):
+        return "=" + (value.text or "").removeprefix("=")
+    if isinstance(value, DataTableFormula):
+        return f"=TABLE({value.r1 or ''},{value.r2 or ''})"
     return value
 
 
