@@ -88,6 +88,19 @@ def test_an_array_or_data_table_formula_in_an_xlsx_cell_is_read_as_a_formula():
     assert checks._check_cells(2, cells).columns["formula"] == ["name", "designation"]
 
 
+def test_blank_lines_before_the_header_are_read_past():
+    """A file saved with an empty first line (or a few) is read from its header, its lines
+    numbered as the spreadsheet numbers them, with its own delimiter."""
+    rows = rows_of(b"\r\n \r\n" + csv_bytes([person(1)], bom=False, delimiter=";"))
+    assert [(line, cells["email"]) for line, cells in rows] == [(4, "person1@pune.mahaagri.gov.in")]
+    rows = rows_of("\ufeff\r\n".encode() + csv_bytes([person(1)], bom=False))
+    assert [line for line, _cells in rows] == [3]
+    with pytest.raises(RosterFileError, match="more than 10,000 empty rows"):
+        rows_of(b"\n" * (MAX_BLANK_LINES + 1) + csv_bytes([person(1)], bom=False))
+    with pytest.raises(RosterFileError, match="The file is empty"):
+        rows_of(b"\r\n \r\n\r\n")
+
+
 @pytest.mark.parametrize(("content", "message"), [
     (b"Name,Official email\nA,a@mha.gov.in\n", "Missing: “Mobile”, “Designation”, “Employee code”, “Office”"),
     (b"", "The file is empty"),
