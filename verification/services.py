@@ -358,6 +358,13 @@ def _clean_reason(reason: str | None) -> str:
     return multi_line(reason or "").strip()[:REASON_MAX]
 
 
+def _check_active(organisation: Organisation) -> None:
+    """Nobody is verified (or verified again) in an organisation that is not active."""
+    if organisation.status != OrganisationStatus.ACTIVE:
+        raise ValidationError(_("%(organisation)s is not active: nobody can be verified in it now.")
+                              % {"organisation": organisation.name}, code="inactive")
+
+
 def join_request_decide(
     *, profile_id: int, decision: str, reason: str | None = "", actor: AnyUser, request: HttpRequest | None = None,
     method: str = VerificationMethod.MANUAL,
@@ -381,9 +388,7 @@ def join_request_decide(
         if profile.status != VerificationStatus.PENDING:
             raise StatusChanged(profile)
         if decision == JoinDecision.VERIFY:
-            if profile.organisation.status != OrganisationStatus.ACTIVE:
-                raise ValidationError(_("%(organisation)s is not active: nobody can be verified in it now.")
-                                      % {"organisation": profile.organisation.name}, code="inactive")
+            _check_active(profile.organisation)
             # Asked before retiring, decided after; an address removed or no longer official since.
             _check_vouchable(profile, superannuated=_("This person's date of superannuation has passed: they cannot "
                                                       "be verified."))
@@ -496,6 +501,10 @@ def _change_held(
             # Under the profile's lock: two at once cannot both pass the limit.
             _suspensions_within_limit(profile, timezone.now())
         if to == VerificationStatus.VERIFIED:
+            # A suspended (or otherwise not active) organisation vouches for nobody: verifying
+            # there is refused (join_request_decide), and reinstating is verifying again.
+            # Suspending and revoking stay possible.
+            _check_active(profile.organisation)
             _check_vouchable(profile, superannuated=_("This person's date of superannuation has passed: the "
                                                       "verification cannot be reinstated."))
         old_status = profile.status

@@ -433,6 +433,30 @@ def test_suspending_and_reinstating(world, verified):
     assert len(subjects) == 2 and all("पडताळणी" in subject for subject in subjects)  # in Marathi, as asked
 
 
+def test_an_organisation_no_longer_active_reinstates_nobody(world, verified):
+    """A suspended organisation vouches for nobody: reinstating a verification there is
+    refused as verifying is ("not active"), on the page with the note kept; suspending
+    and revoking stay possible."""
+    admin = world["admin_office"]
+    services.profile_suspend(profile_id=verified.pk, reason_code="misuse", actor=admin)
+    type(world["office"]).objects.filter(pk=world["office"].pk).update(status=OrganisationStatus.SUSPENDED)
+    with pytest.raises(ValidationError) as refused:
+        services.profile_reinstate(profile_id=verified.pk, reason="Cleared.", actor=admin)
+    assert refused.value.code == "inactive"
+    response = signed_in(admin).post(f"/verification/profiles/{verified.pk}/reinstate/",
+                                     {"reason": "Cleared.", "confirm": "on"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "District Agriculture Office, Pune is not active: nobody can be verified in it now." in page
+    assert "Cleared.</textarea>" in page
+    verified.refresh_from_db()
+    assert verified.status == VerificationStatus.SUSPENDED
+    assert not events(AuditAction.VERIFICATION_REINSTATED, verified)
+    services.profile_revoke(profile_id=verified.pk, reason_code="misuse", actor=admin)
+    verified.refresh_from_db()
+    assert verified.status == VerificationStatus.REVOKED
+
+
 def test_revoking_is_final_and_keeps_the_history(world, verified):
     admin = world["admin_parent"]  # an admin of the organisation above
     services.profile_revoke(profile_id=verified.pk, reason_code="retirement", actor=admin)

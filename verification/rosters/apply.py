@@ -21,6 +21,7 @@ from portal.organisations.models import OrganisationStatus
 from verification.models import HELD_STATUSES, GovernmentProfile
 from verification.rosters.invitations import DETAILS, invite_rows, people_lock, verify_row
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RosterStatus, RowOutcome
+from verification.rosters.staging import mobile_taken
 from verification.services import check_decider
 
 logger = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
     invitations = list(Invitation.objects.select_for_update().filter(
         organisation_id=roster.organisation_id, status=InvitationStatus.PENDING, expires_at__gt=timezone.now(),
         email__in=by_email))
-    events = []
+    events, taken = [], []
     for model, found, fields in ((GovernmentProfile, profiles, DETAILS), (Invitation, invitations, ("name", *DETAILS))):
         changed = []
         for obj in found:
@@ -74,6 +75,12 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
             if old == new:
                 _tally(outcome, "unchanged")
                 continue
+            if model is GovernmentProfile and new["mobile"] != old["mobile"] and mobile_taken(new["mobile"],
+                                                                                               user_id=obj.user_id):
+                # Another verified person holds the new number now (given it since the
+                # preview): the row is skipped, its reason kept on it, as verify_row does.
+                taken.append(row.pk)
+                continue
             for name, value in new.items():
                 setattr(obj, name, value)
             changed.append(obj)
@@ -82,7 +89,9 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
                            "new": {"roster": roster.pk, **{k: str(v) for k, v in new.items() if old[k] != v}}})
         model.objects.bulk_update(changed, list(fields), batch_size=500)
         _tally(outcome, "changed", len(changed))
-    _tally(outcome, "skipped", len(by_email))  # verified or invited here no longer
+    if taken:
+        RosterRow.objects.filter(pk__in=taken).update(problems="mobile_taken")
+    _tally(outcome, "skipped", len(taken) + len(by_email))  # a number taken; verified or invited here no longer
     return events
 
 

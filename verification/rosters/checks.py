@@ -2,12 +2,14 @@
 official-email rules, portal.accounts.official_email), the mobile number and the
 date, bounded lengths, and cells that look like spreadsheet formulas.
 
-Formulas: a cell that starts with "=", "+", "-", "@", a tab or a carriage return is
-refused as "looks like a spreadsheet formula" (a spreadsheet opening a file made
-from it could run it). One exception, decided on purpose: the mobile column may
-start with "+" when the whole cell is a mobile number ("+91 98765 43210"), because
-that is how numbers are written; any other "+" cell there is refused. The list of
-refusals a person downloads puts an apostrophe before every such cell (rosters.export).
+Formulas: a cell that starts with "=", "+", "-", "@", a tab or a carriage return
+(portal.csv_files.FORMULA_STARTS), as the file has it or as it is kept (spaces around
+it taken off), is refused as "looks like a spreadsheet formula" (a spreadsheet
+opening a file made from it could run it). One exception, decided on purpose: the
+mobile column may start with "+" when the whole cell is a mobile number ("+91 98765
+43210"), because that is how numbers are written; any other "+" cell there is
+refused. The list of refusals a person downloads puts an apostrophe before every
+such cell (rosters.export).
 """
 
 import datetime
@@ -214,6 +216,11 @@ def _add(row: CheckedRow, kind: str, column: str | None = None) -> None:
         row.columns.setdefault(kind, []).append(column)
 
 
+def _formula(key: str, text: str) -> bool:
+    """Whether ``text`` starts as a spreadsheet formula does (but a "+" mobile number)."""
+    return text.startswith(FORMULA_STARTS) and not (key == "mobile" and _MOBILE_CELL.fullmatch(text))
+
+
 def _check_cells(line: int, cells: dict[str, object]) -> CheckedRow:
     # The hot loop of an import (every cell of every row): _text inlined for text.
     kept: dict[str, str] = {}
@@ -226,7 +233,10 @@ def _check_cells(line: int, cells: dict[str, object]) -> CheckedRow:
             text = _text(raw)
             source = text
         kept[key] = text[:m.RAW_MAX]
-        if source.startswith(FORMULA_STARTS) and not (key == "mobile" and _MOBILE_CELL.fullmatch(source)):
+        # The cell as the file had it (a leading tab or carriage return) and as it is kept:
+        # a space before "=" (or a control character taken out) must not hide a formula.
+        starts = source.startswith(FORMULA_STARTS) or text.startswith(FORMULA_STARTS)
+        if starts and (_formula(key, source) or _formula(key, text)):
             _add(row, "formula", key)
         elif len(text) > LIMITS.get(key, m.RAW_MAX):
             _add(row, "too_long", key)

@@ -87,6 +87,10 @@ def _verify_person(*, organisation, user, details: dict, actor: AnyUser, request
     "unchanged" (verified here already) or "skipped" (the admin's own, or not allowed)."""
     if _holds_standing(user=user, organisation=organisation):
         return "unchanged"
+    if user.pk == actor.pk:
+        # Nobody verifies themselves (join_request_decide refuses it: OwnProfile), and no
+        # request is made in their name either: they ask another administrator themselves.
+        return "skipped"
     profile = _waiting_request(organisation=organisation, user=user, details=details, language=language)
     try:
         with transaction.atomic():
@@ -214,15 +218,20 @@ def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str
 
 def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpRequest | None = None) -> Invitation:
     """Send a waiting invitation again with a new link (the old one stops working) and
-    a new expiry. Refused to a personal mail address (the rules may have changed since
-    it was sent), after MAX_SENDS sendings, and within RESEND_GAP of the last one while its
-    link works. Raises ValidationError or PermissionDenied."""
+    a new expiry. Refused while the organisation is not active, to a personal mail
+    address (the rules may have changed since it was sent), after MAX_SENDS sendings,
+    and within RESEND_GAP of the last one while its link works. Raises ValidationError
+    or PermissionDenied."""
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=invitation_id)
         verification_services.check_decider(actor, invitation.organisation)
         if invitation.status != InvitationStatus.PENDING:
             raise ValidationError(_("This invitation was accepted or cancelled: there is nothing to send."),
                                   code="not_pending")
+        if invitation.organisation.status != OrganisationStatus.ACTIVE:
+            # Nobody is verified in it now: a new link would invite the person to nothing.
+            raise ValidationError(_("%(organisation)s is not active: its invitations are not sent.")
+                                  % {"organisation": invitation.organisation.name}, code="inactive")
         if not classify_email(invitation.email).is_official_mail:
             raise ValidationError(_("%(email)s is not an official address (it may be a personal mail service): the "
                                     "invitation is not sent.") % {"email": invitation.email}, code="not_official")
@@ -255,7 +264,8 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
     invited them (their right is checked again now: without it, or with the
     organisation no longer active, the request waits in the organisation's queue). A
     person verified in another organisation is not moved unless the address is on a
-    domain of the inviting organisation (or of an office below it), as for a roster's row."""
+    domain of the inviting organisation (or of an office below it), as for a roster's row;
+    nor is someone holding a platform role or an admin role of another organisation."""
     email = (email or "").strip().lower()
     now = timezone.now()
     candidate = (Invitation.objects.filter(email=email, status=InvitationStatus.PENDING, expires_at__gt=now)
@@ -277,6 +287,12 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
             # confirming an address is no request to move. Nothing is asked for them: the
             # person asks the organisation themselves if they are moving.
             outcome = "verified_elsewhere"
+        elif holds_power_elsewhere(invitation.organisation, user_id=user.pk, email=email):
+            # An admin of another organisation, or someone holding a platform role, and the
+            # invited address is not on this one's domains: the roster's row would have been
+            # refused (staging.classify, verify_row); confirming an address is no request to
+            # be a verified member here. They ask the organisation themselves.
+            outcome = "holds_role_elsewhere"
         elif mobile_taken(invitation.mobile, user_id=user.pk):
             # Another verified person holds the invitation's mobile number now: not verified
             # (the verification API answers for a number only when one verified person holds

@@ -5,7 +5,8 @@ one row at a time, so that memory does not grow with the file.
 ``read_roster`` yields ``(line, cells)``: the line as the spreadsheet numbers it (the
 header is line 1) and the cells by column key. A file that cannot be read as a
 roster raises ``RosterFileError`` with a message for the person who uploaded it.
-Blank lines are skipped (their numbers are kept for the lines after them).
+Blank lines are skipped, before the header too (their numbers are kept for the lines
+after them).
 """
 
 import codecs
@@ -115,9 +116,7 @@ def _rows(rows: Iterator, *, empty_message: str) -> Iterator[tuple[int, dict[str
     seen = blanks = 0
     for line, row in enumerate(rows, start=1):
         row = list(row[:MAX_COLUMNS])
-        if header is None:
-            if _is_blank(row):
-                raise RosterFileError(empty_message)
+        if header is None and not _is_blank(row):  # blank lines before it are read past
             header = _columns_of(row)
             continue
         if _is_blank(row):
@@ -199,6 +198,15 @@ def _csv_lines(binary) -> Iterator[list[str]]:
     try:
         lines = _BoundedLines(text)
         first = next(lines, "")
+        # Blank lines before the header (at most MAX_BLANK_LINES: _rows refuses more) are
+        # read past, to take the delimiter from the header; given as empty rows, so that
+        # the lines after keep their numbers.
+        leading = 0
+        while first and not first.strip() and leading <= MAX_BLANK_LINES:
+            lines.row_read()
+            leading += 1
+            first = next(lines, "")
+        yield from itertools.repeat([], leading)
         delimiter = max((",", ";", "\t"), key=first.count)
         # The reader reads no further than the end of the row it returns.
         for row in csv.reader(itertools.chain([first], lines), delimiter=delimiter, strict=False):
@@ -219,12 +227,27 @@ def _csv_lines(binary) -> Iterator[list[str]]:
 
 
 def _xlsx_value(value):
+    if value is None or isinstance(value, str):
+        return value
     if isinstance(value, datetime.datetime):
         return value.date() if value.time() == datetime.time(0) else value
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, int | float):
         return str(value)
+    return _formula_text(value)
+
+
+def _formula_text(value):
+    """An array formula ({=...}) or a data table ({=TABLE(...)}) comes as an openpyxl
+    object: read as the formula it is, for the check to refuse (never as the object's
+    name). Any other value as it is."""
+    from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula  # noqa: PLC0415 (only for workbooks)
+
+    if isinstance(value, ArrayFormula):
+        return "=" + (value.text or "").removeprefix("=")
+    if isinstance(value, DataTableFormula):
+        return f"=TABLE({value.r1 or ''},{value.r2 or ''})"
     return value
 
 

@@ -9,12 +9,14 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import BinaryIO
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.accounts.official_email import normalise_mailbox
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.organisations.models import Organisation, OrganisationStatus
@@ -80,6 +82,14 @@ def _uploads_within_limit(organisation: Organisation) -> None:
                                 "allowed: apply one of them, or upload this file tomorrow.") % {"count": per_day})
 
 
+def _own_addresses(actor: AnyUser) -> set[str]:
+    """The uploader's addresses, as a row's address is compared (normalised): their
+    account's and every other one they confirmed (one query). A row of any of them is
+    refused as their own: another administrator verifies them."""
+    confirmed = EmailAddress.objects.filter(user_id=actor.pk, verified=True).values_list("email", flat=True)
+    return {normalise_mailbox(address) for address in [actor.email, *confirmed]} - {""}
+
+
 def roster_upload(
     *, organisation_id: int, binary: BinaryIO, file_name: str, size: int, actor: AnyUser, request: HttpRequest | None = None
 ) -> RosterImport:
@@ -101,7 +111,7 @@ def roster_upload(
     utf8_bom_check(head)
     file_format = detect_format(file_name, head)
     sha = _sha256(binary)
-    own = {actor.email.lower()}
+    own = _own_addresses(actor)
     with transaction.atomic():
         _uploads_lock(organisation)
         _uploads_within_limit(organisation)  # again: another upload may have been kept meanwhile

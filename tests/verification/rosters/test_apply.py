@@ -8,6 +8,7 @@ import re
 from types import SimpleNamespace
 
 import pytest
+from allauth.account.models import EmailAddress
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
@@ -346,3 +347,38 @@ def test_a_mobile_number_another_person_was_verified_with_since_the_preview_is_n
     assert roster.outcome == {"skipped": 1}
     assert not GovernmentProfile.objects.filter(user=one, status=VerificationStatus.VERIFIED).exists()
     assert RosterRow.objects.get(roster=roster).problems == "mobile_taken"
+
+
+def test_a_change_to_a_mobile_number_another_person_was_verified_with_since_the_preview_is_skipped(
+        world, people, django_capture_on_commit_callbacks):
+    """The preview found the new number free for a member verified here ("change"); by the
+    apply another verified person holds it: the member keeps their number, the row is
+    skipped with its reason kept on it, and the number keeps one holder."""
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(3, Mobile="9876500099")]))
+    assert roster.change_count == 1
+    holder = UserFactory(email="ravi.rao@karhealth.gov.in")
+    GovernmentProfileFactory(user=holder, organisation=world["other"], status=VerificationStatus.VERIFIED,
+                             official_email=holder.email, mobile="+919876500099")
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"skipped": 1}
+    people["here"].refresh_from_db()
+    assert (people["here"].mobile, people["here"].designation) == ("+919876500003", "Typist")
+    assert GovernmentProfile.objects.filter(status=VerificationStatus.VERIFIED, mobile="+919876500099").count() == 1
+    assert RosterRow.objects.get(roster=roster).problems == "mobile_taken"
+    assert not AuditEvent.objects.filter(action=AuditAction.ROSTER_DETAILS_CHANGED).exists()
+
+
+def test_an_address_the_uploader_confirms_between_preview_and_apply_is_skipped_leaving_no_request(
+        world, django_capture_on_commit_callbacks):
+    """Invited at the preview (no account had the address); the admin who applies the
+    roster confirms it on their own account before the apply: nobody verifies themselves,
+    and no waiting request is made in their name (they ask themselves if they mean to)."""
+    admin = world["admin_office"]
+    address = "office.admin.2@pune.mahaagri.gov.in"
+    roster = upload(world["office"], admin, csv_bytes([person(1, **{"Official email": address})]))
+    assert roster.invite_count == 1
+    EmailAddress.objects.create(user=admin, email=address, verified=True, primary=False)
+    roster = apply(roster, admin, django_capture_on_commit_callbacks)
+    assert roster.outcome == {"skipped": 1}
+    assert not GovernmentProfile.objects.filter(user=admin).exists()
+    assert not Invitation.objects.exists()

