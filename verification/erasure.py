@@ -1,13 +1,15 @@
 """What an erasure granted to a person (portal/privacy/requests.py) removes of their
 verification: every record of theirs ends (revoked or cancelled, reason "erased": the
 verification API stops answering for them at once) and loses the details they gave and
-its address confirmations; the invitations they accepted, and those still waiting at one
-of their addresses, are deleted (one another account accepted stays theirs), and so are
-the rows of uploaded rosters that list them at one of their addresses. The records of
-others they decided as an administrator lose their address (who decided stays, as the
-account). (Their memberships and admin roles are the core's to end.) Each of their records can be held on
-its own, and a hold on one stops the erasure. Registered from VerificationConfig.ready."""
+its address confirmations; the invitations they accepted, and every other one at one of
+their confirmed addresses that no account accepted (waiting or cancelled), are deleted
+(one another account accepted stays theirs), and so are the rows of uploaded rosters
+that list them at one of their addresses. The records of others they decided as an
+administrator lose their address (who decided stays, as the account). (Their
+memberships and admin roles are the core's to end.) Each of their records can be held
+on its own, and a hold on one stops the erasure. Registered from VerificationConfig.ready."""
 
+from allauth.account.models import EmailAddress
 from django.db.models import Q
 from django.utils import timezone
 
@@ -15,7 +17,7 @@ from portal.permissions import AnyUser
 from portal.privacy.models import HoldTarget
 from verification.models import HELD_STATUSES, EndReason, GovernmentProfile, VerificationStatus
 from verification.retention import profiles_details_erase
-from verification.rosters.models import Invitation, InvitationStatus
+from verification.rosters.models import Invitation
 from verification.rosters.retention import person_rows_remove
 
 
@@ -33,10 +35,13 @@ def person_verification_erase(user: AnyUser, addresses: list[str]) -> list[tuple
     GovernmentProfile.objects.filter(pk__in=ids, status=VerificationStatus.PENDING).update(
         status=VerificationStatus.CANCELLED, **ended)
     profiles_details_erase(ids)
-    # Those they accepted and those still waiting at one of their addresses; never one
-    # another account accepted at an address now theirs (it passed with a post).
-    invitations = Invitation.objects.filter(
-        Q(accepted_by=user) | Q(status=InvitationStatus.PENDING, email__in=addresses))
+    # Those they accepted and every other one at one of their confirmed addresses that no
+    # account accepted, whatever its status (a cancelled one holds their roster details as
+    # much as one waiting: as their data download lists them); never one another account
+    # accepted at an address now theirs (it passed with a post).
+    confirmed = sorted({email.lower() for email in EmailAddress.objects.filter(user=user, verified=True)
+                        .values_list("email", flat=True)})
+    invitations = Invitation.objects.filter(Q(accepted_by=user) | Q(email__in=confirmed, accepted_by__isnull=True))
     targets = [("rosters.invitation", str(pk)) for pk in invitations.values_list("pk", flat=True)]
     invitations.delete()
     # The records of others they decided keep who decided (the account), not its address.
