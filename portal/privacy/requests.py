@@ -117,8 +117,11 @@ def person_held(user_id: int) -> bool:
 # What the apps erase of a person besides the account (their verification records,
 # invitations to their addresses...): each is called with the person and all their
 # addresses, in the erasure's transaction, and returns the audit targets whose events'
-# personal part is redacted with the account's. Registered from the apps' ready().
+# personal part is redacted with the account's. A pair (EVENT_TARGET, id) names one event
+# about something else that names the person (a roster's batch event listing the
+# invitations it sent): that event is redacted itself. Registered from the apps' ready().
 ErasureHandler = Callable[[AnyUser, list[str]], list[tuple[str, str]]]
+EVENT_TARGET = AuditEvent._meta.label_lower
 _ERASURE_HANDLERS: list[ErasureHandler] = []
 
 
@@ -147,6 +150,8 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
         targets = [("accounts.user", str(user.pk))]
         for handler in _ERASURE_HANDLERS:
             targets += handler(user, addresses)
+        event_ids = [int(pk) for kind, pk in targets if kind == EVENT_TARGET]
+        targets = [(kind, pk) for kind, pk in targets if kind != EVENT_TARGET]
         EmailAddress.objects.filter(user=user).delete()
         user.email, user.full_name, user.is_active = erased_email(user.pk), "", False
         user.set_unusable_password()
@@ -163,7 +168,7 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
         outbox_person_remove(addresses=addresses)
         others, closed = _requests_close(user, actor, granted_request_id)
         targets += [("privacy.privacyrequest", str(pk)) for pk in others]
-        audit_redact(actor_ids=[user.pk], targets=targets, event_ids=_membership_events(user, addresses),
+        audit_redact(actor_ids=[user.pk], targets=targets, event_ids=event_ids + _membership_events(user, addresses),
                      actor=actor, purpose="erasure request")
         # After the redaction, so that what closed them stays whole: it names nobody but the actor.
         audit_record_many([{"action": AuditAction.PRIVACY_REQUEST_DECIDED, "target": made,

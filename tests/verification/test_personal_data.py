@@ -11,6 +11,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import audit_verify
 from portal.privacy.requests import privacy_request_make
 from tests.factories import UserFactory
 from tests.verification.rosters.helpers import csv_bytes, person, upload
@@ -78,3 +80,19 @@ def test_an_erasure_removes_every_invitation_to_the_persons_address_whatever_its
     assert sorted(Invitation.objects.filter(email="person5@pune.mahaagri.gov.in").values_list("status", flat=True)) == [
         InvitationStatus.CANCELLED, InvitationStatus.PENDING]
 
+
+def test_an_erasure_redacts_the_invitation_sent_events_that_list_the_person(world, django_capture_on_commit_callbacks):
+    """A roster's batch event (on the roster) lists every invitation it sent by id and
+    address: the organisation's audit log must not keep the erased person's address. The
+    batch events of a roster that does not list them stay whole."""
+    invited_twice(world, django_capture_on_commit_callbacks)
+    other = apply_roster(world, [person(6)], django_capture_on_commit_callbacks)
+    four = UserFactory(email=ADDRESS, full_name="Person 4")
+    assert invitation_accept(user=four, email=ADDRESS) is not None
+    grant_erasure(world["superadmin"], four)
+    naming = [(e.action, e.target_type, e.new_values) for e in AuditEvent.objects.all()
+              if ADDRESS in str([e.actor_email, e.target_repr, e.old_values, e.new_values])]
+    assert naming == []
+    kept = AuditEvent.objects.get(action=AuditAction.INVITATION_SENT, target_id=str(other.pk))
+    assert kept.redacted_at is None and kept.new_values["invitations"][0][1] == "person6@pune.mahaagri.gov.in"
+    assert audit_verify() == []
