@@ -380,6 +380,47 @@ def test_an_erased_first_admin_administers_nothing_any_longer():
     assert event.new_values["reason"] == "account_erased"
 
 
+def test_an_erased_state_admins_platform_role_ends_audited():
+    """A platform role is an official power of a closed account no longer: it ends with the
+    erasure (state administrator here), by the system, with an audit row saying why."""
+    from portal.organisations.role_selectors import platform_grants_in_force
+    from tests.onboarding.approval_helpers import make_state_admin
+
+    admin = make_state_admin("MH", email="sa.rathod@maharashtra.gov.in", totp=False)
+    made = privacy_request_make(user=admin, kind="erasure", details="I retired; erase my account.")
+    assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
+    assert [grant for grant in platform_grants_in_force() if grant.user_id == admin.pk] == []
+    grant = admin.platform_roles.get()
+    assert grant.revoked_at is not None
+    event = AuditEvent.objects.get(action=AuditAction.PLATFORM_ROLE_REVOKED, target_id=str(admin.pk))
+    assert (event.actor_id, event.old_values["role"], event.old_values["jurisdiction"], event.new_values["reason"]) == (
+        None, "state_admin", "MH", "account_erased")
+    assert "sa.rathod@maharashtra.gov.in" not in str([event.target_repr, event.old_values, event.new_values])
+    assert audit_verify() == []
+
+
+def test_the_erasure_of_the_platforms_last_superadmin_whose_role_does_not_end_is_refused():
+    """Granting it would leave the platform with nobody able to grant a role once the
+    deciding superadmin's role ends: refused at the decision, nothing changed, until the
+    role is handed over."""
+    from portal.organisations.models import PlatformRoleGrant
+    from portal.organisations.role_selectors import platform_grants_in_force
+
+    asha = make_superadmin(email="asha@sandes.nic.in")
+    root = make_superadmin(email="root@sandes.nic.in")
+    PlatformRoleGrant.objects.filter(user=root).update(ends_at=timezone.now() + timedelta(days=30))
+    made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+    response = privacy_request_decide_as(root, made, reason="Left the department.")
+    assert response.status_code == 200
+    tree = parse(response.content.decode())
+    assert "the platform's last superadmin whose role does not end" in field_error(tree, "decision")
+    assert field_value(tree, "reason") == "Left the department."
+    asha.refresh_from_db()
+    made.refresh_from_db()
+    assert (asha.is_active, asha.email, made.status) == (True, "asha@sandes.nic.in", "open")
+    assert [grant.user_id for grant in platform_grants_in_force()] == [asha.pk, root.pk]
+
+
 def test_an_erasure_redacts_the_persons_address_in_the_membership_events_of_their_organisations():
     """The events of an organisation about a person's admin role (granted, ended) carry their
     address and are read by its admins: an erasure redacts them, the role's end included,
