@@ -244,6 +244,33 @@ def test_accounts_never_verified_and_unused_for_a_year_are_erased_with_their_aud
     assert audit_verify() == []
 
 
+def test_an_erased_account_and_one_with_a_data_protection_request_are_not_unused_accounts():
+    """An erased account has no verified address left, but it was verified and used: its
+    erasure request granted stays with it (the record of what was asked and decided), and
+    so does any request an account made, whether or not its address was verified."""
+    from portal.privacy.models import PrivacyRequest
+    from portal.privacy.requests import privacy_request_make
+
+    only(RetentionKind.UNUSED_ACCOUNT)
+    with at(0):
+        asha = UserFactory(email="asha@mha.gov.in", full_name="Asha Kulkarni")
+        User.objects.filter(pk=asha.pk).update(last_login=T0)
+        erasure = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+        admin = Client()
+        admin.force_login(make_superadmin(email="root@sandes.nic.in"))
+        assert admin.post(f"/portal/privacy/requests/{erasure.pk}/",
+                          {"decision": "grant", "reason": "Nothing to keep.", "confirm": "on"}).status_code == 302
+        asking = UserFactory(email="asking@example.org", verified=False)
+        privacy_request_make(user=asking, kind="correction", details="My name is misspelt.")
+        UserFactory(email="never@example.org", verified=False)
+    assert counts_of(run(400), "unused_account")["erased"] == 1
+    assert set(User.objects.filter(pk__in=[asha.pk, asking.pk]).values_list("pk", flat=True)) == {asha.pk, asking.pk}
+    erasure.refresh_from_db()
+    assert (erasure.status, erasure.user_id) == ("granted", asha.pk)
+    assert PrivacyRequest.objects.filter(user=asking).exists()
+    assert not User.objects.filter(email="never@example.org").exists()
+
+
 # Legal holds -------------------------------------------------------------------------------------------
 
 def test_a_legal_hold_on_a_record_or_on_its_person_keeps_it_until_released(closed):
