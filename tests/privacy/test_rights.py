@@ -67,6 +67,37 @@ def test_the_download_holds_the_persons_data_and_files_and_nothing_of_anyone_els
     assert export.actor_id == asha.pk and export.new_values["files"] == 1
 
 
+def test_the_download_of_an_application_leaves_out_the_details_of_the_other_persons_it_names():
+    """The form names the competent authority and a technical contact: their names,
+    addresses and mobiles are theirs, not the nodal officer's to download. Each such answer
+    is replaced by a note (in the page's language); the officer's own and the
+    organisation's answers stay."""
+    from django.utils import translation
+
+    officer = UserFactory(email="sunil.patil@mahaagri.gov.in", full_name="Sunil Patil")
+    ApplicationFactory(nodal_officer=officer)
+    archive, data = unzip(client_of(officer).get("/privacy/my-data/download/"))
+    everything = b"".join(archive.read(name) for name in archive.namelist()).decode()
+    others = [value for value in ("Anita Deshmukh", "director@mahaagri.gov.in", "+91 91234 56789", "Director of Agriculture",
+                                  "Kiran Joshi", "kiran.joshi@mahaagri.gov.in", "9823012345") if value in everything]
+    assert others == []
+    [answers] = [application["data"] for application in data["onboarding_applications"]]
+    note = "details of another person, not included"
+    assert set(answers["competent_authority"].values()) == {note}
+    assert {key: answers["integration"][key] for key in ("tech_name", "tech_email", "tech_mobile")} == dict.fromkeys(
+        ("tech_name", "tech_email", "tech_mobile"), note)
+    assert answers["integration"]["app_1_name"] == "Mahadbt farmer portal"
+    assert (answers["nodal_officer"]["name"], answers["nodal_officer"]["mobile"]) == ("Sunil Patil", "9876543210")
+    assert answers["organisation"]["landline"] == "020-26123456"
+    client = client_of(officer)
+    client.cookies["django_language"] = "hi"
+    with translation.override("hi"):
+        hindi = str(translation.gettext(note))
+    assert hindi != note
+    _archive, data = unzip(client.get("/privacy/my-data/download/", HTTP_ACCEPT_LANGUAGE="hi"))
+    assert data["onboarding_applications"][0]["data"]["integration"]["tech_name"] == hindi
+
+
 def test_the_download_is_bounded_and_says_what_it_left_out(monkeypatch):
     asha, application = person_with_records("asha@mha.gov.in", "E1")
     ApplicationFactory(nodal_officer=asha, letter=True)
