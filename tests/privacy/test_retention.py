@@ -111,6 +111,18 @@ def test_a_draft_untouched_for_180_days_is_reminded_then_erased_30_days_later_wi
     assert AuditEvent.objects.count() == events
 
 
+def test_the_draft_reminder_names_the_day_of_erasure_in_indian_time(draft, django_capture_on_commit_callbacks):
+    """A run at 20:00 UTC is at 01:30 IST the next day: the draft is erased by the run 30
+    days later, on 5 August at 01:30 IST, and the mail names that day as the portal's
+    pages and its other mail do (not 4 August, the day in UTC)."""
+    only(RetentionKind.DRAFT_APPLICATION)
+    with django_capture_on_commit_callbacks(execute=True), \
+            time_machine.travel(T0 + timedelta(days=181, hours=10), tick=False):  # 2026-07-06 01:30 IST
+        assert retention_run().counts["draft_application"]["reminded"] == 1
+    [mail] = messages_to(draft.nodal_officer.email)
+    assert "5 August 2026" in mail.body and "4 August 2026" not in mail.body, mail.body[:600]
+
+
 def test_a_draft_touched_after_its_reminder_is_kept_and_reminded_again_later(draft):
     only(RetentionKind.DRAFT_APPLICATION)
     run(181)
