@@ -1,13 +1,35 @@
 """The nodal officer's applications and their files, in the person's data download
 (portal/privacy/personal_data.py), registered from OnboardingConfig.ready. Only
-applications whose nodal officer is the person."""
+applications whose nodal officer is the person, and of their answers only those that
+are not about another person: the competent authority's section and the technical
+contact's details are replaced by a note (they are those persons' data)."""
 
-from onboarding.models import Application, ApplicationDocument, ApprovalStep, Attachment
+from django.utils.translation import gettext as _
+
+from onboarding.models import Application, ApplicationDocument, ApprovalStep, Attachment, Section
 from portal.privacy.breach import breach_person_field_register
 from portal.privacy.breach_reads import breach_read_route_register
 from portal.privacy.personal_data import PersonalDataSection, PersonalFile, personal_data_register
 
 MAX_APPLICATIONS = 200
+# The answers of the form about persons other than the nodal officer, by section (None:
+# every answer of the section): the competent authority, the technical contact.
+OTHER_PERSONS_ANSWERS: dict[str, tuple[str, ...] | None] = {
+    Section.COMPETENT_AUTHORITY: None,
+    Section.INTEGRATION: ("tech_name", "tech_email", "tech_mobile"),
+}
+
+
+def own_answers(data: dict) -> dict:
+    """The form's answers ``data`` with those about another person replaced by a note."""
+    note = _("details of another person, not included")
+    kept = dict(data)
+    for section, fields in OTHER_PERSONS_ANSWERS.items():
+        answers = kept.get(section)
+        if not isinstance(answers, dict):
+            continue
+        kept[section] = {name: note if fields is None or name in fields else value for name, value in answers.items()}
+    return kept
 
 
 def applications_of(user) -> list:
@@ -20,6 +42,7 @@ def applications_of(user) -> list:
     for step in steps:
         by_application.setdefault(step.pop("application_id"), []).append(step)
     for application in applications:
+        application["data"] = own_answers(application["data"] or {})
         application["decisions"] = by_application.get(application["id"], [])
     return applications
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from onboarding.models import (
     Application,
@@ -56,7 +57,8 @@ def drafts_remind(ids: list[int], now: datetime) -> None:
     applications = Application.objects.filter(pk__in=ids).select_related("nodal_officer")
     send_many([
         build_bilingual(to=[application.nodal_officer.email], template="retention_draft_reminder",
-                        context={"application": application, "erase_on": (now + timedelta(days=grace)).date()})
+                        context={"application": application,
+                                 "erase_on": timezone.localdate(now + timedelta(days=grace))})
         for application in applications
     ])
 

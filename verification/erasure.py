@@ -1,21 +1,27 @@
 """What an erasure granted to a person (portal/privacy/requests.py) removes of their
 verification: every record of theirs ends (revoked or cancelled, reason "erased": the
 verification API stops answering for them at once) and loses the details they gave and
-its address confirmations; the invitations they accepted, and those still waiting at one
-of their addresses, are deleted (one another account accepted stays theirs), and so are
-the rows of uploaded rosters that list them at one of their addresses. The records of
-others they decided as an administrator lose their address (who decided stays, as the
-account). (Their memberships and admin roles are the core's to end.) Each of their records can be held on
-its own, and a hold on one stops the erasure. Registered from VerificationConfig.ready."""
+its address confirmations; the invitations they accepted, and every other one at one of
+their confirmed addresses that no account accepted (waiting or cancelled), are deleted
+(one another account accepted stays theirs), with the personal part of the roster's
+batch events that list them (its "invitation sent", read by its admins), and so are the
+rows of uploaded rosters that list them at one of their addresses. The records of others they decided as an
+administrator lose their address (who decided stays, as the account). (Their
+memberships and admin roles are the core's to end.) Each of their records can be held
+on its own, and a hold on one stops the erasure. Registered from VerificationConfig.ready."""
 
+from allauth.account.models import EmailAddress
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from portal.audit.models import AuditAction, AuditEvent
 from portal.permissions import AnyUser
 from portal.privacy.models import HoldTarget
+from portal.privacy.requests import EVENT_TARGET
 from verification.models import HELD_STATUSES, EndReason, GovernmentProfile, VerificationStatus
 from verification.retention import profiles_details_erase
-from verification.rosters.models import Invitation, InvitationStatus
+from verification.rosters.models import Invitation, RosterImport
 from verification.rosters.retention import person_rows_remove
 
 
@@ -33,13 +39,39 @@ def person_verification_erase(user: AnyUser, addresses: list[str]) -> list[tuple
     GovernmentProfile.objects.filter(pk__in=ids, status=VerificationStatus.PENDING).update(
         status=VerificationStatus.CANCELLED, **ended)
     profiles_details_erase(ids)
-    # Those they accepted and those still waiting at one of their addresses; never one
-    # another account accepted at an address now theirs (it passed with a post).
-    invitations = Invitation.objects.filter(
-        Q(accepted_by=user) | Q(status=InvitationStatus.PENDING, email__in=addresses))
-    targets = [("rosters.invitation", str(pk)) for pk in invitations.values_list("pk", flat=True)]
+    # Those they accepted and every other one at one of their confirmed addresses that no
+    # account accepted, whatever its status (a cancelled one holds their roster details as
+    # much as one waiting: as their data download lists them); never one another account
+    # accepted at an address now theirs (it passed with a post).
+    confirmed = sorted({email.lower() for email in EmailAddress.objects.filter(user=user, verified=True)
+                        .values_list("email", flat=True)})
+    invitations = Invitation.objects.filter(Q(accepted_by=user) | Q(email__in=confirmed, accepted_by__isnull=True))
+    erased = list(invitations.values_list("pk", "roster_id"))
+    targets = [("rosters.invitation", str(pk)) for pk, _roster in erased]
+    targets += [(EVENT_TARGET, str(pk)) for pk in _invitations_sent_events(erased)]
     invitations.delete()
     # The records of others they decided keep who decided (the account), not its address.
     GovernmentProfile.objects.filter(decided_by=user).exclude(decided_by_email="").update(decided_by_email="")
     person_rows_remove(addresses)
     return [("verification.governmentprofile", str(pk)) for pk in ids] + targets
+
+
+def _invitations_sent_events(invitations: list[tuple[int, int | None]]) -> list[int]:
+    """The ids of the batch events (INVITATION_SENT, one per batch of a roster, about the
+    roster) that list one of ``invitations`` ((id, roster id) pairs) by its id and
+    address: the organisation's admins read them in its audit log. Only the events of the
+    rosters concerned are read (by the index on the target), and on PostgreSQL only those
+    whose list holds one of the invitations (JSON containment)."""
+    ids = {pk for pk, _roster in invitations}
+    rosters = sorted({str(roster) for _pk, roster in invitations if roster is not None})
+    if not rosters:
+        return []
+    events = AuditEvent.objects.filter(action=AuditAction.INVITATION_SENT, target_type=RosterImport._meta.label_lower,
+                                       target_id__in=rosters, redacted_at__isnull=True)
+    if connection.vendor == "postgresql":
+        listing = Q()
+        for pk in sorted(ids):
+            listing |= Q(new_values__invitations__contains=[[pk]])
+        events = events.filter(listing)
+    return [pk for pk, listed in events.values_list("pk", "new_values__invitations")
+            if any(entry and entry[0] in ids for entry in listed or [])]

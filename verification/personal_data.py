@@ -8,7 +8,7 @@ from portal.privacy.breach import breach_person_field_register
 from portal.privacy.breach_reads import breach_read_route_register
 from portal.privacy.personal_data import PersonalDataSection, personal_data_register
 from verification.models import GovernmentProfile
-from verification.rosters.models import Invitation, InvitationStatus
+from verification.rosters.models import Invitation
 from verification.visibility.models import Audience, PersonalVisibility
 
 
@@ -19,13 +19,14 @@ def profiles_of(user) -> list:
 
 
 def invitations_of(user) -> list:
-    """Invitations the person accepted, and those still waiting at one of their confirmed
-    addresses (their roster details as the organisation gave them). One another account
-    accepted is that person's, even at an address now the person's (an official address
-    passes to the next holder of a post)."""
+    """Invitations the person accepted, and every other one to one of their confirmed
+    addresses that no account accepted, whatever its status (waiting, or cancelled: an
+    expired one a later roster replaced still holds their roster details as the
+    organisation gave them). One another account accepted is that person's, even at an
+    address now the person's (an official address passes to the next holder of a post)."""
     addresses = EmailAddress.objects.filter(user=user, verified=True).values("email")
     return list(Invitation.objects.filter(
-        Q(accepted_by=user) | Q(status=InvitationStatus.PENDING, email__in=addresses)).order_by("id").values(
+        Q(accepted_by=user) | Q(email__in=addresses, accepted_by__isnull=True)).order_by("id").values(
         "organisation__name", "email", "name", "designation", "office", "employee_code", "mobile",
         "superannuation_date", "status", "created_at", "expires_at", "accepted_at")[:200])
 

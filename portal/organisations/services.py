@@ -457,6 +457,32 @@ def platform_role_revoke(
     return grant
 
 
+def platform_roles_lapse(*, user_id: int, reason: str) -> int:
+    """Every platform role of ``user_id`` ends at once, by the system, with an audit row
+    each saying why (``reason``): the account it rested on was closed (an erasure
+    granted), and a closed account holds no official power. One past its end date is
+    recorded as having ended by itself. Refused (LastSuperadmin), in the caller's
+    transaction, when no other superadmin whose role does not end would remain (as
+    platform_role_revoke refuses it): the role is handed over first. Returns how many ended."""
+    now = timezone.now()
+    with transaction.atomic(savepoint=False):
+        _lock_granter_and_holder(None, user_id)
+        if PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=user_id, role=PlatformRole.SUPERADMIN).exists():
+            _check_keeps_a_superadmin(_lock_superadmin_grants(), leaving_user_id=user_id)
+        grants = list(PlatformRoleGrant.objects.select_for_update(of=("self",)).select_related("user")
+                      .filter(user_id=user_id, revoked_at__isnull=True).order_by("pk"))
+        for grant in grants:
+            if ended(grant.ends_at, now):
+                _grant_expire(grant)
+                continue
+            grant.revoked_at = now
+            grant.save(update_fields=["revoked_at"])
+            audit_record(actor=None, action=AuditAction.PLATFORM_ROLE_REVOKED, target=grant.user, actor_role="system",
+                         old={"grant": grant.pk, "role": grant.role, "jurisdiction": grant.jurisdiction},
+                         new={"revoked_at": grant.revoked_at, "reason": reason})
+    return len(grants)
+
+
 def _locked_organisation(organisation_id: int, actor: AnyUser | None, user_id: int) -> Organisation:
     """The organisation, locked (it serialises every change of its admins, so two
     revocations racing cannot both pass the last-admin check), once the actor may

@@ -2,7 +2,10 @@
 have not been used for the policy's days are erased, with the personal part of
 their audit events. An account anything is kept for (an application, a
 verification record: any row that protects it from deletion) is left alone, as
-are staff accounts."""
+are staff accounts, accounts closed by an erasure (they have no address left, but
+were verified and used) and accounts that made a data protection request (the
+request granted or refused stays with the account, as the record of what was asked
+and decided)."""
 
 from datetime import datetime
 
@@ -10,7 +13,8 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from portal.privacy.models import RetentionKind, RetentionPolicy
+from portal.accounts.models import ERASED_EMAIL_DOMAIN
+from portal.privacy.models import PrivacyRequest, RetentionKind, RetentionPolicy
 from portal.privacy.registry import RetentionRule, retention_rule_register
 from portal.privacy.retention import days_ago
 
@@ -31,7 +35,8 @@ def unused_accounts_due(policy: RetentionPolicy, now: datetime) -> QuerySet:
     queryset = get_user_model().objects.filter(
         Q(last_login__isnull=True) | Q(last_login__lt=cutoff), date_joined__lt=cutoff, is_staff=False,
         is_superuser=False,
-    ).exclude(Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)))
+    ).exclude(Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True))).exclude(
+        email__endswith=f"@{ERASED_EMAIL_DOMAIN}").exclude(Exists(PrivacyRequest.objects.filter(user=OuterRef("pk"))))
     for model, field in _protected_by():
         queryset = queryset.exclude(Exists(model._default_manager.filter(**{field: OuterRef("pk")})))
     return queryset

@@ -5,7 +5,8 @@ Requests are due ``settings.PRIVACY_REQUEST_DUE_DAYS`` after they are made; the
 daily beat job reminds the superadmins ``PRIVACY_REQUEST_REMINDER_DAYS_BEFORE``
 days before and escalates an overdue request once (the mail goes to every
 superadmin and the request shows as overdue). Granting an erasure closes the
-account: its name and addresses are removed, it can no longer sign in, its other
+account: its name and addresses are removed, it can no longer sign in, its roles
+end (not the platform's last superadmin's whose role does not end: refused), its other
 requests lose what the person wrote (those still waiting are closed), and the
 personal part of the audit events by or about it is redacted."""
 
@@ -29,7 +30,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_record_many
 from portal.mail.retention import outbox_person_remove
 from portal.organisations.models import Membership, MembershipRole
-from portal.organisations.services import organisation_admins_lapse
+from portal.organisations.services import LastSuperadmin, organisation_admins_lapse, platform_roles_lapse
 from portal.permissions import AnyUser, superadmin_emails
 from portal.privacy.models import HoldTarget, Nominee, PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
 from portal.privacy.retention import legal_held
@@ -86,7 +87,13 @@ def privacy_request_decide(*, request_id: int, grant: bool, reason: str, actor: 
             if legal_held(*person_hold_targets(made.user_id)):
                 raise ValidationError(_("One of this person's records is under a legal hold: release the hold "
                                         "before granting the erasure, or refuse the request."), code="held")
-            person_erase(user_id=made.user_id, actor=actor, granted_request_id=made.pk)
+            try:
+                person_erase(user_id=made.user_id, actor=actor, granted_request_id=made.pk)
+            except LastSuperadmin:
+                raise ValidationError({"decision": _(
+                    "This person is the platform's last superadmin whose role does not end: grant the superadmin "
+                    "role to someone else (without an end date) before granting the erasure, or refuse the request."
+                )}, code="last_superadmin") from None
     return made
 
 
@@ -117,8 +124,11 @@ def person_held(user_id: int) -> bool:
 # What the apps erase of a person besides the account (their verification records,
 # invitations to their addresses...): each is called with the person and all their
 # addresses, in the erasure's transaction, and returns the audit targets whose events'
-# personal part is redacted with the account's. Registered from the apps' ready().
+# personal part is redacted with the account's. A pair (EVENT_TARGET, id) names one event
+# about something else that names the person (a roster's batch event listing the
+# invitations it sent): that event is redacted itself. Registered from the apps' ready().
 ErasureHandler = Callable[[AnyUser, list[str]], list[tuple[str, str]]]
+EVENT_TARGET = AuditEvent._meta.label_lower
 _ERASURE_HANDLERS: list[ErasureHandler] = []
 
 
@@ -134,7 +144,8 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
     details, their invitations and roster rows...), their other data protection requests
     emptied of what they wrote and closed if still waiting, and the personal part of the
     audit events by or about it redacted, with the events of its organisations that name
-    it by address (its admin roles). What other rules keep (a submitted application's
+    it by address (its admin roles), its platform roles ended (refused, LastSuperadmin,
+    for the platform's last superadmin whose role does not end). What other rules keep (a submitted application's
     reference and decisions, the erasure request granted, ``granted_request_id``, as the
     record of what was asked and decided) stays with the account id."""
     from allauth.account.models import EmailAddress  # noqa: PLC0415 (apps loaded)
@@ -147,6 +158,8 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
         targets = [("accounts.user", str(user.pk))]
         for handler in _ERASURE_HANDLERS:
             targets += handler(user, addresses)
+        event_ids = [int(pk) for kind, pk in targets if kind == EVENT_TARGET]
+        targets = [(kind, pk) for kind, pk in targets if kind != EVENT_TARGET]
         EmailAddress.objects.filter(user=user).delete()
         user.email, user.full_name, user.is_active = erased_email(user.pk), "", False
         user.set_unusable_password()
@@ -163,9 +176,12 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
         outbox_person_remove(addresses=addresses)
         others, closed = _requests_close(user, actor, granted_request_id)
         targets += [("privacy.privacyrequest", str(pk)) for pk in others]
-        audit_redact(actor_ids=[user.pk], targets=targets, event_ids=_membership_events(user, addresses),
+        audit_redact(actor_ids=[user.pk], targets=targets, event_ids=event_ids + _membership_events(user, addresses),
                      actor=actor, purpose="erasure request")
-        # After the redaction, so that what closed them stays whole: it names nobody but the actor.
+        # After the redaction, so that what closed them and ended the person's platform roles
+        # stays whole: it names nobody but the actor (the roles' end, the closed account).
+        # Refused (LastSuperadmin) for the platform's last superadmin whose role does not end.
+        platform_roles_lapse(user_id=user.pk, reason="account_erased")
         audit_record_many([{"action": AuditAction.PRIVACY_REQUEST_DECIDED, "target": made,
                             "old": {"status": PrivacyRequestStatus.OPEN},
                             "new": {"status": made.status, "reason": "account_erased"}} for made in closed], actor=actor)

@@ -111,6 +111,18 @@ def test_a_draft_untouched_for_180_days_is_reminded_then_erased_30_days_later_wi
     assert AuditEvent.objects.count() == events
 
 
+def test_the_draft_reminder_names_the_day_of_erasure_in_indian_time(draft, django_capture_on_commit_callbacks):
+    """A run at 20:00 UTC is at 01:30 IST the next day: the draft is erased by the run 30
+    days later, on 5 August at 01:30 IST, and the mail names that day as the portal's
+    pages and its other mail do (not 4 August, the day in UTC)."""
+    only(RetentionKind.DRAFT_APPLICATION)
+    with django_capture_on_commit_callbacks(execute=True), \
+            time_machine.travel(T0 + timedelta(days=181, hours=10), tick=False):  # 2026-07-06 01:30 IST
+        assert retention_run().counts["draft_application"]["reminded"] == 1
+    [mail] = messages_to(draft.nodal_officer.email)
+    assert "5 August 2026" in mail.body and "4 August 2026" not in mail.body, mail.body[:600]
+
+
 def test_a_draft_touched_after_its_reminder_is_kept_and_reminded_again_later(draft):
     only(RetentionKind.DRAFT_APPLICATION)
     run(181)
@@ -242,6 +254,33 @@ def test_accounts_never_verified_and_unused_for_a_year_are_erased_with_their_aud
     assert signed_up.new_values == {} and signed_up.actor_email == "" and signed_up.actor_id == unused.pk
     assert "never@example.org" not in str(list(AuditEvent.objects.values()))
     assert audit_verify() == []
+
+
+def test_an_erased_account_and_one_with_a_data_protection_request_are_not_unused_accounts():
+    """An erased account has no verified address left, but it was verified and used: its
+    erasure request granted stays with it (the record of what was asked and decided), and
+    so does any request an account made, whether or not its address was verified."""
+    from portal.privacy.models import PrivacyRequest
+    from portal.privacy.requests import privacy_request_make
+
+    only(RetentionKind.UNUSED_ACCOUNT)
+    with at(0):
+        asha = UserFactory(email="asha@mha.gov.in", full_name="Asha Kulkarni")
+        User.objects.filter(pk=asha.pk).update(last_login=T0)
+        erasure = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+        admin = Client()
+        admin.force_login(make_superadmin(email="root@sandes.nic.in"))
+        assert admin.post(f"/portal/privacy/requests/{erasure.pk}/",
+                          {"decision": "grant", "reason": "Nothing to keep.", "confirm": "on"}).status_code == 302
+        asking = UserFactory(email="asking@example.org", verified=False)
+        privacy_request_make(user=asking, kind="correction", details="My name is misspelt.")
+        UserFactory(email="never@example.org", verified=False)
+    assert counts_of(run(400), "unused_account")["erased"] == 1
+    assert set(User.objects.filter(pk__in=[asha.pk, asking.pk]).values_list("pk", flat=True)) == {asha.pk, asking.pk}
+    erasure.refresh_from_db()
+    assert (erasure.status, erasure.user_id) == ("granted", asha.pk)
+    assert PrivacyRequest.objects.filter(user=asking).exists()
+    assert not User.objects.filter(email="never@example.org").exists()
 
 
 # Legal holds -------------------------------------------------------------------------------------------

@@ -67,6 +67,37 @@ def test_the_download_holds_the_persons_data_and_files_and_nothing_of_anyone_els
     assert export.actor_id == asha.pk and export.new_values["files"] == 1
 
 
+def test_the_download_of_an_application_leaves_out_the_details_of_the_other_persons_it_names():
+    """The form names the competent authority and a technical contact: their names,
+    addresses and mobiles are theirs, not the nodal officer's to download. Each such answer
+    is replaced by a note (in the page's language); the officer's own and the
+    organisation's answers stay."""
+    from django.utils import translation
+
+    officer = UserFactory(email="sunil.patil@mahaagri.gov.in", full_name="Sunil Patil")
+    ApplicationFactory(nodal_officer=officer)
+    archive, data = unzip(client_of(officer).get("/privacy/my-data/download/"))
+    everything = b"".join(archive.read(name) for name in archive.namelist()).decode()
+    others = [value for value in ("Anita Deshmukh", "director@mahaagri.gov.in", "+91 91234 56789", "Director of Agriculture",
+                                  "Kiran Joshi", "kiran.joshi@mahaagri.gov.in", "9823012345") if value in everything]
+    assert others == []
+    [answers] = [application["data"] for application in data["onboarding_applications"]]
+    note = "details of another person, not included"
+    assert set(answers["competent_authority"].values()) == {note}
+    assert {key: answers["integration"][key] for key in ("tech_name", "tech_email", "tech_mobile")} == dict.fromkeys(
+        ("tech_name", "tech_email", "tech_mobile"), note)
+    assert answers["integration"]["app_1_name"] == "Mahadbt farmer portal"
+    assert (answers["nodal_officer"]["name"], answers["nodal_officer"]["mobile"]) == ("Sunil Patil", "9876543210")
+    assert answers["organisation"]["landline"] == "020-26123456"
+    client = client_of(officer)
+    client.cookies["django_language"] = "hi"
+    with translation.override("hi"):
+        hindi = str(translation.gettext(note))
+    assert hindi != note
+    _archive, data = unzip(client.get("/privacy/my-data/download/", HTTP_ACCEPT_LANGUAGE="hi"))
+    assert data["onboarding_applications"][0]["data"]["integration"]["tech_name"] == hindi
+
+
 def test_the_download_is_bounded_and_says_what_it_left_out(monkeypatch):
     asha, application = person_with_records("asha@mha.gov.in", "E1")
     ApplicationFactory(nodal_officer=asha, letter=True)
@@ -378,6 +409,47 @@ def test_an_erased_first_admin_administers_nothing_any_longer():
     assert not Membership.objects.filter(user=first, role=MembershipRole.ADMIN, is_active=True).exists()
     event = AuditEvent.objects.get(action=AuditAction.MEMBERSHIP_REVOKED, target_id=str(office.pk))
     assert event.new_values["reason"] == "account_erased"
+
+
+def test_an_erased_state_admins_platform_role_ends_audited():
+    """A platform role is an official power of a closed account no longer: it ends with the
+    erasure (state administrator here), by the system, with an audit row saying why."""
+    from portal.organisations.role_selectors import platform_grants_in_force
+    from tests.onboarding.approval_helpers import make_state_admin
+
+    admin = make_state_admin("MH", email="sa.rathod@maharashtra.gov.in", totp=False)
+    made = privacy_request_make(user=admin, kind="erasure", details="I retired; erase my account.")
+    assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
+    assert [grant for grant in platform_grants_in_force() if grant.user_id == admin.pk] == []
+    grant = admin.platform_roles.get()
+    assert grant.revoked_at is not None
+    event = AuditEvent.objects.get(action=AuditAction.PLATFORM_ROLE_REVOKED, target_id=str(admin.pk))
+    assert (event.actor_id, event.old_values["role"], event.old_values["jurisdiction"], event.new_values["reason"]) == (
+        None, "state_admin", "MH", "account_erased")
+    assert "sa.rathod@maharashtra.gov.in" not in str([event.target_repr, event.old_values, event.new_values])
+    assert audit_verify() == []
+
+
+def test_the_erasure_of_the_platforms_last_superadmin_whose_role_does_not_end_is_refused():
+    """Granting it would leave the platform with nobody able to grant a role once the
+    deciding superadmin's role ends: refused at the decision, nothing changed, until the
+    role is handed over."""
+    from portal.organisations.models import PlatformRoleGrant
+    from portal.organisations.role_selectors import platform_grants_in_force
+
+    asha = make_superadmin(email="asha@sandes.nic.in")
+    root = make_superadmin(email="root@sandes.nic.in")
+    PlatformRoleGrant.objects.filter(user=root).update(ends_at=timezone.now() + timedelta(days=30))
+    made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+    response = privacy_request_decide_as(root, made, reason="Left the department.")
+    assert response.status_code == 200
+    tree = parse(response.content.decode())
+    assert "the platform's last superadmin whose role does not end" in field_error(tree, "decision")
+    assert field_value(tree, "reason") == "Left the department."
+    asha.refresh_from_db()
+    made.refresh_from_db()
+    assert (asha.is_active, asha.email, made.status) == (True, "asha@sandes.nic.in", "open")
+    assert [grant.user_id for grant in platform_grants_in_force()] == [asha.pk, root.pk]
 
 
 def test_an_erasure_redacts_the_persons_address_in_the_membership_events_of_their_organisations():

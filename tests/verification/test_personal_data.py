@@ -1,0 +1,98 @@
+"""A person's verification data held about them from rosters (invitations to their
+addresses, the audit events that name them): what their data download holds and what an
+erasure granted to them removes (verification/personal_data.py, verification/erasure.py)."""
+
+import io
+import json
+import zipfile
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import audit_verify
+from portal.privacy.requests import privacy_request_make
+from tests.factories import UserFactory
+from tests.verification.rosters.helpers import csv_bytes, person, upload
+from verification.rosters import services as roster_services
+from verification.rosters.invitations import invitation_accept
+from verification.rosters.models import Invitation, InvitationStatus
+
+pytestmark = pytest.mark.django_db
+
+ADDRESS = "person4@pune.mahaagri.gov.in"  # person(4) of the rosters below
+
+
+def apply_roster(world, rows, capture):
+    roster = upload(world["office"], world["admin_office"], csv_bytes(rows))
+    with capture(execute=True):
+        roster_services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
+    return roster
+
+
+def invited_twice(world, capture):
+    """Person 4 on two rosters: the first invitation expired and was cancelled by the
+    second roster, whose invitation waits. Person 5 is on both rosters too."""
+    apply_roster(world, [person(4), person(5)], capture)
+    Invitation.objects.update(expires_at=timezone.now() - timedelta(days=1))
+    apply_roster(world, [person(4), person(5)], capture)
+    assert sorted(Invitation.objects.filter(email=ADDRESS).values_list("status", flat=True)) == ["cancelled", "pending"]
+
+
+def grant_erasure(root, user):
+    made = privacy_request_make(user=user, kind="erasure", details="Please erase my account.")
+    admin = Client()
+    admin.force_login(root)
+    response = admin.post(f"/portal/privacy/requests/{made.pk}/",
+                          {"decision": "grant", "reason": "Nothing requires keeping it.", "confirm": "on"})
+    assert response.status_code == 302, response.content[:2000]
+
+
+def download(user):
+    client = Client()
+    client.force_login(user)
+    response = client.get("/privacy/my-data/download/")
+    assert response.status_code == 200
+    return json.loads(zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))).read("data.json"))
+
+
+def test_the_download_holds_every_invitation_to_the_persons_address_whatever_its_status(
+        world, django_capture_on_commit_callbacks):
+    """An invitation cancelled (expired, replaced by a later roster's) still holds the
+    person's name, mobile and employee code as the organisation gave them: it is theirs."""
+    invited_twice(world, django_capture_on_commit_callbacks)
+    four = UserFactory(email=ADDRESS, full_name="Person 4")
+    rows = download(four)["roster_invitations"]
+    assert sorted(row["status"] for row in rows) == ["cancelled", "pending"], rows
+    assert {row["email"] for row in rows} == {ADDRESS}
+
+
+def test_an_erasure_removes_every_invitation_to_the_persons_address_whatever_its_status(
+        world, django_capture_on_commit_callbacks):
+    invited_twice(world, django_capture_on_commit_callbacks)
+    four = UserFactory(email=ADDRESS, full_name="Person 4")
+    assert invitation_accept(user=four, email=ADDRESS) is not None
+    grant_erasure(world["superadmin"], four)
+    assert list(Invitation.objects.filter(email=ADDRESS).values("status", "name", "mobile", "employee_code")) == []
+    # Person 5's stay, whatever their status.
+    assert sorted(Invitation.objects.filter(email="person5@pune.mahaagri.gov.in").values_list("status", flat=True)) == [
+        InvitationStatus.CANCELLED, InvitationStatus.PENDING]
+
+
+def test_an_erasure_redacts_the_invitation_sent_events_that_list_the_person(world, django_capture_on_commit_callbacks):
+    """A roster's batch event (on the roster) lists every invitation it sent by id and
+    address: the organisation's audit log must not keep the erased person's address. The
+    batch events of a roster that does not list them stay whole."""
+    invited_twice(world, django_capture_on_commit_callbacks)
+    other = apply_roster(world, [person(6)], django_capture_on_commit_callbacks)
+    four = UserFactory(email=ADDRESS, full_name="Person 4")
+    assert invitation_accept(user=four, email=ADDRESS) is not None
+    grant_erasure(world["superadmin"], four)
+    naming = [(e.action, e.target_type, e.new_values) for e in AuditEvent.objects.all()
+              if ADDRESS in str([e.actor_email, e.target_repr, e.old_values, e.new_values])]
+    assert naming == []
+    kept = AuditEvent.objects.get(action=AuditAction.INVITATION_SENT, target_id=str(other.pk))
+    assert kept.redacted_at is None and kept.new_values["invitations"][0][1] == "person6@pune.mahaagri.gov.in"
+    assert audit_verify() == []
