@@ -19,11 +19,12 @@ from django.db import connection
 from playwright.sync_api import expect
 
 from portal.organisations.models import OrganisationDomain
-from tests.browser.support import sign_in
+from tests.browser.support import sign_in, sign_out, switch_language, verification_code, wait_for_message
 from tests.factories import OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import official_email_rules  # noqa: F401 (fixture)
 from tests.verification.helpers import make_admin
 from tests.verification.rosters.helpers import csv_bytes, person
+from verification.models import GovernmentProfile, VerificationStatus
 from verification.rosters.models import Invitation, RosterImport, RosterStatus
 from verification.rosters.tasks import roster_apply
 
@@ -136,4 +137,39 @@ def test_admin_imports_a_roster_with_mistakes(page, portal, smtp_server, check_p
     page.goto(f"{portal}/verification/organisations/{office.pk}/invitations/")
     expect(page.get_by_role("table", name="Invitations").locator("tbody tr")).to_have_count(3)
     check_page(page, "invitations")
+
+    # Three invited people sign up with their addresses, one in each language: once the
+    # code from the mail is entered, the page says they are verified, and by whom.
+    sign_out(page)
+    for number, language, told in (
+            (1, "en", "District Agriculture Office, Pune invited you: you are now one of its verified users."),
+            (3, "hi", "District Agriculture Office, Pune ने आपको आमंत्रित किया: अब आप इसके सत्यापित उपयोगकर्ताओं में से एक हैं।"),
+            (9, "mr", "District Agriculture Office, Pune ने तुम्हाला आमंत्रित केले: आता तुम्ही तिच्या सत्यापित वापरकर्त्यांपैकी एक आहात.")):
+        address = f"person{number}@pune.mahaagri.gov.in"
+        page.context.clear_cookies()
+        page.goto(f"{portal}/accounts/signup/")
+        if language != "en":
+            switch_language(page, language)
+        page.locator("#id_email").fill(address)
+        page.locator("#id_password1").fill("Correct-horse-battery-9")
+        page.locator("#id_password2").fill("Correct-horse-battery-9")
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state("load")
+        code = verification_code(wait_for_message(smtp_server, lambda m, a=address: a in str(m["To"]) and
+                                                  verification_code_in(m)))
+        page.locator("#id_code").fill(code)
+        page.locator("#id_code").press("Enter")
+        page.wait_for_load_state("load")
+        expect(page.get_by_role("status")).to_contain_text(told)
+        check_page(page, f"invitation-accepted-{language}")
+    assert GovernmentProfile.objects.filter(organisation=office, status=VerificationStatus.VERIFIED).count() == 4
     check_page.assert_clean()
+
+
+def verification_code_in(message):
+    """Whether a delivered message holds a sign-up code (and not the invitation itself)."""
+    try:
+        verification_code(message)
+    except AssertionError:
+        return False
+    return True

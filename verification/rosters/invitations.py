@@ -265,7 +265,9 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
     organisation no longer active, the request waits in the organisation's queue). A
     person verified in another organisation is not moved unless the address is on a
     domain of the inviting organisation (or of an office below it), as for a roster's row;
-    nor is someone holding a platform role or an admin role of another organisation."""
+    nor is someone holding a platform role or an admin role of another organisation.
+    The invitation returned carries what came of it as ``outcome`` (not stored: the audit
+    event holds it), for the page that tells the person."""
     email = (email or "").strip().lower()
     now = timezone.now()
     candidate = (Invitation.objects.filter(email=email, status=InvitationStatus.PENDING, expires_at__gt=now)
@@ -305,7 +307,9 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
                                          language=getattr(request, "LANGUAGE_CODE", None))
             except (PermissionDenied, ValidationError):
                 outcome = "waiting"
-        elif not _holds_standing(user=user, organisation=invitation.organisation):
+        elif _holds_standing(user=user, organisation=invitation.organisation):
+            outcome = "unchanged"
+        else:
             # Suspended (or otherwise not active) meanwhile: nobody verifies anyone in it now;
             # the request waits in its queue for when it is active again.
             _waiting_request(organisation=invitation.organisation, user=user, details=_details(invitation),
@@ -313,4 +317,5 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
         audit_record(actor=user, action=AuditAction.INVITATION_ACCEPTED, target=invitation, request=request,
                      old={"status": InvitationStatus.PENDING},
                      new={"status": InvitationStatus.ACCEPTED, "email": email, "outcome": outcome})
+    invitation.outcome = outcome
     return invitation

@@ -237,6 +237,7 @@ def confirm_added_address(user, address, capture):
     request._messages = FallbackStorage(request)
     with capture(execute=True):
         EmailConfirmationHMAC(email).confirm(request)
+    return [str(message) for message in request._messages]
 
 
 def test_confirming_an_invited_address_does_not_move_someone_verified_elsewhere(
@@ -256,7 +257,10 @@ def test_confirming_an_invited_address_does_not_move_someone_verified_elsewhere(
     roster_apply_run(roster_id=roster.pk)
     invitation = Invitation.objects.get(email=address, organisation=world["other"])
 
-    confirm_added_address(admin, address, django_capture_on_commit_callbacks)
+    told = confirm_added_address(admin, address, django_capture_on_commit_callbacks)
+    other = world["other"].name
+    assert (f"{other} invited you, but you are a verified user of another organisation, so nothing was "
+                        f"changed. If you are moving to {other}, ask it to verify you from the Verification page.") in told
 
     # Confirming it made it the account's address (ACCOUNT_CHANGE_EMAIL): the verification
     # that rested on the old one is suspended; the person is still not moved.
@@ -335,8 +339,10 @@ def test_confirming_an_invited_address_verifies_no_one_holding_a_role_elsewhere_
     with django_capture_on_commit_callbacks(execute=True):
         services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
     invitation = Invitation.objects.get(email=address)
-    EmailAddress.objects.create(user=world[who], email=address, verified=True, primary=False)
-    invitation_accept(user=world[who], email=address)
+    told = confirm_added_address(world[who], address, django_capture_on_commit_callbacks)
+    assert (f"{world['office'].name} invited you, but you hold a role in another organisation or on the "
+                        "platform, so the invitation did not make you one of its verified users. If you need to be, ask "
+                        "it from the Verification page.") in told
     assert not GovernmentProfile.objects.filter(user=world[who], organisation=world["office"]).exists()
     invitation.refresh_from_db()
     assert invitation.status == InvitationStatus.ACCEPTED
@@ -360,3 +366,41 @@ def test_an_invitation_of_an_organisation_no_longer_active_is_not_sent_again(wor
     assert OutboxMessage.objects.filter(to=[invited.email]).count() == before
     invited.refresh_from_db()
     assert invited.send_count == 1
+
+
+@pytest.mark.parametrize("language, verified, taken", [
+    ("en", "District Agriculture Office, Pune invited you: you are now one of its verified users.",
+     "District Agriculture Office, Pune invited you, but another verified person now has the mobile number it gave "
+     "for you, so you were not verified."),
+    ("hi", "District Agriculture Office, Pune ने आपको आमंत्रित किया: अब आप इसके सत्यापित उपयोगकर्ताओं में से एक हैं।",
+     "District Agriculture Office, Pune ने आपको आमंत्रित किया, पर इसके दिए मोबाइल नंबर वाला अब कोई दूसरा सत्यापित व्यक्ति है"),
+    ("mr", "District Agriculture Office, Pune ने तुम्हाला आमंत्रित केले: आता तुम्ही तिच्या सत्यापित वापरकर्त्यांपैकी एक आहात.",
+     "District Agriculture Office, Pune ने तुम्हाला आमंत्रित केले, पण तिने दिलेला मोबाइल नंबर आता दुसऱ्या सत्यापित व्यक्तीकडे आहे"),
+])
+def test_the_person_who_confirms_an_invited_address_is_told_what_came_of_it(
+        world, invited, smtp_server, django_capture_on_commit_callbacks, language, verified, taken):
+    """Confirming the invited address used to end on allauth's "You have confirmed" alone,
+    whether the person was verified or not: the next page says which, and when not, why
+    and what to do, in the language they confirmed in."""
+    def confirm(email):
+        client = Client()
+        client.cookies["django_language"] = language
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post("/accounts/signup/", {"email": email, "password1": PASSWORD, "password2": PASSWORD})
+        code = verification_code_in(text_of(smtp_server.messages[-1]))
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post("/accounts/confirm-email/", {"code": code}, follow=True)
+        assert response.status_code == 200
+        return " ".join(response.content.decode().split())
+
+    assert verified in confirm(invited.email)
+    # Another invitation, whose mobile number someone else was verified with since it was sent.
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(5)]))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
+    second = Invitation.objects.get(email="person5@pune.mahaagri.gov.in")
+    GovernmentProfileFactory(user=UserFactory(email="ravi.rao@karhealth.gov.in"), organisation=world["other"],
+                             status=VerificationStatus.VERIFIED, official_email="ravi.rao@karhealth.gov.in",
+                             mobile=second.mobile)
+    page = confirm(second.email)
+    assert taken in page and verified not in page
