@@ -384,9 +384,10 @@ class Refused(NamedTuple):
 def refused_deciders(applications: Iterable[Application]) -> dict[int, dict[Stage, Refused]]:
     """{application id: {stage: who may not decide its step of that stage}} for the state
     level and an appeal, as the decision refuses them: its nodal officer; at the state level
-    whoever decided an authority step of it (each address a link of one went to); at an
-    appeal whoever made the rejection under appeal (``last_rejection``: an administrator's
-    account, or the address of an authority's link). Addresses normalised: the same mailbox
+    whoever decided an authority step of it (each address a link of one went to, and the
+    account signed in where one decided); at an appeal whoever made the rejection under
+    appeal (``last_rejection``: an administrator's account, the address of an authority's
+    link and the account signed in where it decided). Addresses normalised: the same mailbox
     under a "+tag", or its domain in Unicode, is the same person. One query."""
     refused = {application.pk: {stage: Refused({application.nodal_officer_id}, set()) for stage in (Stage.STATE, Stage.APPEAL)}
                for application in applications}
@@ -402,6 +403,8 @@ def refused_deciders(applications: Iterable[Application]) -> dict[int, dict[Stag
     for application_id, stage, decision, assignee_email, decided_by_id, decided_by_email in rows:
         if stage == Stage.AUTHORITY:
             refused[application_id][Stage.STATE].addresses.update(map(normalise_address, (assignee_email, decided_by_email)))
+            if decided_by_id is not None:  # signed in where the link decided
+                refused[application_id][Stage.STATE].accounts.add(decided_by_id)
         if decision == Decision.REJECT:
             rejections[application_id] = decided_by_id, decided_by_email
     for application_id, (decided_by_id, decided_by_email) in rejections.items():

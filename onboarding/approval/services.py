@@ -286,11 +286,14 @@ def step_decide(
                 # The link in the officer's hands (forwarded, quoted in a reply): nobody decides on their own application.
                 raise ValidationError(_("You are signed in as this application's nodal officer: only its competent "
                                         "authority decides on it, from the link sent to them."), code="own_application")
+            # Whoever is signed in where the link decides (a forwarded link) is recorded on the
+            # step: refused_deciders then keeps them from deciding the next level or the appeal.
             actor, decided_by_email = None, token_row.email
+            decided_by = signed_in if signed_in is not None and signed_in.is_authenticated else None
         else:
             _check_staff_decider(actor, step, application)
             _check_second_pair_of_eyes(actor, step, application)
-            token_row, decided_by_email = None, actor.email
+            token_row, decided_by, decided_by_email = None, actor, actor.email
         event = workflow.step_event(step.stage, decision, application.status)
         if decision in workflow.REMARKS_REQUIRED and not remarks:
             raise ValidationError({"remarks": _("Give the reason for this decision.")}, code="required")
@@ -302,7 +305,7 @@ def step_decide(
         now = timezone.now()
         ip, user_agent = request_meta(request)
         step.decision, step.remarks, step.decided_at = decision, remarks, now
-        step.decided_by, step.decided_by_email, step.ip, step.user_agent = actor, decided_by_email, ip, user_agent
+        step.decided_by, step.decided_by_email, step.ip, step.user_agent = decided_by, decided_by_email, ip, user_agent
         step.save(update_fields=["decision", "remarks", "decided_at", "decided_by", "decided_by_email", "ip", "user_agent"])
         if token_row is not None:
             token_row.used_at = now
@@ -320,7 +323,8 @@ def step_decide(
             old={"status": old_status},
             new={"status": new_status, "step": step.pk, "stage": step.stage, "decision": decision.value,
                  "remarks": remarks, "version": step.version_number,
-                 **({"email": decided_by_email} if actor is None else {})},
+                 **({"email": decided_by_email} if actor is None else {}),
+                 **({"signed_in_account": decided_by.pk} if actor is None and decided_by is not None else {})},
         )
         _after_decision(application=application, step=step, event=event, actor=actor, request=request)
     return step

@@ -537,6 +537,50 @@ def test_the_competent_authority_does_not_decide_the_state_level_too(officer):
     assert application.status == ApplicationStatus.APPROVED
 
 
+def test_a_state_admin_signed_in_who_decides_through_a_forwarded_link_does_not_decide_the_state_level_too(officer):
+    """The authority's link forwarded to a state admin, who opens it signed in and approves:
+    the step records their account, so the state step is someone else's (refused at the
+    decision field, nothing changed) and they are not the one told of it."""
+    admin = make_state_admin("MH", email="admin.mh@maharashtra.gov.in")
+    other = make_state_admin("MH")
+    application = application_with_authority(nodal_officer=officer)
+    client = signed_in(admin)
+    assert client.post(latest_link()[0], {"decision": "approve"}).status_code == 302
+    authority_step = ApprovalStep.objects.get(application=application, stage=Stage.AUTHORITY)
+    assert authority_step.decided_by == admin and authority_step.decided_by_email == AUTHORITY_EMAIL
+    step = state_step(application)
+    [assigned] = [m for m in OutboxMessage.objects.all() if m.subject.startswith("New application in your approval queue")]
+    assert assigned.to == [other.email]
+    response = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve"})
+    assert response.status_code == 200
+    assert "You decided on this application as its competent authority" in response.content.decode()
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE and state_step(application).decision == ""
+    approvals.step_decide(step_id=step.pk, decision="approve", actor=other)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.APPROVED
+
+
+def test_a_superadmin_signed_in_who_rejects_through_the_link_does_not_hear_the_appeal(officer):
+    """A superadmin signed in rejects through the authority's link: the appeal against that
+    rejection is another superadmin's (refused at the decision field, nothing changed)."""
+    root, other_root = make_superadmin(email="root@nic.in"), make_superadmin(email="root2@nic.in")
+    application = application_with_authority(nodal_officer=officer)
+    client = signed_in(root)
+    client.post(latest_link()[0], {"decision": "reject", "remarks": "Not eligible."})
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.REJECTED
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Please reconsider.", actor=officer)
+    response = client.post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "uphold", "remarks": "Upheld."})
+    assert response.status_code == 200
+    assert "You made the rejection under appeal: another superadmin decides the appeal." in response.content.decode()
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.UNDER_APPEAL
+    approvals.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="Still not eligible.", actor=other_root)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.REJECTED_FINAL
+
+
 def test_the_competent_authority_under_a_plus_tag_does_not_decide_the_state_level_too(officer):
     """The form takes "director+onb@" for the mailbox "director@" (an officer cannot name
     themselves that way); so does the decision: the state admin whose address it is, who
