@@ -60,7 +60,9 @@ def deadline_sweep(*, now: datetime | None = None, limit: int | None = None) -> 
     """Send every reminder and escalation that is due (at most ``limit`` of each
     in this transaction), once. Returns counts."""
     now = now or timezone.now()
-    horizon = now + timedelta(days=settings.ONBOARDING_REMINDER_DAYS_BEFORE)
+    # Reminded on the local day ONBOARDING_REMINDER_DAYS_BEFORE days before the day a step is
+    # due (due_at is the end of that day): "by 12 March" is reminded of on 10 March.
+    horizon = end_of_local_day(now, settings.ONBOARDING_REMINDER_DAYS_BEFORE)
     open_steps = ApprovalStep.objects.filter(decision="")
     with transaction.atomic():
         to_remind = _claim(
@@ -109,12 +111,19 @@ def deadline_sweep(*, now: datetime | None = None, limit: int | None = None) -> 
     return {"reminded": len(to_remind), "escalated": len(to_escalate)}
 
 
+def end_of_local_day(moment: datetime, days: int) -> datetime:
+    """The last instant of the portal's local day (settings.TIME_ZONE) ``days`` days after
+    the one ``moment`` falls on: a deadline told as a date ("by 12 March") ends with that
+    date, wherever in the day it was set."""
+    last_day = timezone.localdate(moment) + timedelta(days=days)
+    return datetime.combine(last_day, time.max, tzinfo=timezone.get_current_timezone())
+
+
 def appeal_until(rejected_at: datetime) -> datetime:
     """The end of the appeal period of a rejection decided at ``rejected_at``: the end of
     the portal's local day ONBOARDING_APPEAL_WINDOW_DAYS days after it. The officer is told
     a date (the mail, their page), so the whole of that day is theirs."""
-    last_day = timezone.localdate(rejected_at) + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS)
-    return datetime.combine(last_day, time.max, tzinfo=timezone.get_current_timezone())
+    return end_of_local_day(rejected_at, settings.ONBOARDING_APPEAL_WINDOW_DAYS)
 
 
 def appeal_rejected_before(now: datetime) -> datetime:

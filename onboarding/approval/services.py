@@ -26,7 +26,7 @@ from onboarding.application.selectors import (
 )
 from onboarding.application.services import application_lock_for_officer, officer_lock
 from onboarding.application.validators import clean_staff_domains
-from onboarding.approval.deadlines import appeal_until
+from onboarding.approval.deadlines import appeal_until, end_of_local_day
 from onboarding.approval.selectors import (
     Tell,
     deciders_to_tell,
@@ -85,7 +85,10 @@ class AppealWindowClosed(Exception):
 
 
 def due_at(stage: Stage | str, now: datetime) -> datetime:
-    return now + timedelta(days=getattr(settings, DUE_DAYS[stage]))
+    """When a step of ``stage`` opened at ``now`` is due: the end of the portal's local day
+    its setting's number of days later. Every mail and page gives the date ("decide by 12
+    March"), so the whole of that day is the decider's before the step is overdue."""
+    return end_of_local_day(now, getattr(settings, DUE_DAYS[stage]))
 
 
 def _latest_version_number(application: Application) -> int:

@@ -4,7 +4,7 @@ and appeal, withdrawal, final approval and the approval letter."""
 
 import hashlib
 import io
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -80,7 +80,10 @@ def test_submission_opens_the_authority_step_with_a_hashed_link_and_sends_both_e
     assert step.stage == Stage.AUTHORITY and step.decision == ""
     assert step.assignee_email == AUTHORITY_EMAIL
     assert step.jurisdiction == "MH"
-    assert before + timedelta(days=7) <= step.due_at <= timezone.now() + timedelta(days=7)
+    # Due at the end of the local day 7 days after the day it opened (the mails give that date).
+    opened_day = timezone.localdate(step.opened_at)
+    assert before <= step.opened_at <= timezone.now()
+    assert step.due_at == datetime.combine(opened_day + timedelta(days=7), time.max, tzinfo=timezone.get_current_timezone())
 
     [authority_mail] = messages_to(AUTHORITY_EMAIL)
     # A reply would quote the link to the officer: the mail gives the officer's address to write to instead.
@@ -93,7 +96,8 @@ def test_submission_opens_the_authority_step_with_a_hashed_link_and_sends_both_e
     # Only the hash is stored, nowhere the token itself.
     assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
     assert row.email == AUTHORITY_EMAIL
-    assert row.expires_at - row.created_at == timedelta(days=7)
+    # Seven days, and not before the day the authority is told to decide by has ended.
+    assert row.expires_at == step.due_at and row.expires_at - row.created_at >= timedelta(days=7)
     assert not AuthorityToken.objects.filter(token_hash=token).exists()
     assert token not in str(list(AuthorityToken.objects.values()))
 
