@@ -45,6 +45,7 @@ from onboarding.models import (
     Section,
     Stage,
 )
+from portal.accounts.official_email import normalise_address
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.client import request_meta
@@ -289,6 +290,10 @@ def step_decide(
                 # The link in the officer's hands (forwarded, quoted in a reply): nobody decides on their own application.
                 raise ValidationError(_("You are signed in as this application's nodal officer: only its competent "
                                         "authority decides on it, from the link sent to them."), code="own_application")
+            if normalise_address(token_row.email) in officer_addresses(application):
+                # The authority's mailbox is (now) one of the officer's own, signed in or not.
+                raise ValidationError(_("This link went to one of the nodal officer's own addresses: the competent "
+                                        "authority must be someone else, so it decides nothing."), code="own_address")
             # Whoever is signed in where the link decides (a forwarded link) is recorded on the
             # step: refused_deciders then keeps them from deciding the next level or the appeal.
             actor, decided_by_email = None, token_row.email

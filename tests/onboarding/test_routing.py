@@ -170,6 +170,25 @@ def test_the_nodal_officer_under_another_account_of_their_mailbox_cannot_decide_
     assert application.status == ApplicationStatus.WITH_AUTHORITY
 
 
+def test_the_nodal_officer_holding_the_authoritys_address_cannot_decide_through_the_link_signed_out(officer):
+    """After submitting, the officer adds the authority's mailbox to their own account: the
+    link then decides nothing, signed in or not (the officer would be their own authority)."""
+    from allauth.account.models import EmailAddress
+
+    application = submitted_application(officer)
+    EmailAddress.objects.create(user=officer, email=AUTHORITY_EMAIL.upper(), verified=True, primary=False)
+    response = decide_by_link(latest_link()[0], "approve", "Looks right.")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "This link went to one of the nodal officer&#x27;s own addresses" in html and "Looks right." in html
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_AUTHORITY
+    assert ApprovalStep.objects.get(application=application).decision == ""
+    with pytest.raises(ValidationError):
+        approvals.step_decide(step_id=ApprovalStep.objects.get(application=application).pk, decision="approve",
+                              token=latest_link()[1])
+
+
 def test_return_for_correction_then_resubmission_shows_the_authority_what_changed(officer):
     application = submitted_application(officer)
     path, first_token = latest_link()
