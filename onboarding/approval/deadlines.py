@@ -20,7 +20,7 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from onboarding import notifications, workflow
-from onboarding.approval.selectors import Tell, deciders_to_tell
+from onboarding.approval.selectors import Tell, authorities_refused, deciders_to_tell
 from onboarding.approval.tokens import review_url, token_build
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, AuthorityToken, Decision, Stage
 from portal.audit.models import AuditAction
@@ -56,6 +56,15 @@ def _new_links(steps: list[ApprovalStep], now: datetime) -> dict[int, tuple[str,
     return links
 
 
+def _leave_out_refused_authorities(steps: list[ApprovalStep]) -> list[ApprovalStep]:
+    """``steps`` less the authorities' whose address can no longer decide (``authorities_refused``):
+    no reminder and no new link goes to it (its link would decide nothing; the officer's page
+    says why). They stay claimed, so they are not looked at again; their escalation goes on."""
+    authorities = {step.assignee_email for step in steps if step.stage == Stage.AUTHORITY}
+    refused = authorities_refused(authorities) if authorities else {}
+    return [step for step in steps if step.stage != Stage.AUTHORITY or step.assignee_email not in refused]
+
+
 def deadline_sweep(*, now: datetime | None = None, limit: int | None = None) -> dict[str, int]:
     """Send every reminder and escalation that is due (at most ``limit`` of each
     in this transaction), once. Returns counts."""
@@ -72,6 +81,7 @@ def deadline_sweep(*, now: datetime | None = None, limit: int | None = None) -> 
         to_escalate = _claim(open_steps.filter(escalated_at__isnull=True, due_at__lte=now), "escalated_at", now, limit)
         if not to_remind and not to_escalate:
             return {"reminded": 0, "escalated": 0}
+        to_remind = _leave_out_refused_authorities(to_remind)
         links = _new_links([step for step in to_remind if step.stage == Stage.AUTHORITY], now)
         # Reminders of the administrators' own steps, then every escalation: one level up
         # (an authority's step to the state or central administrators, a state step and an

@@ -31,7 +31,7 @@ from onboarding.application.selectors import current_letter_query, owners_call, 
 from onboarding.models import Application, ApplicationVersion, ApprovalStep, Attachment, Decision, Stage, StateQueueCount
 from portal import compiled, prepared
 from portal.accounts.models import User
-from portal.accounts.official_email import email_rules_query, normalise_address
+from portal.accounts.official_email import classify_emails, email_rules_query, explain_refusal, normalise_address
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin, state_admin_emails, superadmin_emails
 
@@ -416,6 +416,15 @@ def refused_deciders(applications: Iterable[Application]) -> dict[int, dict[Stag
         for who in by_stage.values():
             who.addresses.discard("")
     return refused
+
+
+def authorities_refused(addresses: Iterable[str]) -> dict[str, str]:
+    """{address: why it can no longer decide as a competent authority} for those of
+    ``addresses`` that cannot now: the official-email rules changed since the officer named
+    it (its domain made a contractor's or a personal mail service), so its link decides
+    nothing and no link or reminder goes to it. Two queries at most (``classify_emails``)."""
+    return {address: explain_refusal(verdict, for_officer=True)
+            for address, verdict in classify_emails(addresses).items() if not verdict.eligible_as_officer}
 
 
 class Tell(NamedTuple):

@@ -280,13 +280,14 @@ def _open_steps(count, now, people):
 
 # Queries of one sweep that has work, whatever the number of steps:
 #   savepoint, select+lock reminders, update reminded_at, select+lock escalations,
-#   update escalated_at, insert new links (the old ones stay until they expire), state admins,
+#   update escalated_at, the official-email rules (an authority whose address can no longer
+#   decide gets no reminder), insert new links (the old ones stay until they expire), state admins,
 #   superadmins, their accounts' addresses and the applications' decided steps (who may not
 #   decide: left out of the mail), insert outbox rows, savepoint (audit), lock the audit
 #   chain head, insert audit rows, move the chain head, release audit savepoint, release
 #   savepoint; on PostgreSQL also the advisory lock that serialises appends to
 #   the audit chain.
-SWEEP_QUERIES = 17 + IS_POSTGRESQL
+SWEEP_QUERIES = 18 + IS_POSTGRESQL
 
 
 @pytest.mark.parametrize("count", [1, 30])
@@ -406,6 +407,23 @@ def test_the_whole_day_an_authority_was_told_to_decide_by_is_theirs(officer, peo
         assert deadlines.deadline_sweep()["escalated"] == 1
         step.refresh_from_db()
         assert step.is_overdue()
+
+
+def test_no_reminder_or_new_link_goes_to_an_authority_whose_domain_is_no_longer_eligible(officer, people):
+    """The authority's domain is made a contractor's after the link was sent: the sweep sends
+    it no reminder and no new link; the step is still escalated once overdue."""
+    from portal.accounts.models import EmailSuffixRule, SuffixKind
+
+    application = application_with_authority(nodal_officer=officer)
+    step = ApprovalStep.objects.get(application=application)
+    EmailSuffixRule.objects.create(suffix="mahaagri.gov.in", kind=SuffixKind.CONTRACTOR, note="reclassified")
+    with time_machine.travel(step.due_at - timedelta(days=1), tick=False):
+        assert run_sweep()["reminded"] == 0
+    assert len(messages_to(AUTHORITY_EMAIL)) == 1 and AuthorityToken.objects.filter(step=step).count() == 1
+    with time_machine.travel(step.due_at + timedelta(minutes=1), tick=False):
+        assert run_sweep()["escalated"] == 1
+    assert len(messages_to(AUTHORITY_EMAIL)) == 1
+    assert english_subjects("admin.mh@maharashtra.gov.in") == [f"Overdue and escalated: application {application.reference}"]
 
 
 def test_an_authority_with_the_page_open_decides_after_the_reminder(officer, people):

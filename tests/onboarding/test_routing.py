@@ -189,6 +189,35 @@ def test_the_nodal_officer_holding_the_authoritys_address_cannot_decide_through_
                               token=latest_link()[1])
 
 
+@pytest.mark.parametrize("kind", [SuffixKind.CONTRACTOR, SuffixKind.CONSUMER])
+def test_an_authority_whose_domain_is_no_longer_eligible_decides_nothing(officer, kind):
+    """The authority's domain is made a contractor's or a personal mail service after the link
+    was sent: the link decides nothing (said on its page, what was typed kept), no new link
+    goes to it, and the officer's page says why the application is stuck."""
+    authority = "secretary@agri.maharashtra.gov.in"
+    data = {**VALID, "competent_authority": {**VALID["competent_authority"], "official_email": authority}}
+    application = submitted_application(officer, data)
+    EmailSuffixRule.objects.create(suffix="agri.maharashtra.gov.in", kind=kind, note="reclassified")
+    response = decide_by_link(latest_link(authority)[0], "approve", "Approved for the department.")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f"{authority} can no longer decide as a competent authority" in html
+    assert "Approved for the department." in html
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_AUTHORITY
+    assert ApprovalStep.objects.get(application=application).decision == ""
+    # The officer is told on their page, and no new link is sent to the address.
+    sent = len(messages_to(authority))
+    AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    client = signed_in(officer)
+    page = client.get(f"/onboarding/{application.pk}/").content.decode()
+    assert f"The competent authority's address {authority} can no longer decide on this application" in page
+    assert "Send the competent authority a new link" not in page
+    page = client.post(f"/onboarding/{application.pk}/resend-link/", follow=True).content.decode()
+    assert f"{authority} can no longer decide as a competent authority" in page
+    assert len(messages_to(authority)) == sent
+
+
 def test_return_for_correction_then_resubmission_shows_the_authority_what_changed(officer):
     application = submitted_application(officer)
     path, first_token = latest_link()
