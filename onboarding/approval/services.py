@@ -274,7 +274,9 @@ def step_decide(
     StepAlreadyDecided, LinkNotValid, PermissionDenied, InvalidTransition or
     ValidationError (a reason is missing), and changes nothing when it does.
     """
-    remarks = (remarks or "").strip()[:REMARKS_MAX]
+    # As an appeal's grounds: its lines kept, no control character or bidi override (the officer's
+    # pages, the mails and the letter show them).
+    remarks = multi_line((remarks or "").strip()).strip()[:REMARKS_MAX]
     try:
         decision = Decision(decision)
     except ValueError:

@@ -700,6 +700,25 @@ def test_an_appeal_is_not_decided_by_the_competent_authority_that_made_the_rejec
     assert application.status == ApplicationStatus.REJECTED_FINAL
 
 
+def test_decision_remarks_keep_their_lines_and_no_control_character_or_bidi_override(officer):
+    """Remarks are stored as an appeal's grounds are (portal.text.multi_line): line breaks
+    kept, no control character, no bidi override; from the authority's link and from the
+    state administrators' page alike; the officer's page shows them so."""
+    typed = "Fix the letter \u202egnp.exe\u202c\x1b[2J\x07 please.\r\nSigned copy\tneeded."
+    kept = "Fix the letter gnp.exe[2J please.\nSigned copy needed."
+    application = submitted_application(officer)
+    assert decide_by_link(latest_link()[0], "return", typed).status_code == 302
+    assert ApprovalStep.objects.get(application=application, stage=Stage.AUTHORITY).remarks == kept
+    application = application_with_state(nodal_officer=officer, data={
+        **VALID, "organisation": {**VALID["organisation"], "name": "Directorate of Horticulture, Maharashtra"}})
+    response = signed_in(make_state_admin("MH")).post(f"/onboarding/queue/{state_step(application).pk}/",
+                                                      {"decision": "return", "remarks": typed})
+    assert response.status_code == 302
+    assert state_step(application).remarks == kept
+    html = signed_in(officer).get(f"/onboarding/{application.pk}/").content.decode()
+    assert "gnp.exe[2J please." in html and not any(c in html for c in "\u202e\u202c\x1b\x07")
+
+
 def test_final_approval_is_refused_while_a_listed_domain_is_refused_now(officer):
     """A domain the form lists is marked a personal mail service after the form was
     checked: the approval is refused at the decision, saying which (it used to make the
