@@ -9,7 +9,7 @@ the erasure. Registered from OnboardingConfig.ready."""
 
 from django.utils import timezone
 
-from onboarding.models import Application, ApplicationStatus, ApprovalStep
+from onboarding.models import Application, ApplicationStatus, ApprovalStep, Stage
 from onboarding.retention import applications_audit, drafts_erase
 from portal.permissions import AnyUser
 from portal.privacy.models import HoldTarget, RetentionKind, RetentionMark
@@ -22,8 +22,10 @@ def person_applications_held(user_id: int) -> list[tuple[str, int]]:
 
 
 def person_applications_erase(user: AnyUser, addresses: list[str]) -> list[tuple[str, str]]:
-    # The steps of others' applications they decided keep who decided (the account), not its address.
-    ApprovalStep.objects.filter(decided_by=user).exclude(decided_by_email="").update(decided_by_email="")
+    # The steps of others' applications they decided keep who decided (the account), not its address;
+    # one they decided through an authority's link (signed in) keeps the authority's address it names.
+    ApprovalStep.objects.filter(decided_by=user).exclude(decided_by_email="").exclude(stage=Stage.AUTHORITY).update(
+        decided_by_email="")
     ids = list(Application.objects.select_for_update().filter(nodal_officer=user, status=ApplicationStatus.DRAFT)
                .values_list("pk", flat=True))
     if not ids:

@@ -220,7 +220,8 @@ class ApprovalStep(models.Model):
     decision = models.CharField(max_length=20, choices=Decision.choices, blank=True, default="")
     remarks = models.TextField(blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
-    # Null for the competent authority, who has no account; decided_by_email names them.
+    # Null for the competent authority, who has no account (decided_by_email names them),
+    # unless someone was signed in where its link decided: then that account.
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     decided_by_email = models.CharField(max_length=254, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)

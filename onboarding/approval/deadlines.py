@@ -20,7 +20,7 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from onboarding import notifications, workflow
-from onboarding.approval.selectors import Tell, deciders_to_tell
+from onboarding.approval.selectors import Tell, authorities_refused, deciders_to_tell
 from onboarding.approval.tokens import review_url, token_build
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, AuthorityToken, Decision, Stage
 from portal.audit.models import AuditAction
@@ -56,11 +56,22 @@ def _new_links(steps: list[ApprovalStep], now: datetime) -> dict[int, tuple[str,
     return links
 
 
+def _leave_out_refused_authorities(steps: list[ApprovalStep]) -> list[ApprovalStep]:
+    """``steps`` less the authorities' whose address can no longer decide (``authorities_refused``):
+    no reminder and no new link goes to it (its link would decide nothing; the officer's page
+    says why). They stay claimed, so they are not looked at again; their escalation goes on."""
+    authorities = {step.assignee_email for step in steps if step.stage == Stage.AUTHORITY}
+    refused = authorities_refused(authorities) if authorities else {}
+    return [step for step in steps if step.stage != Stage.AUTHORITY or step.assignee_email not in refused]
+
+
 def deadline_sweep(*, now: datetime | None = None, limit: int | None = None) -> dict[str, int]:
     """Send every reminder and escalation that is due (at most ``limit`` of each
     in this transaction), once. Returns counts."""
     now = now or timezone.now()
-    horizon = now + timedelta(days=settings.ONBOARDING_REMINDER_DAYS_BEFORE)
+    # Reminded on the local day ONBOARDING_REMINDER_DAYS_BEFORE days before the day a step is
+    # due (due_at is the end of that day): "by 12 March" is reminded of on 10 March.
+    horizon = end_of_local_day(now, settings.ONBOARDING_REMINDER_DAYS_BEFORE)
     open_steps = ApprovalStep.objects.filter(decision="")
     with transaction.atomic():
         to_remind = _claim(
@@ -70,6 +81,7 @@ def deadline_sweep(*, now: datetime | None = None, limit: int | None = None) -> 
         to_escalate = _claim(open_steps.filter(escalated_at__isnull=True, due_at__lte=now), "escalated_at", now, limit)
         if not to_remind and not to_escalate:
             return {"reminded": 0, "escalated": 0}
+        to_remind = _leave_out_refused_authorities(to_remind)
         links = _new_links([step for step in to_remind if step.stage == Stage.AUTHORITY], now)
         # Reminders of the administrators' own steps, then every escalation: one level up
         # (an authority's step to the state or central administrators, a state step and an
@@ -109,12 +121,19 @@ def deadline_sweep(*, now: datetime | None = None, limit: int | None = None) -> 
     return {"reminded": len(to_remind), "escalated": len(to_escalate)}
 
 
+def end_of_local_day(moment: datetime, days: int) -> datetime:
+    """The last instant of the portal's local day (settings.TIME_ZONE) ``days`` days after
+    the one ``moment`` falls on: a deadline told as a date ("by 12 March") ends with that
+    date, wherever in the day it was set."""
+    last_day = timezone.localdate(moment) + timedelta(days=days)
+    return datetime.combine(last_day, time.max, tzinfo=timezone.get_current_timezone())
+
+
 def appeal_until(rejected_at: datetime) -> datetime:
     """The end of the appeal period of a rejection decided at ``rejected_at``: the end of
     the portal's local day ONBOARDING_APPEAL_WINDOW_DAYS days after it. The officer is told
     a date (the mail, their page), so the whole of that day is theirs."""
-    last_day = timezone.localdate(rejected_at) + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS)
-    return datetime.combine(last_day, time.max, tzinfo=timezone.get_current_timezone())
+    return end_of_local_day(rejected_at, settings.ONBOARDING_APPEAL_WINDOW_DAYS)
 
 
 def appeal_rejected_before(now: datetime) -> datetime:

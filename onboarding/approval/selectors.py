@@ -31,7 +31,7 @@ from onboarding.application.selectors import current_letter_query, owners_call, 
 from onboarding.models import Application, ApplicationVersion, ApprovalStep, Attachment, Decision, Stage, StateQueueCount
 from portal import compiled, prepared
 from portal.accounts.models import User
-from portal.accounts.official_email import email_rules_query, normalise_address
+from portal.accounts.official_email import classify_emails, email_rules_query, explain_refusal, normalise_address
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin, state_admin_emails, superadmin_emails
 
@@ -384,9 +384,10 @@ class Refused(NamedTuple):
 def refused_deciders(applications: Iterable[Application]) -> dict[int, dict[Stage, Refused]]:
     """{application id: {stage: who may not decide its step of that stage}} for the state
     level and an appeal, as the decision refuses them: its nodal officer; at the state level
-    whoever decided an authority step of it (each address a link of one went to); at an
-    appeal whoever made the rejection under appeal (``last_rejection``: an administrator's
-    account, or the address of an authority's link). Addresses normalised: the same mailbox
+    whoever decided an authority step of it (each address a link of one went to, and the
+    account signed in where one decided); at an appeal whoever made the rejection under
+    appeal (``last_rejection``: an administrator's account, the address of an authority's
+    link and the account signed in where it decided). Addresses normalised: the same mailbox
     under a "+tag", or its domain in Unicode, is the same person. One query."""
     refused = {application.pk: {stage: Refused({application.nodal_officer_id}, set()) for stage in (Stage.STATE, Stage.APPEAL)}
                for application in applications}
@@ -402,6 +403,8 @@ def refused_deciders(applications: Iterable[Application]) -> dict[int, dict[Stag
     for application_id, stage, decision, assignee_email, decided_by_id, decided_by_email in rows:
         if stage == Stage.AUTHORITY:
             refused[application_id][Stage.STATE].addresses.update(map(normalise_address, (assignee_email, decided_by_email)))
+            if decided_by_id is not None:  # signed in where the link decided
+                refused[application_id][Stage.STATE].accounts.add(decided_by_id)
         if decision == Decision.REJECT:
             rejections[application_id] = decided_by_id, decided_by_email
     for application_id, (decided_by_id, decided_by_email) in rejections.items():
@@ -413,6 +416,15 @@ def refused_deciders(applications: Iterable[Application]) -> dict[int, dict[Stag
         for who in by_stage.values():
             who.addresses.discard("")
     return refused
+
+
+def authorities_refused(addresses: Iterable[str]) -> dict[str, str]:
+    """{address: why it can no longer decide as a competent authority} for those of
+    ``addresses`` that cannot now: the official-email rules changed since the officer named
+    it (its domain made a contractor's or a personal mail service), so its link decides
+    nothing and no link or reminder goes to it. Two queries at most (``classify_emails``)."""
+    return {address: explain_refusal(verdict, for_officer=True)
+            for address, verdict in classify_emails(addresses).items() if not verdict.eligible_as_officer}
 
 
 class Tell(NamedTuple):

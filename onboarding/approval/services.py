@@ -26,9 +26,10 @@ from onboarding.application.selectors import (
 )
 from onboarding.application.services import application_lock_for_officer, officer_lock
 from onboarding.application.validators import clean_staff_domains
-from onboarding.approval.deadlines import appeal_until
+from onboarding.approval.deadlines import appeal_until, end_of_local_day
 from onboarding.approval.selectors import (
     Tell,
+    authorities_refused,
     deciders_to_tell,
     last_rejection,
     last_seen_step,
@@ -45,6 +46,7 @@ from onboarding.models import (
     Section,
     Stage,
 )
+from portal.accounts.official_email import normalise_address, validate_official_email
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.client import request_meta
@@ -85,7 +87,10 @@ class AppealWindowClosed(Exception):
 
 
 def due_at(stage: Stage | str, now: datetime) -> datetime:
-    return now + timedelta(days=getattr(settings, DUE_DAYS[stage]))
+    """When a step of ``stage`` opened at ``now`` is due: the end of the portal's local day
+    its setting's number of days later. Every mail and page gives the date ("decide by 12
+    March"), so the whole of that day is the decider's before the step is overdue."""
+    return end_of_local_day(now, getattr(settings, DUE_DAYS[stage]))
 
 
 def _latest_version_number(application: Application) -> int:
@@ -158,6 +163,11 @@ def step_resend_authority_link(
         step = application.steps.select_for_update().filter(decision="", stage=Stage.AUTHORITY).first()
         if step is None:
             raise workflow.InvalidTransition(application.status, "resend_link")
+        problem = authorities_refused([step.assignee_email]).get(step.assignee_email)
+        if problem:  # its link would decide nothing
+            raise ValidationError(_("%(email)s can no longer decide as a competent authority: %(problem)s No new link "
+                                    "was sent to it.") % {"email": step.assignee_email, "problem": problem},
+                                  code="authority_not_eligible")
         now = timezone.now()
         latest = step.tokens.order_by("-created_at").values_list("created_at", flat=True).first()
         if latest and now - latest < RESEND_INTERVAL:
@@ -264,7 +274,9 @@ def step_decide(
     StepAlreadyDecided, LinkNotValid, PermissionDenied, InvalidTransition or
     ValidationError (a reason is missing), and changes nothing when it does.
     """
-    remarks = (remarks or "").strip()[:REMARKS_MAX]
+    # As an appeal's grounds: its lines kept, no control character or bidi override (the officer's
+    # pages, the mails and the letter show them).
+    remarks = multi_line((remarks or "").strip()).strip()[:REMARKS_MAX]
     try:
         decision = Decision(decision)
     except ValueError:
@@ -282,15 +294,15 @@ def step_decide(
         if step.stage == Stage.AUTHORITY:
             token_row = _authority_token(step, token, token_digest)
             signed_in = getattr(request, "user", None)
-            if signed_in is not None and signed_in.is_authenticated and _is_nodal_officer(signed_in, application):
-                # The link in the officer's hands (forwarded, quoted in a reply): nobody decides on their own application.
-                raise ValidationError(_("You are signed in as this application's nodal officer: only its competent "
-                                        "authority decides on it, from the link sent to them."), code="own_application")
-            actor, decided_by_email = None, token_row.email
+            signed_in = signed_in if signed_in is not None and signed_in.is_authenticated else None
+            _check_authority_decider(token_row, signed_in, application)
+            # Whoever is signed in where the link decides (a forwarded link) is recorded on the
+            # step: refused_deciders then keeps them from deciding the next level or the appeal.
+            actor, decided_by, decided_by_email = None, signed_in, token_row.email
         else:
             _check_staff_decider(actor, step, application)
             _check_second_pair_of_eyes(actor, step, application)
-            token_row, decided_by_email = None, actor.email
+            token_row, decided_by, decided_by_email = None, actor, actor.email
         event = workflow.step_event(step.stage, decision, application.status)
         if decision in workflow.REMARKS_REQUIRED and not remarks:
             raise ValidationError({"remarks": _("Give the reason for this decision.")}, code="required")
@@ -302,7 +314,7 @@ def step_decide(
         now = timezone.now()
         ip, user_agent = request_meta(request)
         step.decision, step.remarks, step.decided_at = decision, remarks, now
-        step.decided_by, step.decided_by_email, step.ip, step.user_agent = actor, decided_by_email, ip, user_agent
+        step.decided_by, step.decided_by_email, step.ip, step.user_agent = decided_by, decided_by_email, ip, user_agent
         step.save(update_fields=["decision", "remarks", "decided_at", "decided_by", "decided_by_email", "ip", "user_agent"])
         if token_row is not None:
             token_row.used_at = now
@@ -320,7 +332,8 @@ def step_decide(
             old={"status": old_status},
             new={"status": new_status, "step": step.pk, "stage": step.stage, "decision": decision.value,
                  "remarks": remarks, "version": step.version_number,
-                 **({"email": decided_by_email} if actor is None else {})},
+                 **({"email": decided_by_email} if actor is None else {}),
+                 **({"signed_in_account": decided_by.pk} if actor is None and decided_by is not None else {})},
         )
         _after_decision(application=application, step=step, event=event, actor=actor, request=request)
     return step
@@ -338,6 +351,28 @@ def _authority_token(step: ApprovalStep, token: str | None, digest: str | None =
     if state != LinkState.VALID:
         raise LinkNotValid(state, token_row)
     return token_row
+
+
+def _check_authority_decider(token_row: AuthorityToken, signed_in: AnyUser | None, application: Application) -> None:
+    """ValidationError unless the link ``token_row`` may decide now: not in the nodal officer's
+    hands, not to one of their addresses, and to an address still eligible as a competent
+    authority's."""
+    if signed_in is not None and _is_nodal_officer(signed_in, application):
+        # The link in the officer's hands (forwarded, quoted in a reply): nobody decides on their own application.
+        raise ValidationError(_("You are signed in as this application's nodal officer: only its competent "
+                                "authority decides on it, from the link sent to them."), code="own_application")
+    if normalise_address(token_row.email) in officer_addresses(application):
+        # The authority's mailbox is (now) one of the officer's own, signed in or not.
+        raise ValidationError(_("This link went to one of the nodal officer's own addresses: the competent "
+                                "authority must be someone else, so it decides nothing."), code="own_address")
+    try:  # checked again now: its domain may have been made a contractor's or personal mail since
+        validate_official_email(token_row.email, for_officer=True)
+    except ValidationError as exc:
+        raise ValidationError(_(
+            "%(email)s can no longer decide as a competent authority: %(problem)s Write to the nodal officer at "
+            "%(officer)s: another competent authority must decide on the application."
+        ) % {"email": token_row.email, "problem": " ".join(exc.messages), "officer": application.nodal_officer.email},
+            code="authority_not_eligible") from None
 
 
 def _check_staff_decider(actor: AnyUser | None, step: ApprovalStep, application: Application) -> None:

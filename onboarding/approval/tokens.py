@@ -51,12 +51,14 @@ def token_hash(raw: str) -> str:
 
 
 def token_build(*, step: ApprovalStep, email: str, now: datetime | None = None) -> tuple[str, AuthorityToken]:
-    """A new (unsaved) token row for ``step`` and the raw token that goes in the email."""
+    """A new (unsaved) token row for ``step`` and the raw token that goes in the email. It
+    expires ONBOARDING_TOKEN_TTL_DAYS from ``now``, and not before the step is due: the mail
+    asks for a decision by the step's due date, the whole of which the link works."""
     now = now or timezone.now()
     raw = secrets.token_urlsafe(TOKEN_BYTES)
     row = AuthorityToken(
         step=step, token_hash=token_hash(raw), email=email.lower(), created_at=now,
-        expires_at=now + timedelta(days=settings.ONBOARDING_TOKEN_TTL_DAYS),
+        expires_at=max(now + timedelta(days=settings.ONBOARDING_TOKEN_TTL_DAYS), step.due_at),
     )
     return raw, row
 

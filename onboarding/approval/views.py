@@ -71,6 +71,9 @@ SESSION_DECIDED = "onboarding_review_decided"
 # shown once in the form when that step's link is opened again. Nothing else of a post.
 SESSION_KEPT = "onboarding_review_kept"
 KEPT_FIELDS = ("decision", "remarks")
+# Why a decision was kept, when it was not that the link or the session ended: the rate
+# limit refused it (the page that shows it again says so, not "your session had ended").
+KEPT_AFTER_WAIT = "rate_limited"
 
 
 def _keep_token_on_site(view):
@@ -91,8 +94,9 @@ def _keep_token_on_site(view):
     return wrapped
 
 
-def _too_many_requests(request):
-    response = render(request, "onboarding/review/rate_limited.html", status=429)
+def _too_many_requests(request, *, kept=False):
+    """The 429 page; ``kept``: a decision posted was kept for its step's page (``_keep_decision``), and it says so."""
+    response = render(request, "onboarding/review/rate_limited.html", {"kept": kept}, status=429)
     response["Retry-After"] = "60"
     return response
 
@@ -151,29 +155,30 @@ def _no_link_page(request, *, kept=False):
     return render(request, "onboarding/review/link_missing.html", {"kept": kept}, status=404)
 
 
-def _keep_decision(request, step_id) -> bool:
+def _keep_decision(request, step_id, *, why=None) -> bool:
     """Keep the decision and remarks posted for ``step_id`` (the session holds no link for
-    it, or its link expired or was replaced: it ended while they were typed) for its page,
-    opened again from an email: the last ones only, and not more than any form of the
-    portal (the person retypes them). Returns whether they were kept."""
+    it, or its link expired or was replaced: it ended while they were typed; or ``why``,
+    KEPT_AFTER_WAIT: the rate limit refused them) for its page, opened again: the last
+    ones only, and not more than any form of the portal (the person retypes them).
+    Returns whether they were kept."""
     request.session.pop(SESSION_KEPT, None)
     encoded = pending.encode((name, [request.POST[name]]) for name in KEPT_FIELDS
                               if request.POST.get(name, "").strip())
     if not encoded:  # nothing typed, or more than any form holds
         return False
-    request.session[SESSION_KEPT] = {"step": str(step_id), "input": encoded}
+    request.session[SESSION_KEPT] = {"step": str(step_id), "input": encoded, **({"why": why} if why else {})}
     return True
 
 
 def _kept_decision(request, step):
-    """The decision and remarks kept for ``step`` (urlencoded), taken from the session for
-    good (shown once, even if the page then fails); or None."""
+    """(the decision and remarks kept for ``step``, urlencoded; why they were kept, or ""),
+    taken from the session for good (shown once, even if the page then fails); or None."""
     kept = request.session.get(SESSION_KEPT)
     if not isinstance(kept, dict) or kept.get("step") != str(step.pk) or not isinstance(kept.get("input"), str):
         return None
     del request.session[SESSION_KEPT]
     request.session.save()
-    return kept["input"]
+    return kept["input"], kept.get("why") or ""
 
 
 def _session_link(request, step_id=None, *, keep=False):
@@ -187,7 +192,8 @@ def _session_link(request, step_id=None, *, keep=False):
     else:
         digest = (request.session.get(SESSION_LINKS) or {}).get(str(step_id))
     if rate_limited(request, digest=digest):
-        return None, _too_many_requests(request)
+        kept = keep and step_id is not None and _keep_decision(request, step_id, why=KEPT_AFTER_WAIT)
+        return None, _too_many_requests(request, kept=kept)
     if not digest:
         return None, _no_link_page(request, kept=keep and step_id is not None and _keep_decision(request, step_id))
     row = token_lookup_digest(digest)
@@ -208,7 +214,10 @@ def review_link(request, token):
     line and Referer. A link that no longer works shows why, here. A form posted
     straight to the link (a page opened before links moved to the session) decides."""
     if rate_limited(request, token=token):
-        return _too_many_requests(request)
+        # A decision posted to the link is kept for the step its page names (no token is looked up).
+        step_id = _named_step(request, request.POST) if request.method == "POST" else None
+        kept = step_id not in (None, False) and _keep_decision(request, step_id, why=KEPT_AFTER_WAIT)
+        return _too_many_requests(request, kept=kept)
     row = token_lookup(token)
     state = link_state(row)
     if state != LinkState.VALID:
@@ -261,7 +270,10 @@ def _review_page(request, row):
     if kept is None:
         form = DecisionForm(request.POST if request.method == "POST" else None, stage=Stage.AUTHORITY)
     else:  # shown as initial values, with the person told (``AccessibleForm``); restored: not the blank form
-        with pending.shown(request, kept):
+        encoded, why = kept
+        if why == KEPT_AFTER_WAIT:
+            messages.info(request, _("We kept what you typed when you were asked to wait: check it and send it again."))
+        with pending.shown(request, encoded, said=why == KEPT_AFTER_WAIT):
             form = DecisionForm(stage=Stage.AUTHORITY)
     if request.method == "POST" and form.is_valid():
         try:

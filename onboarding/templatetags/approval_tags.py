@@ -2,7 +2,7 @@ from django import template
 from django.utils import timezone
 
 from onboarding import workflow
-from onboarding.approval.selectors import steps_of
+from onboarding.approval.selectors import authorities_refused, steps_of
 from onboarding.approval.services import appeal_deadline
 from onboarding.models import ApplicationDocument, ApplicationStatus, Decision, DocumentKind, Stage
 from portal.audit.models import AuditAction
@@ -24,6 +24,9 @@ def approval_panel(context, application):
     if application.status == ApplicationStatus.APPROVED:
         letter = ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).only("id").first()
     now = timezone.now()
+    authority_refused = ""
+    if open_step is not None and open_step.stage == Stage.AUTHORITY:
+        authority_refused = authorities_refused([open_step.assignee_email]).get(open_step.assignee_email, "")
     return {
         "application": application,
         "open_step": open_step,
@@ -31,7 +34,8 @@ def approval_panel(context, application):
         "now": now,
         "overdue": bool(open_step and open_step.due_at <= now),
         "is_officer": is_officer,
-        "can_resend": is_officer and open_step is not None and open_step.stage == Stage.AUTHORITY,
+        "authority_refused": authority_refused,
+        "can_resend": is_officer and open_step is not None and open_step.stage == Stage.AUTHORITY and not authority_refused,
         "can_appeal": is_officer and deadline is not None and now <= deadline
         and workflow.allowed(application.status, workflow.Event.APPEAL),
         "appeal_deadline": deadline,

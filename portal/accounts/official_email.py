@@ -172,9 +172,10 @@ def classify_domain(domain, *, rules=None, registered=None):
     return UNKNOWN, ""
 
 
-def classify_email(address, *, rules=None):
+def classify_email(address, *, rules=None, registered=None):
     """Classify an email address. Never raises: a malformed address is INVALID. ``rules``:
-    ``email_rules()``, when the caller read them already."""
+    ``email_rules()``, and ``registered`` (see ``classify_domain``), when the caller read
+    them already."""
     address = (address or "").strip()
     try:
         valid = validate_email(address, check_deliverability=False, allow_smtputf8=False)
@@ -192,8 +193,25 @@ def classify_email(address, *, rules=None):
     if delivered != domain:
         return EmailVerdict(address=address, domain="", kind=INVALID)
     normalised = f"{valid.ascii_local_part or valid.local_part}@{domain}".lower()
-    kind, matched = classify_domain(domain, rules=rules)
+    kind, matched = classify_domain(domain, rules=rules, registered=registered)
     return EmailVerdict(address=normalised, domain=domain, kind=kind, matched=matched)
+
+
+def classify_emails(addresses) -> dict[str, EmailVerdict]:
+    """{address: ``classify_email(address)``} for several addresses, in two queries at most
+    whatever their number: the rules, and (when one is needed) which of their domains a
+    superadmin accepted for an organisation."""
+    from portal.organisations.models import OrganisationDomain
+
+    rules = email_rules()
+    verdicts = {address: classify_email(address, rules=rules, registered=set()) for address in set(addresses)}
+    undecided = {verdict.domain for verdict in verdicts.values() if verdict.kind in (MANUAL_REVIEW, UNKNOWN)}
+    if undecided:
+        registered = set(OrganisationDomain.objects.filter(domain__in=undecided, is_verified=True)
+                         .values_list("domain", flat=True))
+        verdicts.update({address: classify_email(address, rules=rules, registered=registered)
+                         for address, verdict in verdicts.items() if verdict.domain in registered})
+    return verdicts
 
 
 def ends_official_powers(old: str, new: str) -> bool:

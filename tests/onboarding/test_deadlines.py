@@ -66,12 +66,14 @@ def people(db):
 
 
 def test_authority_reminder_with_a_new_link_then_escalation_to_the_state_each_once(officer, people):
-    start = timezone.now()
-    application = application_with_authority(nodal_officer=officer)
+    # Sent on 5 March at 10:00 (India): due by the end of 12 March, reminded on 10 March.
+    start = datetime(2026, 3, 5, 10, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
+    with time_machine.travel(start, tick=False):
+        application = application_with_authority(nodal_officer=officer)
     step = ApprovalStep.objects.get(application=application)
     first_path, _first = latest_link()
 
-    with time_machine.travel(start + timedelta(days=4, hours=23), tick=False):
+    with time_machine.travel(start + timedelta(days=4, hours=13, minutes=59), tick=False):  # 9 March, 23:59
         assert run_sweep() == {"reminded": 0, "escalated": 0, "rejections_final": 0, "letters": 0}
     assert len(messages_to(AUTHORITY_EMAIL)) == 1
 
@@ -101,7 +103,7 @@ def test_authority_reminder_with_a_new_link_then_escalation_to_the_state_each_on
     with time_machine.travel(start + timedelta(days=6), tick=False):
         assert run_sweep()["reminded"] == 0
 
-    with time_machine.travel(start + timedelta(days=7, minutes=1), tick=False):
+    with time_machine.travel(start + timedelta(days=7, hours=14, minutes=1), tick=False):  # 13 March, 00:01
         assert run_sweep() == {"reminded": 0, "escalated": 1, "rejections_final": 0, "letters": 0}
         assert run_sweep() == {"reminded": 0, "escalated": 0, "rejections_final": 0, "letters": 0}
     with time_machine.travel(start + timedelta(days=30), tick=False):
@@ -134,7 +136,7 @@ def test_state_step_reminder_to_the_state_then_escalation_to_the_superadmins(off
     assert english_subjects("admin.mh@maharashtra.gov.in")[before_mh:] == [
         f"Reminder: decision due on application {application.reference}"
     ]
-    with time_machine.travel(opened + timedelta(days=10, seconds=1), tick=False):
+    with time_machine.travel(step.due_at + timedelta(seconds=1), tick=False):  # the end of the day 10 days on
         assert run_sweep()["escalated"] == 1
         assert run_sweep()["escalated"] == 0
     assert english_subjects("root@nic.in") == [f"Overdue and escalated: application {application.reference}"]
@@ -278,13 +280,14 @@ def _open_steps(count, now, people):
 
 # Queries of one sweep that has work, whatever the number of steps:
 #   savepoint, select+lock reminders, update reminded_at, select+lock escalations,
-#   update escalated_at, insert new links (the old ones stay until they expire), state admins,
+#   update escalated_at, the official-email rules (an authority whose address can no longer
+#   decide gets no reminder), insert new links (the old ones stay until they expire), state admins,
 #   superadmins, their accounts' addresses and the applications' decided steps (who may not
 #   decide: left out of the mail), insert outbox rows, savepoint (audit), lock the audit
 #   chain head, insert audit rows, move the chain head, release audit savepoint, release
 #   savepoint; on PostgreSQL also the advisory lock that serialises appends to
 #   the audit chain.
-SWEEP_QUERIES = 17 + IS_POSTGRESQL
+SWEEP_QUERIES = 18 + IS_POSTGRESQL
 
 
 @pytest.mark.parametrize("count", [1, 30])
@@ -380,6 +383,47 @@ def test_the_whole_last_day_the_officer_was_told_is_theirs_to_appeal(officer, pe
         assert response.status_code == 302
     application.refresh_from_db()
     assert application.status == ApplicationStatus.UNDER_APPEAL
+
+
+def test_the_whole_day_an_authority_was_told_to_decide_by_is_theirs(officer, people):
+    """Submitted on 5 March at 10:00 (India), the authority told "by 12 March": at noon on
+    12 March the step is neither escalated nor shown as overdue, and the first link still
+    works until that day ends; once it has ended the step is escalated (it used to be at
+    10:00 on 12 March, in the middle of the day given)."""
+    ist = ZoneInfo("Asia/Kolkata")
+    with time_machine.travel(datetime(2026, 3, 5, 10, 0, tzinfo=ist), tick=False):
+        application = submitted_application(officer)
+    step = ApprovalStep.objects.get(application=application, stage=Stage.AUTHORITY)
+    assert "12 March 2026" in messages_to(AUTHORITY_EMAIL)[0].body
+    first_path, _token = latest_link()
+    assert AuthorityToken.objects.get(step=step).expires_at >= step.due_at
+    with time_machine.travel(datetime(2026, 3, 12, 12, 0, tzinfo=ist), tick=False):
+        assert deadlines.deadline_sweep()["escalated"] == 0
+        assert not step.is_overdue()
+        assert "Overdue" not in signed_in(officer).get(f"/onboarding/{application.pk}/").content.decode()
+    with time_machine.travel(datetime(2026, 3, 12, 23, 59, tzinfo=ist), tick=False):
+        assert Client().get(first_path, follow=True).status_code == 200
+    with time_machine.travel(datetime(2026, 3, 13, 0, 1, tzinfo=ist), tick=False):
+        assert deadlines.deadline_sweep()["escalated"] == 1
+        step.refresh_from_db()
+        assert step.is_overdue()
+
+
+def test_no_reminder_or_new_link_goes_to_an_authority_whose_domain_is_no_longer_eligible(officer, people):
+    """The authority's domain is made a contractor's after the link was sent: the sweep sends
+    it no reminder and no new link; the step is still escalated once overdue."""
+    from portal.accounts.models import EmailSuffixRule, SuffixKind
+
+    application = application_with_authority(nodal_officer=officer)
+    step = ApprovalStep.objects.get(application=application)
+    EmailSuffixRule.objects.create(suffix="mahaagri.gov.in", kind=SuffixKind.CONTRACTOR, note="reclassified")
+    with time_machine.travel(step.due_at - timedelta(days=1), tick=False):
+        assert run_sweep()["reminded"] == 0
+    assert len(messages_to(AUTHORITY_EMAIL)) == 1 and AuthorityToken.objects.filter(step=step).count() == 1
+    with time_machine.travel(step.due_at + timedelta(minutes=1), tick=False):
+        assert run_sweep()["escalated"] == 1
+    assert len(messages_to(AUTHORITY_EMAIL)) == 1
+    assert english_subjects("admin.mh@maharashtra.gov.in") == [f"Overdue and escalated: application {application.reference}"]
 
 
 def test_an_authority_with_the_page_open_decides_after_the_reminder(officer, people):

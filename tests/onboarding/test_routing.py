@@ -4,7 +4,7 @@ and appeal, withdrawal, final approval and the approval letter."""
 
 import hashlib
 import io
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -80,7 +80,10 @@ def test_submission_opens_the_authority_step_with_a_hashed_link_and_sends_both_e
     assert step.stage == Stage.AUTHORITY and step.decision == ""
     assert step.assignee_email == AUTHORITY_EMAIL
     assert step.jurisdiction == "MH"
-    assert before + timedelta(days=7) <= step.due_at <= timezone.now() + timedelta(days=7)
+    # Due at the end of the local day 7 days after the day it opened (the mails give that date).
+    opened_day = timezone.localdate(step.opened_at)
+    assert before <= step.opened_at <= timezone.now()
+    assert step.due_at == datetime.combine(opened_day + timedelta(days=7), time.max, tzinfo=timezone.get_current_timezone())
 
     [authority_mail] = messages_to(AUTHORITY_EMAIL)
     # A reply would quote the link to the officer: the mail gives the officer's address to write to instead.
@@ -93,7 +96,8 @@ def test_submission_opens_the_authority_step_with_a_hashed_link_and_sends_both_e
     # Only the hash is stored, nowhere the token itself.
     assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
     assert row.email == AUTHORITY_EMAIL
-    assert row.expires_at - row.created_at == timedelta(days=7)
+    # Seven days, and not before the day the authority is told to decide by has ended.
+    assert row.expires_at == step.due_at and row.expires_at - row.created_at >= timedelta(days=7)
     assert not AuthorityToken.objects.filter(token_hash=token).exists()
     assert token not in str(list(AuthorityToken.objects.values()))
 
@@ -164,6 +168,54 @@ def test_the_nodal_officer_under_another_account_of_their_mailbox_cannot_decide_
     assert "You are signed in as this application&#x27;s nodal officer" in response.content.decode()
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_AUTHORITY
+
+
+def test_the_nodal_officer_holding_the_authoritys_address_cannot_decide_through_the_link_signed_out(officer):
+    """After submitting, the officer adds the authority's mailbox to their own account: the
+    link then decides nothing, signed in or not (the officer would be their own authority)."""
+    from allauth.account.models import EmailAddress
+
+    application = submitted_application(officer)
+    EmailAddress.objects.create(user=officer, email=AUTHORITY_EMAIL.upper(), verified=True, primary=False)
+    response = decide_by_link(latest_link()[0], "approve", "Looks right.")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "This link went to one of the nodal officer&#x27;s own addresses" in html and "Looks right." in html
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_AUTHORITY
+    assert ApprovalStep.objects.get(application=application).decision == ""
+    with pytest.raises(ValidationError):
+        approvals.step_decide(step_id=ApprovalStep.objects.get(application=application).pk, decision="approve",
+                              token=latest_link()[1])
+
+
+@pytest.mark.parametrize("kind", [SuffixKind.CONTRACTOR, SuffixKind.CONSUMER])
+def test_an_authority_whose_domain_is_no_longer_eligible_decides_nothing(officer, kind):
+    """The authority's domain is made a contractor's or a personal mail service after the link
+    was sent: the link decides nothing (said on its page, what was typed kept), no new link
+    goes to it, and the officer's page says why the application is stuck."""
+    authority = "secretary@agri.maharashtra.gov.in"
+    data = {**VALID, "competent_authority": {**VALID["competent_authority"], "official_email": authority}}
+    application = submitted_application(officer, data)
+    EmailSuffixRule.objects.create(suffix="agri.maharashtra.gov.in", kind=kind, note="reclassified")
+    response = decide_by_link(latest_link(authority)[0], "approve", "Approved for the department.")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f"{authority} can no longer decide as a competent authority" in html
+    assert "Approved for the department." in html
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_AUTHORITY
+    assert ApprovalStep.objects.get(application=application).decision == ""
+    # The officer is told on their page, and no new link is sent to the address.
+    sent = len(messages_to(authority))
+    AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    client = signed_in(officer)
+    page = client.get(f"/onboarding/{application.pk}/").content.decode()
+    assert f"The competent authority's address {authority} can no longer decide on this application" in page
+    assert "Send the competent authority a new link" not in page
+    page = client.post(f"/onboarding/{application.pk}/resend-link/", follow=True).content.decode()
+    assert f"{authority} can no longer decide as a competent authority" in page
+    assert len(messages_to(authority)) == sent
 
 
 def test_return_for_correction_then_resubmission_shows_the_authority_what_changed(officer):
@@ -537,6 +589,50 @@ def test_the_competent_authority_does_not_decide_the_state_level_too(officer):
     assert application.status == ApplicationStatus.APPROVED
 
 
+def test_a_state_admin_signed_in_who_decides_through_a_forwarded_link_does_not_decide_the_state_level_too(officer):
+    """The authority's link forwarded to a state admin, who opens it signed in and approves:
+    the step records their account, so the state step is someone else's (refused at the
+    decision field, nothing changed) and they are not the one told of it."""
+    admin = make_state_admin("MH", email="admin.mh@maharashtra.gov.in")
+    other = make_state_admin("MH")
+    application = application_with_authority(nodal_officer=officer)
+    client = signed_in(admin)
+    assert client.post(latest_link()[0], {"decision": "approve"}).status_code == 302
+    authority_step = ApprovalStep.objects.get(application=application, stage=Stage.AUTHORITY)
+    assert authority_step.decided_by == admin and authority_step.decided_by_email == AUTHORITY_EMAIL
+    step = state_step(application)
+    [assigned] = [m for m in OutboxMessage.objects.all() if m.subject.startswith("New application in your approval queue")]
+    assert assigned.to == [other.email]
+    response = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve"})
+    assert response.status_code == 200
+    assert "You decided on this application as its competent authority" in response.content.decode()
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE and state_step(application).decision == ""
+    approvals.step_decide(step_id=step.pk, decision="approve", actor=other)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.APPROVED
+
+
+def test_a_superadmin_signed_in_who_rejects_through_the_link_does_not_hear_the_appeal(officer):
+    """A superadmin signed in rejects through the authority's link: the appeal against that
+    rejection is another superadmin's (refused at the decision field, nothing changed)."""
+    root, other_root = make_superadmin(email="root@nic.in"), make_superadmin(email="root2@nic.in")
+    application = application_with_authority(nodal_officer=officer)
+    client = signed_in(root)
+    client.post(latest_link()[0], {"decision": "reject", "remarks": "Not eligible."})
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.REJECTED
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Please reconsider.", actor=officer)
+    response = client.post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "uphold", "remarks": "Upheld."})
+    assert response.status_code == 200
+    assert "You made the rejection under appeal: another superadmin decides the appeal." in response.content.decode()
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.UNDER_APPEAL
+    approvals.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="Still not eligible.", actor=other_root)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.REJECTED_FINAL
+
+
 def test_the_competent_authority_under_a_plus_tag_does_not_decide_the_state_level_too(officer):
     """The form takes "director+onb@" for the mailbox "director@" (an officer cannot name
     themselves that way); so does the decision: the state admin whose address it is, who
@@ -602,6 +698,25 @@ def test_an_appeal_is_not_decided_by_the_competent_authority_that_made_the_rejec
     approvals.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="Still not one.", actor=make_superadmin())
     application.refresh_from_db()
     assert application.status == ApplicationStatus.REJECTED_FINAL
+
+
+def test_decision_remarks_keep_their_lines_and_no_control_character_or_bidi_override(officer):
+    """Remarks are stored as an appeal's grounds are (portal.text.multi_line): line breaks
+    kept, no control character, no bidi override; from the authority's link and from the
+    state administrators' page alike; the officer's page shows them so."""
+    typed = "Fix the letter \u202egnp.exe\u202c\x1b[2J\x07 please.\r\nSigned copy\tneeded."
+    kept = "Fix the letter gnp.exe[2J please.\nSigned copy needed."
+    application = submitted_application(officer)
+    assert decide_by_link(latest_link()[0], "return", typed).status_code == 302
+    assert ApprovalStep.objects.get(application=application, stage=Stage.AUTHORITY).remarks == kept
+    application = application_with_state(nodal_officer=officer, data={
+        **VALID, "organisation": {**VALID["organisation"], "name": "Directorate of Horticulture, Maharashtra"}})
+    response = signed_in(make_state_admin("MH")).post(f"/onboarding/queue/{state_step(application).pk}/",
+                                                      {"decision": "return", "remarks": typed})
+    assert response.status_code == 302
+    assert state_step(application).remarks == kept
+    html = signed_in(officer).get(f"/onboarding/{application.pk}/").content.decode()
+    assert "gnp.exe[2J please." in html and not any(c in html for c in "\u202e\u202c\x1b\x07")
 
 
 def test_final_approval_is_refused_while_a_listed_domain_is_refused_now(officer):

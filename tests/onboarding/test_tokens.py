@@ -89,7 +89,8 @@ def test_malformed_token_strings_get_the_unknown_page_never_a_500(bad):
 
 def test_expired_link_has_its_own_page(link, officer):
     path, _token = link
-    with time_machine.travel(timezone.now() + timedelta(days=7, minutes=1), tick=False):
+    # Seven days, or the end of the day the step is due if later (the first link's).
+    with time_machine.travel(AuthorityToken.objects.get().expires_at + timedelta(minutes=1), tick=False):
         response = Client().get(path)
         assert response.status_code == 410
         html = page(response)
@@ -390,6 +391,35 @@ def test_competent_authoritys_remarks_survive_a_link_that_ended_while_they_typed
     assert re.search(r'<input type="radio" name="decision" value="return"[^>]*\bchecked\b', html)
     assert ApprovalStep.objects.get(pk=step).decision == ""
     assert remarks not in page(browser.get(latest_link()[0], follow=True))  # shown once
+
+
+@pytest.mark.parametrize("posted_to", ["page", "link"])
+def test_competent_authoritys_remarks_survive_a_decision_refused_by_the_rate_limit(officer, settings, posted_to):
+    """Others behind the same office address used the minute up as the authority sends its
+    decision: the 429 page says what was typed is kept, and the step's page opened again a
+    minute later shows it (once); nothing is decided without sending it again."""
+    submitted_application(officer)
+    step = ApprovalStep.objects.get(stage=Stage.AUTHORITY).pk
+    path, _token = latest_link()
+    browser = Client()
+    browser.get(path)  # the link goes into the session
+    assert browser.get(f"/onboarding/review/?step={step}").status_code == 200
+    settings.ONBOARDING_TOKEN_RATE_PER_MINUTE = 2
+    remarks = "Attach the revised letter signed by the Secretary; the domain list misses mahaagri.gov.in."
+    response = browser.post("/onboarding/review/" if posted_to == "page" else path,
+                            {"step": str(step), "decision": "return", "remarks": remarks})
+    assert response.status_code == 429
+    assert ("What you typed is kept in this browser: it will be in the form when you open this page again in a "
+            "minute.") in page(response)
+    assert ApprovalStep.objects.get(pk=step).decision == ""
+    settings.ONBOARDING_TOKEN_RATE_PER_MINUTE = 1000
+    cache.clear()  # a minute later
+    html = page(browser.get(f"/onboarding/review/?step={step}"))
+    assert remarks in html and "We kept what you typed when you were asked to wait: check it and send it again." in html
+    assert "Your session had ended" not in html
+    assert re.search(r'<input type="radio" name="decision" value="return"[^>]*\bchecked\b', html)
+    assert remarks not in page(browser.get(f"/onboarding/review/?step={step}"))  # shown once
+    assert ApprovalStep.objects.get(pk=step).decision == ""
 
 
 def test_remarks_posted_with_the_link_of_a_withdrawn_application_are_not_kept(officer):

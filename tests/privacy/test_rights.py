@@ -694,6 +694,12 @@ def test_an_erased_state_admins_address_leaves_the_approval_steps_they_decided()
                                     assignee_email="secretary@maharashtra.gov.in", assignee_name="Secretary",
                                     decided_at=now - timedelta(days=1), decided_by=None,
                                     decided_by_email="secretary@maharashtra.gov.in")
+    # An earlier one decided through a link forwarded to the state admin, opened signed in: their
+    # account is recorded, the address is the authority's and stays.
+    forwarded = ApprovalStepFactory(application=application, stage="authority", decision="return", remarks="Fix it",
+                                    assignee_email="secretary@maharashtra.gov.in", assignee_name="Secretary",
+                                    opened_at=now - timedelta(days=3), decided_at=now - timedelta(days=2),
+                                    decided_by=state_admin, decided_by_email="secretary@maharashtra.gov.in")
     step = ApprovalStepFactory(application=application, stage="state", decision="return", remarks="Fix the letter",
                                decided_at=now, decided_by=state_admin, decided_by_email=state_admin.email)
     made = privacy_request_make(user=state_admin, kind="erasure", details="Erase me")
@@ -702,6 +708,7 @@ def test_an_erased_state_admins_address_leaves_the_approval_steps_they_decided()
     step.refresh_from_db()
     assert (step.decided_by_id, step.decided_by_email, step.remarks) == (state_admin.pk, "", "Fix the letter")
     assert ApprovalStep.objects.get(pk=authority.pk).decided_by_email == "secretary@maharashtra.gov.in"
+    assert ApprovalStep.objects.get(pk=forwarded.pk).decided_by_email == "secretary@maharashtra.gov.in"
     page = html.unescape(client_of(application.nodal_officer).get(f"/onboarding/{application.pk}/").content.decode())
     assert "sa.rathod@maharashtra.gov.in" not in page
     assert "an administrator whose details were erased" in page and "secretary@maharashtra.gov.in" in page
