@@ -25,14 +25,15 @@ CORRECTED = [
     # The password validators' help texts and errors (sign-up, changing and resetting the
     # password): Django's Hindi has none, its Marathi lacks the length and says "गुप्तशब्द",
     # and calls a password too like the address "too common".
+    # (tests/test_catalogues.py checks that each message here is still Django's or allauth's.)
     gettext_noop("Your password can’t be too similar to your other personal information."),
     ngettext_lazy("Your password must contain at least %(min_length)d character.",
                   "Your password must contain at least %(min_length)d characters.", "min_length"),
     gettext_noop("Your password can’t be a commonly used password."),
     gettext_noop("Your password can’t be entirely numeric."),
     gettext_noop("The password is too similar to the %(verbose_name)s."),
-    ngettext_lazy("This password is too short. It must contain at least %(min_length)d character.",
-                  "This password is too short. It must contain at least %(min_length)d characters.", "min_length"),
+    ngettext_lazy("This password is too short. It must contain at least %d character.",
+                  "This password is too short. It must contain at least %d characters."),
     gettext_noop("This password is too common."),
     gettext_noop("This password is entirely numeric."),
 ]

@@ -261,3 +261,42 @@ def test_the_two_factor_pages_buttons_lead_to_pages_in_the_persons_language_that
     assert not person.authenticator_set.filter(type="totp").exists()
     assert in_language(language, "Authenticator app deactivated.") in tree_of(response).find("main").squashed_text()
     cache.clear()
+
+
+def reset_form_url(client, person):
+    """The page a reset link leads to (allauth keeps the key in the session and moves it out of the address)."""
+    from allauth.account.forms import default_token_generator
+    from allauth.account.utils import user_pk_to_url_str
+
+    response = client.get(f"/accounts/password/reset/key/{user_pk_to_url_str(person)}-"
+                          f"{default_token_generator.make_token(person)}/")
+    assert response.status_code == 302
+    return response["Location"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("where", ["sign-up", "change", "reset"])
+def test_a_short_password_is_refused_in_the_persons_language(where, language, settings):
+    """Django's MinimumLengthValidator (settings.AUTH_PASSWORD_VALIDATORS: 10 characters)."""
+    cache.clear()
+    short = {"password1": "Sh0rt-pw", "password2": "Sh0rt-pw"}
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    if where == "sign-up":
+        response = client.post("/accounts/signup/", {"email": "new.person@mahaagri.gov.in", **short})
+    else:
+        person = UserFactory(email="asha.k@mahaagri.gov.in")
+        if where == "change":
+            client.force_login(person)
+            response = client.post("/accounts/password/change/", {"oldpassword": PASSWORD, **short})
+        else:
+            response = client.post(reset_form_url(client, person), short)
+    assert response.status_code == 200
+    error = tree_of(response).by_id("id_password1_error").squashed_text()
+    [minimum] = [v["OPTIONS"]["min_length"] for v in settings.AUTH_PASSWORD_VALIDATORS if "MinimumLength" in v["NAME"]]
+    assert "password is too short" not in error
+    with translation.override(language):
+        assert error == translation.ngettext(
+            "This password is too short. It must contain at least %d character.",
+            "This password is too short. It must contain at least %d characters.", minimum) % minimum
+    cache.clear()
