@@ -21,6 +21,12 @@ CORRECTED = [
                   "Ensure this value has at least %(limit_value)d characters (it has %(show_value)d).", "limit_value"),
     gettext_noop("Select a valid choice. %(value)s is not one of the available choices."),
     gettext_noop("Null characters are not allowed."),  # Django's Hindi has none
+    # A file's name too long (a FileField with max_length), and an address that is neither
+    # IPv4 nor IPv6 (the breach report's client address): Django's Hindi and Marathi have none.
+    ngettext_lazy("Ensure this filename has at most %(max)d character (it has %(length)d).",
+                  "Ensure this filename has at most %(max)d characters (it has %(length)d).", "max"),
+    gettext_noop("Enter a valid %(protocol)s address."),
+    gettext_noop("IPv4 or IPv6"),
     gettext_noop("This account is inactive."),  # allauth's page for it; Django's Hindi garbles it ("यस खाता सुस्त है")
     # The password validators' help texts and errors (sign-up, changing and resetting the
     # password): Django's Hindi has none, its Marathi lacks the length and says "गुप्तशब्द",
