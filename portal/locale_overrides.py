@@ -21,17 +21,25 @@ CORRECTED = [
                   "Ensure this value has at least %(limit_value)d characters (it has %(show_value)d).", "limit_value"),
     gettext_noop("Select a valid choice. %(value)s is not one of the available choices."),
     gettext_noop("Null characters are not allowed."),  # Django's Hindi has none
+    # A file's name too long (a FileField with max_length), and an address that is neither
+    # IPv4 nor IPv6 (the breach report's client address): Django's Hindi and Marathi have none.
+    ngettext_lazy("Ensure this filename has at most %(max)d character (it has %(length)d).",
+                  "Ensure this filename has at most %(max)d characters (it has %(length)d).", "max"),
+    gettext_noop("Enter a valid %(protocol)s address."),
+    gettext_noop("IPv4 or IPv6"),
+    gettext_noop("This account is inactive."),  # allauth's page for it; Django's Hindi garbles it ("यस खाता सुस्त है")
     # The password validators' help texts and errors (sign-up, changing and resetting the
     # password): Django's Hindi has none, its Marathi lacks the length and says "गुप्तशब्द",
     # and calls a password too like the address "too common".
+    # (tests/test_catalogues.py checks that each message here is still Django's or allauth's.)
     gettext_noop("Your password can’t be too similar to your other personal information."),
     ngettext_lazy("Your password must contain at least %(min_length)d character.",
                   "Your password must contain at least %(min_length)d characters.", "min_length"),
     gettext_noop("Your password can’t be a commonly used password."),
     gettext_noop("Your password can’t be entirely numeric."),
     gettext_noop("The password is too similar to the %(verbose_name)s."),
-    ngettext_lazy("This password is too short. It must contain at least %(min_length)d character.",
-                  "This password is too short. It must contain at least %(min_length)d characters.", "min_length"),
+    ngettext_lazy("This password is too short. It must contain at least %d character.",
+                  "This password is too short. It must contain at least %d characters."),
     gettext_noop("This password is too common."),
     gettext_noop("This password is entirely numeric."),
 ]
@@ -122,7 +130,7 @@ ALLAUTH = [
 ]
 
 # The messages of allauth's own templates that the portal uses unchanged (password reset and
-# change pages, the mails it sends): ours supply their Hindi and Marathi. Listed here, not copied
+# change pages, the two-factor, sign-out and inactive account pages, the mails it sends): ours supply their Hindi and Marathi. Listed here, not copied
 # as templates, so that an allauth upgrade's templates are the ones rendered.
 ALLAUTH_TEMPLATES = [
     gettext_noop('You are receiving this email because you or someone else tried to signup for an\naccount using email address:\n\n%(email)s\n\nHowever, an account using that email address already exists.  In case you have\nforgotten about this, please use the password forgotten procedure to recover\nyour account:\n\n%(password_reset_url)s'),
@@ -157,4 +165,23 @@ ALLAUTH_TEMPLATES = [
     gettext_noop('Password successfully set.'),
     gettext_noop('Primary email address set.'),
     gettext_noop('Authenticator app deactivated.'),
+    # The two-factor page (mfa/index.html; its panels drawn as the portal's cards by
+    # templates/allauth/elements/panel.html), the sign-out page and the inactive account's.
+    gettext_noop('Authenticator App'),
+    gettext_noop('Authentication using an authenticator app is active.'),
+    gettext_noop('An authenticator app is not active.'),
+    gettext_noop('Deactivate'),
+    gettext_noop('No recovery codes set up.'),
+    gettext_noop('View'),
+    gettext_noop('Download'),
+    gettext_noop('Generate'),
+    # The pages its buttons lead to (deactivating the app, a new set of recovery codes).
+    gettext_noop('Deactivate Authenticator App'),
+    gettext_noop('You are about to deactivate authenticator app based authentication. Are you sure?'),
+    gettext_noop('You are about to generate a new set of recovery codes for your account.'),
+    gettext_noop('This action will invalidate your existing codes.'),
+    gettext_noop('Are you sure?'),  # Django's Marathi has none
+    gettext_noop('Sign Out'),
+    gettext_noop('Are you sure you want to sign out?'),
+    gettext_noop('Account Inactive'),
 ]

@@ -10,6 +10,8 @@ import ast
 import re
 from pathlib import Path
 
+import allauth
+import django
 import pytest
 from django.conf import settings
 from django.utils.translation import to_locale
@@ -125,6 +127,36 @@ def test_catalogue_is_complete_and_keeps_its_placeholders(language):
     assert not found, f"{path}: {len(found)} problem(s):\n" + "\n".join(
         f"  {kind}: {msgid!r}" for kind, msgid in found
     )
+
+
+def overridden_messages():
+    """(msgid, msgid_plural or None) of every message portal/locale_overrides.py names."""
+    source = Path(settings.BASE_DIR) / "portal" / "locale_overrides.py"
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("gettext_noop", "ngettext_lazy"):
+            texts = [arg.value for arg in node.args if isinstance(arg, ast.Constant) and isinstance(arg.value, str)]
+            yield texts[0], texts[1] if node.func.id == "ngettext_lazy" else None
+
+
+def installed_messages():
+    """(msgid, msgid_plural) of the installed Django's and allauth's English catalogues,
+    which their releases extract afresh from their code and templates."""
+    found = set()
+    for package in (django, allauth):
+        for path in Path(package.__file__).parent.rglob("locale/en/LC_MESSAGES/*.po"):
+            found.update((entry["msgid"], entry["msgid_plural"]) for entry in parse_po(path))
+    return found
+
+
+def test_every_message_the_portal_translates_for_django_or_allauth_is_still_theirs():
+    """A message of locale_overrides.py whose wording Django or allauth changed is shown
+    in English again (Django 6.1's "too short" took %d where it had %(min_length)d):
+    each one must still be a message of the installed versions, word for word."""
+    installed = installed_messages()
+    assert ("This field is required.", None) in installed and ("Sign In", None) in installed
+    listed = list(overridden_messages())
+    assert len(listed) > 100
+    assert [message for message in listed if message not in installed] == []
 
 
 def test_the_parser_and_the_checks(tmp_path):

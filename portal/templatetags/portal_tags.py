@@ -39,6 +39,20 @@ def inert_lines(value):
     return inert_lines_text(value)
 
 
+_CSS_STRING_UNSAFE = frozenset("\\\"'<>&;{}")
+
+
+@register.filter
+def css_string(value):
+    """``value`` for the inside of a double-quoted CSS string (a PDF's page footer): each
+    character that could end the string, the rule or the <style> element, or that is not
+    printable, written as a CSS escape (its code in hex and a space, which the escape
+    takes as its end); the rest (Devanagari included) as it is."""
+    return mark_safe("".join(
+        f"\\{ord(character):x} " if character in _CSS_STRING_UNSAFE or not character.isprintable() else character
+        for character in str(value)
+    ))
+
 @register.simple_tag(takes_context=True)
 def setup_next(context):
     """The page the two-factor set-up started from, when it is a page of this site (for the

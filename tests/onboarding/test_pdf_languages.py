@@ -3,6 +3,7 @@ language (Marathi for Maharashtra, Hindi elsewhere): chosen on the download link
 each rendered once per version and language, Devanagari read back from the PDF."""
 
 import io
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -65,6 +66,26 @@ def test_the_download_links_offer_both_languages(officer_client, officer):
     html = officer_client.get(f"/onboarding/{application.pk}/tasks/").content.decode()
     assert f'href="/onboarding/{application.pk}/form.pdf"' in html
     assert f'href="/onboarding/{application.pk}/form.pdf?language=hi"' in html and "हिंदी" in html
+
+
+@pytest.mark.parametrize(("state", "language"), [("MH", "mr"), ("KA", "hi"), ("KA", "en")])
+def test_a_drafts_page_footer_says_draft_in_the_pdfs_language(officer_client, officer, state, language):
+    """A draft has no reference yet: its pages' footer says it is a draft, in the PDF's language."""
+    from django.utils import translation
+
+    from tests.onboarding.approval_helpers import filled_application
+    from tests.onboarding_data import VALID
+
+    data = {section: dict(values) for section, values in VALID.items()}
+    data["organisation"]["state"] = state
+    application = filled_application(officer, data)
+    _response, content = get_pdf(officer_client, f"/onboarding/{application.pk}/form.pdf?language={language}")
+    pages = PdfReader(io.BytesIO(content)).pages
+    with translation.override(language):
+        draft = translation.gettext("DRAFT")
+    assert (language == "en") == (draft == "DRAFT")
+    footers = [line for line in pdf_text(content).splitlines() if re.search(r"\d+ / \d+\s*$", line)]
+    assert [squash(footer) for footer in footers] == [f"{draft} · {n} / {len(pages)}" for n in range(1, len(pages) + 1)]
 
 
 def approve(application, django_capture_on_commit_callbacks, jurisdiction):

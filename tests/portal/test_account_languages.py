@@ -1,6 +1,7 @@
 """allauth has no Hindi or Marathi catalogue: what it says on the account pages comes
 from the portal's (portal/locale_overrides.py). Walked here: its adapters' error
-messages and the messages its pages show, and the account pages of a first use."""
+messages and the messages its pages show, the account pages of a first use, and the
+two-factor, sign-out and inactive account pages with what their buttons do."""
 
 import os
 import re
@@ -9,12 +10,15 @@ import allauth
 import pytest
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.test import Client
 from django.utils import translation
 
 from tests.factories import PASSWORD, UserFactory
+from tests.html_tree import page as tree_of
+from tests.onboarding.approval_helpers import with_totp
 from tests.smtp import text_of
 
 LANGUAGES = ["hi", "mr"]
@@ -130,4 +134,169 @@ def test_the_pages_that_ask_again_who_the_person_is_say_nothing_in_english(langu
             assert in_language(language, text) != text and in_language(language, text) in main, text
             assert f">{text}<" not in main.replace("> ", ">").replace(" <", "<"), text
         assert ENGLISH.findall(main) == []
+    cache.clear()
+
+
+def in_main(language, response, english_texts):
+    """The texts of allauth's page in ``response``: each in ``language`` in its <main>, none in English."""
+    assert response.status_code == 200
+    main = tree_of(response).find("main")
+    text = main.squashed_text()
+    for english in english_texts:
+        translated = in_language(language, english)
+        assert translated != english and translated in text, english
+        assert english not in text, english
+    return main
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("enrolled", ["nothing", "authenticator", "authenticator and codes"])
+def test_the_two_factor_page_is_in_the_persons_language_with_its_actions(enrolled, language):
+    """/accounts/2fa/, where a person sees and manages their second factor: allauth's
+    page, its panels drawn as the portal's cards (templates/allauth/elements/panel.html)."""
+    cache.clear()
+    person = UserFactory(email="asha.k@mahaagri.gov.in")
+    if enrolled != "nothing":
+        with_totp(person)
+    if enrolled == "authenticator and codes":
+        RecoveryCodes.activate(person)
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(person)
+    response = client.get("/accounts/2fa/")
+    texts = {
+        "nothing": ["An authenticator app is not active.", "Activate"],
+        "authenticator": ["Authentication using an authenticator app is active.", "Deactivate",
+                          "No recovery codes set up.", "Generate"],
+        "authenticator and codes": ["Authentication using an authenticator app is active.", "Deactivate", "View",
+                                    "Download", "Generate"],
+    }[enrolled]
+    main = in_main(language, response, ["Two-Factor Authentication", "Authenticator App", "Recovery Codes", *texts])
+    assert tree_of(response).find("title").squashed_text().startswith(in_language(language, "Two-Factor Authentication"))
+    assert len(main.find_all("h1")) == 1
+    cards = main.find_all("section", class_="card")
+    assert [card.find("h2").squashed_text() for card in cards] == [
+        in_language(language, "Authenticator App"), in_language(language, "Recovery Codes")]
+    links = {a.squashed_text(): a.get("href") for a in main.find_all("a") if "btn" in a.get("class", "")}
+    expected = {
+        "nothing": {"Activate": "/accounts/2fa/totp/activate/"},
+        "authenticator": {"Deactivate": "/accounts/2fa/totp/deactivate/",
+                          "Generate": "/accounts/2fa/recovery-codes/generate/"},
+        "authenticator and codes": {"Deactivate": "/accounts/2fa/totp/deactivate/",
+                                    "View": "/accounts/2fa/recovery-codes/",
+                                    "Download": "/accounts/2fa/recovery-codes/download/",
+                                    "Generate": "/accounts/2fa/recovery-codes/generate/"},
+    }[enrolled]
+    assert links == {in_language(language, text): href for text, href in expected.items()}
+    if enrolled == "authenticator and codes":
+        unused = len(RecoveryCodes(person.authenticator_set.get(type="recovery_codes")).get_unused_codes())
+        with translation.override(language):
+            count = translation.ngettext(
+                "There is %(unused_count)s out of %(total_count)s recovery codes available.",
+                "There are %(unused_count)s out of %(total_count)s recovery codes available.", unused,
+            ) % {"unused_count": unused, "total_count": unused}
+        assert count in main.squashed_text()
+    cache.clear()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_sign_out_page_is_in_the_persons_language_and_signs_out(language):
+    person = UserFactory(email="asha.k@mahaagri.gov.in")
+    client = Client(HTTP_ACCEPT_LANGUAGE=language, enforce_csrf_checks=True)
+    client.force_login(person)
+    response = client.get("/accounts/logout/")
+    main = in_main(language, response, ["Sign Out", "Are you sure you want to sign out?"])
+    assert tree_of(response).find("title").squashed_text().startswith(in_language(language, "Sign Out"))
+    form = main.find("form", method="post")
+    assert form.get("action") == "/accounts/logout/"
+    assert form.find("button", type="submit").squashed_text() == in_language(language, "Sign Out")
+    token = form.find("input", name="csrfmiddlewaretoken").get("value")
+    signed_out = client.post("/accounts/logout/", {"csrfmiddlewaretoken": token}, follow=True)
+    assert "_auth_user_id" not in client.session
+    assert in_language(language, "You have signed out.") in tree_of(signed_out).find("main").squashed_text()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_an_account_switched_off_is_told_so_in_the_persons_language(language):
+    """A superadmin unticks "active" in the Django admin; the person signs in as usual.
+    (Django's Hindi says "This account is inactive." as "यस खाता सुस्त है".)"""
+    cache.clear()
+    person = UserFactory(email="asha.k@mahaagri.gov.in", is_active=False)
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    response = client.post("/accounts/login/", {"login": person.email, "password": PASSWORD}, follow=True)
+    assert response.redirect_chain[-1][0] == "/accounts/inactive/"
+    in_main(language, response, ["Account Inactive", "This account is inactive."])
+    assert "यस खाता सुस्त है" not in response.content.decode()
+    cache.clear()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_two_factor_pages_buttons_lead_to_pages_in_the_persons_language_that_work(language):
+    """Generate (new recovery codes) and Deactivate (the authenticator app), after the
+    password is asked again."""
+    cache.clear()
+    person = UserFactory(email="asha.k@mahaagri.gov.in")
+    with_totp(person)
+    RecoveryCodes.activate(person)
+    before = set(RecoveryCodes(person.authenticator_set.get(type="recovery_codes")).get_unused_codes())
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(person)
+    assert client.post("/accounts/reauthenticate/", {"password": PASSWORD}).status_code == 302
+
+    in_main(language, client.get("/accounts/2fa/recovery-codes/generate/"), [
+        "Recovery Codes", "You are about to generate a new set of recovery codes for your account.",
+        "This action will invalidate your existing codes.", "Are you sure?", "Generate"])
+    response = client.post("/accounts/2fa/recovery-codes/generate/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/2fa/recovery-codes/"
+    assert set(RecoveryCodes(person.authenticator_set.get(type="recovery_codes")).get_unused_codes()).isdisjoint(before)
+
+    in_main(language, client.get("/accounts/2fa/totp/deactivate/"), [
+        "Deactivate Authenticator App",
+        "You are about to deactivate authenticator app based authentication. Are you sure?", "Deactivate"])
+    response = client.post("/accounts/2fa/totp/deactivate/", follow=True)
+    assert response.redirect_chain[-1][0] == "/accounts/2fa/"
+    assert not person.authenticator_set.filter(type="totp").exists()
+    assert in_language(language, "Authenticator app deactivated.") in tree_of(response).find("main").squashed_text()
+    cache.clear()
+
+
+def reset_form_url(client, person):
+    """The page a reset link leads to (allauth keeps the key in the session and moves it out of the address)."""
+    from allauth.account.forms import default_token_generator
+    from allauth.account.utils import user_pk_to_url_str
+
+    response = client.get(f"/accounts/password/reset/key/{user_pk_to_url_str(person)}-"
+                          f"{default_token_generator.make_token(person)}/")
+    assert response.status_code == 302
+    return response["Location"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("where", ["sign-up", "change", "reset"])
+def test_a_short_password_is_refused_in_the_persons_language(where, language, settings):
+    """Django's MinimumLengthValidator (settings.AUTH_PASSWORD_VALIDATORS: 10 characters)."""
+    cache.clear()
+    short = {"password1": "Sh0rt-pw", "password2": "Sh0rt-pw"}
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    if where == "sign-up":
+        response = client.post("/accounts/signup/", {"email": "new.person@mahaagri.gov.in", **short})
+    else:
+        person = UserFactory(email="asha.k@mahaagri.gov.in")
+        if where == "change":
+            client.force_login(person)
+            response = client.post("/accounts/password/change/", {"oldpassword": PASSWORD, **short})
+        else:
+            response = client.post(reset_form_url(client, person), short)
+    assert response.status_code == 200
+    error = tree_of(response).by_id("id_password1_error").squashed_text()
+    [minimum] = [v["OPTIONS"]["min_length"] for v in settings.AUTH_PASSWORD_VALIDATORS if "MinimumLength" in v["NAME"]]
+    assert "password is too short" not in error
+    with translation.override(language):
+        assert error == translation.ngettext(
+            "This password is too short. It must contain at least %d character.",
+            "This password is too short. It must contain at least %d characters.", minimum) % minimum
     cache.clear()

@@ -6,6 +6,7 @@ and another URL configuration."""
 from datetime import UTC, date, datetime
 
 import pytest
+import tinycss2
 from django.template import engines
 from django.utils import translation
 
@@ -130,3 +131,23 @@ def test_url_once_without_arguments_follows_the_mount_prefix_and_the_url_configu
     assert render("{% url_once 'onboarding:my_applications' %}") == "/onboarding/"
     settings.ROOT_URLCONF = "tests.portal.moved_urls"
     assert render("{% url_once 'onboarding:my_applications' %}") == "/moved/onboarding/"
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("ONB-2026-000001", "ONB-2026-000001"),
+    ("मसौदा", "मसौदा"),
+    ('a "quoted" \\ draft', "a \\22 quoted\\22  \\5c  draft"),
+    ("</style><script>", "\\3c /style\\3e \\3c script\\3e "),
+    ("l'ébauche; }\n{", "l\\27 ébauche\\3b  \\7d \\a \\7b "),
+])
+def test_css_string_keeps_a_value_inside_its_css_string(value, expected):
+    """The draft's page footer of the form PDF: a translation with a quote or a brace
+    cannot end the string, the rule or the <style> element it is written in."""
+    assert render('"{{ value|css_string }}"', value=value) == f'"{expected}"'
+    assert css_unescaped(expected) == value
+
+
+def css_unescaped(text):
+    """A CSS string's text as a CSS parser reads it (tinycss2, WeasyPrint's parser)."""
+    [token] = [t for t in tinycss2.parse_component_value_list(f'"{text}"') if t.type == "string"]
+    return token.value

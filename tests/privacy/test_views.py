@@ -99,3 +99,23 @@ def test_the_pages_take_constant_queries(root_client, root, size, django_assert_
 
 RETENTION_QUERIES = 4
 HOLDS_QUERIES = 4
+
+
+@pytest.mark.parametrize("language", ["hi", "mr"])
+def test_the_breach_forms_address_is_refused_in_the_persons_language_and_kept(root, language):
+    from django.utils import translation
+
+    from tests.html_tree import field_error, field_value, page
+
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(root)
+    response = client.get("/portal/privacy/breach/", {"start": "2026-01-01 10:00", "end": "2026-01-02 10:00",
+                                                      "ip": "999.1.1.1", "actor": "", "second_language": "hi"})
+    assert response.status_code == 200
+    tree = page(response)
+    with translation.override(language):
+        expected = translation.gettext("Enter a valid %(protocol)s address.") % {
+            "protocol": translation.gettext("IPv4 or IPv6")}
+    assert field_error(tree, "ip") == expected
+    assert "valid" not in expected and " or " not in expected
+    assert field_value(tree, "ip") == "999.1.1.1"
