@@ -26,7 +26,7 @@ from onboarding.models import Application, ApplicationDocument, ApplicationStatu
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import PlatformRole, PlatformRoleGrant
 from portal.privacy.models import LegalHold
-from tests.factories import PASSWORD, OrganisationFactory, UserFactory
+from tests.factories import PASSWORD, ApplicationFactory, OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import latest_link, with_totp
 from tests.onboarding.form_helpers import complete, new_application, png_bytes, post_section, reload, submit, valid
 
@@ -178,6 +178,47 @@ def test_the_form_and_the_summary_leave_out_answers_to_a_choice_not_taken(office
         assert value in text and value in summary, (value, text)
     for value in left_out:
         assert value not in text and value not in summary, (value, text)
+
+
+LONG_EMAIL = ("deputy.director.information.technology.and.egovernance"
+              "@agriculturedepartmentgovernmentofmaharashtra.maharashtra.gov.in")  # valid: 118 characters
+
+
+def _right_edges(html, needle):
+    """(right edge, right edge of the page's printed area) in CSS pixels of each line of
+    text holding ``needle``, as laid out."""
+    document = HTML(string=html, base_url=pdf.BASE_URL, url_fetcher=pdf.static_only_fetcher()).render()
+    found = []
+
+    def walk(box, printed):
+        for child in getattr(box, "children", None) or []:
+            if needle in (getattr(child, "text", None) or ""):
+                found.append((round(child.position_x + child.width), printed))
+            walk(child, printed)
+
+    for page in document.pages:
+        walk(page._page_box, round(page.width - page._page_box.margin_right))
+    return found
+
+
+@pytest.mark.parametrize("language", ["en", "hi"])
+def test_a_long_answer_with_nowhere_to_break_stays_on_the_page(officer_client, officer, language):
+    # An official address of 118 characters, with no space or hyphen, ran past the page's right edge.
+    application = new_application(officer)
+    response = post_section(officer_client, application, "integration", valid("integration", tech_email=LONG_EMAIL))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    edges = _right_edges(pdf.application_form_html(reload(application), language), "deputy.director")
+    assert edges and all(right <= printed for right, printed in edges), edges
+
+
+@pytest.mark.parametrize("language", ["en", "hi"])
+def test_a_long_address_stays_on_the_page_of_the_approval_letter(language):
+    from onboarding.approval.letters import approval_letter_html
+
+    application = ApplicationFactory(nodal_officer=UserFactory(email=LONG_EMAIL), organisation=OrganisationFactory())
+    html = approval_letter_html(application, issued_at=timezone.now(), authority=None, language=language)
+    edges = _right_edges(html, "deputy.director")
+    assert edges and all(right <= printed for right, printed in edges), edges
 
 
 def test_a_draft_pdf_says_it_is_a_draft(officer_client, officer):
