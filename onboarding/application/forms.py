@@ -38,6 +38,10 @@ def _text(label, max_length, required=True, help_text="", **attrs):
 
 
 class SectionForm(AccessibleForm):
+    """A field's ``applies_when`` (another field's name, and its value) says that its answer
+    counts only when that other answer is given: the draft keeps it (choosing back brings
+    it back), the summaries, the PDF and the list of changes leave it out otherwise."""
+
     section = None
     # The most lines a multi-line answer keeps, by field (others: DEFAULT_MAX_LINES).
     max_lines = {}
@@ -166,6 +170,8 @@ class HierarchySectionForm(SectionForm):
     )
     # Required on a condition the hint states: neither "optional" nor starred.
     new_parent_name.required_when = new_parent_type.required_when = True
+    parent.applies_when = ("parent_choice", EXISTING)
+    new_parent_name.applies_when = new_parent_type.applies_when = ("parent_choice", NEW)
     # Chosen from the search's results into a hidden input: an error is shown at the search
     # box (hierarchy_fields.html), and the error summary leads there.
     parent.error_target = "parent-search"
@@ -286,6 +292,8 @@ class IntegrationSectionForm(SectionForm):
     tech_name = _text(_("Technical contact: name"), 150, required=False)
     tech_email = forms.EmailField(label=_("Technical contact: official email"), max_length=254, required=False)
     tech_mobile = _text(_("Technical contact: mobile"), 20, required=False, inputmode="tel")
+    WANTED = ("wants_integration", "yes")
+    monthly_volume.applies_when = tech_name.applies_when = tech_email.applies_when = tech_mobile.applies_when = WANTED
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -298,6 +306,7 @@ class IntegrationSectionForm(SectionForm):
                 label=_numbered(_("Application %(n)s: used for"), i), choices=PURPOSES, required=False,
                 widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
             )
+            self.fields[f"app_{i}_name"].applies_when = self.fields[f"app_{i}_purposes"].applies_when = self.WANTED
 
     def clean_tech_email(self):
         value = self.cleaned_data["tech_email"]

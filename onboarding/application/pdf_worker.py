@@ -125,8 +125,23 @@ def rendered(html: bytes, *, megabytes: int, base_url: str, roots: list[Path], p
 # or as the type of an action or annotation. A signed letter, scanned or exported, has
 # none of them; the competent authority and the administrators open it in their readers.
 PDF_ACTIVE_KEYS = frozenset({"/JavaScript", "/JS", "/AA", "/Launch", "/EmbeddedFiles", "/EF", "/RichMedia",
-                             "/RichMediaContent", "/XFA"})
-PDF_ACTIVE_TYPES = frozenset({"/JavaScript", "/Launch", "/RichMedia", "/RichMediaExecute", "/FileAttachment"})
+                             "/RichMediaContent", "/XFA", "/3DD", "/OnInstantiate"})
+PDF_ACTIVE_TYPES = frozenset({"/JavaScript", "/Launch", "/RichMedia", "/RichMediaExecute", "/FileAttachment",
+                              "/SubmitForm", "/ImportData", "/GoToR", "/GoToE", "/GoTo3DView", "/Rendition",
+                              "/Movie", "/Sound", "/3D"})
+# What a reader cannot be made to run is known; what it can grows with each version of
+# PDF and each reader's extensions. So an annotation (one a page lists in /Annots, or one
+# saying /Type /Annot) is accepted only of the kinds that show marks, notes, links and
+# form fields and signatures (PDF 32000-1, 12.5.6: no 3D, Screen, Movie, Sound,
+# RichMedia, FileAttachment, Projection ...), and an action (the /A of an annotation or
+# an outline item, the /Next that follows an action, one saying /Type /Action) only when
+# it goes to a page of the letter or a web address.
+PDF_SAFE_ANNOTATIONS = frozenset({
+    "/Link", "/Text", "/Highlight", "/Underline", "/StrikeOut", "/Squiggly", "/FreeText", "/Stamp", "/Ink",
+    "/Line", "/Square", "/Circle", "/Polygon", "/PolyLine", "/Popup", "/Caret", "/Widget", "/Watermark",
+    "/Redact"})
+PDF_SAFE_ACTIONS = frozenset({"/URI", "/GoTo"})
+PDF_ACTION_KEYS = ("/A", "/PA", "/Next")
 # Most objects and entries the check looks at: a letter of a few tens of pages, scanned
 # or exported with its fonts, has a few hundred objects and some thousands of entries.
 # Past this the file is refused, not walked on; each object read is within pypdf's own
@@ -143,12 +158,72 @@ def _pdf_active_entry(key, value) -> bool:
     return key in PDF_ACTIVE_KEYS or (key in ("/S", "/Subtype") and value.get_object() in PDF_ACTIVE_TYPES)
 
 
+def _pdf_unsafe_action(action) -> bool:
+    """Whether ``action`` (the value of an /A, /PA or /Next entry, resolved: an action, or
+    for /Next an array of them) is one other than going to a page or a web address. A
+    value that is no dictionary saying its kind (/S) is no action: a structure element's
+    /A holds its attributes."""
+    from pypdf.generic import ArrayObject, DictionaryObject
+
+    for item in action if isinstance(action, ArrayObject) else [action]:
+        item = item.get_object()
+        if isinstance(item, DictionaryObject) and "/S" in item and item["/S"].get_object() not in PDF_SAFE_ACTIONS:
+            return True
+    return False
+
+
+def _pdf_unsafe_annotation(annotation) -> bool:
+    """Whether ``annotation`` (resolved) is of a kind not in PDF_SAFE_ANNOTATIONS, or of none."""
+    from pypdf.generic import DictionaryObject
+
+    if not isinstance(annotation, DictionaryObject):
+        return False  # a null or a missing object in a page's list: no annotation a reader shows
+    subtype = annotation.get("/Subtype")
+    return subtype is None or subtype.get_object() not in PDF_SAFE_ANNOTATIONS
+
+
+def _pdf_dictionary_verdict(node, budget: int) -> tuple[str | None, int]:
+    """ACTIVE when the dictionary ``node`` makes a reader run or open something, COMPLEX
+    when telling would read more than ``budget`` entries, else None; and how many entries
+    beyond its own were read (those of its /A, /PA, /Next and /Annots)."""
+    from pypdf.generic import ArrayObject, DictionaryObject
+
+    if any(_pdf_active_entry(key, value) for key, value in node.items()):
+        return ACTIVE, 0
+    kind = node.get("/Type")
+    kind = kind.get_object() if kind is not None else None
+    if (kind == "/Annot" and _pdf_unsafe_annotation(node)) or (kind == "/Action" and _pdf_unsafe_action(node)):
+        return ACTIVE, 0
+    read = 0
+    for key in PDF_ACTION_KEYS:
+        if key in node:
+            action = node[key].get_object()
+            read += len(action) if isinstance(action, DictionaryObject | ArrayObject) else 0
+            if read > budget:
+                return COMPLEX, read
+            if _pdf_unsafe_action(action):
+                return ACTIVE, read
+    # A page's annotations are checked from the page, not when the walk reaches each of
+    # them: it reaches each object once, and may reach an annotation first some other
+    # way (as a popup's /Parent), not knowing it is one.
+    annotations = node.get("/Annots")
+    annotations = annotations.get_object() if annotations is not None else None
+    if isinstance(annotations, ArrayObject):
+        read += len(annotations)  # paid again at each page that shares the list
+        if read > budget:
+            return COMPLEX, read
+        if any(_pdf_unsafe_annotation(annotation.get_object()) for annotation in annotations):
+            return ACTIVE, read
+    return None, read
+
+
 def pdf_active_content(reader) -> str | None:
     """The reason to refuse ``reader``'s PDF (ACTIVE: a script, an action run on opening
-    or on an event, a launched program, an embedded or attached file; COMPLEX: more than
-    PDF_CHECK_MAX_OBJECTS objects or PDF_CHECK_MAX_ENTRIES entries to look at), or None.
-    Walks what is reachable from the catalogue, each object once, reading no stream's
-    content."""
+    or on an event, an action other than going to a page or a web address, an annotation
+    not of a kind known to be safe, a launched program, an embedded or attached file;
+    COMPLEX: more than PDF_CHECK_MAX_OBJECTS objects or PDF_CHECK_MAX_ENTRIES entries to
+    look at), or None. Walks what is reachable from the catalogue, each object once,
+    reading no stream's content."""
     from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
     containers = (DictionaryObject, ArrayObject, IndirectObject)
@@ -173,8 +248,10 @@ def pdf_active_content(reader) -> str | None:
         if entries > PDF_CHECK_MAX_ENTRIES:
             return COMPLEX
         if isinstance(node, DictionaryObject):  # a stream's dictionary too
-            if any(_pdf_active_entry(key, value) for key, value in node.items()):
-                return ACTIVE
+            refused, read = _pdf_dictionary_verdict(node, PDF_CHECK_MAX_ENTRIES - entries)
+            if refused:
+                return refused
+            entries += read
             pending.extend(value for value in node.values() if isinstance(value, containers))
         else:
             pending.extend(value for value in node if isinstance(value, containers))

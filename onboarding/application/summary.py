@@ -45,10 +45,20 @@ def display_value(field, value, choices=None):
     return "" if value is None else str(value)
 
 
+def applies(field, answers) -> bool:
+    """Whether ``field``'s answer counts with these ``answers`` of its section: a parent
+    searched for and then replaced by "It has no parent" is kept in the draft, and is no
+    parent to show (see SectionForm)."""
+    condition = getattr(field, "applies_when", None)
+    return condition is None or answers.get(condition[0]) == condition[1]
+
+
 def section_rows(application, section, data=None):
     stored = application.section_data(section) if data is None else data.get(section.value, {})
     rows = []
     for name, field, choices in section_fields(section):
+        if not applies(field, stored):
+            continue
         value = stored.get(name)
         if isinstance(field, forms.BooleanField) or value not in (None, "", []):
             rows.append({"name": name, "label": field.label, "value": display_value(field, value, choices)})

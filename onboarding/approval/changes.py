@@ -2,7 +2,7 @@
 person who decides on it again (the competent authority after a correction)."""
 
 from onboarding.application.forms import SECTION_FORMS
-from onboarding.application.summary import display_value, section_fields
+from onboarding.application.summary import applies, display_value, section_fields
 from onboarding.approval.selectors import last_seen_step
 from onboarding.models import ApplicationVersion, Attachment
 
@@ -14,10 +14,13 @@ def version_changes(application, old_data, new_data):
         old = (old_data or {}).get(section.value, {}) or {}
         new = (new_data or {}).get(section.value, {}) or {}
         for name, field, choices in section_fields(section):
-            if old.get(name) != new.get(name):
+            # An answer to a choice not taken (a parent kept after "It has no parent") is none.
+            before = old.get(name) if applies(field, old) else None
+            after = new.get(name) if applies(field, new) else None
+            if before != after:
                 rows.append({
                     "section": section.label, "label": field.label,
-                    "old": display_value(field, old.get(name), choices), "new": display_value(field, new.get(name), choices),
+                    "old": display_value(field, before, choices), "new": display_value(field, after, choices),
                 })
     return rows
 

@@ -26,7 +26,7 @@ from onboarding.models import Application, ApplicationDocument, ApplicationStatu
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import PlatformRole, PlatformRoleGrant
 from portal.privacy.models import LegalHold
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, ApplicationFactory, OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import latest_link, with_totp
 from tests.onboarding.form_helpers import complete, new_application, png_bytes, post_section, reload, submit, valid
 
@@ -130,6 +130,95 @@ def test_pdf_holds_the_reference_every_answer_and_the_devanagari_name(officer_cl
     # The signed letter, by its fingerprint.
     letter = Attachment.objects.get(application=application, is_current=True)
     assert letter.sha256 in flat
+
+
+def _section_text(html, number):
+    """The text of section ``number`` of the form's HTML, tags dropped."""
+    section = html.split(f"<h2>{number}. ")[1].split("<h2>")[0]
+    return squash(re.sub(r"<[^>]+>", " ", section))
+
+
+STALE_INTEGRATION = {"app_1_name": "Mahadbt farmer portal", "app_1_purposes": ["otp_alerts"], "monthly_volume": "50000",
+                     "tech_name": "Kiran Joshi", "tech_email": "kiran.joshi@mahaagri.gov.in", "tech_mobile": "9823012345"}
+
+
+@pytest.mark.parametrize("section, number, answers, shown, left_out", [
+    # A parent searched for (kept in the hidden input), then "It has no parent" chosen.
+    pytest.param("hierarchy", 2, {"parent_choice": "none", "parent": "{ministry}", "new_parent_name": "Old Department",
+                                  "new_parent_type": "department"},
+                 ["It has no parent"], ["Ministry of Agriculture", "Old Department", "Department"], id="no-parent"),
+    pytest.param("hierarchy", 2, {"parent_choice": "new", "parent": "{ministry}", "new_parent_name": "Department of Fisheries",
+                                  "new_parent_type": "department"},
+                 ["Department of Fisheries", "Department"], ["Ministry of Agriculture"], id="new-parent"),
+    pytest.param("hierarchy", 2, {"parent_choice": "existing", "parent": "{ministry}", "new_parent_name": "Old Department",
+                                  "new_parent_type": "department"},
+                 ["Ministry of Agriculture"], ["Old Department", "Type of the parent"], id="existing-parent"),
+    # Applications and a technical contact typed, then "No, people only" chosen.
+    pytest.param("integration", 5, {"wants_integration": "no", **STALE_INTEGRATION},
+                 ["No, people only"], ["Mahadbt", "OTP", "50000", "Kiran Joshi", "kiran.joshi", "9823012345", "Technical contact"],
+                 id="no-integration"),
+])
+def test_the_form_and_the_summary_leave_out_answers_to_a_choice_not_taken(officer_client, officer, section, number,
+                                                                         answers, shown, left_out):
+    # Approval takes no parent unless one on Sandes was chosen (selectors.parent_organisation):
+    # the PDF and the deciders' summary must not name one either.
+    from onboarding.application.summary import application_summary
+
+    ministry = OrganisationFactory(name="Ministry of Agriculture and Farmers Welfare")
+    application = new_application(officer)
+    answers = {key: value.format(ministry=ministry.pk) if isinstance(value, str) else value for key, value in answers.items()}
+    response = post_section(officer_client, application, section, answers)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    application = reload(application)
+    assert application.section_data(section)["app_1_name" if section == "integration" else "parent"]  # kept in the draft
+    text = _section_text(pdf.application_form_html(application), number)
+    [block] = [block for block in application_summary(application) if block["section"].value == section]
+    summary = squash(" ".join(f"{row['label']} {row['value']}" for row in block["rows"]))
+    for value in shown:
+        assert value in text and value in summary, (value, text)
+    for value in left_out:
+        assert value not in text and value not in summary, (value, text)
+
+
+LONG_EMAIL = ("deputy.director.information.technology.and.egovernance"
+              "@agriculturedepartmentgovernmentofmaharashtra.maharashtra.gov.in")  # valid: 118 characters
+
+
+def _right_edges(html, needle):
+    """(right edge, right edge of the page's printed area) in CSS pixels of each line of
+    text holding ``needle``, as laid out."""
+    document = HTML(string=html, base_url=pdf.BASE_URL, url_fetcher=pdf.static_only_fetcher()).render()
+    found = []
+
+    def walk(box, printed):
+        for child in getattr(box, "children", None) or []:
+            if needle in (getattr(child, "text", None) or ""):
+                found.append((round(child.position_x + child.width), printed))
+            walk(child, printed)
+
+    for page in document.pages:
+        walk(page._page_box, round(page.width - page._page_box.margin_right))
+    return found
+
+
+@pytest.mark.parametrize("language", ["en", "hi"])
+def test_a_long_answer_with_nowhere_to_break_stays_on_the_page(officer_client, officer, language):
+    # An official address of 118 characters, with no space or hyphen, ran past the page's right edge.
+    application = new_application(officer)
+    response = post_section(officer_client, application, "integration", valid("integration", tech_email=LONG_EMAIL))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    edges = _right_edges(pdf.application_form_html(reload(application), language), "deputy.director")
+    assert edges and all(right <= printed for right, printed in edges), edges
+
+
+@pytest.mark.parametrize("language", ["en", "hi"])
+def test_a_long_address_stays_on_the_page_of_the_approval_letter(language):
+    from onboarding.approval.letters import approval_letter_html
+
+    application = ApplicationFactory(nodal_officer=UserFactory(email=LONG_EMAIL), organisation=OrganisationFactory())
+    html = approval_letter_html(application, issued_at=timezone.now(), authority=None, language=language)
+    edges = _right_edges(html, "deputy.director")
+    assert edges and all(right <= printed for right, printed in edges), edges
 
 
 def test_a_draft_pdf_says_it_is_a_draft(officer_client, officer):

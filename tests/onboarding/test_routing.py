@@ -35,7 +35,13 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import Membership, MembershipRole, OrganisationDomain, OrganisationStatus
-from tests.factories import PlatformRoleFactory, UserFactory, application_with_authority, application_with_state
+from tests.factories import (
+    OrganisationFactory,
+    PlatformRoleFactory,
+    UserFactory,
+    application_with_authority,
+    application_with_state,
+)
 from tests.onboarding.approval_helpers import (
     AUTHORITY_EMAIL,
     DEVANAGARI_RE,
@@ -247,6 +253,24 @@ def test_return_for_correction_then_resubmission_shows_the_authority_what_change
     assert "Give the correct number of users." in content
     steps = list(ApprovalStep.objects.filter(application=application).order_by("id"))
     assert [s.version_number for s in steps] == [1, 2]
+
+
+def test_what_changed_leaves_out_answers_to_a_choice_not_taken():
+    # A parent searched for and kept in the draft after "It has no parent" was chosen (and
+    # a technical contact kept after "No, people only") is no answer: it was given before,
+    # and is gone now, as the summary shows it.
+    from onboarding.approval.changes import version_changes
+
+    ministry = OrganisationFactory(name="Ministry of Agriculture and Farmers Welfare")
+    old = {"hierarchy": {"parent_choice": "existing", "parent": str(ministry.pk)},
+           "integration": {"wants_integration": "yes", "tech_name": "Kiran Joshi"}}
+    new = {"hierarchy": {"parent_choice": "none", "parent": str(ministry.pk)},
+           "integration": {"wants_integration": "no", "tech_name": "Kiran Joshi"}}
+    rows = {str(row["label"]): (row["old"], row["new"]) for row in version_changes(None, old, new)}
+    assert rows["Parent organisation on Sandes"] == ("Ministry of Agriculture and Farmers Welfare", "")
+    assert rows["Technical contact: name"] == ("Kiran Joshi", "")
+    back = {str(row["label"]): (row["old"], row["new"]) for row in version_changes(None, new, old)}
+    assert back["Parent organisation on Sandes"] == ("", "Ministry of Agriculture and Farmers Welfare")
 
 
 def test_state_administrator_return_goes_back_to_the_competent_authority(officer):

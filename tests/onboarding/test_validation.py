@@ -23,6 +23,7 @@ from django.test import Client
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import (
     ArrayObject,
+    DecodedStreamObject,
     DictionaryObject,
     NameObject,
     NumberObject,
@@ -656,11 +657,75 @@ def _open_go_to_action(writer, page):
         NameObject("/S"): NameObject("/GoTo"), NameObject("/D"): ArrayObject([page.indirect_reference, NameObject("/Fit")])})
 
 
+def _annotation(writer, page, subtype, **entries):
+    """Adds to ``page`` an annotation of ``subtype`` with ``entries`` (names to PDF objects)."""
+    annotation = DictionaryObject({
+        NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject(subtype),
+        NameObject("/Rect"): ArrayObject([NumberObject(n) for n in (50, 50, 300, 300)]),
+        **{NameObject(f"/{key}"): value for key, value in entries.items()},
+    })
+    annotations = page.get("/Annots", ArrayObject())
+    annotations.append(writer._add_object(annotation))
+    page[NameObject("/Annots")] = annotations
+    return annotation
+
+
+def _3d_script_run_on_page_open(writer, page):
+    # A 3D annotation activated when its page opens (/3DA /A /PO) whose 3D stream names a
+    # JavaScript program to run when it is instantiated (/OnInstantiate, PDF 32000-1 13.6.3).
+    script = DecodedStreamObject()
+    script.set_data(b"app.alert('script ran when the page opened');")
+    scene = DecodedStreamObject()
+    scene.set_data(b"U3D\x00")
+    scene.update({NameObject("/Type"): NameObject("/3D"), NameObject("/Subtype"): NameObject("/U3D"),
+                  NameObject("/OnInstantiate"): writer._add_object(script)})
+    _annotation(writer, page, "/3D", **{"3DD": writer._add_object(scene),
+                                        "3DA": DictionaryObject({NameObject("/A"): NameObject("/PO")})})
+
+
+def _a_3d_annotation_hidden_behind_a_popup(writer, page):
+    # The 3D annotation is reached first as the parent of a popup listed after it.
+    scene = DecodedStreamObject()
+    scene.set_data(b"U3D\x00")
+    three_d = _annotation(writer, page, "/3D", **{"3DD": writer._add_object(scene)})
+    _annotation(writer, page, "/Popup", Parent=three_d.indirect_reference)
+
+
+def _screen_playing_a_rendition(writer, page):
+    _annotation(writer, page, "/Screen", A=DictionaryObject({
+        NameObject("/S"): NameObject("/Rendition"), NameObject("/OP"): NumberObject(0)}))
+
+
+def _sound(writer, page):
+    _annotation(writer, page, "/Sound")
+
+
+def _widget_submitting_the_form(writer, page):
+    _annotation(writer, page, "/Widget", A=DictionaryObject({
+        NameObject("/S"): NameObject("/SubmitForm"), NameObject("/F"): TextStringObject("https://example.com/")}))
+
+
+def _link_to_another_file(writer, page):
+    _annotation(writer, page, "/Link", A=DictionaryObject({
+        NameObject("/S"): NameObject("/GoToR"), NameObject("/F"): TextStringObject("\\\\server\\share\\x.pdf"),
+        NameObject("/D"): ArrayObject([NumberObject(0), NameObject("/Fit")])}))
+
+
+def _link_importing_data_next(writer, page):
+    # A harmless first action followed by one that is not.
+    _annotation(writer, page, "/Link", A=DictionaryObject({
+        NameObject("/S"): NameObject("/URI"), NameObject("/URI"): TextStringObject("https://maharashtra.gov.in/"),
+        NameObject("/Next"): ArrayObject([DictionaryObject({
+            NameObject("/S"): NameObject("/ImportData"), NameObject("/F"): TextStringObject("data.fdf")})])}))
+
+
 ACTIVE_MESSAGE = "The PDF contains scripts, actions or attached files, which the portal does not accept in a letter."
 
 
 @pytest.mark.parametrize("change", [_open_script, _document_script, _page_open_script, _launch_link, _attached_file,
-                                    _open_go_to_action])
+                                    _open_go_to_action, _3d_script_run_on_page_open,
+                                    _a_3d_annotation_hidden_behind_a_popup, _screen_playing_a_rendition, _sound,
+                                    _widget_submitting_the_form, _link_to_another_file, _link_importing_data_next])
 def test_upload_of_a_pdf_with_a_script_action_or_attached_file_is_refused(officer_client, application, change):
     # The competent authority and the administrators open the letter in their own readers,
     # which would run a script on opening, launch a program, or offer the attached file.
@@ -750,8 +815,29 @@ def scanned_pdf():
     return buffer.getvalue()
 
 
+def _signed_and_annotated(writer, page):
+    """What a reader's signing and commenting tools add: a signature field, a highlight
+    with its popup, a sticky note, a stamp, a link to a page of the letter."""
+    signature = DictionaryObject({NameObject("/Type"): NameObject("/Sig"), NameObject("/Filter"): NameObject("/Adobe.PPKLite"),
+                                  NameObject("/SubFilter"): NameObject("/adbe.pkcs7.detached")})
+    field = _annotation(writer, page, "/Widget", FT=NameObject("/Sig"), T=TextStringObject("Signature1"),
+                        V=writer._add_object(signature), F=NumberObject(132))
+    writer.root_object[NameObject("/AcroForm")] = DictionaryObject({
+        NameObject("/Fields"): ArrayObject([field.indirect_reference]), NameObject("/SigFlags"): NumberObject(3)})
+    highlight = _annotation(writer, page, "/Highlight", Contents=TextStringObject("Approved"),
+                            QuadPoints=ArrayObject([NumberObject(n) for n in (50, 80, 300, 80, 50, 50, 300, 50)]))
+    popup = _annotation(writer, page, "/Popup", Parent=highlight.indirect_reference)
+    highlight[NameObject("/Popup")] = popup.indirect_reference
+    _annotation(writer, page, "/Text", Contents=TextStringObject("See the order of 3 June"))
+    _annotation(writer, page, "/Stamp", Name=NameObject("/Approved"))
+    _annotation(writer, page, "/Link", A=DictionaryObject({
+        NameObject("/S"): NameObject("/GoTo"), NameObject("/D"): ArrayObject([page.indirect_reference, NameObject("/Fit")])}))
+    _annotation(writer, page, "/Link", Dest=ArrayObject([page.indirect_reference, NameObject("/Fit")]))
+
+
 @pytest.mark.parametrize("content", [pytest.param(lambda: _pdf(_opens_at_the_first_page), id="destination"),
                                      pytest.param(lambda: _pdf(_web_link), id="web-link"),
+                                     pytest.param(lambda: _pdf(_signed_and_annotated), id="signed-and-annotated"),
                                      pytest.param(scanned_pdf, id="scanned")])
 def test_a_pdf_that_opens_at_a_page_links_to_a_site_or_is_a_scan_is_accepted(officer_client, application, content):
     response = upload(officer_client, application, content())
