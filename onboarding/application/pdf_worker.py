@@ -141,6 +141,9 @@ PDF_SAFE_ANNOTATIONS = frozenset({
     "/Line", "/Square", "/Circle", "/Polygon", "/PolyLine", "/Popup", "/Caret", "/Widget", "/Watermark",
     "/Redact"})
 PDF_SAFE_ACTIONS = frozenset({"/URI", "/GoTo"})
+# A web address (/URI) is one of these kinds: "javascript:" runs a script in some readers,
+# "file:" opens what is on the reader's computer.
+PDF_SAFE_URI_SCHEMES = ("http:", "https:", "mailto:")
 PDF_ACTION_KEYS = ("/A", "/PA", "/Next")
 # Most objects and entries the check looks at: a letter of a few tens of pages, scanned
 # or exported with its fonts, has a few hundred objects and some thousands of entries.
@@ -160,15 +163,26 @@ def _pdf_active_entry(key, value) -> bool:
 
 def _pdf_unsafe_action(action) -> bool:
     """Whether ``action`` (the value of an /A, /PA or /Next entry, resolved: an action, or
-    for /Next an array of them) is one other than going to a page or a web address. A
+    for /Next an array of them) is one other than going to a page or a web address (one
+    of PDF_SAFE_URI_SCHEMES). A
     value that is no dictionary saying its kind (/S) is no action: a structure element's
     /A holds its attributes."""
     from pypdf.generic import ArrayObject, DictionaryObject
 
     for item in action if isinstance(action, ArrayObject) else [action]:
         item = item.get_object()
-        if isinstance(item, DictionaryObject) and "/S" in item and item["/S"].get_object() not in PDF_SAFE_ACTIONS:
+        if not isinstance(item, DictionaryObject) or "/S" not in item:
+            continue
+        kind = item["/S"].get_object()
+        if kind not in PDF_SAFE_ACTIONS:
             return True
+        if kind == "/URI":
+            address = item.get("/URI")
+            address = address.get_object() if address is not None else None
+            if isinstance(address, bytes):
+                address = address.decode("latin-1")
+            if not isinstance(address, str) or not address.strip().lower().startswith(PDF_SAFE_URI_SCHEMES):
+                return True
     return False
 
 

@@ -719,13 +719,27 @@ def _link_importing_data_next(writer, page):
             NameObject("/S"): NameObject("/ImportData"), NameObject("/F"): TextStringObject("data.fdf")})])}))
 
 
+def _link_running_a_script_by_its_address(writer, page):
+    # A web-address action whose address is a script, or a file on the reader's computer.
+    _annotation(writer, page, "/Link", A=DictionaryObject({
+        NameObject("/S"): NameObject("/URI"), NameObject("/URI"): TextStringObject(" JavaScript:app.alert(1)")}))
+    _annotation(writer, page, "/Link", A=DictionaryObject({
+        NameObject("/S"): NameObject("/URI"), NameObject("/URI"): TextStringObject("file:///C:/Windows/System32/calc.exe")}))
+
+
+def _link_to_a_file_on_the_readers_computer(writer, page):
+    _annotation(writer, page, "/Link", A=DictionaryObject({
+        NameObject("/S"): NameObject("/URI"), NameObject("/URI"): TextStringObject("file:///etc/passwd")}))
+
+
 ACTIVE_MESSAGE = "The PDF contains scripts, actions or attached files, which the portal does not accept in a letter."
 
 
 @pytest.mark.parametrize("change", [_open_script, _document_script, _page_open_script, _launch_link, _attached_file,
                                     _open_go_to_action, _3d_script_run_on_page_open,
                                     _a_3d_annotation_hidden_behind_a_popup, _screen_playing_a_rendition, _sound,
-                                    _widget_submitting_the_form, _link_to_another_file, _link_importing_data_next])
+                                    _widget_submitting_the_form, _link_to_another_file, _link_importing_data_next,
+                                    _link_running_a_script_by_its_address, _link_to_a_file_on_the_readers_computer])
 def test_upload_of_a_pdf_with_a_script_action_or_attached_file_is_refused(officer_client, application, change):
     # The competent authority and the administrators open the letter in their own readers,
     # which would run a script on opening, launch a program, or offer the attached file.
