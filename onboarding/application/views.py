@@ -26,7 +26,7 @@ from onboarding.application.selectors import (
 )
 from onboarding.application.summary import application_summary
 from onboarding.application.uploads import letter_filename
-from onboarding.models import Attachment, Section, SectionStatus
+from onboarding.models import ApplicationStatus, Attachment, Section, SectionStatus
 from portal.access import pop_pending_input, rule
 from portal.downloads import stored_file_response
 from portal.organisations.selectors import organisation_search
@@ -101,9 +101,28 @@ def _not_eligible(request, pk, problem):
     return redirect("onboarding:detail", pk=pk)
 
 
-def _not_editable(request, pk):
-    messages.info(request, _("This application has been submitted and can no longer be changed."))
-    return redirect("onboarding:detail", pk=pk)
+def _closed_message(status, *, submitting=False):
+    """Why an application that is no longer a draft cannot be changed (or submitted), from
+    its status: a draft withdrawn without ever being sent was never "submitted"."""
+    closed = {
+        ApplicationStatus.WITHDRAWN: _("This application was withdrawn and can no longer be changed or sent for approval."),
+        ApplicationStatus.REJECTED: _("This application was rejected and can no longer be changed."),
+        ApplicationStatus.REJECTED_FINAL: _("This application was rejected and can no longer be changed."),
+        ApplicationStatus.UNDER_APPEAL: _("This application is under appeal and can no longer be changed."),
+        ApplicationStatus.APPROVED: _("This application was approved and can no longer be changed."),
+    }
+    if status in closed:
+        return closed[status]
+    if submitting:  # with the competent authority or the state administrators
+        return _("This application has already been submitted.")
+    return _("This application has been submitted and can no longer be changed.")
+
+
+def _not_editable(request, application, *, submitting=False):
+    """Back to the application's page, saying why it cannot be changed now, from its status
+    (``application`` read after the refusal: another tab may have submitted or withdrawn it)."""
+    messages.info(request, _closed_message(application.status, submitting=submitting))
+    return redirect("onboarding:detail", pk=application.pk)
 
 
 @rule("nodal_officer_of_application")
@@ -117,7 +136,7 @@ def section_edit(request, pk, section):
     if section == Section.AUTHORISATION_LETTER:
         return redirect("onboarding:letter", pk=pk)
     if not application.is_editable:
-        return _not_editable(request, pk)
+        return _not_editable(request, application)
     problem = officer_eligibility(request.user)
     if problem:
         return _not_eligible(request, pk, problem)
@@ -127,8 +146,8 @@ def section_edit(request, pk, section):
             application, form = services.application_save_section(
                 application_id=application.pk, section=section, querydict=request.POST, actor=request.user, request=request
             )
-        except services.ApplicationNotEditable:  # submitted from another tab meanwhile
-            return _not_editable(request, pk)
+        except services.ApplicationNotEditable:  # submitted or withdrawn from another tab meanwhile
+            return _not_editable(request, application_for_officer(request.user, pk))
         if "search_parent" in request.POST:
             query = urlencode({"q": request.POST.get("q", "")[:100]})
             return redirect(f"{reverse('onboarding:section', kwargs={'pk': pk, 'section': section.value})}?{query}")
@@ -221,7 +240,7 @@ def letter(request, pk):
     current = current_letter(application)
     if request.method == "POST":
         if not application.is_editable:
-            return _not_editable(request, pk)
+            return _not_editable(request, application)
         problem = officer_eligibility(request.user)
         if problem:
             return _not_eligible(request, pk, problem)
@@ -233,8 +252,8 @@ def letter(request, pk):
                 )
             except ValidationError as exc:
                 form.add_error("letter", exc)
-            except services.ApplicationNotEditable:  # submitted from another tab meanwhile
-                return _not_editable(request, pk)
+            except services.ApplicationNotEditable:  # submitted or withdrawn from another tab meanwhile
+                return _not_editable(request, application_for_officer(request.user, pk))
             else:
                 messages.success(request, _("The authorisation letter was uploaded."))
                 return redirect("onboarding:task_list", pk=pk)
@@ -292,8 +311,7 @@ def form_pdf(request, pk):
 def submit(request, pk):
     application = application_for_officer(request.user, pk)
     if not application.is_editable:  # e.g. back to this page after submitting: say so
-        messages.info(request, _("This application has already been submitted."))
-        return redirect("onboarding:detail", pk=pk)
+        return _not_editable(request, application, submitting=True)
     problem = officer_eligibility(request.user)
     if problem:
         return _not_eligible(request, pk, problem)
@@ -304,9 +322,8 @@ def submit(request, pk):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("onboarding:task_list", pk=pk)
-        except workflow.InvalidTransition:
-            messages.error(request, _("This application has already been submitted."))
-            return redirect("onboarding:detail", pk=pk)
+        except workflow.InvalidTransition:  # submitted or withdrawn from another tab meanwhile
+            return _not_editable(request, application_for_officer(request.user, pk), submitting=True)
         messages.success(
             request,
             _("Application %(ref)s has been submitted to the competent authority.") % {"ref": application.reference},

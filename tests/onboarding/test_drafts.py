@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import Client
 
+from onboarding.application import services
 from onboarding.application.forms import SECTION_FORMS
 from onboarding.models import (
     Application,
@@ -433,6 +435,43 @@ def test_a_draft_under_a_legal_hold_keeps_its_letter_and_pdfs_when_withdrawn(off
     assert Attachment.objects.filter(application=application).count() == 1
     assert AuditEvent.objects.get(action=AuditAction.APPLICATION_WITHDRAWN).new_values == {"status": "withdrawn",
                                                                                             "reason": ""}
+
+
+@pytest.mark.parametrize("status, said", [
+    (ApplicationStatus.WITHDRAWN, "This application was withdrawn and can no longer be changed or sent for approval."),
+    (ApplicationStatus.REJECTED, "This application was rejected and can no longer be changed."),
+    (ApplicationStatus.REJECTED_FINAL, "This application was rejected and can no longer be changed."),
+    (ApplicationStatus.UNDER_APPEAL, "This application is under appeal and can no longer be changed."),
+    (ApplicationStatus.APPROVED, "This application was approved and can no longer be changed."),
+])
+def test_a_closed_application_is_said_to_be_in_its_state_not_submitted(officer_client, officer, status, said):
+    """A draft withdrawn without ever being sent (or one rejected, approved...) is not said
+    to "have been submitted" when the officer comes back to a section, the letter or the
+    check page (a bookmark, another tab)."""
+    application = new_application(officer)
+    post_section(officer_client, application, "organisation", valid("organisation"))
+    if status == ApplicationStatus.WITHDRAWN:
+        services.application_withdraw(application_id=application.pk, actor=officer)
+    else:
+        Application.objects.filter(pk=application.pk).update(status=status)
+    officer_client.get("/onboarding/")  # the messages said so far, read
+    for url in (section_url(application, "organisation"), f"/onboarding/{application.pk}/submit/"):
+        for send in (officer_client.get, lambda url: officer_client.post(url, valid("organisation"))):
+            response = send(url)
+            assert response.status_code == 302 and response["Location"] == f"/onboarding/{application.pk}/"
+            assert texts_of_messages(response) == [said]
+            officer_client.get(response["Location"])  # where it is read
+    response = upload(officer_client, application, png_bytes())
+    assert texts_of_messages(response) == [said]
+    assert reload(application).status == status
+
+
+def test_in_marathi_a_withdrawn_draft_is_said_withdrawn(officer_client, officer):
+    application = new_application(officer)
+    services.application_withdraw(application_id=application.pk, actor=officer)
+    officer_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "mr"
+    response = officer_client.get(f"/onboarding/{application.pk}/submit/")
+    assert texts_of_messages(response) == ["हा अर्ज मागे घेतला गेला आहे आणि आता त्यात बदल करता येणार नाही किंवा तो मंजुरीसाठी पाठवता येणार नाही."]
 
 
 def test_only_the_nodal_officer_may_withdraw(officer, officer_client):
