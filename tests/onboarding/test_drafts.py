@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from onboarding.application import services
@@ -192,6 +193,51 @@ def test_input_posted_after_the_session_ended_is_kept_through_sign_in(officer, h
         stored = reload(application)
         assert stored.status_of("organisation") == SectionStatus.COMPLETE
         assert stored.section_data("organisation")["name"] == "Directorate of Agriculture & Farmers' Welfare"
+
+
+def test_a_letter_sent_after_the_session_ended_is_said_not_uploaded_after_signing_in(officer):
+    client = Client()
+    start = datetime(2026, 3, 2, 10, 0, tzinfo=IST)
+    with time_machine.travel(start, tick=False):
+        sign_in(client, officer.email)
+        client.post("/onboarding/start/")
+        application = Application.objects.get(nodal_officer=officer)
+        assert upload(client, application, minimal_pdf(), name="old-unsigned-draft.pdf").status_code == 302
+    url = f"/onboarding/{application.pk}/letter/"
+    with time_machine.travel(start + timedelta(hours=9), tick=False):
+        response = client.post(
+            url, {"letter": SimpleUploadedFile("signed-final.png", png_bytes(), content_type="image/png")},
+            HTTP_REFERER=f"http://testserver{url}",
+        )
+        assert response.status_code == 302 and urlsplit(response["Location"]).path == "/accounts/login/"
+        assert client.get(response["Location"]).status_code == 200
+        response = sign_in(client, officer.email, next_url=url)
+        assert response["Location"] == url
+        tree = page(client.get(url))
+        assert NOT_UPLOADED in tree.squashed_text()
+        assert "Your session had ended. We kept what you typed" not in tree.squashed_text()
+        assert Attachment.objects.get(application=application, is_current=True).original_name == "old-unsigned-draft.pdf"
+        # Said once.
+        assert NOT_UPLOADED not in page(client.get(url)).squashed_text()
+
+
+def test_a_letter_sent_signed_out_is_said_only_to_whoever_sent_it(officer):
+    """Another person signing in next on the same browser is not told about a file they did
+    not send (nor is anything said on another page)."""
+    client = Client()
+    sign_in(client, officer.email)
+    client.post("/onboarding/start/")
+    application = Application.objects.get(nodal_officer=officer)
+    sign_out(client)
+    url = f"/onboarding/{application.pk}/letter/"
+    client.post(url, {"letter": SimpleUploadedFile("l.png", png_bytes(), content_type="image/png")},
+                HTTP_REFERER=f"http://testserver{url}")
+    other = UserFactory(email="another.officer@mahaagri.gov.in")
+    sign_in(client, other.email)
+    assert NOT_UPLOADED not in page(client.get("/onboarding/")).squashed_text()
+
+
+NOT_UPLOADED = "Nothing was uploaded: your session had ended. Choose the file again."
 
 
 # Submitting ------------------------------------------------------------------------
