@@ -63,6 +63,12 @@ class AnswersChanged(Exception):
     would replace, or send, answers the officer did not see."""
 
 
+class NoticeChanged(Exception):
+    """The declarations were ticked on a page showing a data protection notice that is no
+    longer the current one (another was published since it was opened): the officer
+    accepts only a text they were shown, so nothing was saved."""
+
+
 def answers_digest(answers: dict | None) -> str:
     """A short digest of a section's stored answers: the section's page sends back the one
     of the answers it showed (``shown_answers``), so that a save from a page opened before
@@ -152,7 +158,7 @@ def application_create(*, actor: AnyUser, request: HttpRequest | None = None) ->
 
 def application_save_section(
     *, application_id: int, section: Section | str, querydict: QueryDict, actor: AnyUser, request: HttpRequest | None = None,
-    shown_answers: str | None = None,
+    shown_answers: str | None = None, shown_notice: str | None = None,
 ) -> tuple[Application, SectionForm]:
     """Store a section's input as the draft (valid or not) and return (application, form).
 
@@ -161,7 +167,11 @@ def application_save_section(
 
     ``shown_answers``: the ``answers_digest`` of the answers the page showed; when the
     section's stored answers are no longer those and the input would change them (another
-    tab saved it meanwhile), raises AnswersChanged and saves nothing. None: not checked."""
+    tab saved it meanwhile), raises AnswersChanged and saves nothing. None: not checked.
+
+    ``shown_notice``: the version of the data protection notice the declarations page
+    showed; when the declarations would be accepted and another version is current now,
+    raises NoticeChanged and saves nothing. None: not checked."""
     section = Section(section)
     form_class = SECTION_FORMS[section]
     with transaction.atomic():
@@ -199,13 +209,8 @@ def application_save_section(
             application.jurisdiction = CENTRAL if level == Level.CENTRAL else state[:10]
             fields += ["organisation_name", "jurisdiction"]
         if section == Section.DECLARATIONS:
-            accepted = status == SectionStatus.COMPLETE
-            notice = declaration_notice() if accepted else None
-            if notice is not None and notice.notice_id is not None:
-                notice_accept(user=actor, notice_id=notice.notice_id, request=request)
-            application.declarations_version = notice.version if accepted else ""
-            application.declarations_accepted_at = timezone.now() if accepted else None
-            fields += ["declarations_version", "declarations_accepted_at"]
+            fields += _declarations_record(application, accepted=status == SectionStatus.COMPLETE,
+                                           shown_notice=shown_notice, actor=actor, request=request)
         application.save(update_fields=fields)
         audit_record(
             actor=actor, action=AuditAction.APPLICATION_SECTION_SAVED, target=application, request=request,
@@ -213,6 +218,22 @@ def application_save_section(
             new={"section": section.value, "status": status.value, "changed_fields": changed},
         )
     return application, form
+
+
+def _declarations_record(
+    application: Application, *, accepted: bool, shown_notice: str | None, actor: AnyUser, request: HttpRequest | None
+) -> list[str]:
+    """Record on ``application`` (not saved) whether the declarations are accepted and, if
+    so, of which notice, recorded as the officer's acceptance too; the fields changed.
+    Raises NoticeChanged when ``shown_notice`` is not the current notice's version."""
+    notice = declaration_notice() if accepted else None
+    if notice is not None and shown_notice is not None and shown_notice != notice.version:
+        raise NoticeChanged
+    if notice is not None and notice.notice_id is not None:
+        notice_accept(user=actor, notice_id=notice.notice_id, request=request)
+    application.declarations_version = notice.version if accepted else ""
+    application.declarations_accepted_at = timezone.now() if accepted else None
+    return ["declarations_version", "declarations_accepted_at"]
 
 
 def attachment_upload(

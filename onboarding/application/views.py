@@ -174,13 +174,15 @@ def _section_save(request, application, section):
     try:
         application, form = services.application_save_section(
             application_id=pk, section=section, querydict=request.POST, actor=request.user, request=request,
-            shown_answers=request.POST.get("shown_answers"),
+            shown_answers=request.POST.get("shown_answers"), shown_notice=request.POST.get("notice_version"),
         )
     except services.ApplicationNotEditable:  # submitted or withdrawn from another tab meanwhile
         return _not_editable(request, application_for_officer(request.user, pk)), None, None
     except services.AnswersChanged:  # saved from another tab since this page was opened
         application = application_for_officer(request.user, pk)
         return None, application, _changed_meanwhile_form(request, application, section)
+    except services.NoticeChanged:  # another notice published since this page was opened
+        return None, application, _notice_changed_form(request, application)
     if "search_parent" in request.POST:
         query = urlencode({"q": request.POST.get("q", "")[:100]})
         return redirect(f"{reverse('onboarding:section', kwargs={'pk': pk, 'section': section.value})}?{query}"), None, None
@@ -250,6 +252,20 @@ def _changed_meanwhile_form(request, application, section):
         if stored.get(name) != typed.get(name):
             form.warn(name, _("Saved meanwhile in another tab or window: %(answer)s")
                       % {"answer": _answer_text(field, stored.get(name))})
+    return form
+
+
+def _notice_changed_form(request, application):
+    """The declarations as ticked, after a save refused because the data protection notice
+    changed since the page was opened: the page shows the new text, and its box is ticked
+    again for that text (the undertakings stay as ticked)."""
+    form_class = SECTION_FORMS[Section.DECLARATIONS]
+    typed = bounded_input(form_class, request.POST, application=application)[0]
+    form = services.bound_section_form(application, Section.DECLARATIONS, data={**typed, "accept_notice": False})
+    form.is_valid()
+    form.errors["accept_notice"] = form.error_class([
+        _("The data protection notice changed since this page was opened: read version %(version)s above and tick "
+          "the box again.") % {"version": declaration_notice().version}])
     return form
 
 
