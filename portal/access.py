@@ -14,11 +14,13 @@ from functools import wraps
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 
 from portal import pending
 from portal.permissions import RULES, SIGNED_OUT_RULES
@@ -60,7 +62,8 @@ def _keep_input_and_login(request, return_to: str | None = None):
     form only, and not one larger than any of the portal's (its sender retypes it).
     After signing in the person goes back to the page the form was on (the Referer:
     a form may post to an address that shows nothing, or need its page's query), and
-    from a part of a page htmx asked for, to the page itself."""
+    from a part of a page htmx asked for, to the page itself. A file cannot be kept: the
+    page says, after signing in, that nothing was uploaded (``note_upload_lost``)."""
     if request.headers.get("HX-Request"):
         page = page_of_this_site(request, request.headers.get("HX-Current-URL", "")) or "/"
         response = HttpResponse(status=204)
@@ -72,7 +75,7 @@ def _keep_input_and_login(request, return_to: str | None = None):
         # (the form was on the answer to a post: back to the page that view names).
         next_url = page if page and not (urlsplit(page).path == request.path and return_to) else None
         next_url = next_url or (reverse(return_to) if return_to else request.path)
-        keep_input(request, next_url)
+        keep_input(request, next_url) or note_upload_lost(request, next_url)
     else:
         next_url = request.get_full_path()
     return redirect(f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': next_url})}")
@@ -95,13 +98,29 @@ def keep_input(request, page: str, *, said: bool = False) -> bool:
         return False
     encoded = pending.encode((name, values) for name, values in request.POST.lists()
                               if name != "csrfmiddlewaretoken" and pending.keepable(name))
-    for key in [key for key in request.session.keys() if key.startswith(PENDING_PREFIX)]:
-        del request.session[key]
+    _forget_kept_input(request)
     if encoded is None:
         return False
     request.session[PENDING_PREFIX + urlsplit(page).path] = {"input": encoded, "said": said,
                                                              "by": pending.typed_by(request)}
     return True
+
+
+def note_upload_lost(request, page: str) -> bool:
+    """A post with a file, sent signed out (an ended session): the file cannot be kept, so
+    the person is told at ``page``'s next visit, once signed in, that nothing was uploaded
+    (else the page shows the earlier upload as if nothing had happened). In place of any
+    input kept before: the last form only. Returns whether the note was left."""
+    if not request.FILES or not input_returns_to(request, page):
+        return False
+    _forget_kept_input(request)
+    request.session[PENDING_PREFIX + urlsplit(page).path] = {"upload_lost": True, "by": pending.typed_by(request)}
+    return True
+
+
+def _forget_kept_input(request):
+    for key in [key for key in request.session.keys() if key.startswith(PENDING_PREFIX)]:
+        del request.session[key]
 
 
 def input_returns_to(request, page: str) -> bool:
@@ -124,6 +143,9 @@ def _with_pending_input(request, view, *args, **kwargs):
     # Taken for good, even if the page then fails (a response of 500 saves no session): the
     # same input would otherwise be put back, and fail the page, at every visit.
     request.session.save()
+    if kept.get("upload_lost"):
+        messages.warning(request, _("Nothing was uploaded: your session had ended. Choose the file again."))
+        return view(request, *args, **kwargs)
     with pending.shown(request, kept["input"], said=kept["said"]):
         return view(request, *args, **kwargs)
 

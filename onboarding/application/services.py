@@ -57,6 +57,26 @@ class ApplicationNotEditable(Exception):
     pass
 
 
+class AnswersChanged(Exception):
+    """The page a section or the submission was sent from showed answers that were changed
+    since it was opened (in another tab or window): nothing was saved or sent, as that
+    would replace, or send, answers the officer did not see."""
+
+
+class NoticeChanged(Exception):
+    """The declarations were ticked on a page showing a data protection notice that is no
+    longer the current one (another was published since it was opened): the officer
+    accepts only a text they were shown, so nothing was saved."""
+
+
+def answers_digest(answers: dict | None) -> str:
+    """A short digest of a section's stored answers: the section's page sends back the one
+    of the answers it showed (``shown_answers``), so that a save from a page opened before
+    another tab saved the section is refused instead of replacing the newer answers."""
+    text = json.dumps(answers or {}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def status_of_form(form: SectionForm) -> SectionStatus:
     """complete / in_progress (only missing answers: errors with the code "required",
     which fields and SectionForm.require give) / has_errors (any other error: a wrong answer)."""
@@ -137,12 +157,21 @@ def application_create(*, actor: AnyUser, request: HttpRequest | None = None) ->
 
 
 def application_save_section(
-    *, application_id: int, section: Section | str, querydict: QueryDict, actor: AnyUser, request: HttpRequest | None = None
+    *, application_id: int, section: Section | str, querydict: QueryDict, actor: AnyUser, request: HttpRequest | None = None,
+    shown_answers: str | None = None, shown_notice: str | None = None,
 ) -> tuple[Application, SectionForm]:
     """Store a section's input as the draft (valid or not) and return (application, form).
 
     The draft keeps what each field accepts (``bounded_input``); what that changed in
-    the input is in ``form.input_changes``, and a warning at each such field."""
+    the input is in ``form.input_changes``, and a warning at each such field.
+
+    ``shown_answers``: the ``answers_digest`` of the answers the page showed; when the
+    section's stored answers are no longer those and the input would change them (another
+    tab saved it meanwhile), raises AnswersChanged and saves nothing. None: not checked.
+
+    ``shown_notice``: the version of the data protection notice the declarations page
+    showed; when the declarations would be accepted and another version is current now,
+    raises NoticeChanged and saves nothing. None: not checked."""
     section = Section(section)
     form_class = SECTION_FORMS[section]
     with transaction.atomic():
@@ -164,6 +193,8 @@ def application_save_section(
             raw["short_code"] = form.cleaned_data["short_code"]
         old = application.section_data(section)
         changed = sorted(k for k in set(old) | set(raw) if old.get(k) != raw.get(k))
+        if changed and shown_answers is not None and shown_answers != answers_digest(old):
+            raise AnswersChanged
         old_status = application.status_of(section)
         if not changed and old_status == status:
             return application, form
@@ -178,13 +209,8 @@ def application_save_section(
             application.jurisdiction = CENTRAL if level == Level.CENTRAL else state[:10]
             fields += ["organisation_name", "jurisdiction"]
         if section == Section.DECLARATIONS:
-            accepted = status == SectionStatus.COMPLETE
-            notice = declaration_notice() if accepted else None
-            if notice is not None and notice.notice_id is not None:
-                notice_accept(user=actor, notice_id=notice.notice_id, request=request)
-            application.declarations_version = notice.version if accepted else ""
-            application.declarations_accepted_at = timezone.now() if accepted else None
-            fields += ["declarations_version", "declarations_accepted_at"]
+            fields += _declarations_record(application, accepted=status == SectionStatus.COMPLETE,
+                                           shown_notice=shown_notice, actor=actor, request=request)
         application.save(update_fields=fields)
         audit_record(
             actor=actor, action=AuditAction.APPLICATION_SECTION_SAVED, target=application, request=request,
@@ -192,6 +218,22 @@ def application_save_section(
             new={"section": section.value, "status": status.value, "changed_fields": changed},
         )
     return application, form
+
+
+def _declarations_record(
+    application: Application, *, accepted: bool, shown_notice: str | None, actor: AnyUser, request: HttpRequest | None
+) -> list[str]:
+    """Record on ``application`` (not saved) whether the declarations are accepted and, if
+    so, of which notice, recorded as the officer's acceptance too; the fields changed.
+    Raises NoticeChanged when ``shown_notice`` is not the current notice's version."""
+    notice = declaration_notice() if accepted else None
+    if notice is not None and shown_notice is not None and shown_notice != notice.version:
+        raise NoticeChanged
+    if notice is not None and notice.notice_id is not None:
+        notice_accept(user=actor, notice_id=notice.notice_id, request=request)
+    application.declarations_version = notice.version if accepted else ""
+    application.declarations_accepted_at = timezone.now() if accepted else None
+    return ["declarations_version", "declarations_accepted_at"]
 
 
 def attachment_upload(
@@ -291,13 +333,21 @@ def _check_submission_rate(actor: AnyUser, now: datetime) -> None:
         "You have sent %(n)s applications for approval in the last 24 hours, the most the portal accepts: each "
         "one emails its competent authority. You can send this one from %(when)s."))
 
-def application_submit(*, application_id: int, actor: AnyUser, request: HttpRequest | None = None) -> Application:
-    """Send a complete application for approval: it gets its reference and becomes read-only."""
+def application_submit(
+    *, application_id: int, actor: AnyUser, request: HttpRequest | None = None, shown_version: int | None = None
+) -> Application:
+    """Send a complete application for approval: it gets its reference and becomes read-only.
+
+    ``shown_version``: the application's ``version`` that the check page showed; when it
+    has changed since (an answer or the letter changed in another tab), raises
+    AnswersChanged and sends nothing: the officer confirms what they saw. None: not checked."""
     with transaction.atomic():
         officer_lock(actor=actor)  # two of their drafts sent at once cannot both pass the daily limit
         application = application_lock_for_officer(application_id=application_id, actor=actor)
         event = workflow.Event.RESUBMIT if application.status == ApplicationStatus.CHANGES_REQUESTED else workflow.Event.SUBMIT
         workflow.next_status(application.status, event)  # raises InvalidTransition before anything changes
+        if shown_version is not None and shown_version != application.version:
+            raise AnswersChanged
         problems = submission_problems(application)
         if problems:
             raise ValidationError([message for _section, message in problems], code="incomplete")

@@ -1,5 +1,6 @@
 from urllib.parse import urlencode, urlsplit
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, QueryDict
@@ -12,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 from onboarding import workflow
 from onboarding.application import pdf, services
 from onboarding.application.declarations import declaration_notice
-from onboarding.application.forms import SECTION_FORMS, AttachmentForm, WithdrawReasonForm
+from onboarding.application.forms import SECTION_FORMS, AttachmentForm, WithdrawReasonForm, bounded_input
 from onboarding.application.selectors import (
     application_for_officer,
     application_for_viewer,
@@ -26,7 +27,7 @@ from onboarding.application.selectors import (
 )
 from onboarding.application.summary import application_summary
 from onboarding.application.uploads import letter_filename
-from onboarding.models import Attachment, Section, SectionStatus
+from onboarding.models import ApplicationStatus, Attachment, Section, SectionStatus
 from portal.access import pop_pending_input, rule
 from portal.downloads import stored_file_response
 from portal.organisations.selectors import organisation_search
@@ -101,9 +102,28 @@ def _not_eligible(request, pk, problem):
     return redirect("onboarding:detail", pk=pk)
 
 
-def _not_editable(request, pk):
-    messages.info(request, _("This application has been submitted and can no longer be changed."))
-    return redirect("onboarding:detail", pk=pk)
+def _closed_message(status, *, submitting=False):
+    """Why an application that is no longer a draft cannot be changed (or submitted), from
+    its status: a draft withdrawn without ever being sent was never "submitted"."""
+    closed = {
+        ApplicationStatus.WITHDRAWN: _("This application was withdrawn and can no longer be changed or sent for approval."),
+        ApplicationStatus.REJECTED: _("This application was rejected and can no longer be changed."),
+        ApplicationStatus.REJECTED_FINAL: _("This application was rejected and can no longer be changed."),
+        ApplicationStatus.UNDER_APPEAL: _("This application is under appeal and can no longer be changed."),
+        ApplicationStatus.APPROVED: _("This application was approved and can no longer be changed."),
+    }
+    if status in closed:
+        return closed[status]
+    if submitting:  # with the competent authority or the state administrators
+        return _("This application has already been submitted.")
+    return _("This application has been submitted and can no longer be changed.")
+
+
+def _not_editable(request, application, *, submitting=False):
+    """Back to the application's page, saying why it cannot be changed now, from its status
+    (``application`` read after the refusal: another tab may have submitted or withdrawn it)."""
+    messages.info(request, _closed_message(application.status, submitting=submitting))
+    return redirect("onboarding:detail", pk=application.pk)
 
 
 @rule("nodal_officer_of_application")
@@ -117,32 +137,26 @@ def section_edit(request, pk, section):
     if section == Section.AUTHORISATION_LETTER:
         return redirect("onboarding:letter", pk=pk)
     if not application.is_editable:
-        return _not_editable(request, pk)
+        return _not_editable(request, application)
     problem = officer_eligibility(request.user)
     if problem:
         return _not_eligible(request, pk, problem)
-    restored = False
+    restored, shown_answers = False, None
     if request.method == "POST":
-        try:
-            application, form = services.application_save_section(
-                application_id=application.pk, section=section, querydict=request.POST, actor=request.user, request=request
-            )
-        except services.ApplicationNotEditable:  # submitted from another tab meanwhile
-            return _not_editable(request, pk)
-        if "search_parent" in request.POST:
-            query = urlencode({"q": request.POST.get("q", "")[:100]})
-            return redirect(f"{reverse('onboarding:section', kwargs={'pk': pk, 'section': section.value})}?{query}")
-        if form.is_valid() and not form.input_changes:
-            return _section_saved(request, pk, section, form)
-        messages.warning(request, _draft_saved_message(form))
+        done, application, form = _section_save(request, application, section)
+        if done is not None:
+            return done
     else:
-        form, restored = _section_form(request, application, section)
+        form, restored, shown_answers = _section_form(request, application, section)
     context = {
         "application": application,
         "section": section,
         "form": form,
         "restored": restored,
         "next_section": _next_section(section),
+        # The answers this page shows as stored (what a save from it may replace): those
+        # stored now, or, for input kept over a sign-in, those its page showed then.
+        "shown_answers": shown_answers or services.answers_digest(application.section_data(section)),
     }
     if section == Section.DECLARATIONS:
         context["notice"] = declaration_notice()
@@ -151,6 +165,31 @@ def section_edit(request, pk, section):
     if section == Section.ORGANISATION and application.is_editable:
         context["duplicate_warnings"] = services.duplicate_advice(application)
     return render(request, "onboarding/section.html", context)
+
+
+def _section_save(request, application, section):
+    """Save the section's post: (the response when that ends the request, else None; the
+    application; the form to show again)."""
+    pk = application.pk
+    try:
+        application, form = services.application_save_section(
+            application_id=pk, section=section, querydict=request.POST, actor=request.user, request=request,
+            shown_answers=request.POST.get("shown_answers"), shown_notice=request.POST.get("notice_version"),
+        )
+    except services.ApplicationNotEditable:  # submitted or withdrawn from another tab meanwhile
+        return _not_editable(request, application_for_officer(request.user, pk)), None, None
+    except services.AnswersChanged:  # saved from another tab since this page was opened
+        application = application_for_officer(request.user, pk)
+        return None, application, _changed_meanwhile_form(request, application, section)
+    except services.NoticeChanged:  # another notice published since this page was opened
+        return None, application, _notice_changed_form(request, application)
+    if "search_parent" in request.POST:
+        query = urlencode({"q": request.POST.get("q", "")[:100]})
+        return redirect(f"{reverse('onboarding:section', kwargs={'pk': pk, 'section': section.value})}?{query}"), None, None
+    if form.is_valid() and not form.input_changes:
+        return _section_saved(request, pk, section, form), None, None
+    messages.warning(request, _draft_saved_message(form))
+    return None, application, form
 
 
 def _draft_saved_message(form):
@@ -173,12 +212,16 @@ def _section_saved(request, pk, section, form):
 
 
 def _section_form(request, application, section):
-    """The section's form for a GET, and whether it holds input restored after a sign-in."""
+    """The section's form for a GET, whether it holds input restored after a sign-in, and
+    then the ``shown_answers`` its page had sent (None otherwise, or for a page without it)."""
     form_class = SECTION_FORMS[section]
     pending = pop_pending_input(request)
     restored = pending is not None
+    shown_answers = None
     if restored:
-        form = form_class(data=QueryDict(pending), application=application)
+        kept = QueryDict(pending)
+        form = form_class(data=kept, application=application)
+        shown_answers = kept.get("shown_answers")
     elif application.status_of(section) == SectionStatus.NOT_STARTED or "q" in request.GET:
         # Not started, or the officer is searching for the parent (nothing could be
         # chosen yet): the answers without their errors.
@@ -187,7 +230,59 @@ def _section_form(request, application, section):
         form = services.bound_section_form(application, section)
     if form.is_bound:
         form.is_valid()  # run validation so the stored draft shows its errors
-    return form, restored
+    return form, restored, shown_answers
+
+
+def _changed_meanwhile_form(request, application, section):
+    """The section's form showing what was typed, after a save refused because another tab
+    saved the section since this page was opened: the refusal said above the form, what is
+    stored now said at each answer that differs (the page now sends that it showed those)."""
+    form_class = SECTION_FORMS[section]
+    typed = bounded_input(form_class, request.POST, application=application)[0]
+    if section == Section.NODAL_OFFICER:
+        typed["official_email"] = request.user.email  # as the service keeps it
+    form = services.bound_section_form(application, section, data=typed)
+    form.is_valid()
+    form.add_error(None, ValidationError(
+        _("Nothing was saved: the answers of this section were changed in another tab or window since this page was "
+          "opened. What is stored now is said at each answer that differs from yours: check the answers and save "
+          "again."), code="changed_meanwhile"))
+    stored = application.section_data(section)
+    for name, field in form.fields.items():
+        if stored.get(name) != typed.get(name):
+            form.warn(name, _("Saved meanwhile in another tab or window: %(answer)s")
+                      % {"answer": _answer_text(field, stored.get(name))})
+    return form
+
+
+def _notice_changed_form(request, application):
+    """The declarations as ticked, after a save refused because the data protection notice
+    changed since the page was opened: the page shows the new text, and its box is ticked
+    again for that text (the undertakings stay as ticked)."""
+    form_class = SECTION_FORMS[Section.DECLARATIONS]
+    typed = bounded_input(form_class, request.POST, application=application)[0]
+    form = services.bound_section_form(application, Section.DECLARATIONS, data={**typed, "accept_notice": False})
+    form.is_valid()
+    form.errors["accept_notice"] = form.error_class([
+        _("The data protection notice changed since this page was opened: read version %(version)s above and tick "
+          "the box again.") % {"version": declaration_notice().version}])
+    return form
+
+
+def _answer_text(field, value):
+    """A stored answer as a person reads it: a choice's label, a box ticked or not."""
+    if isinstance(field, forms.BooleanField):
+        return _("ticked") if value else _("not ticked")
+    if value in (None, "", []):
+        return _("no answer")
+    if isinstance(field, forms.ModelChoiceField):
+        chosen = field.queryset.filter(pk=value).first() if str(value).isdigit() else None
+        return chosen.name if chosen is not None else str(value)
+    if isinstance(field, forms.ChoiceField):
+        labels = {str(key): label for key, label in field.choices}
+        values = value if isinstance(value, list) else [value]
+        return ", ".join(str(labels.get(str(v), v)) for v in values)
+    return str(value)
 
 
 def _hierarchy_context(request, form):
@@ -221,7 +316,7 @@ def letter(request, pk):
     current = current_letter(application)
     if request.method == "POST":
         if not application.is_editable:
-            return _not_editable(request, pk)
+            return _not_editable(request, application)
         problem = officer_eligibility(request.user)
         if problem:
             return _not_eligible(request, pk, problem)
@@ -233,8 +328,8 @@ def letter(request, pk):
                 )
             except ValidationError as exc:
                 form.add_error("letter", exc)
-            except services.ApplicationNotEditable:  # submitted from another tab meanwhile
-                return _not_editable(request, pk)
+            except services.ApplicationNotEditable:  # submitted or withdrawn from another tab meanwhile
+                return _not_editable(request, application_for_officer(request.user, pk))
             else:
                 messages.success(request, _("The authorisation letter was uploaded."))
                 return redirect("onboarding:task_list", pk=pk)
@@ -292,21 +387,26 @@ def form_pdf(request, pk):
 def submit(request, pk):
     application = application_for_officer(request.user, pk)
     if not application.is_editable:  # e.g. back to this page after submitting: say so
-        messages.info(request, _("This application has already been submitted."))
-        return redirect("onboarding:detail", pk=pk)
+        return _not_editable(request, application, submitting=True)
     problem = officer_eligibility(request.user)
     if problem:
         return _not_eligible(request, pk, problem)
     if request.method == "POST":
         # application_submit checks every section under its lock; checking here first would do it twice.
         try:
-            application = services.application_submit(application_id=application.pk, actor=request.user, request=request)
+            application = services.application_submit(
+                application_id=application.pk, actor=request.user, request=request,
+                shown_version=_posted_number(request.POST.get("shown_version")),
+            )
+        except services.AnswersChanged:  # changed in another tab since the check page was opened
+            messages.warning(request, _("Nothing was submitted: the application was changed in another tab or window "
+                                        "since this page was opened. Check the answers below and submit again."))
+            return redirect("onboarding:submit", pk=pk)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("onboarding:task_list", pk=pk)
-        except workflow.InvalidTransition:
-            messages.error(request, _("This application has already been submitted."))
-            return redirect("onboarding:detail", pk=pk)
+        except workflow.InvalidTransition:  # submitted or withdrawn from another tab meanwhile
+            return _not_editable(request, application_for_officer(request.user, pk), submitting=True)
         messages.success(
             request,
             _("Application %(ref)s has been submitted to the competent authority.") % {"ref": application.reference},
@@ -319,6 +419,14 @@ def submit(request, pk):
         {"application": application, "problems": problems, "summary": application_summary(application),
          "letter": current_letter(application)},
     )
+
+
+def _posted_number(value):
+    """A whole number posted by a page (a hidden field), None when missing; one that is not
+    a number counts as a page that showed something else (-1)."""
+    if value is None:
+        return None
+    return int(value) if value.isdigit() and len(value) < 10 else -1
 
 
 @rule("viewer_of_application")

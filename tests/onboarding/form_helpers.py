@@ -7,7 +7,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from onboarding.application import services
 from onboarding.models import Application
+from tests.html_tree import page
 from tests.onboarding_data import VALID, minimal_pdf
+
+# The hidden fields a page's form carries to say what the page showed.
+SHOWN_FIELDS = ("shown_answers", "shown_version", "notice_version")
 
 
 def section_url(application, section):
@@ -20,6 +24,15 @@ def new_application(officer):
 
 def post_section(client, application, section, data, **extra):
     return client.post(section_url(application, section), data, **extra)
+
+
+def as_shown(client, url, data=None):
+    """``data`` with what the page at ``url`` says it showed (its hidden ``SHOWN_FIELDS``), as
+    its form would send it: the page is opened now."""
+    tree = page(client.get(url))
+    shown = {node.get("name"): node.get("value", "") for node in tree.iter()
+             if node.tag == "input" and node.get("type") == "hidden" and node.get("name") in SHOWN_FIELDS}
+    return {**(data or {}), **shown}
 
 
 def valid(section, **changes):

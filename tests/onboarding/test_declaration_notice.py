@@ -10,8 +10,9 @@ from onboarding.application.declarations import NOTICE_VERSION
 from onboarding.application.pdf import application_form_html
 from portal.privacy.models import NoticeAcceptance
 from portal.privacy.notice import notice_publish
+from tests.html_tree import field_error, field_value, page
 from tests.onboarding.approval_helpers import make_superadmin
-from tests.onboarding.form_helpers import new_application, post_section, reload, section_url
+from tests.onboarding.form_helpers import as_shown, new_application, post_section, reload, section_url
 from tests.onboarding_data import VALID
 
 pytestmark = pytest.mark.django_db
@@ -63,3 +64,42 @@ def test_an_application_keeps_printing_the_version_it_accepted(officer_client, o
     notice_publish(version="2026.2", body_en="\n\n".join(ENGLISH), actor=make_superadmin())
     html = application_form_html(reload(application))
     assert f"Data protection notice, version {NOTICE_VERSION}." in html and "What we collect" in html
+
+
+def test_a_notice_published_while_the_page_was_open_is_shown_before_it_is_accepted(officer_client, officer):
+    """The officer is recorded as accepting the version the page showed them, never one
+    published after they opened it: the save is refused at the boxes, the new text shown."""
+    application = new_application(officer)
+    url = section_url(application, "declarations")
+    shown = as_shown(officer_client, url, VALID["declarations"])
+    assert shown["notice_version"] == NOTICE_VERSION
+    notice_publish(version="2026.9", body_en="We now share your details with third parties.", actor=make_superadmin())
+
+    response = post_section(officer_client, application, "declarations", shown)
+    assert response.status_code == 200
+    stored = reload(application)
+    assert stored.declarations_version == "" and stored.declarations_accepted_at is None
+    assert stored.status_of("declarations") == "not_started"
+    assert not NoticeAcceptance.objects.filter(user=officer).exists()
+    tree = page(response)
+    assert field_error(tree, "accept_notice") == (
+        "The data protection notice changed since this page was opened: read version 2026.9 above and tick the box "
+        "again.")
+    assert "We now share your details with third parties." in tree.squashed_text() and "version 2026.9" in tree.squashed_text()
+    assert field_value(tree, "notice_version") == "2026.9"
+    assert field_value(tree, "accept_notice") is False  # ticked again, for the text shown now
+    assert field_value(tree, "undertaking_true") is True  # the rest as typed
+
+    again = {name: "on" for name in VALID["declarations"]} | {"notice_version": field_value(tree, "notice_version")}
+    assert post_section(officer_client, application, "declarations", again).status_code == 302
+    assert reload(application).declarations_version == "2026.9"
+    assert NoticeAcceptance.objects.get(user=officer).notice.version == "2026.9"
+
+
+def test_boxes_left_unticked_accept_nothing_and_are_saved_whatever_the_notice(officer_client, officer):
+    application = new_application(officer)
+    shown = as_shown(officer_client, section_url(application, "declarations"), {"undertaking_true": "on"})
+    notice_publish(version="2026.9", body_en="A new text.", actor=make_superadmin())
+    assert post_section(officer_client, application, "declarations", shown).status_code == 200
+    stored = reload(application)
+    assert stored.section_data("declarations")["undertaking_true"] is True and stored.declarations_version == ""

@@ -8,11 +8,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from onboarding.application import services
 from onboarding.application.forms import SECTION_FORMS
 from onboarding.models import (
     Application,
@@ -27,8 +30,9 @@ from onboarding.models import (
 from portal.access import PENDING_MAX_CHARACTERS, PENDING_PREFIX
 from portal.audit.models import AuditAction, AuditEvent
 from tests.factories import PASSWORD, UserFactory
-from tests.html_tree import field_value, page
+from tests.html_tree import field_container, field_value, page
 from tests.onboarding.form_helpers import (
+    as_shown,
     complete,
     fill_all,
     new_application,
@@ -40,7 +44,7 @@ from tests.onboarding.form_helpers import (
     upload,
     valid,
 )
-from tests.onboarding_data import minimal_pdf
+from tests.onboarding_data import VALID, minimal_pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -192,6 +196,86 @@ def test_input_posted_after_the_session_ended_is_kept_through_sign_in(officer, h
         assert stored.section_data("organisation")["name"] == "Directorate of Agriculture & Farmers' Welfare"
 
 
+@pytest.mark.parametrize("meanwhile", ["nothing changed", "changed in another browser"])
+def test_input_kept_through_sign_in_says_what_its_page_showed(officer, meanwhile):
+    """Kept input carries what its page showed: sent again after signing in, it is saved
+    when the section was not changed meanwhile, and refused as any page left open is
+    when it was."""
+    client = Client()
+    start = datetime(2026, 3, 2, 10, 0, tzinfo=IST)
+    with time_machine.travel(start, tick=False):
+        sign_in(client, officer.email)
+        client.post("/onboarding/start/")
+        application = Application.objects.get(nodal_officer=officer)
+        url = section_url(application, "organisation")
+        typed = as_shown(client, url, valid("organisation", approx_users="1500"))
+    with time_machine.travel(start + timedelta(hours=9), tick=False):
+        response = client.post(url, {**typed, "save": "1"}, HTTP_REFERER=f"http://testserver{url}")
+        assert urlsplit(response["Location"]).path == "/accounts/login/"
+        if meanwhile == "changed in another browser":
+            other = Client()
+            sign_in(other, officer.email)
+            assert post_section(other, application, "organisation",
+                                as_shown(other, url, valid("organisation", approx_users="90"))).status_code == 302
+        sign_in(client, officer.email, next_url=url)
+        tree = page(client.get(url))
+        assert "Your session had ended. We kept what you typed" in tree.squashed_text()
+        assert field_value(tree, "shown_answers") == typed["shown_answers"]
+        restored = {name: field_value(tree, name) for name in [*valid("organisation"), "shown_answers"]}
+        response = client.post(url, {**restored, "save": "1"})
+    stored = reload(application).section_data("organisation")
+    if meanwhile == "nothing changed":
+        assert response.status_code == 302 and stored["approx_users"] == "1500"
+    else:
+        assert response.status_code == 200 and stored["approx_users"] == "90"
+        assert ANSWERS_CHANGED in page(response).squashed_text()
+
+
+def test_a_letter_sent_after_the_session_ended_is_said_not_uploaded_after_signing_in(officer):
+    client = Client()
+    start = datetime(2026, 3, 2, 10, 0, tzinfo=IST)
+    with time_machine.travel(start, tick=False):
+        sign_in(client, officer.email)
+        client.post("/onboarding/start/")
+        application = Application.objects.get(nodal_officer=officer)
+        assert upload(client, application, minimal_pdf(), name="old-unsigned-draft.pdf").status_code == 302
+    url = f"/onboarding/{application.pk}/letter/"
+    with time_machine.travel(start + timedelta(hours=9), tick=False):
+        response = client.post(
+            url, {"letter": SimpleUploadedFile("signed-final.png", png_bytes(), content_type="image/png")},
+            HTTP_REFERER=f"http://testserver{url}",
+        )
+        assert response.status_code == 302 and urlsplit(response["Location"]).path == "/accounts/login/"
+        assert client.get(response["Location"]).status_code == 200
+        response = sign_in(client, officer.email, next_url=url)
+        assert response["Location"] == url
+        tree = page(client.get(url))
+        assert NOT_UPLOADED in tree.squashed_text()
+        assert "Your session had ended. We kept what you typed" not in tree.squashed_text()
+        assert Attachment.objects.get(application=application, is_current=True).original_name == "old-unsigned-draft.pdf"
+        # Said once.
+        assert NOT_UPLOADED not in page(client.get(url)).squashed_text()
+
+
+def test_a_letter_sent_signed_out_is_said_only_to_whoever_sent_it(officer):
+    """Another person signing in next on the same browser is not told about a file they did
+    not send (nor is anything said on another page)."""
+    client = Client()
+    sign_in(client, officer.email)
+    client.post("/onboarding/start/")
+    application = Application.objects.get(nodal_officer=officer)
+    sign_out(client)
+    url = f"/onboarding/{application.pk}/letter/"
+    client.post(url, {"letter": SimpleUploadedFile("l.png", png_bytes(), content_type="image/png")},
+                HTTP_REFERER=f"http://testserver{url}")
+    other = UserFactory(email="another.officer@mahaagri.gov.in")
+    sign_in(client, other.email)
+    assert NOT_UPLOADED not in page(client.get("/onboarding/")).squashed_text()
+
+
+NOT_UPLOADED = "Nothing was uploaded: your session had ended. Choose the file again."
+
+
 # Submitting ------------------------------------------------------------------------
 
 def _submit_controls(tree, application):
@@ -303,6 +387,106 @@ def test_reference_year_is_the_indian_calendar_year(officer, django_capture_on_c
         sign_in(client, officer.email)
         application = submit(client, complete(client, new_application(officer)), django_capture_on_commit_callbacks)
     assert application.reference == "ONB-2027-000001"
+
+
+# Two tabs on one draft ----------------------------------------------------------------
+
+ANSWERS_CHANGED = "changed in another tab or window since this page was opened"
+
+
+def test_a_section_sent_from_a_tab_left_open_does_not_replace_newer_answers(officer_client, officer):
+    application = new_application(officer)
+    post_section(officer_client, application, "organisation", valid("organisation"))
+    url = section_url(application, "organisation")
+    # Tab A: the page is open, showing the answers as they were.
+    tab_a = page(officer_client.get(url))
+    form_a = {name: field_value(tab_a, name) for name in [*valid("organisation"), "shown_answers"]}
+    # Tab B: the officer corrects the address and the number of users, and saves.
+    newer = valid("organisation", address="New Secretariat, Pune 411001", approx_users="4800")
+    assert post_section(officer_client, application, "organisation", as_shown(officer_client, url, newer)).status_code == 302
+    saves = AuditEvent.objects.filter(action=AuditAction.APPLICATION_SECTION_SAVED).count()
+
+    # Tab A: only the landline corrected, sent with what tab A shows.
+    response = officer_client.post(url, {**form_a, "landline": "020-26123457", "save": "1"})
+    assert response.status_code == 200
+    stored = reload(application).section_data("organisation")
+    assert (stored["address"], stored["approx_users"], stored["landline"]) == (
+        "New Secretariat, Pune 411001", "4800", VALID["organisation"]["landline"])
+    assert AuditEvent.objects.filter(action=AuditAction.APPLICATION_SECTION_SAVED).count() == saves
+    tree = page(response)
+    text = tree.squashed_text()
+    assert ANSWERS_CHANGED in text and "Nothing was saved" in text
+    assert field_value(tree, "landline") == "020-26123457"  # what was typed, kept
+    assert field_value(tree, "address") == VALID["organisation"]["address"]
+    # What is stored now is said at each answer that differs.
+    assert "New Secretariat, Pune 411001" in field_container(tree, "address").squashed_text()
+    assert "4800" in field_container(tree, "approx_users").squashed_text()
+    assert "New Secretariat" not in field_container(tree, "landline").squashed_text()
+
+    # Sent again from that page (the officer checked it): saved, as that page shows it.
+    again = {name: field_value(tree, name) for name in [*valid("organisation"), "shown_answers"]}
+    assert officer_client.post(url, {**again, "save": "1"}).status_code == 302
+    stored = reload(application).section_data("organisation")
+    assert (stored["address"], stored["landline"]) == (VALID["organisation"]["address"], "020-26123457")
+
+
+def test_a_tab_left_open_on_another_section_or_sending_what_is_stored_is_not_refused(officer_client, officer):
+    application = new_application(officer)
+    authority = section_url(application, "competent_authority")
+    tab_a = as_shown(officer_client, authority, valid("competent_authority"))
+    organisation = section_url(application, "organisation")
+    tab_c = as_shown(officer_client, organisation, valid("organisation"))
+    assert post_section(officer_client, application, "organisation",
+                        as_shown(officer_client, organisation, valid("organisation"))).status_code == 302
+    assert post_section(officer_client, application, "competent_authority", tab_a).status_code == 302
+    # Tab C sends what another tab stored meanwhile: nothing would be lost.
+    assert post_section(officer_client, application, "organisation", tab_c).status_code == 302
+    assert reload(application).status_of("competent_authority") == SectionStatus.COMPLETE
+
+
+def test_in_hindi_the_answers_changed_meanwhile_are_said_in_hindi(officer_client, officer):
+    application = new_application(officer)
+    url = section_url(application, "organisation")
+    stale = as_shown(officer_client, url, valid("organisation"))
+    post_section(officer_client, application, "organisation", as_shown(officer_client, url, valid("organisation", pin_code="411005")))
+    officer_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "hi"
+    response = officer_client.post(url, stale)
+    assert response.status_code == 200
+    assert "किसी दूसरे टैब या विंडो में" in page(response).squashed_text()
+
+
+def test_submitting_from_a_check_page_shown_before_a_change_goes_back_to_it(officer_client, officer,
+                                                                           django_capture_on_commit_callbacks):
+    application = complete(officer_client, new_application(officer))
+    check = f"/onboarding/{application.pk}/submit/"
+    tab_a = as_shown(officer_client, check)
+    assert "director@mahaagri.gov.in" in officer_client.get(check).content.decode()
+    # Another tab changes the competent authority's address meanwhile.
+    authority = section_url(application, "competent_authority")
+    changed = valid("competent_authority", official_email="someone.else@mahaagri.gov.in")
+    assert post_section(officer_client, application, "competent_authority",
+                        as_shown(officer_client, authority, changed)).status_code == 302
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = officer_client.post(check, tab_a)
+    assert response.status_code == 302 and response["Location"] == check
+    assert ANSWERS_CHANGED in " ".join(texts_of_messages(response))
+    stored = reload(application)
+    assert stored.status == ApplicationStatus.DRAFT and stored.reference is None
+    assert not ApplicationVersion.objects.filter(application=application).exists()
+
+    # A new letter uploaded in another tab is a change of what the check page showed too.
+    tab_a = as_shown(officer_client, check)
+    assert "someone.else@mahaagri.gov.in" in officer_client.get(check).content.decode()
+    assert upload(officer_client, application, png_bytes(), name="scan.png").status_code == 302
+    response = officer_client.post(check, tab_a)
+    assert response["Location"] == check and reload(application).status == ApplicationStatus.DRAFT
+
+    # Sent from the check page as it is now: submitted.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = officer_client.post(check, as_shown(officer_client, check))
+    assert response.status_code == 302 and response["Location"] == f"/onboarding/{application.pk}/"
+    assert reload(application).status == ApplicationStatus.WITH_AUTHORITY
 
 
 # Withdrawing ------------------------------------------------------------------------
@@ -433,6 +617,43 @@ def test_a_draft_under_a_legal_hold_keeps_its_letter_and_pdfs_when_withdrawn(off
     assert Attachment.objects.filter(application=application).count() == 1
     assert AuditEvent.objects.get(action=AuditAction.APPLICATION_WITHDRAWN).new_values == {"status": "withdrawn",
                                                                                             "reason": ""}
+
+
+@pytest.mark.parametrize("status, said", [
+    (ApplicationStatus.WITHDRAWN, "This application was withdrawn and can no longer be changed or sent for approval."),
+    (ApplicationStatus.REJECTED, "This application was rejected and can no longer be changed."),
+    (ApplicationStatus.REJECTED_FINAL, "This application was rejected and can no longer be changed."),
+    (ApplicationStatus.UNDER_APPEAL, "This application is under appeal and can no longer be changed."),
+    (ApplicationStatus.APPROVED, "This application was approved and can no longer be changed."),
+])
+def test_a_closed_application_is_said_to_be_in_its_state_not_submitted(officer_client, officer, status, said):
+    """A draft withdrawn without ever being sent (or one rejected, approved...) is not said
+    to "have been submitted" when the officer comes back to a section, the letter or the
+    check page (a bookmark, another tab)."""
+    application = new_application(officer)
+    post_section(officer_client, application, "organisation", valid("organisation"))
+    if status == ApplicationStatus.WITHDRAWN:
+        services.application_withdraw(application_id=application.pk, actor=officer)
+    else:
+        Application.objects.filter(pk=application.pk).update(status=status)
+    officer_client.get("/onboarding/")  # the messages said so far, read
+    for url in (section_url(application, "organisation"), f"/onboarding/{application.pk}/submit/"):
+        for send in (officer_client.get, lambda url: officer_client.post(url, valid("organisation"))):
+            response = send(url)
+            assert response.status_code == 302 and response["Location"] == f"/onboarding/{application.pk}/"
+            assert texts_of_messages(response) == [said]
+            officer_client.get(response["Location"])  # where it is read
+    response = upload(officer_client, application, png_bytes())
+    assert texts_of_messages(response) == [said]
+    assert reload(application).status == status
+
+
+def test_in_marathi_a_withdrawn_draft_is_said_withdrawn(officer_client, officer):
+    application = new_application(officer)
+    services.application_withdraw(application_id=application.pk, actor=officer)
+    officer_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "mr"
+    response = officer_client.get(f"/onboarding/{application.pk}/submit/")
+    assert texts_of_messages(response) == ["हा अर्ज मागे घेतला गेला आहे आणि आता त्यात बदल करता येणार नाही किंवा तो मंजुरीसाठी पाठवता येणार नाही."]
 
 
 def test_only_the_nodal_officer_may_withdraw(officer, officer_client):
