@@ -1,7 +1,9 @@
 """Audit events for allauth's account flows, and what its MFA flows leave behind."""
 
 from allauth.account import signals
+from allauth.account.internal.flows.login import record_authentication
 from allauth.mfa import signals as mfa_signals
+from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import clear_totp_secret
 from django.dispatch import receiver
 
@@ -63,3 +65,7 @@ def on_authenticator_added(sender, request, user, authenticator, **kwargs):
     # once it is, a later set-up gets a new one.
     if request is not None:
         clear_totp_secret(request)
+        # Activated with a code of the new app: this session has given the second factor, as
+        # allauth records it at sign-in (the MFA middleware asks it of role holders and staff).
+        if authenticator.type == Authenticator.Type.TOTP and request.user.pk == user.pk:
+            record_authentication(request, user, "mfa", id=authenticator.pk, type=authenticator.type, activated=True)

@@ -15,7 +15,7 @@ from django.test import Client
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import GENESIS, audit_record, audit_verify, event_digest
 from tests.factories import PASSWORD, UserFactory
-from tests.onboarding.approval_helpers import make_superadmin, post_confirming_access
+from tests.onboarding.approval_helpers import make_superadmin, post_confirming_access, second_factor_given
 from tests.onboarding.form_helpers import complete, submit, upload
 from tests.onboarding_data import minimal_pdf
 
@@ -64,6 +64,7 @@ def real_actions(officer, officer_client, django_capture_on_commit_callbacks):
     root = make_superadmin(email="root@sandes.nic.in")
     admin = Client()
     admin.login(email=root.email, password=PASSWORD)
+    second_factor_given(admin, root)
     assert admin.post("/portal/email-rules/", {"suffix": "iitb.ac.in", "kind": "official", "note": ""}).status_code == 302
 
     events = list(AuditEvent.objects.order_by("id"))

@@ -17,7 +17,7 @@ from portal.organisations.models import PlatformRole, PlatformRoleGrant
 from portal.organisations.services import platform_role_grant, platform_role_revoke
 from portal.permissions import platform_roles_of
 from tests.factories import UserFactory
-from tests.onboarding.approval_helpers import make_state_admin, make_superadmin, with_totp
+from tests.onboarding.approval_helpers import make_state_admin, make_superadmin, second_factor_given, with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -113,6 +113,7 @@ def root():
 def admin_client(root):
     client = Client(HTTP_USER_AGENT="Mozilla/5.0 (admin)")
     client.force_login(root)
+    second_factor_given(client, root)
     return client
 
 
