@@ -98,8 +98,9 @@ class LegalHoldMixin:
 class UserAdmin(LegalHoldMixin, AuditedDeletionMixin, BaseUserAdmin):
     """Every change of an account's access made here (active, staff, superuser, groups,
     permissions; an account added or deleted) is audited, old and new values, with the
-    signed-in administrator as actor, in the admin's own transaction. An account under a
-    legal hold, or one of whose records is, is not deleted (LegalHoldMixin)."""
+    signed-in administrator as actor, in the admin's own transaction. An account's address
+    is read-only here. An account under a legal hold, or one of whose records is, is not
+    deleted (LegalHoldMixin)."""
 
     ordering = ["email"]
     list_display = ["email", "full_name", "is_staff", "is_active", "date_joined"]
@@ -110,6 +111,15 @@ class UserAdmin(LegalHoldMixin, AuditedDeletionMixin, BaseUserAdmin):
         (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+    def get_readonly_fields(self, request, obj=None):
+        # An account's address is shown, not edited: it changes only through the account's
+        # email page (allauth's flow), which confirms the new address, ends the powers an
+        # official one gave (accounts.signals.on_email_changed) and audits the change.
+        # Typed here it kept a role holder's role under any address, unaudited. An account
+        # being added is given its first one.
+        fields = super().get_readonly_fields(request, obj)
+        return fields if obj is None else [*fields, "email"]
 
     def save_model(self, request, obj, form, change):
         # Read before the save: the form has already set the new flags on ``obj``, and
