@@ -25,6 +25,7 @@ are the keys of ``RULES``.
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from allauth.account.authentication import get_authentication_records
 from allauth.mfa.models import Authenticator
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connections
@@ -184,6 +185,16 @@ def watched_jurisdictions(user: AnyUser) -> set[str] | None:
 def has_second_factor(user: AnyUser) -> bool:
     """Whether the user has set up an authenticator app (TOTP); read with the platform roles."""
     return user.is_authenticated and any(role == _TOTP_MARK for role, _j in _roles_of(user))
+
+
+def gave_second_factor(request) -> bool:
+    """Whether this session gave a second factor: allauth records each way a session
+    proved who it is (``get_authentication_records``), "mfa" for a code of the
+    authenticator app or a recovery code, at sign-in or asked again since
+    (``mfa_reauthenticate``), and the portal adds one when the app is set up in the
+    session with a code of it (accounts.signals). An authenticator set up elsewhere
+    does not count for a session signed in with the password alone."""
+    return any(record.get("method") == "mfa" for record in get_authentication_records(request, request.user))
 
 
 def needs_second_factor(user: AnyUser) -> bool:

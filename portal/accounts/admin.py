@@ -1,5 +1,7 @@
 from allauth.account.admin import EmailAddressAdmin as BaseEmailAddressAdmin
 from allauth.account.models import EmailAddress
+from allauth.mfa.admin import AuthenticatorAdmin as BaseAuthenticatorAdmin
+from allauth.mfa.models import Authenticator
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -10,6 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.models import User
+from portal.accounts.signals import authenticator_values
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.privacy.requests import person_held
@@ -98,8 +101,9 @@ class LegalHoldMixin:
 class UserAdmin(LegalHoldMixin, AuditedDeletionMixin, BaseUserAdmin):
     """Every change of an account's access made here (active, staff, superuser, groups,
     permissions; an account added or deleted) is audited, old and new values, with the
-    signed-in administrator as actor, in the admin's own transaction. An account under a
-    legal hold, or one of whose records is, is not deleted (LegalHoldMixin)."""
+    signed-in administrator as actor, in the admin's own transaction. An account's address
+    is read-only here. An account under a legal hold, or one of whose records is, is not
+    deleted (LegalHoldMixin)."""
 
     ordering = ["email"]
     list_display = ["email", "full_name", "is_staff", "is_active", "date_joined"]
@@ -110,6 +114,15 @@ class UserAdmin(LegalHoldMixin, AuditedDeletionMixin, BaseUserAdmin):
         (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+    def get_readonly_fields(self, request, obj=None):
+        # An account's address is shown, not edited: it changes only through the account's
+        # email page (allauth's flow), which confirms the new address, ends the powers an
+        # official one gave (accounts.signals.on_email_changed) and audits the change.
+        # Typed here it kept a role holder's role under any address, unaudited. An account
+        # being added is given its first one.
+        fields = super().get_readonly_fields(request, obj)
+        return fields if obj is None else [*fields, "email"]
 
     def save_model(self, request, obj, form, change):
         # Read before the save: the form has already set the new flags on ``obj``, and
@@ -162,3 +175,27 @@ class GroupAdmin(AuditedDeletionMixin, BaseGroupAdmin):
         audit_record(actor=request.user, action=AuditAction.GROUP_PERMISSIONS_CHANGED, target=group,
                      old={"permissions": permission_names(group.permissions)},
                      new={"deleted": True, "members": group.user_set.count()}, request=request)
+
+
+admin.site.unregister(Authenticator)
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(AuditedDeletionMixin, BaseAuthenticatorAdmin):
+    """allauth's, read-only: an authenticator is set up and renewed only by its owner through
+    allauth's pages (audited, accounts.signals), and its secret and codes are not shown. One
+    may be removed here for a person who lost it; each removal is audited, the administrator
+    as actor."""
+
+    fields = ["user", "type", "created_at", "last_used_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def record_deleted(self, request, authenticator):
+        audit_record(actor=request.user, action=AuditAction.USER_AUTHENTICATOR_REMOVED, target=authenticator.user,
+                     old=authenticator_values(authenticator), new={"deleted": True}, request=request)

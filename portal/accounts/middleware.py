@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from portal import pending
 from portal.access import page_of_this_site
-from portal.permissions import has_second_factor, needs_second_factor
+from portal.permissions import gave_second_factor, has_second_factor, needs_second_factor
 
 EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/i18n/")
 SETUP_NEXT_KEY = "mfa_setup_next"
@@ -16,31 +16,50 @@ SETUP_NEXT_KEY = "mfa_setup_next"
 
 class MfaEnforcementMiddleware:
     """Platform roles (state admins, auditors, superadmins) and staff must set up a second factor before doing anything
-    else, the Django admin included (allauth enforces no enrolment by itself)."""
+    else, the Django admin included (allauth enforces no enrolment by itself), and each session of theirs must have
+    given it: allauth asks the code at sign-in only of an account that already had the app then."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         path = request.path_info
-        # Whoever holds a platform role, and staff (who can reach the Django admin), without an
-        # authenticator app: both read with the user's roles (no query of their own).
+        # Whoever holds a platform role, and staff (who can reach the Django admin): read with
+        # the user's roles (no query of their own).
         user = request.user
-        if not path.startswith(EXEMPT_PREFIXES) and needs_second_factor(user) and not has_second_factor(user):
-            # Say why, and keep the page first asked for: the recovery codes page, the
-            # last step of the set-up, offers the way back to it.
-            if request.session.get(SETUP_NEXT_KEY) is None:
-                messages.info(request, _("Your role in the portal needs two-factor sign-in. Set up an authenticator app "
-                                         "to continue; it takes a minute."))
-            # Only a page of this site: a path such as "//host/..." is another host's to a browser.
-            page = page_of_this_site(request, request.get_full_path())
-            if page is None:
-                return redirect("mfa_activate_totp")
-            request.session[SETUP_NEXT_KEY] = page
-            return redirect(f"{reverse('mfa_activate_totp')}?{urlencode({'next': page})}")
+        if not path.startswith(EXEMPT_PREFIXES) and needs_second_factor(user):
+            if not has_second_factor(user):
+                return self.set_up(request)
+            if not gave_second_factor(request):
+                return self.ask_code(request)
         if request.session.get(SETUP_NEXT_KEY) == request.get_full_path():
             del request.session[SETUP_NEXT_KEY]  # arrived where the set-up started from
         return self.get_response(request)
+
+    def set_up(self, request):
+        """No authenticator app yet: set one up first."""
+        # Say why, and keep the page first asked for: the recovery codes page, the
+        # last step of the set-up, offers the way back to it.
+        if request.session.get(SETUP_NEXT_KEY) is None:
+            messages.info(request, _("Your role in the portal needs two-factor sign-in. Set up an authenticator app "
+                                     "to continue; it takes a minute."))
+        # Only a page of this site: a path such as "//host/..." is another host's to a browser.
+        page = page_of_this_site(request, request.get_full_path())
+        if page is None:
+            return redirect("mfa_activate_totp")
+        request.session[SETUP_NEXT_KEY] = page
+        return redirect(f"{reverse('mfa_activate_totp')}?{urlencode({'next': page})}")
+
+    def ask_code(self, request):
+        """An authenticator app, but this session never gave a code of it (signed in with the
+        password alone before the app was set up in another browser): allauth's page that
+        asks for a code, which then leads on to the page."""
+        messages.info(request, _("Your role in the portal needs two-factor sign-in. Enter a code of your "
+                                 "authenticator app to continue."))
+        page = page_of_this_site(request, request.get_full_path())
+        if page is None:
+            return redirect("mfa_reauthenticate")
+        return redirect(f"{reverse('mfa_reauthenticate')}?{urlencode({'next': page})}")
 
 
 def page_asked_for_before_setup(request) -> str | None:

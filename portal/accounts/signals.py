@@ -1,7 +1,9 @@
-"""Audit events for allauth's account flows, and what its MFA flows leave behind."""
+"""Audit events for allauth's account and MFA flows, and what its MFA flows leave behind."""
 
 from allauth.account import signals
+from allauth.account.internal.flows.login import record_authentication
 from allauth.mfa import signals as mfa_signals
+from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import clear_totp_secret
 from django.dispatch import receiver
 
@@ -57,9 +59,37 @@ def on_email_removed(sender, request, user, email_address, **kwargs):
                  old={"email": email_address.email, "verified": email_address.verified})
 
 
+def authenticator_values(authenticator) -> dict:
+    """What an audit event says of an authenticator (never its secret or its codes): its
+    kind, and its id while it has one (allauth announces a removal once it is deleted)."""
+    values = {"type": authenticator.type}
+    if authenticator.pk is not None:
+        values["authenticator"] = authenticator.pk
+    return values
+
+
 @receiver(mfa_signals.authenticator_added)
 def on_authenticator_added(sender, request, user, authenticator, **kwargs):
+    # A role holder's second factor is what the role rests on: set up, renewed or taken away, it is audited.
+    audit_record(actor=user, action=AuditAction.USER_AUTHENTICATOR_ADDED, target=user, request=request,
+                 new=authenticator_values(authenticator))
     # The set-up page keeps showing one secret until it is activated (forms.ActivateTOTPForm):
     # once it is, a later set-up gets a new one.
     if request is not None:
         clear_totp_secret(request)
+        # Activated with a code of the new app: this session has given the second factor, as
+        # allauth records it at sign-in (the MFA middleware asks it of role holders and staff).
+        if authenticator.type == Authenticator.Type.TOTP and request.user.pk == user.pk:
+            record_authentication(request, user, "mfa", id=authenticator.pk, type=authenticator.type, activated=True)
+
+
+@receiver(mfa_signals.authenticator_reset)
+def on_authenticator_reset(sender, request, user, authenticator, **kwargs):
+    audit_record(actor=user, action=AuditAction.USER_AUTHENTICATOR_RESET, target=user, request=request,
+                 new=authenticator_values(authenticator))
+
+
+@receiver(mfa_signals.authenticator_removed)
+def on_authenticator_removed(sender, request, user, authenticator, **kwargs):
+    audit_record(actor=user, action=AuditAction.USER_AUTHENTICATOR_REMOVED, target=user, request=request,
+                 old=authenticator_values(authenticator))

@@ -20,6 +20,7 @@ from tests.onboarding.approval_helpers import (
     latest_link,
     make_state_admin,
     make_superadmin,
+    second_factor_given,
     signed_in,
     state_step,
 )
@@ -124,6 +125,7 @@ def test_no_input_gives_a_500(officer):
     for user in (officer, admin, root):
         client = Client(raise_request_exception=False)
         client.force_login(user)
+        second_factor_given(client, user)
         clients.append(client)
     for client in clients:
         for url in urls:

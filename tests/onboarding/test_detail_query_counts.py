@@ -15,7 +15,7 @@ from onboarding.models import Attachment
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from tests.factories import PASSWORD, ApplicationFactory, ApprovalStepFactory, application_with_authority
-from tests.onboarding.approval_helpers import IS_POSTGRESQL, latest_link, make_state_admin
+from tests.onboarding.approval_helpers import IS_POSTGRESQL, latest_link, make_state_admin, second_factor_given
 from tests.pg_trace import prepared_text
 
 pytestmark = pytest.mark.django_db
@@ -90,6 +90,7 @@ def test_detail_query_count_for_a_state_admin(application, django_assert_num_que
     admin = make_state_admin("MH")
     client = Client()
     assert client.login(email=admin.email, password=PASSWORD)
+    second_factor_given(client, admin)
     url = get_detail(client, application)
     with django_assert_num_queries(STATE_ADMIN_DETAIL_QUERIES):
         response = client.get(url)

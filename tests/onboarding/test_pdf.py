@@ -27,7 +27,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import PlatformRole, PlatformRoleGrant
 from portal.privacy.models import LegalHold
 from tests.factories import PASSWORD, ApplicationFactory, OrganisationFactory, UserFactory
-from tests.onboarding.approval_helpers import latest_link, with_totp
+from tests.onboarding.approval_helpers import latest_link, second_factor_given, with_totp
 from tests.onboarding.form_helpers import complete, new_application, png_bytes, post_section, reload, submit, valid
 
 pytestmark = pytest.mark.django_db
@@ -262,6 +262,7 @@ def test_the_same_version_is_rendered_once_and_then_served_from_storage(officer_
         with_totp(auditor)  # platform roles sign in with a second factor
         viewer = Client()
         assert viewer.login(email=auditor.email, password=PASSWORD)
+        second_factor_given(viewer, auditor)
         third = download(viewer, application)
     assert second == first and third == first
     assert ApplicationDocument.objects.filter(application=application).count() == 1

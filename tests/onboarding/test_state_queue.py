@@ -29,6 +29,7 @@ from tests.factories import (
     application_with_state,
 )
 from tests.onboarding.approval_helpers import (
+    TRANSACTIONAL,
     make_state_admin,
     make_superadmin,
     signed_in,
@@ -206,6 +207,9 @@ def test_people_who_need_no_second_factor_are_not_asked():
     assert signed_in(UserFactory()).get("/onboarding/").status_code == 200
 
 
+# Committed, as in use: allauth announces the new authenticator once its transaction commits, and
+# the session that set it up with a code of it has then given the second factor (accounts.signals).
+@TRANSACTIONAL
 def test_setting_up_totp_through_allauth_then_signing_in_with_it_and_with_a_recovery_code():
     admin = make_state_admin("MH", email="ravi@maharashtra.gov.in", totp=False)
     client = Client()

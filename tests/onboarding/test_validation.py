@@ -38,7 +38,7 @@ from portal.organisations.models import OrganisationStatus
 from portal.organisations.states import CENTRAL
 from tests.factories import PASSWORD, OrganisationDomainFactory, OrganisationFactory, PlatformRoleFactory, UserFactory
 from tests.html_tree import field_container, field_error, field_value, page
-from tests.onboarding.approval_helpers import with_totp
+from tests.onboarding.approval_helpers import second_factor_given, with_totp
 from tests.onboarding.form_helpers import (
     complete,
     fill_all,
@@ -947,6 +947,7 @@ def test_letter_is_served_to_nobody_else(officer_client, application):
     with_totp(admin)  # platform roles sign in with a second factor
     admin_client = Client()
     admin_client.login(email=admin.email, password=PASSWORD)
+    second_factor_given(admin_client, admin)
     assert admin_client.get(url).status_code == 404
 
     anonymous = Client().get(url)

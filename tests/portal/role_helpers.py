@@ -11,7 +11,7 @@ from guardian.shortcuts import assign_perm
 from portal.organisations.models import Membership, MembershipRole
 from portal.permissions import ADMINISTER_ORGANISATION, VIEW_ORGANISATION_DASHBOARD
 from tests.factories import OrganisationFactory, PlatformRoleFactory, UserFactory
-from tests.onboarding.approval_helpers import with_totp
+from tests.onboarding.approval_helpers import second_factor_given, with_totp
 
 ROLES = [
     "superadmin", "state_admin_mh", "state_admin_ka", "auditor", "admin_office", "admin_parent", "admin_other",
@@ -66,4 +66,5 @@ def client_of(world, who):
     client = Client()
     if who != "anonymous":
         client.force_login(world[who])
+        second_factor_given(client, world[who])
     return client

@@ -20,7 +20,7 @@ from portal.organisations import services
 from portal.organisations.models import DomainClaim, OrganisationDomain, PlatformRole, PlatformRoleGrant
 from tests.factories import OrganisationFactory
 from tests.html_tree import field_error, field_value, parse
-from tests.onboarding.approval_helpers import TRANSACTIONAL, make_state_admin, make_superadmin
+from tests.onboarding.approval_helpers import TRANSACTIONAL, make_state_admin, make_superadmin, second_factor_given
 from tests.onboarding.test_race_pg import race
 
 pytestmark = [TRANSACTIONAL, pytest.mark.usefixtures("require_postgresql")]
@@ -32,7 +32,9 @@ def test_two_superadmins_accepting_two_claims_to_one_domain_at_once(db):
     clients = []
     for email in ("root.one@nic.in", "root.two@nic.in"):
         client = Client(raise_request_exception=False)
-        client.force_login(make_superadmin(email=email))
+        root = make_superadmin(email=email)
+        client.force_login(root)
+        second_factor_given(client, root)
         clients.append(client)
     results = race(
         [lambda i=i: clients[i].post(f"/portal/organisations/domain-claims/{claims[i].pk}/accept/", {"confirm": "yes"})
@@ -90,6 +92,7 @@ CHAIN = {"hold_sql": "SELECT pg_advisory_xact_lock(%s)", "hold_params": [_CHAIN_
 def _signed_in(user):
     client = Client(raise_request_exception=False)
     client.force_login(user)
+    second_factor_given(client, user)
     return client
 
 

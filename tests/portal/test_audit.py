@@ -14,8 +14,14 @@ from django.test import Client
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import GENESIS, audit_record, audit_verify, event_digest
-from tests.factories import PASSWORD, UserFactory
-from tests.onboarding.approval_helpers import make_superadmin, post_confirming_access
+from tests.factories import PASSWORD, PlatformRoleFactory, UserFactory
+from tests.onboarding.approval_helpers import (
+    make_superadmin,
+    post_confirming_access,
+    second_factor_given,
+    totp_code,
+    with_totp,
+)
 from tests.onboarding.form_helpers import complete, submit, upload
 from tests.onboarding_data import minimal_pdf
 
@@ -64,6 +70,7 @@ def real_actions(officer, officer_client, django_capture_on_commit_callbacks):
     root = make_superadmin(email="root@sandes.nic.in")
     admin = Client()
     admin.login(email=root.email, password=PASSWORD)
+    second_factor_given(admin, root)
     assert admin.post("/portal/email-rules/", {"suffix": "iitb.ac.in", "kind": "official", "note": ""}).status_code == 302
 
     events = list(AuditEvent.objects.order_by("id"))
@@ -101,6 +108,70 @@ def test_removing_an_email_address_through_allauths_page_is_audited():
     assert event.actor_id == person.pk and event.target_id == str(person.pk)
     assert event.old_values == {"email": "asha.k@mahaagri.gov.in", "verified": True}
     assert "email" in event.personal_keys
+    assert audit_verify() == []
+
+
+def test_a_second_factor_set_up_renewed_and_removed_through_allauths_pages_is_audited(django_capture_on_commit_callbacks):
+    """A role holder's second factor is what their role rests on: setting it up, new
+    recovery codes and taking it away each leave an event, the person as actor."""
+    from allauth.mfa.models import Authenticator
+
+    holder = PlatformRoleFactory(role="superadmin", jurisdiction="", user__email="root@sandes.nic.in").user
+    client = Client(HTTP_USER_AGENT="Mozilla/5.0 (holder)")
+    assert client.post("/accounts/login/", {"login": holder.email, "password": PASSWORD}).status_code == 302
+    assert client.post("/accounts/reauthenticate/", {"password": PASSWORD}).status_code == 302
+    assert client.get("/accounts/2fa/totp/activate/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):  # allauth announces it once committed
+        response = client.post("/accounts/2fa/totp/activate/", {"code": totp_code(client.session["mfa.totp.secret"])})
+    assert response.status_code == 302
+    totp = Authenticator.objects.get(user=holder, type="totp")
+    codes = Authenticator.objects.get(user=holder, type="recovery_codes")
+    added = list(AuditEvent.objects.filter(action=AuditAction.USER_AUTHENTICATOR_ADDED))
+    assert [(e.actor_id, e.target_id, e.old_values, e.new_values) for e in added] == [
+        (holder.pk, str(holder.pk), {}, {"type": "totp", "authenticator": totp.pk}),
+        (holder.pk, str(holder.pk), {}, {"type": "recovery_codes", "authenticator": codes.pk}),
+    ]
+    assert added[0].user_agent == "Mozilla/5.0 (holder)"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post("/accounts/2fa/recovery-codes/generate/").status_code == 302
+    renewed = Authenticator.objects.get(user=holder, type="recovery_codes")
+    assert renewed.pk != codes.pk
+    [reset] = AuditEvent.objects.filter(action=AuditAction.USER_AUTHENTICATOR_RESET)
+    assert (reset.actor_id, reset.new_values) == (holder.pk, {"type": "recovery_codes", "authenticator": renewed.pk})
+
+    assert client.post("/accounts/2fa/totp/deactivate/").status_code == 302
+    assert not Authenticator.objects.filter(user=holder).exists()
+    removed = list(AuditEvent.objects.filter(action=AuditAction.USER_AUTHENTICATOR_REMOVED))
+    assert [(e.actor_id, e.target_id, e.old_values, e.new_values) for e in removed] == [
+        (holder.pk, str(holder.pk), {"type": "totp"}, {}),  # announced once deleted: its id is gone
+        (holder.pk, str(holder.pk), {"type": "recovery_codes", "authenticator": renewed.pk}, {}),  # left without it
+    ]
+    assert audit_verify() == []
+
+
+def test_the_django_admin_shows_no_secret_of_a_second_factor_changes_none_and_audits_its_removal():
+    from allauth.mfa.models import Authenticator
+
+    root = UserFactory(email="root@nic.in", is_superuser=True, is_staff=True)
+    with_totp(root)
+    admin = Client()
+    admin.force_login(root)
+    second_factor_given(admin, root)
+    holder = PlatformRoleFactory(role="state_admin", jurisdiction="MH", user__email="state.admin@maharashtra.gov.in").user
+    secret = with_totp(holder)
+    totp = Authenticator.objects.get(user=holder)
+    assert admin.get("/admin/mfa/authenticator/add/").status_code == 403
+    page = admin.get(f"/admin/mfa/authenticator/{totp.pk}/change/")
+    assert page.status_code == 200 and secret not in page.content.decode() and "<textarea" not in page.content.decode()
+    admin.post(f"/admin/mfa/authenticator/{totp.pk}/change/", {"user": root.pk, "type": "totp", "data": "{}"})
+    assert Authenticator.objects.get(pk=totp.pk).user == holder
+
+    assert admin.post(f"/admin/mfa/authenticator/{totp.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not Authenticator.objects.filter(pk=totp.pk).exists()
+    [event] = AuditEvent.objects.filter(action=AuditAction.USER_AUTHENTICATOR_REMOVED)
+    assert (event.actor_id, event.target_id, event.old_values, event.new_values) == (
+        root.pk, str(holder.pk), {"type": "totp", "authenticator": totp.pk}, {"deleted": True})
     assert audit_verify() == []
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone, translation
 from portal.forms import AccessibleForm
 from tests.factories import PASSWORD, OrganisationFactory
 from tests.html_tree import field_value, page
+from tests.onboarding.approval_helpers import second_factor_given
 from tests.onboarding.test_drafts import sign_in, sign_out
 from tests.verification.helpers import GovernmentProfileFactory, make_admin
 from verification.rosters.models import RosterImport
@@ -287,6 +288,7 @@ def test_forms_with_a_prefix_or_fields_of_their_own_init_show_what_was_typed(org
     root = make_superadmin(email="root@sandes.nic.in")
     tab = Client(enforce_csrf_checks=True)
     tab.force_login(root)
+    second_factor_given(tab, root)
     url = "/portal/privacy/retention/"
     assert tab.post(url, {"csrfmiddlewaretoken": "x" * 64, "kind": "unused_account", "unused_account-days": "777",
                           "unused_account-grace_days": "9"},
@@ -314,6 +316,7 @@ def test_a_state_admins_remarks_sent_with_an_old_token_are_in_the_box_again():
     with_totp(state_admin)
     tab = Client(enforce_csrf_checks=True)
     tab.force_login(state_admin)
+    second_factor_given(tab, state_admin)
     assert tab.get(url).status_code == 200  # the blank form, now kept by this process
     remarks = "Annexure B lacks the Secretary's signature; resend with the signed copy."
     response = tab.post(url, {"csrfmiddlewaretoken": "x" * 64, "decision": "return", "remarks": remarks},

@@ -8,8 +8,9 @@ import pytest
 from django.test import Client
 
 from portal.accounts.middleware import SETUP_NEXT_KEY
-from tests.factories import PASSWORD, UserFactory
-from tests.onboarding.approval_helpers import totp_code
+from portal.organisations.services import platform_role_grant
+from tests.factories import PASSWORD, PlatformRoleFactory, UserFactory
+from tests.onboarding.approval_helpers import TRANSACTIONAL, totp_code, with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +63,44 @@ def test_a_kept_page_is_checked_again_before_it_is_offered():
     session.save()
     html = set_up_totp(client).content.decode()
     assert "Recovery Codes" in html and CONTINUE_RE.findall(html) == []
+
+
+def test_a_session_that_never_gave_the_second_factor_is_asked_for_it_once_the_account_has_one():
+    # A browser signs in with the password only (no authenticator yet: allauth asks no code);
+    # later the person sets one up in another browser and is made superadmin.
+    root = PlatformRoleFactory(role="superadmin", jurisdiction="", user__email="root@sandes.nic.in").user
+    with_totp(root)
+    person = UserFactory(email="ravi.kumar@mha.gov.in")
+    old_browser = Client()
+    assert old_browser.post("/accounts/login/", {"login": person.email, "password": PASSWORD}).status_code == 302
+    secret = with_totp(person)
+    platform_role_grant(user=person, role="superadmin", jurisdiction="", actor=root, reason="new")
+    response = old_browser.get("/portal/roles/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/2fa/reauthenticate/?next=%2Fportal%2Froles%2F"
+    page = old_browser.get(response["Location"]).content.decode()
+    assert "Enter a code of your authenticator app to continue." in page and "Enter an authenticator code:" in page
+    # The password alone does not do: the code of the authenticator app is what is asked.
+    assert old_browser.get("/portal/roles/platform/grant/")["Location"].startswith("/accounts/2fa/reauthenticate/")
+    response = old_browser.post(response["Location"], {"code": totp_code(secret)})
+    assert response.status_code == 302 and response["Location"] == "/portal/roles/"
+    assert old_browser.get("/portal/roles/").status_code == 200
+
+
+def test_signing_in_with_the_password_and_the_code_leads_straight_to_the_role_pages():
+    holder = PlatformRoleFactory(role="superadmin", jurisdiction="", user__email="root@sandes.nic.in").user
+    secret = with_totp(holder)
+    client = Client()
+    response = client.post("/accounts/login/", {"login": holder.email, "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/accounts/2fa/authenticate/"
+    assert client.post("/accounts/2fa/authenticate/", {"code": totp_code(secret)}).status_code == 302
+    assert client.get("/portal/roles/").status_code == 200
+
+
+@TRANSACTIONAL
+def test_setting_up_the_app_in_the_session_counts_as_giving_its_code():
+    # Committed, as in use: allauth announces the new authenticator once its transaction commits.
+    client = staff_client()
+    assert client.get("/onboarding/?tab=mine")["Location"].startswith("/accounts/2fa/totp/activate/")
+    assert CONTINUE_RE.findall(set_up_totp(client).content.decode()) == ["/onboarding/?tab=mine"]
+    assert client.get("/onboarding/?tab=mine").status_code == 200

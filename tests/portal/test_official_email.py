@@ -24,7 +24,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import PlatformRole, PlatformRoleGrant
 from tests.factories import PASSWORD, OrganisationDomainFactory, UserFactory
 from tests.html_tree import field_error, field_value, page
-from tests.onboarding.approval_helpers import make_superadmin, with_totp
+from tests.onboarding.approval_helpers import make_superadmin, second_factor_given, with_totp
 from tests.onboarding.form_helpers import new_application, post_section, valid
 
 pytestmark = pytest.mark.django_db
@@ -196,6 +196,7 @@ def test_rules_are_data_the_official_list_follows_the_table():
 def _signed_in(user):
     client = Client()
     assert client.login(email=user.email, password=PASSWORD)
+    second_factor_given(client, user)
     return client
 
 

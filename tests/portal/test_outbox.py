@@ -29,7 +29,7 @@ from portal.logformat import JsonFormatter
 from portal.mail.models import OutboxMessage, OutboxStatus
 from portal.mail.tasks import outbox_send, outbox_sweep
 from tests.factories import PASSWORD, UserFactory
-from tests.onboarding.approval_helpers import make_superadmin
+from tests.onboarding.approval_helpers import make_superadmin, second_factor_given
 from tests.smtp import text_of
 
 pytestmark = pytest.mark.django_db
@@ -187,7 +187,9 @@ def test_a_relay_outage_of_hours_delays_mail_and_never_gives_it_up(smtp_server, 
     assert smtp_server.messages == []
     # The superadmin reads when it failed first and when it is tried again.
     client = Client()
-    client.force_login(make_superadmin(email="root@sandes.nic.in"))
+    root = make_superadmin(email="root@sandes.nic.in")
+    client.force_login(root)
+    second_factor_given(client, root)
     at = timezone.localtime(row.next_attempt_at)
     assert f"next try {at:%-d %b, %H:%M}" in client.get("/portal/outbox/?status=pending").content.decode()
     page = client.get(f"/portal/outbox/{row.pk}/").content.decode()
@@ -247,6 +249,7 @@ def test_a_relay_down_for_longer_than_outbox_give_up_hours_gives_the_message_up(
     client = Client()
     with time_machine.travel(tried_at + timedelta(days=1), tick=False):
         client.login(email=root.email, password=PASSWORD)
+        second_factor_given(client, root)
         assert "Failed (gave up)" in client.get(f"/portal/outbox/{row.pk}/").content.decode()
         with django_capture_on_commit_callbacks(execute=True):
             assert client.post(f"/portal/outbox/{row.pk}/").status_code == 302
@@ -278,6 +281,7 @@ def test_after_the_last_attempt_a_superadmin_can_queue_it_again(
     root = make_superadmin(email="root@sandes.nic.in")
     client = Client()
     client.login(email=root.email, password=PASSWORD)
+    second_factor_given(client, root)
     assert "Failed (gave up)" in client.get(f"/portal/outbox/{row.pk}/").content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post(f"/portal/outbox/{row.pk}/").status_code == 302
@@ -349,7 +353,9 @@ def test_a_recipient_the_relay_defers_while_it_takes_the_others_gets_the_message
     assert [m["Message-ID"] for m in smtp_server.messages] == [row.message_id, retry.message_id]
 
     client = Client()
-    client.force_login(make_superadmin(email="root@sandes.nic.in"))
+    root = make_superadmin(email="root@sandes.nic.in")
+    client.force_login(root)
+    second_factor_given(client, root)
     assert "Sent (not to every recipient)" in client.get("/portal/outbox/?status=sent").content.decode()
     page = client.get(f"/portal/outbox/{row.pk}/").content.decode()
     assert f"Deferred for {AUTHORITY}" in page

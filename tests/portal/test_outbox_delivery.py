@@ -41,6 +41,7 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
     as_querydict,
     make_superadmin,
     official_email_rules,
+    second_factor_given,
     submitted_application,
 )
 from tests.onboarding_data import VALID
@@ -257,6 +258,7 @@ def test_the_outbox_page_shows_a_message_being_sent(smtp_server, live_sender):
     root = make_superadmin(email="root@sandes.nic.in")
     client = Client()
     client.login(email=root.email, password=PASSWORD)
+    second_factor_given(client, root)
     listing = client.get("/portal/outbox/?status=sending").content.decode()
     assert "Being sent (since " in listing and "Claimed" in listing
     page = client.get(f"/portal/outbox/{row.pk}/").content.decode()
@@ -330,6 +332,7 @@ def test_a_sent_message_keeps_no_working_link(smtp_server, django_capture_on_com
     root = make_superadmin(email="root@sandes.nic.in")
     client = Client()
     client.login(email=root.email, password=PASSWORD)
+    second_factor_given(client, root)
     page = client.get(f"/portal/outbox/{row.pk}/").content.decode()
     assert "were removed from this copy once it was sent" in page and token not in page
 

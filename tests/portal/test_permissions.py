@@ -16,6 +16,7 @@ from portal.audit.services import audit_record
 from portal.client import client_ip
 from portal.organisations.models import Membership, Organisation
 from tests.factories import ApplicationFactory, OrganisationFactory, PlatformRoleFactory, UserFactory
+from tests.onboarding.approval_helpers import second_factor_given
 
 pytestmark = pytest.mark.django_db
 
@@ -241,6 +242,7 @@ def root_client(root):
 
     client = Client(raise_request_exception=False)
     client.force_login(root)
+    second_factor_given(client, root)
     return client
 
 

@@ -17,7 +17,7 @@ from onboarding.models import Attachment
 from portal.accounts.models import EmailSuffixRule
 from portal.mail.models import OutboxMessage
 from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationFactory, PlatformRoleFactory, UserFactory
-from tests.onboarding.approval_helpers import with_totp
+from tests.onboarding.approval_helpers import second_factor_given, with_totp
 from tests.portal.test_routes import is_ours, walk
 from tests.verification.helpers import GovernmentProfileFactory
 
@@ -99,6 +99,7 @@ def table_counts():
 def test_every_post_url_refuses_people_who_may_change_nothing_there(world, who):
     client = Client()
     client.force_login(world["people"][who])
+    second_factor_given(client, world["people"][who])
     urls = post_urls(world)
     assert len(urls) > 20
     problems = []

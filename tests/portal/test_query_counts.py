@@ -9,7 +9,7 @@ from django.utils import timezone
 from portal.accounts.models import EmailSuffixRule, SuffixKind
 from portal.mail.models import OutboxMessage, OutboxStatus
 from tests.factories import PASSWORD
-from tests.onboarding.approval_helpers import make_superadmin
+from tests.onboarding.approval_helpers import make_superadmin, second_factor_given
 
 pytestmark = pytest.mark.django_db
 
@@ -19,8 +19,9 @@ STATUSES = [OutboxStatus.FAILED, OutboxStatus.SENT, OutboxStatus.PENDING]
 @pytest.fixture
 def root_client():
     client = Client()
-    assert client.login(email=make_superadmin().email, password=PASSWORD)
-    return client
+    root = make_superadmin()
+    assert client.login(email=root.email, password=PASSWORD)
+    return second_factor_given(client, root)
 
 
 def warm(client, url):

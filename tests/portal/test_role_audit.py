@@ -16,8 +16,8 @@ from portal.audit.services import audit_verify
 from portal.organisations.models import PlatformRole, PlatformRoleGrant
 from portal.organisations.services import platform_role_grant, platform_role_revoke
 from portal.permissions import platform_roles_of
-from tests.factories import UserFactory
-from tests.onboarding.approval_helpers import make_state_admin, make_superadmin, with_totp
+from tests.factories import PlatformRoleFactory, UserFactory
+from tests.onboarding.approval_helpers import make_state_admin, make_superadmin, second_factor_given, with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -113,6 +113,7 @@ def root():
 def admin_client(root):
     client = Client(HTTP_USER_AGENT="Mozilla/5.0 (admin)")
     client.force_login(root)
+    second_factor_given(client, root)
     return client
 
 
@@ -179,6 +180,20 @@ def test_a_save_in_the_admin_that_changes_no_access_writes_no_access_row(admin_c
     user.refresh_from_db()
     assert user.full_name == "A New Name"
     assert events(AuditAction.USER_ACCESS_CHANGED) == []
+
+
+def test_a_role_holders_address_is_not_changed_in_the_admin(admin_client):
+    """An address is changed only through the account's email page, which confirms the new
+    one, ends the powers an official address gave and audits the change: in the admin it is
+    shown, not edited, and a form that sends another one all the same changes nothing."""
+    holder = PlatformRoleFactory(role="state_admin", jurisdiction="MH", user__email="state.admin@maharashtra.gov.in").user
+    page = admin_client.get(f"/admin/accounts/user/{holder.pk}/change/").content.decode()
+    assert 'name="email"' not in page and "state.admin@maharashtra.gov.in" in page
+    post_change(admin_client, holder, email="someone.private@gmail.com", full_name="A New Name")
+    holder = User.objects.get(pk=holder.pk)
+    assert (holder.email, holder.full_name) == ("state.admin@maharashtra.gov.in", "A New Name")
+    assert platform_roles_of(holder) == {("state_admin", "MH")}
+    assert not AuditEvent.objects.filter(action=AuditAction.USER_EMAIL_CHANGED).exists()
 
 
 def test_an_account_added_or_deleted_in_the_admin_is_audited(root, admin_client):

@@ -14,7 +14,7 @@ from portal.accounts.models import EmailSuffixRule
 from portal.mail.models import OutboxMessage
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory
 from tests.html_tree import html_problems
-from tests.onboarding.approval_helpers import make_superadmin
+from tests.onboarding.approval_helpers import make_superadmin, second_factor_given
 from tests.onboarding.form_helpers import complete, new_application, section_url, submit, valid
 
 # Routes ------------------------------------------------------------------------------
@@ -87,7 +87,9 @@ def route_url(route, number):
 def test_every_view_refuses_trace():
     """Function views answer any method unless told otherwise (DESIGN §9)."""
     client = Client()
-    client.login(email=make_superadmin(email="root@sandes.nic.in").email, password=PASSWORD)
+    root = make_superadmin(email="root@sandes.nic.in")
+    client.login(email=root.email, password=PASSWORD)
+    second_factor_given(client, root)
     answered, tried = [], 0
     for route, pattern, trail in walk(get_resolver().url_patterns):
         if not is_ours(pattern, trail) or pattern.callback.__module__.startswith("django."):
@@ -111,7 +113,9 @@ def test_an_id_past_any_databases_integers_is_never_a_server_error():
     PostgreSQL and on SQLite alike. (A number in a form of a page that exists is the odd-input
     tests' part, e.g. tests/portal/test_role_pages.py.)"""
     client = Client(raise_request_exception=False)
-    client.force_login(make_superadmin(email="root@sandes.nic.in"))
+    root = make_superadmin(email="root@sandes.nic.in")
+    client.force_login(root)
+    second_factor_given(client, root)
     failed, tried = [], 0
     for route, pattern, trail in walk(get_resolver().url_patterns):
         if not is_ours(pattern, trail) or "<int:" not in route:
@@ -149,6 +153,7 @@ def journey(db, officer, officer_client, django_capture_on_commit_callbacks):
     root = make_superadmin(email="root@sandes.nic.in")
     root_client = Client()
     root_client.login(email=root.email, password=PASSWORD)
+    second_factor_given(root_client, root)
     OrganisationFactory(name="Directorate of Agriculture, Maharashtra")
 
     pages = [

@@ -14,7 +14,7 @@ from django.utils import timezone
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from tests.factories import ApplicationFactory, UserFactory
-from tests.onboarding.approval_helpers import make_superadmin
+from tests.onboarding.approval_helpers import make_superadmin, second_factor_given
 from tests.verification.helpers import GovernmentProfileFactory
 
 pytestmark = pytest.mark.django_db
@@ -75,6 +75,7 @@ def test_the_page_for_superadmins(incident):
     root = make_superadmin(email="root@sandes.nic.in")
     client = Client()
     client.force_login(root)
+    second_factor_given(client, root)
     params = {"start": incident.strftime("%Y-%m-%d %H:%M"), "end": timezone.now().strftime("%Y-%m-%d %H:%M"),
               "actor": "", "ip": "203.0.113.9", "second_language": "mr"}
     response = client.get("/portal/privacy/breach/", params)

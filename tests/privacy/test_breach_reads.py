@@ -29,7 +29,7 @@ from portal.logfilters import RedactSecrets
 from portal.logformat import JsonFormatter, RequestIdFilter
 from portal.privacy.breach import breach_drafts, breach_findings
 from tests.factories import OrganisationFactory, UserFactory, application_with_state
-from tests.onboarding.approval_helpers import make_state_admin, make_superadmin, state_step
+from tests.onboarding.approval_helpers import make_state_admin, make_superadmin, second_factor_given, state_step
 from tests.verification.helpers import GovernmentProfileFactory, make_admin
 
 pytestmark = pytest.mark.django_db
@@ -84,6 +84,7 @@ def reads(request_log_file):
     step = state_step(application_with_state(nodal_officer=officer, jurisdiction="MH"))
     state_client = Client(REMOTE_ADDR=INTRUDER_IP)
     state_client.force_login(state_admin)
+    second_factor_given(state_client, state_admin)
     assert state_client.get(f"/onboarding/queue/{step.pk}/").status_code == 200
     return start
 
@@ -175,6 +176,7 @@ def test_the_page_shows_the_reads(reads):
     root = make_superadmin(email="root@sandes.nic.in")
     client = Client()
     client.force_login(root)
+    second_factor_given(client, root)
     response = client.get("/portal/privacy/breach/", {
         "start": timezone.localtime(reads).strftime("%Y-%m-%d %H:%M"),
         "end": timezone.localtime(timezone.now() + timedelta(minutes=2)).strftime("%Y-%m-%d %H:%M"),

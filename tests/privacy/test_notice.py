@@ -9,7 +9,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.privacy.models import NoticeAcceptance, PrivacyNotice
 from portal.privacy.notice import notice_publish
 from tests.factories import PASSWORD, UserFactory
-from tests.onboarding.approval_helpers import make_superadmin
+from tests.onboarding.approval_helpers import make_superadmin, second_factor_given
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +80,7 @@ def test_superadmins_publish_versions_audited_and_never_reuse_one(root):
     assert someone.get("/portal/privacy/notice/").status_code == 403
     client = Client()
     client.login(email=root.email, password=PASSWORD)
+    second_factor_given(client, root)
     response = client.post("/portal/privacy/notice/", {"version": "2026.2", "body_en": "Text one."})
     assert response.status_code == 302
     again = client.post("/portal/privacy/notice/", {"version": "2026.2", "body_en": "Text two."})
@@ -101,6 +102,7 @@ def test_the_versions_page_takes_constant_queries(root, size, django_assert_num_
     NoticeAcceptance.objects.create(user=root, notice=current, accepted_at=current.published_at)
     client = Client()
     client.force_login(root)
+    second_factor_given(client, root)
     # The same at 1 and 6 versions: the session, the user with what the access rule, the layout and the
     # MFA middleware read (one query), the notice in force, the versions.
     with django_assert_num_queries(4):

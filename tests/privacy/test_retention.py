@@ -34,6 +34,7 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
     make_superadmin,
     messages_to,
     official_email_rules,
+    second_factor_given,
 )
 from tests.onboarding.test_race_pg import race
 from tests.onboarding_data import VALID
@@ -318,6 +319,7 @@ def test_setting_a_legal_hold_twice_at_once_sets_one_and_says_so_at_the_record_n
     for _ in range(2):
         client = Client(raise_request_exception=False)
         client.force_login(root)
+        second_factor_given(client, root)
         clients.append(client)
     form = {"target_type": "accounts.user", "target_id": "12345", "reason": "Court case 12/2026."}
     results = race([lambda c=c: c.post("/portal/privacy/holds/", form) for c in clients],

@@ -21,7 +21,7 @@ from portal.privacy.models import Nominee, PrivacyRequest
 from portal.privacy.requests import privacy_request_make, privacy_requests_sweep
 from tests.factories import PASSWORD, ApplicationFactory, OrganisationFactory, UserFactory
 from tests.html_tree import field_error, field_value, parse
-from tests.onboarding.approval_helpers import make_superadmin
+from tests.onboarding.approval_helpers import make_superadmin, second_factor_given
 from tests.verification.helpers import GovernmentProfileFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +38,7 @@ def person_with_records(email, code):
 def client_of(user):
     client = Client()
     assert client.login(email=user.email, password=PASSWORD)
+    second_factor_given(client, user)
     return client
 
 
@@ -132,6 +133,7 @@ def test_a_correction_request_from_asking_to_decision_seen_by_the_person():
     assert b"Waiting for a decision" in page.content
     admin = Client()
     admin.force_login(root)
+    second_factor_given(admin, root)
     no_reason = admin.post(f"/portal/privacy/requests/{made.pk}/", {"decision": "refuse", "reason": ""})
     assert no_reason.status_code == 200 and b"This field is required." in no_reason.content
     assert admin.post(f"/portal/privacy/requests/{made.pk}/",
@@ -173,6 +175,7 @@ def test_an_erasure_granted_closes_the_account_and_redacts_its_audit_events():
     made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
     admin = Client()
     admin.force_login(root)
+    second_factor_given(admin, root)
     # Not without its confirmation: the account is closed for good.
     refused = admin.post(f"/portal/privacy/requests/{made.pk}/", {"decision": "grant", "reason": "Nothing requires keeping it."})
     assert refused.status_code == 200 and "Tick the box to confirm the erasure." in refused.content.decode()
@@ -193,6 +196,7 @@ def test_nobody_decides_their_own_request():
     made = privacy_request_make(user=root, kind="correction", details="x")
     admin = Client()
     admin.force_login(root)
+    second_factor_given(admin, root)
     response = admin.post(f"/portal/privacy/requests/{made.pk}/", {"decision": "grant", "reason": "ok"})
     assert response.status_code == 200 and b"Someone else must decide your own request." in response.content
 
@@ -243,6 +247,7 @@ def test_the_pages_take_constant_queries(size, django_assert_num_queries):
         assert client.get("/privacy/my-data/").status_code == 200
     admin = Client()
     admin.force_login(root)
+    second_factor_given(admin, root)
     with django_assert_num_queries(QUEUE_QUERIES):
         assert admin.get("/portal/privacy/requests/").status_code == 200
 
@@ -328,6 +333,7 @@ def test_an_erasure_granted_ends_the_persons_verification_and_removes_what_they_
 def privacy_request_decide_as(root, made, reason="Nothing requires keeping it."):
     admin = Client()
     admin.force_login(root)
+    second_factor_given(admin, root)
     return admin.post(f"/portal/privacy/requests/{made.pk}/", {"decision": "grant", "reason": reason, "confirm": "on"})
 
 

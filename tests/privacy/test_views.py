@@ -8,7 +8,7 @@ from django.utils import timezone
 from portal.audit.models import AuditAction, AuditEvent
 from portal.privacy.models import LegalHold, RetentionPolicy, RetentionRun
 from tests.factories import PASSWORD, UserFactory
-from tests.onboarding.approval_helpers import make_superadmin
+from tests.onboarding.approval_helpers import make_superadmin, second_factor_given
 
 pytestmark = pytest.mark.django_db
 
@@ -22,6 +22,7 @@ def root():
 def root_client(root):
     client = Client()
     assert client.login(email=root.email, password=PASSWORD)
+    second_factor_given(client, root)
     return client
 
 

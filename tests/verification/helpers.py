@@ -9,6 +9,7 @@ from guardian.shortcuts import assign_perm
 from portal.organisations.models import Membership, MembershipRole
 from portal.permissions import ADMINISTER_ORGANISATION, VIEW_ORGANISATION_DASHBOARD
 from tests.factories import OrganisationFactory, UserFactory
+from tests.onboarding.approval_helpers import second_factor_given
 from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
 
 DETAILS = {
@@ -58,7 +59,7 @@ def make_admin(organisation, **fields):
 def signed_in(user):
     client = Client()
     client.force_login(user)
-    return client
+    return second_factor_given(client, user)
 
 
 def form_data(**changes):

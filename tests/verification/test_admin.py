@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 
 from tests.factories import UserFactory
-from tests.onboarding.approval_helpers import with_totp
+from tests.onboarding.approval_helpers import second_factor_given, with_totp
 from tests.verification.helpers import GovernmentProfileFactory
 from verification.models import AddressConfirmation, GovernmentProfile, VerificationSettings, VerificationStatus
 
@@ -18,6 +18,7 @@ def root_client():
     with_totp(root)
     client = Client()
     client.force_login(root)
+    second_factor_given(client, root)
     return client
 
 
