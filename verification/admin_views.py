@@ -29,6 +29,7 @@ from verification.forms import (
 )
 from verification.models import VerificationStatus
 from verification.selectors import (
+    admin_roles_ending_with,
     auto_verification_of,
     join_queue,
     mark_official_domain,
@@ -226,8 +227,12 @@ def _act(request, pk, action):
         else:
             messages.success(request, spec["done"])
             return back
+    # An admin role resting on the verification ends with it, and is not brought back by
+    # reinstating it: the administrator is told which before confirming.
+    ending_roles = [] if action == "reinstate" else admin_roles_ending_with(profile)
     return render(request, "verification/profile_action.html",
-                  {"profile": profile, "form": form, "action": action, "title": spec["title"]})
+                  {"profile": profile, "form": form, "action": action, "title": spec["title"],
+                   "ending_roles": ending_roles})
 
 
 @rule("administrator_of_organisation")

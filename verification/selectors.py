@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from portal import prepared
 from portal.accounts.official_email import normalise_domain
-from portal.organisations.models import Organisation, OrganisationDomain, OrganisationStatus
+from portal.organisations.models import Membership, Organisation, OrganisationDomain, OrganisationStatus
+from portal.organisations.selectors import admin_roles_resting_on, organisations_left_without_admin
 from portal.organisations.states import State
 from portal.permissions import (
     AnyUser,
@@ -267,6 +268,18 @@ def profile_for_admin(viewer: AnyUser, pk: int) -> GovernmentProfile:
     except (GovernmentProfile.DoesNotExist, ValueError):
         raise Http404 from None
     return mark_seen(mark_official_domain([profile]))[0]
+
+
+def admin_roles_ending_with(profile: GovernmentProfile) -> list[Membership]:
+    """The admin roles of ``profile``'s person that end if its verification is suspended
+    or revoked (they rest on it, and do not come back when it is reinstated), each
+    marked ``left_without_admin`` when its organisation would keep no admin whose role
+    does not end. What the confirmation pages say; the services end the same roles."""
+    roles = admin_roles_resting_on([(profile.organisation_id, profile.user_id)])
+    orphaned = organisations_left_without_admin(roles)
+    for role in roles:
+        role.left_without_admin = role.organisation_id in orphaned
+    return roles
 
 
 def profiles_for_admin(viewer: AnyUser, pks: Iterable[int]) -> list[GovernmentProfile]:

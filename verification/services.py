@@ -149,13 +149,14 @@ def _membership_start(profile: GovernmentProfile) -> None:
         membership.save(update_fields=["is_active"])
 
 
-def _membership_end(profile: GovernmentProfile, *, ended_by: AnyUser | None = None) -> None:
+def _membership_end(profile: GovernmentProfile, *, ended_by: AnyUser | None = None) -> list[Membership]:
     """A member stops being one; an admin of the organisation stops being its admin too
     (the verification the role rested on has ended: the core service audits it), and so
     does an admin role above it resting on this membership alone. ``ended_by``: the
     administrator who suspends or revokes the verification; ValidationError when that
     would end an admin role in an organisation they do not administer (an office's admin
-    cannot remove an admin of the department above it: its admins, or a superadmin, can)."""
+    cannot remove an admin of the department above it: its admins, or a superadmin, can).
+    Returns the admin roles that ended."""
     Membership.objects.filter(
         organisation_id=profile.organisation_id, user_id=profile.user_id, role=MembershipRole.MEMBER, is_active=True
     ).update(is_active=False)
@@ -169,8 +170,8 @@ def _membership_end(profile: GovernmentProfile, *, ended_by: AnyUser | None = No
                                    "organisation": membership.organisation.name},
                 code="admin_role_above")
 
-    organisation_admins_lapse(pairs=[(profile.organisation_id, profile.user_id)], reason=VERIFICATION_ENDED,
-                              check=None if ended_by is None else check)
+    return organisation_admins_lapse(pairs=[(profile.organisation_id, profile.user_id)], reason=VERIFICATION_ENDED,
+                                     check=None if ended_by is None else check)
 
 
 # Asking ---------------------------------------------------------------------------------------
@@ -513,12 +514,14 @@ def _change_held(
         if to == VerificationStatus.VERIFIED:
             fields += restart_confirmation_year(profile, profile.decided_at)
         profile.save(update_fields=fields)
+        ended_roles = []
         if to == VerificationStatus.VERIFIED:
             _membership_start(profile)
         else:
-            _membership_end(profile, ended_by=actor)
+            # An admin role resting on the verification ends with it, for good: the mail says so.
+            ended_roles = _membership_end(profile, ended_by=actor)
         _audit(actor, action, profile, old_status, request=request, reason_code=reason_code, reason=reason)
-        notifications.send_decision_mail(profile=profile, template=template)
+        notifications.send_decision_mail(profile=profile, template=template, context={"ended_roles": ended_roles})
     return profile
 
 
@@ -532,7 +535,9 @@ def profile_suspend(
     *, profile_id: int, reason_code: str, reason: str | None = "", actor: AnyUser, request: HttpRequest | None = None
 ) -> GovernmentProfile:
     """Suspend a verified profile (it can be reinstated): the person is no longer a
-    verified user meanwhile, but keeps their place in the organisation."""
+    verified user meanwhile, but keeps their place in the organisation. An admin role
+    resting on the verification ends, and reinstating does not bring it back (it is
+    granted again): the confirmation page and the mail say so."""
     return _change_held(
         profile_id=profile_id, actor=actor, allowed={VerificationStatus.VERIFIED}, to=VerificationStatus.SUSPENDED,
         action=AuditAction.VERIFICATION_SUSPENDED, template="suspended", reason=_clean_reason(reason),

@@ -24,6 +24,8 @@ from portal.organisations.models import DomainClaim, Organisation, OrganisationD
 from portal.organisations.selectors import domain_claims_of, short_code_holder
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, ObjectScope
+from portal.privacy.models import HoldTarget
+from portal.privacy.retention import legal_held
 
 # The nodal officer holds "change_application" on their application (given when it is
 # started); platform roles and organisation admins see submitted applications only.
@@ -106,6 +108,15 @@ def current_letter_query(*, application_id: int) -> QuerySet[Attachment]:
 def was_sent_for_decision(application: Application) -> bool:
     """Whether the application was ever submitted: a version of it was sent for a decision."""
     return application.versions.exists()
+
+
+def withdrawal_removes_files(application: Application) -> bool:
+    """Whether withdrawing ``application`` now removes its letters and form PDFs: a draft
+    never sent for a decision, and neither it nor its officer under a legal hold (a
+    hold keeps everything). The withdraw page says what will be deleted from this, and
+    application_withdraw deletes by it."""
+    return not was_sent_for_decision(application) and not legal_held(
+        (HoldTarget.APPLICATION, application.pk), (HoldTarget.PERSON, application.nodal_officer_id))
 
 
 def is_officer_of(user: AnyUser, application: Application) -> bool:

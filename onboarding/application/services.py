@@ -24,7 +24,7 @@ from guardian.shortcuts import assign_perm
 from onboarding import workflow
 from onboarding.application.declarations import declaration_notice
 from onboarding.application.forms import SECTION_FORMS, SectionForm, bounded_input
-from onboarding.application.selectors import is_officer_of, officer_eligibility, was_sent_for_decision
+from onboarding.application.selectors import is_officer_of, officer_eligibility, withdrawal_removes_files
 from onboarding.application.signals import application_submitted, application_withdrawn
 from onboarding.application.uploads import inspect_letter, letter_filename
 from onboarding.application.validators import split_domain_list
@@ -290,14 +290,14 @@ def _letters_replace(application: Application) -> None:
 
 def _draft_files_remove(application: Application) -> dict:
     """A draft's letters and form PDFs are removed (onboarding.retention.files_remove: rows
-    now, files after the commit), unless the application or its officer is under a legal
-    hold. Returns what was removed, for the audit row: {"letters_removed": [sha256...],
-    "form_pdfs_removed": count}, or {}."""
+    now, files after the commit), when withdrawal_removes_files says so (the withdraw page
+    asks it too): not under a legal hold. Returns what was removed, for the audit row:
+    {"letters_removed": [sha256...], "form_pdfs_removed": count}, or {}."""
+    if not withdrawal_removes_files(application):
+        return {}
     letters = list(Attachment.objects.filter(application=application).order_by("pk").values_list("sha256", flat=True))
     documents = ApplicationDocument.objects.filter(application=application).count()
     if not (letters or documents):
-        return {}
-    if legal_held((HoldTarget.APPLICATION, application.pk), (HoldTarget.PERSON, application.nodal_officer_id)):
         return {}
     files_remove([application.pk])
     return {"letters_removed": letters, "form_pdfs_removed": documents}
@@ -390,7 +390,7 @@ def application_withdraw(
         old_status, new_status = workflow.advance(application, workflow.Event.WITHDRAW)
         application.closed_at = timezone.now()
         application.save(update_fields=["status", "closed_at", "updated_at"])
-        removed = {} if was_sent_for_decision(application) else _draft_files_remove(application)
+        removed = _draft_files_remove(application)
         audit_record(
             actor=actor, action=AuditAction.APPLICATION_WITHDRAWN, target=application, request=request,
             old={"status": old_status}, new={"status": new_status, "reason": reason[:500], **removed},

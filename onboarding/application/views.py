@@ -23,7 +23,7 @@ from onboarding.application.selectors import (
     last_return,
     officer_eligibility,
     officer_overview,
-    was_sent_for_decision,
+    withdrawal_removes_files,
 )
 from onboarding.application.summary import application_summary
 from onboarding.application.uploads import letter_filename
@@ -472,7 +472,7 @@ def withdraw(request, pk):
                 return redirect("onboarding:detail", pk=pk)
             messages.success(request, _("The application was withdrawn."))
             return redirect("onboarding:my_applications")
-    letter_deleted = not was_sent_for_decision(application) and current_letter(application) is not None
+    letter_deleted = current_letter(application) is not None and withdrawal_removes_files(application)
     return render(request, "onboarding/withdraw.html", {
         "application": application, "confirm_error": confirm_error, "letter_deleted": letter_deleted,
         "reason": form["reason"],

@@ -1,9 +1,20 @@
 """Reads of organisations (who may see which is decided in portal.permissions)."""
 
-from django.db.models import Case, Q, QuerySet, When
+from datetime import datetime
+
+from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Cast, Concat
+from django.utils import timezone
 
 from portal.accounts.official_email import email_rules, official_suffix_of
-from portal.organisations.models import DomainClaim, Organisation, OrganisationDomain, OrganisationStatus
+from portal.organisations.models import (
+    DomainClaim,
+    Membership,
+    MembershipRole,
+    Organisation,
+    OrganisationDomain,
+    OrganisationStatus,
+)
 from portal.text import single_line
 
 
@@ -66,3 +77,73 @@ def organisation_search(*, query: str, limit: int = 20) -> QuerySet[Organisation
         .only("id", "name", "name_local", "state", "short_code")
         .order_by("name")[:limit]
     )
+
+
+# Admin roles resting on a membership -----------------------------------------------------------
+
+def admin_roles_resting_on(pairs: list[tuple[int, int]], *, now: datetime | None = None,
+                           for_update: bool = False) -> list[Membership]:
+    """The admin roles that end when the memberships ``pairs`` (organisation id, user id)
+    end (a verification suspended, revoked, lapsed; an account closed), in the order
+    organisation_admins_lapse ends them, with their organisation and holder: each pair's
+    own admin role, then the roles the person was granted in an organisation above one
+    (as a member of an office below it, organisation_admin_grant) that nothing else
+    would rest on any more: no other membership, and no admin role in force, in an
+    office below it, besides those ending. The same answer before the change (the
+    confirmation pages say what it will end) and during it (``for_update``: the roles
+    locked, under the caller's transaction)."""
+    direct, above = Q(), Q()
+    for organisation_id, user_id in pairs:
+        direct |= Q(organisation_id=organisation_id, user_id=user_id)
+        # Granted (not an organisation's first admin, whose role rests on its approved
+        # application), in an organisation whose id is in this one's ancestry.
+        above |= Q(user_id=user_id, granted_at__isnull=False) & Exists(Organisation.objects.filter(
+            pk=organisation_id,
+            ancestry__contains=Concat(Value("/"), Cast(OuterRef("organisation_id"), CharField()), Value("/")),
+        ))
+    if not direct:
+        return []
+    now = now or timezone.now()
+    roles = Membership.objects.select_related("user", "organisation").filter(
+        direct | above, role=MembershipRole.ADMIN, is_active=True).order_by("pk")
+    if for_update:
+        roles = roles.select_for_update(of=("self",))
+    pair_set = set(pairs)
+    # The organisations' own roles first, then those above, the nearest first: a role
+    # above may have rested on one just ended.
+    candidates = sorted(roles, key=lambda m: ((m.organisation_id, m.user_id) not in pair_set,
+                                              -len(m.organisation.ancestry), m.pk))
+    ending: list[Membership] = []
+    for membership in candidates:
+        if (membership.organisation_id, membership.user_id) in pair_set or not _admin_has_ground_below(
+                membership, now, leaving=pairs, ending=ending):
+            ending.append(membership)
+    return ending
+
+
+def _admin_has_ground_below(membership: Membership, now: datetime, *, leaving: list[tuple[int, int]],
+                            ending: list[Membership]) -> bool:
+    """Whether the person still is a member, or an admin in force, of an office below
+    the organisation of their admin ``membership`` (what organisation_admin_grant asked),
+    not counting the memberships ``leaving`` nor the roles ``ending``."""
+    in_force = Q(role=MembershipRole.MEMBER) | Q(ends_at__isnull=True) | Q(ends_at__gt=now)
+    gone = Q(pk__in=[role.pk for role in ending])
+    for organisation_id, user_id in leaving:
+        gone |= Q(organisation_id=organisation_id, user_id=user_id)
+    return Membership.objects.filter(
+        in_force, user_id=membership.user_id, is_active=True,
+        organisation__ancestry__startswith=membership.organisation.subtree_prefix,
+    ).exclude(gone).exists()
+
+
+def organisations_left_without_admin(roles: list[Membership]) -> set[int]:
+    """Of the organisations of ``roles`` (admin roles about to end), the ids of those
+    where nobody else would hold the admin role without an end date (one query)."""
+    organisation_ids = {role.organisation_id for role in roles}
+    if not organisation_ids:
+        return set()
+    kept = Membership.objects.filter(
+        organisation_id__in=organisation_ids, role=MembershipRole.ADMIN, is_active=True, ends_at__isnull=True,
+        user__is_active=True,
+    ).exclude(user_id__in={role.user_id for role in roles}).values_list("organisation_id", flat=True)
+    return organisation_ids - set(kept)

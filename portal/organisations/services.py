@@ -11,8 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import CharField, Exists, OuterRef, Q, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,7 +33,7 @@ from portal.organisations.models import (
     ended,
     in_force_q,
 )
-from portal.organisations.selectors import domain_claims_of
+from portal.organisations.selectors import admin_roles_resting_on, domain_claims_of
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import (
     ADMINISTER_ORGANISATION,
@@ -619,7 +618,7 @@ def organisation_admin_revoke(
 
 
 def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str,
-                              check: Callable[[Membership], None] | None = None) -> int:
+                              check: Callable[[Membership], None] | None = None) -> list[Membership]:
     """Admin roles whose ground is gone: the person's verification in that organisation
     ended (revoked, suspended, moved to another organisation, lapsed), and the caller has
     made them no member there. Each (organisation id, user id) pair that holds the admin
@@ -627,39 +626,21 @@ def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str,
     either. So does an admin role the person was granted in an organisation above that
     one (as a member of an office below it, organisation_admin_grant) when nothing it
     could rest on is left: no membership, and no admin role in force, in an office below
-    it. Unlike a revocation by an administrator, the last-admin rule does not hold them
+    it (which roles: admin_roles_resting_on, what the confirmation pages read too).
+    Unlike a revocation by an administrator, the last-admin rule does not hold them
     back: the fact the role rested on is gone, and the admins of the organisations above
-    and the superadmins act for the organisation. ``check``, when given, is called with
-    each role before it ends and may raise to refuse the whole change (which the
-    caller's transaction undoes): an administrator who ends the verification may not
-    thereby end a role they could not revoke. Returns how many roles ended."""
-    direct, above = Q(), Q()
-    for organisation_id, user_id in pairs:
-        direct |= Q(organisation_id=organisation_id, user_id=user_id)
-        # Granted (not an organisation's first admin, whose role rests on its approved
-        # application), in an organisation whose id is in this one's ancestry.
-        above |= Q(user_id=user_id, granted_at__isnull=False) & Exists(Organisation.objects.filter(
-            pk=organisation_id,
-            ancestry__contains=Concat(Value("/"), Cast(OuterRef("organisation_id"), CharField()), Value("/")),
-        ))
-    if not direct:
-        return 0
-    now = timezone.now()
-    ended_count = 0
+    and the superadmins act for the organisation. A role ended this way does not come
+    back when the verification does: it is granted again. ``check``, when given, is
+    called with each role before it ends and may raise to refuse the whole change (which
+    the caller's transaction undoes): an administrator who ends the verification may not
+    thereby end a role they could not revoke. Returns the roles that ended."""
+    if not pairs:
+        return []
     # No savepoint: the callers end the verification in their own transaction, and one
     # query (none found) is all it costs them when the person is no admin.
     with transaction.atomic(savepoint=False):
-        memberships = list(Membership.objects.select_for_update(of=("self",)).select_related("user", "organisation")
-                           .filter(direct | above, role=MembershipRole.ADMIN, is_active=True).order_by("pk"))
-        pair_set = set(pairs)
-        # The organisations' own roles first, then those above, the nearest first: a role
-        # above may have rested on one just ended.
-        memberships.sort(key=lambda m: ((m.organisation_id, m.user_id) not in pair_set,
-                                        -len(m.organisation.ancestry), m.pk))
-        for membership in memberships:
-            if (membership.organisation_id, membership.user_id) not in pair_set and _admin_has_ground_below(
-                    membership, now):
-                continue
+        ending = admin_roles_resting_on(pairs, for_update=True)
+        for membership in ending:
             _check_holder_keeps_an_admin(membership)
             if check is not None:
                 check(membership)
@@ -668,18 +649,7 @@ def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str,
             audit_record(actor=None, action=AuditAction.MEMBERSHIP_REVOKED, target=membership.organisation,
                          old={"user": membership.user.email, "role": MembershipRole.ADMIN},
                          new={"member": False, "reason": reason})
-            ended_count += 1
-    return ended_count
-
-
-def _admin_has_ground_below(membership: Membership, now: datetime) -> bool:
-    """Whether the person still is a member, or an admin in force, of an office below
-    the organisation of their admin ``membership`` (what organisation_admin_grant asked)."""
-    in_force = Q(role=MembershipRole.MEMBER) | Q(ends_at__isnull=True) | Q(ends_at__gt=now)
-    return Membership.objects.filter(
-        in_force, user_id=membership.user_id, is_active=True,
-        organisation__ancestry__startswith=membership.organisation.subtree_prefix,
-    ).exists()
+    return ending
 
 
 def role_expiries_record(*, limit: int = 500) -> dict[str, int]:

@@ -28,6 +28,7 @@ from portal.accounts.models import erased_email
 from portal.audit.erasure import audit_redact
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_record_many
+from portal.limits import shown
 from portal.mail.retention import outbox_person_remove
 from portal.organisations.models import Membership, MembershipRole
 from portal.organisations.services import LastSuperadmin, organisation_admins_lapse, platform_roles_lapse
@@ -64,6 +65,24 @@ def privacy_request_make(*, user: AnyUser, kind: str, details: str, request: Htt
     return made
 
 
+def decided_already(made: PrivacyRequest) -> ValidationError:
+    """The refusal of a decision on ``made`` once it is no longer open (another superadmin
+    decided it meanwhile, or the person's erasure closed it): how, by whom and when, so
+    that the superadmin whose decision was not recorded knows what stands instead."""
+    decider = made.decided_by
+    who = decider.email if decider is not None and decider.email != erased_email(decider.pk) else ""
+    values = {"status": made.get_status_display(), "who": who,
+              "when": shown(made.decided_at) if made.decided_at else ""}
+    if who and made.decided_at:
+        message = _("This request was decided already: %(status)s, by %(who)s on %(when)s. Your decision was not "
+                    "recorded.") % values
+    elif made.decided_at:
+        message = _("This request was decided already: %(status)s, on %(when)s. Your decision was not recorded.") % values
+    else:
+        message = _("This request was decided already: %(status)s. Your decision was not recorded.") % values
+    return ValidationError(message, code="decided")
+
+
 def privacy_request_decide(*, request_id: int, grant: bool, reason: str, actor: AnyUser,
                            request: HttpRequest | None = None) -> PrivacyRequest:
     reason = reason.strip()
@@ -72,7 +91,7 @@ def privacy_request_decide(*, request_id: int, grant: bool, reason: str, actor: 
     with transaction.atomic():
         made = PrivacyRequest.objects.select_for_update().get(pk=request_id)
         if made.status != PrivacyRequestStatus.OPEN:
-            raise ValidationError(_("This request was decided already."))
+            raise decided_already(made)
         if made.user_id == actor.pk:
             raise ValidationError(_("Someone else must decide your own request."))
         made.status = PrivacyRequestStatus.GRANTED if grant else PrivacyRequestStatus.REFUSED

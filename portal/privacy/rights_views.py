@@ -18,7 +18,13 @@ from portal.limits import over_hourly
 from portal.privacy.forms import CorrectionForm, DecisionForm, NomineeForm, PrivacyRequestForm
 from portal.privacy.models import Nominee, PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
 from portal.privacy.personal_data import DOWNLOADS_PER_HOUR, personal_data_zip
-from portal.privacy.requests import nominee_record, person_correct, privacy_request_decide, privacy_request_make
+from portal.privacy.requests import (
+    decided_already,
+    nominee_record,
+    person_correct,
+    privacy_request_decide,
+    privacy_request_make,
+)
 
 QUEUE_SHOWN = 100
 
@@ -96,7 +102,12 @@ def requests_queue(request):
 def request_decide(request, pk):
     made = get_object_or_404(PrivacyRequest.objects.select_related("user"), pk=pk)
     form = DecisionForm(request.POST or None, erasure=made.kind == PrivacyRequestKind.ERASURE)
-    if request.method == "POST" and made.status == PrivacyRequestStatus.OPEN and form.is_valid():
+    if request.method == "POST" and made.status != PrivacyRequestStatus.OPEN:
+        # Decided meanwhile (the page was left open): nothing is recorded, and the form
+        # says so, with what was typed.
+        form.is_valid()
+        form.add_error(None, decided_already(made))
+    elif request.method == "POST" and form.is_valid():
         try:
             privacy_request_decide(request_id=made.pk, grant=form.cleaned_data["decision"] == "grant",
                                    reason=form.cleaned_data["reason"], actor=request.user, request=request)

@@ -655,6 +655,34 @@ def test_in_marathi_a_withdrawn_draft_is_said_withdrawn(officer_client, officer)
     response = officer_client.get(f"/onboarding/{application.pk}/submit/")
     assert texts_of_messages(response) == ["हा अर्ज मागे घेतला गेला आहे आणि आता त्यात बदल करता येणार नाही किंवा तो मंजुरीसाठी पाठवता येणार नाही."]
 
+@pytest.mark.parametrize("held", ["onboarding.application", "accounts.user"])
+def test_the_withdraw_page_promises_no_deletion_under_a_legal_hold(officer_client, officer, held,
+                                                                   django_capture_on_commit_callbacks):
+    """Under a legal hold (on the application or on its officer) withdrawing keeps the
+    letter and the form PDFs: the page does not say they will be deleted. One rule
+    decides for the page and for the withdrawal."""
+    from portal.privacy.retention import legal_hold_release, legal_hold_set
+    from tests.onboarding.approval_helpers import make_superadmin
+
+    root = make_superadmin(email="root@sandes.nic.in")
+    application = complete(officer_client, new_application(officer))
+    _form_pdf(application)
+    url = f"/onboarding/{application.pk}/withdraw/"
+    assert WILL_BE_DELETED in page(officer_client.get(url)).squashed_text()
+    hold = legal_hold_set(target_type=held, target_id=application.pk if held == "onboarding.application" else officer.pk,
+                          reason="Court case 12/2026", actor=root)
+    text = page(officer_client.get(url)).squashed_text()
+    assert "deleted" not in text
+    # Refused at the box (not ticked): still no promise of deletion.
+    assert "deleted" not in page(officer_client.post(url, {"reason": "Merged"})).squashed_text()
+    legal_hold_release(hold_id=hold.pk, reason="Case closed", actor=root)
+    assert WILL_BE_DELETED in page(officer_client.get(url)).squashed_text()  # released: deleted again
+    legal_hold_set(target_type=held, target_id=application.pk if held == "onboarding.application" else officer.pk,
+                   reason="Court case 13/2026", actor=root)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert officer_client.post(url, {"confirm": "yes"}).status_code == 302
+    assert Attachment.objects.filter(application=application).exists()  # kept, as the page did not say otherwise
+
 
 def test_only_the_nodal_officer_may_withdraw(officer, officer_client):
     application = new_application(officer)

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
@@ -18,7 +19,7 @@ from portal.audit.services import audit_record, audit_verify
 from portal.mail.models import OutboxMessage
 from portal.privacy import personal_data
 from portal.privacy.models import Nominee, PrivacyRequest
-from portal.privacy.requests import privacy_request_make, privacy_requests_sweep
+from portal.privacy.requests import privacy_request_decide, privacy_request_make, privacy_requests_sweep
 from tests.factories import PASSWORD, ApplicationFactory, OrganisationFactory, UserFactory
 from tests.html_tree import field_error, field_value, parse
 from tests.onboarding.approval_helpers import make_superadmin, second_factor_given
@@ -199,6 +200,38 @@ def test_nobody_decides_their_own_request():
     second_factor_given(admin, root)
     response = admin.post(f"/portal/privacy/requests/{made.pk}/", {"decision": "grant", "reason": "ok"})
     assert response.status_code == 200 and b"Someone else must decide your own request." in response.content
+
+
+def test_a_decision_on_a_request_decided_meanwhile_is_refused_at_the_form_with_what_was_typed():
+    """Two superadmins open the same request; the first decides it. The second's
+    decision is not recorded, and the page says so (who decided it, how), with the
+    decision and reason they typed still in the form."""
+    person = UserFactory(email="person@mha.gov.in")
+    made = privacy_request_make(user=person, kind="correction", details="My designation is wrong")
+    first, second = make_superadmin(email="root1@nic.in"), make_superadmin(email="root2@nic.in")
+    admin = Client()
+    admin.force_login(second)
+    url = f"/portal/privacy/requests/{made.pk}/"
+    assert b"Record the decision" in admin.get(url).content  # the page left open
+    privacy_request_decide(request_id=made.pk, grant=False, reason="Not our record", actor=first)  # meanwhile
+    for typed in ("Corrected the designation as asked", ""):
+        response = admin.post(url, {"decision": "grant", "reason": typed})
+        assert response.status_code == 200
+        tree = parse(response.content)
+        summary = tree.by_id("error-summary").squashed_text()
+        assert "This request was decided already" in summary and "root1@nic.in" in summary and "Refused" in summary
+        assert "was not recorded" in summary
+        assert field_value(tree, "reason") == typed and field_value(tree, "decision") == "grant"
+    admin.cookies["django_language"] = "hi"
+    summary = parse(admin.post(url, {"decision": "grant", "reason": "x"}).content).by_id("error-summary").squashed_text()
+    assert "आपका निर्णय दर्ज नहीं किया गया" in summary and "root1@nic.in" in summary
+    made.refresh_from_db()
+    assert (made.status, made.decided_by, made.decision_reason) == ("refused", first, "Not our record")
+    assert AuditEvent.objects.filter(action=AuditAction.PRIVACY_REQUEST_DECIDED).count() == 1
+    # The service says the same when the decision lands between the page's read and its lock.
+    with pytest.raises(ValidationError) as refused:
+        privacy_request_decide(request_id=made.pk, grant=True, reason="ok", actor=second)
+    assert "root1@nic.in" in refused.value.messages[0] and refused.value.code == "decided"
 
 
 def test_requests_are_reminded_before_their_due_date_and_escalated_after_it_once_each():

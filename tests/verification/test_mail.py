@@ -4,9 +4,11 @@ and a real SMTP server on loopback; every subject decodes to exactly its text.""
 import pytest
 
 from portal.mail.models import OutboxMessage
+from portal.organisations.models import Membership, MembershipRole
+from portal.organisations.services import organisation_admin_grant
 from tests.smtp import text_of
 from tests.verification.helpers import GovernmentProfileFactory, form_data, signed_in
-from verification import notifications
+from verification import notifications, services
 from verification.models import EndReason, VerificationStatus
 
 pytestmark = pytest.mark.django_db
@@ -71,3 +73,27 @@ def test_a_long_hindi_subject_is_sent_whole(world, smtp_server, django_capture_o
         "आप Directorate of Agriculture, Soil Conservation and Watershed Development, District Pune के सरकारी उपयोगकर्ता के रूप में "
         "सत्यापित हैं"
     )
+
+
+@pytest.mark.parametrize(("language", "said"), [("en", "does not bring it back"), ("hi", "वापस नहीं"), ("mr", "परत येत नाही")])
+@pytest.mark.parametrize("action", ["suspend", "revoke"])
+def test_the_mail_says_the_admin_role_resting_on_the_verification_ended_for_good(world, action, language, said):
+    """Suspending or revoking the verification of an admin ends their admin role: the
+    mail names the organisation and says the role is not brought back with the
+    verification (it must be granted again)."""
+    person = world["person"]
+    profile = GovernmentProfileFactory(user=person, organisation=world["office"], status=VerificationStatus.VERIFIED,
+                                       request_language=language)
+    Membership.objects.create(organisation=world["office"], user=person, role=MembershipRole.MEMBER)
+    organisation_admin_grant(organisation_id=world["office"].pk, user_id=person.pk, actor=world["admin_office"])
+    service = services.profile_suspend if action == "suspend" else services.profile_revoke
+    service(profile_id=profile.pk, reason_code=EndReason.MISUSE, actor=world["admin_office"])
+    [mail] = OutboxMessage.objects.filter(to=[person.email])
+    assert "District Agriculture Office, Pune" in mail.body.split("\n\n", 1)[1] and said in mail.body
+
+
+def test_the_mail_of_a_person_with_no_admin_role_says_nothing_of_roles(world):
+    profile = GovernmentProfileFactory(user=world["person"], organisation=world["office"], status=VerificationStatus.VERIFIED)
+    services.profile_suspend(profile_id=profile.pk, reason_code=EndReason.MISUSE, actor=world["admin_office"])
+    [mail] = OutboxMessage.objects.filter(to=[world["person"].email])
+    assert "admin" not in mail.body.lower().replace("administrators", "")

@@ -460,6 +460,77 @@ def test_an_office_admin_is_told_at_the_form_why_the_department_admins_verificat
     assert profile.status == VerificationStatus.VERIFIED
 
 
+def _a_second_admin_of_the_office(world):
+    """Meera, verified in the office and granted its admin role beside its first admin."""
+    colleague = UserFactory(email="meera.joshi@pune.mahaagri.gov.in", full_name="Meera Joshi")
+    profile = GovernmentProfileFactory(user=colleague, organisation=world["office"], status=VerificationStatus.VERIFIED)
+    Membership.objects.create(organisation=world["office"], user=colleague, role=MembershipRole.MEMBER)
+    organisation_admin_grant(organisation_id=world["office"].pk, user_id=colleague.pk, actor=world["admin_office"],
+                             reason="second admin")
+    return profile
+
+
+def _warning(html):
+    found = parse(html).by_id("admin-roles-end")
+    return found.squashed_text() if found is not None else ""
+
+
+@pytest.mark.parametrize("action", ["suspend", "revoke"])
+def test_ending_an_admins_verification_says_their_admin_role_ends_and_does_not_come_back(world, action):
+    """The admin role rests on the verification: suspending or revoking it ends the role
+    at once, and reinstating brings back the verification only. The confirmation page
+    names the role and says so before the administrator confirms."""
+    profile = _a_second_admin_of_the_office(world)
+    client = signed_in(world["admin_office"])
+    url = f"/verification/profiles/{profile.pk}/{action}/"
+    warning = _warning(well_formed(client.get(url)))
+    assert "District Agriculture Office, Pune" in warning and "admin" in warning
+    assert "does not bring it back" in warning and "granted again" in warning
+    assert "no admin left" not in warning  # the office keeps its first admin
+    # Kept on the form when it is refused (no reason chosen) too.
+    assert "granted again" in _warning(well_formed(client.post(url, {"confirm": "on"})))
+    assert client.post(url, {"reason_code": "misuse", "confirm": "on"}).status_code == 302
+    if action == "suspend":
+        assert client.post(f"/verification/profiles/{profile.pk}/reinstate/", {"confirm": "on"}).status_code == 302
+        profile.refresh_from_db()
+        assert profile.status == VerificationStatus.VERIFIED
+    # As the page said: no admin role (a member again only when reinstated).
+    assert not Membership.objects.filter(organisation=world["office"], user=profile.user, role=MembershipRole.ADMIN).exists()
+
+
+def test_a_person_with_no_admin_role_is_told_nothing_of_roles(world, verified):
+    html = well_formed(signed_in(world["admin_office"]).get(f"/verification/profiles/{verified.pk}/suspend/"))
+    assert _warning(html) == "" and "You can reinstate them later." in html
+
+
+def test_ending_the_verification_of_an_organisations_last_admin_says_it_is_left_without_one(world):
+    """The office's only admin (its first) is suspended by the department's admin: the
+    verification ends all the same (the role has lost its ground; the admins above and
+    the superadmins act for the office), and the page says the office is left without
+    an admin, and the role above it that rests on the same verification ends too."""
+    admin = world["admin_office"]
+    profile = GovernmentProfileFactory(user=admin, organisation=world["office"], status=VerificationStatus.VERIFIED)
+    organisation_admin_grant(organisation_id=world["parent"].pk, user_id=admin.pk, actor=world["admin_parent"])
+    client = signed_in(world["admin_parent"])
+    url = f"/verification/profiles/{profile.pk}/suspend/"
+    warning = _warning(well_formed(client.get(url)))
+    assert "District Agriculture Office, Pune" in warning and "Agriculture Department, Maharashtra" in warning
+    assert "District Agriculture Office, Pune will have no admin left" in warning
+    assert "Agriculture Department, Maharashtra will have no admin left" not in warning  # its first admin stays
+    assert client.post(url, {"reason_code": "transfer", "confirm": "on"}).status_code == 302
+    assert not Membership.objects.filter(user=admin, role=MembershipRole.ADMIN).exists()
+
+
+@pytest.mark.parametrize(("language", "said"), [("hi", "वापस नहीं"), ("mr", "परत येत नाही")])
+def test_the_admin_role_warning_is_translated(world, language, said):
+    profile = _a_second_admin_of_the_office(world)
+    client = signed_in(world["admin_office"])
+    client.cookies["django_language"] = language
+    warning = _warning(well_formed(client.get(f"/verification/profiles/{profile.pk}/suspend/")))
+    assert "District Agriculture Office, Pune" in warning and said in warning
+    assert "admin" not in warning.replace("District Agriculture Office, Pune", "")
+
+
 # Settings ----------------------------------------------------------------------------------------
 
 def test_switching_automatic_verification_on_and_off(world):
