@@ -359,3 +359,96 @@ def test_a_letter_sent_with_an_old_token_brings_the_officer_back_to_the_upload_t
     text = page(tab.get(url)).squashed_text()
     assert "फाइल पुन्हा निवडा" in text  # choose the file again, in the officer's language
     assert not Attachment.objects.filter(application=application).exists()
+
+
+# The largest form: the data protection notice ---------------------------------------------------
+
+USED_CODES = {}
+
+
+def sign_in_with_code(client, email, secret, next_url=None):
+    """Sign in through allauth's login and its second-factor page (a superadmin)."""
+    from tests.onboarding.approval_helpers import totp_code
+
+    response = client.post("/accounts/login/", {"login": email, "password": PASSWORD,
+                                                **({"next": next_url} if next_url else {})})
+    assert response["Location"] == "/accounts/2fa/authenticate/"
+    USED_CODES[secret] = totp_code(secret, unlike=USED_CODES.get(secret))
+    response = client.post("/accounts/2fa/authenticate/", {"code": USED_CODES[secret]})
+    assert response.status_code == 302
+    return response
+
+
+@pytest.fixture
+def root_with_code():
+    from tests.onboarding.approval_helpers import make_superadmin, with_totp
+
+    root = make_superadmin(email="root@sandes.nic.in", totp=False)
+    return root, with_totp(root)
+
+
+def test_a_whole_notice_edited_when_the_session_ended_is_in_the_form_again(root_with_code):
+    """The notice page holds the whole notice in three languages (prefilled): at the form's
+    limits, in Devanagari, it is kept (its characters counted as the form counts them)."""
+    from portal.privacy.forms import NoticePublishForm
+
+    root, secret = root_with_code
+    client = Client()
+    sign_in_with_code(client, root.email, secret)
+    url = "/portal/privacy/notice/"
+    limits = {name: field.max_length for name, field in NoticePublishForm().fields.items()}
+    data = {"version": "2026.2", "body_en": ("We keep your official address. " * 700)[:limits["body_en"]].strip(),
+            "body_hi": ("हम आपका आधिकारिक पता रखते हैं। " * 800)[:limits["body_hi"]].strip(),
+            "body_mr": ("आम्ही तुमचा अधिकृत पत्ता ठेवतो. " * 800)[:limits["body_mr"]].strip()}
+    assert sum(map(len, data.values())) > 59_990
+    client.cookies.pop("sessionid")  # the session ended while the notice was being edited
+    response = client.post(url, data, HTTP_REFERER=f"http://testserver{url}")
+    next_url = parse_qs(urlsplit(response["Location"]).query)["next"][0]
+    landing = client.get(sign_in_with_code(client, root.email, secret, next_url=next_url)["Location"])
+    tree = page(landing)
+    assert KEPT in tree.squashed_text()
+    assert {name: field_value(tree, name) for name in data} == data
+
+
+def test_input_too_large_to_keep_is_said_lost_after_signing_in(root_with_code):
+    root, secret = root_with_code
+    client = Client()
+    sign_in_with_code(client, root.email, secret)
+    url = "/portal/privacy/notice/"
+    client.cookies.pop("sessionid")
+    response = client.post(url, {"version": "2026.2", "body_en": "x" * 100_000}, HTTP_REFERER=f"http://testserver{url}")
+    next_url = parse_qs(urlsplit(response["Location"]).query)["next"][0]
+    landing = client.get(sign_in_with_code(client, root.email, secret, next_url=next_url)["Location"])
+    text = page(landing).squashed_text()
+    assert "What you sent when your session had ended was not kept" in text and KEPT not in text
+    assert "What you sent when your session had ended" not in page(client.get(url)).squashed_text()  # once
+
+
+def test_the_bound_on_kept_input_holds_the_largest_of_the_portals_forms():
+    """Every form of the portal, each text field at its limit, fits in what is kept."""
+    import importlib
+
+    from django.apps import apps
+
+    from portal import pending
+
+    for config in apps.get_app_configs():
+        if config.name.startswith(("portal", "onboarding", "verification", "monitoring")):
+            for module in ("forms", "role_forms"):
+                try:
+                    importlib.import_module(f"{config.name}.{module}")
+                except ModuleNotFoundError:
+                    pass
+
+    def every(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from every(sub)
+
+    sizes = {}
+    for form_class in every(AccessibleForm):
+        fields = form_class.base_fields
+        sizes[form_class.__name__] = sum(len(name) + (getattr(field, "max_length", None) or 0)
+                                         for name, field in fields.items())
+    assert sizes["NoticePublishForm"] >= 60_000
+    assert max(sizes.values()) <= pending.MAX_CHARACTERS, max(sizes.items(), key=lambda item: item[1])
