@@ -160,7 +160,9 @@ def _with_pending_input(request, view, *args, **kwargs):
     if not pending.is_kept_input(kept.get("input")):
         return view(request, *args, **kwargs)
     with pending.shown(request, kept["input"], said=bool(kept.get("said"))):
-        return view(request, *args, **kwargs)
+        response = view(request, *args, **kwargs)
+        pending.say_if_not_shown()  # no form took it: said on this page, or on the next after a redirect
+        return response
 
 
 def rule(name, *, return_to: str | None = None):

@@ -57,6 +57,7 @@ class _Pending:
     encoded: object  # as ``encode`` made it
     said: bool  # the person was told already why the form is shown again
     taken: bool = False
+    told_not_shown: bool = False  # the person was told that no form of the page showed it
 
 
 _current: ContextVar[_Pending | None] = ContextVar("pending_input", default=None)
@@ -130,3 +131,16 @@ def bind(field_keys) -> QueryDict | None:
     if not pending.said:
         messages.info(pending.request, _("Your session had ended. We kept what you typed: check it and send it again."))
     return data
+
+
+def say_if_not_shown() -> None:
+    """Tell the person, once, when no form of the page showed the input kept for it (nor
+    did its view take it): what it was for changed meanwhile (a request decided, a role
+    ended) and the page has no form for it now. Asked as the page is rendered (the
+    layout's context, before its messages are shown) and again once its view returned."""
+    pending = _current.get()
+    if pending is None or pending.taken or pending.told_not_shown:
+        return
+    pending.told_not_shown = True
+    messages.warning(pending.request, _("What you typed could not be shown again: what it was for changed meanwhile, and "
+                                        "this page has no form for it now. Nothing was done with it."))

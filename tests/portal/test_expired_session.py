@@ -452,3 +452,33 @@ def test_the_bound_on_kept_input_holds_the_largest_of_the_portals_forms():
                                          for name, field in fields.items())
     assert sizes["NoticePublishForm"] >= 60_000
     assert max(sizes.values()) <= pending.MAX_CHARACTERS, max(sizes.items(), key=lambda item: item[1])
+
+
+NOT_SHOWN = "What you typed could not be shown again: what it was for changed meanwhile"
+
+
+def test_a_decision_kept_for_a_request_decided_meanwhile_is_said_not_shown(organisation, admin):
+    """The page of the request has no decision form once it is decided: the person is told
+    that what they typed was not shown, on that page, once, and nothing is done with it."""
+    from verification import services
+
+    other = make_admin(organisation, email="other@mahaagri.gov.in")
+    profile = GovernmentProfileFactory(organisation=organisation)
+    url = f"/verification/profiles/{profile.pk}/"
+    client, next_url = posted_signed_out(url, {"decision": "reject", "reason": "Not on the establishment list of Pune."},
+                                         referer=url, who=admin)
+    services.join_request_decide(profile_id=profile.pk, decision="verify", reason="", actor=other)  # meanwhile
+    landing = client.get(sign_in(client, admin.email, next_url=next_url)["Location"])
+    text = page(landing).squashed_text()
+    assert landing.status_code == 200 and NOT_SHOWN in text and KEPT not in text
+    assert NOT_SHOWN not in page(client.get(url)).squashed_text()  # once
+    profile.refresh_from_db()
+    assert profile.status == "verified"
+
+
+def test_kept_input_shown_by_its_form_is_not_said_lost(organisation, admin):
+    profile = GovernmentProfileFactory(organisation=organisation)
+    url = f"/verification/profiles/{profile.pk}/"
+    client, next_url = posted_signed_out(url, {"decision": "reject", "reason": "Not ours."}, referer=url, who=admin)
+    text = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"])).squashed_text()
+    assert KEPT in text and NOT_SHOWN not in text
