@@ -72,15 +72,34 @@ def _keep_input_and_login(request, return_to: str | None = None):
         response["HX-Redirect"] = f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': page})}"
         return response
     if request.method == "POST":
-        page = form_page(request)
-        # The page the form was on; not the address it posts to when that only takes posts
-        # (the form was on the answer to a post: back to the page that view names).
-        next_url = page if page and not (urlsplit(page).path == request.path and return_to) else None
+        next_url = page_to_return_to(request, form_page(request), return_to)
         next_url = next_url or (reverse(return_to) if return_to else request.path)
         keep_input(request, next_url, note_too_large=True) or note_upload_lost(request, next_url)
     else:
         next_url = request.get_full_path()
     return redirect(f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': next_url})}")
+
+
+def page_to_return_to(request, page: str | None, return_to: str | None = None) -> str | None:
+    """The page to come back to with a form posted from ``page`` (the page it was on): that
+    page, except when it is the address the form posts to and that view only takes posts
+    (the form was on the answer to a post, a confirmation): then the page ``return_to``
+    (the view's, see ``rule``; looked up from the posted address when not given) names."""
+    if not page or urlsplit(page).path != request.path:
+        return page
+    if return_to is None:
+        try:
+            return_to = getattr(resolve(request.path_info).func, "return_to", None)
+        except Resolver404:
+            return_to = None
+    return reverse(return_to) if return_to else page
+
+
+def peek_pending_input(request):
+    """What was typed into this page's form before signing in again (a QueryDict), not
+    taken: the first of the page's forms with one of its fields still shows it (and says
+    so). For a view that chooses which form to show by what was kept; or None."""
+    return pending.peek()
 
 
 def form_page(request) -> str | None:
@@ -183,6 +202,7 @@ def rule(name, *, return_to: str | None = None):
             return view(request, *args, **kwargs)
 
         wrapped.access_rule = name
+        wrapped.return_to = return_to
         return wrapped
 
     return decorator

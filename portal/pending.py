@@ -115,6 +115,12 @@ def take() -> QueryDict | None:
     return decode(pending.encoded)
 
 
+def peek() -> QueryDict | None:
+    """The kept input, when no form or view took it yet, without taking it; or None."""
+    pending = _current.get()
+    return None if pending is None or pending.taken else decode(pending.encoded)
+
+
 def bind(field_keys) -> QueryDict | None:
     """The kept input for a form whose fields are posted as ``field_keys`` (their names with
     the form's prefix) when it holds one of them (once, for the first such form), with the

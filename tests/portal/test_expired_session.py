@@ -482,3 +482,75 @@ def test_kept_input_shown_by_its_form_is_not_said_lost(organisation, admin):
     client, next_url = posted_signed_out(url, {"decision": "reject", "reason": "Not ours."}, referer=url, who=admin)
     text = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"])).squashed_text()
     assert KEPT in text and NOT_SHOWN not in text
+
+
+# A decision on several requests, confirmed on the answer to a post ------------------------------
+
+REASON = "Not our staff: checked with the establishment section."
+
+
+def confirmation_post(profiles, **extra):
+    return {"step": "confirm", "decision": "reject", "reason": REASON, "profile": [p.pk for p in profiles],
+            "confirm": "on", **extra}
+
+
+def assert_confirmation_shown_again(tree, profiles):
+    assert tree.find("h1").squashed_text() == "Confirm your decision"
+    assert field_value(tree, "reason") == REASON and field_value(tree, "decision") == "reject"
+    assert field_value(tree, "confirm") is False  # confirmed again by hand
+    shown = {int(node.get("value")) for node in tree.find_all("input", name="profile")}
+    assert shown == {p.pk for p in profiles}
+    for profile in profiles:
+        profile.refresh_from_db()
+        assert profile.status == "pending"  # nothing was decided
+
+
+def test_a_bulk_confirmation_sent_with_an_old_token_comes_back_with_the_reason(organisation, admin):
+    profiles = [GovernmentProfileFactory(organisation=organisation) for _ in range(2)]
+    decide = "/verification/queue/decide/"
+    tab = signed_in_with_csrf(admin.email)
+    response = tab.post(decide, {"csrfmiddlewaretoken": "x" * 64, **confirmation_post(profiles)},
+                        HTTP_REFERER=f"http://testserver{decide}", HTTP_ORIGIN="http://testserver")
+    # Not back to the address of the confirmation, which answers only posts (405).
+    assert response.status_code == 302 and response["Location"] == "/verification/queue/"
+    landing = tab.get(response["Location"])
+    tree = page(landing)
+    assert landing.status_code == 200 and "The form could not be sent" in tree.squashed_text()
+    assert_confirmation_shown_again(tree, profiles)
+    assert "Verification queue" in page(tab.get("/verification/queue/")).find("h1").squashed_text()  # once
+
+
+def test_a_bulk_rejection_reason_typed_before_the_session_ended_is_in_the_box_again(organisation, admin):
+    profiles = [GovernmentProfileFactory(organisation=organisation) for _ in range(2)]
+    decide = "/verification/queue/decide/"
+    client, next_url = posted_signed_out(decide, confirmation_post(profiles), referer=decide, who=admin)
+    assert next_url == "/verification/queue/"
+    landing = client.get(sign_in(client, admin.email, next_url=next_url)["Location"])
+    tree = page(landing)
+    assert landing.status_code == 200 and KEPT in tree.squashed_text()
+    assert_confirmation_shown_again(tree, profiles)
+
+
+def test_requests_chosen_in_the_queue_when_the_session_ended_are_asked_to_confirm(organisation, admin):
+    profiles = [GovernmentProfileFactory(organisation=organisation) for _ in range(2)]
+    decided = GovernmentProfileFactory(organisation=organisation, status="verified")  # decided meanwhile
+    client, next_url = posted_signed_out("/verification/queue/decide/",
+                                         {"decision": "verify", "profile": [p.pk for p in [*profiles, decided]]},
+                                         referer="/verification/queue/", who=admin)
+    tree = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"]))
+    assert field_value(tree, "decision") == "verify"
+    assert {int(node.get("value")) for node in tree.find_all("input", name="profile")} == {
+        p.pk for p in profiles}
+
+
+def test_a_bulk_decision_on_requests_all_decided_meanwhile_is_said_not_shown(organisation, admin):
+    profiles = [GovernmentProfileFactory(organisation=organisation) for _ in range(2)]
+    decide = "/verification/queue/decide/"
+    client, next_url = posted_signed_out(decide, confirmation_post(profiles), referer=decide, who=admin)
+    from verification import services
+
+    other = make_admin(organisation, email="other@mahaagri.gov.in")
+    for profile in profiles:  # meanwhile
+        services.join_request_decide(profile_id=profile.pk, decision="verify", reason="", actor=other)
+    tree = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"]))
+    assert "Verification queue" in tree.find("h1").squashed_text() and NOT_SHOWN in tree.squashed_text()
