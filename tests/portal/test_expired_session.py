@@ -554,3 +554,68 @@ def test_a_bulk_decision_on_requests_all_decided_meanwhile_is_said_not_shown(org
         services.join_request_decide(profile_id=profile.pk, decision="verify", reason="", actor=other)
     tree = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"]))
     assert "Verification queue" in tree.find("h1").squashed_text() and NOT_SHOWN in tree.squashed_text()
+
+
+# The official email rules and the account's addresses ---------------------------------------------
+
+STALE = "The form could not be sent: the page had been open since before you signed in again."
+
+
+@pytest.mark.parametrize("edit", [False, True])
+def test_an_email_rule_typed_with_an_old_token_is_in_the_form_again(edit):
+    from portal.accounts.models import EmailSuffixRule
+    from tests.onboarding.approval_helpers import make_superadmin
+
+    root = make_superadmin(email="root@sandes.nic.in")
+    url = "/portal/email-rules/"
+    if edit:
+        url += f"{EmailSuffixRule.objects.create(suffix='dept-rule.in', kind='official').pk}/"
+    tab = Client(enforce_csrf_checks=True)
+    tab.force_login(root)
+    typed = {"suffix": "iitb.ac.in", "kind": "manual_review", "note": "IIT Bombay asked on 3 March"}
+    response = tab.post(url, {"csrfmiddlewaretoken": "x" * 64, **typed},
+                        HTTP_REFERER=f"http://testserver{url}", HTTP_ORIGIN="http://testserver")
+    assert response.status_code == 302 and response["Location"] == url
+    tree = page(tab.get(url))
+    assert STALE in tree.squashed_text()
+    assert {name: field_value(tree, name) for name in typed} == typed
+    assert not EmailSuffixRule.objects.filter(suffix="iitb.ac.in").exists()
+
+
+def test_an_email_rule_typed_before_the_session_ended_is_in_the_form_again(root_with_code):
+    root, secret = root_with_code
+    client = Client()
+    sign_in_with_code(client, root.email, secret)
+    url = "/portal/email-rules/"
+    client.cookies.pop("sessionid")
+    typed = {"suffix": "iitb.ac.in", "kind": "manual_review", "note": "IIT Bombay asked on 3 March"}
+    response = client.post(url, typed, HTTP_REFERER=f"http://testserver{url}")
+    next_url = parse_qs(urlsplit(response["Location"]).query)["next"][0]
+    tree = page(client.get(sign_in_with_code(client, root.email, secret, next_url=next_url)["Location"]))
+    assert KEPT in tree.squashed_text() and NOT_SHOWN not in tree.squashed_text()
+    assert {name: field_value(tree, name) for name in typed} == typed
+
+
+def added_address(tree):
+    """What the box to add an address shows (the list of addresses has radios of that name)."""
+    box = tree.find("input", type="email", name="email")
+    return box.get("value") if box is not None else None
+
+
+def test_an_address_to_add_typed_with_an_old_token_is_in_the_box_again(admin):
+    tab = signed_in_with_csrf(admin.email)
+    url = "/accounts/email/"
+    response = tab.post(url, {"csrfmiddlewaretoken": "x" * 64, "email": "second.address@mahaagri.gov.in",
+                              "action_add": ""}, HTTP_REFERER=f"http://testserver{url}", HTTP_ORIGIN="http://testserver")
+    assert response.status_code == 302 and response["Location"] == url
+    tree = page(tab.get(url))
+    assert STALE in tree.squashed_text() and added_address(tree) == "second.address@mahaagri.gov.in"
+
+
+def test_an_address_to_add_typed_before_the_session_ended_is_in_the_box_again(admin):
+    url = "/accounts/email/"
+    client, next_url = posted_signed_out(url, {"email": "second.address@mahaagri.gov.in", "action_add": ""},
+                                         referer=url, who=admin)
+    tree = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"]))
+    assert KEPT in tree.squashed_text() and NOT_SHOWN not in tree.squashed_text()
+    assert added_address(tree) == "second.address@mahaagri.gov.in"
