@@ -26,9 +26,10 @@ from portal import pending
 from portal.permissions import RULES, SIGNED_OUT_RULES
 
 PENDING_PREFIX = "pending_input:"
-# The most of a form's input kept for a person who is signed out (urlencoded): the
-# largest of the portal's forms, every field full of Devanagari, is about a third of it.
-# Anyone can post to any page: what is kept is one form, of at most this size.
+# The most of a form's input kept for a person who is signed out, in characters (as the
+# forms count them): more than the largest of the portal's forms, the data protection
+# notice, holds (pending.MAX_CHARACTERS). Anyone can post to any page: what is kept is one
+# form, of at most this size.
 PENDING_MAX_CHARACTERS = pending.MAX_CHARACTERS
 
 
@@ -63,22 +64,42 @@ def _keep_input_and_login(request, return_to: str | None = None):
     After signing in the person goes back to the page the form was on (the Referer:
     a form may post to an address that shows nothing, or need its page's query), and
     from a part of a page htmx asked for, to the page itself. A file cannot be kept: the
-    page says, after signing in, that nothing was uploaded (``note_upload_lost``)."""
+    page says, after signing in, that nothing was uploaded (``note_upload_lost``); nor can
+    more than any form holds: the page says, after signing in, that it was not kept."""
     if request.headers.get("HX-Request"):
         page = page_of_this_site(request, request.headers.get("HX-Current-URL", "")) or "/"
         response = HttpResponse(status=204)
         response["HX-Redirect"] = f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': page})}"
         return response
     if request.method == "POST":
-        page = form_page(request)
-        # The page the form was on; not the address it posts to when that only takes posts
-        # (the form was on the answer to a post: back to the page that view names).
-        next_url = page if page and not (urlsplit(page).path == request.path and return_to) else None
+        next_url = page_to_return_to(request, form_page(request), return_to)
         next_url = next_url or (reverse(return_to) if return_to else request.path)
-        keep_input(request, next_url) or note_upload_lost(request, next_url)
+        keep_input(request, next_url, note_too_large=True) or note_upload_lost(request, next_url)
     else:
         next_url = request.get_full_path()
     return redirect(f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': next_url})}")
+
+
+def page_to_return_to(request, page: str | None, return_to: str | None = None) -> str | None:
+    """The page to come back to with a form posted from ``page`` (the page it was on): that
+    page, except when it is the address the form posts to and that view only takes posts
+    (the form was on the answer to a post, a confirmation): then the page ``return_to``
+    (the view's, see ``rule``; looked up from the posted address when not given) names."""
+    if not page or urlsplit(page).path != request.path:
+        return page
+    if return_to is None:
+        try:
+            return_to = getattr(resolve(request.path_info).func, "return_to", None)
+        except Resolver404:
+            return_to = None
+    return reverse(return_to) if return_to else page
+
+
+def peek_pending_input(request):
+    """What was typed into this page's form before signing in again (a QueryDict), not
+    taken: the first of the page's forms with one of its fields still shows it (and says
+    so). For a view that chooses which form to show by what was kept; or None."""
+    return pending.peek()
 
 
 def form_page(request) -> str | None:
@@ -87,19 +108,24 @@ def form_page(request) -> str | None:
     return page_of_this_site(request, request.headers.get("Referer", ""))
 
 
-def keep_input(request, page: str, *, said: bool = False) -> bool:
+def keep_input(request, page: str, *, said: bool = False, note_too_large: bool = False) -> bool:
     """Keep what was posted in the session for the form of ``page`` (its path), shown there
     again at its next visit: the last form only, and not one larger than any of the
     portal's (its sender retypes it). An upload cannot be kept: the person chooses the
     file again; nor can a secret (a password, a code), or input whose author is unknown, or
     for a page that does not show it again. Returns whether it was kept. ``said``: the
-    caller tells the person why the form is shown again."""
+    caller tells the person why the form is shown again. ``note_too_large``: input larger
+    than any form is replaced by a note, and the page says at its next visit, once signed
+    in, that it was not kept (the caller does not tell the person now)."""
     if request.FILES or not input_returns_to(request, page):
         return False
     encoded = pending.encode((name, values) for name, values in request.POST.lists()
                               if name != "csrfmiddlewaretoken" and pending.keepable(name))
     _forget_kept_input(request)
     if encoded is None:
+        if note_too_large:
+            request.session[PENDING_PREFIX + urlsplit(page).path] = {"too_large": True,
+                                                                     "by": pending.typed_by(request)}
         return False
     request.session[PENDING_PREFIX + urlsplit(page).path] = {"input": encoded, "said": said,
                                                              "by": pending.typed_by(request)}
@@ -130,7 +156,7 @@ def input_returns_to(request, page: str) -> bool:
 
 
 def pop_pending_input(request):
-    """What was typed into this page's form before signing in again (urlencoded), once; or
+    """What was typed into this page's form before signing in again (a QueryDict), once; or
     None. For a view that binds its form itself; an AccessibleForm binds itself."""
     return pending.take()
 
@@ -146,8 +172,16 @@ def _with_pending_input(request, view, *args, **kwargs):
     if kept.get("upload_lost"):
         messages.warning(request, _("Nothing was uploaded: your session had ended. Choose the file again."))
         return view(request, *args, **kwargs)
-    with pending.shown(request, kept["input"], said=kept["said"]):
+    if kept.get("too_large"):
+        messages.warning(request, _("What you sent when your session had ended was not kept: it was longer than any "
+                                    "form of the portal takes. Nothing was saved: type it again."))
         return view(request, *args, **kwargs)
+    if not pending.is_kept_input(kept.get("input")):
+        return view(request, *args, **kwargs)
+    with pending.shown(request, kept["input"], said=bool(kept.get("said"))):
+        response = view(request, *args, **kwargs)
+        pending.say_if_not_shown()  # no form took it: said on this page, or on the next after a redirect
+        return response
 
 
 def rule(name, *, return_to: str | None = None):
@@ -168,6 +202,7 @@ def rule(name, *, return_to: str | None = None):
             return view(request, *args, **kwargs)
 
         wrapped.access_rule = name
+        wrapped.return_to = return_to
         return wrapped
 
     return decorator

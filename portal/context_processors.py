@@ -1,9 +1,13 @@
 from django.conf import settings
 
+from portal import pending
 from portal.permissions import is_auditor, is_state_admin, is_superadmin, may_manage_roles, may_read_role_report
 
 
 def portal(request):
+    # Input kept over a sign-in that no form of this page showed: the page says so (its
+    # forms are made before it is rendered; the messages are read after this).
+    pending.say_if_not_shown()
     # Both selectors answer no for a signed-out user, and read the roles once per request.
     user = getattr(request, "user", None)
     roles = {

@@ -21,7 +21,8 @@ def refuse_control_characters(value: object) -> None:
 
 class _KeptInputMetaclass(forms.forms.DeclarativeFieldsMetaclass):
     """Once a form is made, fields added by its own ``__init__`` included, an unbound one
-    shows the input kept for its page (``portal.pending``) as its initial values."""
+    shows the input kept for its page (``portal.pending``) as its initial values
+    (``ShowsKeptInput._show_kept_input``)."""
 
     def __call__(cls, *args, **kwargs):
         form = super().__call__(*args, **kwargs)
@@ -42,15 +43,35 @@ class _LineBreaksAsTyped:
         return self.to_python(value.replace("\r\n", "\n") if isinstance(value, str) else value)
 
 
-class AccessibleForm(forms.Form, metaclass=_KeptInputMetaclass):
+class ShowsKeptInput(metaclass=_KeptInputMetaclass):
+    """Mixed into a form (before its form class): unbound, it shows the input kept for its
+    page over a sign-in (an ended session, a page older than the sign-in) as its initial
+    values. Every AccessibleForm does; a library's form (allauth's) mixes it in."""
+
+    restored = False  # set when the form shows input kept over a sign-in (``_show_kept_input``)
+
+    def _show_kept_input(self):
+        """What was typed before signing in again (an ended session, an expired page), shown
+        as the initial values, without errors said before the person sends it again."""
+        keys = {self.add_prefix(name): name for name in self.fields}
+        restored = pending.bind(keys)
+        if restored is None:
+            return
+        self.restored = True  # not blank: a template keeping blank forms per process shows this one afresh
+        for key, name in keys.items():
+            if key in restored:
+                field = self.fields[name]
+                self.initial[name] = (restored.getlist(key) if isinstance(field, forms.MultipleChoiceField)
+                                      else restored.get(key))
+
+
+class AccessibleForm(ShowsKeptInput, forms.Form):
     """Gives each widget Bootstrap's class unless it has one, and after validation
     marks every field with an error: ``aria-invalid``, ``aria-describedby`` naming
     its hint and its error (the ids ``includes/field.html`` gives them, in the
     order they appear), and ``is-invalid``. Each one-line text field refuses control
     characters (refuse_control_characters); a box's line breaks count as one character
     each, as the browser counted them (_LineBreaksAsTyped)."""
-
-    restored = False  # set when the form shows input kept over a sign-in (``_show_kept_input``)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -68,20 +89,6 @@ class AccessibleForm(forms.Form, metaclass=_KeptInputMetaclass):
                 widget.attrs.setdefault("class", "form-select")
             else:
                 widget.attrs.setdefault("class", "form-control")
-
-    def _show_kept_input(self):
-        """What was typed before signing in again (an ended session, an expired page), shown
-        as the initial values, without errors said before the person sends it again."""
-        keys = {self.add_prefix(name): name for name in self.fields}
-        restored = pending.bind(keys)
-        if restored is None:
-            return
-        self.restored = True  # not blank: a template keeping blank forms per process shows this one afresh
-        for key, name in keys.items():
-            if key in restored:
-                field = self.fields[name]
-                self.initial[name] = (restored.getlist(key) if isinstance(field, forms.MultipleChoiceField)
-                                      else restored.get(key))
 
     def full_clean(self):
         if self.is_bound:

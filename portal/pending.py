@@ -27,8 +27,11 @@ SECRET_NAMES = {"code", "key", "otp", "otp_code", "recovery_code", "totp"}
 PERSON_COOKIE = "portal_person"
 PERSON_COOKIE_SALT = "portal.pending.person"
 PERSON_COOKIE_MAX_AGE = 30 * 24 * 3600
-# The most kept of one form (urlencoded): more than any of the portal's forms holds; a
-# larger post is not kept (its sender retypes it).
+# The most kept of one form, in characters of its field names and values as posted (what
+# the forms' limits count; a session stores them as JSON, at most 6 characters for one):
+# more than the largest of the portal's forms holds, the data protection notice (three
+# texts of 20,000 characters, privacy.forms.NoticePublishForm: 60,000 and a version). A
+# larger post is not kept, and its sender is told so after signing in again (they retype it).
 MAX_CHARACTERS = 64 * 1024
 
 
@@ -51,26 +54,49 @@ def typed_by(request: HttpRequest) -> int | None:
 @dataclass
 class _Pending:
     request: HttpRequest
-    encoded: str
+    encoded: object  # as ``encode`` made it
     said: bool  # the person was told already why the form is shown again
     taken: bool = False
+    told_not_shown: bool = False  # the person was told that no form of the page showed it
 
 
 _current: ContextVar[_Pending | None] = ContextVar("pending_input", default=None)
 
 
-def encode(fields: Iterable[tuple[str, list[str]]]) -> str | None:
-    """``fields`` (name, values) as kept in a session: urlencoded, or None when larger
-    than MAX_CHARACTERS."""
-    data = QueryDict(mutable=True)
+def encode(fields: Iterable[tuple[str, list[str]]]) -> dict[str, list[str]] | None:
+    """``fields`` (name, values) as kept in a session: each name with its values as posted
+    (stored as JSON by the session), or None when they hold more than MAX_CHARACTERS
+    characters. Counted as the forms count them: a letter of Devanagari is one, not the
+    nine it takes URL-encoded."""
+    kept, size = {}, 0
     for name, values in fields:
-        data.setlist(name, values)
-    text = data.urlencode()
-    return text if len(text) <= MAX_CHARACTERS else None
+        values = [str(value) for value in values]
+        size += len(name) + sum(len(value) for value in values)
+        if size > MAX_CHARACTERS:
+            return None
+        kept[name] = values
+    return kept
+
+
+def decode(encoded: object) -> QueryDict:
+    """Input kept by ``encode`` as the QueryDict a form is bound to (mutable). A session
+    kept before input was stored this way holds it urlencoded."""
+    if isinstance(encoded, str):
+        return QueryDict(encoded, mutable=True)
+    data = QueryDict(mutable=True)
+    for name, values in (encoded.items() if isinstance(encoded, dict) else ()):
+        if isinstance(name, str) and isinstance(values, list):
+            data.setlist(name, [value for value in values if isinstance(value, str)])
+    return data
+
+
+def is_kept_input(value: object) -> bool:
+    """Whether ``value`` (from a session) is input as ``encode`` kept it."""
+    return isinstance(value, (str, dict))
 
 
 @contextmanager
-def shown(request: HttpRequest, encoded: str, *, said: bool = False):
+def shown(request: HttpRequest, encoded: object, *, said: bool = False):
     """Within it, ``encoded`` (kept input of this request's page) is what the page's first
     form with one of its fields shows (``bind``) or a view takes (``take``)."""
     token = _current.set(_Pending(request=request, encoded=encoded, said=said))
@@ -80,13 +106,19 @@ def shown(request: HttpRequest, encoded: str, *, said: bool = False):
         _current.reset(token)
 
 
-def take() -> str | None:
-    """The kept input (urlencoded) for a view that binds its form itself, once; or None."""
+def take() -> QueryDict | None:
+    """The kept input for a view that binds its form itself, once; or None."""
     pending = _current.get()
     if pending is None or pending.taken:
         return None
     pending.taken = True
-    return pending.encoded
+    return decode(pending.encoded)
+
+
+def peek() -> QueryDict | None:
+    """The kept input, when no form or view took it yet, without taking it; or None."""
+    pending = _current.get()
+    return None if pending is None or pending.taken else decode(pending.encoded)
 
 
 def bind(field_keys) -> QueryDict | None:
@@ -96,7 +128,7 @@ def bind(field_keys) -> QueryDict | None:
     pending = _current.get()
     if pending is None or pending.taken:
         return None
-    data = QueryDict(pending.encoded, mutable=True)
+    data = decode(pending.encoded)
     for name in NOT_RESTORED:
         data.pop(name, None)
     if not set(data) & set(field_keys):
@@ -105,3 +137,16 @@ def bind(field_keys) -> QueryDict | None:
     if not pending.said:
         messages.info(pending.request, _("Your session had ended. We kept what you typed: check it and send it again."))
     return data
+
+
+def say_if_not_shown() -> None:
+    """Tell the person, once, when no form of the page showed the input kept for it (nor
+    did its view take it): what it was for changed meanwhile (a request decided, a role
+    ended) and the page has no form for it now. Asked as the page is rendered (the
+    layout's context, before its messages are shown) and again once its view returned."""
+    pending = _current.get()
+    if pending is None or pending.taken or pending.told_not_shown:
+        return
+    pending.told_not_shown = True
+    messages.warning(pending.request, _("What you typed could not be shown again: what it was for changed meanwhile, and "
+                                        "this page has no form for it now. Nothing was done with it."))

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from portal.access import form_page, input_returns_to, keep_input, rule
+from portal.access import form_page, input_returns_to, keep_input, page_to_return_to, rule
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +172,9 @@ def csrf_failure(request, reason=""):
     was typed is kept (no password) and the person is taken back to that page to send it
     again; otherwise (a post from another site, a sign-in or password page, a link's page)
     a page says so, in the person's language and the portal's layout."""
-    page = form_page(request)
+    # The page the form was on; for a confirmation (the answer to a post, at an address that
+    # only takes posts) the page its view names to come back to.
+    page = page_to_return_to(request, form_page(request))
     origin = request.headers.get("Origin")
     same_origin = origin is None or origin == f"{request.scheme}://{request.get_host()}"
     if request.method == "POST" and page and same_origin and hasattr(request, "session"):

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
-from portal.access import rule
+from portal.access import peek_pending_input, rule
 from portal.audit.models import AuditEvent
 from portal.ids import row_id
 from verification import services
@@ -65,7 +65,13 @@ def _queue_url(status=VerificationStatus.PENDING, organisation_id=None):
 @rule("organisation_admin")
 @require_http_methods(["GET"])
 def queue(request):
-    """Requests of the organisations the viewer administers, oldest first, in one status."""
+    """Requests of the organisations the viewer administers, oldest first, in one status;
+    or, once, the confirmation of a decision on requests chosen here that could not be
+    sent (the session ended, or the page was older than the sign-in): what was chosen and
+    typed, to be sent again."""
+    confirmation = _kept_confirmation(request)
+    if confirmation is not None:
+        return confirmation
     filters = QueueFilterForm(request.GET)
     filters.is_valid()
     status = filters.cleaned_data.get("status") or VerificationStatus.PENDING
@@ -82,9 +88,26 @@ def queue(request):
     })
 
 
-def _chosen_ids(request):
-    """The profiles ticked in the queue, as ids; anything no row's id can be is left out."""
-    return [number for value in request.POST.getlist("profile")[:PAGE_SIZE] if (number := row_id(value)) is not None]
+def _chosen_ids(data):
+    """The profiles ticked in the queue (``data``: what was posted), as ids; anything no
+    row's id can be is left out."""
+    return [number for value in data.getlist("profile")[:PAGE_SIZE] if (number := row_id(value)) is not None]
+
+
+def _kept_confirmation(request):
+    """The confirmation page of a decision on requests chosen in the queue, kept over a
+    sign-in (``portal.access``): the requests chosen that still wait, and the decision and
+    reason typed (the box to confirm not ticked); None when nothing of the kind was kept,
+    or none of those requests waits any more (the queue then says what was typed was not
+    shown)."""
+    kept = peek_pending_input(request)
+    if kept is None or not kept.getlist("profile"):
+        return None
+    profiles = [profile for profile in profiles_for_admin(request.user, _chosen_ids(kept)) if profile.is_pending]
+    if not profiles:
+        return None
+    form = BulkDecisionForm()  # shows what was kept, and says so
+    return render(request, "verification/queue_confirm.html", {"form": form, "profiles": profiles})
 
 
 @rule("organisation_admin", return_to="verification:queue")
@@ -92,7 +115,7 @@ def _chosen_ids(request):
 def queue_decide(request):
     """The requests chosen in the queue: first a page to confirm the decision (and give a
     reason to reject), then the decision on each."""
-    profiles = [profile for profile in profiles_for_admin(request.user, _chosen_ids(request)) if profile.is_pending]
+    profiles = [profile for profile in profiles_for_admin(request.user, _chosen_ids(request.POST)) if profile.is_pending]
     if not profiles:
         messages.error(request, _("Choose at least one waiting request."))
         return redirect(_queue_url())

@@ -3,7 +3,7 @@ organisation, the request itself, withdrawing it."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, QueryDict
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -106,7 +106,7 @@ def join(request, pk):
                 return redirect("verification:mine")
     else:
         pending = pop_pending_input(request)
-        form = JoinRequestForm(QueryDict(pending)) if pending is not None else JoinRequestForm(
+        form = JoinRequestForm(pending) if pending is not None else JoinRequestForm(
             initial=_initial_details(request.user)
         )
         if form.is_bound:

@@ -3,7 +3,7 @@ from urllib.parse import urlencode, urlsplit
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse, QueryDict
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
@@ -219,9 +219,8 @@ def _section_form(request, application, section):
     restored = pending is not None
     shown_answers = None
     if restored:
-        kept = QueryDict(pending)
-        form = form_class(data=kept, application=application)
-        shown_answers = kept.get("shown_answers")
+        form = form_class(data=pending, application=application)
+        shown_answers = pending.get("shown_answers")
     elif application.status_of(section) == SectionStatus.NOT_STARTED or "q" in request.GET:
         # Not started, or the officer is searching for the parent (nothing could be
         # chosen yet): the answers without their errors.

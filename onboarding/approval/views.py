@@ -67,7 +67,7 @@ SESSION_LINKS = "onboarding_review_links"
 SESSION_LINKS_KEPT = 20
 SESSION_DECIDED = "onboarding_review_decided"
 # The decision and remarks posted for a step whose link the session no longer held (it
-# ended while they were typed): {"step": its id, "input": urlencoded}, the last one only,
+# ended while they were typed): {"step": its id, "input": as pending.encode keeps it}, the last one only,
 # shown once in the form when that step's link is opened again. Nothing else of a post.
 SESSION_KEPT = "onboarding_review_kept"
 KEPT_FIELDS = ("decision", "remarks")
@@ -171,10 +171,10 @@ def _keep_decision(request, step_id, *, why=None) -> bool:
 
 
 def _kept_decision(request, step):
-    """(the decision and remarks kept for ``step``, urlencoded; why they were kept, or ""),
+    """(the decision and remarks kept for ``step``, as pending.encode kept them; why they were kept, or ""),
     taken from the session for good (shown once, even if the page then fails); or None."""
     kept = request.session.get(SESSION_KEPT)
-    if not isinstance(kept, dict) or kept.get("step") != str(step.pk) or not isinstance(kept.get("input"), str):
+    if not isinstance(kept, dict) or kept.get("step") != str(step.pk) or not pending.is_kept_input(kept.get("input")):
         return None
     del request.session[SESSION_KEPT]
     request.session.save()

@@ -9,10 +9,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.models import SuffixKind
+from portal.forms import AccessibleForm, ShowsKeptInput
 from portal.organisations.services import official_powers_end_check
 
 
-class EmailRuleForm(forms.Form):
+class EmailRuleForm(AccessibleForm):
     suffix = forms.CharField(
         label=_("Domain suffix"),
         max_length=253,
@@ -49,12 +50,13 @@ class ResetPasswordForm(AllauthResetPasswordForm):
         return get_adapter().clean_email(super().clean_email())
 
 
-class AddEmailForm(AllauthAddEmailForm):
+class AddEmailForm(ShowsKeptInput, AllauthAddEmailForm):
     """allauth's form (views.EmailView), except that an address which, once confirmed,
     would replace an official primary address (ACCOUNT_CHANGE_EMAIL) is refused at the
     field while that would end a role nobody else holds: the last superadmin, or an
     organisation's last admin, hands it over first (asked again at the confirmation,
-    adapter.confirm_email)."""
+    adapter.confirm_email). An address typed when the session ended, or on a page older
+    than the last sign-in, is in the box again (ShowsKeptInput)."""
 
     def clean_email(self) -> str:
         email = super().clean_email()

@@ -2,12 +2,17 @@
 the scope): who holds which role where, the people a role may be given to, and the
 organisations whose admins the viewer manages. Every list is bounded."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Model, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
+from portal.audit.models import AuditAction, AuditEvent
 from portal.ids import row_id
 from portal.organisations.models import (
     Membership,
@@ -77,6 +82,46 @@ def platform_grant_in_force(pk: int) -> PlatformRoleGrant:
         raise Http404 from None
 
 
+@dataclass(frozen=True)
+class EndedRole:
+    """A role that was held and has ended: whose it was, when it ended, and who ended it
+    (their address; None when it ended by itself, its end date passed, or nobody did)."""
+
+    holder_email: str
+    ended_at: datetime
+    ended_by: str | None
+
+
+def _ending_of(actions: list[str], target: Model, **old: object) -> AuditEvent | None:
+    """The last audit row of ``actions`` on ``target`` whose old values hold ``old``."""
+    return (AuditEvent.objects.filter(action__in=actions, target_type=target._meta.label_lower, target_id=str(target.pk),
+                                      **{f"old_values__{key}": value for key, value in old.items()})
+            .only("created_at", "action", "actor_id", "actor_email", "new_values").order_by("-id").first())
+
+
+def _ended_as_recorded(holder_email: str, event: AuditEvent, expired: str) -> EndedRole:
+    """How a role ended, from its audit row: by whom (none when it expired), and when."""
+    if event.action == expired:
+        ended_at = parse_datetime(str(event.new_values.get("ended_at") or "")) or event.created_at
+        return EndedRole(holder_email, ended_at, None)
+    return EndedRole(holder_email, event.created_at, (event.actor_email or None) if event.actor_id else None)
+
+
+def platform_grant_ended(pk: int) -> tuple[PlatformRoleGrant, EndedRole] | None:
+    """A platform role grant that existed and is no longer in force (revoked, or past its
+    end date), with how it ended; None when there is no such grant (or it is in force)."""
+    grant = PlatformRoleGrant.objects.exclude(in_force_q()).select_related("user").filter(pk=pk).first()
+    if grant is None:
+        return None
+    if grant.revoked_at is None:  # past its end date, not yet recorded as ended
+        return grant, EndedRole(grant.user.email, grant.ends_at, None)
+    event = _ending_of([AuditAction.PLATFORM_ROLE_REVOKED, AuditAction.PLATFORM_ROLE_EXPIRED], grant.user, grant=grant.pk)
+    if event is None:
+        return grant, EndedRole(grant.user.email, grant.revoked_at, None)
+    ended = _ended_as_recorded(grant.user.email, event, AuditAction.PLATFORM_ROLE_EXPIRED)
+    return grant, EndedRole(ended.holder_email, grant.revoked_at, ended.ended_by)
+
+
 # Organisation admins ------------------------------------------------------------------------
 
 def organisations_managed(viewer: AnyUser, *, query: str = "") -> QuerySet[Organisation]:
@@ -117,6 +162,24 @@ def admin_of(organisation: Organisation, user_id: object) -> Membership:
         return admins_of(organisation).get(user_id=number)
     except Membership.DoesNotExist:
         raise Http404 from None
+
+
+def admin_role_ended(organisation: Organisation, user_id: object) -> EndedRole | None:
+    """How the admin role of the organisation held by the person ``user_id`` ended, when
+    they held it and it is no longer in force (removed, or past its end date); None when
+    they never held it (as far as the membership and the audit log tell) or hold it now.
+    The caller checked that the viewer manages the organisation's admins."""
+    number = row_id(user_id)
+    if number is None:
+        return None
+    membership = Membership.objects.filter(organisation=organisation, user_id=number).select_related("user").first()
+    if membership is None or membership.admin_in_force:
+        return None
+    if membership.is_active and membership.role == MembershipRole.ADMIN:  # past its end date, not yet recorded
+        return EndedRole(membership.user.email, membership.ends_at, None)
+    event = _ending_of([AuditAction.MEMBERSHIP_REVOKED, AuditAction.MEMBERSHIP_EXPIRED], organisation,
+                       user=membership.user.email, role=MembershipRole.ADMIN)
+    return _ended_as_recorded(membership.user.email, event, AuditAction.MEMBERSHIP_EXPIRED) if event else None
 
 
 def _subtree(organisation: Organisation) -> Q:

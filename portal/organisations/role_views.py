@@ -10,7 +10,7 @@ what the pages would not offer."""
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 from portal.access import rule
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
+from portal.limits import shown
 from portal.organisations import role_selectors as selectors
 from portal.organisations.models import PlatformRole
 from portal.organisations.role_forms import AdminGrantForm, EmailSearchForm, PlatformGrantForm, RevokeForm
@@ -124,10 +125,29 @@ def platform_grant(request):
     return response or redirect("roles:home")
 
 
+def _already_ended(request, ended, *, by_text, text, **values):
+    """Say that the role to revoke had already ended (revoked meanwhile by someone else,
+    or past its end date): whose, when and, if known, by whom. Nothing is changed."""
+    values.update(email=ended.holder_email, when=shown(ended.ended_at), by=ended.ended_by)
+    messages.info(request, (by_text if ended.ended_by else text) % values)
+
+
 @rule("superadmin")
 @require_http_methods(["GET", "POST"])
 def platform_revoke(request, pk):
-    grant = selectors.platform_grant_in_force(pk)
+    try:
+        grant = selectors.platform_grant_in_force(pk)
+    except Http404:
+        found = selectors.platform_grant_ended(pk)
+        if found is None:  # never existed
+            raise
+        grant, ended = found
+        _already_ended(request, ended, role=grant.get_role_display(), where=jurisdiction_label(grant.jurisdiction),
+                       by_text=_("This role had already ended: %(email)s was %(role)s (%(where)s) until %(when)s, "
+                                 "when %(by)s revoked it. Nothing was changed."),
+                       text=_("This role had already ended: %(email)s was %(role)s (%(where)s) until %(when)s. "
+                              "Nothing was changed."))
+        return redirect("roles:home")
     own = grant.user_id == request.user.pk
     form = None if own else RevokeForm(request.POST if request.method == "POST" else None)
     if form is not None and form.is_bound and form.is_valid():
@@ -184,7 +204,19 @@ def organisation_grant(request, pk):
 @require_http_methods(["GET", "POST"])
 def organisation_revoke(request, pk):
     organisation = selectors.organisation_for_role_admin(request.user, pk)
-    membership = selectors.admin_of(organisation, request.POST.get("user") or request.GET.get("user"))
+    chosen = request.POST.get("user") or request.GET.get("user")
+    try:
+        membership = selectors.admin_of(organisation, chosen)
+    except Http404:
+        ended = selectors.admin_role_ended(organisation, chosen)
+        if ended is None:  # never an admin of it
+            raise
+        _already_ended(request, ended, organisation=organisation.name,
+                       by_text=_("This role had already ended: %(email)s was an admin of %(organisation)s until "
+                                 "%(when)s, when %(by)s removed it. Nothing was changed."),
+                       text=_("This role had already ended: %(email)s was an admin of %(organisation)s until "
+                              "%(when)s. Nothing was changed."))
+        return redirect("roles:organisation", pk=organisation.pk)
     own = membership.user_id == request.user.pk
     form = None if own else RevokeForm(request.POST if request.method == "POST" else None)
     if form is not None and form.is_bound and form.is_valid():

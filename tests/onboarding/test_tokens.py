@@ -443,6 +443,6 @@ def test_only_the_decision_and_remarks_are_kept_for_the_step_named_and_bounded(o
     assert response.status_code == 404 and "What you typed is kept" not in page(response)
     response = browser.post(review, {"step": step + 1, "decision": "reject", "remarks": "Not ours.", "other": "y"})
     assert response.status_code == 404 and "What you typed is kept" in page(response)
-    assert browser.session["onboarding_review_kept"] == {"step": str(step + 1), "input": "decision=reject&remarks=Not+ours."}
+    assert browser.session["onboarding_review_kept"] == {"step": str(step + 1), "input": {"decision": ["reject"], "remarks": ["Not ours."]}}
     html = page(browser.get(latest_link()[0], follow=True))  # another step's link: not shown there
     assert "Not ours." not in html and "We kept what you typed" not in html

@@ -362,3 +362,263 @@ def test_a_letter_sent_with_an_old_token_brings_the_officer_back_to_the_upload_t
     text = page(tab.get(url)).squashed_text()
     assert "फाइल पुन्हा निवडा" in text  # choose the file again, in the officer's language
     assert not Attachment.objects.filter(application=application).exists()
+
+
+# The largest form: the data protection notice ---------------------------------------------------
+
+USED_CODES = {}
+
+
+def sign_in_with_code(client, email, secret, next_url=None):
+    """Sign in through allauth's login and its second-factor page (a superadmin)."""
+    from tests.onboarding.approval_helpers import totp_code
+
+    response = client.post("/accounts/login/", {"login": email, "password": PASSWORD,
+                                                **({"next": next_url} if next_url else {})})
+    assert response["Location"] == "/accounts/2fa/authenticate/"
+    USED_CODES[secret] = totp_code(secret, unlike=USED_CODES.get(secret))
+    response = client.post("/accounts/2fa/authenticate/", {"code": USED_CODES[secret]})
+    assert response.status_code == 302
+    return response
+
+
+@pytest.fixture
+def root_with_code():
+    from tests.onboarding.approval_helpers import make_superadmin, with_totp
+
+    root = make_superadmin(email="root@sandes.nic.in", totp=False)
+    return root, with_totp(root)
+
+
+def test_a_whole_notice_edited_when_the_session_ended_is_in_the_form_again(root_with_code):
+    """The notice page holds the whole notice in three languages (prefilled): at the form's
+    limits, in Devanagari, it is kept (its characters counted as the form counts them)."""
+    from portal.privacy.forms import NoticePublishForm
+
+    root, secret = root_with_code
+    client = Client()
+    sign_in_with_code(client, root.email, secret)
+    url = "/portal/privacy/notice/"
+    limits = {name: field.max_length for name, field in NoticePublishForm().fields.items()}
+    data = {"version": "2026.2", "body_en": ("We keep your official address. " * 700)[:limits["body_en"]].strip(),
+            "body_hi": ("हम आपका आधिकारिक पता रखते हैं। " * 800)[:limits["body_hi"]].strip(),
+            "body_mr": ("आम्ही तुमचा अधिकृत पत्ता ठेवतो. " * 800)[:limits["body_mr"]].strip()}
+    assert sum(map(len, data.values())) > 59_990
+    client.cookies.pop("sessionid")  # the session ended while the notice was being edited
+    response = client.post(url, data, HTTP_REFERER=f"http://testserver{url}")
+    next_url = parse_qs(urlsplit(response["Location"]).query)["next"][0]
+    landing = client.get(sign_in_with_code(client, root.email, secret, next_url=next_url)["Location"])
+    tree = page(landing)
+    assert KEPT in tree.squashed_text()
+    assert {name: field_value(tree, name) for name in data} == data
+
+
+def test_input_too_large_to_keep_is_said_lost_after_signing_in(root_with_code):
+    root, secret = root_with_code
+    client = Client()
+    sign_in_with_code(client, root.email, secret)
+    url = "/portal/privacy/notice/"
+    client.cookies.pop("sessionid")
+    response = client.post(url, {"version": "2026.2", "body_en": "x" * 100_000}, HTTP_REFERER=f"http://testserver{url}")
+    next_url = parse_qs(urlsplit(response["Location"]).query)["next"][0]
+    landing = client.get(sign_in_with_code(client, root.email, secret, next_url=next_url)["Location"])
+    text = page(landing).squashed_text()
+    assert "What you sent when your session had ended was not kept" in text and KEPT not in text
+    assert "What you sent when your session had ended" not in page(client.get(url)).squashed_text()  # once
+
+
+def test_the_bound_on_kept_input_holds_the_largest_of_the_portals_forms():
+    """Every form of the portal, each text field at its limit, fits in what is kept."""
+    import importlib
+
+    from django.apps import apps
+
+    from portal import pending
+
+    for config in apps.get_app_configs():
+        if config.name.startswith(("portal", "onboarding", "verification", "monitoring")):
+            for module in ("forms", "role_forms"):
+                try:
+                    importlib.import_module(f"{config.name}.{module}")
+                except ModuleNotFoundError:
+                    pass
+
+    def every(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from every(sub)
+
+    sizes = {}
+    for form_class in every(AccessibleForm):
+        fields = form_class.base_fields
+        sizes[form_class.__name__] = sum(len(name) + (getattr(field, "max_length", None) or 0)
+                                         for name, field in fields.items())
+    assert sizes["NoticePublishForm"] >= 60_000
+    assert max(sizes.values()) <= pending.MAX_CHARACTERS, max(sizes.items(), key=lambda item: item[1])
+
+
+NOT_SHOWN = "What you typed could not be shown again: what it was for changed meanwhile"
+
+
+def test_a_decision_kept_for_a_request_decided_meanwhile_is_said_not_shown(organisation, admin):
+    """The page of the request has no decision form once it is decided: the person is told
+    that what they typed was not shown, on that page, once, and nothing is done with it."""
+    from verification import services
+
+    other = make_admin(organisation, email="other@mahaagri.gov.in")
+    profile = GovernmentProfileFactory(organisation=organisation)
+    url = f"/verification/profiles/{profile.pk}/"
+    client, next_url = posted_signed_out(url, {"decision": "reject", "reason": "Not on the establishment list of Pune."},
+                                         referer=url, who=admin)
+    services.join_request_decide(profile_id=profile.pk, decision="verify", reason="", actor=other)  # meanwhile
+    landing = client.get(sign_in(client, admin.email, next_url=next_url)["Location"])
+    text = page(landing).squashed_text()
+    assert landing.status_code == 200 and NOT_SHOWN in text and KEPT not in text
+    assert NOT_SHOWN not in page(client.get(url)).squashed_text()  # once
+    profile.refresh_from_db()
+    assert profile.status == "verified"
+
+
+def test_kept_input_shown_by_its_form_is_not_said_lost(organisation, admin):
+    profile = GovernmentProfileFactory(organisation=organisation)
+    url = f"/verification/profiles/{profile.pk}/"
+    client, next_url = posted_signed_out(url, {"decision": "reject", "reason": "Not ours."}, referer=url, who=admin)
+    text = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"])).squashed_text()
+    assert KEPT in text and NOT_SHOWN not in text
+
+
+# A decision on several requests, confirmed on the answer to a post ------------------------------
+
+REASON = "Not our staff: checked with the establishment section."
+
+
+def confirmation_post(profiles, **extra):
+    return {"step": "confirm", "decision": "reject", "reason": REASON, "profile": [p.pk for p in profiles],
+            "confirm": "on", **extra}
+
+
+def assert_confirmation_shown_again(tree, profiles):
+    assert tree.find("h1").squashed_text() == "Confirm your decision"
+    assert field_value(tree, "reason") == REASON and field_value(tree, "decision") == "reject"
+    assert field_value(tree, "confirm") is False  # confirmed again by hand
+    shown = {int(node.get("value")) for node in tree.find_all("input", name="profile")}
+    assert shown == {p.pk for p in profiles}
+    for profile in profiles:
+        profile.refresh_from_db()
+        assert profile.status == "pending"  # nothing was decided
+
+
+def test_a_bulk_confirmation_sent_with_an_old_token_comes_back_with_the_reason(organisation, admin):
+    profiles = [GovernmentProfileFactory(organisation=organisation) for _ in range(2)]
+    decide = "/verification/queue/decide/"
+    tab = signed_in_with_csrf(admin.email)
+    response = tab.post(decide, {"csrfmiddlewaretoken": "x" * 64, **confirmation_post(profiles)},
+                        HTTP_REFERER=f"http://testserver{decide}", HTTP_ORIGIN="http://testserver")
+    # Not back to the address of the confirmation, which answers only posts (405).
+    assert response.status_code == 302 and response["Location"] == "/verification/queue/"
+    landing = tab.get(response["Location"])
+    tree = page(landing)
+    assert landing.status_code == 200 and "The form could not be sent" in tree.squashed_text()
+    assert_confirmation_shown_again(tree, profiles)
+    assert "Verification queue" in page(tab.get("/verification/queue/")).find("h1").squashed_text()  # once
+
+
+def test_a_bulk_rejection_reason_typed_before_the_session_ended_is_in_the_box_again(organisation, admin):
+    profiles = [GovernmentProfileFactory(organisation=organisation) for _ in range(2)]
+    decide = "/verification/queue/decide/"
+    client, next_url = posted_signed_out(decide, confirmation_post(profiles), referer=decide, who=admin)
+    assert next_url == "/verification/queue/"
+    landing = client.get(sign_in(client, admin.email, next_url=next_url)["Location"])
+    tree = page(landing)
+    assert landing.status_code == 200 and KEPT in tree.squashed_text()
+    assert_confirmation_shown_again(tree, profiles)
+
+
+def test_requests_chosen_in_the_queue_when_the_session_ended_are_asked_to_confirm(organisation, admin):
+    profiles = [GovernmentProfileFactory(organisation=organisation) for _ in range(2)]
+    decided = GovernmentProfileFactory(organisation=organisation, status="verified")  # decided meanwhile
+    client, next_url = posted_signed_out("/verification/queue/decide/",
+                                         {"decision": "verify", "profile": [p.pk for p in [*profiles, decided]]},
+                                         referer="/verification/queue/", who=admin)
+    tree = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"]))
+    assert field_value(tree, "decision") == "verify"
+    assert {int(node.get("value")) for node in tree.find_all("input", name="profile")} == {
+        p.pk for p in profiles}
+
+
+def test_a_bulk_decision_on_requests_all_decided_meanwhile_is_said_not_shown(organisation, admin):
+    profiles = [GovernmentProfileFactory(organisation=organisation) for _ in range(2)]
+    decide = "/verification/queue/decide/"
+    client, next_url = posted_signed_out(decide, confirmation_post(profiles), referer=decide, who=admin)
+    from verification import services
+
+    other = make_admin(organisation, email="other@mahaagri.gov.in")
+    for profile in profiles:  # meanwhile
+        services.join_request_decide(profile_id=profile.pk, decision="verify", reason="", actor=other)
+    tree = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"]))
+    assert "Verification queue" in tree.find("h1").squashed_text() and NOT_SHOWN in tree.squashed_text()
+
+
+# The official email rules and the account's addresses ---------------------------------------------
+
+STALE = "The form could not be sent: the page had been open since before you signed in again."
+
+
+@pytest.mark.parametrize("edit", [False, True])
+def test_an_email_rule_typed_with_an_old_token_is_in_the_form_again(edit):
+    from portal.accounts.models import EmailSuffixRule
+    from tests.onboarding.approval_helpers import make_superadmin
+
+    root = make_superadmin(email="root@sandes.nic.in")
+    url = "/portal/email-rules/"
+    if edit:
+        url += f"{EmailSuffixRule.objects.create(suffix='dept-rule.in', kind='official').pk}/"
+    tab = Client(enforce_csrf_checks=True)
+    tab.force_login(root)
+    typed = {"suffix": "iitb.ac.in", "kind": "manual_review", "note": "IIT Bombay asked on 3 March"}
+    response = tab.post(url, {"csrfmiddlewaretoken": "x" * 64, **typed},
+                        HTTP_REFERER=f"http://testserver{url}", HTTP_ORIGIN="http://testserver")
+    assert response.status_code == 302 and response["Location"] == url
+    tree = page(tab.get(url))
+    assert STALE in tree.squashed_text()
+    assert {name: field_value(tree, name) for name in typed} == typed
+    assert not EmailSuffixRule.objects.filter(suffix="iitb.ac.in").exists()
+
+
+def test_an_email_rule_typed_before_the_session_ended_is_in_the_form_again(root_with_code):
+    root, secret = root_with_code
+    client = Client()
+    sign_in_with_code(client, root.email, secret)
+    url = "/portal/email-rules/"
+    client.cookies.pop("sessionid")
+    typed = {"suffix": "iitb.ac.in", "kind": "manual_review", "note": "IIT Bombay asked on 3 March"}
+    response = client.post(url, typed, HTTP_REFERER=f"http://testserver{url}")
+    next_url = parse_qs(urlsplit(response["Location"]).query)["next"][0]
+    tree = page(client.get(sign_in_with_code(client, root.email, secret, next_url=next_url)["Location"]))
+    assert KEPT in tree.squashed_text() and NOT_SHOWN not in tree.squashed_text()
+    assert {name: field_value(tree, name) for name in typed} == typed
+
+
+def added_address(tree):
+    """What the box to add an address shows (the list of addresses has radios of that name)."""
+    box = tree.find("input", type="email", name="email")
+    return box.get("value") if box is not None else None
+
+
+def test_an_address_to_add_typed_with_an_old_token_is_in_the_box_again(admin):
+    tab = signed_in_with_csrf(admin.email)
+    url = "/accounts/email/"
+    response = tab.post(url, {"csrfmiddlewaretoken": "x" * 64, "email": "second.address@mahaagri.gov.in",
+                              "action_add": ""}, HTTP_REFERER=f"http://testserver{url}", HTTP_ORIGIN="http://testserver")
+    assert response.status_code == 302 and response["Location"] == url
+    tree = page(tab.get(url))
+    assert STALE in tree.squashed_text() and added_address(tree) == "second.address@mahaagri.gov.in"
+
+
+def test_an_address_to_add_typed_before_the_session_ended_is_in_the_box_again(admin):
+    url = "/accounts/email/"
+    client, next_url = posted_signed_out(url, {"email": "second.address@mahaagri.gov.in", "action_add": ""},
+                                         referer=url, who=admin)
+    tree = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"]))
+    assert KEPT in tree.squashed_text() and NOT_SHOWN not in tree.squashed_text()
+    assert added_address(tree) == "second.address@mahaagri.gov.in"

@@ -267,8 +267,10 @@ def test_a_superadmin_revokes_a_platform_role_with_a_reason_after_confirming(wor
     assert client.post(url, {"reason": "Transferred to the centre.", "confirm": "on"}).status_code == 302
     grant.refresh_from_db()
     assert grant.revoked_at is not None
-    # Gone from the list; its page is a 404 now.
-    assert client.get(url).status_code == 404
+    # Gone from the list; its page says it ended, and by whom.
+    response = client.get(url)
+    assert response.status_code == 302 and response["Location"] == "/portal/roles/"
+    assert "This role had already ended" in well_formed(client.get("/portal/roles/"))
 
 
 def test_leaving_no_superadmin_whose_role_does_not_end_is_refused_on_the_pages(world):
@@ -291,6 +293,62 @@ def test_leaving_no_superadmin_whose_role_does_not_end_is_refused_on_the_pages(w
     assert (grant.revoked_at, grant.ends_at) == (None, None)
     assert not AuditEvent.objects.filter(action__in=[AuditAction.PLATFORM_ROLE_GRANTED,
                                                      AuditAction.PLATFORM_ROLE_REVOKED]).exists()
+
+
+def said(client, url):
+    return " ".join(str(message) for message in client.get(url).context["messages"])
+
+
+def test_revoking_a_platform_role_revoked_meanwhile_says_when_and_by_whom(world):
+    from portal.organisations.services import platform_role_revoke
+
+    other_root = PlatformRoleFactory(role="superadmin", jurisdiction="", user__email="second.root@nic.in").user
+    grant = PlatformRoleGrant.objects.get(user=world["state_admin_ka"])
+    client = client_of(world, "superadmin")
+    url = f"/portal/roles/platform/{grant.pk}/revoke/"
+    assert client.get(url).status_code == 200  # the page is opened ...
+    platform_role_revoke(grant_id=grant.pk, reason="Transferred.", actor=other_root)  # ... another superadmin revokes
+    response = client.post(url, {"reason": "Left the department on 3 March.", "confirm": "on"})
+    assert response.status_code == 302 and response["Location"] == "/portal/roles/"
+    text = said(client, "/portal/roles/")
+    assert "This role had already ended: state.admin@karnataka.gov.in was State administrator (Karnataka)" in text
+    assert "when second.root@nic.in revoked it. Nothing was changed." in text
+    assert AuditEvent.objects.filter(action=AuditAction.PLATFORM_ROLE_REVOKED).count() == 1
+    # A grant that never existed is still not found.
+    assert client.post("/portal/roles/platform/999999/revoke/", {"reason": "x", "confirm": "on"}).status_code == 404
+
+
+def test_revoking_a_platform_role_past_its_end_date_says_it_ended(world):
+    grant = PlatformRoleGrant.objects.get(user=world["auditor"])
+    PlatformRoleGrant.objects.filter(pk=grant.pk).update(ends_at=timezone.now() - timedelta(days=1))
+    client = client_of(world, "superadmin")
+    response = client.get(f"/portal/roles/platform/{grant.pk}/revoke/")
+    assert response.status_code == 302
+    text = said(client, "/portal/roles/")
+    assert "This role had already ended: auditor@nic.in was Auditor" in text and " when " not in text
+
+
+def test_removing_an_admin_removed_meanwhile_says_when_and_by_whom(world):
+    from portal.organisations.services import organisation_admin_revoke
+
+    office = world["office"]
+    make_admin(office, email="deputy@pune.mahaagri.gov.in")
+    client = client_of(world, "admin_parent")
+    url = f"/portal/roles/organisations/{office.pk}/revoke/?user={world['admin_office'].pk}"
+    assert client.get(url).status_code == 200
+    organisation_admin_revoke(organisation_id=office.pk, user_id=world["admin_office"].pk, reason="Retired.",
+                              actor=world["superadmin"])  # meanwhile
+    response = client.post(url, {"reason": "Retired on 3 March.", "confirm": "on"})
+    assert response.status_code == 302 and response["Location"] == f"/portal/roles/organisations/{office.pk}/"
+    text = said(client, response["Location"])
+    assert ("This role had already ended: admin@pune.mahaagri.gov.in was an admin of District Agriculture Office, "
+            "Pune until") in text and "when root@sandes.nic.in removed it. Nothing was changed." in text
+    assert AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).count() == 1
+    # Someone who never was its admin, or an organisation out of the viewer's scope: not found.
+    assert client.get(f"/portal/roles/organisations/{office.pk}/revoke/", {"user": world["member"].pk}).status_code == 404
+    other = world["other"]
+    assert client.get(f"/portal/roles/organisations/{other.pk}/revoke/",
+                      {"user": world["admin_other"].pk}).status_code == 404
 
 
 # An organisation's admins -----------------------------------------------------------------------
