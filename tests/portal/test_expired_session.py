@@ -390,38 +390,39 @@ def root_with_code():
     return root, with_totp(root)
 
 
+def sent_as_the_session_ended(root_with_code, url, data):
+    """The superadmin signed in (with a code), their session ends, ``data`` is posted from
+    ``url``'s page; the page they land on once signed in again (with a code), and the
+    browser."""
+    root, secret = root_with_code
+    client = Client()
+    sign_in_with_code(client, root.email, secret)
+    client.cookies.pop("sessionid")
+    response = client.post(url, data, HTTP_REFERER=f"http://testserver{url}")
+    next_url = parse_qs(urlsplit(response["Location"]).query)["next"][0]
+    return client.get(sign_in_with_code(client, root.email, secret, next_url=next_url)["Location"]), client
+
+
 def test_a_whole_notice_edited_when_the_session_ended_is_in_the_form_again(root_with_code):
     """The notice page holds the whole notice in three languages (prefilled): at the form's
     limits, in Devanagari, it is kept (its characters counted as the form counts them)."""
     from portal.privacy.forms import NoticePublishForm
 
-    root, secret = root_with_code
-    client = Client()
-    sign_in_with_code(client, root.email, secret)
     url = "/portal/privacy/notice/"
     limits = {name: field.max_length for name, field in NoticePublishForm().fields.items()}
     data = {"version": "2026.2", "body_en": ("We keep your official address. " * 700)[:limits["body_en"]].strip(),
             "body_hi": ("हम आपका आधिकारिक पता रखते हैं। " * 800)[:limits["body_hi"]].strip(),
             "body_mr": ("आम्ही तुमचा अधिकृत पत्ता ठेवतो. " * 800)[:limits["body_mr"]].strip()}
     assert sum(map(len, data.values())) > 59_990
-    client.cookies.pop("sessionid")  # the session ended while the notice was being edited
-    response = client.post(url, data, HTTP_REFERER=f"http://testserver{url}")
-    next_url = parse_qs(urlsplit(response["Location"]).query)["next"][0]
-    landing = client.get(sign_in_with_code(client, root.email, secret, next_url=next_url)["Location"])
+    landing, _client = sent_as_the_session_ended(root_with_code, url, data)  # ended while the notice was edited
     tree = page(landing)
     assert KEPT in tree.squashed_text()
     assert {name: field_value(tree, name) for name in data} == data
 
 
 def test_input_too_large_to_keep_is_said_lost_after_signing_in(root_with_code):
-    root, secret = root_with_code
-    client = Client()
-    sign_in_with_code(client, root.email, secret)
     url = "/portal/privacy/notice/"
-    client.cookies.pop("sessionid")
-    response = client.post(url, {"version": "2026.2", "body_en": "x" * 100_000}, HTTP_REFERER=f"http://testserver{url}")
-    next_url = parse_qs(urlsplit(response["Location"]).query)["next"][0]
-    landing = client.get(sign_in_with_code(client, root.email, secret, next_url=next_url)["Location"])
+    landing, client = sent_as_the_session_ended(root_with_code, url, {"version": "2026.2", "body_en": "x" * 100_000})
     text = page(landing).squashed_text()
     assert "What you sent when your session had ended was not kept" in text and KEPT not in text
     assert "What you sent when your session had ended" not in page(client.get(url)).squashed_text()  # once
@@ -575,6 +576,7 @@ def test_an_email_rule_typed_with_an_old_token_is_in_the_form_again(edit):
         url += f"{EmailSuffixRule.objects.create(suffix='dept-rule.in', kind='official').pk}/"
     tab = Client(enforce_csrf_checks=True)
     tab.force_login(root)
+    second_factor_given(tab, root)
     typed = {"suffix": "iitb.ac.in", "kind": "manual_review", "note": "IIT Bombay asked on 3 March"}
     response = tab.post(url, {"csrfmiddlewaretoken": "x" * 64, **typed},
                         HTTP_REFERER=f"http://testserver{url}", HTTP_ORIGIN="http://testserver")
@@ -586,15 +588,9 @@ def test_an_email_rule_typed_with_an_old_token_is_in_the_form_again(edit):
 
 
 def test_an_email_rule_typed_before_the_session_ended_is_in_the_form_again(root_with_code):
-    root, secret = root_with_code
-    client = Client()
-    sign_in_with_code(client, root.email, secret)
     url = "/portal/email-rules/"
-    client.cookies.pop("sessionid")
     typed = {"suffix": "iitb.ac.in", "kind": "manual_review", "note": "IIT Bombay asked on 3 March"}
-    response = client.post(url, typed, HTTP_REFERER=f"http://testserver{url}")
-    next_url = parse_qs(urlsplit(response["Location"]).query)["next"][0]
-    tree = page(client.get(sign_in_with_code(client, root.email, secret, next_url=next_url)["Location"]))
+    tree = page(sent_as_the_session_ended(root_with_code, url, typed)[0])
     assert KEPT in tree.squashed_text() and NOT_SHOWN not in tree.squashed_text()
     assert {name: field_value(tree, name) for name in typed} == typed
 
