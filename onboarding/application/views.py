@@ -1,6 +1,5 @@
 from urllib.parse import urlencode, urlsplit
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
@@ -25,7 +24,7 @@ from onboarding.application.selectors import (
     officer_overview,
     withdrawal_removes_files,
 )
-from onboarding.application.summary import application_summary
+from onboarding.application.summary import application_summary, display_value
 from onboarding.application.uploads import letter_filename
 from onboarding.models import ApplicationStatus, Attachment, Section, SectionStatus
 from portal.access import pop_pending_input, rule
@@ -250,7 +249,7 @@ def _changed_meanwhile_form(request, application, section):
     for name, field in form.fields.items():
         if stored.get(name) != typed.get(name):
             form.warn(name, _("Saved meanwhile in another tab or window: %(answer)s")
-                      % {"answer": _answer_text(field, stored.get(name))})
+                      % {"answer": display_value(field, stored.get(name)) or _("no answer")})
     return form
 
 
@@ -266,22 +265,6 @@ def _notice_changed_form(request, application):
         _("The data protection notice changed since this page was opened: read version %(version)s above and tick "
           "the box again.") % {"version": declaration_notice().version}])
     return form
-
-
-def _answer_text(field, value):
-    """A stored answer as a person reads it: a choice's label, a box ticked or not."""
-    if isinstance(field, forms.BooleanField):
-        return _("ticked") if value else _("not ticked")
-    if value in (None, "", []):
-        return _("no answer")
-    if isinstance(field, forms.ModelChoiceField):
-        chosen = field.queryset.filter(pk=value).first() if str(value).isdigit() else None
-        return chosen.name if chosen is not None else str(value)
-    if isinstance(field, forms.ChoiceField):
-        labels = {str(key): label for key, label in field.choices}
-        values = value if isinstance(value, list) else [value]
-        return ", ".join(str(labels.get(str(v), v)) for v in values)
-    return str(value)
 
 
 def _hierarchy_context(request, form):
