@@ -46,7 +46,7 @@ from onboarding.models import (
     Section,
     Stage,
 )
-from portal.accounts.official_email import normalise_address, validate_official_email
+from portal.accounts.official_email import normalise_address
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.client import request_meta
@@ -365,14 +365,15 @@ def _check_authority_decider(token_row: AuthorityToken, signed_in: AnyUser | Non
         # The authority's mailbox is (now) one of the officer's own, signed in or not.
         raise ValidationError(_("This link went to one of the nodal officer's own addresses: the competent "
                                 "authority must be someone else, so it decides nothing."), code="own_address")
-    try:  # checked again now: its domain may have been made a contractor's or personal mail since
-        validate_official_email(token_row.email, for_officer=True)
-    except ValidationError as exc:
+    # Checked again now, as the reminders and the officer's page check it: its domain may
+    # have been made a contractor's or personal mail since.
+    problem = authorities_refused([token_row.email]).get(token_row.email)
+    if problem:
         raise ValidationError(_(
             "%(email)s can no longer decide as a competent authority: %(problem)s Write to the nodal officer at "
             "%(officer)s: another competent authority must decide on the application."
-        ) % {"email": token_row.email, "problem": " ".join(exc.messages), "officer": application.nodal_officer.email},
-            code="authority_not_eligible") from None
+        ) % {"email": token_row.email, "problem": problem, "officer": application.nodal_officer.email},
+            code="authority_not_eligible")
 
 
 def _check_staff_decider(actor: AnyUser | None, step: ApprovalStep, application: Application) -> None:
