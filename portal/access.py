@@ -121,14 +121,13 @@ def keep_input(request, page: str, *, said: bool = False, note_too_large: bool =
         return False
     encoded = pending.encode((name, values) for name, values in request.POST.lists()
                               if name != "csrfmiddlewaretoken" and pending.keepable(name))
-    _forget_kept_input(request)
     if encoded is None:
         if note_too_large:
-            request.session[PENDING_PREFIX + urlsplit(page).path] = {"too_large": True,
-                                                                     "by": pending.typed_by(request)}
+            _keep(request, page, too_large=True)
+        else:
+            _forget_kept_input(request)
         return False
-    request.session[PENDING_PREFIX + urlsplit(page).path] = {"input": encoded, "said": said,
-                                                             "by": pending.typed_by(request)}
+    _keep(request, page, input=encoded, said=said)
     return True
 
 
@@ -139,9 +138,15 @@ def note_upload_lost(request, page: str) -> bool:
     input kept before: the last form only. Returns whether the note was left."""
     if not request.FILES or not input_returns_to(request, page):
         return False
-    _forget_kept_input(request)
-    request.session[PENDING_PREFIX + urlsplit(page).path] = {"upload_lost": True, "by": pending.typed_by(request)}
+    _keep(request, page, upload_lost=True)
     return True
+
+
+def _keep(request, page: str, **kept) -> None:
+    """Keep ``kept`` (input, or a note of what could not be kept) for ``page``'s next visit,
+    with who typed it, in place of whatever was kept before: the last form only."""
+    _forget_kept_input(request)
+    request.session[PENDING_PREFIX + urlsplit(page).path] = {**kept, "by": pending.typed_by(request)}
 
 
 def _forget_kept_input(request):

@@ -43,12 +43,10 @@ class MfaEnforcementMiddleware:
         if request.session.get(SETUP_NEXT_KEY) is None:
             messages.info(request, _("Your role in the portal needs two-factor sign-in. Set up an authenticator app "
                                      "to continue; it takes a minute."))
-        # Only a page of this site: a path such as "//host/..." is another host's to a browser.
         page = page_of_this_site(request, request.get_full_path())
-        if page is None:
-            return redirect("mfa_activate_totp")
-        request.session[SETUP_NEXT_KEY] = page
-        return redirect(f"{reverse('mfa_activate_totp')}?{urlencode({'next': page})}")
+        if page is not None:
+            request.session[SETUP_NEXT_KEY] = page
+        return _to(request, "mfa_activate_totp")
 
     def ask_code(self, request):
         """An authenticator app, but this session never gave a code of it (signed in with the
@@ -56,10 +54,16 @@ class MfaEnforcementMiddleware:
         asks for a code, which then leads on to the page."""
         messages.info(request, _("Your role in the portal needs two-factor sign-in. Enter a code of your "
                                  "authenticator app to continue."))
-        page = page_of_this_site(request, request.get_full_path())
-        if page is None:
-            return redirect("mfa_reauthenticate")
-        return redirect(f"{reverse('mfa_reauthenticate')}?{urlencode({'next': page})}")
+        return _to(request, "mfa_reauthenticate")
+
+
+def _to(request, url_name):
+    """allauth's page ``url_name``, which leads on to the page asked for (its ``next``)."""
+    # Only a page of this site: a path such as "//host/..." is another host's to a browser.
+    page = page_of_this_site(request, request.get_full_path())
+    if page is None:
+        return redirect(url_name)
+    return redirect(f"{reverse(url_name)}?{urlencode({'next': page})}")
 
 
 def page_asked_for_before_setup(request) -> str | None:

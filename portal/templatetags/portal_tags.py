@@ -53,6 +53,7 @@ def css_string(value):
         for character in str(value)
     ))
 
+
 @register.simple_tag(takes_context=True)
 def setup_next(context):
     """The page the two-factor set-up started from, when it is a page of this site (for the
