@@ -75,6 +75,13 @@ def sign_out(client):
     assert response.status_code == 302
 
 
+def started(client, officer):
+    """``officer`` signs in on ``client`` and starts an application: the draft."""
+    sign_in(client, officer.email)
+    client.post("/onboarding/start/")
+    return Application.objects.get(nodal_officer=officer)
+
+
 def texts_of_messages(response):
     return [str(m) for m in get_messages(response.wsgi_request)]
 
@@ -130,9 +137,7 @@ def test_a_signed_out_sender_has_one_form_kept_and_not_one_larger_than_the_porta
     them is the last form only, and none past the bound (more than the largest of the
     portal's forms holds), so that posting cannot grow a session without end."""
     client = Client()
-    sign_in(client, officer.email)
-    client.post("/onboarding/start/")
-    application = Application.objects.get(nodal_officer=officer)
+    application = started(client, officer)
     sign_out(client)
     for number in range(5):  # many pages, a form each
         response = client.post(f"/onboarding/{application.pk + number}/section/organisation/", valid("organisation"))
@@ -159,9 +164,7 @@ def test_input_posted_after_the_session_ended_is_kept_through_sign_in(officer, h
     client = Client()
     start = datetime(2026, 3, 2, 10, 0, tzinfo=IST)
     with time_machine.travel(start, tick=False):
-        sign_in(client, officer.email)
-        client.post("/onboarding/start/")
-        application = Application.objects.get(nodal_officer=officer)
+        application = started(client, officer)
         assert client.get(section_url(application, "organisation")).status_code == 200
 
     typed = valid("organisation", name="Directorate of Agriculture & Farmers' Welfare", approx_users="1500")
@@ -206,9 +209,7 @@ def test_input_kept_through_sign_in_says_what_its_page_showed(officer, meanwhile
     client = Client()
     start = datetime(2026, 3, 2, 10, 0, tzinfo=IST)
     with time_machine.travel(start, tick=False):
-        sign_in(client, officer.email)
-        client.post("/onboarding/start/")
-        application = Application.objects.get(nodal_officer=officer)
+        application = started(client, officer)
         url = section_url(application, "organisation")
         typed = as_shown(client, url, valid("organisation", approx_users="1500"))
     with time_machine.travel(start + timedelta(hours=9), tick=False):
@@ -237,9 +238,7 @@ def test_a_letter_sent_after_the_session_ended_is_said_not_uploaded_after_signin
     client = Client()
     start = datetime(2026, 3, 2, 10, 0, tzinfo=IST)
     with time_machine.travel(start, tick=False):
-        sign_in(client, officer.email)
-        client.post("/onboarding/start/")
-        application = Application.objects.get(nodal_officer=officer)
+        application = started(client, officer)
         assert upload(client, application, minimal_pdf(), name="old-unsigned-draft.pdf").status_code == 302
     url = f"/onboarding/{application.pk}/letter/"
     with time_machine.travel(start + timedelta(hours=9), tick=False):
@@ -263,9 +262,7 @@ def test_a_letter_sent_signed_out_is_said_only_to_whoever_sent_it(officer):
     """Another person signing in next on the same browser is not told about a file they did
     not send (nor is anything said on another page)."""
     client = Client()
-    sign_in(client, officer.email)
-    client.post("/onboarding/start/")
-    application = Application.objects.get(nodal_officer=officer)
+    application = started(client, officer)
     sign_out(client)
     url = f"/onboarding/{application.pk}/letter/"
     client.post(url, {"letter": SimpleUploadedFile("l.png", png_bytes(), content_type="image/png")},
