@@ -637,6 +637,20 @@ def test_a_state_admin_signed_in_who_decides_through_a_forwarded_link_does_not_d
     assert application.status == ApplicationStatus.APPROVED
 
 
+def the_rejecter_does_not_hear_the_appeal(rejecter, application, officer, other_root):
+    """The officer appeals the rejection; its maker (``rejecter``, a signed-in client) is
+    refused at the appeal, which another superadmin (``other_root``) then decides."""
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Please reconsider.", actor=officer)
+    response = rejecter.post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "uphold", "remarks": "Upheld."})
+    assert response.status_code == 200
+    assert "You made the rejection under appeal: another superadmin decides the appeal." in response.content.decode()
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.UNDER_APPEAL
+    approvals.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="Still not eligible.", actor=other_root)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.REJECTED_FINAL
+
+
 def test_a_superadmin_signed_in_who_rejects_through_the_link_does_not_hear_the_appeal(officer):
     """A superadmin signed in rejects through the authority's link: the appeal against that
     rejection is another superadmin's (refused at the decision field, nothing changed)."""
@@ -646,15 +660,7 @@ def test_a_superadmin_signed_in_who_rejects_through_the_link_does_not_hear_the_a
     client.post(latest_link()[0], {"decision": "reject", "remarks": "Not eligible."})
     application.refresh_from_db()
     assert application.status == ApplicationStatus.REJECTED
-    appeal = approvals.application_appeal(application_id=application.pk, grounds="Please reconsider.", actor=officer)
-    response = client.post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "uphold", "remarks": "Upheld."})
-    assert response.status_code == 200
-    assert "You made the rejection under appeal: another superadmin decides the appeal." in response.content.decode()
-    application.refresh_from_db()
-    assert application.status == ApplicationStatus.UNDER_APPEAL
-    approvals.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="Still not eligible.", actor=other_root)
-    application.refresh_from_db()
-    assert application.status == ApplicationStatus.REJECTED_FINAL
+    the_rejecter_does_not_hear_the_appeal(client, application, officer, other_root)
 
 
 def test_the_competent_authority_under_a_plus_tag_does_not_decide_the_state_level_too(officer):
@@ -690,15 +696,7 @@ def test_an_appeal_is_not_decided_by_whoever_made_the_rejection(officer):
     root, other_root = make_superadmin(), make_superadmin()
     application = application_with_state(nodal_officer=officer)
     signed_in(root).post(f"/onboarding/queue/{state_step(application).pk}/", {"decision": "reject", "remarks": "No."})
-    appeal = approvals.application_appeal(application_id=application.pk, grounds="Please look again.", actor=officer)
-    response = signed_in(root).post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "uphold", "remarks": "Still no."})
-    assert response.status_code == 200
-    assert "You made the rejection under appeal: another superadmin decides the appeal." in response.content.decode()
-    application.refresh_from_db()
-    assert application.status == ApplicationStatus.UNDER_APPEAL
-    approvals.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="Not a government body.", actor=other_root)
-    application.refresh_from_db()
-    assert application.status == ApplicationStatus.REJECTED_FINAL
+    the_rejecter_does_not_hear_the_appeal(signed_in(root), application, officer, other_root)
 
 
 def test_an_appeal_is_not_decided_by_the_competent_authority_that_made_the_rejection(officer):

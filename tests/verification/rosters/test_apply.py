@@ -333,6 +333,13 @@ def test_someone_who_confirms_the_address_between_preview_and_apply_is_verified_
     assert list(Invitation.objects.values_list("email", flat=True)) == ["person2@pune.mahaagri.gov.in"]
 
 
+def verified_elsewhere_with(world, mobile):
+    """Another person verified, in another organisation, with ``mobile`` (since a preview)."""
+    holder = UserFactory(email="ravi.rao@karhealth.gov.in")
+    GovernmentProfileFactory(user=holder, organisation=world["other"], status=VerificationStatus.VERIFIED,
+                             official_email=holder.email, mobile=mobile)
+
+
 def test_a_mobile_number_another_person_was_verified_with_since_the_preview_is_not_verified_twice(
         world, django_capture_on_commit_callbacks):
     """The preview found the number free; by the apply another verified person holds it:
@@ -340,9 +347,7 @@ def test_a_mobile_number_another_person_was_verified_with_since_the_preview_is_n
     one = UserFactory(email="person1@pune.mahaagri.gov.in")
     roster = upload(world["office"], world["admin_office"], csv_bytes([person(1)]))
     assert roster.verify_count == 1
-    holder = UserFactory(email="ravi.rao@karhealth.gov.in")
-    GovernmentProfileFactory(user=holder, organisation=world["other"], status=VerificationStatus.VERIFIED,
-                             official_email=holder.email, mobile="+919876500001")
+    verified_elsewhere_with(world, "+919876500001")
     roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
     assert roster.outcome == {"skipped": 1}
     assert not GovernmentProfile.objects.filter(user=one, status=VerificationStatus.VERIFIED).exists()
@@ -356,9 +361,7 @@ def test_a_change_to_a_mobile_number_another_person_was_verified_with_since_the_
     skipped with its reason kept on it, and the number keeps one holder."""
     roster = upload(world["office"], world["admin_office"], csv_bytes([person(3, Mobile="9876500099")]))
     assert roster.change_count == 1
-    holder = UserFactory(email="ravi.rao@karhealth.gov.in")
-    GovernmentProfileFactory(user=holder, organisation=world["other"], status=VerificationStatus.VERIFIED,
-                             official_email=holder.email, mobile="+919876500099")
+    verified_elsewhere_with(world, "+919876500099")
     roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
     assert roster.outcome == {"skipped": 1}
     people["here"].refresh_from_db()
