@@ -35,6 +35,7 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
     messages_to,
     official_email_rules,
     second_factor_given,
+    signed_in,
 )
 from tests.onboarding.test_race_pg import race
 from tests.onboarding_data import VALID
@@ -269,8 +270,7 @@ def test_an_erased_account_and_one_with_a_data_protection_request_are_not_unused
         asha = UserFactory(email="asha@mha.gov.in", full_name="Asha Kulkarni")
         User.objects.filter(pk=asha.pk).update(last_login=T0)
         erasure = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
-        admin = Client()
-        admin.force_login(make_superadmin(email="root@sandes.nic.in"))
+        admin = signed_in(make_superadmin(email="root@sandes.nic.in"))
         assert admin.post(f"/portal/privacy/requests/{erasure.pk}/",
                           {"decision": "grant", "reason": "Nothing to keep.", "confirm": "on"}).status_code == 302
         asking = UserFactory(email="asking@example.org", verified=False)

@@ -22,7 +22,7 @@ from portal.privacy.models import Nominee, PrivacyRequest
 from portal.privacy.requests import privacy_request_decide, privacy_request_make, privacy_requests_sweep
 from tests.factories import PASSWORD, ApplicationFactory, OrganisationFactory, UserFactory
 from tests.html_tree import field_error, field_value, parse
-from tests.onboarding.approval_helpers import make_superadmin, second_factor_given
+from tests.onboarding.approval_helpers import make_superadmin, second_factor_given, signed_in
 from tests.verification.helpers import GovernmentProfileFactory
 
 pytestmark = pytest.mark.django_db
@@ -209,8 +209,7 @@ def test_a_decision_on_a_request_decided_meanwhile_is_refused_at_the_form_with_w
     person = UserFactory(email="person@mha.gov.in")
     made = privacy_request_make(user=person, kind="correction", details="My designation is wrong")
     first, second = make_superadmin(email="root1@nic.in"), make_superadmin(email="root2@nic.in")
-    admin = Client()
-    admin.force_login(second)
+    admin = signed_in(second)
     url = f"/portal/privacy/requests/{made.pk}/"
     assert b"Record the decision" in admin.get(url).content  # the page left open
     privacy_request_decide(request_id=made.pk, grant=False, reason="Not our record", actor=first)  # meanwhile

@@ -110,6 +110,7 @@ def test_the_breach_forms_address_is_refused_in_the_persons_language_and_kept(ro
 
     client = Client(HTTP_ACCEPT_LANGUAGE=language)
     client.force_login(root)
+    second_factor_given(client, root)
     response = client.get("/portal/privacy/breach/", {"start": "2026-01-01 10:00", "end": "2026-01-02 10:00",
                                                       "ip": "999.1.1.1", "actor": "", "second_language": "hi"})
     assert response.status_code == 200

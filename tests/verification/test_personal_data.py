@@ -15,6 +15,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
 from portal.privacy.requests import privacy_request_make
 from tests.factories import UserFactory
+from tests.onboarding.approval_helpers import signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload
 from verification.rosters import services as roster_services
 from verification.rosters.invitations import invitation_accept
@@ -43,8 +44,7 @@ def invited_twice(world, capture):
 
 def grant_erasure(root, user):
     made = privacy_request_make(user=user, kind="erasure", details="Please erase my account.")
-    admin = Client()
-    admin.force_login(root)
+    admin = signed_in(root)
     response = admin.post(f"/portal/privacy/requests/{made.pk}/",
                           {"decision": "grant", "reason": "Nothing requires keeping it.", "confirm": "on"})
     assert response.status_code == 302, response.content[:2000]
