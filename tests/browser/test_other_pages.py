@@ -382,8 +382,19 @@ def test_state_admin_without_totp_sets_it_up_then_uses_the_account_pages(page, p
     expect(page.get_by_label("Current email")).to_have_value(NEW_EMAIL)
     assert EmailAddress.objects.get(user=admin).email == NEW_EMAIL
 
+    # --- allauth's two-factor page and sign-out confirmation, in the portal's layout and language ---
+    page.goto(portal + "/accounts/2fa/")
+    expect(page.get_by_role("heading", name="Authenticator App")).to_be_visible()
+    expect(page.get_by_text("Authentication using an authenticator app is active.")).to_be_visible()
+    check_page.in_each_language(page, "two-factor")
+    page.goto(portal + "/accounts/logout/")
+    expect(page.get_by_text("Are you sure you want to sign out?")).to_be_visible()
+    check_page.in_each_language(page, "sign-out-confirm")
+    page.get_by_role("main").get_by_role("button", name="Sign Out").click()
+    page.wait_for_load_state("load")
+    expect(page.get_by_role("button", name="Sign out", exact=True)).to_have_count(0)
+
     # --- Signed out: a password reset, with the mail actually sent ---------------------------------
-    sign_out(page)
     page.goto(portal + "/accounts/login/")
     page.get_by_role("link", name=re.compile("Forgot your password", re.I)).click()
     expect(page).to_have_url(re.compile(r"/accounts/password/reset/$"))
