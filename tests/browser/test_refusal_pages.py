@@ -4,16 +4,19 @@ here so that the second attempt meets it), and the withdrawal of a draft that wa
 sent for approval, which says its letter will be deleted; the competent authority's decision kept
 when its session ended, or when its link expired while it typed (then found in the new link's form);
 a letter sent with an old token back at its upload; a reader's form PDF past the hour's
-limit of renders, refused on the application's page."""
+limit of renders, refused on the application's page; a section saved from a page left open
+while another tab saved it, refused with what is stored now at each answer."""
 
 import pytest
 from django.core.cache import cache
 from playwright.sync_api import expect
 
+from onboarding.application import services
 from onboarding.models import ApplicationVersion
 from tests.browser.support import sign_in, switch_language
 from tests.factories import ApplicationFactory, UserFactory
 from tests.onboarding.approval_helpers import (  # noqa: F401 (official_email_rules: a fixture)
+    as_querydict,
     authority_approved,
     latest_link,
     make_state_admin,
@@ -21,6 +24,7 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (official_email_ru
     submitted_application,
     with_totp,
 )
+from tests.onboarding.form_helpers import reload, section_url, valid
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -54,6 +58,34 @@ def test_withdrawing_a_draft_says_its_letter_will_be_deleted(page, portal, check
     page.goto(f"{portal}/onboarding/{draft.pk}/withdraw/")
     expect(page.get_by_role("main")).to_contain_text("will be deleted")
     check_page.in_each_language(page, "withdraw-draft-with-letter")
+    check_page.assert_clean()
+
+
+def test_a_section_saved_from_a_page_left_open_while_another_tab_saved_it_is_refused(page, portal, check_page):
+    """A section page open in one tab while another tab saved the section: its save would
+    replace the newer answers, so it is refused, what was typed kept, what is stored now
+    said at each answer that differs."""
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in", full_name="Sunil Patil")
+    draft = ApplicationFactory(nodal_officer=officer, status="draft", reference=None)
+    sign_in(page, portal, officer.email)
+    page.goto(portal + section_url(draft, "organisation"))
+    saved = []
+
+    def refused():
+        # Another tab saves the section meanwhile (a new address each time).
+        saved.append(f"New Secretariat, Block {len(saved) + 1}, Pune 411001")
+        services.application_save_section(application_id=draft.pk, section="organisation", actor=officer,
+                                          querydict=as_querydict(valid("organisation", address=saved[-1])))
+        page.locator("#id_landline").fill("020-26123457")
+        page.locator("main form button[name=save]").click()
+        page.wait_for_load_state("load")
+        expect(page.locator("#id_landline")).to_have_value("020-26123457")
+        expect(page.get_by_role("main")).to_contain_text(saved[-1])  # at the address, what is stored now
+        assert reload(draft).section_data("organisation")["address"] == saved[-1]
+
+    refused()
+    expect(page.get_by_role("main")).to_contain_text("changed in another tab or window since this page was opened")
+    check_page.in_each_language(page, "section-changed-in-another-tab", reach=refused)
     check_page.assert_clean()
 
 
