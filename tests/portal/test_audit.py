@@ -19,6 +19,7 @@ from tests.onboarding.approval_helpers import (
     make_superadmin,
     post_confirming_access,
     second_factor_given,
+    signed_in,
     totp_code,
     with_totp,
 )
@@ -155,9 +156,7 @@ def test_the_django_admin_shows_no_secret_of_a_second_factor_changes_none_and_au
 
     root = UserFactory(email="root@nic.in", is_superuser=True, is_staff=True)
     with_totp(root)
-    admin = Client()
-    admin.force_login(root)
-    second_factor_given(admin, root)
+    admin = signed_in(root)
     holder = PlatformRoleFactory(role="state_admin", jurisdiction="MH", user__email="state.admin@maharashtra.gov.in").user
     secret = with_totp(holder)
     totp = Authenticator.objects.get(user=holder)

@@ -2,10 +2,9 @@
 never added, changed or deleted there (changes go through the audited services)."""
 
 import pytest
-from django.test import Client
 
 from tests.factories import UserFactory
-from tests.onboarding.approval_helpers import second_factor_given, with_totp
+from tests.onboarding.approval_helpers import signed_in, with_totp
 from tests.verification.helpers import GovernmentProfileFactory
 from verification.models import AddressConfirmation, GovernmentProfile, VerificationSettings, VerificationStatus
 
@@ -16,10 +15,7 @@ pytestmark = pytest.mark.django_db
 def root_client():
     root = UserFactory(email="root@nic.in", is_superuser=True, is_staff=True)
     with_totp(root)
-    client = Client()
-    client.force_login(root)
-    second_factor_given(client, root)
-    return client
+    return signed_in(root)
 
 
 def test_profiles_are_listed_and_shown_read_only(root_client):
