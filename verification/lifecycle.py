@@ -109,21 +109,26 @@ def _claim(profile_ids: Iterable[int], condition: Q) -> list[GovernmentProfile]:
     )
 
 
-def _end_memberships(profiles: list[GovernmentProfile]) -> None:
+def _end_memberships(profiles: list[GovernmentProfile]) -> dict[int, list[Membership]]:
     """Members stop being members (one query), and admins of those organisations stop
-    being their admins (the core service, audited)."""
+    being their admins (the core service, audited). Returns the admin roles that ended,
+    by user id."""
     pairs = Q()
     for profile in profiles:
         pairs |= Q(organisation_id=profile.organisation_id, user_id=profile.user_id)
     Membership.objects.filter(pairs, role=MembershipRole.MEMBER, is_active=True).update(is_active=False)
-    organisation_admins_lapse(pairs=[(profile.organisation_id, profile.user_id) for profile in profiles],
-                              reason=VERIFICATION_ENDED)
+    ended: dict[int, list[Membership]] = {}
+    for role in organisation_admins_lapse(pairs=[(profile.organisation_id, profile.user_id) for profile in profiles],
+                                          reason=VERIFICATION_ENDED):
+        ended.setdefault(role.user_id, []).append(role)
+    return ended
 
 
 def _end_by_system(profiles: list[GovernmentProfile], *, to: str, reason_code: str, action: AuditAction, actor_role: str,
                    template: str | None, now: datetime, mail_to: str | None = None) -> None:
     """``profiles`` (locked) go ``to`` a status, by the system, audited; each person is told
-    (``template``, at their account's address or ``mail_to``), unless ``template`` is None."""
+    (``template``, at their account's address or ``mail_to``, with the admin roles that
+    ended with it), unless ``template`` is None."""
     old = {profile.pk: profile.status for profile in profiles}
     GovernmentProfile.objects.filter(pk__in=list(old)).update(
         status=to, decided_at=now, decided_by=None, decided_by_email="", reason_code=reason_code, reason="",
@@ -131,7 +136,7 @@ def _end_by_system(profiles: list[GovernmentProfile], *, to: str, reason_code: s
     for profile in profiles:
         profile.status, profile.decided_at, profile.decided_by, profile.decided_by_email = to, now, None, ""
         profile.reason_code, profile.reason = reason_code, ""
-    _end_memberships(profiles)
+    ended_roles = _end_memberships(profiles)
     audit_record_many([
         {"action": action, "target": profile, "actor_role": actor_role, "old": {"status": old[profile.pk]},
          "new": {"status": to, "user": profile.user.email, "organisation": profile.organisation_id,
@@ -140,8 +145,11 @@ def _end_by_system(profiles: list[GovernmentProfile], *, to: str, reason_code: s
         for profile in profiles
     ])
     if template is not None:
-        notifications.send_many([notifications.build_decision_mail(profile=profile, template=template, to=mail_to)
-                                 for profile in profiles])
+        notifications.send_many([
+            notifications.build_decision_mail(profile=profile, template=template, to=mail_to,
+                                              context={"ended_roles": ended_roles.get(profile.user_id, [])})
+            for profile in profiles
+        ])
 
 
 def profiles_lapse(*, profile_ids: Iterable[int], now: datetime | None = None) -> int:

@@ -1,15 +1,19 @@
 """The verification emails: in the language the person asked in, through the outbox
 and a real SMTP server on loopback; every subject decodes to exactly its text."""
 
+from datetime import timedelta
+
 import pytest
+from allauth.account.models import EmailAddress
+from django.utils import timezone
 
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import Membership, MembershipRole
 from portal.organisations.services import organisation_admin_grant
 from tests.smtp import text_of
 from tests.verification.helpers import GovernmentProfileFactory, form_data, signed_in
-from verification import notifications, services
-from verification.models import EndReason, VerificationStatus
+from verification import lifecycle, notifications, services
+from verification.models import EndReason, GovernmentProfile, VerificationStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -90,6 +94,40 @@ def test_the_mail_says_the_admin_role_resting_on_the_verification_ended_for_good
     service(profile_id=profile.pk, reason_code=EndReason.MISUSE, actor=world["admin_office"])
     [mail] = OutboxMessage.objects.filter(to=[person.email])
     assert "District Agriculture Office, Pune" in mail.body.split("\n\n", 1)[1] and said in mail.body
+
+
+@pytest.mark.parametrize(("ending", "said"), [
+    ("superannuation", "Being verified again does not bring it back"),
+    ("unconfirmed", "Reinstating your verification does not bring it back"),
+    ("address_removed", "Reinstating your verification does not bring it back"),
+])
+def test_a_verification_ended_by_the_system_tells_the_admin_their_role_ended_too(world, ending, said):
+    """The system ends a verification (superannuation, no yearly confirmation, the
+    official address removed from the account): the admin role resting on it ends with
+    it, and the mail says so as an administrator's decision's mail does."""
+    person = world["person"]
+    EmailAddress.objects.create(user=person, email="asha.k@gmail.com", verified=True, primary=False)
+    now = timezone.now()
+    profile = GovernmentProfileFactory(
+        user=person, organisation=world["office"], status=VerificationStatus.VERIFIED, official_email=person.email,
+        superannuation_date=now.date() - timedelta(days=2), confirmation_requested_at=now - timedelta(days=400),
+    )
+    Membership.objects.create(organisation=world["office"], user=person, role=MembershipRole.MEMBER)
+    organisation_admin_grant(organisation_id=world["office"].pk, user_id=person.pk, actor=world["admin_office"])
+    OutboxMessage.objects.all().delete()
+    if ending == "superannuation":
+        assert lifecycle.profiles_lapse(profile_ids=[profile.pk]) == 1
+    elif ending == "unconfirmed":
+        assert lifecycle.profiles_suspend_unconfirmed(profile_ids=[profile.pk]) == 1
+    else:
+        EmailAddress.objects.filter(user=person, email=person.email).delete()  # the receivers suspend it
+        assert lifecycle.profiles_suspend_address_removed(user_id=person.pk, email=person.email) == 0
+    assert GovernmentProfile.objects.get(pk=profile.pk).status != VerificationStatus.VERIFIED
+    assert not Membership.objects.filter(organisation=world["office"], user=person, role=MembershipRole.ADMIN,
+                                         is_active=True).exists()
+    [mail] = OutboxMessage.objects.all()
+    assert "Your admin role, which rested on this verification, has ended:" in mail.body
+    assert "- Admin of District Agriculture Office, Pune" in mail.body and said in mail.body
 
 
 def test_the_mail_of_a_person_with_no_admin_role_says_nothing_of_roles(world):
