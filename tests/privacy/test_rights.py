@@ -221,6 +221,7 @@ def test_a_decision_on_a_request_decided_meanwhile_is_refused_at_the_form_with_w
         assert "This request was decided already" in summary and "root1@nic.in" in summary and "Refused" in summary
         assert "was not recorded" in summary
         assert field_value(tree, "reason") == typed and field_value(tree, "decision") == "grant"
+        assert b"Record the decision" not in response.content  # nothing offers to record it again
     admin.cookies["django_language"] = "hi"
     summary = parse(admin.post(url, {"decision": "grant", "reason": "x"}).content).by_id("error-summary").squashed_text()
     assert "आपका निर्णय दर्ज नहीं किया गया" in summary and "root1@nic.in" in summary
