@@ -22,11 +22,13 @@ they never write their own role filters. The names of the view rules (``@rule``)
 are the keys of ``RULES``.
 """
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from allauth.account.authentication import get_authentication_records
 from allauth.mfa.models import Authenticator
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connections
 from django.db.models import CharField, Exists, Model, OuterRef, Q, QuerySet, TextField, Value
@@ -195,6 +197,20 @@ def gave_second_factor(request) -> bool:
     session with a code of it (accounts.signals). An authenticator set up elsewhere
     does not count for a session signed in with the password alone."""
     return any(record.get("method") == "mfa" for record in get_authentication_records(request, request.user))
+
+
+def gave_code_lately(request) -> bool:
+    """Whether this session proved, in the last ``ACCOUNT_REAUTHENTICATION_TIMEOUT``, that it
+    holds the account's second factor: a code of the authenticator app (or a recovery code)
+    asked again (``mfa_reauthenticate``), or the app set up in the session with a code of it.
+    A password typed again is not that, nor a sign-in: what reads or changes the second
+    factor asks it (the MFA middleware)."""
+    now = time.time()
+    return any(
+        record.get("method") == "mfa" and (record.get("reauthenticated") or record.get("activated"))
+        and now - record.get("at", 0) < settings.ACCOUNT_REAUTHENTICATION_TIMEOUT
+        for record in get_authentication_records(request, request.user)
+    )
 
 
 def needs_second_factor(user: AnyUser) -> bool:

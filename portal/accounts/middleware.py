@@ -8,10 +8,15 @@ from django.utils.translation import gettext as _
 
 from portal import pending
 from portal.access import page_of_this_site
-from portal.permissions import gave_second_factor, has_second_factor, needs_second_factor
+from portal.permissions import gave_code_lately, gave_second_factor, has_second_factor, needs_second_factor
 
 EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/i18n/")
 SETUP_NEXT_KEY = "mfa_setup_next"
+# allauth's pages that read or change the second factor itself: a password typed again
+# opens them to whoever knows it, and what they give (recovery codes, an account without
+# the app) is the second factor. They ask a code of it instead (gave_code_lately).
+SECOND_FACTOR_PAGES = ("mfa_deactivate_totp", "mfa_view_recovery_codes", "mfa_download_recovery_codes",
+                       "mfa_generate_recovery_codes")
 
 
 class MfaEnforcementMiddleware:
@@ -27,6 +32,11 @@ class MfaEnforcementMiddleware:
         # Whoever holds a platform role, and staff (who can reach the Django admin): read with
         # the user's roles (no query of their own).
         user = request.user
+        if (path.startswith("/accounts/2fa/") and request.path in {reverse(name) for name in SECOND_FACTOR_PAGES}
+                and has_second_factor(user) and not gave_code_lately(request)):
+            messages.info(request, _("To read or change your second factor, enter a code of your authenticator app "
+                                     "(or one of your recovery codes) first."))
+            return _to(request, "mfa_reauthenticate")
         if not path.startswith(EXEMPT_PREFIXES) and needs_second_factor(user):
             if not has_second_factor(user):
                 return self.set_up(request)

@@ -18,7 +18,7 @@ from django.utils import translation
 
 from tests.factories import PASSWORD, UserFactory
 from tests.html_tree import page as tree_of
-from tests.onboarding.approval_helpers import with_totp
+from tests.onboarding.approval_helpers import totp_code, with_totp
 from tests.smtp import text_of
 
 LANGUAGES = ["hi", "mr"]
@@ -239,12 +239,13 @@ def test_the_two_factor_pages_buttons_lead_to_pages_in_the_persons_language_that
     password is asked again."""
     cache.clear()
     person = UserFactory(email="asha.k@mahaagri.gov.in")
-    with_totp(person)
+    secret = with_totp(person)
     RecoveryCodes.activate(person)
     before = set(RecoveryCodes(person.authenticator_set.get(type="recovery_codes")).get_unused_codes())
     client = Client(HTTP_ACCEPT_LANGUAGE=language)
     client.force_login(person)
-    assert client.post("/accounts/reauthenticate/", {"password": PASSWORD}).status_code == 302
+    # A code of the app, not the password: these pages are the second factor itself.
+    assert client.post("/accounts/2fa/reauthenticate/", {"code": totp_code(secret)}).status_code == 302
 
     in_main(language, client.get("/accounts/2fa/recovery-codes/generate/"), [
         "Recovery Codes", "You are about to generate a new set of recovery codes for your account.",

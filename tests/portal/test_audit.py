@@ -122,8 +122,9 @@ def test_a_second_factor_set_up_renewed_and_removed_through_allauths_pages_is_au
     assert client.post("/accounts/login/", {"login": holder.email, "password": PASSWORD}).status_code == 302
     assert client.post("/accounts/reauthenticate/", {"password": PASSWORD}).status_code == 302
     assert client.get("/accounts/2fa/totp/activate/").status_code == 200
+    secret = client.session["mfa.totp.secret"]
     with django_capture_on_commit_callbacks(execute=True):  # allauth announces it once committed
-        response = client.post("/accounts/2fa/totp/activate/", {"code": totp_code(client.session["mfa.totp.secret"])})
+        response = client.post("/accounts/2fa/totp/activate/", {"code": totp_code(secret)})
     assert response.status_code == 302
     totp = Authenticator.objects.get(user=holder, type="totp")
     codes = Authenticator.objects.get(user=holder, type="recovery_codes")
@@ -134,6 +135,8 @@ def test_a_second_factor_set_up_renewed_and_removed_through_allauths_pages_is_au
     ]
     assert added[0].user_agent == "Mozilla/5.0 (holder)"
 
+    # Renewing the codes or taking the app off asks a code of it (portal.accounts.middleware).
+    assert client.post("/accounts/2fa/reauthenticate/", {"code": totp_code(secret, unlike=totp_code(secret))}).status_code == 302
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post("/accounts/2fa/recovery-codes/generate/").status_code == 302
     renewed = Authenticator.objects.get(user=holder, type="recovery_codes")

@@ -3,9 +3,15 @@
 lasts and offered at its end, is always a page of this site."""
 
 import re
+from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
+import time_machine
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from django.test import Client
+from django.utils import timezone
 
 from portal.accounts.middleware import SETUP_NEXT_KEY
 from portal.organisations.services import platform_role_grant
@@ -36,6 +42,7 @@ def staff_client():
     return client
 
 
+@TRANSACTIONAL  # the recovery codes page that ends the set-up reads the session's code (given once committed)
 def test_the_end_of_the_set_up_leads_back_to_the_page_first_asked_for():
     client = staff_client()
     response = client.get("/onboarding/?tab=mine")
@@ -43,6 +50,7 @@ def test_the_end_of_the_set_up_leads_back_to_the_page_first_asked_for():
     assert CONTINUE_RE.findall(set_up_totp(client).content.decode()) == ["/onboarding/?tab=mine"]
 
 
+@TRANSACTIONAL  # the recovery codes page that ends the set-up reads the session's code (given once committed)
 @pytest.mark.parametrize("path", ["//evil.example/login", "///evil.example/login"])
 def test_a_path_a_browser_reads_as_another_host_is_neither_kept_nor_offered(path):
     # The link someone sends a staff member: https://portal//evil.example/login
@@ -54,6 +62,7 @@ def test_a_path_a_browser_reads_as_another_host_is_neither_kept_nor_offered(path
     assert "Recovery Codes" in html and CONTINUE_RE.findall(html) == []
 
 
+@TRANSACTIONAL  # the recovery codes page that ends the set-up reads the session's code (given once committed)
 def test_a_kept_page_is_checked_again_before_it_is_offered():
     # A session that already holds another host's address (kept before this check existed).
     client = staff_client()
@@ -104,3 +113,54 @@ def test_setting_up_the_app_in_the_session_counts_as_giving_its_code():
     assert client.get("/onboarding/?tab=mine")["Location"].startswith("/accounts/2fa/totp/activate/")
     assert CONTINUE_RE.findall(set_up_totp(client).content.decode()) == ["/onboarding/?tab=mine"]
     assert client.get("/onboarding/?tab=mine").status_code == 200
+
+
+SECOND_FACTOR_PAGES = ["/accounts/2fa/totp/deactivate/", "/accounts/2fa/recovery-codes/",
+                       "/accounts/2fa/recovery-codes/download/", "/accounts/2fa/recovery-codes/generate/"]
+
+
+@pytest.mark.parametrize("holder", ["superadmin", "person"])
+def test_reading_or_changing_the_second_factor_asks_a_code_of_it_not_the_password(holder):
+    """Whoever knows the password and finds a session open (a browser left signed in)
+    could otherwise read the recovery codes or take the app off, after typing the
+    password again: what they would take is the second factor itself. A code of the app
+    (or a recovery code) is asked instead, for a role holder and for anyone who set one up."""
+    if holder == "superadmin":
+        user = PlatformRoleFactory(role="superadmin", jurisdiction="", user__email="root@sandes.nic.in").user
+    else:
+        user = UserFactory(email="asha.k@mahaagri.gov.in")
+    secret = with_totp(user)
+    RecoveryCodes.activate(user)
+    client = Client()
+    response = client.post("/accounts/login/", {"login": user.email, "password": PASSWORD})
+    given = totp_code(secret)
+    assert client.post(response["Location"], {"code": given}).status_code == 302
+    assert client.post("/accounts/reauthenticate/", {"password": PASSWORD}).status_code == 302  # the password again
+    for path in SECOND_FACTOR_PAGES:
+        for method in (client.get, client.post):
+            response = method(path)
+            assert response.status_code == 302, path
+            assert response["Location"] == f"/accounts/2fa/reauthenticate/?next={quote(path, safe='')}"
+    assert Authenticator.objects.filter(user=user, type="totp").exists()
+    page = client.get("/accounts/2fa/reauthenticate/?next=%2Faccounts%2F2fa%2Frecovery-codes%2F").content.decode()
+    assert "To read or change your second factor, enter a code of your authenticator app" in page
+    # The code of the app opens them (for the reauthentication's five minutes).
+    response = client.post("/accounts/2fa/reauthenticate/?next=%2Faccounts%2F2fa%2Frecovery-codes%2F",
+                           {"code": totp_code(secret, unlike=given)})  # allauth takes each code once
+    assert response["Location"] == "/accounts/2fa/recovery-codes/"
+    assert client.get("/accounts/2fa/recovery-codes/").status_code == 200
+    assert client.post("/accounts/2fa/totp/deactivate/").status_code == 302
+    assert not Authenticator.objects.filter(user=user, type="totp").exists()
+
+
+def test_a_code_given_longer_ago_than_the_reauthentication_lasts_is_asked_again(settings):
+    user = UserFactory(email="asha.k@mahaagri.gov.in")
+    secret = with_totp(user)
+    client = Client()
+    response = client.post("/accounts/login/", {"login": user.email, "password": PASSWORD})
+    given = totp_code(secret)
+    assert client.post(response["Location"], {"code": given}).status_code == 302
+    assert client.post("/accounts/2fa/reauthenticate/", {"code": totp_code(secret, unlike=given)}).status_code == 302
+    assert client.get("/accounts/2fa/totp/deactivate/").status_code == 200
+    with time_machine.travel(timezone.now() + timedelta(seconds=settings.ACCOUNT_REAUTHENTICATION_TIMEOUT + 1)):
+        assert client.get("/accounts/2fa/totp/deactivate/")["Location"].startswith("/accounts/2fa/reauthenticate/")
