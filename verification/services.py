@@ -355,7 +355,10 @@ def _verify(profile: GovernmentProfile, *, actor: AnyUser | None, method: str, r
     notifications.send_decision_mail(profile=profile, template="verified", context={"ended": ended})
 
 
-def _clean_reason(reason: str | None) -> str:
+def clean_reason(reason: str | None) -> str:
+    """A reason as stored (and mailed): its lines kept, no control character or bidi
+    override, within REASON_MAX; "" when nothing else was typed. The forms clean theirs
+    with it, so that one refused here is refused at the field first."""
     return multi_line(reason or "").strip()[:REASON_MAX]
 
 
@@ -376,7 +379,7 @@ def join_request_decide(
     another organisation. Raises ValidationError, PermissionDenied (OwnProfile for
     one's own) or StatusChanged, and changes nothing when it does. ``method``: by hand,
     or from the organisation's roster (verification.rosters, for the admin who applied it)."""
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason)
     if method not in (VerificationMethod.MANUAL, VerificationMethod.ROSTER):
         raise ValueError(method)
     if decision not in JoinDecision.ALL:
@@ -420,7 +423,7 @@ def join_requests_decide(
     reported, the others are decided. The decision and reason are checked before any."""
     if decision not in JoinDecision.ALL:
         raise ValidationError({"decision": _("Choose verify or reject.")}, code="invalid")
-    if decision == JoinDecision.REJECT and not _clean_reason(reason):
+    if decision == JoinDecision.REJECT and not clean_reason(reason):
         raise ValidationError({"reason": _("Give the reason for rejecting: the person is sent it.")}, code="required")
     outcome = BulkOutcome()
     for profile_id in sorted(set(profile_ids)):
@@ -540,7 +543,7 @@ def profile_suspend(
     granted again): the confirmation page and the mail say so."""
     return _change_held(
         profile_id=profile_id, actor=actor, allowed={VerificationStatus.VERIFIED}, to=VerificationStatus.SUSPENDED,
-        action=AuditAction.VERIFICATION_SUSPENDED, template="suspended", reason=_clean_reason(reason),
+        action=AuditAction.VERIFICATION_SUSPENDED, template="suspended", reason=clean_reason(reason),
         reason_code=_end_reason(reason_code), request=request,
     )
 
@@ -551,7 +554,7 @@ def profile_reinstate(
     """Lift a suspension: the profile is verified again (as it was verified before)."""
     return _change_held(
         profile_id=profile_id, actor=actor, allowed={VerificationStatus.SUSPENDED}, to=VerificationStatus.VERIFIED,
-        action=AuditAction.VERIFICATION_REINSTATED, template="reinstated", reason=_clean_reason(reason), reason_code="",
+        action=AuditAction.VERIFICATION_REINSTATED, template="reinstated", reason=clean_reason(reason), reason_code="",
         request=request,
     )
 
@@ -563,7 +566,7 @@ def profile_revoke(
     verified again the person asks again."""
     return _change_held(
         profile_id=profile_id, actor=actor, allowed=set(HELD_STATUSES), to=VerificationStatus.REVOKED,
-        action=AuditAction.VERIFICATION_REVOKED, template="revoked", reason=_clean_reason(reason),
+        action=AuditAction.VERIFICATION_REVOKED, template="revoked", reason=clean_reason(reason),
         reason_code=_end_reason(reason_code), request=request,
     )
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
@@ -17,6 +18,7 @@ from portal.organisations.services import organisation_admin_grant
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory
 from tests.html_tree import field_error, field_value, html_problems, parse
 from tests.verification.helpers import GovernmentProfileFactory, form_data, signed_in
+from verification import services
 from verification.models import GovernmentProfile, VerificationSettings, VerificationStatus
 
 pytestmark = pytest.mark.django_db
@@ -265,6 +267,57 @@ def test_a_bulk_rejection_needs_a_reason(world, requests_):
     response = client.post("/verification/queue/decide/", {**data, "reason": "Not on our rolls."}, follow=True)
     assert "2 requests were rejected." in messages_of(response)
     assert OutboxMessage.objects.filter(subject__contains="was not accepted").count() == 2
+
+
+def _confirmation_kept(html, chosen):
+    """The confirmation page again: the requests chosen still chosen, the decision and the tick kept."""
+    tree = parse(html)
+    assert "Confirm your decision" in html
+    assert sorted(int(node.get("value")) for node in tree.iter()
+                  if node.tag == "input" and node.get("name") == "profile") == sorted(p.pk for p in chosen)
+    assert field_value(tree, "decision") == "reject" and field_value(tree, "confirm") is True
+    return tree
+
+
+@pytest.mark.parametrize("reason", ["\u202e", "\x01\x02", " \u202e\t\x01 "], ids=["bidi override", "controls", "mixed"])
+def test_a_bulk_rejection_whose_reason_is_only_control_characters_is_told_at_the_field(world, requests_, reason):
+    """The service cleans the reason (portal.text.multi_line) and refuses it empty: the form says so at the field,
+    not a server error."""
+    older, newer, _elsewhere = requests_
+    client = signed_in(world["admin_office"])
+    html = well_formed(client.post("/verification/queue/decide/", {
+        "profile": [older.pk, newer.pk], "decision": "reject", "reason": reason, "step": "confirm", "confirm": "on"}))
+    tree = _confirmation_kept(html, [older, newer])
+    assert field_error(tree, "reason") == "Give the reason for rejecting: the person is sent it."
+    assert GovernmentProfile.objects.filter(pk__in=[older.pk, newer.pk], status="pending").count() == 2
+    assert not OutboxMessage.objects.exists()
+
+
+def test_a_bulk_decision_the_service_refuses_is_told_on_the_confirmation_page(world, requests_, monkeypatch):
+    older, newer, _elsewhere = requests_
+
+    def refuse(**kwargs):
+        raise ValidationError({"reason": "Give the reason for rejecting: the person is sent it."}, code="required")
+
+    monkeypatch.setattr(services, "join_requests_decide", refuse)
+    client = signed_in(world["admin_office"])
+    html = well_formed(client.post("/verification/queue/decide/", {
+        "profile": [older.pk, newer.pk], "decision": "reject", "reason": "Not on our rolls.", "step": "confirm",
+        "confirm": "on"}))
+    tree = _confirmation_kept(html, [older, newer])
+    assert field_error(tree, "reason") == "Give the reason for rejecting: the person is sent it."
+    assert field_value(tree, "reason") == "Not on our rolls."
+    assert GovernmentProfile.objects.filter(pk__in=[older.pk, newer.pk], status="pending").count() == 2
+
+
+@pytest.mark.parametrize("reason", ["\u202e", "\x01\x02"], ids=["bidi override", "controls"])
+def test_a_single_rejection_whose_reason_is_only_control_characters_is_told_at_the_field(world, requests_, reason):
+    older = requests_[0]
+    html = well_formed(signed_in(world["admin_office"]).post(f"/verification/profiles/{older.pk}/", {
+        "decision": "reject", "reason": reason, "confirm": "on"}))
+    assert field_error(parse(html), "reason") == "Give the reason for rejecting: the person is sent it."
+    older.refresh_from_db()
+    assert older.is_pending
 
 
 def test_a_bulk_decision_with_nothing_chosen_goes_back_to_the_queue(world, requests_):
