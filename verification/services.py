@@ -37,6 +37,7 @@ from verification.models import (
     VERIFICATION_ENDED,
     EndReason,
     GovernmentProfile,
+    SystemNote,
     VerificationMethod,
     VerificationSettings,
     VerificationStatus,
@@ -271,7 +272,7 @@ def join_request_withdraw(*, profile_id: int, actor: AnyUser, request: HttpReque
         if profile.status != VerificationStatus.PENDING:
             raise StatusChanged(profile)
         profile.status = VerificationStatus.CANCELLED
-        fields = _record_decision(profile, actor=actor, now=timezone.now(), reason="withdrawn")
+        fields = _record_decision(profile, actor=actor, now=timezone.now(), reason=SystemNote.WITHDRAWN)
         profile.save(update_fields=fields)
         _audit(actor, AuditAction.VERIFICATION_CANCELLED, profile, VerificationStatus.PENDING, request=request,
                reason="withdrawn_by_requester")
@@ -298,11 +299,11 @@ def _end_elsewhere(profile: GovernmentProfile, *, actor: AnyUser | None,
         old_status = other.status
         if old_status == VerificationStatus.PENDING:
             other.status = VerificationStatus.CANCELLED
-            fields = _record_decision(other, actor=actor, now=now, reason="verified_elsewhere")
+            fields = _record_decision(other, actor=actor, now=now, reason=SystemNote.VERIFIED_ELSEWHERE)
         elif other.organisation_id == profile.organisation_id:  # suspended: its address left the account
             other.status = VerificationStatus.REVOKED
             fields = _record_decision(other, actor=actor, now=now, reason_code=EndReason.ADDRESS_REMOVED,
-                                      reason="verified_again")
+                                      reason=SystemNote.VERIFIED_AGAIN)
         elif old_status == VerificationStatus.SUSPENDED and other.reason_code:
             # Suspended for a reason (misuse, say): the record keeps it, and the audit row
             # says what ended it. An administrator here chose to verify them knowing it.
@@ -311,7 +312,7 @@ def _end_elsewhere(profile: GovernmentProfile, *, actor: AnyUser | None,
         else:
             other.status = VerificationStatus.REVOKED
             fields = _record_decision(other, actor=actor, now=now, reason_code=EndReason.TRANSFER,
-                                      reason="verified_elsewhere")
+                                      reason=SystemNote.VERIFIED_ELSEWHERE)
         other.save(update_fields=fields)
         changed.append((other, old_status))
     return changed

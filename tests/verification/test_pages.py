@@ -9,7 +9,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
@@ -19,7 +19,7 @@ from tests.factories import PASSWORD, OrganisationFactory, UserFactory
 from tests.html_tree import field_error, field_value, html_problems, parse
 from tests.verification.helpers import GovernmentProfileFactory, form_data, signed_in
 from verification import services
-from verification.models import GovernmentProfile, VerificationSettings, VerificationStatus
+from verification.models import EndReason, GovernmentProfile, SystemNote, VerificationSettings, VerificationStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -395,6 +395,57 @@ def test_the_request_says_when_verifying_ends_a_verification_elsewhere(world):
     assert response.status_code == 302
     profile.refresh_from_db()
     assert profile.status == VerificationStatus.VERIFIED
+
+
+def _withdrawn(world):
+    profile = GovernmentProfileFactory(user=world["person"], organisation=world["office"])
+    services.join_request_withdraw(profile_id=profile.pk, actor=world["person"])
+    return profile
+
+
+def _cancelled_as_verified_elsewhere(world):
+    profile = GovernmentProfileFactory(user=world["person"], organisation=world["office"])
+    there = GovernmentProfileFactory(user=world["person"], organisation=world["other"])
+    services.join_request_decide(profile_id=there.pk, decision="verify", actor=world["admin_other"])
+    return profile
+
+
+def _ended_as_verified_elsewhere(world):
+    profile = GovernmentProfileFactory(user=world["person"], organisation=world["office"], status=VerificationStatus.VERIFIED)
+    there = GovernmentProfileFactory(user=world["person"], organisation=world["other"])
+    services.join_request_decide(profile_id=there.pk, decision="verify", actor=world["admin_other"])
+    return profile
+
+
+def _replaced_after_its_address_left(world):
+    profile = GovernmentProfileFactory(user=world["person"], organisation=world["office"], official_email="asha@pune.mahaagri.gov.in",
+                                       status=VerificationStatus.SUSPENDED, reason_code=EndReason.ADDRESS_REMOVED)
+    again = GovernmentProfileFactory(user=world["person"], organisation=world["office"])  # with the new address
+    services.join_request_decide(profile_id=again.pk, decision="verify", actor=world["admin_office"])
+    return profile
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+@pytest.mark.parametrize(("ended", "status", "note"), [
+    (_withdrawn, VerificationStatus.CANCELLED, SystemNote.WITHDRAWN),
+    (_cancelled_as_verified_elsewhere, VerificationStatus.CANCELLED, SystemNote.VERIFIED_ELSEWHERE),
+    (_ended_as_verified_elsewhere, VerificationStatus.REVOKED, SystemNote.VERIFIED_ELSEWHERE),
+    (_replaced_after_its_address_left, VerificationStatus.REVOKED, SystemNote.VERIFIED_AGAIN),
+], ids=["withdrawn", "cancelled: verified elsewhere", "ended: verified elsewhere", "replaced: verified again"])
+def test_a_request_or_verification_the_system_ended_says_why_in_words_not_its_stored_note(world, ended, status, note,
+                                                                                            language):
+    profile = ended(world)
+    profile.refresh_from_db()
+    assert (profile.status, profile.reason) == (status, note)
+    with translation.override(language):
+        said = str(note.label)
+    if language != "en":
+        assert said != note.label  # translated
+    client = signed_in(world["superadmin"])
+    client.cookies["django_language"] = language
+    html = well_formed(client.get(f"/verification/profiles/{profile.pk}/"))
+    assert said in parse(html).squashed_text()
+    assert note.value not in html
 
 
 # Members, suspending, reinstating, revoking ----------------------------------------------------------
