@@ -125,10 +125,14 @@ def queue_decide(request):
     form = BulkDecisionForm(request.POST)
     if not form.is_valid():
         return render(request, "verification/queue_confirm.html", {"form": form, "profiles": profiles})
-    outcome = services.join_requests_decide(
-        profile_ids=[profile.pk for profile in profiles], decision=form.cleaned_data["decision"],
-        reason=form.cleaned_data["reason"], actor=request.user, request=request,
-    )
+    try:
+        outcome = services.join_requests_decide(
+            profile_ids=[profile.pk for profile in profiles], decision=form.cleaned_data["decision"],
+            reason=form.cleaned_data["reason"], actor=request.user, request=request,
+        )
+    except ValidationError as exc:  # refused before any is decided: said on the page, as typed
+        form.add_error(None, exc)
+        return render(request, "verification/queue_confirm.html", {"form": form, "profiles": profiles})
     if outcome.decided:
         done = (ngettext("%(n)s person was verified.", "%(n)s people were verified.", len(outcome.decided))
                 if form.cleaned_data["decision"] == services.JoinDecision.VERIFY

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.forms import AccessibleForm
 from portal.organisations.states import State
 from verification.models import ADMIN_END_REASONS, VerificationStatus
-from verification.services import PROFILE_FIELDS, REASON_MAX, JoinDecision
+from verification.services import PROFILE_FIELDS, REASON_MAX, JoinDecision, clean_reason
 from verification.validators import check_official_address, clean_mobile
 
 
@@ -78,10 +78,13 @@ class DecisionForm(AccessibleForm):
         super().__init__(*args, **kwargs)
         self.moving = moving
 
+    def clean_reason(self):
+        return clean_reason(self.cleaned_data["reason"])  # as the service stores it: control characters alone are no reason
+
     def clean(self):
         data = super().clean()
         decision = data.get("decision")
-        if decision == JoinDecision.REJECT and not (data.get("reason") or "").strip():
+        if decision == JoinDecision.REJECT and not data.get("reason"):
             self.add_error("reason", _("Give the reason for rejecting: the person is sent it."))
         needs_confirming = decision == JoinDecision.REJECT or (decision == JoinDecision.VERIFY and self.moving)
         if needs_confirming and not data.get("confirm") and "confirm" not in self.errors:

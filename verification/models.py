@@ -73,6 +73,22 @@ class EndReason(models.TextChoices):
     ADDRESS_REMOVED = "address_removed", _("Official address removed from the account")
 
 
+class SystemNote(models.TextChoices):
+    """What the system writes as the reason of a request or verification it ends on its
+    own (the person withdrew it, or was verified elsewhere or again): pages show its
+    sentence (GovernmentProfile.decision_note), never the value."""
+
+    # Stored values are stable: they are in profiles' reason and in audit rows.
+    WITHDRAWN = "withdrawn", _("The person withdrew their request.")
+    VERIFIED_ELSEWHERE = "verified_elsewhere", _("Ended when the person was verified in another organisation.")
+    VERIFIED_AGAIN = "verified_again", _("Replaced when the person was verified again in this organisation.")
+
+
+# The statuses the system ends a profile in with one of its notes: on a rejection, a
+# suspension or a reinstatement the reason is always an administrator's words, whatever they are.
+SYSTEM_NOTE_STATUSES = (VerificationStatus.CANCELLED, VerificationStatus.REVOKED)
+
+
 # Revocations for a reason of the person's own: being verified again after one is an
 # administrator's decision, never the system's (automatic verification).
 CAUSED_REVOCATIONS = (EndReason.MISUSE, EndReason.RETIREMENT, EndReason.LEFT_SERVICE)
@@ -172,6 +188,15 @@ class GovernmentProfile(models.Model):
     @property
     def is_held(self):
         return self.status in HELD_STATUSES
+
+    @property
+    def decision_note(self) -> str:
+        """The reason of the latest decision as pages and mail show it: an administrator's
+        words, or the sentence of the note the system wrote (SystemNote), in the active
+        language; "" when none was given."""
+        if self.status in SYSTEM_NOTE_STATUSES and self.reason in SystemNote.values:
+            return str(SystemNote(self.reason).label)
+        return self.reason
 
     @property
     def suspended_elsewhere_label(self) -> str:

@@ -37,6 +37,7 @@ from verification.models import (
     VERIFICATION_ENDED,
     EndReason,
     GovernmentProfile,
+    SystemNote,
     VerificationMethod,
     VerificationSettings,
     VerificationStatus,
@@ -271,7 +272,7 @@ def join_request_withdraw(*, profile_id: int, actor: AnyUser, request: HttpReque
         if profile.status != VerificationStatus.PENDING:
             raise StatusChanged(profile)
         profile.status = VerificationStatus.CANCELLED
-        fields = _record_decision(profile, actor=actor, now=timezone.now(), reason="withdrawn")
+        fields = _record_decision(profile, actor=actor, now=timezone.now(), reason=SystemNote.WITHDRAWN)
         profile.save(update_fields=fields)
         _audit(actor, AuditAction.VERIFICATION_CANCELLED, profile, VerificationStatus.PENDING, request=request,
                reason="withdrawn_by_requester")
@@ -298,11 +299,11 @@ def _end_elsewhere(profile: GovernmentProfile, *, actor: AnyUser | None,
         old_status = other.status
         if old_status == VerificationStatus.PENDING:
             other.status = VerificationStatus.CANCELLED
-            fields = _record_decision(other, actor=actor, now=now, reason="verified_elsewhere")
+            fields = _record_decision(other, actor=actor, now=now, reason=SystemNote.VERIFIED_ELSEWHERE)
         elif other.organisation_id == profile.organisation_id:  # suspended: its address left the account
             other.status = VerificationStatus.REVOKED
             fields = _record_decision(other, actor=actor, now=now, reason_code=EndReason.ADDRESS_REMOVED,
-                                      reason="verified_again")
+                                      reason=SystemNote.VERIFIED_AGAIN)
         elif old_status == VerificationStatus.SUSPENDED and other.reason_code:
             # Suspended for a reason (misuse, say): the record keeps it, and the audit row
             # says what ended it. An administrator here chose to verify them knowing it.
@@ -311,7 +312,7 @@ def _end_elsewhere(profile: GovernmentProfile, *, actor: AnyUser | None,
         else:
             other.status = VerificationStatus.REVOKED
             fields = _record_decision(other, actor=actor, now=now, reason_code=EndReason.TRANSFER,
-                                      reason="verified_elsewhere")
+                                      reason=SystemNote.VERIFIED_ELSEWHERE)
         other.save(update_fields=fields)
         changed.append((other, old_status))
     return changed
@@ -355,7 +356,10 @@ def _verify(profile: GovernmentProfile, *, actor: AnyUser | None, method: str, r
     notifications.send_decision_mail(profile=profile, template="verified", context={"ended": ended})
 
 
-def _clean_reason(reason: str | None) -> str:
+def clean_reason(reason: str | None) -> str:
+    """A reason as stored (and mailed): its lines kept, no control character or bidi
+    override, within REASON_MAX; "" when nothing else was typed. The forms clean theirs
+    with it, so that one refused here is refused at the field first."""
     return multi_line(reason or "").strip()[:REASON_MAX]
 
 
@@ -376,7 +380,7 @@ def join_request_decide(
     another organisation. Raises ValidationError, PermissionDenied (OwnProfile for
     one's own) or StatusChanged, and changes nothing when it does. ``method``: by hand,
     or from the organisation's roster (verification.rosters, for the admin who applied it)."""
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason)
     if method not in (VerificationMethod.MANUAL, VerificationMethod.ROSTER):
         raise ValueError(method)
     if decision not in JoinDecision.ALL:
@@ -420,7 +424,7 @@ def join_requests_decide(
     reported, the others are decided. The decision and reason are checked before any."""
     if decision not in JoinDecision.ALL:
         raise ValidationError({"decision": _("Choose verify or reject.")}, code="invalid")
-    if decision == JoinDecision.REJECT and not _clean_reason(reason):
+    if decision == JoinDecision.REJECT and not clean_reason(reason):
         raise ValidationError({"reason": _("Give the reason for rejecting: the person is sent it.")}, code="required")
     outcome = BulkOutcome()
     for profile_id in sorted(set(profile_ids)):
@@ -540,7 +544,7 @@ def profile_suspend(
     granted again): the confirmation page and the mail say so."""
     return _change_held(
         profile_id=profile_id, actor=actor, allowed={VerificationStatus.VERIFIED}, to=VerificationStatus.SUSPENDED,
-        action=AuditAction.VERIFICATION_SUSPENDED, template="suspended", reason=_clean_reason(reason),
+        action=AuditAction.VERIFICATION_SUSPENDED, template="suspended", reason=clean_reason(reason),
         reason_code=_end_reason(reason_code), request=request,
     )
 
@@ -551,7 +555,7 @@ def profile_reinstate(
     """Lift a suspension: the profile is verified again (as it was verified before)."""
     return _change_held(
         profile_id=profile_id, actor=actor, allowed={VerificationStatus.SUSPENDED}, to=VerificationStatus.VERIFIED,
-        action=AuditAction.VERIFICATION_REINSTATED, template="reinstated", reason=_clean_reason(reason), reason_code="",
+        action=AuditAction.VERIFICATION_REINSTATED, template="reinstated", reason=clean_reason(reason), reason_code="",
         request=request,
     )
 
@@ -563,7 +567,7 @@ def profile_revoke(
     verified again the person asks again."""
     return _change_held(
         profile_id=profile_id, actor=actor, allowed=set(HELD_STATUSES), to=VerificationStatus.REVOKED,
-        action=AuditAction.VERIFICATION_REVOKED, template="revoked", reason=_clean_reason(reason),
+        action=AuditAction.VERIFICATION_REVOKED, template="revoked", reason=clean_reason(reason),
         reason_code=_end_reason(reason_code), request=request,
     )
 

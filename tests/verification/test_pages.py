@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.core.exceptions import ValidationError
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
@@ -17,7 +18,8 @@ from portal.organisations.services import organisation_admin_grant
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory
 from tests.html_tree import field_error, field_value, html_problems, parse
 from tests.verification.helpers import GovernmentProfileFactory, form_data, signed_in
-from verification.models import GovernmentProfile, VerificationSettings, VerificationStatus
+from verification import services
+from verification.models import EndReason, GovernmentProfile, SystemNote, VerificationSettings, VerificationStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -267,6 +269,57 @@ def test_a_bulk_rejection_needs_a_reason(world, requests_):
     assert OutboxMessage.objects.filter(subject__contains="was not accepted").count() == 2
 
 
+def _confirmation_kept(html, chosen):
+    """The confirmation page again: the requests chosen still chosen, the decision and the tick kept."""
+    tree = parse(html)
+    assert "Confirm your decision" in html
+    assert sorted(int(node.get("value")) for node in tree.iter()
+                  if node.tag == "input" and node.get("name") == "profile") == sorted(p.pk for p in chosen)
+    assert field_value(tree, "decision") == "reject" and field_value(tree, "confirm") is True
+    return tree
+
+
+@pytest.mark.parametrize("reason", ["\u202e", "\x01\x02", " \u202e\t\x01 "], ids=["bidi override", "controls", "mixed"])
+def test_a_bulk_rejection_whose_reason_is_only_control_characters_is_told_at_the_field(world, requests_, reason):
+    """The service cleans the reason (portal.text.multi_line) and refuses it empty: the form says so at the field,
+    not a server error."""
+    older, newer, _elsewhere = requests_
+    client = signed_in(world["admin_office"])
+    html = well_formed(client.post("/verification/queue/decide/", {
+        "profile": [older.pk, newer.pk], "decision": "reject", "reason": reason, "step": "confirm", "confirm": "on"}))
+    tree = _confirmation_kept(html, [older, newer])
+    assert field_error(tree, "reason") == "Give the reason for rejecting: the person is sent it."
+    assert GovernmentProfile.objects.filter(pk__in=[older.pk, newer.pk], status="pending").count() == 2
+    assert not OutboxMessage.objects.exists()
+
+
+def test_a_bulk_decision_the_service_refuses_is_told_on_the_confirmation_page(world, requests_, monkeypatch):
+    older, newer, _elsewhere = requests_
+
+    def refuse(**kwargs):
+        raise ValidationError({"reason": "Give the reason for rejecting: the person is sent it."}, code="required")
+
+    monkeypatch.setattr(services, "join_requests_decide", refuse)
+    client = signed_in(world["admin_office"])
+    html = well_formed(client.post("/verification/queue/decide/", {
+        "profile": [older.pk, newer.pk], "decision": "reject", "reason": "Not on our rolls.", "step": "confirm",
+        "confirm": "on"}))
+    tree = _confirmation_kept(html, [older, newer])
+    assert field_error(tree, "reason") == "Give the reason for rejecting: the person is sent it."
+    assert field_value(tree, "reason") == "Not on our rolls."
+    assert GovernmentProfile.objects.filter(pk__in=[older.pk, newer.pk], status="pending").count() == 2
+
+
+@pytest.mark.parametrize("reason", ["\u202e", "\x01\x02"], ids=["bidi override", "controls"])
+def test_a_single_rejection_whose_reason_is_only_control_characters_is_told_at_the_field(world, requests_, reason):
+    older = requests_[0]
+    html = well_formed(signed_in(world["admin_office"]).post(f"/verification/profiles/{older.pk}/", {
+        "decision": "reject", "reason": reason, "confirm": "on"}))
+    assert field_error(parse(html), "reason") == "Give the reason for rejecting: the person is sent it."
+    older.refresh_from_db()
+    assert older.is_pending
+
+
 def test_a_bulk_decision_with_nothing_chosen_goes_back_to_the_queue(world, requests_):
     response = signed_in(world["admin_office"]).post("/verification/queue/decide/", {"decision": "verify"}, follow=True)
     assert "Choose at least one waiting request." in messages_of(response)
@@ -342,6 +395,57 @@ def test_the_request_says_when_verifying_ends_a_verification_elsewhere(world):
     assert response.status_code == 302
     profile.refresh_from_db()
     assert profile.status == VerificationStatus.VERIFIED
+
+
+def _withdrawn(world):
+    profile = GovernmentProfileFactory(user=world["person"], organisation=world["office"])
+    services.join_request_withdraw(profile_id=profile.pk, actor=world["person"])
+    return profile
+
+
+def _cancelled_as_verified_elsewhere(world):
+    profile = GovernmentProfileFactory(user=world["person"], organisation=world["office"])
+    there = GovernmentProfileFactory(user=world["person"], organisation=world["other"])
+    services.join_request_decide(profile_id=there.pk, decision="verify", actor=world["admin_other"])
+    return profile
+
+
+def _ended_as_verified_elsewhere(world):
+    profile = GovernmentProfileFactory(user=world["person"], organisation=world["office"], status=VerificationStatus.VERIFIED)
+    there = GovernmentProfileFactory(user=world["person"], organisation=world["other"])
+    services.join_request_decide(profile_id=there.pk, decision="verify", actor=world["admin_other"])
+    return profile
+
+
+def _replaced_after_its_address_left(world):
+    profile = GovernmentProfileFactory(user=world["person"], organisation=world["office"], official_email="asha@pune.mahaagri.gov.in",
+                                       status=VerificationStatus.SUSPENDED, reason_code=EndReason.ADDRESS_REMOVED)
+    again = GovernmentProfileFactory(user=world["person"], organisation=world["office"])  # with the new address
+    services.join_request_decide(profile_id=again.pk, decision="verify", actor=world["admin_office"])
+    return profile
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+@pytest.mark.parametrize(("ended", "status", "note"), [
+    (_withdrawn, VerificationStatus.CANCELLED, SystemNote.WITHDRAWN),
+    (_cancelled_as_verified_elsewhere, VerificationStatus.CANCELLED, SystemNote.VERIFIED_ELSEWHERE),
+    (_ended_as_verified_elsewhere, VerificationStatus.REVOKED, SystemNote.VERIFIED_ELSEWHERE),
+    (_replaced_after_its_address_left, VerificationStatus.REVOKED, SystemNote.VERIFIED_AGAIN),
+], ids=["withdrawn", "cancelled: verified elsewhere", "ended: verified elsewhere", "replaced: verified again"])
+def test_a_request_or_verification_the_system_ended_says_why_in_words_not_its_stored_note(world, ended, status, note,
+                                                                                            language):
+    profile = ended(world)
+    profile.refresh_from_db()
+    assert (profile.status, profile.reason) == (status, note)
+    with translation.override(language):
+        said = str(note.label)
+    if language != "en":
+        assert said != note.label  # translated
+    client = signed_in(world["superadmin"])
+    client.cookies["django_language"] = language
+    html = well_formed(client.get(f"/verification/profiles/{profile.pk}/"))
+    assert said in parse(html).squashed_text()
+    assert note.value not in html
 
 
 # Members, suspending, reinstating, revoking ----------------------------------------------------------
