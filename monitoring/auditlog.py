@@ -1,13 +1,15 @@
 """The audit log as its viewers may read it: superadmins and auditors of everything
 all of it; an auditor of a state the events about that state's organisations,
-applications, government profiles and expected offices; an organisation admin those
-about their organisations (and the offices below them). One query a page. Who acted
+applications, government profiles, roster imports, invitations and expected offices;
+an organisation admin those about their organisations (and the offices below them).
+One query a page. Who acted
 is said by the labels of the stored role codes, in the page's language."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
+from django.apps import apps
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -15,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from monitoring.models import ExpectedOffice
 from monitoring.scope import Scope, ids_as_text
+from monitoring.selectors import roster_model
 from onboarding.models import Application
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import Organisation, PlatformRole
@@ -47,7 +50,8 @@ class AuditFilters:
 
 
 def _about(organisations: QuerySet, applications: QuerySet, expected: QuerySet | None) -> Q:
-    """Events whose target is one of these organisations, their applications or government profiles (or expected offices)."""
+    """Events whose target is one of these organisations, their applications, government
+    profiles, roster imports or invitations (or expected offices)."""
     query = (
         Q(target_type="organisations.organisation", target_id__in=ids_as_text(organisations))
         | Q(target_type="onboarding.application", target_id__in=ids_as_text(applications))
@@ -56,7 +60,22 @@ def _about(organisations: QuerySet, applications: QuerySet, expected: QuerySet |
     )
     if expected is not None:
         query |= Q(target_type="monitoring.expectedoffice", target_id__in=ids_as_text(expected))
-    return query
+    return query | _about_rosters(organisations)
+
+
+def _about_rosters(organisations: QuerySet) -> Q:
+    """Events whose target is a roster import of these organisations (uploaded, applied,
+    failed, its invitations sent) or one of their invitations (sent again, accepted),
+    when the roster app is installed."""
+    rosters = roster_model()
+    if rosters is None:
+        return Q(pk__in=[])
+    invitations = apps.get_model("rosters", "Invitation")
+    of_them = {"organisation_id__in": organisations.values("pk")}
+    return (
+        Q(target_type=rosters._meta.label_lower, target_id__in=ids_as_text(rosters.objects.filter(**of_them)))
+        | Q(target_type=invitations._meta.label_lower, target_id__in=ids_as_text(invitations.objects.filter(**of_them)))
+    )
 
 
 def actor_role_label(code: str) -> str:

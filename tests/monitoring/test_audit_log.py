@@ -15,6 +15,7 @@ from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from tests.factories import ApplicationFactory
 from tests.verification.helpers import signed_in
+from verification.rosters.models import Invitation, RosterImport
 
 pytestmark = pytest.mark.django_db
 
@@ -75,6 +76,45 @@ def test_where_an_event_came_from_is_shown_to_superadmins_and_auditors_only(worl
     html = seen(signed_in(world["admin_agri"]))[1]
     assert "Agriculture Department, Maharashtra" in html
     assert "203.0.113.7" not in html and ">From</th>" not in html
+
+
+def test_roster_and_invitation_events_are_read_with_their_organisations(world):
+    """A roster's events (uploaded, applied, failed, its invitations sent) and an
+    invitation's (sent again, accepted) are about the roster's or the invitation's
+    organisation: in the scope of its state's auditor and of its admin (and of the
+    admins of the offices above it), in no other."""
+    now = timezone.now()
+
+    def roster(organisation):
+        return RosterImport.objects.create(organisation=organisation, uploaded_by=world["superadmin"], uploaded_at=now,
+                                           file_name="staff.csv", file_sha256="0" * 64, file_format="csv")
+
+    def invitation(organisation, code):
+        return Invitation.objects.create(organisation=organisation, email=f"{code}@x.gov.in", designation="Clerk",
+                                         office="O", employee_code=code, mobile="+919876543210",
+                                         invited_by=world["superadmin"], token_hash=code.ljust(64, "0"),
+                                         created_at=now, sent_at=now, expires_at=now + timedelta(days=30))
+
+    targets = {"agri": roster(world["agri"]), "pune": invitation(world["pune"], "pune"),
+               "revenue": roster(world["revenue"]), "revenue_invitation": invitation(world["revenue"], "rev")}
+    for action in (AuditAction.ROSTER_UPLOADED, AuditAction.ROSTER_APPLIED, AuditAction.INVITATION_SENT):
+        for key in ("agri", "revenue"):
+            audit_record(actor=world["superadmin"], action=action, target=targets[key])
+    for action in (AuditAction.INVITATION_RESENT, AuditAction.INVITATION_ACCEPTED):
+        for key in ("pune", "revenue_invitation"):
+            audit_record(actor=world["superadmin"], action=action, target=targets[key])
+
+    def rows(who, query=""):
+        html = signed_in(world[who]).get("/monitoring/audit/" + query).content.decode()
+        return sorted(re.findall(r'<td class="text-break">((?:Roster import|Invitation) #\d+)</td>', html))
+
+    mh = sorted([str(targets["agri"])] * 3 + [str(targets["pune"])] * 2)
+    ka = sorted([str(targets["revenue"])] * 3 + [str(targets["revenue_invitation"])] * 2)
+    assert rows("auditor_mh") == mh
+    assert rows("admin_agri") == mh
+    assert rows("admin_revenue") == ka
+    assert rows("auditor_all") == sorted(mh + ka)
+    assert rows("auditor_mh", "?organisation=MH-PUNE") == [str(targets["pune"])] * 2
 
 
 def test_filters(world, events):
