@@ -1,8 +1,8 @@
 """The audit log as its viewers may read it: superadmins and auditors of everything
 all of it; an auditor of a state the events about that state's organisations,
-applications, government profiles, roster imports, invitations and expected offices;
-an organisation admin those about their organisations (and the offices below them).
-One query a page. Who acted
+applications, government profiles, roster imports, invitations and expected offices
+and the exports of its figures; an organisation admin those about their organisations
+(and the offices below them), their exports included. One query a page. Who acted
 is said by the labels of the stored role codes, in the page's language."""
 
 from dataclasses import dataclass
@@ -115,6 +115,19 @@ def _about_lists(jurisdictions: frozenset[str]) -> Q:
     )
 
 
+def _about_exports(jurisdictions: frozenset[str], organisation_ids: list[int]) -> Q:
+    """The exports of figures that read these jurisdictions or organisations (or the
+    offices below them), by the keys their events keep of the scope they read
+    (monitoring.services.exported_scope). A download of the whole platform, unfiltered,
+    is in none of them."""
+    query = Q(pk__in=[])
+    if jurisdictions:
+        query |= Q(new_values__scope__jurisdictions__has_any_keys=sorted(jurisdictions))
+    if organisation_ids:
+        query |= Q(new_values__scope__organisations__has_any_keys=[str(pk) for pk in organisation_ids])
+    return Q(action=AuditAction.MONITORING_EXPORTED) & query
+
+
 def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
@@ -124,12 +137,14 @@ def audit_events(scope: Scope, filters: AuditFilters) -> QuerySet[AuditEvent]:
     events = AuditEvent.objects.all()
     if not scope.everything:
         expected = ExpectedOffice.objects.filter(jurisdiction__in=scope.jurisdictions) if scope.jurisdictions else None
-        about = _about(scope.organisations(), scope.applications(), expected)
+        about = _about(scope.organisations(), scope.applications(), expected) | _about_exports(
+            scope.jurisdictions, scope.tops)
         events = events.filter(about | _about_lists(scope.jurisdictions) if scope.jurisdictions else about)
     if filters.organisation is not None:
         # (The organisation was chosen among the scope's: its events are within it.)
         one = Organisation.objects.filter(pk=filters.organisation.pk)
-        events = events.filter(_about(one, Application.objects.filter(organisation_id=filters.organisation.pk), None))
+        events = events.filter(_about(one, Application.objects.filter(organisation_id=filters.organisation.pk), None)
+                               | _about_exports(frozenset(), [filters.organisation.pk]))
     if filters.actor:
         events = events.filter(actor_email__icontains=filters.actor)
     if filters.action:

@@ -14,7 +14,8 @@ from monitoring.models import AuditChainCheck, ExpectedOffice
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from tests.factories import ApplicationFactory
-from tests.verification.helpers import signed_in
+from tests.monitoring.conftest import platform_user
+from tests.verification.helpers import make_admin, signed_in
 from verification.rosters.models import Invitation, RosterImport
 
 pytestmark = pytest.mark.django_db
@@ -115,6 +116,32 @@ def test_roster_and_invitation_events_are_read_with_their_organisations(world):
     assert rows("admin_revenue") == ka
     assert rows("auditor_all") == sorted(mh + ka)
     assert rows("auditor_mh", "?organisation=MH-PUNE") == [str(targets["pune"])] * 2
+
+
+def test_an_export_is_read_by_the_auditors_of_its_states_and_the_admins_of_its_organisations(world):
+    """Who downloaded a state's or an organisation's figures is in the log of that
+    state's auditor and of that organisation's admins (and the admins above it), not in
+    another state's: the export's event names the scope it was read in, narrowed by its
+    state filter. A download of the whole platform is for those who see all of it."""
+    auditor_ka = platform_user("auditor", "KA", "auditor.ka@karnataka.gov.in")
+    admin_pune = make_admin(world["pune"], email="admin@pune.mahaagri.gov.in")
+    for who, query in (("state_admin_mh", ""), ("admin_agri", ""), ("superadmin", "?state=KA"), ("superadmin", "")):
+        response = signed_in(world[who]).get("/monitoring/organisations.csv" + query)
+        b"".join(response.streaming_content)
+    response = signed_in(admin_pune).get("/monitoring/organisations.csv")
+    b"".join(response.streaming_content)
+
+    def exporters(reader):
+        html = signed_in(reader).get("/monitoring/audit/?action=monitoring.exported").content.decode()
+        return sorted(set(re.findall(r'<td class="text-break">([^<@]+@[^<]+)<br>', html)))
+
+    assert exporters(world["auditor_mh"]) == ["admin.mh@maharashtra.gov.in", "admin@mahaagri.gov.in",
+                                              "admin@pune.mahaagri.gov.in"]
+    assert exporters(auditor_ka) == ["root@sandes.nic.in"]
+    assert exporters(world["admin_agri"]) == ["admin@mahaagri.gov.in", "admin@pune.mahaagri.gov.in"]
+    assert exporters(admin_pune) == ["admin@pune.mahaagri.gov.in"]
+    assert exporters(world["admin_revenue"]) == []
+    assert len(exporters(world["auditor_all"])) == 4
 
 
 def test_filters(world, events):
