@@ -17,8 +17,8 @@ from monitoring.models import AuditChainCheck, ExpectedOffice, FiguresRun, Organ
 from monitoring.notifications import send_adoption_reminder
 from monitoring.scope import Scope, tracker_jurisdictions
 from monitoring.selectors import FIGURES_RUN
-from portal.audit.models import AuditAction, AuditChainHead, AuditEvent
-from portal.audit.services import audit_record, audit_record_many, audit_verify
+from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import audit_record, audit_record_many, audit_verify_report
 from portal.organisations.models import Organisation
 from portal.permissions import AnyUser
 from portal.templatetags.portal_tags import day_time
@@ -58,12 +58,13 @@ def figures_refresh() -> dict:
 
 def audit_chain_check() -> AuditChainCheck:
     """Walk the audit chain (portal.audit's verifier) and keep the result, for the
-    audit log viewer. Daily by beat; the walk reads every event."""
+    audit log viewer: the events walked, as of the moment the walk read the log (events
+    appended meanwhile are the next walk's). Daily by beat; the walk reads every event."""
     started = time.monotonic()
-    problems = audit_verify()
-    head = AuditChainHead.objects.filter(pk=1).first()
+    report = audit_verify_report()
+    problems = report.problems
     return AuditChainCheck.objects.create(
-        checked_at=timezone.now(), intact=not problems, events=head.count if head else 0, problems=len(problems),
+        checked_at=timezone.now(), intact=not problems, events=report.count, problems=len(problems),
         first_problem=(f"#{problems[0].event_id}: {problems[0].reason}"[:500] if problems else ""),
         duration_ms=int((time.monotonic() - started) * 1000),
     )

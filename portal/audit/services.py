@@ -20,7 +20,8 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -328,7 +329,31 @@ class ChainReport:
 
 
 def audit_verify_report(*, batch_size: int = 2000, expect_heads: Iterable[tuple[int, str]] = ()) -> ChainReport:
-    """audit_verify, with the number of events walked and of redacted ones among them."""
+    """audit_verify, with the number of events walked and of redacted ones among them.
+    The head and the events are read as of one moment (``_one_snapshot``)."""
+    with _one_snapshot():
+        return _report(batch_size=batch_size, expect_heads=expect_heads)
+
+
+@contextmanager
+def _one_snapshot() -> Iterator[None]:
+    """Reads that see the log as of one moment: the verifier runs while people use the
+    portal, and an event appended between reading the head and reading the rows is no
+    row deleted. On PostgreSQL a read-only REPEATABLE READ transaction (appends go on
+    meanwhile: they are after its snapshot); on SQLite, for development, its
+    transaction (the one writer waits for the walk). Called within a transaction, the
+    reads are that transaction's."""
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
+
+
+def _report(*, batch_size: int, expect_heads: Iterable[tuple[int, str]]) -> ChainReport:
     head = AuditChainHead.objects.filter(pk=1).first()
     keyed_after_id = head.keyed_after_id if head else 0
     split_after_id = head.split_after_id if head else 0

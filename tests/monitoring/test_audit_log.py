@@ -11,10 +11,11 @@ from django.utils import timezone
 
 from monitoring import services
 from monitoring.models import AuditChainCheck, ExpectedOffice
-from portal.audit.models import AuditAction
+from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from tests.factories import ApplicationFactory
 from tests.monitoring.conftest import platform_user
+from tests.portal.audit_helpers import appended_once_the_head_is_read
 from tests.verification.helpers import make_admin, signed_in
 from verification.rosters.models import Invitation, RosterImport
 
@@ -267,3 +268,18 @@ def test_chain_check_tells_the_platform_wide_figures_only_to_those_who_see_the_w
     html = seen(signed_in(world["admin_agri"]))[1]
     assert "found 1 problem." in html and "#5: the row was edited" not in html
     assert "#5: the row was edited" in seen(signed_in(world["superadmin"]))[1]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("require_postgresql")
+def test_an_event_appended_while_the_chain_is_checked_is_no_problem(world, monkeypatch):
+    """The daily check runs while people use the portal: an event another request
+    commits once the check has read the chain head is the next check's, not rows
+    deleted at the end; the check counts the events it walked."""
+    audit_record(actor=world["public"], action=AuditAction.USER_LOGGED_IN, target=world["public"])
+    walked = AuditEvent.objects.count()
+    appended = appended_once_the_head_is_read(monkeypatch, world["public"])
+    check = services.audit_chain_check()
+    assert appended
+    assert (check.intact, check.problems, check.first_problem, check.events) == (True, 0, "", walked)
+    assert AuditEvent.objects.count() == walked + 1

@@ -13,7 +13,7 @@ from django.db import DatabaseError, connection, connections, transaction
 from django.test import Client
 
 from portal.audit.models import AuditAction, AuditEvent
-from portal.audit.services import GENESIS, audit_record, audit_verify, event_digest
+from portal.audit.services import GENESIS, audit_record, audit_verify, audit_verify_report, event_digest
 from tests.factories import PASSWORD, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import (
     make_superadmin,
@@ -25,6 +25,7 @@ from tests.onboarding.approval_helpers import (
 )
 from tests.onboarding.form_helpers import complete, submit, upload
 from tests.onboarding_data import minimal_pdf
+from tests.portal.audit_helpers import appended_once_the_head_is_read
 
 pytestmark = pytest.mark.django_db
 
@@ -316,6 +317,22 @@ def test_postgresql_concurrent_appends_keep_one_chain():
     assert errors == []
     assert AuditEvent.objects.count() == 60
     assert audit_verify() == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("require_postgresql")
+def test_an_event_appended_while_the_chain_is_verified_is_not_tampering(monkeypatch):
+    """The verifier reads the head and the rows as of one moment: an event another
+    request commits meanwhile is after both (the next walk reads it), not "rows at the
+    end were deleted"."""
+    user = UserFactory(email="busy@mha.gov.in")
+    for _ in range(3):
+        audit_record(actor=user, action=AuditAction.USER_LOGGED_IN, target=user)
+    appended = appended_once_the_head_is_read(monkeypatch, user)
+    report = audit_verify_report()
+    assert appended
+    assert (report.problems, report.count) == ([], 3)
+    assert AuditEvent.objects.count() == 4 and audit_verify() == []
 
 
 def test_rows_deleted_from_the_end_are_detected(real_actions):
