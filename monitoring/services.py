@@ -62,10 +62,11 @@ def audit_chain_check() -> AuditChainCheck:
     appended meanwhile are the next walk's). Daily by beat; the walk reads every event."""
     started = time.monotonic()
     report = audit_verify_report()
-    problems = report.problems
+    first = report.problems[0] if report.problems else None
     return AuditChainCheck.objects.create(
-        checked_at=timezone.now(), intact=not problems, events=report.count, problems=len(problems),
-        first_problem=(f"#{problems[0].event_id}: {problems[0].reason}"[:500] if problems else ""),
+        checked_at=timezone.now(), intact=first is None, events=report.count, problems=len(report.problems),
+        first_problem_event=first.event_id if first else None, first_problem_code=first.code if first else "",
+        first_problem_values=first.values if first else {},
         duration_ms=int((time.monotonic() - started) * 1000),
     )
 

@@ -15,7 +15,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from tests.factories import ApplicationFactory
 from tests.monitoring.conftest import platform_user
-from tests.portal.audit_helpers import appended_once_the_head_is_read
+from tests.portal.audit_helpers import appended_once_the_head_is_read, tampering
 from tests.verification.helpers import make_admin, signed_in
 from verification.rosters.models import Invitation, RosterImport
 
@@ -254,6 +254,23 @@ def test_chain_check_result(world, events):
                                    first_problem="#5: the row was edited")
     html = seen(client)[1]
     assert "found 1 problem." in html and "#5: the row was edited" in html
+
+
+@pytest.mark.parametrize(("language", "told"), [
+    ("en", "#{head}: the newest event written was {head} but the log ends at {end}: rows at the end were deleted"),
+    ("hi", "#{head}: लिखी गई सबसे नई घटना {head} थी पर लॉग {end} पर समाप्त होता है: अंत की पंक्तियाँ हटाई गईं"),
+    ("mr", "#{head}: लिहिलेली सर्वात नवी घटना {head} होती पण लॉग {end} वर संपतो: शेवटच्या ओळी हटवल्या गेल्या"),
+])
+def test_the_checks_problem_is_told_in_the_pages_language(world, events, language, told):
+    """The check keeps what it found as a code and its numbers; the page tells it in
+    its language."""
+    head, end = AuditEvent.objects.order_by("-id").values_list("id", flat=True)[:2]
+    with tampering():
+        AuditEvent.objects.filter(pk=head).delete()
+    assert not services.audit_chain_check().intact
+    html = signed_in(world["superadmin"]).get("/monitoring/audit/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert f'lang="{language}"' in html
+    assert told.format(head=head, end=end) in html
 
 
 def test_chain_check_tells_the_platform_wide_figures_only_to_those_who_see_the_whole_platform(world, events):

@@ -2,7 +2,7 @@
 
 import threading
 
-from django.db import connections
+from django.db import connection, connections
 
 from portal.audit import services as audit_services
 from portal.audit.models import AuditAction
@@ -32,3 +32,20 @@ def appended_once_the_head_is_read(monkeypatch, user):
 
     monkeypatch.setattr(audit_services, "audit_key", key_then_someone_logs_in)
     return appended
+
+
+class tampering:
+    """Change rows behind the application's back. On PostgreSQL the append-only
+    trigger is bypassed for this session, as someone with direct database access
+    could; the SET is undone with the test's transaction."""
+
+    def __enter__(self):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET session_replication_role = replica")
+        return self
+
+    def __exit__(self, *exc):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET session_replication_role = DEFAULT")

@@ -25,7 +25,7 @@ from tests.onboarding.approval_helpers import (
 )
 from tests.onboarding.form_helpers import complete, submit, upload
 from tests.onboarding_data import minimal_pdf
-from tests.portal.audit_helpers import appended_once_the_head_is_read
+from tests.portal.audit_helpers import appended_once_the_head_is_read, tampering
 
 pytestmark = pytest.mark.django_db
 
@@ -39,23 +39,6 @@ def verify():
         exc.stderr = err.getvalue()
         raise
     return out.getvalue(), err.getvalue()
-
-
-class tampering:
-    """Change rows behind the application's back. On PostgreSQL the append-only
-    trigger is bypassed for this session, as someone with direct database access
-    could; the SET is undone with the test's transaction."""
-
-    def __enter__(self):
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET session_replication_role = replica")
-        return self
-
-    def __exit__(self, *exc):
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET session_replication_role = DEFAULT")
 
 
 @pytest.fixture
