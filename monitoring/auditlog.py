@@ -1,13 +1,15 @@
 """The audit log as its viewers may read it: superadmins and auditors of everything
 all of it; an auditor of a state the events about that state's organisations,
-applications, government profiles and expected offices; an organisation admin those
-about their organisations (and the offices below them). One query a page. Who acted
+applications, government profiles, roster imports, invitations and expected offices
+and the exports of its figures; an organisation admin those about their organisations
+(and the offices below them), their exports included. One query a page. Who acted
 is said by the labels of the stored role codes, in the page's language."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
+from django.apps import apps
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -15,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from monitoring.models import ExpectedOffice
 from monitoring.scope import Scope, ids_as_text
+from monitoring.selectors import roster_model
 from onboarding.models import Application
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import Organisation, PlatformRole
@@ -47,7 +50,8 @@ class AuditFilters:
 
 
 def _about(organisations: QuerySet, applications: QuerySet, expected: QuerySet | None) -> Q:
-    """Events whose target is one of these organisations, their applications or government profiles (or expected offices)."""
+    """Events whose target is one of these organisations, their applications, government
+    profiles, roster imports or invitations (or expected offices)."""
     query = (
         Q(target_type="organisations.organisation", target_id__in=ids_as_text(organisations))
         | Q(target_type="onboarding.application", target_id__in=ids_as_text(applications))
@@ -56,7 +60,22 @@ def _about(organisations: QuerySet, applications: QuerySet, expected: QuerySet |
     )
     if expected is not None:
         query |= Q(target_type="monitoring.expectedoffice", target_id__in=ids_as_text(expected))
-    return query
+    return query | _about_rosters(organisations)
+
+
+def _about_rosters(organisations: QuerySet) -> Q:
+    """Events whose target is a roster import of these organisations (uploaded, applied,
+    failed, its invitations sent) or one of their invitations (sent again, accepted),
+    when the roster app is installed."""
+    rosters = roster_model()
+    if rosters is None:
+        return Q(pk__in=[])
+    invitations = apps.get_model("rosters", "Invitation")
+    of_them = {"organisation_id__in": organisations.values("pk")}
+    return (
+        Q(target_type=rosters._meta.label_lower, target_id__in=ids_as_text(rosters.objects.filter(**of_them)))
+        | Q(target_type=invitations._meta.label_lower, target_id__in=ids_as_text(invitations.objects.filter(**of_them)))
+    )
 
 
 def actor_role_label(code: str) -> str:
@@ -96,6 +115,19 @@ def _about_lists(jurisdictions: frozenset[str]) -> Q:
     )
 
 
+def _about_exports(jurisdictions: frozenset[str], organisation_ids: list[int]) -> Q:
+    """The exports of figures that read these jurisdictions or organisations (or the
+    offices below them), by the keys their events keep of the scope they read
+    (monitoring.services.exported_scope). A download of the whole platform, unfiltered,
+    is in none of them."""
+    query = Q(pk__in=[])
+    if jurisdictions:
+        query |= Q(new_values__scope__jurisdictions__has_any_keys=sorted(jurisdictions))
+    if organisation_ids:
+        query |= Q(new_values__scope__organisations__has_any_keys=[str(pk) for pk in organisation_ids])
+    return Q(action=AuditAction.MONITORING_EXPORTED) & query
+
+
 def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
@@ -105,12 +137,14 @@ def audit_events(scope: Scope, filters: AuditFilters) -> QuerySet[AuditEvent]:
     events = AuditEvent.objects.all()
     if not scope.everything:
         expected = ExpectedOffice.objects.filter(jurisdiction__in=scope.jurisdictions) if scope.jurisdictions else None
-        about = _about(scope.organisations(), scope.applications(), expected)
+        about = _about(scope.organisations(), scope.applications(), expected) | _about_exports(
+            scope.jurisdictions, scope.tops)
         events = events.filter(about | _about_lists(scope.jurisdictions) if scope.jurisdictions else about)
     if filters.organisation is not None:
         # (The organisation was chosen among the scope's: its events are within it.)
         one = Organisation.objects.filter(pk=filters.organisation.pk)
-        events = events.filter(_about(one, Application.objects.filter(organisation_id=filters.organisation.pk), None))
+        events = events.filter(_about(one, Application.objects.filter(organisation_id=filters.organisation.pk), None)
+                               | _about_exports(frozenset(), [filters.organisation.pk]))
     if filters.actor:
         events = events.filter(actor_email__icontains=filters.actor)
     if filters.action:

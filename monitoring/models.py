@@ -40,6 +40,12 @@ class AuditChainCheck(models.Model):
     intact = models.BooleanField()
     events = models.BigIntegerField(default=0)
     problems = models.PositiveIntegerField(default=0)
+    # The first problem found, as the walk names it (portal.audit's CHAIN_PROBLEMS: a
+    # code, its numbers, the event), told in the reader's language when shown. A check
+    # kept before the codes has its English text in ``first_problem``.
+    first_problem_event = models.BigIntegerField(null=True, blank=True)
+    first_problem_code = models.CharField(max_length=40, blank=True)
+    first_problem_values = models.JSONField(default=dict, blank=True)
     first_problem = models.CharField(max_length=500, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
 

@@ -93,10 +93,21 @@ class Scope:
             return {}
         ops = connections[Organisation.objects.db].ops
         found: dict[str, int | str] = {}
-        for index, prefix in enumerate(self.subtrees):
-            found[f"top{index}"] = int(prefix.rstrip("/").rsplit("/", 1)[-1])
+        for index, (prefix, top) in enumerate(zip(self.subtrees, self.tops, strict=True)):
+            found[f"top{index}"] = top
             found[f"below{index}"] = f"{ops.prep_for_like_query(prefix)}%"
         return found
+
+    @property
+    def tops(self) -> list[int]:
+        """The ids of the organisations administered (the top of each subtree: "/3/17/" is 17)."""
+        return [int(prefix.rstrip("/").rsplit("/", 1)[-1]) for prefix in self.subtrees]
+
+    @property
+    def tops_and_above(self) -> set[int]:
+        """The ids of the organisations administered and of the offices above them, read
+        off their subtree prefixes ("/3/17/": 3 and 17)."""
+        return {int(part) for prefix in self.subtrees for part in prefix.strip("/").split("/")}
 
 
 class _Prepared:

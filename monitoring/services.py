@@ -15,10 +15,11 @@ from django.utils.translation import gettext as _
 
 from monitoring.models import AuditChainCheck, ExpectedOffice, FiguresRun, OrganisationFigures
 from monitoring.notifications import send_adoption_reminder
-from monitoring.scope import tracker_jurisdictions
+from monitoring.scope import Scope, tracker_jurisdictions
 from monitoring.selectors import FIGURES_RUN
-from portal.audit.models import AuditAction, AuditChainHead, AuditEvent
-from portal.audit.services import audit_record, audit_record_many, audit_verify
+from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import audit_record, audit_record_many, audit_verify_report
+from portal.organisations.models import Organisation
 from portal.permissions import AnyUser
 from portal.templatetags.portal_tags import day_time
 from verification.models import GovernmentProfile, VerificationStatus, person_verified_in_force
@@ -57,24 +58,51 @@ def figures_refresh() -> dict:
 
 def audit_chain_check() -> AuditChainCheck:
     """Walk the audit chain (portal.audit's verifier) and keep the result, for the
-    audit log viewer. Daily by beat; the walk reads every event."""
+    audit log viewer: the events walked, as of the moment the walk read the log (events
+    appended meanwhile are the next walk's). Daily by beat; the walk reads every event."""
     started = time.monotonic()
-    problems = audit_verify()
-    head = AuditChainHead.objects.filter(pk=1).first()
+    report = audit_verify_report()
+    first = report.problems[0] if report.problems else None
     return AuditChainCheck.objects.create(
-        checked_at=timezone.now(), intact=not problems, events=head.count if head else 0, problems=len(problems),
-        first_problem=(f"#{problems[0].event_id}: {problems[0].reason}"[:500] if problems else ""),
+        checked_at=timezone.now(), intact=first is None, events=report.count, problems=len(report.problems),
+        first_problem_event=first.event_id if first else None, first_problem_code=first.code if first else "",
+        first_problem_values=first.values if first else {},
         duration_ms=int((time.monotonic() - started) * 1000),
     )
 
 
 # Exports ---------------------------------------------------------------------------
 
-def export_record(*, what: str, filters: dict, rows: int, actor: AnyUser, request: HttpRequest | None = None) -> None:
-    """The audit row of a CSV export: what was exported, with which filters, how many rows."""
+def export_record(
+    *, what: str, filters: dict, rows: int, scope: Scope, actor: AnyUser, request: HttpRequest | None = None,
+) -> None:
+    """The audit row of a CSV export: what was exported, with which filters, how many
+    rows, and of which scope (``exported_scope``: the auditors of its states and the
+    admins of its organisations read it in their log)."""
     with transaction.atomic():
         audit_record(actor=actor, action=AuditAction.MONITORING_EXPORTED, request=request,
-                     new={"export": what, "filters": filters, "rows": rows})
+                     new={"export": what, "filters": filters, "rows": rows,
+                          "scope": exported_scope(scope, state=filters.get("state") or "")})
+
+
+def exported_scope(scope: Scope, *, state: str) -> dict:
+    """The scope an export read, as its event keeps it for the scoped audit logs
+    (monitoring.auditlog): ``everything`` for the whole platform unfiltered; else under
+    ``jurisdictions`` the states/UTs of the viewer's platform roles and of the
+    organisations they administer, narrowed to the state filter, and under
+    ``organisations`` the organisations administered and the offices above them (whose
+    admins read what concerns the offices below). Each as a key, which every database
+    looks up (``has_any_keys``)."""
+    if scope.everything:
+        return {"jurisdictions": {state: True}} if state else {"everything": True}
+    jurisdictions = set(scope.jurisdictions)
+    if scope.tops:
+        jurisdictions |= {office.jurisdiction for office in Organisation.objects.filter(pk__in=scope.tops)
+                          .only("level", "state")}
+    if state:
+        jurisdictions &= {state}
+    return {"jurisdictions": dict.fromkeys(sorted(jurisdictions), True),
+            "organisations": dict.fromkeys(sorted(str(pk) for pk in scope.tops_and_above), True)}
 
 
 # The adoption tracker ----------------------------------------------------------------

@@ -3,6 +3,7 @@
 from django import template
 
 from monitoring.auditlog import actor_role_label
+from portal.audit.services import chain_problem_text
 
 register = template.Library()
 
@@ -11,3 +12,12 @@ register = template.Library()
 def actor_role(code):
     """An audit event's stored actor_role by its label (monitoring.auditlog.actor_role_label)."""
     return actor_role_label(code)
+
+
+@register.filter
+def first_problem(check):
+    """The first problem a chain check found, in the page's language ("#<event>: ..."),
+    from the code and numbers it kept; a check kept before them, its English text."""
+    if not check.first_problem_code:
+        return check.first_problem
+    return f"#{check.first_problem_event}: {chain_problem_text(check.first_problem_code, check.first_problem_values)}"

@@ -20,15 +20,17 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Model
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from portal.audit.models import AuditAction, AuditChainHead, AuditEvent
 from portal.audit.personal import personal_keys_of
@@ -305,10 +307,45 @@ def _role_snapshot(user: AnyUser) -> str:
     return ",".join(roles) or "user"
 
 
+# What a walk of the chain can find, by a stable code (kept by monitoring's daily
+# check: never renamed) and its message, told in the reader's language; ``reason`` is
+# the English one (verify_audit's output).
+CHAIN_PROBLEMS = {
+    "link_broken": _("previous hash does not match: a row before it was changed or deleted"),
+    "row_edited": _("contents do not match the stored hash: the row was edited"),
+    "head_missing": _("the chain head is missing but the log holds %(count)s events: the head was deleted"),
+    "head_unsealed": _("the chain head's seal does not match it: the head was changed without the key "
+                       "(or AUDIT_HMAC_KEY is not the key the log was written with)"),
+    "end_deleted": _("the newest event written was %(head)s but the log ends at %(end)s: rows at the end were deleted"),
+    "all_deleted": _("the newest event written was %(head)s but the log ends at nothing: "
+                     "rows at the end were deleted"),
+    "count_differs": _("the chain head counts %(head_count)s events but the log holds %(count)s: "
+                       "rows were deleted or added"),
+    "redacted_differs": _("the chain head counts %(head_redacted)s redacted events but the log holds %(redacted)s: "
+                          "events were redacted outside the portal's erasure"),
+    "published_missing": _("this event, published as the chain head, is no longer in the log: rows were deleted"),
+    "published_rewritten": _("this event no longer has the hash published for it: the log was rewritten"),
+}
+
+
+def chain_problem_text(code: str, values: dict) -> str:
+    """A problem the walk found, told in the current language (a code it does not know, as it is)."""
+    if code not in CHAIN_PROBLEMS:
+        return code
+    return str(CHAIN_PROBLEMS[code]) % values if values else str(CHAIN_PROBLEMS[code])
+
+
 @dataclass
 class ChainProblem:
     event_id: int
-    reason: str
+    code: str
+    values: dict = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        """The problem in English."""
+        with translation.override("en"):
+            return chain_problem_text(self.code, self.values)
 
 
 def audit_verify(*, batch_size: int = 2000, expect_heads: Iterable[tuple[int, str]] = ()) -> list[ChainProblem]:
@@ -328,7 +365,31 @@ class ChainReport:
 
 
 def audit_verify_report(*, batch_size: int = 2000, expect_heads: Iterable[tuple[int, str]] = ()) -> ChainReport:
-    """audit_verify, with the number of events walked and of redacted ones among them."""
+    """audit_verify, with the number of events walked and of redacted ones among them.
+    The head and the events are read as of one moment (``_one_snapshot``)."""
+    with _one_snapshot():
+        return _report(batch_size=batch_size, expect_heads=expect_heads)
+
+
+@contextmanager
+def _one_snapshot() -> Iterator[None]:
+    """Reads that see the log as of one moment: the verifier runs while people use the
+    portal, and an event appended between reading the head and reading the rows is no
+    row deleted. On PostgreSQL a read-only REPEATABLE READ transaction (appends go on
+    meanwhile: they are after its snapshot); on SQLite, for development, its
+    transaction (the one writer waits for the walk). Called within a transaction, the
+    reads are that transaction's."""
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
+
+
+def _report(*, batch_size: int, expect_heads: Iterable[tuple[int, str]]) -> ChainReport:
     head = AuditChainHead.objects.filter(pk=1).first()
     keyed_after_id = head.keyed_after_id if head else 0
     split_after_id = head.split_after_id if head else 0
@@ -353,11 +414,9 @@ def audit_verify_report(*, batch_size: int = 2000, expect_heads: Iterable[tuple[
                                redacted=redacted)
     for event_id, published in expected.items():
         if event_id not in found:
-            problems.append(ChainProblem(event_id, "this event, published as the chain head, is no longer in the log: "
-                                                   "rows were deleted"))
+            problems.append(ChainProblem(event_id, "published_missing"))
         elif not hmac.compare_digest(found[event_id], published):
-            problems.append(ChainProblem(event_id, "this event no longer has the hash published for it: "
-                                                   "the log was rewritten"))
+            problems.append(ChainProblem(event_id, "published_rewritten"))
     return ChainReport(problems=problems, count=count, redacted=redacted)
 
 
@@ -366,7 +425,7 @@ def _event_problems(event: AuditEvent, *, prev_hash: str, key: bytes, scheme: st
     was keyed, "whole" for one written before the split, "split" for a later one."""
     problems = []
     if event.prev_hash != prev_hash:
-        problems.append(ChainProblem(event.id, "previous hash does not match: a row before it was changed or deleted"))
+        problems.append(ChainProblem(event.id, "link_broken"))
     fields = dict(
         prev_hash=event.prev_hash, created_at=event.created_at, actor_id=event.actor_id,
         actor_email=event.actor_email, actor_role=event.actor_role, action=event.action,
@@ -386,7 +445,7 @@ def _event_problems(event: AuditEvent, *, prev_hash: str, key: bytes, scheme: st
             whole = _is_redacted(event)
             expected = event_digest(key=key, personal_keys=keys, personal=event.personal_digest, **fields)
     if not whole or not hmac.compare_digest(expected, event.hash):
-        problems.append(ChainProblem(event.id, "contents do not match the stored hash: the row was edited"))
+        problems.append(ChainProblem(event.id, "row_edited"))
     return problems
 
 
@@ -407,31 +466,17 @@ def _head_problems(
     The count is compared when every link holds (a row missing in the middle is reported once, as its broken link)."""
     if head is None:
         if count:
-            return [ChainProblem(last_id, f"the chain head is missing but the log holds {count} events: "
-                                          "the head was deleted")]
+            return [ChainProblem(last_id, "head_missing", {"count": count})]
         return []
     problems = []
     if not head_is_sealed(head):
-        problems.append(ChainProblem(
-            head.last_event_id,
-            "the chain head's seal does not match it: the head was changed without the key "
-            "(or AUDIT_HMAC_KEY is not the key the log was written with)",
-        ))
+        problems.append(ChainProblem(head.last_event_id, "head_unsealed"))
     if head.last_hash != last_hash:
-        problems.append(ChainProblem(
-            head.last_event_id,
-            f"the newest event written was {head.last_event_id} but the log ends at {last_id or 'nothing'}: "
-            "rows at the end were deleted",
-        ))
+        problems.append(ChainProblem(head.last_event_id, "end_deleted", {"head": head.last_event_id, "end": last_id})
+                        if last_id else ChainProblem(head.last_event_id, "all_deleted", {"head": head.last_event_id}))
     elif links_whole and head.count != count:
-        problems.append(ChainProblem(
-            head.last_event_id,
-            f"the chain head counts {head.count} events but the log holds {count}: rows were deleted or added",
-        ))
+        problems.append(ChainProblem(head.last_event_id, "count_differs", {"head_count": head.count, "count": count}))
     if head.redacted != redacted:
-        problems.append(ChainProblem(
-            head.last_event_id,
-            f"the chain head counts {head.redacted} redacted events but the log holds {redacted}: "
-            "events were redacted outside the portal's erasure",
-        ))
+        problems.append(ChainProblem(head.last_event_id, "redacted_differs",
+                                     {"head_redacted": head.redacted, "redacted": redacted}))
     return problems

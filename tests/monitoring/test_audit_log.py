@@ -11,10 +11,13 @@ from django.utils import timezone
 
 from monitoring import services
 from monitoring.models import AuditChainCheck, ExpectedOffice
-from portal.audit.models import AuditAction
+from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from tests.factories import ApplicationFactory
-from tests.verification.helpers import signed_in
+from tests.monitoring.conftest import platform_user
+from tests.portal.audit_helpers import appended_once_the_head_is_read, tampering
+from tests.verification.helpers import make_admin, signed_in
+from verification.rosters.models import Invitation, RosterImport
 
 pytestmark = pytest.mark.django_db
 
@@ -75,6 +78,71 @@ def test_where_an_event_came_from_is_shown_to_superadmins_and_auditors_only(worl
     html = seen(signed_in(world["admin_agri"]))[1]
     assert "Agriculture Department, Maharashtra" in html
     assert "203.0.113.7" not in html and ">From</th>" not in html
+
+
+def test_roster_and_invitation_events_are_read_with_their_organisations(world):
+    """A roster's events (uploaded, applied, failed, its invitations sent) and an
+    invitation's (sent again, accepted) are about the roster's or the invitation's
+    organisation: in the scope of its state's auditor and of its admin (and of the
+    admins of the offices above it), in no other."""
+    now = timezone.now()
+
+    def roster(organisation):
+        return RosterImport.objects.create(organisation=organisation, uploaded_by=world["superadmin"], uploaded_at=now,
+                                           file_name="staff.csv", file_sha256="0" * 64, file_format="csv")
+
+    def invitation(organisation, code):
+        return Invitation.objects.create(organisation=organisation, email=f"{code}@x.gov.in", designation="Clerk",
+                                         office="O", employee_code=code, mobile="+919876543210",
+                                         invited_by=world["superadmin"], token_hash=code.ljust(64, "0"),
+                                         created_at=now, sent_at=now, expires_at=now + timedelta(days=30))
+
+    targets = {"agri": roster(world["agri"]), "pune": invitation(world["pune"], "pune"),
+               "revenue": roster(world["revenue"]), "revenue_invitation": invitation(world["revenue"], "rev")}
+    for action in (AuditAction.ROSTER_UPLOADED, AuditAction.ROSTER_APPLIED, AuditAction.INVITATION_SENT):
+        for key in ("agri", "revenue"):
+            audit_record(actor=world["superadmin"], action=action, target=targets[key])
+    for action in (AuditAction.INVITATION_RESENT, AuditAction.INVITATION_ACCEPTED):
+        for key in ("pune", "revenue_invitation"):
+            audit_record(actor=world["superadmin"], action=action, target=targets[key])
+
+    def rows(who, query=""):
+        html = signed_in(world[who]).get("/monitoring/audit/" + query).content.decode()
+        return sorted(re.findall(r'<td class="text-break">((?:Roster import|Invitation) #\d+)</td>', html))
+
+    mh = sorted([str(targets["agri"])] * 3 + [str(targets["pune"])] * 2)
+    ka = sorted([str(targets["revenue"])] * 3 + [str(targets["revenue_invitation"])] * 2)
+    assert rows("auditor_mh") == mh
+    assert rows("admin_agri") == mh
+    assert rows("admin_revenue") == ka
+    assert rows("auditor_all") == sorted(mh + ka)
+    assert rows("auditor_mh", "?organisation=MH-PUNE") == [str(targets["pune"])] * 2
+
+
+def test_an_export_is_read_by_the_auditors_of_its_states_and_the_admins_of_its_organisations(world):
+    """Who downloaded a state's or an organisation's figures is in the log of that
+    state's auditor and of that organisation's admins (and the admins above it), not in
+    another state's: the export's event names the scope it was read in, narrowed by its
+    state filter. A download of the whole platform is for those who see all of it."""
+    auditor_ka = platform_user("auditor", "KA", "auditor.ka@karnataka.gov.in")
+    admin_pune = make_admin(world["pune"], email="admin@pune.mahaagri.gov.in")
+    for who, query in (("state_admin_mh", ""), ("admin_agri", ""), ("superadmin", "?state=KA"), ("superadmin", "")):
+        response = signed_in(world[who]).get("/monitoring/organisations.csv" + query)
+        b"".join(response.streaming_content)
+    response = signed_in(admin_pune).get("/monitoring/organisations.csv")
+    b"".join(response.streaming_content)
+
+    def exporters(reader):
+        html = signed_in(reader).get("/monitoring/audit/?action=monitoring.exported").content.decode()
+        return sorted(set(re.findall(r'<td class="text-break">([^<@]+@[^<]+)<br>', html)))
+
+    assert exporters(world["auditor_mh"]) == ["admin.mh@maharashtra.gov.in", "admin@mahaagri.gov.in",
+                                              "admin@pune.mahaagri.gov.in"]
+    assert exporters(auditor_ka) == ["root@sandes.nic.in"]
+    assert exporters(world["admin_agri"]) == ["admin@mahaagri.gov.in", "admin@pune.mahaagri.gov.in"]
+    assert exporters(admin_pune) == ["admin@pune.mahaagri.gov.in"]
+    assert exporters(world["admin_revenue"]) == []
+    assert len(exporters(world["auditor_all"])) == 4
 
 
 def test_filters(world, events):
@@ -188,6 +256,23 @@ def test_chain_check_result(world, events):
     assert "found 1 problem." in html and "#5: the row was edited" in html
 
 
+@pytest.mark.parametrize(("language", "told"), [
+    ("en", "#{head}: the newest event written was {head} but the log ends at {end}: rows at the end were deleted"),
+    ("hi", "#{head}: लिखी गई सबसे नई घटना {head} थी पर लॉग {end} पर समाप्त होता है: अंत की पंक्तियाँ हटाई गईं"),
+    ("mr", "#{head}: लिहिलेली सर्वात नवी घटना {head} होती पण लॉग {end} वर संपतो: शेवटच्या ओळी हटवल्या गेल्या"),
+])
+def test_the_checks_problem_is_told_in_the_pages_language(world, events, language, told):
+    """The check keeps what it found as a code and its numbers; the page tells it in
+    its language."""
+    head, end = AuditEvent.objects.order_by("-id").values_list("id", flat=True)[:2]
+    with tampering():
+        AuditEvent.objects.filter(pk=head).delete()
+    assert not services.audit_chain_check().intact
+    html = signed_in(world["superadmin"]).get("/monitoring/audit/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert f'lang="{language}"' in html
+    assert told.format(head=head, end=end) in html
+
+
 def test_chain_check_tells_the_platform_wide_figures_only_to_those_who_see_the_whole_platform(world, events):
     check = services.audit_chain_check()
     whole = f"({check.events} events)"
@@ -200,3 +285,18 @@ def test_chain_check_tells_the_platform_wide_figures_only_to_those_who_see_the_w
     html = seen(signed_in(world["admin_agri"]))[1]
     assert "found 1 problem." in html and "#5: the row was edited" not in html
     assert "#5: the row was edited" in seen(signed_in(world["superadmin"]))[1]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("require_postgresql")
+def test_an_event_appended_while_the_chain_is_checked_is_no_problem(world, monkeypatch):
+    """The daily check runs while people use the portal: an event another request
+    commits once the check has read the chain head is the next check's, not rows
+    deleted at the end; the check counts the events it walked."""
+    audit_record(actor=world["public"], action=AuditAction.USER_LOGGED_IN, target=world["public"])
+    walked = AuditEvent.objects.count()
+    appended = appended_once_the_head_is_read(monkeypatch, world["public"])
+    check = services.audit_chain_check()
+    assert appended
+    assert (check.intact, check.problems, check.first_problem, check.events) == (True, 0, "", walked)
+    assert AuditEvent.objects.count() == walked + 1

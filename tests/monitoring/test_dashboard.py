@@ -127,7 +127,8 @@ def test_export_is_audited(world):
     event = AuditEvent.objects.filter(action=AuditAction.MONITORING_EXPORTED).get()
     assert event.actor_email == "admin.mh@maharashtra.gov.in"
     assert event.new_values == {"export": "dashboard_organisations", "rows": 3,
-                                "filters": {"q": "", "state": "", "status": "active", "sort": "name"}}
+                                "filters": {"q": "", "state": "", "status": "active", "sort": "name"},
+                                "scope": {"jurisdictions": {"MH": True}, "organisations": {}}}
 
 
 def test_export_neutralises_formulas(world):

@@ -13,7 +13,7 @@ from django.db import DatabaseError, connection, connections, transaction
 from django.test import Client
 
 from portal.audit.models import AuditAction, AuditEvent
-from portal.audit.services import GENESIS, audit_record, audit_verify, event_digest
+from portal.audit.services import GENESIS, audit_record, audit_verify, audit_verify_report, event_digest
 from tests.factories import PASSWORD, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import (
     make_superadmin,
@@ -25,6 +25,7 @@ from tests.onboarding.approval_helpers import (
 )
 from tests.onboarding.form_helpers import complete, submit, upload
 from tests.onboarding_data import minimal_pdf
+from tests.portal.audit_helpers import appended_once_the_head_is_read, tampering
 
 pytestmark = pytest.mark.django_db
 
@@ -38,23 +39,6 @@ def verify():
         exc.stderr = err.getvalue()
         raise
     return out.getvalue(), err.getvalue()
-
-
-class tampering:
-    """Change rows behind the application's back. On PostgreSQL the append-only
-    trigger is bypassed for this session, as someone with direct database access
-    could; the SET is undone with the test's transaction."""
-
-    def __enter__(self):
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET session_replication_role = replica")
-        return self
-
-    def __exit__(self, *exc):
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET session_replication_role = DEFAULT")
 
 
 @pytest.fixture
@@ -319,6 +303,22 @@ def test_postgresql_concurrent_appends_keep_one_chain():
     assert errors == []
     assert AuditEvent.objects.count() == 60
     assert audit_verify() == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("require_postgresql")
+def test_an_event_appended_while_the_chain_is_verified_is_not_tampering(monkeypatch):
+    """The verifier reads the head and the rows as of one moment: an event another
+    request commits meanwhile is after both (the next walk reads it), not "rows at the
+    end were deleted"."""
+    user = UserFactory(email="busy@mha.gov.in")
+    for _ in range(3):
+        audit_record(actor=user, action=AuditAction.USER_LOGGED_IN, target=user)
+    appended = appended_once_the_head_is_read(monkeypatch, user)
+    report = audit_verify_report()
+    assert appended
+    assert (report.problems, report.count) == ([], 3)
+    assert AuditEvent.objects.count() == 4 and audit_verify() == []
 
 
 def test_rows_deleted_from_the_end_are_detected(real_actions):

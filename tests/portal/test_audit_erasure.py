@@ -24,7 +24,7 @@ from portal.audit.services import (
     whole_event_digest,
 )
 from tests.factories import UserFactory
-from tests.portal.test_audit import tampering
+from tests.portal.audit_helpers import tampering
 
 pytestmark = pytest.mark.django_db
 

@@ -33,7 +33,7 @@ from portal.audit.tasks import audit_head_publish
 from portal.celery import app as celery_app
 from tests.factories import PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import DEVANAGARI_RE
-from tests.portal.test_audit import tampering
+from tests.portal.audit_helpers import tampering
 from tests.smtp import text_of
 
 pytestmark = pytest.mark.django_db
