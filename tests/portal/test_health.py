@@ -99,6 +99,7 @@ def test_production_settings_pass_check_deploy():
         "STORAGE_S3_BUCKET": "portal-files",
         "STORAGE_S3_ENDPOINT_URL": "https://s3.example.gov.in",
         "PORTAL_TRUSTED_PROXY_COUNT": "1",
+        "EMAIL_HOST": "smtp.example.gov.in",
     }
     command = ["check", "--deploy", "--fail-level", "WARNING"]
     result = subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True, text=True)
@@ -162,27 +163,46 @@ def test_the_examples_secret_key_placeholder_is_as_long_as_a_real_key():
 
 def test_production_settings_name_every_missing_variable_at_once():
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DJANGO_", "PORTAL_", "AUDIT_")) and k not in ("DATABASE_URL", "SITE_URL")} | {
+           if not k.startswith(("DJANGO_", "PORTAL_", "AUDIT_", "EMAIL_")) and k not in ("DATABASE_URL", "SITE_URL")} | {
         "DJANGO_SETTINGS_MODULE": "portal.settings", "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "x" * 20 + "production-like-secret-key-with-enough-entropy-0123456789",
     }
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode != 0
-    for name in ("AUDIT_HMAC_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "SITE_URL"):
+    for name in ("AUDIT_HMAC_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "SITE_URL", "EMAIL_HOST"):
         assert f"{name} must be set when DJANGO_DEBUG is off." in result.stderr
     assert "DJANGO_SECRET_KEY must be set" not in result.stderr
 
 
+def test_production_settings_refuse_a_missing_email_host():
+    """Without a relay the transport would be Django's console backend: every mail, its
+    single-use links included, printed to the journal and its outbox row marked sent."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_", "AUDIT_", "EMAIL_"))} | {
+        "DJANGO_SETTINGS_MODULE": "portal.settings", "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "x" * 20 + "production-like-secret-key-with-enough-entropy-0123456789",
+        "AUDIT_HMAC_KEY": "production-like-audit-key-kept-outside-the-database-0123456789",
+        "DJANGO_ALLOWED_HOSTS": "onboarding.sandes.gov.in", "SITE_URL": "https://onboarding.sandes.gov.in",
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or "postgres://portal@127.0.0.1:5432/portal",
+    }
+    script = ("import django; django.setup(); from django.core.mail import EmailMessage, mailers; "
+              "mailers['transport'].send_messages([EmailMessage('Subject', 'SECRETLINKTOKEN', 'a@sandes.gov.in', "
+              "['b@mha.gov.in'])])")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert "SECRETLINKTOKEN" not in result.stdout
+    assert result.returncode != 0
+    assert "EMAIL_HOST must be set when DJANGO_DEBUG is off." in result.stderr
+
+
 def test_make_serve_refuses_to_start_without_the_production_variables():
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DJANGO_", "PORTAL_", "AUDIT_")) and k not in ("DATABASE_URL", "SITE_URL")} | {
+           if not k.startswith(("DJANGO_", "PORTAL_", "AUDIT_", "EMAIL_")) and k not in ("DATABASE_URL", "SITE_URL")} | {
         "DJANGO_SECRET_KEY": "set"}
     for target in ("serve", "migrate", "worker", "beat"):
         result = subprocess.run(["make", "--no-print-directory", target], cwd=ROOT, env=env, capture_output=True,
                                 text=True, timeout=60)
         assert result.returncode != 0, target
         assert ("Refusing to start in production mode (DJANGO_DEBUG=0): not set: "
-                "AUDIT_HMAC_KEY DJANGO_ALLOWED_HOSTS DATABASE_URL SITE_URL") in result.stderr, (target, result.stderr)
+                "AUDIT_HMAC_KEY DJANGO_ALLOWED_HOSTS DATABASE_URL SITE_URL EMAIL_HOST") in result.stderr, (target, result.stderr)
 
 
 def test_healthz_keeps_the_brokers_answer_a_few_seconds(client, db, monkeypatch):
