@@ -171,9 +171,14 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Seconds a new connection to the database may take to open, and the check of a kept one
+# (portal/postgresql.py) to be answered: a server that accepts connections and never answers
+# fails the request (and /healthz, /readyz) in seconds, not at psycopg's 130 or TCP's timeout.
+DATABASE_CONNECT_TIMEOUT = int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's, with a check of a kept connection that needs no round trip while it is quiet.
     DATABASES["default"]["ENGINE"] = "portal.postgresql"
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})

@@ -1,6 +1,9 @@
 import os
+import selectors
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -51,6 +54,132 @@ def test_healthz_is_503_when_the_database_does_not_answer(client, django_db_bloc
             connection.settings_dict["PORT"] = port
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "down", "broker": "ok"}
+
+
+class StalledServer:
+    """A TCP server on loopback that accepts connections and, once ``stall()`` was called (at
+    once without a ``target``), answers nothing on them: a database or broker that hangs, a
+    firewall that swallows packets after the handshake. Until then it forwards each connection
+    to ``target`` (host, port). It lets go of every connection HOLD_SECONDS after the stall, so
+    that code without a limit of its own fails a test instead of hanging it."""
+
+    HOLD_SECONDS = 20
+
+    def __init__(self, target=None):
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.stalled, self.stopped = threading.Event(), threading.Event()
+        self.stalled_at = time.monotonic()
+        if target is None:
+            self.stalled.set()
+        self.threads = [threading.Thread(target=self._accept, daemon=True)]
+        self.threads[0].start()
+
+    def stall(self):
+        self.stalled_at = time.monotonic()
+        self.stalled.set()
+
+    def _holding(self):
+        return not self.stopped.is_set() and time.monotonic() - self.stalled_at < self.HOLD_SECONDS
+
+    def _accept(self):
+        self.listener.settimeout(0.1)
+        while not self.stopped.is_set():
+            try:
+                client, _address = self.listener.accept()
+            except OSError:
+                continue
+            thread = threading.Thread(target=self._serve, args=(client,), daemon=True)
+            self.threads.append(thread)
+            thread.start()
+
+    def _serve(self, client):
+        upstream = None if self.stalled.is_set() else socket.create_connection(self.target)
+        with selectors.DefaultSelector() as selector:
+            if upstream is not None:
+                selector.register(client, selectors.EVENT_READ, upstream)
+                selector.register(upstream, selectors.EVENT_READ, client)
+            while not self.stalled.is_set() and not self.stopped.is_set():
+                for key, _events in selector.select(0.1):
+                    data = key.fileobj.recv(65536)
+                    if not data:
+                        self.stopped.wait(self.HOLD_SECONDS)
+                    key.data.sendall(data)
+        while self._holding():  # stalled: nothing more goes either way
+            time.sleep(0.1)
+        for sock in (client, upstream):
+            if sock is not None:
+                sock.close()
+
+    def close(self):
+        self.stopped.set()
+        for thread in self.threads:
+            thread.join()
+        self.listener.close()
+
+
+@pytest.fixture
+def stalled_server():
+    """``stalled_server(target=None)``: a StalledServer, closed at the end of the test."""
+    servers = []
+    yield lambda target=None: servers.append(StalledServer(target)) or servers[-1]
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def database_at(transactional_db, django_db_blocker):
+    """``database_at(port)``: Django's connection goes to 127.0.0.1:port from now until the end
+    of the test, its connect timeout (DATABASE_CONNECT_TIMEOUT) shortened to 2 seconds (psycopg's least)."""
+    saved = dict(connection.settings_dict), dict(connection.settings_dict["OPTIONS"])
+
+    def move(port):
+        connection.close()
+        connection.settings_dict.update(HOST="127.0.0.1", PORT=port)
+        if "connect_timeout" in connection.settings_dict["OPTIONS"]:  # the configured limit, shortened
+            connection.settings_dict["OPTIONS"]["connect_timeout"] = 2
+
+    with django_db_blocker.unblock():
+        yield move
+        connection.close()
+    connection.settings_dict.update(saved[0])
+    connection.settings_dict["OPTIONS"].clear()
+    connection.settings_dict["OPTIONS"].update(saved[1])
+
+
+def timed_get(client, path):
+    started = time.monotonic()
+    response = client.get(path)
+    return response, time.monotonic() - started
+
+
+def test_healthz_is_503_within_seconds_when_the_database_accepts_connections_and_never_answers(
+        client, database_at, stalled_server, require_postgresql):
+    database_at(stalled_server().port)
+    response, took = timed_get(client, "/healthz")
+    assert response.status_code == 503 and response.json()["database"] == "down"
+    assert took < 6, f"/healthz answered after {took:.0f} s"
+
+
+def test_healthz_is_503_within_seconds_when_a_kept_database_connection_stops_answering(
+        client, database_at, stalled_server, require_postgresql):
+    params = connection.settings_dict
+    server = stalled_server(target=(params["HOST"] or "127.0.0.1", int(params["PORT"] or 5432)))
+    database_at(server.port)
+    first = client.get("/healthz")
+    assert first.status_code == 200, first.json()  # a connection kept, through the server
+    server.stall()
+    kept_connection_at_the_start_of_a_request()
+    response, took = timed_get(client, "/healthz")
+    assert response.status_code == 503 and response.json()["database"] == "down"
+    assert took < 8, f"/healthz answered after {took:.0f} s"
+
+
+def test_every_database_connection_has_a_connect_timeout(settings):
+    assert settings.DATABASE_CONNECT_TIMEOUT == 5  # DATABASE_CONNECT_TIMEOUT unset
+    if connection.vendor == "postgresql":
+        assert connection.settings_dict["OPTIONS"]["connect_timeout"] == settings.DATABASE_CONNECT_TIMEOUT
 
 
 def test_healthz_is_503_when_the_broker_is_down(client, db):
