@@ -194,6 +194,54 @@ def test_healthz_is_503_when_the_broker_is_down(client, db):
     assert response.json()["broker"] != "ok"
 
 
+@pytest.fixture
+def broker_at():
+    """``broker_at(url)``: Celery's broker is ``url`` until the end of the test, no answer kept."""
+    from portal import views
+
+    old = app.conf.broker_url
+    views._broker_checked.clear()
+    views._readiness_kept.clear()
+    yield lambda url: setattr(app.conf, "broker_url", url)
+    app.conf.broker_url = old
+    views._broker_checked.clear()
+    views._readiness_kept.clear()
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_503_within_seconds_when_the_broker_accepts_connections_and_never_answers(client, db, stalled_server,
+                                                                                   broker_at, path):
+    broker_at(f"redis://127.0.0.1:{stalled_server().port}/0")
+    response, took = timed_get(client, path)
+    assert response.status_code == 503
+    assert took < 6, f"{path} answered after {took:.0f} s"
+
+
+def test_the_brokers_probe_bounds_every_exchange_not_only_the_connection(monkeypatch):
+    """AMQP's too: its client's reads and writes, not only the TCP connection, have a limit."""
+    from portal import views
+
+    opened = []
+    monkeypatch.setattr(app, "connection_for_write", lambda **options: opened.append(options) or _Refused())
+    with pytest.raises(ConnectionRefusedError):
+        views._broker_connect()
+    [options] = opened
+    assert options["connect_timeout"] == views.BROKER_PROBE_SECONDS
+    assert {options["transport_options"][name] for name in ("socket_timeout", "read_timeout", "write_timeout")} == {
+        views.BROKER_PROBE_SECONDS}
+
+
+class _Refused:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def ensure_connection(self, **options):
+        raise ConnectionRefusedError
+
+
 def test_healthz_shows_anyone_only_the_status_of_each_component(client, db, settings):
     settings.DEBUG = True  # the flag must not show either way
     old = app.conf.broker_url
