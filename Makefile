@@ -130,7 +130,7 @@ run: venv system-deps $(MO_FILES)
 # (`make worker`, any number, on any host) and beat (`make beat`, exactly one in
 # the whole installation) are separate processes.
 
-PRODUCTION_VARS := DJANGO_SECRET_KEY AUDIT_HMAC_KEY DJANGO_ALLOWED_HOSTS DATABASE_URL SITE_URL
+PRODUCTION_VARS := DJANGO_SECRET_KEY AUDIT_HMAC_KEY DJANGO_ALLOWED_HOSTS DATABASE_URL SITE_URL EMAIL_HOST
 CELERY_CONCURRENCY ?= 2
 
 production-env migrate serve worker beat: export DJANGO_DEBUG = 0

@@ -187,7 +187,7 @@ def main():
             "DATABASE_URL": urlunsplit(parts._replace(path=f"/{name}")),
             "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": secrets.token_urlsafe(40), "AUDIT_HMAC_KEY": secrets.token_urlsafe(40),
             "DJANGO_ALLOWED_HOSTS": HOST, "SITE_URL": f"https://{HOST}", "REDIS_URL": f"redis://{HOST}:{redis_port}/0",
-            "CELERY_BROKER_URL": f"redis://{HOST}:{redis_port}/1", "PORTAL_VAR_DIR": str(tmp),
+            "CELERY_BROKER_URL": f"redis://{HOST}:{redis_port}/1", "PORTAL_VAR_DIR": str(tmp), "EMAIL_HOST": HOST,
             "API_RATE_PER_MINUTE": "100000000", "DJANGO_SETTINGS_MODULE": "portal.settings",
         }
         print(f"migrating and seeding {args.people} verified people ...", flush=True)

@@ -29,6 +29,12 @@ def secret_path_register(*, prefix: str, secret: str) -> None:
     _secret_urls.append(re.compile(f"(?:https?://[^\\s\"'<>]*?)?{prefix}{secret}[^\\s\"'<>]*"))
 
 
+def secret_paths() -> tuple[re.Pattern, ...]:
+    """The registered paths with a secret (each with its groups ``prefix`` and ``secret``):
+    what the access log in front of the portal (deploy/nginx-portal.conf) must redact too."""
+    return tuple(_secret_paths)
+
+
 def redact_secret_paths(text: str) -> str:
     """``text`` with the secret of every registered path replaced by "[redacted]"
     (the path's start kept, to show which page it was)."""

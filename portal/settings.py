@@ -31,8 +31,11 @@ TESTING = env_bool("PORTAL_TESTING", False)
 # Production (DJANGO_DEBUG=0) starts only with these set: no embedded default stands in
 # for a secret, the host names or the database. Every one missing is named at once.
 # SITE_URL too: every link the portal mails (an authority's single-use link, an
-# invitation) is built on it, and must reach the portal over HTTPS.
-REQUIRED_IN_PRODUCTION = ("DJANGO_SECRET_KEY", "AUDIT_HMAC_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "SITE_URL")
+# invitation) is built on it, and must reach the portal over HTTPS. EMAIL_HOST too: without
+# a relay the worker's transport would be the console backend, which prints every mail (its
+# single-use links included) to the journal and counts it as sent.
+REQUIRED_IN_PRODUCTION = ("DJANGO_SECRET_KEY", "AUDIT_HMAC_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "SITE_URL",
+                          "EMAIL_HOST")
 if not DEBUG:
     _problems = [f"{name} must be set when DJANGO_DEBUG is off." for name in REQUIRED_IN_PRODUCTION
                  if not os.environ.get(name, "").strip()]
@@ -168,9 +171,14 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Seconds a new connection to the database may take to open, and the check of a kept one
+# (portal/postgresql.py) to be answered: a server that accepts connections and never answers
+# fails the request (and /healthz, /readyz) in seconds, not at psycopg's 130 or TCP's timeout.
+DATABASE_CONNECT_TIMEOUT = int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's, with a check of a kept connection that needs no round trip while it is quiet.
     DATABASES["default"]["ENGINE"] = "portal.postgresql"
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})
@@ -321,7 +329,8 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 
 # Mail: every message goes to the outbox table inside the caller's transaction
 # ("default"); a Celery task hands it to the real transport ("transport").
-EMAIL_HOST_ENV = os.environ.get("EMAIL_HOST", "")
+# Without EMAIL_HOST (debug only: production refuses to start) mail is printed to the console.
+EMAIL_HOST_ENV = os.environ.get("EMAIL_HOST", "").strip()
 if EMAIL_HOST_ENV:
     TRANSPORT_MAILER = {
         "BACKEND": "portal.mail.transport.SMTPTransport",

@@ -44,13 +44,23 @@ def _database_ok():
         return False
 
 
+# Seconds the broker's probe may wait for each step: the TCP connection, then each exchange
+# after it (Redis's PING, AMQP's handshake), so that a broker that accepts connections and
+# never answers is down in seconds (/readyz holds its lock meanwhile).
+BROKER_PROBE_SECONDS = 2
+# Redis's socket_timeout, AMQP's read and write timeouts (each transport takes its own).
+BROKER_PROBE_OPTIONS = dict.fromkeys(("socket_timeout", "read_timeout", "write_timeout"), BROKER_PROBE_SECONDS)
+
+
 def _broker_connect():
-    """Open and close a connection to the broker, one attempt of at most two seconds; raises
-    when it fails. No retry: a probe is asked again by whoever asked it, and waiting to retry
-    would outlast a probe's timeout instead of answering that the broker is down."""
+    """Open and close a connection to the broker, one attempt, each step of it at most
+    BROKER_PROBE_SECONDS; raises when it fails. No retry: a probe is asked again by whoever
+    asked it, and waiting to retry would outlast a probe's timeout instead of answering that
+    the broker is down."""
     from portal.celery import app
 
-    with app.connection_for_write(connect_timeout=2) as conn:
+    with app.connection_for_write(connect_timeout=BROKER_PROBE_SECONDS,
+                                  transport_options=BROKER_PROBE_OPTIONS) as conn:
         conn.ensure_connection(max_retries=0)
 
 

@@ -17,7 +17,9 @@ holding a lock or a transaction while the mail server is talked to.
    its time go back to PENDING as they were. A message the server took for some of
    its recipients and refused for others (portal/mail/transport.py) is SENT, naming
    both; those it answered "later" get it from a new row, tried again as above, and
-   those it refused for good are recorded as failed on the row.
+   those it refused for good are recorded as failed on the row. So too when it took it
+   for nobody, refusing some for good and answering "later" for the others: the row
+   is then FAILED for those refused for good (and for them only).
 
 A row can be claimed when it is PENDING, or SENDING under a claim whose sender is
 gone (its lock is free: the process died) or whose lease ran out. A SENT row is
@@ -189,47 +191,90 @@ def _only(addresses: list[str], kept: set[str]) -> list[str]:
     return [address for address in addresses if address in kept]
 
 
+def _deferred(refused: dict[str, tuple[int, str]]) -> set[str]:
+    """The refused recipients the mail server answered "later" (4xx), not "never" (5xx)."""
+    return {address for address, (code, _reply) in refused.items() if 400 <= code < 500}
+
+
+def _retry_deferred(row: OutboxMessage, refused: dict[str, tuple[int, str]], now: datetime) -> OutboxMessage | None:
+    """A new PENDING row, with the same message, for the recipients the server answered
+    "later" (4xx), failing since ``now`` and tried again as in an outage; None when none was."""
+    deferred = _deferred(refused)
+    if not deferred:
+        return None
+    reasons = "; ".join(f"{code} {reply}" for address, (code, reply) in refused.items() if address in deferred)
+    return OutboxMessage.objects.create(
+        message_id=f"<{uuid.uuid4().hex}@{row.message_id.rsplit('@', 1)[-1]}",
+        subject=row.subject, from_email=row.from_email, to=_only(row.to, deferred),
+        cc=_only(row.cc, deferred), bcc=_only(row.bcc, deferred), reply_to=row.reply_to,
+        body=row.body, html_body=row.html_body, attachments=row.attachments, headers=row.headers,
+        status=OutboxStatus.PENDING, attempts=1, failing_since=now,
+        last_error=f"Deferred by the mail server when message #{row.pk} was sent: {reasons}"[:2000],
+        next_attempt_at=now + backoff(1, temporary=True),
+    )
+
+
+def _refusal_lines(refused: dict[str, tuple[int, str]], retry: OutboxMessage | None) -> list[str]:
+    """What the row says of each refused recipient, for the superadmins' outbox page."""
+    deferred = _deferred(refused)
+    return [f"Deferred for {address} ({code} {reply}): sent again as message #{retry.pk}." if address in deferred
+            else f"Failed for {address}, refused by the mail server ({code} {reply}): not sent to them."
+            for address, (code, reply) in refused.items()]
+
+
+def _log_refusals(row: OutboxMessage, refused: dict[str, tuple[int, str]], retry: OutboxMessage | None,
+                  outcome: str) -> None:
+    # No address in the log line (the worker's log is kept and shipped elsewhere): the row names them.
+    codes = sorted({code for code, _reply in refused.values()})
+    logger.warning("Outbox message %s %s %s of %s recipients refused (SMTP code %s)%s", row.pk, outcome,
+                   len(refused), len([*row.to, *row.cc, *row.bcc]), ", ".join(map(str, codes)),
+                   f"; tried again as message {retry.pk}" if retry else "")
+
+
 def _record_partly_sent(row: OutboxMessage, refused: dict[str, tuple[int, str]]) -> str:
     """SENT for the recipients the server took; a new PENDING row, with the same
     message, for those it answered "later" (4xx), failing since now; the others'
     refusal (5xx) written in ``last_error``. One transaction: the new row exists
     exactly when this one is recorded as sent."""
     now = timezone.now()
-    recipients = [*row.to, *row.cc, *row.bcc]
-    deferred = {address for address, (code, _reply) in refused.items() if 400 <= code < 500}
-    delivered = [address for address in recipients if address not in refused]
+    delivered = [address for address in [*row.to, *row.cc, *row.bcc] if address not in refused]
     with transaction.atomic():
         if not OutboxMessage.objects.select_for_update().filter(pk=row.pk).exclude(status=OutboxStatus.SENT).exists():
             return OutboxStatus.SENT  # recorded by another sender meanwhile
-        retry = None
-        if deferred:
-            reasons = "; ".join(f"{code} {reply}" for address, (code, reply) in refused.items() if address in deferred)
-            retry = OutboxMessage.objects.create(
-                message_id=f"<{uuid.uuid4().hex}@{row.message_id.rsplit('@', 1)[-1]}",
-                subject=row.subject, from_email=row.from_email, to=_only(row.to, deferred),
-                cc=_only(row.cc, deferred), bcc=_only(row.bcc, deferred), reply_to=row.reply_to,
-                body=row.body, html_body=row.html_body, attachments=row.attachments, headers=row.headers,
-                status=OutboxStatus.PENDING, attempts=1, failing_since=now,
-                last_error=f"Deferred by the mail server when message #{row.pk} was sent: {reasons}"[:2000],
-                next_attempt_at=now + backoff(1, temporary=True),
-            )
-        lines = [f"Delivered to {', '.join(delivered)}."]
-        for address, (code, reply) in refused.items():
-            if address in deferred:
-                lines.append(f"Deferred for {address} ({code} {reply}): sent again as message #{retry.pk}.")
-            else:
-                lines.append(f"Failed for {address}, refused by the mail server ({code} {reply}): not sent to them.")
+        retry = _retry_deferred(row, refused, now)
+        lines = [f"Delivered to {', '.join(delivered)}.", *_refusal_lines(refused, retry)]
         OutboxMessage.objects.filter(pk=row.pk).update(
             status=OutboxStatus.SENT, sent_at=now, attempts=F("attempts") + 1, last_error=" ".join(lines)[:2000],
             claim_key=None, claimed_until=None,
             body=remove_secret_links(row.body), html_body=remove_secret_links(row.html_body),
         )
-    codes = sorted({code for code, _reply in refused.values()})
-    # No address in the log line (the worker's log is kept and shipped elsewhere): the row names them.
-    logger.warning("Outbox message %s sent, but %s of %s recipients refused (SMTP code %s)%s", row.pk,
-                   len(refused), len(recipients), ", ".join(map(str, codes)),
-                   f"; tried again as message {retry.pk}" if retry else "")
+    _log_refusals(row, refused, retry, "sent, but")
     return OutboxStatus.SENT
+
+
+def _record_partly_deferred(row: OutboxMessage, key: int, refused: dict[str, tuple[int, str]]) -> str:
+    """The server took the message for nobody, refusing some recipients for good (5xx) and
+    answering "later" (4xx) for the others: as when it takes it for some (_record_partly_sent),
+    those answered "later" get it from a new PENDING row, tried again as in an outage (not
+    given up with the others after OUTBOX_MAX_ATTEMPTS refusals), and this row is FAILED
+    for the ones refused for good, who alone it is now for (a superadmin who queues it again
+    sends it to them only). One transaction."""
+    now = timezone.now()
+    refused_for_good = set(refused) - _deferred(refused)
+    with transaction.atomic():
+        if not OutboxMessage.objects.select_for_update().filter(
+                pk=row.pk, status=OutboxStatus.SENDING, claim_key=key).exists():
+            # Another sender took it over meanwhile (our lease ran out).
+            return OutboxMessage.objects.filter(pk=row.pk).values_list("status", flat=True).first()
+        retry = _retry_deferred(row, refused, now)
+        OutboxMessage.objects.filter(pk=row.pk).update(
+            status=OutboxStatus.FAILED, attempts=F("attempts") + 1, refusals=F("refusals") + 1,
+            failing_since=row.failing_since or now, last_error=" ".join(_refusal_lines(refused, retry))[:2000],
+            to=_only(row.to, refused_for_good), cc=_only(row.cc, refused_for_good),
+            bcc=_only(row.bcc, refused_for_good), claim_key=None, claimed_until=None,
+        )
+    _log_refusals(row, refused, retry, "not sent:")
+    return OutboxStatus.FAILED
 
 
 def _smtp_codes(exc: Exception) -> list[int]:
@@ -257,10 +302,13 @@ def is_temporary(exc: Exception) -> bool:
 
 def _record_failure(row: OutboxMessage, key: int, exc: Exception) -> str:
     """Back to PENDING with a back-off, or FAILED (given up): after OUTBOX_MAX_ATTEMPTS
-    refusals, or at a failure OUTBOX_GIVE_UP_HOURS after the first one. The error's text,
+    refusals, or at a failure OUTBOX_GIVE_UP_HOURS after the first one; every recipient
+    refused, some "later" and some for good, split (_record_partly_deferred). The error's text,
     which names the recipients a server refused, is kept in the row only, for the
     superadmins' outbox page: the log line (the worker's log is kept and shipped
     elsewhere) says which row, and the error's class and codes."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused) and 0 < len(_deferred(exc.recipients)) < len(exc.recipients):
+        return _record_partly_deferred(row, key, exc.recipients)
     now = timezone.now()
     attempts = row.attempts + 1
     temporary = is_temporary(exc)

@@ -35,12 +35,20 @@ class SMTPTransport(EmailBackend):
         message = email_message.message(policy=email.policy.SMTP)
         try:
             refused = self.connection.sendmail(from_email, list(recipients), message.as_bytes())
-        except smtplib.SMTPException:
+        except smtplib.SMTPException as exc:
+            if isinstance(exc, smtplib.SMTPRecipientsRefused):
+                # Every recipient refused: named as when only some are (portal/mail/delivery.py).
+                exc.recipients = _by_address(exc.recipients, recipients)
             if not self.fail_silently:
                 raise
             return False
-        self.refused = {
-            recipients.get(address, address): (code, reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply))
-            for address, (code, reply) in (refused or {}).items()
-        }
+        self.refused = _by_address(refused or {}, recipients)
         return True
+
+
+def _by_address(refused: dict, recipients: dict[str, str]) -> dict[str, tuple[int, str]]:
+    """sendmail's refusals keyed by the message's own addresses, each reply as text."""
+    return {
+        recipients.get(address, address): (code, reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply))
+        for address, (code, reply) in refused.items()
+    }

@@ -10,10 +10,12 @@ connection in good standing and outside a transaction, and the connection is use
 it is; anything else (a message came, the connection is not idle) and Django's own
 check runs, ``SELECT 1``, which closes the connection if it fails. What neither check
 can tell apart from a quiet connection is one whose server vanished without a word
-(a host powered off): its first query waits for the socket's timeout, as ``SELECT 1``
-would."""
+(a host powered off): its first query waits for the socket's timeout. ``SELECT 1`` itself
+(Django's check, and /healthz's) is waited for at most ``connect_timeout`` seconds
+(DATABASE_CONNECT_TIMEOUT), after which the connection counts as unusable and is closed."""
 
 import select
+import time
 
 from django.db.backends.postgresql import base
 from psycopg import pq
@@ -26,6 +28,37 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self.health_check_done = True
             return
         super().close_if_health_check_failed()
+
+    def is_usable(self) -> bool:
+        """Django's check, ``SELECT 1``, answered within ``connect_timeout`` seconds: a server
+        that stopped answering (hung, or behind a firewall that swallows packets) fails it
+        then, instead of holding the request until TCP gives up."""
+        timeout = self.settings_dict["OPTIONS"].get("connect_timeout")
+        if self.connection is None or not timeout or not hasattr(select, "poll"):
+            return super().is_usable()
+        pgconn = self.connection.pgconn  # non-blocking: psycopg waits for its sockets itself
+        deadline = time.monotonic() + float(timeout)
+        try:
+            pgconn.send_query(b"SELECT 1")
+            while pgconn.flush():
+                self._wait_for(pgconn.socket, select.POLLOUT, deadline)
+            pgconn.consume_input()
+            while pgconn.is_busy():
+                self._wait_for(pgconn.socket, select.POLLIN, deadline)
+                pgconn.consume_input()
+            statuses = []
+            while (result := pgconn.get_result()) is not None:
+                statuses.append(result.status)
+        except (base.Database.Error, TimeoutError):
+            return False
+        return statuses == [pq.ExecStatus.TUPLES_OK]
+
+    @staticmethod
+    def _wait_for(socket: int, events: int, deadline: float) -> None:
+        poller = select.poll()
+        poller.register(socket, events)
+        if not poller.poll(max(0, deadline - time.monotonic()) * 1000):
+            raise TimeoutError("the database did not answer in time")
 
     def _quiet(self) -> bool:
         """Whether the kept connection is idle, in good standing, and nothing has come

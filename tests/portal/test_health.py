@@ -1,6 +1,9 @@
 import os
+import selectors
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -53,6 +56,132 @@ def test_healthz_is_503_when_the_database_does_not_answer(client, django_db_bloc
     assert response.json() == {"status": "unavailable", "database": "down", "broker": "ok"}
 
 
+class StalledServer:
+    """A TCP server on loopback that accepts connections and, once ``stall()`` was called (at
+    once without a ``target``), answers nothing on them: a database or broker that hangs, a
+    firewall that swallows packets after the handshake. Until then it forwards each connection
+    to ``target`` (host, port). It lets go of every connection HOLD_SECONDS after the stall, so
+    that code without a limit of its own fails a test instead of hanging it."""
+
+    HOLD_SECONDS = 20
+
+    def __init__(self, target=None):
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.stalled, self.stopped = threading.Event(), threading.Event()
+        self.stalled_at = time.monotonic()
+        if target is None:
+            self.stalled.set()
+        self.threads = [threading.Thread(target=self._accept, daemon=True)]
+        self.threads[0].start()
+
+    def stall(self):
+        self.stalled_at = time.monotonic()
+        self.stalled.set()
+
+    def _holding(self):
+        return not self.stopped.is_set() and time.monotonic() - self.stalled_at < self.HOLD_SECONDS
+
+    def _accept(self):
+        self.listener.settimeout(0.1)
+        while not self.stopped.is_set():
+            try:
+                client, _address = self.listener.accept()
+            except OSError:
+                continue
+            thread = threading.Thread(target=self._serve, args=(client,), daemon=True)
+            self.threads.append(thread)
+            thread.start()
+
+    def _serve(self, client):
+        upstream = None if self.stalled.is_set() else socket.create_connection(self.target)
+        with selectors.DefaultSelector() as selector:
+            if upstream is not None:
+                selector.register(client, selectors.EVENT_READ, upstream)
+                selector.register(upstream, selectors.EVENT_READ, client)
+            while not self.stalled.is_set() and not self.stopped.is_set():
+                for key, _events in selector.select(0.1):
+                    data = key.fileobj.recv(65536)
+                    if not data:
+                        self.stopped.wait(self.HOLD_SECONDS)
+                    key.data.sendall(data)
+        while self._holding():  # stalled: nothing more goes either way
+            time.sleep(0.1)
+        for sock in (client, upstream):
+            if sock is not None:
+                sock.close()
+
+    def close(self):
+        self.stopped.set()
+        for thread in self.threads:
+            thread.join()
+        self.listener.close()
+
+
+@pytest.fixture
+def stalled_server():
+    """``stalled_server(target=None)``: a StalledServer, closed at the end of the test."""
+    servers = []
+    yield lambda target=None: servers.append(StalledServer(target)) or servers[-1]
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def database_at(transactional_db, django_db_blocker):
+    """``database_at(port)``: Django's connection goes to 127.0.0.1:port from now until the end
+    of the test, its connect timeout (DATABASE_CONNECT_TIMEOUT) shortened to 2 seconds (psycopg's least)."""
+    saved = dict(connection.settings_dict), dict(connection.settings_dict["OPTIONS"])
+
+    def move(port):
+        connection.close()
+        connection.settings_dict.update(HOST="127.0.0.1", PORT=port)
+        if "connect_timeout" in connection.settings_dict["OPTIONS"]:  # the configured limit, shortened
+            connection.settings_dict["OPTIONS"]["connect_timeout"] = 2
+
+    with django_db_blocker.unblock():
+        yield move
+        connection.close()
+    connection.settings_dict.update(saved[0])
+    connection.settings_dict["OPTIONS"].clear()
+    connection.settings_dict["OPTIONS"].update(saved[1])
+
+
+def timed_get(client, path):
+    started = time.monotonic()
+    response = client.get(path)
+    return response, time.monotonic() - started
+
+
+def test_healthz_is_503_within_seconds_when_the_database_accepts_connections_and_never_answers(
+        client, database_at, stalled_server, require_postgresql):
+    database_at(stalled_server().port)
+    response, took = timed_get(client, "/healthz")
+    assert response.status_code == 503 and response.json()["database"] == "down"
+    assert took < 6, f"/healthz answered after {took:.0f} s"
+
+
+def test_healthz_is_503_within_seconds_when_a_kept_database_connection_stops_answering(
+        client, database_at, stalled_server, require_postgresql):
+    params = connection.settings_dict
+    server = stalled_server(target=(params["HOST"] or "127.0.0.1", int(params["PORT"] or 5432)))
+    database_at(server.port)
+    first = client.get("/healthz")
+    assert first.status_code == 200, first.json()  # a connection kept, through the server
+    server.stall()
+    kept_connection_at_the_start_of_a_request()
+    response, took = timed_get(client, "/healthz")
+    assert response.status_code == 503 and response.json()["database"] == "down"
+    assert took < 8, f"/healthz answered after {took:.0f} s"
+
+
+def test_every_database_connection_has_a_connect_timeout(settings):
+    assert settings.DATABASE_CONNECT_TIMEOUT == 5  # DATABASE_CONNECT_TIMEOUT unset
+    if connection.vendor == "postgresql":
+        assert connection.settings_dict["OPTIONS"]["connect_timeout"] == settings.DATABASE_CONNECT_TIMEOUT
+
+
 def test_healthz_is_503_when_the_broker_is_down(client, db):
     old = app.conf.broker_url
     app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
@@ -63,6 +192,54 @@ def test_healthz_is_503_when_the_broker_is_down(client, db):
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
     assert response.json()["broker"] != "ok"
+
+
+@pytest.fixture
+def broker_at():
+    """``broker_at(url)``: Celery's broker is ``url`` until the end of the test, no answer kept."""
+    from portal import views
+
+    old = app.conf.broker_url
+    views._broker_checked.clear()
+    views._readiness_kept.clear()
+    yield lambda url: setattr(app.conf, "broker_url", url)
+    app.conf.broker_url = old
+    views._broker_checked.clear()
+    views._readiness_kept.clear()
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_503_within_seconds_when_the_broker_accepts_connections_and_never_answers(client, db, stalled_server,
+                                                                                   broker_at, path):
+    broker_at(f"redis://127.0.0.1:{stalled_server().port}/0")
+    response, took = timed_get(client, path)
+    assert response.status_code == 503
+    assert took < 6, f"{path} answered after {took:.0f} s"
+
+
+def test_the_brokers_probe_bounds_every_exchange_not_only_the_connection(monkeypatch):
+    """AMQP's too: its client's reads and writes, not only the TCP connection, have a limit."""
+    from portal import views
+
+    opened = []
+    monkeypatch.setattr(app, "connection_for_write", lambda **options: opened.append(options) or _Refused())
+    with pytest.raises(ConnectionRefusedError):
+        views._broker_connect()
+    [options] = opened
+    assert options["connect_timeout"] == views.BROKER_PROBE_SECONDS
+    assert {options["transport_options"][name] for name in ("socket_timeout", "read_timeout", "write_timeout")} == {
+        views.BROKER_PROBE_SECONDS}
+
+
+class _Refused:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def ensure_connection(self, **options):
+        raise ConnectionRefusedError
 
 
 def test_healthz_shows_anyone_only_the_status_of_each_component(client, db, settings):
@@ -99,6 +276,7 @@ def test_production_settings_pass_check_deploy():
         "STORAGE_S3_BUCKET": "portal-files",
         "STORAGE_S3_ENDPOINT_URL": "https://s3.example.gov.in",
         "PORTAL_TRUSTED_PROXY_COUNT": "1",
+        "EMAIL_HOST": "smtp.example.gov.in",
     }
     command = ["check", "--deploy", "--fail-level", "WARNING"]
     result = subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True, text=True)
@@ -162,27 +340,46 @@ def test_the_examples_secret_key_placeholder_is_as_long_as_a_real_key():
 
 def test_production_settings_name_every_missing_variable_at_once():
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DJANGO_", "PORTAL_", "AUDIT_")) and k not in ("DATABASE_URL", "SITE_URL")} | {
+           if not k.startswith(("DJANGO_", "PORTAL_", "AUDIT_", "EMAIL_")) and k not in ("DATABASE_URL", "SITE_URL")} | {
         "DJANGO_SETTINGS_MODULE": "portal.settings", "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "x" * 20 + "production-like-secret-key-with-enough-entropy-0123456789",
     }
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode != 0
-    for name in ("AUDIT_HMAC_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "SITE_URL"):
+    for name in ("AUDIT_HMAC_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "SITE_URL", "EMAIL_HOST"):
         assert f"{name} must be set when DJANGO_DEBUG is off." in result.stderr
     assert "DJANGO_SECRET_KEY must be set" not in result.stderr
 
 
+def test_production_settings_refuse_a_missing_email_host():
+    """Without a relay the transport would be Django's console backend: every mail, its
+    single-use links included, printed to the journal and its outbox row marked sent."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_", "AUDIT_", "EMAIL_"))} | {
+        "DJANGO_SETTINGS_MODULE": "portal.settings", "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "x" * 20 + "production-like-secret-key-with-enough-entropy-0123456789",
+        "AUDIT_HMAC_KEY": "production-like-audit-key-kept-outside-the-database-0123456789",
+        "DJANGO_ALLOWED_HOSTS": "onboarding.sandes.gov.in", "SITE_URL": "https://onboarding.sandes.gov.in",
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or "postgres://portal@127.0.0.1:5432/portal",
+    }
+    script = ("import django; django.setup(); from django.core.mail import EmailMessage, mailers; "
+              "mailers['transport'].send_messages([EmailMessage('Subject', 'SECRETLINKTOKEN', 'a@sandes.gov.in', "
+              "['b@mha.gov.in'])])")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert "SECRETLINKTOKEN" not in result.stdout
+    assert result.returncode != 0
+    assert "EMAIL_HOST must be set when DJANGO_DEBUG is off." in result.stderr
+
+
 def test_make_serve_refuses_to_start_without_the_production_variables():
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DJANGO_", "PORTAL_", "AUDIT_")) and k not in ("DATABASE_URL", "SITE_URL")} | {
+           if not k.startswith(("DJANGO_", "PORTAL_", "AUDIT_", "EMAIL_")) and k not in ("DATABASE_URL", "SITE_URL")} | {
         "DJANGO_SECRET_KEY": "set"}
     for target in ("serve", "migrate", "worker", "beat"):
         result = subprocess.run(["make", "--no-print-directory", target], cwd=ROOT, env=env, capture_output=True,
                                 text=True, timeout=60)
         assert result.returncode != 0, target
         assert ("Refusing to start in production mode (DJANGO_DEBUG=0): not set: "
-                "AUDIT_HMAC_KEY DJANGO_ALLOWED_HOSTS DATABASE_URL SITE_URL") in result.stderr, (target, result.stderr)
+                "AUDIT_HMAC_KEY DJANGO_ALLOWED_HOSTS DATABASE_URL SITE_URL EMAIL_HOST") in result.stderr, (target, result.stderr)
 
 
 def test_healthz_keeps_the_brokers_answer_a_few_seconds(client, db, monkeypatch):

@@ -380,6 +380,43 @@ def test_a_recipient_the_relay_refuses_for_good_while_it_takes_the_others_is_rec
     assert failure.getMessage() == f"Outbox message {row.pk} sent, but 1 of 2 recipients refused (SMTP code 550)"
 
 
+def test_a_recipient_the_relay_defers_is_waited_for_when_the_other_is_refused_for_good(
+    smtp_server, django_capture_on_commit_callbacks, settings, caplog
+):
+    """The relay takes the message for nobody: "550 User unknown" for the officer, "450 try
+    again later" (greylisting, a full queue) for the authority. The officer's refusal is
+    recorded at once, not sent again at each attempt; the authority's copy is tried again on a
+    row of its own as an outage is (OUTBOX_GIVE_UP_HOURS), not given up with the officer's after
+    OUTBOX_MAX_ATTEMPTS refusals."""
+    settings.OUTBOX_MAX_ATTEMPTS = 2
+    smtp_server.refused.add(OFFICER)
+    smtp_server.deferred.add(AUTHORITY)
+    with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks(execute=True):
+        send_mail("Approval letter for application ONB-2026-000001", "Attached.", None, [OFFICER, AUTHORITY])
+    row = OutboxMessage.objects.earliest("id")
+    retry = OutboxMessage.objects.exclude(pk=row.pk).get()
+    assert row.status == OutboxStatus.FAILED and row.to == [OFFICER]  # queued again by a superadmin: the officer only
+    assert f"Failed for {OFFICER}, refused by the mail server (550 " in row.last_error
+    assert f"Deferred for {AUTHORITY} (450 " in row.last_error and f"sent again as message #{retry.pk}." in row.last_error
+    assert retry.status == OutboxStatus.PENDING and retry.to == [AUTHORITY] and retry.failing_since is not None
+    assert retry.refusals == 0 and retry.next_attempt_at - timezone.now() <= timedelta(minutes=2)
+    [failure] = [r for r in caplog.records if r.name == "portal.mail.delivery" and r.levelno == logging.WARNING]
+    assert failure.getMessage() == (f"Outbox message {row.pk} not sent: 2 of 2 recipients refused (SMTP code 450, 550);"
+                                    f" tried again as message {retry.pk}")
+
+    for _attempt in range(settings.OUTBOX_MAX_ATTEMPTS + 2):  # hours of "later", far below OUTBOX_GIVE_UP_HOURS
+        with time_machine.travel(retry.next_attempt_at + timedelta(seconds=1), tick=False):
+            assert sweep() == 0
+        retry.refresh_from_db()
+        assert retry.status == OutboxStatus.PENDING and "450" in retry.last_error
+    smtp_server.deferred.clear()
+    with time_machine.travel(retry.next_attempt_at + timedelta(seconds=1), tick=False):
+        assert sweep() == 1
+        assert sweep() == 0
+    assert delivered_to(smtp_server) == [AUTHORITY]
+    assert [m["Message-ID"] for m in smtp_server.messages] == [retry.message_id]
+
+
 def test_a_state_administrator_the_relay_defers_still_hears_of_a_new_application(
     smtp_server, django_capture_on_commit_callbacks
 ):

@@ -8,9 +8,15 @@ import logging
 import re
 
 import pytest
+from django.conf import settings
+from django.urls import URLResolver, get_resolver
+from django.urls.converters import IntConverter
+from django.urls.resolvers import RoutePattern
 
 from portal.logfilters import RedactSecrets
 from portal.logformat import JsonFormatter, RequestIdFilter
+from portal.redaction import redact_secret_paths
+from portal.redaction import secret_paths as secret_paths_registered
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -65,6 +71,66 @@ def test_secret_paths_are_redacted(client, request_log):
     paths = [entry["path"] for entry in request_log() if entry["logger"] == "portal.requests"]
     assert paths == ["/onboarding/review/[redacted]/", "/accounts/password/reset/key/[redacted]/"]
     assert token not in json.dumps(request_log()) and "9f8e7d6c5b4a3" not in json.dumps(request_log())
+
+
+# nginx's access log (deploy/nginx-portal.conf) ------------------------------------------------
+
+SECRET = "Ab3_-" * 8 + "xyz"  # 43 characters, as portal/tokens.py makes them
+
+
+def nginx_log_map():
+    """The regular expressions of ``map $uri $portal_log_uri`` in deploy/nginx-portal.conf, in order,
+    each with the value nginx logs instead of the path."""
+    conf = (settings.BASE_DIR / "deploy" / "nginx-portal.conf").read_text()
+    block = re.search(r"^map \$uri \$portal_log_uri \{\n(.*?)^\}", conf, re.S | re.M).group(1)
+    rules = [re.match(r'\s*"~(.+?)"\s+(\S+);', line) for line in block.splitlines() if '"~' in line]
+    return [(re.compile(rule.group(1)), rule.group(2)) for rule in rules]
+
+
+def nginx_logged_path(rules, path):
+    """What nginx writes for ``path``: the value of the first expression that matches, else the path."""
+    return next((value for pattern, value in rules if pattern.search(path)), path)
+
+
+def concrete(pattern):
+    """``pattern`` (a route or a regular expression) with SECRET in each of its parameters, a
+    number for an integer's and "1z" where SECRET would not match; None where it has other parts."""
+    if isinstance(pattern, RoutePattern):
+        return re.sub(r"<(?:(\w+):)?(\w+)>",
+                      lambda match: "1" if isinstance(pattern.converters.get(match.group(2)), IntConverter) else SECRET,
+                      str(pattern))
+
+    def value(match):
+        return SECRET if re.fullmatch(match.group(2), SECRET) else "1z"
+
+    text = re.sub(r"\(\?P<(\w+)>((?:[^()]|\([^()]*\))*)\)", value, str(pattern)).removeprefix("^").removesuffix("$")
+    return None if re.search(r"[\\()\[\]|?*+]", text) else text
+
+
+def portal_paths(patterns, prefix="/"):
+    """A path for each URL pattern of the portal (allauth's too), as ``concrete`` fills it."""
+    for entry in patterns:
+        part = concrete(entry.pattern)
+        if part is None:
+            continue
+        if isinstance(entry, URLResolver):
+            yield from portal_paths(entry.url_patterns, prefix + part)
+        else:
+            yield prefix + part
+
+
+def test_nginx_access_log_redacts_every_registered_secret_path():
+    """Every path the portal registers as carrying a secret (portal/redaction.py: the competent
+    authority's link, the address confirmation, invitations, allauth's password reset, and any
+    added later) loses its secret in nginx's access log too, not only in the portal's own log."""
+    secret_paths = [path for path in portal_paths(get_resolver().url_patterns) if redact_secret_paths(path) != path]
+    # Each registered shape has a page found above, so one added later is checked without naming it here.
+    unfound = [shape.pattern for shape in secret_paths_registered()
+               if not any(shape.search(path) for path in secret_paths)]
+    assert unfound == [] and len(secret_paths) >= 4
+    rules = nginx_log_map()
+    leaked = [path for path in secret_paths if SECRET in nginx_logged_path(rules, path)]
+    assert leaked == []
 
 
 def test_a_trusted_proxys_request_id_is_kept_when_sane(client, settings, request_log):
