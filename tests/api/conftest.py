@@ -1,7 +1,8 @@
 import pytest
 from django.test import Client
 
-from api.services import api_client_create
+from api import selectors
+from api.services import api_client_create, api_client_revoke
 from portal.organisations.models import OrganisationStatus
 from tests.factories import OrganisationFactory, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import make_superadmin, with_totp
@@ -62,3 +63,25 @@ def inactive_organisation(world):
     world["b"].status = OrganisationStatus.SUSPENDED
     world["b"].save(update_fields=["status"])
     return world["b"]
+
+
+@pytest.fixture
+def revoked_while_its_client_is_read(world, monkeypatch, django_capture_on_commit_callbacks):
+    """Make the next request's lookup of client A (a cache miss) meet the revocation of
+    client A: it reads the client, still active, from the database; the revocation
+    commits (with what it does to the cache then and on commit); then the request puts
+    what it read in the cache. The list it gives holds True once that happened."""
+    revoked = []
+
+    def revoking_first(put):
+        def put_after_revocation(key, *args, **kwargs):
+            if not revoked and key.startswith("api-client:"):
+                with django_capture_on_commit_callbacks(execute=True):
+                    api_client_revoke(client_id=world["client_a"].pk, actor=world["admin_a"])
+                revoked.append(True)
+            return put(key, *args, **kwargs)
+        return put_after_revocation
+
+    for name in ("set", "add"):
+        monkeypatch.setattr(selectors.cache, name, revoking_first(getattr(selectors.cache, name)))
+    return revoked

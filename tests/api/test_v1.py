@@ -68,6 +68,17 @@ def test_a_revoked_token_is_401_from_the_next_request(world, api_get):
     assert_401(api_get(URL, email="asha.kulkarni@mahaagri.gov.in"))
 
 
+def test_a_revocation_committed_while_a_request_read_the_client_holds_from_the_next_request(
+        world, api_get, revoked_while_its_client_is_read):
+    """The request in flight may still answer (it read the client before the revocation
+    committed); what it caches must not bring the client back for the next ones."""
+    revoked = revoked_while_its_client_is_read
+    api_get(URL, email="asha.kulkarni@mahaagri.gov.in")
+    assert revoked
+    assert_401(api_get(URL, email="asha.kulkarni@mahaagri.gov.in"))
+    assert_401(api_get(URL, email="asha.kulkarni@mahaagri.gov.in"))
+
+
 def test_the_token_of_an_organisation_no_longer_active_is_401(world, api_get, inactive_organisation):
     assert_401(api_get(URL, token=world["token_b"], email="asha.kulkarni@mahaagri.gov.in"))
 
