@@ -6,7 +6,7 @@ from api.services import api_client_create, api_client_revoke
 from portal.organisations.models import OrganisationStatus
 from tests.factories import OrganisationFactory, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import make_superadmin, with_totp
-from tests.verification.helpers import GovernmentProfileFactory, make_admin
+from tests.verification.helpers import GovernmentProfileFactory, contacts_shown_to_verified_users, make_admin
 from verification.models import VerificationStatus
 
 
@@ -14,10 +14,13 @@ from verification.models import VerificationStatus
 def world(db):
     """Two organisations (A, with an office below it, and B), an admin of each, a
     superadmin, an auditor; a client of A and a client of B with their tokens; and
-    government users: verified in A, verified in B, suspended in A, waiting in A."""
+    government users: verified in A, verified in B, suspended in A, waiting in A. The
+    three organisations show their people's official address and mobile number to
+    verified government users (the API finds a person by nothing else)."""
     a = OrganisationFactory(name="Agriculture Department, Maharashtra", short_code="AGRI-MH", state="MH")
     office = OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE", parent=a)
     b = OrganisationFactory(name="Directorate of Health Services, Karnataka", short_code="DHS-KA", state="KA")
+    contacts_shown_to_verified_users(a, office, b)
     admin_a = make_admin(a, email="admin@mahaagri.gov.in", full_name="Admin A")
     admin_b = make_admin(b, email="admin@karhealth.gov.in", full_name="Admin B")
     client_a, token_a = api_client_create(organisation_id=a.pk, name="e-Office", actor=admin_a)
