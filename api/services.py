@@ -21,7 +21,7 @@ from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.organisations.models import Organisation, OrganisationStatus
 from portal.permissions import AnyUser, is_auditor, is_superadmin, may_administer
-from portal.text import single_line
+from portal.text import has_undecodable_bytes, single_line
 
 NAME_MAX = 100
 COMMAND = "system:manage.py api_client_create"  # who acts in the audit log when the command registers a client
@@ -38,6 +38,9 @@ def check_client_admin(actor: AnyUser, organisation: Organisation) -> None:
 
 def _clean_name(name: str) -> str:
     name = single_line(str(name or "")).strip()
+    if has_undecodable_bytes(name):
+        raise ValidationError({"name": ValidationError(
+            _("The name holds bytes that are not UTF-8 text: type it again."), code="undecodable")})
     if not name:
         raise ValidationError({"name": ValidationError(_("Give the client a name."), code="required")})
     if len(name) > NAME_MAX:
