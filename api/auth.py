@@ -17,18 +17,19 @@ from redis import Redis
 
 from api.models import ApiClient
 from api.ratelimit import COUNTER_SECONDS, rate_key, rate_limit_wait, rate_wait, rate_window
-from api.selectors import client_by_token, client_cache_key
+from api.selectors import REVOKED, client_by_token, client_cache_key
 from api.services import LAST_USED_RESOLUTION, api_client_last_use_record, api_client_used, used_key
 from api.tokens import looks_like_token, token_hash
 from portal.rediscache import cache_redis
 
 # KEYS: the client's cache entry, its counter of this minute, its last-use marker;
-# ARGV: the counter's lifetime, the marker's, the requests a minute. Nothing is counted
-# for a client that is not cached (the caller looks it up, then counts it); the marker
-# is set (as cache.add would) only for a request within the limit.
+# ARGV: the counter's lifetime, the marker's, the requests a minute, the entry of a
+# revoked client as stored. Nothing is counted for a client that is not cached (the
+# caller looks it up, then counts it) or revoked (the caller refuses it); the marker is
+# set (as cache.add would) only for a request within the limit.
 CHECK_SCRIPT = """
 local client = redis.call('GET', KEYS[1])
-if not client then return false end
+if not client or client == ARGV[4] then return false end
 local count = redis.call('INCR', KEYS[2])
 if count == 1 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
 local first = 0
@@ -61,11 +62,11 @@ def checked_in_redis(digest: str, now: float) -> tuple[ApiClient, int, bool] | N
             for key in (client_cache_key(digest), rate_key(digest, rate_window(now)), used_key(digest))]
     script = _check_script(client)
     found = script(keys=keys, args=[COUNTER_SECONDS, int(LAST_USED_RESOLUTION.total_seconds()),
-                                    settings.API_RATE_PER_MINUTE])
+                                    settings.API_RATE_PER_MINUTE, REVOKED])
     if not found:
         return None
     raw, count, first = found
-    # The entry as client_by_token cached it (cache.set): read as the cache would.
+    # The entry as client_by_token cached it (cache.add): read as the cache would.
     return backend.loads(raw), int(count), bool(first)
 
 

@@ -13,6 +13,12 @@ from portal.permissions import AnyUser
 from verification.selectors import organisations_administered_by
 
 CLIENT_CACHE_SECONDS = 60
+# What a revoked client's cache entry holds once its revocation committed (an int:
+# Redis keeps it as its digits, which api.auth's script recognises), for long enough
+# to outlast any request that read the client before that: such a request adds its
+# client to the cache only where nothing is (cache.add), so it cannot put it back.
+REVOKED = 0
+REVOKED_SECONDS = 24 * 3600
 
 
 def client_cache_key(digest: str) -> str:
@@ -23,13 +29,17 @@ def client_by_token(token: str) -> ApiClient | None:
     """The client of a token, if the token is one of ours, not revoked, and its
     organisation is active; with its organisation. Kept in the cache (shared by every
     worker) for a minute, so that most requests read no database row for it: revoking a
-    client deletes its entry (api_client_revoke), so a revoked token is refused at once;
-    an organisation that stops being active has its tokens refused within the minute.
-    On a miss, one query (by the hash, indexed)."""
+    client marks its entry REVOKED when the revocation commits (api_client_revoke), and a
+    request that read the client before that only adds it where no entry is, so a
+    revoked token is refused from the next request on, whenever the revocation
+    committed; an organisation that stops being active has its tokens refused within
+    the minute. On a miss, one query (by the hash, indexed)."""
     if not looks_like_token(token):
         return None
     key = client_cache_key(token_hash(token))
     client = cache.get(key)
+    if client == REVOKED:
+        return None
     if client is not None:
         return client
     try:
@@ -38,7 +48,7 @@ def client_by_token(token: str) -> ApiClient | None:
         )
     except ApiClient.DoesNotExist:
         return None
-    cache.set(key, client, CLIENT_CACHE_SECONDS)
+    cache.add(key, client, CLIENT_CACHE_SECONDS)
     return client
 
 

@@ -15,13 +15,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from api.models import ApiClient
-from api.selectors import client_cache_key
+from api.selectors import REVOKED, REVOKED_SECONDS, client_cache_key
 from api.tokens import token_new
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.organisations.models import Organisation, OrganisationStatus
 from portal.permissions import AnyUser, is_auditor, is_superadmin, may_administer
-from portal.text import single_line
+from portal.text import has_undecodable_bytes, single_line
 
 NAME_MAX = 100
 COMMAND = "system:manage.py api_client_create"  # who acts in the audit log when the command registers a client
@@ -38,6 +38,9 @@ def check_client_admin(actor: AnyUser, organisation: Organisation) -> None:
 
 def _clean_name(name: str) -> str:
     name = single_line(str(name or "")).strip()
+    if has_undecodable_bytes(name):
+        raise ValidationError({"name": ValidationError(
+            _("The name holds bytes that are not UTF-8 text: type it again."), code="undecodable")})
     if not name:
         raise ValidationError({"name": ValidationError(_("Give the client a name."), code="required")})
     if len(name) > NAME_MAX:
@@ -109,10 +112,12 @@ def api_client_revoke(*, client_id: int, actor: AnyUser, request: HttpRequest | 
         client.revoked_by = actor
         client.save(update_fields=["revoked_at", "revoked_by"])
         # Its token is refused from the next request on: no worker may keep it cached
-        # (deleted now, and again after the commit, in case a request cached it meanwhile).
+        # (deleted now; marked revoked after the commit, over what a request that read
+        # it meanwhile cached, and so that one still reading it cannot cache it: it only
+        # adds its entry where none is, client_by_token).
         key = client_cache_key(client.token_hash)
         cache.delete(key)
-        transaction.on_commit(lambda: cache.delete(key))
+        transaction.on_commit(lambda: cache.set(key, REVOKED, REVOKED_SECONDS))
         audit_record(
             actor=actor, action=AuditAction.API_CLIENT_REVOKED, target=client, request=request,
             old={"revoked": False}, new={"revoked": True, "name": client.name, "organisation": client.organisation_id},

@@ -59,8 +59,10 @@ api = VerificationApi(
     version="1",
     description=(
         "Whether an email address or a mobile number belongs to a verified government user of the Sandes "
-        "platform, and of which organisation. Send `Authorization: Bearer <token>` with the token of a client "
-        "your organisation's administrators registered in the portal."
+        "platform, and of which organisation. A person is found only by what their organisation (and they "
+        "themself) let verified government users see: an official address or a mobile number kept from them finds "
+        "nobody. Send `Authorization: Bearer <token>` with the token of a client your organisation's administrators "
+        "registered in the portal."
     ),
     urls_namespace="api:api_v1",
     docs_url=None,
@@ -106,8 +108,9 @@ class PersonOut(Schema):
 class VerificationOut(Schema):
     verified: bool = Field(description=(
         "True when the address or number belongs to a verified government user: verified by an active "
-        "organisation and not suspended. A suspended, revoked, rejected or pending verification, or an "
-        "unknown address or number, is false (the answer does not say which)."))
+        "organisation and not suspended. A suspended, revoked, rejected or pending verification, an unknown "
+        "address or number, or one the person's organisation (or the person) keeps from verified government "
+        "users, is false (the answer does not say which)."))
     organisation: OrganisationOut | None = Field(description=(
         "The organisation that verified the person; null when not verified, or when the organisation's visibility "
         "rules (or the person's own choice) keep their organisation from verified government users."))
@@ -116,10 +119,12 @@ class VerificationOut(Schema):
 
 
 class VerificationQuery(Schema):
-    email: str | None = Field(None, max_length=EMAIL_MAX, description="An email address (compared in lower case, "
-                                                                      "the domain IDNA-encoded). Give this or mobile.")
-    mobile: str | None = Field(None, max_length=MOBILE_MAX, description="An Indian mobile number: ten digits, with "
-                                                                        "or without +91 or 0. Give this or email.")
+    email: str | None = Field(None, max_length=EMAIL_MAX, description=(
+        "An email address (compared in lower case, the domain IDNA-encoded): finds a person whose official address "
+        "verified government users may see. Give this or mobile."))
+    mobile: str | None = Field(None, max_length=MOBILE_MAX, description=(
+        "An Indian mobile number: ten digits, with or without +91 or 0: finds a person whose mobile number verified "
+        "government users may see. Give this or email."))
 
 
 # Errors --------------------------------------------------------------------------------------
@@ -226,7 +231,10 @@ def _answer_of(found: dict) -> tuple[dict | None, dict]:
 )
 def verification_lookup(request, query: Query[VerificationQuery]):
     """Give exactly one of `email` and `mobile`. Answers 200 whether or not the person is verified; a
-    suspended verification counts as not verified."""
+    suspended verification counts as not verified. A lookup finds a person only by what their organisation
+    lets verified government users see (narrowed by the person's own choice): by `email` when their official
+    address is visible to them, by `mobile` when their mobile number is; otherwise the answer is the one for
+    an unknown address or number."""
     # The answer is VerificationOut, serialised here as ninja's renderer would: ninja would
     # first validate what the view built against the schema again, at every call (the
     # schemathesis test checks the answers against the OpenAPI document).

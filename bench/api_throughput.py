@@ -103,7 +103,8 @@ def cpu_spent(before, after):
 
 def seed(people):
     """A throw-away database: migrated, N verified government users in 20 organisations
-    (and N/10 suspended), one API client. Prints the token and the lookups as JSON."""
+    that show their addresses and mobile numbers to verified government users (and N/10
+    suspended), one API client. Prints the token and the lookups as JSON."""
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -117,10 +118,17 @@ def seed(people):
     from portal.accounts.models import User
     from portal.organisations.models import Organisation, OrganisationStatus
     from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
+    from verification.visibility.models import Audience, VisibilityPolicy
 
     organisations = Organisation.objects.bulk_create(
         Organisation(name=f"Bench Directorate {i}", short_code=f"BENCH{i}", state="MH", status=OrganisationStatus.ACTIVE)
         for i in range(20)
+    )
+    # Their people's official address and mobile number shown to verified government
+    # users: what the API finds a person by (under the default policy, nobody).
+    VisibilityPolicy.objects.bulk_create(
+        VisibilityPolicy(organisation=organisation, official_email=Audience.VERIFIED, mobile=Audience.VERIFIED)
+        for organisation in organisations
     )
     suspended = people // 10
     users = User.objects.bulk_create(User(email=f"person{i}@bench{i % 20}.gov.in", full_name=f"Person {i}")

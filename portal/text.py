@@ -32,6 +32,17 @@ def has_control_characters(value: str) -> bool:
     return bool(_CONTROL.search(value) or _BREAK_RUN.search(value))
 
 
+def has_undecodable_bytes(value: str) -> bool:
+    """Whether ``value`` holds lone surrogates: what Python makes of bytes that are not
+    UTF-8 (``surrogateescape``, as in command-line arguments). Such text cannot be
+    stored, sent or shown."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def single_line(value: str) -> str:
     """``value`` without control characters: line breaks and tabs become one space,
     the others (and the bidi overrides) are removed."""

@@ -36,7 +36,16 @@ from verification.models import (
     verified_in_force,
 )
 from verification.visibility.models import ProfileField
-from verification.visibility.rules import FETCHED, annotated_for, request_view_of, search_q, sort_name, view_of
+from verification.visibility.rules import (
+    API_CLIENT,
+    FETCHED,
+    annotated_for,
+    found_by,
+    request_view_of,
+    search_q,
+    sort_name,
+    view_of,
+)
 
 SEARCH_LIMIT = 50
 
@@ -177,7 +186,7 @@ def _with_badges(queryset: QuerySet[GovernmentProfile]) -> QuerySet[GovernmentPr
     ).exclude(organisation_id=OuterRef("organisation_id"))
     suspended = elsewhere.filter(status=VerificationStatus.SUSPENDED).values("reason_code")[:1]
     # Someone else verified with the same mobile number (the API answers nobody for a
-    # number two verified people hold): the deciding admin checks it with the person.
+    # number two verified people hold and show): the deciding admin checks it with the person.
     mobile_taken = GovernmentProfile.objects.filter(verified_in_force(today), mobile=OuterRef("mobile")).exclude(
         user_id=OuterRef("user_id"))
     return queryset.annotate(person_verified=Exists(verified), held_elsewhere=Exists(elsewhere),
@@ -325,6 +334,10 @@ def _verified_by_contact(*, emails: Iterable[str] = (), mobile: str = "",
     # official address on the organisation's domain) is not found by its number.
     found = (found.filter(official_email__in=emails) if emails
              else found.filter(mobile=mobile).exclude(method=VerificationMethod.OFFICIAL_EMAIL))
+    # Only by what any verified government user may see of the person (their
+    # organisation's policy and their own narrowing): an address or a number kept from
+    # them finds nothing, and does not count among a number's holders either.
+    found = found_by(API_CLIENT, ProfileField.OFFICIAL_EMAIL if emails else ProfileField.MOBILE, found)
     # By number, two rows: a number two verified people give names neither (below).
     return found.order_by("-verified_at", "-id").values(*FETCHED, *API_ORGANISATION)[:1 if emails else 2]
 
@@ -345,7 +358,8 @@ def _verified_by_contact_sql(email_count: int) -> tuple[str, str, tuple[str, ...
     """The SQL of ``_verified_by_contact`` for ``email_count`` addresses (0: a mobile
     number), compiled once per process: the name of its prepared statement, the
     ``PREPARE`` that makes it (the statuses written in its text, so that PostgreSQL's
-    generic plan can use the partial indexes on verified profiles; ``$1``... for the
+    generic plan can use the partial indexes on verified profiles, and the audiences
+    too; ``$1``... for the
     addresses or the number, and today's date), the names of its columns, and the
     index of today's date among its arguments."""
     placeholders = _placeholders(email_count)
@@ -365,6 +379,8 @@ def _verified_by_contact_sql(email_count: int) -> tuple[str, str, tuple[str, ...
         elif param in placeholders:
             given += 1
             pieces.append(f"${given}")
+        elif isinstance(param, int):  # an audience (visibility.rules.found_by): one of our enums' stored values
+            pieces.append(str(int(param)))
         else:  # a status: one of our enums' stored values
             assert isinstance(param, str) and CONSTANT_RE.fullmatch(param), param
             pieces.append(f"'{param}'")
@@ -381,7 +397,10 @@ def verified_person_by_contact(*, emails: Iterable[str] = (), mobile: str = "") 
     case), the latest verified when several, or with ``mobile`` (as stored: "+91" and ten
     digits), None when two people hold that number (an answer naming one of them could
     name the wrong person: a number is each person's word, unlike a confirmed address,
-    which one account holds): its values by lookup, what the visibility rules decide on
+    which one account holds); only where that address or number is one any verified
+    government user may see (``visibility.rules.found_by``, as the API's client: the
+    person's organisation's policy and the person's own narrowing), else as if nobody
+    held it: its values by lookup, what the visibility rules decide on
     (``visibility.rules.FETCHED``: each field's value and audiences' columns, for
     ``visible_fetched``) and ``API_ORGANISATION``. Platform-wide on purpose (the
     verification API answers about any verified government user); what is shown of the

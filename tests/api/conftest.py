@@ -1,11 +1,12 @@
 import pytest
 from django.test import Client
 
-from api.services import api_client_create
+from api import selectors
+from api.services import api_client_create, api_client_revoke
 from portal.organisations.models import OrganisationStatus
 from tests.factories import OrganisationFactory, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import make_superadmin, with_totp
-from tests.verification.helpers import GovernmentProfileFactory, make_admin
+from tests.verification.helpers import GovernmentProfileFactory, contacts_shown_to_verified_users, make_admin
 from verification.models import VerificationStatus
 
 
@@ -13,10 +14,13 @@ from verification.models import VerificationStatus
 def world(db):
     """Two organisations (A, with an office below it, and B), an admin of each, a
     superadmin, an auditor; a client of A and a client of B with their tokens; and
-    government users: verified in A, verified in B, suspended in A, waiting in A."""
+    government users: verified in A, verified in B, suspended in A, waiting in A. The
+    three organisations show their people's official address and mobile number to
+    verified government users (the API finds a person by nothing else)."""
     a = OrganisationFactory(name="Agriculture Department, Maharashtra", short_code="AGRI-MH", state="MH")
     office = OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE", parent=a)
     b = OrganisationFactory(name="Directorate of Health Services, Karnataka", short_code="DHS-KA", state="KA")
+    contacts_shown_to_verified_users(a, office, b)
     admin_a = make_admin(a, email="admin@mahaagri.gov.in", full_name="Admin A")
     admin_b = make_admin(b, email="admin@karhealth.gov.in", full_name="Admin B")
     client_a, token_a = api_client_create(organisation_id=a.pk, name="e-Office", actor=admin_a)
@@ -62,3 +66,25 @@ def inactive_organisation(world):
     world["b"].status = OrganisationStatus.SUSPENDED
     world["b"].save(update_fields=["status"])
     return world["b"]
+
+
+@pytest.fixture
+def revoked_while_its_client_is_read(world, monkeypatch, django_capture_on_commit_callbacks):
+    """Make the next request's lookup of client A (a cache miss) meet the revocation of
+    client A: it reads the client, still active, from the database; the revocation
+    commits (with what it does to the cache then and on commit); then the request puts
+    what it read in the cache. The list it gives holds True once that happened."""
+    revoked = []
+
+    def revoking_first(put):
+        def put_after_revocation(key, *args, **kwargs):
+            if not revoked and key.startswith("api-client:"):
+                with django_capture_on_commit_callbacks(execute=True):
+                    api_client_revoke(client_id=world["client_a"].pk, actor=world["admin_a"])
+                revoked.append(True)
+            return put(key, *args, **kwargs)
+        return put_after_revocation
+
+    for name in ("set", "add"):
+        monkeypatch.setattr(selectors.cache, name, revoking_first(getattr(selectors.cache, name)))
+    return revoked

@@ -70,6 +70,16 @@ def test_a_revoked_token_is_401_at_once(world, redis_cache):
     assert response.json()["detail"].startswith("Send a valid API token")
 
 
+def test_a_revocation_committed_while_a_request_read_the_client_holds_from_the_next_request(
+        world, redis_cache, revoked_while_its_client_is_read):
+    get(world)  # in flight during the revocation
+    assert revoked_while_its_client_is_read
+    for _ in range(2):
+        assert get(world).status_code == 401
+    # Refused without being counted, as an unknown token is: only the request in flight was.
+    assert sum(int(redis_cache.get(key)) for key in redis_cache.keys("*api-rate*")) == 1
+
+
 def test_an_unknown_token_is_401_and_counts_nothing(world, redis_cache):
     assert get(world, token="sandes_00000000_" + "A" * 43).status_code == 401
     assert not [key for key in redis_cache.keys("*") if b"api-rate" in key or b"api-used" in key]

@@ -52,3 +52,19 @@ def test_a_name_in_use_is_a_clear_error(world):
 def test_both_options_are_required(world):
     with pytest.raises(CommandError):
         run("--organisation", "AGRI-MH")
+
+
+# What Python makes of bytes that are not UTF-8 in an argument (surrogateescape): a
+# shell's `$'AGRI\xff'`, a Latin-1 terminal, a script's bytes.
+@pytest.mark.parametrize("args,option", [
+    (("--organisation", "AGRI-MH\udcff", "--name", "App"), "--organisation"),
+    (("--organisation", "AGRI-MH", "--name", "App\udcff"), "--name"),
+    (("--organisation", "AGRI-MH\x00", "--name", "App"), "--organisation"),
+    (("--organisation", "AGRI-MH", "--name", "App\x00"), "--name"),
+    (("--organisation", "AGRI-MH", "--name", "App\nTwo"), "--name"),
+])
+def test_undecodable_bytes_or_control_characters_are_a_clear_error(world, args, option):
+    with pytest.raises(CommandError, match=f"^{option} "):
+        run(*args)
+    assert not ApiClient.objects.filter(name__startswith="App").exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.API_CLIENT_CREATED, actor_role__startswith="system").exists()

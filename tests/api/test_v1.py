@@ -18,20 +18,27 @@ from api.services import api_client_revoke, used_key
 from api.v1 import email_forms
 from portal.organisations.models import OrganisationStatus
 from tests.api.conftest import bearer
+from tests.factories import UserFactory
 from tests.pg_trace import column_retyped
 from tests.verification.helpers import GovernmentProfileFactory
 from verification import selectors
 from verification.models import EndReason, VerificationMethod, VerificationStatus
 from verification.services import profile_revoke, profile_suspend
+from verification.visibility.models import Audience, PersonalVisibility, VisibilityPolicy
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/verifications"
 NOT_VERIFIED = {"verified": False, "organisation": None, "person": None}
-# What any verified government user may see of a person under the default visibility
-# policy (verification/visibility): the name and designation, nothing else.
-HIDDEN_PERSON = {"name": "Asha Kulkarni", "designation": "Assistant Section Officer", "office": None,
-                 "official_email": None, "mobile": None, "employee_code": None}
+
+
+def seen_person(profile):
+    """What any verified government user may see of a person of the world's
+    organisations (verification/visibility): under their policy, the name, designation,
+    official address and mobile number (the defaults, widened to these for the last
+    two); never the office or the employee code."""
+    return {"name": profile.user.full_name, "designation": profile.designation, "office": None,
+            "official_email": profile.official_email, "mobile": profile.mobile, "employee_code": None}
 
 
 @pytest.fixture(autouse=True)
@@ -65,6 +72,17 @@ def test_a_missing_or_bad_token_is_401_json(world, header):
 def test_a_revoked_token_is_401_from_the_next_request(world, api_get):
     assert api_get(URL, email="asha.kulkarni@mahaagri.gov.in").status_code == 200
     api_client_revoke(client_id=world["client_a"].pk, actor=world["admin_a"])
+    assert_401(api_get(URL, email="asha.kulkarni@mahaagri.gov.in"))
+
+
+def test_a_revocation_committed_while_a_request_read_the_client_holds_from_the_next_request(
+        world, api_get, revoked_while_its_client_is_read):
+    """The request in flight may still answer (it read the client before the revocation
+    committed); what it caches must not bring the client back for the next ones."""
+    revoked = revoked_while_its_client_is_read
+    api_get(URL, email="asha.kulkarni@mahaagri.gov.in")
+    assert revoked
+    assert_401(api_get(URL, email="asha.kulkarni@mahaagri.gov.in"))
     assert_401(api_get(URL, email="asha.kulkarni@mahaagri.gov.in"))
 
 
@@ -137,7 +155,8 @@ def test_the_rate_limit_counts_per_minute(world, settings):
 def test_a_verified_address_answers_its_organisation(world, api_get):
     response = api_get(URL, email="asha.kulkarni@mahaagri.gov.in")
     assert response.status_code == 200
-    assert response.json() == {"verified": True, "organisation": organisation_of(world["a"]), "person": HIDDEN_PERSON}
+    assert response.json() == {"verified": True, "organisation": organisation_of(world["a"]),
+                               "person": seen_person(world["verified_a"])}
 
 
 @pytest.mark.parametrize("typed", ["  Asha.Kulkarni@MAHAAGRI.GOV.IN ", "asha.kulkarni@mahaagri.gov.in."])
@@ -158,7 +177,8 @@ def test_a_verified_mobile_number_in_any_usual_form(world, api_get, typed):
     response = api_get(URL, token=world["token_a"], mobile=typed)
     assert response.status_code == 200
     # A client of A looks up a verified government user of B: any verified user, platform-wide.
-    assert response.json() == {"verified": True, "organisation": organisation_of(world["b"]), "person": HIDDEN_PERSON}
+    assert response.json() == {"verified": True, "organisation": organisation_of(world["b"]),
+                               "person": seen_person(world["verified_b"])}
 
 
 def test_an_office_below_an_organisation_is_its_own_organisation(world, api_get):
@@ -255,7 +275,7 @@ def test_the_lookup_is_prepared_again_after_a_migration_changed_a_column_it_read
     assert api_get(URL, email="asha.kulkarni@mahaagri.gov.in").json()["verified"] is True  # prepared
     with column_retyped("verification_governmentprofile", "designation"):
         person = api_get(URL, email="asha.kulkarni@mahaagri.gov.in").json()["person"]
-        assert person["designation"] == HIDDEN_PERSON["designation"]
+        assert person["designation"] == world["verified_a"].designation
 
 
 def test_the_latest_verification_answers_when_an_address_was_verified_twice(world, api_get):
@@ -279,13 +299,58 @@ def test_a_number_two_verified_people_give_names_neither(world, api_get):
 
 def test_the_answer_holds_only_what_verified_users_may_see(world, api_get):
     """The person's details go through the visibility rules (api.v1._answer_of): under
-    the default policy the name and designation, never the office, address, mobile or
-    employee code (tests/verification/visibility/test_matrix.py has every audience)."""
+    the world's policy (the defaults, the official address and mobile number widened to
+    verified government users) the name, designation, address and mobile number, never
+    the office or employee code (tests/verification/visibility/test_matrix.py has every
+    audience)."""
     profile = world["verified_a"]
-    body = api_get(URL, mobile="9876543210").content.decode()
-    assert "Asha Kulkarni" in body and "Assistant Section Officer" in body
-    for secret in ("9876543210", profile.employee_code, profile.office, "asha.kulkarni"):
-        assert secret not in body
+    for params in ({"mobile": "9876543210"}, {"email": profile.official_email}):
+        body = api_get(URL, **params).content.decode()
+        assert "Asha Kulkarni" in body and "Assistant Section Officer" in body
+        assert '"+919876543210"' in body and f'"{profile.official_email}"' in body
+        for secret in (profile.employee_code, profile.office):
+            assert secret not in body
+
+
+def test_a_person_is_found_only_by_an_address_or_number_verified_users_may_see(world, api_get):
+    """DESIGN §5: a lookup by a field the viewer may not see finds nothing. Under the
+    default policy (the address to the organisation's members, the number to its
+    administrators) the API finds nobody by either, with the answer it gives someone
+    unknown."""
+    profile = world["verified_a"]
+    VisibilityPolicy.objects.filter(organisation=world["a"]).delete()
+    assert api_get(URL, mobile="9876543210").json() == NOT_VERIFIED
+    assert api_get(URL, email=profile.official_email).json() == NOT_VERIFIED
+    # Widened for one of them, it finds them by that one only.
+    VisibilityPolicy.objects.create(organisation=world["a"], mobile=Audience.VERIFIED)
+    assert api_get(URL, mobile="9876543210").json()["person"] == {**seen_person(profile), "official_email": None}
+    assert api_get(URL, email=profile.official_email).json() == NOT_VERIFIED
+    VisibilityPolicy.objects.filter(organisation=world["a"]).update(official_email=Audience.PUBLIC)
+    assert api_get(URL, email=profile.official_email).json()["person"] == seen_person(profile)
+
+
+@pytest.mark.parametrize("field,params", [("official_email", {"email": "asha.kulkarni@mahaagri.gov.in"}),
+                                          ("mobile", {"mobile": "9876543210"})])
+@pytest.mark.parametrize("audience", [Audience.NOBODY, Audience.ADMINS, Audience.ORGANISATION])
+def test_a_person_who_keeps_an_address_or_number_from_outsiders_is_not_found_by_it(world, api_get, field, params,
+                                                                                     audience):
+    assert api_get(URL, **params).json()["verified"] is True
+    PersonalVisibility.objects.create(user=world["verified_a"].user, **{field: audience})
+    assert api_get(URL, **params).json() == NOT_VERIFIED
+    other = {"mobile": "9876543210"} if field == "official_email" else {"email": "asha.kulkarni@mahaagri.gov.in"}
+    assert api_get(URL, **other).json()["person"][field] is None  # found by the other, this one not shown
+
+
+def test_a_number_held_by_someone_who_keeps_it_from_outsiders_finds_the_other_holder(world, api_get):
+    """Someone who keeps their number to themself is not found by it, and is not among
+    its holders either: the answer tells nothing of them."""
+    GovernmentProfileFactory(organisation=world["b"], status=VerificationStatus.VERIFIED,
+                             official_email="ravi.second@karhealth.gov.in", mobile="+919876543210",
+                             method=VerificationMethod.MANUAL, verified_at=timezone.now() + timedelta(seconds=5),
+                             user=UserFactory(email="ravi.second@karhealth.gov.in", full_name="Ravi Second"))
+    assert api_get(URL, mobile="9876543210").json() == NOT_VERIFIED  # two holders: neither named
+    PersonalVisibility.objects.create(user=world["verified_a"].user, mobile=Audience.NOBODY)
+    assert api_get(URL, mobile="9876543210").json()["person"]["name"] == "Ravi Second"
 
 
 # Input ----------------------------------------------------------------------------------------
@@ -388,7 +453,10 @@ def test_the_openapi_document_is_public_json_with_the_paths(db):
     assert document["components"]["securitySchemes"]["ClientToken"] == {"type": "http", "scheme": "bearer"}
     assert {p["name"] for p in operation["parameters"]} == {"email", "mobile"}
     description = document["components"]["schemas"]["VerificationOut"]["properties"]["verified"]["description"]
-    assert "suspended" in description
+    assert "suspended" in description and "keeps from verified government users" in description
+    # A lookup finds a person only by what their organisation lets verified government users see.
+    assert "only by what their organisation lets verified government users see" in " ".join(operation["description"].split())
+    assert "only by what their organisation" in document["info"]["description"]
     assert Client().post("/api/v1/openapi.json").status_code == 405
 
 

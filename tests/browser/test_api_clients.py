@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from api.models import ApiClient
 from tests.browser.support import double_click, sign_in
 from tests.factories import OrganisationFactory, UserFactory
-from tests.verification.helpers import GovernmentProfileFactory, make_admin
+from tests.verification.helpers import GovernmentProfileFactory, contacts_shown_to_verified_users, make_admin
 from verification.models import VerificationStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,6 +25,7 @@ TOO_MANY = {
 
 def test_an_admin_registers_uses_and_revokes_an_api_client(page, portal, check_page, settings):
     organisation = OrganisationFactory(name="Agriculture Department, Maharashtra", short_code="AGRI-MH")
+    contacts_shown_to_verified_users(organisation)  # what the API finds people by
     admin = make_admin(organisation, email="admin@mahaagri.gov.in", full_name="Admin A")
     GovernmentProfileFactory(organisation=organisation, status=VerificationStatus.VERIFIED,
                              user=UserFactory(email="asha.kulkarni@mahaagri.gov.in", full_name="Asha Kulkarni"))

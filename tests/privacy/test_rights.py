@@ -321,7 +321,7 @@ def test_an_erasure_granted_ends_the_persons_verification_and_removes_what_they_
     from portal.organisations.services import organisation_admin_grant
     from portal.permissions import may_administer
     from tests.factories import OrganisationFactory
-    from tests.verification.helpers import make_admin
+    from tests.verification.helpers import contacts_shown_to_verified_users, make_admin
     from verification import services as verification
     from verification.models import GovernmentProfile, VerificationStatus
     from verification.rosters.models import Invitation
@@ -330,6 +330,7 @@ def test_an_erasure_granted_ends_the_persons_verification_and_removes_what_they_
     parent = OrganisationFactory(name="Agriculture Department, Maharashtra", short_code="AGRI-MH")
     office = OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE", parent=parent)
     OrganisationDomain.objects.create(organisation=office, domain="pune.mahaagri.gov.in", is_verified=True)
+    contacts_shown_to_verified_users(office)  # what the API finds people by
     office_admin = make_admin(office, email="admin@pune.mahaagri.gov.in")
     parent_admin = make_admin(parent, email="admin@mahaagri.gov.in")
     asha = UserFactory(email="asha.k@pune.mahaagri.gov.in", full_name="Asha Kulkarni")

@@ -11,6 +11,7 @@ from portal.permissions import ADMINISTER_ORGANISATION, VIEW_ORGANISATION_DASHBO
 from tests.factories import OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import second_factor_given
 from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
+from verification.visibility.models import Audience, VisibilityPolicy
 
 DETAILS = {
     "designation": "Section Officer",
@@ -45,6 +46,16 @@ class GovernmentProfileFactory(factory.django.DjangoModelFactory):
     )
     verified_at = factory.LazyAttribute(lambda p: timezone.now() if p.method else None)
     decided_at = factory.LazyAttribute(lambda p: None if p.status == VerificationStatus.PENDING else timezone.now())
+
+
+def contacts_shown_to_verified_users(*organisations):
+    """The organisations' visibility policy (written directly, the defaults otherwise)
+    showing their people's official address and mobile number to any verified
+    government user: what the verification API finds a person by (under the defaults
+    it finds nobody, both being kept narrower)."""
+    for organisation in organisations:
+        VisibilityPolicy.objects.update_or_create(
+            organisation=organisation, defaults={"official_email": Audience.VERIFIED, "mobile": Audience.VERIFIED})
 
 
 def make_admin(organisation, **fields):

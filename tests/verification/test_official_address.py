@@ -23,7 +23,7 @@ from portal.organisations.services import organisation_admin_grant, organisation
 from tests.factories import UserFactory
 from tests.onboarding.approval_helpers import post_confirming_access
 from tests.smtp import text_of
-from tests.verification.helpers import DETAILS, signed_in
+from tests.verification.helpers import DETAILS, contacts_shown_to_verified_users, signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload
 from verification import services
 from verification.models import EndReason, GovernmentProfile, VerificationStatus
@@ -50,6 +50,7 @@ def verified(world, user, **changes):
 
 def api(world, **params):
     if "token" not in world:
+        contacts_shown_to_verified_users(world["parent"], world["office"])  # what the API finds people by
         world["token"] = api_client_create(organisation_id=world["parent"].pk, name="e-Office",
                                            actor=world["admin_parent"])[1]
     response = Client().get("/api/v1/verifications", params, HTTP_AUTHORIZATION=f"Bearer {world['token']}")

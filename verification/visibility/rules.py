@@ -5,7 +5,8 @@ Every page, export, PDF and API answer that shows a government user goes through
 profiles, in the query that fetches them, with the viewer's *level* for each row and
 each field's *audience*, and a field is shown when its audience reaches the level.
 The verification API, whose one query per call also reads the audiences' columns
-(``FETCHED``), has the same decision made on those values by ``visible_fetched``.
+(``FETCHED``), has the same decision made on those values by ``visible_fetched``; that
+query finds a person by an address or a number only where ``found_by`` lets it.
 
 Levels (the narrowest audience a viewer still belongs to, for one person):
 
@@ -147,6 +148,15 @@ def _annotated(viewer: Viewer, queryset: QuerySet[GovernmentProfile], *,
 
 def _shown(name: str) -> Q:
     return Q(**{f"vis_{name}__gte": F("vis_level")})
+
+
+def found_by(viewer: Viewer, name: str, queryset: QuerySet[GovernmentProfile]) -> QuerySet[GovernmentProfile]:
+    """``queryset``, a lookup by the value of field ``name`` (the verification API's, by
+    an official address or a mobile number), kept to the profiles whose ``name`` the
+    viewer may see, in the query that finds them: a lookup by a field the viewer may
+    not see finds nothing, as a search (``search_q``) by it does not."""
+    return queryset.annotate(vis_level=level_expression(viewer), **{f"vis_{name}": audience_expression(name)}
+                             ).filter(_shown(name))
 
 
 def listed(viewer: Viewer, queryset: QuerySet[GovernmentProfile] | None = None) -> QuerySet[GovernmentProfile]:

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from api.services import api_client_create
 from portal.organisations.models import Organisation
+from portal.text import has_control_characters, has_undecodable_bytes
 
 
 class Command(BaseCommand):
@@ -17,6 +18,13 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True, help="The client's name, for example the application's.")
 
     def handle(self, *args, **options):
+        for option in ("organisation", "name"):
+            value = options[option]
+            if has_undecodable_bytes(value):
+                raise CommandError(f"--{option} holds bytes that are not UTF-8 text: give it in UTF-8.")
+            if has_control_characters(value):
+                raise CommandError(f"--{option} holds a line break, a tab or another control character: give it on "
+                                   "one line, without them.")
         code = options["organisation"].strip()
         if not code:
             raise CommandError("Give the organisation's short code.")
