@@ -33,6 +33,7 @@ from portal.organisations.models import (
     ended,
     in_force_q,
 )
+from portal.organisations.notifications import send_role_mail
 from portal.organisations.selectors import admin_roles_resting_on, domain_claims_of
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import (
@@ -404,6 +405,8 @@ def platform_role_grant(
                          old={"grant": grant.pk, "ends_at": old_end},
                          new=_with({"grant": grant.pk, "role": role, "jurisdiction": jurisdiction, "ends_at": ends_at},
                                    reason=reason))
+            send_role_mail(user=user, template="platform_role_granted",
+                           context={"grant": grant, "reason": reason, "changed": True})
             return grant
         grant = PlatformRoleGrant.objects.create(
             user=user, role=role, jurisdiction=jurisdiction, ends_at=ends_at,
@@ -412,6 +415,8 @@ def platform_role_grant(
         audit_record(actor=actor, action=AuditAction.PLATFORM_ROLE_GRANTED, target=user, request=request,
                      new=_with({"grant": grant.pk, "role": role, "jurisdiction": jurisdiction}, ends_at=ends_at,
                                reason=reason))
+        send_role_mail(user=user, template="platform_role_granted",
+                       context={"grant": grant, "reason": reason, "changed": False})
     return grant
 
 
@@ -453,6 +458,7 @@ def platform_role_revoke(
         audit_record(actor=actor, action=AuditAction.PLATFORM_ROLE_REVOKED, target=grant.user, request=request,
                      old={"grant": grant.pk, "role": grant.role, "jurisdiction": grant.jurisdiction},
                      new=_with({"revoked_at": grant.revoked_at}, reason=reason))
+        send_role_mail(user=grant.user, template="platform_role_revoked", context={"grant": grant, "reason": reason})
     return grant
 
 
@@ -568,6 +574,7 @@ def organisation_admin_grant(
                              old={"user": user.email, "role": MembershipRole.ADMIN, "ends_at": old_end},
                              new=_with({"user": user.email, "role": MembershipRole.ADMIN, "ends_at": ends_at},
                                        reason=reason))
+                _admin_granted_mail(membership, organisation=organisation, user=user, reason=reason, changed=True)
                 return membership
         if not _eligible_for_admin(organisation, user, now):
             raise ValidationError(
@@ -586,7 +593,16 @@ def organisation_admin_grant(
         assign_perm(VIEW_ORGANISATION_DASHBOARD, user, organisation)
         audit_record(actor=actor, action=AuditAction.MEMBERSHIP_GRANTED, target=organisation, request=request,
                      new=_with({"user": user.email, "role": MembershipRole.ADMIN}, ends_at=ends_at, reason=reason))
+        _admin_granted_mail(membership, organisation=organisation, user=user, reason=reason, changed=False)
     return membership
+
+
+def _admin_granted_mail(membership: Membership, *, organisation: Organisation, user: AbstractBaseUser, reason: str,
+                        changed: bool) -> None:
+    """Tell the person they hold the admin role (or its new end date), what for and until when."""
+    send_role_mail(user=user, template="admin_granted", context={
+        "organisation": organisation, "ends_at": membership.ends_at, "last_day": membership.last_day,
+        "reason": reason, "changed": changed})
 
 
 def organisation_admin_revoke(
@@ -614,6 +630,8 @@ def organisation_admin_revoke(
         audit_record(actor=actor, action=AuditAction.MEMBERSHIP_REVOKED, target=organisation, request=request,
                      old=_with({"user": membership.user.email, "role": MembershipRole.ADMIN}, ends_at=old_end),
                      new=_with({"member": membership.is_active}, reason=reason))
+        send_role_mail(user=membership.user, template="admin_revoked", context={
+            "organisation": organisation, "reason": reason, "member": membership.is_active})
     return membership
 
 

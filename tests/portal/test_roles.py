@@ -4,7 +4,7 @@ role at once in every permission check, the beat job that records each expiry on
 guardian's object permissions in step with the admin memberships, and the audit rows."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -421,6 +421,62 @@ def test_changing_an_end_date_is_a_grant_that_names_the_old_one(world):
     assert grant.ends_at == later and PlatformRoleGrant.objects.filter(user=person).count() == 1
     changed = events(AuditAction.PLATFORM_ROLE_GRANTED)[1]
     assert changed.old_values["grant"] == grant.pk and changed.old_values["ends_at"]
+
+
+def mails_to(user):
+    return list(OutboxMessage.objects.filter(to=[user.email]).order_by("pk"))
+
+
+def test_the_person_granted_or_removed_a_role_is_told_by_mail_once_in_their_language(
+    world, django_capture_on_commit_callbacks
+):
+    """Each grant, new end date and removal made by someone is told to the person, through
+    the outbox (sent once the change commits): the role, where, until when, the reason;
+    for a platform role, the second factor asked at the next sign-in; on removal, what
+    they can no longer do. In the language they asked to be verified in (Marathi here),
+    English otherwise. The system's own endings (an end date passed) send nothing."""
+    from tests.verification.helpers import GovernmentProfileFactory
+
+    root, person = fresh(world["superadmin"]), world["member_parent"]
+    EmailAddress.objects.update_or_create(user=person, email=person.email, defaults={"verified": True, "primary": True})
+    last_day = timezone.localdate() + timedelta(days=30)
+    ends_at = timezone.make_aware(datetime.combine(last_day + timedelta(days=1), time.min))
+    with django_capture_on_commit_callbacks() as callbacks:
+        grant = platform_role_grant(user=person, role="auditor", jurisdiction="MH", ends_at=ends_at,
+                                    reason="Audit of the Pune division.", actor=root)
+    [granted] = mails_to(person)
+    assert callbacks and granted.status == "pending"
+    assert granted.subject == "You now hold the role of Auditor on the Sandes onboarding portal"
+    for text in ("Auditor", "Maharashtra", f"{last_day:%-d %B %Y}", "Audit of the Pune division.", "authenticator app"):
+        assert text in granted.body, (text, granted.body)
+    platform_role_grant(user=person, role="auditor", jurisdiction="MH", ends_at=None, reason="Made permanent.",
+                        actor=root)
+    changed = mails_to(person)[1]
+    assert "end date" in changed.subject and "until it is revoked" in changed.body and "Made permanent." in changed.body
+    platform_role_revoke(grant_id=grant.pk, reason="Audit finished.", actor=root)
+    revoked = mails_to(person)[2]
+    assert revoked.subject == "Your role of Auditor on the Sandes onboarding portal has ended"
+    assert "Maharashtra" in revoked.body and "Audit finished." in revoked.body and "no longer" in revoked.body
+
+    office, member = world["office"], world["member"]
+    GovernmentProfileFactory(user=member, organisation=office, status="verified", request_language="mr")
+    admin = fresh(world["admin_parent"])
+    organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=admin, reason="कार्यभार. Charge.")
+    [made] = mails_to(member)
+    assert made.subject == f"तुम्ही आता संदेसवर {office.name} चे प्रशासक आहात", made.subject
+    assert "कार्यभार. Charge." in made.body and "ऑथेंटिकेटर" not in made.body
+    organisation_admin_revoke(organisation_id=office.pk, user_id=member.pk, actor=admin, reason="Transferred.")
+    removed = mails_to(member)[1]
+    assert office.name in removed.subject and "Transferred." in removed.body
+    assert "तुम्ही यापुढे" in removed.body  # what they can no longer do
+
+    # The system's own ending: the end date passes, nothing is mailed.
+    expiring = platform_role_grant(user=person, role="auditor", jurisdiction="", actor=root,
+                                   ends_at=timezone.now() + timedelta(days=1))
+    before = OutboxMessage.objects.count()
+    PlatformRoleGrant.objects.filter(pk=expiring.pk).update(ends_at=timezone.now() - timedelta(seconds=1))
+    assert role_expiries_record()["platform_roles"] == 1
+    assert OutboxMessage.objects.count() == before
 
 
 def test_the_navigation_question_costs_no_query_of_its_own(world, django_assert_num_queries):
