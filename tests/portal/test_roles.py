@@ -13,7 +13,7 @@ from django.contrib.messages import get_messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
-from guardian.shortcuts import get_perms
+from guardian.shortcuts import assign_perm, get_perms
 
 from portal import permissions
 from portal.accounts.models import User
@@ -24,6 +24,7 @@ from portal.organisations.models import Membership, MembershipRole, PlatformRole
 from portal.organisations.services import (
     LastAdmin,
     LastSuperadmin,
+    OutlastsGranter,
     official_powers_end,
     organisation_admin_grant,
     organisation_admin_revoke,
@@ -477,6 +478,52 @@ def test_the_person_granted_or_removed_a_role_is_told_by_mail_once_in_their_lang
     PlatformRoleGrant.objects.filter(pk=expiring.pk).update(ends_at=timezone.now() - timedelta(seconds=1))
     assert role_expiries_record()["platform_roles"] == 1
     assert OutboxMessage.objects.count() == before
+
+
+def _ending_in(days):
+    """The end of a role whose last day is ``days`` from today, as the grant pages make it."""
+    return timezone.make_aware(datetime.combine(timezone.localdate() + timedelta(days=days + 1), time.min))
+
+
+def test_a_granter_whose_role_ends_grants_no_role_that_outlasts_their_own(world):
+    """The role by which someone grants (the admin role of the organisation or of one above
+    it; the superadmin role) bounds what they give: no end date, or a later one, is refused
+    (OutlastsGranter), and so is moving someone else's end date past theirs. A role of
+    theirs without an end date elsewhere above lifts the bound."""
+    office, parent = world["office"], world["parent"]
+    acting = make_admin(office, email="acting.admin@pune.mahaagri.gov.in")
+    Membership.objects.filter(user=acting).update(ends_at=_ending_in(7))
+    member = world["member"]
+    for ends_at in (None, _ending_in(8)):
+        with pytest.raises(OutlastsGranter) as refused:
+            organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=fresh(acting), ends_at=ends_at)
+        assert refused.value.code == "outlasts_granter"
+        assert Membership.objects.get(user=member, organisation=office).role == MembershipRole.MEMBER
+    organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=fresh(acting), ends_at=_ending_in(7))
+    # Someone else's end date moved past the granter's own: refused too, shortening it is not.
+    with pytest.raises(OutlastsGranter):
+        organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=fresh(acting), ends_at=None)
+    organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=fresh(acting), ends_at=_ending_in(3))
+    assert Membership.objects.get(user=member, organisation=office).ends_at == _ending_in(3)
+    # An admin of the parent without an end date (the same person) may give a role that does not end.
+    Membership.objects.create(organisation=parent, user=acting, role=MembershipRole.ADMIN)
+    assign_perm(permissions.ADMINISTER_ORGANISATION, acting, parent)
+    organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=fresh(acting), ends_at=None)
+    assert Membership.objects.get(user=member, organisation=office).ends_at is None
+
+    # A superadmin whose role ends grants no superadmin role outlasting it; other roles are not bounded.
+    root = fresh(world["superadmin"])
+    temporary = UserFactory(email="acting.root@nic.in")
+    platform_role_grant(user=temporary, role="superadmin", jurisdiction="", ends_at=_ending_in(7), actor=root)
+    newcomer = UserFactory(email="new.root@nic.in")
+    with pytest.raises(OutlastsGranter):
+        platform_role_grant(user=newcomer, role="superadmin", jurisdiction="", ends_at=None, actor=fresh(temporary))
+    assert not PlatformRoleGrant.objects.filter(user=newcomer).exists()
+    platform_role_grant(user=newcomer, role="superadmin", jurisdiction="", ends_at=_ending_in(7), actor=fresh(temporary))
+    with pytest.raises(OutlastsGranter):
+        platform_role_grant(user=newcomer, role="superadmin", jurisdiction="", ends_at=_ending_in(9),
+                            actor=fresh(temporary))
+    platform_role_grant(user=newcomer, role="auditor", jurisdiction="", ends_at=None, actor=fresh(temporary))
 
 
 def test_the_navigation_question_costs_no_query_of_its_own(world, django_assert_num_queries):
