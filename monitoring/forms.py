@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from monitoring.models import ExpectedOffice
 from monitoring.selectors import DEFAULT_SORT, ORGANISATION_SORTS
 from onboarding.application.validators import split_domain_list
-from portal.accounts.official_email import classify_email, normalise_domain, validate_official_email
+from portal.accounts.official_email import classify_email, normalise_host_name, validate_official_email
 from portal.audit.models import AuditAction
 from portal.forms import AccessibleForm
 from portal.organisations.models import OrganisationStatus
@@ -109,12 +109,11 @@ def clean_domain(value: str) -> str:
         return ""
     parts = split_domain_list(value)
     try:
-        domain = normalise_domain(parts[0]) if len(parts) == 1 else ""
+        if len(parts) != 1:
+            raise ValueError("not one domain")
+        return normalise_host_name(parts[0])
     except ValueError:
-        domain = ""
-    if not domain or "." not in domain or len(domain) > 253:
-        raise ValidationError(_("Enter one domain, for example agri.maharashtra.gov.in."), code="domain")
-    return domain
+        raise ValidationError(_("Enter one domain, for example agri.maharashtra.gov.in."), code="domain") from None
 
 
 class ExpectedOfficeForm(AccessibleForm):

@@ -15,6 +15,9 @@ one of the portal's URL patterns.
 - Roster invitations (verification/rosters/invitations.py), in English and the
   organisation's language (Marathi for Maharashtra, Hindi elsewhere).
 - The adoption tracker's reminder (monitoring/services.py), English and the second language.
+- Roles: the person granted a platform role or an organisation's admin role, or removed
+  from one (every template under templates/portal/roles/email/), through the role
+  services, in the language the person asked to be verified in (English, Hindi, Marathi).
 - Data protection: the superadmins' reminder and escalation of requests (every template
   under templates/privacy/email/), and the draft application's erasure reminder
   (onboarding/retention.py), through the real sweep and retention code.
@@ -38,12 +41,13 @@ from monitoring import services as monitoring_services
 from monitoring.models import ExpectedOffice
 from monitoring.tracker import TrackerStatus
 from onboarding.retention import drafts_remind
-from portal.organisations.models import Membership, MembershipRole, OrganisationDomain
+from portal.organisations import services as role_services
+from portal.organisations.models import Membership, MembershipRole, OrganisationDomain, PlatformRoleGrant
 from portal.privacy.models import RetentionKind
 from portal.privacy.requests import privacy_request_make, privacy_requests_sweep
 from portal.privacy.retention import retention_policies
 from portal.text import inert
-from tests.factories import ApplicationFactory, OrganisationFactory, UserFactory
+from tests.factories import ApplicationFactory, OrganisationFactory, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import make_superadmin
 from tests.smtp import text_of
 from tests.test_every_mail_over_smtp import DEVANAGARI, assert_delivered_exactly, rendered, send_and_receive
@@ -79,6 +83,7 @@ LIFECYCLE_TEMPLATES = {"confirm_address", "confirm_address_reminder", "unconfirm
 ROSTER_TEMPLATES = {"invitation"}
 DECISION_TEMPLATES = [name for name in VERIFICATION_TEMPLATES if name not in LIFECYCLE_TEMPLATES | ROSTER_TEMPLATES]
 PRIVACY_TEMPLATES = templates_in("privacy/email")
+ROLE_TEMPLATES = templates_in("portal/roles/email")
 
 
 def render(folder, template, context, language):
@@ -121,6 +126,7 @@ def test_every_template_of_the_features_is_covered():
     assert LIFECYCLE_TEMPLATES | ROSTER_TEMPLATES <= set(VERIFICATION_TEMPLATES)
     assert PRIVACY_TEMPLATES == ["request_escalated", "request_reminder"]
     assert templates_in("monitoring/email") == ["adoption_reminder"]
+    assert set(ROLE_TEMPLATES) == set(ROLE_CHANGES)
 
 
 # Verification decisions ------------------------------------------------------------------
@@ -247,6 +253,64 @@ def test_the_suspension_when_the_official_address_leaves_the_account_decodes_exa
     assert official in sent
     assert_devanagari_intact(sent.replace(ORGANISATION, ""), [language], "address_removed_suspended")
     assert_links_are_the_portals(sent, "address_removed_suspended")
+
+
+# Roles ------------------------------------------------------------------------------------
+
+def _role_end():
+    """The end of a role whose last day is 30 days from today, as the grant pages make it."""
+    return timezone.make_aware(datetime.combine(timezone.localdate() + timedelta(days=31), datetime.min.time()))
+
+
+def _grant_platform(person, admin, root, organisation):
+    grant = role_services.platform_role_grant(user=person, role="state_admin", jurisdiction="MH", ends_at=_role_end(),
+                                              reason=REASON, actor=root)
+    return {"grant": grant, "reason": REASON, "changed": False}
+
+
+def _revoke_platform(person, admin, root, organisation):
+    grant = PlatformRoleFactory(user=person, role="auditor", jurisdiction="")
+    role_services.platform_role_revoke(grant_id=grant.pk, reason=REASON, actor=root)
+    return {"grant": PlatformRoleGrant.objects.get(pk=grant.pk), "reason": REASON}
+
+
+def _grant_admin(person, admin, root, organisation):
+    membership = role_services.organisation_admin_grant(organisation_id=organisation.pk, user_id=person.pk,
+                                                        ends_at=_role_end(), reason=REASON, actor=admin)
+    return {"organisation": organisation, "ends_at": membership.ends_at, "last_day": membership.last_day,
+            "reason": REASON, "changed": False}
+
+
+def _revoke_admin(person, admin, root, organisation):
+    Membership.objects.filter(organisation=organisation, user=person).update(role=MembershipRole.ADMIN,
+                                                                              member_before_admin=True)
+    role_services.organisation_admin_revoke(organisation_id=organisation.pk, user_id=person.pk, reason=REASON,
+                                            actor=admin)
+    return {"organisation": organisation, "reason": REASON, "member": True}
+
+
+# Each role mail, by the service that sends it: the change made, returning the template's context.
+ROLE_CHANGES = {"platform_role_granted": _grant_platform, "platform_role_revoked": _revoke_platform,
+                "admin_granted": _grant_admin, "admin_revoked": _revoke_admin}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("template", ROLE_TEMPLATES)
+def test_every_role_mail_decodes_exactly_in_the_language_the_person_asked_in(
+    template, language, organisation, smtp_server, django_capture_on_commit_callbacks
+):
+    root = make_superadmin(email="root@sandes.nic.in", totp=False)
+    admin = make_admin(organisation, email="admin@pune.mahaagri.gov.in")
+    person = verified(organisation, language, user=UserFactory(email=f"officer.{language}@pune.mahaagri.gov.in")).user
+    holder = {}
+    [(raw, message)] = send_and_receive(smtp_server, django_capture_on_commit_callbacks, lambda: holder.update(
+        context=ROLE_CHANGES[template](person, admin, root, organisation)))
+    subject, body = render("portal/roles/email", template, holder["context"], language)
+    sent = assert_delivered_exactly(raw, message, subject=subject, to=[person.email])
+    assert sent == f"{body}\n"
+    assert REASON in sent
+    assert_devanagari_intact(sent.replace(ORGANISATION, "").replace(REASON, ""), [language], template)
+    assert_links_are_the_portals(sent, template)
 
 
 # Roster invitations ----------------------------------------------------------------------

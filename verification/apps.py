@@ -37,5 +37,12 @@ class VerificationConfig(AppConfig):
 
         personal_data.register()
 
+        # The language a person is told in by the core's mail (roles granted and removed):
+        # the one they last asked to be verified in.
+        from portal.organisations.notifications import person_language_register  # noqa: PLC0415
+        from verification.selectors import person_request_language  # noqa: PLC0415
+
+        person_language_register(person_request_language)
+
         # An official address removed from an account suspends the verification resting on it.
         from verification import receivers  # noqa: F401, PLC0415

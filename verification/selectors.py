@@ -444,3 +444,10 @@ def _lookup_rows(name: str, prepare: str, params: list) -> list[tuple]:
         else:  # SQLite (the embedded default): the same SELECT, its values given as parameters
             cursor.execute(PARAMETER_RE.sub("%s", prepare.removeprefix(f"PREPARE {name} AS ")), params)
         return cursor.fetchall()
+
+
+def person_request_language(user_id: int) -> str | None:
+    """The language the person last asked to be verified in (None: they never asked):
+    the one to tell them in when they are not on a page."""
+    return (GovernmentProfile.objects.filter(user_id=user_id).order_by("-requested_at", "-pk")
+            .values_list("request_language", flat=True).first())

@@ -7,12 +7,11 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from portal.accounts.official_email import CONSUMER, INVALID, OFFICIAL, classify_domain, normalise_domain
+from portal.accounts.official_email import CONSUMER, INVALID, OFFICIAL, classify_domain, normalise_host_name
 
 PIN_RE = re.compile(r"^[1-9][0-9]{5}$")
 MOBILE_RE = re.compile(r"^[6-9][0-9]{9}$")
 LANDLINE_RE = re.compile(r"^0[1-9][0-9]{1,3}-?[2-9][0-9]{5,7}$")
-DOMAIN_LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 SHORT_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{1,19}$")
 
 
@@ -64,15 +63,11 @@ def clean_domain(value):
     raw = (value or "").strip().lower()
     raw = raw.removeprefix("@")
     try:
-        domain = normalise_domain(raw)
+        return normalise_host_name(raw)
     except ValueError:
-        raise ValidationError(_("“%(value)s” is not a valid domain name.") % {"value": value}, code="domain") from None
-    labels = domain.split(".")
-    if len(labels) < 2 or not all(DOMAIN_LABEL_RE.match(label) for label in labels):
         raise ValidationError(
             _("“%(value)s” is not a valid domain name, such as dept.gov.in.") % {"value": value}, code="domain"
-        )
-    return domain
+        ) from None
 
 
 def split_domain_list(value):

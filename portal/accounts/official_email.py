@@ -8,6 +8,7 @@ suffixes need manual review unless a superadmin registered the domain to an
 organisation.
 """
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -52,6 +53,26 @@ def normalise_domain(domain):
         return domain.encode("idna").decode("ascii")
     except UnicodeError as exc:
         raise ValueError(str(exc)) from exc
+
+
+HOST_NAME_MAX_LENGTH = 253
+_HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+
+
+def normalise_host_name(domain):
+    """``domain`` as normalise_domain makes it (lower case, no trailing dot, full-width
+    letters folded, IDNA-encoded), when it is a host name: at least two labels of ASCII
+    letters, digits and hyphens once encoded, none starting or ending with a hyphen, each
+    of at most 63 characters, at most 253 in all. Raise ValueError otherwise: an "@", a
+    "*", a scheme, a path, a port or a space would be stored and match no address. The
+    one check of every domain an administrator types (suffix rules, staff domains,
+    expected offices)."""
+    ascii_domain = normalise_domain(domain)
+    labels = ascii_domain.split(".")
+    if (len(ascii_domain) > HOST_NAME_MAX_LENGTH or len(labels) < 2
+            or not all(_HOST_LABEL.fullmatch(label) for label in labels)):
+        raise ValueError(f"not a host name: {ascii_domain!r}")
+    return ascii_domain
 
 
 def _labels(domain):

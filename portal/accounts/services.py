@@ -4,24 +4,27 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from portal.accounts.models import EmailSuffixRule, SuffixKind
-from portal.accounts.official_email import normalise_domain
+from portal.accounts.official_email import normalise_host_name
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.permissions import AnyUser
 
 
 def clean_suffix(value: str | None) -> str:
+    """The suffix of an official-email rule as stored: a host name (normalise_host_name),
+    or "-" and one for a label ending ("-external.gov.in"). A leading dot is dropped."""
     raw = (value or "").strip().lower().lstrip(".")
     if not raw:
         raise ValidationError(_("Enter a domain suffix such as gov.in."), code="required")
     dash = raw.startswith("-")
     try:
-        normalised = normalise_domain(raw[1:] if dash else raw)
+        normalised = normalise_host_name(raw[1:] if dash else raw)
     except ValueError:
-        raise ValidationError(_("“%(value)s” is not a valid domain suffix.") % {"value": value}, code="invalid") from None
+        raise ValidationError(
+            _("“%(value)s” is not a valid domain suffix: type a domain name only, such as gov.in or iitb.ac.in "
+              "(letters, digits, hyphens and dots; no “@”, “*”, “/”, spaces or “http://”).") % {"value": value},
+            code="invalid") from None
     labels = normalised.split(".")
-    if any(not label or len(label) > 63 for label in labels):
-        raise ValidationError(_("“%(value)s” is not a valid domain suffix.") % {"value": value}, code="invalid")
     if dash and len(labels) < 3:
         raise ValidationError(_("A label-ending rule needs a suffix under it, for example -external.gov.in."), code="invalid")
     return ("-" if dash else "") + normalised

@@ -27,6 +27,7 @@ from portal.organisations.role_report import CHUNK, jurisdiction_label, report_c
 from portal.organisations.services import (
     LastAdmin,
     LastSuperadmin,
+    OutlastsGranter,
     organisation_admin_grant,
     organisation_admin_revoke,
     platform_role_grant,
@@ -76,7 +77,8 @@ def _grant_flow(request, *, form_class, template, context, make, initial=None):
     """The grant pages' steps: the form; "review" shows what will happen and asks to
     confirm; "edit" goes back to the form with what was typed; "confirm" makes the
     grant (``make(form)``) and returns None, or shows the refusal on the form: at the
-    last day when it is the end date that would leave nobody whose role does not end."""
+    last day when it is the end date that would leave nobody whose role does not end,
+    or that would outlast the granter's own role."""
     step = request.POST.get("step") if request.method == "POST" else None
     if step is None:
         form = form_class(initial=initial)
@@ -89,7 +91,7 @@ def _grant_flow(request, *, form_class, template, context, make, initial=None):
                 return render(request, template, {**context, "form": form, "review": True})
             try:
                 make(form)
-            except (LastAdmin, LastSuperadmin) as exc:
+            except (LastAdmin, LastSuperadmin, OutlastsGranter) as exc:
                 form.add_error("ends_on", exc)
             except (PermissionDenied, ValidationError) as exc:
                 _refusal(form, exc)

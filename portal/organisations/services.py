@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
@@ -28,17 +29,21 @@ from portal.organisations.models import (
     Organisation,
     OrganisationDomain,
     OrganisationStatus,
+    OrganisationUserObjectPermission,
     PlatformRole,
     PlatformRoleGrant,
     ended,
     in_force_q,
+    last_day_of,
 )
+from portal.organisations.notifications import send_role_mail
 from portal.organisations.selectors import admin_roles_resting_on, domain_claims_of
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import (
     ADMINISTER_ORGANISATION,
     VIEW_ORGANISATION_DASHBOARD,
     AnyUser,
+    is_superadmin,
     may_grant_admin,
     may_grant_platform_roles,
 )
@@ -280,6 +285,53 @@ def _check_end(ends_at: datetime | None, now: datetime) -> None:
         raise ValidationError(_("The end date must be in the future."), code="ends_in_past")
 
 
+class OutlastsGranter(ValidationError):
+    """Refused: the role given would last longer than the granter's own role by which
+    they give it (no end date counts as the latest)."""
+
+
+def _superadmin_role_end(actor: AnyUser, now: datetime) -> tuple[bool, datetime | None]:
+    """(whether ``actor`` is a superadmin, the end of that role: None when one of their
+    superadmin grants in force has no end date, or they are a Django superuser)."""
+    if actor.is_superuser:
+        return True, None
+    ends = list(PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=actor.pk, role=PlatformRole.SUPERADMIN)
+                .values_list("ends_at", flat=True))
+    return bool(ends), (None if None in ends else max(ends, default=None))
+
+
+def _admin_granting_end(actor: AnyUser, organisation: Organisation, now: datetime) -> datetime | None:
+    """The end of the role by which ``actor`` may grant the admin role of ``organisation``
+    (portal.permissions.may_grant_admin: the admin role of it or of an organisation above
+    it, or the superadmin role), the latest when there are several: None when one of them
+    has no end date."""
+    superadmin, superadmin_end = _superadmin_role_end(actor, now) if is_superadmin(actor) else (False, None)
+    if superadmin and superadmin_end is None:
+        return None
+    ids = [organisation.pk, *organisation.ancestor_ids]
+    administered = set(OrganisationUserObjectPermission.objects.filter(
+        user_id=actor.pk, content_object_id__in=ids, permission__codename="administer_organisation",
+        permission__content_type__app_label="organisations").values_list("content_object_id", flat=True))
+    ends = dict(Membership.objects.filter(user_id=actor.pk, organisation_id__in=administered, role=MembershipRole.ADMIN,
+                                          is_active=True).values_list("organisation_id", "ends_at"))
+    in_force = [ends.get(organisation_id) for organisation_id in administered
+                if not ended(ends.get(organisation_id), now)]
+    if None in in_force:
+        return None
+    return max([*in_force, *([superadmin_end] if superadmin else [])], default=None)
+
+
+def _check_within_granter(ends_at: datetime | None, granter_end: datetime | None) -> None:
+    """Refuse (OutlastsGranter) a role that would end after ``granter_end`` (None: the
+    granter's role does not end, nothing is refused), saying the latest last day allowed."""
+    if granter_end is not None and (ends_at is None or ends_at > granter_end):
+        raise OutlastsGranter(
+            _("Your own role, by which you give this one, ends after %(day)s: the role you give cannot last longer. "
+              "Give a last day no later than %(day)s.") % {"day": date_format(last_day_of(granter_end), "j M Y")},
+            code="outlasts_granter",
+        )
+
+
 def _bounded_reason(reason: str) -> str:
     return " ".join((reason or "").split())[:REASON_MAX_LENGTH]
 
@@ -393,18 +445,24 @@ def platform_role_grant(
         if grant is not None and ended(grant.ends_at, now):
             _grant_expire(grant)
             grant = None
+        granter_end = (_superadmin_role_end(actor, now)[1] if role == PlatformRole.SUPERADMIN and actor is not None
+                       else None)
         if grant is not None:
             if grant.ends_at == ends_at:
                 return grant
             if superadmins is not None and grant.ends_at is None:
                 _check_keeps_a_superadmin(superadmins, leaving_user_id=user.pk)
+            _check_within_granter(ends_at, granter_end)
             old_end, grant.ends_at = grant.ends_at, ends_at
             grant.save(update_fields=["ends_at"])
             audit_record(actor=actor, action=AuditAction.PLATFORM_ROLE_GRANTED, target=user, request=request,
                          old={"grant": grant.pk, "ends_at": old_end},
                          new=_with({"grant": grant.pk, "role": role, "jurisdiction": jurisdiction, "ends_at": ends_at},
                                    reason=reason))
+            send_role_mail(user=user, template="platform_role_granted",
+                           context={"grant": grant, "reason": reason, "changed": True})
             return grant
+        _check_within_granter(ends_at, granter_end)
         grant = PlatformRoleGrant.objects.create(
             user=user, role=role, jurisdiction=jurisdiction, ends_at=ends_at,
             granted_by=actor if actor is not None and actor.is_authenticated else None,
@@ -412,6 +470,8 @@ def platform_role_grant(
         audit_record(actor=actor, action=AuditAction.PLATFORM_ROLE_GRANTED, target=user, request=request,
                      new=_with({"grant": grant.pk, "role": role, "jurisdiction": jurisdiction}, ends_at=ends_at,
                                reason=reason))
+        send_role_mail(user=user, template="platform_role_granted",
+                       context={"grant": grant, "reason": reason, "changed": False})
     return grant
 
 
@@ -453,6 +513,7 @@ def platform_role_revoke(
         audit_record(actor=actor, action=AuditAction.PLATFORM_ROLE_REVOKED, target=grant.user, request=request,
                      old={"grant": grant.pk, "role": grant.role, "jurisdiction": grant.jurisdiction},
                      new=_with({"revoked_at": grant.revoked_at}, reason=reason))
+        send_role_mail(user=grant.user, template="platform_role_revoked", context={"grant": grant, "reason": reason})
     return grant
 
 
@@ -551,6 +612,7 @@ def organisation_admin_grant(
     reason = _bounded_reason(reason)
     with transaction.atomic():
         organisation = _locked_organisation(organisation_id, actor, user_id)
+        granter_end = _admin_granting_end(actor, organisation, now) if actor is not None else None
         user = get_user_model().objects.get(pk=user_id)
         membership = Membership.objects.select_for_update().filter(organisation=organisation, user=user).first()
         if membership is not None and membership.is_active and membership.role == MembershipRole.ADMIN:
@@ -562,13 +624,16 @@ def organisation_admin_grant(
                     return membership
                 if ends_at is not None and membership.ends_at is None:
                     _check_keeps_an_admin(organisation, leaving_user_id=user.pk)
+                _check_within_granter(ends_at, granter_end)
                 old_end, membership.ends_at = membership.ends_at, ends_at
                 membership.save(update_fields=["ends_at"])
                 audit_record(actor=actor, action=AuditAction.MEMBERSHIP_GRANTED, target=organisation, request=request,
                              old={"user": user.email, "role": MembershipRole.ADMIN, "ends_at": old_end},
                              new=_with({"user": user.email, "role": MembershipRole.ADMIN, "ends_at": ends_at},
                                        reason=reason))
+                _admin_granted_mail(membership, organisation=organisation, user=user, reason=reason, changed=True)
                 return membership
+        _check_within_granter(ends_at, granter_end)
         if not _eligible_for_admin(organisation, user, now):
             raise ValidationError(
                 _("%(email)s is not a verified member of %(organisation)s or of an office below it, or their address "
@@ -586,7 +651,16 @@ def organisation_admin_grant(
         assign_perm(VIEW_ORGANISATION_DASHBOARD, user, organisation)
         audit_record(actor=actor, action=AuditAction.MEMBERSHIP_GRANTED, target=organisation, request=request,
                      new=_with({"user": user.email, "role": MembershipRole.ADMIN}, ends_at=ends_at, reason=reason))
+        _admin_granted_mail(membership, organisation=organisation, user=user, reason=reason, changed=False)
     return membership
+
+
+def _admin_granted_mail(membership: Membership, *, organisation: Organisation, user: AbstractBaseUser, reason: str,
+                        changed: bool) -> None:
+    """Tell the person they hold the admin role (or its new end date), what for and until when."""
+    send_role_mail(user=user, template="admin_granted", context={
+        "organisation": organisation, "ends_at": membership.ends_at, "last_day": membership.last_day,
+        "reason": reason, "changed": changed})
 
 
 def organisation_admin_revoke(
@@ -614,6 +688,8 @@ def organisation_admin_revoke(
         audit_record(actor=actor, action=AuditAction.MEMBERSHIP_REVOKED, target=organisation, request=request,
                      old=_with({"user": membership.user.email, "role": MembershipRole.ADMIN}, ends_at=old_end),
                      new=_with({"member": membership.is_active}, reason=reason))
+        send_role_mail(user=membership.user, template="admin_revoked", context={
+            "organisation": organisation, "reason": reason, "member": membership.is_active})
     return membership
 
 

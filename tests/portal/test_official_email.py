@@ -20,6 +20,7 @@ from portal.accounts.official_email import (
     suffix_matches,
     validate_official_email,
 )
+from portal.accounts.services import clean_suffix
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import PlatformRole, PlatformRoleGrant
 from tests.factories import PASSWORD, OrganisationDomainFactory, UserFactory
@@ -275,6 +276,45 @@ def test_invalid_or_duplicate_rules_are_refused_at_the_field(superadmin, suffix,
     assert field_value(tree, "suffix") == suffix
     assert EmailSuffixRule.objects.count() == count
     assert not AuditEvent.objects.filter(action=AuditAction.EMAIL_RULE_CREATED).exists()
+
+
+NOT_HOST_NAMES = ["@rediffmail.com", "*.gov.in", "http://mahait.org", "user@nic.in", "gov .in", "gov.in/", "in",
+                  "gov_in.in", "--x.gov.in", "gov-.in", "a" * 64 + ".gov.in", "nic.in:443"]
+
+
+@pytest.mark.parametrize("suffix", NOT_HOST_NAMES)
+def test_a_suffix_that_is_no_host_name_is_refused_at_the_field_as_typed(superadmin, suffix):
+    """It would be stored and match no address ever: refused, saying what a suffix is."""
+    client = _signed_in(superadmin)
+    count = EmailSuffixRule.objects.count()
+    response = client.post("/portal/email-rules/", {"suffix": suffix, "kind": "consumer", "note": ""})
+    assert response.status_code == 200
+    tree = page(response)
+    assert "is not a valid domain suffix" in field_error(tree, "suffix")
+    assert field_value(tree, "suffix") == suffix
+    assert EmailSuffixRule.objects.count() == count
+
+
+@pytest.mark.parametrize("typed, stored", [
+    ("ＩＩＴＢ.ac.in.", "iitb.ac.in"), (".IITB.AC.IN", "iitb.ac.in"), ("कृषि.भारत", "कृषि.भारत".encode("idna").decode()),
+    ("-External.Nic.In", "-external.nic.in"), ("a-b." + "c" * 63 + ".in", "a-b." + "c" * 63 + ".in"),
+])
+def test_a_suffix_is_normalised_as_before(typed, stored):
+    assert clean_suffix(typed) == stored
+
+
+def test_the_domains_admins_type_elsewhere_pass_the_same_check():
+    """The organisation's staff domains (onboarding form) and an expected office's domain
+    (adoption tracker) refuse what the suffix rules refuse: one check of a host name."""
+    from monitoring.forms import clean_domain as tracker_domain  # noqa: PLC0415
+    from onboarding.application.validators import clean_domain as staff_domain  # noqa: PLC0415
+
+    for clean in (staff_domain, tracker_domain):
+        for typed in ("*.gov.in", "http://mahait.org", "user@nic.in", "gov.in/", "gov_in.in", "a" * 64 + ".gov.in",
+                      ("a" * 60 + ".") * 5 + "gov.in"):
+            with pytest.raises(ValidationError):
+                clean(typed)
+        assert clean("ＡＧＲＩ.Maharashtra.gov.in.") == "agri.maharashtra.gov.in"
 
 
 @pytest.mark.parametrize("role", [None, PlatformRole.STATE_ADMIN, PlatformRole.AUDITOR])

@@ -6,7 +6,7 @@ the navigation, and the query counts of the lists at two sizes."""
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.db import connection
@@ -381,6 +381,26 @@ def test_an_admin_makes_a_verified_member_an_admin_after_confirming(world):
     assert client.get(grant_url, {"user": world["public"].pk}).status_code == 404
     assert client.get(grant_url, {"user": "x"}).status_code == 404
     assert client.get(grant_url).status_code == 404
+
+
+def test_a_grant_outlasting_the_granters_own_role_is_refused_at_the_last_day_with_the_latest_allowed(world):
+    office, member = world["office"], world["member"]
+    acting = make_admin(office, email="acting.admin@pune.mahaagri.gov.in")
+    last_day = timezone.localdate() + timedelta(days=7)
+    Membership.objects.filter(user=acting).update(ends_at=timezone.make_aware(
+        datetime.combine(last_day + timedelta(days=1), time.min)))
+    client = client_of({**world, "acting": acting}, "acting")
+    url = f"/portal/roles/organisations/{office.pk}/grant/"
+    for ends_on in ("", (last_day + timedelta(days=1)).isoformat()):
+        data = {"user": member.pk, "ends_on": ends_on, "reason": "Covers the section.", "step": "confirm"}
+        page = well_formed(client.post(url, data))
+        error = page.split('id="id_ends_on_error"', 1)[1].split("</", 1)[0]
+        assert f"{last_day:%-d %b %Y}" in error, error
+        assert "Covers the section." in page
+        assert Membership.objects.get(user=member).role == MembershipRole.MEMBER
+    data = {"user": member.pk, "ends_on": last_day.isoformat(), "reason": "Covers the section.", "step": "confirm"}
+    assert client.post(url, data).status_code == 302
+    assert Membership.objects.get(user=member).role == MembershipRole.ADMIN
 
 
 def test_removing_the_last_admin_is_refused_on_the_page(world):

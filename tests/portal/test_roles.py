@@ -4,7 +4,7 @@ role at once in every permission check, the beat job that records each expiry on
 guardian's object permissions in step with the admin memberships, and the audit rows."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -13,7 +13,7 @@ from django.contrib.messages import get_messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
-from guardian.shortcuts import get_perms
+from guardian.shortcuts import assign_perm, get_perms
 
 from portal import permissions
 from portal.accounts.models import User
@@ -24,6 +24,7 @@ from portal.organisations.models import Membership, MembershipRole, PlatformRole
 from portal.organisations.services import (
     LastAdmin,
     LastSuperadmin,
+    OutlastsGranter,
     official_powers_end,
     organisation_admin_grant,
     organisation_admin_revoke,
@@ -421,6 +422,108 @@ def test_changing_an_end_date_is_a_grant_that_names_the_old_one(world):
     assert grant.ends_at == later and PlatformRoleGrant.objects.filter(user=person).count() == 1
     changed = events(AuditAction.PLATFORM_ROLE_GRANTED)[1]
     assert changed.old_values["grant"] == grant.pk and changed.old_values["ends_at"]
+
+
+def mails_to(user):
+    return list(OutboxMessage.objects.filter(to=[user.email]).order_by("pk"))
+
+
+def test_the_person_granted_or_removed_a_role_is_told_by_mail_once_in_their_language(
+    world, django_capture_on_commit_callbacks
+):
+    """Each grant, new end date and removal made by someone is told to the person, through
+    the outbox (sent once the change commits): the role, where, until when, the reason;
+    for a platform role, the second factor asked at the next sign-in; on removal, what
+    they can no longer do. In the language they asked to be verified in (Marathi here),
+    English otherwise. The system's own endings (an end date passed) send nothing."""
+    from tests.verification.helpers import GovernmentProfileFactory
+
+    root, person = fresh(world["superadmin"]), world["member_parent"]
+    EmailAddress.objects.update_or_create(user=person, email=person.email, defaults={"verified": True, "primary": True})
+    last_day = timezone.localdate() + timedelta(days=30)
+    ends_at = timezone.make_aware(datetime.combine(last_day + timedelta(days=1), time.min))
+    with django_capture_on_commit_callbacks() as callbacks:
+        grant = platform_role_grant(user=person, role="auditor", jurisdiction="MH", ends_at=ends_at,
+                                    reason="Audit of the Pune division.", actor=root)
+    [granted] = mails_to(person)
+    assert callbacks and granted.status == "pending"
+    assert granted.subject == "You now hold the role of Auditor on the Sandes onboarding portal"
+    for text in ("Auditor", "Maharashtra", f"{last_day:%-d %B %Y}", "Audit of the Pune division.", "authenticator app"):
+        assert text in granted.body, (text, granted.body)
+    platform_role_grant(user=person, role="auditor", jurisdiction="MH", ends_at=None, reason="Made permanent.",
+                        actor=root)
+    changed = mails_to(person)[1]
+    assert "end date" in changed.subject and "until it is revoked" in changed.body and "Made permanent." in changed.body
+    platform_role_revoke(grant_id=grant.pk, reason="Audit finished.", actor=root)
+    revoked = mails_to(person)[2]
+    assert revoked.subject == "Your role of Auditor on the Sandes onboarding portal has ended"
+    assert "Maharashtra" in revoked.body and "Audit finished." in revoked.body and "no longer" in revoked.body
+
+    office, member = world["office"], world["member"]
+    GovernmentProfileFactory(user=member, organisation=office, status="verified", request_language="mr")
+    admin = fresh(world["admin_parent"])
+    organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=admin, reason="कार्यभार. Charge.")
+    [made] = mails_to(member)
+    assert made.subject == f"तुम्ही आता संदेसवर {office.name} चे प्रशासक आहात", made.subject
+    assert "कार्यभार. Charge." in made.body and "ऑथेंटिकेटर" not in made.body
+    organisation_admin_revoke(organisation_id=office.pk, user_id=member.pk, actor=admin, reason="Transferred.")
+    removed = mails_to(member)[1]
+    assert office.name in removed.subject and "Transferred." in removed.body
+    assert "तुम्ही यापुढे" in removed.body  # what they can no longer do
+
+    # The system's own ending: the end date passes, nothing is mailed.
+    expiring = platform_role_grant(user=person, role="auditor", jurisdiction="", actor=root,
+                                   ends_at=timezone.now() + timedelta(days=1))
+    before = OutboxMessage.objects.count()
+    PlatformRoleGrant.objects.filter(pk=expiring.pk).update(ends_at=timezone.now() - timedelta(seconds=1))
+    assert role_expiries_record()["platform_roles"] == 1
+    assert OutboxMessage.objects.count() == before
+
+
+def _ending_in(days):
+    """The end of a role whose last day is ``days`` from today, as the grant pages make it."""
+    return timezone.make_aware(datetime.combine(timezone.localdate() + timedelta(days=days + 1), time.min))
+
+
+def test_a_granter_whose_role_ends_grants_no_role_that_outlasts_their_own(world):
+    """The role by which someone grants (the admin role of the organisation or of one above
+    it; the superadmin role) bounds what they give: no end date, or a later one, is refused
+    (OutlastsGranter), and so is moving someone else's end date past theirs. A role of
+    theirs without an end date elsewhere above lifts the bound."""
+    office, parent = world["office"], world["parent"]
+    acting = make_admin(office, email="acting.admin@pune.mahaagri.gov.in")
+    Membership.objects.filter(user=acting).update(ends_at=_ending_in(7))
+    member = world["member"]
+    for ends_at in (None, _ending_in(8)):
+        with pytest.raises(OutlastsGranter) as refused:
+            organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=fresh(acting), ends_at=ends_at)
+        assert refused.value.code == "outlasts_granter"
+        assert Membership.objects.get(user=member, organisation=office).role == MembershipRole.MEMBER
+    organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=fresh(acting), ends_at=_ending_in(7))
+    # Someone else's end date moved past the granter's own: refused too, shortening it is not.
+    with pytest.raises(OutlastsGranter):
+        organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=fresh(acting), ends_at=None)
+    organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=fresh(acting), ends_at=_ending_in(3))
+    assert Membership.objects.get(user=member, organisation=office).ends_at == _ending_in(3)
+    # An admin of the parent without an end date (the same person) may give a role that does not end.
+    Membership.objects.create(organisation=parent, user=acting, role=MembershipRole.ADMIN)
+    assign_perm(permissions.ADMINISTER_ORGANISATION, acting, parent)
+    organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=fresh(acting), ends_at=None)
+    assert Membership.objects.get(user=member, organisation=office).ends_at is None
+
+    # A superadmin whose role ends grants no superadmin role outlasting it; other roles are not bounded.
+    root = fresh(world["superadmin"])
+    temporary = UserFactory(email="acting.root@nic.in")
+    platform_role_grant(user=temporary, role="superadmin", jurisdiction="", ends_at=_ending_in(7), actor=root)
+    newcomer = UserFactory(email="new.root@nic.in")
+    with pytest.raises(OutlastsGranter):
+        platform_role_grant(user=newcomer, role="superadmin", jurisdiction="", ends_at=None, actor=fresh(temporary))
+    assert not PlatformRoleGrant.objects.filter(user=newcomer).exists()
+    platform_role_grant(user=newcomer, role="superadmin", jurisdiction="", ends_at=_ending_in(7), actor=fresh(temporary))
+    with pytest.raises(OutlastsGranter):
+        platform_role_grant(user=newcomer, role="superadmin", jurisdiction="", ends_at=_ending_in(9),
+                            actor=fresh(temporary))
+    platform_role_grant(user=newcomer, role="auditor", jurisdiction="", ends_at=None, actor=fresh(temporary))
 
 
 def test_the_navigation_question_costs_no_query_of_its_own(world, django_assert_num_queries):

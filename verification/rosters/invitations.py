@@ -29,6 +29,7 @@ from verification.rosters.models import Invitation, InvitationStatus, RosterImpo
 from verification.rosters.notifications import build_invitation_mails, invitation_text, invitee_fills
 from verification.rosters.staging import holds_power_elsewhere, mobile_taken, moves_from_elsewhere
 from verification.rosters.tokens import token_new, tokens_new
+from verification.selectors import person_request_language
 
 logger = logging.getLogger(__name__)
 DETAILS = ("designation", "office", "employee_code", "mobile", "superannuation_date")
@@ -46,8 +47,7 @@ def ttl() -> timedelta:
 def _person_language(user) -> str:
     """The language to tell ``user`` in when they are not on a page: the one they last
     asked to be verified in, else the default."""
-    return mail_language(GovernmentProfile.objects.filter(user=user).order_by("-requested_at", "-pk")
-                         .values_list("request_language", flat=True).first())
+    return mail_language(person_request_language(user.pk))
 
 
 def people_lock(emails: list[str]) -> None:
