@@ -17,6 +17,8 @@ from api.forms import ApiClientForm, RevokeForm
 from api.selectors import client_for_admin, clients_of
 from portal.access import rule
 from verification.selectors import organisation_for_admin
+from verification.visibility.models import Audience, ProfileField
+from verification.visibility.services import visibility_policy_of
 
 PAGE_SIZE = 50
 
@@ -26,7 +28,13 @@ PAGE_SIZE = 50
 def client_list(request, pk):
     organisation = organisation_for_admin(request.user, pk)
     page = Paginator(clients_of(organisation), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "api/clients.html", {"organisation": organisation, "page": page, "query": ""})
+    # A client finds a person only by an address or number verified users may see: say which
+    # its people are found by under the organisation's policy today (a person may narrow it).
+    policy = visibility_policy_of(organisation)
+    found_by = {name: policy[name] >= Audience.VERIFIED for name in (ProfileField.OFFICIAL_EMAIL, ProfileField.MOBILE)}
+    return render(request, "api/clients.html", {"organisation": organisation, "page": page, "query": "",
+                                                "found_by_email": found_by[ProfileField.OFFICIAL_EMAIL],
+                                                "found_by_mobile": found_by[ProfileField.MOBILE]})
 
 
 @rule("administrator_of_organisation")

@@ -10,6 +10,7 @@ from api.models import ApiClient
 from api.services import api_client_create
 from tests.html_tree import field_error, html_problems, parse
 from tests.verification.helpers import signed_in
+from verification.visibility.models import Audience, VisibilityPolicy
 
 pytestmark = pytest.mark.django_db
 
@@ -189,8 +190,9 @@ def test_the_members_page_links_to_the_clients(world):
 # Every signed-in page starts with 2 queries: 1 the session, 2 the user with their
 # platform roles (one query). Then 3 the organisation (among those the viewer
 # administers), 4 the number of clients (the pager), 5 the page of clients with who
-# registered and who revoked each.
-LIST_QUERIES = 5
+# registered and who revoked each, 6 the organisation's visibility policy (what a
+# client finds its people by).
+LIST_QUERIES = 6
 
 
 @pytest.mark.parametrize("n", [1, 60], ids=["1 client", "60 clients"])
@@ -207,3 +209,21 @@ def test_list_query_count(world, n, django_assert_num_queries, settings):
     with django_assert_num_queries(LIST_QUERIES):
         response = browser.get(clients_url(world["a"]))
     assert response.content.decode().count("<tr>") == min(n + 1, 50) + 1  # the rows and the header
+
+
+@pytest.mark.parametrize(("email", "mobile", "said"), [
+    (None, None, "Today a client finds none of your organisation's people"),  # the defaults
+    (Audience.VERIFIED, Audience.ADMINS, "by their official email address, not by their mobile number"),
+    (Audience.ORGANISATION, Audience.PUBLIC, "by their mobile number, not by their official email address"),
+    (Audience.VERIFIED, Audience.VERIFIED, "by their official email address and by their mobile number"),
+])
+def test_the_list_says_what_a_client_finds_the_organisations_people_by(world, email, mobile, said):
+    """A lookup finds a person only by what verified users may see of them (api.v1): the
+    admin registering a client reads which of the two that is under the policy today,
+    with the way to the policy."""
+    VisibilityPolicy.objects.filter(organisation=world["a"]).delete()
+    if email is not None:
+        VisibilityPolicy.objects.create(organisation=world["a"], official_email=email, mobile=mobile)
+    notice = parse(signed_in(world["admin_a"]).get(clients_url(world["a"])).content).by_id("found-by")
+    assert said in notice.squashed_text()
+    assert notice.find("a").get("href") == f"/people/visibility/organisations/{world['a'].pk}/"
