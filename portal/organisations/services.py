@@ -507,6 +507,13 @@ def _check_keeps_an_admin(organisation: Organisation, *, leaving_user_id: int) -
         )
 
 
+def _lock_organisations(organisation_ids: set[int]) -> None:
+    """Lock the organisations (in the order of their ids): each serialises the changes of its admins."""
+    if organisation_ids:
+        list(Organisation.objects.select_for_update().filter(pk__in=organisation_ids).order_by("pk")
+             .values_list("pk", flat=True))
+
+
 def _eligible_for_admin(organisation: Organisation, user: AbstractBaseUser, now: datetime) -> bool:
     """An active member of the organisation or of an office below it (verified there:
     verification keeps Membership in step), or an admin there, with an address that
@@ -631,19 +638,29 @@ def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str,
     back: the fact the role rested on is gone, and the admins of the organisations above
     and the superadmins act for the organisation. A role ended this way does not come
     back when the verification does: it is granted again. ``check``, when given, is
-    called with each role before it ends and may raise to refuse the whole change (which
+    called with each role before any ends and may raise to refuse the whole change (which
     the caller's transaction undoes): an administrator who ends the verification may not
-    thereby end a role they could not revoke. Returns the roles that ended."""
+    thereby end a role they could not revoke, nor one the last-admin rule keeps (a person's
+    decision, unlike the system's endings: organisations_left_without_admin). The organisations of
+    the roles are then locked first, as organisation_admin_revoke locks them, so that the
+    answer about who else holds the role there still holds at the commit.
+    Returns the roles that ended."""
     if not pairs:
         return []
     # No savepoint: the callers end the verification in their own transaction, and one
     # query (none found) is all it costs them when the person is no admin.
     with transaction.atomic(savepoint=False):
+        if check is not None:
+            resting = admin_roles_resting_on(pairs)
+            if not resting:
+                return []
+            _lock_organisations({role.organisation_id for role in resting})
         ending = admin_roles_resting_on(pairs, for_update=True)
         for membership in ending:
             _check_holder_keeps_an_admin(membership)
             if check is not None:
                 check(membership)
+        for membership in ending:
             membership.member_before_admin = False
             _admin_end(membership)
             audit_record(actor=None, action=AuditAction.MEMBERSHIP_REVOKED, target=membership.organisation,

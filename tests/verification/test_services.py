@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import Membership, MembershipRole, OrganisationStatus
-from portal.organisations.services import organisation_admin_grant
+from portal.organisations.services import LastAdmin, organisation_admin_grant
 from portal.permissions import is_member, may_administer
 from tests.factories import OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import messages_to
-from tests.verification.helpers import DETAILS, GovernmentProfileFactory, signed_in
+from tests.verification.helpers import DETAILS, GovernmentProfileFactory, make_admin, signed_in
 from verification import services
 from verification.models import GovernmentProfile, VerificationMethod, VerificationSettings, VerificationStatus
 from verification.selectors import on_official_domain, profile_for_admin, profiles_for_admin
@@ -530,6 +530,7 @@ def verified_admin(world, **fields):
 def test_an_admin_whose_verification_ends_stops_administering_the_organisation(world, end):
     profile = verified_admin(world)
     admin, office = world["admin_office"], world["office"]
+    make_admin(office, email="deputy@pune.mahaagri.gov.in")  # the office keeps an admin
     assert may_administer(admin, office)
     service = {"revoke": services.profile_revoke, "suspend": services.profile_suspend}[end]
     service(profile_id=profile.pk, reason_code="misuse", actor=world["admin_parent"])
@@ -550,6 +551,46 @@ def test_an_admin_verified_elsewhere_stops_administering_the_old_organisation(wo
     moved = GovernmentProfileFactory(user=admin, organisation=world["other"], official_email=admin.email)
     services.join_request_decide(profile_id=moved.pk, decision="verify", actor=world["admin_other"])
     assert not may_administer(type(admin).objects.get(pk=admin.pk), world["office"])
+
+
+def a_temporary_admin_of_the_office(world):
+    acting = make_admin(world["office"], email="acting.admin@pune.mahaagri.gov.in")
+    Membership.objects.filter(user=acting).update(ends_at=timezone.now() + timedelta(days=30))
+    return acting
+
+
+@pytest.mark.parametrize("service", [services.profile_suspend, services.profile_revoke])
+@pytest.mark.parametrize("actor", ["acting", "admin_parent", "superadmin"])
+def test_the_verification_of_an_organisations_last_admin_cannot_end_by_an_administrators_decision(
+        world, service, actor):
+    """Revoking the admin role of the office's only admin whose role does not end is refused
+    (LastAdmin), to anyone; ending the verification it rests on is refused the same way,
+    naming the person and the office: nothing changes and nobody is told."""
+    profile = verified_admin(world)
+    admin = world["admin_office"]
+    acting = a_temporary_admin_of_the_office(world)
+    told = len(messages_to(admin.email))
+    with pytest.raises(LastAdmin) as refused:
+        service(profile_id=profile.pk, reason_code="misuse", actor=world.get(actor, acting))
+    assert refused.value.code == "last_admin"
+    assert refused.value.messages == [
+        "Office Admin is the last admin of District Agriculture Office, Pune whose role does not end, a role that "
+        "rests on this verification: ending the verification would leave District Agriculture Office, Pune without "
+        "one. Grant the admin role there to someone else first (without an end date)."]
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.VERIFIED
+    assert may_administer(fresh(admin), world["office"]) and is_member(admin, world["office"])
+    assert not events(AuditAction.VERIFICATION_SUSPENDED) + events(AuditAction.VERIFICATION_REVOKED)
+    assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).exists()
+    assert len(messages_to(admin.email)) == told
+
+
+def test_the_verification_of_a_temporary_admin_ends_while_an_admin_whose_role_does_not_end_stays(world):
+    verified_admin(world)
+    acting = a_temporary_admin_of_the_office(world)
+    profile = GovernmentProfileFactory(user=acting, organisation=world["office"], status=VerificationStatus.VERIFIED)
+    services.profile_suspend(profile_id=profile.pk, reason_code="misuse", actor=world["admin_office"])
+    assert not may_administer(fresh(acting), world["office"])
 
 
 def fresh(user):
