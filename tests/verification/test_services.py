@@ -548,6 +548,7 @@ def test_an_admin_whose_verification_ends_stops_administering_the_organisation(w
 def test_an_admin_verified_elsewhere_stops_administering_the_old_organisation(world):
     verified_admin(world)
     admin = world["admin_office"]
+    make_admin(world["office"], email="deputy@pune.mahaagri.gov.in")  # the office keeps an admin
     moved = GovernmentProfileFactory(user=admin, organisation=world["other"], official_email=admin.email)
     services.join_request_decide(profile_id=moved.pk, decision="verify", actor=world["admin_other"])
     assert not may_administer(type(admin).objects.get(pk=admin.pk), world["office"])
@@ -591,6 +592,51 @@ def test_the_verification_of_a_temporary_admin_ends_while_an_admin_whose_role_do
     profile = GovernmentProfileFactory(user=acting, organisation=world["office"], status=VerificationStatus.VERIFIED)
     services.profile_suspend(profile_id=profile.pk, reason_code="misuse", actor=world["admin_office"])
     assert not may_administer(fresh(acting), world["office"])
+
+
+def test_verifying_elsewhere_the_last_admin_of_an_organisation_is_refused(world):
+    """The office's only admin asks the Karnataka directorate: its admin, who cannot revoke
+    anything in the office, would leave it with no admin by verifying them. Refused, telling
+    the deciding admin that the person hands over the office's admin role first; nothing
+    changes. Once they have, the verification goes through."""
+    old = verified_admin(world)
+    admin = world["admin_office"]
+    moving = GovernmentProfileFactory(user=admin, organisation=world["other"], official_email=admin.email)
+    with pytest.raises(LastAdmin) as refused:
+        services.join_request_decide(profile_id=moving.pk, decision="verify", actor=world["admin_other"])
+    assert refused.value.messages == [
+        "Office Admin is the last admin of District Agriculture Office, Pune whose role does not end, and being "
+        "verified here would end that role: they must first hand over the admin role of District Agriculture Office, "
+        "Pune (an admin there grants it to someone else, without an end date). Until then they cannot be verified here."]
+    old.refresh_from_db()
+    moving.refresh_from_db()
+    assert (old.status, moving.status) == (VerificationStatus.VERIFIED, VerificationStatus.PENDING)
+    assert may_administer(fresh(admin), world["office"])
+    assert not AuditEvent.objects.filter(action__startswith="verification.").exclude(
+        action=AuditAction.VERIFICATION_REQUESTED).exists()
+    outcome = services.join_requests_decide(profile_ids=[moving.pk], decision="verify", actor=world["admin_other"])
+    assert outcome.skipped == [(moving.pk, "invalid")]
+    # Handed over: the office's department admin grants the role to someone verified there.
+    deputy = UserFactory(email="deputy@pune.mahaagri.gov.in")
+    Membership.objects.create(organisation=world["office"], user=deputy, role=MembershipRole.MEMBER)
+    organisation_admin_grant(organisation_id=world["office"].pk, user_id=deputy.pk, actor=world["admin_parent"])
+    services.join_request_decide(profile_id=moving.pk, decision="verify", actor=world["admin_other"])
+    assert not may_administer(fresh(admin), world["office"])
+
+
+def test_the_last_admin_of_an_organisation_is_not_verified_elsewhere_automatically(world):
+    """The automatic verification would end the office's last admin role: the request
+    waits for an administrator of the directorate instead (who is told why on deciding)."""
+    verified_admin(world)
+    admin = world["admin_office"]
+    services.auto_verification_set(organisation_id=world["other"].pk, enabled=True, actor=world["admin_other"])
+    EmailAddress.objects.create(user=admin, email="office.admin@karhealth.gov.in", verified=True)
+    profile = ask(world, organisation="other", user="admin_office", official_email="office.admin@karhealth.gov.in")
+    assert profile.status == VerificationStatus.PENDING and profile.decided_at is None
+    assert GovernmentProfile.objects.get(pk=profile.pk).status == VerificationStatus.PENDING
+    assert events(AuditAction.VERIFICATION_REQUESTED, profile) and not events(AuditAction.VERIFICATION_VERIFIED)
+    assert may_administer(fresh(admin), world["office"])
+    assert GovernmentProfile.objects.get(user=admin, organisation=world["office"]).status == VerificationStatus.VERIFIED
 
 
 def fresh(user):
