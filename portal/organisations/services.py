@@ -352,6 +352,35 @@ def _lock_and_check_official_powers_end(user_id: int) -> None:
         raise OfficialPowersHeld(refusals)
 
 
+def account_deactivation_check(*, user_id: int) -> None:
+    """Refuse (ValidationError, one message a role), changing nothing, making the account of
+    ``user_id`` inactive (unticking "Active" in the Django admin) while it holds the
+    platform's superadmin role, or an organisation's admin role, that nobody else would
+    hold without an end date: an inactive account holds none (_check_keeps_a_superadmin
+    and _check_keeps_an_admin count active accounts only), and revoking the role is
+    refused. Locks what the answer depends on in the order the role services lock it, in
+    the caller's transaction (the one that saves the account): it still holds at the commit."""
+    now = timezone.now()
+    # A savepoint: the form that asks shows the refusal, in the admin's transaction, after it.
+    with transaction.atomic():
+        _lock_granter_and_holder(None, user_id)
+        refusals: list[ValidationError] = []
+        if PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=user_id, role=PlatformRole.SUPERADMIN).exists():
+            try:
+                _check_keeps_a_superadmin(_lock_superadmin_grants(), leaving_user_id=user_id)
+            except LastSuperadmin as refused:
+                refusals.append(refused)
+        administered = (Membership.objects.filter(user_id=user_id, role=MembershipRole.ADMIN, is_active=True)
+                        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now)).values("organisation_id"))
+        for organisation in Organisation.objects.select_for_update().filter(pk__in=administered).order_by("pk"):
+            try:
+                _check_keeps_an_admin(organisation, leaving_user_id=user_id)
+            except LastAdmin as refused:
+                refusals.append(refused)
+        if refusals:
+            raise ValidationError(refusals)
+
+
 def _grant_expire(grant: PlatformRoleGrant) -> None:
     """Record, once, that a grant (locked, past its end date) ended by itself."""
     grant.revoked_at = grant.ends_at
