@@ -25,8 +25,9 @@ from portal.accounts.official_email import classify_email
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.limits import refuse_over
-from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus
-from portal.organisations.services import organisation_admins_lapse
+from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus, ended
+from portal.organisations.selectors import organisations_left_without_admin
+from portal.organisations.services import LastAdmin, organisation_admins_lapse
 from portal.permissions import AnyUser, is_auditor, is_superadmin, may_administer
 from portal.text import multi_line, single_line
 from verification import notifications
@@ -150,29 +151,48 @@ def _membership_start(profile: GovernmentProfile) -> None:
         membership.save(update_fields=["is_active"])
 
 
-def _membership_end(profile: GovernmentProfile, *, ended_by: AnyUser | None = None) -> list[Membership]:
+def _membership_end(profile: GovernmentProfile, *, ended_by: AnyUser | None = None,
+                    verified_in: Organisation | None = None) -> list[Membership]:
     """A member stops being one; an admin of the organisation stops being its admin too
     (the verification the role rested on has ended: the core service audits it), and so
     does an admin role above it resting on this membership alone. ``ended_by``: the
     administrator who suspends or revokes the verification; ValidationError when that
     would end an admin role in an organisation they do not administer (an office's admin
     cannot remove an admin of the department above it: its admins, or a superadmin, can).
+    ``verified_in``: the organisation that verifies the person instead (``_verify``).
+    Either way a person's decision ends the roles, and the last-admin rule holds, as
+    organisation_admin_revoke keeps it: LastAdmin, changing nothing, when an organisation
+    would be left with no admin whose role does not end (the role is handed over first).
     Returns the admin roles that ended."""
     Membership.objects.filter(
         organisation_id=profile.organisation_id, user_id=profile.user_id, role=MembershipRole.MEMBER, is_active=True
     ).update(is_active=False)
+    name = profile.user.full_name or profile.user.email
 
     def check(membership: Membership) -> None:
-        if not may_administer(ended_by, membership.organisation):
+        if ended_by is not None and not may_administer(ended_by, membership.organisation):
             raise ValidationError(
                 _("%(name)s is an admin of %(organisation)s, a role that rests on this verification: ending it would "
                   "end that role too. Only the administrators of %(organisation)s or a superadmin can suspend or "
-                  "revoke it.") % {"name": profile.user.full_name or profile.user.email,
-                                   "organisation": membership.organisation.name},
+                  "revoke it.") % {"name": name, "organisation": membership.organisation.name},
                 code="admin_role_above")
+        if ended(membership.ends_at) or membership.organisation_id not in organisations_left_without_admin([membership]):
+            return
+        values = {"name": name, "organisation": membership.organisation.name}
+        if verified_in is not None:
+            raise LastAdmin(
+                _("%(name)s is the last admin of %(organisation)s whose role does not end, and being verified here "
+                  "would end that role: they must first hand over the admin role of %(organisation)s (an admin there "
+                  "grants it to someone else, without an end date). Until then they cannot be verified here.") % values,
+                code="last_admin")
+        raise LastAdmin(
+            _("%(name)s is the last admin of %(organisation)s whose role does not end, a role that rests on this "
+              "verification: ending the verification would leave %(organisation)s without one. Grant the admin role "
+              "there to someone else first (without an end date).") % values,
+            code="last_admin")
 
     return organisation_admins_lapse(pairs=[(profile.organisation_id, profile.user_id)], reason=VERIFICATION_ENDED,
-                                     check=None if ended_by is None else check)
+                                     check=check)
 
 
 # Asking ---------------------------------------------------------------------------------------
@@ -258,8 +278,15 @@ def join_request_create(
                language=profile.request_language,
                details=details)
         if matched and auto_verification_of(organisation) and not automatic_verification_withheld(actor, organisation):
-            _verify(profile, actor=None, method=VerificationMethod.OFFICIAL_EMAIL, reason="", request=request,
-                    on_official_domain=True)
+            try:
+                with transaction.atomic():
+                    _verify(profile, actor=None, method=VerificationMethod.OFFICIAL_EMAIL, reason="", request=request,
+                            on_official_domain=True)
+            except LastAdmin:
+                # The last admin of the organisation they leave: the request waits for an
+                # administrator here, whose decision says so (join_request_decide), and the
+                # person hands the role over meanwhile.
+                profile.refresh_from_db()
     return profile
 
 
@@ -341,7 +368,7 @@ def _verify(profile: GovernmentProfile, *, actor: AnyUser | None, method: str, r
     profile.save(update_fields=[*fields, "method", "verified_at", "verified_by"])
     _membership_start(profile)
     for other in ended:
-        _membership_end(other)
+        _membership_end(other, verified_in=profile.organisation)
     for other, old_status in changed:
         if old_status == VerificationStatus.PENDING:
             _audit(actor, AuditAction.VERIFICATION_CANCELLED, other, old_status, request=request,

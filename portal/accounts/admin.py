@@ -5,6 +5,7 @@ from allauth.mfa.models import Authenticator
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -15,6 +16,7 @@ from portal.accounts.models import User
 from portal.accounts.signals import authenticator_values
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
+from portal.organisations.services import account_deactivation_check
 from portal.privacy.requests import person_held
 
 ACCESS_FLAGS = ("is_active", "is_staff", "is_superuser")
@@ -97,14 +99,28 @@ class LegalHoldMixin:
             super().delete_queryset(request, queryset)
 
 
+class UserChangeForm(BaseUserChangeForm):
+    """Django's, but "Active" is not unticked for the last holder of a role whose role does
+    not end (an organisation's last admin, the platform's last superadmin): an inactive
+    account holds none, and revoking the role is refused. The admin saves in the transaction
+    that asked (account_deactivation_check's locks last until it commits)."""
+
+    def clean_is_active(self):
+        active = self.cleaned_data.get("is_active")
+        if self.instance.pk and not active and User.objects.filter(pk=self.instance.pk, is_active=True).exists():
+            account_deactivation_check(user_id=self.instance.pk)
+        return active
+
+
 @admin.register(User)
 class UserAdmin(LegalHoldMixin, AuditedDeletionMixin, BaseUserAdmin):
     """Every change of an account's access made here (active, staff, superuser, groups,
     permissions; an account added or deleted) is audited, old and new values, with the
     signed-in administrator as actor, in the admin's own transaction. An account's address
     is read-only here. An account under a legal hold, or one of whose records is, is not
-    deleted (LegalHoldMixin)."""
+    deleted (LegalHoldMixin). The last holder of a role is not made inactive (UserChangeForm)."""
 
+    form = UserChangeForm
     ordering = ["email"]
     list_display = ["email", "full_name", "is_staff", "is_active", "date_joined"]
     search_fields = ["email", "full_name"]

@@ -404,6 +404,35 @@ def _lock_and_check_official_powers_end(user_id: int) -> None:
         raise OfficialPowersHeld(refusals)
 
 
+def account_deactivation_check(*, user_id: int) -> None:
+    """Refuse (ValidationError, one message a role), changing nothing, making the account of
+    ``user_id`` inactive (unticking "Active" in the Django admin) while it holds the
+    platform's superadmin role, or an organisation's admin role, that nobody else would
+    hold without an end date: an inactive account holds none (_check_keeps_a_superadmin
+    and _check_keeps_an_admin count active accounts only), and revoking the role is
+    refused. Locks what the answer depends on in the order the role services lock it, in
+    the caller's transaction (the one that saves the account): it still holds at the commit."""
+    now = timezone.now()
+    # A savepoint: the form that asks shows the refusal, in the admin's transaction, after it.
+    with transaction.atomic():
+        _lock_granter_and_holder(None, user_id)
+        refusals: list[ValidationError] = []
+        if PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=user_id, role=PlatformRole.SUPERADMIN).exists():
+            try:
+                _check_keeps_a_superadmin(_lock_superadmin_grants(), leaving_user_id=user_id)
+            except LastSuperadmin as refused:
+                refusals.append(refused)
+        administered = (Membership.objects.filter(user_id=user_id, role=MembershipRole.ADMIN, is_active=True)
+                        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now)).values("organisation_id"))
+        for organisation in Organisation.objects.select_for_update().filter(pk__in=administered).order_by("pk"):
+            try:
+                _check_keeps_an_admin(organisation, leaving_user_id=user_id)
+            except LastAdmin as refused:
+                refusals.append(refused)
+        if refusals:
+            raise ValidationError(refusals)
+
+
 def _grant_expire(grant: PlatformRoleGrant) -> None:
     """Record, once, that a grant (locked, past its end date) ended by itself."""
     grant.revoked_at = grant.ends_at
@@ -568,6 +597,13 @@ def _check_keeps_an_admin(organisation: Organisation, *, leaving_user_id: int) -
         )
 
 
+def _lock_organisations(organisation_ids: set[int]) -> None:
+    """Lock the organisations (in the order of their ids): each serialises the changes of its admins."""
+    if organisation_ids:
+        list(Organisation.objects.select_for_update().filter(pk__in=organisation_ids).order_by("pk")
+             .values_list("pk", flat=True))
+
+
 def _eligible_for_admin(organisation: Organisation, user: AbstractBaseUser, now: datetime) -> bool:
     """An active member of the organisation or of an office below it (verified there:
     verification keeps Membership in step), or an admin there, with an address that
@@ -707,19 +743,29 @@ def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str,
     back: the fact the role rested on is gone, and the admins of the organisations above
     and the superadmins act for the organisation. A role ended this way does not come
     back when the verification does: it is granted again. ``check``, when given, is
-    called with each role before it ends and may raise to refuse the whole change (which
+    called with each role before any ends and may raise to refuse the whole change (which
     the caller's transaction undoes): an administrator who ends the verification may not
-    thereby end a role they could not revoke. Returns the roles that ended."""
+    thereby end a role they could not revoke, nor one the last-admin rule keeps (a person's
+    decision, unlike the system's endings: organisations_left_without_admin). The organisations of
+    the roles are then locked first, as organisation_admin_revoke locks them, so that the
+    answer about who else holds the role there still holds at the commit.
+    Returns the roles that ended."""
     if not pairs:
         return []
     # No savepoint: the callers end the verification in their own transaction, and one
     # query (none found) is all it costs them when the person is no admin.
     with transaction.atomic(savepoint=False):
+        if check is not None:
+            resting = admin_roles_resting_on(pairs)
+            if not resting:
+                return []
+            _lock_organisations({role.organisation_id for role in resting})
         ending = admin_roles_resting_on(pairs, for_update=True)
         for membership in ending:
             _check_holder_keeps_an_admin(membership)
             if check is not None:
                 check(membership)
+        for membership in ending:
             membership.member_before_admin = False
             _admin_end(membership)
             audit_record(actor=None, action=AuditAction.MEMBERSHIP_REVOKED, target=membership.organisation,

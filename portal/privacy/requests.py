@@ -6,7 +6,8 @@ daily beat job reminds the superadmins ``PRIVACY_REQUEST_REMINDER_DAYS_BEFORE``
 days before and escalates an overdue request once (the mail goes to every
 superadmin and the request shows as overdue). Granting an erasure closes the
 account: its name and addresses are removed, it can no longer sign in, its roles
-end (not the platform's last superadmin's whose role does not end: refused), its other
+end (not the platform's last superadmin's, nor an organisation's last admin's, whose
+role does not end: refused), its other
 requests lose what the person wrote (those still waiting are closed), and the
 personal part of the audit events by or about it is redacted."""
 
@@ -30,8 +31,9 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_record_many
 from portal.limits import shown
 from portal.mail.retention import outbox_person_remove
-from portal.organisations.models import Membership, MembershipRole
-from portal.organisations.services import LastSuperadmin, organisation_admins_lapse, platform_roles_lapse
+from portal.organisations.models import Membership, MembershipRole, ended
+from portal.organisations.selectors import organisations_left_without_admin
+from portal.organisations.services import LastAdmin, LastSuperadmin, organisation_admins_lapse, platform_roles_lapse
 from portal.permissions import AnyUser, superadmin_emails
 from portal.privacy.models import HoldTarget, Nominee, PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
 from portal.privacy.retention import legal_held
@@ -108,6 +110,8 @@ def privacy_request_decide(*, request_id: int, grant: bool, reason: str, actor: 
                                         "before granting the erasure, or refuse the request."), code="held")
             try:
                 person_erase(user_id=made.user_id, actor=actor, granted_request_id=made.pk)
+            except LastAdmin as refused:
+                raise ValidationError({"decision": refused.messages}, code="last_admin") from None
             except LastSuperadmin:
                 raise ValidationError({"decision": _(
                     "This person is the platform's last superadmin whose role does not end: grant the superadmin "
@@ -163,7 +167,8 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
     details, their invitations and roster rows...), their other data protection requests
     emptied of what they wrote and closed if still waiting, and the personal part of the
     audit events by or about it redacted, with the events of its organisations that name
-    it by address (its admin roles), its platform roles ended (refused, LastSuperadmin,
+    it by address (its admin roles; refused, LastAdmin, for an organisation's last admin
+    whose role does not end), its platform roles ended (refused, LastSuperadmin,
     for the platform's last superadmin whose role does not end). What other rules keep (a submitted application's
     reference and decisions, the erasure request granted, ``granted_request_id``, as the
     record of what was asked and decided) stays with the account id."""
@@ -190,7 +195,7 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
         admin_of = list(Membership.objects.filter(user=user, role=MembershipRole.ADMIN, is_active=True)
                         .values_list("organisation_id", "user_id"))
         if admin_of:
-            organisation_admins_lapse(pairs=admin_of, reason="account_erased")
+            organisation_admins_lapse(pairs=admin_of, reason="account_erased", check=_erasure_keeps_an_admin)
         Nominee.objects.filter(user=user).delete()
         outbox_person_remove(addresses=addresses)
         others, closed = _requests_close(user, actor, granted_request_id)
@@ -204,6 +209,16 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
         audit_record_many([{"action": AuditAction.PRIVACY_REQUEST_DECIDED, "target": made,
                             "old": {"status": PrivacyRequestStatus.OPEN},
                             "new": {"status": made.status, "reason": "account_erased"}} for made in closed], actor=actor)
+
+
+def _erasure_keeps_an_admin(role: Membership) -> None:
+    """An erasure is granted by a person: it does not end an admin role the last-admin rule
+    keeps (organisation_admin_revoke refuses it: LastAdmin), the role is handed over first."""
+    if not ended(role.ends_at) and role.organisation_id in organisations_left_without_admin([role]):
+        raise LastAdmin(_(
+            "This person is the last admin of %(organisation)s whose role does not end: grant the admin role there "
+            "to someone else (without an end date) before granting the erasure, or refuse the request."
+        ) % {"organisation": role.organisation.name}, code="last_admin")
 
 
 def _requests_close(user: AnyUser, actor: AnyUser | None, granted_request_id: int | None

@@ -284,3 +284,42 @@ def test_a_groups_permissions_changed_in_the_admin_are_audited(root, admin_clien
     assert (event.actor_id, event.target_type, event.target_id) == (root.pk, "auth.group", str(group.pk))
     assert (event.old_values, event.new_values) == (
         {"permissions": []}, {"permissions": ["accounts.change_user"], "members": 1})
+
+
+def _last_admin_of_an_office():
+    from tests.factories import OrganisationFactory
+    from tests.portal.role_helpers import make_admin
+
+    office = OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE")
+    return office, make_admin(office, email="admin@pune.mahaagri.gov.in")
+
+
+@pytest.mark.parametrize("holder", ["admin", "superadmin"])
+def test_deactivating_the_last_admin_or_superadmin_in_the_admin_is_refused(admin_client, holder):
+    """An inactive account holds no role (the last-admin and last-superadmin rules count
+    active accounts only): unticking "Active" for the last holder whose role does not end is
+    refused at the field, nothing saved, as revoking the role is (LastAdmin, LastSuperadmin)."""
+    if holder == "admin":
+        office, user = _last_admin_of_an_office()
+        said = "District Agriculture Office, Pune would have no admin left whose role does not end"
+    else:
+        user = make_superadmin(email="only.root@sandes.nic.in")
+        said = "The platform would have no superadmin left whose role does not end"
+    name = user.full_name
+    response = admin_client.post(f"/admin/accounts/user/{user.pk}/change/",
+                                 change_form(user, is_active=False, full_name="A New Name"))
+    assert response.status_code == 200
+    assert any(said in error for error in response.context["adminform"].form.errors["is_active"])
+    user.refresh_from_db()
+    assert (user.is_active, user.full_name) == (True, name)
+    assert events(AuditAction.USER_ACCESS_CHANGED) == []
+
+
+def test_deactivating_an_admin_in_the_admin_while_another_stays_is_saved(admin_client):
+    from tests.portal.role_helpers import make_admin
+
+    office, user = _last_admin_of_an_office()
+    make_admin(office, email="deputy@pune.mahaagri.gov.in")
+    post_change(admin_client, user, is_active=False)
+    user.refresh_from_db()
+    assert not user.is_active

@@ -444,6 +444,7 @@ def test_an_erased_first_admin_administers_nothing_any_longer():
 
     office = OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE")
     first = make_admin(office, email="nodal.officer@pune.mahaagri.gov.in")  # as the approval makes one
+    make_admin(office, email="deputy@pune.mahaagri.gov.in")  # the office keeps an admin
     made = privacy_request_make(user=first, kind="erasure", details="I have left the department.")
     privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made)
     assert not Membership.objects.filter(user=first, role=MembershipRole.ADMIN, is_active=True).exists()
@@ -490,6 +491,32 @@ def test_the_erasure_of_the_platforms_last_superadmin_whose_role_does_not_end_is
     made.refresh_from_db()
     assert (asha.is_active, asha.email, made.status) == (True, "asha@sandes.nic.in", "open")
     assert [grant.user_id for grant in platform_grants_in_force()] == [asha.pk, root.pk]
+
+
+def test_the_erasure_of_an_organisations_last_admin_whose_role_does_not_end_is_refused():
+    """Granting it would end the office's only admin role (revoking it is refused:
+    LastAdmin): refused at the decision, naming the office, nothing changed, until the
+    role is handed over."""
+    from portal.organisations.models import Membership, MembershipRole
+    from tests.factories import OrganisationFactory
+    from tests.verification.helpers import make_admin
+
+    office = OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE")
+    first = make_admin(office, email="nodal.officer@pune.mahaagri.gov.in")
+    acting = make_admin(office, email="acting@pune.mahaagri.gov.in")
+    Membership.objects.filter(user=acting).update(ends_at=timezone.now() + timedelta(days=30))
+    made = privacy_request_make(user=first, kind="erasure", details="I have left the department.")
+    response = privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made, reason="Left.")
+    assert response.status_code == 200
+    tree = parse(response.content.decode())
+    assert ("the last admin of District Agriculture Office, Pune whose role does not end"
+            in field_error(tree, "decision"))
+    assert field_value(tree, "reason") == "Left."
+    first.refresh_from_db()
+    made.refresh_from_db()
+    assert (first.is_active, first.email, made.status) == (True, "nodal.officer@pune.mahaagri.gov.in", "open")
+    assert Membership.objects.filter(user=first, role=MembershipRole.ADMIN, is_active=True).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).exists()
 
 
 def test_an_erasure_redacts_the_persons_address_in_the_membership_events_of_their_organisations():

@@ -607,20 +607,35 @@ def test_a_person_with_no_admin_role_is_told_nothing_of_roles(world, verified):
     assert _warning(html) == "" and "You can reinstate them later." in html
 
 
-def test_ending_the_verification_of_an_organisations_last_admin_says_it_is_left_without_one(world):
-    """The office's only admin (its first) is suspended by the department's admin: the
-    verification ends all the same (the role has lost its ground; the admins above and
-    the superadmins act for the office), and the page says the office is left without
-    an admin, and the role above it that rests on the same verification ends too."""
+@pytest.mark.parametrize("action", ["suspend", "revoke"])
+def test_ending_the_verification_of_an_organisations_last_admin_is_refused_on_the_page(world, action):
+    """The office's only admin (its first) cannot be suspended or revoked by the department's
+    admin, as their admin role cannot be revoked (LastAdmin): the office would be left with
+    no admin whose role does not end. The page says so before, and refuses the decision
+    at the form, keeping what was typed and changing nothing; once the role is granted to
+    someone else too, the verification can end (and the role above that rests on it)."""
     admin = world["admin_office"]
     profile = GovernmentProfileFactory(user=admin, organisation=world["office"], status=VerificationStatus.VERIFIED)
     organisation_admin_grant(organisation_id=world["parent"].pk, user_id=admin.pk, actor=world["admin_parent"])
     client = signed_in(world["admin_parent"])
-    url = f"/verification/profiles/{profile.pk}/suspend/"
+    url = f"/verification/profiles/{profile.pk}/{action}/"
     warning = _warning(well_formed(client.get(url)))
     assert "District Agriculture Office, Pune" in warning and "Agriculture Department, Maharashtra" in warning
-    assert "District Agriculture Office, Pune will have no admin left" in warning
-    assert "Agriculture Department, Maharashtra will have no admin left" not in warning  # its first admin stays
+    assert "District Agriculture Office, Pune would have no admin left" in warning
+    assert "this verification cannot be suspended or revoked" in warning
+    assert "Agriculture Department, Maharashtra would have no admin left" not in warning  # its first admin stays
+    html = well_formed(client.post(url, {"reason_code": "transfer", "reason": "Moved to Nashik.", "confirm": "on"}))
+    summary = parse(html).by_id("error-summary").squashed_text()
+    assert ("Office Admin is the last admin of District Agriculture Office, Pune whose role does not end" in summary
+            and "Grant the admin role there to someone else first" in summary)
+    assert field_value(parse(html), "reason") == "Moved to Nashik." and field_value(parse(html), "reason_code") == "transfer"
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.VERIFIED
+    assert Membership.objects.filter(user=admin, role=MembershipRole.ADMIN, is_active=True).count() == 2
+    assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).exists()
+    # The office's role handed over (the department's admin grants it): the verification ends.
+    _a_second_admin_of_the_office(world)
+    assert "no admin left" not in _warning(well_formed(client.get(url)))
     assert client.post(url, {"reason_code": "transfer", "confirm": "on"}).status_code == 302
     assert not Membership.objects.filter(user=admin, role=MembershipRole.ADMIN).exists()
 

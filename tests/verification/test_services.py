@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import Membership, MembershipRole, OrganisationStatus
-from portal.organisations.services import organisation_admin_grant
+from portal.organisations.services import LastAdmin, organisation_admin_grant
 from portal.permissions import is_member, may_administer
 from tests.factories import OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import messages_to
-from tests.verification.helpers import DETAILS, GovernmentProfileFactory, signed_in
+from tests.verification.helpers import DETAILS, GovernmentProfileFactory, make_admin, signed_in
 from verification import services
 from verification.models import GovernmentProfile, VerificationMethod, VerificationSettings, VerificationStatus
 from verification.selectors import on_official_domain, profile_for_admin, profiles_for_admin
@@ -530,6 +530,7 @@ def verified_admin(world, **fields):
 def test_an_admin_whose_verification_ends_stops_administering_the_organisation(world, end):
     profile = verified_admin(world)
     admin, office = world["admin_office"], world["office"]
+    make_admin(office, email="deputy@pune.mahaagri.gov.in")  # the office keeps an admin
     assert may_administer(admin, office)
     service = {"revoke": services.profile_revoke, "suspend": services.profile_suspend}[end]
     service(profile_id=profile.pk, reason_code="misuse", actor=world["admin_parent"])
@@ -547,9 +548,95 @@ def test_an_admin_whose_verification_ends_stops_administering_the_organisation(w
 def test_an_admin_verified_elsewhere_stops_administering_the_old_organisation(world):
     verified_admin(world)
     admin = world["admin_office"]
+    make_admin(world["office"], email="deputy@pune.mahaagri.gov.in")  # the office keeps an admin
     moved = GovernmentProfileFactory(user=admin, organisation=world["other"], official_email=admin.email)
     services.join_request_decide(profile_id=moved.pk, decision="verify", actor=world["admin_other"])
     assert not may_administer(type(admin).objects.get(pk=admin.pk), world["office"])
+
+
+def a_temporary_admin_of_the_office(world):
+    acting = make_admin(world["office"], email="acting.admin@pune.mahaagri.gov.in")
+    Membership.objects.filter(user=acting).update(ends_at=timezone.now() + timedelta(days=30))
+    return acting
+
+
+@pytest.mark.parametrize("service", [services.profile_suspend, services.profile_revoke])
+@pytest.mark.parametrize("actor", ["acting", "admin_parent", "superadmin"])
+def test_the_verification_of_an_organisations_last_admin_cannot_end_by_an_administrators_decision(
+        world, service, actor):
+    """Revoking the admin role of the office's only admin whose role does not end is refused
+    (LastAdmin), to anyone; ending the verification it rests on is refused the same way,
+    naming the person and the office: nothing changes and nobody is told."""
+    profile = verified_admin(world)
+    admin = world["admin_office"]
+    acting = a_temporary_admin_of_the_office(world)
+    told = len(messages_to(admin.email))
+    with pytest.raises(LastAdmin) as refused:
+        service(profile_id=profile.pk, reason_code="misuse", actor=world.get(actor, acting))
+    assert refused.value.code == "last_admin"
+    assert refused.value.messages == [
+        "Office Admin is the last admin of District Agriculture Office, Pune whose role does not end, a role that "
+        "rests on this verification: ending the verification would leave District Agriculture Office, Pune without "
+        "one. Grant the admin role there to someone else first (without an end date)."]
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.VERIFIED
+    assert may_administer(fresh(admin), world["office"]) and is_member(admin, world["office"])
+    assert not events(AuditAction.VERIFICATION_SUSPENDED) + events(AuditAction.VERIFICATION_REVOKED)
+    assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).exists()
+    assert len(messages_to(admin.email)) == told
+
+
+def test_the_verification_of_a_temporary_admin_ends_while_an_admin_whose_role_does_not_end_stays(world):
+    verified_admin(world)
+    acting = a_temporary_admin_of_the_office(world)
+    profile = GovernmentProfileFactory(user=acting, organisation=world["office"], status=VerificationStatus.VERIFIED)
+    services.profile_suspend(profile_id=profile.pk, reason_code="misuse", actor=world["admin_office"])
+    assert not may_administer(fresh(acting), world["office"])
+
+
+def test_verifying_elsewhere_the_last_admin_of_an_organisation_is_refused(world):
+    """The office's only admin asks the Karnataka directorate: its admin, who cannot revoke
+    anything in the office, would leave it with no admin by verifying them. Refused, telling
+    the deciding admin that the person hands over the office's admin role first; nothing
+    changes. Once they have, the verification goes through."""
+    old = verified_admin(world)
+    admin = world["admin_office"]
+    moving = GovernmentProfileFactory(user=admin, organisation=world["other"], official_email=admin.email)
+    with pytest.raises(LastAdmin) as refused:
+        services.join_request_decide(profile_id=moving.pk, decision="verify", actor=world["admin_other"])
+    assert refused.value.messages == [
+        "Office Admin is the last admin of District Agriculture Office, Pune whose role does not end, and being "
+        "verified here would end that role: they must first hand over the admin role of District Agriculture Office, "
+        "Pune (an admin there grants it to someone else, without an end date). Until then they cannot be verified here."]
+    old.refresh_from_db()
+    moving.refresh_from_db()
+    assert (old.status, moving.status) == (VerificationStatus.VERIFIED, VerificationStatus.PENDING)
+    assert may_administer(fresh(admin), world["office"])
+    assert not AuditEvent.objects.filter(action__startswith="verification.").exclude(
+        action=AuditAction.VERIFICATION_REQUESTED).exists()
+    outcome = services.join_requests_decide(profile_ids=[moving.pk], decision="verify", actor=world["admin_other"])
+    assert outcome.skipped == [(moving.pk, "invalid")]
+    # Handed over: the office's department admin grants the role to someone verified there.
+    deputy = UserFactory(email="deputy@pune.mahaagri.gov.in")
+    Membership.objects.create(organisation=world["office"], user=deputy, role=MembershipRole.MEMBER)
+    organisation_admin_grant(organisation_id=world["office"].pk, user_id=deputy.pk, actor=world["admin_parent"])
+    services.join_request_decide(profile_id=moving.pk, decision="verify", actor=world["admin_other"])
+    assert not may_administer(fresh(admin), world["office"])
+
+
+def test_the_last_admin_of_an_organisation_is_not_verified_elsewhere_automatically(world):
+    """The automatic verification would end the office's last admin role: the request
+    waits for an administrator of the directorate instead (who is told why on deciding)."""
+    verified_admin(world)
+    admin = world["admin_office"]
+    services.auto_verification_set(organisation_id=world["other"].pk, enabled=True, actor=world["admin_other"])
+    EmailAddress.objects.create(user=admin, email="office.admin@karhealth.gov.in", verified=True)
+    profile = ask(world, organisation="other", user="admin_office", official_email="office.admin@karhealth.gov.in")
+    assert profile.status == VerificationStatus.PENDING and profile.decided_at is None
+    assert GovernmentProfile.objects.get(pk=profile.pk).status == VerificationStatus.PENDING
+    assert events(AuditAction.VERIFICATION_REQUESTED, profile) and not events(AuditAction.VERIFICATION_VERIFIED)
+    assert may_administer(fresh(admin), world["office"])
+    assert GovernmentProfile.objects.get(user=admin, organisation=world["office"]).status == VerificationStatus.VERIFIED
 
 
 def fresh(user):

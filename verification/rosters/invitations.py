@@ -21,6 +21,7 @@ from portal.audit.services import audit_record, audit_record_many
 from portal.limits import shown
 from portal.mail.services import outbox_enqueue, outbox_enqueue_each
 from portal.organisations.models import OrganisationStatus
+from portal.organisations.services import LastAdmin
 from portal.permissions import AnyUser
 from verification import services as verification_services
 from verification.models import HELD_STATUSES, STANDING, GovernmentProfile, VerificationMethod, VerificationStatus
@@ -133,6 +134,12 @@ def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> str:
     user = get_user_model().objects.get(pk=user_id)
     try:
         return _verify_person(organisation=roster.organisation, user=user, details=_details(row), actor=actor)
+    except LastAdmin:
+        # The last admin of another organisation, which verifying them here would leave
+        # without one: skipped with that reason kept on the row; the request waits here
+        # while they hand the role over.
+        RosterRow.objects.filter(pk=row.pk).update(problems="last_admin_elsewhere")
+        return "skipped"
     except ValidationError:
         # Not verifiable now (a date of superannuation already past, an address no longer
         # official): the row is skipped, the request waits for an admin, who is told why on

@@ -22,6 +22,9 @@ REASONS = {
     "holds_role_elsewhere": _("This person is an administrator of another organisation or holds a platform role, "
                               "and the address is not on this organisation's domains: they ask to be verified "
                               "themselves."),
+    "last_admin_elsewhere": _("This person is the last admin of another organisation whose role does not end, and "
+                              "being verified here would end that role: they hand it over there first. Their "
+                              "request waits for an administrator here."),
 }
 
 

@@ -385,3 +385,26 @@ def test_an_address_the_uploader_confirms_between_preview_and_apply_is_skipped_l
     assert roster.outcome == {"skipped": 1}
     assert not GovernmentProfile.objects.filter(user=admin).exists()
     assert not Invitation.objects.exists()
+
+
+def test_the_last_admin_of_another_organisation_on_the_roster_is_not_moved_and_the_row_says_why(
+        world, django_capture_on_commit_callbacks):
+    """The directorate's only admin also has a confirmed address on the office's domain, on
+    its roster: verifying them would end the directorate's last admin role. The row is
+    skipped with that reason kept on it (the refusals' list says it), their request waits
+    for an administrator, and the directorate keeps its admin."""
+    from verification.rosters.refusals import reasons_of  # noqa: PLC0415
+
+    admin = world["admin_other"]
+    GovernmentProfileFactory(user=admin, organisation=world["other"], status=VerificationStatus.VERIFIED)
+    EmailAddress.objects.create(user=admin, email="person1@pune.mahaagri.gov.in", verified=True)
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1)]))
+    assert roster.verify_count == 1
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"skipped": 1}
+    row = RosterRow.objects.get(roster=roster)
+    assert row.problems == "last_admin_elsewhere"
+    assert "last admin of another organisation" in reasons_of(row)[0]
+    assert may_administer(type(admin).objects.get(pk=admin.pk), world["other"])
+    assert GovernmentProfile.objects.get(user=admin, organisation=world["office"]).status == VerificationStatus.PENDING
+    assert GovernmentProfile.objects.get(user=admin, organisation=world["other"]).status == VerificationStatus.VERIFIED
