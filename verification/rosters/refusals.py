@@ -15,6 +15,9 @@ PROBLEMS = {
     "holds_role_elsewhere": ngettext_lazy(
         "%(n)s person holds a role elsewhere on the portal and is not on this organisation's domains",
         "%(n)s people hold a role elsewhere on the portal and are not on this organisation's domains", "n"),
+    "last_admin_elsewhere": ngettext_lazy(
+        "%(n)s person is the last admin of another organisation and would leave it without one",
+        "%(n)s people are the last admins of other organisations and would leave them without one", "n"),
 }
 
 REASONS = {
@@ -23,8 +26,9 @@ REASONS = {
                               "and the address is not on this organisation's domains: they ask to be verified "
                               "themselves."),
     "last_admin_elsewhere": _("This person is the last admin of another organisation whose role does not end, and "
-                              "being verified here would end that role: they hand it over there first. Their "
-                              "request waits for an administrator here."),
+                              "being verified here would end that role: they hand it over there first (an admin "
+                              "there grants it to someone else, without an end date), then they can be verified "
+                              "here."),
 }
 
 

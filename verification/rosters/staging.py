@@ -165,6 +165,13 @@ def classify(roster: RosterImport) -> None:
         | Exists(PlatformRoleGrant.objects.filter(in_force_q(), user_id=OuterRef("user_id"))))
     rows.filter(outcome=RowOutcome.VERIFY).filter(Exists(powers)).exclude(Exists(ours)).update(
         outcome=RowOutcome.REFUSED, problems="holds_role_elsewhere")
+    # Someone left to verify, at an address on its domains, who is the last admin of the
+    # organisation whose verification that would end: verify_row finds it refused
+    # (LastAdmin) and skips the row; the preview says so first, with the same reason.
+    last = EmailAddress.objects.filter(email=OuterRef("email"), verified=True).filter(
+        Exists(last_admins_elsewhere(roster.organisation).filter(user_id=OuterRef("user_id"))))
+    rows.filter(outcome=RowOutcome.VERIFY).filter(Exists(last)).update(
+        outcome=RowOutcome.REFUSED, problems="last_admin_elsewhere")
     # A mobile number a verified person of another account holds: the verification API
     # answers nobody for a number two verified people hold, so the row would take the
     # number's answer from its holder (and a roster is no proof of whose number it is).
@@ -202,6 +209,20 @@ def powers_elsewhere(organisation: Organisation) -> QuerySet[Membership]:
     """Admin roles in force in organisations other than ``organisation`` and those below it."""
     return Membership.objects.filter(role=MembershipRole.ADMIN, is_active=True).exclude(
         Q(organisation_id=organisation.pk) | Q(organisation__ancestry__startswith=organisation.subtree_prefix))
+
+
+def last_admins_elsewhere(organisation: Organisation) -> QuerySet[GovernmentProfile]:
+    """Verifications held elsewhere (``held_elsewhere``) whose holder is an admin there
+    and nobody else holds the admin role there without an end date: verifying them in
+    ``organisation`` would end that role and leave the organisation without an admin,
+    which the verification services refuse (LastAdmin, organisations_left_without_admin).
+    Not the roles above resting on such a verification alone: apply still finds those."""
+    now = timezone.now()
+    admin = Membership.objects.filter(organisation_id=OuterRef("organisation_id"), role=MembershipRole.ADMIN,
+                                      is_active=True)
+    return held_elsewhere(organisation).filter(
+        Exists(admin.filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now), user_id=OuterRef("user_id")))
+    ).exclude(Exists(admin.filter(ends_at__isnull=True, user__is_active=True).exclude(user_id=OuterRef("user_id"))))
 
 
 def _on_own_domains(organisation: Organisation, email: str) -> bool:

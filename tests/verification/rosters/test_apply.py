@@ -387,19 +387,55 @@ def test_an_address_the_uploader_confirms_between_preview_and_apply_is_skipped_l
     assert not Invitation.objects.exists()
 
 
-def test_the_last_admin_of_another_organisation_on_the_roster_is_not_moved_and_the_row_says_why(
+def test_the_last_admin_of_another_organisation_is_refused_in_the_preview_with_the_reason(
         world, django_capture_on_commit_callbacks):
     """The directorate's only admin also has a confirmed address on the office's domain, on
-    its roster: verifying them would end the directorate's last admin role. The row is
-    skipped with that reason kept on it (the refusals' list says it), their request waits
-    for an administrator, and the directorate keeps its admin."""
+    its roster: verifying them would end the directorate's last admin role, which apply
+    refuses. The preview says so already (a refused row, its reason, the count by kind, the
+    download) rather than "verified at once". Someone else on the roster who is an admin of
+    the department, where another admin's role does not end either, is verified."""
+    admin = world["admin_other"]
+    GovernmentProfileFactory(user=admin, organisation=world["other"], status=VerificationStatus.VERIFIED)
+    EmailAddress.objects.create(user=admin, email="person1@pune.mahaagri.gov.in", verified=True)
+    second = UserFactory(email="person2@pune.mahaagri.gov.in", full_name="Person 2")
+    GovernmentProfileFactory(user=second, organisation=world["parent"], status=VerificationStatus.VERIFIED,
+                             official_email=second.email)
+    Membership.objects.create(organisation=world["parent"], user=second, role=MembershipRole.ADMIN)
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1), person(2)]))
+    rows = {row.line: (row.outcome, row.problems) for row in RosterRow.objects.filter(roster=roster)}
+    assert rows == {2: ("refused", "last_admin_elsewhere"), 3: ("verify", "")}
+    assert (roster.verify_count, roster.refused_count) == (1, 1)
+    client = signed_in(world["admin_office"])
+    page = client.get(f"/verification/rosters/{roster.pk}/").content.decode()
+    assert "1 person is the last admin of another organisation and would leave it without one" in page
+    assert "This person is the last admin of another organisation" in page
+    download = b"".join(client.get(f"/verification/rosters/{roster.pk}/refused-rows.csv").streaming_content).decode()
+    assert download.count("This person is the last admin of another organisation") == 1
+    hindi = signed_in(world["admin_office"])
+    hindi.cookies["django_language"] = "hi"
+    assert "1 व्यक्ति किसी अन्य संगठन के अंतिम एडमिन हैं" in hindi.get(f"/verification/rosters/{roster.pk}/").content.decode()
+    apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert may_administer(type(admin).objects.get(pk=admin.pk), world["other"])
+    assert not GovernmentProfile.objects.filter(user=admin, organisation=world["office"]).exists()
+    assert GovernmentProfile.objects.get(user=second, organisation=world["office"]).status == VerificationStatus.VERIFIED
+
+
+def test_the_last_admin_of_another_organisation_on_the_roster_is_not_moved_and_the_row_says_why(
+        world, django_capture_on_commit_callbacks):
+    """The directorate's admin also has a confirmed address on the office's domain, on its
+    roster; when the preview was made another admin's role there did not end, and since
+    then it was revoked: verifying them now would end the directorate's last admin role.
+    The row is skipped at apply with that reason kept on it (the refusals' list says it),
+    their request waits for an administrator, and the directorate keeps its admin."""
     from verification.rosters.refusals import reasons_of  # noqa: PLC0415
 
     admin = world["admin_other"]
     GovernmentProfileFactory(user=admin, organisation=world["other"], status=VerificationStatus.VERIFIED)
     EmailAddress.objects.create(user=admin, email="person1@pune.mahaagri.gov.in", verified=True)
+    other_admin = Membership.objects.create(organisation=world["other"], user=UserFactory(), role=MembershipRole.ADMIN)
     roster = upload(world["office"], world["admin_office"], csv_bytes([person(1)]))
     assert roster.verify_count == 1
+    other_admin.delete()
     roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
     assert roster.outcome == {"skipped": 1}
     row = RosterRow.objects.get(roster=roster)
