@@ -25,6 +25,8 @@ def admin_login(request, extra_context=None):
 admin.site.login = admin_login
 admin.site.site_header = _("Sandes onboarding portal")
 
+handler404 = views.page_not_found
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),

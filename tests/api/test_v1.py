@@ -1,6 +1,7 @@
 """The verification API (/api/v1/): tokens (401 as JSON), the rate limit (429 with
-Retry-After), lookups by email and by mobile, input bounds (422 as JSON), exact query
-counts per call, and the OpenAPI document."""
+Retry-After), lookups by email and by mobile, input bounds (422 as JSON), every other
+answer as JSON too (an unknown address), exact query counts per call, and the OpenAPI
+document."""
 
 import json
 import re
@@ -396,6 +397,42 @@ def test_other_methods_are_refused(world):
     response = Client().post(URL, {}, **bearer(world["token_a"]))
     assert response.status_code == 405
     assert Client().generic("TRACE", URL, **bearer(world["token_a"])).status_code == 405
+
+
+# Every answer is JSON -----------------------------------------------------------------------------
+
+def assert_json_error(response, status):
+    """An error of the API: JSON, {"detail": "..."} (as 401 and 429; 422's detail lists the fields),
+    never the portal's HTML pages."""
+    assert response.status_code == status, response.content[:200]
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    if response.content:  # HEAD: no body
+        body = response.json()
+        assert list(body) == ["detail"] and isinstance(body["detail"], str) and body["detail"], body
+
+
+UNKNOWN_PATHS = ["/api/v1/nothing-here", "/api/v1/verifications/", "/api/v1/openapi.json/", "/api/v1//verifications",
+                 "/api/v1/docs", "/api/v1/verifications/x"]
+
+
+# The root itself (where ninja is mounted) answers GET only: 404 (its other methods are 405).
+@pytest.mark.parametrize("method,path", [("GET", "/api/v1/"),
+                                         *((method, path) for path in UNKNOWN_PATHS for method in ("GET", "HEAD", "POST"))])
+def test_an_unknown_path_is_404_json(world, method, path):
+    assert_json_error(Client().generic(method, path, **bearer(world["token_a"])), 404)
+
+
+def test_an_unknown_path_says_so_in_the_readers_language(db):
+    english = Client().get("/api/v1/nothing-here", HTTP_ACCEPT_LANGUAGE="en").json()["detail"]
+    assert Client().get("/api/v1/nothing-here", HTTP_ACCEPT_LANGUAGE="hi").json()["detail"] != english
+
+
+@pytest.mark.parametrize("path", ["/api/", "/api/v2/verifications", "/onboarding/nothing-here/"])
+def test_outside_the_api_a_404_is_still_the_portals_page(db, path):
+    response = Client().get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+    assert "Page not found" in response.content.decode()
 
 
 # Query counts ----------------------------------------------------------------------------------
