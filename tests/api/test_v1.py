@@ -1,6 +1,6 @@
 """The verification API (/api/v1/): tokens (401 as JSON), the rate limit (429 with
 Retry-After), lookups by email and by mobile, input bounds (422 as JSON), every other
-answer as JSON too (an unknown address), exact query counts per call, and the OpenAPI
+answer as JSON too (an unknown address, another method), exact query counts per call, and the OpenAPI
 document."""
 
 import json
@@ -425,6 +425,22 @@ def test_an_unknown_path_is_404_json(world, method, path):
 def test_an_unknown_path_says_so_in_the_readers_language(db):
     english = Client().get("/api/v1/nothing-here", HTTP_ACCEPT_LANGUAGE="en").json()["detail"]
     assert Client().get("/api/v1/nothing-here", HTTP_ACCEPT_LANGUAGE="hi").json()["detail"] != english
+
+
+@pytest.mark.parametrize("path", ["/api/v1/verifications", "/api/v1/openapi.json", "/api/v1/"])
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "TRACE", "HEAD", "OPTIONS"])
+def test_another_method_is_405_json_with_allow(world, path, method):
+    """GET only, everywhere in the API: HEAD and OPTIONS are refused as the others are,
+    in JSON (HEAD: no body), never a page."""
+    response = Client().generic(method, path, **bearer(world["token_a"]))
+    assert_json_error(response, 405)
+    assert response["Allow"] == "GET"
+
+
+def test_a_refused_method_names_the_allowed_one_in_the_readers_language(world):
+    english = Client().post(URL, HTTP_ACCEPT_LANGUAGE="en", **bearer(world["token_a"])).json()["detail"]
+    in_hindi = Client().post(URL, HTTP_ACCEPT_LANGUAGE="hi", **bearer(world["token_a"])).json()["detail"]
+    assert "GET" in english and "GET" in in_hindi and in_hindi != english
 
 
 @pytest.mark.parametrize("path", ["/api/", "/api/v2/verifications", "/onboarding/nothing-here/"])
