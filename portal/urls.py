@@ -26,6 +26,7 @@ admin.site.login = admin_login
 admin.site.site_header = _("Sandes onboarding portal")
 
 handler404 = views.page_not_found
+handler500 = views.server_error
 
 urlpatterns = [
     path("", views.home, name="home"),

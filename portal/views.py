@@ -215,3 +215,10 @@ def page_not_found(request, exception):
         return JsonResponse({"detail": _("The API has nothing at this address: its OpenAPI document lists what it "
                                          "has.")}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if _api_call(request):
+        return JsonResponse({"detail": _("Something went wrong on our side; the error has been recorded. Try again in a "
+                                         "few minutes.")}, status=500)
+    return defaults.server_error(request)

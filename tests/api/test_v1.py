@@ -1,6 +1,6 @@
 """The verification API (/api/v1/): tokens (401 as JSON), the rate limit (429 with
 Retry-After), lookups by email and by mobile, input bounds (422 as JSON), every other
-answer as JSON too (an unknown address, another method), exact query counts per call, and the OpenAPI
+answer as JSON too (an unknown address, another method, a server error), exact query counts per call, and the OpenAPI
 document."""
 
 import json
@@ -441,6 +441,28 @@ def test_a_refused_method_names_the_allowed_one_in_the_readers_language(world):
     english = Client().post(URL, HTTP_ACCEPT_LANGUAGE="en", **bearer(world["token_a"])).json()["detail"]
     in_hindi = Client().post(URL, HTTP_ACCEPT_LANGUAGE="hi", **bearer(world["token_a"])).json()["detail"]
     assert "GET" in english and "GET" in in_hindi and in_hindi != english
+
+
+def test_a_server_error_is_500_json(world, monkeypatch):
+    def broken(**contact):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("api.v1.verified_person_by_contact", broken)
+    response = Client(raise_request_exception=False).get(URL, {"email": "x@mahaagri.gov.in"},
+                                                         **bearer(world["token_a"]))
+    assert_json_error(response, 500)
+    assert "went away" not in response.content.decode()  # what went wrong is in the log, not the answer
+
+
+def test_outside_the_api_a_server_error_is_still_the_portals_page(db, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("a template went away")
+
+    monkeypatch.setattr("portal.views.render", broken)
+    response = Client(raise_request_exception=False).get("/")
+    assert response.status_code == 500
+    assert response["Content-Type"].startswith("text/html")
+    assert "Something went wrong on our side" in response.content.decode()
 
 
 @pytest.mark.parametrize("path", ["/api/", "/api/v2/verifications", "/onboarding/nothing-here/"])
