@@ -210,6 +210,12 @@ def _api_call(request) -> bool:
     return request.path_info.startswith(API_PREFIX)
 
 
+def bad_request(request, exception):
+    if _api_call(request):
+        return JsonResponse({"detail": _("The request could not be understood")}, status=400)
+    return defaults.bad_request(request, exception)
+
+
 def page_not_found(request, exception):
     if _api_call(request):
         return JsonResponse({"detail": _("The API has nothing at this address: its OpenAPI document lists what it "

@@ -1,7 +1,7 @@
 """The verification API (/api/v1/): tokens (401 as JSON), the rate limit (429 with
 Retry-After), lookups by email and by mobile, input bounds (422 as JSON), every other
-answer as JSON too (an unknown address, another method, a server error), exact query counts per call, and the OpenAPI
-document."""
+answer as JSON too (an unknown address, another method, a refused request, a server
+error), exact query counts per call, and the OpenAPI document."""
 
 import json
 import re
@@ -441,6 +441,14 @@ def test_a_refused_method_names_the_allowed_one_in_the_readers_language(world):
     english = Client().post(URL, HTTP_ACCEPT_LANGUAGE="en", **bearer(world["token_a"])).json()["detail"]
     in_hindi = Client().post(URL, HTTP_ACCEPT_LANGUAGE="hi", **bearer(world["token_a"])).json()["detail"]
     assert "GET" in english and "GET" in in_hindi and in_hindi != english
+
+
+def test_a_request_django_refuses_is_400_json(world):
+    """A request Django refuses before any view (here a Host header not in ALLOWED_HOSTS)."""
+    assert_json_error(Client().get(URL, {"email": "x@mahaagri.gov.in"}, HTTP_HOST="elsewhere.example",
+                                   **bearer(world["token_a"])), 400)
+    page = Client().get("/", HTTP_HOST="elsewhere.example")
+    assert page.status_code == 400 and page["Content-Type"].startswith("text/html")  # the portal's page
 
 
 def test_a_server_error_is_500_json(world, monkeypatch):
