@@ -83,7 +83,11 @@ api = VerificationApi(
         "platform, and of which organisation. A person is found only by what their organisation (and they "
         "themself) let verified government users see: an official address or a mobile number kept from them finds "
         "nobody. Send `Authorization: Bearer <token>` with the token of a client your organisation's administrators "
-        "registered in the portal."
+        "registered in the portal.\n\n"
+        'Every answer is JSON. An error is `{"detail": "..."}` (for 422, `detail` lists the fields\' errors): '
+        "401 without a valid token, 422 for a query that is not valid, 429 over the rate limit, 404 at an address the "
+        "API does not have, 405 (with `Allow`) for a method other than GET, 400 for a request that could not be "
+        "understood, 500 when something went wrong on our side."
     ),
     urls_namespace="api:api_v1",
     docs_url=None,

@@ -543,6 +543,15 @@ def test_the_openapi_document_is_public_json_with_the_paths(db):
     assert Client().post("/api/v1/openapi.json").status_code == 405
 
 
+def test_the_openapi_document_says_every_answer_is_json(db):
+    """What no operation answers (an unknown address, another method) and a server error
+    are in the API's description, with the shape of every error."""
+    description = " ".join(json.loads(Client().get("/api/v1/openapi.json").content)["info"]["description"].split())
+    assert "Every answer is JSON" in description
+    for said in ('{"detail": "..."}', "404", "405", "`Allow`", "500"):
+        assert said in description, said
+
+
 def test_no_interactive_docs_and_nothing_from_a_cdn(db):
     assert Client().get("/api/v1/docs").status_code == 404
     assert b"cdn" not in Client().get("/api/v1/openapi.json").content.lower()
