@@ -8,7 +8,7 @@ docs: they would load scripts a strict Content-Security-Policy refuses (and, in
 ninja's default, from a CDN)."""
 
 import json
-from functools import partial
+from functools import partial, wraps
 
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
@@ -35,23 +35,44 @@ MOBILE_MAX = 20
 class VerificationApi(NinjaAPI):
     """ninja's API, its URL patterns carrying the portal's access rules: "api_client"
     for a path whose every operation authenticates a client's token, "public" for the
-    OpenAPI document; GET only for both of those."""
+    OpenAPI document; GET only for both of those, another method refused in JSON."""
 
     def _get_urls(self):
         urls = [
-            path(self.openapi_url.lstrip("/"), rule("public")(require_GET(partial(openapi_json, api=self))),
+            path(self.openapi_url.lstrip("/"),
+                 rule("public")(self.refused_in_json(require_GET(partial(openapi_json, api=self)))),
                  name="openapi-json"),
         ]
         for bound in self._get_bound_routers():
             views = [view for view in bound.path_operations.values() for _operation in view.operations]
             for pattern, view in zip(bound.urls_paths(bound.prefix), views, strict=True):
+                pattern.callback = self.refused_in_json(pattern.callback)
                 pattern.callback.operations = view.operations
                 if all(any(isinstance(auth, ClientToken) for auth in op.auth_callbacks) for op in view.operations):
                     pattern.callback.access_rule = "api_client"
                 urls.append(pattern)
         # The root only tells ninja where the API is mounted (it answers 404).
-        urls.append(path("", rule("public")(require_GET(partial(default_home, api=self))), name="api-root"))
+        urls.append(path("", rule("public")(self.refused_in_json(require_GET(partial(default_home, api=self)))),
+                         name="api-root"))
         return urls
+
+    def refused_in_json(self, view):
+        """The view, a method it refuses (405: ninja's answer is "Method not allowed" in
+        HTML, require_GET's an empty page) answered as the API's other errors, with the
+        Allow header that lists the methods it takes."""
+
+        @wraps(view)
+        def answer(request, *args, **kwargs):
+            response = view(request, *args, **kwargs)
+            if response.status_code != 405:
+                return response
+            refused = self.create_response(
+                request, {"detail": _("This method is not allowed here: use %(allowed)s.")
+                          % {"allowed": response["Allow"]}}, status=405)
+            refused["Allow"] = response["Allow"]
+            return refused
+
+        return answer
 
 
 api = VerificationApi(
@@ -62,7 +83,11 @@ api = VerificationApi(
         "platform, and of which organisation. A person is found only by what their organisation (and they "
         "themself) let verified government users see: an official address or a mobile number kept from them finds "
         "nobody. Send `Authorization: Bearer <token>` with the token of a client your organisation's administrators "
-        "registered in the portal."
+        "registered in the portal.\n\n"
+        'Every answer is JSON. An error is `{"detail": "..."}` (for 422, `detail` lists the fields\' errors): '
+        "401 without a valid token, 422 for a query that is not valid, 429 over the rate limit, 404 at an address the "
+        "API does not have, 405 (with `Allow`) for a method other than GET, 400 for a request that could not be "
+        "understood, 500 when something went wrong on our side."
     ),
     urls_namespace="api:api_v1",
     docs_url=None,

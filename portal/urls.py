@@ -25,6 +25,10 @@ def admin_login(request, extra_context=None):
 admin.site.login = admin_login
 admin.site.site_header = _("Sandes onboarding portal")
 
+handler400 = views.bad_request
+handler404 = views.page_not_found
+handler500 = views.server_error
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),

@@ -12,10 +12,12 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from portal.access import form_page, input_returns_to, keep_input, page_to_return_to, rule
+from portal.apipath import API_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -198,3 +200,31 @@ def csrf_failure(request, reason=""):
                                         "again. Nothing was done: choose the file again and send it."))
             return redirect(page)
     return render(request, "403_csrf.html", status=403)
+
+
+# Error handlers (portal/urls.py): a page in the portal's layout, except for a call of the
+# verification API (portal/apipath.py), whose client reads JSON: {"detail": "..."}, as
+# the API's own errors (api/v1.py).
+
+def _api_call(request) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
+def bad_request(request, exception):
+    if _api_call(request):
+        return JsonResponse({"detail": _("The request could not be understood")}, status=400)
+    return defaults.bad_request(request, exception)
+
+
+def page_not_found(request, exception):
+    if _api_call(request):
+        return JsonResponse({"detail": _("The API has nothing at this address: its OpenAPI document lists what it "
+                                         "has.")}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if _api_call(request):
+        return JsonResponse({"detail": _("Something went wrong on our side; the error has been recorded. Try again in a "
+                                         "few minutes.")}, status=500)
+    return defaults.server_error(request)

@@ -1,6 +1,7 @@
 """The verification API (/api/v1/): tokens (401 as JSON), the rate limit (429 with
-Retry-After), lookups by email and by mobile, input bounds (422 as JSON), exact query
-counts per call, and the OpenAPI document."""
+Retry-After), lookups by email and by mobile, input bounds (422 as JSON), every other
+answer as JSON too (an unknown address, another method, a refused request, a server
+error), exact query counts per call, and the OpenAPI document."""
 
 import json
 import re
@@ -398,6 +399,88 @@ def test_other_methods_are_refused(world):
     assert Client().generic("TRACE", URL, **bearer(world["token_a"])).status_code == 405
 
 
+# Every answer is JSON -----------------------------------------------------------------------------
+
+def assert_json_error(response, status):
+    """An error of the API: JSON, {"detail": "..."} (as 401 and 429; 422's detail lists the fields),
+    never the portal's HTML pages."""
+    assert response.status_code == status, response.content[:200]
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    if response.content:  # HEAD: no body
+        body = response.json()
+        assert list(body) == ["detail"] and isinstance(body["detail"], str) and body["detail"], body
+
+
+UNKNOWN_PATHS = ["/api/v1/nothing-here", "/api/v1/verifications/", "/api/v1/openapi.json/", "/api/v1//verifications",
+                 "/api/v1/docs", "/api/v1/verifications/x"]
+
+
+# The root itself (where ninja is mounted) answers GET only: 404 (its other methods are 405).
+@pytest.mark.parametrize("method,path", [("GET", "/api/v1/"),
+                                         *((method, path) for path in UNKNOWN_PATHS for method in ("GET", "HEAD", "POST"))])
+def test_an_unknown_path_is_404_json(world, method, path):
+    assert_json_error(Client().generic(method, path, **bearer(world["token_a"])), 404)
+
+
+def test_an_unknown_path_says_so_in_the_readers_language(db):
+    english = Client().get("/api/v1/nothing-here", HTTP_ACCEPT_LANGUAGE="en").json()["detail"]
+    assert Client().get("/api/v1/nothing-here", HTTP_ACCEPT_LANGUAGE="hi").json()["detail"] != english
+
+
+@pytest.mark.parametrize("path", ["/api/v1/verifications", "/api/v1/openapi.json", "/api/v1/"])
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "TRACE", "HEAD", "OPTIONS"])
+def test_another_method_is_405_json_with_allow(world, path, method):
+    """GET only, everywhere in the API: HEAD and OPTIONS are refused as the others are,
+    in JSON (HEAD: no body), never a page."""
+    response = Client().generic(method, path, **bearer(world["token_a"]))
+    assert_json_error(response, 405)
+    assert response["Allow"] == "GET"
+
+
+def test_a_refused_method_names_the_allowed_one_in_the_readers_language(world):
+    english = Client().post(URL, HTTP_ACCEPT_LANGUAGE="en", **bearer(world["token_a"])).json()["detail"]
+    in_hindi = Client().post(URL, HTTP_ACCEPT_LANGUAGE="hi", **bearer(world["token_a"])).json()["detail"]
+    assert "GET" in english and "GET" in in_hindi and in_hindi != english
+
+
+def test_a_request_django_refuses_is_400_json(world):
+    """A request Django refuses before any view (here a Host header not in ALLOWED_HOSTS)."""
+    assert_json_error(Client().get(URL, {"email": "x@mahaagri.gov.in"}, HTTP_HOST="elsewhere.example",
+                                   **bearer(world["token_a"])), 400)
+    page = Client().get("/", HTTP_HOST="elsewhere.example")
+    assert page.status_code == 400 and page["Content-Type"].startswith("text/html")  # the portal's page
+
+
+def test_a_server_error_is_500_json(world, monkeypatch):
+    def broken(**contact):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("api.v1.verified_person_by_contact", broken)
+    response = Client(raise_request_exception=False).get(URL, {"email": "x@mahaagri.gov.in"},
+                                                         **bearer(world["token_a"]))
+    assert_json_error(response, 500)
+    assert "went away" not in response.content.decode()  # what went wrong is in the log, not the answer
+
+
+def test_outside_the_api_a_server_error_is_still_the_portals_page(db, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("a template went away")
+
+    monkeypatch.setattr("portal.views.render", broken)
+    response = Client(raise_request_exception=False).get("/")
+    assert response.status_code == 500
+    assert response["Content-Type"].startswith("text/html")
+    assert "Something went wrong on our side" in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/api/", "/api/v2/verifications", "/onboarding/nothing-here/"])
+def test_outside_the_api_a_404_is_still_the_portals_page(db, path):
+    response = Client().get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+    assert "Page not found" in response.content.decode()
+
+
 # Query counts ----------------------------------------------------------------------------------
 
 # The test settings keep the cache in the database (as the embedded default does), so
@@ -458,6 +541,15 @@ def test_the_openapi_document_is_public_json_with_the_paths(db):
     assert "only by what their organisation lets verified government users see" in " ".join(operation["description"].split())
     assert "only by what their organisation" in document["info"]["description"]
     assert Client().post("/api/v1/openapi.json").status_code == 405
+
+
+def test_the_openapi_document_says_every_answer_is_json(db):
+    """What no operation answers (an unknown address, another method) and a server error
+    are in the API's description, with the shape of every error."""
+    description = " ".join(json.loads(Client().get("/api/v1/openapi.json").content)["info"]["description"].split())
+    assert "Every answer is JSON" in description
+    for said in ('{"detail": "..."}', "404", "405", "`Allow`", "500"):
+        assert said in description, said
 
 
 def test_no_interactive_docs_and_nothing_from_a_cdn(db):
