@@ -15,6 +15,8 @@ access at the next request:
 A role may carry an end date (``ends_at`` on the grant or on the admin membership):
 past it, every question here treats it as gone, in the query itself; the beat job
 ``role_expiries_record`` only writes down afterwards that it ended (audit log).
+An account that is not active holds none of these rights: every question answers for
+it as for an outsider (``_holds_rights``, asked where the rights are read).
 
 Feature apps describe their objects with an ``ObjectScope`` (which fields hold the
 owner, the jurisdiction and the organisation) and ask ``visible``/``can_view``;
@@ -64,6 +66,15 @@ _ADMIN_MARK = "~organisation_admin"  # not a platform role: marks "administers a
 _TOTP_MARK = "~totp"  # not a platform role: marks "has an authenticator app (TOTP)" in _roles_of
 
 
+def _holds_rights(user: AnyUser) -> bool:
+    """Whether any role or object permission of the user counts: a signed-in, active
+    account. A deactivated one holds none, wherever it acts from (a session opened
+    before, a task or a command acting as it): every answer here is then an outsider's.
+    Asked where the rights are read (``_roles_of``, the superuser flag, the guardian and
+    membership rows), so that no answer built on them can miss it."""
+    return user.is_authenticated and user.is_active
+
+
 def _roles_of(user: AnyUser) -> set[tuple[str, str]]:
     """The user's platform role grants in force, as (role, jurisdiction) pairs, plus
     (_ADMIN_MARK, subtree prefix) for each organisation they administer (the
@@ -71,7 +82,10 @@ def _roles_of(user: AnyUser) -> set[tuple[str, str]]:
     (_TOTP_MARK, "") if they have an authenticator app: one query, once per request
     (the navigation asks both on every page, the organisations administered are then a
     prefix match that needs no query of its own, and whoever holds a role is asked for
-    a second factor), or none when the user was read with them (``signed_in_user``)."""
+    a second factor), or none when the user was read with them (``signed_in_user``).
+    None at all, and no query, for an account that holds no right (``_holds_rights``)."""
+    if not _holds_rights(user):
+        return set()
     cached = getattr(user, "_platform_roles_cache", None)
     if cached is None:
         # Its SQL is built once per process (portal.compiled): building it took ten times as long as running it.
@@ -127,18 +141,16 @@ def _user_with_roles_query(vendor: str, *, pk: int, now) -> QuerySet[User]:
 def platform_roles_of(user: AnyUser) -> set[tuple[str, str]]:
     """Platform role grants of a user in force (not revoked, not past their end date)
     as (role, jurisdiction) pairs, read once per request."""
-    if not user.is_authenticated:
-        return set()
     return {pair for pair in _roles_of(user) if pair[0] not in (_ADMIN_MARK, _TOTP_MARK)}
 
 
 def administers_some_organisation(user: AnyUser) -> bool:
     """Whether the user is an admin (in force) of at least one organisation; read with the platform roles."""
-    return user.is_authenticated and any(role == _ADMIN_MARK for role, _p in _roles_of(user))
+    return any(role == _ADMIN_MARK for role, _p in _roles_of(user))
 
 
 def is_superadmin(user: AnyUser) -> bool:
-    return user.is_authenticated and (
+    return _holds_rights(user) and (
         user.is_superuser or any(role == PlatformRole.SUPERADMIN for role, _j in platform_roles_of(user))
     )
 
@@ -186,7 +198,7 @@ def watched_jurisdictions(user: AnyUser) -> set[str] | None:
 
 def has_second_factor(user: AnyUser) -> bool:
     """Whether the user has set up an authenticator app (TOTP); read with the platform roles."""
-    return user.is_authenticated and any(role == _TOTP_MARK for role, _j in _roles_of(user))
+    return any(role == _TOTP_MARK for role, _j in _roles_of(user))
 
 
 def gave_second_factor(request) -> bool:
@@ -278,7 +290,7 @@ def administered_organisations(user: AnyUser) -> QuerySet[Organisation]:
 
 def may_administer(user: AnyUser, organisation: Organisation) -> bool:
     """Admin of this organisation or of one above it (one query), or a superadmin."""
-    if not user.is_authenticated:
+    if not _holds_rights(user):
         return False
     if is_superadmin(user):
         return True
@@ -288,13 +300,13 @@ def may_administer(user: AnyUser, organisation: Organisation) -> bool:
 
 def member_organisations(user: AnyUser) -> QuerySet[Organisation]:
     """Organisations the user is an active member (or admin) of."""
-    if not user.is_authenticated:
+    if not _holds_rights(user):
         return Organisation.objects.none()
     return Organisation.objects.filter(memberships__user=user, memberships__is_active=True)
 
 
 def is_member(user: AnyUser, organisation: Organisation) -> bool:
-    return user.is_authenticated and Membership.objects.filter(
+    return _holds_rights(user) and Membership.objects.filter(
         user=user, organisation=organisation, is_active=True
     ).exists()
 
@@ -349,7 +361,7 @@ def owned(user: AnyUser, queryset: QuerySet, scope: ObjectScope) -> QuerySet:
     with the group permissions, which the portal never grants). A superuser owns only
     what they were given, as anyone: owning an application makes one its nodal officer,
     who alone edits, submits and withdraws it (a superadmin reads every one: ``visible``)."""
-    if not user.is_authenticated:
+    if not _holds_rights(user):
         return queryset.none()
     table = get_user_obj_perms_model(queryset.model)
     if table.objects.is_generic():

@@ -32,6 +32,7 @@ from portal.organisations.services import (
     organisation_admin_revoke,
     platform_role_grant,
     platform_role_revoke,
+    role_grant_end_check,
 )
 from portal.permissions import is_superadmin, platform_roles_of
 
@@ -73,12 +74,13 @@ def home(request):
 
 # Platform roles (superadmins) ----------------------------------------------------------------
 
-def _grant_flow(request, *, form_class, template, context, make, initial=None):
+def _grant_flow(request, *, form_class, template, context, make, check, initial=None):
     """The grant pages' steps: the form; "review" shows what will happen and asks to
-    confirm; "edit" goes back to the form with what was typed; "confirm" makes the
-    grant (``make(form)``) and returns None, or shows the refusal on the form: at the
-    last day when it is the end date that would leave nobody whose role does not end,
-    or that would outlast the granter's own role."""
+    confirm, unless ``check(form)`` refuses the end date already (OutlastsGranter: the
+    role would outlast the granter's own), shown at the last day; "edit" goes back to the
+    form with what was typed; "confirm" makes the grant (``make(form)``) and returns None,
+    or shows the refusal on the form: at the last day when it is the end date that would
+    leave nobody whose role does not end, or that would outlast the granter's own role."""
     step = request.POST.get("step") if request.method == "POST" else None
     if step is None:
         form = form_class(initial=initial)
@@ -88,15 +90,21 @@ def _grant_flow(request, *, form_class, template, context, make, initial=None):
         form = form_class(request.POST)
         if form.is_valid():
             if step != "confirm":
-                return render(request, template, {**context, "form": form, "review": True})
-            try:
-                make(form)
-            except (LastAdmin, LastSuperadmin, OutlastsGranter) as exc:
-                form.add_error("ends_on", exc)
-            except (PermissionDenied, ValidationError) as exc:
-                _refusal(form, exc)
+                try:
+                    check(form)
+                except OutlastsGranter as exc:
+                    form.add_error("ends_on", exc)
+                else:
+                    return render(request, template, {**context, "form": form, "review": True})
             else:
-                return None
+                try:
+                    make(form)
+                except (LastAdmin, LastSuperadmin, OutlastsGranter) as exc:
+                    form.add_error("ends_on", exc)
+                except (PermissionDenied, ValidationError) as exc:
+                    _refusal(form, exc)
+                else:
+                    return None
     return render(request, template, {**context, "form": form, "review": False})
 
 
@@ -122,8 +130,11 @@ def platform_grant(request):
             "email": person.email, "role": PlatformRole(form.cleaned_data["role"]).label,
             "where": jurisdiction_label(form.cleaned_data["jurisdiction"] or "")})
 
+    def check(form):
+        role_grant_end_check(actor=request.user, ends_at=form.ends_at, role=form.cleaned_data["role"])
+
     response = _grant_flow(request, form_class=PlatformGrantForm, template="portal/roles/platform_grant.html",
-                           context=context, make=make)
+                           context=context, make=make, check=check)
     return response or redirect("roles:home")
 
 
@@ -197,8 +208,12 @@ def organisation_grant(request, pk):
         messages.success(request, _("%(email)s is now an admin of %(organisation)s.") % {
             "email": person.email, "organisation": organisation.name})
 
+    def check(form):
+        role_grant_end_check(actor=request.user, ends_at=form.ends_at, organisation=organisation)
+
     response = _grant_flow(request, form_class=AdminGrantForm, template="portal/roles/organisation_grant.html",
-                           context=context, make=make, initial={"ends_on": current.last_day} if current else None)
+                           context=context, make=make, check=check,
+                           initial={"ends_on": current.last_day} if current else None)
     return response or redirect("roles:organisation", pk=organisation.pk)
 
 

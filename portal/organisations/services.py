@@ -332,6 +332,30 @@ def _check_within_granter(ends_at: datetime | None, granter_end: datetime | None
         )
 
 
+def _granting_role_end(actor: AnyUser | None, now: datetime, *, role: str | None = None,
+                       organisation: Organisation | None = None) -> datetime | None:
+    """The end of the role by which ``actor`` gives the platform role ``role``, or the admin
+    role of ``organisation``, which the role given may not outlast (None: nothing bounds it).
+    The superadmin role is bounded by the granter's own superadmin role, the admin role by
+    _admin_granting_end; the other platform roles, and what the system gives (``actor``
+    None), are not bounded."""
+    if actor is None:
+        return None
+    if organisation is not None:
+        return _admin_granting_end(actor, organisation, now)
+    return _superadmin_role_end(actor, now)[1] if role == PlatformRole.SUPERADMIN else None
+
+
+def role_grant_end_check(*, actor: AnyUser, ends_at: datetime | None, role: str | None = None,
+                         organisation: Organisation | None = None) -> None:
+    """Refuse (OutlastsGranter), changing nothing, a role given by ``actor`` until ``ends_at``
+    (the platform role ``role``, or the admin role of ``organisation``) that would outlast
+    the granter's own role, saying the latest last day allowed. Asked by the grant pages
+    before they show what will happen; platform_role_grant and organisation_admin_grant ask
+    it again under their locks."""
+    _check_within_granter(ends_at, _granting_role_end(actor, timezone.now(), role=role, organisation=organisation))
+
+
 def _bounded_reason(reason: str) -> str:
     return " ".join((reason or "").split())[:REASON_MAX_LENGTH]
 
@@ -371,30 +395,48 @@ class OfficialPowersHeld(ValidationError):
     message for each such role, saying to hand it over first."""
 
 
-def _lock_and_check_official_powers_end(user_id: int) -> None:
-    """Lock what ending the official powers of ``user_id`` depends on, in the order the
-    role services lock it (the person's account, the superadmin grants, then each
-    organisation they administer), and refuse (OfficialPowersHeld) when they hold a
-    superadmin role, or an admin role of an organisation, that nobody else would hold
-    without an end date (_check_keeps_a_superadmin, _check_keeps_an_admin)."""
+def _lock_and_find_roles_held_alone(user_id: int) -> list[tuple[Organisation | None, ValidationError]]:
+    """Lock what the roles of ``user_id`` ending at once depends on, in the order the role
+    services lock it (the person's account, the superadmin grants, then each organisation
+    they administer), and return each role in force of theirs that nobody else would hold
+    without an end date, with the refusal that says so (_check_keeps_a_superadmin,
+    _check_keeps_an_admin): (None, LastSuperadmin) for the platform's superadmin role,
+    then (organisation, LastAdmin) for each organisation's admin role, in the order of
+    their ids. Ending the person's official powers, or making their account inactive,
+    is refused while there is one: either would end every such role."""
     now = timezone.now()
     _lock_granter_and_holder(None, user_id)
-    refusals = []
+    held: list[tuple[Organisation | None, ValidationError]] = []
     if PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=user_id, role=PlatformRole.SUPERADMIN).exists():
         try:
             _check_keeps_a_superadmin(_lock_superadmin_grants(), leaving_user_id=user_id)
-        except LastSuperadmin:
-            refusals.append(ValidationError(
-                _("You are the platform's last superadmin whose role does not end, and the role needs an official "
-                  "primary address: hand it over first by granting the superadmin role to someone else (without an "
-                  "end date)."),
-                code="last_superadmin"))
+        except LastSuperadmin as refused:
+            held.append((None, refused))
     administered = (Membership.objects.filter(user_id=user_id, role=MembershipRole.ADMIN, is_active=True)
                     .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now)).values("organisation_id"))
     for organisation in Organisation.objects.select_for_update().filter(pk__in=administered).order_by("pk"):
         try:
             _check_keeps_an_admin(organisation, leaving_user_id=user_id)
-        except LastAdmin:
+        except LastAdmin as refused:
+            held.append((organisation, refused))
+    return held
+
+
+def _lock_and_check_official_powers_end(user_id: int) -> None:
+    """Lock what ending the official powers of ``user_id`` depends on, and refuse
+    (OfficialPowersHeld) when they hold a superadmin role, or an admin role of an
+    organisation, that nobody else would hold without an end date
+    (_lock_and_find_roles_held_alone), saying to the person that the role needs an
+    official primary address."""
+    refusals = []
+    for organisation, _refused in _lock_and_find_roles_held_alone(user_id):
+        if organisation is None:
+            refusals.append(ValidationError(
+                _("You are the platform's last superadmin whose role does not end, and the role needs an official "
+                  "primary address: hand it over first by granting the superadmin role to someone else (without an "
+                  "end date)."),
+                code="last_superadmin"))
+        else:
             refusals.append(ValidationError(
                 _("You are the last admin of %(organisation)s whose role does not end, and the role needs an "
                   "official primary address: hand it over first by granting the admin role there to someone else "
@@ -410,25 +452,11 @@ def account_deactivation_check(*, user_id: int) -> None:
     platform's superadmin role, or an organisation's admin role, that nobody else would
     hold without an end date: an inactive account holds none (_check_keeps_a_superadmin
     and _check_keeps_an_admin count active accounts only), and revoking the role is
-    refused. Locks what the answer depends on in the order the role services lock it, in
-    the caller's transaction (the one that saves the account): it still holds at the commit."""
-    now = timezone.now()
+    refused. Locks what the answer depends on (_lock_and_find_roles_held_alone), in the
+    caller's transaction (the one that saves the account): it still holds at the commit."""
     # A savepoint: the form that asks shows the refusal, in the admin's transaction, after it.
     with transaction.atomic():
-        _lock_granter_and_holder(None, user_id)
-        refusals: list[ValidationError] = []
-        if PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=user_id, role=PlatformRole.SUPERADMIN).exists():
-            try:
-                _check_keeps_a_superadmin(_lock_superadmin_grants(), leaving_user_id=user_id)
-            except LastSuperadmin as refused:
-                refusals.append(refused)
-        administered = (Membership.objects.filter(user_id=user_id, role=MembershipRole.ADMIN, is_active=True)
-                        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now)).values("organisation_id"))
-        for organisation in Organisation.objects.select_for_update().filter(pk__in=administered).order_by("pk"):
-            try:
-                _check_keeps_an_admin(organisation, leaving_user_id=user_id)
-            except LastAdmin as refused:
-                refusals.append(refused)
+        refusals = [refused for _organisation, refused in _lock_and_find_roles_held_alone(user_id)]
         if refusals:
             raise ValidationError(refusals)
 
@@ -474,8 +502,7 @@ def platform_role_grant(
         if grant is not None and ended(grant.ends_at, now):
             _grant_expire(grant)
             grant = None
-        granter_end = (_superadmin_role_end(actor, now)[1] if role == PlatformRole.SUPERADMIN and actor is not None
-                       else None)
+        granter_end = _granting_role_end(actor, now, role=role)
         if grant is not None:
             if grant.ends_at == ends_at:
                 return grant
@@ -648,7 +675,7 @@ def organisation_admin_grant(
     reason = _bounded_reason(reason)
     with transaction.atomic():
         organisation = _locked_organisation(organisation_id, actor, user_id)
-        granter_end = _admin_granting_end(actor, organisation, now) if actor is not None else None
+        granter_end = _granting_role_end(actor, now, organisation=organisation)
         user = get_user_model().objects.get(pk=user_id)
         membership = Membership.objects.select_for_update().filter(organisation=organisation, user=user).first()
         if membership is not None and membership.is_active and membership.role == MembershipRole.ADMIN:

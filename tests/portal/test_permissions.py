@@ -176,6 +176,84 @@ def test_moving_an_office_moves_who_administers_it(world):
         office.save()
 
 
+# A deactivated account holds no right ---------------------------------------------------------
+#
+# It cannot sign in, but a session opened before, or a task or command acting as it, still
+# reaches the services with it as the actor: every answer is the one an outsider gets.
+
+def inactive(user):
+    """The account deactivated, as the next request (or a task loading it) sees it."""
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    return fresh(user)
+
+
+@pytest.mark.parametrize("who", ["state_admin_mh", "auditor_all", "superadmin"])
+def test_a_deactivated_account_holds_no_platform_role(world, who):
+    user = inactive(world["people"][who])
+    assert permissions.platform_roles_of(user) == set()
+    assert not (permissions.is_superadmin(user) or permissions.is_state_admin(user) or permissions.is_auditor(user))
+    assert permissions.decided_jurisdictions(user) == set() and permissions.watched_jurisdictions(user) == set()
+    assert permissions.state_admin_jurisdictions(user) == set()
+
+
+def test_a_deactivated_superuser_is_no_superadmin(world):
+    user = inactive(UserFactory(is_superuser=True, is_staff=True))
+    assert not permissions.is_superadmin(user) and not permissions.may_grant_platform_roles(user)
+    assert not permissions.may_administer(user, world["office"])
+
+
+@pytest.mark.parametrize("who", ["admin_of_office", "admin_of_parent", "superadmin"])
+def test_a_deactivated_account_administers_nothing(world, who):
+    user = inactive(world["people"][who])
+    assert not any(permissions.may_administer(user, world[key]) for key in ("office", "parent", "other"))
+    assert not permissions.administers_some_organisation(user)
+    assert list(permissions.administered_organisations(user)) == []
+    assert list(permissions.organisations_in_scope(user)) == []
+
+
+def test_a_deactivated_account_is_a_member_of_nothing(world):
+    user = inactive(world["people"]["member"])
+    assert not permissions.is_member(user, world["office"])
+    assert list(permissions.member_organisations(user)) == []
+
+
+@pytest.mark.parametrize("who", ["officer", "admin_of_office", "state_admin_mh", "superadmin"])
+def test_a_deactivated_account_sees_and_owns_no_application(world, who):
+    user = inactive(world["people"][who])
+    assert list(permissions.visible(user, Application.objects.all(), APPLICATION_SCOPE)) == []
+    assert list(permissions.owned(user, Application.objects.all(), APPLICATION_SCOPE)) == []
+    assert not permissions.can_view(user, world["submitted"], APPLICATION_SCOPE)
+    assert not permissions.is_owner(user, world["submitted"], APPLICATION_SCOPE)
+
+
+@pytest.mark.parametrize("who", ["admin_of_office", "admin_of_parent", "state_admin_mh", "auditor_all", "superadmin"])
+def test_a_deactivated_account_grants_no_role_and_passes_no_role_rule(world, who):
+    user = inactive(world["people"][who])
+    assert not permissions.may_grant_platform_roles(user)
+    assert not any(permissions.may_grant_admin(user, world[key]) for key in ("office", "parent", "other"))
+    assert not permissions.may_manage_roles(user) and not permissions.may_read_role_report(user)
+    assert list(permissions.organisations_for_role_admin(user)) == []
+    role_rules = {name: question for name, question in permissions.RULES.items()
+                  if question is not None and not question(AnonymousUser())}
+    assert {name for name, question in role_rules.items() if question(user)} == set()
+
+
+def test_a_deactivated_actor_changes_no_role(world):
+    """The services ask the same questions: a superadmin or an admin whose account was
+    deactivated meanwhile grants nothing."""
+    from django.core.exceptions import PermissionDenied
+
+    from portal.organisations.services import organisation_admin_grant, platform_role_grant
+
+    root, admin = inactive(world["people"]["superadmin"]), inactive(world["people"]["admin_of_parent"])
+    with pytest.raises(PermissionDenied):
+        platform_role_grant(user=world["people"]["public"], role="auditor", jurisdiction="", actor=root)
+    for actor in (root, admin):
+        with pytest.raises(PermissionDenied):
+            organisation_admin_grant(organisation_id=world["office"].pk, user_id=world["people"]["member"].pk,
+                                     actor=actor)
+
+
 # Query counts of the list answers --------------------------------------------------------
 
 def _offices(parent, count):

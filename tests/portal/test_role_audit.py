@@ -323,3 +323,33 @@ def test_deactivating_an_admin_in_the_admin_while_another_stays_is_saved(admin_c
     post_change(admin_client, user, is_active=False)
     user.refresh_from_db()
     assert not user.is_active
+
+
+
+def test_deactivating_an_account_and_ending_its_official_powers_are_refused_for_the_same_roles():
+    """One rule, asked under the same locks: the platform's last superadmin role, then each
+    organisation's last admin role (one with another admin is not named), are named alike
+    by the admin's refusal to untick "Active" and by the refusal of a personal address as
+    the person's primary one, each in its own words."""
+    from django.core.exceptions import ValidationError
+
+    from portal.organisations.models import Membership, MembershipRole
+    from portal.organisations.services import OfficialPowersHeld, account_deactivation_check, official_powers_end_check
+    from tests.factories import OrganisationFactory
+    from tests.portal.role_helpers import make_admin
+
+    person = make_superadmin(email="only.root@sandes.nic.in")
+    office, shared, parent = (OrganisationFactory(name=name) for name in ("Pune Office", "Nashik Office", "Department"))
+    for organisation in (office, shared, parent):
+        Membership.objects.create(organisation=organisation, user=person, role=MembershipRole.ADMIN)
+    make_admin(shared, email="deputy@nashik.mahaagri.gov.in")
+    with pytest.raises(ValidationError) as deactivation:
+        account_deactivation_check(user_id=person.pk)
+    with pytest.raises(OfficialPowersHeld) as official:
+        official_powers_end_check(user=person, new_primary="root.home@gmail.com")
+    codes = ["last_superadmin", "last_admin", "last_admin"]
+    assert [error.code for error in deactivation.value.error_list] == codes
+    assert [error.code for error in official.value.error_list] == codes
+    named = [organisation.name for organisation in sorted((office, parent), key=lambda o: o.pk)]
+    assert [message.split(" would have")[0] for message in deactivation.value.messages[1:]] == named
+    assert [message.split("last admin of ")[1].split(" whose")[0] for message in official.value.messages[1:]] == named

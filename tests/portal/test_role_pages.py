@@ -403,6 +403,42 @@ def test_a_grant_outlasting_the_granters_own_role_is_refused_at_the_last_day_wit
     assert Membership.objects.get(user=member).role == MembershipRole.ADMIN
 
 
+def test_a_grant_outlasting_the_granters_own_role_is_refused_before_the_review(world):
+    """The refusal is at the last day on the form, with the latest day allowed, before the
+    review page: not only once the person has confirmed (an admin role, and the superadmin
+    role given by a superadmin whose own role ends)."""
+    office, member = world["office"], world["member"]
+    acting = make_admin(office, email="acting.admin@pune.mahaagri.gov.in")
+    last_day = timezone.localdate() + timedelta(days=7)
+    end = timezone.make_aware(datetime.combine(last_day + timedelta(days=1), time.min))
+    Membership.objects.filter(user=acting).update(ends_at=end)
+    client = client_of({**world, "acting": acting}, "acting")
+    url = f"/portal/roles/organisations/{office.pk}/grant/"
+    for ends_on in ("", (last_day + timedelta(days=1)).isoformat()):
+        data = {"user": member.pk, "ends_on": ends_on, "reason": "Covers the section.", "step": "review"}
+        page = well_formed(client.post(url, data))
+        assert "Check before you confirm" not in page
+        error = page.split('id="id_ends_on_error"', 1)[1].split("</", 1)[0]
+        assert f"{last_day:%-d %b %Y}" in error, error
+        assert "Covers the section." in page
+    data = {"user": member.pk, "ends_on": last_day.isoformat(), "reason": "Covers the section.", "step": "review"}
+    assert "Check before you confirm" in well_formed(client.post(url, data))
+    assert Membership.objects.get(user=member).role == MembershipRole.MEMBER  # nothing until confirmed
+    root = world["superadmin"]
+    PlatformRoleGrant.objects.filter(user=root).update(ends_at=end)
+    client = client_of(world, "superadmin")
+    data = {"user": world["public"].pk, "role": "superadmin", "jurisdiction": "", "ends_on": "", "reason": "A term.",
+            "step": "review"}
+    page = well_formed(client.post("/portal/roles/platform/grant/", data))
+    assert "Check before you confirm" not in page
+    error = page.split('id="id_ends_on_error"', 1)[1].split("</", 1)[0]
+    assert f"{last_day:%-d %b %Y}" in error, error
+    # The other platform roles are not bounded by the granter's own (the service does not bound them either).
+    page = well_formed(client.post("/portal/roles/platform/grant/", {**data, "role": "auditor"}))
+    assert "Check before you confirm" in page
+    assert not PlatformRoleGrant.objects.filter(user=world["public"]).exists()
+
+
 def test_removing_the_last_admin_is_refused_on_the_page(world):
     office = world["office"]
     client = client_of(world, "admin_parent")
