@@ -8,6 +8,8 @@ screenshotted and checked with axe-core (tests/browser/support.py):
 - the admin of a state department makes a verified member of a district office below
   it an admin of that office until a last day, then tries to remove the office's
   original admin, the last one whose role does not end, and is refused;
+- an office's acting admin, whose own role ends in ten days, is refused at the first step
+  a grant with no last day, in English, Hindi and Marathi;
 - an office's only admin changes her account's address to another official one, and is
   refused at the code's confirmation in English, Hindi and Marathi: her role rests on
   her verification at the old address."""
@@ -128,6 +130,39 @@ def test_an_organisation_admin_grants_an_admin_and_cannot_remove_the_last_one(pa
     assert Membership.objects.get(user=original, organisation=office).role == MembershipRole.ADMIN
     check_page.assert_clean()
 
+
+
+OUTLASTS = {
+    "en": "Your own role, by which you give this one, ends after",
+    "hi": "आपकी अपनी भूमिका, जिसके आधार पर आप यह भूमिका दे रहे हैं",
+    "mr": "तुमची स्वतःची भूमिका, जिच्या आधारे तुम्ही ही भूमिका देत आहात",
+}
+
+
+def test_an_acting_admin_cannot_give_an_admin_role_that_outlasts_their_own(page, portal, check_page):
+    """An office's acting admin, whose role ends in ten days, makes a member admin with no
+    last day: refused at the last day's field at the first step, with the latest day
+    allowed, the reason typed kept, in English, Hindi and Marathi; nothing granted."""
+    office = OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE")
+    make_admin(office, email="admin@pune.mahaagri.gov.in", full_name="Office Admin")
+    acting = make_admin(office, email="acting.admin@pune.mahaagri.gov.in", full_name="Acting Admin")
+    Membership.objects.filter(user=acting).update(ends_at=timezone.now() + timedelta(days=10))
+    clerk = make_member(office, email="asha.kulkarni@pune.mahaagri.gov.in", full_name="Asha Kulkarni")
+
+    sign_in(page, portal, acting.email)
+    page.goto(f"{portal}/portal/roles/organisations/{office.pk}/grant/?user={clerk.pk}")
+
+    def refused():
+        page.get_by_label(re.compile("Reason|कारण")).first.fill("Leads the section.")
+        page.locator("main form button[type=submit]").first.click()
+        page.wait_for_load_state("load")
+        expect(page.locator("#error-summary")).to_contain_text(OUTLASTS[page.locator("html").get_attribute("lang")])
+        expect(page.locator("main form textarea, main form input[name=reason]").first).to_have_value("Leads the section.")
+
+    refused()
+    check_page.in_each_language(page, "grant-outlasting-refused", reach=refused)
+    assert Membership.objects.get(user=clerk, organisation=office).role == MembershipRole.MEMBER
+    check_page.assert_clean()
 
 LAST_ADMIN_ADDRESS = {
     "en": "You are the last admin of District Agriculture Office, Pune whose role does not end, and the role rests on "
