@@ -100,6 +100,18 @@ def test_seed_demo_grants_its_roles_through_the_audited_service_once():
     assert audit_verify() == []
 
 
+def test_seed_demo_run_again_leaves_a_platform_role_revoked_in_the_portal_revoked():
+    """`make run` runs seed_demo at every start: a role revoked since is not granted again."""
+    call_command("seed_demo", stdout=StringIO())
+    root = User.objects.get(email="superadmin@nic.in")
+    state_admin = User.objects.get(email="stateadmin.mh@maharashtra.gov.in")
+    platform_role_revoke(grant_id=PlatformRoleGrant.objects.get(user=state_admin).pk, actor=root)
+    audit_rows = AuditEvent.objects.count()
+    call_command("seed_demo", stdout=StringIO())
+    assert AuditEvent.objects.count() == audit_rows
+    assert platform_roles_of(User.objects.get(pk=state_admin.pk)) == set()
+
+
 # The Django admin ----------------------------------------------------------------------------
 
 @pytest.fixture

@@ -1,23 +1,26 @@
 """Demo data of verification (run by seed_demo, safe to run again): an admin of the
 Collectorate Pune, three people verified there and two waiting requests, made through
-the services as a person and an admin would (audited, mail in the outbox)."""
+the services as a person, an admin and the demo superadmin would (audited, mail in the
+outbox). Made once: what people changed in the portal since is left as it is."""
 
 from datetime import date
 
 from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from guardian.shortcuts import assign_perm
 
 from portal.accounts.models import User
-from portal.organisations.models import Membership, MembershipRole, Organisation
-from portal.permissions import ADMINISTER_ORGANISATION, VIEW_ORGANISATION_DASHBOARD
+from portal.organisations.models import Membership, Organisation
+from portal.organisations.services import organisation_admin_grant
 from verification import services
 from verification.models import GovernmentProfile
 
 DEMO_PASSWORD = "Sandes-demo-2026"  # as seed_demo's
 ORGANISATION = "COLL-PUNE"
+SUPERADMIN = "superadmin@nic.in"  # seed_demo's: it verifies the admin there and grants the role
 ADMIN = ("admin.collector@pune.gov.in", "Priya Deshmukh")
+ADMIN_DETAILS = {"designation": "Resident Deputy Collector", "office": "Collector's Office", "employee_code": "PUN-0001",
+                 "mobile": "9822000001", "superannuation_date": date(2039, 6, 30)}
 PEOPLE = [
     # email, full name, designation, office, employee code, mobile, superannuation, language, verified?
     ("tahsildar.haveli@pune.gov.in", "Rahul Patil", "Tahsildar", "Haveli Taluka Office", "PUN-0101", "9822000101",
@@ -48,13 +51,20 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         organisation = Organisation.objects.filter(short_code=ORGANISATION).first()
-        if organisation is None:
-            self.stderr.write(f"{ORGANISATION} is missing: run seed_demo first.")
+        superadmin = User.objects.filter(email=SUPERADMIN).first()
+        if organisation is None or superadmin is None:
+            self.stderr.write(f"{ORGANISATION} or {SUPERADMIN} is missing: run seed_demo first.")
             return
         admin = _account(*ADMIN)
-        Membership.objects.get_or_create(organisation=organisation, user=admin, defaults={"role": MembershipRole.ADMIN})
-        assign_perm(ADMINISTER_ORGANISATION, admin, organisation)
-        assign_perm(VIEW_ORGANISATION_DASHBOARD, admin, organisation)
+        if not Membership.objects.filter(organisation=organisation, user=admin).exists():
+            # Never a member or admin there: verified and made admin as in the portal, once. A role
+            # revoked (or a verification ended) in the portal since is not given back.
+            profile = services.join_request_create(
+                organisation_id=organisation.pk, language="en", actor=admin,
+                details={**ADMIN_DETAILS, "official_email": admin.email},
+            )
+            services.join_request_decide(profile_id=profile.pk, decision=services.JoinDecision.VERIFY, actor=superadmin)
+            organisation_admin_grant(organisation_id=organisation.pk, user_id=admin.pk, actor=superadmin)
         for email, name, designation, office, code, mobile, superannuation, language, verify in PEOPLE:
             user = _account(email, name)
             if GovernmentProfile.objects.filter(user=user, organisation=organisation).exists():

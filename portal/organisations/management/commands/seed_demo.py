@@ -14,6 +14,7 @@ from portal.organisations.models import (
     OrganisationStatus,
     OrganisationType,
     PlatformRole,
+    PlatformRoleGrant,
 )
 from portal.organisations.services import platform_role_grant
 
@@ -62,7 +63,9 @@ class Command(BaseCommand):
             if user is None:
                 user = User.objects.create_user(email=email, password=DEMO_PASSWORD, full_name=full_name)
             EmailAddress.objects.get_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
-            if role:  # through the service, with its audit row; a role already held is left as it is
+            # Through the service, with its audit row, once: a role held, or revoked or ended in the
+            # portal since, is left as it is (make run seeds at every start).
+            if role and not PlatformRoleGrant.objects.filter(user=user, role=role, jurisdiction=jurisdiction).exists():
                 platform_role_grant(user=user, role=role, jurisdiction=jurisdiction, actor=None)
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded. Demo logins (password for all: {DEMO_PASSWORD}):"))
         for email, _name, _role, _j, desc in USERS:
