@@ -2,12 +2,13 @@ from allauth.account.admin import EmailAddressAdmin as BaseEmailAddressAdmin
 from allauth.account.models import EmailAddress
 from allauth.mfa.admin import AuthenticatorAdmin as BaseAuthenticatorAdmin
 from allauth.mfa.models import Authenticator
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +21,10 @@ from portal.organisations.services import account_deactivation_check
 from portal.privacy.requests import person_held
 
 ACCESS_FLAGS = ("is_active", "is_staff", "is_superuser")
+# What makes an account staff or superuser, or gives it permissions: changed in the admin only
+# by a superuser, and never on their own account (DESIGN §2: nobody grants a role above their
+# own or edits their own).
+GRANTING_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
 
 
 def permission_names(permissions):
@@ -118,7 +123,9 @@ class UserAdmin(LegalHoldMixin, AuditedDeletionMixin, BaseUserAdmin):
     permissions; an account added or deleted) is audited, old and new values, with the
     signed-in administrator as actor, in the admin's own transaction. An account's address
     is read-only here. An account under a legal hold, or one of whose records is, is not
-    deleted (LegalHoldMixin). The last holder of a role is not made inactive (UserChangeForm)."""
+    deleted (LegalHoldMixin). The last holder of a role is not made inactive (UserChangeForm).
+    Only a superuser changes an account's staff and superuser flags, groups and permissions,
+    and not on their own account (GRANTING_FIELDS)."""
 
     form = UserChangeForm
     ordering = ["email"]
@@ -138,7 +145,11 @@ class UserAdmin(LegalHoldMixin, AuditedDeletionMixin, BaseUserAdmin):
         # Typed here it kept a role holder's role under any address, unaudited. An account
         # being added is given its first one.
         fields = super().get_readonly_fields(request, obj)
-        return fields if obj is None else [*fields, "email"]
+        if obj is None:
+            return fields
+        if not request.user.is_superuser or obj.pk == request.user.pk:
+            return [*fields, "email", *GRANTING_FIELDS]
+        return [*fields, "email"]
 
     def save_model(self, request, obj, form, change):
         # Read before the save: the form has already set the new flags on ``obj``, and
@@ -171,9 +182,38 @@ class EmailAddressAdmin(LegalHoldMixin, BaseEmailAddressAdmin):
 admin.site.unregister(Group)
 
 
+class GroupForm(forms.ModelForm):
+    """A group's permissions, as a non-superuser may set them: not those of a group they
+    belong to (their own permissions), and none they do not hold themselves (DESIGN §2:
+    nobody grants a role above their own or edits their own). ``actor`` is set by GroupAdmin."""
+
+    actor = None
+
+    def clean_permissions(self):
+        permissions = self.cleaned_data["permissions"]
+        if self.actor is None or self.actor.is_superuser:
+            return permissions
+        before = set(self.instance.permissions.all()) if self.instance.pk else set()
+        if self.instance.pk and set(permissions) != before and self.actor.groups.filter(pk=self.instance.pk).exists():
+            raise ValidationError(_("You cannot change the permissions of a group you belong to."), code="own_group")
+        not_held = [name for name in permission_names(permissions.exclude(pk__in=[p.pk for p in before]))
+                    if not self.actor.has_perm(name)]
+        if not_held:
+            raise ValidationError(_("You cannot give a permission you do not hold yourself: %(permissions)s"),
+                                  code="not_held", params={"permissions": ", ".join(not_held)})
+        return permissions
+
+
 @admin.register(Group)
 class GroupAdmin(AuditedDeletionMixin, BaseGroupAdmin):
-    """A group's permissions are every member's: each change made here is audited."""
+    """A group's permissions are every member's: each change made here is audited, and a
+    non-superuser changes them only as GroupForm allows."""
+
+    form = GroupForm
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"actor": request.user})
 
     def save_model(self, request, obj, form, change):
         form.permissions_before = permission_names(Group.objects.get(pk=obj.pk).permissions) if change else []

@@ -353,3 +353,93 @@ def test_deactivating_an_account_and_ending_its_official_powers_are_refused_for_
     named = [organisation.name for organisation in sorted((office, parent), key=lambda o: o.pk)]
     assert [message.split(" would have")[0] for message in deactivation.value.messages[1:]] == named
     assert [message.split("last admin of ")[1].split(" whose")[0] for message in official.value.messages[1:]] == named
+
+
+# What a staff account (not superuser) may change in the admin -------------------------------
+
+def staff_with(*codenames, email="helpdesk@nic.in", **fields):
+    """A staff account (not superuser) with only the named model permissions, signed in with its second factor."""
+    from tests.onboarding.approval_helpers import signed_in
+
+    user = UserFactory(email=email, is_staff=True, **fields)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    with_totp(user)
+    return user, signed_in(user)
+
+
+ACCESS_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+
+def test_a_staff_account_changes_no_ones_access_flags_groups_or_permissions_in_the_admin():
+    """Nobody grants a role above their own or edits their own (DESIGN §2): for a staff
+    account that is not superuser the access fields of every account are shown, not edited,
+    and a form that sends them all the same changes nothing; its other fields are saved."""
+    staff, client = staff_with("view_user", "change_user")
+    other = UserFactory(email="clerk@mha.gov.in")
+    group = Group.objects.create(name="helpdesk")
+    every = list(Permission.objects.values_list("pk", flat=True))
+    for user in (staff, other):
+        page = client.get(f"/admin/accounts/user/{user.pk}/change/").content.decode()
+        assert not any(f'name="{field}"' in page for field in ACCESS_FIELDS)
+        post_change(client, user, is_staff="on", is_superuser="on", groups=[group.pk], user_permissions=every,
+                    full_name="A New Name")
+        user = User.objects.get(pk=user.pk)
+        assert user.full_name == "A New Name"
+        assert (user.is_superuser, list(user.groups.all())) == (False, [])
+    assert staff.user_permissions.count() == 2 and not other.user_permissions.exists()
+    assert not User.objects.get(pk=other.pk).is_staff
+    assert events(AuditAction.USER_ACCESS_CHANGED) == []
+
+
+def test_a_superuser_changes_anothers_access_in_the_admin_but_not_its_own(root, admin_client):
+    page = admin_client.get(f"/admin/accounts/user/{root.pk}/change/").content.decode()
+    assert not any(f'name="{field}"' in page for field in ACCESS_FIELDS) and 'name="is_active"' in page
+    group = Group.objects.create(name="helpdesk")
+    post_change(admin_client, root, is_staff=False, is_superuser=False, groups=[group.pk])
+    root.refresh_from_db()
+    assert (root.is_superuser, root.is_staff, root.groups.exists()) == (True, True, False)
+    other = UserFactory(email="clerk@mha.gov.in")
+    assert 'name="is_superuser"' in admin_client.get(f"/admin/accounts/user/{other.pk}/change/").content.decode()
+    post_change(admin_client, other, is_staff="on", groups=[group.pk])
+    other.refresh_from_db()
+    assert other.is_staff and list(other.groups.all()) == [group]
+    [event] = events(AuditAction.USER_ACCESS_CHANGED)
+    assert event.new_values == {"is_staff": True, "groups": ["helpdesk"]}
+
+
+def group_form(group, permissions):
+    return {"name": group.name, "permissions": [p.pk for p in permissions], "_save": "Save"}
+
+
+def test_a_staff_account_does_not_widen_its_own_groups_permissions_in_the_admin():
+    group = Group.objects.create(name="Help desk")
+    held = list(Permission.objects.filter(codename__in=["view_group", "change_group"]))
+    group.permissions.add(*held)
+    staff, client = staff_with(email="helpdesk@nic.in")
+    staff.groups.add(group)
+    for permissions in (Permission.objects.all(), held[:1]):  # widened, or narrowed: its own group either way
+        response = client.post(f"/admin/auth/group/{group.pk}/change/", group_form(group, permissions))
+        assert response.status_code == 200
+        assert "You cannot change the permissions of a group you belong to." in (
+            response.context["adminform"].form.errors["permissions"])
+    assert set(group.permissions.all()) == set(held)
+    assert events(AuditAction.GROUP_PERMISSIONS_CHANGED) == []
+
+
+def test_a_staff_account_gives_another_group_only_permissions_it_holds_itself():
+    staff, client = staff_with("view_group", "change_group", "add_group", "view_user")
+    group = Group.objects.create(name="Readers")
+    view_user, change_user = (Permission.objects.get(content_type__app_label="accounts", codename=codename)
+                              for codename in ("view_user", "change_user"))
+    response = client.post(f"/admin/auth/group/{group.pk}/change/", group_form(group, [view_user, change_user]))
+    assert response.status_code == 200
+    assert "You cannot give a permission you do not hold yourself: accounts.change_user" in (
+        response.context["adminform"].form.errors["permissions"])
+    response = client.post("/admin/auth/group/add/", {"name": "Writers", "permissions": [change_user.pk]})
+    assert response.status_code == 200 and not Group.objects.filter(name="Writers").exists()
+    assert not group.permissions.exists()
+    response = client.post(f"/admin/auth/group/{group.pk}/change/", group_form(group, [view_user]))
+    assert response.status_code == 302
+    assert list(group.permissions.all()) == [view_user]
+    [event] = events(AuditAction.GROUP_PERMISSIONS_CHANGED)
+    assert (event.actor_id, event.new_values) == (staff.pk, {"permissions": ["accounts.view_user"], "members": 0})
