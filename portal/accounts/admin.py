@@ -4,12 +4,17 @@ from allauth.mfa.admin import AuthenticatorAdmin as BaseAuthenticatorAdmin
 from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -17,6 +22,7 @@ from portal.accounts.models import User
 from portal.accounts.signals import authenticator_values
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
+from portal.organisations.models import Membership, MembershipRole, PlatformRoleGrant, in_force_q
 from portal.organisations.services import account_deactivation_check
 from portal.privacy.requests import person_held
 
@@ -45,6 +51,19 @@ def changes(old, new):
     """(old, new) restricted to the keys whose values differ (every key of ``new`` when ``old`` is empty)."""
     keys = [key for key in new if key not in old or old[key] != new[key]]
     return {key: old[key] for key in keys if key in old}, {key: new[key] for key in keys}
+
+
+def holds_a_role(user) -> bool:
+    """Whether an account holds a platform role or an organisation admin role in force, or
+    this admin's access (staff, superuser): read from its grants, whether the account is
+    active or not (its roles come back with its "Active" tick)."""
+    now = timezone.now()
+    return (
+        user.is_staff or user.is_superuser
+        or PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=user.pk).exists()
+        or Membership.objects.filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now), user_id=user.pk,
+                                     role=MembershipRole.ADMIN).exists()
+    )
 
 
 class AuditedDeletionMixin:
@@ -150,6 +169,26 @@ class UserAdmin(LegalHoldMixin, AuditedDeletionMixin, BaseUserAdmin):
         if not request.user.is_superuser or obj.pk == request.user.pk:
             return [*fields, "email", *GRANTING_FIELDS]
         return [*fields, "email"]
+
+    def user_change_password(self, request, id, form_url=""):
+        """Django's page to set another account's password, audited (the administrator, the
+        account; never the password) in its transaction. A non-superuser is refused it for an
+        account that holds a role or this admin's access (``holds_a_role``): whoever set that
+        password would sign in as them, an organisation admin without a second factor."""
+        target = self.get_object(request, unquote(id))
+        if (target is not None and self.has_change_permission(request, target) and not request.user.is_superuser
+                and holds_a_role(target)):
+            self.message_user(request, gettext("Only a superuser sets the password of an account that holds a role."),
+                              messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[target.pk]))
+        with transaction.atomic():
+            before = User.objects.select_for_update().filter(pk=getattr(target, "pk", None)).first()
+            response = super().user_change_password(request, id, form_url)
+            after = User.objects.filter(pk=getattr(target, "pk", None)).first()
+            if before is not None and after is not None and after.password != before.password:
+                audit_record(actor=request.user, action=AuditAction.USER_PASSWORD_CHANGED, target=after,
+                             new={"in_admin": True, "usable_password": after.has_usable_password()}, request=request)
+        return response
 
     def save_model(self, request, obj, form, change):
         # Read before the save: the form has already set the new flags on ``obj``, and

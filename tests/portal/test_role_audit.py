@@ -443,3 +443,56 @@ def test_a_staff_account_gives_another_group_only_permissions_it_holds_itself():
     assert list(group.permissions.all()) == [view_user]
     [event] = events(AuditAction.GROUP_PERMISSIONS_CHANGED)
     assert (event.actor_id, event.new_values) == (staff.pk, {"permissions": ["accounts.view_user"], "members": 0})
+
+
+def password_form(password="Taken-over-2026!"):
+    return {"password1": password, "password2": password, "usable_password": "true"}
+
+
+def test_a_password_set_in_the_admin_is_audited_without_the_secret():
+    staff, client = staff_with("view_user", "change_user")
+    person = UserFactory(email="citizen@gmail.com")
+    response = client.post(f"/admin/accounts/user/{person.pk}/password/", password_form())
+    assert response.status_code == 302
+    person.refresh_from_db()
+    assert person.check_password("Taken-over-2026!")
+    [event] = events(AuditAction.USER_PASSWORD_CHANGED)
+    assert (event.actor_id, event.target_type, event.target_id) == (staff.pk, "accounts.user", str(person.pk))
+    assert (event.old_values, event.new_values) == ({}, {"in_admin": True, "usable_password": True})
+    assert "Taken-over" not in str(event.new_values) and audit_verify() == []
+
+
+@pytest.mark.parametrize("holder", ["organisation_admin", "deactivated_organisation_admin", "state_admin", "superuser"])
+def test_a_staff_account_does_not_set_a_role_holders_password_in_the_admin(holder, root, admin_client):
+    """A staff help desk that set an organisation admin's password (who signs in without a
+    second factor) would hold their role: only a superuser sets a role holder's password."""
+    from django.contrib.messages import get_messages
+
+    from tests.factories import OrganisationFactory
+    from tests.portal.role_helpers import make_admin
+
+    target = {
+        "organisation_admin": lambda: make_admin(OrganisationFactory(), email="admin@pune.gov.in"),
+        # Its role comes back with its "Active" tick.
+        "deactivated_organisation_admin": lambda: make_admin(OrganisationFactory(), email="admin@pune.gov.in",
+                                                             is_active=False),
+        "state_admin": lambda: PlatformRoleFactory(role="state_admin", jurisdiction="MH",
+                                                   user__email="state.admin@maharashtra.gov.in").user,
+        "superuser": lambda: UserFactory(email="other.root@nic.in", is_superuser=True, is_staff=True),
+    }[holder]()
+    password = target.password
+    staff, client = staff_with("view_user", "change_user")
+    for asked in (client.get, lambda url, **kw: client.post(url, password_form(), **kw)):
+        response = asked(f"/admin/accounts/user/{target.pk}/password/", follow=True)
+        assert response.redirect_chain == [(f"/admin/accounts/user/{target.pk}/change/", 302)]
+        assert [str(m) for m in get_messages(response.wsgi_request)] == [
+            "Only a superuser sets the password of an account that holds a role."]
+    target.refresh_from_db()
+    assert target.password == password
+    assert events(AuditAction.USER_PASSWORD_CHANGED) == []
+    # A superuser may.
+    assert admin_client.post(f"/admin/accounts/user/{target.pk}/password/", password_form()).status_code == 302
+    target.refresh_from_db()
+    assert target.check_password("Taken-over-2026!")
+    [event] = events(AuditAction.USER_PASSWORD_CHANGED)
+    assert (event.actor_id, event.target_id) == (root.pk, str(target.pk))
