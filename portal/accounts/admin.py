@@ -213,9 +213,24 @@ admin.site.unregister(EmailAddress)
 
 @admin.register(EmailAddress)
 class EmailAddressAdmin(LegalHoldMixin, BaseEmailAddressAdmin):
-    """allauth's, but the addresses of a person under a legal hold are not deleted."""
+    """allauth's, but the addresses of a person under a legal hold are not deleted, and each
+    address added or changed here is audited (its account, address, verified, primary: old
+    and new), with the administrator as actor, in the admin's own transaction."""
 
     person_field = "user_id"
+
+    @staticmethod
+    def address_values(address):
+        return {"user": address.user_id, "email": address.email, "verified": address.verified,
+                "primary": address.primary}
+
+    def save_model(self, request, obj, form, change):
+        before = self.address_values(EmailAddress.objects.get(pk=obj.pk)) if change else {}
+        super().save_model(request, obj, form, change)
+        old, new = changes(before, self.address_values(obj))
+        if new:
+            audit_record(actor=request.user, action=AuditAction.USER_EMAIL_ADDRESS_SAVED_IN_ADMIN, target=obj.user,
+                         old=old, new={**new, "added": True} if not change else new, request=request)
 
 
 admin.site.unregister(Group)

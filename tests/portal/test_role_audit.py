@@ -496,3 +496,32 @@ def test_a_staff_account_does_not_set_a_role_holders_password_in_the_admin(holde
     assert target.check_password("Taken-over-2026!")
     [event] = events(AuditAction.USER_PASSWORD_CHANGED)
     assert (event.actor_id, event.target_id) == (root.pk, str(target.pk))
+
+
+def test_an_address_added_or_changed_in_the_admin_is_audited():
+    """A verified address is what official powers rest on: adding or changing one in the
+    admin is audited (the address, verified, primary; old and new), as marking one verified is."""
+    from allauth.account.models import EmailAddress
+
+    staff, client = staff_with("view_emailaddress", "add_emailaddress", "change_emailaddress")
+    person = UserFactory(email="citizen@gmail.com")
+    response = client.post("/admin/account/emailaddress/add/",
+                           {"user": person.pk, "email": "citizen@mha.gov.in", "verified": "on", "primary": ""})
+    assert response.status_code == 302
+    address = EmailAddress.objects.get(user=person, email="citizen@mha.gov.in", verified=True)
+    [added] = events(AuditAction.USER_EMAIL_ADDRESS_SAVED_IN_ADMIN)
+    assert (added.actor_id, added.target_type, added.target_id) == (staff.pk, "accounts.user", str(person.pk))
+    assert (added.old_values, added.new_values) == (
+        {}, {"user": person.pk, "email": "citizen@mha.gov.in", "verified": True, "primary": False, "added": True})
+
+    response = client.post(f"/admin/account/emailaddress/{address.pk}/change/",
+                           {"user": person.pk, "email": "citizen@home.gov.in", "verified": "", "primary": ""})
+    assert response.status_code == 302
+    changed = events(AuditAction.USER_EMAIL_ADDRESS_SAVED_IN_ADMIN)[1]
+    assert (changed.old_values, changed.new_values) == (
+        {"email": "citizen@mha.gov.in", "verified": True}, {"email": "citizen@home.gov.in", "verified": False})
+    # Saved unchanged: nothing to record.
+    client.post(f"/admin/account/emailaddress/{address.pk}/change/",
+                {"user": person.pk, "email": "citizen@home.gov.in", "verified": "", "primary": ""})
+    assert len(events(AuditAction.USER_EMAIL_ADDRESS_SAVED_IN_ADMIN)) == 2
+    assert audit_verify() == []
