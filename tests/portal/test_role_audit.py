@@ -525,3 +525,19 @@ def test_an_address_added_or_changed_in_the_admin_is_audited():
                 {"user": person.pk, "email": "citizen@home.gov.in", "verified": "", "primary": ""})
     assert len(events(AuditAction.USER_EMAIL_ADDRESS_SAVED_IN_ADMIN)) == 2
     assert audit_verify() == []
+
+
+@pytest.mark.parametrize("url", [
+    "/admin/verification/governmentprofile/?status__exact=%00",
+    "/admin/accounts/user/?q=clerk%00",
+    "/admin/autocomplete/?app_label=accounts&model_name=user&field_name=groups&term=%00",
+])
+def test_a_nul_character_in_an_admin_query_is_refused_not_a_server_error(url, admin_client):
+    """PostgreSQL text cannot hold NUL: a list filter, search or autocomplete term holding
+    one is refused (400) for every page of the admin at once, not left to fail in the database."""
+    from tests.verification.helpers import GovernmentProfileFactory
+
+    GovernmentProfileFactory()
+    admin_client.raise_request_exception = False
+    assert admin_client.get(url).status_code == 400
+    assert admin_client.get(url.replace("%00", "")).status_code == 200
