@@ -85,7 +85,7 @@ CSRF_TRUSTED_ORIGINS = [SITE_URL] if SITE_URL.startswith("https://") else []
 CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.adminsite.PortalAdminConfig",  # django.contrib.admin, its site refusing NUL (portal/adminsite.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

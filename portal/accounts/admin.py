@@ -2,13 +2,19 @@ from allauth.account.admin import EmailAddressAdmin as BaseEmailAddressAdmin
 from allauth.account.models import EmailAddress
 from allauth.mfa.admin import AuthenticatorAdmin as BaseAuthenticatorAdmin
 from allauth.mfa.models import Authenticator
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -16,10 +22,15 @@ from portal.accounts.models import User
 from portal.accounts.signals import authenticator_values
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
+from portal.organisations.models import Membership, MembershipRole, PlatformRoleGrant, in_force_q
 from portal.organisations.services import account_deactivation_check
 from portal.privacy.requests import person_held
 
 ACCESS_FLAGS = ("is_active", "is_staff", "is_superuser")
+# What makes an account staff or superuser, or gives it permissions: changed in the admin only
+# by a superuser, and never on their own account (DESIGN §2: nobody grants a role above their
+# own or edits their own).
+GRANTING_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
 
 
 def permission_names(permissions):
@@ -40,6 +51,19 @@ def changes(old, new):
     """(old, new) restricted to the keys whose values differ (every key of ``new`` when ``old`` is empty)."""
     keys = [key for key in new if key not in old or old[key] != new[key]]
     return {key: old[key] for key in keys if key in old}, {key: new[key] for key in keys}
+
+
+def holds_a_role(user) -> bool:
+    """Whether an account holds a platform role or an organisation admin role in force, or
+    this admin's access (staff, superuser): read from its grants, whether the account is
+    active or not (its roles come back with its "Active" tick)."""
+    now = timezone.now()
+    return (
+        user.is_staff or user.is_superuser
+        or PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=user.pk).exists()
+        or Membership.objects.filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now), user_id=user.pk,
+                                     role=MembershipRole.ADMIN).exists()
+    )
 
 
 class AuditedDeletionMixin:
@@ -118,7 +142,9 @@ class UserAdmin(LegalHoldMixin, AuditedDeletionMixin, BaseUserAdmin):
     permissions; an account added or deleted) is audited, old and new values, with the
     signed-in administrator as actor, in the admin's own transaction. An account's address
     is read-only here. An account under a legal hold, or one of whose records is, is not
-    deleted (LegalHoldMixin). The last holder of a role is not made inactive (UserChangeForm)."""
+    deleted (LegalHoldMixin). The last holder of a role is not made inactive (UserChangeForm).
+    Only a superuser changes an account's staff and superuser flags, groups and permissions,
+    and not on their own account (GRANTING_FIELDS)."""
 
     form = UserChangeForm
     ordering = ["email"]
@@ -138,7 +164,31 @@ class UserAdmin(LegalHoldMixin, AuditedDeletionMixin, BaseUserAdmin):
         # Typed here it kept a role holder's role under any address, unaudited. An account
         # being added is given its first one.
         fields = super().get_readonly_fields(request, obj)
-        return fields if obj is None else [*fields, "email"]
+        if obj is None:
+            return fields
+        if not request.user.is_superuser or obj.pk == request.user.pk:
+            return [*fields, "email", *GRANTING_FIELDS]
+        return [*fields, "email"]
+
+    def user_change_password(self, request, id, form_url=""):
+        """Django's page to set another account's password, audited (the administrator, the
+        account; never the password) in its transaction. A non-superuser is refused it for an
+        account that holds a role or this admin's access (``holds_a_role``): whoever set that
+        password would sign in as them, an organisation admin without a second factor."""
+        target = self.get_object(request, unquote(id))
+        if (target is not None and self.has_change_permission(request, target) and not request.user.is_superuser
+                and holds_a_role(target)):
+            self.message_user(request, gettext("Only a superuser sets the password of an account that holds a role."),
+                              messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[target.pk]))
+        with transaction.atomic():
+            before = User.objects.select_for_update().filter(pk=getattr(target, "pk", None)).first()
+            response = super().user_change_password(request, id, form_url)
+            after = User.objects.filter(pk=getattr(target, "pk", None)).first()
+            if before is not None and after is not None and after.password != before.password:
+                audit_record(actor=request.user, action=AuditAction.USER_PASSWORD_CHANGED, target=after,
+                             new={"in_admin": True, "usable_password": after.has_usable_password()}, request=request)
+        return response
 
     def save_model(self, request, obj, form, change):
         # Read before the save: the form has already set the new flags on ``obj``, and
@@ -163,17 +213,61 @@ admin.site.unregister(EmailAddress)
 
 @admin.register(EmailAddress)
 class EmailAddressAdmin(LegalHoldMixin, BaseEmailAddressAdmin):
-    """allauth's, but the addresses of a person under a legal hold are not deleted."""
+    """allauth's, but the addresses of a person under a legal hold are not deleted, and each
+    address added or changed here is audited (its account, address, verified, primary: old
+    and new), with the administrator as actor, in the admin's own transaction."""
 
     person_field = "user_id"
+
+    @staticmethod
+    def address_values(address):
+        return {"user": address.user_id, "email": address.email, "verified": address.verified,
+                "primary": address.primary}
+
+    def save_model(self, request, obj, form, change):
+        before = self.address_values(EmailAddress.objects.get(pk=obj.pk)) if change else {}
+        super().save_model(request, obj, form, change)
+        old, new = changes(before, self.address_values(obj))
+        if new:
+            audit_record(actor=request.user, action=AuditAction.USER_EMAIL_ADDRESS_SAVED_IN_ADMIN, target=obj.user,
+                         old=old, new={**new, "added": True} if not change else new, request=request)
 
 
 admin.site.unregister(Group)
 
 
+class GroupForm(forms.ModelForm):
+    """A group's permissions, as a non-superuser may set them: not those of a group they
+    belong to (their own permissions), and none they do not hold themselves (DESIGN §2:
+    nobody grants a role above their own or edits their own). ``actor`` is set by GroupAdmin."""
+
+    actor = None
+
+    def clean_permissions(self):
+        permissions = self.cleaned_data["permissions"]
+        if self.actor is None or self.actor.is_superuser:
+            return permissions
+        before = set(self.instance.permissions.all()) if self.instance.pk else set()
+        if self.instance.pk and set(permissions) != before and self.actor.groups.filter(pk=self.instance.pk).exists():
+            raise ValidationError(_("You cannot change the permissions of a group you belong to."), code="own_group")
+        not_held = [name for name in permission_names(permissions.exclude(pk__in=[p.pk for p in before]))
+                    if not self.actor.has_perm(name)]
+        if not_held:
+            raise ValidationError(_("You cannot give a permission you do not hold yourself: %(permissions)s"),
+                                  code="not_held", params={"permissions": ", ".join(not_held)})
+        return permissions
+
+
 @admin.register(Group)
 class GroupAdmin(AuditedDeletionMixin, BaseGroupAdmin):
-    """A group's permissions are every member's: each change made here is audited."""
+    """A group's permissions are every member's: each change made here is audited, and a
+    non-superuser changes them only as GroupForm allows."""
+
+    form = GroupForm
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"actor": request.user})
 
     def save_model(self, request, obj, form, change):
         form.permissions_before = permission_names(Group.objects.get(pk=obj.pk).permissions) if change else []

@@ -13,7 +13,6 @@ from allauth.mfa.base.internal.flows import post_authentication
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
 from django.apps import apps
-from django.conf import settings
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -40,8 +39,8 @@ IS_POSTGRESQL = connection.vendor == "postgresql"  # the engine is portal.postgr
 # whatever the previous test left, and flush without re-creating them when it ends,
 # as a serialized_rollback test does; so a serialized_rollback test that runs next
 # (the browser journey) restores its snapshot into empty tables instead of
-# colliding with re-created rows.
-TRANSACTIONAL = pytest.mark.django_db(transaction=True, available_apps=list(settings.INSTALLED_APPS))
+# colliding with re-created rows. Their names, not INSTALLED_APPS's entries (one is an AppConfig's path).
+TRANSACTIONAL = pytest.mark.django_db(transaction=True, available_apps=[app.name for app in apps.get_app_configs()])
 
 
 @pytest.fixture

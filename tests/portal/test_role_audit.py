@@ -365,3 +365,191 @@ def test_deactivating_an_account_and_ending_its_official_powers_are_refused_for_
     named = [organisation.name for organisation in sorted((office, parent), key=lambda o: o.pk)]
     assert [message.split(" would have")[0] for message in deactivation.value.messages[1:]] == named
     assert [message.split("last admin of ")[1].split(" whose")[0] for message in official.value.messages[1:]] == named
+
+
+# What a staff account (not superuser) may change in the admin -------------------------------
+
+def staff_with(*codenames, email="helpdesk@nic.in", **fields):
+    """A staff account (not superuser) with only the named model permissions, signed in with its second factor."""
+    from tests.onboarding.approval_helpers import signed_in
+
+    user = UserFactory(email=email, is_staff=True, **fields)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    with_totp(user)
+    return user, signed_in(user)
+
+
+ACCESS_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+
+def test_a_staff_account_changes_no_ones_access_flags_groups_or_permissions_in_the_admin():
+    """Nobody grants a role above their own or edits their own (DESIGN §2): for a staff
+    account that is not superuser the access fields of every account are shown, not edited,
+    and a form that sends them all the same changes nothing; its other fields are saved."""
+    staff, client = staff_with("view_user", "change_user")
+    other = UserFactory(email="clerk@mha.gov.in")
+    group = Group.objects.create(name="helpdesk")
+    every = list(Permission.objects.values_list("pk", flat=True))
+    for user in (staff, other):
+        page = client.get(f"/admin/accounts/user/{user.pk}/change/").content.decode()
+        assert not any(f'name="{field}"' in page for field in ACCESS_FIELDS)
+        post_change(client, user, is_staff="on", is_superuser="on", groups=[group.pk], user_permissions=every,
+                    full_name="A New Name")
+        user = User.objects.get(pk=user.pk)
+        assert user.full_name == "A New Name"
+        assert (user.is_superuser, list(user.groups.all())) == (False, [])
+    assert staff.user_permissions.count() == 2 and not other.user_permissions.exists()
+    assert not User.objects.get(pk=other.pk).is_staff
+    assert events(AuditAction.USER_ACCESS_CHANGED) == []
+
+
+def test_a_superuser_changes_anothers_access_in_the_admin_but_not_its_own(root, admin_client):
+    page = admin_client.get(f"/admin/accounts/user/{root.pk}/change/").content.decode()
+    assert not any(f'name="{field}"' in page for field in ACCESS_FIELDS) and 'name="is_active"' in page
+    group = Group.objects.create(name="helpdesk")
+    post_change(admin_client, root, is_staff=False, is_superuser=False, groups=[group.pk])
+    root.refresh_from_db()
+    assert (root.is_superuser, root.is_staff, root.groups.exists()) == (True, True, False)
+    other = UserFactory(email="clerk@mha.gov.in")
+    assert 'name="is_superuser"' in admin_client.get(f"/admin/accounts/user/{other.pk}/change/").content.decode()
+    post_change(admin_client, other, is_staff="on", groups=[group.pk])
+    other.refresh_from_db()
+    assert other.is_staff and list(other.groups.all()) == [group]
+    [event] = events(AuditAction.USER_ACCESS_CHANGED)
+    assert event.new_values == {"is_staff": True, "groups": ["helpdesk"]}
+
+
+def group_form(group, permissions):
+    return {"name": group.name, "permissions": [p.pk for p in permissions], "_save": "Save"}
+
+
+def test_a_staff_account_does_not_widen_its_own_groups_permissions_in_the_admin():
+    group = Group.objects.create(name="Help desk")
+    held = list(Permission.objects.filter(codename__in=["view_group", "change_group"]))
+    group.permissions.add(*held)
+    staff, client = staff_with(email="helpdesk@nic.in")
+    staff.groups.add(group)
+    for permissions in (Permission.objects.all(), held[:1]):  # widened, or narrowed: its own group either way
+        response = client.post(f"/admin/auth/group/{group.pk}/change/", group_form(group, permissions))
+        assert response.status_code == 200
+        assert "You cannot change the permissions of a group you belong to." in (
+            response.context["adminform"].form.errors["permissions"])
+    assert set(group.permissions.all()) == set(held)
+    assert events(AuditAction.GROUP_PERMISSIONS_CHANGED) == []
+
+
+def test_a_staff_account_gives_another_group_only_permissions_it_holds_itself():
+    staff, client = staff_with("view_group", "change_group", "add_group", "view_user")
+    group = Group.objects.create(name="Readers")
+    view_user, change_user = (Permission.objects.get(content_type__app_label="accounts", codename=codename)
+                              for codename in ("view_user", "change_user"))
+    response = client.post(f"/admin/auth/group/{group.pk}/change/", group_form(group, [view_user, change_user]))
+    assert response.status_code == 200
+    assert "You cannot give a permission you do not hold yourself: accounts.change_user" in (
+        response.context["adminform"].form.errors["permissions"])
+    response = client.post("/admin/auth/group/add/", {"name": "Writers", "permissions": [change_user.pk]})
+    assert response.status_code == 200 and not Group.objects.filter(name="Writers").exists()
+    assert not group.permissions.exists()
+    response = client.post(f"/admin/auth/group/{group.pk}/change/", group_form(group, [view_user]))
+    assert response.status_code == 302
+    assert list(group.permissions.all()) == [view_user]
+    [event] = events(AuditAction.GROUP_PERMISSIONS_CHANGED)
+    assert (event.actor_id, event.new_values) == (staff.pk, {"permissions": ["accounts.view_user"], "members": 0})
+
+
+def password_form(password="Taken-over-2026!"):
+    return {"password1": password, "password2": password, "usable_password": "true"}
+
+
+def test_a_password_set_in_the_admin_is_audited_without_the_secret():
+    staff, client = staff_with("view_user", "change_user")
+    person = UserFactory(email="citizen@gmail.com")
+    response = client.post(f"/admin/accounts/user/{person.pk}/password/", password_form())
+    assert response.status_code == 302
+    person.refresh_from_db()
+    assert person.check_password("Taken-over-2026!")
+    [event] = events(AuditAction.USER_PASSWORD_CHANGED)
+    assert (event.actor_id, event.target_type, event.target_id) == (staff.pk, "accounts.user", str(person.pk))
+    assert (event.old_values, event.new_values) == ({}, {"in_admin": True, "usable_password": True})
+    assert "Taken-over" not in str(event.new_values) and audit_verify() == []
+
+
+@pytest.mark.parametrize("holder", ["organisation_admin", "deactivated_organisation_admin", "state_admin", "superuser"])
+def test_a_staff_account_does_not_set_a_role_holders_password_in_the_admin(holder, root, admin_client):
+    """A staff help desk that set an organisation admin's password (who signs in without a
+    second factor) would hold their role: only a superuser sets a role holder's password."""
+    from django.contrib.messages import get_messages
+
+    from tests.factories import OrganisationFactory
+    from tests.portal.role_helpers import make_admin
+
+    target = {
+        "organisation_admin": lambda: make_admin(OrganisationFactory(), email="admin@pune.gov.in"),
+        # Its role comes back with its "Active" tick.
+        "deactivated_organisation_admin": lambda: make_admin(OrganisationFactory(), email="admin@pune.gov.in",
+                                                             is_active=False),
+        "state_admin": lambda: PlatformRoleFactory(role="state_admin", jurisdiction="MH",
+                                                   user__email="state.admin@maharashtra.gov.in").user,
+        "superuser": lambda: UserFactory(email="other.root@nic.in", is_superuser=True, is_staff=True),
+    }[holder]()
+    password = target.password
+    staff, client = staff_with("view_user", "change_user")
+    for asked in (client.get, lambda url, **kw: client.post(url, password_form(), **kw)):
+        response = asked(f"/admin/accounts/user/{target.pk}/password/", follow=True)
+        assert response.redirect_chain == [(f"/admin/accounts/user/{target.pk}/change/", 302)]
+        assert [str(m) for m in get_messages(response.wsgi_request)] == [
+            "Only a superuser sets the password of an account that holds a role."]
+    target.refresh_from_db()
+    assert target.password == password
+    assert events(AuditAction.USER_PASSWORD_CHANGED) == []
+    # A superuser may.
+    assert admin_client.post(f"/admin/accounts/user/{target.pk}/password/", password_form()).status_code == 302
+    target.refresh_from_db()
+    assert target.check_password("Taken-over-2026!")
+    [event] = events(AuditAction.USER_PASSWORD_CHANGED)
+    assert (event.actor_id, event.target_id) == (root.pk, str(target.pk))
+
+
+def test_an_address_added_or_changed_in_the_admin_is_audited():
+    """A verified address is what official powers rest on: adding or changing one in the
+    admin is audited (the address, verified, primary; old and new), as marking one verified is."""
+    from allauth.account.models import EmailAddress
+
+    staff, client = staff_with("view_emailaddress", "add_emailaddress", "change_emailaddress")
+    person = UserFactory(email="citizen@gmail.com")
+    response = client.post("/admin/account/emailaddress/add/",
+                           {"user": person.pk, "email": "citizen@mha.gov.in", "verified": "on", "primary": ""})
+    assert response.status_code == 302
+    address = EmailAddress.objects.get(user=person, email="citizen@mha.gov.in", verified=True)
+    [added] = events(AuditAction.USER_EMAIL_ADDRESS_SAVED_IN_ADMIN)
+    assert (added.actor_id, added.target_type, added.target_id) == (staff.pk, "accounts.user", str(person.pk))
+    assert (added.old_values, added.new_values) == (
+        {}, {"user": person.pk, "email": "citizen@mha.gov.in", "verified": True, "primary": False, "added": True})
+
+    response = client.post(f"/admin/account/emailaddress/{address.pk}/change/",
+                           {"user": person.pk, "email": "citizen@home.gov.in", "verified": "", "primary": ""})
+    assert response.status_code == 302
+    changed = events(AuditAction.USER_EMAIL_ADDRESS_SAVED_IN_ADMIN)[1]
+    assert (changed.old_values, changed.new_values) == (
+        {"email": "citizen@mha.gov.in", "verified": True}, {"email": "citizen@home.gov.in", "verified": False})
+    # Saved unchanged: nothing to record.
+    client.post(f"/admin/account/emailaddress/{address.pk}/change/",
+                {"user": person.pk, "email": "citizen@home.gov.in", "verified": "", "primary": ""})
+    assert len(events(AuditAction.USER_EMAIL_ADDRESS_SAVED_IN_ADMIN)) == 2
+    assert audit_verify() == []
+
+
+@pytest.mark.parametrize("url", [
+    "/admin/verification/governmentprofile/?status__exact=%00",
+    "/admin/accounts/user/?q=clerk%00",
+    "/admin/autocomplete/?app_label=accounts&model_name=user&field_name=groups&term=%00",
+])
+def test_a_nul_character_in_an_admin_query_is_refused_not_a_server_error(url, admin_client):
+    """PostgreSQL text cannot hold NUL: a list filter, search or autocomplete term holding
+    one is refused (400) for every page of the admin at once, not left to fail in the database."""
+    from tests.verification.helpers import GovernmentProfileFactory
+
+    GovernmentProfileFactory()
+    admin_client.raise_request_exception = False
+    assert admin_client.get(url).status_code == 400
+    assert admin_client.get(url.replace("%00", "")).status_code == 200
