@@ -257,9 +257,12 @@ def _act(request, pk, action):
     # An admin role resting on the verification ends with it, and is not brought back by
     # reinstating it: the administrator is told which before confirming.
     ending_roles = [] if action == "reinstate" else admin_roles_ending_with(profile)
+    # Refused while a role it would end leaves its organisation without an admin (the
+    # services' last-admin rule): the page says so and offers nothing that would be refused.
+    held_back = any(role.left_without_admin for role in ending_roles)
     return render(request, "verification/profile_action.html",
                   {"profile": profile, "form": form, "action": action, "title": spec["title"],
-                   "ending_roles": ending_roles})
+                   "ending_roles": ending_roles, "held_back": held_back})
 
 
 @rule("administrator_of_organisation")

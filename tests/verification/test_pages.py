@@ -624,7 +624,11 @@ def test_ending_the_verification_of_an_organisations_last_admin_is_refused_on_th
     assert "District Agriculture Office, Pune would have no admin left" in warning
     assert "this verification cannot be suspended or revoked" in warning
     assert "Agriculture Department, Maharashtra would have no admin left" not in warning  # its first admin stays
+    page = well_formed(client.get(url))
+    assert parse(page).find("main").find("button") is None  # nothing offers what would be refused
+    # A page opened before (the button still there) sends it: refused at the form.
     html = well_formed(client.post(url, {"reason_code": "transfer", "reason": "Moved to Nashik.", "confirm": "on"}))
+    assert parse(html).find("main").find("button") is None
     summary = parse(html).by_id("error-summary").squashed_text()
     assert ("Office Admin is the last admin of District Agriculture Office, Pune whose role does not end" in summary
             and "Grant the admin role there to someone else first" in summary)
@@ -635,7 +639,8 @@ def test_ending_the_verification_of_an_organisations_last_admin_is_refused_on_th
     assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).exists()
     # The office's role handed over (the department's admin grants it): the verification ends.
     _a_second_admin_of_the_office(world)
-    assert "no admin left" not in _warning(well_formed(client.get(url)))
+    page = well_formed(client.get(url))
+    assert "no admin left" not in _warning(page) and parse(page).find("main").find("button") is not None
     assert client.post(url, {"reason_code": "transfer", "confirm": "on"}).status_code == 302
     assert not Membership.objects.filter(user=admin, role=MembershipRole.ADMIN).exists()
 
