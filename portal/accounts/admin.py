@@ -11,7 +11,6 @@ from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +21,7 @@ from portal.accounts.models import User
 from portal.accounts.signals import authenticator_values
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
-from portal.organisations.models import Membership, MembershipRole, PlatformRoleGrant, in_force_q
+from portal.organisations.models import Membership, MembershipRole, PlatformRoleGrant, in_force_q, not_ended_q
 from portal.organisations.services import account_deactivation_check
 from portal.privacy.requests import person_held
 
@@ -61,7 +60,7 @@ def holds_a_role(user) -> bool:
     return (
         user.is_staff or user.is_superuser
         or PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=user.pk).exists()
-        or Membership.objects.filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now), user_id=user.pk,
+        or Membership.objects.filter(not_ended_q(now=now), user_id=user.pk,
                                      role=MembershipRole.ADMIN).exists()
     )
 

@@ -144,13 +144,17 @@ def ended(ends_at, now=None):
     return ends_at is not None and ends_at <= (now or timezone.now())
 
 
+def not_ended_q(prefix: str = "", now=None) -> Q:
+    """Roles (platform role grants, admin memberships) not past their end date: none, or
+    one still ahead (``ended`` in SQL). ``prefix`` reaches them through a relation."""
+    now = now or timezone.now()
+    return Q(**{f"{prefix}ends_at__isnull": True}) | Q(**{f"{prefix}ends_at__gt": now})
+
+
 def in_force_q(prefix: str = "", now=None) -> Q:
     """Platform role grants in force: not revoked, and not past their end date.
     ``prefix`` reaches them through a relation ("platform_roles__")."""
-    now = now or timezone.now()
-    return Q(**{f"{prefix}revoked_at__isnull": True}) & (
-        Q(**{f"{prefix}ends_at__isnull": True}) | Q(**{f"{prefix}ends_at__gt": now})
-    )
+    return Q(**{f"{prefix}revoked_at__isnull": True}) & not_ended_q(prefix, now)
 
 
 class MembershipRole(models.TextChoices):

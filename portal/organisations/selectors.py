@@ -14,6 +14,7 @@ from portal.organisations.models import (
     Organisation,
     OrganisationDomain,
     OrganisationStatus,
+    not_ended_q,
 )
 from portal.text import single_line
 
@@ -126,7 +127,7 @@ def _admin_has_ground_below(membership: Membership, now: datetime, *, leaving: l
     """Whether the person still is a member, or an admin in force, of an office below
     the organisation of their admin ``membership`` (what organisation_admin_grant asked),
     not counting the memberships ``leaving`` nor the roles ``ending``."""
-    in_force = Q(role=MembershipRole.MEMBER) | Q(ends_at__isnull=True) | Q(ends_at__gt=now)
+    in_force = Q(role=MembershipRole.MEMBER) | not_ended_q(now=now)
     gone = Q(pk__in=[role.pk for role in ending])
     for organisation_id, user_id in leaving:
         gone |= Q(organisation_id=organisation_id, user_id=user_id)

@@ -35,6 +35,7 @@ from portal.organisations.models import (
     ended,
     in_force_q,
     last_day_of,
+    not_ended_q,
 )
 from portal.organisations.notifications import send_role_mail
 from portal.organisations.selectors import admin_roles_resting_on, domain_claims_of
@@ -413,7 +414,7 @@ def _lock_and_find_roles_held_alone(user_id: int) -> list[tuple[Organisation | N
         except LastSuperadmin as refused:
             held.append((None, refused))
     administered = (Membership.objects.filter(user_id=user_id, role=MembershipRole.ADMIN, is_active=True)
-                    .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now)).values("organisation_id"))
+                    .filter(not_ended_q(now=now)).values("organisation_id"))
     for organisation in Organisation.objects.select_for_update().filter(pk__in=administered).order_by("pk"):
         try:
             _check_keeps_an_admin(organisation, leaving_user_id=user_id)
@@ -638,7 +639,7 @@ def _eligible_for_admin(organisation: Organisation, user: AbstractBaseUser, now:
     if not user.is_active or not classify_email(user.email).eligible_as_officer:
         return False
     in_subtree = Q(organisation=organisation) | Q(organisation__ancestry__startswith=organisation.subtree_prefix)
-    in_force = Q(role=MembershipRole.MEMBER) | Q(ends_at__isnull=True) | Q(ends_at__gt=now)
+    in_force = Q(role=MembershipRole.MEMBER) | not_ended_q(now=now)
     return Membership.objects.filter(in_subtree, in_force, user=user, is_active=True).exists()
 
 

@@ -21,6 +21,7 @@ from portal.organisations.models import (
     OrganisationDomain,
     PlatformRoleGrant,
     in_force_q,
+    not_ended_q,
 )
 from verification.models import HELD_STATUSES, GovernmentProfile, VerificationStatus
 from verification.rosters.checks import CheckedRow
@@ -221,7 +222,7 @@ def last_admins_elsewhere(organisation: Organisation) -> QuerySet[GovernmentProf
     admin = Membership.objects.filter(organisation_id=OuterRef("organisation_id"), role=MembershipRole.ADMIN,
                                       is_active=True)
     return held_elsewhere(organisation).filter(
-        Exists(admin.filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now), user_id=OuterRef("user_id")))
+        Exists(admin.filter(not_ended_q(now=now), user_id=OuterRef("user_id")))
     ).exclude(Exists(admin.filter(ends_at__isnull=True, user__is_active=True).exclude(user_id=OuterRef("user_id"))))
 
 
