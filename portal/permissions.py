@@ -247,8 +247,10 @@ def _admin_permission_rows(user: AnyUser, now=None) -> QuerySet:
     ).exclude(Exists(ended))
 
 
-def _directly_administered_ids(user: AnyUser) -> QuerySet:
-    return _admin_permission_rows(user).values("content_object_id")
+def directly_administered_ids(user: AnyUser, now=None) -> QuerySet:
+    """The ids (``content_object_id``) of the organisations the user was made admin of,
+    their admin role not ended (not those below them)."""
+    return _admin_permission_rows(user, now).values("content_object_id")
 
 
 def administered_subtrees(user: AnyUser) -> list[str]:
@@ -295,7 +297,7 @@ def may_administer(user: AnyUser, organisation: Organisation) -> bool:
     if is_superadmin(user):
         return True
     ids = [organisation.pk, *organisation.ancestor_ids]
-    return _directly_administered_ids(user).filter(content_object_id__in=ids).exists()
+    return directly_administered_ids(user).filter(content_object_id__in=ids).exists()
 
 
 def member_organisations(user: AnyUser) -> QuerySet[Organisation]:

@@ -29,7 +29,6 @@ from portal.organisations.models import (
     Organisation,
     OrganisationDomain,
     OrganisationStatus,
-    OrganisationUserObjectPermission,
     PlatformRole,
     PlatformRoleGrant,
     ended,
@@ -44,6 +43,7 @@ from portal.permissions import (
     ADMINISTER_ORGANISATION,
     VIEW_ORGANISATION_DASHBOARD,
     AnyUser,
+    directly_administered_ids,
     is_superadmin,
     may_grant_admin,
     may_grant_platform_roles,
@@ -310,13 +310,11 @@ def _admin_granting_end(actor: AnyUser, organisation: Organisation, now: datetim
     if superadmin and superadmin_end is None:
         return None
     ids = [organisation.pk, *organisation.ancestor_ids]
-    administered = set(OrganisationUserObjectPermission.objects.filter(
-        user_id=actor.pk, content_object_id__in=ids, permission__codename="administer_organisation",
-        permission__content_type__app_label="organisations").values_list("content_object_id", flat=True))
+    administered = set(directly_administered_ids(actor, now).filter(content_object_id__in=ids)
+                       .values_list("content_object_id", flat=True))
     ends = dict(Membership.objects.filter(user_id=actor.pk, organisation_id__in=administered, role=MembershipRole.ADMIN,
                                           is_active=True).values_list("organisation_id", "ends_at"))
-    in_force = [ends.get(organisation_id) for organisation_id in administered
-                if not ended(ends.get(organisation_id), now)]
+    in_force = [ends.get(organisation_id) for organisation_id in administered]  # not ended (the rows say so)
     if None in in_force:
         return None
     return max([*in_force, *([superadmin_end] if superadmin else [])], default=None)
