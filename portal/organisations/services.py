@@ -1,7 +1,7 @@
 """Writes to organisations: activating one and making its first admin; granting,
 revoking and expiring roles (platform roles, an organisation's admins)."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from datetime import datetime
@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -215,9 +215,8 @@ def holder_ends_own_grounds(*, user: AnyUser) -> Iterator[None]:
     and the organisations they administer are locked first, in the order the role services
     lock them, so that the answer still holds when the caller commits."""
     _lock_granter_and_holder(None, user.pk)
-    list(Organisation.objects.select_for_update().filter(
-        pk__in=Membership.objects.filter(user_id=user.pk, role=MembershipRole.ADMIN, is_active=True)
-        .values("organisation_id")).order_by("pk").values_list("pk", flat=True))
+    _lock_organisations(Membership.objects.filter(user_id=user.pk, role=MembershipRole.ADMIN, is_active=True)
+                        .values("organisation_id"))
     token = _holder_acting.set(user.pk)
     try:
         yield
@@ -623,11 +622,11 @@ def _check_keeps_an_admin(organisation: Organisation, *, leaving_user_id: int) -
         )
 
 
-def _lock_organisations(organisation_ids: set[int]) -> None:
-    """Lock the organisations (in the order of their ids): each serialises the changes of its admins."""
-    if organisation_ids:
-        list(Organisation.objects.select_for_update().filter(pk__in=organisation_ids).order_by("pk")
-             .values_list("pk", flat=True))
+def _lock_organisations(organisation_ids: Iterable[int] | QuerySet) -> None:
+    """Lock the organisations (in the order of their ids): each serialises the changes of
+    its admins. ``organisation_ids`` may be a subquery (one statement); none, no query."""
+    list(Organisation.objects.select_for_update().filter(pk__in=organisation_ids).order_by("pk")
+         .values_list("pk", flat=True))
 
 
 def _eligible_for_admin(organisation: Organisation, user: AbstractBaseUser, now: datetime) -> bool:
