@@ -20,6 +20,11 @@ from django.http import HttpRequest, HttpResponse
 API_PREFIX = "/api/v1/"
 
 
+def is_api_call(request: HttpRequest) -> bool:
+    """Whether ``request`` is a call of the verification API (a path under API_PREFIX)."""
+    return request.path_info.startswith(API_PREFIX)
+
+
 class _ViewHandler(BaseHandler):
     """Django's request handler without middleware: resolve the URL, call the view (its
     exceptions turned into responses as the handler does for each middleware)."""
@@ -41,6 +46,6 @@ class ApiPathMiddleware:
         self.api.load_middleware()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path_info.startswith(API_PREFIX):
+        if is_api_call(request):
             return self.api(request)
         return self.get_response(request)

@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from portal.access import form_page, input_returns_to, keep_input, page_to_return_to, rule
-from portal.apipath import API_PREFIX
+from portal.apipath import is_api_call
 
 logger = logging.getLogger(__name__)
 
@@ -206,25 +206,21 @@ def csrf_failure(request, reason=""):
 # verification API (portal/apipath.py), whose client reads JSON: {"detail": "..."}, as
 # the API's own errors (api/v1.py).
 
-def _api_call(request) -> bool:
-    return request.path_info.startswith(API_PREFIX)
-
-
 def bad_request(request, exception):
-    if _api_call(request):
+    if is_api_call(request):
         return JsonResponse({"detail": _("The request could not be understood")}, status=400)
     return defaults.bad_request(request, exception)
 
 
 def page_not_found(request, exception):
-    if _api_call(request):
+    if is_api_call(request):
         return JsonResponse({"detail": _("The API has nothing at this address: its OpenAPI document lists what it "
                                          "has.")}, status=404)
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request):
-    if _api_call(request):
+    if is_api_call(request):
         return JsonResponse({"detail": _("Something went wrong on our side; the error has been recorded. Try again in a "
                                          "few minutes.")}, status=500)
     return defaults.server_error(request)
