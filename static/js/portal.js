@@ -37,3 +37,84 @@ document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form[data-portal-sending]").forEach(function (form) { delete form.dataset[SENDING]; });
   });
 })();
+
+// Changing the language loads the page again in the language chosen: what was typed into
+// the page's forms and not yet sent (or sent and shown back with an error) would be lost.
+// The switch keeps it in this tab for the page it returns to, which puts it back and says
+// so; not a file, a secret or the box that confirms an irreversible action.
+(function () {
+  var KEY = "portalTypedAcrossLanguageSwitch";
+  var KEEP_SECONDS = 120;
+  var NOT_TYPED = ["file", "password", "hidden", "submit", "button", "reset", "image"];
+  var NOT_RESTORED = /^(csrfmiddlewaretoken|confirm|confirmed|code|key|otp|otp_code|recovery_code|totp)$|password|secret|token/i;
+
+  function pageForms() {
+    return Array.prototype.filter.call(document.querySelectorAll("main form"), function (form) {
+      return (form.getAttribute("method") || "").toLowerCase() === "post";
+    });
+  }
+  function typedFields(form) {
+    return Array.prototype.filter.call(form.elements, function (field) {
+      return field.name && !field.disabled && NOT_TYPED.indexOf(field.type) < 0 && !NOT_RESTORED.test(field.name);
+    });
+  }
+  function valueOf(field) {
+    if (field.type === "checkbox" || field.type === "radio") { return field.checked; }
+    if (field.tagName === "SELECT") {
+      return Array.prototype.filter.call(field.options, function (o) { return o.selected; }).map(function (o) { return o.value; });
+    }
+    return field.value;
+  }
+  function put(field, value) {
+    if (field.type === "checkbox" || field.type === "radio") {
+      if (typeof value !== "boolean" || field.checked === value) { return false; }
+      field.checked = value;
+      return true;
+    }
+    if (field.tagName === "SELECT") {
+      if (!Array.isArray(value) || JSON.stringify(valueOf(field)) === JSON.stringify(value)) { return false; }
+      Array.prototype.forEach.call(field.options, function (o) { o.selected = value.indexOf(o.value) >= 0; });
+      return true;
+    }
+    if (typeof value !== "string" || field.value === value) { return false; }
+    field.value = value;
+    return true;
+  }
+  // A field is known by its form (its place among the page's forms and the address it is
+  // sent to), its name and, for a box or a choice, its value: the page loaded again in
+  // another language has the same forms and fields.
+  function keyOf(form, index, field) {
+    var key = index + " " + (form.getAttribute("action") || "") + " " + field.name;
+    return (field.type === "checkbox" || field.type === "radio") ? key + " " + field.value : key;
+  }
+
+  document.addEventListener("submit", function (event) {
+    var language = event.target;
+    if (!language.classList || !language.classList.contains("language-switch")) { return; }
+    var typed = {};
+    pageForms().forEach(function (form, index) {
+      typedFields(form).forEach(function (field) { typed[keyOf(form, index, field)] = valueOf(field); });
+    });
+    try {
+      sessionStorage.setItem(KEY, JSON.stringify({ page: location.pathname + location.search, at: Date.now(), typed: typed }));
+    } catch (e) { /* storage full or refused: the page loads again without it */ }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var kept;
+    try {
+      kept = JSON.parse(sessionStorage.getItem(KEY) || "null");
+      sessionStorage.removeItem(KEY);
+    } catch (e) { return; }
+    if (!kept || kept.page !== location.pathname + location.search || !(Date.now() - kept.at < KEEP_SECONDS * 1000)) { return; }
+    var restored = 0;
+    pageForms().forEach(function (form, index) {
+      typedFields(form).forEach(function (field) {
+        var key = keyOf(form, index, field);
+        if (Object.prototype.hasOwnProperty.call(kept.typed, key) && put(field, kept.typed[key])) { restored += 1; }
+      });
+    });
+    var notice = document.getElementById("typed-kept");
+    if (restored && notice) { notice.hidden = false; }
+  });
+})();

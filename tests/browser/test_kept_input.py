@@ -8,8 +8,9 @@ refusal page in the person's language."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import sign_in
-from tests.factories import PASSWORD, OrganisationFactory, UserFactory
+from tests.browser.support import sign_in, sign_out, switch_language
+from tests.factories import PASSWORD, ApplicationFactory, OrganisationFactory, UserFactory
+from tests.onboarding.form_helpers import reload, section_url
 from tests.verification.helpers import GovernmentProfileFactory, make_admin
 from verification.models import VerificationStatus
 
@@ -119,4 +120,58 @@ def test_a_form_open_since_before_signing_in_again_and_one_sent_from_another_sit
         other.close()
     page.goto(url)
     expect(page.locator("#id_reason")).to_have_value("")  # nothing of it kept for the person to send
+    check_page.assert_clean()
+
+
+TYPED_KEPT = {
+    "hi": "पृष्ठ अब आपकी चुनी हुई भाषा में है। आपने जो लिखा था वह फ़ॉर्म में फिर से है, अभी भेजा नहीं गया: उसे जाँचें और भेजें।",
+    "mr": "पान आता तुम्ही निवडलेल्या भाषेत आहे. तुम्ही जे लिहिले होते ते फॉर्ममध्ये पुन्हा आहे, अजून पाठवलेले नाही: ते तपासा आणि पाठवा.",
+}
+
+
+def test_what_was_typed_stays_in_the_form_when_the_language_is_changed(page, portal, check_page, revocation):
+    """A revocation sent without its confirmation comes back with the note as typed and
+    the error at the box; changing the language then loads the page again: the note and
+    reason typed (never stored) are in the form again and the page says so in the
+    language chosen, the box confirming the irreversible action not ticked again. A
+    section of the application form sent with a mistake is saved as a draft: the page in
+    the other language shows it as saved, with no such notice."""
+    admin, profile = revocation
+    sign_in(page, portal, admin.email)
+    url = f"{portal}/verification/profiles/{profile.pk}/revoke/"
+    for code in ("hi", "mr"):
+        open_and_fill(page, url)
+        page.locator("#id_confirm").uncheck()
+        page.locator("main form button[type=submit]").last.click()
+        page.wait_for_load_state("load")
+        expect(page.locator("#id_confirm")).to_have_attribute("aria-invalid", "true")
+        page.locator("#id_confirm").check()
+        switch_language(page, code)
+        expect(page.locator("#id_reason")).to_have_value(NOTE)
+        expect(page.locator("input[name=reason_code][value=left_service]")).to_be_checked()
+        expect(page.locator("#id_confirm")).not_to_be_checked()  # an irreversible action is confirmed again
+        expect(page.locator("#typed-kept")).to_have_text(TYPED_KEPT[code])
+        expect(page.locator("#typed-kept")).to_be_visible()
+        check_page(page, f"revoke-typed-kept-after-language-switch-{code}")
+        page.reload()  # once only: the page opened again is as new
+        expect(page.locator("#typed-kept")).to_be_hidden()
+        expect(page.locator("#id_reason")).to_have_value("")
+        switch_language(page, "en")
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.VERIFIED
+
+    sign_out(page)
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in", full_name="Sunil Patil")
+    draft = ApplicationFactory(nodal_officer=officer, status="draft", reference=None)
+    sign_in(page, portal, officer.email)
+    page.goto(portal + section_url(draft, "organisation"))
+    page.locator("#id_landline").fill("not a number")
+    page.locator("main form button[name=save]").click()
+    page.wait_for_load_state("load")
+    switch_language(page, "hi")
+    expect(page.locator("#id_landline")).to_have_value("not a number")  # saved as a draft
+    expect(page.locator("#id_landline")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#typed-kept")).to_be_hidden()
+    switch_language(page, "en")
+    assert reload(draft).section_data("organisation")["landline"] == "not a number"
     check_page.assert_clean()
