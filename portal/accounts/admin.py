@@ -165,9 +165,14 @@ class UserAdmin(LegalHoldMixin, AuditedDeletionMixin, BaseUserAdmin):
         fields = super().get_readonly_fields(request, obj)
         if obj is None:
             return fields
+        fields = [*fields, "email"]
         if not request.user.is_superuser or obj.pk == request.user.pk:
-            return [*fields, "email", *GRANTING_FIELDS]
-        return [*fields, "email"]
+            fields += GRANTING_FIELDS
+        # "Active" takes a role holder's roles away with it (and gives them back): for such
+        # an account (``holds_a_role``), as for its password, a superuser's decision.
+        if not request.user.is_superuser and holds_a_role(obj):
+            fields.append("is_active")
+        return fields
 
     def user_change_password(self, request, id, form_url=""):
         """Django's page to set another account's password, audited (the administrator, the
@@ -213,10 +218,42 @@ admin.site.unregister(EmailAddress)
 @admin.register(EmailAddress)
 class EmailAddressAdmin(LegalHoldMixin, BaseEmailAddressAdmin):
     """allauth's, but the addresses of a person under a legal hold are not deleted, and each
-    address added or changed here is audited (its account, address, verified, primary: old
-    and new), with the administrator as actor, in the admin's own transaction."""
+    address added or changed here, or marked verified, is audited (its account, address,
+    verified, primary: old and new), with the administrator as actor, in the admin's own
+    transaction. An address counts as confirmed (an official one gives powers) by its
+    owner's confirmation or a superuser's decision: another staff account adds an address
+    unconfirmed (its owner confirms it), not whose an address is, what it is or whether it
+    is verified (CONFIRMING_FIELDS).
+    Which address is primary is the account's address (``User.email``): shown here, changed
+    only on the account's email page (as UserAdmin's address), which ends what an official
+    one gave; ticked here it also met the one primary address an account has, a server error."""
 
     person_field = "user_id"
+    CONFIRMING_FIELDS = ("user", "email", "verified")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = [*super().get_readonly_fields(request, obj), "primary"]
+        if request.user.is_superuser:
+            return fields
+        return [*fields, "verified"] if obj is None else [*fields, *self.CONFIRMING_FIELDS]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.is_superuser:
+            actions.pop("make_verified", None)
+        return actions
+
+    def make_verified(self, request, queryset):
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        with transaction.atomic():
+            unverified = list(queryset.filter(verified=False).values_list("pk", flat=True))
+            super().make_verified(request, queryset)
+            for address in EmailAddress.objects.filter(pk__in=unverified, verified=True).select_related("user"):
+                audit_record(actor=request.user, action=AuditAction.USER_EMAIL_ADDRESS_SAVED_IN_ADMIN,
+                             target=address.user, old={"verified": False}, new={"verified": True}, request=request)
+
+    make_verified.short_description = BaseEmailAddressAdmin.make_verified.short_description
 
     @staticmethod
     def address_values(address):

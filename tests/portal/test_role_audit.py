@@ -510,12 +510,12 @@ def test_a_staff_account_does_not_set_a_role_holders_password_in_the_admin(holde
     assert (event.actor_id, event.target_id) == (root.pk, str(target.pk))
 
 
-def test_an_address_added_or_changed_in_the_admin_is_audited():
+def test_an_address_added_or_changed_in_the_admin_is_audited(root, admin_client):
     """A verified address is what official powers rest on: adding or changing one in the
     admin is audited (the address, verified, primary; old and new), as marking one verified is."""
     from allauth.account.models import EmailAddress
 
-    staff, client = staff_with("view_emailaddress", "add_emailaddress", "change_emailaddress")
+    staff, client = root, admin_client
     person = UserFactory(email="citizen@gmail.com")
     response = client.post("/admin/account/emailaddress/add/",
                            {"user": person.pk, "email": "citizen@mha.gov.in", "verified": "on", "primary": ""})
@@ -539,6 +539,83 @@ def test_an_address_added_or_changed_in_the_admin_is_audited():
     assert audit_verify() == []
 
 
+def test_a_staff_account_confirms_no_address_in_the_admin(root, admin_client):
+    """An official address, once confirmed, gives powers (a nodal officer's, an invitation's):
+    a staff account that is not superuser adds an address unconfirmed, for its owner to
+    confirm, and does not mark one verified, change what it is or move it to another
+    account; a superuser may, each audited with the superuser as actor."""
+    from allauth.account.models import EmailAddress
+
+    staff, client = staff_with("view_emailaddress", "add_emailaddress", "change_emailaddress")
+    person = UserFactory(email="citizen@gmail.com")
+    other = UserFactory(email="other@gmail.com")
+    response = client.post("/admin/account/emailaddress/add/",
+                           {"user": person.pk, "email": "citizen@mha.gov.in", "verified": "on", "primary": ""})
+    assert response.status_code == 302
+    address = EmailAddress.objects.get(user=person, email="citizen@mha.gov.in")
+    assert not address.verified
+    page = client.get(f"/admin/account/emailaddress/{address.pk}/change/").content.decode()
+    assert not any(f'name="{field}"' in page for field in ("user", "email", "verified", "primary"))
+    client.post(f"/admin/account/emailaddress/{address.pk}/change/",
+                {"user": other.pk, "email": "other@mha.gov.in", "verified": "on", "primary": "on"})
+    address.refresh_from_db()
+    assert (address.user_id, address.email, address.verified, address.primary) == (
+        person.pk, "citizen@mha.gov.in", False, False)
+    changelist = client.get("/admin/account/emailaddress/").content.decode()
+    assert "make_verified" not in changelist
+    response = client.post("/admin/account/emailaddress/",
+                           {"action": "make_verified", "_selected_action": [address.pk], "index": 0})
+    address.refresh_from_db()
+    assert not address.verified
+    assert events(AuditAction.USER_EMAIL_CONFIRMED) == []
+
+    response = admin_client.post("/admin/account/emailaddress/",
+                                 {"action": "make_verified", "_selected_action": [address.pk], "index": 0})
+    assert response.status_code == 302
+    address.refresh_from_db()
+    assert address.verified
+    marked = events(AuditAction.USER_EMAIL_ADDRESS_SAVED_IN_ADMIN)[-1]
+    assert (marked.actor_id, marked.target_id, marked.old_values, marked.new_values) == (
+        root.pk, str(person.pk), {"verified": False}, {"verified": True})
+    assert audit_verify() == []
+
+
+@pytest.mark.parametrize("holder", ["organisation_admin", "state_admin", "staff", "itself"])
+def test_a_staff_account_does_not_make_a_role_holder_inactive_in_the_admin(holder, root, admin_client):
+    """"Active" takes a role holder's roles with it: for such an account, as for its
+    password, only a superuser decides; a staff account still makes an account without a
+    role inactive (audited)."""
+    from tests.factories import OrganisationFactory
+    from tests.portal.role_helpers import make_admin
+
+    staff, client = staff_with("view_user", "change_user")
+    target = {
+        "organisation_admin": lambda: make_admin(OrganisationFactory(), email="admin@pune.gov.in"),
+        "state_admin": lambda: PlatformRoleFactory(role="state_admin", jurisdiction="MH",
+                                                   user__email="state.admin@maharashtra.gov.in").user,
+        "staff": lambda: UserFactory(email="helpdesk2@nic.in", is_staff=True),
+        "itself": lambda: staff,
+    }[holder]()
+    assert 'name="is_active"' not in client.get(f"/admin/accounts/user/{target.pk}/change/").content.decode()
+    post_change(client, target, is_active=False, full_name="Renamed")
+    target.refresh_from_db()
+    assert (target.is_active, target.full_name) == (True, "Renamed")
+    assert events(AuditAction.USER_ACCESS_CHANGED) == []
+
+    plain = UserFactory(email="clerk@mha.gov.in")
+    assert 'name="is_active"' in client.get(f"/admin/accounts/user/{plain.pk}/change/").content.decode()
+    post_change(client, plain, is_active=False)
+    plain.refresh_from_db()
+    assert not plain.is_active
+    [event] = events(AuditAction.USER_ACCESS_CHANGED)
+    assert (event.actor_id, event.new_values) == (staff.pk, {"is_active": False})
+
+    if holder in ("state_admin", "staff"):  # a superuser may (the last admin rule aside)
+        post_change(admin_client, target, is_active=False)
+        target.refresh_from_db()
+        assert not target.is_active
+
+
 @pytest.mark.parametrize("url", [
     "/admin/verification/governmentprofile/?status__exact=%00",
     "/admin/accounts/user/?q=clerk%00",
@@ -553,3 +630,22 @@ def test_a_nul_character_in_an_admin_query_is_refused_not_a_server_error(url, ad
     admin_client.raise_request_exception = False
     assert admin_client.get(url).status_code == 400
     assert admin_client.get(url.replace("%00", "")).status_code == 200
+
+
+def test_which_address_is_primary_is_not_changed_in_the_admin(root, admin_client):
+    """The primary address is the account's address, changed on the account's email page
+    (which ends what an official one gave): in the admin it is shown, not edited; ticked
+    there for a second address it met the one primary address an account may have, a
+    server error."""
+    from allauth.account.models import EmailAddress
+
+    person = UserFactory(email="citizen@gmail.com")
+    second = EmailAddress.objects.create(user=person, email="citizen@mha.gov.in", verified=True, primary=False)
+    page = admin_client.get(f"/admin/account/emailaddress/{second.pk}/change/").content.decode()
+    assert 'name="primary"' not in page
+    response = admin_client.post(f"/admin/account/emailaddress/{second.pk}/change/",
+                                 {"user": person.pk, "email": second.email, "verified": "on", "primary": "on"})
+    assert response.status_code == 302
+    second.refresh_from_db()
+    assert not second.primary
+    assert EmailAddress.objects.get(user=person, primary=True).email == "citizen@gmail.com"
