@@ -115,6 +115,6 @@ document.addEventListener("DOMContentLoaded", function () {
       });
     });
     var notice = document.getElementById("typed-kept");
-    if (restored && notice) { notice.hidden = false; }
+    if (restored && notice) { notice.className = "alert alert-info"; notice.hidden = false; }
   });
 })();
