@@ -478,6 +478,11 @@ VERIFICATION_REQUESTS_PER_DAY = int(os.environ.get("VERIFICATION_REQUESTS_PER_DA
 # administrators in 24 hours: each mails the person, with the administrator's note.
 # Even, so that the last one allowed can undo a suspension.
 VERIFICATION_SUSPENSIONS_PER_DAY = int(os.environ.get("VERIFICATION_SUSPENSIONS_PER_DAY", "4"))
+# Grants, new end dates and removals of one person's roles by people in 24 hours: each
+# mails the person, with the granter's note. Counted apart for the admin roles (in every
+# organisation) and the platform roles; a further grant or new end date is refused, a
+# removal never (portal/organisations/services.py).
+ROLE_CHANGES_PER_DAY = int(os.environ.get("ROLE_CHANGES_PER_DAY", "4"))
 
 # Verification API (api/) ---------------------------------------------------------
 # Requests a minute each API client may make (counted in the cache, shared by every worker).

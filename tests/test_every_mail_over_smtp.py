@@ -10,7 +10,9 @@ Devanagari of the body arrives intact.
   Marathi), Karnataka and the centre (English and Hindi), one of them with a name
   as long as the form allows, whose bilingual subject must fold.
 - allauth's mail, through its real flows, in the language the person chose on the
-  portal's language switch (portal/accounts/adapter.py).
+  portal's language switch, or, when it goes to an account at the request of whoever
+  typed its address, in the holder's language where the portal knows it
+  (portal/accounts/adapter.py).
 - The audit chain head's daily mail to the superadmins (English and Hindi).
 """
 
@@ -24,7 +26,9 @@ from pathlib import Path
 import pytest
 import time_machine
 from allauth.account import app_settings as account_settings
+from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.test import Client
 from django.utils import timezone, translation
@@ -38,6 +42,7 @@ from tests.factories import PASSWORD, ApplicationFactory, ApprovalStepFactory, U
 from tests.onboarding.approval_helpers import make_superadmin, post_confirming_access
 from tests.onboarding_data import minimal_pdf
 from tests.smtp import text_of
+from tests.verification.helpers import GovernmentProfileFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -378,6 +383,76 @@ def test_allauth_mail_in_the_language_chosen_on_the_portal(language, smtp_server
             english_words = re.findall(r"\b(?:you|your|the|this|email|account|please)\b", body, re.IGNORECASE)
             assert english_words == [], (kind, body)
             assert len(DEVANAGARI.findall(body)) > 40, (kind, body)
+
+
+
+def test_allauth_mail_to_an_account_someone_else_asked_for_is_in_the_holders_language(
+        smtp_server, django_capture_on_commit_callbacks):
+    """Anyone may type an address on the sign-up or the password reset page: the mail that
+    goes to the account at that address is written in its holder's language where the
+    portal knows it (the one she asked to be verified in), not in the language of whoever
+    typed it; mail to oneself, caused by oneself, stays in the language one is using now."""
+    holder = UserFactory(email="asha.kulkarni@pune.mahaagri.gov.in")
+    GovernmentProfileFactory(user=holder, request_language="mr")
+    unknown = UserFactory(email="ravi.patil@pune.mahaagri.gov.in")  # never asked: language unknown
+    capture = django_capture_on_commit_callbacks
+
+    def signup(language, address):
+        response = client_in(language).post("/accounts/signup/", {"email": address, "password1": PASSWORD,
+                                                                  "password2": PASSWORD})
+        assert response.status_code == 302, response.content
+
+    def reset(client, address):
+        assert client.post("/accounts/password/reset/", {"email": address}).status_code == 302
+
+    holder_on_the_portal = client_in("hi")
+    holder_on_the_portal.force_login(holder)
+
+    def add_address():
+        response = post_confirming_access(holder_on_the_portal, "/accounts/email/",
+                                          {"email": "asha.k@pune.mahaagri.gov.in", "action_add": ""})
+        assert response.status_code == 302, response.content
+
+    flows = [
+        # Someone on the portal in English types her address: she reads it in Marathi.
+        ("account_already_exists", holder.email, "mr", lambda: signup("en", holder.email)),
+        ("password_reset_key", holder.email, "mr", lambda: reset(client_in("en"), holder.email)),
+        ("account_already_exists", holder.email, "mr", lambda: signup("hi", holder.email)),
+        # No language known for the account, or no account: the language of the page.
+        ("account_already_exists", unknown.email, "hi", lambda: signup("hi", unknown.email)),
+        ("password_reset_key", unknown.email, "hi", lambda: reset(client_in("hi"), unknown.email)),
+        ("unknown_account", "nobody@pune.mahaagri.gov.in", "hi",
+         lambda: reset(client_in("hi"), "nobody@pune.mahaagri.gov.in")),
+        # She herself, signed in and using the portal in Hindi: Hindi.
+        ("password_reset_key", holder.email, "hi", lambda: reset(holder_on_the_portal, holder.email)),
+        ("email_confirmation", "asha.k@pune.mahaagri.gov.in", "hi", add_address),
+        # A newcomer signing up gets the code in the language she signs up in.
+        ("email_confirmation", "new.officer@pune.mahaagri.gov.in", "hi",
+         lambda: signup("hi", "new.officer@pune.mahaagri.gov.in")),
+    ]
+    for kind, address, language, flow in flows:
+        cache.clear()  # allauth's rate limits: one address asked for again and again here
+        [(raw, message)] = send_and_receive(smtp_server, capture, flow)
+        body = assert_delivered_exactly(raw, message, subject=PREFIX + ALLAUTH_SUBJECTS[kind][language], to=[address])
+        assert body.startswith(GREETING[language]), (kind, language, body)
+
+
+def test_the_code_to_confirm_ones_own_address_at_sign_in_is_in_the_language_one_signs_in_in(
+        smtp_server, django_capture_on_commit_callbacks):
+    """A person whose language the portal knows (Marathi), signing in on the portal in Hindi
+    with an address not yet confirmed, is sent the code in Hindi: she asked for it, now."""
+    holder = UserFactory(email="asha.kulkarni@pune.mahaagri.gov.in", verified=False)
+    EmailAddress.objects.create(user=holder, email=holder.email, verified=False, primary=True)
+    GovernmentProfileFactory(user=holder, request_language="mr")
+
+    def sign_in():
+        response = client_in("hi").post("/accounts/login/", {"login": holder.email, "password": PASSWORD})
+        assert response.status_code == 302, response.content
+
+    [(raw, message)] = send_and_receive(smtp_server, django_capture_on_commit_callbacks, sign_in)
+    body = assert_delivered_exactly(raw, message, subject=PREFIX + ALLAUTH_SUBJECTS["email_confirmation"]["hi"],
+                                    to=[holder.email])
+    assert body.startswith(GREETING["hi"]), body
 
 
 # The audit head --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
+from portal.accounts.mail_language import allauth_mail_language
 from portal.accounts.official_email import normalise_mailbox
 from portal.organisations.services import OfficialPowersHeld, holder_ends_own_grounds, official_powers_end_check
 from portal.permissions import is_state_admin, is_superadmin
@@ -60,10 +61,11 @@ class PortalAccountAdapter(DefaultAccountAdapter):
 
     def send_mail(self, template_prefix, email, context):
         # Mail goes through the default mailer, which is the outbox; render it in
-        # the language the person is using the portal in, signed with the portal's
-        # name (allauth would name the host the request came to).
+        # the language of the person asking on the page, or of the account it goes to
+        # when anyone may have asked (portal/accounts/mail_language.py), signed with the
+        # portal's name (allauth would name the host the request came to).
         request = context.get("request") or getattr(self, "request", None)
-        language = getattr(request, "LANGUAGE_CODE", None) if request else None
+        language = allauth_mail_language(template_prefix=template_prefix, email=email, context=context, request=request)
         links = {key: site_link(reverse(name)) for key, name in SITE_LINKS.get(template_prefix, {}).items()}
         with translation.override(language or translation.get_language()):
             site = PortalSite(name=gettext("Sandes onboarding portal"), domain=urlsplit(settings.SITE_URL).netloc)

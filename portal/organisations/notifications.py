@@ -27,14 +27,20 @@ def person_language_register(source: Callable[[int], str | None]) -> None:
         _language_sources.append(source)
 
 
-def person_language(user_id: int) -> str:
-    """The language to tell a person in when they are not on a page: the first a
-    registered source knows that the portal has, else the default."""
+def person_known_language(user_id: int) -> str | None:
+    """The language the portal knows the person by: the first a registered source
+    knows that the portal has (None: none knows one)."""
     for source in _language_sources:
         language = source(user_id)
         if language in LANGUAGE_CODES:
             return language
-    return settings.LANGUAGE_CODE
+    return None
+
+
+def person_language(user_id: int) -> str:
+    """The language to tell a person in when they are not on a page: the one the
+    portal knows them by, else the default."""
+    return person_known_language(user_id) or settings.LANGUAGE_CODE
 
 
 def build_role_mail(*, user, template: str, context: dict) -> EmailMessage:

@@ -7,6 +7,7 @@ from contextvars import ContextVar
 from datetime import datetime
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,8 +20,9 @@ from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
 from portal.accounts.official_email import classify_email, ends_official_powers
-from portal.audit.models import AuditAction
+from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_record_many
+from portal.limits import refuse_over
 from portal.organisations.models import (
     DomainClaim,
     Level,
@@ -354,6 +356,49 @@ def role_grant_end_check(*, actor: AnyUser, ends_at: datetime | None, role: str 
     _check_within_granter(ends_at, _granting_role_end(actor, timezone.now(), role=role, organisation=organisation))
 
 
+# The changes of a person's roles made by people (grants, new end dates, removals), each
+# mailed to the person with the note the granter typed: counted against
+# ROLE_CHANGES_PER_DAY from their audit rows, the admin roles (in every organisation)
+# and the platform roles apart. The system's own (actor None: seed data, an end date
+# passing, a verification or an address that a role rested on ending) are not counted.
+ADMIN_ROLE_CHANGES = (AuditAction.MEMBERSHIP_GRANTED, AuditAction.MEMBERSHIP_REVOKED)
+PLATFORM_ROLE_CHANGES = (AuditAction.PLATFORM_ROLE_GRANTED, AuditAction.PLATFORM_ROLE_REVOKED)
+
+
+def _role_changes_within_limit(actor: AnyUser | None, changes: QuerySet, message: str) -> None:
+    """Refuse (ValidationError "too_many", ``message`` naming when the next is possible)
+    a grant or a new end date by ``actor`` when ROLE_CHANGES_PER_DAY of ``changes`` (the
+    audit rows of the person's roles of one kind) were made by people in the last 24
+    hours: a grant-revoke cycle repeated would flood the person's mailbox with the notes
+    of whoever repeats it. Asked under the lock of the person's account, so that two at
+    once cannot both pass. The system is not held back; nor is a removal, which is never
+    asked: taking a role away (given by mistake, misused) must stay possible at once, and
+    each follows a grant, so the mail stays bounded."""
+    if actor is None:
+        return
+    refuse_over(changes.filter(actor_id__isnull=False), "created_at", settings.ROLE_CHANGES_PER_DAY, timezone.now(),
+                message)
+
+
+def _admin_role_changes_within_limit(actor: AnyUser | None, user: AbstractBaseUser) -> None:
+    """_role_changes_within_limit for the admin roles of ``user``, in every organisation
+    (their audit rows are the organisation's, naming the person by address)."""
+    _role_changes_within_limit(actor, AuditEvent.objects.filter(
+        Q(old_values__user=user.email) | Q(new_values__user=user.email), action__in=ADMIN_ROLE_CHANGES,
+    ), _("This person's admin roles were granted, changed or removed %(n)s times in the last 24 hours, the most the "
+         "portal allows (each time they are told by email). A role can be granted or changed again from %(when)s; "
+         "removing one is possible at any time."))
+
+
+def _platform_role_changes_within_limit(actor: AnyUser | None, user: AbstractBaseUser) -> None:
+    """_role_changes_within_limit for the platform roles of ``user``."""
+    _role_changes_within_limit(actor, AuditEvent.objects.filter(
+        target_type=user._meta.label_lower, target_id=str(user.pk), action__in=PLATFORM_ROLE_CHANGES,
+    ), _("This person's platform roles were granted, changed or revoked %(n)s times in the last 24 hours, the most "
+         "the portal allows (each time they are told by email). A role can be granted or changed again from "
+         "%(when)s; revoking one is possible at any time."))
+
+
 def _bounded_reason(reason: str) -> str:
     return " ".join((reason or "").split())[:REASON_MAX_LENGTH]
 
@@ -507,6 +552,7 @@ def platform_role_grant(
             if superadmins is not None and grant.ends_at is None:
                 _check_keeps_a_superadmin(superadmins, leaving_user_id=user.pk)
             _check_within_granter(ends_at, granter_end)
+            _platform_role_changes_within_limit(actor, user)
             old_end, grant.ends_at = grant.ends_at, ends_at
             grant.save(update_fields=["ends_at"])
             audit_record(actor=actor, action=AuditAction.PLATFORM_ROLE_GRANTED, target=user, request=request,
@@ -517,6 +563,7 @@ def platform_role_grant(
                            context={"grant": grant, "reason": reason, "changed": True})
             return grant
         _check_within_granter(ends_at, granter_end)
+        _platform_role_changes_within_limit(actor, user)
         grant = PlatformRoleGrant.objects.create(
             user=user, role=role, jurisdiction=jurisdiction, ends_at=ends_at,
             granted_by=actor if actor is not None and actor.is_authenticated else None,
@@ -672,6 +719,9 @@ def organisation_admin_grant(
     _check_end(ends_at, now)
     reason = _bounded_reason(reason)
     with transaction.atomic():
+        # The person's account first (the order every change of their roles locks in): it
+        # serialises the changes counted against ROLE_CHANGES_PER_DAY, in every organisation.
+        _lock_granter_and_holder(None, user_id)
         organisation = _locked_organisation(organisation_id, actor, user_id)
         granter_end = _granting_role_end(actor, now, organisation=organisation)
         user = get_user_model().objects.get(pk=user_id)
@@ -686,6 +736,7 @@ def organisation_admin_grant(
                 if ends_at is not None and membership.ends_at is None:
                     _check_keeps_an_admin(organisation, leaving_user_id=user.pk)
                 _check_within_granter(ends_at, granter_end)
+                _admin_role_changes_within_limit(actor, user)
                 old_end, membership.ends_at = membership.ends_at, ends_at
                 membership.save(update_fields=["ends_at"])
                 audit_record(actor=actor, action=AuditAction.MEMBERSHIP_GRANTED, target=organisation, request=request,
@@ -701,6 +752,7 @@ def organisation_admin_grant(
                   "cannot hold official powers.") % {"email": user.email, "organisation": organisation.name},
                 code="not_eligible",
             )
+        _admin_role_changes_within_limit(actor, user)
         if membership is None:
             membership = Membership(organisation=organisation, user=user)
         membership.member_before_admin = membership.pk is not None and membership.is_active
@@ -733,6 +785,7 @@ def organisation_admin_revoke(
     Revoking from someone who is not an admin changes nothing (returns None)."""
     reason = _bounded_reason(reason)
     with transaction.atomic():
+        _lock_granter_and_holder(None, user_id)  # as organisation_admin_grant: the person's account first
         organisation = _locked_organisation(organisation_id, actor, user_id)
         membership = (Membership.objects.select_for_update().select_related("user")
                       .filter(organisation=organisation, user_id=user_id, role=MembershipRole.ADMIN, is_active=True)

@@ -14,7 +14,8 @@ from django.urls import get_resolver
 from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditEvent
-from portal.organisations.models import Membership, MembershipRole, Organisation, PlatformRoleGrant
+from portal.mail.models import OutboxMessage
+from portal.organisations.models import Membership, MembershipRole, Organisation, PlatformRoleGrant, in_force_q
 from tests.factories import OrganisationFactory, PlatformRoleFactory, UserFactory
 from tests.html_tree import html_problems
 from tests.portal.role_helpers import ROLES, client_of, make_admin, make_member
@@ -465,6 +466,71 @@ def test_an_admin_cannot_remove_themself(world):
     assert "of their own" in page
     client.post(url, {"reason": "x", "confirm": "on"})
     assert Membership.objects.get(user=world["admin_office"]).role == MembershipRole.ADMIN
+
+
+
+def test_changing_one_persons_admin_role_is_limited_a_day(world, settings):
+    """Each grant, new end date and removal of an admin role mails the person, with the
+    note the admin typed: one that would pass ROLE_CHANGES_PER_DAY for that person (by
+    whichever admin) is refused on the form, naming when the next is possible, with what
+    was typed kept; nothing changes and nobody is mailed. Removing the role stays possible."""
+    settings.ROLE_CHANGES_PER_DAY = 4
+    office, member = world["office"], world["member"]
+    client = client_of(world, "admin_office")
+    grant_url = f"/portal/roles/organisations/{office.pk}/grant/"
+    revoke_url = f"/portal/roles/organisations/{office.pk}/revoke/?user={member.pk}"
+    last_day = timezone.localdate() + timedelta(days=30)
+
+    def grant(client, ends_on="", reason="Heads the section."):
+        return client.post(grant_url, {"user": member.pk, "ends_on": ends_on, "reason": reason, "step": "confirm"})
+
+    assert grant(client).status_code == 302
+    assert client.post(revoke_url, {"reason": "Not needed.", "confirm": "on"}).status_code == 302
+    assert grant(client).status_code == 302
+    assert grant(client, last_day.isoformat()).status_code == 302  # a new end date
+    mails = OutboxMessage.objects.filter(to=[member.email]).count()
+    assert mails == 4
+    for who in ("admin_office", "admin_parent"):
+        page = well_formed(grant(client_of(world, who), "", "You are useless."))
+        assert "admin roles were granted, changed or removed 4 times in the last 24 hours" in page, page
+        assert "A role can be granted or changed again from" in page and "You are useless." in page
+    membership = Membership.objects.get(user=member, organisation=office)
+    assert membership.role == MembershipRole.ADMIN and membership.last_day == last_day
+    assert OutboxMessage.objects.filter(to=[member.email]).count() == mails
+    # Taking the role away is never held back by the limit (a role given by mistake, an
+    # admin acting against the organisation): it goes through, and the person is told.
+    assert client.post(revoke_url, {"reason": "Removed.", "confirm": "on"}).status_code == 302
+    assert not Membership.objects.get(user=member, organisation=office).admin_in_force
+    assert OutboxMessage.objects.filter(to=[member.email]).count() == mails + 1
+    assert "4 times in the last 24 hours" in well_formed(grant(client))
+
+
+def test_changing_one_persons_platform_roles_is_limited_a_day(world, settings):
+    """A superadmin's grants, new end dates and revocations of a person's platform roles
+    mail the person too: held to ROLE_CHANGES_PER_DAY the same way, revoking excepted."""
+    settings.ROLE_CHANGES_PER_DAY = 4
+    client = client_of(world, "superadmin")
+    person = UserFactory(email="ravi.patil@maharashtra.gov.in", full_name="Ravi Patil")
+
+    def grant(ends_on="", reason="Audit of 2026."):
+        return client.post("/portal/roles/platform/grant/", {"user": person.pk, "role": "auditor", "jurisdiction": "MH",
+                                                             "ends_on": ends_on, "reason": reason, "step": "confirm"})
+
+    def revoke():
+        grant = PlatformRoleGrant.objects.get(user=person, revoked_at__isnull=True)
+        return client.post(f"/portal/roles/platform/{grant.pk}/revoke/", {"reason": "Done.", "confirm": "on"})
+
+    assert grant().status_code == 302
+    assert revoke().status_code == 302
+    assert grant().status_code == 302
+    assert grant((timezone.localdate() + timedelta(days=30)).isoformat()).status_code == 302
+    page = well_formed(grant("", "Again."))
+    assert "platform roles were granted, changed or revoked 4 times in the last 24 hours" in page, page
+    assert "A role can be granted or changed again from" in page and "Again." in page
+    assert OutboxMessage.objects.filter(to=[person.email]).count() == 4
+    assert revoke().status_code == 302
+    assert not PlatformRoleGrant.objects.filter(in_force_q(), user=person).exists()
+    assert OutboxMessage.objects.filter(to=[person.email]).count() == 5
 
 
 # The report -----------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from portal.organisations.services import (
     official_powers_end,
     organisation_admin_grant,
     organisation_admin_revoke,
+    organisation_admins_lapse,
     platform_role_grant,
     platform_role_revoke,
     role_expiries_record,
@@ -478,6 +479,38 @@ def test_the_person_granted_or_removed_a_role_is_told_by_mail_once_in_their_lang
     PlatformRoleGrant.objects.filter(pk=expiring.pk).update(ends_at=timezone.now() - timedelta(seconds=1))
     assert role_expiries_record()["platform_roles"] == 1
     assert OutboxMessage.objects.count() == before
+
+
+def test_role_changes_by_people_are_counted_per_person_a_day_the_systems_are_not(world, settings):
+    """ROLE_CHANGES_PER_DAY holds the admin roles of a person (in every organisation, by
+    whichever admin) and, apart, their platform roles: counted from the audit rows of
+    the changes people made in the last 24 hours. What the system does (an end date
+    passing, a verification or an address that a role rested on ending, seed data) is
+    neither counted nor held back. A removal is never refused; the next grant is allowed
+    once the oldest counted change is 24 hours old."""
+    settings.ROLE_CHANGES_PER_DAY = 2
+    office, parent, member = world["office"], world["parent"], world["member"]
+    admin, root = fresh(world["admin_parent"]), fresh(world["superadmin"])
+    organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=None)  # the system's: not counted
+    organisation_admin_revoke(organisation_id=office.pk, user_id=member.pk, actor=None)
+    organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=admin, reason="One.")
+    first = AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_GRANTED).latest("id").created_at
+    organisation_admins_lapse(pairs=[(office.pk, member.pk)], reason="verification ended")  # the system's
+    Membership.objects.update_or_create(organisation=office, user=member, defaults={"role": MembershipRole.MEMBER,
+                                                                                    "is_active": True})
+    organisation_admin_grant(organisation_id=parent.pk, user_id=member.pk, actor=admin, reason="Two.")
+    with pytest.raises(ValidationError, match="2 times in the last 24 hours") as refused:
+        organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=admin, reason="Three.")
+    assert f"{timezone.localtime(first + timedelta(days=1)):%-d %b %Y, %H:%M}" in str(refused.value)
+    assert refused.value.code == "too_many"
+    # Platform roles are counted apart: the same person may still be given one.
+    platform_role_grant(user=member, role="auditor", jurisdiction="MH", actor=root, reason="Audit.")
+    # A removal is never refused, even past the limit.
+    organisation_admin_revoke(organisation_id=parent.pk, user_id=member.pk, actor=admin, reason="Removed.")
+    assert not Membership.objects.get(organisation=parent, user=member).admin_in_force
+    with time_machine.travel(first + timedelta(days=1, seconds=1)):
+        organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=admin, reason="Three.")
+    assert Membership.objects.get(organisation=office, user=member).admin_in_force
 
 
 def _ending_in(days):
