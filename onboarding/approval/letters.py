@@ -23,6 +23,7 @@ from onboarding.application.pdf import PdfNotRendered, document_languages, rende
 from onboarding.models import Application, ApplicationDocument, ApplicationStatus, ApprovalStep, Decision, DocumentKind, Stage
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
+from portal.stored_files import FilesWritten, files_kept_if_committed
 
 logger = logging.getLogger(__name__)
 
@@ -104,13 +105,15 @@ def approval_letter_issue(*, application_id: int) -> ApplicationDocument | None:
         return _approval_letter_store(application, contents=contents, authority=authority)
 
 
-def _store(application: Application, language: str, content: bytes) -> ApplicationDocument:
+def _store(application: Application, language: str, content: bytes, files: FilesWritten) -> ApplicationDocument:
+    """The letter's file and row, and its audit event (the caller's transaction, whose
+    rollback deletes the file: ``files``)."""
     sha256 = hashlib.sha256(content).hexdigest()
     document = ApplicationDocument(
         application=application, kind=DocumentKind.APPROVAL_LETTER, version=application.version, language=language,
         sha256=sha256, size=len(content),
     )
-    document.file.save(approval_letter_filename(application, language), ContentFile(content), save=False)
+    files.save(document.file, approval_letter_filename(application, language), ContentFile(content))
     document.save()
     audit_record(actor=None, action=AuditAction.APPLICATION_PDF_RENDERED, target=application,
                  new={"kind": DocumentKind.APPROVAL_LETTER, "language": language, "sha256": sha256,
@@ -120,12 +123,14 @@ def _store(application: Application, language: str, content: bytes) -> Applicati
 
 def _approval_letter_store(application: Application, *, contents: dict[str, bytes],
                            authority: ApprovalStep | None) -> ApplicationDocument:
-    with transaction.atomic():
+    """The letters stored and mailed in one transaction; if it fails (the outbox's insert, the
+    audit's, the commit), their files are deleted too, and the letter stays pending."""
+    with files_kept_if_committed() as files, transaction.atomic():
         Application.objects.select_for_update().filter(pk=application.pk).first()
         existing = _letters(application)
         if existing:  # issued meanwhile by another worker
             return existing.get("en") or next(iter(existing.values()))
-        documents = {language: _store(application, language, content) for language, content in contents.items()}
+        documents = {language: _store(application, language, content, files) for language, content in contents.items()}
         recipients = [application.nodal_officer.email]
         if authority and authority.assignee_email and authority.assignee_email not in recipients:
             recipients.append(authority.assignee_email)
@@ -154,9 +159,9 @@ def approval_letter_document(*, application: Application, language: str) -> Appl
                                    authority=_approving_authority(application))
         if contents is None:
             return None
-        with transaction.atomic():
+        with files_kept_if_committed() as files, transaction.atomic():
             Application.objects.select_for_update().filter(pk=application.pk).first()
-            return _letters(application).get(language) or _store(application, language, contents[language])
+            return _letters(application).get(language) or _store(application, language, contents[language], files)
 
 
 def approval_letters_pending(*, limit: int = 50) -> list[int]:
