@@ -69,6 +69,9 @@ class Application(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # When the approval letter last could not be rendered (over the render limits): the beat
+    # job tries such letters after those never tried (onboarding/approval/letters.py).
+    approval_letter_failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

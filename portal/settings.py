@@ -25,6 +25,24 @@ def env_bool(name, default):
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_number(name, default, low, high, *, kind=int, why=""):
+    """The number in the environment variable ``name`` (``default`` when unset), from ``low`` to
+    ``high``: anything else refuses the start, naming the variable and what it may be. A
+    negative, zero or huge count of days or rows would start the portal, then fail in a beat
+    job or in a person's request (or quietly do something else: everything escalated at once)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:  # NaN too: it compares with nothing
+        what = "a whole number" if kind is int else "a number"
+        raise ImproperlyConfigured(f"{name} must be {what} from {low} to {high}{why}; it is {raw!r}.")
+    return value
+
+
 DEBUG = env_bool("DJANGO_DEBUG", True)
 TESTING = env_bool("PORTAL_TESTING", False)
 
@@ -174,7 +192,7 @@ DATABASES = {
 # Seconds a new connection to the database may take to open, and the check of a kept one
 # (portal/postgresql.py) to be answered: a server that accepts connections and never answers
 # fails the request (and /healthz, /readyz) in seconds, not at psycopg's 130 or TCP's timeout.
-DATABASE_CONNECT_TIMEOUT = int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
+DATABASE_CONNECT_TIMEOUT = env_number("DATABASE_CONNECT_TIMEOUT", 5, 2, 120)  # 2: libpq's least
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's, with a check of a kept connection that needs no round trip while it is quiet.
     DATABASES["default"]["ENGINE"] = "portal.postgresql"
@@ -231,7 +249,7 @@ LOGIN_REDIRECT_URL = "home"
 ACCOUNT_ADAPTER = "portal.accounts.adapter.PortalAccountAdapter"
 # Reverse proxies in front of the portal whose X-Forwarded-For is trusted: the
 # client's address (audit rows, rate limits, allauth's own) is read through them.
-ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("PORTAL_TRUSTED_PROXY_COUNT", "0"))
+ALLAUTH_TRUSTED_PROXY_COUNT = env_number("PORTAL_TRUSTED_PROXY_COUNT", 0, 0, 10)
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
@@ -336,11 +354,11 @@ if EMAIL_HOST_ENV:
         "BACKEND": "portal.mail.transport.SMTPTransport",
         "OPTIONS": {
             "host": EMAIL_HOST_ENV,
-            "port": int(os.environ.get("EMAIL_PORT", "25")),
+            "port": env_number("EMAIL_PORT", 25, 1, 65535),
             "username": os.environ.get("EMAIL_HOST_USER", ""),
             "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
             "use_tls": env_bool("EMAIL_USE_TLS", False),
-            "timeout": int(os.environ.get("EMAIL_TIMEOUT", "20")),
+            "timeout": env_number("EMAIL_TIMEOUT", 20, 1, 120),
         },
     }
 else:
@@ -355,9 +373,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 OUTBOX_MAX_ATTEMPTS = 8
 # Hours a message is tried again (at most half an hour apart) while the mail server cannot be
 # reached or answers "later" (4xx), from its first failure: then it is given up too.
-OUTBOX_GIVE_UP_HOURS = int(os.environ.get("OUTBOX_GIVE_UP_HOURS", "72"))
+OUTBOX_GIVE_UP_HOURS = env_number("OUTBOX_GIVE_UP_HOURS", 72, 1, 720)
 # Days the outbox keeps a message after it was written, once sent or given up (a daily job).
-OUTBOX_KEEP_DAYS = int(os.environ.get("OUTBOX_KEEP_DAYS", "90"))
+OUTBOX_KEEP_DAYS = env_number("OUTBOX_KEEP_DAYS", 90, 1, 3650)
 
 # Celery: reliable delivery settings (DESIGN §5 and §9).
 if not CELERY_BROKER_URL:
@@ -422,84 +440,92 @@ ONBOARDING_UPLOAD_MAX_PAGES = 20
 # Most pixels of a letter uploaded as an image (decoded whole to check it): an A4 page
 # scanned at 600 dpi has 34.8 million.
 ONBOARDING_UPLOAD_MAX_PIXELS = 36_000_000
-ONBOARDING_AUTHORITY_DUE_DAYS = int(os.environ.get("ONBOARDING_AUTHORITY_DUE_DAYS", "7"))
-ONBOARDING_STATE_DUE_DAYS = int(os.environ.get("ONBOARDING_STATE_DUE_DAYS", "10"))
-ONBOARDING_APPEAL_DUE_DAYS = int(os.environ.get("ONBOARDING_APPEAL_DUE_DAYS", "14"))
-ONBOARDING_APPEAL_WINDOW_DAYS = int(os.environ.get("ONBOARDING_APPEAL_WINDOW_DAYS", "30"))
-ONBOARDING_REMINDER_DAYS_BEFORE = int(os.environ.get("ONBOARDING_REMINDER_DAYS_BEFORE", "2"))
-ONBOARDING_TOKEN_TTL_DAYS = int(os.environ.get("ONBOARDING_TOKEN_TTL_DAYS", "7"))
+# Days a stage has (to the end of the day in India's time); the reminder comes on a day after
+# the one a stage opens, so at most the shortest stage's days less one before it is due.
+ONBOARDING_AUTHORITY_DUE_DAYS = env_number("ONBOARDING_AUTHORITY_DUE_DAYS", 7, 1, 365)
+ONBOARDING_STATE_DUE_DAYS = env_number("ONBOARDING_STATE_DUE_DAYS", 10, 1, 365)
+ONBOARDING_APPEAL_DUE_DAYS = env_number("ONBOARDING_APPEAL_DUE_DAYS", 14, 1, 365)
+ONBOARDING_APPEAL_WINDOW_DAYS = env_number("ONBOARDING_APPEAL_WINDOW_DAYS", 30, 1, 365)
+ONBOARDING_REMINDER_DAYS_BEFORE = env_number(
+    "ONBOARDING_REMINDER_DAYS_BEFORE", 2, 0,
+    min(ONBOARDING_AUTHORITY_DUE_DAYS, ONBOARDING_STATE_DUE_DAYS, ONBOARDING_APPEAL_DUE_DAYS) - 1,
+    why=" (a day before the shortest of ONBOARDING_AUTHORITY_DUE_DAYS, ONBOARDING_STATE_DUE_DAYS and "
+        "ONBOARDING_APPEAL_DUE_DAYS: no stage is reminded of on the day it opens)")
+ONBOARDING_TOKEN_TTL_DAYS = env_number("ONBOARDING_TOKEN_TTL_DAYS", 7, 1, 365)
 # Submissions (and resubmissions) one nodal officer may make in 24 hours: each mails
 # the competent authority they named.
-ONBOARDING_SUBMISSIONS_PER_DAY = int(os.environ.get("ONBOARDING_SUBMISSIONS_PER_DAY", "10"))
+ONBOARDING_SUBMISSIONS_PER_DAY = env_number("ONBOARDING_SUBMISSIONS_PER_DAY", 10, 1, 100)
 # New links for the competent authority ("Send the competent authority a new link") one
 # nodal officer may ask for in 24 hours, over all their applications: each mails the
 # official address they named (a step takes one every 10 minutes at most).
-ONBOARDING_LINK_RESENDS_PER_DAY = int(os.environ.get("ONBOARDING_LINK_RESENDS_PER_DAY", "5"))
+ONBOARDING_LINK_RESENDS_PER_DAY = env_number("ONBOARDING_LINK_RESENDS_PER_DAY", 5, 1, 100)
 # Drafts one nodal officer may have open at once (each may hold a letter of up to
 # ONBOARDING_UPLOAD_MAX_BYTES): what one account can make the portal store.
-ONBOARDING_OPEN_DRAFTS_MAX = int(os.environ.get("ONBOARDING_OPEN_DRAFTS_MAX", "10"))
+ONBOARDING_OPEN_DRAFTS_MAX = env_number("ONBOARDING_OPEN_DRAFTS_MAX", 10, 1, 100)
 # Requests per minute from one IP address to the competent authority's link pages.
-ONBOARDING_TOKEN_RATE_PER_MINUTE = int(os.environ.get("ONBOARDING_TOKEN_RATE_PER_MINUTE", "30"))
+ONBOARDING_TOKEN_RATE_PER_MINUTE = env_number("ONBOARDING_TOKEN_RATE_PER_MINUTE", 30, 1, 1_000_000_000)
 # Most reminders (and most escalations) the deadline sweep sends in one transaction.
-ONBOARDING_SWEEP_BATCH = int(os.environ.get("ONBOARDING_SWEEP_BATCH", "10000"))
+ONBOARDING_SWEEP_BATCH = env_number("ONBOARDING_SWEEP_BATCH", 10000, 1, 100_000)
 # PDFs (the filled form, the approval letter) are rendered in a child process that is
 # stopped at this wall-clock and processor time and this much address space; a second
 # request for the same document waits this long for the first one's PDF.
-PDF_RENDER_TIMEOUT_SECONDS = float(os.environ.get("PDF_RENDER_TIMEOUT_SECONDS", "10"))
-PDF_RENDER_MEMORY_MB = int(os.environ.get("PDF_RENDER_MEMORY_MB", "512"))
-PDF_RENDER_WAIT_SECONDS = float(os.environ.get("PDF_RENDER_WAIT_SECONDS", "3"))
+PDF_RENDER_TIMEOUT_SECONDS = env_number("PDF_RENDER_TIMEOUT_SECONDS", 10.0, 1, 120, kind=float)
+PDF_RENDER_MEMORY_MB = env_number("PDF_RENDER_MEMORY_MB", 512, 128, 16384)
+PDF_RENDER_WAIT_SECONDS = env_number("PDF_RENDER_WAIT_SECONDS", 3.0, 0, 60, kind=float)
 # PDFs of the filled form one account may have rendered afresh in an hour (a PDF already
 # stored is served without counting): each save of a section is a new version, and each
 # reader's download renders again, so one person could otherwise keep a render running.
-PDF_RENDERS_PER_HOUR = int(os.environ.get("PDF_RENDERS_PER_HOUR", "30"))
+PDF_RENDERS_PER_HOUR = env_number("PDF_RENDERS_PER_HOUR", 30, 1, 1000)
 # An uploaded PDF letter is read (page count, scripts, attached files) in such a child
 # too, stopped at this wall-clock and processor time and PDF_RENDER_MEMORY_MB; a letter
 # that needs more is refused as too complex to check. A signed letter takes well under
 # a second.
-LETTER_CHECK_SECONDS = float(os.environ.get("LETTER_CHECK_SECONDS", "5"))
+LETTER_CHECK_SECONDS = env_number("LETTER_CHECK_SECONDS", 5.0, 1, 120, kind=float)
 
 # Roster imports (verification/rosters) --------------------------------------------
 # Largest roster file and most rows one file may have; days an invitation's link works;
 # rows applied in one transaction (the progress bar moves once a batch).
 ROSTER_MAX_BYTES = 10 * 1024 * 1024
 ROSTER_MAX_ROWS = 100_000
-ROSTER_INVITATION_TTL_DAYS = int(os.environ.get("ROSTER_INVITATION_TTL_DAYS", "30"))
+ROSTER_INVITATION_TTL_DAYS = env_number("ROSTER_INVITATION_TTL_DAYS", 30, 1, 365)
 ROSTER_APPLY_BATCH = 5000
 # Days a roster's rows (every person's details as uploaded) are kept after it was applied
 # or, never applied, uploaded; then a daily job removes them (the counts stay).
-ROSTER_ROWS_KEEP_DAYS = int(os.environ.get("ROSTER_ROWS_KEEP_DAYS", "30"))
+ROSTER_ROWS_KEEP_DAYS = env_number("ROSTER_ROWS_KEEP_DAYS", 30, 1, 3650)
 # Rosters one organisation may have checked in 24 hours (each stages every row it holds).
-ROSTER_UPLOADS_PER_DAY = int(os.environ.get("ROSTER_UPLOADS_PER_DAY", "20"))
+ROSTER_UPLOADS_PER_DAY = env_number("ROSTER_UPLOADS_PER_DAY", 20, 1, 100)
 
 # Requests to be verified (by any organisation) one person may make in 24 hours:
 # each waits in an organisation's queue.
-VERIFICATION_REQUESTS_PER_DAY = int(os.environ.get("VERIFICATION_REQUESTS_PER_DAY", "10"))
+VERIFICATION_REQUESTS_PER_DAY = env_number("VERIFICATION_REQUESTS_PER_DAY", 10, 1, 100)
 # Suspensions and reinstatements (together) of one person's verification by its
 # administrators in 24 hours: each mails the person, with the administrator's note.
 # Even, so that the last one allowed can undo a suspension.
-VERIFICATION_SUSPENSIONS_PER_DAY = int(os.environ.get("VERIFICATION_SUSPENSIONS_PER_DAY", "4"))
+VERIFICATION_SUSPENSIONS_PER_DAY = env_number("VERIFICATION_SUSPENSIONS_PER_DAY", 4, 2, 100)
 # Grants, new end dates and removals of one person's roles by people in 24 hours: each
 # mails the person, with the granter's note. Counted apart for the admin roles (in every
 # organisation) and the platform roles; a further grant or new end date is refused, a
 # removal never (portal/organisations/services.py).
-ROLE_CHANGES_PER_DAY = int(os.environ.get("ROLE_CHANGES_PER_DAY", "4"))
+ROLE_CHANGES_PER_DAY = env_number("ROLE_CHANGES_PER_DAY", 4, 1, 100)
 
 # Verification API (api/) ---------------------------------------------------------
 # Requests a minute each API client may make (counted in the cache, shared by every worker).
-API_RATE_PER_MINUTE = int(os.environ.get("API_RATE_PER_MINUTE", "600"))
+API_RATE_PER_MINUTE = env_number("API_RATE_PER_MINUTE", 600, 1, 1_000_000_000)
 # Clients (not revoked) one organisation may have at once: each has its own
 # API_RATE_PER_MINUTE, so more clients would multiply the organisation's limit.
-API_CLIENTS_PER_ORGANISATION = int(os.environ.get("API_CLIENTS_PER_ORGANISATION", "5"))
+API_CLIENTS_PER_ORGANISATION = env_number("API_CLIENTS_PER_ORGANISATION", 5, 1, 100)
 
 # Verification lifecycle (verification/lifecycle.py) ---------------------------
 # Each verified person confirms every VERIFICATION_RECONFIRM_DAYS that their official
 # address still reaches them: one reminder this many days before the grace period
 # ends, and suspension once it has ended without a confirmation.
-VERIFICATION_RECONFIRM_DAYS = int(os.environ.get("VERIFICATION_RECONFIRM_DAYS", "365"))
-VERIFICATION_RECONFIRM_GRACE_DAYS = int(os.environ.get("VERIFICATION_RECONFIRM_GRACE_DAYS", "30"))
-VERIFICATION_RECONFIRM_REMINDER_DAYS = int(os.environ.get("VERIFICATION_RECONFIRM_REMINDER_DAYS", "7"))
+VERIFICATION_RECONFIRM_DAYS = env_number("VERIFICATION_RECONFIRM_DAYS", 365, 1, 3650)
+VERIFICATION_RECONFIRM_GRACE_DAYS = env_number("VERIFICATION_RECONFIRM_GRACE_DAYS", 30, 1, 365)
+VERIFICATION_RECONFIRM_REMINDER_DAYS = env_number(
+    "VERIFICATION_RECONFIRM_REMINDER_DAYS", 7, 0, VERIFICATION_RECONFIRM_GRACE_DAYS - 1,
+    why=" (a day before the grace period, VERIFICATION_RECONFIRM_GRACE_DAYS, ends)")
 # Most profiles one transaction of those beat jobs changes (and mails).
-VERIFICATION_SWEEP_BATCH = int(os.environ.get("VERIFICATION_SWEEP_BATCH", "1000"))
+VERIFICATION_SWEEP_BATCH = env_number("VERIFICATION_SWEEP_BATCH", 1000, 1, 100_000)
 
 # Security ---------------------------------------------------------------------
 SECURE_CSP = {
@@ -590,13 +616,15 @@ LOGGING = {
 
 # Data protection (portal/privacy) ------------------------------------------------------------
 # Records a retention batch erases or reduces in one transaction.
-PRIVACY_RETENTION_BATCH = int(os.environ.get("PRIVACY_RETENTION_BATCH", "500"))
+PRIVACY_RETENTION_BATCH = env_number("PRIVACY_RETENTION_BATCH", 500, 1, 100_000)
 # Days the request log and the audit log are kept at least (CERT-In's directions: 180 days; the
 # portal keeps a year). Retention never erases either; the log rotation keeps this many days.
-PRIVACY_LOG_RETENTION_DAYS = int(os.environ.get("PRIVACY_LOG_RETENTION_DAYS", "365"))
+PRIVACY_LOG_RETENTION_DAYS = env_number("PRIVACY_LOG_RETENTION_DAYS", 365, 1, 3650)  # a check refuses < 180
 # Lines of the request log one breach report reads at most (the page; the command may read more).
-PRIVACY_BREACH_LOG_MAX_LINES = int(os.environ.get("PRIVACY_BREACH_LOG_MAX_LINES", "5000000"))
+PRIVACY_BREACH_LOG_MAX_LINES = env_number("PRIVACY_BREACH_LOG_MAX_LINES", 5_000_000, 1, 100_000_000)
 # Days a data protection request (erasure, correction) has before it is overdue and escalated
 # to every superadmin, and the reminder before that.
-PRIVACY_REQUEST_DUE_DAYS = int(os.environ.get("PRIVACY_REQUEST_DUE_DAYS", "30"))
-PRIVACY_REQUEST_REMINDER_DAYS_BEFORE = int(os.environ.get("PRIVACY_REQUEST_REMINDER_DAYS_BEFORE", "5"))
+PRIVACY_REQUEST_DUE_DAYS = env_number("PRIVACY_REQUEST_DUE_DAYS", 30, 1, 365)
+PRIVACY_REQUEST_REMINDER_DAYS_BEFORE = env_number(
+    "PRIVACY_REQUEST_REMINDER_DAYS_BEFORE", 5, 0, PRIVACY_REQUEST_DUE_DAYS - 1,
+    why=" (a day before PRIVACY_REQUEST_DUE_DAYS)")

@@ -51,6 +51,7 @@ from portal.limits import shown
 from portal.permissions import AnyUser
 from portal.privacy.models import HoldTarget
 from portal.privacy.retention import legal_held
+from portal.stored_files import files_kept_if_committed
 
 logger = logging.getLogger(__name__)
 
@@ -521,13 +522,14 @@ def application_form_pdf(*, application: Application, actor: AnyUser | None = No
         _render_counted(actor)
         content = render_pdf(application_form_html(application, language))
         try:
-            with transaction.atomic():
+            # Rolled back (rendered at the same moment by another request, or a failure): the file goes too.
+            with files_kept_if_committed() as files, transaction.atomic():
                 document = ApplicationDocument(
                     application=application, kind=DocumentKind.FORM_PDF, version=application.version, language=language,
                     sha256=hashlib.sha256(content).hexdigest(), size=len(content),
                 )
                 reference = application.reference or f"draft-{application.pk}"
-                document.file.save(f"{reference}-v{application.version}-{language}.pdf", ContentFile(content), save=False)
+                files.save(document.file, f"{reference}-v{application.version}-{language}.pdf", ContentFile(content))
                 document.save()
                 replaced = _earlier_drafts_remove(application, language) if application.is_editable else []
                 audit_record(actor=actor, action=AuditAction.APPLICATION_PDF_RENDERED, target=application,

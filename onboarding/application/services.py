@@ -50,6 +50,7 @@ from portal.permissions import AnyUser
 from portal.privacy.models import HoldTarget
 from portal.privacy.notice import notice_accept
 from portal.privacy.retention import legal_held
+from portal.stored_files import files_kept_if_committed
 from portal.text import before_full_stop, single_line
 
 
@@ -245,7 +246,8 @@ def attachment_upload(
     officer replacing a draft's letter again and again would otherwise fill the disk.
     One that was sent is kept, as what that decision was made on."""
     content, content_type, sha256, pages = inspect_letter(uploaded)
-    with transaction.atomic():
+    # The file is written before the rows: if the transaction fails, it is deleted.
+    with files_kept_if_committed() as files, transaction.atomic():
         application = application_lock_for_officer(application_id=application_id, actor=actor)
         if not application.is_editable:
             raise ApplicationNotEditable
@@ -256,7 +258,7 @@ def attachment_upload(
             application=application, original_name=single_line(uploaded.name or "").strip()[:255] or "letter",
             content_type=content_type, size=len(content), sha256=sha256, pages=pages, uploaded_by=actor,
         )
-        attachment.file.save(letter_filename(application, content_type), ContentFile(content), save=False)
+        files.save(attachment.file, letter_filename(application, content_type), ContentFile(content))
         attachment.save()
         application.section_status = {
             **application.section_status, Section.AUTHORISATION_LETTER.value: SectionStatus.COMPLETE.value

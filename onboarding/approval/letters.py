@@ -5,7 +5,9 @@ both attached, to the nodal officer and the competent authority.
 
 Final approval queues it when its transaction commits; a beat job
 (approval_letters_issue) issues any that were not (a broker down at that moment), so no letter is lost,
-and issuing is idempotent, so none is sent twice.
+and issuing is idempotent, so none is sent twice. A letter that could not be rendered (over the
+render limits) is logged as an error and marked (Application.approval_letter_failed_at): the beat
+job tries it again after the letters never tried, so that it keeps no later approval's letter waiting.
 """
 
 import hashlib
@@ -15,6 +17,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -23,6 +26,7 @@ from onboarding.application.pdf import PdfNotRendered, document_languages, rende
 from onboarding.models import Application, ApplicationDocument, ApplicationStatus, ApprovalStep, Decision, DocumentKind, Stage
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
+from portal.stored_files import FilesWritten, files_kept_if_committed
 
 logger = logging.getLogger(__name__)
 
@@ -65,18 +69,17 @@ def _letters(application: Application) -> dict[str, ApplicationDocument]:
 
 
 def _render_letters(application: Application, languages: list[str], *, issued_at: datetime,
-                    authority: ApprovalStep | None) -> dict[str, bytes] | None:
-    """The letter in each of ``languages``, or None when one could not be rendered now."""
+                    authority: ApprovalStep | None) -> dict[str, bytes] | PdfNotRendered:
+    """The letter in each of ``languages``, or why one could not be rendered now (logged)."""
     contents = {}
     for language in languages:
         try:
             contents[language] = render_pdf(approval_letter_html(application, issued_at=issued_at, authority=authority,
                                                                  language=language))
         except PdfNotRendered as exc:
-            # The beat job (approval_letters_issue) tries again at its next run.
             logger.error("The approval letter of application %s (%s, %s) was not rendered: %s",
                          application.pk, application.reference, language, exc.reason)
-            return None
+            return exc
     return contents
 
 
@@ -99,18 +102,22 @@ def approval_letter_issue(*, application_id: int) -> ApplicationDocument | None:
             return None
         contents = _render_letters(application, list(document_languages(application)), issued_at=issued_at,
                                    authority=authority)
-        if contents is None:
+        if isinstance(contents, PdfNotRendered):
+            # Tried again by the beat job after the letters never tried (approval_letters_pending).
+            Application.objects.filter(pk=application.pk).update(approval_letter_failed_at=timezone.now())
             return None
         return _approval_letter_store(application, contents=contents, authority=authority)
 
 
-def _store(application: Application, language: str, content: bytes) -> ApplicationDocument:
+def _store(application: Application, language: str, content: bytes, files: FilesWritten) -> ApplicationDocument:
+    """The letter's file and row, and its audit event (the caller's transaction, whose
+    rollback deletes the file: ``files``)."""
     sha256 = hashlib.sha256(content).hexdigest()
     document = ApplicationDocument(
         application=application, kind=DocumentKind.APPROVAL_LETTER, version=application.version, language=language,
         sha256=sha256, size=len(content),
     )
-    document.file.save(approval_letter_filename(application, language), ContentFile(content), save=False)
+    files.save(document.file, approval_letter_filename(application, language), ContentFile(content))
     document.save()
     audit_record(actor=None, action=AuditAction.APPLICATION_PDF_RENDERED, target=application,
                  new={"kind": DocumentKind.APPROVAL_LETTER, "language": language, "sha256": sha256,
@@ -120,12 +127,14 @@ def _store(application: Application, language: str, content: bytes) -> Applicati
 
 def _approval_letter_store(application: Application, *, contents: dict[str, bytes],
                            authority: ApprovalStep | None) -> ApplicationDocument:
-    with transaction.atomic():
+    """The letters stored and mailed in one transaction; if it fails (the outbox's insert, the
+    audit's, the commit), their files are deleted too, and the letter stays pending."""
+    with files_kept_if_committed() as files, transaction.atomic():
         Application.objects.select_for_update().filter(pk=application.pk).first()
         existing = _letters(application)
         if existing:  # issued meanwhile by another worker
             return existing.get("en") or next(iter(existing.values()))
-        documents = {language: _store(application, language, content) for language, content in contents.items()}
+        documents = {language: _store(application, language, content, files) for language, content in contents.items()}
         recipients = [application.nodal_officer.email]
         if authority and authority.assignee_email and authority.assignee_email not in recipients:
             recipients.append(authority.assignee_email)
@@ -152,18 +161,21 @@ def approval_letter_document(*, application: Application, language: str) -> Appl
             return None
         contents = _render_letters(application, [language], issued_at=issued.created_at,
                                    authority=_approving_authority(application))
-        if contents is None:
+        if isinstance(contents, PdfNotRendered):
             return None
-        with transaction.atomic():
+        with files_kept_if_committed() as files, transaction.atomic():
             Application.objects.select_for_update().filter(pk=application.pk).first()
-            return _letters(application).get(language) or _store(application, language, contents[language])
+            return _letters(application).get(language) or _store(application, language, contents[language], files)
 
 
-def approval_letters_pending(*, limit: int = 50) -> list[int]:
-    """Approved applications without a letter yet (one query)."""
+def approval_letters_pending(*, limit: int) -> list[int]:
+    """Approved applications without a letter yet, at most ``limit`` (one query): those never
+    tried, oldest approval first, then those whose letter could not be rendered, the one that
+    failed longest ago first. A letter that fails at every try (as many as a run takes) keeps
+    no other waiting: each failure sends it behind the rest."""
     return list(
         Application.objects.filter(status=ApplicationStatus.APPROVED)
         .exclude(documents__kind=DocumentKind.APPROVAL_LETTER)
-        .order_by("closed_at", "id")
+        .order_by(F("approval_letter_failed_at").asc(nulls_first=True), "closed_at", "id")
         .values_list("id", flat=True)[:limit]
     )

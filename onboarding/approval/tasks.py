@@ -3,6 +3,7 @@ and are safe to run twice. Their names are kept stable (queued messages and the
 beat schedule name them)."""
 
 import logging
+import time
 
 from celery import shared_task
 from django.conf import settings
@@ -11,6 +12,11 @@ from onboarding.approval import deadlines, letters
 
 logger = logging.getLogger(__name__)
 MAX_BATCHES = 20
+# Approval letters one run of approval_letters_issue tries at most, and the seconds after which
+# it tries no further one (each render may take PDF_RENDER_TIMEOUT_SECONDS): the rest wait for
+# the next run, under the task's time limit.
+LETTERS_PER_RUN = 50
+LETTERS_SECONDS = 300
 
 
 @shared_task(name="onboarding.tasks.deadline_sweep", acks_late=True, reject_on_worker_lost=True,
@@ -39,9 +45,12 @@ def rejections_finalise():
 @shared_task(name="onboarding.tasks.approval_letters_issue", acks_late=True, reject_on_worker_lost=True,
              time_limit=600, soft_time_limit=540)
 def approval_letters_issue():
-    """Beat, every 15 minutes: the approval letters whose queuing at approval was lost."""
-    issued = 0
-    for application_id in letters.approval_letters_pending():
+    """Beat, every 15 minutes: the approval letters whose queuing at approval was lost, or
+    that could not be rendered (tried after the others: letters.approval_letters_pending)."""
+    issued, stop_at = 0, time.monotonic() + LETTERS_SECONDS
+    for application_id in letters.approval_letters_pending(limit=LETTERS_PER_RUN):
+        if time.monotonic() > stop_at:
+            break
         if letters.approval_letter_issue(application_id=application_id) is not None:
             issued += 1
     return {"letters": issued}

@@ -31,12 +31,14 @@ from django.utils import timezone
 
 from onboarding.application import pdf
 from onboarding.application.forms import SECTION_FORMS
+from onboarding.approval import letters, tasks
 from onboarding.approval import services as approvals
 from onboarding.approval.letters import approval_letter_issue
+from onboarding.approval.tasks import approval_letters_issue
 from onboarding.models import Application, ApplicationDocument, ApprovalStep, DocumentKind, Stage
 from portal.audit.models import AuditAction, AuditEvent
 from portal.limits import shown
-from tests.factories import ApplicationFactory, PlatformRoleFactory
+from tests.factories import ApplicationFactory, OrganisationFactory, PlatformRoleFactory
 from tests.html_tree import page
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
     TRANSACTIONAL,
@@ -569,3 +571,41 @@ def test_an_approval_letter_that_goes_over_the_limits_is_not_issued_and_the_beat
     assert run_beat_jobs()["letters"] == 1
     assert sorted(ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER)
                   .values_list("language", flat=True)) == ["en", "mr"]  # one letter in each language
+
+
+@pytest.mark.django_db
+def test_letters_that_cannot_be_rendered_do_not_keep_a_later_approval_from_its_letter(officer, monkeypatch, caplog):
+    """The beat job tried the pending letters oldest approval first, a run's worth
+    (LETTERS_PER_RUN) at a time: as many letters that went over the render limits at every
+    try were tried first at every run, and no later approval whose queuing was lost got its
+    letter again. A letter that fails is now tried after those never tried, the one that
+    failed longest ago first; and it is issued once it can be rendered."""
+    monkeypatch.setattr(tasks, "LETTERS_PER_RUN", 3)
+    day_ago = timezone.now() - timedelta(days=1)
+    stuck = {ApplicationFactory(status="approved", closed_at=day_ago, organisation=OrganisationFactory()).pk
+             for _ in range(3)}
+    real_render, real_html, rendering = letters.render_pdf, letters.approval_letter_html, {}
+
+    def html(application, **kwargs):
+        rendering["pk"] = application.pk
+        return real_html(application, **kwargs)
+
+    def render(html):
+        if rendering["pk"] in stuck:
+            raise pdf.PdfNotRendered(pdf.OVER_LIMIT)
+        return real_render(html)
+
+    monkeypatch.setattr(letters, "approval_letter_html", html)
+    monkeypatch.setattr(letters, "render_pdf", render)
+    application = authority_approved(officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=make_state_admin("MH"))
+    # Its queuing at commit lost (the broker down): the beat job's to issue.
+    assert approval_letters_issue.delay().get() == {"letters": 0}  # the older approvals, tried first
+    assert set(Application.objects.filter(approval_letter_failed_at__isnull=False).values_list("pk", flat=True)) == stuck
+    assert any(record.levelname == "ERROR" and "approval letter" in record.getMessage() for record in caplog.records)
+    assert approval_letters_issue.delay().get() == {"letters": 1}
+    assert ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).count() == 2
+
+    stuck.clear()  # rendered now (the cause gone)
+    assert approval_letters_issue.delay().get() == {"letters": 3}
+    assert not letters.approval_letters_pending(limit=10)

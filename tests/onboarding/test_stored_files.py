@@ -4,17 +4,21 @@ answers 404 (and logs an error naming the file and its row) when storage has los
 it, never a 500."""
 
 import logging
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import pytest
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DatabaseError
 from django.test import Client
 
 from onboarding.application import services
+from onboarding.approval import letters
 from onboarding.approval import services as approvals
 from onboarding.models import ApplicationDocument, Attachment, DocumentKind
 from portal.audit.models import AuditAction, AuditEvent
+from tests.factories import application_with_state
 from tests.html_tree import page
 from tests.onboarding.approval_helpers import (
     authority_approved,
@@ -131,3 +135,51 @@ def test_a_missing_file_on_the_authoritys_review_pages_is_a_404(officer, caplog,
     else:
         stored = ApplicationDocument.objects.get(application=application, kind=DocumentKind.FORM_PDF)
     assert_missing_file_is_a_logged_404(client, url, stored, caplog)
+
+
+# A file written by a transaction that is rolled back ----------------------------------------
+
+def stored_files(pattern):
+    """Files in storage named like ``pattern`` (parallel test processes share the folder:
+    compare before and after)."""
+    return {str(path) for path in Path(settings.MEDIA_ROOT).rglob(pattern)}
+
+
+def test_an_approval_letter_whose_issue_fails_leaves_no_file_behind(officer, monkeypatch):
+    """The letters were stored, then the transaction that records them (their rows, the mail,
+    the audit events) failed: the files, naming the officer and the organisation, stayed in
+    storage with no row, out of reach of retention and legal holds. Now they are deleted,
+    and the beat job issues the letter afresh."""
+    application = application_with_state(nodal_officer=officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=make_state_admin("MH"))
+    application.refresh_from_db()
+    before = stored_files(f"{application.reference}-approval-letter*")
+
+    def failing(**kwargs):
+        raise DatabaseError("outbox insert failed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(letters.notifications, "send_bilingual", failing)
+        with pytest.raises(DatabaseError):
+            letters.approval_letter_issue(application_id=application.pk)
+    assert not ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).exists()
+    assert stored_files(f"{application.reference}-approval-letter*") == before
+
+    english = letters.approval_letter_issue(application_id=application.pk)
+    assert english is not None and default_storage.exists(english.file.name)
+    assert len(stored_files(f"{application.reference}-approval-letter*") - before) == 2  # English and Marathi
+
+
+def test_an_upload_whose_transaction_fails_leaves_no_file_behind(officer, monkeypatch):
+    application = new_application(officer)
+    before = stored_files(f"draft-{application.pk}-letter*")
+
+    def failing(**kwargs):
+        raise DatabaseError("audit insert failed")
+
+    monkeypatch.setattr(services, "audit_record", failing)
+    uploaded = SimpleUploadedFile("letter.pdf", minimal_pdf(), content_type="application/pdf")
+    with pytest.raises(DatabaseError):
+        services.attachment_upload(application_id=application.pk, uploaded=uploaded, actor=officer)
+    assert not Attachment.objects.filter(application=application).exists()
+    assert stored_files(f"draft-{application.pk}-letter*") == before

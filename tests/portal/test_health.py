@@ -1,4 +1,5 @@
 import os
+import re
 import selectors
 import socket
 import subprocess
@@ -450,3 +451,85 @@ def test_production_settings_refuse_links_that_are_not_https():
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode != 0
     assert "SITE_URL must start with https:// when DJANGO_DEBUG is off" in result.stderr
+
+
+def _settings_env(**variables):
+    """The test's environment less its own settings module, with ``variables`` set."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_SETTINGS", "PORTAL_TESTING"))}
+    return env | variables
+
+
+@pytest.mark.parametrize(("name", "value", "allowed"), [
+    ("ONBOARDING_SWEEP_BATCH", "-5", "from 1 to 100000"),  # the sweep's LIMIT: a ValueError at each run
+    ("ONBOARDING_SWEEP_BATCH", "0", "from 1 to 100000"),  # every step in one transaction
+    ("ONBOARDING_TOKEN_TTL_DAYS", "5000000", "from 1 to 365"),
+    ("ONBOARDING_REMINDER_DAYS_BEFORE", "-3", "from 0 to 6"),
+    ("ONBOARDING_REMINDER_DAYS_BEFORE", "5000000", "from 0 to 6"),
+    ("ONBOARDING_APPEAL_WINDOW_DAYS", "-1", "from 1 to 365"),
+    ("ONBOARDING_APPEAL_WINDOW_DAYS", "5000000", "from 1 to 365"),  # an OverflowError at the authority's rejection
+    ("ONBOARDING_AUTHORITY_DUE_DAYS", "-1", "from 1 to 365"),  # every step escalated at once
+    ("ONBOARDING_STATE_DUE_DAYS", "5000000", "from 1 to 365"),
+    ("ONBOARDING_APPEAL_DUE_DAYS", "seven", "from 1 to 365"),
+])
+def test_an_out_of_range_deadline_setting_is_refused_at_start(name, value, allowed):
+    """Not started, then failed in the beat job or in a decision: refused, naming the variable and what it may be."""
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=_settings_env(**{name: value}),
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert re.search(rf"{name} must be a whole number {allowed}\b", result.stderr), result.stderr[-500:]
+
+
+def test_a_reminder_is_due_after_the_day_its_shortest_stage_opens():
+    """Reminded "2 days before" a stage due in 2 days would be reminded on the day it opens."""
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT,
+                            env=_settings_env(ONBOARDING_AUTHORITY_DUE_DAYS="2", ONBOARDING_REMINDER_DAYS_BEFORE="2"),
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+    assert re.search(r"ONBOARDING_REMINDER_DAYS_BEFORE must be a whole number from 0 to 1\b", result.stderr), \
+        result.stderr[-500:]
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT,
+                            env=_settings_env(ONBOARDING_AUTHORITY_DUE_DAYS="2", ONBOARDING_REMINDER_DAYS_BEFORE="1"),
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-500:]
+
+
+@pytest.mark.parametrize(("name", "value", "allowed"), [
+    ("DATABASE_CONNECT_TIMEOUT", "0", "a whole number from 2 to 120"),
+    ("PORTAL_TRUSTED_PROXY_COUNT", "-1", "a whole number from 0 to 10"),
+    ("ONBOARDING_SUBMISSIONS_PER_DAY", "0", "a whole number from 1 to 100"),
+    ("ONBOARDING_LINK_RESENDS_PER_DAY", "-1", "a whole number from 1 to 100"),
+    ("ONBOARDING_OPEN_DRAFTS_MAX", "0", "a whole number from 1 to 100"),
+    ("ONBOARDING_TOKEN_RATE_PER_MINUTE", "0", "a whole number from 1 to 1000000000"),
+    ("PDF_RENDER_TIMEOUT_SECONDS", "-1", "a number from 1 to 120"),
+    ("PDF_RENDER_MEMORY_MB", "10", "a whole number from 128 to 16384"),
+    ("PDF_RENDER_WAIT_SECONDS", "nan", "a number from 0 to 60"),
+    ("PDF_RENDERS_PER_HOUR", "0", "a whole number from 1 to 1000"),
+    ("LETTER_CHECK_SECONDS", "inf", "a number from 1 to 120"),
+    ("OUTBOX_GIVE_UP_HOURS", "0", "a whole number from 1 to 720"),
+    ("OUTBOX_KEEP_DAYS", "-90", "a whole number from 1 to 3650"),
+    ("ROSTER_INVITATION_TTL_DAYS", "5000000", "a whole number from 1 to 365"),
+    ("ROSTER_ROWS_KEEP_DAYS", "0", "a whole number from 1 to 3650"),
+    ("ROSTER_UPLOADS_PER_DAY", "0", "a whole number from 1 to 100"),
+    ("VERIFICATION_REQUESTS_PER_DAY", "0", "a whole number from 1 to 100"),
+    ("VERIFICATION_SUSPENSIONS_PER_DAY", "1", "a whole number from 2 to 100"),
+    ("VERIFICATION_RECONFIRM_DAYS", "5000000", "a whole number from 1 to 3650"),
+    ("VERIFICATION_RECONFIRM_GRACE_DAYS", "0", "a whole number from 1 to 365"),
+    ("VERIFICATION_RECONFIRM_REMINDER_DAYS", "30", "a whole number from 0 to 29"),
+    ("VERIFICATION_SWEEP_BATCH", "-1", "a whole number from 1 to 100000"),
+    ("API_RATE_PER_MINUTE", "0", "a whole number from 1 to 1000000000"),
+    ("API_CLIENTS_PER_ORGANISATION", "0", "a whole number from 1 to 100"),
+    ("PRIVACY_RETENTION_BATCH", "0", "a whole number from 1 to 100000"),
+    ("PRIVACY_LOG_RETENTION_DAYS", "5000000", "a whole number from 1 to 3650"),
+    ("PRIVACY_BREACH_LOG_MAX_LINES", "0", "a whole number from 1 to 100000000"),
+    ("PRIVACY_REQUEST_DUE_DAYS", "0", "a whole number from 1 to 365"),
+    ("PRIVACY_REQUEST_REMINDER_DAYS_BEFORE", "30", "a whole number from 0 to 29"),
+    ("EMAIL_TIMEOUT", "0", "a whole number from 1 to 120"),
+    ("EMAIL_PORT", "70000", "a whole number from 1 to 65535"),
+])
+def test_every_number_read_from_the_environment_is_bounded(name, value, allowed):
+    env = _settings_env(**{name: value}) | ({"EMAIL_HOST": "smtp.example.gov.in"} if name.startswith("EMAIL_") else {})
+    result = subprocess.run([sys.executable, "-c", "import portal.settings"], cwd=ROOT, env=env,
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+    assert re.search(rf"{name} must be {allowed}\b", result.stderr), result.stderr[-500:]
