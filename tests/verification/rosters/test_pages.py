@@ -85,6 +85,15 @@ def test_upload_preview_download_apply_and_progress(world, django_capture_on_com
     assert "person1@pune.mahaagri.gov.in" in invitations and "Send again" in invitations
 
 
+def test_the_refusals_download_is_kept_out_of_caches(world):
+    """The refused rows are people's names, addresses and mobile numbers: a shared
+    computer's browser or a proxy on the way must keep no copy."""
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1, **{"Official email": "x@gmail.com"})]))
+    response = signed_in(world["admin_office"]).get(f"/verification/rosters/{roster.pk}/refused-rows.csv")
+    assert response.status_code == 200
+    assert {"no-store", "private"} <= set(response["Cache-Control"].split(", ")), response.get("Cache-Control")
+
+
 def test_the_refusals_download_is_inert_where_a_spreadsheet_splits_on_semicolons(world):
     """Excel in many locales splits a CSV line on semicolons: a cell "Ram;=cmd|..." left
     unquoted became two cells, the second a formula. Every cell is quoted now, and a
