@@ -3,10 +3,13 @@ portal's own, whatever it was uploaded as; and every view that serves a stored f
 answers 404 (and logs an error naming the file and its row) when storage has lost
 it, never a 500; and no download of one may be kept by a browser's or a proxy's cache."""
 
+import io
 import logging
+import random
 from pathlib import PurePosixPath
 
 import pytest
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -59,6 +62,33 @@ def test_a_letter_is_stored_and_served_under_the_applications_name_and_its_real_
     # The name it was uploaded as is only a record.
     assert attachment.original_name == recorded
     assert AuditEvent.objects.get(action=AuditAction.APPLICATION_ATTACHMENT_UPLOADED).new_values["name"] == recorded
+
+
+def _scan_over_2_mb():
+    """A PNG of 3.4 MB: over FILE_UPLOAD_MAX_MEMORY_SIZE, so Django writes it to a temporary file."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (1200, 1000), random.Random(3).randbytes(1200 * 1000 * 3)).save(
+        buffer, format="PNG", compress_level=0)
+    assert settings.FILE_UPLOAD_MAX_MEMORY_SIZE < len(buffer.getvalue()) < settings.ONBOARDING_UPLOAD_MAX_BYTES
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("uploaded_as, recorded", [
+    # 247 bytes: a name any Linux or Windows disk holds. Django names the temporary file of
+    # an upload over 2 MB tmp<random>.upload<the extension>, which was longer than a disk allows.
+    ("letter." + "प" * 80, "letter." + "प" * 80),
+    # Django keeps at most 255 characters of a name, its extension first.
+    ("letter." + "x" * 250, "lett." + "x" * 250),
+], ids=["devanagari", "ascii"])
+def test_a_scan_over_2_mb_whose_name_has_a_long_extension_is_stored(officer_client, officer, uploaded_as, recorded):
+    application = new_application(officer)
+    response = upload(officer_client, application, _scan_over_2_mb(), name=uploaded_as, content_type="image/png")
+    assert response.status_code == 302, response.status_code
+    attachment = Attachment.objects.get(application=application)
+    assert attachment.content_type == "image/png" and PurePosixPath(attachment.file.name).suffix == ".png"
+    assert attachment.original_name == recorded
 
 
 def test_the_recorded_name_keeps_no_control_or_bidi_character_whoever_calls_the_service(officer):

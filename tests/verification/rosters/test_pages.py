@@ -142,6 +142,18 @@ def test_a_malformed_file_gets_a_message_at_the_file_field_and_changes_nothing(w
     assert not RosterImport.objects.exists()
 
 
+@pytest.mark.parametrize("name", ["roster." + "प" * 80, "roster." + "x" * 250], ids=["devanagari", "ascii"])
+def test_a_file_over_2_mb_whose_name_has_a_long_extension_gets_a_message_not_a_server_error(world, settings, name):
+    # Over FILE_UPLOAD_MAX_MEMORY_SIZE Django writes an upload to a temporary file named
+    # tmp<random>.upload<the extension>: with these names (the first 247 bytes, a name any
+    # disk holds) longer than a disk allows.
+    content = csv_bytes([person(i) for i in range(25_000)])
+    assert settings.FILE_UPLOAD_MAX_MEMORY_SIZE < len(content) < settings.ROSTER_MAX_BYTES
+    page = well_formed(post_file(signed_in(world["admin_office"]), world["office"], content, name), 400)
+    assert "Upload a CSV file (.csv) or an Excel workbook (.xlsx)." in page
+    assert not RosterImport.objects.exists()
+
+
 def test_limits_are_refused_at_the_file_field(world, settings):
     settings.ROSTER_MAX_ROWS = 3
     page = well_formed(post_file(signed_in(world["admin_office"]), world["office"],
