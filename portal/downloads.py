@@ -1,14 +1,24 @@
 """Serving a stored file (an uploaded letter, a generated PDF) from a view that has
 checked permission. A file its row names but storage no longer holds is a 404 for
-the person and an error in the log for the administrators, never a 500."""
+the person and an error in the log for the administrators, never a 500. No download
+of a document or of people's details may stay in a browser's or a proxy's cache."""
 
 import logging
 
 from django.db.models import Model
 from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseBase
+from django.utils.cache import patch_cache_control
 
 logger = logging.getLogger(__name__)
+
+
+def kept_out_of_caches(response: HttpResponseBase) -> HttpResponseBase:
+    """``response`` marked ``Cache-Control: no-store, private``: a signed letter, a filled
+    form or a list of people downloaded on a shared computer, or through a proxy, leaves no
+    copy there for the next person."""
+    patch_cache_control(response, no_store=True, private=True)
+    return response
 
 
 def stored_file_response(stored: FieldFile, *, owner: Model, content_type: str, filename: str) -> FileResponse:
@@ -21,4 +31,4 @@ def stored_file_response(stored: FieldFile, *, owner: Model, content_type: str, 
         raise Http404 from None
     response = FileResponse(handle, content_type=content_type, as_attachment=True, filename=filename)
     response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return kept_out_of_caches(response)

@@ -145,6 +145,8 @@ def inspect_letter(uploaded):
     pages = 1
     if content_type == PDF:
         pages = _pdf_pages(content)
+        if pages == 0:  # a well-formed PDF with nothing in it for the competent authority to read
+            raise ValidationError(_("The PDF has no pages. Upload the signed letter itself."), code="no_pages")
         if pages > settings.ONBOARDING_UPLOAD_MAX_PAGES:
             raise ValidationError(
                 _("The PDF has %(pages)s pages; upload the letter alone (at most %(max)s pages).")

@@ -28,7 +28,7 @@ from onboarding.application.summary import application_summary, display_value
 from onboarding.application.uploads import letter_filename
 from onboarding.models import ApplicationStatus, Attachment, Section, SectionStatus
 from portal.access import pop_pending_input, rule
-from portal.downloads import stored_file_response
+from portal.downloads import kept_out_of_caches, stored_file_response
 from portal.organisations.selectors import organisation_search
 
 SECTION_ORDER = list(Section)
@@ -355,7 +355,7 @@ def form_pdf(request, pk):
             response = HttpResponse(content, content_type="application/pdf")
             response["Content-Disposition"] = content_disposition_header(True, filename)
             response["X-Content-Type-Options"] = "nosniff"
-            return response
+            return kept_out_of_caches(response)
         if document is None:
             document = pdf.application_form_pdf(application=application, actor=request.user, language=language)
     except pdf.PdfNotRendered as exc:

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 from portal.access import rule
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
+from portal.downloads import kept_out_of_caches
 from portal.limits import shown
 from portal.organisations import role_selectors as selectors
 from portal.organisations.models import PlatformRole
@@ -283,4 +284,4 @@ def report_download(request):
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="roles-{timezone.localdate():%Y-%m-%d}.csv"'
     response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return kept_out_of_caches(response)

@@ -1,9 +1,11 @@
 """Stored files: the uploaded letter is stored and served under a name of the
 portal's own, whatever it was uploaded as; and every view that serves a stored file
 answers 404 (and logs an error naming the file and its row) when storage has lost
-it, never a 500."""
+it, never a 500; and no download of one may be kept by a browser's or a proxy's cache."""
 
+import io
 import logging
+import random
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -18,7 +20,7 @@ from onboarding.approval import letters
 from onboarding.approval import services as approvals
 from onboarding.models import ApplicationDocument, Attachment, DocumentKind
 from portal.audit.models import AuditAction, AuditEvent
-from tests.factories import application_with_state
+from tests.factories import ApplicationFactory, PlatformRoleFactory, application_with_state
 from tests.html_tree import page
 from tests.onboarding.approval_helpers import (
     authority_approved,
@@ -27,6 +29,7 @@ from tests.onboarding.approval_helpers import (
     signed_in,
     state_step,
     submitted_application,
+    with_totp,
 )
 from tests.onboarding.form_helpers import jpeg_bytes, new_application, png_bytes, reload, upload
 from tests.onboarding_data import minimal_pdf
@@ -63,6 +66,33 @@ def test_a_letter_is_stored_and_served_under_the_applications_name_and_its_real_
     assert AuditEvent.objects.get(action=AuditAction.APPLICATION_ATTACHMENT_UPLOADED).new_values["name"] == recorded
 
 
+def _scan_over_2_mb():
+    """A PNG of 3.4 MB: over FILE_UPLOAD_MAX_MEMORY_SIZE, so Django writes it to a temporary file."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (1200, 1000), random.Random(3).randbytes(1200 * 1000 * 3)).save(
+        buffer, format="PNG", compress_level=0)
+    assert settings.FILE_UPLOAD_MAX_MEMORY_SIZE < len(buffer.getvalue()) < settings.ONBOARDING_UPLOAD_MAX_BYTES
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("uploaded_as, recorded", [
+    # 247 bytes: a name any Linux or Windows disk holds. Django names the temporary file of
+    # an upload over 2 MB tmp<random>.upload<the extension>, which was longer than a disk allows.
+    ("letter." + "प" * 80, "letter." + "प" * 80),
+    # Django keeps at most 255 characters of a name, its extension first.
+    ("letter." + "x" * 250, "lett." + "x" * 250),
+], ids=["devanagari", "ascii"])
+def test_a_scan_over_2_mb_whose_name_has_a_long_extension_is_stored(officer_client, officer, uploaded_as, recorded):
+    application = new_application(officer)
+    response = upload(officer_client, application, _scan_over_2_mb(), name=uploaded_as, content_type="image/png")
+    assert response.status_code == 302, response.status_code
+    attachment = Attachment.objects.get(application=application)
+    assert attachment.content_type == "image/png" and PurePosixPath(attachment.file.name).suffix == ".png"
+    assert attachment.original_name == recorded
+
+
 def test_the_recorded_name_keeps_no_control_or_bidi_character_whoever_calls_the_service(officer):
     # Django's form parsing drops non-printable characters from a browser's upload; the
     # service records the name safely for any other caller too. U+202E would show
@@ -86,6 +116,57 @@ def test_after_submission_the_letter_is_served_under_the_reference(officer_clien
     response = client.get(letter_url)
     assert response.status_code == 200
     assert disposition_name(response) == f"{application.reference}-letter.pdf"
+
+
+# Kept out of caches ----------------------------------------------------------------------
+
+def _officers_letter(officer):
+    application = new_application(officer)
+    upload(signed_in(officer), application, minimal_pdf())
+    attachment = Attachment.objects.get(application=application)
+    return signed_in(officer), f"/onboarding/{application.pk}/letter/{attachment.pk}/"
+
+
+def _officers_form(officer):
+    return signed_in(officer), f"/onboarding/{new_application(officer).pk}/form.pdf"
+
+
+def _readers_form(officer):  # rendered for the reader, never stored
+    application = ApplicationFactory(status="with_state")
+    auditor = PlatformRoleFactory(role="auditor", jurisdiction="").user
+    with_totp(auditor)
+    return signed_in(auditor), f"/onboarding/{application.pk}/form.pdf"
+
+
+def _approval_letter(officer):
+    application = authority_approved(officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=make_state_admin("MH"))
+    return signed_in(officer), f"/onboarding/{application.pk}/approval-letter.pdf"
+
+
+def _authoritys(suffix):
+    def download(officer):
+        submitted_application(officer)
+        client = Client()
+        review = client.get(latest_link()[0], follow=True)
+        [url] = [a.get("href") for a in page(review).find_all("a") if (a.get("href") or "").endswith(suffix)]
+        return client, url
+    return download
+
+
+@pytest.mark.parametrize("download", [_officers_letter, _officers_form, _readers_form, _approval_letter,
+                                      _authoritys("letter/"), _authoritys("form.pdf")],
+                         ids=["letter", "form", "form-rendered-for-a-reader", "approval-letter", "authoritys-letter",
+                              "authoritys-form"])
+def test_no_download_of_a_letter_or_a_form_may_be_kept_in_a_cache(officer, django_capture_on_commit_callbacks, download):
+    """A signed letter, a filled form and an approval letter carry names, mobile numbers
+    and signatures: a shared computer's browser or a proxy on the way must keep no copy."""
+    with django_capture_on_commit_callbacks(execute=True):
+        client, url = download(officer)
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] in ("application/pdf", "image/png", "image/jpeg")
+    assert "no-store" in response["Cache-Control"].split(", "), response.get("Cache-Control")
+    assert "private" in response["Cache-Control"].split(", ")
 
 
 # A stored file that storage has lost -----------------------------------------------------

@@ -611,6 +611,14 @@ def test_upload_of_a_long_pdf_is_refused(officer_client, application, settings):
                     f"The PDF has {settings.ONBOARDING_UPLOAD_MAX_PAGES + 1} pages")
 
 
+def test_upload_of_a_pdf_without_a_single_page_is_refused(officer_client, application):
+    # A well-formed PDF whose page tree is empty: nothing for the competent authority to read.
+    buffer = io.BytesIO()
+    PdfWriter().write(buffer)
+    _upload_refused(officer_client, application, buffer.getvalue(), "letter.pdf",
+                    "The PDF has no pages. Upload the signed letter itself.")
+
+
 def _pdf(change):
     """A one-page PDF made with pypdf, ``change(writer, page)`` applied before it is written."""
     writer = PdfWriter()

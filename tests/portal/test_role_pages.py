@@ -571,6 +571,14 @@ def test_the_report_shows_each_role_its_own_scope(world, who):
     assert event.actor_id == world[who].pk
 
 
+def test_the_csv_download_is_kept_out_of_caches(world):
+    """The report names the administrators and their addresses: a shared computer's
+    browser or a proxy on the way must keep no copy."""
+    response = client_of(world, "superadmin").get("/portal/roles/report.csv")
+    assert response.status_code == 200
+    assert {"no-store", "private"} <= set(response["Cache-Control"].split(", ")), response.get("Cache-Control")
+
+
 def test_the_csv_neutralises_cells_a_spreadsheet_would_run(world):
     office = world["office"]
     Organisation.objects.filter(pk=office.pk).update(name="=HYPERLINK(\"http://evil\",\"x\")", short_code="+1")

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from portal.access import rule
+from portal.downloads import kept_out_of_caches
 from verification.rosters import export, refusals, services
 from verification.rosters.checks import PROBLEMS
 from verification.rosters.forms import ConfirmForm, RosterUploadForm
@@ -121,7 +122,7 @@ def roster_refusals(request, pk):
     response = StreamingHttpResponse(export.refusals_csv(refused_rows(roster)), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="roster-{roster.pk}-refused-rows.csv"'
     response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return kept_out_of_caches(response)
 
 
 @rule("administrator_of_organisation")

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from portal.access import rule
 from portal.audit.models import AuditAction
+from portal.downloads import kept_out_of_caches
 from portal.limits import over_hourly
 from verification.selectors import organisation_for_admin
 from verification.visibility import services
@@ -85,7 +86,7 @@ def export(request):
     services.directory_export_record(query=query, rows=len(people), actor=request.user, request=request)
     response = HttpResponse(directory_csv(people, status_label=_("Status")), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="people-{timezone.localdate():%Y-%m-%d}.csv"'
-    return response
+    return kept_out_of_caches(response)
 
 
 @rule("authenticated")

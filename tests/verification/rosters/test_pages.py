@@ -85,6 +85,15 @@ def test_upload_preview_download_apply_and_progress(world, django_capture_on_com
     assert "person1@pune.mahaagri.gov.in" in invitations and "Send again" in invitations
 
 
+def test_the_refusals_download_is_kept_out_of_caches(world):
+    """The refused rows are people's names, addresses and mobile numbers: a shared
+    computer's browser or a proxy on the way must keep no copy."""
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1, **{"Official email": "x@gmail.com"})]))
+    response = signed_in(world["admin_office"]).get(f"/verification/rosters/{roster.pk}/refused-rows.csv")
+    assert response.status_code == 200
+    assert {"no-store", "private"} <= set(response["Cache-Control"].split(", ")), response.get("Cache-Control")
+
+
 def test_the_refusals_download_is_inert_where_a_spreadsheet_splits_on_semicolons(world):
     """Excel in many locales splits a CSV line on semicolons: a cell "Ram;=cmd|..." left
     unquoted became two cells, the second a formula. Every cell is quoted now, and a
@@ -130,6 +139,18 @@ def test_a_malformed_file_gets_a_message_at_the_file_field_and_changes_nothing(w
     page = well_formed(response, 400)
     assert message in page
     assert 'id="id_file_error"' in page and 'aria-invalid="true"' in page
+    assert not RosterImport.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["roster." + "प" * 80, "roster." + "x" * 250], ids=["devanagari", "ascii"])
+def test_a_file_over_2_mb_whose_name_has_a_long_extension_gets_a_message_not_a_server_error(world, settings, name):
+    # Over FILE_UPLOAD_MAX_MEMORY_SIZE Django writes an upload to a temporary file named
+    # tmp<random>.upload<the extension>: with these names (the first 247 bytes, a name any
+    # disk holds) longer than a disk allows.
+    content = csv_bytes([person(i) for i in range(25_000)])
+    assert settings.FILE_UPLOAD_MAX_MEMORY_SIZE < len(content) < settings.ROSTER_MAX_BYTES
+    page = well_formed(post_file(signed_in(world["admin_office"]), world["office"], content, name), 400)
+    assert "Upload a CSV file (.csv) or an Excel workbook (.xlsx)." in page
     assert not RosterImport.objects.exists()
 
 

@@ -79,6 +79,15 @@ def test_the_directory_export_is_marked_as_utf8_for_spreadsheets(people):
     assert "ज़ोरावर".encode() in response.content
 
 
+def test_the_directory_export_is_kept_out_of_caches(people):
+    """The people found, as the viewer may see them: a shared computer's browser or a
+    proxy on the way must keep no copy for the next person."""
+    cache.clear()
+    response = client_of(people, "colleague").get("/people/export.csv", {"q": "zephyrolog"})
+    assert response.status_code == 200
+    assert {"no-store", "private"} <= set(response["Cache-Control"].split(", ")), response.get("Cache-Control")
+
+
 def test_a_name_hidden_from_the_admins_does_not_decide_the_members_order(people):
     """The members page lists a person whose name is kept from the administrators after the
     named ones, as the directory does: where the row falls among them would tell where the
