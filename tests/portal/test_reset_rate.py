@@ -2,7 +2,8 @@
 none): anyone may ask, so each address gets at most five an hour, however many client
 addresses ask, and however the address is written: the limit counts mailboxes. So do the
 codes that confirm an address (sign-up, sign-in before it is confirmed, an address added):
-bounded per address, yet one mailed by someone else does not stop its owner."""
+bounded per address, yet one mailed by someone else does not stop its owner. No account
+form mails an address no mail can reach from outside (localhost, an IP address)."""
 
 import re
 from datetime import timedelta
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from portal.mail.models import OutboxMessage
 from tests.factories import UserFactory
+from tests.html_tree import field_error, page
 from tests.onboarding.approval_helpers import post_confirming_access
 from tests.smtp import text_of
 
@@ -163,4 +165,30 @@ def test_an_address_is_mailed_at_most_three_codes_in_ten_minutes_and_ten_an_hour
     assert OutboxMessage.objects.filter(to=[target]).count() == 10
     with time_machine.travel(start + timedelta(minutes=61), tick=False):
         assert sign_up(target, "203.0.113.99").status_code == 302  # an hour after the first, more again
+    cache.clear()
+
+
+NO_DOMAIN = ["root@localhost", "x@[10.0.0.1]", "ops@intranet", "a@[IPv6:2001:db8::1]"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("address", NO_DOMAIN)
+@pytest.mark.parametrize("where", ["sign-up", "email page", "password reset"])
+def test_an_address_at_localhost_an_ip_address_or_a_dotless_domain_is_refused_at_its_field(address, where):
+    """Every form that takes an address to mail (the adapter's clean_email) refuses one at a
+    host that is no domain, as the official-email and roster checks do; nothing is mailed."""
+    cache.clear()
+    client = Client()
+    if where == "sign-up":
+        response = client.post("/accounts/signup/", {"email": address, "password1": NEW_PASSWORD,
+                                                     "password2": NEW_PASSWORD})
+    elif where == "email page":
+        client.force_login(UserFactory(email="asha.k@mha.gov.in"))
+        response = post_confirming_access(client, "/accounts/email/", {"action_add": "", "email": address})
+    else:
+        response = client.post("/accounts/password/reset/", {"email": address})
+    assert response.status_code == 200
+    assert field_error(page(response), "email") == "Enter a valid email address."
+    assert not OutboxMessage.objects.exists() and not EmailAddress.objects.filter(email__contains="@[").exists()
+    assert not EmailAddress.objects.exclude(email="asha.k@mha.gov.in").exists()
     cache.clear()
