@@ -248,8 +248,8 @@ ACCOUNT_REAUTHENTICATION_TIMEOUT = 5 * 60
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Sandes onboarding] "
-# A reset is asked for, and counted against its rate limit, by the mailbox's address.
-ACCOUNT_FORMS = {"reset_password": "portal.accounts.forms.ResetPasswordForm"}
+# A sign-in, and a reset (counted against its rate limit), is asked for by the mailbox's address.
+ACCOUNT_FORMS = {"login": "portal.accounts.forms.LoginForm", "reset_password": "portal.accounts.forms.ResetPasswordForm"}
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "signup": "20/m/ip",

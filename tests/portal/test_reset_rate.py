@@ -192,3 +192,16 @@ def test_an_address_at_localhost_an_ip_address_or_a_dotless_domain_is_refused_at
     assert not OutboxMessage.objects.exists() and not EmailAddress.objects.filter(email__contains="@[").exists()
     assert not EmailAddress.objects.exclude(email="asha.k@mha.gov.in").exists()
     cache.clear()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("typed", ["asha.k@ｍha.gov.in", "Asha.K@ＭＨＡ.gov.in", "ASHA.K@mha.gov.in"])
+def test_an_address_signs_in_written_as_sign_up_took_it(typed):
+    """Sign-up keeps the address in its mailbox form (a full-width "ｍ", as some input
+    methods type it, as "m"); signing in typed the same way finds the account."""
+    cache.clear()
+    assert sign_up(typed).status_code == 302
+    EmailAddress.objects.filter(email="asha.k@mha.gov.in").update(verified=True)  # the code was entered
+    response = Client().post("/accounts/login/", {"login": typed, "password": NEW_PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/", response.status_code
+    cache.clear()
