@@ -266,12 +266,17 @@ ACCOUNT_REAUTHENTICATION_TIMEOUT = 5 * 60
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Sandes onboarding] "
-# A reset is asked for, and counted against its rate limit, by the mailbox's address.
-ACCOUNT_FORMS = {"reset_password": "portal.accounts.forms.ResetPasswordForm"}
+# A sign-in, and a reset (counted against its rate limit), is asked for by the mailbox's address.
+ACCOUNT_FORMS = {"login": "portal.accounts.forms.LoginForm", "reset_password": "portal.accounts.forms.ResetPasswordForm"}
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "signup": "20/m/ip",
-    "confirm_email": "1/3m/key",
+    # Per address: a code that confirms it (sign-up, signing in before it is confirmed, an
+    # address added) mailed at most 3 times in 10 minutes and 10 times an hour, whoever asks.
+    # The code lives in the session that asked, so allauth refuses (429) a sign-up past the
+    # limit and calls a sign-in past it "too many failed login attempts": one mail (someone
+    # else adding the address, or the sign-up itself) must leave room for the owner's next.
+    "confirm_email": "3/10m/key,10/h/key",
     # Per address: a reset (or, for an address with no account, the "unknown account"
     # notice) mailed to it at most 5 times an hour, whoever asks from however many addresses.
     "reset_password": "20/m/ip,5/h/key",

@@ -4,13 +4,14 @@ refuses in text, gets an answer, never a 500; and a "next" page that is a bare w
 an address no URL parser accepts."""
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.test import Client
 
 from api.services import api_client_create
 from onboarding.models import Application, ApplicationStatus, Section
 from portal.audit.models import AuditAction, AuditEvent
-from tests.factories import OrganisationFactory
-from tests.onboarding.approval_helpers import make_superadmin, signed_in, submitted_application
+from tests.factories import OrganisationFactory, UserFactory
+from tests.onboarding.approval_helpers import make_superadmin, post_confirming_access, signed_in, submitted_application
 from tests.portal.role_helpers import make_admin
 
 pytestmark = pytest.mark.django_db
@@ -48,6 +49,23 @@ def test_an_api_address_with_a_control_character_is_422(db):
     for address in ("a\x00b@mahaagri.gov.in", "a\x07b@mahaagri.gov.in"):
         response = Client().get("/api/v1/verifications", {"email": address}, HTTP_AUTHORIZATION=f"Bearer {token}")
         assert response.status_code == 422 and response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize("action", ["action_primary", "action_remove", "action_send"])
+def test_an_address_with_a_nul_on_the_email_page_changes_nothing(action):
+    """"Make primary", "Remove" and "Re-send" name the address in a posted value: one with
+    a NUL is no address of the account, and the page is shown again, nothing changed."""
+    person = UserFactory(email="asha.k@mha.gov.in")
+    EmailAddress.objects.create(user=person, email="ab@mha.gov.in", verified=True)
+    client = Client(raise_request_exception=False)
+    client.force_login(person)
+    for sent in ({"email": "ab\x00@mha.gov.in"}, {}):  # and with no address at all
+        response = post_confirming_access(client, "/accounts/email/", {action: "", **sent})
+        assert response.status_code == 302 and response["Location"] == "/accounts/email/", response.status_code
+    person.refresh_from_db()
+    assert person.email == "asha.k@mha.gov.in"
+    assert sorted(EmailAddress.objects.filter(user=person).values_list("email", "primary")) == [
+        ("ab@mha.gov.in", False), ("asha.k@mha.gov.in", True)]
 
 
 @pytest.mark.parametrize("next_page", ["abc", "0", "-1", "home", "99999-12-31", "a\x00b", "//evil.example/x",

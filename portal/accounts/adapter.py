@@ -5,13 +5,15 @@ from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
+from email_validator import EmailNotValidError
 
 from portal.accounts.mail_language import allauth_mail_language
-from portal.accounts.official_email import normalise_mailbox
+from portal.accounts.official_email import normalise_mailbox, validated_email
 from portal.organisations.services import OfficialPowersHeld, holder_ends_own_grounds, official_powers_end_check
 from portal.permissions import is_state_admin, is_superadmin
 
@@ -47,8 +49,16 @@ class PortalAccountAdapter(DefaultAccountAdapter):
 
     def clean_email(self, email: str) -> str:
         """The address in one form per mailbox (sign-up, an added address, the lookup of a
-        password reset): one that differs only in how it is written is the same account."""
-        return normalise_mailbox(super().clean_email(email))
+        password reset): one that differs only in how it is written is the same account.
+        Refused at its field, nothing mailed, when no mail from outside can reach it (at
+        localhost, an IP address, a domain without a dot): the one check of an address's
+        form (official_email.validated_email)."""
+        email = normalise_mailbox(super().clean_email(email))
+        try:
+            validated_email(email)
+        except EmailNotValidError as error:
+            raise ValidationError(gettext("Enter a valid email address."), code="invalid") from error
+        return email
 
     def is_safe_url(self, url) -> bool:
         """Whether ``url`` (a "next" page) may be gone on to, as allauth decides; an address

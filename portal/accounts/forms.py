@@ -1,6 +1,7 @@
 from allauth.account import app_settings as account_settings
 from allauth.account.adapter import get_adapter
 from allauth.account.forms import AddEmailForm as AllauthAddEmailForm
+from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import ResetPasswordForm as AllauthResetPasswordForm
 from allauth.core import context
 from allauth.mfa.totp.forms import ActivateTOTPForm as AllauthActivateTOTPForm
@@ -9,6 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.models import SuffixKind
+from portal.accounts.official_email import normalise_mailbox
 from portal.forms import AccessibleForm, ShowsKeptInput
 from portal.organisations.services import official_powers_end_check
 
@@ -37,6 +39,17 @@ class ActivateTOTPForm(AllauthActivateTOTPForm):
         super().__init__(*args, **kwargs)
         if shown:
             self.secret = context.request.session[SECRET_SESSION_KEY] = shown
+
+
+class LoginForm(AllauthLoginForm):
+    """allauth's form (settings.ACCOUNT_FORMS), except that the address typed is read in its
+    mailbox form (normalise_mailbox, as the adapter's ``clean_email`` keeps it at sign-up):
+    allauth looks the account up as typed, so "asha.k@ｍha.gov.in" (a full-width letter, as
+    some input methods type it), accepted at sign-up as asha.k@mha.gov.in, did not sign in
+    written the same way. The failed sign-ins are counted per mailbox then too."""
+
+    def clean_login(self) -> str:
+        return normalise_mailbox(super().clean_login())
 
 
 class ResetPasswordForm(AllauthResetPasswordForm):

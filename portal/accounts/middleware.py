@@ -3,20 +3,33 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.translation import gettext as _
 
 from portal import pending
 from portal.access import page_of_this_site
 from portal.permissions import gave_code_lately, gave_second_factor, has_second_factor, needs_second_factor
 
-EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/i18n/")
+EXEMPT_PREFIXES = ("/static/", "/healthz", "/i18n/")
+ACCOUNT_PREFIX = "/accounts/"
 SETUP_NEXT_KEY = "mfa_setup_next"
 # allauth's pages that read or change the second factor itself: a password typed again
 # opens them to whoever knows it, and what they give (recovery codes, an account without
 # the app) is the second factor. They ask a code of it instead (gave_code_lately).
 SECOND_FACTOR_PAGES = ("mfa_deactivate_totp", "mfa_view_recovery_codes", "mfa_download_recovery_codes",
                        "mfa_generate_recovery_codes")
+# allauth's pages (under /accounts/) that a role holder's session which has not given its
+# second factor, or whose account has none yet, still opens: signing in and out, those that
+# ask the code or set up the app (the password asked again first), the second factor's own
+# (asked above), confirming an address by its code, and a forgotten password's (used signed
+# out by whoever holds the mailbox). Every other one, the email page and changing or setting
+# the password among them, asks the code (or the set-up) first, as every page of the portal does.
+OPEN_ACCOUNT_PAGES = frozenset({
+    "account_login", "account_logout", "account_inactive", "account_signup", "account_reauthenticate",
+    "account_email_verification_sent", "account_confirm_login_code", "account_reset_password",
+    "account_reset_password_done", "account_reset_password_from_key", "account_reset_password_from_key_done",
+    "mfa_index", "mfa_authenticate", "mfa_reauthenticate", "mfa_activate_totp", *SECOND_FACTOR_PAGES,
+})
 
 
 class MfaEnforcementMiddleware:
@@ -37,7 +50,7 @@ class MfaEnforcementMiddleware:
             messages.info(request, _("To read or change your second factor, enter a code of your authenticator app "
                                      "(or one of your recovery codes) first."))
             return _to(request, "mfa_reauthenticate")
-        if not path.startswith(EXEMPT_PREFIXES) and needs_second_factor(user):
+        if not path.startswith(EXEMPT_PREFIXES) and needs_second_factor(user) and not _open_account_page(path):
             if not has_second_factor(user):
                 return self.set_up(request)
             if not gave_second_factor(request):
@@ -65,6 +78,16 @@ class MfaEnforcementMiddleware:
         messages.info(request, _("Your role in the portal needs two-factor sign-in. Enter a code of your "
                                  "authenticator app to continue."))
         return _to(request, "mfa_reauthenticate")
+
+
+def _open_account_page(path: str) -> bool:
+    """Whether ``path`` is one of OPEN_ACCOUNT_PAGES."""
+    if not path.startswith(ACCOUNT_PREFIX):
+        return False
+    try:
+        return resolve(path).url_name in OPEN_ACCOUNT_PAGES
+    except Resolver404:
+        return False
 
 
 def _to(request, url_name):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 
 from portal import compiled
 from portal.accounts.models import EmailSuffixRule, SuffixKind
@@ -73,6 +73,15 @@ def normalise_host_name(domain):
             or not all(_HOST_LABEL.fullmatch(label) for label in labels)):
         raise ValueError(f"not a host name: {ascii_domain!r}")
     return ascii_domain
+
+
+def validated_email(address: str) -> ValidatedEmail:
+    """email-validator's reading of ``address``, or EmailNotValidError: its syntax and its
+    domain's IDNA, with no DNS lookup and no SMTPUTF8 local part; a domain without a dot
+    (localhost), a special-use one (.local, .test, ...) or an IP address in brackets is no
+    address mail from outside can reach. The one check of an address's form: the official
+    rules (classify_email), the roster rows and the account forms (the adapter's clean_email)."""
+    return validate_email(address, check_deliverability=False, allow_smtputf8=False)
 
 
 def _labels(domain):
@@ -199,7 +208,7 @@ def classify_email(address, *, rules=None, registered=None):
     them already."""
     address = (address or "").strip()
     try:
-        valid = validate_email(address, check_deliverability=False, allow_smtputf8=False)
+        valid = validated_email(address)
     except EmailNotValidError:
         return EmailVerdict(address=address, domain="", kind=INVALID)
     try:

@@ -1,5 +1,4 @@
 from allauth.account import views as account_views
-from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -77,8 +76,9 @@ class EmailView(account_views.EmailView):
                 if removing:
                     with holder_ends_own_grounds(user=request.user):
                         return super().post(request, *args, **kwargs)
-                address = EmailAddress.objects.filter(user=request.user,
-                                                      email__iexact=request.POST.get("email", "")).first()
+                # The address as allauth finds it for the action: none for a value that is no
+                # address (a NUL in it, say) or none sent, and the page is shown again unchanged.
+                address = self._get_email_address(request) if request.POST.get("email") else None
                 if address is not None and not address.primary:
                     official_powers_end_check(user=request.user, new_primary=address.email)
                 return super().post(request, *args, **kwargs)

@@ -19,6 +19,7 @@ from tests.factories import PASSWORD, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import TRANSACTIONAL, signed_in, totp_code, with_totp
 
 pytestmark = pytest.mark.django_db
+NEW_PASSWORD = "a-long-enough-passphrase"
 
 CONTINUE_RE = re.compile(r'<a class="btn btn-primary" href="([^"]*)">Continue to the page you asked for</a>')
 
@@ -94,6 +95,37 @@ def test_a_session_that_never_gave_the_second_factor_is_asked_for_it_once_the_ac
     response = old_browser.post(response["Location"], {"code": totp_code(secret)})
     assert response.status_code == 302 and response["Location"] == "/portal/roles/"
     assert old_browser.get("/portal/roles/").status_code == 200
+
+
+ACCOUNT_PAGES_THAT_CHANGE_IT = {
+    "/accounts/email/": {"action_add": "", "email": "ravi.k@mea.gov.in"},
+    "/accounts/password/change/": {"oldpassword": PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    "/accounts/password/set/": {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+}
+
+
+@pytest.mark.parametrize("path", ACCOUNT_PAGES_THAT_CHANGE_IT)
+def test_a_session_that_never_gave_the_second_factor_is_asked_for_it_before_the_account_pages_too(path):
+    """README: a browser signed in with the password alone before the app was set up
+    elsewhere is asked for a code before any page: the account pages that change the
+    account (its addresses, its password) too, not only the portal's. Signing out, and the
+    pages that ask the code, stay open to it."""
+    root = PlatformRoleFactory(role="superadmin", jurisdiction="", user__email="root@sandes.nic.in").user
+    with_totp(root)
+    person = UserFactory(email="ravi.kumar@mha.gov.in")
+    old_browser = Client()
+    assert old_browser.post("/accounts/login/", {"login": person.email, "password": PASSWORD}).status_code == 302
+    secret = with_totp(person)
+    platform_role_grant(user=person, role="superadmin", jurisdiction="", actor=root, reason="new")
+    for response in (old_browser.get(path), old_browser.post(path, ACCOUNT_PAGES_THAT_CHANGE_IT[path])):
+        assert response.status_code == 302
+        assert response["Location"] == f"/accounts/2fa/reauthenticate/?next={quote(path, safe='')}"
+    person.refresh_from_db()
+    assert person.check_password(PASSWORD) and person.emailaddress_set.count() == 1
+    assert old_browser.get("/accounts/logout/").status_code == 200
+    response = old_browser.post(f"/accounts/2fa/reauthenticate/?next={quote(path, safe='')}", {"code": totp_code(secret)})
+    assert response.status_code == 302 and response["Location"] == path
+    assert old_browser.get("/accounts/email/").status_code == 200  # the code given: the pages open
 
 
 def test_signing_in_with_the_password_and_the_code_leads_straight_to_the_role_pages():

@@ -1,6 +1,9 @@
 """A password reset mails the address it names (an "unknown account" notice when it has
 none): anyone may ask, so each address gets at most five an hour, however many client
-addresses ask, and however the address is written: the limit counts mailboxes."""
+addresses ask, and however the address is written: the limit counts mailboxes. So do the
+codes that confirm an address (sign-up, sign-in before it is confirmed, an address added):
+bounded per address, yet one mailed by someone else does not stop its owner. No account
+form mails an address no mail can reach from outside (localhost, an IP address)."""
 
 import re
 from datetime import timedelta
@@ -15,10 +18,12 @@ from django.utils import timezone
 
 from portal.mail.models import OutboxMessage
 from tests.factories import UserFactory
+from tests.html_tree import field_error, page
 from tests.onboarding.approval_helpers import post_confirming_access
 from tests.smtp import text_of
 
 User = get_user_model()
+NEW_PASSWORD = "a-long-enough-passphrase"
 
 
 def ask(target, client_address, capture):
@@ -102,4 +107,101 @@ def test_signing_up_or_adding_an_address_keeps_it_in_the_form_mail_reaches(smtp_
     code = re.search(r"Please enter it in your open browser window\.\s+(\S+)", text_of(smtp_server.messages[-1]))[1]
     assert client.post("/accounts/confirm-email/", {"code": code}).status_code == 302
     assert EmailAddress.objects.get(user=user, email="asha.k@dept.gov.in").verified
+    cache.clear()
+
+
+def sign_up(address, client_address="127.0.0.1"):
+    return Client(REMOTE_ADDR=client_address).post("/accounts/signup/", {
+        "email": address, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+
+
+@pytest.mark.django_db
+def test_a_stranger_adding_my_address_does_not_stop_my_sign_up():
+    """Someone types my address on their own email page (a code goes to me, for their
+    account): signing up a moment later, I reach the page that asks my code."""
+    cache.clear()
+    stranger = Client()
+    stranger.force_login(UserFactory(email="stranger@mha.gov.in"))
+    response = post_confirming_access(stranger, "/accounts/email/", {"action_add": "", "email": "asha.k@mha.gov.in"})
+    assert response.status_code == 302 and response["Location"] == "/accounts/confirm-email/"
+    response = sign_up("asha.k@mha.gov.in")
+    assert response.status_code == 302 and response["Location"] == "/accounts/confirm-email/"
+    assert OutboxMessage.objects.filter(to=["asha.k@mha.gov.in"]).count() == 2
+    cache.clear()
+
+
+@pytest.mark.django_db
+def test_signing_in_with_the_right_password_after_signing_up_is_not_called_failed_attempts():
+    """Signed up (the code page closed, or on another computer), the person signs in with
+    the right password at the first attempt: a new code is asked, not "Too many failed login
+    attempts"."""
+    cache.clear()
+    assert sign_up("asha.k@mha.gov.in").status_code == 302
+    response = Client().post("/accounts/login/", {"login": "asha.k@mha.gov.in", "password": NEW_PASSWORD})
+    assert "Too many failed login attempts" not in response.content.decode()
+    assert response.status_code == 302 and response["Location"] == "/accounts/confirm-email/"
+    assert OutboxMessage.objects.filter(to=["asha.k@mha.gov.in"]).count() == 2
+    cache.clear()
+
+
+@pytest.mark.django_db
+def test_an_address_is_mailed_at_most_three_codes_in_ten_minutes_and_ten_an_hour():
+    """Whoever signs up with an address, from however many client addresses, mails it a
+    code (or, once it has an account, the notice that it has one): three in ten minutes,
+    ten in an hour at most; one more is refused (429) and mails nothing."""
+    cache.clear()
+    target = "asha.k@mha.gov.in"
+    start = timezone.now()
+    answers = []
+    for attempt in range(4):  # a burst: the fourth refused
+        with time_machine.travel(start + timedelta(seconds=attempt), tick=False):
+            answers.append(sign_up(target, f"203.0.113.{attempt + 1}").status_code)
+    assert answers == [302, 302, 302, 429]
+    assert OutboxMessage.objects.filter(to=[target]).count() == 3
+    for attempt in range(4, 15):  # then one every five minutes: ten in the hour, no more
+        with time_machine.travel(start + timedelta(minutes=5 * (attempt - 3)), tick=False):
+            answers.append(sign_up(target, f"203.0.113.{attempt + 1}").status_code)
+    assert answers.count(302) == 10 and answers[-3:] == [429, 429, 429]  # the tenth at 40 minutes
+    assert OutboxMessage.objects.filter(to=[target]).count() == 10
+    with time_machine.travel(start + timedelta(minutes=61), tick=False):
+        assert sign_up(target, "203.0.113.99").status_code == 302  # an hour after the first, more again
+    cache.clear()
+
+
+NO_DOMAIN = ["root@localhost", "x@[10.0.0.1]", "ops@intranet", "a@[IPv6:2001:db8::1]"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("address", NO_DOMAIN)
+@pytest.mark.parametrize("where", ["sign-up", "email page", "password reset"])
+def test_an_address_at_localhost_an_ip_address_or_a_dotless_domain_is_refused_at_its_field(address, where):
+    """Every form that takes an address to mail (the adapter's clean_email) refuses one at a
+    host that is no domain, as the official-email and roster checks do; nothing is mailed."""
+    cache.clear()
+    client = Client()
+    if where == "sign-up":
+        response = client.post("/accounts/signup/", {"email": address, "password1": NEW_PASSWORD,
+                                                     "password2": NEW_PASSWORD})
+    elif where == "email page":
+        client.force_login(UserFactory(email="asha.k@mha.gov.in"))
+        response = post_confirming_access(client, "/accounts/email/", {"action_add": "", "email": address})
+    else:
+        response = client.post("/accounts/password/reset/", {"email": address})
+    assert response.status_code == 200
+    assert field_error(page(response), "email") == "Enter a valid email address."
+    assert not OutboxMessage.objects.exists() and not EmailAddress.objects.filter(email__contains="@[").exists()
+    assert not EmailAddress.objects.exclude(email="asha.k@mha.gov.in").exists()
+    cache.clear()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("typed", ["asha.k@ｍha.gov.in", "Asha.K@ＭＨＡ.gov.in", "ASHA.K@mha.gov.in"])
+def test_an_address_signs_in_written_as_sign_up_took_it(typed):
+    """Sign-up keeps the address in its mailbox form (a full-width "ｍ", as some input
+    methods type it, as "m"); signing in typed the same way finds the account."""
+    cache.clear()
+    assert sign_up(typed).status_code == 302
+    EmailAddress.objects.filter(email="asha.k@mha.gov.in").update(verified=True)  # the code was entered
+    response = Client().post("/accounts/login/", {"login": typed, "password": NEW_PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/", response.status_code
     cache.clear()

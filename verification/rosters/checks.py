@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 from email_validator.rfc_constants import DOT_ATOM_TEXT, EMAIL_MAX_LENGTH
 
 from portal.accounts import official_email
@@ -179,7 +179,7 @@ class EmailJudge:
 def _syntax(address: str) -> tuple[str, str] | None:
     """(normalised address, normalised domain), or None when it is not an address."""
     try:
-        valid = validate_email(address, check_deliverability=False, allow_smtputf8=False)
+        valid = official_email.validated_email(address)
         domain = _as_signed_up(address.rpartition("@")[2], valid.ascii_domain)
     except (EmailNotValidError, ValueError):
         return None
@@ -201,7 +201,7 @@ def _domain_syntax(domain: str) -> tuple[str, int] | None:
     """(normalised domain, the length in UTF-8 of its longest form as email-validator
     measures an address) for the part after "@", or None when no address can have it."""
     try:
-        valid = validate_email(f"a@{domain}", check_deliverability=False, allow_smtputf8=False)
+        valid = official_email.validated_email(f"a@{domain}")
         normalised = _as_signed_up(domain, valid.ascii_domain)
     except (EmailNotValidError, ValueError):
         return None
