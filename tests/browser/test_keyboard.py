@@ -3,13 +3,14 @@ short (sent with Enter) is summed up and focused, and a corrected one leaves no 
 summary; the roster import's status is one live region that stays on the page while the
 poll fills it; sign-up's errors are summed up and focused like the portal's own forms';
 the superadmin's "Administration" menu closes when focus leaves it (it lies over the
-page) and on Escape."""
+page) and on Escape, and opens whole inside the window on a phone (320 CSS px, or a
+1280px window at 400% zoom), at 200% zoom and on a desktop, in each language."""
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.browser.support import sign_in
+from tests.browser.support import OTHER_LANGUAGES, sign_in, switch_language
 from tests.factories import OrganisationFactory
 from tests.onboarding.approval_helpers import make_superadmin, with_totp
 from tests.verification.helpers import make_admin
@@ -95,3 +96,30 @@ def test_the_administration_menu_closes_when_focus_leaves_it_and_on_escape(page,
     page.keyboard.press("Escape")
     expect(menu).not_to_have_attribute("open", "")
     assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
+
+
+def test_the_administration_menu_opens_whole_inside_the_window_at_every_width(page, portal, check_page):
+    superadmin = make_superadmin(email="anita.rao@nic.in", totp=False)
+    sign_in(page, portal, superadmin.email, with_totp(superadmin))
+    page.goto(portal + "/portal/roles/")
+    cut = {}
+    for language in ("en", *OTHER_LANGUAGES):
+        if language != "en":
+            page.set_viewport_size({"width": 1280, "height": 900})
+            switch_language(page, language)
+        for width in (320, 640, 800, 1024, 1280):
+            page.set_viewport_size({"width": width, "height": 900})
+            menu = page.locator(".nav-more details")
+            menu.locator("summary").focus()
+            page.keyboard.press("Enter")
+            expect(menu).to_have_attribute("open", "")
+            check_page(page, f"administration-menu-{language}-{width}")
+            outside = page.evaluate("""() => [...document.querySelectorAll('.nav-more-menu a')]
+                .map(a => [a.textContent.trim(), Math.round(a.getBoundingClientRect().left), Math.round(a.getBoundingClientRect().right)])
+                .filter(([, left, right]) => left < 0 || right > document.documentElement.clientWidth)""")
+            if outside:
+                cut[f"{language} {width}px"] = outside
+            page.keyboard.press("Escape")
+            expect(menu).not_to_have_attribute("open", "")
+    assert cut == {}, f"links of the Administration menu outside the window (text, left, right): {cut}"
+    check_page.assert_clean()
