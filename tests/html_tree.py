@@ -159,6 +159,18 @@ def field_container(tree, name):
 LABELLED_EXEMPT_TYPES = {"hidden", "submit", "button", "reset", "image"}
 
 
+def scrolls_on_its_own(table):
+    """A table sits in Bootstrap's .table-responsive box, which takes focus (so that the
+    keyboard scrolls it) and is a region named by the table's caption: in a narrow window
+    (a phone, a page zoomed to 200% or 400%) only the table scrolls sideways, not the page."""
+    box, caption = table.parent, table.find("caption")
+    return (
+        box is not None and box.tag == "div" and "table-responsive" in box.get("class", "").split()
+        and box.get("role") == "region" and box.get("tabindex") == "0"
+        and caption is not None and bool(caption.get("id")) and box.get("aria-labelledby") == caption.get("id")
+    )
+
+
 def html_problems(html):
     tree = parse(html)
     problems = []
@@ -199,6 +211,8 @@ def html_problems(html):
                     problems.append(f"{attribute}={ref!r} points at no element")
         if node.tag == "label" and node.get("for") and node.get("for") not in ids:
             problems.append(f"<label for={node.get('for')!r}> points at no element")
+        if node.tag == "table" and not scrolls_on_its_own(node):
+            problems.append("<table> not in a focusable .table-responsive region named by its caption")
         if node.tag == "script" and (node.text().strip() or not node.get("src")):
             problems.append("inline <script>")
         if node.tag == "style":

@@ -24,6 +24,7 @@ from verification.forms import (
     DecisionForm,
     EndForm,
     MembersFilterForm,
+    QueueChoiceForm,
     QueueFilterForm,
     ReinstateForm,
 )
@@ -72,6 +73,13 @@ def queue(request):
     confirmation = _kept_confirmation(request)
     if confirmation is not None:
         return confirmation
+    return _queue_page(request)
+
+
+def _queue_page(request, *, choice=None):
+    """The queue as the address's query asks (status, organisation, page); ``choice``: the
+    requests ticked for a decision, refused (none of them waits), shown on the page where
+    focus lands (the error summary)."""
     filters = QueueFilterForm(request.GET)
     filters.is_valid()
     status = filters.cleaned_data.get("status") or VerificationStatus.PENDING
@@ -81,10 +89,15 @@ def queue(request):
     page = Paginator(join_queue(request.user, status=status, organisation_id=organisation and organisation.pk),
                      PAGE_SIZE).get_page(request.GET.get("page"))
     mark_seen(mark_official_domain(page.object_list))
-    query = urlencode({"status": status, **({"organisation": organisation.pk} if organisation else {})})
+    pending = status == VerificationStatus.PENDING
+    if choice is not None:
+        choice.refuse_nothing_chosen(f"choose-{page.object_list[0].pk}" if pending and page.object_list else "main")
+    query = {"status": status, **({"organisation": organisation.pk} if organisation else {})}
     return render(request, "verification/queue.html", {
         "page": page, "status": VerificationStatus(status), "statuses": VerificationStatus.choices,
-        "organisation": organisation, "query": query, "pending": status == VerificationStatus.PENDING,
+        "organisation": organisation, "query": urlencode(query), "pending": pending, "choice": choice or QueueChoiceForm(),
+        # The decision is sent with the page's query: refused, the same page of the queue comes back.
+        "decide_query": urlencode({**query, **({"page": page.number} if page.number > 1 else {})}),
     })
 
 
@@ -111,14 +124,19 @@ def _kept_confirmation(request):
 
 
 @rule("organisation_admin", return_to="verification:queue")
-@require_http_methods(["POST"])
+@require_http_methods(["GET", "POST"])
 def queue_decide(request):
     """The requests chosen in the queue: first a page to confirm the decision (and give a
-    reason to reject), then the decision on each."""
+    reason to reject), then the decision on each. None chosen that still waits: the queue
+    the form was on (its query comes with the post) again, saying so where focus lands. The
+    address loaded again (the header's language switch does, on the answer to a post): the
+    queue of its query."""
+    if request.method == "GET":
+        query = request.GET.urlencode()
+        return redirect(reverse("verification:queue") + (f"?{query}" if query else ""))
     profiles = [profile for profile in profiles_for_admin(request.user, _chosen_ids(request.POST)) if profile.is_pending]
     if not profiles:
-        messages.error(request, _("Choose at least one waiting request."))
-        return redirect(_queue_url())
+        return _queue_page(request, choice=QueueChoiceForm(request.POST))
     if request.POST.get("step") != "confirm":
         form = BulkDecisionForm(initial={"decision": request.POST.get("decision")})
         return render(request, "verification/queue_confirm.html", {"form": form, "profiles": profiles})

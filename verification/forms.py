@@ -99,6 +99,19 @@ class BulkDecisionForm(DecisionForm):
                                  error_messages={"required": _("Tick the box to confirm the decision.")})
 
 
+class QueueChoiceForm(forms.Form):
+    """The requests ticked in the queue's table for one decision (a box in each row, the
+    table's own). When none of them still waits, the queue comes back with the refusal
+    summed up, its link going to the first box (``error_target``), and said above the boxes."""
+
+    profile = forms.Field(label=_("Requests"), required=False)
+
+    def refuse_nothing_chosen(self, first_box_id):
+        self.is_valid()
+        self.fields["profile"].error_target = first_box_id
+        self.add_error("profile", ValidationError(_("Choose at least one waiting request."), code="required"))
+
+
 class QueueFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), required=False, choices=VerificationStatus.choices)
     organisation = forms.IntegerField(required=False, widget=forms.HiddenInput)

@@ -3,15 +3,17 @@ short (sent with Enter) is summed up and focused, and a corrected one leaves no 
 summary; the roster import's status is one live region that stays on the page while the
 poll fills it; sign-up's errors are summed up and focused like the portal's own forms';
 the superadmin's "Administration" menu closes when focus leaves it (it lies over the
-page) and on Escape."""
+page) and on Escape, and opens whole inside the window on a phone (320 CSS px, or a
+1280px window at 400% zoom), at 200% zoom and on a desktop, in each language; and every
+control reached with Tab shows a focus ring that can be seen (WCAG 2.2 1.4.11 and 2.4.7)."""
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.browser.support import sign_in
-from tests.factories import OrganisationFactory
-from tests.onboarding.approval_helpers import make_superadmin, with_totp
+from tests.browser.support import OTHER_LANGUAGES, sign_in, switch_language
+from tests.factories import OrganisationFactory, UserFactory
+from tests.onboarding.approval_helpers import filled_application, make_superadmin, with_totp
 from tests.verification.helpers import make_admin
 from verification.rosters.models import RosterImport, RosterStatus
 
@@ -95,3 +97,95 @@ def test_the_administration_menu_closes_when_focus_leaves_it_and_on_escape(page,
     page.keyboard.press("Escape")
     expect(menu).not_to_have_attribute("open", "")
     assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
+
+
+def test_the_administration_menu_opens_whole_inside_the_window_at_every_width(page, portal, check_page):
+    superadmin = make_superadmin(email="anita.rao@nic.in", totp=False)
+    sign_in(page, portal, superadmin.email, with_totp(superadmin))
+    page.goto(portal + "/portal/roles/")
+    cut = {}
+    for language in ("en", *OTHER_LANGUAGES):
+        if language != "en":
+            page.set_viewport_size({"width": 1280, "height": 900})
+            switch_language(page, language)
+        for width in (320, 640, 800, 1024, 1280):
+            page.set_viewport_size({"width": width, "height": 900})
+            menu = page.locator(".nav-more details")
+            menu.locator("summary").focus()
+            page.keyboard.press("Enter")
+            expect(menu).to_have_attribute("open", "")
+            check_page(page, f"administration-menu-{language}-{width}")
+            outside = page.evaluate("""() => [...document.querySelectorAll('.nav-more-menu a')]
+                .map(a => [a.textContent.trim(), Math.round(a.getBoundingClientRect().left), Math.round(a.getBoundingClientRect().right)])
+                .filter(([, left, right]) => left < 0 || right > document.documentElement.clientWidth)""")
+            if outside:
+                cut[f"{language} {width}px"] = outside
+            page.keyboard.press("Escape")
+            expect(menu).not_to_have_attribute("open", "")
+    assert cut == {}, f"links of the Administration menu outside the window (text, left, right): {cut}"
+    check_page.assert_clean()
+
+
+# The focus indicator of the focused element: its rings at least 2px wide (an outline, or a
+# box-shadow's spread), their colours (over white where translucent) against the white page and
+# against the control's own background. "best" is the lower of the two best contrasts: a ring
+# stands out from the page and one from the control (one ring may do both; with a ring in two
+# colours, the outer one against the page and the inner one against a dark button).
+INDICATOR = """() => {
+  const e = document.activeElement;
+  const s = getComputedStyle(e);
+  const lum = ([r, g, b]) => [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const onWhite = (text) => { const m = text.match(/rgba?\\(([^)]+)\\)/); if (!m) return null;
+    const [r, g, b, a = 1] = m[1].split(',').map(Number); return [r, g, b].map(v => 255 - a * (255 - v)); };
+  const contrast = (one, other) => { if (!one || !other) return 0;
+    const [light, dark] = [lum(one), lum(other)].sort((x, y) => y - x); return (light + 0.05) / (dark + 0.05); };
+  const white = [255, 255, 255];
+  const control = onWhite(s.backgroundColor) || white;
+  const rings = [];
+  if (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) rings.push(onWhite(s.outlineColor));
+  for (const shadow of (s.boxShadow === 'none' ? [] : s.boxShadow.split(/,(?![^(]*\\))/))) {
+    const spread = shadow.replace(/rgba?\\([^)]*\\)/, '').trim().split(/\\s+/).map(parseFloat)[3] || 0;
+    if (spread >= 2) rings.push(onWhite(shadow));
+  }
+  const best = (other) => Math.max(0, ...rings.map(rgb => contrast(rgb, other)));
+  return {element: e.tagName + '#' + e.id + '.' + e.className, outline: s.outlineStyle + ' ' + s.outlineWidth + ' ' + s.outlineColor,
+          boxShadow: s.boxShadow, background: s.backgroundColor,
+          best: Math.round(Math.min(best(white), best(control)) * 100) / 100};
+}"""
+
+
+def test_every_control_reached_with_tab_shows_a_focus_ring_of_3_to_1(page, portal, check_page):
+    """Bootstrap's focus styles (.form-control:focus, .form-select:focus, .form-check-input:focus,
+    .btn:focus-visible, .nav-link:focus-visible) take the outline away and leave a faint tinted
+    ring (1.4:1 to 1.8:1 on white): the portal's ring is at least 2px and 3:1 against the page and
+    the control, on the fields, boxes and buttons of a form, in the header and on a table's box."""
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in", full_name="Sunil Patil")
+    draft = filled_application(officer)
+    sign_in(page, portal, officer.email)
+    pages = {
+        f"/onboarding/{draft.pk}/section/organisation/": [
+            "#id_name", "#id_org_type", "main button[name=continue]", ".portal-header nav a.nav-link >> nth=0",
+            ".portal-header nav button", "#language-select", ".language-switch button", "footer a >> nth=0"],
+        f"/onboarding/{draft.pk}/section/declarations/": ["#id_accept_notice"],
+        "/onboarding/": ["main .table-responsive", "main a.btn"],
+    }
+    weak = {}
+    for language in ("en", *OTHER_LANGUAGES):
+        for path, selectors in pages.items():
+            page.goto(portal + path)
+            if page.locator("html").get_attribute("lang") != language:
+                switch_language(page, language)
+            for selector in selectors:
+                control = page.locator(selector)
+                control.focus()
+                page.keyboard.press("Shift+Tab")
+                page.keyboard.press("Tab")  # reached from the keyboard: :focus-visible applies
+                assert control.evaluate("e => e === document.activeElement"), f"Tab did not come back to {selector}"
+                page.wait_for_timeout(300)  # Bootstrap's .15s transition of the ring
+                found = page.evaluate(INDICATOR)
+                if found["best"] < 3:
+                    weak[f"{language} {path} {selector}"] = found
+            check_page(page, f"focus-ring-{language}-{path.strip('/').replace('/', '-')}")
+    assert weak == {}, f"focus indicators below 3:1 against the page or the control: {weak}"
+    check_page.assert_clean()

@@ -3,7 +3,10 @@ directory and data protection, each in English, Hindi and Marathi (switched with
 selector in the page's header), screenshotted and checked with axe-core, as each role
 that uses them sees them: a superadmin (signed in with TOTP), an organisation admin and
 a verified government user. The journeys through these pages are the other browser
-tests; this one is about every page reading right in every language."""
+tests; this one is about every page reading right in every language. The work pages with the
+widest tables also fit a window of 640 CSS px (1280px at 200% zoom) and 320 (a phone, or
+400% zoom) in each language: only a table scrolls sideways, in its own box, which takes
+focus from the keyboard and is named by the table's caption."""
 
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -13,9 +16,14 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from monitoring.services import audit_chain_check
-from tests.browser.support import sign_in, sign_out
-from tests.factories import OrganisationFactory, UserFactory
-from tests.onboarding.approval_helpers import make_superadmin, with_totp
+from tests.browser.support import OTHER_LANGUAGES, sign_in, sign_out, switch_language
+from tests.factories import OrganisationFactory, UserFactory, application_with_state
+from tests.onboarding.approval_helpers import (
+    make_state_admin,
+    make_superadmin,
+    official_email_rules,  # noqa: F401 (fixture)
+    with_totp,
+)
 from tests.verification.helpers import GovernmentProfileFactory, make_admin
 from tests.verification.rosters.helpers import csv_bytes, upload
 from tests.verification.rosters.helpers import person as roster_row
@@ -121,4 +129,62 @@ def test_every_new_page_in_each_language(page, portal, check_page, settings):
 
     start()
     check_page.in_each_language(page, "start-at-the-drafts-limit", reach=start)
+    check_page.assert_clean()
+
+
+# Each table of the page: the scrolling box it sits in, whether that box takes focus and the
+# name it is announced by; and how wide the page is (wider than the window: the whole page,
+# its header and text included, scrolls sideways).
+TABLES_AND_WIDTH = """() => ({
+  width: document.documentElement.scrollWidth,
+  tables: [...document.querySelectorAll('main table')].map(table => {
+    const box = table.parentElement;
+    const named = (box.getAttribute('aria-labelledby') || '').split(/\\s+/).filter(Boolean)
+      .map(id => (document.getElementById(id) || {textContent: ''}).textContent.trim()).join(' ');
+    return {box: box.classList.contains('table-responsive'), role: box.getAttribute('role'),
+            tabindex: box.getAttribute('tabindex'), name: named, scrolls: box.scrollWidth > box.clientWidth};
+  }),
+})"""
+
+
+@pytest.mark.usefixtures("official_email_rules")
+def test_the_widest_work_pages_fit_a_narrow_window_and_only_their_tables_scroll(page, portal, check_page):
+    state_admin = make_state_admin("MH", email="ravi@maharashtra.gov.in", totp=False)
+    state_secret = with_totp(state_admin)
+    application_with_state()
+    office = OrganisationFactory(name="Agriculture Department, Maharashtra", short_code="MH-AGRI")
+    admin = make_admin(office, email="admin@mahaagri.gov.in", full_name="Department Admin")
+    GovernmentProfileFactory(organisation=office, user=UserFactory(email="asha.k@mahaagri.gov.in", full_name="Asha K"))
+    verified(office, "v.w@mahaagri.gov.in", "V W", designation="Deputy Director")
+    problems = []
+
+    def at_each_width(paths):
+        for language in ("en", *OTHER_LANGUAGES):
+            page.set_viewport_size({"width": 1280, "height": 900})
+            page.goto(portal + paths[0][0])
+            if page.locator("html").get_attribute("lang") != language:
+                switch_language(page, language)
+            for path, name in paths:
+                for width in (640, 320):
+                    page.set_viewport_size({"width": width, "height": 900})
+                    page.goto(portal + path)
+                    check_page(page, f"{name}-{language}-{width}")
+                    found = page.evaluate(TABLES_AND_WIDTH)
+                    if found["width"] > width:
+                        problems.append(f"{name} ({language}) at {width}px is {found['width']}px wide")
+                    if not found["tables"]:
+                        problems.append(f"{name} ({language}) shows no table")
+                    for table in found["tables"]:
+                        if not (table["box"] and table["role"] == "region" and table["tabindex"] == "0" and table["name"]):
+                            problems.append(f"{name} ({language}) at {width}px: a table not in a named, focusable scrolling box: {table}")
+        page.set_viewport_size({"width": 1280, "height": 900})
+        switch_language(page, "en")
+
+    sign_in(page, portal, state_admin.email, state_secret)
+    at_each_width([("/onboarding/queue/", "state-queue")])
+    sign_out(page)
+    sign_in(page, portal, admin.email)
+    at_each_width([("/verification/queue/", "verification-queue"),
+                   (f"/verification/organisations/{office.pk}/members/", "members")])
+    assert problems == [], "\n".join(problems)
     check_page.assert_clean()

@@ -7,8 +7,9 @@ hidden on their administrators' page; an office's admin refused at the form when
 suspending the verification of an admin of the department above; and a waiting request
 refused once the person's date of superannuation has passed; a person's request refused at
 the daily limit, what they typed kept; a suspension past the day's limit for one person,
-refused with the note kept; and the page of a request whose person an
-administrator rejected before, saying why the system did not verify it."""
+refused with the note kept; the page of a request whose person an
+administrator rejected before, saying why the system did not verify it; and the queue's
+decision buttons pressed with no request chosen, said where focus lands."""
 
 import re
 from datetime import timedelta
@@ -19,7 +20,7 @@ from playwright.sync_api import expect
 
 from portal.organisations.models import Membership, MembershipRole, OrganisationDomain
 from portal.organisations.services import organisation_admin_grant
-from tests.browser.support import sign_in, sign_out
+from tests.browser.support import OTHER_LANGUAGES, sign_in, sign_out, switch_language
 from tests.factories import OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import official_email_rules  # noqa: F401 (fixture)
 from tests.verification.helpers import GovernmentProfileFactory, make_admin
@@ -296,4 +297,50 @@ def test_the_verification_of_an_offices_last_admin_is_not_offered_for_suspension
     held_back()
     check_page.in_each_language(page, "suspend-last-admin-held-back", reach=held_back)
     assert GovernmentProfile.objects.get(pk=profile.pk).status == VerificationStatus.VERIFIED
+    check_page.assert_clean()
+
+
+NOTHING_CHOSEN = {
+    "en": "Choose at least one waiting request.",
+    "hi": "कम से कम एक प्रतीक्षारत अनुरोध चुनें।",
+    "mr": "किमान एक प्रलंबित विनंती निवडा.",
+}
+FOCUSED = "(() => { const e = document.activeElement; return e ? (e.id || e.tagName) : null })()"
+
+
+def test_deciding_in_the_queue_with_no_request_chosen_is_said_where_focus_lands(page, portal, check_page, office):
+    """The office's admin, from the keyboard, presses "Verify the chosen requests" in the
+    queue of the office alone without ticking a request: the queue comes back, still of the
+    office alone, with the error summed up and focused (as on the portal's other forms: a
+    screen reader reads it), its link going to the first request's box; nothing is decided.
+    The header's language switch on that page goes back to the queue it came from."""
+    sign_in(page, portal, office.admin.email)
+    queue = f"{portal}/verification/queue/?status=pending&organisation={office.pk}"
+    for code in ("en", *OTHER_LANGUAGES):
+        page.goto(queue)
+        if language(page) != code:
+            switch_language(page, code)
+        page.locator("button[name=decision][value=verify]").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_load_state("load")
+        summary = page.locator("#error-summary")
+        expect(summary).to_contain_text(NOTHING_CHOSEN[code])
+        assert page.evaluate(FOCUSED) == "error-summary"
+        expect(page.locator("#id_profile_error")).to_have_text(NOTHING_CHOSEN[code])
+        box = page.locator(f"#choose-{office.vasant.pk}")
+        expect(box).to_have_attribute("aria-invalid", "true")
+        expect(box).to_have_attribute("aria-describedby", "id_profile_error")
+        # Still the office's queue alone: the link to every organisation's is shown only then.
+        expect(page.locator("main a[href='/verification/queue/?status=pending']")).to_have_count(1)
+        check_page(page, f"queue-nothing-chosen-{code}")
+        summary.locator("a").click()
+        assert page.evaluate(FOCUSED) == f"choose-{office.vasant.pk}"
+    assert GovernmentProfile.objects.get(pk=office.vasant.pk).status == VerificationStatus.PENDING
+
+    page.locator("#language-select").select_option("en")
+    page.locator("form.language-switch").get_by_role("button").click()
+    page.wait_for_load_state("load")
+    expect(page).to_have_url(queue)
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#error-summary")).to_have_count(0)
     check_page.assert_clean()

@@ -320,18 +320,58 @@ def test_a_single_rejection_whose_reason_is_only_control_characters_is_told_at_t
     assert older.is_pending
 
 
-def test_a_bulk_decision_with_nothing_chosen_goes_back_to_the_queue(world, requests_):
-    response = signed_in(world["admin_office"]).post("/verification/queue/decide/", {"decision": "verify"}, follow=True)
-    assert "Choose at least one waiting request." in messages_of(response)
+def nothing_chosen_said_in_the_queue(response, first_box):
+    """The queue shown again with the refusal summed up (which the page's script focuses), its
+    link going to the first request's box, and said above the boxes, each tied to it."""
+    tree = parse(well_formed(response))
+    assert "Verification queue" in tree.find("h1").squashed_text()
+    summary = tree.by_id("error-summary")
+    assert summary is not None and "Requests: Choose at least one waiting request." in summary.squashed_text()
+    assert [link.get("href") for link in summary.find_all("a")] == [f"#choose-{first_box.pk}"]
+    assert field_error(tree, "profile") == "Choose at least one waiting request."
+    for box in tree.find_all("input", name="profile"):
+        assert (box.get("aria-invalid"), box.get("aria-describedby")) == ("true", "id_profile_error")
+    assert not messages_of(response)  # not (also) a message at the top that focus never reaches
+    return tree
+
+
+def test_a_bulk_decision_with_nothing_chosen_is_said_in_the_queue(world, requests_):
+    older, newer, _elsewhere = requests_
+    response = signed_in(world["admin_office"]).post("/verification/queue/decide/?status=pending", {"decision": "verify"})
+    tree = nothing_chosen_said_in_the_queue(response, older)
+    assert {int(box.get("value")) for box in tree.find_all("input", name="profile")} == {older.pk, newer.pk}
+    assert GovernmentProfile.objects.filter(pk__in=[older.pk, newer.pk], status="pending").count() == 2
+
+
+def test_a_bulk_decision_with_nothing_chosen_keeps_the_queues_organisation_and_page(world, requests_, monkeypatch):
+    from verification import admin_views
+
+    monkeypatch.setattr(admin_views, "PAGE_SIZE", 1)
+    older, newer, _elsewhere = requests_
+    client = signed_in(world["admin_parent"])
+    queue = f"?status=pending&organisation={world['office'].pk}"
+    forms = parse(client.get(f"/verification/queue/{queue}&page=2").content.decode()).find_all("form", method="post")
+    action = f"/verification/queue/decide/{queue}&page=2"  # the decision is sent with the page's query
+    assert action in [form.get("action") for form in forms]
+    response = client.post(action, {"decision": "reject"})
+    tree = nothing_chosen_said_in_the_queue(response, newer)  # the second page: the newer request
+    assert "Showing District Agriculture Office, Pune only." in tree.squashed_text()
+    assert "Page 2 of 2" in tree.squashed_text()
+
+
+def test_the_address_of_a_bulk_decision_loaded_again_goes_back_to_the_queue(world, requests_):
+    """The header's language switch loads the page again: the answer to a post, here."""
+    query = f"status=pending&organisation={world['office'].pk}"
+    response = signed_in(world["admin_office"]).get(f"/verification/queue/decide/?{query}")
+    assert response.status_code == 302 and response["Location"] == f"/verification/queue/?{query}"
 
 
 @pytest.mark.parametrize("chosen", [["x"], ["-3"], ["9" * 25], ["0"]], ids=["word", "negative", "past any integer", "zero"])
 def test_a_bulk_decision_with_no_id_a_request_can_have_goes_back_to_the_queue(world, requests_, chosen):
     """SQLite (the embedded default) refused to compare an id past its integers: a 500."""
-    response = signed_in(world["admin_office"]).post("/verification/queue/decide/", {"profile": chosen, "decision": "verify"},
-                                                     follow=True)
-    assert response.status_code == 200
-    assert "Choose at least one waiting request." in messages_of(response)
+    response = signed_in(world["admin_office"]).post("/verification/queue/decide/?status=pending",
+                                                     {"profile": chosen, "decision": "verify"})
+    nothing_chosen_said_in_the_queue(response, requests_[0])
 
 
 def test_a_request_decided_meanwhile_is_reported_not_decided_again(world, requests_):
