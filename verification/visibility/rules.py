@@ -37,8 +37,8 @@ from django.utils import timezone
 from portal.accounts.models import User
 from portal.organisations.models import Organisation, OrganisationStatus
 from portal.permissions import AnyUser, administered_organisations, is_superadmin
-from verification.models import GovernmentProfile, VerificationStatus, verified_in_force
-from verification.visibility.models import DEFAULT_AUDIENCES, Audience, ProfileField, column_of
+from verification.models import HELD_STATUSES, GovernmentProfile, VerificationStatus, verified_in_force
+from verification.visibility.models import DEFAULT_AUDIENCES, Audience, PersonalVisibility, ProfileField, column_of
 
 SELF = -1  # below every audience, NOBODY (0) included
 ADMIN, MEMBER, VERIFIED, EVERYONE = Audience.ADMINS, Audience.ORGANISATION, Audience.VERIFIED, Audience.PUBLIC
@@ -288,6 +288,29 @@ def annotated_for(user: AnyUser, queryset: QuerySet[GovernmentProfile]) -> Query
     rules decide (an administrator sees its people as administrators, the organisation
     active or not). The rows must come with their user and organisation (select_related)."""
     return _annotated(viewer_of(user), queryset, by_right=True)
+
+
+def name_shown(user: AnyUser, person: str) -> Q:
+    """Where ``user`` may see the name of the person whose account is at lookup ``person``
+    of the rows queried ("" when the rows are accounts): a condition for the core's pages
+    that show people (portal.organisations.names, the role pages), in the query that
+    lists them. Decided as on the administrators' pages (``annotated_for``), by the
+    person's held profile (verified or suspended: one at most). A person with none (a
+    nodal officer never verified, a holder of a platform role) is in no organisation:
+    their own choice is then the name's only audience (none: everyone), a viewer's
+    level is what it is without an organisation (a superadmin's, a verified government
+    user's, or the public's), and the person themself sees it."""
+    viewer = viewer_of(user)
+    account = f"{person}_id" if person else "pk"
+    held = GovernmentProfile.objects.filter(user_id=OuterRef(account), status__in=HELD_STATUSES)
+    seen = held.annotate(vis_level=level_expression(viewer, by_right=True),
+                         **{f"vis_{ProfileField.NAME}": audience_expression(ProfileField.NAME)})
+    level = ADMIN if viewer.superadmin else VERIFIED if viewer.verified else EVERYONE
+    narrowed = PersonalVisibility.objects.filter(user_id=OuterRef(account), name__lt=level)
+    condition = Q(Exists(seen.filter(_shown(ProfileField.NAME)))) | (~Q(Exists(held)) & ~Q(Exists(narrowed)))
+    if viewer.user_id is not None:
+        condition |= Q(**{account: viewer.user_id})
+    return condition
 
 
 def request_view_of(profile: GovernmentProfile) -> PersonView:
