@@ -253,11 +253,18 @@ def directly_administered_ids(user: AnyUser, now=None) -> QuerySet:
     return _admin_permission_rows(user, now).values("content_object_id")
 
 
+def admin_role_subtrees(user: AnyUser) -> list[str]:
+    """The subtree prefixes ("/3/17/") of every organisation the user was made admin of,
+    read with the platform roles (no query), one inside another included: each role's own,
+    for a question about the role (the visibility rules ask what it rests on)."""
+    return sorted(p for role, p in _roles_of(user) if role == _ADMIN_MARK)
+
+
 def administered_subtrees(user: AnyUser) -> list[str]:
     """The subtree prefixes ("/3/17/") of the organisations the user administers, read
     with the platform roles; one inside another is left out (the outer covers it)."""
     kept: list[str] = []
-    for prefix in sorted(p for role, p in _roles_of(user) if role == _ADMIN_MARK):
+    for prefix in admin_role_subtrees(user):
         # Sorted, the prefixes that start with a kept one come right after it.
         if not kept or not prefix.startswith(kept[-1]):
             kept.append(prefix)

@@ -268,7 +268,8 @@ def _act(request, pk, action):
             messages.error(request, _("You cannot decide on your own verification: another administrator does."))
             return back
         except ValidationError as exc:
-            form.add_error(None, exc)
+            # A refusal naming the person names them as this page does.
+            form.add_error(None, services.person_named(exc, profile.seen.name or profile.user.email))
         else:
             messages.success(request, spec["done"])
             return back

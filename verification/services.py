@@ -163,36 +163,46 @@ def _membership_end(profile: GovernmentProfile, *, ended_by: AnyUser | None = No
     Either way a person's decision ends the roles, and the last-admin rule holds, as
     organisation_admin_revoke keeps it: LastAdmin, changing nothing, when an organisation
     would be left with no admin whose role does not end (the role is handed over first).
-    Returns the admin roles that ended."""
+    The refusals of an administrator's decision name the person by their account address
+    (``params["name"]``): what the rules let that administrator see of them is the page's
+    to say (``person_named``). Returns the admin roles that ended."""
     Membership.objects.filter(
         organisation_id=profile.organisation_id, user_id=profile.user_id, role=MembershipRole.MEMBER, is_active=True
     ).update(is_active=False)
-    name = profile.user.full_name or profile.user.email
 
     def check(membership: Membership) -> None:
+        values = {"name": profile.user.email, "organisation": membership.organisation.name}
         if ended_by is not None and not may_administer(ended_by, membership.organisation):
             raise ValidationError(
                 _("%(name)s is an admin of %(organisation)s, a role that rests on this verification: ending it would "
                   "end that role too. Only the administrators of %(organisation)s or a superadmin can suspend or "
-                  "revoke it.") % {"name": name, "organisation": membership.organisation.name},
-                code="admin_role_above")
+                  "revoke it."), code="admin_role_above", params=values)
         if ended(membership.ends_at) or membership.organisation_id not in organisations_left_without_admin([membership]):
             return
-        values = {"name": name, "organisation": membership.organisation.name}
         if verified_in is not None:
+            # Deciding on a waiting request, whose every detail the administrator sees.
             raise LastAdmin(
                 _("%(name)s is the last admin of %(organisation)s whose role does not end, and being verified here "
                   "would end that role: they must first hand over the admin role of %(organisation)s (an admin there "
-                  "grants it to someone else, without an end date). Until then they cannot be verified here.") % values,
-                code="last_admin")
+                  "grants it to someone else, without an end date). Until then they cannot be verified here.")
+                % {**values, "name": profile.user.full_name or profile.user.email}, code="last_admin")
         raise LastAdmin(
             _("%(name)s is the last admin of %(organisation)s whose role does not end, a role that rests on this "
               "verification: ending the verification would leave %(organisation)s without one. Grant the admin role "
-              "there to someone else first (without an end date).") % values,
-            code="last_admin")
+              "there to someone else first (without an end date)."), code="last_admin", params=values)
 
     return organisation_admins_lapse(pairs=[(profile.organisation_id, profile.user_id)], reason=VERIFICATION_ENDED,
                                      check=check)
+
+
+def person_named(refusal: ValidationError, name: str) -> ValidationError:
+    """``refusal`` (from suspending or revoking a verification: _membership_end) naming
+    the person ``name`` instead of their account address: what the page shows of them,
+    their name where the visibility rules let the administrator see it."""
+    for error in refusal.error_list:
+        if error.params and "name" in error.params:
+            error.params = {**error.params, "name": name}
+    return refusal
 
 
 # Asking ---------------------------------------------------------------------------------------

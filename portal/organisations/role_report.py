@@ -1,6 +1,7 @@
 """The report of who holds which role where, as CSV rows: streamed, so its memory
 is bounded whatever the number of rows, and every cell a spreadsheet could take for
-a formula made inert."""
+a formula made inert. A person's name is there where the viewer may see it (the rows'
+``seen_name``, role_selectors), else left blank."""
 
 from collections.abc import Iterable, Iterator
 
@@ -37,14 +38,14 @@ def header() -> list[str]:
 
 def platform_row(grant: PlatformRoleGrant) -> list[str]:
     return [grant.get_role_display(), jurisdiction_label(grant.jurisdiction), "", "", grant.user.email,
-            grant.user.full_name, grant.granted_by.email if grant.granted_by else _("the system"),
+            grant.seen_name or "", grant.granted_by.email if grant.granted_by else _("the system"),
             _when(grant.granted_at), _when(grant.ends_at)]
 
 
 def admin_row(membership: Membership) -> list[str]:
     organisation = membership.organisation
     return [membership.get_role_display(), organisation.name, organisation.short_code, organisation.state,
-            membership.user.email, membership.user.full_name,
+            membership.user.email, membership.seen_name or "",
             membership.granted_by.email if membership.granted_by else "", _when(membership.held_since),
             _when(membership.ends_at)]
 

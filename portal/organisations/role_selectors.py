@@ -1,6 +1,8 @@
 """Reads for the role pages, scoped to who is looking (portal.permissions decides
 the scope): who holds which role where, the people a role may be given to, and the
-organisations whose admins the viewer manages. Every list is bounded."""
+organisations whose admins the viewer manages. Every list is bounded. The people come
+with ``seen_name``: their name where the viewer may see it (the visibility rules,
+through portal.organisations.names), else None, when the page shows their address."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +23,7 @@ from portal.organisations.models import (
     PlatformRoleGrant,
     in_force_q,
 )
+from portal.organisations.names import seen_name
 from portal.permissions import (
     AnyUser,
     may_grant_admin,
@@ -50,34 +53,40 @@ def admin_in_force_q(prefix: str = "", now=None) -> Q:
     )
 
 
+def _named(queryset: QuerySet, viewer: AnyUser | None, user: str = "user") -> QuerySet:
+    """``queryset`` with ``seen_name``, the name of each row's person as ``viewer`` may see
+    it (None when they may not); as it is when no viewer is given (nothing shown)."""
+    return queryset if viewer is None else queryset.annotate(seen_name=seen_name(viewer, user))
+
+
 # Platform roles (superadmins) ------------------------------------------------------------
 
-def people_by_email(query: str, *, limit: int = SEARCH_LIMIT) -> QuerySet:
+def people_by_email(query: str, *, viewer: AnyUser, limit: int = SEARCH_LIMIT) -> QuerySet:
     """Active accounts whose address starts with ``query`` (at least three characters),
     at most ``limit``, by address: an indexed prefix match."""
     prefix = _email_prefix(query)
     if not prefix:
         return get_user_model().objects.none()
-    return (get_user_model().objects.filter(is_active=True, email__startswith=prefix)
-            .only("id", "email", "full_name").order_by("email")[:limit])
+    return _named(get_user_model().objects.filter(is_active=True, email__startswith=prefix)
+                  .only("id", "email", "full_name"), viewer, "").order_by("email")[:limit]
 
 
-def person(pk: object) -> AbstractBaseUser:
+def person(pk: object, *, viewer: AnyUser | None = None) -> AbstractBaseUser:
     try:
-        return get_user_model().objects.get(pk=int(pk), is_active=True)
+        return _named(get_user_model().objects.all(), viewer, "").get(pk=int(pk), is_active=True)
     except (ValueError, TypeError, get_user_model().DoesNotExist):
         raise Http404 from None
 
 
-def platform_grants_in_force() -> QuerySet[PlatformRoleGrant]:
+def platform_grants_in_force(viewer: AnyUser | None = None) -> QuerySet[PlatformRoleGrant]:
     """Every platform role grant in force, by person (superadmins' page)."""
-    return (PlatformRoleGrant.objects.filter(in_force_q()).select_related("user", "granted_by")
-            .order_by("user__email", "role", "jurisdiction", "pk"))
+    return _named(PlatformRoleGrant.objects.filter(in_force_q()).select_related("user", "granted_by"), viewer
+                  ).order_by("user__email", "role", "jurisdiction", "pk")
 
 
-def platform_grant_in_force(pk: int) -> PlatformRoleGrant:
+def platform_grant_in_force(pk: int, *, viewer: AnyUser | None = None) -> PlatformRoleGrant:
     try:
-        return platform_grants_in_force().get(pk=pk)
+        return platform_grants_in_force(viewer).get(pk=pk)
     except PlatformRoleGrant.DoesNotExist:
         raise Http404 from None
 
@@ -147,19 +156,19 @@ def organisation_for_role_admin(viewer: AnyUser, pk: int) -> Organisation:
     return organisation
 
 
-def admins_of(organisation: Organisation) -> QuerySet[Membership]:
+def admins_of(organisation: Organisation, *, viewer: AnyUser | None = None) -> QuerySet[Membership]:
     """The organisation's admins in force, by address."""
-    return (Membership.objects.filter(admin_in_force_q(), organisation=organisation)
-            .select_related("user", "granted_by").order_by("user__email", "pk"))
+    return _named(Membership.objects.filter(admin_in_force_q(), organisation=organisation)
+                  .select_related("user", "granted_by"), viewer).order_by("user__email", "pk")
 
 
-def admin_of(organisation: Organisation, user_id: object) -> Membership:
+def admin_of(organisation: Organisation, user_id: object, *, viewer: AnyUser | None = None) -> Membership:
     """One of the organisation's admins in force, by the user's id, or 404."""
     number = row_id(user_id)
     if number is None:
         raise Http404
     try:
-        return admins_of(organisation).get(user_id=number)
+        return admins_of(organisation, viewer=viewer).get(user_id=number)
     except Membership.DoesNotExist:
         raise Http404 from None
 
@@ -186,7 +195,8 @@ def _subtree(organisation: Organisation) -> Q:
     return Q(organisation=organisation) | Q(organisation__ancestry__startswith=organisation.subtree_prefix)
 
 
-def candidates_for_admin(organisation: Organisation, query: str, *, limit: int = SEARCH_LIMIT) -> QuerySet:
+def candidates_for_admin(organisation: Organisation, query: str, *, viewer: AnyUser,
+                         limit: int = SEARCH_LIMIT) -> QuerySet:
     """Active members of the organisation or of an office below it whose address
     starts with ``query``, who are not already its admins: at most ``limit``."""
     prefix = _email_prefix(query)
@@ -194,14 +204,14 @@ def candidates_for_admin(organisation: Organisation, query: str, *, limit: int =
         return get_user_model().objects.none()
     members = Membership.objects.filter(_subtree(organisation), is_active=True).values("user_id")
     admins = Membership.objects.filter(admin_in_force_q(), organisation=organisation).values("user_id")
-    return (get_user_model().objects.filter(is_active=True, email__startswith=prefix, pk__in=members)
-            .exclude(pk__in=admins).only("id", "email", "full_name").order_by("email")[:limit])
+    return _named(get_user_model().objects.filter(is_active=True, email__startswith=prefix, pk__in=members)
+                  .exclude(pk__in=admins).only("id", "email", "full_name"), viewer, "").order_by("email")[:limit]
 
 
-def candidate_for_admin(organisation: Organisation, pk: object) -> AbstractBaseUser:
+def candidate_for_admin(organisation: Organisation, pk: object, *, viewer: AnyUser | None = None) -> AbstractBaseUser:
     """A person the organisation's admin role may be offered to (an active member of
     it or below it), or 404. The service checks again under its lock."""
-    found = person(pk)
+    found = person(pk, viewer=viewer)
     if not Membership.objects.filter(_subtree(organisation), user=found, is_active=True).exists():
         raise Http404
     return found
@@ -214,7 +224,7 @@ def report_platform_grants(viewer: AnyUser) -> QuerySet[PlatformRoleGrant]:
     and unscoped roles; those of their jurisdictions for a state administrator or an
     auditor of some; none for an organisation admin."""
     jurisdictions = watched_jurisdictions(viewer)
-    grants = platform_grants_in_force()
+    grants = platform_grants_in_force(viewer)
     if jurisdictions is None:
         return grants
     return grants.filter(jurisdiction__in=jurisdictions) if jurisdictions else grants.none()
@@ -223,6 +233,6 @@ def report_platform_grants(viewer: AnyUser) -> QuerySet[PlatformRoleGrant]:
 def report_admins(viewer: AnyUser) -> QuerySet[Membership]:
     """Admins in force of the organisations the viewer oversees (their jurisdictions,
     or the organisations they administer and the offices below), by organisation."""
-    return (Membership.objects.filter(admin_in_force_q(), organisation__in=organisations_in_scope(viewer))
-            .select_related("user", "organisation", "granted_by")
-            .order_by("organisation__name", "organisation_id", "user__email"))
+    return _named(Membership.objects.filter(admin_in_force_q(), organisation__in=organisations_in_scope(viewer))
+                  .select_related("user", "organisation", "granted_by"), viewer,
+                  ).order_by("organisation__name", "organisation_id", "user__email")

@@ -64,7 +64,8 @@ def home(request):
     query = (request.GET.get("q") or "").strip()[:100]
     context = {"superadmin": superadmin, "q": query}
     if superadmin:
-        context["grants"] = Paginator(selectors.platform_grants_in_force(), PAGE_SIZE).get_page(request.GET.get("page"))
+        context["grants"] = Paginator(selectors.platform_grants_in_force(request.user), PAGE_SIZE).get_page(
+            request.GET.get("page"))
         context["organisations"] = (list(selectors.organisations_managed(request.user, query=query)[:selectors.SEARCH_LIMIT])
                                     if len(query) >= 2 else None)
     else:
@@ -116,9 +117,9 @@ def platform_grant(request):
     chosen = request.POST.get("user") or request.GET.get("user")
     if not chosen:
         search, email = _search(request)
-        people = list(selectors.people_by_email(email)) if email else None
+        people = list(selectors.people_by_email(email, viewer=request.user)) if email else None
         return render(request, "portal/roles/platform_search.html", {"search": search, "people": people})
-    person = selectors.person(chosen)
+    person = selectors.person(chosen, viewer=request.user)
     context = {"person": person, "own": person.pk == request.user.pk,
                "held": [grant for grant in selectors.platform_grants_in_force().filter(user=person)]}
     if context["own"]:
@@ -150,7 +151,7 @@ def _already_ended(request, ended, *, by_text, text, **values):
 @require_http_methods(["GET", "POST"])
 def platform_revoke(request, pk):
     try:
-        grant = selectors.platform_grant_in_force(pk)
+        grant = selectors.platform_grant_in_force(pk, viewer=request.user)
     except Http404:
         found = selectors.platform_grant_ended(pk)
         if found is None:  # never existed
@@ -186,8 +187,8 @@ def organisation(request, pk):
     offices below it) for someone to make admin."""
     organisation = selectors.organisation_for_role_admin(request.user, pk)
     search, email = _search(request)
-    candidates = list(selectors.candidates_for_admin(organisation, email)) if email else None
-    page = Paginator(selectors.admins_of(organisation), PAGE_SIZE).get_page(request.GET.get("page"))
+    candidates = list(selectors.candidates_for_admin(organisation, email, viewer=request.user)) if email else None
+    page = Paginator(selectors.admins_of(organisation, viewer=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "portal/roles/organisation.html", {
         "organisation": organisation, "page": page, "search": search, "candidates": candidates,
     })
@@ -197,7 +198,8 @@ def organisation(request, pk):
 @require_http_methods(["GET", "POST"])
 def organisation_grant(request, pk):
     organisation = selectors.organisation_for_role_admin(request.user, pk)
-    person = selectors.candidate_for_admin(organisation, request.POST.get("user") or request.GET.get("user"))
+    person = selectors.candidate_for_admin(organisation, request.POST.get("user") or request.GET.get("user"),
+                                        viewer=request.user)
     current = selectors.admins_of(organisation).filter(user=person).first()
     context = {"organisation": organisation, "person": person, "current": current, "own": person.pk == request.user.pk}
     if context["own"]:
@@ -224,7 +226,7 @@ def organisation_revoke(request, pk):
     organisation = selectors.organisation_for_role_admin(request.user, pk)
     chosen = request.POST.get("user") or request.GET.get("user")
     try:
-        membership = selectors.admin_of(organisation, chosen)
+        membership = selectors.admin_of(organisation, chosen, viewer=request.user)
     except Http404:
         ended = selectors.admin_role_ended(organisation, chosen)
         if ended is None:  # never an admin of it

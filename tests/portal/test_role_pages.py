@@ -16,10 +16,14 @@ from django.utils import timezone
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import Membership, MembershipRole, Organisation, PlatformRoleGrant, in_force_q
+from portal.organisations.services import organisation_admin_grant
 from tests.factories import OrganisationFactory, PlatformRoleFactory, UserFactory
 from tests.html_tree import html_problems
 from tests.portal.role_helpers import ROLES, client_of, make_admin, make_member
 from tests.portal.test_routes import is_ours, walk
+from tests.verification.helpers import GovernmentProfileFactory
+from verification.models import VerificationStatus
+from verification.visibility.models import Audience, PersonalVisibility, VisibilityPolicy
 
 pytestmark = pytest.mark.django_db
 
@@ -615,6 +619,89 @@ def test_an_ended_role_is_not_in_the_report_nor_on_the_pages(world):
         assert client_of(world, "admin_other").get(f"/portal/roles/organisations/{world['other'].pk}/").status_code == 404
 
 
+# Names, as the visibility rules let the viewer see them ------------------------------------------
+
+def _keeps_name(user, audience=Audience.NOBODY):
+    PersonalVisibility.objects.update_or_create(user=user, defaults={"name": audience})
+
+
+def _pages_of_an_organisation_admin(world, person):
+    """Every page of the role pages an admin of the department reaches that shows ``person``
+    (a member of the office, made its admin on the way), and the CSV."""
+    office = world["office"].pk
+    client = client_of(world, "admin_parent")
+    pages = [client.get(f"/portal/roles/organisations/{office}/", {"email": person.email[:8]}),
+             client.get(f"/portal/roles/organisations/{office}/grant/", {"user": person.pk})]
+    organisation_admin_grant(organisation_id=office, user_id=person.pk, actor=world["admin_parent"])
+    pages += [client.get(f"/portal/roles/organisations/{office}/"),
+              client.get(f"/portal/roles/organisations/{office}/grant/", {"user": person.pk}),
+              client.get(f"/portal/roles/organisations/{office}/revoke/", {"user": person.pk}),
+              client.get("/portal/roles/report/")]
+    htmls = [well_formed(page) for page in pages]
+    return htmls, read_csv(client.get("/portal/roles/report.csv"))
+
+
+def test_an_organisation_admin_sees_a_name_kept_from_them_nowhere_on_the_role_pages(world):
+    """A member who keeps their name to themself ("nobody but the person" at
+    /people/visibility/) is shown to the department's admin by their account address on
+    the role pages, as on its members page: in the search for someone to make admin, on
+    the grant page, among the admins, on the revoke page, in the report and its CSV."""
+    asha = world["member"]
+    _keeps_name(asha)
+    htmls, rows = _pages_of_an_organisation_admin(world, asha)
+    for html in htmls:
+        assert asha.email in html and "Asha Kulkarni" not in html
+    assert "Office Admin" in htmls[2]  # a name not kept from them is shown
+    [row] = [row for row in rows if row[4] == asha.email]
+    assert row[5] == ""
+    assert "Office Admin" in {row[5] for row in rows}
+
+
+def test_the_role_pages_show_a_verified_persons_name_as_the_rules_let_each_viewer_see_it(world):
+    """The office shows its people's names to its administrators only: the department's
+    admin sees the name of a verified member of the office on the role pages; a state
+    administrator, who is no verified government user, sees them by address in the report."""
+    asha = world["member"]
+    GovernmentProfileFactory(user=asha, organisation=world["office"], status=VerificationStatus.VERIFIED)
+    VisibilityPolicy.objects.create(organisation=world["office"], name=Audience.ADMINS)
+    htmls, rows = _pages_of_an_organisation_admin(world, asha)
+    for html in htmls:
+        assert "Asha Kulkarni" in html
+    assert "Asha Kulkarni" in {row[5] for row in rows}
+    client = client_of(world, "state_admin_mh")
+    html = well_formed(client.get("/portal/roles/report/"))
+    assert asha.email in html and "Asha Kulkarni" not in html
+    [row] = [row for row in read_csv(client.get("/portal/roles/report.csv")) if row[4] == asha.email]
+    assert row[5] == ""
+
+
+def test_a_superadmin_sees_a_name_kept_from_them_nowhere_on_the_role_pages(world):
+    """A superadmin sees a person as an organisation's administrators do (the rules give
+    them no more): a state administrator who keeps their name to themself is shown by
+    their address on the platform roles' pages, in the search for someone to grant a role
+    to, in the report and its CSV."""
+    holder = world["state_admin_mh"]
+    holder.full_name = "Meera Hiddenname"
+    holder.save(update_fields=["full_name"])
+    _keeps_name(holder)
+    grant = PlatformRoleGrant.objects.get(user=holder)
+    client = client_of(world, "superadmin")
+    pages = [client.get("/portal/roles/"),
+             client.get("/portal/roles/platform/grant/", {"email": "state.admin@ma"}),
+             client.get("/portal/roles/platform/grant/", {"user": holder.pk}),
+             client.get(f"/portal/roles/platform/{grant.pk}/revoke/"),
+             client.get("/portal/roles/report/", {"kind": "platform"})]
+    for page in pages:
+        html = well_formed(page)
+        assert holder.email in html and "Meera Hiddenname" not in html
+    rows = read_csv(client.get("/portal/roles/report.csv"))
+    [row] = [row for row in rows if row[4] == holder.email]
+    assert row[5] == ""
+    # Narrowed to the administrators, not to nobody: a superadmin sees it.
+    _keeps_name(holder, Audience.ADMINS)
+    assert "Meera Hiddenname" in well_formed(client.get("/portal/roles/"))
+
+
 # Query counts, constant in the data -------------------------------------------------------------
 
 def _grow(world, n):
@@ -637,12 +724,14 @@ PAGES = [
     ("superadmin", "/portal/roles/", 2),                       # grants: count, page
     ("superadmin", "/portal/roles/?q=Taluka", 3),               # + organisations found (with their admin counts)
     ("admin_parent", "/portal/roles/", 2),                     # organisations: count, page
-    ("admin_parent", "/portal/roles/organisations/{office}/", 4),   # organisation, may_administer, admins: count, page
-    ("admin_parent", "/portal/roles/organisations/{office}/?email=asha", 5),  # + the members found
+    # organisation, may_administer, the viewer for the visibility rules (names: a
+    # superadmin's needs no query), admins: count, page
+    ("admin_parent", "/portal/roles/organisations/{office}/", 5),
+    ("admin_parent", "/portal/roles/organisations/{office}/?email=asha", 6),  # + the members found
     ("superadmin", "/portal/roles/report/", 2),                # admins: count, page
     ("superadmin", "/portal/roles/report/?kind=platform", 2),  # grants: count, page
-    ("admin_parent", "/portal/roles/report/", 2),
-    ("auditor", "/portal/roles/report/?kind=platform", 2),
+    ("admin_parent", "/portal/roles/report/", 3),              # the viewer; admins: count, page
+    ("auditor", "/portal/roles/report/?kind=platform", 3),   # the viewer; grants: count, page
     ("superadmin", "/portal/roles/platform/grant/?email=audit", 1),  # people found
 ]
 

@@ -20,6 +20,7 @@ from tests.html_tree import field_error, field_value, html_problems, parse
 from tests.verification.helpers import GovernmentProfileFactory, form_data, signed_in
 from verification import services
 from verification.models import EndReason, GovernmentProfile, SystemNote, VerificationSettings, VerificationStatus
+from verification.visibility.models import Audience, PersonalVisibility
 
 pytestmark = pytest.mark.django_db
 
@@ -602,6 +603,34 @@ def test_an_office_admin_is_told_at_the_form_why_the_department_admins_verificat
     assert "Agriculture Department, Maharashtra" in summary and "superadmin" in summary
     profile.refresh_from_db()
     assert profile.status == VerificationStatus.VERIFIED
+
+
+@pytest.mark.parametrize("action", ["suspend", "revoke"])
+def test_the_refusals_at_the_form_name_the_person_as_the_page_does(world, action):
+    """Both refusals that name the person (an admin role above that this administrator
+    cannot end, the last admin of an organisation) name them as the page does: by their
+    account address where the rules keep their name from this administrator."""
+    person = UserFactory(email="ravi@pune.mahaagri.gov.in", full_name="Ravi Hiddenname")
+    profile = GovernmentProfileFactory(user=person, organisation=world["office"], status=VerificationStatus.VERIFIED)
+    Membership.objects.create(organisation=world["office"], user=person, role=MembershipRole.MEMBER)
+    organisation_admin_grant(organisation_id=world["parent"].pk, user_id=person.pk, actor=world["admin_parent"])
+    PersonalVisibility.objects.create(user=person, name=Audience.NOBODY)
+    url = f"/verification/profiles/{profile.pk}/{action}/"
+    client = signed_in(world["admin_office"])
+    assert "Ravi Hiddenname" not in well_formed(client.get(url))
+    html = well_formed(client.post(url, {"reason_code": "transfer", "confirm": "on"}))
+    summary = parse(html).by_id("error-summary").squashed_text()
+    assert "ravi@pune.mahaagri.gov.in is an admin of Agriculture Department, Maharashtra" in summary
+    assert "Ravi Hiddenname" not in html
+    # The office's only admin, who keeps their name to themself too: the last-admin refusal.
+    admin = world["admin_office"]
+    own = GovernmentProfileFactory(user=admin, organisation=world["office"], status=VerificationStatus.VERIFIED)
+    PersonalVisibility.objects.create(user=admin, name=Audience.NOBODY)
+    url = f"/verification/profiles/{own.pk}/{action}/"
+    html = well_formed(signed_in(world["admin_parent"]).post(url, {"reason_code": "transfer", "confirm": "on"}))
+    summary = parse(html).by_id("error-summary").squashed_text()
+    assert f"{admin.email} is the last admin of District Agriculture Office, Pune whose role does not end" in summary
+    assert "Office Admin" not in html
 
 
 def _a_second_admin_of_the_office(world):

@@ -566,7 +566,9 @@ def test_the_verification_of_an_organisations_last_admin_cannot_end_by_an_admini
         world, service, actor):
     """Revoking the admin role of the office's only admin whose role does not end is refused
     (LastAdmin), to anyone; ending the verification it rests on is refused the same way,
-    naming the person and the office: nothing changes and nobody is told."""
+    naming the person (by their account address: the service knows no viewer; the page
+    names them as the rules let its administrator see them) and the office: nothing changes
+    and nobody is told."""
     profile = verified_admin(world)
     admin = world["admin_office"]
     acting = a_temporary_admin_of_the_office(world)
@@ -575,9 +577,11 @@ def test_the_verification_of_an_organisations_last_admin_cannot_end_by_an_admini
         service(profile_id=profile.pk, reason_code="misuse", actor=world.get(actor, acting))
     assert refused.value.code == "last_admin"
     assert refused.value.messages == [
-        "Office Admin is the last admin of District Agriculture Office, Pune whose role does not end, a role that "
-        "rests on this verification: ending the verification would leave District Agriculture Office, Pune without "
-        "one. Grant the admin role there to someone else first (without an end date)."]
+        "admin@pune.mahaagri.gov.in is the last admin of District Agriculture Office, Pune whose role does not end, a "
+        "role that rests on this verification: ending the verification would leave District Agriculture Office, Pune "
+        "without one. Grant the admin role there to someone else first (without an end date)."]
+    assert services.person_named(refused.value, "Office Admin").messages[0].startswith(
+        "Office Admin is the last admin of District Agriculture Office, Pune whose role does not end")
     profile.refresh_from_db()
     assert profile.status == VerificationStatus.VERIFIED
     assert may_administer(fresh(admin), world["office"]) and is_member(admin, world["office"])

@@ -8,3 +8,11 @@ class VisibilityConfig(AppConfig):
     name = "verification.visibility"
     label = "visibility"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # The core's pages that show people (the role pages) name them as these rules let
+        # the viewer see them (DESIGN §5), through the core's seam.
+        from portal.organisations.names import person_name_rule_register  # noqa: PLC0415
+        from verification.visibility.rules import name_shown  # noqa: PLC0415
+
+        person_name_rule_register(name_shown)

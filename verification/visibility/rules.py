@@ -13,10 +13,13 @@ Levels (the narrowest audience a viewer still belongs to, for one person):
 - the person themself: everything, whatever the audiences (``SELF``);
 - an administrator of the person's organisation (or of one above it), a superadmin:
   fields for ``admins`` and wider (only of an active organisation: one suspended
-  vouches for nobody, its administrators included);
+  vouches for nobody, its administrators included; and only while the role rests on a
+  fact in force: a role granted to a verified member ends with the verification, its
+  lapse at superannuation counting at once);
 - a verified member of the same organisation: ``organisation`` and wider;
 - any other verified government user (a verified profile in force anywhere, or an
-  administrator of some active organisation): ``verified`` and wider;
+  administrator of some active organisation whose role still rests on a fact in force:
+  ``_role_vouches``): ``verified`` and wider;
 - a signed-in public user, and someone not signed in: ``public`` only.
 
 A field's audience is the narrower of its organisation's policy (the defaults when it
@@ -35,10 +38,10 @@ from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
 from portal.accounts.models import User
-from portal.organisations.models import Organisation, OrganisationStatus
-from portal.permissions import AnyUser, administered_organisations, is_superadmin
-from verification.models import GovernmentProfile, VerificationStatus, verified_in_force
-from verification.visibility.models import DEFAULT_AUDIENCES, Audience, ProfileField, column_of
+from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus, not_ended_q
+from portal.permissions import AnyUser, admin_role_subtrees, administered_organisations, is_superadmin
+from verification.models import HELD_STATUSES, GovernmentProfile, VerificationStatus, verified_in_force
+from verification.visibility.models import DEFAULT_AUDIENCES, Audience, PersonalVisibility, ProfileField, column_of
 
 SELF = -1  # below every audience, NOBODY (0) included
 ADMIN, MEMBER, VERIFIED, EVERYONE = Audience.ADMINS, Audience.ORGANISATION, Audience.VERIFIED, Audience.PUBLIC
@@ -66,7 +69,7 @@ class Viewer:
     user: AnyUser
     superadmin: bool = False
     client: bool = False  # a client of the verification API: sees what any verified government user sees
-    administers: bool = False  # an administrator of at least one active organisation
+    administers: bool = False  # an administrator of an active organisation, by a role that still vouches
     verified_organisation_id: int | None = None  # where they hold a verified profile
 
     @property
@@ -84,10 +87,51 @@ class Viewer:
 API_CLIENT = Viewer(user=AnonymousUser(), client=True)
 
 
+def _lapsed_verifications(user_id: int, today) -> QuerySet[GovernmentProfile]:
+    """The person's verification past its date of superannuation that the hourly job has
+    not yet ended (it then ends the admin roles resting on it: verification.lifecycle)."""
+    return GovernmentProfile.objects.filter(user_id=user_id, status=VerificationStatus.VERIFIED,
+                                            superannuation_date__lt=today)
+
+
+def _role_vouches(user: AnyUser, top: int, prefix: str, today) -> Exists:
+    """Whether the user's admin role of organisation ``top`` (its offices: ``prefix``)
+    still rests on a fact in force. Its first admin's (not granted: the nodal officer's)
+    rests on the approved application, unless they were verified there since and that
+    verification has lapsed (ending it ends the role). A role granted rests on the
+    person's membership of it or of an office below it (organisation_admin_grant,
+    admin_roles_resting_on): a verification in force there (of an active organisation,
+    not past superannuation), or a first admin's role below that still vouches. Suspended
+    and revoked verifications end the roles at once; a lapse only when the hourly job
+    runs, and this reads the date (as verified_in_force does). No query of its own:
+    uncorrelated with the rows it filters, evaluated once in the query that asks."""
+    lapsed_there = _lapsed_verifications(user.pk, today).filter(organisation_id=OuterRef("organisation_id"))
+    verified_below = GovernmentProfile.objects.filter(
+        verified_in_force(today), Q(organisation_id=top) | Q(organisation__ancestry__startswith=prefix), user_id=user.pk)
+    first_admin_below = Membership.objects.filter(
+        not_ended_q(), user_id=user.pk, role=MembershipRole.ADMIN, is_active=True, granted_at__isnull=True,
+        organisation__ancestry__startswith=prefix, organisation__status=OrganisationStatus.ACTIVE,
+    ).exclude(Exists(lapsed_there))
+    grounds = (Q(granted_at__isnull=True) & ~Q(Exists(lapsed_there))) | (
+        Q(granted_at__isnull=False) & (Q(Exists(verified_below)) | Q(Exists(first_admin_below))))
+    return Exists(Membership.objects.filter(grounds, user_id=user.pk, organisation_id=top, role=MembershipRole.ADMIN,
+                                            is_active=True))
+
+
 def _vouched_administered(user: AnyUser) -> QuerySet[Organisation]:
-    """The organisations the user administers that are active: a suspended one (or one
-    not yet approved) vouches for nobody, its administrators included."""
-    return administered_organisations(user).filter(status=OrganisationStatus.ACTIVE)
+    """The organisations the user administers that are active, through an admin role
+    that still rests on a fact in force (``_role_vouches``): a suspended organisation (or
+    one not yet approved) vouches for nobody, its administrators included, and neither
+    does a role whose verification has ended or lapsed, or whose organisation below, where
+    the person was verified, is suspended. The organisations administered are read with
+    the platform roles (each role's subtree prefix): a prefix match per role, no
+    correlated subquery."""
+    today = timezone.localdate()
+    reached = Q(pk__in=[])
+    for prefix in admin_role_subtrees(user):
+        top = int(prefix.rstrip("/").rsplit("/", 1)[-1])
+        reached |= (Q(pk=top) | Q(ancestry__startswith=prefix)) & Q(_role_vouches(user, top, prefix, today))
+    return Organisation.objects.filter(reached, status=OrganisationStatus.ACTIVE)
 
 
 def viewer_of(user: AnyUser) -> Viewer:
@@ -288,6 +332,29 @@ def annotated_for(user: AnyUser, queryset: QuerySet[GovernmentProfile]) -> Query
     rules decide (an administrator sees its people as administrators, the organisation
     active or not). The rows must come with their user and organisation (select_related)."""
     return _annotated(viewer_of(user), queryset, by_right=True)
+
+
+def name_shown(user: AnyUser, person: str) -> Q:
+    """Where ``user`` may see the name of the person whose account is at lookup ``person``
+    of the rows queried ("" when the rows are accounts): a condition for the core's pages
+    that show people (portal.organisations.names, the role pages), in the query that
+    lists them. Decided as on the administrators' pages (``annotated_for``), by the
+    person's held profile (verified or suspended: one at most). A person with none (a
+    nodal officer never verified, a holder of a platform role) is in no organisation:
+    their own choice is then the name's only audience (none: everyone), a viewer's
+    level is what it is without an organisation (a superadmin's, a verified government
+    user's, or the public's), and the person themself sees it."""
+    viewer = viewer_of(user)
+    account = f"{person}_id" if person else "pk"
+    held = GovernmentProfile.objects.filter(user_id=OuterRef(account), status__in=HELD_STATUSES)
+    seen = held.annotate(vis_level=level_expression(viewer, by_right=True),
+                         **{f"vis_{ProfileField.NAME}": audience_expression(ProfileField.NAME)})
+    level = ADMIN if viewer.superadmin else VERIFIED if viewer.verified else EVERYONE
+    narrowed = PersonalVisibility.objects.filter(user_id=OuterRef(account), name__lt=level)
+    condition = Q(Exists(seen.filter(_shown(ProfileField.NAME)))) | (~Q(Exists(held)) & ~Q(Exists(narrowed)))
+    if viewer.user_id is not None:
+        condition |= Q(**{account: viewer.user_id})
+    return condition
 
 
 def request_view_of(profile: GovernmentProfile) -> PersonView:

@@ -9,10 +9,12 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.utils import timezone
 
-from portal.organisations.models import OrganisationStatus
-from tests.factories import UserFactory
+from portal.organisations.models import Membership, MembershipRole, OrganisationStatus
+from portal.organisations.services import organisation_admin_grant
+from tests.factories import OrganisationFactory, UserFactory
 from tests.verification.helpers import GovernmentProfileFactory, make_admin, signed_in
 from tests.verification.visibility.conftest import client_of, set_policy
+from verification import lifecycle, services
 from verification.models import GovernmentProfile, VerificationStatus
 from verification.visibility import rules
 from verification.visibility.models import Audience, PersonalVisibility, ProfileField, VisibilityPolicy, column_of
@@ -87,6 +89,69 @@ def test_a_verification_not_in_force_is_listed_to_nobody_and_vouches_for_no_view
     assert not rules.viewer_of(fresh).verified
     superadmin = rules.viewer_of(people["superadmin"])
     assert not rules.listed(superadmin).filter(user=outsider).exists()
+
+
+def _mobile_seen(user, profile):
+    seen = rules.visible_profile(type(user).objects.get(pk=user.pk), profile.pk)
+    return seen.mobile if seen is not None else None
+
+
+@pytest.mark.parametrize("how", ["past superannuation", "suspended", "revoked", "organisation suspended"])
+@pytest.mark.parametrize("where", ["here", "below"])
+def test_an_admin_role_resting_on_a_verification_no_longer_in_force_gives_no_viewing(people, where, how):
+    """A person made admin of the directorate as a verified member of it (``here``) or of
+    an office below it (``below``): their role rests on that verification. Once it is no
+    longer in force (past the date of superannuation, before the hourly job writes it down
+    and ends the role; suspended, revoked; its organisation suspended) they are from the
+    next request no verified government user, and no administrator viewer of the
+    directorate's people either (a colleague's mobile number, for its admins). The
+    directorate's first admin, whose role rests on its approved application and not on a
+    verification, sees as before."""
+    other = people["other"]
+    first_admin = make_admin(other, email="first@karhealth.gov.in", full_name="First Admin")
+    office = other if where == "here" else OrganisationFactory(name="District Health Office, Mysuru", parent=other)
+    ravi = UserFactory(email="ravi@karhealth.gov.in", full_name="Ravi Rao")
+    held = GovernmentProfileFactory(user=ravi, organisation=office, official_email=ravi.email)
+    services.join_request_decide(profile_id=held.pk, decision="verify", actor=first_admin)
+    organisation_admin_grant(organisation_id=other.pk, user_id=ravi.pk, actor=first_admin)
+    colleague = GovernmentProfile.objects.get(user=people["outsider"])
+    GovernmentProfile.objects.filter(pk=colleague.pk).update(mobile="+919811122233")
+    viewer = rules.viewer_of(type(ravi).objects.get(pk=ravi.pk))
+    assert viewer.verified and viewer.administers
+    assert _mobile_seen(ravi, colleague) == "+919811122233"
+    if how == "past superannuation":
+        GovernmentProfile.objects.filter(pk=held.pk).update(superannuation_date=timezone.localdate() - timedelta(days=1))
+    elif how == "organisation suspended":
+        office.status = OrganisationStatus.SUSPENDED
+        office.save(update_fields=["status"])
+    else:
+        end = services.profile_suspend if how == "suspended" else services.profile_revoke
+        end(profile_id=held.pk, reason_code="misuse", actor=first_admin)
+    viewer = rules.viewer_of(type(ravi).objects.get(pk=ravi.pk))
+    assert not viewer.verified and not viewer.administers
+    assert _mobile_seen(ravi, colleague) is None
+    if how != "organisation suspended" or where == "below":
+        assert rules.viewer_of(type(first_admin).objects.get(pk=first_admin.pk)).administers
+        assert _mobile_seen(first_admin, colleague) == "+919811122233"
+
+
+def test_a_first_admin_verified_since_sees_as_an_admin_until_that_verification_lapses(people):
+    """An organisation's first admin holds the role by its approved application; verified
+    there since, the role rests on that verification too (the hourly job ends it with the
+    lapse): past the date of superannuation it no longer makes them an administrator
+    viewer, before the job runs, and the job then ends it."""
+    other = people["other"]
+    first_admin = make_admin(other, email="first@karhealth.gov.in", full_name="First Admin")
+    second = make_admin(other, email="second@karhealth.gov.in", full_name="Second Admin")
+    held = GovernmentProfileFactory(user=first_admin, organisation=other, official_email=first_admin.email)
+    services.join_request_decide(profile_id=held.pk, decision="verify", actor=second)
+    colleague = GovernmentProfile.objects.get(user=people["outsider"])
+    assert _mobile_seen(first_admin, colleague) == colleague.mobile
+    GovernmentProfile.objects.filter(pk=held.pk).update(superannuation_date=timezone.localdate() - timedelta(days=1))
+    assert not rules.viewer_of(type(first_admin).objects.get(pk=first_admin.pk)).administers
+    assert _mobile_seen(first_admin, colleague) is None
+    lifecycle.profiles_lapse(profile_ids=[held.pk])
+    assert not Membership.objects.filter(user=first_admin, role=MembershipRole.ADMIN, is_active=True).exists()
 
 
 def test_an_admin_of_a_suspended_organisation_vouches_for_nobody_and_is_no_admin_viewer(people):
