@@ -3,15 +3,25 @@ short (sent with Enter) is summed up and focused, and a corrected one leaves no 
 summary; the roster import's status is one live region that stays on the page while the
 poll fills it; sign-up's errors are summed up and focused like the portal's own forms';
 the superadmin's "Administration" menu closes when focus leaves it (it lies over the
-page) and on Escape."""
+page) and on Escape; a state administrator who chooses "Approve" with Space and presses
+Enter (which sends a form from a radio button) is asked to confirm first, as approving
+cannot be undone."""
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from onboarding.models import ApplicationStatus
+from portal.organisations.models import OrganisationStatus
 from tests.browser.support import sign_in
-from tests.factories import OrganisationFactory
-from tests.onboarding.approval_helpers import make_superadmin, with_totp
+from tests.factories import OrganisationFactory, UserFactory, application_with_state
+from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
+    make_state_admin,
+    make_superadmin,
+    official_email_rules,
+    state_step,
+    with_totp,
+)
 from tests.verification.helpers import make_admin
 from verification.rosters.models import RosterImport, RosterStatus
 
@@ -95,3 +105,53 @@ def test_the_administration_menu_closes_when_focus_leaves_it_and_on_escape(page,
     page.keyboard.press("Escape")
     expect(menu).not_to_have_attribute("open", "")
     assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
+
+
+@pytest.mark.usefixtures("official_email_rules")
+def test_approve_chosen_with_space_and_enter_asks_to_confirm_before_anything_is_recorded(page, portal, check_page):
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in", full_name="Sunil Patil")
+    application = application_with_state(nodal_officer=officer)
+    admin = make_state_admin("MH", email="ravi.admin@maharashtra.gov.in", totp=False)
+    sign_in(page, portal, admin.email, with_totp(admin))
+    page.goto(f"{portal}/onboarding/queue/{state_step(application).pk}/")
+    remarks = "Checked against the establishment list of 2024."
+    approve = page.locator("input[name=decision][value=approve]")
+    box = page.locator("#id_confirm")
+
+    def approve_with_space_and_enter():
+        page.locator("#id_remarks").fill(remarks)
+        approve.focus()
+        page.keyboard.press("Space")
+        page.keyboard.press("Enter")
+        page.wait_for_load_state("load")
+        expect(page.locator("#id_confirm_error")).to_be_visible()
+        assert page.evaluate(FOCUSED) == "error-summary"
+        expect(page.locator("#error-summary a[href='#id_confirm']")).to_have_count(1)
+        expect(box).to_have_attribute("aria-describedby", "id_confirm_helptext id_confirm_error")
+        # What was chosen and typed is kept; the box is ticked by hand.
+        expect(approve).to_be_checked()
+        expect(page.locator("#id_remarks")).to_have_value(remarks)
+        expect(box).not_to_be_checked()
+        application.refresh_from_db()
+        assert application.status == ApplicationStatus.WITH_STATE
+
+    approve_with_space_and_enter()
+    expect(page.locator("#error-summary")).to_contain_text(
+        "Yes, record this decision: it cannot be undone: Tick the box to confirm the decision.")
+    check_page.in_each_language(page, "approve-asks-to-confirm", reach=approve_with_space_and_enter)
+    approve_with_space_and_enter()  # back in English: the page as it was loaded again
+
+    # From the summary to the box, ticked with Space; then on to the button, and Enter.
+    page.locator("#error-summary a[href='#id_confirm']").click()
+    expect(box).to_be_focused()
+    page.keyboard.press("Space")
+    expect(box).to_be_checked()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Record my decision")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.wait_for_load_state("load")
+    expect(page.get_by_role("status")).to_contain_text(f"Your decision on {application.reference} was recorded.")
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.APPROVED
+    assert application.organisation.status == OrganisationStatus.ACTIVE
+    check_page.assert_clean()
