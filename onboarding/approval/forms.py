@@ -8,6 +8,11 @@ from onboarding.approval.services import REMARKS_MAX
 from onboarding.models import Decision
 from portal.forms import AccessibleForm
 
+# Decisions that cannot be undone: approving (the organisation is activated, its nodal officer made
+# its admin), rejecting, and either decision on an appeal. The form records them once the person has
+# ticked the box confirming them; returning an application for correction is not final.
+FINAL_DECISIONS = {Decision.APPROVE, Decision.REJECT, Decision.OVERTURN, Decision.UPHOLD}
+
 
 class DecisionForm(AccessibleForm):
     decision = forms.ChoiceField(
@@ -19,6 +24,12 @@ class DecisionForm(AccessibleForm):
         help_text=_("Required when you return or reject: the nodal officer reads them."),
     )
     remarks.required_when = True  # neither "optional" nor starred: the hint says when
+    # Named "confirm": never put back ticked when what was typed is shown again (portal.pending.NOT_RESTORED).
+    confirm = forms.BooleanField(
+        label=_("Yes, record this decision: it cannot be undone"), required=False,
+        help_text=_("Required when you approve or reject. Not needed to return the application for correction."),
+    )
+    confirm.required_when = True
 
     def __init__(self, *args, stage, **kwargs):
         super().__init__(*args, **kwargs)
@@ -26,12 +37,15 @@ class DecisionForm(AccessibleForm):
         self.fields["decision"].choices = [(d.value, Decision(d).label) for d in workflow.decisions_for(stage)]
         if stage == "appeal":
             self.fields["remarks"].help_text = _("Required when you uphold the rejection: the nodal officer reads them.")
+            self.fields["confirm"].help_text = _("Required: overturning or upholding the rejection is final.")
 
     def clean(self):
         data = super().clean()
         decision = data.get("decision")
         if decision and decision in workflow.REMARKS_REQUIRED and not (data.get("remarks") or "").strip():
             self.add_error("remarks", _("Give the reason for this decision."))
+        if decision in FINAL_DECISIONS and not data.get("confirm"):
+            self.add_error("confirm", _("Tick the box to confirm the decision."))
         return data
 
 

@@ -79,10 +79,14 @@ def new_link(server, address, known):
 
 
 def choose_and_record(page, decision, remarks=None):
+    """Choose ``decision``, type the remarks if given, tick the box confirming a decision that
+    cannot be undone (any but "Return for correction"), and send."""
     form = page.get_by_role("region", name="Your decision")
     form.get_by_role("group", name="Your decision").get_by_label(decision, exact=True).check()
     if remarks is not None:
         form.get_by_label(re.compile(r"^Remarks")).fill(remarks)
+    if decision != "Return for correction":
+        form.get_by_label("Yes, record this decision: it cannot be undone").check()
     form.get_by_role("button", name="Record my decision").click()
     page.wait_for_load_state("load")
 

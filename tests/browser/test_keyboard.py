@@ -4,16 +4,27 @@ summary; the roster import's status is one live region that stays on the page wh
 poll fills it; sign-up's errors are summed up and focused like the portal's own forms';
 the superadmin's "Administration" menu closes when focus leaves it (it lies over the
 page) and on Escape, and opens whole inside the window on a phone (320 CSS px, or a
-1280px window at 400% zoom), at 200% zoom and on a desktop, in each language; and every
-control reached with Tab shows a focus ring that can be seen (WCAG 2.2 1.4.11 and 2.4.7)."""
+1280px window at 400% zoom), at 200% zoom and on a desktop, in each language; every
+control reached with Tab shows a focus ring that can be seen (WCAG 2.2 1.4.11 and 2.4.7);
+a state administrator who chooses "Approve" with Space and presses Enter (which sends a
+form from a radio button) is asked to confirm first, as approving cannot be undone."""
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from onboarding.models import ApplicationStatus
+from portal.organisations.models import OrganisationStatus
 from tests.browser.support import OTHER_LANGUAGES, sign_in, switch_language
-from tests.factories import OrganisationFactory, UserFactory
-from tests.onboarding.approval_helpers import filled_application, make_superadmin, with_totp
+from tests.factories import OrganisationFactory, UserFactory, application_with_state
+from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
+    filled_application,
+    make_state_admin,
+    make_superadmin,
+    official_email_rules,
+    state_step,
+    with_totp,
+)
 from tests.verification.helpers import make_admin
 from verification.rosters.models import RosterImport, RosterStatus
 
@@ -188,4 +199,51 @@ def test_every_control_reached_with_tab_shows_a_focus_ring_of_3_to_1(page, porta
                     weak[f"{language} {path} {selector}"] = found
             check_page(page, f"focus-ring-{language}-{path.strip('/').replace('/', '-')}")
     assert weak == {}, f"focus indicators below 3:1 against the page or the control: {weak}"
+@pytest.mark.usefixtures("official_email_rules")
+def test_approve_chosen_with_space_and_enter_asks_to_confirm_before_anything_is_recorded(page, portal, check_page):
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in", full_name="Sunil Patil")
+    application = application_with_state(nodal_officer=officer)
+    admin = make_state_admin("MH", email="ravi.admin@maharashtra.gov.in", totp=False)
+    sign_in(page, portal, admin.email, with_totp(admin))
+    page.goto(f"{portal}/onboarding/queue/{state_step(application).pk}/")
+    remarks = "Checked against the establishment list of 2024."
+    approve = page.locator("input[name=decision][value=approve]")
+    box = page.locator("#id_confirm")
+
+    def approve_with_space_and_enter():
+        page.locator("#id_remarks").fill(remarks)
+        approve.focus()
+        page.keyboard.press("Space")
+        page.keyboard.press("Enter")
+        page.wait_for_load_state("load")
+        expect(page.locator("#id_confirm_error")).to_be_visible()
+        assert page.evaluate(FOCUSED) == "error-summary"
+        expect(page.locator("#error-summary a[href='#id_confirm']")).to_have_count(1)
+        expect(box).to_have_attribute("aria-describedby", "id_confirm_helptext id_confirm_error")
+        # What was chosen and typed is kept; the box is ticked by hand.
+        expect(approve).to_be_checked()
+        expect(page.locator("#id_remarks")).to_have_value(remarks)
+        expect(box).not_to_be_checked()
+        application.refresh_from_db()
+        assert application.status == ApplicationStatus.WITH_STATE
+
+    approve_with_space_and_enter()
+    expect(page.locator("#error-summary")).to_contain_text(
+        "Yes, record this decision: it cannot be undone: Tick the box to confirm the decision.")
+    check_page.in_each_language(page, "approve-asks-to-confirm", reach=approve_with_space_and_enter)
+    approve_with_space_and_enter()  # back in English: the page as it was loaded again
+
+    # From the summary to the box, ticked with Space; then on to the button, and Enter.
+    page.locator("#error-summary a[href='#id_confirm']").click()
+    expect(box).to_be_focused()
+    page.keyboard.press("Space")
+    expect(box).to_be_checked()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Record my decision")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.wait_for_load_state("load")
+    expect(page.get_by_role("status")).to_contain_text(f"Your decision on {application.reference} was recorded.")
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.APPROVED
+    assert application.organisation.status == OrganisationStatus.ACTIVE
     check_page.assert_clean()

@@ -143,6 +143,7 @@ def test_officer_appeals_a_rejection_and_a_superadmin_upholds_it(page, portal, s
     form = page.get_by_role("region", name="Your decision")
     form.get_by_label("Uphold the rejection", exact=True).check()
     form.get_by_label(re.compile(r"^Remarks")).fill(UPHELD)
+    form.get_by_label("Yes, record this decision: it cannot be undone").check()
     form.get_by_role("button", name="Record my decision").click()
     expect(page).to_have_url(re.compile(r"/onboarding/appeals/$"))
     expect(page.get_by_role("status")).to_contain_text(f"Your decision on the appeal of {ref} was recorded.")

@@ -78,7 +78,7 @@ def authority_approved(officer, data=None):
     now with the state administrators."""
     data = data or VALID
     application = submitted_application(officer, data)
-    Client().post(latest_link(data["competent_authority"]["official_email"])[0], {"decision": "approve"})
+    Client().post(latest_link(data["competent_authority"]["official_email"])[0], {"decision": "approve", "confirm": "on"})
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_STATE
     return application

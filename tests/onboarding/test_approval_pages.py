@@ -43,7 +43,7 @@ def test_the_authority_pages(officer, settings):
     path, _token = latest_link()
     anonymous = Client()
     check(anonymous.get(path, follow=True))
-    check(anonymous.post(path, {"decision": "reject", "remarks": ""}))
+    check(anonymous.post(path, {"decision": "reject", "remarks": "", "confirm": "on"}))
     check(anonymous.post(path, {}))
     check(anonymous.get(f"/onboarding/review/{secrets.token_urlsafe(32)}/"), 404)
     with time_machine.travel(timezone.now() + timedelta(days=8), tick=False):
@@ -72,7 +72,7 @@ def test_the_administrators_and_officers_pages(officer):
     application = application_with_authority(nodal_officer=officer)
     officer_client = signed_in(officer)
     check(officer_client.get(f"/onboarding/{application.pk}/"))  # waiting for the authority, new link button
-    Client().post(latest_link()[0], {"decision": "approve"})
+    Client().post(latest_link()[0], {"decision": "approve", "confirm": "on"})
     step = state_step(application)
     admin_client = signed_in(admin)
     check(admin_client.get("/onboarding/queue/"))
@@ -82,7 +82,7 @@ def test_the_administrators_and_officers_pages(officer):
     check(officer_client.get(f"/onboarding/{application.pk}/appeal/"))  # nothing to appeal
     approvals.step_decide(step_id=step.pk, decision="reject", remarks="Duplicate.", actor=admin)
     check(admin_client.get(f"/onboarding/queue/{step.pk}/"))  # already decided
-    check(admin_client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve"}), 409)
+    check(admin_client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve", "confirm": "on"}), 409)
     check(officer_client.get(f"/onboarding/{application.pk}/"))  # rejected, appeal link, history
     check(officer_client.get(f"/onboarding/{application.pk}/appeal/"))
     check(officer_client.post(f"/onboarding/{application.pk}/appeal/", {"grounds": ""}))
@@ -91,7 +91,7 @@ def test_the_administrators_and_officers_pages(officer):
     root_client = signed_in(root)
     check(root_client.get("/onboarding/appeals/"))
     check(root_client.get(f"/onboarding/appeals/{appeal.pk}/"))
-    check(root_client.post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "uphold"}))
+    check(root_client.post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "uphold", "confirm": "on"}))
     check(officer_client.get(f"/onboarding/{application.pk}/"))  # under appeal
     approvals.appeal_decide(step_id=appeal.pk, decision="overturn", actor=root)
     check(officer_client.get(f"/onboarding/{application.pk}/"))  # approved
@@ -108,7 +108,7 @@ def test_no_input_gives_a_500(officer):
     root = make_superadmin()
     application = application_with_authority(nodal_officer=officer)
     path, token = latest_link()
-    Client().post(path, {"decision": "reject", "remarks": "No."})
+    Client().post(path, {"decision": "reject", "remarks": "No.", "confirm": "on"})
     other = application_with_authority(nodal_officer=officer)
     other_path, _other_token = latest_link()
     appeal_pk = approvals.application_appeal(application_id=application.pk, grounds="Yes.", actor=officer).pk

@@ -172,7 +172,7 @@ def test_without_state_administrators_escalation_goes_to_the_superadmins(officer
 
 def test_appeal_reminder_and_escalation_go_to_the_superadmins(officer, people):
     application = application_with_authority(nodal_officer=officer)
-    Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not ours."})
+    Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not ours.", "confirm": "on"})
     appeal = approvals.application_appeal(application_id=application.pk, grounds="It is ours.", actor=officer)
     before = len(messages_to("root@nic.in"))
     with time_machine.travel(appeal.due_at - timedelta(days=1), tick=False):
@@ -204,7 +204,7 @@ def test_reminders_and_escalations_leave_out_those_who_may_not_decide(officer, p
         assert run_sweep()["escalated"] == 1
     authority = make_superadmin(email=AUTHORITY_EMAIL)
     rejected = application_with_authority(nodal_officer=officer)
-    Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not ours."})
+    Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not ours.", "confirm": "on"})
     appeal = approvals.application_appeal(application_id=rejected.pk, grounds="It is ours.", actor=officer)
     with time_machine.travel(appeal.due_at - timedelta(days=1), tick=False):
         assert run_sweep()["reminded"] == 1
@@ -320,7 +320,7 @@ def test_the_task_sweeps_in_batches_until_nothing_is_left(people, settings):
 def test_a_rejection_becomes_final_once_the_appeal_period_ends_without_an_appeal(officer, people, settings):
     settings.ONBOARDING_APPEAL_WINDOW_DAYS = 30
     application = application_with_authority(nodal_officer=officer)
-    Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not a government body."})
+    Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not a government body.", "confirm": "on"})
     application.refresh_from_db()
     assert application.status == ApplicationStatus.REJECTED
     rejected_at = ApprovalStep.objects.get(application=application).decided_at
@@ -357,7 +357,7 @@ def test_a_rejection_becomes_final_once_the_appeal_period_ends_without_an_appeal
 
 def test_an_appealed_rejection_is_not_made_final_by_the_sweep(officer, people, settings):
     application = application_with_authority(nodal_officer=officer)
-    Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not a government body."})
+    Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not a government body.", "confirm": "on"})
     approvals.application_appeal(application_id=application.pk, grounds="We are a state directorate.", actor=officer)
     rejected_at = ApprovalStep.objects.get(application=application, stage=Stage.AUTHORITY).decided_at
     with time_machine.travel(rejected_at + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS + 1), tick=False):
@@ -374,7 +374,7 @@ def test_the_whole_last_day_the_officer_was_told_is_theirs_to_appeal(officer, pe
     ist = ZoneInfo("Asia/Kolkata")
     with time_machine.travel(datetime(2026, 3, 1, 10, 0, tzinfo=ist), tick=False):
         application = application_with_authority(nodal_officer=officer)
-        Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not a government body."})
+        Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not a government body.", "confirm": "on"})
     [told] = [m for m in messages_to(officer.email) if "rejected" in m.subject]
     assert "until 31 March 2026" in told.body
     with time_machine.travel(datetime(2026, 3, 31, 23, 59, tzinfo=ist), tick=False):

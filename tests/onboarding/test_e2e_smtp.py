@@ -126,7 +126,7 @@ def test_approval_journey_with_mail_delivered_over_smtp(smtp_server):
     assert authority.get(path_of(link)).status_code == 410  # the first link was used
     review = authority.get(path_of(second_link), follow=True).content.decode()
     assert "<del>1200</del>" in review and "<ins>1500</ins>" in review
-    assert authority.post(path_of(second_link), {"decision": "approve"}).status_code == 302
+    assert authority.post(path_of(second_link), {"decision": "approve", "confirm": "on"}).status_code == 302
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_STATE
 
@@ -136,7 +136,7 @@ def test_approval_journey_with_mail_delivered_over_smtp(smtp_server):
     admin = signed_in(state_admin.email, secret)
     assert application.reference in admin.get("/onboarding/queue/").content.decode()
     assert admin.get(path_of(queue_url)).status_code == 200
-    assert admin.post(path_of(queue_url), {"decision": "approve"}).status_code == 302
+    assert admin.post(path_of(queue_url), {"decision": "approve", "confirm": "on"}).status_code == 302
 
     # The organisation is active, with its domains and its first admin.
     application.refresh_from_db()

@@ -94,7 +94,8 @@ def test_appeal_grounds_reach_the_superadmins_mail_without_a_link_or_an_override
 
     root = make_superadmin(email="root@nic.in")
     application = submitted_application(officer)
-    Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not eligible; see https://rules.example/x"})
+    Client().post(latest_link()[0],
+                  {"decision": "reject", "remarks": "Not eligible; see https://rules.example/x", "confirm": "on"})
     grounds = ("See letter.\n\nURGENT - decide now (sign in again first): https://sandes-portal.example/appeals/1/\n"
                "\u202etxt.exe")
     assert signed_in(officer).post(f"/onboarding/{application.pk}/appeal/", {"grounds": grounds}).status_code == 302

@@ -156,7 +156,7 @@ def test_two_browser_tabs_of_the_authority_link_record_one_decision(officer):
     tabs = [Client(), Client()]
     sql, params = lock_application(application)
     results = race([
-        lambda: tabs[0].post(path, {"decision": "approve"}),
+        lambda: tabs[0].post(path, {"decision": "approve", "confirm": "on"}),
         lambda: tabs[1].post(path, {"decision": "return", "remarks": "Second thoughts."}),
     ], hold_sql=sql, hold_params=params)
     responses = [value for _outcome, value in results]
@@ -202,7 +202,7 @@ def test_two_admins_on_the_queue_page_one_sees_it_was_already_decided(with_state
 
 def test_two_superadmins_hearing_one_appeal_at_once(officer):
     application = submitted_application(officer)
-    Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not a government body."})
+    Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not a government body.", "confirm": "on"})
     appeal = approvals.application_appeal(application_id=application.pk, grounds="It is one.", actor=officer)
     first, second = make_superadmin(email="root.one@nic.in"), make_superadmin(email="root.two@nic.in")
     sql, params = lock_application(application)

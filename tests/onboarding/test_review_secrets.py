@@ -130,7 +130,7 @@ def test_no_log_record_holds_the_token_through_a_whole_review(officer, all_log_r
     # without its CSRF token: each is logged (410, 404, 403), with the path.
     assert Client().get(path).status_code == 410
     assert Client().get(f"{path}letter/").status_code == 404
-    assert Client(enforce_csrf_checks=True).post(path, {"decision": "approve"}).status_code == 403
+    assert Client(enforce_csrf_checks=True).post(path, {"decision": "approve", "confirm": "on"}).status_code == 403
 
     lines = all_log_records()
     assert any("/onboarding/review/[redacted]/" in line for line in lines), lines
@@ -215,7 +215,7 @@ def test_a_used_links_page_shows_no_decision_remarks_or_names(officer):
     path, _token = latest_link()
     deciding = Client()
     deciding.get(path)
-    assert deciding.post("/onboarding/review/", {"decision": "reject", "remarks": REMARKS}).status_code == 302
+    assert deciding.post("/onboarding/review/", {"decision": "reject", "remarks": REMARKS, "confirm": "on"}).status_code == 302
     # Right after deciding, in the browser that decided: what was decided.
     done = deciding.get("/onboarding/review/done/").content.decode()
     assert "Your decision was recorded" in done and "Reject" in done and REMARKS in done

@@ -42,6 +42,7 @@ from tests.factories import (
     application_with_authority,
     application_with_state,
 )
+from tests.html_tree import field_error, field_value, page
 from tests.onboarding.approval_helpers import (
     AUTHORITY_EMAIL,
     DEVANAGARI_RE,
@@ -66,8 +67,9 @@ def english(subject):
 
 
 def decide_by_link(path, decision, remarks="", client=None, **extra):
+    """The decision sent from the page of the link at ``path``, the box confirming it ticked."""
     client = client or Client()
-    return client.post(path, {"decision": decision, "remarks": remarks}, **extra)
+    return client.post(path, {"decision": decision, "remarks": remarks, "confirm": "on"}, **extra)
 
 
 def approved_by_the_state(application, admin, capture):
@@ -151,7 +153,7 @@ def test_authority_approval_goes_to_the_state_administrators(officer):
 def test_the_nodal_officer_signed_in_cannot_decide_through_the_authoritys_link(officer):
     application = submitted_application(officer)
     path, _token = latest_link()
-    response = signed_in(officer).post(path, {"decision": "approve"})
+    response = signed_in(officer).post(path, {"decision": "approve", "confirm": "on"})
     assert response.status_code == 200
     assert "signed in as this application&#x27;s nodal officer" in response.content.decode()
     application.refresh_from_db()
@@ -349,7 +351,8 @@ def test_rejection_appeal_and_overturn(officer, django_capture_on_commit_callbac
     assert admin_client.get("/onboarding/appeals/").status_code == 200
     assert admin_client.get(f"/onboarding/appeals/{appeal.pk}/").status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "overturn", "remarks": ""})
+        response = admin_client.post(f"/onboarding/appeals/{appeal.pk}/",
+                                     {"decision": "overturn", "remarks": "", "confirm": "on"})
     assert response.status_code == 302
     application.refresh_from_db()
     assert application.status == ApplicationStatus.APPROVED
@@ -543,7 +546,7 @@ def test_an_authority_named_in_a_correction_is_the_one_the_letter_is_copied_to(
     new_authority = "secretary@mahaagri.gov.in"
     admin, root = make_state_admin("MH"), make_superadmin()
     application = submitted_application(officer)
-    Client().post(latest_link(AUTHORITY_EMAIL)[0], {"decision": "approve"})
+    Client().post(latest_link(AUTHORITY_EMAIL)[0], {"decision": "approve", "confirm": "on"})
     approvals.step_decide(step_id=state_step(application).pk, decision="return", remarks="Wrong authority.", actor=admin)
     services.application_save_section(
         application_id=application.pk, section="competent_authority", actor=officer,
@@ -554,7 +557,7 @@ def test_an_authority_named_in_a_correction_is_the_one_the_letter_is_copied_to(
     client = Client()
     page = client.get(latest_link(new_authority)[0], follow=True).content.decode()
     assert "What changed since the version you saw" not in page
-    client.post("/onboarding/review/", {"decision": "reject", "remarks": "Not a department."})
+    client.post("/onboarding/review/", {"decision": "reject", "remarks": "Not a department.", "confirm": "on"})
     appeal = approvals.application_appeal(application_id=application.pk, grounds="It is one.", actor=officer)
     with django_capture_on_commit_callbacks(execute=True):
         approvals.appeal_decide(step_id=appeal.pk, decision="overturn", actor=root)
@@ -601,9 +604,9 @@ def test_the_competent_authority_does_not_decide_the_state_level_too(officer):
     admin = make_state_admin("MH", email=AUTHORITY_EMAIL)
     application = application_with_authority(nodal_officer=officer)
     client = signed_in(admin)
-    client.post(latest_link()[0], {"decision": "approve"})
+    client.post(latest_link()[0], {"decision": "approve", "confirm": "on"})
     step = state_step(application)
-    response = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve"})
+    response = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve", "confirm": "on"})
     assert response.status_code == 200
     assert "You decided on this application as its competent authority" in response.content.decode()
     application.refresh_from_db()
@@ -621,13 +624,13 @@ def test_a_state_admin_signed_in_who_decides_through_a_forwarded_link_does_not_d
     other = make_state_admin("MH")
     application = application_with_authority(nodal_officer=officer)
     client = signed_in(admin)
-    assert client.post(latest_link()[0], {"decision": "approve"}).status_code == 302
+    assert client.post(latest_link()[0], {"decision": "approve", "confirm": "on"}).status_code == 302
     authority_step = ApprovalStep.objects.get(application=application, stage=Stage.AUTHORITY)
     assert authority_step.decided_by == admin and authority_step.decided_by_email == AUTHORITY_EMAIL
     step = state_step(application)
     [assigned] = [m for m in OutboxMessage.objects.all() if m.subject.startswith("New application in your approval queue")]
     assert assigned.to == [other.email]
-    response = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve"})
+    response = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve", "confirm": "on"})
     assert response.status_code == 200
     assert "You decided on this application as its competent authority" in response.content.decode()
     application.refresh_from_db()
@@ -641,7 +644,7 @@ def the_rejecter_does_not_hear_the_appeal(rejecter, application, officer, other_
     """The officer appeals the rejection; its maker (``rejecter``, a signed-in client) is
     refused at the appeal, which another superadmin (``other_root``) then decides."""
     appeal = approvals.application_appeal(application_id=application.pk, grounds="Please reconsider.", actor=officer)
-    response = rejecter.post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "uphold", "remarks": "Upheld."})
+    response = rejecter.post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "uphold", "remarks": "Upheld.", "confirm": "on"})
     assert response.status_code == 200
     assert "You made the rejection under appeal: another superadmin decides the appeal." in response.content.decode()
     application.refresh_from_db()
@@ -657,7 +660,7 @@ def test_a_superadmin_signed_in_who_rejects_through_the_link_does_not_hear_the_a
     root, other_root = make_superadmin(email="root@nic.in"), make_superadmin(email="root2@nic.in")
     application = application_with_authority(nodal_officer=officer)
     client = signed_in(root)
-    client.post(latest_link()[0], {"decision": "reject", "remarks": "Not eligible."})
+    client.post(latest_link()[0], {"decision": "reject", "remarks": "Not eligible.", "confirm": "on"})
     application.refresh_from_db()
     assert application.status == ApplicationStatus.REJECTED
     the_rejecter_does_not_hear_the_appeal(client, application, officer, other_root)
@@ -695,7 +698,8 @@ def test_the_competent_authority_named_with_its_domain_in_unicode_does_not_decid
 def test_an_appeal_is_not_decided_by_whoever_made_the_rejection(officer):
     root, other_root = make_superadmin(), make_superadmin()
     application = application_with_state(nodal_officer=officer)
-    signed_in(root).post(f"/onboarding/queue/{state_step(application).pk}/", {"decision": "reject", "remarks": "No."})
+    signed_in(root).post(f"/onboarding/queue/{state_step(application).pk}/",
+                         {"decision": "reject", "remarks": "No.", "confirm": "on"})
     the_rejecter_does_not_hear_the_appeal(signed_in(root), application, officer, other_root)
 
 
@@ -710,7 +714,7 @@ def test_an_appeal_is_not_decided_by_the_competent_authority_that_made_the_rejec
     application.refresh_from_db()
     assert application.status == ApplicationStatus.REJECTED
     appeal = approvals.application_appeal(application_id=application.pk, grounds="Please look again.", actor=officer)
-    response = signed_in(root).post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "overturn"})
+    response = signed_in(root).post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "overturn", "confirm": "on"})
     assert response.status_code == 200
     assert "You made the rejection under appeal: another superadmin decides the appeal." in response.content.decode()
     with pytest.raises(ValidationError):
@@ -720,6 +724,60 @@ def test_an_appeal_is_not_decided_by_the_competent_authority_that_made_the_rejec
     approvals.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="Still not one.", actor=make_superadmin())
     application.refresh_from_db()
     assert application.status == ApplicationStatus.REJECTED_FINAL
+
+
+def deciding_page(kind, officer):
+    """(a client, the address of its decision page, the application) for the competent
+    authority's link ("link"), a state administrator's queue ("state") or an appeal ("appeal")."""
+    if kind == "link":
+        application = application_with_authority(nodal_officer=officer)
+        return Client(), latest_link()[0], application
+    application = application_with_state(nodal_officer=officer)
+    if kind == "state":
+        return signed_in(make_state_admin("MH")), f"/onboarding/queue/{state_step(application).pk}/", application
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="Not eligible.",
+                          actor=make_state_admin("MH"))
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="It is a directorate.", actor=officer)
+    return signed_in(make_superadmin()), f"/onboarding/appeals/{appeal.pk}/", application
+
+
+@pytest.mark.parametrize(("kind", "decision", "outcome"), [
+    ("link", "approve", ApplicationStatus.WITH_STATE), ("link", "reject", ApplicationStatus.REJECTED),
+    ("state", "approve", ApplicationStatus.APPROVED), ("state", "reject", ApplicationStatus.REJECTED),
+    ("appeal", "overturn", ApplicationStatus.APPROVED), ("appeal", "uphold", ApplicationStatus.REJECTED_FINAL),
+])
+def test_a_final_decision_is_recorded_only_once_confirmed(officer, kind, decision, outcome):
+    """Approving, rejecting and deciding an appeal cannot be undone (approving activates the
+    organisation and makes its nodal officer its admin): sent without the box confirming it
+    ticked (a radio button chosen and Enter pressed), nothing is decided; the form says so at
+    the box and keeps the decision and the remarks. Ticked, the decision is recorded."""
+    client, path, application = deciding_page(kind, officer)
+    application.refresh_from_db()
+    before = application.status
+    remarks = "Checked against the establishment list of 2024."
+    response = client.post(path, {"decision": decision, "remarks": remarks})
+    assert response.status_code == 200
+    tree = page(response)
+    assert field_error(tree, "confirm") == "Tick the box to confirm the decision."
+    assert 'href="#id_confirm"' in response.content.decode()  # the error summary leads to the box
+    assert field_value(tree, "decision") == decision and field_value(tree, "remarks") == remarks
+    assert field_value(tree, "confirm") is False
+    application.refresh_from_db()
+    assert application.status == before
+    assert application.steps.filter(decision="").count() == 1  # the step still waits
+    assert client.post(path, {"decision": decision, "remarks": remarks, "confirm": "on"}).status_code == 302
+    application.refresh_from_db()
+    assert application.status == outcome
+
+
+@pytest.mark.parametrize("kind", ["link", "state"])
+def test_returning_for_correction_needs_no_confirmation(officer, kind):
+    """Returning an application for correction is not final (the officer corrects and sends it
+    again): it is recorded without the box ticked."""
+    client, path, application = deciding_page(kind, officer)
+    assert client.post(path, {"decision": "return", "remarks": "Correct the PIN code."}).status_code == 302
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.CHANGES_REQUESTED
 
 
 def test_decision_remarks_keep_their_lines_and_no_control_character_or_bidi_override(officer):
@@ -749,7 +807,7 @@ def test_final_approval_is_refused_while_a_listed_domain_is_refused_now(officer)
     application = authority_approved(officer, data)
     EmailSuffixRule.objects.create(suffix="krishimail.in", kind=SuffixKind.CONSUMER)
     response = signed_in(make_state_admin("MH")).post(f"/onboarding/queue/{state_step(application).pk}/",
-                                                      {"decision": "approve"})
+                                                      {"decision": "approve", "confirm": "on"})
     assert response.status_code == 200
     assert "krishimail.in is a personal mail service" in response.content.decode()
     application.refresh_from_db()

@@ -143,10 +143,10 @@ def test_deciding_from_the_queue(officer, django_capture_on_commit_callbacks):
     assert f"/onboarding/{application.pk}/form.pdf" in html and "The signed authorisation letter" in html
     assert "Approve" in html and "Competent authority" in html  # the authority's decision in the history
 
-    refused = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "reject"})
+    refused = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "reject", "confirm": "on"})
     assert refused.status_code == 200 and 'id="id_remarks_error"' in refused.content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve"},
+        response = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve", "confirm": "on"},
                                HTTP_USER_AGENT="State browser", REMOTE_ADDR="10.0.0.5")
     assert response.status_code == 302 and response["Location"] == "/onboarding/queue/"
     step.refresh_from_db()

@@ -83,7 +83,7 @@ def test_malformed_token_strings_get_the_unknown_page_never_a_500(bad):
     for suffix in ("", "done/", "letter/", "form.pdf"):
         response = client.get(f"/onboarding/review/{bad}/{suffix}")
         assert response.status_code == 404, (bad, suffix, response.status_code)
-    response = client.post(f"/onboarding/review/{bad}/", {"decision": "approve"})
+    response = client.post(f"/onboarding/review/{bad}/", {"decision": "approve", "confirm": "on"})
     assert response.status_code == 404
 
 
@@ -102,7 +102,7 @@ def test_expired_link_has_its_own_page(link, officer):
         assert "reply" not in page(Client().get("/onboarding/review/" + "A" * 43 + "/"))
         assert_one_h1_and_title(html)
         # And it decides nothing.
-        assert Client().post(path, {"decision": "approve"}).status_code == 410
+        assert Client().post(path, {"decision": "approve", "confirm": "on"}).status_code == 410
     assert ApprovalStep.objects.get().decision == ""
 
 
@@ -122,7 +122,7 @@ def test_used_link_has_its_own_page_and_decides_once(link):
     # Anyone holding the email may open it: it says the link was used, not what was decided.
     assert "Return for correction" not in html and "Wrong PIN code." not in html
     assert_one_h1_and_title(html)
-    second = Client().post(path, {"decision": "approve"})
+    second = Client().post(path, {"decision": "approve", "confirm": "on"})
     assert second.status_code == 410
     assert ApprovalStep.objects.get().decision == Decision.RETURN
     assert ApprovalStep.objects.count() == 1
@@ -138,7 +138,7 @@ def test_superseded_link_has_its_own_page(link, officer):
     html = page(response)
     assert "This link has been replaced" in html and "A newer link" in html
     assert_one_h1_and_title(html)
-    assert Client().post(path, {"decision": "approve"}).status_code == 410
+    assert Client().post(path, {"decision": "approve", "confirm": "on"}).status_code == 410
     new_path, new_token = latest_link()
     assert new_token != token
     assert Client().get(new_path, follow=True).status_code == 200
@@ -222,8 +222,8 @@ def test_decision_service_refuses_a_decision_that_does_not_exist_for_the_stage(l
 def test_double_submit_of_the_decision_records_one(link):
     path, _token = link
     client = Client()
-    first = client.post(path, {"decision": "approve"})
-    second = client.post(path, {"decision": "approve"})
+    first = client.post(path, {"decision": "approve", "confirm": "on"})
+    second = client.post(path, {"decision": "approve", "confirm": "on"})
     assert first.status_code == 302 and second.status_code == 410
     assert ApprovalStep.objects.filter(stage=Stage.AUTHORITY).get().decision == Decision.APPROVE
     assert ApprovalStep.objects.filter(stage=Stage.STATE).count() == 1
@@ -252,7 +252,7 @@ def test_the_review_page_serves_the_letter_and_the_pdf_and_not_after_use(link):
     form = client.get("/onboarding/review/form.pdf")
     assert form.status_code == 200 and b"".join(form.streaming_content).startswith(b"%PDF")
     assert form["Referrer-Policy"] == "no-referrer" and "no-store" in form["Cache-Control"]
-    client.post("/onboarding/review/", {"decision": "approve"})
+    client.post("/onboarding/review/", {"decision": "approve", "confirm": "on"})
     assert client.get("/onboarding/review/letter/").status_code == 410
     assert client.get("/onboarding/review/form.pdf").status_code == 410
 
@@ -276,7 +276,7 @@ def test_the_token_endpoint_is_rate_limited(link, settings):
     html = page(blocked)
     assert "Too many requests" in html
     assert_one_h1_and_title(html)
-    assert attacker.post(path, {"decision": "approve"}).status_code == 429
+    assert attacker.post(path, {"decision": "approve", "confirm": "on"}).status_code == 429
     assert ApprovalStep.objects.get().decision == ""
     # Other addresses are not affected, and the limit lifts after the window.
     assert Client(REMOTE_ADDR="198.51.100.7").get(path, follow=True).status_code == 200
@@ -287,7 +287,7 @@ def test_the_token_endpoint_is_rate_limited(link, settings):
 def test_confirmation_on_screen_and_by_email(link):
     path, _token = link
     client = Client(REMOTE_ADDR="10.9.8.7", HTTP_USER_AGENT="Test UA")
-    response = client.post(path, {"decision": "reject", "remarks": "Not our office."}, follow=True)
+    response = client.post(path, {"decision": "reject", "remarks": "Not our office.", "confirm": "on"}, follow=True)
     html = page(response)
     assert response.status_code == 200 and "Your decision was recorded" in html and "Not our office." in html
     assert_one_h1_and_title(html)
@@ -315,7 +315,7 @@ def test_each_open_page_decides_and_serves_its_own_application():
     assert "ONB-FIRST" in page(client.get(f"/onboarding/review/?step={step_first.pk}"))
 
     response = client.post("/onboarding/review/", {"step": step_first.pk, "decision": "reject",
-                                                   "remarks": "Not one of our offices."})
+                                                   "remarks": "Not one of our offices.", "confirm": "on"})
     assert response.status_code == 302 and response["Location"] == "/onboarding/review/done/"
     first.refresh_from_db()
     second.refresh_from_db()

@@ -78,7 +78,8 @@ def test_state_admin_of_another_state_may_not_decide(with_state):
         approvals.step_decide(step_id=state_step(with_state).pk, decision="approve", actor=other)
     unchanged.check()
     client = signed_in(other)
-    assert client.post(f"/onboarding/queue/{state_step(with_state).pk}/", {"decision": "approve"}).status_code == 404
+    approve = {"decision": "approve", "confirm": "on"}
+    assert client.post(f"/onboarding/queue/{state_step(with_state).pk}/", approve).status_code == 404
     unchanged.check()
 
 
@@ -96,7 +97,8 @@ def test_people_without_the_role_may_not_decide_a_state_step(with_state, officer
     if actor is not None:
         client = signed_in(actor)
         assert client.get("/onboarding/queue/").status_code == 403
-        assert client.post(f"/onboarding/queue/{state_step(with_state).pk}/", {"decision": "approve"}).status_code == 403
+        approve = {"decision": "approve", "confirm": "on"}
+        assert client.post(f"/onboarding/queue/{state_step(with_state).pk}/", approve).status_code == 403
     unchanged.check()
 
 
@@ -152,7 +154,7 @@ def test_a_decided_step_cannot_be_decided_again(with_state, state_admin, superad
     assert refused.value.step.decision == Decision.RETURN and refused.value.step.decided_by == state_admin
     unchanged.check()
     client = signed_in(superadmin)
-    response = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve"})
+    response = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve", "confirm": "on"})
     assert response.status_code == 409
     html = response.content.decode()
     assert "already decided by admin.mh@maharashtra.gov.in" in html and "Fix the address." in html
@@ -225,7 +227,7 @@ def test_second_appeal_and_appeal_after_a_final_rejection_are_refused(rejected, 
     unchanged.check()
     client = signed_in(state_admin)
     assert client.get("/onboarding/appeals/").status_code == 403
-    assert client.post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "overturn"}).status_code == 403
+    assert client.post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "overturn", "confirm": "on"}).status_code == 403
     approvals.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="It is a duplicate.", actor=superadmin)
     final = Unchanged(rejected)
     with pytest.raises(InvalidTransition):
@@ -278,7 +280,7 @@ def test_a_decision_on_a_withdrawn_application_is_refused(officer, state_admin):
     assert refused.value.step.decision == Decision.CANCELLED
     unchanged.check()
     client = signed_in(state_admin)
-    response = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve"})
+    response = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve", "confirm": "on"})
     assert response.status_code == 409 and "withdrawn" in response.content.decode()
 
 
@@ -299,5 +301,5 @@ def test_unknown_step_ids_are_not_found(state_admin, superadmin):
         approvals.step_decide(step_id=999999, decision="approve", actor=state_admin)
     client = signed_in(superadmin)
     assert client.get("/onboarding/queue/999999/").status_code == 404
-    assert client.post("/onboarding/appeals/999999/", {"decision": "overturn"}).status_code == 404
+    assert client.post("/onboarding/appeals/999999/", {"decision": "overturn", "confirm": "on"}).status_code == 404
     assert client.get("/onboarding/queue/abc/").status_code == 404

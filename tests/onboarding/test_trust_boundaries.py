@@ -311,7 +311,7 @@ def test_moving_to_a_personal_address_ends_the_officers_powers(officer, officer_
     response = officer_client.post(f"/onboarding/{waiting.pk}/resend-link/", follow=True)
     assert "You can no longer change, submit or send links" in response.content.decode()
     # Final approval would make them an admin again: refused, with the reason at the decision.
-    html = signed_in(admin).post(f"/onboarding/queue/{step.pk}/", {"decision": "approve"}).content.decode()
+    html = signed_in(admin).post(f"/onboarding/queue/{step.pk}/", {"decision": "approve", "confirm": "on"}).content.decode()
     assert "The nodal officer can no longer be made the organisation&#x27;s admin" in html
     with_state.refresh_from_db()
     assert with_state.status == "with_state" and with_state.organisation is None
@@ -330,7 +330,7 @@ def test_final_approval_does_not_make_a_deactivated_officer_the_first_admin(admi
     assert refused.value.message_dict["decision"] == [
         "The nodal officer's account has been deactivated: they cannot be made the organisation's admin. Reject "
         "the application, or approve it once their account is active again."]
-    html = signed_in(admin).post(f"/onboarding/queue/{step.pk}/", {"decision": "approve"}).content.decode()
+    html = signed_in(admin).post(f"/onboarding/queue/{step.pk}/", {"decision": "approve", "confirm": "on"}).content.decode()
     assert "The nodal officer&#x27;s account has been deactivated" in html
     application.refresh_from_db()
     assert application.status == "with_state" and application.organisation is None
