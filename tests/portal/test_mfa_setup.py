@@ -75,9 +75,10 @@ def test_a_kept_page_is_checked_again_before_it_is_offered():
     assert "Recovery Codes" in html and CONTINUE_RE.findall(html) == []
 
 
-def test_a_session_that_never_gave_the_second_factor_is_asked_for_it_once_the_account_has_one():
-    # A browser signs in with the password only (no authenticator yet: allauth asks no code);
-    # later the person sets one up in another browser and is made superadmin.
+def signed_in_before_the_app_and_the_role():
+    """A browser signed in with the password only (no authenticator yet: allauth asks no
+    code); later the person sets one up in another browser and is made superadmin: the
+    browser, the person and the app's secret."""
     root = PlatformRoleFactory(role="superadmin", jurisdiction="", user__email="root@sandes.nic.in").user
     with_totp(root)
     person = UserFactory(email="ravi.kumar@mha.gov.in")
@@ -85,6 +86,11 @@ def test_a_session_that_never_gave_the_second_factor_is_asked_for_it_once_the_ac
     assert old_browser.post("/accounts/login/", {"login": person.email, "password": PASSWORD}).status_code == 302
     secret = with_totp(person)
     platform_role_grant(user=person, role="superadmin", jurisdiction="", actor=root, reason="new")
+    return old_browser, person, secret
+
+
+def test_a_session_that_never_gave_the_second_factor_is_asked_for_it_once_the_account_has_one():
+    old_browser, person, secret = signed_in_before_the_app_and_the_role()
     response = old_browser.get("/portal/roles/")
     assert response.status_code == 302
     assert response["Location"] == "/accounts/2fa/reauthenticate/?next=%2Fportal%2Froles%2F"
@@ -110,13 +116,7 @@ def test_a_session_that_never_gave_the_second_factor_is_asked_for_it_before_the_
     elsewhere is asked for a code before any page: the account pages that change the
     account (its addresses, its password) too, not only the portal's. Signing out, and the
     pages that ask the code, stay open to it."""
-    root = PlatformRoleFactory(role="superadmin", jurisdiction="", user__email="root@sandes.nic.in").user
-    with_totp(root)
-    person = UserFactory(email="ravi.kumar@mha.gov.in")
-    old_browser = Client()
-    assert old_browser.post("/accounts/login/", {"login": person.email, "password": PASSWORD}).status_code == 302
-    secret = with_totp(person)
-    platform_role_grant(user=person, role="superadmin", jurisdiction="", actor=root, reason="new")
+    old_browser, person, secret = signed_in_before_the_app_and_the_role()
     for response in (old_browser.get(path), old_browser.post(path, ACCOUNT_PAGES_THAT_CHANGE_IT[path])):
         assert response.status_code == 302
         assert response["Location"] == f"/accounts/2fa/reauthenticate/?next={quote(path, safe='')}"
