@@ -4,6 +4,7 @@ from allauth.mfa.admin import AuthenticatorAdmin as BaseAuthenticatorAdmin
 from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -237,8 +238,8 @@ class EmailAddressAdmin(LegalHoldMixin, BaseEmailAddressAdmin):
             return fields
         return [*fields, "verified"] if obj is None else [*fields, *self.CONFIRMING_FIELDS]
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location)
         if not request.user.is_superuser:
             actions.pop("make_verified", None)
         return actions
