@@ -69,8 +69,8 @@ def _letters(application: Application) -> dict[str, ApplicationDocument]:
 
 
 def _render_letters(application: Application, languages: list[str], *, issued_at: datetime,
-                    authority: ApprovalStep | None) -> dict[str, bytes] | PdfNotRendered:
-    """The letter in each of ``languages``, or why one could not be rendered now (logged)."""
+                    authority: ApprovalStep | None) -> dict[str, bytes] | None:
+    """The letter in each of ``languages``, or None when one could not be rendered now (logged)."""
     contents = {}
     for language in languages:
         try:
@@ -79,7 +79,7 @@ def _render_letters(application: Application, languages: list[str], *, issued_at
         except PdfNotRendered as exc:
             logger.error("The approval letter of application %s (%s, %s) was not rendered: %s",
                          application.pk, application.reference, language, exc.reason)
-            return exc
+            return None
     return contents
 
 
@@ -102,7 +102,7 @@ def approval_letter_issue(*, application_id: int) -> ApplicationDocument | None:
             return None
         contents = _render_letters(application, list(document_languages(application)), issued_at=issued_at,
                                    authority=authority)
-        if isinstance(contents, PdfNotRendered):
+        if contents is None:
             # Tried again by the beat job after the letters never tried (approval_letters_pending).
             Application.objects.filter(pk=application.pk).update(approval_letter_failed_at=timezone.now())
             return None
@@ -161,7 +161,7 @@ def approval_letter_document(*, application: Application, language: str) -> Appl
             return None
         contents = _render_letters(application, [language], issued_at=issued.created_at,
                                    authority=_approving_authority(application))
-        if isinstance(contents, PdfNotRendered):
+        if contents is None:
             return None
         with files_kept_if_committed() as files, transaction.atomic():
             Application.objects.select_for_update().filter(pk=application.pk).first()
