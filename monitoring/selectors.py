@@ -33,13 +33,14 @@ from django.utils import timezone
 
 from monitoring.models import AuditChainCheck, FiguresRun, OrganisationFigures
 from monitoring.scope import PreparedIContains, PreparedIExact, Scope, ScopeShape, applications_q, organisations_q
-from onboarding.models import Application, ApplicationStatus, ApprovalStep, Decision, Stage
+from onboarding.models import Application, ApplicationStatus, ApprovalStep, Decision, DocumentKind, Stage
 from portal import compiled
 from portal.organisations.models import Organisation
 
 FIGURES_RUN = "organisation_figures"
 MONTHS = 12
 OVERDUE_SHOWN = 10
+LETTERS_SHOWN = 10
 
 # Sort keys of the organisations table: what the query string may say -> ordering.
 ORGANISATION_SORTS = {
@@ -112,8 +113,27 @@ def overdue_steps(scope: Scope, *, now: datetime) -> tuple[int, list[ApprovalSte
     return _figures(scope, ("overdue",), now=now)["overdue"]
 
 
-def _overdue_from(shown: list[ApprovalStep]) -> tuple[int, list[ApprovalStep]]:
+def _counted_from(shown: list) -> tuple[int, list]:
+    """How many rows there are in all (each row's ``total``, a window over every row) and those shown."""
     return (shown[0].total if shown else 0), shown
+
+
+def _letters_failed_query(shape: ScopeShape, **values) -> QuerySet[Application]:
+    return (
+        _applications(shape, values)
+        .filter(status=ApplicationStatus.APPROVED, approval_letter_failed_at__isnull=False)
+        .exclude(documents__kind=DocumentKind.APPROVAL_LETTER)
+        .only("reference", "organisation_name", "closed_at", "approval_letter_failed_at")
+        .annotate(total=Window(Count("id")))
+        .order_by("closed_at", "id")[:LETTERS_SHOWN]
+    )
+
+
+def letters_not_issued(scope: Scope) -> tuple[int, list[Application]]:
+    """Approved applications whose approval letter could not be rendered (over the render
+    limits; the beat job tries each again): how many, and the longest waiting with what the
+    dashboard shows of them (one query, the count a window over every row)."""
+    return _figures(scope, ("letters",))["letters"]
 
 
 def _decided(shape: ScopeShape, values: dict) -> QuerySet[ApprovalStep]:
@@ -216,14 +236,15 @@ def _summary_from(rows: list[tuple]) -> dict:
             "rosters": rosters[0] if rosters else None}
 
 
-FIGURES = ("counts", "overdue", "medians", "months", "summary")
+FIGURES = ("counts", "overdue", "medians", "months", "summary", "letters")
 
 
 def dashboard_figures(scope: Scope, *, now: datetime) -> dict:
     """The dashboard's figures of the scope: ``counts`` (``status_counts``), ``overdue``
     (``overdue_steps``), ``medians`` (``median_days_per_stage``), ``months``
-    (``onboarded_per_month``) and ``summary`` (``summary_figures``); on PostgreSQL their
-    five queries in one round trip (``compiled.together``)."""
+    (``onboarded_per_month``), ``summary`` (``summary_figures``) and ``letters``
+    (``letters_not_issued``); on PostgreSQL their six queries in one round trip
+    (``compiled.together``)."""
     return _figures(scope, FIGURES, now=now)
 
 
@@ -235,9 +256,10 @@ def _figures(scope: Scope, names: tuple[str, ...], *, now: datetime | None = Non
     now = now or timezone.now()
     months, postgresql = _months(now), connection.vendor == "postgresql"
     finish = {  # what makes each figure of its query's rows
-        "counts": _status_counts_from, "overdue": _overdue_from,
+        "counts": _status_counts_from, "overdue": _counted_from,
         "medians": _medians_from if postgresql else _medians_of_durations,
         "months": lambda rows: _onboarded_from(months, rows), "summary": _summary_from,
+        "letters": _counted_from,
     }
     if scope.is_empty:
         return {name: _empty_summary() if name == "summary" else finish[name]([]) for name in names}
@@ -248,6 +270,7 @@ def _figures(scope: Scope, names: tuple[str, ...], *, now: datetime | None = Non
         "medians": ("rows", _medians_query if postgresql else _durations_query, (shape,), values),
         "months": ("rows", _onboarded_query, (shape, timezone.get_current_timezone_name()), {**values, "since": months[0]}),
         "summary": ("rows", _summary_query, (shape, roster_model()), values),
+        "letters": ("objects", _letters_failed_query, (shape,), values),
     }
     found = compiled.together(*(calls[name] for name in names))
     return {name: finish[name](rows) for name, rows in zip(names, found, strict=True)}

@@ -151,6 +151,7 @@ def dashboard(request):
     figures = selectors.dashboard_figures(scope, now=now)  # on PostgreSQL in one round trip
     counts, (overdue_total, overdue), medians = figures["counts"], figures["overdue"], figures["medians"]
     months, summary = figures["months"], figures["summary"]
+    letters_total, letters = figures["letters"]
     return render(request, "monitoring/dashboard.html", {
         "scope_label": scope_label(scope), "form": form, "page": page, "query": _query(filters),
         # What the filters' form (and the export link) are written from: the values sent.
@@ -158,6 +159,7 @@ def dashboard(request):
         "statuses": [(ApplicationStatus(status).label, n) for status, n in counts.items()],
         "applications_total": sum(counts.values()),
         "overdue_total": overdue_total, "overdue": overdue, "now": now,
+        "letters_total": letters_total, "letters": letters,
         "medians": [(Stage(stage).label, days) for stage, days in medians.items()],
         # The chart written once per process for each set of figures (its coordinates only then).
         "chart_key": tuple(months), "chart": SimpleLazyObject(lambda: chart_bars(months)),

@@ -2,7 +2,8 @@
 and checked with axe-core (tests/browser/support.py):
 
 - a superadmin signed in with TOTP opens the dashboard from the main navigation (the
-  chart of organisations onboarded per month, drawn as inline SVG), sorts the table,
+  chart of organisations onboarded per month, drawn as inline SVG, and an approved
+  application whose letter could not be made; in each language), sorts the table,
   opens the audit log and filters it, opens the adoption tracker and sends a reminder
   through its confirmation (the mail reaches the SMTP server);
 - an organisation admin opens the dashboard of their organisation from the
@@ -54,6 +55,8 @@ def build():
         application = ApplicationFactory(status="with_authority", jurisdiction="MH", organisation_name=f"Water Board {i}")
         ApprovalStepFactory(application=application, stage="authority", opened_at=now - timedelta(days=12),
                             due_at=now - timedelta(days=5 - i))
+    ApplicationFactory(status="approved", jurisdiction="MH", organisation_name="Fisheries Department, Maharashtra",
+                       closed_at=now - timedelta(days=1), approval_letter_failed_at=now - timedelta(minutes=10))
     ExpectedOffice.objects.create(jurisdiction="MH", name="Ports Department, Maharashtra", short_code="MH-PORTS",
                                   contact_email="ports@maharashtra.gov.in", target_date=date(2026, 1, 31))
     ExpectedOffice.objects.create(jurisdiction="MH", name="Agriculture Department, Maharashtra", short_code="MH-AGRI",
@@ -75,7 +78,8 @@ def test_monitoring_pages(portal, page, check_page, smtp_server):
     expect(page.get_by_role("heading", level=1)).to_have_text("Monitoring")
     expect(page.get_by_role("img", name="Organisations onboarded per month")).to_be_visible()
     expect(page.locator("svg.monitoring-chart rect")).to_have_count(12)
-    check_page(page, "dashboard-superadmin")
+    expect(page.get_by_role("heading", name="Approval letters not issued")).to_be_visible()
+    check_page.in_each_language(page, "dashboard-superadmin")
     page.get_by_label("Sort by").select_option("-verified")
     page.get_by_role("button", name="Show").click()
     page.wait_for_load_state("load")

@@ -7,9 +7,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
 from monitoring.services import figures_refresh
+from onboarding.models import ApplicationDocument, DocumentKind
 from portal.audit.models import AuditAction, AuditEvent
+from tests.factories import ApplicationFactory
 from tests.html_tree import html_problems
 from tests.verification.helpers import signed_in
 from verification.models import GovernmentProfile, VerificationStatus
@@ -188,3 +191,28 @@ def test_export_onboarded_on_is_the_local_day_the_dashboard_shows(world):
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[1][0] == "Health Department, Maharashtra"
     assert rows[1][5] == "2026-03-01", rows[1]
+
+
+def test_approval_letters_that_could_not_be_made_are_listed_within_the_scope(world):
+    """An approved application whose letter went over the render limits is only logged by
+    the beat job that tries it again: the dashboards of those who see the application list
+    it until a letter is stored, and nobody else's does."""
+    now = timezone.now()
+    stuck = ApplicationFactory(status="approved", jurisdiction="MH", organisation_name="Letterless Office MH",
+                               closed_at=now, approval_letter_failed_at=now)
+    ApplicationFactory(status="approved", jurisdiction="MH", organisation_name="Untried Office MH", closed_at=now)
+    for role, listed in (("superadmin", True), ("state_admin_mh", True), ("auditor_mh", True),
+                         ("state_admin_ka", False), ("admin_agri", False)):
+        html = signed_in(world[role]).get("/monitoring/").content.decode()
+        assert ("Approval letters not issued" in html) == listed, role
+        assert ("Letterless Office MH" in html) == listed, role
+        assert "Untried Office MH" not in html, role
+        assert not html_problems(html)
+    html = signed_in(world["state_admin_mh"]).get("/monitoring/").content.decode()
+    assert "The approval letter of 1 approved application could not be made" in html
+    assert stuck.reference in html
+
+    ApplicationDocument.objects.create(application=stuck, kind=DocumentKind.APPROVAL_LETTER, version=stuck.version,
+                                       language="en", sha256="0" * 64, size=1, file="letters/x.pdf")
+    html = signed_in(world["superadmin"]).get("/monitoring/").content.decode()
+    assert "Approval letters not issued" not in html and "Letterless Office MH" not in html
