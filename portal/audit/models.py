@@ -85,6 +85,7 @@ class AuditAction(models.TextChoices):
     INVITATION_SENT = "invitation.sent", _("Invitation to sign up sent")
     INVITATION_RESENT = "invitation.resent", _("Invitation sent again")
     INVITATION_ACCEPTED = "invitation.accepted", _("Invitation accepted")
+    INVITATION_CANCELLED = "invitation.cancelled", _("Invitation cancelled")
     USER_EMAIL_ADDRESS_SAVED_IN_ADMIN = "user.email_address_admin_saved", _(
         "Email address added or changed in the Django admin")
 

@@ -23,9 +23,10 @@ from tests.browser.support import sign_in, sign_out, switch_language, verificati
 from tests.factories import OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import official_email_rules  # noqa: F401 (fixture)
 from tests.verification.helpers import make_admin
-from tests.verification.rosters.helpers import csv_bytes, person
+from tests.verification.rosters.helpers import csv_bytes, person, upload
 from verification.models import GovernmentProfile, VerificationStatus
-from verification.rosters.models import Invitation, RosterImport, RosterStatus
+from verification.rosters import services
+from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterStatus
 from verification.rosters.tasks import roster_apply
 
 pytestmark = [
@@ -173,3 +174,31 @@ def verification_code_in(message):
     except AssertionError:
         return False
     return True
+
+
+def test_admin_cancels_an_invitation_sent_by_mistake(page, portal, check_page):
+    office = OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE")
+    OrganisationDomain.objects.create(organisation=office, domain="pune.mahaagri.gov.in", is_verified=True)
+    admin = make_admin(office, email="admin@pune.mahaagri.gov.in", full_name="Office Admin")
+    roster = upload(office, admin, csv_bytes([person(4), person(5)]))
+    services.roster_apply_request(roster_id=roster.pk, actor=admin)  # the task runs at once (eager)
+    assert Invitation.objects.filter(status=InvitationStatus.PENDING).count() == 2
+
+    sign_in(page, portal, admin.email)
+    page.goto(f"{portal}/verification/organisations/{office.pk}/invitations/")
+    page.get_by_role("link", name="Cancel the invitation person4@pune.mahaagri.gov.in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cancel the invitation")
+    page.get_by_role("button", name="Cancel the invitation").click()  # the box not ticked: said at the box
+    expect(page.locator("#id_confirm_error")).to_have_text(
+        "Tick the box to confirm that you want to cancel this invitation.")
+    check_page.in_each_language(page, "invitation-cancel-unconfirmed")
+    page.get_by_label("Yes, cancel this invitation").check()
+    page.get_by_role("button", name="Cancel the invitation").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "The invitation to person4@pune.mahaagri.gov.in was cancelled: its link no longer works.")
+    expect(page.get_by_role("table", name="Invitations").locator("tbody tr")).to_have_count(1)
+    check_page(page, "invitation-cancelled")
+    assert set(Invitation.objects.values_list("email", "status")) == {
+        ("person4@pune.mahaagri.gov.in", InvitationStatus.CANCELLED),
+        ("person5@pune.mahaagri.gov.in", InvitationStatus.PENDING)}
+    check_page.assert_clean()

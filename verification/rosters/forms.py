@@ -33,6 +33,13 @@ class RosterUploadForm(AccessibleForm):
         return upload
 
 
+class InvitationCancelForm(AccessibleForm):
+    confirm = forms.BooleanField(
+        label=_("Yes, cancel this invitation"),
+        error_messages={"required": _("Tick the box to confirm that you want to cancel this invitation.")},
+    )
+
+
 class ConfirmForm(AccessibleForm):
     confirm = forms.BooleanField(
         label=_("I have read the preview: apply this roster"),

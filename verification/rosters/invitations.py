@@ -263,6 +263,25 @@ def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpReques
     return invitation
 
 
+def invitation_cancel(*, invitation_id: int, actor: AnyUser, request: HttpRequest | None = None) -> Invitation:
+    """Cancel a waiting invitation (sent by mistake, or to someone a corrected roster leaves
+    out): its link stops working at once and confirming the address verifies nobody through
+    it; a later roster may invite the person again. Audited. Raises ValidationError when it
+    is no longer waiting, PermissionDenied for someone who may not decide (an auditor)."""
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=invitation_id)
+        verification_services.check_decider(actor, invitation.organisation)
+        if invitation.status != InvitationStatus.PENDING:
+            raise ValidationError(_("This invitation was accepted or cancelled already: there is nothing to cancel."),
+                                  code="not_pending")
+        invitation.status = InvitationStatus.CANCELLED
+        invitation.save(update_fields=["status"])
+        audit_record(actor=actor, action=AuditAction.INVITATION_CANCELLED, target=invitation, request=request,
+                     old={"status": InvitationStatus.PENDING}, new={"status": InvitationStatus.CANCELLED,
+                                                                    "email": invitation.email})
+    return invitation
+
+
 # Accepting --------------------------------------------------------------------------------------
 
 def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None = None) -> Invitation | None:

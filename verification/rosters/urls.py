@@ -13,5 +13,6 @@ urlpatterns = [
     path("rosters/<int:pk>/apply/", views.roster_apply, name="roster_apply"),
     path("organisations/<int:pk>/invitations/", views.invitations, name="invitations"),
     path("invitations/<int:pk>/resend/", views.invitation_resend_view, name="invitation_resend"),
+    path("invitations/<int:pk>/cancel/", views.invitation_cancel_view, name="invitation_cancel"),
     path("invitations/<str:token>/", views.invitation, name="invitation"),
 ]

@@ -19,8 +19,8 @@ from portal.access import rule
 from portal.downloads import kept_out_of_caches
 from verification.rosters import export, refusals, services
 from verification.rosters.checks import PROBLEMS
-from verification.rosters.forms import ConfirmForm, RosterUploadForm
-from verification.rosters.invitations import invitation_resend
+from verification.rosters.forms import ConfirmForm, InvitationCancelForm, RosterUploadForm
+from verification.rosters.invitations import invitation_cancel, invitation_resend
 from verification.rosters.models import InvitationStatus, RosterStatus
 from verification.rosters.parsing import RosterFileError
 from verification.rosters.selectors import (
@@ -177,6 +177,32 @@ def invitation_resend_view(request, pk):
         messages.success(request, _("The invitation was sent again to %(email)s with a new link.")
                          % {"email": invitation.email})
     return redirect("verification:invitations", pk=invitation.organisation_id)
+
+
+@rule("administrator_of_organisation")
+@require_http_methods(["GET", "POST"])
+def invitation_cancel_view(request, pk):
+    """Confirm, then cancel a waiting invitation (its link stops working)."""
+    invitation = invitation_for_admin(request.user, pk)
+    back = redirect("verification:invitations", pk=invitation.organisation_id)
+    if invitation.status != InvitationStatus.PENDING:
+        messages.info(request, _("This invitation was accepted or cancelled already: there is nothing to cancel."))
+        return back
+    form = InvitationCancelForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation_cancel(invitation_id=invitation.pk, actor=request.user, request=request)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        except PermissionDenied:
+            messages.error(request, _("An auditor's account is read-only: it cannot cancel invitations."))
+        else:
+            messages.success(request, _("The invitation to %(email)s was cancelled: its link no longer works.")
+                             % {"email": invitation.email})
+        return back
+    return render(request, "verification/rosters/invitation_cancel.html",
+                  {"invitation": invitation, "organisation": invitation.organisation, "form": form},
+                  status=400 if request.method == "POST" else 200)
 
 
 @rule("token")

@@ -198,6 +198,46 @@ def test_another_organisations_admin_cannot_resend(world, invited):
     assert Invitation.objects.get().send_count == 1
 
 
+def test_an_invitation_sent_by_mistake_is_cancelled_once_confirmed_and_its_link_verifies_nobody(
+        world, invited, smtp_server, django_capture_on_commit_callbacks):
+    link = LINK.search(delivered_body(OutboxMessage.objects.get(to=[invited.email])))[0]
+    client = signed_in(world["admin_office"])
+    listing = client.get(f"/verification/organisations/{world['office'].pk}/invitations/").content.decode()
+    assert f'href="/verification/invitations/{invited.pk}/cancel/"' in listing
+    page = client.get(f"/verification/invitations/{invited.pk}/cancel/")
+    assert page.status_code == 200 and b"This cannot be undone" in page.content
+    response = client.post(f"/verification/invitations/{invited.pk}/cancel/", {})  # the box not ticked
+    assert response.status_code == 400
+    assert "Tick the box to confirm that you want to cancel this invitation." in response.content.decode()
+    invited.refresh_from_db()
+    assert invited.status == InvitationStatus.PENDING
+
+    response = client.post(f"/verification/invitations/{invited.pk}/cancel/", {"confirm": "on"}, follow=True)
+    assert [str(m) for m in response.context["messages"]] == [
+        "The invitation to person4@pune.mahaagri.gov.in was cancelled: its link no longer works."]
+    invited.refresh_from_db()
+    assert invited.status == InvitationStatus.CANCELLED
+    event = AuditEvent.objects.get(action=AuditAction.INVITATION_CANCELLED)
+    assert (event.actor_id, event.target_id) == (world["admin_office"].pk, str(invited.pk))
+    assert Client().get(link).status_code == 404
+    sign_up_and_confirm(invited.email, smtp_server, django_capture_on_commit_callbacks)
+    assert not GovernmentProfile.objects.exists()
+    # Once cancelled, there is nothing to cancel or send: said, nothing changed.
+    response = client.post(f"/verification/invitations/{invited.pk}/cancel/", {"confirm": "on"}, follow=True)
+    assert [str(m) for m in response.context["messages"]] == [
+        "This invitation was accepted or cancelled already: there is nothing to cancel."]
+    assert AuditEvent.objects.filter(action=AuditAction.INVITATION_CANCELLED).count() == 1
+
+
+def test_only_an_admin_of_the_organisation_cancels_its_invitation(world, invited):
+    for outsider in ("admin_other", "auditor", "person"):
+        response = signed_in(world[outsider]).post(f"/verification/invitations/{invited.pk}/cancel/", {"confirm": "on"})
+        assert response.status_code in (403, 404), outsider
+    assert signed_in(world["admin_parent"]).get(f"/verification/invitations/{invited.pk}/cancel/").status_code == 200
+    assert Invitation.objects.get().status == InvitationStatus.PENDING
+    assert not AuditEvent.objects.filter(action=AuditAction.INVITATION_CANCELLED).exists()
+
+
 @pytest.mark.parametrize("token", ["x" * 43, "short", "a" * 200])
 def test_an_unknown_link_is_404(db, token):
     assert Client().get(f"/verification/invitations/{token}/").status_code == 404
