@@ -361,16 +361,20 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 # ("default"); a Celery task hands it to the real transport ("transport").
 # Without EMAIL_HOST (debug only: production refuses to start) mail is printed to the console.
 EMAIL_HOST_ENV = os.environ.get("EMAIL_HOST", "").strip()
+# Read (and bounded) with or without EMAIL_HOST: a wrong port refuses the start now, not on
+# the day a relay is set.
+EMAIL_PORT_ENV = env_number("EMAIL_PORT", 25, 1, 65535)
+EMAIL_TIMEOUT_ENV = env_number("EMAIL_TIMEOUT", 20, 1, 120)
 if EMAIL_HOST_ENV:
     TRANSPORT_MAILER = {
         "BACKEND": "portal.mail.transport.SMTPTransport",
         "OPTIONS": {
             "host": EMAIL_HOST_ENV,
-            "port": env_number("EMAIL_PORT", 25, 1, 65535),
+            "port": EMAIL_PORT_ENV,
             "username": os.environ.get("EMAIL_HOST_USER", ""),
             "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
             "use_tls": env_bool("EMAIL_USE_TLS", False),
-            "timeout": env_number("EMAIL_TIMEOUT", 20, 1, 120),
+            "timeout": EMAIL_TIMEOUT_ENV,
         },
     }
 else:

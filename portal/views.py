@@ -9,8 +9,10 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
+from django.template import loader
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.decorators.cache import never_cache
@@ -219,8 +221,36 @@ def page_not_found(request, exception):
     return defaults.page_not_found(request, exception)
 
 
+# The 500 page when even templates/500.html cannot be rendered (its template or a static
+# file missing, a broken catalogue): fixed, in the portal's three languages.
+SERVER_ERROR_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Something went wrong · त्रुटि · त्रुटी · Sandes onboarding portal</title></head>
+<body><main>
+<h1>Something went wrong on our side</h1>
+<p>The error has been recorded. Nothing you saved before has been lost; please try again in a few minutes.</p>
+<p lang="hi">हमारी ओर से कोई त्रुटि हुई है। त्रुटि दर्ज कर ली गई है। आपका पहले सहेजा गया कुछ भी नष्ट नहीं हुआ है; कृपया कुछ
+मिनट बाद फिर प्रयास करें।</p>
+<p lang="mr">आमच्या बाजूने काहीतरी चूक झाली. त्रुटीची नोंद झाली आहे. तुम्ही आधी जतन केलेले काहीही गमावलेले नाही; कृपया काही
+मिनिटांनी पुन्हा प्रयत्न करा.</p>
+<p><a href="/">Start page · मुख्य पृष्ठ · मुख्य पृष्ठ</a></p>
+</main></body></html>
+"""
+
+
 def server_error(request):
-    if is_api_call(request):
-        return JsonResponse({"detail": _("Something went wrong on our side; the error has been recorded. Try again in a "
-                                         "few minutes.")}, status=500)
-    return defaults.server_error(request)
+    """An unexpected error, in the reader's language as the other error pages. It asks nothing
+    that may itself have failed: no database, session or signed-in person (templates/500.html
+    is rendered without the request's context), only the request's own language cookie or
+    Accept-Language, read here because the error may have come before LocaleMiddleware chose
+    it (another request's language may still be active), and the catalogues in memory."""
+    try:
+        with translation.override(translation.get_language_from_request(request)):
+            if is_api_call(request):
+                return JsonResponse({"detail": _("Something went wrong on our side; the error has been recorded. Try "
+                                                 "again in a few minutes.")}, status=500)
+            return HttpResponseServerError(loader.render_to_string("500.html"))
+    except Exception:  # the page must not fail: the fixed one
+        logger.exception("The 500 page could not be rendered")
+        return HttpResponseServerError(SERVER_ERROR_PAGE)

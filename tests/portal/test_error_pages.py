@@ -1,10 +1,14 @@
 """Error pages use the portal's layout and the reader's language."""
 
+import re
+
 import pytest
 from django.core.cache import cache
 from django.template.loader import render_to_string
-from django.test import Client
+from django.test import Client, RequestFactory
+from django.utils import translation
 
+from portal.views import server_error
 from tests.factories import UserFactory
 from tests.html_tree import html_problems
 
@@ -34,10 +38,76 @@ def test_403_in_the_portal_layout(client):
     assert html_problems(html) == []
 
 
-def test_500_page_needs_no_context():
-    html = render_to_string("500.html")
-    assert "Something went wrong on our side" in html and "त्रुटि" in html
+SERVER_ERROR_HEADINGS = {"en": "Something went wrong on our side", "hi": "हमारी ओर से कोई त्रुटि हुई है",
+                         "mr": "आमच्या बाजूने काहीतरी चूक झाली"}
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_500_page_needs_no_context(language):
+    with translation.override(language):
+        html = render_to_string("500.html")
+    assert f'<html lang="{language}">' in html and f"<h1>{SERVER_ERROR_HEADINGS[language]}</h1>" in html
     assert html_problems(html) == []
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_the_500_page_of_a_failing_view_is_in_the_readers_language(language, settings):
+    """As the 400, 403, 404 and CSRF pages: a Marathi reader gets Marathi, not English and Hindi."""
+    settings.ROOT_URLCONF = "tests.portal.crash_urls"
+    settings.DEBUG = False
+    response = Client(HTTP_ACCEPT_LANGUAGE=language, raise_request_exception=False).get("/crash/")
+    assert response.status_code == 500 and response["Content-Type"] == "text/html; charset=utf-8"
+    html = response.content.decode()
+    assert f'<html lang="{language}">' in html and f"<h1>{SERVER_ERROR_HEADINGS[language]}</h1>" in html
+    assert "unexpected error in a view" not in html  # what went wrong is in the log, not the page
+    assert html_problems(html) == []
+
+
+def test_the_500_page_takes_the_language_from_the_request_not_from_what_is_active():
+    """The error may come before LocaleMiddleware chose the reader's language (in a middleware
+    before it), with another request's language still active in the thread: the page reads the
+    request's own cookie or Accept-Language, nothing that may itself have failed (database, session)."""
+    request = RequestFactory().get("/", HTTP_ACCEPT_LANGUAGE="mr")
+    with translation.override("hi"):
+        html = server_error(request).content.decode()
+    assert '<html lang="mr">' in html and f"<h1>{SERVER_ERROR_HEADINGS['mr']}</h1>" in html
+
+
+def test_the_500_page_without_its_template_is_still_a_page_in_the_three_languages(settings):
+    """When even the page cannot be rendered (its template or a static file missing): a fixed page."""
+    settings.TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "DIRS": [],
+                           "APP_DIRS": False}]
+    response = server_error(RequestFactory().get("/", HTTP_ACCEPT_LANGUAGE="mr"))
+    assert response.status_code == 500 and response["Content-Type"] == "text/html; charset=utf-8"
+    html = response.content.decode()
+    assert all(heading in html for heading in SERVER_ERROR_HEADINGS.values())
+    assert '<p lang="hi">' in html and '<p lang="mr">' in html
+    assert html_problems(html) == []
+
+
+def _html_lang(html):
+    found = re.search(r'<html lang="([^"]+)"', html)
+    return found and found[1]
+
+
+@pytest.mark.parametrize("language", ["hi", "mr"])
+def test_the_400_403_404_and_csrf_pages_are_in_the_readers_language(language):
+    pages = {404: Client(HTTP_ACCEPT_LANGUAGE=language).get("/no-such-page/"),
+             400: Client(HTTP_ACCEPT_LANGUAGE=language).get("/admin/", {"q": "a\x00b"})}
+    signed_in = Client(HTTP_ACCEPT_LANGUAGE=language)
+    signed_in.force_login(UserFactory())
+    pages[403] = signed_in.get("/portal/email-rules/")
+    pages["csrf"] = Client(HTTP_ACCEPT_LANGUAGE=language, enforce_csrf_checks=True).post(
+        "/accounts/login/", {"login": "a@b.gov.in", "password": "x"}, HTTP_ORIGIN="https://evil.example")
+    assert {kind: response.status_code for kind, response in pages.items()} == {404: 404, 400: 400, 403: 403,
+                                                                               "csrf": 403}
+    wrong = {}
+    for kind, response in pages.items():
+        html = response.content.decode()
+        heading = re.search(r"<h1[^>]*>(.*?)</h1>", html, re.S)
+        if _html_lang(html) != language or not heading or heading[1].isascii():
+            wrong[kind] = (response.status_code, _html_lang(html), heading and heading[1])
+    assert wrong == {}
 
 
 @pytest.mark.parametrize(("language", "heading"), [("en", "Too many requests"), ("hi", "बहुत अधिक अनुरोध"),
