@@ -48,7 +48,7 @@ def unzip(response):
     return archive, json.loads(archive.read("data.json"))
 
 
-def test_the_download_holds_the_persons_data_and_files_and_nothing_of_anyone_else():
+def test_the_download_holds_the_persons_data_and_nothing_of_anyone_else():
     asha, asha_application = person_with_records("asha@mha.gov.in", "EMP-ASHA")
     ravi, ravi_application = person_with_records("ravi@mha.gov.in", "EMP-RAVI")
     response = client_of(asha).get("/privacy/my-data/download/")
@@ -59,14 +59,16 @@ def test_the_download_holds_the_persons_data_and_files_and_nothing_of_anyone_els
     assert [a["reference"] for a in data["onboarding_applications"]] == [asha_application.reference]
     assert [p["employee_code"] for p in data["verification_records"]] == ["EMP-ASHA"]
     assert {e["action"] for e in data["activity"]["events"]} >= {AuditAction.USER_LOGGED_IN}
-    assert data["files_included"] == [f"{asha_application.reference}-letter-{asha_application.attachments.get().pk}.pdf"]
-    assert archive.read(f"files/{data['files_included'][0]}").startswith(b"%PDF")
+    # The authorisation letter is signed by the competent authority: it is listed, not included.
+    assert data["files_included"] == [] and archive.namelist() == ["data.json"]
+    assert [document["document"] for document in data["onboarding_applications"][0]["documents_not_included"]] == [
+        "Signed authorisation letter"]
     everything = b"".join(archive.read(name) for name in archive.namelist())
     for other in (ravi.email.encode(), ravi.full_name.encode(), b"EMP-RAVI", ravi_application.reference.encode(),
                   ravi_application.organisation_name.encode()):
         assert other not in everything
     export = AuditEvent.objects.get(action=AuditAction.PERSONAL_DATA_EXPORTED)
-    assert export.actor_id == asha.pk and export.new_values["files"] == 1
+    assert export.actor_id == asha.pk and export.new_values["files"] == 0
 
 
 def test_the_download_of_an_application_leaves_out_the_details_of_the_other_persons_it_names():
@@ -100,12 +102,65 @@ def test_the_download_of_an_application_leaves_out_the_details_of_the_other_pers
     assert data["onboarding_applications"][0]["data"]["integration"]["tech_name"] == hindi
 
 
-def test_the_download_is_bounded_and_says_what_it_left_out(monkeypatch):
-    asha, application = person_with_records("asha@mha.gov.in", "E1")
-    ApplicationFactory(nodal_officer=asha, letter=True)
+def test_the_download_leaves_out_the_stored_documents_that_name_other_persons(
+        officer, officer_client, django_capture_on_commit_callbacks):
+    """The form's PDF holds the competent authority's and the technical contact's names,
+    addresses and mobiles (which data.json replaces by a note), the approval letter names
+    the authority and the administrators who decided, and the authorisation letter is
+    signed by the authority: none is in the zip; data.json lists each with why (in the
+    page's language), and the person's own answers are in data.json."""
+    from django.core.files.base import ContentFile
+    from django.utils import translation
+
+    from onboarding.models import ApplicationDocument, DocumentKind
+    from tests.onboarding.form_helpers import complete, new_application, submit
+    from tests.onboarding.test_pdf import download
+
+    application = submit(officer_client, complete(officer_client, new_application(officer)),
+                         django_capture_on_commit_callbacks)
+    download(officer_client, application)  # the officer downloads the form: it is stored
+    ApplicationDocument.objects.create(application=application, kind=DocumentKind.APPROVAL_LETTER, version=1,
+                                       file=ContentFile(b"%PDF-1.4 Secretary director@mahaagri.gov.in", name="a.pdf"),
+                                       sha256="0" * 64, size=44)
+    assert application.documents.filter(kind=DocumentKind.FORM_PDF).exists() and application.attachments.exists()
+    archive, data = unzip(officer_client.get("/privacy/my-data/download/"))
+    assert archive.namelist() == ["data.json"] and data["files_included"] == data["files_left_out"] == []
+    everything = b"".join(archive.read(name) for name in archive.namelist()).decode()
+    found = [value for value in ("director@mahaagri.gov.in", "Anita Deshmukh", "kiran.joshi@mahaagri.gov.in",
+                                 "Kiran Joshi") if value in everything]
+    assert found == []
+    [listed] = data["onboarding_applications"]
+    assert listed["data"]["nodal_officer"]["mobile"] == "9876543210"
+    assert {(document["document"], document["copies"]) for document in listed["documents_not_included"]} == {
+        ("Filled onboarding form", 1), ("Approval letter", 1), ("Signed authorisation letter", 1)}
+    english = {document["reason"] for document in listed["documents_not_included"]}
+    assert len(english) == 3 and all(english)
+    officer_client.cookies["django_language"] = "hi"
+    _archive, data = unzip(officer_client.get("/privacy/my-data/download/", HTTP_ACCEPT_LANGUAGE="hi"))
+    with translation.override("hi"):
+        hindi = {str(translation.gettext(label)) for label in ("Filled onboarding form", "Approval letter",
+                                                               "Signed authorisation letter")}
+    listed = data["onboarding_applications"][0]["documents_not_included"]
+    assert {document["document"] for document in listed} == hindi
+    assert not english & {document["reason"] for document in listed}
+
+
+def test_the_download_is_bounded_and_says_what_it_left_out(monkeypatch, tmp_path):
+    """The files a section gives (none of the apps' sections gives any now: their stored
+    documents name other persons) are bounded in number and bytes; the rest are listed."""
+    from django.core.files.storage import FileSystemStorage
+
+    storage = FileSystemStorage(location=tmp_path)
+    names = [storage.save(f"file-{n}.pdf", io.BytesIO(b"%PDF-1.4 file")) for n in range(2)]
+    files = [personal_data.PersonalFile(name=name, storage=storage, path=name, size=13) for name in names]
+    monkeypatch.setitem(personal_data._SECTIONS, "files_of_a_test",
+                        personal_data.PersonalDataSection(name="files_of_a_test", collect=lambda user: None,
+                                                          files=lambda user: files))
+    asha, _application = person_with_records("asha@mha.gov.in", "E1")
     monkeypatch.setattr(personal_data, "MAX_FILES", 1)
-    _archive, data = unzip(client_of(asha).get("/privacy/my-data/download/"))
-    assert len(data["files_included"]) == 1 and len(data["files_left_out"]) == 1
+    archive, data = unzip(client_of(asha).get("/privacy/my-data/download/"))
+    assert (data["files_included"], data["files_left_out"]) == (["file-0.pdf"], ["file-1.pdf"])
+    assert archive.read("files/file-0.pdf") == b"%PDF-1.4 file"
 
 
 def test_a_person_corrects_their_name_audited_and_an_empty_one_is_refused():
