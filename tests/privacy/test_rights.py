@@ -720,6 +720,40 @@ def test_an_erasure_removes_the_mail_to_the_person_from_the_outbox():
                     "Not her": (["basha@mha.gov.in"], [])}
 
 
+def test_an_erasure_removes_the_mail_to_the_persons_official_addresses_that_left_the_account():
+    """The yearly confirmation mail went to the person's official address, a second address
+    of their account that they later removed (their verification is suspended for it): the
+    erasure removes that mail too, as the address the person's verification records and
+    their confirmation links name. Mail at an earlier official address of theirs that now
+    belongs to another account (it passed with the post) stays: it may be the other's."""
+    from allauth.account.models import EmailAddress
+    from django.core.mail import EmailMessage
+
+    from portal.mail.services import outbox_enqueue
+    from verification import lifecycle
+    from verification.models import VerificationStatus
+
+    asha = UserFactory(email="asha.home@mha.gov.in", full_name="Asha Kulkarni")
+    official, passed = "asha.kulkarni@mahaagri.gov.in", "deputy.director@mahaagri.gov.in"
+    EmailAddress.objects.create(user=asha, email=official, verified=True, primary=False)
+    profile = GovernmentProfileFactory(user=asha, official_email=official, status=VerificationStatus.VERIFIED,
+                                       verified_at=timezone.now() - timedelta(days=400))
+    GovernmentProfileFactory(user=asha, official_email=passed.upper(), status=VerificationStatus.REVOKED)
+    UserFactory(email=passed, full_name="Ravi Deshpande")
+    assert lifecycle.confirmations_request(profile_ids=[profile.pk]) == 1
+    outbox_enqueue(messages=[EmailMessage(subject="To the deputy director", body="Dear Ravi", to=[passed])])
+    assert OutboxMessage.objects.filter(to__contains=[official]).exists()
+    # The person removes the address from their account.
+    EmailAddress.objects.filter(user=asha, email=official).delete()
+    lifecycle.profiles_suspend_address_removed(user_id=asha.pk, email=official)
+
+    made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+    assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
+    assert list(OutboxMessage.objects.filter(to__icontains="asha").values_list("subject", "to")) == []
+    assert list(OutboxMessage.objects.filter(to__contains=[passed]).values_list("subject", flat=True)) == [
+        "To the deputy director"]
+
+
 def test_no_mail_is_written_to_an_erased_nodal_officer_when_their_application_is_decided():
     """A nodal officer's erasure was granted while their application waited for the state:
     when the state administrator returns it, the portal writes no mail to the placeholder
