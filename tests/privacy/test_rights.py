@@ -835,8 +835,8 @@ def test_an_erasure_removes_the_persons_rows_from_the_rosters_staged():
 
 def test_an_erased_state_admins_address_leaves_the_approval_steps_they_decided():
     """The steps an erased state admin decided keep the account as who decided, not its
-    address: the application's page and its approval letter name an administrator whose
-    details were erased. A step the competent authority decided by its address (no
+    address, nor the address and browser they decided from: the application's page and its
+    approval letter name an administrator whose details were erased. A step the competent authority decided by its address (no
     account) keeps the address."""
     from onboarding.approval.letters import approval_letter_html
     from onboarding.models import ApprovalStep
@@ -857,7 +857,10 @@ def test_an_erased_state_admins_address_leaves_the_approval_steps_they_decided()
                                     opened_at=now - timedelta(days=3), decided_at=now - timedelta(days=2),
                                     decided_by=state_admin, decided_by_email="secretary@maharashtra.gov.in")
     step = ApprovalStepFactory(application=application, stage="state", decision="return", remarks="Fix the letter",
-                               decided_at=now, decided_by=state_admin, decided_by_email=state_admin.email)
+                               decided_at=now, decided_by=state_admin, decided_by_email=state_admin.email,
+                               ip="198.51.100.23", user_agent="Mozilla/5.0 (Asha's laptop)")
+    ApprovalStep.objects.filter(pk=forwarded.pk).update(ip="198.51.100.24", user_agent="Mozilla/5.0 (office)")
+    ApprovalStep.objects.filter(pk=authority.pk).update(ip="203.0.113.9", user_agent="Mozilla/5.0 (secretary)")
     made = privacy_request_make(user=state_admin, kind="erasure", details="Erase me")
     assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
 
@@ -865,6 +868,13 @@ def test_an_erased_state_admins_address_leaves_the_approval_steps_they_decided()
     assert (step.decided_by_id, step.decided_by_email, step.remarks) == (state_admin.pk, "", "Fix the letter")
     assert ApprovalStep.objects.get(pk=authority.pk).decided_by_email == "secretary@maharashtra.gov.in"
     assert ApprovalStep.objects.get(pk=forwarded.pk).decided_by_email == "secretary@maharashtra.gov.in"
+    # Where and with what browser they decided from is theirs too (retention's closed_reduce
+    # clears it), on the step they decided through the authority's link as well; the
+    # authority's own step keeps its.
+    assert (step.ip, step.user_agent) == (None, "")
+    assert ApprovalStep.objects.filter(pk=forwarded.pk).values_list("ip", "user_agent").get() == (None, "")
+    assert ApprovalStep.objects.filter(pk=authority.pk).values_list("ip", "user_agent").get() == (
+        "203.0.113.9", "Mozilla/5.0 (secretary)")
     page = html.unescape(client_of(application.nodal_officer).get(f"/onboarding/{application.pk}/").content.decode())
     assert "sa.rathod@maharashtra.gov.in" not in page
     assert "an administrator whose details were erased" in page and "secretary@maharashtra.gov.in" in page
