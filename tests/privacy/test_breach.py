@@ -90,3 +90,35 @@ def test_the_page_for_superadmins(incident):
     someone = Client()
     someone.force_login(UserFactory(email="someone@mha.gov.in"))
     assert someone.get("/portal/privacy/breach/").status_code == 403
+
+
+def signed_in_superadmin():
+    root = make_superadmin(email="root@sandes.nic.in")
+    client = Client()
+    client.force_login(root)
+    second_factor_given(client, root)
+    return client
+
+
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@pytest.mark.parametrize("actor", ["²", "intruder-in-other-digits", "9" * 30, str(2**63)])
+def test_the_page_takes_an_actor_that_only_looks_like_an_account_number(incident, actor):
+    """An account number is ASCII digits within the database's range: a superscript two
+    (a digit to str.isdigit, not to int), the intruder's number in other digits, or a number
+    past any row's is an actor no event and no account has. The intruder's number itself is one."""
+    intruder = UserFactory._meta.model.objects.get(email="intruder@mha.gov.in")
+    if actor == "intruder-in-other-digits":
+        actor = str(intruder.pk).translate(ARABIC_INDIC)
+    client = signed_in_superadmin()
+    params = {"start": incident.strftime("%Y-%m-%d %H:%M"), "end": timezone.now().strftime("%Y-%m-%d %H:%M"),
+              "second_language": "hi"}
+    response = client.get("/portal/privacy/breach/", {**params, "actor": actor})
+    assert response.status_code == 200
+    drafted = AuditEvent.objects.filter(action=AuditAction.BREACH_REPORT_DRAFTED).latest("id")
+    assert (drafted.new_values["events"], drafted.new_values["people"]) == (0, 0)
+    assert f'value="{actor}"' in response.content.decode()
+    assert client.get("/portal/privacy/breach/", {**params, "actor": str(intruder.pk)}).status_code == 200
+    drafted = AuditEvent.objects.filter(action=AuditAction.BREACH_REPORT_DRAFTED).latest("id")
+    assert (drafted.new_values["events"], drafted.new_values["people"]) == (3, 2)
