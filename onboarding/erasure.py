@@ -2,10 +2,11 @@
 applications: their drafts, with their files and saved versions, as retention erases
 an abandoned one. Their submitted applications stay (their reference and decisions are
 kept by other rules, with the account id). The approval steps they decided as an
-administrator lose their address (who decided stays, as the account); a step decided
-through an emailed link names the competent authority's official address, not an
-account, and stays. Each application can be held on its own, and a hold on one stops
-the erasure. Registered from OnboardingConfig.ready."""
+administrator lose their address (who decided stays, as the account) and the client
+address and browser they decided from; a step decided through an emailed link names the
+competent authority's official address, not an account, and that address stays. Each
+application can be held on its own, and a hold on one stops the erasure. Registered from
+OnboardingConfig.ready."""
 
 from django.utils import timezone
 
@@ -24,8 +25,10 @@ def person_applications_held(user_id: int) -> list[tuple[str, int]]:
 def person_applications_erase(user: AnyUser, addresses: list[str]) -> list[tuple[str, str]]:
     # The steps of others' applications they decided keep who decided (the account), not its address;
     # one they decided through an authority's link (signed in) keeps the authority's address it names.
+    # None keeps the client address and browser they decided from (as retention's closed_reduce clears them).
     ApprovalStep.objects.filter(decided_by=user).exclude(decided_by_email="").exclude(stage=Stage.AUTHORITY).update(
         decided_by_email="")
+    ApprovalStep.objects.filter(decided_by=user).exclude(ip=None, user_agent="").update(ip=None, user_agent="")
     ids = list(Application.objects.select_for_update().filter(nodal_officer=user, status=ApplicationStatus.DRAFT)
                .values_list("pk", flat=True))
     if not ids:

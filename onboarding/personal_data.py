@@ -1,15 +1,26 @@
-"""The nodal officer's applications and their files, in the person's data download
+"""The nodal officer's applications, in the person's data download
 (portal/privacy/personal_data.py), registered from OnboardingConfig.ready. Only
 applications whose nodal officer is the person, and of their answers only those that
 are not about another person: the competent authority's section and the technical
-contact's details are replaced by a note (they are those persons' data)."""
+contact's details are replaced by a note (they are those persons' data).
 
+For the same reason the application's stored documents are not in the zip, only listed
+(which, how many copies, why): each names another person. The form's PDF holds the
+competent authority's and the technical contact's answers, the approval letter names the
+authority and the administrators who decided, the authorisation letter is signed by the
+authority. A copy of a PDF without them would be a fresh render per version and language,
+which runs in a child process within limits and is counted against the person's renders
+an hour (onboarding/application/pdf.py): not something a download made in one request can
+do for up to MAX_APPLICATIONS applications. The person's own answers and the decisions are
+in data.json."""
+
+from django.db.models import Count
 from django.utils.translation import gettext as _
 
-from onboarding.models import Application, ApplicationDocument, ApprovalStep, Attachment, Section
+from onboarding.models import Application, ApplicationDocument, ApprovalStep, Attachment, DocumentKind, Section
 from portal.privacy.breach import breach_person_field_register
 from portal.privacy.breach_reads import breach_read_route_register
-from portal.privacy.personal_data import PersonalDataSection, PersonalFile, personal_data_register
+from portal.privacy.personal_data import PersonalDataSection, personal_data_register
 
 MAX_APPLICATIONS = 200
 # The answers of the form about persons other than the nodal officer, by section (None:
@@ -44,19 +55,37 @@ def applications_of(user) -> list:
     for application in applications:
         application["data"] = own_answers(application["data"] or {})
         application["decisions"] = by_application.get(application["id"], [])
+    documents = documents_not_included(applications)
+    for application in applications:
+        application["documents_not_included"] = documents.get(application["id"], [])
     return applications
 
 
-def files_of(user) -> list[PersonalFile]:
-    files = []
-    for model, label in ((Attachment, "letter"), (ApplicationDocument, "document")):
-        rows = model.objects.filter(application__nodal_officer=user).select_related("application").order_by("id")
-        for row in rows[:MAX_APPLICATIONS]:
-            if row.file.name:
-                reference = row.application.reference or f"draft-{row.application_id}"
-                files.append(PersonalFile(name=f"{reference}-{label}-{row.pk}.pdf", storage=row.file.storage,
-                                          path=row.file.name, size=row.size))
-    return files
+def documents_not_included(applications: list[dict]) -> dict[int, list[dict]]:
+    """By application id, the stored documents of ``applications`` left out of the
+    download (each names another person): which, how many copies (versions and
+    languages), and why, in the language of the request. Two queries, one row per kind."""
+    ids = [application["id"] for application in applications]
+    why = {
+        DocumentKind.FORM_PDF: (str(DocumentKind.FORM_PDF.label), _(
+            "It holds the details of other persons (the competent authority and the technical contact). "
+            "Your answers are in this file, without theirs.")),
+        DocumentKind.APPROVAL_LETTER: (str(DocumentKind.APPROVAL_LETTER.label), _(
+            "It names other persons (the competent authority and the administrators who decided). "
+            "The decisions are in this file, without their details.")),
+    }
+    letter = (_("Signed authorisation letter"), _(
+        "It is signed by the competent authority and holds their details. You uploaded it yourself."))
+    counted = [(row["application_id"], *why[row["kind"]], row["copies"])
+               for row in ApplicationDocument.objects.filter(application_id__in=ids, kind__in=why).exclude(file="")
+               .values("application_id", "kind").annotate(copies=Count("id")).order_by("application_id", "kind")]
+    counted += [(row["application_id"], *letter, row["copies"])
+                for row in Attachment.objects.filter(application_id__in=ids).exclude(file="")
+                .values("application_id").annotate(copies=Count("id")).order_by("application_id")]
+    listed: dict[int, list[dict]] = {}
+    for application_id, document, reason, copies in counted:
+        listed.setdefault(application_id, []).append({"document": document, "copies": copies, "reason": reason})
+    return listed
 
 
 def register() -> None:
@@ -68,5 +97,4 @@ def register() -> None:
         breach_read_route_register(f"onboarding:{route}", "onboarding.application")
     for route in ("queue_step", "appeal_step"):
         breach_read_route_register(f"onboarding:{route}", "onboarding.approvalstep")
-    personal_data_register(PersonalDataSection(name="onboarding_applications", collect=applications_of,
-                                               files=files_of))
+    personal_data_register(PersonalDataSection(name="onboarding_applications", collect=applications_of))

@@ -26,11 +26,21 @@ class VerificationConfig(AppConfig):
 
         # An erasure granted to a person erases their verification records too, and is
         # refused while one of them is under a legal hold.
-        from portal.privacy.requests import person_erasure_register, person_hold_targets_register  # noqa: PLC0415
-        from verification.erasure import person_verification_erase, person_verification_held  # noqa: PLC0415
+        # Its mail in the outbox goes too, at the official addresses they had as well.
+        from portal.privacy.requests import (  # noqa: PLC0415
+            person_erasure_register,
+            person_hold_targets_register,
+            person_past_addresses_register,
+        )
+        from verification.erasure import (  # noqa: PLC0415
+            person_verification_addresses,
+            person_verification_erase,
+            person_verification_held,
+        )
 
         person_erasure_register(person_verification_erase)
         person_hold_targets_register(person_verification_held)
+        person_past_addresses_register(person_verification_addresses)
 
         # The person's verification records in their personal data download (portal/privacy).
         from verification import personal_data  # noqa: PLC0415

@@ -7,8 +7,10 @@ their confirmed addresses that no account accepted (waiting or cancelled), are d
 batch events that list them (its "invitation sent", read by its admins), and so are the
 rows of uploaded rosters that list them at one of their addresses. The records of others they decided as an
 administrator lose their address (who decided stays, as the account). (Their
-memberships and admin roles are the core's to end.) Each of their records can be held
-on its own, and a hold on one stops the erasure. Registered from VerificationConfig.ready."""
+memberships and admin roles are the core's to end; so is the mail to them, also at the
+official addresses of theirs the account no longer holds: person_verification_addresses.)
+Each of their records can be held on its own, and a hold on one stops the erasure.
+Registered from VerificationConfig.ready."""
 
 from allauth.account.models import EmailAddress
 from django.db import connection
@@ -19,7 +21,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.permissions import AnyUser
 from portal.privacy.models import HoldTarget
 from portal.privacy.requests import EVENT_TARGET
-from verification.models import HELD_STATUSES, EndReason, GovernmentProfile, VerificationStatus
+from verification.models import HELD_STATUSES, AddressConfirmation, EndReason, GovernmentProfile, VerificationStatus
 from verification.retention import profiles_details_erase
 from verification.rosters.models import Invitation, RosterImport
 from verification.rosters.retention import person_rows_remove
@@ -29,6 +31,16 @@ def person_verification_held(user_id: int) -> list[tuple[str, int]]:
     """The person's verification records, as legal holds name them."""
     return [(HoldTarget.VERIFICATION, pk)
             for pk in GovernmentProfile.objects.filter(user_id=user_id).values_list("pk", flat=True)]
+
+
+def person_verification_addresses(user: AnyUser) -> list[str]:
+    """The addresses the person's verification knows were theirs, which the account may no
+    longer hold: their records' official addresses, those their confirmation links were
+    mailed to, and those of the invitations they accepted (the erasure clears them all)."""
+    profiles = GovernmentProfile.objects.filter(user=user).exclude(official_email="")
+    return sorted({*profiles.values_list("official_email", flat=True),
+                   *AddressConfirmation.objects.filter(profile__user=user).values_list("email", flat=True).distinct(),
+                   *Invitation.objects.filter(accepted_by=user).values_list("email", flat=True).distinct()})
 
 
 def person_verification_erase(user: AnyUser, addresses: list[str]) -> list[tuple[str, str]]:

@@ -12,7 +12,7 @@ nodal officer; verification: a profile's person)."""
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
@@ -21,7 +21,18 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from portal.audit.models import AuditEvent
+from portal.ids import row_id
 from portal.privacy.breach_reads import RequestLogReads, request_log_reads
+
+# The days a period may start and end on: from 2000 (the portal's records begin long
+# after it, and the calendar's first days cannot even be written in UTC) to the end of
+# next year, as the audit log's filter allows (monitoring/forms.py).
+DATE_MIN = date(2000, 1, 1)
+
+
+def period_day_allowed(moment: datetime) -> bool:
+    return DATE_MIN <= moment.date() <= date(timezone.localdate().year + 1, 12, 31)
+
 
 MAX_EVENTS = 100_000
 MAX_PEOPLE_LISTED = 1000
@@ -52,13 +63,20 @@ class BreachFindings:
     log: RequestLogReads = field(default_factory=RequestLogReads)  # what the request log says was read
 
 
+def row_number(value: str) -> int | None:
+    """``value`` as a row's id when it is written as one (ASCII digits, within the
+    database's range: not "²", a digit to str.isdigit that int refuses, nor digits of
+    another script), else None."""
+    return row_id(value) if value.isascii() and value.isdigit() else None
+
+
 def actor_user_ids(actor: str) -> set[int] | None:
     """The accounts an actor (an email address or an account number) names; None when no actor is given."""
     if not actor:
         return None
     ids = set(get_user_model().objects.filter(email__iexact=actor).values_list("pk", flat=True))
-    if actor.isdigit():
-        ids.add(int(actor))
+    if (number := row_number(actor)) is not None:
+        ids.add(number)
     return ids
 
 
@@ -67,7 +85,8 @@ def breach_findings(*, start: datetime, end: datetime, actor: str = "", ip: str 
     findings = BreachFindings(start=start, end=end, actor=actor, ip=ip)
     events = AuditEvent.objects.filter(created_at__gte=start, created_at__lt=end)
     if actor:
-        events = events.filter(Q(actor_email__iexact=actor) | Q(actor_id=int(actor)) if actor.isdigit()
+        number = row_number(actor)
+        events = events.filter(Q(actor_email__iexact=actor) | Q(actor_id=number) if number is not None
                                else Q(actor_email__iexact=actor))
     if ip:
         events = events.filter(ip=ip)
@@ -94,7 +113,7 @@ def breach_findings(*, start: datetime, end: datetime, actor: str = "", ip: str 
         if person_field is None:
             continue
         model = apps.get_model(target_type)
-        numeric = [int(i) for i in ids if i.isdigit()]
+        numeric = [number for number in map(row_number, ids) if number is not None]
         person_ids.update(pk for pk in model._default_manager.filter(pk__in=numeric)
                           .values_list(person_field, flat=True) if pk)
     findings.people_count = len(person_ids)

@@ -11,7 +11,7 @@ role does not end: refused), its other
 requests lose what the person wrote (those still waiting are closed), and the
 personal part of the audit events by or about it is redacted."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from django.conf import settings
@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -160,9 +161,41 @@ def person_erasure_register(handler: ErasureHandler) -> None:
         _ERASURE_HANDLERS.append(handler)
 
 
+# The addresses the apps' records know were the person's, which the account may no longer
+# hold (the official address their verification records name, which they may have taken
+# off their account): the outbox's mail to them is the person's too. Each is called with
+# the person in the erasure's transaction, before the handlers above clear those records.
+# Registered from the apps' ready().
+PastAddresses = Callable[[AnyUser], Iterable[str]]
+_PAST_ADDRESSES: list[PastAddresses] = []
+
+
+def person_past_addresses_register(source: PastAddresses) -> None:
+    if source not in _PAST_ADDRESSES:
+        _PAST_ADDRESSES.append(source)
+
+
+def _past_addresses(user: AnyUser, held: list[str]) -> list[str]:
+    """The addresses the registered sources know were ``user``'s besides ``held`` (the
+    account's now), lower case, less those another account holds now: an official address
+    passes to the next holder of a post, and the mail there may be theirs (the outbox's own
+    retention removes it, OUTBOX_KEEP_DAYS after it was sent)."""
+    from allauth.account.models import EmailAddress  # noqa: PLC0415 (apps loaded)
+
+    past = {address.strip().lower() for source in _PAST_ADDRESSES for address in source(user)
+            if address and address.strip()} - set(held)
+    if not past:
+        return []
+    others = EmailAddress.objects.exclude(user=user).annotate(address=Lower("email")).filter(address__in=past)
+    accounts = get_user_model().objects.exclude(pk=user.pk).annotate(address=Lower("email")).filter(address__in=past)
+    taken = {*others.values_list("address", flat=True), *accounts.values_list("address", flat=True)}
+    return sorted(past - taken)
+
+
 def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int | None = None) -> None:
     """Close an account whose erasure was granted: no name, no addresses, no sign-in, no
-    nominee, no mail to it in the outbox (sent or not), what the apps hold about the
+    nominee, no mail to it in the outbox (sent or not; also at the addresses the apps know
+    were the person's, person_past_addresses_register), what the apps hold about the
     person erased (person_erasure_register: their drafts, their verification records'
     details, their invitations and roster rows...), their other data protection requests
     emptied of what they wrote and closed if still waiting, and the personal part of the
@@ -179,6 +212,7 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
         user = User.objects.select_for_update().get(pk=user_id)
         addresses = sorted({user.email.lower(), *(email.lower() for email in
                                                    EmailAddress.objects.filter(user=user).values_list("email", flat=True))})
+        past = _past_addresses(user, addresses)  # before the handlers clear the records that name them
         targets = [("accounts.user", str(user.pk))]
         for handler in _ERASURE_HANDLERS:
             targets += handler(user, addresses)
@@ -197,7 +231,7 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
         if admin_of:
             organisation_admins_lapse(pairs=admin_of, reason="account_erased", check=_erasure_keeps_an_admin)
         Nominee.objects.filter(user=user).delete()
-        outbox_person_remove(addresses=addresses)
+        outbox_person_remove(addresses=addresses + past)
         others, closed = _requests_close(user, actor, granted_request_id)
         targets += [("privacy.privacyrequest", str(pk)) for pk in others]
         audit_redact(actor_ids=[user.pk], targets=targets, event_ids=event_ids + _membership_events(user, addresses),

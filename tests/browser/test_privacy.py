@@ -49,7 +49,10 @@ def test_download_and_an_erasure_request_from_asking_to_decision(page, portal, c
     archive = zipfile.ZipFile(io.BytesIO(open(download.path(), "rb").read()))
     data = json.loads(archive.read("data.json"))
     assert [a["reference"] for a in data["onboarding_applications"]] == [application.reference]
-    assert len(data["files_included"]) == 1 and archive.read(f"files/{data['files_included'][0]}").startswith(b"%PDF")
+    # The authorisation letter is signed by the competent authority: listed, not included.
+    assert archive.namelist() == ["data.json"] and data["files_included"] == []
+    assert [document["document"] for document in data["onboarding_applications"][0]["documents_not_included"]] == [
+        "Signed authorisation letter"]
     everything = b"".join(archive.read(name) for name in archive.namelist())
     assert other.reference.encode() not in everything and b"someone.else" not in everything
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from tests.factories import ApplicationFactory, UserFactory
+from tests.html_tree import field_error, field_value, parse
 from tests.onboarding.approval_helpers import make_superadmin, second_factor_given
 from tests.verification.helpers import GovernmentProfileFactory
 
@@ -90,3 +91,59 @@ def test_the_page_for_superadmins(incident):
     someone = Client()
     someone.force_login(UserFactory(email="someone@mha.gov.in"))
     assert someone.get("/portal/privacy/breach/").status_code == 403
+
+
+def signed_in_superadmin():
+    root = make_superadmin(email="root@sandes.nic.in")
+    client = Client()
+    client.force_login(root)
+    second_factor_given(client, root)
+    return client
+
+
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@pytest.mark.parametrize("actor", ["²", "intruder-in-other-digits", "9" * 30, str(2**63)])
+def test_the_page_takes_an_actor_that_only_looks_like_an_account_number(incident, actor):
+    """An account number is ASCII digits within the database's range: a superscript two
+    (a digit to str.isdigit, not to int), the intruder's number in other digits, or a number
+    past any row's is an actor no event and no account has. The intruder's number itself is one."""
+    intruder = UserFactory._meta.model.objects.get(email="intruder@mha.gov.in")
+    if actor == "intruder-in-other-digits":
+        actor = str(intruder.pk).translate(ARABIC_INDIC)
+    client = signed_in_superadmin()
+    params = {"start": incident.strftime("%Y-%m-%d %H:%M"), "end": timezone.now().strftime("%Y-%m-%d %H:%M"),
+              "second_language": "hi"}
+    response = client.get("/portal/privacy/breach/", {**params, "actor": actor})
+    assert response.status_code == 200
+    drafted = AuditEvent.objects.filter(action=AuditAction.BREACH_REPORT_DRAFTED).latest("id")
+    assert (drafted.new_values["events"], drafted.new_values["people"]) == (0, 0)
+    assert f'value="{actor}"' in response.content.decode()
+    assert client.get("/portal/privacy/breach/", {**params, "actor": str(intruder.pk)}).status_code == 200
+    drafted = AuditEvent.objects.filter(action=AuditAction.BREACH_REPORT_DRAFTED).latest("id")
+    assert (drafted.new_values["events"], drafted.new_values["people"]) == (3, 2)
+
+
+@pytest.mark.parametrize(("start", "end"), [("0001-01-01 00:00", "0001-01-02 00:00"),
+                                            ("1999-12-31 18:00", "2000-01-02 00:00")])
+def test_the_page_refuses_a_period_before_2000_at_its_field_keeping_what_was_typed(start, end):
+    """The first day of the calendar cannot even be written in UTC; the portal's records
+    begin long after 2000: a start (or an end) before it is refused at its field, in the
+    page's language, and the values typed stay."""
+    client = signed_in_superadmin()
+    client.cookies["django_language"] = "hi"
+    response = client.get("/portal/privacy/breach/", {"start": start, "end": end, "actor": "intruder@mha.gov.in",
+                                                       "second_language": "mr"})
+    assert response.status_code == 200
+    tree = parse(response.content)
+    assert field_error(tree, "start") == "2000 और अगले वर्ष के बीच की तारीख दर्ज करें।"
+    assert field_error(tree, "end") == (None if end.startswith("2000") else "2000 और अगले वर्ष के बीच की तारीख दर्ज करें।")
+    assert (field_value(tree, "start"), field_value(tree, "end"), field_value(tree, "actor"),
+            field_value(tree, "second_language")) == (start, end, "intruder@mha.gov.in", "mr")
+    assert not AuditEvent.objects.filter(action=AuditAction.BREACH_REPORT_DRAFTED).exists()
+
+
+def test_the_command_refuses_a_period_before_2000():
+    with pytest.raises(CommandError, match="between 2000 and next year"):
+        call_command("breach_report", "--from", "0001-01-01T00:00", "--to", "0001-01-02T00:00")

@@ -48,7 +48,7 @@ def unzip(response):
     return archive, json.loads(archive.read("data.json"))
 
 
-def test_the_download_holds_the_persons_data_and_files_and_nothing_of_anyone_else():
+def test_the_download_holds_the_persons_data_and_nothing_of_anyone_else():
     asha, asha_application = person_with_records("asha@mha.gov.in", "EMP-ASHA")
     ravi, ravi_application = person_with_records("ravi@mha.gov.in", "EMP-RAVI")
     response = client_of(asha).get("/privacy/my-data/download/")
@@ -59,14 +59,16 @@ def test_the_download_holds_the_persons_data_and_files_and_nothing_of_anyone_els
     assert [a["reference"] for a in data["onboarding_applications"]] == [asha_application.reference]
     assert [p["employee_code"] for p in data["verification_records"]] == ["EMP-ASHA"]
     assert {e["action"] for e in data["activity"]["events"]} >= {AuditAction.USER_LOGGED_IN}
-    assert data["files_included"] == [f"{asha_application.reference}-letter-{asha_application.attachments.get().pk}.pdf"]
-    assert archive.read(f"files/{data['files_included'][0]}").startswith(b"%PDF")
+    # The authorisation letter is signed by the competent authority: it is listed, not included.
+    assert data["files_included"] == [] and archive.namelist() == ["data.json"]
+    assert [document["document"] for document in data["onboarding_applications"][0]["documents_not_included"]] == [
+        "Signed authorisation letter"]
     everything = b"".join(archive.read(name) for name in archive.namelist())
     for other in (ravi.email.encode(), ravi.full_name.encode(), b"EMP-RAVI", ravi_application.reference.encode(),
                   ravi_application.organisation_name.encode()):
         assert other not in everything
     export = AuditEvent.objects.get(action=AuditAction.PERSONAL_DATA_EXPORTED)
-    assert export.actor_id == asha.pk and export.new_values["files"] == 1
+    assert export.actor_id == asha.pk and export.new_values["files"] == 0
 
 
 def test_the_download_of_an_application_leaves_out_the_details_of_the_other_persons_it_names():
@@ -100,12 +102,65 @@ def test_the_download_of_an_application_leaves_out_the_details_of_the_other_pers
     assert data["onboarding_applications"][0]["data"]["integration"]["tech_name"] == hindi
 
 
-def test_the_download_is_bounded_and_says_what_it_left_out(monkeypatch):
-    asha, application = person_with_records("asha@mha.gov.in", "E1")
-    ApplicationFactory(nodal_officer=asha, letter=True)
+def test_the_download_leaves_out_the_stored_documents_that_name_other_persons(
+        officer, officer_client, django_capture_on_commit_callbacks):
+    """The form's PDF holds the competent authority's and the technical contact's names,
+    addresses and mobiles (which data.json replaces by a note), the approval letter names
+    the authority and the administrators who decided, and the authorisation letter is
+    signed by the authority: none is in the zip; data.json lists each with why (in the
+    page's language), and the person's own answers are in data.json."""
+    from django.core.files.base import ContentFile
+    from django.utils import translation
+
+    from onboarding.models import ApplicationDocument, DocumentKind
+    from tests.onboarding.form_helpers import complete, new_application, submit
+    from tests.onboarding.test_pdf import download
+
+    application = submit(officer_client, complete(officer_client, new_application(officer)),
+                         django_capture_on_commit_callbacks)
+    download(officer_client, application)  # the officer downloads the form: it is stored
+    ApplicationDocument.objects.create(application=application, kind=DocumentKind.APPROVAL_LETTER, version=1,
+                                       file=ContentFile(b"%PDF-1.4 Secretary director@mahaagri.gov.in", name="a.pdf"),
+                                       sha256="0" * 64, size=44)
+    assert application.documents.filter(kind=DocumentKind.FORM_PDF).exists() and application.attachments.exists()
+    archive, data = unzip(officer_client.get("/privacy/my-data/download/"))
+    assert archive.namelist() == ["data.json"] and data["files_included"] == data["files_left_out"] == []
+    everything = b"".join(archive.read(name) for name in archive.namelist()).decode()
+    found = [value for value in ("director@mahaagri.gov.in", "Anita Deshmukh", "kiran.joshi@mahaagri.gov.in",
+                                 "Kiran Joshi") if value in everything]
+    assert found == []
+    [listed] = data["onboarding_applications"]
+    assert listed["data"]["nodal_officer"]["mobile"] == "9876543210"
+    assert {(document["document"], document["copies"]) for document in listed["documents_not_included"]} == {
+        ("Filled onboarding form", 1), ("Approval letter", 1), ("Signed authorisation letter", 1)}
+    english = {document["reason"] for document in listed["documents_not_included"]}
+    assert len(english) == 3 and all(english)
+    officer_client.cookies["django_language"] = "hi"
+    _archive, data = unzip(officer_client.get("/privacy/my-data/download/", HTTP_ACCEPT_LANGUAGE="hi"))
+    with translation.override("hi"):
+        hindi = {str(translation.gettext(label)) for label in ("Filled onboarding form", "Approval letter",
+                                                               "Signed authorisation letter")}
+    listed = data["onboarding_applications"][0]["documents_not_included"]
+    assert {document["document"] for document in listed} == hindi
+    assert not english & {document["reason"] for document in listed}
+
+
+def test_the_download_is_bounded_and_says_what_it_left_out(monkeypatch, tmp_path):
+    """The files a section gives (none of the apps' sections gives any now: their stored
+    documents name other persons) are bounded in number and bytes; the rest are listed."""
+    from django.core.files.storage import FileSystemStorage
+
+    storage = FileSystemStorage(location=tmp_path)
+    names = [storage.save(f"file-{n}.pdf", io.BytesIO(b"%PDF-1.4 file")) for n in range(2)]
+    files = [personal_data.PersonalFile(name=name, storage=storage, path=name, size=13) for name in names]
+    monkeypatch.setitem(personal_data._SECTIONS, "files_of_a_test",
+                        personal_data.PersonalDataSection(name="files_of_a_test", collect=lambda user: None,
+                                                          files=lambda user: files))
+    asha, _application = person_with_records("asha@mha.gov.in", "E1")
     monkeypatch.setattr(personal_data, "MAX_FILES", 1)
-    _archive, data = unzip(client_of(asha).get("/privacy/my-data/download/"))
-    assert len(data["files_included"]) == 1 and len(data["files_left_out"]) == 1
+    archive, data = unzip(client_of(asha).get("/privacy/my-data/download/"))
+    assert (data["files_included"], data["files_left_out"]) == (["file-0.pdf"], ["file-1.pdf"])
+    assert archive.read("files/file-0.pdf") == b"%PDF-1.4 file"
 
 
 def test_a_person_corrects_their_name_audited_and_an_empty_one_is_refused():
@@ -665,6 +720,40 @@ def test_an_erasure_removes_the_mail_to_the_person_from_the_outbox():
                     "Not her": (["basha@mha.gov.in"], [])}
 
 
+def test_an_erasure_removes_the_mail_to_the_persons_official_addresses_that_left_the_account():
+    """The yearly confirmation mail went to the person's official address, a second address
+    of their account that they later removed (their verification is suspended for it): the
+    erasure removes that mail too, as the address the person's verification records and
+    their confirmation links name. Mail at an earlier official address of theirs that now
+    belongs to another account (it passed with the post) stays: it may be the other's."""
+    from allauth.account.models import EmailAddress
+    from django.core.mail import EmailMessage
+
+    from portal.mail.services import outbox_enqueue
+    from verification import lifecycle
+    from verification.models import VerificationStatus
+
+    asha = UserFactory(email="asha.home@mha.gov.in", full_name="Asha Kulkarni")
+    official, passed = "asha.kulkarni@mahaagri.gov.in", "deputy.director@mahaagri.gov.in"
+    EmailAddress.objects.create(user=asha, email=official, verified=True, primary=False)
+    profile = GovernmentProfileFactory(user=asha, official_email=official, status=VerificationStatus.VERIFIED,
+                                       verified_at=timezone.now() - timedelta(days=400))
+    GovernmentProfileFactory(user=asha, official_email=passed.upper(), status=VerificationStatus.REVOKED)
+    UserFactory(email=passed, full_name="Ravi Deshpande")
+    assert lifecycle.confirmations_request(profile_ids=[profile.pk]) == 1
+    outbox_enqueue(messages=[EmailMessage(subject="To the deputy director", body="Dear Ravi", to=[passed])])
+    assert OutboxMessage.objects.filter(to__contains=[official]).exists()
+    # The person removes the address from their account.
+    EmailAddress.objects.filter(user=asha, email=official).delete()
+    lifecycle.profiles_suspend_address_removed(user_id=asha.pk, email=official)
+
+    made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+    assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
+    assert list(OutboxMessage.objects.filter(to__icontains="asha").values_list("subject", "to")) == []
+    assert list(OutboxMessage.objects.filter(to__contains=[passed]).values_list("subject", flat=True)) == [
+        "To the deputy director"]
+
+
 def test_no_mail_is_written_to_an_erased_nodal_officer_when_their_application_is_decided():
     """A nodal officer's erasure was granted while their application waited for the state:
     when the state administrator returns it, the portal writes no mail to the placeholder
@@ -746,8 +835,8 @@ def test_an_erasure_removes_the_persons_rows_from_the_rosters_staged():
 
 def test_an_erased_state_admins_address_leaves_the_approval_steps_they_decided():
     """The steps an erased state admin decided keep the account as who decided, not its
-    address: the application's page and its approval letter name an administrator whose
-    details were erased. A step the competent authority decided by its address (no
+    address, nor the address and browser they decided from: the application's page and its
+    approval letter name an administrator whose details were erased. A step the competent authority decided by its address (no
     account) keeps the address."""
     from onboarding.approval.letters import approval_letter_html
     from onboarding.models import ApprovalStep
@@ -768,7 +857,10 @@ def test_an_erased_state_admins_address_leaves_the_approval_steps_they_decided()
                                     opened_at=now - timedelta(days=3), decided_at=now - timedelta(days=2),
                                     decided_by=state_admin, decided_by_email="secretary@maharashtra.gov.in")
     step = ApprovalStepFactory(application=application, stage="state", decision="return", remarks="Fix the letter",
-                               decided_at=now, decided_by=state_admin, decided_by_email=state_admin.email)
+                               decided_at=now, decided_by=state_admin, decided_by_email=state_admin.email,
+                               ip="198.51.100.23", user_agent="Mozilla/5.0 (Asha's laptop)")
+    ApprovalStep.objects.filter(pk=forwarded.pk).update(ip="198.51.100.24", user_agent="Mozilla/5.0 (office)")
+    ApprovalStep.objects.filter(pk=authority.pk).update(ip="203.0.113.9", user_agent="Mozilla/5.0 (secretary)")
     made = privacy_request_make(user=state_admin, kind="erasure", details="Erase me")
     assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
 
@@ -776,6 +868,13 @@ def test_an_erased_state_admins_address_leaves_the_approval_steps_they_decided()
     assert (step.decided_by_id, step.decided_by_email, step.remarks) == (state_admin.pk, "", "Fix the letter")
     assert ApprovalStep.objects.get(pk=authority.pk).decided_by_email == "secretary@maharashtra.gov.in"
     assert ApprovalStep.objects.get(pk=forwarded.pk).decided_by_email == "secretary@maharashtra.gov.in"
+    # Where and with what browser they decided from is theirs too (retention's closed_reduce
+    # clears it), on the step they decided through the authority's link as well; the
+    # authority's own step keeps its.
+    assert (step.ip, step.user_agent) == (None, "")
+    assert ApprovalStep.objects.filter(pk=forwarded.pk).values_list("ip", "user_agent").get() == (None, "")
+    assert ApprovalStep.objects.filter(pk=authority.pk).values_list("ip", "user_agent").get() == (
+        "203.0.113.9", "Mozilla/5.0 (secretary)")
     page = html.unescape(client_of(application.nodal_officer).get(f"/onboarding/{application.pk}/").content.decode())
     assert "sa.rathod@maharashtra.gov.in" not in page
     assert "an administrator whose details were erased" in page and "secretary@maharashtra.gov.in" in page

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
-from portal.privacy.breach import breach_drafts, breach_findings
+from portal.privacy.breach import breach_drafts, breach_findings, period_day_allowed
 
 
 def moment(value: str) -> datetime:
@@ -35,6 +35,8 @@ class Command(BaseCommand):
                             help="request log lines to read at most (default: PRIVACY_BREACH_LOG_MAX_LINES)")
 
     def handle(self, *args, start, end, actor, ip, language, request_log, log_max_lines, **options):
+        if not (period_day_allowed(start) and period_day_allowed(end)):
+            raise CommandError("--from and --to must be dates between 2000 and next year.")
         if end <= start or (end - start).days > 90:
             raise CommandError("--to must be after --from and at most 90 days later.")
         if request_log:
