@@ -282,12 +282,14 @@ def _open_steps(count, now, people):
 #   savepoint, select+lock reminders, update reminded_at, select+lock escalations,
 #   update escalated_at, the official-email rules (an authority whose address can no longer
 #   decide gets no reminder), insert new links (the old ones stay until they expire), state admins,
-#   superadmins, their accounts' addresses and the applications' decided steps (who may not
-#   decide: left out of the mail), insert outbox rows, savepoint (audit), lock the audit
-#   chain head, insert audit rows, move the chain head, release audit savepoint, release
+#   superadmins, their accounts' addresses, the applications' nodal officers' addresses (their
+#   accounts' and those typed in the form: an administrator's account on one of them is the
+#   officer, who decides nothing on their own application) and the applications' decided steps
+#   (who may not decide: left out of the mail), insert outbox rows, savepoint (audit), lock the
+#   audit chain head, insert audit rows, move the chain head, release audit savepoint, release
 #   savepoint; on PostgreSQL also the advisory lock that serialises appends to
 #   the audit chain.
-SWEEP_QUERIES = 18 + IS_POSTGRESQL
+SWEEP_QUERIES = 19 + IS_POSTGRESQL
 
 
 @pytest.mark.parametrize("count", [1, 30])

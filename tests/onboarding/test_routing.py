@@ -726,6 +726,71 @@ def test_an_appeal_is_not_decided_by_the_competent_authority_that_made_the_rejec
     assert application.status == ApplicationStatus.REJECTED_FINAL
 
 
+OWN_APPLICATION = ("One of your addresses is this application's nodal officer's: nobody decides on their own "
+                   "application, so another administrator decides it.")
+
+
+def test_a_state_admin_on_the_officers_own_mailbox_does_not_decide_the_state_level(officer):
+    """A state admin's account on the nodal officer's mailbox under a "+tag" is the officer:
+    not told of the new application in the queue (the other state admin is), refused at the
+    decision field (the page says why), nothing changed."""
+    twin = make_state_admin("MH", email="nodal.officer+state@mahaagri.gov.in")
+    other = make_state_admin("MH")
+    application = application_with_state(nodal_officer=officer)
+    [assigned] = [m for m in OutboxMessage.objects.all() if m.subject.startswith("New application in your approval queue")]
+    assert assigned.to == [other.email]
+    step = state_step(application)
+    with pytest.raises(ValidationError) as refused:
+        approvals.step_decide(step_id=step.pk, decision="approve", actor=twin)
+    assert refused.value.message_dict == {"decision": [OWN_APPLICATION]}
+    response = signed_in(twin).post(f"/onboarding/queue/{step.pk}/", {"decision": "approve", "confirm": "on"})
+    assert response.status_code == 200
+    assert field_error(page(response), "decision") == OWN_APPLICATION
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE and state_step(application).decision == ""
+
+
+def test_a_state_admin_at_the_alternate_address_the_officer_typed_does_not_decide_the_state_level(officer):
+    """The alternate address the officer gave in their form is theirs too: the state admin
+    whose account it is decides nothing on the application, and is not told of it."""
+    twin = make_state_admin("MH", email="s.patil@maharashtra.gov.in")
+    root = make_superadmin()
+    data = {**VALID, "nodal_officer": {**VALID["nodal_officer"], "alternate_email": "S.Patil+mine@maharashtra.gov.in"}}
+    application = application_with_state(nodal_officer=officer, data=data)
+    [assigned] = [m for m in OutboxMessage.objects.all() if m.subject.startswith("New application in your approval queue")]
+    assert assigned.to == [root.email]
+    step = state_step(application)
+    response = signed_in(twin).post(f"/onboarding/queue/{step.pk}/", {"decision": "approve", "confirm": "on"})
+    assert response.status_code == 200
+    assert field_error(page(response), "decision") == OWN_APPLICATION
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE and state_step(application).decision == ""
+
+
+def test_a_superadmin_on_the_officers_own_mailbox_does_not_decide_the_appeal(officer):
+    """A superadmin's account on the nodal officer's mailbox is the officer: not told of the
+    appeal, refused at the decision field, nothing changed; another superadmin decides it."""
+    twin = make_superadmin(email="nodal.officer+root@mahaagri.gov.in")
+    root = make_superadmin()
+    application = application_with_state(nodal_officer=officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="Duplicate.",
+                          actor=make_state_admin("MH"))
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Not a duplicate.", actor=officer)
+    [assigned] = [m for m in OutboxMessage.objects.all() if m.subject.startswith("Appeal to decide")]
+    assert assigned.to == [root.email]
+    with pytest.raises(ValidationError) as refused:
+        approvals.appeal_decide(step_id=appeal.pk, decision="overturn", actor=twin)
+    assert refused.value.message_dict == {"decision": [OWN_APPLICATION]}
+    response = signed_in(twin).post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "overturn", "confirm": "on"})
+    assert response.status_code == 200
+    assert field_error(page(response), "decision") == OWN_APPLICATION
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.UNDER_APPEAL
+    approvals.appeal_decide(step_id=appeal.pk, decision="overturn", actor=root)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.APPROVED
+
+
 def deciding_page(kind, officer):
     """(a client, the address of its decision page, the application) for the competent
     authority's link ("link"), a state administrator's queue ("state") or an appeal ("appeal")."""
@@ -812,3 +877,4 @@ def test_final_approval_is_refused_while_a_listed_domain_is_refused_now(officer)
     assert "krishimail.in is a personal mail service" in response.content.decode()
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_STATE and application.organisation is None
+
