@@ -17,7 +17,9 @@ from django.utils import timezone
 from guardian.shortcuts import get_perms
 from pypdf import PdfReader
 
+from onboarding import workflow
 from onboarding.application import services
+from onboarding.application.selectors import officer_eligibility
 from onboarding.approval import services as approvals
 from onboarding.approval.letters import approval_letter_issue
 from onboarding.models import (
@@ -878,3 +880,65 @@ def test_final_approval_is_refused_while_a_listed_domain_is_refused_now(officer)
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_STATE and application.organisation is None
 
+
+APPEAL_CANNOT_RETURN = "An appeal cannot return the application for correction:"
+
+
+def _short_code_taken(application, officer):
+    OrganisationFactory(name="Ministry of Home Affairs", short_code=VALID["organisation"]["short_code"])
+    return ("DOA-MH is already the short code of Ministry of Home Affairs on Sandes. Choose another. "
+            f"{APPEAL_CANNOT_RETURN} uphold the rejection, giving this as the reason, and the nodal officer can "
+            "apply again with another short code.")
+
+
+def _domain_refused(application, officer):
+    EmailSuffixRule.objects.create(suffix="krishimail.in", kind=SuffixKind.CONSUMER)
+    return ("krishimail.in is a personal mail service; only your organisation's own domains can be listed. "
+            f"{APPEAL_CANNOT_RETURN} uphold the rejection, giving this as the reason, and the nodal officer can "
+            "apply again without that domain; or, if it was marked a personal mail service by mistake, correct "
+            "the official email rules and then overturn it.")
+
+
+def _officer_not_eligible(application, officer):
+    UserFactory._meta.model.objects.filter(pk=officer.pk).update(email="sunil.patil@gmail.com")
+    problem = officer_eligibility(UserFactory._meta.model.objects.get(pk=officer.pk))
+    return (f"The nodal officer can no longer be made the organisation's admin: {problem} {APPEAL_CANNOT_RETURN} "
+            "overturn the rejection once their account is eligible again, or uphold it and they can apply again.")
+
+
+def _officer_deactivated(application, officer):
+    UserFactory._meta.model.objects.filter(pk=officer.pk).update(is_active=False)
+    return ("The nodal officer's account has been deactivated: they cannot be made the organisation's admin. "
+            "Uphold the rejection, or overturn it once their account is active again.")
+
+
+@pytest.mark.parametrize("refusal", [_short_code_taken, _domain_refused, _officer_not_eligible, _officer_deactivated])
+def test_a_refused_overturn_gives_advice_an_appeal_can_follow(officer, refusal):
+    """Overturning a rejection is a final approval, refused as the state level's is (the
+    short code taken meanwhile, a listed domain refused now, the officer no longer
+    eligible); an appeal can only overturn or uphold (no return for correction from
+    under_appeal in the workflow), so the page says what the superadmin can do instead,
+    at the decision, in their language, and nothing changes."""
+    data = {**VALID, "organisation": {**VALID["organisation"], "email_domains": "mahaagri.gov.in, krishimail.in"}}
+    application = application_with_state(nodal_officer=officer, data=data)
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="Duplicate.",
+                          actor=make_state_admin("MH"))
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Not a duplicate.", actor=officer)
+    expected = refusal(application, officer)
+    assert not workflow.allowed(ApplicationStatus.UNDER_APPEAL, workflow.Event.STATE_RETURN)
+    root = make_superadmin()
+    with pytest.raises(ValidationError) as refused:
+        approvals.appeal_decide(step_id=appeal.pk, decision="overturn", actor=root)
+    assert refused.value.message_dict == {"decision": [expected]}
+    client = signed_in(root)
+    response = client.post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "overturn", "confirm": "on"})
+    assert response.status_code == 200
+    tree = page(response)
+    assert field_error(tree, "decision") == expected
+    assert "Return the application for correction" not in response.content.decode()
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.UNDER_APPEAL and application.organisation is None
+    client.post("/i18n/setlang/", {"language": "hi", "next": "/"})
+    response = client.post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "overturn", "confirm": "on"})
+    hindi = field_error(page(response), "decision")
+    assert DEVANAGARI_RE.search(hindi) and APPEAL_CANNOT_RETURN not in hindi and "the rejection" not in hindi
