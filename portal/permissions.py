@@ -508,11 +508,15 @@ def superadmin_emails() -> list[str]:
 
 
 def state_admin_emails(jurisdictions: Iterable[str]) -> dict[str, list[str]]:
-    """{jurisdiction: [emails]} of the active state administrators of each jurisdiction."""
+    """{jurisdiction: [emails]} of the active state administrators who decide each
+    jurisdiction's state steps (``decided_jurisdictions``): those granted it, and those
+    granted every jurisdiction (EVERYWHERE). One query."""
+    wanted = set(jurisdictions)
     found: dict[str, set[str]] = {}
     rows = PlatformRoleGrant.objects.filter(
-        in_force_q(), role=PlatformRole.STATE_ADMIN, user__is_active=True, jurisdiction__in=set(jurisdictions)
+        in_force_q(), role=PlatformRole.STATE_ADMIN, user__is_active=True, jurisdiction__in=wanted | {EVERYWHERE}
     ).values_list("jurisdiction", "user__email")
     for jurisdiction, email in rows:
-        found.setdefault(jurisdiction, set()).add(email)
+        for covered in (wanted if jurisdiction == EVERYWHERE else {jurisdiction}):
+            found.setdefault(covered, set()).add(email)
     return {jurisdiction: sorted(emails) for jurisdiction, emails in found.items()}

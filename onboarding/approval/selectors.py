@@ -27,7 +27,7 @@ from django.db.models.functions import Coalesce, Trim
 from django.http import Http404
 from django.utils import timezone
 
-from onboarding.application.selectors import current_letter_query, owners_call, review_flags
+from onboarding.application.selectors import current_letter_query, officers_addresses, owners_call, review_flags
 from onboarding.models import Application, ApplicationVersion, ApprovalStep, Attachment, Decision, Stage, StateQueueCount
 from portal import compiled, prepared
 from portal.accounts.models import User
@@ -383,16 +383,20 @@ class Refused(NamedTuple):
 
 def refused_deciders(applications: Iterable[Application]) -> dict[int, dict[Stage, Refused]]:
     """{application id: {stage: who may not decide its step of that stage}} for the state
-    level and an appeal, as the decision refuses them: its nodal officer; at the state level
+    level and an appeal, as the decision refuses them: its nodal officer (their account, and
+    any account of one of their addresses, ``officers_addresses``); at the state level
     whoever decided an authority step of it (each address a link of one went to, and the
     account signed in where one decided); at an appeal whoever made the rejection under
     appeal (``last_rejection``: an administrator's account, the address of an authority's
     link and the account signed in where it decided). Addresses normalised: the same mailbox
-    under a "+tag", or its domain in Unicode, is the same person. One query."""
+    under a "+tag", or its domain in Unicode, is the same person. Two queries."""
     refused = {application.pk: {stage: Refused({application.nodal_officer_id}, set()) for stage in (Stage.STATE, Stage.APPEAL)}
                for application in applications}
     if not refused:
         return refused
+    for application_id, addresses in officers_addresses(refused).items():
+        for who in refused[application_id].values():
+            who.addresses.update(addresses)
     rows = (
         ApprovalStep.objects.filter(Q(stage=Stage.AUTHORITY) | Q(decision=Decision.REJECT), application_id__in=list(refused))
         .exclude(decision__in=["", Decision.CANCELLED])
@@ -452,7 +456,7 @@ def deciders_to_tell(asks: Iterable[Tell]) -> list[list[str]]:
     superadmins, leaving out whoever the decision would refuse (``refused_deciders``: the
     nodal officer, whoever decided it at an earlier level); the superadmins not refused
     when that leaves nobody. A mail to someone who may not decide would leave the step
-    with nobody told. Four queries at most, whatever the number of asks."""
+    with nobody told. Five queries at most, whatever the number of asks."""
     asks = list(asks)
     if not asks:
         return []

@@ -217,42 +217,61 @@ def may_decide_state_step(user: AnyUser, step: ApprovalStep) -> bool:
 FINAL_APPROVALS = {workflow.Event.STATE_APPROVE, workflow.Event.APPEAL_OVERTURN}
 
 
-def _check_officer_may_become_admin(application: Application) -> None:
+# A final approval refused below says what the decider can do instead: at the state level
+# return the application for correction (or reject it); an appeal can only overturn or
+# uphold the rejection (workflow.TRANSITIONS has no return from under_appeal), so its advice
+# is one of those, or what would let the overturn go through.
+
+def _check_officer_may_become_admin(application: Application, stage: Stage) -> None:
     """Final approval makes the nodal officer the organisation's first admin: only
     while their account still earns it (active, with an official, verified primary
     address)."""
     if not application.nodal_officer.is_active:  # deactivated: it can no longer sign in
         raise ValidationError({"decision": _(
             "The nodal officer's account has been deactivated: they cannot be made the organisation's admin. "
+            "Uphold the rejection, or overturn it once their account is active again."
+        ) if stage == Stage.APPEAL else _(
+            "The nodal officer's account has been deactivated: they cannot be made the organisation's admin. "
             "Reject the application, or approve it once their account is active again."
         )}, code="officer_not_eligible")
     problem = officer_eligibility(application.nodal_officer)
     if problem:
-        raise ValidationError({"decision": _(
+        raise ValidationError({"decision": (_(
+            "The nodal officer can no longer be made the organisation's admin: %(problem)s An appeal cannot return "
+            "the application for correction: overturn the rejection once their account is eligible again, or "
+            "uphold it and they can apply again."
+        ) if stage == Stage.APPEAL else _(
             "The nodal officer can no longer be made the organisation's admin: %(problem)s "
             "Return the application for correction instead."
-        ) % {"problem": problem}}, code="officer_not_eligible")
+        )) % {"problem": problem}}, code="officer_not_eligible")
 
 
-def _check_short_code_free(application: Application) -> None:
+def _check_short_code_free(application: Application, stage: Stage) -> None:
     """Final approval makes the organisation active under its short code: refused while
     another organisation has it (taken since the form was checked)."""
     code = application.section_data(Section.ORGANISATION).get("short_code") or ""
     problem = short_code_taken(code, application)
     if problem:
-        raise ValidationError({"decision": _("%(problem)s Return the application for correction instead.")
-                               % {"problem": problem}}, code="short_code_taken")
+        raise ValidationError({"decision": (_(
+            "%(problem)s An appeal cannot return the application for correction: uphold the rejection, giving this "
+            "as the reason, and the nodal officer can apply again with another short code."
+        ) if stage == Stage.APPEAL else _("%(problem)s Return the application for correction instead."))
+            % {"problem": problem}}, code="short_code_taken")
 
 
-def _check_staff_domains_allowed(application: Application) -> None:
+def _check_staff_domains_allowed(application: Application, stage: Stage) -> None:
     """Final approval gives the organisation the email domains its form lists: refused
     while one of them is refused now (marked a personal mail service since the form was
     checked), rather than making it active with none."""
     try:
         clean_staff_domains(application.section_data(Section.ORGANISATION).get("email_domains"))
     except ValidationError as exc:
-        raise ValidationError({"decision": _("%(problem)s Return the application for correction instead.")
-                               % {"problem": " ".join(exc.messages)}}, code="domains_refused") from None
+        raise ValidationError({"decision": (_(
+            "%(problem)s An appeal cannot return the application for correction: uphold the rejection, giving this "
+            "as the reason, and the nodal officer can apply again without that domain; or, if it was marked a "
+            "personal mail service by mistake, correct the official email rules and then overturn it."
+        ) if stage == Stage.APPEAL else _("%(problem)s Return the application for correction instead."))
+            % {"problem": " ".join(exc.messages)}}, code="domains_refused") from None
 
 
 def step_decide(
@@ -307,9 +326,9 @@ def step_decide(
         if decision in workflow.REMARKS_REQUIRED and not remarks:
             raise ValidationError({"remarks": _("Give the reason for this decision.")}, code="required")
         if event in FINAL_APPROVALS:
-            _check_officer_may_become_admin(application)
-            _check_short_code_free(application)
-            _check_staff_domains_allowed(application)
+            _check_officer_may_become_admin(application, step.stage)
+            _check_short_code_free(application, step.stage)
+            _check_staff_domains_allowed(application, step.stage)
         old_status, new_status = workflow.advance(application, event)
         now = timezone.now()
         ip, user_agent = request_meta(request)
@@ -377,7 +396,9 @@ def _check_authority_decider(token_row: AuthorityToken, signed_in: AnyUser | Non
 
 
 def _check_staff_decider(actor: AnyUser | None, step: ApprovalStep, application: Application) -> None:
-    """PermissionDenied unless ``actor`` may decide ``step`` (a state or appeal step)."""
+    """PermissionDenied unless ``actor`` may decide ``step`` (a state or appeal step). The
+    officer's other accounts (another of their addresses) are refused at the decision,
+    saying why (``_check_second_pair_of_eyes``)."""
     if actor is None or not actor.is_authenticated:
         raise PermissionDenied
     if actor.pk == application.nodal_officer_id:  # nobody decides on their own application
@@ -395,12 +416,19 @@ def _is_nodal_officer(user: AnyUser, application: Application) -> bool:
 
 
 def _check_second_pair_of_eyes(actor: AnyUser, step: ApprovalStep, application: Application) -> None:
-    """Each level is decided by someone else: a state step not by the competent authority
-    of the same application (the link went to one of their addresses), an appeal not by
-    whoever made the rejection under appeal (signed in, or as the competent authority
-    through a link to one of their addresses). ValidationError at the decision otherwise."""
+    """Each level is decided by someone else: neither level by the nodal officer from another
+    account of one of their addresses (``_is_nodal_officer``), a state step not by the
+    competent authority of the same application (the link went to one of their addresses),
+    an appeal not by whoever made the rejection under appeal (signed in, or as the competent
+    authority through a link to one of their addresses). ValidationError at the decision
+    otherwise. Who is refused is ``refused_deciders``, which the mails that ask for a
+    decision leave out."""
     if not refused_deciders([application])[application.pk][Stage(step.stage)].includes(actor.pk, addresses_of_users({actor.pk})):
         return
+    if _is_nodal_officer(actor, application):
+        raise ValidationError({"decision": _(
+            "One of your addresses is this application's nodal officer's: nobody decides on their own application, "
+            "so another administrator decides it.")}, code="own_application")
     if step.stage == Stage.APPEAL:
         raise ValidationError({"decision": _(
             "You made the rejection under appeal: another superadmin decides the appeal.")}, code="own_rejection")

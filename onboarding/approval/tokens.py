@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from onboarding.models import ApprovalStep, AuthorityToken
+from onboarding.models import ApprovalStep, AuthorityToken, Decision
 from portal import compiled
 from portal.client import client_ip
 from portal.rediscache import cache_redis
@@ -43,7 +43,8 @@ class LinkState(enum.Enum):
     EXPIRED = "expired"
     USED = "used"
     SUPERSEDED = "superseded"
-    CLOSED = "closed"  # the step was decided or closed without this link
+    DECIDED = "decided"  # the step was decided with another of its links: a decision was recorded
+    CLOSED = "closed"  # the step was closed without a decision (withdrawn), or is no longer for this address
 
 
 def token_hash(raw: str) -> str:
@@ -72,6 +73,10 @@ def link_state(token: AuthorityToken | None, now: datetime | None = None) -> Lin
         return LinkState.UNKNOWN
     if token.used_at:
         return LinkState.USED
+    if token.step.decision and token.step.decision != Decision.CANCELLED:
+        # Whichever of the step's links decided it (the reminder's, one sent again), the
+        # others, replaced or not, say that a decision was recorded.
+        return LinkState.DECIDED
     if token.superseded_at:
         return LinkState.SUPERSEDED
     if token.expires_at <= (now or timezone.now()):

@@ -54,6 +54,7 @@ LINK_PAGES = {
     LinkState.UNKNOWN: ("onboarding/review/link_unknown.html", 404),
     LinkState.EXPIRED: ("onboarding/review/link_expired.html", 410),
     LinkState.USED: ("onboarding/review/link_used.html", 410),
+    LinkState.DECIDED: ("onboarding/review/link_used.html", 410),
     LinkState.SUPERSEDED: ("onboarding/review/link_superseded.html", 410),
     LinkState.CLOSED: ("onboarding/review/link_superseded.html", 410),
 }

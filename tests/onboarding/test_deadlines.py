@@ -224,6 +224,34 @@ def test_reminders_and_escalations_leave_out_those_who_may_not_decide(officer, p
     assert officer.email not in str(told) and authority.email not in str(told)
 
 
+def test_a_state_administrator_of_everywhere_is_told_of_the_state_steps_they_decide(officer):
+    """A state administrator granted every jurisdiction decides the state steps of all of
+    them (their queue lists them): they are told of a new one, of its reminder and of an
+    escalated competent authority's step, with those of its own jurisdiction; where a
+    jurisdiction has no administrator of its own, they are told instead of the superadmins."""
+    everywhere = make_state_admin("", email="admin.india@nic.in")
+    make_state_admin("MH", email="admin.mh@maharashtra.gov.in")
+    make_superadmin(email="root@nic.in")
+    in_mh = application_with_state(nodal_officer=officer)
+    in_ka = application_with_state(nodal_officer=UserFactory(email="nodal@agri.karnataka.gov.in"), jurisdiction="KA")
+    waiting = application_with_authority(nodal_officer=UserFactory(email="nodal.two@mahaagri.gov.in"))
+    with time_machine.travel(state_step(in_mh).due_at - timedelta(days=1), tick=False):  # the authority's overdue
+        assert run_sweep() == {"reminded": 2, "escalated": 1, "rejections_final": 0, "letters": 0}
+    told = sorted((english(m.subject), m.to) for m in OutboxMessage.objects.all()
+                  if english(m.subject).startswith(("New application", "Reminder: decision due", "Overdue")))
+    both = ["admin.india@nic.in", "admin.mh@maharashtra.gov.in"]
+    assert told == sorted([
+        (f"New application in your approval queue: {in_mh.reference}", both),
+        (f"New application in your approval queue: {in_ka.reference}", ["admin.india@nic.in"]),
+        (f"Reminder: decision due on application {in_mh.reference}", both),
+        (f"Reminder: decision due on application {in_ka.reference}", ["admin.india@nic.in"]),
+        (f"Overdue and escalated: application {waiting.reference}", both),
+    ])
+    queue = signed_in(everywhere).get("/onboarding/queue/").content.decode()
+    assert in_mh.reference in queue and in_ka.reference in queue
+    approvals.step_decide(step_id=state_step(in_ka).pk, decision="approve", actor=everywhere)
+
+
 def test_a_sweep_that_missed_the_reminder_window_only_escalates(officer, people):
     application = application_with_authority(nodal_officer=officer)
     step = ApprovalStep.objects.get(application=application)
@@ -282,12 +310,14 @@ def _open_steps(count, now, people):
 #   savepoint, select+lock reminders, update reminded_at, select+lock escalations,
 #   update escalated_at, the official-email rules (an authority whose address can no longer
 #   decide gets no reminder), insert new links (the old ones stay until they expire), state admins,
-#   superadmins, their accounts' addresses and the applications' decided steps (who may not
-#   decide: left out of the mail), insert outbox rows, savepoint (audit), lock the audit
-#   chain head, insert audit rows, move the chain head, release audit savepoint, release
+#   superadmins, their accounts' addresses, the applications' nodal officers' addresses (their
+#   accounts' and those typed in the form: an administrator's account on one of them is the
+#   officer, who decides nothing on their own application) and the applications' decided steps
+#   (who may not decide: left out of the mail), insert outbox rows, savepoint (audit), lock the
+#   audit chain head, insert audit rows, move the chain head, release audit savepoint, release
 #   savepoint; on PostgreSQL also the advisory lock that serialises appends to
 #   the audit chain.
-SWEEP_QUERIES = 18 + IS_POSTGRESQL
+SWEEP_QUERIES = 19 + IS_POSTGRESQL
 
 
 @pytest.mark.parametrize("count", [1, 30])

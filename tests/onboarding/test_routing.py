@@ -17,7 +17,9 @@ from django.utils import timezone
 from guardian.shortcuts import get_perms
 from pypdf import PdfReader
 
+from onboarding import workflow
 from onboarding.application import services
+from onboarding.application.selectors import officer_eligibility
 from onboarding.approval import services as approvals
 from onboarding.approval.letters import approval_letter_issue
 from onboarding.models import (
@@ -726,6 +728,71 @@ def test_an_appeal_is_not_decided_by_the_competent_authority_that_made_the_rejec
     assert application.status == ApplicationStatus.REJECTED_FINAL
 
 
+OWN_APPLICATION = ("One of your addresses is this application's nodal officer's: nobody decides on their own "
+                   "application, so another administrator decides it.")
+
+
+def test_a_state_admin_on_the_officers_own_mailbox_does_not_decide_the_state_level(officer):
+    """A state admin's account on the nodal officer's mailbox under a "+tag" is the officer:
+    not told of the new application in the queue (the other state admin is), refused at the
+    decision field (the page says why), nothing changed."""
+    twin = make_state_admin("MH", email="nodal.officer+state@mahaagri.gov.in")
+    other = make_state_admin("MH")
+    application = application_with_state(nodal_officer=officer)
+    [assigned] = [m for m in OutboxMessage.objects.all() if m.subject.startswith("New application in your approval queue")]
+    assert assigned.to == [other.email]
+    step = state_step(application)
+    with pytest.raises(ValidationError) as refused:
+        approvals.step_decide(step_id=step.pk, decision="approve", actor=twin)
+    assert refused.value.message_dict == {"decision": [OWN_APPLICATION]}
+    response = signed_in(twin).post(f"/onboarding/queue/{step.pk}/", {"decision": "approve", "confirm": "on"})
+    assert response.status_code == 200
+    assert field_error(page(response), "decision") == OWN_APPLICATION
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE and state_step(application).decision == ""
+
+
+def test_a_state_admin_at_the_alternate_address_the_officer_typed_does_not_decide_the_state_level(officer):
+    """The alternate address the officer gave in their form is theirs too: the state admin
+    whose account it is decides nothing on the application, and is not told of it."""
+    twin = make_state_admin("MH", email="s.patil@maharashtra.gov.in")
+    root = make_superadmin()
+    data = {**VALID, "nodal_officer": {**VALID["nodal_officer"], "alternate_email": "S.Patil+mine@maharashtra.gov.in"}}
+    application = application_with_state(nodal_officer=officer, data=data)
+    [assigned] = [m for m in OutboxMessage.objects.all() if m.subject.startswith("New application in your approval queue")]
+    assert assigned.to == [root.email]
+    step = state_step(application)
+    response = signed_in(twin).post(f"/onboarding/queue/{step.pk}/", {"decision": "approve", "confirm": "on"})
+    assert response.status_code == 200
+    assert field_error(page(response), "decision") == OWN_APPLICATION
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE and state_step(application).decision == ""
+
+
+def test_a_superadmin_on_the_officers_own_mailbox_does_not_decide_the_appeal(officer):
+    """A superadmin's account on the nodal officer's mailbox is the officer: not told of the
+    appeal, refused at the decision field, nothing changed; another superadmin decides it."""
+    twin = make_superadmin(email="nodal.officer+root@mahaagri.gov.in")
+    root = make_superadmin()
+    application = application_with_state(nodal_officer=officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="Duplicate.",
+                          actor=make_state_admin("MH"))
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Not a duplicate.", actor=officer)
+    [assigned] = [m for m in OutboxMessage.objects.all() if m.subject.startswith("Appeal to decide")]
+    assert assigned.to == [root.email]
+    with pytest.raises(ValidationError) as refused:
+        approvals.appeal_decide(step_id=appeal.pk, decision="overturn", actor=twin)
+    assert refused.value.message_dict == {"decision": [OWN_APPLICATION]}
+    response = signed_in(twin).post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "overturn", "confirm": "on"})
+    assert response.status_code == 200
+    assert field_error(page(response), "decision") == OWN_APPLICATION
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.UNDER_APPEAL
+    approvals.appeal_decide(step_id=appeal.pk, decision="overturn", actor=root)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.APPROVED
+
+
 def deciding_page(kind, officer):
     """(a client, the address of its decision page, the application) for the competent
     authority's link ("link"), a state administrator's queue ("state") or an appeal ("appeal")."""
@@ -812,3 +879,66 @@ def test_final_approval_is_refused_while_a_listed_domain_is_refused_now(officer)
     assert "krishimail.in is a personal mail service" in response.content.decode()
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_STATE and application.organisation is None
+
+
+APPEAL_CANNOT_RETURN = "An appeal cannot return the application for correction:"
+
+
+def _short_code_taken(application, officer):
+    OrganisationFactory(name="Ministry of Home Affairs", short_code=VALID["organisation"]["short_code"])
+    return ("DOA-MH is already the short code of Ministry of Home Affairs on Sandes. Choose another. "
+            f"{APPEAL_CANNOT_RETURN} uphold the rejection, giving this as the reason, and the nodal officer can "
+            "apply again with another short code.")
+
+
+def _domain_refused(application, officer):
+    EmailSuffixRule.objects.create(suffix="krishimail.in", kind=SuffixKind.CONSUMER)
+    return ("krishimail.in is a personal mail service; only your organisation's own domains can be listed. "
+            f"{APPEAL_CANNOT_RETURN} uphold the rejection, giving this as the reason, and the nodal officer can "
+            "apply again without that domain; or, if it was marked a personal mail service by mistake, correct "
+            "the official email rules and then overturn it.")
+
+
+def _officer_not_eligible(application, officer):
+    UserFactory._meta.model.objects.filter(pk=officer.pk).update(email="sunil.patil@gmail.com")
+    problem = officer_eligibility(UserFactory._meta.model.objects.get(pk=officer.pk))
+    return (f"The nodal officer can no longer be made the organisation's admin: {problem} {APPEAL_CANNOT_RETURN} "
+            "overturn the rejection once their account is eligible again, or uphold it and they can apply again.")
+
+
+def _officer_deactivated(application, officer):
+    UserFactory._meta.model.objects.filter(pk=officer.pk).update(is_active=False)
+    return ("The nodal officer's account has been deactivated: they cannot be made the organisation's admin. "
+            "Uphold the rejection, or overturn it once their account is active again.")
+
+
+@pytest.mark.parametrize("refusal", [_short_code_taken, _domain_refused, _officer_not_eligible, _officer_deactivated])
+def test_a_refused_overturn_gives_advice_an_appeal_can_follow(officer, refusal):
+    """Overturning a rejection is a final approval, refused as the state level's is (the
+    short code taken meanwhile, a listed domain refused now, the officer no longer
+    eligible); an appeal can only overturn or uphold (no return for correction from
+    under_appeal in the workflow), so the page says what the superadmin can do instead,
+    at the decision, in their language, and nothing changes."""
+    data = {**VALID, "organisation": {**VALID["organisation"], "email_domains": "mahaagri.gov.in, krishimail.in"}}
+    application = application_with_state(nodal_officer=officer, data=data)
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="Duplicate.",
+                          actor=make_state_admin("MH"))
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Not a duplicate.", actor=officer)
+    expected = refusal(application, officer)
+    assert not workflow.allowed(ApplicationStatus.UNDER_APPEAL, workflow.Event.STATE_RETURN)
+    root = make_superadmin()
+    with pytest.raises(ValidationError) as refused:
+        approvals.appeal_decide(step_id=appeal.pk, decision="overturn", actor=root)
+    assert refused.value.message_dict == {"decision": [expected]}
+    client = signed_in(root)
+    response = client.post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "overturn", "confirm": "on"})
+    assert response.status_code == 200
+    tree = page(response)
+    assert field_error(tree, "decision") == expected
+    assert "Return the application for correction" not in response.content.decode()
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.UNDER_APPEAL and application.organisation is None
+    client.post("/i18n/setlang/", {"language": "hi", "next": "/"})
+    response = client.post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "overturn", "confirm": "on"})
+    hindi = field_error(page(response), "decision")
+    assert DEVANAGARI_RE.search(hindi) and APPEAL_CANNOT_RETURN not in hindi and "the rejection" not in hindi

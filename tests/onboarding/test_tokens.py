@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from onboarding.application import services
 from onboarding.approval import services as approvals
+from onboarding.approval.deadlines import deadline_sweep
 from onboarding.approval.tokens import LinkState, token_hash
 from onboarding.models import ApplicationStatus, ApprovalStep, AuthorityToken, Decision, Stage
 from onboarding.workflow import InvalidTransition
@@ -23,6 +24,7 @@ from portal.mail.models import OutboxMessage
 from tests.factories import UserFactory, application_with_authority
 from tests.onboarding.approval_helpers import (
     AUTHORITY_EMAIL,
+    DEVANAGARI_RE,
     as_querydict,
     latest_link,
     submitted_application,
@@ -126,6 +128,41 @@ def test_used_link_has_its_own_page_and_decides_once(link):
     assert second.status_code == 410
     assert ApprovalStep.objects.get().decision == Decision.RETURN
     assert ApprovalStep.objects.count() == 1
+
+
+@pytest.mark.parametrize("second", ["reminder", "resent"])
+def test_every_link_of_a_decided_step_says_a_decision_was_recorded(link, officer, second):
+    """The authority holds two links for one step: the reminder's (the first still works)
+    or one the officer sent again (the first replaced). Once a decision is recorded with
+    the second, the first says a decision was recorded, not that it was replaced (the
+    newest link was the one used), in every language."""
+    first_path, _token = link
+    step = ApprovalStep.objects.get()
+    AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    if second == "reminder":
+        assert deadline_sweep(now=step.due_at - timedelta(days=1))["reminded"] == 1
+    else:
+        approvals.step_resend_authority_link(application_id=step.application_id, actor=officer)
+    second_path, _token = latest_link()
+    assert second_path != first_path
+    assert Client().post(second_path, {"decision": "approve", "confirm": "on"}).status_code == 302
+    step.refresh_from_db()
+    assert step.decision == Decision.APPROVE
+    first = Client()
+    response = first.get(first_path, follow=True)
+    assert response.status_code == 410
+    html = page(response)
+    assert "This link has already been used" in html and "has been replaced" not in html
+    assert (f"A decision on application {step.application.reference} was recorded with another link sent for it: "
+            "every link for it stopped working then.") in html
+    assert "Approve" not in html  # anyone holding the email may open it: not what was decided
+    assert_one_h1_and_title(html)
+    first.post("/i18n/setlang/", {"language": "hi", "next": "/"})
+    hindi = page(first.get(first_path)).split("<h1")[1]
+    assert DEVANAGARI_RE.search(hindi) and "was recorded with another link" not in hindi
+    assert Client().post(first_path, {"decision": "reject", "remarks": "No.", "confirm": "on"}).status_code == 410
+    step.refresh_from_db()
+    assert step.decision == Decision.APPROVE
 
 
 def test_superseded_link_has_its_own_page(link, officer):
