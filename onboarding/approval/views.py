@@ -119,7 +119,9 @@ def _link_page(request, state, token_row, *, keep=False):
         context.update({"step": step, "application": application})
         if keep and state in LINK_ENDED and not step.decision:
             context["kept"] = _keep_decision(request, step.pk)
-        if state in (LinkState.SUPERSEDED, LinkState.CLOSED):
+        if state in (LinkState.SUPERSEDED, LinkState.CLOSED, LinkState.DECIDED):
+            # A step decided with another of its links may have been a return for correction
+            # that the officer has since answered: that page says the application was sent again.
             newer = step.tokens.filter(created_at__gt=token_row.created_at).order_by("-created_at").first()
             context.update({
                 "withdrawn": application.status == ApplicationStatus.WITHDRAWN,

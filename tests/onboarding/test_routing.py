@@ -21,6 +21,7 @@ from onboarding import workflow
 from onboarding.application import services
 from onboarding.application.selectors import officer_eligibility
 from onboarding.approval import services as approvals
+from onboarding.approval.deadlines import deadline_sweep
 from onboarding.approval.letters import approval_letter_issue
 from onboarding.models import (
     ApplicationDocument,
@@ -257,6 +258,31 @@ def test_return_for_correction_then_resubmission_shows_the_authority_what_change
     assert "Give the correct number of users." in content
     steps = list(ApprovalStep.objects.filter(application=application).order_by("id"))
     assert [s.version_number for s in steps] == [1, 2]
+
+
+def test_the_reminders_other_link_after_a_return_answered_points_to_the_newest_mail(officer):
+    """The authority held two links (the first mail's and the reminder's), returned the
+    application with the reminder's, and the officer sent it again: the first link says the
+    application was changed and sent again, and when, so the authority looks for that mail."""
+    application = submitted_application(officer)
+    first_path, _token = latest_link()
+    step = ApprovalStep.objects.get(application=application)
+    AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    assert deadline_sweep(now=step.due_at - timedelta(days=1))["reminded"] == 1
+    reminder_path, _token = latest_link()
+    assert decide_by_link(reminder_path, "return", "Give the correct number of users.").status_code == 302
+    services.application_save_section(application_id=application.pk, section="organisation",
+                                      querydict=as_querydict(dict(VALID["organisation"], approx_users="1500")),
+                                      actor=officer)
+    services.application_submit(application_id=application.pk, actor=officer)
+    resent = ApprovalStep.objects.filter(application=application).latest("id")
+    response = Client().get(first_path, follow=True)
+    html = response.content.decode()
+    assert response.status_code == 410
+    when = timezone.localtime(resent.opened_at).strftime("%-d %b %Y, %H:%M")
+    assert (f"Application {application.reference} was changed and sent to you again on {when}. Use the link in the "
+            "most recent email; this one no longer works.") in html
+    assert "was recorded with another link" not in html
 
 
 def test_what_changed_leaves_out_answers_to_a_choice_not_taken():
