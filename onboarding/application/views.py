@@ -48,7 +48,7 @@ def start(request):
         try:
             application = services.application_create(actor=request.user, request=request)
         except ValidationError as exc:
-            if exc.code == "too_many_drafts":  # eligible: its own message, not the eligibility box
+            if exc.code in ("too_many", "too_many_drafts"):  # eligible: its own message, not the eligibility box
                 drafts_problem = exc.messages[0]
             else:
                 problem = exc.messages[0]
