@@ -51,7 +51,7 @@ def main():
     django.setup()
     from django.conf import settings
 
-    settings.ONBOARDING_OPEN_DRAFTS_MAX = 10**6  # --applications drafts for one officer
+    settings.ONBOARDING_OPEN_DRAFTS_MAX = settings.ONBOARDING_STARTS_PER_DAY = 10**6  # --applications drafts for one officer
     from onboarding.application import services
     from onboarding.approval.tokens import token_build
     from onboarding.models import ApprovalStep, AuthorityToken, Stage

@@ -475,6 +475,9 @@ ONBOARDING_SUBMISSIONS_PER_DAY = env_number("ONBOARDING_SUBMISSIONS_PER_DAY", 10
 # nodal officer may ask for in 24 hours, over all their applications: each mails the
 # official address they named (a step takes one every 10 minutes at most).
 ONBOARDING_LINK_RESENDS_PER_DAY = env_number("ONBOARDING_LINK_RESENDS_PER_DAY", 5, 1, 100)
+# Applications one nodal officer may start in 24 hours, withdrawn ones included: each
+# keeps its row, permissions and audit rows, and a withdrawal mails the officer.
+ONBOARDING_STARTS_PER_DAY = env_number("ONBOARDING_STARTS_PER_DAY", 20, 1, 100)
 # Drafts one nodal officer may have open at once (each may hold a letter of up to
 # ONBOARDING_UPLOAD_MAX_BYTES): what one account can make the portal store.
 ONBOARDING_OPEN_DRAFTS_MAX = env_number("ONBOARDING_OPEN_DRAFTS_MAX", 10, 1, 100)

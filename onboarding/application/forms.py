@@ -38,9 +38,10 @@ def _text(label, max_length, required=True, help_text="", **attrs):
 
 
 class SectionForm(AccessibleForm):
-    """A field's ``applies_when`` (another field's name, and its value) says that its answer
-    counts only when that other answer is given: the draft keeps it (choosing back brings
-    it back), the summaries, the PDF and the list of changes leave it out otherwise."""
+    """A field's ``applies_when`` (another field's name, and its value or a tuple of its
+    values) says that its answer counts only when that other answer is given: the draft
+    keeps it (choosing back brings it back), the summaries, the PDF and the list of changes
+    leave it out otherwise."""
 
     section = None
     # The most lines a multi-line answer keeps, by field (others: DEFAULT_MAX_LINES).
@@ -86,6 +87,9 @@ class OrganisationSectionForm(SectionForm):
     district = _text(_("District"), 100, required=False, help_text=_("Required for district and sub-district offices."))
     # Required on a condition the hint states: neither "optional" nor starred.
     state.required_when = district.required_when = True
+    # A central body has none (approval makes it with no state, filed under "central"): one
+    # chosen before "Central" is kept in the draft, and shown while no level is chosen.
+    state.applies_when = ("level", ("", Level.STATE, Level.DISTRICT, Level.SUB_DISTRICT))
     address = forms.CharField(label=_("Postal address"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
     pin_code = _text(_("PIN code"), 7, inputmode="numeric", autocomplete="postal-code")
     landline = _text(_("Office landline"), 20, required=False, help_text=_("With STD code, e.g. 011-23456789"), inputmode="tel")

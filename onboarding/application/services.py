@@ -134,14 +134,29 @@ def officer_lock(*, actor: AnyUser) -> None:
     get_user_model().objects.select_for_update(no_key=True).filter(pk=actor.pk).get()
 
 
+def _check_start_rate(actor: AnyUser, now: datetime) -> None:
+    """Each start keeps an application row, its permissions and audit rows, and its
+    withdrawal mails the officer, in two languages: at most ONBOARDING_STARTS_PER_DAY in 24
+    hours per officer, withdrawn ones included, or ONBOARDING_OPEN_DRAFTS_MAX (open drafts
+    only) would let one account start and withdraw without end."""
+    started = Application.objects.filter(nodal_officer=actor)
+    refuse_over(started, "created_at", settings.ONBOARDING_STARTS_PER_DAY, now, _(
+        "You have started %(n)s applications in the last 24 hours, the most the portal accepts. You can start "
+        "another from %(when)s; until then, continue one of your drafts (My applications)."))
+
+
 def application_create(*, actor: AnyUser, request: HttpRequest | None = None) -> Application:
-    """Start a draft application for a nodal officer (official, verified email required)."""
+    """Start a draft application for a nodal officer (official, verified email required).
+    Refused (ValidationError with the code "too_many" or "too_many_drafts") over the
+    officer's starts in 24 hours or their open drafts."""
     problem = officer_eligibility(actor)
     if problem:
         raise ValidationError(problem, code="not_eligible")
     with transaction.atomic():
         # The officer's row serialises their starts: each draft may hold a letter of several MB.
         get_user_model().objects.select_for_update().filter(pk=actor.pk).get()
+        # First: withdrawing a draft, as the open drafts' message asks, makes no room for a start.
+        _check_start_rate(actor, timezone.now())
         most = settings.ONBOARDING_OPEN_DRAFTS_MAX
         if Application.objects.filter(nodal_officer=actor, status=ApplicationStatus.DRAFT).count() >= most:
             raise ValidationError(

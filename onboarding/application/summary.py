@@ -36,6 +36,8 @@ def display_value(field, value, choices=None):
             return str(Organisation.objects.only("name").get(pk=int(value)))
         except (Organisation.DoesNotExist, TypeError, ValueError):
             return ""
+    if value is None or value == "":
+        return ""  # no answer (a choice not taken, in the list of changes): not "None" or "Choose…"
     if choices is None:
         choices = _choices(field)
     if isinstance(value, list):
@@ -50,7 +52,11 @@ def applies(field, answers) -> bool:
     searched for and then replaced by "It has no parent" is kept in the draft, and is no
     parent to show (see SectionForm)."""
     condition = getattr(field, "applies_when", None)
-    return condition is None or answers.get(condition[0]) == condition[1]
+    if condition is None:
+        return True
+    name, wanted = condition
+    answer = answers.get(name) or ""  # an answer not given (in an older draft, not stored) as none chosen
+    return answer in wanted if isinstance(wanted, tuple) else answer == wanted
 
 
 def section_rows(application, section, data=None):

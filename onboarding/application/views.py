@@ -48,7 +48,7 @@ def start(request):
         try:
             application = services.application_create(actor=request.user, request=request)
         except ValidationError as exc:
-            if exc.code == "too_many_drafts":  # eligible: its own message, not the eligibility box
+            if exc.code in ("too_many", "too_many_drafts"):  # eligible: its own message, not the eligibility box
                 drafts_problem = exc.messages[0]
             else:
                 problem = exc.messages[0]
@@ -183,7 +183,7 @@ def _section_save(request, application, section):
     except services.NoticeChanged:  # another notice published since this page was opened
         return None, application, _notice_changed_form(request, application)
     if "search_parent" in request.POST:
-        query = urlencode({"q": request.POST.get("q", "")[:100]})
+        query = urlencode({"q": _search_words(request.POST)})
         return redirect(f"{reverse('onboarding:section', kwargs={'pk': pk, 'section': section.value})}?{query}"), None, None
     if form.is_valid() and not form.input_changes:
         return _section_saved(request, pk, section, form), None, None
@@ -267,8 +267,18 @@ def _notice_changed_form(request, application):
     return form
 
 
+# The most characters of the parent's search words searched (and shown back in the box).
+SEARCH_MAX = 100
+
+
+def _search_words(params):
+    """The parent's search words sent in ``params`` (a GET's or a POST's), at most
+    SEARCH_MAX characters: what a crafted query string makes the search cost is known."""
+    return params.get("q", "")[:SEARCH_MAX]
+
+
 def _hierarchy_context(request, form):
-    query = request.GET.get("q", "")
+    query = _search_words(request.GET)
     return {"query": query, "results": organisation_search(query=query) if query else None, "chosen_parent": _chosen_parent(form)}
 
 
@@ -286,7 +296,7 @@ def _chosen_parent(form):
 @rule("authenticated")
 @require_http_methods(["GET"])
 def organisation_picker(request):
-    query = request.GET.get("q", "")[:100]
+    query = _search_words(request.GET)
     context = {"results": organisation_search(query=query), "query": query}
     return render(request, "onboarding/includes/picker_results.html", context)
 

@@ -780,3 +780,49 @@ def test_an_officer_has_at_most_so_many_drafts_open(officer_client, officer, set
     draft = first["Location"].rstrip("/").split("/")[-2]
     assert client.post(f"/onboarding/{draft}/withdraw/", {"confirm": "yes"}).status_code == 302
     assert client.post("/onboarding/start/").status_code == 302
+
+
+def test_an_officer_starts_at_most_a_days_worth_of_drafts(officer_client, officer, settings,
+                                                          django_capture_on_commit_callbacks):
+    """Only open drafts count towards ONBOARDING_OPEN_DRAFTS_MAX, and each start and withdrawal
+    keeps an application row, its permissions and audit rows, and mails the officer: starting
+    and withdrawing again and again is refused after ONBOARDING_STARTS_PER_DAY starts in 24
+    hours, on the start page, saying when the next one is possible."""
+    from portal.mail.models import OutboxMessage
+
+    settings.ONBOARDING_STARTS_PER_DAY = 3
+    start = datetime(2026, 5, 10, 11, 0, tzinfo=IST)
+    started = 0
+    with time_machine.travel(start, tick=False):
+        for _ in range(settings.ONBOARDING_STARTS_PER_DAY * 3):
+            response = officer_client.post("/onboarding/start/")
+            if response.status_code != 302:
+                break
+            started += 1
+            pk = int(response["Location"].strip("/").split("/")[-2])
+            with django_capture_on_commit_callbacks(execute=True):
+                response = officer_client.post(f"/onboarding/{pk}/withdraw/", {"confirm": "yes", "reason": ""})
+            assert response.status_code == 302
+        assert started == settings.ONBOARDING_STARTS_PER_DAY
+        assert response.status_code == 200
+        alert = page(response).find("div", role="alert").squashed_text()
+        assert "You have started 3 applications in the last 24 hours, the most the portal accepts." in alert
+        assert "You can start another from 11 May 2026, 11:00; until then, continue one of your drafts" in alert
+        assert "You cannot be a nodal officer" not in response.content.decode()  # eligible: not the eligibility box
+        rows, mails = Application.objects.filter(nodal_officer=officer).count(), OutboxMessage.objects.count()
+        assert rows == settings.ONBOARDING_STARTS_PER_DAY
+        assert officer_client.post("/onboarding/start/").status_code == 200
+        assert Application.objects.filter(nodal_officer=officer).count() == rows and OutboxMessage.objects.count() == mails
+    with time_machine.travel(start + timedelta(days=1, seconds=1), tick=False):
+        assert officer_client.post("/onboarding/start/").status_code == 302
+
+
+def test_the_limit_of_starts_is_said_in_hindi(officer_client, officer, settings):
+    settings.ONBOARDING_STARTS_PER_DAY = 1
+    new_application(officer)
+    officer_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "hi"
+    response = officer_client.post("/onboarding/start/")
+    assert response.status_code == 200
+    alert = page(response).find("div", role="alert").squashed_text()
+    assert "आपने पिछले 24 घंटों में 1 आवेदन शुरू किए हैं" in alert and "मेरे आवेदन" in alert
+    assert Application.objects.filter(nodal_officer=officer).count() == 1

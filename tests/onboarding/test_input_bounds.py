@@ -207,3 +207,23 @@ def test_the_hostile_draft_is_stored_within_every_fields_limits(officer_client, 
                 assert value.count("\n") < form.max_lines.get(name, 10), (section, name)
             else:
                 assert "\n" not in value, (section, name)
+
+
+@pytest.mark.parametrize("url", ["/onboarding/{pk}/section/hierarchy/", "/onboarding/organisations/search/"])
+def test_search_words_are_cut_to_100_characters_before_they_are_searched(officer_client, application, url):
+    """The parent's search box (on the hierarchy page, and the picker its script asks)
+    searches at most the first 100 characters sent: a query string of 100,000 costs
+    the database no more."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    typed = "Abcd" + "x" * 99_996
+    with CaptureQueriesContext(connection) as captured:
+        response = officer_client.get(url.format(pk=application.pk), {"q": typed})
+    assert response.status_code == 200
+    searched = [query["sql"] for query in captured.captured_queries if "icontains" in query["sql"].lower()
+                or "like" in query["sql"].lower()]
+    assert searched and any(typed[:100] in sql for sql in searched)
+    assert not [sql for sql in searched if typed[:101] in sql]
+    if "section" in url:  # the box shows back what was searched
+        assert page(response).find("input", id="parent-search").get("value") == typed[:100]

@@ -157,6 +157,11 @@ STALE_INTEGRATION = {"app_1_name": "Mahadbt farmer portal", "app_1_purposes": ["
     pytest.param("integration", 5, {"wants_integration": "no", **STALE_INTEGRATION},
                  ["No, people only"], ["Mahadbt", "OTP", "50000", "Kiran Joshi", "kiran.joshi", "9823012345", "Technical contact"],
                  id="no-integration"),
+    # A state chosen, then "Central": approval makes a body with no state, filed under "central".
+    pytest.param("organisation", 1, valid("organisation", level="central", state="MH", name="Ministry of Agriculture",
+                                          name_local="कृषि मंत्रालय", address="Krishi Bhawan,\nNew Delhi",
+                                          website="https://agriwelfare.gov.in"),
+                 ["Ministry of Agriculture", "Central"], ["Maharashtra", "State / UT"], id="central-body"),
 ])
 def test_the_form_and_the_summary_leave_out_answers_to_a_choice_not_taken(officer_client, officer, section, number,
                                                                          answers, shown, left_out):
@@ -170,7 +175,11 @@ def test_the_form_and_the_summary_leave_out_answers_to_a_choice_not_taken(office
     response = post_section(officer_client, application, section, answers)
     assert response.status_code == 302, response.content.decode()[:2000]
     application = reload(application)
-    assert application.section_data(section)["app_1_name" if section == "integration" else "parent"]  # kept in the draft
+    kept = {"hierarchy": "parent", "integration": "app_1_name", "organisation": "state"}[section]
+    assert application.section_data(section)[kept]  # kept in the draft
+    assert application.status_of(section) == "complete"  # a central body needs no state
+    if section == "organisation":
+        assert application.jurisdiction == "CENTRAL"
     text = _section_text(pdf.application_form_html(application), number)
     [block] = [block for block in application_summary(application) if block["section"].value == section]
     summary = squash(" ".join(f"{row['label']} {row['value']}" for row in block["rows"]))

@@ -303,6 +303,19 @@ def test_what_changed_leaves_out_answers_to_a_choice_not_taken():
     assert back["Parent organisation on Sandes"] == ("", "Ministry of Agriculture and Farmers Welfare")
 
 
+def test_what_changed_leaves_out_the_state_of_a_central_body():
+    # A central (Government of India) body has no state: one kept in the draft from before
+    # "Central" was chosen, or changed since, is no change.
+    from onboarding.approval.changes import version_changes
+
+    old = {"organisation": {"level": "central", "state": "MH", "district": ""}}
+    new = {"organisation": {"level": "central", "state": "KA", "district": ""}}
+    assert version_changes(None, old, new) == []
+    state = {"organisation": {"level": "state", "state": "MH", "district": ""}}
+    rows = {str(row["label"]): (row["old"], row["new"]) for row in version_changes(None, state, new)}
+    assert rows == {"Level": ("State / UT", "Central"), "State / UT": ("Maharashtra", "")}
+
+
 def test_state_administrator_return_goes_back_to_the_competent_authority(officer):
     admin = make_state_admin("MH")
     application = application_with_state(nodal_officer=officer)

@@ -500,6 +500,7 @@ def test_a_reminder_is_due_after_the_day_its_shortest_stage_opens():
     ("ONBOARDING_SUBMISSIONS_PER_DAY", "0", "a whole number from 1 to 100"),
     ("ONBOARDING_LINK_RESENDS_PER_DAY", "-1", "a whole number from 1 to 100"),
     ("ONBOARDING_OPEN_DRAFTS_MAX", "0", "a whole number from 1 to 100"),
+    ("ONBOARDING_STARTS_PER_DAY", "101", "a whole number from 1 to 100"),
     ("ONBOARDING_TOKEN_RATE_PER_MINUTE", "0", "a whole number from 1 to 1000000000"),
     ("PDF_RENDER_TIMEOUT_SECONDS", "-1", "a number from 1 to 120"),
     ("PDF_RENDER_MEMORY_MB", "10", "a whole number from 128 to 16384"),
