@@ -2,6 +2,7 @@
 through their services (seed_demo included), and accounts' flags, groups and
 permissions changed in the Django admin, with the administrator as actor."""
 
+import re
 from io import StringIO
 
 import pytest
@@ -16,7 +17,7 @@ from portal.audit.services import audit_verify
 from portal.organisations.models import PlatformRole, PlatformRoleGrant
 from portal.organisations.services import platform_role_grant, platform_role_revoke
 from portal.permissions import platform_roles_of
-from tests.factories import PlatformRoleFactory, UserFactory
+from tests.factories import PASSWORD, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import make_state_admin, make_superadmin, second_factor_given, with_totp
 
 pytestmark = pytest.mark.django_db
@@ -578,6 +579,63 @@ def test_a_staff_account_confirms_no_address_in_the_admin(root, admin_client):
     assert (marked.actor_id, marked.target_id, marked.old_values, marked.new_values) == (
         root.pk, str(person.pk), {"verified": False}, {"verified": True})
     assert audit_verify() == []
+
+
+def reset_links_to(address, smtp_server, capture):
+    """Asks a password reset for ``address`` as anyone may; the reset links mailed to it."""
+    from django.core.cache import cache
+
+    cache.clear()
+    with capture(execute=True):
+        response = Client().post("/accounts/password/reset/", {"email": address})
+    assert response.status_code == 302 and response["Location"] == "/accounts/password/reset/done/"
+    return [link for text in mails_to(smtp_server, address)
+            for link in re.findall(r"https?://[^/\s]+(/accounts/password/reset/key/\S+)", text)]
+
+
+def test_an_address_a_staff_account_added_unconfirmed_gets_no_password_reset(smtp_server,
+                                                                            django_capture_on_commit_callbacks):
+    """A staff account adds an address to someone's account only unconfirmed, for its owner
+    to confirm: it is no way into the account. A reset asked for it is answered as for an
+    address with no account (the same page, the "no account" notice), not with a link for
+    an organisation admin's account that the staff account could follow to set its password.
+    A confirmed address of the account, or its own address unconfirmed since sign-up, is."""
+    from allauth.account.models import EmailAddress
+
+    from tests.factories import OrganisationFactory
+    from tests.portal.role_helpers import make_admin
+
+    capture = django_capture_on_commit_callbacks
+    office = OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE")
+    victim = make_admin(office, email="admin@pune.mahaagri.gov.in")
+    staff, client = staff_with("view_emailaddress", "add_emailaddress")
+    response = client.post("/admin/account/emailaddress/add/",
+                           {"user": victim.pk, "email": "helpdesk.private@gmail.com", "verified": "", "primary": ""})
+    assert response.status_code == 302
+    assert not EmailAddress.objects.get(email="helpdesk.private@gmail.com").verified
+
+    assert reset_links_to("helpdesk.private@gmail.com", smtp_server, capture) == []
+    notice = mails_to(smtp_server, "helpdesk.private@gmail.com")[-1]
+    assert reset_links_to("nobody.here@gmail.com", smtp_server, capture) == []
+    assert notice == mails_to(smtp_server, "nobody.here@gmail.com")[-1].replace("nobody.here", "helpdesk.private")
+    assert User.objects.get(pk=victim.pk).check_password(PASSWORD)
+
+    # The account's confirmed addresses are: its own, and one confirmed later.
+    EmailAddress.objects.create(user=victim, email="pune.office@mahaagri.gov.in", verified=True)
+    assert len(reset_links_to("pune.office@mahaagri.gov.in", smtp_server, capture)) == 1
+    assert len(reset_links_to(victim.email, smtp_server, capture)) == 1
+    # Someone who signed up and never confirmed their address gets back in through it.
+    newcomer = UserFactory(email="newcomer@mha.gov.in", verified=False)
+    EmailAddress.objects.create(user=newcomer, email=newcomer.email, verified=False, primary=True)
+    assert len(reset_links_to(newcomer.email, smtp_server, capture)) == 1
+
+
+def mails_to(smtp_server, address):
+    """The text of each message delivered to ``address`` alone, in order."""
+    from tests.smtp import text_of
+
+    return [text_of(message) for message, envelope in zip(smtp_server.messages, smtp_server.envelopes, strict=True)
+            if envelope.rcpt_tos == [address]]
 
 
 @pytest.mark.parametrize("holder", ["organisation_admin", "state_admin", "staff", "itself"])
