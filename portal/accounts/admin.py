@@ -123,6 +123,51 @@ class LegalHoldMixin:
             super().delete_queryset(request, queryset)
 
 
+class RoleHolderDeletionMixin:
+    """An account that holds a role or this admin's access (``holds_a_role``) is deleted
+    only by a superuser: its roles and access go with it, which, as for its password and
+    "Active", is a superuser's decision. For anyone else its page has no delete button, its
+    deletion page is refused, a deletion of several that includes it is refused on the
+    confirmation page naming it, and one that reaches delete_queryset all the same (a role
+    given meanwhile) leaves it out and says so (LegalHoldMixin's shape)."""
+
+    @staticmethod
+    def deletion_reserved(request, user) -> bool:
+        return not request.user.is_superuser and holds_a_role(user)
+
+    @staticmethod
+    def reserved_message(users) -> str:
+        return gettext("Only a superuser deletes an account that holds a role: %(names)s") % {
+            "names": ", ".join(str(user) for user in users)}
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or not self.deletion_reserved(request, obj))
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        reserved = [user for user in objs if self.deletion_reserved(request, user)]
+        if reserved:
+            perms_needed.add(self.reserved_message(reserved))
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            if self.deletion_reserved(request, User.objects.select_for_update().get(pk=obj.pk)):
+                raise PermissionDenied(self.reserved_message([obj]))
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            # Locked (a role given meanwhile waits, or is seen); by id, as a changelist's
+            # queryset may be DISTINCT (a filter on groups), which FOR UPDATE refuses.
+            locked = User.objects.select_for_update().filter(pk__in=queryset.values("pk")).order_by("pk")
+            reserved = [user for user in locked if self.deletion_reserved(request, user)]
+            if reserved:
+                self.message_user(request, self.reserved_message(reserved), messages.ERROR)
+                queryset = queryset.exclude(pk__in=[user.pk for user in reserved])
+            super().delete_queryset(request, queryset)
+
+
 class UserChangeForm(BaseUserChangeForm):
     """Django's, but "Active" is not unticked for the last holder of a role whose role does
     not end (an organisation's last admin, the platform's last superadmin): an inactive
@@ -137,12 +182,13 @@ class UserChangeForm(BaseUserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(LegalHoldMixin, AuditedDeletionMixin, BaseUserAdmin):
+class UserAdmin(LegalHoldMixin, RoleHolderDeletionMixin, AuditedDeletionMixin, BaseUserAdmin):
     """Every change of an account's access made here (active, staff, superuser, groups,
     permissions; an account added or deleted) is audited, old and new values, with the
     signed-in administrator as actor, in the admin's own transaction. An account's address
     is read-only here. An account under a legal hold, or one of whose records is, is not
-    deleted (LegalHoldMixin). The last holder of a role is not made inactive (UserChangeForm).
+    deleted (LegalHoldMixin); one that holds a role is deleted by a superuser only
+    (RoleHolderDeletionMixin). The last holder of a role is not made inactive (UserChangeForm).
     Only a superuser changes an account's staff and superuser flags, groups and permissions,
     and not on their own account (GRANTING_FIELDS)."""
 

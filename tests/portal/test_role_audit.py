@@ -674,6 +674,76 @@ def test_a_staff_account_does_not_make_a_role_holder_inactive_in_the_admin(holde
         assert not target.is_active
 
 
+@pytest.mark.parametrize("holder", ["superuser_superadmin", "organisation_admin", "state_admin", "staff"])
+def test_a_staff_account_does_not_delete_a_role_holder_in_the_admin(holder):
+    """Deleting an account ends its roles and this admin's access with it: for an account
+    holding either (``holds_a_role``), as for its password and "Active", a superuser's
+    decision. A staff account that is not superuser, with every delete permission, gets no
+    delete button, its deletion page refused, a deletion of several refused on the
+    confirmation page naming it; it still deletes an account without a role (audited)."""
+    from tests.factories import OrganisationFactory
+    from tests.portal.role_helpers import make_admin
+
+    def superuser_superadmin():
+        boss = make_superadmin(email="boss@nic.in")
+        make_superadmin(email="other.root@nic.in")
+        User.objects.filter(pk=boss.pk).update(is_superuser=True, is_staff=True)
+        return boss
+
+    target = {
+        "superuser_superadmin": superuser_superadmin,
+        "organisation_admin": lambda: make_admin(OrganisationFactory(), email="admin@pune.gov.in"),
+        "state_admin": lambda: PlatformRoleFactory(role="state_admin", jurisdiction="MH",
+                                                   user__email="state.admin@maharashtra.gov.in").user,
+        "staff": lambda: UserFactory(email="helpdesk2@nic.in", is_staff=True),
+    }[holder]()
+    roles = set(PlatformRoleGrant.objects.filter(user=target, revoked_at__isnull=True).values_list("pk", flat=True))
+    staff, client = staff_with("view_user", "change_user", "delete_user", "delete_emailaddress",
+                               "delete_authenticator")
+    assert f"/admin/accounts/user/{target.pk}/delete/" not in (
+        client.get(f"/admin/accounts/user/{target.pk}/change/").content.decode())
+    assert client.get(f"/admin/accounts/user/{target.pk}/delete/").status_code == 403
+    assert client.post(f"/admin/accounts/user/{target.pk}/delete/", {"post": "yes"}).status_code == 403
+    plain = UserFactory(email="clerk@mha.gov.in")
+    asked = client.post("/admin/accounts/user/", {"action": "delete_selected", "_selected_action": [target.pk, plain.pk]})
+    assert f"Only a superuser deletes an account that holds a role: {target.email}" in asked.content.decode()
+    bulk = client.post("/admin/accounts/user/", {"action": "delete_selected",
+                                                 "_selected_action": [target.pk, plain.pk], "post": "yes"})
+    assert bulk.status_code == 403
+    assert set(User.objects.filter(pk__in=[target.pk, plain.pk]).values_list("pk", flat=True)) == {
+        target.pk, plain.pk}
+    assert set(PlatformRoleGrant.objects.filter(user=target, revoked_at__isnull=True)
+               .values_list("pk", flat=True)) == roles
+    assert events(AuditAction.USER_ACCESS_CHANGED) == []
+
+    response = client.post(f"/admin/accounts/user/{plain.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and not User.objects.filter(pk=plain.pk).exists()
+    [deleted] = events(AuditAction.USER_ACCESS_CHANGED)
+    assert (deleted.actor_id, deleted.target_id, deleted.new_values) == (staff.pk, str(plain.pk), {"deleted": True})
+
+
+def test_a_role_holder_selected_meanwhile_is_left_out_of_a_staff_accounts_deletion():
+    """A deletion of several that reaches delete_queryset all the same (the account given a
+    role between the confirmation and the deletion) leaves the role holder out, named."""
+    from django.contrib import admin
+    from django.contrib.messages import get_messages
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.test import RequestFactory
+
+    staff, _client = staff_with("view_user", "delete_user")
+    holder = PlatformRoleFactory(role="state_admin", jurisdiction="MH", user__email="state.admin@maharashtra.gov.in").user
+    plain = UserFactory(email="clerk@mha.gov.in")
+    request = RequestFactory().post("/admin/accounts/user/")
+    request.user, request.session = staff, {}
+    request._messages = FallbackStorage(request)
+    admin.site.get_model_admin(User).delete_queryset(request, User.objects.filter(pk__in=[holder.pk, plain.pk]))
+    assert set(User.objects.filter(pk__in=[holder.pk, plain.pk]).values_list("pk", flat=True)) == {holder.pk}
+    assert [str(m) for m in get_messages(request)] == [
+        "Only a superuser deletes an account that holds a role: state.admin@maharashtra.gov.in"]
+    [deleted] = events(AuditAction.USER_ACCESS_CHANGED)
+    assert deleted.target_id == str(plain.pk)
+
+
 @pytest.mark.parametrize("url", [
     "/admin/verification/governmentprofile/?status__exact=%00",
     "/admin/accounts/user/?q=clerk%00",
