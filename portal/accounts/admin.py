@@ -23,7 +23,7 @@ from portal.accounts.signals import authenticator_values
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.organisations.models import Membership, MembershipRole, PlatformRoleGrant, in_force_q, not_ended_q
-from portal.organisations.services import account_deactivation_check
+from portal.organisations.services import RolesHeldAlone, account_deactivation_check, account_roles_end
 from portal.privacy.requests import person_held
 
 ACCESS_FLAGS = ("is_active", "is_staff", "is_superuser")
@@ -123,13 +123,23 @@ class LegalHoldMixin:
             super().delete_queryset(request, queryset)
 
 
+# Why the roles of an account deleted in the admin ended (their audit rows say it).
+ACCOUNT_DELETED = "account_deleted"
+
+
 class RoleHolderDeletionMixin:
     """An account that holds a role or this admin's access (``holds_a_role``) is deleted
     only by a superuser: its roles and access go with it, which, as for its password and
     "Active", is a superuser's decision. For anyone else its page has no delete button, its
     deletion page is refused, a deletion of several that includes it is refused on the
     confirmation page naming it, and one that reaches delete_queryset all the same (a role
-    given meanwhile) leaves it out and says so (LegalHoldMixin's shape)."""
+    given meanwhile) leaves it out and says so (LegalHoldMixin's shape).
+    Its roles end through their services, on record, in the deletion's transaction
+    (account_roles_end), and not at all, nor the account deleted, while that would leave
+    the platform without a superadmin, or an organisation without an admin, whose role
+    does not end: refused as unticking "Active" is (the deletion page sends back to the
+    account's page with the reason, a deletion of several is refused on its confirmation
+    page, and one that reaches delete_queryset all the same leaves it out and says why)."""
 
     @staticmethod
     def deletion_reserved(request, user) -> bool:
@@ -148,24 +158,63 @@ class RoleHolderDeletionMixin:
         reserved = [user for user in objs if self.deletion_reserved(request, user)]
         if reserved:
             perms_needed.add(self.reserved_message(reserved))
+        for user in objs:
+            if user not in reserved:
+                perms_needed.update(self.roles_held_alone(user))
         return deleted, counts, perms_needed, protected
+
+    @staticmethod
+    def roles_held_alone(user) -> list[str]:
+        """Why deleting ``user`` is refused, even to a superuser: the roles it holds that
+        nobody else would (account_deactivation_check); none, nothing said."""
+        try:
+            account_deactivation_check(user_id=user.pk)
+        except RolesHeldAlone as refusal:
+            return refusal.messages
+        return []
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """Django's, but an account whose deletion would end a role nobody else holds is
+        sent back to its page with the reason, as unticking its "Active" is refused: asked
+        first, and again under the deletion's locks (account_roles_end)."""
+        user = self.get_object(request, unquote(object_id))
+        try:
+            if user is not None and self.has_delete_permission(request, user) and (
+                    refusals := self.roles_held_alone(user)):
+                raise RolesHeldAlone(refusals)
+            return super().delete_view(request, object_id, extra_context)
+        except RolesHeldAlone as refusal:
+            for message in refusal.messages:
+                self.message_user(request, message, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
 
     def delete_model(self, request, obj):
         with transaction.atomic():
             if self.deletion_reserved(request, User.objects.select_for_update().get(pk=obj.pk)):
                 raise PermissionDenied(self.reserved_message([obj]))
+            account_roles_end(user_id=obj.pk, reason=ACCOUNT_DELETED)
             super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
             # Locked (a role given meanwhile waits, or is seen); by id, as a changelist's
             # queryset may be DISTINCT (a filter on groups), which FOR UPDATE refuses.
-            locked = User.objects.select_for_update().filter(pk__in=queryset.values("pk")).order_by("pk")
+            locked = list(User.objects.select_for_update().filter(pk__in=queryset.values("pk")).order_by("pk"))
             reserved = [user for user in locked if self.deletion_reserved(request, user)]
             if reserved:
                 self.message_user(request, self.reserved_message(reserved), messages.ERROR)
-                queryset = queryset.exclude(pk__in=[user.pk for user in reserved])
-            super().delete_queryset(request, queryset)
+            kept = [user.pk for user in reserved]
+            for user in locked:
+                if user in reserved:
+                    continue
+                try:
+                    with transaction.atomic():
+                        account_roles_end(user_id=user.pk, reason=ACCOUNT_DELETED)
+                except RolesHeldAlone as refusal:
+                    kept.append(user.pk)
+                    for message in refusal.messages:
+                        self.message_user(request, message, messages.ERROR)
+            super().delete_queryset(request, queryset.exclude(pk__in=kept))
 
 
 class UserChangeForm(BaseUserChangeForm):

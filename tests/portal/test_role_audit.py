@@ -14,7 +14,7 @@ from django.test import Client
 from portal.accounts.models import User
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
-from portal.organisations.models import PlatformRole, PlatformRoleGrant
+from portal.organisations.models import Membership, MembershipRole, PlatformRole, PlatformRoleGrant
 from portal.organisations.services import platform_role_grant, platform_role_revoke
 from portal.permissions import platform_roles_of
 from tests.factories import PASSWORD, PlatformRoleFactory, UserFactory
@@ -328,6 +328,87 @@ def test_deactivating_the_last_admin_or_superadmin_in_the_admin_is_refused(admin
     assert events(AuditAction.USER_ACCESS_CHANGED) == []
 
 
+@pytest.mark.parametrize("holder", ["admin", "superadmin"])
+def test_deleting_the_last_admin_or_superadmin_in_the_admin_is_refused(root, admin_client, holder):
+    """A deleted account holds no role either: deleting the last holder whose role does not
+    end is refused, even for a superuser, as unticking "Active" is: its deletion page sends
+    back to the account's page with the reason, a deletion of several is refused on the
+    confirmation page naming it, and one that reaches delete_queryset all the same (the
+    other holder gone meanwhile) leaves it out and says so. Nothing is deleted or ended."""
+    from django.contrib import admin
+    from django.contrib.messages import get_messages
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.test import RequestFactory
+
+    if holder == "admin":
+        office, user = _last_admin_of_an_office()
+        said = ("District Agriculture Office, Pune would have no admin left whose role does not end: grant the admin "
+                "role to someone else first (without an end date).")
+    else:
+        user = make_superadmin(email="only.root@sandes.nic.in")
+        said = ("The platform would have no superadmin left whose role does not end: grant the superadmin role to "
+                "someone else first (without an end date).")
+    for asked in (admin_client.get, lambda url, **kw: admin_client.post(url, {"post": "yes"}, **kw)):
+        response = asked(f"/admin/accounts/user/{user.pk}/delete/", follow=True)
+        assert response.redirect_chain == [(f"/admin/accounts/user/{user.pk}/change/", 302)]
+        assert [str(m) for m in get_messages(response.wsgi_request)] == [said]
+    plain = UserFactory(email="clerk@mha.gov.in")
+    asked = admin_client.post("/admin/accounts/user/", {"action": "delete_selected",
+                                                        "_selected_action": [user.pk, plain.pk]})
+    assert said in asked.content.decode()
+    bulk = admin_client.post("/admin/accounts/user/", {"action": "delete_selected",
+                                                       "_selected_action": [user.pk, plain.pk], "post": "yes"})
+    assert bulk.status_code == 403
+
+    request = RequestFactory().post("/admin/accounts/user/")
+    request.user, request.session = root, {}
+    request._messages = FallbackStorage(request)
+    admin.site.get_model_admin(User).delete_queryset(request, User.objects.filter(pk__in=[user.pk, plain.pk]))
+    assert [str(m) for m in get_messages(request)] == [said]
+    assert User.objects.filter(pk=user.pk).exists() and not User.objects.filter(pk=plain.pk).exists()
+    assert (PlatformRoleGrant.objects.filter(user=user, revoked_at__isnull=True).exists()
+            or Membership.objects.filter(user=user, role=MembershipRole.ADMIN, is_active=True).exists())
+    assert events(AuditAction.PLATFORM_ROLE_REVOKED) == events(AuditAction.MEMBERSHIP_REVOKED) == []
+    [deleted] = events(AuditAction.USER_ACCESS_CHANGED)
+    assert deleted.target_id == str(plain.pk)
+
+
+def test_deleting_a_role_holder_in_the_admin_ends_its_roles_on_record(root, admin_client):
+    """The roles of an account a superuser deletes end through their services first, in
+    the deletion's transaction: one platform_role.revoked row per grant, one
+    membership.revoked row per organisation it administered (its other admins read it),
+    saying why, then the deletion's row naming the superuser; one at a time or several."""
+    from tests.factories import OrganisationFactory
+    from tests.portal.role_helpers import make_admin
+
+    make_superadmin(email="stays.root@nic.in")
+    office = OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE")
+    make_admin(office, email="deputy@pune.mahaagri.gov.in")
+    holder = make_superadmin(email="leaving.root@nic.in")
+    PlatformRoleFactory(user=holder, role="state_admin", jurisdiction="MH")
+    Membership.objects.create(organisation=office, user=holder, role=MembershipRole.ADMIN)
+    other = make_superadmin(email="other.root@nic.in")
+    response = admin_client.post(f"/admin/accounts/user/{holder.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and not User.objects.filter(pk=holder.pk).exists()
+    revoked = events(AuditAction.PLATFORM_ROLE_REVOKED)
+    assert sorted((event.target_id, event.old_values["role"], event.new_values["reason"]) for event in revoked) == [
+        (str(holder.pk), "state_admin", "account_deleted"), (str(holder.pk), "superadmin", "account_deleted")]
+    [membership] = events(AuditAction.MEMBERSHIP_REVOKED)
+    assert (membership.target_id, membership.old_values, membership.new_values) == (
+        str(office.pk), {"user": "leaving.root@nic.in", "role": MembershipRole.ADMIN},
+        {"member": False, "reason": "account_deleted"})
+    [deleted] = events(AuditAction.USER_ACCESS_CHANGED)
+    assert (deleted.actor_id, deleted.target_id, deleted.new_values) == (root.pk, str(holder.pk), {"deleted": True})
+    assert max(event.pk for event in [*revoked, membership]) < deleted.pk
+
+    response = admin_client.post("/admin/accounts/user/", {"action": "delete_selected", "_selected_action": [other.pk],
+                                                           "post": "yes"})
+    assert response.status_code == 302 and not User.objects.filter(pk=other.pk).exists()
+    assert events(AuditAction.PLATFORM_ROLE_REVOKED)[-1].target_id == str(other.pk)
+    assert PlatformRoleGrant.objects.filter(role="superadmin").count() == 1
+    assert audit_verify() == []
+
+
 def test_deactivating_an_admin_in_the_admin_while_another_stays_is_saved(admin_client):
     from tests.portal.role_helpers import make_admin
 
@@ -346,7 +427,6 @@ def test_deactivating_an_account_and_ending_its_official_powers_are_refused_for_
     the person's primary one, each in its own words."""
     from django.core.exceptions import ValidationError
 
-    from portal.organisations.models import Membership, MembershipRole
     from portal.organisations.services import OfficialPowersHeld, account_deactivation_check, official_powers_end_check
     from tests.factories import OrganisationFactory
     from tests.portal.role_helpers import make_admin
