@@ -312,14 +312,15 @@ admin.site.unregister(EmailAddress)
 
 
 @admin.register(EmailAddress)
-class EmailAddressAdmin(LegalHoldMixin, BaseEmailAddressAdmin):
+class EmailAddressAdmin(LegalHoldMixin, AuditedDeletionMixin, BaseEmailAddressAdmin):
     """allauth's, but the addresses of a person under a legal hold are not deleted, and each
-    address added or changed here, or marked verified, is audited (its account, address,
-    verified, primary: old and new), with the administrator as actor, in the admin's own
-    transaction. An address counts as confirmed (an official one gives powers) by its
-    owner's confirmation or a superuser's decision: another staff account adds an address
-    unconfirmed (its owner confirms it), not whose an address is, what it is or whether it
-    is verified (CONFIRMING_FIELDS).
+    address added or changed here, marked verified or deleted, is audited (its account,
+    address, verified, primary: old and new), with the administrator as actor, in the
+    admin's own transaction (a deletion, before what it sets off: a verification resting
+    on a confirmed address suspended, verification.receivers). An address counts as
+    confirmed (an official one gives powers) by its owner's confirmation or a superuser's
+    decision: another staff account adds an address unconfirmed (its owner confirms it),
+    not whose an address is, what it is or whether it is verified (CONFIRMING_FIELDS).
     Which address is primary is the account's address (``User.email``): shown here, changed
     only on the account's email page (as UserAdmin's address), which ends what an official
     one gave; ticked here it also met the one primary address an account has, a server error."""
@@ -363,6 +364,10 @@ class EmailAddressAdmin(LegalHoldMixin, BaseEmailAddressAdmin):
         if new:
             audit_record(actor=request.user, action=AuditAction.USER_EMAIL_ADDRESS_SAVED_IN_ADMIN, target=obj.user,
                          old=old, new={**new, "added": True} if not change else new, request=request)
+
+    def record_deleted(self, request, address):
+        audit_record(actor=request.user, action=AuditAction.USER_EMAIL_REMOVED, target=address.user,
+                     old=self.address_values(address), new={"deleted": True}, request=request)
 
 
 admin.site.unregister(Group)

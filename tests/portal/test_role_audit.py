@@ -620,6 +620,42 @@ def test_an_address_added_or_changed_in_the_admin_is_audited(root, admin_client)
     assert audit_verify() == []
 
 
+def test_an_address_deleted_in_the_admin_is_audited_and_ends_what_rested_on_it(root, admin_client):
+    """A confirmed address is what verifications and official powers rest on: deleting one
+    in the admin, alone or with others, is audited (the address as it was) with the
+    administrator as actor, in the deletion's transaction, and a verification resting on
+    it is suspended all the same (verification.receivers)."""
+    from allauth.account.models import EmailAddress
+
+    from tests.verification.helpers import GovernmentProfileFactory
+    from verification.models import VerificationStatus
+
+    person = UserFactory(email="citizen@gmail.com")
+    address = EmailAddress.objects.create(user=person, email="citizen@mha.gov.in", verified=True, primary=False)
+    profile = GovernmentProfileFactory(user=person, official_email="citizen@mha.gov.in",
+                                       status=VerificationStatus.VERIFIED)
+    response = admin_client.post(f"/admin/account/emailaddress/{address.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and not EmailAddress.objects.filter(pk=address.pk).exists()
+    [removed] = events(AuditAction.USER_EMAIL_REMOVED)
+    assert (removed.actor_id, removed.target_type, removed.target_id) == (root.pk, "accounts.user", str(person.pk))
+    assert (removed.old_values, removed.new_values) == (
+        {"user": person.pk, "email": "citizen@mha.gov.in", "verified": True, "primary": False}, {"deleted": True})
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.SUSPENDED
+    [suspended] = events(AuditAction.VERIFICATION_SUSPENDED)
+    assert suspended.pk > removed.pk
+
+    other = EmailAddress.objects.create(user=person, email="citizen@home.gov.in", verified=False, primary=False)
+    primary = EmailAddress.objects.get(user=person, email="citizen@gmail.com")
+    response = admin_client.post("/admin/account/emailaddress/", {
+        "action": "delete_selected", "_selected_action": [other.pk, primary.pk], "post": "yes"})
+    assert response.status_code == 302 and not EmailAddress.objects.filter(user=person).exists()
+    bulk = events(AuditAction.USER_EMAIL_REMOVED)[1:]
+    assert sorted((event.actor_id, event.old_values["email"], event.new_values["deleted"]) for event in bulk) == [
+        (root.pk, "citizen@gmail.com", True), (root.pk, "citizen@home.gov.in", True)]
+    assert audit_verify() == []
+
+
 def test_a_staff_account_confirms_no_address_in_the_admin(root, admin_client):
     """An official address, once confirmed, gives powers (a nodal officer's, an invitation's):
     a staff account that is not superuser adds an address unconfirmed, for its owner to
