@@ -19,6 +19,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.models import User
+from portal.accounts.official_email import normalise_mailbox
 from portal.accounts.signals import authenticator_values
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
@@ -368,6 +369,64 @@ class EmailAddressAdmin(LegalHoldMixin, AuditedDeletionMixin, BaseEmailAddressAd
     def record_deleted(self, request, address):
         audit_record(actor=request.user, action=AuditAction.USER_EMAIL_REMOVED, target=address.user,
                      old=self.address_values(address), new={"deleted": True}, request=request)
+
+    # The address a platform role rests on: not deleted while the role is in force. Deleting it
+    # is refused rather than ending the role with it: ending a state administrator's or a
+    # superadmin's role is a superadmin's decision, made through platform_role_revoke (audited,
+    # the last superadmin kept), which a staff account that may delete addresses does not hold;
+    # and a role ended by the system here could be the platform's last superadmin's.
+
+    @staticmethod
+    def platform_role_rests_on(address) -> bool:
+        """Whether ``address`` is what a platform role of its account rests on: the account's
+        own address (``User.email``), confirmed, of an account holding a platform role in
+        force, active or not (the rule platform_role_grant keeps: a role rests on an active
+        account whose confirmed primary address is official; an inactive one's come back
+        with its "Active" tick)."""
+        return (address.verified and normalise_mailbox(address.email) == normalise_mailbox(address.user.email)
+                and PlatformRoleGrant.objects.filter(in_force_q(now=timezone.now()), user_id=address.user_id).exists())
+
+    @staticmethod
+    def role_rests_message(addresses) -> str:
+        return gettext("A platform role rests on it (revoke the role first): %(names)s") % {
+            "names": ", ".join(address.email for address in addresses)}
+
+    def delete_view(self, request, object_id, extra_context=None):
+        address = self.get_object(request, unquote(object_id))
+        if address is not None and self.has_delete_permission(request, address) and self.platform_role_rests_on(address):
+            self.message_user(request, self.role_rests_message([address]), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:account_emailaddress_change", args=[address.pk]))
+        return super().delete_view(request, object_id, extra_context)
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        resting = [address for address in objs if self.platform_role_rests_on(address)]
+        if resting:
+            perms_needed.add(self.role_rests_message(resting))
+        return deleted, counts, perms_needed, protected
+
+    @staticmethod
+    def lock_accounts(user_ids) -> None:
+        """Lock the accounts (by id), as the role services lock a holder's: a role granted
+        meanwhile waits for the deletion, or is seen by it."""
+        list(User.objects.select_for_update().filter(pk__in=user_ids).order_by("pk").values_list("pk", flat=True))
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            self.lock_accounts([obj.user_id])
+            if self.platform_role_rests_on(obj):
+                raise PermissionDenied(self.role_rests_message([obj]))
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            self.lock_accounts(queryset.values("user_id"))
+            resting = [address for address in queryset.select_related("user").order_by("pk")
+                       if self.platform_role_rests_on(address)]
+            if resting:
+                self.message_user(request, self.role_rests_message(resting), messages.ERROR)
+                queryset = queryset.exclude(pk__in=[address.pk for address in resting])
+            super().delete_queryset(request, queryset)
 
 
 admin.site.unregister(Group)

@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from portal.accounts.models import User
 from portal.audit.models import AuditAction, AuditEvent
@@ -654,6 +655,53 @@ def test_an_address_deleted_in_the_admin_is_audited_and_ends_what_rested_on_it(r
     assert sorted((event.actor_id, event.old_values["email"], event.new_values["deleted"]) for event in bulk) == [
         (root.pk, "citizen@gmail.com", True), (root.pk, "citizen@home.gov.in", True)]
     assert audit_verify() == []
+
+
+def test_the_address_a_platform_role_rests_on_is_not_deleted_in_the_admin(root, admin_client):
+    """A platform role rests on an active account whose confirmed primary address is
+    official: that address is not deleted in the admin while the role is in force (the
+    role is revoked first, audited, by a superadmin). Its deletion page sends back to the
+    address's page saying so, a deletion of several is refused on the confirmation page
+    naming it, and one that reaches delete_queryset all the same (the role granted
+    meanwhile) leaves it out and says so. Its other addresses, and those of an account
+    whose role was revoked, are deleted as before."""
+    from allauth.account.models import EmailAddress
+    from django.contrib import admin
+    from django.contrib.messages import get_messages
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.test import RequestFactory
+
+    from portal.permissions import is_superadmin
+
+    holder = make_superadmin(email="second.root@nic.in")
+    make_superadmin(email="third.root@nic.in")  # not the last one: refused all the same
+    address = EmailAddress.objects.get(user=holder, email=holder.email)
+    said = "A platform role rests on it (revoke the role first): second.root@nic.in"
+    for asked in (admin_client.get, lambda url, **kw: admin_client.post(url, {"post": "yes"}, **kw)):
+        response = asked(f"/admin/account/emailaddress/{address.pk}/delete/", follow=True)
+        assert response.redirect_chain == [(f"/admin/account/emailaddress/{address.pk}/change/", 302)]
+        assert [str(m) for m in get_messages(response.wsgi_request)] == [said]
+    spare = EmailAddress.objects.create(user=holder, email="second.root@home.gov.in", verified=True)
+    asked = admin_client.post("/admin/account/emailaddress/", {"action": "delete_selected",
+                                                               "_selected_action": [address.pk, spare.pk]})
+    assert said in asked.content.decode()
+    assert admin_client.post("/admin/account/emailaddress/", {
+        "action": "delete_selected", "_selected_action": [address.pk, spare.pk], "post": "yes"}).status_code == 403
+    assert EmailAddress.objects.filter(pk__in=[address.pk, spare.pk]).count() == 2
+
+    request = RequestFactory().post("/admin/account/emailaddress/")
+    request.user, request.session = root, {}
+    request._messages = FallbackStorage(request)
+    admin.site.get_model_admin(EmailAddress).delete_queryset(request, EmailAddress.objects.filter(
+        pk__in=[address.pk, spare.pk]))
+    assert [str(m) for m in get_messages(request)] == [said]
+    assert list(EmailAddress.objects.filter(user=holder).values_list("pk", flat=True)) == [address.pk]
+    assert is_superadmin(User.objects.get(pk=holder.pk))
+    assert [event.old_values["email"] for event in events(AuditAction.USER_EMAIL_REMOVED)] == [spare.email]
+
+    PlatformRoleGrant.objects.filter(user=holder).update(revoked_at=timezone.now())  # revoked
+    response = admin_client.post(f"/admin/account/emailaddress/{address.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and not EmailAddress.objects.filter(pk=address.pk).exists()
 
 
 def test_a_staff_account_confirms_no_address_in_the_admin(root, admin_client):
