@@ -19,11 +19,12 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.models import User
+from portal.accounts.official_email import normalise_mailbox
 from portal.accounts.signals import authenticator_values
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.organisations.models import Membership, MembershipRole, PlatformRoleGrant, in_force_q, not_ended_q
-from portal.organisations.services import account_deactivation_check
+from portal.organisations.services import RolesHeldAlone, account_deactivation_check, account_roles_end
 from portal.privacy.requests import person_held
 
 ACCESS_FLAGS = ("is_active", "is_staff", "is_superuser")
@@ -123,6 +124,100 @@ class LegalHoldMixin:
             super().delete_queryset(request, queryset)
 
 
+# Why the roles of an account deleted in the admin ended (their audit rows say it).
+ACCOUNT_DELETED = "account_deleted"
+
+
+class RoleHolderDeletionMixin:
+    """An account that holds a role or this admin's access (``holds_a_role``) is deleted
+    only by a superuser: its roles and access go with it, which, as for its password and
+    "Active", is a superuser's decision. For anyone else its page has no delete button, its
+    deletion page is refused, a deletion of several that includes it is refused on the
+    confirmation page naming it, and one that reaches delete_queryset all the same (a role
+    given meanwhile) leaves it out and says so (LegalHoldMixin's shape).
+    Its roles end through their services, on record, in the deletion's transaction
+    (account_roles_end), and not at all, nor the account deleted, while that would leave
+    the platform without a superadmin, or an organisation without an admin, whose role
+    does not end: refused as unticking "Active" is (the deletion page sends back to the
+    account's page with the reason, a deletion of several is refused on its confirmation
+    page, and one that reaches delete_queryset all the same leaves it out and says why)."""
+
+    @staticmethod
+    def deletion_reserved(request, user) -> bool:
+        return not request.user.is_superuser and holds_a_role(user)
+
+    @staticmethod
+    def reserved_message(users) -> str:
+        return gettext("Only a superuser deletes an account that holds a role: %(names)s") % {
+            "names": ", ".join(str(user) for user in users)}
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or not self.deletion_reserved(request, obj))
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        reserved = [user for user in objs if self.deletion_reserved(request, user)]
+        if reserved:
+            perms_needed.add(self.reserved_message(reserved))
+        for user in objs:
+            if user not in reserved:
+                perms_needed.update(self.roles_held_alone(user))
+        return deleted, counts, perms_needed, protected
+
+    @staticmethod
+    def roles_held_alone(user) -> list[str]:
+        """Why deleting ``user`` is refused, even to a superuser: the roles it holds that
+        nobody else would (account_deactivation_check); none, nothing said."""
+        try:
+            account_deactivation_check(user_id=user.pk)
+        except RolesHeldAlone as refusal:
+            return refusal.messages
+        return []
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """Django's, but an account whose deletion would end a role nobody else holds is
+        sent back to its page with the reason, as unticking its "Active" is refused: asked
+        first, and again under the deletion's locks (account_roles_end)."""
+        user = self.get_object(request, unquote(object_id))
+        try:
+            if user is not None and self.has_delete_permission(request, user) and (
+                    refusals := self.roles_held_alone(user)):
+                raise RolesHeldAlone(refusals)
+            return super().delete_view(request, object_id, extra_context)
+        except RolesHeldAlone as refusal:
+            for message in refusal.messages:
+                self.message_user(request, message, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            if self.deletion_reserved(request, User.objects.select_for_update().get(pk=obj.pk)):
+                raise PermissionDenied(self.reserved_message([obj]))
+            account_roles_end(user_id=obj.pk, reason=ACCOUNT_DELETED)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            # Locked (a role given meanwhile waits, or is seen); by id, as a changelist's
+            # queryset may be DISTINCT (a filter on groups), which FOR UPDATE refuses.
+            locked = list(User.objects.select_for_update().filter(pk__in=queryset.values("pk")).order_by("pk"))
+            reserved = [user for user in locked if self.deletion_reserved(request, user)]
+            if reserved:
+                self.message_user(request, self.reserved_message(reserved), messages.ERROR)
+            kept = [user.pk for user in reserved]
+            for user in locked:
+                if user in reserved:
+                    continue
+                try:
+                    with transaction.atomic():
+                        account_roles_end(user_id=user.pk, reason=ACCOUNT_DELETED)
+                except RolesHeldAlone as refusal:
+                    kept.append(user.pk)
+                    for message in refusal.messages:
+                        self.message_user(request, message, messages.ERROR)
+            super().delete_queryset(request, queryset.exclude(pk__in=kept))
+
+
 class UserChangeForm(BaseUserChangeForm):
     """Django's, but "Active" is not unticked for the last holder of a role whose role does
     not end (an organisation's last admin, the platform's last superadmin): an inactive
@@ -137,12 +232,13 @@ class UserChangeForm(BaseUserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(LegalHoldMixin, AuditedDeletionMixin, BaseUserAdmin):
+class UserAdmin(LegalHoldMixin, RoleHolderDeletionMixin, AuditedDeletionMixin, BaseUserAdmin):
     """Every change of an account's access made here (active, staff, superuser, groups,
     permissions; an account added or deleted) is audited, old and new values, with the
     signed-in administrator as actor, in the admin's own transaction. An account's address
     is read-only here. An account under a legal hold, or one of whose records is, is not
-    deleted (LegalHoldMixin). The last holder of a role is not made inactive (UserChangeForm).
+    deleted (LegalHoldMixin); one that holds a role is deleted by a superuser only
+    (RoleHolderDeletionMixin). The last holder of a role is not made inactive (UserChangeForm).
     Only a superuser changes an account's staff and superuser flags, groups and permissions,
     and not on their own account (GRANTING_FIELDS)."""
 
@@ -217,14 +313,15 @@ admin.site.unregister(EmailAddress)
 
 
 @admin.register(EmailAddress)
-class EmailAddressAdmin(LegalHoldMixin, BaseEmailAddressAdmin):
+class EmailAddressAdmin(LegalHoldMixin, AuditedDeletionMixin, BaseEmailAddressAdmin):
     """allauth's, but the addresses of a person under a legal hold are not deleted, and each
-    address added or changed here, or marked verified, is audited (its account, address,
-    verified, primary: old and new), with the administrator as actor, in the admin's own
-    transaction. An address counts as confirmed (an official one gives powers) by its
-    owner's confirmation or a superuser's decision: another staff account adds an address
-    unconfirmed (its owner confirms it), not whose an address is, what it is or whether it
-    is verified (CONFIRMING_FIELDS).
+    address added or changed here, marked verified or deleted, is audited (its account,
+    address, verified, primary: old and new), with the administrator as actor, in the
+    admin's own transaction (a deletion, before what it sets off: a verification resting
+    on a confirmed address suspended, verification.receivers). An address counts as
+    confirmed (an official one gives powers) by its owner's confirmation or a superuser's
+    decision: another staff account adds an address unconfirmed (its owner confirms it),
+    not whose an address is, what it is or whether it is verified (CONFIRMING_FIELDS).
     Which address is primary is the account's address (``User.email``): shown here, changed
     only on the account's email page (as UserAdmin's address), which ends what an official
     one gave; ticked here it also met the one primary address an account has, a server error."""
@@ -268,6 +365,68 @@ class EmailAddressAdmin(LegalHoldMixin, BaseEmailAddressAdmin):
         if new:
             audit_record(actor=request.user, action=AuditAction.USER_EMAIL_ADDRESS_SAVED_IN_ADMIN, target=obj.user,
                          old=old, new={**new, "added": True} if not change else new, request=request)
+
+    def record_deleted(self, request, address):
+        audit_record(actor=request.user, action=AuditAction.USER_EMAIL_REMOVED, target=address.user,
+                     old=self.address_values(address), new={"deleted": True}, request=request)
+
+    # The address a platform role rests on: not deleted while the role is in force. Deleting it
+    # is refused rather than ending the role with it: ending a state administrator's or a
+    # superadmin's role is a superadmin's decision, made through platform_role_revoke (audited,
+    # the last superadmin kept), which a staff account that may delete addresses does not hold;
+    # and a role ended by the system here could be the platform's last superadmin's.
+
+    @staticmethod
+    def platform_role_rests_on(address) -> bool:
+        """Whether ``address`` is what a platform role of its account rests on: the account's
+        own address (``User.email``), confirmed, of an account holding a platform role in
+        force, active or not (the rule platform_role_grant keeps: a role rests on an active
+        account whose confirmed primary address is official; an inactive one's come back
+        with its "Active" tick)."""
+        return (address.verified and normalise_mailbox(address.email) == normalise_mailbox(address.user.email)
+                and PlatformRoleGrant.objects.filter(in_force_q(now=timezone.now()), user_id=address.user_id).exists())
+
+    @staticmethod
+    def role_rests_message(addresses) -> str:
+        return gettext("A platform role rests on it (revoke the role first): %(names)s") % {
+            "names": ", ".join(address.email for address in addresses)}
+
+    def delete_view(self, request, object_id, extra_context=None):
+        address = self.get_object(request, unquote(object_id))
+        if address is not None and self.has_delete_permission(request, address) and self.platform_role_rests_on(address):
+            self.message_user(request, self.role_rests_message([address]), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:account_emailaddress_change", args=[address.pk]))
+        return super().delete_view(request, object_id, extra_context)
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        resting = [address for address in objs if self.platform_role_rests_on(address)]
+        if resting:
+            perms_needed.add(self.role_rests_message(resting))
+        return deleted, counts, perms_needed, protected
+
+    @staticmethod
+    def lock_accounts(user_ids) -> None:
+        """Lock the accounts (by id), as the role services lock a holder's: a role granted
+        meanwhile waits for the deletion, or is seen by it."""
+        list(User.objects.select_for_update().filter(pk__in=user_ids).order_by("pk").values_list("pk", flat=True))
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            self.lock_accounts([obj.user_id])
+            if self.platform_role_rests_on(obj):
+                raise PermissionDenied(self.role_rests_message([obj]))
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            self.lock_accounts(queryset.values("user_id"))
+            resting = [address for address in queryset.select_related("user").order_by("pk")
+                       if self.platform_role_rests_on(address)]
+            if resting:
+                self.message_user(request, self.role_rests_message(resting), messages.ERROR)
+                queryset = queryset.exclude(pk__in=[address.pk for address in resting])
+            super().delete_queryset(request, queryset)
 
 
 admin.site.unregister(Group)

@@ -3,6 +3,7 @@ from allauth.account.adapter import get_adapter
 from allauth.account.forms import AddEmailForm as AllauthAddEmailForm
 from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import ResetPasswordForm as AllauthResetPasswordForm
+from allauth.account.models import EmailAddress
 from allauth.core import context
 from allauth.mfa.totp.forms import ActivateTOTPForm as AllauthActivateTOTPForm
 from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY
@@ -52,15 +53,35 @@ class LoginForm(AllauthLoginForm):
         return normalise_mailbox(super().clean_login())
 
 
+def reset_reaches(user, email: str) -> bool:
+    """Whether a password reset for ``user`` may be mailed to ``email`` (in its mailbox
+    form): an address of the account that is confirmed, or the account's own address
+    (``User.email``), which its owner typed at sign-up, or confirmed since, the way back in
+    for someone who signed up and never confirmed it. Not an address added to the account
+    and not confirmed: a staff account adds one to anyone's account "for its owner to
+    confirm", and a link mailed there let it set the owner's password."""
+    return (normalise_mailbox(user.email) == email
+            or EmailAddress.objects.filter(user_id=user.pk, email__iexact=email, verified=True).exists())
+
+
 class ResetPasswordForm(AllauthResetPasswordForm):
-    """allauth's form (settings.ACCOUNT_FORMS), except that the address it answers with is
-    the mailbox's (the adapter's ``clean_email``), not the one typed. allauth looks the
-    account up by the cleaned address but returns the typed one, which is also the key of
-    the "reset_password" rate limit: "someone@ｍahaagri.gov.in" and its look-alikes each
-    counted afresh, while the mail, its domain IDNA-encoded when sent, reached one mailbox."""
+    """allauth's form (settings.ACCOUNT_FORMS), except that
+    - the address it answers with is the mailbox's (the adapter's ``clean_email``), not the
+      one typed. allauth looks the account up by the cleaned address but returns the typed
+      one, which is also the key of the "reset_password" rate limit: "someone@ｍahaagri.gov.in"
+      and its look-alikes each counted afresh, while the mail, its domain IDNA-encoded when
+      sent, reached one mailbox;
+    - a link goes only for the accounts the address reaches (``reset_reaches``): allauth falls
+      back to an unconfirmed address when no account has it confirmed. An address that
+      reaches none is answered as one with no account (allauth's "unknown account" notice
+      under ACCOUNT_PREVENT_ENUMERATION, its field error without)."""
 
     def clean_email(self) -> str:
-        return get_adapter().clean_email(super().clean_email())
+        email = get_adapter().clean_email(super().clean_email())
+        self.users = [user for user in self.users if reset_reaches(user, email)]
+        if not self.users and not account_settings.PREVENT_ENUMERATION:
+            raise get_adapter().validation_error("unknown_email")
+        return email
 
 
 class AddEmailForm(ShowsKeptInput, AllauthAddEmailForm):

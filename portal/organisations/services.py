@@ -489,19 +489,43 @@ def _lock_and_check_official_powers_end(user_id: int) -> None:
         raise OfficialPowersHeld(refusals)
 
 
+class RolesHeldAlone(ValidationError):
+    """Refused: the account would stop holding the platform's superadmin role, or an
+    organisation's admin role, that nobody else holds without an end date. One message
+    for each such role (LastSuperadmin, LastAdmin)."""
+
+
 def account_deactivation_check(*, user_id: int) -> None:
-    """Refuse (ValidationError, one message a role), changing nothing, making the account of
-    ``user_id`` inactive (unticking "Active" in the Django admin) while it holds the
-    platform's superadmin role, or an organisation's admin role, that nobody else would
-    hold without an end date: an inactive account holds none (_check_keeps_a_superadmin
-    and _check_keeps_an_admin count active accounts only), and revoking the role is
-    refused. Locks what the answer depends on (_lock_and_find_roles_held_alone), in the
-    caller's transaction (the one that saves the account): it still holds at the commit."""
+    """Refuse (RolesHeldAlone, one message a role), changing nothing, making the account of
+    ``user_id`` inactive (unticking "Active" in the Django admin), or deleting it
+    (account_roles_end), while it holds the platform's superadmin role, or an
+    organisation's admin role, that nobody else would hold without an end date: an
+    inactive account holds none (_check_keeps_a_superadmin and _check_keeps_an_admin count
+    active accounts only), nor does a deleted one, and revoking the role is refused. Locks
+    what the answer depends on (_lock_and_find_roles_held_alone), in the caller's
+    transaction (the one that saves the account): it still holds at the commit."""
     # A savepoint: the form that asks shows the refusal, in the admin's transaction, after it.
     with transaction.atomic():
         refusals = [refused for _organisation, refused in _lock_and_find_roles_held_alone(user_id)]
         if refusals:
-            raise ValidationError(refusals)
+            raise RolesHeldAlone(refusals)
+
+
+def account_roles_end(*, user_id: int, reason: str) -> None:
+    """Every role of ``user_id`` ends at once, by the system, with audit rows saying why
+    (``reason``): its account is about to be deleted (the Django admin), and its grants and
+    admin memberships would otherwise go with it unrecorded. Its admin roles end as
+    organisation_admins_lapse ends them (a row for each organisation, which its other
+    admins read, and the roles above that rested on them), then its platform roles as
+    platform_roles_lapse does. Refused first (RolesHeldAlone, account_deactivation_check),
+    changing nothing, for a role nobody else would hold without an end date: it is handed
+    over first. In the caller's transaction, whose locks last until the deletion commits."""
+    with transaction.atomic(savepoint=False):
+        account_deactivation_check(user_id=user_id)
+        admin_of = list(Membership.objects.filter(user_id=user_id, role=MembershipRole.ADMIN, is_active=True)
+                        .order_by("organisation_id").values_list("organisation_id", "user_id"))
+        organisation_admins_lapse(pairs=admin_of, reason=reason)
+        platform_roles_lapse(user_id=user_id, reason=reason)
 
 
 def _grant_expire(grant: PlatformRoleGrant) -> None:
