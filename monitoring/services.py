@@ -210,9 +210,12 @@ def expected_offices_import(
     request: HttpRequest | None = None,
 ) -> ImportOutcome:
     """Add or change the offices of an uploaded list (rows already checked, each with
-    the fields of OFFICE_FIELDS but the jurisdiction), matched to the existing ones of
-    the jurisdiction by short code, else by domain. Audited as expected_office_save
-    audits one office: an event for each office added (its fields) or changed (the old
+    the fields of OFFICE_FIELDS but the jurisdiction; in the file's order, the first on
+    line 2 under the header), matched to the existing ones of the jurisdiction as the
+    list was before the upload: by short code, else by domain. Two rows matching one
+    office (one by its code, one by the domain it has) refuse the upload: applied one
+    after the other, the second would turn the office into another one. Audited as
+    expected_office_save audits one office: an event for each office added (its fields) or changed (the old
     and new values of what changed), then one for the upload (its jurisdiction and
     counts). An office another upload or change added meanwhile (the same list uploaded
     twice at once) refuses the whole upload: sent again, the list updates that office."""
@@ -225,10 +228,26 @@ def expected_offices_import(
         ))
         by_code = {o.short_code: o for o in existing if o.short_code and o.jurisdiction == jurisdiction}
         by_domain = {o.official_domain: o for o in existing if o.official_domain}
-        for row in rows:
+        # Office pk: the line of the row that matched it, whether by its code, the office's name then.
+        matched: dict[int, tuple[int, bool, str]] = {}
+        for line, row in enumerate(rows, start=2):
             values = {**row, "jurisdiction": jurisdiction}
             office = by_code.get(row["short_code"]) if row["short_code"] else None
+            by_its_code = office is not None
             office = office or (by_domain.get(row["official_domain"]) if row["official_domain"] else None)
+            if office is not None and office.pk in matched:
+                # Codes and domains are each once in the file: one row names the office's
+                # code, the other the domain it has.
+                other_line, other_by_code, name = matched[office.pk]
+                code_line, domain_line = (other_line, line) if other_by_code else (line, other_line)
+                raise ValidationError(
+                    _("Nothing was saved: line %(code_line)s (by its short code) and line %(domain_line)s (by its "
+                      "domain) both match the office %(office)s on the list. To give it a new domain and list another "
+                      "office on the one it has, upload its new domain first, then the other office.")
+                    % {"code_line": code_line, "domain_line": domain_line, "office": name},
+                    code="matched_twice")
+            if office is not None:
+                matched[office.pk] = (line, by_its_code, office.name)
             if office is not None and office.jurisdiction != jurisdiction:
                 raise ValidationError(
                     _("The domain %(domain)s is already on the list of another state or UT.")
@@ -270,10 +289,6 @@ def expected_offices_import(
                 outcome.changed += 1
                 events.append({"action": AuditAction.ADOPTION_LIST_CHANGED, "target": office, "old": old,
                                "new": _plain({name: values[name] for name in changed})})
-            if office.short_code:
-                by_code[office.short_code] = office
-            if office.official_domain:
-                by_domain[office.official_domain] = office
         # The upload's own event has no target: the state auditors' scope finds it by the
         # jurisdiction it names (monitoring.auditlog).
         events.append({"action": AuditAction.ADOPTION_LIST_CHANGED, "new": {
