@@ -1,7 +1,7 @@
 """The audit log as its viewers may read it: superadmins and auditors of everything
 all of it; an auditor of a state the events about that state's organisations,
-applications, government profiles, roster imports, invitations and expected offices
-and the exports of its figures; an organisation admin those about their organisations
+applications, government profiles, roster imports, invitations, verification API
+clients and expected offices and the exports of its figures; an organisation admin those about their organisations
 (and the offices below them), their exports included. One query a page. Who acted
 is said by the labels of the stored role codes, in the page's language."""
 
@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from monitoring.models import ExpectedOffice
 from monitoring.scope import Scope, ids_as_text
-from monitoring.selectors import roster_model
+from monitoring.selectors import api_client_model, roster_model
 from onboarding.models import Application
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import Organisation, PlatformRole
@@ -51,7 +51,8 @@ class AuditFilters:
 
 def _about(organisations: QuerySet, applications: QuerySet, expected: QuerySet | None) -> Q:
     """Events whose target is one of these organisations, their applications, government
-    profiles, roster imports or invitations (or expected offices)."""
+    profiles, roster imports, invitations or verification API clients (or expected
+    offices)."""
     query = (
         Q(target_type="organisations.organisation", target_id__in=ids_as_text(organisations))
         | Q(target_type="onboarding.application", target_id__in=ids_as_text(applications))
@@ -60,7 +61,7 @@ def _about(organisations: QuerySet, applications: QuerySet, expected: QuerySet |
     )
     if expected is not None:
         query |= Q(target_type="monitoring.expectedoffice", target_id__in=ids_as_text(expected))
-    return query | _about_rosters(organisations)
+    return query | _about_rosters(organisations) | _about_api_clients(organisations)
 
 
 def _about_rosters(organisations: QuerySet) -> Q:
@@ -76,6 +77,16 @@ def _about_rosters(organisations: QuerySet) -> Q:
         Q(target_type=rosters._meta.label_lower, target_id__in=ids_as_text(rosters.objects.filter(**of_them)))
         | Q(target_type=invitations._meta.label_lower, target_id__in=ids_as_text(invitations.objects.filter(**of_them)))
     )
+
+
+def _about_api_clients(organisations: QuerySet) -> Q:
+    """Events whose target is a verification API client of these organisations
+    (registered, revoked), when the API app is installed."""
+    clients = api_client_model()
+    if clients is None:
+        return Q(pk__in=[])
+    return Q(target_type=clients._meta.label_lower,
+             target_id__in=ids_as_text(clients.objects.filter(organisation_id__in=organisations.values("pk"))))
 
 
 def actor_role_label(code: str) -> str:

@@ -9,6 +9,7 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from api.services import api_client_create, api_client_revoke
 from monitoring import services
 from monitoring.models import AuditChainCheck, ExpectedOffice
 from portal.audit.models import AuditAction, AuditEvent
@@ -117,6 +118,30 @@ def test_roster_and_invitation_events_are_read_with_their_organisations(world):
     assert rows("admin_revenue") == ka
     assert rows("auditor_all") == sorted(mh + ka)
     assert rows("auditor_mh", "?organisation=MH-PUNE") == [str(targets["pune"])] * 2
+
+
+def test_an_organisations_api_client_events_are_read_with_the_organisation(world):
+    """Registering or revoking an organisation's verification API client is about that
+    organisation: in the log of its other admins (and of the admins above it) and of its
+    state's auditor, in no other state's or organisation's."""
+    pune_admin = make_admin(world["pune"], email="second.admin@punagri.gov.in")
+    pune_client, _token = api_client_create(organisation_id=world["pune"].pk, name="HRMS sync", actor=pune_admin)
+    api_client_revoke(client_id=pune_client.pk, actor=pune_admin)
+    revenue_client, _token = api_client_create(organisation_id=world["revenue"].pk, name="HRMS sync",
+                                               actor=world["admin_revenue"])
+
+    def rows(who, query=""):
+        html = signed_in(world[who]).get("/monitoring/audit/" + query).content.decode()
+        return sorted(re.findall(r'<td class="text-break">(API client #\d+) \(', html))
+
+    pune = [f"API client #{pune_client.pk}"] * 2
+    revenue = [f"API client #{revenue_client.pk}"]
+    assert rows("auditor_all") == sorted(pune + revenue)
+    assert rows("auditor_mh") == pune
+    assert rows("admin_agri") == pune  # the office above Pune's
+    assert rows("admin_revenue") == revenue
+    assert rows("auditor_mh", "?organisation=MH-PUNE&action=api_client.revoked") == pune[:1]
+    assert rows("auditor_mh", "?organisation=MH-HEALTH") == []
 
 
 def test_an_export_is_read_by_the_auditors_of_its_states_and_the_admins_of_its_organisations(world):
