@@ -1,7 +1,8 @@
 """The audit log as its viewers may read it: superadmins and auditors of everything
 all of it; an auditor of a state the events about that state's organisations,
 applications, government profiles, roster imports, invitations, verification API
-clients and expected offices and the exports of its figures; an organisation admin those about their organisations
+clients and expected offices, the exports of its figures and the changes of its
+platform roles; an organisation admin those about their organisations
 (and the offices below them), their exports included. One query a page. Who acted
 is said by the labels of the stored role codes, in the page's language."""
 
@@ -126,6 +127,21 @@ def _about_lists(jurisdictions: frozenset[str]) -> Q:
     )
 
 
+# A platform role's changes target its holder; their values name the role's jurisdiction
+# (a change of a grant's end, its new values only).
+PLATFORM_ROLE_CHANGES = (AuditAction.PLATFORM_ROLE_GRANTED, AuditAction.PLATFORM_ROLE_REVOKED,
+                         AuditAction.PLATFORM_ROLE_EXPIRED)
+
+
+def _about_roles(jurisdictions: frozenset[str]) -> Q:
+    """The grants, changes of end, revocations and expiries of the platform roles of
+    these jurisdictions. A role of everywhere (jurisdiction "") is in none of them: the
+    whole platform's viewers read it."""
+    codes = sorted(jurisdictions)
+    return Q(action__in=PLATFORM_ROLE_CHANGES) & (
+        Q(new_values__jurisdiction__in=codes) | Q(old_values__jurisdiction__in=codes))
+
+
 def _about_exports(jurisdictions: frozenset[str], organisation_ids: list[int]) -> Q:
     """The exports of figures that read these jurisdictions or organisations (or the
     offices below them), by the keys their events keep of the scope they read
@@ -150,7 +166,9 @@ def audit_events(scope: Scope, filters: AuditFilters) -> QuerySet[AuditEvent]:
         expected = ExpectedOffice.objects.filter(jurisdiction__in=scope.jurisdictions) if scope.jurisdictions else None
         about = _about(scope.organisations(), scope.applications(), expected) | _about_exports(
             scope.jurisdictions, scope.tops)
-        events = events.filter(about | _about_lists(scope.jurisdictions) if scope.jurisdictions else about)
+        if scope.jurisdictions:
+            about |= _about_lists(scope.jurisdictions) | _about_roles(scope.jurisdictions)
+        events = events.filter(about)
     if filters.organisation is not None:
         # (The organisation was chosen among the scope's: its events are within it.)
         one = Organisation.objects.filter(pk=filters.organisation.pk)

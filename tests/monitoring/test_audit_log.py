@@ -14,7 +14,8 @@ from monitoring import services
 from monitoring.models import AuditChainCheck, ExpectedOffice
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
-from tests.factories import ApplicationFactory
+from portal.organisations.services import platform_role_grant, platform_role_revoke
+from tests.factories import ApplicationFactory, UserFactory
 from tests.monitoring.conftest import platform_user
 from tests.portal.audit_helpers import appended_once_the_head_is_read, tampering
 from tests.verification.helpers import make_admin, signed_in
@@ -142,6 +143,44 @@ def test_an_organisations_api_client_events_are_read_with_the_organisation(world
     assert rows("admin_revenue") == revenue
     assert rows("auditor_mh", "?organisation=MH-PUNE&action=api_client.revoked") == pune[:1]
     assert rows("auditor_mh", "?organisation=MH-HEALTH") == []
+
+
+def test_a_platform_roles_changes_are_read_by_the_auditors_of_its_jurisdiction(world):
+    """A platform role's grant, change of end, revocation and expiry target its holder
+    and name the role's jurisdiction in their values: in the log of that jurisdiction's
+    auditors, not another's; a role of everywhere only in the whole platform's log."""
+    auditor_ka = platform_user("auditor", "KA", "auditor.ka@karnataka.gov.in")
+    root = world["superadmin"]
+    mh_admin = UserFactory(email="new.admin@maharashtra.gov.in")
+    ka_admin = UserFactory(email="new.admin@karnataka.gov.in")
+    cag = UserFactory(email="second.auditor@cag.gov.in")
+    now = timezone.now()
+    mh = platform_role_grant(user=mh_admin, role="state_admin", jurisdiction="MH", actor=root)
+    platform_role_grant(user=mh_admin, role="state_admin", jurisdiction="MH", actor=root,
+                        ends_at=now + timedelta(days=30))  # old_values name no jurisdiction: new_values do
+    platform_role_revoke(grant_id=mh.pk, actor=root)
+    ka = platform_role_grant(user=ka_admin, role="state_admin", jurisdiction="KA", actor=root,
+                             ends_at=now + timedelta(days=1))
+    platform_role_grant(user=cag, role="auditor", jurisdiction="", actor=root)
+    with time_machine.travel(now + timedelta(days=2)):
+        platform_role_revoke(grant_id=ka.pk, actor=root)  # past its end: recorded as expired
+    assert AuditEvent.objects.filter(action=AuditAction.PLATFORM_ROLE_EXPIRED).count() == 1
+
+    def rows(reader):
+        html = signed_in(reader).get("/monitoring/audit/").content.decode()
+        found = re.findall(r'<td>(Platform role [^<]+)</td>\s*<td class="text-break">([^<]+)</td>', html)
+        return sorted((label.split(":")[0], target) for label, target in found)
+
+    mh_rows = [("Platform role granted", "new.admin@maharashtra.gov.in")] * 2 + [
+        ("Platform role revoked", "new.admin@maharashtra.gov.in")]
+    ka_rows = [("Platform role ended", "new.admin@karnataka.gov.in"), ("Platform role granted",
+                                                                        "new.admin@karnataka.gov.in")]
+    assert rows(world["auditor_mh"]) == mh_rows
+    assert rows(auditor_ka) == ka_rows
+    assert rows(world["admin_agri"]) == []
+    everywhere = [("Platform role granted", "second.auditor@cag.gov.in")]
+    assert rows(world["auditor_all"]) == sorted(mh_rows + ka_rows + everywhere)
+    assert rows(world["superadmin"]) == sorted(mh_rows + ka_rows + everywhere)
 
 
 def test_an_export_is_read_by_the_auditors_of_its_states_and_the_admins_of_its_organisations(world):
