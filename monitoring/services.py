@@ -2,6 +2,7 @@
 adoption tracker's list of expected offices and the reminders sent to them, and the
 audit row of an export. Each change is audited in its own transaction."""
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -18,12 +19,17 @@ from monitoring.notifications import send_adoption_reminder
 from monitoring.scope import Scope, tracker_jurisdictions
 from monitoring.selectors import FIGURES_RUN
 from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.publish import mail_superadmins
 from portal.audit.services import audit_record, audit_record_many, audit_verify_report
 from portal.organisations.models import Organisation
 from portal.permissions import AnyUser
 from portal.templatetags.portal_tags import day_time
 from verification.models import GovernmentProfile, VerificationStatus, person_verified_in_force
 
+logger = logging.getLogger(__name__)
+
+# The stable prefix of the error logged when the daily check finds the chain broken.
+CHAIN_BROKEN_PREFIX = "AUDIT_CHAIN_BROKEN"
 REMINDER_INTERVAL = timedelta(days=7)
 OFFICE_FIELDS = ("jurisdiction", "name", "short_code", "official_domain", "contact_email", "target_date")
 
@@ -59,16 +65,29 @@ def figures_refresh() -> dict:
 def audit_chain_check() -> AuditChainCheck:
     """Walk the audit chain (portal.audit's verifier) and keep the result, for the
     audit log viewer: the events walked, as of the moment the walk read the log (events
-    appended meanwhile are the next walk's). Daily by beat; the walk reads every event."""
+    appended meanwhile are the next walk's). Daily by beat; the walk reads every event.
+
+    A broken chain is also told where the head publisher tells an unsealed head: an
+    error logged with CHAIN_BROKEN_PREFIX and a mail to every superadmin (through the
+    outbox), on each check that finds it broken: a daily reminder while it stays broken
+    (what was told before is not looked up in the check's table, which whoever edited
+    the log can write too)."""
     started = time.monotonic()
     report = audit_verify_report()
     first = report.problems[0] if report.problems else None
-    return AuditChainCheck.objects.create(
-        checked_at=timezone.now(), intact=first is None, events=report.count, problems=len(report.problems),
-        first_problem_event=first.event_id if first else None, first_problem_code=first.code if first else "",
-        first_problem_values=first.values if first else {},
-        duration_ms=int((time.monotonic() - started) * 1000),
-    )
+    with transaction.atomic():
+        check = AuditChainCheck.objects.create(
+            checked_at=timezone.now(), intact=first is None, events=report.count, problems=len(report.problems),
+            first_problem_event=first.event_id if first else None, first_problem_code=first.code if first else "",
+            first_problem_values=first.values if first else {},
+            duration_ms=int((time.monotonic() - started) * 1000),
+        )
+        if first is not None:
+            logger.error("%s problems=%s events=%s first=#%s: %s at=%s: run manage.py verify_audit",
+                         CHAIN_BROKEN_PREFIX, check.problems, check.events, first.event_id, first.reason,
+                         check.checked_at.isoformat(timespec="seconds"))
+            mail_superadmins(template="monitoring/email/audit_chain_broken", context={"check": check})
+    return check
 
 
 # Exports ---------------------------------------------------------------------------

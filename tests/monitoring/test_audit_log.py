@@ -1,6 +1,7 @@
 """The audit log viewer: who may read it, what each reader sees (their scope only),
 its filters, and the result of the last scheduled chain check."""
 
+import logging
 import re
 from datetime import datetime, timedelta
 
@@ -12,12 +13,14 @@ from django.utils import timezone
 from api.services import api_client_create, api_client_revoke
 from monitoring import services
 from monitoring.models import AuditChainCheck, ExpectedOffice
+from monitoring.tasks import audit_chain_check as audit_chain_check_task
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.organisations.services import platform_role_grant, platform_role_revoke
 from tests.factories import ApplicationFactory, UserFactory
 from tests.monitoring.conftest import platform_user
 from tests.portal.audit_helpers import appended_once_the_head_is_read, tampering
+from tests.smtp import text_of
 from tests.verification.helpers import make_admin, signed_in
 from verification.rosters.models import Invitation, RosterImport
 
@@ -335,6 +338,44 @@ def test_the_checks_problem_is_told_in_the_pages_language(world, events, languag
     html = signed_in(world["superadmin"]).get("/monitoring/audit/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
     assert f'lang="{language}"' in html
     assert told.format(head=head, end=end) in html
+
+
+def test_a_broken_chain_found_by_the_daily_check_is_logged_and_mailed_to_the_superadmins(
+    world, events, smtp_server, caplog, django_capture_on_commit_callbacks
+):
+    """The daily check that finds the chain broken says so where the head publisher says
+    an unsealed head: an error in the log with a stable prefix, and a mail in English and
+    Hindi to every superadmin (through the outbox), each day while it stays broken; the
+    table it keeps its result in is one an intruder can write too."""
+    django_superuser = UserFactory(email="django.root@nic.in", is_superuser=True, is_staff=True)
+    with caplog.at_level(logging.INFO, logger="monitoring"), django_capture_on_commit_callbacks(execute=True):
+        assert audit_chain_check_task.delay().get()["intact"] is True
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR] and smtp_server.messages == []
+
+    edited = AuditEvent.objects.order_by("id").values_list("id", flat=True)[2]
+    with tampering():
+        AuditEvent.objects.filter(pk=edited).update(actor_email="someone.else@sandes.nic.in")
+    for day in (1, 2):  # a reminder each day while it stays broken
+        smtp_server.messages.clear()
+        caplog.clear()
+        with time_machine.travel(timezone.now() + timedelta(days=day)), caplog.at_level(logging.INFO, logger="monitoring"), \
+                django_capture_on_commit_callbacks(execute=True):
+            result = audit_chain_check_task.delay().get()
+        assert result["intact"] is False and result["problems"] == 1
+        [line] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+        assert line.startswith(f"AUDIT_CHAIN_BROKEN problems=1 events={result['events']} first=#{edited}: "
+                               "contents do not match the stored hash: the row was edited"), line
+        assert sorted(m["To"] for m in smtp_server.messages) == sorted([world["superadmin"].email,
+                                                                       django_superuser.email])
+        for message in smtp_server.messages:
+            english_subject, hindi_subject = message["Subject"].split(" / ")
+            assert english_subject.startswith("Audit log chain broken, ")
+            assert hindi_subject.startswith("ऑडिट लॉग की शृंखला टूटी, ") and english_subject[-4:] == hindi_subject[-4:]
+            english, _sep, hindi = text_of(message).partition("\n----------\n")
+            assert "found 1 problem in the hash chain" in english
+            assert f"\n#{edited}: contents do not match the stored hash: the row was edited\n" in english
+            assert "manage.py verify_audit" in english and "manage.py verify_audit" in hindi
+            assert f"\n#{edited}: सामग्री संग्रहीत हैश से मेल नहीं खाती" in hindi and "दैनिक जाँच" in hindi
 
 
 def test_chain_check_tells_the_platform_wide_figures_only_to_those_who_see_the_whole_platform(world, events):
