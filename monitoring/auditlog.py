@@ -1,7 +1,8 @@
 """The audit log as its viewers may read it: superadmins and auditors of everything
 all of it; an auditor of a state the events about that state's organisations,
-applications, government profiles, roster imports, invitations and expected offices
-and the exports of its figures; an organisation admin those about their organisations
+applications, government profiles, roster imports, invitations, verification API
+clients and expected offices, the exports of its figures and the changes of its
+platform roles; an organisation admin those about their organisations
 (and the offices below them), their exports included. One query a page. Who acted
 is said by the labels of the stored role codes, in the page's language."""
 
@@ -17,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from monitoring.models import ExpectedOffice
 from monitoring.scope import Scope, ids_as_text
-from monitoring.selectors import roster_model
+from monitoring.selectors import api_client_model, roster_model
 from onboarding.models import Application
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import Organisation, PlatformRole
@@ -51,7 +52,8 @@ class AuditFilters:
 
 def _about(organisations: QuerySet, applications: QuerySet, expected: QuerySet | None) -> Q:
     """Events whose target is one of these organisations, their applications, government
-    profiles, roster imports or invitations (or expected offices)."""
+    profiles, roster imports, invitations or verification API clients (or expected
+    offices)."""
     query = (
         Q(target_type="organisations.organisation", target_id__in=ids_as_text(organisations))
         | Q(target_type="onboarding.application", target_id__in=ids_as_text(applications))
@@ -60,7 +62,7 @@ def _about(organisations: QuerySet, applications: QuerySet, expected: QuerySet |
     )
     if expected is not None:
         query |= Q(target_type="monitoring.expectedoffice", target_id__in=ids_as_text(expected))
-    return query | _about_rosters(organisations)
+    return query | _about_rosters(organisations) | _about_api_clients(organisations)
 
 
 def _about_rosters(organisations: QuerySet) -> Q:
@@ -76,6 +78,16 @@ def _about_rosters(organisations: QuerySet) -> Q:
         Q(target_type=rosters._meta.label_lower, target_id__in=ids_as_text(rosters.objects.filter(**of_them)))
         | Q(target_type=invitations._meta.label_lower, target_id__in=ids_as_text(invitations.objects.filter(**of_them)))
     )
+
+
+def _about_api_clients(organisations: QuerySet) -> Q:
+    """Events whose target is a verification API client of these organisations
+    (registered, revoked), when the API app is installed."""
+    clients = api_client_model()
+    if clients is None:
+        return Q(pk__in=[])
+    return Q(target_type=clients._meta.label_lower,
+             target_id__in=ids_as_text(clients.objects.filter(organisation_id__in=organisations.values("pk"))))
 
 
 def actor_role_label(code: str) -> str:
@@ -115,6 +127,21 @@ def _about_lists(jurisdictions: frozenset[str]) -> Q:
     )
 
 
+# A platform role's changes target its holder; their values name the role's jurisdiction
+# (a change of a grant's end, its new values only).
+PLATFORM_ROLE_CHANGES = (AuditAction.PLATFORM_ROLE_GRANTED, AuditAction.PLATFORM_ROLE_REVOKED,
+                         AuditAction.PLATFORM_ROLE_EXPIRED)
+
+
+def _about_roles(jurisdictions: frozenset[str]) -> Q:
+    """The grants, changes of end, revocations and expiries of the platform roles of
+    these jurisdictions. A role of everywhere (jurisdiction "") is in none of them: the
+    whole platform's viewers read it."""
+    codes = sorted(jurisdictions)
+    return Q(action__in=PLATFORM_ROLE_CHANGES) & (
+        Q(new_values__jurisdiction__in=codes) | Q(old_values__jurisdiction__in=codes))
+
+
 def _about_exports(jurisdictions: frozenset[str], organisation_ids: list[int]) -> Q:
     """The exports of figures that read these jurisdictions or organisations (or the
     offices below them), by the keys their events keep of the scope they read
@@ -139,7 +166,9 @@ def audit_events(scope: Scope, filters: AuditFilters) -> QuerySet[AuditEvent]:
         expected = ExpectedOffice.objects.filter(jurisdiction__in=scope.jurisdictions) if scope.jurisdictions else None
         about = _about(scope.organisations(), scope.applications(), expected) | _about_exports(
             scope.jurisdictions, scope.tops)
-        events = events.filter(about | _about_lists(scope.jurisdictions) if scope.jurisdictions else about)
+        if scope.jurisdictions:
+            about |= _about_lists(scope.jurisdictions) | _about_roles(scope.jurisdictions)
+        events = events.filter(about)
     if filters.organisation is not None:
         # (The organisation was chosen among the scope's: its events are within it.)
         one = Organisation.objects.filter(pk=filters.organisation.pk)

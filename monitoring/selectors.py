@@ -375,3 +375,12 @@ def roster_model() -> type | None:
         return apps.get_model("rosters", "RosterImport")
     except LookupError:
         return None
+
+
+def api_client_model() -> type | None:
+    """The verification API's client model, when the API app is installed (None
+    otherwise): monitoring imports nothing of the API (it reads the model by name)."""
+    try:
+        return apps.get_model("api", "ApiClient")
+    except LookupError:
+        return None

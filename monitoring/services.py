@@ -2,6 +2,7 @@
 adoption tracker's list of expected offices and the reminders sent to them, and the
 audit row of an export. Each change is audited in its own transaction."""
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -18,12 +19,17 @@ from monitoring.notifications import send_adoption_reminder
 from monitoring.scope import Scope, tracker_jurisdictions
 from monitoring.selectors import FIGURES_RUN
 from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.publish import mail_superadmins
 from portal.audit.services import audit_record, audit_record_many, audit_verify_report
 from portal.organisations.models import Organisation
 from portal.permissions import AnyUser
 from portal.templatetags.portal_tags import day_time
 from verification.models import GovernmentProfile, VerificationStatus, person_verified_in_force
 
+logger = logging.getLogger(__name__)
+
+# The stable prefix of the error logged when the daily check finds the chain broken.
+CHAIN_BROKEN_PREFIX = "AUDIT_CHAIN_BROKEN"
 REMINDER_INTERVAL = timedelta(days=7)
 OFFICE_FIELDS = ("jurisdiction", "name", "short_code", "official_domain", "contact_email", "target_date")
 
@@ -59,16 +65,29 @@ def figures_refresh() -> dict:
 def audit_chain_check() -> AuditChainCheck:
     """Walk the audit chain (portal.audit's verifier) and keep the result, for the
     audit log viewer: the events walked, as of the moment the walk read the log (events
-    appended meanwhile are the next walk's). Daily by beat; the walk reads every event."""
+    appended meanwhile are the next walk's). Daily by beat; the walk reads every event.
+
+    A broken chain is also told where the head publisher tells an unsealed head: an
+    error logged with CHAIN_BROKEN_PREFIX and a mail to every superadmin (through the
+    outbox), on each check that finds it broken: a daily reminder while it stays broken
+    (what was told before is not looked up in the check's table, which whoever edited
+    the log can write too)."""
     started = time.monotonic()
     report = audit_verify_report()
     first = report.problems[0] if report.problems else None
-    return AuditChainCheck.objects.create(
-        checked_at=timezone.now(), intact=first is None, events=report.count, problems=len(report.problems),
-        first_problem_event=first.event_id if first else None, first_problem_code=first.code if first else "",
-        first_problem_values=first.values if first else {},
-        duration_ms=int((time.monotonic() - started) * 1000),
-    )
+    with transaction.atomic():
+        check = AuditChainCheck.objects.create(
+            checked_at=timezone.now(), intact=first is None, events=report.count, problems=len(report.problems),
+            first_problem_event=first.event_id if first else None, first_problem_code=first.code if first else "",
+            first_problem_values=first.values if first else {},
+            duration_ms=int((time.monotonic() - started) * 1000),
+        )
+        if first is not None:
+            logger.error("%s problems=%s events=%s first=#%s: %s at=%s: run manage.py verify_audit",
+                         CHAIN_BROKEN_PREFIX, check.problems, check.events, first.event_id, first.reason,
+                         check.checked_at.isoformat(timespec="seconds"))
+            mail_superadmins(template="monitoring/email/audit_chain_broken", context={"check": check})
+    return check
 
 
 # Exports ---------------------------------------------------------------------------
@@ -210,9 +229,12 @@ def expected_offices_import(
     request: HttpRequest | None = None,
 ) -> ImportOutcome:
     """Add or change the offices of an uploaded list (rows already checked, each with
-    the fields of OFFICE_FIELDS but the jurisdiction), matched to the existing ones of
-    the jurisdiction by short code, else by domain. Audited as expected_office_save
-    audits one office: an event for each office added (its fields) or changed (the old
+    the fields of OFFICE_FIELDS but the jurisdiction; in the file's order, the first on
+    line 2 under the header), matched to the existing ones of the jurisdiction as the
+    list was before the upload: by short code, else by domain. Two rows matching one
+    office (one by its code, one by the domain it has) refuse the upload: applied one
+    after the other, the second would turn the office into another one. Audited as
+    expected_office_save audits one office: an event for each office added (its fields) or changed (the old
     and new values of what changed), then one for the upload (its jurisdiction and
     counts). An office another upload or change added meanwhile (the same list uploaded
     twice at once) refuses the whole upload: sent again, the list updates that office."""
@@ -225,10 +247,26 @@ def expected_offices_import(
         ))
         by_code = {o.short_code: o for o in existing if o.short_code and o.jurisdiction == jurisdiction}
         by_domain = {o.official_domain: o for o in existing if o.official_domain}
-        for row in rows:
+        # Office pk: the line of the row that matched it, whether by its code, the office's name then.
+        matched: dict[int, tuple[int, bool, str]] = {}
+        for line, row in enumerate(rows, start=2):
             values = {**row, "jurisdiction": jurisdiction}
             office = by_code.get(row["short_code"]) if row["short_code"] else None
+            by_its_code = office is not None
             office = office or (by_domain.get(row["official_domain"]) if row["official_domain"] else None)
+            if office is not None and office.pk in matched:
+                # Codes and domains are each once in the file: one row names the office's
+                # code, the other the domain it has.
+                other_line, other_by_code, name = matched[office.pk]
+                code_line, domain_line = (other_line, line) if other_by_code else (line, other_line)
+                raise ValidationError(
+                    _("Nothing was saved: line %(code_line)s (by its short code) and line %(domain_line)s (by its "
+                      "domain) both match the office %(office)s on the list. To give it a new domain and list another "
+                      "office on the one it has, upload its new domain first, then the other office.")
+                    % {"code_line": code_line, "domain_line": domain_line, "office": name},
+                    code="matched_twice")
+            if office is not None:
+                matched[office.pk] = (line, by_its_code, office.name)
             if office is not None and office.jurisdiction != jurisdiction:
                 raise ValidationError(
                     _("The domain %(domain)s is already on the list of another state or UT.")
@@ -270,10 +308,6 @@ def expected_offices_import(
                 outcome.changed += 1
                 events.append({"action": AuditAction.ADOPTION_LIST_CHANGED, "target": office, "old": old,
                                "new": _plain({name: values[name] for name in changed})})
-            if office.short_code:
-                by_code[office.short_code] = office
-            if office.official_domain:
-                by_domain[office.official_domain] = office
         # The upload's own event has no target: the state auditors' scope finds it by the
         # jurisdiction it names (monitoring.auditlog).
         events.append({"action": AuditAction.ADOPTION_LIST_CHANGED, "new": {

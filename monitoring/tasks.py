@@ -16,6 +16,7 @@ def figures_refresh():
 @shared_task(name="monitoring.tasks.audit_chain_check", acks_late=True, reject_on_worker_lost=True,
              time_limit=3000, soft_time_limit=2900)
 def audit_chain_check():
-    """Daily: walk the audit chain, keep the result for the audit log viewer."""
+    """Daily: walk the audit chain, keep the result for the audit log viewer; a broken
+    chain is also logged as an error and mailed to the superadmins (each day it is found)."""
     check = services.audit_chain_check()
     return {"intact": check.intact, "events": check.events, "problems": check.problems}

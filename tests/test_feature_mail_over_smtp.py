@@ -15,6 +15,8 @@ one of the portal's URL patterns.
 - Roster invitations (verification/rosters/invitations.py), in English and the
   organisation's language (Marathi for Maharashtra, Hindi elsewhere).
 - The adoption tracker's reminder (monitoring/services.py), English and the second language.
+- The daily chain check's alert to the superadmins when it finds the audit chain broken
+  (monitoring/services.py), English and Hindi.
 - Roles: the person granted a platform role or an organisation's admin role, or removed
   from one (every template under templates/portal/roles/email/), through the role
   services, in the language the person asked to be verified in (English, Hindi, Marathi).
@@ -38,9 +40,11 @@ from django.urls import resolve
 from django.utils import timezone, translation
 
 from monitoring import services as monitoring_services
-from monitoring.models import ExpectedOffice
+from monitoring.models import AuditChainCheck, ExpectedOffice
 from monitoring.tracker import TrackerStatus
 from onboarding.retention import drafts_remind
+from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import audit_record
 from portal.organisations import services as role_services
 from portal.organisations.models import Membership, MembershipRole, OrganisationDomain, PlatformRoleGrant
 from portal.privacy.models import RetentionKind
@@ -49,6 +53,7 @@ from portal.privacy.retention import retention_policies
 from portal.text import inert
 from tests.factories import ApplicationFactory, OrganisationFactory, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import make_superadmin
+from tests.portal.audit_helpers import tampering
 from tests.smtp import text_of
 from tests.test_every_mail_over_smtp import DEVANAGARI, assert_delivered_exactly, rendered, send_and_receive
 from tests.verification.helpers import GovernmentProfileFactory, make_admin
@@ -125,7 +130,7 @@ def test_every_template_of_the_features_is_covered():
     assert {"verified", "rejected", "suspended", "reinstated", "revoked"} <= set(DECISION_TEMPLATES)
     assert LIFECYCLE_TEMPLATES | ROSTER_TEMPLATES <= set(VERIFICATION_TEMPLATES)
     assert PRIVACY_TEMPLATES == ["request_escalated", "request_reminder"]
-    assert templates_in("monitoring/email") == ["adoption_reminder"]
+    assert templates_in("monitoring/email") == ["adoption_reminder", "audit_chain_broken"]
     assert set(ROLE_TEMPLATES) == set(ROLE_CHANGES)
 
 
@@ -370,6 +375,28 @@ def test_the_adoption_reminder_decodes_exactly_in_english_and_the_second_languag
     assert f"Your office, {ORGANISATION}, is on the list" in sent
     assert DEVANAGARI.search(sent.partition("\n----------\n")[2].replace(ORGANISATION, ""))
     assert_links_are_the_portals(sent, "adoption_reminder")
+
+
+def test_the_broken_chain_alert_decodes_exactly_in_english_and_hindi(smtp_server, django_capture_on_commit_callbacks):
+    roots = [make_superadmin(email="root@sandes.nic.in", totp=False),
+             make_superadmin(email="second.root@nic.in", totp=False)]
+    for _ in range(3):
+        audit_record(actor=roots[0], action=AuditAction.ORGANISATION_ACTIVATED, new={"name": ORGANISATION})
+    head = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
+    with tampering():
+        AuditEvent.objects.filter(pk=head).delete()
+    received = send_and_receive(smtp_server, django_capture_on_commit_callbacks, monitoring_services.audit_chain_check)
+    check = AuditChainCheck.objects.get()
+    assert not check.intact and check.first_problem_code == "end_deleted"
+    (english, english_body), (hindi, hindi_body) = (
+        render("monitoring/email", "audit_chain_broken", {"check": check}, language) for language in ("en", "hi"))
+    assert english.startswith("Audit log chain broken, ") and DEVANAGARI.search(hindi)
+    assert len(received) == 2
+    for raw, message in received:
+        sent = assert_delivered_exactly(raw, message, subject=f"{english} / {hindi}", to=[str(message["To"])])
+        assert sent == f"{english_body}\n\n----------\n\n{hindi_body}\n"
+        assert f"\n#{head}: the newest event written was {head} but the log ends at " in sent
+    assert sorted(str(message["To"]) for _raw, message in received) == sorted(root.email for root in roots)
 
 
 # Data protection -------------------------------------------------------------------------

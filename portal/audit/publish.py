@@ -3,7 +3,9 @@ superadmins by mail (through the outbox), so that a later rewrite of the log is
 detectable against it (``manage.py verify_audit --expect-head <id>:<hash>``).
 
 The mail is the core's own, rendered in English and then Hindi from
-templates/audit/email/ (the core imports no feature app's mail helpers)."""
+templates/audit/email/ (the core imports no feature app's mail helpers). Other alerts
+to the superadmins (monitoring's daily chain check finding the chain broken) are sent
+the same way, through ``mail_superadmins`` with templates of their own."""
 
 import logging
 
@@ -23,19 +25,29 @@ logger = logging.getLogger(__name__)
 LOG_PREFIX = "AUDIT_CHAIN_HEAD"
 
 
-def head_mail(*, to: str, context: dict) -> EmailMultiAlternatives:
-    """The head's email to one superadmin, in English and then Hindi (not yet sent)."""
+def superadmin_mail(*, to: str, template: str, context: dict) -> EmailMultiAlternatives:
+    """An email to one superadmin from ``<template>_subject.txt`` and ``<template>.txt``,
+    in English and then Hindi (not yet sent)."""
     subjects, bodies = [], []
     for language in ("en", "hi"):
         with translation.override(language):
-            subject = " ".join(render_to_string("audit/email/head_published_subject.txt", context).split())
-            bodies.append(render_to_string("audit/email/head_published.txt", context).strip())
+            subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
+            bodies.append(render_to_string(f"{template}.txt", context).strip())
         if subject not in subjects:
             subjects.append(subject)
     return EmailMultiAlternatives(
         subject=" / ".join(subjects), body=f"{bodies[0]}\n\n----------\n\n{bodies[1]}\n", to=[to],
         from_email=settings.DEFAULT_FROM_EMAIL,
     )
+
+
+def mail_superadmins(*, template: str, context: dict) -> int:
+    """Mail every superadmin (``superadmin_mail``) through the default mailer, the
+    outbox: written in the caller's transaction, sent after it commits. How many."""
+    messages = [superadmin_mail(to=email, template=template, context=context) for email in superadmin_emails()]
+    if messages:
+        mailers.default.send_messages(messages)
+    return len(messages)
 
 
 def audit_head_publish() -> dict:
@@ -53,9 +65,7 @@ def audit_head_publish() -> dict:
             head.last_event_id, head.last_hash, head.count, published_at.isoformat(timespec="seconds"),
             "" if sealed else " SEAL MISMATCH: run manage.py verify_audit",
         )
-        context = {"head": head, "sealed": sealed, "published_at": published_at}
-        messages = [head_mail(to=email, context=context) for email in superadmin_emails()]
-        if messages:
-            mailers.default.send_messages(messages)
+        mailed = mail_superadmins(template="audit/email/head_published",
+                                  context={"head": head, "sealed": sealed, "published_at": published_at})
     return {"event_id": head.last_event_id, "hash": head.last_hash, "count": head.count, "sealed": sealed,
-            "mailed": len(messages)}
+            "mailed": mailed}

@@ -18,8 +18,10 @@ and are never redacted.
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import struct
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -256,6 +258,29 @@ def _target_fields(target: Model | None) -> dict[str, str]:
     return {"target_type": target._meta.label_lower, "target_id": str(target.pk), "target_repr": str(target)[:300]}
 
 
+def stored_ip(value: str | None) -> str | None:
+    """A client's address as the row's ``ip`` column keeps it, which the event's hash
+    must cover (verify_audit hashes what the row holds): an address's zone id dropped
+    ("fe80::1%eth0": "fe80::1"), an IPv6 address in lower case and shortest form; on
+    PostgreSQL as inet writes it (the last 32 bits dotted when the first 80 are zero and
+    the next 16 are ffff, "::ffff:1.2.3.4", or the first 96 are zero and the next 16
+    not, "::1.2.3.4"), elsewhere as Django's field prepares it. None for no address, or
+    a value that is none (the column refuses it). A value already in that form is given
+    back unchanged."""
+    if not value:
+        return None
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    if address.version == 4:
+        return str(address)
+    words = struct.unpack("!8H", address.packed)  # the packed form has no zone id
+    if connection.vendor == "postgresql" and not any(words[:5]) and (words[5] == 0xFFFF or (words[5] == 0 and words[6])):
+        return f"::{'ffff:' if words[5] else ''}{ipaddress.IPv4Address(address.packed[12:])}"
+    return AuditEvent._meta.get_field("ip").get_prep_value(str(ipaddress.IPv6Address(address.packed)))
+
+
 def lock_chain() -> AuditChainHead | None:
     """Serialise with every other change of the chain (in the caller's transaction):
     the advisory lock on PostgreSQL, then the head locked; None while the log is empty."""
@@ -277,7 +302,7 @@ def _append(field_dicts: list[dict]) -> list[AuditEvent]:
         prev_hash = head.last_hash if head else GENESIS
         rows = []
         for fields in field_dicts:
-            fields = {**fields, "created_at": timezone.now()}
+            fields = {**fields, "ip": stored_ip(fields["ip"]), "created_at": timezone.now()}
             keys = personal_keys_of(fields["old_values"], fields["new_values"])
             digest = event_digest(prev_hash=prev_hash, personal_keys=keys, **fields)
             rows.append(AuditEvent(prev_hash=prev_hash, hash=digest, personal_keys=keys, **fields))

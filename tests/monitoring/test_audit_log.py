@@ -1,6 +1,7 @@
 """The audit log viewer: who may read it, what each reader sees (their scope only),
 its filters, and the result of the last scheduled chain check."""
 
+import logging
 import re
 from datetime import datetime, timedelta
 
@@ -9,13 +10,17 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from api.services import api_client_create, api_client_revoke
 from monitoring import services
 from monitoring.models import AuditChainCheck, ExpectedOffice
+from monitoring.tasks import audit_chain_check as audit_chain_check_task
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
-from tests.factories import ApplicationFactory
+from portal.organisations.services import platform_role_grant, platform_role_revoke
+from tests.factories import ApplicationFactory, UserFactory
 from tests.monitoring.conftest import platform_user
 from tests.portal.audit_helpers import appended_once_the_head_is_read, tampering
+from tests.smtp import text_of
 from tests.verification.helpers import make_admin, signed_in
 from verification.rosters.models import Invitation, RosterImport
 
@@ -117,6 +122,68 @@ def test_roster_and_invitation_events_are_read_with_their_organisations(world):
     assert rows("admin_revenue") == ka
     assert rows("auditor_all") == sorted(mh + ka)
     assert rows("auditor_mh", "?organisation=MH-PUNE") == [str(targets["pune"])] * 2
+
+
+def test_an_organisations_api_client_events_are_read_with_the_organisation(world):
+    """Registering or revoking an organisation's verification API client is about that
+    organisation: in the log of its other admins (and of the admins above it) and of its
+    state's auditor, in no other state's or organisation's."""
+    pune_admin = make_admin(world["pune"], email="second.admin@punagri.gov.in")
+    pune_client, _token = api_client_create(organisation_id=world["pune"].pk, name="HRMS sync", actor=pune_admin)
+    api_client_revoke(client_id=pune_client.pk, actor=pune_admin)
+    revenue_client, _token = api_client_create(organisation_id=world["revenue"].pk, name="HRMS sync",
+                                               actor=world["admin_revenue"])
+
+    def rows(who, query=""):
+        html = signed_in(world[who]).get("/monitoring/audit/" + query).content.decode()
+        return sorted(re.findall(r'<td class="text-break">(API client #\d+) \(', html))
+
+    pune = [f"API client #{pune_client.pk}"] * 2
+    revenue = [f"API client #{revenue_client.pk}"]
+    assert rows("auditor_all") == sorted(pune + revenue)
+    assert rows("auditor_mh") == pune
+    assert rows("admin_agri") == pune  # the office above Pune's
+    assert rows("admin_revenue") == revenue
+    assert rows("auditor_mh", "?organisation=MH-PUNE&action=api_client.revoked") == pune[:1]
+    assert rows("auditor_mh", "?organisation=MH-HEALTH") == []
+
+
+def test_a_platform_roles_changes_are_read_by_the_auditors_of_its_jurisdiction(world):
+    """A platform role's grant, change of end, revocation and expiry target its holder
+    and name the role's jurisdiction in their values: in the log of that jurisdiction's
+    auditors, not another's; a role of everywhere only in the whole platform's log."""
+    auditor_ka = platform_user("auditor", "KA", "auditor.ka@karnataka.gov.in")
+    root = world["superadmin"]
+    mh_admin = UserFactory(email="new.admin@maharashtra.gov.in")
+    ka_admin = UserFactory(email="new.admin@karnataka.gov.in")
+    cag = UserFactory(email="second.auditor@cag.gov.in")
+    now = timezone.now()
+    mh = platform_role_grant(user=mh_admin, role="state_admin", jurisdiction="MH", actor=root)
+    platform_role_grant(user=mh_admin, role="state_admin", jurisdiction="MH", actor=root,
+                        ends_at=now + timedelta(days=30))  # old_values name no jurisdiction: new_values do
+    platform_role_revoke(grant_id=mh.pk, actor=root)
+    ka = platform_role_grant(user=ka_admin, role="state_admin", jurisdiction="KA", actor=root,
+                             ends_at=now + timedelta(days=1))
+    platform_role_grant(user=cag, role="auditor", jurisdiction="", actor=root)
+    with time_machine.travel(now + timedelta(days=2)):
+        platform_role_revoke(grant_id=ka.pk, actor=root)  # past its end: recorded as expired
+    assert AuditEvent.objects.filter(action=AuditAction.PLATFORM_ROLE_EXPIRED).count() == 1
+
+    def rows(reader):
+        html = signed_in(reader).get("/monitoring/audit/").content.decode()
+        found = re.findall(r'<td>(Platform role [^<]+)</td>\s*<td class="text-break">([^<]+)</td>', html)
+        return sorted((label.split(":")[0], target) for label, target in found)
+
+    mh_rows = [("Platform role granted", "new.admin@maharashtra.gov.in")] * 2 + [
+        ("Platform role revoked", "new.admin@maharashtra.gov.in")]
+    ka_rows = [("Platform role ended", "new.admin@karnataka.gov.in"), ("Platform role granted",
+                                                                        "new.admin@karnataka.gov.in")]
+    assert rows(world["auditor_mh"]) == mh_rows
+    assert rows(auditor_ka) == ka_rows
+    assert rows(world["admin_agri"]) == []
+    everywhere = [("Platform role granted", "second.auditor@cag.gov.in")]
+    assert rows(world["auditor_all"]) == sorted(mh_rows + ka_rows + everywhere)
+    assert rows(world["superadmin"]) == sorted(mh_rows + ka_rows + everywhere)
 
 
 def test_an_export_is_read_by_the_auditors_of_its_states_and_the_admins_of_its_organisations(world):
@@ -271,6 +338,44 @@ def test_the_checks_problem_is_told_in_the_pages_language(world, events, languag
     html = signed_in(world["superadmin"]).get("/monitoring/audit/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
     assert f'lang="{language}"' in html
     assert told.format(head=head, end=end) in html
+
+
+def test_a_broken_chain_found_by_the_daily_check_is_logged_and_mailed_to_the_superadmins(
+    world, events, smtp_server, caplog, django_capture_on_commit_callbacks
+):
+    """The daily check that finds the chain broken says so where the head publisher says
+    an unsealed head: an error in the log with a stable prefix, and a mail in English and
+    Hindi to every superadmin (through the outbox), each day while it stays broken; the
+    table it keeps its result in is one an intruder can write too."""
+    django_superuser = UserFactory(email="django.root@nic.in", is_superuser=True, is_staff=True)
+    with caplog.at_level(logging.INFO, logger="monitoring"), django_capture_on_commit_callbacks(execute=True):
+        assert audit_chain_check_task.delay().get()["intact"] is True
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR] and smtp_server.messages == []
+
+    edited = AuditEvent.objects.order_by("id").values_list("id", flat=True)[2]
+    with tampering():
+        AuditEvent.objects.filter(pk=edited).update(actor_email="someone.else@sandes.nic.in")
+    for day in (1, 2):  # a reminder each day while it stays broken
+        smtp_server.messages.clear()
+        caplog.clear()
+        with time_machine.travel(timezone.now() + timedelta(days=day)), caplog.at_level(logging.INFO, logger="monitoring"), \
+                django_capture_on_commit_callbacks(execute=True):
+            result = audit_chain_check_task.delay().get()
+        assert result["intact"] is False and result["problems"] == 1
+        [line] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+        assert line.startswith(f"AUDIT_CHAIN_BROKEN problems=1 events={result['events']} first=#{edited}: "
+                               "contents do not match the stored hash: the row was edited"), line
+        assert sorted(m["To"] for m in smtp_server.messages) == sorted([world["superadmin"].email,
+                                                                       django_superuser.email])
+        for message in smtp_server.messages:
+            english_subject, hindi_subject = message["Subject"].split(" / ")
+            assert english_subject.startswith("Audit log chain broken, ")
+            assert hindi_subject.startswith("ऑडिट लॉग की शृंखला टूटी, ") and english_subject[-4:] == hindi_subject[-4:]
+            english, _sep, hindi = text_of(message).partition("\n----------\n")
+            assert "found 1 problem in the hash chain" in english
+            assert f"\n#{edited}: contents do not match the stored hash: the row was edited\n" in english
+            assert "manage.py verify_audit" in english and "manage.py verify_audit" in hindi
+            assert f"\n#{edited}: सामग्री संग्रहीत हैश से मेल नहीं खाती" in hindi and "दैनिक जाँच" in hindi
 
 
 def test_chain_check_tells_the_platform_wide_figures_only_to_those_who_see_the_whole_platform(world, events):

@@ -341,6 +341,38 @@ def test_a_row_that_would_move_an_office_onto_another_offices_domain_is_refused_
     assert ExpectedOffice.objects.get(short_code="AGRI").official_domain == "agri.mh.gov.in"
 
 
+@pytest.mark.parametrize("order", ["office_first", "other_first"])
+def test_two_rows_matching_one_office_are_refused_not_merged(world, order):
+    # The office moves to a new domain and another office is listed on the domain it had:
+    # matched against the list as it was, both rows match Ports (one by its short code,
+    # one by its domain). Applied one after the other, the second row renamed Ports into
+    # Docks (or, the other way round, gave Ports's record to Docks): one office lost.
+    ports = office(name="Ports", short_code="MH-PORTS", official_domain="ports.mh.gov.in",
+                   contact_email="ports@mh.gov.in", target_date=date(2026, 3, 31))
+    rows = ["Ports,MH-PORTS,ports-new.mh.gov.in,ports@mh.gov.in,2026-03-31\n",
+            "Docks,MH-DOCKS,ports.mh.gov.in,docks@mh.gov.in,2026-04-30\n"]
+    if order == "other_first":
+        rows.reverse()
+    code_line, domain_line = (2, 3) if order == "office_first" else (3, 2)
+    client = signed_in(world["state_admin_mh"])
+    response = upload(client, "name,short_code,official_domain,contact_email,target_date\n" + "".join(rows))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="id_file_error"' in html
+    assert (f"Nothing was saved: line {code_line} (by its short code) and line {domain_line} (by its domain) both "
+            "match the office Ports on the list.") in html
+    assert list(ExpectedOffice.objects.values_list("pk", "short_code", "official_domain")) == [
+        (ports.pk, "MH-PORTS", "ports.mh.gov.in")]
+    assert not AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).exists()
+    # In two uploads, the office's move first: two offices, Ports keeping its record.
+    header = "name,short_code,official_domain,contact_email,target_date\n"
+    assert upload(client, header + rows[order == "other_first"]).status_code == 302
+    assert upload(client, header + "".join(rows)).status_code == 302
+    assert sorted(ExpectedOffice.objects.values_list("short_code", "official_domain")) == [
+        ("MH-DOCKS", "ports.mh.gov.in"), ("MH-PORTS", "ports-new.mh.gov.in")]
+    assert ExpectedOffice.objects.get(pk=ports.pk).short_code == "MH-PORTS"
+
+
 def test_a_row_onto_another_states_offices_domain_does_not_name_that_office(world):
     office(jurisdiction="KA", name="Karnataka Mines Cell", short_code="KA-MINES", official_domain="mines.karnataka.gov.in",
            contact_email="it@mines.karnataka.gov.in")

@@ -2,6 +2,8 @@
 PostgreSQL a trigger that refuses any UPDATE or DELETE (those tests use the
 require_postgresql fixture of tests/conftest.py)."""
 
+import ipaddress
+import random
 import threading
 from datetime import timedelta
 from io import StringIO
@@ -10,10 +12,18 @@ from itertools import pairwise
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, connections, transaction
-from django.test import Client
+from django.test import Client, RequestFactory
 
 from portal.audit.models import AuditAction, AuditEvent
-from portal.audit.services import GENESIS, audit_record, audit_verify, audit_verify_report, event_digest
+from portal.audit.services import (
+    GENESIS,
+    audit_record,
+    audit_record_many,
+    audit_verify,
+    audit_verify_report,
+    event_digest,
+    stored_ip,
+)
 from tests.factories import PASSWORD, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import (
     make_superadmin,
@@ -338,3 +348,65 @@ def test_rows_deleted_from_the_end_are_detected(real_actions):
     ]
     with pytest.raises(CommandError):
         verify()
+
+
+# The client's address, as the row keeps it ------------------------------------------------
+
+# As a request gives it: as the row keeps it and its hash covers it (None: not an address).
+CLIENT_ADDRESSES = {
+    "203.0.113.7": "203.0.113.7",
+    "fe80::1%eth0": "fe80::1",  # a link-local peer, with its zone id, as the socket layer reports it
+    "2001:DB8:0:0:0:0:0:1": "2001:db8::1",
+    "::ffff:203.0.113.7": "::ffff:203.0.113.7",
+    "not an address": None,
+}
+
+
+@pytest.mark.parametrize(("given", "kept"), CLIENT_ADDRESSES.items())
+def test_an_untouched_row_verifies_whatever_form_its_address_came_in(given, kept):
+    """The hash covers the address as the inet column keeps it: a link-local peer's zone
+    id, which PostgreSQL drops, made an untouched row fail as edited; a value that is no
+    address is kept as none (it failed the write)."""
+    request = RequestFactory().get("/", REMOTE_ADDR=given)
+    event = audit_record(actor=None, action=AuditAction.USER_LOGGED_IN, request=request)
+    [batch] = audit_record_many([{"action": AuditAction.USER_LOGGED_IN}], request=request)
+    audit_record(actor=None, action=AuditAction.USER_LOGGED_IN, ip=given)
+    assert event.ip == batch.ip == kept
+    assert set(AuditEvent.objects.values_list("ip", flat=True)) == {kept}
+    assert audit_verify() == []
+    verify()
+
+
+def _postgresql_keeps(addresses):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT a::inet FROM unnest(%s::text[]) WITH ORDINALITY AS t(a, n) ORDER BY n",
+                       [addresses])
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.usefixtures("require_postgresql")
+def test_an_address_is_hashed_as_postgresql_keeps_it_and_rows_written_before_still_verify():
+    """stored_ip gives each address as PostgreSQL's inet keeps it (an IPv4 address inside
+    an IPv6 one written dotted, as PostgreSQL writes it), and gives back unchanged what
+    PostgreSQL kept: a row written before, whose hash covers the address as given, hashed
+    what the column kept whenever it verified, and hashes the same now."""
+    chosen = ["0.0.0.0", "255.255.255.255", "::", "::1", "::2", "::1.2.3.4", "::0.1.0.0", "::ffff:0:0",
+              "::ffff:1.2.3.4", "::ffff:0:1.2.3.4", "::ffff:1:0", "0:0:0:0:0:1:0:0", "1::", "1:0:0:2::3",
+              "1:0:0:2:0:0:0:3", "2001:db8:0:0:1:0:0:1", "64:ff9b::1.2.3.4", "FE80::ABCD:0:0:1", "fe80::1%eth0",
+              "fe80::1%2"]
+    generator = random.Random(5952)
+    # Addresses whose hextets are mostly zero, so that every place of the zeros (and of an
+    # IPv4 address at the end) is tried.
+    drawn = [str(ipaddress.IPv6Address(bytes(generator.choice([0, 0, 0, generator.randrange(256)])
+                                             for _ in range(16)))) for _ in range(2000)]
+    drawn += [f"::{generator.choice(['', 'ffff:'])}{generator.randrange(256)}.{generator.randrange(256)}."
+              f"{generator.randrange(256)}.{generator.randrange(256)}" for _ in range(500)]
+    given = chosen + drawn
+    kept = _postgresql_keeps([value.split("%")[0] for value in given])
+    assert [stored_ip(value) for value in given] == kept
+    assert [stored_ip(value) for value in kept] == kept
+    # Each as an event, through the real column: every row verifies.
+    for value in chosen:
+        audit_record(actor=None, action=AuditAction.USER_LOGGED_IN, ip=value)
+    assert audit_verify() == []
+
