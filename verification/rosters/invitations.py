@@ -239,7 +239,7 @@ def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpReques
             # Nobody is verified in it now: a new link would invite the person to nothing.
             raise ValidationError(_("%(organisation)s is not active: its invitations are not sent.")
                                   % {"organisation": invitation.organisation.name}, code="inactive")
-        if not classify_email(invitation.email).is_official_mail:
+        if not classify_email(invitation.email, organisation=invitation.organisation).is_official_mail:
             raise ValidationError(_("%(email)s is not an official address (it may be a personal mail service): the "
                                     "invitation is not sent.") % {"email": invitation.email}, code="not_official")
         if invitation.send_count >= MAX_SENDS:

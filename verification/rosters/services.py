@@ -49,8 +49,9 @@ def _sha256(binary: BinaryIO) -> str:
     return digest.hexdigest()
 
 
-def _checked_batches(binary: BinaryIO, *, file_format: str, own_emails: set[str]) -> Iterator[list[checks.CheckedRow]]:
-    judge = checks.EmailJudge()
+def _checked_batches(binary: BinaryIO, *, organisation: Organisation, file_format: str,
+                     own_emails: set[str]) -> Iterator[list[checks.CheckedRow]]:
+    judge = checks.EmailJudge(organisation)
     for batch in staging.batched(read_roster(binary, file_format=file_format)):
         yield checks.check_batch(batch, judge=judge, own_emails=own_emails)
 
@@ -144,7 +145,8 @@ def _check_and_keep(
         organisation=organisation, uploaded_by=actor, uploaded_at=timezone.now(), file_name=file_name[:NAME_MAX],
         file_sha256=sha, file_format=file_format,
     )
-    roster.row_count = staging.stage(roster, _checked_batches(binary, file_format=file_format, own_emails=own))
+    roster.row_count = staging.stage(roster, _checked_batches(binary, organisation=organisation, file_format=file_format,
+                                                             own_emails=own))
     staging.classify(roster)
     summary = staging.summarise(roster)
     counts = summary["per_outcome"]

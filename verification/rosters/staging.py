@@ -196,9 +196,7 @@ def mobile_taken(mobile: str, *, user_id: int) -> bool:
 def own_domains(organisation: Organisation) -> QuerySet[OrganisationDomain]:
     """The verified domains of ``organisation`` and of the offices below it: the addresses
     at which its roster may move someone verified in another organisation."""
-    return OrganisationDomain.objects.filter(
-        Q(organisation_id=organisation.pk) | Q(organisation__ancestry__startswith=organisation.subtree_prefix),
-        is_verified=True)
+    return OrganisationDomain.objects.official_for(organisation)
 
 
 def held_elsewhere(organisation: Organisation) -> QuerySet[GovernmentProfile]:

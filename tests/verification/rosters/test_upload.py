@@ -9,6 +9,7 @@ from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditEvent
+from portal.organisations.models import DomainClaim, OrganisationDomain
 from tests.factories import UserFactory
 from tests.verification.helpers import GovernmentProfileFactory, signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload, xlsx_bytes
@@ -182,6 +183,26 @@ def test_a_mobile_number_another_verified_person_holds_is_refused(world):
         "This mobile number is held by another verified government user: check the number with the person."]
     page = signed_in(world["admin_office"]).get(f"/verification/rosters/{roster.pk}/").content.decode()
     assert "1 mobile number is held by another verified person" in page
+
+
+def test_a_domain_accepted_for_another_organisation_is_not_official_in_this_roster(world):
+    """A domain off the official suffixes (a PSU's co.in) that a superadmin accepted for
+    one organisation is official for it, and for the offices above it whose rosters
+    take people from the offices below; not for an unrelated organisation's roster."""
+    OrganisationDomain.objects.create(organisation=world["other"], domain="karpsu.co.in", is_verified=True,
+                                      claim=DomainClaim.NOT_OFFICIAL)
+    OrganisationDomain.objects.create(organisation=world["office"], domain="puneagri.co.in", is_verified=True,
+                                      claim=DomainClaim.NOT_OFFICIAL)
+    UserFactory(email="person1@karpsu.co.in")  # has an account: would be verified
+    content = csv_bytes([person(1, domain="karpsu.co.in"), person(2, domain="karpsu.co.in"),
+                         person(3, domain="puneagri.co.in")])
+    roster = upload(world["office"], world["admin_office"], content)
+    assert (roster.verify_count, roster.invite_count, roster.refused_count) == (0, 1, 2)
+    assert roster.problems == {"email_not_official": 2}
+    assert RosterRow.objects.get(roster=roster, line=4).outcome == RowOutcome.INVITE
+    assert upload(world["other"], world["admin_other"], content).problems == {"email_not_official": 1}
+    above = upload(world["parent"], world["admin_parent"], content)
+    assert (above.invite_count, above.problems) == (1, {"email_not_official": 2})
 
 
 def test_every_confirmed_address_of_the_uploader_is_their_own(world):
