@@ -18,6 +18,9 @@ PROBLEMS = {
     "last_admin_elsewhere": ngettext_lazy(
         "%(n)s person is the last admin of another organisation and would leave it without one",
         "%(n)s people are the last admins of other organisations and would leave them without one", "n"),
+    "superannuation_past": ngettext_lazy(
+        "%(n)s date of superannuation has passed for a member verified here",
+        "%(n)s dates of superannuation have passed for members verified here", "n"),
 }
 
 REASONS = {
@@ -29,6 +32,8 @@ REASONS = {
                               "being verified here would end that role: they hand it over there first (an admin "
                               "there grants it to someone else, without an end date), then they can be verified "
                               "here."),
+    "superannuation_past": _("The date of superannuation has passed: applying it would end this member's verification. "
+                             "If they have retired, revoke their verification on their page; else correct the date."),
 }
 
 

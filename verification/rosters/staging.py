@@ -145,6 +145,12 @@ def classify(roster: RosterImport) -> None:
     ).update(outcome=RowOutcome.UNCHANGED)
     for known in (held, invited):
         valid.filter(Exists(known)).update(outcome=RowOutcome.CHANGE)
+    # A date of superannuation already past (an old list) for someone whose verification
+    # is held here: applying it would have the next hourly sweep revoke them for good
+    # (lifecycle.lapsed_profile_ids), as asking to be verified with such a date is refused.
+    rows.filter(outcome=RowOutcome.CHANGE, superannuation_date__lt=timezone.localdate()).filter(
+        Exists(held.exclude(superannuation_date=OuterRef("superannuation_date")))
+    ).update(outcome=RowOutcome.REFUSED, problems="superannuation_past")
     confirmed = EmailAddress.objects.filter(email=OuterRef("email"), verified=True)
     rows.filter(outcome=RowOutcome.INVITE).filter(Exists(confirmed)).update(outcome=RowOutcome.VERIFY)
     # Verifying someone here ends a verification they hold in another organisation (and

@@ -5,10 +5,13 @@ stored hashed), details changed; the Celery task's progress; a second import of 
 same file changes nothing."""
 
 import re
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+import time_machine
 from allauth.account.models import EmailAddress
+from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
@@ -18,10 +21,12 @@ from tests.factories import UserFactory
 from tests.onboarding.approval_helpers import delivered_body
 from tests.verification.helpers import GovernmentProfileFactory, signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload
+from verification import tasks
 from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
 from verification.rosters import services
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RosterStatus
 from verification.rosters.parsing import HEADERS
+from verification.rosters.refusals import reasons_of
 from verification.rosters.tasks import roster_apply
 from verification.rosters.tokens import token_hash
 
@@ -266,6 +271,46 @@ def test_a_row_of_someone_already_superannuated_is_skipped_and_the_rest_applied(
     assert roster.status == RosterStatus.APPLIED
     assert roster.outcome == {"skipped": 1, "invited": 1}
     assert GovernmentProfile.objects.get(user=retired, organisation=world["office"]).status == VerificationStatus.PENDING
+
+
+def test_a_past_date_of_superannuation_for_someone_verified_here_is_refused_at_the_preview(
+        world, people, django_capture_on_commit_callbacks):
+    """An old list giving a member verified here a date of superannuation already past
+    would, once applied, have them revoked for good by the next hourly sweep: the row is
+    refused at the preview with the reason (as asking to be verified with a past date
+    is), the member keeps their date, and the rest of the roster is applied."""
+    content = csv_bytes([person(3, Designation="Typist", **{"Date of superannuation": "2020-03-31"}), person(4)])
+    roster = upload(world["office"], world["admin_office"], content)
+    assert (roster.change_count, roster.invite_count, roster.refused_count) == (0, 1, 1)
+    assert roster.problems == {"superannuation_past": 1}
+    refused = RosterRow.objects.get(roster=roster, line=2)
+    assert reasons_of(refused) == [
+        "The date of superannuation has passed: applying it would end this member's verification. If they have "
+        "retired, revoke their verification on their page; else correct the date."]
+    page = signed_in(world["admin_office"]).get(f"/verification/rosters/{roster.pk}/").content.decode()
+    assert "1 date of superannuation has passed for a member verified here" in page
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"invited": 1}
+    tasks.superannuation_lapse()
+    people["here"].refresh_from_db()
+    assert (people["here"].status, people["here"].superannuation_date.isoformat()) == (VerificationStatus.VERIFIED,
+                                                                                       "2041-03-31")
+
+
+def test_a_date_of_superannuation_passed_between_preview_and_apply_is_not_written(
+        world, people, django_capture_on_commit_callbacks):
+    """The date was ahead at the preview and has passed by the apply: the row is skipped,
+    its reason kept on it, and the member keeps the date known here."""
+    soon = timezone.localdate() + timedelta(days=3)
+    roster = upload(world["office"], world["admin_office"],
+                    csv_bytes([person(3, Designation="Typist", **{"Date of superannuation": soon.isoformat()})]))
+    assert roster.change_count == 1
+    with time_machine.travel(timezone.now() + timedelta(days=5)):
+        roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"skipped": 1}
+    assert RosterRow.objects.get(roster=roster).problems == "superannuation_past"
+    people["here"].refresh_from_db()
+    assert people["here"].superannuation_date.isoformat() == "2041-03-31"
 
 
 def test_the_task_s_soft_time_limit_leaves_the_import_to_carry_on(world, monkeypatch, django_capture_on_commit_callbacks):
