@@ -100,6 +100,8 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
         RosterRow.objects.filter(pk__in=taken).update(problems="mobile_taken")
     if past:
         RosterRow.objects.filter(pk__in=past).update(problems="superannuation_past")
+    if by_email:  # verified or invited here no longer: the preview's "change" changes nothing
+        RosterRow.objects.filter(pk__in=[row.pk for row in by_email.values()]).update(problems="not_held_here")
     # A number taken, a date passed; verified or invited here no longer.
     _tally(outcome, "skipped", len(taken) + len(past) + len(by_email))
     return events

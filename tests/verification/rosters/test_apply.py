@@ -4,6 +4,8 @@ elsewhere ended), the others invited (mail in the organisation's languages, toke
 stored hashed), details changed; the Celery task's progress; a second import of the
 same file changes nothing."""
 
+import csv
+import io
 import re
 from datetime import timedelta
 from types import SimpleNamespace
@@ -397,6 +399,37 @@ def test_a_mobile_number_another_person_was_verified_with_since_the_preview_is_n
     assert roster.outcome == {"skipped": 1}
     assert not GovernmentProfile.objects.filter(user=one, status=VerificationStatus.VERIFIED).exists()
     assert RosterRow.objects.get(roster=roster).problems == "mobile_taken"
+
+
+def test_rows_skipped_when_applying_are_counted_and_listed_with_their_reasons(world, django_capture_on_commit_callbacks):
+    """A row the preview counted as "verify" that applying skips (its mobile number taken by
+    another verified person since) is said on the finished line and listed with its reason,
+    on the page and in the download, besides the rows refused at the preview."""
+    UserFactory(email="person1@pune.mahaagri.gov.in")
+    content = csv_bytes([person(1), person(2), person(3, **{"Official email": "x@gmail.com"})])
+    roster = upload(world["office"], world["admin_office"], content)
+    assert (roster.verify_count, roster.invite_count, roster.refused_count) == (1, 1, 1)
+    verified_elsewhere_with(world, "+919876500001")
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"skipped": 1, "invited": 1}
+    client = signed_in(world["admin_office"])
+    page = client.get(f"/verification/rosters/{roster.pk}/").content.decode()
+    status = re.search(r'id="roster-progress-status"[^>]*>(.*?)</p>', page, re.S).group(1).strip()
+    assert status == ("Finished: 0 verified, 1 invited, 0 changed, 0 unchanged. 1 skipped: its row is listed below "
+                      "with the reason.")
+    assert "Download the 2 rows left out (CSV)" in page
+    listed = re.findall(r"<tr>\s*<td>(\d+)</td>.*?</tr>", page, re.S)
+    assert listed == ["2", "4"]
+    assert "person1@pune.mahaagri.gov.in" in page and "Skipped when applied" in page
+    download = b"".join(client.get(f"/verification/rosters/{roster.pk}/refused-rows.csv").streaming_content)
+    rows = list(csv.reader(io.StringIO(download.decode("utf-8-sig"))))
+    assert [(row[0], row[1], row[3]) for row in rows[1:]] == [
+        ("2", "Skipped when applied: This mobile number is held by another verified government user: check the "
+              "number with the person.", "person1@pune.mahaagri.gov.in"),
+        ("4", "The email address is a personal mail service, never official.", "x@gmail.com")]
+    hindi = signed_in(world["admin_office"])
+    hindi.cookies["django_language"] = "hi"
+    assert "1 पंक्ति छोड़ी गई" in hindi.get(f"/verification/rosters/{roster.pk}/").content.decode()
 
 
 def test_a_change_to_a_mobile_number_another_person_was_verified_with_since_the_preview_is_skipped(
