@@ -513,6 +513,11 @@ ROSTER_APPLY_BATCH = 5000
 ROSTER_ROWS_KEEP_DAYS = env_number("ROSTER_ROWS_KEEP_DAYS", 30, 1, 3650)
 # Rosters one organisation may have checked in 24 hours (each stages every row it holds).
 ROSTER_UPLOADS_PER_DAY = env_number("ROSTER_UPLOADS_PER_DAY", 20, 1, 100)
+# Seconds the web request may spend reading, checking and staging a roster file (a 100,000-row
+# roster takes a few): past them the file is refused at its field, well before the web
+# worker's timeout (deploy/gunicorn.conf.py, 60 s) would end the request unanswered.
+ROSTER_CHECK_SECONDS = env_number("ROSTER_CHECK_SECONDS", 20.0, 1, 50, kind=float,
+                                  why=" (well under the web worker's timeout, GUNICORN_TIMEOUT: 60 seconds)")
 
 # Requests to be verified (by any organisation) one person may make in 24 hours:
 # each waits in an organisation's queue.

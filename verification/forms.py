@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.forms import AccessibleForm
+from portal.organisations.models import Organisation
 from portal.organisations.states import State
 from verification.models import ADMIN_END_REASONS, VerificationStatus
 from verification.services import PROFILE_FIELDS, REASON_MAX, JoinDecision, clean_reason
@@ -40,9 +41,14 @@ class JoinRequestForm(AccessibleForm):
         help_text=_("The date you retire, if you know it."),
     )
 
+    def __init__(self, *args, organisation: Organisation, **kwargs):
+        """``organisation``: the one asked (an address is official for it or not)."""
+        super().__init__(*args, **kwargs)
+        self.organisation = organisation
+
     def clean_official_email(self):
         address = self.cleaned_data["official_email"].strip().lower()
-        check_official_address(address)
+        check_official_address(address, self.organisation)
         return address
 
     def clean_mobile(self):

@@ -254,8 +254,9 @@ def join_request_create(
     if refusal:
         raise ValidationError(refusal, code="not_eligible")
     details = _bounded_details(details)
+    organisation = Organisation.objects.get(pk=organisation_id, status=OrganisationStatus.ACTIVE)
     try:
-        check_official_address(details["official_email"])  # as the form says at the field
+        check_official_address(details["official_email"], organisation)  # as the form says at the field
     except ValidationError as refusal:
         raise ValidationError({"official_email": refusal}) from None
     if not has_confirmed_address(actor, details["official_email"]):
@@ -266,7 +267,6 @@ def join_request_create(
         person_lock(actor.pk)  # serialises the person's requests: two at once cannot both pass the limit
         now = timezone.now()
         _check_request_rate(actor, now)
-        organisation = Organisation.objects.get(pk=organisation_id, status=OrganisationStatus.ACTIVE)
         # A waiting request first (at most one: a constraint), then a held verification.
         current = (
             GovernmentProfile.objects.filter(STANDING, user=actor, organisation=organisation)
@@ -492,9 +492,10 @@ def _check_address_still_confirmed(profile: GovernmentProfile) -> None:
 
 
 def _check_address_official(profile: GovernmentProfile) -> None:
-    """The official address is still one the rules accept as official mail (DESIGN §3):
-    a superadmin may have taken its domain off the official list since the person asked."""
-    if not classify_email(profile.official_email).is_official_mail:
+    """The official address is still one the rules accept as official mail for the
+    profile's organisation (DESIGN §3; check_official_address): a superadmin may have
+    taken its domain off the official list since the person asked."""
+    if not classify_email(profile.official_email, organisation=profile.organisation).is_official_mail:
         raise ValidationError(
             _("%(email)s is not an official government address under the current rules: it cannot be verified. The "
               "person asks again with an official address.") % {"email": profile.official_email}, code="not_official")

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from portal.accounts.official_email import classify_email
+from portal.organisations.models import Organisation
 
 # An Indian mobile number: ten digits starting with 6, 7, 8 or 9, written with or
 # without the country code (+91 or 91) or a leading 0, spaces and hyphens allowed.
@@ -27,9 +28,11 @@ def clean_mobile(value: str) -> str:
     return f"+91{match[1]}"
 
 
-def check_official_address(address: str) -> None:
-    """Refuse an address the official-email rules do not accept as official mail (a
-    personal mail service, a domain off the official list)."""
-    if not classify_email(address).is_official_mail:
+def check_official_address(address: str, organisation: Organisation) -> None:
+    """Refuse an address the official-email rules do not accept as official mail for
+    ``organisation`` (a personal mail service, a domain off the official list and not
+    accepted for it or an office below it: one accepted for another organisation is
+    official there only), as its rosters check their rows."""
+    if not classify_email(address, organisation=organisation).is_official_mail:
         raise ValidationError(_("Enter an official government address (for example name@dept.gov.in), not a personal one."),
                               code="not_official")

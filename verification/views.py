@@ -85,7 +85,7 @@ def join(request, pk):
     if current is not None:
         return render(request, "verification/join.html", {**context, "current": current})
     if request.method == "POST":
-        form = JoinRequestForm(request.POST)
+        form = JoinRequestForm(request.POST, organisation=organisation)
         if form.is_valid():
             try:
                 profile = services.join_request_create(
@@ -106,8 +106,8 @@ def join(request, pk):
                 return redirect("verification:mine")
     else:
         pending = pop_pending_input(request)
-        form = JoinRequestForm(pending) if pending is not None else JoinRequestForm(
-            initial=_initial_details(request.user)
+        form = JoinRequestForm(pending, organisation=organisation) if pending is not None else JoinRequestForm(
+            initial=_initial_details(request.user), organisation=organisation
         )
         if form.is_bound:
             form.is_valid()

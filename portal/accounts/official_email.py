@@ -5,7 +5,8 @@ allow-listed suffix, compared label by label after lower-casing and IDNA
 encoding. Consumer mail is never official; contractor domains are official mail
 but not eligible as nodal officer or competent authority; academic and similar
 suffixes need manual review unless a superadmin registered the domain to an
-organisation.
+organisation (then official for that organisation, and wherever no organisation is
+in question: ``accepted_domains``).
 """
 
 import re
@@ -175,12 +176,26 @@ def normalise_address(address: str) -> str:
     return f"{local}@{domain}"
 
 
-def classify_domain(domain, *, rules=None, registered=None):
-    """Return (kind, matched_suffix) for an already-normalised domain. ``registered``:
-    the domains accepted for an organisation, when the caller read them already (a
-    batch of addresses); else they are asked for."""
+def accepted_domains(domains, *, organisation=None) -> set[str]:
+    """Which of ``domains`` (normalised) are verified for an organisation: for
+    ``organisation`` or an office below it when it is given (a domain accepted off the
+    official suffixes is official for its organisation only: OrganisationDomain), for
+    any organisation otherwise. One query."""
     from portal.organisations.models import OrganisationDomain
 
+    domains = set(domains)
+    if not domains:
+        return set()
+    found = (OrganisationDomain.objects.official_for(organisation) if organisation is not None
+             else OrganisationDomain.objects.filter(is_verified=True))
+    return set(found.filter(domain__in=domains).values_list("domain", flat=True))
+
+
+def classify_domain(domain, *, rules=None, registered=None, organisation=None):
+    """Return (kind, matched_suffix) for an already-normalised domain. ``registered``:
+    the domains accepted for an organisation, when the caller read them already (a
+    batch of addresses); else they are asked for, of ``organisation`` (and the offices
+    below it) when given, of any organisation otherwise (``accepted_domains``)."""
     rules = email_rules() if rules is None else rules
     # Consumer mail first: never official, whatever else matches.
     for suffix, kind in rules:
@@ -194,7 +209,7 @@ def classify_domain(domain, *, rules=None, registered=None):
         return OFFICIAL, best[1]
     # A domain a superadmin accepted for an organisation is official for it.
     if registered is None:
-        registered = set(OrganisationDomain.objects.filter(domain=domain, is_verified=True).values_list("domain", flat=True))
+        registered = accepted_domains({domain}, organisation=organisation)
     if domain in registered:
         return OFFICIAL, domain
     if best:
@@ -202,10 +217,11 @@ def classify_domain(domain, *, rules=None, registered=None):
     return UNKNOWN, ""
 
 
-def classify_email(address, *, rules=None, registered=None):
+def classify_email(address, *, rules=None, registered=None, organisation=None):
     """Classify an email address. Never raises: a malformed address is INVALID. ``rules``:
     ``email_rules()``, and ``registered`` (see ``classify_domain``), when the caller read
-    them already."""
+    them already. ``organisation``: the one the address is to be official for (a domain
+    accepted for another organisation is not), when there is one."""
     address = (address or "").strip()
     try:
         valid = validated_email(address)
@@ -223,7 +239,7 @@ def classify_email(address, *, rules=None, registered=None):
     if delivered != domain:
         return EmailVerdict(address=address, domain="", kind=INVALID)
     normalised = f"{valid.ascii_local_part or valid.local_part}@{domain}".lower()
-    kind, matched = classify_domain(domain, rules=rules, registered=registered)
+    kind, matched = classify_domain(domain, rules=rules, registered=registered, organisation=organisation)
     return EmailVerdict(address=normalised, domain=domain, kind=kind, matched=matched)
 
 
@@ -231,14 +247,11 @@ def classify_emails(addresses) -> dict[str, EmailVerdict]:
     """{address: ``classify_email(address)``} for several addresses, in two queries at most
     whatever their number: the rules, and (when one is needed) which of their domains a
     superadmin accepted for an organisation."""
-    from portal.organisations.models import OrganisationDomain
-
     rules = email_rules()
     verdicts = {address: classify_email(address, rules=rules, registered=set()) for address in set(addresses)}
     undecided = {verdict.domain for verdict in verdicts.values() if verdict.kind in (MANUAL_REVIEW, UNKNOWN)}
     if undecided:
-        registered = set(OrganisationDomain.objects.filter(domain__in=undecided, is_verified=True)
-                         .values_list("domain", flat=True))
+        registered = accepted_domains(undecided)
         verdicts.update({address: classify_email(address, rules=rules, registered=registered)
                          for address, verdict in verdicts.items() if verdict.domain in registered})
     return verdicts

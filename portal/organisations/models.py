@@ -106,13 +106,28 @@ class DomainClaim(models.TextChoices):
     SUFFIX_ITSELF = "suffix_itself", _("An official suffix itself, not one organisation's domain")
 
 
+class OrganisationDomainQuerySet(models.QuerySet):
+    def official_for(self, organisation: Organisation) -> "OrganisationDomainQuerySet":
+        """The domains verified for ``organisation`` or for an office below it: those
+        official for it (its rosters and the requests to be verified there count their
+        addresses as official), besides the domains under an official suffix, which are
+        official everywhere. A domain a superadmin accepted off those suffixes is official
+        for its organisation and the offices above it, not for any other."""
+        return self.filter(Q(organisation_id=organisation.pk) | Q(organisation__ancestry__startswith=organisation.subtree_prefix),
+                           is_verified=True)
+
+
 class OrganisationDomain(models.Model):
     """An email domain an organisation's staff use.
 
     Verified means official for this organisation (its addresses count as
     official): a domain under an official suffix when the organisation was
     approved, or any other domain once a superadmin accepted the claim. A domain is
-    verified for one organisation at most."""
+    verified for one organisation at most. Where the organisation is known (its
+    rosters, the requests to be verified there) only its own domains and those of the
+    offices below it count (``official_for``)."""
+
+    objects = OrganisationDomainQuerySet.as_manager()
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="domains")
     domain = models.CharField(_("domain"), max_length=253)

@@ -18,7 +18,7 @@ from api.services import api_client_create
 from portal.accounts.models import SuffixKind
 from portal.accounts.services import email_rule_save
 from portal.audit.models import AuditAction, AuditEvent
-from portal.organisations.models import Membership
+from portal.organisations.models import DomainClaim, Membership, OrganisationDomain
 from portal.organisations.services import organisation_admin_grant, organisation_admin_revoke
 from tests.factories import UserFactory
 from tests.onboarding.approval_helpers import post_confirming_access
@@ -202,6 +202,37 @@ def test_an_address_no_longer_official_is_not_verified_and_cannot_be_given(world
                                      details={**DETAILS, "official_email": other.email})
     assert refused.value.error_dict["official_email"][0].code == "not_official"
     assert not GovernmentProfile.objects.filter(user=other).exists()
+
+
+def test_a_domain_accepted_for_another_organisation_is_not_official_for_this_one(world):
+    """A domain off the official suffixes that a superadmin accepted for one organisation
+    is official for that organisation (and for the offices above it): asking another to
+    be verified with it is refused at the address, and so is verifying a request made
+    with it before."""
+    OrganisationDomain.objects.create(organisation=world["other"], domain="karpsu.co.in", is_verified=True,
+                                      claim=DomainClaim.NOT_OFFICIAL)
+    staff = UserFactory(email="meera@karpsu.co.in")
+    response = signed_in(staff).post(f"/verification/organisations/{world['office'].pk}/join/",
+                                     {**DETAILS, "official_email": staff.email})
+    assert response.status_code == 200
+    assert response.context["form"].errors["official_email"] == [
+        "Enter an official government address (for example name@dept.gov.in), not a personal one."]
+    with pytest.raises(ValidationError) as refused:
+        services.join_request_create(organisation_id=world["office"].pk, language="en", actor=staff,
+                                     details={**DETAILS, "official_email": staff.email})
+    assert refused.value.error_dict["official_email"][0].code == "not_official"
+    asked = services.join_request_create(organisation_id=world["other"].pk, language="en", actor=staff,
+                                         details={**DETAILS, "official_email": staff.email})
+    assert asked.organisation_id == world["other"].pk  # official there
+    # A request with it waiting here (made before this was refused) is not verified either.
+    waiting = UserFactory(email="ravi@karpsu.co.in")
+    profile = services.join_request_create(organisation_id=world["other"].pk, language="en", actor=waiting,
+                                           details={**DETAILS, "official_email": waiting.email})
+    GovernmentProfile.objects.filter(pk=profile.pk).update(organisation=world["office"],
+                                                           status=VerificationStatus.PENDING)
+    with pytest.raises(ValidationError) as refused:
+        services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
+    assert refused.value.code == "not_official"
 
 
 def test_a_verification_past_superannuation_is_not_reinstated(world):

@@ -60,7 +60,8 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
     invitations = list(Invitation.objects.select_for_update().filter(
         organisation_id=roster.organisation_id, status=InvitationStatus.PENDING, expires_at__gt=timezone.now(),
         email__in=by_email))
-    events, taken = [], []
+    events, taken, past = [], [], []
+    today = timezone.localdate()
     for model, found, fields in ((GovernmentProfile, profiles, DETAILS), (Invitation, invitations, ("name", *DETAILS))):
         changed = []
         for obj in found:
@@ -74,6 +75,12 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
             by_email.pop(row.email)
             if old == new:
                 _tally(outcome, "unchanged")
+                continue
+            if (model is GovernmentProfile and new["superannuation_date"] != old["superannuation_date"]
+                    and new["superannuation_date"] < today):
+                # A date that has passed since the preview (staging.classify refuses one
+                # already past): written, the next sweep would revoke the person for good.
+                past.append(row.pk)
                 continue
             if model is GovernmentProfile and new["mobile"] != old["mobile"] and mobile_taken(new["mobile"],
                                                                                                user_id=obj.user_id):
@@ -91,7 +98,12 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
         _tally(outcome, "changed", len(changed))
     if taken:
         RosterRow.objects.filter(pk__in=taken).update(problems="mobile_taken")
-    _tally(outcome, "skipped", len(taken) + len(by_email))  # a number taken; verified or invited here no longer
+    if past:
+        RosterRow.objects.filter(pk__in=past).update(problems="superannuation_past")
+    if by_email:  # verified or invited here no longer: the preview's "change" changes nothing
+        RosterRow.objects.filter(pk__in=[row.pk for row in by_email.values()]).update(problems="not_held_here")
+    # A number taken, a date passed; verified or invited here no longer.
+    _tally(outcome, "skipped", len(taken) + len(past) + len(by_email))
     return events
 
 

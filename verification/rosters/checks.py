@@ -27,7 +27,7 @@ from email_validator.rfc_constants import DOT_ATOM_TEXT, EMAIL_MAX_LENGTH
 
 from portal.accounts import official_email
 from portal.csv_files import FORMULA_STARTS
-from portal.organisations.models import OrganisationDomain
+from portal.organisations.models import Organisation
 from portal.text import single_line
 from verification.rosters import models as m
 from verification.validators import clean_mobile
@@ -130,9 +130,11 @@ def _date(value: object) -> datetime.date | None:
 
 class EmailJudge:
     """The official-email rules read once for a whole file, and the domains accepted
-    for organisations asked for once a batch (of the domains the batch brings)."""
+    for ``organisation`` (the roster's: its own and those of the offices below it, not
+    another organisation's) asked for once a batch (of the domains the batch brings)."""
 
-    def __init__(self):
+    def __init__(self, organisation: Organisation):
+        self.organisation = organisation
         self.rules = official_email.email_rules()
         self.kinds: dict[str, str] = {}
         self.domains: dict[str, tuple[str, int] | None] = {}  # the part after "@" -> _domain_syntax
@@ -143,8 +145,7 @@ class EmailJudge:
             return
         if len(self.kinds) + len(unknown) > DOMAIN_CACHE_MAX:
             self.kinds.clear()
-        registered = set(OrganisationDomain.objects.filter(domain__in=unknown, is_verified=True)
-                         .values_list("domain", flat=True))
+        registered = official_email.accepted_domains(unknown, organisation=self.organisation)
         for domain in unknown:
             kind, _suffix = official_email.classify_domain(domain, rules=self.rules, registered=registered)
             self.kinds[domain] = kind

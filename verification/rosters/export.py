@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from portal import csv_files
 from portal.csv_files import neutralise
 from verification.rosters.parsing import HEADERS
-from verification.rosters.refusals import reasons_of
+from verification.rosters.refusals import left_out_because
 
 EXAMPLE = ["Asha Kulkarni", "asha.kulkarni@mahaagri.gov.in", "+91 98765 43210", "Section Officer", "EMP-1042",
            "Establishment Section", "2041-03-31"]
@@ -47,11 +47,11 @@ def template_xlsx() -> bytes:
 
 
 def refusals_csv(rows) -> Iterator[str]:
-    """The refused rows as CSV lines (streamed): the row's number in the uploaded file,
-    why it was refused, and its cells as they were."""
+    """The rows left out as CSV lines (streamed): the row's number in the uploaded file,
+    why it was refused (or skipped when applied), and its cells as they were."""
     writer = csv_files.writer(_Echo())
     yield csv_files.UTF8_MARK + _csv_line(writer, [_("Row"), _("Why it was refused"), *HEADERS])
     for row in rows.iterator(chunk_size=2000):
-        yield _csv_line(writer, [row.line, " ".join(reasons_of(row)), row.name, row.email, row.mobile, row.designation,
+        yield _csv_line(writer, [row.line, left_out_because(row), row.name, row.email, row.mobile, row.designation,
                                  row.employee_code, row.office, row.superannuation_raw])
 

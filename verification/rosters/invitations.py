@@ -133,7 +133,7 @@ def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> str:
         return "skipped"
     user = get_user_model().objects.get(pk=user_id)
     try:
-        return _verify_person(organisation=roster.organisation, user=user, details=_details(row), actor=actor)
+        done = _verify_person(organisation=roster.organisation, user=user, details=_details(row), actor=actor)
     except LastAdmin:
         # The last admin of another organisation, which verifying them here would leave
         # without one: skipped with that reason kept on the row; the request waits here
@@ -143,8 +143,12 @@ def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> str:
     except ValidationError:
         # Not verifiable now (a date of superannuation already past, an address no longer
         # official): the row is skipped, the request waits for an admin, who is told why on
-        # its page; the rest of the roster is applied.
+        # its page; the rest of the roster is applied. The row says so.
+        RosterRow.objects.filter(pk=row.pk).update(problems="not_verifiable")
         return "skipped"
+    if done == "skipped":  # the admin's own address (confirmed since the preview)
+        RosterRow.objects.filter(pk=row.pk).update(problems="own_address")
+    return done
 
 
 # Making invitations -----------------------------------------------------------------------------
@@ -239,7 +243,7 @@ def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpReques
             # Nobody is verified in it now: a new link would invite the person to nothing.
             raise ValidationError(_("%(organisation)s is not active: its invitations are not sent.")
                                   % {"organisation": invitation.organisation.name}, code="inactive")
-        if not classify_email(invitation.email).is_official_mail:
+        if not classify_email(invitation.email, organisation=invitation.organisation).is_official_mail:
             raise ValidationError(_("%(email)s is not an official address (it may be a personal mail service): the "
                                     "invitation is not sent.") % {"email": invitation.email}, code="not_official")
         if invitation.send_count >= MAX_SENDS:

@@ -94,6 +94,16 @@ class RosterImport(models.Model):
         return self.verify_count + self.invite_count + self.change_count
 
     @property
+    def skipped_count(self):
+        """Rows that applying skipped, each with its reason kept on it (rosters.apply)."""
+        return (self.outcome or {}).get("skipped", 0)
+
+    @property
+    def left_out_count(self):
+        """The rows of the list of refusals: refused at the preview, or skipped when applied."""
+        return self.refused_count + self.skipped_count
+
+    @property
     def progress_percent(self):
         if not self.progress_total:
             return 100 if self.status == RosterStatus.APPLIED else 0
@@ -124,6 +134,12 @@ class RosterRow(models.Model):
     problems = models.CharField(max_length=300, blank=True)
     duplicate_of = models.PositiveIntegerField(null=True, blank=True)  # the earlier line with the same address (or mobile)
     done = models.BooleanField(default=False)
+
+    @property
+    def skipped(self):
+        """Whether a row of the list of refusals is one the preview let through, skipped
+        when applied (its reason kept on it), rather than refused at the preview."""
+        return self.outcome != RowOutcome.REFUSED
 
     class Meta:
         ordering = ["roster", "line"]

@@ -14,6 +14,7 @@ import csv
 import datetime
 import io
 import itertools
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -63,6 +64,11 @@ def max_bytes() -> int:
     return getattr(settings, "ROSTER_MAX_BYTES", 10 * 1024 * 1024)
 
 
+def check_seconds() -> float:
+    """The time a file may take to be read, checked and staged in the web request."""
+    return getattr(settings, "ROSTER_CHECK_SECONDS", 20)
+
+
 class RosterFileError(Exception):
     """The file cannot be read as a roster; the message says why, for the uploader."""
 
@@ -102,6 +108,16 @@ def _too_many_rows() -> RosterFileError:
                            % {"max": f"{max_rows():,}"})
 
 
+def _out_of_time(deadline: float | None) -> None:
+    """RosterFileError once ``deadline`` (time.monotonic()) has passed: a file whose cost
+    its uploader controls (cells of thousands of characters, a workbook that unpacks to
+    far more than it weighs) is read in the web request, which must end well before the
+    web worker's timeout ends it with nothing said, audited or counted."""
+    if deadline is not None and time.monotonic() > deadline:
+        raise RosterFileError(_("The file took longer than %(seconds)s seconds to read and check: split it into smaller "
+                                "files and upload them one by one.") % {"seconds": f"{check_seconds():g}"})
+
+
 def _cells(row: tuple | list, positions: dict[str, int]) -> dict[str, object]:
     return {key: (row[position] if position < len(row) else None) for key, position in positions.items()}
 
@@ -110,11 +126,12 @@ def _is_blank(row) -> bool:
     return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in row)
 
 
-def _rows(rows: Iterator, *, empty_message: str) -> Iterator[tuple[int, dict[str, object]]]:
+def _rows(rows: Iterator, *, empty_message: str, deadline: float | None) -> Iterator[tuple[int, dict[str, object]]]:
     header = None
     line = 0
     seen = blanks = 0
     for line, row in enumerate(rows, start=1):
+        _out_of_time(deadline)  # each row: the checks and staging of the rows before count too
         row = list(row[:MAX_COLUMNS])
         if header is None and not _is_blank(row):  # blank lines before it are read past
             header = _columns_of(row)
@@ -340,11 +357,12 @@ def _refuse_declarations(*_args) -> None:
                             "open it in your spreadsheet and save it again as “Excel Workbook (.xlsx)”."))
 
 
-def _check_parts(archive: zipfile.ZipFile) -> None:
+def _check_parts(archive: zipfile.ZipFile, *, deadline: float | None) -> None:
     """Every XML part of the workbook read once, before openpyxl reads it: see _PartCount.
     A part with a document type declaration is refused: expat, which openpyxl reads with,
     expands the entities declared there, so that a few hundred bytes can make as many
-    elements as a roster of any size, past every count made on the bytes."""
+    elements as a roster of any size, past every count made on the bytes. The clock is
+    looked at after each chunk (``deadline``: _out_of_time)."""
     for info in archive.infolist():
         with archive.open(info) as part:
             chunk = part.read(_CHUNK)
@@ -356,11 +374,12 @@ def _check_parts(archive: zipfile.ZipFile) -> None:
             parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = _refuse_declarations
             while chunk:
                 parser.Parse(chunk, False)
+                _out_of_time(deadline)
                 chunk = part.read(_CHUNK)
             parser.Parse(b"", True)
 
 
-def _xlsx_lines(binary) -> Iterator[list]:
+def _xlsx_lines(binary, *, deadline: float | None) -> Iterator[list]:
     from openpyxl import load_workbook  # noqa: PLC0415 (only for workbooks)
 
     try:
@@ -374,7 +393,7 @@ def _xlsx_lines(binary) -> Iterator[list]:
                 raise RosterFileError(_("This workbook unpacks to more than %(mb)s MB, or holds more than a roster "
                                         "needs: save only the roster's rows in it.")
                                       % {"mb": XLSX_MAX_UNPACKED // (1024 * 1024)})
-            _check_parts(archive)
+            _check_parts(archive, deadline=deadline)
         binary.seek(0)
         workbook = load_workbook(binary, read_only=True, data_only=False, keep_links=False)
     except RosterFileError:
@@ -395,11 +414,12 @@ def _xlsx_lines(binary) -> Iterator[list]:
         workbook.close()
 
 
-def read_roster(binary, *, file_format: str) -> Iterator[tuple[int, dict[str, object]]]:
-    """The people of a roster file (a binary file object positioned at its start)."""
+def read_roster(binary, *, file_format: str, deadline: float | None = None) -> Iterator[tuple[int, dict[str, object]]]:
+    """The people of a roster file (a binary file object positioned at its start).
+    ``deadline`` (time.monotonic()): past it, reading stops with RosterFileError."""
     empty = _("The file is empty: it needs the template's header row and one row for each person.")
-    lines = _xlsx_lines(binary) if file_format == XLSX else _csv_lines(binary)
-    return _rows(lines, empty_message=empty)
+    lines = _xlsx_lines(binary, deadline=deadline) if file_format == XLSX else _csv_lines(binary)
+    return _rows(lines, empty_message=empty, deadline=deadline)
 
 
 def utf8_bom_check(head: bytes) -> None:

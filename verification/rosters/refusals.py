@@ -18,6 +18,9 @@ PROBLEMS = {
     "last_admin_elsewhere": ngettext_lazy(
         "%(n)s person is the last admin of another organisation and would leave it without one",
         "%(n)s people are the last admins of other organisations and would leave them without one", "n"),
+    "superannuation_past": ngettext_lazy(
+        "%(n)s date of superannuation has passed for a member verified here",
+        "%(n)s dates of superannuation have passed for members verified here", "n"),
 }
 
 REASONS = {
@@ -29,6 +32,15 @@ REASONS = {
                               "being verified here would end that role: they hand it over there first (an admin "
                               "there grants it to someone else, without an end date), then they can be verified "
                               "here."),
+    "superannuation_past": _("The date of superannuation has passed: applying it would end this member's verification. "
+                             "If they have retired, revoke their verification on their page; else correct the date."),
+    # Reasons only applying finds (a row skipped then), with those above.
+    "not_verifiable": _("This person could not be verified now (a date of superannuation already past, or an address "
+                        "no longer confirmed or no longer official): their request waits in your queue, whose page "
+                        "says why."),
+    "not_held_here": _("This person was no longer verified or invited here when the roster was applied (the "
+                       "verification ended, or the invitation was accepted, cancelled or expired): upload the file "
+                       "again."),
 }
 
 
@@ -47,3 +59,10 @@ def reasons_of(row) -> list[str]:
         kind, _sep, columns = part.partition(":")
         texts.append(row_reason(kind, columns.split(",") if columns else None, duplicate_of=row.duplicate_of))
     return texts
+
+
+def left_out_because(row) -> str:
+    """Why a row of the list of refusals was left out, in one text (the download's
+    column): its reasons, after "Skipped when applied:" for a row applying skipped."""
+    reasons = " ".join(reasons_of(row))
+    return _("Skipped when applied: %(reasons)s") % {"reasons": reasons} if row.skipped else reasons

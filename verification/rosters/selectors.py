@@ -1,7 +1,7 @@
 """Reads of rosters and invitations, scoped to the viewer: an organisation's admins
 (of it or of an organisation above it) and superadmins; anyone else gets 404."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from portal.organisations.models import Organisation
@@ -25,7 +25,11 @@ def roster_for_admin(viewer: AnyUser, pk: int) -> RosterImport:
 
 
 def refused_rows(roster: RosterImport) -> QuerySet[RosterRow]:
-    return RosterRow.objects.filter(roster=roster, outcome=RowOutcome.REFUSED).order_by("line")
+    """The rows left out: refused at the preview, and those applying skipped, whose reason
+    it kept on them (a row to apply has none until then)."""
+    applicable = [RowOutcome.VERIFY, RowOutcome.INVITE, RowOutcome.CHANGE]
+    return RosterRow.objects.filter(
+        Q(outcome=RowOutcome.REFUSED) | (Q(outcome__in=applicable) & ~Q(problems="")), roster=roster).order_by("line")
 
 
 def invitations_of(organisation: Organisation, *, status: str = InvitationStatus.PENDING) -> QuerySet[Invitation]:

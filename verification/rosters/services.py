@@ -5,6 +5,7 @@ a decision by hand, invites the others and changes details). Every change is aud
 
 import hashlib
 import logging
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import BinaryIO
@@ -26,6 +27,7 @@ from verification.rosters.models import RosterImport, RosterStatus, RowOutcome
 from verification.rosters.parsing import (
     HEAD_BYTES,
     RosterFileError,
+    check_seconds,
     detect_format,
     max_bytes,
     read_roster,
@@ -49,9 +51,10 @@ def _sha256(binary: BinaryIO) -> str:
     return digest.hexdigest()
 
 
-def _checked_batches(binary: BinaryIO, *, file_format: str, own_emails: set[str]) -> Iterator[list[checks.CheckedRow]]:
-    judge = checks.EmailJudge()
-    for batch in staging.batched(read_roster(binary, file_format=file_format)):
+def _checked_batches(binary: BinaryIO, *, organisation: Organisation, file_format: str, own_emails: set[str],
+                     deadline: float) -> Iterator[list[checks.CheckedRow]]:
+    judge = checks.EmailJudge(organisation)
+    for batch in staging.batched(read_roster(binary, file_format=file_format, deadline=deadline)):
         yield checks.check_batch(batch, judge=judge, own_emails=own_emails)
 
 
@@ -96,7 +99,10 @@ def roster_upload(
     """Check a roster file for the organisation and keep its preview (a RosterImport in
     status "previewed", its rows staged). Raises RosterFileError (the file cannot be a
     roster: nothing is kept but, when its check had started, the audit row of the refusal,
-    which counts towards ROSTER_UPLOADS_PER_DAY) or PermissionDenied."""
+    which counts towards ROSTER_UPLOADS_PER_DAY) or PermissionDenied. Reading, checking
+    and staging the rows stops with RosterFileError past ROSTER_CHECK_SECONDS from here
+    (parsing._out_of_time)."""
+    deadline = time.monotonic() + check_seconds()
     organisation = Organisation.objects.get(pk=organisation_id)
     check_decider(actor, organisation)
     if organisation.status != OrganisationStatus.ACTIVE:
@@ -121,7 +127,7 @@ def roster_upload(
             # recorded under the same lock, and counts towards the day's limit.
             with transaction.atomic():
                 roster = _check_and_keep(organisation, binary=binary, file_name=file_name, file_format=file_format,
-                                         sha=sha, own=own, actor=actor, request=request)
+                                         sha=sha, own=own, deadline=deadline, actor=actor, request=request)
         except RosterFileError as error:
             audit_record(actor=actor, action=AuditAction.ROSTER_REFUSED, target=organisation, request=request,
                          new={"organisation": organisation.pk, "file_sha256": sha, "refused": str(error)[:300]})
@@ -136,7 +142,7 @@ def roster_upload(
 
 def _check_and_keep(
     organisation: Organisation, *, binary: BinaryIO, file_name: str, file_format: str, sha: str, own: set[str],
-    actor: AnyUser, request: HttpRequest | None,
+    deadline: float, actor: AnyUser, request: HttpRequest | None,
 ) -> RosterImport:
     """Read, check and stage the file's rows as a new roster (its preview), replacing the
     uploader's earlier previews here never applied; audited. Raises RosterFileError."""
@@ -144,7 +150,8 @@ def _check_and_keep(
         organisation=organisation, uploaded_by=actor, uploaded_at=timezone.now(), file_name=file_name[:NAME_MAX],
         file_sha256=sha, file_format=file_format,
     )
-    roster.row_count = staging.stage(roster, _checked_batches(binary, file_format=file_format, own_emails=own))
+    roster.row_count = staging.stage(roster, _checked_batches(binary, organisation=organisation, file_format=file_format,
+                                                             own_emails=own, deadline=deadline))
     staging.classify(roster)
     summary = staging.summarise(roster)
     counts = summary["per_outcome"]

@@ -145,6 +145,12 @@ def classify(roster: RosterImport) -> None:
     ).update(outcome=RowOutcome.UNCHANGED)
     for known in (held, invited):
         valid.filter(Exists(known)).update(outcome=RowOutcome.CHANGE)
+    # A date of superannuation already past (an old list) for someone whose verification
+    # is held here: applying it would have the next hourly sweep revoke them for good
+    # (lifecycle.lapsed_profile_ids), as asking to be verified with such a date is refused.
+    rows.filter(outcome=RowOutcome.CHANGE, superannuation_date__lt=timezone.localdate()).filter(
+        Exists(held.exclude(superannuation_date=OuterRef("superannuation_date")))
+    ).update(outcome=RowOutcome.REFUSED, problems="superannuation_past")
     confirmed = EmailAddress.objects.filter(email=OuterRef("email"), verified=True)
     rows.filter(outcome=RowOutcome.INVITE).filter(Exists(confirmed)).update(outcome=RowOutcome.VERIFY)
     # Verifying someone here ends a verification they hold in another organisation (and
@@ -196,9 +202,7 @@ def mobile_taken(mobile: str, *, user_id: int) -> bool:
 def own_domains(organisation: Organisation) -> QuerySet[OrganisationDomain]:
     """The verified domains of ``organisation`` and of the offices below it: the addresses
     at which its roster may move someone verified in another organisation."""
-    return OrganisationDomain.objects.filter(
-        Q(organisation_id=organisation.pk) | Q(organisation__ancestry__startswith=organisation.subtree_prefix),
-        is_verified=True)
+    return OrganisationDomain.objects.official_for(organisation)
 
 
 def held_elsewhere(organisation: Organisation) -> QuerySet[GovernmentProfile]:

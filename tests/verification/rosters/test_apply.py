@@ -4,11 +4,16 @@ elsewhere ended), the others invited (mail in the organisation's languages, toke
 stored hashed), details changed; the Celery task's progress; a second import of the
 same file changes nothing."""
 
+import csv
+import io
 import re
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+import time_machine
 from allauth.account.models import EmailAddress
+from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
@@ -18,10 +23,12 @@ from tests.factories import UserFactory
 from tests.onboarding.approval_helpers import delivered_body
 from tests.verification.helpers import GovernmentProfileFactory, signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload
+from verification import tasks
 from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
 from verification.rosters import services
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RosterStatus
 from verification.rosters.parsing import HEADERS
+from verification.rosters.refusals import reasons_of
 from verification.rosters.tasks import roster_apply
 from verification.rosters.tokens import token_hash
 
@@ -268,6 +275,46 @@ def test_a_row_of_someone_already_superannuated_is_skipped_and_the_rest_applied(
     assert GovernmentProfile.objects.get(user=retired, organisation=world["office"]).status == VerificationStatus.PENDING
 
 
+def test_a_past_date_of_superannuation_for_someone_verified_here_is_refused_at_the_preview(
+        world, people, django_capture_on_commit_callbacks):
+    """An old list giving a member verified here a date of superannuation already past
+    would, once applied, have them revoked for good by the next hourly sweep: the row is
+    refused at the preview with the reason (as asking to be verified with a past date
+    is), the member keeps their date, and the rest of the roster is applied."""
+    content = csv_bytes([person(3, Designation="Typist", **{"Date of superannuation": "2020-03-31"}), person(4)])
+    roster = upload(world["office"], world["admin_office"], content)
+    assert (roster.change_count, roster.invite_count, roster.refused_count) == (0, 1, 1)
+    assert roster.problems == {"superannuation_past": 1}
+    refused = RosterRow.objects.get(roster=roster, line=2)
+    assert reasons_of(refused) == [
+        "The date of superannuation has passed: applying it would end this member's verification. If they have "
+        "retired, revoke their verification on their page; else correct the date."]
+    page = signed_in(world["admin_office"]).get(f"/verification/rosters/{roster.pk}/").content.decode()
+    assert "1 date of superannuation has passed for a member verified here" in page
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"invited": 1}
+    tasks.superannuation_lapse()
+    people["here"].refresh_from_db()
+    assert (people["here"].status, people["here"].superannuation_date.isoformat()) == (VerificationStatus.VERIFIED,
+                                                                                       "2041-03-31")
+
+
+def test_a_date_of_superannuation_passed_between_preview_and_apply_is_not_written(
+        world, people, django_capture_on_commit_callbacks):
+    """The date was ahead at the preview and has passed by the apply: the row is skipped,
+    its reason kept on it, and the member keeps the date known here."""
+    soon = timezone.localdate() + timedelta(days=3)
+    roster = upload(world["office"], world["admin_office"],
+                    csv_bytes([person(3, Designation="Typist", **{"Date of superannuation": soon.isoformat()})]))
+    assert roster.change_count == 1
+    with time_machine.travel(timezone.now() + timedelta(days=5)):
+        roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"skipped": 1}
+    assert RosterRow.objects.get(roster=roster).problems == "superannuation_past"
+    people["here"].refresh_from_db()
+    assert people["here"].superannuation_date.isoformat() == "2041-03-31"
+
+
 def test_the_task_s_soft_time_limit_leaves_the_import_to_carry_on(world, monkeypatch, django_capture_on_commit_callbacks):
     """Celery raises SoftTimeLimitExceeded inside the running batch, whose transaction is
     rolled back: the import is not stopped as failed, the task runs again and carries on."""
@@ -352,6 +399,37 @@ def test_a_mobile_number_another_person_was_verified_with_since_the_preview_is_n
     assert roster.outcome == {"skipped": 1}
     assert not GovernmentProfile.objects.filter(user=one, status=VerificationStatus.VERIFIED).exists()
     assert RosterRow.objects.get(roster=roster).problems == "mobile_taken"
+
+
+def test_rows_skipped_when_applying_are_counted_and_listed_with_their_reasons(world, django_capture_on_commit_callbacks):
+    """A row the preview counted as "verify" that applying skips (its mobile number taken by
+    another verified person since) is said on the finished line and listed with its reason,
+    on the page and in the download, besides the rows refused at the preview."""
+    UserFactory(email="person1@pune.mahaagri.gov.in")
+    content = csv_bytes([person(1), person(2), person(3, **{"Official email": "x@gmail.com"})])
+    roster = upload(world["office"], world["admin_office"], content)
+    assert (roster.verify_count, roster.invite_count, roster.refused_count) == (1, 1, 1)
+    verified_elsewhere_with(world, "+919876500001")
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"skipped": 1, "invited": 1}
+    client = signed_in(world["admin_office"])
+    page = client.get(f"/verification/rosters/{roster.pk}/").content.decode()
+    status = re.search(r'id="roster-progress-status"[^>]*>(.*?)</p>', page, re.S).group(1).strip()
+    assert status == ("Finished: 0 verified, 1 invited, 0 changed, 0 unchanged. 1 skipped: its row is listed below "
+                      "with the reason.")
+    assert "Download the 2 rows left out (CSV)" in page
+    listed = re.findall(r"<tr>\s*<td>(\d+)</td>.*?</tr>", page, re.S)
+    assert listed == ["2", "4"]
+    assert "person1@pune.mahaagri.gov.in" in page and "Skipped when applied" in page
+    download = b"".join(client.get(f"/verification/rosters/{roster.pk}/refused-rows.csv").streaming_content)
+    rows = list(csv.reader(io.StringIO(download.decode("utf-8-sig"))))
+    assert [(row[0], row[1], row[3]) for row in rows[1:]] == [
+        ("2", "Skipped when applied: This mobile number is held by another verified government user: check the "
+              "number with the person.", "person1@pune.mahaagri.gov.in"),
+        ("4", "The email address is a personal mail service, never official.", "x@gmail.com")]
+    hindi = signed_in(world["admin_office"])
+    hindi.cookies["django_language"] = "hi"
+    assert "1 पंक्ति छोड़ी गई" in hindi.get(f"/verification/rosters/{roster.pk}/").content.decode()
 
 
 def test_a_change_to_a_mobile_number_another_person_was_verified_with_since_the_preview_is_skipped(

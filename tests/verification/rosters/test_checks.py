@@ -7,6 +7,7 @@ import datetime
 import pytest
 
 from portal.text import inert, single_line
+from tests.factories import OrganisationFactory
 from verification.rosters import checks, notifications
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +20,7 @@ DOMAINS = ["pune.mahaagri.gov.in", "MHA.GOV.IN", "mha.gov.in.", "कृषि.�
 
 
 def test_an_address_checked_with_its_domain_once_gets_the_whole_check_s_verdict():
-    judge = checks.EmailJudge()
+    judge = checks.EmailJudge(OrganisationFactory())
     for local in LOCALS:
         for domain in DOMAINS:
             address = f"{local}@{domain}"

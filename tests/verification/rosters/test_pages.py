@@ -124,6 +124,25 @@ def test_a_running_import_polls_and_says_how_far_it_got(world):
     assert 'value="50"' in page and "Applying: 1 of 2 rows done" in page
 
 
+def test_opening_the_apply_link_of_an_import_that_stopped_says_it_stopped(world):
+    """An import stopped by an error (its admin lost the role, say) left rows never
+    applied: it is not "applied already", and uploading the file again applies the rest."""
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1), person(2)]))
+    RosterImport.objects.filter(pk=roster.pk).update(status=RosterStatus.FAILED, error="not_allowed")
+    client = signed_in(world["admin_office"])
+    response = client.get(f"/verification/rosters/{roster.pk}/apply/", follow=True)
+    page = well_formed(response)
+    assert response.redirect_chain == [(f"/verification/rosters/{roster.pk}/", 302)]
+    assert [str(m) for m in response.context["messages"]] == [
+        "This roster's import stopped before the end because of an error: the rows done so far are kept. Upload the "
+        "file again to import the rest (rows already applied are then unchanged)."]
+    assert "applied already" not in page
+    RosterImport.objects.filter(pk=roster.pk).update(status=RosterStatus.APPLIED)
+    response = client.get(f"/verification/rosters/{roster.pk}/apply/", follow=True)
+    assert [str(m) for m in response.context["messages"]] == [
+        "This roster was applied already: applying it again would change nothing."]
+
+
 @pytest.mark.parametrize(("content", "name", "message"), [
     (b"", "roster.csv", "The file is empty"),
     (b"Name,Official email\nA,a@mha.gov.in\n", "roster.csv", "Missing: “Mobile”, “Designation”"),

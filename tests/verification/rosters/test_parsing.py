@@ -4,6 +4,7 @@ shows that nothing is kept then)."""
 
 import datetime
 import io
+import time
 import tracemalloc
 import zipfile
 
@@ -267,6 +268,16 @@ def test_a_workbook_row_or_sheet_of_more_elements_than_a_roster_is_refused_befor
     widened = rewritten_xlsx(xlsx_bytes([person(1)]), lambda name, body: body.replace(b"</row>", cells + b"</row>")
                              if name.startswith("xl/worksheets/") else body)
     assert [cells["email"] for _line, cells in rows_of(widened, XLSX)] == ["person1@pune.mahaagri.gov.in"]
+
+
+@pytest.mark.parametrize("file_format", [CSV, XLSX])
+def test_a_file_still_being_read_at_its_deadline_is_refused(file_format):
+    """The clock is looked at as the file is read (each row, each part of a workbook read
+    before openpyxl): past the deadline the file is refused, however much of it is left."""
+    content = xlsx_bytes([person(1)]) if file_format == XLSX else csv_bytes([person(1)])
+    assert len(list(read_roster(io.BytesIO(content), file_format=file_format, deadline=time.monotonic() + 60))) == 1
+    with pytest.raises(RosterFileError, match="took longer than .* seconds to read and check: split it into smaller"):
+        list(read_roster(io.BytesIO(content), file_format=file_format, deadline=time.monotonic() - 1))
 
 
 def test_a_workbook_part_declaring_xml_entities_is_refused():

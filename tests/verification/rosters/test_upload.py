@@ -9,9 +9,10 @@ from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditEvent
+from portal.organisations.models import DomainClaim, OrganisationDomain
 from tests.factories import UserFactory
 from tests.verification.helpers import GovernmentProfileFactory, signed_in
-from tests.verification.rosters.helpers import csv_bytes, person, upload, xlsx_bytes
+from tests.verification.rosters.helpers import csv_bytes, person, upload, upload_file, xlsx_bytes
 from verification.models import VerificationStatus
 from verification.rosters.models import Invitation, RosterImport, RosterRow, RosterStatus, RowOutcome
 from verification.rosters.parsing import RosterFileError
@@ -166,6 +167,29 @@ def test_files_refused_after_their_rows_were_checked_count_towards_the_daily_lim
         upload(world["office"], world["admin_office"], csv_bytes([person(1)]))
 
 
+def test_a_file_not_checked_within_its_time_is_refused_at_the_file_field_and_counts_towards_the_day(world, settings):
+    """Reading and checking a file runs in the web request: a small file can hold rows that
+    take minutes to read (cells thousands of characters long), past the web worker's
+    timeout, which would end the request with nothing said, audited or counted. Past
+    ROSTER_CHECK_SECONDS the file is refused at its field, audited, and counted towards
+    ROSTER_UPLOADS_PER_DAY like any file whose check had started."""
+    settings.ROSTER_CHECK_SECONDS, settings.ROSTER_UPLOADS_PER_DAY = 0.001, 2
+    content = csv_bytes([person(i) for i in range(1, 2100)])  # past the first batch checked and staged
+    url = f"/verification/organisations/{world['office'].pk}/rosters/"
+    response = signed_in(world["admin_office"]).post(url, {"file": upload_file(content)})
+    assert response.status_code == 400
+    message = ("The file took longer than 0.001 seconds to read and check: split it into smaller files and upload "
+               "them one by one.")
+    assert response.context["form"].errors["file"] == [message]
+    assert not RosterImport.objects.exists() and not RosterRow.objects.exists()
+    [refused] = AuditEvent.objects.filter(action=AuditAction.ROSTER_REFUSED)
+    assert refused.new_values["refused"] == message
+    settings.ROSTER_CHECK_SECONDS = 20
+    upload(world["office"], world["admin_office"], csv_bytes([person(1)]))
+    with pytest.raises(RosterFileError, match="2 rosters of this organisation were checked in the last 24 hours"):
+        upload(world["office"], world["admin_office"], csv_bytes([person(2)]))
+
+
 def test_a_mobile_number_another_verified_person_holds_is_refused(world):
     """The verification API answers nobody for a number two verified people hold: a roster
     row would take the answer from its holder. The holder's own row keeps the number."""
@@ -182,6 +206,26 @@ def test_a_mobile_number_another_verified_person_holds_is_refused(world):
         "This mobile number is held by another verified government user: check the number with the person."]
     page = signed_in(world["admin_office"]).get(f"/verification/rosters/{roster.pk}/").content.decode()
     assert "1 mobile number is held by another verified person" in page
+
+
+def test_a_domain_accepted_for_another_organisation_is_not_official_in_this_roster(world):
+    """A domain off the official suffixes (a PSU's co.in) that a superadmin accepted for
+    one organisation is official for it, and for the offices above it whose rosters
+    take people from the offices below; not for an unrelated organisation's roster."""
+    OrganisationDomain.objects.create(organisation=world["other"], domain="karpsu.co.in", is_verified=True,
+                                      claim=DomainClaim.NOT_OFFICIAL)
+    OrganisationDomain.objects.create(organisation=world["office"], domain="puneagri.co.in", is_verified=True,
+                                      claim=DomainClaim.NOT_OFFICIAL)
+    UserFactory(email="person1@karpsu.co.in")  # has an account: would be verified
+    content = csv_bytes([person(1, domain="karpsu.co.in"), person(2, domain="karpsu.co.in"),
+                         person(3, domain="puneagri.co.in")])
+    roster = upload(world["office"], world["admin_office"], content)
+    assert (roster.verify_count, roster.invite_count, roster.refused_count) == (0, 1, 2)
+    assert roster.problems == {"email_not_official": 2}
+    assert RosterRow.objects.get(roster=roster, line=4).outcome == RowOutcome.INVITE
+    assert upload(world["other"], world["admin_other"], content).problems == {"email_not_official": 1}
+    above = upload(world["parent"], world["admin_parent"], content)
+    assert (above.invite_count, above.problems) == (1, {"email_not_official": 2})
 
 
 def test_every_confirmed_address_of_the_uploader_is_their_own(world):
