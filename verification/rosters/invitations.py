@@ -227,6 +227,16 @@ def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str
 
 # Sending again --------------------------------------------------------------------------------
 
+def _waiting_invitation_lock(invitation_id: int, actor: AnyUser, not_waiting: str) -> Invitation:
+    """The invitation locked, for someone who may decide in its organisation (else
+    PermissionDenied), still waiting (else ValidationError ``not_waiting``)."""
+    invitation = Invitation.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=invitation_id)
+    verification_services.check_decider(actor, invitation.organisation)
+    if invitation.status != InvitationStatus.PENDING:
+        raise ValidationError(not_waiting, code="not_pending")
+    return invitation
+
+
 def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpRequest | None = None) -> Invitation:
     """Send a waiting invitation again with a new link (the old one stops working) and
     a new expiry. Refused while the organisation is not active, to a personal mail
@@ -234,11 +244,8 @@ def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpReques
     and within RESEND_GAP of the last one while its link works. Raises ValidationError
     or PermissionDenied."""
     with transaction.atomic():
-        invitation = Invitation.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=invitation_id)
-        verification_services.check_decider(actor, invitation.organisation)
-        if invitation.status != InvitationStatus.PENDING:
-            raise ValidationError(_("This invitation was accepted or cancelled: there is nothing to send."),
-                                  code="not_pending")
+        invitation = _waiting_invitation_lock(invitation_id, actor, _(
+            "This invitation was accepted or cancelled: there is nothing to send."))
         if invitation.organisation.status != OrganisationStatus.ACTIVE:
             # Nobody is verified in it now: a new link would invite the person to nothing.
             raise ValidationError(_("%(organisation)s is not active: its invitations are not sent.")
@@ -273,11 +280,8 @@ def invitation_cancel(*, invitation_id: int, actor: AnyUser, request: HttpReques
     it; a later roster may invite the person again. Audited. Raises ValidationError when it
     is no longer waiting, PermissionDenied for someone who may not decide (an auditor)."""
     with transaction.atomic():
-        invitation = Invitation.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=invitation_id)
-        verification_services.check_decider(actor, invitation.organisation)
-        if invitation.status != InvitationStatus.PENDING:
-            raise ValidationError(_("This invitation was accepted or cancelled already: there is nothing to cancel."),
-                                  code="not_pending")
+        invitation = _waiting_invitation_lock(invitation_id, actor, _(
+            "This invitation was accepted or cancelled already: there is nothing to cancel."))
         invitation.status = InvitationStatus.CANCELLED
         invitation.save(update_fields=["status"])
         audit_record(actor=actor, action=AuditAction.INVITATION_CANCELLED, target=invitation, request=request,

@@ -174,16 +174,23 @@ def invitations(request, pk):
 @require_http_methods(["POST"])
 def invitation_resend_view(request, pk):
     invitation = invitation_for_admin(request.user, pk)
+    _invitation_act(request, invitation, invitation_resend,
+                    read_only=_("An auditor's account is read-only: it cannot send invitations."),
+                    done=_("The invitation was sent again to %(email)s with a new link."))
+    return redirect("verification:invitations", pk=invitation.organisation_id)
+
+
+def _invitation_act(request, invitation, act, *, read_only: str, done: str) -> None:
+    """``act`` (a service taking the invitation's id, actor and request) done, and what came
+    of it told: its refusal, or ``done`` (with the invitation's %(email)s)."""
     try:
-        invitation_resend(invitation_id=invitation.pk, actor=request.user, request=request)
+        act(invitation_id=invitation.pk, actor=request.user, request=request)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     except PermissionDenied:
-        messages.error(request, _("An auditor's account is read-only: it cannot send invitations."))
+        messages.error(request, read_only)
     else:
-        messages.success(request, _("The invitation was sent again to %(email)s with a new link.")
-                         % {"email": invitation.email})
-    return redirect("verification:invitations", pk=invitation.organisation_id)
+        messages.success(request, done % {"email": invitation.email})
 
 
 @rule("administrator_of_organisation")
@@ -197,15 +204,9 @@ def invitation_cancel_view(request, pk):
         return back
     form = InvitationCancelForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        try:
-            invitation_cancel(invitation_id=invitation.pk, actor=request.user, request=request)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        except PermissionDenied:
-            messages.error(request, _("An auditor's account is read-only: it cannot cancel invitations."))
-        else:
-            messages.success(request, _("The invitation to %(email)s was cancelled: its link no longer works.")
-                             % {"email": invitation.email})
+        _invitation_act(request, invitation, invitation_cancel,
+                        read_only=_("An auditor's account is read-only: it cannot cancel invitations."),
+                        done=_("The invitation to %(email)s was cancelled: its link no longer works."))
         return back
     return render(request, "verification/rosters/invitation_cancel.html",
                   {"invitation": invitation, "organisation": invitation.organisation, "form": form},
