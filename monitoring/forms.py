@@ -8,7 +8,6 @@ from datetime import date
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -18,7 +17,7 @@ from monitoring.selectors import DEFAULT_SORT, ORGANISATION_SORTS
 from onboarding.application.validators import split_domain_list
 from portal.accounts.official_email import classify_email, normalise_host_name, validate_official_email
 from portal.audit.models import AuditAction
-from portal.forms import AccessibleForm
+from portal.forms import AccessibleForm, records_day_allowed
 from portal.organisations.models import OrganisationStatus
 from portal.organisations.states import JURISDICTION_CHOICES, State
 from portal.text import has_control_characters
@@ -86,10 +85,8 @@ class AuditFilterForm(AccessibleForm):
 
     def clean(self):
         data = super().clean()
-        # The last day of next year (a day a year from today does not exist on 29 February).
-        date_max = date(timezone.localdate().year + 1, 12, 31)
         for name in ("since", "until"):
-            if data.get(name) and not DATE_MIN <= data[name] <= date_max:
+            if data.get(name) and not records_day_allowed(data[name]):
                 self.add_error(name, _("Enter a date between 2000 and next year."))
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             self.add_error("until", _("The end of the period is before its start."))

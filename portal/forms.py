@@ -2,8 +2,11 @@
 each field's error tied to its input (CONVENTIONS: every error is tied to its field),
 and no control character in a one-line answer."""
 
+from datetime import date
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal import pending
@@ -119,3 +122,14 @@ class AccessibleForm(ShowsKeptInput, forms.Form):
             if isinstance(value, str) and "\r" in value:
                 data[name] = value.replace("\r\n", "\n").replace("\r", "\n")
         self.data = data
+
+
+# The days a period of the portal's records may be asked for from and to (the audit log's
+# filter, the breach report): from 2000 (the records begin long after it, and the calendar's
+# first days cannot even be written in UTC) to the last day of next year (a day a year from
+# today does not exist on 29 February).
+RECORDS_FIRST_DAY = date(2000, 1, 1)
+
+
+def records_day_allowed(day: date) -> bool:
+    return RECORDS_FIRST_DAY <= day <= date(timezone.localdate().year + 1, 12, 31)

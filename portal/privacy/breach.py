@@ -12,7 +12,7 @@ nodal officer; verification: a profile's person)."""
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
@@ -23,16 +23,6 @@ from django.utils import timezone, translation
 from portal.audit.models import AuditEvent
 from portal.ids import row_id
 from portal.privacy.breach_reads import RequestLogReads, request_log_reads
-
-# The days a period may start and end on: from 2000 (the portal's records begin long
-# after it, and the calendar's first days cannot even be written in UTC) to the end of
-# next year, as the audit log's filter allows (monitoring/forms.py).
-DATE_MIN = date(2000, 1, 1)
-
-
-def period_day_allowed(moment: datetime) -> bool:
-    return DATE_MIN <= moment.date() <= date(timezone.localdate().year + 1, 12, 31)
-
 
 MAX_EVENTS = 100_000
 MAX_PEOPLE_LISTED = 1000

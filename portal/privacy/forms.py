@@ -1,8 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.forms import AccessibleForm
-from portal.privacy.breach import period_day_allowed
+from portal.forms import AccessibleForm, records_day_allowed
 from portal.privacy.models import HoldTarget, PrivacyRequestKind
 
 
@@ -93,7 +92,7 @@ class BreachForm(AccessibleForm):
     def clean(self):
         cleaned = super().clean()
         for name in ("start", "end"):
-            if cleaned.get(name) and not period_day_allowed(cleaned[name]):
+            if cleaned.get(name) and not records_day_allowed(cleaned[name].date()):
                 self.add_error(name, _("Enter a date between 2000 and next year."))
         start, end = cleaned.get("start"), cleaned.get("end")
         if start and end:

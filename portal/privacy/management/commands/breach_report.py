@@ -6,7 +6,8 @@ from django.utils import timezone
 
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
-from portal.privacy.breach import breach_drafts, breach_findings, period_day_allowed
+from portal.forms import records_day_allowed
+from portal.privacy.breach import breach_drafts, breach_findings
 
 
 def moment(value: str) -> datetime:
@@ -35,7 +36,7 @@ class Command(BaseCommand):
                             help="request log lines to read at most (default: PRIVACY_BREACH_LOG_MAX_LINES)")
 
     def handle(self, *args, start, end, actor, ip, language, request_log, log_max_lines, **options):
-        if not (period_day_allowed(start) and period_day_allowed(end)):
+        if not (records_day_allowed(start.date()) and records_day_allowed(end.date())):
             raise CommandError("--from and --to must be dates between 2000 and next year.")
         if end <= start or (end - start).days > 90:
             raise CommandError("--to must be after --from and at most 90 days later.")
