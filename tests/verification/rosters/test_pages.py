@@ -15,6 +15,7 @@ from portal.csv_files import FORMULA_STARTS as FORMULA_START
 from tests.html_tree import html_problems
 from tests.verification.helpers import signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload, xlsx_bytes
+from verification.rosters import services
 from verification.rosters.models import Invitation, RosterImport, RosterStatus
 
 pytestmark = pytest.mark.django_db
@@ -302,3 +303,19 @@ def test_posting_no_file_says_so_at_the_field(world):
     client = signed_in(world["admin_office"])
     page = well_formed(client.post(f"/verification/organisations/{world['office'].pk}/rosters/", {}), 400)
     assert "Choose the roster file to upload." in page
+
+
+# The invitations list (each waiting one with its "Send again" and "Cancel the invitation"):
+# 3 the organisation (among those administered), 4 the number of invitations (pager),
+# 5 the page of invitations; the same for 2 and 60 invitations.
+@pytest.mark.parametrize("people", [2, 60])
+def test_invitations_list_query_count(world, people, django_capture_on_commit_callbacks, django_assert_num_queries):
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(i) for i in range(1, people + 1)]))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
+    client = signed_in(world["admin_office"])
+    url = f"/verification/organisations/{world['office'].pk}/invitations/"
+    client.get(url)
+    with django_assert_num_queries(5):
+        response = client.get(url)
+    assert response.content.decode().count("Cancel the invitation<span") == min(people, 50)
