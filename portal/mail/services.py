@@ -130,12 +130,13 @@ def outbox_enqueue_each(*, subject: str, body: str, to: list[str], fills: dict[s
     return ids
 
 
-def outbox_requeue(*, outbox_id: int, actor: AnyUser, request: HttpRequest | None = None) -> OutboxMessage:
-    """A superadmin puts a failed message back in the queue."""
+def outbox_requeue(*, outbox_id: int, actor: AnyUser, request: HttpRequest | None = None) -> bool:
+    """A superadmin puts a failed message back in the queue. False when it is no longer
+    failed (sent again by someone else first, or a second submit): nothing done then."""
     with transaction.atomic():
         row = OutboxMessage.objects.select_for_update().get(pk=outbox_id)
         if row.status != OutboxStatus.FAILED:
-            return row
+            return False
         row.status = OutboxStatus.PENDING
         row.attempts = row.refusals = 0
         row.failing_since = None
@@ -143,4 +144,4 @@ def outbox_requeue(*, outbox_id: int, actor: AnyUser, request: HttpRequest | Non
         row.save(update_fields=["status", "attempts", "refusals", "failing_since", "next_attempt_at"])
         audit_record(actor=actor, action=AuditAction.OUTBOX_REQUEUED, target=row, request=request)
         transaction.on_commit(lambda: outbox_dispatch(row.pk))
-    return row
+    return True

@@ -25,7 +25,11 @@ def outbox(request):
 def outbox_message(request, pk):
     message = get_object_or_404(OutboxMessage, pk=pk)
     if request.method == "POST":
-        outbox_requeue(outbox_id=message.pk, actor=request.user, request=request)
-        messages.success(request, _("The message was put back in the queue."))
+        if outbox_requeue(outbox_id=message.pk, actor=request.user, request=request):
+            messages.success(request, _("The message was put back in the queue."))
+        else:
+            message.refresh_from_db(fields=["status"])
+            messages.info(request, _("This message is no longer failed (now: %(status)s); nothing was queued.")
+                          % {"status": message.get_status_display()})
         return redirect("mail:outbox_message", pk=pk)
     return render(request, "portal/outbox_message.html", {"message": message})

@@ -594,3 +594,25 @@ def test_a_row_written_without_the_new_columns_is_accepted():
         pk = cursor.fetchone()[0]
     row = OutboxMessage.objects.get(pk=pk)
     assert (row.refusals, row.failing_since) == (0, None)
+
+
+def test_try_sending_again_on_a_message_no_longer_failed_says_nothing_was_queued():
+    """A second "Try sending again" (a double submit, a second tab, another superadmin first):
+    the message is no longer given up, so nothing is queued or audited, and the page says so
+    with its status now instead of claiming it was put back in the queue."""
+    from django.contrib.messages import get_messages
+
+    from portal.audit.models import AuditAction, AuditEvent
+
+    root = make_superadmin(email="root@nic.in")
+    row = OutboxMessage.objects.create(message_id="<again-1@sandes.gov.in>", subject="s", from_email="a@nic.in",
+                                       to=["x@nic.in"], body="b", status=OutboxStatus.SENT)
+    client = Client()
+    client.login(email=root.email, password=PASSWORD)
+    second_factor_given(client, root)
+    response = client.post(f"/portal/outbox/{row.pk}/", follow=True)
+    said = [str(m) for m in get_messages(response.wsgi_request)]
+    row.refresh_from_db()
+    assert row.status == OutboxStatus.SENT
+    assert not AuditEvent.objects.filter(action=AuditAction.OUTBOX_REQUEUED).exists()
+    assert said == ["This message is no longer failed (now: Sent); nothing was queued."]
