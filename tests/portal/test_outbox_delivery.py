@@ -16,7 +16,6 @@ import email
 import secrets
 import socket
 import threading
-import time
 from datetime import timedelta
 from email import policy
 
@@ -46,8 +45,6 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
 )
 from tests.onboarding_data import VALID
 from tests.smtp import text_of
-
-PROMPT = 1.5  # seconds: "at once", with room for a loaded machine
 
 
 def sweep():
@@ -129,19 +126,15 @@ def test_a_save_never_waits_for_a_mail_server_that_does_not_answer(silent_smtp, 
     try:
         assert silent_smtp.accepted.wait(5), "the sender never reached the mail server"
 
-        # While the sender waits for the mail server: a section save...
-        started = time.monotonic()
+        # While the sender waits for the mail server: a section save, and mail queued by a
+        # transaction that commits, are both done before the sender's wait ends.
         application_services.application_save_section(
             application_id=application.pk, section="organisation", querydict=as_querydict(VALID["organisation"]),
             actor=officer,
         )
-        saved = time.monotonic() - started
-        # ...and mail queued by a transaction that commits, return at once.
-        started = time.monotonic()
         with transaction.atomic():
             send_mail("Section saved", "Body", None, ["nodal.officer@mahaagri.gov.in"])
-        queued = time.monotonic() - started
-        assert saved < PROMPT and queued < PROMPT, (saved, queued)
+        assert sender.is_alive(), "the save or the queueing waited for the sender"
 
         # The row being sent is not locked, but claimed (committed, visible to all).
         if connection.vendor == "postgresql":
