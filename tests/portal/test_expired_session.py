@@ -4,9 +4,12 @@ typed in the form again and told so, in their language; a part of a page htmx as
 sends the whole page to the sign-in page."""
 
 import re
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import time_machine
+from allauth.mfa import app_settings as mfa_settings
 from django import forms
 from django.test import Client
 from django.utils import timezone, translation
@@ -370,14 +373,24 @@ USED_CODES = {}
 
 
 def sign_in_with_code(client, email, secret, next_url=None):
-    """Sign in through allauth's login and its second-factor page (a superadmin)."""
+    """Sign in through allauth's login and its second-factor page (a superadmin). Signing in
+    again with the code given already (allauth takes each code once), the code is given one
+    period later, as the app's next code would be: the clocks move on instead of the test
+    waiting for them."""
     from tests.onboarding.approval_helpers import totp_code
 
     response = client.post("/accounts/login/", {"login": email, "password": PASSWORD,
                                                 **({"next": next_url} if next_url else {})})
     assert response["Location"] == "/accounts/2fa/authenticate/"
-    USED_CODES[secret] = totp_code(secret, unlike=USED_CODES.get(secret))
-    response = client.post("/accounts/2fa/authenticate/", {"code": USED_CODES[secret]})
+    later = 0
+    while True:
+        with time_machine.travel(time.time() + later, tick=True):
+            code = totp_code(secret)
+            if code != USED_CODES.get(secret):
+                USED_CODES[secret] = code
+                response = client.post("/accounts/2fa/authenticate/", {"code": code})
+                break
+        later += mfa_settings.TOTP_PERIOD
     assert response.status_code == 302
     return response
 
