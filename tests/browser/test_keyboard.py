@@ -193,7 +193,8 @@ def test_every_control_reached_with_tab_shows_a_focus_ring_of_3_to_1(page, porta
                 page.keyboard.press("Shift+Tab")
                 page.keyboard.press("Tab")  # reached from the keyboard: :focus-visible applies
                 assert control.evaluate("e => e === document.activeElement"), f"Tab did not come back to {selector}"
-                page.wait_for_timeout(300)  # Bootstrap's .15s transition of the ring
+                # Bootstrap's .15s transition of the ring, to its end.
+                control.evaluate("e => Promise.all(e.getAnimations().map(a => a.finished)).then(() => null)")
                 found = page.evaluate(INDICATOR)
                 if found["best"] < 3:
                     weak[f"{language} {path} {selector}"] = found
