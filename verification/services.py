@@ -502,10 +502,15 @@ def _check_address_official(profile: GovernmentProfile) -> None:
 
 
 def _check_vouchable(profile: GovernmentProfile, *, superannuated: str) -> None:
-    """What verifying or reinstating ``profile`` vouches for still holds: the person's date
-    of superannuation has not passed (the verification API, the directory and verified
-    viewers would already count them as not verified: verified_in_force; refused with
-    ``superannuated``), and the official address is still theirs and still official."""
+    """What verifying or reinstating ``profile`` vouches for still holds: the person may
+    still be verified (join_refusal, read under their lock: an auditor's account is
+    read-only, and the role may have been granted since they asked or were suspended),
+    their date of superannuation has not passed (the verification API, the directory and
+    verified viewers would already count them as not verified: verified_in_force; refused
+    with ``superannuated``), and the official address is still theirs and still official."""
+    if join_refusal(profile.user):
+        raise ValidationError(_("This person is an auditor, and an auditor's account is read-only: it cannot be "
+                                "verified by an organisation."), code="not_eligible")
     if profile.superannuation_date is not None and profile.superannuation_date < timezone.localdate():
         raise ValidationError(superannuated, code="superannuated")
     _check_address_still_confirmed(profile)
