@@ -377,8 +377,10 @@ def _verify(profile: GovernmentProfile, *, actor: AnyUser | None, method: str, r
     fields += restart_confirmation_year(profile, now)
     profile.save(update_fields=[*fields, "method", "verified_at", "verified_by"])
     _membership_start(profile)
+    # An admin role resting on a verification that ends here ends with it: the mail names it.
+    ended_roles = []
     for other in ended:
-        _membership_end(other, verified_in=profile.organisation)
+        ended_roles += _membership_end(other, verified_in=profile.organisation)
     for other, old_status in changed:
         if old_status == VerificationStatus.PENDING:
             _audit(actor, AuditAction.VERIFICATION_CANCELLED, other, old_status, request=request,
@@ -390,7 +392,8 @@ def _verify(profile: GovernmentProfile, *, actor: AnyUser | None, method: str, r
     _audit(actor, AuditAction.VERIFICATION_VERIFIED, profile, VerificationStatus.PENDING, request=request, method=method,
            reason=reason, on_official_domain=on_official_domain, ended=[other.pk for other in ended],
            **({"replaced": [other.pk for other in replaced]} if replaced else {}))
-    notifications.send_decision_mail(profile=profile, template="verified", context={"ended": ended})
+    notifications.send_decision_mail(profile=profile, template="verified",
+                                     context={"ended": ended, "ended_roles": ended_roles})
 
 
 def clean_reason(reason: str | None) -> str:
