@@ -520,6 +520,24 @@ def _check_vouchable(profile: GovernmentProfile, *, superannuated: str) -> None:
     _check_address_official(profile)
 
 
+def _check_no_request_waiting(profile: GovernmentProfile) -> None:
+    """No request of the person waits in the profile's organisation (the person is locked).
+    Suspended as its address left the account, the person may ask the same organisation
+    again with a new address (STANDING): reinstating the old verification then would leave
+    a verification and a waiting request side by side there, which asking refuses. The
+    waiting request is decided first (verifying it ends the suspended one). The error's
+    ``params["request"]`` is the waiting request's id, for the page to link to it."""
+    waiting = (GovernmentProfile.objects.filter(user_id=profile.user_id, organisation_id=profile.organisation_id,
+                                                status=VerificationStatus.PENDING)
+               .exclude(pk=profile.pk).values_list("pk", "official_email").first())
+    if waiting is not None:
+        raise ValidationError(
+            _("This person asked %(organisation)s again, with %(email)s, and that request waits: decide on it first "
+              "(verifying it ends this suspended verification). Until then this verification cannot be reinstated."),
+            code="request_waiting",
+            params={"organisation": profile.organisation.name, "email": waiting[1], "request": waiting[0]})
+
+
 # Suspensions and reinstatements, counted together against VERIFICATION_SUSPENSIONS_PER_DAY.
 SUSPENSION_ACTIONS = (AuditAction.VERIFICATION_SUSPENDED, AuditAction.VERIFICATION_REINSTATED)
 
@@ -558,6 +576,7 @@ def _change_held(
             _check_active(profile.organisation)
             _check_vouchable(profile, superannuated=_("This person's date of superannuation has passed: the "
                                                       "verification cannot be reinstated."))
+            _check_no_request_waiting(profile)
         old_status = profile.status
         profile.status = to
         fields = _record_decision(profile, actor=actor, now=timezone.now(), reason=reason, reason_code=reason_code)
