@@ -252,6 +252,7 @@ def _act(request, pk, action):
         return back
     data = request.POST if request.method == "POST" else None
     form = ReinstateForm(data) if action == "reinstate" else EndForm(data, confirm_label=spec["confirm"])
+    waiting_request = None  # a request of the person waiting in the organisation, which the refusal links to
     if data is not None and form.is_valid():
         try:
             if action == "reinstate":
@@ -270,6 +271,8 @@ def _act(request, pk, action):
         except ValidationError as exc:
             # A refusal naming the person names them as this page does.
             form.add_error(None, services.person_named(exc, profile.seen.name or profile.user.email))
+            waiting_request = next((error.params["request"] for error in exc.error_list
+                                    if error.code == "request_waiting"), None)
         else:
             messages.success(request, spec["done"])
             return back
@@ -281,7 +284,7 @@ def _act(request, pk, action):
     held_back = any(role.left_without_admin for role in ending_roles)
     return render(request, "verification/profile_action.html",
                   {"profile": profile, "form": form, "action": action, "title": spec["title"],
-                   "ending_roles": ending_roles, "held_back": held_back})
+                   "ending_roles": ending_roles, "held_back": held_back, "waiting_request": waiting_request})
 
 
 @rule("administrator_of_organisation")

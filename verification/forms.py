@@ -153,6 +153,16 @@ class ReinstateForm(AccessibleForm):
                                  error_messages={"required": _("Tick the box to confirm.")})
 
 
+class WithdrawForm(AccessibleForm):
+    """The person withdraws their waiting request: it cannot be taken back, and it counts
+    against the requests they may make in a day (services._check_request_rate)."""
+
+    confirm = forms.BooleanField(
+        label=_("Yes, withdraw this request"),
+        error_messages={"required": _("Tick the box to confirm that you want to withdraw this request.")},
+    )
+
+
 class AutoVerificationForm(AccessibleForm):
     auto_verify_official_domain = forms.BooleanField(
         label=_("Verify automatically whoever asks with a confirmed address on one of our verified domains"), required=False,

@@ -377,8 +377,10 @@ def _verify(profile: GovernmentProfile, *, actor: AnyUser | None, method: str, r
     fields += restart_confirmation_year(profile, now)
     profile.save(update_fields=[*fields, "method", "verified_at", "verified_by"])
     _membership_start(profile)
+    # An admin role resting on a verification that ends here ends with it: the mail names it.
+    ended_roles = []
     for other in ended:
-        _membership_end(other, verified_in=profile.organisation)
+        ended_roles += _membership_end(other, verified_in=profile.organisation)
     for other, old_status in changed:
         if old_status == VerificationStatus.PENDING:
             _audit(actor, AuditAction.VERIFICATION_CANCELLED, other, old_status, request=request,
@@ -390,7 +392,8 @@ def _verify(profile: GovernmentProfile, *, actor: AnyUser | None, method: str, r
     _audit(actor, AuditAction.VERIFICATION_VERIFIED, profile, VerificationStatus.PENDING, request=request, method=method,
            reason=reason, on_official_domain=on_official_domain, ended=[other.pk for other in ended],
            **({"replaced": [other.pk for other in replaced]} if replaced else {}))
-    notifications.send_decision_mail(profile=profile, template="verified", context={"ended": ended})
+    notifications.send_decision_mail(profile=profile, template="verified",
+                                     context={"ended": ended, "ended_roles": ended_roles})
 
 
 def clean_reason(reason: str | None) -> str:
@@ -502,14 +505,37 @@ def _check_address_official(profile: GovernmentProfile) -> None:
 
 
 def _check_vouchable(profile: GovernmentProfile, *, superannuated: str) -> None:
-    """What verifying or reinstating ``profile`` vouches for still holds: the person's date
-    of superannuation has not passed (the verification API, the directory and verified
-    viewers would already count them as not verified: verified_in_force; refused with
-    ``superannuated``), and the official address is still theirs and still official."""
+    """What verifying or reinstating ``profile`` vouches for still holds: the person may
+    still be verified (join_refusal, read under their lock: an auditor's account is
+    read-only, and the role may have been granted since they asked or were suspended),
+    their date of superannuation has not passed (the verification API, the directory and
+    verified viewers would already count them as not verified: verified_in_force; refused
+    with ``superannuated``), and the official address is still theirs and still official."""
+    if join_refusal(profile.user):
+        raise ValidationError(_("This person is an auditor, and an auditor's account is read-only: it cannot be "
+                                "verified by an organisation."), code="not_eligible")
     if profile.superannuation_date is not None and profile.superannuation_date < timezone.localdate():
         raise ValidationError(superannuated, code="superannuated")
     _check_address_still_confirmed(profile)
     _check_address_official(profile)
+
+
+def _check_no_request_waiting(profile: GovernmentProfile) -> None:
+    """No request of the person waits in the profile's organisation (the person is locked).
+    Suspended as its address left the account, the person may ask the same organisation
+    again with a new address (STANDING): reinstating the old verification then would leave
+    a verification and a waiting request side by side there, which asking refuses. The
+    waiting request is decided first (verifying it ends the suspended one). The error's
+    ``params["request"]`` is the waiting request's id, for the page to link to it."""
+    waiting = (GovernmentProfile.objects.filter(user_id=profile.user_id, organisation_id=profile.organisation_id,
+                                                status=VerificationStatus.PENDING)
+               .exclude(pk=profile.pk).values_list("pk", "official_email").first())
+    if waiting is not None:
+        raise ValidationError(
+            _("This person asked %(organisation)s again, with %(email)s, and that request waits: decide on it first "
+              "(verifying it ends this suspended verification). Until then this verification cannot be reinstated."),
+            code="request_waiting",
+            params={"organisation": profile.organisation.name, "email": waiting[1], "request": waiting[0]})
 
 
 # Suspensions and reinstatements, counted together against VERIFICATION_SUSPENSIONS_PER_DAY.
@@ -550,6 +576,7 @@ def _change_held(
             _check_active(profile.organisation)
             _check_vouchable(profile, superannuated=_("This person's date of superannuation has passed: the "
                                                       "verification cannot be reinstated."))
+            _check_no_request_waiting(profile)
         old_status = profile.status
         profile.status = to
         fields = _record_decision(profile, actor=actor, now=timezone.now(), reason=reason, reason_code=reason_code)

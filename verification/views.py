@@ -1,6 +1,7 @@
 """Pages of a person asking to be verified: their verifications, finding an
 organisation, the request itself, withdrawing it."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -13,7 +14,7 @@ from portal.access import pop_pending_input, rule
 from portal.organisations.models import Organisation
 from portal.permissions import is_superadmin
 from verification import services
-from verification.forms import JoinRequestForm, OrganisationSearchForm
+from verification.forms import JoinRequestForm, OrganisationSearchForm, WithdrawForm
 from verification.models import STANDING, VerificationStatus
 from verification.selectors import (
     administered_with_pending,
@@ -119,16 +120,26 @@ def join(request, pk):
 
 
 @rule("person_of_profile")
-@require_http_methods(["POST"])
+@require_http_methods(["GET", "POST"])
 def request_withdraw(request, pk):
+    """Confirm, then withdraw one's own waiting request: it cannot be taken back, and it
+    counts against the requests one may make in a day."""
     profile = own_profile(request.user, pk)
-    try:
-        services.join_request_withdraw(profile_id=profile.pk, actor=request.user, request=request)
-    except services.StatusChanged:
+    if not profile.is_pending:
         messages.info(request, _("This request was already decided."))
-    except PermissionDenied:
-        raise Http404 from None
-    else:
-        messages.success(request, _("Your request to %(organisation)s was withdrawn.")
-                         % {"organisation": profile.organisation.name})
-    return redirect("verification:mine")
+        return redirect("verification:mine")
+    form = WithdrawForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.join_request_withdraw(profile_id=profile.pk, actor=request.user, request=request)
+        except services.StatusChanged:
+            messages.info(request, _("This request was already decided."))
+        except PermissionDenied:
+            raise Http404 from None
+        else:
+            messages.success(request, _("Your request to %(organisation)s was withdrawn.")
+                             % {"organisation": profile.organisation.name})
+        return redirect("verification:mine")
+    return render(request, "verification/withdraw.html",
+                  {"profile": profile, "form": form, "per_day": settings.VERIFICATION_REQUESTS_PER_DAY},
+                  status=400 if request.method == "POST" else 200)

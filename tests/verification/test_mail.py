@@ -10,8 +10,9 @@ from django.utils import timezone
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import Membership, MembershipRole
 from portal.organisations.services import organisation_admin_grant
+from portal.permissions import may_administer
 from tests.smtp import text_of
-from tests.verification.helpers import GovernmentProfileFactory, form_data, signed_in
+from tests.verification.helpers import GovernmentProfileFactory, form_data, make_admin, signed_in
 from verification import lifecycle, notifications, services
 from verification.models import EndReason, GovernmentProfile, VerificationStatus
 
@@ -96,6 +97,29 @@ def test_the_mail_says_the_admin_role_resting_on_the_verification_ended_for_good
     service(profile_id=profile.pk, reason_code=EndReason.MISUSE, actor=world["admin_office"])
     [mail] = OutboxMessage.objects.filter(to=[person.email]).exclude(pk__in=told_of_the_grant)
     assert "District Agriculture Office, Pune" in mail.body.split("\n\n", 1)[1] and said in mail.body
+
+
+@pytest.mark.parametrize(("language", "named", "said"), [
+    ("en", "- Admin of District Agriculture Office, Pune", "Being verified again does not bring it back"),
+    ("hi", "- District Agriculture Office, Pune के एडमिन", "फिर से सत्यापित होने से यह वापस नहीं आती"),
+    ("mr", "- District Agriculture Office, Pune चे ॲडमिन", "पुन्हा पडताळणी झाल्याने ती परत येत नाही"),
+])
+def test_the_person_is_told_their_admin_role_ended_when_verified_elsewhere(world, language, named, said):
+    """Verified in another organisation, an admin (not the last) of the one they leave
+    stops being its admin: the "verified" mail names the role that ended, as the mails of
+    a suspension, a revocation or a lapse do."""
+    admin = world["admin_office"]
+    GovernmentProfileFactory(user=admin, organisation=world["office"], status=VerificationStatus.VERIFIED,
+                             official_email=admin.email)
+    make_admin(world["office"], email="deputy@pune.mahaagri.gov.in")  # the office keeps an admin
+    moving = GovernmentProfileFactory(user=admin, organisation=world["other"], official_email=admin.email,
+                                      request_language=language)
+    before = list(OutboxMessage.objects.filter(to=[admin.email]).values_list("pk", flat=True))
+    services.join_request_decide(profile_id=moving.pk, decision="verify", actor=world["admin_other"])
+    assert not may_administer(type(admin).objects.get(pk=admin.pk), world["office"])
+    [mail] = OutboxMessage.objects.filter(to=[admin.email]).exclude(pk__in=before)
+    assert "Directorate of Health Services, Karnataka" in mail.subject
+    assert named in mail.body and said in mail.body
 
 
 @pytest.mark.parametrize(("ending", "said"), [

@@ -23,7 +23,7 @@ from portal.organisations.services import organisation_admin_grant, organisation
 from tests.factories import UserFactory
 from tests.onboarding.approval_helpers import post_confirming_access
 from tests.smtp import text_of
-from tests.verification.helpers import DETAILS, contacts_shown_to_verified_users, signed_in
+from tests.verification.helpers import DETAILS, GovernmentProfileFactory, contacts_shown_to_verified_users, signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload
 from verification import services
 from verification.models import EndReason, GovernmentProfile, VerificationStatus
@@ -268,6 +268,38 @@ def test_with_a_new_official_address_the_person_asks_again_and_the_old_verificat
     assert "has ended" not in text_of(told)
     event = AuditEvent.objects.get(action=AuditAction.VERIFICATION_VERIFIED, target_id=str(again.pk))
     assert event.new_values["replaced"] == [profile.pk] and event.new_values["ended"] == []
+
+
+def test_reinstating_leaves_no_second_standing_request_in_the_same_organisation(world):
+    """Suspended as its address left the account, the person asks the same office again with
+    a new address, then confirms the old one again: reinstating the old verification while
+    the new request waits would leave a verification and a waiting request side by side in
+    one organisation (a state asking refuses). Refused on the form, which links to the
+    waiting request; once it is decided, reinstating is possible again."""
+    person = world["person"]
+    old = GovernmentProfileFactory(user=person, organisation=world["office"], status=VerificationStatus.SUSPENDED,
+                                   official_email=person.email, reason_code=EndReason.ADDRESS_REMOVED)
+    EmailAddress.objects.create(user=person, email="asha.k@pune.mahaagri.gov.in", verified=True)
+    waiting = GovernmentProfileFactory(user=person, organisation=world["office"],
+                                       official_email="asha.k@pune.mahaagri.gov.in")
+    with pytest.raises(ValidationError) as refused:
+        services.profile_reinstate(profile_id=old.pk, actor=world["admin_office"])
+    assert refused.value.code == "request_waiting"
+    response = signed_in(world["admin_office"]).post(f"/verification/profiles/{old.pk}/reinstate/",
+                                                     {"reason": "Back", "confirm": "on"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert ("This person asked District Agriculture Office, Pune again, with asha.k@pune.mahaagri.gov.in, and that "
+            "request waits") in page
+    assert f'href="/verification/profiles/{waiting.pk}/"' in page
+    statuses = sorted(GovernmentProfile.objects.filter(user=person, organisation=world["office"])
+                      .values_list("status", flat=True))
+    assert statuses == ["pending", "suspended"]
+    assert not AuditEvent.objects.filter(action=AuditAction.VERIFICATION_REINSTATED).exists()
+    services.join_request_decide(profile_id=waiting.pk, decision="reject", reason="Use your old address.",
+                                 actor=world["admin_office"])
+    services.profile_reinstate(profile_id=old.pk, actor=world["admin_office"])
+    assert GovernmentProfile.objects.get(pk=old.pk).status == VerificationStatus.VERIFIED
 
 
 def test_the_join_page_and_a_roster_take_the_new_address_after_a_change(

@@ -173,9 +173,32 @@ def test_what_was_typed_before_the_session_ended_is_kept(world):
 
 def test_withdrawing_a_request(world):
     profile = GovernmentProfileFactory(user=world["person"], organisation=world["office"])
-    assert signed_in(world["public"]).post(f"/verification/requests/{profile.pk}/withdraw/").status_code == 404
-    response = signed_in(world["person"]).post(f"/verification/requests/{profile.pk}/withdraw/", follow=True)
+    assert signed_in(world["public"]).post(f"/verification/requests/{profile.pk}/withdraw/",
+                                           {"confirm": "on"}).status_code == 404
+    response = signed_in(world["person"]).post(f"/verification/requests/{profile.pk}/withdraw/", {"confirm": "on"},
+                                               follow=True)
     assert "Your request to District Agriculture Office, Pune was withdrawn." in messages_of(response)
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.CANCELLED
+
+
+def test_withdrawing_a_request_asks_to_confirm_first(world):
+    """A withdrawn request cannot be taken back, and it counts against the requests a person
+    may make in a day: the page of their verifications links to a page that says so, and
+    the request is withdrawn only once the box is ticked."""
+    profile = GovernmentProfileFactory(user=world["person"], organisation=world["office"])
+    client = signed_in(world["person"])
+    url = f"/verification/requests/{profile.pk}/withdraw/"
+    mine = parse(well_formed(client.get("/verification/")))
+    assert any(link.get("href") == url for link in mine.find_all("a"))
+    html = well_formed(client.get(url))
+    assert "counts among the requests you may make in 24 hours" in html
+    assert field_value(parse(html), "confirm") is False
+    tree = parse(well_formed(client.post(url), status=400))
+    assert field_error(tree, "confirm") == "Tick the box to confirm that you want to withdraw this request."
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.PENDING
+    assert client.post(url, {"confirm": "on"}).status_code == 302
     profile.refresh_from_db()
     assert profile.status == VerificationStatus.CANCELLED
 
@@ -189,7 +212,7 @@ def test_asking_again_and_again_is_refused_at_the_daily_limit_keeping_the_answer
     for _ in range(2):
         assert client.post(url, form_data()).status_code == 302
         profile = GovernmentProfile.objects.get(user=world["person"], status=VerificationStatus.PENDING)
-        assert client.post(f"/verification/requests/{profile.pk}/withdraw/").status_code == 302
+        assert client.post(f"/verification/requests/{profile.pk}/withdraw/", {"confirm": "on"}).status_code == 302
     html = well_formed(client.post(url, form_data(designation="Under Secretary")))
     assert "You have asked to be verified 2 times in the last 24 hours" in html
     assert parse(html).by_id("id_designation").get("value") == "Under Secretary"

@@ -89,7 +89,7 @@ def test_posting_decisions_changes_nothing_for_others(world, things, who):
         ("/verification/queue/decide/", {"profile": [things["pending"].pk], "decision": "verify", "step": "confirm",
                                          "confirm": "on"}),
         (f"/verification/organisations/{world['office'].pk}/settings/", {"auto_verify_official_domain": "on"}),
-        (f"/verification/requests/{things['pending'].pk}/withdraw/", {}),
+        (f"/verification/requests/{things['pending'].pk}/withdraw/", {"confirm": "on"}),
     ]
     for url, data in posts:
         response = client.post(url, data)

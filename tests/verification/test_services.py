@@ -13,7 +13,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import Membership, MembershipRole, OrganisationStatus
 from portal.organisations.services import LastAdmin, organisation_admin_grant
 from portal.permissions import is_member, may_administer
-from tests.factories import OrganisationFactory, UserFactory
+from tests.factories import OrganisationFactory, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import messages_to
 from tests.verification.helpers import DETAILS, GovernmentProfileFactory, make_admin, signed_in
 from verification import services
@@ -104,6 +104,45 @@ def test_an_auditor_cannot_ask(world):
         ask(world, user="auditor")
     assert caught.value.code == "not_eligible"
     assert not GovernmentProfile.objects.exists()
+
+
+READ_ONLY = "an auditor's account is read-only: it cannot be verified by an organisation."
+
+
+def test_a_waiting_request_of_someone_since_made_auditor_is_not_verified(world):
+    """Asked before the auditor role was granted, decided after: refused as asking would
+    be, one by one (on the decision form, the request left waiting) and in the queue's
+    bulk decision (left as invalid); rejecting it stays possible."""
+    person = world["person"]
+    profile = GovernmentProfileFactory(user=person, organisation=world["office"], official_email=person.email)
+    PlatformRoleFactory(user=person, role="auditor", jurisdiction="")
+    with pytest.raises(ValidationError) as refused:
+        services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
+    assert refused.value.code == "not_eligible"
+    outcome = services.join_requests_decide(profile_ids=[profile.pk], decision="verify", actor=world["admin_parent"])
+    assert outcome.decided == [] and outcome.skipped == [(profile.pk, "invalid")]
+    response = signed_in(world["admin_office"]).post(f"/verification/profiles/{profile.pk}/", {"decision": "verify"})
+    assert response.status_code == 200 and READ_ONLY in response.content.decode().replace("&#x27;", "'")
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.PENDING
+    assert not events(AuditAction.VERIFICATION_VERIFIED) and not Membership.objects.filter(user=person).exists()
+    services.join_request_decide(profile_id=profile.pk, decision="reject", reason="An auditor now.",
+                                 actor=world["admin_office"])
+
+
+def test_a_suspended_verification_of_someone_since_made_auditor_is_not_reinstated(world):
+    person = world["person"]
+    profile = GovernmentProfileFactory(user=person, organisation=world["office"], status=VerificationStatus.SUSPENDED,
+                                       official_email=person.email, reason_code="misuse")
+    PlatformRoleFactory(user=person, role="auditor", jurisdiction="")
+    with pytest.raises(ValidationError) as refused:
+        services.profile_reinstate(profile_id=profile.pk, actor=world["admin_office"])
+    assert refused.value.code == "not_eligible"
+    response = signed_in(world["admin_office"]).post(f"/verification/profiles/{profile.pk}/reinstate/",
+                                                     {"reason": "Cleared.", "confirm": "on"})
+    assert response.status_code == 200 and READ_ONLY in response.content.decode().replace("&#x27;", "'")
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.SUSPENDED and not events(AuditAction.VERIFICATION_REINSTATED)
 
 
 def test_asking_again_after_a_rejection_keeps_the_rejected_request(world):

@@ -116,11 +116,15 @@ def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> str:
     if user_id is None:  # the address was removed meanwhile: invite them instead
         return next(iter(invite_rows(roster, [row], actor=actor)), "skipped")
     verification_services.person_lock(user_id)
-    # Verified in another organisation since the preview, at an address not on the roster's
-    # domains: not moved (staging.classify refuses such a row; the person asks themselves).
-    # A mobile number another verified person holds now (an earlier row of the roster,
-    # say): not verified. The row is skipped, its reason kept on it.
-    if moves_from_elsewhere(roster.organisation, user_id=user_id, email=row.email):
+    user = get_user_model().objects.get(pk=user_id)
+    # An auditor (made one since the preview, say): an auditor's account is read-only, and
+    # no request is made in their name. Verified in another organisation since the preview,
+    # at an address not on the roster's domains: not moved (staging.classify refuses such a
+    # row; the person asks themselves). A mobile number another verified person holds now
+    # (an earlier row of the roster, say): not verified. The row is skipped, its reason kept on it.
+    if verification_services.join_refusal(user):
+        refusal = "auditor"
+    elif moves_from_elsewhere(roster.organisation, user_id=user_id, email=row.email):
         refusal = "verified_elsewhere"
     elif holds_power_elsewhere(roster.organisation, user_id=user_id, email=row.email):
         refusal = "holds_role_elsewhere"
@@ -131,7 +135,6 @@ def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> str:
     if refusal:
         RosterRow.objects.filter(pk=row.pk).update(problems=refusal)
         return "skipped"
-    user = get_user_model().objects.get(pk=user_id)
     try:
         done = _verify_person(organisation=roster.organisation, user=user, details=_details(row), actor=actor)
     except LastAdmin:
@@ -299,7 +302,8 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
     organisation no longer active, the request waits in the organisation's queue). A
     person verified in another organisation is not moved unless the address is on a
     domain of the inviting organisation (or of an office below it), as for a roster's row;
-    nor is someone holding a platform role or an admin role of another organisation.
+    nor is someone holding a platform role or an admin role of another organisation, nor,
+    at any address, an auditor.
     The invitation returned carries what came of it as ``outcome`` (not stored: the audit
     event holds it), for the page that tells the person."""
     email = (email or "").strip().lower()
@@ -317,7 +321,11 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
         invitation.status, invitation.accepted_at, invitation.accepted_by = InvitationStatus.ACCEPTED, now, user
         invitation.save(update_fields=["status", "accepted_at", "accepted_by"])
         outcome = "waiting"
-        if moves_from_elsewhere(invitation.organisation, user_id=user.pk, email=email):
+        if verification_services.join_refusal(get_user_model().objects.get(pk=user.pk)):
+            # An auditor (their roles read under their lock): the account is read-only, nobody's
+            # verified member, and asks nothing; the roster's row would have been refused too.
+            outcome = "auditor"
+        elif moves_from_elsewhere(invitation.organisation, user_id=user.pk, email=email):
             # Verified in another organisation, and the invited address is not on this one's
             # domains: the roster's row would have been refused (staging.classify), and
             # confirming an address is no request to move. Nothing is asked for them: the

@@ -40,6 +40,10 @@ def _told(outcome: str) -> tuple[int, str] | None:
         return messages.WARNING, _(
             "%(organisation)s invited you, but you are a verified user of another organisation, so nothing was "
             "changed. If you are moving to %(organisation)s, ask it to verify you from the Verification page.")
+    if outcome == "auditor":
+        return messages.WARNING, _(
+            "%(organisation)s invited you, but an auditor's account is read-only: it cannot be verified by an "
+            "organisation, so nothing was changed.")
     if outcome == "holds_role_elsewhere":
         return messages.WARNING, _(
             "%(organisation)s invited you, but you hold a role in another organisation or on the platform, so the "

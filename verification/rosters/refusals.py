@@ -15,6 +15,9 @@ PROBLEMS = {
     "holds_role_elsewhere": ngettext_lazy(
         "%(n)s person holds a role elsewhere on the portal and is not on this organisation's domains",
         "%(n)s people hold a role elsewhere on the portal and are not on this organisation's domains", "n"),
+    "auditor": ngettext_lazy(
+        "%(n)s person is an auditor, whose account is read-only: no organisation verifies it",
+        "%(n)s people are auditors, whose accounts are read-only: no organisation verifies them", "n"),
     "last_admin_elsewhere": ngettext_lazy(
         "%(n)s person is the last admin of another organisation and would leave it without one",
         "%(n)s people are the last admins of other organisations and would leave them without one", "n"),
@@ -28,6 +31,7 @@ REASONS = {
     "holds_role_elsewhere": _("This person is an administrator of another organisation or holds a platform role, "
                               "and the address is not on this organisation's domains: they ask to be verified "
                               "themselves."),
+    "auditor": _("This person is an auditor: an auditor's account is read-only, and no organisation verifies it."),
     "last_admin_elsewhere": _("This person is the last admin of another organisation whose role does not end, and "
                               "being verified here would end that role: they hand it over there first (an admin "
                               "there grants it to someone else, without an end date), then they can be verified "

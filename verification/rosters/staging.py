@@ -19,6 +19,7 @@ from portal.organisations.models import (
     MembershipRole,
     Organisation,
     OrganisationDomain,
+    PlatformRole,
     PlatformRoleGrant,
     in_force_q,
     not_ended_q,
@@ -163,6 +164,11 @@ def classify(roster: RosterImport) -> None:
         Exists(held_elsewhere(roster.organisation).filter(user_id=OuterRef("user_id"))))
     rows.filter(outcome=RowOutcome.VERIFY).filter(Exists(elsewhere)).exclude(Exists(ours)).update(
         outcome=RowOutcome.REFUSED, problems="verified_elsewhere")
+    # An auditor, at any address: an auditor's account is read-only, nobody's verified
+    # member (verification.services.join_refusal; checked again when the row is applied).
+    auditors = EmailAddress.objects.filter(email=OuterRef("email"), verified=True).filter(
+        Exists(PlatformRoleGrant.objects.filter(in_force_q(), user_id=OuterRef("user_id"), role=PlatformRole.AUDITOR)))
+    rows.filter(outcome=RowOutcome.VERIFY).filter(Exists(auditors)).update(outcome=RowOutcome.REFUSED, problems="auditor")
     # Likewise someone holding a power of their own outside this organisation (a platform
     # role, an admin role of another organisation), at an address not on its domains: a
     # roster would make them, with the details it gives, a verified member here (what the

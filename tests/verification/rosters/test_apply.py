@@ -19,7 +19,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import Membership, MembershipRole
 from portal.permissions import may_administer
-from tests.factories import UserFactory
+from tests.factories import PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import delivered_body
 from tests.verification.helpers import GovernmentProfileFactory, signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload
@@ -243,6 +243,29 @@ def test_a_person_given_a_role_elsewhere_between_preview_and_apply_is_not_verifi
     assert not GovernmentProfile.objects.filter(user=person_, status=VerificationStatus.VERIFIED).exists()
     assert roster.outcome.get("skipped") == 1
     assert RosterRow.objects.get(roster=roster).problems == "holds_role_elsewhere"
+
+
+def test_a_roster_verifies_no_auditor_even_at_an_address_on_its_domains(world, django_capture_on_commit_callbacks):
+    """An auditor's account is read-only: it is nobody's verified member. Their row is
+    refused in the preview with the reason, on the roster's own domain too; someone made
+    auditor between the preview and the apply is skipped then, with the same reason, and
+    no request is left waiting in their name."""
+    auditor = UserFactory(email="ravi@pune.mahaagri.gov.in", full_name="Ravi Rao")
+    PlatformRoleFactory(user=auditor, role="auditor", jurisdiction="")
+    later = UserFactory(email="meera@pune.mahaagri.gov.in", full_name="Meera Shah")
+    content = csv_bytes([person(1, **{"Official email": auditor.email}), person(2, **{"Official email": later.email})])
+    roster = upload(world["office"], world["admin_office"], content)
+    rows = {row.line: (row.outcome, row.problems) for row in RosterRow.objects.filter(roster=roster)}
+    assert rows == {2: ("refused", "auditor"), 3: ("verify", "")}
+    page = signed_in(world["admin_office"]).get(f"/verification/rosters/{roster.pk}/").content.decode()
+    assert "1 person is an auditor, whose account is read-only" in page
+    PlatformRoleFactory(user=later, role="auditor", jurisdiction="MH")
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome.get("skipped") == 1
+    assert RosterRow.objects.get(roster=roster, line=3).problems == "auditor"
+    assert reasons_of(RosterRow.objects.get(roster=roster, line=3)) == [
+        "This person is an auditor: an auditor's account is read-only, and no organisation verifies it."]
+    assert not GovernmentProfile.objects.filter(user__in=[auditor, later]).exists()
 
 
 def test_a_person_verified_elsewhere_between_preview_and_apply_is_not_moved(world, django_capture_on_commit_callbacks):

@@ -67,7 +67,7 @@ def test_a_person_withdrawing_their_request_while_a_roster_naming_them_is_applie
     browser.force_login(two)
     results = race([
         lambda: roster_apply_run(roster_id=roster.pk),
-        lambda: browser.post(f"/verification/requests/{elsewhere.pk}/withdraw/"),
+        lambda: browser.post(f"/verification/requests/{elsewhere.pk}/withdraw/", {"confirm": "on"}),
     ], hold_sql="SELECT pg_advisory_xact_lock(%s)", hold_params=[_CHAIN_LOCK_KEY], staggered=True)
     outcome, response = results[1]
     assert outcome == "ok" and response.status_code == 302, results

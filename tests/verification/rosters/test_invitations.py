@@ -280,6 +280,25 @@ def confirm_added_address(user, address, capture):
     return [str(message) for message in request._messages]
 
 
+def test_confirming_an_invited_address_verifies_no_auditor(world, django_capture_on_commit_callbacks):
+    """An auditor's account is read-only: confirming an address a roster invited, on the
+    organisation's own domain, does not make them its verified member, nor leaves a
+    request waiting; the invitation is accepted and the audit event says why."""
+    address = "audit.officer@pune.mahaagri.gov.in"
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1, **{"Official email": address})]))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
+    invitation = Invitation.objects.get(email=address)
+    told = confirm_added_address(world["auditor"], address, django_capture_on_commit_callbacks)
+    assert (f"{world['office'].name} invited you, but an auditor's account is read-only: it cannot be verified by "
+            "an organisation, so nothing was changed.") in told
+    assert not GovernmentProfile.objects.filter(user=world["auditor"]).exists()
+    invitation.refresh_from_db()
+    assert invitation.status == InvitationStatus.ACCEPTED
+    event = AuditEvent.objects.get(action=AuditAction.INVITATION_ACCEPTED, target_id=str(invitation.pk))
+    assert event.new_values["outcome"] == "auditor"
+
+
 def test_confirming_an_invited_address_does_not_move_someone_verified_elsewhere(
         world, django_capture_on_commit_callbacks):
     """A roster refuses the row of someone verified in another organisation at an address
