@@ -160,13 +160,18 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
             get_objects_for_user(user, ADMINISTER_ORGANISATION, klass=Organisation, accept_global_perms=False)
             .values_list("pk", flat=True)
         )
-        admin_of = set(Membership.objects.filter(user=user, role=MembershipRole.ADMIN, is_active=True)
-                       .values_list("organisation_id", flat=True))
-        organisations = list(Organisation.objects.filter(pk__in=set(administered) | admin_of).order_by("pk"))
+        # Each admin role ends as a revocation ends it (_admin_end): a verified member made
+        # admin stays a member, someone made admin from an office below is none here.
+        admin_roles = {membership.organisation_id: membership for membership in Membership.objects
+                       .select_for_update(of=("self",)).select_related("user", "organisation")
+                       .filter(user=user, role=MembershipRole.ADMIN, is_active=True)}
+        organisations = list(Organisation.objects.filter(pk__in=set(administered) | set(admin_roles)).order_by("pk"))
         for organisation in organisations:
-            remove_perm(ADMINISTER_ORGANISATION, user, organisation)
-            remove_perm(VIEW_ORGANISATION_DASHBOARD, user, organisation)
-        Membership.objects.filter(user=user, role=MembershipRole.ADMIN, is_active=True).update(is_active=False)
+            if organisation.pk in admin_roles:
+                _admin_end(admin_roles[organisation.pk])
+            else:
+                remove_perm(ADMINISTER_ORGANISATION, user, organisation)
+                remove_perm(VIEW_ORGANISATION_DASHBOARD, user, organisation)
         # Platform roles are official powers too (a grant needs an official address).
         grants = list(PlatformRoleGrant.objects.select_for_update().filter(user=user, revoked_at__isnull=True)
                       .order_by("pk"))
@@ -184,7 +189,8 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
         audit_record_many([
             {"action": AuditAction.MEMBERSHIP_REVOKED, "target": organisation,
              "old": {"user": address or user.email, "role": MembershipRole.ADMIN},
-             "new": {"member": False, "reason": reason}}
+             "new": {"member": organisation.pk in admin_roles and admin_roles[organisation.pk].is_active,
+                     "reason": reason}}
             for organisation in organisations
         ])
     return administered

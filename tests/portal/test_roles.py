@@ -671,6 +671,27 @@ def test_the_last_admin_of_an_organisation_cannot_leave_it_without_one(world):
     assert not permissions.may_administer(fresh(admin), other)
 
 
+def test_a_verified_member_made_admin_stays_a_member_when_a_personal_address_becomes_primary(world):
+    """The admin role ends as a revocation ends it: the person is left as they were before it,
+    a verified member of the organisation, their verification untouched."""
+    from tests.verification.helpers import GovernmentProfileFactory
+    from verification.models import GovernmentProfile, VerificationStatus
+
+    office, member = world["office"], world["member"]
+    GovernmentProfileFactory(user=member, organisation=office, status=VerificationStatus.VERIFIED)
+    organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=fresh(world["admin_office"]),
+                             reason="Deputy")
+    client = client_of(world, "member")
+    make_primary(client, member, "asha.home@gmail.com")
+    assert fresh(member).email == "asha.home@gmail.com"
+    assert GovernmentProfile.objects.get(user=member).status == VerificationStatus.VERIFIED
+    assert not permissions.may_administer(fresh(member), office)
+    membership = Membership.objects.get(user=member, organisation=office)
+    assert (membership.role, membership.is_active) == (MembershipRole.MEMBER, True)
+    [revoked] = events(AuditAction.MEMBERSHIP_REVOKED)
+    assert revoked.new_values == {"member": True, "reason": "primary_email_not_official"}
+
+
 def test_ending_official_powers_is_refused_for_every_role_left_without_a_holder_and_changes_nothing(world):
     """The last admin of one organisation, a co-admin of another and a superadmin among two:
     official_powers_end names the one organisation, ends nothing, and writes no audit row."""
