@@ -153,7 +153,10 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
     Refused (OfficialPowersHeld), changing nothing, while that would leave the platform
     without a superadmin, or an organisation without an admin, whose role does not end
     (the rules platform_role_revoke and organisation_admin_revoke keep, under their locks):
-    the person hands the role over first. Returns the ids of the organisations concerned."""
+    the person hands the role over first. A role already past its end date is recorded
+    as having ended by itself then (as role_expiries_record records it), not as revoked:
+    the audit rows of the ending name only the roles in force. Returns the ids of the
+    organisations whose admin role in force ended."""
     with transaction.atomic():
         _lock_and_check_official_powers_end(user.pk)
         administered = list(
@@ -161,10 +164,17 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
             .values_list("pk", flat=True)
         )
         # Each admin role ends as a revocation ends it (_admin_end): a verified member made
-        # admin stays a member, someone made admin from an office below is none here.
+        # admin stays a member, someone made admin from an office below is none here. A role
+        # already past its end (not yet recorded by role_expiries_record) ended by itself then:
+        # recorded once as expired, not revoked now.
+        now = timezone.now()
         admin_roles = {membership.organisation_id: membership for membership in Membership.objects
                        .select_for_update(of=("self",)).select_related("user", "organisation")
-                       .filter(user=user, role=MembershipRole.ADMIN, is_active=True)}
+                       .filter(user=user, role=MembershipRole.ADMIN, is_active=True).order_by("organisation_id")}
+        for organisation_id, membership in list(admin_roles.items()):
+            if ended(membership.ends_at, now):
+                _admin_expire(admin_roles.pop(organisation_id))
+                administered = [pk for pk in administered if pk != organisation_id]
         organisations = list(Organisation.objects.filter(pk__in=set(administered) | set(admin_roles)).order_by("pk"))
         for organisation in organisations:
             if organisation.pk in admin_roles:
@@ -173,12 +183,15 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
                 remove_perm(ADMINISTER_ORGANISATION, user, organisation)
                 remove_perm(VIEW_ORGANISATION_DASHBOARD, user, organisation)
         # Platform roles are official powers too (a grant needs an official address).
-        grants = list(PlatformRoleGrant.objects.select_for_update().filter(user=user, revoked_at__isnull=True)
-                      .order_by("pk"))
-        now = timezone.now()
-        for grant in grants:
+        grants = []
+        for grant in (PlatformRoleGrant.objects.select_for_update(of=("self",)).select_related("user")
+                      .filter(user=user, revoked_at__isnull=True).order_by("pk")):
+            if ended(grant.ends_at, now):
+                _grant_expire(grant)
+                continue
             grant.revoked_at = now
             grant.save(update_fields=["revoked_at"])
+            grants.append(grant)
         audit_record(actor=user, action=AuditAction.OFFICIAL_POWERS_ENDED, target=user, request=request,
                      new={"reason": reason, "organisations": administered,
                           **({"platform_roles": [[g.role, g.jurisdiction] for g in grants]} if grants else {})})

@@ -595,6 +595,29 @@ def test_an_address_that_stops_earning_official_powers_ends_the_platform_roles_t
     assert ended.new_values["platform_roles"] == [["state_admin", "MH"]]
 
 
+def test_a_role_already_past_its_end_when_official_powers_end_is_recorded_as_expired_not_revoked(world):
+    """A role whose end passed before the beat job recorded it ended by itself at its end:
+    ending official powers records it once as expired then, not as revoked now."""
+    holder, office, co = world["state_admin_mh"], world["office"], world["admin_office"]
+    ended_at = timezone.now() - timedelta(hours=3)
+    PlatformRoleGrant.objects.filter(user=holder).update(ends_at=ended_at)
+    official_powers_end(user=holder, reason="primary_email_not_official")
+    assert PlatformRoleGrant.objects.get(user=holder).revoked_at == ended_at
+    assert not events(AuditAction.PLATFORM_ROLE_REVOKED)
+    [expired] = events(AuditAction.PLATFORM_ROLE_EXPIRED)
+    assert (expired.target_id, expired.old_values["role"]) == (str(holder.pk), "state_admin")
+    assert "platform_roles" not in events(AuditAction.OFFICIAL_POWERS_ENDED)[0].new_values
+
+    make_admin(office, email="co.admin@pune.mahaagri.gov.in")  # the office keeps an admin
+    Membership.objects.filter(user=co, organisation=office).update(ends_at=ended_at)
+    official_powers_end(user=co, reason="primary_email_not_official")
+    assert not events(AuditAction.MEMBERSHIP_REVOKED)
+    [expired] = events(AuditAction.MEMBERSHIP_EXPIRED)
+    assert (expired.target_id, expired.old_values) == (str(office.pk), {"user": co.email, "role": "admin"})
+    assert not permissions.may_administer(fresh(co), office)
+    assert not Membership.objects.filter(user=co, role=MembershipRole.ADMIN).exists()
+
+
 def test_an_admin_whose_address_stops_earning_official_powers_leaves_a_row_in_each_organisations_log(world):
     office, parent = world["office"], world["parent"]
     co = make_admin(office, email="co.admin@pune.mahaagri.gov.in")
