@@ -442,8 +442,14 @@ def _lock_superadmin_grants() -> list[tuple[int, datetime | None, bool]]:
 def _check_keeps_a_superadmin(grants: list[tuple[int, datetime | None, bool]], *, leaving_user_id: int) -> None:
     """Refuse when, among the locked superadmin ``grants``, none without an end date and
     of an active account would remain besides ``leaving_user_id``'s (being revoked, or
-    given an end date): once the others' dates passed, nobody could grant a role."""
-    if not any(user_id != leaving_user_id and ends_at is None and active for user_id, ends_at, active in grants):
+    given an end date), nor an active Django superuser other than them (a superadmin whose
+    role does not end, portal.permissions.is_superadmin: the first one, deploy/README.md,
+    grants the others): once the others' dates passed, nobody could grant a role. The
+    superusers are asked only when the grants leave nobody."""
+    if any(user_id != leaving_user_id and ends_at is None and active for user_id, ends_at, active in grants):
+        return
+    if not (get_user_model().objects.filter(is_superuser=True, is_active=True).exclude(pk=leaving_user_id)
+            .exists()):
         raise LastSuperadmin(
             _("The platform would have no superadmin left whose role does not end: grant the superadmin role to "
               "someone else first (without an end date)."),

@@ -35,7 +35,7 @@ from portal.organisations.services import (
 )
 from portal.organisations.tasks import role_expiries_record as role_expiries_task
 from tests.factories import UserFactory
-from tests.onboarding.approval_helpers import post_confirming_access
+from tests.onboarding.approval_helpers import post_confirming_access, with_totp
 from tests.portal.role_helpers import client_of, make_admin, make_member
 
 pytestmark = pytest.mark.django_db
@@ -327,6 +327,29 @@ def test_an_inactive_superadmin_does_not_count_as_the_one_that_stays(world):
     platform_role_revoke(grant_id=PlatformRoleGrant.objects.get(user=world["state_admin_ka"]).pk, actor=fresh(second))
     platform_role_grant(user=world["state_admin_mh"], role="state_admin", jurisdiction="MH",
                         ends_at=timezone.now() + timedelta(days=1), actor=fresh(second))
+
+
+def test_an_active_superuser_counts_as_a_superadmin_that_stays(world):
+    """The first superuser (deploy/README.md) revokes the superadmin role they granted: they
+    remain a superadmin whose role does not end. An inactive superuser counts for nothing."""
+    first = UserFactory(email="first.root@nic.in", is_superuser=True, is_staff=True)
+    with_totp(first)
+    assert permissions.is_superadmin(first)
+    appointed = world["superadmin"]
+    grant = PlatformRoleGrant.objects.get(user=appointed, role="superadmin")
+    deputy = UserFactory(email="deputy.root@nic.in")
+    platform_role_grant(user=deputy, role="superadmin", jurisdiction="", actor=fresh(appointed),
+                        ends_at=timezone.now() + timedelta(days=1))
+    User.objects.filter(pk=first.pk).update(is_active=False)
+    with pytest.raises(LastSuperadmin):
+        platform_role_revoke(grant_id=grant.pk, actor=fresh(deputy))
+    User.objects.filter(pk=first.pk).update(is_active=True)
+    response = client_of({"first": first}, "first").post(
+        f"/portal/roles/platform/{grant.pk}/revoke/", {"reason": "Posted elsewhere", "confirm": "on"})
+    assert "no superadmin left" not in response.content.decode()
+    grant.refresh_from_db()
+    assert grant.revoked_at is not None
+    assert not permissions.is_superadmin(fresh(appointed))
 
 
 # End dates ------------------------------------------------------------------------------------------
