@@ -351,28 +351,27 @@ def _check_within_granter(ends_at: datetime | None, granter_end: datetime | None
         )
 
 
-def _granting_role_end(actor: AnyUser | None, now: datetime, *, role: str | None = None,
+def _granting_role_end(actor: AnyUser | None, now: datetime, *,
                        organisation: Organisation | None = None) -> datetime | None:
-    """The end of the role by which ``actor`` gives the platform role ``role``, or the admin
-    role of ``organisation``, which the role given may not outlast (None: nothing bounds it).
-    The superadmin role is bounded by the granter's own superadmin role, the admin role by
-    _admin_granting_end; the other platform roles, and what the system gives (``actor``
-    None), are not bounded."""
+    """The end of the role by which ``actor`` gives a platform role (``organisation`` None),
+    or the admin role of ``organisation``, which the role given may not outlast (None:
+    nothing bounds it). Every platform role (only superadmins grant them) is bounded by the
+    granter's own superadmin role, the admin role by _admin_granting_end; what the system
+    gives (``actor`` None) is not bounded."""
     if actor is None:
         return None
     if organisation is not None:
         return _admin_granting_end(actor, organisation, now)
-    return _superadmin_role_end(actor, now)[1] if role == PlatformRole.SUPERADMIN else None
+    return _superadmin_role_end(actor, now)[1]
 
 
-def role_grant_end_check(*, actor: AnyUser, ends_at: datetime | None, role: str | None = None,
-                         organisation: Organisation | None = None) -> None:
+def role_grant_end_check(*, actor: AnyUser, ends_at: datetime | None, organisation: Organisation | None = None) -> None:
     """Refuse (OutlastsGranter), changing nothing, a role given by ``actor`` until ``ends_at``
-    (the platform role ``role``, or the admin role of ``organisation``) that would outlast
-    the granter's own role, saying the latest last day allowed. Asked by the grant pages
+    (a platform role, or the admin role of ``organisation``) that would outlast the
+    granter's own role, saying the latest last day allowed. Asked by the grant pages
     before they show what will happen; platform_role_grant and organisation_admin_grant ask
     it again under their locks."""
-    _check_within_granter(ends_at, _granting_role_end(actor, timezone.now(), role=role, organisation=organisation))
+    _check_within_granter(ends_at, _granting_role_end(actor, timezone.now(), organisation=organisation))
 
 
 # The changes of a person's roles made by people (grants, new end dates, removals), each
@@ -594,7 +593,7 @@ def platform_role_grant(
         if grant is not None and ended(grant.ends_at, now):
             _grant_expire(grant)
             grant = None
-        granter_end = _granting_role_end(actor, now, role=role)
+        granter_end = _granting_role_end(actor, now)
         if grant is not None:
             if grant.ends_at == ends_at:
                 return grant

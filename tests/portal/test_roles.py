@@ -323,10 +323,10 @@ def test_an_inactive_superadmin_does_not_count_as_the_one_that_stays(world):
     User.objects.filter(pk=ghost.pk).update(is_active=False)
     with pytest.raises(LastSuperadmin):
         platform_role_revoke(grant_id=PlatformRoleGrant.objects.get(user=root).pk, actor=fresh(second))
-    # Other platform roles are not held back.
+    # Other platform roles are not held back (an end date within the granter's own).
     platform_role_revoke(grant_id=PlatformRoleGrant.objects.get(user=world["state_admin_ka"]).pk, actor=fresh(second))
     platform_role_grant(user=world["state_admin_mh"], role="state_admin", jurisdiction="MH",
-                        ends_at=timezone.now() + timedelta(days=1), actor=fresh(second))
+                        ends_at=timezone.now() + timedelta(hours=12), actor=fresh(second))
 
 
 def test_an_active_superuser_counts_as_a_superadmin_that_stays(world):
@@ -567,7 +567,7 @@ def test_a_granter_whose_role_ends_grants_no_role_that_outlasts_their_own(world)
     organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=fresh(acting), ends_at=None)
     assert Membership.objects.get(user=member, organisation=office).ends_at is None
 
-    # A superadmin whose role ends grants no superadmin role outlasting it; other roles are not bounded.
+    # A superadmin whose role ends grants no platform role outlasting it, the superadmin role or another.
     root = fresh(world["superadmin"])
     temporary = UserFactory(email="acting.root@nic.in")
     platform_role_grant(user=temporary, role="superadmin", jurisdiction="", ends_at=_ending_in(7), actor=root)
@@ -579,7 +579,14 @@ def test_a_granter_whose_role_ends_grants_no_role_that_outlasts_their_own(world)
     with pytest.raises(OutlastsGranter):
         platform_role_grant(user=newcomer, role="superadmin", jurisdiction="", ends_at=_ending_in(9),
                             actor=fresh(temporary))
-    platform_role_grant(user=newcomer, role="auditor", jurisdiction="", ends_at=None, actor=fresh(temporary))
+    auditor = UserFactory(email="new.auditor@nic.in")
+    for role, jurisdiction in (("auditor", ""), ("state_admin", "MH")):
+        for ends_at in (None, _ending_in(8)):
+            with pytest.raises(OutlastsGranter):
+                platform_role_grant(user=auditor, role=role, jurisdiction=jurisdiction, ends_at=ends_at,
+                                    actor=fresh(temporary))
+    assert not PlatformRoleGrant.objects.filter(user=auditor).exists()
+    platform_role_grant(user=auditor, role="auditor", jurisdiction="", ends_at=_ending_in(7), actor=fresh(temporary))
 
 
 def test_the_navigation_question_costs_no_query_of_its_own(world, django_assert_num_queries):
