@@ -931,6 +931,30 @@ def test_a_nul_character_in_an_admin_query_is_refused_not_a_server_error(url, ad
     assert admin_client.get(url.replace("%00", "")).status_code == 200
 
 
+@pytest.mark.parametrize("url", [
+    "/admin/accounts/user/?date_joined__year=99999",
+    "/admin/accounts/user/?date_joined__year=0",
+    "/admin/accounts/user/?date_joined__iso_year=99999",
+    "/admin/accounts/user/?date_joined__year__gte=99999",
+    "/admin/accounts/user/?date_joined__date__year=99999",
+    "/admin/accounts/user/?email__regex=(",
+    "/admin/account/emailaddress/?email__iregex=(",
+    "/admin/verification/governmentprofile/?decided_at__year=99999",
+])
+def test_a_lookup_the_database_cannot_answer_in_an_admin_list_is_refused_not_a_server_error(url, admin_client):
+    """A year no date can hold (the year lookups' bounds are dates), or a pattern the database
+    cannot compile, in any admin list's query string: the admin's own answer to a lookup it
+    cannot use (the list again, flagged), not a server error; the transaction stays usable."""
+    from tests.verification.helpers import GovernmentProfileFactory
+
+    GovernmentProfileFactory(status="verified")
+    admin_client.raise_request_exception = False
+    response = admin_client.get(url)
+    assert response.status_code == 302 and response["Location"].endswith("?e=1"), response.status_code
+    assert admin_client.get(url.split("?")[0]).status_code == 200
+    assert User.objects.filter(email="root@nic.in").exists()
+
+
 def test_which_address_is_primary_is_not_changed_in_the_admin(root, admin_client):
     """The primary address is the account's address, changed on the account's email page
     (which ends what an official one gave): in the admin it is shown, not edited; ticked
