@@ -1,21 +1,57 @@
 """The Django admin's site: Django's, but a request whose query string holds a NUL
-character is refused (400) before any admin page reads it.
+character is refused (400) before any admin page reads it, and a list whose lookups the
+database cannot answer gets the admin's own answer to a lookup it cannot use.
 
 PostgreSQL text cannot hold NUL: a list filter (``?status__exact=%00``), a search or an
 autocomplete term holding one reached the database and failed there (a 500). Every admin
 page (each model's lists and forms, the autocomplete, the site's own pages) is wrapped
 by ``admin_view``, so this one place covers them all; the admin's forms refuse NUL in
-what is posted themselves (Django's ``CharField``)."""
+what is posted themselves (Django's ``CharField``).
 
-from functools import update_wrapper
+A list's query string may name any lookup of the model's own fields, and some are only
+found wrong once the query runs: a year no date can hold (``?date_joined__year=99999``:
+the year lookups compare with the dates that bound it, a ValueError), a pattern the
+database cannot compile (``?email__regex=(``, a DataError). The admin already answers a
+lookup it cannot use by sending back to the list flagged (``?e=1``); every model admin
+registered here (ours, and those of allauth and Django's own apps) counts its list under
+a savepoint and answers those the same way."""
 
-from django.contrib.admin import AdminSite
+from functools import cache, update_wrapper
+
+from django.contrib.admin import AdminSite, ModelAdmin
 from django.contrib.admin.apps import AdminConfig
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import BadRequest
+from django.db import DataError, transaction
 
 
 def _holds_nul(querydict) -> bool:
     return any("\x00" in key or any("\x00" in value for value in values) for key, values in querydict.lists())
+
+
+@cache
+def _answering_unusable_lookups(changelist_class: type) -> type:
+    """``changelist_class`` whose counting of the list (the first query that runs its
+    lookups) raises IncorrectLookupParameters for a lookup the database cannot answer."""
+
+    class Guarded(changelist_class):
+        def get_results(self, request):
+            try:
+                # A savepoint: a DataError leaves the request's transaction usable.
+                with transaction.atomic(using=self.queryset.db):
+                    super().get_results(request)
+            except (ValueError, OverflowError, DataError) as error:
+                raise IncorrectLookupParameters(error) from error
+
+    Guarded.__name__ = Guarded.__qualname__ = changelist_class.__name__
+    return Guarded
+
+
+class _ListLookupsAnswered:
+    """Mixed into every model admin registered on the portal's site."""
+
+    def get_changelist(self, request, **kwargs):
+        return _answering_unusable_lookups(super().get_changelist(request, **kwargs))
 
 
 class PortalAdminSite(AdminSite):
@@ -28,6 +64,13 @@ class PortalAdminSite(AdminSite):
             return wrapped(request, *args, **kwargs)
 
         return update_wrapper(refusing_nul, wrapped)
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        admin_class = admin_class or ModelAdmin
+        if not issubclass(admin_class, _ListLookupsAnswered):
+            admin_class = type(admin_class.__name__, (_ListLookupsAnswered, admin_class),
+                               {"__module__": admin_class.__module__, "__qualname__": admin_class.__qualname__})
+        super().register(model_or_iterable, admin_class, **options)
 
 
 class PortalAdminConfig(AdminConfig):

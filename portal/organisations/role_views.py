@@ -133,7 +133,7 @@ def platform_grant(request):
             "where": jurisdiction_label(form.cleaned_data["jurisdiction"] or "")})
 
     def check(form):
-        role_grant_end_check(actor=request.user, ends_at=form.ends_at, role=form.cleaned_data["role"])
+        role_grant_end_check(actor=request.user, ends_at=form.ends_at)
 
     response = _grant_flow(request, form_class=PlatformGrantForm, template="portal/roles/platform_grant.html",
                            context=context, make=make, check=check)

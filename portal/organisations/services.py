@@ -153,27 +153,45 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
     Refused (OfficialPowersHeld), changing nothing, while that would leave the platform
     without a superadmin, or an organisation without an admin, whose role does not end
     (the rules platform_role_revoke and organisation_admin_revoke keep, under their locks):
-    the person hands the role over first. Returns the ids of the organisations concerned."""
+    the person hands the role over first. A role already past its end date is recorded
+    as having ended by itself then (as role_expiries_record records it), not as revoked:
+    the audit rows of the ending name only the roles in force. Returns the ids of the
+    organisations whose admin role in force ended."""
     with transaction.atomic():
         _lock_and_check_official_powers_end(user.pk)
         administered = list(
             get_objects_for_user(user, ADMINISTER_ORGANISATION, klass=Organisation, accept_global_perms=False)
             .values_list("pk", flat=True)
         )
-        admin_of = set(Membership.objects.filter(user=user, role=MembershipRole.ADMIN, is_active=True)
-                       .values_list("organisation_id", flat=True))
-        organisations = list(Organisation.objects.filter(pk__in=set(administered) | admin_of).order_by("pk"))
-        for organisation in organisations:
-            remove_perm(ADMINISTER_ORGANISATION, user, organisation)
-            remove_perm(VIEW_ORGANISATION_DASHBOARD, user, organisation)
-        Membership.objects.filter(user=user, role=MembershipRole.ADMIN, is_active=True).update(is_active=False)
-        # Platform roles are official powers too (a grant needs an official address).
-        grants = list(PlatformRoleGrant.objects.select_for_update().filter(user=user, revoked_at__isnull=True)
-                      .order_by("pk"))
+        # Each admin role ends as a revocation ends it (_admin_end): a verified member made
+        # admin stays a member, someone made admin from an office below is none here. A role
+        # already past its end (not yet recorded by role_expiries_record) ended by itself then:
+        # recorded once as expired, not revoked now.
         now = timezone.now()
-        for grant in grants:
+        admin_roles = {membership.organisation_id: membership for membership in Membership.objects
+                       .select_for_update(of=("self",)).select_related("user", "organisation")
+                       .filter(user=user, role=MembershipRole.ADMIN, is_active=True).order_by("organisation_id")}
+        for organisation_id, membership in list(admin_roles.items()):
+            if ended(membership.ends_at, now):
+                _admin_expire(admin_roles.pop(organisation_id))
+                administered = [pk for pk in administered if pk != organisation_id]
+        organisations = list(Organisation.objects.filter(pk__in=set(administered) | set(admin_roles)).order_by("pk"))
+        for organisation in organisations:
+            if organisation.pk in admin_roles:
+                _admin_end(admin_roles[organisation.pk])
+            else:
+                remove_perm(ADMINISTER_ORGANISATION, user, organisation)
+                remove_perm(VIEW_ORGANISATION_DASHBOARD, user, organisation)
+        # Platform roles are official powers too (a grant needs an official address).
+        grants = []
+        for grant in (PlatformRoleGrant.objects.select_for_update(of=("self",)).select_related("user")
+                      .filter(user=user, revoked_at__isnull=True).order_by("pk")):
+            if ended(grant.ends_at, now):
+                _grant_expire(grant)
+                continue
             grant.revoked_at = now
             grant.save(update_fields=["revoked_at"])
+            grants.append(grant)
         audit_record(actor=user, action=AuditAction.OFFICIAL_POWERS_ENDED, target=user, request=request,
                      new={"reason": reason, "organisations": administered,
                           **({"platform_roles": [[g.role, g.jurisdiction] for g in grants]} if grants else {})})
@@ -184,7 +202,8 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
         audit_record_many([
             {"action": AuditAction.MEMBERSHIP_REVOKED, "target": organisation,
              "old": {"user": address or user.email, "role": MembershipRole.ADMIN},
-             "new": {"member": False, "reason": reason}}
+             "new": {"member": organisation.pk in admin_roles and admin_roles[organisation.pk].is_active,
+                     "reason": reason}}
             for organisation in organisations
         ])
     return administered
@@ -332,28 +351,27 @@ def _check_within_granter(ends_at: datetime | None, granter_end: datetime | None
         )
 
 
-def _granting_role_end(actor: AnyUser | None, now: datetime, *, role: str | None = None,
+def _granting_role_end(actor: AnyUser | None, now: datetime, *,
                        organisation: Organisation | None = None) -> datetime | None:
-    """The end of the role by which ``actor`` gives the platform role ``role``, or the admin
-    role of ``organisation``, which the role given may not outlast (None: nothing bounds it).
-    The superadmin role is bounded by the granter's own superadmin role, the admin role by
-    _admin_granting_end; the other platform roles, and what the system gives (``actor``
-    None), are not bounded."""
+    """The end of the role by which ``actor`` gives a platform role (``organisation`` None),
+    or the admin role of ``organisation``, which the role given may not outlast (None:
+    nothing bounds it). Every platform role (only superadmins grant them) is bounded by the
+    granter's own superadmin role, the admin role by _admin_granting_end; what the system
+    gives (``actor`` None) is not bounded."""
     if actor is None:
         return None
     if organisation is not None:
         return _admin_granting_end(actor, organisation, now)
-    return _superadmin_role_end(actor, now)[1] if role == PlatformRole.SUPERADMIN else None
+    return _superadmin_role_end(actor, now)[1]
 
 
-def role_grant_end_check(*, actor: AnyUser, ends_at: datetime | None, role: str | None = None,
-                         organisation: Organisation | None = None) -> None:
+def role_grant_end_check(*, actor: AnyUser, ends_at: datetime | None, organisation: Organisation | None = None) -> None:
     """Refuse (OutlastsGranter), changing nothing, a role given by ``actor`` until ``ends_at``
-    (the platform role ``role``, or the admin role of ``organisation``) that would outlast
-    the granter's own role, saying the latest last day allowed. Asked by the grant pages
+    (a platform role, or the admin role of ``organisation``) that would outlast the
+    granter's own role, saying the latest last day allowed. Asked by the grant pages
     before they show what will happen; platform_role_grant and organisation_admin_grant ask
     it again under their locks."""
-    _check_within_granter(ends_at, _granting_role_end(actor, timezone.now(), role=role, organisation=organisation))
+    _check_within_granter(ends_at, _granting_role_end(actor, timezone.now(), organisation=organisation))
 
 
 # The changes of a person's roles made by people (grants, new end dates, removals), each
@@ -423,8 +441,14 @@ def _lock_superadmin_grants() -> list[tuple[int, datetime | None, bool]]:
 def _check_keeps_a_superadmin(grants: list[tuple[int, datetime | None, bool]], *, leaving_user_id: int) -> None:
     """Refuse when, among the locked superadmin ``grants``, none without an end date and
     of an active account would remain besides ``leaving_user_id``'s (being revoked, or
-    given an end date): once the others' dates passed, nobody could grant a role."""
-    if not any(user_id != leaving_user_id and ends_at is None and active for user_id, ends_at, active in grants):
+    given an end date), nor an active Django superuser other than them (a superadmin whose
+    role does not end, portal.permissions.is_superadmin: the first one, deploy/README.md,
+    grants the others): once the others' dates passed, nobody could grant a role. The
+    superusers are asked only when the grants leave nobody."""
+    if any(user_id != leaving_user_id and ends_at is None and active for user_id, ends_at, active in grants):
+        return
+    if not (get_user_model().objects.filter(is_superuser=True, is_active=True).exclude(pk=leaving_user_id)
+            .exists()):
         raise LastSuperadmin(
             _("The platform would have no superadmin left whose role does not end: grant the superadmin role to "
               "someone else first (without an end date)."),
@@ -569,7 +593,7 @@ def platform_role_grant(
         if grant is not None and ended(grant.ends_at, now):
             _grant_expire(grant)
             grant = None
-        granter_end = _granting_role_end(actor, now, role=role)
+        granter_end = _granting_role_end(actor, now)
         if grant is not None:
             if grant.ends_at == ends_at:
                 return grant

@@ -17,7 +17,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
 from portal.organisations.models import Membership, MembershipRole, PlatformRole, PlatformRoleGrant
 from portal.organisations.services import platform_role_grant, platform_role_revoke
-from portal.permissions import platform_roles_of
+from portal.permissions import platform_roles_of, superadmin_emails
 from tests.factories import PASSWORD, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import make_state_admin, make_superadmin, second_factor_given, with_totp
 
@@ -308,17 +308,14 @@ def _last_admin_of_an_office():
     return office, make_admin(office, email="admin@pune.mahaagri.gov.in")
 
 
-@pytest.mark.parametrize("holder", ["admin", "superadmin"])
-def test_deactivating_the_last_admin_or_superadmin_in_the_admin_is_refused(admin_client, holder):
-    """An inactive account holds no role (the last-admin and last-superadmin rules count
-    active accounts only): unticking "Active" for the last holder whose role does not end is
-    refused at the field, nothing saved, as revoking the role is (LastAdmin, LastSuperadmin)."""
-    if holder == "admin":
-        office, user = _last_admin_of_an_office()
-        said = "District Agriculture Office, Pune would have no admin left whose role does not end"
-    else:
-        user = make_superadmin(email="only.root@sandes.nic.in")
-        said = "The platform would have no superadmin left whose role does not end"
+def test_deactivating_the_last_admin_in_the_admin_is_refused(admin_client):
+    """An inactive account holds no role (the last-admin rule counts active accounts only):
+    unticking "Active" for the last admin whose role does not end is refused at the field,
+    nothing saved, as revoking the role is (LastAdmin). The superuser who does it in the
+    admin is a superadmin who stays: the last-superadmin rule never refuses it there
+    (test_the_only_superadmin_grant_holder_may_be_deactivated_and_deleted_by_a_superuser)."""
+    office, user = _last_admin_of_an_office()
+    said = "District Agriculture Office, Pune would have no admin left whose role does not end"
     name = user.full_name
     response = admin_client.post(f"/admin/accounts/user/{user.pk}/change/",
                                  change_form(user, is_active=False, full_name="A New Name"))
@@ -329,9 +326,8 @@ def test_deactivating_the_last_admin_or_superadmin_in_the_admin_is_refused(admin
     assert events(AuditAction.USER_ACCESS_CHANGED) == []
 
 
-@pytest.mark.parametrize("holder", ["admin", "superadmin"])
-def test_deleting_the_last_admin_or_superadmin_in_the_admin_is_refused(root, admin_client, holder):
-    """A deleted account holds no role either: deleting the last holder whose role does not
+def test_deleting_the_last_admin_in_the_admin_is_refused(root, admin_client):
+    """A deleted account holds no role either: deleting the last admin whose role does not
     end is refused, even for a superuser, as unticking "Active" is: its deletion page sends
     back to the account's page with the reason, a deletion of several is refused on the
     confirmation page naming it, and one that reaches delete_queryset all the same (the
@@ -341,14 +337,9 @@ def test_deleting_the_last_admin_or_superadmin_in_the_admin_is_refused(root, adm
     from django.contrib.messages.storage.fallback import FallbackStorage
     from django.test import RequestFactory
 
-    if holder == "admin":
-        office, user = _last_admin_of_an_office()
-        said = ("District Agriculture Office, Pune would have no admin left whose role does not end: grant the admin "
-                "role to someone else first (without an end date).")
-    else:
-        user = make_superadmin(email="only.root@sandes.nic.in")
-        said = ("The platform would have no superadmin left whose role does not end: grant the superadmin role to "
-                "someone else first (without an end date).")
+    office, user = _last_admin_of_an_office()
+    said = ("District Agriculture Office, Pune would have no admin left whose role does not end: grant the admin "
+            "role to someone else first (without an end date).")
     for asked in (admin_client.get, lambda url, **kw: admin_client.post(url, {"post": "yes"}, **kw)):
         response = asked(f"/admin/accounts/user/{user.pk}/delete/", follow=True)
         assert response.redirect_chain == [(f"/admin/accounts/user/{user.pk}/change/", 302)]
@@ -372,6 +363,22 @@ def test_deleting_the_last_admin_or_superadmin_in_the_admin_is_refused(root, adm
     assert events(AuditAction.PLATFORM_ROLE_REVOKED) == events(AuditAction.MEMBERSHIP_REVOKED) == []
     [deleted] = events(AuditAction.USER_ACCESS_CHANGED)
     assert deleted.target_id == str(plain.pk)
+
+
+def test_the_only_superadmin_grant_holder_may_be_deactivated_and_deleted_by_a_superuser(root, admin_client):
+    """The superuser who acts in the admin is a superadmin whose role does not end, and stays
+    one: the platform is not left without a superadmin, so neither is refused (the role
+    ends on record at the deletion)."""
+    user = make_superadmin(email="only.root@sandes.nic.in")
+    post_change(admin_client, user, is_active=False)
+    user.refresh_from_db()
+    assert not user.is_active
+    response = admin_client.post(f"/admin/accounts/user/{user.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and not User.objects.filter(pk=user.pk).exists()
+    [revoked] = events(AuditAction.PLATFORM_ROLE_REVOKED)
+    assert (revoked.target_id, revoked.old_values["role"], revoked.new_values["reason"]) == (
+        str(user.pk), "superadmin", "account_deleted")
+    assert superadmin_emails() == [root.email]
 
 
 def test_deleting_a_role_holder_in_the_admin_ends_its_roles_on_record(root, admin_client):
@@ -922,6 +929,30 @@ def test_a_nul_character_in_an_admin_query_is_refused_not_a_server_error(url, ad
     admin_client.raise_request_exception = False
     assert admin_client.get(url).status_code == 400
     assert admin_client.get(url.replace("%00", "")).status_code == 200
+
+
+@pytest.mark.parametrize("url", [
+    "/admin/accounts/user/?date_joined__year=99999",
+    "/admin/accounts/user/?date_joined__year=0",
+    "/admin/accounts/user/?date_joined__iso_year=99999",
+    "/admin/accounts/user/?date_joined__year__gte=99999",
+    "/admin/accounts/user/?date_joined__date__year=99999",
+    "/admin/accounts/user/?email__regex=(",
+    "/admin/account/emailaddress/?email__iregex=(",
+    "/admin/verification/governmentprofile/?decided_at__year=99999",
+])
+def test_a_lookup_the_database_cannot_answer_in_an_admin_list_is_refused_not_a_server_error(url, admin_client):
+    """A year no date can hold (the year lookups' bounds are dates), or a pattern the database
+    cannot compile, in any admin list's query string: the admin's own answer to a lookup it
+    cannot use (the list again, flagged), not a server error; the transaction stays usable."""
+    from tests.verification.helpers import GovernmentProfileFactory
+
+    GovernmentProfileFactory(status="verified")
+    admin_client.raise_request_exception = False
+    response = admin_client.get(url)
+    assert response.status_code == 302 and response["Location"].endswith("?e=1"), response.status_code
+    assert admin_client.get(url.split("?")[0]).status_code == 200
+    assert User.objects.filter(email="root@nic.in").exists()
 
 
 def test_which_address_is_primary_is_not_changed_in_the_admin(root, admin_client):

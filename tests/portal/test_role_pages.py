@@ -438,8 +438,13 @@ def test_a_grant_outlasting_the_granters_own_role_is_refused_before_the_review(w
     assert "Check before you confirm" not in page
     error = page.split('id="id_ends_on_error"', 1)[1].split("</", 1)[0]
     assert f"{last_day:%-d %b %Y}" in error, error
-    # The other platform roles are not bounded by the granter's own (the service does not bound them either).
-    page = well_formed(client.post("/portal/roles/platform/grant/", {**data, "role": "auditor"}))
+    # The other platform roles are bounded by the granter's own too.
+    data = {**data, "user": world["state_admin_ka"].pk, "role": "auditor"}
+    page = well_formed(client.post("/portal/roles/platform/grant/", data))
+    assert "Check before you confirm" not in page
+    error = page.split('id="id_ends_on_error"', 1)[1].split("</", 1)[0]
+    assert f"{last_day:%-d %b %Y}" in error, error
+    page = well_formed(client.post("/portal/roles/platform/grant/", {**data, "ends_on": last_day.isoformat()}))
     assert "Check before you confirm" in page
     assert not PlatformRoleGrant.objects.filter(user=world["public"]).exists()
 

@@ -35,7 +35,7 @@ from portal.organisations.services import (
 )
 from portal.organisations.tasks import role_expiries_record as role_expiries_task
 from tests.factories import UserFactory
-from tests.onboarding.approval_helpers import post_confirming_access
+from tests.onboarding.approval_helpers import post_confirming_access, with_totp
 from tests.portal.role_helpers import client_of, make_admin, make_member
 
 pytestmark = pytest.mark.django_db
@@ -323,10 +323,33 @@ def test_an_inactive_superadmin_does_not_count_as_the_one_that_stays(world):
     User.objects.filter(pk=ghost.pk).update(is_active=False)
     with pytest.raises(LastSuperadmin):
         platform_role_revoke(grant_id=PlatformRoleGrant.objects.get(user=root).pk, actor=fresh(second))
-    # Other platform roles are not held back.
+    # Other platform roles are not held back (an end date within the granter's own).
     platform_role_revoke(grant_id=PlatformRoleGrant.objects.get(user=world["state_admin_ka"]).pk, actor=fresh(second))
     platform_role_grant(user=world["state_admin_mh"], role="state_admin", jurisdiction="MH",
-                        ends_at=timezone.now() + timedelta(days=1), actor=fresh(second))
+                        ends_at=timezone.now() + timedelta(hours=12), actor=fresh(second))
+
+
+def test_an_active_superuser_counts_as_a_superadmin_that_stays(world):
+    """The first superuser (deploy/README.md) revokes the superadmin role they granted: they
+    remain a superadmin whose role does not end. An inactive superuser counts for nothing."""
+    first = UserFactory(email="first.root@nic.in", is_superuser=True, is_staff=True)
+    with_totp(first)
+    assert permissions.is_superadmin(first)
+    appointed = world["superadmin"]
+    grant = PlatformRoleGrant.objects.get(user=appointed, role="superadmin")
+    deputy = UserFactory(email="deputy.root@nic.in")
+    platform_role_grant(user=deputy, role="superadmin", jurisdiction="", actor=fresh(appointed),
+                        ends_at=timezone.now() + timedelta(days=1))
+    User.objects.filter(pk=first.pk).update(is_active=False)
+    with pytest.raises(LastSuperadmin):
+        platform_role_revoke(grant_id=grant.pk, actor=fresh(deputy))
+    User.objects.filter(pk=first.pk).update(is_active=True)
+    response = client_of({"first": first}, "first").post(
+        f"/portal/roles/platform/{grant.pk}/revoke/", {"reason": "Posted elsewhere", "confirm": "on"})
+    assert "no superadmin left" not in response.content.decode()
+    grant.refresh_from_db()
+    assert grant.revoked_at is not None
+    assert not permissions.is_superadmin(fresh(appointed))
 
 
 # End dates ------------------------------------------------------------------------------------------
@@ -544,7 +567,7 @@ def test_a_granter_whose_role_ends_grants_no_role_that_outlasts_their_own(world)
     organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=fresh(acting), ends_at=None)
     assert Membership.objects.get(user=member, organisation=office).ends_at is None
 
-    # A superadmin whose role ends grants no superadmin role outlasting it; other roles are not bounded.
+    # A superadmin whose role ends grants no platform role outlasting it, the superadmin role or another.
     root = fresh(world["superadmin"])
     temporary = UserFactory(email="acting.root@nic.in")
     platform_role_grant(user=temporary, role="superadmin", jurisdiction="", ends_at=_ending_in(7), actor=root)
@@ -556,7 +579,14 @@ def test_a_granter_whose_role_ends_grants_no_role_that_outlasts_their_own(world)
     with pytest.raises(OutlastsGranter):
         platform_role_grant(user=newcomer, role="superadmin", jurisdiction="", ends_at=_ending_in(9),
                             actor=fresh(temporary))
-    platform_role_grant(user=newcomer, role="auditor", jurisdiction="", ends_at=None, actor=fresh(temporary))
+    auditor = UserFactory(email="new.auditor@nic.in")
+    for role, jurisdiction in (("auditor", ""), ("state_admin", "MH")):
+        for ends_at in (None, _ending_in(8)):
+            with pytest.raises(OutlastsGranter):
+                platform_role_grant(user=auditor, role=role, jurisdiction=jurisdiction, ends_at=ends_at,
+                                    actor=fresh(temporary))
+    assert not PlatformRoleGrant.objects.filter(user=auditor).exists()
+    platform_role_grant(user=auditor, role="auditor", jurisdiction="", ends_at=_ending_in(7), actor=fresh(temporary))
 
 
 def test_the_navigation_question_costs_no_query_of_its_own(world, django_assert_num_queries):
@@ -593,6 +623,29 @@ def test_an_address_that_stops_earning_official_powers_ends_the_platform_roles_t
     assert revoked.new_values["reason"] == "primary_email_not_official"
     [ended] = events(AuditAction.OFFICIAL_POWERS_ENDED)
     assert ended.new_values["platform_roles"] == [["state_admin", "MH"]]
+
+
+def test_a_role_already_past_its_end_when_official_powers_end_is_recorded_as_expired_not_revoked(world):
+    """A role whose end passed before the beat job recorded it ended by itself at its end:
+    ending official powers records it once as expired then, not as revoked now."""
+    holder, office, co = world["state_admin_mh"], world["office"], world["admin_office"]
+    ended_at = timezone.now() - timedelta(hours=3)
+    PlatformRoleGrant.objects.filter(user=holder).update(ends_at=ended_at)
+    official_powers_end(user=holder, reason="primary_email_not_official")
+    assert PlatformRoleGrant.objects.get(user=holder).revoked_at == ended_at
+    assert not events(AuditAction.PLATFORM_ROLE_REVOKED)
+    [expired] = events(AuditAction.PLATFORM_ROLE_EXPIRED)
+    assert (expired.target_id, expired.old_values["role"]) == (str(holder.pk), "state_admin")
+    assert "platform_roles" not in events(AuditAction.OFFICIAL_POWERS_ENDED)[0].new_values
+
+    make_admin(office, email="co.admin@pune.mahaagri.gov.in")  # the office keeps an admin
+    Membership.objects.filter(user=co, organisation=office).update(ends_at=ended_at)
+    official_powers_end(user=co, reason="primary_email_not_official")
+    assert not events(AuditAction.MEMBERSHIP_REVOKED)
+    [expired] = events(AuditAction.MEMBERSHIP_EXPIRED)
+    assert (expired.target_id, expired.old_values) == (str(office.pk), {"user": co.email, "role": "admin"})
+    assert not permissions.may_administer(fresh(co), office)
+    assert not Membership.objects.filter(user=co, role=MembershipRole.ADMIN).exists()
 
 
 def test_an_admin_whose_address_stops_earning_official_powers_leaves_a_row_in_each_organisations_log(world):
@@ -669,6 +722,27 @@ def test_the_last_admin_of_an_organisation_cannot_leave_it_without_one(world):
     make_primary(client_of(world, "admin_other"), admin, "admin.home@gmail.com")
     assert fresh(admin).email == "admin.home@gmail.com"
     assert not permissions.may_administer(fresh(admin), other)
+
+
+def test_a_verified_member_made_admin_stays_a_member_when_a_personal_address_becomes_primary(world):
+    """The admin role ends as a revocation ends it: the person is left as they were before it,
+    a verified member of the organisation, their verification untouched."""
+    from tests.verification.helpers import GovernmentProfileFactory
+    from verification.models import GovernmentProfile, VerificationStatus
+
+    office, member = world["office"], world["member"]
+    GovernmentProfileFactory(user=member, organisation=office, status=VerificationStatus.VERIFIED)
+    organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=fresh(world["admin_office"]),
+                             reason="Deputy")
+    client = client_of(world, "member")
+    make_primary(client, member, "asha.home@gmail.com")
+    assert fresh(member).email == "asha.home@gmail.com"
+    assert GovernmentProfile.objects.get(user=member).status == VerificationStatus.VERIFIED
+    assert not permissions.may_administer(fresh(member), office)
+    membership = Membership.objects.get(user=member, organisation=office)
+    assert (membership.role, membership.is_active) == (MembershipRole.MEMBER, True)
+    [revoked] = events(AuditAction.MEMBERSHIP_REVOKED)
+    assert revoked.new_values == {"member": True, "reason": "primary_email_not_official"}
 
 
 def test_ending_official_powers_is_refused_for_every_role_left_without_a_holder_and_changes_nothing(world):
