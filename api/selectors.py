@@ -3,7 +3,7 @@ clients for its admins (scoped through portal.permissions by way of the
 verification selectors: another organisation's clients are 404)."""
 
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import Http404
 
 from api.models import ApiClient
@@ -59,7 +59,8 @@ def clients_of(organisation: Organisation) -> QuerySet[ApiClient]:
     return (
         ApiClient.objects.filter(organisation=organisation)
         .select_related("created_by", "revoked_by")
-        .order_by("revoked_at", "name", "id")
+        # NULL (in use) first on every database: PostgreSQL sorts it last by default.
+        .order_by(F("revoked_at").asc(nulls_first=True), "name", "id")
     )
 
 
