@@ -81,6 +81,24 @@ def test_a_bad_name_is_told_at_its_field_and_kept(world, name, message):
         assert parse(html).find(id="id_name").get("value") == name
 
 
+@pytest.mark.parametrize("name", ["\u200b", "\u2060", "\ufeff", "\u200b\u200b", " \u200d\u200c "])
+def test_an_invisible_name_is_refused_at_its_field(world, name):
+    """A name of zero-width spaces, word joiners or byte order marks was registered: a
+    client nobody could tell apart in the list or the audit log. It is refused as an
+    empty name is, at its field; nothing is registered."""
+    tree = parse(well_formed(signed_in(world["admin_a"]).post(new_url(world["a"]), {"name": name})))
+    assert field_error(tree, "name") == "Give the client a name."
+    assert tree.find(id="api-token") is None
+    assert ApiClient.objects.filter(organisation=world["a"]).count() == 1
+
+
+def test_a_name_with_joiners_inside_devanagari_is_registered(world):
+    name = "ई-ऑफ़िस क्ष\u200dत्र \u200cहिसाब"  # Devanagari needs the zero-width joiners to be written right
+    tree = parse(well_formed(signed_in(world["admin_a"]).post(new_url(world["a"]), {"name": name})))
+    assert tree.find(id="api-token") is not None
+    assert ApiClient.objects.filter(organisation=world["a"], name=name).exists()
+
+
 def test_sending_the_form_twice_registers_one_client(world):
     browser = signed_in(world["admin_a"])
     browser.post(new_url(world["a"]), {"name": "Twice"})
