@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.views.decorators.common import no_append_slash
 from django.views.decorators.http import require_GET
 from ninja import Field, NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, HttpError
@@ -51,9 +52,11 @@ class VerificationApi(NinjaAPI):
                 if all(any(isinstance(auth, ClientToken) for auth in op.auth_callbacks) for op in view.operations):
                     pattern.callback.access_rule = "api_client"
                 urls.append(pattern)
-        # The root only tells ninja where the API is mounted (it answers 404).
-        urls.append(path("", rule("public")(self.refused_in_json(require_GET(partial(default_home, api=self)))),
-                         name="api-root"))
+        # The root only tells ninja where the API is mounted (it answers 404). The root
+        # without its slash is answered the same (a JSON 404: portal.apipath, the 404
+        # handler), not redirected to it by CommonMiddleware as a page would be.
+        root = no_append_slash(self.refused_in_json(require_GET(partial(default_home, api=self))))
+        urls.append(path("", rule("public")(root), name="api-root"))
         return urls
 
     def refused_in_json(self, view):
