@@ -1,6 +1,8 @@
 """Authentication of the verification API: ``Authorization: Bearer <token>`` of a
 client that is not revoked, of an active organisation; then the client's rate limit
-(portal settings ``API_RATE_PER_MINUTE``) and when it was last used.
+(portal settings ``API_RATE_PER_MINUTE``) and when it was last used. A request whose
+token is refused is counted against its client address (``API_REFUSED_PER_MINUTE``):
+past it, 429 instead of 401, and a token not already cached is no longer looked up.
 
 With Redis as the cache (production), a call whose client is cached costs one round
 trip to Redis for all three (a small script: the client, its counter, the last-use
@@ -16,10 +18,19 @@ from ninja.security import HttpBearer
 from redis import Redis
 
 from api.models import ApiClient
-from api.ratelimit import COUNTER_SECONDS, rate_key, rate_limit_wait, rate_wait, rate_window
+from api.ratelimit import (
+    COUNTER_SECONDS,
+    rate_key,
+    rate_limit_wait,
+    rate_wait,
+    rate_window,
+    refused_count_wait,
+    refused_wait,
+)
 from api.selectors import REVOKED, client_by_token, client_cache_key
 from api.services import LAST_USED_RESOLUTION, api_client_last_use_record, api_client_used, used_key
 from api.tokens import looks_like_token, token_hash
+from portal.client import client_digest, client_ip
 from portal.rediscache import cache_redis
 
 # KEYS: the client's cache entry, its counter of this minute, its last-use marker;
@@ -42,6 +53,31 @@ class RateLimited(Exception):
     def __init__(self, wait: int) -> None:
         self.wait = wait
         super().__init__(f"rate limited for {wait} s")
+
+
+class RefusedTooOften(RateLimited):
+    """API_REFUSED_PER_MINUTE tokens refused this minute from the request's client address."""
+
+
+def _address(request: HttpRequest) -> str:
+    """The request's client address as its refusals are counted: keyed digest (no address in the cache)."""
+    return client_digest(client_ip(request)) or "unknown"
+
+
+def refused(request: HttpRequest, now: float) -> None:
+    """A request whose token is refused: counted against its client address; None (401)
+    within API_REFUSED_PER_MINUTE this minute, else RefusedTooOften (429)."""
+    wait = refused_count_wait(_address(request), now=now)
+    if wait:
+        raise RefusedTooOften(wait)
+
+
+def refused_before_lookup(request: HttpRequest, now: float) -> None:
+    """Before a token is looked up in the database: RefusedTooOften if the request's
+    client address has had API_REFUSED_PER_MINUTE tokens refused this minute."""
+    wait = refused_wait(_address(request), now=now)
+    if wait:
+        raise RefusedTooOften(wait)
 
 
 @lru_cache(maxsize=4)
@@ -77,12 +113,12 @@ class ClientToken(HttpBearer):
     def __call__(self, request: HttpRequest) -> ApiClient | None:
         scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer":
-            return None
+            return refused(request, time.time())
         return self.authenticate(request, token.strip())
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiClient | None:
         if not looks_like_token(token):
-            return None
+            return refused(request, time.time())
         digest, now = token_hash(token), time.time()
         checked = checked_in_redis(digest, now)
         if checked is not None:
@@ -93,9 +129,9 @@ class ClientToken(HttpBearer):
             if first_use:
                 api_client_last_use_record(client=client)
             return client
-        client = client_by_token(token)
+        client = client_by_token(token, before_lookup=lambda: refused_before_lookup(request, now))
         if client is None:
-            return None
+            return refused(request, now)
         wait = rate_limit_wait(digest, now=now)
         if wait:
             raise RateLimited(wait)

@@ -2,8 +2,10 @@
 clients for its admins (scoped through portal.permissions by way of the
 verification selectors: another organisation's clients are 404)."""
 
+from collections.abc import Callable
+
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import Http404
 
 from api.models import ApiClient
@@ -25,7 +27,7 @@ def client_cache_key(digest: str) -> str:
     return f"api-client:{digest}"
 
 
-def client_by_token(token: str) -> ApiClient | None:
+def client_by_token(token: str, *, before_lookup: Callable[[], None] | None = None) -> ApiClient | None:
     """The client of a token, if the token is one of ours, not revoked, and its
     organisation is active; with its organisation. Kept in the cache (shared by every
     worker) for a minute, so that most requests read no database row for it: revoking a
@@ -33,7 +35,8 @@ def client_by_token(token: str) -> ApiClient | None:
     request that read the client before that only adds it where no entry is, so a
     revoked token is refused from the next request on, whenever the revocation
     committed; an organisation that stops being active has its tokens refused within
-    the minute. On a miss, one query (by the hash, indexed)."""
+    the minute. On a miss, one query (by the hash, indexed), after ``before_lookup`` (which
+    may raise: api.auth refuses there an address that had too many tokens refused)."""
     if not looks_like_token(token):
         return None
     key = client_cache_key(token_hash(token))
@@ -42,6 +45,8 @@ def client_by_token(token: str) -> ApiClient | None:
         return None
     if client is not None:
         return client
+    if before_lookup is not None:
+        before_lookup()
     try:
         client = ApiClient.objects.select_related("organisation").get(
             token_hash=token_hash(token), revoked_at__isnull=True, organisation__status=OrganisationStatus.ACTIVE
@@ -59,7 +64,8 @@ def clients_of(organisation: Organisation) -> QuerySet[ApiClient]:
     return (
         ApiClient.objects.filter(organisation=organisation)
         .select_related("created_by", "revoked_by")
-        .order_by("revoked_at", "name", "id")
+        # NULL (in use) first on every database: PostgreSQL sorts it last by default.
+        .order_by(F("revoked_at").asc(nulls_first=True), "name", "id")
     )
 
 

@@ -21,7 +21,7 @@ from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.organisations.models import Organisation, OrganisationStatus
 from portal.permissions import AnyUser, is_auditor, is_superadmin, may_administer
-from portal.text import has_undecodable_bytes, single_line
+from portal.text import has_undecodable_bytes, has_visible_characters, single_line
 
 NAME_MAX = 100
 COMMAND = "system:manage.py api_client_create"  # who acts in the audit log when the command registers a client
@@ -41,7 +41,7 @@ def _clean_name(name: str) -> str:
     if has_undecodable_bytes(name):
         raise ValidationError({"name": ValidationError(
             _("The name holds bytes that are not UTF-8 text: type it again."), code="undecodable")})
-    if not name:
+    if not has_visible_characters(name):  # empty, or only zero-width and other invisible characters
         raise ValidationError({"name": ValidationError(_("Give the client a name."), code="required")})
     if len(name) > NAME_MAX:
         raise ValidationError({"name": ValidationError(

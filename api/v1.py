@@ -14,12 +14,13 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.views.decorators.common import no_append_slash
 from django.views.decorators.http import require_GET
 from ninja import Field, NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.openapi.views import default_home, openapi_json
 
-from api.auth import ClientToken, RateLimited, client_token
+from api.auth import ClientToken, RateLimited, RefusedTooOften, client_token
 from portal.access import rule
 from portal.accounts.official_email import normalise_domain
 from portal.text import has_control_characters
@@ -51,9 +52,11 @@ class VerificationApi(NinjaAPI):
                 if all(any(isinstance(auth, ClientToken) for auth in op.auth_callbacks) for op in view.operations):
                     pattern.callback.access_rule = "api_client"
                 urls.append(pattern)
-        # The root only tells ninja where the API is mounted (it answers 404).
-        urls.append(path("", rule("public")(self.refused_in_json(require_GET(partial(default_home, api=self)))),
-                         name="api-root"))
+        # The root only tells ninja where the API is mounted (it answers 404). The root
+        # without its slash is answered the same (a JSON 404: portal.apipath, the 404
+        # handler), not redirected to it by CommonMiddleware as a page would be.
+        root = no_append_slash(self.refused_in_json(require_GET(partial(default_home, api=self))))
+        urls.append(path("", rule("public")(root), name="api-root"))
         return urls
 
     def refused_in_json(self, view):
@@ -85,7 +88,8 @@ api = VerificationApi(
         "nobody. Send `Authorization: Bearer <token>` with the token of a client your organisation's administrators "
         "registered in the portal.\n\n"
         'Every answer is JSON. An error is `{"detail": "..."}` (for 422, `detail` lists the fields\' errors): '
-        "401 without a valid token, 422 for a query that is not valid, 429 over the rate limit, 404 at an address the "
+        "401 without a valid token, 422 for a query that is not valid, 429 over the rate limit (of the client, or of "
+        "requests without a valid token from one address), 404 at an address the "
         "API does not have, 405 (with `Allow`) for a method other than GET, 400 for a request that could not be "
         "understood, 500 when something went wrong on our side."
     ),
@@ -165,9 +169,12 @@ def unauthenticated(request, exc):
 
 @api.exception_handler(RateLimited)
 def rate_limited(request, exc):
-    response = api.create_response(
-        request, {"detail": _("Too many requests from this client: try again in %(seconds)s seconds.")
-                  % {"seconds": exc.wait}}, status=429)
+    if isinstance(exc, RefusedTooOften):
+        detail = _("Too many requests without a valid API token from this address: try again in %(seconds)s "
+                   "seconds.") % {"seconds": exc.wait}
+    else:
+        detail = _("Too many requests from this client: try again in %(seconds)s seconds.") % {"seconds": exc.wait}
+    response = api.create_response(request, {"detail": detail}, status=429)
     response["Retry-After"] = str(exc.wait)
     return response
 

@@ -6,7 +6,7 @@ to accept. ``ApiPathMiddleware`` stands in ``settings.MIDDLEWARE`` between the
 middleware every response needs (the request log, security and CSP headers, static
 files, the language, common, X-Frame-Options) and the browser's (sessions, CSRF,
 authentication, messages, allauth, htmx, the second-factor and notice checks): a path
-under ``API_PREFIX`` goes from it straight to Django's URL resolution and the view, as
+under ``API_PREFIX`` (or that prefix without its slash) goes from it straight to Django's URL resolution and the view, as
 the handler takes a request after its last middleware. Every other path goes on
 through the rest of the list.
 
@@ -21,8 +21,11 @@ API_PREFIX = "/api/v1/"
 
 
 def is_api_call(request: HttpRequest) -> bool:
-    """Whether ``request`` is a call of the verification API (a path under API_PREFIX)."""
-    return request.path_info.startswith(API_PREFIX)
+    """Whether ``request`` is a call of the verification API: a path under API_PREFIX, or
+    API_PREFIX without its slash (answered as the API answers its root, in JSON, not
+    redirected by CommonMiddleware: the API's root view is marked ``no_append_slash``)."""
+    path = request.path_info
+    return path.startswith(API_PREFIX) or path == API_PREFIX[:-1]
 
 
 class _ViewHandler(BaseHandler):

@@ -538,6 +538,9 @@ API_RATE_PER_MINUTE = env_number("API_RATE_PER_MINUTE", 600, 1, 1_000_000_000)
 # Clients (not revoked) one organisation may have at once: each has its own
 # API_RATE_PER_MINUTE, so more clients would multiply the organisation's limit.
 API_CLIENTS_PER_ORGANISATION = env_number("API_CLIENTS_PER_ORGANISATION", 5, 1, 100)
+# Requests a minute from one client address whose token is refused (none, malformed,
+# unknown, revoked): past it, 429, and no token from there is looked up until the minute ends.
+API_REFUSED_PER_MINUTE = env_number("API_REFUSED_PER_MINUTE", 30, 1, 1_000_000)
 
 # Verification lifecycle (verification/lifecycle.py) ---------------------------
 # Each verified person confirms every VERIFICATION_RECONFIRM_DAYS that their official

@@ -8,6 +8,7 @@ U+2066–U+2069) go: they can make a name read backwards (a file name ending
 """
 
 import re
+import unicodedata
 
 # Line breaks, tabs and the other C0/C1 "separators": in a single-line answer each
 # run of them becomes one space ("Directorate\r\nof Agriculture" keeps its words apart).
@@ -30,6 +31,23 @@ def has_control_characters(value: str) -> bool:
     tab or another control character (NUL among them: PostgreSQL refuses it in text), a
     bidi override."""
     return bool(_CONTROL.search(value) or _BREAK_RUN.search(value))
+
+
+# Characters drawn as nothing that are not "format" characters (Unicode category Cf,
+# which holds the zero-width space, word joiner, byte order mark, joiners): the Hangul
+# fillers and the blank Braille pattern.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def has_visible_characters(value: str) -> bool:
+    """Whether ``value`` shows anything: a character other than white space, control and
+    format characters (zero-width spaces and joiners, word joiners, byte order marks) and
+    the few letters drawn blank. A name made only of such characters looks empty; the
+    joiners inside a Devanagari name are kept by the other functions here."""
+    return any(
+        not (char.isspace() or char in _BLANK_LETTERS or unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp"))
+        for char in value
+    )
 
 
 def has_undecodable_bytes(value: str) -> bool:

@@ -375,8 +375,9 @@ def render_lock(key: str) -> Iterator[bool]:
 RENDERS_WINDOW_SECONDS = 3600  # PDF_RENDERS_PER_HOUR
 
 
-def _render_counted(actor: AnyUser | None) -> None:
-    """Count one fresh render of a form PDF for ``actor``, or raise PdfNotRendered(TOO_MANY)
+def render_counted(actor: AnyUser | None) -> None:
+    """Count one fresh render of a PDF for ``actor`` (a form PDF; an approval letter rendered
+    at a download: onboarding.approval.letters), or raise PdfNotRendered(TOO_MANY)
     when PDF_RENDERS_PER_HOUR of theirs began in the last hour, naming when the next may.
 
     Counted before the render, so renders stopped at their limits (the costliest) count,
@@ -459,11 +460,11 @@ def form_pdf_for_reader(*, application: Application, actor: AnyUser, language: s
     """The current version's PDF for someone who only reads it (an auditor, an
     administrator): rendered now within the same limits and not stored, so that
     reading writes nothing (``actor``'s renders are counted in the cache:
-    _render_counted). Raises PdfNotRendered like application_form_pdf."""
+    render_counted). Raises PdfNotRendered like application_form_pdf."""
     with render_lock(f"{DocumentKind.FORM_PDF}:{application.pk}:{application.version}:{language}") as held:
         if not held:
             raise PdfNotRendered(BUSY)
-        _render_counted(actor)
+        render_counted(actor)
         return render_pdf(application_form_html(application, language))
 
 
@@ -505,7 +506,7 @@ def application_form_pdf(*, application: Application, actor: AnyUser | None = No
 
     Raises PdfNotRendered: BUSY when another request is rendering this version and has
     not finished within PDF_RENDER_WAIT_SECONDS, TOO_MANY when ``actor`` has had
-    PDF_RENDERS_PER_HOUR renders in the last hour (_render_counted), OVER_LIMIT or
+    PDF_RENDERS_PER_HOUR renders in the last hour (render_counted), OVER_LIMIT or
     FAILED from render_pdf."""
     existing = _stored_form_pdf(application, language)
     if existing:
@@ -519,7 +520,7 @@ def application_form_pdf(*, application: Application, actor: AnyUser | None = No
         existing = _stored_form_pdf(application, language)  # finished just before this request took the lock
         if existing:
             return existing
-        _render_counted(actor)
+        render_counted(actor)
         content = render_pdf(application_form_html(application, language))
         try:
             # Rolled back (rendered at the same moment by another request, or a failure): the file goes too.

@@ -22,10 +22,18 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from onboarding import notifications
-from onboarding.application.pdf import PdfNotRendered, document_languages, render_lock, render_pdf
+from onboarding.application.pdf import (
+    BUSY,
+    PdfNotRendered,
+    document_languages,
+    render_counted,
+    render_lock,
+    render_pdf,
+)
 from onboarding.models import Application, ApplicationDocument, ApplicationStatus, ApprovalStep, Decision, DocumentKind, Stage
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
+from portal.permissions import AnyUser
 from portal.stored_files import FilesWritten, files_kept_if_committed
 
 logger = logging.getLogger(__name__)
@@ -68,19 +76,25 @@ def _letters(application: Application) -> dict[str, ApplicationDocument]:
             ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER)}
 
 
+def _render_letter(application: Application, language: str, *, issued_at: datetime,
+                   authority: ApprovalStep | None) -> bytes:
+    """The letter in ``language``; raises PdfNotRendered (logged) when it could not be rendered now."""
+    try:
+        return render_pdf(approval_letter_html(application, issued_at=issued_at, authority=authority, language=language))
+    except PdfNotRendered as exc:
+        logger.error("The approval letter of application %s (%s, %s) was not rendered: %s",
+                     application.pk, application.reference, language, exc.reason)
+        raise
+
+
 def _render_letters(application: Application, languages: list[str], *, issued_at: datetime,
                     authority: ApprovalStep | None) -> dict[str, bytes] | None:
     """The letter in each of ``languages``, or None when one could not be rendered now (logged)."""
-    contents = {}
-    for language in languages:
-        try:
-            contents[language] = render_pdf(approval_letter_html(application, issued_at=issued_at, authority=authority,
-                                                                 language=language))
-        except PdfNotRendered as exc:
-            logger.error("The approval letter of application %s (%s, %s) was not rendered: %s",
-                         application.pk, application.reference, language, exc.reason)
-            return None
-    return contents
+    try:
+        return {language: _render_letter(application, language, issued_at=issued_at, authority=authority)
+                for language in languages}
+    except PdfNotRendered:
+        return None
 
 
 def approval_letter_issue(*, application_id: int) -> ApplicationDocument | None:
@@ -147,25 +161,28 @@ def _approval_letter_store(application: Application, *, contents: dict[str, byte
     return documents["en"]
 
 
-def approval_letter_document(*, application: Application, language: str) -> ApplicationDocument | None:
+def approval_letter_document(*, application: Application, language: str,
+                             actor: AnyUser | None = None) -> ApplicationDocument | None:
     """The approval letter in ``language`` (one of the application's document languages),
-    for a download: the stored one; for a letter issued before letters came in two
-    languages, rendered now as it was issued (same date), stored, and not mailed again.
-    None when there is no letter yet, or it could not be rendered now."""
+    for a download by ``actor``: the stored one; for a letter issued before letters came in
+    two languages, rendered now as it was issued (same date), stored, and not mailed again.
+    Such a render counts against ``actor``'s PDF_RENDERS_PER_HOUR as a form PDF's does
+    (render_counted: a render that fails counts too, or downloading again would render
+    without end). None when there is no letter yet. Raises PdfNotRendered: BUSY (another
+    request is rendering it), TOO_MANY, or the render's OVER_LIMIT or FAILED."""
     existing = _letters(application)
     if language in existing or not existing:
         return existing.get(language)
     issued = existing.get("en") or next(iter(existing.values()))
     with render_lock(f"{DocumentKind.APPROVAL_LETTER}:{application.pk}:{language}") as held:
         if not held:
-            return None
-        contents = _render_letters(application, [language], issued_at=issued.created_at,
-                                   authority=_approving_authority(application))
-        if contents is None:
-            return None
+            raise PdfNotRendered(BUSY)
+        render_counted(actor)
+        content = _render_letter(application, language, issued_at=issued.created_at,
+                                 authority=_approving_authority(application))
         with files_kept_if_committed() as files, transaction.atomic():
             Application.objects.select_for_update().filter(pk=application.pk).first()
-            return _letters(application).get(language) or _store(application, language, contents[language], files)
+            return _letters(application).get(language) or _store(application, language, content, files)
 
 
 def approval_letters_pending(*, limit: int) -> list[int]:

@@ -480,9 +480,12 @@ def approval_letter(request, pk):
         raise Http404
     if not ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).exists():
         raise Http404
-    document = letters.approval_letter_document(application=application, language=language)
-    if document is None:  # being rendered, or over its limits: said where the link was
-        messages.error(request, pdf.refusal_message(pdf.BUSY))
-        return redirect("onboarding:detail", pk=pk)
+    try:
+        document = letters.approval_letter_document(application=application, language=language, actor=request.user)
+    except pdf.PdfNotRendered as exc:  # being rendered, over its limits, or the person's renders this hour
+        messages.error(request, pdf.refusal_message(exc.reason, until=exc.until))
+        return redirect("onboarding:detail", pk=pk)  # where the letter's link is
+    if document is None:
+        raise Http404
     return stored_file_response(document.file, owner=document, content_type="application/pdf",
                                 filename=letters.approval_letter_filename(application, language))

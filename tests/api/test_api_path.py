@@ -73,3 +73,15 @@ def test_a_call_keeps_the_headers_every_answer_carries(world):
 @pytest.mark.parametrize("path", ["/api/v1/nothing-here", "/api/v1/verifications/x"])
 def test_an_unknown_path_under_the_prefix_is_404_not_500(world, path):
     assert Client().get(path, **bearer(world["token_a"])).status_code == 404
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_the_api_root_without_its_slash_answers_json_not_a_redirect(world, method):
+    """/api/v1 was not under the prefix (/api/v1/): Django's 404 page, then
+    CommonMiddleware's redirect to /api/v1/ (HTML 301).
+    It is answered as /api/v1/ is, in JSON, without the browser's middleware."""
+    response = getattr(Client(), method)("/api/v1", **bearer(world["token_a"]))
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["detail"].startswith("The API has nothing at this address")
+    assert "Cookie" not in response.get("Vary", "") and not response.cookies

@@ -6,9 +6,11 @@ by one; the behaviour must be the same. A redis-server is started on a free port
 
 from datetime import timedelta
 
+import time_machine
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from api.models import ApiClient
 from api.services import api_client_revoke, used_key
@@ -107,3 +109,19 @@ def test_last_use_is_recorded_at_most_once_a_minute(world, redis_cache):
     cache.delete(used_key(client.token_hash))  # a minute later, the marker has expired
     get(world)
     assert ApiClient.objects.get(pk=client.pk).last_used_at > first - timedelta(seconds=1)
+
+
+def test_refused_tokens_past_the_limit_of_an_address_are_429_and_not_looked_up(world, redis_cache, settings,
+                                                                                django_assert_num_queries):
+    """As with the database cache (test_v1.py): the address's refusals are counted in Redis."""
+    settings.API_REFUSED_PER_MINUTE = 2
+    unknown = "sandes_00000000_" + "A" * 43
+    with time_machine.travel(timezone.now().replace(second=10, microsecond=0), tick=False):  # within one minute
+        assert get(world).status_code == 200  # client A cached
+        statuses = [get(world, token=unknown).status_code for _ in range(2)]
+        with django_assert_num_queries(0):  # not looked up
+            response = get(world, token=unknown)
+        assert get(world).status_code == 200  # a cached client is answered from the same address
+    assert statuses == [401, 401] and response.status_code == 429
+    assert response["Retry-After"] == "50"
+    assert response.json()["detail"].startswith("Too many requests without a valid API token")

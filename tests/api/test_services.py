@@ -59,7 +59,8 @@ def test_anyone_else_may_not_register(world, who):
 
 @pytest.mark.parametrize("name,code", [("", "required"), ("   ", "required"), ("x" * 101, "max_length"),
                                        ("e-Office", "duplicate"), ("  e-Office\n", "duplicate"),
-                                       ("App\udcff", "undecodable")])  # bytes that were not UTF-8
+                                       ("App\udcff", "undecodable"),  # bytes that were not UTF-8
+                                       ("\u200b\u2060\ufeff", "required")])  # nothing visible
 def test_names_are_required_bounded_and_unique_among_clients_in_use(world, name, code):
     with pytest.raises(ValidationError) as raised:
         api_client_create(organisation_id=world["a"].pk, name=name, actor=world["admin_a"])

@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
@@ -137,6 +138,43 @@ def test_over_the_rate_limit_is_429_json_with_retry_after(world, api_get, settin
     assert response.json()["detail"].startswith("Too many requests")
     # Per client: another organisation's client is not slowed down by this one.
     assert api_get(URL, token=world["token_b"], email="x@mahaagri.gov.in").status_code == 200
+
+
+REFUSED_TOKENS = [{}, {"HTTP_AUTHORIZATION": "Basic dXNlcjpwYXNz"}, bearer("something else"),
+                  bearer("sandes_00000000_" + "A" * 43)]
+
+
+def test_refused_tokens_from_one_address_are_limited_without_looking_them_up(world, settings):
+    """A missing, malformed or unknown token was answered 401 without end, each a lookup
+    in the database (and a guess at a token), from one address. Past
+    API_REFUSED_PER_MINUTE refused requests in a minute from one client address, the
+    next gets 429 with Retry-After, in JSON, and its token is not looked up; another
+    address, and a client whose token was just checked, are answered as before."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.API_REFUSED_PER_MINUTE = 4
+    cache.clear()
+    start = timezone.now().replace(second=10, microsecond=0)
+    with time_machine.travel(start, tick=False):
+        assert Client().get(URL, {"email": "x@mahaagri.gov.in"}, **bearer(world["token_a"])).status_code == 200
+        for headers in REFUSED_TOKENS:
+            assert Client().get(URL, {"email": "x@mahaagri.gov.in"}, **headers).status_code == 401
+        for headers in REFUSED_TOKENS:
+            with CaptureQueriesContext(connection) as queries:
+                response = Client().get(URL, {"email": "x@mahaagri.gov.in"}, **headers)
+            assert response.status_code == 429
+            assert response["Content-Type"].startswith("application/json")
+            assert response["Retry-After"] == "50"
+            assert response.json()["detail"] == (
+                "Too many requests without a valid API token from this address: try again in 50 seconds.")
+            assert not [q for q in queries.captured_queries if "api_apiclient" in q["sql"]]
+        # Another address is not held back; nor is the client already checked (its own limit stands).
+        assert Client(REMOTE_ADDR="10.1.2.3").get(URL, {"email": "x@mahaagri.gov.in"},
+                                                  **REFUSED_TOKENS[-1]).status_code == 401
+        assert Client().get(URL, {"email": "x@mahaagri.gov.in"}, **bearer(world["token_a"])).status_code == 200
+    with time_machine.travel(start + timedelta(minutes=1), tick=False):
+        assert Client().get(URL, {"email": "x@mahaagri.gov.in"}, **REFUSED_TOKENS[-1]).status_code == 401
 
 
 def test_the_rate_limit_counts_per_minute(world, settings):
@@ -515,11 +553,16 @@ def test_queries_per_call(world, api_get, django_assert_num_queries, params, ext
         assert api_get(URL, **params).status_code == 200
 
 
-def test_a_refused_token_costs_two_queries(world, django_assert_num_queries):
-    # 1 the cache (nothing under its hash), 2 the clients (none with that hash).
-    with django_assert_num_queries(2):
+def test_a_refused_token_costs_its_lookup_and_its_count(world, django_assert_num_queries):
+    # 1 the cache (nothing under its hash), 2 the address's count of refused tokens this
+    # minute (none yet), 3 the clients (none with that hash); 4-9 the refusal counted
+    # against the address (the database cache: read, then added: counts its rows for
+    # culling, savepoint, finds, inserts, releases the savepoint).
+    with django_assert_num_queries(9):
         assert Client().get(URL, {"email": "x@mahaagri.gov.in"}, **bearer("sandes_00000000_" + "A" * 43)).status_code == 401
-    with django_assert_num_queries(0):
+    # Nothing looked up: 1-6 the refusal counted (read, then written back: counts the rows,
+    # savepoint, finds and updates the row, releases the savepoint).
+    with django_assert_num_queries(6):
         assert Client().get(URL, {"email": "x@mahaagri.gov.in"}, **bearer("something else")).status_code == 401
 
 

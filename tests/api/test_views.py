@@ -7,7 +7,8 @@ import pytest
 from django.test import Client
 
 from api.models import ApiClient
-from api.services import api_client_create
+from api.selectors import clients_of
+from api.services import api_client_create, api_client_revoke
 from tests.html_tree import field_error, html_problems, parse
 from tests.verification.helpers import signed_in
 from verification.visibility.models import Audience, VisibilityPolicy
@@ -78,6 +79,24 @@ def test_a_bad_name_is_told_at_its_field_and_kept(world, name, message):
     assert ApiClient.objects.filter(organisation=world["a"]).count() == 1
     if name:
         assert parse(html).find(id="id_name").get("value") == name
+
+
+@pytest.mark.parametrize("name", ["\u200b", "\u2060", "\ufeff", "\u200b\u200b", " \u200d\u200c "])
+def test_an_invisible_name_is_refused_at_its_field(world, name):
+    """A name of zero-width spaces, word joiners or byte order marks was registered: a
+    client nobody could tell apart in the list or the audit log. It is refused as an
+    empty name is, at its field; nothing is registered."""
+    tree = parse(well_formed(signed_in(world["admin_a"]).post(new_url(world["a"]), {"name": name})))
+    assert field_error(tree, "name") == "Give the client a name."
+    assert tree.find(id="api-token") is None
+    assert ApiClient.objects.filter(organisation=world["a"]).count() == 1
+
+
+def test_a_name_with_joiners_inside_devanagari_is_registered(world):
+    name = "ई-ऑफ़िस क्ष\u200dत्र \u200cहिसाब"  # Devanagari needs the zero-width joiners to be written right
+    tree = parse(well_formed(signed_in(world["admin_a"]).post(new_url(world["a"]), {"name": name})))
+    assert tree.find(id="api-token") is not None
+    assert ApiClient.objects.filter(organisation=world["a"], name=name).exists()
 
 
 def test_sending_the_form_twice_registers_one_client(world):
@@ -227,3 +246,15 @@ def test_the_list_says_what_a_client_finds_the_organisations_people_by(world, em
     notice = parse(signed_in(world["admin_a"]).get(clients_url(world["a"])).content).by_id("found-by")
     assert said in notice.squashed_text()
     assert notice.find("a").get("href") == f"/people/visibility/organisations/{world['a'].pk}/"
+
+
+def test_clients_in_use_come_first_on_the_list(world):
+    """The list ordered by revoked_at ascending, and PostgreSQL sorts NULL last: 50
+    revoked clients filled page 1 and pushed the clients in use, with their Revoke
+    links, to page 2. Those in use come first on every database."""
+    for i in range(50):
+        client, _token = api_client_create(organisation_id=world["a"].pk, name=f"Old {i:02}", actor=world["admin_a"])
+        api_client_revoke(client_id=client.pk, actor=world["admin_a"])
+    assert clients_of(world["a"]).first().is_active
+    html = well_formed(signed_in(world["admin_a"]).get(clients_url(world["a"])))
+    assert world["client_a"].token_prefix in html and revoke_url(world["client_a"]) in html

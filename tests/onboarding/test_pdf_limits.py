@@ -576,6 +576,46 @@ def test_an_approval_letter_that_goes_over_the_limits_is_not_issued_and_the_beat
 
 
 @pytest.mark.django_db
+def test_an_approval_letter_rendered_at_a_download_counts_against_pdf_renders_per_hour(
+    settings, officer, officer_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    """A letter issued before letters came in two languages is rendered in the second one
+    when it is downloaded; a render that failed was tried again at every download, none of
+    them counted: any viewer could keep the portal rendering (up to 10 s and 512 MB each).
+    Those renders now count against the account's PDF_RENDERS_PER_HOUR as the form PDF's
+    do; past it the download is refused on the application's page, saying from when."""
+    application = authority_approved(officer)
+    with django_capture_on_commit_callbacks(execute=True):
+        approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=make_state_admin("MH"))
+    ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER,
+                                       language="mr").delete()  # issued in English only
+    settings.PDF_RENDERS_PER_HOUR = 2
+    renders = []
+
+    def render(html):
+        renders.append(html)
+        raise pdf.PdfNotRendered(pdf.OVER_LIMIT)  # stopped at its limits, the costliest
+
+    monkeypatch.setattr(letters, "render_pdf", render)
+    url, detail = f"/onboarding/{application.pk}/approval-letter.pdf?language=mr", f"/onboarding/{application.pk}/"
+    started = timezone.now()
+    with time_machine.travel(started, tick=False):
+        for _ in range(2):
+            response = officer_client.get(url)
+            assert response.status_code == 302 and response["Location"] == detail
+            assert any(m.startswith(NOT_MADE_EN) for m in alerts(officer_client.get(detail)))
+        response = officer_client.get(url)
+        assert response.status_code == 302 and response["Location"] == detail
+        [message] = [m for m in alerts(officer_client.get(detail))
+                     if m.startswith("You have reached the most PDFs the portal prepares for one person in an hour (2)")]
+        assert message.endswith(f"You can ask for another from {shown(started + timedelta(hours=1))}.")
+    assert len(renders) == 2
+    # The English letter, stored, is served without a render and without counting.
+    assert officer_client.get(f"/onboarding/{application.pk}/approval-letter.pdf").status_code == 200
+    assert len(renders) == 2
+
+
+@pytest.mark.django_db
 def test_letters_that_cannot_be_rendered_do_not_keep_a_later_approval_from_its_letter(officer, monkeypatch, caplog):
     """The beat job tried the pending letters oldest approval first, a run's worth
     (LETTERS_PER_RUN) at a time: as many letters that went over the render limits at every

@@ -520,6 +520,7 @@ def test_a_reminder_is_due_after_the_day_its_shortest_stage_opens():
     ("VERIFICATION_SWEEP_BATCH", "-1", "a whole number from 1 to 100000"),
     ("API_RATE_PER_MINUTE", "0", "a whole number from 1 to 1000000000"),
     ("API_CLIENTS_PER_ORGANISATION", "0", "a whole number from 1 to 100"),
+    ("API_REFUSED_PER_MINUTE", "0", "a whole number from 1 to 1000000"),
     ("PRIVACY_RETENTION_BATCH", "0", "a whole number from 1 to 100000"),
     ("PRIVACY_LOG_RETENTION_DAYS", "5000000", "a whole number from 1 to 3650"),
     ("PRIVACY_BREACH_LOG_MAX_LINES", "0", "a whole number from 1 to 100000000"),
