@@ -886,11 +886,19 @@ def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str,
             if not resting:
                 return []
             _lock_organisations({role.organisation_id for role in resting})
-        ending = admin_roles_resting_on(pairs, for_update=True)
-        for membership in ending:
+        now = timezone.now()
+        ending = []
+        for membership in admin_roles_resting_on(pairs, for_update=True):
+            if ended(membership.ends_at, now):
+                # Past its end before the beat job recorded it: it ended by itself then,
+                # recorded once as expired, not as taken away now.
+                membership.member_before_admin = False
+                _admin_expire(membership)
+                continue
             _check_holder_keeps_an_admin(membership)
             if check is not None:
                 check(membership)
+            ending.append(membership)
         for membership in ending:
             membership.member_before_admin = False
             _admin_end(membership)

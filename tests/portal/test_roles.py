@@ -648,6 +648,23 @@ def test_a_role_already_past_its_end_when_official_powers_end_is_recorded_as_exp
     assert not Membership.objects.filter(user=co, role=MembershipRole.ADMIN).exists()
 
 
+def test_an_admin_role_already_past_its_end_when_its_verification_ends_is_recorded_as_expired_not_revoked(world):
+    """The same when the verification an admin role rests on ends (organisation_admins_lapse):
+    a role past its end, not yet recorded by the beat job, ended by itself at its end. It is
+    recorded once as expired and not among the roles the verification's end took away."""
+    office, co = world["office"], world["admin_office"]
+    make_admin(office, email="co.admin@pune.mahaagri.gov.in")  # the office keeps an admin
+    ended_at = timezone.now() - timedelta(hours=3)
+    Membership.objects.filter(user=co, organisation=office).update(ends_at=ended_at)
+    assert organisation_admins_lapse(pairs=[(office.pk, co.pk)], reason="verification_ended") == []
+    assert not events(AuditAction.MEMBERSHIP_REVOKED)
+    [expired] = events(AuditAction.MEMBERSHIP_EXPIRED)
+    assert (expired.target_id, expired.old_values) == (str(office.pk), {"user": co.email, "role": "admin"})
+    assert expired.new_values["member"] is False  # the verification it rested on has ended
+    assert not Membership.objects.filter(user=co, organisation=office, is_active=True).exists()
+    assert not permissions.may_administer(fresh(co), office)
+
+
 def test_an_admin_whose_address_stops_earning_official_powers_leaves_a_row_in_each_organisations_log(world):
     office, parent = world["office"], world["parent"]
     co = make_admin(office, email="co.admin@pune.mahaagri.gov.in")
