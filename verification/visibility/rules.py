@@ -12,8 +12,9 @@ Levels (the narrowest audience a viewer still belongs to, for one person):
 
 - the person themself: everything, whatever the audiences (``SELF``);
 - an administrator of the person's organisation (or of one above it), a superadmin:
-  fields for ``admins`` and wider (only of an active organisation: one suspended
-  vouches for nobody, its administrators included; and only while the role rests on a
+  fields for ``admins`` and wider (only of an active organisation, by a role granted on
+  an active one: one suspended vouches for nobody, its administrators included, also of
+  the active offices below it; and only while the role rests on a
   fact in force: a role granted to a verified member ends with the verification, its
   lapse at superannuation counting at once);
 - a verified member of the same organisation: ``organisation`` and wider;
@@ -120,17 +121,20 @@ def _role_vouches(user: AnyUser, top: int, prefix: str, today) -> Exists:
 
 def _vouched_administered(user: AnyUser) -> QuerySet[Organisation]:
     """The organisations the user administers that are active, through an admin role
-    that still rests on a fact in force (``_role_vouches``): a suspended organisation (or
-    one not yet approved) vouches for nobody, its administrators included, and neither
-    does a role whose verification has ended or lapsed, or whose organisation below, where
-    the person was verified, is suspended. The organisations administered are read with
-    the platform roles (each role's subtree prefix): a prefix match per role, no
-    correlated subquery."""
+    granted on an active organisation that still rests on a fact in force
+    (``_role_vouches``): a suspended organisation (or one not yet approved) vouches for
+    nobody, its administrators included (also of the active offices below it), and
+    neither does a role whose verification has ended or lapsed, or whose organisation
+    below, where the person was verified, is suspended. The organisations administered
+    are read with the platform roles (each role's subtree prefix): a prefix match per
+    role, no correlated subquery."""
     today = timezone.localdate()
     reached = Q(pk__in=[])
     for prefix in admin_role_subtrees(user):
         top = int(prefix.rstrip("/").rsplit("/", 1)[-1])
-        reached |= (Q(pk=top) | Q(ancestry__startswith=prefix)) & Q(_role_vouches(user, top, prefix, today))
+        top_active = Exists(Organisation.objects.filter(pk=top, status=OrganisationStatus.ACTIVE))
+        reached |= (Q(pk=top) | Q(ancestry__startswith=prefix)) & Q(top_active) & Q(
+            _role_vouches(user, top, prefix, today))
     return Organisation.objects.filter(reached, status=OrganisationStatus.ACTIVE)
 
 
