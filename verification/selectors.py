@@ -21,7 +21,6 @@ from portal.organisations.selectors import admin_roles_resting_on, organisations
 from portal.organisations.states import State
 from portal.permissions import (
     AnyUser,
-    administered_organisations,
     administers_some_organisation,
     is_auditor,
     is_superadmin,
@@ -39,6 +38,8 @@ from verification.visibility.models import ProfileField
 from verification.visibility.rules import (
     API_CLIENT,
     FETCHED,
+    administered_in_force,
+    administers_in_force,
     annotated_for,
     found_by,
     request_view_of,
@@ -86,10 +87,22 @@ def may_administer_verification(user: AnyUser) -> bool:
 
 
 def organisations_administered_by(viewer: AnyUser) -> QuerySet[Organisation]:
-    """The organisations whose verifications the viewer decides (auditors: none)."""
+    """The organisations whose verifications the viewer decides (auditors: none): those
+    they administer by an admin role in force, one resting on a verification past its
+    date of superannuation ending from the next request (rules.administered_in_force)."""
     if is_auditor(viewer) and not is_superadmin(viewer):
         return Organisation.objects.none()
-    return administered_organisations(viewer)
+    return administered_in_force(viewer)
+
+
+def administers(viewer: AnyUser, organisation: Organisation) -> bool:
+    """Whether the viewer decides the verifications of ``organisation`` (and its other
+    administrators' matters: its visibility policy, its rosters, its API clients), as
+    ``organisations_administered_by`` says (auditors: never), of the roles as they are
+    now (rules.administers_in_force): one query, none for a superadmin."""
+    if not viewer.is_authenticated or (is_auditor(viewer) and not is_superadmin(viewer)):
+        return False
+    return administers_in_force(viewer, organisation)
 
 
 def organisation_for_admin(viewer: AnyUser, pk: int) -> Organisation:
