@@ -15,7 +15,13 @@ from portal.organisations.services import LastAdmin, organisation_admin_grant
 from portal.permissions import is_member, may_administer
 from tests.factories import OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import messages_to
-from tests.verification.helpers import DETAILS, GovernmentProfileFactory, make_admin, signed_in
+from tests.verification.helpers import (
+    DETAILS,
+    GovernmentProfileFactory,
+    contacts_shown_to_verified_users,
+    make_admin,
+    signed_in,
+)
 from verification import services
 from verification.models import GovernmentProfile, VerificationMethod, VerificationSettings, VerificationStatus
 from verification.selectors import on_official_domain, profile_for_admin, profiles_for_admin
@@ -810,6 +816,7 @@ def test_automatic_verification_does_not_undo_an_administrators_rejection(world)
 def test_the_deciding_admin_is_told_when_another_verified_person_gave_the_mobile_number(world):
     GovernmentProfileFactory(user=UserFactory(email="ravi.rao@karhealth.gov.in"), organisation=world["other"],
                              status=VerificationStatus.VERIFIED, mobile="+919876543210")
+    contacts_shown_to_verified_users(world["other"])
     warning = "Another verified government user gave this mobile number"
     admin = signed_in(world["admin_office"])
     shared = ask(world, mobile="9876543210")
@@ -847,3 +854,14 @@ def test_an_admin_role_above_with_another_ground_below_outlasts_a_lapse_there(wo
     services.check_decider(fresh(person), world["parent"])
     with pytest.raises(PermissionDenied):
         services.check_decider(fresh(person), world["other"])
+
+
+def test_the_deciding_admin_is_not_told_of_a_holder_of_the_mobile_number_kept_from_verified_users(world):
+    """The warning counts the holders the verification API counts: a number its holder's
+    organisation keeps from verified government users (the defaults: its admins) is not
+    told to the admins of another organisation as held."""
+    GovernmentProfileFactory(user=UserFactory(email="ravi.rao@karhealth.gov.in"), organisation=world["other"],
+                             status=VerificationStatus.VERIFIED, mobile="+919876543210")
+    shared = ask(world, mobile="9876543210")
+    page = signed_in(world["admin_office"]).get(f"/verification/profiles/{shared.pk}/").content.decode()
+    assert "Another verified government user gave this mobile number" not in page
