@@ -20,8 +20,9 @@ from api.tokens import token_new
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.organisations.models import Organisation, OrganisationStatus
-from portal.permissions import AnyUser, is_auditor, is_superadmin, may_administer
+from portal.permissions import AnyUser, is_auditor, is_superadmin
 from portal.text import has_undecodable_bytes, has_visible_characters, single_line
+from verification.selectors import administers
 
 NAME_MAX = 100
 COMMAND = "system:manage.py api_client_create"  # who acts in the audit log when the command registers a client
@@ -32,7 +33,7 @@ def check_client_admin(actor: AnyUser, organisation: Organisation) -> None:
     """An admin of the organisation (or of one above it) or a superadmin; never an auditor."""
     if not actor.is_authenticated or (is_auditor(actor) and not is_superadmin(actor)):
         raise PermissionDenied
-    if not may_administer(actor, organisation):
+    if not administers(actor, organisation):
         raise PermissionDenied
 
 

@@ -21,7 +21,6 @@ from portal.organisations.selectors import admin_roles_resting_on, organisations
 from portal.organisations.states import State
 from portal.permissions import (
     AnyUser,
-    administered_organisations,
     administers_some_organisation,
     is_auditor,
     is_superadmin,
@@ -39,6 +38,8 @@ from verification.visibility.models import ProfileField
 from verification.visibility.rules import (
     API_CLIENT,
     FETCHED,
+    administered_in_force,
+    administers_in_force,
     annotated_for,
     found_by,
     request_view_of,
@@ -86,10 +87,22 @@ def may_administer_verification(user: AnyUser) -> bool:
 
 
 def organisations_administered_by(viewer: AnyUser) -> QuerySet[Organisation]:
-    """The organisations whose verifications the viewer decides (auditors: none)."""
+    """The organisations whose verifications the viewer decides (auditors: none): those
+    they administer by an admin role in force, one resting on a verification past its
+    date of superannuation ending from the next request (rules.administered_in_force)."""
     if is_auditor(viewer) and not is_superadmin(viewer):
         return Organisation.objects.none()
-    return administered_organisations(viewer)
+    return administered_in_force(viewer)
+
+
+def administers(viewer: AnyUser, organisation: Organisation) -> bool:
+    """Whether the viewer decides the verifications of ``organisation`` (and its other
+    administrators' matters: its visibility policy, its rosters, its API clients), as
+    ``organisations_administered_by`` says (auditors: never), of the roles as they are
+    now (rules.administers_in_force): one query, none for a superadmin."""
+    if not viewer.is_authenticated or (is_auditor(viewer) and not is_superadmin(viewer)):
+        return False
+    return administers_in_force(viewer, organisation)
 
 
 def organisation_for_admin(viewer: AnyUser, pk: int) -> Organisation:
@@ -186,9 +199,9 @@ def _with_badges(queryset: QuerySet[GovernmentProfile]) -> QuerySet[GovernmentPr
     ).exclude(organisation_id=OuterRef("organisation_id"))
     suspended = elsewhere.filter(status=VerificationStatus.SUSPENDED).values("reason_code")[:1]
     # Someone else verified with the same mobile number (the API answers nobody for a
-    # number two verified people hold and show): the deciding admin checks it with the person.
-    mobile_taken = GovernmentProfile.objects.filter(verified_in_force(today), mobile=OuterRef("mobile")).exclude(
-        user_id=OuterRef("user_id"))
+    # number two verified people hold and show): the deciding admin checks it with the
+    # person. Only a holder the API counts: a number kept narrower is not told.
+    mobile_taken = mobile_holders(OuterRef("mobile"), today=today).exclude(user_id=OuterRef("user_id"))
     return queryset.annotate(person_verified=Exists(verified), held_elsewhere=Exists(elsewhere),
                              suspended_elsewhere=Subquery(suspended), mobile_taken=Exists(mobile_taken))
 
@@ -326,18 +339,29 @@ def members_of(organisation: Organisation, *, viewer: AnyUser, query: str = "",
 API_ORGANISATION = ("organisation__short_code", "organisation__state")
 
 
+def mobile_holders(mobile: str | OuterRef, *, today: date) -> QuerySet[GovernmentProfile]:
+    """The holders of ``mobile`` (a number, or an expression: ``OuterRef("mobile")``) that
+    the verification API finds by it, and counts: a number two of them hold names neither.
+    Verified in force (in an active organisation too); the number vouched for by an
+    administrator (by hand or by the organisation's roster: a profile verified
+    automatically, by its confirmed official address on the organisation's domain, is
+    not found by the number, the person's word); and shown to any verified government
+    user (their organisation's policy and their own narrowing, ``found_by``). Only these
+    hold a number for a roster (verification.rosters.staging) and for the join requests'
+    warning: a number kept narrower is told held to nobody."""
+    found = GovernmentProfile.objects.filter(verified_in_force(today), mobile=mobile).exclude(
+        method=VerificationMethod.OFFICIAL_EMAIL)
+    return found_by(API_CLIENT, ProfileField.MOBILE, found)
+
+
 def _verified_by_contact(*, emails: Iterable[str] = (), mobile: str = "",
                          today: date) -> QuerySet[GovernmentProfile]:
-    found = GovernmentProfile.objects.filter(verified_in_force(today))  # in an active organisation too
-    # A mobile number is the person's word until an administrator vouches for it (by hand
-    # or by the organisation's roster): a profile verified automatically (its confirmed
-    # official address on the organisation's domain) is not found by its number.
-    found = (found.filter(official_email__in=emails) if emails
-             else found.filter(mobile=mobile).exclude(method=VerificationMethod.OFFICIAL_EMAIL))
-    # Only by what any verified government user may see of the person (their
-    # organisation's policy and their own narrowing): an address or a number kept from
-    # them finds nothing, and does not count among a number's holders either.
-    found = found_by(API_CLIENT, ProfileField.OFFICIAL_EMAIL if emails else ProfileField.MOBILE, found)
+    # By an address only what any verified government user may see of the person (their
+    # organisation's policy and their own narrowing): an address kept from them finds
+    # nothing; by a number, its holders (mobile_holders).
+    found = (found_by(API_CLIENT, ProfileField.OFFICIAL_EMAIL, GovernmentProfile.objects.filter(
+                 verified_in_force(today), official_email__in=emails))  # in an active organisation too
+             if emails else mobile_holders(mobile, today=today))
     # By number, two rows: a number two verified people give names neither (below).
     return found.order_by("-verified_at", "-id").values(*FETCHED, *API_ORGANISATION)[:1 if emails else 2]
 

@@ -28,7 +28,7 @@ from portal.limits import refuse_over
 from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus, ended
 from portal.organisations.selectors import organisations_left_without_admin
 from portal.organisations.services import LastAdmin, organisation_admins_lapse
-from portal.permissions import AnyUser, is_auditor, is_superadmin, may_administer
+from portal.permissions import AnyUser, is_auditor, is_superadmin
 from portal.text import multi_line, single_line
 from verification import notifications
 from verification.models import (
@@ -44,6 +44,7 @@ from verification.models import (
     VerificationStatus,
 )
 from verification.selectors import (
+    administers,
     auto_verification_of,
     automatic_verification_withheld,
     has_confirmed_address,
@@ -102,10 +103,11 @@ def _lock_profile(profile_id: int) -> GovernmentProfile:
 
 
 def check_decider(actor: AnyUser, organisation: Organisation) -> None:
-    """An admin of the organisation (or of one above it) or a superadmin; never an auditor."""
+    """An admin of the organisation (or of one above it) or a superadmin; never an auditor;
+    not by a role resting on a verification past its date of superannuation (selectors.administers)."""
     if not actor.is_authenticated or (is_auditor(actor) and not is_superadmin(actor)):
         raise PermissionDenied
-    if not may_administer(actor, organisation):
+    if not administers(actor, organisation):
         raise PermissionDenied
 
 
@@ -172,7 +174,7 @@ def _membership_end(profile: GovernmentProfile, *, ended_by: AnyUser | None = No
 
     def check(membership: Membership) -> None:
         values = {"name": profile.user.email, "organisation": membership.organisation.name}
-        if ended_by is not None and not may_administer(ended_by, membership.organisation):
+        if ended_by is not None and not administers(ended_by, membership.organisation):
             raise ValidationError(
                 _("%(name)s is an admin of %(organisation)s, a role that rests on this verification: ending it would "
                   "end that role too. Only the administrators of %(organisation)s or a superadmin can suspend or "

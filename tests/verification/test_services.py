@@ -15,7 +15,13 @@ from portal.organisations.services import LastAdmin, organisation_admin_grant
 from portal.permissions import is_member, may_administer
 from tests.factories import OrganisationFactory, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import messages_to
-from tests.verification.helpers import DETAILS, GovernmentProfileFactory, make_admin, signed_in
+from tests.verification.helpers import (
+    DETAILS,
+    GovernmentProfileFactory,
+    contacts_shown_to_verified_users,
+    make_admin,
+    signed_in,
+)
 from verification import services
 from verification.models import GovernmentProfile, VerificationMethod, VerificationSettings, VerificationStatus
 from verification.selectors import on_official_domain, profile_for_admin, profiles_for_admin
@@ -849,6 +855,7 @@ def test_automatic_verification_does_not_undo_an_administrators_rejection(world)
 def test_the_deciding_admin_is_told_when_another_verified_person_gave_the_mobile_number(world):
     GovernmentProfileFactory(user=UserFactory(email="ravi.rao@karhealth.gov.in"), organisation=world["other"],
                              status=VerificationStatus.VERIFIED, mobile="+919876543210")
+    contacts_shown_to_verified_users(world["other"])
     warning = "Another verified government user gave this mobile number"
     admin = signed_in(world["admin_office"])
     shared = ask(world, mobile="9876543210")
@@ -856,3 +863,44 @@ def test_the_deciding_admin_is_told_when_another_verified_person_gave_the_mobile
     services.join_request_withdraw(profile_id=shared.pk, actor=world["person"])
     own = ask(world, mobile="9812345678")
     assert warning not in admin.get(f"/verification/profiles/{own.pk}/").content.decode()
+
+
+def test_an_admin_role_resting_on_a_lapsed_verification_decides_nothing_before_the_job_ends_it(world):
+    """A right is checked again when used: past the date of superannuation of the
+    verification the role rests on, its admin decides nothing from the next request,
+    before the hourly job ends the verification and the role."""
+    person, profile = admin_above_through_the_office(world)
+    waiting = GovernmentProfileFactory(user=world["person"], organisation=world["parent"],
+                                       official_email=world["person"].email)
+    GovernmentProfile.objects.filter(pk=profile.pk).update(superannuation_date=timezone.localdate() - timedelta(days=1))
+    for organisation in ("parent", "office"):
+        with pytest.raises(PermissionDenied):
+            services.check_decider(fresh(person), world[organisation])
+    with pytest.raises(PermissionDenied):
+        services.join_request_decide(profile_id=waiting.pk, decision="verify", actor=fresh(person))
+    assert GovernmentProfile.objects.get(pk=waiting.pk).status == VerificationStatus.PENDING
+    services.check_decider(fresh(world["admin_parent"]), world["office"])  # a first admin's role rests on no verification
+
+
+def test_an_admin_role_above_with_another_ground_below_outlasts_a_lapse_there(world):
+    """The lapse ends only what the hourly job will end: an admin role above whose holder
+    is also the first admin of another office below it keeps resting on that role."""
+    person, profile = admin_above_through_the_office(world)
+    sibling = OrganisationFactory(name="District Agriculture Office, Nashik", short_code="DAO-NASHIK",
+                                  parent=world["parent"])
+    Membership.objects.create(organisation=sibling, user=person, role=MembershipRole.ADMIN)
+    GovernmentProfile.objects.filter(pk=profile.pk).update(superannuation_date=timezone.localdate() - timedelta(days=1))
+    services.check_decider(fresh(person), world["parent"])
+    with pytest.raises(PermissionDenied):
+        services.check_decider(fresh(person), world["other"])
+
+
+def test_the_deciding_admin_is_not_told_of_a_holder_of_the_mobile_number_kept_from_verified_users(world):
+    """The warning counts the holders the verification API counts: a number its holder's
+    organisation keeps from verified government users (the defaults: its admins) is not
+    told to the admins of another organisation as held."""
+    GovernmentProfileFactory(user=UserFactory(email="ravi.rao@karhealth.gov.in"), organisation=world["other"],
+                             status=VerificationStatus.VERIFIED, mobile="+919876543210")
+    shared = ask(world, mobile="9876543210")
+    page = signed_in(world["admin_office"]).get(f"/verification/profiles/{shared.pk}/").content.decode()
+    assert "Another verified government user gave this mobile number" not in page

@@ -11,7 +11,7 @@ from django.utils import timezone
 from portal.organisations.models import Organisation, OrganisationStatus
 from tests.factories import UserFactory
 from tests.html_tree import parse
-from tests.verification.helpers import GovernmentProfileFactory, signed_in
+from tests.verification.helpers import GovernmentProfileFactory, contacts_shown_to_verified_users, signed_in
 from verification.models import GovernmentProfile, VerificationStatus
 
 pytestmark = pytest.mark.django_db
@@ -140,6 +140,7 @@ def test_a_lapsed_verification_elsewhere_is_no_other_holder_of_the_mobile_number
     retired = UserFactory(email="old.officer@karhealth.gov.in", full_name="Old Officer")
     held = GovernmentProfileFactory(user=retired, organisation=world["other"], status=VerificationStatus.VERIFIED,
                                     mobile="+919876543210")
+    contacts_shown_to_verified_users(world["other"])
     request = GovernmentProfileFactory(user=world["person"], organisation=world["office"], mobile="+919876543210")
     admin = signed_in(world["admin_office"])
     warning = "Another verified government user gave this mobile number"

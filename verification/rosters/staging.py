@@ -24,9 +24,10 @@ from portal.organisations.models import (
     in_force_q,
     not_ended_q,
 )
-from verification.models import HELD_STATUSES, GovernmentProfile, VerificationStatus
+from verification.models import HELD_STATUSES, GovernmentProfile
 from verification.rosters.checks import CheckedRow
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RowOutcome
+from verification.selectors import mobile_holders
 
 BATCH = 2000
 _COPY_COLUMNS = ("roster_id", "line", "name", "email", "mobile", "designation", "employee_code", "office",
@@ -185,24 +186,26 @@ def classify(roster: RosterImport) -> None:
         Exists(last_admins_elsewhere(roster.organisation).filter(user_id=OuterRef("user_id"))))
     rows.filter(outcome=RowOutcome.VERIFY).filter(Exists(last)).update(
         outcome=RowOutcome.REFUSED, problems="last_admin_elsewhere")
-    # A mobile number a verified person of another account holds: the verification API
-    # answers nobody for a number two verified people hold, so the row would take the
-    # number's answer from its holder (and a roster is no proof of whose number it is).
+    # A mobile number a verified person of another account holds, as the verification API
+    # counts its holders (mobile_holders: shown to verified government users): the API
+    # answers nobody for a number two of them hold, so the row would take the number's
+    # answer from its holder (and a roster is no proof of whose number it is). A number
+    # kept narrower is no holder's here either: the preview tells nobody it is held.
     # The holder is someone else when the profile's address is not the row's, and the
     # row's address is not confirmed on the holder's account.
     theirs = EmailAddress.objects.filter(user_id=OuterRef("user_id"), email=OuterRef(OuterRef("email")), verified=True)
-    taken = (GovernmentProfile.objects.filter(status=VerificationStatus.VERIFIED, mobile=OuterRef("mobile"))
+    taken = (mobile_holders(OuterRef("mobile"), today=timezone.localdate())
              .exclude(official_email=OuterRef("email")).exclude(Exists(theirs)))
     rows.exclude(outcome=RowOutcome.REFUSED).exclude(mobile="").filter(Exists(taken)).update(
         outcome=RowOutcome.REFUSED, problems="mobile_taken")
 
 
 def mobile_taken(mobile: str, *, user_id: int) -> bool:
-    """Whether a verified person other than ``user_id`` holds ``mobile`` (checked again
-    when a row is applied or an invitation accepted: the preview may be days old, and two
-    rows or invitations may name one number)."""
-    return bool(mobile) and GovernmentProfile.objects.filter(
-        status=VerificationStatus.VERIFIED, mobile=mobile).exclude(user_id=user_id).exists()
+    """Whether a verified person other than ``user_id`` holds ``mobile``, as the
+    verification API counts its holders (mobile_holders), checked again when a row is
+    applied or an invitation accepted: the preview may be days old, and two rows or
+    invitations may name one number."""
+    return bool(mobile) and mobile_holders(mobile, today=timezone.localdate()).exclude(user_id=user_id).exists()
 
 
 def own_domains(organisation: Organisation) -> QuerySet[OrganisationDomain]:

@@ -12,8 +12,9 @@ Levels (the narrowest audience a viewer still belongs to, for one person):
 
 - the person themself: everything, whatever the audiences (``SELF``);
 - an administrator of the person's organisation (or of one above it), a superadmin:
-  fields for ``admins`` and wider (only of an active organisation: one suspended
-  vouches for nobody, its administrators included; and only while the role rests on a
+  fields for ``admins`` and wider (only of an active organisation, by a role granted on
+  an active one: one suspended vouches for nobody, its administrators included, also of
+  the active offices below it; and only while the role rests on a
   fact in force: a role granted to a verified member ends with the verification, its
   lapse at superannuation counting at once);
 - a verified member of the same organisation: ``organisation`` and wider;
@@ -33,13 +34,13 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
-from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Coalesce, Greatest, Least
+from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Cast, Coalesce, Concat, Greatest, Least
 from django.utils import timezone
 
 from portal.accounts.models import User
 from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus, not_ended_q
-from portal.permissions import AnyUser, admin_role_subtrees, administered_organisations, is_superadmin
+from portal.permissions import AnyUser, admin_role_subtrees, directly_administered_ids, is_superadmin
 from verification.models import HELD_STATUSES, GovernmentProfile, VerificationStatus, verified_in_force
 from verification.visibility.models import DEFAULT_AUDIENCES, Audience, PersonalVisibility, ProfileField, column_of
 
@@ -118,19 +119,87 @@ def _role_vouches(user: AnyUser, top: int, prefix: str, today) -> Exists:
                                             is_active=True))
 
 
+def _role_lapsed(user: AnyUser, top: int, prefix: str, today) -> Q:
+    """Whether the user's admin role of organisation ``top`` (its offices: ``prefix``)
+    ends with a verification of theirs past its date of superannuation, before the
+    hourly job ends it (it then ends the roles ``admin_roles_resting_on`` names): the
+    role of the organisation where that verification is (a first admin's too), and a
+    role granted above it that nothing else below rests on any more (no other
+    membership in force below: not the one ending, nor a role granted above it). No
+    query of its own: uncorrelated with the rows it filters."""
+    lapsed = _lapsed_verifications(user.pk, today)
+    lapsed_below_it = lapsed.filter(organisation__ancestry__contains=Concat(
+        Value("/"), Cast(OuterRef("organisation_id"), CharField()), Value("/")))
+    other_ground = Membership.objects.filter(
+        Q(role=MembershipRole.MEMBER) | not_ended_q(), user_id=user.pk, is_active=True,
+        organisation__ancestry__startswith=prefix,
+    ).exclude(organisation_id__in=lapsed.values("organisation_id")).exclude(
+        Q(role=MembershipRole.ADMIN, granted_at__isnull=False) & Q(Exists(lapsed_below_it)))
+    granted_here = Membership.objects.filter(user_id=user.pk, organisation_id=top, role=MembershipRole.ADMIN,
+                                             is_active=True, granted_at__isnull=False)
+    return Q(Exists(lapsed.filter(organisation_id=top))) | (
+        Q(Exists(granted_here)) & Q(Exists(lapsed.filter(organisation__ancestry__startswith=prefix)))
+        & ~Q(Exists(other_ground)))
+
+
+def administered_in_force(user: AnyUser) -> QuerySet[Organisation]:
+    """The organisations the user administers by right, active or not (every one for a
+    superadmin): those they were made admin of and every office below them
+    (portal.permissions.administered_organisations), but for a role that ends with a verification past
+    its date of superannuation (``_role_lapsed``), from the next request, before the
+    hourly job ends it. The one rule of the administrators' pages and decisions
+    (verification.selectors.organisations_administered_by, administers) and of their
+    sight there (``level_expression(by_right=True)``). A prefix match per role, as
+    ``_vouched_administered``: no query of its own until evaluated."""
+    if not user.is_authenticated:
+        return Organisation.objects.none()
+    if is_superadmin(user):
+        return Organisation.objects.all()
+    prefixes = admin_role_subtrees(user)
+    if not prefixes:
+        return Organisation.objects.none()
+    today = timezone.localdate()
+    reached = Q(pk__in=[])
+    for prefix in prefixes:
+        top = int(prefix.rstrip("/").rsplit("/", 1)[-1])
+        reached |= (Q(pk=top) | Q(ancestry__startswith=prefix)) & ~Q(_role_lapsed(user, top, prefix, today))
+    return Organisation.objects.filter(reached)
+
+
+def administers_in_force(user: AnyUser, organisation: Organisation) -> bool:
+    """Whether ``user`` administers ``organisation`` as ``administered_in_force`` says,
+    asked of the admin roles as they are now (as may_administer asks): a role granted or
+    ended earlier in the same task or command counts as it now stands. One query, none
+    for a superadmin; no right for an account that is not active."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    if is_superadmin(user):
+        return True
+    today = timezone.localdate()
+    chain = [*organisation.ancestor_ids, organisation.pk]
+    standing = Q(pk__in=[])
+    for depth, top in enumerate(chain):
+        prefix = "/" + "".join(f"{pk}/" for pk in chain[:depth + 1])
+        standing |= Q(content_object_id=top) & ~Q(_role_lapsed(user, top, prefix, today))
+    return directly_administered_ids(user).filter(standing).exists()
+
+
 def _vouched_administered(user: AnyUser) -> QuerySet[Organisation]:
     """The organisations the user administers that are active, through an admin role
-    that still rests on a fact in force (``_role_vouches``): a suspended organisation (or
-    one not yet approved) vouches for nobody, its administrators included, and neither
-    does a role whose verification has ended or lapsed, or whose organisation below, where
-    the person was verified, is suspended. The organisations administered are read with
-    the platform roles (each role's subtree prefix): a prefix match per role, no
-    correlated subquery."""
+    granted on an active organisation that still rests on a fact in force
+    (``_role_vouches``): a suspended organisation (or one not yet approved) vouches for
+    nobody, its administrators included (also of the active offices below it), and
+    neither does a role whose verification has ended or lapsed, or whose organisation
+    below, where the person was verified, is suspended. The organisations administered
+    are read with the platform roles (each role's subtree prefix): a prefix match per
+    role, no correlated subquery."""
     today = timezone.localdate()
     reached = Q(pk__in=[])
     for prefix in admin_role_subtrees(user):
         top = int(prefix.rstrip("/").rsplit("/", 1)[-1])
-        reached |= (Q(pk=top) | Q(ancestry__startswith=prefix)) & Q(_role_vouches(user, top, prefix, today))
+        top_active = Exists(Organisation.objects.filter(pk=top, status=OrganisationStatus.ACTIVE))
+        reached |= (Q(pk=top) | Q(ancestry__startswith=prefix)) & Q(top_active) & Q(
+            _role_vouches(user, top, prefix, today))
     return Organisation.objects.filter(reached, status=OrganisationStatus.ACTIVE)
 
 
@@ -157,16 +226,17 @@ def viewer_of(user: AnyUser) -> Viewer:
 
 def level_expression(viewer: Viewer, *, by_right: bool = False):
     """The viewer's level for each profile row, as an SQL expression. ``by_right``: on the
-    pages an administrator reaches by their right over an organisation, they see its
-    people as administrators whether or not it is active (a suspended organisation
-    vouches for nobody: elsewhere only active ones count)."""
+    pages an administrator reaches by their right over an organisation
+    (``administered_in_force``), they see its people as administrators whether or not it
+    is active (a suspended organisation vouches for nobody: elsewhere only active ones
+    count)."""
     if viewer.user_id is None:
         return Value(VERIFIED if viewer.client else EVERYONE)
     whens = [When(user_id=viewer.user_id, then=Value(SELF))]
     if viewer.superadmin:
         return Case(*whens, default=Value(ADMIN))
     if by_right or viewer.administers:
-        administered = administered_organisations(viewer.user) if by_right else _vouched_administered(viewer.user)
+        administered = administered_in_force(viewer.user) if by_right else _vouched_administered(viewer.user)
         whens.append(When(organisation_id__in=administered.values("pk"), then=Value(ADMIN)))
     if viewer.verified_organisation_id is not None:
         whens.append(When(organisation_id=viewer.verified_organisation_id, then=Value(MEMBER)))

@@ -21,7 +21,7 @@ from portal.organisations.models import Membership, MembershipRole
 from portal.permissions import may_administer
 from tests.factories import PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import delivered_body
-from tests.verification.helpers import GovernmentProfileFactory, signed_in
+from tests.verification.helpers import GovernmentProfileFactory, contacts_shown_to_verified_users, signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload
 from verification import tasks
 from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
@@ -403,11 +403,14 @@ def test_someone_who_confirms_the_address_between_preview_and_apply_is_verified_
     assert list(Invitation.objects.values_list("email", flat=True)) == ["person2@pune.mahaagri.gov.in"]
 
 
-def verified_elsewhere_with(world, mobile):
-    """Another person verified, in another organisation, with ``mobile`` (since a preview)."""
+def verified_elsewhere_with(world, mobile, *, shown=True):
+    """Another person verified, in another organisation, with ``mobile`` (since a preview),
+    shown to verified government users (``shown``: what the verification API finds them by)."""
     holder = UserFactory(email="ravi.rao@karhealth.gov.in")
     GovernmentProfileFactory(user=holder, organisation=world["other"], status=VerificationStatus.VERIFIED,
                              official_email=holder.email, mobile=mobile)
+    if shown:
+        contacts_shown_to_verified_users(world["other"])
 
 
 def test_a_mobile_number_another_person_was_verified_with_since_the_preview_is_not_verified_twice(
@@ -545,3 +548,23 @@ def test_the_last_admin_of_another_organisation_on_the_roster_is_not_moved_and_t
     assert may_administer(type(admin).objects.get(pk=admin.pk), world["other"])
     assert GovernmentProfile.objects.get(user=admin, organisation=world["office"]).status == VerificationStatus.PENDING
     assert GovernmentProfile.objects.get(user=admin, organisation=world["other"]).status == VerificationStatus.VERIFIED
+
+
+def test_a_mobile_number_kept_from_verified_users_is_no_holders_when_applying(
+        world, people, django_capture_on_commit_callbacks):
+    """A number another verified person was given since the preview, but which their
+    organisation keeps from verified government users (the defaults: its admins), is no
+    holder's for the verification API nor for the roster: the row is applied."""
+    one = people["one"]
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1), person(3, Mobile="9876500099")]))
+    assert (roster.verify_count, roster.change_count) == (1, 1)
+    verified_elsewhere_with(world, "+919876500001", shown=False)
+    GovernmentProfileFactory(user=UserFactory(email="kept@karhealth.gov.in"), organisation=world["other"],
+                             status=VerificationStatus.VERIFIED, mobile="+919876500099")
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"verified": 1, "changed": 1}
+    assert GovernmentProfile.objects.filter(user=one, organisation=world["office"],
+                                            status=VerificationStatus.VERIFIED).exists()
+    people["here"].refresh_from_db()
+    assert people["here"].mobile == "+919876500099"
+    assert not RosterRow.objects.filter(roster=roster, problems="mobile_taken").exists()

@@ -22,7 +22,7 @@ from portal.organisations.models import OrganisationStatus
 from tests.factories import UserFactory
 from tests.onboarding.approval_helpers import delivered_body
 from tests.smtp import text_of
-from tests.verification.helpers import GovernmentProfileFactory, make_admin, signed_in
+from tests.verification.helpers import GovernmentProfileFactory, contacts_shown_to_verified_users, make_admin, signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload
 from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
 from verification.rosters import services
@@ -340,6 +340,7 @@ def test_confirming_an_invited_address_whose_mobile_number_another_verified_pers
     holder = UserFactory(email="ravi.rao@karhealth.gov.in")
     GovernmentProfileFactory(user=holder, organisation=world["other"], status=VerificationStatus.VERIFIED,
                              official_email=holder.email, mobile=invited.mobile)
+    contacts_shown_to_verified_users(world["other"])
     sign_up_and_confirm(invited.email, smtp_server, django_capture_on_commit_callbacks)
     invited.refresh_from_db()
     assert invited.status == InvitationStatus.ACCEPTED
@@ -461,5 +462,20 @@ def test_the_person_who_confirms_an_invited_address_is_told_what_came_of_it(
     GovernmentProfileFactory(user=UserFactory(email="ravi.rao@karhealth.gov.in"), organisation=world["other"],
                              status=VerificationStatus.VERIFIED, official_email="ravi.rao@karhealth.gov.in",
                              mobile=second.mobile)
+    contacts_shown_to_verified_users(world["other"])
     page = confirm(second.email)
     assert taken in page and verified not in page
+
+
+def test_confirming_an_invited_address_whose_mobile_number_is_kept_from_verified_users_verifies_them(
+        world, invited, smtp_server, django_capture_on_commit_callbacks):
+    """A verified holder of the invitation's number whose organisation keeps it from
+    verified government users (the defaults: its admins) is no holder for the verification
+    API, nor for the invitation: confirming the address verifies the person."""
+    holder = UserFactory(email="ravi.rao@karhealth.gov.in")
+    GovernmentProfileFactory(user=holder, organisation=world["other"], status=VerificationStatus.VERIFIED,
+                             official_email=holder.email, mobile=invited.mobile)
+    sign_up_and_confirm(invited.email, smtp_server, django_capture_on_commit_callbacks)
+    invited.refresh_from_db()
+    assert GovernmentProfile.objects.filter(user=invited.accepted_by, status=VerificationStatus.VERIFIED).exists()
+    assert AuditEvent.objects.get(action=AuditAction.INVITATION_ACCEPTED).new_values["outcome"] != "mobile_taken"

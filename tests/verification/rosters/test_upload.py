@@ -11,12 +11,13 @@ from django.utils import timezone
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import DomainClaim, OrganisationDomain
 from tests.factories import UserFactory
-from tests.verification.helpers import GovernmentProfileFactory, signed_in
+from tests.verification.helpers import GovernmentProfileFactory, contacts_shown_to_verified_users, signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload, upload_file, xlsx_bytes
 from verification.models import VerificationStatus
 from verification.rosters.models import Invitation, RosterImport, RosterRow, RosterStatus, RowOutcome
 from verification.rosters.parsing import RosterFileError
 from verification.rosters.refusals import reasons_of
+from verification.visibility.models import Audience, PersonalVisibility, VisibilityPolicy
 
 pytestmark = pytest.mark.django_db
 
@@ -191,11 +192,13 @@ def test_a_file_not_checked_within_its_time_is_refused_at_the_file_field_and_cou
 
 
 def test_a_mobile_number_another_verified_person_holds_is_refused(world):
-    """The verification API answers nobody for a number two verified people hold: a roster
-    row would take the answer from its holder. The holder's own row keeps the number."""
+    """The verification API answers nobody for a number two verified people hold (and
+    show to verified government users): a roster row would take the answer from its
+    holder. The holder's own row keeps the number."""
     holder = UserFactory(email="ravi.rao@karhealth.gov.in", full_name="Ravi Rao")
     GovernmentProfileFactory(user=holder, organisation=world["other"], status=VerificationStatus.VERIFIED,
                              official_email=holder.email, mobile="+919876500001")
+    contacts_shown_to_verified_users(world["other"])
     here = UserFactory(email="person2@pune.mahaagri.gov.in", full_name="Person 2")
     GovernmentProfileFactory(user=here, organisation=world["office"], status=VerificationStatus.VERIFIED,
                              official_email=here.email, mobile="+919876500002")
@@ -291,3 +294,24 @@ def test_an_address_with_a_sharp_s_in_its_domain_finds_the_account_that_signed_u
     rows = {row.line: row for row in RosterRow.objects.filter(roster=roster)}
     assert (rows[2].outcome, rows[2].email) == (RowOutcome.VERIFY, signed_up.email)
     assert rows[3].email == normalise_mailbox("ravi@straße.gov.in") == "ravi@strasse.gov.in"
+
+
+@pytest.mark.parametrize("kept_by", ["organisation", "person"])
+def test_a_roster_preview_does_not_tell_a_hidden_mobile_number_is_held(world, kept_by):
+    """A number its holder's organisation, or the holder, keeps from verified government
+    users is no holder's for the verification API (it finds nobody by it) nor for a
+    roster: the preview does not refuse the row, which would tell any organisation's
+    admin, row by made-up row, which numbers verified people hold."""
+    holder = UserFactory(email="ravi.rao@karhealth.gov.in", full_name="Ravi Rao")
+    GovernmentProfileFactory(user=holder, organisation=world["other"], status=VerificationStatus.VERIFIED,
+                             official_email=holder.email, mobile="+919876500001")
+    contacts_shown_to_verified_users(world["other"])
+    if kept_by == "organisation":
+        VisibilityPolicy.objects.filter(organisation=world["other"]).update(mobile=Audience.NOBODY)
+    else:
+        PersonalVisibility.objects.create(user=holder, mobile=Audience.ADMINS)
+    admin = signed_in(world["admin_office"])
+    assert "Ravi Rao" not in admin.get("/people/", {"q": "9876500001"}).content.decode()
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1)]))  # Mobile 9876500001
+    assert not roster.rows.filter(problems__contains="mobile_taken").exists()
+    assert roster.refused_count == 0

@@ -2,13 +2,18 @@
 distinctive value in each field (so that a page, a search or an export shows it or
 not), and one viewer of each kind."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from portal.organisations.services import organisation_admin_grant
 from tests.factories import OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import make_superadmin
 from tests.verification.helpers import GovernmentProfileFactory, make_admin, signed_in
-from verification.models import VerificationStatus
+from verification import services
+from verification.models import GovernmentProfile, VerificationStatus
 from verification.visibility.models import ProfileField, VisibilityPolicy, column_of
 
 # What the person's profile holds, field by field, and a search term that matches that
@@ -60,3 +65,17 @@ def set_policy(organisation, audiences):
     VisibilityPolicy.objects.update_or_create(
         organisation=organisation, defaults={column_of(name): int(value) for name, value in audiences.items()}
     )
+
+
+def lapsed_admin(people):
+    """Ravi, verified in ``other`` and made its admin (by its first admin) as a verified
+    member, then past his date of superannuation: the hourly job has not yet ended the
+    verification, nor the role resting on it. Returns him (read again) and the first admin."""
+    other = people["other"]
+    first_admin = make_admin(other, email="first@karhealth.gov.in", full_name="First Admin")
+    ravi = UserFactory(email="ravi@karhealth.gov.in", full_name="Ravi Rao")
+    held = GovernmentProfileFactory(user=ravi, organisation=other, official_email=ravi.email)
+    services.join_request_decide(profile_id=held.pk, decision="verify", actor=first_admin)
+    organisation_admin_grant(organisation_id=other.pk, user_id=ravi.pk, actor=first_admin)
+    GovernmentProfile.objects.filter(pk=held.pk).update(superannuation_date=timezone.localdate() - timedelta(days=1))
+    return type(ravi).objects.get(pk=ravi.pk), first_admin

@@ -8,9 +8,10 @@ import pytest
 
 from portal.audit.models import AuditAction, AuditEvent
 from tests.html_tree import html_problems
-from tests.verification.helpers import GovernmentProfileFactory, make_admin
-from tests.verification.visibility.conftest import VALUES, VIEWERS, client_of, set_policy
+from tests.verification.helpers import GovernmentProfileFactory, make_admin, signed_in
+from tests.verification.visibility.conftest import VALUES, VIEWERS, client_of, lapsed_admin, set_policy
 from verification.models import GovernmentProfile, VerificationStatus
+from verification.visibility import rules
 from verification.visibility.models import Audience, PersonalVisibility, ProfileField, VisibilityPolicy
 from verification.visibility.rules import visible_profile
 
@@ -218,3 +219,33 @@ def test_a_too_short_search_is_said_at_the_field(people, query):
     assert 'id="id_q_error"' in html and "Type at least 3 characters to search." in html
     assert 'aria-invalid="true"' in html and f'value="{query}"' in html
     assert "Nobody you may see matches" not in html
+
+
+def test_a_lapsed_admin_sees_no_mobile_numbers_on_the_admin_pages(people):
+    """An admin whose role rests on a verification past its date of superannuation has,
+    from the next request (before the hourly job ends the role), no administrator's sight
+    on the administrators' pages either: the members page and a member's page are 404,
+    as for anyone who does not administer the organisation."""
+    other = people["other"]
+    colleague = GovernmentProfile.objects.get(user=people["outsider"])
+    GovernmentProfile.objects.filter(pk=colleague.pk).update(mobile="+919811122233")
+    ravi, _first_admin = lapsed_admin(people)
+    assert not rules.viewer_of(ravi).administers
+    client = signed_in(ravi)
+    members = client.get(f"/verification/organisations/{other.pk}/members/")
+    profile_page = client.get(f"/verification/profiles/{colleague.pk}/")
+    assert "+919811122233" not in members.content.decode() + profile_page.content.decode()
+    assert members.status_code == profile_page.status_code == 404
+    assert client.get("/verification/queue/", {"status": VerificationStatus.VERIFIED}).content.decode().count(
+        "+919811122233") == 0
+
+
+def test_a_lapsed_admin_cannot_open_nor_change_the_policy(people):
+    other = people["other"]
+    ravi, first_admin = lapsed_admin(people)
+    client = signed_in(ravi)
+    url = f"/people/visibility/organisations/{other.pk}/"
+    assert client.get(url).status_code == 404
+    assert client.post(url, policy_form(mobile=int(Audience.PUBLIC))).status_code == 404
+    assert not VisibilityPolicy.objects.filter(organisation=other, mobile=Audience.PUBLIC).exists()
+    assert signed_in(first_admin).get(url).status_code == 200  # the first admin's role rests on no verification

@@ -175,3 +175,24 @@ def test_an_admin_of_a_suspended_organisation_vouches_for_nobody_and_is_no_admin
     set_policy(people["home"], {ProfileField.NAME: Audience.PUBLIC})
     assert rules.visible_profile(fresh, people["profile"].pk).values == rules.visible_profile(
         people["public"], people["profile"].pk).values
+
+
+def test_an_admin_of_a_suspended_directorate_is_no_admin_viewer_of_its_active_offices(people):
+    """An admin role counts for viewing only while the organisation it was granted on is
+    active: while a directorate is suspended, its admin neither sees the people of the
+    active offices below it as their administrator (their mobile number, for admins) nor
+    is a verified government user."""
+    directorate = OrganisationFactory(name="Directorate of Suspended Things")
+    office = OrganisationFactory(name="District Office Below", parent=directorate)
+    admin = make_admin(directorate, email="first@susp.gov.in", full_name="First Admin")
+    person = UserFactory(email="worker@susp.gov.in", full_name="Vikram Worker")
+    profile = GovernmentProfileFactory(user=person, organisation=office, status=VerificationStatus.VERIFIED,
+                                       mobile="+919800011122", employee_code="EMP-SECRET-1")
+    assert rules.visible_profile(admin, profile.pk).values["mobile"] == "+919800011122"
+    directorate.status = OrganisationStatus.SUSPENDED
+    directorate.save(update_fields=["status"])
+    fresh = type(admin).objects.get(pk=admin.pk)
+    html = signed_in(fresh).get("/people/", {"q": "98000 11122"}).content.decode()
+    assert "+919800011122" not in html
+    assert rules.visible_profile(fresh, profile.pk) is None  # the defaults show nothing to everyone
+    assert not rules.viewer_of(fresh).verified

@@ -9,6 +9,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.csv_files import neutralise
 from tests.factories import PlatformRoleFactory
 from tests.verification.helpers import make_admin
+from tests.verification.visibility.conftest import lapsed_admin
 from verification.visibility import services
 from verification.visibility.models import Audience, PersonalVisibility, ProfileField, VisibilityPolicy
 from verification.visibility.rules import visible_profile
@@ -102,3 +103,13 @@ def test_export_is_audited_with_the_search_and_count(people):
     client_of(people, "colleague").get("/people/export.csv", {"q": "quillfeath"})
     event = AuditEvent.objects.get(action=AuditAction.DIRECTORY_EXPORTED)
     assert event.new_values == {"query": "quillfeath", "rows": 1} and event.actor_email == people["colleague"].email
+
+
+def test_a_lapsed_admin_may_not_set_the_policy(people):
+    """A right is checked again when used: an admin whose role rests on a verification
+    past its date of superannuation is refused before the hourly job ends the role."""
+    ravi, _first_admin = lapsed_admin(people)
+    with pytest.raises(PermissionDenied):
+        services.visibility_policy_set(organisation_id=people["other"].pk, actor=ravi,
+                                       audiences={ProfileField.MOBILE: Audience.PUBLIC})
+    assert not VisibilityPolicy.objects.filter(organisation=people["other"]).exists()
