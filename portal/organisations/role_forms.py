@@ -54,7 +54,8 @@ class _GrantForm(AccessibleForm):
 
 
 class PlatformGrantForm(_GrantForm):
-    role = forms.ChoiceField(label=_("Role"), choices=PlatformRole.choices, widget=forms.RadioSelect)
+    role = forms.ChoiceField(label=_("Role"), choices=PlatformRole.choices,
+                             widget=forms.RadioSelect(attrs={"class": "form-check-input"}))
     jurisdiction = forms.ChoiceField(
         label=_("Where"), required=False, choices=[EVERYWHERE_CHOICE, *JURISDICTION_CHOICES],
         help_text=_("A state administrator: one state, union territory or the centre. An auditor: one of those, or "

@@ -1,8 +1,9 @@
 """The API client pages in a real browser (Chromium through Playwright), each page
 screenshotted and checked with axe-core (tests/browser/support.py): an organisation's
 admin opens "API clients" from the members page, registers a client (first without a
-name), copies the token shown once, calls the API with it, then revokes the client
-after the confirmation and the token is refused; past the organisation's number of clients
+name, then with a name of invisible characters only, refused at its field), copies the
+token shown once, calls the API with it, then revokes the client after the confirmation
+and the token is refused; past the organisation's number of clients
 in use, a further one is refused at its name."""
 
 import pytest
@@ -40,6 +41,14 @@ def test_an_admin_registers_uses_and_revokes_an_api_client(page, portal, check_p
     page.get_by_role("button", name="Register and show the token").click()
     expect(page.get_by_text("This field is required")).to_have_count(2)  # summary and field
     check_page(page, "api-client-missing-name")
+    # A name of zero-width spaces only: nothing to see, refused at the field as an empty one, what was typed kept.
+    page.get_by_label("Name of the client").fill("\u200b\u200b")
+    page.get_by_role("button", name="Register and show the token").click()
+    expect(page.locator("#id_name_error")).to_have_text("Give the client a name.")
+    expect(page.get_by_label("Name of the client")).to_have_value("\u200b\u200b")
+    expect(page.get_by_label("Name of the client")).to_have_attribute("aria-invalid", "true")
+    check_page(page, "api-client-invisible-name")
+    assert not ApiClient.objects.exists()
     page.get_by_label("Name of the client").fill("e-Office")
     page.get_by_role("button", name="Register and show the token").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("API client registered")

@@ -6,6 +6,8 @@ Playwright), each screenshotted and checked with axe-core (tests/browser/support
   from the appeals queue and upholds it;
 - a superadmin adds an official email rule (the confirmation is backed by an
   audit row), changes it on its edit page, filters the outbox and opens a message;
+  "Try sending again" pressed on a message that failed when its page was loaded but was
+  sent since says, in each language, that it is no longer failed and nothing was queued;
 - a nodal officer withdraws an application through the confirmation box, and
   reads the data protection notice from the footer;
 - a state administrator without TOTP is sent to set it up, confirms the password,
@@ -55,6 +57,13 @@ WITHDRAW_REASON = "The department will join through the state's central account.
 REJECTION = "The authorisation letter is signed by an officer who is not the head of the department."
 GROUNDS = "The letter is signed by the Director, who heads the department under the Business Rules, 1975."
 UPHELD = "The Business Rules name the Secretary, not the Director, as the head of the department."
+
+TRY_AGAIN = {"en": "Try sending again", "hi": "फिर से भेजने का प्रयास करें", "mr": "पुन्हा पाठवण्याचा प्रयत्न करा"}
+NO_LONGER_FAILED = {
+    "en": "This message is no longer failed (now: Sent); nothing was queued.",
+    "hi": "यह संदेश अब विफल नहीं है (अब: भेजा गया); कुछ भी कतार में नहीं डाला गया।",
+    "mr": "हा संदेश आता अयशस्वी नाही (आता: पाठवला); काहीही रांगेत टाकले नाही.",
+}
 
 pytestmark = [
     pytest.mark.browser,
@@ -241,6 +250,29 @@ def test_superadmin_adds_an_email_rule_and_reads_the_outbox(page, portal, smtp_s
     expect(page.get_by_role("main")).to_contain_text(to_authority.message_id)
     expect(page.get_by_role("button", name="Try sending again")).to_have_count(0)  # sent, not failed
     check_page(page, "outbox-message")
+
+    # --- "Try sending again" pressed on the page loaded while the message had failed, after it was sent
+    # meanwhile (from a second tab, or by another superadmin): nothing queued, and the page says so ---------
+    attempts = OutboxMessage.objects.get(pk=to_authority.pk).attempts
+
+    def no_longer_failed():
+        OutboxMessage.objects.filter(pk=to_authority.pk).update(status=OutboxStatus.FAILED)
+        page.reload()
+        code = page.locator("html").get_attribute("lang")
+        button = page.locator("main form button[type=submit]")
+        expect(button).to_have_text(TRY_AGAIN[code])
+        OutboxMessage.objects.filter(pk=to_authority.pk).update(status=OutboxStatus.SENT)
+        button.click()
+        page.wait_for_load_state("load")
+        expect(page).to_have_url(re.compile(rf"/portal/outbox/{to_authority.pk}/$"))
+        expect(page.locator(".messages")).to_have_text(NO_LONGER_FAILED[code])
+        expect(page.locator("main form button")).to_have_count(0)  # sent: nothing to try again
+
+    no_longer_failed()
+    check_page.in_each_language(page, "outbox-message-no-longer-failed", reach=no_longer_failed)
+    row = OutboxMessage.objects.get(pk=to_authority.pk)
+    assert (row.status, row.attempts) == (OutboxStatus.SENT, attempts)
+    assert not AuditEvent.objects.filter(action=AuditAction.OUTBOX_REQUEUED).exists()
 
     check_page.assert_clean()
 

@@ -1,10 +1,12 @@
 """The role pages in a real browser (Chromium through Playwright), each page
 screenshotted and checked with axe-core (tests/browser/support.py):
 
-- a superadmin signed in with TOTP opens Roles from the navigation, finds a person by
-  address, grants them the state administrator role for Maharashtra with a last day,
-  checks it on the confirmation page, confirms, and sees it in the list with its end;
-  then opens the report;
+- a superadmin signed in with TOTP, whose own role has a last day, opens Roles from the
+  navigation, finds a person by address, grants them the state administrator role for
+  Maharashtra with a last day, checks it on the confirmation page, confirms, and sees it
+  in the list with its end; then opens the report; an auditor role she would give with no
+  last day, or a later one than her own, is refused at the last day's field naming the
+  latest day allowed, in English, Hindi and Marathi;
 - the admin of a state department makes a verified member of a district office below
   it an admin of that office until a last day, then tries to remove the office's
   original admin, the last one whose role does not end, and is refused;
@@ -15,12 +17,13 @@ screenshotted and checked with axe-core (tests/browser/support.py):
   her verification at the old address."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from allauth.account.models import EmailAddress
 from django.core.cache import cache
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from playwright.sync_api import expect
 
 from portal.organisations.models import Membership, MembershipRole, OrganisationDomain, PlatformRoleGrant
@@ -41,7 +44,12 @@ pytestmark = [
 def test_a_superadmin_grants_a_state_administrator_role_with_a_last_day(page, portal, check_page):
     superadmin = make_superadmin(email="anita.rao@nic.in", totp=False)
     secret = with_totp(superadmin)
+    # Her own role is for a term: its last day is in 120 days, which no role she grants may outlast.
+    own_last_day = timezone.localdate() + timedelta(days=120)
+    PlatformRoleGrant.objects.filter(user=superadmin).update(
+        ends_at=timezone.make_aware(datetime.combine(own_last_day + timedelta(days=1), time.min)))
     person = UserFactory(email="ravi.patil@maharashtra.gov.in", full_name="Ravi Patil")
+    auditor = UserFactory(email="meena.iyer@nic.in", full_name="Meena Iyer")
     last_day = timezone.localdate() + timedelta(days=90)
 
     sign_in(page, portal, superadmin.email, totp_secret=secret)
@@ -85,6 +93,37 @@ def test_a_superadmin_grants_a_state_administrator_role_with_a_last_day(page, po
     page.get_by_role("link", name="Platform roles").click()
     expect(page.get_by_role("row").filter(has_text="ravi.patil@maharashtra.gov.in")).to_be_visible()
     check_page(page, "report")
+
+    # --- An auditor role with no last day would outlast her own: refused at the last day, naming the latest ---
+    page.goto(f"{portal}/portal/roles/platform/grant/?user={auditor.pk}")
+
+    def outlasting(ends_on=""):
+        def refused():
+            code = page.locator("html").get_attribute("lang")
+            page.locator("input[name=role][value=auditor]").check()
+            page.locator("#id_jurisdiction").select_option("")
+            page.locator("#id_ends_on").fill(ends_on)
+            page.locator("#id_reason").fill("Audit of the onboarding drive.")
+            page.locator("main form button[name=step][value=review]").click()
+            page.wait_for_load_state("load")
+            with translation.override(code):
+                day = date_format(own_last_day, "j M Y")
+            expect(page.locator("#id_ends_on_error")).to_have_text(OUTLASTS_OWN_ROLE[code].format(day=day))
+            expect(page.locator("#id_ends_on")).to_have_attribute("aria-invalid", "true")
+            expect(page.locator("#id_reason")).to_have_value("Audit of the onboarding drive.")
+            expect(page.locator("input[name=role][value=auditor]")).to_be_checked()
+            expect(page.get_by_role("heading", level=1)).not_to_have_text(re.compile("Confirm"))
+        return refused
+
+    no_last_day = outlasting()
+    no_last_day()
+    check_page.in_each_language(page, "grant-auditor-outlasting-own-role", reach=no_last_day)
+    outlasting((own_last_day + timedelta(days=1)).isoformat())()  # a later last day: refused alike
+    check_page(page, "grant-auditor-later-than-own-role")
+    page.locator("#id_ends_on").fill(own_last_day.isoformat())  # her own last day: accepted, to be confirmed
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm the platform role")
+    assert not PlatformRoleGrant.objects.filter(user=auditor).exists()
     check_page.assert_clean()
 
 
@@ -163,6 +202,16 @@ def test_an_acting_admin_cannot_give_an_admin_role_that_outlasts_their_own(page,
     check_page.in_each_language(page, "grant-outlasting-refused", reach=refused)
     assert Membership.objects.get(user=clerk, organisation=office).role == MembershipRole.MEMBER
     check_page.assert_clean()
+
+OUTLASTS_OWN_ROLE = {
+    "en": "Your own role, by which you give this one, ends after {day}: the role you give cannot last longer. Give a "
+          "last day no later than {day}.",
+    "hi": "आपकी अपनी भूमिका, जिसके आधार पर आप यह भूमिका दे रहे हैं, {day} के बाद समाप्त हो जाती है: आपके द्वारा दी गई "
+          "भूमिका इससे अधिक समय तक नहीं चल सकती। {day} या उससे पहले का अंतिम दिन दें।",
+    "mr": "तुमची स्वतःची भूमिका, जिच्या आधारे तुम्ही ही भूमिका देत आहात, {day} नंतर संपते: तुम्ही दिलेली भूमिका त्यापेक्षा "
+          "जास्त काळ टिकू शकत नाही. {day} किंवा त्याआधीचा शेवटचा दिवस द्या.",
+}
+
 
 LAST_ADMIN_ADDRESS = {
     "en": "You are the last admin of District Agriculture Office, Pune whose role does not end, and the role rests on "

@@ -6,8 +6,11 @@ after their organisation chose narrower; a mobile number the person kept to them
 hidden on their administrators' page; an office's admin refused at the form when
 suspending the verification of an admin of the department above; and a waiting request
 refused once the person's date of superannuation has passed; a person's request refused at
-the daily limit, what they typed kept; a suspension past the day's limit for one person,
-refused with the note kept; the page of a request whose person an
+the daily limit, what they typed kept, and her waiting request withdrawn through the page
+that asks first (its box left unticked: said at the box, nothing withdrawn); a suspension
+past the day's limit for one person, refused with the note kept; reinstating a suspended
+verification while a newer request of the person waits in the same office, refused at the
+top of the form with a link to that request; the page of a request whose person an
 administrator rejected before, saying why the system did not verify it; and the queue's
 decision buttons pressed with no request chosen, said where focus lands."""
 
@@ -15,6 +18,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -25,7 +29,7 @@ from tests.factories import OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import official_email_rules  # noqa: F401 (fixture)
 from tests.verification.helpers import GovernmentProfileFactory, make_admin
 from tests.verification.visibility.conftest import set_policy
-from verification.models import GovernmentProfile, VerificationStatus
+from verification.models import EndReason, GovernmentProfile, VerificationStatus
 from verification.services import profile_reinstate, profile_suspend
 from verification.visibility.models import Audience, PersonalVisibility, ProfileField
 
@@ -80,6 +84,17 @@ AT_LIMIT = {
     "en": "You have asked to be verified 2 times in the last 24 hours, the most the portal accepts.",
     "hi": "आपने पिछले 24 घंटों में 2 बार सत्यापन का अनुरोध किया है, जितना पोर्टल स्वीकार करता है उतना।",
     "mr": "तुम्ही गेल्या 24 तासांत 2 वेळा पडताळणीची विनंती केली आहे, पोर्टल स्वीकारते तितकी.",
+}
+WITHDRAW = {"en": "Withdraw the request", "hi": "अनुरोध वापस लें", "mr": "विनंती मागे घ्या"}
+WITHDRAW_ASKED = {
+    "en": "You asked District Agriculture Office, Pune to verify you, with meena.shah@pune.mahaagri.gov.in.",
+    "hi": "आपने meena.shah@pune.mahaagri.gov.in के साथ District Agriculture Office, Pune से सत्यापन का अनुरोध किया है।",
+    "mr": "तुम्ही meena.shah@pune.mahaagri.gov.in सह District Agriculture Office, Pune कडे पडताळणीची विनंती केली आहे.",
+}
+TICK_TO_WITHDRAW = {
+    "en": "Tick the box to confirm that you want to withdraw this request.",
+    "hi": "यह पुष्टि करने के लिए बॉक्स पर निशान लगाएँ कि आप यह अनुरोध वापस लेना चाहते हैं।",
+    "mr": "तुम्हाला ही विनंती मागे घ्यायची आहे याची पुष्टी करण्यासाठी चौकटीत खूण करा.",
 }
 REJECTED_BEFORE = {
     "en": "An administrator of this organisation rejected an earlier request of this person",
@@ -243,6 +258,42 @@ def test_a_request_over_the_daily_limit_is_refused_and_an_earlier_rejection_is_n
     refused()
     check_page.in_each_language(page, "request-over-daily-limit", reach=refused)
     assert GovernmentProfile.objects.filter(user=meena).count() == 2
+
+    # She withdraws the request that waits: its link on her verifications opens a page that
+    # asks first; sent without the box ticked, it says so at the box and withdraws nothing.
+    page.goto(f"{portal}/verification/")
+    page.get_by_role("link", name="Withdraw the request District Agriculture Office, Pune").click()
+    expect(page).to_have_url(re.compile(rf"/verification/requests/{waiting.pk}/withdraw/$"))
+
+    def asked():
+        code = language(page)
+        expect(page.get_by_role("heading", level=1)).to_have_text(WITHDRAW[code])
+        expect(page.locator("main")).to_contain_text(WITHDRAW_ASKED[code])
+        expect(page.locator("#id_confirm")).not_to_be_checked()
+
+    asked()
+    check_page.in_each_language(page, "withdraw-confirm", reach=asked)
+
+    def unticked():
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state("load")
+        code = language(page)
+        expect(page.locator("#id_confirm_error")).to_have_text(TICK_TO_WITHDRAW[code])
+        expect(page.locator("#id_confirm")).to_have_attribute("aria-invalid", "true")
+        expect(page.locator("#id_confirm")).to_have_attribute("aria-describedby", re.compile(r"\bid_confirm_error\b"))
+        expect(page.locator("#error-summary")).to_contain_text(TICK_TO_WITHDRAW[code])
+
+    unticked()
+    check_page.in_each_language(page, "withdraw-unticked", reach=unticked)
+    assert GovernmentProfile.objects.get(pk=waiting.pk).status == VerificationStatus.PENDING
+
+    page.locator("#id_confirm").check()
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/verification/$"))
+    expect(page.get_by_role("status")).to_contain_text("Your request to District Agriculture Office, Pune was withdrawn.")
+    expect(page.get_by_role("link", name=re.compile("^Withdraw the request"))).to_have_count(0)
+    check_page(page, "withdrawn")
+    assert GovernmentProfile.objects.get(pk=waiting.pk).status == VerificationStatus.CANCELLED
     check_page.assert_clean()
 
 
@@ -254,14 +305,22 @@ SUSPENSIONS_AT_LIMIT = {
 }
 
 
-def test_suspending_a_person_again_past_the_days_limit_is_refused_with_the_note_kept(
+def test_a_suspension_past_the_days_limit_and_a_reinstatement_beside_a_waiting_request_are_refused(
         page, portal, check_page, office, settings):
     """Asha was suspended and reinstated today (each time she was mailed, with the note):
     a further suspension is over the day's limit and refused on its form, saying when it
-    is possible again, the note typed kept; nothing changes."""
+    is possible again, the note typed kept; nothing changes. Kiran's verification was
+    suspended when its address left his account, and he asked the office again with a new
+    one: reinstating the old verification while that request waits is refused at the top of
+    the form, which links to the waiting request, the note typed kept; nothing changes."""
     settings.VERIFICATION_SUSPENSIONS_PER_DAY = 2
     profile_suspend(profile_id=office.asha.pk, reason_code="misuse", reason="Shared the account.", actor=office.admin)
     profile_reinstate(profile_id=office.asha.pk, reason="Explained.", actor=office.admin)
+    kiran = UserFactory(email="kiran.more@pune.mahaagri.gov.in", full_name="Kiran More")
+    old = GovernmentProfileFactory(user=kiran, organisation=office, status=VerificationStatus.SUSPENDED,
+                                   official_email=kiran.email, reason_code=EndReason.ADDRESS_REMOVED)
+    EmailAddress.objects.create(user=kiran, email=KIRAN_NEW, verified=True)
+    waiting = GovernmentProfileFactory(user=kiran, organisation=office, official_email=KIRAN_NEW)
     sign_in(page, portal, office.admin.email)
     page.goto(f"{portal}/verification/profiles/{office.asha.pk}/suspend/")
 
@@ -270,7 +329,43 @@ def test_suspending_a_person_again_past_the_days_limit_is_refused_with_the_note_
     refused()
     check_page.in_each_language(page, "suspension-over-daily-limit", reach=refused)
     assert GovernmentProfile.objects.get(pk=office.asha.pk).status == VerificationStatus.VERIFIED
+
+    page.goto(f"{portal}/verification/profiles/{old.pk}/reinstate/")
+    beside_waiting = refused_on_submit(page, ["#id_confirm"], REQUEST_WAITING, fills={"#id_reason": "Address back."})
+
+    def refused_with_link():
+        beside_waiting()
+        link = page.locator(f"main form a[href='/verification/profiles/{waiting.pk}/']")
+        expect(link).to_have_text(OPEN_WAITING[language(page)])
+        # at the top of the form: after the error summary, before the first field
+        assert page.evaluate("""() => {
+            const summary = document.querySelector('#error-summary'), link = document.querySelector('main form p a');
+            const field = document.querySelector('#id_reason');
+            return !!(summary.compareDocumentPosition(link) & Node.DOCUMENT_POSITION_FOLLOWING)
+                && !!(link.compareDocumentPosition(field) & Node.DOCUMENT_POSITION_FOLLOWING);
+        }""")
+
+    refused_with_link()
+    check_page.in_each_language(page, "reinstate-beside-waiting-request-refused", reach=refused_with_link)
+    statuses = sorted(GovernmentProfile.objects.filter(user=kiran).values_list("status", flat=True))
+    assert statuses == [VerificationStatus.PENDING, VerificationStatus.SUSPENDED]
+    refused_with_link()  # the switch back to English showed the form afresh
+    page.get_by_role("link", name="Open the waiting request").click()
+    expect(page).to_have_url(re.compile(rf"/verification/profiles/{waiting.pk}/$"))
+    expect(page.locator("main")).to_contain_text(KIRAN_NEW)
     check_page.assert_clean()
+
+
+KIRAN_NEW = "kiran.m@pune.mahaagri.gov.in"
+REQUEST_WAITING = {
+    "en": f"This person asked District Agriculture Office, Pune again, with {KIRAN_NEW}, and that request waits: "
+          "decide on it first",
+    "hi": f"इस व्यक्ति ने District Agriculture Office, Pune से {KIRAN_NEW} के साथ फिर से अनुरोध किया है, और वह अनुरोध "
+          "प्रतीक्षा में है",
+    "mr": f"या व्यक्तीने District Agriculture Office, Pune कडे {KIRAN_NEW} सह पुन्हा विनंती केली आहे, आणि ती विनंती "
+          "प्रलंबित आहे",
+}
+OPEN_WAITING = {"en": "Open the waiting request", "hi": "प्रतीक्षारत अनुरोध खोलें", "mr": "प्रलंबित विनंती उघडा"}
 
 
 LAST_ADMIN = {
