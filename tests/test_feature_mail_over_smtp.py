@@ -437,7 +437,7 @@ def test_the_draft_erasure_reminder_decodes_exactly_in_english_and_marathi(smtp_
     [(raw, message)] = send_and_receive(smtp_server, django_capture_on_commit_callbacks,
                                         lambda: drafts_remind([draft.pk], now))
     grace = next(policy.grace_days for policy in retention_policies() if policy.kind == RetentionKind.DRAFT_APPLICATION)
-    context = {"application": draft, "erase_on": (now + timedelta(days=grace)).date()}
+    context = {"application": draft, "erase_on": timezone.localdate(now + timedelta(days=grace))}
     (english, english_body), (marathi, marathi_body) = (rendered("retention_draft_reminder", context, language)
                                                         for language in ("en", "mr"))
     sent = assert_delivered_exactly(raw, message, subject=f"{english} / {marathi}", to=[officer.email])
