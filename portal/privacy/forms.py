@@ -47,7 +47,7 @@ class CorrectionForm(AccessibleForm):
 
 class PrivacyRequestForm(AccessibleForm):
     kind = forms.ChoiceField(label=_("What you ask"), choices=PrivacyRequestKind.choices,
-                             widget=forms.RadioSelect)
+                             widget=forms.RadioSelect(attrs={"class": "form-check-input"}))
     details = forms.CharField(label=_("Details"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
                               help_text=_("For a correction: which details are wrong and what they should be."))
 
@@ -59,7 +59,7 @@ class NomineeForm(AccessibleForm):
 
 
 class DecisionForm(AccessibleForm):
-    decision = forms.ChoiceField(label=_("Decision"), widget=forms.RadioSelect,
+    decision = forms.ChoiceField(label=_("Decision"), widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
                                  choices=[("grant", _("Grant")), ("refuse", _("Refuse"))])
     reason = forms.CharField(label=_("Reason (the person reads it)"), max_length=2000,
                              widget=forms.Textarea(attrs={"rows": 3}))
