@@ -12,7 +12,7 @@ from django.db.models.lookups import IContains, IExact, StartsWith
 
 from onboarding.models import Application, ApprovalStep
 from portal import permissions
-from portal.organisations.models import Organisation
+from portal.organisations.models import Organisation, subtree_top
 from portal.organisations.states import CENTRAL
 from portal.permissions import AnyUser
 from verification.models import GovernmentProfile
@@ -101,7 +101,7 @@ class Scope:
     @property
     def tops(self) -> list[int]:
         """The ids of the organisations administered (the top of each subtree: "/3/17/" is 17)."""
-        return [int(prefix.rstrip("/").rsplit("/", 1)[-1]) for prefix in self.subtrees]
+        return [subtree_top(prefix) for prefix in self.subtrees]
 
     @property
     def tops_and_above(self) -> set[int]:

@@ -50,6 +50,7 @@ from portal.organisations.models import (
     PlatformRole,
     PlatformRoleGrant,
     in_force_q,
+    subtree_top,
 )
 from portal.organisations.states import CENTRAL
 
@@ -277,7 +278,7 @@ def _subtree_q(prefixes: Iterable[str]) -> Q:
     scan. No prefix, no organisation."""
     query = Q(pk__in=[])
     for prefix in prefixes:
-        query |= Q(pk=int(prefix.rstrip("/").rsplit("/", 1)[-1])) | Q(ancestry__startswith=prefix)
+        query |= Q(pk=subtree_top(prefix)) | Q(ancestry__startswith=prefix)
     return query
 
 

@@ -159,6 +159,11 @@ def ended(ends_at, now=None):
     return ends_at is not None and ends_at <= (now or timezone.now())
 
 
+def subtree_top(prefix: str) -> int:
+    """The id of the organisation at the top of a subtree prefix ("/3/17/" is 17)."""
+    return int(prefix.rstrip("/").rsplit("/", 1)[-1])
+
+
 def not_ended_q(prefix: str = "", now=None) -> Q:
     """Roles (platform role grants, admin memberships) not past their end date: none, or
     one still ahead (``ended`` in SQL). ``prefix`` reaches them through a relation."""

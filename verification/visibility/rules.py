@@ -30,6 +30,7 @@ field the viewer may not see finds nothing through that field.
 """
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AnonymousUser
@@ -39,7 +40,14 @@ from django.db.models.functions import Cast, Coalesce, Concat, Greatest, Least
 from django.utils import timezone
 
 from portal.accounts.models import User
-from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus, not_ended_q
+from portal.organisations.models import (
+    Membership,
+    MembershipRole,
+    Organisation,
+    OrganisationStatus,
+    not_ended_q,
+    subtree_top,
+)
 from portal.permissions import AnyUser, admin_role_subtrees, directly_administered_ids, is_superadmin
 from verification.models import HELD_STATUSES, GovernmentProfile, VerificationStatus, verified_in_force
 from verification.visibility.models import DEFAULT_AUDIENCES, Audience, PersonalVisibility, ProfileField, column_of
@@ -142,6 +150,16 @@ def _role_lapsed(user: AnyUser, top: int, prefix: str, today) -> Q:
         & ~Q(Exists(other_ground)))
 
 
+def _reached(prefixes: list[str], condition: Callable[[int, str], Q]) -> Q:
+    """Organisations of the admin roles' subtrees (``prefixes``: each role's top or an
+    office below it), each role's only where ``condition(top, prefix)`` holds for it."""
+    reached = Q(pk__in=[])
+    for prefix in prefixes:
+        top = subtree_top(prefix)
+        reached |= (Q(pk=top) | Q(ancestry__startswith=prefix)) & condition(top, prefix)
+    return reached
+
+
 def administered_in_force(user: AnyUser) -> QuerySet[Organisation]:
     """The organisations the user administers by right, active or not (every one for a
     superadmin): those they were made admin of and every office below them
@@ -159,11 +177,7 @@ def administered_in_force(user: AnyUser) -> QuerySet[Organisation]:
     if not prefixes:
         return Organisation.objects.none()
     today = timezone.localdate()
-    reached = Q(pk__in=[])
-    for prefix in prefixes:
-        top = int(prefix.rstrip("/").rsplit("/", 1)[-1])
-        reached |= (Q(pk=top) | Q(ancestry__startswith=prefix)) & ~Q(_role_lapsed(user, top, prefix, today))
-    return Organisation.objects.filter(reached)
+    return Organisation.objects.filter(_reached(prefixes, lambda top, prefix: ~Q(_role_lapsed(user, top, prefix, today))))
 
 
 def administers_in_force(user: AnyUser, organisation: Organisation) -> bool:
@@ -194,13 +208,12 @@ def _vouched_administered(user: AnyUser) -> QuerySet[Organisation]:
     are read with the platform roles (each role's subtree prefix): a prefix match per
     role, no correlated subquery."""
     today = timezone.localdate()
-    reached = Q(pk__in=[])
-    for prefix in admin_role_subtrees(user):
-        top = int(prefix.rstrip("/").rsplit("/", 1)[-1])
+
+    def vouching(top: int, prefix: str) -> Q:
         top_active = Exists(Organisation.objects.filter(pk=top, status=OrganisationStatus.ACTIVE))
-        reached |= (Q(pk=top) | Q(ancestry__startswith=prefix)) & Q(top_active) & Q(
-            _role_vouches(user, top, prefix, today))
-    return Organisation.objects.filter(reached, status=OrganisationStatus.ACTIVE)
+        return Q(top_active) & Q(_role_vouches(user, top, prefix, today))
+
+    return Organisation.objects.filter(_reached(admin_role_subtrees(user), vouching), status=OrganisationStatus.ACTIVE)
 
 
 def viewer_of(user: AnyUser) -> Viewer:
