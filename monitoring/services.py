@@ -18,6 +18,7 @@ from monitoring.models import AuditChainCheck, ExpectedOffice, FiguresRun, Organ
 from monitoring.notifications import send_adoption_reminder
 from monitoring.scope import Scope, tracker_jurisdictions
 from monitoring.selectors import FIGURES_RUN
+from monitoring.tracker import active_match
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.publish import mail_superadmins
 from portal.audit.services import audit_record, audit_record_many, audit_verify_report
@@ -358,7 +359,8 @@ def expected_office_remind(
     """Email the office's contact address a reminder to join (through the outbox), at
     most once in REMINDER_INTERVAL per office and per address (offices may share one, and
     an address may have been another office's, or a removed one's, when it was last
-    reminded): a second one within it raises."""
+    reminded): a second one within it raises. An office active on Sandes (as the
+    tracker reads it, ``tracker.active_match``) is refused, whatever ``status`` says."""
     _check_editable(office.jurisdiction, editable)
     if status == "active":
         raise ValidationError(_("This office is already active on Sandes: it needs no reminder."), code="active")
@@ -367,7 +369,9 @@ def expected_office_remind(
         # The office first (its address cannot change under us), then its address: two
         # reminders to one address, asked at once (for one office or for several naming
         # it), each saw no reminder to the address yet and both were sent.
-        office = ExpectedOffice.objects.select_for_update().get(pk=office.pk)
+        office = ExpectedOffice.objects.select_for_update().annotate(is_active=active_match()).get(pk=office.pk)
+        if office.is_active:  # whatever status the caller read
+            raise ValidationError(_("This office is already active on Sandes: it needs no reminder."), code="active")
         _reminder_lock(office.contact_email)
         if office.last_reminded_at and office.last_reminded_at > now - REMINDER_INTERVAL:
             raise _reminded_too_soon(office.last_reminded_at)

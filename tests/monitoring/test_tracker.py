@@ -15,7 +15,8 @@ from monitoring.tracker import TrackerStatus, match_offices, tracker_rows
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import OrganisationDomain
-from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationFactory
+from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationDomainFactory, OrganisationFactory
+from tests.onboarding.approval_helpers import messages_to
 from tests.onboarding_data import VALID
 from tests.verification.helpers import signed_in
 
@@ -463,3 +464,32 @@ def test_moving_an_address_to_another_office_does_not_reset_its_week(world):
     assert OutboxMessage.objects.filter(to=["ports@mh.gov.in"]).count() == 1
     mines.refresh_from_db()
     assert mines.reminders_sent == 0
+
+
+def test_an_office_whose_domain_two_organisations_claim_unverified_is_active_by_its_states_one(world):
+    """Two organisations claim the office's domain, neither verified: the one of another
+    state, made first, was the only one read, and the office (active by its own state's)
+    showed "Not started", was not flagged overdue, and offered a reminder that went out."""
+    OrganisationDomainFactory(organisation=OrganisationFactory(name="Water KA", state="KA"),
+                              domain="water.mh.gov.in", is_verified=False)
+    OrganisationDomainFactory(organisation=OrganisationFactory(name="Water MH", state="MH"),
+                              domain="water.mh.gov.in", is_verified=False)
+    expected = ExpectedOffice.objects.create(
+        jurisdiction="MH", name="Water office", official_domain="water.mh.gov.in",
+        contact_email="contact@water.mh.gov.in", target_date=timezone.localdate() - timedelta(days=10))
+    match = match_offices([expected])[expected.pk]
+    assert (match.status, match.organisation.name) == (TrackerStatus.ACTIVE, "Water MH")
+    assert tracker_rows({"MH"}, today=timezone.localdate()).get(pk=expected.pk).overdue is False
+    client = signed_in(world["state_admin_mh"])
+    html = client.get("/monitoring/adoption/").content.decode()
+    row = html[html.index("Water office"):]
+    row = row[:row.index("</tr>")]
+    assert "Active on Sandes" in row and "Not started" not in row and "Send a reminder" not in row
+    client.post(f"/monitoring/adoption/{expected.pk}/remind/")
+    assert messages_to("contact@water.mh.gov.in") == []
+    # The service itself refuses, whatever status it is told.
+    with pytest.raises(ValidationError) as refused:
+        services.expected_office_remind(office=expected, editable=None, status="not_started", actor=world["superadmin"])
+    assert refused.value.code == "active"
+    assert messages_to("contact@water.mh.gov.in") == []
+
