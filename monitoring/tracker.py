@@ -3,6 +3,7 @@ overdue ones first, each matched to organisations and applications by its short 
 (in its jurisdiction) or its official domain, in a constant number of queries for a
 page, however long the list."""
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -123,9 +124,10 @@ def match_offices(offices: list[ExpectedOffice]) -> dict[int, Match]:
             by_domain.setdefault(row.domain, []).append(row.organisation)
     query = Q(pk__in=[])
     if codes:
-        query |= Q(code__in=codes)
-    for domain in domains:
-        query |= Q(data__organisation__email_domains__icontains=domain)
+        query |= Q(code__in=codes, jurisdiction__in={"", *(o.jurisdiction for o in offices if o.short_code)})
+    for jurisdiction in sorted({o.jurisdiction for o in offices if o.official_domain}):
+        listed = {o.official_domain for o in offices if o.official_domain and o.jurisdiction == jurisdiction}
+        query |= Q(jurisdiction=jurisdiction, data__organisation__email_domains__iregex=_listing_any(listed))
     applications = []
     if codes or domains:
         applications = list(
@@ -136,6 +138,18 @@ def match_offices(offices: list[ExpectedOffice]) -> dict[int, Match]:
             .order_by("-updated_at", "-id")
         )
     return {office.pk: _match_one(office, organisations, by_domain, applications) for office in offices}
+
+
+# What separates the domains of an application's list (split_domain_list's ``\\s,;``),
+# written out: ``\\s`` is not the same set of characters in every database's regex.
+_SEPARATORS = ",;" + "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+
+
+def _listing_any(domains: set[str]) -> str:
+    """A regex (any case) of a list of domains that has one of ``domains`` as an entry:
+    the same in PostgreSQL's and in Python's (SQLite's REGEXP) syntax."""
+    return (f"(^|[{_SEPARATORS}])({'|'.join(re.escape(domain) for domain in sorted(domains))})"
+            f"($|[{_SEPARATORS}])")
 
 
 def _same_jurisdiction(office: ExpectedOffice, jurisdiction: str) -> bool:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from monitoring import services
 from monitoring.models import ExpectedOffice
 from monitoring.tracker import TrackerStatus, match_offices, tracker_rows
+from onboarding.models import Application
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import OrganisationDomain
@@ -493,3 +494,33 @@ def test_an_office_whose_domain_two_organisations_claim_unverified_is_active_by_
     assert refused.value.code == "active"
     assert messages_to("contact@water.mh.gov.in") == []
 
+
+def test_applications_of_other_domains_are_not_loaded_for_a_page(world, monkeypatch):
+    """An office on a broad domain (mh.gov.in) loaded every application whose list of
+    domains contained it as text (water.mh.gov.in, and any other state's): each page
+    read them all, to match none."""
+    for i in range(20):
+        with_organisation_section({"status": "with_authority", "jurisdiction": "MH"}, short_code=f"MH-X{i}",
+                                  email_domains=f"dept{i}.mh.gov.in\nother{i}.gov.in")
+        with_organisation_section({"status": "draft", "reference": None, "jurisdiction": "KA"}, short_code="",
+                                  email_domains="mh.gov.in")
+    mine = with_organisation_section({"status": "with_state", "jurisdiction": "MH"}, short_code="",
+                                     email_domains="Water.mh.gov.in;  MH.gov.in,x.gov.in")
+    broad = office(name="Broad office", official_domain="mh.gov.in")
+    loaded = []
+    real_from_db = Application.from_db.__func__
+
+    def counting(cls, db, field_names, values, **options):
+        loaded.append(values[0])
+        return real_from_db(cls, db, field_names, values, **options)
+
+    monkeypatch.setattr(Application, "from_db", classmethod(counting))
+    match = match_offices([broad])[broad.pk]
+    assert (match.status, match.application) == (TrackerStatus.IN_APPROVAL, mine)
+    assert loaded == [mine.pk]
+    # Nor another state's application carrying the office's short code.
+    with_organisation_section({"status": "with_state", "jurisdiction": "KA"}, short_code="MH-PORTS")
+    ports = office(name="Ports", short_code="MH-PORTS")
+    loaded.clear()
+    assert match_offices([ports])[ports.pk].status == TrackerStatus.NOT_STARTED
+    assert loaded == []
