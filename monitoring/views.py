@@ -183,7 +183,7 @@ def dashboard_export(request):
     total = min(rows.count(), EXPORT_MAX_ROWS)
     services.export_record(what="dashboard_organisations", filters={
         "q": filters.query, "state": filters.state, "status": filters.status, "sort": filters.sort},
-        rows=total, scope=scope, actor=request.user, request=request)
+        rows=total, scope=scope, organisations=rows[:EXPORT_MAX_ROWS], actor=request.user, request=request)
     header = [_("Organisation"), _("Short code"), _("State / UT"), _("Level"), _("Status"), _("Onboarded on"),
               _("Verified users"), _("Waiting users")]
     lines = csv_lines(header, (
