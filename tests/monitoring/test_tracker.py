@@ -281,6 +281,26 @@ def test_upload(world):
     assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).count() == 5
 
 
+def test_every_wrong_line_of_an_upload_is_named(world):
+    """Only the first 20 wrong lines were named ("(and 5 more)"): the others had to be
+    found by uploading again and again. Each is named, lines with the same reason together."""
+    header = "name,short_code,official_domain,contact_email,target_date\n"
+    text = header + "".join(f"No code {i},,,x{i}@mh.gov.in,2026-01-01\n" for i in range(20)) \
+        + "".join(f"Bad date {i},MH-D{i},,d{i}@mh.gov.in,31/12/2026\n" for i in range(3)) \
+        + "Personal,MH-P,,p@gmail.com,2026-01-01\nPorts,MH-PORTS,,ports@mh.gov.in,2026-03-31\n"
+    html = upload(signed_in(world["state_admin_mh"]), text).content.decode()
+    numbers = ", ".join(str(line) for line in range(2, 22))
+    assert (f"Nothing was saved. lines {numbers}: give a short code or an official domain; lines 22, 23, 24: the "
+            "date is not a date between 2000 and 2100 written YYYY-MM-DD; line 25: the contact address is not on an "
+            "official government domain") in html
+    assert "more)" not in html
+    assert not ExpectedOffice.objects.exists()
+    client = signed_in(world["state_admin_mh"])
+    html = client.post("/monitoring/adoption/upload/", {"jurisdiction": "MH", "file": SimpleUploadedFile(
+        "offices.csv", text.encode(), content_type="text/csv")}, HTTP_ACCEPT_LANGUAGE="hi").content.decode()
+    assert "पंक्तियाँ 22, 23, 24:" in html and "पंक्ति 25:" in html
+
+
 @pytest.mark.parametrize("column", ["name", "short_code", "official_domain", "contact_email", "target_date"])
 @pytest.mark.parametrize("character", ["\x00", "\x01", "\x7f", "\u202e", "\n"])
 def test_a_cell_with_a_control_character_is_refused_at_the_file(world, column, character):
