@@ -544,3 +544,11 @@ def test_applications_of_other_domains_are_not_loaded_for_a_page(world, monkeypa
     loaded.clear()
     assert match_offices([ports])[ports.pk].status == TrackerStatus.NOT_STARTED
     assert loaded == []
+
+
+def test_office_zero_is_not_found_not_a_new_one(world):
+    """/adoption/0/edit/ showed the form of a new office (0 read as "no office")."""
+    client = signed_in(world["state_admin_mh"])
+    assert client.get("/monitoring/adoption/0/edit/").status_code == 404
+    assert client.post("/monitoring/adoption/0/edit/", OFFICE_FORM).status_code == 404
+    assert not ExpectedOffice.objects.exists()
