@@ -48,11 +48,14 @@ def scope_label(scope: Scope) -> str:
 
 
 def _filters(form: DashboardFilterForm) -> selectors.OrganisationFilters:
-    if not form.is_bound or not form.is_valid():
+    """The filters asked for: each one that is right (a wrong one, told at its field, is
+    left out, and the others still apply)."""
+    if not form.is_bound:
         return selectors.OrganisationFilters()
+    form.is_valid()
     data = form.cleaned_data
-    return selectors.OrganisationFilters(query=data["q"].strip(), state=data["state"], status=data["status"],
-                                         sort=data["sort"] or selectors.DEFAULT_SORT)
+    return selectors.OrganisationFilters(query=data.get("q", "").strip(), state=data.get("state", ""),
+                                         status=data.get("status", ""), sort=data.get("sort") or selectors.DEFAULT_SORT)
 
 
 def _query(filters: selectors.OrganisationFilters) -> str:
