@@ -11,6 +11,7 @@ from django.core.validators import validate_email
 from django.utils.dateparse import parse_date
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from monitoring.models import ExpectedOffice
 from monitoring.selectors import DEFAULT_SORT, ORGANISATION_SORTS
@@ -24,7 +25,6 @@ from portal.text import has_control_characters
 
 UPLOAD_MAX_BYTES = 512 * 1024
 UPLOAD_MAX_ROWS = 2000
-ERRORS_SHOWN = 20
 CSV_COLUMNS = ("name", "short_code", "official_domain", "contact_email", "target_date")
 DATE_MIN = date(2000, 1, 1)
 
@@ -159,6 +159,15 @@ class ExpectedOfficeForm(AccessibleForm):
         return data
 
 
+def _wrong_lines(errors: dict[str, list[int]]) -> str:
+    """Every wrong line of an upload by its number, those with the same problem together
+    ("lines 22, 23, 24: ..."): at most UPLOAD_MAX_ROWS numbers, however many are wrong."""
+    return "; ".join(
+        ngettext("line %(lines)s: %(problem)s", "lines %(lines)s: %(problem)s", len(lines))
+        % {"lines": ", ".join(str(line) for line in lines), "problem": problem}
+        for problem, lines in errors.items())
+
+
 class ExpectedOfficeUploadForm(AccessibleForm):
     jurisdiction = forms.ChoiceField(label=_("State / UT or central"))
     file = forms.FileField(label=_("List of offices (CSV)"), help_text=_(
@@ -191,19 +200,16 @@ class ExpectedOfficeUploadForm(AccessibleForm):
         reader.fieldnames = header
         errors, rows = self._read_rows(reader)
         if errors:
-            shown = "; ".join(str(e) for e in errors[:ERRORS_SHOWN])
-            more = len(errors) - ERRORS_SHOWN
-            raise ValidationError(
-                _("Nothing was saved. %(errors)s%(more)s") % {
-                    "errors": shown, "more": (_(" (and %(n)s more)") % {"n": more}) if more > 0 else ""},
-                code="rows")
+            raise ValidationError(_("Nothing was saved. %(errors)s") % {"errors": _wrong_lines(errors)}, code="rows")
         if not rows:
             raise ValidationError(_("The file lists no office."), code="empty")
         self.rows = rows
         return upload
 
-    def _read_rows(self, reader: csv.DictReader) -> tuple[list, list[dict]]:
-        errors, rows, seen_codes, seen_domains = [], [], set(), set()
+    def _read_rows(self, reader: csv.DictReader) -> tuple[dict[str, list[int]], list[dict]]:
+        """(the wrong lines' numbers by their problem, in the order first met; the rows)."""
+        errors: dict[str, list[int]] = {}
+        rows, seen_codes, seen_domains = [], set(), set()
         try:
             for line, raw in enumerate(reader, start=2):
                 if line - 1 > UPLOAD_MAX_ROWS:
@@ -214,7 +220,7 @@ class ExpectedOfficeUploadForm(AccessibleForm):
                 if problem is None and row["official_domain"] and row["official_domain"] in seen_domains:
                     problem = _("the domain is listed twice")
                 if problem is not None:
-                    errors.append(_("line %(line)s: %(problem)s") % {"line": line, "problem": problem})
+                    errors.setdefault(str(problem), []).append(line)
                     continue
                 seen_codes.add(row["short_code"])
                 seen_domains.add(row["official_domain"])

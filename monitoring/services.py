@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,10 +18,12 @@ from monitoring.models import AuditChainCheck, ExpectedOffice, FiguresRun, Organ
 from monitoring.notifications import send_adoption_reminder
 from monitoring.scope import Scope, tracker_jurisdictions
 from monitoring.selectors import FIGURES_RUN
+from monitoring.tracker import active_match
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.publish import mail_superadmins
 from portal.audit.services import audit_record, audit_record_many, audit_verify_report
-from portal.organisations.models import Organisation
+from portal.organisations.models import Level, Organisation
+from portal.organisations.states import CENTRAL
 from portal.permissions import AnyUser
 from portal.templatetags.portal_tags import day_time
 from verification.models import GovernmentProfile, VerificationStatus, person_verified_in_force
@@ -92,36 +94,45 @@ def audit_chain_check() -> AuditChainCheck:
 
 # Exports ---------------------------------------------------------------------------
 
+# The filters of an export that only order its rows: with no other, it is of its whole scope.
+ORDERING_FILTERS = frozenset({"sort"})
+
+
 def export_record(
-    *, what: str, filters: dict, rows: int, scope: Scope, actor: AnyUser, request: HttpRequest | None = None,
+    *, what: str, filters: dict, rows: int, scope: Scope, organisations: QuerySet[Organisation], actor: AnyUser,
+    request: HttpRequest | None = None,
 ) -> None:
     """The audit row of a CSV export: what was exported, with which filters, how many
-    rows, and of which scope (``exported_scope``: the auditors of its states and the
-    admins of its organisations read it in their log)."""
+    rows, and of which scope (``exported_scope`` of ``organisations``, the rows exported:
+    the auditors of their states and the admins of its organisations read it in their
+    log)."""
+    narrowed = any(value for name, value in filters.items() if name not in ORDERING_FILTERS)
     with transaction.atomic():
         audit_record(actor=actor, action=AuditAction.MONITORING_EXPORTED, request=request,
                      new={"export": what, "filters": filters, "rows": rows,
-                          "scope": exported_scope(scope, state=filters.get("state") or "")})
+                          "scope": exported_scope(scope, organisations=organisations, narrowed=narrowed)})
 
 
-def exported_scope(scope: Scope, *, state: str) -> dict:
+def exported_scope(scope: Scope, *, organisations: QuerySet[Organisation], narrowed: bool) -> dict:
     """The scope an export read, as its event keeps it for the scoped audit logs
-    (monitoring.auditlog): ``everything`` for the whole platform unfiltered; else under
-    ``jurisdictions`` the states/UTs of the viewer's platform roles and of the
-    organisations they administer, narrowed to the state filter, and under
-    ``organisations`` the organisations administered and the offices above them (whose
-    admins read what concerns the offices below). Each as a key, which every database
-    looks up (``has_any_keys``)."""
-    if scope.everything:
-        return {"jurisdictions": {state: True}} if state else {"everything": True}
-    jurisdictions = set(scope.jurisdictions)
-    if scope.tops:
-        jurisdictions |= {office.jurisdiction for office in Organisation.objects.filter(pk__in=scope.tops)
-                          .only("level", "state")}
-    if state:
-        jurisdictions &= {state}
-    return {"jurisdictions": dict.fromkeys(sorted(jurisdictions), True),
-            "organisations": dict.fromkeys(sorted(str(pk) for pk in scope.tops_and_above), True)}
+    (monitoring.auditlog): ``everything`` for the whole platform unfiltered (not
+    ``narrowed``); else under ``jurisdictions`` the states/UTs of the rows exported
+    (``organisations``: one query, their distinct jurisdictions; a central body's is
+    CENTRAL), and, for an organisation admin's, under ``organisations`` the
+    organisations administered and the offices above them (whose admins read what
+    concerns the offices below). Each as a key, which every database looks up
+    (``has_any_keys``)."""
+    if scope.everything and not narrowed:
+        return {"everything": True}
+    jurisdictions = (
+        Organisation.objects.filter(pk__in=organisations.values("pk"))
+        .annotate(of=Case(When(Q(level=Level.CENTRAL) | Q(state=""), then=Value(CENTRAL)), default=F("state")))
+        .order_by().values_list("of", flat=True).distinct()
+    )
+    found = {"jurisdictions": dict.fromkeys(sorted(jurisdictions), True)}
+    if not scope.everything:
+        found["organisations"] = dict.fromkeys(sorted(str(pk) for pk in scope.tops_and_above), True)
+    return found
 
 
 # The adoption tracker ----------------------------------------------------------------
@@ -358,7 +369,8 @@ def expected_office_remind(
     """Email the office's contact address a reminder to join (through the outbox), at
     most once in REMINDER_INTERVAL per office and per address (offices may share one, and
     an address may have been another office's, or a removed one's, when it was last
-    reminded): a second one within it raises."""
+    reminded): a second one within it raises. An office active on Sandes (as the
+    tracker reads it, ``tracker.active_match``) is refused, whatever ``status`` says."""
     _check_editable(office.jurisdiction, editable)
     if status == "active":
         raise ValidationError(_("This office is already active on Sandes: it needs no reminder."), code="active")
@@ -367,7 +379,9 @@ def expected_office_remind(
         # The office first (its address cannot change under us), then its address: two
         # reminders to one address, asked at once (for one office or for several naming
         # it), each saw no reminder to the address yet and both were sent.
-        office = ExpectedOffice.objects.select_for_update().get(pk=office.pk)
+        office = ExpectedOffice.objects.select_for_update().annotate(is_active=active_match()).get(pk=office.pk)
+        if office.is_active:  # whatever status the caller read
+            raise ValidationError(_("This office is already active on Sandes: it needs no reminder."), code="active")
         _reminder_lock(office.contact_email)
         if office.last_reminded_at and office.last_reminded_at > now - REMINDER_INTERVAL:
             raise _reminded_too_soon(office.last_reminded_at)

@@ -3,6 +3,7 @@ overdue ones first, each matched to organisations and applications by its short 
 (in its jurisdiction) or its official domain, in a constant number of queries for a
 page, however long the list."""
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -36,7 +37,7 @@ def expected_offices_in(jurisdictions: set[str] | None) -> QuerySet[ExpectedOffi
     return offices
 
 
-def _active_match() -> ExpressionWrapper:
+def active_match() -> ExpressionWrapper:
     """An active organisation of the office's jurisdiction with its domain (the one that
     holds it verified, when one does) or its short code: what match_offices shows as
     "Active", so that an office shown otherwise past its date is flagged and listed as
@@ -62,7 +63,7 @@ def tracker_rows(jurisdictions: set[str] | None, *, today: date, jurisdiction: s
     offices = expected_offices_in(jurisdictions)
     if jurisdiction:
         offices = offices.filter(jurisdiction=jurisdiction)
-    return offices.annotate(is_active=_active_match()).annotate(
+    return offices.annotate(is_active=active_match()).annotate(
         overdue=Case(When(Q(target_date__lt=today, is_active=False), then=Value(True)), default=Value(False),
                      output_field=BooleanField()),
     ).order_by("-overdue", "target_date", "name", "id")
@@ -107,18 +108,26 @@ def match_offices(offices: list[ExpectedOffice]) -> dict[int, Match]:
     codes = {office.short_code for office in offices if office.short_code}
     domains = {office.official_domain for office in offices if office.official_domain}
     organisations: list[Organisation] = []
-    by_domain: dict[str, Organisation] = {}
+    by_domain: dict[str, list[Organisation]] = {}
     if codes or domains:
         organisations = list(Organisation.objects.annotate(code=Upper("short_code")).filter(code__in=codes)
                              .only("id", "name", "short_code", "state", "level", "status"))
-        for row in OrganisationDomain.objects.filter(domain__in=domains).select_related("organisation"):
-            if row.is_verified or row.domain not in by_domain:
-                by_domain[row.domain] = row.organisation
+        # A domain's holder is the organisation that has it verified; while none does, each
+        # that claims it (as active_match reads them).
+        verified: set[str] = set()
+        for row in OrganisationDomain.objects.filter(domain__in=domains).select_related("organisation") \
+                .order_by("-is_verified", "id"):
+            if row.is_verified:
+                verified.add(row.domain)
+            elif row.domain in verified:
+                continue
+            by_domain.setdefault(row.domain, []).append(row.organisation)
     query = Q(pk__in=[])
     if codes:
-        query |= Q(code__in=codes)
-    for domain in domains:
-        query |= Q(data__organisation__email_domains__icontains=domain)
+        query |= Q(code__in=codes, jurisdiction__in={"", *(o.jurisdiction for o in offices if o.short_code)})
+    for jurisdiction in sorted({o.jurisdiction for o in offices if o.official_domain}):
+        listed = {o.official_domain for o in offices if o.official_domain and o.jurisdiction == jurisdiction}
+        query |= Q(jurisdiction=jurisdiction, data__organisation__email_domains__iregex=_listing_any(listed))
     applications = []
     if codes or domains:
         applications = list(
@@ -131,6 +140,18 @@ def match_offices(offices: list[ExpectedOffice]) -> dict[int, Match]:
     return {office.pk: _match_one(office, organisations, by_domain, applications) for office in offices}
 
 
+# What separates the domains of an application's list (split_domain_list's ``\\s,;``),
+# written out: ``\\s`` is not the same set of characters in every database's regex.
+_SEPARATORS = ",;" + "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+
+
+def _listing_any(domains: set[str]) -> str:
+    """A regex (any case) of a list of domains that has one of ``domains`` as an entry:
+    the same in PostgreSQL's and in Python's (SQLite's REGEXP) syntax."""
+    return (f"(^|[{_SEPARATORS}])({'|'.join(re.escape(domain) for domain in sorted(domains))})"
+            f"($|[{_SEPARATORS}])")
+
+
 def _same_jurisdiction(office: ExpectedOffice, jurisdiction: str) -> bool:
     return office.jurisdiction == jurisdiction
 
@@ -138,9 +159,7 @@ def _same_jurisdiction(office: ExpectedOffice, jurisdiction: str) -> bool:
 def _match_one(office, organisations, by_domain, applications) -> Match:
     found = [o for o in organisations if office.short_code and o.code == office.short_code
              and _same_jurisdiction(office, o.jurisdiction)]
-    if office.official_domain and office.official_domain in by_domain \
-            and _same_jurisdiction(office, by_domain[office.official_domain].jurisdiction):
-        found.append(by_domain[office.official_domain])
+    found += [o for o in by_domain.get(office.official_domain, []) if _same_jurisdiction(office, o.jurisdiction)]
     active = next((o for o in found if o.status == OrganisationStatus.ACTIVE), None)
     if active is not None:
         return Match(TrackerStatus.ACTIVE, organisation=active)

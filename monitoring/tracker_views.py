@@ -83,7 +83,7 @@ def office_edit(request, pk=None):
     editable = tracker_editable_jurisdictions(request.user)
     if editable is not None and not editable:
         raise Http404
-    office = _editable_office(request, pk)[0] if pk else None
+    office = _editable_office(request, pk)[0] if pk is not None else None  # (0 is an office not found)
     initial = {name: getattr(office, name) for name in OFFICE_FIELDS} if office else {}
     form = ExpectedOfficeForm(request.POST or None, initial=initial, jurisdictions=editable, office=office)
     if request.method == "POST" and form.is_valid():

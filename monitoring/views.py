@@ -48,11 +48,14 @@ def scope_label(scope: Scope) -> str:
 
 
 def _filters(form: DashboardFilterForm) -> selectors.OrganisationFilters:
-    if not form.is_bound or not form.is_valid():
+    """The filters asked for: each one that is right (a wrong one, told at its field, is
+    left out, and the others still apply)."""
+    if not form.is_bound:
         return selectors.OrganisationFilters()
+    form.is_valid()
     data = form.cleaned_data
-    return selectors.OrganisationFilters(query=data["q"].strip(), state=data["state"], status=data["status"],
-                                         sort=data["sort"] or selectors.DEFAULT_SORT)
+    return selectors.OrganisationFilters(query=data.get("q", "").strip(), state=data.get("state", ""),
+                                         status=data.get("status", ""), sort=data.get("sort") or selectors.DEFAULT_SORT)
 
 
 def _query(filters: selectors.OrganisationFilters) -> str:
@@ -183,7 +186,7 @@ def dashboard_export(request):
     total = min(rows.count(), EXPORT_MAX_ROWS)
     services.export_record(what="dashboard_organisations", filters={
         "q": filters.query, "state": filters.state, "status": filters.status, "sort": filters.sort},
-        rows=total, scope=scope, actor=request.user, request=request)
+        rows=total, scope=scope, organisations=rows[:EXPORT_MAX_ROWS], actor=request.user, request=request)
     header = [_("Organisation"), _("Short code"), _("State / UT"), _("Level"), _("Status"), _("Onboarded on"),
               _("Verified users"), _("Waiting users")]
     lines = csv_lines(header, (

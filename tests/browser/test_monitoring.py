@@ -5,7 +5,8 @@ and checked with axe-core (tests/browser/support.py):
   chart of organisations onboarded per month, drawn as inline SVG, and an approved
   application whose letter could not be made; in each language), sorts the table,
   opens the audit log and filters it, opens the adoption tracker and sends a reminder
-  through its confirmation (the mail reaches the SMTP server);
+  through its confirmation (the mail reaches the SMTP server), and uploads a list with
+  wrong lines (each named; in each language);
 - an organisation admin opens the dashboard of their organisation from the
   verification page, then the audit log of their organisation.
 
@@ -36,6 +37,11 @@ CONTROL_CHARACTERS = {
     "hi": "यहाँ पंक्ति-विराम, टैब और अन्य नियंत्रण वर्ण स्वीकार नहीं किए जाते: उत्तर एक ही पंक्ति में लिखें।",
     "mr": "येथे ओळ-खंड, टॅब आणि इतर नियंत्रण वर्ण स्वीकारले जात नाहीत: उत्तर एकाच ओळीत लिहा.",
 }
+
+WRONG_LIST = ("name,short_code,official_domain,contact_email,target_date\n"
+              + "".join(f"No code {i},,,x{i}@maharashtra.gov.in,2027-01-31\n" for i in range(21))
+              + "".join(f"Dams {i},MH-D{i},,dams{i}@maharashtra.gov.in,31/01/2027\n" for i in range(3)))
+WRONG_LINES = {"en": "lines 23, 24, 25: the date is not", "hi": "पंक्तियाँ 23, 24, 25:", "mr": "ओळी 23, 24, 25:"}
 
 
 def build():
@@ -135,6 +141,22 @@ def test_monitoring_pages(portal, page, check_page, smtp_server):
     refused()
     check_page.in_each_language(page, "tracker-office-name-refused", reach=refused)
     assert not ExpectedOffice.objects.filter(short_code="MH-FISH").exists()
+
+    # A list with 24 wrong lines: each named by its number, those with the same problem together.
+    page.goto(portal + "/monitoring/adoption/")
+    page.get_by_role("link", name="Upload a list (CSV)").click()
+    page.wait_for_load_state("load")
+
+    def wrong_lines():
+        page.locator("#id_file").set_input_files(files=[{"name": "offices.csv", "mimeType": "text/csv",
+                                                         "buffer": WRONG_LIST.encode()}])
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state("load")
+        expect(page.locator("#id_file_error")).to_contain_text(WRONG_LINES[page.locator("html").get_attribute("lang")])
+
+    wrong_lines()
+    check_page.in_each_language(page, "tracker-upload-wrong-lines", reach=wrong_lines)
+    assert not ExpectedOffice.objects.filter(short_code="MH-D0").exists()
     sign_out(page)
 
     sign_in(page, portal, admin.email)

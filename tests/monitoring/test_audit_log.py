@@ -17,7 +17,7 @@ from monitoring.tasks import audit_chain_check as audit_chain_check_task
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.organisations.services import platform_role_grant, platform_role_revoke
-from tests.factories import ApplicationFactory, UserFactory
+from tests.factories import ApplicationFactory, OrganisationFactory, UserFactory
 from tests.monitoring.conftest import platform_user
 from tests.portal.audit_helpers import appended_once_the_head_is_read, tampering
 from tests.smtp import text_of
@@ -210,6 +210,36 @@ def test_an_export_is_read_by_the_auditors_of_its_states_and_the_admins_of_its_o
     assert exporters(admin_pune) == ["admin@pune.mahaagri.gov.in"]
     assert exporters(world["admin_revenue"]) == []
     assert len(exporters(world["auditor_all"])) == 4
+
+
+
+def test_an_export_is_read_by_the_auditors_of_the_states_of_the_rows_it_holds(world):
+    """The scope an export records is that of its rows: a central ministry's admin
+    downloading its Maharashtra office's row (the ministry is of no state) recorded no
+    state, and a superadmin's download filtered by name was recorded as the whole
+    platform's: Maharashtra's auditor saw neither."""
+    ministry = OrganisationFactory(name="Ministry of Jal Shakti", short_code="MOJS", level="central", state="")
+    OrganisationFactory(name="Regional Office, Nagpur", short_code="MOJS-NGP", level="state", state="MH",
+                        parent=ministry)
+    auditor_ka = platform_user("auditor", "KA", "auditor.ka@karnataka.gov.in")
+    auditor_central = platform_user("auditor", "CENTRAL", "auditor.central@nic.in")
+    ministry_admin = make_admin(ministry, email="admin@jalshakti.gov.in")
+    for who, query in ((ministry_admin, "?state=MH"), (world["superadmin"], "?q=health")):
+        response = signed_in(who).get("/monitoring/organisations.csv" + query)
+        assert len(b"".join(response.streaming_content).decode("utf-8-sig").splitlines()) == 2  # the header, one row
+    scopes = [event.new_values["scope"] for event in
+              AuditEvent.objects.filter(action=AuditAction.MONITORING_EXPORTED).order_by("id")]
+    assert scopes == [{"jurisdictions": {"MH": True}, "organisations": {str(ministry.pk): True}},
+                      {"jurisdictions": {"MH": True}}]
+
+    def exporters(reader):
+        html = signed_in(reader).get("/monitoring/audit/?action=monitoring.exported").content.decode()
+        return sorted(set(re.findall(r'<td class="text-break">([^<@]+@[^<]+)<br>', html)))
+
+    assert exporters(world["auditor_mh"]) == ["admin@jalshakti.gov.in", "root@sandes.nic.in"]
+    assert exporters(auditor_ka) == []
+    assert exporters(auditor_central) == []
+    assert exporters(ministry_admin) == ["admin@jalshakti.gov.in"]
 
 
 def test_filters(world, events):

@@ -125,6 +125,21 @@ def test_the_state_filter_cannot_widen_a_scope(world):
     assert exported(signed_in(world["state_admin_mh"]), "?state=KA")[1:] == []
 
 
+def test_one_bad_filter_keeps_the_others(world):
+    """An unknown sort key dropped every filter: the table and the export listed every
+    state while the form still showed Maharashtra chosen."""
+    client = signed_in(world["superadmin"])
+    html = client.get("/monitoring/?state=MH&sort=zz").content.decode()
+    assert "Health Department, Maharashtra" in html and "Revenue Department, Karnataka" not in html
+    assert "organisations.csv?state=MH&amp;sort=name" in html
+    assert 'id="id_sort_error"' in html and 'id="id_state_error"' not in html  # the wrong one told at its field
+    rows = exported(client, "?state=MH&sort=zz")
+    assert sorted(row[0] for row in rows[1:]) == ["Agriculture Department, Maharashtra",
+                                                  "District Agriculture Office, Pune", "Health Department, Maharashtra"]
+    html = client.get("/monitoring/?state=XX&status=active&q=revenue").content.decode()
+    assert "Revenue Department, Karnataka" in html and "Health Department" not in html
+
+
 def test_export_is_audited(world):
     exported(signed_in(world["state_admin_mh"]), "?status=active&sort=name")
     event = AuditEvent.objects.filter(action=AuditAction.MONITORING_EXPORTED).get()

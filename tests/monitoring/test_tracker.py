@@ -12,10 +12,12 @@ from django.utils import timezone
 from monitoring import services
 from monitoring.models import ExpectedOffice
 from monitoring.tracker import TrackerStatus, match_offices, tracker_rows
+from onboarding.models import Application
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import OrganisationDomain
-from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationFactory
+from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationDomainFactory, OrganisationFactory
+from tests.onboarding.approval_helpers import messages_to
 from tests.onboarding_data import VALID
 from tests.verification.helpers import signed_in
 
@@ -279,6 +281,26 @@ def test_upload(world):
     assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).count() == 5
 
 
+def test_every_wrong_line_of_an_upload_is_named(world):
+    """Only the first 20 wrong lines were named ("(and 5 more)"): the others had to be
+    found by uploading again and again. Each is named, lines with the same reason together."""
+    header = "name,short_code,official_domain,contact_email,target_date\n"
+    text = header + "".join(f"No code {i},,,x{i}@mh.gov.in,2026-01-01\n" for i in range(20)) \
+        + "".join(f"Bad date {i},MH-D{i},,d{i}@mh.gov.in,31/12/2026\n" for i in range(3)) \
+        + "Personal,MH-P,,p@gmail.com,2026-01-01\nPorts,MH-PORTS,,ports@mh.gov.in,2026-03-31\n"
+    html = upload(signed_in(world["state_admin_mh"]), text).content.decode()
+    numbers = ", ".join(str(line) for line in range(2, 22))
+    assert (f"Nothing was saved. lines {numbers}: give a short code or an official domain; lines 22, 23, 24: the "
+            "date is not a date between 2000 and 2100 written YYYY-MM-DD; line 25: the contact address is not on an "
+            "official government domain") in html
+    assert "more)" not in html
+    assert not ExpectedOffice.objects.exists()
+    client = signed_in(world["state_admin_mh"])
+    html = client.post("/monitoring/adoption/upload/", {"jurisdiction": "MH", "file": SimpleUploadedFile(
+        "offices.csv", text.encode(), content_type="text/csv")}, HTTP_ACCEPT_LANGUAGE="hi").content.decode()
+    assert "पंक्तियाँ 22, 23, 24:" in html and "पंक्ति 25:" in html
+
+
 @pytest.mark.parametrize("column", ["name", "short_code", "official_domain", "contact_email", "target_date"])
 @pytest.mark.parametrize("character", ["\x00", "\x01", "\x7f", "\u202e", "\n"])
 def test_a_cell_with_a_control_character_is_refused_at_the_file(world, column, character):
@@ -463,3 +485,70 @@ def test_moving_an_address_to_another_office_does_not_reset_its_week(world):
     assert OutboxMessage.objects.filter(to=["ports@mh.gov.in"]).count() == 1
     mines.refresh_from_db()
     assert mines.reminders_sent == 0
+
+
+def test_an_office_whose_domain_two_organisations_claim_unverified_is_active_by_its_states_one(world):
+    """Two organisations claim the office's domain, neither verified: the one of another
+    state, made first, was the only one read, and the office (active by its own state's)
+    showed "Not started", was not flagged overdue, and offered a reminder that went out."""
+    OrganisationDomainFactory(organisation=OrganisationFactory(name="Water KA", state="KA"),
+                              domain="water.mh.gov.in", is_verified=False)
+    OrganisationDomainFactory(organisation=OrganisationFactory(name="Water MH", state="MH"),
+                              domain="water.mh.gov.in", is_verified=False)
+    expected = ExpectedOffice.objects.create(
+        jurisdiction="MH", name="Water office", official_domain="water.mh.gov.in",
+        contact_email="contact@water.mh.gov.in", target_date=timezone.localdate() - timedelta(days=10))
+    match = match_offices([expected])[expected.pk]
+    assert (match.status, match.organisation.name) == (TrackerStatus.ACTIVE, "Water MH")
+    assert tracker_rows({"MH"}, today=timezone.localdate()).get(pk=expected.pk).overdue is False
+    client = signed_in(world["state_admin_mh"])
+    html = client.get("/monitoring/adoption/").content.decode()
+    row = html[html.index("Water office"):]
+    row = row[:row.index("</tr>")]
+    assert "Active on Sandes" in row and "Not started" not in row and "Send a reminder" not in row
+    client.post(f"/monitoring/adoption/{expected.pk}/remind/")
+    assert messages_to("contact@water.mh.gov.in") == []
+    # The service itself refuses, whatever status it is told.
+    with pytest.raises(ValidationError) as refused:
+        services.expected_office_remind(office=expected, editable=None, status="not_started", actor=world["superadmin"])
+    assert refused.value.code == "active"
+    assert messages_to("contact@water.mh.gov.in") == []
+
+
+def test_applications_of_other_domains_are_not_loaded_for_a_page(world, monkeypatch):
+    """An office on a broad domain (mh.gov.in) loaded every application whose list of
+    domains contained it as text (water.mh.gov.in, and any other state's): each page
+    read them all, to match none."""
+    for i in range(20):
+        with_organisation_section({"status": "with_authority", "jurisdiction": "MH"}, short_code=f"MH-X{i}",
+                                  email_domains=f"dept{i}.mh.gov.in\nother{i}.gov.in")
+        with_organisation_section({"status": "draft", "reference": None, "jurisdiction": "KA"}, short_code="",
+                                  email_domains="mh.gov.in")
+    mine = with_organisation_section({"status": "with_state", "jurisdiction": "MH"}, short_code="",
+                                     email_domains="Water.mh.gov.in;  MH.gov.in,x.gov.in")
+    broad = office(name="Broad office", official_domain="mh.gov.in")
+    loaded = []
+    real_from_db = Application.from_db.__func__
+
+    def counting(cls, db, field_names, values, **options):
+        loaded.append(values[0])
+        return real_from_db(cls, db, field_names, values, **options)
+
+    monkeypatch.setattr(Application, "from_db", classmethod(counting))
+    match = match_offices([broad])[broad.pk]
+    assert (match.status, match.application) == (TrackerStatus.IN_APPROVAL, mine)
+    assert loaded == [mine.pk]
+    # Nor another state's application carrying the office's short code.
+    with_organisation_section({"status": "with_state", "jurisdiction": "KA"}, short_code="MH-PORTS")
+    ports = office(name="Ports", short_code="MH-PORTS")
+    loaded.clear()
+    assert match_offices([ports])[ports.pk].status == TrackerStatus.NOT_STARTED
+    assert loaded == []
+
+
+def test_office_zero_is_not_found_not_a_new_one(world):
+    """/adoption/0/edit/ showed the form of a new office (0 read as "no office")."""
+    client = signed_in(world["state_admin_mh"])
+    assert client.get("/monitoring/adoption/0/edit/").status_code == 404
+    assert client.post("/monitoring/adoption/0/edit/", OFFICE_FORM).status_code == 404
+    assert not ExpectedOffice.objects.exists()
