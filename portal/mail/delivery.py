@@ -6,7 +6,9 @@ holding a lock or a transaction while the mail server is talked to.
    until when the claim stands (a lease). It commits before the mail server is
    contacted, so a save that writes mail meanwhile never waits for it.
 2. *Send*: one connection to the transport for the whole batch (with a timeout),
-   every claimed row handed over in turn.
+   every claimed row handed over in turn, none after the sender's deadline, and no
+   exchange with the server waiting past it (portal/mail/transport.py): a send is never
+   in flight when the task's soft time limit comes.
 3. *Record* each outcome in its own short statement: SENT (the stored copy then
    loses its secret links, portal/redaction.py), or back to PENDING with a back-off.
    A relay that cannot be reached or talked to, or that answers "later" (4xx), delays
@@ -57,8 +59,10 @@ BATCH_SIZE = 200
 # A claim stands this long if its sender cannot be asked whether it is alive: longer
 # than any task that sends may run (their hard time limits, portal/mail/tasks.py).
 CLAIM_LEASE = timedelta(minutes=10)
-# A task stops starting new sends after this long, below its soft time limit; the rows
-# it did not reach go back to PENDING for the sweep.
+# A task stops starting new sends after this long, below its soft time limit, and no
+# exchange with the mail server waits past it: a send still in flight then is cut and
+# recorded as an attempt that timed out (it is never in flight when the soft limit comes,
+# to be put back as never tried). The rows it did not reach go back to PENDING for the sweep.
 SEND_BUDGET_SECONDS = 90
 # How long a redelivered task waits for another live sender to finish with its row.
 WAIT_FOR_SENDER_SECONDS = 30
@@ -358,6 +362,7 @@ def _send_claimed(rows: list[OutboxMessage], key: int, deadline: float) -> dict[
     """Hand every claimed row to the transport over one connection; each outcome recorded."""
     outcomes = {}
     backend = _transport()
+    backend.deadline = deadline  # no exchange waits past it (portal/mail/transport.py)
     connected = False
     try:
         for index, row in enumerate(rows):
