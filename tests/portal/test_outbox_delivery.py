@@ -389,6 +389,39 @@ def test_a_sent_message_keeps_no_working_link(smtp_server, django_capture_on_com
 
 
 @pytest.mark.django_db
+def test_a_message_given_up_keeps_no_working_link(smtp_server, settings, django_capture_on_commit_callbacks):
+    """A message given up kept its competent authority's link, a key that still worked, until
+    the outbox removed it 90 days later. It now loses it as a sent one does: the one refused
+    for good and the part of one refused for some recipients; the copy that is still to go
+    to the recipients who answered "later" keeps it."""
+    settings.OUTBOX_MAX_ATTEMPTS = 1
+    smtp_server.refused = {"gone@dept.gov.in", "left@dept.gov.in"}
+    smtp_server.deferred = {"busy@dept.gov.in"}
+    token = secrets.token_urlsafe(32)
+    link = f"{settings.SITE_URL}/onboarding/review/{token}/"
+    with django_capture_on_commit_callbacks(execute=True):
+        for subject, to in (("Refused", ["gone@dept.gov.in"]), ("Split", ["left@dept.gov.in", "busy@dept.gov.in"])):
+            message = EmailMultiAlternatives(subject, f"Open this link to decide:\n{link}\n\nThank you.", to=to)
+            message.attach_alternative(f'<p>Open <a href="{link}">{link}</a> to decide.</p>', "text/html")
+            message.send()
+    refused, split = OutboxMessage.objects.get(subject="Refused"), OutboxMessage.objects.get(subject="Split", to=["left@dept.gov.in"])
+    assert (refused.status, split.status) == (OutboxStatus.FAILED, OutboxStatus.FAILED)
+    for row in (refused, split):
+        assert token not in str(OutboxMessage.objects.filter(pk=row.pk).values().get())
+        assert row.body == "Open this link to decide:\n[link removed after sending]\n\nThank you." and row.links_removed
+    retry = OutboxMessage.objects.get(status=OutboxStatus.PENDING)
+    assert retry.to == ["busy@dept.gov.in"] and link in retry.body
+
+    root = make_superadmin(email="root@sandes.nic.in")
+    client = Client()
+    client.login(email=root.email, password=PASSWORD)
+    second_factor_given(client, root)
+    page = client.get(f"/portal/outbox/{refused.pk}/").content.decode()
+    assert "were removed from this copy when it was given up" in page and "Try sending again" in page
+    assert token not in page
+
+
+@pytest.mark.django_db
 def test_the_authority_email_keeps_its_link_until_sent_and_none_after(officer, smtp_server):
     submitted_application(officer)  # mail queued, not yet sent (no commit in this test)
     [request] = [row for row in OutboxMessage.objects.all() if AUTHORITY_EMAIL in row.to]
