@@ -130,9 +130,10 @@ def _letters_failed_query(shape: ScopeShape, **values) -> QuerySet[Application]:
 
 
 def letters_not_issued(scope: Scope) -> tuple[int, list[Application]]:
-    """Approved applications whose approval letter could not be rendered (over the render
-    limits; the beat job tries each again): how many, and the longest waiting with what the
-    dashboard shows of them (one query, the count a window over every row)."""
+    """Approved applications whose approval letter could not be issued (over the render
+    limits, or another error; the beat job tries each again): how many, and the longest
+    waiting with what the dashboard shows of them (one query, the count a window over
+    every row)."""
     return _figures(scope, ("letters",))["letters"]
 
 

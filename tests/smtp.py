@@ -12,12 +12,15 @@ to) at it with the portal's SMTP transport (portal/mail/transport.py).
 ``smtp_server.messages`` holds every
 message received, parsed (``email.message.EmailMessage``), ``refused`` the recipients
 it answers "550 User unknown" for, ``deferred`` those it answers "450 try again later" for
-(a relay whose queue is full, a greylisting one), and ``connections()``
+(a relay whose queue is full, a greylisting one), ``slow`` those whose message it answers
+``answer_after`` seconds after the data ends (a relay that is slow to take a message: it takes
+it only if the client is still there to hear its answer), and ``connections()``
 how many connections they came over; ``stop()`` takes the server down (connections
 are then refused) and ``start()`` brings it back on the same port.
 ``SmtpServer.running`` lists the servers started and not stopped.
 """
 
+import asyncio
 import email
 import socket
 import threading
@@ -57,6 +60,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.server.slow.intersection(envelope.rcpt_tos):
+            await asyncio.sleep(self.server.answer_after)  # cancelled (nothing taken) if the client leaves
         self.server._received(envelope, session)
         return "250 Message accepted for delivery"
 
@@ -71,6 +76,8 @@ class SmtpServer:
         self.envelopes = []
         self.refused = set()  # recipients answered "550 User unknown"
         self.deferred = set()  # recipients answered "450 Try again later"
+        self.slow = set()  # recipients whose message is answered (and taken) answer_after seconds late
+        self.answer_after = 0.0
         self.sessions = 0  # connections that delivered messages
         self._lock = threading.Lock()
         self._controller = None

@@ -6,14 +6,16 @@ both attached, to the nodal officer and the competent authority.
 Final approval queues it when its transaction commits; a beat job
 (approval_letters_issue) issues any that were not (a broker down at that moment), so no letter is lost,
 and issuing is idempotent, so none is sent twice. A letter that could not be rendered (over the
-render limits) is logged as an error and marked (Application.approval_letter_failed_at): the beat
-job tries it again after the letters never tried, so that it keeps no later approval's letter waiting.
+render limits) or not stored or mailed (the file store, the database) is logged as an error and
+marked (Application.approval_letter_failed_at): the beat job tries it again after the letters never
+tried, so that it keeps no later approval's letter waiting.
 """
 
 import hashlib
 import logging
 from datetime import datetime
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -100,14 +102,32 @@ def _render_letters(application: Application, languages: list[str], *, issued_at
 def approval_letter_issue(*, application_id: int) -> ApplicationDocument | None:
     """Render, store and email the approval letter once, in English and the second
     language; returns the English document, or None if the application is not approved
-    or the letters could not be rendered now (another worker is rendering them, or a
-    render went over its limits: the beat job tries again)."""
+    or the letters could not be issued now (another worker is rendering them, a render
+    went over its limits, or anything else failed, the store or the database: logged and
+    marked, the beat job tries again after the letters never tried)."""
     application = Application.objects.select_related("nodal_officer", "organisation").get(pk=application_id)
     if application.status != ApplicationStatus.APPROVED:
         return None
     existing = _letters(application)
     if existing:
         return existing.get("en") or next(iter(existing.values()))
+    try:
+        return _approval_letter_issue(application)
+    except SoftTimeLimitExceeded:  # the task's time is up, not this letter's fault
+        raise
+    except Exception:  # one letter's failure keeps no other waiting (approval_letters_pending)
+        logger.exception("The approval letter of application %s (%s) was not issued",
+                         application.pk, application.reference)
+        _approval_letter_failed(application)
+        return None
+
+
+def _approval_letter_failed(application: Application) -> None:
+    """Tried again by the beat job after the letters never tried (approval_letters_pending)."""
+    Application.objects.filter(pk=application.pk).update(approval_letter_failed_at=timezone.now())
+
+
+def _approval_letter_issue(application: Application) -> ApplicationDocument | None:
     issued_at = timezone.now()
     authority = _approving_authority(application)
     # Slow: outside the transaction, in the bounded renderer, one worker at a time.
@@ -117,8 +137,7 @@ def approval_letter_issue(*, application_id: int) -> ApplicationDocument | None:
         contents = _render_letters(application, list(document_languages(application)), issued_at=issued_at,
                                    authority=authority)
         if contents is None:
-            # Tried again by the beat job after the letters never tried (approval_letters_pending).
-            Application.objects.filter(pk=application.pk).update(approval_letter_failed_at=timezone.now())
+            _approval_letter_failed(application)
             return None
         return _approval_letter_store(application, contents=contents, authority=authority)
 

@@ -46,7 +46,8 @@ def rejections_finalise():
              time_limit=600, soft_time_limit=540)
 def approval_letters_issue():
     """Beat, every 15 minutes: the approval letters whose queuing at approval was lost, or
-    that could not be rendered (tried after the others: letters.approval_letters_pending)."""
+    that could not be issued (tried after the others: letters.approval_letters_pending); one
+    that fails keeps none of the others from being issued (letters.approval_letter_issue)."""
     issued, stop_at = 0, time.monotonic() + LETTERS_SECONDS
     for application_id in letters.approval_letters_pending(limit=LETTERS_PER_RUN):
         if time.monotonic() > stop_at:

@@ -6,9 +6,12 @@ holding a lock or a transaction while the mail server is talked to.
    until when the claim stands (a lease). It commits before the mail server is
    contacted, so a save that writes mail meanwhile never waits for it.
 2. *Send*: one connection to the transport for the whole batch (with a timeout),
-   every claimed row handed over in turn.
+   every claimed row handed over in turn, none after the sender's deadline, and no
+   exchange with the server waiting past it (portal/mail/transport.py): a send is never
+   in flight when the task's soft time limit comes.
 3. *Record* each outcome in its own short statement: SENT (the stored copy then
-   loses its secret links, portal/redaction.py), or back to PENDING with a back-off.
+   loses its secret links, portal/redaction.py), or back to PENDING with a back-off,
+   or FAILED (given up: the stored copy loses its secret links too).
    A relay that cannot be reached or talked to, or that answers "later" (4xx), delays
    the message: it is tried again at most half an hour apart, and given up (FAILED) only
    ``OUTBOX_GIVE_UP_HOURS`` after its first failure (DESIGN §5: an outage delays mail,
@@ -57,8 +60,10 @@ BATCH_SIZE = 200
 # A claim stands this long if its sender cannot be asked whether it is alive: longer
 # than any task that sends may run (their hard time limits, portal/mail/tasks.py).
 CLAIM_LEASE = timedelta(minutes=10)
-# A task stops starting new sends after this long, below its soft time limit; the rows
-# it did not reach go back to PENDING for the sweep.
+# A task stops starting new sends after this long, below its soft time limit, and no
+# exchange with the mail server waits past it: a send still in flight then is cut and
+# recorded as an attempt that timed out (it is never in flight when the soft limit comes,
+# to be put back as never tried). The rows it did not reach go back to PENDING for the sweep.
 SEND_BUDGET_SECONDS = 90
 # How long a redelivered task waits for another live sender to finish with its row.
 WAIT_FOR_SENDER_SECONDS = 30
@@ -271,10 +276,17 @@ def _record_partly_deferred(row: OutboxMessage, key: int, refused: dict[str, tup
             status=OutboxStatus.FAILED, attempts=F("attempts") + 1, refusals=F("refusals") + 1,
             failing_since=row.failing_since or now, last_error=" ".join(_refusal_lines(refused, retry))[:2000],
             to=_only(row.to, refused_for_good), cc=_only(row.cc, refused_for_good),
-            bcc=_only(row.bcc, refused_for_good), claim_key=None, claimed_until=None,
+            bcc=_only(row.bcc, refused_for_good), claim_key=None, claimed_until=None, **_given_up_copy(row),
         )
     _log_refusals(row, refused, retry, "not sent:")
     return OutboxStatus.FAILED
+
+
+def _given_up_copy(row: OutboxMessage) -> dict[str, str]:
+    """What a message given up keeps of its text: as a sent one, no link that still works
+    (its recipients never got it, so the key it carries would work until it expires; the
+    competent authority gets a new link from the nodal officer or the reminder)."""
+    return {"body": remove_secret_links(row.body), "html_body": remove_secret_links(row.html_body)}
 
 
 def _smtp_codes(exc: Exception) -> list[int]:
@@ -321,6 +333,7 @@ def _record_failure(row: OutboxMessage, key: int, exc: Exception) -> str:
     updated = OutboxMessage.objects.filter(pk=row.pk, status=OutboxStatus.SENDING, claim_key=key).update(
         status=status, attempts=attempts, refusals=refusals, failing_since=failing_since, last_error=error,
         next_attempt_at=now + backoff(attempts, temporary=temporary), claim_key=None, claimed_until=None,
+        **(_given_up_copy(row) if give_up else {}),
     )
     codes = _smtp_codes(exc)
     logger.warning("Outbox message %s not sent (attempt %s%s): %s%s", row.pk, attempts,
@@ -358,6 +371,7 @@ def _send_claimed(rows: list[OutboxMessage], key: int, deadline: float) -> dict[
     """Hand every claimed row to the transport over one connection; each outcome recorded."""
     outcomes = {}
     backend = _transport()
+    backend.deadline = deadline  # no exchange waits past it (portal/mail/transport.py)
     connected = False
     try:
         for index, row in enumerate(rows):

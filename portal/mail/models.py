@@ -58,5 +58,5 @@ class OutboxMessage(models.Model):
     @property
     def links_removed(self) -> bool:
         """Whether links that worked as a key (the competent authority's) were taken out
-        of this copy once it was sent (portal/mail/delivery.py)."""
+        of this copy once it was sent or given up (portal/mail/delivery.py)."""
         return LINK_REMOVED in self.body or LINK_REMOVED in self.html_body

@@ -85,6 +85,8 @@ def test_monitoring_pages(portal, page, check_page, smtp_server):
     expect(page.get_by_role("img", name="Organisations onboarded per month")).to_be_visible()
     expect(page.locator("svg.monitoring-chart rect")).to_have_count(12)
     expect(page.get_by_role("heading", name="Approval letters not issued")).to_be_visible()
+    expect(page.get_by_text("The approval letter of 1 approved application could not be made: its PDF went over "
+                            "the renderer's limits, or an error stopped it.")).to_be_visible()
     check_page.in_each_language(page, "dashboard-superadmin")
     page.get_by_label("Sort by").select_option("-verified")
     page.get_by_role("button", name="Show").click()

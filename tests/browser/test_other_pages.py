@@ -59,6 +59,11 @@ GROUNDS = "The letter is signed by the Director, who heads the department under 
 UPHELD = "The Business Rules name the Secretary, not the Director, as the head of the department."
 
 TRY_AGAIN = {"en": "Try sending again", "hi": "फिर से भेजने का प्रयास करें", "mr": "पुन्हा पाठवण्याचा प्रयत्न करा"}
+GIVEN_UP_LINKS = {  # a failed (given-up) copy has no working link: sent again it carries none
+    "en": "Links that let the recipient decide without an account were removed from this copy when it was given up",
+    "hi": "वे लिंक, जिनसे प्राप्तकर्ता बिना खाते के निर्णय ले सकता है, इस प्रति से तब हटा दिए गए जब इसे भेजने का प्रयास छोड़ दिया गया",
+    "mr": "ज्या लिंकमुळे प्राप्तकर्त्याला खात्याशिवाय निर्णय घेता येत होता, त्या हा संदेश पाठवण्याचा प्रयत्न सोडून दिल्यावर या प्रतीतून काढून टाकल्या",
+}
 NO_LONGER_FAILED = {
     "en": "This message is no longer failed (now: Sent); nothing was queued.",
     "hi": "यह संदेश अब विफल नहीं है (अब: भेजा गया); कुछ भी कतार में नहीं डाला गया।",
@@ -261,6 +266,7 @@ def test_superadmin_adds_an_email_rule_and_reads_the_outbox(page, portal, smtp_s
         code = page.locator("html").get_attribute("lang")
         button = page.locator("main form button[type=submit]")
         expect(button).to_have_text(TRY_AGAIN[code])
+        expect(page.get_by_role("main")).to_contain_text(GIVEN_UP_LINKS[code])
         OutboxMessage.objects.filter(pk=to_authority.pk).update(status=OutboxStatus.SENT)
         button.click()
         page.wait_for_load_state("load")

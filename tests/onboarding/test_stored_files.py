@@ -18,7 +18,7 @@ from django.test import Client
 from onboarding.application import services
 from onboarding.approval import letters
 from onboarding.approval import services as approvals
-from onboarding.models import ApplicationDocument, Attachment, DocumentKind
+from onboarding.models import Application, ApplicationDocument, Attachment, DocumentKind
 from portal.audit.models import AuditAction, AuditEvent
 from tests.factories import ApplicationFactory, PlatformRoleFactory, application_with_state
 from tests.html_tree import page
@@ -230,7 +230,8 @@ def test_an_approval_letter_whose_issue_fails_leaves_no_file_behind(officer, mon
     """The letters were stored, then the transaction that records them (their rows, the mail,
     the audit events) failed: the files, naming the officer and the organisation, stayed in
     storage with no row, out of reach of retention and legal holds. Now they are deleted,
-    and the beat job issues the letter afresh."""
+    the failure is logged and marked (the beat job tries it after the letters never tried),
+    and the letter is issued afresh."""
     application = application_with_state(nodal_officer=officer)
     approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=make_state_admin("MH"))
     application.refresh_from_db()
@@ -241,8 +242,8 @@ def test_an_approval_letter_whose_issue_fails_leaves_no_file_behind(officer, mon
 
     with monkeypatch.context() as patched:
         patched.setattr(letters.notifications, "send_bilingual", failing)
-        with pytest.raises(DatabaseError):
-            letters.approval_letter_issue(application_id=application.pk)
+        assert letters.approval_letter_issue(application_id=application.pk) is None
+    assert Application.objects.get(pk=application.pk).approval_letter_failed_at is not None
     assert not ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).exists()
     assert stored_files(f"{application.reference}-approval-letter*") == before
 

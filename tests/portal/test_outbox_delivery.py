@@ -5,6 +5,9 @@
   enqueue + commit return at once (and on SQLite nothing is "database is locked");
 - a batch of messages goes out over one SMTP connection, whether queued together
   or swept;
+- no exchange with the server outlasts the sending task's budget, which ends before its soft
+  time limit: a message the server is slow to take is never left in flight when the limit
+  comes, to be sent again as if it had never been tried;
 - a row another live sender holds is left to it until its lease ends; a row whose
   sender died is taken over at once;
 - every subject and header decodes, from the bytes the server received, to exactly
@@ -14,13 +17,16 @@
 
 import email
 import secrets
+import signal
 import socket
 import threading
+from contextlib import contextmanager
 from datetime import timedelta
 from email import policy
 
 import pytest
 import time_machine
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives, mailers, send_mail
 from django.db import connection, transaction
@@ -29,9 +35,9 @@ from django.utils import timezone
 
 from onboarding.application import services as application_services
 from portal.celery import app as celery_app
-from portal.mail.delivery import outbox_deliver
+from portal.mail.delivery import SEND_BUDGET_SECONDS, outbox_deliver, outbox_deliver_many
 from portal.mail.models import OutboxMessage, OutboxStatus
-from portal.mail.tasks import outbox_sweep
+from portal.mail.tasks import outbox_send_batch, outbox_sweep
 from tests.factories import PASSWORD, UserFactory
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
     AUTHORITY_EMAIL,
@@ -182,6 +188,58 @@ def test_a_batch_goes_out_over_one_smtp_connection(smtp_server, django_capture_o
     assert smtp_server.connections() == 2
 
 
+# The task's time limit ---------------------------------------------------------------------
+
+@contextmanager
+def soft_time_limit(seconds):
+    """What Celery's worker does at a task's soft time limit: SoftTimeLimitExceeded raised in
+    the task, wherever it is (a signal handler, as billiard's)."""
+    def reached(signum, frame):
+        raise SoftTimeLimitExceeded()
+
+    previous = signal.signal(signal.SIGALRM, reached)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.django_db
+def test_a_message_the_server_is_slow_to_take_is_not_in_flight_at_the_soft_time_limit(smtp_server, settings):
+    """The batch task stops starting sends 10 seconds before its soft time limit, but each
+    exchange with the server may take EMAIL_TIMEOUT (20) seconds: a send started just before
+    the budget ran out was still waiting for the server's answer to the message when the limit
+    came. The server took the message, the row went back to PENDING as never tried, and the
+    sweep sent it again. Here, scaled down: a budget of 1 second, the limit at 1.5, each
+    exchange allowed 2. Now no exchange waits past the budget: the send is cut there (the
+    server, whose client left before its answer, takes nothing) and recorded as an attempt
+    that timed out, and the message is sent once, later."""
+    assert outbox_send_batch.soft_time_limit - SEND_BUDGET_SECONDS < settings.EMAIL_TIMEOUT_ENV
+    settings.MAILERS = {**settings.MAILERS, "transport": smtp_server.mailer_settings(timeout=2)}
+    smtp_server.slow, smtp_server.answer_after = {"slow@mha.gov.in"}, 2.5
+    with transaction.atomic():  # queued, not sent (no commit)
+        send_mail("Fast", "Body", None, ["fast@mha.gov.in"])
+        send_mail("Slow", "Body", None, ["slow@mha.gov.in"])
+    fast, slow = OutboxMessage.objects.get(subject="Fast"), OutboxMessage.objects.get(subject="Slow")
+    interrupted, outcomes = False, {}
+    with soft_time_limit(1.5):
+        try:
+            outcomes = outbox_deliver_many(outbox_ids=[fast.pk, slow.pk], budget=1.0)
+        except SoftTimeLimitExceeded:
+            interrupted = True
+    slow.refresh_from_db()
+    smtp_server.slow = set()  # the server quick again
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        sweep()
+    assert smtp_server.message_ids().count(slow.message_id) == 1  # not twice
+    assert smtp_server.message_ids().count(fast.message_id) == 1
+    assert not interrupted and outcomes == {fast.pk: OutboxStatus.SENT, slow.pk: OutboxStatus.PENDING}
+    assert slow.status == OutboxStatus.PENDING and slow.attempts == 1 and "timed out" in slow.last_error
+    assert slow.claim_key is None and slow.next_attempt_at > timezone.now()
+
+
 # Claims ------------------------------------------------------------------------------------
 
 def _claimed_row(key, until):
@@ -328,6 +386,39 @@ def test_a_sent_message_keeps_no_working_link(smtp_server, django_capture_on_com
     second_factor_given(client, root)
     page = client.get(f"/portal/outbox/{row.pk}/").content.decode()
     assert "were removed from this copy once it was sent" in page and token not in page
+
+
+@pytest.mark.django_db
+def test_a_message_given_up_keeps_no_working_link(smtp_server, settings, django_capture_on_commit_callbacks):
+    """A message given up kept its competent authority's link, a key that still worked, until
+    the outbox removed it 90 days later. It now loses it as a sent one does: the one refused
+    for good and the part of one refused for some recipients; the copy that is still to go
+    to the recipients who answered "later" keeps it."""
+    settings.OUTBOX_MAX_ATTEMPTS = 1
+    smtp_server.refused = {"gone@dept.gov.in", "left@dept.gov.in"}
+    smtp_server.deferred = {"busy@dept.gov.in"}
+    token = secrets.token_urlsafe(32)
+    link = f"{settings.SITE_URL}/onboarding/review/{token}/"
+    with django_capture_on_commit_callbacks(execute=True):
+        for subject, to in (("Refused", ["gone@dept.gov.in"]), ("Split", ["left@dept.gov.in", "busy@dept.gov.in"])):
+            message = EmailMultiAlternatives(subject, f"Open this link to decide:\n{link}\n\nThank you.", to=to)
+            message.attach_alternative(f'<p>Open <a href="{link}">{link}</a> to decide.</p>', "text/html")
+            message.send()
+    refused, split = OutboxMessage.objects.get(subject="Refused"), OutboxMessage.objects.get(subject="Split", to=["left@dept.gov.in"])
+    assert (refused.status, split.status) == (OutboxStatus.FAILED, OutboxStatus.FAILED)
+    for row in (refused, split):
+        assert token not in str(OutboxMessage.objects.filter(pk=row.pk).values().get())
+        assert row.body == "Open this link to decide:\n[link removed after sending]\n\nThank you." and row.links_removed
+    retry = OutboxMessage.objects.get(status=OutboxStatus.PENDING)
+    assert retry.to == ["busy@dept.gov.in"] and link in retry.body
+
+    root = make_superadmin(email="root@sandes.nic.in")
+    client = Client()
+    client.login(email=root.email, password=PASSWORD)
+    second_factor_given(client, root)
+    page = client.get(f"/portal/outbox/{refused.pk}/").content.decode()
+    assert "were removed from this copy when it was given up" in page and "Try sending again" in page
+    assert token not in page
 
 
 @pytest.mark.django_db
