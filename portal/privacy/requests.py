@@ -36,6 +36,7 @@ from portal.organisations.models import Membership, MembershipRole, ended
 from portal.organisations.selectors import organisations_left_without_admin
 from portal.organisations.services import LastAdmin, LastSuperadmin, organisation_admins_lapse, platform_roles_lapse
 from portal.permissions import AnyUser, superadmin_emails
+from portal.privacy.admin_history import admin_history_remove
 from portal.privacy.models import HoldTarget, Nominee, PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
 from portal.privacy.retention import legal_held
 
@@ -175,15 +176,31 @@ def person_past_addresses_register(source: PastAddresses) -> None:
         _PAST_ADDRESSES.append(source)
 
 
+# The account's own events that record one of its addresses (confirmed, changed from,
+# removed, added or changed in the Django admin): an address the person took off the
+# account is named there, and in what others recorded about them.
+ADDRESS_EVENTS = (AuditAction.USER_EMAIL_CONFIRMED, AuditAction.USER_EMAIL_CHANGED, AuditAction.USER_EMAIL_REMOVED,
+                  AuditAction.USER_EMAIL_ADDRESS_SAVED_IN_ADMIN)
+
+
+def _addresses_recorded(user: AnyUser) -> set[str]:
+    """The addresses the account's own events recorded (read before the erasure redacts them)."""
+    events = AuditEvent.objects.filter(target_type=user._meta.label_lower, target_id=str(user.pk),
+                                       action__in=ADDRESS_EVENTS, redacted_at__isnull=True)
+    return {value for pair in events.values_list("old_values__email", "new_values__email") for value in pair
+            if isinstance(value, str)}
+
+
 def _past_addresses(user: AnyUser, held: list[str]) -> list[str]:
-    """The addresses the registered sources know were ``user``'s besides ``held`` (the
-    account's now), lower case, less those another account holds now: an official address
-    passes to the next holder of a post, and the mail there may be theirs (the outbox's own
-    retention removes it, OUTBOX_KEEP_DAYS after it was sent)."""
+    """The addresses ``user`` had besides ``held`` (the account's now), lower case: those the
+    account's own events recorded and those the registered sources know, less those another
+    account holds now: an official address passes to the next holder of a post, and the mail
+    there, the events and records naming it, may be theirs (the outbox's own retention
+    removes that mail, OUTBOX_KEEP_DAYS after it was sent)."""
     from allauth.account.models import EmailAddress  # noqa: PLC0415 (apps loaded)
 
-    past = {address.strip().lower() for source in _PAST_ADDRESSES for address in source(user)
-            if address and address.strip()} - set(held)
+    had = [*_addresses_recorded(user), *(address for source in _PAST_ADDRESSES for address in source(user))]
+    past = {address.strip().lower() for address in had if address and address.strip()} - set(held)
     if not past:
         return []
     others = EmailAddress.objects.exclude(user=user).annotate(address=Lower("email")).filter(address__in=past)
@@ -194,7 +211,8 @@ def _past_addresses(user: AnyUser, held: list[str]) -> list[str]:
 
 def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int | None = None) -> None:
     """Close an account whose erasure was granted: no name, no addresses, no sign-in, no
-    nominee, no mail to it in the outbox (sent or not; also at the addresses the apps know
+    nominee, no history in the Django admin (of the account, its addresses and those it
+    had), no mail to it in the outbox (sent or not; also at the addresses the apps know
     were the person's, person_past_addresses_register), what the apps hold about the
     person erased (person_erasure_register: their drafts, their verification records'
     details, their invitations and roster rows...), their other data protection requests
@@ -218,6 +236,7 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
             targets += handler(user, addresses)
         event_ids = [int(pk) for kind, pk in targets if kind == EVENT_TARGET]
         targets = [(kind, pk) for kind, pk in targets if kind != EVENT_TARGET]
+        admin_history_remove(user_ids=[user.pk], addresses=addresses + past)
         EmailAddress.objects.filter(user=user).delete()
         user.email, user.full_name, user.is_active = erased_email(user.pk), "", False
         user.set_unusable_password()

@@ -1,0 +1,59 @@
+"""What an erasure removes besides the account's name and addresses (portal/privacy/requests.py
+person_erase; the retention rule for unused accounts, portal/privacy/accounts_retention.py):
+the Django admin's history of the account and its addresses, what names the person by an
+address they had before, their second factors."""
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.admin.models import LogEntry
+from django.utils import timezone
+
+from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import audit_record, audit_verify
+from portal.privacy.requests import person_erase
+from tests.factories import UserFactory
+from tests.onboarding.approval_helpers import second_factor_given, with_totp
+from tests.portal.test_role_audit import post_change
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    root = UserFactory(email="root@nic.in", is_superuser=True, is_staff=True)
+    with_totp(root)
+    client.force_login(root)
+    return second_factor_given(client, root)
+
+
+def naming(text):
+    return [(entry.object_repr, entry.change_message) for entry in LogEntry.objects.all()
+            if text in entry.object_repr or text in entry.change_message]
+
+
+def test_an_erasure_deletes_the_admin_history_of_the_persons_account_and_addresses(admin_client):
+    """A superuser changed the person's account and deleted an address of theirs in the
+    Django admin: its history pages name them by address. Erased, neither history names
+    them (the account's page shows no history at all)."""
+    asha = UserFactory(email="asha@mha.gov.in", full_name="Asha K")
+    old = EmailAddress.objects.create(user=asha, email="asha.old@mha.gov.in", verified=True, primary=False)
+    post_change(admin_client, asha, full_name="Asha Kulkarni")
+    assert admin_client.post(f"/admin/account/emailaddress/{old.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert LogEntry.objects.filter(object_id=str(asha.pk)).exists() and naming("asha.old@mha.gov.in")
+    assert "asha@mha.gov.in" in admin_client.get(f"/admin/accounts/user/{asha.pk}/history/").content.decode()
+
+    person_erase(user_id=asha.pk, actor=None)
+
+    assert list(LogEntry.objects.filter(object_id=str(asha.pk)).values_list("object_repr", flat=True)) == []
+    assert naming("asha") == []
+    assert "asha" not in admin_client.get(f"/admin/accounts/user/{asha.pk}/history/").content.decode()
+
+
+def test_an_unused_account_erased_by_retention_leaves_no_admin_history(admin_client):
+    from portal.privacy.accounts_retention import unused_accounts_erase
+
+    clerk = UserFactory(email="clerk@mha.gov.in", full_name="Clerk")
+    post_change(admin_client, clerk, full_name="A Clerk")
+    assert naming("clerk@mha.gov.in")
+    unused_accounts_erase([clerk.pk], timezone.now())
+    assert naming("clerk@mha.gov.in") == [] and not LogEntry.objects.filter(object_id=str(clerk.pk)).exists()
