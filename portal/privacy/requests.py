@@ -218,7 +218,7 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
     details, their invitations and roster rows...), their other data protection requests
     emptied of what they wrote and closed if still waiting, and the personal part of the
     audit events by or about it redacted, with the events of its organisations that name
-    it by address (its admin roles; refused, LastAdmin, for an organisation's last admin
+    it by an address of its own, now or before (its admin roles; refused, LastAdmin, for an organisation's last admin
     whose role does not end), its platform roles ended (refused, LastSuperadmin,
     for the platform's last superadmin whose role does not end). What other rules keep (a submitted application's
     reference and decisions, the erasure request granted, ``granted_request_id``, as the
@@ -253,7 +253,7 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
         outbox_person_remove(addresses=addresses + past)
         others, closed = _requests_close(user, actor, granted_request_id)
         targets += [("privacy.privacyrequest", str(pk)) for pk in others]
-        audit_redact(actor_ids=[user.pk], targets=targets, event_ids=event_ids + _membership_events(user, addresses),
+        audit_redact(actor_ids=[user.pk], targets=targets, event_ids=event_ids + _membership_events(user, addresses + past),
                      actor=actor, purpose="erasure request")
         # After the redaction, so that what closed them and ended the person's platform roles
         # stays whole: it names nobody but the actor (the roles' end, the closed account).
@@ -294,8 +294,9 @@ def _requests_close(user: AnyUser, actor: AnyUser | None, granted_request_id: in
 
 def _membership_events(user: AnyUser, addresses: list[str]) -> list[int]:
     """The events of the organisations the person was ever a member or an admin of that
-    name them by one of their addresses (their admin role granted, changed, ended): the
-    organisation's admins read them in its audit log."""
+    name them by one of ``addresses`` (their admin role granted, changed, ended; the
+    account's addresses and those it had before): the organisation's admins read them in
+    its audit log."""
     organisation_ids = [str(pk) for pk in Membership.objects.filter(user=user).values_list("organisation_id", flat=True)]
     if not organisation_ids:
         return []

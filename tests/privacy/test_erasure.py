@@ -57,3 +57,35 @@ def test_an_unused_account_erased_by_retention_leaves_no_admin_history(admin_cli
     assert naming("clerk@mha.gov.in")
     unused_accounts_erase([clerk.pk], timezone.now())
     assert naming("clerk@mha.gov.in") == [] and not LogEntry.objects.filter(object_id=str(clerk.pk)).exists()
+
+
+def test_an_erasure_redacts_the_membership_events_that_name_the_person_by_an_earlier_address():
+    """Her admin role was revoked while her address was another; she changed it since. The
+    organisation's event of the revocation names her by the earlier address: it is redacted
+    too, and the event about her colleague stays whole."""
+    from portal.organisations.services import organisation_admin_revoke
+    from tests.factories import OrganisationFactory
+    from tests.verification.helpers import make_admin
+
+    office = OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE")
+    ravi = make_admin(office, email="ravi@pune.mahaagri.gov.in")
+    asha = make_admin(office, email="asha.old@pune.mahaagri.gov.in")
+    colleague = make_admin(office, email="colleague@pune.mahaagri.gov.in")
+    organisation_admin_revoke(organisation_id=office.pk, user_id=asha.pk, actor=ravi)
+    organisation_admin_revoke(organisation_id=office.pk, user_id=colleague.pk, actor=ravi)
+    EmailAddress.objects.filter(user=asha, email="asha.old@pune.mahaagri.gov.in").delete()
+    EmailAddress.objects.create(user=asha, email="asha.new@pune.mahaagri.gov.in", verified=True, primary=True)
+    type(asha).objects.filter(pk=asha.pk).update(email="asha.new@pune.mahaagri.gov.in")
+    audit_record(actor=asha, action=AuditAction.USER_EMAIL_CHANGED, target=asha,
+                 old={"email": "asha.old@pune.mahaagri.gov.in"}, new={"email": "asha.new@pune.mahaagri.gov.in"})
+    assert AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED,
+                                     old_values__user="asha.old@pune.mahaagri.gov.in").exists()
+
+    person_erase(user_id=asha.pk, actor=None)
+
+    naming_her = [(event.action, event.old_values, event.new_values) for event in AuditEvent.objects.all()
+                  if "asha" in str([event.actor_email, event.target_repr, event.old_values, event.new_values])]
+    assert naming_her == []
+    assert AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED, redacted_at__isnull=True,
+                                     old_values__user="colleague@pune.mahaagri.gov.in").exists()
+    assert audit_verify() == []
