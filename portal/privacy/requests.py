@@ -148,7 +148,8 @@ def person_held(user_id: int) -> bool:
 
 # What the apps erase of a person besides the account (their verification records,
 # invitations to their addresses...): each is called with the person and all their
-# addresses, in the erasure's transaction, and returns the audit targets whose events'
+# addresses, the account's and those it had before (_past_addresses: less those another
+# account holds now), in the erasure's transaction, and returns the audit targets whose events'
 # personal part is redacted with the account's. A pair (EVENT_TARGET, id) names one event
 # about something else that names the person (a roster's batch event listing the
 # invitations it sent): that event is redacted itself. Registered from the apps' ready().
@@ -164,7 +165,8 @@ def person_erasure_register(handler: ErasureHandler) -> None:
 
 # The addresses the apps' records know were the person's, which the account may no longer
 # hold (the official address their verification records name, which they may have taken
-# off their account): the outbox's mail to them is the person's too. Each is called with
+# off their account): the outbox's mail to them, the records and events that name them are
+# the person's too. Each is called with
 # the person in the erasure's transaction, before the handlers above clear those records.
 # Registered from the apps' ready().
 PastAddresses = Callable[[AnyUser], Iterable[str]]
@@ -233,7 +235,7 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
         past = _past_addresses(user, addresses)  # before the handlers clear the records that name them
         targets = [("accounts.user", str(user.pk))]
         for handler in _ERASURE_HANDLERS:
-            targets += handler(user, addresses)
+            targets += handler(user, addresses + past)
         event_ids = [int(pk) for kind, pk in targets if kind == EVENT_TARGET]
         targets = [(kind, pk) for kind, pk in targets if kind != EVENT_TARGET]
         admin_history_remove(user_ids=[user.pk], addresses=addresses + past)

@@ -89,3 +89,35 @@ def test_an_erasure_redacts_the_membership_events_that_name_the_person_by_an_ear
     assert AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED, redacted_at__isnull=True,
                                      old_values__user="colleague@pune.mahaagri.gov.in").exists()
     assert audit_verify() == []
+
+
+def test_an_erasure_removes_the_roster_rows_at_an_official_address_the_person_took_off_the_account():
+    """The roster lists her at her official address, which she later removed from her
+    account (her verification is suspended for it): the erasure removes that row too; a row
+    at an official address another account holds now stays (it passed with the post)."""
+    from tests.factories import OrganisationFactory
+    from tests.verification.helpers import GovernmentProfileFactory, make_admin
+    from verification import lifecycle
+    from verification.models import VerificationStatus
+    from verification.rosters.models import RosterImport, RosterRow
+
+    office = OrganisationFactory(name="Home Department", short_code="HOME-MH")
+    admin = make_admin(office, email="admin@mha.gov.in")
+    asha = UserFactory(email="asha.home@gmail.com", full_name="Asha Kulkarni")
+    official, passed = "asha.kulkarni@mha.gov.in", "section.officer@mha.gov.in"
+    EmailAddress.objects.create(user=asha, email=official, verified=True, primary=False)
+    GovernmentProfileFactory(user=asha, organisation=office, official_email=official, status=VerificationStatus.VERIFIED)
+    GovernmentProfileFactory(user=asha, organisation=office, official_email=passed, status=VerificationStatus.REVOKED)
+    UserFactory(email=passed, full_name="Ravi Deshpande")
+    roster = RosterImport.objects.create(organisation=office, uploaded_by=admin, uploaded_at=timezone.now(),
+                                         file_name="roster.csv", file_sha256="0" * 64, file_format="csv", row_count=3)
+    for line, (name, email) in enumerate((("Asha Kulkarni", official), ("Ravi Deshpande", passed),
+                                          ("Meena P", "meena@mha.gov.in")), 2):
+        RosterRow.objects.create(roster=roster, line=line, name=name, email=email, mobile="+919876543210",
+                                 outcome="unchanged")
+    EmailAddress.objects.filter(user=asha, email=official).delete()
+    lifecycle.profiles_suspend_address_removed(user_id=asha.pk, email=official)
+
+    person_erase(user_id=asha.pk, actor=None)
+
+    assert sorted(RosterRow.objects.values_list("email", flat=True)) == ["meena@mha.gov.in", passed]
