@@ -4,8 +4,9 @@ that name them, in their data download
 
 from allauth.account.models import EmailAddress
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
-from portal.privacy.breach import breach_person_field_register
+from portal.privacy.breach import breach_person_field_register, breach_record_kind_register
 from portal.privacy.breach_reads import breach_read_route_register
 from portal.privacy.personal_data import PersonalDataSection, personal_data_register
 from verification.models import GovernmentProfile
@@ -58,6 +59,10 @@ def visibility_of(user) -> dict | None:
 
 def register() -> None:
     breach_person_field_register("verification.governmentprofile", "user_id")
+    breach_record_kind_register("verification.governmentprofile", _("verification records as a government user"))
+    breach_record_kind_register("rosters.invitation", _("invitations from an organisation's roster"))
+    breach_record_kind_register("rosters.rosterimport", _("rosters uploaded by organisations"))
+    breach_record_kind_register("visibility.personalvisibility", _("choices of who sees your details"))
     # The pages that show one person: the admin's record of them and the directory's card.
     breach_read_route_register("verification:profile", "verification.governmentprofile")
     breach_read_route_register("visibility:person", "verification.governmentprofile")
