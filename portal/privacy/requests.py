@@ -213,7 +213,7 @@ def _past_addresses(user: AnyUser, held: list[str]) -> list[str]:
 
 def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int | None = None) -> None:
     """Close an account whose erasure was granted: no name, no addresses, no sign-in, no
-    nominee, no history in the Django admin (of the account, its addresses and those it
+    second factors, no nominee, no history in the Django admin (of the account, its addresses and those it
     had), no mail to it in the outbox (sent or not; also at the addresses the apps know
     were the person's, person_past_addresses_register), what the apps hold about the
     person erased (person_erasure_register: their drafts, their verification records'
@@ -226,6 +226,7 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
     reference and decisions, the erasure request granted, ``granted_request_id``, as the
     record of what was asked and decided) stays with the account id."""
     from allauth.account.models import EmailAddress  # noqa: PLC0415 (apps loaded)
+    from allauth.mfa.models import Authenticator  # noqa: PLC0415 (apps loaded)
 
     User = get_user_model()
     with transaction.atomic():
@@ -252,6 +253,10 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
         if admin_of:
             organisation_admins_lapse(pairs=admin_of, reason="account_erased", check=_erasure_keeps_an_admin)
         Nominee.objects.filter(user=user).delete()
+        # Its second factors (the authenticator app's secret, the recovery codes) go too. Its
+        # sessions are signed out at their next request (an inactive account with no usable
+        # password); their rows expire after SESSION_COOKIE_AGE and sessions_clear removes them.
+        Authenticator.objects.filter(user=user).delete()
         outbox_person_remove(addresses=addresses + past)
         others, closed = _requests_close(user, actor, granted_request_id)
         targets += [("privacy.privacyrequest", str(pk)) for pk in others]

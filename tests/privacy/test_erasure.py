@@ -121,3 +121,27 @@ def test_an_erasure_removes_the_roster_rows_at_an_official_address_the_person_to
     person_erase(user_id=asha.pk, actor=None)
 
     assert sorted(RosterRow.objects.values_list("email", flat=True)) == ["meena@mha.gov.in", passed]
+
+
+def test_an_erasure_deletes_the_persons_second_factors_and_their_sessions_end():
+    """Her authenticator app's secret and her recovery codes are hers: the erasure deletes
+    them. A browser still signed in as her is signed in no longer."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+    from django.test import Client
+
+    asha = UserFactory(email="asha@mha.gov.in", full_name="Asha K")
+    with_totp(asha)
+    RecoveryCodes.activate(asha)
+    ravi = UserFactory(email="ravi@mha.gov.in")
+    with_totp(ravi)
+    browser = Client()
+    browser.force_login(asha)
+    second_factor_given(browser, asha)
+    assert browser.get("/privacy/my-data/").status_code == 200
+
+    person_erase(user_id=asha.pk, actor=None)
+
+    assert list(Authenticator.objects.filter(user_id=asha.pk).values_list("type", flat=True)) == []
+    assert Authenticator.objects.filter(user=ravi).count() == 1
+    assert browser.get("/privacy/my-data/").status_code == 302
