@@ -16,9 +16,10 @@ in data.json."""
 
 from django.db.models import Count
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from onboarding.models import Application, ApplicationDocument, ApprovalStep, Attachment, DocumentKind, Section
-from portal.privacy.breach import breach_person_field_register
+from portal.privacy.breach import breach_person_field_register, breach_record_kind_register
 from portal.privacy.breach_reads import breach_read_route_register
 from portal.privacy.personal_data import PersonalDataSection, personal_data_register
 
@@ -91,6 +92,10 @@ def documents_not_included(applications: list[dict]) -> dict[int, list[dict]]:
 def register() -> None:
     breach_person_field_register("onboarding.application", "nodal_officer_id")
     breach_person_field_register("onboarding.approvalstep", "application__nodal_officer_id")
+    breach_record_kind_register("onboarding.application", gettext_lazy("onboarding applications"))
+    breach_record_kind_register("onboarding.approvalstep", gettext_lazy("decisions on onboarding applications"))
+    breach_record_kind_register("onboarding.applicationdocument", gettext_lazy("documents of onboarding applications"))
+    breach_record_kind_register("onboarding.attachment", gettext_lazy("documents of onboarding applications"))
     # The pages that show one application (its answers, its letter, its PDFs) or one step of it.
     for route in ("detail", "task_list", "section", "letter", "letter_download", "form_pdf", "approval_letter",
                   "appeal"):

@@ -5,7 +5,8 @@ its address confirmations; the invitations they accepted, and every other one at
 their confirmed addresses that no account accepted (waiting or cancelled), are deleted
 (one another account accepted stays theirs), with the personal part of the roster's
 batch events that list them (its "invitation sent", read by its admins), and so are the
-rows of uploaded rosters that list them at one of their addresses. The records of others they decided as an
+rows of uploaded rosters that list them at one of their addresses, those they took off
+the account included (unless another account holds one now). The records of others they decided as an
 administrator lose their address (who decided stays, as the account). (Their
 memberships and admin roles are the core's to end; so is the mail to them, also at the
 official addresses of theirs the account no longer holds: person_verification_addresses.)
@@ -44,6 +45,7 @@ def person_verification_addresses(user: AnyUser) -> list[str]:
 
 
 def person_verification_erase(user: AnyUser, addresses: list[str]) -> list[tuple[str, str]]:
+    """``addresses``: the account's and those it had before that no other account holds."""
     ids = list(GovernmentProfile.objects.select_for_update().filter(user=user).values_list("pk", flat=True))
     ended = {"decided_at": timezone.now(), "decided_by": None, "decided_by_email": "", "reason_code": EndReason.ERASED}
     GovernmentProfile.objects.filter(pk__in=ids, status__in=HELD_STATUSES).update(status=VerificationStatus.REVOKED,

@@ -1,14 +1,16 @@
-"""The person's verification requests and records, in their data download
+"""The person's verification requests and records, the invitations and roster rows
+that name them, in their data download
 (portal/privacy/personal_data.py), registered from VerificationConfig.ready."""
 
 from allauth.account.models import EmailAddress
-from django.db.models import Q
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
-from portal.privacy.breach import breach_person_field_register
+from portal.privacy.breach import breach_person_field_register, breach_record_kind_register
 from portal.privacy.breach_reads import breach_read_route_register
 from portal.privacy.personal_data import PersonalDataSection, personal_data_register
 from verification.models import GovernmentProfile
-from verification.rosters.models import Invitation
+from verification.rosters.models import Invitation, RosterRow
 from verification.visibility.models import Audience, PersonalVisibility
 
 
@@ -31,6 +33,19 @@ def invitations_of(user) -> list:
         "superannuation_date", "status", "created_at", "expires_at", "accepted_at")[:200])
 
 
+def roster_rows_of(user) -> list:
+    """The rows of uploaded rosters that list the person at one of their confirmed addresses
+    (those an erasure removes, verification/rosters/retention.py person_rows_remove), as the
+    organisation uploaded them, with what checking or applying each gave; kept until the
+    roster's rows are removed (ROSTER_ROWS_KEEP_DAYS)."""
+    addresses = sorted({email.lower() for email in EmailAddress.objects.filter(user=user, verified=True)
+                        .values_list("email", flat=True)})
+    return list(RosterRow.objects.filter(email__in=addresses).order_by("roster_id", "line").values(
+        "line", "name", "email", "mobile", "designation", "employee_code", "office", "superannuation_date",
+        "superannuation_raw", "outcome", "problems", organisation=F("roster__organisation__name"),
+        uploaded_at=F("roster__uploaded_at"))[:200])
+
+
 def visibility_of(user) -> dict | None:
     """The person's own choices of who sees each detail of theirs: per detail, the widest
     audience they allow ("organisation": the verified members of their organisation...),
@@ -44,9 +59,14 @@ def visibility_of(user) -> dict | None:
 
 def register() -> None:
     breach_person_field_register("verification.governmentprofile", "user_id")
+    breach_record_kind_register("verification.governmentprofile", _("verification records as a government user"))
+    breach_record_kind_register("rosters.invitation", _("invitations from an organisation's roster"))
+    breach_record_kind_register("rosters.rosterimport", _("rosters uploaded by organisations"))
+    breach_record_kind_register("visibility.personalvisibility", _("choices of who sees your details"))
     # The pages that show one person: the admin's record of them and the directory's card.
     breach_read_route_register("verification:profile", "verification.governmentprofile")
     breach_read_route_register("visibility:person", "verification.governmentprofile")
     personal_data_register(PersonalDataSection(name="verification_records", collect=profiles_of))
     personal_data_register(PersonalDataSection(name="roster_invitations", collect=invitations_of))
+    personal_data_register(PersonalDataSection(name="roster_rows", collect=roster_rows_of))
     personal_data_register(PersonalDataSection(name="visibility_choices", collect=visibility_of))

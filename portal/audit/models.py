@@ -88,6 +88,7 @@ class AuditAction(models.TextChoices):
     INVITATION_CANCELLED = "invitation.cancelled", _("Invitation cancelled")
     USER_EMAIL_ADDRESS_SAVED_IN_ADMIN = "user.email_address_admin_saved", _(
         "Email address added or changed in the Django admin")
+    ROSTER_ROWS_REMOVED = "roster.rows_removed", _("Roster rows removed")
 
 
 class AuditEvent(models.Model):

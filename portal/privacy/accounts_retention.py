@@ -1,6 +1,6 @@
 """The core's retention rule: accounts whose address was never verified and that
 have not been used for the policy's days are erased, with the personal part of
-their audit events. An account anything is kept for (an application, a
+their audit events and their history in the Django admin. An account anything is kept for (an application, a
 verification record: any row that protects it from deletion) is left alone, as
 are staff accounts, accounts closed by an erasure (they have no address left, but
 were verified and used) and accounts that made a data protection request (the
@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from portal.accounts.models import ERASED_EMAIL_DOMAIN
+from portal.privacy.admin_history import admin_history_remove
 from portal.privacy.models import PrivacyRequest, RetentionKind, RetentionPolicy
 from portal.privacy.registry import RetentionRule, retention_rule_register
 from portal.privacy.retention import days_ago
@@ -43,7 +44,9 @@ def unused_accounts_due(policy: RetentionPolicy, now: datetime) -> QuerySet:
 
 
 def unused_accounts_erase(ids: list[int], now: datetime) -> None:
-    get_user_model().objects.filter(pk__in=ids).delete()
+    accounts = get_user_model().objects.filter(pk__in=ids)
+    admin_history_remove(user_ids=ids, addresses=accounts.values_list("email", flat=True))
+    accounts.delete()
 
 
 def unused_accounts_audit(ids: list[int]) -> tuple[list[int], list[tuple[str, str]]]:

@@ -19,6 +19,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from portal.audit.models import AuditEvent
 from portal.ids import row_id
@@ -34,6 +36,32 @@ _PERSON_FIELDS: dict[str, str] = {"accounts.user": "pk"}
 def breach_person_field_register(target_type: str, person_field: str) -> None:
     """``target_type`` ("onboarding.application") leads to a person through ``person_field`` ("nodal_officer_id")."""
     _PERSON_FIELDS[target_type] = person_field
+
+
+# What the notice to the people affected calls each kind of record (the report to the
+# authorities keeps the labels): the core's here, the apps' registered from their ready().
+_RECORD_KINDS: dict[str, Promise] = {
+    "accounts.user": _("your account"),
+    "organisations.organisation": _("records of organisations, the roles in them included"),
+    "privacy.privacyrequest": _("data protection requests"),
+}
+OTHER_RECORDS = _("other records of the portal")
+
+
+def breach_record_kind_register(target_type: str, kind: Promise) -> None:
+    """``target_type`` ("onboarding.application") is called ``kind`` (translatable) in the notice to people."""
+    _RECORD_KINDS[target_type] = kind
+
+
+def record_kinds(record_types: list[str]) -> list[str]:
+    """What the notice calls ``record_types``, in the active language, each once; the types
+    nothing names as "other records of the portal", last."""
+    kinds: list[str] = []
+    for kind in [_RECORD_KINDS[t] for t in record_types if t in _RECORD_KINDS] + (
+            [OTHER_RECORDS] if any(t not in _RECORD_KINDS for t in record_types) else []):
+        if str(kind) not in kinds:
+            kinds.append(str(kind))
+    return kinds
 
 
 @dataclass
@@ -118,7 +146,8 @@ def breach_drafts(findings: BreachFindings, *, second_language: str = "hi") -> d
     notice = []
     for language in ("en", second_language):
         with translation.override(language):
-            notice.append(render_to_string("privacy/breach/notice_to_person.txt", context).strip())
+            notice.append(render_to_string("privacy/breach/notice_to_person.txt",
+                                           {**context, "record_kinds": record_kinds(findings.record_types)}).strip())
     with translation.override("en"):
         report = render_to_string("privacy/breach/report_to_authorities.txt", context).strip()
     return {"notice": "\n\n----------\n\n".join(notice), "report": report}

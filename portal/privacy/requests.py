@@ -36,6 +36,7 @@ from portal.organisations.models import Membership, MembershipRole, ended
 from portal.organisations.selectors import organisations_left_without_admin
 from portal.organisations.services import LastAdmin, LastSuperadmin, organisation_admins_lapse, platform_roles_lapse
 from portal.permissions import AnyUser, superadmin_emails
+from portal.privacy.admin_history import admin_history_remove
 from portal.privacy.models import HoldTarget, Nominee, PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
 from portal.privacy.retention import legal_held
 
@@ -147,7 +148,8 @@ def person_held(user_id: int) -> bool:
 
 # What the apps erase of a person besides the account (their verification records,
 # invitations to their addresses...): each is called with the person and all their
-# addresses, in the erasure's transaction, and returns the audit targets whose events'
+# addresses, the account's and those it had before (_past_addresses: less those another
+# account holds now), in the erasure's transaction, and returns the audit targets whose events'
 # personal part is redacted with the account's. A pair (EVENT_TARGET, id) names one event
 # about something else that names the person (a roster's batch event listing the
 # invitations it sent): that event is redacted itself. Registered from the apps' ready().
@@ -163,7 +165,8 @@ def person_erasure_register(handler: ErasureHandler) -> None:
 
 # The addresses the apps' records know were the person's, which the account may no longer
 # hold (the official address their verification records name, which they may have taken
-# off their account): the outbox's mail to them is the person's too. Each is called with
+# off their account): the outbox's mail to them, the records and events that name them are
+# the person's too. Each is called with
 # the person in the erasure's transaction, before the handlers above clear those records.
 # Registered from the apps' ready().
 PastAddresses = Callable[[AnyUser], Iterable[str]]
@@ -175,15 +178,31 @@ def person_past_addresses_register(source: PastAddresses) -> None:
         _PAST_ADDRESSES.append(source)
 
 
+# The account's own events that record one of its addresses (confirmed, changed from,
+# removed, added or changed in the Django admin): an address the person took off the
+# account is named there, and in what others recorded about them.
+ADDRESS_EVENTS = (AuditAction.USER_EMAIL_CONFIRMED, AuditAction.USER_EMAIL_CHANGED, AuditAction.USER_EMAIL_REMOVED,
+                  AuditAction.USER_EMAIL_ADDRESS_SAVED_IN_ADMIN)
+
+
+def _addresses_recorded(user: AnyUser) -> set[str]:
+    """The addresses the account's own events recorded (read before the erasure redacts them)."""
+    events = AuditEvent.objects.filter(target_type=user._meta.label_lower, target_id=str(user.pk),
+                                       action__in=ADDRESS_EVENTS, redacted_at__isnull=True)
+    return {value for pair in events.values_list("old_values__email", "new_values__email") for value in pair
+            if isinstance(value, str)}
+
+
 def _past_addresses(user: AnyUser, held: list[str]) -> list[str]:
-    """The addresses the registered sources know were ``user``'s besides ``held`` (the
-    account's now), lower case, less those another account holds now: an official address
-    passes to the next holder of a post, and the mail there may be theirs (the outbox's own
-    retention removes it, OUTBOX_KEEP_DAYS after it was sent)."""
+    """The addresses ``user`` had besides ``held`` (the account's now), lower case: those the
+    account's own events recorded and those the registered sources know, less those another
+    account holds now: an official address passes to the next holder of a post, and the mail
+    there, the events and records naming it, may be theirs (the outbox's own retention
+    removes that mail, OUTBOX_KEEP_DAYS after it was sent)."""
     from allauth.account.models import EmailAddress  # noqa: PLC0415 (apps loaded)
 
-    past = {address.strip().lower() for source in _PAST_ADDRESSES for address in source(user)
-            if address and address.strip()} - set(held)
+    had = [*_addresses_recorded(user), *(address for source in _PAST_ADDRESSES for address in source(user))]
+    past = {address.strip().lower() for address in had if address and address.strip()} - set(held)
     if not past:
         return []
     others = EmailAddress.objects.exclude(user=user).annotate(address=Lower("email")).filter(address__in=past)
@@ -194,18 +213,20 @@ def _past_addresses(user: AnyUser, held: list[str]) -> list[str]:
 
 def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int | None = None) -> None:
     """Close an account whose erasure was granted: no name, no addresses, no sign-in, no
-    nominee, no mail to it in the outbox (sent or not; also at the addresses the apps know
+    second factors, no nominee, no history in the Django admin (of the account, its addresses and those it
+    had), no mail to it in the outbox (sent or not; also at the addresses the apps know
     were the person's, person_past_addresses_register), what the apps hold about the
     person erased (person_erasure_register: their drafts, their verification records'
     details, their invitations and roster rows...), their other data protection requests
     emptied of what they wrote and closed if still waiting, and the personal part of the
     audit events by or about it redacted, with the events of its organisations that name
-    it by address (its admin roles; refused, LastAdmin, for an organisation's last admin
+    it by an address of its own, now or before (its admin roles; refused, LastAdmin, for an organisation's last admin
     whose role does not end), its platform roles ended (refused, LastSuperadmin,
     for the platform's last superadmin whose role does not end). What other rules keep (a submitted application's
     reference and decisions, the erasure request granted, ``granted_request_id``, as the
     record of what was asked and decided) stays with the account id."""
     from allauth.account.models import EmailAddress  # noqa: PLC0415 (apps loaded)
+    from allauth.mfa.models import Authenticator  # noqa: PLC0415 (apps loaded)
 
     User = get_user_model()
     with transaction.atomic():
@@ -215,9 +236,10 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
         past = _past_addresses(user, addresses)  # before the handlers clear the records that name them
         targets = [("accounts.user", str(user.pk))]
         for handler in _ERASURE_HANDLERS:
-            targets += handler(user, addresses)
+            targets += handler(user, addresses + past)
         event_ids = [int(pk) for kind, pk in targets if kind == EVENT_TARGET]
         targets = [(kind, pk) for kind, pk in targets if kind != EVENT_TARGET]
+        admin_history_remove(user_ids=[user.pk], addresses=addresses + past)
         EmailAddress.objects.filter(user=user).delete()
         user.email, user.full_name, user.is_active = erased_email(user.pk), "", False
         user.set_unusable_password()
@@ -231,10 +253,14 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
         if admin_of:
             organisation_admins_lapse(pairs=admin_of, reason="account_erased", check=_erasure_keeps_an_admin)
         Nominee.objects.filter(user=user).delete()
+        # Its second factors (the authenticator app's secret, the recovery codes) go too. Its
+        # sessions are signed out at their next request (an inactive account with no usable
+        # password); their rows expire after SESSION_COOKIE_AGE and sessions_clear removes them.
+        Authenticator.objects.filter(user=user).delete()
         outbox_person_remove(addresses=addresses + past)
         others, closed = _requests_close(user, actor, granted_request_id)
         targets += [("privacy.privacyrequest", str(pk)) for pk in others]
-        audit_redact(actor_ids=[user.pk], targets=targets, event_ids=event_ids + _membership_events(user, addresses),
+        audit_redact(actor_ids=[user.pk], targets=targets, event_ids=event_ids + _membership_events(user, addresses + past),
                      actor=actor, purpose="erasure request")
         # After the redaction, so that what closed them and ended the person's platform roles
         # stays whole: it names nobody but the actor (the roles' end, the closed account).
@@ -275,8 +301,9 @@ def _requests_close(user: AnyUser, actor: AnyUser | None, granted_request_id: in
 
 def _membership_events(user: AnyUser, addresses: list[str]) -> list[int]:
     """The events of the organisations the person was ever a member or an admin of that
-    name them by one of their addresses (their admin role granted, changed, ended): the
-    organisation's admins read them in its audit log."""
+    name them by one of ``addresses`` (their admin role granted, changed, ended; the
+    account's addresses and those it had before): the organisation's admins read them in
+    its audit log."""
     organisation_ids = [str(pk) for pk in Membership.objects.filter(user=user).values_list("organisation_id", flat=True)]
     if not organisation_ids:
         return []

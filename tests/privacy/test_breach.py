@@ -147,3 +147,21 @@ def test_the_page_refuses_a_period_before_2000_at_its_field_keeping_what_was_typ
 def test_the_command_refuses_a_period_before_2000():
     with pytest.raises(CommandError, match="between 2000 and next year"):
         call_command("breach_report", "--from", "0001-01-01T00:00", "--to", "0001-01-02T00:00")
+
+
+@pytest.mark.parametrize("second_language", ["hi", "mr"])
+def test_the_notice_to_people_names_what_was_affected_in_their_words_not_the_portals_labels(
+        incident, second_language):
+    """The people affected read what was touched (their onboarding application, their record as
+    a government user) in English and in Hindi or Marathi, never an internal model label; the
+    report to the authorities keeps the labels."""
+    from portal.privacy.breach import breach_drafts, breach_findings
+
+    findings = breach_findings(start=incident, end=timezone.now(), actor="intruder@mha.gov.in")
+    drafts = breach_drafts(findings, second_language=second_language)
+    english, second = drafts["notice"].split("\n\n----------\n\n")
+    assert "onboarding." not in drafts["notice"] and "verification." not in drafts["notice"]
+    assert "What was affected: onboarding applications, verification records as a government user." in english
+    affected = second.splitlines()[4]
+    assert DEVANAGARI.search(affected.split(":", 1)[1]) and "application" not in affected, affected
+    assert "onboarding.application, verification.governmentprofile" in drafts["report"]

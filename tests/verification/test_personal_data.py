@@ -96,3 +96,22 @@ def test_an_erasure_redacts_the_invitation_sent_events_that_list_the_person(worl
     kept = AuditEvent.objects.get(action=AuditAction.INVITATION_SENT, target_id=str(other.pk))
     assert kept.redacted_at is None and kept.new_values["invitations"][0][1] == "person6@pune.mahaagri.gov.in"
     assert audit_verify() == []
+
+
+def test_the_download_holds_the_roster_rows_that_list_the_person(world):
+    """A roster uploaded by the office lists the person at their confirmed address with
+    their name, mobile, employee code, designation and office: the download holds that row
+    (with the organisation, the upload's date and what checking it gave), not the rows of
+    anyone else on the roster, nor a row at an address of theirs they never confirmed."""
+    from allauth.account.models import EmailAddress
+
+    roster = upload(world["office"], world["admin_office"],
+                    csv_bytes([person(4), person(5), person(6, designation="Unconfirmed")]))
+    four = UserFactory(email=ADDRESS, full_name="Person 4")
+    EmailAddress.objects.create(user=four, email="person6@pune.mahaagri.gov.in", verified=False, primary=False)
+    rows = download(four)["roster_rows"]
+    assert [(row["organisation"], row["line"], row["name"], row["email"], row["mobile"], row["employee_code"],
+             row["designation"], row["office"], row["outcome"]) for row in rows] == [
+        (world["office"].name, 2, "Person 4", ADDRESS, "+919876500004", "E00004", "Clerk", "Establishment", "invite")]
+    assert rows[0]["uploaded_at"].startswith(roster.uploaded_at.date().isoformat())
+    assert "E00005" not in json.dumps(download(four)) and "E00006" not in json.dumps(download(four))

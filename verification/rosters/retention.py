@@ -5,9 +5,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
+from django.http import HttpRequest
 from django.utils import timezone
 
+from portal.audit.models import AuditAction
+from portal.audit.services import audit_record_many
+from portal.permissions import AnyUser
 from portal.privacy.retention import held_person_addresses
 from verification.rosters.models import RosterImport, RosterRow, RosterStatus
 
@@ -26,7 +30,7 @@ def roster_rows_remove(*, now: datetime | None = None, limit: int = 10) -> int:
         ids = list(RosterImport.objects.select_for_update(skip_locked=True, of=("self",))
                    .filter(due, rows_removed_at__isnull=True).exclude(lists_someone_held())
                    .order_by("id").values_list("id", flat=True)[:limit])
-        rows_remove(ids, now=now)
+        rows_remove(ids, now=now, reason="kept_days")
     return len(ids)
 
 
@@ -36,11 +40,20 @@ def lists_someone_held() -> Exists:
     return Exists(RosterRow.objects.filter(roster_id=OuterRef("pk"), email__in=held_person_addresses()))
 
 
-def rows_remove(roster_ids: list[int], *, now: datetime) -> None:
-    """Remove the rows of the rosters ``roster_ids`` (locked by the caller); their counts stay."""
+def rows_remove(roster_ids: list[int], *, now: datetime, reason: str, actor: AnyUser | None = None,
+                request: HttpRequest | None = None) -> None:
+    """Remove the rows of the rosters ``roster_ids`` (locked by the caller); their counts stay.
+    One event per roster, about it, says how many rows went and why (``reason``: "kept_days",
+    the daily job's, a system event; "replaced", by the uploader's new upload), never whose."""
     if roster_ids:
+        counts = dict(RosterRow.objects.filter(roster_id__in=roster_ids).order_by().values_list("roster_id")
+                      .annotate(rows=Count("pk")))
         RosterRow.objects.filter(roster_id__in=roster_ids).delete()
         RosterImport.objects.filter(pk__in=roster_ids).update(rows_removed_at=now)
+        audit_record_many([{"action": AuditAction.ROSTER_ROWS_REMOVED, "target": roster,
+                            "new": {"rows": counts.get(roster.pk, 0), "reason": reason}}
+                           for roster in (RosterImport(pk=pk) for pk in sorted(roster_ids))],
+                          actor=actor, request=request)
 
 
 def person_rows_remove(addresses: list[str]) -> None:

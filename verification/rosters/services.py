@@ -169,7 +169,7 @@ def _check_and_keep(
     replaced = list(RosterImport.objects.select_for_update(skip_locked=True, of=("self",)).filter(
         organisation=organisation, uploaded_by=actor, status=RosterStatus.PREVIEWED, rows_removed_at__isnull=True,
     ).exclude(pk=roster.pk).exclude(retention.lists_someone_held()).values_list("pk", flat=True))
-    retention.rows_remove(replaced, now=timezone.now())
+    retention.rows_remove(replaced, now=timezone.now(), reason="replaced", actor=actor, request=request)
     audit_record(actor=actor, action=AuditAction.ROSTER_UPLOADED, target=roster, request=request,
                  new={"organisation": organisation.pk, "file_sha256": sha, "rows": roster.row_count,
                       "verify": roster.verify_count, "invite": roster.invite_count, "change": roster.change_count,

@@ -87,3 +87,32 @@ def test_the_invitation_batchs_event_keeps_its_addresses_in_its_personal_part(wo
         services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
     event = AuditEvent.objects.get(action=AuditAction.INVITATION_SENT)
     assert {"invited_by", "invitations"} <= set(event.personal_keys)
+
+
+def test_each_roster_whose_rows_go_gets_one_system_event_with_counts_only(world):
+    """The daily job's removal is on record in the organisation's audit log: one system
+    event per roster, about the roster, saying how many rows went and why, never whose."""
+    from portal.audit.models import AuditAction, AuditEvent
+    from portal.audit.services import audit_verify
+
+    keep = settings.ROSTER_ROWS_KEEP_DAYS
+    first = aged(upload(world["office"], world["admin_office"], ROWS), keep + 1)
+    second = aged(upload(world["office"], world["admin_parent"], csv_bytes([person(5)])), keep + 1)
+    assert roster_rows_remove() == 2
+    events = AuditEvent.objects.filter(action=AuditAction.ROSTER_ROWS_REMOVED).order_by("target_id")
+    assert [(e.actor_id, e.target_type, e.target_id, e.new_values) for e in events] == [
+        (None, "rosters.rosterimport", str(first.pk), {"rows": 2, "reason": "kept_days"}),
+        (None, "rosters.rosterimport", str(second.pk), {"rows": 1, "reason": "kept_days"})]
+    assert "pune.mahaagri.gov.in" not in str([(e.target_repr, e.old_values, e.new_values) for e in events])
+    assert roster_rows_remove() == 0 and events.count() == 2
+    assert audit_verify() == []
+
+
+def test_a_preview_replaced_by_a_new_upload_is_on_record_as_the_uploaders(world):
+    from portal.audit.models import AuditAction, AuditEvent
+
+    earlier = upload(world["office"], world["admin_office"], ROWS)
+    upload(world["office"], world["admin_office"], csv_bytes([person(5)]))
+    event = AuditEvent.objects.get(action=AuditAction.ROSTER_ROWS_REMOVED)
+    assert (event.actor_id, event.target_id, event.new_values) == (
+        world["admin_office"].pk, str(earlier.pk), {"rows": 2, "reason": "replaced"})

@@ -1,0 +1,147 @@
+"""What an erasure removes besides the account's name and addresses (portal/privacy/requests.py
+person_erase; the retention rule for unused accounts, portal/privacy/accounts_retention.py):
+the Django admin's history of the account and its addresses, what names the person by an
+address they had before, their second factors."""
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.admin.models import LogEntry
+from django.utils import timezone
+
+from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import audit_record, audit_verify
+from portal.privacy.requests import person_erase
+from tests.factories import UserFactory
+from tests.onboarding.approval_helpers import second_factor_given, with_totp
+from tests.portal.test_role_audit import post_change
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    root = UserFactory(email="root@nic.in", is_superuser=True, is_staff=True)
+    with_totp(root)
+    client.force_login(root)
+    return second_factor_given(client, root)
+
+
+def naming(text):
+    return [(entry.object_repr, entry.change_message) for entry in LogEntry.objects.all()
+            if text in entry.object_repr or text in entry.change_message]
+
+
+def test_an_erasure_deletes_the_admin_history_of_the_persons_account_and_addresses(admin_client):
+    """A superuser changed the person's account and deleted an address of theirs in the
+    Django admin: its history pages name them by address. Erased, neither history names
+    them (the account's page shows no history at all)."""
+    asha = UserFactory(email="asha@mha.gov.in", full_name="Asha K")
+    old = EmailAddress.objects.create(user=asha, email="asha.old@mha.gov.in", verified=True, primary=False)
+    post_change(admin_client, asha, full_name="Asha Kulkarni")
+    assert admin_client.post(f"/admin/account/emailaddress/{old.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert LogEntry.objects.filter(object_id=str(asha.pk)).exists() and naming("asha.old@mha.gov.in")
+    assert "asha@mha.gov.in" in admin_client.get(f"/admin/accounts/user/{asha.pk}/history/").content.decode()
+
+    person_erase(user_id=asha.pk, actor=None)
+
+    assert list(LogEntry.objects.filter(object_id=str(asha.pk)).values_list("object_repr", flat=True)) == []
+    assert naming("asha") == []
+    assert "asha" not in admin_client.get(f"/admin/accounts/user/{asha.pk}/history/").content.decode()
+
+
+def test_an_unused_account_erased_by_retention_leaves_no_admin_history(admin_client):
+    from portal.privacy.accounts_retention import unused_accounts_erase
+
+    clerk = UserFactory(email="clerk@mha.gov.in", full_name="Clerk")
+    post_change(admin_client, clerk, full_name="A Clerk")
+    assert naming("clerk@mha.gov.in")
+    unused_accounts_erase([clerk.pk], timezone.now())
+    assert naming("clerk@mha.gov.in") == [] and not LogEntry.objects.filter(object_id=str(clerk.pk)).exists()
+
+
+def test_an_erasure_redacts_the_membership_events_that_name_the_person_by_an_earlier_address():
+    """Her admin role was revoked while her address was another; she changed it since. The
+    organisation's event of the revocation names her by the earlier address: it is redacted
+    too, and the event about her colleague stays whole."""
+    from portal.organisations.services import organisation_admin_revoke
+    from tests.factories import OrganisationFactory
+    from tests.verification.helpers import make_admin
+
+    office = OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE")
+    ravi = make_admin(office, email="ravi@pune.mahaagri.gov.in")
+    asha = make_admin(office, email="asha.old@pune.mahaagri.gov.in")
+    colleague = make_admin(office, email="colleague@pune.mahaagri.gov.in")
+    organisation_admin_revoke(organisation_id=office.pk, user_id=asha.pk, actor=ravi)
+    organisation_admin_revoke(organisation_id=office.pk, user_id=colleague.pk, actor=ravi)
+    EmailAddress.objects.filter(user=asha, email="asha.old@pune.mahaagri.gov.in").delete()
+    EmailAddress.objects.create(user=asha, email="asha.new@pune.mahaagri.gov.in", verified=True, primary=True)
+    type(asha).objects.filter(pk=asha.pk).update(email="asha.new@pune.mahaagri.gov.in")
+    audit_record(actor=asha, action=AuditAction.USER_EMAIL_CHANGED, target=asha,
+                 old={"email": "asha.old@pune.mahaagri.gov.in"}, new={"email": "asha.new@pune.mahaagri.gov.in"})
+    assert AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED,
+                                     old_values__user="asha.old@pune.mahaagri.gov.in").exists()
+
+    person_erase(user_id=asha.pk, actor=None)
+
+    naming_her = [(event.action, event.old_values, event.new_values) for event in AuditEvent.objects.all()
+                  if "asha" in str([event.actor_email, event.target_repr, event.old_values, event.new_values])]
+    assert naming_her == []
+    assert AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED, redacted_at__isnull=True,
+                                     old_values__user="colleague@pune.mahaagri.gov.in").exists()
+    assert audit_verify() == []
+
+
+def test_an_erasure_removes_the_roster_rows_at_an_official_address_the_person_took_off_the_account():
+    """The roster lists her at her official address, which she later removed from her
+    account (her verification is suspended for it): the erasure removes that row too; a row
+    at an official address another account holds now stays (it passed with the post)."""
+    from tests.factories import OrganisationFactory
+    from tests.verification.helpers import GovernmentProfileFactory, make_admin
+    from verification import lifecycle
+    from verification.models import VerificationStatus
+    from verification.rosters.models import RosterImport, RosterRow
+
+    office = OrganisationFactory(name="Home Department", short_code="HOME-MH")
+    admin = make_admin(office, email="admin@mha.gov.in")
+    asha = UserFactory(email="asha.home@gmail.com", full_name="Asha Kulkarni")
+    official, passed = "asha.kulkarni@mha.gov.in", "section.officer@mha.gov.in"
+    EmailAddress.objects.create(user=asha, email=official, verified=True, primary=False)
+    GovernmentProfileFactory(user=asha, organisation=office, official_email=official, status=VerificationStatus.VERIFIED)
+    GovernmentProfileFactory(user=asha, organisation=office, official_email=passed, status=VerificationStatus.REVOKED)
+    UserFactory(email=passed, full_name="Ravi Deshpande")
+    roster = RosterImport.objects.create(organisation=office, uploaded_by=admin, uploaded_at=timezone.now(),
+                                         file_name="roster.csv", file_sha256="0" * 64, file_format="csv", row_count=3)
+    for line, (name, email) in enumerate((("Asha Kulkarni", official), ("Ravi Deshpande", passed),
+                                          ("Meena P", "meena@mha.gov.in")), 2):
+        RosterRow.objects.create(roster=roster, line=line, name=name, email=email, mobile="+919876543210",
+                                 outcome="unchanged")
+    EmailAddress.objects.filter(user=asha, email=official).delete()
+    lifecycle.profiles_suspend_address_removed(user_id=asha.pk, email=official)
+
+    person_erase(user_id=asha.pk, actor=None)
+
+    assert sorted(RosterRow.objects.values_list("email", flat=True)) == ["meena@mha.gov.in", passed]
+
+
+def test_an_erasure_deletes_the_persons_second_factors_and_their_sessions_end():
+    """Her authenticator app's secret and her recovery codes are hers: the erasure deletes
+    them. A browser still signed in as her is signed in no longer."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+    from django.test import Client
+
+    asha = UserFactory(email="asha@mha.gov.in", full_name="Asha K")
+    with_totp(asha)
+    RecoveryCodes.activate(asha)
+    ravi = UserFactory(email="ravi@mha.gov.in")
+    with_totp(ravi)
+    browser = Client()
+    browser.force_login(asha)
+    second_factor_given(browser, asha)
+    assert browser.get("/privacy/my-data/").status_code == 200
+
+    person_erase(user_id=asha.pk, actor=None)
+
+    assert list(Authenticator.objects.filter(user_id=asha.pk).values_list("type", flat=True)) == []
+    assert Authenticator.objects.filter(user=ravi).count() == 1
+    assert browser.get("/privacy/my-data/").status_code == 302
