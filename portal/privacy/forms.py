@@ -11,6 +11,9 @@ class RetentionPolicyForm(AccessibleForm):
     grace_days = forms.IntegerField(label=_("Days between the reminder and the erasure"), min_value=0, max_value=365,
                                     help_text=_("Drafts only; 0 for the other kinds."))
     enabled = forms.BooleanField(label=_("Applied by the daily run"), required=False)
+    # Shown only when the change makes records due that the policy as it stands keeps (the view).
+    confirm = forms.BooleanField(label=_("I understand that these records will be erased or reduced, "
+                                         "which cannot be undone"), required=False)
 
 
 class LegalHoldForm(AccessibleForm):

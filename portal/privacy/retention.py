@@ -70,6 +70,35 @@ def retention_policy_update(
     return policy
 
 
+# How many records a change is counted up to, for the confirmation it asks: a count over a
+# big table stops there (one bounded query per rule and setting).
+NEWLY_DUE_COUNTED = 100_000
+
+
+def _due_count(rule: RetentionRule, policy: RetentionPolicy, now: datetime) -> int:
+    if not policy.enabled:
+        return 0
+    return _not_done(rule, _not_held(rule, rule.due(policy, now)))[:NEWLY_DUE_COUNTED].count()
+
+
+def retention_policy_newly_due(*, kind: str, days: int, grace_days: int, enabled: bool,
+                               now: datetime | None = None) -> int:
+    """How many records the next daily run would erase or reduce under these settings that
+    it would leave alone under the kind's policy as it stands (a shorter keeping time, a
+    shorter grace after the reminder, a policy switched on): what the superadmin confirms
+    before saving such a change, which the run cannot undo. Counted up to
+    ``NEWLY_DUE_COUNTED``; two queries (none for a kind no rule is registered for)."""
+    rule = next((rule for rule in retention_rules() if rule.kind == kind), None)
+    if rule is None:
+        return 0
+    now = now or timezone.now()
+    current = next(policy for policy in retention_policies() if policy.kind == kind)
+    proposed = RetentionPolicy(kind=kind, days=days, grace_days=grace_days, enabled=enabled)
+    if enabled and current.enabled and days >= current.days and grace_days >= current.grace_days:
+        return 0  # keeps everything at least as long: nothing more is due
+    return max(_due_count(rule, proposed, now) - _due_count(rule, current, now), 0)
+
+
 def legal_hold_set(
     *, target_type: str, target_id: int, reason: str, actor: AnyUser, request: HttpRequest | None = None
 ) -> LegalHold:

@@ -1,9 +1,11 @@
 """Superadmins' pages of data protection: the retention policies and the legal holds."""
 
 from django.contrib import messages
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from portal.access import rule
@@ -12,7 +14,14 @@ from portal.audit.services import audit_record
 from portal.privacy.breach import breach_drafts, breach_findings
 from portal.privacy.forms import BreachForm, LegalHoldForm, LegalHoldReleaseForm, RetentionPolicyForm
 from portal.privacy.models import LegalHold, RetentionRun
-from portal.privacy.retention import legal_hold_release, legal_hold_set, retention_policies, retention_policy_update
+from portal.privacy.retention import (
+    NEWLY_DUE_COUNTED,
+    legal_hold_release,
+    legal_hold_set,
+    retention_policies,
+    retention_policy_newly_due,
+    retention_policy_update,
+)
 
 RELEASED_SHOWN = 50
 
@@ -29,9 +38,21 @@ def retention(request):
             request.POST if bound else None, prefix=policy.kind,
             initial={"days": policy.days, "grace_days": policy.grace_days, "enabled": policy.enabled},
         )
+        form.newly_due = 0
+        if bound and form.is_valid():
+            settings_posted = {name: form.cleaned_data[name] for name in ("days", "grace_days", "enabled")}
+            form.newly_due = retention_policy_newly_due(kind=policy.kind, **settings_posted)
+            if form.newly_due and not form.cleaned_data["confirm"]:
+                form.add_error("confirm", ngettext(
+                    "With these settings the next daily run erases or reduces %(count)s record that is kept now. "
+                    "Tick the box to save them.",
+                    "With these settings the next daily run erases or reduces %(count)s records that are kept now. "
+                    "Tick the box to save them.",
+                    form.newly_due) % {"count": intcomma(form.newly_due)
+                                       + ("+" if form.newly_due >= NEWLY_DUE_COUNTED else "")})
         if bound and form.is_valid():
             try:
-                retention_policy_update(kind=policy.kind, actor=request.user, request=request, **form.cleaned_data)
+                retention_policy_update(kind=policy.kind, actor=request.user, request=request, **settings_posted)
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
                     for error in errors:

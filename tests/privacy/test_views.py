@@ -1,7 +1,10 @@
 """The superadmins' retention and legal-hold pages: who may see them, audited
 changes through them, errors at their fields, and constant query counts."""
 
+from datetime import timedelta
+
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
@@ -121,3 +124,54 @@ def test_the_breach_forms_address_is_refused_in_the_persons_language_and_kept(ro
     assert field_error(tree, "ip") == expected
     assert "valid" not in expected and " or " not in expected
     assert field_value(tree, "ip") == "999.1.1.1"
+
+
+def _unused_accounts(count, joined_days_ago):
+    """Accounts never signed in, with no confirmed address, made ``joined_days_ago`` days ago:
+    what the unused-account policy erases once they are older than its days."""
+    joined = timezone.now() - timedelta(days=joined_days_ago)
+    users = [UserFactory(email=f"never{index}@example.com", verified=False) for index in range(count)]
+    get_user_model().objects.filter(pk__in=[user.pk for user in users]).update(date_joined=joined, last_login=None)
+    return users
+
+
+def test_a_shorter_keeping_time_that_would_erase_records_asks_to_confirm_with_their_number(root_client, root):
+    _unused_accounts(2, joined_days_ago=100)
+    posted = {"kind": "unused_account", "unused_account-days": "90", "unused_account-grace_days": "0",
+              "unused_account-enabled": "on"}
+    response = root_client.post("/portal/privacy/retention/", posted)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert ("With these settings the next daily run erases or reduces 2 records that are kept now. "
+            "Tick the box to save them.") in html
+    assert 'name="unused_account-confirm"' in html and 'aria-invalid="true"' in html
+    assert 'name="unused_account-days" value="90"' in html  # what was typed is kept
+    assert RetentionPolicy.objects.get(kind="unused_account").days == 365
+    assert not AuditEvent.objects.filter(action=AuditAction.RETENTION_POLICY_CHANGED).exists()
+
+    response = root_client.post("/portal/privacy/retention/", {**posted, "unused_account-confirm": "on"})
+    assert response.status_code == 302
+    assert RetentionPolicy.objects.get(kind="unused_account").days == 90
+
+
+def test_switching_a_policy_on_that_would_erase_records_asks_to_confirm(root_client):
+    RetentionPolicy.objects.filter(kind="unused_account").delete()
+    RetentionPolicy.objects.create(kind="unused_account", days=365, grace_days=0, enabled=False)
+    _unused_accounts(1, joined_days_ago=400)
+    posted = {"kind": "unused_account", "unused_account-days": "365", "unused_account-grace_days": "0",
+              "unused_account-enabled": "on"}
+    response = root_client.post("/portal/privacy/retention/", posted)
+    assert response.status_code == 200
+    assert b"erases or reduces 1 record that is kept now" in response.content
+    assert RetentionPolicy.objects.get(kind="unused_account").enabled is False
+
+
+def test_a_change_that_makes_nothing_more_due_saves_without_asking(root_client):
+    _unused_accounts(1, joined_days_ago=100)  # kept at 365 days and at 300
+    response = root_client.post("/portal/privacy/retention/", {
+        "kind": "unused_account", "unused_account-days": "300", "unused_account-grace_days": "0",
+        "unused_account-enabled": "on"})
+    assert response.status_code == 302
+    assert RetentionPolicy.objects.get(kind="unused_account").days == 300
+    response = root_client.get("/portal/privacy/retention/")
+    assert b"unused_account-confirm" not in response.content
