@@ -3,18 +3,22 @@ screenshotted and checked with axe-core: a nodal officer downloads everything th
 portal holds about them (the zip opened and read) and asks for the erasure of their
 data (the same request sent again is not made twice, said at its field in three languages); a superadmin signed in with TOTP finds it in the requests queue and grants it
 with a reason; the officer can no longer sign in. The superadmin's retention, legal
-hold and notice pages are visited too."""
+hold and notice pages are visited too; a shorter keeping time that would erase records
+now is saved only once confirmed (in each language)."""
 
 import io
 import json
 import zipfile
+from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
-from portal.privacy.models import PrivacyRequest
+from portal.privacy.models import PrivacyRequest, RetentionPolicy
 from tests.browser.support import sign_in, sign_out
 from tests.factories import PASSWORD, ApplicationFactory, UserFactory
 from tests.onboarding.approval_helpers import make_superadmin, with_totp
@@ -28,6 +32,12 @@ SENT_ALREADY = {
     "en": "You sent this request already: it waits for a decision.",
     "hi": "आप यह अनुरोध पहले ही भेज चुके हैं: यह निर्णय की प्रतीक्षा में है।",
     "mr": "तुम्ही ही विनंती आधीच पाठवली आहे: ती निर्णयाच्या प्रतीक्षेत आहे.",
+}
+
+CONFIRM_RETENTION = {
+    "en": "With these settings the next daily run erases or reduces 2 records that are kept now.",
+    "hi": "इन सेटिंग्स के साथ अगला दैनिक रन 2 रिकॉर्ड मिटा या घटा देगा",
+    "mr": "या सेटिंग्जनुसार पुढील दैनिक प्रक्रिया आता ठेवलेले 2 अभिलेख",
 }
 
 
@@ -109,6 +119,30 @@ def test_download_and_an_erasure_request_from_asking_to_decision(page, portal, c
                       ("/portal/privacy/notice/", "notice-versions")):
         page.goto(portal + url)
         check_page(page, name)
+
+    # Keeping unused accounts 90 days instead of 365 would erase two now: not saved before the box is ticked.
+    unused = [UserFactory(email=f"never{index}@example.com", verified=False) for index in range(2)]
+    get_user_model().objects.filter(pk__in=[user.pk for user in unused]).update(
+        date_joined=timezone.now() - timedelta(days=100), last_login=None)
+    page.goto(portal + "/portal/privacy/retention/")
+
+    def shorter_keeping_time():
+        page.locator("#id_unused_account-days").fill("90")
+        page.locator("form:has(input[name=kind][value=unused_account]) button[type=submit]").click()
+        page.wait_for_load_state("load")
+        expect(page.locator("#id_unused_account-confirm_error")).to_contain_text(
+            CONFIRM_RETENTION[page.locator("html").get_attribute("lang")])
+        expect(page.locator("#id_unused_account-days")).to_have_value("90")
+
+    shorter_keeping_time()
+    check_page.in_each_language(page, "retention-confirm", reach=shorter_keeping_time)
+    assert RetentionPolicy.objects.get(kind="unused_account").days == 365
+    shorter_keeping_time()  # back in English
+    page.locator("#id_unused_account-confirm").check()
+    page.locator("form:has(input[name=kind][value=unused_account]) button[type=submit]").click()
+    page.wait_for_load_state("load")
+    expect(page.locator("#id_unused_account-confirm")).to_have_count(0)
+    assert RetentionPolicy.objects.get(kind="unused_account").days == 90
     sign_out(page)
 
     page.goto(portal + "/accounts/login/")
