@@ -415,10 +415,11 @@ def submit(request, pk):
 
 def _posted_number(value):
     """A whole number posted by a page (a hidden field), None when missing; one that is not
-    a number counts as a page that showed something else (-1)."""
+    a number in the digits 0-9 (a crafted "²" or "१२") counts as a page that showed something
+    else (-1)."""
     if value is None:
         return None
-    return int(value) if value.isdigit() and len(value) < 10 else -1
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else -1
 
 
 @rule("viewer_of_application")
