@@ -22,6 +22,7 @@ from onboarding.application.selectors import (
     last_return,
     officer_eligibility,
     officer_overview,
+    stores_form_pdfs,
     withdrawal_removes_files,
 )
 from onboarding.application.summary import application_summary, display_value
@@ -356,7 +357,7 @@ def form_pdf(request, pk):
     language = pdf.requested_language(application, request.GET.get("language"))
     if language is None:  # not a language this application's documents are made in
         raise Http404
-    reader = not is_officer_of(request.user, application)
+    reader = not is_officer_of(request.user, application) or not stores_form_pdfs(application)
     document = pdf.stored_form_pdf(application, language) if reader else None
     filename = pdf.form_pdf_filename(application, language)
     try:

@@ -340,6 +340,26 @@ def test_a_legal_hold_keeps_every_draft_pdf(officer_client, officer, django_capt
     assert all(default_storage.exists(d.file.name) for d in ApplicationDocument.objects.filter(application=application))
 
 
+def test_a_draft_withdrawn_before_it_was_sent_has_its_pdf_rendered_not_stored_again(
+        officer_client, officer, django_capture_on_commit_callbacks):
+    """Its letters and form PDFs were removed at the withdrawal (README, "Data protection"):
+    its officer still reads what was filled, rendered as a reader's is, and nothing is
+    stored again in either language."""
+    application = complete(officer_client, new_application(officer))
+    download(officer_client, application)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert officer_client.post(f"/onboarding/{application.pk}/withdraw/", {"confirm": "yes"}).status_code == 302
+    assert not ApplicationDocument.objects.filter(application=application).exists()
+    rendered = AuditEvent.objects.filter(action=AuditAction.APPLICATION_PDF_RENDERED).count()
+    for query in ("", "?language=mr"):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = officer_client.get(f"/onboarding/{application.pk}/form.pdf{query}")
+        assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+        assert list(ApplicationDocument.objects.filter(application=application).values_list("language", flat=True)) == []
+        assert "Directorate of Agriculture, Maharashtra" in squash(pdf_text(b"".join(response)))
+    assert AuditEvent.objects.filter(action=AuditAction.APPLICATION_PDF_RENDERED).count() == rendered
+
+
 def test_the_pdf_is_served_to_nobody_else(officer_client, officer):
     application = new_application(officer)
     other = UserFactory(email="curious@mha.gov.in")
