@@ -393,7 +393,8 @@ def expected_office_remind(
             other, at = sharing, sharing.last_reminded_at
         elif (sent := _last_reminder_to(office.contact_email, now)) is not None:
             at = sent.created_at
-            other = ExpectedOffice.objects.filter(pk=sent.target_id).first() if sent.target_id.isdigit() else None
+            target = sent.target_id
+            other = ExpectedOffice.objects.filter(pk=target).first() if target.isascii() and target.isdigit() else None
             if other is not None and other.pk == office.pk:
                 raise _reminded_too_soon(at)
         if at is not None:

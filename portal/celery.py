@@ -99,7 +99,7 @@ def _beat_lock_take_from_dead(holder: str) -> bool:
     from django.core.cache import cache
 
     host, _, pid = str(cache.get(BEAT_LOCK_KEY) or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
+    if host != socket.gethostname() or not (pid.isascii() and pid.isdigit()):
         return False
     try:
         os.kill(int(pid), 0)

@@ -48,7 +48,7 @@ def typed_by(request: HttpRequest) -> int | None:
         return request.user.pk
     value = request.get_signed_cookie(PERSON_COOKIE, default=None, salt=PERSON_COOKIE_SALT,
                                       max_age=PERSON_COOKIE_MAX_AGE)
-    return int(value) if value and value.isdigit() else None
+    return int(value) if value and value.isascii() and value.isdigit() else None
 
 
 @dataclass

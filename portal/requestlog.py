@@ -64,7 +64,7 @@ def user_id_of(request: HttpRequest) -> int | None:
     cache = getattr(session, "_session_cache", None)
     if isinstance(cache, dict):
         value = cache.get("_auth_user_id")
-        return int(value) if isinstance(value, str) and value.isdigit() else None
+        return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else None
     return None
 
 

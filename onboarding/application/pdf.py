@@ -477,26 +477,28 @@ def form_pdf_filename(application: Application, language: str = "en") -> str:
     return f"onboarding-form-draft-{timezone.localdate():%Y-%m-%d}{suffix}.pdf"
 
 
-def _earlier_drafts_remove(application: Application, language: str) -> list[int]:
-    """The form PDFs in ``language`` of the application's earlier versions since it was
+def _earlier_drafts_remove(application: Application) -> list[int]:
+    """The form PDFs, in every language, of the application's earlier versions since it was
     last sent for a decision (or ever, if it never was) are removed, file and all: each
-    save and download of a draft would otherwise keep one more file for good. A PDF of a
-    version sent for a decision stays, and so does everything while the application or
-    its officer is under a legal hold. Returns the versions removed."""
+    save and download of a draft would otherwise keep one more file for good, and a
+    language no longer asked for (the state changed, and with it the second language)
+    would keep its last one. A PDF of a version sent for a decision stays, and so does
+    everything while the application or its officer is under a legal hold. Returns the
+    versions removed."""
     last_sent = list(application.versions.order_by("-number").values_list("form_version", flat=True)[:1])
     if last_sent and last_sent[0] is None:  # sent before the version sent was recorded: which one is unknown
         return []
     stale = list(ApplicationDocument.objects.filter(
-        application=application, kind=DocumentKind.FORM_PDF, language=language,
+        application=application, kind=DocumentKind.FORM_PDF,
         version__gt=last_sent[0] if last_sent else 0, version__lt=application.version,
-    ).order_by("version"))
+    ).order_by("version", "language"))
     if not stale or legal_held((HoldTarget.APPLICATION, application.pk), (HoldTarget.PERSON, application.nodal_officer_id)):
         return []
     for old in stale:
         storage, name = old.file.storage, old.file.name
         old.delete()
         transaction.on_commit(lambda storage=storage, name=name: storage.delete(name))
-    return [old.version for old in stale]
+    return sorted({old.version for old in stale})
 
 
 def application_form_pdf(*, application: Application, actor: AnyUser | None = None,
@@ -532,7 +534,7 @@ def application_form_pdf(*, application: Application, actor: AnyUser | None = No
                 reference = application.reference or f"draft-{application.pk}"
                 files.save(document.file, f"{reference}-v{application.version}-{language}.pdf", ContentFile(content))
                 document.save()
-                replaced = _earlier_drafts_remove(application, language) if application.is_editable else []
+                replaced = _earlier_drafts_remove(application) if application.is_editable else []
                 audit_record(actor=actor, action=AuditAction.APPLICATION_PDF_RENDERED, target=application,
                              new={"version": application.version, "language": language, "sha256": document.sha256}
                              | ({"replaced_versions": replaced} if replaced else {}))

@@ -122,6 +122,13 @@ def withdrawal_removes_files(application: Application) -> bool:
         (HoldTarget.APPLICATION, application.pk), (HoldTarget.PERSON, application.nodal_officer_id))
 
 
+def stores_form_pdfs(application: Application) -> bool:
+    """Whether the form PDFs its officer downloads are stored: not for an application
+    closed without ever being sent for a decision (a draft withdrawn, its letters and PDFs
+    removed then): what was filled is rendered for them as for a reader, and kept nowhere."""
+    return application.is_open or was_sent_for_decision(application)
+
+
 def is_officer_of(user: AnyUser, application: Application) -> bool:
     return permissions.is_owner(user, application, APPLICATION_SCOPE)
 

@@ -44,7 +44,7 @@ from onboarding.retention import files_remove
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.limits import refuse_over
-from portal.organisations.models import Level, Organisation, OrganisationDomain
+from portal.organisations.models import Level, Organisation, OrganisationDomain, OrganisationStatus
 from portal.organisations.states import CENTRAL
 from portal.permissions import AnyUser
 from portal.privacy.models import HoldTarget
@@ -500,11 +500,14 @@ def _same_domain_warnings(application: Application, domains: list[str]) -> list[
     (the warning with details, the same without another applicant's details or None)."""
     if not domains:
         return []
+    # An active organisation is named to the officer too (its name is public); another is not.
     warnings = [
         (_("An organisation using the same email domain is already on Sandes: %(name)s.")
-         % {"name": before_full_stop(org_name)}, None)
-        for org_name in (
-            OrganisationDomain.objects.filter(domain__in=domains).values_list("organisation__name", flat=True).distinct()[:5]
+         % {"name": before_full_stop(org_name)},
+         None if status == OrganisationStatus.ACTIVE else _("Another organisation on Sandes uses the same email domain."))
+        for org_name, status in (
+            OrganisationDomain.objects.filter(domain__in=domains)
+            .values_list("organisation__name", "organisation__status").distinct()[:5]
         )
     ]
     same_domain = (
@@ -561,16 +564,19 @@ def _similar_name_warnings(application: Application, name: str) -> list[tuple[st
     # The organisation's own parent (chosen in the hierarchy section) and those above it
     # are where it belongs, not a duplicate: read in the same query, and left out.
     parent_id = _chosen_parent_id(application)
-    rows = list(Organisation.objects.filter(org_query | Q(pk=parent_id or 0)).values_list("pk", "name", "ancestry")[:201])
-    above = {pk for pk, _name, _ancestry in rows if pk == parent_id}
-    for pk, _name, ancestry in rows:
+    rows = list(Organisation.objects.filter(org_query | Q(pk=parent_id or 0))
+                .values_list("pk", "name", "ancestry", "status")[:201])
+    above = {pk for pk, _name, _ancestry, _status in rows if pk == parent_id}
+    for pk, _name, ancestry, _status in rows:
         if pk == parent_id:
             above.update(int(part) for part in ancestry.strip("/").split("/") if part)
     if application.organisation_id:
         above.add(application.organisation_id)
+    # An active organisation is named to the officer too (its name is public); another is not.
     warnings = [
-        (_("An organisation with a very similar name is already on Sandes: %(name)s.") % {"name": before_full_stop(other)}, None)
-        for pk, other, _ancestry in rows
+        (_("An organisation with a very similar name is already on Sandes: %(name)s.") % {"name": before_full_stop(other)},
+         None if status == OrganisationStatus.ACTIVE else _("Another organisation on Sandes has a very similar name."))
+        for pk, other, _ancestry, status in rows
         if pk not in above and similar(other)
     ]
     open_applications = (

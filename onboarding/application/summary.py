@@ -32,10 +32,12 @@ def display_value(field, value, choices=None):
     if isinstance(field, forms.ModelChoiceField):
         if not value:
             return ""
+        # Only the organisations the field accepts (active ones, whose names are public): the
+        # draft keeps an id the field refused, which may be a pending or suspended one's.
         try:
-            return str(Organisation.objects.only("name").get(pk=int(value)))
+            return str(field.queryset.only("name").get(pk=int(value)))
         except (Organisation.DoesNotExist, TypeError, ValueError):
-            return ""
+            return gettext("Not an organisation that can be chosen")
     if value is None or value == "":
         return ""  # no answer (a choice not taken, in the list of changes): not "None" or "Choose…"
     if choices is None:

@@ -22,6 +22,7 @@ from onboarding.application.selectors import (
     last_return,
     officer_eligibility,
     officer_overview,
+    stores_form_pdfs,
     withdrawal_removes_files,
 )
 from onboarding.application.summary import application_summary, display_value
@@ -356,7 +357,7 @@ def form_pdf(request, pk):
     language = pdf.requested_language(application, request.GET.get("language"))
     if language is None:  # not a language this application's documents are made in
         raise Http404
-    reader = not is_officer_of(request.user, application)
+    reader = not is_officer_of(request.user, application) or not stores_form_pdfs(application)
     document = pdf.stored_form_pdf(application, language) if reader else None
     filename = pdf.form_pdf_filename(application, language)
     try:
@@ -415,10 +416,11 @@ def submit(request, pk):
 
 def _posted_number(value):
     """A whole number posted by a page (a hidden field), None when missing; one that is not
-    a number counts as a page that showed something else (-1)."""
+    a number in the digits 0-9 (a crafted "²" or "१२") counts as a page that showed something
+    else (-1)."""
     if value is None:
         return None
-    return int(value) if value.isdigit() and len(value) < 10 else -1
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else -1
 
 
 @rule("viewer_of_application")

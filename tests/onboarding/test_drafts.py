@@ -488,6 +488,21 @@ def test_submitting_from_a_check_page_shown_before_a_change_goes_back_to_it(offi
     assert reload(application).status == ApplicationStatus.WITH_AUTHORITY
 
 
+@pytest.mark.parametrize("shown", ["²", "١٢", "१२", "-1", "1.0", "9" * 30])
+def test_a_check_page_said_to_have_shown_no_version_is_one_shown_before_a_change(officer, shown):
+    """``shown_version`` is a hidden field anyone can send changed: a number in other digits
+    ("²" passes str.isdigit but not int, "१२" is read as 12 by int) is no version the page
+    showed, and goes back to the check page like one shown before a change; never a 500."""
+    client = Client(raise_request_exception=False)
+    assert client.login(email=officer.email, password=PASSWORD)
+    application = complete(client, new_application(officer))
+    check = f"/onboarding/{application.pk}/submit/"
+    response = client.post(check, {"shown_version": shown})
+    assert response.status_code == 302 and response["Location"] == check
+    assert ANSWERS_CHANGED in " ".join(texts_of_messages(response))
+    assert reload(application).status == ApplicationStatus.DRAFT
+
+
 # Withdrawing ------------------------------------------------------------------------
 
 def test_withdraw_needs_confirmation(officer_client, officer, django_capture_on_commit_callbacks):

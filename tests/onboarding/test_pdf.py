@@ -304,6 +304,26 @@ def test_a_new_version_gets_a_new_document_and_the_draft_keeps_only_its_latest(
     assert event.new_values["replaced_versions"] == [old.version]
 
 
+def test_a_draft_keeps_only_its_latest_pdfs_when_its_second_language_changes(
+        officer_client, officer, django_capture_on_commit_callbacks):
+    """The state chosen decides the second language (Hindi for Uttar Pradesh, Marathi for
+    Maharashtra): an earlier version's Hindi PDF goes with the rest when only the English
+    and Marathi are downloaded after the change."""
+    application = new_application(officer)
+    post_section(officer_client, application, "organisation", valid("organisation", level="state", state="UP"))
+    assert officer_client.get(f"/onboarding/{application.pk}/form.pdf?language=hi").status_code == 200
+    hindi = ApplicationDocument.objects.get(application=application)
+    post_section(officer_client, application, "organisation", valid("organisation", level="state", state="MH"))
+    application = reload(application)
+    with django_capture_on_commit_callbacks(execute=True):
+        for query in ("", "?language=mr"):
+            assert officer_client.get(f"/onboarding/{application.pk}/form.pdf{query}").status_code == 200
+    kept = list(ApplicationDocument.objects.filter(application=application).order_by("language")
+                .values_list("version", "language"))
+    assert kept == [(application.version, "en"), (application.version, "mr")]
+    assert not default_storage.exists(hindi.file.name)
+
+
 def test_the_pdf_of_a_version_sent_for_a_decision_stays_when_the_returned_draft_is_downloaded(
         officer_client, officer, django_capture_on_commit_callbacks):
     application = complete(officer_client, new_application(officer))
@@ -338,6 +358,26 @@ def test_a_legal_hold_keeps_every_draft_pdf(officer_client, officer, django_capt
         download(officer_client, application)
     assert ApplicationDocument.objects.filter(application=application).count() == 2
     assert all(default_storage.exists(d.file.name) for d in ApplicationDocument.objects.filter(application=application))
+
+
+def test_a_draft_withdrawn_before_it_was_sent_has_its_pdf_rendered_not_stored_again(
+        officer_client, officer, django_capture_on_commit_callbacks):
+    """Its letters and form PDFs were removed at the withdrawal (README, "Data protection"):
+    its officer still reads what was filled, rendered as a reader's is, and nothing is
+    stored again in either language."""
+    application = complete(officer_client, new_application(officer))
+    download(officer_client, application)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert officer_client.post(f"/onboarding/{application.pk}/withdraw/", {"confirm": "yes"}).status_code == 302
+    assert not ApplicationDocument.objects.filter(application=application).exists()
+    rendered = AuditEvent.objects.filter(action=AuditAction.APPLICATION_PDF_RENDERED).count()
+    for query in ("", "?language=mr"):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = officer_client.get(f"/onboarding/{application.pk}/form.pdf{query}")
+        assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+        assert list(ApplicationDocument.objects.filter(application=application).values_list("language", flat=True)) == []
+        assert "Directorate of Agriculture, Maharashtra" in squash(pdf_text(b"".join(response)))
+    assert AuditEvent.objects.filter(action=AuditAction.APPLICATION_PDF_RENDERED).count() == rendered
 
 
 def test_the_pdf_is_served_to_nobody_else(officer_client, officer):

@@ -7,10 +7,12 @@ from django.utils import translation
 
 from onboarding.application.services import duplicate_advice, duplicate_warnings, names_alike
 from onboarding.models import Application
-from tests.factories import OrganisationFactory
+from portal.organisations.models import OrganisationStatus
+from tests.factories import OrganisationDomainFactory, OrganisationFactory
 from tests.onboarding.form_helpers import new_application
 
 ORGANISATION_WARNING = "An organisation with a very similar name is already on Sandes: {}."
+DOMAIN_WARNING = "An organisation using the same email domain is already on Sandes: {}."
 
 
 @pytest.mark.parametrize("name, other", [
@@ -84,3 +86,29 @@ def test_the_officers_advice_is_kept_for_the_same_answers_and_looked_up_again_wh
     assert duplicate_advice(application) == [warning]
     with translation.override("hi"):
         assert duplicate_advice(application) != [warning]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", [OrganisationStatus.PENDING, OrganisationStatus.SUSPENDED])
+def test_the_officers_advice_names_only_active_organisations(officer, status):
+    """Only active organisations' names are public (the parent search lists only those): the
+    officer is told that another organisation has the same domain or a very similar name,
+    not its name; the state administrators' review (details) names it."""
+    hidden = OrganisationFactory(name="Directorate of Agriculture, Maharashtra", status=status)
+    OrganisationDomainFactory(organisation=hidden, domain="mahaagri.gov.in")
+    application = with_name(new_application(officer), "Agriculture Directorate, Maharashtra")
+    data = dict(application.data)
+    data["organisation"] = {**data["organisation"], "email_domains": "mahaagri.gov.in"}
+    Application.objects.filter(pk=application.pk).update(data=data)
+    application.refresh_from_db()
+
+    advice = duplicate_warnings(application)
+    assert not any("Directorate of Agriculture" in text for text in advice), advice
+    assert advice == ["Another organisation on Sandes uses the same email domain.",
+                      "Another organisation on Sandes has a very similar name."]
+    assert duplicate_warnings(application, details=True) == [DOMAIN_WARNING.format(hidden.name),
+                                                             ORGANISATION_WARNING.format(hidden.name)]
+
+    # An active one is named to the officer too.
+    OrganisationFactory(name="Directorate of Agriculture Maharashtra")
+    assert ORGANISATION_WARNING.format("Directorate of Agriculture Maharashtra") in duplicate_warnings(application)

@@ -295,6 +295,24 @@ def test_existing_parent_must_be_an_active_organisation(officer_client, applicat
                    "parent", "Choose the parent organisation from the search results.", HAS_ERRORS)
 
 
+@pytest.mark.parametrize("status", [OrganisationStatus.PENDING, OrganisationStatus.SUSPENDED])
+def test_a_parent_that_is_not_active_is_not_named_by_the_summary(officer_client, officer, status):
+    """The draft keeps the id the field refused (what was sent is not lost), but only active
+    organisations' names are public (the search lists only those): the check page, the
+    application's page and the form's PDF do not name it."""
+    from onboarding.application.pdf import application_form_html
+
+    application = complete(officer_client, new_application(officer))
+    hidden = OrganisationFactory(name="Directorate of Sericulture, Maharashtra", status=status)
+    post_section(officer_client, application, "hierarchy", valid("hierarchy", parent_choice="existing", parent=str(hidden.pk)))
+    assert reload(application).section_data("hierarchy")["parent"] == str(hidden.pk)
+    for url in (f"/onboarding/{application.pk}/submit/", f"/onboarding/{application.pk}/"):
+        text = page(officer_client.get(url)).squashed_text()
+        assert "Sericulture" not in text, url
+        assert "Parent organisation on SandesNot an organisation that can be chosen" in text, url
+    assert "Sericulture" not in application_form_html(reload(application))
+
+
 def test_existing_active_parent_is_accepted_and_shown(officer_client, application):
     parent = OrganisationFactory(name="Agriculture Department, Maharashtra")
     assert_accepted(officer_client, application, "hierarchy", valid("hierarchy", parent_choice="existing", parent=str(parent.pk)))
