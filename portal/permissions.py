@@ -9,8 +9,9 @@ access at the next request:
   auditor, each of one jurisdiction (a state/UT code, or ``CENTRAL``) or of all of
   them (blank jurisdiction).
 - **Object roles** (django-guardian, direct foreign-key tables): administering an
-  organisation, which covers every office below it; being the nodal officer of an
-  application.
+  organisation, which covers every office below it, while that organisation is active
+  (a suspended one's admins act for nothing, the active offices below it included);
+  being the nodal officer of an application.
 
 A role may carry an end date (``ends_at`` on the grant or on the admin membership):
 past it, every question here treats it as gone, in the query itself; the beat job
@@ -48,6 +49,7 @@ from portal.organisations.models import (
     Membership,
     MembershipRole,
     Organisation,
+    OrganisationStatus,
     OrganisationUserObjectPermission,
     PlatformRole,
     PlatformRoleGrant,
@@ -254,11 +256,14 @@ def admin_role_lapse_register(condition: Callable[..., Q]) -> None:
     _admin_role_lapses.append(condition)
 
 
-def _admin_permission_rows(user: AnyUser, now=None) -> QuerySet:
-    """The user's guardian "administer" rows whose admin role has not ended: an admin
-    membership past its end date takes its organisation's row out (before the beat
-    job removes the row itself), and so does a role that a registered condition says
-    has lapsed (``admin_role_lapse_register``)."""
+def _admin_permission_rows(user: AnyUser, now=None, *, inactive_too: bool = False) -> QuerySet:
+    """The user's guardian "administer" rows whose admin role has not ended, of active
+    organisations: an admin role counts only while the organisation it was granted on is
+    active (a suspended one's admins act neither for it nor for the offices below it;
+    ``inactive_too``: those of organisations not active as well). An admin membership
+    past its end date takes its organisation's row out (before the beat job removes the
+    row itself), and so does a role that a registered condition says has lapsed
+    (``admin_role_lapse_register``)."""
     now = now or timezone.now()
     ended = Membership.objects.filter(
         user_id=user.pk, organisation_id=OuterRef("content_object_id"), role=MembershipRole.ADMIN, ends_at__lte=now,
@@ -267,6 +272,8 @@ def _admin_permission_rows(user: AnyUser, now=None) -> QuerySet:
         user_id=user.pk, permission__codename="administer_organisation",
         permission__content_type__app_label="organisations",
     ).exclude(Exists(ended))
+    if not inactive_too:
+        rows = rows.filter(content_object__status=OrganisationStatus.ACTIVE)
     if _admin_role_lapses:
         top = OuterRef("content_object_id")
         prefix = Concat(OuterRef("content_object__ancestry"), Cast(top, CharField()), Value("/"),
@@ -277,10 +284,11 @@ def _admin_permission_rows(user: AnyUser, now=None) -> QuerySet:
     return rows
 
 
-def directly_administered_ids(user: AnyUser, now=None) -> QuerySet:
-    """The ids (``content_object_id``) of the organisations the user was made admin of,
-    their admin role not ended (not those below them)."""
-    return _admin_permission_rows(user, now).values("content_object_id")
+def directly_administered_ids(user: AnyUser, now=None, *, inactive_too: bool = False) -> QuerySet:
+    """The ids (``content_object_id``) of the active organisations the user was made admin
+    of, their admin role not ended (not those below them); ``inactive_too``: of those not
+    active as well (whose admins act for nothing here)."""
+    return _admin_permission_rows(user, now, inactive_too=inactive_too).values("content_object_id")
 
 
 def admin_role_subtrees(user: AnyUser) -> list[str]:
@@ -328,7 +336,8 @@ def administered_organisations(user: AnyUser) -> QuerySet[Organisation]:
 
 
 def may_administer(user: AnyUser, organisation: Organisation) -> bool:
-    """Admin of this organisation or of one above it (one query), or a superadmin."""
+    """Admin of this organisation or of one above it (one query), or a superadmin; by a
+    role of an active organisation (``_admin_permission_rows``)."""
     if not _holds_rights(user):
         return False
     if is_superadmin(user):

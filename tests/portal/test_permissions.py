@@ -16,7 +16,7 @@ from portal.accounts.models import User
 from portal.audit.models import AuditEvent
 from portal.audit.services import audit_record
 from portal.client import client_ip
-from portal.organisations.models import Membership, MembershipRole, Organisation
+from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus
 from portal.organisations.services import organisation_admin_grant
 from tests.factories import ApplicationFactory, OrganisationFactory, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import second_factor_given, with_totp
@@ -236,6 +236,43 @@ def test_a_lapsed_admin_neither_grants_an_admin_role_nor_opens_the_dashboards(la
     assert client.get(f"/portal/roles/organisations/{office.pk}/").status_code == 404
     assert client.get("/monitoring/").status_code == 403
     assert client.get("/portal/roles/").status_code == 403
+
+
+# An admin role of an organisation that is not active ---------------------------------------------
+
+def test_an_admin_of_a_suspended_organisation_acts_for_nothing_below_it(world):
+    """An admin role counts only while the organisation it was granted on is active (as it
+    counts for viewing, verification.visibility.rules): while a department is suspended,
+    its admin acts neither for it nor for the active offices below it; a superadmin does."""
+    parent, office = world["parent"], world["office"]
+    admin, superadmin = world["people"]["admin_of_parent"], world["people"]["superadmin"]
+    assert permissions.may_administer(admin, office)
+    Organisation.objects.filter(pk=parent.pk).update(status=OrganisationStatus.SUSPENDED)
+    admin = fresh(admin)
+    for organisation in (office, parent):
+        assert not permissions.may_administer(admin, organisation)
+        assert not permissions.may_grant_admin(admin, organisation)
+        assert permissions.may_grant_admin(fresh(superadmin), organisation)
+    assert not permissions.administered_organisations(fresh(admin)).exists()
+    assert not permissions.administers_some_organisation(fresh(admin))
+    assert not permissions.organisations_in_scope(fresh(admin)).exists()
+    assert not permissions.can_view(fresh(admin), world["submitted"], APPLICATION_SCOPE)
+    assert permissions.may_administer(fresh(world["people"]["admin_of_office"]), office)  # its own role, active
+
+
+def test_an_admin_of_a_suspended_organisation_grants_no_role_below_it_nor_opens_its_dashboards():
+    parent = OrganisationFactory(name="Agriculture Department, Maharashtra", state="MH")
+    office = OrganisationFactory(name="District Agriculture Office, Pune", state="MH", parent=parent)
+    admin = role_helpers.make_admin(parent, email="admin@mahaagri.gov.in")
+    member = role_helpers.make_member(office, email="asha.kulkarni@pune.mahaagri.gov.in")
+    with_totp(admin)
+    Organisation.objects.filter(pk=parent.pk).update(status=OrganisationStatus.SUSPENDED)
+    client = role_helpers.client_of({"admin": admin}, "admin")
+    data = {"user": member.pk, "ends_on": "", "reason": "Heads the establishment section.", "step": "confirm"}
+    assert client.post(f"/portal/roles/organisations/{office.pk}/grant/", data).status_code == 404
+    assert Membership.objects.get(user=member, organisation=office).role == MembershipRole.MEMBER
+    assert client.get("/portal/roles/").status_code == 403
+    assert client.get("/monitoring/").status_code == 403
 
 
 # A deactivated account holds no right ---------------------------------------------------------

@@ -52,6 +52,7 @@ from portal.permissions import (
     AnyUser,
     admin_role_subtrees,
     administered_organisations,
+    directly_administered_ids,
     is_superadmin,
     may_administer,
 )
@@ -171,20 +172,36 @@ def _reached(prefixes: list[str], condition: Callable[[int, str], Q]) -> Q:
 
 def administered_in_force(user: AnyUser) -> QuerySet[Organisation]:
     """The organisations the user administers by right, active or not (every one for a
-    superadmin): those they were made admin of and every office below them, but for a
-    role that ends with a verification past its date of superannuation (``role_lapsed``,
-    which every question of ``portal.permissions`` leaves out from the next request,
-    before the hourly job ends it): ``administered_organisations``. The one rule of the
-    administrators' pages and decisions (verification.selectors.organisations_administered_by,
-    administers) and of their sight there (``level_expression(by_right=True)``)."""
-    return administered_organisations(user)
+    superadmin): those of ``portal.permissions.administered_organisations`` (made admin
+    of an active organisation, and every office below it), and an organisation not active
+    they were made admin of, itself only (its admins still suspend and revoke its
+    verifications; they act for nothing below it), but for a role that ends with a
+    verification past its date of superannuation (``role_lapsed``, which every question
+    of ``portal.permissions`` leaves out from the next request, before the hourly job
+    ends it). The one rule of the administrators' pages and decisions
+    (verification.selectors.organisations_administered_by, administers) and of their
+    sight there (``level_expression(by_right=True)``). A lazy queryset: no query of its
+    own until evaluated."""
+    administered = administered_organisations(user)
+    if not (user.is_authenticated and user.is_active) or is_superadmin(user):
+        return administered
+    inactive = directly_administered_ids(user, inactive_too=True).exclude(
+        content_object__status=OrganisationStatus.ACTIVE)
+    return Organisation.objects.filter(Q(pk__in=administered.values("pk")) | Q(pk__in=inactive))
 
 
 def administers_in_force(user: AnyUser, organisation: Organisation) -> bool:
     """Whether ``user`` administers ``organisation`` as ``administered_in_force`` says,
-    asked of the admin roles as they are now: ``may_administer`` (one query, none for a
-    superadmin; no right for an account that is not active)."""
-    return may_administer(user, organisation)
+    asked of the admin roles as they are now (as ``may_administer`` asks, one query, none
+    for a superadmin; no right for an account that is not active), the organisation's own
+    admin role counting while it is not active."""
+    if organisation.status == OrganisationStatus.ACTIVE or not (user.is_authenticated and user.is_active):
+        return may_administer(user, organisation)
+    if is_superadmin(user):
+        return True
+    reached = Q(content_object_id=organisation.pk) | Q(content_object_id__in=organisation.ancestor_ids,
+                                                       content_object__status=OrganisationStatus.ACTIVE)
+    return directly_administered_ids(user, inactive_too=True).filter(reached).exists()
 
 
 def _vouched_administered(user: AnyUser) -> QuerySet[Organisation]:
