@@ -9,12 +9,15 @@ access at the next request:
   auditor, each of one jurisdiction (a state/UT code, or ``CENTRAL``) or of all of
   them (blank jurisdiction).
 - **Object roles** (django-guardian, direct foreign-key tables): administering an
-  organisation, which covers every office below it; being the nodal officer of an
-  application.
+  organisation, which covers every office below it, while that organisation is active
+  (a suspended one's admins act for nothing, the active offices below it included);
+  being the nodal officer of an application.
 
 A role may carry an end date (``ends_at`` on the grant or on the admin membership):
 past it, every question here treats it as gone, in the query itself; the beat job
-``role_expiries_record`` only writes down afterwards that it ended (audit log).
+``role_expiries_record`` only writes down afterwards that it ended (audit log). An
+admin role resting on a fact that has lapsed (a condition a feature app registers,
+``admin_role_lapse_register``) counts for nothing in the same way before a job ends it.
 An account that is not active holds none of these rights: every question answers for
 it as for an outsider (``_holds_rights``, asked where the rights are read).
 
@@ -33,9 +36,9 @@ from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connections
-from django.db.models import CharField, Exists, Model, OuterRef, Q, QuerySet, TextField, Value
+from django.db.models import CharField, DateTimeField, Exists, Model, OuterRef, Q, QuerySet, TextField, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast, Concat
+from django.db.models.functions import Cast, Concat, TruncDate
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 from guardian.utils import get_user_obj_perms_model
@@ -46,6 +49,7 @@ from portal.organisations.models import (
     Membership,
     MembershipRole,
     Organisation,
+    OrganisationStatus,
     OrganisationUserObjectPermission,
     PlatformRole,
     PlatformRoleGrant,
@@ -234,24 +238,57 @@ def needs_second_factor(user: AnyUser) -> bool:
 
 # Organisations (guardian object roles) ---------------------------------------------
 
-def _admin_permission_rows(user: AnyUser, now=None) -> QuerySet:
-    """The user's guardian "administer" rows whose admin role has not ended: an admin
-    membership past its end date takes its organisation's row out (before the beat
-    job removes the row itself)."""
+# Conditions under which an admin role no longer counts although nothing has ended it yet,
+# registered by the apps that know them (``admin_role_lapse_register``).
+_admin_role_lapses: list[Callable[..., Q]] = []
+
+
+def admin_role_lapse_register(condition: Callable[..., Q]) -> None:
+    """Register ``condition(user_id=, top=, prefix=, now=, today=)``: a Q under which the user's
+    admin role of organisation ``top`` (the offices below it: subtree ``prefix``) counts
+    for nothing any more, before a job ends it (verification: the verification it rests
+    on is past its date of superannuation). ``top`` and ``prefix`` are references to the
+    guardian row asked about, for the condition's subqueries (``OuterRef`` one level
+    down); ``now`` is the moment asked about and ``today`` its day (India time), an
+    expression (the query is compiled with a marker in ``now``'s place). Every question
+    here then leaves such a role out, from the next request. Call it from an
+    ``AppConfig.ready``: the roles' query is compiled once per process, at its first use."""
+    _admin_role_lapses.append(condition)
+
+
+def _admin_permission_rows(user: AnyUser, now=None, *, inactive_too: bool = False) -> QuerySet:
+    """The user's guardian "administer" rows whose admin role has not ended, of active
+    organisations: an admin role counts only while the organisation it was granted on is
+    active (a suspended one's admins act neither for it nor for the offices below it;
+    ``inactive_too``: those of organisations not active as well). An admin membership
+    past its end date takes its organisation's row out (before the beat job removes the
+    row itself), and so does a role that a registered condition says has lapsed
+    (``admin_role_lapse_register``)."""
+    now = now or timezone.now()
     ended = Membership.objects.filter(
-        user_id=user.pk, organisation_id=OuterRef("content_object_id"), role=MembershipRole.ADMIN,
-        ends_at__lte=now or timezone.now(),
+        user_id=user.pk, organisation_id=OuterRef("content_object_id"), role=MembershipRole.ADMIN, ends_at__lte=now,
     )
-    return OrganisationUserObjectPermission.objects.filter(
+    rows = OrganisationUserObjectPermission.objects.filter(
         user_id=user.pk, permission__codename="administer_organisation",
         permission__content_type__app_label="organisations",
     ).exclude(Exists(ended))
+    if not inactive_too:
+        rows = rows.filter(content_object__status=OrganisationStatus.ACTIVE)
+    if _admin_role_lapses:
+        top = OuterRef("content_object_id")
+        prefix = Concat(OuterRef("content_object__ancestry"), Cast(top, CharField()), Value("/"),
+                        output_field=CharField())
+        today = TruncDate(Value(now, output_field=DateTimeField()), tzinfo=timezone.get_default_timezone())
+        for condition in _admin_role_lapses:
+            rows = rows.exclude(condition(user_id=user.pk, top=top, prefix=prefix, now=now, today=today))
+    return rows
 
 
-def directly_administered_ids(user: AnyUser, now=None) -> QuerySet:
-    """The ids (``content_object_id``) of the organisations the user was made admin of,
-    their admin role not ended (not those below them)."""
-    return _admin_permission_rows(user, now).values("content_object_id")
+def directly_administered_ids(user: AnyUser, now=None, *, inactive_too: bool = False) -> QuerySet:
+    """The ids (``content_object_id``) of the active organisations the user was made admin
+    of, their admin role not ended (not those below them); ``inactive_too``: of those not
+    active as well (whose admins act for nothing here)."""
+    return _admin_permission_rows(user, now, inactive_too=inactive_too).values("content_object_id")
 
 
 def admin_role_subtrees(user: AnyUser) -> list[str]:
@@ -299,7 +336,8 @@ def administered_organisations(user: AnyUser) -> QuerySet[Organisation]:
 
 
 def may_administer(user: AnyUser, organisation: Organisation) -> bool:
-    """Admin of this organisation or of one above it (one query), or a superadmin."""
+    """Admin of this organisation or of one above it (one query), or a superadmin; by a
+    role of an active organisation (``_admin_permission_rows``)."""
     if not _holds_rights(user):
         return False
     if is_superadmin(user):

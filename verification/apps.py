@@ -54,5 +54,13 @@ class VerificationConfig(AppConfig):
 
         person_language_register(person_request_language)
 
+        # An admin role resting on a verification past its date of superannuation counts for
+        # nothing in the core's questions from the next request, before the hourly job ends
+        # it. Registered before the roles' query is first compiled (portal.compiled).
+        from portal.permissions import admin_role_lapse_register  # noqa: PLC0415
+        from verification.visibility.rules import role_lapsed  # noqa: PLC0415
+
+        admin_role_lapse_register(role_lapsed)
+
         # An official address removed from an account suspends the verification resting on it.
         from verification import receivers  # noqa: F401, PLC0415

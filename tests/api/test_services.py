@@ -49,6 +49,20 @@ def test_an_admin_above_and_a_superadmin_may_register(world):
     api_client_create(organisation_id=world["b"].pk, name="Root's app", actor=world["superadmin"])
 
 
+def test_an_admin_of_a_suspended_organisation_registers_no_client_for_an_office_below_it(world):
+    """An admin role counts only while the organisation it was granted on is active: the
+    admin of a suspended department no longer manages the API clients of its active offices."""
+    client, _token = api_client_create(organisation_id=world["office"].pk, name="Office app", actor=world["admin_a"])
+    world["a"].status = OrganisationStatus.SUSPENDED
+    world["a"].save(update_fields=["status"])
+    admin = type(world["admin_a"]).objects.get(pk=world["admin_a"].pk)
+    with pytest.raises(PermissionDenied):
+        api_client_create(organisation_id=world["office"].pk, name="Another app", actor=admin)
+    with pytest.raises(PermissionDenied):
+        api_client_revoke(client_id=client.pk, actor=admin)
+    assert not ApiClient.objects.filter(name="Another app").exists()
+
+
 @pytest.mark.parametrize("who", ["admin_b", "auditor", "outsider"])
 def test_anyone_else_may_not_register(world, who):
     actor = UserFactory(email="someone@gmail.com") if who == "outsider" else world[who]

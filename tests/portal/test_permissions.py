@@ -1,6 +1,8 @@
 """portal.permissions: each question for each kind of user, and the query counts of
 its list answers (CONVENTIONS: exact counts, the same at 1 and at 200 objects)."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
@@ -14,9 +16,15 @@ from portal.accounts.models import User
 from portal.audit.models import AuditEvent
 from portal.audit.services import audit_record
 from portal.client import client_ip
-from portal.organisations.models import Membership, Organisation
+from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus
+from portal.organisations.services import organisation_admin_grant
 from tests.factories import ApplicationFactory, OrganisationFactory, PlatformRoleFactory, UserFactory
-from tests.onboarding.approval_helpers import second_factor_given
+from tests.onboarding.approval_helpers import second_factor_given, with_totp
+from tests.portal import role_helpers
+from tests.verification.helpers import GovernmentProfileFactory
+from verification import services as verification_services
+from verification.models import GovernmentProfile
+from verification.visibility.rules import administered_in_force
 
 pytestmark = pytest.mark.django_db
 
@@ -174,6 +182,97 @@ def test_moving_an_office_moves_who_administers_it(world):
     office.parent = below
     with pytest.raises(ValueError, match="under itself"):
         office.save()
+
+
+# An admin role resting on a verification past its date of superannuation ---------------------
+
+def _verified(organisation, admin, email):
+    """A person verified in ``organisation`` by ``admin`` (a member there, as verification keeps it)."""
+    person = UserFactory(email=email)
+    held = GovernmentProfileFactory(user=person, organisation=organisation, official_email=email)
+    verification_services.join_request_decide(profile_id=held.pk, decision="verify", actor=admin)
+    return person, held
+
+
+@pytest.fixture
+def lapsed():
+    """Ravi, verified in a district office and made admin of the department above it as its
+    member, then past his date of superannuation: the hourly job has not yet ended the
+    verification, nor the role resting on it. Asha, verified in the office, is no admin."""
+    parent = OrganisationFactory(name="Agriculture Department, Maharashtra", state="MH")
+    office = OrganisationFactory(name="District Agriculture Office, Pune", state="MH", parent=parent)
+    first = role_helpers.make_admin(parent, email="first@mahaagri.gov.in")
+    ravi, held = _verified(office, first, "ravi.rao@pune.mahaagri.gov.in")
+    asha, _profile = _verified(office, first, "asha.kulkarni@pune.mahaagri.gov.in")
+    organisation_admin_grant(organisation_id=parent.pk, user_id=ravi.pk, actor=first)
+    with_totp(ravi)
+    GovernmentProfile.objects.filter(pk=held.pk).update(superannuation_date=timezone.localdate() - timedelta(days=1))
+    return {"parent": parent, "office": office, "ravi": fresh(ravi), "asha": asha}
+
+
+def test_an_admin_role_resting_on_a_lapsed_verification_counts_for_nothing_from_the_next_request(lapsed):
+    """Past the date of superannuation of the verification an admin role rests on, the
+    role gives no right from the next request, in every question of the core as on the
+    verification pages (administered_in_force), before the hourly job ends it."""
+    ravi, parent, office = lapsed["ravi"], lapsed["parent"], lapsed["office"]
+    assert not administered_in_force(ravi).exists()
+    for organisation in (parent, office):
+        assert not permissions.may_administer(ravi, organisation)
+        assert not permissions.may_grant_admin(ravi, organisation)
+    assert not permissions.administered_organisations(fresh(ravi)).exists()
+    assert not permissions.administers_some_organisation(fresh(ravi))
+    assert not permissions.may_manage_roles(fresh(ravi))
+    assert not permissions.organisations_in_scope(fresh(ravi)).filter(pk__in=[parent.pk, office.pk]).exists()
+
+
+def test_a_lapsed_admin_neither_grants_an_admin_role_nor_opens_the_dashboards(lapsed):
+    """Through the pages (the user and their roles read in one compiled query per request)."""
+    client = role_helpers.client_of(lapsed, "ravi")
+    asha, office = lapsed["asha"], lapsed["office"]
+    grant_url = f"/portal/roles/organisations/{office.pk}/grant/"
+    data = {"user": asha.pk, "ends_on": "", "reason": "Heads the establishment section.", "step": "confirm"}
+    assert client.post(grant_url, data).status_code == 404
+    assert Membership.objects.get(user=asha, organisation=office).role == MembershipRole.MEMBER
+    assert client.get(f"/portal/roles/organisations/{office.pk}/").status_code == 404
+    assert client.get("/monitoring/").status_code == 403
+    assert client.get("/portal/roles/").status_code == 403
+
+
+# An admin role of an organisation that is not active ---------------------------------------------
+
+def test_an_admin_of_a_suspended_organisation_acts_for_nothing_below_it(world):
+    """An admin role counts only while the organisation it was granted on is active (as it
+    counts for viewing, verification.visibility.rules): while a department is suspended,
+    its admin acts neither for it nor for the active offices below it; a superadmin does."""
+    parent, office = world["parent"], world["office"]
+    admin, superadmin = world["people"]["admin_of_parent"], world["people"]["superadmin"]
+    assert permissions.may_administer(admin, office)
+    Organisation.objects.filter(pk=parent.pk).update(status=OrganisationStatus.SUSPENDED)
+    admin = fresh(admin)
+    for organisation in (office, parent):
+        assert not permissions.may_administer(admin, organisation)
+        assert not permissions.may_grant_admin(admin, organisation)
+        assert permissions.may_grant_admin(fresh(superadmin), organisation)
+    assert not permissions.administered_organisations(fresh(admin)).exists()
+    assert not permissions.administers_some_organisation(fresh(admin))
+    assert not permissions.organisations_in_scope(fresh(admin)).exists()
+    assert not permissions.can_view(fresh(admin), world["submitted"], APPLICATION_SCOPE)
+    assert permissions.may_administer(fresh(world["people"]["admin_of_office"]), office)  # its own role, active
+
+
+def test_an_admin_of_a_suspended_organisation_grants_no_role_below_it_nor_opens_its_dashboards():
+    parent = OrganisationFactory(name="Agriculture Department, Maharashtra", state="MH")
+    office = OrganisationFactory(name="District Agriculture Office, Pune", state="MH", parent=parent)
+    admin = role_helpers.make_admin(parent, email="admin@mahaagri.gov.in")
+    member = role_helpers.make_member(office, email="asha.kulkarni@pune.mahaagri.gov.in")
+    with_totp(admin)
+    Organisation.objects.filter(pk=parent.pk).update(status=OrganisationStatus.SUSPENDED)
+    client = role_helpers.client_of({"admin": admin}, "admin")
+    data = {"user": member.pk, "ends_on": "", "reason": "Heads the establishment section.", "step": "confirm"}
+    assert client.post(f"/portal/roles/organisations/{office.pk}/grant/", data).status_code == 404
+    assert Membership.objects.get(user=member, organisation=office).role == MembershipRole.MEMBER
+    assert client.get("/portal/roles/").status_code == 403
+    assert client.get("/monitoring/").status_code == 403
 
 
 # A deactivated account holds no right ---------------------------------------------------------

@@ -48,7 +48,14 @@ from portal.organisations.models import (
     not_ended_q,
     subtree_top,
 )
-from portal.permissions import AnyUser, admin_role_subtrees, directly_administered_ids, is_superadmin
+from portal.permissions import (
+    AnyUser,
+    admin_role_subtrees,
+    administered_organisations,
+    directly_administered_ids,
+    is_superadmin,
+    may_administer,
+)
 from verification.models import HELD_STATUSES, GovernmentProfile, VerificationStatus, verified_in_force
 from verification.visibility.models import DEFAULT_AUDIENCES, Audience, PersonalVisibility, ProfileField, column_of
 
@@ -127,23 +134,26 @@ def _role_vouches(user: AnyUser, top: int, prefix: str, today) -> Exists:
                                             is_active=True))
 
 
-def _role_lapsed(user: AnyUser, top: int, prefix: str, today) -> Q:
+def role_lapsed(*, user_id: int, top, prefix, now, today) -> Q:
     """Whether the user's admin role of organisation ``top`` (its offices: ``prefix``)
     ends with a verification of theirs past its date of superannuation, before the
     hourly job ends it (it then ends the roles ``admin_roles_resting_on`` names): the
     role of the organisation where that verification is (a first admin's too), and a
     role granted above it that nothing else below rests on any more (no other
-    membership in force below: not the one ending, nor a role granted above it). No
-    query of its own: uncorrelated with the rows it filters."""
-    lapsed = _lapsed_verifications(user.pk, today)
+    membership in force below: not the one ending, nor a role granted above it).
+    ``top`` and ``prefix`` are references to the row asked about (the guardian row of
+    the role, ``portal.permissions.admin_role_lapse_register``, where the verification
+    app registers this), ``now`` the moment asked about, ``today`` an expression of its
+    day: no query of its own."""
+    lapsed = _lapsed_verifications(user_id, today)
     lapsed_below_it = lapsed.filter(organisation__ancestry__contains=Concat(
         Value("/"), Cast(OuterRef("organisation_id"), CharField()), Value("/")))
     other_ground = Membership.objects.filter(
-        Q(role=MembershipRole.MEMBER) | not_ended_q(), user_id=user.pk, is_active=True,
+        Q(role=MembershipRole.MEMBER) | not_ended_q(now=now), user_id=user_id, is_active=True,
         organisation__ancestry__startswith=prefix,
     ).exclude(organisation_id__in=lapsed.values("organisation_id")).exclude(
         Q(role=MembershipRole.ADMIN, granted_at__isnull=False) & Q(Exists(lapsed_below_it)))
-    granted_here = Membership.objects.filter(user_id=user.pk, organisation_id=top, role=MembershipRole.ADMIN,
+    granted_here = Membership.objects.filter(user_id=user_id, organisation_id=top, role=MembershipRole.ADMIN,
                                              is_active=True, granted_at__isnull=False)
     return Q(Exists(lapsed.filter(organisation_id=top))) | (
         Q(Exists(granted_here)) & Q(Exists(lapsed.filter(organisation__ancestry__startswith=prefix)))
@@ -162,40 +172,36 @@ def _reached(prefixes: list[str], condition: Callable[[int, str], Q]) -> Q:
 
 def administered_in_force(user: AnyUser) -> QuerySet[Organisation]:
     """The organisations the user administers by right, active or not (every one for a
-    superadmin): those they were made admin of and every office below them
-    (portal.permissions.administered_organisations), but for a role that ends with a verification past
-    its date of superannuation (``_role_lapsed``), from the next request, before the
-    hourly job ends it. The one rule of the administrators' pages and decisions
+    superadmin): those of ``portal.permissions.administered_organisations`` (made admin
+    of an active organisation, and every office below it), and an organisation not active
+    they were made admin of, itself only (its admins still suspend and revoke its
+    verifications; they act for nothing below it), but for a role that ends with a
+    verification past its date of superannuation (``role_lapsed``, which every question
+    of ``portal.permissions`` leaves out from the next request, before the hourly job
+    ends it). The one rule of the administrators' pages and decisions
     (verification.selectors.organisations_administered_by, administers) and of their
-    sight there (``level_expression(by_right=True)``). A prefix match per role, as
-    ``_vouched_administered``: no query of its own until evaluated."""
-    if not user.is_authenticated:
-        return Organisation.objects.none()
-    if is_superadmin(user):
-        return Organisation.objects.all()
-    prefixes = admin_role_subtrees(user)
-    if not prefixes:
-        return Organisation.objects.none()
-    today = timezone.localdate()
-    return Organisation.objects.filter(_reached(prefixes, lambda top, prefix: ~Q(_role_lapsed(user, top, prefix, today))))
+    sight there (``level_expression(by_right=True)``). A lazy queryset: no query of its
+    own until evaluated."""
+    administered = administered_organisations(user)
+    if not (user.is_authenticated and user.is_active) or is_superadmin(user):
+        return administered
+    inactive = directly_administered_ids(user, inactive_too=True).exclude(
+        content_object__status=OrganisationStatus.ACTIVE)
+    return Organisation.objects.filter(Q(pk__in=administered.values("pk")) | Q(pk__in=inactive))
 
 
 def administers_in_force(user: AnyUser, organisation: Organisation) -> bool:
     """Whether ``user`` administers ``organisation`` as ``administered_in_force`` says,
-    asked of the admin roles as they are now (as may_administer asks): a role granted or
-    ended earlier in the same task or command counts as it now stands. One query, none
-    for a superadmin; no right for an account that is not active."""
-    if not (user.is_authenticated and user.is_active):
-        return False
+    asked of the admin roles as they are now (as ``may_administer`` asks, one query, none
+    for a superadmin; no right for an account that is not active), the organisation's own
+    admin role counting while it is not active."""
+    if organisation.status == OrganisationStatus.ACTIVE or not (user.is_authenticated and user.is_active):
+        return may_administer(user, organisation)
     if is_superadmin(user):
         return True
-    today = timezone.localdate()
-    chain = [*organisation.ancestor_ids, organisation.pk]
-    standing = Q(pk__in=[])
-    for depth, top in enumerate(chain):
-        prefix = "/" + "".join(f"{pk}/" for pk in chain[:depth + 1])
-        standing |= Q(content_object_id=top) & ~Q(_role_lapsed(user, top, prefix, today))
-    return directly_administered_ids(user).filter(standing).exists()
+    reached = Q(content_object_id=organisation.pk) | Q(content_object_id__in=organisation.ancestor_ids,
+                                                       content_object__status=OrganisationStatus.ACTIVE)
+    return directly_administered_ids(user, inactive_too=True).filter(reached).exists()
 
 
 def _vouched_administered(user: AnyUser) -> QuerySet[Organisation]:
