@@ -28,6 +28,7 @@ from portal.audit.services import audit_record
 from portal.permissions import AnyUser
 from portal.privacy.models import (
     DEFAULT_POLICIES,
+    DRAFT_GRACE_DAYS_MIN,
     HoldTarget,
     LegalHold,
     RetentionKind,
@@ -55,6 +56,8 @@ def retention_policy_update(
         raise ValidationError({"days": _("Keep records between 30 and 3,650 days.")})
     if grace_days > 365:
         raise ValidationError({"grace_days": _("Give at most 365 days between the reminder and the erasure.")})
+    if kind == RetentionKind.DRAFT_APPLICATION and grace_days < DRAFT_GRACE_DAYS_MIN:
+        raise ValidationError({"grace_days": _("Give at least 1 day between the reminder and the erasure.")})
     retention_policies()
     with transaction.atomic():
         policy = RetentionPolicy.objects.select_for_update().get(kind=kind)
