@@ -33,6 +33,7 @@ ACTOR_LABELS = {
     "system:retention": _("System: data retention"),
     "system:breach_report": _("System: breach report"),
     "system:automatic_verification": _("System: automatic verification"),
+    "system:transfer": _("System: verified in another organisation"),
     "system:manage.py api_client_create": _("System: registration of an API client"),
     "django_superuser": _("Site superuser (Django)"),
     "user": _("Signed-in user without a platform role"),

@@ -4,6 +4,7 @@ CSV export, and the audit log viewer."""
 from functools import lru_cache
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models.functions import Upper
 from django.http import StreamingHttpResponse
@@ -23,8 +24,9 @@ from monitoring.forms import AuditFilterForm, DashboardFilterForm
 from monitoring.scope import Scope, audit_scope, dashboard_scope
 from onboarding.models import ApplicationStatus, Stage
 from portal.access import rule
-from portal.audit.models import AuditEvent
+from portal.audit.models import AuditAction, AuditEvent
 from portal.ids import DB_INT_MAX
+from portal.limits import next_hourly, shown
 from portal.organisations.models import Level, OrganisationStatus
 from portal.organisations.states import JURISDICTION_CHOICES, State
 from portal.permissions import RULES, is_auditor, is_superadmin
@@ -178,10 +180,17 @@ def dashboard(request):
 @require_http_methods(["GET"])
 def dashboard_export(request):
     """The organisations table as filtered and sorted on the dashboard (every page, up to
-    EXPORT_MAX_ROWS rows), as CSV; the export is audited."""
-    scope = dashboard_scope(request.user)
+    EXPORT_MAX_ROWS rows), as CSV; the export is audited. Each one reads the whole scope
+    again: at most MONITORING_EXPORTS_PER_HOUR an hour per account, then a page says when
+    the next is possible (429)."""
     form = DashboardFilterForm(request.GET or None)
     filters = _filters(form)
+    allowed = next_hourly(request.user, AuditAction.MONITORING_EXPORTED, settings.MONITORING_EXPORTS_PER_HOUR)
+    if allowed is not None:
+        return render(request, "monitoring/export_limited.html", {
+            "limit": settings.MONITORING_EXPORTS_PER_HOUR, "when": shown(allowed), "query": _query(filters),
+        }, status=429)
+    scope = dashboard_scope(request.user)
     rows = selectors.organisation_rows(scope, filters)
     total = min(rows.count(), EXPORT_MAX_ROWS)
     services.export_record(what="dashboard_organisations", filters={

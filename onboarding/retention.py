@@ -26,7 +26,7 @@ from onboarding.models import (
     AuthorityToken,
 )
 from onboarding.notifications import build_bilingual, send_many
-from portal.privacy.models import RetentionKind, RetentionMark, RetentionPolicy
+from portal.privacy.models import DRAFT_GRACE_DAYS_MIN, RetentionKind, RetentionMark, RetentionPolicy
 from portal.privacy.registry import RetentionRule, retention_rule_register
 from portal.privacy.retention import days_ago
 
@@ -44,16 +44,21 @@ def drafts_to_remind(policy: RetentionPolicy, now: datetime) -> QuerySet:
 
 
 def drafts_due(policy: RetentionPolicy, now: datetime) -> QuerySet:
-    """Drafts reminded at least ``grace_days`` ago and untouched since."""
+    """Drafts reminded at least ``grace_days`` ago (a day at least, even for a policy stored
+    with none: never in the run that reminds them) and untouched since."""
     return Application.objects.filter(status=ApplicationStatus.DRAFT, updated_at__lt=days_ago(now, policy.days)) \
         .filter(Exists(_reminded(reminded_at__gte=OuterRef("updated_at"),
-                                 reminded_at__lte=days_ago(now, policy.grace_days))))
+                                 reminded_at__lte=days_ago(now, _grace_days(policy)))))
+
+
+def _grace_days(policy: RetentionPolicy) -> int:
+    return max(policy.grace_days, DRAFT_GRACE_DAYS_MIN)
 
 
 def drafts_remind(ids: list[int], now: datetime) -> None:
     from portal.privacy.retention import retention_policies  # noqa: PLC0415 (one query, the policies)
 
-    grace = next(p.grace_days for p in retention_policies() if p.kind == RetentionKind.DRAFT_APPLICATION)
+    grace = next(_grace_days(p) for p in retention_policies() if p.kind == RetentionKind.DRAFT_APPLICATION)
     applications = Application.objects.filter(pk__in=ids).select_related("nodal_officer")
     send_many([
         build_bilingual(to=[application.nodal_officer.email], template="retention_draft_reminder",

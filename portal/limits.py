@@ -43,9 +43,15 @@ def refuse_over(rows: QuerySet, field: str, limit: int, now: datetime, message: 
 HOUR = timedelta(hours=1)
 
 
-def over_hourly(user: AbstractBaseUser, action: str, limit: int) -> bool:
-    """Whether ``user`` did ``action`` (an AuditAction: one row each time, written by what
-    is limited) ``limit`` times in the last hour already: the next is refused. Counted from
-    the audit log, which outlives any cache's count."""
+def next_hourly(user: AbstractBaseUser, action: str, limit: int) -> datetime | None:
+    """None while ``user`` did ``action`` (an AuditAction: one row each time, written by
+    what is limited) fewer than ``limit`` times in the last hour; else when the next is
+    allowed. Counted from the audit log, which outlives any cache's count."""
     return next_allowed(AuditEvent.objects.filter(actor_id=user.pk, action=action), "created_at", limit,
-                        timezone.now(), window=HOUR) is not None
+                        timezone.now(), window=HOUR)
+
+
+def over_hourly(user: AbstractBaseUser, action: str, limit: int) -> bool:
+    """Whether ``user`` did ``action`` ``limit`` times in the last hour already: the next
+    is refused (``next_hourly``)."""
+    return next_hourly(user, action, limit) is not None

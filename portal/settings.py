@@ -495,6 +495,9 @@ PDF_RENDER_WAIT_SECONDS = env_number("PDF_RENDER_WAIT_SECONDS", 3.0, 0, 60, kind
 # stored is served without counting): each save of a section is a new version, and each
 # reader's download renders again, so one person could otherwise keep a render running.
 PDF_RENDERS_PER_HOUR = env_number("PDF_RENDERS_PER_HOUR", 30, 1, 1000)
+# CSV exports of the monitoring dashboard's organisations one account may have in an hour:
+# each reads the whole of its scope again.
+MONITORING_EXPORTS_PER_HOUR = env_number("MONITORING_EXPORTS_PER_HOUR", 20, 1, 1000)
 # An uploaded PDF letter is read (page count, scripts, attached files) in such a child
 # too, stopped at this wall-clock and processor time and PDF_RENDER_MEMORY_MB; a letter
 # that needs more is refused as too complex to check. A signed letter takes well under

@@ -125,23 +125,32 @@ def _end_memberships(profiles: list[GovernmentProfile]) -> dict[int, list[Member
 
 
 def _end_by_system(profiles: list[GovernmentProfile], *, to: str, reason_code: str, action: AuditAction, actor_role: str,
-                   template: str | None, now: datetime, mail_to: str | None = None) -> None:
+                   template: str | None, now: datetime, mail_to: str | None = None,
+                   ended_by: str | None = None) -> None:
     """``profiles`` (locked) go ``to`` a status, by the system, audited; each person is told
     (``template``, at their account's address or ``mail_to``, with the admin roles that
-    ended with it), unless ``template`` is None."""
+    ended with it), unless ``template`` is None. With ``ended_by``, a profile suspended for
+    a reason keeps it (and its words), as being verified elsewhere leaves it: its audit row
+    carries that reason and ``ended_by`` says what ended it."""
     old = {profile.pk: profile.status for profile in profiles}
-    GovernmentProfile.objects.filter(pk__in=list(old)).update(
-        status=to, decided_at=now, decided_by=None, decided_by_email="", reason_code=reason_code, reason="",
-    )
+    kept = {profile.pk for profile in profiles
+            if ended_by and profile.status == VerificationStatus.SUSPENDED and profile.reason_code}
+    ended = {"status": to, "decided_at": now, "decided_by": None, "decided_by_email": ""}
+    GovernmentProfile.objects.filter(pk__in=list(old)).exclude(pk__in=kept).update(
+        **ended, reason_code=reason_code, reason="")
+    if kept:
+        GovernmentProfile.objects.filter(pk__in=kept).update(**ended)
     for profile in profiles:
         profile.status, profile.decided_at, profile.decided_by, profile.decided_by_email = to, now, None, ""
-        profile.reason_code, profile.reason = reason_code, ""
+        if profile.pk not in kept:
+            profile.reason_code, profile.reason = reason_code, ""
     ended_roles = _end_memberships(profiles)
     audit_record_many([
         {"action": action, "target": profile, "actor_role": actor_role, "old": {"status": old[profile.pk]},
          "new": {"status": to, "user": profile.user.email, "organisation": profile.organisation_id,
-                 "reason_code": reason_code, "superannuation_date": profile.superannuation_date,
-                 "confirmation_requested_at": profile.confirmation_requested_at}}
+                 "reason_code": profile.reason_code, "superannuation_date": profile.superannuation_date,
+                 "confirmation_requested_at": profile.confirmation_requested_at,
+                 **({"ended_by": ended_by} if profile.pk in kept else {})}}
         for profile in profiles
     ])
     if template is not None:
@@ -154,14 +163,16 @@ def _end_by_system(profiles: list[GovernmentProfile], *, to: str, reason_code: s
 
 def profiles_lapse(*, profile_ids: Iterable[int], now: datetime | None = None) -> int:
     """Revoke, by the system, the given profiles that are still held and past their date
-    of superannuation (reason: retirement); each person is told in their language.
+    of superannuation (reason: retirement; one suspended for a reason keeps it, the audit
+    row saying ``ended_by: superannuation``); each person is told in their language.
     Returns how many were revoked (0 for those already revoked: safe to run twice)."""
     now = now or timezone.now()
     with transaction.atomic():
         profiles = _claim(profile_ids, _lapsed(timezone.localdate(now)))
         if profiles:
             _end_by_system(profiles, to=VerificationStatus.REVOKED, reason_code=EndReason.RETIREMENT,
-                           action=AuditAction.VERIFICATION_REVOKED, actor_role=SUPERANNUATION, template="lapsed", now=now)
+                           action=AuditAction.VERIFICATION_REVOKED, actor_role=SUPERANNUATION, template="lapsed", now=now,
+                           ended_by="superannuation")
     return len(profiles)
 
 

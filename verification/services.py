@@ -56,6 +56,9 @@ REASON_MAX = 1000
 # The longest input each detail accepts (the mobile number is stored normalised, in 13).
 PROFILE_FIELDS = {"designation": 150, "office": 200, "employee_code": 50, "official_email": 254, "mobile": 20}
 AUTOMATIC = "system:automatic_verification"  # who acts in the audit log when an organisation verifies automatically
+# ... and when a verification ends because the person was verified in another organisation
+# (who verified them there is in the event's details, ``transferred_by``).
+TRANSFER = "system:transfer"
 
 
 class JoinDecision:
@@ -127,9 +130,11 @@ def _record_decision(profile: GovernmentProfile, *, actor: AnyUser | None, now: 
 
 
 def _audit(actor: AnyUser | None, action: AuditAction, profile: GovernmentProfile, old_status: str, *,
-           request: HttpRequest | None, **new: object) -> None:
+           request: HttpRequest | None, actor_role: str | None = None, **new: object) -> None:
+    if actor_role is None:
+        actor_role = "" if actor is not None else AUTOMATIC
     audit_record(
-        actor=actor, action=action, target=profile, request=request, actor_role="" if actor is not None else AUTOMATIC,
+        actor=actor, action=action, target=profile, request=request, actor_role=actor_role,
         old={"status": old_status},
         new={"status": profile.status, "user": profile.user.email, "organisation": profile.organisation_id, **new},
     )
@@ -346,11 +351,13 @@ def _end_elsewhere(profile: GovernmentProfile, *, actor: AnyUser | None,
         elif old_status == VerificationStatus.SUSPENDED and other.reason_code:
             # Suspended for a reason (misuse, say): the record keeps it, and the audit row
             # says what ended it. An administrator here chose to verify them knowing it.
+            # Ended by the transfer, not by a decision of that organisation's: no decider
+            # there (who made the transfer is in the audit row, ``_verify``).
             other.status = VerificationStatus.REVOKED
-            fields = _record_decision(other, actor=actor, now=now, reason_code=other.reason_code, reason=other.reason)
+            fields = _record_decision(other, actor=None, now=now, reason_code=other.reason_code, reason=other.reason)
         else:
             other.status = VerificationStatus.REVOKED
-            fields = _record_decision(other, actor=actor, now=now, reason_code=EndReason.TRANSFER,
+            fields = _record_decision(other, actor=None, now=now, reason_code=EndReason.TRANSFER,
                                       reason=SystemNote.VERIFIED_ELSEWHERE)
         other.save(update_fields=fields)
         changed.append((other, old_status))
@@ -387,10 +394,17 @@ def _verify(profile: GovernmentProfile, *, actor: AnyUser | None, method: str, r
         if old_status == VerificationStatus.PENDING:
             _audit(actor, AuditAction.VERIFICATION_CANCELLED, other, old_status, request=request,
                    reason="verified_elsewhere", verified_in=profile.organisation_id)
-        else:
+        elif other.organisation_id == profile.organisation_id:
             _audit(actor, AuditAction.VERIFICATION_ENDED, other, old_status, request=request,
+                   reason_code=other.reason_code, verified_in=profile.organisation_id, verified_profile=profile.pk)
+        else:
+            # Ended by the transfer, the system's doing in that organisation: who verified
+            # the person here is named in the details (a personal value, as the actor's
+            # address; their client's address stays with their own event, the verification).
+            _audit(None, AuditAction.VERIFICATION_ENDED, other, old_status, request=None, actor_role=TRANSFER,
                    reason_code=other.reason_code, verified_in=profile.organisation_id, verified_profile=profile.pk,
-                   **({"ended_by": "verified_elsewhere"} if other.organisation_id != profile.organisation_id else {}))
+                   ended_by="verified_elsewhere",
+                   **({"transferred_by": actor.email} if actor is not None and actor.is_authenticated else {}))
     _audit(actor, AuditAction.VERIFICATION_VERIFIED, profile, VerificationStatus.PENDING, request=request, method=method,
            reason=reason, on_official_domain=on_official_domain, ended=[other.pk for other in ended],
            **({"replaced": [other.pk for other in replaced]} if replaced else {}))

@@ -9,7 +9,7 @@ class RetentionPolicyForm(AccessibleForm):
     days = forms.IntegerField(label=_("Days kept"), min_value=30, max_value=3650,
                               help_text=_("Between 30 and 3,650 days."))
     grace_days = forms.IntegerField(label=_("Days between the reminder and the erasure"), min_value=0, max_value=365,
-                                    help_text=_("Drafts only; 0 for the other kinds."))
+                                    help_text=_("Drafts only, from 1 to 365; 0 for the other kinds."))
     enabled = forms.BooleanField(label=_("Applied by the daily run"), required=False)
     # Shown only when the change makes records due that the policy as it stands keeps (the view).
     confirm = forms.BooleanField(label=_("I understand that these records will be erased or reduced, "

@@ -23,6 +23,9 @@ DEFAULT_POLICIES = {
     RetentionKind.REVOKED_VERIFICATION: {"days": 365, "grace_days": 0},
     RetentionKind.UNUSED_ACCOUNT: {"days": 365, "grace_days": 0},
 }
+# The fewest days between a draft's reminder and its erasure: with none, the run that
+# mails the reminder would erase the draft straight after.
+DRAFT_GRACE_DAYS_MIN = 1
 
 
 class RetentionPolicy(models.Model):

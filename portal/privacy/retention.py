@@ -28,6 +28,7 @@ from portal.audit.services import audit_record
 from portal.permissions import AnyUser
 from portal.privacy.models import (
     DEFAULT_POLICIES,
+    DRAFT_GRACE_DAYS_MIN,
     HoldTarget,
     LegalHold,
     RetentionKind,
@@ -48,13 +49,20 @@ def retention_policies() -> list[RetentionPolicy]:
     return [existing[kind] for kind in RetentionKind]
 
 
-def retention_policy_update(
-    *, kind: str, days: int, grace_days: int, enabled: bool, actor: AnyUser, request: HttpRequest | None = None
-) -> RetentionPolicy:
+def retention_policy_check(*, kind: str, days: int, grace_days: int) -> None:
+    """ValidationError, at its field, for settings a policy of ``kind`` cannot have."""
     if days < 30 or days > 3650:
         raise ValidationError({"days": _("Keep records between 30 and 3,650 days.")})
     if grace_days > 365:
         raise ValidationError({"grace_days": _("Give at most 365 days between the reminder and the erasure.")})
+    if kind == RetentionKind.DRAFT_APPLICATION and grace_days < DRAFT_GRACE_DAYS_MIN:
+        raise ValidationError({"grace_days": _("Give at least 1 day between the reminder and the erasure.")})
+
+
+def retention_policy_update(
+    *, kind: str, days: int, grace_days: int, enabled: bool, actor: AnyUser, request: HttpRequest | None = None
+) -> RetentionPolicy:
+    retention_policy_check(kind=kind, days=days, grace_days=grace_days)
     retention_policies()
     with transaction.atomic():
         policy = RetentionPolicy.objects.select_for_update().get(kind=kind)

@@ -19,11 +19,22 @@ from portal.privacy.retention import (
     legal_hold_release,
     legal_hold_set,
     retention_policies,
+    retention_policy_check,
     retention_policy_newly_due,
     retention_policy_update,
 )
 
 RELEASED_SHOWN = 50
+
+
+def _newly_due_message(count: int) -> str:
+    shown = intcomma(count) + ("+" if count >= NEWLY_DUE_COUNTED else "")
+    return ngettext(
+        "With these settings the next daily run erases or reduces %(count)s record that is kept now. "
+        "Tick the box to save them.",
+        "With these settings the next daily run erases or reduces %(count)s records that are kept now. "
+        "Tick the box to save them.",
+        count) % {"count": shown}
 
 
 @rule("superadmin")
@@ -40,24 +51,19 @@ def retention(request):
         )
         form.newly_due = 0
         if bound and form.is_valid():
-            settings_posted = {name: form.cleaned_data[name] for name in ("days", "grace_days", "enabled")}
-            form.newly_due = retention_policy_newly_due(kind=policy.kind, **settings_posted)
-            if form.newly_due and not form.cleaned_data["confirm"]:
-                form.add_error("confirm", ngettext(
-                    "With these settings the next daily run erases or reduces %(count)s record that is kept now. "
-                    "Tick the box to save them.",
-                    "With these settings the next daily run erases or reduces %(count)s records that are kept now. "
-                    "Tick the box to save them.",
-                    form.newly_due) % {"count": intcomma(form.newly_due)
-                                       + ("+" if form.newly_due >= NEWLY_DUE_COUNTED else "")})
-        if bound and form.is_valid():
+            posted = {name: form.cleaned_data[name] for name in ("days", "grace_days", "enabled")}
             try:
-                retention_policy_update(kind=policy.kind, actor=request.user, request=request, **settings_posted)
+                retention_policy_check(kind=policy.kind, days=posted["days"], grace_days=posted["grace_days"])
+                form.newly_due = retention_policy_newly_due(kind=policy.kind, **posted)
+                if form.newly_due and not form.cleaned_data["confirm"]:
+                    form.add_error("confirm", _newly_due_message(form.newly_due))
+                else:
+                    retention_policy_update(kind=policy.kind, actor=request.user, request=request, **posted)
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
                     for error in errors:
                         form.add_error(field, error)
-            else:
+            if form.is_valid():
                 messages.success(request, _("Policy saved: %(kind)s.") % {"kind": policy.get_kind_display()})
                 return redirect("privacy:retention")
         rows.append((policy, form))

@@ -174,3 +174,22 @@ def test_monitoring_pages(portal, page, check_page, smtp_server):
     expect(page.locator("tbody tr")).to_have_count(1)
     check_page(page, "audit-log-organisation-admin")
     check_page.assert_clean()
+
+
+def test_an_export_past_the_hours_limit_gets_a_page_saying_when_the_next_is_possible(portal, page, check_page, settings):
+    """Each export reads the whole scope again: past MONITORING_EXPORTS_PER_HOUR (1 here)
+    the next is refused with a page in the portal's layout and the reader's language,
+    naming when the next is possible, with the way back to the dashboard as filtered."""
+    settings.MONITORING_EXPORTS_PER_HOUR = 1
+    superadmin = make_superadmin(email="anita.rao@nic.in", totp=False)
+    sign_in(page, portal, superadmin.email, with_totp(superadmin))
+    audit_record(actor=superadmin, action=AuditAction.MONITORING_EXPORTED,
+                 new={"export": "dashboard_organisations", "rows": 0})  # this hour's one export
+    page.goto(f"{portal}/monitoring/organisations.csv?state=MH")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Too many downloads")
+    expect(page.locator("main")).to_contain_text("The next download is possible from")
+    check_page.in_each_language(page, "dashboard-export-over-the-hours-limit")
+    page.get_by_role("link", name="Back to the dashboard").click()
+    page.wait_for_load_state("load")
+    expect(page).to_have_url(f"{portal}/monitoring/?state=MH&sort=name")
+    check_page.assert_clean()

@@ -43,6 +43,7 @@ ROWS = [
     person(7, **{"Official email": "person1@pune.mahaagri.gov.in"}),
     person(8, **{"Date of superannuation": "someday"}),
     person(9, Mobile="+91 98765 00009"),
+    person(10, **{"Date of superannuation": "2020-03-31"}),
 ]
 
 
@@ -98,15 +99,18 @@ def test_admin_imports_a_roster_with_mistakes(page, portal, smtp_server, check_p
     expect(main).to_contain_text("1 email address is a personal mail service")
     expect(main).to_contain_text("1 row has a cell that looks like a spreadsheet formula")
     expect(main).to_contain_text("1 email address appears on an earlier row too")
+    expect(main).to_contain_text("1 date of superannuation has passed for a person not verified here")
     refused = page.get_by_role("table", name="Refused rows, with the reason")
-    expect(refused.locator("tbody tr")).to_have_count(5)
+    expect(refused.locator("tbody tr")).to_have_count(6)
     expect(refused.locator("tbody tr").first).to_contain_text("personal mail service")
-    check_page(page, "preview")
+    expect(refused.locator("tbody tr").last).to_contain_text(
+        "The date of superannuation has passed: nobody is verified or invited after it.")
+    check_page.in_each_language(page, "preview")
 
     with page.expect_download() as download_info:
-        page.get_by_role("link", name="Download the 5 refused rows (CSV)").click()
+        page.get_by_role("link", name="Download the 6 refused rows (CSV)").click()
     rows = list(csv.reader(io.StringIO(open(download_info.value.path(), encoding="utf-8-sig").read())))
-    assert [row[0] for row in rows[1:]] == ["5", "6", "7", "8", "9"]
+    assert [row[0] for row in rows[1:]] == ["5", "6", "7", "8", "9", "11"]
     assert rows[2][2].startswith("'=HYPERLINK(")  # neutralised for the spreadsheet that opens it
 
     page.get_by_role("link", name="Apply this roster…").click()

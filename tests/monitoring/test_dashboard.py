@@ -231,3 +231,28 @@ def test_approval_letters_that_could_not_be_made_are_listed_within_the_scope(wor
                                        language="en", sha256="0" * 64, size=1, file="letters/x.pdf")
     html = signed_in(world["superadmin"]).get("/monitoring/").content.decode()
     assert "Approval letters not issued" not in html and "Letterless Office MH" not in html
+
+
+TOO_MANY_EXPORTS = {"en": "Too many downloads", "hi": "बहुत अधिक डाउनलोड", "mr": "खूप जास्त डाउनलोड"}
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_exports_past_the_hourly_limit_are_refused_with_the_portals_page(world, settings, language):
+    """Each export counts every organisation of the scope again: an account gets
+    MONITORING_EXPORTS_PER_HOUR of them an hour, then a 429 page in the portal's layout and
+    its reader's language, naming the limit, with the way back to the dashboard; the
+    refused one reads and audits nothing."""
+    settings.MONITORING_EXPORTS_PER_HOUR = 2
+    client = signed_in(world["state_admin_mh"])
+    client.cookies["django_language"] = language
+    assert [client.get("/monitoring/organisations.csv?state=MH").status_code for _i in range(2)] == [200, 200]
+    response = client.get("/monitoring/organisations.csv?state=MH")
+    assert response.status_code == 429
+    assert response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    assert html_problems(html) == []
+    assert f'<html lang="{language}">' in html
+    assert f"<h1>{TOO_MANY_EXPORTS[language]}</h1>" in html
+    assert " 2 " in html
+    assert 'href="/monitoring/?state=MH&amp;sort=name"' in html
+    assert AuditEvent.objects.filter(action=AuditAction.MONITORING_EXPORTED).count() == 2

@@ -14,7 +14,7 @@ from django.utils import timezone
 from onboarding.application import services
 from onboarding.approval import services as approvals
 from onboarding.models import ApprovalStep, AuthorityToken, Stage
-from tests.factories import application_with_authority
+from tests.factories import application_with_authority, application_with_state
 from tests.html_tree import html_problems
 from tests.onboarding.approval_helpers import (
     latest_link,
@@ -134,3 +134,24 @@ def test_no_input_gives_a_500(officer):
             for data in JUNK:
                 assert client.post(url, data).status_code < 500, (url, data)
         cache.clear()  # the link pages' rate limit would answer 429 to the rest
+
+
+NOT_ALLOWED = {"en": "You are not allowed to do this", "hi": "आपको यह करने की अनुमति नहीं है",
+               "mr": "तुम्हाला ही कृती करण्याची परवानगी नाही"}
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_a_nodal_officer_at_the_state_and_appeal_pages_gets_the_portals_refusal_in_their_language(language):
+    """A nodal officer (no platform role) who opens the state queue, a state decision or the
+    appeal hearings is told, in the portal's layout and their language, that their account
+    lacks the role, with a way back to their own applications."""
+    step = state_step(application_with_state())
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(step.application.nodal_officer)
+    for url in ("/onboarding/queue/", f"/onboarding/queue/{step.pk}/", "/onboarding/appeals/",
+                f"/onboarding/appeals/{step.pk}/"):
+        html = check(client.get(url), status=403)
+        assert f'<html lang="{language}">' in html
+        assert f"<h1>{NOT_ALLOWED[language]}</h1>" in html
+        assert '<a href="/">' in html
+    assert client.get("/")["Location"] == "/onboarding/"

@@ -506,6 +506,7 @@ def test_a_reminder_is_due_after_the_day_its_shortest_stage_opens():
     ("PDF_RENDER_MEMORY_MB", "10", "a whole number from 128 to 16384"),
     ("PDF_RENDER_WAIT_SECONDS", "nan", "a number from 0 to 60"),
     ("PDF_RENDERS_PER_HOUR", "0", "a whole number from 1 to 1000"),
+    ("MONITORING_EXPORTS_PER_HOUR", "0", "a whole number from 1 to 1000"),
     ("LETTER_CHECK_SECONDS", "inf", "a number from 1 to 120"),
     ("OUTBOX_GIVE_UP_HOURS", "0", "a whole number from 1 to 720"),
     ("OUTBOX_KEEP_DAYS", "-90", "a whole number from 1 to 3650"),

@@ -8,6 +8,7 @@ from io import StringIO
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -123,6 +124,24 @@ def test_the_draft_reminder_names_the_day_of_erasure_in_indian_time(draft, djang
         assert retention_run().counts["draft_application"]["reminded"] == 1
     [mail] = messages_to(draft.nodal_officer.email)
     assert "5 August 2026" in mail.body and "4 August 2026" not in mail.body, mail.body[:600]
+
+
+def test_the_drafts_grace_period_is_at_least_a_day(draft):
+    """With no days between the reminder and the erasure, the run that mails the reminder
+    would erase the draft straight after: no warning at all. The policy refuses it at its
+    field (the other kinds, which remind nobody, keep 0), and a policy stored with 0 before
+    still leaves a day between the reminder and the erasure."""
+    only(RetentionKind.DRAFT_APPLICATION)
+    root = make_superadmin(email="root@sandes.nic.in")
+    with pytest.raises(ValidationError) as refused:
+        retention_policy_update(kind="draft_application", days=180, grace_days=0, enabled=True, actor=root)
+    assert refused.value.message_dict == {"grace_days": ["Give at least 1 day between the reminder and the erasure."]}
+    assert RetentionPolicy.objects.get(kind="draft_application").grace_days == 30
+    retention_policy_update(kind="closed_application", days=365, grace_days=0, enabled=True, actor=root)
+    RetentionPolicy.objects.filter(kind="draft_application").update(grace_days=0)
+    assert counts_of(run(181), "draft_application") == {"reminded": 1, "erased": 0, "audit_events_redacted": 0}
+    assert Application.objects.filter(pk=draft.pk).exists()
+    assert counts_of(run(182), "draft_application")["erased"] == 1
 
 
 def test_a_draft_touched_after_its_reminder_is_kept_and_reminded_again_later(draft):

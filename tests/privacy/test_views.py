@@ -11,6 +11,7 @@ from django.utils import timezone
 from portal.audit.models import AuditAction, AuditEvent
 from portal.privacy.models import LegalHold, RetentionPolicy, RetentionRun
 from tests.factories import PASSWORD, UserFactory
+from tests.html_tree import field_error, field_value, parse
 from tests.onboarding.approval_helpers import make_superadmin, second_factor_given
 
 pytestmark = pytest.mark.django_db
@@ -60,6 +61,24 @@ def test_a_bad_number_is_refused_at_its_field_and_kept(root_client, days, messag
     assert response.status_code == 200 and message in response.content
     assert f'value="{days}"'.encode() in response.content
     assert RetentionPolicy.objects.get(kind="unused_account").days == 365
+    assert not AuditEvent.objects.filter(action=AuditAction.RETENTION_POLICY_CHANGED).exists()
+
+
+@pytest.mark.parametrize(("language", "message"), [
+    ("en", "Give at least 1 day between the reminder and the erasure."),
+    ("hi", "अनुस्मारक और मिटाने के बीच कम से कम 1 दिन दें।"),
+    ("mr", "स्मरणपत्र आणि पुसणे यांमध्ये किमान 1 दिवस द्या."),
+])
+def test_no_day_between_a_drafts_reminder_and_its_erasure_is_refused_at_its_field(root_client, language, message):
+    root_client.cookies["django_language"] = language
+    response = root_client.post("/portal/privacy/retention/", {
+        "kind": "draft_application", "draft_application-days": "200", "draft_application-grace_days": "0",
+        "draft_application-enabled": "on"})
+    assert response.status_code == 200
+    page = parse(response.content)
+    assert field_error(page, "draft_application-grace_days") == message
+    assert field_value(page, "draft_application-days") == "200"
+    assert RetentionPolicy.objects.get(kind="draft_application").grace_days == 30
     assert not AuditEvent.objects.filter(action=AuditAction.RETENTION_POLICY_CHANGED).exists()
 
 

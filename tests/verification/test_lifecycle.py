@@ -95,6 +95,26 @@ def test_suspended_profiles_lapse_too_and_nothing_else_is_touched(world):
     assert [e.old_values for e in events(AuditAction.VERIFICATION_REVOKED, suspended)] == [{"status": "suspended"}]
 
 
+def test_a_suspension_for_a_reason_keeps_it_when_the_verification_lapses(world):
+    """An administrator suspended the person, with a reason and their words; their date of
+    superannuation then passes: the verification ends, and the record keeps why it was
+    suspended (as being verified elsewhere does), the audit row saying what ended it."""
+    with time_machine.travel(START, tick=False):
+        profile = verified(world, superannuation_date=date(2026, 2, 1))
+        services.profile_suspend(profile_id=profile.pk, reason_code=EndReason.MISUSE,
+                                 reason="Shared the office's login with a contractor.", actor=world["admin_office"])
+    with time_machine.travel(START + timedelta(days=60), tick=False):
+        assert tasks.superannuation_lapse() == {"revoked": 1}
+    profile.refresh_from_db()
+    assert (profile.status, profile.reason_code, profile.reason) == (
+        VerificationStatus.REVOKED, EndReason.MISUSE, "Shared the office's login with a contractor.")
+    [suspended] = events(AuditAction.VERIFICATION_SUSPENDED, profile)
+    assert suspended.new_values["reason_code"] == "misuse"
+    [lapsed] = events(AuditAction.VERIFICATION_REVOKED, profile)
+    assert lapsed.actor_role == lifecycle.SUPERANNUATION and lapsed.old_values == {"status": "suspended"}
+    assert (lapsed.new_values["reason_code"], lapsed.new_values["ended_by"]) == ("misuse", "superannuation")
+
+
 def test_lapsing_twice_changes_nothing_the_second_time(world):
     with time_machine.travel(START, tick=False):
         verified(world, superannuation_date=date(2026, 1, 10))

@@ -346,7 +346,7 @@ def test_verifying_cancels_other_requests_and_ends_a_verification_elsewhere(worl
     earlier.refresh_from_db()
     waiting.refresh_from_db()
     assert earlier.status == VerificationStatus.REVOKED and earlier.reason_code == "transfer"
-    assert earlier.decided_by == world["admin_office"] and earlier.verified_at  # how it was verified is kept
+    assert earlier.decided_by is None and earlier.verified_at  # ended by the transfer; how it was verified is kept
     assert waiting.status == VerificationStatus.CANCELLED
     assert not Membership.objects.get(user=person, organisation=world["other"]).is_active
     assert Membership.objects.get(user=person, organisation=world["office"]).is_active
@@ -597,6 +597,29 @@ def test_an_admin_verified_elsewhere_stops_administering_the_old_organisation(wo
     moved = GovernmentProfileFactory(user=admin, organisation=world["other"], official_email=admin.email)
     services.join_request_decide(profile_id=moved.pk, decision="verify", actor=world["admin_other"])
     assert not may_administer(type(admin).objects.get(pk=admin.pk), world["office"])
+
+
+def test_a_transfer_records_the_old_verification_as_ended_by_it_not_by_the_new_organisations_admin(world):
+    """An admin of the office is verified in another organisation by that organisation's
+    admin: their verification and admin role in the office end because of the transfer.
+    Neither is a decision of the other organisation's admin about the office: the profile
+    records no decider there, and the audit rows of the endings are the system's, the
+    verification's naming who made the transfer in its details."""
+    verified_admin(world)
+    admin = world["admin_office"]
+    make_admin(world["office"], email="deputy@pune.mahaagri.gov.in")
+    moved = GovernmentProfileFactory(user=admin, organisation=world["other"], official_email=admin.email)
+    services.join_request_decide(profile_id=moved.pk, decision="verify", actor=world["admin_other"])
+    earlier = GovernmentProfile.objects.get(user=admin, organisation=world["office"])
+    assert (earlier.status, earlier.reason_code) == (VerificationStatus.REVOKED, "transfer")
+    assert (earlier.decided_by, earlier.decided_by_email) == (None, "")
+    [ended] = events(AuditAction.VERIFICATION_ENDED, earlier)
+    assert (ended.actor_id, ended.actor_email, ended.actor_role) == (None, "", services.TRANSFER)
+    assert ended.new_values["ended_by"] == "verified_elsewhere"
+    assert ended.new_values["transferred_by"] == world["admin_other"].email
+    assert ended.new_values["verified_in"] == world["other"].pk
+    [role] = AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED, target_id=str(world["office"].pk))
+    assert (role.actor_id, role.actor_role, role.new_values["reason"]) == (None, "system", "verification_ended")
 
 
 def a_temporary_admin_of_the_office(world):

@@ -24,6 +24,9 @@ PROBLEMS = {
     "superannuation_past": ngettext_lazy(
         "%(n)s date of superannuation has passed for a member verified here",
         "%(n)s dates of superannuation have passed for members verified here", "n"),
+    "superannuation_passed": ngettext_lazy(
+        "%(n)s date of superannuation has passed for a person not verified here",
+        "%(n)s dates of superannuation have passed for people not verified here", "n"),
 }
 
 REASONS = {
@@ -38,6 +41,8 @@ REASONS = {
                               "here."),
     "superannuation_past": _("The date of superannuation has passed: applying it would end this member's verification. "
                              "If they have retired, revoke their verification on their page; else correct the date."),
+    "superannuation_passed": _("The date of superannuation has passed: nobody is verified or invited after it. Correct "
+                               "the date if it is wrong."),
     # Reasons only applying finds (a row skipped then), with those above.
     "not_verifiable": _("This person could not be verified now (a date of superannuation already past, or an address "
                         "no longer confirmed or no longer official): their request waits in your queue, whose page "

@@ -153,6 +153,12 @@ def classify(roster: RosterImport) -> None:
     rows.filter(outcome=RowOutcome.CHANGE, superannuation_date__lt=timezone.localdate()).filter(
         Exists(held.exclude(superannuation_date=OuterRef("superannuation_date")))
     ).update(outcome=RowOutcome.REFUSED, problems="superannuation_past")
+    # Likewise for someone not verified here (to be invited or verified, or an invitation
+    # whose details change): they would be invited, or verified, past their date, and
+    # their verification would end at once; nobody is verified with such a date.
+    rows.filter(superannuation_date__lt=timezone.localdate()).filter(
+        Q(outcome=RowOutcome.INVITE) | Q(outcome=RowOutcome.CHANGE) & ~Exists(held)
+    ).update(outcome=RowOutcome.REFUSED, problems="superannuation_passed")
     confirmed = EmailAddress.objects.filter(email=OuterRef("email"), verified=True)
     rows.filter(outcome=RowOutcome.INVITE).filter(Exists(confirmed)).update(outcome=RowOutcome.VERIFY)
     # Verifying someone here ends a verification they hold in another organisation (and

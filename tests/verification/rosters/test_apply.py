@@ -285,14 +285,19 @@ def test_a_person_verified_elsewhere_between_preview_and_apply_is_not_moved(worl
     assert roster.outcome.get("skipped") == 1
 
 
-def test_a_row_of_someone_already_superannuated_is_skipped_and_the_rest_applied(world, django_capture_on_commit_callbacks):
-    """A roster may carry a date of superannuation already past (an old list); the person,
-    who has an account, cannot be verified (join_request_decide refuses it): their row is
-    skipped, their request waits for an admin, and the other rows are applied."""
+def test_a_row_of_someone_superannuated_since_the_preview_is_skipped_and_the_rest_applied(
+        world, django_capture_on_commit_callbacks):
+    """A date of superannuation ahead at the preview (one already past is refused there) has
+    passed by the apply; the person, who has an account, cannot be verified
+    (join_request_decide refuses it): their row is skipped, their request waits for an
+    admin, and the other rows are applied."""
     retired = UserFactory(email="person1@pune.mahaagri.gov.in", full_name="Person 1")
-    content = csv_bytes([person(1, **{"Date of superannuation": "2020-03-31"}), person(2)])
+    soon = timezone.localdate() + timedelta(days=3)
+    content = csv_bytes([person(1, **{"Date of superannuation": soon.isoformat()}), person(2)])
     roster = upload(world["office"], world["admin_office"], content)
-    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert (roster.verify_count, roster.invite_count) == (1, 1)
+    with time_machine.travel(timezone.now() + timedelta(days=5)):
+        roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
     assert roster.status == RosterStatus.APPLIED
     assert roster.outcome == {"skipped": 1, "invited": 1}
     assert GovernmentProfile.objects.get(user=retired, organisation=world["office"]).status == VerificationStatus.PENDING
@@ -320,6 +325,44 @@ def test_a_past_date_of_superannuation_for_someone_verified_here_is_refused_at_t
     people["here"].refresh_from_db()
     assert (people["here"].status, people["here"].superannuation_date.isoformat()) == (VerificationStatus.VERIFIED,
                                                                                        "2041-03-31")
+
+
+PASSED = {
+    "en": ("2 dates of superannuation have passed for people not verified here",
+           "The date of superannuation has passed: nobody is verified or invited after it. Correct the date if it is "
+           "wrong."),
+    "hi": ("यहाँ सत्यापित न किए गए 2 व्यक्तियों की अधिवर्षिता की तिथियाँ बीत चुकी हैं",
+           "अधिवर्षिता की तिथि बीत चुकी है: उसके बाद किसी को सत्यापित या आमंत्रित नहीं किया जाता। यदि तिथि गलत है तो "
+           "उसे सुधारें।"),
+    "mr": ("येथे न पडताळलेल्या 2 व्यक्तींचे सेवानिवृत्तीचे दिनांक उलटून गेले आहेत",
+           "सेवानिवृत्तीचा दिनांक उलटून गेला आहे: त्यानंतर कोणालाही पडताळले किंवा आमंत्रित केले जात नाही. दिनांक "
+           "चुकीचा असल्यास तो दुरुस्त करा."),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_a_past_date_of_superannuation_for_someone_to_be_invited_or_verified_is_refused_at_the_preview(
+        world, people, language, django_capture_on_commit_callbacks):
+    """A roster row for someone not verified here whose date of superannuation has passed
+    would invite them (no account) or verify them (an account), only for their verification
+    to end at once: the row is refused at the preview with the reason, in the reader's
+    language, and nothing is sent for it."""
+    yesterday = (timezone.localdate() - timedelta(days=1)).isoformat()
+    content = csv_bytes([person(1, **{"Date of superannuation": yesterday}),
+                         person(4, **{"Date of superannuation": yesterday}), person(5)])
+    roster = upload(world["office"], world["admin_office"], content)
+    assert (roster.verify_count, roster.invite_count, roster.refused_count) == (0, 1, 2)
+    assert roster.problems == {"superannuation_passed": 2}
+    client = signed_in(world["admin_office"])
+    client.cookies["django_language"] = language
+    summary, reason = PASSED[language]
+    page = client.get(f"/verification/rosters/{roster.pk}/").content.decode()
+    assert summary in page
+    assert page.count(reason) == 2
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"invited": 1}
+    assert not Invitation.objects.filter(email="person4@pune.mahaagri.gov.in").exists()
+    assert not GovernmentProfile.objects.filter(user=people["one"], organisation=world["office"]).exists()
 
 
 def test_a_date_of_superannuation_passed_between_preview_and_apply_is_not_written(
