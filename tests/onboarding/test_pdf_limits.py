@@ -494,6 +494,9 @@ def test_an_officer_alternating_saves_and_downloads_gets_at_most_pdf_renders_per
     the next download is refused on the page they came from, saying from when they may
     ask again; a PDF already made is still served, and an hour later they render again."""
     limits.PDF_RENDERS_PER_HOUR = 3
+    # Ordinary drafts, rendered to the end: the time limit of a normal render, not the
+    # tight one the stopped renders are tested with (on a loaded machine one took over 2 s).
+    limits.PDF_RENDER_TIMEOUT_SECONDS = 10
     application = new_application(officer)
     url, task_list = f"/onboarding/{application.pk}/form.pdf", f"http://testserver/onboarding/{application.pk}/tasks/"
     started = timezone.now()
@@ -537,6 +540,9 @@ def test_a_reader_gets_at_most_pdf_renders_per_hour_renders_and_reading_still_wr
     again. Now the next one is refused on the application's page, in their language, and
     still nothing is written to the database."""
     limits.PDF_RENDERS_PER_HOUR = 3
+    # Ordinary drafts, rendered to the end: the time limit of a normal render, not the
+    # tight one the stopped renders are tested with (on a loaded machine one took over 2 s).
+    limits.PDF_RENDER_TIMEOUT_SECONDS = 10
     application = ApplicationFactory(status="with_state")
     auditor = PlatformRoleFactory(role="auditor", jurisdiction="").user
     with_totp(auditor)
