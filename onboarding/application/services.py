@@ -259,8 +259,9 @@ def attachment_upload(
     current. A previous one that was never sent for a decision (uploaded after the last
     submission, or with none yet) is removed, file and all: nobody decided on it, and an
     officer replacing a draft's letter again and again would otherwise fill the disk.
-    One that was sent is kept, as what that decision was made on."""
-    content, content_type, sha256, pages = inspect_letter(uploaded)
+    One that was sent is kept, as what that decision was made on. Refused (ValidationError,
+    code "too_many") past the officer's LETTER_CHECKS_PER_HOUR checks (inspect_letter)."""
+    content, content_type, sha256, pages = inspect_letter(uploaded, actor=actor)
     # The file is written before the rows: if the transaction fails, it is deleted.
     with files_kept_if_committed() as files, transaction.atomic():
         application = application_lock_for_officer(application_id=application_id, actor=actor)
