@@ -128,8 +128,8 @@ def _check_counted(actor):
     until = hourly_slot_take("letter-checks", actor.pk, settings.LETTER_CHECKS_PER_HOUR)
     if until is not None:
         raise ValidationError(
-            _("You have had %(n)s letters checked in the last hour, the most the portal checks for one person: each "
-              "one is read in full. You can upload another from %(when)s.")
+            _("You have reached the most letters the portal checks for one person in an hour (%(n)s): each one is "
+              "read in full. You can upload another from %(when)s.")
             % {"n": settings.LETTER_CHECKS_PER_HOUR, "when": shown(until)},
             code="too_many",
         )

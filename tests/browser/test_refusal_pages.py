@@ -188,9 +188,9 @@ def test_a_letter_sent_with_an_old_token_comes_back_to_its_upload_to_be_chosen_a
 
 
 LETTER_LIMIT = {
-    "en": "You have had 1 letters checked in the last hour, the most the portal checks for one person",
-    "hi": "पिछले एक घंटे में आपके 1 पत्र जाँचे जा चुके हैं",
-    "mr": "गेल्या तासात तुमची 1 पत्रे तपासली गेली आहेत",
+    "en": "You have reached the most letters the portal checks for one person in an hour (1)",
+    "hi": "जाँचे जाने वाले अधिकतम पत्रों (1) तक पहुँच गए हैं",
+    "mr": "जास्तीत जास्त पत्रे (1) तुम्ही तपासून घेतली आहेत",
 }
 
 

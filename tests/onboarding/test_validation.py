@@ -847,13 +847,13 @@ def test_letter_checks_are_counted_before_the_check_and_refused_past_letter_chec
         _upload_refused(officer_client, application, b"\x89PNG\r\n\x1a\n" + b"\x00" * 300, "letter.png",
                         "The image could not be read.")
         tree = _upload_refused(officer_client, application, minimal_pdf(), "letter.pdf",
-                               "You have had 2 letters checked in the last hour, the most the portal checks for one person")
+                               "You have reached the most letters the portal checks for one person in an hour (2)")
         assert field_error(tree, "letter").endswith(
             f"You can upload another from {shown(started + timedelta(hours=1))}.")
         response = officer_client.post(f"/onboarding/{application.pk}/letter/", {"letter": SimpleUploadedFile(
             "scan.png", png_bytes(), content_type="image/png")}, HTTP_ACCEPT_LANGUAGE="hi")
         assert response.status_code == 200
-        assert "आपके 2 पत्र" in field_error(page(response), "letter")
+        assert "जाँचे जाने वाले अधिकतम पत्रों (2)" in field_error(page(response), "letter")
     with time_machine.travel(started + timedelta(hours=1, seconds=1), tick=False):
         assert upload(officer_client, application, minimal_pdf()).status_code == 302
     assert Attachment.objects.filter(application=application, is_current=True).count() == 1
