@@ -38,9 +38,23 @@ OFFICE_FIELDS = ("jurisdiction", "name", "short_code", "official_domain", "conta
 
 # Beat jobs -------------------------------------------------------------------------
 
+# The first of PostgreSQL's two advisory-lock keys: the replacement of the figures ("FIGS").
+FIGURES_LOCK_NAMESPACE = 0x46494753
+
+
+def _figures_lock() -> None:
+    """Until the transaction ends, other refreshes of the figures wait here: one that
+    deleted the rows before another's insert committed would insert the same keys again
+    (SQLite, for development, has one writer at a time)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [FIGURES_LOCK_NAMESPACE])
+
+
 def figures_refresh() -> dict:
     """Count the verified and waiting government users of every organisation (one scan
-    of the profiles) and store them in the summary table. Safe to run twice. A person
+    of the profiles) and store them in the summary table. Safe to run twice, at once
+    too: the second replaces the figures once the first has committed (_figures_lock). A person
     counts while their verification is in force (person_verified_in_force: not of an
     account deactivated, not past superannuation before the hourly job records it), or
     waits while their account is active."""
@@ -55,6 +69,7 @@ def figures_refresh() -> dict:
     rows = [OrganisationFigures(organisation_id=org, verified_users=v, pending_users=p, refreshed_at=now)
             for org, v, p in counts.iterator(chunk_size=5000)]
     with transaction.atomic():
+        _figures_lock()
         # Replaced whole in one transaction: readers see the old figures until it commits.
         OrganisationFigures.objects.all().delete()
         OrganisationFigures.objects.bulk_create(rows, batch_size=2000)

@@ -2,9 +2,11 @@
 store a file, download a costly file. Each service counts its own rows (what it did, or
 the audit rows of it) over a window, a day unless it says otherwise; this is the shared
 arithmetic."""
-from datetime import datetime, timedelta
+import time
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -39,7 +41,6 @@ def refuse_over(rows: QuerySet, field: str, limit: int, now: datetime, message: 
         raise ValidationError(message % {"n": limit, "when": shown(allowed)}, code="too_many")
 
 
-
 HOUR = timedelta(hours=1)
 
 
@@ -55,3 +56,21 @@ def over_hourly(user: AbstractBaseUser, action: str, limit: int) -> bool:
     """Whether ``user`` did ``action`` ``limit`` times in the last hour already: the next
     is refused (``next_hourly``)."""
     return next_hourly(user, action, limit) is not None
+
+
+def hourly_slot_take(kind: str, user_pk: int, limit: int) -> datetime | None:
+    """Count one ``kind`` of costly work (a PDF render, a letter's check) for the account
+    ``user_pk`` before it is done, or, when ``limit`` of them began in the last hour, do
+    not and return when the next may. Counted in the shared cache, since the work may
+    write nothing (a refused letter, a reader's PDF): each takes one of the account's
+    ``limit`` slots, a key added with its own hour of life and holding when it began
+    (never incremented: the database cache's ``incr`` would give the count five minutes)."""
+    keys = [f"{kind}:{user_pk}:{slot}" for slot in range(limit)]
+    now = time.time()
+    taken = cache.get_many(keys)
+    for key in keys:
+        if key not in taken and cache.add(key, now, timeout=int(HOUR.total_seconds())):
+            return None
+    taken = cache.get_many(keys) or taken  # the slots another request took meanwhile
+    began = min(taken.values(), default=now)
+    return datetime.fromtimestamp(began + HOUR.total_seconds(), tz=UTC)

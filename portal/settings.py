@@ -503,6 +503,10 @@ MONITORING_EXPORTS_PER_HOUR = env_number("MONITORING_EXPORTS_PER_HOUR", 20, 1, 1
 # that needs more is refused as too complex to check. A signed letter takes well under
 # a second.
 LETTER_CHECK_SECONDS = env_number("LETTER_CHECK_SECONDS", 5.0, 1, 120, kind=float)
+# Letters one account may have checked in an hour, refused ones included (counted before
+# the check): uploading a letter made to be costly to read, again and again, would keep a
+# child process busy without end.
+LETTER_CHECKS_PER_HOUR = env_number("LETTER_CHECKS_PER_HOUR", 30, 1, 1000)
 
 # Roster imports (verification/rosters) --------------------------------------------
 # Largest roster file and most rows one file may have; days an invitation's link works;

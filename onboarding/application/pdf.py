@@ -28,7 +28,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -47,7 +47,7 @@ from onboarding.models import Application, ApplicationDocument, DocumentKind
 from onboarding.notifications import mail_languages
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
-from portal.limits import shown
+from portal.limits import hourly_slot_take, shown
 from portal.permissions import AnyUser
 from portal.privacy.models import HoldTarget
 from portal.privacy.retention import legal_held
@@ -372,32 +372,21 @@ def render_lock(key: str) -> Iterator[bool]:
             cache.delete(cache_key)
 
 
-RENDERS_WINDOW_SECONDS = 3600  # PDF_RENDERS_PER_HOUR
-
-
 def render_counted(actor: AnyUser | None) -> None:
     """Count one fresh render of a PDF for ``actor`` (a form PDF; an approval letter rendered
     at a download: onboarding.approval.letters), or raise PdfNotRendered(TOO_MANY)
     when PDF_RENDERS_PER_HOUR of theirs began in the last hour, naming when the next may.
 
     Counted before the render, so renders stopped at their limits (the costliest) count,
-    and in the shared cache, since a reader's render writes nothing (no document, no
-    audit row) and a refused one no audit row either. Each render takes one of the
-    account's PDF_RENDERS_PER_HOUR slots, a key added with its own hour of life and
-    holding when it began (never incremented: the database cache's ``incr`` would give
-    the count five minutes). Nobody signed in (the competent authority's link) is not
-    counted: they read a version that cannot change while it is with them."""
+    and in the shared cache (portal.limits.hourly_slot_take), since a reader's render
+    writes nothing (no document, no audit row) and a refused one no audit row either.
+    Nobody signed in (the competent authority's link) is not counted: they read a
+    version that cannot change while it is with them."""
     if actor is None or not actor.is_authenticated:
         return
-    keys = [f"pdf-renders:{actor.pk}:{slot}" for slot in range(settings.PDF_RENDERS_PER_HOUR)]
-    now = time.time()
-    taken = cache.get_many(keys)
-    for key in keys:
-        if key not in taken and cache.add(key, now, timeout=RENDERS_WINDOW_SECONDS):
-            return
-    taken = cache.get_many(keys) or taken  # the slots another request took meanwhile
-    began = min(taken.values(), default=now)
-    raise PdfNotRendered(TOO_MANY, until=datetime.fromtimestamp(began + RENDERS_WINDOW_SECONDS, tz=UTC))
+    until = hourly_slot_take("pdf-renders", actor.pk, settings.PDF_RENDERS_PER_HOUR)
+    if until is not None:
+        raise PdfNotRendered(TOO_MANY, until=until)
 
 
 def _stored_form_pdf(application: Application, language: str) -> ApplicationDocument | None:

@@ -4,6 +4,7 @@ an application."""
 import hashlib
 import json
 import re
+import uuid
 from datetime import datetime
 
 from django.conf import settings
@@ -145,16 +146,37 @@ def _check_start_rate(actor: AnyUser, now: datetime) -> None:
         "another from %(when)s; until then, continue one of your drafts (My applications)."))
 
 
-def application_create(*, actor: AnyUser, request: HttpRequest | None = None) -> Application:
+START_TOKEN = re.compile(r"[0-9a-f]{32}")
+START_TOKEN_SECONDS = 600  # how long a start page's token leads back to the draft it started
+
+
+def start_token_new() -> str:
+    """The one-time token of a start page's form (application_create's ``start_token``)."""
+    return uuid.uuid4().hex
+
+
+def application_create(*, actor: AnyUser, request: HttpRequest | None = None,
+                       start_token: str | None = None) -> Application:
     """Start a draft application for a nodal officer (official, verified email required).
     Refused (ValidationError with the code "too_many" or "too_many_drafts") over the
-    officer's starts in 24 hours or their open drafts."""
+    officer's starts in 24 hours or their open drafts.
+
+    ``start_token``: the start page's one-time token (start_token_new). Its second use
+    (the form posted twice, by a double click without JavaScript) returns the draft its
+    first use started, within START_TOKEN_SECONDS, and starts nothing."""
     problem = officer_eligibility(actor)
     if problem:
         raise ValidationError(problem, code="not_eligible")
+    token_key = f"application-start:{actor.pk}:{start_token}" if start_token and START_TOKEN.fullmatch(start_token) else None
     with transaction.atomic():
         # The officer's row serialises their starts: each draft may hold a letter of several MB.
         get_user_model().objects.select_for_update().filter(pk=actor.pk).get()
+        # Read under that lock: a second post of the same form waits for the first's commit.
+        started = cache.get(token_key) if token_key else None
+        if started is not None:
+            existing = Application.objects.filter(pk=started, nodal_officer=actor).first()
+            if existing is not None:
+                return existing
         # First: withdrawing a draft, as the open drafts' message asks, makes no room for a start.
         _check_start_rate(actor, timezone.now())
         most = settings.ONBOARDING_OPEN_DRAFTS_MAX
@@ -169,6 +191,10 @@ def application_create(*, actor: AnyUser, request: HttpRequest | None = None) ->
         assign_perm("view_application", actor, application)
         assign_perm("change_application", actor, application)
         audit_record(actor=actor, action=AuditAction.APPLICATION_CREATED, target=application, request=request)
+        if token_key:
+            # Before the commit: the repeat waiting on the officer's row reads it when the row is free.
+            # Should this transaction roll back, the draft it names does not exist, and the repeat starts one.
+            cache.set(token_key, application.pk, timeout=START_TOKEN_SECONDS)
     return application
 
 
@@ -259,8 +285,9 @@ def attachment_upload(
     current. A previous one that was never sent for a decision (uploaded after the last
     submission, or with none yet) is removed, file and all: nobody decided on it, and an
     officer replacing a draft's letter again and again would otherwise fill the disk.
-    One that was sent is kept, as what that decision was made on."""
-    content, content_type, sha256, pages = inspect_letter(uploaded)
+    One that was sent is kept, as what that decision was made on. Refused (ValidationError,
+    code "too_many") past the officer's LETTER_CHECKS_PER_HOUR checks (inspect_letter)."""
+    content, content_type, sha256, pages = inspect_letter(uploaded, actor=actor)
     # The file is written before the rows: if the transaction fails, it is deleted.
     with files_kept_if_committed() as files, transaction.atomic():
         application = application_lock_for_officer(application_id=application_id, actor=actor)

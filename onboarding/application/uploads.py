@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from onboarding.application import pdf_worker
 from onboarding.application.pdf import PdfNotRendered, letter_verdict
+from portal.limits import hourly_slot_take, shown
 
 PDF, PNG, JPEG = "application/pdf", "image/png", "image/jpeg"
 EXTENSIONS = {PDF: "pdf", PNG: "png", JPEG: "jpg"}
@@ -117,8 +118,26 @@ def _image_ok(content):
         raise ValidationError(_("The image could not be read. It may be damaged; scan it again."), code="corrupt") from None
 
 
-def inspect_letter(uploaded):
-    """Validate an uploaded letter; return (content, content_type, sha256, pages)."""
+def _check_counted(actor):
+    """Count one check of a letter's content for ``actor`` before it is made (a PDF read
+    in a child process of up to LETTER_CHECK_SECONDS, an image decoded): refused letters,
+    the costly ones, count too. Past LETTER_CHECKS_PER_HOUR in the last hour, refused at
+    the upload field, naming when the next is possible."""
+    if actor is None or not actor.is_authenticated:
+        return
+    until = hourly_slot_take("letter-checks", actor.pk, settings.LETTER_CHECKS_PER_HOUR)
+    if until is not None:
+        raise ValidationError(
+            _("You have reached the most letters the portal checks for one person in an hour (%(n)s): each one is "
+              "read in full. You can upload another from %(when)s.")
+            % {"n": settings.LETTER_CHECKS_PER_HOUR, "when": shown(until)},
+            code="too_many",
+        )
+
+
+def inspect_letter(uploaded, *, actor=None):
+    """Validate an uploaded letter; return (content, content_type, sha256, pages). The
+    check of its content counts against ``actor``'s LETTER_CHECKS_PER_HOUR."""
     max_bytes = settings.ONBOARDING_UPLOAD_MAX_BYTES
     if uploaded.size > max_bytes:
         raise ValidationError(
@@ -142,6 +161,7 @@ def inspect_letter(uploaded):
             ),
             code="type",
         )
+    _check_counted(actor)
     pages = 1
     if content_type == PDF:
         pages = _pdf_pages(content)

@@ -47,7 +47,8 @@ def start(request):
     if request.method == "POST":
         # application_create checks the officer's eligibility itself: checking here first would do it twice.
         try:
-            application = services.application_create(actor=request.user, request=request)
+            application = services.application_create(
+                actor=request.user, request=request, start_token=request.POST.get("start_token"))
         except ValidationError as exc:
             if exc.code in ("too_many", "too_many_drafts"):  # eligible: its own message, not the eligibility box
                 drafts_problem = exc.messages[0]
@@ -60,7 +61,9 @@ def start(request):
             return redirect("onboarding:task_list", pk=application.pk)
     else:
         problem = officer_eligibility(request.user)
-    return render(request, "onboarding/start.html", {"problem": problem, "drafts_problem": drafts_problem})
+    # A one-time token: the form posted twice (a double click without JavaScript) starts one draft.
+    context = {"problem": problem, "drafts_problem": drafts_problem, "start_token": services.start_token_new()}
+    return render(request, "onboarding/start.html", context)
 
 
 @rule("authenticated")

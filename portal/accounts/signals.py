@@ -24,6 +24,14 @@ def on_logged_in(sender, request, user, **kwargs):
     request.signed_in_as = user.pk  # remembered by the browser (middleware.SignedInAsCookieMiddleware)
 
 
+@receiver(signals.email_added)
+def on_email_added(sender, request, user, email_address, **kwargs):
+    # Sent when the address is stored: with codes (ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED),
+    # once the code mailed to it is entered, just before it is confirmed.
+    audit_record(actor=user, action=AuditAction.USER_EMAIL_ADDED, target=user, request=request,
+                 new={"email": email_address.email})
+
+
 @receiver(signals.email_confirmed)
 def on_email_confirmed(sender, request, email_address, **kwargs):
     audit_record(actor=email_address.user, action=AuditAction.USER_EMAIL_CONFIRMED, target=email_address.user,

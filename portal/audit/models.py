@@ -89,6 +89,7 @@ class AuditAction(models.TextChoices):
     USER_EMAIL_ADDRESS_SAVED_IN_ADMIN = "user.email_address_admin_saved", _(
         "Email address added or changed in the Django admin")
     ROSTER_ROWS_REMOVED = "roster.rows_removed", _("Roster rows removed")
+    USER_EMAIL_ADDED = "user.email_added", _("Email address added")
 
 
 class AuditEvent(models.Model):

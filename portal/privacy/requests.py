@@ -178,11 +178,11 @@ def person_past_addresses_register(source: PastAddresses) -> None:
         _PAST_ADDRESSES.append(source)
 
 
-# The account's own events that record one of its addresses (confirmed, changed from,
-# removed, added or changed in the Django admin): an address the person took off the
+# The account's own events that record one of its addresses (added, confirmed, changed
+# from, removed, added or changed in the Django admin): an address the person took off the
 # account is named there, and in what others recorded about them.
-ADDRESS_EVENTS = (AuditAction.USER_EMAIL_CONFIRMED, AuditAction.USER_EMAIL_CHANGED, AuditAction.USER_EMAIL_REMOVED,
-                  AuditAction.USER_EMAIL_ADDRESS_SAVED_IN_ADMIN)
+ADDRESS_EVENTS = (AuditAction.USER_EMAIL_ADDED, AuditAction.USER_EMAIL_CONFIRMED, AuditAction.USER_EMAIL_CHANGED,
+                  AuditAction.USER_EMAIL_REMOVED, AuditAction.USER_EMAIL_ADDRESS_SAVED_IN_ADMIN)
 
 
 def _addresses_recorded(user: AnyUser) -> set[str]:

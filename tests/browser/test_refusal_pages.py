@@ -3,7 +3,8 @@ with axe-core: the page a rate limit answers with (allauth's sign-up limit, lowe
 here so that the second attempt meets it), and the withdrawal of a draft that was never
 sent for approval, which says its letter will be deleted; the competent authority's decision kept
 when its session ended, or when its link expired while it typed (then found in the new link's form);
-a letter sent with an old token back at its upload; a reader's form PDF past the hour's
+a letter sent with an old token back at its upload, or past the hour's limit of checks refused
+there; a reader's form PDF past the hour's
 limit of renders, refused on the application's page; a section saved from a page left open
 while another tab saved it, refused with what is stored now at each answer."""
 
@@ -183,6 +184,41 @@ def test_a_letter_sent_with_an_old_token_comes_back_to_its_upload_to_be_chosen_a
         expect(page).to_have_url(upload)
         expect(page.locator("main")).to_contain_text(words)
         check_page(page, f"letter-old-token-{code}")
+    check_page.assert_clean()
+
+
+LETTER_LIMIT = {
+    "en": "You have reached the most letters the portal checks for one person in an hour (1)",
+    "hi": "जाँचे जाने वाले अधिकतम पत्रों (1) तक पहुँच गए हैं",
+    "mr": "जास्तीत जास्त पत्रे (1) तुम्ही तपासून घेतली आहेत",
+}
+
+
+def test_a_letter_past_the_hours_checks_is_refused_at_its_upload(page, portal, check_page, settings):
+    """Each letter uploaded is read in full (a child process for a PDF); past
+    LETTER_CHECKS_PER_HOUR (1 here) the next upload is refused at the field, saying from
+    when another may be uploaded, in the person's language."""
+    from tests.onboarding_data import minimal_pdf
+
+    settings.LETTER_CHECKS_PER_HOUR = 1
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in", full_name="Sunil Patil")
+    draft = ApplicationFactory(nodal_officer=officer, status="draft", reference=None)
+    sign_in(page, portal, officer.email)
+    upload = f"{portal}/onboarding/{draft.pk}/letter/"
+    for code, words in [("en", None), *LETTER_LIMIT.items()]:
+        page.goto(upload)
+        if code != "en":
+            switch_language(page, code)
+        page.locator("input[type=file]").set_input_files(
+            {"name": "authorisation-letter.pdf", "mimeType": "application/pdf", "buffer": minimal_pdf()})
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state("load")
+        if words is None:  # the hour's one check
+            expect(page).to_have_url(f"{portal}/onboarding/{draft.pk}/tasks/")
+            continue
+        expect(page).to_have_url(upload)
+        expect(page.locator("#id_letter_error")).to_contain_text(words)
+        check_page(page, f"letter-checks-over-the-hours-limit-{code}")
     check_page.assert_clean()
 
 

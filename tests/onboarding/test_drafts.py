@@ -797,6 +797,30 @@ def test_an_officer_has_at_most_so_many_drafts_open(officer_client, officer, set
     assert client.post("/onboarding/start/").status_code == 302
 
 
+def _start_token(client):
+    field = page(client.get("/onboarding/start/")).find("input", name="start_token")
+    return field.get("value") if field is not None else ""
+
+
+def test_start_the_application_posted_twice_makes_one_draft(officer_client, officer):
+    """Without JavaScript (whose guard stops a second click), "Start the application"
+    clicked twice posted twice and started two drafts, with two audit events. The start
+    page's form carries a one-time token: its second use leads to the draft the first
+    made. The page shown again gives a new token, and with it a new draft."""
+    token = _start_token(officer_client)
+    first = officer_client.post("/onboarding/start/", {"start_token": token})
+    second = officer_client.post("/onboarding/start/", {"start_token": token})
+    assert first.status_code == second.status_code == 302
+    assert second["Location"] == first["Location"]
+    assert Application.objects.filter(nodal_officer=officer).count() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.APPLICATION_CREATED).count() == 1
+    again = _start_token(officer_client)
+    assert token and again and again != token
+    third = officer_client.post("/onboarding/start/", {"start_token": again})
+    assert third.status_code == 302 and third["Location"] != first["Location"]
+    assert Application.objects.filter(nodal_officer=officer).count() == 2
+
+
 def test_an_officer_starts_at_most_a_days_worth_of_drafts(officer_client, officer, settings,
                                                           django_capture_on_commit_callbacks):
     """Only open drafts count towards ONBOARDING_OPEN_DRAFTS_MAX, and each start and withdrawal

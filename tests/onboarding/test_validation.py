@@ -16,10 +16,14 @@ import io
 import random
 import struct
 import zlib
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import (
     ArrayObject,
@@ -34,6 +38,7 @@ from pypdf.generic import (
 from onboarding.application.declarations import NOTICE_VERSION
 from onboarding.application.services import duplicate_warnings
 from onboarding.models import Application, ApplicationStatus, ApplicationVersion, Attachment, SectionStatus
+from portal.limits import shown
 from portal.organisations.models import OrganisationStatus
 from portal.organisations.states import CENTRAL
 from tests.factories import PASSWORD, OrganisationDomainFactory, OrganisationFactory, PlatformRoleFactory, UserFactory
@@ -825,6 +830,33 @@ def test_upload_of_a_pdf_made_to_be_slow_to_read_is_refused_at_the_check_limit(o
     assert len(content) < 1024 * 1024
     _upload_refused(officer_client, application, content, "letter.pdf", "The PDF is too complex to be checked.")
     assert "reading it reached the limits" in caplog.text
+
+
+def test_letter_checks_are_counted_before_the_check_and_refused_past_letter_checks_per_hour(
+        officer_client, officer, application, settings):
+    """Each letter is read in a child process of up to LETTER_CHECK_SECONDS (an image is
+    decoded in the request): uploading refused letters in a loop kept the portal checking
+    without end. Now an officer has LETTER_CHECKS_PER_HOUR checks an hour, refused letters
+    included (counted before the check); the next upload is refused at the field, in
+    their language, naming when the next is possible, and an hour later they may upload."""
+    settings.LETTER_CHECKS_PER_HOUR = 2
+    started = timezone.now()
+    with time_machine.travel(started, tick=False):
+        _upload_refused(officer_client, application, b"%PDF-1.7\n" + b"\x00garbage" * 100, "letter.pdf",
+                        "The PDF could not be read.")
+        _upload_refused(officer_client, application, b"\x89PNG\r\n\x1a\n" + b"\x00" * 300, "letter.png",
+                        "The image could not be read.")
+        tree = _upload_refused(officer_client, application, minimal_pdf(), "letter.pdf",
+                               "You have reached the most letters the portal checks for one person in an hour (2)")
+        assert field_error(tree, "letter").endswith(
+            f"You can upload another from {shown(started + timedelta(hours=1))}.")
+        response = officer_client.post(f"/onboarding/{application.pk}/letter/", {"letter": SimpleUploadedFile(
+            "scan.png", png_bytes(), content_type="image/png")}, HTTP_ACCEPT_LANGUAGE="hi")
+        assert response.status_code == 200
+        assert "जाँचे जाने वाले अधिकतम पत्रों (2)" in field_error(page(response), "letter")
+    with time_machine.travel(started + timedelta(hours=1, seconds=1), tick=False):
+        assert upload(officer_client, application, minimal_pdf()).status_code == 302
+    assert Attachment.objects.filter(application=application, is_current=True).count() == 1
 
 
 def test_a_pdf_is_checked_the_same_in_a_process_of_its_own_when_the_render_server_is_busy(settings):

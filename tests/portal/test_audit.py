@@ -106,6 +106,26 @@ def test_removing_an_email_address_through_allauths_page_is_audited():
     assert audit_verify() == []
 
 
+@pytest.mark.django_db
+def test_adding_an_email_address_through_allauths_page_is_audited(smtp_server, django_capture_on_commit_callbacks):
+    """Confirming an address, making it primary and removing it were audited; adding it
+    (allauth's email_added, sent once the code mailed to it is entered) was not."""
+    from tests.verification.test_official_address import add_and_confirm
+
+    person = UserFactory(email="asha@pune.mahaagri.gov.in")
+    client = Client()
+    assert client.post("/accounts/login/", {"login": person.email, "password": PASSWORD}).status_code == 302
+    add_and_confirm(client, "asha.k@mahaagri.gov.in", smtp_server, django_capture_on_commit_callbacks)
+    actions = [event.action for event in AuditEvent.objects.filter(actor_id=person.pk).order_by("id")]
+    assert "user.email_added" in actions, actions
+    assert actions.index("user.email_added") < actions.index(AuditAction.USER_EMAIL_CONFIRMED)
+    event = AuditEvent.objects.get(action=AuditAction.USER_EMAIL_ADDED)
+    assert event.target_id == str(person.pk)
+    assert event.new_values == {"email": "asha.k@mahaagri.gov.in"}
+    assert "email" in event.personal_keys
+    assert audit_verify() == []
+
+
 def test_a_second_factor_set_up_renewed_and_removed_through_allauths_pages_is_audited(django_capture_on_commit_callbacks):
     """A role holder's second factor is what their role rests on: setting it up, new
     recovery codes and taking it away each leave an event, the person as actor."""

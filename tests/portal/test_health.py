@@ -508,6 +508,7 @@ def test_a_reminder_is_due_after_the_day_its_shortest_stage_opens():
     ("PDF_RENDERS_PER_HOUR", "0", "a whole number from 1 to 1000"),
     ("MONITORING_EXPORTS_PER_HOUR", "0", "a whole number from 1 to 1000"),
     ("LETTER_CHECK_SECONDS", "inf", "a number from 1 to 120"),
+    ("LETTER_CHECKS_PER_HOUR", "0", "a whole number from 1 to 1000"),
     ("OUTBOX_GIVE_UP_HOURS", "0", "a whole number from 1 to 720"),
     ("OUTBOX_KEEP_DAYS", "-90", "a whole number from 1 to 3650"),
     ("ROSTER_INVITATION_TTL_DAYS", "5000000", "a whole number from 1 to 365"),

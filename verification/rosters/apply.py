@@ -223,6 +223,7 @@ def _apply_rest(roster_id: int, after_line: int, last_line: int | None) -> int |
 
 # Why an import stopped, when the page can say so (roster.error; the page translates it).
 NOT_ALLOWED = "not_allowed"  # the admin who started it no longer administers the organisation, or it is not active
+STALLED = "stalled"  # its worker stopped and no run took it up again: the daily removal of rows ends it
 
 
 def _fail(roster_id: int, error: str) -> None:

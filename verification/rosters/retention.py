@@ -13,25 +13,48 @@ from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
 from portal.permissions import AnyUser
 from portal.privacy.retention import held_person_addresses
+from verification.rosters.apply import STALLED, SYSTEM
 from verification.rosters.models import RosterImport, RosterRow, RosterStatus
+
+# Longer than any apply runs (a task stopped at its time limit is queued again at once):
+# a roster still queued or being applied this long after its apply began has no worker.
+APPLY_STALLED_AFTER = timedelta(days=1)
 
 
 def roster_rows_remove(*, now: datetime | None = None, limit: int = 10) -> int:
     """Remove the rows (each person's details as uploaded) of at most ``limit`` rosters
     applied, or never applied and uploaded, more than ROSTER_ROWS_KEEP_DAYS ago, but not of
     one that lists a person under a legal hold. Their counts and what applying did stay,
-    and one never applied can no longer be. Returns how many rosters lost their rows (the
-    daily job runs again for the rest)."""
+    and one never applied can no longer be. A roster uploaded that long ago and still
+    queued or being applied APPLY_STALLED_AFTER after its apply began (its worker died) is
+    one never applied: it is marked stopped by an error (``apply.STALLED``, audited as
+    such) and loses its rows too. Returns how many rosters lost their rows (the daily job
+    runs again for the rest)."""
     now = now or timezone.now()
     before = now - timedelta(days=settings.ROSTER_ROWS_KEEP_DAYS)
+    stalled = Q(status__in=[RosterStatus.QUEUED, RosterStatus.APPLYING], uploaded_at__lt=before) & (
+        Q(apply_requested_at__lt=now - APPLY_STALLED_AFTER) | Q(apply_requested_at__isnull=True))
     due = (Q(status=RosterStatus.APPLIED, applied_at__lt=before)
-           | Q(status__in=[RosterStatus.PREVIEWED, RosterStatus.FAILED], uploaded_at__lt=before))
+           | Q(status__in=[RosterStatus.PREVIEWED, RosterStatus.FAILED], uploaded_at__lt=before) | stalled)
     with transaction.atomic():
-        ids = list(RosterImport.objects.select_for_update(skip_locked=True, of=("self",))
-                   .filter(due, rows_removed_at__isnull=True).exclude(lists_someone_held())
-                   .order_by("id").values_list("id", flat=True)[:limit])
-        rows_remove(ids, now=now, reason="kept_days")
-    return len(ids)
+        rosters = list(RosterImport.objects.select_for_update(skip_locked=True, of=("self",))
+                       .filter(due, rows_removed_at__isnull=True).exclude(lists_someone_held())
+                       .order_by("id").values_list("id", "status")[:limit])
+        _stalled_stop([(pk, status) for pk, status in rosters
+                       if status in (RosterStatus.QUEUED, RosterStatus.APPLYING)])
+        rows_remove([pk for pk, _status in rosters], now=now, reason="kept_days")
+    return len(rosters)
+
+
+def _stalled_stop(rosters: list[tuple[int, str]]) -> None:
+    """Mark the rosters (id, status; locked by the caller) whose apply stalled as stopped by
+    an error, one system event each, as a failed apply is (apply._fail)."""
+    if rosters:
+        RosterImport.objects.filter(pk__in=[pk for pk, _status in rosters]).update(
+            status=RosterStatus.FAILED, error=STALLED)
+        audit_record_many([{"action": AuditAction.ROSTER_APPLY_FAILED, "target": RosterImport(pk=pk), "actor_role": SYSTEM,
+                            "old": {"status": status}, "new": {"status": RosterStatus.FAILED, "error": STALLED}}
+                           for pk, status in rosters])
 
 
 def lists_someone_held() -> Exists:

@@ -59,6 +59,33 @@ def test_rows_go_keep_days_after_applying_or_uploading_and_the_counts_stay(world
     assert never.status == RosterStatus.PREVIEWED
 
 
+@pytest.mark.parametrize("status", [RosterStatus.QUEUED, RosterStatus.APPLYING])
+def test_a_roster_whose_apply_never_finished_loses_its_rows_once_no_apply_can_be_running(world, status):
+    """A roster queued or being applied when its worker died stayed so, and kept every
+    person's details for good: the job took only rosters applied, previewed or stopped by
+    an error. Once it was uploaded more than ROSTER_ROWS_KEEP_DAYS ago and its apply began
+    more than a day ago (longer than any apply runs), it is marked stopped and its rows go;
+    one whose apply began within the day keeps them."""
+    from portal.audit.models import AuditAction, AuditEvent
+
+    keep = settings.ROSTER_ROWS_KEEP_DAYS
+    stuck = aged(upload(world["office"], world["admin_office"], ROWS), keep + 1)
+    running = aged(upload(world["office"], world["admin_parent"], ROWS), keep + 1)
+    now = timezone.now()
+    RosterImport.objects.filter(pk=stuck.pk).update(status=status, apply_requested_at=now - timedelta(days=2))
+    RosterImport.objects.filter(pk=running.pk).update(status=status, apply_requested_at=now - timedelta(hours=2))
+    assert roster_rows_remove() == 1
+    assert set(RosterRow.objects.values_list("roster_id", flat=True)) == {running.pk}
+    stuck.refresh_from_db()
+    assert stuck.rows_removed_at is not None and stuck.status == RosterStatus.FAILED
+    [failed] = AuditEvent.objects.filter(action=AuditAction.ROSTER_APPLY_FAILED)
+    assert failed.target_id == str(stuck.pk) and failed.old_values == {"status": status}
+    running.refresh_from_db()
+    assert running.status == status and running.rows_removed_at is None
+    page = signed_in(world["admin_office"]).get(f"/verification/rosters/{stuck.pk}/").content.decode()
+    assert "The import stopped because of an error." in page
+
+
 def test_the_job_is_on_the_beat_schedule_daily():
     entry = settings.CELERY_BEAT_SCHEDULE["verification-roster-rows-remove"]
     assert entry == {"task": "verification.rosters.tasks.roster_rows_remove", "schedule": timedelta(days=1)}
