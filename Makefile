@@ -110,8 +110,12 @@ system-deps:
 # runserver runs in its own session so that Ctrl-C, a SIGTERM to make, or the
 # server exiting all end in the same place: the EXIT trap stops both.
 
+# The links the portal mails (SITE_URL) lead to the port it serves on, unless SITE_URL is
+# set in the environment.
+run: export SITE_URL ?= http://127.0.0.1:$(PORT)
 run: venv system-deps $(MO_FILES)
 	@mkdir -p var
+	@echo "Links in the mail point at $(SITE_URL)"
 	$(MANAGE) migrate --noinput
 	$(MANAGE) createcachetable
 	$(MANAGE) seed_demo

@@ -11,19 +11,20 @@ import json
 from functools import partial, wraps
 
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.common import no_append_slash
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 from ninja import Field, NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, HttpError
-from ninja.openapi.views import default_home, openapi_json
+from ninja.openapi.views import openapi_json
 
 from api.auth import ClientToken, RateLimited, RefusedTooOften, client_token
 from portal.access import rule
 from portal.accounts.official_email import normalise_domain
 from portal.text import has_control_characters
+from portal.views import page_not_found
 from verification.selectors import verified_person_by_contact
 from verification.validators import clean_mobile
 from verification.visibility.models import ProfileField
@@ -31,6 +32,13 @@ from verification.visibility.rules import API_CLIENT, visible_fetched
 
 EMAIL_MAX = 254
 MOBILE_MAX = 20
+
+
+def _not_found(request, *args, **kwargs):
+    """An address the API does not have: 404 in JSON, as the portal's 404 handler answers
+    under the API's prefix; answered here, by a view, because Django answers a 404 with
+    its HTML page, not the handler, when DEBUG is on (`make run`)."""
+    return page_not_found(request, Http404())
 
 
 class VerificationApi(NinjaAPI):
@@ -52,10 +60,10 @@ class VerificationApi(NinjaAPI):
                 if all(any(isinstance(auth, ClientToken) for auth in op.auth_callbacks) for op in view.operations):
                     pattern.callback.access_rule = "api_client"
                 urls.append(pattern)
-        # The root only tells ninja where the API is mounted (it answers 404). The root
-        # without its slash is answered the same (a JSON 404: portal.apipath, the 404
-        # handler), not redirected to it by CommonMiddleware as a page would be.
-        root = no_append_slash(self.refused_in_json(require_GET(partial(default_home, api=self))))
+        # The root only tells ninja where the API is mounted (it answers 404, in JSON,
+        # as at every address the API does not have: ``not_found``, also api/urls.py's
+        # catch-all, the root without its slash included).
+        root = no_append_slash(self.refused_in_json(require_GET(_not_found)))
         urls.append(path("", rule("public")(root), name="api-root"))
         return urls
 
@@ -97,6 +105,11 @@ api = VerificationApi(
     docs_url=None,
     auth=client_token,
 )
+
+# Every other address under the API's prefix, and the prefix without its slash (api/urls.py,
+# after the API's own): 404 in JSON whatever the method, but TRACE, which every view refuses.
+not_found = rule("public")(no_append_slash(api.refused_in_json(require_http_methods(
+    ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"])(_not_found))))
 
 
 # Schemas -------------------------------------------------------------------------------------

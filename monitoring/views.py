@@ -25,6 +25,7 @@ from monitoring.scope import Scope, audit_scope, dashboard_scope
 from onboarding.models import ApplicationStatus, Stage
 from portal.access import rule
 from portal.audit.models import AuditAction, AuditEvent
+from portal.csv_files import started
 from portal.ids import DB_INT_MAX
 from portal.limits import next_hourly, shown
 from portal.organisations.models import Level, OrganisationStatus
@@ -201,7 +202,7 @@ def dashboard_export(request):
     lines = csv_lines(header, (
         [o.name, o.short_code, o.get_state_display(), o.get_level_display(), o.get_status_display(),
          timezone.localdate(o.activated_at).isoformat() if o.activated_at else "", o.verified, o.pending]
-        for o in rows[:EXPORT_MAX_ROWS].iterator(chunk_size=2000)
+        for o in started(rows[:EXPORT_MAX_ROWS], 2000)
     ))
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="organisations-{timezone.localdate():%Y-%m-%d}.csv"'

@@ -11,8 +11,12 @@ And every cell is quoted, so that no spreadsheet splits one."""
 
 import csv
 import re
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import chain
+
+from django.db.models import Model, QuerySet
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # The first character of every exported file: the byte-order mark, so that spreadsheets
@@ -36,3 +40,16 @@ def writer(out):
     """A csv writer quoting every cell, to ``out`` (a file, or an object whose write()
     returns the line, for streaming)."""
     return csv.writer(out, quoting=csv.QUOTE_ALL)
+
+
+def started[T: Model](rows: QuerySet[T], chunk_size: int) -> Iterator[T]:
+    """The rows of ``rows`` (in an order that tells every row apart), read in chunks of
+    ``chunk_size``, the first one now: called before a streamed file is answered, its
+    query runs before the first byte is sent, so that a query that fails is an error
+    page, not a file of only its header answered 200. The first chunk is a query of its
+    own, no cursor left open if the file is never read; the rest, when there is more,
+    one read in chunks after it."""
+    first = list(rows[:chunk_size])
+    if len(first) < chunk_size:
+        return iter(first)
+    return chain(first, rows[chunk_size:].iterator(chunk_size=chunk_size))

@@ -69,6 +69,9 @@ EVERYWHERE = ""  # the jurisdiction of a grant that covers every state and the c
 
 _ADMIN_MARK = "~organisation_admin"  # not a platform role: marks "administers an organisation" in _roles_of
 _TOTP_MARK = "~totp"  # not a platform role: marks "has an authenticator app (TOTP)" in _roles_of
+# Not a platform role: marks, in _roles_of, an organisation not active the user was made admin of (its id).
+_INACTIVE_ADMIN_MARK = "~organisation_admin_inactive"
+_MARKS = (_ADMIN_MARK, _TOTP_MARK, _INACTIVE_ADMIN_MARK)
 
 
 def _holds_rights(user: AnyUser) -> bool:
@@ -83,8 +86,9 @@ def _holds_rights(user: AnyUser) -> bool:
 def _roles_of(user: AnyUser) -> set[tuple[str, str]]:
     """The user's platform role grants in force, as (role, jurisdiction) pairs, plus
     (_ADMIN_MARK, subtree prefix) for each organisation they administer (the
-    ``ancestry`` prefix of the offices below it, "/3/17/" for 17 under 3) and
-    (_TOTP_MARK, "") if they have an authenticator app: one query, once per request
+    ``ancestry`` prefix of the offices below it, "/3/17/" for 17 under 3),
+    (_INACTIVE_ADMIN_MARK, its id) for each organisation not active they were made admin
+    of, and (_TOTP_MARK, "") if they have an authenticator app: one query, once per request
     (the navigation asks both on every page, the organisations administered are then a
     prefix match that needs no query of its own, and whoever holds a role is asked for
     a second factor), or none when the user was read with them (``signed_in_user``).
@@ -101,7 +105,8 @@ def _roles_of(user: AnyUser) -> set[tuple[str, str]]:
 
 def _roles_query(*, user_id: int, now) -> QuerySet:
     """The query of ``_roles_of``: (role, jurisdiction) of the grants in force, (_ADMIN_MARK,
-    subtree prefix) of the organisations administered, (_TOTP_MARK, "") for an authenticator app."""
+    subtree prefix) of the organisations administered, (_INACTIVE_ADMIN_MARK, id) of those not
+    active made admin of, (_TOTP_MARK, "") for an authenticator app."""
     grants = PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=user_id).values_list("role", "jurisdiction")
     subtree = Concat("content_object__ancestry", Cast("content_object_id", CharField()), Value("/"),
                      output_field=CharField())
@@ -110,12 +115,19 @@ def _roles_query(*, user_id: int, now) -> QuerySet:
         .annotate(mark=Value(_ADMIN_MARK, output_field=CharField()), subtree=subtree)
         .values_list("mark", "subtree")
     )
+    inactive = (
+        _admin_permission_rows(User(pk=user_id), now, inactive_too=True)
+        .exclude(content_object__status=OrganisationStatus.ACTIVE)
+        .annotate(mark=Value(_INACTIVE_ADMIN_MARK, output_field=CharField()),
+                  organisation_pk=Cast("content_object_id", CharField()))
+        .values_list("mark", "organisation_pk")
+    )
     totp = (
         Authenticator.objects.filter(user_id=user_id, type=Authenticator.Type.TOTP)
         .annotate(mark=Value(_TOTP_MARK, output_field=CharField()), blank=Value("", output_field=CharField()))
         .values_list("mark", "blank")
     )
-    return grants.union(admin, totp)
+    return grants.union(admin, inactive, totp)
 
 
 # The separators of the roles read with the user (control characters no role, jurisdiction or prefix holds).
@@ -146,7 +158,7 @@ def _user_with_roles_query(vendor: str, *, pk: int, now) -> QuerySet[User]:
 def platform_roles_of(user: AnyUser) -> set[tuple[str, str]]:
     """Platform role grants of a user in force (not revoked, not past their end date)
     as (role, jurisdiction) pairs, read once per request."""
-    return {pair for pair in _roles_of(user) if pair[0] not in (_ADMIN_MARK, _TOTP_MARK)}
+    return {pair for pair in _roles_of(user) if pair[0] not in _MARKS}
 
 
 def administers_some_organisation(user: AnyUser) -> bool:
@@ -289,6 +301,14 @@ def directly_administered_ids(user: AnyUser, now=None, *, inactive_too: bool = F
     of, their admin role not ended (not those below them); ``inactive_too``: of those not
     active as well (whose admins act for nothing here)."""
     return _admin_permission_rows(user, now, inactive_too=inactive_too).values("content_object_id")
+
+
+def inactive_administered_ids(user: AnyUser) -> list[int]:
+    """The ids of the organisations not active the user was made admin of, their admin
+    role not ended (``directly_administered_ids(inactive_too=True)`` less the active
+    ones), read with the platform roles (no query): a list of values, so that a query
+    asking about them holds no subquery of its own (SQLite's parser has a depth limit)."""
+    return sorted(int(pk) for role, pk in _roles_of(user) if role == _INACTIVE_ADMIN_MARK)
 
 
 def admin_role_subtrees(user: AnyUser) -> list[str]:

@@ -634,6 +634,10 @@ LOGGING = {
         "portal.requests": {"handlers": ["json", "request_file"] if REQUEST_LOG_FILE else ["json"],
                             "level": "INFO" if REQUEST_LOG else "WARNING", "propagate": False},
         "portal.tasks": {"handlers": ["json"], "level": "INFO" if REQUEST_LOG else "WARNING", "propagate": False},
+        # Named so that the handlers Django's default configuration put on it go (its console's
+        # copy of every line below, django.request's included, printed each of them a second time
+        # in debug; its mail to ADMINS, which the portal has none of): its lines reach the root's.
+        "django": {"level": "INFO"},
         "portal": {"level": "INFO"},
         "onboarding": {"level": "INFO"},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False, "filters": ["redact_secrets"]},

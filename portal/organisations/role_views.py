@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 from portal.access import rule
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
+from portal.csv_files import started
 from portal.downloads import kept_out_of_caches
 from portal.limits import shown
 from portal.organisations import role_selectors as selectors
@@ -282,7 +283,7 @@ def report_download(request):
     admins = selectors.report_admins(request.user)
     audit_record(actor=request.user, action=AuditAction.ROLE_REPORT_EXPORTED, request=request,
                  new={"platform_roles": grants is not None, "format": "csv"})
-    lines = report_csv(grants.iterator(chunk_size=CHUNK) if grants is not None else (), admins.iterator(chunk_size=CHUNK))
+    lines = report_csv(started(grants, CHUNK) if grants is not None else (), started(admins, CHUNK))
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="roles-{timezone.localdate():%Y-%m-%d}.csv"'
     response["X-Content-Type-Options"] = "nosniff"

@@ -5,7 +5,7 @@ the API's prefix (the client pages under /api/organisations/ among them)."""
 
 import pytest
 from django.conf import settings
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import get_resolver
 
 from portal.apipath import API_PREFIX
@@ -73,6 +73,17 @@ def test_a_call_keeps_the_headers_every_answer_carries(world):
 @pytest.mark.parametrize("path", ["/api/v1/nothing-here", "/api/v1/verifications/x"])
 def test_an_unknown_path_under_the_prefix_is_404_not_500(world, path):
     assert Client().get(path, **bearer(world["token_a"])).status_code == 404
+
+
+@override_settings(DEBUG=True)
+@pytest.mark.parametrize("path", ["/api/v1/", "/api/v1", "/api/v1/nothing-here", "/api/v1/verifications/x"])
+def test_an_address_the_api_does_not_have_is_a_json_404_with_debug_on(world, path):
+    """With DEBUG on (`make run`), Django answers a 404 with its HTML page, not the
+    portal's handler: the API's own catch-all answers in JSON as the handler does."""
+    response = Client().get(path, **bearer(world["token_a"]))
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json"), response.content[:200]
+    assert response.json()["detail"].startswith("The API has nothing at this address")
 
 
 @pytest.mark.parametrize("method", ["get", "post"])

@@ -383,6 +383,26 @@ def test_make_serve_refuses_to_start_without_the_production_variables():
                 "AUDIT_HMAC_KEY DJANGO_ALLOWED_HOSTS DATABASE_URL SITE_URL EMAIL_HOST") in result.stderr, (target, result.stderr)
 
 
+def _make_run_site_url(**variables):
+    """The SITE_URL `make run` gives the portal (what `make -n` shows it would run)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SITE_URL", "PORT")} | variables
+    result = subprocess.run(["make", "--no-print-directory", "-n", "run"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    found = re.findall(r"^echo \"Links in the mail point at (\S+)\"$", result.stdout, re.MULTILINE)
+    assert len(found) == 1, result.stdout
+    return found[0]
+
+
+def test_make_run_on_another_port_mails_links_to_that_port():
+    """`PORT=8080 make run` serves on 8080: the links it mails (role mails, verification,
+    the competent authority's, sign-up) lead there, not to the default port; a SITE_URL
+    set in the environment is kept."""
+    assert _make_run_site_url() == "http://127.0.0.1:8000"
+    assert _make_run_site_url(PORT="8123") == "http://127.0.0.1:8123"
+    assert _make_run_site_url(PORT="8123", SITE_URL="http://portal.test:9000") == "http://portal.test:9000"
+
+
 def test_healthz_keeps_the_brokers_answer_a_few_seconds(client, db, monkeypatch):
     from portal import views
 

@@ -52,6 +52,7 @@ def world():
     values = {
         "pk": with_state.pk, "attachment_id": letter.pk, "section": "organisation",
         "token": secrets.token_urlsafe(32), "step_id": state_step.pk,
+        "rest": "nothing-here",  # any other address under the API's prefix (its catch-all)
     }
     by_name = {  # the object each page's pk names
         "queue_step": state_step.pk, "appeal_step": appeal_step.pk, "appeal": appealed.pk,

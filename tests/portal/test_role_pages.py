@@ -9,14 +9,22 @@ import io
 from datetime import datetime, time, timedelta
 
 import pytest
-from django.db import connection
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import DatabaseError, connection
+from django.db.models.expressions import RawSQL
+from django.db.utils import ConnectionHandler
+from django.test import Client
 from django.urls import get_resolver
 from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
+from portal.organisations import role_selectors
 from portal.organisations.models import Membership, MembershipRole, Organisation, PlatformRoleGrant, in_force_q
+from portal.organisations.names import seen_name
 from portal.organisations.services import organisation_admin_grant
+from portal.permissions import signed_in_user
 from tests.factories import OrganisationFactory, PlatformRoleFactory, UserFactory
 from tests.html_tree import html_problems
 from tests.portal.role_helpers import ROLES, client_of, make_admin, make_member
@@ -607,6 +615,57 @@ def test_the_csv_neutralises_cells_a_spreadsheet_would_run(world):
         assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row), row
     platform_rows = [row for row in rows if row[0] == "State administrator"]
     assert {row[1] for row in platform_rows} == {"Maharashtra", "Karnataka"}
+
+
+# The demo's organisation admin on SQLite (`make run`) ----------------------------------------
+
+def _parse_error_on_sqlite(queryset):
+    """What SQLite's parser (the library Python has) says of ``queryset`` compiled for
+    SQLite, on an empty database in memory: a query it takes only fails to find its
+    tables ("no such table"); one nested past the parser's depth is refused before that."""
+    probe = ConnectionHandler({"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}})["default"]
+    sql, params = queryset.query.get_compiler(connection=probe).as_sql()
+    try:
+        with probe.cursor() as cursor:
+            cursor.execute(sql, params)
+    except DatabaseError as exc:
+        return str(exc)
+    finally:
+        probe.close()
+    return ""
+
+
+def test_the_demo_organisation_admin_reads_the_role_pages_and_their_queries_fit_sqlite():
+    """The demo's organisation admin (seed_demo, which `make run` loads on SQLite) gets
+    every role page and the whole report: the names' visibility condition for an
+    administrator used to nest past the depth SQLite's parser takes (13 queries one in
+    another), and these pages failed there with "parser stack overflow"."""
+    call_command("seed_demo", verbosity=0)
+    admin = get_user_model().objects.get(email="admin.collector@pune.gov.in")
+    pune = Organisation.objects.get(memberships__user=admin, memberships__role=MembershipRole.ADMIN)
+    member = Membership.objects.filter(organisation=pune, role=MembershipRole.MEMBER, is_active=True).first()
+    client = Client(raise_request_exception=False)
+    client.force_login(admin)
+    for url in ("/portal/roles/", f"/portal/roles/organisations/{pune.pk}/", "/portal/roles/report/",
+                f"/portal/roles/organisations/{pune.pk}/grant/?user={member.user_id}"):
+        assert client.get(url).status_code == 200, url
+    rows = read_csv(client.get("/portal/roles/report.csv"))
+    assert admin.email in {row[4] for row in rows[1:]}
+    viewer = signed_in_user(admin.pk)  # as a request reads them: the roles with the account
+    for queryset in (role_selectors.admins_of(pune, viewer=viewer), role_selectors.report_admins(viewer),
+                     get_user_model().objects.annotate(seen_name=seen_name(viewer, ""))):
+        error = _parse_error_on_sqlite(queryset)
+        assert error.startswith("no such table"), error
+
+
+def test_a_report_download_whose_query_fails_is_an_error_not_a_file_cut_short(world, monkeypatch):
+    """The CSV is streamed: its query runs before the first byte is sent, so that a
+    failure is an error page, not a file of only its header answered 200."""
+    failing = Membership.objects.annotate(broken=RawSQL("no_such_function()", ()))
+    monkeypatch.setattr(role_selectors, "report_admins", lambda viewer: failing)
+    client = client_of(world, "admin_office")
+    client.raise_request_exception = False
+    assert client.get("/portal/roles/report.csv").status_code == 500
 
 
 def test_an_ended_role_is_not_in_the_report_nor_on_the_pages(world):

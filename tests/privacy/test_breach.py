@@ -165,3 +165,18 @@ def test_the_notice_to_people_names_what_was_affected_in_their_words_not_the_por
     affected = second.splitlines()[4]
     assert DEVANAGARI.search(affected.split(":", 1)[1]) and "application" not in affected, affected
     assert "onboarding.application, verification.governmentprofile" in drafts["report"]
+
+
+@pytest.mark.parametrize("second_language", ["hi", "mr"])
+def test_a_notice_with_no_records_affected_says_so_in_words(second_language):
+    """A period in which the actor touched nothing drafts a notice that says no record was
+    found affected, in each language, not "What was affected: ." with nothing named."""
+    from portal.privacy.breach import breach_drafts, breach_findings
+
+    findings = breach_findings(start=timezone.now() - timedelta(days=1), end=timezone.now(),
+                               actor="nobody@mha.gov.in")
+    assert findings.record_types == []
+    english, second = breach_drafts(findings, second_language=second_language)["notice"].split("\n\n----------\n\n")
+    assert "What was affected: no record was found read, exported or changed in this period." in english
+    affected = second.splitlines()[4]
+    assert not affected.rstrip().endswith(": .") and DEVANAGARI.search(affected.split(":", 1)[1]), affected

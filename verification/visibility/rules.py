@@ -53,6 +53,7 @@ from portal.permissions import (
     admin_role_subtrees,
     administered_organisations,
     directly_administered_ids,
+    inactive_administered_ids,
     is_superadmin,
     may_administer,
 )
@@ -181,13 +182,14 @@ def administered_in_force(user: AnyUser) -> QuerySet[Organisation]:
     ends it). The one rule of the administrators' pages and decisions
     (verification.selectors.organisations_administered_by, administers) and of their
     sight there (``level_expression(by_right=True)``). A lazy queryset: no query of its
-    own until evaluated."""
+    own until evaluated, and a flat one: the organisations administered are read with
+    the platform roles (a prefix match each, and the ids of those not active), so a query
+    asking about them nests no subquery of theirs (SQLite's parser has a depth limit,
+    which the name shown on the role pages, ``name_shown``, went past)."""
     administered = administered_organisations(user)
     if not (user.is_authenticated and user.is_active) or is_superadmin(user):
         return administered
-    inactive = directly_administered_ids(user, inactive_too=True).exclude(
-        content_object__status=OrganisationStatus.ACTIVE)
-    return Organisation.objects.filter(Q(pk__in=administered.values("pk")) | Q(pk__in=inactive))
+    return Organisation.objects.filter(Q(pk__in=administered.values("pk")) | Q(pk__in=inactive_administered_ids(user)))
 
 
 def administers_in_force(user: AnyUser, organisation: Organisation) -> bool:
