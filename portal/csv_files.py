@@ -42,7 +42,7 @@ def writer(out):
     return csv.writer(out, quoting=csv.QUOTE_ALL)
 
 
-def started[T: Model](rows: QuerySet[T], chunk_size: int) -> Iterator[T]:
+def started(rows: QuerySet, chunk_size: int) -> Iterator[Model]:
     """The rows of ``rows`` (in an order that tells every row apart), read in chunks of
     ``chunk_size``, the first one now: called before a streamed file is answered, its
     query runs before the first byte is sent, so that a query that fails is an error
