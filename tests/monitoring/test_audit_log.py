@@ -22,6 +22,8 @@ from tests.monitoring.conftest import platform_user
 from tests.portal.audit_helpers import appended_once_the_head_is_read, tampering
 from tests.smtp import text_of
 from tests.verification.helpers import make_admin, signed_in
+from verification import lifecycle
+from verification.rosters import apply as roster_apply
 from verification.rosters.models import Invitation, RosterImport
 
 pytestmark = pytest.mark.django_db
@@ -435,3 +437,19 @@ def test_an_event_appended_while_the_chain_is_checked_is_no_problem(world, monke
     assert appended
     assert (check.intact, check.problems, check.first_problem, check.events) == (True, 0, "", walked)
     assert AuditEvent.objects.count() == walked + 1
+
+
+@pytest.mark.parametrize("code", [lifecycle.SUPERANNUATION, lifecycle.RECONFIRMATION, lifecycle.ADDRESS_REMOVED,
+                                  roster_apply.SYSTEM, "system:transfer", "system:retention"])
+def test_each_job_that_acts_in_the_log_is_named_in_each_language(world, code):
+    """The jobs that end, suspend or import verifications act in the log under their own
+    codes: each is named, in the reader's language, not shown as its code."""
+    audit_record(actor=None, action=AuditAction.ORGANISATION_ACTIVATED, target=world["agri"], actor_role=code)
+    names = {}
+    for language in ("en", "hi", "mr"):
+        html = signed_in(world["superadmin"]).get("/monitoring/audit/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        cells = [cell for cell in re.findall(r'<td class="text-break">([^<]*)</td>', html)
+                 if cell != "Agriculture Department, Maharashtra"]
+        assert code not in cells, (language, cells)
+        names[language] = cells[0]
+    assert len(set(names.values())) == 3, names
