@@ -342,8 +342,10 @@ def _end_elsewhere(profile: GovernmentProfile, *, actor: AnyUser | None,
     for other in others:
         old_status = other.status
         if old_status == VerificationStatus.PENDING:
+            # Cancelled by the transfer, not by a decision of that organisation's (as below).
             other.status = VerificationStatus.CANCELLED
-            fields = _record_decision(other, actor=actor, now=now, reason=SystemNote.VERIFIED_ELSEWHERE)
+            decider = actor if other.organisation_id == profile.organisation_id else None
+            fields = _record_decision(other, actor=decider, now=now, reason=SystemNote.VERIFIED_ELSEWHERE)
         elif other.organisation_id == profile.organisation_id:  # suspended: its address left the account
             other.status = VerificationStatus.REVOKED
             fields = _record_decision(other, actor=actor, now=now, reason_code=EndReason.ADDRESS_REMOVED,
@@ -391,9 +393,15 @@ def _verify(profile: GovernmentProfile, *, actor: AnyUser | None, method: str, r
     for other in ended:
         ended_roles += _membership_end(other, verified_in=profile.organisation)
     for other, old_status in changed:
-        if old_status == VerificationStatus.PENDING:
+        if old_status == VerificationStatus.PENDING and other.organisation_id == profile.organisation_id:
             _audit(actor, AuditAction.VERIFICATION_CANCELLED, other, old_status, request=request,
                    reason="verified_elsewhere", verified_in=profile.organisation_id)
+        elif old_status == VerificationStatus.PENDING:
+            # The system's doing in that organisation, as an ending below: who verified the
+            # person here is named in the details.
+            _audit(None, AuditAction.VERIFICATION_CANCELLED, other, old_status, request=None, actor_role=TRANSFER,
+                   reason="verified_elsewhere", verified_in=profile.organisation_id,
+                   **({"transferred_by": actor.email} if actor is not None and actor.is_authenticated else {}))
         elif other.organisation_id == profile.organisation_id:
             _audit(actor, AuditAction.VERIFICATION_ENDED, other, old_status, request=request,
                    reason_code=other.reason_code, verified_in=profile.organisation_id, verified_profile=profile.pk)

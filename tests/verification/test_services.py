@@ -622,6 +622,24 @@ def test_a_transfer_records_the_old_verification_as_ended_by_it_not_by_the_new_o
     assert (role.actor_id, role.actor_role, role.new_values["reason"]) == (None, "system", "verification_ended")
 
 
+def test_a_waiting_request_elsewhere_is_cancelled_by_the_transfer_not_by_the_other_organisations_admin(world):
+    """Someone waiting in the office is verified in another organisation by its admin: their
+    request in the office is cancelled because of it. That is no decision of the other
+    organisation's admin about the office: the request records no decider there, and its
+    audit row is the system's, naming who verified them in its details."""
+    person = world["person"]
+    waiting = GovernmentProfileFactory(user=person, organisation=world["office"], official_email=person.email)
+    there = GovernmentProfileFactory(user=person, organisation=world["other"], official_email=person.email)
+    services.join_request_decide(profile_id=there.pk, decision="verify", actor=world["admin_other"])
+    waiting.refresh_from_db()
+    assert waiting.status == VerificationStatus.CANCELLED
+    assert (waiting.decided_by, waiting.decided_by_email) == (None, "")
+    [cancelled] = events(AuditAction.VERIFICATION_CANCELLED, waiting)
+    assert (cancelled.actor_id, cancelled.actor_email, cancelled.actor_role) == (None, "", services.TRANSFER)
+    assert cancelled.new_values["reason"] == "verified_elsewhere"
+    assert cancelled.new_values["transferred_by"] == world["admin_other"].email
+    assert cancelled.new_values["verified_in"] == world["other"].pk
+
 def a_temporary_admin_of_the_office(world):
     acting = make_admin(world["office"], email="acting.admin@pune.mahaagri.gov.in")
     Membership.objects.filter(user=acting).update(ends_at=timezone.now() + timedelta(days=30))
