@@ -599,6 +599,18 @@ def test_an_admin_verified_elsewhere_stops_administering_the_old_organisation(wo
     assert not may_administer(type(admin).objects.get(pk=admin.pk), world["office"])
 
 
+def the_transfers_doing(world, profile, action):
+    """``profile`` (in the office) changed by the person's verification in the other
+    organisation by its admin: no decider recorded, its one ``action`` event the system's
+    (``system:transfer``), naming who verified them and where. The event."""
+    assert (profile.decided_by, profile.decided_by_email) == (None, "")
+    [event] = events(action, profile)
+    assert (event.actor_id, event.actor_email, event.actor_role) == (None, "", services.TRANSFER)
+    assert event.new_values["transferred_by"] == world["admin_other"].email
+    assert event.new_values["verified_in"] == world["other"].pk
+    return event
+
+
 def test_a_transfer_records_the_old_verification_as_ended_by_it_not_by_the_new_organisations_admin(world):
     """An admin of the office is verified in another organisation by that organisation's
     admin: their verification and admin role in the office end because of the transfer.
@@ -612,12 +624,8 @@ def test_a_transfer_records_the_old_verification_as_ended_by_it_not_by_the_new_o
     services.join_request_decide(profile_id=moved.pk, decision="verify", actor=world["admin_other"])
     earlier = GovernmentProfile.objects.get(user=admin, organisation=world["office"])
     assert (earlier.status, earlier.reason_code) == (VerificationStatus.REVOKED, "transfer")
-    assert (earlier.decided_by, earlier.decided_by_email) == (None, "")
-    [ended] = events(AuditAction.VERIFICATION_ENDED, earlier)
-    assert (ended.actor_id, ended.actor_email, ended.actor_role) == (None, "", services.TRANSFER)
+    ended = the_transfers_doing(world, earlier, AuditAction.VERIFICATION_ENDED)
     assert ended.new_values["ended_by"] == "verified_elsewhere"
-    assert ended.new_values["transferred_by"] == world["admin_other"].email
-    assert ended.new_values["verified_in"] == world["other"].pk
     [role] = AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED, target_id=str(world["office"].pk))
     assert (role.actor_id, role.actor_role, role.new_values["reason"]) == (None, "system", "verification_ended")
 
@@ -633,12 +641,9 @@ def test_a_waiting_request_elsewhere_is_cancelled_by_the_transfer_not_by_the_oth
     services.join_request_decide(profile_id=there.pk, decision="verify", actor=world["admin_other"])
     waiting.refresh_from_db()
     assert waiting.status == VerificationStatus.CANCELLED
-    assert (waiting.decided_by, waiting.decided_by_email) == (None, "")
-    [cancelled] = events(AuditAction.VERIFICATION_CANCELLED, waiting)
-    assert (cancelled.actor_id, cancelled.actor_email, cancelled.actor_role) == (None, "", services.TRANSFER)
+    cancelled = the_transfers_doing(world, waiting, AuditAction.VERIFICATION_CANCELLED)
     assert cancelled.new_values["reason"] == "verified_elsewhere"
-    assert cancelled.new_values["transferred_by"] == world["admin_other"].email
-    assert cancelled.new_values["verified_in"] == world["other"].pk
+
 
 def a_temporary_admin_of_the_office(world):
     acting = make_admin(world["office"], email="acting.admin@pune.mahaagri.gov.in")
