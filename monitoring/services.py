@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Count, F, Q, QuerySet, Value, When
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,8 +22,7 @@ from monitoring.tracker import active_match
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.publish import mail_superadmins
 from portal.audit.services import audit_record, audit_record_many, audit_verify_report
-from portal.organisations.models import Level, Organisation
-from portal.organisations.states import CENTRAL
+from portal.organisations.models import Organisation, jurisdiction_expression
 from portal.permissions import AnyUser
 from portal.templatetags.portal_tags import day_time
 from verification.models import GovernmentProfile, VerificationStatus, person_verified_in_force
@@ -141,7 +140,7 @@ def exported_scope(scope: Scope, *, organisations: QuerySet[Organisation], narro
         return {"everything": True}
     jurisdictions = (
         Organisation.objects.filter(pk__in=organisations.values("pk"))
-        .annotate(of=Case(When(Q(level=Level.CENTRAL) | Q(state=""), then=Value(CENTRAL)), default=F("state")))
+        .annotate(of=jurisdiction_expression())
         .order_by().values_list("of", flat=True).distinct()
     )
     found = {"jurisdictions": dict.fromkeys(sorted(jurisdictions), True)}
@@ -377,6 +376,10 @@ def _last_reminder_to(address: str, now: datetime) -> AuditEvent | None:
             .order_by("-created_at", "-id").only("created_at", "target_id").first())
 
 
+def _already_active() -> ValidationError:
+    return ValidationError(_("This office is already active on Sandes: it needs no reminder."), code="active")
+
+
 def expected_office_remind(
     *, office: ExpectedOffice, editable: set[str] | None, status: str, actor: AnyUser,
     request: HttpRequest | None = None, now: datetime | None = None,
@@ -388,7 +391,7 @@ def expected_office_remind(
     tracker reads it, ``tracker.active_match``) is refused, whatever ``status`` says."""
     _check_editable(office.jurisdiction, editable)
     if status == "active":
-        raise ValidationError(_("This office is already active on Sandes: it needs no reminder."), code="active")
+        raise _already_active()
     now = now or timezone.now()
     with transaction.atomic():
         # The office first (its address cannot change under us), then its address: two
@@ -396,7 +399,7 @@ def expected_office_remind(
         # it), each saw no reminder to the address yet and both were sent.
         office = ExpectedOffice.objects.select_for_update().annotate(is_active=active_match()).get(pk=office.pk)
         if office.is_active:  # whatever status the caller read
-            raise ValidationError(_("This office is already active on Sandes: it needs no reminder."), code="active")
+            raise _already_active()
         _reminder_lock(office.contact_email)
         if office.last_reminded_at and office.last_reminded_at > now - REMINDER_INTERVAL:
             raise _reminded_too_soon(office.last_reminded_at)

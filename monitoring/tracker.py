@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from monitoring.models import ExpectedOffice
 from onboarding.application.validators import split_domain_list
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, Stage
-from portal.organisations.models import Level, Organisation, OrganisationDomain, OrganisationStatus
+from portal.organisations.models import Level, Organisation, OrganisationDomain, OrganisationStatus, central_q
 from portal.organisations.states import CENTRAL, JURISDICTION_CHOICES
 
 IN_APPROVAL = {ApplicationStatus.WITH_AUTHORITY, ApplicationStatus.WITH_STATE, ApplicationStatus.CHANGES_REQUESTED,
@@ -48,13 +48,12 @@ def active_match() -> ExpressionWrapper:
     code = Organisation.objects.annotate(code=Upper("short_code")).filter(
         code=OuterRef("short_code"), status=OrganisationStatus.ACTIVE).exclude(short_code="")
     of_a_state = Q(state=OuterRef("jurisdiction")) & ~Q(level=Level.CENTRAL)
-    central = Q(level=Level.CENTRAL) | Q(state="")
     return ExpressionWrapper(
         Q(Exists(by_domain.filter(Q(organisation__state=OuterRef("jurisdiction"))
                                   & ~Q(organisation__level=Level.CENTRAL))))
         | Q(Exists(code.filter(of_a_state)))
-        | (Q(jurisdiction=CENTRAL) & (Q(Exists(code.filter(central))) | Q(Exists(by_domain.filter(
-            Q(organisation__level=Level.CENTRAL) | Q(organisation__state="")))))),
+        | (Q(jurisdiction=CENTRAL) & (Q(Exists(code.filter(central_q())))
+                                      | Q(Exists(by_domain.filter(central_q("organisation__")))))),
         output_field=BooleanField())
 
 

@@ -96,6 +96,20 @@ class Organisation(models.Model):
         return CENTRAL if self.level == Level.CENTRAL or not self.state else self.state
 
 
+def central_q(prefix: str = "") -> Q:
+    """Organisations whose ``jurisdiction`` is CENTRAL, in a query (``prefix``: the lookup
+    that leads to them, "organisation__")."""
+    return Q(**{f"{prefix}level": Level.CENTRAL}) | Q(**{f"{prefix}state": ""})
+
+
+def jurisdiction_expression() -> models.Case:
+    """``Organisation.jurisdiction`` as the database computes it, for an annotation."""
+    from portal.organisations.states import CENTRAL
+
+    return models.Case(models.When(central_q(), then=models.Value(CENTRAL)), default=models.F("state"),
+                       output_field=models.CharField())
+
+
 class DomainClaim(models.TextChoices):
     """Why a domain an organisation listed is, or is not yet, official for it."""
 
