@@ -56,12 +56,10 @@ def breach_record_kind_register(target_type: str, kind: Promise) -> None:
 def record_kinds(record_types: list[str]) -> list[str]:
     """What the notice calls ``record_types``, in the active language, each once; the types
     nothing names as "other records of the portal", last."""
-    kinds: list[str] = []
-    for kind in [_RECORD_KINDS[t] for t in record_types if t in _RECORD_KINDS] + (
-            [OTHER_RECORDS] if any(t not in _RECORD_KINDS for t in record_types) else []):
-        if str(kind) not in kinds:
-            kinds.append(str(kind))
-    return kinds
+    kinds = [str(_RECORD_KINDS[t]) for t in record_types if t in _RECORD_KINDS]
+    if any(t not in _RECORD_KINDS for t in record_types):
+        kinds.append(str(OTHER_RECORDS))
+    return list(dict.fromkeys(kinds))
 
 
 @dataclass

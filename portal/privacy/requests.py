@@ -233,13 +233,14 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
         user = User.objects.select_for_update().get(pk=user_id)
         addresses = sorted({user.email.lower(), *(email.lower() for email in
                                                    EmailAddress.objects.filter(user=user).values_list("email", flat=True))})
-        past = _past_addresses(user, addresses)  # before the handlers clear the records that name them
+        # Those it had before too, read before the handlers clear the records that name them.
+        every_address = addresses + _past_addresses(user, addresses)
         targets = [("accounts.user", str(user.pk))]
         for handler in _ERASURE_HANDLERS:
-            targets += handler(user, addresses + past)
+            targets += handler(user, every_address)
         event_ids = [int(pk) for kind, pk in targets if kind == EVENT_TARGET]
         targets = [(kind, pk) for kind, pk in targets if kind != EVENT_TARGET]
-        admin_history_remove(user_ids=[user.pk], addresses=addresses + past)
+        admin_history_remove(user_ids=[user.pk], addresses=every_address)
         EmailAddress.objects.filter(user=user).delete()
         user.email, user.full_name, user.is_active = erased_email(user.pk), "", False
         user.set_unusable_password()
@@ -257,10 +258,10 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
         # sessions are signed out at their next request (an inactive account with no usable
         # password); their rows expire after SESSION_COOKIE_AGE and sessions_clear removes them.
         Authenticator.objects.filter(user=user).delete()
-        outbox_person_remove(addresses=addresses + past)
+        outbox_person_remove(addresses=every_address)
         others, closed = _requests_close(user, actor, granted_request_id)
         targets += [("privacy.privacyrequest", str(pk)) for pk in others]
-        audit_redact(actor_ids=[user.pk], targets=targets, event_ids=event_ids + _membership_events(user, addresses + past),
+        audit_redact(actor_ids=[user.pk], targets=targets, event_ids=event_ids + _membership_events(user, every_address),
                      actor=actor, purpose="erasure request")
         # After the redaction, so that what closed them and ended the person's platform roles
         # stays whole: it names nobody but the actor (the roles' end, the closed account).
