@@ -189,7 +189,7 @@ def administered_in_force(user: AnyUser) -> QuerySet[Organisation]:
     administered = administered_organisations(user)
     if not (user.is_authenticated and user.is_active) or is_superadmin(user):
         return administered
-    return Organisation.objects.filter(Q(pk__in=administered.values("pk")) | Q(pk__in=inactive_administered_ids(user)))
+    return administered | Organisation.objects.filter(pk__in=inactive_administered_ids(user))
 
 
 def administers_in_force(user: AnyUser, organisation: Organisation) -> bool:
