@@ -60,7 +60,7 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
     invitations = list(Invitation.objects.select_for_update().filter(
         organisation_id=roster.organisation_id, status=InvitationStatus.PENDING, expires_at__gt=timezone.now(),
         email__in=by_email))
-    events, taken, past = [], [], []
+    events, taken, past, passed = [], [], [], []
     today = timezone.localdate()
     for model, found, fields in ((GovernmentProfile, profiles, DETAILS), (Invitation, invitations, ("name", *DETAILS))):
         changed = []
@@ -76,11 +76,11 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
             if old == new:
                 _tally(outcome, "unchanged")
                 continue
-            if (model is GovernmentProfile and new["superannuation_date"] != old["superannuation_date"]
-                    and new["superannuation_date"] < today):
+            if new["superannuation_date"] != old["superannuation_date"] and new["superannuation_date"] < today:
                 # A date that has passed since the preview (staging.classify refuses one
-                # already past): written, the next sweep would revoke the person for good.
-                past.append(row.pk)
+                # already past): written, the next sweep would revoke the person for good,
+                # and an invitation with it would verify nobody when accepted.
+                (past if model is GovernmentProfile else passed).append(row.pk)
                 continue
             if model is GovernmentProfile and new["mobile"] != old["mobile"] and mobile_taken(new["mobile"],
                                                                                                user_id=obj.user_id):
@@ -96,15 +96,19 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
                            "new": {"roster": roster.pk, **{k: str(v) for k, v in new.items() if old[k] != v}}})
         model.objects.bulk_update(changed, list(fields), batch_size=500)
         _tally(outcome, "changed", len(changed))
-    if taken:
-        RosterRow.objects.filter(pk__in=taken).update(problems="mobile_taken")
-    if past:
-        RosterRow.objects.filter(pk__in=past).update(problems="superannuation_past")
-    if by_email:  # verified or invited here no longer: the preview's "change" changes nothing
-        RosterRow.objects.filter(pk__in=[row.pk for row in by_email.values()]).update(problems="not_held_here")
-    # A number taken, a date passed; verified or invited here no longer.
-    _tally(outcome, "skipped", len(taken) + len(past) + len(by_email))
+    # A number taken, a date passed; verified or invited here no longer (the preview's
+    # "change" changes nothing).
+    _skip(outcome, {"mobile_taken": taken, "superannuation_past": past, "superannuation_passed": passed,
+                    "not_held_here": [row.pk for row in by_email.values()]})
     return events
+
+
+def _skip(outcome: dict, skipped: dict[str, list[int]]) -> None:
+    """Mark the rows skipped when applying with their reason ({reason: row ids}) and count them."""
+    for reason, pks in skipped.items():
+        if pks:
+            RosterRow.objects.filter(pk__in=pks).update(problems=reason)
+            _tally(outcome, "skipped", len(pks))
 
 
 def _running(roster_id: int) -> RosterImport | None:
@@ -204,6 +208,7 @@ def _apply_rest(roster_id: int, after_line: int, last_line: int | None) -> int |
             audit_record_many(changes)
             invites = [Staged(pk, email, name) for pk, _line, kind, email, name in rows
                        if kind == RowOutcome.INVITE and pk not in verify]
+            invites = _invitable(invites, outcome)
             for key, n in invite_rows(roster, invites, actor=actor).items():
                 _tally(outcome, key, n)
             left.update(done=True)
@@ -219,6 +224,18 @@ def _apply_rest(roster_id: int, after_line: int, last_line: int | None) -> int |
                                 "new": {"status": RosterStatus.APPLIED, **outcome}}])
         roster.save(update_fields=fields)
         return rows[-1][1] if rows else last_line
+
+
+def _invitable(invites: list[Staged], outcome: dict) -> list[Staged]:
+    """``invites`` less the rows whose date of superannuation has passed since the preview
+    (staging.classify refuses one already past): accepting such an invitation verifies
+    nobody, so none is made or mailed; the row is skipped with the preview's reason."""
+    if not invites:
+        return invites
+    passed = set(RosterRow.objects.filter(pk__in=[row.pk for row in invites],
+                                          superannuation_date__lt=timezone.localdate()).values_list("pk", flat=True))
+    _skip(outcome, {"superannuation_passed": list(passed)})
+    return [row for row in invites if row.pk not in passed]
 
 
 # Why an import stopped, when the page can say so (roster.error; the page translates it).

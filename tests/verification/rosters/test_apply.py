@@ -381,6 +381,30 @@ def test_a_date_of_superannuation_passed_between_preview_and_apply_is_not_writte
     assert people["here"].superannuation_date.isoformat() == "2041-03-31"
 
 
+def test_an_invitation_whose_date_of_superannuation_passed_between_preview_and_apply_is_not_sent(
+        world, people, django_capture_on_commit_callbacks):
+    """The date was ahead at the preview and has passed by the apply, for someone to be
+    invited (no account) and for an invitation waiting here whose details change: accepting
+    such an invitation verifies nobody (the date has passed), so none is made or changed and
+    no mail goes; both rows are skipped with the preview's reason for such a date."""
+    soon = (timezone.localdate() + timedelta(days=3)).isoformat()
+    first = upload(world["office"], world["admin_office"], csv_bytes([person(5)]))
+    apply(first, world["admin_office"], django_capture_on_commit_callbacks)
+    waiting = Invitation.objects.get(email="person5@pune.mahaagri.gov.in")
+    mails = OutboxMessage.objects.count()
+    roster = upload(world["office"], world["admin_office"], csv_bytes([
+        person(4, **{"Date of superannuation": soon}), person(5, **{"Date of superannuation": soon})]))
+    assert (roster.invite_count, roster.change_count) == (1, 1)
+    with time_machine.travel(timezone.now() + timedelta(days=5)):
+        roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"skipped": 2}
+    assert list(RosterRow.objects.filter(roster=roster).order_by("line").values_list("problems", flat=True)) == [
+        "superannuation_passed", "superannuation_passed"]
+    assert not Invitation.objects.filter(email="person4@pune.mahaagri.gov.in").exists()
+    assert Invitation.objects.get(pk=waiting.pk).superannuation_date == waiting.superannuation_date
+    assert OutboxMessage.objects.count() == mails
+
+
 def test_the_task_s_soft_time_limit_leaves_the_import_to_carry_on(world, monkeypatch, django_capture_on_commit_callbacks):
     """Celery raises SoftTimeLimitExceeded inside the running batch, whose transaction is
     rolled back: the import is not stopped as failed, the task runs again and carries on."""
