@@ -109,9 +109,15 @@ def test_seed_demo_run_again_leaves_a_platform_role_revoked_in_the_portal_revoke
     state_admin = User.objects.get(email="stateadmin.mh@maharashtra.gov.in")
     platform_role_revoke(grant_id=PlatformRoleGrant.objects.get(user=state_admin).pk, actor=root)
     audit_rows = AuditEvent.objects.count()
-    call_command("seed_demo", stdout=StringIO())
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
     assert AuditEvent.objects.count() == audit_rows
     assert platform_roles_of(User.objects.get(pk=state_admin.pk)) == set()
+    # The demo logins it prints say so, rather than offering a state administrator's login.
+    line = next(line for line in out.getvalue().splitlines() if "stateadmin.mh@maharashtra.gov.in" in line)
+    assert "state administrator, Maharashtra" in line
+    assert "its role was revoked or has ended in the portal since: it signs in without it" in line
+    assert "revoked" not in next(line for line in out.getvalue().splitlines() if "auditor@nic.in" in line)
 
 
 # The Django admin ----------------------------------------------------------------------------

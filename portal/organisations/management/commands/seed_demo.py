@@ -15,6 +15,7 @@ from portal.organisations.models import (
     OrganisationType,
     PlatformRole,
     PlatformRoleGrant,
+    in_force_q,
 )
 from portal.organisations.services import platform_role_grant
 
@@ -68,7 +69,11 @@ class Command(BaseCommand):
             if role and not PlatformRoleGrant.objects.filter(user=user, role=role, jurisdiction=jurisdiction).exists():
                 platform_role_grant(user=user, role=role, jurisdiction=jurisdiction, actor=None)
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded. Demo logins (password for all: {DEMO_PASSWORD}):"))
-        for email, _name, _role, _j, desc in USERS:
+        in_force = set(PlatformRoleGrant.objects.filter(in_force_q(), user__email__in=[row[0] for row in USERS])
+                       .values_list("user__email", "role", "jurisdiction"))
+        for email, _name, role, jurisdiction, desc in USERS:
+            if role and (email, role, jurisdiction) not in in_force:
+                desc += "; its role was revoked or has ended in the portal since: it signs in without it"
             self.stdout.write(f"  {email:40} {desc}")
         # Each feature app's own demo data (a command named seed_demo_<app>), after the core's:
         # the core names no feature app.
