@@ -52,7 +52,7 @@ from portal.audit.services import audit_record
 from portal.client import request_meta
 from portal.limits import refuse_over
 from portal.organisations.models import Organisation
-from portal.organisations.services import organisation_activate
+from portal.organisations.services import organisation_activate, short_code_lock
 from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin
 from portal.text import multi_line
 
@@ -248,8 +248,11 @@ def _check_officer_may_become_admin(application: Application, stage: Stage) -> N
 
 def _check_short_code_free(application: Application, stage: Stage) -> None:
     """Final approval makes the organisation active under its short code: refused while
-    another organisation has it (taken since the form was checked)."""
+    another organisation has it (taken since the form was checked). The code's lock, held
+    until the decision commits, makes another approval naming it at the same moment wait
+    and then find it taken, as it would one after the other."""
     code = application.section_data(Section.ORGANISATION).get("short_code") or ""
+    short_code_lock(code)
     problem = short_code_taken(code, application)
     if problem:
         raise ValidationError({"decision": (_(
