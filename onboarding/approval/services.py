@@ -399,12 +399,11 @@ def _check_authority_decider(token_row: AuthorityToken, signed_in: AnyUser | Non
 
 
 def _check_staff_decider(actor: AnyUser | None, step: ApprovalStep, application: Application) -> None:
-    """PermissionDenied unless ``actor`` may decide ``step`` (a state or appeal step). The
-    officer's other accounts (another of their addresses) are refused at the decision,
+    """PermissionDenied unless ``actor`` may decide ``step`` (a state or appeal step) by their
+    role. The nodal officer holding that role (their own account, or another of their
+    addresses) finds the application in their queue: they are refused at the decision,
     saying why (``_check_second_pair_of_eyes``)."""
     if actor is None or not actor.is_authenticated:
-        raise PermissionDenied
-    if actor.pk == application.nodal_officer_id:  # nobody decides on their own application
         raise PermissionDenied
     if step.stage == Stage.STATE and not may_decide_state_step(actor, step):
         raise PermissionDenied
@@ -419,8 +418,8 @@ def _is_nodal_officer(user: AnyUser, application: Application) -> bool:
 
 
 def _check_second_pair_of_eyes(actor: AnyUser, step: ApprovalStep, application: Application) -> None:
-    """Each level is decided by someone else: neither level by the nodal officer from another
-    account of one of their addresses (``_is_nodal_officer``), a state step not by the
+    """Each level is decided by someone else: neither level by the nodal officer, from their own
+    account or another account of one of their addresses (``_is_nodal_officer``), a state step not by the
     competent authority of the same application (the link went to one of their addresses),
     an appeal not by whoever made the rejection under appeal (signed in, or as the competent
     authority through a link to one of their addresses). ValidationError at the decision
@@ -428,6 +427,10 @@ def _check_second_pair_of_eyes(actor: AnyUser, step: ApprovalStep, application: 
     decision leave out."""
     if not refused_deciders([application])[application.pk][Stage(step.stage)].includes(actor.pk, addresses_of_users({actor.pk})):
         return
+    if actor.pk == application.nodal_officer_id:
+        raise ValidationError({"decision": _(
+            "You are this application's nodal officer: nobody decides on their own application, so another "
+            "administrator decides it.")}, code="own_application")
     if _is_nodal_officer(actor, application):
         raise ValidationError({"decision": _(
             "One of your addresses is this application's nodal officer's: nobody decides on their own application, "
