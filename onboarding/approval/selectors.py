@@ -386,7 +386,9 @@ def refused_deciders(applications: Iterable[Application]) -> dict[int, dict[Stag
     level and an appeal, as the decision refuses them: its nodal officer (their account, and
     any account of one of their addresses, ``officers_addresses``); at the state level
     whoever decided an authority step of it (each address a link of one went to, and the
-    account signed in where one decided); at an appeal whoever made the rejection under
+    account signed in where one decided), and the address of the one still open (its
+    escalation to the state level leaves the authority out: it will not decide that level
+    either); at an appeal whoever made the rejection under
     appeal (``last_rejection``: an administrator's account, the address of an authority's
     link and the account signed in where it decided). Addresses normalised: the same mailbox
     under a "+tag", or its domain in Unicode, is the same person. Two queries."""
@@ -399,7 +401,7 @@ def refused_deciders(applications: Iterable[Application]) -> dict[int, dict[Stag
             who.addresses.update(addresses)
     rows = (
         ApprovalStep.objects.filter(Q(stage=Stage.AUTHORITY) | Q(decision=Decision.REJECT), application_id__in=list(refused))
-        .exclude(decision__in=["", Decision.CANCELLED])
+        .exclude(decision=Decision.CANCELLED)
         .order_by("decided_at", "id")
         .values_list("application_id", "stage", "decision", "assignee_email", "decided_by_id", "decided_by_email")
     )

@@ -170,6 +170,26 @@ def test_without_state_administrators_escalation_goes_to_the_superadmins(officer
     assert english_subjects(root.email) == [f"Overdue and escalated: application {application.reference}"]
 
 
+def test_an_overdue_authority_is_not_escalated_to_its_own_address(officer):
+    """The competent authority's mailbox is also the state's only administrator: its overdue
+    step is escalated to the superadmins, not to the authority itself alone (it would then
+    decide the state step, which it may not). With another state administrator, to them."""
+    make_state_admin("MH", email=AUTHORITY_EMAIL)
+    root = make_superadmin(email="root@nic.in")
+    application = application_with_authority(nodal_officer=officer)
+    step = ApprovalStep.objects.get(application=application)
+    with time_machine.travel(step.due_at + timedelta(minutes=1), tick=False):
+        assert run_sweep()["escalated"] == 1
+    [escalation] = [m for m in OutboxMessage.objects.all() if english(m.subject).startswith("Overdue and escalated")]
+    assert escalation.to == [root.email]
+    other = make_state_admin("MH", email="admin.mh@maharashtra.gov.in")
+    second = application_with_authority(nodal_officer=UserFactory(email="nodal.two@mahaagri.gov.in"))
+    with time_machine.travel(ApprovalStep.objects.get(application=second).due_at + timedelta(minutes=1), tick=False):
+        assert run_sweep()["escalated"] == 1
+    assert english_subjects(other.email) == [f"Overdue and escalated: application {second.reference}"]
+    assert f"Overdue and escalated: application {second.reference}" not in english_subjects(AUTHORITY_EMAIL)
+
+
 def test_appeal_reminder_and_escalation_go_to_the_superadmins(officer, people):
     application = application_with_authority(nodal_officer=officer)
     Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not ours.", "confirm": "on"})
