@@ -367,6 +367,27 @@ def test_the_task_sweeps_in_batches_until_nothing_is_left(people, settings):
     assert not ApprovalStep.objects.filter(reminded_at__isnull=True).exists()
 
 
+def test_a_batch_of_authorities_no_longer_eligible_does_not_stop_the_task_before_the_rest(people, settings):
+    """A full batch claimed only authorities' steps left out of reminders (their domain made a
+    contractor's since): nothing was sent, but the batch was full, so another follows and the
+    state steps after them are reminded in the same run."""
+    from portal.accounts.models import EmailSuffixRule, SuffixKind
+
+    settings.ONBOARDING_SWEEP_BATCH = 2
+    EmailSuffixRule.objects.create(suffix="contractor.gov.in", kind=SuffixKind.CONTRACTOR, note="reclassified")
+    now = timezone.now()
+    for i in range(2):  # the lower ids: claimed first
+        ApprovalStepFactory(application=ApplicationFactory(jurisdiction="MH", status=ApplicationStatus.WITH_AUTHORITY),
+                            stage=Stage.AUTHORITY, assignee_email=f"director{i}@contractor.gov.in",
+                            opened_at=now - timedelta(days=6), due_at=now + timedelta(days=1))
+    for _ in range(3):
+        ApprovalStepFactory(application=ApplicationFactory(jurisdiction="MH"), stage=Stage.STATE,
+                            opened_at=now - timedelta(days=9), due_at=now + timedelta(days=1))
+    assert run_sweep() == {"reminded": 3, "escalated": 0, "rejections_final": 0, "letters": 0}
+    assert not ApprovalStep.objects.filter(reminded_at__isnull=True).exists()
+    assert len(messages_to("admin.mh@maharashtra.gov.in")) == 3
+
+
 def test_a_rejection_becomes_final_once_the_appeal_period_ends_without_an_appeal(officer, people, settings):
     settings.ONBOARDING_APPEAL_WINDOW_DAYS = 30
     application = application_with_authority(nodal_officer=officer)
