@@ -20,7 +20,7 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from onboarding import notifications, workflow
-from onboarding.approval.selectors import Tell, authorities_refused, deciders_to_tell
+from onboarding.approval.selectors import Tell, authority_steps_refused, deciders_to_tell
 from onboarding.approval.tokens import review_url, token_build
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, AuthorityToken, Decision, Stage
 from portal.audit.models import AuditAction
@@ -57,12 +57,12 @@ def _new_links(steps: list[ApprovalStep], now: datetime) -> dict[int, tuple[str,
 
 
 def _leave_out_refused_authorities(steps: list[ApprovalStep]) -> list[ApprovalStep]:
-    """``steps`` less the authorities' whose address can no longer decide (``authorities_refused``):
-    no reminder and no new link goes to it (its link would decide nothing; the officer's page
-    says why). They stay claimed, so they are not looked at again; their escalation goes on."""
-    authorities = {step.assignee_email for step in steps if step.stage == Stage.AUTHORITY}
-    refused = authorities_refused(authorities) if authorities else {}
-    return [step for step in steps if step.stage != Stage.AUTHORITY or step.assignee_email not in refused]
+    """``steps`` less the authorities' whose address can no longer decide (``authority_steps_refused``:
+    refused by the official-email rules, or the nodal officer's own): no reminder and no new
+    link goes to it (its link would decide nothing; the officer's page says why). They stay
+    claimed, so they are not looked at again; their escalation goes on."""
+    refused = authority_steps_refused(steps)
+    return [step for step in steps if step.pk not in refused]
 
 
 def deadline_sweep(*, now: datetime | None = None, limit: int | None = None) -> dict[str, int]:

@@ -30,6 +30,7 @@ from onboarding.approval.deadlines import appeal_until, end_of_local_day
 from onboarding.approval.selectors import (
     Tell,
     authorities_refused,
+    authority_steps_refused,
     deciders_to_tell,
     last_rejection,
     last_seen_step,
@@ -163,7 +164,7 @@ def step_resend_authority_link(
         step = application.steps.select_for_update().filter(decision="", stage=Stage.AUTHORITY).first()
         if step is None:
             raise workflow.InvalidTransition(application.status, "resend_link")
-        problem = authorities_refused([step.assignee_email]).get(step.assignee_email)
+        problem = authority_steps_refused([step]).get(step.pk)
         if problem:  # its link would decide nothing
             raise ValidationError(_("%(email)s can no longer decide as a competent authority: %(problem)s No new link "
                                     "was sent to it.") % {"email": step.assignee_email, "problem": problem},

@@ -328,8 +328,9 @@ def _open_steps(count, now, people):
 
 # Queries of one sweep that has work, whatever the number of steps:
 #   savepoint, select+lock reminders, update reminded_at, select+lock escalations,
-#   update escalated_at, the official-email rules (an authority whose address can no longer
-#   decide gets no reminder), insert new links (the old ones stay until they expire), state admins,
+#   update escalated_at, the official-email rules and the reminded authorities' applications'
+#   nodal officers' addresses (an authority whose address can no longer decide, or has become
+#   the officer's own, gets no reminder), insert new links (the old ones stay until they expire), state admins,
 #   superadmins, their accounts' addresses, the applications' nodal officers' addresses (their
 #   accounts' and those typed in the form: an administrator's account on one of them is the
 #   officer, who decides nothing on their own application) and the applications' decided steps
@@ -337,7 +338,7 @@ def _open_steps(count, now, people):
 #   audit chain head, insert audit rows, move the chain head, release audit savepoint, release
 #   savepoint; on PostgreSQL also the advisory lock that serialises appends to
 #   the audit chain.
-SWEEP_QUERIES = 19 + IS_POSTGRESQL
+SWEEP_QUERIES = 20 + IS_POSTGRESQL
 
 
 @pytest.mark.parametrize("count", [1, 30])
@@ -494,6 +495,23 @@ def test_no_reminder_or_new_link_goes_to_an_authority_whose_domain_is_no_longer_
     with time_machine.travel(step.due_at + timedelta(minutes=1), tick=False):
         assert run_sweep()["escalated"] == 1
     assert len(messages_to(AUTHORITY_EMAIL)) == 1
+    assert english_subjects("admin.mh@maharashtra.gov.in") == [f"Overdue and escalated: application {application.reference}"]
+
+
+def test_no_reminder_or_new_link_goes_to_an_authority_address_that_has_become_the_officers_own(officer, people):
+    """The officer adds the authority's mailbox to their account after submitting: its link
+    decides nothing, so the sweep sends it no reminder and no new link; the step is still
+    escalated once overdue."""
+    from allauth.account.models import EmailAddress
+
+    application = application_with_authority(nodal_officer=officer)
+    step = ApprovalStep.objects.get(application=application)
+    EmailAddress.objects.create(user=officer, email=AUTHORITY_EMAIL, verified=False, primary=False)
+    with time_machine.travel(step.due_at - timedelta(days=1), tick=False):
+        assert run_sweep()["reminded"] == 0
+    assert len(messages_to(AUTHORITY_EMAIL)) == 1 and AuthorityToken.objects.filter(step=step).count() == 1
+    with time_machine.travel(step.due_at + timedelta(minutes=1), tick=False):
+        assert run_sweep()["escalated"] == 1
     assert english_subjects("admin.mh@maharashtra.gov.in") == [f"Overdue and escalated: application {application.reference}"]
 
 

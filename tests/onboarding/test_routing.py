@@ -201,6 +201,29 @@ def test_the_nodal_officer_holding_the_authoritys_address_cannot_decide_through_
                               token=latest_link()[1])
 
 
+def test_no_new_link_goes_to_an_authority_address_that_has_become_the_officers_own(officer):
+    """After submitting, the officer adds the authority's mailbox to their account: its link
+    decides nothing, so the officer's page says why and offers no new link, and one asked
+    for is refused: none is mailed."""
+    from allauth.account.models import EmailAddress
+
+    application = submitted_application(officer)
+    EmailAddress.objects.create(user=officer, email=AUTHORITY_EMAIL.upper(), verified=True, primary=False)
+    AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    sent = len(messages_to(AUTHORITY_EMAIL))
+    with pytest.raises(ValidationError) as refused:
+        approvals.step_resend_authority_link(application_id=application.pk, actor=officer)
+    assert refused.value.messages == [
+        f"{AUTHORITY_EMAIL} can no longer decide as a competent authority: It is now one of the nodal officer's own "
+        "addresses: the competent authority must be someone else. No new link was sent to it."]
+    client = signed_in(officer)
+    page = client.get(f"/onboarding/{application.pk}/").content.decode()
+    assert f"The competent authority's address {AUTHORITY_EMAIL} can no longer decide on this application" in page
+    assert "Send the competent authority a new link" not in page
+    assert len(messages_to(AUTHORITY_EMAIL)) == sent
+    assert AuthorityToken.objects.count() == 1
+
+
 @pytest.mark.parametrize("kind", [SuffixKind.CONTRACTOR, SuffixKind.CONSUMER])
 def test_an_authority_whose_domain_is_no_longer_eligible_decides_nothing(officer, kind):
     """The authority's domain is made a contractor's or a personal mail service after the link
