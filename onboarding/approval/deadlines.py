@@ -20,7 +20,7 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from onboarding import notifications, workflow
-from onboarding.approval.selectors import Tell, authorities_refused, deciders_to_tell
+from onboarding.approval.selectors import Tell, authority_steps_refused, deciders_to_tell
 from onboarding.approval.tokens import review_url, token_build
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, AuthorityToken, Decision, Stage
 from portal.audit.models import AuditAction
@@ -57,17 +57,24 @@ def _new_links(steps: list[ApprovalStep], now: datetime) -> dict[int, tuple[str,
 
 
 def _leave_out_refused_authorities(steps: list[ApprovalStep]) -> list[ApprovalStep]:
-    """``steps`` less the authorities' whose address can no longer decide (``authorities_refused``):
-    no reminder and no new link goes to it (its link would decide nothing; the officer's page
-    says why). They stay claimed, so they are not looked at again; their escalation goes on."""
-    authorities = {step.assignee_email for step in steps if step.stage == Stage.AUTHORITY}
-    refused = authorities_refused(authorities) if authorities else {}
-    return [step for step in steps if step.stage != Stage.AUTHORITY or step.assignee_email not in refused]
+    """``steps`` less the authorities' whose address can no longer decide (``authority_steps_refused``:
+    refused by the official-email rules, or the nodal officer's own): no reminder and no new
+    link goes to it (its link would decide nothing; the officer's page says why). They stay
+    claimed, so they are not looked at again; their escalation goes on."""
+    refused = authority_steps_refused(steps)
+    return [step for step in steps if step.pk not in refused]
 
 
 def deadline_sweep(*, now: datetime | None = None, limit: int | None = None) -> dict[str, int]:
     """Send every reminder and escalation that is due (at most ``limit`` of each
     in this transaction), once. Returns counts."""
+    return deadline_sweep_batch(now=now, limit=limit)[0]
+
+
+def deadline_sweep_batch(*, now: datetime | None = None, limit: int | None = None) -> tuple[dict[str, int], dict[str, int]]:
+    """As ``deadline_sweep``: the counts of what was sent, and of the steps claimed for
+    it. More were claimed than reminded when authorities no longer eligible were left out
+    (``_leave_out_refused_authorities``): a batch is full by what it claimed."""
     now = now or timezone.now()
     # Reminded on the local day ONBOARDING_REMINDER_DAYS_BEFORE days before the day a step is
     # due (due_at is the end of that day): "by 12 March" is reminded of on 10 March.
@@ -80,7 +87,8 @@ def deadline_sweep(*, now: datetime | None = None, limit: int | None = None) -> 
         )
         to_escalate = _claim(open_steps.filter(escalated_at__isnull=True, due_at__lte=now), "escalated_at", now, limit)
         if not to_remind and not to_escalate:
-            return {"reminded": 0, "escalated": 0}
+            return {"reminded": 0, "escalated": 0}, {"reminded": 0, "escalated": 0}
+        claimed = {"reminded": len(to_remind), "escalated": len(to_escalate)}
         to_remind = _leave_out_refused_authorities(to_remind)
         links = _new_links([step for step in to_remind if step.stage == Stage.AUTHORITY], now)
         # Reminders of the administrators' own steps, then every escalation: one level up
@@ -118,7 +126,7 @@ def deadline_sweep(*, now: datetime | None = None, limit: int | None = None) -> 
                            "new": {"step": step.pk, "stage": step.stage, "due_at": step.due_at, "to": recipients}})
         notifications.send_many(messages)
         audit_record_many(events)
-    return {"reminded": len(to_remind), "escalated": len(to_escalate)}
+    return {"reminded": len(to_remind), "escalated": len(to_escalate)}, claimed
 
 
 def end_of_local_day(moment: datetime, days: int) -> datetime:

@@ -26,6 +26,7 @@ from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Coalesce, Trim
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from onboarding.application.selectors import current_letter_query, officers_addresses, owners_call, review_flags
 from onboarding.models import Application, ApplicationVersion, ApprovalStep, Attachment, Decision, Stage, StateQueueCount
@@ -386,7 +387,9 @@ def refused_deciders(applications: Iterable[Application]) -> dict[int, dict[Stag
     level and an appeal, as the decision refuses them: its nodal officer (their account, and
     any account of one of their addresses, ``officers_addresses``); at the state level
     whoever decided an authority step of it (each address a link of one went to, and the
-    account signed in where one decided); at an appeal whoever made the rejection under
+    account signed in where one decided), and the address of the one still open (its
+    escalation to the state level leaves the authority out: it will not decide that level
+    either); at an appeal whoever made the rejection under
     appeal (``last_rejection``: an administrator's account, the address of an authority's
     link and the account signed in where it decided). Addresses normalised: the same mailbox
     under a "+tag", or its domain in Unicode, is the same person. Two queries."""
@@ -399,7 +402,7 @@ def refused_deciders(applications: Iterable[Application]) -> dict[int, dict[Stag
             who.addresses.update(addresses)
     rows = (
         ApprovalStep.objects.filter(Q(stage=Stage.AUTHORITY) | Q(decision=Decision.REJECT), application_id__in=list(refused))
-        .exclude(decision__in=["", Decision.CANCELLED])
+        .exclude(decision=Decision.CANCELLED)
         .order_by("decided_at", "id")
         .values_list("application_id", "stage", "decision", "assignee_email", "decided_by_id", "decided_by_email")
     )
@@ -429,6 +432,28 @@ def authorities_refused(addresses: Iterable[str]) -> dict[str, str]:
     nothing and no link or reminder goes to it. Two queries at most (``classify_emails``)."""
     return {address: explain_refusal(verdict, for_officer=True)
             for address, verdict in classify_emails(addresses).items() if not verdict.eligible_as_officer}
+
+
+def authority_steps_refused(steps: Iterable[ApprovalStep]) -> dict[int, str]:
+    """{step id: why its competent authority can no longer decide} for those of the
+    authority ``steps`` whose address cannot now: refused by the official-email rules since
+    (``authorities_refused``), or become one of the nodal officer's own addresses since
+    (``officers_addresses``). Their link decides nothing (as the decision checks it), so no
+    link or reminder goes to them and the officer's page says why. Three queries at most,
+    whatever the number of steps."""
+    steps = [step for step in steps if step.stage == Stage.AUTHORITY]
+    if not steps:
+        return {}
+    refused = authorities_refused({step.assignee_email for step in steps})
+    own = officers_addresses({step.application_id for step in steps})
+    problems = {}
+    for step in steps:
+        if step.assignee_email in refused:
+            problems[step.pk] = refused[step.assignee_email]
+        elif normalise_address(step.assignee_email) in own.get(step.application_id, set()):
+            problems[step.pk] = _("It is now one of the nodal officer's own addresses: the competent authority must "
+                                  "be someone else.")
+    return problems
 
 
 class Tell(NamedTuple):

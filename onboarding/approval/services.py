@@ -30,6 +30,7 @@ from onboarding.approval.deadlines import appeal_until, end_of_local_day
 from onboarding.approval.selectors import (
     Tell,
     authorities_refused,
+    authority_steps_refused,
     deciders_to_tell,
     last_rejection,
     last_seen_step,
@@ -52,7 +53,7 @@ from portal.audit.services import audit_record
 from portal.client import request_meta
 from portal.limits import refuse_over
 from portal.organisations.models import Organisation
-from portal.organisations.services import organisation_activate
+from portal.organisations.services import organisation_activate, short_code_lock
 from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin
 from portal.text import multi_line
 
@@ -163,7 +164,7 @@ def step_resend_authority_link(
         step = application.steps.select_for_update().filter(decision="", stage=Stage.AUTHORITY).first()
         if step is None:
             raise workflow.InvalidTransition(application.status, "resend_link")
-        problem = authorities_refused([step.assignee_email]).get(step.assignee_email)
+        problem = authority_steps_refused([step]).get(step.pk)
         if problem:  # its link would decide nothing
             raise ValidationError(_("%(email)s can no longer decide as a competent authority: %(problem)s No new link "
                                     "was sent to it.") % {"email": step.assignee_email, "problem": problem},
@@ -248,8 +249,11 @@ def _check_officer_may_become_admin(application: Application, stage: Stage) -> N
 
 def _check_short_code_free(application: Application, stage: Stage) -> None:
     """Final approval makes the organisation active under its short code: refused while
-    another organisation has it (taken since the form was checked)."""
+    another organisation has it (taken since the form was checked). The code's lock, held
+    until the decision commits, makes another approval naming it at the same moment wait
+    and then find it taken, as it would one after the other."""
     code = application.section_data(Section.ORGANISATION).get("short_code") or ""
+    short_code_lock(code)
     problem = short_code_taken(code, application)
     if problem:
         raise ValidationError({"decision": (_(
@@ -396,12 +400,11 @@ def _check_authority_decider(token_row: AuthorityToken, signed_in: AnyUser | Non
 
 
 def _check_staff_decider(actor: AnyUser | None, step: ApprovalStep, application: Application) -> None:
-    """PermissionDenied unless ``actor`` may decide ``step`` (a state or appeal step). The
-    officer's other accounts (another of their addresses) are refused at the decision,
+    """PermissionDenied unless ``actor`` may decide ``step`` (a state or appeal step) by their
+    role. The nodal officer holding that role (their own account, or another of their
+    addresses) finds the application in their queue: they are refused at the decision,
     saying why (``_check_second_pair_of_eyes``)."""
     if actor is None or not actor.is_authenticated:
-        raise PermissionDenied
-    if actor.pk == application.nodal_officer_id:  # nobody decides on their own application
         raise PermissionDenied
     if step.stage == Stage.STATE and not may_decide_state_step(actor, step):
         raise PermissionDenied
@@ -416,8 +419,8 @@ def _is_nodal_officer(user: AnyUser, application: Application) -> bool:
 
 
 def _check_second_pair_of_eyes(actor: AnyUser, step: ApprovalStep, application: Application) -> None:
-    """Each level is decided by someone else: neither level by the nodal officer from another
-    account of one of their addresses (``_is_nodal_officer``), a state step not by the
+    """Each level is decided by someone else: neither level by the nodal officer, from their own
+    account or another account of one of their addresses (``_is_nodal_officer``), a state step not by the
     competent authority of the same application (the link went to one of their addresses),
     an appeal not by whoever made the rejection under appeal (signed in, or as the competent
     authority through a link to one of their addresses). ValidationError at the decision
@@ -425,6 +428,10 @@ def _check_second_pair_of_eyes(actor: AnyUser, step: ApprovalStep, application: 
     decision leave out."""
     if not refused_deciders([application])[application.pk][Stage(step.stage)].includes(actor.pk, addresses_of_users({actor.pk})):
         return
+    if actor.pk == application.nodal_officer_id:
+        raise ValidationError({"decision": _(
+            "You are this application's nodal officer: nobody decides on their own application, so another "
+            "administrator decides it.")}, code="own_application")
     if _is_nodal_officer(actor, application):
         raise ValidationError({"decision": _(
             "One of your addresses is this application's nodal officer's: nobody decides on their own application, "

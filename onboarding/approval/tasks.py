@@ -23,14 +23,15 @@ LETTERS_SECONDS = 300
              time_limit=600, soft_time_limit=540)
 def deadline_sweep():
     """Beat, every 15 minutes: reminders before a step's due date and escalations after it.
-    Each batch is one transaction with a constant number of queries; a full batch
-    means there may be more, so another follows."""
+    Each batch is one transaction with a constant number of queries; a full batch (of
+    steps claimed, whether or not a reminder went: an authority no longer eligible gets
+    none) means there may be more, so another follows."""
     batch = settings.ONBOARDING_SWEEP_BATCH
     result = {"reminded": 0, "escalated": 0}
     for _batch in range(MAX_BATCHES):  # bounded: whatever is left waits for the next run
-        done = deadlines.deadline_sweep(limit=batch)
+        done, claimed = deadlines.deadline_sweep_batch(limit=batch)
         result = {key: result[key] + done[key] for key in result}
-        if done["reminded"] < batch and done["escalated"] < batch:
+        if claimed["reminded"] < batch and claimed["escalated"] < batch:
             break
     return result
 

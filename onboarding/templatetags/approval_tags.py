@@ -2,7 +2,7 @@ from django import template
 from django.utils import timezone
 
 from onboarding import workflow
-from onboarding.approval.selectors import authorities_refused, steps_of
+from onboarding.approval.selectors import authority_steps_refused, steps_of
 from onboarding.approval.services import appeal_deadline
 from onboarding.models import ApplicationDocument, ApplicationStatus, Decision, DocumentKind, Stage
 from portal.audit.models import AuditAction
@@ -26,7 +26,7 @@ def approval_panel(context, application):
     now = timezone.now()
     authority_refused = ""
     if open_step is not None and open_step.stage == Stage.AUTHORITY:
-        authority_refused = authorities_refused([open_step.assignee_email]).get(open_step.assignee_email, "")
+        authority_refused = authority_steps_refused([open_step]).get(open_step.pk, "")
     return {
         "application": application,
         "open_step": open_step,

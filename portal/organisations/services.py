@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -91,6 +91,21 @@ def organisation_domain_accept(*, domain_id: int, actor: AnyUser, request: HttpR
         audit_record(actor=actor, action=AuditAction.DOMAIN_ACCEPTED, target=row.organisation, request=request,
                      old={"domain": row.domain, "claim": row.claim}, new={"domain": row.domain, "verified": True})
     return row
+
+
+# The first of PostgreSQL's two advisory-lock keys: one short code, in any case ("SHRT").
+SHORT_CODE_LOCK_NAMESPACE = 0x53485254
+
+
+def short_code_lock(code: str) -> None:
+    """Until the transaction ends, whoever else is about to give an organisation the short
+    code ``code`` (letters in any case) waits here: a final approval takes it before it
+    checks the code free, so two at once cannot both find it free and both make an active
+    organisation with it (SQLite, for development, has one writer at a time)."""
+    code = (code or "").strip()
+    if code and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(upper(%s)))", [SHORT_CODE_LOCK_NAMESPACE, code])
 
 
 def organisation_activate(

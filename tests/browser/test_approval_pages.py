@@ -31,7 +31,7 @@ from onboarding.approval import services as approvals
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, Stage
 from portal.organisations.models import OrganisationStatus
 from tests.browser.support import sign_in, sign_out, wait_for_message
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
     AUTHORITY_EMAIL,
     LINK_RE,
@@ -356,3 +356,33 @@ def test_state_admin_signs_in_with_totp_and_approves_from_the_queue(page, portal
     check_page(page, "officer-my-applications")
 
     check_page.assert_clean()
+
+
+def test_a_state_admin_who_is_the_officer_is_told_at_the_decision_why_they_may_not_decide(page, portal, check_page, settings):
+    """The nodal officer is also Maharashtra's state administrator: their application is in
+    their queue and its decision page opens; recording a decision shows the form again, the
+    remarks they typed kept and the reason at the decision, in each language."""
+    officer = UserFactory(email=OFFICER_EMAIL, full_name="Sunil Patil")
+    secret = with_totp(officer)
+    make_state_admin("MH", email="ravi.admin@maharashtra.gov.in")
+    PlatformRoleFactory(user=officer, role="state_admin", jurisdiction="MH")
+    application = at_state_stage(officer, VALID, timezone.now() - timedelta(hours=1), settings)
+    step = application.steps.get(stage=Stage.STATE)
+    sign_in(page, portal, officer.email, secret)
+    page.goto(f"{portal}/onboarding/queue/{step.pk}/")
+    choose_and_record(page, "Return for correction", RETURN_REMARKS)
+    form = page.get_by_role("region", name="Your decision")
+    expect(form).to_contain_text("You are this application's nodal officer: nobody decides on their own application")
+    expect(form.get_by_label(re.compile(r"^Remarks"))).to_have_value(RETURN_REMARKS)
+
+    def refused():  # the same decision again, in the language the page is in now
+        page.goto(f"{portal}/onboarding/queue/{step.pk}/")
+        page.locator("input[name=decision][value=return]").check()
+        page.locator("textarea[name=remarks]").fill(RETURN_REMARKS)
+        page.locator("section[aria-labelledby=decision-heading] button[type=submit]").click()
+        page.wait_for_load_state("load")
+        expect(page.locator("#id_decision_error")).to_be_visible()
+
+    check_page.in_each_language(page, "decision-refused-own-application", reach=refused)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE

@@ -170,6 +170,26 @@ def test_without_state_administrators_escalation_goes_to_the_superadmins(officer
     assert english_subjects(root.email) == [f"Overdue and escalated: application {application.reference}"]
 
 
+def test_an_overdue_authority_is_not_escalated_to_its_own_address(officer):
+    """The competent authority's mailbox is also the state's only administrator: its overdue
+    step is escalated to the superadmins, not to the authority itself alone (it would then
+    decide the state step, which it may not). With another state administrator, to them."""
+    make_state_admin("MH", email=AUTHORITY_EMAIL)
+    root = make_superadmin(email="root@nic.in")
+    application = application_with_authority(nodal_officer=officer)
+    step = ApprovalStep.objects.get(application=application)
+    with time_machine.travel(step.due_at + timedelta(minutes=1), tick=False):
+        assert run_sweep()["escalated"] == 1
+    [escalation] = [m for m in OutboxMessage.objects.all() if english(m.subject).startswith("Overdue and escalated")]
+    assert escalation.to == [root.email]
+    other = make_state_admin("MH", email="admin.mh@maharashtra.gov.in")
+    second = application_with_authority(nodal_officer=UserFactory(email="nodal.two@mahaagri.gov.in"))
+    with time_machine.travel(ApprovalStep.objects.get(application=second).due_at + timedelta(minutes=1), tick=False):
+        assert run_sweep()["escalated"] == 1
+    assert english_subjects(other.email) == [f"Overdue and escalated: application {second.reference}"]
+    assert f"Overdue and escalated: application {second.reference}" not in english_subjects(AUTHORITY_EMAIL)
+
+
 def test_appeal_reminder_and_escalation_go_to_the_superadmins(officer, people):
     application = application_with_authority(nodal_officer=officer)
     Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not ours.", "confirm": "on"})
@@ -308,8 +328,9 @@ def _open_steps(count, now, people):
 
 # Queries of one sweep that has work, whatever the number of steps:
 #   savepoint, select+lock reminders, update reminded_at, select+lock escalations,
-#   update escalated_at, the official-email rules (an authority whose address can no longer
-#   decide gets no reminder), insert new links (the old ones stay until they expire), state admins,
+#   update escalated_at, the official-email rules and the reminded authorities' applications'
+#   nodal officers' addresses (an authority whose address can no longer decide, or has become
+#   the officer's own, gets no reminder), insert new links (the old ones stay until they expire), state admins,
 #   superadmins, their accounts' addresses, the applications' nodal officers' addresses (their
 #   accounts' and those typed in the form: an administrator's account on one of them is the
 #   officer, who decides nothing on their own application) and the applications' decided steps
@@ -317,7 +338,7 @@ def _open_steps(count, now, people):
 #   audit chain head, insert audit rows, move the chain head, release audit savepoint, release
 #   savepoint; on PostgreSQL also the advisory lock that serialises appends to
 #   the audit chain.
-SWEEP_QUERIES = 19 + IS_POSTGRESQL
+SWEEP_QUERIES = 20 + IS_POSTGRESQL
 
 
 @pytest.mark.parametrize("count", [1, 30])
@@ -345,6 +366,27 @@ def test_the_task_sweeps_in_batches_until_nothing_is_left(people, settings):
     assert run_sweep() == {"reminded": 0, "escalated": 0, "rejections_final": 0, "letters": 0}
     assert len(messages_to("admin.mh@maharashtra.gov.in")) == 5
     assert not ApprovalStep.objects.filter(reminded_at__isnull=True).exists()
+
+
+def test_a_batch_of_authorities_no_longer_eligible_does_not_stop_the_task_before_the_rest(people, settings):
+    """A full batch claimed only authorities' steps left out of reminders (their domain made a
+    contractor's since): nothing was sent, but the batch was full, so another follows and the
+    state steps after them are reminded in the same run."""
+    from portal.accounts.models import EmailSuffixRule, SuffixKind
+
+    settings.ONBOARDING_SWEEP_BATCH = 2
+    EmailSuffixRule.objects.create(suffix="contractor.gov.in", kind=SuffixKind.CONTRACTOR, note="reclassified")
+    now = timezone.now()
+    for i in range(2):  # the lower ids: claimed first
+        ApprovalStepFactory(application=ApplicationFactory(jurisdiction="MH", status=ApplicationStatus.WITH_AUTHORITY),
+                            stage=Stage.AUTHORITY, assignee_email=f"director{i}@contractor.gov.in",
+                            opened_at=now - timedelta(days=6), due_at=now + timedelta(days=1))
+    for _ in range(3):
+        ApprovalStepFactory(application=ApplicationFactory(jurisdiction="MH"), stage=Stage.STATE,
+                            opened_at=now - timedelta(days=9), due_at=now + timedelta(days=1))
+    assert run_sweep() == {"reminded": 3, "escalated": 0, "rejections_final": 0, "letters": 0}
+    assert not ApprovalStep.objects.filter(reminded_at__isnull=True).exists()
+    assert len(messages_to("admin.mh@maharashtra.gov.in")) == 3
 
 
 def test_a_rejection_becomes_final_once_the_appeal_period_ends_without_an_appeal(officer, people, settings):
@@ -453,6 +495,23 @@ def test_no_reminder_or_new_link_goes_to_an_authority_whose_domain_is_no_longer_
     with time_machine.travel(step.due_at + timedelta(minutes=1), tick=False):
         assert run_sweep()["escalated"] == 1
     assert len(messages_to(AUTHORITY_EMAIL)) == 1
+    assert english_subjects("admin.mh@maharashtra.gov.in") == [f"Overdue and escalated: application {application.reference}"]
+
+
+def test_no_reminder_or_new_link_goes_to_an_authority_address_that_has_become_the_officers_own(officer, people):
+    """The officer adds the authority's mailbox to their account after submitting: its link
+    decides nothing, so the sweep sends it no reminder and no new link; the step is still
+    escalated once overdue."""
+    from allauth.account.models import EmailAddress
+
+    application = application_with_authority(nodal_officer=officer)
+    step = ApprovalStep.objects.get(application=application)
+    EmailAddress.objects.create(user=officer, email=AUTHORITY_EMAIL, verified=False, primary=False)
+    with time_machine.travel(step.due_at - timedelta(days=1), tick=False):
+        assert run_sweep()["reminded"] == 0
+    assert len(messages_to(AUTHORITY_EMAIL)) == 1 and AuthorityToken.objects.filter(step=step).count() == 1
+    with time_machine.travel(step.due_at + timedelta(minutes=1), tick=False):
+        assert run_sweep()["escalated"] == 1
     assert english_subjects("admin.mh@maharashtra.gov.in") == [f"Overdue and escalated: application {application.reference}"]
 
 

@@ -7,6 +7,7 @@ and they race for real. PostgreSQL only (the require_postgresql fixture of
 tests/conftest.py).
 """
 
+import copy
 import threading
 import time
 from datetime import timedelta
@@ -34,7 +35,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import _CHAIN_LOCK_KEY, audit_verify
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import Organisation
-from tests.factories import ApplicationFactory, ApprovalStepFactory
+from tests.factories import ApplicationFactory, ApprovalStepFactory, UserFactory
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
     AUTHORITY_EMAIL,
     TRANSACTIONAL,
@@ -48,6 +49,7 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
     state_step,
     submitted_application,
 )
+from tests.onboarding_data import VALID
 from tests.pg_trace import other_connection
 
 pytestmark = [
@@ -147,6 +149,37 @@ def test_two_state_admins_deciding_at_once_give_exactly_one_decision(with_state)
     decided = AuditEvent.objects.filter(action=AuditAction.STEP_DECIDED, new_values__step=step.pk)
     assert decided.count() == 1
     assert Organisation.objects.count() == (1 if winner == 0 else 0)
+    assert audit_verify() == []
+
+
+def test_two_final_approvals_naming_one_short_code_make_one_organisation(officer):
+    """Two applications naming the same short code, approved at the same moment by two
+    administrators: each checked the code free before the other's organisation was made.
+    The code's lock, taken before the check, makes the second wait and then refuse, as
+    it does when they come one after the other."""
+    first_admin = make_state_admin("MH", email="admin.two@maharashtra.gov.in")
+    second_admin = make_state_admin("MH", email="admin.three@maharashtra.gov.in")
+    first = authority_approved(officer)
+    data = copy.deepcopy(VALID)
+    data["organisation"].update({"name": "Directorate of Horticulture, Maharashtra", "short_code": "doa-mh",
+                                 "email_domains": "horti.maharashtra.gov.in", "website": "https://horti.maharashtra.gov.in"})
+    data["competent_authority"]["official_email"] = "director@horti.maharashtra.gov.in"
+    data["integration"]["tech_email"] = "tech@horti.maharashtra.gov.in"
+    second = authority_approved(UserFactory(email="nodal.officer@horti.maharashtra.gov.in"), data)
+    # The audit chain's lock, taken once the organisation is made, is held for a moment.
+    results = race([
+        lambda: approvals.step_decide(step_id=state_step(first).pk, decision="approve", actor=first_admin),
+        lambda: approvals.step_decide(step_id=state_step(second).pk, decision="approve", actor=second_admin),
+    ], hold_sql="SELECT pg_advisory_xact_lock(%s)", hold_params=[_CHAIN_LOCK_KEY])
+    assert sorted(outcome for outcome, _value in results) == ["error", "ok"], results
+    [refusal] = [value for outcome, value in results if outcome == "error"]
+    assert isinstance(refusal, ValidationError), refusal
+    [reason] = refusal.message_dict["decision"]
+    assert "DOA-MH is already the short code of Directorate of" in reason, reason
+    assert reason.endswith("Return the application for correction instead."), reason
+    assert Organisation.objects.filter(short_code__iexact="DOA-MH").count() == 1
+    statuses = sorted(Application.objects.filter(pk__in=[first.pk, second.pk]).values_list("status", flat=True))
+    assert statuses == sorted([ApplicationStatus.APPROVED, ApplicationStatus.WITH_STATE])
     assert audit_verify() == []
 
 

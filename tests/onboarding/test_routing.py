@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 from guardian.shortcuts import get_perms
@@ -59,6 +59,7 @@ from tests.onboarding.approval_helpers import (
     signed_in,
     state_step,
     submitted_application,
+    with_totp,
 )
 from tests.onboarding_data import VALID
 
@@ -198,6 +199,29 @@ def test_the_nodal_officer_holding_the_authoritys_address_cannot_decide_through_
     with pytest.raises(ValidationError):
         approvals.step_decide(step_id=ApprovalStep.objects.get(application=application).pk, decision="approve",
                               token=latest_link()[1])
+
+
+def test_no_new_link_goes_to_an_authority_address_that_has_become_the_officers_own(officer):
+    """After submitting, the officer adds the authority's mailbox to their account: its link
+    decides nothing, so the officer's page says why and offers no new link, and one asked
+    for is refused: none is mailed."""
+    from allauth.account.models import EmailAddress
+
+    application = submitted_application(officer)
+    EmailAddress.objects.create(user=officer, email=AUTHORITY_EMAIL.upper(), verified=True, primary=False)
+    AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    sent = len(messages_to(AUTHORITY_EMAIL))
+    with pytest.raises(ValidationError) as refused:
+        approvals.step_resend_authority_link(application_id=application.pk, actor=officer)
+    assert refused.value.messages == [
+        f"{AUTHORITY_EMAIL} can no longer decide as a competent authority: It is now one of the nodal officer's own "
+        "addresses: the competent authority must be someone else. No new link was sent to it."]
+    client = signed_in(officer)
+    page = client.get(f"/onboarding/{application.pk}/").content.decode()
+    assert f"The competent authority's address {AUTHORITY_EMAIL} can no longer decide on this application" in page
+    assert "Send the competent authority a new link" not in page
+    assert len(messages_to(AUTHORITY_EMAIL)) == sent
+    assert AuthorityToken.objects.count() == 1
 
 
 @pytest.mark.parametrize("kind", [SuffixKind.CONTRACTOR, SuffixKind.CONSUMER])
@@ -616,7 +640,7 @@ def test_a_new_application_in_the_queue_is_told_to_those_who_may_decide_it(offic
     application = application_with_state(nodal_officer=officer)
     [assigned] = [m for m in OutboxMessage.objects.all() if m.subject.startswith("New application in your approval queue")]
     assert assigned.to == [root.email]
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ValidationError):
         approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=officer)
     approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=root)
 
@@ -830,6 +854,66 @@ def test_a_superadmin_on_the_officers_own_mailbox_does_not_decide_the_appeal(off
     approvals.appeal_decide(step_id=appeal.pk, decision="overturn", actor=root)
     application.refresh_from_db()
     assert application.status == ApplicationStatus.APPROVED
+
+
+OWN_ACCOUNT = ("You are this application's nodal officer: nobody decides on their own application, so another "
+               "administrator decides it.")
+
+
+def test_a_state_admin_who_is_the_officer_is_refused_at_the_decision_keeping_what_they_typed(officer):
+    """The nodal officer is also the state administrator of the application's state: it is in
+    their queue and its decision page opens; their decision is refused at the decision field,
+    saying why, with the remarks they typed kept (not a bare 403), and nothing changes."""
+    PlatformRoleFactory(user=officer, role="state_admin", jurisdiction="MH")
+    with_totp(officer)
+    make_superadmin()
+    application = application_with_state(nodal_officer=officer)
+    step = state_step(application)
+    with pytest.raises(ValidationError) as refused:
+        approvals.step_decide(step_id=step.pk, decision="approve", actor=officer)
+    assert refused.value.message_dict == {"decision": [OWN_ACCOUNT]}
+    client = signed_in(officer)
+    assert client.get(f"/onboarding/queue/{step.pk}/").status_code == 200
+    remarks = "Please attach the letter again."
+    response = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "return", "remarks": remarks})
+    assert response.status_code == 200
+    tree = page(response)
+    assert field_error(tree, "decision") == OWN_ACCOUNT
+    assert field_value(tree, "decision") == "return" and field_value(tree, "remarks") == remarks
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE and state_step(application).decision == ""
+
+
+def test_a_superadmin_who_is_the_officer_is_refused_at_the_appeal_decision_keeping_what_they_typed(officer):
+    """The same at an appeal: the officer who is also a superadmin opens their own appeal's
+    decision page; deciding it is refused at the decision field, what they typed kept."""
+    PlatformRoleFactory(user=officer, role="superadmin", jurisdiction="")
+    with_totp(officer)
+    application = application_with_state(nodal_officer=officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="No.", actor=make_state_admin("MH"))
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="It is one.", actor=officer)
+    client = signed_in(officer)
+    assert client.get(f"/onboarding/appeals/{appeal.pk}/").status_code == 200
+    response = client.post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "overturn", "remarks": "Overturned.", "confirm": "on"})
+    assert response.status_code == 200
+    tree = page(response)
+    assert field_error(tree, "decision") == OWN_ACCOUNT
+    assert field_value(tree, "decision") == "overturn" and field_value(tree, "remarks") == "Overturned."
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.UNDER_APPEAL
+
+
+@pytest.mark.parametrize("language", ["hi", "mr"])
+def test_the_officers_own_refusal_at_the_decision_is_in_their_language(officer, language):
+    PlatformRoleFactory(user=officer, role="state_admin", jurisdiction="MH")
+    with_totp(officer)
+    step = state_step(application_with_state(nodal_officer=officer))
+    client = signed_in(officer)
+    response = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve", "confirm": "on"},
+                           HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 200
+    error = field_error(page(response), "decision")
+    assert error and "nodal officer" not in error and error != OWN_ACCOUNT
 
 
 def deciding_page(kind, officer):

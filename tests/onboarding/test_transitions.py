@@ -103,14 +103,17 @@ def test_people_without_the_role_may_not_decide_a_state_step(with_state, officer
 
 
 def test_nobody_decides_on_their_own_application(state_admin):
-    """A state administrator (or superadmin) who is also the nodal officer may not decide it."""
+    """A state administrator (or superadmin) who is also the nodal officer may not decide it:
+    refused at the decision, saying why."""
     admin_officer = UserFactory(email="officer.and.admin@mahaagri.gov.in")
     PlatformRoleFactory(user=admin_officer, role="state_admin", jurisdiction="MH")
     PlatformRoleFactory(user=admin_officer, role="superadmin", jurisdiction="")
     application = application_with_state(nodal_officer=admin_officer)
     unchanged = Unchanged(application)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ValidationError) as refused:
         approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=admin_officer)
+    assert list(refused.value.message_dict) == ["decision"]
+    assert "nobody decides on their own application" in refused.value.message_dict["decision"][0]
     unchanged.check()
 
 
