@@ -16,6 +16,7 @@ from portal.organisations.models import (
     OrganisationStatus,
     not_ended_q,
 )
+from portal.permissions import memberships_not_lapsed
 from portal.text import single_line
 
 
@@ -139,12 +140,13 @@ def _admin_has_ground_below(membership: Membership, now: datetime, *, leaving: l
 
 def organisations_left_without_admin(roles: list[Membership]) -> set[int]:
     """Of the organisations of ``roles`` (admin roles about to end), the ids of those
-    where nobody else would hold the admin role without an end date (one query)."""
+    where nobody else would hold the admin role without an end date (one query), a role
+    that has lapsed not counted (portal.permissions.memberships_not_lapsed)."""
     organisation_ids = {role.organisation_id for role in roles}
     if not organisation_ids:
         return set()
-    kept = Membership.objects.filter(
+    kept = memberships_not_lapsed(Membership.objects.filter(
         organisation_id__in=organisation_ids, role=MembershipRole.ADMIN, is_active=True, ends_at__isnull=True,
         user__is_active=True,
-    ).exclude(user_id__in={role.user_id for role in roles}).values_list("organisation_id", flat=True)
+    ).exclude(user_id__in={role.user_id for role in roles})).values_list("organisation_id", flat=True)
     return organisation_ids - set(kept)

@@ -49,6 +49,7 @@ from portal.permissions import (
     is_superadmin,
     may_grant_admin,
     may_grant_platform_roles,
+    memberships_not_lapsed,
 )
 
 REASON_MAX_LENGTH = 500
@@ -705,10 +706,12 @@ def _locked_organisation(organisation_id: int, actor: AnyUser | None, user_id: i
 
 def _check_keeps_an_admin(organisation: Organisation, *, leaving_user_id: int) -> None:
     """Refuse when no admin of the organisation in force and without an end date would
-    remain besides ``leaving_user_id`` (who is being removed, or given an end date)."""
-    others = Membership.objects.filter(
+    remain besides ``leaving_user_id`` (who is being removed, or given an end date): not
+    counting a role that has lapsed (portal.permissions.memberships_not_lapsed: it
+    rests on a verification past its date of superannuation, and gives no right)."""
+    others = memberships_not_lapsed(Membership.objects.filter(
         organisation=organisation, role=MembershipRole.ADMIN, is_active=True, ends_at__isnull=True, user__is_active=True,
-    ).exclude(user_id=leaving_user_id)
+    ).exclude(user_id=leaving_user_id))
     if not others.exists():
         raise LastAdmin(
             _("%(organisation)s would have no admin left whose role does not end: grant the admin role to someone "

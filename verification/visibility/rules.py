@@ -135,7 +135,7 @@ def _role_vouches(user: AnyUser, top: int, prefix: str, today) -> Exists:
                                             is_active=True))
 
 
-def role_lapsed(*, user_id: int, top, prefix, now, today) -> Q:
+def role_lapsed(*, user_id, top, prefix, now, today) -> Q:
     """Whether the user's admin role of organisation ``top`` (its offices: ``prefix``)
     ends with a verification of theirs past its date of superannuation, before the
     hourly job ends it (it then ends the roles ``admin_roles_resting_on`` names): the
@@ -143,9 +143,10 @@ def role_lapsed(*, user_id: int, top, prefix, now, today) -> Q:
     role granted above it that nothing else below rests on any more (no other
     membership in force below: not the one ending, nor a role granted above it).
     ``top`` and ``prefix`` are references to the row asked about (the guardian row of
-    the role, ``portal.permissions.admin_role_lapse_register``, where the verification
-    app registers this), ``now`` the moment asked about, ``today`` an expression of its
-    day: no query of its own."""
+    the role, or a membership, ``portal.permissions.admin_role_lapse_register``, where the
+    verification app registers this), ``user_id`` the person's id or a reference to it
+    there, ``now`` the moment asked about, ``today`` an expression of its day: no query
+    of its own."""
     lapsed = _lapsed_verifications(user_id, today)
     lapsed_below_it = lapsed.filter(organisation__ancestry__contains=Concat(
         Value("/"), Cast(OuterRef("organisation_id"), CharField()), Value("/")))
