@@ -81,6 +81,18 @@ def organisation_search(*, query: str, limit: int = 20) -> QuerySet[Organisation
     )
 
 
+def grounds_for_admin(organisation: Organisation, *, now: datetime | None = None) -> QuerySet[Membership]:
+    """The memberships on which the admin role of ``organisation`` may be given
+    (organisation_admin_grant, and the role pages' search for someone to give it to):
+    active, of it or of an office below it, a member's (verified there: verification
+    keeps Membership in step) or an admin role in force, and not lapsed
+    (portal.permissions.memberships_not_lapsed: a verification past its date of
+    superannuation proves nothing from the next request, before the hourly job ends it)."""
+    in_subtree = Q(organisation=organisation) | Q(organisation__ancestry__startswith=organisation.subtree_prefix)
+    in_force = Q(role=MembershipRole.MEMBER) | not_ended_q(now=now or timezone.now())
+    return memberships_not_lapsed(Membership.objects.filter(in_subtree, in_force, is_active=True), now)
+
+
 # Admin roles resting on a membership -----------------------------------------------------------
 
 def admin_roles_resting_on(pairs: list[tuple[int, int]], *, now: datetime | None = None,

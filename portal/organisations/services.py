@@ -39,7 +39,7 @@ from portal.organisations.models import (
     not_ended_q,
 )
 from portal.organisations.notifications import send_role_mail
-from portal.organisations.selectors import admin_roles_resting_on, domain_claims_of
+from portal.organisations.selectors import admin_roles_resting_on, domain_claims_of, grounds_for_admin
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import (
     ADMINISTER_ORGANISATION,
@@ -729,13 +729,11 @@ def _lock_organisations(organisation_ids: Iterable[int] | QuerySet) -> None:
 
 def _eligible_for_admin(organisation: Organisation, user: AbstractBaseUser, now: datetime) -> bool:
     """An active member of the organisation or of an office below it (verified there:
-    verification keeps Membership in step), or an admin there, with an address that
-    may hold official powers."""
+    verification keeps Membership in step), or an admin there, whose membership has not
+    lapsed (grounds_for_admin), with an address that may hold official powers."""
     if not user.is_active or not classify_email(user.email).eligible_as_officer:
         return False
-    in_subtree = Q(organisation=organisation) | Q(organisation__ancestry__startswith=organisation.subtree_prefix)
-    in_force = Q(role=MembershipRole.MEMBER) | not_ended_q(now=now)
-    return Membership.objects.filter(in_subtree, in_force, user=user, is_active=True).exists()
+    return grounds_for_admin(organisation, now=now).filter(user=user).exists()
 
 
 def _admin_expire(membership: Membership) -> None:

@@ -241,6 +241,21 @@ def test_only_a_verified_member_of_the_organisation_or_below_it_is_made_admin(wo
     assert Membership.objects.get(user=world["member"], organisation=office).is_active
 
 
+def test_a_member_whose_verification_has_lapsed_is_not_made_admin(world):
+    """Past the date of superannuation of their verification (the hourly job has not yet
+    ended it) a member proves nothing any more: the admin role is not given on it, neither
+    of their office nor of the department above it (no role that would count for nothing,
+    no audit row, no mail telling them they hold it)."""
+    member, root = world["member"], fresh(world["superadmin"])
+    _verified_then_lapsed(member, world["office"])()
+    for where in (world["office"], world["parent"]):
+        with pytest.raises(ValidationError) as refused:
+            organisation_admin_grant(organisation_id=where.pk, user_id=member.pk, actor=root, reason="Head")
+        assert refused.value.code == "not_eligible"
+    assert not Membership.objects.filter(user=member, role=MembershipRole.ADMIN).exists()
+    assert not events(AuditAction.MEMBERSHIP_GRANTED)
+
+
 def test_a_member_whose_address_cannot_hold_official_powers_is_not_made_admin(world):
     gmail = make_member(world["office"], email="clerk.pune@gmail.com")
     with pytest.raises(ValidationError) as refused:
