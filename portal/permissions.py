@@ -260,8 +260,9 @@ def admin_role_lapse_register(condition: Callable[..., Q]) -> None:
     admin role of organisation ``top`` (the offices below it: subtree ``prefix``) counts
     for nothing any more, before a job ends it (verification: the verification it rests
     on is past its date of superannuation). ``top`` and ``prefix`` are references to the
-    guardian row asked about, for the condition's subqueries (``OuterRef`` one level
-    down); ``now`` is the moment asked about and ``today`` its day (India time), an
+    row asked about (a guardian row, or a membership: ``memberships_not_lapsed``), for
+    the condition's subqueries (``OuterRef`` one level down), and so may be ``user_id``
+    (else the user's id); ``now`` is the moment asked about and ``today`` its day (India time), an
     expression (the query is compiled with a marker in ``now``'s place). Every question
     here then leaves such a role out, from the next request. Call it from an
     ``AppConfig.ready``: the roles' query is compiled once per process, at its first use."""
@@ -286,14 +287,34 @@ def _admin_permission_rows(user: AnyUser, now=None, *, inactive_too: bool = Fals
     ).exclude(Exists(ended))
     if not inactive_too:
         rows = rows.filter(content_object__status=OrganisationStatus.ACTIVE)
-    if _admin_role_lapses:
-        top = OuterRef("content_object_id")
-        prefix = Concat(OuterRef("content_object__ancestry"), Cast(top, CharField()), Value("/"),
-                        output_field=CharField())
-        today = TruncDate(Value(now, output_field=DateTimeField()), tzinfo=timezone.get_default_timezone())
-        for condition in _admin_role_lapses:
-            rows = rows.exclude(condition(user_id=user.pk, top=top, prefix=prefix, now=now, today=today))
+    return _without_lapsed(rows, user_id=user.pk, top=OuterRef("content_object_id"),
+                           ancestry=OuterRef("content_object__ancestry"), now=now)
+
+
+def _without_lapsed(rows: QuerySet, *, user_id, top, ancestry, now) -> QuerySet:
+    """``rows`` less those whose admin role a registered condition says has lapsed
+    (``admin_role_lapse_register``): the role of the person ``user_id`` (an id, or a
+    reference to the row's) in organisation ``top`` (a reference), whose ``ancestry``
+    (a reference) gives its offices' prefix."""
+    if not _admin_role_lapses:
+        return rows
+    prefix = Concat(ancestry, Cast(top, CharField()), Value("/"), output_field=CharField())
+    today = TruncDate(Value(now, output_field=DateTimeField()), tzinfo=timezone.get_default_timezone())
+    for condition in _admin_role_lapses:
+        rows = rows.exclude(condition(user_id=user_id, top=top, prefix=prefix, now=now, today=today))
     return rows
+
+
+def memberships_not_lapsed(memberships: QuerySet[Membership], now=None) -> QuerySet[Membership]:
+    """``memberships`` less those that count for nothing by a registered lapse condition
+    (``admin_role_lapse_register``), each asked of its own person and organisation: an
+    admin role resting on a verification past its date of superannuation (which every
+    question here leaves out), and a member's membership resting on it, before the job
+    ends them. The rules that count who else holds an organisation's admin role, or who
+    it may be given to, ask this: a role that gives no right does not keep an
+    organisation administered, nor does a membership that proves nothing ground one."""
+    return _without_lapsed(memberships, user_id=OuterRef("user_id"), top=OuterRef("organisation_id"),
+                           ancestry=OuterRef("organisation__ancestry"), now=now or timezone.now())
 
 
 def directly_administered_ids(user: AnyUser, now=None, *, inactive_too: bool = False) -> QuerySet:

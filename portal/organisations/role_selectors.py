@@ -24,6 +24,7 @@ from portal.organisations.models import (
     in_force_q,
 )
 from portal.organisations.names import seen_name
+from portal.organisations.selectors import grounds_for_admin
 from portal.permissions import (
     AnyUser,
     may_grant_admin,
@@ -191,18 +192,15 @@ def admin_role_ended(organisation: Organisation, user_id: object) -> EndedRole |
     return _ended_as_recorded(membership.user.email, event, AuditAction.MEMBERSHIP_EXPIRED) if event else None
 
 
-def _subtree(organisation: Organisation) -> Q:
-    return Q(organisation=organisation) | Q(organisation__ancestry__startswith=organisation.subtree_prefix)
-
-
 def candidates_for_admin(organisation: Organisation, query: str, *, viewer: AnyUser,
                          limit: int = SEARCH_LIMIT) -> QuerySet:
-    """Active members of the organisation or of an office below it whose address
-    starts with ``query``, who are not already its admins: at most ``limit``."""
+    """Active members of the organisation or of an office below it (those the admin role
+    may be given on: grounds_for_admin) whose address starts with ``query``, who are not
+    already its admins: at most ``limit``."""
     prefix = _email_prefix(query)
     if not prefix:
         return get_user_model().objects.none()
-    members = Membership.objects.filter(_subtree(organisation), is_active=True).values("user_id")
+    members = grounds_for_admin(organisation).values("user_id")
     admins = Membership.objects.filter(admin_in_force_q(), organisation=organisation).values("user_id")
     return _named(get_user_model().objects.filter(is_active=True, email__startswith=prefix, pk__in=members)
                   .exclude(pk__in=admins).only("id", "email", "full_name"), viewer, "").order_by("email")[:limit]
@@ -210,9 +208,9 @@ def candidates_for_admin(organisation: Organisation, query: str, *, viewer: AnyU
 
 def candidate_for_admin(organisation: Organisation, pk: object, *, viewer: AnyUser | None = None) -> AbstractBaseUser:
     """A person the organisation's admin role may be offered to (an active member of
-    it or below it), or 404. The service checks again under its lock."""
+    it or below it: grounds_for_admin), or 404. The service checks again under its lock."""
     found = person(pk, viewer=viewer)
-    if not Membership.objects.filter(_subtree(organisation), user=found, is_active=True).exists():
+    if not grounds_for_admin(organisation).filter(user=found).exists():
         raise Http404
     return found
 

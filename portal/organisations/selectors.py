@@ -16,6 +16,7 @@ from portal.organisations.models import (
     OrganisationStatus,
     not_ended_q,
 )
+from portal.permissions import memberships_not_lapsed
 from portal.text import single_line
 
 
@@ -80,6 +81,18 @@ def organisation_search(*, query: str, limit: int = 20) -> QuerySet[Organisation
     )
 
 
+def grounds_for_admin(organisation: Organisation, *, now: datetime | None = None) -> QuerySet[Membership]:
+    """The memberships on which the admin role of ``organisation`` may be given
+    (organisation_admin_grant, and the role pages' search for someone to give it to):
+    active, of it or of an office below it, a member's (verified there: verification
+    keeps Membership in step) or an admin role in force, and not lapsed
+    (portal.permissions.memberships_not_lapsed: a verification past its date of
+    superannuation proves nothing from the next request, before the hourly job ends it)."""
+    in_subtree = Q(organisation=organisation) | Q(organisation__ancestry__startswith=organisation.subtree_prefix)
+    in_force = Q(role=MembershipRole.MEMBER) | not_ended_q(now=now or timezone.now())
+    return memberships_not_lapsed(Membership.objects.filter(in_subtree, in_force, is_active=True), now)
+
+
 # Admin roles resting on a membership -----------------------------------------------------------
 
 def admin_roles_resting_on(pairs: list[tuple[int, int]], *, now: datetime | None = None,
@@ -139,12 +152,13 @@ def _admin_has_ground_below(membership: Membership, now: datetime, *, leaving: l
 
 def organisations_left_without_admin(roles: list[Membership]) -> set[int]:
     """Of the organisations of ``roles`` (admin roles about to end), the ids of those
-    where nobody else would hold the admin role without an end date (one query)."""
+    where nobody else would hold the admin role without an end date (one query), a role
+    that has lapsed not counted (portal.permissions.memberships_not_lapsed)."""
     organisation_ids = {role.organisation_id for role in roles}
     if not organisation_ids:
         return set()
-    kept = Membership.objects.filter(
+    kept = memberships_not_lapsed(Membership.objects.filter(
         organisation_id__in=organisation_ids, role=MembershipRole.ADMIN, is_active=True, ends_at__isnull=True,
         user__is_active=True,
-    ).exclude(user_id__in={role.user_id for role in roles}).values_list("organisation_id", flat=True)
+    ).exclude(user_id__in={role.user_id for role in roles})).values_list("organisation_id", flat=True)
     return organisation_ids - set(kept)

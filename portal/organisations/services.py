@@ -39,7 +39,7 @@ from portal.organisations.models import (
     not_ended_q,
 )
 from portal.organisations.notifications import send_role_mail
-from portal.organisations.selectors import admin_roles_resting_on, domain_claims_of
+from portal.organisations.selectors import admin_roles_resting_on, domain_claims_of, grounds_for_admin
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import (
     ADMINISTER_ORGANISATION,
@@ -49,6 +49,7 @@ from portal.permissions import (
     is_superadmin,
     may_grant_admin,
     may_grant_platform_roles,
+    memberships_not_lapsed,
 )
 
 REASON_MAX_LENGTH = 500
@@ -720,10 +721,12 @@ def _locked_organisation(organisation_id: int, actor: AnyUser | None, user_id: i
 
 def _check_keeps_an_admin(organisation: Organisation, *, leaving_user_id: int) -> None:
     """Refuse when no admin of the organisation in force and without an end date would
-    remain besides ``leaving_user_id`` (who is being removed, or given an end date)."""
-    others = Membership.objects.filter(
+    remain besides ``leaving_user_id`` (who is being removed, or given an end date): not
+    counting a role that has lapsed (portal.permissions.memberships_not_lapsed: it
+    rests on a verification past its date of superannuation, and gives no right)."""
+    others = memberships_not_lapsed(Membership.objects.filter(
         organisation=organisation, role=MembershipRole.ADMIN, is_active=True, ends_at__isnull=True, user__is_active=True,
-    ).exclude(user_id=leaving_user_id)
+    ).exclude(user_id=leaving_user_id))
     if not others.exists():
         raise LastAdmin(
             _("%(organisation)s would have no admin left whose role does not end: grant the admin role to someone "
@@ -741,13 +744,11 @@ def _lock_organisations(organisation_ids: Iterable[int] | QuerySet) -> None:
 
 def _eligible_for_admin(organisation: Organisation, user: AbstractBaseUser, now: datetime) -> bool:
     """An active member of the organisation or of an office below it (verified there:
-    verification keeps Membership in step), or an admin there, with an address that
-    may hold official powers."""
+    verification keeps Membership in step), or an admin there, whose membership has not
+    lapsed (grounds_for_admin), with an address that may hold official powers."""
     if not user.is_active or not classify_email(user.email).eligible_as_officer:
         return False
-    in_subtree = Q(organisation=organisation) | Q(organisation__ancestry__startswith=organisation.subtree_prefix)
-    in_force = Q(role=MembershipRole.MEMBER) | not_ended_q(now=now)
-    return Membership.objects.filter(in_subtree, in_force, user=user, is_active=True).exists()
+    return grounds_for_admin(organisation, now=now).filter(user=user).exists()
 
 
 def _admin_expire(membership: Membership) -> None:

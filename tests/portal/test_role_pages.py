@@ -396,6 +396,27 @@ def test_an_admin_makes_a_verified_member_an_admin_after_confirming(world):
     assert client.get(grant_url).status_code == 404
 
 
+def test_a_member_whose_verification_has_lapsed_is_not_offered_the_admin_role(world):
+    """Past the date of superannuation of their verification (before the hourly job ends
+    it) a member is no verified member: the search for someone to make admin does not find
+    them, and they have no grant page."""
+    from verification.models import GovernmentProfile
+
+    office, member = world["office"], world["member"]
+    held = GovernmentProfileFactory(user=member, organisation=office, status=VerificationStatus.VERIFIED)
+    client = client_of(world, "admin_office")
+    assert "asha.kulkarni@pune.mahaagri.gov.in" in well_formed(
+        client.get(f"/portal/roles/organisations/{office.pk}/", {"email": "asha"}))
+    GovernmentProfile.objects.filter(pk=held.pk).update(superannuation_date=timezone.localdate() - timedelta(days=1))
+    assert "asha.kulkarni@pune.mahaagri.gov.in" not in well_formed(
+        client.get(f"/portal/roles/organisations/{office.pk}/", {"email": "asha"}))
+    grant_url = f"/portal/roles/organisations/{office.pk}/grant/"
+    assert client.get(grant_url, {"user": member.pk}).status_code == 404
+    data = {"user": member.pk, "ends_on": "", "reason": "Heads the establishment section.", "step": "confirm"}
+    assert client.post(grant_url, data).status_code == 404
+    assert Membership.objects.get(user=member, organisation=office).role == MembershipRole.MEMBER
+
+
 def test_a_grant_outlasting_the_granters_own_role_is_refused_at_the_last_day_with_the_latest_allowed(world):
     office, member = world["office"], world["member"]
     acting = make_admin(office, email="acting.admin@pune.mahaagri.gov.in")

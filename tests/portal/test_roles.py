@@ -21,6 +21,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import Membership, MembershipRole, PlatformRole, PlatformRoleGrant, in_force_q
+from portal.organisations.selectors import organisations_left_without_admin
 from portal.organisations.services import (
     LastAdmin,
     LastSuperadmin,
@@ -240,6 +241,21 @@ def test_only_a_verified_member_of_the_organisation_or_below_it_is_made_admin(wo
     assert Membership.objects.get(user=world["member"], organisation=office).is_active
 
 
+def test_a_member_whose_verification_has_lapsed_is_not_made_admin(world):
+    """Past the date of superannuation of their verification (the hourly job has not yet
+    ended it) a member proves nothing any more: the admin role is not given on it, neither
+    of their office nor of the department above it (no role that would count for nothing,
+    no audit row, no mail telling them they hold it)."""
+    member, root = world["member"], fresh(world["superadmin"])
+    _verified_then_lapsed(member, world["office"])()
+    for where in (world["office"], world["parent"]):
+        with pytest.raises(ValidationError) as refused:
+            organisation_admin_grant(organisation_id=where.pk, user_id=member.pk, actor=root, reason="Head")
+        assert refused.value.code == "not_eligible"
+    assert not Membership.objects.filter(user=member, role=MembershipRole.ADMIN).exists()
+    assert not events(AuditAction.MEMBERSHIP_GRANTED)
+
+
 def test_a_member_whose_address_cannot_hold_official_powers_is_not_made_admin(world):
     gmail = make_member(world["office"], email="clerk.pune@gmail.com")
     with pytest.raises(ValidationError) as refused:
@@ -284,6 +300,39 @@ def test_the_admin_with_an_end_date_can_be_removed_while_a_permanent_one_stays(w
                              ends_at=timezone.now() + timedelta(days=30), actor=root)
     organisation_admin_revoke(organisation_id=office.pk, user_id=world["member"].pk, actor=root)
     assert not permissions.may_administer(fresh(world["member"]), office)
+
+
+def _verified_then_lapsed(person, organisation):
+    """``person`` (a member of ``organisation``) verified there, the verification then past
+    its date of superannuation: the hourly job has not yet ended it, nor what rests on it."""
+    from tests.verification.helpers import GovernmentProfileFactory
+    from verification.models import GovernmentProfile, VerificationStatus
+
+    held = GovernmentProfileFactory(user=person, organisation=organisation, status=VerificationStatus.VERIFIED)
+    return lambda: GovernmentProfile.objects.filter(pk=held.pk).update(
+        superannuation_date=timezone.localdate() - timedelta(days=1))
+
+
+def test_an_admin_whose_role_rests_on_a_lapsed_verification_does_not_count_as_the_one_that_stays(world):
+    """An admin role resting on a verification past its date of superannuation counts for
+    nothing from the next request (portal.permissions), before the hourly job ends it: nor
+    does it count as the admin who stays. Otherwise the last admin in force could be
+    removed, or given an end date, and nobody would administer the office."""
+    office, root, member, first = world["office"], fresh(world["superadmin"]), world["member"], world["admin_office"]
+    lapse = _verified_then_lapsed(member, office)
+    organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=root)
+    lapse()
+    assert not permissions.may_administer(fresh(member), office)
+    with pytest.raises(LastAdmin):
+        organisation_admin_revoke(organisation_id=office.pk, user_id=first.pk, actor=root)
+    with pytest.raises(LastAdmin):
+        organisation_admin_grant(organisation_id=office.pk, user_id=first.pk, ends_at=timezone.now() + timedelta(days=30),
+                                 actor=root)
+    # The verification services ask the same (an admin who ends the first admin's verification).
+    assert organisations_left_without_admin([Membership.objects.get(organisation=office, user=first)]) == {office.pk}
+    assert permissions.may_administer(fresh(first), office)
+    assert not events(AuditAction.MEMBERSHIP_REVOKED)
+    assert Membership.objects.get(organisation=office, user=first).ends_at is None
 
 
 # The last superadmin ---------------------------------------------------------------------------

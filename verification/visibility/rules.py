@@ -135,7 +135,7 @@ def _role_vouches(user: AnyUser, top: int, prefix: str, today) -> Exists:
                                             is_active=True))
 
 
-def role_lapsed(*, user_id: int, top, prefix, now, today) -> Q:
+def role_lapsed(*, user_id, top, prefix, now, today) -> Q:
     """Whether the user's admin role of organisation ``top`` (its offices: ``prefix``)
     ends with a verification of theirs past its date of superannuation, before the
     hourly job ends it (it then ends the roles ``admin_roles_resting_on`` names): the
@@ -143,9 +143,10 @@ def role_lapsed(*, user_id: int, top, prefix, now, today) -> Q:
     role granted above it that nothing else below rests on any more (no other
     membership in force below: not the one ending, nor a role granted above it).
     ``top`` and ``prefix`` are references to the row asked about (the guardian row of
-    the role, ``portal.permissions.admin_role_lapse_register``, where the verification
-    app registers this), ``now`` the moment asked about, ``today`` an expression of its
-    day: no query of its own."""
+    the role, or a membership, ``portal.permissions.admin_role_lapse_register``, where the
+    verification app registers this), ``user_id`` the person's id or a reference to it
+    there, ``now`` the moment asked about, ``today`` an expression of its day: no query
+    of its own."""
     lapsed = _lapsed_verifications(user_id, today)
     lapsed_below_it = lapsed.filter(organisation__ancestry__contains=Concat(
         Value("/"), Cast(OuterRef("organisation_id"), CharField()), Value("/")))
@@ -310,14 +311,33 @@ def normalise_search(query: str) -> str:
     return " ".join((query or "").split())[:SEARCH_MAX]
 
 
+# Combining marks that pg_trgm (the C library's alphanumerics, in the database's locale) does
+# not take as part of a word: diacritics, accents and tone marks added to a letter, and the
+# signs that join or change letters (virama, nukta), by their Unicode names. The marks a script
+# writes its letters with (vowel signs, anusvara, candrabindu, visarga, length marks) it does.
+_MARKS_NO_WORD_PART = ("COMBINING", "VIRAMA", "NUKTA", "AL-LAKUNA", "ACCENT", "STRESS", "TONE", "POINT",
+                       "SANDHI", "OVERLINE", "VARIATION SELECTOR")
+
+
+def _word_character(char: str) -> bool:
+    """Whether pg_trgm takes ``char`` as a word character: a letter, a decimal digit, a
+    letter number (Ⅻ), or a mark that is part of a letter (a Devanagari vowel sign). Not
+    other numbers (superscripts, fractions), nor accents alone."""
+    category = unicodedata.category(char)
+    if category[0] == "L" or category in ("Nd", "Nl"):
+        return True
+    return category in ("Mn", "Mc") and not any(part in unicodedata.name(char, "") for part in _MARKS_NO_WORD_PART)
+
+
 def has_searchable_word(query: str) -> bool:
-    """Whether ``query`` holds SEARCH_MIN letters or digits in a row (combining vowel signs
-    count, as in Devanagari): what the trigram indexes of search_candidates can look up.
-    A search of punctuation ("%%%", "...") or of short words only ("a.b", "x y") gives
-    them nothing to use, and every row of every column would be read."""
+    """Whether ``query`` holds SEARCH_MIN word characters in a row as pg_trgm counts them
+    (_word_character: letters, digits, and the vowel signs of Devanagari): what the trigram
+    indexes of search_candidates can look up. A search of punctuation ("%%%", "..."), of
+    superscripts or accents alone ("²³¹"), or of short words only ("a.b", "x y") gives them
+    nothing to use, and every row of every column would be read."""
     run = 0
     for char in normalise_search(query):
-        run = run + 1 if unicodedata.category(char)[0] in "LMN" else 0
+        run = run + 1 if _word_character(char) else 0
         if run >= SEARCH_MIN:
             return True
     return False

@@ -591,6 +591,24 @@ def test_the_last_admin_of_another_organisation_is_refused_in_the_preview_with_t
     assert GovernmentProfile.objects.get(user=second, organisation=world["office"]).status == VerificationStatus.VERIFIED
 
 
+def test_an_admin_role_that_has_lapsed_is_not_the_other_organisations_admin_who_stays(world):
+    """The directorate's other admin holds a role resting on a verification past its date of
+    superannuation (it counts for nothing from the next request, before the hourly job ends
+    it): it does not keep the directorate administered, so the preview refuses the row of
+    its admin in force as it refuses the last admin's."""
+    admin = world["admin_other"]
+    GovernmentProfileFactory(user=admin, organisation=world["other"], status=VerificationStatus.VERIFIED)
+    EmailAddress.objects.create(user=admin, email="person1@pune.mahaagri.gov.in", verified=True)
+    lapsed = UserFactory(email="retired@karhealth.gov.in")
+    GovernmentProfileFactory(user=lapsed, organisation=world["other"], status=VerificationStatus.VERIFIED,
+                             superannuation_date=timezone.localdate() - timedelta(days=1))
+    Membership.objects.create(organisation=world["other"], user=lapsed, role=MembershipRole.ADMIN)
+    assert not may_administer(lapsed, world["other"])
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1)]))
+    assert [(row.outcome, row.problems) for row in RosterRow.objects.filter(roster=roster)] == [
+        ("refused", "last_admin_elsewhere")]
+
+
 def test_the_last_admin_of_another_organisation_on_the_roster_is_not_moved_and_the_row_says_why(
         world, django_capture_on_commit_callbacks):
     """The directorate's admin also has a confirmed address on the office's domain, on its

@@ -17,7 +17,12 @@ from verification.visibility.models import Audience, PersonalVisibility, Profile
 from verification.visibility.rules import has_searchable_word
 from verification.visibility.selectors import EXPORTS_PER_HOUR, directory_search
 
-NO_WORD = ["%%%", "---", "...", "@@@", "a.b", "x y", "ab-cd", "१२ ३४"]
+# pg_trgm takes no trigram from superscript digits nor fractions, nor from accents alone
+# (combining marks that are no letter's part); they break a word as a space does.
+NO_WORD = ["%%%", "---", "...", "@@@", "a.b", "x y", "ab-cd", "१२ ३४", "²³¹", "½¼¾", "\u0301\u0301\u0301",
+           "a\u0301\u0301\u0301b", "ab\u0301c", "क्\u094d\u094d"]
+TAKEN = ["quillfeath", "zq.person", "98123 45670", "qz-7731", "अमित", "सुनीता", "रवि", "कृष्ण", "ज़ोरावर", "१२३",
+         "Dy. Secretary", "José", "Ⅻ Ⅻ ⅫⅫⅫ"]
 
 
 @pytest.mark.parametrize("query", NO_WORD)
@@ -39,11 +44,33 @@ def test_a_search_without_a_word_the_indexes_can_use_is_said_at_the_field(people
     assert not AuditEvent.objects.filter(action=AuditAction.DIRECTORY_EXPORTED).exists()
 
 
-@pytest.mark.parametrize("query", ["quillfeath", "zq.person", "98123 45670", "qz-7731", "अमित", "सुनीता",
-                                   "Dy. Secretary"])
+@pytest.mark.parametrize("query", TAKEN)
 def test_a_search_with_such_a_word_is_taken(query):
     """Devanagari words count their vowel signs as letters (as the indexes do)."""
     assert has_searchable_word(query)
+
+
+# Latin, the combining diacritics, superscripts and subscripts, number forms, and the scripts
+# of India (Devanagari to Malayalam).
+BLOCKS = [(0x21, 0x250), (0x300, 0x370), (0x2070, 0x20A0), (0x2150, 0x2190), (0x900, 0xD80)]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm")
+@pytest.mark.django_db
+def test_what_counts_as_a_word_is_what_the_trigram_indexes_take_as_one():
+    """A character counts towards the word a search needs only if pg_trgm (in the
+    database's locale) takes it as a word character: three of it in a row give trigrams.
+    Otherwise a search of them is taken and reads every row of every searched column. And
+    the searches taken above give the indexes trigrams."""
+    characters = [chr(code) for lo, hi in BLOCKS for code in range(lo, hi)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT c, cardinality(show_trgm(repeat(c, 3))) > 0 FROM unnest(%s::text[]) c", [characters])
+        pg_word = dict(cursor.fetchall())
+        cursor.execute("SELECT q FROM unnest(%s::text[]) q WHERE cardinality(show_trgm(q)) = 0", [TAKEN])
+        without_trigrams = [row[0] for row in cursor.fetchall()]
+    counted_not_taken = [f"U+{ord(c):04X}" for c in characters if has_searchable_word(c * 3) and not pg_word[c]]
+    assert counted_not_taken == []
+    assert without_trigrams == []
 
 
 def test_directory_downloads_are_limited_per_person(people):
