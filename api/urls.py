@@ -10,6 +10,7 @@ urlpatterns = [
     # An organisation's admins
     path("organisations/<int:pk>/clients/", views.client_list, name="clients"),
     path("organisations/<int:pk>/clients/new/", views.client_create, name="client_create"),
+    path("clients/<int:pk>/token/", views.client_token, name="client_token"),
     path("clients/<int:pk>/revoke/", views.client_revoke, name="client_revoke"),
     # Last: any other address under the API's prefix, and the prefix without its slash, a
     # JSON 404 (with DEBUG on too, when Django would answer its HTML page).

@@ -1,13 +1,17 @@
 """Pages of an organisation's admins (of it or of an organisation above it) and of
 superadmins: the organisation's API clients, registering one (its token shown once,
-on the page that answers the form, never stored), and revoking one after a
+on the page that answers the form, never stored; kept in the session of the admin who
+registered it only for that page's language switch, briefly), and revoking one after a
 confirmation. Organisations and clients are fetched through selectors scoped to the
 viewer: another organisation's are 404."""
+
+import time
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -21,12 +25,29 @@ from verification.visibility.models import Audience, ProfileField
 from verification.visibility.services import visibility_policy_of
 
 PAGE_SIZE = 50
+# A new client's token, kept in the session of the admin who registered it so that the page
+# showing it comes back with it after the language is changed there (the switch loads the
+# page again): until they go on to the list or the form, five minutes at most after it was
+# made. Never anywhere else (the database keeps its SHA-256 only), never in a log.
+TOKEN_KEPT_KEY = "api_client_token_shown"
+TOKEN_KEPT_SECONDS = 5 * 60
+
+
+def token_shown(request, client, token: str, until: float):
+    """The page that shows ``client``'s token, kept for its language switch, which leads to
+    ``client_token`` (not back to the form, which would start a new client)."""
+    request.session[TOKEN_KEPT_KEY] = {"client": client.pk, "token": token, "until": until}
+    return render(request, "api/client_created.html", {
+        "organisation": client.organisation, "client": client, "token": token,
+        "language_next": reverse("api:client_token", args=[client.pk]),
+    })
 
 
 @rule("administrator_of_organisation")
 @require_http_methods(["GET"])
 def client_list(request, pk):
     organisation = organisation_for_admin(request.user, pk)
+    request.session.pop(TOKEN_KEPT_KEY, None)  # gone on from a token's page: no longer kept
     page = Paginator(clients_of(organisation), PAGE_SIZE).get_page(request.GET.get("page"))
     # A client finds a person only by an address or number verified users may see: say which
     # its people are found by under the organisation's policy today (a person may narrow it).
@@ -42,6 +63,7 @@ def client_list(request, pk):
 @require_http_methods(["GET", "POST"])
 def client_create(request, pk):
     organisation = organisation_for_admin(request.user, pk)
+    request.session.pop(TOKEN_KEPT_KEY, None)
     form = ApiClientForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -51,10 +73,26 @@ def client_create(request, pk):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            # Shown on this answer only: the token is kept nowhere (not in the session either).
-            return render(request, "api/client_created.html",
-                          {"organisation": organisation, "client": client, "token": token})
+            # Shown on this answer, and again only after a language switch here (TOKEN_KEPT_KEY).
+            return token_shown(request, client, token, time.time() + TOKEN_KEPT_SECONDS)
     return render(request, "api/client_form.html", {"organisation": organisation, "form": form})
+
+
+@rule("administrator_of_organisation")
+@never_cache  # the answer holds the token: no copy of it may stay in a cache (Cache-Control: no-store)
+@require_http_methods(["GET"])
+def client_token(request, pk):
+    """Where the language switch of a token's page leads: that page again, in the language
+    chosen, for the session that registered the client while it keeps the token; anyone
+    else, or later, is sent to the list, told the token is shown once."""
+    client = client_for_admin(request.user, pk)
+    kept = request.session.get(TOKEN_KEPT_KEY)
+    if kept and kept.get("client") == client.pk and client.is_active and time.time() < kept.get("until", 0):
+        return token_shown(request, client, kept["token"], kept["until"])
+    request.session.pop(TOKEN_KEPT_KEY, None)
+    messages.info(request, _("A client's token is shown only once, on the page that answers its registration. "
+                             "If it was not copied, revoke the client and register a new one."))
+    return redirect("api:clients", pk=client.organisation_id)
 
 
 @rule("administrator_of_organisation")

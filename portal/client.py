@@ -1,18 +1,19 @@
 """Who is on the other end of a request: the client's address and browser.
 
 Behind reverse proxies ``REMOTE_ADDR`` is the nearest proxy's address. The client's
-address is read the way allauth reads it for its own rate limits (its adapter's
-``get_client_ip``), trusting as many ``X-Forwarded-For`` hops as
-``ALLAUTH_TRUSTED_PROXY_COUNT`` says (from ``PORTAL_TRUSTED_PROXY_COUNT``, 0 by
-default: no proxy is trusted and ``REMOTE_ADDR`` is used), so that audit rows,
-the portal's own rate limits and allauth's agree on who the client is.
+address is read the way allauth reads it (``DefaultAccountAdapter.get_client_ip``),
+trusting as many ``X-Forwarded-For`` hops as ``ALLAUTH_TRUSTED_PROXY_COUNT`` says (from
+``PORTAL_TRUSTED_PROXY_COUNT``, 0 by default: no proxy is trusted and ``REMOTE_ADDR`` is
+used), and the portal's account adapter answers allauth's own rate limits with
+``client_ip``, so that audit rows, the portal's rate limits and allauth's agree on who the
+client is, also for a request with fewer hops than trusted proxies (allauth would raise).
 """
 
 import hashlib
 import hmac
 from functools import cache
 
-from allauth.account.adapter import get_adapter
+from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest
@@ -25,7 +26,7 @@ def client_ip(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
     try:
-        return get_adapter(request).get_client_ip(request) or None
+        return DefaultAccountAdapter(request).get_client_ip(request) or None
     except (PermissionDenied, ImproperlyConfigured):
         # No usable address, or fewer X-Forwarded-For hops than trusted proxies (a
         # request that did not come through them): the peer's own address.

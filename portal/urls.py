@@ -28,6 +28,7 @@ admin.site.site_header = _("Sandes onboarding portal")
 handler400 = views.bad_request
 handler404 = views.page_not_found
 handler500 = views.server_error
+handler429 = views.too_many_requests  # not Django's: allauth renders it for its rate limits
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -5,8 +5,11 @@ import time
 import uuid
 from pathlib import Path
 
+from allauth.account.adapter import get_adapter
+from allauth.core import ratelimit
 from django.contrib import messages
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import connection
 from django.http import HttpResponseServerError, JsonResponse
@@ -14,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.template import loader
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -219,6 +223,41 @@ def page_not_found(request, exception):
         return JsonResponse({"detail": _("The API has nothing at this address: its OpenAPI document lists what it "
                                          "has.")}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+# The limits of ACCOUNT_RATE_LIMITS (portal/settings.py) on mail to one address, by the URL
+# name of allauth's page they refuse (429) and the action they count: the sentence the 429
+# page adds when that limit is the one reached. Any other refusal (requests from one client
+# address or account) gets the page's general sentences only.
+MAIL_LIMITS = {
+    "account_reset_password": ("reset_password", gettext_lazy(
+        "A password reset can be asked for the same address at most five times an hour.")),
+    "account_signup": ("confirm_email", gettext_lazy(
+        "A code that confirms an address, or the notice that it has an account already, is mailed to one address "
+        "at most three times in ten minutes and five times an hour, whoever asks.")),
+}
+MAIL_LIMITS["account_email"] = MAIL_LIMITS["account_signup"]
+
+
+def mail_limit_reached(request):
+    """The sentence of MAIL_LIMITS for the address a refused page was sent, when its limit is
+    the one reached (asked of allauth without counting), or None."""
+    match = getattr(request, "resolver_match", None)
+    action, sentence = MAIL_LIMITS.get(match.url_name if match else None, (None, None))
+    if action is None or request.method != "POST":
+        return None
+    try:
+        email = get_adapter(request).clean_email(request.POST.get("email", ""))
+    except ValidationError:
+        return None
+    return None if ratelimit.consume(request, action=action, key=email.lower(), dry_run=True) else sentence
+
+
+def too_many_requests(request):
+    """The page of allauth's 429s (allauth renders ``ROOT_URLCONF.handler429``), in the portal's
+    layout: it names the limit on mail to one address that refused the page, where that is
+    the one reached, rather than the password reset's for every refusal."""
+    return render(request, "429.html", {"mail_limit": mail_limit_reached(request)}, status=429)
 
 
 # The 500 page when even templates/500.html cannot be rendered (its template or a static

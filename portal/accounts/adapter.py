@@ -5,7 +5,7 @@ from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import translation
@@ -14,6 +14,7 @@ from email_validator import EmailNotValidError
 
 from portal.accounts.mail_language import allauth_mail_language
 from portal.accounts.official_email import normalise_mailbox, validated_email
+from portal.client import client_ip
 from portal.organisations.services import OfficialPowersHeld, holder_ends_own_grounds, official_powers_end_check
 from portal.permissions import is_state_admin, is_superadmin
 
@@ -59,6 +60,16 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         except EmailNotValidError as error:
             raise ValidationError(gettext("Enter a valid email address."), code="invalid") from error
         return email
+
+    def get_client_ip(self, request) -> str:
+        """The client's address for allauth's rate limits and sessions: the one the portal
+        reads everywhere (portal.client.client_ip), also for a request with fewer
+        X-Forwarded-For hops than trusted proxies (one that did not come through them: the
+        peer's address), where allauth's reading raises ImproperlyConfigured, a 500."""
+        ip = client_ip(request)
+        if not ip:
+            raise PermissionDenied("Unable to determine client IP address")
+        return ip
 
     def is_safe_url(self, url) -> bool:
         """Whether ``url`` (a "next" page) may be gone on to, as allauth decides; an address

@@ -3,11 +3,13 @@ from allauth.account.adapter import get_adapter
 from allauth.account.forms import AddEmailForm as AllauthAddEmailForm
 from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import ResetPasswordForm as AllauthResetPasswordForm
+from allauth.account.forms import SignupForm as AllauthSignupForm
 from allauth.account.models import EmailAddress
 from allauth.core import context
 from allauth.mfa.totp.forms import ActivateTOTPForm as AllauthActivateTOTPForm
 from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY
 from django import forms
+from django.contrib.auth.hashers import make_password
 from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.models import SuffixKind
@@ -51,6 +53,20 @@ class LoginForm(AllauthLoginForm):
 
     def clean_login(self) -> str:
         return normalise_mailbox(super().clean_login())
+
+
+class SignupForm(AllauthSignupForm):
+    """allauth's form (settings.ACCOUNT_FORMS), except that a sign-up with an address that
+    has an account hashes the password typed, as a new account's is, and forgets it.
+    allauth answers both alike (ACCOUNT_PREVENT_ENUMERATION) but only mails the "account
+    already exists" notice, so with a slow hasher (PBKDF2) the answer came many times
+    sooner and told whoever signs up that the address has an account; Django's
+    ``authenticate`` hashes the password of an unknown user for the same reason."""
+
+    def try_save(self, request):
+        if self.account_already_exists and self.cleaned_data.get("password1"):
+            make_password(self.cleaned_data["password1"])
+        return super().try_save(request)
 
 
 def reset_reaches(user, email: str) -> bool:

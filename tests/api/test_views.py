@@ -1,10 +1,15 @@
 """The API client pages of an organisation's admins: listing, registering (the token
-on the answer only, never cached or kept in the session), revoking after a
+on the answer only, and again after a language switch there, never cached, kept in the
+session only for that switch), revoking after a
 confirmation; another organisation's are 404, for every page and method; exact
 query counts of the list at two sizes; every page well-formed."""
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.test import Client
+from django.utils import timezone
 
 from api.models import ApiClient
 from api.selectors import clients_of
@@ -59,11 +64,61 @@ def test_registering_shows_the_token_once_and_keeps_it_nowhere(world):
     token = parse(html).find(id="api-token").get("value")
     assert token.startswith(client.token_prefix)
     assert ApiClient.objects.filter(token_hash=client.token_hash).exists()
-    assert token not in repr(dict(browser.session.items()))
-    # Later pages do not show it again.
+    # Later pages do not show it again, and the session no longer keeps it for the page's language switch.
     assert token not in browser.get(clients_url(world["a"])).content.decode()
+    assert token not in repr(dict(browser.session.items()))
     assert browser.get("/api/v1/verifications", {"email": "x@mahaagri.gov.in"},
                        HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+
+
+def switch_language(browser, html, language):
+    """The language changed in the header of the page ``html``, as a person does it."""
+    switch = parse(html).find("form", class_="language-switch")
+    data = {field.get("name"): field.get("value") for field in switch.find_all("input") if field.get("name")}
+    return browser.post(switch.get("action"), {**data, "language": language}, follow=True)
+
+
+def test_changing_the_language_on_the_token_page_shows_the_token_again(world):
+    """The token is shown on the answer to the form only, and the language switch there loaded
+    the empty form: the token was gone for good, and the client had to be revoked. The page
+    comes back in the language chosen, the same token in it (kept in the session for the
+    switch, no longer than that), and the token leaves the session once the person goes on."""
+    browser = signed_in(world["admin_a"])
+    html = well_formed(browser.post(new_url(world["a"]), {"name": "District HRMS"}))
+    token = parse(html).find(id="api-token").get("value")
+    for language in ("hi", "mr", "en"):
+        response = switch_language(browser, html, language)
+        html = well_formed(response)
+        tree = parse(html)
+        assert tree.find("html").get("lang") == language
+        assert tree.find(id="api-token").get("value") == token, language
+        assert "no-store" in response["Cache-Control"]
+    assert ApiClient.objects.filter(organisation=world["a"], name="District HRMS").count() == 1
+    assert token not in well_formed(browser.get(clients_url(world["a"])))
+    assert token not in repr(dict(browser.session.items()))
+    response = switch_language(browser, html, "hi")  # that page's switch, used after going on
+    assert token not in response.content.decode() and response.redirect_chain[-1][0] == clients_url(world["a"])
+    assert "क्लाइंट का टोकन केवल एक बार, उसके पंजीकरण के उत्तर वाले पृष्ठ पर, दिखाया जाता है।" in well_formed(response)
+
+
+def test_a_kept_token_is_shown_to_no_other_session_nor_after_five_minutes(world):
+    browser = signed_in(world["admin_a"])
+    html = well_formed(browser.post(new_url(world["a"]), {"name": "District HRMS"}))
+    token = parse(html).find(id="api-token").get("value")
+    again = parse(html).find("form", class_="language-switch").find("input", name="next").get("value")
+    assert again == f"/api/clients/{ApiClient.objects.get(name='District HRMS').pk}/token/"
+    from tests.verification.helpers import make_admin
+
+    for other in (signed_in(make_admin(world["a"], email="second.admin@mahaagri.gov.in")),
+                  signed_in(world["superadmin"])):
+        response = other.get(again, follow=True)
+        assert response.status_code == 200 and token not in response.content.decode()
+    assert signed_in(world["admin_b"]).get(again).status_code == 404
+    assert token in well_formed(browser.get(again))  # still kept for its own session
+    with time_machine.travel(timezone.now() + timedelta(minutes=5, seconds=1)):
+        response = browser.get(again, follow=True)
+    assert token not in response.content.decode()
+    assert token not in repr(dict(browser.session.items()))
 
 
 def test_the_form_page_is_not_cached_either(world):
@@ -172,6 +227,7 @@ def test_anyone_but_its_admins_gets_404_on_every_page(world, who):
     user = UserFactory(email="someone@gmail.com") if who == "outsider" else world[who]
     browser = signed_in(user)
     for method, url in [("get", clients_url(world["a"])), ("get", new_url(world["a"])), ("post", new_url(world["a"])),
+                        ("get", f"/api/clients/{world['client_a'].pk}/token/"),
                         ("get", revoke_url(world["client_a"])), ("post", revoke_url(world["client_a"]))]:
         response = getattr(browser, method)(url, {"name": "Sneaky"} if method == "post" else {})
         assert response.status_code == 404, (who, method, url)
@@ -194,7 +250,8 @@ def test_a_superadmin_sees_every_organisations_clients(world):
 
 
 def test_signed_out_is_sent_to_sign_in(world):
-    for url in (clients_url(world["a"]), new_url(world["a"]), revoke_url(world["client_a"])):
+    for url in (clients_url(world["a"]), new_url(world["a"]), f"/api/clients/{world['client_a'].pk}/token/",
+                revoke_url(world["client_a"])):
         response = Client().get(url)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 

@@ -2,7 +2,7 @@
 screenshotted and checked with axe-core (tests/browser/support.py): an organisation's
 admin opens "API clients" from the members page, registers a client (first without a
 name, then with a name of invisible characters only, refused at its field), copies the
-token shown once, calls the API with it, then revokes the client after the confirmation
+token shown once (still there after changing the page's language), calls the API with it, then revokes the client after the confirmation
 and the token is refused; past the organisation's number of clients
 in use, a further one is refused at its name."""
 
@@ -55,6 +55,15 @@ def test_an_admin_registers_uses_and_revokes_an_api_client(page, portal, check_p
     token = page.get_by_label("Token").input_value()
     assert token.startswith("sandes_")
     check_page(page, "api-client-token")
+    # Changing the language there shows the same token again (the page answered the form: the
+    # switch leads to the client's token page, not to the form), in Hindi, Marathi and English.
+    for code in ("hi", "mr", "en"):
+        page.locator("#language-select").select_option(code)
+        page.locator("form.language-switch").get_by_role("button").click()
+        expect(page.locator("html")).to_have_attribute("lang", code)
+        assert page.locator("#api-token").input_value() == token
+        check_page(page, f"api-client-token-{code}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("API client registered")
 
     response = page.request.get(f"{portal}/api/v1/verifications?email=asha.kulkarni%40mahaagri.gov.in",
                                 headers={"Authorization": f"Bearer {token}"})

@@ -51,6 +51,34 @@ def test_a_rate_limit_answers_in_the_portal_and_the_readers_language(page, porta
     check_page.assert_clean()
 
 
+CODE_LIMIT = {
+    "en": "A code that confirms an address, or the notice that it has an account already, is mailed to one address",
+    "hi": "किसी पते की पुष्टि करने वाला कोड, या यह सूचना कि उसका खाता पहले से है, एक पते पर",
+    "mr": "पत्त्याची पुष्टी करणारा कोड, किंवा त्याचे खाते आधीच असल्याची सूचना, एका पत्त्यावर",
+}
+
+
+def test_a_sign_up_refused_past_the_codes_mailed_to_its_address_says_so(page, portal, check_page):
+    """The fourth sign-up with one address in ten minutes: the page names the limit on codes
+    mailed to an address, not the password reset's."""
+    for code, sentence in CODE_LIMIT.items():
+        cache.clear()
+        for _attempt in range(4):  # each a new visitor (the sign-up before waits for its code in its session)
+            page.context.clear_cookies()
+            page.goto(portal + "/accounts/signup/")
+            if code != "en":
+                switch_language(page, code)
+            page.locator("#id_email").fill(f"asha.{code}@mahaagri.gov.in")
+            page.locator("#id_password1").fill("a-long-enough-passphrase")
+            page.locator("#id_password2").fill("a-long-enough-passphrase")
+            page.locator("main button[type=submit]").first.click()
+            page.wait_for_load_state("load")
+        expect(page.locator("h1")).to_have_text(TOO_MANY[code])
+        expect(page.get_by_role("main")).to_contain_text(sentence)
+        check_page(page, f"too-many-codes-{code}")
+    check_page.assert_clean()
+
+
 def test_withdrawing_a_draft_says_its_letter_will_be_deleted(page, portal, check_page):
     officer = UserFactory(email="nodal.officer@mahaagri.gov.in", full_name="Sunil Patil")
     draft = ApplicationFactory(nodal_officer=officer, status="draft", reference=None, letter=True)

@@ -123,3 +123,62 @@ def test_429_of_allauths_rate_limits_in_the_portal_layout_and_the_readers_langua
     assert html.count("<h1") == 1 and f"<h1>{heading}</h1>" in html
     assert html_problems(html) == []
     cache.clear()
+
+
+SIGN_UP = {"email": "asha.k@mahaagri.gov.in", "password1": "a-long-enough-passphrase",
+           "password2": "a-long-enough-passphrase"}
+# The sentence of the 429 page that names the limit a page was refused by, in each language.
+CODE_LIMIT = {
+    "en": "A code that confirms an address, or the notice that it has an account already, is mailed to one "
+          "address at most three times in ten minutes and five times an hour, whoever asks.",
+    "hi": "किसी पते की पुष्टि करने वाला कोड, या यह सूचना कि उसका खाता पहले से है, एक पते पर दस मिनट में अधिकतम तीन बार "
+          "और एक घंटे में पाँच बार भेजा जाता है, चाहे कोई भी माँगे।",
+    "mr": "पत्त्याची पुष्टी करणारा कोड, किंवा त्याचे खाते आधीच असल्याची सूचना, एका पत्त्यावर दहा मिनिटांत जास्तीत जास्त तीन "
+          "वेळा आणि तासाभरात पाच वेळा पाठवली जाते, कोणीही मागितली तरी.",
+}
+RESET_LIMIT = {
+    "en": "A password reset can be asked for the same address at most five times an hour.",
+    "hi": "एक ही पते के लिए पासवर्ड रीसेट एक घंटे में अधिकतम पाँच बार माँगा जा सकता है।",
+    "mr": "एकाच पत्त्यासाठी पासवर्ड रीसेट तासाभरात जास्तीत जास्त पाच वेळा मागता येतो.",
+}
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_the_429_page_names_the_limit_of_the_page_refused(language):
+    """Every 429 of allauth's limits explained itself as the password reset's ("at most five
+    times an hour"), a sign-up refused past the codes mailed to its address too. The page
+    names the limit of the page that was refused, and only that one."""
+    cache.clear()
+    for _ in range(3):  # three codes to one address in ten minutes; the fourth sign-up refused
+        assert Client(HTTP_ACCEPT_LANGUAGE=language).post("/accounts/signup/", SIGN_UP).status_code == 302
+    refused = Client(HTTP_ACCEPT_LANGUAGE=language).post("/accounts/signup/", SIGN_UP)
+    assert refused.status_code == 429
+    html = refused.content.decode()
+    assert CODE_LIMIT[language] in html and RESET_LIMIT[language] not in html
+    assert html_problems(html) == []
+    cache.clear()
+    for _ in range(5):
+        Client(HTTP_ACCEPT_LANGUAGE=language).post("/accounts/password/reset/", {"email": "asha.k@mahaagri.gov.in"})
+    refused = Client(HTTP_ACCEPT_LANGUAGE=language).post("/accounts/password/reset/", {"email": "asha.k@mahaagri.gov.in"})
+    assert refused.status_code == 429
+    html = refused.content.decode()
+    assert RESET_LIMIT[language] in html and CODE_LIMIT[language] not in html
+    cache.clear()
+
+
+@pytest.mark.parametrize("refused", ["sign-in", "sign-up"])
+def test_the_429_page_of_a_limit_on_one_client_address_names_no_mail_limit(refused):
+    """Signing in (allauth's "login" limit) or signing up (its "signup" limit, each time another
+    address) too often from one client address: the page stays general."""
+    cache.clear()
+    client = Client()
+    for attempt in range(31 if refused == "sign-in" else 21):
+        if refused == "sign-in":
+            response = client.post("/accounts/login/", {"login": "someone@mahaagri.gov.in", "password": "wrong-password"})
+        else:
+            response = client.post("/accounts/signup/", {**SIGN_UP, "email": f"p{attempt}@mahaagri.gov.in"})
+    assert response.status_code == 429
+    html = response.content.decode()
+    assert "Wait a few minutes, then try again." in html
+    assert RESET_LIMIT["en"] not in html and CODE_LIMIT["en"] not in html
+    cache.clear()

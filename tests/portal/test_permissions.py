@@ -4,8 +4,10 @@ its list answers (CONVENTIONS: exact counts, the same at 1 and at 200 objects)."
 from datetime import timedelta
 
 import pytest
+from allauth.account.adapter import get_adapter
 from django.contrib.auth.models import AnonymousUser
-from django.test import RequestFactory
+from django.core.cache import cache
+from django.test import Client, RequestFactory
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
@@ -402,6 +404,25 @@ def test_the_client_address_behind_one_trusted_proxy(settings, officer):
     # A request that did not come through the proxy: its own address.
     assert client_ip(RequestFactory().get("/", REMOTE_ADDR="10.0.0.9")) == "10.0.0.9"
 
+
+
+@pytest.mark.parametrize("url,data,status", [
+    ("/accounts/login/", {"login": "someone@mahaagri.gov.in", "password": "wrong-password"}, 200),
+    ("/accounts/password/reset/", {"email": "someone@mahaagri.gov.in"}, 302),
+    ("/accounts/signup/", {"email": "new@mahaagri.gov.in", "password1": "Zq9!xkw8Lmn2", "password2": "Zq9!xkw8Lmn2"}, 302),
+])
+def test_fewer_forwarded_hops_than_trusted_proxies_is_the_peers_address_for_allauth_too(settings, url, data, status):
+    """Two trusted proxies (a load balancer before nginx) and a request that reached nginx
+    without the first: allauth's rate limits read the same address as the portal (the peer's),
+    and the account pages answer; allauth's own reading raised ImproperlyConfigured, a 500."""
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 2
+    request = RequestFactory().post(url, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert get_adapter(request).get_client_ip(request) == client_ip(request) == "10.0.0.2"
+    cache.clear()
+    response = Client(raise_request_exception=False).post(
+        url, data, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert response.status_code == status, response.status_code
+    cache.clear()
 
 # A Django superuser (the site's break-glass account, a superadmin of the portal) -------------
 

@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
@@ -180,6 +181,37 @@ def test_signing_up_with_someones_address_every_minute_mails_it_five_times_an_ho
             with time_machine.travel(start + timedelta(minutes=n, seconds=1), tick=False):
                 sign_up(target, f"198.51.100.{n + 1}")
         assert OutboxMessage.objects.filter(to=[target]).count() == 5, target
+    cache.clear()
+
+
+class CountingHasher(MD5PasswordHasher):
+    """The tests' hasher, counting the passwords it hashes."""
+
+    algorithm = "counted_md5"
+    encoded = 0
+
+    def encode(self, password, salt):
+        CountingHasher.encoded += 1
+        return super().encode(password, salt)
+
+
+@pytest.mark.django_db
+def test_a_sign_up_hashes_the_password_whether_or_not_the_address_has_an_account(settings):
+    """Both sign-ups answer alike (allauth's enumeration prevention), and take as long: the
+    password typed is hashed for an address with an account too, as a new account's is, or
+    the time the answer takes (a slow hash, in production) tells which addresses have one."""
+    settings.PASSWORD_HASHERS = ["tests.portal.test_reset_rate.CountingHasher", *settings.PASSWORD_HASHERS]
+    holder = UserFactory(email="asha.k@mha.gov.in")
+    EmailAddress.objects.update_or_create(user=holder, email=holder.email, defaults={"verified": True, "primary": True})
+    hashed = {}
+    for target in (holder.email, "new.officer@mha.gov.in"):
+        cache.clear()
+        CountingHasher.encoded = 0
+        response = sign_up(target)
+        assert response.status_code == 302 and response["Location"] == "/accounts/confirm-email/", target
+        hashed[target] = CountingHasher.encoded
+    assert hashed == {holder.email: 1, "new.officer@mha.gov.in": 1}
+    assert User.objects.filter(email="new.officer@mha.gov.in").exists() and User.objects.count() == 2
     cache.clear()
 
 
