@@ -1,12 +1,17 @@
 """Pages of an organisation's admins (of it or of an organisation above it) and of
 superadmins: the organisation's API clients, registering one (its token shown once,
 on the page that answers the form, never stored; kept in the session of the admin who
-registered it only for that page's language switch, briefly), and revoking one after a
+registered it only for that page's language switch, briefly, masked by a pad only their
+browser holds), and revoking one after a
 confirmation. Organisations and clients are fetched through selectors scoped to the
 viewer: another organisation's are 404."""
 
+import base64
+import binascii
+import secrets
 import time
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -19,6 +24,7 @@ from django.views.decorators.http import require_http_methods
 from api import services
 from api.forms import ApiClientForm, RevokeForm
 from api.selectors import client_for_admin, clients_of
+from api.tokens import token_hash
 from portal.access import rule
 from verification.selectors import organisation_for_admin
 from verification.visibility.models import Audience, ProfileField
@@ -28,19 +34,43 @@ PAGE_SIZE = 50
 # A new client's token, kept in the session of the admin who registered it so that the page
 # showing it comes back with it after the language is changed there (the switch loads the
 # page again): until they go on to the list or the form, five minutes at most after it was
-# made. Never anywhere else (the database keeps its SHA-256 only), never in a log.
+# made. The session (a database row) holds it only masked by a one-time pad of random bytes
+# that the browser alone holds, in a cookie sent only to that page's address: neither alone
+# is the token. Never anywhere else (the database keeps its SHA-256 only), never in a log.
 TOKEN_KEPT_KEY = "api_client_token_shown"
+TOKEN_PAD_COOKIE = "api_token_pad"
 TOKEN_KEPT_SECONDS = 5 * 60
+
+
+def _xor(data: bytes, pad: bytes) -> bytes:
+    return bytes(a ^ b for a, b in zip(data, pad, strict=True))
+
+
+def _unmasked(kept: dict, pad_text: str | None, client) -> str | None:
+    """The token the session's masked copy and the browser's pad make, if they make
+    ``client``'s (else None: no pad, another's, or not one at all)."""
+    try:
+        masked, pad = base64.urlsafe_b64decode(kept["masked"]), base64.urlsafe_b64decode(pad_text or "")
+        token = _xor(masked, pad).decode("ascii")
+    except (KeyError, TypeError, ValueError, binascii.Error):  # ValueError: lengths differ, not ASCII
+        return None
+    return token if token_hash(token) == client.token_hash else None
 
 
 def token_shown(request, client, token: str, until: float):
     """The page that shows ``client``'s token, kept for its language switch, which leads to
     ``client_token`` (not back to the form, which would start a new client)."""
-    request.session[TOKEN_KEPT_KEY] = {"client": client.pk, "token": token, "until": until}
-    return render(request, "api/client_created.html", {
-        "organisation": client.organisation, "client": client, "token": token,
-        "language_next": reverse("api:client_token", args=[client.pk]),
+    pad = secrets.token_bytes(len(token.encode("ascii")))
+    request.session[TOKEN_KEPT_KEY] = {"client": client.pk, "until": until,
+                                       "masked": base64.urlsafe_b64encode(_xor(token.encode("ascii"), pad)).decode()}
+    again = reverse("api:client_token", args=[client.pk])
+    response = render(request, "api/client_created.html", {
+        "organisation": client.organisation, "client": client, "token": token, "language_next": again,
     })
+    response.set_cookie(TOKEN_PAD_COOKIE, base64.urlsafe_b64encode(pad).decode(), path=again,
+                        max_age=max(1, int(until - time.time())), secure=settings.SESSION_COOKIE_SECURE,
+                        httponly=True, samesite="Strict")
+    return response
 
 
 @rule("administrator_of_organisation")
@@ -88,7 +118,9 @@ def client_token(request, pk):
     client = client_for_admin(request.user, pk)
     kept = request.session.get(TOKEN_KEPT_KEY)
     if kept and kept.get("client") == client.pk and client.is_active and time.time() < kept.get("until", 0):
-        return token_shown(request, client, kept["token"], kept["until"])
+        token = _unmasked(kept, request.COOKIES.get(TOKEN_PAD_COOKIE), client)
+        if token:
+            return token_shown(request, client, token, kept["until"])
     request.session.pop(TOKEN_KEPT_KEY, None)
     messages.info(request, _("A client's token is shown only once, on the page that answers its registration. "
                              "If it was not copied, revoke the client and register a new one."))

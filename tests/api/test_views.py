@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 
@@ -64,6 +65,11 @@ def test_registering_shows_the_token_once_and_keeps_it_nowhere(world):
     token = parse(html).find(id="api-token").get("value")
     assert token.startswith(client.token_prefix)
     assert ApiClient.objects.filter(token_hash=client.token_hash).exists()
+    # Nothing the portal stores holds it: the session keeps it for the page's language switch
+    # only masked by a pad that the browser alone holds (a cookie of the token page's path).
+    assert token not in repr(dict(browser.session.items()))
+    assert not [row for row in Session.objects.all() if token in repr(row.get_decoded())]
+    assert token not in browser.cookies.output()
     # Later pages do not show it again, and the session no longer keeps it for the page's language switch.
     assert token not in browser.get(clients_url(world["a"])).content.decode()
     assert token not in repr(dict(browser.session.items()))
@@ -101,7 +107,8 @@ def test_changing_the_language_on_the_token_page_shows_the_token_again(world):
     assert "क्लाइंट का टोकन केवल एक बार, उसके पंजीकरण के उत्तर वाले पृष्ठ पर, दिखाया जाता है।" in well_formed(response)
 
 
-def test_a_kept_token_is_shown_to_no_other_session_nor_after_five_minutes(world):
+def test_a_kept_token_is_shown_to_no_other_session_nor_after_five_minutes(world, settings):
+    settings.API_CLIENTS_PER_ORGANISATION = 10
     browser = signed_in(world["admin_a"])
     html = well_formed(browser.post(new_url(world["a"]), {"name": "District HRMS"}))
     token = parse(html).find(id="api-token").get("value")
@@ -114,6 +121,22 @@ def test_a_kept_token_is_shown_to_no_other_session_nor_after_five_minutes(world)
         response = other.get(again, follow=True)
         assert response.status_code == 200 and token not in response.content.decode()
     assert signed_in(world["admin_b"]).get(again).status_code == 404
+    # The session's masked copy is nothing without the browser's pad, and a pad not its own
+    # (or none) shows nothing.
+    for number, wrong in enumerate((None, "", "AAAA", "%%%", "flip")):
+        browser = signed_in(world["admin_a"])
+        html = well_formed(browser.post(new_url(world["a"]), {"name": f"District HRMS {number}"}))
+        token = parse(html).find(id="api-token").get("value")
+        again = parse(html).find("form", class_="language-switch").find("input", name="next").get("value")
+        pad = browser.cookies.pop("api_token_pad").value
+        if wrong is not None:
+            browser.cookies["api_token_pad"] = wrong if wrong != "flip" else ("B" if pad[0] == "A" else "A") + pad[1:]
+        response = browser.get(again, follow=True)
+        assert response.status_code == 200 and token not in response.content.decode(), wrong
+    browser = signed_in(world["admin_a"])
+    html = well_formed(browser.post(new_url(world["a"]), {"name": "District HRMS 5"}))
+    token = parse(html).find(id="api-token").get("value")
+    again = parse(html).find("form", class_="language-switch").find("input", name="next").get("value")
     assert token in well_formed(browser.get(again))  # still kept for its own session
     with time_machine.travel(timezone.now() + timedelta(minutes=5, seconds=1)):
         response = browser.get(again, follow=True)
