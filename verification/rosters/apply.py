@@ -18,10 +18,10 @@ from django.utils import timezone
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
 from portal.organisations.models import OrganisationStatus
-from verification.models import HELD_STATUSES, GovernmentProfile
+from verification.models import GovernmentProfile
 from verification.rosters.invitations import DETAILS, invite_rows, people_lock, verify_row
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RosterStatus, RowOutcome
-from verification.rosters.staging import mobile_taken
+from verification.rosters.staging import held_here, mobile_taken
 from verification.services import check_decider
 
 logger = logging.getLogger(__name__)
@@ -55,8 +55,9 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
     invitation) here; returns the audit events, for the caller to record once every
     row it needs is locked."""
     by_email = {row.email: row for row in rows}
-    profiles = list(GovernmentProfile.objects.select_for_update().filter(
-        organisation_id=roster.organisation_id, status__in=HELD_STATUSES, official_email__in=by_email))
+    # A verification whose address has left its holder's account since the preview (a
+    # successor may hold it now) is no longer known here: the row is skipped (not_held_here).
+    profiles = list(held_here(roster.organisation_id).select_for_update().filter(official_email__in=by_email))
     invitations = list(Invitation.objects.select_for_update().filter(
         organisation_id=roster.organisation_id, status=InvitationStatus.PENDING, expires_at__gt=timezone.now(),
         email__in=by_email))

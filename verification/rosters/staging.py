@@ -126,8 +126,7 @@ def classify(roster: RosterImport) -> None:
         )
     rows = RosterRow.objects.filter(roster=roster)
     valid = rows.filter(outcome=RowOutcome.INVITE)
-    held = GovernmentProfile.objects.filter(organisation_id=roster.organisation_id, status__in=HELD_STATUSES,
-                                            official_email=OuterRef("email"))
+    held = held_here(roster.organisation_id).filter(official_email=OuterRef("email"))
     # An expired invitation is no longer known here: the person is invited again (apply
     # closes the expired one).
     invited = Invitation.objects.filter(organisation_id=roster.organisation_id, status=InvitationStatus.PENDING,
@@ -218,6 +217,18 @@ def own_domains(organisation: Organisation) -> QuerySet[OrganisationDomain]:
     """The verified domains of ``organisation`` and of the offices below it: the addresses
     at which its roster may move someone verified in another organisation."""
     return OrganisationDomain.objects.official_for(organisation)
+
+
+def held_here(organisation_id: int) -> QuerySet[GovernmentProfile]:
+    """Verifications held in the organisation whose official address is still confirmed on
+    their holder's account: the ones a roster's row at that address is about. One suspended
+    as its address left the account is not (README: a successor in the post may confirm the
+    address next): a row at that address is its account holder's, verified or invited as
+    anyone else, and never writes their details onto the predecessor's record."""
+    theirs = EmailAddress.objects.filter(user_id=OuterRef("user_id"), email__iexact=OuterRef("official_email"),
+                                         verified=True)
+    return GovernmentProfile.objects.filter(Exists(theirs), organisation_id=organisation_id,
+                                            status__in=HELD_STATUSES)
 
 
 def held_elsewhere(organisation: Organisation) -> QuerySet[GovernmentProfile]:

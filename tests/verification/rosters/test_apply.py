@@ -635,3 +635,41 @@ def test_a_mobile_number_kept_from_verified_users_is_no_holders_when_applying(
     people["here"].refresh_from_db()
     assert people["here"].mobile == "+919876500099"
     assert not RosterRow.objects.filter(roster=roster, problems="mobile_taken").exists()
+
+
+def test_a_successor_who_confirmed_a_predecessor_s_address_is_verified_and_the_predecessor_left_as_they_are(
+        world, django_capture_on_commit_callbacks):
+    """The official address of a member verified here left their account (their
+    verification suspended, address_removed) and their successor in the post confirmed it:
+    a roster listing the address with the successor's details verifies the successor (the
+    account holder), as their own request would, and never writes their details onto the
+    predecessor's suspended profile, which is no longer known here by that address. The
+    same at the apply when the address changed hands after the preview ("change" then):
+    the row is skipped, the predecessor's record left as it is."""
+    address = "section.officer@pune.mahaagri.gov.in"
+    predecessor = UserFactory(email="old.holder@pune.mahaagri.gov.in")
+    EmailAddress.objects.create(user=predecessor, email=address, verified=True, primary=False)
+    old = GovernmentProfileFactory(user=predecessor, organisation=world["office"], status=VerificationStatus.VERIFIED,
+                                   official_email=address, mobile="+919800000001", employee_code="OLD-1")
+    row = person(7, **{"Official email": address})
+    previewed = upload(world["office"], world["admin_office"], csv_bytes([row]))
+    assert RosterRow.objects.get(roster=previewed).outcome == "change"
+    EmailAddress.objects.filter(user=predecessor, email=address).delete()  # suspends the verification
+    old.refresh_from_db()
+    assert (old.status, old.reason_code) == (VerificationStatus.SUSPENDED, "address_removed")
+    successor = UserFactory(email=address, full_name="Person 7")
+    previewed = apply(previewed, world["admin_office"], django_capture_on_commit_callbacks)
+    assert previewed.outcome == {"skipped": 1}
+    assert RosterRow.objects.get(roster=previewed).problems == "not_held_here"
+    old.refresh_from_db()
+    assert (old.employee_code, old.mobile, old.status) == ("OLD-1", "+919800000001", VerificationStatus.SUSPENDED)
+
+    roster = upload(world["office"], world["admin_office"], csv_bytes([row]))
+    assert (roster.verify_count, roster.change_count, roster.unchanged_count) == (1, 0, 0)
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"verified": 1}
+    old.refresh_from_db()
+    assert (old.employee_code, old.mobile, old.status) == ("OLD-1", "+919800000001", VerificationStatus.SUSPENDED)
+    new = GovernmentProfile.objects.get(user=successor, organisation=world["office"])
+    assert (new.status, new.employee_code, new.mobile) == (VerificationStatus.VERIFIED, "E00007", "+919876500007")
+    assert not AuditEvent.objects.filter(action=AuditAction.ROSTER_DETAILS_CHANGED).exists()
