@@ -21,7 +21,7 @@ from portal.organisations.models import OrganisationStatus
 from verification.models import GovernmentProfile
 from verification.rosters.invitations import DETAILS, invite_rows, people_lock, verify_row
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RosterStatus, RowOutcome
-from verification.rosters.staging import held_here, mobile_taken
+from verification.rosters.staging import auditors_among, held_here, mobile_taken
 from verification.services import check_decider
 
 logger = logging.getLogger(__name__)
@@ -61,8 +61,11 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
     invitations = list(Invitation.objects.select_for_update().filter(
         organisation_id=roster.organisation_id, status=InvitationStatus.PENDING, expires_at__gt=timezone.now(),
         email__in=by_email))
-    events, taken, past, passed = [], [], [], []
+    events, taken, past, passed, auditors = [], [], [], [], []
     today = timezone.localdate()
+    # Made an auditor since the preview (staging.classify refuses the row of one): an
+    # auditor's account is read-only, their verified details left as they are.
+    auditor_ids = auditors_among({profile.user_id for profile in profiles})
     for model, found, fields in ((GovernmentProfile, profiles, DETAILS), (Invitation, invitations, ("name", *DETAILS))):
         changed = []
         for obj in found:
@@ -74,6 +77,9 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
             if new["superannuation_date"] is None:  # not given: the date known here stays
                 new["superannuation_date"] = old["superannuation_date"]
             by_email.pop(row.email)
+            if model is GovernmentProfile and obj.user_id in auditor_ids:
+                auditors.append(row.pk)
+                continue
             if old == new:
                 _tally(outcome, "unchanged")
                 continue
@@ -99,8 +105,8 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
         _tally(outcome, "changed", len(changed))
     # A number taken, a date passed; verified or invited here no longer (the preview's
     # "change" changes nothing).
-    _skip(outcome, {"mobile_taken": taken, "superannuation_past": past, "superannuation_passed": passed,
-                    "not_held_here": [row.pk for row in by_email.values()]})
+    _skip(outcome, {"auditor": auditors, "mobile_taken": taken, "superannuation_past": past,
+                    "superannuation_passed": passed, "not_held_here": [row.pk for row in by_email.values()]})
     return events
 
 

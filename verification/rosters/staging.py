@@ -171,10 +171,12 @@ def classify(roster: RosterImport) -> None:
     rows.filter(outcome=RowOutcome.VERIFY).filter(Exists(elsewhere)).exclude(Exists(ours)).update(
         outcome=RowOutcome.REFUSED, problems="verified_elsewhere")
     # An auditor, at any address: an auditor's account is read-only, nobody's verified
-    # member (verification.services.join_refusal; checked again when the row is applied).
+    # member (verification.services.join_refusal; checked again when the row is applied),
+    # nor are the details of one verified here before the role was given changed.
     auditors = EmailAddress.objects.filter(email=OuterRef("email"), verified=True).filter(
         Exists(PlatformRoleGrant.objects.filter(in_force_q(), user_id=OuterRef("user_id"), role=PlatformRole.AUDITOR)))
-    rows.filter(outcome=RowOutcome.VERIFY).filter(Exists(auditors)).update(outcome=RowOutcome.REFUSED, problems="auditor")
+    rows.filter(outcome__in=[RowOutcome.VERIFY, RowOutcome.CHANGE]).filter(Exists(auditors)).update(
+        outcome=RowOutcome.REFUSED, problems="auditor")
     # Likewise someone holding a power of their own outside this organisation (a platform
     # role, an admin role of another organisation), at an address not on its domains: a
     # roster would make them, with the details it gives, a verified member here (what the
@@ -203,6 +205,13 @@ def classify(roster: RosterImport) -> None:
              .exclude(official_email=OuterRef("email")).exclude(Exists(theirs)))
     rows.exclude(outcome=RowOutcome.REFUSED).exclude(mobile="").filter(Exists(taken)).update(
         outcome=RowOutcome.REFUSED, problems="mobile_taken")
+
+
+def auditors_among(user_ids: Iterable[int]) -> set[int]:
+    """Those of ``user_ids`` who hold the auditor role (in force): an auditor's account is
+    read-only, and a roster neither verifies them nor changes their details."""
+    return set(PlatformRoleGrant.objects.filter(in_force_q(), role=PlatformRole.AUDITOR, user_id__in=list(user_ids))
+               .values_list("user_id", flat=True))
 
 
 def mobile_taken(mobile: str, *, user_id: int) -> bool:

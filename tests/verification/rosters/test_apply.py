@@ -268,6 +268,32 @@ def test_a_roster_verifies_no_auditor_even_at_an_address_on_its_domains(world, d
     assert not GovernmentProfile.objects.filter(user__in=[auditor, later]).exists()
 
 
+def test_a_roster_changes_no_verified_auditor_s_details(world, django_capture_on_commit_callbacks):
+    """Someone verified here who was made an auditor since holds a read-only account: a row
+    giving other details for them is refused at the preview with the reason, as a row
+    verifying an auditor is; someone made auditor between the preview and the apply keeps
+    their details, the row skipped with the same reason."""
+    auditor = world["auditor"]
+    EmailAddress.objects.create(user=auditor, email="person1@pune.mahaagri.gov.in", verified=True, primary=False)
+    held = GovernmentProfileFactory(user=auditor, organisation=world["office"], status=VerificationStatus.VERIFIED,
+                                    official_email="person1@pune.mahaagri.gov.in", employee_code="A-1")
+    later = UserFactory(email="person2@pune.mahaagri.gov.in")
+    kept = GovernmentProfileFactory(user=later, organisation=world["office"], status=VerificationStatus.VERIFIED,
+                                    employee_code="A-2")
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1), person(2)]))
+    rows = {row.line: (row.outcome, row.problems) for row in RosterRow.objects.filter(roster=roster)}
+    assert rows == {2: ("refused", "auditor"), 3: ("change", "")}
+    PlatformRoleFactory(user=later, role="auditor", jurisdiction="MH")
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"skipped": 1}
+    assert reasons_of(RosterRow.objects.get(roster=roster, line=3)) == [
+        "This person is an auditor: an auditor's account is read-only, and no organisation verifies it."]
+    held.refresh_from_db()
+    kept.refresh_from_db()
+    assert (held.employee_code, kept.employee_code) == ("A-1", "A-2")
+    assert not AuditEvent.objects.filter(action=AuditAction.ROSTER_DETAILS_CHANGED).exists()
+
+
 def test_a_person_verified_elsewhere_between_preview_and_apply_is_not_moved(world, django_capture_on_commit_callbacks):
     """The preview said "verified at once"; by the time the roster is applied the person
     holds a verification in another organisation, at an address not on the roster's
