@@ -326,7 +326,12 @@ def test_a_row_of_someone_superannuated_since_the_preview_is_skipped_and_the_res
         roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
     assert roster.status == RosterStatus.APPLIED
     assert roster.outcome == {"skipped": 1, "invited": 1}
-    assert GovernmentProfile.objects.get(user=retired, organisation=world["office"]).status == VerificationStatus.PENDING
+    waiting = GovernmentProfile.objects.get(user=retired, organisation=world["office"])
+    assert waiting.status == VerificationStatus.PENDING
+    # The request made in the person's name has a history of its own, naming the roster.
+    [event] = AuditEvent.objects.filter(target_type="verification.governmentprofile", target_id=str(waiting.pk))
+    assert (event.action, event.actor_role, event.new_values["roster"]) == (
+        AuditAction.VERIFICATION_REQUESTED, "system:roster_import", roster.pk)
 
 
 def test_a_past_date_of_superannuation_for_someone_verified_here_is_refused_at_the_preview(
