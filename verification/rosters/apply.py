@@ -61,7 +61,7 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
     invitations = list(Invitation.objects.select_for_update().filter(
         organisation_id=roster.organisation_id, status=InvitationStatus.PENDING, expires_at__gt=timezone.now(),
         email__in=by_email))
-    events, taken, past, passed, auditors = [], [], [], [], []
+    events, taken, past, passed, auditors, own = [], [], [], [], [], []
     today = timezone.localdate()
     # Made an auditor since the preview (staging.classify refuses the row of one): an
     # auditor's account is read-only, their verified details left as they are.
@@ -79,6 +79,12 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
             by_email.pop(row.email)
             if model is GovernmentProfile and obj.user_id in auditor_ids:
                 auditors.append(row.pk)
+                continue
+            if model is GovernmentProfile and obj.user_id == roster.apply_requested_by_id:
+                # The applying admin's own verification (another admin uploaded the roster,
+                # whose preview refuses the uploader's own address): nobody decides on
+                # their own, as verify_row skips a row of theirs to verify.
+                own.append(row.pk)
                 continue
             if old == new:
                 _tally(outcome, "unchanged")
@@ -105,7 +111,7 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
         _tally(outcome, "changed", len(changed))
     # A number taken, a date passed; verified or invited here no longer (the preview's
     # "change" changes nothing).
-    _skip(outcome, {"auditor": auditors, "mobile_taken": taken, "superannuation_past": past,
+    _skip(outcome, {"auditor": auditors, "own_address": own, "mobile_taken": taken, "superannuation_past": past,
                     "superannuation_passed": passed, "not_held_here": [row.pk for row in by_email.values()]})
     return events
 

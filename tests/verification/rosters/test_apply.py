@@ -21,7 +21,12 @@ from portal.organisations.models import Membership, MembershipRole
 from portal.permissions import may_administer
 from tests.factories import PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import delivered_body
-from tests.verification.helpers import GovernmentProfileFactory, contacts_shown_to_verified_users, signed_in
+from tests.verification.helpers import (
+    GovernmentProfileFactory,
+    contacts_shown_to_verified_users,
+    make_admin,
+    signed_in,
+)
 from tests.verification.rosters.helpers import csv_bytes, person, upload
 from verification import tasks
 from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
@@ -266,6 +271,27 @@ def test_a_roster_verifies_no_auditor_even_at_an_address_on_its_domains(world, d
     assert reasons_of(RosterRow.objects.get(roster=roster, line=3)) == [
         "This person is an auditor: an auditor's account is read-only, and no organisation verifies it."]
     assert not GovernmentProfile.objects.filter(user__in=[auditor, later]).exists()
+
+
+def test_the_admin_who_applies_a_roster_changes_none_of_their_own_details_through_it(
+        world, django_capture_on_commit_callbacks):
+    """Another admin uploaded the roster, so its preview does not find the row at the
+    applying admin's address their own ("change"): applying it does not change their own
+    verified details (nobody decides on their own verification; a roster's row of one's
+    own address is refused, as another administrator verifies them). The row is skipped
+    with that reason."""
+    applier = make_admin(world["office"], email="person1@pune.mahaagri.gov.in", full_name="Person 1")
+    own = GovernmentProfileFactory(user=applier, organisation=world["office"], status=VerificationStatus.VERIFIED,
+                                   employee_code="OWN-1", mobile="+919800000001")
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1), person(2)]))
+    assert (roster.change_count, roster.invite_count) == (1, 1)
+    roster = apply(roster, applier, django_capture_on_commit_callbacks)
+    assert roster.outcome == {"skipped": 1, "invited": 1}
+    own.refresh_from_db()
+    assert (own.employee_code, own.mobile) == ("OWN-1", "+919800000001")
+    assert reasons_of(RosterRow.objects.get(roster=roster, line=2)) == [
+        "This is your own address: another administrator verifies you."]
+    assert not AuditEvent.objects.filter(action=AuditAction.ROSTER_DETAILS_CHANGED).exists()
 
 
 def test_a_roster_changes_no_verified_auditor_s_details(world, django_capture_on_commit_callbacks):
