@@ -18,10 +18,10 @@ from django.utils import timezone
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
 from portal.organisations.models import OrganisationStatus
-from verification.models import HELD_STATUSES, GovernmentProfile
+from verification.models import GovernmentProfile
 from verification.rosters.invitations import DETAILS, invite_rows, people_lock, verify_row
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RosterStatus, RowOutcome
-from verification.rosters.staging import mobile_taken
+from verification.rosters.staging import auditors_among, held_here, mobile_taken
 from verification.services import check_decider
 
 logger = logging.getLogger(__name__)
@@ -55,13 +55,17 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
     invitation) here; returns the audit events, for the caller to record once every
     row it needs is locked."""
     by_email = {row.email: row for row in rows}
-    profiles = list(GovernmentProfile.objects.select_for_update().filter(
-        organisation_id=roster.organisation_id, status__in=HELD_STATUSES, official_email__in=by_email))
+    # A verification whose address has left its holder's account since the preview (a
+    # successor may hold it now) is no longer known here: the row is skipped (not_held_here).
+    profiles = list(held_here(roster.organisation_id).select_for_update().filter(official_email__in=by_email))
     invitations = list(Invitation.objects.select_for_update().filter(
         organisation_id=roster.organisation_id, status=InvitationStatus.PENDING, expires_at__gt=timezone.now(),
         email__in=by_email))
-    events, taken, past, passed = [], [], [], []
+    events, taken, past, passed, auditors, own = [], [], [], [], [], []
     today = timezone.localdate()
+    # Made an auditor since the preview (staging.classify refuses the row of one): an
+    # auditor's account is read-only, their verified details left as they are.
+    auditor_ids = auditors_among({profile.user_id for profile in profiles})
     for model, found, fields in ((GovernmentProfile, profiles, DETAILS), (Invitation, invitations, ("name", *DETAILS))):
         changed = []
         for obj in found:
@@ -73,6 +77,15 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
             if new["superannuation_date"] is None:  # not given: the date known here stays
                 new["superannuation_date"] = old["superannuation_date"]
             by_email.pop(row.email)
+            if model is GovernmentProfile and obj.user_id in auditor_ids:
+                auditors.append(row.pk)
+                continue
+            if model is GovernmentProfile and obj.user_id == roster.apply_requested_by_id:
+                # The applying admin's own verification (another admin uploaded the roster,
+                # whose preview refuses the uploader's own address): nobody decides on
+                # their own, as verify_row skips a row of theirs to verify.
+                own.append(row.pk)
+                continue
             if old == new:
                 _tally(outcome, "unchanged")
                 continue
@@ -98,8 +111,8 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
         _tally(outcome, "changed", len(changed))
     # A number taken, a date passed; verified or invited here no longer (the preview's
     # "change" changes nothing).
-    _skip(outcome, {"mobile_taken": taken, "superannuation_past": past, "superannuation_passed": passed,
-                    "not_held_here": [row.pk for row in by_email.values()]})
+    _skip(outcome, {"auditor": auditors, "own_address": own, "mobile_taken": taken, "superannuation_past": past,
+                    "superannuation_passed": passed, "not_held_here": [row.pk for row in by_email.values()]})
     return events
 
 

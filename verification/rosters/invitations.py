@@ -65,34 +65,51 @@ def _holds_standing(*, user, organisation) -> bool:
                                             status__in=HELD_STATUSES).exists()
 
 
-def _waiting_request(*, organisation, user, details: dict, language: str | None) -> GovernmentProfile:
+def _waiting_request(*, organisation, user, details: dict, language: str | None) -> tuple[GovernmentProfile, bool]:
     """The person's waiting request in ``organisation``, or a new one made from the
-    roster's details (the person is locked)."""
+    roster's details (the person is locked); and whether it was made now."""
     profile = GovernmentProfile.objects.filter(user=user, organisation=organisation,
                                                status=VerificationStatus.PENDING).first()
-    if profile is None:
-        profile = GovernmentProfile.objects.create(
-            user=user, organisation=organisation, status=VerificationStatus.PENDING, requested_at=timezone.now(),
-            request_language=mail_language(language) if language else _person_language(user), **details,
-        )
-    return profile
+    if profile is not None:
+        return profile, False
+    profile = GovernmentProfile.objects.create(
+        user=user, organisation=organisation, status=VerificationStatus.PENDING, requested_at=timezone.now(),
+        request_language=mail_language(language) if language else _person_language(user), **details,
+    )
+    return profile, True
 
 
-def _verify_person(*, organisation, user, details: dict, actor: AnyUser, request: HttpRequest | None = None,
-                   language: str | None = None) -> str:
+def _request_audit(profile: GovernmentProfile, *, source: dict, asked_by: AnyUser | None,
+                   request: HttpRequest | None, details: dict) -> None:
+    """Audit a request made in the person's name that waits (every change is an audit row,
+    and its page's history reads them), as one they make is: asked by ``asked_by`` (who
+    confirmed the invited address), else by the roster's import; naming where it came
+    from (``source``: the invitation, or the roster)."""
+    audit_record(actor=asked_by, action=AuditAction.VERIFICATION_REQUESTED, target=profile, request=request,
+                 actor_role="" if asked_by is not None else SYSTEM, old={"status": ""},
+                 new={"status": profile.status, "user": profile.user.email, "organisation": profile.organisation_id,
+                      "language": profile.request_language, "details": details, **source})
+
+
+def _verify_person(*, organisation, user, details: dict, actor: AnyUser, source: dict,
+                   asked_by: AnyUser | None = None, asked_from: HttpRequest | None = None,
+                   request: HttpRequest | None = None, language: str | None = None) -> str:
     """Verify ``user`` in ``organisation`` for the roster of ``actor`` (the person is
     locked): their waiting request there, or a new one made from the roster's details,
     is decided as a decision by hand would be (one organisation at a time, other
     requests cancelled, audited, the person told: in ``language``, the page's when they
     confirm an invited address, else in the one they last asked in). "verified",
-    "unchanged" (verified here already) or "skipped" (the admin's own, or not allowed)."""
+    "unchanged" (verified here already) or "skipped" (the admin's own, or not allowed).
+    A request made here that is left waiting (the decision refused: raised on) is
+    audited then (``_request_audit``: ``source``, ``asked_by`` from ``asked_from``);
+    one verified has the decision's audit event, which comes after every row it locks."""
     if _holds_standing(user=user, organisation=organisation):
         return "unchanged"
     if user.pk == actor.pk:
         # Nobody verifies themselves (join_request_decide refuses it: OwnProfile), and no
         # request is made in their name either: they ask another administrator themselves.
         return "skipped"
-    profile = _waiting_request(organisation=organisation, user=user, details=details, language=language)
+    profile, made = _waiting_request(organisation=organisation, user=user, details=details, language=language)
     try:
         with transaction.atomic():
             verification_services.join_request_decide(
@@ -103,6 +120,10 @@ def _verify_person(*, organisation, user, details: dict, actor: AnyUser, request
         return "skipped"
     except verification_services.StatusChanged:
         return "unchanged"
+    except Exception:
+        if made:
+            _request_audit(profile, source=source, asked_by=asked_by, request=asked_from, details=details)
+        raise
     return "verified"
 
 
@@ -136,7 +157,8 @@ def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> str:
         RosterRow.objects.filter(pk=row.pk).update(problems=refusal)
         return "skipped"
     try:
-        done = _verify_person(organisation=roster.organisation, user=user, details=_details(row), actor=actor)
+        done = _verify_person(organisation=roster.organisation, user=user, details=_details(row), actor=actor,
+                              source={"roster": roster.pk})
     except LastAdmin:
         # The last admin of another organisation, which verifying them here would leave
         # without one: skipped with that reason kept on the row; the request waits here
@@ -345,7 +367,8 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
         elif invitation.organisation.status == OrganisationStatus.ACTIVE:
             try:
                 outcome = _verify_person(organisation=invitation.organisation, user=user, details=_details(invitation),
-                                         actor=invitation.invited_by,
+                                         actor=invitation.invited_by, source={"invitation": invitation.pk},
+                                         asked_by=user, asked_from=request,
                                          language=getattr(request, "LANGUAGE_CODE", None))
             except (PermissionDenied, ValidationError):
                 outcome = "waiting"
@@ -354,8 +377,12 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
         else:
             # Suspended (or otherwise not active) meanwhile: nobody verifies anyone in it now;
             # the request waits in its queue for when it is active again.
-            _waiting_request(organisation=invitation.organisation, user=user, details=_details(invitation),
-                             language=getattr(request, "LANGUAGE_CODE", None))
+            details = _details(invitation)
+            waiting, made = _waiting_request(organisation=invitation.organisation, user=user, details=details,
+                                             language=getattr(request, "LANGUAGE_CODE", None))
+            if made:
+                _request_audit(waiting, source={"invitation": invitation.pk}, asked_by=user, request=request,
+                               details=details)
         audit_record(actor=user, action=AuditAction.INVITATION_ACCEPTED, target=invitation, request=request,
                      old={"status": InvitationStatus.PENDING},
                      new={"status": InvitationStatus.ACCEPTED, "email": email, "outcome": outcome})

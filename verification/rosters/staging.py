@@ -127,8 +127,7 @@ def classify(roster: RosterImport) -> None:
         )
     rows = RosterRow.objects.filter(roster=roster)
     valid = rows.filter(outcome=RowOutcome.INVITE)
-    held = GovernmentProfile.objects.filter(organisation_id=roster.organisation_id, status__in=HELD_STATUSES,
-                                            official_email=OuterRef("email"))
+    held = held_here(roster.organisation_id).filter(official_email=OuterRef("email"))
     # An expired invitation is no longer known here: the person is invited again (apply
     # closes the expired one).
     invited = Invitation.objects.filter(organisation_id=roster.organisation_id, status=InvitationStatus.PENDING,
@@ -173,10 +172,12 @@ def classify(roster: RosterImport) -> None:
     rows.filter(outcome=RowOutcome.VERIFY).filter(Exists(elsewhere)).exclude(Exists(ours)).update(
         outcome=RowOutcome.REFUSED, problems="verified_elsewhere")
     # An auditor, at any address: an auditor's account is read-only, nobody's verified
-    # member (verification.services.join_refusal; checked again when the row is applied).
+    # member (verification.services.join_refusal; checked again when the row is applied),
+    # nor are the details of one verified here before the role was given changed.
     auditors = EmailAddress.objects.filter(email=OuterRef("email"), verified=True).filter(
         Exists(PlatformRoleGrant.objects.filter(in_force_q(), user_id=OuterRef("user_id"), role=PlatformRole.AUDITOR)))
-    rows.filter(outcome=RowOutcome.VERIFY).filter(Exists(auditors)).update(outcome=RowOutcome.REFUSED, problems="auditor")
+    rows.filter(outcome__in=[RowOutcome.VERIFY, RowOutcome.CHANGE]).filter(Exists(auditors)).update(
+        outcome=RowOutcome.REFUSED, problems="auditor")
     # Likewise someone holding a power of their own outside this organisation (a platform
     # role, an admin role of another organisation), at an address not on its domains: a
     # roster would make them, with the details it gives, a verified member here (what the
@@ -207,6 +208,13 @@ def classify(roster: RosterImport) -> None:
         outcome=RowOutcome.REFUSED, problems="mobile_taken")
 
 
+def auditors_among(user_ids: Iterable[int]) -> set[int]:
+    """Those of ``user_ids`` who hold the auditor role (in force): an auditor's account is
+    read-only, and a roster neither verifies them nor changes their details."""
+    return set(PlatformRoleGrant.objects.filter(in_force_q(), role=PlatformRole.AUDITOR, user_id__in=list(user_ids))
+               .values_list("user_id", flat=True))
+
+
 def mobile_taken(mobile: str, *, user_id: int) -> bool:
     """Whether a verified person other than ``user_id`` holds ``mobile``, as the
     verification API counts its holders (mobile_holders), checked again when a row is
@@ -219,6 +227,18 @@ def own_domains(organisation: Organisation) -> QuerySet[OrganisationDomain]:
     """The verified domains of ``organisation`` and of the offices below it: the addresses
     at which its roster may move someone verified in another organisation."""
     return OrganisationDomain.objects.official_for(organisation)
+
+
+def held_here(organisation_id: int) -> QuerySet[GovernmentProfile]:
+    """Verifications held in the organisation whose official address is still confirmed on
+    their holder's account: the ones a roster's row at that address is about. One suspended
+    as its address left the account is not (README: a successor in the post may confirm the
+    address next): a row at that address is its account holder's, verified or invited as
+    anyone else, and never writes their details onto the predecessor's record."""
+    theirs = EmailAddress.objects.filter(user_id=OuterRef("user_id"), email__iexact=OuterRef("official_email"),
+                                         verified=True)
+    return GovernmentProfile.objects.filter(Exists(theirs), organisation_id=organisation_id,
+                                            status__in=HELD_STATUSES)
 
 
 def held_elsewhere(organisation: Organisation) -> QuerySet[GovernmentProfile]:

@@ -21,7 +21,12 @@ from portal.organisations.models import Membership, MembershipRole
 from portal.permissions import may_administer
 from tests.factories import PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import delivered_body
-from tests.verification.helpers import GovernmentProfileFactory, contacts_shown_to_verified_users, signed_in
+from tests.verification.helpers import (
+    GovernmentProfileFactory,
+    contacts_shown_to_verified_users,
+    make_admin,
+    signed_in,
+)
 from tests.verification.rosters.helpers import csv_bytes, person, upload
 from verification import tasks
 from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
@@ -268,6 +273,53 @@ def test_a_roster_verifies_no_auditor_even_at_an_address_on_its_domains(world, d
     assert not GovernmentProfile.objects.filter(user__in=[auditor, later]).exists()
 
 
+def test_the_admin_who_applies_a_roster_changes_none_of_their_own_details_through_it(
+        world, django_capture_on_commit_callbacks):
+    """Another admin uploaded the roster, so its preview does not find the row at the
+    applying admin's address their own ("change"): applying it does not change their own
+    verified details (nobody decides on their own verification; a roster's row of one's
+    own address is refused, as another administrator verifies them). The row is skipped
+    with that reason."""
+    applier = make_admin(world["office"], email="person1@pune.mahaagri.gov.in", full_name="Person 1")
+    own = GovernmentProfileFactory(user=applier, organisation=world["office"], status=VerificationStatus.VERIFIED,
+                                   employee_code="OWN-1", mobile="+919800000001")
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1), person(2)]))
+    assert (roster.change_count, roster.invite_count) == (1, 1)
+    roster = apply(roster, applier, django_capture_on_commit_callbacks)
+    assert roster.outcome == {"skipped": 1, "invited": 1}
+    own.refresh_from_db()
+    assert (own.employee_code, own.mobile) == ("OWN-1", "+919800000001")
+    assert reasons_of(RosterRow.objects.get(roster=roster, line=2)) == [
+        "This is your own address: another administrator verifies you."]
+    assert not AuditEvent.objects.filter(action=AuditAction.ROSTER_DETAILS_CHANGED).exists()
+
+
+def test_a_roster_changes_no_verified_auditor_s_details(world, django_capture_on_commit_callbacks):
+    """Someone verified here who was made an auditor since holds a read-only account: a row
+    giving other details for them is refused at the preview with the reason, as a row
+    verifying an auditor is; someone made auditor between the preview and the apply keeps
+    their details, the row skipped with the same reason."""
+    auditor = world["auditor"]
+    EmailAddress.objects.create(user=auditor, email="person1@pune.mahaagri.gov.in", verified=True, primary=False)
+    held = GovernmentProfileFactory(user=auditor, organisation=world["office"], status=VerificationStatus.VERIFIED,
+                                    official_email="person1@pune.mahaagri.gov.in", employee_code="A-1")
+    later = UserFactory(email="person2@pune.mahaagri.gov.in")
+    kept = GovernmentProfileFactory(user=later, organisation=world["office"], status=VerificationStatus.VERIFIED,
+                                    employee_code="A-2")
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1), person(2)]))
+    rows = {row.line: (row.outcome, row.problems) for row in RosterRow.objects.filter(roster=roster)}
+    assert rows == {2: ("refused", "auditor"), 3: ("change", "")}
+    PlatformRoleFactory(user=later, role="auditor", jurisdiction="MH")
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"skipped": 1}
+    assert reasons_of(RosterRow.objects.get(roster=roster, line=3)) == [
+        "This person is an auditor: an auditor's account is read-only, and no organisation verifies it."]
+    held.refresh_from_db()
+    kept.refresh_from_db()
+    assert (held.employee_code, kept.employee_code) == ("A-1", "A-2")
+    assert not AuditEvent.objects.filter(action=AuditAction.ROSTER_DETAILS_CHANGED).exists()
+
+
 def test_a_person_verified_elsewhere_between_preview_and_apply_is_not_moved(world, django_capture_on_commit_callbacks):
     """The preview said "verified at once"; by the time the roster is applied the person
     holds a verification in another organisation, at an address not on the roster's
@@ -300,7 +352,12 @@ def test_a_row_of_someone_superannuated_since_the_preview_is_skipped_and_the_res
         roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
     assert roster.status == RosterStatus.APPLIED
     assert roster.outcome == {"skipped": 1, "invited": 1}
-    assert GovernmentProfile.objects.get(user=retired, organisation=world["office"]).status == VerificationStatus.PENDING
+    waiting = GovernmentProfile.objects.get(user=retired, organisation=world["office"])
+    assert waiting.status == VerificationStatus.PENDING
+    # The request made in the person's name has a history of its own, naming the roster.
+    [event] = AuditEvent.objects.filter(target_type="verification.governmentprofile", target_id=str(waiting.pk))
+    assert (event.action, event.actor_role, event.new_values["roster"]) == (
+        AuditAction.VERIFICATION_REQUESTED, "system:roster_import", roster.pk)
 
 
 def test_a_past_date_of_superannuation_for_someone_verified_here_is_refused_at_the_preview(
@@ -653,3 +710,41 @@ def test_a_mobile_number_kept_from_verified_users_is_no_holders_when_applying(
     people["here"].refresh_from_db()
     assert people["here"].mobile == "+919876500099"
     assert not RosterRow.objects.filter(roster=roster, problems="mobile_taken").exists()
+
+
+def test_a_successor_who_confirmed_a_predecessor_s_address_is_verified_and_the_predecessor_left_as_they_are(
+        world, django_capture_on_commit_callbacks):
+    """The official address of a member verified here left their account (their
+    verification suspended, address_removed) and their successor in the post confirmed it:
+    a roster listing the address with the successor's details verifies the successor (the
+    account holder), as their own request would, and never writes their details onto the
+    predecessor's suspended profile, which is no longer known here by that address. The
+    same at the apply when the address changed hands after the preview ("change" then):
+    the row is skipped, the predecessor's record left as it is."""
+    address = "section.officer@pune.mahaagri.gov.in"
+    predecessor = UserFactory(email="old.holder@pune.mahaagri.gov.in")
+    EmailAddress.objects.create(user=predecessor, email=address, verified=True, primary=False)
+    old = GovernmentProfileFactory(user=predecessor, organisation=world["office"], status=VerificationStatus.VERIFIED,
+                                   official_email=address, mobile="+919800000001", employee_code="OLD-1")
+    row = person(7, **{"Official email": address})
+    previewed = upload(world["office"], world["admin_office"], csv_bytes([row]))
+    assert RosterRow.objects.get(roster=previewed).outcome == "change"
+    EmailAddress.objects.filter(user=predecessor, email=address).delete()  # suspends the verification
+    old.refresh_from_db()
+    assert (old.status, old.reason_code) == (VerificationStatus.SUSPENDED, "address_removed")
+    successor = UserFactory(email=address, full_name="Person 7")
+    previewed = apply(previewed, world["admin_office"], django_capture_on_commit_callbacks)
+    assert previewed.outcome == {"skipped": 1}
+    assert RosterRow.objects.get(roster=previewed).problems == "not_held_here"
+    old.refresh_from_db()
+    assert (old.employee_code, old.mobile, old.status) == ("OLD-1", "+919800000001", VerificationStatus.SUSPENDED)
+
+    roster = upload(world["office"], world["admin_office"], csv_bytes([row]))
+    assert (roster.verify_count, roster.change_count, roster.unchanged_count) == (1, 0, 0)
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"verified": 1}
+    old.refresh_from_db()
+    assert (old.employee_code, old.mobile, old.status) == ("OLD-1", "+919800000001", VerificationStatus.SUSPENDED)
+    new = GovernmentProfile.objects.get(user=successor, organisation=world["office"])
+    assert (new.status, new.employee_code, new.mobile) == (VerificationStatus.VERIFIED, "E00007", "+919876500007")
+    assert not AuditEvent.objects.filter(action=AuditAction.ROSTER_DETAILS_CHANGED).exists()

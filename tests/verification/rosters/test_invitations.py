@@ -386,6 +386,32 @@ def test_an_invitation_accepted_while_its_organisation_is_suspended_leaves_a_wai
     assert (waiting.official_email, waiting.designation) == (invited.email, invited.designation)
     event = AuditEvent.objects.get(action=AuditAction.INVITATION_ACCEPTED)
     assert event.new_values["outcome"] == "waiting"
+    assert_request_audited(waiting, user, invited)
+
+
+def assert_request_audited(waiting, user, invitation):
+    """The request made in the person's name has a history of its own (every change is an
+    audit row): asked by the person who confirmed the invited address, naming the invitation."""
+    [event] = AuditEvent.objects.filter(target_type="verification.governmentprofile", target_id=str(waiting.pk))
+    assert (event.action, event.actor_id) == (AuditAction.VERIFICATION_REQUESTED, user.pk)
+    assert (event.new_values["status"], event.new_values["invitation"]) == (VerificationStatus.PENDING, invitation.pk)
+
+
+def test_an_invitation_accepted_after_the_inviter_lost_the_role_leaves_an_audited_waiting_request(world, invited):
+    """The admin who applied the roster no longer administers the organisation: confirming
+    the invited address verifies nobody in their name, and the request made from the
+    invitation waits in the queue, with its own audit row."""
+    from guardian.shortcuts import remove_perm
+
+    from portal.permissions import ADMINISTER_ORGANISATION
+
+    remove_perm(ADMINISTER_ORGANISATION, world["admin_office"], world["office"])
+    user = UserFactory(email=invited.email)
+    EmailAddress.objects.update_or_create(user=user, email=invited.email, defaults={"verified": True, "primary": True})
+    assert invitation_accept(user=user, email=invited.email).outcome == "waiting"
+    waiting = GovernmentProfile.objects.get(user=user, organisation=world["office"])
+    assert waiting.status == VerificationStatus.PENDING
+    assert_request_audited(waiting, user, invited)
 
 
 @pytest.mark.parametrize("who", ["admin_other", "superadmin"])
