@@ -227,7 +227,8 @@ _holder_acting: ContextVar[int | None] = ContextVar("holder_acting", default=Non
 
 @contextmanager
 def holder_ends_own_grounds(*, user: AnyUser) -> Iterator[None]:
-    """Inside the caller's transaction: what ``user`` does inside this block themself may
+    """Inside the caller's transaction: what ``user`` does inside this block themself (or an
+    administrator does to their account: an address deleted in the Django admin) may
     end an admin role of theirs by taking away what it rests on (an official address
     leaving their account ends the verification there, and organisation_admins_lapse the
     role), and such a role is then held to the rule a revocation is held to: an admin
