@@ -31,6 +31,7 @@ from portal.organisations.services import (
     account_roles_end,
     holder_ends_own_grounds,
 )
+from portal.permissions import holds_object_role
 from portal.privacy.requests import person_held
 
 ACCESS_FLAGS = ("is_active", "is_staff", "is_superuser")
@@ -61,15 +62,17 @@ def changes(old, new):
 
 
 def holds_a_role(user) -> bool:
-    """Whether an account holds a platform role or an organisation admin role in force, or
-    this admin's access (staff, superuser): read from its grants, whether the account is
-    active or not (its roles come back with its "Active" tick)."""
+    """Whether an account holds a platform role or an organisation admin role in force, an
+    object role (the nodal officer of an application: ``holds_object_role``), or this
+    admin's access (staff, superuser): read from its grants, whether the account is active
+    or not (its roles come back with its "Active" tick)."""
     now = timezone.now()
     return (
         user.is_staff or user.is_superuser
         or PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=user.pk).exists()
         or Membership.objects.filter(not_ended_q(now=now), user_id=user.pk,
                                      role=MembershipRole.ADMIN).exists()
+        or holds_object_role(user)
     )
 
 
