@@ -12,7 +12,8 @@ from portal.permissions import AnyUser
 
 def clean_suffix(value: str | None) -> str:
     """The suffix of an official-email rule as stored: a host name (normalise_host_name),
-    or "-" and one for a label ending ("-external.gov.in"). A leading dot is dropped."""
+    or "-" and one for a label ending ("-external.gov.in"). A leading dot is dropped. One
+    longer than the column once encoded is refused."""
     raw = (value or "").strip().lower().lstrip(".")
     if not raw:
         raise ValidationError(_("Enter a domain suffix such as gov.in."), code="required")
@@ -27,7 +28,15 @@ def clean_suffix(value: str | None) -> str:
     labels = normalised.split(".")
     if dash and len(labels) < 3:
         raise ValidationError(_("A label-ending rule needs a suffix under it, for example -external.gov.in."), code="invalid")
-    return ("-" if dash else "") + normalised
+    stored = ("-" if dash else "") + normalised
+    # Typed within the field's limit, a suffix may outgrow the column once IDNA-encoded
+    # ("ü" is "xn--...") and with its "-".
+    limit = EmailSuffixRule._meta.get_field("suffix").max_length
+    if len(stored) > limit:
+        raise ValidationError(
+            _("“%(value)s” is too long once encoded: a domain suffix holds at most %(limit)s characters (a letter "
+              "outside a–z takes several).") % {"value": value, "limit": limit}, code="max_length")
+    return stored
 
 
 def email_rule_save(

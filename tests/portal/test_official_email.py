@@ -265,6 +265,9 @@ def test_a_unicode_suffix_is_stored_idna_encoded(superadmin):
     ("gov.in", "There is already a rule for gov.in."),
     ("bad..suffix", "is not a valid domain suffix"),
     ("-external.in", "A label-ending rule needs a suffix under it"),
+    # Within the field's 253 characters as typed; its host name (253 characters IDNA-encoded)
+    # and the "-" are one too many for the column.
+    ("-" + ".".join(["ü" + "a" * 55] * 3 + ["x" * 58 + ".in"]), "is too long once encoded"),
 ])
 def test_invalid_or_duplicate_rules_are_refused_at_the_field(superadmin, suffix, message):
     client = _signed_in(superadmin)
