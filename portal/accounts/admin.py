@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from portal.accounts.middleware import code_asked_again
 from portal.accounts.models import User
 from portal.accounts.official_email import normalise_mailbox
 from portal.accounts.signals import authenticator_values
@@ -31,7 +32,7 @@ from portal.organisations.services import (
     account_roles_end,
     holder_ends_own_grounds,
 )
-from portal.permissions import holds_object_role
+from portal.permissions import gave_code_lately, holds_object_role
 from portal.privacy.requests import person_held
 
 ACCESS_FLAGS = ("is_active", "is_staff", "is_superuser")
@@ -537,10 +538,30 @@ class AuthenticatorAdmin(AuditedDeletionMixin, BaseAuthenticatorAdmin):
     """allauth's, read-only: an authenticator is set up and renewed only by its owner through
     allauth's pages (audited, accounts.signals), and its secret and codes are not shown. One
     may be removed here for a person who lost it; each removal is audited, the administrator
-    as actor."""
+    as actor. Removing takes a second factor away, as allauth's page that deactivates one does:
+    the deletion page, and a deletion of several, first ask the administrator a code of their
+    app given in the last five minutes (gave_code_lately), then lead back here."""
 
     fields = ["user", "type", "created_at", "last_used_at"]
     readonly_fields = fields
+
+    @staticmethod
+    def code_asked(request):
+        """The page asking a code of the administrator's app again, or None when this session
+        gave one lately."""
+        if gave_code_lately(request):
+            return None
+        return code_asked_again(request, gettext("To remove a second factor, enter a code of your authenticator app "
+                                                 "(or one of your recovery codes) first."))
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return self.code_asked(request) or super().delete_view(request, object_id, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "POST" and request.POST.get("action") == "delete_selected" and (
+                asked := self.code_asked(request)):
+            return asked
+        return super().changelist_view(request, extra_context)
 
     def has_add_permission(self, request):
         return False
