@@ -33,3 +33,11 @@ class OnboardingConfig(AppConfig):
 
         person_erasure_register(person_applications_erase)
         person_hold_targets_register(person_applications_held)
+
+        # Being an application's nodal officer is a role: the Django admin leaves the
+        # password and "Active" of such an account to a superuser (portal/accounts/admin.py).
+        from onboarding.application.selectors import APPLICATION_SCOPE  # noqa: PLC0415
+        from onboarding.models import Application  # noqa: PLC0415
+        from portal.permissions import object_role_register  # noqa: PLC0415
+
+        object_role_register(Application, APPLICATION_SCOPE)

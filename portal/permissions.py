@@ -468,6 +468,28 @@ def _owner_rows_query(table, perm: str, *, user_id: int) -> QuerySet:
     ).values("content_object_id")
 
 
+# The object roles of the feature apps (the nodal officer's on an application), registered
+# by the apps that give them (``object_role_register``): (model, owner permission).
+_object_roles: list[tuple[type[Model], str]] = []
+
+
+def object_role_register(model: type[Model], scope: ObjectScope) -> None:
+    """Register the object role of ``scope`` (its ``owner_perm``, held on ``model``'s objects
+    through a direct permission table, as an application's), so that ``holds_object_role``
+    counts it. Call it from an ``AppConfig.ready``."""
+    _object_roles.append((model, scope.owner_perm))
+
+
+def holds_object_role(user: AbstractBaseUser) -> bool:
+    """Whether the account holds an object role a feature app registered
+    (``object_role_register``) on some object, read from its permission rows whether the
+    account is active or not (its role comes back with its "Active" tick)."""
+    return any(
+        _owner_rows_query(get_user_obj_perms_model(model), perm, user_id=user.pk).exists()
+        for model, perm in _object_roles
+    )
+
+
 def visible(user: AnyUser, queryset: QuerySet, scope: ObjectScope) -> QuerySet:
     """Objects of ``queryset`` the user may see: their own (object permission), those
     of their jurisdictions (platform roles) and of the organisations they

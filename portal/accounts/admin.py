@@ -18,13 +18,21 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from portal.accounts.middleware import code_asked_again
 from portal.accounts.models import User
 from portal.accounts.official_email import normalise_mailbox
 from portal.accounts.signals import authenticator_values
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.organisations.models import Membership, MembershipRole, PlatformRoleGrant, in_force_q, not_ended_q
-from portal.organisations.services import RolesHeldAlone, account_deactivation_check, account_roles_end
+from portal.organisations.services import (
+    OfficialPowersHeld,
+    RolesHeldAlone,
+    account_deactivation_check,
+    account_roles_end,
+    holder_ends_own_grounds,
+)
+from portal.permissions import gave_code_lately, holds_object_role
 from portal.privacy.requests import person_held
 
 ACCESS_FLAGS = ("is_active", "is_staff", "is_superuser")
@@ -55,15 +63,17 @@ def changes(old, new):
 
 
 def holds_a_role(user) -> bool:
-    """Whether an account holds a platform role or an organisation admin role in force, or
-    this admin's access (staff, superuser): read from its grants, whether the account is
-    active or not (its roles come back with its "Active" tick)."""
+    """Whether an account holds a platform role or an organisation admin role in force, an
+    object role (the nodal officer of an application: ``holds_object_role``), or this
+    admin's access (staff, superuser): read from its grants, whether the account is active
+    or not (its roles come back with its "Active" tick)."""
     now = timezone.now()
     return (
         user.is_staff or user.is_superuser
         or PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=user.pk).exists()
         or Membership.objects.filter(not_ended_q(now=now), user_id=user.pk,
                                      role=MembershipRole.ADMIN).exists()
+        or holds_object_role(user)
     )
 
 
@@ -312,8 +322,39 @@ class UserAdmin(LegalHoldMixin, RoleHolderDeletionMixin, AuditedDeletionMixin, B
 admin.site.unregister(EmailAddress)
 
 
+class AdminRoleGroundsMixin:
+    """Deleting an address holds its account to the last-admin rule, as its holder removing
+    it on their own email page is (holder_ends_own_grounds): an official address leaving an
+    account ends the verification resting on it, and with it an admin role; when that role
+    is one nobody else holds without an end date, the deletion is refused (OfficialPowersHeld,
+    the transaction undone). One address deleted: refused whole (the deletion page says
+    why); several: each in its own savepoint, those refused left out and named."""
+
+    @staticmethod
+    def last_admin_message(addresses) -> str:
+        return gettext("The admin role of an organisation's last admin whose role does not end rests on it (grant the "
+                       "role there to someone else first): %(names)s") % {
+            "names": ", ".join(address.email for address in addresses)}
+
+    def delete_model(self, request, obj):
+        with transaction.atomic(), holder_ends_own_grounds(user=obj.user):
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        kept = []
+        with transaction.atomic():
+            for address in queryset.select_related("user").order_by("pk"):
+                try:
+                    with transaction.atomic(), holder_ends_own_grounds(user=address.user):
+                        super().delete_queryset(request, queryset.filter(pk=address.pk))
+                except OfficialPowersHeld:
+                    kept.append(address)
+        if kept:
+            self.message_user(request, self.last_admin_message(kept), messages.ERROR)
+
+
 @admin.register(EmailAddress)
-class EmailAddressAdmin(LegalHoldMixin, AuditedDeletionMixin, BaseEmailAddressAdmin):
+class EmailAddressAdmin(LegalHoldMixin, AdminRoleGroundsMixin, AuditedDeletionMixin, BaseEmailAddressAdmin):
     """allauth's, but the addresses of a person under a legal hold are not deleted, and each
     address added or changed here, marked verified or deleted, is audited (its account,
     address, verified, primary: old and new), with the administrator as actor, in the
@@ -324,7 +365,9 @@ class EmailAddressAdmin(LegalHoldMixin, AuditedDeletionMixin, BaseEmailAddressAd
     not whose an address is, what it is or whether it is verified (CONFIRMING_FIELDS).
     Which address is primary is the account's address (``User.email``): shown here, changed
     only on the account's email page (as UserAdmin's address), which ends what an official
-    one gave; ticked here it also met the one primary address an account has, a server error."""
+    one gave; ticked here it also met the one primary address an account has, a server error.
+    An address that an organisation's last admin's role rests on is not deleted here, even by
+    a superuser (AdminRoleGroundsMixin), nor one a platform role rests on."""
 
     person_field = "user_id"
     CONFIRMING_FIELDS = ("user", "email", "verified")
@@ -396,7 +439,11 @@ class EmailAddressAdmin(LegalHoldMixin, AuditedDeletionMixin, BaseEmailAddressAd
         if address is not None and self.has_delete_permission(request, address) and self.platform_role_rests_on(address):
             self.message_user(request, self.role_rests_message([address]), messages.ERROR)
             return HttpResponseRedirect(reverse("admin:account_emailaddress_change", args=[address.pk]))
-        return super().delete_view(request, object_id, extra_context)
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except OfficialPowersHeld:
+            self.message_user(request, self.last_admin_message([address]), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:account_emailaddress_change", args=[address.pk]))
 
     def get_deleted_objects(self, objs, request):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
@@ -491,10 +538,30 @@ class AuthenticatorAdmin(AuditedDeletionMixin, BaseAuthenticatorAdmin):
     """allauth's, read-only: an authenticator is set up and renewed only by its owner through
     allauth's pages (audited, accounts.signals), and its secret and codes are not shown. One
     may be removed here for a person who lost it; each removal is audited, the administrator
-    as actor."""
+    as actor. Removing takes a second factor away, as allauth's page that deactivates one does:
+    the deletion page, and a deletion of several, first ask the administrator a code of their
+    app given in the last five minutes (gave_code_lately), then lead back here."""
 
     fields = ["user", "type", "created_at", "last_used_at"]
     readonly_fields = fields
+
+    @staticmethod
+    def code_asked(request):
+        """The page asking a code of the administrator's app again, or None when this session
+        gave one lately."""
+        if gave_code_lately(request):
+            return None
+        return code_asked_again(request, gettext("To remove a second factor, enter a code of your authenticator app "
+                                                 "(or one of your recovery codes) first."))
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return self.code_asked(request) or super().delete_view(request, object_id, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "POST" and request.POST.get("action") == "delete_selected" and (
+                asked := self.code_asked(request)):
+            return asked
+        return super().changelist_view(request, extra_context)
 
     def has_add_permission(self, request):
         return False

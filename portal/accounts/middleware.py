@@ -47,9 +47,8 @@ class MfaEnforcementMiddleware:
         user = request.user
         if (path.startswith("/accounts/2fa/") and request.path in {reverse(name) for name in SECOND_FACTOR_PAGES}
                 and has_second_factor(user) and not gave_code_lately(request)):
-            messages.info(request, _("To read or change your second factor, enter a code of your authenticator app "
-                                     "(or one of your recovery codes) first."))
-            return _to(request, "mfa_reauthenticate")
+            return code_asked_again(request, _("To read or change your second factor, enter a code of your "
+                                               "authenticator app (or one of your recovery codes) first."))
         if not path.startswith(EXEMPT_PREFIXES) and needs_second_factor(user) and not _open_account_page(path):
             if not has_second_factor(user):
                 return self.set_up(request)
@@ -78,6 +77,14 @@ class MfaEnforcementMiddleware:
         messages.info(request, _("Your role in the portal needs two-factor sign-in. Enter a code of your "
                                  "authenticator app to continue."))
         return _to(request, "mfa_reauthenticate")
+
+
+def code_asked_again(request, message: str):
+    """allauth's page that asks a code of the authenticator app again (``mfa_reauthenticate``),
+    which then leads on to the page asked for, saying ``message`` first: for a page that reads
+    or takes away a second factor, when this session gave none lately (gave_code_lately)."""
+    messages.info(request, message)
+    return _to(request, "mfa_reauthenticate")
 
 
 def _open_account_page(path: str) -> bool:

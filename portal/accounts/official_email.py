@@ -11,6 +11,7 @@ in question: ``accepted_domains``).
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -134,6 +135,26 @@ def official_suffix_of(domain: str, *, rules: list | None = None) -> str:
         return ""
     best = _best_official_rule(domain, rules)
     return best[1] if best and best[0] == SuffixKind.OFFICIAL else ""
+
+
+# Personal mail services (consumer mail), as the rules table was seeded with them (migration
+# accounts 0002): never official (DESIGN §3), whatever a rule says. A rule for one of them, or
+# for a domain under one, is of consumer mail or none (services.email_rule_save), and none is
+# accepted for an organisation (organisations.services.organisation_domain_accept).
+PERSONAL_MAIL_SERVICES = frozenset({
+    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.in", "yahoo.in", "ymail.com", "rocketmail.com",
+    "outlook.com", "outlook.in", "hotmail.com", "hotmail.co.in", "live.com", "live.in", "msn.com",
+    "rediffmail.com", "rediff.com", "icloud.com", "me.com", "mac.com", "aol.com", "protonmail.com", "proton.me",
+    "zoho.com", "zohomail.in", "gmx.com", "mail.com", "yandex.com", "tutanota.com",
+})
+
+
+def personal_mail_service(domain: str, *, rules: Iterable[tuple[str, str]] = ()) -> str:
+    """The personal mail service (consumer mail) a normalised domain is or falls under, by
+    PERSONAL_MAIL_SERVICES or by a consumer rule of ``rules`` (``email_rules()``, when the
+    caller asks the table too), or "" when none."""
+    consumer = [*sorted(PERSONAL_MAIL_SERVICES), *(suffix for suffix, kind in rules if kind == SuffixKind.CONSUMER)]
+    return next((suffix for suffix in consumer if suffix_matches(domain, suffix)), "")
 
 
 def normalise_mailbox(address: str) -> str:

@@ -4,7 +4,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from portal.accounts.models import EmailSuffixRule, SuffixKind
-from portal.accounts.official_email import normalise_host_name
+from portal.accounts.official_email import normalise_host_name, personal_mail_service
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.permissions import AnyUser
@@ -12,7 +12,8 @@ from portal.permissions import AnyUser
 
 def clean_suffix(value: str | None) -> str:
     """The suffix of an official-email rule as stored: a host name (normalise_host_name),
-    or "-" and one for a label ending ("-external.gov.in"). A leading dot is dropped."""
+    or "-" and one for a label ending ("-external.gov.in"). A leading dot is dropped. One
+    longer than the column once encoded is refused."""
     raw = (value or "").strip().lower().lstrip(".")
     if not raw:
         raise ValidationError(_("Enter a domain suffix such as gov.in."), code="required")
@@ -27,7 +28,15 @@ def clean_suffix(value: str | None) -> str:
     labels = normalised.split(".")
     if dash and len(labels) < 3:
         raise ValidationError(_("A label-ending rule needs a suffix under it, for example -external.gov.in."), code="invalid")
-    return ("-" if dash else "") + normalised
+    stored = ("-" if dash else "") + normalised
+    # Typed within the field's limit, a suffix may outgrow the column once IDNA-encoded
+    # ("ü" is "xn--...") and with its "-".
+    limit = EmailSuffixRule._meta.get_field("suffix").max_length
+    if len(stored) > limit:
+        raise ValidationError(
+            _("“%(value)s” is too long once encoded: a domain suffix holds at most %(limit)s characters (a letter "
+              "outside a–z takes several).") % {"value": value, "limit": limit}, code="max_length")
+    return stored
 
 
 def email_rule_save(
@@ -40,10 +49,19 @@ def email_rule_save(
     request: HttpRequest | None = None,
 ) -> EmailSuffixRule:
     """Create or change one official-email rule; audited. A suffix another rule has,
-    or took meanwhile (the same rule added twice at once), is refused."""
+    or took meanwhile (the same rule added twice at once), is refused. Consumer mail is never
+    official (DESIGN §3): a rule of a personal mail service (personal_mail_service), or of a
+    domain under one, is of consumer mail, and a consumer-mail rule stays one (deleted if it
+    was added by mistake); otherwise refused at the kind (ValidationError keyed "kind")."""
     suffix = clean_suffix(suffix)
     if kind not in SuffixKind.values:
         raise ValidationError(_("Choose a kind."), code="invalid")
+    service = personal_mail_service(suffix.lstrip("-"))
+    if service and kind != SuffixKind.CONSUMER:
+        raise ValidationError({"kind": ValidationError(
+            _("%(service)s is a personal mail service (consumer mail, which is never official): a rule for it or a "
+              "domain under it can only be of the kind “Consumer mail (never official)”.") % {"service": service},
+            code="consumer_mail")})
     duplicate = ValidationError(_("There is already a rule for %(suffix)s.") % {"suffix": suffix}, code="duplicate")
     with transaction.atomic():
         clash = EmailSuffixRule.objects.filter(suffix=suffix).exclude(pk=rule_id).exists()
@@ -65,6 +83,10 @@ def email_rule_save(
         new = {"suffix": suffix, "kind": kind, "note": note[:200]}
         if old == new:
             return rule
+        if rule.kind == SuffixKind.CONSUMER and kind != SuffixKind.CONSUMER:
+            raise ValidationError({"kind": ValidationError(
+                _("This rule is of consumer mail, which is never official: its kind stays. If it was added by "
+                  "mistake, delete it and add the right rule."), code="consumer_mail")})
         rule.suffix, rule.kind, rule.note = suffix, kind, note[:200]
         try:
             with transaction.atomic():

@@ -21,7 +21,7 @@ def email_rules(request):
         try:
             email_rule_save(actor=request.user, request=request, **form.cleaned_data)
         except ValidationError as exc:
-            form.add_error("suffix", exc)
+            form.add_error(None if hasattr(exc, "error_dict") else "suffix", exc)
         else:
             messages.success(request, _("Rule added."))
             return redirect("accounts:email_rules")
@@ -48,7 +48,7 @@ def email_rule_edit(request, pk):
         try:
             email_rule_save(actor=request.user, request=request, rule_id=rule_obj.pk, **form.cleaned_data)
         except ValidationError as exc:
-            form.add_error("suffix", exc)
+            form.add_error(None if hasattr(exc, "error_dict") else "suffix", exc)
         else:
             messages.success(request, _("Rule saved."))
             return redirect("accounts:email_rules")

@@ -2,11 +2,13 @@
 
 from datetime import datetime
 
-from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Cast, Concat
+from django.db.models.lookups import EndsWith
 from django.utils import timezone
 
-from portal.accounts.official_email import email_rules, official_suffix_of
+from portal.accounts.models import EmailSuffixRule, SuffixKind
+from portal.accounts.official_email import PERSONAL_MAIL_SERVICES, email_rules, official_suffix_of
 from portal.organisations.models import (
     DomainClaim,
     Membership,
@@ -59,10 +61,24 @@ def short_code_holder(code: str, *, exclude_id: int | None = None) -> Organisati
     return found.order_by(Case(When(status=OrganisationStatus.ACTIVE, then=0), default=1), "pk").first()
 
 
+def _personal_mail_q() -> Q:
+    """Domains (``OrganisationDomain.domain``) of a personal mail service or under one
+    (``personal_mail_service``: the known ones, and the consumer-mail rules, asked in the
+    same query)."""
+    query = Q(domain__in=PERSONAL_MAIL_SERVICES)
+    for service in PERSONAL_MAIL_SERVICES:
+        query |= Q(domain__endswith=f".{service}")
+    rules = EmailSuffixRule.objects.filter(kind=SuffixKind.CONSUMER).filter(
+        Q(suffix=OuterRef("domain")) | EndsWith(OuterRef("domain"), Concat(Value("."), F("suffix"))))
+    return query | Exists(rules)
+
+
 def pending_domain_claims() -> QuerySet[OrganisationDomain]:
-    """Domains organisations listed that are not official for them yet, oldest first."""
+    """Domains organisations listed that are not official for them yet, oldest first; not
+    those of a personal mail service, never official (organisation_domain_accept refuses them)."""
     return (
         OrganisationDomain.objects.filter(is_verified=False, organisation__status=OrganisationStatus.ACTIVE)
+        .exclude(_personal_mail_q())
         .select_related("organisation")
         .order_by("id")
     )

@@ -19,7 +19,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
-from portal.accounts.official_email import classify_email, ends_official_powers
+from portal.accounts.official_email import classify_email, email_rules, ends_official_powers, personal_mail_service
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_record_many
 from portal.limits import refuse_over
@@ -73,7 +73,8 @@ def _domain_record(*, organisation: Organisation, domain: str, claim: DomainClai
 def organisation_domain_accept(*, domain_id: int, actor: AnyUser, request: HttpRequest | None = None) -> OrganisationDomain:
     """A superadmin accepts an organisation's claim to a domain: its addresses become
     official. Refused (ValidationError) while the domain is official for another
-    organisation or is an official suffix itself."""
+    organisation or is an official suffix itself, and for a personal mail service (or a
+    domain under one), whose mail is never official (DESIGN §3)."""
     with transaction.atomic():
         domain = OrganisationDomain.objects.filter(pk=domain_id).values_list("domain", flat=True).get()
         # Every claim to the domain, in one order: two superadmins accepting two
@@ -84,7 +85,11 @@ def organisation_domain_accept(*, domain_id: int, actor: AnyUser, request: HttpR
         row = claims[domain_id]
         if row.is_verified:
             return row
-        claim = domain_claims_of([row.domain], organisation_id=row.organisation_id)[row.domain]
+        rules = email_rules()
+        if personal_mail_service(row.domain, rules=rules):
+            raise ValidationError(_("%(domain)s is a personal mail service and is never accepted as official email.")
+                                  % {"domain": row.domain}, code="consumer_domain")
+        claim = domain_claims_of([row.domain], organisation_id=row.organisation_id, rules=rules)[row.domain]
         if claim in (DomainClaim.CLAIMED_ELSEWHERE, DomainClaim.SUFFIX_ITSELF):
             raise ValidationError(DomainClaim(claim).label, code=claim)
         row.is_verified, row.accepted_by, row.accepted_at = True, actor, timezone.now()
@@ -243,7 +248,8 @@ _holder_acting: ContextVar[int | None] = ContextVar("holder_acting", default=Non
 
 @contextmanager
 def holder_ends_own_grounds(*, user: AnyUser) -> Iterator[None]:
-    """Inside the caller's transaction: what ``user`` does inside this block themself may
+    """Inside the caller's transaction: what ``user`` does inside this block themself (or an
+    administrator does to their account: an address deleted in the Django admin) may
     end an admin role of theirs by taking away what it rests on (an official address
     leaving their account ends the verification there, and organisation_admins_lapse the
     role), and such a role is then held to the rule a revocation is held to: an admin

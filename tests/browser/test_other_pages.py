@@ -30,7 +30,7 @@ from playwright.sync_api import expect
 
 from onboarding.approval import services as approvals
 from onboarding.models import ApplicationStatus, AuthorityToken, Decision, Stage
-from portal.accounts.models import EmailSuffixRule
+from portal.accounts.models import EmailSuffixRule, SuffixKind
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage, OutboxStatus
 from portal.mail.services import outbox_enqueue
@@ -227,6 +227,15 @@ def test_superadmin_adds_an_email_rule_and_reads_the_outbox(page, portal, smtp_s
     changed = AuditEvent.objects.get(action=AuditAction.EMAIL_RULE_CHANGED, target_id=str(rule.pk))
     assert changed.old_values["note"] == "Centre for Development of Advanced Computing"
     assert changed.new_values["note"] == "C-DAC, Pune and Noida"
+
+    # --- A consumer-mail rule stays one: made official, refused at the kind field ----------------------
+    gmail = EmailSuffixRule.objects.get(suffix="gmail.com")
+    page.goto(portal + f"/portal/email-rules/{gmail.pk}/")
+    page.get_by_label("Kind").select_option(label="Official")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_label("Kind")).to_have_accessible_description(re.compile("is a personal mail service"))
+    check_page(page, "email-rule-consumer-refused")
+    assert EmailSuffixRule.objects.get(pk=gmail.pk).kind == SuffixKind.CONSUMER
 
     # --- The outbox, filtered to what was sent; one message --------------------------------------------
     nav(page, "Outbox")

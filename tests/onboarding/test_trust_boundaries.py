@@ -110,6 +110,40 @@ def test_only_a_superadmin_accepts_a_claim_and_the_acceptance_is_audited(admin):
     assert classify_email("someone@agri-research.org").kind == OFFICIAL
 
 
+def test_a_personal_mail_domain_is_never_accepted_as_official(admin):
+    """DESIGN §3: consumer mail is never official. A claim recorded before a superadmin added
+    a consumer-mail rule for its domain (or one to a personal mail service, recorded before
+    the listing refused them) is not offered for acceptance any more; one accepted all the
+    same is refused, saying it is a personal mail service, nothing recorded."""
+    from django.contrib.messages import get_messages
+
+    from portal.accounts.models import EmailSuffixRule, SuffixKind
+
+    organisation = approve(ApplicationFactory(data=with_domains("mahaagri.gov.in, webpost.co.in")), admin)
+    claim = OrganisationDomain.objects.get(organisation=organisation, domain="webpost.co.in")
+    assert claim.claim == DomainClaim.NOT_OFFICIAL
+    EmailSuffixRule.objects.create(suffix="webpost.co.in", kind=SuffixKind.CONSUMER)
+    old = OrganisationDomain.objects.create(organisation=organisation, domain="mail.yahoo.com",
+                                            claim=DomainClaim.NOT_OFFICIAL)
+    EmailSuffixRule.objects.filter(suffix="yahoo.com").delete()  # a personal mail service all the same
+    other = OrganisationDomain.objects.create(organisation=organisation, domain="agri-research.org",
+                                              claim=DomainClaim.NOT_OFFICIAL)
+    root = signed_in(make_superadmin())
+    html = root.get("/portal/organisations/domain-claims/").content.decode()
+    assert "webpost.co.in" not in html and "yahoo.com" not in html and "agri-research.org" in html
+    for row in (claim, old):
+        response = root.post(f"/portal/organisations/domain-claims/{row.pk}/accept/", {"confirm": "yes"}, follow=True)
+        assert [str(m) for m in get_messages(response.wsgi_request)] == [
+            f"{row.domain} is a personal mail service and is never accepted as official email."]
+        row.refresh_from_db()
+        assert not row.is_verified
+    assert not AuditEvent.objects.filter(action=AuditAction.DOMAIN_ACCEPTED).exists()
+    assert classify_email("someone@webpost.co.in").kind != OFFICIAL
+    root.post(f"/portal/organisations/domain-claims/{other.pk}/accept/", {"confirm": "yes"})
+    other.refresh_from_db()
+    assert other.is_verified
+
+
 def test_the_authority_and_the_state_admin_see_the_claims_flagged(admin):
     application = ApplicationFactory(data=with_domains("mahaagri.gov.in, attacker-example.com"))
     step = ApprovalStepFactory(application=application, stage="state")

@@ -172,10 +172,17 @@ def test_a_second_factor_set_up_renewed_and_removed_through_allauths_pages_is_au
 
 
 def test_the_django_admin_shows_no_secret_of_a_second_factor_changes_none_and_audits_its_removal():
+    """Removing one takes a second factor away, as allauth's page that deactivates it does:
+    it asks the administrator a code of their app given in the last five minutes first
+    (the deletion page and a deletion of several send to the page asking it, nothing removed)."""
+    from urllib.parse import quote
+
     from allauth.mfa.models import Authenticator
 
+    from tests.onboarding.approval_helpers import totp_code
+
     root = UserFactory(email="root@nic.in", is_superuser=True, is_staff=True)
-    with_totp(root)
+    root_secret = with_totp(root)
     admin = signed_in(root)
     holder = PlatformRoleFactory(role="state_admin", jurisdiction="MH", user__email="state.admin@maharashtra.gov.in").user
     secret = with_totp(holder)
@@ -186,7 +193,18 @@ def test_the_django_admin_shows_no_secret_of_a_second_factor_changes_none_and_au
     admin.post(f"/admin/mfa/authenticator/{totp.pk}/change/", {"user": root.pk, "type": "totp", "data": "{}"})
     assert Authenticator.objects.get(pk=totp.pk).user == holder
 
-    assert admin.post(f"/admin/mfa/authenticator/{totp.pk}/delete/", {"post": "yes"}).status_code == 302
+    page = f"/admin/mfa/authenticator/{totp.pk}/delete/"
+    asking = f"/accounts/2fa/reauthenticate/?next={quote(page, safe='')}"
+    for asked in (admin.get, lambda url: admin.post(url, {"post": "yes"})):
+        assert asked(page)["Location"] == asking
+    bulk = admin.post("/admin/mfa/authenticator/", {"action": "delete_selected", "_selected_action": [totp.pk],
+                                                    "post": "yes"})
+    assert bulk["Location"] == f"/accounts/2fa/reauthenticate/?next={quote('/admin/mfa/authenticator/', safe='')}"
+    assert Authenticator.objects.filter(pk=totp.pk).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.USER_AUTHENTICATOR_REMOVED).exists()
+
+    assert admin.post(asking, {"code": totp_code(root_secret)})["Location"] == page
+    assert admin.post(page, {"post": "yes"}).status_code == 302
     assert not Authenticator.objects.filter(pk=totp.pk).exists()
     [event] = AuditEvent.objects.filter(action=AuditAction.USER_AUTHENTICATOR_REMOVED)
     assert (event.actor_id, event.target_id, event.old_values, event.new_values) == (

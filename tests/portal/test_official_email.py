@@ -265,6 +265,9 @@ def test_a_unicode_suffix_is_stored_idna_encoded(superadmin):
     ("gov.in", "There is already a rule for gov.in."),
     ("bad..suffix", "is not a valid domain suffix"),
     ("-external.in", "A label-ending rule needs a suffix under it"),
+    # Within the field's 253 characters as typed; its host name (253 characters IDNA-encoded)
+    # and the "-" are one too many for the column.
+    ("-" + ".".join(["ü" + "a" * 55] * 3 + ["x" * 58 + ".in"]), "is too long once encoded"),
 ])
 def test_invalid_or_duplicate_rules_are_refused_at_the_field(superadmin, suffix, message):
     client = _signed_in(superadmin)
@@ -276,6 +279,44 @@ def test_invalid_or_duplicate_rules_are_refused_at_the_field(superadmin, suffix,
     assert field_value(tree, "suffix") == suffix
     assert EmailSuffixRule.objects.count() == count
     assert not AuditEvent.objects.filter(action=AuditAction.EMAIL_RULE_CREATED).exists()
+
+
+@pytest.mark.parametrize("kind", ["official", "contractor", "manual_review"])
+def test_a_consumer_mail_rule_is_not_turned_into_another_kind(superadmin, kind):
+    """DESIGN §3: consumer mail is never official. A consumer-mail rule keeps its kind (one
+    added by mistake is deleted), and a personal mail service, or a domain under one, gets
+    no rule of another kind, even once its own rule is deleted: refused at the kind field,
+    nothing changed or recorded."""
+    client = _signed_in(superadmin)
+    rule = EmailSuffixRule.objects.get(suffix="gmail.com")
+    response = client.post(f"/portal/email-rules/{rule.pk}/",
+                           {"action": "save", "suffix": "gmail.com", "kind": kind, "note": ""})
+    assert response.status_code == 200
+    assert ("gmail.com is a personal mail service (consumer mail, which is never official): a rule for it or a domain "
+            "under it can only be of the kind “Consumer mail (never official)”.") in field_error(page(response), "kind")
+    assert EmailSuffixRule.objects.get(pk=rule.pk).kind == SuffixKind.CONSUMER
+    assert classify_email("anyone@gmail.com").kind == CONSUMER
+    for suffix in ("gmail.com", "in.gmail.com", "-x.gmail.com"):
+        EmailSuffixRule.objects.filter(suffix="gmail.com").delete()
+        response = client.post("/portal/email-rules/", {"suffix": suffix, "kind": kind, "note": ""})
+        assert response.status_code == 200
+        assert "is a personal mail service" in field_error(page(response), "kind")
+        assert not EmailSuffixRule.objects.filter(suffix=suffix).exists()
+
+    added = EmailSuffixRule.objects.create(suffix="webpost.co.in", kind=SuffixKind.CONSUMER)
+    response = client.post(f"/portal/email-rules/{added.pk}/",
+                           {"action": "save", "suffix": "webpost.co.in", "kind": kind, "note": ""})
+    assert response.status_code == 200
+    assert ("This rule is of consumer mail, which is never official: its kind stays. If it was added by mistake, "
+            "delete it and add the right rule.") in field_error(page(response), "kind")
+    assert EmailSuffixRule.objects.get(pk=added.pk).kind == SuffixKind.CONSUMER
+    assert not AuditEvent.objects.filter(action__in=[AuditAction.EMAIL_RULE_CREATED,
+                                                     AuditAction.EMAIL_RULE_CHANGED]).exists()
+    # Its note still changes; deleted, the domain gets the rule the superadmin says.
+    assert client.post(f"/portal/email-rules/{added.pk}/", {"action": "save", "suffix": "webpost.co.in",
+                                                            "kind": "consumer", "note": "Webmail"}).status_code == 302
+    added.delete()
+    assert client.post("/portal/email-rules/", {"suffix": "webpost.co.in", "kind": kind, "note": ""}).status_code == 302
 
 
 NOT_HOST_NAMES = ["@rediffmail.com", "*.gov.in", "http://mahait.org", "user@nic.in", "gov .in", "gov.in/", "in",

@@ -569,10 +569,21 @@ def test_a_password_set_in_the_admin_is_audited_without_the_secret():
     assert "Taken-over" not in str(event.new_values) and audit_verify() == []
 
 
-@pytest.mark.parametrize("holder", ["organisation_admin", "deactivated_organisation_admin", "state_admin", "superuser"])
+def nodal_officer():
+    """An account holding an object role: the nodal officer of the application it started."""
+    from tests.onboarding.form_helpers import new_application
+
+    officer = UserFactory(email="officer@mha.gov.in")
+    new_application(officer)
+    return officer
+
+
+@pytest.mark.parametrize("holder", ["organisation_admin", "deactivated_organisation_admin", "state_admin", "superuser",
+                                    "nodal_officer"])
 def test_a_staff_account_does_not_set_a_role_holders_password_in_the_admin(holder, root, admin_client):
     """A staff help desk that set an organisation admin's password (who signs in without a
-    second factor) would hold their role: only a superuser sets a role holder's password."""
+    second factor) would hold their role: only a superuser sets a role holder's password.
+    So for a nodal officer's, whose role is on their application (they submit and withdraw it)."""
     from django.contrib.messages import get_messages
 
     from tests.factories import OrganisationFactory
@@ -586,6 +597,7 @@ def test_a_staff_account_does_not_set_a_role_holders_password_in_the_admin(holde
         "state_admin": lambda: PlatformRoleFactory(role="state_admin", jurisdiction="MH",
                                                    user__email="state.admin@maharashtra.gov.in").user,
         "superuser": lambda: UserFactory(email="other.root@nic.in", is_superuser=True, is_staff=True),
+        "nodal_officer": nodal_officer,
     }[holder]()
     password = target.password
     staff, client = staff_with("view_user", "change_user")
@@ -815,7 +827,7 @@ def mails_to(smtp_server, address):
             if envelope.rcpt_tos == [address]]
 
 
-@pytest.mark.parametrize("holder", ["organisation_admin", "state_admin", "staff", "itself"])
+@pytest.mark.parametrize("holder", ["organisation_admin", "state_admin", "staff", "itself", "nodal_officer"])
 def test_a_staff_account_does_not_make_a_role_holder_inactive_in_the_admin(holder, root, admin_client):
     """"Active" takes a role holder's roles with it: for such an account, as for its
     password, only a superuser decides; a staff account still makes an account without a
@@ -830,6 +842,7 @@ def test_a_staff_account_does_not_make_a_role_holder_inactive_in_the_admin(holde
                                                    user__email="state.admin@maharashtra.gov.in").user,
         "staff": lambda: UserFactory(email="helpdesk2@nic.in", is_staff=True),
         "itself": lambda: staff,
+        "nodal_officer": nodal_officer,
     }[holder]()
     assert 'name="is_active"' not in client.get(f"/admin/accounts/user/{target.pk}/change/").content.decode()
     post_change(client, target, is_active=False, full_name="Renamed")
@@ -845,7 +858,7 @@ def test_a_staff_account_does_not_make_a_role_holder_inactive_in_the_admin(holde
     [event] = events(AuditAction.USER_ACCESS_CHANGED)
     assert (event.actor_id, event.new_values) == (staff.pk, {"is_active": False})
 
-    if holder in ("state_admin", "staff"):  # a superuser may (the last admin rule aside)
+    if holder in ("state_admin", "staff", "nodal_officer"):  # a superuser may (the last admin rule aside)
         post_change(admin_client, target, is_active=False)
         target.refresh_from_db()
         assert not target.is_active

@@ -434,3 +434,55 @@ def test_the_last_admin_cannot_remove_the_address_their_role_rests_on(world):
     profile.refresh_from_db()
     assert profile.status == VerificationStatus.VERIFIED
     assert Membership.objects.get(organisation=world["office"], user=asha).admin_in_force
+
+
+@pytest.mark.parametrize("by", ["superuser", "staff"])
+def test_the_address_the_last_admins_role_rests_on_is_not_deleted_in_the_django_admin(world, by):
+    """The last-admin rule holds wherever a person's decision would end the role: an
+    administrator deleting the address in the Django admin (a superuser, or a staff account
+    that may delete addresses) is refused as its holder is, alone (sent back to the
+    address's page with the reason) or with others (it is left out, named; the others go).
+    Nothing of hers ends; once someone else holds the role, the deletion goes through."""
+    from django.contrib.messages import get_messages
+
+    from tests.onboarding.approval_helpers import second_factor_given, with_totp
+    from tests.portal.test_role_audit import staff_with
+
+    asha, profile = asha_the_only_admin(world)
+    address = EmailAddress.objects.get(user=asha, email=asha.email)
+    spare = EmailAddress.objects.create(user=asha, email="asha.home@gmail.com", verified=True)
+    if by == "superuser":
+        root = UserFactory(email="root@nic.in", is_superuser=True, is_staff=True)
+        with_totp(root)
+        client = Client()
+        client.force_login(root)
+        second_factor_given(client, root)
+    else:
+        _staff, client = staff_with("view_emailaddress", "delete_emailaddress")
+    said = ("The admin role of an organisation's last admin whose role does not end rests on it (grant the role "
+            f"there to someone else first): {asha.email}")
+    response = client.post(f"/admin/account/emailaddress/{address.pk}/delete/", {"post": "yes"}, follow=True)
+    assert response.redirect_chain == [(f"/admin/account/emailaddress/{address.pk}/change/", 302)]
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [said]
+    response = client.post("/admin/account/emailaddress/", {
+        "action": "delete_selected", "_selected_action": [address.pk, spare.pk], "post": "yes"}, follow=True)
+    assert said in [str(m) for m in get_messages(response.wsgi_request)]
+    assert list(EmailAddress.objects.filter(user=asha).values_list("pk", flat=True)) == [address.pk]
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.VERIFIED
+    assert Membership.objects.get(organisation=world["office"], user=asha).admin_in_force
+    assert not AuditEvent.objects.filter(action=AuditAction.VERIFICATION_SUSPENDED).exists()
+    assert [e.old_values["email"] for e in AuditEvent.objects.filter(action=AuditAction.USER_EMAIL_REMOVED)] == [
+        "asha.home@gmail.com"]
+
+    successor = UserFactory(email="ravi.patil@pune.mahaagri.gov.in", full_name="Ravi Patil")
+    request = services.join_request_create(organisation_id=world["office"].pk, language="en", actor=successor,
+                                           details={**DETAILS, "official_email": successor.email,
+                                                    "employee_code": "EMP-2002", "mobile": "9822000002"})
+    services.join_request_decide(profile_id=request.pk, decision="verify", actor=asha)
+    organisation_admin_grant(organisation_id=world["office"].pk, user_id=successor.pk, actor=asha)
+    response = client.post(f"/admin/account/emailaddress/{address.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and not EmailAddress.objects.filter(pk=address.pk).exists()
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.SUSPENDED
+    assert not Membership.objects.get(organisation=world["office"], user=asha).admin_in_force
