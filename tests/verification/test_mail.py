@@ -136,12 +136,13 @@ def test_a_verification_ended_by_the_system_tells_the_admin_their_role_ended_too
     now = timezone.now()
     profile = GovernmentProfileFactory(
         user=person, organisation=world["office"], status=VerificationStatus.VERIFIED, official_email=person.email,
-        superannuation_date=now.date() - timedelta(days=2), confirmation_requested_at=now - timedelta(days=400),
+        superannuation_date=now.date() + timedelta(days=30), confirmation_requested_at=now - timedelta(days=400),
     )
     Membership.objects.create(organisation=world["office"], user=person, role=MembershipRole.MEMBER)
     organisation_admin_grant(organisation_id=world["office"].pk, user_id=person.pk, actor=world["admin_office"])
     OutboxMessage.objects.all().delete()
-    if ending == "superannuation":
+    if ending == "superannuation":  # the date passed since the role was given (it is not given after it)
+        GovernmentProfile.objects.filter(pk=profile.pk).update(superannuation_date=now.date() - timedelta(days=2))
         assert lifecycle.profiles_lapse(profile_ids=[profile.pk]) == 1
     elif ending == "unconfirmed":
         assert lifecycle.profiles_suspend_unconfirmed(profile_ids=[profile.pk]) == 1
