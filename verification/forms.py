@@ -41,10 +41,23 @@ class JoinRequestForm(AccessibleForm):
         help_text=_("The date you retire, if you know it."),
     )
 
-    def __init__(self, *args, organisation: Organisation, **kwargs):
-        """``organisation``: the one asked (an address is official for it or not)."""
+    def __init__(self, *args, organisation: Organisation, ending: list | None = None, automatic: bool = False,
+                 **kwargs):
+        """``organisation``: the one asked (an address is official for it or not).
+        ``ending``: the names of the organisations whose verification of the person being
+        verified here ends (selectors.held_elsewhere); when the organisation may verify them
+        at once (``automatic``), the request is sent only once a box says they know it, as an
+        admin verifying them ticks one (DecisionForm)."""
         super().__init__(*args, **kwargs)
         self.organisation = organisation
+        if ending and automatic:
+            names = ", ".join(ending)
+            self.fields["confirm"] = forms.BooleanField(
+                label=_("I understand that being verified by %(organisation)s ends my verification in %(ending)s")
+                % {"organisation": organisation.name, "ending": names},
+                error_messages={"required": _("Tick the box to confirm that being verified here ends your "
+                                              "verification in %(ending)s.") % {"ending": names}},
+            )
 
     def clean_official_email(self):
         address = self.cleaned_data["official_email"].strip().lower()

@@ -18,6 +18,9 @@ from verification.forms import JoinRequestForm, OrganisationSearchForm, Withdraw
 from verification.models import STANDING, VerificationStatus
 from verification.selectors import (
     administered_with_pending,
+    auto_verification_of,
+    automatic_verification_withheld,
+    held_elsewhere,
     may_administer_verification,
     on_official_domain,
     organisation_to_join,
@@ -85,8 +88,15 @@ def join(request, pk):
     current = profiles_of(request.user).filter(STANDING, organisation=organisation).first()
     if current is not None:
         return render(request, "verification/join.html", {**context, "current": current})
+    # What being verified here ends, told before asking; confirmed first where that may be at once.
+    ending = held_elsewhere(request.user, organisation)
+    automatic = bool(ending) and auto_verification_of(organisation) and not automatic_verification_withheld(
+        request.user, organisation)
+    context.update({"ending": ending, "automatic": automatic})
+    form_options = {"organisation": organisation, "ending": [profile.organisation.name for profile in ending],
+                    "automatic": automatic}
     if request.method == "POST":
-        form = JoinRequestForm(request.POST, organisation=organisation)
+        form = JoinRequestForm(request.POST, **form_options)
         if form.is_valid():
             try:
                 profile = services.join_request_create(
@@ -107,8 +117,8 @@ def join(request, pk):
                 return redirect("verification:mine")
     else:
         pending = pop_pending_input(request)
-        form = JoinRequestForm(pending, organisation=organisation) if pending is not None else JoinRequestForm(
-            initial=_initial_details(request.user), organisation=organisation
+        form = JoinRequestForm(pending, **form_options) if pending is not None else JoinRequestForm(
+            initial=_initial_details(request.user), **form_options
         )
         if form.is_bound:
             form.is_valid()

@@ -771,6 +771,73 @@ def test_asking_an_organisation_that_verifies_automatically(world):
     assert "Verified government user" in response.content.decode()
 
 
+@pytest.fixture
+def held_in_karnataka(world):
+    """Asha is verified in the Karnataka directorate and one of its admins (the role rests
+    on that verification; its other admin remains); the Pune office verifies automatically."""
+    held = GovernmentProfileFactory(user=world["person"], organisation=world["other"], status=VerificationStatus.VERIFIED)
+    Membership.objects.create(organisation=world["other"], user=world["person"], role=MembershipRole.MEMBER)
+    organisation_admin_grant(organisation_id=world["other"].pk, user_id=world["person"].pk, actor=world["admin_other"])
+    VerificationSettings.objects.create(organisation=world["office"], auto_verify_official_domain=True)
+    return held
+
+
+def still_admin_in_karnataka(world):
+    return Membership.objects.filter(organisation=world["other"], user=world["person"], role=MembershipRole.ADMIN,
+                                     is_active=True).exists()
+
+
+def test_asking_an_automatic_organisation_while_verified_elsewhere_asks_to_confirm_the_ending_first(
+        world, held_in_karnataka):
+    """Verified at once, the person's verification in another organisation ends (revoked, a
+    transfer) with the admin role resting on it: the page says so, naming both, and the
+    request is sent only once the box is ticked (an admin verifying them must tick one too)."""
+    client = signed_in(world["person"])
+    url = f"/verification/organisations/{world['office'].pk}/join/"
+    tree = parse(well_formed(client.get(url)))
+    warning = tree.by_id("ending-elsewhere").squashed_text()
+    assert "ends your verification in Directorate of Health Services, Karnataka" in warning, warning
+    assert "your admin role in Directorate of Health Services, Karnataka" in warning, warning
+    assert field_value(tree, "confirm") is False
+    tree = parse(well_formed(client.post(url, form_data(designation="Under Secretary"))))
+    assert field_error(tree, "confirm") == ("Tick the box to confirm that being verified here ends your verification "
+                                            "in Directorate of Health Services, Karnataka.")
+    assert field_value(tree, "designation") == "Under Secretary"  # nothing lost
+    assert not GovernmentProfile.objects.filter(organisation=world["office"]).exists()
+    held_in_karnataka.refresh_from_db()
+    assert held_in_karnataka.status == VerificationStatus.VERIFIED and still_admin_in_karnataka(world)
+    assert client.post(url, form_data(confirm="on")).status_code == 302
+    held_in_karnataka.refresh_from_db()
+    assert (held_in_karnataka.status, held_in_karnataka.reason_code) == (VerificationStatus.REVOKED, EndReason.TRANSFER)
+    assert GovernmentProfile.objects.get(organisation=world["office"]).status == VerificationStatus.VERIFIED
+    assert not still_admin_in_karnataka(world)
+
+
+def test_asking_an_organisation_that_does_not_verify_automatically_tells_what_its_verification_would_end(
+        world, held_in_karnataka):
+    """The request waits for an administrator (who ticks a box to verify a person verified
+    elsewhere): the person is told all the same, and needs no box to send it."""
+    VerificationSettings.objects.filter(organisation=world["office"]).update(auto_verify_official_domain=False)
+    client = signed_in(world["person"])
+    url = f"/verification/organisations/{world['office'].pk}/join/"
+    tree = parse(well_formed(client.get(url)))
+    warning = tree.by_id("ending-elsewhere").squashed_text()
+    assert "ends your verification in Directorate of Health Services, Karnataka" in warning, warning
+    assert "verifies automatically" not in warning
+    assert not [node for node in tree.iter() if node.get("name") == "confirm"]
+    assert client.post(url, form_data()).status_code == 302
+    assert GovernmentProfile.objects.get(organisation=world["office"]).status == VerificationStatus.PENDING
+    held_in_karnataka.refresh_from_db()
+    assert held_in_karnataka.status == VerificationStatus.VERIFIED and still_admin_in_karnataka(world)
+
+
+def test_the_join_page_warns_of_nothing_when_nothing_is_held_elsewhere(world):
+    VerificationSettings.objects.create(organisation=world["office"], auto_verify_official_domain=True)
+    tree = parse(well_formed(signed_in(world["person"]).get(f"/verification/organisations/{world['office'].pk}/join/")))
+    assert tree.by_id("ending-elsewhere") is None
+    assert not [node for node in tree.iter() if node.get("name") == "confirm"]
+
+
 def test_the_admins_own_page_links_each_organisation_they_administer(world, requests_):
     html = well_formed(signed_in(world["admin_parent"]).get("/verification/"))
     tree = parse(html)
