@@ -4,18 +4,19 @@ organisation, the request itself, withdrawing it."""
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import BooleanField, ExpressionWrapper
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from portal.access import pop_pending_input, rule
-from portal.organisations.models import Organisation
+from portal.organisations.models import Organisation, OrganisationStatus
 from portal.permissions import is_superadmin
 from verification import services
 from verification.forms import JoinRequestForm, OrganisationSearchForm, WithdrawForm
-from verification.models import STANDING, VerificationStatus
+from verification.models import STANDING, VerificationStatus, verified_in_force
 from verification.selectors import (
     administered_with_pending,
     auto_verification_of,
@@ -37,11 +38,22 @@ DETAIL_FIELDS = ("designation", "office", "employee_code", "official_email", "mo
 @require_http_methods(["GET"])
 def mine(request):
     """The person's verifications and requests; for admins, where to decide."""
-    profiles = list(profiles_of(request.user)[:MINE_LIMIT])
+    today = timezone.localdate()
+    # Whether each verification counts as the API, the directory and verified viewers count it.
+    profiles = list(profiles_of(request.user).annotate(
+        in_force=ExpressionWrapper(verified_in_force(today), output_field=BooleanField()))[:MINE_LIMIT])
+    for profile in profiles:
+        if profile.status == VerificationStatus.VERIFIED and not profile.in_force:
+            profile.not_in_force = (
+                _("%(organisation)s is not active: while it is not, it vouches for nobody, and you are not counted as "
+                  "a verified government user.") % {"organisation": profile.organisation.name}
+                if profile.organisation.status != OrganisationStatus.ACTIVE else
+                _("Your date of superannuation has passed: this verification no longer counts, and the portal "
+                  "revokes it within the hour."))
     decider = may_administer_verification(request.user)
     context = {
         "profiles": profiles,
-        "verified": any(profile.status == VerificationStatus.VERIFIED for profile in profiles),
+        "verified": any(profile.in_force for profile in profiles),
         "decider": decider,
         "all_organisations": decider and is_superadmin(request.user),
         "administered": administered_with_pending(request.user) if decider else [],

@@ -55,6 +55,26 @@ def test_my_verification_page_shows_the_public_badge_until_verified(world):
     assert "Verified government user" in html and "District Agriculture Office, Pune" in html
 
 
+@pytest.mark.parametrize(("case", "said"), [
+    ("superannuated", "Your date of superannuation has passed: this verification no longer counts"),
+    ("organisation_suspended", "District Agriculture Office, Pune is not active: while it is not, it vouches for "
+                               "nobody"),
+])
+def test_my_verification_page_does_not_call_a_verification_no_longer_in_force_verified(world, case, said):
+    """The day after superannuation (before the hourly job writes it down) and while the
+    organisation is suspended, the verification counts for nothing (verified_in_force: the
+    API, the directory, who counts as a verified viewer): the person's own page says so."""
+    fields = {"superannuation_date": timezone.localdate() - timedelta(days=1)} if case == "superannuated" else {}
+    GovernmentProfileFactory(user=world["person"], organisation=world["office"], status=VerificationStatus.VERIFIED,
+                             **fields)
+    if case == "organisation_suspended":
+        world["office"].status = OrganisationStatus.SUSPENDED
+        world["office"].save(update_fields=["status"])
+    html = well_formed(signed_in(world["person"]).get("/verification/"))
+    assert "Verified government user" not in html and "Public user" in html
+    assert said in html
+
+
 def test_the_nav_links_to_verification(world):
     nav = parse(signed_in(world["public"]).get("/verification/").content.decode()).find("nav")
     assert any(link.get("href") == "/verification/" for link in nav.find_all("a"))
