@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.forms import AccessibleForm
+from portal.forms import AccessibleForm, refuse_invisible_only
 from portal.organisations.models import Organisation
 from portal.organisations.states import State
 from verification.models import ADMIN_END_REASONS, VerificationStatus
@@ -26,10 +26,13 @@ class OrganisationSearchForm(AccessibleForm):
 
 class JoinRequestForm(AccessibleForm):
     designation = forms.CharField(label=_("Designation"), max_length=PROFILE_FIELDS["designation"],
+                                  validators=[refuse_invisible_only],
                                   help_text=_("For example: Section Officer, District Agriculture Officer."))
     office = forms.CharField(label=_("Office or unit"), max_length=PROFILE_FIELDS["office"],
+                             validators=[refuse_invisible_only],
                              help_text=_("The office, division or unit you work in."))
-    employee_code = forms.CharField(label=_("Employee code"), max_length=PROFILE_FIELDS["employee_code"])
+    employee_code = forms.CharField(label=_("Employee code"), max_length=PROFILE_FIELDS["employee_code"],
+                                    validators=[refuse_invisible_only])
     official_email = forms.EmailField(label=_("Official email address"), max_length=PROFILE_FIELDS["official_email"],
                                       help_text=_("Your address on a government domain, for example name@dept.gov.in: "
                                                   "one of your account's addresses that you have confirmed."))

@@ -127,6 +127,16 @@ def test_asking_with_errors_keeps_every_answer_and_ties_each_error_to_its_field(
     assert not GovernmentProfile.objects.exists()
 
 
+@pytest.mark.parametrize("field", ["designation", "office", "employee_code"])
+def test_a_detail_made_only_of_invisible_characters_is_refused_at_its_field(world, field):
+    """Zero-width spaces and joiners show nothing: the admins would decide on a blank detail."""
+    client = signed_in(world["person"])
+    url = f"/verification/organisations/{world['office'].pk}/join/"
+    tree = parse(well_formed(client.post(url, form_data(**{field: "\u200b\u2060\u200b"}))))
+    assert field_error(tree, field) == "This field is required."
+    assert not GovernmentProfile.objects.exists()
+
+
 def test_asking_sends_the_request_in_the_language_used(world):
     client = signed_in(world["person"])
     url = f"/verification/organisations/{world['office'].pk}/join/"
