@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal import pending
-from portal.text import has_control_characters
+from portal.text import has_control_characters, has_visible_characters
 
 
 def refuse_control_characters(value: object) -> None:
@@ -20,6 +20,14 @@ def refuse_control_characters(value: object) -> None:
     if isinstance(value, str) and has_control_characters(value):
         raise ValidationError(_("Line breaks, tabs and other control characters are not accepted here: type the "
                                 "answer on one line."), code="control_characters")
+
+
+def refuse_invisible_only(value: object) -> None:
+    """An answer made only of characters drawn as nothing (zero-width spaces and joiners,
+    byte order marks, blank letters: has_visible_characters) is no answer: refused at its
+    field as a required one left empty is, or it would be stored and shown as a blank."""
+    if isinstance(value, str) and value and not has_visible_characters(value):
+        raise ValidationError(_("This field is required."), code="required")
 
 
 class _KeptInputMetaclass(forms.forms.DeclarativeFieldsMetaclass):

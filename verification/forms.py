@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.forms import AccessibleForm
+from portal.forms import AccessibleForm, refuse_invisible_only
 from portal.organisations.models import Organisation
 from portal.organisations.states import State
 from verification.models import ADMIN_END_REASONS, VerificationStatus
@@ -26,10 +26,13 @@ class OrganisationSearchForm(AccessibleForm):
 
 class JoinRequestForm(AccessibleForm):
     designation = forms.CharField(label=_("Designation"), max_length=PROFILE_FIELDS["designation"],
+                                  validators=[refuse_invisible_only],
                                   help_text=_("For example: Section Officer, District Agriculture Officer."))
     office = forms.CharField(label=_("Office or unit"), max_length=PROFILE_FIELDS["office"],
+                             validators=[refuse_invisible_only],
                              help_text=_("The office, division or unit you work in."))
-    employee_code = forms.CharField(label=_("Employee code"), max_length=PROFILE_FIELDS["employee_code"])
+    employee_code = forms.CharField(label=_("Employee code"), max_length=PROFILE_FIELDS["employee_code"],
+                                    validators=[refuse_invisible_only])
     official_email = forms.EmailField(label=_("Official email address"), max_length=PROFILE_FIELDS["official_email"],
                                       help_text=_("Your address on a government domain, for example name@dept.gov.in: "
                                                   "one of your account's addresses that you have confirmed."))
@@ -41,10 +44,23 @@ class JoinRequestForm(AccessibleForm):
         help_text=_("The date you retire, if you know it."),
     )
 
-    def __init__(self, *args, organisation: Organisation, **kwargs):
-        """``organisation``: the one asked (an address is official for it or not)."""
+    def __init__(self, *args, organisation: Organisation, ending: list | None = None, automatic: bool = False,
+                 **kwargs):
+        """``organisation``: the one asked (an address is official for it or not).
+        ``ending``: the names of the organisations whose verification of the person being
+        verified here ends (selectors.held_elsewhere); when the organisation may verify them
+        at once (``automatic``), the request is sent only once a box says they know it, as an
+        admin verifying them ticks one (DecisionForm)."""
         super().__init__(*args, **kwargs)
         self.organisation = organisation
+        if ending and automatic:
+            names = ", ".join(ending)
+            self.fields["confirm"] = forms.BooleanField(
+                label=_("I understand that being verified by %(organisation)s ends my verification in %(ending)s")
+                % {"organisation": organisation.name, "ending": names},
+                error_messages={"required": _("Tick the box to confirm that being verified here ends your "
+                                              "verification in %(ending)s.") % {"ending": names}},
+            )
 
     def clean_official_email(self):
         address = self.cleaned_data["official_email"].strip().lower()

@@ -234,6 +234,26 @@ def automatic_verification_withheld(user: AnyUser, organisation: Organisation) -
     return GovernmentProfile.objects.filter(caused | rejected, user_id=user.pk).exists()
 
 
+def held_elsewhere(user: AnyUser, organisation: Organisation) -> list[GovernmentProfile]:
+    """The verifications ``user`` holds in organisations other than ``organisation``
+    (verified or suspended; one past its date of superannuation is over), which being
+    verified there ends for good (services._end_elsewhere: revoked, as a transfer), as the
+    admins deciding see it (``held_elsewhere`` of _with_badges); each with the admin roles
+    that end with it (``ending_roles``, as admin_roles_ending_with says, each marked
+    ``left_without_admin``). What the join page tells the person before they ask."""
+    if not user.is_authenticated:
+        return []
+    today = timezone.localdate()
+    profiles = list(
+        GovernmentProfile.objects.filter(Q(superannuation_date__isnull=True) | Q(superannuation_date__gte=today),
+                                         user_id=user.pk, status__in=HELD_STATUSES)
+        .exclude(organisation_id=organisation.pk).select_related("organisation").order_by("id")
+    )
+    for profile in profiles:
+        profile.ending_roles = admin_roles_ending_with(profile)
+    return profiles
+
+
 def profiles_of(viewer: AnyUser) -> QuerySet[GovernmentProfile]:
     """The viewer's own profiles and requests: the verification they hold first, then the newest."""
     if not viewer.is_authenticated:

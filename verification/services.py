@@ -29,7 +29,7 @@ from portal.organisations.models import Membership, MembershipRole, Organisation
 from portal.organisations.selectors import organisations_left_without_admin
 from portal.organisations.services import LastAdmin, organisation_admins_lapse
 from portal.permissions import AnyUser, is_auditor, is_superadmin
-from portal.text import multi_line, single_line
+from portal.text import has_visible_characters, multi_line, single_line
 from verification import notifications
 from verification.models import (
     HELD_STATUSES,
@@ -221,7 +221,7 @@ def _bounded_details(details: dict) -> dict:
     cleaned, errors = {}, {}
     for name, limit in PROFILE_FIELDS.items():
         cleaned[name] = single_line(str(details.get(name) or "")).strip()[:limit]
-        if not cleaned[name]:
+        if not has_visible_characters(cleaned[name]):  # empty, or only zero-width and other invisible characters
             errors[name] = ValidationError(_("This field is required."), code="required")
     cleaned["official_email"] = cleaned["official_email"].lower()
     if cleaned["mobile"]:

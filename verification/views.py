@@ -4,20 +4,24 @@ organisation, the request itself, withdrawing it."""
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import BooleanField, ExpressionWrapper
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from portal.access import pop_pending_input, rule
-from portal.organisations.models import Organisation
+from portal.organisations.models import Organisation, OrganisationStatus
 from portal.permissions import is_superadmin
 from verification import services
 from verification.forms import JoinRequestForm, OrganisationSearchForm, WithdrawForm
-from verification.models import STANDING, VerificationStatus
+from verification.models import STANDING, VerificationStatus, verified_in_force
 from verification.selectors import (
     administered_with_pending,
+    auto_verification_of,
+    automatic_verification_withheld,
+    held_elsewhere,
     may_administer_verification,
     on_official_domain,
     organisation_to_join,
@@ -34,11 +38,22 @@ DETAIL_FIELDS = ("designation", "office", "employee_code", "official_email", "mo
 @require_http_methods(["GET"])
 def mine(request):
     """The person's verifications and requests; for admins, where to decide."""
-    profiles = list(profiles_of(request.user)[:MINE_LIMIT])
+    today = timezone.localdate()
+    # Whether each verification counts as the API, the directory and verified viewers count it.
+    profiles = list(profiles_of(request.user).annotate(
+        in_force=ExpressionWrapper(verified_in_force(today), output_field=BooleanField()))[:MINE_LIMIT])
+    for profile in profiles:
+        if profile.status == VerificationStatus.VERIFIED and not profile.in_force:
+            profile.not_in_force = (
+                _("%(organisation)s is not active: while it is not, it vouches for nobody, and you are not counted as "
+                  "a verified government user.") % {"organisation": profile.organisation.name}
+                if profile.organisation.status != OrganisationStatus.ACTIVE else
+                _("Your date of superannuation has passed: this verification no longer counts, and the portal "
+                  "revokes it within the hour."))
     decider = may_administer_verification(request.user)
     context = {
         "profiles": profiles,
-        "verified": any(profile.status == VerificationStatus.VERIFIED for profile in profiles),
+        "verified": any(profile.in_force for profile in profiles),
         "decider": decider,
         "all_organisations": decider and is_superadmin(request.user),
         "administered": administered_with_pending(request.user) if decider else [],
@@ -85,8 +100,15 @@ def join(request, pk):
     current = profiles_of(request.user).filter(STANDING, organisation=organisation).first()
     if current is not None:
         return render(request, "verification/join.html", {**context, "current": current})
+    # What being verified here ends, told before asking; confirmed first where that may be at once.
+    ending = held_elsewhere(request.user, organisation)
+    automatic = bool(ending) and auto_verification_of(organisation) and not automatic_verification_withheld(
+        request.user, organisation)
+    context.update({"ending": ending, "automatic": automatic})
+    form_options = {"organisation": organisation, "ending": [profile.organisation.name for profile in ending],
+                    "automatic": automatic}
     if request.method == "POST":
-        form = JoinRequestForm(request.POST, organisation=organisation)
+        form = JoinRequestForm(request.POST, **form_options)
         if form.is_valid():
             try:
                 profile = services.join_request_create(
@@ -107,8 +129,8 @@ def join(request, pk):
                 return redirect("verification:mine")
     else:
         pending = pop_pending_input(request)
-        form = JoinRequestForm(pending, organisation=organisation) if pending is not None else JoinRequestForm(
-            initial=_initial_details(request.user), organisation=organisation
+        form = JoinRequestForm(pending, **form_options) if pending is not None else JoinRequestForm(
+            initial=_initial_details(request.user), **form_options
         )
         if form.is_bound:
             form.is_valid()

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.forms import AccessibleForm, records_day_allowed
+from portal.forms import AccessibleForm, records_day_allowed, refuse_invisible_only
 from portal.privacy.models import HoldTarget, PrivacyRequestKind
 
 
@@ -45,7 +45,7 @@ class NoticePublishForm(AccessibleForm):
 
 
 class CorrectionForm(AccessibleForm):
-    full_name = forms.CharField(label=_("Your name"), max_length=150)
+    full_name = forms.CharField(label=_("Your name"), max_length=150, validators=[refuse_invisible_only])
 
 
 class PrivacyRequestForm(AccessibleForm):

@@ -39,6 +39,7 @@ from portal.permissions import AnyUser, superadmin_emails
 from portal.privacy.admin_history import admin_history_remove
 from portal.privacy.models import HoldTarget, Nominee, PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
 from portal.privacy.retention import legal_held
+from portal.text import has_visible_characters
 
 MAX_OPEN_REQUESTS = 5
 
@@ -317,7 +318,7 @@ def _membership_events(user: AnyUser, addresses: list[str]) -> list[int]:
 def person_correct(*, user: AnyUser, full_name: str, request: HttpRequest | None = None) -> None:
     """What a person corrects themselves: their name (their addresses through allauth's own page)."""
     full_name = " ".join(full_name.split())[:150]
-    if not full_name:
+    if not has_visible_characters(full_name):  # empty, or only zero-width and other invisible characters
         raise ValidationError({"full_name": _("Enter your name.")})
     with transaction.atomic():
         locked = get_user_model().objects.select_for_update().get(pk=user.pk)

@@ -297,6 +297,71 @@ def test_a_request_over_the_daily_limit_is_refused_and_an_earlier_rejection_is_n
     check_page.assert_clean()
 
 
+ENDS_HERE = {
+    "en": "Being verified by Directorate of Health Services, Karnataka ends your verification in District Agriculture "
+          "Office, Pune, for good",
+    "hi": "Directorate of Health Services, Karnataka द्वारा सत्यापित होने पर District Agriculture Office, Pune में आपका "
+          "सत्यापन हमेशा के लिए समाप्त हो जाता है",
+    "mr": "Directorate of Health Services, Karnataka ने पडताळणी केल्यास District Agriculture Office, Pune मधील तुमची "
+          "पडताळणी कायमची संपते",
+}
+ENDS_ROLE = {
+    "en": f"It also ends your admin role in {DEPARTMENT}, which rests on that verification",
+    "hi": f"इससे {DEPARTMENT} में आपकी एडमिन भूमिका भी समाप्त हो जाती है, जो उसी सत्यापन पर टिकी है",
+    "mr": f"त्याने {DEPARTMENT} मधील तुमची ॲडमिन भूमिकाही संपते, जी त्याच पडताळणीवर आधारित आहे",
+}
+TICK_TO_MOVE = {
+    "en": "Tick the box to confirm that being verified here ends your verification in District Agriculture Office, "
+          "Pune.",
+    "hi": "यह पुष्टि करने के लिए बॉक्स पर टिक करें कि यहाँ सत्यापित होने पर District Agriculture Office, Pune में आपका "
+          "सत्यापन समाप्त हो जाता है।",
+    "mr": "इथे पडताळणी झाल्यास District Agriculture Office, Pune मधील तुमची पडताळणी संपते, याची खात्री करण्यासाठी "
+          "चौकटीत खूण करा.",
+}
+
+
+def test_asking_an_automatic_organisation_says_what_it_ends_and_asks_to_confirm_first(page, portal, check_page, office):
+    """Ravi, verified in the office and admin of the department above on that ground, asks
+    an organisation that verifies automatically: the page names the verification and the
+    admin role it would end, and sent without the box ticked says so at the box, what he
+    typed kept and nothing sent."""
+    from verification.models import VerificationSettings
+
+    karnataka = OrganisationFactory(name="Directorate of Health Services, Karnataka", short_code="DHS-KA", state="KA")
+    OrganisationDomain.objects.create(organisation=karnataka, domain="karhealth.gov.in", is_verified=True)
+    VerificationSettings.objects.create(organisation=karnataka, auto_verify_official_domain=True)
+    sign_in(page, portal, office.ravi.user.email)
+    page.goto(f"{portal}/verification/organisations/{karnataka.pk}/join/")
+
+    def warned():
+        code = language(page)
+        expect(page.locator("#ending-elsewhere")).to_contain_text(ENDS_HERE[code])
+        expect(page.locator("#ending-elsewhere")).to_contain_text(ENDS_ROLE[code])
+        expect(page.locator("#id_confirm")).not_to_be_checked()
+
+    warned()
+    check_page.in_each_language(page, "join-ends-elsewhere", reach=warned)
+
+    def unticked():
+        page.locator("#id_designation").fill("Deputy Director")
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state("load")
+        code = language(page)
+        expect(page.locator("#id_confirm_error")).to_have_text(TICK_TO_MOVE[code])
+        expect(page.locator("#id_confirm")).to_have_attribute("aria-describedby", re.compile(r"\bid_confirm_error\b"))
+        expect(page.locator("#error-summary")).to_contain_text(TICK_TO_MOVE[code])
+        expect(page.locator("#id_designation")).to_have_value("Deputy Director")
+
+    unticked()
+    check_page.in_each_language(page, "join-ends-elsewhere-unticked", reach=unticked)
+    assert not GovernmentProfile.objects.filter(organisation=karnataka).exists()
+    page.locator("#id_confirm").check()
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/verification/$"))
+    assert GovernmentProfile.objects.filter(organisation=karnataka, user=office.ravi.user).exists()
+    check_page.assert_clean()
+
+
 SUSPENSIONS_AT_LIMIT = {
     "en": "This person's verification was suspended or reinstated 2 times in the last 24 hours, the most the portal "
           "allows",

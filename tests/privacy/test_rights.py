@@ -19,7 +19,12 @@ from portal.audit.services import audit_record, audit_verify
 from portal.mail.models import OutboxMessage
 from portal.privacy import personal_data
 from portal.privacy.models import Nominee, PrivacyRequest
-from portal.privacy.requests import privacy_request_decide, privacy_request_make, privacy_requests_sweep
+from portal.privacy.requests import (
+    person_correct,
+    privacy_request_decide,
+    privacy_request_make,
+    privacy_requests_sweep,
+)
 from tests.factories import PASSWORD, ApplicationFactory, OrganisationFactory, UserFactory
 from tests.html_tree import field_error, field_value, parse
 from tests.onboarding.approval_helpers import make_superadmin, second_factor_given, signed_in
@@ -173,6 +178,21 @@ def test_a_person_corrects_their_name_audited_and_an_empty_one_is_refused():
     assert asha.full_name == "Asha Kulkarni"
     event = AuditEvent.objects.get(action=AuditAction.PERSONAL_DATA_CORRECTED)
     assert (event.old_values, event.new_values) == ({"name": "Asha K"}, {"name": "Asha Kulkarni"})
+
+
+@pytest.mark.parametrize("typed", ["\u200b\u200b", "\u2060 \ufeff", "\u3164"])
+def test_a_name_made_only_of_invisible_characters_is_refused_at_its_field(typed):
+    """Zero-width spaces and the like show nothing: the directory would show a person with
+    no visible name. Refused at the field as an empty name, in the service too."""
+    asha = UserFactory(email="asha@mha.gov.in", full_name="Asha Kulkarni")
+    response = client_of(asha).post("/privacy/my-data/", {"action": "correct", "full_name": typed})
+    assert response.status_code == 200
+    assert field_error(parse(response.content.decode()), "full_name") == "This field is required."
+    with pytest.raises(ValidationError):
+        person_correct(user=asha, full_name=typed)
+    asha.refresh_from_db()
+    assert asha.full_name == "Asha Kulkarni"
+    assert not AuditEvent.objects.filter(action=AuditAction.PERSONAL_DATA_CORRECTED).exists()
 
 
 def test_a_correction_request_from_asking_to_decision_seen_by_the_person():

@@ -289,6 +289,29 @@ def test_an_expired_link_says_so_and_confirms_nothing(world, due, client):
     assert events(AuditAction.VERIFICATION_ADDRESS_CONFIRMED, due) == []
 
 
+@pytest.mark.parametrize(("status", "reason_code"), [
+    (VerificationStatus.SUSPENDED, EndReason.MISUSE),  # by an administrator, within the grace period
+    (VerificationStatus.SUSPENDED, EndReason.ADDRESS_REMOVED),
+    (VerificationStatus.REVOKED, EndReason.TRANSFER),
+])
+def test_an_expired_link_of_a_verification_ended_otherwise_does_not_blame_the_confirmation(world, client, status,
+                                                                                           reason_code):
+    """Only a suspension for want of a confirmation is said to be one: whoever holds the
+    mailbox is told no other reason, only that the verification is no longer active."""
+    from portal.tokens import token_new
+
+    now = timezone.now()
+    profile = GovernmentProfileFactory(user=world["person"], organisation=world["office"], status=status,
+                                       reason_code=reason_code, reason="Shared the account")
+    raw, digest = token_new()
+    AddressConfirmation.objects.create(profile=profile, token_hash=digest, email=profile.official_email,
+                                       created_at=now - timedelta(days=31), expires_at=now - timedelta(days=1))
+    page = client.get(f"/verification/confirm/{raw}/")
+    assert page.status_code == 410 and "This link has expired" in page.text
+    assert "no confirmation came in time" not in page.text and "Shared the account" not in page.text
+    assert "This verification is no longer active" in page.text
+
+
 @pytest.mark.parametrize("path", [f"/verification/confirm/{'A' * 43}/", "/verification/confirm/short/",
                                   f"/verification/confirm/{'A' * 44}/", "/verification/confirm/%00%27/"])
 def test_an_unknown_link_says_so(client, path):

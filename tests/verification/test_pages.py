@@ -55,6 +55,26 @@ def test_my_verification_page_shows_the_public_badge_until_verified(world):
     assert "Verified government user" in html and "District Agriculture Office, Pune" in html
 
 
+@pytest.mark.parametrize(("case", "said"), [
+    ("superannuated", "Your date of superannuation has passed: this verification no longer counts"),
+    ("organisation_suspended", "District Agriculture Office, Pune is not active: while it is not, it vouches for "
+                               "nobody"),
+])
+def test_my_verification_page_does_not_call_a_verification_no_longer_in_force_verified(world, case, said):
+    """The day after superannuation (before the hourly job writes it down) and while the
+    organisation is suspended, the verification counts for nothing (verified_in_force: the
+    API, the directory, who counts as a verified viewer): the person's own page says so."""
+    fields = {"superannuation_date": timezone.localdate() - timedelta(days=1)} if case == "superannuated" else {}
+    GovernmentProfileFactory(user=world["person"], organisation=world["office"], status=VerificationStatus.VERIFIED,
+                             **fields)
+    if case == "organisation_suspended":
+        world["office"].status = OrganisationStatus.SUSPENDED
+        world["office"].save(update_fields=["status"])
+    html = well_formed(signed_in(world["person"]).get("/verification/"))
+    assert "Verified government user" not in html and "Public user" in html
+    assert said in html
+
+
 def test_the_nav_links_to_verification(world):
     nav = parse(signed_in(world["public"]).get("/verification/").content.decode()).find("nav")
     assert any(link.get("href") == "/verification/" for link in nav.find_all("a"))
@@ -104,6 +124,16 @@ def test_asking_with_errors_keeps_every_answer_and_ties_each_error_to_its_field(
     assert tree.by_id("id_employee_code").get("value") == "EMP-1042"
     assert tree.by_id("id_mobile").get("value") == "12345"
     assert "Enter an official government address" in html
+    assert not GovernmentProfile.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["designation", "office", "employee_code"])
+def test_a_detail_made_only_of_invisible_characters_is_refused_at_its_field(world, field):
+    """Zero-width spaces and joiners show nothing: the admins would decide on a blank detail."""
+    client = signed_in(world["person"])
+    url = f"/verification/organisations/{world['office'].pk}/join/"
+    tree = parse(well_formed(client.post(url, form_data(**{field: "\u200b\u2060\u200b"}))))
+    assert field_error(tree, field) == "This field is required."
     assert not GovernmentProfile.objects.exists()
 
 
@@ -769,6 +799,73 @@ def test_asking_an_organisation_that_verifies_automatically(world):
                                                follow=True)
     assert any("verified you automatically" in m for m in messages_of(response))
     assert "Verified government user" in response.content.decode()
+
+
+@pytest.fixture
+def held_in_karnataka(world):
+    """Asha is verified in the Karnataka directorate and one of its admins (the role rests
+    on that verification; its other admin remains); the Pune office verifies automatically."""
+    held = GovernmentProfileFactory(user=world["person"], organisation=world["other"], status=VerificationStatus.VERIFIED)
+    Membership.objects.create(organisation=world["other"], user=world["person"], role=MembershipRole.MEMBER)
+    organisation_admin_grant(organisation_id=world["other"].pk, user_id=world["person"].pk, actor=world["admin_other"])
+    VerificationSettings.objects.create(organisation=world["office"], auto_verify_official_domain=True)
+    return held
+
+
+def still_admin_in_karnataka(world):
+    return Membership.objects.filter(organisation=world["other"], user=world["person"], role=MembershipRole.ADMIN,
+                                     is_active=True).exists()
+
+
+def test_asking_an_automatic_organisation_while_verified_elsewhere_asks_to_confirm_the_ending_first(
+        world, held_in_karnataka):
+    """Verified at once, the person's verification in another organisation ends (revoked, a
+    transfer) with the admin role resting on it: the page says so, naming both, and the
+    request is sent only once the box is ticked (an admin verifying them must tick one too)."""
+    client = signed_in(world["person"])
+    url = f"/verification/organisations/{world['office'].pk}/join/"
+    tree = parse(well_formed(client.get(url)))
+    warning = tree.by_id("ending-elsewhere").squashed_text()
+    assert "ends your verification in Directorate of Health Services, Karnataka" in warning, warning
+    assert "your admin role in Directorate of Health Services, Karnataka" in warning, warning
+    assert field_value(tree, "confirm") is False
+    tree = parse(well_formed(client.post(url, form_data(designation="Under Secretary"))))
+    assert field_error(tree, "confirm") == ("Tick the box to confirm that being verified here ends your verification "
+                                            "in Directorate of Health Services, Karnataka.")
+    assert field_value(tree, "designation") == "Under Secretary"  # nothing lost
+    assert not GovernmentProfile.objects.filter(organisation=world["office"]).exists()
+    held_in_karnataka.refresh_from_db()
+    assert held_in_karnataka.status == VerificationStatus.VERIFIED and still_admin_in_karnataka(world)
+    assert client.post(url, form_data(confirm="on")).status_code == 302
+    held_in_karnataka.refresh_from_db()
+    assert (held_in_karnataka.status, held_in_karnataka.reason_code) == (VerificationStatus.REVOKED, EndReason.TRANSFER)
+    assert GovernmentProfile.objects.get(organisation=world["office"]).status == VerificationStatus.VERIFIED
+    assert not still_admin_in_karnataka(world)
+
+
+def test_asking_an_organisation_that_does_not_verify_automatically_tells_what_its_verification_would_end(
+        world, held_in_karnataka):
+    """The request waits for an administrator (who ticks a box to verify a person verified
+    elsewhere): the person is told all the same, and needs no box to send it."""
+    VerificationSettings.objects.filter(organisation=world["office"]).update(auto_verify_official_domain=False)
+    client = signed_in(world["person"])
+    url = f"/verification/organisations/{world['office'].pk}/join/"
+    tree = parse(well_formed(client.get(url)))
+    warning = tree.by_id("ending-elsewhere").squashed_text()
+    assert "ends your verification in Directorate of Health Services, Karnataka" in warning, warning
+    assert "verifies automatically" not in warning
+    assert not [node for node in tree.iter() if node.get("name") == "confirm"]
+    assert client.post(url, form_data()).status_code == 302
+    assert GovernmentProfile.objects.get(organisation=world["office"]).status == VerificationStatus.PENDING
+    held_in_karnataka.refresh_from_db()
+    assert held_in_karnataka.status == VerificationStatus.VERIFIED and still_admin_in_karnataka(world)
+
+
+def test_the_join_page_warns_of_nothing_when_nothing_is_held_elsewhere(world):
+    VerificationSettings.objects.create(organisation=world["office"], auto_verify_official_domain=True)
+    tree = parse(well_formed(signed_in(world["person"]).get(f"/verification/organisations/{world['office'].pk}/join/")))
+    assert tree.by_id("ending-elsewhere") is None
+    assert not [node for node in tree.iter() if node.get("name") == "confirm"]
 
 
 def test_the_admins_own_page_links_each_organisation_they_administer(world, requests_):

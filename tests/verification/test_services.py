@@ -70,6 +70,8 @@ def test_details_are_bounded_and_on_one_line_in_the_service_too(world):
 
 
 @pytest.mark.parametrize("field, value", [("designation", ""), ("mobile", "12345"), ("office", "   "),
+                                          ("designation", "\u200b\u200b"), ("office", "\u2060\ufeff \u3164"),
+                                          ("employee_code", "\u200d"),  # drawn as nothing: no detail
                                           ("mobile", "9८७६५४३२१०"), ("mobile", "९८७६५४३२१०")])  # digits in ASCII only
 def test_missing_or_malformed_details_are_refused(world, field, value):
     with pytest.raises(ValidationError) as caught:
