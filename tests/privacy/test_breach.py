@@ -180,3 +180,17 @@ def test_a_notice_with_no_records_affected_says_so_in_words(second_language):
     assert "What was affected: no record was found read, exported or changed in this period." in english
     affected = second.splitlines()[4]
     assert not affected.rstrip().endswith(": .") and DEVANAGARI.search(affected.split(":", 1)[1]), affected
+
+
+def test_the_drafts_are_plain_text_carrying_what_they_name_as_written():
+    """The notice and the report are plain text (sent by mail, printed by the command): an
+    apostrophe in a kind of record ("an organisation's roster") or in the actor's address
+    (valid in an address's local part) was written as the HTML entity "&#x27;"."""
+    from portal.privacy.breach import BreachFindings, breach_drafts
+
+    findings = BreachFindings(start=timezone.now() - timedelta(days=1), end=timezone.now(),
+                              actor="d'souza@maharashtra.gov.in", ip="", record_types=["rosters.invitation"])
+    drafts = breach_drafts(findings)
+    assert "invitations from an organisation's roster" in drafts["notice"]
+    assert "Actor (as the audit log names it): d'souza@maharashtra.gov.in" in drafts["report"]
+    assert not [text for text in drafts.values() if re.search(r"&(#x?[0-9a-f]+|[a-z]+);", text, re.I)]
