@@ -353,6 +353,46 @@ class AdminRoleGroundsMixin:
             self.message_user(request, self.last_admin_message(kept), messages.ERROR)
 
 
+class _TrialUndone(Exception):
+    """Raised inside a savepoint to undo a trial save."""
+
+
+class AddressGroundsForm(forms.ModelForm):
+    """The change form of an address: a superuser unticking "verified", changing the address
+    or moving it to another account ends the verification resting on it as a deletion does
+    (verification.receivers), so the change is tried first in a savepoint, held to the
+    last-admin rule as its holder is (holder_ends_own_grounds), and undone: when it would end
+    an admin role nobody else holds without an end date, it is refused at the form, what was
+    typed kept. An account's own (primary) address does not move to another account here
+    (each account has one; the account's address changes on its email page)."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None or self.errors:
+            return cleaned
+        trial = EmailAddress.objects.select_related("user").get(pk=self.instance.pk)
+        holder = trial.user
+        if trial.primary and cleaned.get("user", holder) != holder:
+            self.add_error("user", gettext("This is its account's own address: it does not move to another account here "
+                                           "(the account's address is changed on its email page first)."))
+            return cleaned
+        for name in AddressGroundsForm.TRIED:
+            if name in cleaned:
+                setattr(trial, name, cleaned[name])
+        try:
+            with transaction.atomic(), holder_ends_own_grounds(user=holder):
+                trial.save()
+                raise _TrialUndone
+        except _TrialUndone:
+            pass
+        except OfficialPowersHeld:
+            raise ValidationError(AdminRoleGroundsMixin.last_admin_message([self.instance]),
+                                  code="last_admin") from None
+        return cleaned
+
+    TRIED = ("user", "email", "verified")
+
+
 @admin.register(EmailAddress)
 class EmailAddressAdmin(LegalHoldMixin, AdminRoleGroundsMixin, AuditedDeletionMixin, BaseEmailAddressAdmin):
     """allauth's, but the addresses of a person under a legal hold are not deleted, and each
@@ -371,6 +411,7 @@ class EmailAddressAdmin(LegalHoldMixin, AdminRoleGroundsMixin, AuditedDeletionMi
 
     person_field = "user_id"
     CONFIRMING_FIELDS = ("user", "email", "verified")
+    form = AddressGroundsForm
 
     def get_readonly_fields(self, request, obj=None):
         fields = [*super().get_readonly_fields(request, obj), "primary"]

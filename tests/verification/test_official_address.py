@@ -486,3 +486,51 @@ def test_the_address_the_last_admins_role_rests_on_is_not_deleted_in_the_django_
     profile.refresh_from_db()
     assert profile.status == VerificationStatus.SUSPENDED
     assert not Membership.objects.get(organisation=world["office"], user=asha).admin_in_force
+
+
+@pytest.mark.parametrize("change", ["unconfirmed", "other_address", "other_account"])
+def test_the_address_the_last_admins_role_rests_on_is_not_changed_away_in_the_django_admin(world, change):
+    """A superuser's change form for that address: unticking "verified", changing the address,
+    or moving it to another account ends the verification resting on it as a deletion does
+    (verification.receivers), so it is held to the same rule: refused at the form, saying why,
+    with what was typed kept; nothing of hers ends and nothing is audited."""
+    from tests.html_tree import parse
+    from tests.onboarding.approval_helpers import second_factor_given, with_totp
+
+    asha, profile = asha_the_only_admin(world)
+    address = EmailAddress.objects.get(user=asha, email=asha.email)
+    other = UserFactory(email="other@pune.mahaagri.gov.in")
+    root = UserFactory(email="root@nic.in", is_superuser=True, is_staff=True)
+    with_totp(root)
+    client = Client()
+    client.force_login(root)
+    second_factor_given(client, root)
+    url = f"/admin/account/emailaddress/{address.pk}/change/"
+    data = {"user": asha.pk, "email": asha.email, "verified": "on"}
+    if change == "unconfirmed":
+        data.pop("verified")
+    elif change == "other_address":
+        data["email"] = "asha.new@pune.mahaagri.gov.in"
+    else:
+        data["user"] = other.pk
+        # Her account's own address does not move to another account here at all.
+        response = client.post(url, data)
+        assert response.status_code == 200
+        assert "This is its account&#x27;s own address: it does not move to another account here" in (
+            response.content.decode())
+        # Another of her addresses, the one the verification rests on, moved to another account:
+        address.primary = False
+        address.save(update_fields=["primary"])
+        EmailAddress.objects.create(user=asha, email="asha.home@gmail.com", verified=True, primary=True)
+    audited = AuditEvent.objects.count()
+    response = client.post(url, data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "The admin role of an organisation&#x27;s last admin whose role does not end rests on it" in page
+    assert parse(page).find("input", name="email").get("value") == data["email"]
+    address.refresh_from_db()
+    assert (address.user_id, address.email, address.verified) == (asha.pk, asha.email, True)
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.VERIFIED
+    assert Membership.objects.get(organisation=world["office"], user=asha).admin_in_force
+    assert AuditEvent.objects.count() == audited
