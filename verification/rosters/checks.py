@@ -28,7 +28,7 @@ from email_validator.rfc_constants import DOT_ATOM_TEXT, EMAIL_MAX_LENGTH
 from portal.accounts import official_email
 from portal.csv_files import FORMULA_STARTS
 from portal.organisations.models import Organisation
-from portal.text import single_line
+from portal.text import has_visible_characters, single_line
 from verification.rosters import models as m
 from verification.validators import clean_mobile
 
@@ -242,7 +242,9 @@ def _check_cells(line: int, cells: dict[str, object]) -> CheckedRow:
         elif len(text) > LIMITS.get(key, m.RAW_MAX):
             _add(row, "too_long", key)
     for key in REQUIRED:
-        if not kept.get(key):
+        value = kept.get(key)
+        # A cell of zero-width spaces or joiners looks empty (a plain ASCII one never does).
+        if not value or not value.isascii() and not has_visible_characters(value):
             _add(row, "required", key)
     mobile = row.cells.get("mobile", "")
     if mobile and "formula" not in row.problems:

@@ -66,6 +66,17 @@ def test_a_roster_with_mistakes_is_previewed_with_counts_problems_and_numbered_r
     assert not Invitation.objects.exists()  # a preview changes nothing
 
 
+@pytest.mark.parametrize("blank", ["\u200b", "\u200b\u200d\ufeff", " \u2060 "])
+def test_a_required_detail_made_only_of_invisible_characters_is_missing(world, blank):
+    """A cell of zero-width spaces, joiners or word joiners looks empty: the row is refused
+    as missing that detail, as the join request's form refuses such an answer."""
+    roster = upload(world["office"], world["admin_office"], csv_bytes([
+        person(1, Designation=blank), person(2, Name=blank), person(3, Office="Establishment\u200b")]))
+    refused = {row.line: reasons_of(row) for row in RosterRow.objects.filter(roster=roster, outcome=RowOutcome.REFUSED)}
+    assert refused == {2: ["A required detail is missing: designation."], 3: ["A required detail is missing: name."]}
+    assert roster.invite_count == 1
+
+
 def test_the_same_as_xlsx(world):
     roster = upload(world["office"], world["admin_office"], xlsx_bytes(MISTAKES), name="roster.xlsx")
     assert roster.file_format == "xlsx"
