@@ -2,7 +2,9 @@
 in a child forked from the render server, under limits, against the same check in this
 process (as it ran before), on a letter as exported and as scanned; in a Python of its own
 (when the server is busy); and on a PDF made to be slow to read (under 1 MB, some 19 s of
-pypdf's time in a process), refused at LETTER_CHECK_SECONDS.
+pypdf's time in a process), refused at LETTER_CHECK_SECONDS. The same for an image letter
+(decoded whole by Pillow): an A4 page scanned at 300 dpi as PNG and as JPEG, and a progressive
+JPEG whose scans repeat (some 0.3 MB, some 20 s of Pillow's time in a process).
 
 Run: .venv/bin/python bench/letter_check.py [--runs N]
 """
@@ -23,6 +25,19 @@ def scanned_pdf():
     return buffer.getvalue()
 
 
+def scanned_image(kind):
+    """A4 at 300 dpi, grey with some text-like noise, as a scanner saves it."""
+    import random
+
+    from PIL import Image
+
+    image = Image.new("L", (2480, 3508), 250)
+    image.paste(Image.frombytes("L", (2000, 300), random.Random(1).randbytes(2000 * 300)), (240, 600))
+    buffer = io.BytesIO()
+    image.save(buffer, format=kind)
+    return buffer.getvalue()
+
+
 def milliseconds(function, runs):
     return timed(function, runs)[0] * 1000
 
@@ -35,7 +50,7 @@ def main():
     from django.conf import settings
 
     from onboarding.application import pdf, pdf_worker
-    from tests.onboarding.test_validation import _pdf_of_many_leaves
+    from tests.onboarding.test_validation import _jpeg_of_many_scans, _pdf_of_many_leaves
     from tests.onboarding_data import minimal_pdf
 
     max_pages = settings.ONBOARDING_UPLOAD_MAX_PAGES
@@ -57,6 +72,20 @@ def main():
           f"(LETTER_CHECK_SECONDS {settings.LETTER_CHECK_SECONDS:g})")
     started = time.process_time()
     here = pdf_worker.letter_verdict(hostile, max_pages=max_pages)
+    print(f"the same in this process, as before: {here!r} after {time.process_time() - started:.1f} s of processor time")
+    max_pixels = settings.ONBOARDING_UPLOAD_MAX_PIXELS
+    print("| image letter | bytes | child of the server, ms | in this process, ms |")
+    for name, content in (("A4 at 300 dpi, PNG", scanned_image("PNG")), ("A4 at 300 dpi, JPEG", scanned_image("JPEG"))):
+        assert pdf.image_verdict(content, max_pixels=max_pixels) == pdf_worker.IMAGE_OK
+        child = milliseconds(lambda content=content: pdf.image_verdict(content, max_pixels=max_pixels), args.runs)
+        here = milliseconds(lambda content=content: pdf_worker.image_verdict(content, max_pixels=max_pixels), args.runs)
+        print(f"| {name} | {len(content):,} | {child:.1f} | {here:.1f} |")
+    hostile = _jpeg_of_many_scans(3_000)
+    started = time.perf_counter()
+    verdict = pdf.image_verdict(hostile, max_pixels=max_pixels)
+    print(f"image made to be slow ({len(hostile):,} bytes): {verdict!r} after {time.perf_counter() - started:.2f} s")
+    started = time.process_time()
+    here = pdf_worker.image_verdict(hostile, max_pixels=max_pixels)
     print(f"the same in this process, as before: {here!r} after {time.process_time() - started:.1f} s of processor time")
     pdf.render_server_stop()
 

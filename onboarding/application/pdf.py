@@ -275,13 +275,13 @@ def _alone(arguments: list[str], content: bytes, *, timeout: float) -> tuple[int
 
 
 # What the log says is done in a process of its own when the render server fails, by kind of request.
-DOING = {"render": "rendering", "letter": "checking the letter"}
+DOING = {"render": "rendering", "letter": "checking the letter", "image": "checking the image letter"}
 
 
 def _in_child(kind: str, content: bytes, *, seconds: float, megabytes: int, extra: tuple[int, ...] = ()
               ) -> tuple[int, bytes]:
-    """(exit status, output) of a ``kind`` request (``pdf_worker``'s protocol: "render" or
-    "letter" with ``extra``, its most pages) on ``content``, within ``seconds`` of wall
+    """(exit status, output) of a ``kind`` request (``pdf_worker``'s protocol: "render",
+    "letter" with ``extra`` its most pages, or "image" with ``extra`` its most pixels) on ``content``, within ``seconds`` of wall
     clock and processor time and ``megabytes``, through this process's render server, or,
     when another thread has it, in a ``pdf_worker`` of its own; TimeoutError or
     subprocess.TimeoutExpired (the child killed) past ``seconds``."""
@@ -355,6 +355,28 @@ def letter_verdict(content: bytes, *, max_pages: int) -> str:
                        status, megabytes, seconds)
         return pdf_worker.COMPLEX
     logger.error("Check of an uploaded PDF failed (exit status %s): %s", status, output.decode("utf-8", "replace")[:1000])
+    raise PdfNotRendered(FAILED)
+
+
+def image_verdict(content: bytes, *, max_pixels: int) -> str:
+    """``pdf_worker.image_verdict`` of an uploaded PNG or JPEG, found as ``letter_verdict``
+    finds a PDF's, in a child under LETTER_CHECK_SECONDS and PDF_RENDER_MEMORY_MB: an image
+    made to be costly to decode (a progressive JPEG whose scans repeat) is refused as
+    COMPLEX when it reaches them, and the web process never decodes it. Raises
+    PdfNotRendered(FAILED) when the child fails otherwise."""
+    seconds, megabytes = settings.LETTER_CHECK_SECONDS, settings.PDF_RENDER_MEMORY_MB
+    try:
+        status, output = _in_child("image", content, seconds=seconds, megabytes=megabytes, extra=(max_pixels,))
+    except (TimeoutError, subprocess.TimeoutExpired):
+        status, output = -signal.SIGKILL, b""
+    if status == 0:
+        return output.decode("ascii")
+    if _stopped_at_limits(status):
+        logger.warning("Uploaded image refused: decoding it reached the limits (exit status %s; %s MB, %s s)",
+                       status, megabytes, seconds)
+        return pdf_worker.COMPLEX
+    logger.error("Check of an uploaded image failed (exit status %s): %s", status,
+                 output.decode("utf-8", "replace")[:1000])
     raise PdfNotRendered(FAILED)
 
 

@@ -9,7 +9,8 @@ Python of its own; pypdf at the first letter), then for each request it reads on
 forks a child that sets the limits, does the work and exits. A request is a line
 ``render <cpu seconds> <megabytes> <length>`` and the HTML (UTF-8, ``length`` bytes),
 or ``letter <cpu seconds> <megabytes> <length> <most pages>`` and an uploaded PDF to
-check (``letter_verdict``); the answer a line ``<exit status> <length>`` and that many
+check (``letter_verdict``), or ``image <cpu seconds> <megabytes> <length> <most pixels>``
+and an uploaded PNG or JPEG to decode (``image_verdict``); the answer a line ``<exit status> <length>`` and that many
 bytes: the PDF or the verdict when the status is 0, else what went wrong. Its first
 answer, empty, says it is ready (WeasyPrint imported, a first page laid out). The
 server itself never parses what it is sent; only the forked child does, under its
@@ -18,11 +19,12 @@ timeout. The server has no thread when it forks.
 
     python -m onboarding.application.pdf_worker <cpu seconds> <megabytes> <base URL> <static folder>...
     python -m onboarding.application.pdf_worker --letter <cpu seconds> <megabytes> <most pages>
+    python -m onboarding.application.pdf_worker --image <cpu seconds> <megabytes> <most pixels>
 
-renders one PDF, or checks one uploaded PDF, in a process of its own (when the server
+renders one PDF, or checks one uploaded PDF or image, in a process of its own (when the server
 is busy with another request of the same process): the HTML or the PDF on its
 standard input, the PDF or the verdict on its standard output, the limits set before
-WeasyPrint or pypdf is imported or the input read.
+WeasyPrint, pypdf or Pillow is imported or the input read.
 
 This module imports nothing of Django or of the portal: the server and the children
 hold no database connection and no secret.
@@ -154,6 +156,8 @@ PDF_CHECK_MAX_OBJECTS = 5_000
 PDF_CHECK_MAX_ENTRIES = 200_000
 # The verdicts on an uploaded PDF other than its page count ("pages <n>").
 ENCRYPTED, ACTIVE, COMPLEX, CORRUPT = "encrypted", "active", "complex", "corrupt"
+# The verdicts on an uploaded image (besides CORRUPT, and COMPLEX at the child's limits).
+IMAGE_OK, TOO_MANY_PIXELS = "ok", "pixels"
 
 
 def _pdf_active_entry(key, value) -> bool:
@@ -296,6 +300,43 @@ def letter_verdict(content: bytes, *, max_pages: int) -> str:
         return CORRUPT
 
 
+def image_verdict(content: bytes, *, max_pixels: int) -> str:
+    """What the check of an uploaded PNG or JPEG finds: IMAGE_OK when it decodes whole (not
+    a file cut short, whose chunks Pillow's verify() alone passes), TOO_MANY_PIXELS when
+    it declares more than ``max_pixels`` (read from its header, before any pixel is
+    decoded; Pillow's own warning of a decompression bomb too), else CORRUPT. Decoding
+    takes as long as the file's maker wants (a progressive JPEG whose scans repeat): it
+    runs in a child under limits, never in a web process.
+
+    Pillow fills a cut-off image in silently while ImageFile.LOAD_TRUNCATED_IMAGES, one
+    switch for the whole process, is on (WeasyPrint turns it on when it is imported, as in
+    the render server): it is off while the image decodes, and put back after."""
+    import warnings
+
+    from PIL import Image, ImageFile
+
+    was = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(content)) as image:
+                if image.width * image.height > max_pixels:
+                    return TOO_MANY_PIXELS
+                image.verify()
+            with Image.open(io.BytesIO(content)) as image:  # verify() leaves the image unusable
+                image.load()
+        return IMAGE_OK
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        return TOO_MANY_PIXELS
+    except MemoryError:
+        raise
+    except Exception:  # Pillow raises many kinds on a damaged file
+        return CORRUPT
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = was
+
+
 def checked(content: bytes, *, max_pages: int) -> tuple[int, bytes]:
     """``letter_verdict`` in this process, already under its limits: (0, the verdict) or
     (EXIT_OUT_OF_MEMORY, nothing)."""
@@ -305,8 +346,28 @@ def checked(content: bytes, *, max_pages: int) -> tuple[int, bytes]:
         return EXIT_OUT_OF_MEMORY, b""
 
 
+def image_checked(content: bytes, *, max_pixels: int, megabytes: int, peak_before: int = 0) -> tuple[int, bytes]:
+    """``image_verdict`` in this process, already under its limits of ``megabytes``: (0, the
+    verdict) or (EXIT_OUT_OF_MEMORY, nothing). Pillow reports an allocation refused at
+    the limit as a damaged file (an OSError from its decoder): when the address space
+    grew to the limit (past ``peak_before``, the peak the process started with), it was
+    the limit that stopped the decoding."""
+    try:
+        verdict = image_verdict(content, max_pixels=max_pixels)
+    except MemoryError:
+        return EXIT_OUT_OF_MEMORY, b""
+    if verdict == CORRUPT and reached_memory_limit(megabytes, peak_before=peak_before):
+        return EXIT_OUT_OF_MEMORY, b""
+    return 0, verdict.encode("ascii")
+
+
 def _checked_after_fork(content: bytes, peak_before: int, *, max_pages: int) -> tuple[int, bytes]:
     return checked(content, max_pages=max_pages)
+
+
+def _image_checked_after_fork(content: bytes, peak_before: int, *, max_pixels: int, megabytes: int
+                              ) -> tuple[int, bytes]:
+    return image_checked(content, max_pixels=max_pixels, megabytes=megabytes, peak_before=peak_before)
 
 
 def _rendered_after_fork(html: bytes, peak_before: int, *, megabytes: int, base_url: str,
@@ -390,6 +451,11 @@ def serve(base_url: str, roots: list[Path]) -> int:
                 import pypdf  # noqa: F401 -- once, at the first letter, not in every letter's child
 
                 job = partial(_checked_after_fork, content, max_pages=more[0])
+            elif kind == b"image":
+                from PIL import Image
+
+                Image.preinit()  # its PNG and JPEG readers, once, at the first image, not in every image's child
+                job = partial(_image_checked_after_fork, content, max_pixels=more[0], megabytes=megabytes)
             else:
                 job = partial(_rendered_after_fork, content, megabytes=megabytes, base_url=base_url, roots=roots)
             status, output = forked(job, cpu_seconds=cpu_seconds, megabytes=megabytes)
@@ -409,11 +475,15 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--serve"]:
         base_url, *roots = argv[1:]
         return serve(base_url, [Path(root) for root in roots])
-    if argv[:1] == ["--letter"]:
-        cpu_seconds, megabytes, max_pages = (int(value) for value in argv[1:4])
+    if argv[:1] in (["--letter"], ["--image"]):
+        cpu_seconds, megabytes, most = (int(value) for value in argv[1:4])
         apply_limits(cpu_seconds=cpu_seconds, megabytes=megabytes)
         try:
-            status, output = checked(sys.stdin.buffer.read(), max_pages=max_pages)
+            content = sys.stdin.buffer.read()
+            if argv[0] == "--letter":
+                status, output = checked(content, max_pages=most)
+            else:
+                status, output = image_checked(content, max_pixels=most, megabytes=megabytes)
         except MemoryError:
             return EXIT_OUT_OF_MEMORY
         sys.stdout.buffer.write(output)

@@ -2,16 +2,13 @@
 no script, action or embedded file a reader would run or open."""
 
 import hashlib
-import io
-import threading
-import warnings
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from onboarding.application import pdf_worker
-from onboarding.application.pdf import PdfNotRendered, letter_verdict
+from onboarding.application.pdf import PdfNotRendered, image_verdict, letter_verdict
 from portal.limits import hourly_slot_take, shown
 
 PDF, PNG, JPEG = "application/pdf", "image/png", "image/jpeg"
@@ -71,56 +68,32 @@ def _image_too_large():
     )
 
 
-# Pillow fills a cut-off image in silently while ImageFile.LOAD_TRUNCATED_IMAGES, one
-# switch for the whole process, is on: WeasyPrint turns it on when it is imported (in the
-# render server's children, and in any process that imports it). The check turns it off
-# while it decodes, one check at a time.
-_strict_decoding = threading.Lock()
-
-
-def _load_whole(image):
-    from PIL import ImageFile
-
-    with _strict_decoding:
-        was = ImageFile.LOAD_TRUNCATED_IMAGES
-        ImageFile.LOAD_TRUNCATED_IMAGES = False
-        try:
-            image.load()
-        finally:
-            ImageFile.LOAD_TRUNCATED_IMAGES = was
-
-
 def _image_ok(content):
     """Refuse an image that does not decode whole (a PNG or JPEG cut short, whose chunks
-    Pillow's verify() alone passes) or has more than ONBOARDING_UPLOAD_MAX_PIXELS pixels.
-
-    The size is read from the file's header before any pixel is decoded; decoding then
-    takes at most that many pixels of 4 bytes (about 150 MB for a CMYK JPEG at the limit,
-    a second or less) in the request, once per upload, and a file of at most
-    ONBOARDING_UPLOAD_MAX_BYTES. Pillow's own warning of a decompression bomb (past 89
-    million pixels, which it only warns of below 179 million) is a refusal too."""
-    from PIL import Image
-
+    Pillow's verify() alone passes), has more than ONBOARDING_UPLOAD_MAX_PIXELS pixels
+    (read from its header before any pixel is decoded), or cannot be decoded within the
+    letter check's limits (``pdf.image_verdict``: in a child process, as a PDF is read;
+    a progressive JPEG whose scans repeat decodes for as long as its maker wants)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(content)) as image:
-                if image.width * image.height > settings.ONBOARDING_UPLOAD_MAX_PIXELS:
-                    raise _image_too_large()
-                image.verify()
-            with Image.open(io.BytesIO(content)) as image:  # verify() leaves the image unusable
-                _load_whole(image)
-    except ValidationError:
-        raise
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise _image_too_large() from None
-    except Exception:  # Pillow raises many kinds on a damaged file
-        raise ValidationError(_("The image could not be read. It may be damaged; scan it again."), code="corrupt") from None
+        verdict = image_verdict(content, max_pixels=settings.ONBOARDING_UPLOAD_MAX_PIXELS)
+    except PdfNotRendered:
+        verdict = pdf_worker.COMPLEX
+    if verdict == pdf_worker.IMAGE_OK:
+        return
+    if verdict == pdf_worker.TOO_MANY_PIXELS:
+        raise _image_too_large()
+    if verdict == pdf_worker.COMPLEX:
+        raise ValidationError(
+            _("The image is too complex to be checked. Save it again as a PNG or an ordinary JPEG, or scan the "
+              "signed letter as a PDF, and upload that."),
+            code="complex",
+        )
+    raise ValidationError(_("The image could not be read. It may be damaged; scan it again."), code="corrupt")
 
 
 def _check_counted(actor):
     """Count one check of a letter's content for ``actor`` before it is made (a PDF read
-    in a child process of up to LETTER_CHECK_SECONDS, an image decoded): refused letters,
+    or decoded in a child process of up to LETTER_CHECK_SECONDS): refused letters,
     the costly ones, count too. Past LETTER_CHECKS_PER_HOUR in the last hour, refused at
     the upload field, naming when the next is possible."""
     if actor is None or not actor.is_authenticated:

@@ -24,7 +24,7 @@ from onboarding.application.selectors import (
     parent_organisation,
     short_code_taken,
 )
-from onboarding.application.services import application_lock_for_officer, officer_lock
+from onboarding.application.services import OfficerNotEligible, application_lock_for_officer, officer_lock
 from onboarding.application.validators import clean_staff_domains
 from onboarding.approval.deadlines import appeal_until, end_of_local_day
 from onboarding.approval.selectors import (
@@ -518,12 +518,16 @@ def appeal_deadline(application: Application) -> datetime | None:
 def application_appeal(
     *, application_id: int, grounds: str | None, actor: AnyUser, request: HttpRequest | None = None
 ) -> ApprovalStep:
-    """The nodal officer appeals a rejection, within the appeal period, stating grounds."""
+    """The nodal officer appeals a rejection, within the appeal period, stating grounds,
+    while they may still act as one (OfficerNotEligible, as at every action of theirs)."""
     grounds = multi_line((grounds or "").strip())[:REMARKS_MAX]
     with transaction.atomic():
         application = Application.objects.select_for_update(of=("self",)).select_related("nodal_officer").get(pk=application_id)
         if application.nodal_officer_id != actor.pk:
             raise PermissionDenied
+        problem = officer_eligibility(actor)
+        if problem:
+            raise OfficerNotEligible(problem, code="not_eligible")
         workflow.next_status(application.status, workflow.Event.APPEAL)
         now = timezone.now()
         deadline = appeal_deadline(application)

@@ -23,6 +23,7 @@ from onboarding.application.selectors import (
     application_for_officer,
     application_for_viewer,
     current_letter,
+    officer_eligibility,
     people_of,
 )
 from onboarding.application.services import OfficerNotEligible
@@ -414,14 +415,20 @@ def appeal(request, pk):
     application = application_for_officer(request.user, pk)
     rejection = last_rejection(application)
     deadline = services.appeal_until(rejection.decided_at) if rejection else None
-    can_appeal = (
+    may_appeal = (
         workflow.allowed(application.status, workflow.Event.APPEAL) and deadline is not None and timezone.now() <= deadline
     )
+    # An officer whose account may no longer act (their address stopped being official...)
+    # is told why instead of being offered the form, as application_appeal refuses them.
+    problem = officer_eligibility(request.user) if may_appeal else None
+    can_appeal = may_appeal and not problem
     form = AppealForm(request.POST if request.method == "POST" and can_appeal else None)
     if request.method == "POST" and can_appeal and form.is_valid():
         try:
             services.application_appeal(application_id=application.pk, grounds=form.cleaned_data["grounds"],
                                          actor=request.user, request=request)
+        except OfficerNotEligible as exc:  # since this page checked
+            problem, can_appeal = " ".join(exc.messages), False
         except services.AppealWindowClosed:
             messages.error(request, _("The period for appealing against this rejection has ended."))
             return redirect("onboarding:detail", pk=pk)
@@ -435,6 +442,7 @@ def appeal(request, pk):
             return redirect("onboarding:detail", pk=pk)
     return render(request, "onboarding/appeal.html", {
         "application": application, "form": form, "can_appeal": can_appeal, "deadline": deadline, "rejection": rejection,
+        "problem": problem,
     })
 
 

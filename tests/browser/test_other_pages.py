@@ -174,6 +174,27 @@ def test_officer_appeals_a_rejection_and_a_superadmin_upholds_it(page, portal, s
     check_page.assert_clean()
 
 
+def test_an_officer_who_may_no_longer_act_is_told_why_on_the_appeal_page(page, portal, smtp_server, check_page):
+    officer = UserFactory(email=OFFICER_EMAIL, full_name="Sunil Patil")
+    application = rejected_by_the_authority(officer)
+    # Their primary address is now a personal one: they may no longer act as a nodal officer.
+    EmailAddress.objects.create(user=officer, email="sunil.patil@gmail.com", verified=True)
+    officer.email = "sunil.patil@gmail.com"
+    officer.save(update_fields=["email"])
+    sign_in(page, portal, "sunil.patil@gmail.com")
+    page.goto(portal + f"/onboarding/{application.pk}/appeal/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Appeal against the rejection")
+    problem = page.get_by_role("alert")
+    expect(problem.get_by_role("heading")).to_have_text("You cannot be a nodal officer with this account yet")
+    expect(problem).to_contain_text("gmail.com is a personal mail service")
+    expect(page.get_by_role("main")).to_contain_text("You can lodge the appeal once your account may act as a nodal "
+                                                     "officer again")
+    expect(page.get_by_role("button", name="Lodge the appeal")).to_have_count(0)
+    check_page.in_each_language(page, "appeal-not-eligible")
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.REJECTED
+
+
 def test_superadmin_adds_an_email_rule_and_reads_the_outbox(page, portal, smtp_server, check_page):
     superadmin = make_superadmin(email=SUPERADMIN_EMAIL, totp=False)
     secret = with_totp(superadmin)

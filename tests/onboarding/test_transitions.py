@@ -5,9 +5,12 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from allauth.account.models import EmailAddress
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.html import escape
 
 from onboarding.application import services
+from onboarding.application.selectors import officer_eligibility
 from onboarding.approval import services as approvals
 from onboarding.models import ApplicationStatus, ApprovalStep, Decision
 from onboarding.workflow import InvalidTransition
@@ -195,6 +198,20 @@ def test_appeal_within_the_period_is_accepted(rejected, officer, settings):
         approvals.application_appeal(application_id=rejected.pk, grounds="It is not a duplicate.", actor=officer)
     rejected.refresh_from_db()
     assert rejected.status == ApplicationStatus.UNDER_APPEAL
+
+
+def test_appeal_by_an_officer_who_may_no_longer_act_is_refused(rejected, officer):
+    # Their primary address became a personal one: as at every other action of theirs,
+    # the appeal is refused with the reason, and its page offers no form but says why.
+    EmailAddress.objects.create(user=officer, email="sunil.patil@gmail.com", verified=True)
+    officer.email = "sunil.patil@gmail.com"
+    officer.save(update_fields=["email"])
+    problem = officer_eligibility(officer)
+    assert problem
+    assert_appeal_refused(rejected, officer, "It is not a duplicate.", services.OfficerNotEligible, escape(problem))
+    html = signed_in(officer).get(f"/onboarding/{rejected.pk}/appeal/").content.decode()
+    assert escape(problem) in html and "can lodge the appeal once" in html
+    assert 'name="grounds"' not in html and "Lodge the appeal" not in html
 
 
 def test_appeal_by_someone_else_is_refused(rejected):

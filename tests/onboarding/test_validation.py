@@ -621,6 +621,70 @@ def test_an_a4_page_scanned_at_600_dpi_is_accepted(officer_client, application):
     assert Attachment.objects.get(application=application).content_type == "image/png"
 
 
+def _jpeg_of_many_scans(repeats):
+    """A progressive JPEG of 6000 x 6000 grey pixels (ONBOARDING_UPLOAD_MAX_PIXELS) whose
+    first AC scan, with its Huffman table, comes ``repeats`` times: some 0.3 MB for 3,000,
+    which Pillow decodes for some 20 s of processor time (the 5 MB allowed, minutes)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (6000, 6000), 128).save(buffer, "JPEG", progressive=True, quality=50)
+    data, at, scans = buffer.getvalue(), 2, []
+    while data[at + 1] != 0xD9:
+        end = at + 2 + struct.unpack(">H", data[at + 2:at + 4])[0]
+        if data[at + 1] == 0xDA:  # the scan's coded data runs to the next marker
+            end = data.index(b"\xff", end)
+            while data[end + 1] == 0 or 0xD0 <= data[end + 1] <= 0xD7:
+                end = data.index(b"\xff", end + 2)
+            scans.append(end)
+        at = end
+    return data[:scans[0]] + data[scans[0]:scans[1]] * repeats + b"\xff\xd9"
+
+
+IMAGE_COMPLEX_MESSAGE = "The image is too complex to be checked."
+
+
+def test_upload_of_an_image_made_to_be_slow_to_decode_is_refused_at_the_check_limit(officer_client, application,
+                                                                                     settings, caplog):
+    # Decoded in the request, it held a web worker for as long as its maker wanted, and
+    # was then accepted. It is decoded in a child under the letter check's limits.
+    settings.LETTER_CHECK_SECONDS = 1
+    content = _jpeg_of_many_scans(3_000)
+    assert len(content) < 1024 * 1024
+    _upload_refused(officer_client, application, content, "letter.jpg", IMAGE_COMPLEX_MESSAGE)
+    assert "decoding it reached the limits" in caplog.text
+    response = officer_client.post(f"/onboarding/{application.pk}/letter/", {"letter": SimpleUploadedFile(
+        "letter.jpg", content, content_type="image/jpeg")}, HTTP_ACCEPT_LANGUAGE="mr")
+    assert "ही प्रतिमा तपासता येण्यासाठी खूप गुंतागुंतीची आहे" in field_error(page(response), "letter")
+    assert not Attachment.objects.filter(application=application).exists()
+
+
+@pytest.mark.parametrize("content, name, content_type", [
+    pytest.param(png_bytes(), "scan.png", "image/png", id="png"),
+    pytest.param(jpeg_bytes(), "scan.jpg", "image/jpeg", id="jpeg"),
+    pytest.param(_jpeg_of_many_scans(1), "scan.jpg", "image/jpeg", id="progressive-jpeg-at-the-pixel-limit"),
+])
+def test_an_ordinary_image_letter_is_accepted_within_the_check_limit(officer_client, application, settings, content,
+                                                                     name, content_type):
+    settings.LETTER_CHECK_SECONDS = 1
+    response = upload(officer_client, application, content, name=name, content_type=content_type)
+    assert response.status_code == 302, field_error(page(response), "letter")
+    assert Attachment.objects.get(application=application).content_type == content_type
+
+
+def test_an_image_is_checked_the_same_in_a_process_of_its_own_when_the_render_server_is_busy(settings):
+    from onboarding.application import pdf
+
+    settings.LETTER_CHECK_SECONDS = 1
+    most = settings.ONBOARDING_UPLOAD_MAX_PIXELS
+    with pdf._server.lock:  # another thread of this process is rendering
+        assert pdf.image_verdict(jpeg_bytes(), max_pixels=most) == "ok"
+        assert pdf.image_verdict(_noisy_jpeg()[:30_000], max_pixels=most) == "corrupt"
+        assert pdf.image_verdict(_png(6_001, 6_000, zlib.compress(b"\x00" * 18_004)), max_pixels=most) == "pixels"
+        assert pdf.image_verdict(_jpeg_of_many_scans(3_000), max_pixels=most) == "complex"
+    assert pdf.image_verdict(png_bytes(), max_pixels=most) == "ok"
+
+
 def test_upload_of_an_encrypted_pdf_is_refused(officer_client, application):
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(minimal_pdf())))
     writer.encrypt("secret")
@@ -834,8 +898,8 @@ def test_upload_of_a_pdf_made_to_be_slow_to_read_is_refused_at_the_check_limit(o
 
 def test_letter_checks_are_counted_before_the_check_and_refused_past_letter_checks_per_hour(
         officer_client, officer, application, settings):
-    """Each letter is read in a child process of up to LETTER_CHECK_SECONDS (an image is
-    decoded in the request): uploading refused letters in a loop kept the portal checking
+    """Each letter is read (a PDF) or decoded (an image) in a child process of up to
+    LETTER_CHECK_SECONDS: uploading refused letters in a loop kept the portal checking
     without end. Now an officer has LETTER_CHECKS_PER_HOUR checks an hour, refused letters
     included (counted before the check); the next upload is refused at the field, in
     their language, naming when the next is possible, and an hour later they may upload."""
