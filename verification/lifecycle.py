@@ -11,6 +11,7 @@
   with a fresh link; once ``VERIFICATION_RECONFIRM_GRACE_DAYS`` have passed without a
   confirmation, the profile is suspended by the system (``system:reconfirmation``),
   audited, and the person told. Every link expires when the grace period ends.
+  None of these while the person's account is deactivated.
 
 Each job takes ids from a selector and hands them to a service, which claims the rows
 under a lock (``FOR UPDATE SKIP LOCKED``: a second run at the same moment skips them),
@@ -63,21 +64,28 @@ def _lapsed(today) -> Q:
     return Q(status__in=HELD_STATUSES, superannuation_date__lt=today)
 
 
+def _confirming() -> Q:
+    """Verifications the yearly confirmation concerns: verified, of an active account (one
+    deactivated stays as it was while it is, verification.models.verified_in_force: not
+    asked, reminded nor suspended; its year goes on once it is activated again)."""
+    return Q(status=VerificationStatus.VERIFIED, user__is_active=True)
+
+
 def _due_to_ask(now: datetime) -> Q:
     due = now - timedelta(days=settings.VERIFICATION_RECONFIRM_DAYS)
-    return Q(status=VerificationStatus.VERIFIED, confirmation_requested_at__isnull=True) & (
+    return _confirming() & Q(confirmation_requested_at__isnull=True) & (
         Q(address_confirmed_at__lte=due) | Q(address_confirmed_at__isnull=True, verified_at__lte=due)
     )
 
 
 def _due_to_remind(now: datetime) -> Q:
     remind = now - _grace() + timedelta(days=settings.VERIFICATION_RECONFIRM_REMINDER_DAYS)
-    return Q(status=VerificationStatus.VERIFIED, confirmation_reminded_at__isnull=True,
-             confirmation_requested_at__lte=remind, confirmation_requested_at__gt=now - _grace())
+    return _confirming() & Q(confirmation_reminded_at__isnull=True, confirmation_requested_at__lte=remind,
+                             confirmation_requested_at__gt=now - _grace())
 
 
 def _due_to_suspend(now: datetime) -> Q:
-    return Q(status=VerificationStatus.VERIFIED, confirmation_requested_at__lte=now - _grace())
+    return _confirming() & Q(confirmation_requested_at__lte=now - _grace())
 
 
 def _ids(condition: Q, limit: int) -> list[int]:

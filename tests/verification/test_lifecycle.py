@@ -18,6 +18,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import Membership, MembershipRole
 from portal.redaction import redact_secret_paths, remove_secret_links
+from tests.factories import UserFactory
 from tests.onboarding.approval_helpers import messages_to
 from tests.verification.helpers import GovernmentProfileFactory, signed_in
 from verification import lifecycle, services, tasks
@@ -224,6 +225,26 @@ def test_a_late_first_run_sends_no_reminder_and_suspends_at_the_end_of_the_grace
     assert run_reconfirmation(START + YEAR + timedelta(days=100)) == {"asked": 1, "reminded": 0, "suspended": 0}
     assert run_reconfirmation(START + YEAR + timedelta(days=123)) == {"asked": 0, "reminded": 1, "suspended": 0}
     assert run_reconfirmation(START + YEAR + timedelta(days=130)) == {"asked": 0, "reminded": 0, "suspended": 1}
+
+
+def test_a_deactivated_account_is_neither_asked_nor_reminded_nor_suspended(world, due):
+    """A deactivated account's verification stays as it was while it is (verified_in_force),
+    and the yearly confirmation goes on from where it was once the account is active again."""
+    User = type(world["person"])
+    run_reconfirmation(START + YEAR)  # asked while active
+    User.objects.filter(pk=world["person"].pk).update(is_active=False)
+    before = counts()
+    assert run_reconfirmation(START + YEAR + timedelta(days=23)) == {"asked": 0, "reminded": 0, "suspended": 0}
+    assert run_reconfirmation(START + YEAR + timedelta(days=30)) == {"asked": 0, "reminded": 0, "suspended": 0}
+    assert counts() == before and GovernmentProfile.objects.get(pk=due.pk).status == VerificationStatus.VERIFIED
+    # Another, never asked: not asked while the account is deactivated.
+    world["ravi"] = UserFactory(email="ravi@pune.mahaagri.gov.in", full_name="Ravi", is_active=False)
+    with time_machine.travel(START, tick=False):
+        verified(world, user="ravi", address_confirmed_at=START)
+    assert run_reconfirmation(START + YEAR + timedelta(days=31)) == {"asked": 0, "reminded": 0, "suspended": 0}
+    assert counts() == before
+    User.objects.filter(pk=world["person"].pk).update(is_active=True)
+    assert run_reconfirmation(START + YEAR + timedelta(days=32)) == {"asked": 0, "reminded": 0, "suspended": 1}
 
 
 def open_link(client, path):
