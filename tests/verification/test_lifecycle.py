@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
-from portal.organisations.models import Membership, MembershipRole
+from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus
 from portal.redaction import redact_secret_paths, remove_secret_links
 from tests.factories import UserFactory
 from tests.onboarding.approval_helpers import messages_to
@@ -352,6 +352,44 @@ def test_a_link_of_a_verification_no_longer_active_confirms_nothing(world, due, 
         services.profile_revoke(profile_id=due.pk, reason_code=EndReason.TRANSFER, actor=world["admin_office"])
         page = open_link(client, path)
     assert page.status_code == 410 and "There is nothing to confirm" in page.text
+
+
+def test_a_link_of_a_verification_past_superannuation_confirms_nothing(world, due, client):
+    """The day after superannuation counts at once, before the hourly job revokes it."""
+    GovernmentProfile.objects.filter(pk=due.pk).update(superannuation_date=date(2027, 1, 6))
+    run_reconfirmation(START + YEAR)
+    path = link_in(messages_to("asha.k@pune.mahaagri.gov.in")[0])
+    with time_machine.travel(datetime(2027, 1, 6, 23, 0, tzinfo=IST), tick=False):  # still in force
+        assert open_link(client, path).status_code == 200
+    with time_machine.travel(datetime(2027, 1, 7, 0, 30, tzinfo=IST), tick=False):  # the page left open past midnight
+        page = client.get("/verification/confirm/")
+        done = client.post("/verification/confirm/")
+        again = open_link(client, path)
+    assert (page.status_code, done.status_code, again.status_code) == (410, 410, 410)
+    assert "There is nothing to confirm" in done.text and "There is nothing to confirm" in again.text
+    assert events(AuditAction.VERIFICATION_ADDRESS_CONFIRMED, due) == []
+    assert GovernmentProfile.objects.get(pk=due.pk).address_confirmed_at == START
+
+
+def test_a_link_of_a_verification_in_a_suspended_organisation_confirms_nothing(world, due, client):
+    """A suspended organisation vouches for nobody while it is (verified_in_force)."""
+    run_reconfirmation(START + YEAR)
+    path = link_in(messages_to("asha.k@pune.mahaagri.gov.in")[0])
+    Organisation.objects.filter(pk=world["office"].pk).update(status=OrganisationStatus.SUSPENDED)
+    with time_machine.travel(START + YEAR + timedelta(days=2), tick=False):
+        page = open_link(client, path)
+        done = client.post("/verification/confirm/")
+    assert page.status_code == 410 and "There is nothing to confirm" in page.text
+    assert done.status_code == 404  # the link never reached the session
+    assert events(AuditAction.VERIFICATION_ADDRESS_CONFIRMED, due) == []
+
+
+def test_a_verification_no_longer_in_force_is_not_asked_to_confirm(world, due):
+    GovernmentProfile.objects.filter(pk=due.pk).update(superannuation_date=date(2026, 12, 1))
+    verified(world, user="admin_other", organisation="other", address_confirmed_at=START - YEAR)
+    Organisation.objects.filter(pk=world["other"].pk).update(status=OrganisationStatus.SUSPENDED)
+    assert run_reconfirmation(START + YEAR) == {"asked": 0, "reminded": 0, "suspended": 0}
+    assert OutboxMessage.objects.count() == 0
 
 
 def test_reinstating_restarts_the_year(world, due):
