@@ -12,6 +12,7 @@ import time_machine
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditEvent
@@ -245,6 +246,30 @@ def test_a_deactivated_account_is_neither_asked_nor_reminded_nor_suspended(world
     assert counts() == before
     User.objects.filter(pk=world["person"].pk).update(is_active=True)
     assert run_reconfirmation(START + YEAR + timedelta(days=32)) == {"asked": 0, "reminded": 0, "suspended": 1}
+
+
+def test_the_hourly_selectors_of_reminders_and_suspensions_read_an_index(world, require_postgresql):
+    """Every hour the job looks for those due for a reminder and for suspension: an index of
+    the verified profiles asked to confirm (few of them) answers, not a reading of every profile."""
+    with time_machine.travel(START, tick=False):
+        for n in range(30):
+            GovernmentProfileFactory(status=VerificationStatus.VERIFIED, organisation=world["office"],
+                                     address_confirmed_at=START - timedelta(days=n * 10),
+                                     confirmation_requested_at=START - timedelta(days=n) if n % 10 == 0 else None)
+    with connection.cursor() as cursor:
+        # The test's tables are tiny: statistics, as a database in use has them, and no
+        # reading of a whole table (which would be cheapest here).
+        cursor.execute("ANALYZE verification_governmentprofile")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        with CaptureQueriesContext(connection) as selects:
+            lifecycle.confirmation_due_ids(now=START + YEAR)
+        plans = {}
+        for kind, query in zip(("ask", "remind", "suspend"), selects.captured_queries, strict=True):
+            cursor.execute("EXPLAIN " + query["sql"])
+            plans[kind] = "\n".join(line for (line,) in cursor.fetchall())
+    for kind in ("remind", "suspend"):
+        assert re.search(r"Index Scan (using|on) verification_confirm_asked_idx\b", plans[kind]), plans[kind]
+        assert "verification_governmentprofile_pkey" not in plans[kind], plans[kind]
 
 
 def open_link(client, path):
