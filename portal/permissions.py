@@ -166,6 +166,15 @@ def administers_some_organisation(user: AnyUser) -> bool:
     return any(role == _ADMIN_MARK for role, _p in _roles_of(user))
 
 
+def administers_some_organisation_by_right(user: AnyUser) -> bool:
+    """Whether the user administers at least one organisation by right: an admin in force
+    (``administers_some_organisation``), or the admin of an organisation not active, whose
+    own admins still act on its own verifications and requests, never for the offices below
+    it (``verification.visibility.rules.administered_in_force``, which scopes their pages);
+    read with the platform roles."""
+    return any(role in (_ADMIN_MARK, _INACTIVE_ADMIN_MARK) for role, _p in _roles_of(user))
+
+
 def is_superadmin(user: AnyUser) -> bool:
     return _holds_rights(user) and (
         user.is_superuser or any(role == PlatformRole.SUPERADMIN for role, _j in platform_roles_of(user))
@@ -576,9 +585,10 @@ RULES: dict[str, Callable[[AnyUser], bool] | None] = {
     "viewer_of_application": lambda user: True,
     "superadmin": is_superadmin,
     "state_admin": lambda user: is_state_admin(user) or is_superadmin(user),
-    # Verification: an admin of some organisation (or a superadmin) for the queue; for
-    # one organisation's or one profile's pages the view's scoped selector answers (404).
-    "organisation_admin": lambda user: is_superadmin(user) or administers_some_organisation(user),
+    # Verification: an admin of some organisation, a suspended one's own admins included
+    # (or a superadmin) for the queue, which the scoped selector fills as it does one
+    # organisation's or one profile's pages (404).
+    "organisation_admin": lambda user: is_superadmin(user) or administers_some_organisation_by_right(user),
     "administrator_of_organisation": lambda user: True,
     "person_of_profile": lambda user: True,
     # The verification API: the view checks an API client's bearer token itself (no account).

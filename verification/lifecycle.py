@@ -11,6 +11,7 @@
   with a fresh link; once ``VERIFICATION_RECONFIRM_GRACE_DAYS`` have passed without a
   confirmation, the profile is suspended by the system (``system:reconfirmation``),
   audited, and the person told. Every link expires when the grace period ends.
+  None of these for a verification not in force (verified_in_force), whose link confirms nothing.
 
 Each job takes ids from a selector and hands them to a service, which claims the rows
 under a lock (``FOR UPDATE SKIP LOCKED``: a second run at the same moment skips them),
@@ -26,7 +27,7 @@ from datetime import datetime, timedelta
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -44,6 +45,7 @@ from verification.models import (
     EndReason,
     GovernmentProfile,
     VerificationStatus,
+    verified_in_force,
 )
 from verification.services import person_lock
 
@@ -63,21 +65,29 @@ def _lapsed(today) -> Q:
     return Q(status__in=HELD_STATUSES, superannuation_date__lt=today)
 
 
+def _confirming(now: datetime) -> Q:
+    """Verifications the yearly confirmation concerns: those in force (verified_in_force).
+    One past its date of superannuation is over, whether or not the hourly job has written
+    it down; one of a deactivated account or in a suspended organisation stays as it was
+    while it is (not asked, reminded nor suspended), its year going on once it counts again."""
+    return verified_in_force(timezone.localdate(now))
+
+
 def _due_to_ask(now: datetime) -> Q:
     due = now - timedelta(days=settings.VERIFICATION_RECONFIRM_DAYS)
-    return Q(status=VerificationStatus.VERIFIED, confirmation_requested_at__isnull=True) & (
+    return _confirming(now) & Q(confirmation_requested_at__isnull=True) & (
         Q(address_confirmed_at__lte=due) | Q(address_confirmed_at__isnull=True, verified_at__lte=due)
     )
 
 
 def _due_to_remind(now: datetime) -> Q:
     remind = now - _grace() + timedelta(days=settings.VERIFICATION_RECONFIRM_REMINDER_DAYS)
-    return Q(status=VerificationStatus.VERIFIED, confirmation_reminded_at__isnull=True,
-             confirmation_requested_at__lte=remind, confirmation_requested_at__gt=now - _grace())
+    return _confirming(now) & Q(confirmation_reminded_at__isnull=True, confirmation_requested_at__lte=remind,
+                                confirmation_requested_at__gt=now - _grace())
 
 
 def _due_to_suspend(now: datetime) -> Q:
-    return Q(status=VerificationStatus.VERIFIED, confirmation_requested_at__lte=now - _grace())
+    return _confirming(now) & Q(confirmation_requested_at__lte=now - _grace())
 
 
 def _ids(condition: Q, limit: int) -> list[int]:
@@ -274,14 +284,21 @@ class LinkState(enum.Enum):
     UNKNOWN = "unknown"
     EXPIRED = "expired"
     USED = "used"
-    CLOSED = "closed"  # the verification is no longer active (suspended, revoked)
+    CLOSED = "closed"  # the verification is no longer in force (suspended, revoked, past superannuation, ...)
+
+
+def _profile_in_force(now: datetime | None = None) -> Exists:
+    """Whether a link's profile is in force (verified_in_force), for annotating links."""
+    return Exists(GovernmentProfile.objects.filter(verified_in_force(timezone.localdate(now or timezone.now())),
+                                                   pk=OuterRef("profile_id")))
 
 
 def confirmation_of(digest: str | None) -> AddressConfirmation | None:
     """The link whose token has SHA-256 ``digest`` (with its profile), or None."""
     if not digest:
         return None
-    return AddressConfirmation.objects.select_related("profile", "profile__organisation").filter(token_hash=digest).first()
+    return (AddressConfirmation.objects.select_related("profile", "profile__organisation")
+            .annotate(profile_in_force=_profile_in_force()).filter(token_hash=digest).first())
 
 
 def confirmation_lookup(raw: object) -> AddressConfirmation | None:
@@ -290,13 +307,16 @@ def confirmation_lookup(raw: object) -> AddressConfirmation | None:
 
 
 def link_state(row: AddressConfirmation | None, now: datetime | None = None) -> LinkState:
+    """The state of a link (from confirmation_of, or annotated as it does), CLOSED once its
+    verification is not in force: suspended or ended, past its date of superannuation
+    (before the hourly job revokes it), of a deactivated account or in a suspended organisation."""
     if row is None:
         return LinkState.UNKNOWN
     if row.used_at:
         return LinkState.USED
     if row.expires_at <= (now or timezone.now()):
         return LinkState.EXPIRED
-    if row.profile.status != VerificationStatus.VERIFIED:
+    if not row.profile_in_force:
         return LinkState.CLOSED
     return LinkState.VALID
 
@@ -313,7 +333,8 @@ def address_confirm(*, digest: str, request: HttpRequest | None = None) -> tuple
             return LinkState.UNKNOWN, None
         person_lock(user_id)
         row = (AddressConfirmation.objects.select_for_update(of=("self", "profile"))
-               .select_related("profile", "profile__organisation", "profile__user").get(token_hash=digest))
+               .select_related("profile", "profile__organisation", "profile__user")
+               .annotate(profile_in_force=_profile_in_force(now)).get(token_hash=digest))
         state = link_state(row, now)
         if state != LinkState.VALID:
             return state, row

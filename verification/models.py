@@ -163,6 +163,11 @@ class GovernmentProfile(models.Model):
                          name="verification_held_superann_idx"),
             models.Index(fields=["address_confirmed_at"], condition=Q(status=VerificationStatus.VERIFIED),
                          name="verification_confirm_due_idx"),
+            # ... and those asked to confirm, due for the reminder or for suspension (few: the
+            # others' NULL is left out).
+            models.Index(fields=["confirmation_requested_at"],
+                         condition=Q(status=VerificationStatus.VERIFIED, confirmation_requested_at__isnull=False),
+                         name="verification_confirm_asked_idx"),
         ]
         constraints = [
             # A person is a verified member of one organisation at most at a time.

@@ -21,7 +21,7 @@ from portal.organisations.selectors import admin_roles_resting_on, organisations
 from portal.organisations.states import State
 from portal.permissions import (
     AnyUser,
-    administers_some_organisation,
+    administers_some_organisation_by_right,
     is_auditor,
     is_superadmin,
 )
@@ -78,12 +78,13 @@ def organisation_to_join(pk: int) -> Organisation:
 
 def may_administer_verification(user: AnyUser) -> bool:
     """Someone who decides verifications somewhere: a superadmin, or an admin of an
-    organisation who is not an auditor (an auditor's account is read-only)."""
+    organisation (a suspended one's own admins included, organisations_administered_by)
+    who is not an auditor (an auditor's account is read-only)."""
     if not user.is_authenticated:
         return False
     if is_superadmin(user):
         return True
-    return not is_auditor(user) and administers_some_organisation(user)
+    return not is_auditor(user) and administers_some_organisation_by_right(user)
 
 
 def organisations_administered_by(viewer: AnyUser) -> QuerySet[Organisation]:

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from portal.access import pop_pending_input, rule
 from portal.organisations.models import Organisation, OrganisationStatus
-from portal.permissions import is_superadmin
+from portal.permissions import RULES, is_superadmin
 from verification import services
 from verification.forms import JoinRequestForm, OrganisationSearchForm, WithdrawForm
 from verification.models import STANDING, VerificationStatus, verified_in_force
@@ -57,6 +57,8 @@ def mine(request):
         "decider": decider,
         "all_organisations": decider and is_superadmin(request.user),
         "administered": administered_with_pending(request.user) if decider else [],
+        # A suspended organisation's own admins decide there, but monitor nothing.
+        "may_monitor": decider and RULES["monitoring"](request.user),
     }
     return render(request, "verification/mine.html", context)
 

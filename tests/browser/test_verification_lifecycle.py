@@ -75,3 +75,29 @@ def test_an_admin_limits_the_members_to_verified_users(portal, page, check_page,
     expect(page.get_by_text("No member matches.")).to_be_visible()
     check_page(page, "members-none")
     check_page.assert_clean()
+
+
+def test_a_link_past_superannuation_and_a_suspended_offices_queue(portal, page, check_page, smtp_server, office):
+    """The link of a verification past its date of superannuation (before the hourly job
+    revokes it) confirms nothing: the page says there is nothing to confirm. The office
+    suspended, its own admin still finds its requests from their verification page."""
+    verified_at = timezone.now() - timedelta(days=366)
+    profile = GovernmentProfileFactory(organisation=office, status=VerificationStatus.VERIFIED,
+                                       official_email="asha.k@pune.mahaagri.gov.in", verified_at=verified_at)
+    tasks.address_reconfirmation()
+    message = wait_for_message(smtp_server, lambda m: "asha.k@pune.mahaagri.gov.in" in m["To"])
+    link = re.search(r"http://\S+/verification/confirm/\S+/", text_of(message)).group(0)
+    GovernmentProfile.objects.filter(pk=profile.pk).update(superannuation_date=timezone.localdate() - timedelta(days=1))
+    page.goto(link)
+    expect(page.get_by_role("heading", level=1)).to_have_text("There is nothing to confirm")
+    check_page(page, "closed-past-superannuation")
+
+    admin = make_admin(office, email="admin@pune.mahaagri.gov.in", full_name="Office Admin")
+    GovernmentProfileFactory(organisation=office, designation="Waiting clerk")
+    type(office).objects.filter(pk=office.pk).update(status="suspended")
+    sign_in(page, portal, admin.email)
+    page.goto(f"{portal}/verification/")
+    page.get_by_role("link", name=f"Requests {office.name}").click()
+    expect(page.get_by_role("table")).to_contain_text("Waiting clerk")
+    check_page.in_each_language(page, "queue-of-a-suspended-office")
+    check_page.assert_clean()

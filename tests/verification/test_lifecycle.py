@@ -12,12 +12,14 @@ import time_machine
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
-from portal.organisations.models import Membership, MembershipRole
+from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus
 from portal.redaction import redact_secret_paths, remove_secret_links
+from tests.factories import UserFactory
 from tests.onboarding.approval_helpers import messages_to
 from tests.verification.helpers import GovernmentProfileFactory, signed_in
 from verification import lifecycle, services, tasks
@@ -226,6 +228,50 @@ def test_a_late_first_run_sends_no_reminder_and_suspends_at_the_end_of_the_grace
     assert run_reconfirmation(START + YEAR + timedelta(days=130)) == {"asked": 0, "reminded": 0, "suspended": 1}
 
 
+def test_a_deactivated_account_is_neither_asked_nor_reminded_nor_suspended(world, due):
+    """A deactivated account's verification stays as it was while it is (verified_in_force),
+    and the yearly confirmation goes on from where it was once the account is active again."""
+    User = type(world["person"])
+    run_reconfirmation(START + YEAR)  # asked while active
+    User.objects.filter(pk=world["person"].pk).update(is_active=False)
+    before = counts()
+    assert run_reconfirmation(START + YEAR + timedelta(days=23)) == {"asked": 0, "reminded": 0, "suspended": 0}
+    assert run_reconfirmation(START + YEAR + timedelta(days=30)) == {"asked": 0, "reminded": 0, "suspended": 0}
+    assert counts() == before and GovernmentProfile.objects.get(pk=due.pk).status == VerificationStatus.VERIFIED
+    # Another, never asked: not asked while the account is deactivated.
+    world["ravi"] = UserFactory(email="ravi@pune.mahaagri.gov.in", full_name="Ravi", is_active=False)
+    with time_machine.travel(START, tick=False):
+        verified(world, user="ravi", address_confirmed_at=START)
+    assert run_reconfirmation(START + YEAR + timedelta(days=31)) == {"asked": 0, "reminded": 0, "suspended": 0}
+    assert counts() == before
+    User.objects.filter(pk=world["person"].pk).update(is_active=True)
+    assert run_reconfirmation(START + YEAR + timedelta(days=32)) == {"asked": 0, "reminded": 0, "suspended": 1}
+
+
+def test_the_hourly_selectors_of_reminders_and_suspensions_read_an_index(world, require_postgresql):
+    """Every hour the job looks for those due for a reminder and for suspension: an index of
+    the verified profiles asked to confirm (few of them) answers, not a reading of every profile."""
+    with time_machine.travel(START, tick=False):
+        for n in range(30):
+            GovernmentProfileFactory(status=VerificationStatus.VERIFIED, organisation=world["office"],
+                                     address_confirmed_at=START - timedelta(days=n * 10),
+                                     confirmation_requested_at=START - timedelta(days=n) if n % 10 == 0 else None)
+    with connection.cursor() as cursor:
+        # The test's tables are tiny: statistics, as a database in use has them, and no
+        # reading of a whole table (which would be cheapest here).
+        cursor.execute("ANALYZE verification_governmentprofile")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        with CaptureQueriesContext(connection) as selects:
+            lifecycle.confirmation_due_ids(now=START + YEAR)
+        plans = {}
+        for kind, query in zip(("ask", "remind", "suspend"), selects.captured_queries, strict=True):
+            cursor.execute("EXPLAIN " + query["sql"])
+            plans[kind] = "\n".join(line for (line,) in cursor.fetchall())
+    for kind in ("remind", "suspend"):
+        assert re.search(r"Index Scan (using|on) verification_confirm_asked_idx\b", plans[kind]), plans[kind]
+        assert "verification_governmentprofile_pkey" not in plans[kind], plans[kind]
+
+
 def open_link(client, path):
     response = client.get(path)
     if response.status_code == 302:
@@ -331,6 +377,44 @@ def test_a_link_of_a_verification_no_longer_active_confirms_nothing(world, due, 
         services.profile_revoke(profile_id=due.pk, reason_code=EndReason.TRANSFER, actor=world["admin_office"])
         page = open_link(client, path)
     assert page.status_code == 410 and "There is nothing to confirm" in page.text
+
+
+def test_a_link_of_a_verification_past_superannuation_confirms_nothing(world, due, client):
+    """The day after superannuation counts at once, before the hourly job revokes it."""
+    GovernmentProfile.objects.filter(pk=due.pk).update(superannuation_date=date(2027, 1, 6))
+    run_reconfirmation(START + YEAR)
+    path = link_in(messages_to("asha.k@pune.mahaagri.gov.in")[0])
+    with time_machine.travel(datetime(2027, 1, 6, 23, 0, tzinfo=IST), tick=False):  # still in force
+        assert open_link(client, path).status_code == 200
+    with time_machine.travel(datetime(2027, 1, 7, 0, 30, tzinfo=IST), tick=False):  # the page left open past midnight
+        page = client.get("/verification/confirm/")
+        done = client.post("/verification/confirm/")
+        again = open_link(client, path)
+    assert (page.status_code, done.status_code, again.status_code) == (410, 410, 410)
+    assert "There is nothing to confirm" in done.text and "There is nothing to confirm" in again.text
+    assert events(AuditAction.VERIFICATION_ADDRESS_CONFIRMED, due) == []
+    assert GovernmentProfile.objects.get(pk=due.pk).address_confirmed_at == START
+
+
+def test_a_link_of_a_verification_in_a_suspended_organisation_confirms_nothing(world, due, client):
+    """A suspended organisation vouches for nobody while it is (verified_in_force)."""
+    run_reconfirmation(START + YEAR)
+    path = link_in(messages_to("asha.k@pune.mahaagri.gov.in")[0])
+    Organisation.objects.filter(pk=world["office"].pk).update(status=OrganisationStatus.SUSPENDED)
+    with time_machine.travel(START + YEAR + timedelta(days=2), tick=False):
+        page = open_link(client, path)
+        done = client.post("/verification/confirm/")
+    assert page.status_code == 410 and "There is nothing to confirm" in page.text
+    assert done.status_code == 404  # the link never reached the session
+    assert events(AuditAction.VERIFICATION_ADDRESS_CONFIRMED, due) == []
+
+
+def test_a_verification_no_longer_in_force_is_not_asked_to_confirm(world, due):
+    GovernmentProfile.objects.filter(pk=due.pk).update(superannuation_date=date(2026, 12, 1))
+    verified(world, user="admin_other", organisation="other", address_confirmed_at=START - YEAR)
+    Organisation.objects.filter(pk=world["other"].pk).update(status=OrganisationStatus.SUSPENDED)
+    assert run_reconfirmation(START + YEAR) == {"asked": 0, "reminded": 0, "suspended": 0}
+    assert OutboxMessage.objects.count() == 0
 
 
 def test_reinstating_restarts_the_year(world, due):

@@ -294,6 +294,32 @@ def test_people_who_administer_nothing_have_no_queue(world):
         assert signed_in(world[who]).get("/verification/queue/").status_code == 403, who
 
 
+def test_a_suspended_organisations_own_admins_reach_its_queue_and_nothing_below_it(world):
+    """As its members page and each request's page: its own requests, nothing of the offices
+    below it; linked from their verification page; verifying there refused by the service."""
+    parent, office = world["parent"], world["office"]
+    own = GovernmentProfileFactory(organisation=parent, designation="Parent clerk")
+    also = GovernmentProfileFactory(organisation=parent, designation="Second parent clerk")
+    below = GovernmentProfileFactory(organisation=office, designation="Office clerk")
+    type(parent).objects.filter(pk=parent.pk).update(status=OrganisationStatus.SUSPENDED)
+    client = signed_in(world["admin_parent"])
+    mine = well_formed(client.get("/verification/"))
+    assert f'href="/verification/queue/?organisation={parent.pk}"' in mine
+    assert 'href="/verification/queue/"' in mine and 'href="/monitoring/"' not in mine
+    html = well_formed(client.get("/verification/queue/"))
+    assert "Parent clerk" in html and "Office clerk" not in html
+    assert "Parent clerk" in well_formed(client.get(f"/verification/queue/?organisation={parent.pk}"))
+    assert client.get(f"/verification/queue/?organisation={office.pk}").status_code == 404
+    chosen = {"profile": [own.pk, below.pk], "decision": "reject", "reason": "Not ours.", "step": "confirm",
+              "confirm": "on"}
+    response = client.post("/verification/queue/decide/", chosen, follow=True)
+    assert "1 request was rejected." in messages_of(response)
+    client.post("/verification/queue/decide/", {"profile": [also.pk], "decision": "verify", "step": "confirm",
+                                                 "confirm": "on"})
+    statuses = dict(GovernmentProfile.objects.filter(pk__in=[own.pk, also.pk, below.pk]).values_list("pk", "status"))
+    assert statuses == {own.pk: "rejected", also.pk: "pending", below.pk: "pending"}
+
+
 def test_a_bulk_decision_is_confirmed_before_anything_is_decided(world, requests_):
     older, newer, elsewhere = requests_
     client = signed_in(world["admin_office"])
