@@ -9,9 +9,10 @@ class RedactSecrets(logging.Filter):
     """Takes the secrets of registered paths (portal/redaction.py: the competent
     authority's link) out of a record: its message, its arguments and its traceback.
 
-    The pages never put a live link in a later request's path or Referer; this is the
-    second line of defence, for the first request of a link, a link that no longer
-    works, and whatever else logs a path (the development server, django.request,
+    The pages never put a live link in a later request's path or in a Referer sent to another
+    site; this is the second line of defence, for the first request of a link, a link that no
+    longer works, a link's page loaded again by its language switch (the invitation's), and
+    whatever else logs a path (the development server, django.request,
     gunicorn's access and error logs). Set on those loggers, it changes the record
     itself, so every handler (and a test's capture) sees the redacted text."""
 

@@ -53,9 +53,9 @@ def confirm_link(request, token):
     row = lifecycle.confirmation_of(digest)
     state = lifecycle.link_state(row)
     if state != LinkState.VALID:
-        response = _link_page(request, state, row)
-        response["Referrer-Policy"] = "no-referrer"
-        return response
+        # A page with a form (the header's language switch): "same-origin" (_no_referrer),
+        # under "no-referrer" the browser posts "Origin: null", which the CSRF check refuses.
+        return _link_page(request, state, row)
     request.session[SESSION_LINK] = digest
     response = redirect("verification:confirm")
     response["Referrer-Policy"] = "no-referrer"

@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.browser.support import sign_in, wait_for_message
+from tests.browser.support import sign_in, switch_language, wait_for_message
 from tests.factories import OrganisationFactory, UserFactory
 from tests.smtp import text_of
 from tests.verification.helpers import GovernmentProfileFactory, make_admin
@@ -47,6 +47,12 @@ def test_confirming_the_official_address_from_the_mailed_link(portal, page, chec
     page.goto(link)
     expect(page.get_by_role("heading", level=1)).to_have_text("This link has already been used")
     check_page(page, "used")
+    # A page a link opens reads in the person's language: the header's switch works there
+    # (under "no-referrer" the browser sent "Origin: null" and the switch was refused, 403).
+    switch_language(page, "hi")
+    expect(page.get_by_role("heading", level=1)).not_to_have_text("This link has already been used")
+    check_page(page, "used-hi")
+    switch_language(page, "en")
     page.goto(f"{portal}/verification/confirm/{'A' * 43}/")
     expect(page.get_by_role("heading", level=1)).to_have_text("This link is not valid")
     check_page(page, "unknown")
@@ -100,4 +106,29 @@ def test_a_link_past_superannuation_and_a_suspended_offices_queue(portal, page, 
     page.get_by_role("link", name=f"Requests {office.name}").click()
     expect(page.get_by_role("table")).to_contain_text("Waiting clerk")
     check_page.in_each_language(page, "queue-of-a-suspended-office")
+    check_page.assert_clean()
+
+
+@pytest.mark.parametrize("state", ["valid", "expired"])
+def test_an_invitation_link_reads_in_the_language_chosen_on_its_page(portal, page, check_page, office, state):
+    """The invitation link's page (how to accept, or why it no longer works) is often read
+    by someone who wants it in Hindi or Marathi: the header's language switch works there,
+    the token staying in the address bar it was opened with."""
+    from verification.rosters.models import Invitation
+    from verification.rosters.tokens import token_new
+
+    token, digest = token_new()
+    now = timezone.now()
+    Invitation.objects.create(
+        organisation=office, email="ravi.p@pune.mahaagri.gov.in", name="Ravi Patil", designation="Clerk",
+        office="Establishment", employee_code="E00001", mobile="+919876500001", token_hash=digest,
+        invited_by=make_admin(office, email="admin@pune.mahaagri.gov.in"), created_at=now, sent_at=now,
+        expires_at=now + timedelta(days=14 if state == "valid" else -1))
+    page.goto(f"{portal}/verification/invitations/{token}/")
+    english = page.get_by_role("heading", level=1).inner_text()
+    check_page(page, f"invitation-{state}")
+    for language in ("hi", "mr"):
+        switch_language(page, language)
+        expect(page.get_by_role("heading", level=1)).not_to_have_text(english)
+        check_page(page, f"invitation-{state}-{language}")
     check_page.assert_clean()

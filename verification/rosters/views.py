@@ -217,7 +217,9 @@ def invitation_cancel_view(request, pk):
 @require_http_methods(["GET"])
 def invitation(request, token):
     """What an invitation link opens: who invites whom, and how to accept (sign up or
-    sign in with that address and confirm it). The link's secret is in this request only."""
+    sign in with that address and confirm it). The link's secret is in this request's path only,
+and in that of the page loaded again by its language switch (the logs redact such paths:
+portal/redaction.py)."""
     found = invitation_by_token_hash(token_hash(token)) if token_is_well_formed(token) else None
     state = "unknown"
     if found is not None:
@@ -232,6 +234,9 @@ def invitation(request, token):
     response = render(request, "verification/rosters/invitation.html",
                       {"invitation": found if state != "unknown" else None, "state": state},
                       status=200 if state == "valid" else 404 if state == "unknown" else 410)
-    response["Referrer-Policy"] = "no-referrer"
+    # Its address holds the secret: sent in a Referer header to this site only, never to another;
+    # "same-origin", not "no-referrer", under which the browser posts the page's language switch
+    # with "Origin: null", which the CSRF check refuses.
+    response["Referrer-Policy"] = "same-origin"
     response["Cache-Control"] = "no-store"
     return response
