@@ -131,7 +131,12 @@ class ExpectedOfficeForm(AccessibleForm):
             (code, label) for code, label in JURISDICTION_CHOICES if jurisdictions is None or code in jurisdictions]
 
     def clean_short_code(self):
-        return clean_code(self.cleaned_data.get("short_code"))
+        value = clean_code(self.cleaned_data.get("short_code"))
+        # Stored in capitals, which can be longer than what was typed ("\u00df" -> "SS"):
+        # the field's max_length saw the text before; the column holds 20.
+        if len(value) > 20:
+            raise ValidationError(_("The short code is longer than 20 characters in capitals."), code="max_length")
+        return value
 
     def clean_official_domain(self):
         return clean_domain(self.cleaned_data.get("official_domain"))

@@ -434,6 +434,19 @@ def test_office_name_with_control_characters_is_refused_as_in_the_upload(world, 
     assert not ExpectedOffice.objects.exists()
 
 
+@pytest.mark.parametrize("code", ["\u00df" * 20, "\ufb00" * 11])
+def test_office_short_code_longer_in_capitals_is_refused_at_the_field_as_in_the_upload(world, code):
+    """A short code is stored in capitals: "\u00df" x 20 passed the field's 20 characters and
+    became 40 ("SS" x 20), which the column refused with a server error."""
+    client = signed_in(world["state_admin_mh"])
+    client.raise_request_exception = False
+    response = client.post("/monitoring/adoption/new/", {**OFFICE_FORM, "short_code": code})
+    assert response.status_code == 200, response.status_code
+    assert 'id="id_short_code_error"' in response.content.decode()
+    assert "The short code is longer than 20 characters in capitals" in response.content.decode()
+    assert not ExpectedOffice.objects.exists()
+
+
 def test_not_started_office_past_its_date_is_overdue_whatever_another_state_holds(world):
     # Karnataka's active Revenue Department uses this domain; Maharashtra's list names it too.
     OrganisationDomain.objects.create(organisation=world["revenue"], domain="revenue.example.gov.in", is_verified=True)
