@@ -251,11 +251,12 @@ class ImportOutcome:
 
 def expected_offices_import(
     *, jurisdiction: str, rows: list[dict], editable: set[str] | None, actor: AnyUser,
-    request: HttpRequest | None = None,
+    request: HttpRequest | None = None, lines: list[int] | None = None,
 ) -> ImportOutcome:
     """Add or change the offices of an uploaded list (rows already checked, each with
-    the fields of OFFICE_FIELDS but the jurisdiction; in the file's order, the first on
-    line 2 under the header), matched to the existing ones of the jurisdiction as the
+    the fields of OFFICE_FIELDS but the jurisdiction; in the file's order, ``lines`` the
+    line of the file each starts on, else the first on line 2 under the header and one a
+    line), matched to the existing ones of the jurisdiction as the
     list was before the upload: by short code, else by domain. Two rows matching one
     office (one by its code, one by the domain it has) refuse the upload: applied one
     after the other, the second would turn the office into another one. Audited as
@@ -274,7 +275,7 @@ def expected_offices_import(
         by_domain = {o.official_domain: o for o in existing if o.official_domain}
         # Office pk: the line of the row that matched it, whether by its code, the office's name then.
         matched: dict[int, tuple[int, bool, str]] = {}
-        for line, row in enumerate(rows, start=2):
+        for line, row in zip(lines or range(2, len(rows) + 2), rows, strict=True):
             values = {**row, "jurisdiction": jurisdiction}
             office = by_code.get(row["short_code"]) if row["short_code"] else None
             by_its_code = office is not None

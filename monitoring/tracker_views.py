@@ -144,8 +144,8 @@ def office_upload(request):
     if request.method == "POST" and form.is_valid():
         try:
             outcome = services.expected_offices_import(
-                jurisdiction=form.cleaned_data["jurisdiction"], rows=form.rows, editable=editable, actor=request.user,
-                request=request)
+                jurisdiction=form.cleaned_data["jurisdiction"], rows=form.rows, lines=form.lines, editable=editable,
+                actor=request.user, request=request)
         except ValidationError as error:
             form.add_error("file", error)
         else:

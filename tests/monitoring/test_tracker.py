@@ -301,6 +301,23 @@ def test_every_wrong_line_of_an_upload_is_named(world):
     assert "पंक्तियाँ 22, 23, 24:" in html and "पंक्ति 25:" in html
 
 
+def test_a_wrong_line_is_named_by_its_line_in_the_file_after_a_blank_line_or_a_line_break_in_a_cell(world):
+    """Lines were counted as records: after a blank line, or a cell holding a line break,
+    the line named was not the one a spreadsheet or an editor shows."""
+    header = "name,short_code,official_domain,contact_email,target_date\n"
+    text = (header
+            + "Ports,MH-PORTS,,ports@mh.gov.in,2026-03-31\n"            # line 2
+            + "\n"                                                       # line 3: blank
+            + '"Water\r\nBoard",MH-WATER,,water@mh.gov.in,2026-03-31\n'  # lines 4-5: a line break in a cell
+            + "Mines,MH-MINES,,someone@gmail.com,2026-04-30\n"          # line 6
+            + "\n\n"                                                     # lines 7, 8
+            + "Docks,MH-DOCKS,,docks@gmail.com,2026-04-30\n")           # line 9
+    html = upload(signed_in(world["state_admin_mh"]), text).content.decode()
+    assert ("Nothing was saved. line 4: a cell holds a line break, a tab or another control character; lines 6, 9: "
+            "the contact address is not on an official government domain") in html
+    assert not ExpectedOffice.objects.exists()
+
+
 @pytest.mark.parametrize("column", ["name", "short_code", "official_domain", "contact_email", "target_date"])
 @pytest.mark.parametrize("character", ["\x00", "\x01", "\x7f", "\u202e", "\n"])
 def test_a_cell_with_a_control_character_is_refused_at_the_file(world, column, character):
@@ -393,6 +410,15 @@ def test_two_rows_matching_one_office_are_refused_not_merged(world, order):
     assert sorted(ExpectedOffice.objects.values_list("short_code", "official_domain")) == [
         ("MH-DOCKS", "ports.mh.gov.in"), ("MH-PORTS", "ports-new.mh.gov.in")]
     assert ExpectedOffice.objects.get(pk=ports.pk).short_code == "MH-PORTS"
+
+
+def test_two_rows_matching_one_office_are_named_by_their_lines_in_the_file(world):
+    office(name="Ports", short_code="MH-PORTS", official_domain="ports.mh.gov.in", contact_email="ports@mh.gov.in")
+    text = ("name,short_code,official_domain,contact_email,target_date\n\n"
+            "Ports,MH-PORTS,ports-new.mh.gov.in,ports@mh.gov.in,2026-03-31\n\n"
+            "Docks,MH-DOCKS,ports.mh.gov.in,docks@mh.gov.in,2026-04-30\n")
+    html = upload(signed_in(world["state_admin_mh"]), text).content.decode()
+    assert "Nothing was saved: line 3 (by its short code) and line 5 (by its domain) both match" in html
 
 
 def test_a_row_onto_another_states_offices_domain_does_not_name_that_office(world):
