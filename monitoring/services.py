@@ -56,13 +56,14 @@ def figures_refresh() -> dict:
     too: the second replaces the figures once the first has committed (_figures_lock). A person
     counts while their verification is in force (person_verified_in_force: not of an
     account deactivated, not past superannuation before the hourly job records it), or
-    waits while their account is active."""
+    waits while their request is undecided, as the administrators' queue lists it (a
+    deactivated account's request included: it waits there for their decision)."""
     started = time.monotonic()
     now = timezone.now()
     counts = (
         GovernmentProfile.objects.order_by().values("organisation_id")
         .annotate(verified=Count("id", filter=person_verified_in_force(timezone.localdate(now))),
-                  pending=Count("id", filter=Q(status=VerificationStatus.PENDING, user__is_active=True)))
+                  pending=Count("id", filter=Q(status=VerificationStatus.PENDING)))
         .values_list("organisation_id", "verified", "pending")
     )
     rows = [OrganisationFigures(organisation_id=org, verified_users=v, pending_users=p, refreshed_at=now)
