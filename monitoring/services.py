@@ -22,6 +22,7 @@ from monitoring.tracker import active_match
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.publish import mail_superadmins
 from portal.audit.services import audit_record, audit_record_many, audit_verify_report
+from portal.limits import next_hourly
 from portal.organisations.models import Organisation, jurisdiction_expression
 from portal.permissions import AnyUser
 from portal.templatetags.portal_tags import day_time
@@ -113,19 +114,39 @@ def audit_chain_check() -> AuditChainCheck:
 ORDERING_FILTERS = frozenset({"sort"})
 
 
+# The first of PostgreSQL's two advisory-lock keys: an account's exports ("EXPT").
+EXPORT_LOCK_NAMESPACE = 0x45585054
+
+
+def _export_lock(user_id: int) -> None:
+    """Until the transaction ends, the account's other exports wait here, so that two at
+    once cannot both find it under its hourly limit (SQLite, for development, has one
+    writer at a time)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [EXPORT_LOCK_NAMESPACE, user_id])
+
+
 def export_record(
     *, what: str, filters: dict, rows: int, scope: Scope, organisations: QuerySet[Organisation], actor: AnyUser,
-    request: HttpRequest | None = None,
-) -> None:
+    limit: int, request: HttpRequest | None = None,
+) -> datetime | None:
     """The audit row of a CSV export: what was exported, with which filters, how many
     rows, and of which scope (``exported_scope`` of ``organisations``, the rows exported:
     the auditors of their states and the admins of its organisations read it in their
-    log)."""
+    log). The export's limit is counted from those rows: when the account made ``limit``
+    in the last hour, nothing is written and the moment the next is possible is returned
+    (None once written). The count and the row are made under the account's lock."""
     narrowed = any(value for name, value in filters.items() if name not in ORDERING_FILTERS)
     with transaction.atomic():
+        _export_lock(actor.pk)
+        allowed = next_hourly(actor, AuditAction.MONITORING_EXPORTED, limit)
+        if allowed is not None:
+            return allowed
         audit_record(actor=actor, action=AuditAction.MONITORING_EXPORTED, request=request,
                      new={"export": what, "filters": filters, "rows": rows,
                           "scope": exported_scope(scope, organisations=organisations, narrowed=narrowed)})
+    return None
 
 
 def exported_scope(scope: Scope, *, organisations: QuerySet[Organisation], narrowed: bool) -> dict:
