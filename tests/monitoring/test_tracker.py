@@ -591,3 +591,24 @@ def test_office_zero_is_not_found_not_a_new_one(world):
     assert client.get("/monitoring/adoption/0/edit/").status_code == 404
     assert client.post("/monitoring/adoption/0/edit/", OFFICE_FORM).status_code == 404
     assert not ExpectedOffice.objects.exists()
+
+
+def test_an_office_taken_off_the_list_meanwhile_is_said_so_not_a_404(world):
+    """Removed twice (a double click on "Remove it"), or edited after another administrator
+    removed it: a 404 page, the edit lost without a word. Only an office of the viewer's
+    own lists is told; another state's removed office stays not found."""
+    client = signed_in(world["state_admin_mh"])
+    ports = office(name="Ports", short_code="MH-PORTS", contact_email="ports@mh.gov.in")
+    assert client.post(f"/monitoring/adoption/{ports.pk}/delete/").status_code == 302
+    for response in (client.post(f"/monitoring/adoption/{ports.pk}/delete/", follow=True),
+                     client.get(f"/monitoring/adoption/{ports.pk}/edit/", follow=True),
+                     client.post(f"/monitoring/adoption/{ports.pk}/edit/", OFFICE_FORM, follow=True),
+                     client.get(f"/monitoring/adoption/{ports.pk}/remind/", follow=True)):
+        assert response.redirect_chain == [("/monitoring/adoption/?jurisdiction=MH", 302)]
+        assert "The office was already taken off the list." in response.content.decode()
+    assert not ExpectedOffice.objects.exists()
+    assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).count() == 1  # removed, once
+    karnataka = office(jurisdiction="KA", name="Revenue", short_code="KA-REV", contact_email="rev@ka.gov.in")
+    assert signed_in(world["state_admin_ka"]).post(f"/monitoring/adoption/{karnataka.pk}/delete/").status_code == 302
+    assert client.post(f"/monitoring/adoption/{karnataka.pk}/delete/").status_code == 404
+    assert client.get(f"/monitoring/adoption/{karnataka.pk}/edit/").status_code == 404
