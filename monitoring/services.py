@@ -403,6 +403,56 @@ def _already_active() -> ValidationError:
     return ValidationError(_("This office is already active on Sandes: it needs no reminder."), code="active")
 
 
+def _reminder_refusal(office: ExpectedOffice, *, actor: AnyUser, now: datetime) -> ValidationError | None:
+    """Why a reminder to ``office`` (annotated ``is_active``: tracker.active_match) is
+    refused at ``now``, or None: it is active on Sandes, or it, or its address for
+    another office (or a removed one), was reminded within REMINDER_INTERVAL."""
+    if office.is_active:
+        return _already_active()
+    if office.last_reminded_at and office.last_reminded_at > now - REMINDER_INTERVAL:
+        return _reminded_too_soon(office.last_reminded_at)
+    other, at = None, None
+    sharing = (ExpectedOffice.objects.filter(contact_email__iexact=office.contact_email,
+                                             last_reminded_at__gt=now - REMINDER_INTERVAL)
+               .exclude(pk=office.pk).order_by("-last_reminded_at").first())
+    if sharing is not None:
+        other, at = sharing, sharing.last_reminded_at
+    elif (sent := _last_reminder_to(office.contact_email, now)) is not None:
+        at = sent.created_at
+        target = sent.target_id
+        other = ExpectedOffice.objects.filter(pk=target).first() if target.isascii() and target.isdigit() else None
+        if other is not None and other.pk == office.pk:
+            return _reminded_too_soon(at)
+    if at is None:
+        return None
+    if other is None:
+        message = _("%(address)s was sent a reminder on %(when)s, for an office since removed from the list; "
+                    "the next reminder to this address can be sent from %(next)s.")
+    elif _sees_list_of(actor, other):
+        message = _("%(address)s was sent a reminder on %(when)s, for %(office)s; the next reminder to this "
+                    "address can be sent from %(next)s.")
+    else:
+        message = _("%(address)s was sent a reminder on %(when)s, for an office on the list of another state "
+                    "or UT; the next reminder to this address can be sent from %(next)s.")
+    return ValidationError(message % {"address": office.contact_email, "office": other.name if other else "",
+                                      **_reminded(at)}, code="too_soon")
+
+
+def expected_office_reminder_refusal(
+    *, office: ExpectedOffice, status: str, actor: AnyUser, now: datetime | None = None,
+) -> str | None:
+    """What expected_office_remind would answer now instead of sending (read without its
+    locks, for the confirmation page: a reminder asked for meanwhile is still refused
+    there), or None when a reminder may be sent."""
+    if status == "active":
+        return _already_active().messages[0]
+    office = ExpectedOffice.objects.annotate(is_active=active_match()).filter(pk=office.pk).first()
+    if office is None:
+        return None  # taken off the list: the service says so
+    refusal = _reminder_refusal(office, actor=actor, now=now or timezone.now())
+    return refusal.messages[0] if refusal is not None else None
+
+
 def expected_office_remind(
     *, office: ExpectedOffice, editable: set[str] | None, status: str, actor: AnyUser,
     request: HttpRequest | None = None, now: datetime | None = None,
@@ -421,36 +471,10 @@ def expected_office_remind(
         # reminders to one address, asked at once (for one office or for several naming
         # it), each saw no reminder to the address yet and both were sent.
         office = ExpectedOffice.objects.select_for_update().annotate(is_active=active_match()).get(pk=office.pk)
-        if office.is_active:  # whatever status the caller read
-            raise _already_active()
         _reminder_lock(office.contact_email)
-        if office.last_reminded_at and office.last_reminded_at > now - REMINDER_INTERVAL:
-            raise _reminded_too_soon(office.last_reminded_at)
-        other, at = None, None
-        sharing = (ExpectedOffice.objects.filter(contact_email__iexact=office.contact_email,
-                                                 last_reminded_at__gt=now - REMINDER_INTERVAL)
-                   .exclude(pk=office.pk).order_by("-last_reminded_at").first())
-        if sharing is not None:
-            other, at = sharing, sharing.last_reminded_at
-        elif (sent := _last_reminder_to(office.contact_email, now)) is not None:
-            at = sent.created_at
-            target = sent.target_id
-            other = ExpectedOffice.objects.filter(pk=target).first() if target.isascii() and target.isdigit() else None
-            if other is not None and other.pk == office.pk:
-                raise _reminded_too_soon(at)
-        if at is not None:
-            if other is None:
-                message = _("%(address)s was sent a reminder on %(when)s, for an office since removed from the list; "
-                            "the next reminder to this address can be sent from %(next)s.")
-            elif _sees_list_of(actor, other):
-                message = _("%(address)s was sent a reminder on %(when)s, for %(office)s; the next reminder to this "
-                            "address can be sent from %(next)s.")
-            else:
-                message = _("%(address)s was sent a reminder on %(when)s, for an office on the list of another state "
-                            "or UT; the next reminder to this address can be sent from %(next)s.")
-            raise ValidationError(
-                message % {"address": office.contact_email, "office": other.name if other else "", **_reminded(at)},
-                code="too_soon")
+        refusal = _reminder_refusal(office, actor=actor, now=now)  # active whatever status the caller read
+        if refusal is not None:
+            raise refusal
         office.last_reminded_at = now
         office.reminders_sent += 1
         office.save(update_fields=["last_reminded_at", "reminders_sent"])

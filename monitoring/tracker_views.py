@@ -166,8 +166,10 @@ def office_remind(request, pk):
         else:
             messages.success(request, _("A reminder was sent to %(email)s.") % {"email": office.contact_email})
         return redirect(_tracker_url(office.jurisdiction))
+    # Why none would be sent, said instead of offering it (the service would refuse it).
+    refusal = services.expected_office_reminder_refusal(office=office, status=match.status, actor=request.user)
     return render(request, "monitoring/office_confirm.html", {
-        "office": office, "form": ConfirmForm(), "action": "remind", "match": match,
+        "office": office, "form": ConfirmForm(), "action": "remind", "match": match, "refusal": refusal,
         "title": _("Send a reminder to %(name)s") % {"name": office.name}})
 
 

@@ -612,3 +612,27 @@ def test_an_office_taken_off_the_list_meanwhile_is_said_so_not_a_404(world):
     assert signed_in(world["state_admin_ka"]).post(f"/monitoring/adoption/{karnataka.pk}/delete/").status_code == 302
     assert client.post(f"/monitoring/adoption/{karnataka.pk}/delete/").status_code == 404
     assert client.get(f"/monitoring/adoption/{karnataka.pk}/edit/").status_code == 404
+
+
+def test_the_reminders_confirmation_says_why_none_is_sent_instead_of_offering_it(world, offices):
+    """The confirmation offered "Send the reminder" for an office active on Sandes, or one
+    reminded (or whose address was) within the week, which the service then refused."""
+    client = signed_in(world["state_admin_mh"])
+    page = client.get(f"/monitoring/adoption/{offices['by_code'].pk}/remind/").content.decode()
+    assert "This office is already active on Sandes: it needs no reminder." in page
+    assert "Send the reminder" not in page and "<form" not in page.split("<main", 1)[1]
+    reminded = timezone.make_aware(datetime(2026, 1, 5, 10, 0))
+    ports = offices["not_started"]
+    ExpectedOffice.objects.filter(pk=ports.pk).update(last_reminded_at=reminded)
+    sharing = office(name="Docks", short_code="MH-DOCKS", contact_email=ports.contact_email)
+    with time_machine.travel(reminded + timedelta(days=1), tick=False):
+        for pk, said in ((ports.pk, "This office was reminded on 5 Jan 2026, 10:00; the next reminder can be sent "
+                                    "from 12 Jan 2026, 10:00."),
+                         (sharing.pk, "contact@office.mh.gov.in was sent a reminder on 5 Jan 2026, 10:00, for Ports; "
+                                      "the next reminder to this address can be sent from 12 Jan 2026, 10:00.")):
+            page = client.get(f"/monitoring/adoption/{pk}/remind/").content.decode()
+            assert said in page and "Send the reminder" not in page
+    with time_machine.travel(reminded + timedelta(days=7, seconds=1), tick=False):
+        page = client.get(f"/monitoring/adoption/{ports.pk}/remind/").content.decode()
+        assert "Send the reminder" in page
+    assert not OutboxMessage.objects.exists()
