@@ -3,6 +3,7 @@ office, and the upload of a list of expected offices (CSV)."""
 
 import csv
 import io
+import re
 from datetime import date
 
 from django import forms
@@ -131,7 +132,12 @@ class ExpectedOfficeForm(AccessibleForm):
             (code, label) for code, label in JURISDICTION_CHOICES if jurisdictions is None or code in jurisdictions]
 
     def clean_short_code(self):
-        return clean_code(self.cleaned_data.get("short_code"))
+        value = clean_code(self.cleaned_data.get("short_code"))
+        # Stored in capitals, which can be longer than what was typed ("\u00df" -> "SS"):
+        # the field's max_length saw the text before; the column holds 20.
+        if len(value) > 20:
+            raise ValidationError(_("The short code is longer than 20 characters in capitals."), code="max_length")
+        return value
 
     def clean_official_domain(self):
         return clean_domain(self.cleaned_data.get("official_domain"))
@@ -168,6 +174,19 @@ def _wrong_lines(errors: dict[str, list[int]]) -> str:
         for problem, lines in errors.items())
 
 
+# The line breaks the csv module counts as lines (it reads the text split as
+# io.StringIO(newline="") splits it): "\r\n", "\r" and "\n".
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _first_line(last_line: int, raw: dict) -> int:
+    """The line of the file a record starts on, as an editor or a spreadsheet numbers it:
+    the reader's line_num is the record's last line, after any blank lines it skipped and
+    the line breaks inside quoted cells (the cells beyond the header's columns included)."""
+    cells = [cell for value in raw.values() for cell in (value if isinstance(value, list) else [value])]
+    return last_line - sum(len(_LINE_BREAK.findall(cell)) for cell in cells if cell)
+
+
 class ExpectedOfficeUploadForm(AccessibleForm):
     jurisdiction = forms.ChoiceField(label=_("State / UT or central"))
     file = forms.FileField(label=_("List of offices (CSV)"), help_text=_(
@@ -179,6 +198,7 @@ class ExpectedOfficeUploadForm(AccessibleForm):
         self.fields["jurisdiction"].choices = [
             (code, label) for code, label in JURISDICTION_CHOICES if jurisdictions is None or code in jurisdictions]
         self.rows: list[dict] = []
+        self.lines: list[int] = []
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -198,22 +218,24 @@ class ExpectedOfficeUploadForm(AccessibleForm):
             raise ValidationError(_("Columns missing from the first line: %(columns)s.") % {"columns": ", ".join(missing)},
                                   code="columns")
         reader.fieldnames = header
-        errors, rows = self._read_rows(reader)
+        errors, rows, lines = self._read_rows(reader)
         if errors:
             raise ValidationError(_("Nothing was saved. %(errors)s") % {"errors": _wrong_lines(errors)}, code="rows")
         if not rows:
             raise ValidationError(_("The file lists no office."), code="empty")
-        self.rows = rows
+        self.rows, self.lines = rows, lines
         return upload
 
-    def _read_rows(self, reader: csv.DictReader) -> tuple[dict[str, list[int]], list[dict]]:
-        """(the wrong lines' numbers by their problem, in the order first met; the rows)."""
+    def _read_rows(self, reader: csv.DictReader) -> tuple[dict[str, list[int]], list[dict], list[int]]:
+        """(the wrong lines' numbers by their problem, in the order first met; the rows;
+        the line of the file each row starts on)."""
         errors: dict[str, list[int]] = {}
-        rows, seen_codes, seen_domains = [], set(), set()
+        rows, lines, seen_codes, seen_domains = [], [], set(), set()
         try:
-            for line, raw in enumerate(reader, start=2):
-                if line - 1 > UPLOAD_MAX_ROWS:
+            for count, raw in enumerate(reader, start=1):
+                if count > UPLOAD_MAX_ROWS:
                     raise ValidationError(_("The file has more than 2,000 rows."), code="rows")
+                line = _first_line(reader.line_num, raw)
                 row, problem = self._row(raw)
                 if problem is None and row["short_code"] and row["short_code"] in seen_codes:
                     problem = _("the short code is listed twice")
@@ -225,9 +247,10 @@ class ExpectedOfficeUploadForm(AccessibleForm):
                 seen_codes.add(row["short_code"])
                 seen_domains.add(row["official_domain"])
                 rows.append(row)
+                lines.append(line)
         except csv.Error:
             raise ValidationError(_("The file is not a CSV file."), code="csv") from None
-        return errors, rows
+        return errors, rows, lines
 
     @staticmethod
     def _row(raw: dict) -> tuple[dict, str | None]:

@@ -22,6 +22,7 @@ from monitoring.tracker import active_match
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.publish import mail_superadmins
 from portal.audit.services import audit_record, audit_record_many, audit_verify_report
+from portal.limits import next_hourly
 from portal.organisations.models import Organisation, jurisdiction_expression
 from portal.permissions import AnyUser
 from portal.templatetags.portal_tags import day_time
@@ -56,13 +57,14 @@ def figures_refresh() -> dict:
     too: the second replaces the figures once the first has committed (_figures_lock). A person
     counts while their verification is in force (person_verified_in_force: not of an
     account deactivated, not past superannuation before the hourly job records it), or
-    waits while their account is active."""
+    waits while their request is undecided, as the administrators' queue lists it (a
+    deactivated account's request included: it waits there for their decision)."""
     started = time.monotonic()
     now = timezone.now()
     counts = (
         GovernmentProfile.objects.order_by().values("organisation_id")
         .annotate(verified=Count("id", filter=person_verified_in_force(timezone.localdate(now))),
-                  pending=Count("id", filter=Q(status=VerificationStatus.PENDING, user__is_active=True)))
+                  pending=Count("id", filter=Q(status=VerificationStatus.PENDING)))
         .values_list("organisation_id", "verified", "pending")
     )
     rows = [OrganisationFigures(organisation_id=org, verified_users=v, pending_users=p, refreshed_at=now)
@@ -112,19 +114,39 @@ def audit_chain_check() -> AuditChainCheck:
 ORDERING_FILTERS = frozenset({"sort"})
 
 
+# The first of PostgreSQL's two advisory-lock keys: an account's exports ("EXPT").
+EXPORT_LOCK_NAMESPACE = 0x45585054
+
+
+def _export_lock(user_id: int) -> None:
+    """Until the transaction ends, the account's other exports wait here, so that two at
+    once cannot both find it under its hourly limit (SQLite, for development, has one
+    writer at a time)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [EXPORT_LOCK_NAMESPACE, user_id])
+
+
 def export_record(
     *, what: str, filters: dict, rows: int, scope: Scope, organisations: QuerySet[Organisation], actor: AnyUser,
-    request: HttpRequest | None = None,
-) -> None:
+    limit: int, request: HttpRequest | None = None,
+) -> datetime | None:
     """The audit row of a CSV export: what was exported, with which filters, how many
     rows, and of which scope (``exported_scope`` of ``organisations``, the rows exported:
     the auditors of their states and the admins of its organisations read it in their
-    log)."""
+    log). The export's limit is counted from those rows: when the account made ``limit``
+    in the last hour, nothing is written and the moment the next is possible is returned
+    (None once written). The count and the row are made under the account's lock."""
     narrowed = any(value for name, value in filters.items() if name not in ORDERING_FILTERS)
     with transaction.atomic():
+        _export_lock(actor.pk)
+        allowed = next_hourly(actor, AuditAction.MONITORING_EXPORTED, limit)
+        if allowed is not None:
+            return allowed
         audit_record(actor=actor, action=AuditAction.MONITORING_EXPORTED, request=request,
                      new={"export": what, "filters": filters, "rows": rows,
                           "scope": exported_scope(scope, organisations=organisations, narrowed=narrowed)})
+    return None
 
 
 def exported_scope(scope: Scope, *, organisations: QuerySet[Organisation], narrowed: bool) -> dict:
@@ -251,11 +273,12 @@ class ImportOutcome:
 
 def expected_offices_import(
     *, jurisdiction: str, rows: list[dict], editable: set[str] | None, actor: AnyUser,
-    request: HttpRequest | None = None,
+    request: HttpRequest | None = None, lines: list[int] | None = None,
 ) -> ImportOutcome:
     """Add or change the offices of an uploaded list (rows already checked, each with
-    the fields of OFFICE_FIELDS but the jurisdiction; in the file's order, the first on
-    line 2 under the header), matched to the existing ones of the jurisdiction as the
+    the fields of OFFICE_FIELDS but the jurisdiction; in the file's order, ``lines`` the
+    line of the file each starts on, else the first on line 2 under the header and one a
+    line), matched to the existing ones of the jurisdiction as the
     list was before the upload: by short code, else by domain. Two rows matching one
     office (one by its code, one by the domain it has) refuse the upload: applied one
     after the other, the second would turn the office into another one. Audited as
@@ -274,7 +297,7 @@ def expected_offices_import(
         by_domain = {o.official_domain: o for o in existing if o.official_domain}
         # Office pk: the line of the row that matched it, whether by its code, the office's name then.
         matched: dict[int, tuple[int, bool, str]] = {}
-        for line, row in enumerate(rows, start=2):
+        for line, row in zip(lines or range(2, len(rows) + 2), rows, strict=True):
             values = {**row, "jurisdiction": jurisdiction}
             office = by_code.get(row["short_code"]) if row["short_code"] else None
             by_its_code = office is not None
@@ -380,6 +403,56 @@ def _already_active() -> ValidationError:
     return ValidationError(_("This office is already active on Sandes: it needs no reminder."), code="active")
 
 
+def _reminder_refusal(office: ExpectedOffice, *, actor: AnyUser, now: datetime) -> ValidationError | None:
+    """Why a reminder to ``office`` (annotated ``is_active``: tracker.active_match) is
+    refused at ``now``, or None: it is active on Sandes, or it, or its address for
+    another office (or a removed one), was reminded within REMINDER_INTERVAL."""
+    if office.is_active:
+        return _already_active()
+    if office.last_reminded_at and office.last_reminded_at > now - REMINDER_INTERVAL:
+        return _reminded_too_soon(office.last_reminded_at)
+    other, at = None, None
+    sharing = (ExpectedOffice.objects.filter(contact_email__iexact=office.contact_email,
+                                             last_reminded_at__gt=now - REMINDER_INTERVAL)
+               .exclude(pk=office.pk).order_by("-last_reminded_at").first())
+    if sharing is not None:
+        other, at = sharing, sharing.last_reminded_at
+    elif (sent := _last_reminder_to(office.contact_email, now)) is not None:
+        at = sent.created_at
+        target = sent.target_id
+        other = ExpectedOffice.objects.filter(pk=target).first() if target.isascii() and target.isdigit() else None
+        if other is not None and other.pk == office.pk:
+            return _reminded_too_soon(at)
+    if at is None:
+        return None
+    if other is None:
+        message = _("%(address)s was sent a reminder on %(when)s, for an office since removed from the list; "
+                    "the next reminder to this address can be sent from %(next)s.")
+    elif _sees_list_of(actor, other):
+        message = _("%(address)s was sent a reminder on %(when)s, for %(office)s; the next reminder to this "
+                    "address can be sent from %(next)s.")
+    else:
+        message = _("%(address)s was sent a reminder on %(when)s, for an office on the list of another state "
+                    "or UT; the next reminder to this address can be sent from %(next)s.")
+    return ValidationError(message % {"address": office.contact_email, "office": other.name if other else "",
+                                      **_reminded(at)}, code="too_soon")
+
+
+def expected_office_reminder_refusal(
+    *, office: ExpectedOffice, status: str, actor: AnyUser, now: datetime | None = None,
+) -> str | None:
+    """What expected_office_remind would answer now instead of sending (read without its
+    locks, for the confirmation page: a reminder asked for meanwhile is still refused
+    there), or None when a reminder may be sent."""
+    if status == "active":
+        return _already_active().messages[0]
+    office = ExpectedOffice.objects.annotate(is_active=active_match()).filter(pk=office.pk).first()
+    if office is None:
+        return None  # taken off the list: the service says so
+    refusal = _reminder_refusal(office, actor=actor, now=now or timezone.now())
+    return refusal.messages[0] if refusal is not None else None
+
+
 def expected_office_remind(
     *, office: ExpectedOffice, editable: set[str] | None, status: str, actor: AnyUser,
     request: HttpRequest | None = None, now: datetime | None = None,
@@ -398,36 +471,10 @@ def expected_office_remind(
         # reminders to one address, asked at once (for one office or for several naming
         # it), each saw no reminder to the address yet and both were sent.
         office = ExpectedOffice.objects.select_for_update().annotate(is_active=active_match()).get(pk=office.pk)
-        if office.is_active:  # whatever status the caller read
-            raise _already_active()
         _reminder_lock(office.contact_email)
-        if office.last_reminded_at and office.last_reminded_at > now - REMINDER_INTERVAL:
-            raise _reminded_too_soon(office.last_reminded_at)
-        other, at = None, None
-        sharing = (ExpectedOffice.objects.filter(contact_email__iexact=office.contact_email,
-                                                 last_reminded_at__gt=now - REMINDER_INTERVAL)
-                   .exclude(pk=office.pk).order_by("-last_reminded_at").first())
-        if sharing is not None:
-            other, at = sharing, sharing.last_reminded_at
-        elif (sent := _last_reminder_to(office.contact_email, now)) is not None:
-            at = sent.created_at
-            target = sent.target_id
-            other = ExpectedOffice.objects.filter(pk=target).first() if target.isascii() and target.isdigit() else None
-            if other is not None and other.pk == office.pk:
-                raise _reminded_too_soon(at)
-        if at is not None:
-            if other is None:
-                message = _("%(address)s was sent a reminder on %(when)s, for an office since removed from the list; "
-                            "the next reminder to this address can be sent from %(next)s.")
-            elif _sees_list_of(actor, other):
-                message = _("%(address)s was sent a reminder on %(when)s, for %(office)s; the next reminder to this "
-                            "address can be sent from %(next)s.")
-            else:
-                message = _("%(address)s was sent a reminder on %(when)s, for an office on the list of another state "
-                            "or UT; the next reminder to this address can be sent from %(next)s.")
-            raise ValidationError(
-                message % {"address": office.contact_email, "office": other.name if other else "", **_reminded(at)},
-                code="too_soon")
+        refusal = _reminder_refusal(office, actor=actor, now=now)  # active whatever status the caller read
+        if refusal is not None:
+            raise refusal
         office.last_reminded_at = now
         office.reminders_sent += 1
         office.save(update_fields=["last_reminded_at", "reminders_sent"])

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from monitoring.models import ExpectedOffice
 from onboarding.application.validators import split_domain_list
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, Stage
+from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import Level, Organisation, OrganisationDomain, OrganisationStatus, central_q
 from portal.organisations.states import CENTRAL, JURISDICTION_CHOICES
 
@@ -35,6 +36,22 @@ def expected_offices_in(jurisdictions: set[str] | None) -> QuerySet[ExpectedOffi
     if jurisdictions is not None:
         offices = offices.filter(jurisdiction__in=jurisdictions)
     return offices
+
+
+def removed_office_jurisdiction(pk, jurisdictions: set[str] | None) -> str | None:
+    """The jurisdiction of the office ``pk`` when it was taken off a list of
+    ``jurisdictions`` (None: any), read from the audit row of its removal; None when no
+    such office was (it never existed, or was another jurisdiction's: not told)."""
+    try:
+        target_id = str(int(pk))
+    except (TypeError, ValueError):
+        return None
+    removals = AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED, target_id=target_id,
+                                         target_type=ExpectedOffice._meta.label_lower, old_values__has_key="removed")
+    jurisdiction = removals.annotate(of=KT("old_values__removed__jurisdiction")).values_list("of", flat=True).first()
+    if jurisdiction is None or (jurisdictions is not None and jurisdiction not in jurisdictions):
+        return None
+    return jurisdiction
 
 
 def active_match() -> ExpressionWrapper:

@@ -19,7 +19,13 @@ from monitoring.forms import ConfirmForm, ExpectedOfficeForm, ExpectedOfficeUplo
 from monitoring.models import ExpectedOffice
 from monitoring.scope import tracker_editable_jurisdictions, tracker_jurisdictions
 from monitoring.services import OFFICE_FIELDS, REMINDER_INTERVAL
-from monitoring.tracker import TrackerStatus, expected_offices_in, match_offices, tracker_rows
+from monitoring.tracker import (
+    TrackerStatus,
+    expected_offices_in,
+    match_offices,
+    removed_office_jurisdiction,
+    tracker_rows,
+)
 from portal.access import rule
 from portal.organisations.states import JURISDICTION_CHOICES
 
@@ -38,12 +44,34 @@ def _office(request, pk) -> ExpectedOffice:
         raise Http404 from None
 
 
+class _OfficeGone(Exception):
+    """The office was taken off a list the viewer edits (a double click on "Remove it",
+    another administrator meanwhile)."""
+
+    def __init__(self, jurisdiction: str):
+        super().__init__(jurisdiction)
+        self.jurisdiction = jurisdiction
+
+
 def _editable_office(request, pk):
-    office = _office(request, pk)
+    """An office the viewer may edit, or 404; _OfficeGone when it was taken off one of
+    their lists."""
     editable = tracker_editable_jurisdictions(request.user)
+    try:
+        office = _office(request, pk)
+    except Http404:
+        jurisdiction = removed_office_jurisdiction(pk, editable)
+        if jurisdiction is None:
+            raise
+        raise _OfficeGone(jurisdiction) from None
     if not _may_edit(editable, office.jurisdiction):
         raise Http404
     return office, editable
+
+
+def _gone(request, gone: _OfficeGone):
+    messages.info(request, _("The office was already taken off the list."))
+    return redirect(_tracker_url(gone.jurisdiction))
 
 
 @rule("adoption_tracker")
@@ -72,9 +100,9 @@ def tracker(request):
     })
 
 
-def _tracker_url(office=None):
+def _tracker_url(jurisdiction: str = ""):
     url = reverse("monitoring:tracker")
-    return f"{url}?{urlencode({'jurisdiction': office.jurisdiction})}" if office else url
+    return f"{url}?{urlencode({'jurisdiction': jurisdiction})}" if jurisdiction else url
 
 
 @rule("adoption_tracker")
@@ -83,7 +111,10 @@ def office_edit(request, pk=None):
     editable = tracker_editable_jurisdictions(request.user)
     if editable is not None and not editable:
         raise Http404
-    office = _editable_office(request, pk)[0] if pk is not None else None  # (0 is an office not found)
+    try:
+        office = _editable_office(request, pk)[0] if pk is not None else None  # (0 is an office not found)
+    except _OfficeGone as gone:  # what was typed is not saved: the office is no longer there to change
+        return _gone(request, gone)
     initial = {name: getattr(office, name) for name in OFFICE_FIELDS} if office else {}
     form = ExpectedOfficeForm(request.POST or None, initial=initial, jurisdictions=editable, office=office)
     if request.method == "POST" and form.is_valid():
@@ -96,20 +127,23 @@ def office_edit(request, pk=None):
             form.add_error(None if hasattr(error, "error_dict") else "jurisdiction", error)
         else:
             messages.success(request, _("The office was saved."))
-            return redirect(_tracker_url(saved))
+            return redirect(_tracker_url(saved.jurisdiction))
     return render(request, "monitoring/office_form.html", {"form": form, "office": office})
 
 
 @rule("adoption_tracker")
 @require_http_methods(["GET", "POST"])
 def office_delete(request, pk):
-    office, editable = _editable_office(request, pk)
+    try:
+        office, editable = _editable_office(request, pk)
+    except _OfficeGone as gone:
+        return _gone(request, gone)
     if request.method == "POST":
         if services.expected_office_delete(office=office, editable=editable, actor=request.user, request=request):
             messages.success(request, _("The office was taken off the list."))
         else:
             messages.info(request, _("The office was already taken off the list."))
-        return redirect(_tracker_url(office))
+        return redirect(_tracker_url(office.jurisdiction))
     return render(request, "monitoring/office_confirm.html", {
         "office": office, "form": ConfirmForm(), "action": "delete",
         "title": _("Take %(name)s off the list") % {"name": office.name}})
@@ -118,7 +152,10 @@ def office_delete(request, pk):
 @rule("adoption_tracker")
 @require_http_methods(["GET", "POST"])
 def office_remind(request, pk):
-    office, editable = _editable_office(request, pk)
+    try:
+        office, editable = _editable_office(request, pk)
+    except _OfficeGone as gone:
+        return _gone(request, gone)
     match = match_offices([office])[office.pk]
     if request.method == "POST":
         try:
@@ -128,9 +165,11 @@ def office_remind(request, pk):
             messages.error(request, error.messages[0])
         else:
             messages.success(request, _("A reminder was sent to %(email)s.") % {"email": office.contact_email})
-        return redirect(_tracker_url(office))
+        return redirect(_tracker_url(office.jurisdiction))
+    # Why none would be sent, said instead of offering it (the service would refuse it).
+    refusal = services.expected_office_reminder_refusal(office=office, status=match.status, actor=request.user)
     return render(request, "monitoring/office_confirm.html", {
-        "office": office, "form": ConfirmForm(), "action": "remind", "match": match,
+        "office": office, "form": ConfirmForm(), "action": "remind", "match": match, "refusal": refusal,
         "title": _("Send a reminder to %(name)s") % {"name": office.name}})
 
 
@@ -144,8 +183,8 @@ def office_upload(request):
     if request.method == "POST" and form.is_valid():
         try:
             outcome = services.expected_offices_import(
-                jurisdiction=form.cleaned_data["jurisdiction"], rows=form.rows, editable=editable, actor=request.user,
-                request=request)
+                jurisdiction=form.cleaned_data["jurisdiction"], rows=form.rows, lines=form.lines, editable=editable,
+                actor=request.user, request=request)
         except ValidationError as error:
             form.add_error("file", error)
         else:

@@ -123,6 +123,14 @@ def test_monitoring_pages(portal, page, check_page, smtp_server):
     check_page(page, "tracker-reminded")
     message = wait_for_message(smtp_server, lambda m: m["To"] == "ports@maharashtra.gov.in")
     assert "Ports Department, Maharashtra" in text_of(message)
+    # Its confirmation, reached again within the week: says when the next one can be sent, offers none.
+    page.goto(portal + f"/monitoring/adoption/{ExpectedOffice.objects.get(short_code='MH-PORTS').pk}/remind/")
+    page.wait_for_load_state("load")
+    expect(page.get_by_text("the next reminder can be sent from")).to_be_visible()
+    expect(page.get_by_role("button", name="Send the reminder")).to_have_count(0)
+    check_page.in_each_language(page, "tracker-reminder-refused")
+    page.goto(portal + "/monitoring/adoption/")
+    page.wait_for_load_state("load")
 
     # A name pasted with a right-to-left override (shown reversed wherever it is listed or
     # mailed): refused at its field, every answer kept.

@@ -12,10 +12,11 @@ from django.utils import timezone
 from monitoring.services import figures_refresh
 from onboarding.models import ApplicationDocument, DocumentKind
 from portal.audit.models import AuditAction, AuditEvent
-from tests.factories import ApplicationFactory
+from tests.factories import ApplicationFactory, UserFactory
 from tests.html_tree import html_problems
-from tests.verification.helpers import signed_in
+from tests.verification.helpers import GovernmentProfileFactory, signed_in
 from verification.models import GovernmentProfile, VerificationStatus
+from verification.selectors import administered_with_pending, join_queue
 
 pytestmark = pytest.mark.django_db
 
@@ -193,6 +194,20 @@ def test_deactivated_account_is_not_a_verified_user(world):
     figures_refresh()
     after = headline(client.get("/monitoring/").content.decode(), "Verified users")
     assert after == 4
+
+
+def test_waiting_users_are_the_requests_in_the_admins_queue_deactivated_accounts_included(world):
+    """A request of an account deactivated since is still in its admins' queue, undecided
+    (they may reject it): the dashboard and its export left it out, the queue and the
+    verification page counted it."""
+    admin = world["admin_agri"]
+    GovernmentProfileFactory(organisation=world["agri"], user=UserFactory(email="gone@mahaagri.gov.in", is_active=False))
+    figures_refresh()
+    queue = join_queue(admin).filter(organisation=world["agri"]).count()
+    assert queue == {o.pk: o.pending for o in administered_with_pending(admin)}[world["agri"].pk] == 2
+    client = signed_in(admin)
+    assert headline(client.get("/monitoring/").content.decode(), "Waiting users") == 4
+    assert {row[1]: int(row[7]) for row in exported(client)[1:]}["MH-AGRI"] == queue
 
 
 def test_export_onboarded_on_is_the_local_day_the_dashboard_shows(world):

@@ -2,12 +2,15 @@
 (the contenders and the lock they wait on: tests/onboarding/test_race_pg.py)."""
 
 import pytest
+from django.test import Client
 
 from monitoring import services
 from monitoring.models import OrganisationFigures
-from tests.onboarding.approval_helpers import TRANSACTIONAL
+from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import _CHAIN_LOCK_KEY
+from tests.onboarding.approval_helpers import TRANSACTIONAL, make_superadmin
 from tests.onboarding.test_race_pg import race
-from tests.verification.helpers import GovernmentProfileFactory
+from tests.verification.helpers import GovernmentProfileFactory, second_factor_given
 
 pytestmark = [TRANSACTIONAL, pytest.mark.usefixtures("require_postgresql")]
 
@@ -25,3 +28,27 @@ def test_two_figures_refreshes_at_once_both_finish():
     )
     assert [outcome for outcome, _value in results] == ["ok", "ok"], results
     assert set(OrganisationFigures.objects.values_list("organisation_id", flat=True)) == {o.pk for o in organisations}
+
+
+def test_exports_asked_at_once_make_no_more_than_the_hourly_limit(settings):
+    """The limit was read before the export's audit row was written, with nothing held
+    between: exports asked at the same moment each found the account under its limit,
+    and all were made (each reading the whole scope again, the cost the limit is for).
+    The check and the row are now made under a lock of the account's."""
+    settings.MONITORING_EXPORTS_PER_HOUR = 1
+    root = make_superadmin(email="root@sandes.nic.in")
+
+    def export():
+        client = Client()
+        client.force_login(root)
+        second_factor_given(client, root)
+        response = client.get("/monitoring/organisations.csv")
+        if response.streaming:
+            b"".join(response.streaming_content)
+        return response.status_code
+
+    # The audit chain held: each export that found the account under its limit waits
+    # there to write its row; the others wait on the account's lock.
+    results = race([export, export, export], hold_sql="SELECT pg_advisory_xact_lock(%s)", hold_params=[_CHAIN_LOCK_KEY])
+    assert sorted(value for _outcome, value in results) == [200, 429, 429], results
+    assert AuditEvent.objects.filter(action=AuditAction.MONITORING_EXPORTED).count() == 1

@@ -301,6 +301,23 @@ def test_every_wrong_line_of_an_upload_is_named(world):
     assert "पंक्तियाँ 22, 23, 24:" in html and "पंक्ति 25:" in html
 
 
+def test_a_wrong_line_is_named_by_its_line_in_the_file_after_a_blank_line_or_a_line_break_in_a_cell(world):
+    """Lines were counted as records: after a blank line, or a cell holding a line break,
+    the line named was not the one a spreadsheet or an editor shows."""
+    header = "name,short_code,official_domain,contact_email,target_date\n"
+    text = (header
+            + "Ports,MH-PORTS,,ports@mh.gov.in,2026-03-31\n"            # line 2
+            + "\n"                                                       # line 3: blank
+            + '"Water\r\nBoard",MH-WATER,,water@mh.gov.in,2026-03-31\n'  # lines 4-5: a line break in a cell
+            + "Mines,MH-MINES,,someone@gmail.com,2026-04-30\n"          # line 6
+            + "\n\n"                                                     # lines 7, 8
+            + "Docks,MH-DOCKS,,docks@gmail.com,2026-04-30\n")           # line 9
+    html = upload(signed_in(world["state_admin_mh"]), text).content.decode()
+    assert ("Nothing was saved. line 4: a cell holds a line break, a tab or another control character; lines 6, 9: "
+            "the contact address is not on an official government domain") in html
+    assert not ExpectedOffice.objects.exists()
+
+
 @pytest.mark.parametrize("column", ["name", "short_code", "official_domain", "contact_email", "target_date"])
 @pytest.mark.parametrize("character", ["\x00", "\x01", "\x7f", "\u202e", "\n"])
 def test_a_cell_with_a_control_character_is_refused_at_the_file(world, column, character):
@@ -395,6 +412,15 @@ def test_two_rows_matching_one_office_are_refused_not_merged(world, order):
     assert ExpectedOffice.objects.get(pk=ports.pk).short_code == "MH-PORTS"
 
 
+def test_two_rows_matching_one_office_are_named_by_their_lines_in_the_file(world):
+    office(name="Ports", short_code="MH-PORTS", official_domain="ports.mh.gov.in", contact_email="ports@mh.gov.in")
+    text = ("name,short_code,official_domain,contact_email,target_date\n\n"
+            "Ports,MH-PORTS,ports-new.mh.gov.in,ports@mh.gov.in,2026-03-31\n\n"
+            "Docks,MH-DOCKS,ports.mh.gov.in,docks@mh.gov.in,2026-04-30\n")
+    html = upload(signed_in(world["state_admin_mh"]), text).content.decode()
+    assert "Nothing was saved: line 3 (by its short code) and line 5 (by its domain) both match" in html
+
+
 def test_a_row_onto_another_states_offices_domain_does_not_name_that_office(world):
     office(jurisdiction="KA", name="Karnataka Mines Cell", short_code="KA-MINES", official_domain="mines.karnataka.gov.in",
            contact_email="it@mines.karnataka.gov.in")
@@ -431,6 +457,19 @@ def test_office_name_with_control_characters_is_refused_as_in_the_upload(world, 
     response = signed_in(world["state_admin_mh"]).post("/monitoring/adoption/new/", {**OFFICE_FORM, "name": name})
     assert response.status_code == 200, response.status_code
     assert "Line breaks, tabs and other control characters are not accepted here" in response.content.decode()
+    assert not ExpectedOffice.objects.exists()
+
+
+@pytest.mark.parametrize("code", ["\u00df" * 20, "\ufb00" * 11])
+def test_office_short_code_longer_in_capitals_is_refused_at_the_field_as_in_the_upload(world, code):
+    """A short code is stored in capitals: "\u00df" x 20 passed the field's 20 characters and
+    became 40 ("SS" x 20), which the column refused with a server error."""
+    client = signed_in(world["state_admin_mh"])
+    client.raise_request_exception = False
+    response = client.post("/monitoring/adoption/new/", {**OFFICE_FORM, "short_code": code})
+    assert response.status_code == 200, response.status_code
+    assert 'id="id_short_code_error"' in response.content.decode()
+    assert "The short code is longer than 20 characters in capitals" in response.content.decode()
     assert not ExpectedOffice.objects.exists()
 
 
@@ -552,3 +591,48 @@ def test_office_zero_is_not_found_not_a_new_one(world):
     assert client.get("/monitoring/adoption/0/edit/").status_code == 404
     assert client.post("/monitoring/adoption/0/edit/", OFFICE_FORM).status_code == 404
     assert not ExpectedOffice.objects.exists()
+
+
+def test_an_office_taken_off_the_list_meanwhile_is_said_so_not_a_404(world):
+    """Removed twice (a double click on "Remove it"), or edited after another administrator
+    removed it: a 404 page, the edit lost without a word. Only an office of the viewer's
+    own lists is told; another state's removed office stays not found."""
+    client = signed_in(world["state_admin_mh"])
+    ports = office(name="Ports", short_code="MH-PORTS", contact_email="ports@mh.gov.in")
+    assert client.post(f"/monitoring/adoption/{ports.pk}/delete/").status_code == 302
+    for response in (client.post(f"/monitoring/adoption/{ports.pk}/delete/", follow=True),
+                     client.get(f"/monitoring/adoption/{ports.pk}/edit/", follow=True),
+                     client.post(f"/monitoring/adoption/{ports.pk}/edit/", OFFICE_FORM, follow=True),
+                     client.get(f"/monitoring/adoption/{ports.pk}/remind/", follow=True)):
+        assert response.redirect_chain == [("/monitoring/adoption/?jurisdiction=MH", 302)]
+        assert "The office was already taken off the list." in response.content.decode()
+    assert not ExpectedOffice.objects.exists()
+    assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).count() == 1  # removed, once
+    karnataka = office(jurisdiction="KA", name="Revenue", short_code="KA-REV", contact_email="rev@ka.gov.in")
+    assert signed_in(world["state_admin_ka"]).post(f"/monitoring/adoption/{karnataka.pk}/delete/").status_code == 302
+    assert client.post(f"/monitoring/adoption/{karnataka.pk}/delete/").status_code == 404
+    assert client.get(f"/monitoring/adoption/{karnataka.pk}/edit/").status_code == 404
+
+
+def test_the_reminders_confirmation_says_why_none_is_sent_instead_of_offering_it(world, offices):
+    """The confirmation offered "Send the reminder" for an office active on Sandes, or one
+    reminded (or whose address was) within the week, which the service then refused."""
+    client = signed_in(world["state_admin_mh"])
+    page = client.get(f"/monitoring/adoption/{offices['by_code'].pk}/remind/").content.decode()
+    assert "This office is already active on Sandes: it needs no reminder." in page
+    assert "Send the reminder" not in page and "<form" not in page.split("<main", 1)[1]
+    reminded = timezone.make_aware(datetime(2026, 1, 5, 10, 0))
+    ports = offices["not_started"]
+    ExpectedOffice.objects.filter(pk=ports.pk).update(last_reminded_at=reminded)
+    sharing = office(name="Docks", short_code="MH-DOCKS", contact_email=ports.contact_email)
+    with time_machine.travel(reminded + timedelta(days=1), tick=False):
+        for pk, said in ((ports.pk, "This office was reminded on 5 Jan 2026, 10:00; the next reminder can be sent "
+                                    "from 12 Jan 2026, 10:00."),
+                         (sharing.pk, "contact@office.mh.gov.in was sent a reminder on 5 Jan 2026, 10:00, for Ports; "
+                                      "the next reminder to this address can be sent from 12 Jan 2026, 10:00.")):
+            page = client.get(f"/monitoring/adoption/{pk}/remind/").content.decode()
+            assert said in page and "Send the reminder" not in page
+    with time_machine.travel(reminded + timedelta(days=7, seconds=1), tick=False):
+        page = client.get(f"/monitoring/adoption/{ports.pk}/remind/").content.decode()
+        assert "Send the reminder" in page
+    assert not OutboxMessage.objects.exists()
