@@ -343,19 +343,7 @@ def letter_verdict(content: bytes, *, max_pages: int) -> str:
     a PDF made to be costly to read is refused as COMPLEX when it reaches them, and the
     web process never reads it. Raises PdfNotRendered(FAILED) when the child fails
     otherwise."""
-    seconds, megabytes = settings.LETTER_CHECK_SECONDS, settings.PDF_RENDER_MEMORY_MB
-    try:
-        status, output = _in_child("letter", content, seconds=seconds, megabytes=megabytes, extra=(max_pages,))
-    except (TimeoutError, subprocess.TimeoutExpired):
-        status, output = -signal.SIGKILL, b""
-    if status == 0:
-        return output.decode("ascii")
-    if _stopped_at_limits(status):
-        logger.warning("Uploaded PDF refused: reading it reached the limits (exit status %s; %s MB, %s s)",
-                       status, megabytes, seconds)
-        return pdf_worker.COMPLEX
-    logger.error("Check of an uploaded PDF failed (exit status %s): %s", status, output.decode("utf-8", "replace")[:1000])
-    raise PdfNotRendered(FAILED)
+    return _checked_in_child("letter", content, (max_pages,), what="PDF", doing="reading")
 
 
 def image_verdict(content: bytes, *, max_pixels: int) -> str:
@@ -364,18 +352,24 @@ def image_verdict(content: bytes, *, max_pixels: int) -> str:
     made to be costly to decode (a progressive JPEG whose scans repeat) is refused as
     COMPLEX when it reaches them, and the web process never decodes it. Raises
     PdfNotRendered(FAILED) when the child fails otherwise."""
+    return _checked_in_child("image", content, (max_pixels,), what="image", doing="decoding")
+
+
+def _checked_in_child(kind: str, content: bytes, extra: tuple, *, what: str, doing: str) -> str:
+    """The verdict a child process of ``kind`` gives of ``content`` under the letter check's
+    limits: COMPLEX when it reached them; PdfNotRendered(FAILED) when it failed otherwise."""
     seconds, megabytes = settings.LETTER_CHECK_SECONDS, settings.PDF_RENDER_MEMORY_MB
     try:
-        status, output = _in_child("image", content, seconds=seconds, megabytes=megabytes, extra=(max_pixels,))
+        status, output = _in_child(kind, content, seconds=seconds, megabytes=megabytes, extra=extra)
     except (TimeoutError, subprocess.TimeoutExpired):
         status, output = -signal.SIGKILL, b""
     if status == 0:
         return output.decode("ascii")
     if _stopped_at_limits(status):
-        logger.warning("Uploaded image refused: decoding it reached the limits (exit status %s; %s MB, %s s)",
-                       status, megabytes, seconds)
+        logger.warning("Uploaded %s refused: %s it reached the limits (exit status %s; %s MB, %s s)",
+                       what, doing, status, megabytes, seconds)
         return pdf_worker.COMPLEX
-    logger.error("Check of an uploaded image failed (exit status %s): %s", status,
+    logger.error("Check of an uploaded %s failed (exit status %s): %s", what, status,
                  output.decode("utf-8", "replace")[:1000])
     raise PdfNotRendered(FAILED)
 
