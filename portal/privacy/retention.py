@@ -79,14 +79,8 @@ def retention_policy_update(
 
 
 # How many records a change is counted up to, for the confirmation it asks: a count over a
-# big table stops there (one bounded query per rule and setting).
+# big table stops there (one bounded query).
 NEWLY_DUE_COUNTED = 100_000
-
-
-def _due_count(rule: RetentionRule, policy: RetentionPolicy, now: datetime) -> int:
-    if not policy.enabled:
-        return 0
-    return _not_done(rule, _not_held(rule, rule.due(policy, now)))[:NEWLY_DUE_COUNTED].count()
 
 
 def retention_policy_newly_due(*, kind: str, days: int, grace_days: int, enabled: bool,
@@ -94,17 +88,22 @@ def retention_policy_newly_due(*, kind: str, days: int, grace_days: int, enabled
     """How many records the next daily run would erase or reduce under these settings that
     it would leave alone under the kind's policy as it stands (a shorter keeping time, a
     shorter grace after the reminder, a policy switched on): what the superadmin confirms
-    before saving such a change, which the run cannot undo. Counted up to
-    ``NEWLY_DUE_COUNTED``; two queries (none for a kind no rule is registered for)."""
+    before saving such a change, which the run cannot undo. The records due under the new
+    settings and not under the current ones, not the difference of the two counts: a
+    change can make some records due while others stop being due. Counted up to
+    ``NEWLY_DUE_COUNTED``; one query (none for a kind no rule is registered for)."""
     rule = next((rule for rule in retention_rules() if rule.kind == kind), None)
-    if rule is None:
+    if rule is None or not enabled:
         return 0
     now = now or timezone.now()
     current = next(policy for policy in retention_policies() if policy.kind == kind)
-    proposed = RetentionPolicy(kind=kind, days=days, grace_days=grace_days, enabled=enabled)
-    if enabled and current.enabled and days >= current.days and grace_days >= current.grace_days:
+    if current.enabled and days >= current.days and grace_days >= current.grace_days:
         return 0  # keeps everything at least as long: nothing more is due
-    return max(_due_count(rule, proposed, now) - _due_count(rule, current, now), 0)
+    proposed = RetentionPolicy(kind=kind, days=days, grace_days=grace_days, enabled=enabled)
+    due = _not_done(rule, _not_held(rule, rule.due(proposed, now)))
+    if current.enabled:
+        due = due.exclude(pk__in=rule.due(current, now).values("pk"))
+    return due[:NEWLY_DUE_COUNTED].count()
 
 
 def legal_hold_set(

@@ -8,9 +8,10 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
+from onboarding.models import Application
 from portal.audit.models import AuditAction, AuditEvent
-from portal.privacy.models import LegalHold, RetentionPolicy, RetentionRun
-from tests.factories import PASSWORD, UserFactory
+from portal.privacy.models import LegalHold, RetentionMark, RetentionPolicy, RetentionRun
+from tests.factories import PASSWORD, ApplicationFactory, UserFactory
 from tests.html_tree import field_error, field_value, parse
 from tests.onboarding.approval_helpers import make_superadmin, second_factor_given
 
@@ -194,3 +195,26 @@ def test_a_change_that_makes_nothing_more_due_saves_without_asking(root_client):
     assert RetentionPolicy.objects.get(kind="unused_account").days == 300
     response = root_client.get("/portal/privacy/retention/")
     assert b"unused_account-confirm" not in response.content
+
+
+def test_a_change_that_makes_other_drafts_due_asks_even_when_as_many_stop_being_due(root_client):
+    """A longer keeping time with a shorter grace: one draft stops being due, another becomes
+    due. The one that becomes due is what the superadmin confirms (not the difference of
+    the two numbers, 0 here), and nothing is saved without the tick."""
+    now = timezone.now()
+    RetentionPolicy.objects.filter(kind="draft_application").update(days=180, grace_days=30, enabled=True)
+    for untouched, reminded in ((190, 40), (250, 5)):  # due now / kept now (reminded 5 days ago)
+        application = ApplicationFactory(status="draft", submitted_at=None)
+        Application.objects.filter(pk=application.pk).update(updated_at=now - timedelta(days=untouched))
+        RetentionMark.objects.create(kind="draft_application", target_id=application.pk,
+                                     reminded_at=now - timedelta(days=reminded))
+    posted = {"kind": "draft_application", "draft_application-days": "200", "draft_application-grace_days": "1",
+              "draft_application-enabled": "on"}
+    response = root_client.post("/portal/privacy/retention/", posted)
+    assert response.status_code == 200, response.status_code
+    assert b"erases or reduces 1 record that is kept now" in response.content
+    policy = RetentionPolicy.objects.get(kind="draft_application")
+    assert (policy.days, policy.grace_days) == (180, 30)
+    response = root_client.post("/portal/privacy/retention/", {**posted, "draft_application-confirm": "on"})
+    assert response.status_code == 302
+    assert RetentionPolicy.objects.get(kind="draft_application").days == 200
