@@ -17,7 +17,7 @@ from django.utils import timezone
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_verify
 from portal.mail.models import OutboxMessage
-from portal.privacy import personal_data
+from portal.privacy import personal_data, rights_views
 from portal.privacy.models import Nominee, PrivacyRequest
 from portal.privacy.requests import (
     person_correct,
@@ -385,6 +385,26 @@ def test_the_download_is_streamed_from_a_file_and_limited_to_a_few_an_hour():
     # An hour later, again.
     with time_machine.travel(timezone.now() + timedelta(hours=1, seconds=1)):
         assert client_of(asha).get("/privacy/my-data/download/").status_code == 200
+
+
+def test_downloads_still_being_built_count_against_the_few_an_hour(monkeypatch):
+    """Requests that overlap (each arriving while the zip of the one before is built, nested
+    here to be deterministic) count before the zip is built, not when its audit row is
+    written after: at most five zips are built for one person in an hour."""
+    asha, _application = person_with_records("asha@mha.gov.in", "E1")
+    client = client_of(asha)
+    real, built, statuses = rights_views.personal_data_zip, [], []
+
+    def building(user):
+        built.append(user.pk)
+        if len(built) < 8:
+            statuses.append(client.get("/privacy/my-data/download/").status_code)  # another arrives meanwhile
+        return real(user)
+
+    monkeypatch.setattr(rights_views, "personal_data_zip", building)
+    assert client.get("/privacy/my-data/download/").status_code == 200
+    assert len(built) == personal_data.DOWNLOADS_PER_HOUR, f"{len(built)} zips built in the same hour"
+    assert statuses.count(302) == 1
 
 
 def test_an_erasure_granted_ends_the_persons_verification_and_removes_what_they_gave():
