@@ -25,7 +25,7 @@ from portal.privacy.requests import (
     privacy_request_make,
     privacy_requests_sweep,
 )
-from tests.factories import PASSWORD, ApplicationFactory, OrganisationFactory, UserFactory
+from tests.factories import PASSWORD, ApplicationFactory, ApprovalStepFactory, OrganisationFactory, UserFactory
 from tests.html_tree import field_error, field_value, parse
 from tests.onboarding.approval_helpers import make_superadmin, second_factor_given, signed_in
 from tests.verification.helpers import GovernmentProfileFactory
@@ -105,6 +105,17 @@ def test_the_download_of_an_application_leaves_out_the_details_of_the_other_pers
     assert hindi != note
     _archive, data = unzip(client.get("/privacy/my-data/download/", HTTP_ACCEPT_LANGUAGE="hi"))
     assert data["onboarding_applications"][0]["data"]["integration"]["tech_name"] == hindi
+
+
+def test_the_download_holds_the_appeal_grounds_the_nodal_officer_wrote():
+    """The grounds of an appeal are the officer's own words: in the download with the decisions."""
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in")
+    application = ApplicationFactory(nodal_officer=officer, status="under_appeal")
+    grounds = "The state rejected us wrongly: our directorate is a state body (my own words)."
+    ApprovalStepFactory(application=application, stage="appeal", jurisdiction="", grounds=grounds)
+    _archive, data = unzip(client_of(officer).get("/privacy/my-data/download/"))
+    [decision] = data["onboarding_applications"][0]["decisions"]
+    assert decision.get("grounds") == grounds, decision
 
 
 def test_the_download_leaves_out_the_stored_documents_that_name_other_persons(
