@@ -14,6 +14,7 @@ personal part of audit events about erased records is redacted, keeping the chai
 
 from datetime import datetime, timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -114,6 +115,9 @@ def legal_hold_set(
         raise ValidationError({"reason": _("Say why the record is held.")})
     if target_type not in HoldTarget.values:
         raise ValidationError({"target_type": _("Choose what is held.")})
+    # The record by its label (the core imports no feature app): a mistyped number holds nothing.
+    if not apps.get_model(target_type)._default_manager.filter(pk=target_id).exists():
+        raise ValidationError({"target_id": _("No such record.")})
     already_held = ValidationError({"target_id": _("This record is already held.")})
     with transaction.atomic():
         if LegalHold.objects.select_for_update().filter(target_type=target_type, target_id=target_id,

@@ -84,14 +84,15 @@ def test_no_day_between_a_drafts_reminder_and_its_erasure_is_refused_at_its_fiel
 
 
 def test_a_hold_set_and_released_from_the_pages(root_client, root):
+    application = ApplicationFactory()
     response = root_client.post("/portal/privacy/holds/", {
-        "target_type": "onboarding.application", "target_id": "42", "reason": "Court case 12/2026"})
+        "target_type": "onboarding.application", "target_id": str(application.pk), "reason": "Court case 12/2026"})
     assert response.status_code == 302
     hold = LegalHold.objects.get()
-    assert (hold.target_id, hold.reason, hold.set_by) == (42, "Court case 12/2026", root)
+    assert (hold.target_id, hold.reason, hold.set_by) == (application.pk, "Court case 12/2026", root)
     # The same record again: refused at the field.
     again = root_client.post("/portal/privacy/holds/", {
-        "target_type": "onboarding.application", "target_id": "42", "reason": "Again"})
+        "target_type": "onboarding.application", "target_id": str(application.pk), "reason": "Again"})
     assert again.status_code == 200 and b"This record is already held." in again.content
     empty = root_client.post(f"/portal/privacy/holds/{hold.pk}/release/", {"reason": ""})
     assert empty.status_code == 200 and b"This field is required." in empty.content
@@ -101,6 +102,25 @@ def test_a_hold_set_and_released_from_the_pages(root_client, root):
     assert [e.action for e in AuditEvent.objects.filter(target_type="privacy.legalhold")] == [
         AuditAction.LEGAL_HOLD_SET, AuditAction.LEGAL_HOLD_RELEASED]
     assert root_client.get(f"/portal/privacy/holds/{hold.pk}/release/").status_code == 404
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_a_hold_on_a_record_that_does_not_exist_is_refused_at_the_record_number(root, language):
+    """A mistyped number would hold nothing while the page said the record is held."""
+    from django.utils import translation  # noqa: PLC0415
+
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(root)
+    second_factor_given(client, root)
+    for target_type in ("onboarding.application", "accounts.user", "verification.governmentprofile"):
+        response = client.post("/portal/privacy/holds/", {
+            "target_type": target_type, "target_id": "987654", "reason": "Court case 12/2026"})
+        assert response.status_code == 200, (target_type, response.status_code)
+        tree = parse(response.content)
+        with translation.override(language):
+            assert field_error(tree, "target_id") == translation.gettext("No such record.")
+        assert field_value(tree, "reason") == "Court case 12/2026"
+    assert not LegalHold.objects.exists()
 
 
 @pytest.mark.parametrize("size", [1, 8])
