@@ -23,9 +23,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.accounts.models import erased_email
 from portal.audit.erasure import audit_redact
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
+from portal.limits import shown
 from portal.permissions import AnyUser
 from portal.privacy.models import (
     DEFAULT_POLICIES,
@@ -136,6 +138,19 @@ def legal_hold_set(
     return hold
 
 
+def released_already(hold: LegalHold) -> ValidationError:
+    """The refusal to release ``hold`` once another superadmin released it (the page was
+    left open): by whom and when, so that the one whose reason was not recorded knows."""
+    releaser = hold.released_by
+    who = releaser.email if releaser is not None and releaser.email != erased_email(releaser.pk) else ""
+    values = {"who": who, "when": shown(hold.released_at)}
+    if who:
+        message = _("This hold was released already, by %(who)s on %(when)s. Your reason was not recorded.") % values
+    else:
+        message = _("This hold was released already, on %(when)s. Your reason was not recorded.") % values
+    return ValidationError(message, code="released")
+
+
 def legal_hold_release(*, hold_id: int, reason: str, actor: AnyUser, request: HttpRequest | None = None) -> LegalHold:
     reason = " ".join(reason.split())
     if not reason:
@@ -143,7 +158,7 @@ def legal_hold_release(*, hold_id: int, reason: str, actor: AnyUser, request: Ht
     with transaction.atomic():
         hold = LegalHold.objects.select_for_update().get(pk=hold_id)
         if hold.released_at is not None:
-            return hold
+            raise released_already(hold)
         hold.released_at, hold.released_by, hold.release_reason = timezone.now(), actor, reason[:500]
         hold.save(update_fields=["released_at", "released_by", "release_reason"])
         audit_record(actor=actor, action=AuditAction.LEGAL_HOLD_RELEASED, target=hold, request=request,

@@ -104,6 +104,27 @@ def test_a_hold_set_and_released_from_the_pages(root_client, root):
     assert root_client.get(f"/portal/privacy/holds/{hold.pk}/release/").status_code == 404
 
 
+def test_releasing_a_hold_released_meanwhile_keeps_the_reason_and_says_who_released_it(root_client, root):
+    """The release page was left open while another superadmin released the hold: the form
+    comes back with the reason typed, saying by whom and when it was released; nothing
+    more is recorded."""
+    from portal.privacy.retention import legal_hold_release, legal_hold_set  # noqa: PLC0415
+
+    other = make_superadmin(email="other@sandes.nic.in")
+    hold = legal_hold_set(target_type="accounts.user", target_id=root.pk, reason="Court case", actor=root)
+    assert root_client.get(f"/portal/privacy/holds/{hold.pk}/release/").status_code == 200
+    legal_hold_release(hold_id=hold.pk, reason="Case closed", actor=other)
+    response = root_client.post(f"/portal/privacy/holds/{hold.pk}/release/", {"reason": "Judgment of 3 Dec"})
+    assert response.status_code == 200, response.status_code
+    tree = parse(response.content)
+    assert field_value(tree, "reason") == "Judgment of 3 Dec"
+    html = response.content.decode()
+    assert "This hold was released already, by other@sandes.nic.in on" in html and "was not recorded" in html
+    hold.refresh_from_db()
+    assert (hold.released_by, hold.release_reason) == (other, "Case closed")
+    assert AuditEvent.objects.filter(action=AuditAction.LEGAL_HOLD_RELEASED).count() == 1
+
+
 @pytest.mark.parametrize("language", ["en", "hi", "mr"])
 def test_a_hold_on_a_record_that_does_not_exist_is_refused_at_the_record_number(root, language):
     """A mistyped number would hold nothing while the page said the record is held."""
