@@ -20,6 +20,7 @@ from portal.mail.models import OutboxMessage
 from portal.privacy import personal_data, rights_views
 from portal.privacy.models import Nominee, PrivacyRequest
 from portal.privacy.requests import (
+    nominee_record,
     person_correct,
     privacy_request_decide,
     privacy_request_make,
@@ -204,6 +205,24 @@ def test_a_name_made_only_of_invisible_characters_is_refused_at_its_field(typed)
     asha.refresh_from_db()
     assert asha.full_name == "Asha Kulkarni"
     assert not AuditEvent.objects.filter(action=AuditAction.PERSONAL_DATA_CORRECTED).exists()
+
+
+@pytest.mark.parametrize("typed", ["\u200b\u200b", "\u2060 \ufeff", "\u3164"])
+def test_a_nominee_name_or_relationship_of_only_invisible_characters_is_refused_at_its_field(typed):
+    """As a person's own name: a nominee shown with no visible name or relationship is no
+    nominee. Refused at the field, in the service too."""
+    asha = UserFactory(email="asha@mha.gov.in")
+    client = client_of(asha)
+    for invisible in ("name", "relationship"):
+        posted = {"action": "nominee", "name": "Ravi K", "email": "ravi@example.org", "relationship": "Brother",
+                  invisible: typed}
+        response = client.post("/privacy/my-data/", posted)
+        assert response.status_code == 200, (invisible, response.status_code)
+        assert field_error(parse(response.content.decode()), invisible) == "This field is required."
+        with pytest.raises(ValidationError):
+            nominee_record(user=asha, **{key: value for key, value in posted.items() if key != "action"})
+    assert not Nominee.objects.filter(user=asha).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.NOMINEE_RECORDED).exists()
 
 
 def test_a_correction_request_from_asking_to_decision_seen_by_the_person():
