@@ -84,7 +84,7 @@ def download(request):
     audit_record(actor=request.user, action=AuditAction.PERSONAL_DATA_EXPORTED, target=request.user, request=request,
                  new={"files": summary["files"], "left_out": summary["left_out"], "bytes": summary["size"]})
     response = FileResponse(content, content_type="application/zip", as_attachment=True,
-                            filename=f"my-data-{timezone.now():%Y-%m-%d}.zip")
+                            filename=f"my-data-{timezone.localdate():%Y-%m-%d}.zip")
     response["Content-Length"] = summary["size"]
     response["Cache-Control"] = "no-store"
     return response

@@ -6,7 +6,7 @@ import html
 import io
 import json
 import zipfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -415,6 +415,15 @@ def test_the_download_is_streamed_from_a_file_and_limited_to_a_few_an_hour():
     # An hour later, again.
     with time_machine.travel(timezone.now() + timedelta(hours=1, seconds=1)):
         assert client_of(asha).get("/privacy/my-data/download/").status_code == 200
+
+
+def test_the_download_is_named_by_the_date_in_india():
+    """At 20:00 UTC it is 01:30 the next day in India: the file is named by that day."""
+    asha = UserFactory(email="asha@mha.gov.in")
+    with time_machine.travel(datetime(2026, 12, 5, 20, 0, tzinfo=UTC), tick=False):
+        response = client_of(asha).get("/privacy/my-data/download/")
+    assert response.status_code == 200
+    assert 'filename="my-data-2026-12-06.zip"' in response["Content-Disposition"], response["Content-Disposition"]
 
 
 def test_downloads_still_being_built_count_against_the_few_an_hour(monkeypatch):
