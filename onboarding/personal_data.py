@@ -11,8 +11,8 @@ authority and the administrators who decided, the authorisation letter is signed
 authority. A copy of a PDF without them would be a fresh render per version and language,
 which runs in a child process within limits and is counted against the person's renders
 an hour (onboarding/application/pdf.py): not something a download made in one request can
-do for up to MAX_APPLICATIONS applications. The person's own answers and the decisions are
-in data.json."""
+do for up to MAX_APPLICATIONS applications. The person's own answers, the decisions and the
+grounds of their appeals are in data.json."""
 
 from django.db.models import Count
 from django.utils.translation import gettext as _
@@ -49,7 +49,7 @@ def applications_of(user) -> list:
         "id", "reference", "status", "organisation_name", "jurisdiction", "data", "created_at", "submitted_at",
         "closed_at", "declarations_version", "declarations_accepted_at")[:MAX_APPLICATIONS])
     steps = ApprovalStep.objects.filter(application_id__in=[a["id"] for a in applications]).order_by("id").values(
-        "application_id", "stage", "decision", "decided_at", "remarks")
+        "application_id", "stage", "decision", "decided_at", "remarks", "grounds")
     by_application: dict[int, list] = {}
     for step in steps:
         by_application.setdefault(step.pop("application_id"), []).append(step)

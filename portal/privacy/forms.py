@@ -56,9 +56,9 @@ class PrivacyRequestForm(AccessibleForm):
 
 
 class NomineeForm(AccessibleForm):
-    name = forms.CharField(label=_("Nominee's name"), max_length=150)
+    name = forms.CharField(label=_("Nominee's name"), max_length=150, validators=[refuse_invisible_only])
     email = forms.EmailField(label=_("Nominee's email address"), max_length=254)
-    relationship = forms.CharField(label=_("Relationship to you"), max_length=100)
+    relationship = forms.CharField(label=_("Relationship to you"), max_length=100, validators=[refuse_invisible_only])
 
 
 class DecisionForm(AccessibleForm):

@@ -43,7 +43,12 @@ def accept(request):
         request.session.pop(PENDING_KEY, None)
         return redirect(next_url)
     form = NoticeAcceptForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    replaced = request.method == "POST" and request.POST.get("notice", "") != str(pending.pk)
+    if replaced:
+        # The page showed another version (a newer one was published while it was open):
+        # nothing is recorded; the version to accept is shown, its box not ticked.
+        form = NoticeAcceptForm()
+    elif request.method == "POST" and form.is_valid():
         notice_accept(user=request.user, notice_id=pending.pk, request=request)
         request.session.pop(PENDING_KEY, None)
         messages.success(request, _("Thank you: you accepted version %(version)s of the notice.")
@@ -51,6 +56,7 @@ def accept(request):
         return redirect(next_url)
     return render(request, "privacy/notice_accept.html", {
         "notice": pending, "paragraphs": pending.paragraphs_in(get_language()), "form": form, "next": next_url,
+        "replaced": replaced,
     })
 
 

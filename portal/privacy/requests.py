@@ -333,6 +333,11 @@ def person_correct(*, user: AnyUser, full_name: str, request: HttpRequest | None
 
 def nominee_record(*, user: AnyUser, name: str, email: str, relationship: str,
                    request: HttpRequest | None = None) -> Nominee:
+    # Empty, or only zero-width and other invisible characters: no name or relationship shown.
+    missing = {field: _("This field is required.") for field, value in (("name", name), ("relationship", relationship))
+               if not has_visible_characters(value)}
+    if missing:
+        raise ValidationError(missing)
     with transaction.atomic():
         nominee, _created = Nominee.objects.update_or_create(
             user=user, defaults={"name": name.strip(), "email": email.strip().lower(),

@@ -14,6 +14,7 @@ personal part of audit events about erased records is redacted, keeping the chai
 
 from datetime import datetime, timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -22,9 +23,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.accounts.models import erased_email
 from portal.audit.erasure import audit_redact
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
+from portal.limits import shown
 from portal.permissions import AnyUser
 from portal.privacy.models import (
     DEFAULT_POLICIES,
@@ -79,14 +82,8 @@ def retention_policy_update(
 
 
 # How many records a change is counted up to, for the confirmation it asks: a count over a
-# big table stops there (one bounded query per rule and setting).
+# big table stops there (one bounded query).
 NEWLY_DUE_COUNTED = 100_000
-
-
-def _due_count(rule: RetentionRule, policy: RetentionPolicy, now: datetime) -> int:
-    if not policy.enabled:
-        return 0
-    return _not_done(rule, _not_held(rule, rule.due(policy, now)))[:NEWLY_DUE_COUNTED].count()
 
 
 def retention_policy_newly_due(*, kind: str, days: int, grace_days: int, enabled: bool,
@@ -94,17 +91,22 @@ def retention_policy_newly_due(*, kind: str, days: int, grace_days: int, enabled
     """How many records the next daily run would erase or reduce under these settings that
     it would leave alone under the kind's policy as it stands (a shorter keeping time, a
     shorter grace after the reminder, a policy switched on): what the superadmin confirms
-    before saving such a change, which the run cannot undo. Counted up to
-    ``NEWLY_DUE_COUNTED``; two queries (none for a kind no rule is registered for)."""
+    before saving such a change, which the run cannot undo. The records due under the new
+    settings and not under the current ones, not the difference of the two counts: a
+    change can make some records due while others stop being due. Counted up to
+    ``NEWLY_DUE_COUNTED``; one query (none for a kind no rule is registered for)."""
     rule = next((rule for rule in retention_rules() if rule.kind == kind), None)
-    if rule is None:
+    if rule is None or not enabled:
         return 0
     now = now or timezone.now()
     current = next(policy for policy in retention_policies() if policy.kind == kind)
-    proposed = RetentionPolicy(kind=kind, days=days, grace_days=grace_days, enabled=enabled)
-    if enabled and current.enabled and days >= current.days and grace_days >= current.grace_days:
+    if current.enabled and days >= current.days and grace_days >= current.grace_days:
         return 0  # keeps everything at least as long: nothing more is due
-    return max(_due_count(rule, proposed, now) - _due_count(rule, current, now), 0)
+    proposed = RetentionPolicy(kind=kind, days=days, grace_days=grace_days, enabled=enabled)
+    due = _not_done(rule, _not_held(rule, rule.due(proposed, now)))
+    if current.enabled:
+        due = due.exclude(pk__in=rule.due(current, now).values("pk"))
+    return due[:NEWLY_DUE_COUNTED].count()
 
 
 def legal_hold_set(
@@ -115,6 +117,9 @@ def legal_hold_set(
         raise ValidationError({"reason": _("Say why the record is held.")})
     if target_type not in HoldTarget.values:
         raise ValidationError({"target_type": _("Choose what is held.")})
+    # The record by its label (the core imports no feature app): a mistyped number holds nothing.
+    if not apps.get_model(target_type)._default_manager.filter(pk=target_id).exists():
+        raise ValidationError({"target_id": _("No such record.")})
     already_held = ValidationError({"target_id": _("This record is already held.")})
     with transaction.atomic():
         if LegalHold.objects.select_for_update().filter(target_type=target_type, target_id=target_id,
@@ -133,6 +138,19 @@ def legal_hold_set(
     return hold
 
 
+def released_already(hold: LegalHold) -> ValidationError:
+    """The refusal to release ``hold`` once another superadmin released it (the page was
+    left open): by whom and when, so that the one whose reason was not recorded knows."""
+    releaser = hold.released_by
+    who = releaser.email if releaser is not None and releaser.email != erased_email(releaser.pk) else ""
+    values = {"who": who, "when": shown(hold.released_at)}
+    if who:
+        message = _("This hold was released already, by %(who)s on %(when)s. Your reason was not recorded.") % values
+    else:
+        message = _("This hold was released already, on %(when)s. Your reason was not recorded.") % values
+    return ValidationError(message, code="released")
+
+
 def legal_hold_release(*, hold_id: int, reason: str, actor: AnyUser, request: HttpRequest | None = None) -> LegalHold:
     reason = " ".join(reason.split())
     if not reason:
@@ -140,7 +158,7 @@ def legal_hold_release(*, hold_id: int, reason: str, actor: AnyUser, request: Ht
     with transaction.atomic():
         hold = LegalHold.objects.select_for_update().get(pk=hold_id)
         if hold.released_at is not None:
-            return hold
+            raise released_already(hold)
         hold.released_at, hold.released_by, hold.release_reason = timezone.now(), actor, reason[:500]
         hold.save(update_fields=["released_at", "released_by", "release_reason"])
         audit_record(actor=actor, action=AuditAction.LEGAL_HOLD_RELEASED, target=hold, request=request,

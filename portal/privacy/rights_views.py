@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 from portal.access import rule
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
-from portal.limits import over_hourly
+from portal.limits import hourly_slot_take, over_hourly
 from portal.privacy.forms import CorrectionForm, DecisionForm, NomineeForm, PrivacyRequestForm
 from portal.privacy.models import Nominee, PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
 from portal.privacy.personal_data import DOWNLOADS_PER_HOUR, personal_data_zip
@@ -72,8 +72,11 @@ def my_data(request):
 @rule("authenticated")
 @require_http_methods(["GET"])
 def download(request):
-    # Each download reads up to 50 MB of files and compresses them: a few an hour each.
-    if over_hourly(request.user, AuditAction.PERSONAL_DATA_EXPORTED, DOWNLOADS_PER_HOUR):
+    # Each download reads up to 50 MB of files and compresses them: a few an hour each,
+    # counted from the audit log (which outlives the cache) and, before the zip is built,
+    # by a slot in the shared cache, so that downloads still being built count too.
+    if over_hourly(request.user, AuditAction.PERSONAL_DATA_EXPORTED, DOWNLOADS_PER_HOUR) \
+            or hourly_slot_take("personal-data-downloads", request.user.pk, DOWNLOADS_PER_HOUR) is not None:
         messages.error(request, _("You have downloaded your data %(n)s times in the last hour. Try again in an hour.")
                        % {"n": DOWNLOADS_PER_HOUR})
         return redirect("privacy_rights:my_data")
@@ -81,7 +84,7 @@ def download(request):
     audit_record(actor=request.user, action=AuditAction.PERSONAL_DATA_EXPORTED, target=request.user, request=request,
                  new={"files": summary["files"], "left_out": summary["left_out"], "bytes": summary["size"]})
     response = FileResponse(content, content_type="application/zip", as_attachment=True,
-                            filename=f"my-data-{timezone.now():%Y-%m-%d}.zip")
+                            filename=f"my-data-{timezone.localdate():%Y-%m-%d}.zip")
     response["Content-Length"] = summary["size"]
     response["Cache-Control"] = "no-store"
     return response

@@ -96,12 +96,20 @@ def legal_holds(request):
 @rule("superadmin")
 @require_http_methods(["GET", "POST"])
 def legal_hold_end(request, pk):
-    hold = get_object_or_404(LegalHold, pk=pk, released_at__isnull=True)
+    # A hold released meanwhile (the page was left open) is refused at the form, with the
+    # reason typed and who released it; asked for afresh, it is gone.
+    held = LegalHold.objects.all() if request.method == "POST" else LegalHold.objects.filter(released_at__isnull=True)
+    hold = get_object_or_404(held, pk=pk)
     form = LegalHoldReleaseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        legal_hold_release(hold_id=hold.pk, actor=request.user, request=request, **form.cleaned_data)
-        messages.success(request, _("Legal hold released."))
-        return redirect("privacy:legal_holds")
+        try:
+            legal_hold_release(hold_id=hold.pk, actor=request.user, request=request, **form.cleaned_data)
+        except ValidationError as exc:
+            for error in exc.messages:
+                form.add_error(None, error)
+        else:
+            messages.success(request, _("Legal hold released."))
+            return redirect("privacy:legal_holds")
     return render(request, "privacy/legal_hold_release.html", {"hold": hold, "form": form})
 
 

@@ -155,3 +155,44 @@ def test_download_and_an_erasure_request_from_asking_to_decision(page, portal, c
     assert (made.status, made.decision_reason) == ("granted", REASON)
     assert AuditEvent.objects.filter(action=AuditAction.AUDIT_REDACTED).exists() and audit_verify() == []
     check_page.assert_clean()
+
+
+NOTICE_REPLACED = {
+    "en": "A new version of the notice was published while you were reading the previous one.",
+    "hi": "आप पिछला संस्करण पढ़ रहे थे, तभी सूचना का नया संस्करण प्रकाशित हुआ।",
+    "mr": "तुम्ही मागील आवृत्ती वाचत असताना सूचनेची नवी आवृत्ती प्रकाशित झाली.",
+}
+
+
+def test_a_notice_version_published_while_the_acceptance_page_is_open_is_shown_not_recorded(
+    page, portal, check_page
+):
+    from portal.privacy.models import NoticeAcceptance  # noqa: PLC0415
+    from portal.privacy.notice import notice_publish  # noqa: PLC0415
+
+    root = make_superadmin(email=SUPERADMIN_EMAIL, totp=False)
+    notice_publish(version="2026.2", body_en="Version two text.", actor=root)
+    UserFactory(email=OFFICER_EMAIL, full_name="Meera Joshi")
+    sign_in(page, portal, OFFICER_EMAIL)
+    page.goto(portal + "/onboarding/")
+    expect(page.get_by_text("Version two text.")).to_be_visible()
+    versions = iter(range(3, 10))
+
+    def published_meanwhile():
+        version = f"2026.{next(versions)}"
+        notice_publish(version=version, body_en=f"Version {version} text.", actor=root)
+        page.locator("#id_accept").check()
+        page.locator("form button[type=submit]").last.click()
+        page.wait_for_load_state("load")
+        expect(page.get_by_role("alert")).to_contain_text(NOTICE_REPLACED[page.locator("html").get_attribute("lang")])
+        expect(page.get_by_text(f"Version {version} text.")).to_be_visible()
+        expect(page.locator("#id_accept")).not_to_be_checked()
+
+    published_meanwhile()
+    check_page.in_each_language(page, "notice-replaced", reach=published_meanwhile)
+    assert not NoticeAcceptance.objects.exists()
+    page.locator("#id_accept").check()
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_load_state("load")
+    assert list(NoticeAcceptance.objects.values_list("notice__version", flat=True)) == ["2026.5"]
+    check_page.assert_clean()

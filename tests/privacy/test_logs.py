@@ -50,7 +50,7 @@ def every_log_line():
 
 def test_no_secret_or_address_reaches_a_log_line_through_the_privacy_flows(every_log_line):
     root = make_superadmin(email="root.secret@sandes.nic.in")
-    notice_publish(version="2026.2", body_en="Notice.", actor=root)
+    notice = notice_publish(version="2026.2", body_en="Notice.", actor=root)
     person = UserFactory(email="asha.secret@mha.gov.in")
     ApplicationFactory(nodal_officer=person, letter=True)
     logged = every_log_line()
@@ -58,7 +58,7 @@ def test_no_secret_or_address_reaches_a_log_line_through_the_privacy_flows(every
     assert client.post("/accounts/login/", {"login": person.email, "password": PASSWORD}).status_code == 302
     page = client.get("/privacy/notice/accept/?next=/privacy/my-data/")
     csrf = page.context["csrf_token"]
-    client.post("/privacy/notice/accept/", {"accept": "on", "next": "/privacy/my-data/"})
+    client.post("/privacy/notice/accept/", {"accept": "on", "notice": notice.pk, "next": "/privacy/my-data/"})
     client.get("/privacy/my-data/download/")
     client.post("/privacy/my-data/", {"action": "request", "kind": "erasure", "details": "Erase it."})
     retention_run()

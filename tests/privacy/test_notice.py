@@ -37,16 +37,18 @@ def test_with_no_version_published_nobody_is_asked(person):
 
 
 def test_a_new_version_is_asked_at_the_next_sign_in_keeping_the_page_asked_for(root, person):
-    notice_publish(version="2026.2", body_en="We keep your details.\n\nYou may ask us to erase them.", actor=root)
+    notice = notice_publish(version="2026.2", body_en="We keep your details.\n\nYou may ask us to erase them.",
+                            actor=root)
     client = sign_in(person)
     response = client.get("/onboarding/?page=2")
     assert response.status_code == 302 and response["Location"] == "/privacy/notice/accept/?next=%2Fonboarding%2F%3Fpage%3D2"
     page = client.get(response["Location"])
     assert page.status_code == 200 and b"You may ask us to erase them." in page.content
     # Not ticked: refused at the field, still asked.
-    refused = client.post("/privacy/notice/accept/", {"next": "/onboarding/?page=2"})
+    refused = client.post("/privacy/notice/accept/", {"next": "/onboarding/?page=2", "notice": notice.pk})
     assert refused.status_code == 200 and b"This field is required." in refused.content
-    accepted = client.post("/privacy/notice/accept/", {"next": "/onboarding/?page=2", "accept": "on"})
+    accepted = client.post("/privacy/notice/accept/", {"next": "/onboarding/?page=2", "notice": notice.pk,
+                                                           "accept": "on"})
     assert accepted.status_code == 302 and accepted["Location"] == "/onboarding/?page=2"
     acceptance = NoticeAcceptance.objects.get(user=person)
     assert acceptance.notice.version == "2026.2" and acceptance.accepted_at is not None
@@ -62,10 +64,30 @@ def test_a_new_version_is_asked_at_the_next_sign_in_keeping_the_page_asked_for(r
     assert b"Version 2026.2, accepted" in mine.content and b"A changed notice." in mine.content
 
 
-def test_next_is_never_another_site(root, person):
-    notice_publish(version="2026.2", body_en="Text.", actor=root)
+def test_accepting_records_the_version_shown_not_one_published_meanwhile(root, person):
+    """The page was open on one version while a superadmin published the next: accepting
+    records nothing and shows the new text to accept, the box not ticked."""
+    shown = notice_publish(version="2026.2", body_en="Version two text.", actor=root)
     client = sign_in(person)
-    response = client.post("/privacy/notice/accept/", {"next": "https://evil.example/", "accept": "on"})
+    page = client.get("/privacy/notice/accept/?next=/onboarding/")
+    assert b"Version two text." in page.content and f'name="notice" value="{shown.pk}"'.encode() in page.content
+    newer = notice_publish(version="2026.3", body_en="Version three text.", actor=root)
+    response = client.post("/privacy/notice/accept/", {"next": "/onboarding/", "notice": shown.pk, "accept": "on"})
+    assert response.status_code == 200, response.status_code
+    assert not NoticeAcceptance.objects.filter(user=person).exists()
+    html = response.content.decode()
+    assert "Version three text." in html and "Nothing was recorded" in html
+    assert f'name="notice" value="{newer.pk}"' in html and "checked" not in html
+    accepted = client.post("/privacy/notice/accept/", {"next": "/onboarding/", "notice": newer.pk, "accept": "on"})
+    assert accepted.status_code == 302
+    assert list(NoticeAcceptance.objects.filter(user=person).values_list("notice__version", flat=True)) == ["2026.3"]
+
+
+def test_next_is_never_another_site(root, person):
+    notice = notice_publish(version="2026.2", body_en="Text.", actor=root)
+    client = sign_in(person)
+    response = client.post("/privacy/notice/accept/", {"next": "https://evil.example/", "notice": notice.pk,
+                                                       "accept": "on"})
     assert response["Location"] == "/"
 
 

@@ -340,7 +340,7 @@ def test_setting_a_legal_hold_twice_at_once_sets_one_and_says_so_at_the_record_n
         client.force_login(root)
         second_factor_given(client, root)
         clients.append(client)
-    form = {"target_type": "accounts.user", "target_id": "12345", "reason": "Court case 12/2026."}
+    form = {"target_type": "accounts.user", "target_id": str(root.pk), "reason": "Court case 12/2026."}
     results = race([lambda c=c: c.post("/portal/privacy/holds/", form) for c in clients],
                    hold_sql="SELECT pg_advisory_xact_lock(%s)", hold_params=[_CHAIN_LOCK_KEY])
     assert sorted(value.status_code for _outcome, value in results) == [200, 302], results

@@ -6,7 +6,7 @@ import html
 import io
 import json
 import zipfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -17,15 +17,16 @@ from django.utils import timezone
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_verify
 from portal.mail.models import OutboxMessage
-from portal.privacy import personal_data
+from portal.privacy import personal_data, rights_views
 from portal.privacy.models import Nominee, PrivacyRequest
 from portal.privacy.requests import (
+    nominee_record,
     person_correct,
     privacy_request_decide,
     privacy_request_make,
     privacy_requests_sweep,
 )
-from tests.factories import PASSWORD, ApplicationFactory, OrganisationFactory, UserFactory
+from tests.factories import PASSWORD, ApplicationFactory, ApprovalStepFactory, OrganisationFactory, UserFactory
 from tests.html_tree import field_error, field_value, parse
 from tests.onboarding.approval_helpers import make_superadmin, second_factor_given, signed_in
 from tests.verification.helpers import GovernmentProfileFactory
@@ -105,6 +106,17 @@ def test_the_download_of_an_application_leaves_out_the_details_of_the_other_pers
     assert hindi != note
     _archive, data = unzip(client.get("/privacy/my-data/download/", HTTP_ACCEPT_LANGUAGE="hi"))
     assert data["onboarding_applications"][0]["data"]["integration"]["tech_name"] == hindi
+
+
+def test_the_download_holds_the_appeal_grounds_the_nodal_officer_wrote():
+    """The grounds of an appeal are the officer's own words: in the download with the decisions."""
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in")
+    application = ApplicationFactory(nodal_officer=officer, status="under_appeal")
+    grounds = "The state rejected us wrongly: our directorate is a state body (my own words)."
+    ApprovalStepFactory(application=application, stage="appeal", jurisdiction="", grounds=grounds)
+    _archive, data = unzip(client_of(officer).get("/privacy/my-data/download/"))
+    [decision] = data["onboarding_applications"][0]["decisions"]
+    assert decision.get("grounds") == grounds, decision
 
 
 def test_the_download_leaves_out_the_stored_documents_that_name_other_persons(
@@ -193,6 +205,24 @@ def test_a_name_made_only_of_invisible_characters_is_refused_at_its_field(typed)
     asha.refresh_from_db()
     assert asha.full_name == "Asha Kulkarni"
     assert not AuditEvent.objects.filter(action=AuditAction.PERSONAL_DATA_CORRECTED).exists()
+
+
+@pytest.mark.parametrize("typed", ["\u200b\u200b", "\u2060 \ufeff", "\u3164"])
+def test_a_nominee_name_or_relationship_of_only_invisible_characters_is_refused_at_its_field(typed):
+    """As a person's own name: a nominee shown with no visible name or relationship is no
+    nominee. Refused at the field, in the service too."""
+    asha = UserFactory(email="asha@mha.gov.in")
+    client = client_of(asha)
+    for invisible in ("name", "relationship"):
+        posted = {"action": "nominee", "name": "Ravi K", "email": "ravi@example.org", "relationship": "Brother",
+                  invisible: typed}
+        response = client.post("/privacy/my-data/", posted)
+        assert response.status_code == 200, (invisible, response.status_code)
+        assert field_error(parse(response.content.decode()), invisible) == "This field is required."
+        with pytest.raises(ValidationError):
+            nominee_record(user=asha, **{key: value for key, value in posted.items() if key != "action"})
+    assert not Nominee.objects.filter(user=asha).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.NOMINEE_RECORDED).exists()
 
 
 def test_a_correction_request_from_asking_to_decision_seen_by_the_person():
@@ -385,6 +415,35 @@ def test_the_download_is_streamed_from_a_file_and_limited_to_a_few_an_hour():
     # An hour later, again.
     with time_machine.travel(timezone.now() + timedelta(hours=1, seconds=1)):
         assert client_of(asha).get("/privacy/my-data/download/").status_code == 200
+
+
+def test_the_download_is_named_by_the_date_in_india():
+    """At 20:00 UTC it is 01:30 the next day in India: the file is named by that day."""
+    asha = UserFactory(email="asha@mha.gov.in")
+    with time_machine.travel(datetime(2026, 12, 5, 20, 0, tzinfo=UTC), tick=False):
+        response = client_of(asha).get("/privacy/my-data/download/")
+    assert response.status_code == 200
+    assert 'filename="my-data-2026-12-06.zip"' in response["Content-Disposition"], response["Content-Disposition"]
+
+
+def test_downloads_still_being_built_count_against_the_few_an_hour(monkeypatch):
+    """Requests that overlap (each arriving while the zip of the one before is built, nested
+    here to be deterministic) count before the zip is built, not when its audit row is
+    written after: at most five zips are built for one person in an hour."""
+    asha, _application = person_with_records("asha@mha.gov.in", "E1")
+    client = client_of(asha)
+    real, built, statuses = rights_views.personal_data_zip, [], []
+
+    def building(user):
+        built.append(user.pk)
+        if len(built) < 8:
+            statuses.append(client.get("/privacy/my-data/download/").status_code)  # another arrives meanwhile
+        return real(user)
+
+    monkeypatch.setattr(rights_views, "personal_data_zip", building)
+    assert client.get("/privacy/my-data/download/").status_code == 200
+    assert len(built) == personal_data.DOWNLOADS_PER_HOUR, f"{len(built)} zips built in the same hour"
+    assert statuses.count(302) == 1
 
 
 def test_an_erasure_granted_ends_the_persons_verification_and_removes_what_they_gave():

@@ -8,9 +8,10 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
+from onboarding.models import Application
 from portal.audit.models import AuditAction, AuditEvent
-from portal.privacy.models import LegalHold, RetentionPolicy, RetentionRun
-from tests.factories import PASSWORD, UserFactory
+from portal.privacy.models import LegalHold, RetentionMark, RetentionPolicy, RetentionRun
+from tests.factories import PASSWORD, ApplicationFactory, UserFactory
 from tests.html_tree import field_error, field_value, parse
 from tests.onboarding.approval_helpers import make_superadmin, second_factor_given
 
@@ -83,14 +84,15 @@ def test_no_day_between_a_drafts_reminder_and_its_erasure_is_refused_at_its_fiel
 
 
 def test_a_hold_set_and_released_from_the_pages(root_client, root):
+    application = ApplicationFactory()
     response = root_client.post("/portal/privacy/holds/", {
-        "target_type": "onboarding.application", "target_id": "42", "reason": "Court case 12/2026"})
+        "target_type": "onboarding.application", "target_id": str(application.pk), "reason": "Court case 12/2026"})
     assert response.status_code == 302
     hold = LegalHold.objects.get()
-    assert (hold.target_id, hold.reason, hold.set_by) == (42, "Court case 12/2026", root)
+    assert (hold.target_id, hold.reason, hold.set_by) == (application.pk, "Court case 12/2026", root)
     # The same record again: refused at the field.
     again = root_client.post("/portal/privacy/holds/", {
-        "target_type": "onboarding.application", "target_id": "42", "reason": "Again"})
+        "target_type": "onboarding.application", "target_id": str(application.pk), "reason": "Again"})
     assert again.status_code == 200 and b"This record is already held." in again.content
     empty = root_client.post(f"/portal/privacy/holds/{hold.pk}/release/", {"reason": ""})
     assert empty.status_code == 200 and b"This field is required." in empty.content
@@ -100,6 +102,46 @@ def test_a_hold_set_and_released_from_the_pages(root_client, root):
     assert [e.action for e in AuditEvent.objects.filter(target_type="privacy.legalhold")] == [
         AuditAction.LEGAL_HOLD_SET, AuditAction.LEGAL_HOLD_RELEASED]
     assert root_client.get(f"/portal/privacy/holds/{hold.pk}/release/").status_code == 404
+
+
+def test_releasing_a_hold_released_meanwhile_keeps_the_reason_and_says_who_released_it(root_client, root):
+    """The release page was left open while another superadmin released the hold: the form
+    comes back with the reason typed, saying by whom and when it was released; nothing
+    more is recorded."""
+    from portal.privacy.retention import legal_hold_release, legal_hold_set  # noqa: PLC0415
+
+    other = make_superadmin(email="other@sandes.nic.in")
+    hold = legal_hold_set(target_type="accounts.user", target_id=root.pk, reason="Court case", actor=root)
+    assert root_client.get(f"/portal/privacy/holds/{hold.pk}/release/").status_code == 200
+    legal_hold_release(hold_id=hold.pk, reason="Case closed", actor=other)
+    response = root_client.post(f"/portal/privacy/holds/{hold.pk}/release/", {"reason": "Judgment of 3 Dec"})
+    assert response.status_code == 200, response.status_code
+    tree = parse(response.content)
+    assert field_value(tree, "reason") == "Judgment of 3 Dec"
+    html = response.content.decode()
+    assert "This hold was released already, by other@sandes.nic.in on" in html and "was not recorded" in html
+    hold.refresh_from_db()
+    assert (hold.released_by, hold.release_reason) == (other, "Case closed")
+    assert AuditEvent.objects.filter(action=AuditAction.LEGAL_HOLD_RELEASED).count() == 1
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_a_hold_on_a_record_that_does_not_exist_is_refused_at_the_record_number(root, language):
+    """A mistyped number would hold nothing while the page said the record is held."""
+    from django.utils import translation  # noqa: PLC0415
+
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(root)
+    second_factor_given(client, root)
+    for target_type in ("onboarding.application", "accounts.user", "verification.governmentprofile"):
+        response = client.post("/portal/privacy/holds/", {
+            "target_type": target_type, "target_id": "987654", "reason": "Court case 12/2026"})
+        assert response.status_code == 200, (target_type, response.status_code)
+        tree = parse(response.content)
+        with translation.override(language):
+            assert field_error(tree, "target_id") == translation.gettext("No such record.")
+        assert field_value(tree, "reason") == "Court case 12/2026"
+    assert not LegalHold.objects.exists()
 
 
 @pytest.mark.parametrize("size", [1, 8])
@@ -194,3 +236,26 @@ def test_a_change_that_makes_nothing_more_due_saves_without_asking(root_client):
     assert RetentionPolicy.objects.get(kind="unused_account").days == 300
     response = root_client.get("/portal/privacy/retention/")
     assert b"unused_account-confirm" not in response.content
+
+
+def test_a_change_that_makes_other_drafts_due_asks_even_when_as_many_stop_being_due(root_client):
+    """A longer keeping time with a shorter grace: one draft stops being due, another becomes
+    due. The one that becomes due is what the superadmin confirms (not the difference of
+    the two numbers, 0 here), and nothing is saved without the tick."""
+    now = timezone.now()
+    RetentionPolicy.objects.filter(kind="draft_application").update(days=180, grace_days=30, enabled=True)
+    for untouched, reminded in ((190, 40), (250, 5)):  # due now / kept now (reminded 5 days ago)
+        application = ApplicationFactory(status="draft", submitted_at=None)
+        Application.objects.filter(pk=application.pk).update(updated_at=now - timedelta(days=untouched))
+        RetentionMark.objects.create(kind="draft_application", target_id=application.pk,
+                                     reminded_at=now - timedelta(days=reminded))
+    posted = {"kind": "draft_application", "draft_application-days": "200", "draft_application-grace_days": "1",
+              "draft_application-enabled": "on"}
+    response = root_client.post("/portal/privacy/retention/", posted)
+    assert response.status_code == 200, response.status_code
+    assert b"erases or reduces 1 record that is kept now" in response.content
+    policy = RetentionPolicy.objects.get(kind="draft_application")
+    assert (policy.days, policy.grace_days) == (180, 30)
+    response = root_client.post("/portal/privacy/retention/", {**posted, "draft_application-confirm": "on"})
+    assert response.status_code == 302
+    assert RetentionPolicy.objects.get(kind="draft_application").days == 200
