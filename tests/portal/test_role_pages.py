@@ -704,6 +704,25 @@ def test_an_ended_role_is_not_in_the_report_nor_on_the_pages(world):
         assert client_of(world, "admin_other").get(f"/portal/roles/organisations/{world['other'].pk}/").status_code == 404
 
 
+def test_an_admin_role_resting_on_a_lapsed_verification_is_not_in_the_report_nor_on_the_pages(world):
+    """An admin role resting on a verification past its date of superannuation counts for
+    nothing from the next request, before the hourly job ends it (portal.permissions.
+    memberships_not_lapsed, as the last-admin rule asks): the report, its CSV, the
+    organisation's admins and its count of admins do not list it as held."""
+    from tests.portal.test_roles import _verified_then_lapsed
+
+    office, member = world["office"], world["member"]
+    lapse = _verified_then_lapsed(member, office)
+    organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=world["superadmin"], reason="Head")
+    lapse()
+    client = client_of(world, "admin_parent")
+    assert member.email not in {row[4] for row in read_csv(client.get("/portal/roles/report.csv"))}
+    assert member.email not in client.get("/portal/roles/report/").content.decode()
+    assert member.email not in client.get(f"/portal/roles/organisations/{office.pk}/").content.decode()
+    assert [o.admins for o in role_selectors.organisations_managed(world["admin_parent"]) if o.pk == office.pk] == [1]
+    assert world["admin_office"].email in {row[4] for row in read_csv(client.get("/portal/roles/report.csv"))}
+
+
 # Names, as the visibility rules let the viewer see them ------------------------------------------
 
 def _keeps_name(user, audience=Audience.NOBODY):
