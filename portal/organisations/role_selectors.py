@@ -201,8 +201,12 @@ def admin_role_ended(organisation: Organisation, user_id: object) -> EndedRole |
         return None
     if membership.is_active and membership.role == MembershipRole.ADMIN:  # past its end date, not yet recorded
         return EndedRole(membership.user.email, membership.ends_at, None)
-    event = _ending_of([AuditAction.MEMBERSHIP_REVOKED, AuditAction.MEMBERSHIP_EXPIRED], organisation,
-                       user=membership.user.email, role=MembershipRole.ADMIN)
+    # By the person's id: the row names the address they had then (official_powers_end: the
+    # official one they no longer have); by the address only for rows that carry no id.
+    event = (_ending_of([AuditAction.MEMBERSHIP_REVOKED, AuditAction.MEMBERSHIP_EXPIRED], organisation,
+                        user_id=membership.user_id, role=MembershipRole.ADMIN)
+             or _ending_of([AuditAction.MEMBERSHIP_REVOKED, AuditAction.MEMBERSHIP_EXPIRED], organisation,
+                           user=membership.user.email, role=MembershipRole.ADMIN))
     return _ended_as_recorded(membership.user.email, event, AuditAction.MEMBERSHIP_EXPIRED) if event else None
 
 

@@ -364,6 +364,28 @@ def test_removing_an_admin_removed_meanwhile_says_when_and_by_whom(world):
                       {"user": world["admin_other"].pk}).status_code == 404
 
 
+def test_removing_an_admin_whose_role_ended_with_their_official_address_says_it_ended(world):
+    """The role ended meanwhile because its holder made a personal address primary
+    (official_powers_end records it under the official address they had): found by the
+    person, not by the address they have now, the page says it had already ended."""
+    from portal.organisations.services import official_powers_end
+
+    office = world["office"]
+    co = make_admin(office, email="co.admin@pune.mahaagri.gov.in")
+    client = client_of(world, "admin_parent")
+    url = f"/portal/roles/organisations/{office.pk}/revoke/?user={co.pk}"
+    assert client.get(url).status_code == 200
+    co.email = "co.personal@gmail.com"  # meanwhile (accounts.signals.on_email_changed)
+    co.save(update_fields=["email"])
+    official_powers_end(user=co, reason="primary_email_not_official", address="co.admin@pune.mahaagri.gov.in")
+    response = client.post(url, {"reason": "Transferred.", "confirm": "on"})
+    assert response.status_code == 302 and response["Location"] == f"/portal/roles/organisations/{office.pk}/"
+    text = said(client, response["Location"])
+    assert ("This role had already ended: co.personal@gmail.com was an admin of District Agriculture Office, "
+            "Pune until") in text and "Nothing was changed." in text
+    assert AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).count() == 1
+
+
 # An organisation's admins -----------------------------------------------------------------------
 
 def test_an_admin_makes_a_verified_member_an_admin_after_confirming(world):
