@@ -6,7 +6,7 @@ the navigation, and the query counts of the lists at two sizes."""
 
 import csv
 import io
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -249,6 +249,28 @@ def test_a_bad_grant_is_refused_at_its_field_and_keeps_what_was_typed(world, cha
     if field != "reason":
         assert "Audit of 2026." in page
     assert not PlatformRoleGrant.objects.filter(user=person).exists()
+
+
+@pytest.mark.parametrize(("today", "last_allowed"), [
+    ("2026-12-05", "2036-12-05"), ("2028-02-29", "2038-02-28"), ("2027-03-01", "2037-03-01"),
+])
+def test_the_last_day_is_at_most_the_same_date_ten_years_on(today, last_allowed):
+    """"At most ten years from today": the same date ten calendar years on (28 February for
+    29 February) is the last day allowed, not one up to a week later (ten years of 366 days)."""
+    import time_machine
+
+    from portal.organisations.role_forms import AdminGrantForm
+
+    def errors(day):
+        form = AdminGrantForm({"ends_on": day.isoformat(), "reason": "Head of office."})
+        form.is_valid()
+        return form.errors.get("ends_on")
+
+    with time_machine.travel(datetime.combine(date.fromisoformat(today), time(12), tzinfo=timezone.get_default_timezone()),
+                             tick=False):
+        last = date.fromisoformat(last_allowed)
+        assert errors(last) is None
+        assert "at most ten years" in str(errors(last + timedelta(days=1)))
 
 
 def test_a_superadmin_cannot_grant_or_revoke_their_own_role_from_the_pages(world):
