@@ -1,7 +1,7 @@
 """Forms of the role pages: finding a person by address, granting a role (with an
 optional last day and a reason), and confirming a revocation."""
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
@@ -14,7 +14,16 @@ from portal.organisations.services import REASON_MAX_LENGTH
 from portal.organisations.states import JURISDICTION_CHOICES
 
 EVERYWHERE_CHOICE = ("", _("Everywhere: every state, union territory and the centre"))
-LONGEST_TERM_DAYS = 10 * 366
+LONGEST_TERM_YEARS = 10
+
+
+def last_day_allowed(today: date) -> date:
+    """The furthest last day a role may be given: the same date ``LONGEST_TERM_YEARS`` on
+    (28 February for 29 February)."""
+    try:
+        return today.replace(year=today.year + LONGEST_TERM_YEARS)
+    except ValueError:  # 29 February, that year not a leap year
+        return today.replace(year=today.year + LONGEST_TERM_YEARS, day=28)
 
 
 class EmailSearchForm(AccessibleForm):
@@ -40,7 +49,7 @@ class _GrantForm(AccessibleForm):
         today = timezone.localdate()
         if day is not None and day < today:
             raise forms.ValidationError(_("The last day cannot be in the past."), code="past")
-        if day is not None and day > today + timedelta(days=LONGEST_TERM_DAYS):
+        if day is not None and day > last_day_allowed(today):
             raise forms.ValidationError(_("The last day can be at most ten years from today."), code="too_far")
         return day
 

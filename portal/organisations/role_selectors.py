@@ -9,7 +9,8 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Model, Q, QuerySet
+from django.db.models import Count, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -28,6 +29,7 @@ from portal.organisations.selectors import grounds_for_admin
 from portal.permissions import (
     AnyUser,
     may_grant_admin,
+    memberships_not_lapsed,
     organisations_for_role_admin,
     organisations_in_scope,
     watched_jurisdictions,
@@ -52,6 +54,13 @@ def admin_in_force_q(prefix: str = "", now=None) -> Q:
     return Q(**{f"{prefix}role": MembershipRole.ADMIN, f"{prefix}is_active": True}) & (
         Q(**{f"{prefix}ends_at__isnull": True}) | Q(**{f"{prefix}ends_at__gt": now})
     )
+
+
+def admins_held(now=None) -> QuerySet[Membership]:
+    """Admin memberships in force that count: not those resting on a verification past
+    its date of superannuation before the hourly job ends them
+    (portal.permissions.memberships_not_lapsed, which the last-admin rule asks too)."""
+    return memberships_not_lapsed(Membership.objects.filter(admin_in_force_q(now=now)), now)
 
 
 def _named(queryset: QuerySet, viewer: AnyUser | None, user: str = "user") -> QuerySet:
@@ -136,13 +145,15 @@ def platform_grant_ended(pk: int) -> tuple[PlatformRoleGrant, EndedRole] | None:
 
 def organisations_managed(viewer: AnyUser, *, query: str = "") -> QuerySet[Organisation]:
     """Organisations whose admins the viewer grants and revokes, by name, each with its
-    number of admins in force; narrowed by name or short code when ``query`` is given
+    number of admins in force (``admins_held``); narrowed by name or short code when ``query`` is given
     (a superadmin manages every organisation: theirs is a search of two characters or more)."""
     found = organisations_for_role_admin(viewer)
     query = single_line(query or "").strip()[:100]  # no control characters (PostgreSQL refuses NUL in text)
     if query:
         found = found.filter(Q(name__icontains=query) | Q(short_code__iexact=query))
-    return (found.annotate(admins=Count("memberships", filter=admin_in_force_q("memberships__")))
+    admins = (admins_held().filter(organisation=OuterRef("pk")).order_by().values("organisation")
+              .annotate(n=Count("pk")).values("n"))
+    return (found.annotate(admins=Coalesce(Subquery(admins), 0))
             .only("id", "name", "short_code", "state", "level").order_by("name", "id"))
 
 
@@ -158,18 +169,21 @@ def organisation_for_role_admin(viewer: AnyUser, pk: int) -> Organisation:
 
 
 def admins_of(organisation: Organisation, *, viewer: AnyUser | None = None) -> QuerySet[Membership]:
-    """The organisation's admins in force, by address."""
-    return _named(Membership.objects.filter(admin_in_force_q(), organisation=organisation)
+    """The organisation's admins in force (``admins_held``), by address."""
+    return _named(admins_held().filter(organisation=organisation)
                   .select_related("user", "granted_by"), viewer).order_by("user__email", "pk")
 
 
 def admin_of(organisation: Organisation, user_id: object, *, viewer: AnyUser | None = None) -> Membership:
-    """One of the organisation's admins in force, by the user's id, or 404."""
+    """One of the organisation's admins in force, by the user's id, or 404: a role resting
+    on a lapsed verification too (not listed as held, but still there to revoke until the
+    hourly job ends it)."""
     number = row_id(user_id)
     if number is None:
         raise Http404
     try:
-        return admins_of(organisation, viewer=viewer).get(user_id=number)
+        return _named(Membership.objects.filter(admin_in_force_q(), organisation=organisation)
+                      .select_related("user", "granted_by"), viewer).get(user_id=number)
     except Membership.DoesNotExist:
         raise Http404 from None
 
@@ -187,8 +201,12 @@ def admin_role_ended(organisation: Organisation, user_id: object) -> EndedRole |
         return None
     if membership.is_active and membership.role == MembershipRole.ADMIN:  # past its end date, not yet recorded
         return EndedRole(membership.user.email, membership.ends_at, None)
-    event = _ending_of([AuditAction.MEMBERSHIP_REVOKED, AuditAction.MEMBERSHIP_EXPIRED], organisation,
-                       user=membership.user.email, role=MembershipRole.ADMIN)
+    # By the person's id: the row names the address they had then (official_powers_end: the
+    # official one they no longer have); by the address only for rows that carry no id.
+    event = (_ending_of([AuditAction.MEMBERSHIP_REVOKED, AuditAction.MEMBERSHIP_EXPIRED], organisation,
+                        user_id=membership.user_id, role=MembershipRole.ADMIN)
+             or _ending_of([AuditAction.MEMBERSHIP_REVOKED, AuditAction.MEMBERSHIP_EXPIRED], organisation,
+                           user=membership.user.email, role=MembershipRole.ADMIN))
     return _ended_as_recorded(membership.user.email, event, AuditAction.MEMBERSHIP_EXPIRED) if event else None
 
 
@@ -229,8 +247,8 @@ def report_platform_grants(viewer: AnyUser) -> QuerySet[PlatformRoleGrant]:
 
 
 def report_admins(viewer: AnyUser) -> QuerySet[Membership]:
-    """Admins in force of the organisations the viewer oversees (their jurisdictions,
-    or the organisations they administer and the offices below), by organisation."""
-    return _named(Membership.objects.filter(admin_in_force_q(), organisation__in=organisations_in_scope(viewer))
+    """Admins in force (``admins_held``) of the organisations the viewer oversees (their
+    jurisdictions, or the organisations they administer and the offices below), by organisation."""
+    return _named(admins_held().filter(organisation__in=organisations_in_scope(viewer))
                   .select_related("user", "organisation", "granted_by"), viewer,
                   ).order_by("organisation__name", "organisation_id", "user__email")

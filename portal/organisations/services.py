@@ -222,7 +222,7 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
                          new={"revoked_at": grant.revoked_at, "reason": reason})
         audit_record_many([
             {"action": AuditAction.MEMBERSHIP_REVOKED, "target": organisation,
-             "old": {"user": address or user.email, "role": MembershipRole.ADMIN},
+             "old": {"user": address or user.email, "user_id": user.pk, "role": MembershipRole.ADMIN},
              "new": {"member": organisation.pk in admin_roles and admin_roles[organisation.pk].is_active,
                      "reason": reason}}
             for organisation in organisations
@@ -763,7 +763,7 @@ def _admin_expire(membership: Membership) -> None:
     ended_at = membership.ends_at
     _admin_end(membership)
     audit_record(actor=None, action=AuditAction.MEMBERSHIP_EXPIRED, target=membership.organisation,
-                 old={"user": membership.user.email, "role": MembershipRole.ADMIN},
+                 old={"user": membership.user.email, "user_id": membership.user_id, "role": MembershipRole.ADMIN},
                  new={"ended_at": ended_at, "member": membership.is_active})
 
 
@@ -870,7 +870,8 @@ def organisation_admin_revoke(
         old_end = membership.ends_at
         _admin_end(membership)
         audit_record(actor=actor, action=AuditAction.MEMBERSHIP_REVOKED, target=organisation, request=request,
-                     old=_with({"user": membership.user.email, "role": MembershipRole.ADMIN}, ends_at=old_end),
+                     old=_with({"user": membership.user.email, "user_id": membership.user_id,
+                                "role": MembershipRole.ADMIN}, ends_at=old_end),
                      new=_with({"member": membership.is_active}, reason=reason))
         send_role_mail(user=membership.user, template="admin_revoked", context={
             "organisation": organisation, "reason": reason, "member": membership.is_active})
@@ -925,7 +926,8 @@ def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str,
             membership.member_before_admin = False
             _admin_end(membership)
             audit_record(actor=None, action=AuditAction.MEMBERSHIP_REVOKED, target=membership.organisation,
-                         old={"user": membership.user.email, "role": MembershipRole.ADMIN},
+                         old={"user": membership.user.email, "user_id": membership.user_id,
+                              "role": MembershipRole.ADMIN},
                          new={"member": False, "reason": reason})
     return ending
 

@@ -332,7 +332,7 @@ def test_moving_to_a_personal_address_ends_the_officers_powers(officer, officer_
     # The organisation's other admins read that the admin with the official address left;
     # the personal address the officer moved to is not shown to them.
     [lapsed] = AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED, target_id=str(organisation.pk))
-    assert lapsed.old_values == {"user": "nodal.officer@mahaagri.gov.in", "role": "admin"}
+    assert lapsed.old_values == {"user": "nodal.officer@mahaagri.gov.in", "user_id": officer.pk, "role": "admin"}
     assert not permissions.may_administer(officer, organisation)
     assert not Membership.objects.get(organisation=organisation, user=officer).is_active
     # Editing, submitting and sending links are refused with the reason.

@@ -409,7 +409,7 @@ def test_deleting_a_role_holder_in_the_admin_ends_its_roles_on_record(root, admi
         (str(holder.pk), "state_admin", "account_deleted"), (str(holder.pk), "superadmin", "account_deleted")]
     [membership] = events(AuditAction.MEMBERSHIP_REVOKED)
     assert (membership.target_id, membership.old_values, membership.new_values) == (
-        str(office.pk), {"user": "leaving.root@nic.in", "role": MembershipRole.ADMIN},
+        str(office.pk), {"user": "leaving.root@nic.in", "user_id": holder.pk, "role": MembershipRole.ADMIN},
         {"member": False, "reason": "account_deleted"})
     [deleted] = events(AuditAction.USER_ACCESS_CHANGED)
     assert (deleted.actor_id, deleted.target_id, deleted.new_values) == (root.pk, str(holder.pk), {"deleted": True})

@@ -6,7 +6,7 @@ the navigation, and the query counts of the lists at two sizes."""
 
 import csv
 import io
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -251,6 +251,28 @@ def test_a_bad_grant_is_refused_at_its_field_and_keeps_what_was_typed(world, cha
     assert not PlatformRoleGrant.objects.filter(user=person).exists()
 
 
+@pytest.mark.parametrize(("today", "last_allowed"), [
+    ("2026-12-05", "2036-12-05"), ("2028-02-29", "2038-02-28"), ("2027-03-01", "2037-03-01"),
+])
+def test_the_last_day_is_at_most_the_same_date_ten_years_on(today, last_allowed):
+    """"At most ten years from today": the same date ten calendar years on (28 February for
+    29 February) is the last day allowed, not one up to a week later (ten years of 366 days)."""
+    import time_machine
+
+    from portal.organisations.role_forms import AdminGrantForm
+
+    def errors(day):
+        form = AdminGrantForm({"ends_on": day.isoformat(), "reason": "Head of office."})
+        form.is_valid()
+        return form.errors.get("ends_on")
+
+    with time_machine.travel(datetime.combine(date.fromisoformat(today), time(12), tzinfo=timezone.get_default_timezone()),
+                             tick=False):
+        last = date.fromisoformat(last_allowed)
+        assert errors(last) is None
+        assert "at most ten years" in str(errors(last + timedelta(days=1)))
+
+
 def test_a_superadmin_cannot_grant_or_revoke_their_own_role_from_the_pages(world):
     root = world["superadmin"]
     client = client_of(world, "superadmin")
@@ -362,6 +384,28 @@ def test_removing_an_admin_removed_meanwhile_says_when_and_by_whom(world):
     other = world["other"]
     assert client.get(f"/portal/roles/organisations/{other.pk}/revoke/",
                       {"user": world["admin_other"].pk}).status_code == 404
+
+
+def test_removing_an_admin_whose_role_ended_with_their_official_address_says_it_ended(world):
+    """The role ended meanwhile because its holder made a personal address primary
+    (official_powers_end records it under the official address they had): found by the
+    person, not by the address they have now, the page says it had already ended."""
+    from portal.organisations.services import official_powers_end
+
+    office = world["office"]
+    co = make_admin(office, email="co.admin@pune.mahaagri.gov.in")
+    client = client_of(world, "admin_parent")
+    url = f"/portal/roles/organisations/{office.pk}/revoke/?user={co.pk}"
+    assert client.get(url).status_code == 200
+    co.email = "co.personal@gmail.com"  # meanwhile (accounts.signals.on_email_changed)
+    co.save(update_fields=["email"])
+    official_powers_end(user=co, reason="primary_email_not_official", address="co.admin@pune.mahaagri.gov.in")
+    response = client.post(url, {"reason": "Transferred.", "confirm": "on"})
+    assert response.status_code == 302 and response["Location"] == f"/portal/roles/organisations/{office.pk}/"
+    text = said(client, response["Location"])
+    assert ("This role had already ended: co.personal@gmail.com was an admin of District Agriculture Office, "
+            "Pune until") in text and "Nothing was changed." in text
+    assert AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).count() == 1
 
 
 # An organisation's admins -----------------------------------------------------------------------
@@ -702,6 +746,25 @@ def test_an_ended_role_is_not_in_the_report_nor_on_the_pages(world):
         assert world["state_admin_ka"].email not in emails and world["admin_other"].email not in emails
         assert world["state_admin_ka"].email not in client.get("/portal/roles/").content.decode()
         assert client_of(world, "admin_other").get(f"/portal/roles/organisations/{world['other'].pk}/").status_code == 404
+
+
+def test_an_admin_role_resting_on_a_lapsed_verification_is_not_in_the_report_nor_on_the_pages(world):
+    """An admin role resting on a verification past its date of superannuation counts for
+    nothing from the next request, before the hourly job ends it (portal.permissions.
+    memberships_not_lapsed, as the last-admin rule asks): the report, its CSV, the
+    organisation's admins and its count of admins do not list it as held."""
+    from tests.portal.test_roles import _verified_then_lapsed
+
+    office, member = world["office"], world["member"]
+    lapse = _verified_then_lapsed(member, office)
+    organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=world["superadmin"], reason="Head")
+    lapse()
+    client = client_of(world, "admin_parent")
+    assert member.email not in {row[4] for row in read_csv(client.get("/portal/roles/report.csv"))}
+    assert member.email not in client.get("/portal/roles/report/").content.decode()
+    assert member.email not in client.get(f"/portal/roles/organisations/{office.pk}/").content.decode()
+    assert [o.admins for o in role_selectors.organisations_managed(world["admin_parent"]) if o.pk == office.pk] == [1]
+    assert world["admin_office"].email in {row[4] for row in read_csv(client.get("/portal/roles/report.csv"))}
 
 
 # Names, as the visibility rules let the viewer see them ------------------------------------------

@@ -166,7 +166,7 @@ def test_who_grants_the_admin_role_of_which_organisation(world, who, where):
     membership.refresh_from_db()
     assert (membership.role, membership.is_active) == (MembershipRole.MEMBER, True)  # still a verified member
     [revoked] = events(AuditAction.MEMBERSHIP_REVOKED)
-    assert revoked.old_values == {"user": person.email, "role": "admin"}
+    assert revoked.old_values == {"user": person.email, "user_id": person.pk, "role": "admin"}
     assert revoked.new_values == {"member": True, "reason": "Transferred."}
     assert audit_verify() == []
 
@@ -479,7 +479,7 @@ def test_an_admin_role_ends_by_itself_in_every_check_and_is_recorded_once(world)
     assert (membership.role, membership.is_active, membership.ends_at) == (MembershipRole.MEMBER, True, None)
     [expired] = events(AuditAction.MEMBERSHIP_EXPIRED)
     assert (expired.actor_role, expired.old_values, expired.new_values["member"]) == (
-        "system", {"user": person.email, "role": "admin"}, True)
+        "system", {"user": person.email, "user_id": person.pk, "role": "admin"}, True)
     assert audit_verify() == []
 
 
@@ -692,7 +692,7 @@ def test_a_role_already_past_its_end_when_official_powers_end_is_recorded_as_exp
     official_powers_end(user=co, reason="primary_email_not_official")
     assert not events(AuditAction.MEMBERSHIP_REVOKED)
     [expired] = events(AuditAction.MEMBERSHIP_EXPIRED)
-    assert (expired.target_id, expired.old_values) == (str(office.pk), {"user": co.email, "role": "admin"})
+    assert (expired.target_id, expired.old_values) == (str(office.pk), {"user": co.email, "user_id": co.pk, "role": "admin"})
     assert not permissions.may_administer(fresh(co), office)
     assert not Membership.objects.filter(user=co, role=MembershipRole.ADMIN).exists()
 
@@ -708,7 +708,7 @@ def test_an_admin_role_already_past_its_end_when_its_verification_ends_is_record
     assert organisation_admins_lapse(pairs=[(office.pk, co.pk)], reason="verification_ended") == []
     assert not events(AuditAction.MEMBERSHIP_REVOKED)
     [expired] = events(AuditAction.MEMBERSHIP_EXPIRED)
-    assert (expired.target_id, expired.old_values) == (str(office.pk), {"user": co.email, "role": "admin"})
+    assert (expired.target_id, expired.old_values) == (str(office.pk), {"user": co.email, "user_id": co.pk, "role": "admin"})
     assert expired.new_values["member"] is False  # the verification it rested on has ended
     assert not Membership.objects.filter(user=co, organisation=office, is_active=True).exists()
     assert not permissions.may_administer(fresh(co), office)
@@ -723,7 +723,7 @@ def test_an_admin_whose_address_stops_earning_official_powers_leaves_a_row_in_ea
     assert sorted(int(event.target_id) for event in revoked) == sorted([office.pk, parent.pk])
     for event in revoked:
         assert (event.target_type, event.actor_id, event.actor_role) == ("organisations.organisation", None, "system")
-        assert event.old_values == {"user": co.email, "role": "admin"}
+        assert event.old_values == {"user": co.email, "user_id": co.pk, "role": "admin"}
         assert event.new_values == {"member": False, "reason": "primary_email_not_official"}
     # The organisation's other admins read it in their audit log.
     html = client_of(world, "admin_office").get("/monitoring/audit/?action=membership.revoked").content.decode()
