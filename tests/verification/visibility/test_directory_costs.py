@@ -55,9 +55,8 @@ def test_a_search_with_such_a_word_is_taken(query):
 BLOCKS = [(0x21, 0x250), (0x300, 0x370), (0x2070, 0x20A0), (0x2150, 0x2190), (0x900, 0xD80)]
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm")
 @pytest.mark.django_db
-def test_what_counts_as_a_word_is_what_the_trigram_indexes_take_as_one():
+def test_what_counts_as_a_word_is_what_the_trigram_indexes_take_as_one(require_postgresql):
     """A character counts towards the word a search needs only if pg_trgm (in the
     database's locale) takes it as a word character: three of it in a row give trigrams.
     Otherwise a search of them is taken and reads every row of every searched column. And
