@@ -18,6 +18,7 @@ from django.views.decorators.common import no_append_slash
 from django.views.decorators.http import require_GET, require_http_methods
 from ninja import Field, NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as SchemaError
 from ninja.openapi.views import openapi_json
 
 from api.auth import ClientToken, RateLimited, RefusedTooOften, client_token
@@ -202,6 +203,21 @@ def _input_error(field: str, message: str, code: str) -> HttpError:
 def http_error(request, exc):
     body = {"detail": exc.fields} if getattr(exc, "fields", None) else {"detail": str(exc)}
     return api.create_response(request, body, status=exc.status_code)
+
+
+@api.exception_handler(SchemaError)
+def schema_error(request, exc):
+    """What the query's schema refuses before the view (its length limits): at the field, in the
+    reader's language and in the shape of the API's own 422s (no pydantic "ctx")."""
+    fields = []
+    for error in exc.errors:
+        limit = (error.get("ctx") or {}).get("max_length")
+        if error.get("type") == "string_too_long" and limit is not None:
+            message, code = _("Enter at most %(limit)s characters.") % {"limit": limit}, "too_long"
+        else:
+            message, code = _("This value is not valid."), "invalid"
+        fields.append({"loc": list(error.get("loc", ())), "msg": message, "type": code})
+    return api.create_response(request, {"detail": fields}, status=422)
 
 
 # Input ---------------------------------------------------------------------------------------

@@ -275,14 +275,15 @@ ACCOUNT_RATE_LIMITS = {
     "signup": "20/m/ip",
     # Per address: a code that confirms it (sign-up, signing in before it is confirmed, an
     # address added), or the notice that it has an account already, mailed at most 3 times in
-    # 10 minutes and 5 times an hour (as a reset, below), whoever asks.
+    # 10 minutes, 5 times an hour and 10 times a day (as a reset, below), whoever asks.
     # The code lives in the session that asked, so allauth refuses (429) a sign-up past the
     # limit and calls a sign-in past it "too many failed login attempts": one mail (someone
     # else adding the address, or the sign-up itself) must leave room for the owner's next.
-    "confirm_email": "3/10m/key,5/h/key",
+    "confirm_email": "3/10m/key,5/h/key,10/d/key",
     # Per address: a reset (or, for an address with no account, the "unknown account"
-    # notice) mailed to it at most 5 times an hour, whoever asks from however many addresses.
-    "reset_password": "20/m/ip,5/h/key",
+    # notice) mailed to it at most 5 times an hour and 10 times a day, whoever asks from however
+    # many addresses.
+    "reset_password": "20/m/ip,5/h/key,10/d/key",
     "reset_password_from_key": "20/m/ip",
     "change_email": "1/m/user",
 }

@@ -231,10 +231,10 @@ def page_not_found(request, exception):
 # address or account) gets the page's general sentences only.
 MAIL_LIMITS = {
     "account_reset_password": ("reset_password", gettext_lazy(
-        "A password reset can be asked for the same address at most five times an hour.")),
+        "A password reset can be asked for the same address at most five times an hour and ten times a day.")),
     "account_signup": ("confirm_email", gettext_lazy(
         "A code that confirms an address, or the notice that it has an account already, is mailed to one address "
-        "at most three times in ten minutes and five times an hour, whoever asks.")),
+        "at most three times in ten minutes, five times an hour and ten times a day, whoever asks.")),
 }
 MAIL_LIMITS["account_email"] = MAIL_LIMITS["account_signup"]
 

@@ -431,6 +431,21 @@ def test_undecodable_input_is_422(world):
     assert_422(response, "email")
 
 
+@pytest.mark.parametrize(("params", "field", "limit"), [({"email": "a" * 250 + "@b.in"}, "email", 254),
+                                                      ({"mobile": "9" * 21}, "mobile", 20)])
+@pytest.mark.parametrize("language", ["hi", "mr"])
+def test_a_value_too_long_is_refused_in_the_readers_language_as_the_apis_own_422s(world, params, field, limit, language):
+    """The length limits of the query's schema were refused by ninja's own handler: pydantic's
+    English sentence whatever the reader's language, with a "ctx" the API's own errors lack."""
+    english = Client().get(URL, params, HTTP_ACCEPT_LANGUAGE="en", **bearer(world["token_a"]))
+    translated = Client().get(URL, params, HTTP_ACCEPT_LANGUAGE=language, **bearer(world["token_a"]))
+    assert_422(translated, field)
+    assert english.json()["detail"] == [{"loc": ["query", field], "msg": f"Enter at most {limit} characters.",
+                                         "type": "too_long"}]
+    [error] = translated.json()["detail"]
+    assert set(error) == {"loc", "msg", "type"} and str(limit) in error["msg"] and error["msg"].isascii() is False
+
+
 def test_other_methods_are_refused(world):
     response = Client().post(URL, {}, **bearer(world["token_a"]))
     assert response.status_code == 405

@@ -1,12 +1,14 @@
 """Error pages use the portal's layout and the reader's language."""
 
 import re
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
-from django.utils import translation
+from django.utils import timezone, translation
 
 from portal.views import server_error
 from tests.factories import UserFactory
@@ -130,16 +132,16 @@ SIGN_UP = {"email": "asha.k@mahaagri.gov.in", "password1": "a-long-enough-passph
 # The sentence of the 429 page that names the limit a page was refused by, in each language.
 CODE_LIMIT = {
     "en": "A code that confirms an address, or the notice that it has an account already, is mailed to one "
-          "address at most three times in ten minutes and five times an hour, whoever asks.",
-    "hi": "किसी पते की पुष्टि करने वाला कोड, या यह सूचना कि उसका खाता पहले से है, एक पते पर दस मिनट में अधिकतम तीन बार "
-          "और एक घंटे में पाँच बार भेजा जाता है, चाहे कोई भी माँगे।",
+          "address at most three times in ten minutes, five times an hour and ten times a day, whoever asks.",
+    "hi": "किसी पते की पुष्टि करने वाला कोड, या यह सूचना कि उसका खाता पहले से है, एक पते पर दस मिनट में अधिकतम तीन बार, "
+          "एक घंटे में पाँच बार और एक दिन में दस बार भेजा जाता है, चाहे कोई भी माँगे।",
     "mr": "पत्त्याची पुष्टी करणारा कोड, किंवा त्याचे खाते आधीच असल्याची सूचना, एका पत्त्यावर दहा मिनिटांत जास्तीत जास्त तीन "
-          "वेळा आणि तासाभरात पाच वेळा पाठवली जाते, कोणीही मागितली तरी.",
+          "वेळा, तासाभरात पाच वेळा आणि दिवसभरात दहा वेळा पाठवली जाते, कोणीही मागितली तरी.",
 }
 RESET_LIMIT = {
-    "en": "A password reset can be asked for the same address at most five times an hour.",
-    "hi": "एक ही पते के लिए पासवर्ड रीसेट एक घंटे में अधिकतम पाँच बार माँगा जा सकता है।",
-    "mr": "एकाच पत्त्यासाठी पासवर्ड रीसेट तासाभरात जास्तीत जास्त पाच वेळा मागता येतो.",
+    "en": "A password reset can be asked for the same address at most five times an hour and ten times a day.",
+    "hi": "एक ही पते के लिए पासवर्ड रीसेट एक घंटे में अधिकतम पाँच बार और एक दिन में दस बार माँगा जा सकता है।",
+    "mr": "एकाच पत्त्यासाठी पासवर्ड रीसेट तासाभरात जास्तीत जास्त पाच वेळा आणि दिवसभरात दहा वेळा मागता येतो.",
 }
 
 
@@ -163,6 +165,27 @@ def test_the_429_page_names_the_limit_of_the_page_refused(language):
     assert refused.status_code == 429
     html = refused.content.decode()
     assert RESET_LIMIT[language] in html and CODE_LIMIT[language] not in html
+    cache.clear()
+
+
+@pytest.mark.parametrize(("path", "limit"), [("/accounts/signup/", CODE_LIMIT), ("/accounts/password/reset/",
+                                                                                 RESET_LIMIT)])
+def test_mail_to_one_address_is_capped_per_day_too(path, limit):
+    """Spread out below the ten-minute and hourly limits, sign-ups (or resets) naming someone's
+    address mailed it codes all day long: 120 a day, from anyone. The eleventh in a day is refused,
+    on a page that names the daily limit."""
+    cache.clear()
+    start = timezone.now()
+    posted = {"/accounts/signup/": SIGN_UP, "/accounts/password/reset/": {"email": SIGN_UP["email"]}}[path]
+    statuses = []
+    for attempt in range(11):  # one every 13 minutes: at most one in ten minutes, five in any hour
+        with time_machine.travel(start + timedelta(minutes=13 * attempt)):
+            statuses.append(Client().post(path, posted).status_code)
+    assert statuses == [302] * 10 + [429]
+    with time_machine.travel(start + timedelta(minutes=13 * 10)):
+        assert limit["en"] in Client().post(path, posted).content.decode()
+    with time_machine.travel(start + timedelta(days=1, minutes=1)):
+        assert Client().post(path, posted).status_code == 302  # a day after the first, one more
     cache.clear()
 
 

@@ -78,3 +78,34 @@ def test_seed_demo_run_again_leaves_an_admin_role_revoked_in_the_portal_revoked(
     assert Membership.objects.get(organisation=pune, user=admin).role == MembershipRole.MEMBER
     assert not may_administer(admin, pune)
     assert signed_in(admin).get("/verification/queue/").status_code == 403
+
+
+def test_the_readmes_api_example_answers_as_shown_on_the_demo_data():
+    """The README's example registers a client with `api_client_create` and asks the API about a
+    person: on the demo data of `make run` it named an organisation the demo does not have, and
+    the demo's people were found by no address (official addresses shown to the organisation
+    only, by default). The command, the question and the answer are read from the README."""
+    import json
+    import re
+    import shlex
+    from pathlib import Path
+    from urllib.parse import parse_qsl, urlsplit
+
+    from django.conf import settings
+    from django.core.cache import cache
+    from django.test import Client
+
+    block = next(text for text in re.findall(r"```\n(.*?)```", (Path(settings.BASE_DIR) / "README.md").read_text(),
+                                            re.S) if "api_client_create" in text)
+    command, curl, *answer = block.strip().split("\n")
+    call_command("seed_demo", stdout=StringIO())
+    arguments = shlex.split(command)
+    out = StringIO()
+    call_command(*arguments[arguments.index("api_client_create"):], stdout=out, stderr=StringIO())
+    token = out.getvalue().strip()
+    url = shlex.split(curl)[-1]
+    cache.clear()
+    response = Client().get(urlsplit(url).path, dict(parse_qsl(urlsplit(url).query)),
+                            HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200
+    assert response.json() == json.loads(" ".join(answer))

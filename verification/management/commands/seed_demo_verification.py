@@ -14,6 +14,8 @@ from portal.organisations.models import Membership, Organisation
 from portal.organisations.services import organisation_admin_grant
 from verification import services
 from verification.models import GovernmentProfile
+from verification.visibility.models import Audience, ProfileField, VisibilityPolicy
+from verification.visibility.services import visibility_policy_set
 
 DEMO_PASSWORD = "Sandes-demo-2026"  # as seed_demo's
 ORGANISATION = "COLL-PUNE"
@@ -76,6 +78,12 @@ class Command(BaseCommand):
             )
             if verify:
                 services.join_request_decide(profile_id=profile.pk, decision=services.JoinDecision.VERIFY, actor=admin)
+        if not VisibilityPolicy.objects.filter(organisation=organisation).exists():
+            # As its admin would on the visibility page (once: a demo user may change it): official
+            # addresses shown to every verified government user, so that the API (README) finds
+            # the Collectorate's people by address.
+            visibility_policy_set(organisation_id=organisation.pk, actor=admin,
+                                  audiences={ProfileField.OFFICIAL_EMAIL: Audience.VERIFIED})
         self.stdout.write(f"  {ADMIN[0]:40} organisation admin, Collectorate Pune (verification queue and members)")
         self.stdout.write(f"  {PEOPLE[0][0]:40} verified government user, Collectorate Pune")
         self.stdout.write(f"  {PEOPLE[3][0]:40} waiting to be verified by Collectorate Pune")
