@@ -19,6 +19,7 @@ from monitoring.notifications import send_adoption_reminder
 from monitoring.scope import Scope, tracker_jurisdictions
 from monitoring.selectors import FIGURES_RUN
 from monitoring.tracker import active_match
+from portal.accounts.official_email import classify_email
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.publish import mail_superadmins
 from portal.audit.services import audit_record, audit_record_many, audit_verify_report
@@ -405,10 +406,16 @@ def _already_active() -> ValidationError:
 
 def _reminder_refusal(office: ExpectedOffice, *, actor: AnyUser, now: datetime) -> ValidationError | None:
     """Why a reminder to ``office`` (annotated ``is_active``: tracker.active_match) is
-    refused at ``now``, or None: it is active on Sandes, or it, or its address for
-    another office (or a removed one), was reminded within REMINDER_INTERVAL."""
+    refused at ``now``, or None: it is active on Sandes, its address is no longer official
+    mail (checked when it was listed: the rules may have changed since), or it, or its
+    address for another office (or a removed one), was reminded within REMINDER_INTERVAL."""
     if office.is_active:
         return _already_active()
+    if not classify_email(office.contact_email).is_official_mail:
+        return ValidationError(
+            _("%(email)s is not an official address (it may be a personal mail service; the rules may have changed "
+              "since it was listed): no reminder is sent. Give the office its official address.")
+            % {"email": office.contact_email}, code="not_official")
     if office.last_reminded_at and office.last_reminded_at > now - REMINDER_INTERVAL:
         return _reminded_too_soon(office.last_reminded_at)
     other, at = None, None

@@ -13,6 +13,7 @@ from monitoring import services
 from monitoring.models import ExpectedOffice
 from monitoring.tracker import TrackerStatus, match_offices, tracker_rows
 from onboarding.models import Application
+from portal.accounts.models import EmailSuffixRule, SuffixKind
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import OrganisationDomain
@@ -217,6 +218,30 @@ def test_a_refused_reminder_says_its_dates_in_the_pages_language(world, language
             assert f"{when}" in html and f"{next_one}" in html
             if language != "en":
                 assert "Jan" not in html
+    assert not OutboxMessage.objects.exists()
+
+
+def test_no_reminder_goes_to_a_contact_address_no_longer_official(world, offices):
+    """The contact address was checked official when it was listed; a superadmin marks its
+    domain a personal mail service since: the reminder is refused with the reason, on the
+    confirmation page and when sent, and no mail goes (as an invitation sent again is)."""
+    ports = offices["not_started"]
+    EmailSuffixRule.objects.create(suffix="office.mh.gov.in", kind=SuffixKind.CONSUMER)
+    said = ("contact@office.mh.gov.in is not an official address (it may be a personal mail service; the rules may "
+            "have changed since it was listed): no reminder is sent. Give the office its official address.")
+    with pytest.raises(ValidationError) as refused:
+        services.expected_office_remind(office=ports, editable=None, status="not_started", actor=world["superadmin"])
+    assert refused.value.messages == [said]
+    client = signed_in(world["state_admin_mh"])
+    page = client.get(f"/monitoring/adoption/{ports.pk}/remind/").content.decode()
+    assert said in page and "Send the reminder" not in page
+    assert said in client.post(f"/monitoring/adoption/{ports.pk}/remind/", follow=True).content.decode()
+    for language, said in (("hi", "contact@office.mh.gov.in आधिकारिक पता नहीं है"),
+                           ("mr", "contact@office.mh.gov.in हा अधिकृत पत्ता नाही")):
+        page = client.get(f"/monitoring/adoption/{ports.pk}/remind/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        assert said in page and "not an official address" not in page
+    ports.refresh_from_db()
+    assert (ports.reminders_sent, ports.last_reminded_at) == (0, None)
     assert not OutboxMessage.objects.exists()
 
 

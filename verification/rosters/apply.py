@@ -19,7 +19,7 @@ from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
 from portal.organisations.models import OrganisationStatus
 from verification.models import GovernmentProfile
-from verification.rosters.invitations import DETAILS, invite_rows, people_lock, verify_row
+from verification.rosters.invitations import DETAILS, invite_rows, people_lock, unofficial_rows, verify_row
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RosterStatus, RowOutcome
 from verification.rosters.staging import auditors_among, held_here, mobile_taken
 from verification.services import check_decider
@@ -221,7 +221,7 @@ def _apply_rest(roster_id: int, after_line: int, last_line: int | None) -> int |
             audit_record_many(changes)
             invites = [Staged(pk, email, name) for pk, _line, kind, email, name in rows
                        if kind == RowOutcome.INVITE and pk not in verify]
-            invites = _invitable(invites, outcome)
+            invites = _invitable(roster, invites, outcome)
             for key, n in invite_rows(roster, invites, actor=actor).items():
                 _tally(outcome, key, n)
             left.update(done=True)
@@ -239,10 +239,19 @@ def _apply_rest(roster_id: int, after_line: int, last_line: int | None) -> int |
         return rows[-1][1] if rows else last_line
 
 
-def _invitable(invites: list[Staged], outcome: dict) -> list[Staged]:
-    """``invites`` less the rows whose date of superannuation has passed since the preview
-    (staging.classify refuses one already past): accepting such an invitation verifies
-    nobody, so none is made or mailed; the row is skipped with the preview's reason."""
+def _invitable(roster: RosterImport, invites: list[Staged], outcome: dict) -> list[Staged]:
+    """``invites`` less the rows whose address is no longer official for the roster's
+    organisation (a superadmin marked its domain a personal mail service, or the domain
+    accepted for it went, since the preview: invitation_resend refuses such an address
+    too), and those whose date of superannuation has passed since the preview
+    (staging.classify refuses one already past: accepting such an invitation verifies
+    nobody). None is made or mailed; the row is skipped with the preview's reason."""
+    if not invites:
+        return invites
+    unofficial = unofficial_rows(roster, invites)
+    _skip(outcome, unofficial)
+    left_out = {pk for pks in unofficial.values() for pk in pks}
+    invites = [row for row in invites if row.pk not in left_out]
     if not invites:
         return invites
     passed = set(RosterRow.objects.filter(pk__in=[row.pk for row in invites],

@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.accounts.official_email import classify_email
+from portal.accounts.official_email import CONSUMER, CONTRACTOR, OFFICIAL, classify_domains, classify_email
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record, audit_record_many
 from portal.limits import shown
@@ -131,10 +131,33 @@ def _details(row) -> dict:
     return {"official_email": row.email, **{name: getattr(row, name) for name in DETAILS}}
 
 
+def unofficial_rows(roster: RosterImport, rows: list) -> dict[str, list[int]]:
+    """Of ``rows`` to invite (anything with their ``pk`` and ``email``, as the preview
+    normalised it), those whose address is not official mail for the roster's
+    organisation now, by the preview's reason ({reason: row ids}): the rules may have
+    changed since the preview (a domain marked a personal mail service, a domain accepted
+    for the organisation gone), and no invitation goes to such an address
+    (invitation_resend refuses it too). Each domain judged once, in two queries at most
+    whatever their number (``classify_domains``)."""
+    domain_of = {row.pk: row.email.rpartition("@")[2] for row in rows}
+    kinds = classify_domains(domain_of.values(), organisation=roster.organisation)
+    refused = {"email_consumer": [], "email_not_official": []}
+    for pk, domain in domain_of.items():
+        if kinds[domain] == CONSUMER:
+            refused["email_consumer"].append(pk)
+        elif kinds[domain] not in (OFFICIAL, CONTRACTOR):
+            refused["email_not_official"].append(pk)
+    return refused
+
+
 def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> str:
     """A row of someone who has an account with the address confirmed."""
     user_id = EmailAddress.objects.filter(email=row.email, verified=True).values_list("user_id", flat=True).first()
-    if user_id is None:  # the address was removed meanwhile: invite them instead
+    if user_id is None:  # the address was removed meanwhile: invite them instead, if it is still official
+        refusal = next((reason for reason, pks in unofficial_rows(roster, [row]).items() if pks), "")
+        if refusal:
+            RosterRow.objects.filter(pk=row.pk).update(problems=refusal)
+            return "skipped"
         return next(iter(invite_rows(roster, [row], actor=actor)), "skipped")
     verification_services.person_lock(user_id)
     user = get_user_model().objects.get(pk=user_id)

@@ -15,9 +15,10 @@ import time_machine
 from allauth.account.models import EmailAddress
 from django.utils import timezone
 
+from portal.accounts.models import EmailSuffixRule, SuffixKind
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
-from portal.organisations.models import Membership, MembershipRole
+from portal.organisations.models import Membership, MembershipRole, OrganisationDomain
 from portal.permissions import may_administer
 from tests.factories import PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import delivered_body
@@ -460,6 +461,32 @@ def test_an_invitation_whose_date_of_superannuation_passed_between_preview_and_a
     assert not Invitation.objects.filter(email="person4@pune.mahaagri.gov.in").exists()
     assert Invitation.objects.get(pk=waiting.pk).superannuation_date == waiting.superannuation_date
     assert OutboxMessage.objects.count() == mails
+
+
+def test_an_invitation_to_an_address_no_longer_official_since_the_preview_is_not_sent(
+        world, django_capture_on_commit_callbacks):
+    """Between the preview and "Apply" a superadmin marks a domain a personal mail service,
+    and another domain accepted for this office goes to another organisation: the rows to
+    invite at them are skipped with the preview's reasons (no invitation, no mail), as
+    sending an invitation again would refuse them, and so is the row of someone to verify
+    whose account no longer has the address (invited instead); the row still official is
+    invited."""
+    OrganisationDomain.objects.create(organisation=world["office"], domain="pune.agri.res.in", is_verified=True)
+    one = UserFactory(email="person1@pune.mahaagri.gov.in")
+    roster = upload(world["office"], world["admin_office"], csv_bytes([
+        person(1), person(4), person(5, domain="pune.agri.res.in"), person(6, domain="mahaagri.gov.in")]))
+    assert (roster.verify_count, roster.invite_count, roster.refused_count) == (1, 3, 0)
+    EmailSuffixRule.objects.create(suffix="pune.mahaagri.gov.in", kind=SuffixKind.CONSUMER)
+    OrganisationDomain.objects.filter(domain="pune.agri.res.in").update(organisation=world["other"])
+    EmailAddress.objects.filter(user=one).delete()
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"skipped": 3, "invited": 1}
+    rows = RosterRow.objects.filter(roster=roster).order_by("line")
+    assert list(rows.values_list("problems", flat=True)) == [
+        "email_consumer", "email_consumer", "email_not_official", ""]
+    assert list(Invitation.objects.values_list("email", flat=True)) == ["person6@mahaagri.gov.in"]
+    assert list(OutboxMessage.objects.values_list("to", flat=True)) == [["person6@mahaagri.gov.in"]]
+    assert reasons_of(rows[0]) == ["The email address is a personal mail service, never official."]
 
 
 def test_the_task_s_soft_time_limit_leaves_the_import_to_carry_on(world, monkeypatch, django_capture_on_commit_callbacks):
