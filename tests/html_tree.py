@@ -220,4 +220,19 @@ def html_problems(html):
         if "style" in node.attrs:
             problems.append(f"style= attribute on <{node.tag}>")
         problems += [f"{a}= handler on <{node.tag}>" for a in node.attrs if a.startswith("on")]
+    summary = tree.by_id("error-summary")
+    for link in summary.find_all("a") if summary is not None else []:
+        target = ids.get(link.get("href", "")[1:], [None])[0]
+        if not link.get("href", "").startswith("#") or target is None or not focusable(target):
+            problems.append(f"error summary link {link.get('href')!r} leads to no element that takes focus: {target}")
     return problems
+
+
+def focusable(node):
+    """Whether a link's jump to the element moves keyboard focus there (a fieldset, a div without
+    tabindex, a hidden input: the focus stays on the page)."""
+    if node.get("tabindex") is not None or (node.tag == "a" and node.get("href") is not None):
+        return "disabled" not in node.attrs
+    if node.tag in ("select", "textarea", "button") or (node.tag == "input" and node.get("type") != "hidden"):
+        return "disabled" not in node.attrs
+    return False

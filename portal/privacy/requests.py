@@ -338,12 +338,16 @@ def nominee_record(*, user: AnyUser, name: str, email: str, relationship: str,
                if not has_visible_characters(value)}
     if missing:
         raise ValidationError(missing)
+    values = {"name": name.strip(), "email": email.strip().lower(), "relationship": relationship.strip()}
     with transaction.atomic():
+        nominee = Nominee.objects.select_for_update().filter(user=user).first()
+        if nominee is not None and all(getattr(nominee, key) == value for key, value in values.items()):
+            return nominee  # saved again unchanged (a second click): nothing to record
+        old = None if nominee is None else {"nominee": {"name": nominee.name, "email": nominee.email}}
         nominee, _created = Nominee.objects.update_or_create(
-            user=user, defaults={"name": name.strip(), "email": email.strip().lower(),
-                                 "relationship": relationship.strip(), "recorded_at": timezone.now()})
+            user=user, defaults={**values, "recorded_at": timezone.now()})
         audit_record(actor=user, action=AuditAction.NOMINEE_RECORDED, target=user, request=request,
-                     new={"nominee": {"name": nominee.name, "email": nominee.email}})
+                     old=old, new={"nominee": {"name": nominee.name, "email": nominee.email}})
     return nominee
 
 

@@ -22,6 +22,7 @@ from onboarding.models import ApplicationStatus, ApprovalStep, AuthorityToken, D
 from onboarding.workflow import InvalidTransition
 from portal.mail.models import OutboxMessage
 from tests.factories import UserFactory, application_with_authority
+from tests.html_tree import html_problems
 from tests.onboarding.approval_helpers import (
     AUTHORITY_EMAIL,
     DEVANAGARI_RE,
@@ -242,6 +243,10 @@ def test_invalid_decisions_are_refused_with_a_message(link, data):
     assert response.status_code == 200
     assert "Choose a decision." in page(response)
     assert ApprovalStep.objects.get().decision == ""
+    # The error summary's link leads to the first choice (a fieldset takes no focus: it left
+    # the keyboard on the page's body), as every page's check now says.
+    assert 'href="#id_decision_0"' in page(response)
+    assert html_problems(response.content.decode()) == []
 
 
 def test_decision_service_refuses_a_decision_that_does_not_exist_for_the_stage(link):

@@ -369,6 +369,25 @@ def test_a_nominee_is_recorded_audited():
     assert AuditEvent.objects.filter(action=AuditAction.NOMINEE_RECORDED, actor_id=asha.pk).exists()
 
 
+def test_a_nominee_saved_again_unchanged_writes_no_second_audit_row_and_a_change_names_the_one_replaced():
+    """A double click on "Save" recorded the same nominee twice in the audit log; a new nominee's
+    row did not say whom it replaced."""
+    asha = UserFactory(email="asha@mha.gov.in")
+    client = client_of(asha)
+    ravi = {"action": "nominee", "name": "Ravi K", "email": "ravi@example.org", "relationship": "Brother"}
+    client.post("/privacy/my-data/", ravi)
+    client.post("/privacy/my-data/", {**ravi, "email": " Ravi@Example.org "})
+    rows = AuditEvent.objects.filter(action=AuditAction.NOMINEE_RECORDED, actor_id=asha.pk)
+    assert rows.count() == 1
+    client.post("/privacy/my-data/", {**ravi, "name": "Meera K", "relationship": "Sister",
+                                      "email": "meera@example.org"})
+    latest = rows.order_by("-pk").first()
+    assert rows.count() == 2
+    assert latest.old_values == {"nominee": {"name": "Ravi K", "email": "ravi@example.org"}}
+    assert latest.new_values == {"nominee": {"name": "Meera K", "email": "meera@example.org"}}
+    assert Nominee.objects.get(user=asha).relationship == "Sister"
+
+
 @pytest.mark.parametrize("size", [1, 5])
 def test_the_pages_take_constant_queries(size, django_assert_num_queries):
     asha = UserFactory(email="asha@mha.gov.in")
