@@ -56,12 +56,16 @@ def approval_letter_html(application: Application, *, issued_at: datetime, autho
                          language: str = "en") -> str:
     organisation = application.organisation
     steps = list(application.steps.exclude(decision__in=["", Decision.CANCELLED]).order_by("decided_at", "id"))
+    # The organisation's own domains are those accepted (official for it); the others it
+    # listed (official for another organisation, waiting for a superadmin) are named as such.
+    domains = list(organisation.domains.order_by("domain").values_list("domain", "is_verified")) if organisation else []
     with translation.override(language):
         return render_to_string(
             "onboarding/pdf/approval_letter.html",
             {
                 "language": language, "application": application, "organisation": organisation,
-                "domains": list(organisation.domains.order_by("domain").values_list("domain", flat=True)) if organisation else [],
+                "domains": [domain for domain, accepted in domains if accepted],
+                "domains_not_accepted": [domain for domain, accepted in domains if not accepted],
                 "steps": steps, "authority": authority, "issued_at": issued_at,
                 "site_url": settings.SITE_URL,
             },

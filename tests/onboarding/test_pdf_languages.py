@@ -2,6 +2,7 @@
 language (Marathi for Maharashtra, Hindi elsewhere): chosen on the download link,
 each rendered once per version and language, Devanagari read back from the PDF."""
 
+import copy
 import io
 import re
 from datetime import datetime
@@ -9,17 +10,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.utils import timezone
 from pypdf import PdfReader
 
 from onboarding.application import pdf
 from onboarding.approval import services as approvals
-from onboarding.approval.letters import approval_letter_document, approval_letter_issue
+from onboarding.approval.letters import approval_letter_document, approval_letter_html, approval_letter_issue
 from onboarding.models import ApplicationDocument, DocumentKind
 from portal.mail.models import OutboxMessage
-from tests.factories import application_with_state
+from portal.organisations.models import OrganisationDomain
+from tests.factories import OrganisationDomainFactory, OrganisationFactory, UserFactory, application_with_state
 from tests.onboarding.approval_helpers import authority_approved, make_state_admin, signed_in, state_step
 from tests.onboarding.form_helpers import complete, new_application, submit
 from tests.onboarding.test_pdf import pdf_text, squash
+from tests.onboarding_data import VALID
 
 pytestmark = pytest.mark.django_db
 
@@ -132,3 +136,38 @@ def test_a_letter_issued_in_english_only_is_rendered_in_the_second_language_when
     assert OutboxMessage.objects.count() == mails  # not mailed again
     assert approval_letter_document(application=application, language="mr") == stored
     assert approval_letter_issue(application_id=application.pk) == english
+
+
+@pytest.mark.parametrize(("jurisdiction", "language", "not_accepted"), [
+    ("KA", "hi", "सूचीबद्ध, पर संगठन के अपने डोमेन के रूप में स्वीकार नहीं किए गए"),
+    ("MH", "mr", "सूचीबद्ध, पण संस्थेचे स्वतःचे डोमेन म्हणून स्वीकारलेले नाहीत"),
+])
+def test_the_approval_letter_names_as_the_organisations_only_the_domains_accepted(
+    django_capture_on_commit_callbacks, jurisdiction, language, not_accepted
+):
+    """An official letter states what the approval granted: a domain official for another
+    organisation, or one off the official suffixes waiting for a superadmin, is recorded for
+    the new organisation but not made its own, and the letter says so rather than list it
+    among its email domains."""
+    home_affairs = OrganisationFactory(name="Ministry of Home Affairs", short_code="MHA", level="central", state="")
+    OrganisationDomainFactory(organisation=home_affairs, domain="mha.gov.in", is_verified=True)
+    data = copy.deepcopy(VALID)
+    data["organisation"]["state"] = jurisdiction
+    data["organisation"]["email_domains"] = "mahaagri.gov.in, mha.gov.in, agri-karnataka.org"
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in")
+    data["nodal_officer"]["official_email"] = officer.email
+    application = approve(application_with_state(jurisdiction=jurisdiction, data=data, nodal_officer=officer),
+                          django_capture_on_commit_callbacks, jurisdiction)
+    claims = dict(OrganisationDomain.objects.filter(organisation=application.organisation)
+                  .values_list("domain", "is_verified"))
+    assert claims == {"mahaagri.gov.in": True, "mha.gov.in": False, "agri-karnataka.org": False}
+    letters = {d.language: d for d in ApplicationDocument.objects.filter(application=application,
+                                                                         kind=DocumentKind.APPROVAL_LETTER)}
+    english = squash(pdf_text(letters["en"].file.read()))
+    assert ("Email domains mahaagri.gov.in Listed but not accepted as the organisation's own: "
+            "agri-karnataka.org, mha.gov.in Administrator") in english
+    # In Devanagari, after the note (pypdf splits some of its conjuncts; the page wraps where it will).
+    second = "".join(pdf_text(letters[language].file.read()).split())
+    assert ":agri-karnataka.org,mha.gov.in" in second and second.count("mha.gov.in") == 1
+    html = approval_letter_html(application, issued_at=timezone.now(), authority=None, language=language)
+    assert f"{not_accepted}: agri-karnataka.org, mha.gov.in" in html
