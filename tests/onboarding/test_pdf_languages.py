@@ -17,6 +17,7 @@ from onboarding.application import pdf
 from onboarding.approval import services as approvals
 from onboarding.approval.letters import approval_letter_document, approval_letter_html, approval_letter_issue
 from onboarding.models import ApplicationDocument, DocumentKind
+from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import OrganisationDomain
 from tests.factories import OrganisationDomainFactory, OrganisationFactory, UserFactory, application_with_state
@@ -136,6 +137,22 @@ def test_a_letter_issued_in_english_only_is_rendered_in_the_second_language_when
     assert OutboxMessage.objects.count() == mails  # not mailed again
     assert approval_letter_document(application=application, language="mr") == stored
     assert approval_letter_issue(application_id=application.pk) == english
+
+
+def test_a_letter_rendered_at_a_download_is_audited_as_the_downloaders(django_capture_on_commit_callbacks):
+    application = approve(application_with_state(jurisdiction="KA"), django_capture_on_commit_callbacks, "KA")
+    issued = AuditEvent.objects.filter(action=AuditAction.APPLICATION_PDF_RENDERED).latest("id")
+    assert issued.actor_role == "system"  # issued by the approval's task
+    ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER,
+                                       language="hi").delete()  # as issued before this change: English only
+    reader = make_state_admin("KA")
+    client = signed_in(reader)
+    client.defaults.update(HTTP_USER_AGENT="ReaderBrowser/2.0", REMOTE_ADDR="198.51.100.9")
+    get_pdf(client, f"/onboarding/{application.pk}/approval-letter.pdf?language=hi")
+    event = AuditEvent.objects.filter(action=AuditAction.APPLICATION_PDF_RENDERED).latest("id")
+    assert event.new_values["language"] == "hi"
+    assert (event.actor_id, event.actor_email, event.ip, event.user_agent) == (
+        reader.pk, reader.email, "198.51.100.9", "ReaderBrowser/2.0")
 
 
 @pytest.mark.parametrize(("jurisdiction", "language", "not_accepted"), [
