@@ -116,6 +116,9 @@ def test_the_approval_letter_in_english_and_hindi_outside_maharashtra(django_cap
     assert f"{application.reference}-approval-letter-hi.pdf" in response["Content-Disposition"]
     english_text, hindi_text = squash(pdf_text(english)), pdf_text(hindi)
     assert "10 March 2026" in english_text and "/ प्रति" not in english_text  # one language per letter
+    # Each decision as what happened, not as the action offered on the decision form ("Approve").
+    assert "Competent authority Approved · " in english_text
+    assert "State or central administrators Approved · " in english_text
     # Rendered in Hindi (words pypdf reads back whole: it splits some conjuncts and vowel signs,
     # which a rendering of the page to PNG showed drawn correctly).
     assert "भारत सरकार" in hindi_text and "अनुमोदन पत्र" in hindi_text
