@@ -203,6 +203,18 @@ class Decision(models.TextChoices):
     CANCELLED = "cancelled", _("Closed: the application was withdrawn")
 
 
+# A decision as what happened, where a past one is told (the approval letter, the earlier
+# decisions, the timeline); Decision's labels are the actions offered on the decision form.
+DECISION_OUTCOMES = {
+    Decision.APPROVE: _("Approved"),
+    Decision.RETURN: _("Returned for correction"),
+    Decision.REJECT: _("Rejected"),
+    Decision.OVERTURN: _("Rejection overturned"),
+    Decision.UPHOLD: _("Rejection upheld"),
+    Decision.CANCELLED: _("Closed: the application was withdrawn"),
+}
+
+
 class ApprovalStep(models.Model):
     """One stage of an application's approval (DESIGN §4): who must act, by when,
     and what they decided. At most one step of an application is open (no decision)."""
@@ -263,6 +275,11 @@ class ApprovalStep(models.Model):
     @property
     def is_open(self):
         return not self.decision
+
+    @property
+    def decision_outcome(self) -> str:
+        """What the decision did ("Approved"), for a decision shown as history; "" while open."""
+        return str(DECISION_OUTCOMES.get(self.decision, ""))
 
     def is_overdue(self, now=None):
         from django.utils import timezone

@@ -35,6 +35,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -506,10 +507,12 @@ def _earlier_drafts_remove(application: Application) -> list[int]:
     return sorted({old.version for old in stale})
 
 
-def application_form_pdf(*, application: Application, actor: AnyUser | None = None,
-                         language: str = "en") -> ApplicationDocument:
+def application_form_pdf(*, application: Application, actor: AnyUser | None = None, language: str = "en",
+                         request: HttpRequest | None = None, authority_email: str = "") -> ApplicationDocument:
     """Return the stored PDF of the application's current version in ``language``,
-    rendering it only once.
+    rendering it only once. A render is audited as ``actor``'s, with ``request``'s address
+    and browser; ``authority_email``: rendered for the competent authority's link (no
+    account), audited as theirs, named by that address as their decision is.
 
     Raises PdfNotRendered: BUSY when another request is rendering this version and has
     not finished within PDF_RENDER_WAIT_SECONDS, TOO_MANY when ``actor`` has had
@@ -541,8 +544,10 @@ def application_form_pdf(*, application: Application, actor: AnyUser | None = No
                 document.save()
                 replaced = _earlier_drafts_remove(application) if application.is_editable else []
                 audit_record(actor=actor, action=AuditAction.APPLICATION_PDF_RENDERED, target=application,
+                             request=request, actor_role="competent_authority" if authority_email else "",
                              new={"version": application.version, "language": language, "sha256": document.sha256}
-                             | ({"replaced_versions": replaced} if replaced else {}))
+                             | ({"replaced_versions": replaced} if replaced else {})
+                             | ({"email": authority_email} if authority_email else {}))
         except IntegrityError:  # rendered at the same moment by another request
             document = ApplicationDocument.objects.get(
                 application=application, kind=DocumentKind.FORM_PDF, version=application.version, language=language

@@ -371,7 +371,8 @@ def form_pdf(request, pk):
             response["X-Content-Type-Options"] = "nosniff"
             return kept_out_of_caches(response)
         if document is None:
-            document = pdf.application_form_pdf(application=application, actor=request.user, language=language)
+            document = pdf.application_form_pdf(application=application, actor=request.user, language=language,
+                                                request=request)
     except pdf.PdfNotRendered as exc:
         messages.error(request, pdf.refusal_message(exc.reason, until=exc.until))
         return redirect(_page_before(request, reverse("onboarding:detail", kwargs={"pk": pk})))

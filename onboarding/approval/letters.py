@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -56,12 +57,16 @@ def approval_letter_html(application: Application, *, issued_at: datetime, autho
                          language: str = "en") -> str:
     organisation = application.organisation
     steps = list(application.steps.exclude(decision__in=["", Decision.CANCELLED]).order_by("decided_at", "id"))
+    # The organisation's own domains are those accepted (official for it); the others it
+    # listed (official for another organisation, waiting for a superadmin) are named as such.
+    domains = list(organisation.domains.order_by("domain").values_list("domain", "is_verified")) if organisation else []
     with translation.override(language):
         return render_to_string(
             "onboarding/pdf/approval_letter.html",
             {
                 "language": language, "application": application, "organisation": organisation,
-                "domains": list(organisation.domains.order_by("domain").values_list("domain", flat=True)) if organisation else [],
+                "domains": [domain for domain, accepted in domains if accepted],
+                "domains_not_accepted": [domain for domain, accepted in domains if not accepted],
                 "steps": steps, "authority": authority, "issued_at": issued_at,
                 "site_url": settings.SITE_URL,
             },
@@ -142,9 +147,11 @@ def _approval_letter_issue(application: Application) -> ApplicationDocument | No
         return _approval_letter_store(application, contents=contents, authority=authority)
 
 
-def _store(application: Application, language: str, content: bytes, files: FilesWritten) -> ApplicationDocument:
+def _store(application: Application, language: str, content: bytes, files: FilesWritten, *,
+           actor: AnyUser | None = None, request: HttpRequest | None = None) -> ApplicationDocument:
     """The letter's file and row, and its audit event (the caller's transaction, whose
-    rollback deletes the file: ``files``)."""
+    rollback deletes the file: ``files``): the system's when issued, else that of the
+    ``actor`` whose download rendered it, with ``request``'s address and browser."""
     sha256 = hashlib.sha256(content).hexdigest()
     document = ApplicationDocument(
         application=application, kind=DocumentKind.APPROVAL_LETTER, version=application.version, language=language,
@@ -152,7 +159,7 @@ def _store(application: Application, language: str, content: bytes, files: Files
     )
     files.save(document.file, approval_letter_filename(application, language), ContentFile(content))
     document.save()
-    audit_record(actor=None, action=AuditAction.APPLICATION_PDF_RENDERED, target=application,
+    audit_record(actor=actor, action=AuditAction.APPLICATION_PDF_RENDERED, target=application, request=request,
                  new={"kind": DocumentKind.APPROVAL_LETTER, "language": language, "sha256": sha256,
                       "version": application.version})
     return document
@@ -180,12 +187,12 @@ def _approval_letter_store(application: Application, *, contents: dict[str, byte
     return documents["en"]
 
 
-def approval_letter_document(*, application: Application, language: str,
-                             actor: AnyUser | None = None) -> ApplicationDocument | None:
+def approval_letter_document(*, application: Application, language: str, actor: AnyUser | None = None,
+                             request: HttpRequest | None = None) -> ApplicationDocument | None:
     """The approval letter in ``language`` (one of the application's document languages),
     for a download by ``actor``: the stored one; for a letter issued before letters came in
-    two languages, rendered now as it was issued (same date), stored, and not mailed again.
-    Such a render counts against ``actor``'s PDF_RENDERS_PER_HOUR as a form PDF's does
+    two languages, rendered now as it was issued (same date), stored (audited as ``actor``'s,
+    from ``request``), and not mailed again. Such a render counts against ``actor``'s PDF_RENDERS_PER_HOUR as a form PDF's does
     (render_counted: a render that fails counts too, or downloading again would render
     without end). None when there is no letter yet. Raises PdfNotRendered: BUSY (another
     request is rendering it), TOO_MANY, or the render's OVER_LIMIT or FAILED."""
@@ -201,7 +208,8 @@ def approval_letter_document(*, application: Application, language: str,
                                  authority=_approving_authority(application))
         with files_kept_if_committed() as files, transaction.atomic():
             Application.objects.select_for_update().filter(pk=application.pk).first()
-            return _letters(application).get(language) or _store(application, language, content, files)
+            return _letters(application).get(language) or _store(application, language, content, files,
+                                                                 actor=actor, request=request)
 
 
 def approval_letters_pending(*, limit: int) -> list[int]:

@@ -345,7 +345,8 @@ def review_pdf(request, step_id=None):
     if language is None:
         raise Http404
     try:
-        document = pdf.application_form_pdf(application=application, actor=None, language=language)
+        document = pdf.application_form_pdf(application=application, actor=None, language=language, request=request,
+                                            authority_email=row.email)
     except pdf.PdfNotRendered as exc:  # said on the review page, where the link was
         messages.error(request, pdf.refusal_message(exc.reason))
         return redirect(f"{reverse('onboarding:review')}?step={row.step_id}")
@@ -489,7 +490,8 @@ def approval_letter(request, pk):
     if not ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).exists():
         raise Http404
     try:
-        document = letters.approval_letter_document(application=application, language=language, actor=request.user)
+        document = letters.approval_letter_document(application=application, language=language, actor=request.user,
+                                                    request=request)
     except pdf.PdfNotRendered as exc:  # being rendered, over its limits, or the person's renders this hour
         messages.error(request, pdf.refusal_message(exc.reason, until=exc.until))
         return redirect("onboarding:detail", pk=pk)  # where the letter's link is

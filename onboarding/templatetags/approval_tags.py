@@ -4,7 +4,7 @@ from django.utils import timezone
 from onboarding import workflow
 from onboarding.approval.selectors import authority_steps_refused, steps_of
 from onboarding.approval.services import appeal_deadline
-from onboarding.models import ApplicationDocument, ApplicationStatus, Decision, DocumentKind, Stage
+from onboarding.models import DECISION_OUTCOMES, ApplicationDocument, ApplicationStatus, Decision, DocumentKind, Stage
 from portal.audit.models import AuditAction
 
 register = template.Library()
@@ -54,7 +54,7 @@ def timeline_entry(event):
         stage = (event.new_values or {}).get("stage", "")
         labels = [str(Stage(stage).label)] if stage in Stage.values else []
         if decision in Decision.values:
-            labels.append(str(Decision(decision).label))
+            labels.append(str(DECISION_OUTCOMES[Decision(decision)]))
         what = f"{what}: {' — '.join(labels)}" if labels else what
     who = event.actor_email
     if not who and event.actor_role == "competent_authority":

@@ -185,6 +185,7 @@ def test_competent_authority_returns_then_approves_through_the_emailed_link(page
     expect(page.get_by_role("main")).to_contain_text(f"on application {application.reference}")
     # Only that it was used: whoever holds the email does not learn the decision or the remarks.
     expect(page.get_by_role("main")).not_to_contain_text("Return for correction")
+    expect(page.get_by_role("main")).not_to_contain_text("Returned for correction")
     expect(page.get_by_role("main")).not_to_contain_text(RETURN_REMARKS)
     expect(page.get_by_role("button", name="Record my decision")).to_have_count(0)
     check_page(page, "link-used")
@@ -216,7 +217,7 @@ def test_competent_authority_returns_then_approves_through_the_emailed_link(page
     expect(rows.locator("del")).to_have_text("1200")
     expect(rows.locator("ins")).to_have_text("1500")
     history = page.get_by_role("region", name="Earlier decisions")
-    expect(history).to_contain_text("Return for correction")
+    expect(history).to_contain_text("Returned for correction")
     expect(history).to_contain_text(AUTHORITY_EMAIL)
     expect(page.get_by_role("region", name="Organisation details", exact=True)).to_contain_text("1500")
     check_page(page, "review-changes")

@@ -103,11 +103,11 @@ def test_officer_appeals_a_rejection_and_a_superadmin_upholds_it(page, portal, s
     page.get_by_role("link", name=f"View and timeline {ref}").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Application {ref}")
     panel = page.get_by_role("region", name="Approval")
-    expect(panel).to_contain_text("Competent authority: Reject")
+    expect(panel).to_contain_text("Competent authority: Rejected")
     expect(panel).to_contain_text(REJECTION)
     timeline = page.get_by_role("list").filter(has_text="Application submitted")
     # Which decision, and who made it: the authority by the address the link went to.
-    expect(timeline).to_contain_text("Decision recorded: Competent authority — Reject — director@mahaagri.gov.in")
+    expect(timeline).to_contain_text("Decision recorded: Competent authority — Rejected — director@mahaagri.gov.in")
     expect(page.get_by_role("link", name="Withdraw")).to_have_count(0)  # a rejection cannot be withdrawn
     check_page(page, "detail-rejected")
 

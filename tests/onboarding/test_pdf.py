@@ -27,7 +27,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import PlatformRole, PlatformRoleGrant
 from portal.privacy.models import LegalHold
 from tests.factories import PASSWORD, ApplicationFactory, OrganisationFactory, UserFactory
-from tests.onboarding.approval_helpers import latest_link, second_factor_given, with_totp
+from tests.onboarding.approval_helpers import AUTHORITY_EMAIL, latest_link, second_factor_given, submitted_application, with_totp
 from tests.onboarding.form_helpers import complete, new_application, png_bytes, post_section, reload, submit, valid
 
 pytestmark = pytest.mark.django_db
@@ -261,6 +261,7 @@ def test_the_same_version_is_rendered_once_and_then_served_from_storage(officer_
     assert default_storage.exists(document.file.name)
     rendered = AuditEvent.objects.filter(action=AuditAction.APPLICATION_PDF_RENDERED)
     assert rendered.count() == 1
+    assert (rendered.get().actor_id, rendered.get().ip) == (officer.pk, "127.0.0.1")  # the officer's, from their browser
 
     # A day later (a new rendering would print another "Generated" time): the stored file.
     with time_machine.travel(datetime(2026, 5, 11, 15, 30, tzinfo=IST), tick=False):
@@ -281,6 +282,21 @@ def test_the_same_version_is_rendered_once_and_then_served_from_storage(officer_
     with time_machine.travel(datetime(2026, 5, 11, 15, 30, tzinfo=IST), tick=False):
         fresh = pdf.render_pdf(pdf.application_form_html(application))
     assert hashlib.sha256(fresh).hexdigest() != document.sha256
+
+
+def test_the_competent_authoritys_render_of_the_form_pdf_is_audited_as_theirs(officer):
+    """Rendered at the authority's download through their link: the audit row names them
+    (as their decision's does), with the address and browser they asked from, not "system"."""
+    submitted_application(officer)
+    path, _token = latest_link()
+    client = Client(HTTP_USER_AGENT="AuthorityBrowser/1.0", REMOTE_ADDR="203.0.113.7")
+    client.get(path)
+    response = client.get("/onboarding/review/form.pdf")
+    assert response.status_code == 200
+    event = AuditEvent.objects.filter(action=AuditAction.APPLICATION_PDF_RENDERED).latest("id")
+    assert (event.actor_id, event.actor_role, event.ip, event.user_agent) == (
+        None, "competent_authority", "203.0.113.7", "AuthorityBrowser/1.0")
+    assert event.new_values["email"] == AUTHORITY_EMAIL
 
 
 def test_a_new_version_gets_a_new_document_and_the_draft_keeps_only_its_latest(

@@ -2,6 +2,7 @@
 language (Marathi for Maharashtra, Hindi elsewhere): chosen on the download link,
 each rendered once per version and language, Devanagari read back from the PDF."""
 
+import copy
 import io
 import re
 from datetime import datetime
@@ -9,17 +10,21 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.utils import timezone
 from pypdf import PdfReader
 
 from onboarding.application import pdf
 from onboarding.approval import services as approvals
-from onboarding.approval.letters import approval_letter_document, approval_letter_issue
+from onboarding.approval.letters import approval_letter_document, approval_letter_html, approval_letter_issue
 from onboarding.models import ApplicationDocument, DocumentKind
+from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
-from tests.factories import application_with_state
+from portal.organisations.models import OrganisationDomain
+from tests.factories import OrganisationDomainFactory, OrganisationFactory, UserFactory, application_with_state
 from tests.onboarding.approval_helpers import authority_approved, make_state_admin, signed_in, state_step
 from tests.onboarding.form_helpers import complete, new_application, submit
 from tests.onboarding.test_pdf import pdf_text, squash
+from tests.onboarding_data import VALID
 
 pytestmark = pytest.mark.django_db
 
@@ -111,6 +116,9 @@ def test_the_approval_letter_in_english_and_hindi_outside_maharashtra(django_cap
     assert f"{application.reference}-approval-letter-hi.pdf" in response["Content-Disposition"]
     english_text, hindi_text = squash(pdf_text(english)), pdf_text(hindi)
     assert "10 March 2026" in english_text and "/ प्रति" not in english_text  # one language per letter
+    # Each decision as what happened, not as the action offered on the decision form ("Approve").
+    assert "Competent authority Approved · " in english_text
+    assert "State or central administrators Approved · " in english_text
     # Rendered in Hindi (words pypdf reads back whole: it splits some conjuncts and vowel signs,
     # which a rendering of the page to PNG showed drawn correctly).
     assert "भारत सरकार" in hindi_text and "अनुमोदन पत्र" in hindi_text
@@ -132,3 +140,54 @@ def test_a_letter_issued_in_english_only_is_rendered_in_the_second_language_when
     assert OutboxMessage.objects.count() == mails  # not mailed again
     assert approval_letter_document(application=application, language="mr") == stored
     assert approval_letter_issue(application_id=application.pk) == english
+
+
+def test_a_letter_rendered_at_a_download_is_audited_as_the_downloaders(django_capture_on_commit_callbacks):
+    application = approve(application_with_state(jurisdiction="KA"), django_capture_on_commit_callbacks, "KA")
+    issued = AuditEvent.objects.filter(action=AuditAction.APPLICATION_PDF_RENDERED).latest("id")
+    assert issued.actor_role == "system"  # issued by the approval's task
+    ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER,
+                                       language="hi").delete()  # as issued before this change: English only
+    reader = make_state_admin("KA")
+    client = signed_in(reader)
+    client.defaults.update(HTTP_USER_AGENT="ReaderBrowser/2.0", REMOTE_ADDR="198.51.100.9")
+    get_pdf(client, f"/onboarding/{application.pk}/approval-letter.pdf?language=hi")
+    event = AuditEvent.objects.filter(action=AuditAction.APPLICATION_PDF_RENDERED).latest("id")
+    assert event.new_values["language"] == "hi"
+    assert (event.actor_id, event.actor_email, event.ip, event.user_agent) == (
+        reader.pk, reader.email, "198.51.100.9", "ReaderBrowser/2.0")
+
+
+@pytest.mark.parametrize(("jurisdiction", "language", "not_accepted"), [
+    ("KA", "hi", "सूचीबद्ध, पर संगठन के अपने डोमेन के रूप में स्वीकार नहीं किए गए"),
+    ("MH", "mr", "सूचीबद्ध, पण संस्थेचे स्वतःचे डोमेन म्हणून स्वीकारलेले नाहीत"),
+])
+def test_the_approval_letter_names_as_the_organisations_only_the_domains_accepted(
+    django_capture_on_commit_callbacks, jurisdiction, language, not_accepted
+):
+    """An official letter states what the approval granted: a domain official for another
+    organisation, or one off the official suffixes waiting for a superadmin, is recorded for
+    the new organisation but not made its own, and the letter says so rather than list it
+    among its email domains."""
+    home_affairs = OrganisationFactory(name="Ministry of Home Affairs", short_code="MHA", level="central", state="")
+    OrganisationDomainFactory(organisation=home_affairs, domain="mha.gov.in", is_verified=True)
+    data = copy.deepcopy(VALID)
+    data["organisation"]["state"] = jurisdiction
+    data["organisation"]["email_domains"] = "mahaagri.gov.in, mha.gov.in, agri-karnataka.org"
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in")
+    data["nodal_officer"]["official_email"] = officer.email
+    application = approve(application_with_state(jurisdiction=jurisdiction, data=data, nodal_officer=officer),
+                          django_capture_on_commit_callbacks, jurisdiction)
+    claims = dict(OrganisationDomain.objects.filter(organisation=application.organisation)
+                  .values_list("domain", "is_verified"))
+    assert claims == {"mahaagri.gov.in": True, "mha.gov.in": False, "agri-karnataka.org": False}
+    letters = {d.language: d for d in ApplicationDocument.objects.filter(application=application,
+                                                                         kind=DocumentKind.APPROVAL_LETTER)}
+    english = squash(pdf_text(letters["en"].file.read()))
+    assert ("Email domains mahaagri.gov.in Listed but not accepted as the organisation's own: "
+            "agri-karnataka.org, mha.gov.in Administrator") in english
+    # In Devanagari, after the note (pypdf splits some of its conjuncts; the page wraps where it will).
+    second = "".join(pdf_text(letters[language].file.read()).split())
+    assert ":agri-karnataka.org,mha.gov.in" in second and second.count("mha.gov.in") == 1
+    html = approval_letter_html(application, issued_at=timezone.now(), authority=None, language=language)
+    assert f"{not_accepted}: agri-karnataka.org, mha.gov.in" in html

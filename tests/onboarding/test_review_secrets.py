@@ -244,7 +244,7 @@ def test_the_confirmation_is_only_for_the_browser_that_decided(officer):
     assert later.status_code == 302 and later["Location"] == "/onboarding/review/"
     page = onlooker.get("/onboarding/review/")
     assert page.status_code == 410 and REMARKS not in page.content.decode()
-    assert "Return for correction" not in page.content.decode()
+    assert "Return for correction" not in page.content.decode() and "Returned for" not in page.content.decode()
 
 
 # Rate limits -------------------------------------------------------------------------------------

@@ -602,6 +602,22 @@ def test_the_timeline_names_the_authority_by_the_address_the_event_keeps(role, n
     assert timeline_entry(event)["who"] == who
 
 
+@pytest.mark.parametrize(("decision", "what"), [
+    ("approve", "Decision recorded: State or central administrators — Approved"),
+    ("return", "Decision recorded: State or central administrators — Returned for correction"),
+    ("reject", "Decision recorded: State or central administrators — Rejected"),
+    ("overturn", "Decision recorded: State or central administrators — Rejection overturned"),
+    ("uphold", "Decision recorded: State or central administrators — Rejection upheld"),
+])
+def test_the_timeline_tells_a_decision_as_what_happened(decision, what):
+    """Stored as the action chosen ("approve"), told as its outcome, not as the form's label ("Approve")."""
+    from onboarding.templatetags.approval_tags import timeline_entry
+
+    event = AuditEvent(action=AuditAction.STEP_DECIDED, actor_role="state_admin", actor_email="admin@state.gov.in",
+                       new_values={"stage": "state", "decision": decision})
+    assert timeline_entry(event)["what"] == what
+
+
 def test_an_authority_named_in_a_correction_is_the_one_the_letter_is_copied_to(
         officer, django_capture_on_commit_callbacks):
     """The state returns the application to name another competent authority; the new one

@@ -141,7 +141,7 @@ def test_deciding_from_the_queue(officer, django_capture_on_commit_callbacks):
     assert page.status_code == 200 and html.count("<h1") == 1
     assert 'for="id_decision_0"' in html and 'for="id_remarks"' in html
     assert f"/onboarding/{application.pk}/form.pdf" in html and "The signed authorisation letter" in html
-    assert "Approve" in html and "Competent authority" in html  # the authority's decision in the history
+    assert "<strong>Competent authority</strong>: Approved —" in html  # the authority's decision in the history
 
     refused = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "reject", "confirm": "on"})
     assert refused.status_code == 200 and 'id="id_remarks_error"' in refused.content.decode()

@@ -123,7 +123,7 @@ def test_used_link_has_its_own_page_and_decides_once(link):
     html = page(response)
     assert "This link has already been used" in html
     # Anyone holding the email may open it: it says the link was used, not what was decided.
-    assert "Return for correction" not in html and "Wrong PIN code." not in html
+    assert "Return for correction" not in html and "Returned for correction" not in html and "Wrong PIN code." not in html
     assert_one_h1_and_title(html)
     second = Client().post(path, {"decision": "approve", "confirm": "on"})
     assert second.status_code == 410
