@@ -145,3 +145,32 @@ def test_an_erasure_deletes_the_persons_second_factors_and_their_sessions_end():
     assert list(Authenticator.objects.filter(user_id=asha.pk).values_list("type", flat=True)) == []
     assert Authenticator.objects.filter(user=ravi).count() == 1
     assert browser.get("/privacy/my-data/").status_code == 302
+
+
+def test_an_erasure_leaves_the_persons_address_in_no_outbox_requeue_event(django_capture_on_commit_callbacks):
+    """A superadmin queued a failed mail to her again: the event's text named the message by
+    its subject and recipients, and her erasure (which deletes the mail) left her address in
+    it. The event names the message by its number only."""
+    from django.core.mail import send_mail
+
+    from portal.mail.models import OutboxMessage, OutboxStatus
+    from portal.mail.services import outbox_requeue
+
+    root = UserFactory(email="root@nic.in", is_superuser=True, is_staff=True)
+    asha = UserFactory(email="asha.kulkarni@mha.gov.in", full_name="Asha Kulkarni")
+    send_mail("Your verification", "Body.", None, [asha.email])
+    row = OutboxMessage.objects.get(to=[asha.email])
+    OutboxMessage.objects.filter(pk=row.pk).update(status=OutboxStatus.FAILED)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert outbox_requeue(outbox_id=row.pk, actor=root)
+    event = AuditEvent.objects.get(action=AuditAction.OUTBOX_REQUEUED)
+    assert (event.target_type, event.target_id, event.target_repr) == (
+        "mail.outboxmessage", str(row.pk), f"Outbox message #{row.pk}")
+
+    person_erase(user_id=asha.pk, actor=root)
+
+    assert not OutboxMessage.objects.filter(pk=row.pk).exists()
+    naming_her = [(e.action, e.target_repr) for e in AuditEvent.objects.all()
+                  if "asha.kulkarni" in str([e.actor_email, e.target_repr, e.old_values, e.new_values])]
+    assert naming_her == []
+    assert audit_verify() == []
