@@ -15,7 +15,9 @@ Registered from VerificationConfig.ready."""
 
 from allauth.account.models import EmailAddress
 from django.db import connection
-from django.db.models import Q
+from django.db.models import BigIntegerField, CharField, Q
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Lower
 from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditEvent
@@ -26,6 +28,7 @@ from verification.models import HELD_STATUSES, AddressConfirmation, EndReason, G
 from verification.retention import profiles_details_erase
 from verification.rosters.models import Invitation, RosterImport
 from verification.rosters.retention import person_rows_remove
+from verification.services import TRANSFER
 
 
 def person_verification_held(user_id: int) -> list[tuple[str, int]]:
@@ -67,6 +70,7 @@ def person_verification_erase(user: AnyUser, addresses: list[str]) -> list[tuple
     # The records of others they decided keep who decided (the account), not its address.
     GovernmentProfile.objects.filter(decided_by=user).exclude(decided_by_email="").update(decided_by_email="")
     person_rows_remove(addresses)
+    targets += [(EVENT_TARGET, str(pk)) for pk in _events_naming_them_as_who_acted(user, addresses)]
     return [("verification.governmentprofile", str(pk)) for pk in ids] + targets
 
 
@@ -89,3 +93,33 @@ def _invitations_sent_events(invitations: list[tuple[int, int | None]]) -> list[
         events = events.filter(listing)
     return [pk for pk, listed in events.values_list("pk", "new_values__invitations")
             if any(entry and entry[0] in ids for entry in listed or [])]
+
+
+def _events_naming_them_as_who_acted(user: AnyUser, addresses: list[str]) -> list[int]:
+    """The ids of the system's events that name the person, as an administrator, by one of
+    ``addresses`` (lower case; compared in lower case) in their details: a transfer's
+    (``transferred_by``: a verification ended or a request cancelled in another
+    organisation when they verified someone) and a roster's batch of invitations
+    (``invited_by``: they asked for the roster to be applied). The organisations' admins
+    read them in their audit logs. Only the events about what the person did are read: about
+    the records of the people they verified (found from their own events of it, by the index
+    on the actor) and about the rosters they had applied (likewise), by the index on the
+    target. One query."""
+    profile_type, roster_type = GovernmentProfile._meta.label_lower, RosterImport._meta.label_lower
+    theirs = AuditEvent.objects.filter(actor_id=user.pk)
+    verified = theirs.filter(action=AuditAction.VERIFICATION_VERIFIED, target_type=profile_type).annotate(
+        profile_id=Cast("target_id", BigIntegerField())).values("profile_id")
+    people = GovernmentProfile.objects.filter(pk__in=verified).values("user_id")
+    their_records = GovernmentProfile.objects.filter(user_id__in=people).annotate(
+        key=Cast("pk", CharField())).values("key")
+    applied = theirs.filter(action=AuditAction.ROSTER_APPLY_REQUESTED, target_type=roster_type).values("target_id")
+    transfers = AuditEvent.objects.filter(
+        action__in=(AuditAction.VERIFICATION_ENDED, AuditAction.VERIFICATION_CANCELLED), actor_role=TRANSFER,
+        target_type=profile_type, target_id__in=their_records, redacted_at__isnull=True,
+    ).annotate(named=Lower(KeyTextTransform("transferred_by", "new_values"))).filter(named__in=addresses)
+    invitations = AuditEvent.objects.filter(
+        action=AuditAction.INVITATION_SENT, target_type=roster_type, target_id__in=applied, redacted_at__isnull=True,
+    ).annotate(named=Lower(KeyTextTransform("invited_by", "new_values"))).filter(named__in=addresses)
+    # A union, not an OR of the two: each part is read through the index on the target.
+    return sorted(transfers.order_by().values_list("pk", flat=True)
+                  .union(invitations.order_by().values_list("pk", flat=True)))

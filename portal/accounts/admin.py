@@ -245,12 +245,12 @@ class UserChangeForm(BaseUserChangeForm):
 class UserAdmin(LegalHoldMixin, RoleHolderDeletionMixin, AuditedDeletionMixin, BaseUserAdmin):
     """Every change of an account's access made here (active, staff, superuser, groups,
     permissions; an account added or deleted) is audited, old and new values, with the
-    signed-in administrator as actor, in the admin's own transaction. An account's address
-    is read-only here. An account under a legal hold, or one of whose records is, is not
-    deleted (LegalHoldMixin); one that holds a role is deleted by a superuser only
-    (RoleHolderDeletionMixin). The last holder of a role is not made inactive (UserChangeForm).
-    Only a superuser changes an account's staff and superuser flags, groups and permissions,
-    and not on their own account (GRANTING_FIELDS)."""
+    signed-in administrator as actor, in the admin's own transaction; so is a change of its
+    name. An account's address, last sign-in and date joined are read-only here. An account
+    under a legal hold, or one of whose records is, is not deleted (LegalHoldMixin); one that
+    holds a role is deleted by a superuser only (RoleHolderDeletionMixin). The last holder of
+    a role is not made inactive (UserChangeForm). Only a superuser changes an account's staff
+    and superuser flags, groups and permissions, and not on their own account (GRANTING_FIELDS)."""
 
     form = UserChangeForm
     ordering = ["email"]
@@ -262,6 +262,9 @@ class UserAdmin(LegalHoldMixin, RoleHolderDeletionMixin, AuditedDeletionMixin, B
         (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+    # Shown, not edited: the retention run erases an account never verified and unused for a
+    # year by these dates, so one backdated here was erased with nothing naming who did it.
+    readonly_fields = ["last_login", "date_joined"]
 
     def get_readonly_fields(self, request, obj=None):
         # An account's address is shown, not edited: it changes only through the account's
@@ -304,8 +307,13 @@ class UserAdmin(LegalHoldMixin, RoleHolderDeletionMixin, AuditedDeletionMixin, B
     def save_model(self, request, obj, form, change):
         # Read before the save: the form has already set the new flags on ``obj``, and
         # groups and permissions are saved later, in save_related.
-        form.access_before = access_of(User.objects.get(pk=obj.pk)) if change else {}
+        before = User.objects.get(pk=obj.pk) if change else None
+        form.access_before = access_of(before) if before is not None else {}
         super().save_model(request, obj, form, change)
+        if before is not None and before.full_name != obj.full_name:
+            # Under the personal key "name", as the person's own correction is: erased with them.
+            audit_record(actor=request.user, action=AuditAction.USER_NAME_CHANGED_IN_ADMIN, target=obj,
+                         old={"name": before.full_name}, new={"name": obj.full_name}, request=request)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

@@ -90,6 +90,7 @@ class AuditAction(models.TextChoices):
         "Email address added or changed in the Django admin")
     ROSTER_ROWS_REMOVED = "roster.rows_removed", _("Roster rows removed")
     USER_EMAIL_ADDED = "user.email_added", _("Email address added")
+    USER_NAME_CHANGED_IN_ADMIN = "user.name_admin_changed", _("Name changed in the Django admin")
 
 
 class AuditEvent(models.Model):

@@ -53,7 +53,9 @@ class OutboxMessage(models.Model):
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
 
     def __str__(self):
-        return f"{self.subject} → {', '.join(self.to)}"
+        # Also the audit log's snapshot of the target (a message queued again): no personal
+        # data, always English. The recipients' addresses there outlived their erasure.
+        return f"Outbox message #{self.pk}"
 
     @property
     def links_removed(self) -> bool:

@@ -202,6 +202,38 @@ def test_a_save_in_the_admin_that_changes_no_access_writes_no_access_row(admin_c
     assert events(AuditAction.USER_ACCESS_CHANGED) == []
 
 
+def test_an_accounts_dates_are_read_only_and_its_name_changed_in_the_admin_is_audited(root, admin_client):
+    """Backdating an account's last sign-in or date joined in the admin had the retention run
+    erase it as unused, with nothing naming who did it: the dates are shown, not edited. A name
+    changed there is audited (old and new under the personal key "name", as a person's own
+    correction is), with the administrator as actor."""
+    from datetime import timedelta
+
+    from portal.privacy.models import RetentionKind, RetentionPolicy
+    from portal.privacy.retention import retention_run
+
+    RetentionPolicy.objects.exclude(kind=RetentionKind.UNUSED_ACCOUNT).update(enabled=False)
+    person = UserFactory(email="new.person@example.org", full_name="New Person", verified=False)
+    joined = person.date_joined
+    page = admin_client.get(f"/admin/accounts/user/{person.pk}/change/").content.decode()
+    assert 'name="date_joined_0"' not in page and 'name="last_login_0"' not in page
+    long_ago = timezone.localtime(timezone.now() - timedelta(days=800))
+    post_change(admin_client, person, full_name="Someone Else",
+                last_login_0=long_ago.strftime("%Y-%m-%d"), last_login_1=long_ago.strftime("%H:%M:%S"),
+                date_joined_0=long_ago.strftime("%Y-%m-%d"), date_joined_1=long_ago.strftime("%H:%M:%S"))
+    person.refresh_from_db()
+    assert (person.full_name, person.date_joined, person.last_login) == ("Someone Else", joined, None)
+    [event] = AuditEvent.objects.filter(target_type="accounts.user", target_id=str(person.pk))
+    assert (event.action, event.actor_id, event.old_values, event.new_values) == (
+        AuditAction.USER_NAME_CHANGED_IN_ADMIN, root.pk, {"name": "New Person"}, {"name": "Someone Else"})
+    assert event.personal_keys == ["name"] and audit_verify() == []
+    assert retention_run().counts["unused_account"]["erased"] == 0
+    assert User.objects.filter(pk=person.pk).exists()
+    # Saved with the same name: nothing to record.
+    post_change(admin_client, person)
+    assert AuditEvent.objects.filter(target_type="accounts.user", target_id=str(person.pk)).count() == 1
+
+
 def test_a_role_holders_address_is_not_changed_in_the_admin(admin_client):
     """An address is changed only through the account's email page, which confirms the new
     one, ends the powers an official address gave and audits the change: in the admin it is

@@ -145,3 +145,71 @@ def test_an_erasure_deletes_the_persons_second_factors_and_their_sessions_end():
     assert list(Authenticator.objects.filter(user_id=asha.pk).values_list("type", flat=True)) == []
     assert Authenticator.objects.filter(user=ravi).count() == 1
     assert browser.get("/privacy/my-data/").status_code == 302
+
+
+def test_an_erasure_leaves_the_persons_address_in_no_outbox_requeue_event(django_capture_on_commit_callbacks):
+    """A superadmin queued a failed mail to her again: the event's text named the message by
+    its subject and recipients, and her erasure (which deletes the mail) left her address in
+    it. The event names the message by its number only."""
+    from django.core.mail import send_mail
+
+    from portal.mail.models import OutboxMessage, OutboxStatus
+    from portal.mail.services import outbox_requeue
+
+    root = UserFactory(email="root@nic.in", is_superuser=True, is_staff=True)
+    asha = UserFactory(email="asha.kulkarni@mha.gov.in", full_name="Asha Kulkarni")
+    send_mail("Your verification", "Body.", None, [asha.email])
+    row = OutboxMessage.objects.get(to=[asha.email])
+    OutboxMessage.objects.filter(pk=row.pk).update(status=OutboxStatus.FAILED)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert outbox_requeue(outbox_id=row.pk, actor=root)
+    event = AuditEvent.objects.get(action=AuditAction.OUTBOX_REQUEUED)
+    assert (event.target_type, event.target_id, event.target_repr) == (
+        "mail.outboxmessage", str(row.pk), f"Outbox message #{row.pk}")
+
+    person_erase(user_id=asha.pk, actor=root)
+
+    assert not OutboxMessage.objects.filter(pk=row.pk).exists()
+    naming_her = [(e.action, e.target_repr) for e in AuditEvent.objects.all()
+                  if "asha.kulkarni" in str([e.actor_email, e.target_repr, e.old_values, e.new_values])]
+    assert naming_her == []
+    assert audit_verify() == []
+
+
+def test_an_erasure_redacts_the_transfer_events_that_name_the_admin_who_verified_elsewhere():
+    """Ravi, an admin, verified two people in his office: their verification in another
+    organisation ended, and a request waiting in a third was cancelled, by the transfer,
+    events of the system that name him in their details (``transferred_by``, as his
+    address was typed, capitals and all). His erasure redacts them; a transfer made by
+    his colleague stays whole."""
+    from tests.factories import OrganisationFactory
+    from tests.verification.helpers import GovernmentProfileFactory, make_admin
+    from verification import services
+    from verification.models import VerificationStatus
+
+    home, health, revenue = (OrganisationFactory(name=name, short_code=code) for name, code in (
+        ("Home Department", "HOME-MH"), ("Health Department", "HEALTH-MH"), ("Revenue Department", "REV-MH")))
+    ravi = make_admin(home, email="Ravi.Admin@mha.gov.in")
+    colleague = make_admin(home, email="colleague@mha.gov.in")
+    for number, admin in ((1, ravi), (2, colleague)):
+        person = UserFactory(email=f"person{number}@mha.gov.in")
+        GovernmentProfileFactory(user=person, organisation=health, status=VerificationStatus.VERIFIED)
+        GovernmentProfileFactory(user=person, organisation=revenue)
+        moved = GovernmentProfileFactory(user=person, organisation=home)
+        services.join_request_decide(profile_id=moved.pk, decision="verify", actor=admin)
+    transfers = AuditEvent.objects.filter(actor_role=services.TRANSFER)
+    assert sorted(transfers.values_list("action", "new_values__transferred_by")) == [
+        (AuditAction.VERIFICATION_CANCELLED, "Ravi.Admin@mha.gov.in"),
+        (AuditAction.VERIFICATION_CANCELLED, "colleague@mha.gov.in"),
+        (AuditAction.VERIFICATION_ENDED, "Ravi.Admin@mha.gov.in"),
+        (AuditAction.VERIFICATION_ENDED, "colleague@mha.gov.in")]
+
+    person_erase(user_id=ravi.pk, actor=None)
+
+    naming_him = [(e.action, e.actor_role, e.new_values) for e in AuditEvent.objects.all()
+                  if "ravi.admin" in str([e.actor_email, e.target_repr, e.old_values, e.new_values]).lower()]
+    assert naming_him == []
+    assert sorted(transfers.filter(redacted_at__isnull=True).values_list("action", "new_values__transferred_by")) == [
+        (AuditAction.VERIFICATION_CANCELLED, "colleague@mha.gov.in"),
+        (AuditAction.VERIFICATION_ENDED, "colleague@mha.gov.in")]
+    assert audit_verify() == []

@@ -98,6 +98,33 @@ def test_an_erasure_redacts_the_invitation_sent_events_that_list_the_person(worl
     assert audit_verify() == []
 
 
+def test_an_erasure_of_the_admin_who_applied_a_roster_redacts_its_invitation_sent_events(
+        world, django_capture_on_commit_callbacks):
+    """A roster's batch event is the system's, and names the admin who had the roster
+    applied (``invited_by``): their erasure redacts it (the organisation's audit log keeps
+    their address no longer); the batch event of a roster a colleague applied stays whole."""
+    from tests.verification.helpers import make_admin
+
+    admin = world["admin_office"]
+    apply_roster(world, [person(4), person(5)], django_capture_on_commit_callbacks)
+    colleague = make_admin(world["office"], email="deputy@pune.mahaagri.gov.in")
+    theirs = upload(world["office"], colleague, csv_bytes([person(6)]))
+    with django_capture_on_commit_callbacks(execute=True):
+        roster_services.roster_apply_request(roster_id=theirs.pk, actor=colleague)
+    sent = AuditEvent.objects.filter(action=AuditAction.INVITATION_SENT)
+    assert sorted(sent.values_list("new_values__invited_by", flat=True)) == [
+        "admin@pune.mahaagri.gov.in", "deputy@pune.mahaagri.gov.in"]
+
+    grant_erasure(world["superadmin"], admin)
+
+    naming = [(e.action, e.actor_role, e.new_values) for e in AuditEvent.objects.all()
+              if admin.email in str([e.actor_email, e.target_repr, e.old_values, e.new_values])]
+    assert naming == []
+    kept = sent.get(target_id=str(theirs.pk))
+    assert kept.redacted_at is None and kept.new_values["invited_by"] == "deputy@pune.mahaagri.gov.in"
+    assert audit_verify() == []
+
+
 def test_the_download_holds_the_roster_rows_that_list_the_person(world):
     """A roster uploaded by the office lists the person at their confirmed address with
     their name, mobile, employee code, designation and office: the download holds that row
