@@ -26,6 +26,7 @@ from portal.audit.services import audit_record, audit_record_many, audit_verify_
 from portal.limits import next_hourly
 from portal.organisations.models import Organisation, jurisdiction_expression
 from portal.permissions import AnyUser
+from portal.shown import check_shown, shown_digest
 from portal.templatetags.portal_tags import day_time
 from verification.models import GovernmentProfile, VerificationStatus, person_verified_in_force
 
@@ -203,13 +204,23 @@ def _taken_meanwhile(values: dict, office_pk: int | None) -> ValidationError:
         _("Another office on a list has this domain."), code="duplicate")})
 
 
+def expected_office_digest(office: ExpectedOffice) -> str:
+    """The digest of an office as its edit page shows it: the page sends it back as
+    ``shown_values`` (portal.shown)."""
+    return shown_digest(_plain({name: getattr(office, name) for name in OFFICE_FIELDS}))
+
+
 def expected_office_save(
     *, office: ExpectedOffice | None, values: dict, editable: set[str] | None, actor: AnyUser,
-    request: HttpRequest | None = None,
+    request: HttpRequest | None = None, shown_values: str | None = None,
 ) -> ExpectedOffice:
     """Add an expected office, or change one (``values``: the fields of OFFICE_FIELDS,
     already cleaned). Audited with what changed. A short code or domain another office
-    took meanwhile (the same office added twice at once) is refused at its field."""
+    took meanwhile (the same office added twice at once) is refused at its field.
+
+    ``shown_values``: the ``expected_office_digest`` of the office the edit page showed;
+    when the office is no longer that (another administrator saved it since) and this would
+    change it, raises ChangedMeanwhile and saves nothing. None: not checked."""
     _check_editable(values["jurisdiction"], editable)
     with transaction.atomic():
         if office is None:
@@ -230,6 +241,7 @@ def expected_office_save(
         changed = {name: value for name, value in values.items() if old[name] != value}
         if not changed:
             return office
+        check_shown(shown_values, _plain(old))
         for name, value in changed.items():
             setattr(office, name, value)
         try:

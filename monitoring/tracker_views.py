@@ -28,6 +28,7 @@ from monitoring.tracker import (
 )
 from portal.access import rule
 from portal.organisations.states import JURISDICTION_CHOICES
+from portal.shown import ChangedMeanwhile, shown_sent
 
 PAGE_SIZE = 25
 
@@ -108,6 +109,9 @@ def _tracker_url(jurisdiction: str = ""):
 @rule("adoption_tracker")
 @require_http_methods(["GET", "POST"])
 def office_edit(request, pk=None):
+    """Add an office, or change one. A change from a page showing an office another
+    administrator changed since it was opened is refused: what is saved now is said at each
+    field that differs, what was typed is kept."""
     editable = tracker_editable_jurisdictions(request.user)
     if editable is not None and not editable:
         raise Http404
@@ -117,18 +121,27 @@ def office_edit(request, pk=None):
         return _gone(request, gone)
     initial = {name: getattr(office, name) for name in OFFICE_FIELDS} if office else {}
     form = ExpectedOfficeForm(request.POST or None, initial=initial, jurisdictions=editable, office=office)
+    # An answer with errors: still the page opened then.
+    shown = office and (shown_sent(request.POST) or services.expected_office_digest(office))
     if request.method == "POST" and form.is_valid():
         values = {name: form.cleaned_data[name] for name in OFFICE_FIELDS}
         try:
             saved = services.expected_office_save(office=office, values=values, editable=editable, actor=request.user,
-                                                  request=request)
+                                                  request=request, shown_values=shown_sent(request.POST))
+        except ChangedMeanwhile:
+            try:
+                office = _editable_office(request, pk)[0]
+            except _OfficeGone as gone:
+                return _gone(request, gone)
+            shown = services.expected_office_digest(office)
+            form.say_changed_meanwhile({name: getattr(office, name) for name in OFFICE_FIELDS})
         except ValidationError as error:
             # A short code or domain taken meanwhile is refused at its field; the rest at the jurisdiction.
             form.add_error(None if hasattr(error, "error_dict") else "jurisdiction", error)
         else:
             messages.success(request, _("The office was saved."))
             return redirect(_tracker_url(saved.jurisdiction))
-    return render(request, "monitoring/office_form.html", {"form": form, "office": office})
+    return render(request, "monitoring/office_form.html", {"form": form, "office": office, "shown_values": shown})
 
 
 @rule("adoption_tracker")

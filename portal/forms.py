@@ -30,6 +30,21 @@ def refuse_invisible_only(value: object) -> None:
         raise ValidationError(_("This field is required."), code="required")
 
 
+CHANGED_MEANWHILE = _(
+    "Nothing was saved: what this page showed was changed since it was opened, by someone else or in another tab "
+    "or window. What is saved now is said at each answer that differs from yours: check them and save again.")
+
+
+def _stored_as_shown(field: forms.Field, value: object) -> str:
+    """A stored value as its field shows it: a choice by its label, a date as the date input
+    writes it, nothing as "no answer" (or as the field's empty choice, when it has one)."""
+    choices = {str(key): label for key, label in getattr(field, "choices", None) or []}
+    key = "" if value is None else str(value.isoformat() if isinstance(value, date) else value)
+    if key in choices:
+        return str(choices[key])
+    return key or str(_("no answer"))
+
+
 class _KeptInputMetaclass(forms.forms.DeclarativeFieldsMetaclass):
     """Once a form is made, fields added by its own ``__init__`` included, an unbound one
     shows the input kept for its page (``portal.pending``) as its initial values
@@ -85,6 +100,7 @@ class AccessibleForm(ShowsKeptInput, forms.Form):
     each, as the browser counted them (_LineBreaksAsTyped)."""
 
     def __init__(self, *args, **kwargs):
+        self.warnings = {}  # advice at a field that does not block (``includes/field.html``'s field_warnings)
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             widget = field.widget
@@ -116,6 +132,20 @@ class AccessibleForm(ShowsKeptInput, forms.Form):
             css = attrs.get("class", "")
             if "is-invalid" not in css.split():
                 attrs["class"] = f"{css} is-invalid".strip()
+
+    def warn(self, field, message):
+        self.warnings.setdefault(field, []).append(message)
+
+    def say_changed_meanwhile(self, stored: dict) -> None:
+        """After a save this form sent was refused as changed meanwhile
+        (portal.shown.ChangedMeanwhile): the refusal above the form, and at each field whose
+        answer, as the form cleaned it, differs from what is ``stored`` now (by field name,
+        as the form would clean it), what that is, as the field names it."""
+        self.add_error(None, ValidationError(CHANGED_MEANWHILE, code="changed_meanwhile"))
+        answers = getattr(self, "cleaned_data", {})
+        for name, field in self.fields.items():
+            if name in stored and answers.get(name) != stored[name]:
+                self.warn(name, _("Saved meanwhile: %(value)s") % {"value": _stored_as_shown(field, stored[name])})
 
     def _line_breaks_as_typed(self):
         """A browser counts a line break in a textarea as one character against its

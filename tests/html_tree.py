@@ -146,6 +146,19 @@ def field_value(tree, name):
     return first.get("value", "")
 
 
+def form_as_sent(tree, **changes):
+    """What a browser sends for the page's first form posted to itself (no ``action``): each
+    control with a name, as the page shows it (hidden inputs included, buttons and files
+    left out), then ``changes``."""
+    form = next(f for f in tree.find_all("form") if f.get("method", "").lower() == "post" and not f.get("action"))
+    names = [n.get("name") for n in form.iter() if n.tag in ("input", "textarea", "select") and n.get("name")
+             and n.get("type", "text") not in ("submit", "button", "file", "image", "reset")]
+    sent = {name: field_value(form, name) for name in dict.fromkeys(names)}
+    return {**{name: value for name, value in sent.items() if value is not False and value is not True},
+            **{name: "on" for name, value in sent.items() if value is True},
+            **{key: str(value) for key, value in changes.items()}}
+
+
 def field_container(tree, name):
     """The block that holds one field (label, input, hint, error and warnings)."""
     for node in tree.iter():

@@ -49,12 +49,8 @@ class SectionForm(AccessibleForm):
 
     def __init__(self, *args, application=None, **kwargs):
         self.application = application
-        self.warnings = {}
         self.input_changes = {}
         super().__init__(*args, **kwargs)
-
-    def warn(self, field, message):
-        self.warnings.setdefault(field, []).append(message)
 
     def note_input_change(self, field, message):
         """Storing the draft changed what was sent for ``field`` (cut to its limit...):

@@ -51,6 +51,7 @@ from portal.permissions import AnyUser
 from portal.privacy.models import HoldTarget
 from portal.privacy.notice import notice_accept
 from portal.privacy.retention import legal_held
+from portal.shown import shown_digest
 from portal.stored_files import files_kept_if_committed
 from portal.text import before_full_stop, single_line
 
@@ -75,8 +76,7 @@ def answers_digest(answers: dict | None) -> str:
     """A short digest of a section's stored answers: the section's page sends back the one
     of the answers it showed (``shown_answers``), so that a save from a page opened before
     another tab saved the section is refused instead of replacing the newer answers."""
-    text = json.dumps(answers or {}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    return shown_digest(answers)
 
 
 def status_of_form(form: SectionForm) -> SectionStatus:

@@ -8,6 +8,7 @@ from portal.accounts.official_email import normalise_host_name, personal_mail_se
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.permissions import AnyUser
+from portal.shown import check_shown, shown_digest
 
 
 def clean_suffix(value: str | None) -> str:
@@ -39,6 +40,16 @@ def clean_suffix(value: str | None) -> str:
     return stored
 
 
+def _rule_values(rule: EmailSuffixRule) -> dict:
+    return {"suffix": rule.suffix, "kind": rule.kind, "note": rule.note}
+
+
+def email_rule_digest(rule: EmailSuffixRule) -> str:
+    """The digest of a rule as its page shows it: the page sends it back as ``shown_values``
+    (portal.shown)."""
+    return shown_digest(_rule_values(rule))
+
+
 def email_rule_save(
     *,
     suffix: str,
@@ -47,12 +58,17 @@ def email_rule_save(
     actor: AnyUser,
     rule_id: int | None = None,
     request: HttpRequest | None = None,
+    shown_values: str | None = None,
 ) -> EmailSuffixRule:
     """Create or change one official-email rule; audited. A suffix another rule has,
     or took meanwhile (the same rule added twice at once), is refused. Consumer mail is never
     official (DESIGN §3): a rule of a personal mail service (personal_mail_service), or of a
     domain under one, is of consumer mail, and a consumer-mail rule stays one (deleted if it
-    was added by mistake); otherwise refused at the kind (ValidationError keyed "kind")."""
+    was added by mistake); otherwise refused at the kind (ValidationError keyed "kind").
+
+    ``shown_values``: the ``email_rule_digest`` of the rule the page showed; when the rule
+    is no longer that (another superadmin saved it since) and this would change it, raises
+    ChangedMeanwhile and saves nothing. None: not checked."""
     suffix = clean_suffix(suffix)
     if kind not in SuffixKind.values:
         raise ValidationError(_("Choose a kind."), code="invalid")
@@ -79,10 +95,11 @@ def email_rule_save(
         rule = EmailSuffixRule.objects.select_for_update().filter(pk=rule_id).first()
         if rule is None:  # deleted by someone else while this was edited
             raise ValidationError(_("This rule was already deleted."), code="gone")
-        old = {"suffix": rule.suffix, "kind": rule.kind, "note": rule.note}
+        old = _rule_values(rule)
         new = {"suffix": suffix, "kind": kind, "note": note[:200]}
         if old == new:
             return rule
+        check_shown(shown_values, old)
         if rule.kind == SuffixKind.CONSUMER and kind != SuffixKind.CONSUMER:
             raise ValidationError({"kind": ValidationError(
                 _("This rule is of consumer mail, which is never official: its kind stays. If it was added by "

@@ -9,8 +9,9 @@ from django.views.decorators.http import require_http_methods
 from portal.access import rule
 from portal.accounts.forms import AddEmailForm, EmailRuleForm
 from portal.accounts.models import EmailSuffixRule
-from portal.accounts.services import email_rule_delete, email_rule_save
+from portal.accounts.services import email_rule_delete, email_rule_digest, email_rule_save
 from portal.organisations.services import OfficialPowersHeld, holder_ends_own_grounds, official_powers_end_check
+from portal.shown import ChangedMeanwhile, shown_sent
 
 
 @rule("superadmin")
@@ -31,6 +32,9 @@ def email_rules(request):
 @rule("superadmin")
 @require_http_methods(["GET", "POST"])
 def email_rule_edit(request, pk):
+    """A rule's page: change it, or delete it. A save from a page showing a rule another
+    superadmin changed since it was opened is refused: what is saved now is said at each
+    field that differs, what was typed is kept."""
     rule_obj = get_object_or_404(EmailSuffixRule, pk=pk)
     if request.method == "POST" and request.POST.get("action") == "delete":
         if request.POST.get("confirm") == "yes":
@@ -40,19 +44,27 @@ def email_rule_edit(request, pk):
                 messages.info(request, _("This rule was already deleted."))
             return redirect("accounts:email_rules")
         messages.error(request, _("Tick the box to confirm the deletion."))
+    saving = request.method == "POST" and request.POST.get("action") != "delete"
     form = EmailRuleForm(
-        request.POST if request.method == "POST" and request.POST.get("action") != "delete" else None,
+        request.POST if saving else None,
         initial={"suffix": rule_obj.suffix, "kind": rule_obj.kind, "note": rule_obj.note},
     )
+    # An answer with errors: still the page opened then.
+    shown = (shown_sent(request.POST) if saving else None) or email_rule_digest(rule_obj)
     if form.is_bound and form.is_valid():
         try:
-            email_rule_save(actor=request.user, request=request, rule_id=rule_obj.pk, **form.cleaned_data)
+            email_rule_save(actor=request.user, request=request, rule_id=rule_obj.pk,
+                            shown_values=shown_sent(request.POST), **form.cleaned_data)
+        except ChangedMeanwhile:
+            rule_obj = get_object_or_404(EmailSuffixRule, pk=pk)
+            shown = email_rule_digest(rule_obj)
+            form.say_changed_meanwhile({"suffix": rule_obj.suffix, "kind": rule_obj.kind, "note": rule_obj.note})
         except ValidationError as exc:
             form.add_error(None if hasattr(exc, "error_dict") else "suffix", exc)
         else:
             messages.success(request, _("Rule saved."))
             return redirect("accounts:email_rules")
-    return render(request, "portal/email_rule_edit.html", {"form": form, "rule": rule_obj})
+    return render(request, "portal/email_rule_edit.html", {"form": form, "rule": rule_obj, "shown_values": shown})
 
 
 class EmailView(account_views.EmailView):

@@ -18,6 +18,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import OrganisationDomain
 from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationDomainFactory, OrganisationFactory
+from tests.html_tree import field_container, field_value, form_as_sent, page
 from tests.onboarding.approval_helpers import messages_to
 from tests.onboarding_data import VALID
 from tests.verification.helpers import signed_in
@@ -270,6 +271,38 @@ def test_add_edit_and_remove_are_audited(world):
     events = list(AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).order_by("id"))
     assert [list(e.new_values or e.old_values) for e in events] == [["added"], ["target_date"], ["removed"]]
     assert events[1].old_values == {"target_date": "2026-03-31"}
+
+
+def test_an_office_page_opened_before_another_administrator_saved_does_not_put_back_what_it_showed(world):
+    """The superadmin and the state administrator open an office's page; the first gives it
+    the collector's new address. The second, from the page opened before, moves the date:
+    nothing is saved (the reminders would go to the old address again, unseen), the refusal
+    said above the form, what is saved now at the address, the date typed kept; sent again
+    from there, it saves."""
+    satara = office(name="Collectorate Satara", short_code="COLL-SATARA", contact_email="collector@satara.gov.in",
+                    target_date=date(2030, 3, 31))
+    first, second = signed_in(world["superadmin"]), signed_in(world["state_admin_mh"])
+    url = f"/monitoring/adoption/{satara.pk}/edit/"
+    seen_by_first, seen_by_second = form_as_sent(page(first.get(url))), form_as_sent(page(second.get(url)))
+    assert first.post(url, {**seen_by_first, "contact_email": "dm@satara.gov.in"}).status_code == 302
+
+    response = second.post(url, {**seen_by_second, "target_date": "2030-06-30"})
+    assert response.status_code == 200
+    satara.refresh_from_db()
+    assert (satara.contact_email, satara.target_date) == ("dm@satara.gov.in", date(2030, 3, 31))
+    assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).count() == 1
+    tree = page(response)
+    assert "Nothing was saved" in tree.squashed_text() and "by someone else or in another tab" in tree.squashed_text()
+    assert field_value(tree, "target_date") == "2030-06-30"
+    assert field_value(tree, "contact_email") == "collector@satara.gov.in"  # what that page sent, kept
+    assert "Saved meanwhile: dm@satara.gov.in" in field_container(tree, "contact_email").squashed_text()
+    assert "Saved meanwhile: 2030-03-31" in field_container(tree, "target_date").squashed_text()
+    assert "Saved meanwhile" not in field_container(tree, "name").squashed_text()
+
+    again = form_as_sent(tree, contact_email="dm@satara.gov.in")
+    assert second.post(url, again).status_code == 302
+    satara.refresh_from_db()
+    assert (satara.contact_email, satara.target_date) == ("dm@satara.gov.in", date(2030, 6, 30))
 
 
 def upload(client, text, jurisdiction="MH"):

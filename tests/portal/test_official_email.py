@@ -24,7 +24,7 @@ from portal.accounts.services import clean_suffix
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import PlatformRole, PlatformRoleGrant
 from tests.factories import PASSWORD, OrganisationDomainFactory, UserFactory
-from tests.html_tree import field_error, field_value, page
+from tests.html_tree import field_container, field_error, field_value, form_as_sent, page
 from tests.onboarding.approval_helpers import make_superadmin, second_factor_given, with_totp
 from tests.onboarding.form_helpers import new_application, post_section, valid
 
@@ -248,6 +248,33 @@ def test_superadmin_adds_changes_and_deletes_a_rule_and_each_change_is_audited(s
     deleted = AuditEvent.objects.get(action=AuditAction.EMAIL_RULE_DELETED)
     assert deleted.old_values == {"suffix": "iitb.ac.in", "kind": "manual_review", "note": "Back to review"}
     assert deleted.target_id == str(rule.pk)
+
+
+def test_a_rule_page_opened_before_another_superadmin_saved_does_not_put_back_what_it_showed(superadmin):
+    """Two superadmins open a rule's page; the first makes it a contractor rule. The second,
+    from the page opened before, corrects the note: nothing is saved (the rule would be
+    official again, unseen), the refusal said above the form, what is saved now at the kind,
+    the note typed kept; sent again from there, it saves."""
+    rule = EmailSuffixRule.objects.create(suffix="agri-dept.gov.in", kind=SuffixKind.OFFICIAL, note="")
+    first, second = _signed_in(superadmin), _signed_in(make_superadmin(email="root.two@sandes.nic.in"))
+    url = f"/portal/email-rules/{rule.pk}/"
+    seen_by_first, seen_by_second = form_as_sent(page(first.get(url))), form_as_sent(page(second.get(url)))
+    assert first.post(url, {**seen_by_first, "action": "save", "kind": SuffixKind.CONTRACTOR}).status_code == 302
+
+    response = second.post(url, {**seen_by_second, "action": "save", "note": "Department of Agriculture"})
+    assert response.status_code == 200
+    rule.refresh_from_db()
+    assert (rule.kind, rule.note) == (SuffixKind.CONTRACTOR, "")
+    assert AuditEvent.objects.filter(action=AuditAction.EMAIL_RULE_CHANGED).count() == 1
+    tree = page(response)
+    assert "Nothing was saved" in tree.squashed_text() and "by someone else or in another tab" in tree.squashed_text()
+    assert field_value(tree, "note") == "Department of Agriculture"
+    assert f"Saved meanwhile: {SuffixKind.CONTRACTOR.label}" in field_container(tree, "kind").squashed_text()
+    assert "Saved meanwhile" not in field_container(tree, "suffix").squashed_text()
+
+    assert second.post(url, {**form_as_sent(tree), "action": "save", "kind": SuffixKind.CONTRACTOR}).status_code == 302
+    rule.refresh_from_db()
+    assert (rule.kind, rule.note) == (SuffixKind.CONTRACTOR, "Department of Agriculture")
     # Back to the seeded ac.in rule.
     assert classify_email("registrar@iitb.ac.in").kind == MANUAL_REVIEW
 

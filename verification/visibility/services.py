@@ -12,6 +12,7 @@ from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.organisations.models import Organisation
 from portal.permissions import AnyUser
+from portal.shown import check_shown, shown_digest
 from verification.services import check_decider
 from verification.visibility.models import (
     DEFAULT_AUDIENCES,
@@ -39,6 +40,22 @@ def _changes(row: VisibilityPolicy | PersonalVisibility, audiences: dict) -> tup
     return old, new
 
 
+def _audiences_shown(audiences: dict) -> dict:
+    """Every field's audience ({field: Audience or None}, a field left out as None) as a
+    page shows it and its digest is taken: by the field's name, the audience's number."""
+    return {name.value: None if audiences.get(name) is None else int(audiences[name]) for name in ProfileField}
+
+
+def _stored_audiences(row: VisibilityPolicy | PersonalVisibility) -> dict:
+    return _audiences_shown({name: getattr(row, column_of(name)) for name in ProfileField})
+
+
+def audiences_digest(audiences: dict) -> str:
+    """The digest of the audiences a visibility page shows ({field: Audience or None}): the
+    page sends it back as ``shown_values`` (portal.shown)."""
+    return shown_digest(_audiences_shown(audiences))
+
+
 def _checked(audiences: dict, *, allow_blank: bool) -> dict:
     known = set(ProfileField.values)
     checked = {}
@@ -55,19 +72,26 @@ def _checked(audiences: dict, *, allow_blank: bool) -> dict:
 
 
 def visibility_policy_set(
-    *, organisation_id: int, audiences: dict, actor: AnyUser, request: HttpRequest | None = None
+    *, organisation_id: int, audiences: dict, actor: AnyUser, request: HttpRequest | None = None,
+    shown_values: str | None = None,
 ) -> VisibilityPolicy:
     """Set the widest audience of some of an organisation's profile fields ({field:
     Audience}); only its administrators (or those above it) and superadmins, never an
-    auditor. Fields left out keep their audience."""
+    auditor. Fields left out keep their audience.
+
+    ``shown_values``: the ``audiences_digest`` of the policy the page showed; when the
+    policy is no longer that one (another admin saved it since) and this would change it,
+    raises ChangedMeanwhile and saves nothing. None: not checked."""
     audiences = _checked(audiences, allow_blank=False)
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
         check_decider(actor, organisation)
         policy, _created = VisibilityPolicy.objects.select_for_update().get_or_create(organisation=organisation)
+        stored = _stored_audiences(policy)
         old, new = _changes(policy, audiences)
         if not new:
             return policy
+        check_shown(shown_values, stored)
         policy.changed_at, policy.changed_by = timezone.now(), actor
         policy.save()
         audit_record(actor=actor, action=AuditAction.VISIBILITY_POLICY_CHANGED, target=organisation, request=request,
@@ -84,20 +108,26 @@ def visibility_policy_of(organisation: Organisation) -> dict:
 
 
 def personal_visibility_set(
-    *, choices: dict, actor: AnyUser, request: HttpRequest | None = None
+    *, choices: dict, actor: AnyUser, request: HttpRequest | None = None, shown_values: str | None = None,
 ) -> PersonalVisibility:
     """The person's own choices ({field: Audience or None for the organisation's}). A
     choice wider than the organisation's is refused: a person narrows, never widens
     (and the narrower of the two always applies, also when the organisation later
-    narrows or widens its own)."""
+    narrows or widens its own).
+
+    ``shown_values``: the ``audiences_digest`` of the choices the page showed; when they
+    were changed since (in another tab or window) and this would change them, raises
+    ChangedMeanwhile and saves nothing. None: not checked."""
     if not actor.is_authenticated:
         raise ValidationError(_("Sign in to choose who sees your details."), code="signed_out")
     choices = _checked(choices, allow_blank=True)
     with transaction.atomic():
         row, _created = PersonalVisibility.objects.select_for_update().get_or_create(user_id=actor.pk)
+        stored = _stored_audiences(row)
         old, new = _changes(row, choices)
         if not new:
             return row
+        check_shown(shown_values, stored)
         row.changed_at = timezone.now()
         row.save()
         audit_record(actor=actor, action=AuditAction.PERSONAL_VISIBILITY_CHANGED, target=row, request=request,

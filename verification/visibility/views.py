@@ -17,6 +17,7 @@ from portal.access import rule
 from portal.audit.models import AuditAction
 from portal.downloads import kept_out_of_caches
 from portal.limits import over_hourly
+from portal.shown import ChangedMeanwhile, shown_sent
 from verification.selectors import organisation_for_admin
 from verification.visibility import services
 from verification.visibility.csv_export import directory_csv
@@ -92,16 +93,26 @@ def export(request):
 @rule("authenticated")
 @require_http_methods(["GET", "POST"])
 def my_visibility(request):
-    """The person narrows who sees each of their details."""
+    """The person narrows who sees each of their details. A save from a page showing
+    choices changed since it was opened (in another tab or window) is refused: what is
+    saved now is said at each choice that differs, what was chosen is kept."""
     held = held_profile_of(request.user)
     policy = services.visibility_policy_of(held.organisation) if held else None
-    own = PersonalVisibility.objects.filter(user_id=request.user.pk).first()
-    current = {name: getattr(own, column_of(name)) for name in ProfileField} if own is not None else {}
+    current = _own_choices(request.user)
+    shown = services.audiences_digest(current)
     if request.method == "POST":
         form = PersonalVisibilityForm(request.POST, policy=policy, current=current)
+        shown = shown_sent(request.POST) or shown  # an answer with errors: still the page opened then
         if form.is_valid():
             try:
-                services.personal_visibility_set(choices=form.choices(), actor=request.user, request=request)
+                services.personal_visibility_set(choices=form.choices(), actor=request.user, request=request,
+                                                 shown_values=shown_sent(request.POST))
+            except ChangedMeanwhile:
+                current = _own_choices(request.user)
+                shown = services.audiences_digest(current)
+                form = PersonalVisibilityForm(request.POST, policy=policy, current=current)
+                form.is_valid()
+                form.say_changed_meanwhile({name.value: current.get(name) for name in ProfileField})
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
@@ -109,25 +120,41 @@ def my_visibility(request):
                 return redirect("visibility:mine")
     else:
         form = PersonalVisibilityForm(policy=policy, current=current)
-    return render(request, "visibility/mine.html", {"form": form, "held": held,
+    return render(request, "visibility/mine.html", {"form": form, "held": held, "shown_values": shown,
                                                     "seen": visible_profile(request.user, held.pk) if held else None})
+
+
+def _own_choices(user) -> dict:
+    """The person's stored choices by field (an empty dict when they made none)."""
+    own = PersonalVisibility.objects.filter(user_id=user.pk).first()
+    return {name: getattr(own, column_of(name)) for name in ProfileField} if own is not None else {}
 
 
 @rule("administrator_of_organisation")
 @require_http_methods(["GET", "POST"])
 def organisation_visibility(request, pk):
-    """An organisation's admins choose who may see each field of its people."""
+    """An organisation's admins choose who may see each field of its people. A save from a
+    page showing a policy another admin changed since it was opened is refused: what is
+    saved now is said at each field that differs, what was chosen is kept."""
     organisation = organisation_for_admin(request.user, pk)
     current = services.visibility_policy_of(organisation)
+    shown = services.audiences_digest(current)
     if request.method == "POST":
         form = VisibilityPolicyForm(request.POST)
+        shown = shown_sent(request.POST) or shown  # an answer with errors: still the page opened then
         if form.is_valid():
-            services.visibility_policy_set(organisation_id=organisation.pk, audiences=form.audiences(),
-                                           actor=request.user, request=request)
-            messages.success(request, _("Who may see your people's details was saved."))
-            return redirect("visibility:organisation", pk=organisation.pk)
+            try:
+                services.visibility_policy_set(organisation_id=organisation.pk, audiences=form.audiences(),
+                                               actor=request.user, request=request, shown_values=shown_sent(request.POST))
+            except ChangedMeanwhile:
+                current = services.visibility_policy_of(organisation)
+                shown = services.audiences_digest(current)
+                form.say_changed_meanwhile({name.value: int(value) for name, value in current.items()})
+            else:
+                messages.success(request, _("Who may see your people's details was saved."))
+                return redirect("visibility:organisation", pk=organisation.pk)
     else:
         form = VisibilityPolicyForm(initial={name.value: int(value) for name, value in current.items()})
     policy = VisibilityPolicy.objects.filter(organisation=organisation).select_related("changed_by").first()
     return render(request, "visibility/organisation.html",
-                  {"organisation": organisation, "form": form, "policy": policy})
+                  {"organisation": organisation, "form": form, "policy": policy, "shown_values": shown})

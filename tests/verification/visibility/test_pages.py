@@ -5,9 +5,10 @@ bounds (a short or long search, a page number out of range). Every page well-for
 import re
 
 import pytest
+from django.conf import settings
 
 from portal.audit.models import AuditAction, AuditEvent
-from tests.html_tree import html_problems
+from tests.html_tree import field_container, field_value, form_as_sent, html_problems, parse
 from tests.verification.helpers import GovernmentProfileFactory, make_admin, signed_in
 from tests.verification.visibility.conftest import VALUES, VIEWERS, client_of, lapsed_admin, set_policy
 from verification.models import GovernmentProfile, VerificationStatus
@@ -114,6 +115,91 @@ def test_saving_again_keeps_a_choice_the_organisation_has_since_narrowed_below(p
     # Still only narrowed: a choice wider than the organisation's that is not the kept one is refused.
     response = client.post("/people/visibility/", {"name": str(int(Audience.PUBLIC))})
     assert 'id="id_name_error"' in response.content.decode()
+
+
+CHANGED_MEANWHILE = "was changed since it was opened, by someone else or in another tab or window"
+
+
+def _as_shown(response, **changes):
+    """What the page's form sends back, as the page shows it, with ``changes``."""
+    return form_as_sent(parse(response.content), **changes)
+
+
+def test_a_policy_page_opened_before_another_admin_saved_does_not_put_back_what_it_showed(people):
+    """Two admins open the policy page; the first keeps official addresses to the admins.
+    The second, from the page opened before, changes who sees designations: nothing is
+    saved (the addresses would be shown to the organisation again, unseen), the refusal
+    said above the form, what is saved now at the field that differs, the choice kept."""
+    url = f"/people/visibility/organisations/{people['home'].pk}/"
+    first, second = client_of(people, "admin"), signed_in(make_admin(people["home"], email="second@quixrec.gov.in"))
+    seen_by_first, seen_by_second = _as_shown(first.get(url)), _as_shown(second.get(url))
+    assert first.post(url, {**seen_by_first, "official_email": str(int(Audience.ADMINS))}).status_code == 302
+    changes = AuditEvent.objects.filter(action=AuditAction.VISIBILITY_POLICY_CHANGED).count()
+
+    response = second.post(url, {**seen_by_second, "designation": str(int(Audience.ORGANISATION))})
+    assert response.status_code == 200
+    policy = VisibilityPolicy.objects.get(organisation=people["home"])
+    assert (policy.official_email, policy.designation) == (Audience.ADMINS, Audience.VERIFIED)
+    assert AuditEvent.objects.filter(action=AuditAction.VISIBILITY_POLICY_CHANGED).count() == changes
+    tree = parse(response.content)
+    assert not html_problems(response.content.decode())
+    assert "Nothing was saved" in tree.squashed_text() and CHANGED_MEANWHILE in tree.squashed_text()
+    assert field_value(tree, "designation") == str(int(Audience.ORGANISATION))  # what was chosen, kept
+    assert f"Saved meanwhile: {Audience.ADMINS.label}" in field_container(tree, "official_email").squashed_text()
+    assert "Saved meanwhile: Verified" in field_container(tree, "designation").squashed_text()  # differs from theirs
+    assert "Saved meanwhile" not in field_container(tree, "name").squashed_text()
+
+    # Sent again from that page (the admin checked it): saved, as that page shows it.
+    assert second.post(url, _as_shown(response)).status_code == 302
+    policy.refresh_from_db()
+    assert (policy.official_email, policy.designation) == (Audience.ORGANISATION, Audience.ORGANISATION)
+
+
+def test_a_policy_page_sending_what_is_saved_or_with_an_error_is_not_refused_for_it(people):
+    url = f"/people/visibility/organisations/{people['home'].pk}/"
+    client = client_of(people, "admin")
+    stale = _as_shown(client.get(url))
+    set_policy(people["home"], {ProfileField.MOBILE: Audience.NOBODY})
+    # A wrong choice is said at its field; the page still sends what it showed when opened.
+    response = client.post(url, {**stale, "name": "public"})
+    assert 'id="id_name_error"' in response.content.decode() and CHANGED_MEANWHILE not in response.content.decode()
+    assert field_value(parse(response.content), "shown_values") == stale["shown_values"]
+    # What is saved now, sent from a page opened before: nothing would be lost.
+    assert client.post(url, {**stale, "mobile": str(int(Audience.NOBODY))}).status_code == 302
+
+
+def test_in_hindi_a_policy_changed_meanwhile_is_said_in_hindi(people):
+    url = f"/people/visibility/organisations/{people['home'].pk}/"
+    client = client_of(people, "admin")
+    stale = _as_shown(client.get(url))
+    set_policy(people["home"], {ProfileField.MOBILE: Audience.NOBODY})
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "hi"
+    response = client.post(url, {**stale, "name": str(int(Audience.PUBLIC))})
+    assert response.status_code == 200
+    assert "किसी दूसरे टैब या विंडो में" in parse(response.content).squashed_text()
+    assert VisibilityPolicy.objects.get(organisation=people["home"]).name == Audience.VERIFIED
+
+
+def test_a_persons_page_left_open_in_another_tab_does_not_widen_what_they_narrowed_since(people):
+    client = client_of(people, "self")
+    tab_a = _as_shown(client.get("/people/visibility/"))
+    # Tab B: the mobile number kept to nobody.
+    assert client.post("/people/visibility/", _as_shown(client.get("/people/visibility/"),
+                                                        mobile=int(Audience.NOBODY))).status_code == 302
+    # Tab A, opened before: only the designation narrowed; the mobile number as that tab shows it.
+    response = client.post("/people/visibility/", {**tab_a, "designation": str(int(Audience.ORGANISATION))})
+    assert response.status_code == 200
+    row = PersonalVisibility.objects.get(user=people["self"])
+    assert (row.mobile, row.designation) == (Audience.NOBODY, None)
+    tree = parse(response.content)
+    assert not html_problems(response.content.decode())
+    assert CHANGED_MEANWHILE in tree.squashed_text()
+    assert field_value(tree, "designation") == str(int(Audience.ORGANISATION))
+    assert f"Saved meanwhile: {Audience.NOBODY.label}" in field_container(tree, "mobile").squashed_text()
+    assert "Saved meanwhile" not in field_container(tree, "name").squashed_text()
+    assert client.post("/people/visibility/", _as_shown(response)).status_code == 302
+    row.refresh_from_db()
+    assert (row.mobile, row.designation) == (None, Audience.ORGANISATION)
 
 
 def test_someone_not_verified_may_choose_ahead(people):
