@@ -124,7 +124,9 @@ class GovernmentProfile(models.Model):
     mobile = models.CharField(_("mobile number"), max_length=13)
     superannuation_date = models.DateField(_("date of superannuation"), null=True, blank=True)
     # The name the organisation vouched for: the account's name when the profile was
-    # verified (the name its roster gives, when verified or updated from one). A name the
+    # verified (the name its roster gives, when verified or updated from one), and then
+    # only as its administrators accept a new one (services.verified_name_accept). What
+    # anyone but the person sees of a held profile's name (visibility.rules): a name the
     # person changes themselves is vouched for by nobody.
     verified_name = models.CharField(_("verified name"), max_length=150, blank=True)
 

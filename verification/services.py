@@ -673,6 +673,40 @@ def profile_revoke(
     )
 
 
+# The name verified ------------------------------------------------------------------------------
+
+def verified_name_accept(
+    *, profile_id: int, name: str, actor: AnyUser, request: HttpRequest | None = None
+) -> GovernmentProfile:
+    """An administrator of the person's organisation (or of one above it), or a superadmin,
+    accepts the name the person gave their account since being verified (``name``: the one
+    the administrator was shown) as the name the organisation vouches for: others see it
+    from now on (verification.visibility.rules). Audited with both names. Raises
+    PermissionDenied (OwnProfile for one's own), StatusChanged when the profile is no
+    longer held, ValidationError when the organisation is not active or the account's
+    name is no longer ``name`` (the person changed it again: the page shows the new one);
+    changes nothing when it is the name verified already."""
+    with transaction.atomic():
+        profile = _lock_profile(profile_id)  # the person's lock: their name does not change meanwhile
+        _check_decider_of(actor, profile)
+        if not profile.is_held:
+            raise StatusChanged(profile)
+        _check_active(profile.organisation)
+        new = profile.user.full_name
+        if new != name:
+            raise ValidationError(_("The person changed their name again meanwhile: check the name shown now."),
+                                  code="name_changed")
+        old = profile.verified_name
+        if new == old:
+            return profile
+        profile.verified_name = new
+        profile.save(update_fields=["verified_name"])
+        audit_record(actor=actor, action=AuditAction.VERIFICATION_NAME_ACCEPTED, target=profile, request=request,
+                     old={"name": old}, new={"name": new, "user": profile.user.email,
+                                             "organisation": profile.organisation_id})
+    return profile
+
+
 # Settings -------------------------------------------------------------------------------------
 
 def auto_verification_set(

@@ -90,6 +90,7 @@ class AuditAction(models.TextChoices):
         "Email address added or changed in the Django admin")
     ROSTER_ROWS_REMOVED = "roster.rows_removed", _("Roster rows removed")
     USER_EMAIL_ADDED = "user.email_added", _("Email address added")
+    VERIFICATION_NAME_ACCEPTED = "verification.name_accepted", _("Name changed by the person accepted as verified")
 
 
 class AuditEvent(models.Model):

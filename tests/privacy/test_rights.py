@@ -192,6 +192,22 @@ def test_a_person_corrects_their_name_audited_and_an_empty_one_is_refused():
     assert (event.old_values, event.new_values) == ({"name": "Asha K"}, {"name": "Asha Kulkarni"})
 
 
+@pytest.mark.parametrize(("language", "words"), [
+    ("en", "the directory and the verification API show the name your organisation verified until its administrators"),
+    ("hi", "आपके संगठन द्वारा सत्यापित नाम ही दिखाते हैं"),
+    ("mr", "तुमच्या संस्थेने सत्यापित केलेले नावच दाखवतात"),
+])
+def test_the_name_field_says_a_verified_persons_change_waits_for_their_organisation(language, words):
+    """A verified person's new name is not the one their organisation vouched for: the field
+    says, in the page's language, that others see the verified one until its administrators
+    accept the change."""
+    client = client_of(UserFactory(email="asha@mha.gov.in", full_name="Asha K"))
+    client.cookies["django_language"] = language
+    page = parse(client.get("/privacy/my-data/").content.decode())
+    assert words in page.by_id("id_full_name_helptext").squashed_text()
+    assert "id_full_name_helptext" in page.by_id("id_full_name").get("aria-describedby")
+
+
 @pytest.mark.parametrize("typed", ["\u200b\u200b", "\u2060 \ufeff", "\u3164"])
 def test_a_name_made_only_of_invisible_characters_is_refused_at_its_field(typed):
     """Zero-width spaces and the like show nothing: the directory would show a person with

@@ -334,6 +334,47 @@ def test_reinstating_records_the_accounts_name_only_where_none_was_vouched_for(w
     assert verified.verified_name == "Asha Deshmukh"
 
 
+def test_accepting_a_changed_name(world, verified):
+    admin = world["admin_office"]
+    person_correct(user=world["person"], full_name="Asha Deshmukh")
+    services.verified_name_accept(profile_id=verified.pk, name="Asha Deshmukh", actor=admin)
+    verified.refresh_from_db()
+    assert verified.verified_name == "Asha Deshmukh" and not verified.name_changed
+    [event] = events(AuditAction.VERIFICATION_NAME_ACCEPTED, verified)
+    assert (event.actor_id, event.old_values) == (admin.pk, {"name": "Asha Kulkarni"})
+    assert event.new_values == {"name": "Asha Deshmukh", "user": world["person"].email,
+                                "organisation": world["office"].pk}
+    assert {"name", "user"} <= set(event.personal_keys)
+    services.verified_name_accept(profile_id=verified.pk, name="Asha Deshmukh", actor=admin)  # nothing left to accept
+    assert len(events(AuditAction.VERIFICATION_NAME_ACCEPTED)) == 1
+
+
+def test_a_changed_name_is_accepted_by_another_admin_of_a_held_profile_in_an_active_organisation(world, verified):
+    admin = world["admin_office"]
+    own = GovernmentProfileFactory(user=admin, organisation=world["office"], status=VerificationStatus.VERIFIED)
+    person_correct(user=admin, full_name="Chief Secretary")
+    with pytest.raises(services.OwnProfile):
+        services.verified_name_accept(profile_id=own.pk, name="Chief Secretary", actor=admin)
+    person_correct(user=world["person"], full_name="Chief Secretary")
+    with pytest.raises(PermissionDenied):
+        services.verified_name_accept(profile_id=verified.pk, name="Chief Secretary", actor=world["person"])
+    with pytest.raises(PermissionDenied):
+        services.verified_name_accept(profile_id=verified.pk, name="Chief Secretary", actor=world["admin_other"])
+    with pytest.raises(ValidationError):  # not the name the administrator was shown
+        services.verified_name_accept(profile_id=verified.pk, name="Asha Deshmukh", actor=world["admin_office"])
+    world["office"].status = OrganisationStatus.SUSPENDED
+    world["office"].save(update_fields=["status"])
+    with pytest.raises(ValidationError):
+        services.verified_name_accept(profile_id=verified.pk, name="Chief Secretary", actor=world["admin_office"])
+    world["office"].status = OrganisationStatus.ACTIVE
+    world["office"].save(update_fields=["status"])
+    services.profile_revoke(profile_id=verified.pk, reason_code="misuse", actor=world["admin_office"])
+    with pytest.raises(services.StatusChanged):
+        services.verified_name_accept(profile_id=verified.pk, name="Chief Secretary", actor=world["admin_office"])
+    assert GovernmentProfile.objects.get(pk=verified.pk).verified_name == "Asha Kulkarni"
+    assert not events(AuditAction.VERIFICATION_NAME_ACCEPTED)
+
+
 def test_only_a_roster_gives_the_name_it_verifies(world):
     profile = ask(world)
     with pytest.raises(ValueError):
