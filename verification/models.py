@@ -127,7 +127,8 @@ class GovernmentProfile(models.Model):
     # verified (the name its roster gives, when verified or updated from one), and then
     # only as its administrators accept a new one (services.verified_name_accept). What
     # anyone but the person sees of a held profile's name (visibility.rules): a name the
-    # person changes themselves is vouched for by nobody.
+    # person changes themselves is vouched for by nobody. Personal data: in the person's
+    # download (personal_data.py), blanked by an erasure and by retention (retention.py).
     verified_name = models.CharField(_("verified name"), max_length=150, blank=True)
 
     status = models.CharField(max_length=20, choices=VerificationStatus.choices, default=VerificationStatus.PENDING)
