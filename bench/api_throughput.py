@@ -140,6 +140,7 @@ def seed(people):
             employee_code=f"E{i:06d}", official_email=user.email, mobile=f"+919{i:09d}",
             status=VerificationStatus.VERIFIED if i < people else VerificationStatus.SUSPENDED,
             requested_at=now, verified_at=now, method=VerificationMethod.MANUAL, decided_at=now,
+            verified_name=user.full_name,
         )
         for i, user in enumerate(users)
     )

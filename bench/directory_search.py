@@ -109,9 +109,11 @@ def _copy(connection, model, rows):
 
 
 def _trigram_indexes():
+    """The directory search's trigram index migrations (each with INDEXES, create and drop)."""
     import importlib
 
-    return importlib.import_module("verification.visibility.migrations.0002_directory_search_trigram_indexes")
+    return [importlib.import_module(f"verification.visibility.migrations.{name}")
+            for name in ("0002_directory_search_trigram_indexes", "0003_verified_name_trigram_index")]
 
 
 def load(n_users, n_orgs):
@@ -124,9 +126,9 @@ def load(n_users, n_orgs):
 
     rnd = random.Random(20261201)
     now = datetime(2026, 12, 1, tzinfo=UTC)
-    indexes = _trigram_indexes()
+    migrations = _trigram_indexes()
     with connection.cursor() as cursor:
-        for name in indexes.INDEXES:
+        for name in (name for indexes in migrations for name in indexes.INDEXES):
             cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
     started = time.perf_counter()
     _copy(connection, Organisation, (
@@ -146,7 +148,8 @@ def load(n_users, n_orgs):
          "office": f"{TOPICS[(i // 7) % len(TOPICS)]} Section {i % 97}", "employee_code": f"EMP{i:07d}",
          "official_email": f"{given.lower()}.{family.lower()}.{i}@dept{i % n_orgs}.gov.in",
          "mobile": f"+91{9000000000 + i * 7919 % 1000000000}", "requested_at": now,
-         **({"status": "verified", "method": "manual", "verified_at": now, "decided_at": now} if i % 20
+         **({"status": "verified", "method": "manual", "verified_at": now, "decided_at": now,
+             "verified_name": f"{given} {family}"} if i % 20
             else {"status": "pending"})}
         for i, (given, family) in enumerate(people, start=1)
     ))
@@ -170,7 +173,8 @@ def load(n_users, n_orgs):
             with connection.cursor() as cursor:
                 cursor.execute(sql)
 
-    indexes.create(None, Editor(connection))
+    for indexes in migrations:
+        indexes.create(None, Editor(connection))
     with connection.cursor() as cursor:
         for model in (User, Organisation, GovernmentProfile, VisibilityPolicy, PersonalVisibility):
             cursor.execute(f'ANALYZE "{model._meta.db_table}"')

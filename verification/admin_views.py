@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -303,6 +304,31 @@ def profile_revoke(request, pk):
 @require_http_methods(["GET", "POST"])
 def profile_reinstate(request, pk):
     return _act(request, pk, "reinstate")
+
+
+@rule("administrator_of_organisation")
+@require_http_methods(["POST"])
+def profile_name_accept(request, pk):
+    """Accept the name a verified (or suspended) person gave themselves as the name the
+    organisation vouches for: offered on their page to its administrators who see their
+    name (the name posted is the one the page showed them)."""
+    profile = profile_for_admin(request.user, pk)
+    back = redirect("verification:profile", pk=profile.pk)
+    if profile.seen.name is None:  # a name kept from this administrator is not theirs to vouch for
+        raise Http404
+    try:
+        services.verified_name_accept(profile_id=profile.pk, name=request.POST.get("name", ""), actor=request.user,
+                                      request=request)
+    except services.StatusChanged:
+        messages.info(request, _("This verification is no longer in a state that allows this."))
+    except services.OwnProfile:
+        messages.error(request, _("You cannot decide on your own verification: another administrator does."))
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("The new name was accepted: it is the name others see of this person now."))
+    return back
 
 
 # Settings ------------------------------------------------------------------------------------

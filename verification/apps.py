@@ -20,10 +20,11 @@ class VerificationConfig(AppConfig):
 
         # Values of its audit events that are personal (redacted with the person's data):
         # the date of superannuation, the admin who invited, the invited addresses, the
-        # admin who verified a person in another organisation (ending their verification here).
+        # admin who verified a person in another organisation (ending their verification here),
+        # the name a roster changes a verified person's to.
         from portal.audit.personal import register_personal_keys  # noqa: PLC0415
 
-        register_personal_keys("superannuation_date", "invited_by", "invitations", "transferred_by")
+        register_personal_keys("superannuation_date", "invited_by", "invitations", "transferred_by", "verified_name")
 
         # An erasure granted to a person erases their verification records too, and is
         # refused while one of them is under a legal hold.

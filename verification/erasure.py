@@ -1,7 +1,7 @@
 """What an erasure granted to a person (portal/privacy/requests.py) removes of their
 verification: every record of theirs ends (revoked or cancelled, reason "erased": the
-verification API stops answering for them at once) and loses the details they gave and
-its address confirmations; the invitations they accepted, and every other one at one of
+verification API stops answering for them at once) and loses the details they gave, the
+name it was verified under and its address confirmations; the invitations they accepted, and every other one at one of
 their confirmed addresses that no account accepted (waiting or cancelled), are deleted
 (one another account accepted stays theirs), with the personal part of the roster's
 batch events that list them (its "invitation sent", read by its admins), and so are the

@@ -123,6 +123,13 @@ class GovernmentProfile(models.Model):
     official_email = models.EmailField(_("official email address"), max_length=254)
     mobile = models.CharField(_("mobile number"), max_length=13)
     superannuation_date = models.DateField(_("date of superannuation"), null=True, blank=True)
+    # The name the organisation vouched for: the account's name when the profile was
+    # verified (the name its roster gives, when verified or updated from one), and then
+    # only as its administrators accept a new one (services.verified_name_accept). What
+    # anyone but the person sees of a held profile's name (visibility.rules): a name the
+    # person changes themselves is vouched for by nobody. Personal data: in the person's
+    # download (personal_data.py), blanked by an erasure and by retention (retention.py).
+    verified_name = models.CharField(_("verified name"), max_length=150, blank=True)
 
     status = models.CharField(max_length=20, choices=VerificationStatus.choices, default=VerificationStatus.PENDING)
     requested_at = models.DateTimeField()
@@ -193,6 +200,12 @@ class GovernmentProfile(models.Model):
     @property
     def is_held(self):
         return self.status in HELD_STATUSES
+
+    @property
+    def name_changed(self) -> bool:
+        """Whether the person changed their account's name since their organisation vouched
+        for one (a held profile): the administrators see both, and may accept the new one."""
+        return self.is_held and self.user.full_name != self.verified_name
 
     @property
     def decision_note(self) -> str:

@@ -16,7 +16,7 @@ from verification.visibility.models import Audience, PersonalVisibility
 
 def profiles_of(user) -> list:
     return list(GovernmentProfile.objects.filter(user=user).order_by("id").values(
-        "organisation__name", "designation", "office", "employee_code", "official_email", "mobile",
+        "organisation__name", "verified_name", "designation", "office", "employee_code", "official_email", "mobile",
         "superannuation_date", "status", "requested_at", "verified_at", "decided_at", "reason_code", "reason")[:200])
 
 

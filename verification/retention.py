@@ -3,7 +3,8 @@
 policy's days after the revocation, keeps what an audit needs (the person, the
 organisation, the status, the dates, the reason's code, who decided) and loses the
 details they gave (designation, office, employee code, official address, mobile,
-superannuation date, the free-text reason) and its address confirmations."""
+superannuation date, the free-text reason), the name it was verified under and its
+address confirmations."""
 
 from datetime import datetime
 
@@ -21,11 +22,13 @@ def revoked_due(policy: RetentionPolicy, now: datetime) -> QuerySet:
 
 
 def profiles_details_erase(ids: list[int]) -> None:
-    """The profiles lose the details their person gave (and the free-text reason) and
-    their address confirmations; what an audit needs stays (also an erasure's, erasure.py)."""
+    """The profiles lose the details their person gave (and the free-text reason), the
+    name they were verified under and their address confirmations; what an audit needs
+    stays (also an erasure's, erasure.py)."""
     AddressConfirmation.objects.filter(profile_id__in=ids).delete()
     GovernmentProfile.objects.filter(pk__in=ids).update(
-        designation="", office="", employee_code="", official_email="", mobile="", superannuation_date=None, reason="")
+        designation="", office="", employee_code="", official_email="", mobile="", superannuation_date=None, reason="",
+        verified_name="")
 
 
 def revoked_reduce(ids: list[int], now: datetime) -> None:

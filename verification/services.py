@@ -367,8 +367,10 @@ def _end_elsewhere(profile: GovernmentProfile, *, actor: AnyUser | None,
 
 
 def _verify(profile: GovernmentProfile, *, actor: AnyUser | None, method: str, reason: str,
-            request: HttpRequest | None, on_official_domain: bool) -> None:
-    """Verify a locked, pending profile (the caller holds the person's lock).
+            request: HttpRequest | None, on_official_domain: bool, name: str | None = None) -> None:
+    """Verify a locked, pending profile (the caller holds the person's lock), under
+    ``name`` (the name a roster gives) or else the account's name as it is now: the name
+    the organisation vouches for (``verified_name``).
 
     Every row is changed (and locked) before the first audit event: appending one holds
     the chain's lock to the commit, and a row locked after it could wait on a transaction
@@ -385,8 +387,9 @@ def _verify(profile: GovernmentProfile, *, actor: AnyUser | None, method: str, r
     profile.status = VerificationStatus.VERIFIED
     fields = _record_decision(profile, actor=actor, now=now, reason=reason)
     profile.method, profile.verified_at, profile.verified_by = method, now, profile.decided_by
+    profile.verified_name = profile.user.full_name if name is None else name
     fields += restart_confirmation_year(profile, now)
-    profile.save(update_fields=[*fields, "method", "verified_at", "verified_by"])
+    profile.save(update_fields=[*fields, "method", "verified_at", "verified_by", "verified_name"])
     _membership_start(profile)
     # An admin role resting on a verification that ends here ends with it: the mail names it.
     ended_roles = []
@@ -414,7 +417,7 @@ def _verify(profile: GovernmentProfile, *, actor: AnyUser | None, method: str, r
                    ended_by="verified_elsewhere",
                    **({"transferred_by": actor.email} if actor is not None and actor.is_authenticated else {}))
     _audit(actor, AuditAction.VERIFICATION_VERIFIED, profile, VerificationStatus.PENDING, request=request, method=method,
-           reason=reason, on_official_domain=on_official_domain, ended=[other.pk for other in ended],
+           reason=reason, on_official_domain=on_official_domain, name=profile.verified_name, ended=[other.pk for other in ended],
            **({"replaced": [other.pk for other in replaced]} if replaced else {}))
     notifications.send_decision_mail(profile=profile, template="verified",
                                      context={"ended": ended, "ended_roles": ended_roles})
@@ -436,17 +439,21 @@ def _check_active(organisation: Organisation) -> None:
 
 def join_request_decide(
     *, profile_id: int, decision: str, reason: str | None = "", actor: AnyUser, request: HttpRequest | None = None,
-    method: str = VerificationMethod.MANUAL,
+    method: str = VerificationMethod.MANUAL, name: str | None = None,
 ) -> GovernmentProfile:
     """An admin of the organisation (or above it), or a superadmin, verifies or rejects a
     waiting request; a rejection needs a reason, which the person is sent. Verifying
     cancels the person's other waiting requests and ends a verification they held in
     another organisation. Raises ValidationError, PermissionDenied (OwnProfile for
     one's own) or StatusChanged, and changes nothing when it does. ``method``: by hand,
-    or from the organisation's roster (verification.rosters, for the admin who applied it)."""
+    or from the organisation's roster (verification.rosters, for the admin who applied it),
+    whose row's ``name`` the admin vouches for (by hand: the account's name, which the
+    admin saw on the request)."""
     reason = clean_reason(reason)
     if method not in (VerificationMethod.MANUAL, VerificationMethod.ROSTER):
         raise ValueError(method)
+    if name is not None and method != VerificationMethod.ROSTER:
+        raise ValueError("only a roster gives the name it vouches for")
     if decision not in JoinDecision.ALL:
         raise ValidationError({"decision": _("Choose verify or reject.")}, code="invalid")
     if decision == JoinDecision.REJECT and not reason:
@@ -461,7 +468,7 @@ def join_request_decide(
             # Asked before retiring, decided after; an address removed or no longer official since.
             _check_vouchable(profile, superannuated=_("This person's date of superannuation has passed: they cannot "
                                                       "be verified."))
-            _verify(profile, actor=actor, method=method, reason=reason, request=request,
+            _verify(profile, actor=actor, method=method, reason=reason, request=request, name=name,
                     on_official_domain=on_official_domain(profile.user, profile.official_email, profile.organisation))
             return profile
         profile.status = VerificationStatus.REJECTED
@@ -606,6 +613,11 @@ def _change_held(
         fields = _record_decision(profile, actor=actor, now=timezone.now(), reason=reason, reason_code=reason_code)
         if to == VerificationStatus.VERIFIED:
             fields += restart_confirmation_year(profile, profile.decided_at)
+            if not profile.verified_name:
+                # None on record (held before names were): the administrator reinstating
+                # the person vouches for the account's name, as verifying does.
+                profile.verified_name = profile.user.full_name
+                fields.append("verified_name")
         profile.save(update_fields=fields)
         ended_roles = []
         if to == VerificationStatus.VERIFIED:
@@ -659,6 +671,40 @@ def profile_revoke(
         action=AuditAction.VERIFICATION_REVOKED, template="revoked", reason=clean_reason(reason),
         reason_code=_end_reason(reason_code), request=request,
     )
+
+
+# The name verified ------------------------------------------------------------------------------
+
+def verified_name_accept(
+    *, profile_id: int, name: str, actor: AnyUser, request: HttpRequest | None = None
+) -> GovernmentProfile:
+    """An administrator of the person's organisation (or of one above it), or a superadmin,
+    accepts the name the person gave their account since being verified (``name``: the one
+    the administrator was shown) as the name the organisation vouches for: others see it
+    from now on (verification.visibility.rules). Audited with both names. Raises
+    PermissionDenied (OwnProfile for one's own), StatusChanged when the profile is no
+    longer held, ValidationError when the organisation is not active or the account's
+    name is no longer ``name`` (the person changed it again: the page shows the new one);
+    changes nothing when it is the name verified already."""
+    with transaction.atomic():
+        profile = _lock_profile(profile_id)  # the person's lock: their name does not change meanwhile
+        _check_decider_of(actor, profile)
+        if not profile.is_held:
+            raise StatusChanged(profile)
+        _check_active(profile.organisation)
+        new = profile.user.full_name
+        if new != name:
+            raise ValidationError(_("The person changed their name again meanwhile: check the name shown now."),
+                                  code="name_changed")
+        old = profile.verified_name
+        if new == old:
+            return profile
+        profile.verified_name = new
+        profile.save(update_fields=["verified_name"])
+        audit_record(actor=actor, action=AuditAction.VERIFICATION_NAME_ACCEPTED, target=profile, request=request,
+                     old={"name": old}, new={"name": new, "user": profile.user.email,
+                                             "organisation": profile.organisation_id})
+    return profile
 
 
 # Settings -------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ urlpatterns = [
     path("profiles/<int:pk>/suspend/", admin_views.profile_suspend, name="profile_suspend"),
     path("profiles/<int:pk>/revoke/", admin_views.profile_revoke, name="profile_revoke"),
     path("profiles/<int:pk>/reinstate/", admin_views.profile_reinstate, name="profile_reinstate"),
+    path("profiles/<int:pk>/accept-name/", admin_views.profile_name_accept, name="profile_name_accept"),
     path("organisations/<int:pk>/members/", admin_views.members, name="members"),
     path("organisations/<int:pk>/settings/", admin_views.organisation_settings, name="organisation_settings"),
 ]

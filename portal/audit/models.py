@@ -91,6 +91,7 @@ class AuditAction(models.TextChoices):
     ROSTER_ROWS_REMOVED = "roster.rows_removed", _("Roster rows removed")
     USER_EMAIL_ADDED = "user.email_added", _("Email address added")
     USER_NAME_CHANGED_IN_ADMIN = "user.name_admin_changed", _("Name changed in the Django admin")
+    VERIFICATION_NAME_ACCEPTED = "verification.name_accepted", _("Name changed by the person accepted as verified")
 
 
 class AuditEvent(models.Model):

@@ -45,7 +45,10 @@ class NoticePublishForm(AccessibleForm):
 
 
 class CorrectionForm(AccessibleForm):
-    full_name = forms.CharField(label=_("Your name"), max_length=150, validators=[refuse_invisible_only])
+    full_name = forms.CharField(
+        label=_("Your name"), max_length=150, validators=[refuse_invisible_only],
+        help_text=_("While you are a verified government user, the directory and the verification API show the name "
+                    "your organisation verified until its administrators accept the change."))
 
 
 class PrivacyRequestForm(AccessibleForm):

@@ -19,6 +19,7 @@ from api.selectors import client_cache_key
 from api.services import api_client_revoke, used_key
 from api.v1 import email_forms
 from portal.organisations.models import OrganisationStatus
+from portal.privacy.requests import person_correct
 from tests.api.conftest import bearer
 from tests.factories import UserFactory
 from tests.pg_trace import column_retyped
@@ -196,6 +197,15 @@ def test_a_verified_address_answers_its_organisation(world, api_get):
     assert response.status_code == 200
     assert response.json() == {"verified": True, "organisation": organisation_of(world["a"]),
                                "person": seen_person(world["verified_a"])}
+
+
+def test_a_verified_person_renaming_themselves_is_answered_by_the_name_their_organisation_verified(world, api_get):
+    """A rename the person makes themselves is vouched for by nobody: the API answers
+    the name the organisation verified, with the verified status, until its
+    administrators accept the new one."""
+    person_correct(user=world["verified_a"].user, full_name="Chief Secretary, Maharashtra")
+    for params in ({"email": "asha.kulkarni@mahaagri.gov.in"}, {"mobile": "+919876543210"}):
+        assert api_get(URL, **params).json()["person"]["name"] == "Asha Kulkarni"
 
 
 @pytest.mark.parametrize("typed", ["  Asha.Kulkarni@MAHAAGRI.GOV.IN ", "asha.kulkarni@mahaagri.gov.in."])

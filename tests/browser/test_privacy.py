@@ -51,6 +51,7 @@ def test_download_and_an_erasure_request_from_asking_to_decision(page, portal, c
     sign_in(page, portal, OFFICER_EMAIL)
     page.goto(portal + "/privacy/my-data/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Your personal data")
+    expect(page.get_by_text("the directory and the verification API show the name your organisation")).to_be_visible()
     check_page(page, "my-data")
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download your data").click()

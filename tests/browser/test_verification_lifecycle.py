@@ -3,7 +3,7 @@ browser (Chromium through Playwright), each page screenshotted and checked with
 axe-core: the link from the mail delivered over SMTP opens the confirm page (no
 account), the button confirms, the link used again says so, and an unknown or
 expired link says why; an organisation admin limits the members list to verified
-users and finds one by name."""
+users and finds one by name, and accepts the name a member changed."""
 
 import re
 from datetime import timedelta
@@ -12,6 +12,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from portal.privacy.requests import person_correct
 from tests.browser.support import sign_in, switch_language, wait_for_message
 from tests.factories import OrganisationFactory, UserFactory
 from tests.smtp import text_of
@@ -80,6 +81,30 @@ def test_an_admin_limits_the_members_to_verified_users(portal, page, check_page,
     page.get_by_role("button", name="Show").click()
     expect(page.get_by_text("No member matches.")).to_be_visible()
     check_page(page, "members-none")
+    check_page.assert_clean()
+
+
+def test_an_admin_sees_a_name_a_member_changed_and_accepts_it(portal, page, check_page, office):
+    """A verified member renames themselves: the members list shows both names, and the
+    person's page accepts the new one, which is then the name shown."""
+    admin = make_admin(office, email="admin@pune.mahaagri.gov.in", full_name="Office Admin")
+    member = UserFactory(full_name="Asha Kulkarni", email="asha@pune.mahaagri.gov.in")
+    profile = GovernmentProfileFactory(organisation=office, status=VerificationStatus.VERIFIED, user=member)
+    person_correct(user=member, full_name="Asha Deshmukh")
+    sign_in(page, portal, admin.email)
+    page.goto(f"{portal}/verification/organisations/{office.pk}/members/")
+    expect(page.get_by_role("table")).to_contain_text(
+        "Name changed by the person: Asha Deshmukh; the directory shows Asha Kulkarni.")
+    check_page(page, "members-name-changed")
+    page.get_by_role("link", name=re.compile("^Open")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Asha Kulkarni")
+    check_page(page, "profile-name-changed")
+    page.get_by_role("button", name="Accept the new name").click()
+    page.wait_for_load_state("load")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Asha Deshmukh")
+    expect(page.get_by_text("The new name was accepted")).to_be_visible()
+    check_page(page, "profile-name-accepted")
+    assert GovernmentProfile.objects.get(pk=profile.pk).verified_name == "Asha Deshmukh"
     check_page.assert_clean()
 
 

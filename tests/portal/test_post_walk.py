@@ -60,7 +60,7 @@ def world():
         "outbox_message": message.pk, "outbox_requeue": message.pk,
         "join": organisation.pk, "members": organisation.pk, "organisation_settings": organisation.pk,
         "profile": waiting.pk, "request_withdraw": waiting.pk, "profile_suspend": verified.pk,
-        "profile_revoke": verified.pk, "profile_reinstate": suspended.pk,
+        "profile_revoke": verified.pk, "profile_reinstate": suspended.pk, "profile_name_accept": verified.pk,
     }
     return {
         "values": values, "by_name": by_name,

@@ -238,7 +238,8 @@ def test_withdrawn_and_finally_rejected_applications_keep_reference_organisation
 def test_a_revoked_persons_verification_record_is_reduced_to_what_an_audit_needs_after_a_year():
     only(RetentionKind.REVOKED_VERIFICATION)
     with at(0):
-        revoked = GovernmentProfileFactory(status=VerificationStatus.REVOKED, reason_code="transfer", reason="Moved")
+        revoked = GovernmentProfileFactory(status=VerificationStatus.REVOKED, reason_code="transfer", reason="Moved",
+                                           verified_name="Asha Kulkarni")
         verified = GovernmentProfileFactory(status=VerificationStatus.VERIFIED)
         audit_record(actor=None, action=AuditAction.VERIFICATION_REVOKED, target=revoked, actor_role="system",
                      new={"status": "revoked", "details": {"mobile": revoked.mobile}})
@@ -248,8 +249,9 @@ def test_a_revoked_persons_verification_record_is_reduced_to_what_an_audit_needs
     assert (reduced.user_id, reduced.organisation_id, reduced.status, reduced.reason_code, reduced.decided_at) == (
         revoked.user_id, revoked.organisation_id, "revoked", "transfer", revoked.decided_at)
     assert (reduced.designation, reduced.office, reduced.employee_code, reduced.official_email, reduced.mobile,
-            reduced.reason) == ("", "", "", "", "", "")
-    assert GovernmentProfile.objects.get(pk=verified.pk).mobile == verified.mobile
+            reduced.reason, reduced.verified_name) == ("", "", "", "", "", "", "")
+    kept = GovernmentProfile.objects.get(pk=verified.pk)
+    assert (kept.mobile, kept.verified_name) == (verified.mobile, verified.verified_name)
     assert AuditEvent.objects.get(action=AuditAction.VERIFICATION_REVOKED).new_values == {"status": "revoked"}
     assert counts_of(run(367), "revoked_verification")["erased"] == 0
     assert audit_verify() == []

@@ -77,6 +77,17 @@ def test_the_download_holds_the_persons_data_and_nothing_of_anyone_else():
     assert export.actor_id == asha.pk and export.new_values["files"] == 0
 
 
+def test_the_download_holds_the_name_the_persons_organisation_verified():
+    """The name an organisation vouched for is the person's data as much as the account's:
+    after a rename, the download holds both."""
+    asha = UserFactory(email="asha@mha.gov.in", full_name="Asha Kulkarni")
+    GovernmentProfileFactory(user=asha, status="verified", employee_code="EMP-ASHA")
+    person_correct(user=asha, full_name="Asha Deshmukh")
+    _archive, data = unzip(client_of(asha).get("/privacy/my-data/download/"))
+    assert data["account"]["full_name"] == "Asha Deshmukh"
+    assert [record["verified_name"] for record in data["verification_records"]] == ["Asha Kulkarni"]
+
+
 def test_the_download_of_an_application_leaves_out_the_details_of_the_other_persons_it_names():
     """The form names the competent authority and a technical contact: their names,
     addresses and mobiles are theirs, not the nodal officer's to download. Each such answer
@@ -190,6 +201,22 @@ def test_a_person_corrects_their_name_audited_and_an_empty_one_is_refused():
     assert asha.full_name == "Asha Kulkarni"
     event = AuditEvent.objects.get(action=AuditAction.PERSONAL_DATA_CORRECTED)
     assert (event.old_values, event.new_values) == ({"name": "Asha K"}, {"name": "Asha Kulkarni"})
+
+
+@pytest.mark.parametrize(("language", "words"), [
+    ("en", "the directory and the verification API show the name your organisation verified until its administrators"),
+    ("hi", "आपके संगठन द्वारा सत्यापित नाम ही दिखाते हैं"),
+    ("mr", "तुमच्या संस्थेने सत्यापित केलेले नावच दाखवतात"),
+])
+def test_the_name_field_says_a_verified_persons_change_waits_for_their_organisation(language, words):
+    """A verified person's new name is not the one their organisation vouched for: the field
+    says, in the page's language, that others see the verified one until its administrators
+    accept the change."""
+    client = client_of(UserFactory(email="asha@mha.gov.in", full_name="Asha K"))
+    client.cookies["django_language"] = language
+    page = parse(client.get("/privacy/my-data/").content.decode())
+    assert words in page.by_id("id_full_name_helptext").squashed_text()
+    assert "id_full_name_helptext" in page.by_id("id_full_name").get("aria-describedby")
 
 
 @pytest.mark.parametrize("typed", ["\u200b\u200b", "\u2060 \ufeff", "\u3164"])
@@ -508,12 +535,14 @@ def test_an_erasure_granted_ends_the_persons_verification_and_removes_what_they_
     rows = {row.pk: row for row in GovernmentProfile.objects.filter(user=asha)}
     assert (rows[held.pk].status, rows[held.pk].reason_code) == (VerificationStatus.REVOKED, "erased")
     assert (rows[waiting.pk].status, rows[waiting.pk].reason_code) == (VerificationStatus.CANCELLED, "erased")
-    assert all(row.official_email == row.mobile == row.designation == row.employee_code == "" for row in rows.values())
+    assert all(row.official_email == row.mobile == row.designation == row.employee_code == row.verified_name == ""
+               for row in rows.values())
     assert not Invitation.objects.exists()
     assert not may_administer(type(asha).objects.get(pk=asha.pk), parent)
     assert may_administer(office_admin, office)  # others' roles stay
     about = AuditEvent.objects.filter(target_type="verification.governmentprofile", target_id=str(held.pk))
     assert about.exists() and "asha.k@pune.mahaagri.gov.in" not in str(list(about.values()))
+    assert "Asha Kulkarni" not in str(list(about.values()))  # the name verified, in the verification's event
     assert audit_verify() == []
 
 

@@ -10,7 +10,7 @@ from portal.organisations.models import Membership, MembershipRole
 from portal.permissions import ADMINISTER_ORGANISATION, VIEW_ORGANISATION_DASHBOARD
 from tests.factories import OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import second_factor_given
-from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
+from verification.models import HELD_STATUSES, GovernmentProfile, VerificationMethod, VerificationStatus
 from verification.visibility.models import Audience, VisibilityPolicy
 
 DETAILS = {
@@ -45,6 +45,8 @@ class GovernmentProfileFactory(factory.django.DjangoModelFactory):
                                                             VerificationStatus.REVOKED) else ""
     )
     verified_at = factory.LazyAttribute(lambda p: timezone.now() if p.method else None)
+    # Held: vouched for under the account's name, as verifying records it.
+    verified_name = factory.LazyAttribute(lambda p: p.user.full_name if p.status in HELD_STATUSES else "")
     decided_at = factory.LazyAttribute(lambda p: None if p.status == VerificationStatus.PENDING else timezone.now())
 
 

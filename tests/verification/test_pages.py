@@ -15,6 +15,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import Membership, MembershipRole, OrganisationStatus
 from portal.organisations.services import organisation_admin_grant
+from portal.privacy.requests import person_correct
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory
 from tests.html_tree import field_error, field_value, html_problems, parse
 from tests.verification.helpers import GovernmentProfileFactory, form_data, signed_in
@@ -587,6 +588,71 @@ def test_the_members_page_lists_verified_and_suspended_people_for_admins_only(wo
     assert "Verified government user" in html and "Public user" in html  # the suspended person is not verified
     for who in ("public", "person", "auditor", "admin_other"):
         assert signed_in(world[who]).get(url).status_code == 404, who
+
+
+def test_an_admin_sees_a_name_the_person_changed_and_accepts_it(world, verified):
+    """The person renames themselves: their administrators see both names on the members
+    list and the person's page, where they accept the new one (audited with both names);
+    from then on it is the name shown, and the notice is gone."""
+    person_correct(user=world["person"], full_name="Asha Deshmukh")
+    client = signed_in(world["admin_office"])
+    notice = "Name changed by the person: Asha Deshmukh; the directory shows Asha Kulkarni."
+    members = well_formed(client.get(f"/verification/organisations/{world['office'].pk}/members/"))
+    assert notice in parse(members).squashed_text()
+    page = well_formed(client.get(f"/verification/profiles/{verified.pk}/"))
+    assert notice in parse(page).squashed_text() and "Accept the new name" in page
+    response = client.post(f"/verification/profiles/{verified.pk}/accept-name/", {"name": "Asha Deshmukh"})
+    assert response.status_code == 302 and response["Location"] == f"/verification/profiles/{verified.pk}/"
+    verified.refresh_from_db()
+    assert verified.verified_name == "Asha Deshmukh"
+    [event] = AuditEvent.objects.filter(action=AuditAction.VERIFICATION_NAME_ACCEPTED)
+    assert event.actor_id == world["admin_office"].pk and event.target_id == str(verified.pk)
+    assert (event.old_values, event.new_values["name"]) == ({"name": "Asha Kulkarni"}, "Asha Deshmukh")
+    page = well_formed(client.get(f"/verification/profiles/{verified.pk}/"))
+    assert "<h1>Asha Deshmukh</h1>" in page and "Name changed by the person:" not in page and "Accept the new" not in page
+    assert "Name changed by the person accepted as verified" in page  # its history
+
+
+def test_a_name_changed_again_since_the_page_was_shown_is_not_accepted(world, verified):
+    person_correct(user=world["person"], full_name="Asha Deshmukh")
+    client = signed_in(world["admin_office"])
+    person_correct(user=world["person"], full_name="Chief Secretary")  # after the admin's page was shown
+    response = client.post(f"/verification/profiles/{verified.pk}/accept-name/", {"name": "Asha Deshmukh"}, follow=True)
+    assert "The person changed their name again meanwhile" in " ".join(messages_of(response))
+    verified.refresh_from_db()
+    assert verified.verified_name == "Asha Kulkarni"
+    assert not AuditEvent.objects.filter(action=AuditAction.VERIFICATION_NAME_ACCEPTED).exists()
+
+
+@pytest.mark.parametrize("who", ["person", "public", "auditor", "admin_other"])
+def test_nobody_but_the_organisations_admins_accepts_a_changed_name(world, verified, who):
+    person_correct(user=world["person"], full_name="Chief Secretary")
+    response = signed_in(world[who]).post(f"/verification/profiles/{verified.pk}/accept-name/",
+                                          {"name": "Chief Secretary"})
+    assert response.status_code in (403, 404)
+    verified.refresh_from_db()
+    assert verified.verified_name == "Asha Kulkarni"
+    assert not AuditEvent.objects.filter(action=AuditAction.VERIFICATION_NAME_ACCEPTED).exists()
+
+
+def test_an_admin_from_whom_the_name_is_kept_is_told_nothing_of_a_change_and_cannot_accept_it(world, verified):
+    PersonalVisibility.objects.create(user=world["person"], name=Audience.NOBODY)
+    person_correct(user=world["person"], full_name="Chief Secretary")
+    client = signed_in(world["admin_office"])
+    for url in (f"/verification/profiles/{verified.pk}/", f"/verification/organisations/{world['office'].pk}/members/"):
+        html = well_formed(client.get(url))
+        assert "Chief Secretary" not in html and "Name changed by the person" not in html
+    assert client.post(f"/verification/profiles/{verified.pk}/accept-name/", {"name": "Chief Secretary"}
+                       ).status_code == 404
+    verified.refresh_from_db()
+    assert verified.verified_name == "Asha Kulkarni"
+
+
+def test_a_waiting_request_shows_the_accounts_name_as_it_is_now(world):
+    request = GovernmentProfileFactory(user=world["person"], organisation=world["office"])
+    person_correct(user=world["person"], full_name="Asha Deshmukh")
+    html = well_formed(signed_in(world["admin_office"]).get(f"/verification/profiles/{request.pk}/"))
+    assert "<h1>Asha Deshmukh</h1>" in html and "Name changed by the person" not in html
 
 
 def test_suspending_needs_a_reason_and_a_confirmation(world, verified):

@@ -79,13 +79,17 @@ def test_the_queue_shows_only_what_the_viewer_decides(world, things, who):
 @pytest.mark.parametrize("who", [p for p in PEOPLE if p not in ACTS_IN_OFFICE])  # those who may: test_pages, test_services
 def test_posting_decisions_changes_nothing_for_others(world, things, who):
     client = client_of(world, who)
-    before = list(GovernmentProfile.objects.order_by("pk").values_list("pk", "status"))
+    renamed = things["verified"].user
+    renamed.full_name = "Renamed Self"  # a name changed since the verification: one to accept
+    renamed.save(update_fields=["full_name"])
+    before = list(GovernmentProfile.objects.order_by("pk").values_list("pk", "status", "verified_name"))
     events = AuditEvent.objects.count()
     posts = [
         (f"/verification/profiles/{things['pending'].pk}/", {"decision": "verify"}),
         (f"/verification/profiles/{things['verified'].pk}/suspend/", {"reason_code": "misuse", "confirm": "on"}),
         (f"/verification/profiles/{things['verified'].pk}/revoke/", {"reason_code": "misuse", "confirm": "on"}),
         (f"/verification/profiles/{things['suspended'].pk}/reinstate/", {"confirm": "on"}),
+        (f"/verification/profiles/{things['verified'].pk}/accept-name/", {"name": "Renamed Self"}),
         ("/verification/queue/decide/", {"profile": [things["pending"].pk], "decision": "verify", "step": "confirm",
                                          "confirm": "on"}),
         (f"/verification/organisations/{world['office'].pk}/settings/", {"auto_verify_official_domain": "on"}),
@@ -101,7 +105,7 @@ def test_posting_decisions_changes_nothing_for_others(world, things, who):
             assert "Waiting clerk" not in html
         else:
             assert response.status_code in {302, 403, 404}, url
-    assert list(GovernmentProfile.objects.order_by("pk").values_list("pk", "status")) == before
+    assert list(GovernmentProfile.objects.order_by("pk").values_list("pk", "status", "verified_name")) == before
     assert AuditEvent.objects.count() == events
     assert not VerificationSettings.objects.exists()
 
@@ -114,6 +118,8 @@ SERVICES = {
     "revoke": lambda things, actor: services.profile_revoke(profile_id=things["verified"].pk, reason_code="misuse",
                                                             actor=actor),
     "reinstate": lambda things, actor: services.profile_reinstate(profile_id=things["suspended"].pk, actor=actor),
+    "accept_name": lambda things, actor: services.verified_name_accept(
+        profile_id=things["verified"].pk, name=things["verified"].user.full_name, actor=actor),
     "bulk": lambda things, actor: services.join_requests_decide(profile_ids=[things["pending"].pk], decision="verify",
                                                                 actor=actor),
     "settings": lambda things, actor: services.auto_verification_set(organisation_id=things["pending"].organisation_id,

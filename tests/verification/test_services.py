@@ -1,10 +1,12 @@
 """verification.services: asking, deciding, suspending, reinstating, revoking,
 automatic verification; each with its audit row, its email and its locks' effects."""
 
+import importlib
 from datetime import date, timedelta
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.apps import apps as django_apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -13,6 +15,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import Membership, MembershipRole, OrganisationStatus
 from portal.organisations.services import LastAdmin, organisation_admin_grant
 from portal.permissions import is_member, may_administer
+from portal.privacy.requests import person_correct
 from tests.factories import OrganisationFactory, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import messages_to
 from tests.verification.helpers import (
@@ -294,6 +297,106 @@ def test_verifying_by_hand(world):
     assert event.new_values["method"] == "manual" and event.new_values["ended"] == []
     [mail] = messages_to(world["person"].email)
     assert mail.subject == "आप District Agriculture Office, Pune के सरकारी उपयोगकर्ता के रूप में सत्यापित हैं"
+
+
+def test_verifying_records_the_name_the_organisation_vouches_for_and_a_rename_after_leaves_it(world):
+    """The name the administrator saw on the request is the one verified (audited with the
+    decision); the person renaming themselves afterwards changes their account, not it."""
+    profile = ask(world)
+    assert profile.verified_name == ""  # waiting: nobody vouched for anything yet
+    services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
+    person_correct(user=world["person"], full_name="Chief Secretary, Maharashtra")
+    profile.refresh_from_db()
+    assert profile.verified_name == "Asha Kulkarni" and profile.user.full_name == "Chief Secretary, Maharashtra"
+    assert profile.name_changed
+    [event] = events(AuditAction.VERIFICATION_VERIFIED, profile)
+    assert event.new_values["name"] == "Asha Kulkarni" and "name" in event.personal_keys
+
+
+def test_automatic_verification_records_the_accounts_name(world):
+    services.auto_verification_set(organisation_id=world["office"].pk, enabled=True, actor=world["admin_office"])
+    profile = ask(world)
+    assert (profile.status, profile.verified_name) == (VerificationStatus.VERIFIED, "Asha Kulkarni")
+    assert not GovernmentProfile.objects.get(pk=profile.pk).name_changed
+
+
+def test_reinstating_records_the_accounts_name_only_where_none_was_vouched_for(world, verified):
+    admin = world["admin_office"]
+    services.profile_suspend(profile_id=verified.pk, reason_code="misuse", actor=admin)
+    person_correct(user=world["person"], full_name="Asha Deshmukh")
+    services.profile_reinstate(profile_id=verified.pk, actor=admin)
+    verified.refresh_from_db()
+    assert verified.verified_name == "Asha Kulkarni"  # the name vouched for stays
+    services.profile_suspend(profile_id=verified.pk, reason_code="misuse", actor=admin)
+    GovernmentProfile.objects.filter(pk=verified.pk).update(verified_name="")  # held before names were recorded
+    services.profile_reinstate(profile_id=verified.pk, actor=admin)
+    verified.refresh_from_db()
+    assert verified.verified_name == "Asha Deshmukh"
+
+
+def test_accepting_a_changed_name(world, verified):
+    admin = world["admin_office"]
+    person_correct(user=world["person"], full_name="Asha Deshmukh")
+    services.verified_name_accept(profile_id=verified.pk, name="Asha Deshmukh", actor=admin)
+    verified.refresh_from_db()
+    assert verified.verified_name == "Asha Deshmukh" and not verified.name_changed
+    [event] = events(AuditAction.VERIFICATION_NAME_ACCEPTED, verified)
+    assert (event.actor_id, event.old_values) == (admin.pk, {"name": "Asha Kulkarni"})
+    assert event.new_values == {"name": "Asha Deshmukh", "user": world["person"].email,
+                                "organisation": world["office"].pk}
+    assert {"name", "user"} <= set(event.personal_keys)
+    services.verified_name_accept(profile_id=verified.pk, name="Asha Deshmukh", actor=admin)  # nothing left to accept
+    assert len(events(AuditAction.VERIFICATION_NAME_ACCEPTED)) == 1
+
+
+def test_a_changed_name_is_accepted_by_another_admin_of_a_held_profile_in_an_active_organisation(world, verified):
+    admin = world["admin_office"]
+    own = GovernmentProfileFactory(user=admin, organisation=world["office"], status=VerificationStatus.VERIFIED)
+    person_correct(user=admin, full_name="Chief Secretary")
+    with pytest.raises(services.OwnProfile):
+        services.verified_name_accept(profile_id=own.pk, name="Chief Secretary", actor=admin)
+    person_correct(user=world["person"], full_name="Chief Secretary")
+    with pytest.raises(PermissionDenied):
+        services.verified_name_accept(profile_id=verified.pk, name="Chief Secretary", actor=world["person"])
+    with pytest.raises(PermissionDenied):
+        services.verified_name_accept(profile_id=verified.pk, name="Chief Secretary", actor=world["admin_other"])
+    with pytest.raises(ValidationError):  # not the name the administrator was shown
+        services.verified_name_accept(profile_id=verified.pk, name="Asha Deshmukh", actor=world["admin_office"])
+    world["office"].status = OrganisationStatus.SUSPENDED
+    world["office"].save(update_fields=["status"])
+    with pytest.raises(ValidationError):
+        services.verified_name_accept(profile_id=verified.pk, name="Chief Secretary", actor=world["admin_office"])
+    world["office"].status = OrganisationStatus.ACTIVE
+    world["office"].save(update_fields=["status"])
+    services.profile_revoke(profile_id=verified.pk, reason_code="misuse", actor=world["admin_office"])
+    with pytest.raises(services.StatusChanged):
+        services.verified_name_accept(profile_id=verified.pk, name="Chief Secretary", actor=world["admin_office"])
+    assert GovernmentProfile.objects.get(pk=verified.pk).verified_name == "Asha Kulkarni"
+    assert not events(AuditAction.VERIFICATION_NAME_ACCEPTED)
+
+
+def test_only_a_roster_gives_the_name_it_verifies(world):
+    profile = ask(world)
+    with pytest.raises(ValueError):
+        services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"],
+                                     name="Someone Else")
+    assert GovernmentProfile.objects.get(pk=profile.pk).status == VerificationStatus.PENDING
+
+
+def test_the_migration_fills_the_name_of_the_profiles_held_from_the_accounts(world):
+    held = {status: GovernmentProfileFactory(user=UserFactory(full_name=f"Held {status}"), organisation=world["office"],
+                                             status=status, verified_name="")
+            for status in (VerificationStatus.VERIFIED, VerificationStatus.SUSPENDED)}
+    ended = GovernmentProfileFactory(user=UserFactory(full_name="Was Held"), organisation=world["office"],
+                                     status=VerificationStatus.REVOKED)
+    waiting = GovernmentProfileFactory(user=UserFactory(full_name="Waits"), organisation=world["office"])
+    kept = GovernmentProfileFactory(user=UserFactory(full_name="Renamed Since"), organisation=world["office"],
+                                    status=VerificationStatus.VERIFIED, verified_name="Vouched Name")
+    migration = importlib.import_module("verification.migrations.0008_fill_verified_names")
+    migration.verified_names_fill(django_apps, None)
+    names = dict(GovernmentProfile.objects.values_list("pk", "verified_name"))
+    assert [names[p.pk] for p in held.values()] == ["Held verified", "Held suspended"]
+    assert (names[ended.pk], names[waiting.pk], names[kept.pk]) == ("", "", "Vouched Name")
 
 
 def test_rejecting_needs_a_reason_and_sends_it(world):

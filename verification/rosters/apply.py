@@ -50,10 +50,16 @@ def _tally(outcome: dict, key: str, n: int = 1) -> None:
         outcome[key] = outcome.get(key, 0) + n
 
 
+# A verified person's name as the roster gives it: vouched for by the admin who applies
+# it, as the name they are verified under (GovernmentProfile.verified_name).
+PROFILE_FIELDS = ("verified_name", *DETAILS)
+ROW_COLUMN = {"verified_name": "name"}
+
+
 def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> list[dict]:
-    """New details for people already verified (their profile) or invited (their
-    invitation) here; returns the audit events, for the caller to record once every
-    row it needs is locked."""
+    """New details for people already verified (their profile, and the name they are
+    verified under) or invited (their invitation) here; returns the audit events, for the
+    caller to record once every row it needs is locked."""
     by_email = {row.email: row for row in rows}
     # A verification whose address has left its holder's account since the preview (a
     # successor may hold it now) is no longer known here: the row is skipped (not_held_here).
@@ -66,14 +72,14 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
     # Made an auditor since the preview (staging.classify refuses the row of one): an
     # auditor's account is read-only, their verified details left as they are.
     auditor_ids = auditors_among({profile.user_id for profile in profiles})
-    for model, found, fields in ((GovernmentProfile, profiles, DETAILS), (Invitation, invitations, ("name", *DETAILS))):
+    for model, found, fields in ((GovernmentProfile, profiles, PROFILE_FIELDS), (Invitation, invitations, ("name", *DETAILS))):
         changed = []
         for obj in found:
             row = by_email.get(obj.official_email if model is GovernmentProfile else obj.email)
             if row is None:
                 continue
             old = {name: getattr(obj, name) for name in fields}
-            new = {name: getattr(row, name) for name in fields}
+            new = {name: getattr(row, ROW_COLUMN.get(name, name)) for name in fields}
             if new["superannuation_date"] is None:  # not given: the date known here stays
                 new["superannuation_date"] = old["superannuation_date"]
             by_email.pop(row.email)

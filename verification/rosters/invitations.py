@@ -93,9 +93,10 @@ def _request_audit(profile: GovernmentProfile, *, source: dict, asked_by: AnyUse
 
 def _verify_person(*, organisation, user, details: dict, actor: AnyUser, source: dict,
                    asked_by: AnyUser | None = None, asked_from: HttpRequest | None = None,
-                   request: HttpRequest | None = None, language: str | None = None) -> str:
+                   request: HttpRequest | None = None, language: str | None = None, name: str = "") -> str:
     """Verify ``user`` in ``organisation`` for the roster of ``actor`` (the person is
-    locked): their waiting request there, or a new one made from the roster's details,
+    locked), under the ``name`` the roster gives (the admin vouches for it; none given:
+    the account's): their waiting request there, or a new one made from the roster's details,
     is decided as a decision by hand would be (one organisation at a time, other
     requests cancelled, audited, the person told: in ``language``, the page's when they
     confirm an invited address, else in the one they last asked in). "verified",
@@ -114,7 +115,7 @@ def _verify_person(*, organisation, user, details: dict, actor: AnyUser, source:
         with transaction.atomic():
             verification_services.join_request_decide(
                 profile_id=profile.pk, decision=verification_services.JoinDecision.VERIFY, actor=actor, request=request,
-                method=VerificationMethod.ROSTER,
+                method=VerificationMethod.ROSTER, name=name or None,
             )
     except verification_services.OwnProfile:
         return "skipped"
@@ -181,7 +182,7 @@ def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> str:
         return "skipped"
     try:
         done = _verify_person(organisation=roster.organisation, user=user, details=_details(row), actor=actor,
-                              source={"roster": roster.pk})
+                              source={"roster": roster.pk}, name=row.name)
     except LastAdmin:
         # The last admin of another organisation, which verifying them here would leave
         # without one: skipped with that reason kept on the row; the request waits here
@@ -391,7 +392,7 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
             try:
                 outcome = _verify_person(organisation=invitation.organisation, user=user, details=_details(invitation),
                                          actor=invitation.invited_by, source={"invitation": invitation.pk},
-                                         asked_by=user, asked_from=request,
+                                         asked_by=user, asked_from=request, name=invitation.name,
                                          language=getattr(request, "LANGUAGE_CODE", None))
             except (PermissionDenied, ValidationError):
                 outcome = "waiting"

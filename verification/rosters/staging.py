@@ -139,11 +139,13 @@ def classify(roster: RosterImport) -> None:
     # optional) says nothing of it: the date known here stays, whatever it is.
     same = Q(superannuation_date=OuterRef("superannuation_date")) & Q(**_same_details())
     undated = Q(**_same_details())
+    # The name too: the roster's is the one a verified person is verified under (apply).
     valid.filter(superannuation_date__isnull=False).filter(
-        Exists(held.filter(same)) | Exists(invited.filter(same, name=OuterRef("name")))
+        Exists(held.filter(same, verified_name=OuterRef("name"))) | Exists(invited.filter(same, name=OuterRef("name")))
     ).update(outcome=RowOutcome.UNCHANGED)
     valid.filter(superannuation_date__isnull=True).filter(
-        Exists(held.filter(undated)) | Exists(invited.filter(undated, name=OuterRef("name")))
+        Exists(held.filter(undated, verified_name=OuterRef("name")))
+        | Exists(invited.filter(undated, name=OuterRef("name")))
     ).update(outcome=RowOutcome.UNCHANGED)
     for known in (held, invited):
         valid.filter(Exists(known)).update(outcome=RowOutcome.CHANGE)

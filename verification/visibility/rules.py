@@ -64,9 +64,13 @@ SELF = -1  # below every audience, NOBODY (0) included
 ADMIN, MEMBER, VERIFIED, EVERYONE = Audience.ADMINS, Audience.ORGANISATION, Audience.VERIFIED, Audience.PUBLIC
 
 FIELDS = tuple(ProfileField)
-# Where each field's value is read (and searched).
+# Where each field's value is read (and searched), of the held profiles these rules list,
+# find and sort (``listed``, ``found_by``, the administrators' lists of members). The
+# name is the one the organisation vouched for (GovernmentProfile.verified_name), not the
+# account's, which the person changes themselves and nobody vouched for; a waiting
+# request shows the account's (``_value``: what the administrators decide on).
 SOURCES = {
-    ProfileField.NAME: "user__full_name",
+    ProfileField.NAME: "verified_name",
     ProfileField.DESIGNATION: "designation",
     ProfileField.ORGANISATION: "organisation__name",
     ProfileField.OFFICE: "office",
@@ -378,8 +382,7 @@ def search_candidates(query: str) -> QuerySet[GovernmentProfile]:
                      ProfileField.EMPLOYEE_CODE)
     ]
     scans.append(GovernmentProfile.objects.filter(mobile__icontains=digits or query).values("pk"))
-    scans.append(GovernmentProfile.objects.filter(
-        user_id__in=User.objects.filter(full_name__icontains=query).values("pk")).values("pk"))
+    scans.append(GovernmentProfile.objects.filter(verified_name__icontains=query).values("pk"))
     scans.append(GovernmentProfile.objects.filter(
         organisation_id__in=Organisation.objects.filter(name__icontains=query).values("pk")).values("pk"))
     if connection.features.supports_slicing_ordering_in_compound:
@@ -391,7 +394,7 @@ def search_candidates(query: str) -> QuerySet[GovernmentProfile]:
 def sort_name():
     """Sort by the name where it is visible; people whose name is hidden come after,
     in the order they asked (their name's place in the alphabet is not told)."""
-    return Case(When(_shown(ProfileField.NAME), then=F("user__full_name")), default=Value(None))
+    return Case(When(_shown(ProfileField.NAME), then=F(SOURCES[ProfileField.NAME])), default=Value(None))
 
 
 # Values -------------------------------------------------------------------------------------
@@ -420,7 +423,9 @@ class PersonView:
 
 def _value(profile: GovernmentProfile, name: str):
     if name == ProfileField.NAME:
-        return profile.user.full_name or ""
+        # A held profile: the name its organisation vouched for. Any other (a waiting
+        # request, an ended one): the account's, which nothing verified presents as vouched for.
+        return (profile.verified_name if profile.is_held else profile.user.full_name) or ""
     if name == ProfileField.ORGANISATION:
         return profile.organisation.name
     return getattr(profile, name)

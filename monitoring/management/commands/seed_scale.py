@@ -27,7 +27,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
 from monitoring import services
@@ -260,6 +260,9 @@ class Command(BaseCommand):
                     "decided_by_email": "", "reason_code": "", "reason": "",
                 }
         Copier(GovernmentProfile, raw).copy(rows())
+        # Verified under their account's name, as verifying records it (one statement).
+        GovernmentProfile.objects.filter(pk__gte=first, status=VerificationStatus.VERIFIED).update(
+            verified_name=Subquery(User.objects.filter(pk=OuterRef("user_id")).values("full_name")[:1]))
 
     def _expected_offices(self, org_ids, rng):
         """Per jurisdiction up to 40 expected offices: half with an organisation's short code,

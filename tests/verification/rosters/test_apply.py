@@ -106,6 +106,32 @@ def test_apply_verifies_invites_and_changes(world, people, django_capture_on_com
     assert OutboxMessage.objects.filter(to=["person1@pune.mahaagri.gov.in"]).exists()  # told they are verified
 
 
+def test_the_name_a_roster_gives_is_the_one_its_people_are_verified_under(world, people,
+                                                                          django_capture_on_commit_callbacks):
+    """The admin applying a roster vouches for the names it gives: a person verified from
+    it is verified under its name, whatever their account says; a person verified here
+    already gets the roster's name as the one verified (a change of that alone is a change,
+    audited), and a second import of the file changes nothing."""
+    people["one"].full_name = "Chief Secretary"
+    people["one"].save(update_fields=["full_name"])
+    GovernmentProfile.objects.filter(pk=people["here"].pk).update(designation="Clerk", mobile="+919876500003",
+                                                                  employee_code="E00003", verified_name="P. Three")
+    content = csv_bytes([person(1), person(3)])
+    roster = upload(world["office"], world["admin_office"], content)
+    assert (roster.verify_count, roster.change_count, roster.unchanged_count) == (1, 1, 0)
+    apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    one = GovernmentProfile.objects.get(user=people["one"], organisation=world["office"])
+    assert (one.status, one.verified_name) == (VerificationStatus.VERIFIED, "Person 1")
+    people["here"].refresh_from_db()
+    assert people["here"].verified_name == "Person 3"
+    changed = AuditEvent.objects.get(action=AuditAction.ROSTER_DETAILS_CHANGED)
+    assert (changed.old_values, changed.new_values) == ({"verified_name": "P. Three"},
+                                                        {"roster": roster.pk, "verified_name": "Person 3"})
+    assert "verified_name" in changed.personal_keys
+    again = upload(world["office"], world["admin_office"], content)
+    assert (again.verify_count, again.change_count, again.unchanged_count) == (0, 0, 2)
+
+
 def test_importing_the_same_file_again_changes_nothing(world, people, django_capture_on_commit_callbacks):
     content = csv_bytes([person(i) for i in range(1, 6)])
     apply(upload(world["office"], world["admin_office"], content), world["admin_office"], django_capture_on_commit_callbacks)

@@ -78,6 +78,7 @@ def test_signing_up_and_confirming_the_invited_address_verifies_the_person(
     assert (profile.status, profile.method, profile.organisation, profile.verified_by) == (
         VerificationStatus.VERIFIED, VerificationMethod.ROSTER, world["office"], world["admin_office"])
     assert (profile.designation, profile.employee_code, profile.mobile) == ("Clerk", "E00004", "+919876500004")
+    assert profile.verified_name == "Person 4"  # the roster's name, which its admin vouched for
     assert AuditEvent.objects.get(action=AuditAction.INVITATION_ACCEPTED).new_values["outcome"] == "verified"
     assert b"Verified" in client.get("/verification/").content
     assert Client().get(link).status_code == 410  # accepted: the link says so

@@ -85,7 +85,8 @@ def test_the_same_as_xlsx(world):
 
 def test_people_verified_or_invited_here_are_unchanged_or_changed(world):
     office = world["office"]
-    same = UserFactory(email="person1@pune.mahaagri.gov.in")  # (a factory's user has the address confirmed)
+    # (A factory's user has the address confirmed; verified under the roster's name.)
+    same = UserFactory(email="person1@pune.mahaagri.gov.in", full_name="Person 1")
     GovernmentProfileFactory(user=same, organisation=office, status=VerificationStatus.VERIFIED, designation="Clerk",
                              office="Establishment", employee_code="E00001", mobile="+919876500001",
                              superannuation_date="2041-03-31")

@@ -12,7 +12,7 @@ from tests.factories import UserFactory
 from tests.html_tree import html_problems
 from tests.verification.helpers import GovernmentProfileFactory
 from tests.verification.visibility.conftest import client_of, set_policy
-from verification.models import VerificationStatus
+from verification.models import GovernmentProfile, VerificationStatus
 from verification.visibility.models import Audience, PersonalVisibility, ProfileField
 from verification.visibility.rules import has_searchable_word
 from verification.visibility.selectors import EXPORTS_PER_HOUR, directory_search
@@ -97,6 +97,8 @@ def test_the_directory_export_is_marked_as_utf8_for_spreadsheets(people):
     set_policy(people["home"], {ProfileField.NAME: Audience.PUBLIC})
     people["self"].full_name = "ज़ोरावर क्विलफ़ेदर"
     people["self"].save(update_fields=["full_name"])
+    # Verified under that name (the one the directory shows).
+    GovernmentProfile.objects.filter(pk=people["profile"].pk).update(verified_name=people["self"].full_name)
     client = client_of(people, "colleague")
     client.cookies["django_language"] = "hi"
     response = client.get("/people/export.csv", {"q": "zephyrolog"})

@@ -3,11 +3,13 @@ else, every input checked at its field), a person's own choices, the directory's
 bounds (a short or long search, a page number out of range). Every page well-formed."""
 
 import re
+from html import unescape
 
 import pytest
 from django.conf import settings
 
 from portal.audit.models import AuditAction, AuditEvent
+from portal.privacy.requests import person_correct
 from tests.html_tree import field_container, field_value, form_as_sent, html_problems, parse
 from tests.verification.helpers import GovernmentProfileFactory, make_admin, signed_in
 from tests.verification.visibility.conftest import VALUES, VIEWERS, client_of, lapsed_admin, set_policy
@@ -294,6 +296,31 @@ def test_the_admins_deciding_a_waiting_request_see_the_details_given(people):
                                        mobile="+919800011122")
     html = client_of(people, "admin").get(f"/verification/profiles/{request.pk}/").content.decode()
     assert "Chief Quillwright" in html and "+919800011122" in html and "Hidden by the person" not in html
+
+
+RENAMED = "Chief Secretary, Maharashtra"
+
+
+@pytest.mark.parametrize("who", ["anonymous", "colleague", "admin"])
+def test_a_verified_person_renaming_themselves_is_still_shown_by_the_name_their_organisation_verified(people, who):
+    """The organisation vouched for the person under a name: their own rename (the "correct
+    my name" form) is not vouched for by anyone, and others never see it with the verified
+    status: the directory, its search, its sort, the person's page and the administrators'
+    members list show and find the verified name; the new one finds nobody."""
+    person_correct(user=people["self"], full_name=RENAMED)
+    set_policy(people["home"], {ProfileField.NAME: Audience.PUBLIC})
+    client = client_of(people, who)
+    card = f'href="/people/{people["profile"].pk}/"'
+    by_old = client.get("/people/", {"q": VALUES[ProfileField.NAME][1]}).content.decode()
+    assert card in by_old and VALUES[ProfileField.NAME][0] in by_old and RENAMED not in unescape(by_old)
+    assert card not in client.get("/people/", {"q": "chief secretary"}).content.decode()
+    page = unescape(client.get(f"/people/{people['profile'].pk}/").content.decode())
+    assert VALUES[ProfileField.NAME][0] in page and RENAMED not in page
+    if who == "admin":
+        members = f"/verification/organisations/{people['home'].pk}/members/"
+        listed = unescape(client.get(members).content.decode())
+        assert VALUES[ProfileField.NAME][0] in listed
+        assert card not in client.get(members, {"q": "chief secretary"}).content.decode()
 
 
 @pytest.mark.parametrize("query", ["ab", "  a  "])
