@@ -270,8 +270,9 @@ def _act(request, pk, action):
             messages.error(request, _("You cannot decide on your own verification: another administrator does."))
             return back
         except ValidationError as exc:
-            # A refusal naming the person names them as this page does.
-            form.add_error(None, services.person_named(exc, profile.seen.name or profile.user.email))
+            # A refusal naming the person names them, and their official address, as this page does.
+            form.add_error(None, services.person_named(exc, profile.seen.name or profile.user.email,
+                                                       official_email=profile.seen.official_email))
             waiting_request = next((error.params["request"] for error in exc.error_list
                                     if error.code == "request_waiting"), None)
         else:

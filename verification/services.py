@@ -202,13 +202,21 @@ def _membership_end(profile: GovernmentProfile, *, ended_by: AnyUser | None = No
                                      check=check)
 
 
-def person_named(refusal: ValidationError, name: str) -> ValidationError:
-    """``refusal`` (from suspending or revoking a verification: _membership_end) naming
-    the person ``name`` instead of their account address: what the page shows of them,
-    their name where the visibility rules let the administrator see it."""
+# The refusals naming the official address a verification rests on (``params["email"]``).
+ADDRESS_REFUSALS = ("address_gone", "not_official")
+
+
+def person_named(refusal: ValidationError, name: str, *, official_email: str | None = None) -> ValidationError:
+    """``refusal`` (from suspending, revoking or reinstating a verification) naming the
+    person ``name`` instead of their account address, and their official address as
+    ``official_email``: what the page shows of them, their name where the visibility
+    rules let the administrator see it, the address likewise (None: hidden from them,
+    "the official address")."""
     for error in refusal.error_list:
         if error.params and "name" in error.params:
             error.params = {**error.params, "name": name}
+        if error.params and error.code in ADDRESS_REFUSALS:
+            error.params = {**error.params, "email": official_email or _("The official address")}
     return refusal
 
 
@@ -517,12 +525,13 @@ def join_requests_decide(
 
 def _check_address_still_confirmed(profile: GovernmentProfile) -> None:
     """The official address a verification rests on is still one the person confirmed on
-    their account (it may have been removed since they asked: see ``receivers``)."""
+    their account (it may have been removed since they asked: see ``receivers``). The
+    refusal names it in ``params``: a page shows it as the viewer may see it (``person_named``)."""
     if not has_confirmed_address(profile.user, profile.official_email):
         raise ValidationError(
             _("%(email)s is no longer a confirmed address of this person's account: they add it to their account "
-              "and confirm it again first, or ask to be verified with another address.")
-            % {"email": profile.official_email}, code="address_gone")
+              "and confirm it again first, or ask to be verified with another address."),
+            code="address_gone", params={"email": profile.official_email})
 
 
 def _check_address_official(profile: GovernmentProfile) -> None:
@@ -532,7 +541,8 @@ def _check_address_official(profile: GovernmentProfile) -> None:
     if not classify_email(profile.official_email, organisation=profile.organisation).is_official_mail:
         raise ValidationError(
             _("%(email)s is not an official government address under the current rules: it cannot be verified. The "
-              "person asks again with an official address.") % {"email": profile.official_email}, code="not_official")
+              "person asks again with an official address."),
+            code="not_official", params={"email": profile.official_email})
 
 
 def _check_vouchable(profile: GovernmentProfile, *, superannuated: str) -> None:

@@ -2,8 +2,9 @@
 (Chromium through Playwright), each page screenshotted and checked with axe-core in
 English, Hindi and Marathi: an official address the person has not confirmed, at its
 field with everything typed kept; a roster row of someone verified in another
-organisation, refused with its reason; a roster whose rows were removed after their
-time, which says so and can no longer be applied."""
+organisation, off the roster's domains, invited as anyone's (the preview does not tell
+who holds an address), and one of an auditor on its domain refused with its reason; a
+roster whose rows were removed after their time, which says so and can no longer be applied."""
 
 import re
 from datetime import timedelta
@@ -14,7 +15,7 @@ from playwright.sync_api import expect
 
 from portal.organisations.models import OrganisationDomain
 from tests.browser.support import sign_in
-from tests.factories import OrganisationFactory, UserFactory
+from tests.factories import OrganisationFactory, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import official_email_rules  # noqa: F401 (fixture)
 from tests.verification.helpers import GovernmentProfileFactory, make_admin
 from tests.verification.rosters.helpers import csv_bytes, person
@@ -65,27 +66,30 @@ def test_an_official_address_not_confirmed_is_refused_at_its_field(page, portal,
     check_page.assert_clean()
 
 
-def test_a_roster_row_of_someone_verified_elsewhere_and_a_roster_whose_rows_were_removed(
+def test_a_roster_row_invited_whoever_holds_it_one_refused_and_a_roster_whose_rows_were_removed(
         page, portal, check_page, office, tmp_path):
     admin = make_admin(office, email="admin@pune.mahaagri.gov.in", full_name="Office Admin")
     department = OrganisationFactory(name="Water Resources Department, Karnataka", short_code="WRD-KA", state="KA")
     elsewhere = UserFactory(email="chief.engineer@karwater.gov.in", full_name="Chief Engineer")
     GovernmentProfileFactory(user=elsewhere, organisation=department, status=VerificationStatus.VERIFIED,
                              official_email=elsewhere.email)
+    auditor = UserFactory(email="audit.officer@pune.mahaagri.gov.in", full_name="Audit Officer")
+    PlatformRoleFactory(user=auditor, role="auditor", jurisdiction="")
     roster_file = tmp_path / "roster.csv"
-    roster_file.write_bytes(csv_bytes([person(1), person(2, **{"Official email": elsewhere.email})]))
+    roster_file.write_bytes(csv_bytes([person(1), person(2, **{"Official email": elsewhere.email}),
+                                       person(3, **{"Official email": auditor.email})]))
 
     sign_in(page, portal, admin.email)
     page.goto(f"{portal}/verification/organisations/{office.pk}/rosters/")
     page.get_by_label("Roster file").set_input_files(str(roster_file))
     page.get_by_role("button", name="Check the roster").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Roster roster.csv")
-    expect(page.locator("main")).to_contain_text(
-        "1 person is verified in another organisation, at an address not on your domains")
+    expect(page.locator("main")).not_to_contain_text("verified in another organisation")
+    expect(page.locator("main")).to_contain_text("1 person is an auditor, whose account is read-only")
     refused = page.get_by_role("table", name="Refused rows, with the reason")
     expect(refused.locator("tbody tr")).to_have_count(1)
-    expect(refused).to_contain_text("they ask you to verify them themselves")
-    check_page.in_each_language(page, "roster-verified-elsewhere")
+    expect(refused).to_contain_text("This person is an auditor")
+    check_page.in_each_language(page, "roster-refused-auditor")
 
     # Never applied, and its time is over: its rows go; the page says so, in each language.
     RosterImport.objects.update(uploaded_at=timezone.now() - timedelta(days=31))

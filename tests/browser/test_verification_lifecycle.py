@@ -134,11 +134,12 @@ def test_a_link_past_superannuation_and_a_suspended_offices_queue(portal, page, 
     check_page.assert_clean()
 
 
-@pytest.mark.parametrize("state", ["valid", "expired"])
+@pytest.mark.parametrize("state", ["valid", "expired", "confirmed"])
 def test_an_invitation_link_reads_in_the_language_chosen_on_its_page(portal, page, check_page, office, state):
     """The invitation link's page (how to accept, or why it no longer works) is often read
     by someone who wants it in Hindi or Marathi: the header's language switch works there,
-    the token staying in the address bar it was opened with."""
+    the token staying in the address bar it was opened with. Signed in with the invited
+    address confirmed on the account already ("confirmed"), the page accepts it."""
     from verification.rosters.models import Invitation
     from verification.rosters.tokens import token_new
 
@@ -148,7 +149,9 @@ def test_an_invitation_link_reads_in_the_language_chosen_on_its_page(portal, pag
         organisation=office, email="ravi.p@pune.mahaagri.gov.in", name="Ravi Patil", designation="Clerk",
         office="Establishment", employee_code="E00001", mobile="+919876500001", token_hash=digest,
         invited_by=make_admin(office, email="admin@pune.mahaagri.gov.in"), created_at=now, sent_at=now,
-        expires_at=now + timedelta(days=14 if state == "valid" else -1))
+        expires_at=now + timedelta(days=-1 if state == "expired" else 14))
+    if state == "confirmed":
+        sign_in(page, portal, UserFactory(email="ravi.p@pune.mahaagri.gov.in", full_name="Ravi Patil").email)
     page.goto(f"{portal}/verification/invitations/{token}/")
     english = page.get_by_role("heading", level=1).inner_text()
     check_page(page, f"invitation-{state}")
@@ -156,4 +159,9 @@ def test_an_invitation_link_reads_in_the_language_chosen_on_its_page(portal, pag
         switch_language(page, language)
         expect(page.get_by_role("heading", level=1)).not_to_have_text(english)
         check_page(page, f"invitation-{state}-{language}")
+    if state == "confirmed":
+        page.locator("main form button[type=submit]").click()
+        expect(page).to_have_url(re.compile(r"/verification/$"))
+        expect(page.locator(".alert")).to_have_count(1)
+        check_page(page, "invitation-accepted-on-its-page-mr")
     check_page.assert_clean()

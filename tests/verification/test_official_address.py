@@ -28,6 +28,7 @@ from tests.verification.rosters.helpers import csv_bytes, person, upload
 from verification import services
 from verification.models import EndReason, GovernmentProfile, VerificationStatus
 from verification.rosters import services as rosters
+from verification.visibility.models import Audience, PersonalVisibility
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "a-long-enough-passphrase"
@@ -149,6 +150,35 @@ def test_confirming_the_address_again_allows_reinstating(world, smtp_server, dja
     profile.refresh_from_db()
     assert profile.status == VerificationStatus.VERIFIED
     assert api(world, email=official)["verified"] is True
+
+
+@pytest.mark.parametrize("language, hidden", [
+    ("en", "The official address is no longer a confirmed address of this person"),
+    ("hi", "आधिकारिक पता अब इस व्यक्ति के खाते का पुष्ट पता नहीं है"),
+    ("mr", "अधिकृत पत्ता हा आता या व्यक्तीच्या खात्याचा पुष्टी केलेला पत्ता नाही"),
+])
+def test_the_reinstate_refusal_names_the_address_only_as_the_admin_may_see_it(world, language, hidden):
+    """The person keeps their official address to themselves ("nobody but the person"):
+    the administrators' pages show it hidden, and so does the refusal to reinstate a
+    verification whose address has left the account: it says "the official address"."""
+    post = "desk.officer.7@pune.mahaagri.gov.in"
+    person = world["person"]
+    EmailAddress.objects.create(user=person, email=post, verified=True, primary=False)
+    profile = GovernmentProfileFactory(user=person, organisation=world["office"], status=VerificationStatus.VERIFIED,
+                                       official_email=post)
+    PersonalVisibility.objects.create(user=person, official_email=Audience.NOBODY)
+    EmailAddress.objects.filter(user=person, email=post).delete()
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.SUSPENDED
+
+    admin = signed_in(world["admin_office"])
+    admin.cookies["django_language"] = language
+    assert post not in admin.get(f"/verification/profiles/{profile.pk}/").content.decode()
+    response = admin.post(f"/verification/profiles/{profile.pk}/reinstate/", {"reason": "Back", "confirm": "on"})
+    page = " ".join(response.content.decode().split())
+    assert post not in page
+    assert hidden in page
+    assert GovernmentProfile.objects.get(pk=profile.pk).status == VerificationStatus.SUSPENDED
 
 
 def test_removing_an_address_no_verification_rests_on_leaves_verifications_alone(world):

@@ -21,7 +21,7 @@ from portal.organisations.models import OrganisationStatus
 from verification.models import GovernmentProfile
 from verification.rosters.invitations import DETAILS, invite_rows, people_lock, unofficial_rows, verify_row
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RosterStatus, RowOutcome
-from verification.rosters.staging import auditors_among, held_here, mobile_taken
+from verification.rosters.staging import auditors_among, held_here, mobile_taken, own_domains_of_row
 from verification.services import check_decider
 
 logger = logging.getLogger(__name__)
@@ -169,18 +169,19 @@ def _apply_batch(roster_id: int, after_line: int = 0, *, deadline: float | None 
     """Apply the next batch of rows: its last line, or None when none was left (or the
     import is no longer to be applied). ``after_line``: the last line of this run's
     previous batch (the rows up to it are done), so that the rows done before are not
-    read again. The batch's people who have an account with the address confirmed are
-    verified one a transaction (``_verify_one``), until ``deadline`` (time.monotonic()):
-    past it, ``after_line`` is returned and the rest of the batch is left for the next
-    run. Then one transaction changes and invites the others (set-based)."""
-    status = RosterImport.objects.filter(pk=roster_id).values_list("status", flat=True).first()
-    if status not in (RosterStatus.QUEUED, RosterStatus.APPLYING):
+    read again. The batch's people who have an account with the address confirmed, on
+    the organisation's domains (``_to_verify``), are verified one a transaction
+    (``_verify_one``), until ``deadline`` (time.monotonic()): past it, ``after_line`` is
+    returned and the rest of the batch is left for the next run. Then one transaction
+    changes and invites the others (set-based)."""
+    roster = RosterImport.objects.select_related("organisation").filter(pk=roster_id).first()
+    if roster is None or roster.status not in (RosterStatus.QUEUED, RosterStatus.APPLYING):
         return None
     rows = RosterRow.objects.filter(roster_id=roster_id, done=False, outcome__in=APPLICABLE, line__gt=after_line)
     size = apply_batch_size()
     last_line = next(iter(rows.order_by("line").values_list("line", flat=True)[size - 1:size]), None)
     batch = rows.filter(line__lte=last_line) if last_line is not None else rows
-    for pk in _to_verify(batch).values_list("pk", flat=True).order_by("line"):
+    for pk in _to_verify(batch, roster.organisation).values_list("pk", flat=True).order_by("line"):
         if deadline is not None and time.monotonic() > deadline:
             return after_line
         if not _verify_one(roster_id, pk):
@@ -188,12 +189,16 @@ def _apply_batch(roster_id: int, after_line: int = 0, *, deadline: float | None 
     return _apply_rest(roster_id, after_line, last_line)
 
 
-def _to_verify(rows):
+def _to_verify(rows, organisation):
     """The rows of people to verify: those the preview found with an account, and those
-    to invite whose address an account has confirmed since (one query for the batch): an
-    invitation to them could never be accepted, as accepting it is confirming the address."""
+    to invite at an address on a domain of ``organisation`` (or of one below it) that an
+    account has confirmed since (one query for the batch): an invitation to them would
+    wait for a confirmation already made. A row at any other address is invited whoever
+    holds it, as the preview said (staging.classify): its holder accepts the invitation
+    on its page."""
     confirmed = EmailAddress.objects.filter(email=OuterRef("email"), verified=True)
-    return rows.filter(Q(outcome=RowOutcome.VERIFY) | Q(Exists(confirmed), outcome=RowOutcome.INVITE))
+    ours = own_domains_of_row(organisation)
+    return rows.filter(Q(outcome=RowOutcome.VERIFY) | Q(Exists(confirmed), Exists(ours), outcome=RowOutcome.INVITE))
 
 
 def _apply_rest(roster_id: int, after_line: int, last_line: int | None) -> int | None:
@@ -216,7 +221,7 @@ def _apply_rest(roster_id: int, after_line: int, last_line: int | None) -> int |
             # locked before the first audit event, which holds the audit log's lock until
             # the batch commits (someone deciding about one of these people locks them
             # first and audits after: a deadlock the other way).
-            verify = set(_to_verify(left).values_list("pk", flat=True))
+            verify = set(_to_verify(left, roster.organisation).values_list("pk", flat=True))
             whole = {row.pk: row for row in RosterRow.objects.filter(
                 pk__in=[pk for pk, _line, kind, _email, _name in rows if kind == RowOutcome.CHANGE or pk in verify])}
             people_lock([email for pk, _line, _kind, email, _name in rows if pk in verify])

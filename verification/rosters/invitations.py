@@ -237,7 +237,8 @@ def _insert_each(roster, rows, hashes, *, actor, now, expires) -> list[tuple[int
 
 def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str, int]:
     """Invite the people of ``rows`` (staged rows, or anything with their ``pk``,
-    ``email`` and ``name``; none of them with a confirmed account): one invitation each
+    ``email`` and ``name``; none of them with an account that confirmed an address on the
+    organisation's domains: such a person is verified): one invitation each
     unless one is waiting already (an expired one is cancelled and replaced), mailed
     through the outbox, audited.
     {"invited": n, "unchanged": n}.
@@ -341,11 +342,14 @@ def invitation_cancel(*, invitation_id: int, actor: AnyUser, request: HttpReques
 
 # Accepting --------------------------------------------------------------------------------------
 
-def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None = None) -> Invitation | None:
-    """``user`` confirmed ``email``: the newest waiting, unexpired invitation to that
-    address is accepted and the person verified in its organisation, by the admin who
-    invited them (their right is checked again now: without it, or with the
-    organisation no longer active, the request waits in the organisation's queue). A
+def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None = None,
+                      invitation_id: int | None = None) -> Invitation | None:
+    """``user`` confirmed ``email`` (or, with it confirmed already, accepts invitation
+    ``invitation_id`` on its page): the newest waiting, unexpired invitation to that
+    address (that one) is accepted, while the address is confirmed on their account, and
+    the person verified in its organisation, by the admin who invited them (their right
+    is checked again now: without it, or with the organisation no longer active, the
+    request waits in the organisation's queue). A
     person verified in another organisation is not moved unless the address is on a
     domain of the inviting organisation (or of an office below it), as for a roster's row;
     nor is someone holding a platform role or an admin role of another organisation, nor,
@@ -354,15 +358,19 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
     event holds it), for the page that tells the person."""
     email = (email or "").strip().lower()
     now = timezone.now()
-    candidate = (Invitation.objects.filter(email=email, status=InvitationStatus.PENDING, expires_at__gt=now)
-                 .order_by("-created_at", "-id").values_list("pk", flat=True).first())
+    waiting = Invitation.objects.filter(email=email, status=InvitationStatus.PENDING, expires_at__gt=now)
+    if invitation_id is not None:
+        waiting = waiting.filter(pk=invitation_id)
+    candidate = waiting.order_by("-created_at", "-id").values_list("pk", flat=True).first()
     if candidate is None:
         return None
     with transaction.atomic():
         verification_services.person_lock(user.pk)
         invitation = Invitation.objects.select_for_update(of=("self",)).select_related("organisation", "invited_by").get(
             pk=candidate)
-        if invitation.status != InvitationStatus.PENDING or invitation.expires_at <= now:
+        if (invitation.status != InvitationStatus.PENDING or invitation.expires_at <= now
+                # The address no longer confirmed on their account (read under their lock).
+                or not EmailAddress.objects.filter(user_id=user.pk, email__iexact=email, verified=True).exists()):
             return None
         invitation.status, invitation.accepted_at, invitation.accepted_by = InvitationStatus.ACCEPTED, now, user
         invitation.save(update_fields=["status", "accepted_at", "accepted_by"])

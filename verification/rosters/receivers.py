@@ -24,16 +24,17 @@ def on_email_confirmed(sender, request, email_address, **kwargs):
         logger.exception("Accepting the invitation of a confirmed address failed")
         return
     if invitation is not None and request is not None:
-        told = _told(invitation.outcome)
+        told = outcome_told(invitation.outcome)
         if told is not None:
             level, text = told
             messages.add_message(request, level, text % {"organisation": invitation.organisation.name},
                                  fail_silently=True)
 
 
-def _told(outcome: str) -> tuple[int, str] | None:
+def outcome_told(outcome: str) -> tuple[int, str] | None:
     """What the person who confirmed an invited address is told, in the language of the
-    request; None where there is nothing to add."""
+    request (here, and on the invitation's page: accepted with the address confirmed
+    already); None where there is nothing to add."""
     if outcome == "verified":
         return messages.SUCCESS, _("%(organisation)s invited you: you are now one of its verified users.")
     if outcome == "verified_elsewhere":

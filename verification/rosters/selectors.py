@@ -1,6 +1,7 @@
 """Reads of rosters and invitations, scoped to the viewer: an organisation's admins
 (of it or of an organisation above it) and superadmins; anyone else gets 404."""
 
+from allauth.account.models import EmailAddress
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -46,3 +47,10 @@ def invitation_for_admin(viewer: AnyUser, pk: int) -> Invitation:
 
 def invitation_by_token_hash(digest: str) -> Invitation | None:
     return Invitation.objects.select_related("organisation").filter(token_hash=digest).first()
+
+
+def address_confirmed_by(viewer: AnyUser, email: str) -> bool:
+    """Whether ``viewer`` (signed in) has ``email`` confirmed on their account: they accept
+    an invitation to it on its page, having no address left to confirm."""
+    return viewer.is_authenticated and EmailAddress.objects.filter(user_id=viewer.pk, email__iexact=email,
+                                                                   verified=True).exists()

@@ -99,7 +99,8 @@ def classify(roster: RosterImport) -> None:
     """Decide each row's outcome (set-based, a few statements whatever the size):
     refused duplicates of an earlier row; rows of people already verified here, or
     already invited here, are changed or unchanged; the others are verified at once
-    (an account has the address, confirmed) or invited."""
+    (an account has confirmed the address, on a domain of the organisation or of one
+    below it) or invited (any other address, whoever holds it)."""
     table = RosterRow._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -161,34 +162,26 @@ def classify(roster: RosterImport) -> None:
     rows.filter(superannuation_date__lt=timezone.localdate()).filter(
         Q(outcome=RowOutcome.INVITE) | Q(outcome=RowOutcome.CHANGE) & ~Exists(held)
     ).update(outcome=RowOutcome.REFUSED, problems="superannuation_passed")
+    # Verified at once: a row at an address on a domain of this organisation or of one
+    # below it that an account has confirmed. Verifying someone here ends a verification
+    # they hold in another organisation (and an admin role resting on it); anyone else is
+    # invited, whoever holds the address: the visibility rules may keep it from this
+    # organisation's admins (the verification API and the directory then find nobody by
+    # it), and a row's outcome that depended on its holder (verified elsewhere, holding a
+    # role, an auditor, verified nowhere) would tell them. Accepting the invitation is the
+    # person's own act, which moves nobody verified elsewhere, nor verifies a role holder
+    # or an auditor (invitations.invitation_accept), and tells them why.
+    ours = own_domains_of_row(roster.organisation)
     confirmed = EmailAddress.objects.filter(email=OuterRef("email"), verified=True)
-    rows.filter(outcome=RowOutcome.INVITE).filter(Exists(confirmed)).update(outcome=RowOutcome.VERIFY)
-    # Verifying someone here ends a verification they hold in another organisation (and
-    # an admin role resting on it). A roster does that only for an address on a domain of
-    # this organisation or of one below it; anyone else verified elsewhere asks to move
-    # themselves: their row is refused, or any organisation's admin could take any
-    # verified person (another state's administrator included) away from theirs.
-    ours = own_domains(roster.organisation).filter(domain=Substr(OuterRef("email"), StrIndex(OuterRef("email"), Value("@")) + 1))
-    elsewhere = EmailAddress.objects.filter(email=OuterRef("email"), verified=True).filter(
-        Exists(held_elsewhere(roster.organisation).filter(user_id=OuterRef("user_id"))))
-    rows.filter(outcome=RowOutcome.VERIFY).filter(Exists(elsewhere)).exclude(Exists(ours)).update(
-        outcome=RowOutcome.REFUSED, problems="verified_elsewhere")
-    # An auditor, at any address: an auditor's account is read-only, nobody's verified
-    # member (verification.services.join_refusal; checked again when the row is applied),
-    # nor are the details of one verified here before the role was given changed.
+    rows.filter(outcome=RowOutcome.INVITE).filter(Exists(confirmed), Exists(ours)).update(outcome=RowOutcome.VERIFY)
+    # An auditor left to verify, or verified here: an auditor's account is read-only,
+    # nobody's verified member (verification.services.join_refusal; checked again when the
+    # row is applied), nor are the details of one verified here before the role was given
+    # changed. (One invited: accepting refuses them, invitations.invitation_accept.)
     auditors = EmailAddress.objects.filter(email=OuterRef("email"), verified=True).filter(
         Exists(PlatformRoleGrant.objects.filter(in_force_q(), user_id=OuterRef("user_id"), role=PlatformRole.AUDITOR)))
     rows.filter(outcome__in=[RowOutcome.VERIFY, RowOutcome.CHANGE]).filter(Exists(auditors)).update(
         outcome=RowOutcome.REFUSED, problems="auditor")
-    # Likewise someone holding a power of their own outside this organisation (a platform
-    # role, an admin role of another organisation), at an address not on its domains: a
-    # roster would make them, with the details it gives, a verified member here (what the
-    # verification API then says of them) without their asking.
-    powers = EmailAddress.objects.filter(email=OuterRef("email"), verified=True).filter(
-        Exists(powers_elsewhere(roster.organisation).filter(user_id=OuterRef("user_id")))
-        | Exists(PlatformRoleGrant.objects.filter(in_force_q(), user_id=OuterRef("user_id"))))
-    rows.filter(outcome=RowOutcome.VERIFY).filter(Exists(powers)).exclude(Exists(ours)).update(
-        outcome=RowOutcome.REFUSED, problems="holds_role_elsewhere")
     # Someone left to verify, at an address on its domains, who is the last admin of the
     # organisation whose verification that would end: verify_row finds it refused
     # (LastAdmin) and skips the row; the preview says so first, with the same reason.
@@ -229,6 +222,13 @@ def own_domains(organisation: Organisation) -> QuerySet[OrganisationDomain]:
     """The verified domains of ``organisation`` and of the offices below it: the addresses
     at which its roster may move someone verified in another organisation."""
     return OrganisationDomain.objects.official_for(organisation)
+
+
+def own_domains_of_row(organisation: Organisation) -> QuerySet[OrganisationDomain]:
+    """``own_domains`` holding the address of the outer query's row (``OuterRef("email")``),
+    for an Exists: whether a staged row's address is on them."""
+    return own_domains(organisation).filter(
+        domain=Substr(OuterRef("email"), StrIndex(OuterRef("email"), Value("@")) + 1))
 
 
 def held_here(organisation_id: int) -> QuerySet[GovernmentProfile]:

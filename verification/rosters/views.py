@@ -20,10 +20,12 @@ from portal.downloads import kept_out_of_caches
 from verification.rosters import export, refusals, services
 from verification.rosters.checks import PROBLEMS
 from verification.rosters.forms import ConfirmForm, InvitationCancelForm, RosterUploadForm
-from verification.rosters.invitations import invitation_cancel, invitation_resend
+from verification.rosters.invitations import invitation_accept, invitation_cancel, invitation_resend
 from verification.rosters.models import InvitationStatus, RosterStatus
 from verification.rosters.parsing import RosterFileError
+from verification.rosters.receivers import outcome_told
 from verification.rosters.selectors import (
+    address_confirmed_by,
     invitation_by_token_hash,
     invitation_for_admin,
     invitations_of,
@@ -214,12 +216,13 @@ def invitation_cancel_view(request, pk):
 
 
 @rule("token")
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "POST"])
 def invitation(request, token):
     """What an invitation link opens: who invites whom, and how to accept (sign up or
-    sign in with that address and confirm it). The link's secret is in this request's path only,
-and in that of the page loaded again by its language switch (the logs redact such paths:
-portal/redaction.py)."""
+    sign in with that address and confirm it; someone signed in whose account has it
+    confirmed already accepts it here, by a post). The link's secret is in this request's
+    path only, and in that of the page loaded again by its language switch (the logs
+    redact such paths: portal/redaction.py)."""
     found = invitation_by_token_hash(token_hash(token)) if token_is_well_formed(token) else None
     state = "unknown"
     if found is not None:
@@ -231,8 +234,16 @@ portal/redaction.py)."""
             state = "expired"
         else:
             state = "valid"
+    confirmed = state == "valid" and address_confirmed_by(request.user, found.email)
+    if request.method == "POST" and confirmed:
+        accepted = invitation_accept(user=request.user, email=found.email, request=request, invitation_id=found.pk)
+        told = outcome_told(accepted.outcome) if accepted is not None else None
+        if told is not None:
+            level, text = told
+            messages.add_message(request, level, text % {"organisation": accepted.organisation.name})
+        return redirect("verification:mine") if accepted is not None else redirect(request.path)
     response = render(request, "verification/rosters/invitation.html",
-                      {"invitation": found if state != "unknown" else None, "state": state},
+                      {"invitation": found if state != "unknown" else None, "state": state, "confirmed": confirmed},
                       status=200 if state == "valid" else 404 if state == "unknown" else 410)
     # Its address holds the secret: sent in a Referer header to this site only, never to another;
     # "same-origin", not "no-referrer", under which the browser posts the page's language switch

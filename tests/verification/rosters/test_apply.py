@@ -219,8 +219,9 @@ def test_a_roster_takes_no_one_verified_elsewhere_at_an_address_not_on_its_domai
                                                                                 django_capture_on_commit_callbacks):
     """Verifying someone ends the verification they hold elsewhere (and an admin role
     resting on it): another state's administrator listing a department's admin must not
-    take them away. Their row is refused, with the reason; at an address on the
-    roster's own domains (or those of the offices below) the move is made."""
+    take them away. Their row is invited, as any address off the roster's domains is
+    (the preview does not tell who holds it), and accepting it would not move them; at an
+    address on the roster's own domains (or those of the offices below) the move is made."""
     victim = world["admin_parent"]  # admin@mahaagri.gov.in, admin of the Maharashtra department
     held = GovernmentProfileFactory(user=victim, organisation=world["parent"], status=VerificationStatus.VERIFIED,
                                     official_email=victim.email)
@@ -231,8 +232,9 @@ def test_a_roster_takes_no_one_verified_elsewhere_at_an_address_not_on_its_domai
                          person(3, **{"Official email": mover.email})])
     roster = upload(world["other"], world["admin_other"], content)
     rows = {row.line: (row.outcome, row.problems) for row in RosterRow.objects.filter(roster=roster)}
-    assert rows == {2: ("refused", "verified_elsewhere"), 3: ("invite", ""), 4: ("verify", "")}
-    apply(roster, world["admin_other"], django_capture_on_commit_callbacks)
+    assert rows == {2: ("invite", ""), 3: ("invite", ""), 4: ("verify", "")}
+    roster = apply(roster, world["admin_other"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"verified": 1, "invited": 2}
     held.refresh_from_db()
     assert held.status == VerificationStatus.VERIFIED
     assert may_administer(type(victim).objects.get(pk=victim.pk), world["parent"])
@@ -246,20 +248,20 @@ def test_a_roster_verifies_no_one_holding_a_role_elsewhere_at_an_address_not_on_
         world, django_capture_on_commit_callbacks):
     """Another organisation's admin and a superadmin, on no domain of the office: a roster
     listing them does not make them verified members of the office with the details it
-    gives (they ask themselves), in the preview and again at apply. The office's own
-    admin, on its domain, is verified."""
+    gives: they are invited, as anyone off its domains (the preview does not tell who holds
+    a role), and accepting does not verify them. The office's own admin, on its domain,
+    is verified."""
     content = csv_bytes([person(1, **{"Official email": world["admin_other"].email, "Mobile": "9000000001"}),
                          person(2, **{"Official email": world["superadmin"].email, "Mobile": "9000000002"}),
                          person(3, **{"Official email": world["admin_office"].email, "Mobile": "9000000003"})])
     roster = upload(world["office"], world["admin_parent"], content)
     rows = {row.line: (row.outcome, row.problems) for row in RosterRow.objects.filter(roster=roster)}
-    assert rows == {2: ("refused", "holds_role_elsewhere"), 3: ("refused", "holds_role_elsewhere"), 4: ("verify", "")}
+    assert rows == {2: ("invite", ""), 3: ("invite", ""), 4: ("verify", "")}
     client = signed_in(world["admin_parent"])
     page = client.get(f"/verification/rosters/{roster.pk}/").content.decode()
-    assert "2 people hold a role elsewhere on the portal and are not on this organisation" in page
-    download = b"".join(client.get(f"/verification/rosters/{roster.pk}/refused-rows.csv").streaming_content).decode()
-    assert download.count("This person is an administrator of another organisation or holds a platform role") == 2
-    apply(roster, world["admin_parent"], django_capture_on_commit_callbacks)
+    assert "hold a role elsewhere" not in page
+    roster = apply(roster, world["admin_parent"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"verified": 1, "invited": 2}
     verified = set(GovernmentProfile.objects.filter(organisation=world["office"], status=VerificationStatus.VERIFIED)
                    .values_list("official_email", flat=True))
     assert verified == {world["admin_office"].email}
@@ -267,14 +269,17 @@ def test_a_roster_verifies_no_one_holding_a_role_elsewhere_at_an_address_not_on_
 
 def test_a_person_given_a_role_elsewhere_between_preview_and_apply_is_not_verified(
         world, django_capture_on_commit_callbacks):
+    """An account at an address off the roster's domains is invited, not verified at once,
+    at the preview and at the apply alike: a role given between the two is not told by
+    the apply's counts either."""
     person_ = UserFactory(email="ravi@karhealth.gov.in", full_name="Ravi Rao")
     roster = upload(world["office"], world["admin_office"], csv_bytes([person(1, **{"Official email": person_.email})]))
-    assert RosterRow.objects.get(roster=roster).outcome == "verify"
+    assert RosterRow.objects.get(roster=roster).outcome == "invite"
     Membership.objects.create(organisation=world["other"], user=person_, role=MembershipRole.ADMIN)
     roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
     assert not GovernmentProfile.objects.filter(user=person_, status=VerificationStatus.VERIFIED).exists()
-    assert roster.outcome.get("skipped") == 1
-    assert RosterRow.objects.get(roster=roster).problems == "holds_role_elsewhere"
+    assert roster.outcome == {"invited": 1}
+    assert Invitation.objects.get(email=person_.email).status == InvitationStatus.PENDING
 
 
 def test_a_roster_verifies_no_auditor_even_at_an_address_on_its_domains(world, django_capture_on_commit_callbacks):
@@ -348,12 +353,12 @@ def test_a_roster_changes_no_verified_auditor_s_details(world, django_capture_on
 
 
 def test_a_person_verified_elsewhere_between_preview_and_apply_is_not_moved(world, django_capture_on_commit_callbacks):
-    """The preview said "verified at once"; by the time the roster is applied the person
-    holds a verification in another organisation, at an address not on the roster's
-    domains: the apply leaves it (the row is skipped), as the preview would have refused it."""
+    """An account at an address not on the roster's domains is invited; by the time the
+    roster is applied the person holds a verification in another organisation: the apply
+    leaves it, and invites them as the preview said (its counts tell nothing of them)."""
     person_ = UserFactory(email="ravi@karhealth.gov.in", full_name="Ravi Rao")
     roster = upload(world["office"], world["admin_office"], csv_bytes([person(1, **{"Official email": person_.email})]))
-    assert RosterRow.objects.get(roster=roster).outcome == "verify"
+    assert RosterRow.objects.get(roster=roster).outcome == "invite"
     held = GovernmentProfileFactory(user=person_, organisation=world["other"], status=VerificationStatus.VERIFIED,
                                     official_email=person_.email)
     roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
@@ -361,7 +366,7 @@ def test_a_person_verified_elsewhere_between_preview_and_apply_is_not_moved(worl
     assert held.status == VerificationStatus.VERIFIED
     assert not GovernmentProfile.objects.filter(user=person_, organisation=world["office"],
                                                 status=VerificationStatus.VERIFIED).exists()
-    assert roster.outcome.get("skipped") == 1
+    assert roster.outcome == {"invited": 1}
 
 
 def test_a_row_of_someone_superannuated_since_the_preview_is_skipped_and_the_rest_applied(

@@ -506,3 +506,55 @@ def test_confirming_an_invited_address_whose_mobile_number_is_kept_from_verified
     invited.refresh_from_db()
     assert GovernmentProfile.objects.filter(user=invited.accepted_by, status=VerificationStatus.VERIFIED).exists()
     assert AuditEvent.objects.get(action=AuditAction.INVITATION_ACCEPTED).new_values["outcome"] != "mobile_taken"
+
+
+def test_an_address_off_the_roster_s_domains_confirmed_already_is_invited_and_accepted_on_the_link_s_page(
+        world, django_capture_on_commit_callbacks):
+    """A roster invites a row at an address not on its domains whoever holds it (its
+    preview and its counts tell the admin nothing of the holder): someone verified in
+    another organisation, someone verified nowhere, each with the address confirmed, and
+    nobody. The first two accept on the link's page, signed in (they have no address left
+    to confirm): the one verified elsewhere is not moved and is told why, the other is
+    verified; each acceptance is audited with what came of it."""
+    elsewhere = UserFactory(email="asha.k@pune.mahaagri.gov.in", full_name="Asha K")
+    held = GovernmentProfileFactory(user=elsewhere, organisation=world["office"], status=VerificationStatus.VERIFIED,
+                                    official_email=elsewhere.email)
+    nowhere = UserFactory(email="nobody.k@pune.mahaagri.gov.in", full_name="No Body")
+    addresses = [elsewhere.email, nowhere.email, "unknown.k@pune.mahaagri.gov.in"]
+    roster = upload(world["other"], world["admin_other"],
+                    csv_bytes([person(i, **{"Official email": address}) for i, address in enumerate(addresses, 1)]))
+    assert (roster.verify_count, roster.invite_count, roster.refused_count) == (0, 3, 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.roster_apply_request(roster_id=roster.pk, actor=world["admin_other"])
+    roster.refresh_from_db()
+    assert roster.outcome == {"invited": 3}
+    links = {address: LINK.search(delivered_body(OutboxMessage.objects.get(to=[address])))[0] for address in addresses}
+
+    # Signed out, or signed in with another account, the page offers no acceptance.
+    assert b"Accept the invitation" not in Client().get(links[elsewhere.email]).content
+    stranger = signed_in(world["person"])
+    assert b"Accept the invitation" not in stranger.get(links[elsewhere.email]).content
+    stranger.post(links[elsewhere.email])
+    assert Invitation.objects.get(email=elsewhere.email).status == InvitationStatus.PENDING
+
+    client = signed_in(elsewhere)
+    assert b"Accept the invitation" in client.get(links[elsewhere.email]).content
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(links[elsewhere.email], follow=True)
+    other = world["other"].name
+    assert (f"{other} invited you, but you are a verified user of another organisation, so nothing was changed."
+            in " ".join(response.content.decode().split()))
+    held.refresh_from_db()
+    assert held.status == VerificationStatus.VERIFIED
+    assert not GovernmentProfile.objects.filter(user=elsewhere, organisation=world["other"]).exists()
+    invitation = Invitation.objects.get(email=elsewhere.email)
+    assert (invitation.status, invitation.accepted_by) == (InvitationStatus.ACCEPTED, elsewhere)
+    event = AuditEvent.objects.get(action=AuditAction.INVITATION_ACCEPTED, target_id=str(invitation.pk))
+    assert event.new_values["outcome"] == "verified_elsewhere"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signed_in(nowhere).post(links[nowhere.email], follow=True)
+    assert f"{other} invited you: you are now one of its verified users." in response.content.decode()
+    profile = GovernmentProfile.objects.get(user=nowhere, organisation=world["other"])
+    assert (profile.status, profile.method, profile.verified_by) == (
+        VerificationStatus.VERIFIED, VerificationMethod.ROSTER, world["admin_other"])

@@ -17,6 +17,7 @@ from verification.models import VerificationStatus
 from verification.rosters.models import Invitation, RosterImport, RosterRow, RosterStatus, RowOutcome
 from verification.rosters.parsing import RosterFileError
 from verification.rosters.refusals import reasons_of
+from verification.selectors import verified_person_by_contact
 from verification.visibility.models import Audience, PersonalVisibility, VisibilityPolicy
 
 pytestmark = pytest.mark.django_db
@@ -298,6 +299,8 @@ def test_an_address_with_a_sharp_s_in_its_domain_finds_the_account_that_signed_u
     from portal.accounts.official_email import normalise_mailbox
 
     signed_up = UserFactory(email=normalise_mailbox("asha@straße.gov.in"))
+    # On the office's own domain: an account there is verified at once (elsewhere, invited).
+    OrganisationDomain.objects.create(organisation=world["office"], domain="strasse.gov.in", is_verified=True)
     assert signed_up.email == "asha@strasse.gov.in"
     roster = upload(world["office"], world["admin_office"], csv_bytes([
         person(1, **{"Official email": "asha@straße.gov.in"}),
@@ -327,3 +330,36 @@ def test_a_roster_preview_does_not_tell_a_hidden_mobile_number_is_held(world, ke
     roster = upload(world["office"], world["admin_office"], csv_bytes([person(1)]))  # Mobile 9876500001
     assert not roster.rows.filter(problems__contains="mobile_taken").exists()
     assert roster.refused_count == 0
+
+
+def test_a_roster_preview_does_not_tell_whose_address_off_its_domains_is_held(world):
+    """The visibility rules keep an address from another organisation's admin (the
+    verification API and the directory find nobody by it): a row at an address not on the
+    roster's own domains is invited whoever holds it (someone verified elsewhere, the
+    last admin there, an admin of another organisation, an auditor, an account verified
+    nowhere, nobody), the preview, its counts and its list of refusals alike for each.
+    Accepting the invitation is the person's (it refuses a move, a role holder, an auditor)."""
+    verified = UserFactory(email="asha.k@pune.mahaagri.gov.in", full_name="Asha K")
+    GovernmentProfileFactory(user=verified, organisation=world["office"], status=VerificationStatus.VERIFIED,
+                             official_email=verified.email)
+    last_admin = world["admin_office"]
+    GovernmentProfileFactory(user=last_admin, organisation=world["office"], status=VerificationStatus.VERIFIED,
+                             official_email=last_admin.email)
+    UserFactory(email="nobody.k@pune.mahaagri.gov.in", full_name="No Body")
+    auditor = world["auditor"]
+    EmailAddress.objects.create(user=auditor, email="audit.k@pune.mahaagri.gov.in", verified=True, primary=False)
+    addresses = [verified.email, last_admin.email, world["admin_parent"].email, "audit.k@pune.mahaagri.gov.in",
+                 "nobody.k@pune.mahaagri.gov.in", "unknown.k@pune.mahaagri.gov.in"]
+    assert verified_person_by_contact(emails=[verified.email]) is None
+    admin = signed_in(world["admin_other"])
+    assert "Asha K" not in admin.get("/people/", {"q": "asha.k@pune"}).content.decode()
+
+    roster = upload(world["other"], world["admin_other"],
+                    csv_bytes([person(i, **{"Official email": address}) for i, address in enumerate(addresses, 1)]))
+    rows = {row.line: (row.outcome, row.problems) for row in RosterRow.objects.filter(roster=roster)}
+    assert rows == {line: (RowOutcome.INVITE, "") for line in range(2, 8)}, rows
+    assert (roster.verify_count, roster.invite_count, roster.refused_count, roster.problems) == (0, 6, 0, {})
+    page = admin.get(f"/verification/rosters/{roster.pk}/").content.decode()
+    assert "another organisation" not in page and "auditor" not in page
+    download = b"".join(admin.get(f"/verification/rosters/{roster.pk}/refused-rows.csv").streaming_content).decode()
+    assert len(download.strip().splitlines()) == 1  # the header alone
