@@ -238,20 +238,6 @@ def classify_domain(domain, *, rules=None, registered=None, organisation=None):
     return UNKNOWN, ""
 
 
-def classify_domains(domains, *, organisation=None) -> dict[str, str]:
-    """{domain: kind} (``classify_domain``) for several already-normalised domains, in two
-    queries at most whatever their number: the rules, and (when one is needed) which of
-    them a superadmin accepted for ``organisation`` or an office below it (for any
-    organisation when it is None)."""
-    rules = email_rules()
-    kinds = {domain: classify_domain(domain, rules=rules, registered=set())[0] for domain in set(domains)}
-    undecided = {domain for domain, kind in kinds.items() if kind in (MANUAL_REVIEW, UNKNOWN)}
-    if undecided:
-        registered = accepted_domains(undecided, organisation=organisation)
-        kinds.update({domain: classify_domain(domain, rules=rules, registered=registered)[0] for domain in registered})
-    return kinds
-
-
 def classify_email(address, *, rules=None, registered=None, organisation=None):
     """Classify an email address. Never raises: a malformed address is INVALID. ``rules``:
     ``email_rules()``, and ``registered`` (see ``classify_domain``), when the caller read

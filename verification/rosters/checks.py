@@ -278,14 +278,22 @@ def check_batch(batch: list[tuple[int, dict[str, object]]], *, judge: EmailJudge
         if parsed is None:
             continue
         row.email = parsed[0]
-        kind = judge.kind(parsed[1])
-        if kind == official_email.CONSUMER:
-            _add(row, "email_consumer")
-        elif kind not in (official_email.OFFICIAL, official_email.CONTRACTOR):
-            _add(row, "email_not_official")
+        problem = email_problem(judge.kind(parsed[1]))
+        if problem:
+            _add(row, problem)
         if row.email in own_emails:
             _add(row, "own_address")
     return checked
+
+
+def email_problem(kind: str) -> str | None:
+    """The problem of a row whose address's domain is of ``kind`` (official_email's
+    classification): "email_consumer", "email_not_official", or None for official mail."""
+    if kind == official_email.CONSUMER:
+        return "email_consumer"
+    if kind not in (official_email.OFFICIAL, official_email.CONTRACTOR):
+        return "email_not_official"
+    return None
 
 
 def reason_text(kind: str, columns: list[str] | None = None, *, duplicate_of: int | None = None) -> str:

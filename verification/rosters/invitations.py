@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.accounts.official_email import CONSUMER, CONTRACTOR, OFFICIAL, classify_domains, classify_email
+from portal.accounts.official_email import classify_email
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record, audit_record_many
 from portal.limits import shown
@@ -26,6 +26,7 @@ from portal.permissions import AnyUser
 from verification import services as verification_services
 from verification.models import HELD_STATUSES, STANDING, GovernmentProfile, VerificationMethod, VerificationStatus
 from verification.notifications import mail_language
+from verification.rosters.checks import EmailJudge, email_problem
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow
 from verification.rosters.notifications import build_invitation_mails, invitation_text, invitee_fills
 from verification.rosters.staging import holds_power_elsewhere, mobile_taken, moves_from_elsewhere
@@ -138,16 +139,16 @@ def unofficial_rows(roster: RosterImport, rows: list) -> dict[str, list[int]]:
     organisation now, by the preview's reason ({reason: row ids}): the rules may have
     changed since the preview (a domain marked a personal mail service, a domain accepted
     for the organisation gone), and no invitation goes to such an address
-    (invitation_resend refuses it too). Each domain judged once, in two queries at most
-    whatever their number (``classify_domains``)."""
+    (invitation_resend refuses it too). Each domain judged once, as the preview judges
+    them (checks.EmailJudge: the rules and the accepted domains read once)."""
     domain_of = {row.pk: row.email.rpartition("@")[2] for row in rows}
-    kinds = classify_domains(domain_of.values(), organisation=roster.organisation)
+    judge = EmailJudge(roster.organisation)
+    judge.prepare(domain_of.values())
     refused = {"email_consumer": [], "email_not_official": []}
     for pk, domain in domain_of.items():
-        if kinds[domain] == CONSUMER:
-            refused["email_consumer"].append(pk)
-        elif kinds[domain] not in (OFFICIAL, CONTRACTOR):
-            refused["email_not_official"].append(pk)
+        problem = email_problem(judge.kind(domain))
+        if problem:
+            refused[problem].append(pk)
     return refused
 
 
