@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -20,6 +20,7 @@ from monitoring.scope import Scope, tracker_jurisdictions
 from monitoring.selectors import FIGURES_RUN
 from monitoring.tracker import active_match
 from portal.accounts.official_email import classify_email
+from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.publish import mail_superadmins
 from portal.audit.services import audit_record, audit_record_many, audit_verify_report
@@ -48,9 +49,7 @@ def _figures_lock() -> None:
     """Until the transaction ends, other refreshes of the figures wait here: one that
     deleted the rows before another's insert committed would insert the same keys again
     (SQLite, for development, has one writer at a time)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [FIGURES_LOCK_NAMESPACE])
+    advisory_lock(FIGURES_LOCK_NAMESPACE)
 
 
 def figures_refresh() -> dict:
@@ -124,9 +123,7 @@ def _export_lock(user_id: int) -> None:
     """Until the transaction ends, the account's other exports wait here, so that two at
     once cannot both find it under its hourly limit (SQLite, for development, has one
     writer at a time)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [EXPORT_LOCK_NAMESPACE, user_id])
+    advisory_lock(EXPORT_LOCK_NAMESPACE, user_id)
 
 
 def export_record(
@@ -398,9 +395,7 @@ def _reminder_lock(address: str) -> None:
     """Until the transaction ends, other reminders to this address (in any case) wait
     here, whichever office names it, so that two at once cannot both find no reminder to
     it in the week (SQLite, for development, has one writer at a time)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(lower(%s)))", [REMINDER_LOCK_NAMESPACE, address])
+    advisory_lock(REMINDER_LOCK_NAMESPACE, address.lower())
 
 
 def _last_reminder_to(address: str, now: datetime) -> AuditEvent | None:

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
 from portal.accounts.official_email import classify_email, email_rules, ends_official_powers, personal_mail_service
+from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_record_many
 from portal.limits import refuse_over
@@ -109,9 +110,8 @@ def short_code_lock(code: str) -> None:
     checks the code free, so two at once cannot both find it free and both make an active
     organisation with it (SQLite, for development, has one writer at a time)."""
     code = (code or "").strip()
-    if code and connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(upper(%s)))", [SHORT_CODE_LOCK_NAMESPACE, code])
+    if code:
+        advisory_lock(SHORT_CODE_LOCK_NAMESPACE, code.upper())
 
 
 def organisation_activate(

@@ -12,12 +12,13 @@ from typing import BinaryIO
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.accounts.official_email import normalise_mailbox
+from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.organisations.models import Organisation, OrganisationStatus
@@ -65,9 +66,7 @@ UPLOADS_LOCK_NAMESPACE = 0x52535452
 def _uploads_lock(organisation: Organisation) -> None:
     """Until the transaction ends, the organisation's other uploads wait here, so that two
     at once cannot both pass the daily limit (SQLite, for development, has one writer at a time)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [UPLOADS_LOCK_NAMESPACE, organisation.pk])
+    advisory_lock(UPLOADS_LOCK_NAMESPACE, organisation.pk)
 
 
 def _uploads_within_limit(organisation: Organisation) -> None:
