@@ -24,17 +24,22 @@ def on_email_confirmed(sender, request, email_address, **kwargs):
         logger.exception("Accepting the invitation of a confirmed address failed")
         return
     if invitation is not None and request is not None:
-        told = outcome_told(invitation.outcome)
-        if told is not None:
-            level, text = told
-            messages.add_message(request, level, text % {"organisation": invitation.organisation.name},
-                                 fail_silently=True)
+        outcome_tell(request, invitation)
 
 
-def outcome_told(outcome: str) -> tuple[int, str] | None:
-    """What the person who confirmed an invited address is told, in the language of the
-    request (here, and on the invitation's page: accepted with the address confirmed
-    already); None where there is nothing to add."""
+def outcome_tell(request, invitation) -> None:
+    """Tell the person on their next page what came of the invitation they accepted (here,
+    by confirming its address, and on the invitation's page, with the address confirmed
+    already), in the language of the request; nothing where there is nothing to add."""
+    told = _told(invitation.outcome)
+    if told is not None:
+        level, text = told
+        messages.add_message(request, level, text % {"organisation": invitation.organisation.name},
+                             fail_silently=True)
+
+
+def _told(outcome: str) -> tuple[int, str] | None:
+    """What the person who accepted an invitation is told; None where there is nothing to add."""
     if outcome == "verified":
         return messages.SUCCESS, _("%(organisation)s invited you: you are now one of its verified users.")
     if outcome == "verified_elsewhere":

@@ -23,7 +23,7 @@ from verification.rosters.forms import ConfirmForm, InvitationCancelForm, Roster
 from verification.rosters.invitations import invitation_accept, invitation_cancel, invitation_resend
 from verification.rosters.models import InvitationStatus, RosterStatus
 from verification.rosters.parsing import RosterFileError
-from verification.rosters.receivers import outcome_told
+from verification.rosters.receivers import outcome_tell
 from verification.rosters.selectors import (
     address_confirmed_by,
     invitation_by_token_hash,
@@ -237,10 +237,8 @@ def invitation(request, token):
     confirmed = state == "valid" and address_confirmed_by(request.user, found.email)
     if request.method == "POST" and confirmed:
         accepted = invitation_accept(user=request.user, email=found.email, request=request, invitation_id=found.pk)
-        told = outcome_told(accepted.outcome) if accepted is not None else None
-        if told is not None:
-            level, text = told
-            messages.add_message(request, level, text % {"organisation": accepted.organisation.name})
+        if accepted is not None:
+            outcome_tell(request, accepted)
         return redirect("verification:mine") if accepted is not None else redirect(request.path)
     response = render(request, "verification/rosters/invitation.html",
                       {"invitation": found if state != "unknown" else None, "state": state, "confirmed": confirmed},
