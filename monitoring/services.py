@@ -201,10 +201,15 @@ def _taken_meanwhile(values: dict, office_pk: int | None) -> ValidationError:
         _("Another office on a list has this domain."), code="duplicate")})
 
 
+def office_values(office: ExpectedOffice) -> dict:
+    """An office's values (OFFICE_FIELDS) as its page shows and edits them."""
+    return {name: getattr(office, name) for name in OFFICE_FIELDS}
+
+
 def expected_office_digest(office: ExpectedOffice) -> str:
     """The digest of an office as its edit page shows it: the page sends it back as
     ``shown_values`` (portal.shown)."""
-    return shown_digest(_plain({name: getattr(office, name) for name in OFFICE_FIELDS}))
+    return shown_digest(_plain(office_values(office)))
 
 
 def expected_office_save(
@@ -234,7 +239,7 @@ def expected_office_save(
         if office is None:  # taken off the list by someone else while this was edited
             raise ValidationError(_("The office was already taken off the list."), code="gone")
         _check_editable(office.jurisdiction, editable)
-        old = {name: getattr(office, name) for name in OFFICE_FIELDS}
+        old = office_values(office)
         changed = {name: value for name, value in values.items() if old[name] != value}
         if not changed:
             return office
@@ -261,7 +266,7 @@ def expected_office_delete(*, office: ExpectedOffice, editable: set[str] | None,
         if office is None:
             return False
         audit_record(actor=actor, action=AuditAction.ADOPTION_LIST_CHANGED, target=office, request=request,
-                     old={"removed": _plain({name: getattr(office, name) for name in OFFICE_FIELDS})})
+                     old={"removed": _plain(office_values(office))})
         office.delete()
     return True
 

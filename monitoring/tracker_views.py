@@ -119,7 +119,7 @@ def office_edit(request, pk=None):
         office = _editable_office(request, pk)[0] if pk is not None else None  # (0 is an office not found)
     except _OfficeGone as gone:  # what was typed is not saved: the office is no longer there to change
         return _gone(request, gone)
-    initial = {name: getattr(office, name) for name in OFFICE_FIELDS} if office else {}
+    initial = services.office_values(office) if office else {}
     form = ExpectedOfficeForm(request.POST or None, initial=initial, jurisdictions=editable, office=office)
     # An answer with errors: still the page opened then.
     shown = office and (shown_sent(request.POST) or services.expected_office_digest(office))
@@ -134,7 +134,7 @@ def office_edit(request, pk=None):
             except _OfficeGone as gone:
                 return _gone(request, gone)
             shown = services.expected_office_digest(office)
-            form.say_changed_meanwhile({name: getattr(office, name) for name in OFFICE_FIELDS})
+            form.say_changed_meanwhile(services.office_values(office))
         except ValidationError as error:
             # A short code or domain taken meanwhile is refused at its field; the rest at the jurisdiction.
             form.add_error(None if hasattr(error, "error_dict") else "jurisdiction", error)

@@ -40,14 +40,15 @@ def clean_suffix(value: str | None) -> str:
     return stored
 
 
-def _rule_values(rule: EmailSuffixRule) -> dict:
+def email_rule_values(rule: EmailSuffixRule) -> dict:
+    """A rule's values as its page shows and edits them."""
     return {"suffix": rule.suffix, "kind": rule.kind, "note": rule.note}
 
 
 def email_rule_digest(rule: EmailSuffixRule) -> str:
     """The digest of a rule as its page shows it: the page sends it back as ``shown_values``
     (portal.shown)."""
-    return shown_digest(_rule_values(rule))
+    return shown_digest(email_rule_values(rule))
 
 
 def email_rule_save(
@@ -95,7 +96,7 @@ def email_rule_save(
         rule = EmailSuffixRule.objects.select_for_update().filter(pk=rule_id).first()
         if rule is None:  # deleted by someone else while this was edited
             raise ValidationError(_("This rule was already deleted."), code="gone")
-        old = _rule_values(rule)
+        old = email_rule_values(rule)
         new = {"suffix": suffix, "kind": kind, "note": note[:200]}
         if old == new:
             return rule

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods
 from portal.access import rule
 from portal.accounts.forms import AddEmailForm, EmailRuleForm
 from portal.accounts.models import EmailSuffixRule
-from portal.accounts.services import email_rule_delete, email_rule_digest, email_rule_save
+from portal.accounts.services import email_rule_delete, email_rule_digest, email_rule_save, email_rule_values
 from portal.organisations.services import OfficialPowersHeld, holder_ends_own_grounds, official_powers_end_check
 from portal.shown import ChangedMeanwhile, shown_sent
 
@@ -47,7 +47,7 @@ def email_rule_edit(request, pk):
     saving = request.method == "POST" and request.POST.get("action") != "delete"
     form = EmailRuleForm(
         request.POST if saving else None,
-        initial={"suffix": rule_obj.suffix, "kind": rule_obj.kind, "note": rule_obj.note},
+        initial=email_rule_values(rule_obj),
     )
     # An answer with errors: still the page opened then.
     shown = (shown_sent(request.POST) if saving else None) or email_rule_digest(rule_obj)
@@ -58,7 +58,7 @@ def email_rule_edit(request, pk):
         except ChangedMeanwhile:
             rule_obj = get_object_or_404(EmailSuffixRule, pk=pk)
             shown = email_rule_digest(rule_obj)
-            form.say_changed_meanwhile({"suffix": rule_obj.suffix, "kind": rule_obj.kind, "note": rule_obj.note})
+            form.say_changed_meanwhile(email_rule_values(rule_obj))
         except ValidationError as exc:
             form.add_error(None if hasattr(exc, "error_dict") else "suffix", exc)
         else:
