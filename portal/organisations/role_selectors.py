@@ -111,9 +111,10 @@ class EndedRole:
     ended_by: str | None
 
 
-def _ending_of(actions: list[str], target: Model, **old: object) -> AuditEvent | None:
-    """The last audit row of ``actions`` on ``target`` whose old values hold ``old``."""
-    return (AuditEvent.objects.filter(action__in=actions, target_type=target._meta.label_lower, target_id=str(target.pk),
+def _ending_of(actions: list[str], target: Model, *conditions: Q, **old: object) -> AuditEvent | None:
+    """The last audit row of ``actions`` on ``target`` meeting ``conditions`` whose old values hold ``old``."""
+    return (AuditEvent.objects.filter(*conditions, action__in=actions, target_type=target._meta.label_lower,
+                                      target_id=str(target.pk),
                                       **{f"old_values__{key}": value for key, value in old.items()})
             .only("created_at", "action", "actor_id", "actor_email", "new_values").order_by("-id").first())
 
@@ -202,11 +203,12 @@ def admin_role_ended(organisation: Organisation, user_id: object) -> EndedRole |
     if membership.is_active and membership.role == MembershipRole.ADMIN:  # past its end date, not yet recorded
         return EndedRole(membership.user.email, membership.ends_at, None)
     # By the person's id: the row names the address they had then (official_powers_end: the
-    # official one they no longer have); by the address only for rows that carry no id.
-    event = (_ending_of([AuditAction.MEMBERSHIP_REVOKED, AuditAction.MEMBERSHIP_EXPIRED], organisation,
-                        user_id=membership.user_id, role=MembershipRole.ADMIN)
-             or _ending_of([AuditAction.MEMBERSHIP_REVOKED, AuditAction.MEMBERSHIP_EXPIRED], organisation,
-                           user=membership.user.email, role=MembershipRole.ADMIN))
+    # official one they no longer have); by the address only for rows that carry no id
+    # (written before rows had it, so older than any that has: the newest is the one).
+    holder = Q(old_values__user_id=membership.user_id) | (
+        Q(old_values__user=membership.user.email) & ~Q(old_values__has_key="user_id"))
+    event = _ending_of([AuditAction.MEMBERSHIP_REVOKED, AuditAction.MEMBERSHIP_EXPIRED], organisation, holder,
+                       role=MembershipRole.ADMIN)
     return _ended_as_recorded(membership.user.email, event, AuditAction.MEMBERSHIP_EXPIRED) if event else None
 
 

@@ -386,6 +386,33 @@ def test_removing_an_admin_removed_meanwhile_says_when_and_by_whom(world):
                       {"user": world["admin_other"].pk}).status_code == 404
 
 
+def test_an_ended_role_recorded_before_rows_named_their_holder_by_id_is_found_by_the_address(world):
+    """An admin role whose end was audited before the rows carried the holder's id (the
+    address only): the page still says it had ended, when and by whom; a newer row of
+    another person who had that address then is not taken for it."""
+    from portal.audit.services import audit_record
+    from portal.organisations.models import Membership, MembershipRole
+    from portal.organisations.services import _admin_end
+
+    office = world["office"]
+    make_admin(office, email="deputy@pune.mahaagri.gov.in")
+    client = client_of(world, "admin_parent")
+    holder = world["admin_office"]
+    url = f"/portal/roles/organisations/{office.pk}/revoke/?user={holder.pk}"
+    assert client.get(url).status_code == 200
+    _admin_end(Membership.objects.get(organisation=office, user=holder))  # meanwhile, recorded as before ids
+    audit_record(actor=world["superadmin"], action=AuditAction.MEMBERSHIP_REVOKED, target=office,
+                 old={"user": holder.email, "role": MembershipRole.ADMIN}, new={"member": True})
+    audit_record(actor=world["admin_parent"], action=AuditAction.MEMBERSHIP_REVOKED, target=office,
+                 old={"user": holder.email, "user_id": holder.pk + 1000, "role": MembershipRole.ADMIN},
+                 new={"member": False})
+    response = client.post(url, {"reason": "Retired on 3 March.", "confirm": "on"})
+    assert response.status_code == 302
+    text = said(client, response["Location"])
+    assert "This role had already ended: admin@pune.mahaagri.gov.in was an admin of District Agriculture Office, " \
+           "Pune until" in text and "when root@sandes.nic.in removed it. Nothing was changed." in text
+
+
 def test_removing_an_admin_whose_role_ended_with_their_official_address_says_it_ended(world):
     """The role ended meanwhile because its holder made a personal address primary
     (official_powers_end records it under the official address they had): found by the
