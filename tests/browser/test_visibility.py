@@ -7,11 +7,12 @@ with axe-core."""
 
 from playwright.sync_api import expect
 
-from tests.browser.support import nav, sign_in, sign_out
+from tests.browser.support import nav, sign_in, sign_out, switch_language
 from tests.factories import OrganisationFactory, UserFactory
 from tests.verification.helpers import GovernmentProfileFactory, make_admin
 from verification.models import VerificationStatus
-from verification.visibility.models import VisibilityPolicy
+from verification.visibility.models import Audience, ProfileField, VisibilityPolicy
+from verification.visibility.services import visibility_policy_set
 
 
 def test_admin_sets_visibility_and_an_outsider_sees_only_what_is_allowed(page, portal, check_page):
@@ -40,6 +41,24 @@ def test_admin_sets_visibility_and_an_outsider_sees_only_what_is_allowed(page, p
     check_page(page, "policy-saved")
     policy = VisibilityPolicy.objects.get(organisation=home)
     assert (policy.mobile, policy.office) == (40, 0)
+
+    # --- Saved from a page opened before another admin saved: refused, in each language ----------
+    colleague = make_admin(home, email="second.admin@landrecords.gov.in")
+    for code, narrowed in (("en", Audience.ADMINS), ("hi", Audience.ORGANISATION), ("mr", Audience.ADMINS)):
+        if code != "en":
+            switch_language(page, code)  # the page loaded again, as it stands now
+        visibility_policy_set(organisation_id=home.pk, audiences={ProfileField.DESIGNATION: narrowed},
+                              actor=colleague)  # meanwhile
+        page.locator("#id_employee_code").select_option(str(Audience.NOBODY.value))
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state("load")
+        expect(page.locator("#error-summary")).to_be_visible()
+        expect(page.locator(".field-designation .field-warning")).to_have_count(1)
+        check_page(page, f"policy-changed-meanwhile-{code}")
+        assert VisibilityPolicy.objects.get(organisation=home).designation == narrowed  # nothing saved
+    switch_language(page, "en")
+    visibility_policy_set(organisation_id=home.pk, audiences={ProfileField.DESIGNATION: Audience.VERIFIED},
+                          actor=colleague)  # as it was, for what the outsider sees below
     sign_out(page)
 
     # --- A verified user of another organisation: the directory and the person's page ------------
