@@ -169,10 +169,15 @@ def organisation_for_role_admin(viewer: AnyUser, pk: int) -> Organisation:
     return organisation
 
 
+def _admin_rows(memberships: QuerySet[Membership], viewer: AnyUser | None) -> QuerySet[Membership]:
+    """Admin memberships as the role pages show them: the person (named as ``viewer`` may
+    see them) and who granted the role."""
+    return _named(memberships.select_related("user", "granted_by"), viewer)
+
+
 def admins_of(organisation: Organisation, *, viewer: AnyUser | None = None) -> QuerySet[Membership]:
     """The organisation's admins in force (``admins_held``), by address."""
-    return _named(admins_held().filter(organisation=organisation)
-                  .select_related("user", "granted_by"), viewer).order_by("user__email", "pk")
+    return _admin_rows(admins_held().filter(organisation=organisation), viewer).order_by("user__email", "pk")
 
 
 def admin_of(organisation: Organisation, user_id: object, *, viewer: AnyUser | None = None) -> Membership:
@@ -183,8 +188,8 @@ def admin_of(organisation: Organisation, user_id: object, *, viewer: AnyUser | N
     if number is None:
         raise Http404
     try:
-        return _named(Membership.objects.filter(admin_in_force_q(), organisation=organisation)
-                      .select_related("user", "granted_by"), viewer).get(user_id=number)
+        return _admin_rows(Membership.objects.filter(admin_in_force_q(), organisation=organisation),
+                           viewer).get(user_id=number)
     except Membership.DoesNotExist:
         raise Http404 from None
 
