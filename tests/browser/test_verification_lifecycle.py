@@ -28,13 +28,18 @@ def office():
     return OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE")
 
 
-def test_confirming_the_official_address_from_the_mailed_link(portal, page, check_page, smtp_server, office):
+def _mailed_confirmation_link(office, smtp_server):
+    """A verification a year old, and the link of the yearly confirmation mailed for it (over SMTP)."""
     verified_at = timezone.now() - timedelta(days=366)
     profile = GovernmentProfileFactory(organisation=office, status=VerificationStatus.VERIFIED,
                                        official_email="asha.k@pune.mahaagri.gov.in", verified_at=verified_at)
     tasks.address_reconfirmation()
     message = wait_for_message(smtp_server, lambda m: "asha.k@pune.mahaagri.gov.in" in m["To"])
-    link = re.search(r"http://\S+/verification/confirm/\S+/", text_of(message)).group(0)
+    return profile, re.search(r"http://\S+/verification/confirm/\S+/", text_of(message)).group(0)
+
+
+def test_confirming_the_official_address_from_the_mailed_link(portal, page, check_page, smtp_server, office):
+    profile, link = _mailed_confirmation_link(office, smtp_server)
 
     page.goto(link)
     expect(page).to_have_url(re.compile(r"/verification/confirm/$"))  # the token left the address bar
@@ -112,12 +117,7 @@ def test_a_link_past_superannuation_and_a_suspended_offices_queue(portal, page, 
     """The link of a verification past its date of superannuation (before the hourly job
     revokes it) confirms nothing: the page says there is nothing to confirm. The office
     suspended, its own admin still finds its requests from their verification page."""
-    verified_at = timezone.now() - timedelta(days=366)
-    profile = GovernmentProfileFactory(organisation=office, status=VerificationStatus.VERIFIED,
-                                       official_email="asha.k@pune.mahaagri.gov.in", verified_at=verified_at)
-    tasks.address_reconfirmation()
-    message = wait_for_message(smtp_server, lambda m: "asha.k@pune.mahaagri.gov.in" in m["To"])
-    link = re.search(r"http://\S+/verification/confirm/\S+/", text_of(message)).group(0)
+    profile, link = _mailed_confirmation_link(office, smtp_server)
     GovernmentProfile.objects.filter(pk=profile.pk).update(superannuation_date=timezone.localdate() - timedelta(days=1))
     page.goto(link)
     expect(page.get_by_role("heading", level=1)).to_have_text("There is nothing to confirm")
