@@ -15,7 +15,12 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from onboarding.application.declarations import UNDERTAKINGS
-from onboarding.application.selectors import officer_addresses, other_officers_addresses, short_code_taken
+from onboarding.application.selectors import (
+    officer_addresses,
+    official_within,
+    other_officers_addresses,
+    short_code_taken,
+)
 from onboarding.application.validators import (
     clean_landline,
     clean_mobile,
@@ -244,7 +249,9 @@ class CompetentAuthoritySectionForm(PersonFieldsMixin, SectionForm):
     mobile = _text(_("Mobile number"), 20, inputmode="tel")
 
     def clean_official_email(self):
-        address = validate_official_email(self.cleaned_data["official_email"], for_officer=True)
+        # A domain accepted for one organisation makes none of its mailboxes another's authority.
+        within = official_within(self.application) if self.application is not None else None
+        address = validate_official_email(self.cleaned_data["official_email"], for_officer=True, within=within)
         if self.application is not None:
             normalised = normalise_address(address)
             if normalised in officer_addresses(self.application):

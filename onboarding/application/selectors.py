@@ -313,16 +313,41 @@ def short_code_taken(code: str, application: Application | None) -> str:
     return _("%(code)s is already the short code of another organisation. Choose another.") % {"code": code}
 
 
-def parent_organisation(application: Application) -> Organisation | None:
-    """The existing organisation the form names as the parent, or None."""
-    hierarchy = application.section_data(Section.HIERARCHY)
-    if hierarchy.get("parent_choice") != "existing" or not hierarchy.get("parent"):
+def parent_id(application: Application) -> int | None:
+    """The id of the existing organisation the form names as the parent, or None (none named,
+    or not a number an organisation could have); whether it exists is not asked."""
+    return _parent_id_in(application.section_data(Section.HIERARCHY))
+
+
+def _parent_id_in(hierarchy: object) -> int | None:
+    if not isinstance(hierarchy, dict) or hierarchy.get("parent_choice") != "existing" or not hierarchy.get("parent"):
         return None
     try:
         pk = int(hierarchy["parent"])
     except (TypeError, ValueError):
         return None
-    return compiled.first(_organisation_query, pk=pk) if 0 < pk < 2**63 else None
+    return pk if 0 < pk < 2**63 else None
+
+
+def parent_organisation(application: Application) -> Organisation | None:
+    """The existing organisation the form names as the parent, or None."""
+    pk = parent_id(application)
+    return compiled.first(_organisation_query, pk=pk) if pk else None
+
+
+def official_within(application: Application) -> int | None:
+    """The id of the organisation whose accepted email domains count as official for the
+    application's competent authority: its own when it has one, else the existing one the
+    form places it under, else None (a new organisation on its own: only the official
+    suffixes count). No query."""
+    return application.organisation_id or parent_id(application)
+
+
+def official_within_ids(application_ids: Iterable[int]) -> dict[int, int | None]:
+    """{application id: ``official_within`` of it} for ``application_ids``. One query."""
+    rows = Application.objects.filter(pk__in=set(application_ids)).values_list(
+        "pk", "organisation_id", f"data__{Section.HIERARCHY}")
+    return {pk: organisation_id or _parent_id_in(hierarchy) for pk, organisation_id, hierarchy in rows}
 
 
 def people_of(application: Application) -> dict[str, dict]:

@@ -28,11 +28,22 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from onboarding.application.selectors import current_letter_query, officers_addresses, owners_call, review_flags
+from onboarding.application.selectors import (
+    current_letter_query,
+    officers_addresses,
+    official_within_ids,
+    owners_call,
+    review_flags,
+)
 from onboarding.models import Application, ApplicationVersion, ApprovalStep, Attachment, Decision, Stage, StateQueueCount
 from portal import compiled, prepared
 from portal.accounts.models import User
-from portal.accounts.official_email import classify_emails, email_rules_query, explain_refusal, normalise_address
+from portal.accounts.official_email import (
+    classify_emails_within,
+    email_rules_query,
+    explain_refusal,
+    normalise_address,
+)
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin, state_admin_emails, superadmin_emails
 
@@ -425,31 +436,34 @@ def refused_deciders(applications: Iterable[Application]) -> dict[int, dict[Stag
     return refused
 
 
-def authorities_refused(addresses: Iterable[str]) -> dict[str, str]:
-    """{address: why it can no longer decide as a competent authority} for those of
-    ``addresses`` that cannot now: the official-email rules changed since the officer named
-    it (its domain made a contractor's or a personal mail service), so its link decides
-    nothing and no link or reminder goes to it. Two queries at most (``classify_emails``)."""
-    return {address: explain_refusal(verdict, for_officer=True)
-            for address, verdict in classify_emails(addresses).items() if not verdict.eligible_as_officer}
+def authorities_refused(authorities: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    """{(address, application id): why it can no longer decide as that application's competent
+    authority} for those of ``authorities`` that cannot now: refused by the official-email
+    rules since the officer named it (its domain made a contractor's or a personal mail
+    service), or at a domain accepted as official for another organisation than the one the
+    application is for or placed under (``official_within``). Its link decides nothing and no
+    link or reminder goes to it. Three queries at most (``classify_emails_within``)."""
+    verdicts = classify_emails_within(authorities, official_within_ids)
+    return {pair: explain_refusal(verdict, for_officer=True)
+            for pair, verdict in verdicts.items() if not verdict.eligible_as_officer}
 
 
 def authority_steps_refused(steps: Iterable[ApprovalStep]) -> dict[int, str]:
     """{step id: why its competent authority can no longer decide} for those of the
-    authority ``steps`` whose address cannot now: refused by the official-email rules since
-    (``authorities_refused``), or become one of the nodal officer's own addresses since
-    (``officers_addresses``). Their link decides nothing (as the decision checks it), so no
-    link or reminder goes to them and the officer's page says why. Three queries at most,
-    whatever the number of steps."""
+    authority ``steps`` whose address cannot now: refused by the official-email rules since,
+    or not official for its application's organisation (``authorities_refused``), or become
+    one of the nodal officer's own addresses since (``officers_addresses``). Their link decides
+    nothing (as the decision checks it), so no link or reminder goes to them and the officer's
+    page says why. Four queries at most, whatever the number of steps."""
     steps = [step for step in steps if step.stage == Stage.AUTHORITY]
     if not steps:
         return {}
-    refused = authorities_refused({step.assignee_email for step in steps})
+    refused = authorities_refused({(step.assignee_email, step.application_id) for step in steps})
     own = officers_addresses({step.application_id for step in steps})
     problems = {}
     for step in steps:
-        if step.assignee_email in refused:
-            problems[step.pk] = refused[step.assignee_email]
+        if (step.assignee_email, step.application_id) in refused:
+            problems[step.pk] = refused[step.assignee_email, step.application_id]
         elif normalise_address(step.assignee_email) in own.get(step.application_id, set()):
             problems[step.pk] = _("It is now one of the nodal officer's own addresses: the competent authority must "
                                   "be someone else.")

@@ -390,7 +390,7 @@ def _check_authority_decider(token_row: AuthorityToken, signed_in: AnyUser | Non
                                 "authority must be someone else, so it decides nothing."), code="own_address")
     # Checked again now, as the reminders and the officer's page check it: its domain may
     # have been made a contractor's or personal mail since.
-    problem = authorities_refused([token_row.email]).get(token_row.email)
+    problem = authorities_refused([(token_row.email, application.pk)]).get((token_row.email, application.pk))
     if problem:
         raise ValidationError(_(
             "%(email)s can no longer decide as a competent authority: %(problem)s Write to the nodal officer at "

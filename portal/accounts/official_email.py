@@ -11,7 +11,7 @@ in question: ``accepted_domains``).
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -27,6 +27,9 @@ CONTRACTOR = "contractor"
 MANUAL_REVIEW = "manual_review"
 CONSUMER = "consumer"
 UNKNOWN = "unknown"
+# A domain a superadmin accepted for an organisation, where the address is to be official
+# for another one (``classify_emails_within``).
+ACCEPTED_ELSEWHERE = "accepted_elsewhere"
 INVALID = "invalid"
 
 
@@ -278,6 +281,38 @@ def classify_emails(addresses) -> dict[str, EmailVerdict]:
     return verdicts
 
 
+def classify_emails_within(pairs: Iterable[tuple[str, Hashable]], within_of: Callable[[set], dict[Hashable, int | None]]
+                           ) -> dict[tuple[str, Hashable], EmailVerdict]:
+    """{(address, key): verdict} for each pair of ``pairs``, where ``within_of(keys)`` gives
+    for each key the id of the one organisation its address is to be official for (None: one
+    that does not exist yet). A domain a superadmin accepted off the official suffixes counts
+    as official only for the organisation it was accepted for and the offices above it (as
+    ``OrganisationDomain.objects.official_for`` has it), and for none where the id is None; an
+    address at one accepted for another organisation is ACCEPTED_ELSEWHERE. For an address
+    that acts for one organisation (a competent authority's). Three queries at most, whatever
+    the number of pairs: the rules, who accepted the domains left undecided, and (only when one
+    was accepted) ``within_of`` for the keys of their addresses."""
+    from portal.organisations.models import OrganisationDomain
+
+    rules = email_rules()
+    verdicts = {pair: classify_email(pair[0], rules=rules, registered=set()) for pair in set(pairs)}
+    undecided = {verdict.domain for verdict in verdicts.values() if verdict.kind in (MANUAL_REVIEW, UNKNOWN)}
+    if not undecided:
+        return verdicts
+    # Where each accepted domain may be official: its organisation's path from the top, itself included.
+    paths = {domain: f"{ancestry}{owner}/" for domain, owner, ancestry in OrganisationDomain.objects.filter(
+        is_verified=True, domain__in=undecided).values_list("domain", "organisation_id", "organisation__ancestry")}
+    accepted = [pair for pair, verdict in verdicts.items() if verdict.domain in paths]
+    within = within_of({key for _address, key in accepted}) if accepted else {}
+    for address, key in accepted:
+        verdict, organisation_id = verdicts[address, key], within.get(key)
+        if organisation_id is not None and f"/{organisation_id}/" in paths[verdict.domain]:
+            verdicts[address, key] = classify_email(address, rules=rules, registered={verdict.domain})
+        else:
+            verdicts[address, key] = EmailVerdict(address=verdict.address, domain=verdict.domain, kind=ACCEPTED_ELSEWHERE)
+    return verdicts
+
+
 def ends_official_powers(old: str, new: str) -> bool:
     """Whether ``new`` taking the place of ``old`` as an account's primary address ends the
     official powers ``old`` earned (roles that need an official address): ``old`` may hold
@@ -303,6 +338,11 @@ def explain_refusal(verdict, *, for_officer):
         return _(
             "%(domain)s is a contractor domain: it may be used for messages but not by a nodal officer or competent authority."
         ) % {"domain": verdict.domain}
+    if verdict.kind == ACCEPTED_ELSEWHERE:
+        return _(
+            "%(domain)s was accepted as official for another organisation only (and the offices above it), not for "
+            "this one: an address there cannot act for it."
+        ) % {"domain": verdict.domain} + " " + hint
     if verdict.kind == MANUAL_REVIEW:
         return _(
             "%(domain)s needs manual review before it is accepted as official. "
@@ -311,9 +351,16 @@ def explain_refusal(verdict, *, for_officer):
     return _("%(domain)s is not an official government domain.") % {"domain": verdict.domain} + " " + hint
 
 
-def validate_official_email(address, *, for_officer=True):
-    """Return the normalised address, or raise ValidationError saying why it is refused."""
-    verdict = classify_email(address)
+ANY_ORGANISATION = object()
+
+
+def validate_official_email(address, *, for_officer=True, within=ANY_ORGANISATION):
+    """Return the normalised address, or raise ValidationError saying why it is refused.
+    ``within``: the id of the one organisation the address is to be official for, or None
+    for one that does not exist yet (``classify_emails_within``); by default a domain
+    accepted for any organisation counts."""
+    verdict = (classify_email(address) if within is ANY_ORGANISATION
+               else classify_emails_within([(address, None)], lambda _keys: {None: within})[address, None])
     ok = verdict.eligible_as_officer if for_officer else verdict.is_official_mail
     if not ok:
         raise ValidationError(explain_refusal(verdict, for_officer=for_officer), code=f"email_{verdict.kind}")

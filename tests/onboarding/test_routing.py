@@ -253,6 +253,43 @@ def test_an_authority_whose_domain_is_no_longer_eligible_decides_nothing(officer
     assert len(messages_to(authority)) == sent
 
 
+def test_a_domain_accepted_for_one_organisation_makes_no_competent_authority_of_another(officer):
+    """A superadmin accepted iitb.ac.in (off the official suffixes) for IIT Bombay: official for
+    it and the offices above it only. An unrelated office cannot name a mailbox there as its
+    competent authority (said at the field, what was typed kept); an office placed under IIT
+    Bombay can. A link already sent to such an address decides nothing once the domain is
+    another organisation's, and the officer's page says why."""
+    iitb = OrganisationFactory(name="IIT Bombay", short_code="IITB")
+    OrganisationDomain.objects.create(organisation=iitb, domain="iitb.ac.in", is_verified=True, claim="not_official")
+    authority = "registrar@iitb.ac.in"
+    client = signed_in(officer)
+    client.post("/onboarding/start/")
+    application = officer.applications.get()
+    url = f"/onboarding/{application.pk}/section/competent_authority/"
+    typed = {**VALID["competent_authority"], "official_email": authority}
+    tree = page(client.post(url, typed))
+    assert field_error(tree, "official_email").startswith(
+        "iitb.ac.in was accepted as official for another organisation only (and the offices above it), not for this "
+        "one: an address there cannot act for it. Official addresses end in one of: ")
+    assert field_value(tree, "official_email") == authority
+
+    # Placed under IIT Bombay, the same address is its competent authority's.
+    data = {**VALID, "hierarchy": {**VALID["hierarchy"], "parent_choice": "existing", "parent": str(iitb.pk)},
+            "competent_authority": typed}
+    application = submitted_application(UserFactory(email="office.head@maharashtra.gov.in"), data)
+    assert ApprovalStep.objects.get(application=application).assignee_email == authority
+
+    # The domain becomes another organisation's (its claim corrected): the link decides nothing.
+    OrganisationDomain.objects.filter(domain="iitb.ac.in").update(organisation=OrganisationFactory(short_code="OTHR"))
+    response = decide_by_link(latest_link(authority)[0], "approve", "Approved.")
+    assert "can no longer decide as a competent authority" in response.content.decode()
+    assert "accepted as official for another organisation only" in response.content.decode()
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_AUTHORITY
+    officer_page = signed_in(application.nodal_officer).get(f"/onboarding/{application.pk}/").content.decode()
+    assert f"The competent authority's address {authority} can no longer decide on this application" in officer_page
+
+
 def test_return_for_correction_then_resubmission_shows_the_authority_what_changed(officer):
     application = submitted_application(officer)
     path, first_token = latest_link()
