@@ -273,6 +273,7 @@ ACCOUNT_FORMS = {"login": "portal.accounts.forms.LoginForm", "reset_password": "
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "signup": "20/m/ip",
+    # "key": the mailbox, however its address is written (portal/accounts/mail_limits.py).
     # Per address: a code that confirms it (sign-up, signing in before it is confirmed, an
     # address added), or the notice that it has an account already, mailed at most 3 times in
     # 10 minutes, 5 times an hour and 10 times a day (as a reset, below), whoever asks.

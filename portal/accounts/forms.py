@@ -86,7 +86,7 @@ class ResetPasswordForm(AllauthResetPasswordForm):
       one typed. allauth looks the account up by the cleaned address but returns the typed
       one, which is also the key of the "reset_password" rate limit: "someone@ｍahaagri.gov.in"
       and its look-alikes each counted afresh, while the mail, its domain IDNA-encoded when
-      sent, reached one mailbox;
+      sent, reached one mailbox (the limit now counts the mailbox in any case: accounts.mail_limits);
     - a link goes only for the accounts the address reaches (``reset_reaches``): allauth falls
       back to an unconfirmed address when no account has it confirmed. An address that
       reaches none is answered as one with no account (allauth's "unknown account" notice

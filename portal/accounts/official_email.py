@@ -164,7 +164,8 @@ def normalise_mailbox(address: str) -> str:
     """An address in one form per mailbox, as mail reaches it: compatibility characters
     (full-width letters and the like) as their plain ones (NFKC), lower case, the domain
     IDNA-encoded as ``normalise_domain`` does (so does sending, which maps "ｍahaagri.gov.in"
-    to mahaagri.gov.in). Accounts are kept, and rate limits counted, in this form. An
+    to mahaagri.gov.in). Accounts are kept, and failed sign-ins counted, in this form (mail
+to one address is counted by ``normalise_address``: accounts.mail_limits). An
     address whose domain cannot be encoded is returned in lower case, for validation to
     refuse."""
     address = unicodedata.normalize("NFKC", address or "").strip().lower()

@@ -584,6 +584,23 @@ def test_moving_an_address_to_another_office_does_not_reset_its_week(world):
     assert mines.reminders_sent == 0
 
 
+def test_an_uploaded_address_written_with_a_full_width_letter_is_kept_as_the_form_keeps_it(world):
+    """An upload kept a contact address only lower-cased, the office form as its mailbox
+    (validate_official_email): "ports@ｍh.gov.in" (a full-width m, as some phone keyboards type
+    it) and ports@mh.gov.in were two addresses to the once-a-week rule, and the one mailbox
+    they reach was reminded twice in a week."""
+    client = signed_in(world["state_admin_mh"])
+    header = "name,short_code,official_domain,contact_email,target_date\n"
+    assert upload(client, header + "Ports,MH-PORTS,,ports@mh.gov.in,2030-03-31\n"
+                          "Port Trust,MH-PTRUST,,Ports@\uff4dh.gov.in,2030-03-31\n").status_code == 302
+    ports, trust = ExpectedOffice.objects.get(short_code="MH-PORTS"), ExpectedOffice.objects.get(short_code="MH-PTRUST")
+    assert trust.contact_email == "ports@mh.gov.in"
+    client.post(f"/monitoring/adoption/{ports.pk}/remind/")
+    html = client.post(f"/monitoring/adoption/{trust.pk}/remind/", follow=True).content.decode()
+    assert "ports@mh.gov.in was sent a reminder on" in html and "for Ports;" in html
+    assert len(messages_to("ports@mh.gov.in")) == OutboxMessage.objects.count() == 1
+
+
 def test_an_office_whose_domain_two_organisations_claim_unverified_is_active_by_its_states_one(world):
     """Two organisations claim the office's domain, neither verified: the one of another
     state, made first, was the only one read, and the office (active by its own state's)

@@ -1,6 +1,7 @@
 """A password reset mails the address it names (an "unknown account" notice when it has
 none): anyone may ask, so each address gets at most five an hour, however many client
-addresses ask, and however the address is written: the limit counts mailboxes. So do the
+addresses ask, and however the address is written (a Gmail address with or without its dots
+or a "+tag" too): the limit counts mailboxes. So do the
 codes that confirm an address (sign-up, sign-in before it is confirmed, an address added):
 bounded per address, yet one mailed by someone else does not stop its owner. No account
 form mails an address no mail can reach from outside (localhost, an IP address)."""
@@ -17,6 +18,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
+from portal.accounts.official_email import normalise_address
 from portal.mail.models import OutboxMessage
 from tests.factories import UserFactory
 from tests.html_tree import field_error, page
@@ -71,6 +73,35 @@ def test_addresses_that_reach_one_mailbox_share_its_five_an_hour(has_account, sm
     recipients = [recipient for envelope in smtp_server.envelopes for recipient in envelope.rcpt_tos]
     assert recipients == [mailbox] * 5  # the first five; the six look-alikes after them refused
     assert OutboxMessage.objects.filter(to=[mailbox]).count() == 5 and OutboxMessage.objects.count() == 5
+    cache.clear()
+
+
+# One Gmail mailbox written seven ways: Gmail ignores dots and anything after "+" in the local
+# part, and googlemail.com is gmail.com (official_email.normalise_address). Accounts keep each
+# as written; the limits on mail count the mailbox (portal/accounts/mail_limits.py).
+GMAIL_FORMS = ["asha.kulkarni@gmail.com", "ashakulkarni@gmail.com", "a.shakulkarni@gmail.com",
+               "asha.kulkarni+1@gmail.com", "asha.kulkarni+2@gmail.com", "as.ha.kulkarni@gmail.com",
+               "asha.kulkarni@googlemail.com"]
+
+
+def mails_to_mailbox(mailbox):
+    return sum(1 for message in OutboxMessage.objects.all()
+               if any(normalise_address(to) == normalise_address(mailbox) for to in message.to))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("has_account", [True, False])
+def test_the_ways_one_gmail_mailbox_is_written_share_its_five_resets_an_hour(has_account,
+                                                                          django_capture_on_commit_callbacks):
+    cache.clear()
+    mailbox = GMAIL_FORMS[0]
+    if has_account:
+        UserFactory(email=mailbox)
+    start = timezone.now()
+    for attempt, typed in enumerate(GMAIL_FORMS):
+        with time_machine.travel(start + timedelta(minutes=2 * attempt), tick=False):
+            ask(typed, f"203.0.113.{attempt + 1}", django_capture_on_commit_callbacks)  # a new client each time
+    assert mails_to_mailbox(mailbox) == 5 and OutboxMessage.objects.count() == 5  # the last two refused
     cache.clear()
 
 
@@ -166,6 +197,42 @@ def test_an_address_is_mailed_at_most_three_codes_in_ten_minutes_and_five_an_hou
     assert OutboxMessage.objects.filter(to=[target]).count() == 5
     with time_machine.travel(start + timedelta(minutes=61), tick=False):
         assert sign_up(target, "203.0.113.99").status_code == 302  # an hour after the first, more again
+    cache.clear()
+
+
+@pytest.mark.django_db
+def test_the_ways_one_gmail_mailbox_is_written_share_its_three_codes_in_ten_minutes():
+    """Sign-ups with one Gmail mailbox written another way each time (each a new account, as
+    an address is kept as written): three codes reach the mailbox, the fourth is refused."""
+    cache.clear()
+    start = timezone.now()
+    answers = []
+    for attempt, typed in enumerate(GMAIL_FORMS):
+        with time_machine.travel(start + timedelta(seconds=attempt), tick=False):
+            answers.append(sign_up(typed, f"203.0.113.{attempt + 1}").status_code)
+    assert answers == [302, 302, 302, 429, 429, 429, 429]
+    assert mails_to_mailbox(GMAIL_FORMS[0]) == 3
+    cache.clear()
+
+
+@pytest.mark.django_db
+def test_adding_one_gmail_mailbox_written_another_way_shares_its_three_codes_in_ten_minutes():
+    """People adding one Gmail mailbox to their accounts on the email page, each writing it
+    another way: the codes it is mailed count together with the sign-ups', three in ten
+    minutes; a further one is refused (429) and mails nothing."""
+    cache.clear()
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        assert sign_up(GMAIL_FORMS[0]).status_code == 302
+    answers = []
+    for attempt, typed in enumerate(GMAIL_FORMS[1:4], start=1):
+        client = Client()
+        client.force_login(UserFactory(email=f"adder{attempt}@mha.gov.in"))
+        with time_machine.travel(start + timedelta(seconds=attempt), tick=False):
+            response = post_confirming_access(client, "/accounts/email/", {"action_add": "", "email": typed})
+        answers.append(response.status_code)
+    assert answers == [302, 302, 429]
+    assert mails_to_mailbox(GMAIL_FORMS[0]) == 3
     cache.clear()
 
 

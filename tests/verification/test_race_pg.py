@@ -5,13 +5,17 @@ would refuse a second anyway)."""
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.test import Client
 
 from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import _CHAIN_LOCK_KEY
 from tests.onboarding.approval_helpers import TRANSACTIONAL
 from tests.onboarding.test_race_pg import race
 from tests.verification.helpers import GovernmentProfileFactory
 from verification import services
 from verification.models import GovernmentProfile, VerificationStatus
+from verification.visibility import services as visibility_services
+from verification.visibility.selectors import EXPORTS_PER_HOUR
 
 pytestmark = [TRANSACTIONAL, pytest.mark.usefixtures("require_postgresql")]
 
@@ -73,3 +77,24 @@ def test_an_address_removed_while_an_admin_verifies_with_it_leaves_no_verificati
     profile.refresh_from_db()
     assert not EmailAddress.objects.filter(pk=address.pk).exists()
     assert (profile.status, profile.reason_code) == (VerificationStatus.SUSPENDED, "address_removed")
+
+
+def test_directory_downloads_asked_at_once_make_no_more_than_the_hourly_limit(world):
+    """The limit was read before the download's audit row was written, with nothing held
+    between: two downloads asked at the same moment, the person one short of the limit,
+    each found them under it and both were made. The count and the row are now made under
+    a lock of the person's, as the monitoring export's are."""
+    person = world["public"]
+    for _ in range(EXPORTS_PER_HOUR - 1):
+        visibility_services.directory_export_record(query="kulkarni", rows=0, actor=person)
+
+    def download():
+        client = Client()
+        client.force_login(person)
+        return client.get("/people/export.csv", {"q": "kulkarni"}).status_code
+
+    # The audit chain held: the download that found the person under the limit waits there
+    # to write its row; the other waits on the person's lock.
+    results = race([download, download], hold_sql="SELECT pg_advisory_xact_lock(%s)", hold_params=[_CHAIN_LOCK_KEY])
+    assert sorted(value for _outcome, value in results) == [200, 302], results  # the second sent back to the search
+    assert AuditEvent.objects.filter(actor_id=person.pk, action=AuditAction.DIRECTORY_EXPORTED).count() == EXPORTS_PER_HOUR

@@ -2,14 +2,18 @@
 narrowing (the person), and the audit row of a directory export. Each change is one
 audit event naming every field that changed, old → new (by the audience's name)."""
 
+from datetime import datetime
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
+from portal.limits import next_hourly
 from portal.organisations.models import Organisation
 from portal.permissions import AnyUser
 from portal.shown import check_shown, shown_digest
@@ -22,6 +26,7 @@ from verification.visibility.models import (
     VisibilityPolicy,
     column_of,
 )
+from verification.visibility.selectors import EXPORTS_PER_HOUR
 
 
 def _name(value: int | None) -> str | None:
@@ -135,6 +140,29 @@ def personal_visibility_set(
     return row
 
 
-def directory_export_record(*, query: str, rows: int, actor: AnyUser, request: HttpRequest | None = None) -> None:
-    """The audit row of a CSV export of the directory: who, what they searched, how many people."""
-    audit_record(actor=actor, action=AuditAction.DIRECTORY_EXPORTED, request=request, new={"query": query, "rows": rows})
+# The first of PostgreSQL's two advisory-lock keys: a person's directory exports ("DIRX").
+DIRECTORY_EXPORT_LOCK_NAMESPACE = 0x44495258
+
+
+def _directory_export_lock(user_id: int) -> None:
+    """Until the transaction ends, the person's other directory exports wait here, so that
+    two at once cannot both find them under their hourly limit (SQLite, for development,
+    has one writer at a time)."""
+    advisory_lock(DIRECTORY_EXPORT_LOCK_NAMESPACE, user_id)
+
+
+def directory_export_record(*, query: str, rows: int, actor: AnyUser, limit: int = EXPORTS_PER_HOUR,
+                            request: HttpRequest | None = None) -> datetime | None:
+    """The audit row of a CSV export of the directory: who, what they searched, how many
+    people. The export's limit (``limit`` an hour) is counted from those rows: when the person made ``limit``
+    in the last hour, nothing is written and the moment the next is possible is returned
+    (None once written). The count and the row are made under the person's lock, as
+    monitoring's export_record makes them."""
+    with transaction.atomic():
+        _directory_export_lock(actor.pk)
+        allowed = next_hourly(actor, AuditAction.DIRECTORY_EXPORTED, limit)
+        if allowed is not None:
+            return allowed
+        audit_record(actor=actor, action=AuditAction.DIRECTORY_EXPORTED, request=request,
+                     new={"query": query, "rows": rows})
+    return None

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 from portal.access import rule
 from portal.audit.models import AuditAction
 from portal.downloads import kept_out_of_caches
-from portal.limits import over_hourly
+from portal.limits import next_hourly
 from portal.shown import ChangedMeanwhile, shown_sent
 from verification.selectors import organisation_for_admin
 from verification.visibility import services
@@ -78,13 +78,18 @@ def export(request):
     if not (form.is_bound and form.is_valid() and has_searchable_word(form.cleaned_data["q"])):
         messages.error(request, _("Search for at least three characters before downloading the results."))
         return redirect("visibility:directory")
-    if over_hourly(request.user, AuditAction.DIRECTORY_EXPORTED, EXPORTS_PER_HOUR):
+    # Refused before searching; directory_export_record counts again under the person's
+    # lock, which holds for downloads asked at the same moment.
+    allowed = next_hourly(request.user, AuditAction.DIRECTORY_EXPORTED, EXPORTS_PER_HOUR)
+    if allowed is None:
+        query = normalise_search(form.cleaned_data["q"])
+        people = directory_search(request.user, query, limit=EXPORT_MAX)
+        allowed = services.directory_export_record(query=query, rows=len(people), actor=request.user,
+                                                   limit=EXPORTS_PER_HOUR, request=request)
+    if allowed is not None:
         messages.error(request, _("You have downloaded search results %(n)s times in the last hour. Try again in an "
                                   "hour.") % {"n": EXPORTS_PER_HOUR})
         return redirect(f"{reverse('visibility:directory')}?{urlencode({'q': form.cleaned_data['q']})}")
-    query = normalise_search(form.cleaned_data["q"])
-    people = directory_search(request.user, query, limit=EXPORT_MAX)
-    services.directory_export_record(query=query, rows=len(people), actor=request.user, request=request)
     response = HttpResponse(directory_csv(people, status_label=_("Status")), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="people-{timezone.localdate():%Y-%m-%d}.csv"'
     return kept_out_of_caches(response)

@@ -1,0 +1,46 @@
+"""The key of allauth's rate limits on mail to one address (ACCOUNT_RATE_LIMITS in
+portal/settings.py): the mailbox the mail reaches, not the address as written.
+
+allauth counts a limit "per key" under a cache key made of the hash of the key it is
+given (allauth.core.internal.ratelimit.get_cache_key): the address typed, or the one
+stored, lower-cased. Gmail ignores dots and anything after "+" in the local part, and
+googlemail.com is gmail.com, so "asha.kulkarni@gmail.com", "ashakulkarni+1@gmail.com"
+and "asha.kulkarni@googlemail.com" each had a count of their own while the mail reached
+one mailbox. Accounts keep the address as ``normalise_mailbox`` makes it; the limits on
+mail count ``normalise_address``'s form, the one people are compared in, for every page
+that mails an address (a password reset or its "unknown account" notice, a code that
+confirms an address at sign-up, at a sign-in or for an address added, the "account
+already exists" notice) and for the 429 page asking which limit was reached."""
+
+from allauth.core.internal import ratelimit
+
+from portal.accounts.official_email import normalise_address, normalise_mailbox
+
+APP = "allauth.account"
+# allauth's actions whose "per key" rates count mail to one address.
+MAIL_ACTIONS = frozenset({"reset_password", "confirm_email"})
+
+
+def mailbox_key(address: str) -> str:
+    """The key one mailbox's mail is counted under, however its address is written; the
+    address itself when it is none (for allauth's own validation to refuse)."""
+    return normalise_address(normalise_mailbox(address)) or address
+
+
+def counted_by_mailbox(get_cache_key):
+    """allauth's ``get_cache_key``, with the key of a limit on mail to one address made
+    its ``mailbox_key``."""
+
+    def cache_key(request, *, app, action, rate, key=None, user=None):
+        if app == APP and action in MAIL_ACTIONS and rate.per == "key" and key is not None:
+            key = mailbox_key(key)
+        return get_cache_key(request, app=app, action=action, rate=rate, key=key, user=user)
+
+    cache_key.counts_by_mailbox = True
+    return cache_key
+
+
+def install() -> None:
+    """Make allauth count its mail limits by mailbox (AccountsConfig.ready); once."""
+    if not getattr(ratelimit.get_cache_key, "counts_by_mailbox", False):
+        ratelimit.get_cache_key = counted_by_mailbox(ratelimit.get_cache_key)
