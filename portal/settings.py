@@ -286,7 +286,10 @@ ACCOUNT_RATE_LIMITS = {
     # many addresses.
     "reset_password": "20/m/ip,5/h/key,10/d/key",
     "reset_password_from_key": "20/m/ip",
-    "change_email": "1/m/user",
+    # Per account, every change on the email page (allauth's "manage_email": adding an address,
+    # which mails it a code, sending the code again, removing one, making one primary): at most 10
+    # a minute (allauth's own) and 20 a day, so that one account cannot mail stranger after stranger.
+    "manage_email": "10/m/user,20/d/user",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Sandes onboarding portal"

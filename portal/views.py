@@ -239,13 +239,24 @@ MAIL_LIMITS = {
 MAIL_LIMITS["account_email"] = MAIL_LIMITS["account_signup"]
 
 
+# The email page's own limit on one account (ACCOUNT_RATE_LIMITS "manage_email"): each address
+# added there is mailed a code, so one account could otherwise mail a new stranger every few seconds.
+ACCOUNT_EMAIL_LIMIT = gettext_lazy(
+    "One account can add, remove or change its addresses on this page at most ten times a minute and twenty "
+    "times a day: each address added is mailed a code.")
+
+
 def mail_limit_reached(request):
     """The sentence of MAIL_LIMITS for the address a refused page was sent, when its limit is
-    the one reached (asked of allauth without counting), or None."""
+    the one reached (asked of allauth without counting), or ACCOUNT_EMAIL_LIMIT when the email
+    page's limit on the account is; None otherwise."""
     match = getattr(request, "resolver_match", None)
-    action, sentence = MAIL_LIMITS.get(match.url_name if match else None, (None, None))
+    url_name = match.url_name if match else None
+    action, sentence = MAIL_LIMITS.get(url_name, (None, None))
     if action is None or request.method != "POST":
         return None
+    if url_name == "account_email" and not ratelimit.consume(request, action="manage_email", dry_run=True):
+        return ACCOUNT_EMAIL_LIMIT
     try:
         email = get_adapter(request).clean_email(request.POST.get("email", ""))
     except ValidationError:

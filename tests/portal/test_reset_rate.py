@@ -237,6 +237,35 @@ def test_adding_one_gmail_mailbox_written_another_way_shares_its_three_codes_in_
 
 
 @pytest.mark.django_db
+def test_one_account_sends_the_email_page_at_most_twenty_times_a_day_so_mails_no_stranger_after_that():
+    """An account adding stranger after stranger's address on the email page, one a minute
+    (under the page's ten a minute): each is mailed a code, until the page has been sent
+    twenty times in the day (sixteen additions: every fifth minute the page first asks for the
+    password again, and that sending counts too); the next is refused (429) on a page naming
+    the account's limit, in the reader's language, and mails nothing."""
+    cache.clear()
+    client = Client()
+    client.force_login(UserFactory(email="adder@mha.gov.in"))
+    start = timezone.now()
+    answers = []
+    for n in range(21):
+        with time_machine.travel(start + timedelta(minutes=n), tick=False):
+            response = post_confirming_access(client, "/accounts/email/", {"action_add": "",
+                                                                          "email": f"stranger{n}@example.org"})
+        answers.append(response.status_code)
+    assert answers == [302] * 16 + [429] * 5
+    assert OutboxMessage.objects.filter(to__0__startswith="stranger").count() == 16
+    assert "at most ten times a minute and twenty times a day" in response.content.decode()
+    client.cookies["django_language"] = "hi"
+    with time_machine.travel(start + timedelta(minutes=22), tick=False):
+        response = client.post("/accounts/email/", {"action_add": "", "email": "stranger21@example.org"})
+    assert response.status_code == 429
+    assert "एक दिन में बीस बार" in response.content.decode()
+    assert OutboxMessage.objects.filter(to__0__startswith="stranger").count() == 16
+    cache.clear()
+
+
+@pytest.mark.django_db
 def test_signing_up_with_someones_address_every_minute_mails_it_five_times_an_hour():
     """Sign-ups with one address, one a minute for an hour from ever other client addresses,
     whether the address has an account (each mails "account already exists") or not."""
