@@ -1,5 +1,8 @@
 """Audit events for allauth's account and MFA flows, and what its MFA flows leave behind."""
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from allauth.account import signals
 from allauth.account.internal.flows.login import record_authentication
 from allauth.mfa import signals as mfa_signals
@@ -7,7 +10,8 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import clear_totp_secret
 from django.dispatch import receiver
 
-from portal.accounts.official_email import ends_official_powers
+from portal.accounts.models import User
+from portal.accounts.official_email import ends_official_powers, normalise_mailbox
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.organisations.services import official_powers_end
@@ -48,16 +52,50 @@ def on_password_reset(sender, request, user, **kwargs):
     audit_record(actor=user, action=AuditAction.USER_PASSWORD_RESET, target=user, request=request)
 
 
+def primary_change_record(*, request, user, old: str, new: str) -> None:
+    """The account's primary address changed from ``old`` to ``new``: audited, and the powers
+    earned by an official address end when it stops being the primary one. Refused
+    (OfficialPowersHeld) for the last holder of a role: the views that change the primary
+    address (views.EmailView, adapter.confirm_email) ask first, and undo the change."""
+    audit_record(actor=user, action=AuditAction.USER_EMAIL_CHANGED, target=user, request=request,
+                 old={"email": old}, new={"email": new})
+    if ends_official_powers(old, new):
+        official_powers_end(user=user, reason="primary_email_not_official", request=request, address=old)
+
+
+# Set (to the account's id) while a confirmed address replaces the account's primary one
+# (primary_address_replaced): that change is recorded there, not by on_email_changed.
+_replacing_primary: ContextVar[int | None] = ContextVar("replacing_primary", default=None)
+
+
+@contextmanager
+def primary_address_replaced(*, request, user):
+    """Around allauth's confirmation of an address that replaces the account's primary one
+    (ACCOUNT_CHANGE_EMAIL: adapter.confirm_email), inside the caller's transaction: a change
+    of the primary address is recorded, and ends what it ends, against the primary address
+    the account had (``User.email``, read first). allauth's email_changed names as the
+    address changed from the account's first other address by id, primary or not (an old
+    personal one, while the official primary address is the one replaced), so
+    on_email_changed leaves this change to the block. Nothing is recorded when the address
+    stays (an account's first address confirmed at sign-up) or the block raises."""
+    previous = User.objects.values_list("email", flat=True).get(pk=user.pk)
+    token = _replacing_primary.set(user.pk)
+    try:
+        yield
+    finally:
+        _replacing_primary.reset(token)
+    current = User.objects.values_list("email", flat=True).get(pk=user.pk)
+    if normalise_mailbox(current) != normalise_mailbox(previous):
+        primary_change_record(request=request, user=user, old=previous, new=current)
+
+
 @receiver(signals.email_changed)
 def on_email_changed(sender, request, user, from_email_address, to_email_address, **kwargs):
-    old = getattr(from_email_address, "email", "")
-    audit_record(actor=user, action=AuditAction.USER_EMAIL_CHANGED, target=user, request=request,
-                 old={"email": old}, new={"email": to_email_address.email})
-    # Powers earned by an official address end when it stops being the primary one. Refused
-    # (OfficialPowersHeld) for the last holder of a role: the views that change the primary
-    # address (views.EmailView, adapter.confirm_email) ask first, and undo the change.
-    if ends_official_powers(old, to_email_address.email):
-        official_powers_end(user=user, reason="primary_email_not_official", request=request, address=old)
+    # "Make primary" on the email page (allauth names the primary address it replaces).
+    if _replacing_primary.get() == user.pk:
+        return
+    primary_change_record(request=request, user=user, old=getattr(from_email_address, "email", ""),
+                          new=to_email_address.email)
 
 
 @receiver(signals.email_removed)
