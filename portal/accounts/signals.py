@@ -5,6 +5,7 @@ from contextvars import ContextVar
 
 from allauth.account import signals
 from allauth.account.internal.flows.login import record_authentication
+from allauth.account.models import EmailAddress
 from allauth.mfa import signals as mfa_signals
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import clear_totp_secret
@@ -76,14 +77,22 @@ def primary_address_replaced(*, request, user):
     the account had (``User.email``, read first). allauth's email_changed names as the
     address changed from the account's first other address by id, primary or not (an old
     personal one, while the official primary address is the one replaced), so
-    on_email_changed leaves this change to the block. Nothing is recorded when the address
-    stays (an account's first address confirmed at sign-up) or the block raises."""
+    on_email_changed leaves this change to the block. Each other address of the account
+    that the confirmation removed is recorded as removed (allauth removes them with
+    EmailAddress.remove(), which sends no email_removed). Nothing is recorded when the
+    block raises, and no change when the address stays (an account's first address
+    confirmed at sign-up)."""
     previous = User.objects.values_list("email", flat=True).get(pk=user.pk)
+    addresses = list(EmailAddress.objects.filter(user_id=user.pk).order_by("pk").values_list("pk", "email", "verified"))
     token = _replacing_primary.set(user.pk)
     try:
         yield
     finally:
         _replacing_primary.reset(token)
+    kept = set(EmailAddress.objects.filter(user_id=user.pk).values_list("pk", flat=True))
+    for pk, email, verified in addresses:
+        if pk not in kept:
+            address_removed_record(request=request, user=user, email=email, verified=verified)
     current = User.objects.values_list("email", flat=True).get(pk=user.pk)
     if normalise_mailbox(current) != normalise_mailbox(previous):
         primary_change_record(request=request, user=user, old=previous, new=current)
@@ -98,11 +107,15 @@ def on_email_changed(sender, request, user, from_email_address, to_email_address
                           new=to_email_address.email)
 
 
-@receiver(signals.email_removed)
-def on_email_removed(sender, request, user, email_address, **kwargs):
+def address_removed_record(*, request, user, email: str, verified: bool) -> None:
     # A confirmed address is what official powers, verifications and invitations rest on.
     audit_record(actor=user, action=AuditAction.USER_EMAIL_REMOVED, target=user, request=request,
-                 old={"email": email_address.email, "verified": email_address.verified})
+                 old={"email": email, "verified": verified})
+
+
+@receiver(signals.email_removed)
+def on_email_removed(sender, request, user, email_address, **kwargs):
+    address_removed_record(request=request, user=user, email=email_address.email, verified=email_address.verified)
 
 
 def authenticator_values(authenticator) -> dict:

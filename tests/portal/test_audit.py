@@ -126,6 +126,34 @@ def test_adding_an_email_address_through_allauths_page_is_audited(smtp_server, d
     assert audit_verify() == []
 
 
+@pytest.mark.django_db
+def test_every_address_a_change_of_the_accounts_address_removes_is_audited(smtp_server,
+                                                                           django_capture_on_commit_callbacks):
+    """Changing the account's address (ACCOUNT_CHANGE_EMAIL: a new address, confirmed with the
+    code mailed to it) removes every other address of the account, the old primary one and
+    one a staff account added in the admin, without allauth's email_removed: each is on
+    record as removed, with what it was, the person as actor."""
+    from allauth.account.models import EmailAddress
+
+    from tests.verification.test_official_address import add_and_confirm
+
+    person = UserFactory(email="asha@gmail.com")
+    EmailAddress.objects.create(user=person, email="asha.old@yahoo.com", verified=False, primary=False)
+    client = Client()
+    assert client.post("/accounts/login/", {"login": person.email, "password": PASSWORD}).status_code == 302
+    add_and_confirm(client, "asha.new@gmail.com", smtp_server, django_capture_on_commit_callbacks)
+    assert list(EmailAddress.objects.filter(user=person).values_list("email", flat=True)) == ["asha.new@gmail.com"]
+    removed = AuditEvent.objects.filter(action=AuditAction.USER_EMAIL_REMOVED).order_by("id")
+    assert [(e.actor_id, e.target_id, e.old_values) for e in removed] == [
+        (person.pk, str(person.pk), {"email": "asha@gmail.com", "verified": True}),
+        (person.pk, str(person.pk), {"email": "asha.old@yahoo.com", "verified": False}),
+    ]
+    assert all("email" in event.personal_keys for event in removed)
+    [changed] = AuditEvent.objects.filter(action=AuditAction.USER_EMAIL_CHANGED)
+    assert (changed.old_values, changed.new_values) == ({"email": "asha@gmail.com"}, {"email": "asha.new@gmail.com"})
+    assert audit_verify() == []
+
+
 def test_a_second_factor_set_up_renewed_and_removed_through_allauths_pages_is_audited(django_capture_on_commit_callbacks):
     """A role holder's second factor is what their role rests on: setting it up, new
     recovery codes and taking it away each leave an event, the person as actor."""
