@@ -9,6 +9,7 @@ from allauth.account.models import EmailAddress
 from allauth.mfa import signals as mfa_signals
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import clear_totp_secret
+from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 
 from portal.accounts.models import User
@@ -27,6 +28,15 @@ def on_signed_up(sender, request, user, **kwargs):
 def on_logged_in(sender, request, user, **kwargs):
     audit_record(actor=user, action=AuditAction.USER_LOGGED_IN, target=user, request=request)
     request.signed_in_as = user.pk  # remembered by the browser (middleware.SignedInAsCookieMiddleware)
+
+
+@receiver(user_logged_out)
+def on_logged_out(sender, request, user, **kwargs):
+    # Django's, sent by every sign-out (allauth's page, the Django admin's) before the session
+    # ends; with no user when nobody was signed in to the session: nothing to record.
+    if user is None:
+        return
+    audit_record(actor=user, action=AuditAction.USER_LOGGED_OUT, target=user, request=request)
 
 
 @receiver(signals.email_added)
