@@ -14,6 +14,7 @@ from email_validator import EmailNotValidError
 
 from portal.accounts.mail_language import allauth_mail_language
 from portal.accounts.official_email import normalise_mailbox, validated_email
+from portal.accounts.signals import primary_address_replaced
 from portal.client import client_ip
 from portal.organisations.services import OfficialPowersHeld, holder_ends_own_grounds, official_powers_end_check
 from portal.permissions import is_state_admin, is_superadmin
@@ -112,12 +113,15 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         before it says the primary one changed, and the verifications and admin roles
         resting on that address would end with it: so would an admin role resting on a
         verification at the old address when the new one is official too
-        (holder_ends_own_grounds)."""
+        (holder_ends_own_grounds). The change is recorded, and the powers the old address
+        earned end, against the account's primary address as it was (primary_address_replaced),
+        not the one allauth names."""
         try:
             with transaction.atomic():
                 if account_settings.CHANGE_EMAIL and email_address.user_id:
                     official_powers_end_check(user=email_address.user, new_primary=email_address.email)
-                    with holder_ends_own_grounds(user=email_address.user):
+                    with (holder_ends_own_grounds(user=email_address.user),
+                          primary_address_replaced(request=request, user=email_address.user)):
                         return super().confirm_email(request, email_address)
                 return super().confirm_email(request, email_address)
         except OfficialPowersHeld as refusal:

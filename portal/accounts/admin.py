@@ -434,14 +434,21 @@ class EmailAddressAdmin(LegalHoldMixin, AdminRoleGroundsMixin, AuditedDeletionMi
         return actions
 
     def make_verified(self, request, queryset):
+        """allauth's action, as the superuser's decision: each address marked verified is
+        audited with the superuser as actor, and nothing else follows. allauth's own action
+        sends email_confirmed, the owner's confirmation of their address: it was audited as
+        the owner's act (from the superuser's address and browser), and an invitation to the
+        address was accepted in the owner's name (verification.rosters.receivers). The owner
+        accepts one themselves, on its page, with the address confirmed."""
         if not request.user.is_superuser:
             raise PermissionDenied
         with transaction.atomic():
-            unverified = list(queryset.filter(verified=False).values_list("pk", flat=True))
-            super().make_verified(request, queryset)
-            for address in EmailAddress.objects.filter(pk__in=unverified, verified=True).select_related("user"):
-                audit_record(actor=request.user, action=AuditAction.USER_EMAIL_ADDRESS_SAVED_IN_ADMIN,
-                             target=address.user, old={"verified": False}, new={"verified": True}, request=request)
+            for address in queryset.filter(verified=False).select_related("user").order_by("pk"):
+                if address.set_verified():
+                    audit_record(actor=request.user, action=AuditAction.USER_EMAIL_ADDRESS_SAVED_IN_ADMIN,
+                                 target=address.user, old={"verified": False}, new={"verified": True}, request=request)
+                    self.message_user(request, gettext("Marked %(email)s as verified.") % {"email": address.email},
+                                      messages.SUCCESS)
 
     make_verified.short_description = BaseEmailAddressAdmin.make_verified.short_description
 

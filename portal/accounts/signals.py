@@ -1,13 +1,19 @@
 """Audit events for allauth's account and MFA flows, and what its MFA flows leave behind."""
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from allauth.account import signals
 from allauth.account.internal.flows.login import record_authentication
+from allauth.account.models import EmailAddress
 from allauth.mfa import signals as mfa_signals
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import clear_totp_secret
+from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 
-from portal.accounts.official_email import ends_official_powers
+from portal.accounts.models import User
+from portal.accounts.official_email import ends_official_powers, normalise_mailbox
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.organisations.services import official_powers_end
@@ -22,6 +28,15 @@ def on_signed_up(sender, request, user, **kwargs):
 def on_logged_in(sender, request, user, **kwargs):
     audit_record(actor=user, action=AuditAction.USER_LOGGED_IN, target=user, request=request)
     request.signed_in_as = user.pk  # remembered by the browser (middleware.SignedInAsCookieMiddleware)
+
+
+@receiver(user_logged_out)
+def on_logged_out(sender, request, user, **kwargs):
+    # Django's, sent by every sign-out (allauth's page, the Django admin's) before the session
+    # ends; with no user when nobody was signed in to the session: nothing to record.
+    if user is None:
+        return
+    audit_record(actor=user, action=AuditAction.USER_LOGGED_OUT, target=user, request=request)
 
 
 @receiver(signals.email_added)
@@ -48,23 +63,69 @@ def on_password_reset(sender, request, user, **kwargs):
     audit_record(actor=user, action=AuditAction.USER_PASSWORD_RESET, target=user, request=request)
 
 
+def primary_change_record(*, request, user, old: str, new: str) -> None:
+    """The account's primary address changed from ``old`` to ``new``: audited, and the powers
+    earned by an official address end when it stops being the primary one. Refused
+    (OfficialPowersHeld) for the last holder of a role: the views that change the primary
+    address (views.EmailView, adapter.confirm_email) ask first, and undo the change."""
+    audit_record(actor=user, action=AuditAction.USER_EMAIL_CHANGED, target=user, request=request,
+                 old={"email": old}, new={"email": new})
+    if ends_official_powers(old, new):
+        official_powers_end(user=user, reason="primary_email_not_official", request=request, address=old)
+
+
+# Set (to the account's id) while a confirmed address replaces the account's primary one
+# (primary_address_replaced): that change is recorded there, not by on_email_changed.
+_replacing_primary: ContextVar[int | None] = ContextVar("replacing_primary", default=None)
+
+
+@contextmanager
+def primary_address_replaced(*, request, user):
+    """Around allauth's confirmation of an address that replaces the account's primary one
+    (ACCOUNT_CHANGE_EMAIL: adapter.confirm_email), inside the caller's transaction: a change
+    of the primary address is recorded, and ends what it ends, against the primary address
+    the account had (``User.email``, read first). allauth's email_changed names as the
+    address changed from the account's first other address by id, primary or not (an old
+    personal one, while the official primary address is the one replaced), so
+    on_email_changed leaves this change to the block. Each other address of the account
+    that the confirmation removed is recorded as removed (allauth removes them with
+    EmailAddress.remove(), which sends no email_removed). Nothing is recorded when the
+    block raises, and no change when the address stays (an account's first address
+    confirmed at sign-up)."""
+    previous = User.objects.values_list("email", flat=True).get(pk=user.pk)
+    addresses = list(EmailAddress.objects.filter(user_id=user.pk).order_by("pk").values_list("pk", "email", "verified"))
+    token = _replacing_primary.set(user.pk)
+    try:
+        yield
+    finally:
+        _replacing_primary.reset(token)
+    kept = set(EmailAddress.objects.filter(user_id=user.pk).values_list("pk", flat=True))
+    for pk, email, verified in addresses:
+        if pk not in kept:
+            address_removed_record(request=request, user=user, email=email, verified=verified)
+    current = User.objects.values_list("email", flat=True).get(pk=user.pk)
+    if normalise_mailbox(current) != normalise_mailbox(previous):
+        primary_change_record(request=request, user=user, old=previous, new=current)
+
+
 @receiver(signals.email_changed)
 def on_email_changed(sender, request, user, from_email_address, to_email_address, **kwargs):
-    old = getattr(from_email_address, "email", "")
-    audit_record(actor=user, action=AuditAction.USER_EMAIL_CHANGED, target=user, request=request,
-                 old={"email": old}, new={"email": to_email_address.email})
-    # Powers earned by an official address end when it stops being the primary one. Refused
-    # (OfficialPowersHeld) for the last holder of a role: the views that change the primary
-    # address (views.EmailView, adapter.confirm_email) ask first, and undo the change.
-    if ends_official_powers(old, to_email_address.email):
-        official_powers_end(user=user, reason="primary_email_not_official", request=request, address=old)
+    # "Make primary" on the email page (allauth names the primary address it replaces).
+    if _replacing_primary.get() == user.pk:
+        return
+    primary_change_record(request=request, user=user, old=getattr(from_email_address, "email", ""),
+                          new=to_email_address.email)
+
+
+def address_removed_record(*, request, user, email: str, verified: bool) -> None:
+    # A confirmed address is what official powers, verifications and invitations rest on.
+    audit_record(actor=user, action=AuditAction.USER_EMAIL_REMOVED, target=user, request=request,
+                 old={"email": email, "verified": verified})
 
 
 @receiver(signals.email_removed)
 def on_email_removed(sender, request, user, email_address, **kwargs):
-    # A confirmed address is what official powers, verifications and invitations rest on.
-    audit_record(actor=user, action=AuditAction.USER_EMAIL_REMOVED, target=user, request=request,
-                 old={"email": email_address.email, "verified": email_address.verified})
+    address_removed_record(request=request, user=user, email=email_address.email, verified=email_address.verified)
 
 
 def authenticator_values(authenticator) -> dict:

@@ -92,6 +92,7 @@ class AuditAction(models.TextChoices):
     USER_EMAIL_ADDED = "user.email_added", _("Email address added")
     USER_NAME_CHANGED_IN_ADMIN = "user.name_admin_changed", _("Name changed in the Django admin")
     VERIFICATION_NAME_ACCEPTED = "verification.name_accepted", _("Name changed by the person accepted as verified")
+    USER_LOGGED_OUT = "user.logged_out", _("User logged out")
 
 
 class AuditEvent(models.Model):

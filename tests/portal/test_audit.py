@@ -88,6 +88,28 @@ def test_chain_verifies_after_real_actions(real_actions):
     assert len({event.hash for event in real_actions}) == len(real_actions)
 
 
+def test_signing_out_is_audited_as_signing_in_is():
+    """Signing in through allauth's page is an audit row (user.logged_in), the person as
+    actor, with the address and browser it came from; signing out through its page is one
+    too (user.logged_out), so the log tells when the holder ended a session. Signing out a
+    session nobody is signed in to records nothing."""
+    person = UserFactory(email="asha@gmail.com")
+    client = Client(HTTP_USER_AGENT="Mozilla/5.0 (asha)")
+    assert client.post("/accounts/login/", {"login": person.email, "password": PASSWORD}).status_code == 302
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 302 and "_auth_user_id" not in client.session
+    signed_in, signed_out = AuditEvent.objects.filter(
+        action__in=[AuditAction.USER_LOGGED_IN, AuditAction.USER_LOGGED_OUT]).order_by("id")
+    assert signed_out.action == AuditAction.USER_LOGGED_OUT
+    assert [(e.actor_id, e.actor_email, e.target_id, e.ip, e.user_agent) for e in (signed_in, signed_out)] == [
+        (person.pk, "asha@gmail.com", str(person.pk), "127.0.0.1", "Mozilla/5.0 (asha)")] * 2
+
+    rows = AuditEvent.objects.count()
+    assert Client().post("/accounts/logout/").status_code == 302
+    assert AuditEvent.objects.count() == rows
+    assert audit_verify() == []
+
+
 @pytest.mark.django_db
 def test_removing_an_email_address_through_allauths_page_is_audited():
     from allauth.account.models import EmailAddress
@@ -123,6 +145,34 @@ def test_adding_an_email_address_through_allauths_page_is_audited(smtp_server, d
     assert event.target_id == str(person.pk)
     assert event.new_values == {"email": "asha.k@mahaagri.gov.in"}
     assert "email" in event.personal_keys
+    assert audit_verify() == []
+
+
+@pytest.mark.django_db
+def test_every_address_a_change_of_the_accounts_address_removes_is_audited(smtp_server,
+                                                                           django_capture_on_commit_callbacks):
+    """Changing the account's address (ACCOUNT_CHANGE_EMAIL: a new address, confirmed with the
+    code mailed to it) removes every other address of the account, the old primary one and
+    one a staff account added in the admin, without allauth's email_removed: each is on
+    record as removed, with what it was, the person as actor."""
+    from allauth.account.models import EmailAddress
+
+    from tests.verification.test_official_address import add_and_confirm
+
+    person = UserFactory(email="asha@gmail.com")
+    EmailAddress.objects.create(user=person, email="asha.old@yahoo.com", verified=False, primary=False)
+    client = Client()
+    assert client.post("/accounts/login/", {"login": person.email, "password": PASSWORD}).status_code == 302
+    add_and_confirm(client, "asha.new@gmail.com", smtp_server, django_capture_on_commit_callbacks)
+    assert list(EmailAddress.objects.filter(user=person).values_list("email", flat=True)) == ["asha.new@gmail.com"]
+    removed = AuditEvent.objects.filter(action=AuditAction.USER_EMAIL_REMOVED).order_by("id")
+    assert [(e.actor_id, e.target_id, e.old_values) for e in removed] == [
+        (person.pk, str(person.pk), {"email": "asha@gmail.com", "verified": True}),
+        (person.pk, str(person.pk), {"email": "asha.old@yahoo.com", "verified": False}),
+    ]
+    assert all("email" in event.personal_keys for event in removed)
+    [changed] = AuditEvent.objects.filter(action=AuditAction.USER_EMAIL_CHANGED)
+    assert (changed.old_values, changed.new_values) == ({"email": "asha@gmail.com"}, {"email": "asha.new@gmail.com"})
     assert audit_verify() == []
 
 

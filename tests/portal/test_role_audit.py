@@ -802,6 +802,28 @@ def test_a_staff_account_confirms_no_address_in_the_admin(root, admin_client):
     assert audit_verify() == []
 
 
+def test_a_superuser_marking_an_address_verified_in_the_admin_is_their_act_not_its_owners_confirmation(
+        root, admin_client):
+    """allauth's "Mark selected email addresses as verified" announced the owner's own
+    confirmation (email_confirmed): audited as the owner confirming their address, from
+    the superuser's address and browser. Every row the action writes names the superuser."""
+    from allauth.account.models import EmailAddress
+    from django.contrib.messages import get_messages
+
+    person = UserFactory(email="citizen@gmail.com")
+    address = EmailAddress.objects.create(user=person, email="citizen@mha.gov.in", verified=False, primary=False)
+    before = AuditEvent.objects.order_by("id").values_list("id", flat=True).last() or 0
+    response = admin_client.post("/admin/account/emailaddress/",
+                                 {"action": "make_verified", "_selected_action": [address.pk], "index": 0}, follow=True)
+    assert [str(message) for message in get_messages(response.wsgi_request)] == ["Marked citizen@mha.gov.in as verified."]
+    address.refresh_from_db()
+    assert address.verified
+    written = AuditEvent.objects.filter(id__gt=before).order_by("id")
+    assert [(e.action, e.actor_id, e.target_id, e.user_agent) for e in written] == [
+        (AuditAction.USER_EMAIL_ADDRESS_SAVED_IN_ADMIN, root.pk, str(person.pk), "Mozilla/5.0 (admin)")]
+    assert audit_verify() == []
+
+
 def reset_links_to(address, smtp_server, capture):
     """Asks a password reset for ``address`` as anyone may; the reset links mailed to it."""
     from django.core.cache import cache

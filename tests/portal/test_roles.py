@@ -872,3 +872,29 @@ def test_a_personal_address_confirmed_after_the_other_admin_left_does_not_replac
         ("co.admin@pune.mahaagri.gov.in", True, True)]
     assert permissions.may_administer(fresh(co), office)
     assert not events(AuditAction.USER_EMAIL_CHANGED) and not events(AuditAction.USER_EMAIL_CONFIRMED)
+
+
+def test_a_personal_address_confirmed_in_place_of_the_official_primary_one_ends_the_role_resting_on_it(world):
+    """A state administrator who signed up with a personal address and made an official one
+    primary later changes their address to a personal one (code mailed to it). allauth names
+    as the address changed from the account's first other address by id (the old personal
+    one): the change is recorded against the official primary address it replaced, and the
+    role resting on that address ends with it."""
+    holder = world["state_admin_mh"]
+    EmailAddress.objects.filter(user=holder).delete()
+    EmailAddress.objects.create(user=holder, email="state.admin@gmail.com", verified=True, primary=False)
+    EmailAddress.objects.create(user=holder, email=holder.email, verified=True, primary=True)
+    client = client_of(world, "state_admin_mh")
+    response = post_confirming_access(client, reverse("account_email"),
+                                      {"action_add": "", "email": "state.admin.home@gmail.com"})
+    assert response.status_code == 302
+    code = CODE.search(OutboxMessage.objects.get(to=["state.admin.home@gmail.com"]).body)[1]
+    assert client.post(reverse("account_email_verification_sent"), {"code": code}).status_code == 302
+    assert fresh(holder).email == "state.admin.home@gmail.com"
+    [changed] = events(AuditAction.USER_EMAIL_CHANGED)
+    assert (changed.actor_id, changed.old_values, changed.new_values) == (
+        holder.pk, {"email": "state.admin@maharashtra.gov.in"}, {"email": "state.admin.home@gmail.com"})
+    [ended] = events(AuditAction.OFFICIAL_POWERS_ENDED)
+    assert ended.new_values["platform_roles"] == [["state_admin", "MH"]]
+    assert permissions.platform_roles_of(fresh(holder)) == set()
+    assert audit_verify() == []

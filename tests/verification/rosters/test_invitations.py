@@ -20,7 +20,7 @@ from portal.mail.models import OutboxMessage
 from portal.mail.services import outbox_enqueue
 from portal.organisations.models import OrganisationStatus
 from tests.factories import UserFactory
-from tests.onboarding.approval_helpers import delivered_body
+from tests.onboarding.approval_helpers import delivered_body, with_totp
 from tests.smtp import text_of
 from tests.verification.helpers import GovernmentProfileFactory, contacts_shown_to_verified_users, make_admin, signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload
@@ -120,6 +120,36 @@ def test_another_address_is_not_verified(world, invited, smtp_server, django_cap
     invited.refresh_from_db()
     assert invited.status == InvitationStatus.PENDING
     assert not GovernmentProfile.objects.exists()
+
+
+def test_an_invited_address_a_superuser_marks_verified_in_the_admin_accepts_no_invitation_in_the_persons_name(
+        world, invited, django_capture_on_commit_callbacks):
+    """The admin's "Mark selected email addresses as verified" is the superuser's decision,
+    not the person confirming their address: the invitation to it is not accepted in the
+    person's name on the superuser's click; it waits for the person, who accepts it on the
+    link's page, signed in."""
+    root = UserFactory(email="root@nic.in", is_superuser=True, is_staff=True)
+    with_totp(root)
+    holder = UserFactory(email="person4.home@gmail.com")
+    address = EmailAddress.objects.create(user=holder, email=invited.email, verified=False, primary=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signed_in(root).post("/admin/account/emailaddress/",
+                                        {"action": "make_verified", "_selected_action": [address.pk], "index": 0})
+    assert response.status_code == 302
+    assert EmailAddress.objects.get(pk=address.pk).verified
+    invited.refresh_from_db()
+    assert invited.status == InvitationStatus.PENDING
+    assert not GovernmentProfile.objects.filter(user=holder).exists()
+    assert not AuditEvent.objects.filter(action__in=[AuditAction.INVITATION_ACCEPTED,
+                                                     AuditAction.USER_EMAIL_CONFIRMED]).exists()
+
+    link = LINK.search(delivered_body(OutboxMessage.objects.get(to=[invited.email])))[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_in(holder).post(link)
+    invited.refresh_from_db()
+    assert (invited.status, invited.accepted_by) == (InvitationStatus.ACCEPTED, holder)
+    event = AuditEvent.objects.get(action=AuditAction.INVITATION_ACCEPTED)
+    assert event.actor_id == holder.pk
 
 
 def test_an_expired_invitation_verifies_nobody(world, invited, smtp_server, django_capture_on_commit_callbacks):
