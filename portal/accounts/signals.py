@@ -152,6 +152,16 @@ def on_authenticator_added(sender, request, user, authenticator, **kwargs):
             record_authentication(request, user, "mfa", id=authenticator.pk, type=authenticator.type, activated=True)
 
 
+@receiver(mfa_signals.authenticator_used)
+def on_authenticator_used(sender, request, user, authenticator, reauthenticated=False, **kwargs):
+    # A recovery code stands in for the second factor (its app lost or out of reach): each one
+    # used, at a sign-in or to confirm who the person is, is audited; a code of the app is not.
+    if authenticator.type != Authenticator.Type.RECOVERY_CODES:
+        return
+    audit_record(actor=user, action=AuditAction.USER_RECOVERY_CODE_USED, target=user, request=request,
+                 new={**authenticator_values(authenticator), "reauthenticated": bool(reauthenticated)})
+
+
 @receiver(mfa_signals.authenticator_reset)
 def on_authenticator_reset(sender, request, user, authenticator, **kwargs):
     audit_record(actor=user, action=AuditAction.USER_AUTHENTICATOR_RESET, target=user, request=request,

@@ -93,6 +93,7 @@ class AuditAction(models.TextChoices):
     USER_NAME_CHANGED_IN_ADMIN = "user.name_admin_changed", _("Name changed in the Django admin")
     VERIFICATION_NAME_ACCEPTED = "verification.name_accepted", _("Name changed by the person accepted as verified")
     USER_LOGGED_OUT = "user.logged_out", _("User logged out")
+    USER_RECOVERY_CODE_USED = "user.recovery_code_used", _("Recovery code used instead of the second factor")
 
 
 class AuditEvent(models.Model):

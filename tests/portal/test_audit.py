@@ -177,8 +177,9 @@ def test_every_address_a_change_of_the_accounts_address_removes_is_audited(smtp_
 
 
 def test_a_second_factor_set_up_renewed_and_removed_through_allauths_pages_is_audited(django_capture_on_commit_callbacks):
-    """A role holder's second factor is what their role rests on: setting it up, new
-    recovery codes and taking it away each leave an event, the person as actor."""
+    """A role holder's second factor is what their role rests on: setting it up, a recovery
+    code used in its place, new recovery codes and taking it away each leave an event, the
+    person as actor."""
     from allauth.mfa.models import Authenticator
     from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 
@@ -203,7 +204,12 @@ def test_a_second_factor_set_up_renewed_and_removed_through_allauths_pages_is_au
     # Renewing the codes or taking the app off asks a code of it (portal.accounts.middleware).
     # (A recovery code: the app's current code was taken by the activation, allauth takes each once.)
     recovery = RecoveryCodes(Authenticator.objects.get(user=holder, type="recovery_codes")).get_unused_codes()[0]
+    assert not AuditEvent.objects.filter(action=AuditAction.USER_RECOVERY_CODE_USED).exists()  # the app's code is not
     assert client.post("/accounts/2fa/reauthenticate/", {"code": recovery}).status_code == 302
+    [used] = AuditEvent.objects.filter(action=AuditAction.USER_RECOVERY_CODE_USED)
+    assert (used.actor_id, used.target_id, used.new_values) == (
+        holder.pk, str(holder.pk), {"type": "recovery_codes", "authenticator": codes.pk, "reauthenticated": True})
+    assert recovery not in str(used.new_values)
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post("/accounts/2fa/recovery-codes/generate/").status_code == 302
     renewed = Authenticator.objects.get(user=holder, type="recovery_codes")
