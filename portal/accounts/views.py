@@ -11,7 +11,7 @@ from portal.accounts.forms import AddEmailForm, EmailRuleForm
 from portal.accounts.models import EmailSuffixRule
 from portal.accounts.services import email_rule_delete, email_rule_digest, email_rule_save, email_rule_values
 from portal.organisations.services import OfficialPowersHeld, holder_ends_own_grounds, official_powers_end_check
-from portal.shown import ChangedMeanwhile, shown_sent
+from portal.shown import ChangedMeanwhile, shown_on_page, shown_sent
 
 
 @rule("superadmin")
@@ -49,8 +49,7 @@ def email_rule_edit(request, pk):
         request.POST if saving else None,
         initial=email_rule_values(rule_obj),
     )
-    # An answer with errors: still the page opened then.
-    shown = (shown_sent(request.POST) if saving else None) or email_rule_digest(rule_obj)
+    shown = shown_on_page(request, email_rule_digest(rule_obj))  # once the form took any kept input
     if form.is_bound and form.is_valid():
         try:
             email_rule_save(actor=request.user, request=request, rule_id=rule_obj.pk,
