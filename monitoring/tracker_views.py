@@ -28,7 +28,7 @@ from monitoring.tracker import (
 )
 from portal.access import rule
 from portal.organisations.states import JURISDICTION_CHOICES
-from portal.shown import ChangedMeanwhile, shown_sent
+from portal.shown import ChangedMeanwhile, shown_on_page, shown_sent
 
 PAGE_SIZE = 25
 
@@ -121,8 +121,7 @@ def office_edit(request, pk=None):
         return _gone(request, gone)
     initial = services.office_values(office) if office else {}
     form = ExpectedOfficeForm(request.POST or None, initial=initial, jurisdictions=editable, office=office)
-    # An answer with errors: still the page opened then.
-    shown = office and (shown_sent(request.POST) or services.expected_office_digest(office))
+    shown = office and shown_on_page(request, services.expected_office_digest(office))  # once the form took kept input
     if request.method == "POST" and form.is_valid():
         values = {name: form.cleaned_data[name] for name in OFFICE_FIELDS}
         try:

@@ -139,6 +139,14 @@ def bind(field_keys) -> QueryDict | None:
     return data
 
 
+def shown_input() -> QueryDict | None:
+    """The kept input as it was posted, hidden inputs included (what the page it was typed
+    on showed: portal.shown), once a form of this page shows it (or its view took it);
+    else None."""
+    pending = _current.get()
+    return decode(pending.encoded) if pending is not None and pending.taken else None
+
+
 def say_if_not_shown() -> None:
     """Tell the person, once, when no form of the page showed the input kept for it (nor
     did its view take it): what it was for changed meanwhile (a request decided, a role

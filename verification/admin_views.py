@@ -50,6 +50,11 @@ def _skipped_message(code, n):
     if code == "status_changed":
         text = ngettext("%(n)s request was decided by someone else meanwhile and was left as it is.",
                         "%(n)s requests were decided by someone else meanwhile and were left as they are.", n)
+    elif code == "name_changed":
+        text = ngettext("%(n)s request was left: the person changed their name meanwhile. Open it to check the name "
+                        "shown now.",
+                        "%(n)s requests were left: the people changed their names meanwhile. Open each to check the "
+                        "name shown now.", n)
     elif code == "own":
         text = ngettext("%(n)s request is your own and was left: another administrator decides it.",
                         "%(n)s requests are your own and were left: another administrator decides them.", n)
@@ -148,6 +153,7 @@ def queue_decide(request):
         outcome = services.join_requests_decide(
             profile_ids=[profile.pk for profile in profiles], decision=form.cleaned_data["decision"],
             reason=form.cleaned_data["reason"], actor=request.user, request=request,
+            names={profile.pk: request.POST.get(f"shown_name_{profile.pk}") for profile in profiles},
         )
     except ValidationError as exc:  # refused before any is decided: said on the page, as typed
         form.add_error(None, exc)
@@ -183,7 +189,8 @@ def profile_detail(request, pk):
         if request.method == "POST" and form.is_valid():
             try:
                 services.join_request_decide(profile_id=profile.pk, decision=form.cleaned_data["decision"],
-                                             reason=form.cleaned_data["reason"], actor=request.user, request=request)
+                                             reason=form.cleaned_data["reason"], actor=request.user, request=request,
+                                             name=request.POST.get("shown_name"))  # the name the page showed
             except services.StatusChanged:
                 messages.info(request, _("This request was decided meanwhile: see its history below."))
                 return redirect("verification:profile", pk=pk)

@@ -8,7 +8,7 @@ organisations) run one after the other: the second sees what the first did. The
 database refuses a second verified organisation anyway (a unique constraint).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -455,13 +455,13 @@ def join_request_decide(
     another organisation. Raises ValidationError, PermissionDenied (OwnProfile for
     one's own) or StatusChanged, and changes nothing when it does. ``method``: by hand,
     or from the organisation's roster (verification.rosters, for the admin who applied it),
-    whose row's ``name`` the admin vouches for (by hand: the account's name, which the
-    admin saw on the request)."""
+    whose row's ``name`` the admin vouches for. By hand, ``name`` is the account's name as
+    the request's page showed it to the admin, who vouches for that: verifying is refused
+    (ValidationError "name_changed") when the account's name is no longer that, the person
+    having changed it since; None: the account's name as it is now (not checked)."""
     reason = clean_reason(reason)
     if method not in (VerificationMethod.MANUAL, VerificationMethod.ROSTER):
         raise ValueError(method)
-    if name is not None and method != VerificationMethod.ROSTER:
-        raise ValueError("only a roster gives the name it vouches for")
     if decision not in JoinDecision.ALL:
         raise ValidationError({"decision": _("Choose verify or reject.")}, code="invalid")
     if decision == JoinDecision.REJECT and not reason:
@@ -476,6 +476,8 @@ def join_request_decide(
             # Asked before retiring, decided after; an address removed or no longer official since.
             _check_vouchable(profile, superannuated=_("This person's date of superannuation has passed: they cannot "
                                                       "be verified."))
+            if method == VerificationMethod.MANUAL and name is not None and name != profile.user.full_name:
+                raise _name_changed()
             _verify(profile, actor=actor, method=method, reason=reason, request=request, name=name,
                     on_official_domain=on_official_domain(profile.user, profile.official_email, profile.organisation))
             return profile
@@ -490,17 +492,19 @@ def join_request_decide(
 @dataclass
 class BulkOutcome:
     decided: list[GovernmentProfile] = field(default_factory=list)
-    # (profile id, why it was left): "status_changed", "own", "not_allowed", "invalid"
+    # (profile id, why it was left): "status_changed", "own", "not_allowed", "name_changed", "invalid"
     skipped: list[tuple[int, str]] = field(default_factory=list)
 
 
 def join_requests_decide(
     *, profile_ids: Iterable[int], decision: str, reason: str | None = "", actor: AnyUser,
-    request: HttpRequest | None = None,
+    request: HttpRequest | None = None, names: Mapping[int, str | None] | None = None,
 ) -> BulkOutcome:
     """The same decision on several requests, oldest first, each in its own transaction:
-    one decided meanwhile by someone else (or the actor's own) is left as it is and
-    reported, the others are decided. The decision and reason are checked before any."""
+    one decided meanwhile by someone else (or the actor's own), or of a person who changed
+    their name since the admin was shown it (``names``: by profile id, as join_request_decide
+    takes ``name``), is left as it is and reported, the others are decided. The decision
+    and reason are checked before any."""
     if decision not in JoinDecision.ALL:
         raise ValidationError({"decision": _("Choose verify or reject.")}, code="invalid")
     if decision == JoinDecision.REJECT and not clean_reason(reason):
@@ -509,15 +513,16 @@ def join_requests_decide(
     for profile_id in sorted(set(profile_ids)):
         try:
             outcome.decided.append(join_request_decide(profile_id=profile_id, decision=decision, reason=reason,
-                                                       actor=actor, request=request))
+                                                       actor=actor, request=request, name=(names or {}).get(profile_id)))
         except StatusChanged:
             outcome.skipped.append((profile_id, "status_changed"))
         except OwnProfile:
             outcome.skipped.append((profile_id, "own"))
         except (PermissionDenied, GovernmentProfile.DoesNotExist):
             outcome.skipped.append((profile_id, "not_allowed"))
-        except ValidationError:
-            outcome.skipped.append((profile_id, "invalid"))
+        except ValidationError as error:
+            outcome.skipped.append((profile_id, "name_changed" if getattr(error, "code", None) == "name_changed"
+                                    else "invalid"))
     return outcome
 
 
@@ -685,6 +690,12 @@ def profile_revoke(
 
 # The name verified ------------------------------------------------------------------------------
 
+def _name_changed() -> ValidationError:
+    """The account's name is no longer the one the administrator was shown (and would vouch for)."""
+    return ValidationError(_("The person changed their name again meanwhile: check the name shown now."),
+                           code="name_changed")
+
+
 def verified_name_accept(
     *, profile_id: int, name: str, actor: AnyUser, request: HttpRequest | None = None
 ) -> GovernmentProfile:
@@ -704,8 +715,7 @@ def verified_name_accept(
         _check_active(profile.organisation)
         new = profile.user.full_name
         if new != name:
-            raise ValidationError(_("The person changed their name again meanwhile: check the name shown now."),
-                                  code="name_changed")
+            raise _name_changed()
         old = profile.verified_name
         if new == old:
             return profile

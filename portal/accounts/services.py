@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 
 from portal.accounts.models import EmailSuffixRule, SuffixKind
 from portal.accounts.official_email import normalise_host_name, personal_mail_service
-from portal.audit.models import AuditAction
+from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.permissions import AnyUser
 from portal.shown import check_shown, shown_digest
@@ -49,6 +49,13 @@ def email_rule_digest(rule: EmailSuffixRule) -> str:
     """The digest of a rule as its page shows it: the page sends it back as ``shown_values``
     (portal.shown)."""
     return shown_digest(email_rule_values(rule))
+
+
+def email_rule_deleted(rule_id: int) -> bool:
+    """Whether the rule ``rule_id`` was deleted (read from the audit row of its deletion),
+    not one that never was."""
+    return AuditEvent.objects.filter(action=AuditAction.EMAIL_RULE_DELETED, target_id=str(rule_id),
+                                     target_type=EmailSuffixRule._meta.label_lower).exists()
 
 
 def email_rule_save(

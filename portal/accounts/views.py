@@ -2,16 +2,23 @@ from allauth.account import views as account_views
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from portal.access import rule
 from portal.accounts.forms import AddEmailForm, EmailRuleForm
 from portal.accounts.models import EmailSuffixRule
-from portal.accounts.services import email_rule_delete, email_rule_digest, email_rule_save, email_rule_values
+from portal.accounts.services import (
+    email_rule_delete,
+    email_rule_deleted,
+    email_rule_digest,
+    email_rule_save,
+    email_rule_values,
+)
 from portal.organisations.services import OfficialPowersHeld, holder_ends_own_grounds, official_powers_end_check
-from portal.shown import ChangedMeanwhile, shown_sent
+from portal.shown import ChangedMeanwhile, shown_on_page, shown_sent
 
 
 @rule("superadmin")
@@ -29,13 +36,29 @@ def email_rules(request):
     return render(request, "portal/email_rules.html", {"form": form, "rules": EmailSuffixRule.objects.all()})
 
 
+def _rule(pk) -> EmailSuffixRule | None:
+    """The rule ``pk``; None when it was deleted (a double click on "Delete", another
+    superadmin meanwhile); 404 when there never was one."""
+    rule_obj = EmailSuffixRule.objects.filter(pk=pk).first()
+    if rule_obj is None and not email_rule_deleted(pk):
+        raise Http404
+    return rule_obj
+
+
+def _rule_gone(request):
+    messages.info(request, _("This rule was already deleted."))
+    return redirect("accounts:email_rules")
+
+
 @rule("superadmin")
 @require_http_methods(["GET", "POST"])
 def email_rule_edit(request, pk):
     """A rule's page: change it, or delete it. A save from a page showing a rule another
     superadmin changed since it was opened is refused: what is saved now is said at each
     field that differs, what was typed is kept."""
-    rule_obj = get_object_or_404(EmailSuffixRule, pk=pk)
+    rule_obj = _rule(pk)
+    if rule_obj is None:  # what was typed is not saved: the rule is no longer there to change
+        return _rule_gone(request)
     if request.method == "POST" and request.POST.get("action") == "delete":
         if request.POST.get("confirm") == "yes":
             if email_rule_delete(rule_id=rule_obj.pk, actor=request.user, request=request):
@@ -49,14 +72,15 @@ def email_rule_edit(request, pk):
         request.POST if saving else None,
         initial=email_rule_values(rule_obj),
     )
-    # An answer with errors: still the page opened then.
-    shown = (shown_sent(request.POST) if saving else None) or email_rule_digest(rule_obj)
+    shown = shown_on_page(request, email_rule_digest(rule_obj))  # once the form took any kept input
     if form.is_bound and form.is_valid():
         try:
             email_rule_save(actor=request.user, request=request, rule_id=rule_obj.pk,
                             shown_values=shown_sent(request.POST), **form.cleaned_data)
         except ChangedMeanwhile:
-            rule_obj = get_object_or_404(EmailSuffixRule, pk=pk)
+            rule_obj = _rule(pk)
+            if rule_obj is None:
+                return _rule_gone(request)
             shown = email_rule_digest(rule_obj)
             form.say_changed_meanwhile(email_rule_values(rule_obj))
         except ValidationError as exc:

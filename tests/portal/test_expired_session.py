@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 
 from portal.forms import AccessibleForm
 from tests.factories import PASSWORD, OrganisationFactory
-from tests.html_tree import field_value, page
+from tests.html_tree import field_container, field_value, form_as_sent, page
 from tests.onboarding.approval_helpers import second_factor_given
 from tests.onboarding.test_drafts import sign_in, sign_out
 from tests.verification.helpers import GovernmentProfileFactory, make_admin
@@ -606,6 +606,66 @@ def test_an_email_rule_typed_before_the_session_ended_is_in_the_form_again(root_
     tree = page(sent_as_the_session_ended(root_with_code, url, typed)[0])
     assert KEPT in tree.squashed_text() and NOT_SHOWN not in tree.squashed_text()
     assert {name: field_value(tree, name) for name in typed} == typed
+
+
+# A page that refuses a save from a page opened before someone else saved (portal.shown) -----------
+
+CHANGED = "Nothing was saved: what this page showed was changed since it was opened"
+
+
+def test_a_policy_kept_over_a_sign_in_does_not_put_back_what_another_admin_saved_meanwhile(organisation, admin):
+    """Admin A opens the visibility policy page; admin B keeps official addresses to the
+    admins; A's session ends and A saves a change of designation from the page opened
+    before. Shown again once signed in, and sent again, it is refused as it is without the
+    sign-in: B's choice is said at its field and not put back unseen."""
+    from tests.verification.helpers import signed_in
+    from verification.visibility.models import Audience, VisibilityPolicy
+
+    url = f"/people/visibility/organisations/{organisation.pk}/"
+    seen_by_a = form_as_sent(page(signed_in(admin).get(url)))
+    b = signed_in(make_admin(organisation, email="second@mahaagri.gov.in"))
+    assert b.post(url, form_as_sent(page(b.get(url)), official_email=int(Audience.ADMINS))).status_code == 302
+
+    client, next_url = posted_signed_out(url, {**seen_by_a, "designation": str(int(Audience.ORGANISATION))},
+                                         referer=url, who=admin)
+    tree = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"]))
+    assert KEPT in tree.squashed_text() and field_value(tree, "designation") == str(int(Audience.ORGANISATION))
+    assert field_value(tree, "shown_values") == seen_by_a["shown_values"]  # what the page typed on had shown
+    response = client.post(url, form_as_sent(tree))
+    assert response.status_code == 200
+    policy = VisibilityPolicy.objects.get(organisation=organisation)
+    assert (policy.official_email, policy.designation) == (Audience.ADMINS, Audience.VERIFIED)
+    tree = page(response)
+    assert CHANGED in tree.squashed_text() and field_value(tree, "designation") == str(int(Audience.ORGANISATION))
+    assert f"Saved meanwhile: {Audience.ADMINS.label}" in field_container(tree, "official_email").squashed_text()
+
+
+def test_an_email_rule_kept_over_a_sign_in_does_not_put_back_what_another_superadmin_saved(root_with_code):
+    """The same on a rule's page: the guard's digest is kept with the rest of the input."""
+    from portal.accounts.models import EmailSuffixRule, SuffixKind
+    from tests.onboarding.approval_helpers import make_superadmin
+
+    rule = EmailSuffixRule.objects.create(suffix="agri-dept.gov.in", kind=SuffixKind.OFFICIAL, note="")
+    url = f"/portal/email-rules/{rule.pk}/"
+    opened, other = Client(), Client()
+    for client, user in ((opened, root_with_code[0]), (other, make_superadmin(email="root.two@sandes.nic.in"))):
+        client.force_login(user)
+        second_factor_given(client, user)
+    seen = form_as_sent(page(opened.get(url)))
+    assert other.post(url, form_as_sent(page(other.get(url)), action="save", kind=SuffixKind.CONTRACTOR)
+                      ).status_code == 302
+
+    landing, client = sent_as_the_session_ended(root_with_code, url,
+                                                {**seen, "action": "save", "note": "Department of Agriculture"})
+    tree = page(landing)
+    assert KEPT in tree.squashed_text() and field_value(tree, "note") == "Department of Agriculture"
+    response = client.post(url, form_as_sent(tree, action="save"))
+    assert response.status_code == 200
+    rule.refresh_from_db()
+    assert (rule.kind, rule.note) == (SuffixKind.CONTRACTOR, "")
+    tree = page(response)
+    assert CHANGED in tree.squashed_text() and field_value(tree, "note") == "Department of Agriculture"
+    assert f"Saved meanwhile: {SuffixKind.CONTRACTOR.label}" in field_container(tree, "kind").squashed_text()
 
 
 def added_address(tree):

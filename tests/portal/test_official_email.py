@@ -275,6 +275,27 @@ def test_a_rule_page_opened_before_another_superadmin_saved_does_not_put_back_wh
     assert second.post(url, {**form_as_sent(tree), "action": "save", "kind": SuffixKind.CONTRACTOR}).status_code == 302
     rule.refresh_from_db()
     assert (rule.kind, rule.note) == (SuffixKind.CONTRACTOR, "Department of Agriculture")
+
+
+def test_a_rule_page_saved_after_another_superadmin_deleted_the_rule_says_so_not_404(superadmin):
+    """A superadmin corrects a rule's note while another deletes the rule: saved after the
+    deletion (or deleted again, a double click), the page is not a bare 404: back on the
+    rules, told the rule was already deleted, nothing saved. A rule that never was is 404."""
+    rule = EmailSuffixRule.objects.create(suffix="iisr.res.in", kind=SuffixKind.OFFICIAL, note="")
+    editor, deleter = _signed_in(superadmin), _signed_in(make_superadmin(email="root.two@sandes.nic.in"))
+    url = f"/portal/email-rules/{rule.pk}/"
+    seen = form_as_sent(page(editor.get(url)))
+    assert deleter.post(url, {"action": "delete", "confirm": "yes"}).status_code == 302
+
+    for sent in ({**seen, "action": "save", "note": "Indian Institute of Spices Research"},
+                 {"action": "delete", "confirm": "yes"}):
+        response = editor.post(url, sent, follow=True)
+        assert response.redirect_chain == [("/portal/email-rules/", 302)]
+        assert "This rule was already deleted." in page(response).squashed_text()
+    assert not EmailSuffixRule.objects.filter(suffix="iisr.res.in").exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.EMAIL_RULE_CHANGED).exists()
+    assert AuditEvent.objects.filter(action=AuditAction.EMAIL_RULE_DELETED).count() == 1
+    assert editor.get(f"/portal/email-rules/{rule.pk + 1}/").status_code == 404
     # Back to the seeded ac.in rule.
     assert classify_email("registrar@iitb.ac.in").kind == MANUAL_REVIEW
 

@@ -17,7 +17,7 @@ from portal.organisations.models import Membership, MembershipRole, Organisation
 from portal.organisations.services import organisation_admin_grant
 from portal.privacy.requests import person_correct
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory
-from tests.html_tree import field_error, field_value, html_problems, parse
+from tests.html_tree import field_error, field_value, form_as_sent, html_problems, parse
 from tests.verification.helpers import GovernmentProfileFactory, form_data, signed_in
 from verification import services
 from verification.models import EndReason, GovernmentProfile, SystemNote, VerificationSettings, VerificationStatus
@@ -489,6 +489,46 @@ def test_deciding_one_request(world, requests_):
     assert "Verified government user" in html and "Government user verified" in html  # badge and history
     assert "Your decision" not in html
 
+
+def test_a_request_verified_by_hand_vouches_for_the_name_the_admin_saw_not_one_changed_meanwhile(world, requests_):
+    """The person renames their account between the admin opening the request and clicking
+    Verify: nothing is verified (the name verified is what others see as vouched for), the
+    refusal said on the page, the decision kept, the name shown now; sent again from there,
+    verified under that name."""
+    older = requests_[0]
+    client = signed_in(world["admin_office"])
+    url = f"/verification/profiles/{older.pk}/"
+    opened = parse(well_formed(client.get(url)))
+    assert opened.find("h1").squashed_text() == "Asha Kulkarni"
+    person_correct(user=world["person"], full_name="Director General of Police")  # meanwhile, in another browser
+    tree = parse(well_formed(client.post(url, form_as_sent(opened, decision="verify"))))
+    assert "The person changed their name again meanwhile: check the name shown now." in tree.squashed_text()
+    assert field_value(tree, "decision") == "verify"
+    assert tree.find("h1").squashed_text() == "Director General of Police"
+    older.refresh_from_db()
+    assert older.is_pending and not AuditEvent.objects.filter(action=AuditAction.VERIFICATION_VERIFIED).exists()
+
+    assert client.post(url, form_as_sent(tree)).status_code == 302
+    older.refresh_from_db()
+    assert (older.status, older.verified_name) == (VerificationStatus.VERIFIED, "Director General of Police")
+
+
+def test_a_bulk_verification_leaves_a_person_who_changed_their_name_since_the_confirmation_was_shown(world, requests_):
+    older, newer, _elsewhere = requests_
+    client = signed_in(world["admin_office"])
+    chosen = {"profile": [older.pk, newer.pk], "decision": "verify"}
+    confirmation = parse(well_formed(client.post("/verification/queue/decide/", chosen)))
+    shown = {node.get("name"): node.get("value") for node in confirmation.find_all("input")
+             if node.get("name", "").startswith("shown_name_")}
+    assert shown[f"shown_name_{older.pk}"] == "Asha Kulkarni" and len(shown) == 2
+    person_correct(user=world["person"], full_name="Director General of Police")  # meanwhile
+    response = client.post("/verification/queue/decide/", {**chosen, **shown, "step": "confirm", "confirm": "on"},
+                           follow=True)
+    assert messages_of(response) == ["1 person was verified.", "1 request was left: the person changed their name "
+                                                               "meanwhile. Open it to check the name shown now."]
+    older.refresh_from_db()
+    newer.refresh_from_db()
+    assert older.is_pending and newer.status == VerificationStatus.VERIFIED
 
 def test_an_admin_does_not_decide_their_own_request(world):
     own = GovernmentProfileFactory(user=world["admin_office"], organisation=world["office"])

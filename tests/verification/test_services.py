@@ -376,11 +376,17 @@ def test_a_changed_name_is_accepted_by_another_admin_of_a_held_profile_in_an_act
 
 
 def test_only_a_roster_gives_the_name_it_verifies(world):
+    """By hand, the name is the account's as the admin was shown it: another one (the account's
+    no longer, the person renamed it since) verifies nothing."""
     profile = ask(world)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValidationError) as refused:
         services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"],
                                      name="Someone Else")
+    assert refused.value.code == "name_changed"
     assert GovernmentProfile.objects.get(pk=profile.pk).status == VerificationStatus.PENDING
+    services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"],
+                                 name=world["person"].full_name)
+    assert GovernmentProfile.objects.get(pk=profile.pk).verified_name == world["person"].full_name
 
 
 def test_the_migration_fills_the_name_of_the_profiles_held_from_the_accounts(world):

@@ -17,7 +17,7 @@ from portal.access import rule
 from portal.audit.models import AuditAction
 from portal.downloads import kept_out_of_caches
 from portal.limits import next_hourly
-from portal.shown import ChangedMeanwhile, shown_sent
+from portal.shown import ChangedMeanwhile, shown_on_page, shown_sent
 from verification.selectors import organisation_for_admin
 from verification.visibility import services
 from verification.visibility.csv_export import directory_csv
@@ -104,27 +104,26 @@ def my_visibility(request):
     held = held_profile_of(request.user)
     policy = services.visibility_policy_of(held.organisation) if held else None
     current = _own_choices(request.user)
-    shown = services.audiences_digest(current)
     if request.method == "POST":
         form = PersonalVisibilityForm(request.POST, policy=policy, current=current)
-        shown = shown_sent(request.POST) or shown  # an answer with errors: still the page opened then
-        if form.is_valid():
-            try:
-                services.personal_visibility_set(choices=form.choices(), actor=request.user, request=request,
-                                                 shown_values=shown_sent(request.POST))
-            except ChangedMeanwhile:
-                current = _own_choices(request.user)
-                shown = services.audiences_digest(current)
-                form = PersonalVisibilityForm(request.POST, policy=policy, current=current)
-                form.is_valid()
-                form.say_changed_meanwhile({name.value: current.get(name) for name in ProfileField})
-            except ValidationError as exc:
-                form.add_error(None, exc)
-            else:
-                messages.success(request, _("Your choices were saved."))
-                return redirect("visibility:mine")
     else:
         form = PersonalVisibilityForm(policy=policy, current=current)
+    shown = shown_on_page(request, services.audiences_digest(current))  # once the form took any kept input
+    if form.is_bound and form.is_valid():
+        try:
+            services.personal_visibility_set(choices=form.choices(), actor=request.user, request=request,
+                                             shown_values=shown_sent(request.POST))
+        except ChangedMeanwhile:
+            current = _own_choices(request.user)
+            shown = services.audiences_digest(current)
+            form = PersonalVisibilityForm(request.POST, policy=policy, current=current)
+            form.is_valid()
+            form.say_changed_meanwhile({name.value: current.get(name) for name in ProfileField})
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Your choices were saved."))
+            return redirect("visibility:mine")
     return render(request, "visibility/mine.html", {"form": form, "held": held, "shown_values": shown,
                                                     "seen": visible_profile(request.user, held.pk) if held else None})
 
@@ -143,23 +142,22 @@ def organisation_visibility(request, pk):
     saved now is said at each field that differs, what was chosen is kept."""
     organisation = organisation_for_admin(request.user, pk)
     current = services.visibility_policy_of(organisation)
-    shown = services.audiences_digest(current)
     if request.method == "POST":
         form = VisibilityPolicyForm(request.POST)
-        shown = shown_sent(request.POST) or shown  # an answer with errors: still the page opened then
-        if form.is_valid():
-            try:
-                services.visibility_policy_set(organisation_id=organisation.pk, audiences=form.audiences(),
-                                               actor=request.user, request=request, shown_values=shown_sent(request.POST))
-            except ChangedMeanwhile:
-                current = services.visibility_policy_of(organisation)
-                shown = services.audiences_digest(current)
-                form.say_changed_meanwhile({name.value: int(value) for name, value in current.items()})
-            else:
-                messages.success(request, _("Who may see your people's details was saved."))
-                return redirect("visibility:organisation", pk=organisation.pk)
     else:
         form = VisibilityPolicyForm(initial={name.value: int(value) for name, value in current.items()})
+    shown = shown_on_page(request, services.audiences_digest(current))  # once the form took any kept input
+    if form.is_bound and form.is_valid():
+        try:
+            services.visibility_policy_set(organisation_id=organisation.pk, audiences=form.audiences(),
+                                           actor=request.user, request=request, shown_values=shown_sent(request.POST))
+        except ChangedMeanwhile:
+            current = services.visibility_policy_of(organisation)
+            shown = services.audiences_digest(current)
+            form.say_changed_meanwhile({name.value: int(value) for name, value in current.items()})
+        else:
+            messages.success(request, _("Who may see your people's details was saved."))
+            return redirect("visibility:organisation", pk=organisation.pk)
     policy = VisibilityPolicy.objects.filter(organisation=organisation).select_related("changed_by").first()
     return render(request, "visibility/organisation.html",
                   {"organisation": organisation, "form": form, "policy": policy, "shown_values": shown})
