@@ -477,7 +477,7 @@ def join_request_decide(
             _check_vouchable(profile, superannuated=_("This person's date of superannuation has passed: they cannot "
                                                       "be verified."))
             if method == VerificationMethod.MANUAL and name is not None and name != profile.user.full_name:
-                raise _name_changed()
+                raise _name_changed(again=False)
             _verify(profile, actor=actor, method=method, reason=reason, request=request, name=name,
                     on_official_domain=on_official_domain(profile.user, profile.official_email, profile.organisation))
             return profile
@@ -690,10 +690,12 @@ def profile_revoke(
 
 # The name verified ------------------------------------------------------------------------------
 
-def _name_changed() -> ValidationError:
-    """The account's name is no longer the one the administrator was shown (and would vouch for)."""
-    return ValidationError(_("The person changed their name again meanwhile: check the name shown now."),
-                           code="name_changed")
+def _name_changed(*, again: bool) -> ValidationError:
+    """The account's name is no longer the one the administrator was shown (and would vouch for):
+    ``again`` when what was shown was itself a changed name (to accept)."""
+    message = (_("The person changed their name again meanwhile: check the name shown now.") if again
+               else _("The person changed their name meanwhile: check the name shown now."))
+    return ValidationError(message, code="name_changed")
 
 
 def verified_name_accept(
@@ -715,7 +717,7 @@ def verified_name_accept(
         _check_active(profile.organisation)
         new = profile.user.full_name
         if new != name:
-            raise _name_changed()
+            raise _name_changed(again=True)
         old = profile.verified_name
         if new == old:
             return profile
