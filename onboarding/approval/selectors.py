@@ -392,6 +392,12 @@ class Refused(NamedTuple):
     def includes(self, account_id: int | None, addresses: set[str]) -> bool:
         return account_id in self.accounts or bool(self.addresses & addresses)
 
+    def add(self, account_id: int | None, *addresses: str) -> None:
+        """Refuse the account (when there is one) and the addresses (normalised; "" none)."""
+        if account_id is not None:
+            self.accounts.add(account_id)
+        self.addresses.update(filter(None, map(normalise_address, addresses)))
+
 
 def refused_deciders(applications: Iterable[Application]) -> dict[int, dict[Stage, Refused]]:
     """{application id: {stage: who may not decide its step of that stage}} for the state
@@ -400,17 +406,19 @@ def refused_deciders(applications: Iterable[Application]) -> dict[int, dict[Stag
     whoever decided an authority step of it (each address a link of one went to, and the
     account signed in where one decided), and the address of the one still open (its
     escalation to the state level leaves the authority out: it will not decide that level
-    either); at an appeal whoever made the rejection under
-    appeal (``last_rejection``: an administrator's account, the address of an authority's
-    link and the account signed in where it decided). Addresses normalised: the same mailbox
-    under a "+tag", or its domain in Unicode, is the same person. Two queries."""
+    either); at an appeal the same (the appeal's decision takes the place of the state
+    level's: an authority overturning a rejection of what it approved would make its own
+    approval final), and whoever made the rejection under appeal (``last_rejection``: an
+    administrator's account, the address of an authority's link and the account signed in
+    where it decided). Addresses normalised: the same mailbox under a "+tag", or its domain
+    in Unicode, is the same person. Two queries."""
     refused = {application.pk: {stage: Refused({application.nodal_officer_id}, set()) for stage in (Stage.STATE, Stage.APPEAL)}
                for application in applications}
     if not refused:
         return refused
     for application_id, addresses in officers_addresses(refused).items():
         for who in refused[application_id].values():
-            who.addresses.update(addresses)
+            who.add(None, *addresses)
     rows = (
         ApprovalStep.objects.filter(Q(stage=Stage.AUTHORITY) | Q(decision=Decision.REJECT), application_id__in=list(refused))
         .exclude(decision=Decision.CANCELLED)
@@ -420,19 +428,12 @@ def refused_deciders(applications: Iterable[Application]) -> dict[int, dict[Stag
     rejections = {}  # the latest of each application, as last_rejection finds it
     for application_id, stage, decision, assignee_email, decided_by_id, decided_by_email in rows:
         if stage == Stage.AUTHORITY:
-            refused[application_id][Stage.STATE].addresses.update(map(normalise_address, (assignee_email, decided_by_email)))
-            if decided_by_id is not None:  # signed in where the link decided
-                refused[application_id][Stage.STATE].accounts.add(decided_by_id)
+            for who in refused[application_id].values():  # the state level and an appeal
+                who.add(decided_by_id, assignee_email, decided_by_email)  # the account signed in where it decided
         if decision == Decision.REJECT:
             rejections[application_id] = decided_by_id, decided_by_email
     for application_id, (decided_by_id, decided_by_email) in rejections.items():
-        appeal = refused[application_id][Stage.APPEAL]
-        if decided_by_id is not None:
-            appeal.accounts.add(decided_by_id)
-        appeal.addresses.add(normalise_address(decided_by_email))
-    for by_stage in refused.values():
-        for who in by_stage.values():
-            who.addresses.discard("")
+        refused[application_id][Stage.APPEAL].add(decided_by_id, decided_by_email)
     return refused
 
 

@@ -423,10 +423,11 @@ def _check_second_pair_of_eyes(actor: AnyUser, step: ApprovalStep, application: 
     account or another account of one of their addresses (``_is_nodal_officer``), a state step not by the
     competent authority of the same application (the link went to one of their addresses),
     an appeal not by whoever made the rejection under appeal (signed in, or as the competent
-    authority through a link to one of their addresses). ValidationError at the decision
-    otherwise. Who is refused is ``refused_deciders``, which the mails that ask for a
-    decision leave out."""
-    if not refused_deciders([application])[application.pk][Stage(step.stage)].includes(actor.pk, addresses_of_users({actor.pk})):
+    authority through a link to one of their addresses) nor by the competent authority (the
+    appeal takes the state level's place). ValidationError at the decision otherwise. Who is
+    refused is ``refused_deciders``, which the mails that ask for a decision leave out."""
+    addresses = addresses_of_users({actor.pk})
+    if not refused_deciders([application])[application.pk][Stage(step.stage)].includes(actor.pk, addresses):
         return
     if actor.pk == application.nodal_officer_id:
         raise ValidationError({"decision": _(
@@ -437,8 +438,14 @@ def _check_second_pair_of_eyes(actor: AnyUser, step: ApprovalStep, application: 
             "One of your addresses is this application's nodal officer's: nobody decides on their own application, "
             "so another administrator decides it.")}, code="own_application")
     if step.stage == Stage.APPEAL:
+        rejection = last_rejection(application)
+        if rejection is not None and (rejection.decided_by_id == actor.pk
+                                      or normalise_address(rejection.decided_by_email) in addresses):
+            raise ValidationError({"decision": _(
+                "You made the rejection under appeal: another superadmin decides the appeal.")}, code="own_rejection")
         raise ValidationError({"decision": _(
-            "You made the rejection under appeal: another superadmin decides the appeal.")}, code="own_rejection")
+            "You approved this application as its competent authority: another superadmin decides the appeal against "
+            "its rejection.")}, code="own_authority_decision")
     raise ValidationError({"decision": _(
         "You decided on this application as its competent authority: another administrator decides it at this "
         "level.")}, code="own_authority_decision")

@@ -844,6 +844,36 @@ def test_an_appeal_is_not_decided_by_the_competent_authority_that_made_the_rejec
     assert application.status == ApplicationStatus.REJECTED_FINAL
 
 
+def test_the_competent_authority_that_approved_does_not_hear_the_appeal_against_the_states_rejection(officer):
+    """A superadmin whose address is the competent authority's approves through the link; the
+    state administrators reject; the officer appeals. Overturning that rejection would make the
+    authority's own approval final with nobody else deciding in the state's place: the authority
+    is not asked to decide the appeal (the mail goes to the other superadmin only), is refused
+    at it (the page says why, nothing changed), and another superadmin decides it."""
+    root = make_superadmin(email="director@mahaagri.gov.in")
+    other_root = make_superadmin(email="other.root@nic.in")
+    data = {**VALID, "competent_authority": {**VALID["competent_authority"], "official_email": "director+onb@mahaagri.gov.in"}}
+    application = submitted_application(officer, data)
+    decide_by_link(latest_link("director+onb@mahaagri.gov.in")[0], "approve")
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="Not eligible.",
+                          actor=make_state_admin("MH"))
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Please look again.", actor=officer)
+    [assigned] = [m for m in OutboxMessage.objects.all() if m.subject.startswith("Appeal to decide")]
+    assert assigned.to == [other_root.email]
+    response = signed_in(root).post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "overturn", "confirm": "on"})
+    assert response.status_code == 200
+    assert field_error(page(response), "decision") == (
+        "You approved this application as its competent authority: another superadmin decides the appeal against its "
+        "rejection.")
+    with pytest.raises(ValidationError):
+        approvals.appeal_decide(step_id=appeal.pk, decision="overturn", actor=root)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.UNDER_APPEAL
+    approvals.appeal_decide(step_id=appeal.pk, decision="overturn", actor=other_root)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.APPROVED
+
+
 OWN_APPLICATION = ("One of your addresses is this application's nodal officer's: nobody decides on their own "
                    "application, so another administrator decides it.")
 
