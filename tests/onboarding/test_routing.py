@@ -436,6 +436,21 @@ def test_final_approval_activates_the_organisation_and_issues_the_letter(officer
     assert audit_verify() == []
 
 
+def test_the_organisation_is_made_with_the_answers_as_the_form_checked_them(officer):
+    """The draft keeps what was typed, spaces around an answer included (the form strips them
+    when it checks it): the organisation is named without them (it used to be named with
+    them, and so listed first in every list ordered by name)."""
+    organisation = {**VALID["organisation"], "name": "   " + VALID["organisation"]["name"] + "   ",
+                    "name_local": "  कृषी संचालनालय, महाराष्ट्र\u00a0", "level": "district", "district": "  Pune  "}
+    application = authority_approved(officer, {**VALID, "organisation": organisation})
+    assert application.section_data("organisation")["name"] == organisation["name"]
+    approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=make_state_admin("MH"))
+    application.refresh_from_db()
+    made = application.organisation
+    assert (made.name, made.name_local, made.district) == (
+        VALID["organisation"]["name"], "कृषी संचालनालय, महाराष्ट्र", "Pune")
+
+
 def test_rejection_appeal_and_overturn(officer, django_capture_on_commit_callbacks):
     superadmin = make_superadmin()
     application = application_with_authority(nodal_officer=officer)
