@@ -31,15 +31,25 @@ from onboarding.application.validators import (
 )
 from onboarding.models import Section
 from portal.accounts.official_email import normalise_address, validate_official_email
-from portal.forms import AccessibleForm
+from portal.forms import AccessibleForm, refuse_invisible_only
 from portal.organisations.models import Level, Organisation, OrganisationStatus, OrganisationType
 from portal.organisations.states import State
-from portal.text import multi_line, single_line
+from portal.text import has_visible_characters, multi_line, single_line
 
 
 def _text(label, max_length, required=True, help_text="", **attrs):
+    """A single-line answer. A required one made only of characters drawn as nothing
+    (zero-width spaces...) is no answer: refused as one left empty is (the section stays
+    in progress), or a name that shows nothing would be approved."""
     widget = forms.TextInput(attrs=attrs) if attrs else None
-    return forms.CharField(label=label, max_length=max_length, required=required, help_text=help_text, widget=widget)
+    return forms.CharField(label=label, max_length=max_length, required=required, help_text=help_text, widget=widget,
+                           validators=[refuse_invisible_only] if required else [])
+
+
+def _answered(value) -> bool:
+    """Whether an answer a section requires on a condition was given: text that shows
+    something (not only zero-width spaces...), or any other value."""
+    return has_visible_characters(value) if isinstance(value, str) else bool(value)
 
 
 class SectionForm(AccessibleForm):
@@ -91,7 +101,8 @@ class OrganisationSectionForm(SectionForm):
     # A central body has none (approval makes it with no state, filed under "central"): one
     # chosen before "Central" is kept in the draft, and shown while no level is chosen.
     state.applies_when = ("level", ("", Level.STATE, Level.DISTRICT, Level.SUB_DISTRICT))
-    address = forms.CharField(label=_("Postal address"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+    address = forms.CharField(label=_("Postal address"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
+                              validators=[refuse_invisible_only])
     pin_code = _text(_("PIN code"), 7, inputmode="numeric", autocomplete="postal-code")
     landline = _text(_("Office landline"), 20, required=False, help_text=_("With STD code, e.g. 011-23456789"), inputmode="tel")
     website = _text(_("Website"), 200, required=False, help_text=_("e.g. https://mha.gov.in"), inputmode="url")
@@ -142,7 +153,7 @@ class OrganisationSectionForm(SectionForm):
         level = data.get("level")
         if level and level != Level.CENTRAL and not data.get("state"):
             self.require("state", _("Choose the state or union territory of a state, district or sub-district office."))
-        if level in (Level.DISTRICT, Level.SUB_DISTRICT) and not (data.get("district") or "").strip():
+        if level in (Level.DISTRICT, Level.SUB_DISTRICT) and not _answered(data.get("district")):
             self.require("district", _("Enter the district of a district or sub-district office."))
         return data
 
@@ -187,7 +198,7 @@ class HierarchySectionForm(SectionForm):
         if choice == self.EXISTING and not data.get("parent") and "parent" not in self.errors:
             self.require("parent", _("Search for the parent organisation and choose it from the results."))
         if choice == self.NEW:
-            if not (data.get("new_parent_name") or "").strip():
+            if not _answered(data.get("new_parent_name")):
                 self.require("new_parent_name", _("Enter the name of the parent organisation."))
             if not data.get("new_parent_type"):
                 self.require("new_parent_type", _("Choose the type of the parent organisation."))
@@ -329,7 +340,7 @@ class IntegrationSectionForm(SectionForm):
             return data
         rows = 0
         for i in range(1, INTEGRATION_ROWS + 1):
-            name, purposes = (data.get(f"app_{i}_name") or "").strip(), data.get(f"app_{i}_purposes") or []
+            name, purposes = _answered(data.get(f"app_{i}_name")), data.get(f"app_{i}_purposes") or []
             if name and not purposes:
                 self.require(f"app_{i}_purposes", _("Choose what this application will use Sandes for."))
             if purposes and not name:
@@ -343,7 +354,7 @@ class IntegrationSectionForm(SectionForm):
             ("tech_email", _("Enter the technical contact's official email.")),
             ("tech_mobile", _("Enter the technical contact's mobile number.")),
         ]:
-            if not data.get(field) and field not in self.errors:
+            if not _answered(data.get(field)) and field not in self.errors:
                 self.require(field, message)
         return data
 

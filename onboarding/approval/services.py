@@ -21,6 +21,7 @@ from onboarding.application.selectors import (
     addresses_of_users,
     officer_addresses,
     officer_eligibility,
+    parent_id,
     parent_organisation,
     short_code_taken,
 )
@@ -52,7 +53,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.client import request_meta
 from portal.limits import refuse_over
-from portal.organisations.models import Organisation
+from portal.organisations.models import Organisation, OrganisationStatus
 from portal.organisations.services import organisation_activate, short_code_lock
 from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin
 from portal.text import multi_line
@@ -278,6 +279,32 @@ def _check_staff_domains_allowed(application: Application, stage: Stage) -> None
             % {"problem": " ".join(exc.messages)}}, code="domains_refused") from None
 
 
+def _check_parent_active(application: Application, stage: Stage) -> None:
+    """Final approval places the organisation under the existing parent its form names:
+    refused while that parent is no longer active (suspended, or gone, since the form was
+    checked), rather than making it active under a suspended parent or under none. The
+    parent's row stays locked until the decision commits, so it is not suspended or
+    deleted between this check and the new organisation's being placed under it."""
+    pk = parent_id(application)
+    if pk is None:
+        return
+    parent = Organisation.objects.select_for_update(no_key=True).filter(pk=pk).only("name", "status").first()
+    if parent is not None and parent.status == OrganisationStatus.ACTIVE:
+        return
+    problem = _(
+        "The parent organisation the form names is no longer on Sandes: the organisation cannot be placed under it."
+    ) if parent is None else _(
+        "The parent organisation the form names, %(parent)s, is no longer active on Sandes: the organisation cannot "
+        "be placed under it."
+    ) % {"parent": parent.name}
+    raise ValidationError({"decision": (_(
+        "%(problem)s An appeal cannot return the application for correction: uphold the rejection, giving this "
+        "as the reason, and the nodal officer can apply again under an active parent organisation; or overturn "
+        "it once the parent organisation is active on Sandes again."
+    ) if stage == Stage.APPEAL else _("%(problem)s Return the application for correction instead."))
+        % {"problem": problem}}, code="parent_not_active")
+
+
 def step_decide(
     *,
     step_id: int,
@@ -333,6 +360,7 @@ def step_decide(
             _check_officer_may_become_admin(application, step.stage)
             _check_short_code_free(application, step.stage)
             _check_staff_domains_allowed(application, step.stage)
+            _check_parent_active(application, step.stage)
         old_status, new_status = workflow.advance(application, event)
         now = timezone.now()
         ip, user_agent = request_meta(request)

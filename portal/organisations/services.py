@@ -136,11 +136,13 @@ def organisation_activate(
             organisation.status, organisation.activated_at = OrganisationStatus.ACTIVE, now
             organisation.save(update_fields=["status", "activated_at"])
         else:
-            values = {key: (attributes.get(key) or "") for key in ORGANISATION_FIELDS}
+            # As the form checked them (its text fields strip the answer): a draft keeps what was
+            # typed, spaces around it included, and those are no part of the name.
+            values = {key: str(attributes.get(key) or "").strip() for key in ORGANISATION_FIELDS}
             level = values["level"] or Level.STATE
             organisation = Organisation.objects.create(
                 name=values["name"][:200], name_local=values["name_local"][:200],
-                short_code=values["short_code"].strip().upper()[:20],
+                short_code=values["short_code"].upper()[:20],
                 org_type=values["org_type"] or "other", level=level,
                 state="" if level == Level.CENTRAL else values["state"][:2], district=values["district"][:100],
                 parent=parent, status=OrganisationStatus.ACTIVE, activated_at=now,

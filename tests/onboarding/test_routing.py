@@ -37,7 +37,13 @@ from portal.accounts.official_email import normalise_domain
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
 from portal.mail.models import OutboxMessage
-from portal.organisations.models import Membership, MembershipRole, OrganisationDomain, OrganisationStatus
+from portal.organisations.models import (
+    Membership,
+    MembershipRole,
+    Organisation,
+    OrganisationDomain,
+    OrganisationStatus,
+)
 from tests.factories import (
     OrganisationFactory,
     PlatformRoleFactory,
@@ -428,6 +434,21 @@ def test_final_approval_activates_the_organisation_and_issues_the_letter(officer
     assert approval_letter_issue(application_id=application.pk) == letter
     assert len([m for m in OutboxMessage.objects.all() if m.subject.startswith("Approval letter")]) == 1
     assert audit_verify() == []
+
+
+def test_the_organisation_is_made_with_the_answers_as_the_form_checked_them(officer):
+    """The draft keeps what was typed, spaces around an answer included (the form strips them
+    when it checks it): the organisation is named without them (it used to be named with
+    them, and so listed first in every list ordered by name)."""
+    organisation = {**VALID["organisation"], "name": "   " + VALID["organisation"]["name"] + "   ",
+                    "name_local": "  कृषी संचालनालय, महाराष्ट्र\u00a0", "level": "district", "district": "  Pune  "}
+    application = authority_approved(officer, {**VALID, "organisation": organisation})
+    assert application.section_data("organisation")["name"] == organisation["name"]
+    approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=make_state_admin("MH"))
+    application.refresh_from_db()
+    made = application.organisation
+    assert (made.name, made.name_local, made.district) == (
+        VALID["organisation"]["name"], "कृषी संचालनालय, महाराष्ट्र", "Pune")
 
 
 def test_rejection_appeal_and_overturn(officer, django_capture_on_commit_callbacks):
@@ -1087,6 +1108,40 @@ def test_final_approval_is_refused_while_a_listed_domain_is_refused_now(officer)
     assert application.status == ApplicationStatus.WITH_STATE and application.organisation is None
 
 
+PARENT = {"name": "Agriculture Department, Maharashtra", "short_code": "AGRI-MH"}
+
+
+def _under_parent(data, parent):
+    """``data`` naming ``parent``, an organisation on Sandes, as the parent (as the search chose it)."""
+    return {**data, "hierarchy": {"parent_choice": "existing", "parent": str(parent.pk),
+                                  "new_parent_name": "", "new_parent_type": ""}}
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda parent: Organisation.objects.filter(pk=parent.pk).update(status=OrganisationStatus.SUSPENDED),
+     f"The parent organisation the form names, {PARENT['name']}, is no longer active on Sandes: the organisation "
+     "cannot be placed under it. Return the application for correction instead."),
+    (lambda parent: Organisation.objects.filter(pk=parent.pk).delete(),
+     "The parent organisation the form names is no longer on Sandes: the organisation cannot be placed under it. "
+     "Return the application for correction instead."),
+], ids=["suspended", "deleted"])
+def test_final_approval_is_refused_while_the_parent_is_no_longer_active(officer, change, expected):
+    """The parent the form names (only an active one is accepted, at the section and at
+    submission) is suspended or deleted while the application waits: the approval is refused
+    at the decision, saying so (it used to make the organisation active under the suspended
+    parent, or under none), and nothing changes."""
+    parent = OrganisationFactory(**PARENT)
+    application = authority_approved(officer, _under_parent(VALID, parent))
+    change(parent)
+    response = signed_in(make_state_admin("MH")).post(f"/onboarding/queue/{state_step(application).pk}/",
+                                                      {"decision": "approve", "confirm": "on"})
+    assert response.status_code == 200
+    assert field_error(page(response), "decision") == expected
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE and application.organisation is None
+    assert not Organisation.objects.filter(name=VALID["organisation"]["name"]).exists()
+
+
 APPEAL_CANNOT_RETURN = "An appeal cannot return the application for correction:"
 
 
@@ -1118,14 +1173,24 @@ def _officer_deactivated(application, officer):
             "Uphold the rejection, or overturn it once their account is active again.")
 
 
-@pytest.mark.parametrize("refusal", [_short_code_taken, _domain_refused, _officer_not_eligible, _officer_deactivated])
+def _parent_suspended(application, officer):
+    Organisation.objects.filter(short_code=PARENT["short_code"]).update(status=OrganisationStatus.SUSPENDED)
+    return (f"The parent organisation the form names, {PARENT['name']}, is no longer active on Sandes: the "
+            f"organisation cannot be placed under it. {APPEAL_CANNOT_RETURN} uphold the rejection, giving this as the "
+            "reason, and the nodal officer can apply again under an active parent organisation; or overturn it once "
+            "the parent organisation is active on Sandes again.")
+
+
+@pytest.mark.parametrize("refusal", [_short_code_taken, _domain_refused, _officer_not_eligible, _officer_deactivated,
+                                     _parent_suspended])
 def test_a_refused_overturn_gives_advice_an_appeal_can_follow(officer, refusal):
     """Overturning a rejection is a final approval, refused as the state level's is (the
     short code taken meanwhile, a listed domain refused now, the officer no longer
-    eligible); an appeal can only overturn or uphold (no return for correction from
-    under_appeal in the workflow), so the page says what the superadmin can do instead,
-    at the decision, in their language, and nothing changes."""
+    eligible, the parent suspended); an appeal can only overturn or uphold (no return for
+    correction from under_appeal in the workflow), so the page says what the superadmin can
+    do instead, at the decision, in their language, and nothing changes."""
     data = {**VALID, "organisation": {**VALID["organisation"], "email_domains": "mahaagri.gov.in, krishimail.in"}}
+    data = _under_parent(data, OrganisationFactory(**PARENT))
     application = application_with_state(nodal_officer=officer, data=data)
     approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="Duplicate.",
                           actor=make_state_admin("MH"))

@@ -63,6 +63,8 @@ pytestmark = pytest.mark.django_db
 
 HAS_ERRORS, IN_PROGRESS, COMPLETE = SectionStatus.HAS_ERRORS, SectionStatus.IN_PROGRESS, SectionStatus.COMPLETE
 REQUIRED = "This field is required."
+# Two zero-width spaces: an answer drawn as nothing, which is no answer (portal.forms.refuse_invisible_only).
+INVISIBLE = "\u200b\u200b"
 
 
 @pytest.fixture
@@ -158,7 +160,10 @@ SHORT_CODE_MESSAGE = "Use 2 to 20 letters, digits or hyphens"
         ("email_domains", ", ".join(f"d{i}.gov.in" for i in range(21)), "Enter at most 20 domains.", HAS_ERRORS),
         ("email_domains", "", REQUIRED, IN_PROGRESS),
         ("name", "", REQUIRED, IN_PROGRESS),
+        ("name", INVISIBLE, REQUIRED, IN_PROGRESS),
         ("name_local", "", REQUIRED, IN_PROGRESS),
+        ("name_local", INVISIBLE, REQUIRED, IN_PROGRESS),
+        ("short_code", INVISIBLE, REQUIRED, IN_PROGRESS),
         ("short_code", "M", SHORT_CODE_MESSAGE, HAS_ERRORS),
         ("short_code", "MHA GOV", SHORT_CODE_MESSAGE, HAS_ERRORS),
         ("short_code", "-MHA", SHORT_CODE_MESSAGE, HAS_ERRORS),
@@ -173,6 +178,7 @@ SHORT_CODE_MESSAGE = "Use 2 to 20 letters, digits or hyphens"
         ("approx_users", "many", "Enter a whole number.", HAS_ERRORS),
         ("approx_users", "", REQUIRED, IN_PROGRESS),
         ("address", "", REQUIRED, IN_PROGRESS),
+        ("address", INVISIBLE + "\n\u200c", REQUIRED, IN_PROGRESS),
     ],
 )
 def test_organisation_refusals(officer_client, application, field, value, message, status):
@@ -181,10 +187,11 @@ def test_organisation_refusals(officer_client, application, field, value, messag
 
 def test_district_is_required_for_district_and_sub_district_offices(officer_client, application):
     for level in ("district", "sub_district"):
-        assert_refused(
-            officer_client, application, "organisation", valid("organisation", level=level, district="  "),
-            "district", "Enter the district of a district or sub-district office.", IN_PROGRESS,
-        )
+        for district in ("  ", INVISIBLE):
+            assert_refused(
+                officer_client, application, "organisation", valid("organisation", level=level, district=district),
+                "district", "Enter the district of a district or sub-district office.", IN_PROGRESS,
+            )
     assert_accepted(officer_client, application, "organisation", valid("organisation", level="district", district="Pune"))
 
 
@@ -331,6 +338,9 @@ def test_new_parent_needs_name_and_type(officer_client, application):
                           "Enter the name of the parent organisation.", IN_PROGRESS)
     assert field_error(tree, "new_parent_type") == "Choose the type of the parent organisation."
     assert_refused(officer_client, application, "hierarchy",
+                   valid("hierarchy", parent_choice="new", new_parent_name=INVISIBLE, new_parent_type="state_department"),
+                   "new_parent_name", "Enter the name of the parent organisation.", IN_PROGRESS)
+    assert_refused(officer_client, application, "hierarchy",
                    valid("hierarchy", parent_choice="new", new_parent_name="Dept", new_parent_type="club"),
                    "new_parent_type", "Select a valid choice. club is not one of the available choices.", HAS_ERRORS)
     assert_accepted(officer_client, application, "hierarchy",
@@ -359,8 +369,11 @@ def test_nodal_officer_accepts_indian_mobiles(officer_client, application, mobil
     "field, value, message, status",
     [
         ("name", "", REQUIRED, IN_PROGRESS),
+        ("name", INVISIBLE, REQUIRED, IN_PROGRESS),
         ("designation", "", REQUIRED, IN_PROGRESS),
+        ("designation", INVISIBLE, REQUIRED, IN_PROGRESS),
         ("employee_code", "", REQUIRED, IN_PROGRESS),
+        ("employee_code", INVISIBLE, REQUIRED, IN_PROGRESS),
         ("mobile", "", REQUIRED, IN_PROGRESS),
         ("alternate_email", "sunil@gmail.com", "gmail.com is a personal mail service", HAS_ERRORS),
         ("alternate_email", "sunil@evilgov.in", "evilgov.in is not an official government domain", HAS_ERRORS),
@@ -402,7 +415,9 @@ SAME_PERSON = "The competent authority must be a different person from the nodal
         ("official_email", "director", "Enter a valid email address.", HAS_ERRORS),
         ("official_email", "", REQUIRED, IN_PROGRESS),
         ("name", "", REQUIRED, IN_PROGRESS),
+        ("name", INVISIBLE, REQUIRED, IN_PROGRESS),
         ("designation", "", REQUIRED, IN_PROGRESS),
+        ("designation", INVISIBLE, REQUIRED, IN_PROGRESS),
         ("mobile", "12345", MOBILE_MESSAGE, HAS_ERRORS),
         ("mobile", "", REQUIRED, IN_PROGRESS),
     ],
@@ -431,6 +446,13 @@ def test_integration_wanted_needs_an_application_and_a_technical_contact(officer
     assert field_error(tree, "tech_name") == "Enter the name of the technical contact."
     assert field_error(tree, "tech_email") == "Enter the technical contact's official email."
     assert field_error(tree, "tech_mobile") == "Enter the technical contact's mobile number."
+
+
+def test_integration_answers_drawn_as_nothing_are_not_given(officer_client, application):
+    data = valid("integration", app_1_name=INVISIBLE, tech_name=INVISIBLE)
+    tree = assert_refused(officer_client, application, "integration", data, "app_1_name",
+                          "Enter the name of the application.", IN_PROGRESS)
+    assert field_error(tree, "tech_name") == "Enter the name of the technical contact."
 
 
 def test_integration_requires_a_choice(officer_client, application):
