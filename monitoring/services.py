@@ -24,7 +24,7 @@ from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.publish import mail_superadmins
 from portal.audit.services import audit_record, audit_record_many, audit_verify_report
-from portal.limits import next_hourly
+from portal.limits import hourly_audited
 from portal.organisations.models import Organisation, jurisdiction_expression
 from portal.permissions import AnyUser
 from portal.shown import check_shown, shown_digest
@@ -137,15 +137,10 @@ def export_record(
     in the last hour, nothing is written and the moment the next is possible is returned
     (None once written). The count and the row are made under the account's lock."""
     narrowed = any(value for name, value in filters.items() if name not in ORDERING_FILTERS)
-    with transaction.atomic():
-        _export_lock(actor.pk)
-        allowed = next_hourly(actor, AuditAction.MONITORING_EXPORTED, limit)
-        if allowed is not None:
-            return allowed
-        audit_record(actor=actor, action=AuditAction.MONITORING_EXPORTED, request=request,
-                     new={"export": what, "filters": filters, "rows": rows,
-                          "scope": exported_scope(scope, organisations=organisations, narrowed=narrowed)})
-    return None
+    return hourly_audited(actor=actor, action=AuditAction.MONITORING_EXPORTED, limit=limit,
+                          lock=lambda: _export_lock(actor.pk), request=request,
+                          new={"export": what, "filters": filters, "rows": rows,
+                               "scope": exported_scope(scope, organisations=organisations, narrowed=narrowed)})
 
 
 def exported_scope(scope: Scope, *, organisations: QuerySet[Organisation], narrowed: bool) -> dict:

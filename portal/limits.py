@@ -3,16 +3,20 @@ store a file, download a costly file. Each service counts its own rows (what it 
 the audit rows of it) over a window, a day unless it says otherwise; this is the shared
 arithmetic."""
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from portal.audit.models import AuditEvent
+from portal.audit.services import audit_record
 
 WINDOW = timedelta(days=1)
 
@@ -50,6 +54,22 @@ def next_hourly(user: AbstractBaseUser, action: str, limit: int) -> datetime | N
     allowed. Counted from the audit log, which outlives any cache's count."""
     return next_allowed(AuditEvent.objects.filter(actor_id=user.pk, action=action), "created_at", limit,
                         timezone.now(), window=HOUR)
+
+
+def hourly_audited(*, actor: AbstractBaseUser, action: str, limit: int, lock: Callable[[], None], new: dict,
+                   request: HttpRequest | None = None) -> datetime | None:
+    """Write the audit row of one ``action`` of ``actor`` (``new`` its values) unless they did
+    it ``limit`` times in the last hour: then nothing is written and the moment the next is
+    allowed is returned (None once written). ``lock()`` takes the account's advisory lock of
+    that action first, in the same transaction as the count and the row: requests made at
+    the same moment cannot all pass the count (an export counted before its costly work, by
+    ``next_hourly``, is counted again here)."""
+    with transaction.atomic():
+        lock()
+        allowed = next_hourly(actor, action, limit)
+        if allowed is None:
+            audit_record(actor=actor, action=action, request=request, new=new)
+    return allowed
 
 
 def over_hourly(user: AbstractBaseUser, action: str, limit: int) -> bool:

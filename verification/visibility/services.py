@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
-from portal.limits import next_hourly
+from portal.limits import hourly_audited
 from portal.organisations.models import Organisation
 from portal.permissions import AnyUser
 from portal.shown import check_shown, shown_digest
@@ -157,12 +157,7 @@ def directory_export_record(*, query: str, rows: int, actor: AnyUser, limit: int
     people. The export's limit (``limit`` an hour) is counted from those rows: when the person made ``limit``
     in the last hour, nothing is written and the moment the next is possible is returned
     (None once written). The count and the row are made under the person's lock, as
-    monitoring's export_record makes them."""
-    with transaction.atomic():
-        _directory_export_lock(actor.pk)
-        allowed = next_hourly(actor, AuditAction.DIRECTORY_EXPORTED, limit)
-        if allowed is not None:
-            return allowed
-        audit_record(actor=actor, action=AuditAction.DIRECTORY_EXPORTED, request=request,
-                     new={"query": query, "rows": rows})
-    return None
+    monitoring's export_record makes them (``hourly_audited``)."""
+    return hourly_audited(actor=actor, action=AuditAction.DIRECTORY_EXPORTED, limit=limit,
+                          lock=lambda: _directory_export_lock(actor.pk), new={"query": query, "rows": rows},
+                          request=request)
