@@ -449,6 +449,10 @@ class EmailAddressAdmin(LegalHoldMixin, AdminRoleGroundsMixin, AuditedDeletionMi
                                  target=address.user, old={"verified": False}, new={"verified": True}, request=request)
                     self.message_user(request, gettext("Marked %(email)s as verified.") % {"email": address.email},
                                       messages.SUCCESS)
+                else:  # another account has it confirmed (an address is confirmed on one account at most)
+                    self.message_user(request, gettext(
+                        "%(email)s was not marked as verified: another account has it confirmed already.") % {
+                        "email": address.email}, messages.ERROR)
 
     make_verified.short_description = BaseEmailAddressAdmin.make_verified.short_description
 

@@ -824,6 +824,25 @@ def test_a_superuser_marking_an_address_verified_in_the_admin_is_their_act_not_i
     assert audit_verify() == []
 
 
+def test_an_address_another_account_has_confirmed_is_not_marked_verified_and_the_superuser_is_told(admin_client):
+    """An address is confirmed on one account at most: "Mark selected email addresses as
+    verified" on a second account's copy of it leaves it unconfirmed, writes nothing, and
+    says so."""
+    from allauth.account.models import EmailAddress
+    from django.contrib.messages import get_messages
+
+    EmailAddress.objects.create(user=UserFactory(email="holder@gmail.com"), email="desk@mha.gov.in", verified=True)
+    address = EmailAddress.objects.create(user=UserFactory(email="other@gmail.com"), email="desk@mha.gov.in",
+                                          verified=False)
+    before = AuditEvent.objects.count()
+    response = admin_client.post("/admin/account/emailaddress/",
+                                 {"action": "make_verified", "_selected_action": [address.pk], "index": 0}, follow=True)
+    assert [str(message) for message in get_messages(response.wsgi_request)] == [
+        "desk@mha.gov.in was not marked as verified: another account has it confirmed already."]
+    address.refresh_from_db()
+    assert not address.verified and AuditEvent.objects.count() == before
+
+
 def reset_links_to(address, smtp_server, capture):
     """Asks a password reset for ``address`` as anyone may; the reset links mailed to it."""
     from django.core.cache import cache
