@@ -165,9 +165,8 @@ def normalise_mailbox(address: str) -> str:
     (full-width letters and the like) as their plain ones (NFKC), lower case, the domain
     IDNA-encoded as ``normalise_domain`` does (so does sending, which maps "ｍahaagri.gov.in"
     to mahaagri.gov.in). Accounts are kept, and failed sign-ins counted, in this form (mail
-to one address is counted by ``normalise_address``: accounts.mail_limits). An
-    address whose domain cannot be encoded is returned in lower case, for validation to
-    refuse."""
+    to one address is counted by ``normalise_address``: accounts.mail_limits). An address
+    whose domain cannot be encoded is returned in lower case, for validation to refuse."""
     address = unicodedata.normalize("NFKC", address or "").strip().lower()
     local, at, domain = address.rpartition("@")
     if not at:
@@ -293,21 +292,21 @@ def classify_emails_within(pairs: Iterable[tuple[str, Hashable]], within_of: Cal
     that acts for one organisation (a competent authority's). Three queries at most, whatever
     the number of pairs: the rules, who accepted the domains left undecided, and (only when one
     was accepted) ``within_of`` for the keys of their addresses."""
-    from portal.organisations.models import OrganisationDomain
+    from portal.organisations.models import OrganisationDomain, at_or_above
 
     rules = email_rules()
     verdicts = {pair: classify_email(pair[0], rules=rules, registered=set()) for pair in set(pairs)}
     undecided = {verdict.domain for verdict in verdicts.values() if verdict.kind in (MANUAL_REVIEW, UNKNOWN)}
     if not undecided:
         return verdicts
-    # Where each accepted domain may be official: its organisation's path from the top, itself included.
-    paths = {domain: f"{ancestry}{owner}/" for domain, owner, ancestry in OrganisationDomain.objects.filter(
+    # Each accepted domain's organisation and its ancestry: official there and above it.
+    owners = {domain: (owner, ancestry) for domain, owner, ancestry in OrganisationDomain.objects.filter(
         is_verified=True, domain__in=undecided).values_list("domain", "organisation_id", "organisation__ancestry")}
-    accepted = [pair for pair, verdict in verdicts.items() if verdict.domain in paths]
+    accepted = [pair for pair, verdict in verdicts.items() if verdict.domain in owners]
     within = within_of({key for _address, key in accepted}) if accepted else {}
     for address, key in accepted:
         verdict, organisation_id = verdicts[address, key], within.get(key)
-        if organisation_id is not None and f"/{organisation_id}/" in paths[verdict.domain]:
+        if organisation_id is not None and at_or_above(organisation_id, *owners[verdict.domain]):
             verdicts[address, key] = classify_email(address, rules=rules, registered={verdict.domain})
         else:
             verdicts[address, key] = EmailVerdict(address=verdict.address, domain=verdict.domain, kind=ACCEPTED_ELSEWHERE)

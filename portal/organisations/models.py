@@ -36,6 +36,12 @@ class OrganisationStatus(models.TextChoices):
     SUSPENDED = "suspended", _("Suspended")
 
 
+def at_or_above(organisation_id: int, pk: int, ancestry: str) -> bool:
+    """Whether the organisation ``organisation_id`` is the organisation ``pk`` (whose
+    ``ancestry`` is given) or one above it: whether its subtree holds ``pk``. No query."""
+    return organisation_id == pk or f"/{organisation_id}/" in ancestry
+
+
 class Organisation(models.Model):
     name = models.CharField(_("name"), max_length=200)
     name_local = models.CharField(_("name in Hindi or the state's language"), max_length=200, blank=True)
@@ -76,7 +82,7 @@ class Organisation(models.Model):
     def save(self, *args, **kwargs):
         old_prefix = self.subtree_prefix if self.pk else None
         parent = self.parent if self.parent_id else None
-        if parent is not None and self.pk and (parent.pk == self.pk or f"/{self.pk}/" in parent.ancestry):
+        if parent is not None and self.pk and at_or_above(self.pk, parent.pk, parent.ancestry):
             raise ValueError("an organisation cannot be placed under itself or under one of its own sub-offices")
         self.ancestry = parent.subtree_prefix if parent is not None else "/"
         update_fields = kwargs.get("update_fields")
