@@ -1,7 +1,7 @@
 import pytest
+from django.core.cache import caches
 from django.test import Client
 
-from api import selectors
 from api.services import api_client_create, api_client_revoke
 from portal.organisations.models import OrganisationStatus
 from tests.factories import OrganisationFactory, PlatformRoleFactory, UserFactory
@@ -85,6 +85,11 @@ def revoked_while_its_client_is_read(world, monkeypatch, django_capture_on_commi
             return put(key, *args, **kwargs)
         return put_after_revocation
 
+    # On the cache backend itself, not on django.core.cache.cache: that proxy sets and
+    # restores attributes on whichever backend is the default when it is asked, and a test
+    # whose cache setting is put back before this is undone would leave the next backend
+    # writing with this one's methods.
+    backend = caches["default"]
     for name in ("set", "add"):
-        monkeypatch.setattr(selectors.cache, name, revoking_first(getattr(selectors.cache, name)))
+        monkeypatch.setattr(backend, name, revoking_first(getattr(backend, name)))
     return revoked
