@@ -30,7 +30,7 @@ from api.ratelimit import (
 from api.selectors import REVOKED, client_by_token, client_cache_key
 from api.services import LAST_USED_RESOLUTION, api_client_last_use_record, api_client_used, used_key
 from api.tokens import looks_like_token, token_hash
-from portal.client import client_digest, client_ip
+from portal.client import client_digest, client_network
 from portal.rediscache import cache_redis
 
 # KEYS: the client's cache entry, its counter of this minute, its last-use marker;
@@ -60,8 +60,9 @@ class RefusedTooOften(RateLimited):
 
 
 def _address(request: HttpRequest) -> str:
-    """The request's client address as its refusals are counted: keyed digest (no address in the cache)."""
-    return client_digest(client_ip(request)) or "unknown"
+    """The request's client as its refusals are counted (its address, or its IPv6 network):
+    keyed digest (no address in the cache)."""
+    return client_digest(client_network(request)) or "unknown"
 
 
 def refused(request: HttpRequest, now: float) -> None:

@@ -11,8 +11,10 @@ client is, also for a request with fewer hops than trusted proxies (allauth woul
 
 import hashlib
 import hmac
+import ipaddress
 from functools import cache
 
+from allauth import app_settings as allauth_settings
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
@@ -31,6 +33,24 @@ def client_ip(request: HttpRequest | None) -> str | None:
         # No usable address, or fewer X-Forwarded-For hops than trusted proxies (a
         # request that did not come through them): the peer's own address.
         return request.META.get("REMOTE_ADDR") or None
+
+
+def client_network(request: HttpRequest | None) -> str | None:
+    """The client as the portal's own rate limits count it: its address, or for an IPv6
+    address its network (the /64 one client holds: ALLAUTH_RATE_LIMIT_IPV6_PREFIX, as
+    allauth's limits count), so that a client cannot start a new count at each of its
+    addresses."""
+    ip = client_ip(request)
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        prefix = allauth_settings.RATE_LIMIT_IPV6_PREFIX
+        return str(ipaddress.IPv6Network(f"{address}/{prefix}", strict=False))
+    return str(address)
 
 
 def request_meta(request: HttpRequest | None) -> tuple[str | None, str]:

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from onboarding.models import ApprovalStep, AuthorityToken, Decision
 from portal import compiled
-from portal.client import client_ip
+from portal.client import client_network
 from portal.rediscache import cache_redis
 
 TOKEN_BYTES = 32
@@ -142,13 +142,13 @@ def rate_limited(
     request: HttpRequest, *, token: str | None = None, digest: str | None = None, scope: str = "authority-link"
 ) -> bool:
     """Count a request against its client address (behind trusted proxies, the real
-    client's: portal.client) and against its link (``token`` from the path, or the
+    client's; an IPv6 client's network: portal.client.client_network) and against its link (``token`` from the path, or the
     ``digest`` of the one kept in the session); True once either is over its limit
     for the current minute. Authorities behind one proxy are counted apart, and one
     link cannot be hammered from many addresses. The counters live in the shared
     cache (database or Redis) and hold no token, only part of its hash."""
     window = int(timezone.now().timestamp() // 60)
-    ip = client_ip(request) or "unknown"
+    ip = client_network(request) or "unknown"
     keys = [f"ratelimit:{scope}:ip:{ip}:{window}"]
     if digest is None and isinstance(token, str) and TOKEN_RE.match(token):
         digest = token_hash(token)

@@ -635,3 +635,19 @@ def test_a_mobile_number_is_answered_for_only_when_an_administrator_vouched_for_
     type(profile).objects.filter(pk=profile.pk).update(method=VerificationMethod.OFFICIAL_EMAIL)
     assert api_get(URL, mobile="9876543210").json() == NOT_VERIFIED
     assert api_get(URL, email=profile.official_email).json()["verified"] is True  # the confirmed address still is
+
+
+def test_refused_tokens_are_counted_per_ipv6_network_not_per_address(world, settings):
+    """An IPv6 client holds a whole /64 (2^64 addresses): counted per address, each new
+    address started a new count, so the limit on refused tokens held nobody back. The
+    refusals of one network are counted together (allauth's ACCOUNT rate limits do the
+    same, at ALLAUTH_RATE_LIMIT_IPV6_PREFIX); another network is counted apart."""
+    settings.API_REFUSED_PER_MINUTE = 3
+    cache.clear()
+    unknown = bearer("sandes_00000000_" + "A" * 43)
+    with time_machine.travel(timezone.now().replace(second=10, microsecond=0), tick=False):
+        statuses = [Client(REMOTE_ADDR=f"2001:db8:0:1::{n:x}").get(URL, {"email": "x@mahaagri.gov.in"},
+                                                                     **unknown).status_code for n in range(1, 6)]
+        other = Client(REMOTE_ADDR="2001:db8:0:2::1").get(URL, {"email": "x@mahaagri.gov.in"}, **unknown)
+    assert statuses == [401, 401, 401, 429, 429]
+    assert other.status_code == 401

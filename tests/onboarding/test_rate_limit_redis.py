@@ -36,3 +36,17 @@ def test_the_client_address_limit_counts_across_links(redis_cache, settings):
     request = RequestFactory().get("/onboarding/review/", REMOTE_ADDR="203.0.113.10")
     assert [rate_limited(request, digest=f"{i:064x}") for i in range(4)] == [False, False, False, True]
     assert rate_limited(request) is True
+
+
+def test_the_client_address_limit_counts_an_ipv6_network_as_one_client(redis_cache, settings):
+    """Each address of one /64 (what one IPv6 client holds) was a new count: the limit on
+    link guesses per client held nobody back. Counted per network, as allauth counts."""
+    settings.ONBOARDING_TOKEN_RATE_PER_MINUTE = 3
+    answers = [
+        rate_limited(RequestFactory().get("/onboarding/review/", REMOTE_ADDR=f"2001:db8:5:6::{n:x}"),
+                     digest=f"{n:064x}")
+        for n in range(1, 6)
+    ]
+    assert answers == [False, False, False, True, True]
+    other = RequestFactory().get("/onboarding/review/", REMOTE_ADDR="2001:db8:5:7::1")
+    assert rate_limited(other, digest="f" * 64) is False
