@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -57,18 +57,19 @@ def next_hourly(user: AbstractBaseUser, action: str, limit: int) -> datetime | N
 
 
 def hourly_audited(*, actor: AbstractBaseUser, action: str, limit: int, lock: Callable[[], None], new: dict,
-                   request: HttpRequest | None = None) -> datetime | None:
-    """Write the audit row of one ``action`` of ``actor`` (``new`` its values) unless they did
-    it ``limit`` times in the last hour: then nothing is written and the moment the next is
-    allowed is returned (None once written). ``lock()`` takes the account's advisory lock of
-    that action first, in the same transaction as the count and the row: requests made at
-    the same moment cannot all pass the count (an export counted before its costly work, by
-    ``next_hourly``, is counted again here)."""
+                   request: HttpRequest | None = None, target: Model | None = None) -> datetime | None:
+    """Write the audit row of one ``action`` of ``actor`` (``new`` its values, ``target`` what
+    it was done to, if anything) unless they did it ``limit`` times in the last hour: then
+    nothing is written and the moment the next is allowed is returned (None once written).
+    ``lock()`` takes the account's advisory lock of that action first, in the same
+    transaction as the count and the row: requests made at the same moment cannot all pass
+    the count (an export counted before its costly work, by ``next_hourly``, is counted
+    again here)."""
     with transaction.atomic():
         lock()
         allowed = next_hourly(actor, action, limit)
         if allowed is None:
-            audit_record(actor=actor, action=action, request=request, new=new)
+            audit_record(actor=actor, action=action, target=target, request=request, new=new)
     return allowed
 
 

@@ -14,7 +14,7 @@ from email_validator import EmailNotValidError
 
 from portal.accounts.mail_language import allauth_mail_language
 from portal.accounts.official_email import normalise_mailbox, validated_email
-from portal.accounts.signals import primary_address_replaced
+from portal.accounts.signals import password_refusal_record, primary_address_replaced
 from portal.client import client_ip
 from portal.organisations.services import OfficialPowersHeld, holder_ends_own_grounds, official_powers_end_check
 from portal.permissions import is_state_admin, is_superadmin
@@ -71,6 +71,13 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         if not ip:
             raise PermissionDenied("Unable to determine client IP address")
         return ip
+
+    def authentication_failed(self, request, **credentials):
+        """A password allauth refused (counted by its "login_failed" rate limit): audited
+        against the account the address names, none for an address without one
+        (signals.password_refusal_record)."""
+        super().authentication_failed(request, **credentials)
+        password_refusal_record(request=request, credentials=credentials)
 
     def is_safe_url(self, url) -> bool:
         """Whether ``url`` (a "next" page) may be gone on to, as allauth decides; an address

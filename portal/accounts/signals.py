@@ -5,6 +5,7 @@ from contextvars import ContextVar
 
 from allauth.account import signals
 from allauth.account.internal.flows.login import record_authentication
+from allauth.account.internal.userkit import filter_users_by_email
 from allauth.account.models import EmailAddress
 from allauth.mfa import signals as mfa_signals
 from allauth.mfa.models import Authenticator
@@ -14,8 +15,10 @@ from django.dispatch import receiver
 
 from portal.accounts.models import User
 from portal.accounts.official_email import ends_official_powers, normalise_mailbox
+from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
+from portal.limits import hourly_audited
 from portal.organisations.services import official_powers_end
 
 
@@ -172,3 +175,44 @@ def on_authenticator_reset(sender, request, user, authenticator, **kwargs):
 def on_authenticator_removed(sender, request, user, authenticator, **kwargs):
     audit_record(actor=user, action=AuditAction.USER_AUTHENTICATOR_REMOVED, target=user, request=request,
                  old=authenticator_values(authenticator))
+
+
+# Refused passwords, and refused second-factor codes, audited per account and hour, each
+# kind counted on its own. Whoever knows an address makes refusals as fast as allauth's
+# rate limits let them (five an address in five minutes, sixty an hour; more once its
+# counters in the cache are gone, or spread over the account's addresses): the first
+# ones of the hour show the guessing, when and from where; the rest are not written.
+REFUSALS_AUDITED_PER_HOUR = 20
+# The first of PostgreSQL's two advisory-lock keys: an account's refusals ("RFSD").
+REFUSALS_LOCK_NAMESPACE = 0x52465344
+
+
+def _refusal_record(*, request, user, action: AuditAction, new: dict) -> None:
+    """One refusal against ``user``'s account, audited (the account as actor and target)
+    unless REFUSALS_AUDITED_PER_HOUR of that kind were this hour; counted under the
+    account's lock, so that refusals at the same moment cannot all pass the count."""
+    hourly_audited(actor=user, action=action, limit=REFUSALS_AUDITED_PER_HOUR, target=user, request=request,
+                   lock=lambda: advisory_lock(REFUSALS_LOCK_NAMESPACE, user.pk), new=new)
+
+
+def password_refusal_record(*, request, credentials: dict) -> None:
+    """A password refused (adapter.authentication_failed: at the sign-in, or when the
+    person is asked again who they are), audited against each account allauth checked it
+    against: those the address names, as its backend finds them. An address no account
+    has writes nothing, so nothing typed there is kept; neither is the password."""
+    email = credentials.get("email")
+    if not email:
+        return
+    signed_in = getattr(getattr(request, "user", None), "pk", None)
+    for user in filter_users_by_email(email, prefer_verified=True, for_login=True):
+        _refusal_record(request=request, user=user, action=AuditAction.USER_LOGIN_FAILED,
+                        new={"reauthentication": signed_in == user.pk})
+
+
+@receiver(mfa_signals.authentication_failed)
+def on_second_factor_refused(sender, request, user, authenticator, reauthentication=False, **kwargs):
+    # A code matching none of the account's second factors, after the right password (or
+    # when a signed-in person is asked again who they are): allauth names the app, or the
+    # recovery codes when there is no app. Never the code typed.
+    _refusal_record(request=request, user=user, action=AuditAction.USER_SECOND_FACTOR_FAILED,
+                    new={**authenticator_values(authenticator), "reauthentication": bool(reauthentication)})

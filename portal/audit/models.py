@@ -94,6 +94,8 @@ class AuditAction(models.TextChoices):
     VERIFICATION_NAME_ACCEPTED = "verification.name_accepted", _("Name changed by the person accepted as verified")
     USER_LOGGED_OUT = "user.logged_out", _("User logged out")
     USER_RECOVERY_CODE_USED = "user.recovery_code_used", _("Recovery code used instead of the second factor")
+    USER_LOGIN_FAILED = "user.login_failed", _("Wrong password refused")
+    USER_SECOND_FACTOR_FAILED = "user.second_factor_failed", _("Wrong second-factor code refused")
 
 
 class AuditEvent(models.Model):

@@ -248,6 +248,24 @@ def test_approval_letters_that_could_not_be_made_are_listed_within_the_scope(wor
     assert "Approval letters not issued" not in html and "Letterless Office MH" not in html
 
 
+def test_an_export_refused_at_the_hourly_limit_reads_no_organisation(world, settings):
+    """The limit is counted before the scope's rows are read (and counted again, under the
+    account's lock, before the row is written): an export refused at it sends no statement
+    to the organisations' table and writes nothing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.MONITORING_EXPORTS_PER_HOUR = 1
+    client = signed_in(world["state_admin_mh"])
+    assert client.get("/monitoring/organisations.csv?state=MH").status_code == 200
+    rows = AuditEvent.objects.count()
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/monitoring/organisations.csv?state=MH").status_code == 429
+    assert [q["sql"] for q in captured.captured_queries if "organisations_organisation" in q["sql"]] == []
+    assert [q["sql"] for q in captured.captured_queries if "INSERT" in q["sql"]] == []
+    assert AuditEvent.objects.count() == rows
+
+
 TOO_MANY_EXPORTS = {"en": "Too many downloads", "hi": "बहुत अधिक डाउनलोड", "mr": "खूप जास्त डाउनलोड"}
 
 

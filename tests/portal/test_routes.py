@@ -264,3 +264,28 @@ def test_an_api_operation_without_a_client_token_has_no_rule():
     # The OpenAPI document and the root are public, GET only.
     assert {p.name: p.callback.access_rule for p in patterns if p.name != "open_operation"} == {
         "openapi-json": "public", "api-root": "public"}
+
+
+# Pages a mailed link with a secret in its path opens (a made-up secret for each).
+SECRET_LINKS = {
+    "onboarding/review/<str:token>/": "/onboarding/review/{}/",
+    "verification/confirm/<str:token>/": "/verification/confirm/{}/",
+    "verification/invitations/<str:token>/": "/verification/invitations/{}/",
+    "accounts/^password/reset/key/(?P<uidb36>[0-9A-Za-z]+)-(?P<key>.+)/$": "/accounts/password/reset/key/1-{}/",
+}
+
+
+@pytest.mark.django_db
+def test_no_page_a_link_with_a_secret_opens_sends_its_address_to_another_site():
+    """Each such page (every route with a secret in its path is listed here) answers with
+    a Referrer-Policy under which its address goes in a Referer to this site only, or to
+    none, and loads nothing from another site. (The pages with a form say "same-origin":
+    under "no-referrer" the browser posts them with "Origin: null", which the CSRF check
+    refuses; the redirects that take the secret out of the address bar say "no-referrer".)"""
+    routes = {route for route, _pattern, _trail in walk(get_resolver().url_patterns)
+              if "<str:token>" in route or "(?P<key>" in route}
+    assert routes == set(SECRET_LINKS)
+    for route, url in SECRET_LINKS.items():
+        response = Client().get(url.format("A" * 43))
+        assert response["Referrer-Policy"] in ("same-origin", "no-referrer"), route
+        assert "default-src 'self'" in response["Content-Security-Policy"], route

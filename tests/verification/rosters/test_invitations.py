@@ -84,6 +84,35 @@ def test_signing_up_and_confirming_the_invited_address_verifies_the_person(
     assert Client().get(link).status_code == 410  # accepted: the link says so
 
 
+def test_the_invitation_page_sends_its_address_to_no_other_site_and_its_own_forms_pass_the_csrf_check(
+        world, invited, django_capture_on_commit_callbacks):
+    """The link's page keeps its secret on this site: "same-origin" sends its address in a
+    Referer to this site only (its static files and links here; no header of a request is
+    logged, and the access log's paths are redacted), to another site never, and the page
+    loads nothing from another site (CSP "default-src 'self'"). Not "no-referrer": under it
+    a browser posts the page's own forms (the acceptance, the language switch) with
+    "Origin: null", which Django's CSRF check refuses."""
+    link = LINK.search(delivered_body(OutboxMessage.objects.get(to=[invited.email])))[0]
+    person = UserFactory(email=invited.email.lower())
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(person)
+    page = client.get(link)
+    assert page.status_code == 200 and b"Accept the invitation" in page.content
+    assert page["Referrer-Policy"] == "same-origin"
+    assert "default-src 'self'" in page["Content-Security-Policy"]
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())[1]
+
+    refused = client.post(link, {"csrfmiddlewaretoken": csrf}, HTTP_ORIGIN="null")  # as from a no-referrer page
+    assert refused.status_code == 403
+    invited.refresh_from_db()
+    assert invited.status == InvitationStatus.PENDING
+    with django_capture_on_commit_callbacks(execute=True):
+        accepted = client.post(link, {"csrfmiddlewaretoken": csrf}, HTTP_ORIGIN="http://testserver")
+    assert accepted.status_code == 302
+    invited.refresh_from_db()
+    assert invited.status == InvitationStatus.ACCEPTED
+
+
 def test_the_person_is_told_in_the_language_they_confirmed_the_invited_address_in(
         world, invited, smtp_server, django_capture_on_commit_callbacks):
     client = Client()

@@ -90,6 +90,23 @@ def test_directory_downloads_are_limited_per_person(people):
     assert client_of(people, "colleague").get("/people/export.csv", {"q": "quillfeath"}).status_code == 200
 
 
+def test_a_download_refused_at_the_hourly_limit_runs_no_search(people):
+    """The limit is counted before the search (and counted again, under the person's lock,
+    before the row is written): a download refused at it sends no statement to the people's
+    table, writes nothing, and takes nothing more of the hour's downloads."""
+    cache.clear()
+    client = client_of(people, "public")
+    for i in range(EXPORTS_PER_HOUR):
+        assert client.get("/people/export.csv", {"q": f"zzq{i:04d}"}).status_code == 200
+    rows = AuditEvent.objects.count()
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/people/export.csv", {"q": "quillfeath"})
+    assert response.status_code == 302
+    assert [q["sql"] for q in captured.captured_queries if "verification_governmentprofile" in q["sql"]] == []
+    assert [q["sql"] for q in captured.captured_queries if "INSERT" in q["sql"]] == []
+    assert AuditEvent.objects.count() == rows
+
+
 def test_the_directory_export_is_marked_as_utf8_for_spreadsheets(people):
     """As every CSV the portal offers: without the byte-order mark, a spreadsheet opens the
     file in the system's code page and Devanagari names and headings come out garbled."""
