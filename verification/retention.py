@@ -4,16 +4,18 @@ policy's days after the revocation, keeps what an audit needs (the person, the
 organisation, the status, the dates, the reason's code, who decided) and loses the
 details they gave (designation, office, employee code, official address, mobile,
 superannuation date, the free-text reason), the name it was verified under and its
-address confirmations."""
+address confirmations. The addresses a held person's records name (or a held record
+does) are the core's to keep records at while the hold lasts (held_verification_addresses)."""
 
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from portal.privacy.models import RetentionKind, RetentionPolicy
+from portal.privacy.models import HoldTarget, RetentionKind, RetentionPolicy
 from portal.privacy.registry import RetentionRule, retention_rule_register
-from portal.privacy.retention import days_ago
+from portal.privacy.retention import days_ago, held_addresses_register
 from verification.models import AddressConfirmation, GovernmentProfile, VerificationStatus
+from verification.rosters.models import Invitation
 
 
 def revoked_due(policy: RetentionPolicy, now: datetime) -> QuerySet:
@@ -40,7 +42,23 @@ def revoked_audit(ids: list[int]) -> tuple[list[int], list[tuple[str, str]]]:
     return [], [("verification.governmentprofile", str(pk)) for pk in ids]
 
 
+def held_verification_addresses(holds: QuerySet) -> list[QuerySet]:
+    """The addresses the verification records of the people under a legal hold (``holds``,
+    those in force) name, and those the verification records held themselves name: their
+    official addresses, those their confirmation links were mailed to, and those of the
+    invitations a held person accepted. The account may no longer hold them (an official
+    address taken off it, its verification suspended): a roster's rows and the outbox's
+    mail at them are still the person's, kept while the hold lasts (held_person_addresses)."""
+    people = holds.filter(target_type=HoldTarget.PERSON).values("target_id")
+    records = GovernmentProfile.objects.filter(
+        Q(user_id__in=people) | Q(pk__in=holds.filter(target_type=HoldTarget.VERIFICATION).values("target_id")))
+    return [records.exclude(official_email="").values_list("official_email"),
+            AddressConfirmation.objects.filter(profile__in=records).values_list("email"),
+            Invitation.objects.filter(accepted_by__in=people).values_list("email")]
+
+
 def register() -> None:
+    held_addresses_register(held_verification_addresses)
     retention_rule_register(RetentionRule(
         kind=RetentionKind.REVOKED_VERIFICATION, target_type="verification.governmentprofile", person_field="user_id",
         due=revoked_due, apply=revoked_reduce, audit_of=revoked_audit, deletes=False,

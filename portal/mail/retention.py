@@ -21,7 +21,7 @@ def outbox_old_remove(*, now: datetime | None = None, batch_size: int = 5000, af
     and the last id it looked at (None: none left to look at)."""
     now = now or timezone.now()
     before = now - timedelta(days=settings.OUTBOX_KEEP_DAYS)
-    held = {email.lower() for email in held_person_addresses().values_list("email", flat=True)}
+    held = set(held_person_addresses())
     old = (OutboxMessage.objects.filter(status__in=[OutboxStatus.SENT, OutboxStatus.FAILED], created_at__lt=before,
                                         pk__gt=after)
            .order_by("id").values_list("id", "to")[:batch_size])

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -486,19 +486,33 @@ class OfficialPowersHeld(ValidationError):
     message for each such role, saying to hand it over first."""
 
 
-def _lock_and_find_roles_held_alone(user_id: int) -> list[tuple[Organisation | None, ValidationError]]:
+def _superadmin_leaving(user_id: int, now: datetime, *, account_ends: bool) -> bool:
+    """Whether ``user_id`` is a superadmin whom the change takes away: one holding a
+    superadmin grant in force and, when the account itself ends (made inactive, deleted,
+    erased), an active Django superuser too (portal.permissions.is_superadmin: the first
+    superadmin, deploy/README.md, who grants the others). A superuser's flag rests on no
+    address: ending their official powers (a personal primary address) leaves it. One query."""
+    grant = PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=user_id, role=PlatformRole.SUPERADMIN)
+    if not account_ends:
+        return grant.exists()
+    return get_user_model().objects.filter(Q(is_superuser=True, is_active=True) | Q(Exists(grant)), pk=user_id).exists()
+
+
+def _lock_and_find_roles_held_alone(user_id: int, *, account_ends: bool = False
+                                    ) -> list[tuple[Organisation | None, ValidationError]]:
     """Lock what the roles of ``user_id`` ending at once depends on, in the order the role
     services lock it (the person's account, the superadmin grants, then each organisation
     they administer), and return each role in force of theirs that nobody else would hold
     without an end date, with the refusal that says so (_check_keeps_a_superadmin,
-    _check_keeps_an_admin): (None, LastSuperadmin) for the platform's superadmin role,
+    _check_keeps_an_admin): (None, LastSuperadmin) for the platform's superadmin role
+    (``account_ends``: the account's superuser flag counts as one, _superadmin_leaving),
     then (organisation, LastAdmin) for each organisation's admin role, in the order of
     their ids. Ending the person's official powers, or making their account inactive,
     is refused while there is one: either would end every such role."""
     now = timezone.now()
     _lock_granter_and_holder(None, user_id)
     held: list[tuple[Organisation | None, ValidationError]] = []
-    if PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=user_id, role=PlatformRole.SUPERADMIN).exists():
+    if _superadmin_leaving(user_id, now, account_ends=account_ends):
         try:
             _check_keeps_a_superadmin(_lock_superadmin_grants(), leaving_user_id=user_id)
         except LastSuperadmin as refused:
@@ -546,17 +560,31 @@ class RolesHeldAlone(ValidationError):
 def account_deactivation_check(*, user_id: int) -> None:
     """Refuse (RolesHeldAlone, one message a role), changing nothing, making the account of
     ``user_id`` inactive (unticking "Active" in the Django admin), or deleting it
-    (account_roles_end), while it holds the platform's superadmin role, or an
-    organisation's admin role, that nobody else would hold without an end date: an
-    inactive account holds none (_check_keeps_a_superadmin and _check_keeps_an_admin count
-    active accounts only), nor does a deleted one, and revoking the role is refused. Locks
-    what the answer depends on (_lock_and_find_roles_held_alone), in the caller's
-    transaction (the one that saves the account): it still holds at the commit."""
+    (account_roles_end), while it holds the platform's superadmin role (a grant, or the
+    superuser flag of the active account: _superadmin_leaving), or an organisation's admin
+    role, that nobody else would hold without an end date: an inactive account holds none
+    (_check_keeps_a_superadmin and _check_keeps_an_admin count active accounts only), nor
+    does a deleted one, and revoking the role is refused. Locks what the answer depends on
+    (_lock_and_find_roles_held_alone), in the caller's transaction (the one that saves the
+    account): it still holds at the commit."""
     # A savepoint: the form that asks shows the refusal, in the admin's transaction, after it.
     with transaction.atomic():
-        refusals = [refused for _organisation, refused in _lock_and_find_roles_held_alone(user_id)]
+        refusals = [refused for _organisation, refused in _lock_and_find_roles_held_alone(user_id, account_ends=True)]
         if refusals:
             raise RolesHeldAlone(refusals)
+
+
+def superadmin_account_end_check(*, user_id: int) -> None:
+    """Refuse (LastSuperadmin), changing nothing, closing the account of ``user_id`` (an
+    erasure granted) while it is the platform's last superadmin whose role does not end:
+    by a grant in force or, as account_deactivation_check counts it, by the superuser flag
+    of the active account (_superadmin_leaving). Asked before the account changes; locks
+    what the answer depends on (the account, then the superadmin grants, as the role
+    services lock them) in the caller's transaction, until it commits."""
+    with transaction.atomic(savepoint=False):
+        _lock_granter_and_holder(None, user_id)
+        if _superadmin_leaving(user_id, timezone.now(), account_ends=True):
+            _check_keeps_a_superadmin(_lock_superadmin_grants(), leaving_user_id=user_id)
 
 
 def account_roles_end(*, user_id: int, reason: str) -> None:

@@ -34,7 +34,13 @@ from portal.limits import shown
 from portal.mail.retention import outbox_person_remove
 from portal.organisations.models import Membership, MembershipRole, ended
 from portal.organisations.selectors import organisations_left_without_admin
-from portal.organisations.services import LastAdmin, LastSuperadmin, organisation_admins_lapse, platform_roles_lapse
+from portal.organisations.services import (
+    LastAdmin,
+    LastSuperadmin,
+    organisation_admins_lapse,
+    platform_roles_lapse,
+    superadmin_account_end_check,
+)
 from portal.permissions import AnyUser, superadmin_emails
 from portal.privacy.admin_history import admin_history_remove
 from portal.privacy.models import HoldTarget, Nominee, PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
@@ -223,7 +229,8 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
     audit events by or about it redacted, with the events of its organisations that name
     it by an address of its own, now or before (its admin roles; refused, LastAdmin, for an organisation's last admin
     whose role does not end), its platform roles ended (refused, LastSuperadmin,
-    for the platform's last superadmin whose role does not end). What other rules keep (a submitted application's
+    for the platform's last superadmin whose role does not end, by a grant or as a Django
+    superuser). What other rules keep (a submitted application's
     reference and decisions, the erasure request granted, ``granted_request_id``, as the
     record of what was asked and decided) stays with the account id."""
     from allauth.account.models import EmailAddress  # noqa: PLC0415 (apps loaded)
@@ -232,6 +239,9 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
     User = get_user_model()
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user_id)
+        # Refused (LastSuperadmin) first, nothing changed, for the platform's last superadmin
+        # whose role does not end: by a grant, or a Django superuser (no grant to end below).
+        superadmin_account_end_check(user_id=user.pk)
         addresses = sorted({user.email.lower(), *(email.lower() for email in
                                                    EmailAddress.objects.filter(user=user).values_list("email", flat=True))})
         # Those it had before too, read before the handlers clear the records that name them.
@@ -266,7 +276,8 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
                      actor=actor, purpose="erasure request")
         # After the redaction, so that what closed them and ended the person's platform roles
         # stays whole: it names nobody but the actor (the roles' end, the closed account).
-        # Refused (LastSuperadmin) for the platform's last superadmin whose role does not end.
+        # Refused (LastSuperadmin) for the platform's last superadmin whose role does not end
+        # (asked first, above: superadmin_account_end_check).
         platform_roles_lapse(user_id=user.pk, reason="account_erased")
         audit_record_many([{"action": AuditAction.PRIVACY_REQUEST_DECIDED, "target": made,
                             "old": {"status": PrivacyRequestStatus.OPEN},

@@ -12,10 +12,12 @@ transaction holds at that moment (a save under way), is left out of the batch.
 The request log and the audit log are not retention's to erase: only the
 personal part of audit events about erased records is redacted, keeping the chain."""
 
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -177,13 +179,35 @@ def legal_held(*targets: tuple[str, int | None]) -> bool:
     return bool(condition) and LegalHold.objects.filter(condition, released_at__isnull=True).exists()
 
 
-def held_person_addresses() -> QuerySet:
-    """The addresses (``email`` values) of the people under a legal hold now: for records
-    that name a person only by an address (a roster's rows, the outbox's mail)."""
+# The addresses the apps' records know were a held person's, which the account may no
+# longer hold, and those a held record of theirs names (a verification record's official
+# address): each is called with the legal holds in force (a queryset) and returns
+# querysets of one column of addresses (``values_list``), read with the account's in one
+# query. Registered from the apps' ready().
+HeldAddresses = Callable[[QuerySet], Iterable[QuerySet]]
+_HELD_ADDRESSES: list[HeldAddresses] = []
+
+
+def held_addresses_register(source: HeldAddresses) -> None:
+    if source not in _HELD_ADDRESSES:
+        _HELD_ADDRESSES.append(source)
+
+
+def held_person_addresses() -> list[str]:
+    """The addresses, lower case, of the people under a legal hold now (their account's,
+    and those the apps know were theirs: held_addresses_register), and those a held record
+    names: for records that name a person only by an address (a roster's rows, the outbox's
+    mail), kept while the hold lasts, as the records the hold keeps from the retention run.
+    An address that passed to someone else (a successor in a post) is kept too: a hold
+    keeps more, never less. One query."""
     from allauth.account.models import EmailAddress  # noqa: PLC0415 (apps loaded)
 
-    return EmailAddress.objects.filter(user_id__in=LegalHold.objects.filter(
-        released_at__isnull=True, target_type=HoldTarget.PERSON).values("target_id")).values("email")
+    holds = LegalHold.objects.filter(released_at__isnull=True)
+    people = holds.filter(target_type=HoldTarget.PERSON).values("target_id")
+    parts = [EmailAddress.objects.filter(user_id__in=people).order_by().values_list("email"),
+             get_user_model().objects.filter(pk__in=people).order_by().values_list("email"),
+             *(part.order_by() for source in _HELD_ADDRESSES for part in source(holds))]
+    return sorted({address.strip().lower() for (address,) in parts[0].union(*parts[1:]) if address and address.strip()})
 
 
 def _not_held(rule: RetentionRule, queryset: QuerySet) -> QuerySet:

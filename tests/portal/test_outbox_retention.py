@@ -41,3 +41,21 @@ def test_old_sent_mail_goes_and_mail_waiting_or_under_a_hold_stays():
 def test_the_job_is_on_the_beat_schedule_daily():
     entry = settings.CELERY_BEAT_SCHEDULE["outbox-old-remove"]
     assert entry == {"task": "portal.mail.tasks.outbox_old_remove", "schedule": timedelta(days=1)}
+
+
+@pytest.mark.django_db
+def test_old_mail_to_the_official_address_a_held_person_took_off_their_account_stays():
+    """Their verification record still names the address (suspended when it left the
+    account): the mail to it is theirs, kept while the hold on them lasts, as the record is."""
+    from tests.verification.helpers import GovernmentProfileFactory
+    from verification.models import VerificationStatus
+
+    keep = settings.OUTBOX_KEEP_DAYS
+    held = UserFactory(email="held@gmail.com")
+    GovernmentProfileFactory(user=held, official_email="held.official@mha.gov.in", status=VerificationStatus.SUSPENDED)
+    legal_hold_set(target_type="accounts.user", target_id=held.pk, reason="Vigilance inquiry",
+                   actor=make_superadmin(email="root@sandes.nic.in"))
+    under_hold = message(1, "Held.Official@mha.gov.in", OutboxStatus.SENT, keep + 1)
+    message(2, "asha@mha.gov.in", OutboxStatus.SENT, keep + 1)
+    assert outbox_old_remove.delay().get() == 1
+    assert set(OutboxMessage.objects.values_list("pk", flat=True)) == {under_hold}

@@ -419,6 +419,33 @@ def test_the_only_superadmin_grant_holder_may_be_deactivated_and_deleted_by_a_su
     assert superadmin_emails() == [root.email]
 
 
+def test_the_only_superuser_neither_makes_themselves_inactive_nor_deletes_their_account_in_the_admin(
+        root, admin_client):
+    """The portal's only superadmin is a Django superuser (the first one, deploy/README.md):
+    unticking their own "Active", or deleting their own account, would leave nobody able to
+    grant a role. Both are refused as for the last superadmin role granted in the portal
+    (the field says why; the deletion page sends back to the account's page with the
+    reason), nothing saved or deleted."""
+    from django.contrib.messages import get_messages
+
+    said = ("The platform would have no superadmin left whose role does not end: grant the superadmin role to "
+            "someone else first (without an end date).")
+    response = admin_client.post(f"/admin/accounts/user/{root.pk}/change/", change_form(root, is_active=False))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["is_active"] == [said]
+    response = admin_client.post(f"/admin/accounts/user/{root.pk}/delete/", {"post": "yes"}, follow=True)
+    assert response.redirect_chain == [(f"/admin/accounts/user/{root.pk}/change/", 302)]
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [said]
+    root.refresh_from_db()
+    assert root.is_active and root.is_superuser
+    assert events(AuditAction.USER_ACCESS_CHANGED) == []
+    # With another superadmin whose role does not end, both are theirs to do.
+    make_superadmin(email="next.root@sandes.nic.in")
+    post_change(admin_client, root, is_active=False)
+    root.refresh_from_db()
+    assert not root.is_active
+
+
 def test_deleting_a_role_holder_in_the_admin_ends_its_roles_on_record(root, admin_client):
     """The roles of an account a superuser deletes end through their services first, in
     the deletion's transaction: one platform_role.revoked row per grant, one

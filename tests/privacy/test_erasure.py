@@ -147,6 +147,35 @@ def test_an_erasure_deletes_the_persons_second_factors_and_their_sessions_end():
     assert browser.get("/privacy/my-data/").status_code == 302
 
 
+@pytest.mark.parametrize("engine", ["django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cached_db"])
+def test_every_browser_signed_in_as_the_person_is_signed_out_by_the_erasure_granted(settings, engine):
+    """Signed in through allauth's own sign-in on two browsers, she asks for her erasure and
+    a superadmin grants it: from the next request neither browser reaches a signed-in page,
+    whether the sign-ins are kept in the database or in the cache in front of it
+    (production's): the account each request reads is inactive, with no usable password."""
+    from django.test import Client
+
+    from portal.privacy.requests import privacy_request_make
+    from tests.factories import PASSWORD
+    from tests.onboarding.approval_helpers import make_superadmin, signed_in
+
+    settings.SESSION_ENGINE = engine
+    asha = UserFactory(email="asha@mha.gov.in", full_name="Asha K")
+    browsers = [Client(), Client()]
+    for browser in browsers:
+        assert browser.post("/accounts/login/", {"login": asha.email, "password": PASSWORD}).status_code == 302
+        assert browser.get("/privacy/my-data/").status_code == 200
+    made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+    admin = signed_in(make_superadmin(email="root@sandes.nic.in"))
+    assert admin.post(f"/portal/privacy/requests/{made.pk}/",
+                      {"decision": "grant", "reason": "Nothing requires keeping it.", "confirm": "on"}).status_code == 302
+
+    for browser in browsers:
+        response = browser.get("/privacy/my-data/")
+        assert (response.status_code, response["Location"]) == (302, "/accounts/login/?next=%2Fprivacy%2Fmy-data%2F")
+        assert "Asha K" not in browser.get("/").content.decode()
+
+
 def test_an_erasure_leaves_the_persons_address_in_no_outbox_requeue_event(django_capture_on_commit_callbacks):
     """A superadmin queued a failed mail to her again: the event's text named the message by
     its subject and recipients, and her erasure (which deletes the mail) left her address in

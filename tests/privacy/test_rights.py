@@ -675,6 +675,32 @@ def test_the_erasure_of_the_platforms_last_superadmin_whose_role_does_not_end_is
     assert [grant.user_id for grant in platform_grants_in_force()] == [asha.pk, root.pk]
 
 
+def test_the_erasure_of_the_platforms_last_superuser_is_refused():
+    """A Django superuser is a superadmin whose role does not end (the first one, who grants
+    the others): granting their erasure while the only other superadmin's role ends would
+    leave the platform with nobody able to grant a role once that date passed. Refused at the
+    decision as for a superadmin role granted in the portal, nothing changed."""
+    from portal.organisations.models import PlatformRoleGrant
+    from portal.permissions import is_superadmin
+    from tests.onboarding.approval_helpers import with_totp
+
+    first = UserFactory(email="first.root@nic.in", is_superuser=True, is_staff=True)
+    with_totp(first)
+    assert is_superadmin(first)
+    root = make_superadmin(email="root@sandes.nic.in")
+    PlatformRoleGrant.objects.filter(user=root).update(ends_at=timezone.now() + timedelta(days=30))
+    made = privacy_request_make(user=first, kind="erasure", details="Please erase my account.")
+    response = privacy_request_decide_as(root, made, reason="Retired.")
+    assert response.status_code == 200
+    tree = parse(response.content.decode())
+    assert "the platform's last superadmin whose role does not end" in field_error(tree, "decision")
+    assert field_value(tree, "reason") == "Retired."
+    first.refresh_from_db()
+    made.refresh_from_db()
+    assert (first.is_active, first.is_superuser, first.email, made.status) == (True, True, "first.root@nic.in", "open")
+    assert not AuditEvent.objects.filter(action=AuditAction.PRIVACY_REQUEST_DECIDED).exists()
+
+
 def test_the_erasure_of_an_organisations_last_admin_whose_role_does_not_end_is_refused():
     """Granting it would end the office's only admin role (revoking it is refused:
     LastAdmin): refused at the decision, naming the office, nothing changed, until the

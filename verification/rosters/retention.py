@@ -58,8 +58,9 @@ def _stalled_stop(rosters: list[tuple[int, str]]) -> None:
 
 
 def lists_someone_held() -> Exists:
-    """A roster (``pk``) listing someone under a legal hold, at one of their addresses: it
-    keeps its rows."""
+    """A roster (``pk``) listing someone under a legal hold, at one of their addresses (their
+    account's, or one their verification records name: held_person_addresses), or the
+    address a held verification record names: it keeps its rows."""
     return Exists(RosterRow.objects.filter(roster_id=OuterRef("pk"), email__in=held_person_addresses()))
 
 

@@ -104,6 +104,39 @@ def test_a_roster_that_lists_a_person_under_a_legal_hold_keeps_its_rows(world):
     assert other.rows_removed_at is not None
 
 
+@pytest.mark.parametrize("held", ["person", "verification"])
+def test_a_roster_that_lists_a_held_person_at_an_address_their_account_no_longer_holds_keeps_its_rows(world, held):
+    """Asha was verified at the office at her official address, which the roster lists, and
+    has since taken it off her account (her verification, suspended, still names it). A
+    legal hold on her, or on that verification record, keeps the record from retention;
+    the roster's rows, her details as uploaded, stay too while it lasts (another roster's
+    go), as they do for an address her account holds."""
+    from allauth.account.models import EmailAddress
+
+    from portal.privacy.retention import legal_hold_set
+    from tests.verification.helpers import GovernmentProfileFactory
+    from verification import lifecycle
+    from verification.models import VerificationStatus
+
+    official = "person1@pune.mahaagri.gov.in"  # the roster's first row
+    asha = UserFactory(email="asha.k@mha.gov.in", full_name="Asha K")
+    EmailAddress.objects.create(user=asha, email=official, verified=True, primary=False)
+    profile = GovernmentProfileFactory(user=asha, organisation=world["office"], official_email=official,
+                                       status=VerificationStatus.VERIFIED)
+    listing = aged(upload(world["office"], world["admin_office"], ROWS), settings.ROSTER_ROWS_KEEP_DAYS + 1)
+    other = aged(upload(world["office"], world["admin_parent"], csv_bytes([person(5)])),
+                 settings.ROSTER_ROWS_KEEP_DAYS + 1)
+    EmailAddress.objects.filter(user=asha, email=official).delete()
+    lifecycle.profiles_suspend_address_removed(user_id=asha.pk, email=official)
+    target = ("accounts.user", asha.pk) if held == "person" else ("verification.governmentprofile", profile.pk)
+    legal_hold_set(target_type=target[0], target_id=target[1], reason="Vigilance inquiry", actor=world["superadmin"])
+
+    assert roster_rows_remove() == 1
+    assert set(RosterRow.objects.values_list("roster_id", flat=True)) == {listing.pk}
+    other.refresh_from_db()
+    assert other.rows_removed_at is not None
+
+
 def test_the_invitation_batchs_event_keeps_its_addresses_in_its_personal_part(world, django_capture_on_commit_callbacks):
     """Who invited and whom (every invited address) are personal: redacted with the data
     of an erasure, not part of what the chain hashes in the clear."""
