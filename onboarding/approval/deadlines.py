@@ -20,7 +20,7 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from onboarding import notifications, workflow
-from onboarding.approval.selectors import Tell, authority_steps_refused, deciders_to_tell
+from onboarding.approval.selectors import Tell, authority_steps_refused, deciders_to_tell, escalation_tell
 from onboarding.approval.tokens import review_url, token_build
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, AuthorityToken, Decision, Stage
 from portal.audit.models import AuditAction
@@ -96,9 +96,7 @@ def deadline_sweep_batch(*, now: datetime | None = None, limit: int | None = Non
         # appeal to the superadmins), to those of them who may decide it.
         asks = {step.pk: Tell(step.application, Stage(step.stage), jurisdiction=step.jurisdiction)
                 for step in to_remind if step.stage != Stage.AUTHORITY}
-        asks.update({step.pk: Tell(step.application, Stage.APPEAL if step.stage == Stage.APPEAL else Stage.STATE,
-                                   superadmins=step.stage != Stage.AUTHORITY, jurisdiction=step.jurisdiction)
-                     for step in to_escalate})
+        asks.update({step.pk: escalation_tell(step) for step in to_escalate})
         told = dict(zip(asks, deciders_to_tell(asks.values()), strict=True))
         messages, events = [], []
         for step in to_remind:
