@@ -141,12 +141,15 @@ def step_open_authority(*, application: Application) -> ApprovalStep:
 
 
 def step_open_state(*, application: Application) -> ApprovalStep:
+    """The state (or central) administrators' step, told to those who may decide it; when
+    nobody may, the step says so (``nobody_may_decide_since``) instead of waiting unseen."""
     now = timezone.now()
+    [recipients] = deciders_to_tell([Tell(application, Stage.STATE)])
     step = ApprovalStep.objects.create(
         application=application, stage=Stage.STATE, jurisdiction=application.jurisdiction,
         version_number=_latest_version_number(application), opened_at=now, due_at=due_at(Stage.STATE, now),
+        nobody_may_decide_since=None if recipients else now,
     )
-    [recipients] = deciders_to_tell([Tell(application, Stage.STATE)])
     notifications.send_bilingual(
         to=recipients, template="state_assigned",
         context={"application": application, "step": step},
@@ -592,14 +595,15 @@ def application_appeal(
             raise ValidationError({"grounds": _("State the grounds of your appeal.")}, code="required")
         old_status, new_status = workflow.advance(application, workflow.Event.APPEAL)
         application.save(update_fields=["status", "updated_at"])
+        [recipients] = deciders_to_tell([Tell(application, Stage.APPEAL)])
         step = ApprovalStep.objects.create(
             application=application, stage=Stage.APPEAL, grounds=grounds,
             version_number=_latest_version_number(application), opened_at=now, due_at=due_at(Stage.APPEAL, now),
+            nobody_may_decide_since=None if recipients else now,
         )
         audit_record(actor=actor, action=AuditAction.APPLICATION_APPEALED, target=application, request=request,
                      old={"status": old_status}, new={"status": new_status, "step": step.pk, "grounds": grounds})
         notifications.notify_officer(application=application, template="appeal_lodged", context={"step": step})
-        [recipients] = deciders_to_tell([Tell(application, Stage.APPEAL)])
         notifications.send_bilingual(to=recipients, template="appeal_assigned",
                                      context={"application": application, "step": step})
     return step

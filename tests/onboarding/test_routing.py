@@ -21,8 +21,9 @@ from onboarding import workflow
 from onboarding.application import services
 from onboarding.application.selectors import officer_eligibility
 from onboarding.approval import services as approvals
-from onboarding.approval.deadlines import deadline_sweep
+from onboarding.approval.deadlines import deadline_sweep, undecided_steps_assign
 from onboarding.approval.letters import approval_letter_issue
+from onboarding.approval.tasks import undecided_steps_assign as undecided_steps_assign_task
 from onboarding.models import (
     ApplicationDocument,
     ApplicationStatus,
@@ -43,6 +44,7 @@ from portal.organisations.models import (
     Organisation,
     OrganisationDomain,
     OrganisationStatus,
+    PlatformRoleGrant,
 )
 from tests.factories import (
     OrganisationFactory,
@@ -782,6 +784,79 @@ def test_a_new_application_in_the_queue_is_told_to_those_who_may_decide_it(offic
     with pytest.raises(ValidationError):
         approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=officer)
     approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=root)
+
+
+def nobody_may_decide_said(client, application):
+    html = client.get(f"/onboarding/{application.pk}/").content.decode()
+    return "waits for an administrator to be appointed" in html
+
+
+def test_a_state_step_nobody_may_decide_is_shown_and_reaches_the_first_administrator_appointed(officer):
+    """Maharashtra has no state administrator and the only superadmin is the nodal officer,
+    who may not decide their own application: nobody may decide the state step. It is
+    not left silent: the step says so, the officer's page says it waits for an
+    administrator to be appointed, and the superadmins' monitoring lists it. Once a state
+    administrator is appointed, the next sweep tells them it waits on them, and the
+    officer's page no longer says so."""
+    PlatformRoleFactory(user=officer, role="superadmin", jurisdiction="")
+    with_totp(officer)
+    application = application_with_state(nodal_officer=officer)
+    assert not [m for m in OutboxMessage.objects.all() if m.subject.startswith("New application in your approval queue")]
+    client = signed_in(officer)
+    assert nobody_may_decide_said(client, application)
+    monitoring = client.get("/monitoring/").content.decode()
+    assert "Waiting for an administrator to be appointed" in monitoring and application.reference in monitoring
+    assert state_step(application).nobody_may_decide_since is not None
+
+    assert undecided_steps_assign() == 0  # still nobody
+    admin = make_state_admin("MH")
+    assert settings.CELERY_BEAT_SCHEDULE["undecided-steps-assign"]["task"] == undecided_steps_assign_task.name
+    assert undecided_steps_assign_task.delay().get() == {"assigned": 1}  # the beat job, in-process in tests
+    [assigned] = [m for m in messages_to(admin.email) if m.subject.startswith("New application in your approval queue")]
+    assert assigned.to == [admin.email]
+    assert state_step(application).nobody_may_decide_since is None
+    assert not nobody_may_decide_said(client, application)
+    assert "Waiting for an administrator to be appointed" not in client.get("/monitoring/").content.decode()
+    assert undecided_steps_assign() == 0  # told once
+
+
+def test_an_appeal_nobody_may_decide_is_shown_to_the_officer(officer):
+    """The only superadmin rejected the application at the state level: they may not hear
+    the appeal, and no other superadmin may. The officer's page says the appeal waits for
+    an administrator to be appointed."""
+    root = make_superadmin()
+    application = application_with_state(nodal_officer=officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="No.", actor=root)
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Yes.", actor=officer)
+    assert not [m for m in OutboxMessage.objects.all() if m.subject.startswith("Appeal to decide")]
+    assert nobody_may_decide_said(signed_in(officer), application)
+    assert ApprovalStep.objects.get(pk=appeal.pk).nobody_may_decide_since is not None
+    other = make_superadmin()
+    assert undecided_steps_assign() == 1
+    [assigned] = [m for m in messages_to(other.email) if m.subject.startswith("Appeal to decide")]
+    assert assigned.to == [other.email]
+
+
+def test_a_state_step_whose_only_administrator_left_is_flagged_at_its_reminder(officer):
+    """Told to Maharashtra's only state administrator when it opened; their role ended
+    since: its reminder finds nobody who may decide it, and the step says so."""
+    PlatformRoleFactory(user=officer, role="superadmin", jurisdiction="")
+    admin = make_state_admin("MH")
+    application = application_with_state(nodal_officer=officer)
+    assert state_step(application).nobody_may_decide_since is None
+    PlatformRoleGrant.objects.filter(user=admin).delete()
+    with time_machine.travel(state_step(application).due_at - timedelta(days=1), tick=False):
+        assert deadline_sweep()["reminded"] == 1
+    assert state_step(application).nobody_may_decide_since is not None
+
+
+def test_a_step_someone_may_decide_is_not_flagged(officer):
+    """The officer is a superadmin, but another superadmin may decide: the step goes to them."""
+    PlatformRoleFactory(user=officer, role="superadmin", jurisdiction="")
+    root = make_superadmin()
+    application = application_with_state(nodal_officer=officer)
+    [assigned] = [m for m in OutboxMessage.objects.all() if m.subject.startswith("New application in your approval queue")]
+    assert assigned.to == [root.email] and state_step(application).nobody_may_decide_since is None
 
 
 def test_the_state_admin_who_was_the_competent_authority_is_not_told_of_the_state_step(officer):
