@@ -41,6 +41,7 @@ FIGURES_RUN = "organisation_figures"
 MONTHS = 12
 OVERDUE_SHOWN = 10
 LETTERS_SHOWN = 10
+NO_DECIDER_SHOWN = 10
 
 # Sort keys of the organisations table: what the query string may say -> ordering.
 ORGANISATION_SORTS = {
@@ -135,6 +136,24 @@ def letters_not_issued(scope: Scope) -> tuple[int, list[Application]]:
     waiting with what the dashboard shows of them (one query, the count a window over
     every row)."""
     return _figures(scope, ("letters",))["letters"]
+
+
+def _no_decider_query(shape: ScopeShape, **values) -> QuerySet[ApprovalStep]:
+    return (
+        _steps(shape, values).filter(decision="", nobody_may_decide_since__isnull=False)
+        .select_related("application")
+        .only("stage", "jurisdiction", "nobody_may_decide_since", "application__reference",
+              "application__organisation_name")
+        .annotate(total=Window(Count("id")))
+        .order_by("nobody_may_decide_since", "id")[:NO_DECIDER_SHOWN]
+    )
+
+
+def steps_nobody_may_decide(scope: Scope) -> tuple[int, list[ApprovalStep]]:
+    """Open state steps and appeals that nobody may decide (no administrator of their
+    jurisdiction, every superadmin refused: they wait for an administrator to be
+    appointed): how many, and the longest waiting (one query, the count a window)."""
+    return _figures(scope, ("no_decider",))["no_decider"]
 
 
 def _decided(shape: ScopeShape, values: dict) -> QuerySet[ApprovalStep]:
@@ -237,14 +256,15 @@ def _summary_from(rows: list[tuple]) -> dict:
             "rosters": rosters[0] if rosters else None}
 
 
-FIGURES = ("counts", "overdue", "medians", "months", "summary", "letters")
+FIGURES = ("counts", "overdue", "medians", "months", "summary", "letters", "no_decider")
 
 
 def dashboard_figures(scope: Scope, *, now: datetime) -> dict:
     """The dashboard's figures of the scope: ``counts`` (``status_counts``), ``overdue``
     (``overdue_steps``), ``medians`` (``median_days_per_stage``), ``months``
-    (``onboarded_per_month``), ``summary`` (``summary_figures``) and ``letters``
-    (``letters_not_issued``); on PostgreSQL their six queries in one round trip
+    (``onboarded_per_month``), ``summary`` (``summary_figures``), ``letters``
+    (``letters_not_issued``) and ``no_decider`` (``steps_nobody_may_decide``); on PostgreSQL
+    their seven queries in one round trip
     (``compiled.together``)."""
     return _figures(scope, FIGURES, now=now)
 
@@ -260,7 +280,7 @@ def _figures(scope: Scope, names: tuple[str, ...], *, now: datetime | None = Non
         "counts": _status_counts_from, "overdue": _counted_from,
         "medians": _medians_from if postgresql else _medians_of_durations,
         "months": lambda rows: _onboarded_from(months, rows), "summary": _summary_from,
-        "letters": _counted_from,
+        "letters": _counted_from, "no_decider": _counted_from,
     }
     if scope.is_empty:
         return {name: _empty_summary() if name == "summary" else finish[name]([]) for name in names}
@@ -272,6 +292,7 @@ def _figures(scope: Scope, names: tuple[str, ...], *, now: datetime | None = Non
         "months": ("rows", _onboarded_query, (shape, timezone.get_current_timezone_name()), {**values, "since": months[0]}),
         "summary": ("rows", _summary_query, (shape, roster_model()), values),
         "letters": ("objects", _letters_failed_query, (shape,), values),
+        "no_decider": ("objects", _no_decider_query, (shape,), values),
     }
     found = compiled.together(*(calls[name] for name in names))
     return {name: finish[name](rows) for name, rows in zip(names, found, strict=True)}

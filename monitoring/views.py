@@ -158,6 +158,7 @@ def dashboard(request):
     counts, (overdue_total, overdue), medians = figures["counts"], figures["overdue"], figures["medians"]
     months, summary = figures["months"], figures["summary"]
     letters_total, letters = figures["letters"]
+    no_decider_total, no_decider = figures["no_decider"]
     return render(request, "monitoring/dashboard.html", {
         "scope_label": scope_label(scope), "form": form, "page": page, "query": _query(filters),
         # What the filters' form (and the export link) are written from: the values sent.
@@ -166,6 +167,7 @@ def dashboard(request):
         "applications_total": sum(counts.values()),
         "overdue_total": overdue_total, "overdue": overdue, "now": now,
         "letters_total": letters_total, "letters": letters,
+        "no_decider_total": no_decider_total, "no_decider": no_decider,
         "medians": [(Stage(stage).label, days) for stage, days in medians.items()],
         # The chart written once per process for each set of figures (its coordinates only then).
         "chart_key": tuple(months), "chart": SimpleLazyObject(lambda: chart_bars(months)),

@@ -243,6 +243,11 @@ class ApprovalStep(models.Model):
     user_agent = models.CharField(max_length=400, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    # A state step or an appeal that nobody may decide (no administrator of its jurisdiction,
+    # and every superadmin one the decision refuses: ``selectors.deciders_to_tell``): since
+    # when, for the officer's page and the monitoring; None while someone may. The deadline
+    # sweep tells the first who may once one is appointed (``deadlines.undecided_steps_assign``).
+    nobody_may_decide_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["opened_at", "id"]
@@ -267,6 +272,10 @@ class ApprovalStep(models.Model):
             # every waiting step (how many wait in all is StateQueueCount).
             models.Index(fields=["jurisdiction", "due_at"], condition=models.Q(stage="state", decision=""),
                          name="state_queue_due_idx"),
+            # The open steps nobody may decide: few, looked at by every sweep and dashboard.
+            models.Index(fields=["nobody_may_decide_since"],
+                         condition=models.Q(decision="", nobody_may_decide_since__isnull=False),
+                         name="open_step_no_decider_idx"),
         ]
 
     def __str__(self):

@@ -426,6 +426,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "portal.mail.tasks.outbox_sweep", "schedule": timedelta(minutes=1)},
     "deadline-sweep": {"task": "onboarding.tasks.deadline_sweep", "schedule": timedelta(minutes=15)},
+    # Steps nobody could decide (no administrator who may), told to the first appointed who may.
+    "undecided-steps-assign": {"task": "onboarding.tasks.undecided_steps_assign", "schedule": timedelta(minutes=15)},
     "rejections-finalise": {"task": "onboarding.tasks.rejections_finalise", "schedule": timedelta(hours=1)},
     "approval-letters-issue": {"task": "onboarding.tasks.approval_letters_issue", "schedule": timedelta(minutes=15)},
     # The audit chain's head, written outside the database (log and superadmins' mail).

@@ -3,7 +3,8 @@
 The notice is versioned: the version accepted is stored with the application. It is
 the portal's notice (portal/privacy/notice.py), published and versioned by the
 superadmins, once one is published; until then the built-in text below, version
-NOTICE_VERSION (never edit it: a new text is published as a new version).
+NOTICE_VERSION. Never edit a built-in text: a new one is a new version, and every
+earlier one stays in BUILT_IN_NOTICES, what those who accepted it are shown and printed.
 """
 
 from dataclasses import dataclass
@@ -14,7 +15,28 @@ from django.utils.translation import gettext_lazy as _
 from portal.privacy.models import PrivacyNotice
 from portal.privacy.notice import current_notice
 
-NOTICE_VERSION = "2026.1"
+FIRST_NOTICE_VERSION = "2026.1"
+# The first text left out who else reads an approved application: the admins of the
+# organisation it made and of those above it (an admin administers the offices below),
+# and the superadmins.
+NOTICE_VERSION = "2026.1.1"
+
+FIRST_WHO_CAN_SEE_IT = (
+    _("Who can see it"),
+    _(
+        "You, the competent authority named in the form, the administrators of your state (or the central "
+        "administrators) and NIC's auditors. It is not shared with anyone else."
+    ),
+)
+WHO_CAN_SEE_IT = (
+    _("Who can see it"),
+    _(
+        "You, the competent authority named in the form, the administrators of your state (or the central "
+        "administrators), the portal's superadmins and NIC's auditors; once the application is approved, also the "
+        "administrators of your organisation and of the organisations above it on Sandes. It is not shared with "
+        "anyone else."
+    ),
+)
 
 NOTICE_SECTIONS = [
     (
@@ -38,13 +60,7 @@ NOTICE_SECTIONS = [
             "withdrawn application is kept for three years."
         ),
     ),
-    (
-        _("Who can see it"),
-        _(
-            "You, the competent authority named in the form, the administrators of your state (or the central "
-            "administrators) and NIC's auditors. It is not shared with anyone else."
-        ),
-    ),
+    WHO_CAN_SEE_IT,
     (
         _("How to complain"),
         _(
@@ -73,6 +89,12 @@ class DeclarationNotice:
 
 
 BUILT_IN_NOTICE = DeclarationNotice(version=NOTICE_VERSION, sections=NOTICE_SECTIONS)
+BUILT_IN_NOTICES = {
+    FIRST_NOTICE_VERSION: DeclarationNotice(
+        version=FIRST_NOTICE_VERSION,
+        sections=[FIRST_WHO_CAN_SEE_IT if section is WHO_CAN_SEE_IT else section for section in NOTICE_SECTIONS]),
+    NOTICE_VERSION: BUILT_IN_NOTICE,
+}
 
 
 def _published(notice: PrivacyNotice) -> DeclarationNotice:
@@ -89,8 +111,8 @@ def declaration_notice() -> DeclarationNotice:
 def declaration_notice_of(version: str) -> DeclarationNotice:
     """The notice of an accepted ``version`` (the current one when none was accepted yet): the
     built-in text without a query, a published version from its row."""
-    if version == NOTICE_VERSION:
-        return BUILT_IN_NOTICE
+    if version in BUILT_IN_NOTICES:
+        return BUILT_IN_NOTICES[version]
     if not version:
         return declaration_notice()
     notice = PrivacyNotice.objects.filter(version=version).first()

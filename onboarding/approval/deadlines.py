@@ -20,7 +20,7 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from onboarding import notifications, workflow
-from onboarding.approval.selectors import Tell, authority_steps_refused, deciders_to_tell
+from onboarding.approval.selectors import Tell, authority_steps_refused, deciders_to_tell, escalation_tell
 from onboarding.approval.tokens import review_url, token_build
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, AuthorityToken, Decision, Stage
 from portal.audit.models import AuditAction
@@ -96,10 +96,9 @@ def deadline_sweep_batch(*, now: datetime | None = None, limit: int | None = Non
         # appeal to the superadmins), to those of them who may decide it.
         asks = {step.pk: Tell(step.application, Stage(step.stage), jurisdiction=step.jurisdiction)
                 for step in to_remind if step.stage != Stage.AUTHORITY}
-        asks.update({step.pk: Tell(step.application, Stage.APPEAL if step.stage == Stage.APPEAL else Stage.STATE,
-                                   superadmins=step.stage != Stage.AUTHORITY, jurisdiction=step.jurisdiction)
-                     for step in to_escalate})
+        asks.update({step.pk: escalation_tell(step) for step in to_escalate})
         told = dict(zip(asks, deciders_to_tell(asks.values()), strict=True))
+        _mark_nobody_may_decide([step for step in to_remind if step.stage != Stage.AUTHORITY and not told[step.pk]], now)
         messages, events = [], []
         for step in to_remind:
             application = step.application
@@ -127,6 +126,49 @@ def deadline_sweep_batch(*, now: datetime | None = None, limit: int | None = Non
         notifications.send_many(messages)
         audit_record_many(events)
     return {"reminded": len(to_remind), "escalated": len(to_escalate)}, claimed
+
+
+def _mark_nobody_may_decide(steps: list[ApprovalStep], now: datetime) -> None:
+    """Mark the state steps and appeals of ``steps``, reminded to nobody, as ones nobody may
+    decide (the only administrators who could have lost their role since they opened)."""
+    if steps:
+        ApprovalStep.objects.filter(pk__in=[step.pk for step in steps], nobody_may_decide_since__isnull=True).update(
+            nobody_may_decide_since=now)
+
+
+# The mail that tells those who may decide a step that it waits on them, by its stage.
+ASSIGNED_TEMPLATES = {Stage.STATE: "state_assigned", Stage.APPEAL: "appeal_assigned"}
+
+
+def undecided_steps_assign(*, limit: int | None = None) -> int:
+    """Tell the open steps that nobody could decide (``nobody_may_decide_since``: no
+    administrator of their jurisdiction, every superadmin refused) to those who may decide
+    them now (an administrator appointed since), with the mail their opening would have
+    sent, once: the step then no longer says nobody may. The others stay as they are, on
+    the officer's page and the monitoring. Locked as the sweep locks (``SKIP LOCKED``), so a
+    second run at the same moment tells nobody twice. Returns how many were told; a
+    constant number of queries."""
+    with transaction.atomic():
+        queryset = (
+            ApprovalStep.objects.filter(decision="", nobody_may_decide_since__isnull=False)
+            .select_related("application", "application__nodal_officer")
+            .defer("application__data", "application__section_status")
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("id")
+        )
+        steps = list(queryset[:limit] if limit else queryset)
+        if not steps:
+            return 0
+        asks = [Tell(step.application, Stage(step.stage), jurisdiction=step.jurisdiction) for step in steps]
+        found = [(step, to) for step, to in zip(steps, deciders_to_tell(asks), strict=True) if to]
+        if found:
+            ApprovalStep.objects.filter(pk__in=[step.pk for step, _to in found]).update(nobody_may_decide_since=None)
+            notifications.send_many([
+                notifications.build_bilingual(to=to, template=ASSIGNED_TEMPLATES[step.stage],
+                                              context={"application": step.application, "step": step})
+                for step, to in found
+            ])
+    return len(found)
 
 
 def end_of_local_day(moment: datetime, days: int) -> datetime:

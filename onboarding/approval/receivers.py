@@ -3,7 +3,6 @@ goes (back) to its competent authority; a withdrawn one closes its open step."""
 
 from django.dispatch import receiver
 
-from onboarding import notifications
 from onboarding.application.signals import application_submitted, application_withdrawn
 from onboarding.approval.services import step_open_authority, steps_close_on_withdrawal
 
@@ -15,7 +14,4 @@ def open_authority_step(sender, *, application, actor, request=None, **kwargs):
 
 @receiver(application_withdrawn, dispatch_uid="approval.close_steps")
 def close_steps(sender, *, application, actor, request=None, **kwargs):
-    for step in steps_close_on_withdrawal(application=application, actor=actor):
-        if step.assignee_email:
-            notifications.send_bilingual(to=[step.assignee_email], template="authority_withdrawn",
-                                         context={"application": application, "step": step})
+    steps_close_on_withdrawal(application=application, actor=actor)

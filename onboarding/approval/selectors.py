@@ -489,6 +489,24 @@ class Tell(NamedTuple):
         return self.jurisdiction or self.application.jurisdiction
 
 
+def escalation_tell(step: ApprovalStep) -> Tell:
+    """Whom an overdue ``step`` is escalated to, one level up: an authority's step to the
+    state or central administrators of its jurisdiction, a state step and an appeal to the
+    superadmins; those of them who may decide it (``deciders_to_tell``)."""
+    return Tell(step.application, Stage.APPEAL if step.stage == Stage.APPEAL else Stage.STATE,
+                superadmins=step.stage != Stage.AUTHORITY, jurisdiction=step.jurisdiction)
+
+
+def told_of_waiting(step: ApprovalStep) -> list[Tell]:
+    """Whom the portal told that the open ``step`` waits on them, other than the competent
+    authority its link went to: the state step's deciders (a new step in their queue, its
+    reminder), and those it was escalated to once overdue (``escalation_tell``)."""
+    asks = [Tell(step.application, Stage.STATE, jurisdiction=step.jurisdiction)] if step.stage == Stage.STATE else []
+    if step.escalated_at is not None:
+        asks.append(escalation_tell(step))
+    return asks
+
+
 def deciders_to_tell(asks: Iterable[Tell]) -> list[list[str]]:
     """The addresses to tell for each of ``asks`` (a new step in their queue, a reminder,
     an escalation, the reply to the authority's confirmation), in order: the state

@@ -36,6 +36,7 @@ from onboarding.approval.selectors import (
     last_rejection,
     last_seen_step,
     refused_deciders,
+    told_of_waiting,
 )
 from onboarding.approval.tasks import approval_letter_enqueue
 from onboarding.approval.tokens import LinkState, link_state, review_url, token_build, token_lookup, token_lookup_digest
@@ -140,12 +141,15 @@ def step_open_authority(*, application: Application) -> ApprovalStep:
 
 
 def step_open_state(*, application: Application) -> ApprovalStep:
+    """The state (or central) administrators' step, told to those who may decide it; when
+    nobody may, the step says so (``nobody_may_decide_since``) instead of waiting unseen."""
     now = timezone.now()
+    [recipients] = deciders_to_tell([Tell(application, Stage.STATE)])
     step = ApprovalStep.objects.create(
         application=application, stage=Stage.STATE, jurisdiction=application.jurisdiction,
         version_number=_latest_version_number(application), opened_at=now, due_at=due_at(Stage.STATE, now),
+        nobody_may_decide_since=None if recipients else now,
     )
-    [recipients] = deciders_to_tell([Tell(application, Stage.STATE)])
     notifications.send_bilingual(
         to=recipients, template="state_assigned",
         context={"application": application, "step": step},
@@ -194,7 +198,9 @@ def _check_resend_rate(actor: AnyUser, now: datetime) -> None:
         "accepts: each one emails the authority. You can ask for another from %(when)s."))
 
 def steps_close_on_withdrawal(*, application: Application, actor: AnyUser | None) -> list[ApprovalStep]:
-    """Close the open step of a withdrawn application and void its links (caller holds the lock)."""
+    """Close the open step of a withdrawn application and void its links (caller holds the
+    lock), and tell whoever was told it waits on them that it no longer does
+    (``_tell_withdrawn``)."""
     now = timezone.now()
     steps = list(application.steps.select_for_update().filter(decision=""))
     for step in steps:
@@ -206,7 +212,24 @@ def steps_close_on_withdrawal(*, application: Application, actor: AnyUser | None
     AuthorityToken.objects.filter(
         step__application=application, used_at__isnull=True, superseded_at__isnull=True
     ).update(superseded_at=now)
+    _tell_withdrawn(application, steps)
     return steps
+
+
+def _tell_withdrawn(application: Application, steps: list[ApprovalStep]) -> None:
+    """Those told that a closed step waited on them are told it no longer does, one mail
+    each: the competent authority its link went to (the link no longer works), and the
+    administrators the step was in the queue of or escalated to (``told_of_waiting``; as
+    ``deciders_to_tell`` chooses them now, so nobody the decision would refuse), with a
+    link to their queue, since the application is no longer theirs to open."""
+    for step in steps:
+        context = {"application": application, "step": step}
+        if step.assignee_email:
+            notifications.send_bilingual(to=[step.assignee_email], template="authority_withdrawn", context=context)
+        asks = told_of_waiting(step)
+        if asks:
+            told = dict.fromkeys(email for emails in deciders_to_tell(asks) for email in emails)
+            notifications.send_bilingual(to=list(told), template="step_withdrawn", context=context)
 
 
 # Deciding ---------------------------------------------------------------------------
@@ -572,14 +595,15 @@ def application_appeal(
             raise ValidationError({"grounds": _("State the grounds of your appeal.")}, code="required")
         old_status, new_status = workflow.advance(application, workflow.Event.APPEAL)
         application.save(update_fields=["status", "updated_at"])
+        [recipients] = deciders_to_tell([Tell(application, Stage.APPEAL)])
         step = ApprovalStep.objects.create(
             application=application, stage=Stage.APPEAL, grounds=grounds,
             version_number=_latest_version_number(application), opened_at=now, due_at=due_at(Stage.APPEAL, now),
+            nobody_may_decide_since=None if recipients else now,
         )
         audit_record(actor=actor, action=AuditAction.APPLICATION_APPEALED, target=application, request=request,
                      old={"status": old_status}, new={"status": new_status, "step": step.pk, "grounds": grounds})
         notifications.notify_officer(application=application, template="appeal_lodged", context={"step": step})
-        [recipients] = deciders_to_tell([Tell(application, Stage.APPEAL)])
         notifications.send_bilingual(to=recipients, template="appeal_assigned",
                                      context={"application": application, "step": step})
     return step

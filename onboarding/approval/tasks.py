@@ -36,6 +36,14 @@ def deadline_sweep():
     return result
 
 
+@shared_task(name="onboarding.tasks.undecided_steps_assign", acks_late=True, reject_on_worker_lost=True,
+             time_limit=300, soft_time_limit=240)
+def undecided_steps_assign():
+    """Beat, every 15 minutes: the steps nobody could decide, told to whoever may decide them
+    now (an administrator appointed since); a batch at a time, the rest at the next run."""
+    return {"assigned": deadlines.undecided_steps_assign(limit=settings.ONBOARDING_SWEEP_BATCH)}
+
+
 @shared_task(name="onboarding.tasks.rejections_finalise", acks_late=True, reject_on_worker_lost=True,
              time_limit=300, soft_time_limit=240)
 def rejections_finalise():

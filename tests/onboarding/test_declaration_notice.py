@@ -6,14 +6,16 @@ PDF; the built-in text (NOTICE_VERSION) until then."""
 import pytest
 from django.conf import settings
 
-from onboarding.application.declarations import NOTICE_VERSION
+from onboarding.application.declarations import NOTICE_VERSION, declaration_notice_of
 from onboarding.application.pdf import application_form_html
 from portal.privacy.models import NoticeAcceptance
 from portal.privacy.notice import notice_publish
+from tests.factories import ApplicationFactory, OrganisationFactory
 from tests.html_tree import field_error, field_value, page
 from tests.onboarding.approval_helpers import make_superadmin
 from tests.onboarding.form_helpers import as_shown, new_application, post_section, reload, section_url
 from tests.onboarding_data import VALID
+from tests.verification.helpers import make_admin, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -103,3 +105,36 @@ def test_boxes_left_unticked_accept_nothing_and_are_saved_whatever_the_notice(of
     assert post_section(officer_client, application, "declarations", shown).status_code == 200
     stored = reload(application)
     assert stored.section_data("declarations")["undertaking_true"] is True and stored.declarations_version == ""
+
+
+def who_can_see_it(notice):
+    [text] = [str(text) for heading, text in notice.sections if str(heading) == "Who can see it"]
+    return text
+
+
+def test_the_built_in_notice_names_everyone_who_can_see_an_approved_application(officer):
+    """Once approved, an application (the officer's and the competent authority's details,
+    the signed letter) is open to the admins of the organisation it made and of every
+    organisation above it (portal.permissions: an organisation's admin administers the
+    offices below it), and to the superadmins, as to the officer, the state's administrators
+    and the auditors. The built-in notice the officer accepts says who can see it and that it
+    is shared with nobody else: it names them all."""
+    ministry = OrganisationFactory(name="Agriculture Department, Maharashtra")
+    office = OrganisationFactory(name="District Agriculture Office, Pune", parent=ministry)
+    office_admin, ministry_admin = make_admin(office), make_admin(ministry)
+    application = ApplicationFactory(nodal_officer=officer, status="approved", organisation=office,
+                                     declarations_version=NOTICE_VERSION)
+    for reader in (office_admin, ministry_admin, make_superadmin()):
+        assert signed_in(reader).get(f"/onboarding/{application.pk}/").status_code == 200, reader
+    who = who_can_see_it(declaration_notice_of(application.declarations_version))
+    assert "superadmins" in who
+    assert "administrators of your organisation and of the organisations above it" in who
+
+
+def test_an_application_that_accepted_the_first_built_in_text_keeps_it():
+    """The first built-in text (2026.1) stays what those who accepted it are shown and printed."""
+    first = declaration_notice_of("2026.1")
+    assert first.version == "2026.1"
+    assert who_can_see_it(first) == (
+        "You, the competent authority named in the form, the administrators of your state (or the central "
+        "administrators) and NIC's auditors. It is not shared with anyone else.")

@@ -21,8 +21,9 @@ from onboarding import workflow
 from onboarding.application import services
 from onboarding.application.selectors import officer_eligibility
 from onboarding.approval import services as approvals
-from onboarding.approval.deadlines import deadline_sweep
+from onboarding.approval.deadlines import deadline_sweep, undecided_steps_assign
 from onboarding.approval.letters import approval_letter_issue
+from onboarding.approval.tasks import undecided_steps_assign as undecided_steps_assign_task
 from onboarding.models import (
     ApplicationDocument,
     ApplicationStatus,
@@ -43,6 +44,7 @@ from portal.organisations.models import (
     Organisation,
     OrganisationDomain,
     OrganisationStatus,
+    PlatformRoleGrant,
 )
 from tests.factories import (
     OrganisationFactory,
@@ -512,6 +514,67 @@ def test_withdrawal_while_with_the_authority_closes_the_step_and_voids_the_link(
     assert page.status_code == 410 and "withdrew application" in page.content.decode()
 
 
+def withdrawn_notices(address):
+    """The mails to ``address`` saying an application that waited on them was withdrawn."""
+    return [m for m in messages_to(address) if english(m.subject).endswith("withdrawn: no longer waiting for you")]
+
+
+def test_withdrawal_while_with_the_state_tells_the_administrators_it_waited_on(officer):
+    """Withdrawn while waiting on the state administrators: each of those who were told it
+    waits on them (not the one who was its competent authority, who was not told) gets one
+    mail saying it no longer does, in English and the application's second language, with
+    a link to their queue (the application is no longer theirs to open)."""
+    admin, other = make_state_admin("MH"), make_state_admin("MH")
+    authority_admin = make_state_admin("MH", email=AUTHORITY_EMAIL)
+    application = application_with_state(nodal_officer=officer)
+    services.application_withdraw(application_id=application.pk, actor=officer)
+    [told] = withdrawn_notices(admin.email)
+    assert sorted(told.to) == sorted([admin.email, other.email]) and withdrawn_notices(authority_admin.email) == []
+    assert english(told.subject) == f"Application {application.reference} withdrawn: no longer waiting for you"
+    english_body, _sep, marathi_body = told.body.partition("\n----------\n")
+    assert "withdrawn" in english_body and DEVANAGARI_RE.search(marathi_body) and DEVANAGARI_RE.search(told.subject)
+    assert f"{settings.SITE_URL}/onboarding/queue/" in english_body
+    assert f"/onboarding/queue/{state_step(application).pk}/" not in told.body
+
+
+def test_withdrawal_of_an_escalated_state_step_tells_the_superadmins_too(officer):
+    """A state step past its due date was escalated to the superadmins: they were told it
+    waits on them too, so they are told of its withdrawal, each once."""
+    admin, root = make_state_admin("MH"), make_superadmin()
+    application = application_with_state(nodal_officer=officer)
+    with time_machine.travel(state_step(application).due_at + timedelta(minutes=1), tick=False):
+        run_beat_jobs()
+    assert any(english(m.subject).startswith("Overdue and escalated") for m in messages_to(root.email))
+    services.application_withdraw(application_id=application.pk, actor=officer)
+    [told] = withdrawn_notices(root.email)
+    assert sorted(told.to) == sorted([admin.email, root.email])
+
+
+def test_withdrawal_of_an_escalated_authority_step_tells_the_authority_and_the_administrators(officer):
+    """An authority's step past its due date was escalated to the state administrators
+    ("please follow it up"): on withdrawal the authority is told its link no longer
+    decides, and the administrators that there is nothing left to follow up."""
+    admin = make_state_admin("MH")
+    application = application_with_authority(nodal_officer=officer)
+    step = ApprovalStep.objects.get(application=application)
+    with time_machine.travel(step.due_at + timedelta(minutes=1), tick=False):
+        run_beat_jobs()
+    assert any(english(m.subject).startswith("Overdue and escalated") for m in messages_to(admin.email))
+    services.application_withdraw(application_id=application.pk, actor=officer)
+    [authority_told] = [m for m in messages_to(AUTHORITY_EMAIL) if "withdrawn: no decision needed" in m.subject]
+    assert "the link sent to you no longer works" in authority_told.body
+    [told] = withdrawn_notices(admin.email)
+    assert told.to == [admin.email]
+
+
+def test_withdrawal_of_an_authority_step_not_escalated_tells_only_the_authority(officer):
+    admin = make_state_admin("MH")
+    application = application_with_authority(nodal_officer=officer)
+    services.application_withdraw(application_id=application.pk, actor=officer)
+    assert withdrawn_notices(admin.email) == []
+    assert [m for m in messages_to(AUTHORITY_EMAIL) if "withdrawn: no decision needed" in m.subject]
+
+
 def test_every_email_is_in_english_and_hindi(officer, django_capture_on_commit_callbacks):
     admin = make_state_admin("MH")
     approved_by_the_state(authority_approved(officer), admin, django_capture_on_commit_callbacks)
@@ -610,6 +673,9 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     decide_by_link(latest_link()[0], "reject", "No.")
     with time_machine.travel(timezone.now() + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS + 1), tick=False):
         run_beat_jobs()
+    # Withdrawn while with the state administrators.
+    pulled = authority_approved(UserFactory(email="fourth.officer@mahaagri.gov.in"))
+    services.application_withdraw(application_id=pulled.pk, actor=pulled.nodal_officer)
     # Approved, with its letter.
     other = approved_by_the_state(authority_approved(UserFactory(email="second.officer@mahaagri.gov.in")), admin,
                                   django_capture_on_commit_callbacks)
@@ -629,6 +695,7 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
         "state_assigned": "New application in your approval queue: {}",
         "step_reminder": "Reminder: decision due on application {}",
         "step_escalated": "Overdue and escalated: application {}",
+        "step_withdrawn": "Application {} withdrawn: no longer waiting for you",
         "rejection_final": "Application {}: rejection final",
     }
     # The draft erasure reminder is the retention run's, not the routing's: it is sent and
@@ -636,7 +703,7 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     assert set(expected_subjects) == templates - {"retention_draft_reminder"}
     mails = list(OutboxMessage.objects.all())
     subjects = [english(m.subject) for m in mails]
-    references = [first.reference, application.reference, lapsed.reference, other.reference]
+    references = [first.reference, application.reference, lapsed.reference, pulled.reference, other.reference]
     for template, pattern in expected_subjects.items():
         wanted = [pattern.format(ref) for ref in references]
         assert any(s in wanted or any(s.startswith(w + " (") for w in wanted) for s in subjects), template
@@ -717,6 +784,79 @@ def test_a_new_application_in_the_queue_is_told_to_those_who_may_decide_it(offic
     with pytest.raises(ValidationError):
         approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=officer)
     approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=root)
+
+
+def nobody_may_decide_said(client, application):
+    html = client.get(f"/onboarding/{application.pk}/").content.decode()
+    return "waits for an administrator to be appointed" in html
+
+
+def test_a_state_step_nobody_may_decide_is_shown_and_reaches_the_first_administrator_appointed(officer):
+    """Maharashtra has no state administrator and the only superadmin is the nodal officer,
+    who may not decide their own application: nobody may decide the state step. It is
+    not left silent: the step says so, the officer's page says it waits for an
+    administrator to be appointed, and the superadmins' monitoring lists it. Once a state
+    administrator is appointed, the next sweep tells them it waits on them, and the
+    officer's page no longer says so."""
+    PlatformRoleFactory(user=officer, role="superadmin", jurisdiction="")
+    with_totp(officer)
+    application = application_with_state(nodal_officer=officer)
+    assert not [m for m in OutboxMessage.objects.all() if m.subject.startswith("New application in your approval queue")]
+    client = signed_in(officer)
+    assert nobody_may_decide_said(client, application)
+    monitoring = client.get("/monitoring/").content.decode()
+    assert "Waiting for an administrator to be appointed" in monitoring and application.reference in monitoring
+    assert state_step(application).nobody_may_decide_since is not None
+
+    assert undecided_steps_assign() == 0  # still nobody
+    admin = make_state_admin("MH")
+    assert settings.CELERY_BEAT_SCHEDULE["undecided-steps-assign"]["task"] == undecided_steps_assign_task.name
+    assert undecided_steps_assign_task.delay().get() == {"assigned": 1}  # the beat job, in-process in tests
+    [assigned] = [m for m in messages_to(admin.email) if m.subject.startswith("New application in your approval queue")]
+    assert assigned.to == [admin.email]
+    assert state_step(application).nobody_may_decide_since is None
+    assert not nobody_may_decide_said(client, application)
+    assert "Waiting for an administrator to be appointed" not in client.get("/monitoring/").content.decode()
+    assert undecided_steps_assign() == 0  # told once
+
+
+def test_an_appeal_nobody_may_decide_is_shown_to_the_officer(officer):
+    """The only superadmin rejected the application at the state level: they may not hear
+    the appeal, and no other superadmin may. The officer's page says the appeal waits for
+    an administrator to be appointed."""
+    root = make_superadmin()
+    application = application_with_state(nodal_officer=officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="No.", actor=root)
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Yes.", actor=officer)
+    assert not [m for m in OutboxMessage.objects.all() if m.subject.startswith("Appeal to decide")]
+    assert nobody_may_decide_said(signed_in(officer), application)
+    assert ApprovalStep.objects.get(pk=appeal.pk).nobody_may_decide_since is not None
+    other = make_superadmin()
+    assert undecided_steps_assign() == 1
+    [assigned] = [m for m in messages_to(other.email) if m.subject.startswith("Appeal to decide")]
+    assert assigned.to == [other.email]
+
+
+def test_a_state_step_whose_only_administrator_left_is_flagged_at_its_reminder(officer):
+    """Told to Maharashtra's only state administrator when it opened; their role ended
+    since: its reminder finds nobody who may decide it, and the step says so."""
+    PlatformRoleFactory(user=officer, role="superadmin", jurisdiction="")
+    admin = make_state_admin("MH")
+    application = application_with_state(nodal_officer=officer)
+    assert state_step(application).nobody_may_decide_since is None
+    PlatformRoleGrant.objects.filter(user=admin).delete()
+    with time_machine.travel(state_step(application).due_at - timedelta(days=1), tick=False):
+        assert deadline_sweep()["reminded"] == 1
+    assert state_step(application).nobody_may_decide_since is not None
+
+
+def test_a_step_someone_may_decide_is_not_flagged(officer):
+    """The officer is a superadmin, but another superadmin may decide: the step goes to them."""
+    PlatformRoleFactory(user=officer, role="superadmin", jurisdiction="")
+    root = make_superadmin()
+    application = application_with_state(nodal_officer=officer)
+    [assigned] = [m for m in OutboxMessage.objects.all() if m.subject.startswith("New application in your approval queue")]
+    assert assigned.to == [root.email] and state_step(application).nobody_may_decide_since is None
 
 
 def test_the_state_admin_who_was_the_competent_authority_is_not_told_of_the_state_step(officer):
