@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from portal.privacy.breach import breach_person_field_register, breach_record_kind_register
 from portal.privacy.breach_reads import breach_read_route_register
 from portal.privacy.personal_data import PersonalDataSection, personal_data_register
+from portal.privacy.requests import not_held_by_others
+from verification.erasure import person_verification_addresses
 from verification.models import GovernmentProfile
 from verification.rosters.models import Invitation, RosterRow
 from verification.visibility.models import Audience, PersonalVisibility
@@ -20,13 +22,25 @@ def profiles_of(user) -> list:
         "superannuation_date", "status", "requested_at", "verified_at", "decided_at", "reason_code", "reason")[:200])
 
 
+def addresses_of(user) -> list[str]:
+    """The addresses whose invitations and roster rows are the person's, as an erasure
+    granted to them reads them: their confirmed addresses, and those their verification
+    knows were theirs (an official address they took off the account) that no other
+    account holds now. Never an address the account holds unconfirmed (anyone can add
+    anyone's address)."""
+    confirmed = {email.lower() for email in EmailAddress.objects.filter(user=user, verified=True)
+                 .values_list("email", flat=True)}
+    past = {email.lower() for email in person_verification_addresses(user)} - confirmed
+    return sorted(confirmed | set(not_held_by_others(user, past)))
+
+
 def invitations_of(user) -> list:
-    """Invitations the person accepted, and every other one to one of their confirmed
-    addresses that no account accepted, whatever its status (waiting, or cancelled: an
+    """Invitations the person accepted, and every other one to one of their addresses
+    (addresses_of) that no account accepted, whatever its status (waiting, or cancelled: an
     expired one a later roster replaced still holds their roster details as the
     organisation gave them). One another account accepted is that person's, even at an
     address now the person's (an official address passes to the next holder of a post)."""
-    addresses = EmailAddress.objects.filter(user=user, verified=True).values("email")
+    addresses = addresses_of(user)
     return list(Invitation.objects.filter(
         Q(accepted_by=user) | Q(email__in=addresses, accepted_by__isnull=True)).order_by("id").values(
         "organisation__name", "email", "name", "designation", "office", "employee_code", "mobile",
@@ -34,12 +48,11 @@ def invitations_of(user) -> list:
 
 
 def roster_rows_of(user) -> list:
-    """The rows of uploaded rosters that list the person at one of their confirmed addresses
-    (those an erasure removes, verification/rosters/retention.py person_rows_remove), as the
+    """The rows of uploaded rosters that list the person at one of their addresses
+    (addresses_of: those an erasure removes, verification/rosters/retention.py person_rows_remove), as the
     organisation uploaded them, with what checking or applying each gave; kept until the
     roster's rows are removed (ROSTER_ROWS_KEEP_DAYS)."""
-    addresses = sorted({email.lower() for email in EmailAddress.objects.filter(user=user, verified=True)
-                        .values_list("email", flat=True)})
+    addresses = addresses_of(user)
     return list(RosterRow.objects.filter(email__in=addresses).order_by("roster_id", "line").values(
         "line", "name", "email", "mobile", "designation", "employee_code", "office", "superannuation_date",
         "superannuation_raw", "outcome", "problems", organisation=F("roster__organisation__name"),

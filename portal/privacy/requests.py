@@ -206,16 +206,25 @@ def _past_addresses(user: AnyUser, held: list[str]) -> list[str]:
     account holds now: an official address passes to the next holder of a post, and the mail
     there, the events and records naming it, may be theirs (the outbox's own retention
     removes that mail, OUTBOX_KEEP_DAYS after it was sent)."""
+    had = [*_addresses_recorded(user), *(address for source in _PAST_ADDRESSES for address in source(user))]
+    return not_held_by_others(user, {address.strip().lower() for address in had if address and address.strip()}
+                              - set(held))
+
+
+def not_held_by_others(user: AnyUser, addresses: Iterable[str]) -> list[str]:
+    """``addresses`` (lower case) less those another account holds now (as an address of
+    its own or its account's email: an official address passes to the next holder of a
+    post), sorted. No query for none."""
     from allauth.account.models import EmailAddress  # noqa: PLC0415 (apps loaded)
 
-    had = [*_addresses_recorded(user), *(address for source in _PAST_ADDRESSES for address in source(user))]
-    past = {address.strip().lower() for address in had if address and address.strip()} - set(held)
-    if not past:
+    addresses = set(addresses)
+    if not addresses:
         return []
-    others = EmailAddress.objects.exclude(user=user).annotate(address=Lower("email")).filter(address__in=past)
-    accounts = get_user_model().objects.exclude(pk=user.pk).annotate(address=Lower("email")).filter(address__in=past)
+    others = EmailAddress.objects.exclude(user=user).annotate(address=Lower("email")).filter(address__in=addresses)
+    accounts = get_user_model().objects.exclude(pk=user.pk).annotate(address=Lower("email")).filter(
+        address__in=addresses)
     taken = {*others.values_list("address", flat=True), *accounts.values_list("address", flat=True)}
-    return sorted(past - taken)
+    return sorted(addresses - taken)
 
 
 def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int | None = None) -> None:

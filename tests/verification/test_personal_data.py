@@ -142,3 +142,25 @@ def test_the_download_holds_the_roster_rows_that_list_the_person(world):
         (world["office"].name, 2, "Person 4", ADDRESS, "+919876500004", "E00004", "Clerk", "Establishment", "invite")]
     assert rows[0]["uploaded_at"].startswith(roster.uploaded_at.date().isoformat())
     assert "E00005" not in json.dumps(download(four)) and "E00006" not in json.dumps(download(four))
+
+
+def test_the_download_holds_the_roster_rows_at_an_official_address_the_person_took_off_their_account(world):
+    """Verified at their official address, the person took it off their account: an erasure
+    granted to them removes the rosters' rows at it (their verification names it), so the
+    download, which says it holds what an erasure removes, holds them too; a row at an
+    address of theirs now held by another account (the post's next holder) it does not."""
+    from allauth.account.models import EmailAddress
+
+    from verification.models import GovernmentProfile, VerificationStatus
+
+    upload(world["office"], world["admin_office"], csv_bytes([person(4), person(5)]))
+    four = UserFactory(email="asha.personal@example.com", full_name="Person 4")
+    for address in (ADDRESS, "person5@pune.mahaagri.gov.in"):
+        GovernmentProfile.objects.create(
+            user=four, organisation=world["office"], designation="Clerk", office="Establishment",
+            employee_code="E1", official_email=address, mobile="+919876500004", requested_at=timezone.now(),
+            status=VerificationStatus.REVOKED)
+    UserFactory(email="person5@pune.mahaagri.gov.in")  # the post's next holder
+    assert not EmailAddress.objects.filter(user=four, email=ADDRESS).exists()
+    rows = download(four)["roster_rows"]
+    assert [(row["line"], row["email"], row["employee_code"]) for row in rows] == [(2, ADDRESS, "E00004")]
