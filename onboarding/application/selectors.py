@@ -21,7 +21,13 @@ from onboarding.models import (
 )
 from portal import compiled, permissions
 from portal.accounts.models import User
-from portal.accounts.official_email import classify_email, email_rules_query, explain_refusal, normalise_address
+from portal.accounts.official_email import (
+    ANY_ORGANISATION,
+    classify_email_within,
+    email_rules_query,
+    explain_refusal,
+    normalise_address,
+)
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import DomainClaim, Organisation, OrganisationDomain, OrganisationStatus
 from portal.organisations.selectors import domain_claims_of, short_code_holder
@@ -134,14 +140,18 @@ def is_officer_of(user: AnyUser, application: Application) -> bool:
 
 
 def officer_eligibility(user: AnyUser, *, rules: list[tuple[str, str]] | None = None,
-                        verified: bool | None = None) -> str | None:
+                        verified: bool | None = None, within: int | None | object = ANY_ORGANISATION) -> str | None:
     """None if the user may act as a nodal officer, else a message saying why not.
     Asked at every action an officer takes, not only when starting. ``rules``
     (``email_rules``) and ``verified`` (whether the account's address is verified): when
-    the caller read them already."""
+    the caller read them already. ``within``: the id of the organisation the officer is to
+    act for (``official_within``), or None for one that does not exist yet: a domain accepted
+    for another organisation does not count (``classify_email_within``); by default (no
+    organisation in question yet: starting a draft, whose place is chosen later) one accepted
+    for any organisation does."""
     if permissions.is_auditor(user):
         return _("An auditor's account has read-only access and cannot act as a nodal officer.")
-    verdict = classify_email(user.email, rules=rules)
+    verdict = classify_email_within(user.email, within, rules=rules)
     if not verdict.eligible_as_officer:
         return explain_refusal(verdict, for_officer=True)
     if verified is None:  # asked on every page of an officer: its SQL built once per process
@@ -337,9 +347,9 @@ def parent_organisation(application: Application) -> Organisation | None:
 
 def official_within(application: Application) -> int | None:
     """The id of the organisation whose accepted email domains count as official for the
-    application's competent authority: its own when it has one, else the existing one the
-    form places it under, else None (a new organisation on its own: only the official
-    suffixes count). No query."""
+    application's competent authority and nodal officer: its own when it has one, else the
+    existing one the form places it under, else None (a new organisation on its own: only
+    the official suffixes count). No query."""
     return application.organisation_id or parent_id(application)
 
 

@@ -21,6 +21,7 @@ from onboarding.application.selectors import (
     addresses_of_users,
     officer_addresses,
     officer_eligibility,
+    official_within,
     parent_id,
     parent_organisation,
     short_code_taken,
@@ -227,7 +228,8 @@ FINAL_APPROVALS = {workflow.Event.STATE_APPROVE, workflow.Event.APPEAL_OVERTURN}
 def _check_officer_may_become_admin(application: Application, stage: Stage) -> None:
     """Final approval makes the nodal officer the organisation's first admin: only
     while their account still earns it (active, with an official, verified primary
-    address)."""
+    address, at a domain accepted for an organisation only where it is official:
+    ``official_within``)."""
     if not application.nodal_officer.is_active:  # deactivated: it can no longer sign in
         raise ValidationError({"decision": _(
             "The nodal officer's account has been deactivated: they cannot be made the organisation's admin. "
@@ -236,7 +238,8 @@ def _check_officer_may_become_admin(application: Application, stage: Stage) -> N
             "The nodal officer's account has been deactivated: they cannot be made the organisation's admin. "
             "Reject the application, or approve it once their account is active again."
         )}, code="officer_not_eligible")
-    problem = officer_eligibility(application.nodal_officer)
+    # Their address's domain, if one accepted for an organisation, counts only where it is official.
+    problem = officer_eligibility(application.nodal_officer, within=official_within(application))
     if problem:
         raise ValidationError({"decision": (_(
             "The nodal officer can no longer be made the organisation's admin: %(problem)s An appeal cannot return "

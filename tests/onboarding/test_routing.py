@@ -296,6 +296,52 @@ def test_a_domain_accepted_for_one_organisation_makes_no_competent_authority_of_
     assert f"The competent authority's address {authority} can no longer decide on this application" in officer_page
 
 
+def test_a_domain_accepted_for_one_organisation_makes_no_nodal_officer_of_another():
+    """The same rule for the nodal officer's own address (their account's): a student at
+    iitb.ac.in, a domain a superadmin accepted for IIT Bombay only, may start a draft (the
+    office may yet be placed under IIT Bombay) but is refused as the nodal officer of an
+    unrelated office at the field, what was typed kept, and so at submission; placed under
+    IIT Bombay, they may apply. A domain that becomes another organisation's before the
+    final approval makes nobody that office's admin: refused at the decision, saying why."""
+    iitb = OrganisationFactory(name="IIT Bombay", short_code="IITB")
+    OrganisationDomain.objects.create(organisation=iitb, domain="iitb.ac.in", is_verified=True, claim="not_official")
+    student = UserFactory(email="student@iitb.ac.in", full_name="A Student")
+    client = signed_in(student)
+    client.post("/onboarding/start/")
+    application = student.applications.get()
+    typed = {**VALID["nodal_officer"], "official_email": student.email}
+    tree = page(client.post(f"/onboarding/{application.pk}/section/nodal_officer/", typed))
+    error = field_error(tree, "official_email")
+    assert error.startswith(
+        "iitb.ac.in was accepted as official for another organisation only (and the offices above it), not for this "
+        "one: an address there cannot act for it. Official addresses end in one of: ")
+    assert error.endswith("(for example name@dept.gov.in). If this office reports to that organisation, choose it as "
+                          "the parent organisation (Place in the hierarchy); otherwise make an official address your "
+                          "account's email.")
+    assert field_value(tree, "official_email") == student.email
+    assert field_value(tree, "designation") == VALID["nodal_officer"]["designation"]
+    application.refresh_from_db()
+    assert application.status_of("nodal_officer") == "has_errors"
+    assert application.section_data("nodal_officer")["employee_code"] == VALID["nodal_officer"]["employee_code"]
+    with pytest.raises(ValidationError) as refused:
+        submitted_application(student)
+    assert "Nodal officer is not complete." in refused.value.messages
+
+    # Placed under IIT Bombay, the same address is its nodal officer's.
+    under_iitb = {**VALID, "hierarchy": {**VALID["hierarchy"], "parent_choice": "existing", "parent": str(iitb.pk)}}
+    application = authority_approved(student, under_iitb)
+
+    # The domain becomes another organisation's (its claim corrected): no final approval.
+    OrganisationDomain.objects.filter(domain="iitb.ac.in").update(organisation=OrganisationFactory(short_code="OTHR"))
+    response = signed_in(make_state_admin("MH")).post(f"/onboarding/queue/{state_step(application).pk}/",
+                                                      {"decision": "approve", "confirm": "on"})
+    assert field_error(page(response), "decision").startswith(
+        "The nodal officer can no longer be made the organisation's admin: iitb.ac.in was accepted as official for "
+        "another organisation only (and the offices above it), not for this one")
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE and application.organisation is None
+
+
 def test_return_for_correction_then_resubmission_shows_the_authority_what_changed(officer):
     application = submitted_application(officer)
     path, first_token = latest_link()
