@@ -24,6 +24,7 @@ from onboarding.application.selectors import (
     official_within,
     parent_id,
     parent_organisation,
+    proposed_parent,
     short_code_taken,
 )
 from onboarding.application.services import OfficerNotEligible, application_lock_for_officer, officer_lock
@@ -532,13 +533,16 @@ def application_approve(
     """Final approval, inside the deciding transaction: the organisation becomes
     active with its email domains and the nodal officer its first admin (an
     organisation service), and the approval letter is queued for when the
-    transaction commits."""
+    transaction commits. A parent not yet on Sandes that the form names is none to
+    place it under: it is made with no parent, that parent's name and type kept with
+    its activation (the deciders were told: review_flags)."""
     data = application.section_data(Section.ORGANISATION)
     organisation = organisation_activate(
         organisation_id=application.organisation_id,
         attributes={**data, "name": data.get("name") or application.organisation_name},
         parent=parent_organisation(application), domains=_staff_domains(data.get("email_domains")),
         first_admin=application.nodal_officer, actor=actor, source=application.reference, request=request,
+        proposed_parent=proposed_parent(application),
     )
     application.organisation = organisation
     application.save(update_fields=["organisation"])

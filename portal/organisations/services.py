@@ -124,11 +124,15 @@ def organisation_activate(
     actor: AbstractBaseUser | None,
     source: str,
     request: HttpRequest | None = None,
+    proposed_parent: dict | None = None,
 ) -> Organisation:
     """Make an organisation active (an existing pending one, or a new one from
     ``attributes``), with its staff email domains, and ``first_admin`` its first
     administrator (membership and guardian object permissions). Runs in the
-    caller's transaction (``source`` names what approved it, for the audit log)."""
+    caller's transaction (``source`` names what approved it, for the audit log).
+    ``proposed_parent``: the parent not yet on Sandes that its application named
+    ({"name", "org_type"}), kept with the activation's audit row, so that it can be
+    found and placed when that parent joins."""
     now = timezone.now()
     with transaction.atomic():
         if organisation_id:
@@ -158,7 +162,8 @@ def organisation_activate(
         audit_record(actor=actor, action=AuditAction.ORGANISATION_ACTIVATED, target=organisation, request=request,
                      old={"status": OrganisationStatus.PENDING},
                      new={"status": OrganisationStatus.ACTIVE, "application": source, "domains": domains,
-                          "claims": {domain: claim for domain, claim in claims.items() if claim != DomainClaim.OFFICIAL_SUFFIX}})
+                          "claims": {domain: claim for domain, claim in claims.items() if claim != DomainClaim.OFFICIAL_SUFFIX},
+                          **({"proposed_parent": proposed_parent} if proposed_parent else {})})
         audit_record(actor=actor, action=AuditAction.MEMBERSHIP_GRANTED, target=organisation, request=request,
                      new={"user": first_admin.email, "role": MembershipRole.ADMIN, "application": source})
     return organisation

@@ -482,6 +482,32 @@ def test_final_approval_activates_the_organisation_and_issues_the_letter(officer
     assert audit_verify() == []
 
 
+def test_a_parent_not_yet_on_sandes_is_put_to_the_deciders_and_recorded_with_the_activation(
+        officer, django_capture_on_commit_callbacks):
+    """The form may name a parent organisation not yet on Sandes (its name and type): there is
+    none to place the office under, so final approval makes it with no parent. The deciders
+    are told so before deciding, with what to do if that parent is on Sandes after all (return
+    the application, for the officer to choose it from the search), and the name is kept with
+    the activation in the audit log rather than dropped."""
+    hierarchy = {"parent_choice": "new", "parent": "", "new_parent_name": "  Commissionerate of Agriculture  ",
+                 "new_parent_type": "department"}
+    application = authority_approved(officer, {**VALID, "hierarchy": hierarchy})
+    admin = make_state_admin("MH")
+    tree = page(signed_in(admin).get(f"/onboarding/queue/{state_step(application).pk}/"))
+    assert "Name of the parent organisation Commissionerate of Agriculture" in tree.squashed_text()  # the answers
+    flags = tree.find("section", **{"aria-labelledby": "flags-heading"})
+    assert flags is not None and (
+        "The form names a parent organisation not yet on Sandes: Commissionerate of Agriculture (Department). Final "
+        "approval makes this organisation with no parent, recording that name with its activation; if that parent "
+        "is on Sandes already (under another name), return the application for correction so that the nodal "
+        "officer chooses it.") in flags.squashed_text()
+    application = approved_by_the_state(application, admin, django_capture_on_commit_callbacks)
+    assert application.organisation.parent is None
+    activated = AuditEvent.objects.get(action=AuditAction.ORGANISATION_ACTIVATED)
+    assert activated.new_values["proposed_parent"] == {"name": "Commissionerate of Agriculture", "org_type": "department"}
+    assert audit_verify() == []
+
+
 def test_the_organisation_is_made_with_the_answers_as_the_form_checked_them(officer):
     """The draft keeps what was typed, spaces around an answer included (the form strips them
     when it checks it): the organisation is named without them (it used to be named with
