@@ -58,17 +58,17 @@ REASON_MAX_LENGTH = 500
 ORGANISATION_FIELDS = ("name", "name_local", "short_code", "org_type", "level", "state", "district")
 
 
-def _domain_record(*, organisation: Organisation, domain: str, claim: DomainClaim) -> str:
+def _domain_record(*, organisation: Organisation, domain: str, claim: DomainClaim) -> OrganisationDomain:
     """Record a domain the organisation's staff use: official for it when it is under
     an official suffix and not official elsewhere; otherwise a claim, which never
-    makes an address official until a superadmin accepts it."""
+    makes an address official until a superadmin accepts it (the row left unverified)."""
     row, _created = OrganisationDomain.objects.get_or_create(organisation=organisation, domain=domain,
                                                              defaults={"claim": claim})
     if not row.is_verified:
         row.claim = claim
         row.is_verified = claim == DomainClaim.OFFICIAL_SUFFIX
         row.save(update_fields=["claim", "is_verified"])
-    return row.claim
+    return row
 
 
 def organisation_domain_accept(*, domain_id: int, actor: AnyUser, request: HttpRequest | None = None) -> OrganisationDomain:
@@ -151,10 +151,9 @@ def organisation_activate(
                 state="" if level == Level.CENTRAL else values["state"][:2], district=values["district"][:100],
                 parent=parent, status=OrganisationStatus.ACTIVE, activated_at=now,
             )
-        claims = {
-            domain: _domain_record(organisation=organisation, domain=domain, claim=claim)
-            for domain, claim in domain_claims_of(domains, organisation_id=organisation.pk).items()
-        }
+        rows = [_domain_record(organisation=organisation, domain=domain, claim=claim)
+                for domain, claim in domain_claims_of(domains, organisation_id=organisation.pk).items()]
+        claims = {row.domain: row.claim for row in rows}
         Membership.objects.update_or_create(organisation=organisation, user=first_admin,
                                             defaults={"role": MembershipRole.ADMIN, "is_active": True})
         assign_perm(ADMINISTER_ORGANISATION, first_admin, organisation)
@@ -166,6 +165,13 @@ def organisation_activate(
                           **({"proposed_parent": proposed_parent} if proposed_parent else {})})
         audit_record(actor=actor, action=AuditAction.MEMBERSHIP_GRANTED, target=organisation, request=request,
                      new={"user": first_admin.email, "role": MembershipRole.ADMIN, "application": source})
+        # Each domain left waiting for a superadmin (the domain claims page) is claimed now, as
+        # its acceptance is recorded (organisation_domain_accept): none, no query.
+        audit_record_many([
+            {"action": AuditAction.DOMAIN_CLAIMED, "target": organisation,
+             "new": {"domain": row.domain, "claim": row.claim, "application": source}}
+            for row in rows if not row.is_verified
+        ], actor=actor, request=request)
     return organisation
 
 
