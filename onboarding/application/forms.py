@@ -30,7 +30,7 @@ from onboarding.application.validators import (
     clean_website,
 )
 from onboarding.models import Section
-from portal.accounts.official_email import normalise_address, validate_official_email
+from portal.accounts.official_email import ACCEPTED_ELSEWHERE, normalise_address, validate_official_email
 from portal.forms import AccessibleForm, refuse_invisible_only
 from portal.organisations.models import Level, Organisation, OrganisationStatus, OrganisationType
 from portal.organisations.states import State
@@ -226,7 +226,17 @@ class NodalOfficerSectionForm(PersonFieldsMixin, SectionForm):
     alternate_email = forms.EmailField(label=_("Alternate official email"), max_length=254, required=False)
 
     def clean_official_email(self):
-        address = validate_official_email(self.cleaned_data["official_email"], for_officer=True)
+        # As the competent authority's: a domain accepted for one organisation makes none of
+        # its mailboxes another's nodal officer.
+        within = official_within(self.application) if self.application is not None else None
+        try:
+            address = validate_official_email(self.cleaned_data["official_email"], for_officer=True, within=within)
+        except ValidationError as refused:
+            if refused.code != f"email_{ACCEPTED_ELSEWHERE}":
+                raise
+            raise ValidationError(" ".join([*refused.messages, str(_(
+                "If this office reports to that organisation, choose it as the parent organisation (Place in the "
+                "hierarchy); otherwise make an official address your account's email."))]), code=refused.code) from None
         account_email = getattr(getattr(self.application, "nodal_officer", None), "email", None)
         if account_email and address != account_email.lower():
             raise ValidationError(

@@ -21,14 +21,21 @@ from onboarding.models import (
 )
 from portal import compiled, permissions
 from portal.accounts.models import User
-from portal.accounts.official_email import classify_email, email_rules_query, explain_refusal, normalise_address
+from portal.accounts.official_email import (
+    ANY_ORGANISATION,
+    classify_email_within,
+    email_rules_query,
+    explain_refusal,
+    normalise_address,
+)
 from portal.audit.models import AuditAction, AuditEvent
-from portal.organisations.models import DomainClaim, Organisation, OrganisationDomain, OrganisationStatus
+from portal.organisations.models import DomainClaim, Organisation, OrganisationDomain, OrganisationStatus, OrganisationType
 from portal.organisations.selectors import domain_claims_of, short_code_holder
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, ObjectScope
 from portal.privacy.models import HoldTarget
 from portal.privacy.retention import legal_held
+from portal.text import has_visible_characters
 
 # The nodal officer holds "change_application" on their application (given when it is
 # started); platform roles and organisation admins see submitted applications only.
@@ -134,14 +141,18 @@ def is_officer_of(user: AnyUser, application: Application) -> bool:
 
 
 def officer_eligibility(user: AnyUser, *, rules: list[tuple[str, str]] | None = None,
-                        verified: bool | None = None) -> str | None:
+                        verified: bool | None = None, within: int | None | object = ANY_ORGANISATION) -> str | None:
     """None if the user may act as a nodal officer, else a message saying why not.
     Asked at every action an officer takes, not only when starting. ``rules``
     (``email_rules``) and ``verified`` (whether the account's address is verified): when
-    the caller read them already."""
+    the caller read them already. ``within``: the id of the organisation the officer is to
+    act for (``official_within``), or None for one that does not exist yet: a domain accepted
+    for another organisation does not count (``classify_email_within``); by default (no
+    organisation in question yet: starting a draft, whose place is chosen later) one accepted
+    for any organisation does."""
     if permissions.is_auditor(user):
         return _("An auditor's account has read-only access and cannot act as a nodal officer.")
-    verdict = classify_email(user.email, rules=rules)
+    verdict = classify_email_within(user.email, within, rules=rules)
     if not verdict.eligible_as_officer:
         return explain_refusal(verdict, for_officer=True)
     if verified is None:  # asked on every page of an officer: its SQL built once per process
@@ -277,6 +288,7 @@ def review_flags(application: Application, *, owners: list[OrganisationDomain] |
         flags.append(_("The level chosen sends this application to the administrators of %(chosen)s, but its parent "
                        "organisation %(parent)s belongs to %(theirs)s.") % {
             "chosen": _jurisdiction_label(chosen), "parent": parent.name, "theirs": _jurisdiction_label(parent.jurisdiction)})
+    flags += _proposed_parent_flags(application)
     for row in owners:
         if chosen and row.organisation.jurisdiction != chosen:
             flags.append(_("The email domain %(domain)s is official for %(organisation)s, of %(theirs)s, not of "
@@ -284,6 +296,19 @@ def review_flags(application: Application, *, owners: list[OrganisationDomain] |
                                               "theirs": _jurisdiction_label(row.organisation.jurisdiction),
                                               "chosen": _jurisdiction_label(chosen)})
     return flags
+
+
+def _proposed_parent_flags(application: Application) -> list[str]:
+    """The parent not yet on Sandes that the form names, put to whoever decides: there is
+    none to place the office under, so final approval makes it with no parent."""
+    proposed = proposed_parent(application)
+    if proposed is None:
+        return []
+    kind = OrganisationType(proposed["org_type"]).label if proposed["org_type"] else "—"
+    return [_("The form names a parent organisation not yet on Sandes: %(name)s (%(type)s). Final approval makes this "
+              "organisation with no parent, recording that name with its activation; if that parent is on Sandes "
+              "already (under another name), return the application for correction so that the nodal officer "
+              "chooses it.") % {"name": proposed["name"], "type": kind}]
 
 
 def _owners_query(count: int, has_organisation: bool, *, organisation_id: int | None = None,
@@ -335,11 +360,23 @@ def parent_organisation(application: Application) -> Organisation | None:
     return compiled.first(_organisation_query, pk=pk) if pk else None
 
 
+def proposed_parent(application: Application) -> dict | None:
+    """The parent organisation not yet on Sandes that the form names, as the form checked it:
+    {"name": its name, stripped, "org_type": its type, or "" if not one}; None when the form
+    names none (another choice, or a name that shows nothing). No query."""
+    hierarchy = application.section_data(Section.HIERARCHY)
+    name = str(hierarchy.get("new_parent_name") or "").strip()[:200]
+    if hierarchy.get("parent_choice") != "new" or not has_visible_characters(name):
+        return None
+    org_type = hierarchy.get("new_parent_type")
+    return {"name": name, "org_type": org_type if org_type in OrganisationType.values else ""}
+
+
 def official_within(application: Application) -> int | None:
     """The id of the organisation whose accepted email domains count as official for the
-    application's competent authority: its own when it has one, else the existing one the
-    form places it under, else None (a new organisation on its own: only the official
-    suffixes count). No query."""
+    application's competent authority and nodal officer: its own when it has one, else the
+    existing one the form places it under, else None (a new organisation on its own: only
+    the official suffixes count). No query."""
     return application.organisation_id or parent_id(application)
 
 

@@ -21,8 +21,10 @@ from onboarding.application.selectors import (
     addresses_of_users,
     officer_addresses,
     officer_eligibility,
+    official_within,
     parent_id,
     parent_organisation,
+    proposed_parent,
     short_code_taken,
 )
 from onboarding.application.services import OfficerNotEligible, application_lock_for_officer, officer_lock
@@ -250,7 +252,8 @@ FINAL_APPROVALS = {workflow.Event.STATE_APPROVE, workflow.Event.APPEAL_OVERTURN}
 def _check_officer_may_become_admin(application: Application, stage: Stage) -> None:
     """Final approval makes the nodal officer the organisation's first admin: only
     while their account still earns it (active, with an official, verified primary
-    address)."""
+    address, at a domain accepted for an organisation only where it is official:
+    ``official_within``)."""
     if not application.nodal_officer.is_active:  # deactivated: it can no longer sign in
         raise ValidationError({"decision": _(
             "The nodal officer's account has been deactivated: they cannot be made the organisation's admin. "
@@ -259,7 +262,8 @@ def _check_officer_may_become_admin(application: Application, stage: Stage) -> N
             "The nodal officer's account has been deactivated: they cannot be made the organisation's admin. "
             "Reject the application, or approve it once their account is active again."
         )}, code="officer_not_eligible")
-    problem = officer_eligibility(application.nodal_officer)
+    # Their address's domain, if one accepted for an organisation, counts only where it is official.
+    problem = officer_eligibility(application.nodal_officer, within=official_within(application))
     if problem:
         raise ValidationError({"decision": (_(
             "The nodal officer can no longer be made the organisation's admin: %(problem)s An appeal cannot return "
@@ -552,13 +556,16 @@ def application_approve(
     """Final approval, inside the deciding transaction: the organisation becomes
     active with its email domains and the nodal officer its first admin (an
     organisation service), and the approval letter is queued for when the
-    transaction commits."""
+    transaction commits. A parent not yet on Sandes that the form names is none to
+    place it under: it is made with no parent, that parent's name and type kept with
+    its activation (the deciders were told: review_flags)."""
     data = application.section_data(Section.ORGANISATION)
     organisation = organisation_activate(
         organisation_id=application.organisation_id,
         attributes={**data, "name": data.get("name") or application.organisation_name},
         parent=parent_organisation(application), domains=_staff_domains(data.get("email_domains")),
         first_admin=application.nodal_officer, actor=actor, source=application.reference, request=request,
+        proposed_parent=proposed_parent(application),
     )
     application.organisation = organisation
     application.save(update_fields=["organisation"])

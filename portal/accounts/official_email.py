@@ -281,20 +281,21 @@ def classify_emails(addresses) -> dict[str, EmailVerdict]:
     return verdicts
 
 
-def classify_emails_within(pairs: Iterable[tuple[str, Hashable]], within_of: Callable[[set], dict[Hashable, int | None]]
-                           ) -> dict[tuple[str, Hashable], EmailVerdict]:
+def classify_emails_within(pairs: Iterable[tuple[str, Hashable]], within_of: Callable[[set], dict[Hashable, int | None]],
+                           *, rules: list[tuple[str, str]] | None = None) -> dict[tuple[str, Hashable], EmailVerdict]:
     """{(address, key): verdict} for each pair of ``pairs``, where ``within_of(keys)`` gives
     for each key the id of the one organisation its address is to be official for (None: one
     that does not exist yet). A domain a superadmin accepted off the official suffixes counts
     as official only for the organisation it was accepted for and the offices above it (as
     ``OrganisationDomain.objects.official_for`` has it), and for none where the id is None; an
     address at one accepted for another organisation is ACCEPTED_ELSEWHERE. For an address
-    that acts for one organisation (a competent authority's). Three queries at most, whatever
-    the number of pairs: the rules, who accepted the domains left undecided, and (only when one
-    was accepted) ``within_of`` for the keys of their addresses."""
+    that acts for one organisation (a competent authority's, a nodal officer's). Three queries
+    at most, whatever the number of pairs: the rules (unless given: ``email_rules()``), who
+    accepted the domains left undecided, and (only when one was accepted) ``within_of`` for
+    the keys of their addresses."""
     from portal.organisations.models import OrganisationDomain, at_or_above
 
-    rules = email_rules()
+    rules = email_rules() if rules is None else rules
     verdicts = {pair: classify_email(pair[0], rules=rules, registered=set()) for pair in set(pairs)}
     undecided = {verdict.domain for verdict in verdicts.values() if verdict.kind in (MANUAL_REVIEW, UNKNOWN)}
     if not undecided:
@@ -354,13 +355,22 @@ def explain_refusal(verdict, *, for_officer):
 ANY_ORGANISATION = object()
 
 
+def classify_email_within(address, within, *, rules=None) -> EmailVerdict:
+    """``classify_email(address)`` where ``within`` is the id of the one organisation the
+    address is to be official for, or None for one that does not exist yet
+    (``classify_emails_within``); ANY_ORGANISATION: a domain accepted for any organisation
+    counts. Two queries at most, as classify_email: the rules (unless given) and, only when
+    they decide nothing, who accepted the domain."""
+    if within is ANY_ORGANISATION:
+        return classify_email(address, rules=rules)
+    return classify_emails_within([(address, None)], lambda _keys: {None: within}, rules=rules)[address, None]
+
+
 def validate_official_email(address, *, for_officer=True, within=ANY_ORGANISATION):
     """Return the normalised address, or raise ValidationError saying why it is refused.
-    ``within``: the id of the one organisation the address is to be official for, or None
-    for one that does not exist yet (``classify_emails_within``); by default a domain
-    accepted for any organisation counts."""
-    verdict = (classify_email(address) if within is ANY_ORGANISATION
-               else classify_emails_within([(address, None)], lambda _keys: {None: within})[address, None])
+    ``within``: as ``classify_email_within`` has it; by default a domain accepted for any
+    organisation counts."""
+    verdict = classify_email_within(address, within)
     ok = verdict.eligible_as_officer if for_officer else verdict.is_official_mail
     if not ok:
         raise ValidationError(explain_refusal(verdict, for_officer=for_officer), code=f"email_{verdict.kind}")

@@ -58,17 +58,17 @@ REASON_MAX_LENGTH = 500
 ORGANISATION_FIELDS = ("name", "name_local", "short_code", "org_type", "level", "state", "district")
 
 
-def _domain_record(*, organisation: Organisation, domain: str, claim: DomainClaim) -> str:
+def _domain_record(*, organisation: Organisation, domain: str, claim: DomainClaim) -> OrganisationDomain:
     """Record a domain the organisation's staff use: official for it when it is under
     an official suffix and not official elsewhere; otherwise a claim, which never
-    makes an address official until a superadmin accepts it."""
+    makes an address official until a superadmin accepts it (the row left unverified)."""
     row, _created = OrganisationDomain.objects.get_or_create(organisation=organisation, domain=domain,
                                                              defaults={"claim": claim})
     if not row.is_verified:
         row.claim = claim
         row.is_verified = claim == DomainClaim.OFFICIAL_SUFFIX
         row.save(update_fields=["claim", "is_verified"])
-    return row.claim
+    return row
 
 
 def organisation_domain_accept(*, domain_id: int, actor: AnyUser, request: HttpRequest | None = None) -> OrganisationDomain:
@@ -124,11 +124,15 @@ def organisation_activate(
     actor: AbstractBaseUser | None,
     source: str,
     request: HttpRequest | None = None,
+    proposed_parent: dict | None = None,
 ) -> Organisation:
     """Make an organisation active (an existing pending one, or a new one from
     ``attributes``), with its staff email domains, and ``first_admin`` its first
     administrator (membership and guardian object permissions). Runs in the
-    caller's transaction (``source`` names what approved it, for the audit log)."""
+    caller's transaction (``source`` names what approved it, for the audit log).
+    ``proposed_parent``: the parent not yet on Sandes that its application named
+    ({"name", "org_type"}), kept with the activation's audit row, so that it can be
+    found and placed when that parent joins."""
     now = timezone.now()
     with transaction.atomic():
         if organisation_id:
@@ -147,10 +151,9 @@ def organisation_activate(
                 state="" if level == Level.CENTRAL else values["state"][:2], district=values["district"][:100],
                 parent=parent, status=OrganisationStatus.ACTIVE, activated_at=now,
             )
-        claims = {
-            domain: _domain_record(organisation=organisation, domain=domain, claim=claim)
-            for domain, claim in domain_claims_of(domains, organisation_id=organisation.pk).items()
-        }
+        rows = [_domain_record(organisation=organisation, domain=domain, claim=claim)
+                for domain, claim in domain_claims_of(domains, organisation_id=organisation.pk).items()]
+        claims = {row.domain: row.claim for row in rows}
         Membership.objects.update_or_create(organisation=organisation, user=first_admin,
                                             defaults={"role": MembershipRole.ADMIN, "is_active": True})
         assign_perm(ADMINISTER_ORGANISATION, first_admin, organisation)
@@ -158,9 +161,17 @@ def organisation_activate(
         audit_record(actor=actor, action=AuditAction.ORGANISATION_ACTIVATED, target=organisation, request=request,
                      old={"status": OrganisationStatus.PENDING},
                      new={"status": OrganisationStatus.ACTIVE, "application": source, "domains": domains,
-                          "claims": {domain: claim for domain, claim in claims.items() if claim != DomainClaim.OFFICIAL_SUFFIX}})
+                          "claims": {domain: claim for domain, claim in claims.items() if claim != DomainClaim.OFFICIAL_SUFFIX},
+                          **({"proposed_parent": proposed_parent} if proposed_parent else {})})
         audit_record(actor=actor, action=AuditAction.MEMBERSHIP_GRANTED, target=organisation, request=request,
                      new={"user": first_admin.email, "role": MembershipRole.ADMIN, "application": source})
+        # Each domain left waiting for a superadmin (the domain claims page) is claimed now, as
+        # its acceptance is recorded (organisation_domain_accept): none, no query.
+        audit_record_many([
+            {"action": AuditAction.DOMAIN_CLAIMED, "target": organisation,
+             "new": {"domain": row.domain, "claim": row.claim, "application": source}}
+            for row in rows if not row.is_verified
+        ], actor=actor, request=request)
     return organisation
 
 

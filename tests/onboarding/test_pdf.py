@@ -61,11 +61,16 @@ def _drop_mark_placements(writer):
             stream.set_data(MARK_PLACEMENT.sub(keep_glyph, stream.get_data()))
 
 
-def pdf_text(content):
-    """The text of a PDF as pypdf extracts it (see _drop_mark_placements)."""
+def page_texts(content):
+    """The text of each page of a PDF as pypdf extracts it (see _drop_mark_placements)."""
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(content)))
     _drop_mark_placements(writer)
-    return "\n".join(page.extract_text() for page in writer.pages)
+    return [page.extract_text() for page in writer.pages]
+
+
+def pdf_text(content):
+    """The text of a PDF as pypdf extracts it (see _drop_mark_placements)."""
+    return "\n".join(page_texts(content))
 
 
 def test_pdf_text_helper_keeps_real_spaces_and_would_see_a_lost_character():
@@ -522,3 +527,27 @@ def test_corrections_not_sent_yet_print_as_a_draft_not_as_the_submission(officer
     submit(officer_client, application, django_capture_on_commit_callbacks)
     text = pdf_text(b"".join(officer_client.get(f"/onboarding/{application.pk}/form.pdf").streaming_content))
     assert "Submission 2" in text and "DRAFT" not in text
+
+
+def test_every_page_of_a_draft_says_it_is_a_draft(officer_client, officer, django_capture_on_commit_callbacks):
+    """A draft's form is marked on every page, not only above its first section: a page
+    printed or sent on its own, past the first, is not taken for what was submitted. Most of
+    all a returned application changed since, whose footer carries the reference of the
+    submission it will replace (a draft never submitted had "DRAFT" in its footer only)."""
+    application = submit(officer_client, complete(officer_client, new_application(officer)),
+                         django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        Client().post(latest_link()[0], {"decision": "return", "remarks": "Correct the number of users."})
+    post_section(officer_client, application, "organisation", valid("organisation", approx_users="987654"))
+    pages = page_texts(download(officer_client, reload(application)))
+    assert len(pages) > 1
+    for number, text in enumerate(pages, 1):
+        assert "DRAFT" in text, (number, text)
+        assert "DRAFT — not yet submitted for approval" in squash(text), (number, text)
+    # Once sent, no page says so.
+    application = submit(officer_client, application, django_capture_on_commit_callbacks)
+    assert not any("DRAFT" in text for text in page_texts(download(officer_client, application)))
+    # A draft never submitted: the same notice on every page, besides its footer's "DRAFT".
+    application = complete(officer_client, new_application(officer))
+    pages = page_texts(download(officer_client, application))
+    assert len(pages) > 1 and all("DRAFT — not yet submitted for approval" in squash(text) for text in pages), pages

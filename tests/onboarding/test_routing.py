@@ -298,6 +298,52 @@ def test_a_domain_accepted_for_one_organisation_makes_no_competent_authority_of_
     assert f"The competent authority's address {authority} can no longer decide on this application" in officer_page
 
 
+def test_a_domain_accepted_for_one_organisation_makes_no_nodal_officer_of_another():
+    """The same rule for the nodal officer's own address (their account's): a student at
+    iitb.ac.in, a domain a superadmin accepted for IIT Bombay only, may start a draft (the
+    office may yet be placed under IIT Bombay) but is refused as the nodal officer of an
+    unrelated office at the field, what was typed kept, and so at submission; placed under
+    IIT Bombay, they may apply. A domain that becomes another organisation's before the
+    final approval makes nobody that office's admin: refused at the decision, saying why."""
+    iitb = OrganisationFactory(name="IIT Bombay", short_code="IITB")
+    OrganisationDomain.objects.create(organisation=iitb, domain="iitb.ac.in", is_verified=True, claim="not_official")
+    student = UserFactory(email="student@iitb.ac.in", full_name="A Student")
+    client = signed_in(student)
+    client.post("/onboarding/start/")
+    application = student.applications.get()
+    typed = {**VALID["nodal_officer"], "official_email": student.email}
+    tree = page(client.post(f"/onboarding/{application.pk}/section/nodal_officer/", typed))
+    error = field_error(tree, "official_email")
+    assert error.startswith(
+        "iitb.ac.in was accepted as official for another organisation only (and the offices above it), not for this "
+        "one: an address there cannot act for it. Official addresses end in one of: ")
+    assert error.endswith("(for example name@dept.gov.in). If this office reports to that organisation, choose it as "
+                          "the parent organisation (Place in the hierarchy); otherwise make an official address your "
+                          "account's email.")
+    assert field_value(tree, "official_email") == student.email
+    assert field_value(tree, "designation") == VALID["nodal_officer"]["designation"]
+    application.refresh_from_db()
+    assert application.status_of("nodal_officer") == "has_errors"
+    assert application.section_data("nodal_officer")["employee_code"] == VALID["nodal_officer"]["employee_code"]
+    with pytest.raises(ValidationError) as refused:
+        submitted_application(student)
+    assert "Nodal officer is not complete." in refused.value.messages
+
+    # Placed under IIT Bombay, the same address is its nodal officer's.
+    under_iitb = {**VALID, "hierarchy": {**VALID["hierarchy"], "parent_choice": "existing", "parent": str(iitb.pk)}}
+    application = authority_approved(student, under_iitb)
+
+    # The domain becomes another organisation's (its claim corrected): no final approval.
+    OrganisationDomain.objects.filter(domain="iitb.ac.in").update(organisation=OrganisationFactory(short_code="OTHR"))
+    response = signed_in(make_state_admin("MH")).post(f"/onboarding/queue/{state_step(application).pk}/",
+                                                      {"decision": "approve", "confirm": "on"})
+    assert field_error(page(response), "decision").startswith(
+        "The nodal officer can no longer be made the organisation's admin: iitb.ac.in was accepted as official for "
+        "another organisation only (and the offices above it), not for this one")
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE and application.organisation is None
+
+
 def test_return_for_correction_then_resubmission_shows_the_authority_what_changed(officer):
     application = submitted_application(officer)
     path, first_token = latest_link()
@@ -435,6 +481,32 @@ def test_final_approval_activates_the_organisation_and_issues_the_letter(officer
     # Issuing again (a redelivered task, the sweep) sends nothing twice.
     assert approval_letter_issue(application_id=application.pk) == letter
     assert len([m for m in OutboxMessage.objects.all() if m.subject.startswith("Approval letter")]) == 1
+    assert audit_verify() == []
+
+
+def test_a_parent_not_yet_on_sandes_is_put_to_the_deciders_and_recorded_with_the_activation(
+        officer, django_capture_on_commit_callbacks):
+    """The form may name a parent organisation not yet on Sandes (its name and type): there is
+    none to place the office under, so final approval makes it with no parent. The deciders
+    are told so before deciding, with what to do if that parent is on Sandes after all (return
+    the application, for the officer to choose it from the search), and the name is kept with
+    the activation in the audit log rather than dropped."""
+    hierarchy = {"parent_choice": "new", "parent": "", "new_parent_name": "  Commissionerate of Agriculture  ",
+                 "new_parent_type": "department"}
+    application = authority_approved(officer, {**VALID, "hierarchy": hierarchy})
+    admin = make_state_admin("MH")
+    tree = page(signed_in(admin).get(f"/onboarding/queue/{state_step(application).pk}/"))
+    assert "Name of the parent organisation Commissionerate of Agriculture" in tree.squashed_text()  # the answers
+    flags = tree.find("section", **{"aria-labelledby": "flags-heading"})
+    assert flags is not None and (
+        "The form names a parent organisation not yet on Sandes: Commissionerate of Agriculture (Department). Final "
+        "approval makes this organisation with no parent, recording that name with its activation; if that parent "
+        "is on Sandes already (under another name), return the application for correction so that the nodal "
+        "officer chooses it.") in flags.squashed_text()
+    application = approved_by_the_state(application, admin, django_capture_on_commit_callbacks)
+    assert application.organisation.parent is None
+    activated = AuditEvent.objects.get(action=AuditAction.ORGANISATION_ACTIVATED)
+    assert activated.new_values["proposed_parent"] == {"name": "Commissionerate of Agriculture", "org_type": "department"}
     assert audit_verify() == []
 
 

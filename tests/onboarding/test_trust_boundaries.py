@@ -19,6 +19,7 @@ from onboarding.models import Application, ApplicationDocument
 from portal import permissions
 from portal.accounts.official_email import OFFICIAL, classify_email
 from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import audit_verify
 from portal.organisations.models import DomainClaim, Membership, OrganisationDomain
 from tests.factories import (
     PASSWORD,
@@ -108,6 +109,29 @@ def test_only_a_superadmin_accepts_a_claim_and_the_acceptance_is_audited(admin):
     event = AuditEvent.objects.get(action=AuditAction.DOMAIN_ACCEPTED)
     assert event.actor_id == root.pk and event.new_values["domain"] == "agri-research.org"
     assert classify_email("someone@agri-research.org").kind == OFFICIAL
+
+
+def test_each_claim_made_at_final_approval_is_audited_as_a_claim(admin):
+    """A domain the form lists that final approval does not make official is a claim waiting
+    for a superadmin (the domain claims page): each is recorded as "Email domain claimed for an
+    organisation", the action the audit log offers to filter by, with why it is not official and
+    the application that listed it, as its acceptance is recorded as "accepted"; a domain made
+    official, or one accepted before, is no claim."""
+    OrganisationDomain.objects.create(organisation=OrganisationFactory(short_code="KRISHI"), domain="krishi.gov.in",
+                                      is_verified=True)
+    application = ApplicationFactory(data=with_domains("mahaagri.gov.in, agri-research.org, krishi.gov.in"))
+    organisation = approve(application, admin)
+    claimed = AuditEvent.objects.filter(action=AuditAction.DOMAIN_CLAIMED).order_by("id")
+    assert [(event.actor_id, event.target_id, event.new_values) for event in claimed] == [
+        (admin.pk, str(organisation.pk), {"domain": "agri-research.org", "claim": DomainClaim.NOT_OFFICIAL,
+                                          "application": application.reference}),
+        (admin.pk, str(organisation.pk), {"domain": "krishi.gov.in", "claim": DomainClaim.CLAIMED_ELSEWHERE,
+                                          "application": application.reference}),
+    ]
+    claim = OrganisationDomain.objects.get(organisation=organisation, domain="agri-research.org")
+    signed_in(make_superadmin()).post(f"/portal/organisations/domain-claims/{claim.pk}/accept/", {"confirm": "yes"})
+    assert AuditEvent.objects.filter(action=AuditAction.DOMAIN_ACCEPTED, target_id=str(organisation.pk)).exists()
+    assert audit_verify() == []
 
 
 def test_a_personal_mail_domain_is_never_accepted_as_official(admin):
