@@ -8,9 +8,11 @@
   after the last confirmation (verifying and reinstating count as one), a single-use
   link (portal/tokens.py: only its hash stored) is mailed to the official address;
   ``VERIFICATION_RECONFIRM_REMINDER_DAYS`` before the grace period ends, one reminder
-  with a fresh link; once ``VERIFICATION_RECONFIRM_GRACE_DAYS`` have passed without a
-  confirmation, the profile is suspended by the system (``system:reconfirmation``),
-  audited, and the person told. Every link expires when the grace period ends.
+  with a fresh link; once the grace period has ended without a confirmation, the profile
+  is suspended by the system (``system:reconfirmation``), audited, and the person told.
+  The grace period ends with the day (India's time) ``VERIFICATION_RECONFIRM_GRACE_DAYS``
+  after the request (GovernmentProfile.confirmation_deadline): the mails give that date,
+  and every link works to its end.
   None of these for a verification not in force (verified_in_force), whose link confirms nothing.
 
 Each job takes ids from a selector and hands them to a service, which claims the rows
@@ -34,6 +36,7 @@ from django.utils import timezone
 
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record, audit_record_many
+from portal.deadlines import deadline_passed_if_set_before
 from portal.organisations.models import Membership, MembershipRole
 from portal.organisations.services import organisation_admins_lapse
 from portal.tokens import token_digest, token_new
@@ -57,8 +60,10 @@ CONFIRM_PATH_PREFIX = r"/verification/confirm/"  # where the link's token stands
 
 # Selectors: which profiles are due (ids, oldest first) --------------------------------------
 
-def _grace() -> timedelta:
-    return timedelta(days=settings.VERIFICATION_RECONFIRM_GRACE_DAYS)
+def _asked_before_the_deadline_passed(now: datetime) -> datetime:
+    """Requests made before this instant have a deadline (confirmation_deadline) that had
+    passed by ``now``; those made at or after it have one still running."""
+    return deadline_passed_if_set_before(now, settings.VERIFICATION_RECONFIRM_GRACE_DAYS)
 
 
 def _lapsed(today) -> Q:
@@ -81,13 +86,14 @@ def _due_to_ask(now: datetime) -> Q:
 
 
 def _due_to_remind(now: datetime) -> Q:
-    remind = now - _grace() + timedelta(days=settings.VERIFICATION_RECONFIRM_REMINDER_DAYS)
+    remind = now - timedelta(days=settings.VERIFICATION_RECONFIRM_GRACE_DAYS
+                             - settings.VERIFICATION_RECONFIRM_REMINDER_DAYS)
     return _confirming(now) & Q(confirmation_reminded_at__isnull=True, confirmation_requested_at__lte=remind,
-                                confirmation_requested_at__gt=now - _grace())
+                                confirmation_requested_at__gte=_asked_before_the_deadline_passed(now))
 
 
 def _due_to_suspend(now: datetime) -> Q:
-    return _confirming(now) & Q(confirmation_requested_at__lte=now - _grace())
+    return _confirming(now) & Q(confirmation_requested_at__lt=_asked_before_the_deadline_passed(now))
 
 
 def _ids(condition: Q, limit: int) -> list[int]:
@@ -191,12 +197,13 @@ def confirm_url(raw: str) -> str:
 
 
 def _send_links(profiles: list[GovernmentProfile], *, template: str, now: datetime) -> None:
-    """A fresh link for each profile, expiring when its grace period ends, mailed to
-    its official address in the person's language (one INSERT each for links and mail)."""
+    """A fresh link for each profile, expiring when its grace period ends (at the end of
+    the day the mail gives), mailed to its official address in the person's language (one
+    INSERT each for links and mail)."""
     rows, messages = [], []
     for profile in profiles:
         raw, digest = token_new()
-        deadline = profile.confirmation_requested_at + _grace()
+        deadline = profile.confirmation_deadline
         rows.append(AddressConfirmation(profile=profile, token_hash=digest, email=profile.official_email,
                                         created_at=now, expires_at=deadline))
         messages.append(notifications.build_decision_mail(
