@@ -147,10 +147,14 @@ def _end_by_system(profiles: list[GovernmentProfile], *, to: str, reason_code: s
     (``template``, at their account's address or ``mail_to``, with the admin roles that
     ended with it), unless ``template`` is None. With ``ended_by``, a profile suspended for
     a reason keeps it (and its words), as being verified elsewhere leaves it: its audit row
-    carries that reason and ``ended_by`` says what ended it."""
+    carries that reason and ``ended_by`` says what ended it; one suspended for a reason that
+    changes has its old reason in the audit row's old values."""
     old = {profile.pk: profile.status for profile in profiles}
     kept = {profile.pk for profile in profiles
             if ended_by and profile.status == VerificationStatus.SUSPENDED and profile.reason_code}
+    old_reasons = {profile.pk: profile.reason_code for profile in profiles
+                   if profile.status == VerificationStatus.SUSPENDED and profile.reason_code
+                   and profile.pk not in kept and profile.reason_code != reason_code}
     ended = {"status": to, "decided_at": now, "decided_by": None, "decided_by_email": ""}
     GovernmentProfile.objects.filter(pk__in=list(old)).exclude(pk__in=kept).update(
         **ended, reason_code=reason_code, reason="")
@@ -162,7 +166,9 @@ def _end_by_system(profiles: list[GovernmentProfile], *, to: str, reason_code: s
             profile.reason_code, profile.reason = reason_code, ""
     ended_roles = _end_memberships(profiles)
     audit_record_many([
-        {"action": action, "target": profile, "actor_role": actor_role, "old": {"status": old[profile.pk]},
+        {"action": action, "target": profile, "actor_role": actor_role,
+         "old": {"status": old[profile.pk],
+                 **({"reason_code": old_reasons[profile.pk]} if profile.pk in old_reasons else {})},
          "new": {"status": to, "user": profile.user.email, "organisation": profile.organisation_id,
                  "reason_code": profile.reason_code, "superannuation_date": profile.superannuation_date,
                  "confirmation_requested_at": profile.confirmation_requested_at,
@@ -259,7 +265,13 @@ def profiles_suspend_address_removed(*, user_id: int, email: str, now: datetime 
     system, and the person told at their account's address. The address no longer
     proves anything about them: someone else may confirm it next (a successor in the
     post), and the verification API answers for it. An administrator may reinstate the
-    verification once the person has confirmed the address again. Returns how many."""
+    verification once the person has confirmed the address again; or the person asks
+    again with a new address (models.STANDING), and verifying that ends this one.
+    One the system suspended already, the address's yearly confirmation never having
+    come (often because it no longer reached them), rests on the address gone just the
+    same: its reason becomes this one (audited), so that asking again is open to them.
+    An administrator's suspension, for a reason of theirs, stays as they left it.
+    Returns how many."""
     now = now or timezone.now()
     email = (email or "").strip().lower()
     with transaction.atomic():
@@ -270,8 +282,10 @@ def profiles_suspend_address_removed(*, user_id: int, email: str, now: datetime 
                          .order_by("-primary", "id").values_list("email", flat=True))
         if email in (address.lower() for address in confirmed):
             return 0  # still confirmed on the account
+        resting = Q(status=VerificationStatus.VERIFIED) | Q(status=VerificationStatus.SUSPENDED,
+                                                             reason_code=EndReason.UNCONFIRMED)
         profiles = list(
-            GovernmentProfile.objects.filter(user_id=user_id, official_email=email, status=VerificationStatus.VERIFIED)
+            GovernmentProfile.objects.filter(resting, user_id=user_id, official_email=email)
             .select_related("user", "organisation").select_for_update(of=("self",)).order_by("id")
         )
         if profiles:
