@@ -8,8 +8,9 @@
   after the last confirmation (verifying and reinstating count as one), a single-use
   link (portal/tokens.py: only its hash stored) is mailed to the official address;
   ``VERIFICATION_RECONFIRM_REMINDER_DAYS`` before the grace period ends, one reminder
-  with a fresh link; once the grace period has ended without a confirmation, the profile
-  is suspended by the system (``system:reconfirmation``), audited, and the person told.
+  with a fresh link (each audited, by ``system:reconfirmation``, with the address the link
+  went to); once the grace period has ended without a confirmation, the profile is
+  suspended by the system (``system:reconfirmation``), audited, and the person told.
   The grace period ends with the day (India's time) ``VERIFICATION_RECONFIRM_GRACE_DAYS``
   after the request (GovernmentProfile.confirmation_deadline): the mails give that date,
   and every link works to its end.
@@ -53,7 +54,7 @@ from verification.models import (
 from verification.services import person_lock
 
 SUPERANNUATION = "system:superannuation"  # who acts in the audit log when a verification lapses
-RECONFIRMATION = "system:reconfirmation"  # ... and when an unconfirmed one is suspended
+RECONFIRMATION = "system:reconfirmation"  # ... when the yearly confirmation is asked, reminded, or not made
 ADDRESS_REMOVED = "system:address_removed"  # ... and when its official address leaves the account
 CONFIRM_PATH_PREFIX = r"/verification/confirm/"  # where the link's token stands (portal/redaction.py)
 
@@ -202,11 +203,12 @@ def confirm_url(raw: str) -> str:
     return f"{settings.SITE_URL}{reverse('verification:confirm_link', kwargs={'token': raw})}"
 
 
-def _send_links(profiles: list[GovernmentProfile], *, template: str, now: datetime) -> None:
+def _send_links(profiles: list[GovernmentProfile], *, template: str, action: AuditAction, now: datetime) -> None:
     """A fresh link for each profile, expiring when its grace period ends (at the end of
-    the day the mail gives), mailed to its official address in the person's language (one
-    INSERT each for links and mail)."""
-    rows, messages = [], []
+    the day the mail gives), mailed to its official address in the person's language,
+    audited as ``action`` by the system (``system:reconfirmation``) with the address it
+    went to (one INSERT each for links and mail, and the audit chain's queries)."""
+    rows, messages, events = [], [], []
     for profile in profiles:
         raw, digest = token_new()
         deadline = profile.confirmation_deadline
@@ -216,8 +218,13 @@ def _send_links(profiles: list[GovernmentProfile], *, template: str, now: dateti
             profile=profile, template=template, to=profile.official_email,
             context={"link": confirm_url(raw), "deadline": deadline},
         ))
+        events.append({"action": action, "target": profile, "actor_role": RECONFIRMATION,
+                       "new": {"email": profile.official_email, "user": profile.user.email,
+                               "organisation": profile.organisation_id,
+                               "confirmation_requested_at": profile.confirmation_requested_at, "deadline": deadline}})
     AddressConfirmation.objects.bulk_create(rows)
     notifications.send_many(messages)
+    audit_record_many(events)
 
 
 def confirmations_request(*, profile_ids: Iterable[int], now: datetime | None = None) -> int:
@@ -230,7 +237,8 @@ def confirmations_request(*, profile_ids: Iterable[int], now: datetime | None = 
             GovernmentProfile.objects.filter(pk__in=[p.pk for p in profiles]).update(confirmation_requested_at=now)
             for profile in profiles:
                 profile.confirmation_requested_at = now
-            _send_links(profiles, template="confirm_address", now=now)
+            _send_links(profiles, template="confirm_address", action=AuditAction.VERIFICATION_CONFIRMATION_REQUESTED,
+                        now=now)
     return len(profiles)
 
 
@@ -242,7 +250,8 @@ def confirmations_remind(*, profile_ids: Iterable[int], now: datetime | None = N
         profiles = _claim(profile_ids, _due_to_remind(now))
         if profiles:
             GovernmentProfile.objects.filter(pk__in=[p.pk for p in profiles]).update(confirmation_reminded_at=now)
-            _send_links(profiles, template="confirm_address_reminder", now=now)
+            _send_links(profiles, template="confirm_address_reminder",
+                        action=AuditAction.VERIFICATION_CONFIRMATION_REMINDED, now=now)
     return len(profiles)
 
 

@@ -94,6 +94,10 @@ class AuditAction(models.TextChoices):
     VERIFICATION_NAME_ACCEPTED = "verification.name_accepted", _("Name changed by the person accepted as verified")
     USER_LOGGED_OUT = "user.logged_out", _("User logged out")
     USER_RECOVERY_CODE_USED = "user.recovery_code_used", _("Recovery code used instead of the second factor")
+    VERIFICATION_CONFIRMATION_REQUESTED = "verification.confirmation_requested", _(
+        "Official address asked to be confirmed for the year")
+    VERIFICATION_CONFIRMATION_REMINDED = "verification.confirmation_reminded", _(
+        "Reminder to confirm the official address sent")
 
 
 class AuditEvent(models.Model):

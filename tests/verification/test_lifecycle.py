@@ -255,6 +255,53 @@ def test_the_deadline_is_a_day_in_indias_time_not_in_utc(world, due):
     assert run_reconfirmation(datetime(2027, 2, 6, 0, 30, tzinfo=IST))["suspended"] == 1
 
 
+def test_the_yearly_request_and_its_reminder_are_in_the_profiles_history(world, due):
+    """The request and its reminder each mail a link that decides whether the person is
+    suspended: each is audited (the administrators read the profile's history before
+    reinstating), by the yearly confirmation, with the address the link went to kept in
+    the personal part, and the deadline told."""
+    run_reconfirmation(START + YEAR)
+    [asked] = events("verification.confirmation_requested", due)
+    run_reconfirmation(START + YEAR + timedelta(days=23))
+    [reminded] = events("verification.confirmation_reminded", due)
+    for event, at in ((asked, START + YEAR), (reminded, START + YEAR + timedelta(days=23))):
+        assert event.actor_id is None and event.actor_role == lifecycle.RECONFIRMATION
+        new = dict(event.new_values)
+        assert (datetime.fromisoformat(new.pop("confirmation_requested_at")),
+                datetime.fromisoformat(new.pop("deadline"))) == (START + YEAR, END_OF_DEADLINE)
+        assert new == {"email": "asha.k@pune.mahaagri.gov.in", "user": world["person"].email,
+                       "organisation": world["office"].pk}
+        assert {"email", "user"} <= set(event.personal_keys)
+        assert event.created_at == at
+    history = signed_in(world["admin_office"]).get(f"/verification/profiles/{due.pk}/").content.decode()
+    assert "Official address asked to be confirmed for the year" in history
+    assert "Reminder to confirm the official address sent" in history
+    before = counts()
+    assert run_reconfirmation(START + YEAR + timedelta(days=24)) == {"asked": 0, "reminded": 0, "suspended": 0}
+    assert counts() == before
+
+
+def test_a_request_or_reminder_batchs_queries_do_not_depend_on_its_size(world, django_assert_num_queries):
+    def links(n):
+        with time_machine.travel(START, tick=False):
+            ids = [GovernmentProfileFactory(status=VerificationStatus.VERIFIED, organisation=world["office"],
+                                            address_confirmed_at=START).pk for _ in range(n)]
+        # (savepoint) claim, mark, links, outbox, audit (savepoint, lock head, read head, insert,
+        # move head, release), (release)
+        with time_machine.travel(START + YEAR, tick=False), django_assert_num_queries(QUERIES_PER_LINKS_BATCH):
+            assert lifecycle.confirmations_request(profile_ids=ids) == n
+        with time_machine.travel(START + YEAR + timedelta(days=23), tick=False), \
+                django_assert_num_queries(QUERIES_PER_LINKS_BATCH):
+            assert lifecycle.confirmations_remind(profile_ids=ids) == n
+
+    links(1)
+    links(12)
+
+
+# Counted once, here, for both sizes above; SQLite takes no advisory lock for the audit chain.
+QUERIES_PER_LINKS_BATCH = 12 if connection.vendor == "postgresql" else 11
+
+
 def test_a_late_first_run_sends_no_reminder_and_suspends_at_the_end_of_the_grace_period(world, due):
     """The beat was down for weeks: the request goes out, its reminder comes a grace period later at the earliest."""
     assert run_reconfirmation(START + YEAR + timedelta(days=100)) == {"asked": 1, "reminded": 0, "suspended": 0}
