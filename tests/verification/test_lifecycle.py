@@ -586,4 +586,39 @@ def test_the_admins_see_when_the_address_was_last_confirmed_and_a_request_waitin
     run_reconfirmation(START + YEAR)
     html = signed_in(world["admin_office"]).get(f"/verification/profiles/{due.pk}/").content.decode()
     assert "Official address confirmed" in html and "5 January 2026" in html
-    assert "asked again on 5 January 2027, not yet confirmed" in html
+    assert "asked again on 5 January 2027, to confirm by 4 February 2027; not yet confirmed" in html
+
+
+AWAITED = {
+    "en": "Confirm your official address for District Agriculture Office, Pune: we emailed a link to "
+          "asha.k@pune.mahaagri.gov.in. Open it and press the button by 4 February 2027",
+    "hi": "हमने asha.k@pune.mahaagri.gov.in पर एक लिंक ईमेल किया है। उसे खोलें और 4 फ़रवरी 2027 तक बटन दबाएँ",
+    "mr": "आम्ही asha.k@pune.mahaagri.gov.in वर एक लिंक ईमेल केली आहे. ती उघडा आणि 4 फेब्रुवारी 2027 पर्यंत बटण दाबा",
+}
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_the_person_sees_that_a_confirmation_is_awaited_where_the_link_went_and_by_when(world, due, language):
+    """The link went to the official address, perhaps the very one that no longer reaches
+    them: the person's own page says a confirmation is awaited, where the link went and
+    the date by which, while it is (not before it is asked, nor once confirmed)."""
+    def page(at):
+        with time_machine.travel(at, tick=False):
+            return signed_in(world["person"]).get("/verification/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    assert AWAITED[language] not in page(START + YEAR - timedelta(hours=1))
+    run_reconfirmation(START + YEAR)
+    html = page(START + YEAR + timedelta(days=1))
+    assert AWAITED[language] in html
+    assert html.count("asha.k@pune.mahaagri.gov.in") == 1
+    with time_machine.travel(START + YEAR + timedelta(days=2), tick=False):
+        lifecycle.address_confirm(digest=AddressConfirmation.objects.get(profile=due).token_hash)
+    assert AWAITED[language] not in page(START + YEAR + timedelta(days=2))
+
+
+def test_nothing_is_said_to_be_awaited_of_a_verification_suspended_for_want_of_it(world, due):
+    run_reconfirmation(START + YEAR)
+    run_reconfirmation(END_OF_DEADLINE + timedelta(minutes=30))
+    with time_machine.travel(END_OF_DEADLINE + timedelta(hours=1), tick=False):
+        html = signed_in(world["person"]).get("/verification/").content.decode()
+    assert "Official address not confirmed in time" in html and "press the button" not in html
