@@ -561,7 +561,8 @@ API_REFUSED_PER_MINUTE = env_number("API_REFUSED_PER_MINUTE", 30, 1, 1_000_000)
 # Verification lifecycle (verification/lifecycle.py) ---------------------------
 # Each verified person confirms every VERIFICATION_RECONFIRM_DAYS that their official
 # address still reaches them: one reminder this many days before the grace period
-# ends, and suspension once it has ended without a confirmation.
+# ends, and suspension once it has ended without a confirmation (it ends with the day,
+# in India's time, GRACE_DAYS after the request: the date the mails give).
 VERIFICATION_RECONFIRM_DAYS = env_number("VERIFICATION_RECONFIRM_DAYS", 365, 1, 3650)
 VERIFICATION_RECONFIRM_GRACE_DAYS = env_number("VERIFICATION_RECONFIRM_GRACE_DAYS", 30, 1, 365)
 VERIFICATION_RECONFIRM_REMINDER_DAYS = env_number(

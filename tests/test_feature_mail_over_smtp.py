@@ -205,9 +205,9 @@ def test_the_yearly_confirmation_its_reminder_and_the_suspension_decode_exactly(
         profile = verified(organisation, language, official_email=official, address_confirmed_at=START,
                            user=UserFactory(email=f"asha.{language}@gmail.com"))
     asked = START + YEAR
-    deadline = asked + timedelta(days=settings.VERIFICATION_RECONFIRM_GRACE_DAYS)
+    deadline = datetime(2027, 2, 4, 23, 59, 59, 999999, tzinfo=IST)  # the end of that day in India
     steps = [("confirm_address", asked, official), ("confirm_address_reminder", asked + timedelta(days=23), official),
-             ("unconfirmed_suspended", asked + timedelta(days=30), profile.user.email)]
+             ("unconfirmed_suspended", deadline + timedelta(minutes=30), profile.user.email)]
     for template, at, to in steps:
         [(raw, message)] = run_at(at, django_capture_on_commit_callbacks, smtp_server, tasks.address_reconfirmation)
         profile.refresh_from_db()

@@ -8,9 +8,12 @@
   after the last confirmation (verifying and reinstating count as one), a single-use
   link (portal/tokens.py: only its hash stored) is mailed to the official address;
   ``VERIFICATION_RECONFIRM_REMINDER_DAYS`` before the grace period ends, one reminder
-  with a fresh link; once ``VERIFICATION_RECONFIRM_GRACE_DAYS`` have passed without a
-  confirmation, the profile is suspended by the system (``system:reconfirmation``),
-  audited, and the person told. Every link expires when the grace period ends.
+  with a fresh link (each audited, by ``system:reconfirmation``, with the address the link
+  went to); once the grace period has ended without a confirmation, the profile is
+  suspended by the system (``system:reconfirmation``), audited, and the person told.
+  The grace period ends with the day (India's time) ``VERIFICATION_RECONFIRM_GRACE_DAYS``
+  after the request (GovernmentProfile.confirmation_deadline): the mails give that date,
+  and every link works to its end.
   None of these for a verification not in force (verified_in_force), whose link confirms nothing.
 
 Each job takes ids from a selector and hands them to a service, which claims the rows
@@ -34,6 +37,7 @@ from django.utils import timezone
 
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record, audit_record_many
+from portal.deadlines import deadline_passed_if_set_before
 from portal.organisations.models import Membership, MembershipRole
 from portal.organisations.services import organisation_admins_lapse
 from portal.tokens import token_digest, token_new
@@ -50,15 +54,17 @@ from verification.models import (
 from verification.services import person_lock
 
 SUPERANNUATION = "system:superannuation"  # who acts in the audit log when a verification lapses
-RECONFIRMATION = "system:reconfirmation"  # ... and when an unconfirmed one is suspended
+RECONFIRMATION = "system:reconfirmation"  # ... when the yearly confirmation is asked, reminded, or not made
 ADDRESS_REMOVED = "system:address_removed"  # ... and when its official address leaves the account
 CONFIRM_PATH_PREFIX = r"/verification/confirm/"  # where the link's token stands (portal/redaction.py)
 
 
 # Selectors: which profiles are due (ids, oldest first) --------------------------------------
 
-def _grace() -> timedelta:
-    return timedelta(days=settings.VERIFICATION_RECONFIRM_GRACE_DAYS)
+def _asked_before_the_deadline_passed(now: datetime) -> datetime:
+    """Requests made before this instant have a deadline (confirmation_deadline) that had
+    passed by ``now``; those made at or after it have one still running."""
+    return deadline_passed_if_set_before(now, settings.VERIFICATION_RECONFIRM_GRACE_DAYS)
 
 
 def _lapsed(today) -> Q:
@@ -81,13 +87,14 @@ def _due_to_ask(now: datetime) -> Q:
 
 
 def _due_to_remind(now: datetime) -> Q:
-    remind = now - _grace() + timedelta(days=settings.VERIFICATION_RECONFIRM_REMINDER_DAYS)
+    remind = now - timedelta(days=settings.VERIFICATION_RECONFIRM_GRACE_DAYS
+                             - settings.VERIFICATION_RECONFIRM_REMINDER_DAYS)
     return _confirming(now) & Q(confirmation_reminded_at__isnull=True, confirmation_requested_at__lte=remind,
-                                confirmation_requested_at__gt=now - _grace())
+                                confirmation_requested_at__gte=_asked_before_the_deadline_passed(now))
 
 
 def _due_to_suspend(now: datetime) -> Q:
-    return _confirming(now) & Q(confirmation_requested_at__lte=now - _grace())
+    return _confirming(now) & Q(confirmation_requested_at__lt=_asked_before_the_deadline_passed(now))
 
 
 def _ids(condition: Q, limit: int) -> list[int]:
@@ -141,10 +148,14 @@ def _end_by_system(profiles: list[GovernmentProfile], *, to: str, reason_code: s
     (``template``, at their account's address or ``mail_to``, with the admin roles that
     ended with it), unless ``template`` is None. With ``ended_by``, a profile suspended for
     a reason keeps it (and its words), as being verified elsewhere leaves it: its audit row
-    carries that reason and ``ended_by`` says what ended it."""
+    carries that reason and ``ended_by`` says what ended it; one suspended for a reason that
+    changes has its old reason in the audit row's old values."""
     old = {profile.pk: profile.status for profile in profiles}
     kept = {profile.pk for profile in profiles
             if ended_by and profile.status == VerificationStatus.SUSPENDED and profile.reason_code}
+    old_reasons = {profile.pk: profile.reason_code for profile in profiles
+                   if profile.status == VerificationStatus.SUSPENDED and profile.reason_code
+                   and profile.pk not in kept and profile.reason_code != reason_code}
     ended = {"status": to, "decided_at": now, "decided_by": None, "decided_by_email": ""}
     GovernmentProfile.objects.filter(pk__in=list(old)).exclude(pk__in=kept).update(
         **ended, reason_code=reason_code, reason="")
@@ -156,7 +167,9 @@ def _end_by_system(profiles: list[GovernmentProfile], *, to: str, reason_code: s
             profile.reason_code, profile.reason = reason_code, ""
     ended_roles = _end_memberships(profiles)
     audit_record_many([
-        {"action": action, "target": profile, "actor_role": actor_role, "old": {"status": old[profile.pk]},
+        {"action": action, "target": profile, "actor_role": actor_role,
+         "old": {"status": old[profile.pk],
+                 **({"reason_code": old_reasons[profile.pk]} if profile.pk in old_reasons else {})},
          "new": {"status": to, "user": profile.user.email, "organisation": profile.organisation_id,
                  "reason_code": profile.reason_code, "superannuation_date": profile.superannuation_date,
                  "confirmation_requested_at": profile.confirmation_requested_at,
@@ -190,21 +203,28 @@ def confirm_url(raw: str) -> str:
     return f"{settings.SITE_URL}{reverse('verification:confirm_link', kwargs={'token': raw})}"
 
 
-def _send_links(profiles: list[GovernmentProfile], *, template: str, now: datetime) -> None:
-    """A fresh link for each profile, expiring when its grace period ends, mailed to
-    its official address in the person's language (one INSERT each for links and mail)."""
-    rows, messages = [], []
+def _send_links(profiles: list[GovernmentProfile], *, template: str, action: AuditAction, now: datetime) -> None:
+    """A fresh link for each profile, expiring when its grace period ends (at the end of
+    the day the mail gives), mailed to its official address in the person's language,
+    audited as ``action`` by the system (``system:reconfirmation``) with the address it
+    went to (one INSERT each for links and mail, and the audit chain's queries)."""
+    rows, messages, events = [], [], []
     for profile in profiles:
         raw, digest = token_new()
-        deadline = profile.confirmation_requested_at + _grace()
+        deadline = profile.confirmation_deadline
         rows.append(AddressConfirmation(profile=profile, token_hash=digest, email=profile.official_email,
                                         created_at=now, expires_at=deadline))
         messages.append(notifications.build_decision_mail(
             profile=profile, template=template, to=profile.official_email,
             context={"link": confirm_url(raw), "deadline": deadline},
         ))
+        events.append({"action": action, "target": profile, "actor_role": RECONFIRMATION,
+                       "new": {"email": profile.official_email, "user": profile.user.email,
+                               "organisation": profile.organisation_id,
+                               "confirmation_requested_at": profile.confirmation_requested_at, "deadline": deadline}})
     AddressConfirmation.objects.bulk_create(rows)
     notifications.send_many(messages)
+    audit_record_many(events)
 
 
 def confirmations_request(*, profile_ids: Iterable[int], now: datetime | None = None) -> int:
@@ -217,7 +237,8 @@ def confirmations_request(*, profile_ids: Iterable[int], now: datetime | None = 
             GovernmentProfile.objects.filter(pk__in=[p.pk for p in profiles]).update(confirmation_requested_at=now)
             for profile in profiles:
                 profile.confirmation_requested_at = now
-            _send_links(profiles, template="confirm_address", now=now)
+            _send_links(profiles, template="confirm_address", action=AuditAction.VERIFICATION_CONFIRMATION_REQUESTED,
+                        now=now)
     return len(profiles)
 
 
@@ -229,7 +250,8 @@ def confirmations_remind(*, profile_ids: Iterable[int], now: datetime | None = N
         profiles = _claim(profile_ids, _due_to_remind(now))
         if profiles:
             GovernmentProfile.objects.filter(pk__in=[p.pk for p in profiles]).update(confirmation_reminded_at=now)
-            _send_links(profiles, template="confirm_address_reminder", now=now)
+            _send_links(profiles, template="confirm_address_reminder",
+                        action=AuditAction.VERIFICATION_CONFIRMATION_REMINDED, now=now)
     return len(profiles)
 
 
@@ -252,7 +274,13 @@ def profiles_suspend_address_removed(*, user_id: int, email: str, now: datetime 
     system, and the person told at their account's address. The address no longer
     proves anything about them: someone else may confirm it next (a successor in the
     post), and the verification API answers for it. An administrator may reinstate the
-    verification once the person has confirmed the address again. Returns how many."""
+    verification once the person has confirmed the address again; or the person asks
+    again with a new address (models.STANDING), and verifying that ends this one.
+    One the system suspended already, the address's yearly confirmation never having
+    come (often because it no longer reached them), rests on the address gone just the
+    same: its reason becomes this one (audited), so that asking again is open to them.
+    An administrator's suspension, for a reason of theirs, stays as they left it.
+    Returns how many."""
     now = now or timezone.now()
     email = (email or "").strip().lower()
     with transaction.atomic():
@@ -263,8 +291,10 @@ def profiles_suspend_address_removed(*, user_id: int, email: str, now: datetime 
                          .order_by("-primary", "id").values_list("email", flat=True))
         if email in (address.lower() for address in confirmed):
             return 0  # still confirmed on the account
+        resting = Q(status=VerificationStatus.VERIFIED) | Q(status=VerificationStatus.SUSPENDED,
+                                                             reason_code=EndReason.UNCONFIRMED)
         profiles = list(
-            GovernmentProfile.objects.filter(user_id=user_id, official_email=email, status=VerificationStatus.VERIFIED)
+            GovernmentProfile.objects.filter(resting, user_id=user_id, official_email=email)
             .select_related("user", "organisation").select_for_update(of=("self",)).order_by("id")
         )
         if profiles:

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from portal.deadlines import end_of_local_day
 from portal.organisations.models import OrganisationStatus
 
 
@@ -200,6 +201,17 @@ class GovernmentProfile(models.Model):
     @property
     def is_held(self):
         return self.status in HELD_STATUSES
+
+    @property
+    def confirmation_deadline(self):
+        """When this year's request to confirm the official address runs out, or None when
+        none is open: the end of the day (India's time) VERIFICATION_RECONFIRM_GRACE_DAYS
+        after the request. The mails and pages give that date, so the whole of it is the
+        person's: the links work, and the verification stands, until it ends
+        (verification/lifecycle.py)."""
+        if self.confirmation_requested_at is None:
+            return None
+        return end_of_local_day(self.confirmation_requested_at, settings.VERIFICATION_RECONFIRM_GRACE_DAYS)
 
     @property
     def name_changed(self) -> bool:

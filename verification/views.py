@@ -54,6 +54,10 @@ def mine(request):
     context = {
         "profiles": profiles,
         "verified": any(profile.in_force for profile in profiles),
+        # This year's confirmation of the official address, while it is awaited: the link
+        # went to that address (perhaps one that no longer reaches the person).
+        "awaiting": next((profile for profile in profiles if profile.in_force and profile.confirmation_requested_at),
+                         None),
         "decider": decider,
         "all_organisations": decider and is_superadmin(request.user),
         "administered": administered_with_pending(request.user) if decider else [],

@@ -12,7 +12,7 @@ The number of queries does not depend on the number of steps: bulk selects,
 conditional bulk updates and bulk inserts only.
 """
 
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -25,6 +25,7 @@ from onboarding.approval.tokens import review_url, token_build
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, AuthorityToken, Decision, Stage
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
+from portal.deadlines import deadline_passed_if_set_before, end_of_local_day
 
 
 def _claim(queryset: QuerySet[ApprovalStep], field: str, now: datetime, limit: int | None) -> list[ApprovalStep]:
@@ -171,14 +172,6 @@ def undecided_steps_assign(*, limit: int | None = None) -> int:
     return len(found)
 
 
-def end_of_local_day(moment: datetime, days: int) -> datetime:
-    """The last instant of the portal's local day (settings.TIME_ZONE) ``days`` days after
-    the one ``moment`` falls on: a deadline told as a date ("by 12 March") ends with that
-    date, wherever in the day it was set."""
-    last_day = timezone.localdate(moment) + timedelta(days=days)
-    return datetime.combine(last_day, time.max, tzinfo=timezone.get_current_timezone())
-
-
 def appeal_until(rejected_at: datetime) -> datetime:
     """The end of the appeal period of a rejection decided at ``rejected_at``: the end of
     the portal's local day ONBOARDING_APPEAL_WINDOW_DAYS days after it. The officer is told
@@ -189,8 +182,7 @@ def appeal_until(rejected_at: datetime) -> datetime:
 def appeal_rejected_before(now: datetime) -> datetime:
     """Rejections decided before this instant have an appeal period that ended before
     ``now`` (appeal_until's rule, for the query that makes them final)."""
-    first_day_open = timezone.localdate(now) - timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS)
-    return datetime.combine(first_day_open, time.min, tzinfo=timezone.get_current_timezone())
+    return deadline_passed_if_set_before(now, settings.ONBOARDING_APPEAL_WINDOW_DAYS)
 
 
 def rejections_finalise(*, now: datetime | None = None, limit: int = 1000) -> int:

@@ -29,7 +29,7 @@ from onboarding.application.selectors import (
 )
 from onboarding.application.services import OfficerNotEligible, application_lock_for_officer, officer_lock
 from onboarding.application.validators import clean_staff_domains
-from onboarding.approval.deadlines import appeal_until, end_of_local_day
+from onboarding.approval.deadlines import appeal_until
 from onboarding.approval.selectors import (
     Tell,
     authorities_refused,
@@ -55,6 +55,7 @@ from portal.accounts.official_email import normalise_address
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.client import request_meta
+from portal.deadlines import end_of_local_day
 from portal.limits import refuse_over
 from portal.organisations.models import Organisation, OrganisationStatus
 from portal.organisations.services import organisation_activate, short_code_lock

@@ -96,6 +96,10 @@ class AuditAction(models.TextChoices):
     USER_RECOVERY_CODE_USED = "user.recovery_code_used", _("Recovery code used instead of the second factor")
     USER_LOGIN_FAILED = "user.login_failed", _("Wrong password refused")
     USER_SECOND_FACTOR_FAILED = "user.second_factor_failed", _("Wrong second-factor code refused")
+    VERIFICATION_CONFIRMATION_REQUESTED = "verification.confirmation_requested", _(
+        "Official address asked to be confirmed for the year")
+    VERIFICATION_CONFIRMATION_REMINDED = "verification.confirmation_reminded", _(
+        "Reminder to confirm the official address sent")
 
 
 class AuditEvent(models.Model):

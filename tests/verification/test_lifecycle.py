@@ -32,6 +32,9 @@ IST = ZoneInfo("Asia/Kolkata")
 START = datetime(2026, 1, 5, 10, 0, tzinfo=IST)
 LINK = re.compile(r"http://127\.0\.0\.1:8000(/verification/confirm/[A-Za-z0-9_-]{43}/)")
 YEAR = timedelta(days=365)
+# The deadline of the request made at START + YEAR (10:00 in India): the end of the day,
+# in India's time, 30 days later (VERIFICATION_RECONFIRM_GRACE_DAYS), the date the mails give.
+END_OF_DEADLINE = datetime(2027, 2, 4, 23, 59, 59, 999999, tzinfo=IST)
 
 
 def member(profile):
@@ -191,7 +194,7 @@ def test_a_year_after_verification_the_official_address_is_asked_once(world, due
     assert messages_to(world["person"].email) == []  # to the official address, not the account's
     assert "4 फेब्रुवारी 2027" in mail.body and link_in(mail)  # in Marathi: the deadline's month
     [link] = AddressConfirmation.objects.filter(profile=due)
-    assert link.expires_at == START + YEAR + timedelta(days=30) and link.email == "asha.k@pune.mahaagri.gov.in"
+    assert link.expires_at == END_OF_DEADLINE and link.email == "asha.k@pune.mahaagri.gov.in"
     assert len(link.token_hash) == 64 and link_in(mail).split("/")[-2] not in link.token_hash  # only the hash kept
     before = counts()
     assert run_reconfirmation(START + YEAR + timedelta(days=1)) == {"asked": 0, "reminded": 0, "suspended": 0}
@@ -206,8 +209,9 @@ def test_one_reminder_then_suspension_after_the_grace_period(world, due):
     assert run_reconfirmation(asked + timedelta(days=24)) == {"asked": 0, "reminded": 0, "suspended": 0}
     first, reminder = messages_to("asha.k@pune.mahaagri.gov.in")
     assert link_in(first) != link_in(reminder)
-    assert AddressConfirmation.objects.filter(profile=due, expires_at=asked + timedelta(days=30)).count() == 2
-    assert run_reconfirmation(asked + timedelta(days=30)) == {"asked": 0, "reminded": 0, "suspended": 1}
+    assert AddressConfirmation.objects.filter(profile=due, expires_at=END_OF_DEADLINE).count() == 2
+    assert run_reconfirmation(asked + timedelta(days=30)) == {"asked": 0, "reminded": 0, "suspended": 0}  # the day told
+    assert run_reconfirmation(asked + timedelta(days=31)) == {"asked": 0, "reminded": 0, "suspended": 1}
     due.refresh_from_db()
     assert due.status == VerificationStatus.SUSPENDED and due.reason_code == EndReason.UNCONFIRMED
     assert due.decided_by is None and not member(due)
@@ -216,16 +220,94 @@ def test_one_reminder_then_suspension_after_the_grace_period(world, due):
     [told] = messages_to(world["person"].email)
     assert "asha.k@pune.mahaagri.gov.in" in told.body and "तुमच्या पडताळण्या" in told.body  # "Your verifications:" in Marathi
     before = counts()
-    assert run_reconfirmation(asked + timedelta(days=31)) == {"asked": 0, "reminded": 0, "suspended": 0}
+    assert run_reconfirmation(asked + timedelta(days=32)) == {"asked": 0, "reminded": 0, "suspended": 0}
     assert run_reconfirmation(asked + YEAR * 2) == {"asked": 0, "reminded": 0, "suspended": 0}  # suspended: not asked
     assert counts() == before
+
+
+def test_the_date_the_mails_name_is_the_persons_to_the_end_of_that_day_in_indias_time(world, due, client):
+    """The mails give a date ("press the button by 4 February 2027"): the link works, and
+    the verification stands, to the end of that day in India's time, wherever in the day
+    the request went; the job that runs after midnight suspends."""
+    asked = START + YEAR  # 5 January 2027, 10:00 in India
+    run_reconfirmation(asked)
+    run_reconfirmation(asked + timedelta(days=23))
+    first, reminder = messages_to("asha.k@pune.mahaagri.gov.in")
+    assert "4 फेब्रुवारी 2027" in first.body and "4 फेब्रुवारी 2027" in reminder.body  # the date told (in Marathi)
+    assert set(AddressConfirmation.objects.filter(profile=due).values_list("expires_at", flat=True)) == {END_OF_DEADLINE}
+    late_that_evening = datetime(2027, 2, 4, 23, 30, tzinfo=IST)
+    assert run_reconfirmation(late_that_evening) == {"asked": 0, "reminded": 0, "suspended": 0}
+    with time_machine.travel(late_that_evening, tick=False):
+        assert open_link(client, link_in(first)).status_code == 200
+    assert run_reconfirmation(datetime(2027, 2, 5, 0, 30, tzinfo=IST)) == {"asked": 0, "reminded": 0, "suspended": 1}
+
+
+def test_the_deadline_is_a_day_in_indias_time_not_in_utc(world, due):
+    """Asked at 00:30 in India (still the day before in UTC): the day told, the link's end
+    and the suspension are India's."""
+    asked = datetime(2027, 1, 6, 0, 30, tzinfo=IST)  # 5 January, 19:00 UTC
+    assert run_reconfirmation(asked)["asked"] == 1
+    [mail] = messages_to("asha.k@pune.mahaagri.gov.in")
+    assert "5 फेब्रुवारी 2027" in mail.body
+    [link] = AddressConfirmation.objects.filter(profile=due)
+    assert link.expires_at == datetime(2027, 2, 5, 23, 59, 59, 999999, tzinfo=IST)
+    assert run_reconfirmation(datetime(2027, 2, 5, 23, 30, tzinfo=IST))["suspended"] == 0
+    assert run_reconfirmation(datetime(2027, 2, 6, 0, 30, tzinfo=IST))["suspended"] == 1
+
+
+def test_the_yearly_request_and_its_reminder_are_in_the_profiles_history(world, due):
+    """The request and its reminder each mail a link that decides whether the person is
+    suspended: each is audited (the administrators read the profile's history before
+    reinstating), by the yearly confirmation, with the address the link went to kept in
+    the personal part, and the deadline told."""
+    run_reconfirmation(START + YEAR)
+    [asked] = events("verification.confirmation_requested", due)
+    run_reconfirmation(START + YEAR + timedelta(days=23))
+    [reminded] = events("verification.confirmation_reminded", due)
+    for event, at in ((asked, START + YEAR), (reminded, START + YEAR + timedelta(days=23))):
+        assert event.actor_id is None and event.actor_role == lifecycle.RECONFIRMATION
+        new = dict(event.new_values)
+        assert (datetime.fromisoformat(new.pop("confirmation_requested_at")),
+                datetime.fromisoformat(new.pop("deadline"))) == (START + YEAR, END_OF_DEADLINE)
+        assert new == {"email": "asha.k@pune.mahaagri.gov.in", "user": world["person"].email,
+                       "organisation": world["office"].pk}
+        assert {"email", "user"} <= set(event.personal_keys)
+        assert event.created_at == at
+    history = signed_in(world["admin_office"]).get(f"/verification/profiles/{due.pk}/").content.decode()
+    assert "Official address asked to be confirmed for the year" in history
+    assert "Reminder to confirm the official address sent" in history
+    before = counts()
+    assert run_reconfirmation(START + YEAR + timedelta(days=24)) == {"asked": 0, "reminded": 0, "suspended": 0}
+    assert counts() == before
+
+
+def test_a_request_or_reminder_batchs_queries_do_not_depend_on_its_size(world, django_assert_num_queries):
+    def links(n):
+        with time_machine.travel(START, tick=False):
+            ids = [GovernmentProfileFactory(status=VerificationStatus.VERIFIED, organisation=world["office"],
+                                            address_confirmed_at=START).pk for _ in range(n)]
+        # (savepoint) claim, mark, links, outbox, audit (savepoint, lock head, read head, insert,
+        # move head, release), (release)
+        with time_machine.travel(START + YEAR, tick=False), django_assert_num_queries(QUERIES_PER_LINKS_BATCH):
+            assert lifecycle.confirmations_request(profile_ids=ids) == n
+        with time_machine.travel(START + YEAR + timedelta(days=23), tick=False), \
+                django_assert_num_queries(QUERIES_PER_LINKS_BATCH):
+            assert lifecycle.confirmations_remind(profile_ids=ids) == n
+
+    links(1)
+    links(12)
+
+
+# Counted once, here, for both sizes above; SQLite takes no advisory lock for the audit chain.
+QUERIES_PER_LINKS_BATCH = 12 if connection.vendor == "postgresql" else 11
 
 
 def test_a_late_first_run_sends_no_reminder_and_suspends_at_the_end_of_the_grace_period(world, due):
     """The beat was down for weeks: the request goes out, its reminder comes a grace period later at the earliest."""
     assert run_reconfirmation(START + YEAR + timedelta(days=100)) == {"asked": 1, "reminded": 0, "suspended": 0}
     assert run_reconfirmation(START + YEAR + timedelta(days=123)) == {"asked": 0, "reminded": 1, "suspended": 0}
-    assert run_reconfirmation(START + YEAR + timedelta(days=130)) == {"asked": 0, "reminded": 0, "suspended": 1}
+    assert run_reconfirmation(START + YEAR + timedelta(days=130)) == {"asked": 0, "reminded": 0, "suspended": 0}
+    assert run_reconfirmation(START + YEAR + timedelta(days=131)) == {"asked": 0, "reminded": 0, "suspended": 1}
 
 
 def test_a_deactivated_account_is_neither_asked_nor_reminded_nor_suspended(world, due):
@@ -322,10 +404,10 @@ def test_a_used_link_says_so(world, due, client):
 def test_an_expired_link_says_so_and_confirms_nothing(world, due, client):
     run_reconfirmation(START + YEAR)
     path = link_in(messages_to("asha.k@pune.mahaagri.gov.in")[0])
-    with time_machine.travel(START + YEAR + timedelta(days=29, hours=23), tick=False):
+    with time_machine.travel(END_OF_DEADLINE - timedelta(hours=1), tick=False):
         open_link(client, path)  # opened in time, the page left open
-    run_reconfirmation(START + YEAR + timedelta(days=30))
-    with time_machine.travel(START + YEAR + timedelta(days=30, minutes=5), tick=False):
+    run_reconfirmation(END_OF_DEADLINE + timedelta(minutes=30))
+    with time_machine.travel(END_OF_DEADLINE + timedelta(minutes=35), tick=False):
         late = client.post("/verification/confirm/")
         assert late.status_code == 410 and "This link has expired" in late.text
         assert "suspended because no confirmation came in time" in late.text
@@ -419,7 +501,7 @@ def test_a_verification_no_longer_in_force_is_not_asked_to_confirm(world, due):
 
 def test_reinstating_restarts_the_year(world, due):
     run_reconfirmation(START + YEAR)
-    run_reconfirmation(START + YEAR + timedelta(days=30))
+    run_reconfirmation(START + YEAR + timedelta(days=31))
     back = START + YEAR + timedelta(days=40)
     with time_machine.travel(back, tick=False):
         services.profile_reinstate(profile_id=due.pk, actor=world["admin_office"])
@@ -482,7 +564,7 @@ def test_every_lifecycle_mail_decodes_exactly_over_smtp(world, language, smtp_se
     expected = []
     for at, job in ((START + timedelta(days=30), tasks.superannuation_lapse), (START + YEAR, tasks.address_reconfirmation),
                     (START + YEAR + timedelta(days=23), tasks.address_reconfirmation),
-                    (START + YEAR + timedelta(days=30), tasks.address_reconfirmation)):
+                    (START + YEAR + timedelta(days=31), tasks.address_reconfirmation)):
         since = OutboxMessage.objects.count()
         with time_machine.travel(at, tick=False), django_capture_on_commit_callbacks(execute=True):
             job()
@@ -504,4 +586,39 @@ def test_the_admins_see_when_the_address_was_last_confirmed_and_a_request_waitin
     run_reconfirmation(START + YEAR)
     html = signed_in(world["admin_office"]).get(f"/verification/profiles/{due.pk}/").content.decode()
     assert "Official address confirmed" in html and "5 January 2026" in html
-    assert "asked again on 5 January 2027, not yet confirmed" in html
+    assert "asked again on 5 January 2027, to confirm by 4 February 2027; not yet confirmed" in html
+
+
+AWAITED = {
+    "en": "Confirm your official address for District Agriculture Office, Pune: we emailed a link to "
+          "asha.k@pune.mahaagri.gov.in. Open it and press the button by 4 February 2027",
+    "hi": "हमने asha.k@pune.mahaagri.gov.in पर एक लिंक ईमेल किया है। उसे खोलें और 4 फ़रवरी 2027 तक बटन दबाएँ",
+    "mr": "आम्ही asha.k@pune.mahaagri.gov.in वर एक लिंक ईमेल केली आहे. ती उघडा आणि 4 फेब्रुवारी 2027 पर्यंत बटण दाबा",
+}
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_the_person_sees_that_a_confirmation_is_awaited_where_the_link_went_and_by_when(world, due, language):
+    """The link went to the official address, perhaps the very one that no longer reaches
+    them: the person's own page says a confirmation is awaited, where the link went and
+    the date by which, while it is (not before it is asked, nor once confirmed)."""
+    def page(at):
+        with time_machine.travel(at, tick=False):
+            return signed_in(world["person"]).get("/verification/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    assert AWAITED[language] not in page(START + YEAR - timedelta(hours=1))
+    run_reconfirmation(START + YEAR)
+    html = page(START + YEAR + timedelta(days=1))
+    assert AWAITED[language] in html
+    assert html.count("asha.k@pune.mahaagri.gov.in") == 1
+    with time_machine.travel(START + YEAR + timedelta(days=2), tick=False):
+        lifecycle.address_confirm(digest=AddressConfirmation.objects.get(profile=due).token_hash)
+    assert AWAITED[language] not in page(START + YEAR + timedelta(days=2))
+
+
+def test_nothing_is_said_to_be_awaited_of_a_verification_suspended_for_want_of_it(world, due):
+    run_reconfirmation(START + YEAR)
+    run_reconfirmation(END_OF_DEADLINE + timedelta(minutes=30))
+    with time_machine.travel(END_OF_DEADLINE + timedelta(hours=1), tick=False):
+        html = signed_in(world["person"]).get("/verification/").content.decode()
+    assert "Official address not confirmed in time" in html and "press the button" not in html

@@ -21,7 +21,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import DomainClaim, Membership, OrganisationDomain
 from portal.organisations.services import organisation_admin_grant, organisation_admin_revoke
 from tests.factories import UserFactory
-from tests.onboarding.approval_helpers import post_confirming_access
+from tests.onboarding.approval_helpers import messages_to, post_confirming_access
 from tests.smtp import text_of
 from tests.verification.helpers import DETAILS, GovernmentProfileFactory, contacts_shown_to_verified_users, signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload
@@ -298,6 +298,60 @@ def test_with_a_new_official_address_the_person_asks_again_and_the_old_verificat
     assert "has ended" not in text_of(told)
     event = AuditEvent.objects.get(action=AuditAction.VERIFICATION_VERIFIED, target_id=str(again.pk))
     assert event.new_values["replaced"] == [profile.pk] and event.new_values["ended"] == []
+
+
+def suspended_unconfirmed(world, reason_code=EndReason.UNCONFIRMED):
+    """Asha's verification in the office, resting on asha.k@...: suspended (by the system,
+    the yearly confirmation never having come, unless told), the address still on her account."""
+    person = world["person"]
+    EmailAddress.objects.create(user=person, email="asha.k@pune.mahaagri.gov.in", verified=True)
+    profile = GovernmentProfileFactory(user=person, organisation=world["office"], status=VerificationStatus.SUSPENDED,
+                                       official_email="asha.k@pune.mahaagri.gov.in", reason_code=reason_code,
+                                       confirmation_requested_at=timezone.now() - timedelta(days=31))
+    EmailAddress.objects.create(user=person, email="asha.k2@pune.mahaagri.gov.in", verified=True)
+    return profile
+
+
+def test_suspended_unconfirmed_then_the_address_removed_the_person_asks_again_with_the_new_one(world):
+    """The yearly confirmation never came (the old mailbox is dead): suspended. The person
+    then removes that address from their account: the suspension now rests on an address
+    gone, as one made when it left would (audited), so that they may ask again with their
+    new address, and verifying that ends the old verification; it is not reinstated."""
+    person = world["person"]
+    profile = suspended_unconfirmed(world)
+    EmailAddress.objects.get(user=person, email="asha.k@pune.mahaagri.gov.in").delete()
+    profile.refresh_from_db()
+    assert (profile.status, profile.reason_code) == (VerificationStatus.SUSPENDED, EndReason.ADDRESS_REMOVED)
+    event = AuditEvent.objects.get(action=AuditAction.VERIFICATION_SUSPENDED, target_id=str(profile.pk))
+    assert event.actor_id is None and event.actor_role == "system:address_removed"
+    assert event.old_values == {"status": "suspended", "reason_code": "unconfirmed"}
+    assert event.new_values["reason_code"] == "address_removed"
+    [told] = messages_to(person.email)  # at the account's address, never at the one removed
+    assert "If you have a new official address, ask to be verified with it instead." in told.body
+    with pytest.raises(ValidationError) as refused:
+        services.profile_reinstate(profile_id=profile.pk, actor=world["admin_office"])
+    assert refused.value.code == "address_gone"
+    again = services.join_request_create(organisation_id=world["office"].pk, language="en", actor=person,
+                                         details={**DETAILS, "official_email": "asha.k2@pune.mahaagri.gov.in"})
+    services.join_request_decide(profile_id=again.pk, decision="verify", actor=world["admin_office"])
+    profile.refresh_from_db()
+    assert (profile.status, profile.reason_code) == (VerificationStatus.REVOKED, EndReason.ADDRESS_REMOVED)
+    assert GovernmentProfile.objects.get(pk=again.pk).status == VerificationStatus.VERIFIED
+
+
+def test_an_administrators_suspension_stays_theirs_when_the_address_leaves(world):
+    """Suspended by an administrator (misuse): the address leaving changes nothing of it. Asking
+    again there is refused, as the verification stands: the administrators decide (revoke it)."""
+    person = world["person"]
+    profile = suspended_unconfirmed(world, reason_code=EndReason.MISUSE)
+    EmailAddress.objects.get(user=person, email="asha.k@pune.mahaagri.gov.in").delete()
+    profile.refresh_from_db()
+    assert (profile.status, profile.reason_code) == (VerificationStatus.SUSPENDED, EndReason.MISUSE)
+    assert not AuditEvent.objects.filter(target_id=str(profile.pk)).exists()
+    with pytest.raises(ValidationError) as refused:
+        services.join_request_create(organisation_id=world["office"].pk, language="en", actor=person,
+                                     details={**DETAILS, "official_email": "asha.k2@pune.mahaagri.gov.in"})
+    assert refused.value.code == "held"
 
 
 def test_reinstating_leaves_no_second_standing_request_in_the_same_organisation(world):
