@@ -183,7 +183,10 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
     with transaction.atomic():
         _lock_and_check_official_powers_end(user.pk)
         administered = list(
-            get_objects_for_user(user, ADMINISTER_ORGANISATION, klass=Organisation, accept_global_perms=False)
+            # Their own guardian rows only: a Django superuser is answered "every organisation"
+            # otherwise, and would be recorded as removed from the admin role of each.
+            get_objects_for_user(user, ADMINISTER_ORGANISATION, klass=Organisation, accept_global_perms=False,
+                                 with_superuser=False)
             .values_list("pk", flat=True)
         )
         # Each admin role ends as a revocation ends it (_admin_end): a verified member made

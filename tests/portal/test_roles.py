@@ -730,6 +730,25 @@ def test_an_admin_whose_address_stops_earning_official_powers_leaves_a_row_in_ea
     assert '<td class="text-break">District Agriculture Office, Pune</td>' in html
 
 
+def test_a_superuser_whose_address_stops_earning_official_powers_ends_only_the_admin_roles_they_hold(
+        world, django_assert_num_queries):
+    """A Django superuser may act everywhere, yet administers only the organisations they
+    were made admin of: only those roles end, and only those organisations' logs say so
+    (not every organisation on the platform, each read as one they administered)."""
+    office = world["office"]
+    root = make_admin(office, email="root.admin@sandes.nic.in", is_superuser=True, is_staff=True)
+    # An admin who is no superuser first: the same statements (and guardian's lookup of
+    # the permission's content type, read once a process, out of the count below).
+    co = make_admin(office, email="co.admin@pune.mahaagri.gov.in")
+    assert official_powers_end(user=co, reason="primary_email_not_official") == [office.pk]
+    with django_assert_num_queries(26):
+        ended = official_powers_end(user=root, reason="primary_email_not_official", address="root.admin@sandes.nic.in")
+    assert ended == [office.pk]
+    revoked = [(event.target_id, event.old_values["user_id"]) for event in events(AuditAction.MEMBERSHIP_REVOKED)]
+    assert revoked == [(str(office.pk), co.pk), (str(office.pk), root.pk)]
+    assert events(AuditAction.OFFICIAL_POWERS_ENDED)[1].new_values["organisations"] == [office.pk]
+
+
 # A change of primary address that would end the last holder's role ----------------------------
 #
 # Making an address that is not official the primary one ends the powers the official one
