@@ -40,17 +40,22 @@ from portal.organisations.models import (
     not_ended_q,
 )
 from portal.organisations.notifications import send_role_mail
-from portal.organisations.selectors import admin_roles_resting_on, domain_claims_of, grounds_for_admin
+from portal.organisations.selectors import (
+    admin_roles_resting_on,
+    domain_claims_of,
+    grounds_for_admin,
+    organisations_left_without_admin,
+)
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import (
     ADMINISTER_ORGANISATION,
     VIEW_ORGANISATION_DASHBOARD,
     AnyUser,
+    admins_who_act,
     directly_administered_ids,
     is_superadmin,
     may_grant_admin,
     may_grant_platform_roles,
-    memberships_not_lapsed,
 )
 
 REASON_MAX_LENGTH = 500
@@ -615,6 +620,8 @@ def platform_role_grant(
         _lock_granter_and_holder(actor, user.pk)
         superadmins = (_lock_superadmin_grants() if role == PlatformRole.SUPERADMIN and ends_at is not None
                        else None)
+        if role == PlatformRole.AUDITOR:
+            _check_auditor_leaves_admins(user, now)
         grant = PlatformRoleGrant.objects.select_for_update().filter(
             user=user, role=role, jurisdiction=jurisdiction, revoked_at__isnull=True).first()
         if grant is not None and ended(grant.ends_at, now):
@@ -649,6 +656,30 @@ def platform_role_grant(
         send_role_mail(user=user, template="platform_role_granted",
                        context={"grant": grant, "reason": reason, "changed": False})
     return grant
+
+
+def _check_auditor_leaves_admins(user: AbstractBaseUser, now: datetime) -> None:
+    """Refuse the auditor role to ``user`` (their account locked) while they are the last
+    admin of an organisation who may act for it: an auditor changes nothing, and their
+    admin role counts for nobody who stays (portal.permissions.admins_who_act). Nothing to
+    ask when they are an auditor already, or a superadmin (who acts whatever else they
+    hold). Their organisations are locked first, in the order the role services lock them."""
+    if user.is_superuser or PlatformRoleGrant.objects.filter(
+            in_force_q(now=now), user=user, role__in=[PlatformRole.SUPERADMIN, PlatformRole.AUDITOR]).exists():
+        return
+    roles = list(admins_who_act(Membership.objects.filter(
+        user=user, role=MembershipRole.ADMIN, is_active=True, ends_at__isnull=True), now).select_related("organisation"))
+    if not roles:
+        return
+    _lock_organisations({role.organisation_id for role in roles})
+    alone = organisations_left_without_admin(roles)
+    refusals = [ValidationError(
+        _("%(email)s is the last admin of %(organisation)s who may act as one (an auditor changes nothing): grant the "
+          "admin role there to someone else first (without an end date).")
+        % {"email": user.email, "organisation": role.organisation.name}, code="last_admin")
+        for role in sorted(roles, key=lambda role: role.organisation_id) if role.organisation_id in alone]
+    if refusals:
+        raise ValidationError(refusals)
 
 
 def _check_may_hold_platform_role(user: AbstractBaseUser) -> None:
@@ -733,10 +764,11 @@ def _locked_organisation(organisation_id: int, actor: AnyUser | None, user_id: i
 def _check_keeps_an_admin(organisation: Organisation, *, leaving_user_id: int) -> None:
     """Refuse when no admin of the organisation in force and without an end date would
     remain besides ``leaving_user_id`` (who is being removed, or given an end date): not
-    counting a role that has lapsed (portal.permissions.memberships_not_lapsed: it
-    rests on a verification past its date of superannuation, and gives no right)."""
-    others = memberships_not_lapsed(Membership.objects.filter(
-        organisation=organisation, role=MembershipRole.ADMIN, is_active=True, ends_at__isnull=True, user__is_active=True,
+    counting a role that gives no right to act (portal.permissions.admins_who_act: an
+    inactive account's, an auditor's, or one resting on a verification past its date of
+    superannuation)."""
+    others = admins_who_act(Membership.objects.filter(
+        organisation=organisation, role=MembershipRole.ADMIN, is_active=True, ends_at__isnull=True,
     ).exclude(user_id=leaving_user_id))
     if not others.exists():
         raise LastAdmin(

@@ -335,6 +335,52 @@ def test_an_admin_whose_role_rests_on_a_lapsed_verification_does_not_count_as_th
     assert Membership.objects.get(organisation=office, user=first).ends_at is None
 
 
+def test_an_auditors_admin_role_does_not_count_as_the_one_that_stays(world):
+    """An auditor changes nothing, even one who also administers an organisation (they may
+    neither grant its admin role nor verify its people): their admin role does not keep
+    the organisation administered. A superadmin who is also an auditor still acts."""
+    office, root, first = world["office"], fresh(world["superadmin"]), world["admin_office"]
+    watcher = make_admin(office, email="k.patil@pune.mahaagri.gov.in")
+    PlatformRoleGrant.objects.create(user=watcher, role=PlatformRole.AUDITOR, jurisdiction="MH")
+    assert not permissions.may_grant_admin(fresh(watcher), office)
+    with pytest.raises(LastAdmin):
+        organisation_admin_revoke(organisation_id=office.pk, user_id=first.pk, actor=root)
+    with pytest.raises(LastAdmin):
+        organisation_admin_grant(organisation_id=office.pk, user_id=first.pk, ends_at=timezone.now() + timedelta(days=30),
+                                 actor=root)
+    # The verification services ask the same (an admin who ends the first admin's verification).
+    assert organisations_left_without_admin([Membership.objects.get(organisation=office, user=first)]) == {office.pk}
+    assert not events(AuditAction.MEMBERSHIP_REVOKED)
+
+    PlatformRoleGrant.objects.create(user=watcher, role=PlatformRole.SUPERADMIN, jurisdiction="")
+    assert organisations_left_without_admin([Membership.objects.get(organisation=office, user=first)]) == set()
+    organisation_admin_revoke(organisation_id=office.pk, user_id=first.pk, actor=root)
+
+
+def test_the_auditor_role_is_not_given_to_an_organisations_last_admin_who_acts(world):
+    """Made an auditor, the last admin of an organisation would act for it no more, and
+    nobody would be left who may verify its people or grant its admin role: refused, saying
+    to hand the role over first; once another admin is there, granted."""
+    office, root, first = world["office"], fresh(world["superadmin"]), world["admin_office"]
+    with pytest.raises(ValidationError) as refused:
+        platform_role_grant(user=first, role="auditor", jurisdiction="MH", actor=root, reason="Audit cell")
+    assert refused.value.messages == [
+        "admin@pune.mahaagri.gov.in is the last admin of District Agriculture Office, Pune who may act as one "
+        "(an auditor changes nothing): grant the admin role there to someone else first (without an end date)."]
+    assert not PlatformRoleGrant.objects.filter(user=first).exists()
+    assert not events(AuditAction.PLATFORM_ROLE_GRANTED)
+    # On the page: the refusal above the form, what was chosen kept.
+    response = client_of(world, "superadmin").post("/portal/roles/platform/grant/", {
+        "user": first.pk, "step": "confirm", "role": "auditor", "jurisdiction": "MH", "reason": "Audit cell"})
+    html = response.content.decode()
+    assert response.status_code == 200 and "who may act as one" in html and "Audit cell" in html
+    assert not PlatformRoleGrant.objects.filter(user=first).exists()
+
+    make_admin(office, email="deputy@pune.mahaagri.gov.in")
+    platform_role_grant(user=first, role="auditor", jurisdiction="MH", actor=root, reason="Audit cell")
+    assert permissions.is_auditor(fresh(first)) and not permissions.may_grant_admin(fresh(first), office)
+
+
 # The last superadmin ---------------------------------------------------------------------------
 
 def test_the_platform_keeps_a_superadmin_whose_role_does_not_end(world):
