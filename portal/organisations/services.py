@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -173,7 +173,8 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
                         address: str = "") -> list[int]:
     """The user's address no longer earns official powers (for example they made a
     personal address their primary one): they stop administering every organisation
-    (guardian object roles and admin memberships) and lose their platform roles, with
+    (guardian object roles and admin memberships) and lose their platform roles (a
+    Django superuser's flag too: it makes a superadmin), with
     audit rows saying why: one about the user, and one about each organisation whose
     admin they were (as organisation_admins_lapse writes), which its other admins read,
     naming them by ``address``: the official one the roles were held under, when the
@@ -186,7 +187,7 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
     the audit rows of the ending name only the roles in force. Returns the ids of the
     organisations whose admin role in force ended."""
     with transaction.atomic():
-        _lock_and_check_official_powers_end(user.pk)
+        _lock_and_check_official_powers_end(user)
         administered = list(
             # Their own guardian rows only: a Django superuser is answered "every organisation"
             # otherwise, and would be recorded as removed from the admin role of each.
@@ -223,9 +224,16 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
             grant.revoked_at = now
             grant.save(update_fields=["revoked_at"])
             grants.append(grant)
+        # The superuser flag makes a superadmin (portal.permissions.is_superadmin), a
+        # platform role, which needs an official primary address as a grant does.
+        superuser = bool(user.is_superuser) and get_user_model().objects.filter(
+            pk=user.pk, is_superuser=True).update(is_superuser=False) == 1
+        if superuser:
+            user.is_superuser = False
         audit_record(actor=user, action=AuditAction.OFFICIAL_POWERS_ENDED, target=user, request=request,
                      new={"reason": reason, "organisations": administered,
-                          **({"platform_roles": [[g.role, g.jurisdiction] for g in grants]} if grants else {})})
+                          **({"platform_roles": [[g.role, g.jurisdiction] for g in grants]} if grants else {}),
+                          **({"superuser": True} if superuser else {})})
         for grant in grants:
             audit_record(actor=None, action=AuditAction.PLATFORM_ROLE_REVOKED, target=user, actor_role="system",
                          old={"grant": grant.pk, "role": grant.role, "jurisdiction": grant.jurisdiction},
@@ -248,7 +256,7 @@ def official_powers_end_check(*, user: AnyUser, new_primary: str) -> None:
     if not ends_official_powers(user.email, new_primary):
         return
     with transaction.atomic():
-        _lock_and_check_official_powers_end(user.pk)
+        _lock_and_check_official_powers_end(user)
 
 
 # Set while a person removes something an admin role of theirs rests on (an official
@@ -521,14 +529,35 @@ def _lock_and_find_roles_held_alone(user_id: int) -> list[tuple[Organisation | N
     return held
 
 
-def _lock_and_check_official_powers_end(user_id: int) -> None:
-    """Lock what ending the official powers of ``user_id`` depends on, and refuse
-    (OfficialPowersHeld) when they hold a superadmin role, or an admin role of an
+def _superuser_flag_held_alone(user: AnyUser) -> bool:
+    """Whether ``user`` is an active Django superuser holding no superadmin grant in force
+    (_lock_and_find_roles_held_alone asks about a grant) and, with the flag ended, nobody
+    else would be a superadmin whose role does not end (_check_keeps_a_superadmin). No
+    query for an account that is no superuser; for one, locks the account, then the
+    superadmin grants: the order _lock_and_find_roles_held_alone, asked after it, locks in."""
+    if not user.is_superuser:
+        return False
+    _lock_granter_and_holder(None, user.pk)
+    grant = PlatformRoleGrant.objects.filter(in_force_q(), user_id=OuterRef("pk"), role=PlatformRole.SUPERADMIN)
+    if not get_user_model().objects.filter(~Exists(grant), pk=user.pk, is_superuser=True, is_active=True).exists():
+        return False
+    try:
+        _check_keeps_a_superadmin(_lock_superadmin_grants(), leaving_user_id=user.pk)
+    except LastSuperadmin:
+        return True
+    return False
+
+
+def _lock_and_check_official_powers_end(user: AnyUser) -> None:
+    """Lock what ending the official powers of ``user`` depends on, and refuse
+    (OfficialPowersHeld) when they hold a superadmin role (a grant, or the superuser flag,
+    which ends with them too: _superuser_flag_held_alone), or an admin role of an
     organisation, that nobody else would hold without an end date
     (_lock_and_find_roles_held_alone), saying to the person that the role needs an
     official primary address."""
     refusals = []
-    for organisation, _refused in _lock_and_find_roles_held_alone(user_id):
+    held = [(None, None)] if _superuser_flag_held_alone(user) else []
+    for organisation, _refused in held + _lock_and_find_roles_held_alone(user.pk):
         if organisation is None:
             refusals.append(ValidationError(
                 _("You are the platform's last superadmin whose role does not end, and the role needs an official "
@@ -611,7 +640,7 @@ def platform_role_grant(
         raise ValueError(f"jurisdiction {jurisdiction!r} is not one a {role} role can have")
     if role == PlatformRole.STATE_ADMIN and not jurisdiction:
         raise ValueError("a state administrator's jurisdiction is one state/UT or CENTRAL")
-    _check_may_hold_platform_role(user)
+    platform_role_holder_check(user)
     now = timezone.now()
     _check_end(ends_at, now)
     reason = _bounded_reason(reason)
@@ -682,10 +711,13 @@ def _check_auditor_leaves_admins(user: AbstractBaseUser, now: datetime) -> None:
         raise ValidationError(refusals)
 
 
-def _check_may_hold_platform_role(user: AbstractBaseUser) -> None:
-    """A platform role is an official power: its holder has an active account whose
-    primary address is an official one they confirmed (as an organisation's admin has)."""
-    if not (user.is_active and classify_email(user.email).eligible_as_officer
+def platform_role_holder_check(user: AbstractBaseUser, *, active: bool | None = None) -> None:
+    """Refuse (ValidationError) ``user`` a platform role: it is an official power, whose
+    holder has an active account (``active``: as it will be, when that changes with the
+    role) whose primary address is an official one they confirmed (as an organisation's
+    admin has). Asked by platform_role_grant, and of the Django admin's "Superuser
+    status", which makes a superadmin (portal.permissions.is_superadmin)."""
+    if not ((user.is_active if active is None else active) and classify_email(user.email).eligible_as_officer
             and EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()):
         raise ValidationError(
             _("%(email)s cannot hold a platform role: it needs an active account whose primary address is an "

@@ -720,6 +720,28 @@ def test_an_address_that_stops_earning_official_powers_ends_the_platform_roles_t
     assert ended.new_values["platform_roles"] == [["state_admin", "MH"]]
 
 
+def test_a_superuser_whose_address_stops_earning_official_powers_is_no_superuser_any_more(world):
+    """The superuser flag makes a superadmin, a platform role, which needs an official
+    primary address: it ends with the official powers, on record; refused while it is the
+    platform's last superadmin role that does not end, as a grant is."""
+    root = UserFactory(email="root.admin@sandes.nic.in", is_superuser=True, is_staff=True)
+    assert permissions.is_superadmin(fresh(root))
+    official_powers_end(user=root, reason="primary_email_not_official", address="root.admin@sandes.nic.in")
+    assert not fresh(root).is_superuser and not permissions.is_superadmin(fresh(root)) and fresh(root).is_staff
+    [ended] = events(AuditAction.OFFICIAL_POWERS_ENDED)
+    assert (ended.actor_id, ended.target_id) == (root.pk, str(root.pk))
+    assert ended.new_values == {"reason": "primary_email_not_official", "organisations": [], "superuser": True}
+
+    # The only superadmin, by the flag alone: refused, nothing changed.
+    last = UserFactory(email="last.root@sandes.nic.in", is_superuser=True, is_staff=True)
+    PlatformRoleGrant.objects.filter(role=PlatformRole.SUPERADMIN).update(revoked_at=timezone.now())
+    rows = AuditEvent.objects.count()
+    with pytest.raises(ValidationError) as refused:
+        official_powers_end(user=last, reason="primary_email_not_official")
+    assert [error.code for error in refused.value.error_list] == ["last_superadmin"]
+    assert fresh(last).is_superuser and AuditEvent.objects.count() == rows
+
+
 def test_a_role_already_past_its_end_when_official_powers_end_is_recorded_as_expired_not_revoked(world):
     """A role whose end passed before the beat job recorded it ended by itself at its end:
     ending official powers records it once as expired then, not as revoked now."""
@@ -783,11 +805,13 @@ def test_a_superuser_whose_address_stops_earning_official_powers_ends_only_the_a
     (not every organisation on the platform, each read as one they administered)."""
     office = world["office"]
     root = make_admin(office, email="root.admin@sandes.nic.in", is_superuser=True, is_staff=True)
-    # An admin who is no superuser first: the same statements (and guardian's lookup of
-    # the permission's content type, read once a process, out of the count below).
+    # An admin who is no superuser first (guardian's lookup of the permission's content
+    # type, read once a process, out of the count below): 26 statements, and 4 more for
+    # the superuser flag, which ends too (the account locked, asked whether the flag is
+    # the last superadmin role, the superadmin grants locked, the flag cleared).
     co = make_admin(office, email="co.admin@pune.mahaagri.gov.in")
     assert official_powers_end(user=co, reason="primary_email_not_official") == [office.pk]
-    with django_assert_num_queries(26):
+    with django_assert_num_queries(30):
         ended = official_powers_end(user=root, reason="primary_email_not_official", address="root.admin@sandes.nic.in")
     assert ended == [office.pk]
     revoked = [(event.target_id, event.old_values["user_id"]) for event in events(AuditAction.MEMBERSHIP_REVOKED)]
