@@ -326,6 +326,20 @@ def memberships_not_lapsed(memberships: QuerySet[Membership], now=None) -> Query
                            ancestry=OuterRef("organisation__ancestry"), now=now or timezone.now())
 
 
+def admins_who_act(memberships: QuerySet[Membership], now=None) -> QuerySet[Membership]:
+    """``memberships`` (admin roles) less those that give their holder no right to act for
+    the organisation: of an account not active (``_holds_rights``), lapsed
+    (``memberships_not_lapsed``), or of an auditor who is no superadmin (an auditor changes
+    nothing, even one who administers an organisation: ``may_grant_admin``, and the
+    verification services' deciders). The last-admin rule counts these, and only these, as
+    the admins who keep an organisation administered."""
+    now = now or timezone.now()
+    grants = PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=OuterRef("user_id"))
+    acting = (Q(user__is_superuser=True) | Exists(grants.filter(role=PlatformRole.SUPERADMIN))
+              | ~Exists(grants.filter(role=PlatformRole.AUDITOR)))
+    return memberships_not_lapsed(memberships.filter(acting, user__is_active=True), now)
+
+
 def directly_administered_ids(user: AnyUser, now=None, *, inactive_too: bool = False) -> QuerySet:
     """The ids (``content_object_id``) of the active organisations the user was made admin
     of, their admin role not ended (not those below them); ``inactive_too``: of those not

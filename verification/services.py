@@ -149,13 +149,21 @@ def restart_confirmation_year(profile: GovernmentProfile, now: datetime) -> list
 
 
 def _membership_start(profile: GovernmentProfile) -> None:
-    """The verified person is a member of the organisation (an admin stays an admin)."""
+    """The verified person is a member of the organisation. An admin there stays an admin,
+    and is a member under the role (``member_before_admin``): when the role ends they are
+    left a member (as a member made admin is), not no one there. The membership row is
+    the one record of it: the core reads no verification."""
     membership, created = Membership.objects.get_or_create(
         organisation_id=profile.organisation_id, user_id=profile.user_id, defaults={"role": MembershipRole.MEMBER}
     )
-    if not created and not membership.is_active and membership.role == MembershipRole.MEMBER:
+    if created:
+        return
+    if membership.role == MembershipRole.MEMBER and not membership.is_active:
         membership.is_active = True
         membership.save(update_fields=["is_active"])
+    elif membership.role == MembershipRole.ADMIN and membership.is_active and not membership.member_before_admin:
+        membership.member_before_admin = True
+        membership.save(update_fields=["member_before_admin"])
 
 
 def _membership_end(profile: GovernmentProfile, *, ended_by: AnyUser | None = None,

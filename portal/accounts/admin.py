@@ -31,6 +31,7 @@ from portal.organisations.services import (
     account_deactivation_check,
     account_roles_end,
     holder_ends_own_grounds,
+    platform_role_holder_check,
 )
 from portal.permissions import gave_code_lately, holds_object_role
 from portal.privacy.requests import person_held
@@ -232,13 +233,23 @@ class UserChangeForm(BaseUserChangeForm):
     """Django's, but "Active" is not unticked for the last holder of a role whose role does
     not end (an organisation's last admin, the platform's last superadmin): an inactive
     account holds none, and revoking the role is refused. The admin saves in the transaction
-    that asked (account_deactivation_check's locks last until it commits)."""
+    that asked (account_deactivation_check's locks last until it commits). "Superuser
+    status" makes a superadmin (portal.permissions.is_superadmin), a platform role: it is
+    ticked only for an account that may hold one (platform_role_holder_check: active, its
+    primary address an official one it confirmed), refused at the field otherwise."""
 
     def clean_is_active(self):
         active = self.cleaned_data.get("is_active")
         if self.instance.pk and not active and User.objects.filter(pk=self.instance.pk, is_active=True).exists():
             account_deactivation_check(user_id=self.instance.pk)
         return active
+
+    def clean_is_superuser(self):
+        superuser = self.cleaned_data.get("is_superuser")
+        if superuser and not User.objects.filter(pk=self.instance.pk, is_superuser=True).exists():
+            # "Active" comes before it in the form: as it will be saved.
+            platform_role_holder_check(self.instance, active=self.cleaned_data.get("is_active", self.instance.is_active))
+        return superuser
 
 
 @admin.register(User)

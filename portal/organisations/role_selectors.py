@@ -57,10 +57,11 @@ def admin_in_force_q(prefix: str = "", now=None) -> Q:
 
 
 def admins_held(now=None) -> QuerySet[Membership]:
-    """Admin memberships in force that count: not those resting on a verification past
-    its date of superannuation before the hourly job ends them
-    (portal.permissions.memberships_not_lapsed, which the last-admin rule asks too)."""
-    return memberships_not_lapsed(Membership.objects.filter(admin_in_force_q(now=now)), now)
+    """Admin memberships in force that count: of active accounts (an inactive one holds no
+    role: portal.permissions), and not those resting on a verification past its date of
+    superannuation before the hourly job ends them (portal.permissions.memberships_not_lapsed);
+    as the last-admin rule counts them. Still there to revoke (``admin_of``)."""
+    return memberships_not_lapsed(Membership.objects.filter(admin_in_force_q(now=now), user__is_active=True), now)
 
 
 def _named(queryset: QuerySet, viewer: AnyUser | None, user: str = "user") -> QuerySet:
@@ -88,15 +89,21 @@ def person(pk: object, *, viewer: AnyUser | None = None) -> AbstractBaseUser:
         raise Http404 from None
 
 
+def _grants_in_force(viewer: AnyUser | None) -> QuerySet[PlatformRoleGrant]:
+    return _named(PlatformRoleGrant.objects.filter(in_force_q()).select_related("user", "granted_by"), viewer)
+
+
 def platform_grants_in_force(viewer: AnyUser | None = None) -> QuerySet[PlatformRoleGrant]:
-    """Every platform role grant in force, by person (superadmins' page)."""
-    return _named(PlatformRoleGrant.objects.filter(in_force_q()).select_related("user", "granted_by"), viewer
-                  ).order_by("user__email", "role", "jurisdiction", "pk")
+    """Every platform role grant in force of an active account (an inactive one holds no
+    role: portal.permissions), by person (superadmins' page, the report)."""
+    return _grants_in_force(viewer).filter(user__is_active=True).order_by("user__email", "role", "jurisdiction", "pk")
 
 
 def platform_grant_in_force(pk: int, *, viewer: AnyUser | None = None) -> PlatformRoleGrant:
+    """A grant in force, or 404: an inactive account's too (not listed as held, but still
+    there to revoke)."""
     try:
-        return platform_grants_in_force(viewer).get(pk=pk)
+        return _grants_in_force(viewer).get(pk=pk)
     except PlatformRoleGrant.DoesNotExist:
         raise Http404 from None
 

@@ -18,7 +18,7 @@ from portal.organisations.models import (
     OrganisationStatus,
     not_ended_q,
 )
-from portal.permissions import memberships_not_lapsed
+from portal.permissions import admins_who_act, memberships_not_lapsed
 from portal.text import single_line
 
 
@@ -169,12 +169,12 @@ def _admin_has_ground_below(membership: Membership, now: datetime, *, leaving: l
 def organisations_left_without_admin(roles: list[Membership]) -> set[int]:
     """Of the organisations of ``roles`` (admin roles about to end), the ids of those
     where nobody else would hold the admin role without an end date (one query), a role
-    that has lapsed not counted (portal.permissions.memberships_not_lapsed)."""
+    that gives no right to act not counted (portal.permissions.admins_who_act: an inactive
+    account's, an auditor's, a lapsed one)."""
     organisation_ids = {role.organisation_id for role in roles}
     if not organisation_ids:
         return set()
-    kept = memberships_not_lapsed(Membership.objects.filter(
+    kept = admins_who_act(Membership.objects.filter(
         organisation_id__in=organisation_ids, role=MembershipRole.ADMIN, is_active=True, ends_at__isnull=True,
-        user__is_active=True,
     ).exclude(user_id__in={role.user_id for role in roles})).values_list("organisation_id", flat=True)
     return organisation_ids - set(kept)

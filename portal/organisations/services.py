@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Exists, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -40,17 +40,22 @@ from portal.organisations.models import (
     not_ended_q,
 )
 from portal.organisations.notifications import send_role_mail
-from portal.organisations.selectors import admin_roles_resting_on, domain_claims_of, grounds_for_admin
+from portal.organisations.selectors import (
+    admin_roles_resting_on,
+    domain_claims_of,
+    grounds_for_admin,
+    organisations_left_without_admin,
+)
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import (
     ADMINISTER_ORGANISATION,
     VIEW_ORGANISATION_DASHBOARD,
     AnyUser,
+    admins_who_act,
     directly_administered_ids,
     is_superadmin,
     may_grant_admin,
     may_grant_platform_roles,
-    memberships_not_lapsed,
 )
 
 REASON_MAX_LENGTH = 500
@@ -179,7 +184,8 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
                         address: str = "") -> list[int]:
     """The user's address no longer earns official powers (for example they made a
     personal address their primary one): they stop administering every organisation
-    (guardian object roles and admin memberships) and lose their platform roles, with
+    (guardian object roles and admin memberships) and lose their platform roles (a
+    Django superuser's flag too: it makes a superadmin), with
     audit rows saying why: one about the user, and one about each organisation whose
     admin they were (as organisation_admins_lapse writes), which its other admins read,
     naming them by ``address``: the official one the roles were held under, when the
@@ -192,9 +198,12 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
     the audit rows of the ending name only the roles in force. Returns the ids of the
     organisations whose admin role in force ended."""
     with transaction.atomic():
-        _lock_and_check_official_powers_end(user.pk)
+        _lock_and_check_official_powers_end(user)
         administered = list(
-            get_objects_for_user(user, ADMINISTER_ORGANISATION, klass=Organisation, accept_global_perms=False)
+            # Their own guardian rows only: a Django superuser is answered "every organisation"
+            # otherwise, and would be recorded as removed from the admin role of each.
+            get_objects_for_user(user, ADMINISTER_ORGANISATION, klass=Organisation, accept_global_perms=False,
+                                 with_superuser=False)
             .values_list("pk", flat=True)
         )
         # Each admin role ends as a revocation ends it (_admin_end): a verified member made
@@ -226,9 +235,16 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
             grant.revoked_at = now
             grant.save(update_fields=["revoked_at"])
             grants.append(grant)
+        # The superuser flag makes a superadmin (portal.permissions.is_superadmin), a
+        # platform role, which needs an official primary address as a grant does.
+        superuser = bool(user.is_superuser) and get_user_model().objects.filter(
+            pk=user.pk, is_superuser=True).update(is_superuser=False) == 1
+        if superuser:
+            user.is_superuser = False
         audit_record(actor=user, action=AuditAction.OFFICIAL_POWERS_ENDED, target=user, request=request,
                      new={"reason": reason, "organisations": administered,
-                          **({"platform_roles": [[g.role, g.jurisdiction] for g in grants]} if grants else {})})
+                          **({"platform_roles": [[g.role, g.jurisdiction] for g in grants]} if grants else {}),
+                          **({"superuser": True} if superuser else {})})
         for grant in grants:
             audit_record(actor=None, action=AuditAction.PLATFORM_ROLE_REVOKED, target=user, actor_role="system",
                          old={"grant": grant.pk, "role": grant.role, "jurisdiction": grant.jurisdiction},
@@ -251,7 +267,7 @@ def official_powers_end_check(*, user: AnyUser, new_primary: str) -> None:
     if not ends_official_powers(user.email, new_primary):
         return
     with transaction.atomic():
-        _lock_and_check_official_powers_end(user.pk)
+        _lock_and_check_official_powers_end(user)
 
 
 # Set while a person removes something an admin role of theirs rests on (an official
@@ -538,14 +554,35 @@ def _lock_and_find_roles_held_alone(user_id: int, *, account_ends: bool = False
     return held
 
 
-def _lock_and_check_official_powers_end(user_id: int) -> None:
-    """Lock what ending the official powers of ``user_id`` depends on, and refuse
-    (OfficialPowersHeld) when they hold a superadmin role, or an admin role of an
+def _superuser_flag_held_alone(user: AnyUser) -> bool:
+    """Whether ``user`` is an active Django superuser holding no superadmin grant in force
+    (_lock_and_find_roles_held_alone asks about a grant) and, with the flag ended, nobody
+    else would be a superadmin whose role does not end (_check_keeps_a_superadmin). No
+    query for an account that is no superuser; for one, locks the account, then the
+    superadmin grants: the order _lock_and_find_roles_held_alone, asked after it, locks in."""
+    if not user.is_superuser:
+        return False
+    _lock_granter_and_holder(None, user.pk)
+    grant = PlatformRoleGrant.objects.filter(in_force_q(), user_id=OuterRef("pk"), role=PlatformRole.SUPERADMIN)
+    if not get_user_model().objects.filter(~Exists(grant), pk=user.pk, is_superuser=True, is_active=True).exists():
+        return False
+    try:
+        _check_keeps_a_superadmin(_lock_superadmin_grants(), leaving_user_id=user.pk)
+    except LastSuperadmin:
+        return True
+    return False
+
+
+def _lock_and_check_official_powers_end(user: AnyUser) -> None:
+    """Lock what ending the official powers of ``user`` depends on, and refuse
+    (OfficialPowersHeld) when they hold a superadmin role (a grant, or the superuser flag,
+    which ends with them too: _superuser_flag_held_alone), or an admin role of an
     organisation, that nobody else would hold without an end date
     (_lock_and_find_roles_held_alone), saying to the person that the role needs an
     official primary address."""
     refusals = []
-    for organisation, _refused in _lock_and_find_roles_held_alone(user_id):
+    held = [(None, None)] if _superuser_flag_held_alone(user) else []
+    for organisation, _refused in held + _lock_and_find_roles_held_alone(user.pk):
         if organisation is None:
             refusals.append(ValidationError(
                 _("You are the platform's last superadmin whose role does not end, and the role needs an official "
@@ -642,7 +679,7 @@ def platform_role_grant(
         raise ValueError(f"jurisdiction {jurisdiction!r} is not one a {role} role can have")
     if role == PlatformRole.STATE_ADMIN and not jurisdiction:
         raise ValueError("a state administrator's jurisdiction is one state/UT or CENTRAL")
-    _check_may_hold_platform_role(user)
+    platform_role_holder_check(user)
     now = timezone.now()
     _check_end(ends_at, now)
     reason = _bounded_reason(reason)
@@ -651,6 +688,8 @@ def platform_role_grant(
         _lock_granter_and_holder(actor, user.pk)
         superadmins = (_lock_superadmin_grants() if role == PlatformRole.SUPERADMIN and ends_at is not None
                        else None)
+        if role == PlatformRole.AUDITOR:
+            _check_auditor_leaves_admins(user, now)
         grant = PlatformRoleGrant.objects.select_for_update().filter(
             user=user, role=role, jurisdiction=jurisdiction, revoked_at__isnull=True).first()
         if grant is not None and ended(grant.ends_at, now):
@@ -687,10 +726,37 @@ def platform_role_grant(
     return grant
 
 
-def _check_may_hold_platform_role(user: AbstractBaseUser) -> None:
-    """A platform role is an official power: its holder has an active account whose
-    primary address is an official one they confirmed (as an organisation's admin has)."""
-    if not (user.is_active and classify_email(user.email).eligible_as_officer
+def _check_auditor_leaves_admins(user: AbstractBaseUser, now: datetime) -> None:
+    """Refuse the auditor role to ``user`` (their account locked) while they are the last
+    admin of an organisation who may act for it: an auditor changes nothing, and their
+    admin role counts for nobody who stays (portal.permissions.admins_who_act). Nothing to
+    ask when they are an auditor already, or a superadmin (who acts whatever else they
+    hold). Their organisations are locked first, in the order the role services lock them."""
+    if user.is_superuser or PlatformRoleGrant.objects.filter(
+            in_force_q(now=now), user=user, role__in=[PlatformRole.SUPERADMIN, PlatformRole.AUDITOR]).exists():
+        return
+    roles = list(admins_who_act(Membership.objects.filter(
+        user=user, role=MembershipRole.ADMIN, is_active=True, ends_at__isnull=True), now).select_related("organisation"))
+    if not roles:
+        return
+    _lock_organisations({role.organisation_id for role in roles})
+    alone = organisations_left_without_admin(roles)
+    refusals = [ValidationError(
+        _("%(email)s is the last admin of %(organisation)s who may act as one (an auditor changes nothing): grant the "
+          "admin role there to someone else first (without an end date).")
+        % {"email": user.email, "organisation": role.organisation.name}, code="last_admin")
+        for role in sorted(roles, key=lambda role: role.organisation_id) if role.organisation_id in alone]
+    if refusals:
+        raise ValidationError(refusals)
+
+
+def platform_role_holder_check(user: AbstractBaseUser, *, active: bool | None = None) -> None:
+    """Refuse (ValidationError) ``user`` a platform role: it is an official power, whose
+    holder has an active account (``active``: as it will be, when that changes with the
+    role) whose primary address is an official one they confirmed (as an organisation's
+    admin has). Asked by platform_role_grant, and of the Django admin's "Superuser
+    status", which makes a superadmin (portal.permissions.is_superadmin)."""
+    if not ((user.is_active if active is None else active) and classify_email(user.email).eligible_as_officer
             and EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()):
         raise ValidationError(
             _("%(email)s cannot hold a platform role: it needs an active account whose primary address is an "
@@ -769,10 +835,11 @@ def _locked_organisation(organisation_id: int, actor: AnyUser | None, user_id: i
 def _check_keeps_an_admin(organisation: Organisation, *, leaving_user_id: int) -> None:
     """Refuse when no admin of the organisation in force and without an end date would
     remain besides ``leaving_user_id`` (who is being removed, or given an end date): not
-    counting a role that has lapsed (portal.permissions.memberships_not_lapsed: it
-    rests on a verification past its date of superannuation, and gives no right)."""
-    others = memberships_not_lapsed(Membership.objects.filter(
-        organisation=organisation, role=MembershipRole.ADMIN, is_active=True, ends_at__isnull=True, user__is_active=True,
+    counting a role that gives no right to act (portal.permissions.admins_who_act: an
+    inactive account's, an auditor's, or one resting on a verification past its date of
+    superannuation)."""
+    others = admins_who_act(Membership.objects.filter(
+        organisation=organisation, role=MembershipRole.ADMIN, is_active=True, ends_at__isnull=True,
     ).exclude(user_id=leaving_user_id))
     if not others.exists():
         raise LastAdmin(

@@ -170,6 +170,38 @@ def test_making_an_account_superuser_and_staff_in_the_admin_is_audited(root, adm
     assert audit_verify() == []
 
 
+@pytest.mark.parametrize("account", ["personal address", "official address unconfirmed", "inactive",
+                                     "made inactive at once"])
+def test_the_admin_makes_no_superuser_of_an_account_that_may_not_hold_a_platform_role(root, admin_client, account):
+    """A superuser is a superadmin (portal.permissions.is_superadmin), the highest platform
+    role: ticked in the admin, "Superuser status" is held to the rule a grant of that role
+    keeps (an active account whose primary address is an official one it confirmed), and
+    refused at the field otherwise, what was typed kept and nothing saved."""
+    user = {
+        "personal address": lambda: UserFactory(email="someone@gmail.com"),
+        "official address unconfirmed": lambda: UserFactory(email="clerk@mha.gov.in", verified=False),
+        "inactive": lambda: UserFactory(email="clerk@mha.gov.in", is_active=False),
+        "made inactive at once": lambda: UserFactory(email="clerk@mha.gov.in"),
+    }[account]()
+    change = {"is_active": False} if account == "made inactive at once" else {}
+    response = admin_client.post(f"/admin/accounts/user/{user.pk}/change/",
+                                 change_form(user, is_superuser="on", is_staff="on", full_name="Typed Name", **change))
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.errors["is_superuser"] == [
+        f"{user.email} cannot hold a platform role: it needs an active account whose primary address is an official "
+        "one (gov.in, nic.in and the like), confirmed."]
+    assert form["full_name"].value() == "Typed Name"
+    user = User.objects.get(pk=user.pk)
+    assert not (user.is_superuser or user.is_staff) and user.full_name != "Typed Name"
+    assert not events(AuditAction.USER_ACCESS_CHANGED)
+    # An account already superuser keeps the flag through a save that does not tick it anew.
+    if account == "personal address":
+        User.objects.filter(pk=user.pk).update(is_superuser=True)
+        post_change(admin_client, User.objects.get(pk=user.pk), full_name="Typed Name")
+        assert User.objects.get(pk=user.pk).is_superuser
+
+
 def test_deactivating_and_removing_superuser_in_the_admin_is_audited(admin_client):
     user = UserFactory(email="former.root@nic.in", is_superuser=True, is_staff=True)
     post_change(admin_client, user, is_active=False, is_superuser=False, is_staff=False)

@@ -794,6 +794,35 @@ def test_an_admin_role_resting_on_a_lapsed_verification_is_not_in_the_report_nor
     assert world["admin_office"].email in {row[4] for row in read_csv(client.get("/portal/roles/report.csv"))}
 
 
+def test_a_deactivated_account_is_not_in_the_report_nor_on_the_pages_but_its_roles_are_still_revoked(world):
+    """An account made inactive ("Active" unticked in the Django admin) holds no role
+    (portal.permissions; the last-admin rule counts active accounts only): the role pages,
+    the report, its CSV and the organisations' counts of admins do not list its roles as
+    held. Its rows are still there to revoke, from their pages."""
+    office = world["office"]
+    gone = make_admin(office, email="left.service@pune.mahaagri.gov.in")
+    watcher = PlatformRoleFactory(role="auditor", jurisdiction="MH", user__email="left.audit@maharashtra.gov.in").user
+    get_user_model().objects.filter(pk__in=[gone.pk, watcher.pk]).update(is_active=False)
+    client = client_of(world, "superadmin")
+    pages = [client.get(f"/portal/roles/organisations/{office.pk}/"), client.get("/portal/roles/"),
+             client.get("/portal/roles/", {"q": "DAO-PUNE"}), client.get("/portal/roles/report/"),
+             client.get("/portal/roles/report/", {"kind": "platform"})]
+    for page in pages:
+        html = well_formed(page)
+        assert gone.email not in html and watcher.email not in html
+    assert "DAO-PUNE) · 1 admin<" in well_formed(pages[2])
+    emails = {row[4] for row in read_csv(client.get("/portal/roles/report.csv"))}
+    assert gone.email not in emails and watcher.email not in emails and world["admin_office"].email in emails
+    assert [o.admins for o in role_selectors.organisations_managed(world["superadmin"]) if o.pk == office.pk] == [1]
+    # Revoked all the same, from their pages.
+    grant = PlatformRoleGrant.objects.get(user=watcher)
+    assert client.post(f"/portal/roles/platform/{grant.pk}/revoke/", {"reason": "Left", "confirm": "on"}).status_code == 302
+    assert client.post(f"/portal/roles/organisations/{office.pk}/revoke/",
+                       {"user": gone.pk, "reason": "Left", "confirm": "on"}).status_code == 302
+    assert not PlatformRoleGrant.objects.filter(in_force_q(), user=watcher).exists()
+    assert not Membership.objects.filter(user=gone, role=MembershipRole.ADMIN).exists()
+
+
 # Names, as the visibility rules let the viewer see them ------------------------------------------
 
 def _keeps_name(user, audience=Audience.NOBODY):

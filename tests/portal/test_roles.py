@@ -335,6 +335,52 @@ def test_an_admin_whose_role_rests_on_a_lapsed_verification_does_not_count_as_th
     assert Membership.objects.get(organisation=office, user=first).ends_at is None
 
 
+def test_an_auditors_admin_role_does_not_count_as_the_one_that_stays(world):
+    """An auditor changes nothing, even one who also administers an organisation (they may
+    neither grant its admin role nor verify its people): their admin role does not keep
+    the organisation administered. A superadmin who is also an auditor still acts."""
+    office, root, first = world["office"], fresh(world["superadmin"]), world["admin_office"]
+    watcher = make_admin(office, email="k.patil@pune.mahaagri.gov.in")
+    PlatformRoleGrant.objects.create(user=watcher, role=PlatformRole.AUDITOR, jurisdiction="MH")
+    assert not permissions.may_grant_admin(fresh(watcher), office)
+    with pytest.raises(LastAdmin):
+        organisation_admin_revoke(organisation_id=office.pk, user_id=first.pk, actor=root)
+    with pytest.raises(LastAdmin):
+        organisation_admin_grant(organisation_id=office.pk, user_id=first.pk, ends_at=timezone.now() + timedelta(days=30),
+                                 actor=root)
+    # The verification services ask the same (an admin who ends the first admin's verification).
+    assert organisations_left_without_admin([Membership.objects.get(organisation=office, user=first)]) == {office.pk}
+    assert not events(AuditAction.MEMBERSHIP_REVOKED)
+
+    PlatformRoleGrant.objects.create(user=watcher, role=PlatformRole.SUPERADMIN, jurisdiction="")
+    assert organisations_left_without_admin([Membership.objects.get(organisation=office, user=first)]) == set()
+    organisation_admin_revoke(organisation_id=office.pk, user_id=first.pk, actor=root)
+
+
+def test_the_auditor_role_is_not_given_to_an_organisations_last_admin_who_acts(world):
+    """Made an auditor, the last admin of an organisation would act for it no more, and
+    nobody would be left who may verify its people or grant its admin role: refused, saying
+    to hand the role over first; once another admin is there, granted."""
+    office, root, first = world["office"], fresh(world["superadmin"]), world["admin_office"]
+    with pytest.raises(ValidationError) as refused:
+        platform_role_grant(user=first, role="auditor", jurisdiction="MH", actor=root, reason="Audit cell")
+    assert refused.value.messages == [
+        "admin@pune.mahaagri.gov.in is the last admin of District Agriculture Office, Pune who may act as one "
+        "(an auditor changes nothing): grant the admin role there to someone else first (without an end date)."]
+    assert not PlatformRoleGrant.objects.filter(user=first).exists()
+    assert not events(AuditAction.PLATFORM_ROLE_GRANTED)
+    # On the page: the refusal above the form, what was chosen kept.
+    response = client_of(world, "superadmin").post("/portal/roles/platform/grant/", {
+        "user": first.pk, "step": "confirm", "role": "auditor", "jurisdiction": "MH", "reason": "Audit cell"})
+    html = response.content.decode()
+    assert response.status_code == 200 and "who may act as one" in html and "Audit cell" in html
+    assert not PlatformRoleGrant.objects.filter(user=first).exists()
+
+    make_admin(office, email="deputy@pune.mahaagri.gov.in")
+    platform_role_grant(user=first, role="auditor", jurisdiction="MH", actor=root, reason="Audit cell")
+    assert permissions.is_auditor(fresh(first)) and not permissions.may_grant_admin(fresh(first), office)
+
+
 # The last superadmin ---------------------------------------------------------------------------
 
 def test_the_platform_keeps_a_superadmin_whose_role_does_not_end(world):
@@ -674,6 +720,28 @@ def test_an_address_that_stops_earning_official_powers_ends_the_platform_roles_t
     assert ended.new_values["platform_roles"] == [["state_admin", "MH"]]
 
 
+def test_a_superuser_whose_address_stops_earning_official_powers_is_no_superuser_any_more(world):
+    """The superuser flag makes a superadmin, a platform role, which needs an official
+    primary address: it ends with the official powers, on record; refused while it is the
+    platform's last superadmin role that does not end, as a grant is."""
+    root = UserFactory(email="root.admin@sandes.nic.in", is_superuser=True, is_staff=True)
+    assert permissions.is_superadmin(fresh(root))
+    official_powers_end(user=root, reason="primary_email_not_official", address="root.admin@sandes.nic.in")
+    assert not fresh(root).is_superuser and not permissions.is_superadmin(fresh(root)) and fresh(root).is_staff
+    [ended] = events(AuditAction.OFFICIAL_POWERS_ENDED)
+    assert (ended.actor_id, ended.target_id) == (root.pk, str(root.pk))
+    assert ended.new_values == {"reason": "primary_email_not_official", "organisations": [], "superuser": True}
+
+    # The only superadmin, by the flag alone: refused, nothing changed.
+    last = UserFactory(email="last.root@sandes.nic.in", is_superuser=True, is_staff=True)
+    PlatformRoleGrant.objects.filter(role=PlatformRole.SUPERADMIN).update(revoked_at=timezone.now())
+    rows = AuditEvent.objects.count()
+    with pytest.raises(ValidationError) as refused:
+        official_powers_end(user=last, reason="primary_email_not_official")
+    assert [error.code for error in refused.value.error_list] == ["last_superadmin"]
+    assert fresh(last).is_superuser and AuditEvent.objects.count() == rows
+
+
 def test_a_role_already_past_its_end_when_official_powers_end_is_recorded_as_expired_not_revoked(world):
     """A role whose end passed before the beat job recorded it ended by itself at its end:
     ending official powers records it once as expired then, not as revoked now."""
@@ -728,6 +796,27 @@ def test_an_admin_whose_address_stops_earning_official_powers_leaves_a_row_in_ea
     # The organisation's other admins read it in their audit log.
     html = client_of(world, "admin_office").get("/monitoring/audit/?action=membership.revoked").content.decode()
     assert '<td class="text-break">District Agriculture Office, Pune</td>' in html
+
+
+def test_a_superuser_whose_address_stops_earning_official_powers_ends_only_the_admin_roles_they_hold(
+        world, django_assert_num_queries):
+    """A Django superuser may act everywhere, yet administers only the organisations they
+    were made admin of: only those roles end, and only those organisations' logs say so
+    (not every organisation on the platform, each read as one they administered)."""
+    office = world["office"]
+    root = make_admin(office, email="root.admin@sandes.nic.in", is_superuser=True, is_staff=True)
+    # An admin who is no superuser first (guardian's lookup of the permission's content
+    # type, read once a process, out of the count below): 26 statements, and 4 more for
+    # the superuser flag, which ends too (the account locked, asked whether the flag is
+    # the last superadmin role, the superadmin grants locked, the flag cleared).
+    co = make_admin(office, email="co.admin@pune.mahaagri.gov.in")
+    assert official_powers_end(user=co, reason="primary_email_not_official") == [office.pk]
+    with django_assert_num_queries(30):
+        ended = official_powers_end(user=root, reason="primary_email_not_official", address="root.admin@sandes.nic.in")
+    assert ended == [office.pk]
+    revoked = [(event.target_id, event.old_values["user_id"]) for event in events(AuditAction.MEMBERSHIP_REVOKED)]
+    assert revoked == [(str(office.pk), co.pk), (str(office.pk), root.pk)]
+    assert events(AuditAction.OFFICIAL_POWERS_ENDED)[1].new_values["organisations"] == [office.pk]
 
 
 # A change of primary address that would end the last holder's role ----------------------------

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import Membership, MembershipRole, OrganisationStatus
-from portal.organisations.services import LastAdmin, organisation_admin_grant
+from portal.organisations.selectors import grounds_for_admin
+from portal.organisations.services import LastAdmin, organisation_admin_grant, organisation_admin_revoke
 from portal.permissions import is_member, may_administer
 from portal.privacy.requests import person_correct
 from tests.factories import OrganisationFactory, PlatformRoleFactory, UserFactory
@@ -708,6 +709,47 @@ def test_an_admin_verified_elsewhere_stops_administering_the_old_organisation(wo
     moved = GovernmentProfileFactory(user=admin, organisation=world["other"], official_email=admin.email)
     services.join_request_decide(profile_id=moved.pk, decision="verify", actor=world["admin_other"])
     assert not may_administer(type(admin).objects.get(pk=admin.pk), world["office"])
+
+
+@pytest.mark.parametrize("how", ["by hand", "automatically"])
+def test_a_first_admin_verified_there_stays_a_member_when_the_admin_role_ends(world, how):
+    """The office's first admin (an admin membership made at activation, no member before)
+    is then verified there as a government user: a member of it under the admin role. When
+    the role is handed over, they stay a verified member (as a member made admin does), and
+    the role can be given back to them."""
+    admin, office = world["admin_office"], world["office"]
+    successor = make_admin(office, email="deputy@pune.mahaagri.gov.in")
+    if how == "by hand":
+        profile = GovernmentProfileFactory(user=admin, organisation=office, official_email=admin.email)
+        services.join_request_decide(profile_id=profile.pk, decision="verify", actor=successor)
+    else:
+        services.auto_verification_set(organisation_id=office.pk, enabled=True, actor=successor)
+        profile = ask(world, user="admin_office")
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.VERIFIED
+
+    organisation_admin_revoke(organisation_id=office.pk, user_id=admin.pk, actor=successor, reason="Transferred")
+
+    membership = Membership.objects.get(organisation=office, user=admin)
+    assert (membership.role, membership.is_active) == (MembershipRole.MEMBER, True)
+    assert is_member(fresh(admin), office) and not may_administer(fresh(admin), office)
+    [event] = AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED, target_id=str(office.pk))
+    assert event.new_values["member"] is True
+    assert grounds_for_admin(office).filter(user=admin).exists()
+    organisation_admin_grant(organisation_id=office.pk, user_id=admin.pk, actor=successor, reason="Back")
+    assert may_administer(fresh(admin), office)
+
+
+def test_the_migration_marks_the_admins_verified_there_as_members(world):
+    admin, office = world["admin_office"], world["office"]
+    GovernmentProfileFactory(user=admin, organisation=office, status=VerificationStatus.VERIFIED)
+    suspended = make_admin(office, email="suspended.admin@pune.mahaagri.gov.in")
+    GovernmentProfileFactory(user=suspended, organisation=office, status=VerificationStatus.SUSPENDED)
+    migration = importlib.import_module("verification.migrations.0009_verified_admins_are_members")
+    migration.verified_admins_mark_members(django_apps, None)
+    marked = dict(Membership.objects.filter(organisation=office).values_list("user_id", "member_before_admin"))
+    assert marked == {admin.pk: True, suspended.pk: False}
+    assert not Membership.objects.get(user=world["admin_parent"]).member_before_admin  # verified nowhere
 
 
 def the_transfers_doing(world, profile, action):

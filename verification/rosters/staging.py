@@ -24,7 +24,7 @@ from portal.organisations.models import (
     in_force_q,
     not_ended_q,
 )
-from portal.permissions import memberships_not_lapsed
+from portal.permissions import admins_who_act
 from verification.models import HELD_STATUSES, GovernmentProfile
 from verification.rosters.checks import CheckedRow
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RowOutcome
@@ -259,15 +259,16 @@ def last_admins_elsewhere(organisation: Organisation) -> QuerySet[GovernmentProf
     and nobody else holds the admin role there without an end date: verifying them in
     ``organisation`` would end that role and leave the organisation without an admin,
     which the verification services refuse (LastAdmin, organisations_left_without_admin);
-    a role that has lapsed is nobody's who stays (portal.permissions.memberships_not_lapsed).
+    a role that gives no right to act (an inactive account's, an auditor's, a lapsed one:
+    portal.permissions.admins_who_act) is nobody's who stays.
     Not the roles above resting on such a verification alone: apply still finds those."""
     now = timezone.now()
     admin = Membership.objects.filter(organisation_id=OuterRef("organisation_id"), role=MembershipRole.ADMIN,
                                       is_active=True)
     return held_elsewhere(organisation).filter(
         Exists(admin.filter(not_ended_q(now=now), user_id=OuterRef("user_id")))
-    ).exclude(Exists(memberships_not_lapsed(
-        admin.filter(ends_at__isnull=True, user__is_active=True).exclude(user_id=OuterRef("user_id")))))
+    ).exclude(Exists(admins_who_act(
+        admin.filter(ends_at__isnull=True).exclude(user_id=OuterRef("user_id")), now)))
 
 
 def _on_own_domains(organisation: Organisation, email: str) -> bool:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from portal.accounts.models import EmailSuffixRule, SuffixKind
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
-from portal.organisations.models import Membership, MembershipRole, OrganisationDomain
+from portal.organisations.models import Membership, MembershipRole, OrganisationDomain, PlatformRole, PlatformRoleGrant
 from portal.permissions import may_administer
 from tests.factories import PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import delivered_body
@@ -719,6 +719,21 @@ def test_an_admin_role_that_has_lapsed_is_not_the_other_organisations_admin_who_
                              superannuation_date=timezone.localdate() - timedelta(days=1))
     Membership.objects.create(organisation=world["other"], user=lapsed, role=MembershipRole.ADMIN)
     assert not may_administer(lapsed, world["other"])
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1)]))
+    assert [(row.outcome, row.problems) for row in RosterRow.objects.filter(roster=roster)] == [
+        ("refused", "last_admin_elsewhere")]
+
+
+def test_an_auditors_admin_role_is_not_the_other_organisations_admin_who_stays(world):
+    """The directorate's other admin is an auditor, who changes nothing there: their role
+    does not keep the directorate administered (the rule the verification services keep),
+    so the preview refuses the row of its admin who acts as it refuses the last admin's."""
+    admin = world["admin_other"]
+    GovernmentProfileFactory(user=admin, organisation=world["other"], status=VerificationStatus.VERIFIED)
+    EmailAddress.objects.create(user=admin, email="person1@pune.mahaagri.gov.in", verified=True)
+    watcher = UserFactory(email="audit.cell@karhealth.gov.in")
+    Membership.objects.create(organisation=world["other"], user=watcher, role=MembershipRole.ADMIN)
+    PlatformRoleGrant.objects.create(user=watcher, role=PlatformRole.AUDITOR, jurisdiction="KA")
     roster = upload(world["office"], world["admin_office"], csv_bytes([person(1)]))
     assert [(row.outcome, row.problems) for row in RosterRow.objects.filter(roster=roster)] == [
         ("refused", "last_admin_elsewhere")]
