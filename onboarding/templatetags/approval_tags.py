@@ -35,8 +35,10 @@ def approval_panel(context, application):
         "overdue": bool(open_step and open_step.due_at <= now),
         "is_officer": is_officer,
         "authority_refused": authority_refused,
-        # Nobody may decide it (no administrator who may, every superadmin refused): it waits for one.
-        "nobody_may_decide": bool(open_step and open_step.nobody_may_decide_since),
+        # Nobody may decide it (no administrator who may, every superadmin refused): it waits
+        # for one. Told to the officer only: an administrator appointed since, reading the page
+        # before the job tells them (undecided_steps_assign), may decide it.
+        "nobody_may_decide": is_officer and bool(open_step and open_step.nobody_may_decide_since),
         "can_resend": is_officer and open_step is not None and open_step.stage == Stage.AUTHORITY and not authority_refused,
         "can_appeal": is_officer and deadline is not None and now <= deadline
         and workflow.allowed(application.status, workflow.Event.APPEAL),

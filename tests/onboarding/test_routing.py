@@ -882,6 +882,9 @@ def test_a_state_step_nobody_may_decide_is_shown_and_reaches_the_first_administr
 
     assert undecided_steps_assign() == 0  # still nobody
     admin = make_state_admin("MH")
+    # Until the job runs the step keeps its mark: the administrator just appointed, who may
+    # decide it, is not told on its page that nobody may (only the officer is).
+    assert not nobody_may_decide_said(signed_in(admin), application)
     assert settings.CELERY_BEAT_SCHEDULE["undecided-steps-assign"]["task"] == undecided_steps_assign_task.name
     assert undecided_steps_assign_task.delay().get() == {"assigned": 1}  # the beat job, in-process in tests
     [assigned] = [m for m in messages_to(admin.email) if m.subject.startswith("New application in your approval queue")]
