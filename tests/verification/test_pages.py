@@ -18,7 +18,7 @@ from portal.organisations.services import organisation_admin_grant
 from portal.privacy.requests import person_correct
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory
 from tests.html_tree import field_error, field_value, form_as_sent, html_problems, parse
-from tests.verification.helpers import GovernmentProfileFactory, form_data, signed_in
+from tests.verification.helpers import GovernmentProfileFactory, contacts_shown_to_verified_users, form_data, signed_in
 from verification import services
 from verification.models import EndReason, GovernmentProfile, SystemNote, VerificationSettings, VerificationStatus
 from verification.visibility.models import Audience, PersonalVisibility
@@ -337,6 +337,29 @@ def test_a_bulk_decision_is_confirmed_before_anything_is_decided(world, requests
     elsewhere.refresh_from_db()
     assert elsewhere.is_pending  # not the admin's: left untouched
     assert AuditEvent.objects.filter(action=AuditAction.VERIFICATION_VERIFIED).count() == 2
+
+
+def test_the_bulk_confirmation_and_the_queue_warn_of_a_mobile_number_another_verified_person_gave(world, requests_):
+    """As the page of one request does: verifying several at once is no way past the warning."""
+    older, newer, _elsewhere = requests_
+    GovernmentProfileFactory(user=UserFactory(email="ravi.rao@karhealth.gov.in"), organisation=world["other"],
+                             status=VerificationStatus.VERIFIED, mobile=older.mobile)
+    contacts_shown_to_verified_users(world["other"])
+    GovernmentProfile.objects.filter(pk=newer.pk).update(mobile="+919812345678")
+    warning = "Another verified government user gave this mobile number"
+    client = signed_in(world["admin_office"])
+    assert warning in well_formed(client.get(f"/verification/profiles/{older.pk}/"))
+    tree = parse(well_formed(client.post("/verification/queue/decide/", {"profile": [older.pk, newer.pk],
+                                                                         "decision": "verify"})))
+    said = {int(item.find("input", name="profile").get("value")): warning in item.squashed_text()
+            for item in tree.find("form", action="/verification/queue/decide/").find_all("li")}
+    assert said == {older.pk: True, newer.pk: False}
+    rows = parse(well_formed(client.get("/verification/queue/"))).find("tbody").find_all("tr")
+    said = {int(row.find("input", name="profile").get("value")): warning in row.squashed_text() for row in rows}
+    assert said == {older.pk: True, newer.pk: False}
+    # Not on a decided request's row: the warning is for whoever verifies.
+    GovernmentProfile.objects.filter(pk=older.pk).update(status=VerificationStatus.REJECTED)
+    assert warning not in well_formed(client.get("/verification/queue/?status=rejected"))
 
 
 def test_a_bulk_rejection_needs_a_reason(world, requests_):
