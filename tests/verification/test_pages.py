@@ -490,6 +490,49 @@ def test_a_request_decided_meanwhile_is_reported_not_decided_again(world, reques
     assert newer.status == VerificationStatus.REJECTED
 
 
+def test_a_chosen_request_withdrawn_since_the_confirmation_is_reported_with_the_others(world, requests_):
+    older, newer, _elsewhere = requests_
+    client = signed_in(world["admin_office"])
+    chosen = {"profile": [older.pk, newer.pk], "decision": "reject", "reason": "Not on our rolls."}
+    assert "Confirm your decision" in well_formed(client.post("/verification/queue/decide/", chosen))
+    services.join_request_withdraw(profile_id=older.pk, actor=world["person"])  # meanwhile, the person
+    response = client.post("/verification/queue/decide/", {**chosen, "step": "confirm", "confirm": "on"}, follow=True)
+    assert messages_of(response) == ["1 request was rejected.",
+                                     "1 request was decided by someone else meanwhile and was left as it is."]
+    # The confirmation shown again (its box not ticked) without one withdrawn meanwhile says so there.
+    GovernmentProfile.objects.filter(pk=newer.pk).update(status=VerificationStatus.PENDING)
+    html = well_formed(client.post("/verification/queue/decide/", {**chosen, "step": "confirm"}))
+    assert "Tick the box to confirm the decision." in html and "You chose 1 request:" in html
+    assert "1 request was decided by someone else meanwhile and was left as it is." in html
+
+
+def test_a_bulk_decision_whose_every_request_was_decided_meanwhile_says_so_not_to_choose_one(world, requests_):
+    """Chosen on a queue page older than the decisions (another admin's), or the decision
+    sent again (the back button to the confirmation, "Resend"): what became of them, in the
+    queue the form was on, not "Choose at least one waiting request"."""
+    older, newer, _elsewhere = requests_
+    client = signed_in(world["admin_office"])
+    signed_in(world["admin_parent"]).post(f"/verification/profiles/{older.pk}/", {"decision": "reject", "reason": "No.",
+                                                                                     "confirm": "on"})
+    query = f"status=pending&organisation={world['office'].pk}"
+    response = client.post(f"/verification/queue/decide/?{query}", {"profile": [older.pk], "decision": "verify"})
+    assert response.status_code == 302 and response["Location"] == f"/verification/queue/?{query}"
+    html = well_formed(client.get(response["Location"]))
+    assert "1 request was decided by someone else meanwhile and was left as it is." in html
+    assert "Choose at least one waiting request" not in html
+    # Some of those chosen still wait: the confirmation says what became of the others.
+    html = well_formed(client.post("/verification/queue/decide/", {"profile": [older.pk, newer.pk], "decision": "verify"}))
+    assert "Confirm your decision" in html and "You chose 1 request:" in html
+    assert "1 request was decided by someone else meanwhile and was left as it is." in html
+    sent = {"profile": [newer.pk], "decision": "reject", "reason": "Not on our rolls.", "step": "confirm", "confirm": "on"}
+    assert messages_of(client.post("/verification/queue/decide/", sent, follow=True)) == ["1 request was rejected."]
+    response = client.post("/verification/queue/decide/", sent, follow=True)
+    html = response.content.decode()
+    assert messages_of(response) == ["1 request was already decided by you and was left as it is."]
+    assert "Choose at least one waiting request" not in html
+    assert OutboxMessage.objects.filter(subject__contains="was not accepted").count() == 2  # not mailed twice
+
+
 # One request --------------------------------------------------------------------------------------
 
 def test_deciding_one_request(world, requests_):
