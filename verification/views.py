@@ -18,6 +18,7 @@ from verification import services
 from verification.forms import JoinRequestForm, OrganisationSearchForm, WithdrawForm
 from verification.models import STANDING, VerificationStatus, verified_in_force
 from verification.selectors import (
+    SEARCH_LIMIT,
     administered_with_pending,
     auto_verification_of,
     automatic_verification_withheld,
@@ -51,28 +52,38 @@ def mine(request):
                 _("Your date of superannuation has passed: this verification no longer counts, and the portal "
                   "revokes it within the hour."))
     decider = may_administer_verification(request.user)
+    administered, more_administered = _first(administered_with_pending(request.user, limit=SEARCH_LIMIT + 1)
+                                             if decider else [])
     context = {
         "profiles": profiles,
         "verified": any(profile.in_force for profile in profiles),
         "decider": decider,
         "all_organisations": decider and is_superadmin(request.user),
-        "administered": administered_with_pending(request.user) if decider else [],
+        "administered": administered, "more_administered": more_administered, "limit": SEARCH_LIMIT,
         # A suspended organisation's own admins decide there, but monitor nothing.
         "may_monitor": decider and RULES["monitoring"](request.user),
     }
     return render(request, "verification/mine.html", context)
 
 
+def _first(rows):
+    """The first SEARCH_LIMIT of ``rows`` (fetched with one more), and whether there were more."""
+    rows = list(rows)
+    return rows[:SEARCH_LIMIT], len(rows) > SEARCH_LIMIT
+
+
 @rule("authenticated")
 @require_http_methods(["GET"])
 def organisation_search(request):
+    """Organisations found by name or short code, or of a state or UT, the first
+    SEARCH_LIMIT by name: more than that is said, with how to narrow the search."""
     form = OrganisationSearchForm(request.GET or None)
-    results, searched = [], False
+    results, searched, more = [], False, False
     if form.is_bound and form.is_valid():
         query, state = form.cleaned_data["q"], form.cleaned_data["state"]
         searched = len(query.strip()) >= 2 or bool(state)
         if searched:
-            results = list(organisations_to_join(query=query, state=state))
+            results, more = _first(organisations_to_join(query=query, state=state, limit=SEARCH_LIMIT + 1))
     asked = {}
     if results:
         asked = dict(
@@ -80,7 +91,8 @@ def organisation_search(request):
         )
     for organisation in results:
         organisation.my_status = VerificationStatus(asked[organisation.pk]) if organisation.pk in asked else None
-    return render(request, "verification/search.html", {"form": form, "results": results, "searched": searched})
+    return render(request, "verification/search.html",
+                  {"form": form, "results": results, "searched": searched, "more": more, "limit": SEARCH_LIMIT})
 
 
 def _initial_details(user):

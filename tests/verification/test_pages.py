@@ -97,6 +97,25 @@ def test_finding_an_organisation_by_name_short_code_and_state(world, query, foun
     assert "pending" not in html
 
 
+def test_listing_a_states_organisations_says_when_more_match_than_are_shown(world):
+    """A state or UT lists its organisations by name, the first 50: more than that is said,
+    with how to find the others (part of the name), not left for the person to guess."""
+    for n in range(50):
+        OrganisationFactory(name=f"Taluka Office {n:03d}", state="GA")
+    client = signed_in(world["public"])
+    more = "More organisations match than the 50 shown here"
+    html = well_formed(client.get("/verification/organisations/?state=GA"))
+    assert len(parse(html).find("tbody").find_all("tr")) == 50 and more not in html
+    OrganisationFactory(name="Taluka Office 050", state="GA")
+    tree = parse(well_formed(client.get("/verification/organisations/?state=GA")))
+    rows = tree.find("tbody").find_all("tr")
+    assert len(rows) == 50 and "Taluka Office 049" in rows[-1].squashed_text()
+    assert ("More organisations match than the 50 shown here: add part of the name, or the short code, to find "
+            "yours.") in tree.squashed_text()
+    html = well_formed(client.get("/verification/organisations/?state=GA&q=office+050"))
+    assert "Taluka Office 050" in html and more not in html
+
+
 def test_nothing_is_searched_for_one_letter(world):
     html = well_formed(signed_in(world["public"]).get("/verification/organisations/?q=a"))
     assert "Results" not in html
@@ -1073,6 +1092,20 @@ def test_the_admins_own_page_links_each_organisation_they_administer(world, requ
     assert rows[0].startswith("Agriculture Department, Maharashtra 0") and rows[1].startswith("District Agriculture Office, Pune 2")
     html = well_formed(signed_in(world["superadmin"]).get("/verification/"))
     assert "As a superadmin you may decide in every organisation." in html
+
+
+def test_the_admins_own_page_says_when_they_administer_more_organisations_than_it_lists(world):
+    client = signed_in(world["admin_parent"])
+    more = "You administer more organisations than the 50 listed here"
+    for n in range(48):  # with the department and its district office, 50
+        OrganisationFactory(name=f"Taluka Agriculture Office {n:03d}", parent=world["parent"])
+    tree = parse(well_formed(client.get("/verification/")))
+    assert len(tree.find_all("tbody")[-1].find_all("tr")) == 50 and more not in tree.squashed_text()
+    OrganisationFactory(name="Taluka Agriculture Office 048", parent=world["parent"])
+    tree = parse(well_formed(client.get("/verification/")))
+    assert len(tree.find_all("tbody")[-1].find_all("tr")) == 50
+    assert (f"{more} (by name): the verification queue holds the requests of them all."
+            in tree.squashed_text())
 
 
 @pytest.mark.parametrize(("language", "said"), [
