@@ -145,6 +145,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every answer to a signed-in person marked to be kept by no browser or proxy (unless it says otherwise).
+    "portal.private_pages.PrivatePagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "portal.accounts.middleware.SignedInAsCookieMiddleware",
     "allauth.account.middleware.AccountMiddleware",

@@ -552,6 +552,26 @@ def test_a_bulk_decision_whose_every_request_was_decided_meanwhile_says_so_not_t
     assert OutboxMessage.objects.filter(subject__contains="was not accepted").count() == 2  # not mailed twice
 
 
+def kept_out_of_caches(response):
+    assert {"no-store", "private"} <= set(response.get("Cache-Control", "").split(", ")), (
+        response.request["PATH_INFO"], response.get("Cache-Control"))
+
+
+def test_pages_showing_peoples_details_are_kept_by_no_browser_or_proxy(world, requests_):
+    """The back button after a decision or signing out, a shared computer, a proxy on the
+    way: the queue, a request, the confirmation, the members, the join page keep no copy."""
+    older, newer, _elsewhere = requests_
+    admin = signed_in(world["admin_office"])
+    for url in ("/verification/queue/", f"/verification/profiles/{older.pk}/",
+                f"/verification/organisations/{world['office'].pk}/members/"):
+        kept_out_of_caches(admin.get(url))
+    kept_out_of_caches(admin.post("/verification/queue/decide/", {"profile": [older.pk, newer.pk], "decision": "verify"}))
+    person = signed_in(world["public"])
+    for url in ("/verification/", f"/verification/organisations/{world['office'].pk}/join/",
+                "/verification/organisations/?q=agriculture"):
+        kept_out_of_caches(person.get(url))
+
+
 # One request --------------------------------------------------------------------------------------
 
 def test_deciding_one_request(world, requests_):
