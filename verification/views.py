@@ -3,7 +3,7 @@ organisation, the request itself, withdrawing it."""
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db.models import BooleanField, ExpressionWrapper
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -29,6 +29,7 @@ from verification.selectors import (
     organisations_to_join,
     own_profile,
     profiles_of,
+    waiting_requests_count,
 )
 
 MINE_LIMIT = 100  # the verification held, then the newest requests
@@ -103,6 +104,15 @@ def _initial_details(user):
     return {name: getattr(latest, name) for name in DETAIL_FIELDS}
 
 
+def _waiting_max_note(user, form):
+    """What the join page says when the person has VERIFICATION_WAITING_MAX requests
+    waiting already (a request sent is refused), unless its form's refusal says it; else None."""
+    most = settings.VERIFICATION_WAITING_MAX
+    if form.has_error(NON_FIELD_ERRORS, "too_many_waiting") or waiting_requests_count(user) < most:
+        return None
+    return services.too_many_waiting(most)
+
+
 @rule("authenticated")
 @require_http_methods(["GET", "POST"])
 def join(request, pk):
@@ -150,7 +160,7 @@ def join(request, pk):
             form.is_valid()
     # The official address the form holds (as typed, once valid; else the one it offers).
     address = (form.cleaned_data.get("official_email") if form.is_bound else form.initial.get("official_email")) or ""
-    context.update({"form": form, "official_address": address,
+    context.update({"form": form, "official_address": address, "waiting_max": _waiting_max_note(request.user, form),
                     "on_official_domain": bool(address) and on_official_domain(request.user, address, organisation)})
     return render(request, "verification/join.html", context)
 

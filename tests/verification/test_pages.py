@@ -275,6 +275,28 @@ def test_asking_again_and_again_is_refused_at_the_daily_limit_keeping_the_answer
     assert client.post(url, form_data()).status_code == 302
 
 
+def test_the_join_page_says_when_the_most_requests_one_may_have_waiting_already_wait(world, settings):
+    settings.VERIFICATION_WAITING_MAX = 2
+    for n in range(2):
+        GovernmentProfileFactory(user=world["person"], organisation=OrganisationFactory(name=f"Taluka Office {n}"))
+    client = signed_in(world["person"])
+    url = f"/verification/organisations/{world['office'].pk}/join/"
+    said = ("You have 2 requests waiting for a decision, the most one person may have at once: withdraw one of them "
+            "(Verification, in the menu) before asking another organisation.")
+    tree = parse(well_formed(client.get(url)))
+    assert said in tree.by_id("waiting-max").squashed_text()
+    assert tree.by_id("waiting-max").find("a").get("href") == "/verification/"
+    # Sent all the same (a page open since before): refused at the form, every answer kept.
+    tree = parse(well_formed(client.post(url, form_data(designation="Under Secretary"))))
+    assert said in tree.by_id("error-summary").squashed_text()
+    assert tree.by_id("id_designation").get("value") == "Under Secretary"
+    assert not GovernmentProfile.objects.filter(organisation=world["office"]).exists()
+    GovernmentProfile.objects.filter(user=world["person"]).update(status=VerificationStatus.CANCELLED)
+    html = well_formed(client.get(url))
+    assert 'id="waiting-max"' not in html
+    assert client.post(url, form_data()).status_code == 302
+
+
 # The queue ----------------------------------------------------------------------------------------
 
 @pytest.fixture
