@@ -145,6 +145,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every answer to a signed-in person marked to be kept by no browser or proxy (unless it says otherwise).
+    "portal.private_pages.PrivatePagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "portal.accounts.middleware.SignedInAsCookieMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -538,6 +540,9 @@ ROSTER_CHECK_SECONDS = env_number("ROSTER_CHECK_SECONDS", 20.0, 1, 50, kind=floa
 # Requests to be verified (by any organisation) one person may make in 24 hours:
 # each waits in an organisation's queue.
 VERIFICATION_REQUESTS_PER_DAY = env_number("VERIFICATION_REQUESTS_PER_DAY", 10, 1, 100)
+# Requests one person may have waiting for a decision at once (the daily limit alone
+# would let one account, asking over several days, fill a department's queue).
+VERIFICATION_WAITING_MAX = env_number("VERIFICATION_WAITING_MAX", 3, 1, 100)
 # Suspensions and reinstatements (together) of one person's verification by its
 # administrators in 24 hours: each mails the person, with the administrator's note.
 # Even, so that the last one allowed can undo a suspension.

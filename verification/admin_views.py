@@ -55,6 +55,9 @@ def _skipped_message(code, n):
                         "shown now.",
                         "%(n)s requests were left: the people changed their names meanwhile. Open each to check the "
                         "name shown now.", n)
+    elif code == "decided_by_you":
+        text = ngettext("%(n)s request was already decided by you and was left as it is.",
+                        "%(n)s requests were already decided by you and were left as they are.", n)
     elif code == "own":
         text = ngettext("%(n)s request is your own and was left: another administrator decides it.",
                         "%(n)s requests are your own and were left: another administrator decides them.", n)
@@ -133,21 +136,34 @@ def _kept_confirmation(request):
 @require_http_methods(["GET", "POST"])
 def queue_decide(request):
     """The requests chosen in the queue: first a page to confirm the decision (and give a
-    reason to reject), then the decision on each. None chosen that still waits: the queue
-    the form was on (its query comes with the post) again, saying so where focus lands. The
-    address loaded again (the header's language switch does, on the answer to a post): the
-    queue of its query."""
+    reason to reject), then the decision on each. Those chosen that no longer wait (decided
+    or withdrawn since, or by this decision sent again) are said on the next page, and
+    left; when none still waits, the queue of the form's query (it comes with the post)
+    says so. None chosen: that queue again, saying so where focus lands. The address
+    loaded again (the header's language switch does, on the answer to a post): the queue
+    of its query."""
+    query = request.GET.urlencode()
+    back = reverse("verification:queue") + (f"?{query}" if query else "")
     if request.method == "GET":
-        query = request.GET.urlencode()
-        return redirect(reverse("verification:queue") + (f"?{query}" if query else ""))
-    profiles = [profile for profile in profiles_for_admin(request.user, _chosen_ids(request.POST)) if profile.is_pending]
+        return redirect(back)
+    chosen = profiles_for_admin(request.user, _chosen_ids(request.POST))
+    profiles = [profile for profile in chosen if profile.is_pending]
+    # Chosen, but no longer waiting: decided or withdrawn since the page was shown, or
+    # by this very decision sent again (the back button, "Resend"). Said, not dropped.
+    gone = [("decided_by_you" if profile.decided_by_id == request.user.pk else "status_changed")
+            for profile in chosen if not profile.is_pending]
+    if not profiles and gone:
+        _say_skipped(request, gone)
+        return redirect(back)
     if not profiles:
         return _queue_page(request, choice=QueueChoiceForm(request.POST))
     if request.POST.get("step") != "confirm":
+        _say_skipped(request, gone)
         form = BulkDecisionForm(initial={"decision": request.POST.get("decision")})
         return render(request, "verification/queue_confirm.html", {"form": form, "profiles": profiles})
     form = BulkDecisionForm(request.POST)
-    if not form.is_valid():
+    if not form.is_valid():  # shown again with those still waiting: those left are said now
+        _say_skipped(request, gone)
         return render(request, "verification/queue_confirm.html", {"form": form, "profiles": profiles})
     try:
         outcome = services.join_requests_decide(
@@ -163,9 +179,14 @@ def queue_decide(request):
                 if form.cleaned_data["decision"] == services.JoinDecision.VERIFY
                 else ngettext("%(n)s request was rejected.", "%(n)s requests were rejected.", len(outcome.decided)))
         messages.success(request, done % {"n": len(outcome.decided)})
-    for code in sorted({code for _pk, code in outcome.skipped}):
-        messages.warning(request, _skipped_message(code, sum(1 for _pk, c in outcome.skipped if c == code)))
+    _say_skipped(request, gone + [code for _pk, code in outcome.skipped])
     return redirect(_queue_url())
+
+
+def _say_skipped(request, codes):
+    """Tell the administrator how many of the requests they chose were left, and why (``codes``: one per request)."""
+    for code in sorted(set(codes)):
+        messages.warning(request, _skipped_message(code, codes.count(code)))
 
 
 def _history(profile):

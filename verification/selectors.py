@@ -255,6 +255,11 @@ def held_elsewhere(user: AnyUser, organisation: Organisation) -> list[Government
     return profiles
 
 
+def waiting_requests_count(user: AnyUser) -> int:
+    """How many of ``user``'s requests wait for a decision (at most VERIFICATION_WAITING_MAX at once)."""
+    return GovernmentProfile.objects.filter(user_id=user.pk, status=VerificationStatus.PENDING).count()
+
+
 def profiles_of(viewer: AnyUser) -> QuerySet[GovernmentProfile]:
     """The viewer's own profiles and requests: the verification they hold first, then the newest."""
     if not viewer.is_authenticated:

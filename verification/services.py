@@ -20,6 +20,7 @@ from django.db.models import Case, When
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from portal.accounts.official_email import classify_email
 from portal.audit.models import AuditAction, AuditEvent
@@ -49,6 +50,7 @@ from verification.selectors import (
     automatic_verification_withheld,
     has_confirmed_address,
     on_official_domain,
+    waiting_requests_count,
 )
 from verification.validators import check_official_address, clean_mobile
 
@@ -263,6 +265,26 @@ def _check_request_rate(actor: AnyUser, now: datetime) -> None:
                 now, _("You have asked to be verified %(n)s times in the last 24 hours, the most the portal accepts. "
                        "You can ask again from %(when)s."))
 
+
+def too_many_waiting(n: int) -> str:
+    """What a person with ``n`` requests waiting, VERIFICATION_WAITING_MAX, is told: on the
+    join page, and at its form when one is sent all the same."""
+    return ngettext(
+        "You have %(n)s request waiting for a decision, the most one person may have at once: withdraw it "
+        "(Verification, in the menu) before asking another organisation.",
+        "You have %(n)s requests waiting for a decision, the most one person may have at once: withdraw one of them "
+        "(Verification, in the menu) before asking another organisation.", n) % {"n": n}
+
+
+def _check_waiting(actor: AnyUser) -> None:
+    """At most VERIFICATION_WAITING_MAX of the person's requests wait at once (the person is
+    locked): the daily limit bounds how many they make in 24 hours, not how many they leave
+    waiting, and asked over several days, one account would fill a department's queue."""
+    most = settings.VERIFICATION_WAITING_MAX
+    if waiting_requests_count(actor) >= most:
+        raise ValidationError(too_many_waiting(most), code="too_many_waiting")
+
+
 def join_request_create(
     *, organisation_id: int, details: dict, language: str, actor: AnyUser, request: HttpRequest | None = None
 ) -> GovernmentProfile:
@@ -272,7 +294,8 @@ def join_request_create(
     on one of its verified domains, the request is verified at once (by the system,
     audited as such).
     Raises ValidationError (not allowed, details missing, a request already open or a
-    verification already held there) or Organisation.DoesNotExist."""
+    verification already held there, VERIFICATION_WAITING_MAX requests of the actor's
+    waiting already) or Organisation.DoesNotExist."""
     refusal = join_refusal(actor)
     if refusal:
         raise ValidationError(refusal, code="not_eligible")
@@ -302,6 +325,7 @@ def join_request_create(
         if current:
             raise ValidationError(_("You are already a verified member of %(organisation)s.")
                                   % {"organisation": organisation.name}, code="held")
+        _check_waiting(actor)
         profile = GovernmentProfile.objects.create(
             user=actor, organisation=organisation, status=VerificationStatus.PENDING, requested_at=now,
             request_language=notifications.mail_language(language), **details,

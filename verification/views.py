@@ -3,7 +3,7 @@ organisation, the request itself, withdrawing it."""
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db.models import BooleanField, ExpressionWrapper
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -18,6 +18,7 @@ from verification import services
 from verification.forms import JoinRequestForm, OrganisationSearchForm, WithdrawForm
 from verification.models import STANDING, VerificationStatus, verified_in_force
 from verification.selectors import (
+    SEARCH_LIMIT,
     administered_with_pending,
     auto_verification_of,
     automatic_verification_withheld,
@@ -28,6 +29,7 @@ from verification.selectors import (
     organisations_to_join,
     own_profile,
     profiles_of,
+    waiting_requests_count,
 )
 
 MINE_LIMIT = 100  # the verification held, then the newest requests
@@ -51,6 +53,8 @@ def mine(request):
                 _("Your date of superannuation has passed: this verification no longer counts, and the portal "
                   "revokes it within the hour."))
     decider = may_administer_verification(request.user)
+    administered, more_administered = _first(administered_with_pending(request.user, limit=SEARCH_LIMIT + 1)
+                                             if decider else [])
     context = {
         "profiles": profiles,
         "verified": any(profile.in_force for profile in profiles),
@@ -60,23 +64,31 @@ def mine(request):
                          None),
         "decider": decider,
         "all_organisations": decider and is_superadmin(request.user),
-        "administered": administered_with_pending(request.user) if decider else [],
+        "administered": administered, "more_administered": more_administered, "limit": SEARCH_LIMIT,
         # A suspended organisation's own admins decide there, but monitor nothing.
         "may_monitor": decider and RULES["monitoring"](request.user),
     }
     return render(request, "verification/mine.html", context)
 
 
+def _first(rows):
+    """The first SEARCH_LIMIT of ``rows`` (fetched with one more), and whether there were more."""
+    rows = list(rows)
+    return rows[:SEARCH_LIMIT], len(rows) > SEARCH_LIMIT
+
+
 @rule("authenticated")
 @require_http_methods(["GET"])
 def organisation_search(request):
+    """Organisations found by name or short code, or of a state or UT, the first
+    SEARCH_LIMIT by name: more than that is said, with how to narrow the search."""
     form = OrganisationSearchForm(request.GET or None)
-    results, searched = [], False
+    results, searched, more = [], False, False
     if form.is_bound and form.is_valid():
         query, state = form.cleaned_data["q"], form.cleaned_data["state"]
         searched = len(query.strip()) >= 2 or bool(state)
         if searched:
-            results = list(organisations_to_join(query=query, state=state))
+            results, more = _first(organisations_to_join(query=query, state=state, limit=SEARCH_LIMIT + 1))
     asked = {}
     if results:
         asked = dict(
@@ -84,7 +96,8 @@ def organisation_search(request):
         )
     for organisation in results:
         organisation.my_status = VerificationStatus(asked[organisation.pk]) if organisation.pk in asked else None
-    return render(request, "verification/search.html", {"form": form, "results": results, "searched": searched})
+    return render(request, "verification/search.html",
+                  {"form": form, "results": results, "searched": searched, "more": more, "limit": SEARCH_LIMIT})
 
 
 def _initial_details(user):
@@ -93,6 +106,15 @@ def _initial_details(user):
     if latest is None:
         return {"official_email": user.email}
     return {name: getattr(latest, name) for name in DETAIL_FIELDS}
+
+
+def _waiting_max_note(user, form):
+    """What the join page says when the person has VERIFICATION_WAITING_MAX requests
+    waiting already (a request sent is refused), unless its form's refusal says it; else None."""
+    most = settings.VERIFICATION_WAITING_MAX
+    if form.has_error(NON_FIELD_ERRORS, "too_many_waiting") or waiting_requests_count(user) < most:
+        return None
+    return services.too_many_waiting(most)
 
 
 @rule("authenticated")
@@ -142,7 +164,7 @@ def join(request, pk):
             form.is_valid()
     # The official address the form holds (as typed, once valid; else the one it offers).
     address = (form.cleaned_data.get("official_email") if form.is_bound else form.initial.get("official_email")) or ""
-    context.update({"form": form, "official_address": address,
+    context.update({"form": form, "official_address": address, "waiting_max": _waiting_max_note(request.user, form),
                     "on_official_domain": bool(address) and on_official_domain(request.user, address, organisation)})
     return render(request, "verification/join.html", context)
 

@@ -18,7 +18,7 @@ from portal.organisations.services import organisation_admin_grant
 from portal.privacy.requests import person_correct
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory
 from tests.html_tree import field_error, field_value, form_as_sent, html_problems, parse
-from tests.verification.helpers import GovernmentProfileFactory, form_data, signed_in
+from tests.verification.helpers import GovernmentProfileFactory, contacts_shown_to_verified_users, form_data, signed_in
 from verification import services
 from verification.models import EndReason, GovernmentProfile, SystemNote, VerificationSettings, VerificationStatus
 from verification.visibility.models import Audience, PersonalVisibility
@@ -95,6 +95,25 @@ def test_finding_an_organisation_by_name_short_code_and_state(world, query, foun
     names = [row.find_all("td")[0].squashed_text().replace("अभिलेख निदेशालय", "").strip() for row in rows.find_all("tr")] if rows else []
     assert names == found
     assert "pending" not in html
+
+
+def test_listing_a_states_organisations_says_when_more_match_than_are_shown(world):
+    """A state or UT lists its organisations by name, the first 50: more than that is said,
+    with how to find the others (part of the name), not left for the person to guess."""
+    for n in range(50):
+        OrganisationFactory(name=f"Taluka Office {n:03d}", state="GA")
+    client = signed_in(world["public"])
+    more = "More organisations match than the 50 shown here"
+    html = well_formed(client.get("/verification/organisations/?state=GA"))
+    assert len(parse(html).find("tbody").find_all("tr")) == 50 and more not in html
+    OrganisationFactory(name="Taluka Office 050", state="GA")
+    tree = parse(well_formed(client.get("/verification/organisations/?state=GA")))
+    rows = tree.find("tbody").find_all("tr")
+    assert len(rows) == 50 and "Taluka Office 049" in rows[-1].squashed_text()
+    assert ("More organisations match than the 50 shown here: add part of the name, or the short code, to find "
+            "yours.") in tree.squashed_text()
+    html = well_formed(client.get("/verification/organisations/?state=GA&q=office+050"))
+    assert "Taluka Office 050" in html and more not in html
 
 
 def test_nothing_is_searched_for_one_letter(world):
@@ -256,6 +275,28 @@ def test_asking_again_and_again_is_refused_at_the_daily_limit_keeping_the_answer
     assert client.post(url, form_data()).status_code == 302
 
 
+def test_the_join_page_says_when_the_most_requests_one_may_have_waiting_already_wait(world, settings):
+    settings.VERIFICATION_WAITING_MAX = 2
+    for n in range(2):
+        GovernmentProfileFactory(user=world["person"], organisation=OrganisationFactory(name=f"Taluka Office {n}"))
+    client = signed_in(world["person"])
+    url = f"/verification/organisations/{world['office'].pk}/join/"
+    said = ("You have 2 requests waiting for a decision, the most one person may have at once: withdraw one of them "
+            "(Verification, in the menu) before asking another organisation.")
+    tree = parse(well_formed(client.get(url)))
+    assert said in tree.by_id("waiting-max").squashed_text()
+    assert tree.by_id("waiting-max").find("a").get("href") == "/verification/"
+    # Sent all the same (a page open since before): refused at the form, every answer kept.
+    tree = parse(well_formed(client.post(url, form_data(designation="Under Secretary"))))
+    assert said in tree.by_id("error-summary").squashed_text()
+    assert tree.by_id("id_designation").get("value") == "Under Secretary"
+    assert not GovernmentProfile.objects.filter(organisation=world["office"]).exists()
+    GovernmentProfile.objects.filter(user=world["person"]).update(status=VerificationStatus.CANCELLED)
+    html = well_formed(client.get(url))
+    assert 'id="waiting-max"' not in html
+    assert client.post(url, form_data()).status_code == 302
+
+
 # The queue ----------------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -337,6 +378,29 @@ def test_a_bulk_decision_is_confirmed_before_anything_is_decided(world, requests
     elsewhere.refresh_from_db()
     assert elsewhere.is_pending  # not the admin's: left untouched
     assert AuditEvent.objects.filter(action=AuditAction.VERIFICATION_VERIFIED).count() == 2
+
+
+def test_the_bulk_confirmation_and_the_queue_warn_of_a_mobile_number_another_verified_person_gave(world, requests_):
+    """As the page of one request does: verifying several at once is no way past the warning."""
+    older, newer, _elsewhere = requests_
+    GovernmentProfileFactory(user=UserFactory(email="ravi.rao@karhealth.gov.in"), organisation=world["other"],
+                             status=VerificationStatus.VERIFIED, mobile=older.mobile)
+    contacts_shown_to_verified_users(world["other"])
+    GovernmentProfile.objects.filter(pk=newer.pk).update(mobile="+919812345678")
+    warning = "Another verified government user gave this mobile number"
+    client = signed_in(world["admin_office"])
+    assert warning in well_formed(client.get(f"/verification/profiles/{older.pk}/"))
+    tree = parse(well_formed(client.post("/verification/queue/decide/", {"profile": [older.pk, newer.pk],
+                                                                         "decision": "verify"})))
+    said = {int(item.find("input", name="profile").get("value")): warning in item.squashed_text()
+            for item in tree.find("form", action="/verification/queue/decide/").find_all("li")}
+    assert said == {older.pk: True, newer.pk: False}
+    rows = parse(well_formed(client.get("/verification/queue/"))).find("tbody").find_all("tr")
+    said = {int(row.find("input", name="profile").get("value")): warning in row.squashed_text() for row in rows}
+    assert said == {older.pk: True, newer.pk: False}
+    # Not on a decided request's row: the warning is for whoever verifies.
+    GovernmentProfile.objects.filter(pk=older.pk).update(status=VerificationStatus.REJECTED)
+    assert warning not in well_formed(client.get("/verification/queue/?status=rejected"))
 
 
 def test_a_bulk_rejection_needs_a_reason(world, requests_):
@@ -465,6 +529,69 @@ def test_a_request_decided_meanwhile_is_reported_not_decided_again(world, reques
     assert "1 person was verified." in messages_of(response)
     newer.refresh_from_db()
     assert newer.status == VerificationStatus.REJECTED
+
+
+def test_a_chosen_request_withdrawn_since_the_confirmation_is_reported_with_the_others(world, requests_):
+    older, newer, _elsewhere = requests_
+    client = signed_in(world["admin_office"])
+    chosen = {"profile": [older.pk, newer.pk], "decision": "reject", "reason": "Not on our rolls."}
+    assert "Confirm your decision" in well_formed(client.post("/verification/queue/decide/", chosen))
+    services.join_request_withdraw(profile_id=older.pk, actor=world["person"])  # meanwhile, the person
+    response = client.post("/verification/queue/decide/", {**chosen, "step": "confirm", "confirm": "on"}, follow=True)
+    assert messages_of(response) == ["1 request was rejected.",
+                                     "1 request was decided by someone else meanwhile and was left as it is."]
+    # The confirmation shown again (its box not ticked) without one withdrawn meanwhile says so there.
+    GovernmentProfile.objects.filter(pk=newer.pk).update(status=VerificationStatus.PENDING)
+    html = well_formed(client.post("/verification/queue/decide/", {**chosen, "step": "confirm"}))
+    assert "Tick the box to confirm the decision." in html and "You chose 1 request:" in html
+    assert "1 request was decided by someone else meanwhile and was left as it is." in html
+
+
+def test_a_bulk_decision_whose_every_request_was_decided_meanwhile_says_so_not_to_choose_one(world, requests_):
+    """Chosen on a queue page older than the decisions (another admin's), or the decision
+    sent again (the back button to the confirmation, "Resend"): what became of them, in the
+    queue the form was on, not "Choose at least one waiting request"."""
+    older, newer, _elsewhere = requests_
+    client = signed_in(world["admin_office"])
+    signed_in(world["admin_parent"]).post(f"/verification/profiles/{older.pk}/", {"decision": "reject", "reason": "No.",
+                                                                                     "confirm": "on"})
+    query = f"status=pending&organisation={world['office'].pk}"
+    response = client.post(f"/verification/queue/decide/?{query}", {"profile": [older.pk], "decision": "verify"})
+    assert response.status_code == 302 and response["Location"] == f"/verification/queue/?{query}"
+    html = well_formed(client.get(response["Location"]))
+    assert "1 request was decided by someone else meanwhile and was left as it is." in html
+    assert "Choose at least one waiting request" not in html
+    # Some of those chosen still wait: the confirmation says what became of the others.
+    html = well_formed(client.post("/verification/queue/decide/", {"profile": [older.pk, newer.pk], "decision": "verify"}))
+    assert "Confirm your decision" in html and "You chose 1 request:" in html
+    assert "1 request was decided by someone else meanwhile and was left as it is." in html
+    sent = {"profile": [newer.pk], "decision": "reject", "reason": "Not on our rolls.", "step": "confirm", "confirm": "on"}
+    assert messages_of(client.post("/verification/queue/decide/", sent, follow=True)) == ["1 request was rejected."]
+    response = client.post("/verification/queue/decide/", sent, follow=True)
+    html = response.content.decode()
+    assert messages_of(response) == ["1 request was already decided by you and was left as it is."]
+    assert "Choose at least one waiting request" not in html
+    assert OutboxMessage.objects.filter(subject__contains="was not accepted").count() == 2  # not mailed twice
+
+
+def kept_out_of_caches(response):
+    assert {"no-store", "private"} <= set(response.get("Cache-Control", "").split(", ")), (
+        response.request["PATH_INFO"], response.get("Cache-Control"))
+
+
+def test_pages_showing_peoples_details_are_kept_by_no_browser_or_proxy(world, requests_):
+    """The back button after a decision or signing out, a shared computer, a proxy on the
+    way: the queue, a request, the confirmation, the members, the join page keep no copy."""
+    older, newer, _elsewhere = requests_
+    admin = signed_in(world["admin_office"])
+    for url in ("/verification/queue/", f"/verification/profiles/{older.pk}/",
+                f"/verification/organisations/{world['office'].pk}/members/"):
+        kept_out_of_caches(admin.get(url))
+    kept_out_of_caches(admin.post("/verification/queue/decide/", {"profile": [older.pk, newer.pk], "decision": "verify"}))
+    person = signed_in(world["public"])
+    for url in ("/verification/", f"/verification/organisations/{world['office'].pk}/join/",
+                "/verification/organisations/?q=agriculture"):
+        kept_out_of_caches(person.get(url))
 
 
 # One request --------------------------------------------------------------------------------------
@@ -1007,6 +1134,20 @@ def test_the_admins_own_page_links_each_organisation_they_administer(world, requ
     assert rows[0].startswith("Agriculture Department, Maharashtra 0") and rows[1].startswith("District Agriculture Office, Pune 2")
     html = well_formed(signed_in(world["superadmin"]).get("/verification/"))
     assert "As a superadmin you may decide in every organisation." in html
+
+
+def test_the_admins_own_page_says_when_they_administer_more_organisations_than_it_lists(world):
+    client = signed_in(world["admin_parent"])
+    more = "You administer more organisations than the 50 listed here"
+    for n in range(48):  # with the department and its district office, 50
+        OrganisationFactory(name=f"Taluka Agriculture Office {n:03d}", parent=world["parent"])
+    tree = parse(well_formed(client.get("/verification/")))
+    assert len(tree.find_all("tbody")[-1].find_all("tr")) == 50 and more not in tree.squashed_text()
+    OrganisationFactory(name="Taluka Agriculture Office 048", parent=world["parent"])
+    tree = parse(well_formed(client.get("/verification/")))
+    assert len(tree.find_all("tbody")[-1].find_all("tr")) == 50
+    assert (f"{more} (by name): the verification queue holds the requests of them all."
+            in tree.squashed_text())
 
 
 @pytest.mark.parametrize(("language", "said"), [

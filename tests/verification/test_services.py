@@ -105,6 +105,39 @@ def test_requests_to_several_organisations_may_wait_at_once(world):
     assert GovernmentProfile.objects.filter(user=world["person"], status="pending").count() == 2
 
 
+def test_one_person_keeps_at_most_verification_waiting_max_requests_waiting_at_once(world, settings):
+    """The daily limit bounds the requests made in 24 hours, not those left waiting: asked
+    over several days, one account would fill a department's queue. Only waiting requests
+    count: withdrawing one (or a decision on one) makes room."""
+    settings.VERIFICATION_WAITING_MAX = 3
+    offices = [OrganisationFactory(name=f"Taluka Agriculture Office {n}", parent=world["parent"]) for n in range(5)]
+    earlier = timezone.now() - timedelta(days=30)
+    for n, office in enumerate(offices[:3]):  # one a day, long ago: the daily limit is no bar
+        GovernmentProfileFactory(user=world["person"], organisation=office, requested_at=earlier + timedelta(days=n))
+    GovernmentProfileFactory(user=world["person"], organisation=offices[3], status=VerificationStatus.REJECTED,
+                             requested_at=earlier)
+    details = {**DETAILS, "official_email": world["person"].email}
+    with pytest.raises(ValidationError) as caught:
+        services.join_request_create(organisation_id=offices[4].pk, details=details, language="en",
+                                     actor=world["person"])
+    assert caught.value.code == "too_many_waiting"
+    assert caught.value.messages == ["You have 3 requests waiting for a decision, the most one person may have at once: "
+                                     "withdraw one of them (Verification, in the menu) before asking another "
+                                     "organisation."]
+    assert not GovernmentProfile.objects.filter(organisation=offices[4]).exists()
+    # Asking an organisation already asked says that first.
+    with pytest.raises(ValidationError) as caught:
+        services.join_request_create(organisation_id=offices[0].pk, details=details, language="en",
+                                     actor=world["person"])
+    assert caught.value.code == "pending"
+    services.join_request_withdraw(profile_id=GovernmentProfile.objects.get(organisation=offices[0]).pk,
+                                   actor=world["person"])
+    assert services.join_request_create(organisation_id=offices[4].pk, details=details, language="en",
+                                        actor=world["person"]).is_pending
+    # Another person is not limited by it.
+    assert ask(world, user="admin_other", organisation="office").is_pending
+
+
 def test_an_organisation_that_is_not_active_cannot_be_asked(world):
     pending = OrganisationFactory(status=OrganisationStatus.PENDING)
     with pytest.raises(type(pending).DoesNotExist):
