@@ -653,6 +653,19 @@ def test_an_erased_state_admins_platform_role_ends_audited():
     assert audit_verify() == []
 
 
+def erasure_refused_as_last_superadmin(root, user, *, reason):
+    """``root`` grants ``user``'s erasure and is refused at the decision, the reason typed
+    kept: the request, read again, is returned."""
+    made = privacy_request_make(user=user, kind="erasure", details="Please erase my account.")
+    response = privacy_request_decide_as(root, made, reason=reason)
+    assert response.status_code == 200
+    tree = parse(response.content.decode())
+    assert "the platform's last superadmin whose role does not end" in field_error(tree, "decision")
+    assert field_value(tree, "reason") == reason
+    made.refresh_from_db()
+    return made
+
+
 def test_the_erasure_of_the_platforms_last_superadmin_whose_role_does_not_end_is_refused():
     """Granting it would leave the platform with nobody able to grant a role once the
     deciding superadmin's role ends: refused at the decision, nothing changed, until the
@@ -663,14 +676,8 @@ def test_the_erasure_of_the_platforms_last_superadmin_whose_role_does_not_end_is
     asha = make_superadmin(email="asha@sandes.nic.in")
     root = make_superadmin(email="root@sandes.nic.in")
     PlatformRoleGrant.objects.filter(user=root).update(ends_at=timezone.now() + timedelta(days=30))
-    made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
-    response = privacy_request_decide_as(root, made, reason="Left the department.")
-    assert response.status_code == 200
-    tree = parse(response.content.decode())
-    assert "the platform's last superadmin whose role does not end" in field_error(tree, "decision")
-    assert field_value(tree, "reason") == "Left the department."
+    made = erasure_refused_as_last_superadmin(root, asha, reason="Left the department.")
     asha.refresh_from_db()
-    made.refresh_from_db()
     assert (asha.is_active, asha.email, made.status) == (True, "asha@sandes.nic.in", "open")
     assert [grant.user_id for grant in platform_grants_in_force()] == [asha.pk, root.pk]
 
@@ -689,14 +696,8 @@ def test_the_erasure_of_the_platforms_last_superuser_is_refused():
     assert is_superadmin(first)
     root = make_superadmin(email="root@sandes.nic.in")
     PlatformRoleGrant.objects.filter(user=root).update(ends_at=timezone.now() + timedelta(days=30))
-    made = privacy_request_make(user=first, kind="erasure", details="Please erase my account.")
-    response = privacy_request_decide_as(root, made, reason="Retired.")
-    assert response.status_code == 200
-    tree = parse(response.content.decode())
-    assert "the platform's last superadmin whose role does not end" in field_error(tree, "decision")
-    assert field_value(tree, "reason") == "Retired."
+    made = erasure_refused_as_last_superadmin(root, first, reason="Retired.")
     first.refresh_from_db()
-    made.refresh_from_db()
     assert (first.is_active, first.is_superuser, first.email, made.status) == (True, True, "first.root@nic.in", "open")
     assert not AuditEvent.objects.filter(action=AuditAction.PRIVACY_REQUEST_DECIDED).exists()
 
