@@ -235,6 +235,22 @@ def automatic_verification_withheld(user: AnyUser, organisation: Organisation) -
     return GovernmentProfile.objects.filter(caused | rejected, user_id=user.pk).exists()
 
 
+def verifies_automatically(user: AnyUser, organisation: Organisation) -> bool:
+    """Whether ``organisation`` verifies a request of ``user``'s at once when its official
+    address is on one of its domains (``verified_at_once``): it verifies automatically, and
+    nothing withholds it for this person (automatic_verification_withheld)."""
+    return auto_verification_of(organisation) and not automatic_verification_withheld(user, organisation)
+
+
+def verified_at_once(user: AnyUser, address: str, organisation: Organisation) -> bool:
+    """Whether a request of ``user``'s to ``organisation`` giving ``address`` as their
+    official one is verified as it is made (services.join_request_create), and so waits in
+    no queue: the address is one they confirmed on one of its verified domains, and the
+    organisation verifies them automatically. (The automatic verification may yet be
+    refused as it is done: the person is the last admin of an organisation they leave.)"""
+    return on_official_domain(user, address, organisation) and verifies_automatically(user, organisation)
+
+
 def held_elsewhere(user: AnyUser, organisation: Organisation) -> list[GovernmentProfile]:
     """The verifications ``user`` holds in organisations other than ``organisation``
     (verified or suspended; one past its date of superannuation is over), which being

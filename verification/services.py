@@ -46,10 +46,9 @@ from verification.models import (
 )
 from verification.selectors import (
     administers,
-    auto_verification_of,
-    automatic_verification_withheld,
     has_confirmed_address,
     on_official_domain,
+    verified_at_once,
     waiting_requests_count,
 )
 from verification.validators import check_official_address, clean_mobile
@@ -276,12 +275,13 @@ def too_many_waiting(n: int) -> str:
         "(Verification, in the menu) before asking another organisation.", n) % {"n": n}
 
 
-def _check_waiting(actor: AnyUser) -> None:
+def _check_waiting(actor: AnyUser, *, made: GovernmentProfile | None = None) -> None:
     """At most VERIFICATION_WAITING_MAX of the person's requests wait at once (the person is
     locked): the daily limit bounds how many they make in 24 hours, not how many they leave
-    waiting, and asked over several days, one account would fill a department's queue."""
+    waiting, and asked over several days, one account would fill a department's queue.
+    ``made``: the request being made, saved already and left waiting, not counted."""
     most = settings.VERIFICATION_WAITING_MAX
-    if waiting_requests_count(actor) >= most:
+    if waiting_requests_count(actor) - (made is not None) >= most:
         raise ValidationError(too_many_waiting(most), code="too_many_waiting")
 
 
@@ -295,7 +295,8 @@ def join_request_create(
     audited as such).
     Raises ValidationError (not allowed, details missing, a request already open or a
     verification already held there, VERIFICATION_WAITING_MAX requests of the actor's
-    waiting already) or Organisation.DoesNotExist."""
+    waiting already and this one would wait too: one verified at once waits in no queue,
+    and verifying it cancels the others) or Organisation.DoesNotExist."""
     refusal = join_refusal(actor)
     if refusal:
         raise ValidationError(refusal, code="not_eligible")
@@ -325,16 +326,18 @@ def join_request_create(
         if current:
             raise ValidationError(_("You are already a verified member of %(organisation)s.")
                                   % {"organisation": organisation.name}, code="held")
-        _check_waiting(actor)
+        at_once = verified_at_once(actor, details["official_email"], organisation)
+        if not at_once:
+            _check_waiting(actor)
         profile = GovernmentProfile.objects.create(
             user=actor, organisation=organisation, status=VerificationStatus.PENDING, requested_at=now,
             request_language=notifications.mail_language(language), **details,
         )
-        matched = on_official_domain(actor, profile.official_email, organisation)
+        matched = at_once or on_official_domain(actor, profile.official_email, organisation)
         _audit(actor, AuditAction.VERIFICATION_REQUESTED, profile, "", request=request, on_official_domain=matched,
                language=profile.request_language,
                details=details)
-        if matched and auto_verification_of(organisation) and not automatic_verification_withheld(actor, organisation):
+        if at_once:
             try:
                 with transaction.atomic():
                     _verify(profile, actor=None, method=VerificationMethod.OFFICIAL_EMAIL, reason="", request=request,
@@ -342,8 +345,9 @@ def join_request_create(
             except LastAdmin:
                 # The last admin of the organisation they leave: the request waits for an
                 # administrator here, whose decision says so (join_request_decide), and the
-                # person hands the role over meanwhile.
+                # person hands the role over meanwhile. Waiting, it counts as any other.
                 profile.refresh_from_db()
+                _check_waiting(actor, made=profile)
     return profile
 
 

@@ -20,8 +20,6 @@ from verification.models import STANDING, VerificationStatus, verified_in_force
 from verification.selectors import (
     SEARCH_LIMIT,
     administered_with_pending,
-    auto_verification_of,
-    automatic_verification_withheld,
     held_elsewhere,
     may_administer_verification,
     on_official_domain,
@@ -29,6 +27,8 @@ from verification.selectors import (
     organisations_to_join,
     own_profile,
     profiles_of,
+    verified_at_once,
+    verifies_automatically,
     waiting_requests_count,
 )
 
@@ -108,11 +108,15 @@ def _initial_details(user):
     return {name: getattr(latest, name) for name in DETAIL_FIELDS}
 
 
-def _waiting_max_note(user, form):
+def _waiting_max_note(user, form, organisation, address):
     """What the join page says when the person has VERIFICATION_WAITING_MAX requests
-    waiting already (a request sent is refused), unless its form's refusal says it; else None."""
+    waiting already and one sent with the official ``address`` the form holds would wait
+    too (it is refused), unless its form's refusal says it; else None. One the organisation
+    verifies at once waits in no queue: no bar."""
     most = settings.VERIFICATION_WAITING_MAX
     if form.has_error(NON_FIELD_ERRORS, "too_many_waiting") or waiting_requests_count(user) < most:
+        return None
+    if address and verified_at_once(user, address, organisation):
         return None
     return services.too_many_waiting(most)
 
@@ -130,8 +134,7 @@ def join(request, pk):
         return render(request, "verification/join.html", {**context, "current": current})
     # What being verified here ends, told before asking; confirmed first where that may be at once.
     ending = held_elsewhere(request.user, organisation)
-    automatic = bool(ending) and auto_verification_of(organisation) and not automatic_verification_withheld(
-        request.user, organisation)
+    automatic = bool(ending) and verifies_automatically(request.user, organisation)
     context.update({"ending": ending, "automatic": automatic})
     form_options = {"organisation": organisation, "ending": [profile.organisation.name for profile in ending],
                     "automatic": automatic}
@@ -164,7 +167,8 @@ def join(request, pk):
             form.is_valid()
     # The official address the form holds (as typed, once valid; else the one it offers).
     address = (form.cleaned_data.get("official_email") if form.is_bound else form.initial.get("official_email")) or ""
-    context.update({"form": form, "official_address": address, "waiting_max": _waiting_max_note(request.user, form),
+    context.update({"form": form, "official_address": address,
+                    "waiting_max": _waiting_max_note(request.user, form, organisation, address),
                     "on_official_domain": bool(address) and on_official_domain(request.user, address, organisation)})
     return render(request, "verification/join.html", context)
 

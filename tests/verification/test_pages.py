@@ -297,6 +297,28 @@ def test_the_join_page_says_when_the_most_requests_one_may_have_waiting_already_
     assert client.post(url, form_data()).status_code == 302
 
 
+def test_the_join_page_does_not_warn_of_the_most_requests_waiting_where_the_person_is_verified_at_once(
+        world, settings):
+    """The organisation verifies automatically and the address the form holds is the
+    person's confirmed one on its domain: the request waits in no queue, so the most one
+    may have waiting is no bar, and the page does not say it is."""
+    settings.VERIFICATION_WAITING_MAX = 2
+    for n in range(2):
+        GovernmentProfileFactory(user=world["person"], organisation=OrganisationFactory(name=f"Taluka Office {n}"))
+    services.auto_verification_set(organisation_id=world["office"].pk, enabled=True, actor=world["admin_office"])
+    client = signed_in(world["person"])
+    url = f"/verification/organisations/{world['office'].pk}/join/"
+    html = well_formed(client.get(url))
+    assert 'id="waiting-max"' not in html
+    # Another address, not on the office's domain, would leave the request waiting: said, and refused.
+    EmailAddress.objects.create(user=world["person"], email="asha@mahaagri.gov.in", verified=True)
+    tree = parse(well_formed(client.post(url, form_data(official_email="asha@mahaagri.gov.in"))))
+    assert "the most one person may have at once" in tree.by_id("error-summary").squashed_text()
+    assert not GovernmentProfile.objects.filter(organisation=world["office"]).exists()
+    assert client.post(url, form_data()).status_code == 302
+    assert GovernmentProfile.objects.get(organisation=world["office"]).status == VerificationStatus.VERIFIED
+
+
 # The queue ----------------------------------------------------------------------------------------
 
 @pytest.fixture

@@ -138,6 +138,39 @@ def test_one_person_keeps_at_most_verification_waiting_max_requests_waiting_at_o
     assert ask(world, user="admin_other", organisation="office").is_pending
 
 
+def test_the_most_requests_waiting_do_not_stop_one_verified_at_once(world, settings):
+    """VERIFICATION_WAITING_MAX bounds the requests left waiting in queues: one that the
+    organisation verifies automatically never waits in one (and verifying it cancels the
+    others), so it is not refused."""
+    settings.VERIFICATION_WAITING_MAX = 3
+    earlier = timezone.now() - timedelta(days=30)
+    waiting = [GovernmentProfileFactory(user=world["person"], requested_at=earlier + timedelta(days=n),
+                                        organisation=OrganisationFactory(name=f"Taluka Office {n}", parent=world["parent"]))
+               for n in range(3)]
+    services.auto_verification_set(organisation_id=world["office"].pk, enabled=True, actor=world["admin_office"])
+    profile = ask(world)  # their own office, their confirmed address on its verified domain
+    assert profile.status == VerificationStatus.VERIFIED
+    assert {GovernmentProfile.objects.get(pk=other.pk).status for other in waiting} == {VerificationStatus.CANCELLED}
+
+
+def test_the_most_requests_waiting_stop_one_that_waits_when_it_cannot_be_verified_at_once(world, settings):
+    """Automatic verification would end the office's last admin role, so the request would
+    wait for an administrator after all: then it is one waiting request too many, refused,
+    and nothing of it is kept."""
+    settings.VERIFICATION_WAITING_MAX = 2
+    verified_admin(world)
+    admin = world["admin_office"]
+    for n in range(2):
+        GovernmentProfileFactory(user=admin, organisation=OrganisationFactory(name=f"Taluka Office {n}"))
+    services.auto_verification_set(organisation_id=world["other"].pk, enabled=True, actor=world["admin_other"])
+    EmailAddress.objects.create(user=admin, email="office.admin@karhealth.gov.in", verified=True)
+    with pytest.raises(ValidationError) as caught:
+        ask(world, organisation="other", user="admin_office", official_email="office.admin@karhealth.gov.in")
+    assert caught.value.code == "too_many_waiting"
+    assert not GovernmentProfile.objects.filter(organisation=world["other"]).exists()
+    assert not events(AuditAction.VERIFICATION_REQUESTED)
+
+
 def test_an_organisation_that_is_not_active_cannot_be_asked(world):
     pending = OrganisationFactory(status=OrganisationStatus.PENDING)
     with pytest.raises(type(pending).DoesNotExist):
