@@ -32,6 +32,7 @@ from portal.organisations.services import (
     account_roles_end,
     holder_ends_own_grounds,
     platform_role_holder_check,
+    superuser_flag_end_check,
 )
 from portal.permissions import gave_code_lately, holds_object_role
 from portal.privacy.requests import person_held
@@ -236,7 +237,9 @@ class UserChangeForm(BaseUserChangeForm):
     that asked (account_deactivation_check's locks last until it commits). "Superuser
     status" makes a superadmin (portal.permissions.is_superadmin), a platform role: it is
     ticked only for an account that may hold one (platform_role_holder_check: active, its
-    primary address an official one it confirmed), refused at the field otherwise."""
+    primary address an official one it confirmed), refused at the field otherwise; and
+    unticked only when that leaves no organisation without an admin who may act
+    (superuser_flag_end_check: an auditor who is no superadmin does not)."""
 
     def clean_is_active(self):
         active = self.cleaned_data.get("is_active")
@@ -246,9 +249,12 @@ class UserChangeForm(BaseUserChangeForm):
 
     def clean_is_superuser(self):
         superuser = self.cleaned_data.get("is_superuser")
-        if superuser and not User.objects.filter(pk=self.instance.pk, is_superuser=True).exists():
+        was_superuser = bool(self.instance.pk) and User.objects.filter(pk=self.instance.pk, is_superuser=True).exists()
+        if superuser and not was_superuser:
             # "Active" comes before it in the form: as it will be saved.
             platform_role_holder_check(self.instance, active=self.cleaned_data.get("is_active", self.instance.is_active))
+        elif was_superuser and not superuser:
+            superuser_flag_end_check(user_id=self.instance.pk)
         return superuser
 
 

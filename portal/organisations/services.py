@@ -689,7 +689,7 @@ def platform_role_grant(
         superadmins = (_lock_superadmin_grants() if role == PlatformRole.SUPERADMIN and ends_at is not None
                        else None)
         if role == PlatformRole.AUDITOR:
-            _check_auditor_leaves_admins(user, now)
+            _check_auditor_leaves_admins(user, now, auditor_granted=True)
         grant = PlatformRoleGrant.objects.select_for_update().filter(
             user=user, role=role, jurisdiction=jurisdiction, revoked_at__isnull=True).first()
         if grant is not None and ended(grant.ends_at, now):
@@ -726,14 +726,25 @@ def platform_role_grant(
     return grant
 
 
-def _check_auditor_leaves_admins(user: AbstractBaseUser, now: datetime) -> None:
-    """Refuse the auditor role to ``user`` (their account locked) while they are the last
-    admin of an organisation who may act for it: an auditor changes nothing, and their
-    admin role counts for nobody who stays (portal.permissions.admins_who_act). Nothing to
-    ask when they are an auditor already, or a superadmin (who acts whatever else they
-    hold). Their organisations are locked first, in the order the role services lock them."""
-    if user.is_superuser or PlatformRoleGrant.objects.filter(
-            in_force_q(now=now), user=user, role__in=[PlatformRole.SUPERADMIN, PlatformRole.AUDITOR]).exists():
+def _check_auditor_leaves_admins(user: AbstractBaseUser, now: datetime, *, auditor_granted: bool = False,
+                                 superadmin_ending: int | None = None, superuser_ending: bool = False) -> None:
+    """Refuse a change of the platform roles of ``user`` (their account locked) that would
+    make them an auditor who is no superadmin (the auditor role granted: ``auditor_granted``;
+    the superadmin grant ``superadmin_ending`` revoked; the superuser flag ended:
+    ``superuser_ending``) while they are the last admin of an organisation who may act for
+    it: an auditor changes nothing, and their admin role counts for nobody who stays
+    (portal.permissions.admins_who_act). Nothing to ask when they act for no organisation
+    now (an auditor already, no superadmin), or would still act after it (a superadmin
+    whatever else they hold, or no auditor). Their organisations are locked first, in the
+    order the role services lock them."""
+    held = list(PlatformRoleGrant.objects.filter(
+        in_force_q(now=now), user=user, role__in=[PlatformRole.SUPERADMIN, PlatformRole.AUDITOR],
+    ).values_list("pk", "role"))
+    auditor = any(role == PlatformRole.AUDITOR for _pk, role in held)
+    superadmin = user.is_superuser or any(role == PlatformRole.SUPERADMIN for _pk, role in held)
+    stays_superadmin = (user.is_superuser and not superuser_ending) or any(
+        role == PlatformRole.SUPERADMIN and pk != superadmin_ending for pk, role in held)
+    if stays_superadmin or not (auditor or auditor_granted) or (auditor and not superadmin):
         return
     roles = list(admins_who_act(Membership.objects.filter(
         user=user, role=MembershipRole.ADMIN, is_active=True, ends_at__isnull=True), now).select_related("organisation"))
@@ -748,6 +759,21 @@ def _check_auditor_leaves_admins(user: AbstractBaseUser, now: datetime) -> None:
         for role in sorted(roles, key=lambda role: role.organisation_id) if role.organisation_id in alone]
     if refusals:
         raise ValidationError(refusals)
+
+
+def superuser_flag_end_check(*, user_id: int) -> None:
+    """Refuse (ValidationError, one message an organisation), changing nothing, ending the
+    superuser flag of ``user_id`` (unticking "Superuser status" in the Django admin) while
+    they are also an auditor and the last admin of an organisation who may act for it, as
+    revoking a superadmin grant is refused (_check_auditor_leaves_admins). Locks the account
+    and those organisations in the caller's transaction (the one that saves the account):
+    the answer still holds at the commit."""
+    # A savepoint: the form that asks shows the refusal, in the admin's transaction, after it.
+    with transaction.atomic():
+        _lock_granter_and_holder(None, user_id)
+        user = get_user_model().objects.get(pk=user_id)
+        if user.is_superuser:
+            _check_auditor_leaves_admins(user, timezone.now(), superuser_ending=True)
 
 
 def platform_role_holder_check(user: AbstractBaseUser, *, active: bool | None = None) -> None:
@@ -770,7 +796,9 @@ def platform_role_revoke(
     """End a platform role grant (its rights end at the holder's next request), with an
     audit row. Revoking one already revoked changes nothing; one past its end date is
     recorded as having ended by itself. Refused (LastSuperadmin) when no other
-    superadmin whose role does not end would remain."""
+    superadmin whose role does not end would remain; and (_check_auditor_leaves_admins)
+    when a superadmin role's end would leave its holder an auditor only, who was the last
+    admin of an organisation who may act for it."""
     _check_role_granter(actor)
     reason = _bounded_reason(reason)
     with transaction.atomic():
@@ -786,6 +814,7 @@ def platform_role_revoke(
             return grant
         if superadmins is not None:
             _check_keeps_a_superadmin(superadmins, leaving_user_id=grant.user_id)
+            _check_auditor_leaves_admins(grant.user, timezone.now(), superadmin_ending=grant.pk)
         grant.revoked_at = timezone.now()
         grant.save(update_fields=["revoked_at"])
         audit_record(actor=actor, action=AuditAction.PLATFORM_ROLE_REVOKED, target=grant.user, request=request,

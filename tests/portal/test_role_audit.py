@@ -18,8 +18,9 @@ from portal.audit.services import audit_verify
 from portal.organisations.models import Membership, MembershipRole, PlatformRole, PlatformRoleGrant
 from portal.organisations.services import platform_role_grant, platform_role_revoke
 from portal.permissions import platform_roles_of, superadmin_emails
-from tests.factories import PASSWORD, PlatformRoleFactory, UserFactory
+from tests.factories import PASSWORD, OrganisationFactory, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import make_state_admin, make_superadmin, second_factor_given, with_totp
+from tests.portal.role_helpers import make_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -210,6 +211,26 @@ def test_deactivating_and_removing_superuser_in_the_admin_is_audited(admin_clien
         {"is_active": True, "is_staff": True, "is_superuser": True},
         {"is_active": False, "is_staff": False, "is_superuser": False},
     )
+
+
+def test_the_admin_does_not_untick_superuser_of_an_auditor_who_is_an_organisations_last_admin(admin_client):
+    """A superuser who is also an auditor acts (portal.permissions.admins_who_act); with
+    "Superuser status" unticked they would be an auditor only, who changes nothing, and the
+    organisation they alone administer would have nobody left who may act for it: refused
+    at the field, as revoking a superadmin grant is, nothing saved."""
+    office = OrganisationFactory(name="District Agriculture Office, Pune", state="MH")
+    user = make_admin(office, email="admin@pune.mahaagri.gov.in", is_superuser=True, is_staff=True)
+    PlatformRoleGrant.objects.create(user=user, role=PlatformRole.AUDITOR, jurisdiction="MH")
+    response = admin_client.post(f"/admin/accounts/user/{user.pk}/change/", change_form(user, is_superuser=False))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["is_superuser"] == [
+        "admin@pune.mahaagri.gov.in is the last admin of District Agriculture Office, Pune who may act as one "
+        "(an auditor changes nothing): grant the admin role there to someone else first (without an end date)."]
+    assert User.objects.get(pk=user.pk).is_superuser and not events(AuditAction.USER_ACCESS_CHANGED)
+    # With another admin there who acts, unticked.
+    make_admin(office, email="deputy@pune.mahaagri.gov.in")
+    post_change(admin_client, User.objects.get(pk=user.pk), is_superuser=False)
+    assert not User.objects.get(pk=user.pk).is_superuser
 
 
 def test_groups_and_permissions_given_in_the_admin_are_audited(admin_client):

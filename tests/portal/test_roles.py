@@ -381,6 +381,48 @@ def test_the_auditor_role_is_not_given_to_an_organisations_last_admin_who_acts(w
     assert permissions.is_auditor(fresh(first)) and not permissions.may_grant_admin(fresh(first), office)
 
 
+def test_the_superadmin_role_of_an_auditor_who_is_an_organisations_last_admin_is_not_revoked(world):
+    """A superadmin who is also an auditor acts (portal.permissions.admins_who_act): the
+    auditor role was granted to them unasked. Their superadmin role revoked, they would be
+    an auditor only, who changes nothing, and the organisation they alone administer would
+    have nobody left who may verify its people or grant its admin role: refused as the
+    auditor role's grant is, nothing changed, on the page too; once another admin is
+    there, revoked."""
+    office, root, first = world["office"], fresh(world["superadmin"]), world["admin_office"]
+    grant = PlatformRoleGrant.objects.create(user=first, role=PlatformRole.SUPERADMIN, jurisdiction="")
+    platform_role_grant(user=fresh(first), role="auditor", jurisdiction="MH", actor=root, reason="Audit cell")
+    with pytest.raises(ValidationError) as refused:
+        platform_role_revoke(grant_id=grant.pk, actor=root, reason="Done")
+    assert refused.value.messages == [
+        "admin@pune.mahaagri.gov.in is the last admin of District Agriculture Office, Pune who may act as one "
+        "(an auditor changes nothing): grant the admin role there to someone else first (without an end date)."]
+    grant.refresh_from_db()
+    assert grant.revoked_at is None and not events(AuditAction.PLATFORM_ROLE_REVOKED)
+    assert organisations_left_without_admin([Membership.objects.get(organisation=office, user=first)]) == {office.pk}
+    response = client_of(world, "superadmin").post(f"/portal/roles/platform/{grant.pk}/revoke/",
+                                                   {"reason": "Done", "confirm": "on"})
+    assert response.status_code == 200 and "who may act as one" in response.content.decode()
+    grant.refresh_from_db()
+    assert grant.revoked_at is None
+    # With another admin there who acts, revoked: they stay an auditor, who changes nothing.
+    make_admin(office, email="deputy@pune.mahaagri.gov.in")
+    platform_role_revoke(grant_id=grant.pk, actor=root, reason="Done")
+    assert permissions.is_auditor(fresh(first)) and not permissions.may_grant_admin(fresh(first), office)
+
+
+def test_ending_the_official_powers_of_a_superuser_auditor_who_is_an_organisations_last_admin_is_refused(world):
+    """Their superuser flag and auditor role end with their admin roles (official_powers_end):
+    the last-admin rule refuses it, nothing changed."""
+    office, first = world["office"], world["admin_office"]
+    User.objects.filter(pk=first.pk).update(is_superuser=True)
+    PlatformRoleGrant.objects.create(user=first, role=PlatformRole.AUDITOR, jurisdiction="MH")
+    with pytest.raises(ValidationError):
+        official_powers_end(user=fresh(first), reason="primary_email_not_official")
+    first = fresh(first)
+    assert first.is_superuser and permissions.is_auditor(first) and permissions.may_grant_admin(first, office)
+    assert not events(AuditAction.OFFICIAL_POWERS_ENDED)
+
+
 # The last superadmin ---------------------------------------------------------------------------
 
 def test_the_platform_keeps_a_superadmin_whose_role_does_not_end(world):
