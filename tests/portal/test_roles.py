@@ -302,6 +302,18 @@ def test_the_admin_with_an_end_date_can_be_removed_while_a_permanent_one_stays(w
     assert not permissions.may_administer(fresh(world["member"]), office)
 
 
+def first_admin_stays(office, first, root):
+    """The first admin's role may be neither revoked nor given an end date: nobody else
+    would administer the office. The verification services ask the same (an admin who
+    ends the first admin's verification)."""
+    with pytest.raises(LastAdmin):
+        organisation_admin_revoke(organisation_id=office.pk, user_id=first.pk, actor=root)
+    with pytest.raises(LastAdmin):
+        organisation_admin_grant(organisation_id=office.pk, user_id=first.pk, ends_at=timezone.now() + timedelta(days=30),
+                                 actor=root)
+    assert organisations_left_without_admin([Membership.objects.get(organisation=office, user=first)]) == {office.pk}
+
+
 def _verified_then_lapsed(person, organisation):
     """``person`` (a member of ``organisation``) verified there, the verification then past
     its date of superannuation: the hourly job has not yet ended it, nor what rests on it."""
@@ -323,13 +335,7 @@ def test_an_admin_whose_role_rests_on_a_lapsed_verification_does_not_count_as_th
     organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=root)
     lapse()
     assert not permissions.may_administer(fresh(member), office)
-    with pytest.raises(LastAdmin):
-        organisation_admin_revoke(organisation_id=office.pk, user_id=first.pk, actor=root)
-    with pytest.raises(LastAdmin):
-        organisation_admin_grant(organisation_id=office.pk, user_id=first.pk, ends_at=timezone.now() + timedelta(days=30),
-                                 actor=root)
-    # The verification services ask the same (an admin who ends the first admin's verification).
-    assert organisations_left_without_admin([Membership.objects.get(organisation=office, user=first)]) == {office.pk}
+    first_admin_stays(office, first, root)
     assert permissions.may_administer(fresh(first), office)
     assert not events(AuditAction.MEMBERSHIP_REVOKED)
     assert Membership.objects.get(organisation=office, user=first).ends_at is None
@@ -343,13 +349,7 @@ def test_an_auditors_admin_role_does_not_count_as_the_one_that_stays(world):
     watcher = make_admin(office, email="k.patil@pune.mahaagri.gov.in")
     PlatformRoleGrant.objects.create(user=watcher, role=PlatformRole.AUDITOR, jurisdiction="MH")
     assert not permissions.may_grant_admin(fresh(watcher), office)
-    with pytest.raises(LastAdmin):
-        organisation_admin_revoke(organisation_id=office.pk, user_id=first.pk, actor=root)
-    with pytest.raises(LastAdmin):
-        organisation_admin_grant(organisation_id=office.pk, user_id=first.pk, ends_at=timezone.now() + timedelta(days=30),
-                                 actor=root)
-    # The verification services ask the same (an admin who ends the first admin's verification).
-    assert organisations_left_without_admin([Membership.objects.get(organisation=office, user=first)]) == {office.pk}
+    first_admin_stays(office, first, root)
     assert not events(AuditAction.MEMBERSHIP_REVOKED)
 
     PlatformRoleGrant.objects.create(user=watcher, role=PlatformRole.SUPERADMIN, jurisdiction="")
