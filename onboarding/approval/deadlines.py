@@ -16,7 +16,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Case, F, Max, QuerySet, Value, When
 from django.utils import timezone
 
 from onboarding import notifications, workflow
@@ -26,6 +26,19 @@ from onboarding.models import Application, ApplicationStatus, ApprovalStep, Auth
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
 from portal.deadlines import deadline_passed_if_set_before, end_of_local_day
+
+DUE_DAYS = {
+    Stage.AUTHORITY: "ONBOARDING_AUTHORITY_DUE_DAYS",
+    Stage.STATE: "ONBOARDING_STATE_DUE_DAYS",
+    Stage.APPEAL: "ONBOARDING_APPEAL_DUE_DAYS",
+}
+
+
+def due_at(stage: Stage | str, now: datetime) -> datetime:
+    """When a step of ``stage`` opened at ``now`` is due: the end of the portal's local day
+    its setting's number of days later. Every mail and page gives the date ("decide by 12
+    March"), so the whole of that day is the decider's before the step is overdue."""
+    return end_of_local_day(now, getattr(settings, DUE_DAYS[stage]))
 
 
 def _claim(queryset: QuerySet[ApprovalStep], field: str, now: datetime, limit: int | None) -> list[ApprovalStep]:
@@ -145,10 +158,14 @@ def undecided_steps_assign(*, limit: int | None = None) -> int:
     """Tell the open steps that nobody could decide (``nobody_may_decide_since``: no
     administrator of their jurisdiction, every superadmin refused) to those who may decide
     them now (an administrator appointed since), with the mail their opening would have
-    sent, once: the step then no longer says nobody may. The others stay as they are, on
-    the officer's page and the monitoring. Locked as the sweep locks (``SKIP LOCKED``), so a
-    second run at the same moment tells nobody twice. Returns how many were told; a
+    sent, once: the step then no longer says nobody may. It reaches them as if it opened
+    now: due its stage's days from today (``due_at``), not by a date that may be long gone
+    (nobody could have met it), and reminded and escalated again by that date, so the mail,
+    the queue, the dashboards and the reminder name one date. The others stay as they are,
+    on the officer's page and the monitoring. Locked as the sweep locks (``SKIP LOCKED``), so
+    a second run at the same moment tells nobody twice. Returns how many were told; a
     constant number of queries."""
+    now = timezone.now()
     with transaction.atomic():
         queryset = (
             ApprovalStep.objects.filter(decision="", nobody_may_decide_since__isnull=False)
@@ -163,7 +180,13 @@ def undecided_steps_assign(*, limit: int | None = None) -> int:
         asks = [Tell(step.application, Stage(step.stage), jurisdiction=step.jurisdiction) for step in steps]
         found = [(step, to) for step, to in zip(steps, deciders_to_tell(asks), strict=True) if to]
         if found:
-            ApprovalStep.objects.filter(pk__in=[step.pk for step, _to in found]).update(nobody_may_decide_since=None)
+            due = {stage: due_at(stage, now) for stage in ASSIGNED_TEMPLATES}
+            ApprovalStep.objects.filter(pk__in=[step.pk for step, _to in found]).update(
+                nobody_may_decide_since=None, reminded_at=None, escalated_at=None,
+                due_at=Case(*(When(stage=stage, then=Value(when)) for stage, when in due.items()), default=F("due_at")),
+            )
+            for step, _to in found:
+                step.due_at = due[step.stage]
             notifications.send_many([
                 notifications.build_bilingual(to=to, template=ASSIGNED_TEMPLATES[step.stage],
                                               context={"application": step.application, "step": step})

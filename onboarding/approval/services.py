@@ -29,7 +29,7 @@ from onboarding.application.selectors import (
 )
 from onboarding.application.services import OfficerNotEligible, application_lock_for_officer, officer_lock
 from onboarding.application.validators import clean_staff_domains
-from onboarding.approval.deadlines import appeal_until
+from onboarding.approval.deadlines import appeal_until, due_at
 from onboarding.approval.selectors import (
     Tell,
     authorities_refused,
@@ -55,18 +55,12 @@ from portal.accounts.official_email import normalise_address
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.client import request_meta
-from portal.deadlines import end_of_local_day
 from portal.limits import refuse_over
 from portal.organisations.models import Organisation, OrganisationStatus
 from portal.organisations.services import organisation_activate, short_code_lock
 from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin
 from portal.text import multi_line
 
-DUE_DAYS = {
-    Stage.AUTHORITY: "ONBOARDING_AUTHORITY_DUE_DAYS",
-    Stage.STATE: "ONBOARDING_STATE_DUE_DAYS",
-    Stage.APPEAL: "ONBOARDING_APPEAL_DUE_DAYS",
-}
 TERMINAL = {ApplicationStatus.APPROVED, ApplicationStatus.REJECTED_FINAL}
 RESEND_INTERVAL = timedelta(minutes=10)
 REMARKS_MAX = 4000
@@ -90,13 +84,6 @@ class AppealWindowClosed(Exception):
     def __init__(self, deadline: datetime | None) -> None:
         self.deadline = deadline
         super().__init__(f"the appeal period ended at {deadline}")
-
-
-def due_at(stage: Stage | str, now: datetime) -> datetime:
-    """When a step of ``stage`` opened at ``now`` is due: the end of the portal's local day
-    its setting's number of days later. Every mail and page gives the date ("decide by 12
-    March"), so the whole of that day is the decider's before the step is overdue."""
-    return end_of_local_day(now, getattr(settings, DUE_DAYS[stage]))
 
 
 def _latest_version_number(application: Application) -> int:

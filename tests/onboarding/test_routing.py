@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
+from django.utils.formats import date_format
 from guardian.shortcuts import get_perms
 from pypdf import PdfReader
 
@@ -37,6 +38,7 @@ from portal.accounts.models import EmailSuffixRule, SuffixKind
 from portal.accounts.official_email import normalise_domain
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
+from portal.deadlines import end_of_local_day
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import (
     Membership,
@@ -893,6 +895,48 @@ def test_a_state_step_nobody_may_decide_is_shown_and_reaches_the_first_administr
     assert not nobody_may_decide_said(client, application)
     assert "Waiting for an administrator to be appointed" not in client.get("/monitoring/").content.decode()
     assert undecided_steps_assign() == 0  # told once
+
+
+# Queries of undecided_steps_assign that tells steps, however many: savepoint, the locked
+# steps, deciders_to_tell (five), the steps' update, the outbox rows, release.
+ASSIGN_QUERIES = 10
+
+
+def test_an_administrator_appointed_after_the_due_date_gets_a_fresh_one(officer, django_assert_num_queries):
+    """Nobody could decide the state step until well after it was due (reminded and
+    escalated to nobody). The administrator appointed then is not asked to decide "by" a
+    date long gone: the step is due the state stage's days from the day it reached them
+    (as if it opened then), and the mail, the step (the queue, the dashboards) and the
+    reminder before it name that one date. As many queries for one step as for three."""
+    application = application_with_state(nodal_officer=officer)  # no MH admin, no superadmin
+    step = state_step(application)
+    assert step.nobody_may_decide_since is not None
+    with time_machine.travel(step.due_at - timedelta(days=1), tick=False):
+        assert deadline_sweep()["reminded"] == 1  # to nobody
+    with time_machine.travel(step.due_at + timedelta(hours=1), tick=False):
+        assert deadline_sweep()["escalated"] == 1  # to nobody
+    others = [application_with_state(nodal_officer=UserFactory(email=f"officer{n}@mahaagri.gov.in")) for n in (1, 2)]
+    later = step.due_at + timedelta(days=10)
+    with time_machine.travel(later, tick=False):
+        admin = make_state_admin("MH")
+        with django_assert_num_queries(ASSIGN_QUERIES):
+            assert undecided_steps_assign(limit=1) == 1
+        with django_assert_num_queries(ASSIGN_QUERIES):
+            assert undecided_steps_assign() == len(others)
+    fresh = end_of_local_day(later, settings.ONBOARDING_STATE_DUE_DAYS)
+    step.refresh_from_db()
+    assert step.due_at == fresh and not step.is_overdue(later)
+    assert step.reminded_at is None and step.escalated_at is None  # reminded and escalated again, by the new date
+    assert all(state_step(other).due_at == fresh for other in others)
+    [mail] = [m for m in messages_to(admin.email)
+              if m.subject.startswith("New application in your approval queue") and application.reference in m.subject]
+    english_body = mail.body.split("----------")[0]
+    assert f"by {date_format(timezone.localtime(fresh), 'j F Y')}" in english_body, english_body
+    assert date_format(timezone.localtime(fresh - timedelta(days=10)), "j F Y") not in english_body
+    with time_machine.travel(fresh - timedelta(days=1), tick=False):
+        assert deadline_sweep()["reminded"] == 3
+    [reminder] = [m for m in messages_to(admin.email) if "Reminder" in m.subject and application.reference in m.subject]
+    assert date_format(timezone.localtime(fresh), "j F Y") in reminder.body
 
 
 def test_an_appeal_nobody_may_decide_is_shown_to_the_officer(officer):
