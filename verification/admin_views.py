@@ -29,7 +29,7 @@ from verification.forms import (
     QueueFilterForm,
     ReinstateForm,
 )
-from verification.models import VerificationStatus
+from verification.models import SystemNote, VerificationStatus
 from verification.selectors import (
     admin_roles_ending_with,
     auto_verification_of,
@@ -45,9 +45,20 @@ from verification.selectors import (
 PAGE_SIZE = 50
 
 
+def _gone_why(profile, user) -> str:
+    """Why a chosen request no longer waits: withdrawn by the person, decided by ``user``
+    (this decision sent again), or decided by someone else."""
+    if profile.status == VerificationStatus.CANCELLED and profile.reason == SystemNote.WITHDRAWN:
+        return "withdrawn"
+    return "decided_by_you" if profile.decided_by_id == user.pk else "status_changed"
+
+
 def _skipped_message(code, n):
     """Why ``n`` of the chosen requests were left as they were."""
-    if code == "status_changed":
+    if code == "withdrawn":
+        text = ngettext("%(n)s request was withdrawn by the person meanwhile and was left as it is.",
+                        "%(n)s requests were withdrawn by the people meanwhile and were left as they are.", n)
+    elif code == "status_changed":
         text = ngettext("%(n)s request was decided by someone else meanwhile and was left as it is.",
                         "%(n)s requests were decided by someone else meanwhile and were left as they are.", n)
     elif code == "name_changed":
@@ -150,8 +161,7 @@ def queue_decide(request):
     profiles = [profile for profile in chosen if profile.is_pending]
     # Chosen, but no longer waiting: decided or withdrawn since the page was shown, or
     # by this very decision sent again (the back button, "Resend"). Said, not dropped.
-    gone = [("decided_by_you" if profile.decided_by_id == request.user.pk else "status_changed")
-            for profile in chosen if not profile.is_pending]
+    gone = [_gone_why(profile, request.user) for profile in chosen if not profile.is_pending]
     if not profiles and gone:
         _say_skipped(request, gone)
         return redirect(back)

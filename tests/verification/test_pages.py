@@ -560,13 +560,14 @@ def test_a_chosen_request_withdrawn_since_the_confirmation_is_reported_with_the_
     assert "Confirm your decision" in well_formed(client.post("/verification/queue/decide/", chosen))
     services.join_request_withdraw(profile_id=older.pk, actor=world["person"])  # meanwhile, the person
     response = client.post("/verification/queue/decide/", {**chosen, "step": "confirm", "confirm": "on"}, follow=True)
+    # Withdrawn by the person, not "decided by someone else".
     assert messages_of(response) == ["1 request was rejected.",
-                                     "1 request was decided by someone else meanwhile and was left as it is."]
+                                     "1 request was withdrawn by the person meanwhile and was left as it is."]
     # The confirmation shown again (its box not ticked) without one withdrawn meanwhile says so there.
     GovernmentProfile.objects.filter(pk=newer.pk).update(status=VerificationStatus.PENDING)
     html = well_formed(client.post("/verification/queue/decide/", {**chosen, "step": "confirm"}))
     assert "Tick the box to confirm the decision." in html and "You chose 1 request:" in html
-    assert "1 request was decided by someone else meanwhile and was left as it is." in html
+    assert "1 request was withdrawn by the person meanwhile and was left as it is." in html
 
 
 def test_a_bulk_decision_whose_every_request_was_decided_meanwhile_says_so_not_to_choose_one(world, requests_):
