@@ -242,13 +242,14 @@ def verifies_automatically(user: AnyUser, organisation: Organisation) -> bool:
     return auto_verification_of(organisation) and not automatic_verification_withheld(user, organisation)
 
 
-def verified_at_once(user: AnyUser, address: str, organisation: Organisation) -> bool:
-    """Whether a request of ``user``'s to ``organisation`` giving ``address`` as their
-    official one is verified as it is made (services.join_request_create), and so waits in
-    no queue: the address is one they confirmed on one of its verified domains, and the
-    organisation verifies them automatically. (The automatic verification may yet be
-    refused as it is done: the person is the last admin of an organisation they leave.)"""
-    return on_official_domain(user, address, organisation) and verifies_automatically(user, organisation)
+def verified_at_once(user: AnyUser, organisation: Organisation, *, on_domain: bool) -> bool:
+    """Whether a request of ``user``'s to ``organisation`` is verified as it is made
+    (services.join_request_create), and so waits in no queue: its official address is one
+    they confirmed on one of its verified domains (``on_domain``: on_official_domain, which
+    the caller reads once and uses again), and the organisation verifies them
+    automatically. (The automatic verification may yet be refused as it is done: the
+    person is the last admin of an organisation they leave.)"""
+    return on_domain and verifies_automatically(user, organisation)
 
 
 def held_elsewhere(user: AnyUser, organisation: Organisation) -> list[GovernmentProfile]:

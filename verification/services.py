@@ -326,14 +326,14 @@ def join_request_create(
         if current:
             raise ValidationError(_("You are already a verified member of %(organisation)s.")
                                   % {"organisation": organisation.name}, code="held")
-        at_once = verified_at_once(actor, details["official_email"], organisation)
+        matched = on_official_domain(actor, details["official_email"], organisation)
+        at_once = verified_at_once(actor, organisation, on_domain=matched)
         if not at_once:
             _check_waiting(actor)
         profile = GovernmentProfile.objects.create(
             user=actor, organisation=organisation, status=VerificationStatus.PENDING, requested_at=now,
             request_language=notifications.mail_language(language), **details,
         )
-        matched = at_once or on_official_domain(actor, profile.official_email, organisation)
         _audit(actor, AuditAction.VERIFICATION_REQUESTED, profile, "", request=request, on_official_domain=matched,
                language=profile.request_language,
                details=details)

@@ -108,15 +108,16 @@ def _initial_details(user):
     return {name: getattr(latest, name) for name in DETAIL_FIELDS}
 
 
-def _waiting_max_note(user, form, organisation, address):
+def _waiting_max_note(user, form, organisation, on_domain):
     """What the join page says when the person has VERIFICATION_WAITING_MAX requests
-    waiting already and one sent with the official ``address`` the form holds would wait
-    too (it is refused), unless its form's refusal says it; else None. One the organisation
-    verifies at once waits in no queue: no bar."""
+    waiting already and one sent with the official address the form holds (``on_domain``:
+    on one of the organisation's verified domains) would wait too (it is refused), unless
+    its form's refusal says it; else None. One the organisation verifies at once waits in
+    no queue: no bar."""
     most = settings.VERIFICATION_WAITING_MAX
     if form.has_error(NON_FIELD_ERRORS, "too_many_waiting") or waiting_requests_count(user) < most:
         return None
-    if address and verified_at_once(user, address, organisation):
+    if verified_at_once(user, organisation, on_domain=on_domain):
         return None
     return services.too_many_waiting(most)
 
@@ -167,9 +168,9 @@ def join(request, pk):
             form.is_valid()
     # The official address the form holds (as typed, once valid; else the one it offers).
     address = (form.cleaned_data.get("official_email") if form.is_bound else form.initial.get("official_email")) or ""
-    context.update({"form": form, "official_address": address,
-                    "waiting_max": _waiting_max_note(request.user, form, organisation, address),
-                    "on_official_domain": bool(address) and on_official_domain(request.user, address, organisation)})
+    on_domain = bool(address) and on_official_domain(request.user, address, organisation)
+    context.update({"form": form, "official_address": address, "on_official_domain": on_domain,
+                    "waiting_max": _waiting_max_note(request.user, form, organisation, on_domain)})
     return render(request, "verification/join.html", context)
 
 
