@@ -132,11 +132,13 @@ def _kept_confirmation(request):
     sign-in (``portal.access``): the requests chosen that still wait, and the decision and
     reason typed (the box to confirm not ticked); None when nothing of the kind was kept,
     or none of those requests waits any more (the queue then says what was typed was not
-    shown)."""
+    shown). Those chosen that no longer wait are said, either way."""
     kept = peek_pending_input(request)
     if kept is None or not kept.getlist("profile"):
         return None
-    profiles = [profile for profile in profiles_for_admin(request.user, _chosen_ids(kept)) if profile.is_pending]
+    chosen = profiles_for_admin(request.user, _chosen_ids(kept))
+    profiles = [profile for profile in chosen if profile.is_pending]
+    _say_skipped(request, [_gone_why(profile, request.user) for profile in chosen if not profile.is_pending])
     if not profiles:
         return None
     form = BulkDecisionForm()  # shows what was kept, and says so

@@ -558,6 +558,8 @@ def test_requests_chosen_in_the_queue_when_the_session_ended_are_asked_to_confir
     assert field_value(tree, "decision") == "verify"
     assert {int(node.get("value")) for node in tree.find_all("input", name="profile")} == {
         p.pk for p in profiles}
+    # The one left out is said, not dropped unseen.
+    assert "1 request was decided by someone else meanwhile and was left as it is." in tree.squashed_text()
 
 
 def test_a_bulk_decision_on_requests_all_decided_meanwhile_is_said_not_shown(organisation, admin):
@@ -571,6 +573,7 @@ def test_a_bulk_decision_on_requests_all_decided_meanwhile_is_said_not_shown(org
         services.join_request_decide(profile_id=profile.pk, decision="verify", reason="", actor=other)
     tree = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"]))
     assert "Verification queue" in tree.find("h1").squashed_text() and NOT_SHOWN in tree.squashed_text()
+    assert "2 requests were decided by someone else meanwhile and were left as they are." in tree.squashed_text()
 
 
 # The official email rules and the account's addresses ---------------------------------------------
