@@ -162,7 +162,8 @@ def undecided_steps_assign(*, limit: int | None = None) -> int:
     now: due its stage's days from today (``due_at``), not by a date that may be long gone
     (nobody could have met it), and reminded and escalated again by that date, so the mail,
     the queue, the dashboards and the reminder name one date. The others stay as they are,
-    on the officer's page and the monitoring. Locked as the sweep locks (``SKIP LOCKED``), so
+    on the officer's page and the monitoring. The audit log records each step told, its
+    due date before and after, and to whom. Locked as the sweep locks (``SKIP LOCKED``), so
     a second run at the same moment tells nobody twice. Returns how many were told; a
     constant number of queries."""
     now = timezone.now()
@@ -185,8 +186,13 @@ def undecided_steps_assign(*, limit: int | None = None) -> int:
                 nobody_may_decide_since=None, reminded_at=None, escalated_at=None,
                 due_at=Case(*(When(stage=stage, then=Value(when)) for stage, when in due.items()), default=F("due_at")),
             )
-            for step, _to in found:
+            events = []
+            for step, to in found:
+                events.append({"action": AuditAction.STEP_ASSIGNED, "target": step.application,
+                               "old": {"step": step.pk, "due_at": step.due_at},
+                               "new": {"step": step.pk, "stage": step.stage, "due_at": due[step.stage], "to": to}})
                 step.due_at = due[step.stage]
+            audit_record_many(events)
             notifications.send_many([
                 notifications.build_bilingual(to=to, template=ASSIGNED_TEMPLATES[step.stage],
                                               context={"application": step.application, "step": step})

@@ -898,8 +898,9 @@ def test_a_state_step_nobody_may_decide_is_shown_and_reaches_the_first_administr
 
 
 # Queries of undecided_steps_assign that tells steps, however many: savepoint, the locked
-# steps, deciders_to_tell (five), the steps' update, the outbox rows, release.
-ASSIGN_QUERIES = 10
+# steps, deciders_to_tell (five), the steps' update, the audit rows (savepoint, chain lock,
+# chain head, the rows, the head's update, release), the outbox rows, release.
+ASSIGN_QUERIES = 16
 
 
 def test_an_administrator_appointed_after_the_due_date_gets_a_fresh_one(officer, django_assert_num_queries):
@@ -928,6 +929,12 @@ def test_an_administrator_appointed_after_the_due_date_gets_a_fresh_one(officer,
     assert step.due_at == fresh and not step.is_overdue(later)
     assert step.reminded_at is None and step.escalated_at is None  # reminded and escalated again, by the new date
     assert all(state_step(other).due_at == fresh for other in others)
+    # The new date is on the record, with the one it replaced and whom the step reached.
+    assigned = AuditEvent.objects.filter(action=AuditAction.STEP_ASSIGNED, target_id=str(application.pk)).get()
+    assert assigned.actor_role == "system"
+    assert assigned.old_values == {"step": step.pk, "due_at": str(later - timedelta(days=10))}
+    assert assigned.new_values == {"step": step.pk, "stage": "state", "due_at": str(fresh), "to": [admin.email]}
+    assert AuditEvent.objects.filter(action=AuditAction.STEP_ASSIGNED).count() == 3
     [mail] = [m for m in messages_to(admin.email)
               if m.subject.startswith("New application in your approval queue") and application.reference in m.subject]
     english_body = mail.body.split("----------")[0]
