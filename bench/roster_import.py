@@ -96,6 +96,7 @@ def run_import_export(path: Path, tag: str) -> dict:
     from django.utils import timezone
     from import_export import fields, resources
 
+    from verification.rosters.invitations import expiry
     from verification.rosters.models import Invitation
     from verification.rosters.tokens import token_new
 
@@ -124,7 +125,7 @@ def run_import_export(path: Path, tag: str) -> dict:
             now = timezone.now()
             instance.organisation, instance.invited_by = organisation, admin
             instance.created_at = instance.sent_at = now
-            instance.expires_at = now + timezone.timedelta(days=30)
+            instance.expires_at = expiry(now)
             instance.token_hash = token_new()[1]
 
     started = time.perf_counter()

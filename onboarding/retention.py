@@ -1,9 +1,9 @@
 """Retention of onboarding records, registered with the core's retention engine
 (portal/privacy) from OnboardingConfig.ready.
 
-- Drafts untouched for the policy's days get a reminder (English and the
-  application's second language); still untouched ``grace_days`` after it, they are
-  erased with their files.
+- Drafts not saved for the policy's days get a reminder (English and the
+  application's second language); still not saved ``grace_days`` after it, they are
+  erased with their files. A save that changes nothing counts: it moves ``updated_at``.
 - Withdrawn and finally rejected applications keep their reference, organisation,
   status, dates and each step's stage and decision; after the policy's days they
   lose the form's answers, their saved versions, their files and the personal

@@ -463,7 +463,7 @@ def test_the_draft_erasure_reminder_names_the_organisation_as_typed_with_its_add
     body = text_of(message)
     english, _rule, marathi = body.partition("\n\n----------\n\n")
     assert " ".join(english.split("\n\n")[0].split()) == (
-        f"Your draft onboarding application for {shown} has not been changed for a long time.")
+        f"Your draft onboarding application for {shown} has not been saved for a long time.")
     assert " ".join(marathi.split("\n\n")[0].split()) == (
-        f"{shown} साठीच्या तुमच्या मसुदा ऑनबोर्डिंग अर्जात बराच काळ बदल झालेला नाही.")
+        f"{shown} साठीचा तुमचा मसुदा ऑनबोर्डिंग अर्ज बराच काळ जतन केलेला नाही.")
     assert "evil.example" not in body and "&amp;" not in body and "&#x27;" not in body

@@ -239,6 +239,12 @@ def application_save_section(
             raise AnswersChanged
         old_status = application.status_of(section)
         if not changed and old_status == status:
+            if application.status == ApplicationStatus.DRAFT:
+                # Nothing changed, yet the officer saved it: the draft's erasure reminder asks
+                # for that, and retention reads updated_at. Its activity, not a change: no new
+                # version, no audit row.
+                application.updated_at = timezone.now()
+                Application.objects.filter(pk=application.pk).update(updated_at=application.updated_at)
             return application, form
         application.data = {**application.data, section.value: raw}
         application.section_status = {**application.section_status, section.value: status.value}

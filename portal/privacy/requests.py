@@ -1,9 +1,10 @@
 """A person's data protection requests (erasure, a correction that needs an
 administrator), their nominee and their own corrections: services, each audited.
 
-Requests are due ``settings.PRIVACY_REQUEST_DUE_DAYS`` after they are made; the
-daily beat job reminds the superadmins ``PRIVACY_REQUEST_REMINDER_DAYS_BEFORE``
-days before and escalates an overdue request once (the mail goes to every
+Requests are due by the end of the day (India's time) ``settings.PRIVACY_REQUEST_DUE_DAYS``
+after the one they are made on, the day the pages and mail name; the beat job reminds the
+superadmins on the day ``PRIVACY_REQUEST_REMINDER_DAYS_BEFORE`` days before that one and
+escalates an overdue request once (the mail goes to every
 superadmin and the request shows as overdue). Granting an erasure closes the
 account: its name and addresses are removed, it can no longer sign in, its roles
 end (not the platform's last superadmin's, nor an organisation's last admin's, whose
@@ -12,7 +13,6 @@ requests lose what the person wrote (those still waiting are closed), and the
 personal part of the audit events by or about it is redacted."""
 
 from collections.abc import Callable, Iterable
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -30,6 +30,7 @@ from portal.accounts.models import erased_email
 from portal.audit.erasure import audit_redact
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_record_many
+from portal.deadlines import end_of_local_day
 from portal.limits import shown
 from portal.mail.retention import outbox_person_remove
 from portal.organisations.models import Membership, MembershipRole, ended
@@ -70,7 +71,7 @@ def privacy_request_make(*, user: AnyUser, kind: str, details: str, request: Htt
                                    % {"n": MAX_OPEN_REQUESTS}})
         now = timezone.now()
         made = PrivacyRequest.objects.create(user=user, kind=kind, details=details, made_at=now,
-                                             due_at=now + timedelta(days=settings.PRIVACY_REQUEST_DUE_DAYS))
+                                             due_at=end_of_local_day(now, settings.PRIVACY_REQUEST_DUE_DAYS))
         audit_record(actor=user, action=AuditAction.PRIVACY_REQUEST_MADE, target=made, request=request,
                      new={"kind": kind, "due_at": made.due_at})
     return made
@@ -390,10 +391,13 @@ def privacy_requests_sweep(*, now=None) -> dict:
     Rows are claimed by the mark they get in the same transaction as the mail (outbox)."""
     now = now or timezone.now()
     counts = {"reminded": 0, "escalated": 0}
+    # Reminded on the local day PRIVACY_REQUEST_REMINDER_DAYS_BEFORE days before the day a
+    # request is due (due_at is the end of that day); overdue from the first instant after it.
+    horizon = end_of_local_day(now, settings.PRIVACY_REQUEST_REMINDER_DAYS_BEFORE)
     with transaction.atomic():
         soon = list(PrivacyRequest.objects.select_for_update(skip_locked=True).filter(
             status=PrivacyRequestStatus.OPEN, reminded_at__isnull=True, due_at__gt=now,
-            due_at__lte=now + timedelta(days=settings.PRIVACY_REQUEST_REMINDER_DAYS_BEFORE)).order_by("due_at", "pk")[:500])
+            due_at__lte=horizon).order_by("due_at", "pk")[:500])
         overdue = list(PrivacyRequest.objects.select_for_update(skip_locked=True).filter(
             status=PrivacyRequestStatus.OPEN, escalated_at__isnull=True, due_at__lte=now).order_by("due_at", "pk")[:500])
         for rows, field, template, action, key in (

@@ -6,10 +6,12 @@ import copy
 import io
 import re
 from datetime import datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.utils import timezone
 from pypdf import PdfReader
 
@@ -125,6 +127,28 @@ def test_the_approval_letter_in_english_and_hindi_outside_maharashtra(django_cap
     assert "Government of India" not in hindi_text and "To:" not in hindi_text
     assert application.reference in hindi_text
     assert client.get(f"/onboarding/{application.pk}/approval-letter.pdf?language=mr").status_code == 404
+
+
+@pytest.mark.parametrize(("jurisdiction", "second"), [("KA", "hi"), ("MH", "mr")])
+def test_each_half_of_the_approval_letters_mail_links_the_letter_in_its_own_language(
+    jurisdiction, second, django_capture_on_commit_callbacks
+):
+    """The mail is in English, then in the application's second language; each half says the
+    nodal officer can download the letter, and links the letter in the language it is written
+    in, which the officer, signed in, gets by following it."""
+    application = approve(application_with_state(jurisdiction=jurisdiction), django_capture_on_commit_callbacks,
+                          jurisdiction)
+    [mail] = [m for m in OutboxMessage.objects.all() if m.subject.startswith("Approval letter")]
+    english, rule, other = mail.body.partition("\n\n----------\n\n")
+    assert rule
+    client = signed_in(application.nodal_officer)
+    for half, language, suffix in ((english, "en", ""), (other, second, f"-{second}")):
+        [link] = re.findall(rf"{re.escape(settings.SITE_URL)}/\S+", half)
+        url = urlsplit(link)
+        assert (url.path, url.query) == (f"/onboarding/{application.pk}/approval-letter.pdf",
+                                         "" if language == "en" else f"language={language}")
+        response, _content = get_pdf(client, f"{url.path}?{url.query}" if url.query else url.path)
+        assert f"{application.reference}-approval-letter{suffix}.pdf" in response["Content-Disposition"]
 
 
 def test_a_letter_issued_in_english_only_is_rendered_in_the_second_language_when_asked(

@@ -28,10 +28,11 @@ from portal.privacy.retention import (
     retention_run,
 )
 from tests.factories import ApplicationFactory, ApprovalStepFactory, UserFactory
-from tests.html_tree import field_error, field_value, parse
+from tests.html_tree import field_error, field_value, form_as_sent, page, parse
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
     TRANSACTIONAL,
     as_querydict,
+    filled_application,
     make_superadmin,
     messages_to,
     official_email_rules,
@@ -150,6 +151,39 @@ def test_a_draft_touched_after_its_reminder_is_kept_and_reminded_again_later(dra
     with at(200):
         Application.objects.get(pk=draft.pk).save()  # the officer saves it: updated_at moves
     assert counts_of(run(240), "draft_application") == {"reminded": 0, "erased": 0, "audit_events_redacted": 0}
+    assert counts_of(run(381), "draft_application")["reminded"] == 1
+    assert counts_of(run(412), "draft_application")["erased"] == 1
+
+
+def test_a_draft_saved_from_its_page_without_a_change_as_its_reminder_asks_is_kept(
+    officer, django_capture_on_commit_callbacks
+):
+    """The reminder says "Unless you open and save it before <day>, it will be erased". The
+    officer opens a section of the (complete) draft and presses Save, changing nothing: the
+    page says it was saved, and the draft is kept, as a save that changed an answer keeps it.
+    No new version and no audit row of a change: only its last activity moves, so it is
+    reminded again 180 days after that save."""
+    only(RetentionKind.DRAFT_APPLICATION)
+    with at(0):
+        draft = filled_application(officer)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert counts_of(run(181), "draft_application")["reminded"] == 1
+    [mail] = messages_to(officer.email)
+    assert "Unless you open and save it before 4 August 2026" in mail.body
+    version = Application.objects.get(pk=draft.pk).version
+    with at(200):
+        client = signed_in(officer)
+        section = f"/onboarding/{draft.pk}/section/organisation/"
+        sent = form_as_sent(page(client.get(section)))
+        events = AuditEvent.objects.count()
+        response = client.post(section, sent, follow=True)
+    assert response.redirect_chain == [(f"/onboarding/{draft.pk}/tasks/", 302)]
+    assert "“Organisation details” saved." in response.content.decode()
+    assert AuditEvent.objects.count() == events
+    assert Application.objects.get(pk=draft.pk).version == version
+    assert counts_of(run(212), "draft_application") == {"reminded": 0, "erased": 0, "audit_events_redacted": 0}
+    assert Application.objects.filter(pk=draft.pk).exists()
+    assert counts_of(run(379), "draft_application")["reminded"] == 0
     assert counts_of(run(381), "draft_application")["reminded"] == 1
     assert counts_of(run(412), "draft_application")["erased"] == 1
 

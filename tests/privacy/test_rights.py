@@ -6,7 +6,7 @@ import html
 import io
 import json
 import zipfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -261,7 +261,9 @@ def test_a_correction_request_from_asking_to_decision_seen_by_the_person():
     assert client.post("/privacy/my-data/", {"action": "request", "kind": "correction",
                                              "details": "My designation is Under Secretary."}).status_code == 302
     made = PrivacyRequest.objects.get()
-    assert made.due_at - made.made_at == timedelta(days=30) and made.status == "open"
+    due_day = timezone.localdate(made.made_at) + timedelta(days=30)
+    assert timezone.localtime(made.due_at) == datetime.combine(due_day, time.max, tzinfo=timezone.get_current_timezone())
+    assert made.status == "open"
     page = client.get("/privacy/my-data/")
     assert b"Waiting for a decision" in page.content
     admin = Client()
@@ -382,6 +384,46 @@ def test_requests_are_reminded_before_their_due_date_and_escalated_after_it_once
     subjects = sorted(OutboxMessage.objects.values_list("subject", flat=True))
     assert subjects[0].startswith("A data protection request is due soon")
     assert subjects[1].startswith("A data protection request is overdue")
+
+
+def test_a_request_is_due_to_the_end_of_the_day_it_names_for_the_pages_the_reminder_and_the_alert(settings):
+    """A request is "due <day>", a day and no hour, on the person's page, the superadmins'
+    queue and their mail: made at 10:00 (India's time), it is not overdue at noon or at
+    23:59 on that day (no "Overdue" on either page, no alert saying it is past its due
+    date), and is from the first minute of the next. The reminder goes on the local day
+    PRIVACY_REQUEST_REMINDER_DAYS_BEFORE days before the day it is due, as onboarding's do."""
+    settings.PRIVACY_REQUEST_DUE_DAYS, settings.PRIVACY_REQUEST_REMINDER_DAYS_BEFORE = 30, 5
+    root = make_superadmin(email="root@sandes.nic.in")
+    asha = UserFactory(email="asha@mha.gov.in")
+    zone = timezone.get_current_timezone()
+    made_on = timezone.localdate() + timedelta(days=1)
+    due_day = made_on + timedelta(days=30)
+
+    def at(day, hour, minute=0):
+        return time_machine.travel(datetime.combine(day, time(hour, minute), tzinfo=zone), tick=False)
+
+    def overdue_on_pages():
+        return ["Overdue" in client_of(user).get(url).content.decode()
+                for user, url in ((asha, "/privacy/my-data/"), (root, "/portal/privacy/requests/"))]
+
+    with at(made_on, 10):
+        made = privacy_request_make(user=asha, kind="erasure", details="Erase my data.")
+    with at(due_day - timedelta(days=6), 23, 59):
+        assert privacy_requests_sweep() == {"reminded": 0, "escalated": 0}
+    with at(due_day - timedelta(days=5), 0, 1):
+        assert privacy_requests_sweep() == {"reminded": 1, "escalated": 0}
+    line = f"Request {made.pk} ({made.get_kind_display()}), due {due_day.day} {due_day:%B %Y}"
+    [reminder] = OutboxMessage.objects.filter(subject__startswith="A data protection request is due soon")
+    assert line in reminder.body
+    for hour, minute in ((12, 0), (23, 59)):
+        with at(due_day, hour, minute):
+            assert privacy_requests_sweep() == {"reminded": 0, "escalated": 0}
+            assert overdue_on_pages() == [False, False]
+    with at(due_day + timedelta(days=1), 0, 1):
+        assert privacy_requests_sweep() == {"reminded": 0, "escalated": 1}
+        assert overdue_on_pages() == [True, True]
+    [alert] = OutboxMessage.objects.filter(subject__startswith="A data protection request is overdue")
+    assert "past their due date" in alert.body and line in alert.body
 
 
 def test_a_nominee_is_recorded_audited():

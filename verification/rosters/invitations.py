@@ -4,7 +4,7 @@ sent again by an admin, accepted when the person confirms the invited address
 (rosters.receivers)."""
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from portal.accounts.official_email import classify_email
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record, audit_record_many
+from portal.deadlines import end_of_local_day
 from portal.limits import shown
 from portal.mail.services import outbox_enqueue, outbox_enqueue_each
 from portal.organisations.models import OrganisationStatus
@@ -42,8 +43,10 @@ MAX_SENDS = 5  # an invitation is sent at most this many times (the first and fo
 RESEND_GAP = timedelta(hours=1)
 
 
-def ttl() -> timedelta:
-    return timedelta(days=getattr(settings, "ROSTER_INVITATION_TTL_DAYS", 30))
+def expiry(now: datetime) -> datetime:
+    """When the link of an invitation sent at ``now`` stops working: at the end of the day
+    (India's time) ROSTER_INVITATION_TTL_DAYS days later, the day its mail names."""
+    return end_of_local_day(now, settings.ROSTER_INVITATION_TTL_DAYS)
 
 
 def _person_language(user) -> str:
@@ -249,7 +252,7 @@ def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str
     if not rows:
         return {}
     now = timezone.now()
-    expires = now + ttl()
+    expires = expiry(now)
     tokens = tokens_new(len(rows))
     raw_by_hash = dict((digest, raw) for raw, digest in tokens)
     # An invitation of these people here that expired waits no longer: it is closed
@@ -313,7 +316,7 @@ def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpReques
                 _("This invitation was sent at %(at)s and its link works: it can be sent again from %(from)s.")
                 % {"at": shown(invitation.sent_at), "from": shown(invitation.sent_at + RESEND_GAP)}, code="too_soon")
         raw, digest = token_new()
-        invitation.token_hash, invitation.sent_at, invitation.expires_at = digest, now, now + ttl()
+        invitation.token_hash, invitation.sent_at, invitation.expires_at = digest, now, expiry(now)
         invitation.send_count += 1
         invitation.save(update_fields=["token_hash", "sent_at", "expires_at", "send_count"])
         outbox_enqueue(messages=build_invitation_mails(organisation=invitation.organisation,

@@ -3,7 +3,7 @@ code mailed over a loopback SMTP server), only for the invited address and while
 link works; sent again with a new link; refused to a personal mail address; the link's page."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -197,7 +197,39 @@ def test_the_invitation_ttl_is_a_setting(world, settings, django_capture_on_comm
     with django_capture_on_commit_callbacks(execute=True):
         services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
     invitation = Invitation.objects.get()
-    assert timedelta(days=2, hours=23) < invitation.expires_at - timezone.now() <= timedelta(days=3)
+    last_day = timezone.localdate(invitation.sent_at) + timedelta(days=3)
+    assert timezone.localtime(invitation.expires_at) == datetime.combine(last_day, time.max, tzinfo=timezone.get_current_timezone())
+
+
+def local(day, hour, minute=0):
+    """That moment of ``day`` in the portal's time (India's)."""
+    return datetime.combine(day, time(hour, minute), tzinfo=timezone.get_current_timezone())
+
+
+def test_an_invitation_link_works_to_the_end_of_the_day_its_mail_names(world, settings, django_capture_on_commit_callbacks):
+    """The mail says "The link works until <day>", a day and no hour: sent at 10:00 (India's
+    time), the link still works in the evening of that day and stops at its end, as the yearly
+    confirmation's links do. A link sent again the same: its day counted from the new sending."""
+    settings.ROSTER_INVITATION_TTL_DAYS = 30
+    sent_on = timezone.localdate() + timedelta(days=1)
+    with time_machine.travel(local(sent_on, 10), tick=False):
+        roster = upload(world["office"], world["admin_office"], csv_bytes([person(4)]))
+        with django_capture_on_commit_callbacks(execute=True):
+            services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
+    invitation = Invitation.objects.get()
+    for sent_again_on in (None, sent_on + timedelta(days=27)):
+        if sent_again_on is not None:
+            with time_machine.travel(local(sent_again_on, 15), tick=False), \
+                    django_capture_on_commit_callbacks(execute=True):
+                invitation_resend(invitation_id=invitation.pk, actor=world["admin_office"])
+        last_day = (sent_again_on or sent_on) + timedelta(days=30)
+        body = delivered_body(OutboxMessage.objects.filter(to=[invitation.email]).latest("id"))
+        assert f"The link works until {last_day.day} {last_day:%B %Y}." in body
+        link = LINK.search(body)[0]
+        with time_machine.travel(local(last_day, 23, 59), tick=False):
+            assert Client().get(link).status_code == 200
+        with time_machine.travel(local(last_day + timedelta(days=1), 0), tick=False):
+            assert Client().get(link).status_code == 410
 
 
 def test_an_invitation_is_sent_again_with_a_new_link_that_alone_works(world, invited, django_capture_on_commit_callbacks):
