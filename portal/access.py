@@ -127,7 +127,10 @@ def keep_input(request, page: str, *, said: bool = False, note_too_large: bool =
         else:
             _forget_kept_input(request)
         return False
-    _keep(request, page, input=encoded, said=said)
+    # Posted to the page it was on (a form of that page posting to itself), or elsewhere (a
+    # button posting to an address of its own): a post of nothing but unticked boxes is that
+    # page's form of boxes only in the first case (pending.bind).
+    _keep(request, page, input=encoded, said=said, own_page=urlsplit(page).path == request.path)
     return True
 
 
@@ -183,7 +186,7 @@ def _with_pending_input(request, view, *args, **kwargs):
         return view(request, *args, **kwargs)
     if not pending.is_kept_input(kept.get("input")):
         return view(request, *args, **kwargs)
-    with pending.shown(request, kept["input"], said=bool(kept.get("said"))):
+    with pending.shown(request, kept["input"], said=bool(kept.get("said")), own_page=bool(kept.get("own_page"))):
         response = view(request, *args, **kwargs)
         pending.say_if_not_shown()  # no form took it: said on this page, or on the next after a redirect
         return response

@@ -694,3 +694,67 @@ def test_an_address_to_add_typed_before_the_session_ended_is_in_the_box_again(ad
     tree = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"]))
     assert KEPT in tree.squashed_text() and NOT_SHOWN not in tree.squashed_text()
     assert added_address(tree) == "second.address@mahaagri.gov.in"
+
+
+# Boxes left unticked: a browser sends nothing for them ---------------------------------------------
+
+def test_a_box_unticked_when_the_session_ended_is_shown_unticked(root_with_code):
+    """The superadmin unticks "Applied by the daily run" and changes the days as the session
+    ends: the form shows the box as they left it, not ticked as the policy stands (saving
+    the form as kept would have left the policy erasing records)."""
+    from portal.privacy.models import RetentionPolicy
+    from portal.privacy.retention import retention_policies
+
+    retention_policies()
+    policy = RetentionPolicy.objects.get(kind="closed_application")
+    assert policy.enabled
+    prefix = policy.kind
+    data = {"kind": prefix, f"{prefix}-days": "400", f"{prefix}-grace_days": "0"}  # "enabled" unticked: not sent
+    tree = page(sent_as_the_session_ended(root_with_code, "/portal/privacy/retention/", data)[0])
+    assert KEPT in tree.squashed_text()
+    assert field_value(tree, f"{prefix}-days") == "400"
+    assert field_value(tree, f"{prefix}-enabled") is False
+    assert field_value(tree, "unused_account-enabled") is True  # another policy's form shows what is stored
+    policy.refresh_from_db()
+    assert policy.enabled and policy.days != 400  # nothing was saved
+
+
+def test_a_form_of_one_box_unticked_when_the_session_ended_is_shown_unticked(organisation, admin):
+    """The form of one box, unticked, sends nothing but its token: what was sent is still
+    that form's (the page it was on posts to itself), shown unticked, not "changed meanwhile"."""
+    from verification import services
+
+    services.auto_verification_set(organisation_id=organisation.pk, enabled=True, actor=admin)
+    url = f"/verification/organisations/{organisation.pk}/settings/"
+    client, next_url = posted_signed_out(url, {}, referer=url, who=admin)
+    assert next_url == url
+    tree = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"]))
+    assert KEPT in tree.squashed_text() and NOT_SHOWN not in tree.squashed_text()
+    assert field_value(tree, "auto_verify_official_domain") is False
+    assert field_value(page(client.get(url)), "auto_verify_official_domain") is True  # once; nothing was saved
+
+
+def test_boxes_a_kept_post_did_not_send_are_shown_unticked(rf):
+    """Every box and group of boxes the kept input does not name was sent unticked (a browser
+    sends nothing for it): shown so, whatever the form's initial values say."""
+    from portal import pending
+
+    class Settings(AccessibleForm):
+        note = forms.CharField(required=False)
+        applied = forms.BooleanField(required=False)
+        days = forms.MultipleChoiceField(choices=[("mon", "Monday"), ("tue", "Tuesday")], required=False,
+                                         widget=forms.CheckboxSelectMultiple)
+        confirm = forms.BooleanField(required=False)
+
+    initial = {"note": "stored", "applied": True, "days": ["mon", "tue"], "confirm": True}
+    with pending.shown(rf.get("/"), {"note": ["typed"], "confirm": ["on"]}, said=True):
+        kept = Settings(initial=initial)
+    assert kept.restored
+    assert {name: kept[name].value() for name in initial} == {"note": "typed", "applied": False, "days": [],
+                                                               "confirm": False}
+    with pending.shown(rf.get("/"), {"elsewhere": ["typed"]}, said=True):
+        other = Settings(initial=initial)  # input for another form: this one shows what it was given
+    assert not other.restored and {name: other[name].value() for name in initial} == initial
+    with pending.shown(rf.get("/"), {"p-note": ["typed"], "p-applied": ["on"], "p-confirm": ["on"]}, said=True):
+        prefixed = Settings(initial=initial, prefix="p")
+    assert prefixed["applied"].value() == "on" and prefixed["confirm"].value() is False  # confirmed again by hand
