@@ -164,12 +164,20 @@ def shown_input() -> QueryDict | None:
 
 def say_if_not_shown() -> None:
     """Tell the person, once, when no form of the page showed the input kept for it (nor
-    did its view take it): what it was for changed meanwhile (a request decided, a role
-    ended) and the page has no form for it now. Asked as the page is rendered (the
+    did its view take it). When it held something to show again (anything but a box
+    confirming an action, the form's token, and boxes left unticked: bind): what it was for
+    changed meanwhile (a request decided, a role ended) and the page has no form for it
+    now. When it held nothing to show again (a confirmation, a button, a form of boxes
+    posting elsewhere): that the session had ended and nothing was done, to be sent again,
+    unless the person was told already (``said``). Asked as the page is rendered (the
     layout's context, before its messages are shown) and again once its view returned."""
     pending = _current.get()
     if pending is None or pending.taken or pending.told_not_shown:
         return
     pending.told_not_shown = True
+    if not restorable(decode(pending.encoded)):
+        if not pending.said:
+            messages.warning(pending.request, _("Your session had ended: nothing was done. Send it again."))
+        return
     messages.warning(pending.request, _("What you typed could not be shown again: what it was for changed meanwhile, and "
                                         "this page has no form for it now. Nothing was done with it."))

@@ -758,3 +758,48 @@ def test_boxes_a_kept_post_did_not_send_are_shown_unticked(rf):
     with pending.shown(rf.get("/"), {"p-note": ["typed"], "p-applied": ["on"], "p-confirm": ["on"]}, said=True):
         prefixed = Settings(initial=initial, prefix="p")
     assert prefixed["applied"].value() == "on" and prefixed["confirm"].value() is False  # confirmed again by hand
+
+
+# A post with nothing to show again: a confirmation, a button ------------------------------------
+
+NOTHING_DONE = "Your session had ended: nothing was done. Send it again."
+
+
+def test_a_withdrawal_confirmed_as_the_session_ended_is_said_not_done_not_changed_meanwhile():
+    """Only the box confirming the withdrawal was sent (never ticked again): the page says
+    that nothing was done, not that what it was for changed and the page has no form for it."""
+    profile = GovernmentProfileFactory(organisation=OrganisationFactory())
+    url = f"/verification/requests/{profile.pk}/withdraw/"
+    client, next_url = posted_signed_out(url, {"confirm": "on"}, referer=url, who=profile.user)
+    landing = client.get(sign_in(client, profile.user.email, next_url=next_url)["Location"])
+    tree = page(landing)
+    assert landing.status_code == 200 and field_value(tree, "confirm") is False
+    text = tree.squashed_text()
+    assert NOTHING_DONE in text and NOT_SHOWN not in text and KEPT not in text
+    assert NOTHING_DONE not in page(client.get(url)).squashed_text()  # once
+    profile.refresh_from_db()
+    assert profile.is_pending
+
+
+def test_a_button_pressed_as_the_session_ended_is_said_not_done(officer):
+    """A form of one button (a new link for the competent authority) posting to an address of
+    its own: nothing was typed; the application's page says the link was not sent."""
+    from tests.onboarding.approval_helpers import submitted_application
+
+    application = submitted_application(officer)
+    detail = f"/onboarding/{application.pk}/"
+    client, next_url = posted_signed_out(f"/onboarding/{application.pk}/resend-link/", {}, referer=detail, who=officer)
+    assert next_url == detail
+    landing = client.get(sign_in(client, officer.email, next_url=next_url)["Location"])
+    text = page(landing).squashed_text()
+    assert landing.status_code == 200
+    assert NOTHING_DONE in text and NOT_SHOWN not in text and "A new link was sent" not in text
+
+
+def test_nothing_done_is_said_in_the_persons_language():
+    profile = GovernmentProfileFactory(organisation=OrganisationFactory())
+    url = f"/verification/requests/{profile.pk}/withdraw/"
+    client, next_url = posted_signed_out(url, {"confirm": "on"}, referer=url, who=profile.user,
+                                         HTTP_ACCEPT_LANGUAGE="mr")
+    text = page(client.get(sign_in(client, profile.user.email, next_url=next_url)["Location"])).squashed_text()
+    assert "तुमचे सत्र संपले होते" in text and NOTHING_DONE not in text
