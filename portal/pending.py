@@ -58,6 +58,7 @@ class _Pending:
     encoded: object  # as ``encode`` made it
     said: bool  # the person was told already why the form is shown again
     own_page: bool = False  # it was posted to the page it was typed on (not to another address)
+    to_button: bool = False  # it was posted to an address that only takes posts (a button's)
     taken: bool = False
     told_not_shown: bool = False  # the person was told that no form of the page showed it
 
@@ -106,11 +107,14 @@ def restorable(data: QueryDict) -> QueryDict:
 
 
 @contextmanager
-def shown(request: HttpRequest, encoded: object, *, said: bool = False, own_page: bool = False):
+def shown(request: HttpRequest, encoded: object, *, said: bool = False, own_page: bool = False,
+          to_button: bool = False):
     """Within it, ``encoded`` (kept input of this request's page) is what the page's first
     form with one of its fields shows (``bind``) or a view takes (``take``). ``own_page``:
-    it was posted to this page's own address (see ``bind``)."""
-    token = _current.set(_Pending(request=request, encoded=encoded, said=said, own_page=own_page))
+    it was posted to this page's own address (see ``bind``); ``to_button``: to an address
+    that only takes posts (see ``say_if_not_shown``)."""
+    token = _current.set(_Pending(request=request, encoded=encoded, said=said, own_page=own_page,
+                                  to_button=to_button))
     try:
         yield
     finally:
@@ -168,14 +172,15 @@ def say_if_not_shown() -> None:
     confirming an action, the form's token, and boxes left unticked: bind): what it was for
     changed meanwhile (a request decided, a role ended) and the page has no form for it
     now. When it held nothing to show again (a confirmation, a button, a form of boxes
-    posting elsewhere): that the session had ended and nothing was done, to be sent again,
+    posting elsewhere), or was posted to an address that only takes posts (a button's, whose
+    hidden value nobody typed): that the session had ended and nothing was done, to be sent again,
     unless the person was told already (``said``). Asked as the page is rendered (the
     layout's context, before its messages are shown) and again once its view returned."""
     pending = _current.get()
     if pending is None or pending.taken or pending.told_not_shown:
         return
     pending.told_not_shown = True
-    if not restorable(decode(pending.encoded)):
+    if pending.to_button or not restorable(decode(pending.encoded)):
         if not pending.said:
             messages.warning(pending.request, _("Your session had ended: nothing was done. Send it again."))
         return

@@ -11,9 +11,13 @@ import pytest
 import time_machine
 from allauth.mfa import app_settings as mfa_settings
 from django import forms
+from django.http import HttpResponse
 from django.test import Client
+from django.urls import include, path
 from django.utils import timezone, translation
+from django.views.decorators.http import require_POST
 
+from portal.access import rule
 from portal.forms import AccessibleForm
 from tests.factories import PASSWORD, OrganisationFactory
 from tests.html_tree import field_container, field_value, form_as_sent, page
@@ -803,3 +807,102 @@ def test_nothing_done_is_said_in_the_persons_language():
                                          HTTP_ACCEPT_LANGUAGE="mr")
     text = page(client.get(sign_in(client, profile.user.email, next_url=next_url)["Location"])).squashed_text()
     assert "तुमचे सत्र संपले होते" in text and NOTHING_DONE not in text
+
+
+# A post to an address that only takes posts, sent without a Referer ------------------------------
+
+def test_a_button_posting_to_its_own_address_without_a_referer_brings_the_person_back_to_its_page(officer):
+    """A browser that sends no Referer (a privacy setting): the address the form posted to only
+    takes posts (a blank 405 after signing in); the person comes back to the application."""
+    from tests.onboarding.approval_helpers import submitted_application
+
+    application = submitted_application(officer)
+    client, next_url = posted_signed_out(f"/onboarding/{application.pk}/resend-link/", {}, who=officer)
+    assert next_url == f"/onboarding/{application.pk}/"
+    landing = client.get(sign_in(client, officer.email, next_url=next_url)["Location"])
+    assert landing.status_code == 200 and NOTHING_DONE in page(landing).squashed_text()
+
+
+def test_an_invitation_sent_again_without_a_referer_brings_the_admin_back_to_the_invitations(organisation, admin):
+    """The invitation's address names no organisation: the invitations page is the one of the
+    organisation the admin who sent the form administers, and nobody else's."""
+    from datetime import timedelta
+
+    from verification.rosters.models import Invitation
+
+    now = timezone.now()
+    invitation = Invitation.objects.create(
+        organisation=organisation, email="person@mahaagri.gov.in", designation="Clerk", office="Pune", employee_code="E1",
+        mobile="9876543210", token_hash="0" * 64, invited_by=admin, created_at=now, sent_at=now,
+        expires_at=now + timedelta(days=7))
+    url = f"/verification/invitations/{invitation.pk}/resend/"
+    invitations = f"/verification/organisations/{organisation.pk}/invitations/"
+    client, next_url = posted_signed_out(url, {}, who=admin)
+    assert next_url == invitations
+    landing = client.get(sign_in(client, admin.email, next_url=next_url)["Location"])
+    assert landing.status_code == 200 and NOTHING_DONE in page(landing).squashed_text()
+    invitation.refresh_from_db()
+    assert invitation.send_count == 1  # nothing was sent
+    # Someone who does not administer it (nor anyone, on a browser nobody signed in on) is
+    # not told whose invitation it is: the page signing in leads to.
+    outsider = make_admin(OrganisationFactory(), email="admin@other.gov.in")
+    assert posted_signed_out(url, {}, who=outsider)[1] == "/"
+    assert posted_signed_out(url, {})[1] == "/"
+
+
+@pytest.mark.parametrize("path, page_to_return_to", [
+    ("/portal/organisations/domain-claims/{pk}/accept/", "/portal/organisations/domain-claims/"),
+    ("/verification/profiles/{pk}/accept-name/", "/verification/profiles/{pk}/"),
+])
+def test_other_posts_to_addresses_that_only_take_posts_come_back_to_their_page(path, page_to_return_to):
+    assert posted_signed_out(path.format(pk=7), {"confirm": "yes"})[1] == page_to_return_to.format(pk=7)
+
+
+def test_every_address_that_only_takes_posts_names_the_page_to_come_back_to():
+    """The address a form posted to becomes the next one (no Referer, or a page at that
+    address) only when it shows a page: each view of a signed-in person that only takes posts
+    names its page (``rule(return_to=...)``); one that does not would lead to the page signing
+    in leads to."""
+    from django.urls import URLResolver, get_resolver
+
+    from portal.access import answers_get
+    from portal.permissions import SIGNED_OUT_RULES
+
+    def callbacks(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from callbacks(pattern.url_patterns)
+            else:
+                yield pattern.name, pattern.callback
+
+    only_posts = {name: view for name, view in callbacks(get_resolver().url_patterns)
+                  if getattr(view, "access_rule", None) not in {None, *SIGNED_OUT_RULES} and not answers_get(view)}
+    assert {"resend_link", "invitation_resend", "domain_claim_accept", "profile_name_accept"} <= set(only_posts)
+    assert [name for name, view in only_posts.items() if not view.return_to] == []
+
+
+def _only_posts(request):
+    return HttpResponse("done")
+
+
+urlpatterns = [
+    path("only-posts/", rule("authenticated")(require_POST(_only_posts))),
+    path("", include("portal.urls")),
+]
+
+
+def test_an_address_that_only_takes_posts_and_names_no_page_is_never_the_next_one(settings, admin):
+    settings.ROOT_URLCONF = __name__
+    assert posted_signed_out("/only-posts/", {"note": "x"}, who=admin)[1] == "/"
+    assert posted_signed_out("/only-posts/", {"note": "x"}, referer="/only-posts/", who=admin)[1] == "/"
+
+
+def test_a_buttons_hidden_value_sent_as_the_session_ended_is_said_not_done(organisation, admin):
+    """"Accept the new name" posts the name its page showed (a hidden value) to an address that
+    only takes posts: nothing was typed, and no form shows it; the page says nothing was done."""
+    profile = GovernmentProfileFactory(organisation=organisation, status="verified")
+    url = f"/verification/profiles/{profile.pk}/"
+    client, next_url = posted_signed_out(f"{url}accept-name/", {"name": "Asha Patil"}, referer=url, who=admin)
+    assert next_url == url
+    text = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"])).squashed_text()
+    assert NOTHING_DONE in text and NOT_SHOWN not in text
