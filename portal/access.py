@@ -17,8 +17,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
-from django.shortcuts import redirect
-from django.urls import Resolver404, resolve, reverse
+from django.shortcuts import redirect, resolve_url
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
@@ -57,7 +57,7 @@ def restores_input(path: str) -> bool:
     return name is not None and name not in SIGNED_OUT_RULES
 
 
-def _keep_input_and_login(request, return_to: str | None = None):
+def _keep_input_and_login(request, return_to=None):
     """Signed out (for example an expired session) while sending a form: keep what was
     typed in the session, so that the form shows it again after signing in: the last
     form only, and not one larger than any of the portal's (its sender retypes it).
@@ -72,27 +72,57 @@ def _keep_input_and_login(request, return_to: str | None = None):
         response["HX-Redirect"] = f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': page})}"
         return response
     if request.method == "POST":
-        next_url = page_to_return_to(request, form_page(request), return_to)
-        next_url = next_url or (reverse(return_to) if return_to else request.path)
+        next_url = page_to_return_to(request, form_page(request) or request.path, return_to)
         keep_input(request, next_url, note_too_large=True) or note_upload_lost(request, next_url)
     else:
         next_url = request.get_full_path()
     return redirect(f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': next_url})}")
 
 
-def page_to_return_to(request, page: str | None, return_to: str | None = None) -> str | None:
-    """The page to come back to with a form posted from ``page`` (the page it was on): that
-    page, except when it is the address the form posts to and that view only takes posts
-    (the form was on the answer to a post, a confirmation): then the page ``return_to``
-    (the view's, see ``rule``; looked up from the posted address when not given) names."""
+def page_to_return_to(request, page: str | None, return_to=None) -> str | None:
+    """The page to come back to with a form posted from ``page`` (the page it was on; the
+    posted address itself when it is not known): that page, except when it is the address the
+    form posts to and that view only takes posts (the form was on the answer to a post, a
+    confirmation, or the browser sent no Referer): then the page ``return_to`` (the view's,
+    see ``rule``; looked up from the posted address when not given) names, or the page
+    signing in leads to when it names none (an address that only takes posts is never the
+    next one: a blank 405 after signing in)."""
     if not page or urlsplit(page).path != request.path:
         return page
-    if return_to is None:
-        try:
-            return_to = getattr(resolve(request.path_info).func, "return_to", None)
-        except Resolver404:
-            return_to = None
-    return reverse(return_to) if return_to else page
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return page
+    return_to = return_to or getattr(match.func, "return_to", None)
+    if return_to:
+        return _page_named(request, return_to, match.kwargs) or resolve_url(settings.LOGIN_REDIRECT_URL)
+    return page if answers_get(match.func) else resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+def _page_named(request, return_to, kwargs: dict) -> str | None:
+    """The page ``return_to`` names for a post to an address of ``kwargs``: a URL name,
+    reversed with those arguments when it takes them (the application's page of its
+    "resend the link"), else with none; or a function of the request and those arguments
+    giving the page (None when it cannot say)."""
+    if callable(return_to):
+        return return_to(request, **kwargs)
+    try:
+        return reverse(return_to, kwargs=kwargs)
+    except NoReverseMatch:
+        return reverse(return_to)
+
+
+def answers_get(view) -> bool:
+    """Whether ``view`` (a URL pattern's) shows a page: False when Django's
+    ``require_http_methods`` (``require_POST``) wrapped in it allows no GET, read from the
+    methods it was given (the only record of them it keeps)."""
+    while view is not None:
+        names = getattr(getattr(view, "__code__", None), "co_freevars", ())
+        for name, cell in zip(names, getattr(view, "__closure__", None) or (), strict=False):
+            if name == "request_method_list":
+                return "GET" in cell.cell_contents
+        view = getattr(view, "__wrapped__", None)
+    return True
 
 
 def peek_pending_input(request):
@@ -127,8 +157,21 @@ def keep_input(request, page: str, *, said: bool = False, note_too_large: bool =
         else:
             _forget_kept_input(request)
         return False
-    _keep(request, page, input=encoded, said=said)
+    # Posted to the page it was on (a form of that page posting to itself), or elsewhere (a
+    # button posting to an address of its own): a post of nothing but unticked boxes is that
+    # page's form of boxes only in the first case (pending.bind).
+    # And posted to an address that only takes posts (a button's: what it sends, a hidden
+    # value at most, is nobody's typing), said not done when no form shows it (pending).
+    _keep(request, page, input=encoded, said=said, own_page=urlsplit(page).path == request.path,
+          to_button=not _answers_get_at(request.path_info))
     return True
+
+
+def _answers_get_at(path: str) -> bool:
+    try:
+        return answers_get(resolve(path).func)
+    except Resolver404:
+        return True
 
 
 def note_upload_lost(request, page: str) -> bool:
@@ -183,15 +226,19 @@ def _with_pending_input(request, view, *args, **kwargs):
         return view(request, *args, **kwargs)
     if not pending.is_kept_input(kept.get("input")):
         return view(request, *args, **kwargs)
-    with pending.shown(request, kept["input"], said=bool(kept.get("said"))):
+    with pending.shown(request, kept["input"], said=bool(kept.get("said")), own_page=bool(kept.get("own_page")),
+                       to_button=bool(kept.get("to_button"))):
         response = view(request, *args, **kwargs)
         pending.say_if_not_shown()  # no form took it: said on this page, or on the next after a redirect
         return response
 
 
-def rule(name, *, return_to: str | None = None):
-    """``return_to``: for a view that only takes posts and answers one with a page of its own
-    (a confirmation), the URL name of the page to come back to after signing in."""
+def rule(name, *, return_to=None):
+    """``return_to``: for a view that only takes posts (a button's, or a confirmation answering
+    a post with a page of its own), the page to come back to after signing in: a URL name
+    (reversed with the posted address's arguments when it takes them), or a function of the
+    request and those arguments giving the page, or None when it cannot say (see
+    ``page_to_return_to``). Every such view of a signed-in person names one (a test checks)."""
     if name not in RULES:
         raise ValueError(f"unknown access rule {name!r}")
 

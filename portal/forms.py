@@ -78,17 +78,30 @@ class ShowsKeptInput(metaclass=_KeptInputMetaclass):
 
     def _show_kept_input(self):
         """What was typed before signing in again (an ended session, an expired page), shown
-        as the initial values, without errors said before the person sends it again."""
-        keys = {self.add_prefix(name): name for name in self.fields}
-        restored = pending.bind(keys)
+        as the initial values, without errors said before the person sends it again. A box
+        or a group of boxes the input does not name was sent unticked (a browser sends
+        nothing for it): shown unticked, not as the form's initial values have it (what is
+        stored); a box confirming an irreversible action is never put back ticked."""
+        keys = {self.add_prefix(name): name for name, field in self.fields.items() if not field.disabled}
+        boxes = {key for key, name in keys.items() if _sent_unticked_as_nothing(self.fields[name].widget, key)}
+        restored = pending.bind(keys, boxes)
         if restored is None:
             return
         self.restored = True  # not blank: a template keeping blank forms per process shows this one afresh
         for key, name in keys.items():
+            field = self.fields[name]
             if key in restored:
-                field = self.fields[name]
                 self.initial[name] = (restored.getlist(key) if isinstance(field, forms.MultipleChoiceField)
                                       else restored.get(key))
+            elif key in boxes:
+                self.initial[name] = field.widget.value_from_datadict(restored, {}, key)  # unticked: False, or []
+
+
+def _sent_unticked_as_nothing(widget: forms.Widget, key: str) -> bool:
+    """Whether the browser sends nothing for ``widget`` left empty (a box unticked, a group of
+    boxes or a list of several choices with none chosen): its absence from a post is its
+    value, not something left out (Django's ``value_omitted_from_data``)."""
+    return not isinstance(widget, forms.HiddenInput) and not widget.value_omitted_from_data({}, {}, key)
 
 
 class AccessibleForm(ShowsKeptInput, forms.Form):

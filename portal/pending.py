@@ -14,7 +14,8 @@ from django.contrib import messages
 from django.http import HttpRequest, QueryDict
 from django.utils.translation import gettext as _
 
-# Not put back ticked: a box that confirms an irreversible action is ticked again by hand.
+# Not put back ticked: a box that confirms an irreversible action is ticked again by hand
+# (named so, or so after a form's prefix: "closed_application-confirm").
 NOT_RESTORED = ("csrfmiddlewaretoken", "confirm", "confirmed")
 # Never kept at all (a secret has no place in a session): fields whose names hold one of
 # these, or are one of those (a one-time code, a key).
@@ -56,6 +57,8 @@ class _Pending:
     request: HttpRequest
     encoded: object  # as ``encode`` made it
     said: bool  # the person was told already why the form is shown again
+    own_page: bool = False  # it was posted to the page it was typed on (not to another address)
+    to_button: bool = False  # it was posted to an address that only takes posts (a button's)
     taken: bool = False
     told_not_shown: bool = False  # the person was told that no form of the page showed it
 
@@ -95,11 +98,23 @@ def is_kept_input(value: object) -> bool:
     return isinstance(value, (str, dict))
 
 
+def restorable(data: QueryDict) -> QueryDict:
+    """``data`` (kept input, decoded) without what is never put back (NOT_RESTORED)."""
+    for name in list(data):
+        if name.rsplit("-", 1)[-1] in NOT_RESTORED:
+            data.pop(name)
+    return data
+
+
 @contextmanager
-def shown(request: HttpRequest, encoded: object, *, said: bool = False):
+def shown(request: HttpRequest, encoded: object, *, said: bool = False, own_page: bool = False,
+          to_button: bool = False):
     """Within it, ``encoded`` (kept input of this request's page) is what the page's first
-    form with one of its fields shows (``bind``) or a view takes (``take``)."""
-    token = _current.set(_Pending(request=request, encoded=encoded, said=said))
+    form with one of its fields shows (``bind``) or a view takes (``take``). ``own_page``:
+    it was posted to this page's own address (see ``bind``); ``to_button``: to an address
+    that only takes posts (see ``say_if_not_shown``)."""
+    token = _current.set(_Pending(request=request, encoded=encoded, said=said, own_page=own_page,
+                                  to_button=to_button))
     try:
         yield
     finally:
@@ -121,17 +136,21 @@ def peek() -> QueryDict | None:
     return None if pending is None or pending.taken else decode(pending.encoded)
 
 
-def bind(field_keys) -> QueryDict | None:
+def bind(field_keys, box_keys=()) -> QueryDict | None:
     """The kept input for a form whose fields are posted as ``field_keys`` (their names with
-    the form's prefix) when it holds one of them (once, for the first such form), with the
-    person told; else None."""
+    the form's prefix), of which ``box_keys`` are boxes (a browser sends nothing for one
+    unticked), once, for the first form it is for, with the person told; else None. It is
+    for a form when it holds one of its fields (other than NOT_RESTORED), or, when it holds
+    none of anything (all of it unticked), for a form made only of boxes when it was posted
+    to the page's own address (a box form posting there: a button posting elsewhere, at the
+    same page, sends nothing either, and ticks off nothing)."""
     pending = _current.get()
     if pending is None or pending.taken:
         return None
-    data = decode(pending.encoded)
-    for name in NOT_RESTORED:
-        data.pop(name, None)
-    if not set(data) & set(field_keys):
+    data = restorable(decode(pending.encoded))
+    keys = set(restorable(QueryDict.fromkeys(field_keys, mutable=True)))
+    boxes_only = bool(keys) and keys <= set(box_keys)
+    if not (set(data) & keys or (not data and boxes_only and pending.own_page)):
         return None
     pending.taken = True
     if not pending.said:
@@ -149,12 +168,21 @@ def shown_input() -> QueryDict | None:
 
 def say_if_not_shown() -> None:
     """Tell the person, once, when no form of the page showed the input kept for it (nor
-    did its view take it): what it was for changed meanwhile (a request decided, a role
-    ended) and the page has no form for it now. Asked as the page is rendered (the
+    did its view take it). When it held something to show again (anything but a box
+    confirming an action, the form's token, and boxes left unticked: bind): what it was for
+    changed meanwhile (a request decided, a role ended) and the page has no form for it
+    now. When it held nothing to show again (a confirmation, a button, a form of boxes
+    posting elsewhere), or was posted to an address that only takes posts (a button's, whose
+    hidden value nobody typed): that the session had ended and nothing was done, to be sent again,
+    unless the person was told already (``said``). Asked as the page is rendered (the
     layout's context, before its messages are shown) and again once its view returned."""
     pending = _current.get()
     if pending is None or pending.taken or pending.told_not_shown:
         return
     pending.told_not_shown = True
+    if pending.to_button or not restorable(decode(pending.encoded)):
+        if not pending.said:
+            messages.warning(pending.request, _("Your session had ended: nothing was done. Send it again."))
+        return
     messages.warning(pending.request, _("What you typed could not be shown again: what it was for changed meanwhile, and "
                                         "this page has no form for it now. Nothing was done with it."))

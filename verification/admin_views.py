@@ -347,7 +347,7 @@ def profile_reinstate(request, pk):
     return _act(request, pk, "reinstate")
 
 
-@rule("administrator_of_organisation")
+@rule("administrator_of_organisation", return_to="verification:profile")
 @require_http_methods(["POST"])
 def profile_name_accept(request, pk):
     """Accept the name a verified (or suspended) person gave themselves as the name the

@@ -462,7 +462,7 @@ def appeal_step(request, pk):
 
 # The nodal officer -------------------------------------------------------------------------
 
-@rule("nodal_officer_of_application")
+@rule("nodal_officer_of_application", return_to="onboarding:detail")
 @require_http_methods(["POST"])
 def resend_link(request, pk):
     application = application_for_officer(request.user, pk)

@@ -18,7 +18,7 @@ def domain_claims(request):
     return render(request, "portal/domain_claims.html", {"claims": pending_domain_claims()})
 
 
-@rule("superadmin")
+@rule("superadmin", return_to="organisations:domain_claims")
 @require_http_methods(["POST"])
 def domain_claim_accept(request, pk):
     claim = get_object_or_404(OrganisationDomain, pk=pk, is_verified=False)

@@ -11,9 +11,13 @@ import pytest
 import time_machine
 from allauth.mfa import app_settings as mfa_settings
 from django import forms
+from django.http import HttpResponse
 from django.test import Client
+from django.urls import include, path
 from django.utils import timezone, translation
+from django.views.decorators.http import require_POST
 
+from portal.access import rule
 from portal.forms import AccessibleForm
 from tests.factories import PASSWORD, OrganisationFactory
 from tests.html_tree import field_container, field_value, form_as_sent, page
@@ -694,3 +698,211 @@ def test_an_address_to_add_typed_before_the_session_ended_is_in_the_box_again(ad
     tree = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"]))
     assert KEPT in tree.squashed_text() and NOT_SHOWN not in tree.squashed_text()
     assert added_address(tree) == "second.address@mahaagri.gov.in"
+
+
+# Boxes left unticked: a browser sends nothing for them ---------------------------------------------
+
+def test_a_box_unticked_when_the_session_ended_is_shown_unticked(root_with_code):
+    """The superadmin unticks "Applied by the daily run" and changes the days as the session
+    ends: the form shows the box as they left it, not ticked as the policy stands (saving
+    the form as kept would have left the policy erasing records)."""
+    from portal.privacy.models import RetentionPolicy
+    from portal.privacy.retention import retention_policies
+
+    retention_policies()
+    policy = RetentionPolicy.objects.get(kind="closed_application")
+    assert policy.enabled
+    prefix = policy.kind
+    data = {"kind": prefix, f"{prefix}-days": "400", f"{prefix}-grace_days": "0"}  # "enabled" unticked: not sent
+    tree = page(sent_as_the_session_ended(root_with_code, "/portal/privacy/retention/", data)[0])
+    assert KEPT in tree.squashed_text()
+    assert field_value(tree, f"{prefix}-days") == "400"
+    assert field_value(tree, f"{prefix}-enabled") is False
+    assert field_value(tree, "unused_account-enabled") is True  # another policy's form shows what is stored
+    policy.refresh_from_db()
+    assert policy.enabled and policy.days != 400  # nothing was saved
+
+
+def test_a_form_of_one_box_unticked_when_the_session_ended_is_shown_unticked(organisation, admin):
+    """The form of one box, unticked, sends nothing but its token: what was sent is still
+    that form's (the page it was on posts to itself), shown unticked, not "changed meanwhile"."""
+    from verification import services
+
+    services.auto_verification_set(organisation_id=organisation.pk, enabled=True, actor=admin)
+    url = f"/verification/organisations/{organisation.pk}/settings/"
+    client, next_url = posted_signed_out(url, {}, referer=url, who=admin)
+    assert next_url == url
+    tree = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"]))
+    assert KEPT in tree.squashed_text() and NOT_SHOWN not in tree.squashed_text()
+    assert field_value(tree, "auto_verify_official_domain") is False
+    assert field_value(page(client.get(url)), "auto_verify_official_domain") is True  # once; nothing was saved
+
+
+def test_boxes_a_kept_post_did_not_send_are_shown_unticked(rf):
+    """Every box and group of boxes the kept input does not name was sent unticked (a browser
+    sends nothing for it): shown so, whatever the form's initial values say."""
+    from portal import pending
+
+    class Settings(AccessibleForm):
+        note = forms.CharField(required=False)
+        applied = forms.BooleanField(required=False)
+        days = forms.MultipleChoiceField(choices=[("mon", "Monday"), ("tue", "Tuesday")], required=False,
+                                         widget=forms.CheckboxSelectMultiple)
+        confirm = forms.BooleanField(required=False)
+
+    initial = {"note": "stored", "applied": True, "days": ["mon", "tue"], "confirm": True}
+    with pending.shown(rf.get("/"), {"note": ["typed"], "confirm": ["on"]}, said=True):
+        kept = Settings(initial=initial)
+    assert kept.restored
+    assert {name: kept[name].value() for name in initial} == {"note": "typed", "applied": False, "days": [],
+                                                               "confirm": False}
+    with pending.shown(rf.get("/"), {"elsewhere": ["typed"]}, said=True):
+        other = Settings(initial=initial)  # input for another form: this one shows what it was given
+    assert not other.restored and {name: other[name].value() for name in initial} == initial
+    with pending.shown(rf.get("/"), {"p-note": ["typed"], "p-applied": ["on"], "p-confirm": ["on"]}, said=True):
+        prefixed = Settings(initial=initial, prefix="p")
+    assert prefixed["applied"].value() == "on" and prefixed["confirm"].value() is False  # confirmed again by hand
+
+
+# A post with nothing to show again: a confirmation, a button ------------------------------------
+
+NOTHING_DONE = "Your session had ended: nothing was done. Send it again."
+
+
+def test_a_withdrawal_confirmed_as_the_session_ended_is_said_not_done_not_changed_meanwhile():
+    """Only the box confirming the withdrawal was sent (never ticked again): the page says
+    that nothing was done, not that what it was for changed and the page has no form for it."""
+    profile = GovernmentProfileFactory(organisation=OrganisationFactory())
+    url = f"/verification/requests/{profile.pk}/withdraw/"
+    client, next_url = posted_signed_out(url, {"confirm": "on"}, referer=url, who=profile.user)
+    landing = client.get(sign_in(client, profile.user.email, next_url=next_url)["Location"])
+    tree = page(landing)
+    assert landing.status_code == 200 and field_value(tree, "confirm") is False
+    text = tree.squashed_text()
+    assert NOTHING_DONE in text and NOT_SHOWN not in text and KEPT not in text
+    assert NOTHING_DONE not in page(client.get(url)).squashed_text()  # once
+    profile.refresh_from_db()
+    assert profile.is_pending
+
+
+def test_a_button_pressed_as_the_session_ended_is_said_not_done(officer):
+    """A form of one button (a new link for the competent authority) posting to an address of
+    its own: nothing was typed; the application's page says the link was not sent."""
+    from tests.onboarding.approval_helpers import submitted_application
+
+    application = submitted_application(officer)
+    detail = f"/onboarding/{application.pk}/"
+    client, next_url = posted_signed_out(f"/onboarding/{application.pk}/resend-link/", {}, referer=detail, who=officer)
+    assert next_url == detail
+    landing = client.get(sign_in(client, officer.email, next_url=next_url)["Location"])
+    text = page(landing).squashed_text()
+    assert landing.status_code == 200
+    assert NOTHING_DONE in text and NOT_SHOWN not in text and "A new link was sent" not in text
+
+
+def test_nothing_done_is_said_in_the_persons_language():
+    profile = GovernmentProfileFactory(organisation=OrganisationFactory())
+    url = f"/verification/requests/{profile.pk}/withdraw/"
+    client, next_url = posted_signed_out(url, {"confirm": "on"}, referer=url, who=profile.user,
+                                         HTTP_ACCEPT_LANGUAGE="mr")
+    text = page(client.get(sign_in(client, profile.user.email, next_url=next_url)["Location"])).squashed_text()
+    assert "तुमचे सत्र संपले होते" in text and NOTHING_DONE not in text
+
+
+# A post to an address that only takes posts, sent without a Referer ------------------------------
+
+def test_a_button_posting_to_its_own_address_without_a_referer_brings_the_person_back_to_its_page(officer):
+    """A browser that sends no Referer (a privacy setting): the address the form posted to only
+    takes posts (a blank 405 after signing in); the person comes back to the application."""
+    from tests.onboarding.approval_helpers import submitted_application
+
+    application = submitted_application(officer)
+    client, next_url = posted_signed_out(f"/onboarding/{application.pk}/resend-link/", {}, who=officer)
+    assert next_url == f"/onboarding/{application.pk}/"
+    landing = client.get(sign_in(client, officer.email, next_url=next_url)["Location"])
+    assert landing.status_code == 200 and NOTHING_DONE in page(landing).squashed_text()
+
+
+def test_an_invitation_sent_again_without_a_referer_brings_the_admin_back_to_the_invitations(organisation, admin):
+    """The invitation's address names no organisation: the invitations page is the one of the
+    organisation the admin who sent the form administers, and nobody else's."""
+    from datetime import timedelta
+
+    from verification.rosters.models import Invitation
+
+    now = timezone.now()
+    invitation = Invitation.objects.create(
+        organisation=organisation, email="person@mahaagri.gov.in", designation="Clerk", office="Pune", employee_code="E1",
+        mobile="9876543210", token_hash="0" * 64, invited_by=admin, created_at=now, sent_at=now,
+        expires_at=now + timedelta(days=7))
+    url = f"/verification/invitations/{invitation.pk}/resend/"
+    invitations = f"/verification/organisations/{organisation.pk}/invitations/"
+    client, next_url = posted_signed_out(url, {}, who=admin)
+    assert next_url == invitations
+    landing = client.get(sign_in(client, admin.email, next_url=next_url)["Location"])
+    assert landing.status_code == 200 and NOTHING_DONE in page(landing).squashed_text()
+    invitation.refresh_from_db()
+    assert invitation.send_count == 1  # nothing was sent
+    # Someone who does not administer it (nor anyone, on a browser nobody signed in on) is
+    # not told whose invitation it is: the page signing in leads to.
+    outsider = make_admin(OrganisationFactory(), email="admin@other.gov.in")
+    assert posted_signed_out(url, {}, who=outsider)[1] == "/"
+    assert posted_signed_out(url, {})[1] == "/"
+
+
+@pytest.mark.parametrize("path, page_to_return_to", [
+    ("/portal/organisations/domain-claims/{pk}/accept/", "/portal/organisations/domain-claims/"),
+    ("/verification/profiles/{pk}/accept-name/", "/verification/profiles/{pk}/"),
+])
+def test_other_posts_to_addresses_that_only_take_posts_come_back_to_their_page(path, page_to_return_to):
+    assert posted_signed_out(path.format(pk=7), {"confirm": "yes"})[1] == page_to_return_to.format(pk=7)
+
+
+def test_every_address_that_only_takes_posts_names_the_page_to_come_back_to():
+    """The address a form posted to becomes the next one (no Referer, or a page at that
+    address) only when it shows a page: each view of a signed-in person that only takes posts
+    names its page (``rule(return_to=...)``); one that does not would lead to the page signing
+    in leads to."""
+    from django.urls import URLResolver, get_resolver
+
+    from portal.access import answers_get
+    from portal.permissions import SIGNED_OUT_RULES
+
+    def callbacks(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from callbacks(pattern.url_patterns)
+            else:
+                yield pattern.name, pattern.callback
+
+    only_posts = {name: view for name, view in callbacks(get_resolver().url_patterns)
+                  if getattr(view, "access_rule", None) not in {None, *SIGNED_OUT_RULES} and not answers_get(view)}
+    assert {"resend_link", "invitation_resend", "domain_claim_accept", "profile_name_accept"} <= set(only_posts)
+    assert [name for name, view in only_posts.items() if not view.return_to] == []
+
+
+def _only_posts(request):
+    return HttpResponse("done")
+
+
+urlpatterns = [
+    path("only-posts/", rule("authenticated")(require_POST(_only_posts))),
+    path("", include("portal.urls")),
+]
+
+
+def test_an_address_that_only_takes_posts_and_names_no_page_is_never_the_next_one(settings, admin):
+    settings.ROOT_URLCONF = __name__
+    assert posted_signed_out("/only-posts/", {"note": "x"}, who=admin)[1] == "/"
+    assert posted_signed_out("/only-posts/", {"note": "x"}, referer="/only-posts/", who=admin)[1] == "/"
+
+
+def test_a_buttons_hidden_value_sent_as_the_session_ended_is_said_not_done(organisation, admin):
+    """"Accept the new name" posts the name its page showed (a hidden value) to an address that
+    only takes posts: nothing was typed, and no form shows it; the page says nothing was done."""
+    profile = GovernmentProfileFactory(organisation=organisation, status="verified")
+    url = f"/verification/profiles/{profile.pk}/"
+    client, next_url = posted_signed_out(f"{url}accept-name/", {"name": "Asha Patil"}, referer=url, who=admin)
+    assert next_url == url
+    text = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"])).squashed_text()
+    assert NOTHING_DONE in text and NOT_SHOWN not in text

@@ -7,14 +7,17 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from portal import pending
 from portal.access import rule
 from portal.downloads import kept_out_of_caches
 from verification.rosters import export, refusals, services
@@ -172,7 +175,22 @@ def invitations(request, pk):
     })
 
 
-@rule("administrator_of_organisation")
+def _invitations_page(request, pk) -> str | None:
+    """The invitations page the invitation ``pk`` is sent again from (its organisation's),
+    to come back to after signing in: only for the account that sent the form (signed out:
+    the one last signed in on this browser, ``pending.typed_by``) when it administers that
+    organisation; None otherwise (whose invitation it is is not said to anyone else)."""
+    user = get_user_model().objects.filter(pk=pending.typed_by(request), is_active=True).first()
+    if user is None:
+        return None
+    try:
+        invitation = invitation_for_admin(user, pk)
+    except Http404:
+        return None
+    return reverse("verification:invitations", kwargs={"pk": invitation.organisation_id})
+
+
+@rule("administrator_of_organisation", return_to=_invitations_page)
 @require_http_methods(["POST"])
 def invitation_resend_view(request, pk):
     invitation = invitation_for_admin(request.user, pk)
