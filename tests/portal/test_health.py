@@ -260,7 +260,11 @@ def test_healthz_refuses_other_methods(client, db):
     assert client.generic("TRACE", "/healthz").status_code == 405
 
 
-def test_production_settings_pass_check_deploy():
+def test_production_settings_pass_check_deploy(tmp_path):
+    """With the variables of deploy/portal.env.example, before anything made the request log's folder
+    (deploy/README.md runs `make migrate` before systemd makes it for portal-web; a worker host never
+    has it): a command that writes no request line does not open the file."""
+    request_log = tmp_path / "log" / "requests.log"
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_"))
     } | {
@@ -278,11 +282,13 @@ def test_production_settings_pass_check_deploy():
         "STORAGE_S3_ENDPOINT_URL": "https://s3.example.gov.in",
         "PORTAL_TRUSTED_PROXY_COUNT": "1",
         "EMAIL_HOST": "smtp.example.gov.in",
+        "PORTAL_REQUEST_LOG_FILE": str(request_log),
     }
     command = ["check", "--deploy", "--fail-level", "WARNING"]
     result = subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+    assert not request_log.parent.exists()
 
 
 def test_production_settings_refuse_a_missing_secret_key():

@@ -119,6 +119,16 @@ def run(command: list[str], *, env: dict, timeout: float = 600) -> subprocess.Co
     return result
 
 
+def unit_settings(name: str) -> dict[str, list[str]]:
+    """The settings of the systemd unit deploy/<name> (each key's values, in order)."""
+    found: dict[str, list[str]] = {}
+    for line in (ROOT / "deploy" / name).read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith(("#", ";")):
+            key, value = line.split("=", 1)
+            found.setdefault(key.strip(), []).append(value.strip())
+    return found
+
+
 def postgres_admin_url() -> str:
     """The PostgreSQL server the tests use (DATABASE_URL), on its maintenance database."""
     url = os.environ.get("DATABASE_URL", "")

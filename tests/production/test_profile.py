@@ -10,7 +10,9 @@ import re
 import time
 from pathlib import Path
 
-from tests.production.stack import CLIENT_ADDRESS, Browser, wait_until
+from tests.production.stack import CLIENT_ADDRESS, ROOT, Browser, unit_settings, wait_until
+
+UNITS = ("portal-web.service", "portal-worker.service", "portal-beat.service")
 
 
 def test_the_officer_signs_in_uploads_downloads_the_pdf_and_submits_over_http(production, journey):
@@ -201,3 +203,32 @@ def _parent(proc):
         return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
     except (OSError, IndexError, ValueError):
         return None
+
+
+# The deploy path (deploy/README.md, the units, the Makefile): read, not run ------------------------
+
+def example_variable(name):
+    """The value deploy/portal.env.example gives ``name``."""
+    lines = (ROOT / "deploy" / "portal.env.example").read_text().splitlines()
+    [value] = [line.partition("=")[2].strip('"') for line in lines if line.startswith(f"{name}=")]
+    return value
+
+
+def walkthrough_before(command):
+    """deploy/README.md up to the first time it runs ``command``."""
+    text = (ROOT / "deploy" / "README.md").read_text()
+    return text[:text.index(command)]
+
+
+def test_every_unit_may_write_the_request_log_folder_and_the_walkthrough_makes_it_first():
+    """Every process loads the settings, and the example's PORTAL_REQUEST_LOG_FILE is under
+    /var/log/portal: the units run with ProtectSystem=strict, so each says the folder is its own
+    (LogsDirectory=), and deploy/README.md makes it before its first command (make migrate runs
+    before any unit is installed; a worker host installs no portal-web)."""
+    folder = str(Path(example_variable("PORTAL_REQUEST_LOG_FILE")).parent)
+    assert folder == "/var/log/portal"
+    for unit in UNITS:
+        settings = unit_settings(unit)
+        assert settings["EnvironmentFile"] == ["/etc/portal/portal.env"] and settings["ProtectSystem"] == ["strict"]
+        assert settings.get("LogsDirectory") == ["portal"], unit
+    assert re.search(r"install -d -o portal -g portal -m 0750 [^\n]*/var/log/portal\b", walkthrough_before("make migrate"))
