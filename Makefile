@@ -157,10 +157,10 @@ serve: production-env venv system-deps $(MO_FILES)
 	exec $(VENV)/bin/gunicorn --config deploy/gunicorn.conf.py portal.wsgi
 
 worker: production-env venv system-deps
-	exec $(VENV)/bin/celery -A portal worker --concurrency $(CELERY_CONCURRENCY) --loglevel INFO
+	exec $(VENV)/bin/celery -A portal --quiet worker --concurrency $(CELERY_CONCURRENCY) --loglevel INFO
 
 beat: production-env venv
-	exec $(VENV)/bin/celery -A portal beat --loglevel INFO
+	exec $(VENV)/bin/celery -A portal --quiet beat --loglevel INFO
 
 # ---------------------------------------------------------------------------
 # Tests. make's exit code is pytest's.

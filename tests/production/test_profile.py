@@ -5,8 +5,11 @@ with its own empty folder continues the same session and downloads the same lett
 Then what the processes wrote: one JSON line a request and a task, the request id in
 the response, and no secret in any line."""
 
+import json
 import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -130,6 +133,25 @@ def test_beat_runs_once_and_its_jobs_reach_the_worker(production, journey):
     assert production.beat.poll() is None
 
 
+# Celery's warning to a worker run as root (only a test run as root sees it; the units run as portal).
+ROOT_WARNING = re.compile(r"^[^\n]*SecurityWarning: You're running the worker with superuser privileges.*?"
+                          r"^\s*_warn_or_raise_security_error\(.*?$\n?", re.M | re.S)
+
+
+def test_the_worker_and_beat_write_only_json_lines(production, journey):
+    """README: with debug off every line is a JSON object; deploy/README.md reads the worker's journal
+    with jq. Started as their units start them, neither prints Celery's plain-text banner."""
+    wait_until(lambda: '"portal.tasks"' in production.worker.output(), 90, "a task's line in the worker's output")
+    for process in (production.worker, production.beat):
+        output = process.output()
+        if os.getuid() == 0:
+            output = ROOT_WARNING.sub("", output)
+        lines = [line for line in output.splitlines() if line.strip()]
+        not_json = [line for line in lines if not line.startswith("{")]
+        assert lines and not not_json, (process.name, not_json[:8])
+        assert all(isinstance(json.loads(line), dict) for line in lines)
+
+
 def test_no_secret_token_password_or_session_id_in_any_log_line(production, journey):
     time.sleep(1)  # the last lines flushed
     logs = production.stack.logs()
@@ -232,3 +254,24 @@ def test_every_unit_may_write_the_request_log_folder_and_the_walkthrough_makes_i
         assert settings["EnvironmentFile"] == ["/etc/portal/portal.env"] and settings["ProtectSystem"] == ["strict"]
         assert settings.get("LogsDirectory") == ["portal"], unit
     assert re.search(r"install -d -o portal -g portal -m 0750 [^\n]*/var/log/portal\b", walkthrough_before("make migrate"))
+
+
+def make_dry_run(*targets):
+    """What `make -n TARGET...` would run, with the variables production needs set."""
+    env = os.environ | {name: "x" for name in ("DJANGO_SECRET_KEY", "AUDIT_HMAC_KEY", "DJANGO_ALLOWED_HOSTS",
+                                               "DATABASE_URL", "SITE_URL", "EMAIL_HOST")} | {"PYTHON": sys.executable}
+    result = subprocess.run(["make", "-n", *targets], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_make_worker_and_beat_start_celery_quiet_as_the_units_do():
+    """The stack above starts Celery as the units do, and checks that every line it writes is JSON;
+    `make worker` and `make beat` (deploy/README.md's way without systemd) start it the same way."""
+    for target, unit in (("worker", "portal-worker.service"), ("beat", "portal-beat.service")):
+        [line] = unit_settings(unit)["ExecStart"]
+        assert line.split()[1:5] == ["-A", "portal", "--quiet", target], line
+        assert re.search(rf"^exec \S*/celery -A portal --quiet {target} ", make_dry_run(target), re.M), target
+    walkthrough = (ROOT / "deploy" / "README.md").read_text()
+    for command in re.findall(r"^journalctl .*$", walkthrough, re.M):
+        assert "| jq -cR 'fromjson? | select(" in command, command
