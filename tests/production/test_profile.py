@@ -275,3 +275,32 @@ def test_make_worker_and_beat_start_celery_quiet_as_the_units_do():
     walkthrough = (ROOT / "deploy" / "README.md").read_text()
     for command in re.findall(r"^journalctl .*$", walkthrough, re.M):
         assert "| jq -cR 'fromjson? | select(" in command, command
+
+
+def make_rule(target):
+    """The prerequisites of ``target`` in the Makefile and the Debian packages its recipe may install."""
+    makefile = (ROOT / "Makefile").read_text()
+    start = re.search(rf"^{re.escape(target)}:([^=\n]*)$", makefile, re.M)  # not a target's variable
+    assert start, f"the Makefile has no rule for {target}"
+    recipe = makefile[start.end():makefile.find("\n\n", start.end())]
+    return start.group(1).split(), set(re.findall(r'missing="\$\$missing ([a-z0-9.+-]+)"', recipe))
+
+
+def test_the_production_targets_ask_only_for_the_packages_deploy_readme_installs():
+    """deploy/README.md section 1 installs the host's packages and runs `make venv` as `portal` (no sudo);
+    section 4 runs `make serve`, `make worker` and `make beat` without systemd. None of them may want a
+    package section 1 does not install (a browser on every production host, or apt-get run as portal);
+    `make run` and `make test` still install what they need on a fresh machine."""
+    install = re.search(r"^apt-get install -y (.*?[^\\])$", (ROOT / "deploy" / "README.md").read_text(), re.M | re.S)
+    installed = set(install.group(1).replace("\\", " ").split())
+    runtime = make_rule("system-deps")[1]
+    tests_only = make_rule("test-deps")[1]
+    assert runtime >= {"libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0", "fonts-noto-core", "gettext"}
+    assert tests_only >= {"chromium", "redis-server", "postgresql-client"} and not runtime & tests_only
+    assert runtime <= installed, runtime - installed
+    for target in ("venv", "migrate", "serve", "worker", "beat", "%.mo"):
+        prerequisites = make_rule(target)[0]
+        assert "test-deps" not in prerequisites, target
+    for target in ("serve", "worker", "beat", "run"):
+        assert "system-deps" in make_rule(target)[0], target
+    assert {"system-deps", "test-deps"} <= set(make_rule("test")[0])
