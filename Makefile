@@ -39,7 +39,7 @@ LDCONFIG := $(shell command -v ldconfig 2>/dev/null || echo /sbin/ldconfig)
 # Django's compilemessages runs it) when it is missing or older than the .po.
 MO_FILES := $(patsubst %.po,%.mo,$(shell find . -path ./$(VENV) -prune -o -path '*/locale/*/LC_MESSAGES/*.po' -print))
 
-.PHONY: help print-python venv system-deps test-deps run test clean vendor serve migrate worker beat production-env
+.PHONY: help print-python venv build system-deps test-deps run test clean vendor serve migrate worker beat production-env
 
 help:
 	@echo "make run          install what is missing, migrate, load demo data, serve http://127.0.0.1:$(PORT)"
@@ -49,6 +49,7 @@ help:
 	@echo "make worker       production: a Celery worker (CELERY_CONCURRENCY processes)"
 	@echo "make beat         production: Celery beat; run exactly one in the whole installation"
 	@echo "make venv         create .venv and install requirements.txt"
+	@echo "make build        production, after each checkout: make venv and compile the translations"
 	@echo "make system-deps  install the Debian packages the portal needs to run, if any is missing"
 	@echo "make test-deps    install the Debian packages only the tests need (Chromium, ...), if any is missing"
 	@echo "make clean        remove var/, db.sqlite3 and staticfiles/ (keeps .venv)"
@@ -64,6 +65,11 @@ print-python:
 # Virtual environment
 
 venv: $(STAMP)
+
+# What a host runs the portal from, built from the checkout (deploy/README.md runs it after git
+# clone and git pull): the .venv and the compiled translations, which git does not hold (*.mo is
+# ignored). The units cannot build them: /srv/portal is read-only to them (ProtectSystem=strict).
+build: venv $(MO_FILES)
 
 $(VPY):
 	@if [ -z "$(PYTHON)" ]; then echo "$(PYTHON_REQUIRED_MSG)" >&2; exit 1; fi
@@ -164,19 +170,19 @@ production-env:
 		exit 2; \
 	fi
 
-migrate: production-env venv
+migrate: production-env build
 	$(MANAGE) migrate --noinput
 	$(MANAGE) createcachetable
 
-serve: production-env venv system-deps $(MO_FILES)
+serve: production-env build system-deps
 	$(MANAGE) check --deploy
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	exec $(VENV)/bin/gunicorn --config deploy/gunicorn.conf.py portal.wsgi
 
-worker: production-env venv system-deps
+worker: production-env build system-deps
 	exec $(VENV)/bin/celery -A portal --quiet worker --concurrency $(CELERY_CONCURRENCY) --loglevel INFO
 
-beat: production-env venv system-deps
+beat: production-env build system-deps
 	exec $(VENV)/bin/celery -A portal --quiet beat --loglevel INFO
 
 # ---------------------------------------------------------------------------

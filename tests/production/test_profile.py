@@ -304,3 +304,19 @@ def test_the_production_targets_ask_only_for_the_packages_deploy_readme_installs
     for target in ("serve", "worker", "beat", "run"):
         assert "system-deps" in make_rule(target)[0], target
     assert {"system-deps", "test-deps"} <= set(make_rule("test")[0])
+
+
+def test_every_make_target_on_the_deploy_path_compiles_the_translations():
+    """The .mo catalogues are build output, not in git. A host set up by deploy/README.md runs only
+    the make targets it names (sections 1, 3 and 6), then the units, which may not write /srv/portal
+    (ProtectSystem=strict): each of those targets, and make serve, worker and beat (section 4 without
+    systemd), compiles every catalogue, or the portal speaks English only to Hindi and Marathi readers."""
+    catalogues = sorted(str(path.relative_to(ROOT).with_suffix(".mo")) for path in ROOT.glob("**/locale/*/LC_MESSAGES/*.po")
+                        if ".venv" not in path.parts)
+    assert len(catalogues) >= 2, catalogues
+    walkthrough = (ROOT / "deploy" / "README.md").read_text()
+    targets = set(re.findall(r"(?:sudo -u portal|set \+a;) make ([a-z][a-z-]*)", walkthrough)) | {"serve", "worker", "beat"}
+    assert {"migrate", "serve", "worker", "beat"} < targets and len(targets) == 5, targets
+    for target in sorted(targets):
+        dry = make_dry_run("-B", target)
+        assert all(f"msgfmt --check-format -o {mo} " in dry for mo in catalogues), target
