@@ -571,3 +571,16 @@ def test_every_number_read_from_the_environment_is_bounded(name, value, allowed)
                                 capture_output=True, text=True)
         assert result.returncode != 0, f"EMAIL_HOST={email_host!r}"
         assert re.search(rf"{name} must be {allowed}\b", result.stderr), (email_host, result.stderr[-500:])
+
+
+def test_every_variable_the_settings_read_is_in_the_readmes_configuration_tables():
+    """README.md's tables (Configuration, Running in production) name each variable with its default."""
+    source = (ROOT / "portal" / "settings.py").read_text()
+    read = set(re.findall(r"""(?:os\.environ\.get|os\.environ\[|env_\w+)\(?\s*["']([A-Z][A-Z0-9_]+)["']""", source))
+    assert {"DJANGO_SECURE_SSL_REDIRECT", "DEFAULT_FROM_EMAIL", "DATABASE_URL"} <= read
+    rows = "\n".join(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("| `"))
+    internal = {"PORTAL_TESTING"}  # set by portal/settings_test.py for the tests
+    assert sorted(name for name in read - internal if f"`{name}`" not in rows) == []
+    assert re.search(r"^\| `DJANGO_SECURE_SSL_REDIRECT` \|.*\| `1`[^|]*\|$", rows, re.M)
+    default_from = re.search(r'"DEFAULT_FROM_EMAIL", "([^"]+)"', source).group(1)
+    assert re.search(rf"^\| `DEFAULT_FROM_EMAIL` \|.*\| `{re.escape(default_from)}` \|$", rows, re.M)

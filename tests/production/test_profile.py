@@ -320,3 +320,15 @@ def test_every_make_target_on_the_deploy_path_compiles_the_translations():
     for target in sorted(targets):
         dry = make_dry_run("-B", target)
         assert all(f"msgfmt --check-format -o {mo} " in dry for mo in catalogues), target
+
+
+def test_the_readme_says_how_long_static_files_are_cached():
+    """Whitenoise sends its "forever" (10 years) for the hashed names `make serve` collects, and
+    WHITENOISE_MAX_AGE for the others (test_static_files_have_hashed_names... sees the header)."""
+    from django.conf import settings
+    from whitenoise.base import WhiteNoise
+
+    years, hours = WhiteNoise.FOREVER // (365 * 24 * 3600), settings.WHITENOISE_MAX_AGE // 3600
+    assert (years, hours) == (10, 1)
+    serve = re.search(r"^make serve .*$", (ROOT / "README.md").read_text(), re.M).group(0)
+    assert "cached 10 years" in serve and "other files an hour" in serve, serve
