@@ -39,7 +39,7 @@ LDCONFIG := $(shell command -v ldconfig 2>/dev/null || echo /sbin/ldconfig)
 # Django's compilemessages runs it) when it is missing or older than the .po.
 MO_FILES := $(patsubst %.po,%.mo,$(shell find . -path ./$(VENV) -prune -o -path '*/locale/*/LC_MESSAGES/*.po' -print))
 
-.PHONY: help print-python venv system-deps run test clean vendor serve migrate worker beat production-env
+.PHONY: help print-python venv build system-deps test-deps run test clean vendor serve migrate worker beat production-env
 
 help:
 	@echo "make run          install what is missing, migrate, load demo data, serve http://127.0.0.1:$(PORT)"
@@ -49,7 +49,9 @@ help:
 	@echo "make worker       production: a Celery worker (CELERY_CONCURRENCY processes)"
 	@echo "make beat         production: Celery beat; run exactly one in the whole installation"
 	@echo "make venv         create .venv and install requirements.txt"
-	@echo "make system-deps  install the Debian packages the portal needs, if any is missing"
+	@echo "make build        production, after each checkout: make venv and compile the translations"
+	@echo "make system-deps  install the Debian packages the portal needs to run, if any is missing"
+	@echo "make test-deps    install the Debian packages only the tests need (Chromium, ...), if any is missing"
 	@echo "make clean        remove var/, db.sqlite3 and staticfiles/ (keeps .venv)"
 	@echo "make vendor       refetch the vendored Bootstrap, htmx and Noto fonts into static/"
 	@echo "make print-python show the interpreter used to create .venv"
@@ -63,6 +65,11 @@ print-python:
 # Virtual environment
 
 venv: $(STAMP)
+
+# What a host runs the portal from, built from the checkout (deploy/README.md runs it after git
+# clone and git pull): the .venv and the compiled translations, which git does not hold (*.mo is
+# ignored). The units cannot build them: /srv/portal is read-only to them (ProtectSystem=strict).
+build: venv $(MO_FILES)
 
 $(VPY):
 	@if [ -z "$(PYTHON)" ]; then echo "$(PYTHON_REQUIRED_MSG)" >&2; exit 1; fi
@@ -78,23 +85,16 @@ $(STAMP): requirements.txt $(VPY)
 	@touch $@
 
 # ---------------------------------------------------------------------------
-# Debian packages: WeasyPrint's libraries, Chromium for browser tests, Noto
-# fonts (Devanagari), gettext for compilemessages, redis-server and pg_dump for
-# the production profile's tests (tests/production). apt-get runs only when
-# something is missing.
+# Debian packages, in two sets; apt-get runs only when one of the set is missing.
+#
+# system-deps: what the portal itself needs wherever it runs (make run, serve,
+# worker, beat, and compiling the translations): WeasyPrint's libraries, Noto
+# fonts (Devanagari), gettext for msgfmt. deploy/README.md section 1 installs
+# these on a production host.
 
-system-deps:
-	@missing=""; \
-	$(LDCONFIG) -p 2>/dev/null | grep -q 'libpango-1\.0\.so' || missing="$$missing libpango-1.0-0"; \
-	$(LDCONFIG) -p 2>/dev/null | grep -q 'libpangoft2-1\.0\.so' || missing="$$missing libpangoft2-1.0-0"; \
-	$(LDCONFIG) -p 2>/dev/null | grep -q 'libharfbuzz-subset\.so' || missing="$$missing libharfbuzz-subset0"; \
-	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
-	[ -f /usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf ] || missing="$$missing fonts-noto-core"; \
-	command -v msgfmt >/dev/null 2>&1 || missing="$$missing gettext"; \
-	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
-	command -v pg_dump >/dev/null 2>&1 || missing="$$missing postgresql-client"; \
-	command -v logrotate >/dev/null 2>&1 || [ -x /usr/sbin/logrotate ] || missing="$$missing logrotate"; \
-	if [ -z "$$missing" ]; then exit 0; fi; \
+# The packages in $missing installed with apt-get (sudo when not root), or named
+# when there is no apt-get.
+APT_INSTALL = if [ -z "$$missing" ]; then exit 0; fi; \
 	if ! command -v apt-get >/dev/null 2>&1; then \
 		echo "WARNING: missing system packages (Debian names):$$missing"; \
 		echo "WARNING: apt-get is not available; install their equivalents by hand. Continuing."; \
@@ -103,6 +103,29 @@ system-deps:
 	echo "Installing system packages:$$missing"; \
 	$(SUDO) apt-get update -qq && \
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing
+
+system-deps:
+	@missing=""; \
+	$(LDCONFIG) -p 2>/dev/null | grep -q 'libpango-1\.0\.so' || missing="$$missing libpango-1.0-0"; \
+	$(LDCONFIG) -p 2>/dev/null | grep -q 'libpangoft2-1\.0\.so' || missing="$$missing libpangoft2-1.0-0"; \
+	$(LDCONFIG) -p 2>/dev/null | grep -q 'libharfbuzz-subset\.so' || missing="$$missing libharfbuzz-subset0"; \
+	[ -f /usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf ] || missing="$$missing fonts-noto-core"; \
+	command -v msgfmt >/dev/null 2>&1 || missing="$$missing gettext"; \
+	$(APT_INSTALL)
+
+# ---------------------------------------------------------------------------
+# test-deps: what only the tests need (make test): Chromium for the browser
+# tests, redis-server and pg_dump for the production profile's tests
+# (tests/production), logrotate for the test of deploy/logrotate-portal. Never
+# asked for by the production targets.
+
+test-deps:
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v pg_dump >/dev/null 2>&1 || missing="$$missing postgresql-client"; \
+	command -v logrotate >/dev/null 2>&1 || [ -x /usr/sbin/logrotate ] || missing="$$missing logrotate"; \
+	$(APT_INSTALL)
 
 # ---------------------------------------------------------------------------
 # Serve the portal on the embedded defaults. The Celery worker (with beat
@@ -147,20 +170,20 @@ production-env:
 		exit 2; \
 	fi
 
-migrate: production-env venv
+migrate: production-env build
 	$(MANAGE) migrate --noinput
 	$(MANAGE) createcachetable
 
-serve: production-env venv system-deps $(MO_FILES)
+serve: production-env build system-deps
 	$(MANAGE) check --deploy
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	exec $(VENV)/bin/gunicorn --config deploy/gunicorn.conf.py portal.wsgi
 
-worker: production-env venv system-deps
-	exec $(VENV)/bin/celery -A portal worker --concurrency $(CELERY_CONCURRENCY) --loglevel INFO
+worker: production-env build system-deps
+	exec $(VENV)/bin/celery -A portal --quiet worker --concurrency $(CELERY_CONCURRENCY) --loglevel INFO
 
-beat: production-env venv
-	exec $(VENV)/bin/celery -A portal beat --loglevel INFO
+beat: production-env build system-deps
+	exec $(VENV)/bin/celery -A portal --quiet beat --loglevel INFO
 
 # ---------------------------------------------------------------------------
 # Tests. make's exit code is pytest's.
@@ -179,7 +202,7 @@ beat: production-env venv
 # where the environment says not to (PYTHONDONTWRITEBYTECODE): otherwise every xdist worker,
 # PDF render server and test subprocess compiles the portal's modules and rewrites the tests'
 # assertions again (about 10 s of processor time in a run of a quarter of the suite).
-test: venv system-deps $(MO_FILES)
+test: venv system-deps test-deps $(MO_FILES)
 	@if [ -z "$${DATABASE_URL:-}" ] && command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; then \
 		psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'portal_test'" 2>/dev/null | grep -q 1 \
 			|| psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE portal_test" >/dev/null 2>&1 || true; \

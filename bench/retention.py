@@ -48,12 +48,13 @@ def generate(records, due):
     organisations = [Organisation.objects.create(name=f"Bench Directorate {i}", short_code=f"BENCH{i}", org_type="directorate",
                                                  level="state", state="MH", status="active") for i in range(10)]
     User.objects.bulk_create([User(email=f"bench{i}@bench.gov.in", full_name=f"Bench Person {i}") for i in range(1000)])
-    user_ids = list(User.objects.filter(email__endswith="@bench.gov.in").values_list("pk", flat=True))
+    names = dict(User.objects.filter(email__endswith="@bench.gov.in").values_list("pk", "full_name"))
+    user_ids = list(names)
     with connection.cursor() as cursor:
         raw = cursor.cursor
         columns = ["user_id", "organisation_id", "designation", "office", "employee_code", "official_email", "mobile",
                    "status", "requested_at", "request_language", "method", "verified_at", "decided_at",
-                   "decided_by_email", "reason_code", "reason"]
+                   "decided_by_email", "reason_code", "reason", "verified_name"]
 
         def profiles():
             for i in range(records):
@@ -65,7 +66,7 @@ def generate(records, due):
                     status, user = "revoked", user_ids[i % len(user_ids)]
                 yield (user, organisations[i % 10].pk, "Section Officer", f"Section {i % 97}", f"E{i:07d}",
                        f"bench{i % 1000}@bench.gov.in", "+919876543210", status, decided, "en", "manual", decided,
-                       decided, "admin@bench.gov.in", "transfer", "Transferred to another department")
+                       decided, "admin@bench.gov.in", "transfer", "Transferred to another department", names[user])
 
         started = time.perf_counter()
         copy_rows(raw, "verification_governmentprofile", columns, profiles())
@@ -115,12 +116,18 @@ def main():
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("DATABASE_URL must name a throw-away PostgreSQL database.")
     django_setup()
+    measure(args.records, args.due, args.batch)
+
+
+def measure(records, due, batch):
+    """The data made, the retention run measured, the audit chain verified, a second run: what
+    each found."""
     from django.db import connection
 
     from portal.audit.services import audit_verify_report
     from portal.privacy import retention
 
-    due = generate(args.records, args.due)
+    due = generate(records, due)
 
     queries = {"n": 0}
 
@@ -139,14 +146,17 @@ def main():
 
     retention._batches = batches
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with connection.execute_wrapper(counter):
-        started = time.perf_counter()
-        run = retention.retention_run(batch_size=args.batch)
-        elapsed = time.perf_counter() - started
+    try:
+        with connection.execute_wrapper(counter):
+            started = time.perf_counter()
+            run = retention.retention_run(batch_size=batch)
+            elapsed = time.perf_counter() - started
+    finally:
+        retention._batches = original
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     counts = run.counts["revoked_verification"]
-    full = [n for n, (_q, size) in zip(per_batch, marks, strict=False) if size == args.batch]
-    print(f"retention run: {elapsed:.1f} s for {counts['erased']:,} records reduced of {args.records:,} "
+    full = [n for n, (_q, size) in zip(per_batch, marks, strict=False) if size == batch]
+    print(f"retention run: {elapsed:.1f} s for {counts['erased']:,} records reduced of {records:,} "
           f"({counts['erased'] / elapsed:,.0f}/s), {counts['audit_events_redacted']:,} audit events redacted")
     print(f"batches: {len(per_batch)}; queries per full batch: min {min(full)}, max {max(full)}; total {queries['n']:,}")
     print(f"peak memory (ru_maxrss): {peak / 1024:.0f} MB (before the run {before / 1024:.0f} MB)")
@@ -156,8 +166,9 @@ def main():
     print(f"verify_audit: {len(report.problems)} problems, {report.count:,} events, {report.redacted:,} redacted "
           f"({time.perf_counter() - started:.1f} s)")
     started = time.perf_counter()
-    again = retention.retention_run(batch_size=args.batch).counts["revoked_verification"]
+    again = retention.retention_run(batch_size=batch).counts["revoked_verification"]
     print(f"second run: {again} in {time.perf_counter() - started:.1f} s")
+    return {"run": counts, "problems": report.problems, "events": report.count, "second run": again}
 
 
 if __name__ == "__main__":

@@ -642,7 +642,10 @@ LOGGING = {
         "json": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json",
                  "filters": ["redact_secrets", "request_id"]},
     } | ({"request_file": {"class": "logging.handlers.WatchedFileHandler", "filename": REQUEST_LOG_FILE,
-                           "encoding": "utf-8", "formatter": "json", "filters": ["redact_secrets", "request_id"]}}
+                           "encoding": "utf-8", "formatter": "json", "filters": ["redact_secrets", "request_id"],
+                           # Opened at the first request line: a process that writes none (Celery,
+                           # manage.py) starts where the file's folder is missing or read-only.
+                           "delay": True}}
          if REQUEST_LOG_FILE else {}),
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {

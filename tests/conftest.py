@@ -1,4 +1,5 @@
 import gc
+import importlib
 import os
 import shutil
 import socket
@@ -283,6 +284,15 @@ def require_postgresql():
     if os.environ.get("CI_STRICT"):
         pytest.fail(f"CI_STRICT is set and the database is {connection.vendor}: this test {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture
+def bench_script(monkeypatch):
+    """Imports a script of bench/ by its name ("retention" for bench/retention.py), as the script
+    itself runs (its folder first on the path, for its ``_setup``): the tests call the parts that
+    make its data and sign its people in on the test database, at a tiny size."""
+    monkeypatch.syspath_prepend(str(Path(django_settings.BASE_DIR) / "bench"))
+    return importlib.import_module
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ CHROMIUM_ARGS = [
 def browser():
     """Debian's Chromium, shared by every browser test of the session. A missing
     Chromium fails the test: it is a system dependency that `make test` installs."""
-    assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: run `make system-deps` (apt-get install chromium)"
+    assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: run `make test-deps` (apt-get install chromium)"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser

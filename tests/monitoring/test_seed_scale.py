@@ -39,3 +39,19 @@ def test_seed_scale_refuses_a_production_looking_database(require_postgresql, se
     settings.DEBUG = True
     call_command("seed_scale", organisations=5, users=5, verbosity=0)
     assert Organisation.objects.count() == 6
+
+
+def test_the_dashboard_benchmarks_role_holders_are_shown_the_dashboard(require_postgresql, bench_script, settings):
+    """bench/dashboard.py on seed_scale data (bench/README.md): each role holder it makes gets the
+    page, as a person signed in with their confirmed official address and second factor does; made
+    once, so that a second run of the script finds the same people."""
+    settings.DEBUG = False
+    call_command("seed_scale", organisations=12, users=20, verbosity=0)
+    OrganisationFactory(state="MH", parent=None)  # the department whose admin it asks as (seed_scale's at 400)
+    dashboard = bench_script("dashboard")
+    holders = dashboard.role_holders()
+    assert list(holders) == ["superadmin", "state admin MH", "auditor (all)", "organisation admin"]
+    for name, (person, _scope) in holders.items():
+        page = dashboard.signed_in(person).get("/monitoring/")
+        assert page.status_code == 200, (name, page.status_code, page.get("Location"))
+    assert dashboard.role_holders() == holders

@@ -260,7 +260,11 @@ def test_healthz_refuses_other_methods(client, db):
     assert client.generic("TRACE", "/healthz").status_code == 405
 
 
-def test_production_settings_pass_check_deploy():
+def test_production_settings_pass_check_deploy(tmp_path):
+    """With the variables of deploy/portal.env.example, before anything made the request log's folder
+    (deploy/README.md runs `make migrate` before systemd makes it for portal-web; a worker host never
+    has it): a command that writes no request line does not open the file."""
+    request_log = tmp_path / "log" / "requests.log"
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_"))
     } | {
@@ -278,11 +282,13 @@ def test_production_settings_pass_check_deploy():
         "STORAGE_S3_ENDPOINT_URL": "https://s3.example.gov.in",
         "PORTAL_TRUSTED_PROXY_COUNT": "1",
         "EMAIL_HOST": "smtp.example.gov.in",
+        "PORTAL_REQUEST_LOG_FILE": str(request_log),
     }
     command = ["check", "--deploy", "--fail-level", "WARNING"]
     result = subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+    assert not request_log.parent.exists()
 
 
 def test_production_settings_refuse_a_missing_secret_key():
@@ -565,3 +571,16 @@ def test_every_number_read_from_the_environment_is_bounded(name, value, allowed)
                                 capture_output=True, text=True)
         assert result.returncode != 0, f"EMAIL_HOST={email_host!r}"
         assert re.search(rf"{name} must be {allowed}\b", result.stderr), (email_host, result.stderr[-500:])
+
+
+def test_every_variable_the_settings_read_is_in_the_readmes_configuration_tables():
+    """README.md's tables (Configuration, Running in production) name each variable with its default."""
+    source = (ROOT / "portal" / "settings.py").read_text()
+    read = set(re.findall(r"""(?:os\.environ\.get|os\.environ\[|env_\w+)\(?\s*["']([A-Z][A-Z0-9_]+)["']""", source))
+    assert {"DJANGO_SECURE_SSL_REDIRECT", "DEFAULT_FROM_EMAIL", "DATABASE_URL"} <= read
+    rows = "\n".join(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("| `"))
+    internal = {"PORTAL_TESTING"}  # set by portal/settings_test.py for the tests
+    assert sorted(name for name in read - internal if f"`{name}`" not in rows) == []
+    assert re.search(r"^\| `DJANGO_SECURE_SSL_REDIRECT` \|.*\| `1`[^|]*\|$", rows, re.M)
+    default_from = re.search(r'"DEFAULT_FROM_EMAIL", "([^"]+)"', source).group(1)
+    assert re.search(rf"^\| `DEFAULT_FROM_EMAIL` \|.*\| `{re.escape(default_from)}` \|$", rows, re.M)

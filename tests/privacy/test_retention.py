@@ -291,6 +291,20 @@ def test_a_revoked_persons_verification_record_is_reduced_to_what_an_audit_needs
     assert audit_verify() == []
 
 
+def test_the_retention_benchmark_reduces_its_due_records_and_the_chain_still_verifies(require_postgresql, bench_script):
+    """bench/retention.py at a tiny size (bench/README.md runs it over a million records): its rows,
+    written with COPY, are records the model accepts, every due one is reduced, its audit events
+    redacted, and the chain verifies."""
+    found = bench_script("retention").measure(records=40, due=20, batch=10)
+    assert found["run"] == {"reminded": 0, "erased": 20, "audit_events_redacted": 20}
+    assert found["problems"] == [] and found["events"] > 20  # the runs record their own events too
+    assert found["second run"]["erased"] == 0
+    reduced = GovernmentProfile.objects.filter(verified_name="")
+    assert reduced.count() == 20 and not reduced.exclude(official_email="").exists()
+    kept = GovernmentProfile.objects.exclude(verified_name="").select_related("user")
+    assert kept.count() == 20 and all(profile.verified_name == profile.user.full_name for profile in kept)
+
+
 # Unused accounts ------------------------------------------------------------------------------------
 
 def test_accounts_never_verified_and_unused_for_a_year_are_erased_with_their_audit_personal_part():

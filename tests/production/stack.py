@@ -119,6 +119,24 @@ def run(command: list[str], *, env: dict, timeout: float = 600) -> subprocess.Co
     return result
 
 
+def unit_settings(name: str) -> dict[str, list[str]]:
+    """The settings of the systemd unit deploy/<name> (each key's values, in order)."""
+    found: dict[str, list[str]] = {}
+    for line in (ROOT / "deploy" / name).read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith(("#", ";")):
+            key, value = line.split("=", 1)
+            found.setdefault(key.strip(), []).append(value.strip())
+    return found
+
+
+def unit_command(name: str) -> list[str]:
+    """The ExecStart= command of the unit deploy/<name>, its program taken from this virtual
+    environment instead of /srv/portal/.venv."""
+    [line] = unit_settings(name)["ExecStart"]
+    program, *arguments = line.split()
+    return [str(VENV_BIN / Path(program).name), *arguments]
+
+
 def postgres_admin_url() -> str:
     """The PostgreSQL server the tests use (DATABASE_URL), on its maintenance database."""
     url = os.environ.get("DATABASE_URL", "")
@@ -265,16 +283,16 @@ class Stack:
         return web
 
     def start_worker(self) -> Process:
+        """A worker started as its unit starts it (deploy/portal-worker.service), with one process."""
         return self.start("worker", [
-            str(VENV_BIN / "celery"), "-A", "portal", "worker", "--concurrency", "1", "--loglevel", "INFO",
-            "--hostname", f"worker-{self.suffix}@%h",
+            *unit_command("portal-worker.service"), "--concurrency", "1", "--hostname", f"worker-{self.suffix}@%h",
         ], env=self.env | {"PORTAL_VAR_DIR": str(self.folder / "var-worker")})
 
     def start_beat(self, name: str = "beat") -> Process:
-        """A beat as on a host of its own: its own folder and schedule file."""
+        """A beat started as its unit starts it (deploy/portal-beat.service), as on a host of its own:
+        its own folder and schedule file."""
         return self.start(name, [
-            str(VENV_BIN / "celery"), "-A", "portal", "beat", "--loglevel", "INFO",
-            "--schedule", str(self.folder / f"{name}-schedule"),
+            *unit_command("portal-beat.service"), "--schedule", str(self.folder / f"{name}-schedule"),
         ], env=self.env | {"PORTAL_VAR_DIR": str(self.folder / f"var-{name}")})
 
     def logs(self) -> str:

@@ -6,7 +6,7 @@ import re
 import shutil
 import subprocess
 
-from tests.production.stack import database_create, database_url
+from tests.production.stack import ROOT, database_create, database_url
 
 
 def test_a_pg_dump_restored_into_a_new_database_passes_verify_audit_with_the_same_count(production, journey, tmp_path):
@@ -29,3 +29,12 @@ def test_a_pg_dump_restored_into_a_new_database_passes_verify_audit_with_the_sam
                    check=True, capture_output=True, timeout=300)
     output = stack.manage("verify_audit", env=stack.env | {"DATABASE_URL": database_url(restored)})
     assert re.search(rf"Audit chain intact: {count} events verified", output), output
+
+
+def test_the_walkthrough_makes_the_backup_folder_pg_dump_writes_as_postgres():
+    """deploy/README.md section 7 runs pg_dump as postgres into /var/backups/portal: a step before it
+    makes that folder, owned by postgres (Debian has no such folder, and /var/backups is root's)."""
+    walkthrough = (ROOT / "deploy" / "README.md").read_text()
+    dump = walkthrough.index("sudo -u postgres pg_dump")
+    assert "--file=/var/backups/portal/" in walkthrough[dump:walkthrough.index("\n", dump)]
+    assert re.search(r"^install -d -o postgres -g postgres -m 0750 /var/backups/portal$", walkthrough[:dump], re.M)

@@ -5,12 +5,17 @@ with its own empty folder continues the same session and downloads the same lett
 Then what the processes wrote: one JSON line a request and a task, the request id in
 the response, and no secret in any line."""
 
+import json
 import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
-from tests.production.stack import CLIENT_ADDRESS, Browser, wait_until
+from tests.production.stack import CLIENT_ADDRESS, ROOT, Browser, unit_settings, wait_until
+
+UNITS = ("portal-web.service", "portal-worker.service", "portal-beat.service")
 
 
 def test_the_officer_signs_in_uploads_downloads_the_pdf_and_submits_over_http(production, journey):
@@ -128,6 +133,25 @@ def test_beat_runs_once_and_its_jobs_reach_the_worker(production, journey):
     assert production.beat.poll() is None
 
 
+# Celery's warning to a worker run as root (only a test run as root sees it; the units run as portal).
+ROOT_WARNING = re.compile(r"^[^\n]*SecurityWarning: You're running the worker with superuser privileges.*?"
+                          r"^\s*_warn_or_raise_security_error\(.*?$\n?", re.M | re.S)
+
+
+def test_the_worker_and_beat_write_only_json_lines(production, journey):
+    """README: with debug off every line is a JSON object; deploy/README.md reads the worker's journal
+    with jq. Started as their units start them, neither prints Celery's plain-text banner."""
+    wait_until(lambda: '"portal.tasks"' in production.worker.output(), 90, "a task's line in the worker's output")
+    for process in (production.worker, production.beat):
+        output = process.output()
+        if os.getuid() == 0:
+            output = ROOT_WARNING.sub("", output)
+        lines = [line for line in output.splitlines() if line.strip()]
+        not_json = [line for line in lines if not line.startswith("{")]
+        assert lines and not not_json, (process.name, not_json[:8])
+        assert all(isinstance(json.loads(line), dict) for line in lines)
+
+
 def test_no_secret_token_password_or_session_id_in_any_log_line(production, journey):
     time.sleep(1)  # the last lines flushed
     logs = production.stack.logs()
@@ -201,3 +225,110 @@ def _parent(proc):
         return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
     except (OSError, IndexError, ValueError):
         return None
+
+
+# The deploy path (deploy/README.md, the units, the Makefile): read, not run ------------------------
+
+def example_variable(name):
+    """The value deploy/portal.env.example gives ``name``."""
+    lines = (ROOT / "deploy" / "portal.env.example").read_text().splitlines()
+    [value] = [line.partition("=")[2].strip('"') for line in lines if line.startswith(f"{name}=")]
+    return value
+
+
+def walkthrough_before(command):
+    """deploy/README.md up to the first time it runs ``command``."""
+    text = (ROOT / "deploy" / "README.md").read_text()
+    return text[:text.index(command)]
+
+
+def test_every_unit_may_write_the_request_log_folder_and_the_walkthrough_makes_it_first():
+    """Every process loads the settings, and the example's PORTAL_REQUEST_LOG_FILE is under
+    /var/log/portal: the units run with ProtectSystem=strict, so each says the folder is its own
+    (LogsDirectory=), and deploy/README.md makes it before its first command (make migrate runs
+    before any unit is installed; a worker host installs no portal-web)."""
+    folder = str(Path(example_variable("PORTAL_REQUEST_LOG_FILE")).parent)
+    assert folder == "/var/log/portal"
+    for unit in UNITS:
+        settings = unit_settings(unit)
+        assert settings["EnvironmentFile"] == ["/etc/portal/portal.env"] and settings["ProtectSystem"] == ["strict"]
+        assert settings.get("LogsDirectory") == ["portal"], unit
+    assert re.search(r"install -d -o portal -g portal -m 0750 [^\n]*/var/log/portal\b", walkthrough_before("make migrate"))
+
+
+def make_dry_run(*targets):
+    """What `make -n TARGET...` would run, with the variables production needs set."""
+    env = os.environ | {name: "x" for name in ("DJANGO_SECRET_KEY", "AUDIT_HMAC_KEY", "DJANGO_ALLOWED_HOSTS",
+                                               "DATABASE_URL", "SITE_URL", "EMAIL_HOST")} | {"PYTHON": sys.executable}
+    result = subprocess.run(["make", "-n", *targets], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_make_worker_and_beat_start_celery_quiet_as_the_units_do():
+    """The stack above starts Celery as the units do, and checks that every line it writes is JSON;
+    `make worker` and `make beat` (deploy/README.md's way without systemd) start it the same way."""
+    for target, unit in (("worker", "portal-worker.service"), ("beat", "portal-beat.service")):
+        [line] = unit_settings(unit)["ExecStart"]
+        assert line.split()[1:5] == ["-A", "portal", "--quiet", target], line
+        assert re.search(rf"^exec \S*/celery -A portal --quiet {target} ", make_dry_run(target), re.M), target
+    walkthrough = (ROOT / "deploy" / "README.md").read_text()
+    for command in re.findall(r"^journalctl .*$", walkthrough, re.M):
+        assert "| jq -cR 'fromjson? | select(" in command, command
+
+
+def make_rule(target):
+    """The prerequisites of ``target`` in the Makefile and the Debian packages its recipe may install."""
+    makefile = (ROOT / "Makefile").read_text()
+    start = re.search(rf"^{re.escape(target)}:([^=\n]*)$", makefile, re.M)  # not a target's variable
+    assert start, f"the Makefile has no rule for {target}"
+    recipe = makefile[start.end():makefile.find("\n\n", start.end())]
+    return start.group(1).split(), set(re.findall(r'missing="\$\$missing ([a-z0-9.+-]+)"', recipe))
+
+
+def test_the_production_targets_ask_only_for_the_packages_deploy_readme_installs():
+    """deploy/README.md section 1 installs the host's packages and runs `make venv` as `portal` (no sudo);
+    section 4 runs `make serve`, `make worker` and `make beat` without systemd. None of them may want a
+    package section 1 does not install (a browser on every production host, or apt-get run as portal);
+    `make run` and `make test` still install what they need on a fresh machine."""
+    install = re.search(r"^apt-get install -y (.*?[^\\])$", (ROOT / "deploy" / "README.md").read_text(), re.M | re.S)
+    installed = set(install.group(1).replace("\\", " ").split())
+    runtime = make_rule("system-deps")[1]
+    tests_only = make_rule("test-deps")[1]
+    assert runtime >= {"libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0", "fonts-noto-core", "gettext"}
+    assert tests_only >= {"chromium", "redis-server", "postgresql-client"} and not runtime & tests_only
+    assert runtime <= installed, runtime - installed
+    for target in ("venv", "migrate", "serve", "worker", "beat", "%.mo"):
+        prerequisites = make_rule(target)[0]
+        assert "test-deps" not in prerequisites, target
+    for target in ("serve", "worker", "beat", "run"):
+        assert "system-deps" in make_rule(target)[0], target
+    assert {"system-deps", "test-deps"} <= set(make_rule("test")[0])
+
+
+def test_every_make_target_on_the_deploy_path_compiles_the_translations():
+    """The .mo catalogues are build output, not in git. A host set up by deploy/README.md runs only
+    the make targets it names (sections 1, 3 and 6), then the units, which may not write /srv/portal
+    (ProtectSystem=strict): each of those targets, and make serve, worker and beat (section 4 without
+    systemd), compiles every catalogue, or the portal speaks English only to Hindi and Marathi readers."""
+    catalogues = sorted(str(path.relative_to(ROOT).with_suffix(".mo")) for path in ROOT.glob("**/locale/*/LC_MESSAGES/*.po")
+                        if ".venv" not in path.parts)
+    assert len(catalogues) >= 2, catalogues
+    walkthrough = (ROOT / "deploy" / "README.md").read_text()
+    targets = set(re.findall(r"(?:sudo -u portal|set \+a;) make ([a-z][a-z-]*)", walkthrough)) | {"serve", "worker", "beat"}
+    assert {"migrate", "serve", "worker", "beat"} < targets and len(targets) == 5, targets
+    for target in sorted(targets):
+        dry = make_dry_run("-B", target)
+        assert all(f"msgfmt --check-format -o {mo} " in dry for mo in catalogues), target
+
+
+def test_the_readme_says_how_long_static_files_are_cached():
+    """Whitenoise sends its "forever" (10 years) for the hashed names `make serve` collects, and
+    WHITENOISE_MAX_AGE for the others (test_static_files_have_hashed_names... sees the header)."""
+    from django.conf import settings
+    from whitenoise.base import WhiteNoise
+
+    years, hours = WhiteNoise.FOREVER // (365 * 24 * 3600), settings.WHITENOISE_MAX_AGE // 3600
+    assert (years, hours) == (10, 1)
+    serve = re.search(r"^make serve .*$", (ROOT / "README.md").read_text(), re.M).group(0)
+    assert "cached 10 years" in serve and "other files an hour" in serve, serve
