@@ -22,14 +22,14 @@ from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
-from portal import pending
+from portal import pending, signed_out_input
 from portal.permissions import RULES, SIGNED_OUT_RULES
 
 PENDING_PREFIX = "pending_input:"
 # The most of a form's input kept for a person who is signed out, in characters (as the
 # forms count them): more than the largest of the portal's forms, the data protection
 # notice, holds (pending.MAX_CHARACTERS). Anyone can post to any page: what is kept is one
-# form, of at most this size.
+# form, of at most this size, per account signed out (signed_out_input) and per session.
 PENDING_MAX_CHARACTERS = pending.MAX_CHARACTERS
 
 
@@ -59,8 +59,9 @@ def restores_input(path: str) -> bool:
 
 def _keep_input_and_login(request, return_to=None):
     """Signed out (for example an expired session) while sending a form: keep what was
-    typed in the session, so that the form shows it again after signing in: the last
-    form only, and not one larger than any of the portal's (its sender retypes it).
+    typed for the account that typed it (``signed_out_input``: one slot per account, not a
+    session), so that the form shows it again after signing in: the last form only, and
+    not one larger than any of the portal's (its sender retypes it).
     After signing in the person goes back to the page the form was on (the Referer:
     a form may post to an address that shows nothing, or need its page's query), and
     from a part of a page htmx asked for, to the page itself. A file cannot be kept: the
@@ -139,7 +140,8 @@ def form_page(request) -> str | None:
 
 
 def keep_input(request, page: str, *, said: bool = False, note_too_large: bool = False) -> bool:
-    """Keep what was posted in the session for the form of ``page`` (its path), shown there
+    """Keep what was posted (``_keep``: in the session, or signed out in the account's slot)
+    for the form of ``page`` (its path), shown there
     again at its next visit: the last form only, and not one larger than any of the
     portal's (its sender retypes it). An upload cannot be kept: the person chooses the
     file again; nor can a secret (a password, a code), or input whose author is unknown, or
@@ -154,17 +156,18 @@ def keep_input(request, page: str, *, said: bool = False, note_too_large: bool =
     if encoded is None:
         if note_too_large:
             _keep(request, page, too_large=True)
-        else:
+        elif request.user.is_authenticated:
             _forget_kept_input(request)
+        else:
+            signed_out_input.forget(pending.typed_by(request))
         return False
     # Posted to the page it was on (a form of that page posting to itself), or elsewhere (a
     # button posting to an address of its own): a post of nothing but unticked boxes is that
     # page's form of boxes only in the first case (pending.bind).
     # And posted to an address that only takes posts (a button's: what it sends, a hidden
     # value at most, is nobody's typing), said not done when no form shows it (pending).
-    _keep(request, page, input=encoded, said=said, own_page=urlsplit(page).path == request.path,
-          to_button=not _answers_get_at(request.path_info))
-    return True
+    return _keep(request, page, input=encoded, said=said, own_page=urlsplit(page).path == request.path,
+                 to_button=not _answers_get_at(request.path_info))
 
 
 def _answers_get_at(path: str) -> bool:
@@ -181,15 +184,33 @@ def note_upload_lost(request, page: str) -> bool:
     input kept before: the last form only. Returns whether the note was left."""
     if not request.FILES or not input_returns_to(request, page):
         return False
-    _keep(request, page, upload_lost=True)
+    return _keep(request, page, upload_lost=True)
+
+
+def _keep(request, page: str, **kept) -> bool:
+    """Keep ``kept`` (input, or a note of what could not be kept) for ``page``'s next visit,
+    with who typed it, in place of whatever was kept before: the last form only. Signed in
+    (a form sent with an old token: ``views.csrf_failure``), in that person's session;
+    signed out, in the one slot of the account that typed it (``signed_out_input``: a
+    session made for each post would grow without bound), moved into the session at that
+    account's next sign-in on this browser. Returns whether it was kept."""
+    kept = {**kept, "by": pending.typed_by(request)}
+    if not request.user.is_authenticated:
+        return signed_out_input.keep(request, urlsplit(page).path, kept)
+    _forget_kept_input(request)
+    request.session[PENDING_PREFIX + urlsplit(page).path] = kept
     return True
 
 
-def _keep(request, page: str, **kept) -> None:
-    """Keep ``kept`` (input, or a note of what could not be kept) for ``page``'s next visit,
-    with who typed it, in place of whatever was kept before: the last form only."""
-    _forget_kept_input(request)
-    request.session[PENDING_PREFIX + urlsplit(page).path] = {**kept, "by": pending.typed_by(request)}
+def restore_signed_out_input(request, user) -> None:
+    """At a sign-in (Django's ``user_logged_in``): what ``user`` typed signed out on this
+    browser, kept in their slot, is put in the session for its page, in place of anything
+    kept there before (the last form only)."""
+    taken = signed_out_input.take(request, user.pk)
+    if taken is not None:
+        page, kept = taken
+        _forget_kept_input(request)
+        request.session[PENDING_PREFIX + page] = kept
 
 
 def _forget_kept_input(request):

@@ -79,10 +79,10 @@ def over_hourly(user: AbstractBaseUser, action: str, limit: int) -> bool:
     return next_hourly(user, action, limit) is not None
 
 
-def hourly_slot_take(kind: str, user_pk: int, limit: int) -> datetime | None:
+def hourly_slot_take(kind: str, user_pk: int | str, limit: int) -> datetime | None:
     """Count one ``kind`` of costly work (a PDF render, a letter's check) for the account
-    ``user_pk`` before it is done, or, when ``limit`` of them began in the last hour, do
-    not and return when the next may. Counted in the shared cache, since the work may
+    ``user_pk`` (or another who: a client's network) before it is done, or, when ``limit``
+    of them began in the last hour, do not and return when the next may. Counted in the shared cache, since the work may
     write nothing (a refused letter, a reader's PDF): each takes one of the account's
     ``limit`` slots, a key added with its own hour of life and holding when it began
     (never incremented: the database cache's ``incr`` would give the count five minutes)."""

@@ -1,6 +1,8 @@
 """What a person typed into a form while signed out (an expired session), shown again
-in that form once they have signed in: ``access.rule`` keeps the input in the session
-under the page the form was on and, at that page's next request, hands it to this
+in that form once they have signed in: ``access.rule`` keeps the input for its author
+(signed out, in that account's one slot, ``signed_out_input``, which their next sign-in on
+that browser moves into the session) under the page the form was on and, at that page's
+next request, hands it from the session to this
 module for the request; the first of the page's forms with a field of that input
 shows it (``forms.AccessibleForm``: as its initial values, so that nothing is said
 wrong before the person sends it again), or a view takes it itself (``take``)."""
@@ -17,14 +19,15 @@ from django.utils.translation import gettext as _
 # Not put back ticked: a box that confirms an irreversible action is ticked again by hand
 # (named so, or so after a form's prefix: "closed_application-confirm").
 NOT_RESTORED = ("csrfmiddlewaretoken", "confirm", "confirmed")
-# Never kept at all (a secret has no place in a session): fields whose names hold one of
+# Never kept at all (a secret has no place in a session or the cache): fields whose names hold one of
 # these, or are one of those (a one-time code, a key).
 SECRET_NAME_PARTS = ("password", "secret", "token")
 SECRET_NAMES = {"code", "key", "otp", "otp_code", "recovery_code", "totp"}
 
 # Who signed in last on this browser (a signed cookie set at each sign-in): kept input is
 # shown only to the account that typed it, not to the next person who signs in on the
-# same browser (a shared computer), as the signed-out session it was kept in cannot say.
+# same browser (a shared computer); and it is kept in that account's one slot, not in a
+# session made for each post (portal.signed_out_input).
 PERSON_COOKIE = "portal_person"
 PERSON_COOKIE_SALT = "portal.pending.person"
 PERSON_COOKIE_MAX_AGE = 30 * 24 * 3600
@@ -37,7 +40,7 @@ MAX_CHARACTERS = 64 * 1024
 
 
 def keepable(name: str) -> bool:
-    """Whether a posted field may be kept in the session to be shown again."""
+    """Whether a posted field may be kept to be shown again."""
     lowered = name.lower()
     return lowered not in SECRET_NAMES and not any(part in lowered for part in SECRET_NAME_PARTS)
 

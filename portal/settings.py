@@ -518,6 +518,12 @@ LETTER_CHECK_SECONDS = env_number("LETTER_CHECK_SECONDS", 5.0, 1, 120, kind=floa
 # the check): uploading a letter made to be costly to read, again and again, would keep a
 # child process busy without end.
 LETTER_CHECKS_PER_HOUR = env_number("LETTER_CHECKS_PER_HOUR", 30, 1, 1000)
+# Forms posted while signed out that are kept, in an hour, for people on one client's
+# network (portal/signed_out_input.py: one slot per account, up to 64 KB each): past it
+# nothing more is kept, so that one client with the cookies of many accounts does not
+# write form after form to the cache. An office behind one address rarely has many
+# sessions end as forms are sent.
+SIGNED_OUT_INPUT_KEPT_PER_HOUR = env_number("SIGNED_OUT_INPUT_KEPT_PER_HOUR", 60, 1, 100_000)
 
 # Roster imports (verification/rosters) --------------------------------------------
 # Largest roster file and most rows one file may have; days an invitation's link works;

@@ -10,9 +10,10 @@ from allauth.account.models import EmailAddress
 from allauth.mfa import signals as mfa_signals
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import clear_totp_secret
-from django.contrib.auth.signals import user_logged_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 
+from portal.access import restore_signed_out_input
 from portal.accounts.models import User
 from portal.accounts.official_email import ends_official_powers, normalise_mailbox
 from portal.advisory import advisory_lock
@@ -31,6 +32,14 @@ def on_signed_up(sender, request, user, **kwargs):
 def on_logged_in(sender, request, user, **kwargs):
     audit_record(actor=user, action=AuditAction.USER_LOGGED_IN, target=user, request=request)
     request.signed_in_as = user.pk  # remembered by the browser (middleware.SignedInAsCookieMiddleware)
+
+
+@receiver(user_logged_in)
+def on_signed_in(sender, request, user, **kwargs):
+    # Django's, sent by every sign-in (allauth's, the Django admin's) once the session is the
+    # signed-in one: what the person typed signed out on this browser goes into it.
+    if request is not None:
+        restore_signed_out_input(request, user)
 
 
 @receiver(user_logged_out)

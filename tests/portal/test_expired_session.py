@@ -223,11 +223,82 @@ def test_kept_input_is_shown_only_to_the_account_that_typed_it(organisation, adm
     assert field_value(page(shared.get(url)), "reason") == "A note about a disciplinary case"
 
 
+def stored_bytes():
+    """What the session store and the shared cache hold, in bytes."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(SUM(LENGTH(session_data)), 0) FROM django_session")
+        sessions = cursor.fetchone()[0]
+        cursor.execute("SELECT COALESCE(SUM(LENGTH(value)), 0) FROM portal_cache")
+        return sessions + cursor.fetchone()[0]
+
+
 def test_a_browser_nobody_signed_in_on_keeps_nothing(organisation, admin):
+    from django.contrib.sessions.models import Session
+
     verified = GovernmentProfileFactory(organisation=organisation, status="verified")
     url = f"/verification/profiles/{verified.pk}/revoke/"
-    client, _next = posted_signed_out(url, {"reason": "typed by someone unknown"}, referer=url)
+    before = Session.objects.count(), stored_bytes()
+    client, _next = posted_signed_out(url, {"reason": "typed by someone unknown" * 2000}, referer=url)
+    assert (Session.objects.count(), stored_bytes()) == before  # no session made, nothing stored anywhere
     assert not [key for key in client.session.keys() if key.startswith("pending_input:")]
+
+
+def test_a_signed_out_post_keeps_one_form_per_person_not_one_per_request(organisation, admin):
+    """The signed cookie of who signed in last (30 days) is all a signed-out post needs to be
+    kept: posts sent without a session cookie, each with a form at the bound, keep the last
+    one only for that account (not a session of its own each: 64 KB a request, 8 hours, in
+    the session store), and it is in the form once that account signs in on that browser."""
+    from django.contrib.sessions.models import Session
+
+    from portal import pending
+
+    verified = GovernmentProfileFactory(organisation=organisation, status="verified")
+    url = f"/verification/profiles/{verified.pk}/revoke/"
+    signing_in = Client()
+    sign_in(signing_in, admin.email)
+    cookie = signing_in.cookies[pending.PERSON_COOKIE].value
+    sessions, before = Session.objects.count(), stored_bytes()
+    for number in range(10):
+        # Half of them as a form sent without its token: refused by the CSRF check, kept the same way.
+        client = Client(enforce_csrf_checks=bool(number % 2))
+        client.cookies[pending.PERSON_COOKIE] = cookie
+        response = client.post(url, {"reason_code": "left_service", "reason": f"{number} " + "अ" * 60_000},
+                               HTTP_REFERER=f"http://testserver{url}")
+        assert response.status_code == 302
+    assert Session.objects.count() == sessions  # no session made to hold what was posted
+    assert stored_bytes() - before < 2 * 60_000 * 3, f"{stored_bytes() - before:,} bytes stored for one person"
+    # The last one is there for them, once signed in on that browser (not the nine before it).
+    client = Client()
+    client.cookies[pending.PERSON_COOKIE] = cookie
+    client.post(url, {"reason_code": "left_service", "reason": "The last note"}, HTTP_REFERER=f"http://testserver{url}")
+    sign_in(client, admin.email, next_url=url)
+    assert field_value(page(client.get(url)), "reason") == "The last note"
+    assert stored_bytes() - before < 5_000  # taken out of the slot: the sign-in's session and the hour's count remain
+    # Another browser the same account signs in on does not get what was typed on this one.
+    client.cookies.pop("sessionid")
+    client.post(url, {"reason_code": "left_service", "reason": "Typed on the shared computer"},
+                HTTP_REFERER=f"http://testserver{url}")
+    elsewhere = Client()
+    sign_in(elsewhere, admin.email, next_url=url)
+    assert "Typed on the shared computer" not in elsewhere.get(url).content.decode()
+
+
+def test_past_the_hours_limit_of_one_client_nothing_more_is_kept(settings, organisation, admin):
+    """One client with the cookies of many accounts cannot write form after form to the
+    cache: past SIGNED_OUT_INPUT_KEPT_PER_HOUR posts kept in an hour, nothing is (and the
+    account's slot no longer holds an older form), still sent to sign in."""
+    settings.SIGNED_OUT_INPUT_KEPT_PER_HOUR = 2
+    verified = GovernmentProfileFactory(organisation=organisation, status="verified")
+    url = f"/verification/profiles/{verified.pk}/revoke/"
+    client, _next = posted_signed_out(url, {"reason": "first"}, referer=url, who=admin)
+    posted_signed_out(url, {"reason": "second"}, referer=url, who=admin)
+    client, next_url = posted_signed_out(url, {"reason": "third"}, referer=url, who=admin)
+    assert next_url == url
+    sign_in(client, admin.email, next_url=url)
+    landing = page(client.get(url)).squashed_text()
+    assert KEPT not in landing and field_value(page(client.get(url)), "reason") == ""
 
 
 @pytest.mark.parametrize("url, data", [
