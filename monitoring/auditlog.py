@@ -55,44 +55,59 @@ class AuditFilters:
     until: date | None = None
 
 
-def _about(organisations: QuerySet, applications: QuerySet, expected: QuerySet | None) -> Q:
+def _about(organisations: QuerySet, applications: QuerySet, expected: QuerySet | None) -> list[Q]:
     """Events whose target is one of these organisations, their applications, government
     profiles, roster imports, invitations or verification API clients (or expected
-    offices)."""
-    query = (
-        Q(target_type="organisations.organisation", target_id__in=ids_as_text(organisations))
-        | Q(target_type="onboarding.application", target_id__in=ids_as_text(applications))
-        | Q(target_type="verification.governmentprofile",
-            target_id__in=ids_as_text(GovernmentProfile.objects.filter(organisation_id__in=organisations.values("pk"))))
-    )
+    offices): one condition per kind of target, each answered by the index of the events'
+    targets (type, id)."""
+    about = [
+        Q(target_type="organisations.organisation", target_id__in=ids_as_text(organisations)),
+        Q(target_type="onboarding.application", target_id__in=ids_as_text(applications)),
+        Q(target_type="verification.governmentprofile",
+          target_id__in=ids_as_text(GovernmentProfile.objects.filter(organisation_id__in=organisations.values("pk")))),
+    ]
     if expected is not None:
-        query |= Q(target_type="monitoring.expectedoffice", target_id__in=ids_as_text(expected))
-    return query | _about_rosters(organisations) | _about_api_clients(organisations)
+        about.append(Q(target_type="monitoring.expectedoffice", target_id__in=ids_as_text(expected)))
+    return about + _about_rosters(organisations) + _about_api_clients(organisations)
 
 
-def _about_rosters(organisations: QuerySet) -> Q:
+def _about_rosters(organisations: QuerySet) -> list[Q]:
     """Events whose target is a roster import of these organisations (uploaded, applied,
     failed, its invitations sent) or one of their invitations (sent again, accepted),
     when the roster app is installed."""
     rosters = roster_model()
     if rosters is None:
-        return Q(pk__in=[])
+        return []
     invitations = apps.get_model("rosters", "Invitation")
     of_them = {"organisation_id__in": organisations.values("pk")}
-    return (
-        Q(target_type=rosters._meta.label_lower, target_id__in=ids_as_text(rosters.objects.filter(**of_them)))
-        | Q(target_type=invitations._meta.label_lower, target_id__in=ids_as_text(invitations.objects.filter(**of_them)))
-    )
+    return [
+        Q(target_type=rosters._meta.label_lower, target_id__in=ids_as_text(rosters.objects.filter(**of_them))),
+        Q(target_type=invitations._meta.label_lower, target_id__in=ids_as_text(invitations.objects.filter(**of_them))),
+    ]
 
 
-def _about_api_clients(organisations: QuerySet) -> Q:
+def _about_api_clients(organisations: QuerySet) -> list[Q]:
     """Events whose target is a verification API client of these organisations
     (registered, revoked), when the API app is installed."""
     clients = api_client_model()
     if clients is None:
+        return []
+    return [Q(target_type=clients._meta.label_lower,
+              target_id__in=ids_as_text(clients.objects.filter(organisation_id__in=organisations.values("pk"))))]
+
+
+def _any_of(conditions: list[Q]) -> Q:
+    """Events meeting any of ``conditions``, as ``id IN (SELECT id … WHERE c1 UNION ALL SELECT
+    id … WHERE c2 …)``: PostgreSQL answers each branch from its own index (the targets'
+    type and id, the action) and reads only the events it finds. The same conditions joined
+    by OR in one WHERE are not answered by any index: every event of the platform is read
+    to test them."""
+    branches = [AuditEvent.objects.filter(condition).values("id") for condition in conditions]
+    if not branches:
         return Q(pk__in=[])
-    return Q(target_type=clients._meta.label_lower,
-             target_id__in=ids_as_text(clients.objects.filter(organisation_id__in=organisations.values("pk"))))
+    if len(branches) == 1:
+        return Q(id__in=branches[0])
+    return Q(id__in=branches[0].union(*branches[1:], all=True))
 
 
 def actor_role_label(code: str) -> str:
@@ -147,7 +162,7 @@ def _about_roles(jurisdictions: frozenset[str]) -> Q:
         Q(new_values__jurisdiction__in=codes) | Q(old_values__jurisdiction__in=codes))
 
 
-def _about_exports(jurisdictions: frozenset[str], organisation_ids: list[int]) -> Q:
+def _about_exports(jurisdictions: frozenset[str], organisation_ids: list[int]) -> list[Q]:
     """The exports of figures that read these jurisdictions or organisations (or the
     offices below them), by the keys their events keep of the scope they read
     (monitoring.services.exported_scope). A download of the whole platform, unfiltered,
@@ -157,7 +172,7 @@ def _about_exports(jurisdictions: frozenset[str], organisation_ids: list[int]) -
         query |= Q(new_values__scope__jurisdictions__has_any_keys=sorted(jurisdictions))
     if organisation_ids:
         query |= Q(new_values__scope__organisations__has_any_keys=[str(pk) for pk in organisation_ids])
-    return Q(action=AuditAction.MONITORING_EXPORTED) & query
+    return [Q(action=AuditAction.MONITORING_EXPORTED) & query] if jurisdictions or organisation_ids else []
 
 
 def _start_of(day: date) -> datetime:
@@ -169,16 +184,17 @@ def audit_events(scope: Scope, filters: AuditFilters) -> QuerySet[AuditEvent]:
     events = AuditEvent.objects.all()
     if not scope.everything:
         expected = ExpectedOffice.objects.filter(jurisdiction__in=scope.jurisdictions) if scope.jurisdictions else None
-        about = _about(scope.organisations(), scope.applications(), expected) | _about_exports(
+        about = _about(scope.organisations(), scope.applications(), expected) + _about_exports(
             scope.jurisdictions, scope.tops)
         if scope.jurisdictions:
-            about |= _about_lists(scope.jurisdictions) | _about_roles(scope.jurisdictions)
-        events = events.filter(about)
+            about += [_about_lists(scope.jurisdictions), _about_roles(scope.jurisdictions)]
+        events = events.filter(_any_of(about))
     if filters.organisation is not None:
         # (The organisation was chosen among the scope's: its events are within it.)
         one = Organisation.objects.filter(pk=filters.organisation.pk)
-        events = events.filter(_about(one, Application.objects.filter(organisation_id=filters.organisation.pk), None)
-                               | _about_exports(frozenset(), [filters.organisation.pk]))
+        events = events.filter(_any_of(
+            _about(one, Application.objects.filter(organisation_id=filters.organisation.pk), None)
+            + _about_exports(frozenset(), [filters.organisation.pk])))
     if filters.actor:
         events = events.filter(actor_email__icontains=filters.actor)
     if filters.action:

@@ -23,6 +23,7 @@ from portal.forms import AccessibleForm, records_day_allowed
 from portal.organisations.models import OrganisationStatus
 from portal.organisations.states import JURISDICTION_CHOICES, State
 from portal.text import has_control_characters
+from verification.visibility.rules import SEARCH_MIN, has_searchable_word
 
 UPLOAD_MAX_BYTES = 512 * 1024
 UPLOAD_MAX_ROWS = 2000
@@ -80,6 +81,16 @@ class AuditFilterForm(AccessibleForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["action"].choices = [("", _("Any"))] + sorted(AuditAction.choices, key=lambda c: str(c[1]))
+
+    def clean_actor(self):
+        """A part of the address that the index of the actors' addresses (pg_trgm) can look
+        up: three letters or digits in a row. A shorter one ("@", "a.b") would have every
+        event read to compare with it."""
+        actor = (self.cleaned_data.get("actor") or "").strip()
+        if actor and not has_searchable_word(actor):
+            raise ValidationError(_("Type at least %(min)s letters or digits in a row of the address."),
+                                  code="no_word", params={"min": SEARCH_MIN})
+        return actor
 
     def clean_organisation(self):
         return (self.cleaned_data.get("organisation") or "").strip().upper()

@@ -4,16 +4,21 @@ a formula made inert. A person's name is there where the viewer may see it (the 
 ``seen_name``, role_selectors), else left blank."""
 
 from collections.abc import Iterable, Iterator
+from itertools import chain
 
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import csv_files
-from portal.csv_files import neutralise
+from portal.csv_files import neutralise, started
 from portal.organisations.models import Membership, PlatformRoleGrant
 from portal.organisations.states import JURISDICTION_CHOICES
 
 CHUNK = 2000
+# The most roles a download holds, as the dashboard's export holds at most EXPORT_MAX_ROWS
+# organisations: a file cut there says so on its last line.
+REPORT_MAX_ROWS = 20_000
 
 
 def jurisdiction_label(code: str) -> str:
@@ -50,12 +55,30 @@ def admin_row(membership: Membership) -> list[str]:
             _when(membership.ends_at)]
 
 
-def report_csv(grants: Iterable[PlatformRoleGrant], admins: Iterable[Membership]) -> Iterator[str]:
-    """The CSV lines: a header, the platform roles, then the organisations' admins."""
+def report_csv(grants: Iterable[PlatformRoleGrant], admins: Iterable[Membership], *,
+               most: int | None = None) -> Iterator[str]:
+    """The CSV lines: a header, the platform roles, then the organisations' admins, at
+    most ``most`` of them (REPORT_MAX_ROWS): when there are more, a last line says the file
+    holds the first ``most``."""
+    most = REPORT_MAX_ROWS if most is None else most
     writer = csv_files.writer(_Line())
     yield csv_files.UTF8_MARK
     yield writer.writerow([neutralise(cell) for cell in header()])
-    for grant in grants:
-        yield writer.writerow([neutralise(cell) for cell in platform_row(grant)])
-    for membership in admins:
-        yield writer.writerow([neutralise(cell) for cell in admin_row(membership)])
+    rows = chain((platform_row(grant) for grant in grants), (admin_row(membership) for membership in admins))
+    for written, row in enumerate(rows):
+        if written == most:
+            yield writer.writerow([neutralise(_(
+                "The report holds more roles than the %(n)s a download holds: these are the first %(n)s.")
+                % {"n": most})])
+            return
+        yield writer.writerow([neutralise(cell) for cell in row])
+
+
+def report_download_lines(grants: QuerySet[PlatformRoleGrant] | None, admins: QuerySet[Membership]) -> Iterator[str]:
+    """The download's lines of these rows (no platform roles when ``grants`` is None): at
+    most REPORT_MAX_ROWS (and one more, to tell there are more) read of each list, the
+    first chunk of each now (``started``: a query that fails is an error page, not a file
+    cut short)."""
+    most = REPORT_MAX_ROWS
+    return report_csv(started(grants[:most + 1], CHUNK) if grants is not None else (),
+                      started(admins[:most + 1], CHUNK), most=most)

@@ -7,6 +7,7 @@ its own page with a reason. Who may do what is decided by portal.permissions and
 checked again by the services, which refuse (PermissionDenied, ValidationError)
 what the pages would not offer."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -18,14 +19,13 @@ from django.views.decorators.http import require_http_methods
 
 from portal.access import rule
 from portal.audit.models import AuditAction
-from portal.audit.services import audit_record
-from portal.csv_files import started
 from portal.downloads import kept_out_of_caches
-from portal.limits import shown
+from portal.limits import next_hourly, shown
+from portal.organisations import role_report
 from portal.organisations import role_selectors as selectors
 from portal.organisations.models import PlatformRole
 from portal.organisations.role_forms import AdminGrantForm, EmailSearchForm, PlatformGrantForm, RevokeForm
-from portal.organisations.role_report import CHUNK, jurisdiction_label, report_csv
+from portal.organisations.role_report import jurisdiction_label, report_download_lines
 from portal.organisations.services import (
     LastAdmin,
     LastSuperadmin,
@@ -35,6 +35,7 @@ from portal.organisations.services import (
     platform_role_grant,
     platform_role_revoke,
     role_grant_end_check,
+    role_report_export_record,
 )
 from portal.permissions import is_superadmin, platform_roles_of
 
@@ -270,20 +271,30 @@ def report(request):
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "portal/roles/report.html", {
         "page": page, "platform": platform, "sees_platform": _sees_platform_roles(request.user),
-        "query": "kind=platform" if platform else "",
+        "query": "kind=platform" if platform else "", "most": role_report.REPORT_MAX_ROWS,
     })
 
 
 @rule("role_report")
 @require_http_methods(["GET"])
 def report_download(request):
-    """The whole report as CSV (platform roles the viewer may see, then the admins),
-    streamed; the download itself is audited."""
-    grants = selectors.report_platform_grants(request.user) if _sees_platform_roles(request.user) else None
-    admins = selectors.report_admins(request.user)
-    audit_record(actor=request.user, action=AuditAction.ROLE_REPORT_EXPORTED, request=request,
-                 new={"platform_roles": grants is not None, "format": "csv"})
-    lines = report_csv(started(grants, CHUNK) if grants is not None else (), started(admins, CHUNK))
+    """The whole report as CSV (platform roles the viewer may see, then the admins; at
+    most REPORT_MAX_ROWS roles), streamed; the download itself is audited. Each one reads
+    the whole scope again: at most MONITORING_EXPORTS_PER_HOUR an hour per account, as
+    monitoring's exports, then a page says when the next is possible (429)."""
+    limit = settings.MONITORING_EXPORTS_PER_HOUR
+    sees_platform = _sees_platform_roles(request.user)
+    # Refused before reading the report; role_report_export_record counts again under
+    # the account's lock, which holds for downloads asked at the same moment.
+    allowed = next_hourly(request.user, AuditAction.ROLE_REPORT_EXPORTED, limit)
+    if allowed is None:
+        allowed = role_report_export_record(actor=request.user, platform_roles=sees_platform, limit=limit,
+                                            request=request)
+    if allowed is not None:
+        return render(request, "portal/roles/report_limited.html", {"limit": limit, "when": shown(allowed)},
+                      status=429)
+    grants = selectors.report_platform_grants(request.user) if sees_platform else None
+    lines = report_download_lines(grants, selectors.report_admins(request.user))
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="roles-{timezone.localdate():%Y-%m-%d}.csv"'
     response["X-Content-Type-Options"] = "nosniff"

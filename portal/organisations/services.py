@@ -23,7 +23,7 @@ from portal.accounts.official_email import classify_email, email_rules, ends_off
 from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_record_many
-from portal.limits import refuse_over
+from portal.limits import hourly_audited, refuse_over
 from portal.organisations.models import (
     DomainClaim,
     Level,
@@ -1089,3 +1089,20 @@ def role_expiries_record(*, limit: int = 500) -> dict[str, int]:
             _admin_expire(membership)
             done["admins"] += 1
     return done
+
+
+# A lock per account for the report's downloads ("ROLR"): two asked at the same moment
+# are counted one after the other.
+REPORT_EXPORT_LOCK_NAMESPACE = 0x524F4C52
+
+
+def role_report_export_record(*, actor: AbstractBaseUser, platform_roles: bool, limit: int,
+                              request: HttpRequest | None = None) -> datetime | None:
+    """The audit row of a download of the report of roles (whether it holds the platform
+    roles). Each download reads every role of the viewer's scope again: when the account
+    made ``limit`` in the last hour, nothing is written and the moment the next is possible
+    is returned (None once written), counted from those rows under the account's lock,
+    as monitoring's exports are (``hourly_audited``)."""
+    return hourly_audited(actor=actor, action=AuditAction.ROLE_REPORT_EXPORTED, limit=limit,
+                          lock=lambda: advisory_lock(REPORT_EXPORT_LOCK_NAMESPACE, actor.pk), request=request,
+                          new={"platform_roles": platform_roles, "format": "csv"})

@@ -1,6 +1,7 @@
 """The audit log viewer: who may read it, what each reader sees (their scope only),
 its filters, and the result of the last scheduled chain check."""
 
+import json
 import logging
 import re
 from datetime import datetime, timedelta
@@ -8,6 +9,8 @@ from datetime import datetime, timedelta
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from api.services import api_client_create, api_client_revoke
@@ -270,6 +273,88 @@ def test_bad_filters_are_told_at_their_field(world, events):
     found, html = seen(client, "?since=1900-01-01")
     assert "Enter a date between 2000 and next year." in html
     assert seen(client, "?actor=" + "a" * 1000)[0] == set()
+
+
+def _unrelated_events(n):
+    """``n`` events about government profiles of no organisation of the test (as months of
+    a busy platform leave), written by SQL, then the table analysed as a database in use has it."""
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            INSERT INTO audit_auditevent (created_at, actor_id, actor_email, actor_role, action, target_type,
+              target_id, target_repr, old_values, new_values, prev_hash, hash, personal_keys, personal_digest,
+              user_agent)
+            SELECT now() - (g || ' seconds')::interval, NULL, 'user' || g || '@dept' || (g %% 500) || '.gov.in',
+              'member', 'verification.verified', 'verification.governmentprofile', (g + 1000000)::text, 'x', '{}',
+              '{}', md5(g::text), md5(g::text) || md5((g + 1)::text), '[]', '', ''
+            FROM generate_series(1, %s) g""", [n])
+        cursor.execute("ANALYZE audit_auditevent")
+
+
+def _audit_rows_read(plan):
+    """The audit rows a plan's scans read: returned, and removed by a filter or a recheck."""
+    read = 0
+    if plan.get("Relation Name") == "audit_auditevent":
+        read += (plan.get("Actual Rows", 0) + plan.get("Rows Removed by Filter", 0)
+                 + plan.get("Rows Removed by Index Recheck", 0)) * plan.get("Actual Loops", 1)
+    return read + sum(_audit_rows_read(child) for child in plan.get("Plans", ()))
+
+
+def audit_rows_read_by_page(client, query):
+    """The audit rows PostgreSQL read (by EXPLAIN ANALYZE) for the queries of the audit table
+    one page of the log ran."""
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/monitoring/audit/" + query)
+    assert response.status_code == 200
+    read = 0
+    with connection.cursor() as cursor:
+        for sql in (q["sql"] for q in captured.captured_queries):
+            if "audit_auditevent" in sql and sql.lstrip().upper().startswith("SELECT"):
+                cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql.replace("%", "%%"))
+                (plan,) = cursor.fetchone()
+                plan = plan if isinstance(plan, list) else json.loads(plan)
+                read += _audit_rows_read(plan[0]["Plan"])
+    return read
+
+
+@pytest.mark.parametrize("reader", ["admin_agri", "auditor_mh"])
+@pytest.mark.parametrize("query", ["", "?actor=zzzq", "?actor=admin", "?page=999999", "?organisation=mh-agri",
+                                   "?action=verification.verified"])
+def test_a_scoped_readers_page_reads_the_events_of_their_scope_not_the_platforms(
+        world, events, require_postgresql, reader, query):
+    """The log an organisation admin or a state's auditor reads is found from their scope
+    (each kind of subject by the index of the events' subjects), not by reading the whole
+    platform's log, which only grows: 20,000 events of other organisations add nothing to
+    what a page of theirs reads, filtered or not, at any page number."""
+    _unrelated_events(20_000)
+    read = audit_rows_read_by_page(signed_in(world[reader]), query)
+    assert read < 200, f"one page of the audit log read {read} audit rows"
+
+
+def test_the_whole_platforms_log_is_counted_up_to_a_bound(world, events, require_postgresql):
+    """Those who read the whole platform's log read all of it, but a page counts at most
+    AUDIT_COUNT_MAX events (saying there are more), and the actor's filter is looked up by
+    its index, not tested against every event."""
+    _unrelated_events(20_000)
+    client = signed_in(world["superadmin"])
+    response = client.get("/monitoring/audit/")
+    html = response.content.decode()
+    assert "More than 10,000 events match: these pages show the newest 10,000." in html
+    assert "Page 1 of 200" in html and "user20000@dept0.gov.in" in html
+    last = client.get("/monitoring/audit/?page=999999").content.decode()
+    assert "Page 200 of 200" in last and "user10001@dept1.gov.in" in last and "user10000@" not in last
+    assert audit_rows_read_by_page(client, "") < 10_200
+    assert audit_rows_read_by_page(client, "?page=999999") < 20_200
+    assert audit_rows_read_by_page(client, "?actor=zzzq") < 200
+    found, html = seen(client, "?actor=admin.mh")
+    assert found == {"ONB-2026-900001", "ONB-2026-900002", "ONB-2026-900003"}
+    assert "More than" not in html
+
+
+def test_an_actor_filter_without_three_letters_in_a_row_is_told_at_its_field(world, events):
+    found, html = seen(signed_in(world["superadmin"]), "?actor=a.b")
+    assert found == set()
+    assert "Type at least 3 letters or digits in a row of the address." in html
+    assert 'value="a.b"' in html
 
 
 def test_the_date_filters_work_on_29_february(world, events):

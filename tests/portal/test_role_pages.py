@@ -709,6 +709,51 @@ def test_the_csv_neutralises_cells_a_spreadsheet_would_run(world):
     assert {row[1] for row in platform_rows} == {"Maharashtra", "Karnataka"}
 
 
+@pytest.mark.parametrize("who", ["admin_parent", "state_admin_mh", "superadmin"])
+def test_the_report_download_is_limited_per_hour_as_the_other_exports(world, who, settings):
+    """Each download reads every admin of the viewer's scope again and writes an audit row:
+    an account has MONITORING_EXPORTS_PER_HOUR of them an hour, as the dashboard's CSV; a
+    further one is refused (429), naming when the next is possible, in the page's language,
+    and neither reads the report nor writes an audit row."""
+    settings.MONITORING_EXPORTS_PER_HOUR = 3
+    client = client_of(world, who)
+    for _ in range(3):
+        response = client.get("/portal/roles/report.csv")
+        assert response.status_code == 200
+        read_csv(response)
+    first = AuditEvent.objects.filter(action=AuditAction.ROLE_REPORT_EXPORTED).order_by("id").first()
+    refused = client.get("/portal/roles/report.csv")
+    assert refused.status_code == 429
+    html = refused.content.decode()
+    assert html_problems(html) == []
+    when = timezone.localtime(first.created_at + timedelta(hours=1))
+    assert "You have downloaded the report of roles 3 times in the last hour" in html
+    assert f"The next download is possible from {when:%-d %b %Y, %H:%M}." in html
+    assert 'href="/portal/roles/report/"' in html
+    hindi = client.get("/portal/roles/report.csv", HTTP_ACCEPT_LANGUAGE="hi")
+    assert hindi.status_code == 429 and "अगला डाउनलोड" in hindi.content.decode()
+    assert AuditEvent.objects.filter(action=AuditAction.ROLE_REPORT_EXPORTED, actor_id=world[who].pk).count() == 3
+    # Another account's downloads are its own.
+    assert client_of(world, "auditor").get("/portal/roles/report.csv").status_code == 200
+
+
+def test_the_report_download_holds_at_most_its_number_of_rows_and_says_so(world, monkeypatch):
+    """As the dashboard's export (EXPORT_MAX_ROWS), the download holds at most
+    REPORT_MAX_ROWS roles, platform roles first; a file cut there ends with a line saying
+    so, and the page says how many it holds at most."""
+    from portal.organisations import role_report
+
+    client = client_of(world, "superadmin")
+    whole = read_csv(client.get("/portal/roles/report.csv"))
+    assert len(whole) == 1 + 4 + 3 and not any("more roles" in row[0] for row in whole)
+    monkeypatch.setattr(role_report, "REPORT_MAX_ROWS", 5)
+    rows = read_csv(client.get("/portal/roles/report.csv"))
+    assert rows[:6] == whole[:6]
+    assert rows[6:] == [["The report holds more roles than the 5 a download holds: these are the first 5."]]
+    page = well_formed(client.get("/portal/roles/report/"))
+    assert "at most 5 roles" in page
+
+
 # The demo's organisation admin on SQLite (`make run`) ----------------------------------------
 
 def _parse_error_on_sqlite(queryset):
@@ -956,9 +1001,12 @@ def test_query_counts_of_the_role_pages(world, size, who, url, own, django_asser
 def test_query_count_of_the_csv_download(world, size, django_assert_num_queries):
     _grow(world, size)
     client = client_of(world, "superadmin")
-    # The request's own; the audit row (savepoint, the advisory lock on PostgreSQL, head,
-    # insert, head update, release); the grants and the admins, each read in chunks.
-    audit = 6 if connection.vendor == "postgresql" else 5
+    # The request's own; the hourly limit's count before reading; the limit counted again
+    # with the audit row under the account's lock (savepoint, the account's lock on
+    # PostgreSQL, the count; the row: savepoint, the chain's lock on PostgreSQL, head,
+    # insert, head update, release; release): 5 more than before the downloads were
+    # limited per hour; the grants and the admins, each read in chunks.
+    audit = 11 if connection.vendor == "postgresql" else 9
     response = client.get("/portal/roles/report.csv")
     with django_assert_num_queries(BASE["superadmin"] + audit + 2):
         rows = read_csv(client.get("/portal/roles/report.csv"))
