@@ -299,6 +299,37 @@ def test_who_acted_is_said_in_the_pages_language(world, language, labels):
     assert '<td class="text-break">system</td>' not in html
 
 
+@pytest.mark.parametrize(("language", "profile", "draft", "roster", "client"), [
+    ("en", "Government profile #{}", "Draft #{}", "Roster import #{}", "API client #{} (sv_ab…)"),
+    ("hi", "सरकारी प्रोफ़ाइल #{}", "मसौदा #{}", "रोस्टर आयात #{}", "API क्लाइंट #{} (sv_ab…)"),
+    ("mr", "सरकारी प्रोफाइल #{}", "मसुदा #{}", "रोस्टर आयात #{}", "API क्लायंट #{} (sv_ab…)"),
+])
+def test_what_an_event_is_about_is_said_in_the_pages_language(world, language, profile, draft, roster, client):
+    """The stored snapshot of a target with no name of its own (its model's English __str__)
+    is shown in the page's language from its number; a name (an organisation's) or a
+    reference, as stored."""
+    from api.models import ApiClient  # noqa: PLC0415
+    from tests.verification.helpers import GovernmentProfileFactory  # noqa: PLC0415
+
+    now = timezone.now()
+    targets = [
+        GovernmentProfileFactory(organisation=world["pune"]),
+        ApplicationFactory(status="draft", reference=None, jurisdiction="MH", organisation_name="Draft office"),
+        RosterImport.objects.create(organisation=world["pune"], uploaded_by=world["superadmin"], uploaded_at=now,
+                                    file_name="staff.csv", file_sha256="0" * 64, file_format="csv"),
+        ApiClient.objects.create(organisation=world["pune"], name="HRMS", token_prefix="sv_ab", token_hash="0" * 64,
+                                 created_at=now),
+        ApplicationFactory(jurisdiction="MH", reference="ONB-2026-900009"),
+        world["agri"],
+    ]
+    for target in targets:
+        audit_record(actor=world["superadmin"], action=AuditAction.ORGANISATION_ACTIVATED, target=target)
+    html = signed_in(world["superadmin"]).get("/monitoring/audit/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    cells = re.findall(r'<td class="text-break">([^<]*)</td>', html)
+    labels = [label.format(target.pk) for label, target in zip((profile, draft, roster, client), targets, strict=False)]
+    assert cells[:6] == [*labels, "ONB-2026-900009", "Agriculture Department, Maharashtra"][::-1]
+
+
 def test_a_state_auditor_sees_the_changes_of_their_states_list_after_an_office_is_gone(world):
     """The events about an expected office follow the live office into a state auditor's
     scope; those that carry the list's jurisdiction in their values (an office added or
