@@ -18,6 +18,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.organisations.services import platform_role_grant, platform_role_revoke
 from tests.factories import ApplicationFactory, OrganisationFactory, UserFactory
+from tests.html_tree import page
 from tests.monitoring.conftest import platform_user
 from tests.portal.audit_helpers import appended_once_the_head_is_read, tampering
 from tests.smtp import text_of
@@ -328,6 +329,19 @@ def test_what_an_event_is_about_is_said_in_the_pages_language(world, language, p
     cells = re.findall(r'<td class="text-break">([^<]*)</td>', html)
     labels = [label.format(target.pk) for label, target in zip((profile, draft, roster, client), targets, strict=False)]
     assert cells[:6] == [*labels, "ONB-2026-900009", "Agriculture Department, Maharashtra"][::-1]
+
+
+@pytest.mark.parametrize(("language", "since", "until", "where_from"), [
+    ("en", "From", "To", "From"), ("hi", "से", "तक", "कहाँ से"), ("mr", "पासून", "पर्यंत", "कोठून"),
+])
+def test_the_filters_period_is_labelled_as_a_period(world, events, language, since, until, where_from):
+    """The period's ends are not labelled with the word that heads a letter's addressee
+    ("प्रति", which "To" is for the approval letter and the outbox); the column of where an
+    event came from keeps its own word."""
+    tree = page(signed_in(world["superadmin"]).get("/monitoring/audit/", HTTP_ACCEPT_LANGUAGE=language))
+    labels = {label.get("for"): label.squashed_text() for label in tree.find_all("label")}
+    assert (labels["id_since"], labels["id_until"]) == (since, until)
+    assert tree.find("thead").find_all("th")[-1].squashed_text() == where_from
 
 
 def test_a_state_auditor_sees_the_changes_of_their_states_list_after_an_office_is_gone(world):
