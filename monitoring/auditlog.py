@@ -6,6 +6,7 @@ platform roles; an organisation admin those about their organisations
 (and the offices below them), their exports included. One query a page. Who acted
 is said by the labels of the stored role codes, in the page's language."""
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -132,6 +133,39 @@ def _label_of(code: str) -> str:
     if role == PlatformRole.SUPERADMIN and not jurisdiction:
         return str(PlatformRole(role).label)
     return f"{PlatformRole(role).label} ({jurisdiction_label(jurisdiction)})"
+
+
+# The generic names the models give their rows in the audit snapshot (target_repr, their
+# English __str__, kept as written), by target type: the stored form (its pattern, whole)
+# and the label a page shows in its own language from the numbers in it. A snapshot that
+# holds a name or an address (an organisation, a person, a domain, a reference) is shown
+# as stored, and so is one that does not read as its type's generic form.
+TARGET_LABELS = {
+    "verification.governmentprofile": (r"Government profile #(?P<id>\d+)", _("Government profile #%(id)s")),
+    "onboarding.application": (r"Draft #(?P<id>\d+)", _("Draft #%(id)s")),
+    "rosters.rosterimport": (r"Roster import #(?P<id>\d+)", _("Roster import #%(id)s")),
+    "rosters.rosterrow": (r"Roster row (?P<roster>\d+):(?P<line>\d+)", _("Roster import #%(roster)s, line %(line)s")),
+    "rosters.invitation": (r"Invitation #(?P<id>\d+)", _("Invitation #%(id)s")),
+    "api.apiclient": (r"API client #(?P<id>\d+) \((?P<prefix>[^()]*)…\)", _("API client #%(id)s (%(prefix)s…)")),
+    "mail.outboxmessage": (r"Outbox message #(?P<id>\d+)", _("Outbox message #%(id)s")),
+    "verification.addressconfirmation": (r"Address confirmation #(?P<id>\d+)", _("Address confirmation #%(id)s")),
+    "visibility.visibilitypolicy": (r"Visibility policy of organisation #(?P<id>\d+)",
+                                    _("Visibility policy of organisation #%(id)s")),
+    "visibility.personalvisibility": (r"Visibility choices of user #(?P<id>\d+)", _("Visibility choices of user #%(id)s")),
+    "privacy.privacyrequest": (r"PrivacyRequest object \((?P<id>\d+)\)", _("Privacy request #%(id)s")),
+    "privacy.retentionrun": (r"RetentionRun object \((?P<id>\d+)\)", _("Data retention run #%(id)s")),
+}
+_TARGET_PATTERNS = {kind: re.compile(pattern) for kind, (pattern, _label) in TARGET_LABELS.items()}
+
+
+def target_label(target_type: str, target_repr: str) -> str:
+    """What an event is about, as the log shows it: a generic snapshot ("Government profile
+    #6") in the page's language, any other as stored."""
+    pattern = _TARGET_PATTERNS.get(target_type)
+    found = pattern.fullmatch(target_repr) if pattern is not None else None
+    if found is None:
+        return target_repr
+    return str(TARGET_LABELS[target_type][1]) % found.groupdict()
 
 
 def _about_lists(jurisdictions: frozenset[str]) -> Q:

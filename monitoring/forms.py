@@ -12,7 +12,7 @@ from django.core.validators import validate_email
 from django.utils.dateparse import parse_date
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
 from monitoring.models import ExpectedOffice
 from monitoring.selectors import DEFAULT_SORT, ORGANISATION_SORTS
@@ -75,8 +75,10 @@ class AuditFilterForm(AccessibleForm):
     actor = forms.CharField(label=_("Actor's email contains"), required=False, max_length=254)
     action = forms.ChoiceField(label=_("Action"), required=False)
     organisation = forms.CharField(label=_("Organisation's short code"), required=False, max_length=20)
-    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    until = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    since = forms.DateField(label=pgettext_lazy("period", "From"), required=False,
+                            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    until = forms.DateField(label=pgettext_lazy("period", "To"), required=False,
+                            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -2,7 +2,7 @@
 
 from django import template
 
-from monitoring.auditlog import actor_role_label
+from monitoring.auditlog import actor_role_label, target_label
 from portal.audit.services import chain_problem_text
 
 register = template.Library()
@@ -12,6 +12,13 @@ register = template.Library()
 def actor_role(code):
     """An audit event's stored actor_role by its label (monitoring.auditlog.actor_role_label)."""
     return actor_role_label(code)
+
+
+@register.filter
+def about(event):
+    """What an audit event is about, in the page's language where its snapshot is a
+    generic name (monitoring.auditlog.target_label)."""
+    return target_label(event.target_type, event.target_repr)
 
 
 @register.filter

@@ -186,7 +186,10 @@ def _section_save(request, application, section):
         return None, application, _changed_meanwhile_form(request, application, section)
     except services.NoticeChanged:  # another notice published since this page was opened
         return None, application, _notice_changed_form(request, application)
-    if "search_parent" in request.POST:
+    # "Search" is the form's first submit button, the one Enter in any of its fields sends:
+    # with search words it searches; with none (Enter in the parent's name, say) the section
+    # is saved as "Save and continue" saves it.
+    if "search_parent" in request.POST and _search_words(request.POST).strip():
         query = urlencode({"q": _search_words(request.POST)})
         return redirect(f"{reverse('onboarding:section', kwargs={'pk': pk, 'section': section.value})}?{query}"), None, None
     if form.is_valid() and not form.input_changes:
@@ -209,7 +212,7 @@ def _section_saved(request, pk, section, form):
         for warning in field_warnings:
             messages.warning(request, warning)
     nxt = _next_section(section)
-    if "continue" in request.POST and nxt:
+    if ("continue" in request.POST or "search_parent" in request.POST) and nxt:
         return redirect("onboarding:section", pk=pk, section=nxt.value)
     return redirect("onboarding:task_list", pk=pk)
 

@@ -18,6 +18,13 @@ from portal.forms import AccessibleForm, ShowsKeptInput
 from portal.organisations.services import official_powers_end_check
 
 
+class EmailRuleDeleteForm(AccessibleForm):
+    """The box that confirms a rule's deletion (it sends "yes", as the view asks)."""
+
+    confirm = forms.BooleanField(label=_("Yes, delete this rule"), widget=forms.CheckboxInput(attrs={"value": "yes"}),
+                                 error_messages={"required": _("Tick the box to confirm the deletion.")})
+
+
 class EmailRuleForm(AccessibleForm):
     suffix = forms.CharField(
         label=_("Domain suffix"),

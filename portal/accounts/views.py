@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from portal.access import rule
-from portal.accounts.forms import AddEmailForm, EmailRuleForm
+from portal.accounts.forms import AddEmailForm, EmailRuleDeleteForm, EmailRuleForm
 from portal.accounts.models import EmailSuffixRule
 from portal.accounts.services import (
     email_rule_delete,
@@ -59,14 +59,17 @@ def email_rule_edit(request, pk):
     rule_obj = _rule(pk)
     if rule_obj is None:  # what was typed is not saved: the rule is no longer there to change
         return _rule_gone(request)
-    if request.method == "POST" and request.POST.get("action") == "delete":
-        if request.POST.get("confirm") == "yes":
-            if email_rule_delete(rule_id=rule_obj.pk, actor=request.user, request=request):
-                messages.success(request, _("Rule deleted."))
-            else:
-                messages.info(request, _("This rule was already deleted."))
-            return redirect("accounts:email_rules")
-        messages.error(request, _("Tick the box to confirm the deletion."))
+    deleting = request.method == "POST" and request.POST.get("action") == "delete"
+    delete_form = EmailRuleDeleteForm(request.POST if deleting else None)
+    if deleting and request.POST.get("confirm") == "yes":
+        if email_rule_delete(rule_id=rule_obj.pk, actor=request.user, request=request):
+            messages.success(request, _("Rule deleted."))
+        else:
+            messages.info(request, _("This rule was already deleted."))
+        return redirect("accounts:email_rules")
+    if deleting:  # the box not ticked: said at the box, summed up above the page's forms
+        delete_form = EmailRuleDeleteForm({})
+        delete_form.is_valid()
     saving = request.method == "POST" and request.POST.get("action") != "delete"
     form = EmailRuleForm(
         request.POST if saving else None,
@@ -88,7 +91,9 @@ def email_rule_edit(request, pk):
         else:
             messages.success(request, _("Rule saved."))
             return redirect("accounts:email_rules")
-    return render(request, "portal/email_rule_edit.html", {"form": form, "rule": rule_obj, "shown_values": shown})
+    return render(request, "portal/email_rule_edit.html",
+                  {"form": form, "delete_form": delete_form, "rule": rule_obj, "shown_values": shown},
+                  status=400 if delete_form.errors else 200)
 
 
 class EmailView(account_views.EmailView):

@@ -329,17 +329,17 @@ def test_superadmin_first_sign_in_then_accepts_a_domain_claim(page, portal, chec
     expect(row).to_contain_text(organisation.name)
     check_page.in_each_language(page, "domain-claims")
 
-    # --- Not ticked: told to tick the box; nothing changes -------------------------------------------
+    # --- Not ticked: told to tick the box, at the box and in the summary; nothing changes -----------
     accept = row.get_by_role("button", name="Accept as official mahadiscom.in")
     accept.click()
-    expect(page.get_by_role("status")).to_have_text(
+    expect(page.locator(f"#confirm-{claim.pk}_error")).to_have_text(
         f"Tick the box to confirm that mahadiscom.in belongs to {organisation.name.rstrip('.')}.")  # one full stop
     claim.refresh_from_db()
     assert not claim.is_verified
 
     def accept_unticked():  # in whatever language the page is in
         page.locator("table form button[type=submit]").click()
-        expect(page.get_by_role("status")).to_contain_text("mahadiscom.in")
+        expect(page.locator("#error-summary")).to_contain_text("mahadiscom.in")
 
     check_page.in_each_language(page, "domain-claim-not-ticked", reach=accept_unticked)
 

@@ -1,7 +1,9 @@
 """From the keyboard, as a screen-reader user meets them: a directory search that is too
 short (sent with Enter) is summed up and focused, and a corrected one leaves no old
 summary; the roster import's status is one live region that stays on the page while the
-poll fills it; sign-up's errors are summed up and focused like the portal's own forms';
+poll fills it; sign-up's errors are summed up and focused like the portal's own forms', and
+so is a sign-in sent in Hindi with its password empty (not refused by the browser's own check),
+and a domain claim accepted with Enter without its box ticked;
 the superadmin's "Administration" menu closes when focus leaves it (it lies over the
 page) and on Escape, and opens whole inside the window on a phone (320 CSS px, or a
 1280px window at 400% zoom), at 200% zoom and on a desktop, in each language; every
@@ -86,6 +88,33 @@ def test_sign_up_errors_are_summed_up_and_focused(page, portal, check_page):
     mistyped()
     check_page.in_each_language(page, "sign-up-errors-summed-up", reach=mistyped)
     check_page.assert_clean()
+
+
+def test_sign_in_sent_with_an_empty_password_is_summed_up_by_the_server_in_hindi(page, portal):
+    """The browser's own check would refuse the empty field with its bubble, in its own
+    language, and send nothing."""
+    page.goto(portal + "/accounts/login/")
+    switch_language(page, "hi")
+    page.locator("#id_login").fill("nodal.officer@mahaagri.gov.in")
+    with page.expect_navigation():
+        page.locator("#id_login").press("Enter")
+    expect(page.locator("#error-summary a[href='#id_password']")).to_have_count(1)
+    assert page.evaluate(FOCUSED) == "error-summary"
+
+
+def test_a_domain_claim_accepted_with_enter_without_its_box_is_summed_up_and_focused(page, portal):
+    from portal.organisations.models import OrganisationDomain  # noqa: PLC0415
+
+    claim = OrganisationDomain.objects.create(organisation=OrganisationFactory(name="Indian Institute of Science"),
+                                              domain="iisc.ac.in", is_verified=False, claim="not_official")
+    superadmin = make_superadmin(email="anita.rao@nic.in", totp=False)
+    sign_in(page, portal, superadmin.email, with_totp(superadmin))
+    page.goto(portal + "/portal/organisations/domain-claims/")
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").press("Enter")
+    expect(page.locator(f"#error-summary a[href='#confirm-{claim.pk}']")).to_have_count(1)
+    assert page.evaluate(FOCUSED) == "error-summary"
+    expect(page.locator(f"#confirm-{claim.pk}")).to_have_attribute("aria-invalid", "true")
 
 
 def test_the_administration_menu_closes_when_focus_leaves_it_and_on_escape(page, portal):

@@ -69,7 +69,7 @@ ADMIN_ABOVE = {
     "en": f"Ravi Patil is an admin of {DEPARTMENT}, a role that rests on this verification: ending it would end that "
           f"role too. Only the administrators of {DEPARTMENT} or a superadmin can suspend or revoke it.",
     "hi": f"Ravi Patil {DEPARTMENT} के एडमिन हैं, और यह भूमिका इसी सत्यापन पर टिकी है: इसे समाप्त करने से वह भूमिका भी "
-          f"समाप्त हो जाएगी। केवल {DEPARTMENT} के एडमिन या कोई सुपरएडमिन ही इसे निलंबित या रद्द कर सकते हैं।",
+          f"समाप्त हो जाएगी। केवल {DEPARTMENT} के एडमिन या कोई सुपरएडमिन ही इसे निलंबित या निरस्त कर सकते हैं।",
     "mr": f"Ravi Patil हे {DEPARTMENT} चे ॲडमिन आहेत, आणि ही भूमिका याच पडताळणीवर आधारित आहे: ती संपवल्यास ती भूमिकाही "
           f"संपेल. केवळ {DEPARTMENT} चे ॲडमिन किंवा एखादे सुपरॲडमिनच ती निलंबित करू शकतात किंवा मागे घेऊ शकतात.",
 }

@@ -100,7 +100,7 @@ def test_only_a_superadmin_accepts_a_claim_and_the_acceptance_is_audited(admin):
     root = make_superadmin()
     page = signed_in(root).get("/portal/organisations/domain-claims/").content.decode()
     assert "agri-research.org" in page and organisation.name in page
-    assert signed_in(root).post(url, {}).status_code == 302  # not confirmed: nothing happens
+    assert signed_in(root).post(url, {}).status_code == 400  # not confirmed: nothing happens
     claim.refresh_from_db()
     assert not claim.is_verified
     signed_in(root).post(url, {"confirm": "yes"})
@@ -109,6 +109,33 @@ def test_only_a_superadmin_accepts_a_claim_and_the_acceptance_is_audited(admin):
     event = AuditEvent.objects.get(action=AuditAction.DOMAIN_ACCEPTED)
     assert event.actor_id == root.pk and event.new_values["domain"] == "agri-research.org"
     assert classify_email("someone@agri-research.org").kind == OFFICIAL
+
+
+def test_a_claim_accepted_without_its_box_is_summed_up_and_tied_to_its_box():
+    """The refusal is the claims page again (400), its error summed up above the list and
+    linked to the box of the claim refused, the box marked invalid and described by the
+    error; the other claims' boxes are left alone."""
+    claims = [OrganisationDomain.objects.create(organisation=OrganisationFactory(name=f"Institute {n}"),
+                                                domain=f"institute{n}.ac.in", is_verified=False,
+                                                claim=DomainClaim.NOT_OFFICIAL) for n in (1, 2)]
+    response = signed_in(make_superadmin()).post(f"/portal/organisations/domain-claims/{claims[1].pk}/accept/", {})
+    assert response.status_code == 400
+    tree = page(response)
+    summary = tree.by_id("error-summary")
+    [link] = summary.find_all("a")
+    assert link.get("href") == f"#confirm-{claims[1].pk}"
+    assert "Tick the box to confirm that institute2.ac.in belongs to Institute 2." in link.squashed_text()
+    box = tree.by_id(f"confirm-{claims[1].pk}")
+    assert box.get("aria-invalid") == "true" and box.get("value") == "yes"
+    assert tree.by_id(box.get("aria-describedby")).squashed_text() == (
+        "Tick the box to confirm that institute2.ac.in belongs to Institute 2.")
+    assert tree.by_id(f"confirm-{claims[0].pk}").get("aria-invalid") is None
+    claims[1].refresh_from_db()
+    assert not claims[1].is_verified
+    # Its address read again (reloaded, or come back to by the language switch): the claims page.
+    again = signed_in(make_superadmin(email="second.root@nic.in")).get(
+        f"/portal/organisations/domain-claims/{claims[1].pk}/accept/")
+    assert again.status_code == 200 and page(again).by_id(f"confirm-{claims[1].pk}").get("aria-invalid") is None
 
 
 def test_each_claim_made_at_final_approval_is_audited_as_a_claim(admin):

@@ -347,6 +347,28 @@ def test_new_parent_needs_name_and_type(officer_client, application):
                     valid("hierarchy", parent_choice="new", new_parent_name="Agriculture Department", new_parent_type="state_department"))
 
 
+def test_the_parent_search_sent_with_no_words_saves_the_section_as_save_and_continue_does(officer_client, application):
+    """Enter in the parent's name sends the form with its first submit button, the parent
+    search's "Search", with the search box empty: the section is saved as "Save and continue"
+    saves it (on to the next section, or its problems shown), not sent to an empty search.
+    Search words typed (Enter in the search box) still search."""
+    new = {"parent_choice": "new", "new_parent_name": "Agriculture Department, Maharashtra", "search_parent": "1", "q": ""}
+    response = post_section(officer_client, application, "hierarchy", valid("hierarchy", **new, new_parent_type=""))
+    assert response.status_code == 200
+    tree = page(response)
+    assert [link.get("href") for link in tree.by_id("error-summary").find_all("a")] == ["#id_new_parent_type"]
+    assert field_error(tree, "new_parent_type") == "Choose the type of the parent organisation."
+    assert field_value(tree, "new_parent_name") == "Agriculture Department, Maharashtra"
+    assert reload(application).status_of("hierarchy") == IN_PROGRESS
+    response = post_section(officer_client, application, "hierarchy",
+                            valid("hierarchy", **{**new, "q": "  "}, new_parent_type="state_department"))
+    assert response.status_code == 302
+    assert response["Location"] == section_url(application, "nodal_officer")
+    assert reload(application).status_of("hierarchy") == COMPLETE
+    response = post_section(officer_client, application, "hierarchy", valid("hierarchy", **{**new, "q": "agri"}))
+    assert response["Location"] == section_url(application, "hierarchy") + "?q=agri"
+
+
 # Nodal officer -------------------------------------------------------------------------
 
 MOBILE_MESSAGE = "Enter a 10-digit Indian mobile number starting with 6, 7, 8 or 9, for example 98765 43210."

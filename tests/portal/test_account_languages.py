@@ -301,3 +301,26 @@ def test_a_short_password_is_refused_in_the_persons_language(where, language, se
             "This password is too short. It must contain at least %d character.",
             "This password is too short. It must contain at least %d characters.", minimum) % minimum
     cache.clear()
+
+
+@pytest.mark.django_db
+def test_allauths_forms_are_sent_without_the_browsers_own_checks():
+    """Sign-in, sign-up, password reset (and its new password), re-authentication and the
+    password change are sent with novalidate, as the portal's own forms are: their fields
+    carry `required`, and the browser would otherwise refuse an empty one with its own
+    bubble in its own language instead of the server's summary in the person's."""
+    cache.clear()
+    person = UserFactory(email="asha.k@mahaagri.gov.in")
+    stranger, signed_in, resetting = Client(), Client(), Client()
+    signed_in.force_login(person)
+    pages = [("/accounts/login/", stranger), ("/accounts/signup/", stranger), ("/accounts/password/reset/", stranger),
+             (reset_form_url(resetting, person), resetting), ("/accounts/reauthenticate/", signed_in),
+             ("/accounts/password/change/", signed_in)]
+    for path, client in pages:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        forms = [form for form in tree_of(response).find("main").find_all("form")
+                 if any("required" in field.attrs for field in form.find_all("input"))]
+        assert forms, path
+        assert all("novalidate" in form.attrs for form in forms), path
+    cache.clear()

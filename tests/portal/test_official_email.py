@@ -236,9 +236,16 @@ def test_superadmin_adds_changes_and_deletes_a_rule_and_each_change_is_audited(s
     assert response.status_code == 302
     assert AuditEvent.objects.filter(action=AuditAction.EMAIL_RULE_CHANGED).count() == 1
 
-    # Deleting needs the confirmation box.
+    # Deleting needs the confirmation box: its error is summed up, linked to the box, which
+    # is marked invalid and described by it.
     response = client.post(f"/portal/email-rules/{rule.pk}/", {"action": "delete"})
-    assert response.status_code == 200
+    assert response.status_code == 400
+    tree = page(response)
+    [link] = tree.by_id("error-summary").find_all("a")
+    assert link.get("href") == "#id_confirm" and "Tick the box to confirm the deletion." in link.squashed_text()
+    box = tree.by_id("id_confirm")
+    assert box.get("aria-invalid") == "true" and box.get("value") == "yes"
+    assert tree.by_id(box.get("aria-describedby")).squashed_text() == "Tick the box to confirm the deletion."
     assert EmailSuffixRule.objects.filter(pk=rule.pk).exists()
     assert not AuditEvent.objects.filter(action=AuditAction.EMAIL_RULE_DELETED).exists()
 

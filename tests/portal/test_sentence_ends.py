@@ -3,13 +3,13 @@ a sentence: the sentence ends with one full stop, not "..". The domain claim's
 messages and the possible-duplicate warnings."""
 
 import pytest
-from django.contrib.messages import get_messages
 
 from onboarding.application.services import duplicate_warnings
 from onboarding.models import Application
 from portal.organisations.models import OrganisationDomain
 from portal.text import before_full_stop
 from tests.factories import OrganisationFactory
+from tests.html_tree import page as page_tree
 from tests.onboarding.approval_helpers import make_superadmin, signed_in
 from tests.onboarding.form_helpers import new_application
 
@@ -28,9 +28,9 @@ def test_the_domain_claim_messages_end_with_one_full_stop():
     claim = OrganisationDomain.objects.create(organisation=organisation, domain="agri-research.org", is_verified=False)
     client = signed_in(make_superadmin())
     url = f"/portal/organisations/domain-claims/{claim.pk}/accept/"
-    unconfirmed = [str(m) for m in get_messages(client.post(url, {}, follow=True).wsgi_request)]
-    assert unconfirmed == ["Tick the box to confirm that agri-research.org belongs to "
-                           "Office of the Joint Director of Agriculture, Pune Divn."]
+    unconfirmed = page_tree(client.post(url, {})).by_id(f"confirm-{claim.pk}_error").squashed_text()
+    assert unconfirmed == ("Tick the box to confirm that agri-research.org belongs to "
+                           "Office of the Joint Director of Agriculture, Pune Divn.")
     page = client.post(url, {"confirm": "yes"}, follow=True).content.decode()
     assert "agri-research.org is now official for Office of the Joint Director of Agriculture, Pune Divn.<" in page
     assert "Divn.." not in page

@@ -187,6 +187,20 @@ def test_the_breach_forms_address_is_refused_in_the_persons_language_and_kept(ro
     assert field_value(tree, "ip") == "999.1.1.1"
 
 
+@pytest.mark.parametrize(("language", "start", "end"), [("en", "From", "To"), ("hi", "से", "तक"),
+                                                      ("mr", "पासून", "पर्यंत")])
+def test_the_breach_reports_period_is_labelled_as_a_period(root, language, start, end):
+    """Not with the word that heads a letter's addressee ("प्रति"), which "To" is elsewhere."""
+    from tests.html_tree import page
+
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(root)
+    second_factor_given(client, root)
+    tree = page(client.get("/portal/privacy/breach/"))
+    labels = {label.get("for"): label.squashed_text() for label in tree.find_all("label")}
+    assert (labels["id_start"], labels["id_end"]) == (f"{start} *", f"{end} *")
+
+
 def _unused_accounts(count, joined_days_ago):
     """Accounts never signed in, with no confirmed address, made ``joined_days_ago`` days ago:
     what the unused-account policy erases once they are older than its days."""

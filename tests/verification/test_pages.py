@@ -353,6 +353,21 @@ def test_the_queue_filters_by_status_and_organisation(world, requests_):
     assert client.get(f"/verification/queue/?organisation={world['other'].pk}").status_code == 404
 
 
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_the_queues_status_filter_names_each_status_differently(world, language):
+    """"Revoked" and "Cancelled" (a request the person withdrew) were the same word in Hindi:
+    the filter offered it twice. The statuses of an invitation are told apart as well."""
+    from verification.rosters.models import InvitationStatus  # noqa: PLC0415
+
+    tree = parse(signed_in(world["admin_parent"]).get("/verification/queue/", HTTP_ACCEPT_LANGUAGE=language)
+                 .content.decode())
+    labels = [option.squashed_text() for option in tree.by_id("id_status").find_all("option") if option.get("value")]
+    assert len(labels) == len(set(labels)) == len(VerificationStatus.choices), labels
+    with translation.override(language):
+        invitation_labels = [str(label) for _value, label in InvitationStatus.choices]
+    assert len(set(invitation_labels)) == len(invitation_labels), invitation_labels
+
+
 def test_people_who_administer_nothing_have_no_queue(world):
     for who in ("public", "person", "auditor"):
         assert signed_in(world[who]).get("/verification/queue/").status_code == 403, who
