@@ -42,14 +42,9 @@ def _claims_page_on_get(view):
     return answer
 
 
-<<<<<<< HEAD
 @rule("superadmin", return_to="organisations:domain_claims")
-@require_http_methods(["POST"])
-=======
-@rule("superadmin")
 @require_http_methods(["GET", "POST"])
 @_claims_page_on_get
->>>>>>> keys-fixes
 def domain_claim_accept(request, pk):
     claim = get_object_or_404(OrganisationDomain, pk=pk, is_verified=False)
     if request.POST.get("confirm") != "yes":
