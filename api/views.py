@@ -1,8 +1,8 @@
 """Pages of an organisation's admins (of it or of an organisation above it) and of
 superadmins: the organisation's API clients, registering one (its token shown once,
 on the page that answers the form, never stored; kept in the session of the admin who
-registered it only for that page's language switch, briefly, masked by a pad only their
-browser holds), and revoking one after a
+registered it only for that page's language switch and for the form sent twice, briefly,
+masked by a pad only their browser holds), and revoking one after a
 confirmation. Organisations and clients are fetched through selectors scoped to the
 viewer: another organisation's are 404."""
 
@@ -26,6 +26,7 @@ from api.forms import ApiClientForm, RevokeForm
 from api.selectors import client_for_admin, clients_of
 from api.tokens import token_hash
 from portal.access import rule
+from portal.text import single_line
 from verification.selectors import organisation_for_admin
 from verification.visibility.models import Audience, ProfileField
 from verification.visibility.services import visibility_policy_of
@@ -33,10 +34,11 @@ from verification.visibility.services import visibility_policy_of
 PAGE_SIZE = 50
 # A new client's token, kept in the session of the admin who registered it so that the page
 # showing it comes back with it after the language is changed there (the switch loads the
-# page again): until they go on to the list or the form, five minutes at most after it was
-# made. The session (a database row) holds it only masked by a one-time pad of random bytes
-# that the browser alone holds, in a cookie sent only to that page's address: neither alone
-# is the token. Never anywhere else (the database keeps its SHA-256 only), never in a log.
+# page again), and the form sent twice leads to it: until they go on to the list or register
+# another client, five minutes at most after it was made. The session (a database row) holds
+# it only masked by a one-time pad of random bytes that the browser alone holds, in a cookie
+# sent only to that page's address: neither alone is the token. Never anywhere else (the
+# database keeps its SHA-256 only), never in a log.
 TOKEN_KEPT_KEY = "api_client_token_shown"
 TOKEN_PAD_COOKIE = "api_token_pad"
 TOKEN_KEPT_SECONDS = 5 * 60
@@ -73,6 +75,16 @@ def token_shown(request, client, token: str, until: float):
     return response
 
 
+def registered_here(request, organisation, name: str) -> int | None:
+    """The client of ``organisation`` named ``name`` (as the form sent it) whose token this
+    session keeps (registered here TOKEN_KEPT_SECONDS ago at most, still in use), if any."""
+    kept = request.session.get(TOKEN_KEPT_KEY)
+    if not isinstance(kept, dict) or time.time() >= kept.get("until", 0):
+        return None
+    return (clients_of(organisation).filter(pk=kept.get("client"), name=single_line(name).strip(),
+                                            revoked_at__isnull=True).values_list("pk", flat=True).first())
+
+
 @rule("administrator_of_organisation")
 @require_http_methods(["GET"])
 def client_list(request, pk):
@@ -93,9 +105,15 @@ def client_list(request, pk):
 @require_http_methods(["GET", "POST"])
 def client_create(request, pk):
     organisation = organisation_for_admin(request.user, pk)
-    request.session.pop(TOKEN_KEPT_KEY, None)
     form = ApiClientForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
+        # The form sent again (a double click, Enter twice, Back and send again): the browser
+        # shows this answer only, so it leads to the token of the client this session has
+        # just registered under that name, not to "already has a client named ...", which
+        # would lose the token shown once. The kept token is replaced only by a new client's.
+        registered = registered_here(request, organisation, form.cleaned_data["name"])
+        if registered is not None:
+            return redirect("api:client_token", pk=registered)
         try:
             client, token = services.api_client_create(
                 organisation_id=organisation.pk, name=form.cleaned_data["name"], actor=request.user, request=request

@@ -53,6 +53,25 @@ def _gone_why(profile, user) -> str:
     return "decided_by_you" if profile.decided_by_id == user.pk else "status_changed"
 
 
+# The status a decision of the profile page leaves a request in.
+DECIDED_AS = {services.JoinDecision.VERIFY: VerificationStatus.VERIFIED,
+              services.JoinDecision.REJECT: VerificationStatus.REJECTED}
+
+
+def _no_longer_waiting(profile, user, sent) -> str:
+    """What the request's page says of a decision ``sent`` on a request that no longer
+    waits: the person withdrew it, ``user`` decided it so already (their decision sent
+    again: Back and send again, a double click), or someone decided it meanwhile."""
+    why = _gone_why(profile, user)
+    if why == "withdrawn":
+        return _("This request was withdrawn by the person meanwhile: see its history below.")
+    if why == "decided_by_you" and DECIDED_AS.get(sent) == profile.status:
+        return _("You already recorded this decision: see its history below.")
+    if why == "decided_by_you":
+        return _("You already decided this request: see its history below. This decision was not recorded.")
+    return _("This request was decided meanwhile: see its history below.")
+
+
 def _skipped_message(code, n):
     """Why ``n`` of the chosen requests were left as they were."""
     if code == "withdrawn":
@@ -224,8 +243,8 @@ def profile_detail(request, pk):
                 services.join_request_decide(profile_id=profile.pk, decision=form.cleaned_data["decision"],
                                              reason=form.cleaned_data["reason"], actor=request.user, request=request,
                                              name=request.POST.get("shown_name"))  # the name the page showed
-            except services.StatusChanged:
-                messages.info(request, _("This request was decided meanwhile: see its history below."))
+            except services.StatusChanged as exc:
+                messages.info(request, _no_longer_waiting(exc.profile, request.user, request.POST.get("decision")))
                 return redirect("verification:profile", pk=pk)
             except ValidationError as exc:
                 form.add_error(None, exc)
@@ -233,7 +252,7 @@ def profile_detail(request, pk):
                 messages.success(request, _("Your decision was recorded and the person was told by email."))
                 return redirect(_queue_url(organisation_id=None))
     elif request.method == "POST":
-        messages.info(request, _("This request was decided meanwhile: see its history below.") if not own
+        messages.info(request, _no_longer_waiting(profile, request.user, request.POST.get("decision")) if not own
                       else _("You cannot decide on your own verification: another administrator does."))
         return redirect("verification:profile", pk=pk)
     return render(request, "verification/profile.html",

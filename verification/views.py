@@ -16,7 +16,7 @@ from portal.organisations.models import Organisation, OrganisationStatus
 from portal.permissions import RULES, is_superadmin
 from verification import services
 from verification.forms import JoinRequestForm, OrganisationSearchForm, WithdrawForm
-from verification.models import STANDING, VerificationStatus, verified_in_force
+from verification.models import STANDING, SystemNote, VerificationStatus, verified_in_force
 from verification.selectors import (
     SEARCH_LIMIT,
     administered_with_pending,
@@ -174,6 +174,14 @@ def join(request, pk):
     return render(request, "verification/join.html", context)
 
 
+def _no_longer_waiting(profile) -> str:
+    """Why one's own request cannot be withdrawn: withdrawn already (the confirmation sent
+    again: a double click, Back and send again), or decided."""
+    if profile.status == VerificationStatus.CANCELLED and profile.reason == SystemNote.WITHDRAWN:
+        return _("You withdrew this request already: it stays withdrawn.")
+    return _("This request was already decided.")
+
+
 @rule("person_of_profile")
 @require_http_methods(["GET", "POST"])
 def request_withdraw(request, pk):
@@ -181,14 +189,14 @@ def request_withdraw(request, pk):
     counts against the requests one may make in a day."""
     profile = own_profile(request.user, pk)
     if not profile.is_pending:
-        messages.info(request, _("This request was already decided."))
+        messages.info(request, _no_longer_waiting(profile))
         return redirect("verification:mine")
     form = WithdrawForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.join_request_withdraw(profile_id=profile.pk, actor=request.user, request=request)
-        except services.StatusChanged:
-            messages.info(request, _("This request was already decided."))
+        except services.StatusChanged as exc:
+            messages.info(request, _no_longer_waiting(exc.profile))
         except PermissionDenied:
             raise Http404 from None
         else:

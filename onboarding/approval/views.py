@@ -44,6 +44,7 @@ from onboarding.approval.tokens import LinkState, link_state, rate_limited, toke
 from onboarding.models import (
     ApplicationDocument,
     ApplicationStatus,
+    Decision,
     DocumentKind,
     Stage,
 )
@@ -133,9 +134,14 @@ def _link_page(request, state, token_row, *, keep=False):
     return render(request, template, context, status=status)
 
 
-def _already_decided(request, step, status=409):
-    return render(request, "onboarding/review/already_decided.html", {"step": step, "application": step.application},
-                  status=status)
+def _already_decided(request, step, status=409, *, sent=None):
+    """The step's decision, told whoever comes to decide it after it was made. Their own,
+    sent again (a double click without JavaScript, Back and send again: ``sent`` is the
+    decision posted, None on a page opened), is no refusal: they are told they recorded it."""
+    own = (request.user.is_authenticated and step.decided_by_id == request.user.pk
+           and step.decision != Decision.CANCELLED and sent in (None, step.decision))
+    return render(request, "onboarding/review/already_decided.html",
+                  {"step": step, "application": step.application, "own": own}, status=200 if own else status)
 
 
 def _review_context(step):
@@ -378,8 +384,9 @@ def queue(request):
 
 def _decision_page(request, step):
     """A signed-in administrator's decision on a step (state stage or appeal)."""
+    sent = request.POST.get("decision", "") if request.method == "POST" else None
     if step.decision:
-        return _already_decided(request, step, status=409 if request.method == "POST" else 200)
+        return _already_decided(request, step, status=409 if request.method == "POST" else 200, sent=sent)
     template, success_url, success_message = DECISION_PAGES[step.stage]
     form = DecisionForm(request.POST if request.method == "POST" else None, stage=step.stage)
     if request.method == "POST" and form.is_valid():
@@ -387,10 +394,10 @@ def _decision_page(request, step):
             services.step_decide(step_id=step.pk, decision=form.cleaned_data["decision"], remarks=form.cleaned_data["remarks"],
                                   actor=request.user, request=request, stage=step.stage)
         except services.StepAlreadyDecided as exc:
-            return _already_decided(request, exc.step)
+            return _already_decided(request, exc.step, sent=sent)
         except workflow.InvalidTransition:
             step.refresh_from_db()
-            return _already_decided(request, step)
+            return _already_decided(request, step, sent=sent)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:

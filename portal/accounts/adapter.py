@@ -16,6 +16,7 @@ from portal.accounts.mail_language import allauth_mail_language
 from portal.accounts.official_email import normalise_mailbox, validated_email
 from portal.accounts.signals import password_refusal_record, primary_address_replaced
 from portal.client import client_ip
+from portal.organisations.selectors import roles_ended_by
 from portal.organisations.services import OfficialPowersHeld, holder_ends_own_grounds, official_powers_end_check
 from portal.permissions import is_state_admin, is_superadmin
 
@@ -112,6 +113,14 @@ class PortalAccountAdapter(DefaultAccountAdapter):
             return reverse("onboarding:queue")
         return super().get_login_redirect_url(request)
 
+    def get_email_verification_redirect_url(self, email_address):
+        """Where the code that confirms an address leads: the email page when the change
+        ended the person's roles (confirm_email): the page allauth leads to (a state
+        administrator's queue) may be one of those roles' only."""
+        if getattr(self.request, "roles_ended", None):
+            return reverse("account_email")
+        return super().get_email_verification_redirect_url(email_address)
+
     def confirm_email(self, request, email_address):
         """allauth's confirmation, in one transaction, refused (False: not confirmed, not
         made primary, the person told why) when the address would replace an official
@@ -127,9 +136,17 @@ class PortalAccountAdapter(DefaultAccountAdapter):
             with transaction.atomic():
                 if account_settings.CHANGE_EMAIL and email_address.user_id:
                     official_powers_end_check(user=email_address.user, new_primary=email_address.email)
+                    # Named to the person before (forms.RolesEndConfirmed, the code's page) and after.
+                    ending = roles_ended_by(email_address.user, email_address.email)
                     with (holder_ends_own_grounds(user=email_address.user),
                           primary_address_replaced(request=request, user=email_address.user)):
-                        return super().confirm_email(request, email_address)
+                        confirmed = super().confirm_email(request, email_address)
+                    if confirmed and ending:
+                        request.roles_ended = ending  # get_email_verification_redirect_url
+                        self.add_message(request, messages.WARNING, message=gettext(
+                            "Your primary address is now %(email)s, which is not official: these roles ended: "
+                            "%(roles)s.") % {"email": email_address.email, "roles": ", ".join(ending)})
+                    return confirmed
                 return super().confirm_email(request, email_address)
         except OfficialPowersHeld as refusal:
             for message in refusal.messages:

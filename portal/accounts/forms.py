@@ -10,11 +10,13 @@ from allauth.mfa.totp.forms import ActivateTOTPForm as AllauthActivateTOTPForm
 from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY
 from django import forms
 from django.contrib.auth.hashers import make_password
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.models import SuffixKind
-from portal.accounts.official_email import normalise_mailbox
+from portal.accounts.official_email import classify_email, normalise_mailbox
 from portal.forms import AccessibleForm, ShowsKeptInput
+from portal.organisations.selectors import official_powers_of, roles_ended_by
 from portal.organisations.services import official_powers_end_check
 
 
@@ -112,11 +114,40 @@ class AddEmailForm(ShowsKeptInput, AllauthAddEmailForm):
     would replace an official primary address (ACCOUNT_CHANGE_EMAIL) is refused at the
     field while that would end a role nobody else holds: the last superadmin, or an
     organisation's last admin, hands it over first (asked again at the confirmation,
-    adapter.confirm_email). An address typed when the session ended, or on a page older
-    than the last sign-in, is in the box again (ShowsKeptInput)."""
+    adapter.confirm_email). A person whose primary address earns roles (a platform role, an
+    organisation's admin role) is told which, and an address that is not official, which
+    ends them once the code mailed to it is entered (official_powers_end), is refused at a
+    box naming them until it is ticked, as a revocation is confirmed (the page asking for
+    the code names them again). An address typed when the session ended, or on a page
+    older than the last sign-in, is in the box again (ShowsKeptInput)."""
+
+    end_roles = forms.BooleanField(label=_("Yes, end these roles if the new address is not official"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        held = (official_powers_of(self.user) if account_settings.CHANGE_EMAIL and self.user is not None
+                and classify_email(self.user.email).eligible_as_officer else [])
+        if not held:
+            del self.fields["end_roles"]
+        else:
+            self.fields["end_roles"].help_text = gettext(
+                "Your roles need an official primary address: %(roles)s. Changing to an address that is not official "
+                "ends them.") % {"roles": ", ".join(held)}
 
     def clean_email(self) -> str:
         email = super().clean_email()
         if account_settings.CHANGE_EMAIL:
             official_powers_end_check(user=self.user, new_primary=email)
         return email
+
+    def clean(self):
+        cleaned = super().clean()
+        email = cleaned.get("email")
+        if "end_roles" in self.fields and email and not cleaned.get("end_roles"):
+            ending = roles_ended_by(self.user, email)
+            if ending:
+                self.add_error("end_roles", gettext(
+                    "%(email)s is not an official address: making it your primary address ends these roles: "
+                    "%(roles)s. Tick the box to confirm, or enter an official address.")
+                    % {"email": email, "roles": ", ".join(ending)})
+        return cleaned

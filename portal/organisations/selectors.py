@@ -8,7 +8,12 @@ from django.db.models.lookups import EndsWith
 from django.utils import timezone
 
 from portal.accounts.models import EmailSuffixRule, SuffixKind
-from portal.accounts.official_email import PERSONAL_MAIL_SERVICES, email_rules, official_suffix_of
+from portal.accounts.official_email import (
+    PERSONAL_MAIL_SERVICES,
+    email_rules,
+    ends_official_powers,
+    official_suffix_of,
+)
 from portal.organisations.models import (
     DomainClaim,
     Membership,
@@ -16,9 +21,12 @@ from portal.organisations.models import (
     Organisation,
     OrganisationDomain,
     OrganisationStatus,
+    PlatformRole,
+    PlatformRoleGrant,
+    in_force_q,
     not_ended_q,
 )
-from portal.permissions import admins_who_act, memberships_not_lapsed
+from portal.permissions import AnyUser, admins_who_act, memberships_not_lapsed
 from portal.text import single_line
 
 
@@ -178,3 +186,29 @@ def organisations_left_without_admin(roles: list[Membership]) -> set[int]:
         organisation_id__in=organisation_ids, role=MembershipRole.ADMIN, is_active=True, ends_at__isnull=True,
     ).exclude(user_id__in={role.user_id for role in roles})).values_list("organisation_id", flat=True)
     return organisation_ids - set(kept)
+
+
+def official_powers_of(user: AnyUser) -> list[str]:
+    """The roles ``user`` holds in force that need an official primary address (those
+    official_powers_end ends), named as the person reads them: each platform role with
+    where it holds ("State administrator (Maharashtra)"; the superuser flag is a superadmin
+    role), then each organisation they administer. Two queries."""
+    now = timezone.now()
+    grants = list(PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=user.pk).order_by("role", "jurisdiction"))
+    names = [f"{grant.get_role_display()} ({grant.get_jurisdiction_display()})" if grant.jurisdiction
+             else str(grant.get_role_display()) for grant in grants]
+    if user.is_superuser and not any(grant.role == PlatformRole.SUPERADMIN for grant in grants):
+        names.append(str(PlatformRole.SUPERADMIN.label))
+    organisations = (Membership.objects.filter(not_ended_q(now=now), user_id=user.pk, role=MembershipRole.ADMIN,
+                                               is_active=True)
+                     .order_by("organisation__name").values_list("organisation__name", flat=True))
+    names += [f"{MembershipRole.ADMIN.label} ({single_line(name)})" for name in organisations]
+    return names
+
+
+def roles_ended_by(user: AnyUser, new_primary: str) -> list[str]:
+    """The roles (official_powers_of) that ``new_primary`` ends when it becomes the primary
+    address of ``user`` in place of the one they have: none when it is official too."""
+    if not user.is_authenticated or not new_primary or not ends_official_powers(user.email, new_primary):
+        return []
+    return official_powers_of(user)

@@ -46,7 +46,13 @@ def _claims_page_on_get(view):
 @require_http_methods(["GET", "POST"])
 @_claims_page_on_get
 def domain_claim_accept(request, pk):
-    claim = get_object_or_404(OrganisationDomain, pk=pk, is_verified=False)
+    # Looked up by its key alone: the acceptance sent again (a double click, Back and send
+    # again) finds it accepted, and is told so rather than "Page not found".
+    claim = get_object_or_404(OrganisationDomain.objects.select_related("organisation"), pk=pk)
+    if claim.is_verified:
+        messages.info(request, _("%(domain)s is already official for %(organisation)s.")
+                      % {"domain": claim.domain, "organisation": before_full_stop(claim.organisation.name)})
+        return redirect("organisations:domain_claims")
     if request.POST.get("confirm") != "yes":
         return _claims_page(request, refused=DomainClaimConfirmForm.refused(claim))
     try:

@@ -100,12 +100,26 @@ def requests_queue(request):
     return render(request, "privacy/requests.html", {"open": open_requests, "decided": decided, "now": timezone.now()})
 
 
+def _own_decision_again(request, made: PrivacyRequest) -> bool:
+    """The decision posted is the one ``made`` stands decided with, by this superadmin: their
+    own sent again (a double click without JavaScript, Back and send again), not refused."""
+    sent = {"grant": PrivacyRequestStatus.GRANTED, "refuse": PrivacyRequestStatus.REFUSED}.get(request.POST.get("decision"))
+    return made.decided_by_id == request.user.pk and sent is not None and made.status == sent
+
+
+def _recorded_already(request, made: PrivacyRequest):
+    messages.info(request, _("You already recorded this decision: %(status)s.") % {"status": made.get_status_display()})
+    return redirect("privacy:requests")
+
+
 @rule("superadmin")
 @require_http_methods(["GET", "POST"])
 def request_decide(request, pk):
     made = get_object_or_404(PrivacyRequest.objects.select_related("user"), pk=pk)
     form = DecisionForm(request.POST or None, erasure=made.kind == PrivacyRequestKind.ERASURE)
     if request.method == "POST" and made.status != PrivacyRequestStatus.OPEN:
+        if _own_decision_again(request, made):
+            return _recorded_already(request, made)
         # Decided meanwhile (the page was left open): nothing is recorded, and the form
         # says so, with what was typed.
         form.is_valid()
@@ -115,6 +129,10 @@ def request_decide(request, pk):
             privacy_request_decide(request_id=made.pk, grant=form.cleaned_data["decision"] == "grant",
                                    reason=form.cleaned_data["reason"], actor=request.user, request=request)
         except ValidationError as exc:
+            if getattr(exc, "code", None) == "decided":  # decided while this one waited for the row
+                made.refresh_from_db()
+                if _own_decision_again(request, made):
+                    return _recorded_already(request, made)
             _errors_to(form, exc)
         else:
             messages.success(request, _("Decision recorded; the person sees it on their data protection page."))

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 from portal.access import rule
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
+from portal.limits import shown
 from portal.privacy.breach import breach_drafts, breach_findings
 from portal.privacy.forms import BreachForm, LegalHoldForm, LegalHoldReleaseForm, RetentionPolicyForm
 from portal.privacy.models import LegalHold, RetentionRun
@@ -93,6 +94,15 @@ def legal_holds(request):
     })
 
 
+def _released_already_by_you(request, hold):
+    """The release sent again by whoever released the hold (a double click without
+    JavaScript, Back and send again): no refusal, no form offered again; the reason that
+    stands is the one of their first release."""
+    messages.info(request, _("You already released this hold on %(when)s: %(reason)s")
+                  % {"when": shown(hold.released_at), "reason": hold.release_reason})
+    return redirect("privacy:legal_holds")
+
+
 @rule("superadmin")
 @require_http_methods(["GET", "POST"])
 def legal_hold_end(request, pk):
@@ -100,11 +110,17 @@ def legal_hold_end(request, pk):
     # reason typed and who released it; asked for afresh, it is gone.
     held = LegalHold.objects.all() if request.method == "POST" else LegalHold.objects.filter(released_at__isnull=True)
     hold = get_object_or_404(held, pk=pk)
+    if request.method == "POST" and hold.released_by_id == request.user.pk:
+        return _released_already_by_you(request, hold)
     form = LegalHoldReleaseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             legal_hold_release(hold_id=hold.pk, actor=request.user, request=request, **form.cleaned_data)
         except ValidationError as exc:
+            if getattr(exc, "code", None) == "released":  # released while this one waited for the row
+                hold.refresh_from_db()
+                if hold.released_by_id == request.user.pk:
+                    return _released_already_by_you(request, hold)
             for error in exc.messages:
                 form.add_error(None, error)
         else:

@@ -16,6 +16,7 @@ from django.utils.timezone import get_current_timezone_name
 from django.utils.translation import get_language
 
 from portal.accounts.middleware import page_asked_for_before_setup
+from portal.organisations.selectors import roles_ended_by
 from portal.text import inert as inert_text
 from portal.text import inert_lines as inert_lines_text
 
@@ -60,6 +61,14 @@ def setup_next(context):
     link that ends the set-up), else None."""
     request = context.get("request")
     return page_asked_for_before_setup(request) if request is not None else None
+
+
+@register.simple_tag(takes_context=True)
+def roles_ending(context, email):
+    """The roles of the person signed in that ``email`` ends once it is their primary address
+    (the page asking for the code that makes it so names them)."""
+    request = context.get("request")
+    return roles_ended_by(request.user, email) if request is not None else []
 
 
 @register.filter(expects_localtime=True)

@@ -177,11 +177,38 @@ def test_a_name_with_joiners_inside_devanagari_is_registered(world):
     assert ApiClient.objects.filter(organisation=world["a"], name=name).exists()
 
 
-def test_sending_the_form_twice_registers_one_client(world):
+def test_sending_the_form_twice_registers_one_client_and_still_shows_its_token(world, settings):
+    """The form sent twice (a double click without JavaScript, Enter pressed twice, Back and
+    send again): the browser shows the second answer only, which said "already has a client
+    named ..." - the token, shown once on the first answer, was lost. The second answer leads
+    to the token page of the client this session has just registered; another session, or
+    the same one after five minutes, is refused the name as before."""
+    settings.API_CLIENTS_PER_ORGANISATION = 10
     browser = signed_in(world["admin_a"])
-    browser.post(new_url(world["a"]), {"name": "Twice"})
-    response = browser.post(new_url(world["a"]), {"name": "Twice"})
-    assert "already has a client named Twice" in response.content.decode()
+    html = well_formed(browser.post(new_url(world["a"]), {"name": "Twice"}))
+    token = parse(html).find(id="api-token").get("value")
+    client = ApiClient.objects.get(name="Twice")
+    response = browser.post(new_url(world["a"]), {"name": " Twice "})
+    assert response.status_code == 302 and response["Location"] == f"/api/clients/{client.pk}/token/"
+    html = well_formed(browser.get(response["Location"]))
+    assert parse(html).find(id="api-token").get("value") == token
+    assert "already has a client named" not in html
+    well_formed(browser.get(new_url(world["a"])))  # the form again: the token is still kept for it
+    assert browser.post(new_url(world["a"]), {"name": "Twice"})["Location"] == f"/api/clients/{client.pk}/token/"
+    assert ApiClient.objects.filter(name="Twice").count() == 1
+    from tests.verification.helpers import make_admin
+
+    other = signed_in(make_admin(world["a"], email="second.admin@mahaagri.gov.in"))
+    assert "already has a client named Twice" in field_error(parse(well_formed(
+        other.post(new_url(world["a"]), {"name": "Twice"}))), "name")
+    with time_machine.travel(timezone.now() + timedelta(minutes=5, seconds=1)):
+        assert "already has a client named Twice" in field_error(parse(well_formed(
+            browser.post(new_url(world["a"]), {"name": "Twice"}))), "name")
+    # Another name registers another client, whose token the session keeps instead.
+    html = well_formed(browser.post(new_url(world["a"]), {"name": "Thrice"}))
+    assert parse(html).find(id="api-token").get("value") != token
+    assert "already has a client named Twice" in field_error(parse(well_formed(
+        browser.post(new_url(world["a"]), {"name": "Twice"}))), "name")
     assert ApiClient.objects.filter(name="Twice").count() == 1
 
 

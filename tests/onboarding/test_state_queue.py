@@ -28,6 +28,7 @@ from tests.factories import (
     UserFactory,
     application_with_state,
 )
+from tests.html_tree import page
 from tests.onboarding.approval_helpers import (
     TRANSACTIONAL,
     make_state_admin,
@@ -155,7 +156,31 @@ def test_deciding_from_the_queue(officer, django_capture_on_commit_callbacks):
     assert application.status == ApplicationStatus.APPROVED
     assert application.organisation.status == OrganisationStatus.ACTIVE
     assert client.get(f"/onboarding/queue/{step.pk}/").status_code == 200  # the "already decided" page
-    assert "already decided by" in client.get(f"/onboarding/queue/{step.pk}/").content.decode()
+    assert "You already recorded this decision" in client.get(f"/onboarding/queue/{step.pk}/").content.decode()
+
+
+def test_ones_own_decision_sent_twice_is_said_recorded_not_refused(officer):
+    """The approval posted twice (a double click without JavaScript, Back and send again):
+    the second answer was a 409 "already decided by <them> ... Your decision was not
+    recorded", of the decision that was. It says they recorded it (200); another decision
+    of theirs, or anyone else's, is still refused with who decided it."""
+    admin = make_state_admin("MH")
+    step = state_step(application_with_state(nodal_officer=officer))
+    client = signed_in(admin)
+    url = f"/onboarding/queue/{step.pk}/"
+    assert client.post(url, {"decision": "approve", "confirm": "on"}).status_code == 302
+    again = client.post(url, {"decision": "approve", "confirm": "on"})
+    text = page(again).squashed_text()
+    assert again.status_code == 200
+    assert "You already recorded this decision on application" in text and "Approve." in text
+    assert "not recorded" not in text
+    other = client.post(url, {"decision": "reject", "remarks": "Wrong office.", "confirm": "on"})
+    assert other.status_code == 409 and f"already decided by {admin.email}" in page(other).squashed_text()
+    someone = signed_in(make_state_admin("MH", email="second.admin@maharashtra.gov.in"))
+    refused = someone.post(url, {"decision": "approve", "confirm": "on"})
+    assert refused.status_code == 409 and "Your decision was not recorded" in page(refused).squashed_text()
+    step.refresh_from_db()
+    assert step.decision == Decision.APPROVE and step.decided_by == admin
 
 
 def test_queue_pages_answer_only_their_methods(queue):

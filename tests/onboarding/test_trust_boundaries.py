@@ -195,6 +195,27 @@ def test_a_personal_mail_domain_is_never_accepted_as_official(admin):
     assert other.is_verified
 
 
+def test_a_claim_accepted_twice_says_the_domain_is_official_already(admin):
+    """The acceptance sent again (a double click without JavaScript, Back and send again)
+    finds the claim accepted: back on the claims page, told the domain is official already
+    for that organisation (it was a 404), nothing recorded a second time."""
+    from django.contrib.messages import get_messages
+
+    organisation = approve(ApplicationFactory(data=with_domains("mahaagri.gov.in, agri-research.org")), admin)
+    claim = OrganisationDomain.objects.get(organisation=organisation, domain="agri-research.org")
+    root = signed_in(make_superadmin())
+    url = f"/portal/organisations/domain-claims/{claim.pk}/accept/"
+    assert root.post(url, {"confirm": "yes"}).status_code == 302
+    root.get("/portal/organisations/domain-claims/")  # the first answer's message read
+    again = root.post(url, {"confirm": "yes"})
+    assert again.status_code == 302 and again["Location"] == "/portal/organisations/domain-claims/"
+    name = organisation.name.rstrip(".")
+    assert [str(m) for m in get_messages(again.wsgi_request)] == [
+        f"agri-research.org is already official for {name}."]
+    assert AuditEvent.objects.filter(action=AuditAction.DOMAIN_ACCEPTED).count() == 1
+    assert signed_in(admin).post(url, {"confirm": "yes"}).status_code == 403  # still a superadmin's
+
+
 def test_the_authority_and_the_state_admin_see_the_claims_flagged(admin):
     application = ApplicationFactory(data=with_domains("mahaagri.gov.in, attacker-example.com"))
     step = ApprovalStepFactory(application=application, stage="state")

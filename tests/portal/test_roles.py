@@ -36,6 +36,7 @@ from portal.organisations.services import (
 )
 from portal.organisations.tasks import role_expiries_record as role_expiries_task
 from tests.factories import UserFactory
+from tests.html_tree import field_error, field_value, page, parse
 from tests.onboarding.approval_helpers import post_confirming_access, with_totp
 from tests.portal.role_helpers import client_of, make_admin, make_member
 
@@ -988,7 +989,8 @@ def test_a_personal_address_confirmed_after_the_other_admin_left_does_not_replac
     office, admin = world["office"], world["admin_office"]
     co = make_admin(office, email="co.admin@pune.mahaagri.gov.in")
     client = client_of({"co": co}, "co")
-    response = post_confirming_access(client, reverse("account_email"), {"action_add": "", "email": "co.home@gmail.com"})
+    response = post_confirming_access(client, reverse("account_email"), {"action_add": "", "email": "co.home@gmail.com",
+                                                                         "end_roles": "on"})
     assert response.status_code == 302
     assert response["Location"] == reverse("account_email_verification_sent")
     assert client.get(response["Location"]).status_code == 200  # the page asking for the code
@@ -1017,7 +1019,7 @@ def test_a_personal_address_confirmed_in_place_of_the_official_primary_one_ends_
     EmailAddress.objects.create(user=holder, email=holder.email, verified=True, primary=True)
     client = client_of(world, "state_admin_mh")
     response = post_confirming_access(client, reverse("account_email"),
-                                      {"action_add": "", "email": "state.admin.home@gmail.com"})
+                                      {"action_add": "", "email": "state.admin.home@gmail.com", "end_roles": "on"})
     assert response.status_code == 302
     code = CODE.search(OutboxMessage.objects.get(to=["state.admin.home@gmail.com"]).body)[1]
     assert client.post(reverse("account_email_verification_sent"), {"code": code}).status_code == 302
@@ -1029,3 +1031,47 @@ def test_a_personal_address_confirmed_in_place_of_the_official_primary_one_ends_
     assert ended.new_values["platform_roles"] == [["state_admin", "MH"]]
     assert permissions.platform_roles_of(fresh(holder)) == set()
     assert audit_verify() == []
+
+
+def test_changing_to_a_personal_address_names_the_roles_it_ends_and_waits_for_a_box(world):
+    """A state administrator (not the last holder) changed their address to a personal one:
+    entering the code mailed there ended the role at once, and no page on the way said so;
+    afterwards they were sent to the approval queue, which refused them. The email page names
+    the roles an official primary address earns; "Change" to a personal address is refused
+    at a box naming the roles it ends (the address kept) until it is ticked; the page asking
+    for the code names them again; once the code is entered they land on the email page,
+    told which roles ended. An official address needs no box."""
+    holder = world["state_admin_mh"]
+    ending = "State administrator (Maharashtra)"
+    client = client_of(world, "state_admin_mh")
+    tree = parse(client.get(reverse("account_email")).content.decode())
+    assert ending in tree.by_id("id_end_roles_helptext").squashed_text()
+    assert field_value(tree, "end_roles") is False
+    response = post_confirming_access(client, reverse("account_email"),
+                                      {"action_add": "", "email": "state.admin.home@gmail.com"})
+    assert response.status_code == 200
+    tree = parse(response.content.decode())
+    assert field_error(tree, "end_roles") == (
+        f"state.admin.home@gmail.com is not an official address: making it your primary address ends these roles: "
+        f"{ending}. Tick the box to confirm, or enter an official address.")
+    assert field_value(tree, "email") == "state.admin.home@gmail.com"
+    assert not OutboxMessage.objects.filter(to=["state.admin.home@gmail.com"]).exists()
+    response = post_confirming_access(client, reverse("account_email"),
+                                      {"action_add": "", "email": "state.admin2@maharashtra.gov.in"})
+    assert response["Location"] == reverse("account_email_verification_sent")  # official: nothing ends, no box
+    response = post_confirming_access(client, reverse("account_email"),
+                                      {"action_add": "", "email": "state.admin.home@gmail.com", "end_roles": "on"})
+    assert response.status_code == 302 and response["Location"] == reverse("account_email_verification_sent")
+    asking = page(client.get(response["Location"])).squashed_text()
+    assert ("state.admin.home@gmail.com is not an official address: entering the code makes it your primary address "
+            f"and ends these roles: {ending}.") in asking
+    assert permissions.platform_roles_of(fresh(holder)) == {("state_admin", "MH")}  # nothing ended yet
+    code = CODE.search(OutboxMessage.objects.get(to=["state.admin.home@gmail.com"]).body)[1]
+    response = client.post(reverse("account_email_verification_sent"), {"code": code}, follow=True)
+    assert response.status_code == 200 and response.redirect_chain == [(reverse("account_email"), 302)]
+    assert [str(message) for message in get_messages(response.wsgi_request)] == [
+        "You have confirmed state.admin.home@gmail.com.",
+        f"Your primary address is now state.admin.home@gmail.com, which is not official: these roles ended: {ending}."]
+    assert permissions.platform_roles_of(fresh(holder)) == set()
+    assert "end_roles" not in response.content.decode()  # nothing left to end
+

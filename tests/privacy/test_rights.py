@@ -368,6 +368,29 @@ def test_a_decision_on_a_request_decided_meanwhile_is_refused_at_the_form_with_w
     assert "root1@nic.in" in refused.value.messages[0] and refused.value.code == "decided"
 
 
+def test_ones_own_decision_sent_again_is_said_recorded_not_refused():
+    """A superadmin refuses a request and the form goes again (Back and send again, a double
+    click without JavaScript): the second answer said "decided already ... by <them> ...
+    Your decision was not recorded", of the decision that was. It leads to the queue, saying
+    they recorded it; a different decision of theirs sent afterwards is still refused."""
+    from django.contrib.messages import get_messages
+
+    made = privacy_request_make(user=UserFactory(email="person@mha.gov.in"), kind="correction",
+                                details="My designation is wrong")
+    admin = signed_in(make_superadmin(email="root1@nic.in"))
+    url = f"/portal/privacy/requests/{made.pk}/"
+    data = {"decision": "refuse", "reason": "The designation is your organisation's to correct."}
+    assert admin.post(url, data).status_code == 302
+    admin.get("/portal/privacy/requests/")  # the first answer's message read
+    again = admin.post(url, data)
+    assert again.status_code == 302 and again["Location"] == "/portal/privacy/requests/"
+    assert [str(m) for m in get_messages(again.wsgi_request)] == ["You already recorded this decision: Refused."]
+    other = admin.post(url, {"decision": "grant", "reason": "Corrected"})
+    summary = parse(other.content).by_id("error-summary").squashed_text()
+    assert "This request was decided already" in summary and "was not recorded" in summary
+    assert AuditEvent.objects.filter(action=AuditAction.PRIVACY_REQUEST_DECIDED).count() == 1
+
+
 def test_requests_are_reminded_before_their_due_date_and_escalated_after_it_once_each():
     make_superadmin(email="root@sandes.nic.in")
     start = timezone.now()

@@ -123,6 +123,32 @@ def test_releasing_a_hold_released_meanwhile_keeps_the_reason_and_says_who_relea
     hold.refresh_from_db()
     assert (hold.released_by, hold.release_reason) == (other, "Case closed")
     assert AuditEvent.objects.filter(action=AuditAction.LEGAL_HOLD_RELEASED).count() == 1
+    assert [f for f in tree.find_all("form") if f.get("action") is None] == []  # the release is not offered again
+
+
+def test_ones_own_release_sent_again_is_said_done_not_refused(root_client, root):
+    """The release posted twice (a double click without JavaScript, Back and send again):
+    the second answer said "released already, by <them> ... Your reason was not recorded"
+    and offered the release form again. It leads to the holds, saying they released it, with
+    the reason that stands; nothing more is recorded."""
+    from django.contrib.messages import get_messages  # noqa: PLC0415
+
+    from portal.privacy.retention import legal_hold_set  # noqa: PLC0415
+
+    hold = legal_hold_set(target_type="accounts.user", target_id=UserFactory().pk, reason="Court case", actor=root)
+    url = f"/portal/privacy/holds/{hold.pk}/release/"
+    assert root_client.post(url, {"reason": "The case was closed."}).status_code == 302
+    root_client.get("/portal/privacy/holds/")  # the first answer's message read
+    for reason in ("The case was closed.", "Closed"):
+        again = root_client.post(url, {"reason": reason})
+        assert again.status_code == 302 and again["Location"] == "/portal/privacy/holds/"
+        said = [str(m) for m in get_messages(again.wsgi_request)]
+        assert len(said) == 1 and said[0].startswith("You already released this hold on ")
+        assert said[0].endswith(": The case was closed.")
+        root_client.get("/portal/privacy/holds/")
+    hold.refresh_from_db()
+    assert (hold.released_by, hold.release_reason) == (root, "The case was closed.")
+    assert AuditEvent.objects.filter(action=AuditAction.LEGAL_HOLD_RELEASED).count() == 1
 
 
 @pytest.mark.parametrize("language", ["en", "hi", "mr"])

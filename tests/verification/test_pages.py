@@ -232,6 +232,25 @@ def test_withdrawing_a_request(world):
     assert profile.status == VerificationStatus.CANCELLED
 
 
+def test_withdrawing_a_request_twice_says_it_was_withdrawn_not_decided(world):
+    """The confirmation sent again (a double click without JavaScript, Back and send again):
+    nothing more is done, and the page said "This request was already decided." - nobody
+    decided it. It says the person withdrew it; a request an administrator decided is
+    still said decided."""
+    profile = GovernmentProfileFactory(user=world["person"], organisation=world["office"])
+    client = signed_in(world["person"])
+    url = f"/verification/requests/{profile.pk}/withdraw/"
+    assert client.post(url, {"confirm": "on"}).status_code == 302
+    client.get("/verification/mine/")  # the first answer's message read
+    for again in (client.post(url, {"confirm": "on"}, follow=True), client.get(url, follow=True)):
+        assert messages_of(again) == ["You withdrew this request already: it stays withdrawn."]
+    assert AuditEvent.objects.filter(action=AuditAction.VERIFICATION_CANCELLED).count() == 1
+    decided = GovernmentProfileFactory(user=world["person"], organisation=world["other"],
+                                       status=VerificationStatus.REJECTED)
+    assert messages_of(client.post(f"/verification/requests/{decided.pk}/withdraw/", {"confirm": "on"},
+                                   follow=True)) == ["This request was already decided."]
+
+
 def test_withdrawing_a_request_asks_to_confirm_first(world):
     """A withdrawn request cannot be taken back, and it counts against the requests a person
     may make in a day: the page of their verifications links to a page that says so, and
@@ -653,6 +672,33 @@ def test_deciding_one_request(world, requests_):
     html = well_formed(client.get(f"/verification/profiles/{older.pk}/"))
     assert "Verified government user" in html and "Government user verified" in html  # badge and history
     assert "Your decision" not in html
+
+
+def test_one_request_decided_again_or_withdrawn_meanwhile_says_what_happened(world, requests_):
+    """The request's page said "decided meanwhile" of any request that no longer waits: of
+    the administrator's own decision sent again (Back and send again, a double click), and
+    of one the person withdrew meanwhile, which nobody decided. Each is said as it is (the
+    bulk decision's reasons); only another's decision is "decided meanwhile"."""
+    older, newer, _elsewhere = requests_
+    client = signed_in(world["admin_office"])
+    rejection = {"decision": "reject", "reason": "Not in our department's staff list.", "confirm": "on"}
+    url = f"/verification/profiles/{newer.pk}/"
+    assert client.post(url, rejection).status_code == 302
+    client.get("/verification/queue/")  # the first answer's message read
+    assert messages_of(client.post(url, rejection, follow=True)) == [
+        "You already recorded this decision: see its history below."]
+    assert messages_of(client.post(url, {"decision": "verify"}, follow=True)) == [
+        "You already decided this request: see its history below. This decision was not recorded."]
+    assert messages_of(signed_in(world["admin_parent"]).post(url, rejection, follow=True)) == [
+        "This request was decided meanwhile: see its history below."]
+    url = f"/verification/profiles/{older.pk}/"
+    well_formed(client.get(url))  # the page opened, the rejection being typed
+    services.join_request_withdraw(profile_id=older.pk, actor=world["person"])  # meanwhile
+    assert messages_of(client.post(url, rejection, follow=True)) == [
+        "This request was withdrawn by the person meanwhile: see its history below."]
+    older.refresh_from_db()
+    assert older.status == VerificationStatus.CANCELLED
+    assert OutboxMessage.objects.filter(subject__contains="was not accepted").count() == 1  # not mailed twice
 
 
 def test_a_request_verified_by_hand_vouches_for_the_name_the_admin_saw_not_one_changed_meanwhile(world, requests_):
