@@ -356,6 +356,10 @@ def test_an_actor_filter_without_three_letters_in_a_row_is_told_at_its_field(wor
     assert found == set()
     assert "Type at least 3 letters or digits in a row of the address." in html
     assert 'value="a.b"' in html
+    # Nothing was searched: the page does not say that nothing matches.
+    assert "No event is listed until the filter marked above is corrected." in html
+    assert "No event matches." not in html
+    assert "No event matches." in seen(signed_in(world["superadmin"]), "?actor=nobody-at-all")[1]
 
 
 def test_the_date_filters_work_on_29_february(world, events):
