@@ -1054,6 +1054,9 @@ def test_changing_to_a_personal_address_names_the_roles_it_ends_and_waits_for_a_
     assert field_error(tree, "end_roles") == (
         f"state.admin.home@gmail.com is not an official address: making it your primary address ends these roles: "
         f"{ending}. Tick the box to confirm, or enter an official address.")
+    # Summed up above the form as on every other form, its link going to the box.
+    [summed] = tree.by_id("error-summary").find_all("a")
+    assert summed.get("href") == "#id_end_roles" and ending in summed.squashed_text()
     assert field_value(tree, "email") == "state.admin.home@gmail.com"
     assert not OutboxMessage.objects.filter(to=["state.admin.home@gmail.com"]).exists()
     response = post_confirming_access(client, reverse("account_email"),
