@@ -635,6 +635,7 @@ def test_requests_chosen_in_the_queue_when_the_session_ended_are_asked_to_confir
         p.pk for p in profiles}
     # The one left out is said, not dropped unseen.
     assert "1 request was decided by someone else meanwhile and was left as it is." in tree.squashed_text()
+    assert "Public user, " in tree.squashed_text() and " , " not in tree.squashed_text()  # the badge, then a comma
 
 
 def test_a_bulk_decision_on_requests_all_decided_meanwhile_is_said_not_shown(organisation, admin):
