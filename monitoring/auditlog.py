@@ -12,8 +12,8 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 from django.apps import apps
-from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.db.models import Q, QuerySet, TextChoices
+from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -21,10 +21,12 @@ from monitoring.models import ExpectedOffice
 from monitoring.scope import Scope, ids_as_text
 from monitoring.selectors import api_client_model, roster_model
 from onboarding.models import Application
+from portal.accounts.models import SuffixKind
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import Organisation, PlatformRole
 from portal.organisations.role_report import jurisdiction_label
 from portal.organisations.states import JURISDICTION_CHOICES
+from portal.privacy.models import HoldTarget, RetentionKind
 from verification.models import GovernmentProfile
 
 # What acted, as the apps store it in actor_role (stable values) besides a person's
@@ -135,11 +137,35 @@ def _label_of(code: str) -> str:
     return f"{PlatformRole(role).label} ({jurisdiction_label(jurisdiction)})"
 
 
+class KindLabel:
+    """The label of a snapshot that names a kind from ``choices`` (its model's ``__str__``
+    says ``get_..._display()``, which the audit log stores in English): the kind said in the
+    page's language, put back with the snapshot's other parts as ``form`` has it (a number,
+    an email rule's suffix: as stored). None for a kind that is no choice's English label (a
+    snapshot stored in another language before snapshots were English: shown as stored)."""
+
+    def __init__(self, choices: type[TextChoices], form: str) -> None:
+        self.choices, self.form = choices, form
+
+    def __call__(self, parts: dict[str, str]) -> str | None:
+        value = _english_labels(self.choices).get(parts["kind"])
+        if value is None:
+            return None
+        return self.form.format(**{**parts, "kind": self.choices(value).label})
+
+
+@lru_cache(maxsize=8)
+def _english_labels(choices: type[TextChoices]) -> dict[str, str]:
+    """{English label: stored value} of ``choices`` (a few TextChoices: TARGET_LABELS's)."""
+    with translation.override("en"):
+        return {str(label): value for value, label in choices.choices}
+
+
 # The generic names the models give their rows in the audit snapshot (target_repr, their
 # English __str__, kept as written), by target type: the stored form (its pattern, whole)
-# and the label a page shows in its own language from the numbers in it. A snapshot that
-# holds a name or an address (an organisation, a person, a domain, a reference) is shown
-# as stored, and so is one that does not read as its type's generic form.
+# and the label a page shows in its own language from the numbers (or the kind) in it. A
+# snapshot that holds a name or an address (an organisation, a person, a domain, a
+# reference) is shown as stored, and so is one that does not read as its type's generic form.
 TARGET_LABELS = {
     "verification.governmentprofile": (r"Government profile #(?P<id>\d+)", _("Government profile #%(id)s")),
     "onboarding.application": (r"Draft #(?P<id>\d+)", _("Draft #%(id)s")),
@@ -154,18 +180,25 @@ TARGET_LABELS = {
     "visibility.personalvisibility": (r"Visibility choices of user #(?P<id>\d+)", _("Visibility choices of user #%(id)s")),
     "privacy.privacyrequest": (r"PrivacyRequest object \((?P<id>\d+)\)", _("Privacy request #%(id)s")),
     "privacy.retentionrun": (r"RetentionRun object \((?P<id>\d+)\)", _("Data retention run #%(id)s")),
+    "privacy.legalhold": (r"(?P<kind>.+) (?P<id>\d+)", KindLabel(HoldTarget, "{kind} {id}")),
+    "privacy.retentionpolicy": (r"(?P<kind>.+)", KindLabel(RetentionKind, "{kind}")),
+    "accounts.emailsuffixrule": (r"(?P<suffix>\S+) \((?P<kind>.+)\)", KindLabel(SuffixKind, "{suffix} ({kind})")),
 }
 _TARGET_PATTERNS = {kind: re.compile(pattern) for kind, (pattern, _label) in TARGET_LABELS.items()}
 
 
 def target_label(target_type: str, target_repr: str) -> str:
     """What an event is about, as the log shows it: a generic snapshot ("Government profile
-    #6") in the page's language, any other as stored."""
+    #6", "Onboarding application 12") in the page's language, any other as stored."""
     pattern = _TARGET_PATTERNS.get(target_type)
     found = pattern.fullmatch(target_repr) if pattern is not None else None
     if found is None:
         return target_repr
-    return str(TARGET_LABELS[target_type][1]) % found.groupdict()
+    label = TARGET_LABELS[target_type][1]
+    if isinstance(label, KindLabel):
+        said = label(found.groupdict())
+        return target_repr if said is None else said
+    return str(label) % found.groupdict()
 
 
 def _about_lists(jurisdictions: frozenset[str]) -> Q:

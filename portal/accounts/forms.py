@@ -14,7 +14,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.models import SuffixKind
-from portal.accounts.official_email import classify_email, normalise_mailbox
+from portal.accounts.official_email import classify_email, is_contractor_address, normalise_mailbox
 from portal.forms import AccessibleForm, ShowsKeptInput
 from portal.organisations.selectors import official_powers_of, roles_ended_by
 from portal.organisations.services import official_powers_end_check
@@ -115,13 +115,14 @@ class AddEmailForm(ShowsKeptInput, AllauthAddEmailForm):
     field while that would end a role nobody else holds: the last superadmin, or an
     organisation's last admin, hands it over first (asked again at the confirmation,
     adapter.confirm_email). A person whose primary address earns roles (a platform role, an
-    organisation's admin role) is told which, and an address that is not official, which
-    ends them once the code mailed to it is entered (official_powers_end), is refused at a
-    box naming them until it is ticked, as a revocation is confirmed (the page asking for
-    the code names them again). An address typed when the session ended, or on a page
+    organisation's admin role) is told which, and an address that cannot hold them (one that
+    is not official, or a contractor's: each is said to be what it is), which ends them once
+    the code mailed to it is entered (official_powers_end), is refused at a box naming them
+    until it is ticked, as a revocation is confirmed (the page asking for the code names
+    them again). An address typed when the session ended, or on a page
     older than the last sign-in, is in the box again (ShowsKeptInput)."""
 
-    end_roles = forms.BooleanField(label=_("Yes, end these roles if the new address is not official"), required=False)
+    end_roles = forms.BooleanField(label=_("Yes, end these roles if the new address cannot hold them"), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -131,8 +132,8 @@ class AddEmailForm(ShowsKeptInput, AllauthAddEmailForm):
             del self.fields["end_roles"]
         else:
             self.fields["end_roles"].help_text = gettext(
-                "Your roles need an official primary address: %(roles)s. Changing to an address that is not official "
-                "ends them.") % {"roles": ", ".join(held)}
+                "Your roles need an official primary address: %(roles)s. Changing to an address that is not official, "
+                "or to a contractor's address, ends them.") % {"roles": ", ".join(held)}
 
     def clean_email(self) -> str:
         email = super().clean_email()
@@ -146,8 +147,10 @@ class AddEmailForm(ShowsKeptInput, AllauthAddEmailForm):
         if "end_roles" in self.fields and email and not cleaned.get("end_roles"):
             ending = roles_ended_by(self.user, email)
             if ending:
-                self.add_error("end_roles", gettext(
-                    "%(email)s is not an official address: making it your primary address ends these roles: "
-                    "%(roles)s. Tick the box to confirm, or enter an official address.")
-                    % {"email": email, "roles": ", ".join(ending)})
+                said = (gettext("%(email)s is a contractor's address, which cannot hold these roles: making it your "
+                                "primary address ends them: %(roles)s. Tick the box to confirm, or enter an official "
+                                "address that is not a contractor's.") if is_contractor_address(email) else
+                        gettext("%(email)s is not an official address: making it your primary address ends these "
+                                "roles: %(roles)s. Tick the box to confirm, or enter an official address."))
+                self.add_error("end_roles", said % {"email": email, "roles": ", ".join(ending)})
         return cleaned

@@ -94,4 +94,7 @@ class EmailSuffixRule(models.Model):
         verbose_name = _("email suffix rule")
 
     def __str__(self):
+        # Also the audit log's snapshot of the target, stored in English (audit _target_fields)
+        # and said in the reader's language from the kind, the suffix as stored
+        # (monitoring.auditlog.TARGET_LABELS).
         return f"{self.suffix} ({self.get_kind_display()})"

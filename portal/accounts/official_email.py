@@ -321,6 +321,13 @@ def ends_official_powers(old: str, new: str) -> bool:
     return classify_email(old).eligible_as_officer and not classify_email(new).eligible_as_officer
 
 
+def is_contractor_address(address: str) -> bool:
+    """Whether ``address`` is a contractor's: official mail (``is_official_mail``) that cannot
+    hold the roles an official address earns (not ``eligible_as_officer``). The pages that
+    say a change of address ends those roles say so of it, not that it is not official."""
+    return classify_email(address).kind == CONTRACTOR
+
+
 def official_suffixes():
     return list(EmailSuffixRule.objects.filter(kind=SuffixKind.OFFICIAL).values_list("suffix", flat=True))
 

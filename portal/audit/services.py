@@ -253,9 +253,17 @@ def _actor_fields(actor: AnyUser | None, actor_role: str) -> dict[str, object]:
 
 
 def _target_fields(target: Model | None) -> dict[str, str]:
+    """What an event is about: the target's type, number and snapshot (its ``__str__``).
+    The snapshot is English whoever acts, in whichever language: a model whose ``__str__``
+    names a kind from its choices (a legal hold, a retention policy, an email rule) would
+    otherwise keep it in the actor's language for every reader, for good (the log is
+    append-only); the log's pages say generic snapshots in their own language
+    (monitoring.auditlog.TARGET_LABELS)."""
     if target is None:
         return {"target_type": "", "target_id": "", "target_repr": ""}
-    return {"target_type": target._meta.label_lower, "target_id": str(target.pk), "target_repr": str(target)[:300]}
+    with translation.override("en"):
+        snapshot = str(target)[:300]
+    return {"target_type": target._meta.label_lower, "target_id": str(target.pk), "target_repr": snapshot}
 
 
 def stored_ip(value: str | None) -> str | None:

@@ -43,6 +43,8 @@ class RetentionPolicy(models.Model):
         ordering = ["kind"]
 
     def __str__(self):
+        # Also the audit log's snapshot of the target, stored in English (audit _target_fields)
+        # and said in the reader's language from the kind (monitoring.auditlog.TARGET_LABELS).
         return str(self.get_kind_display())
 
 
@@ -75,6 +77,8 @@ class LegalHold(models.Model):
         ]
 
     def __str__(self):
+        # Also the audit log's snapshot of the target, stored in English (audit _target_fields)
+        # and said in the reader's language from the kind and number (monitoring.auditlog.TARGET_LABELS).
         return f"{self.get_target_type_display()} {self.target_id}"
 
 

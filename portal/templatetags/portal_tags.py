@@ -16,6 +16,7 @@ from django.utils.timezone import get_current_timezone_name
 from django.utils.translation import get_language
 
 from portal.accounts.middleware import page_asked_for_before_setup
+from portal.accounts.official_email import is_contractor_address
 from portal.organisations.selectors import roles_ended_by
 from portal.text import inert as inert_text
 from portal.text import inert_lines as inert_lines_text
@@ -69,6 +70,13 @@ def roles_ending(context, email):
     (the page asking for the code that makes it so names them)."""
     request = context.get("request")
     return roles_ended_by(request.user, email) if request is not None else []
+
+
+@register.filter
+def contractor_address(email):
+    """Whether ``email`` is a contractor's address (official mail that cannot hold the roles
+    ``roles_ending`` names): said to be so, not to be not official."""
+    return is_contractor_address(email)
 
 
 @register.filter(expects_localtime=True)

@@ -11,7 +11,7 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from api.services import api_client_create, api_client_revoke
 from monitoring import services
@@ -418,6 +418,33 @@ def test_what_an_event_is_about_is_said_in_the_pages_language(world, language, p
     cells = re.findall(r'<td class="text-break">([^<]*)</td>', html)
     labels = [label.format(target.pk) for label, target in zip((profile, draft, roster, client), targets, strict=False)]
     assert cells[:6] == [*labels, "ONB-2026-900009", "Agriculture Department, Maharashtra"][::-1]
+
+
+@pytest.mark.parametrize(("language", "acting", "hold", "policy", "rule"), [
+    ("en", "hi", "Onboarding application {}", "Withdrawn and finally rejected applications", "dept-rule.in (Official)"),
+    ("hi", "mr", "ऑनबोर्डिंग आवेदन {}", "वापस लिए गए और अंतिम रूप से अस्वीकृत आवेदन", "dept-rule.in (आधिकारिक)"),
+    ("mr", "en", "ऑनबोर्डिंग अर्ज {}", "मागे घेतलेले आणि अंतिमतः नाकारलेले अर्ज", "dept-rule.in (अधिकृत)"),
+])
+def test_a_hold_a_policy_and_a_rule_are_said_in_the_readers_language_not_the_actors(world, language, acting, hold,
+                                                                                    policy, rule):
+    """A legal hold's, a retention policy's and an email rule's snapshots name a kind from
+    their choices (get_..._display()): they were stored in the language of whoever acted, so
+    that a hold set from a Hindi page was read in Hindi by everyone, for good. They are stored
+    in English, and shown in the page's language from the kind (the rule's suffix as stored)."""
+    from portal.accounts.services import email_rule_save  # noqa: PLC0415
+    from portal.privacy.retention import legal_hold_set, retention_policy_update  # noqa: PLC0415
+
+    application = ApplicationFactory(jurisdiction="MH", reference="ONB-2026-900010")
+    root = world["superadmin"]
+    with translation.override(acting):
+        legal_hold_set(target_type="onboarding.application", target_id=application.pk, reason="Court order", actor=root)
+        retention_policy_update(kind="closed_application", days=400, grace_days=0, enabled=True, actor=root)
+        email_rule_save(suffix="dept-rule.in", kind="official", actor=root)
+    assert list(AuditEvent.objects.order_by("-id").values_list("target_repr", flat=True)[:3]) == [
+        "dept-rule.in (Official)", "Withdrawn and finally rejected applications", f"Onboarding application {application.pk}"]
+    html = signed_in(root).get("/monitoring/audit/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    cells = re.findall(r'<td class="text-break">([^<]*)</td>', html)
+    assert cells[:3] == [rule, policy, hold.format(application.pk)]
 
 
 @pytest.mark.parametrize(("language", "since", "until", "where_from"), [

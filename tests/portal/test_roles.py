@@ -1078,3 +1078,37 @@ def test_changing_to_a_personal_address_names_the_roles_it_ends_and_waits_for_a_
     assert permissions.platform_roles_of(fresh(holder)) == set()
     assert "end_roles" not in response.content.decode()  # nothing left to end
 
+
+def test_changing_to_a_contractor_address_says_it_is_a_contractors_not_that_it_is_not_official(world):
+    """A contractor's address (…-external.gov.in) is official mail that cannot hold an
+    officer's roles: changing to one ends them as a personal address does, but the box, the
+    page asking for the code and the message once it is entered said it "is not an official
+    address", which is false, and left the person unable to see why their official address
+    was refused. Each says it is a contractor's address, which cannot hold these roles."""
+    holder = world["state_admin_mh"]
+    ending = "State administrator (Maharashtra)"
+    contractor = "state.admin@maharashtra-external.gov.in"
+    client = client_of(world, "state_admin_mh")
+    response = post_confirming_access(client, reverse("account_email"), {"action_add": "", "email": contractor})
+    assert response.status_code == 200
+    tree = parse(response.content.decode())
+    assert field_error(tree, "email") is None
+    assert field_error(tree, "end_roles") == (
+        f"{contractor} is a contractor's address, which cannot hold these roles: making it your primary address "
+        f"ends them: {ending}. Tick the box to confirm, or enter an official address that is not a contractor's.")
+    assert field_value(tree, "email") == contractor
+    response = post_confirming_access(client, reverse("account_email"),
+                                      {"action_add": "", "email": contractor, "end_roles": "on"})
+    assert response.status_code == 302 and response["Location"] == reverse("account_email_verification_sent")
+    asking = page(client.get(response["Location"])).squashed_text()
+    assert "not an official address" not in asking
+    assert (f"{contractor} is a contractor's address, which cannot hold these roles: entering the code makes it your "
+            f"primary address and ends them: {ending}.") in asking
+    code = CODE.search(OutboxMessage.objects.get(to=[contractor]).body)[1]
+    response = client.post(reverse("account_email_verification_sent"), {"code": code}, follow=True)
+    assert [str(message) for message in get_messages(response.wsgi_request)] == [
+        f"You have confirmed {contractor}.",
+        f"Your primary address is now {contractor}, a contractor's address, which cannot hold these roles: they "
+        f"ended: {ending}."]
+    assert permissions.platform_roles_of(fresh(holder)) == set()
+
