@@ -9,6 +9,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models.functions import Upper
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import SimpleLazyObject, cached_property
@@ -23,7 +24,7 @@ from monitoring.export import csv_lines
 from monitoring.forms import AuditFilterForm, DashboardFilterForm
 from monitoring.scope import Scope, audit_scope, dashboard_scope
 from onboarding.models import ApplicationStatus, Stage
-from portal.access import rule
+from portal.access import asked_on_this_site, rule
 from portal.audit.models import AuditAction, AuditEvent
 from portal.csv_files import started
 from portal.ids import DB_INT_MAX
@@ -183,8 +184,15 @@ def dashboard(request):
     })
 
 
+def _dashboard_asked(request) -> str:
+    """The dashboard, filtered as the export asked for was."""
+    query = request.GET.urlencode()
+    return reverse("monitoring:dashboard") + (f"?{query}" if query else "")
+
+
 @rule("monitoring")
 @require_http_methods(["GET"])
+@asked_on_this_site(_dashboard_asked)
 def dashboard_export(request):
     """The organisations table as filtered and sorted on the dashboard (every page, up to
     EXPORT_MAX_ROWS rows), as CSV; the export is audited. Each one reads the whole scope

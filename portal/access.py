@@ -279,3 +279,36 @@ def rule(name, *, return_to=None):
         return wrapped
 
     return decorator
+
+
+# What a browser says (Sec-Fetch-Site) of a request the person made on this site: from one
+# of its own pages ("same-origin"), or typed in the address bar or opened from a bookmark
+# ("none"). Any other value is a link, a form or a redirect of another site (or of another
+# host of the same site), which the session cookie (SameSite=Lax) goes with.
+ASKED_ON_THIS_SITE = frozenset({"same-origin", "none"})
+
+
+def asked_on_this_site(back_to, *, when=None):
+    """For a view that answers a GET by doing something in the signed-in person's name that
+    stays (an export or a download audited and counted against an hourly limit, a report
+    drafted and audited): a request the browser says another site sent is refused before
+    anything is counted, read or recorded, and sent to the page the view belongs to,
+    ``back_to`` (a URL name, reversed with the view's arguments, or a function of the
+    request and those arguments giving the page: one without this decorator, whose
+    request the browser says came from elsewhere too), saying to press the link there again. A request without the header
+    (an older browser, a script) is served as before. ``when``: a function of the request
+    saying whether it asks for that work at all (a page that does it only with a query)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            site = request.headers.get("Sec-Fetch-Site")
+            if site is not None and site.lower() not in ASKED_ON_THIS_SITE and (when is None or when(request)):
+                messages.warning(request, _("You came here by a link from another site, so nothing was done in your "
+                                            "name. If you want it, press the link or button again on this page."))
+                return redirect(back_to(request, **kwargs) if callable(back_to) else resolve_url(back_to, **kwargs))
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

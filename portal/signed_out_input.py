@@ -50,7 +50,7 @@ def keep(request: HttpRequest, path: str, kept: dict) -> bool:
 
 
 def forget(user_pk: int) -> None:
-    """Empty ``user_pk``'s slot: a later post of theirs was not kept."""
+    """Empty ``user_pk``'s slot: a later post of theirs was not kept, or they signed out."""
     cache.delete(_slot_key(user_pk))
 
 

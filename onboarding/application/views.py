@@ -28,7 +28,7 @@ from onboarding.application.selectors import (
 from onboarding.application.summary import application_summary, display_value
 from onboarding.application.uploads import letter_filename
 from onboarding.models import ApplicationStatus, Attachment, Section, SectionStatus
-from portal.access import pop_pending_input, rule
+from portal.access import asked_on_this_site, pop_pending_input, rule
 from portal.downloads import kept_out_of_caches, stored_file_response
 from portal.organisations.selectors import organisation_search
 
@@ -358,6 +358,7 @@ def _page_before(request, default):
 
 @rule("viewer_of_application")
 @require_http_methods(["GET"])
+@asked_on_this_site("onboarding:detail")
 def form_pdf(request, pk):
     application = application_for_viewer(request.user, pk)
     language = pdf.requested_language(application, request.GET.get("language"))

@@ -49,7 +49,7 @@ from onboarding.models import (
     Stage,
 )
 from portal import pending
-from portal.access import rule
+from portal.access import asked_on_this_site, rule
 from portal.downloads import stored_file_response
 
 LINK_PAGES = {
@@ -338,10 +338,16 @@ def review_letter(request, step_id=None):
                                 filename=letter_filename(application, attachment.content_type))
 
 
+def _review_of_the_form(request, step_id=None) -> str:
+    """The review page the form's link is on (of the step ``step_id`` when named)."""
+    return reverse("onboarding:review") + (f"?step={step_id}" if step_id is not None else "")
+
+
 @rule("token")
 @never_cache
 @_keep_token_on_site
 @require_http_methods(["GET"])
+@asked_on_this_site(_review_of_the_form)
 def review_pdf(request, step_id=None):
     row, refusal = _session_link(request, step_id)
     if refusal:
@@ -489,6 +495,7 @@ def resend_link(request, pk):
 
 @rule("viewer_of_application")
 @require_http_methods(["GET"])
+@asked_on_this_site("onboarding:detail")
 def approval_letter(request, pk):
     application = application_for_viewer(request.user, pk)
     language = pdf.requested_language(application, request.GET.get("language"))

@@ -114,16 +114,22 @@ def page_asked_for_before_setup(request) -> str | None:
 
 class SignedInAsCookieMiddleware:
     """At each sign-in, the browser keeps which account signed in (a signed cookie): a
-    form posted after the session ended is kept for that account only (portal.pending)."""
+    form posted after the session ended is kept for that account only (portal.pending).
+    At a sign-out the cookie is removed: a form posted on that browser afterwards is
+    nobody's to keep."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
+        # Removed with the attributes it was set with (a browser matches them to replace it).
+        attributes = {"httponly": True, "secure": settings.SESSION_COOKIE_SECURE, "samesite": "Lax"}
         user_id = getattr(request, "signed_in_as", None)
         if user_id is not None:
             response.set_signed_cookie(pending.PERSON_COOKIE, user_id, salt=pending.PERSON_COOKIE_SALT,
-                                       max_age=pending.PERSON_COOKIE_MAX_AGE, httponly=True,
-                                       secure=settings.SESSION_COOKIE_SECURE, samesite="Lax")
+                                       max_age=pending.PERSON_COOKIE_MAX_AGE, **attributes)
+        elif getattr(request, "signed_out", False):  # accounts.signals.on_logged_out
+            response.set_cookie(pending.PERSON_COOKIE, "", max_age=0, expires="Thu, 01 Jan 1970 00:00:00 GMT",
+                                **attributes)
         return response

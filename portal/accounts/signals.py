@@ -13,6 +13,7 @@ from allauth.mfa.totp.internal.auth import clear_totp_secret
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 
+from portal import signed_out_input
 from portal.access import restore_signed_out_input
 from portal.accounts.models import User
 from portal.accounts.official_email import ends_official_powers, normalise_mailbox
@@ -49,6 +50,13 @@ def on_logged_out(sender, request, user, **kwargs):
     if user is None:
         return
     audit_record(actor=user, action=AuditAction.USER_LOGGED_OUT, target=user, request=request)
+    # Signed out on purpose: the browser no longer says who signed in last on it (its cookie
+    # removed: middleware.SignedInAsCookieMiddleware), so nothing posted on it from now on
+    # (someone else at a shared computer) is kept as what this account typed, and nothing
+    # kept for the account before is put into its next sign-in's forms.
+    signed_out_input.forget(user.pk)
+    if request is not None:
+        request.signed_out = True
 
 
 @receiver(signals.email_added)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from portal.access import rule
+from portal.access import asked_on_this_site, rule
 from portal.audit.models import AuditAction
 from portal.downloads import kept_out_of_caches
 from portal.limits import next_hourly, shown
@@ -277,6 +277,7 @@ def report(request):
 
 @rule("role_report")
 @require_http_methods(["GET"])
+@asked_on_this_site("roles:report")
 def report_download(request):
     """The whole report as CSV (platform roles the viewer may see, then the admins; at
     most REPORT_MAX_ROWS roles), streamed; the download itself is audited. Each one reads

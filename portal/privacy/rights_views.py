@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from portal.access import rule
+from portal.access import asked_on_this_site, rule
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.limits import hourly_slot_take, over_hourly
@@ -71,6 +71,7 @@ def my_data(request):
 
 @rule("authenticated")
 @require_http_methods(["GET"])
+@asked_on_this_site("privacy_rights:my_data")
 def download(request):
     # Each download reads up to 50 MB of files and compresses them: a few an hour each,
     # counted from the audit log (which outlives the cache) and, before the zip is built,

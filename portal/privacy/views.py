@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
-from portal.access import rule
+from portal.access import asked_on_this_site, rule
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.limits import shown
@@ -131,6 +131,7 @@ def legal_hold_end(request, pk):
 
 @rule("superadmin")
 @require_http_methods(["GET"])
+@asked_on_this_site("privacy:breach", when=lambda request: "start" in request.GET)
 def breach(request):
     form = BreachForm(request.GET if "start" in request.GET else None)
     findings = drafts = None

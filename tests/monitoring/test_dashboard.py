@@ -266,6 +266,30 @@ def test_an_export_refused_at_the_hourly_limit_reads_no_organisation(world, sett
     assert AuditEvent.objects.count() == rows
 
 
+
+def test_an_export_another_site_sends_the_browser_to_is_refused_and_uses_up_nothing(world, settings):
+    """A link on another site to the export (the session cookie goes with a top-level GET):
+    no `monitoring.exported` in the account's name (which the breach report reads as an
+    export of the scope), none of its exports of the hour used, nothing read; the person
+    lands on the dashboard with the same filters, told to press the link there."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.MONITORING_EXPORTS_PER_HOUR = 1
+    client = signed_in(world["superadmin"])
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get("/monitoring/organisations.csv?state=MH", HTTP_SEC_FETCH_SITE="cross-site",
+                                  HTTP_SEC_FETCH_MODE="navigate", HTTP_SEC_FETCH_DEST="document")
+        assert response.status_code == 302 and response["Location"] == "/monitoring/?state=MH"
+        assert [q["sql"] for q in captured.captured_queries if "organisations_organisation" in q["sql"]] == []
+    html = client.get(response["Location"], HTTP_SEC_FETCH_SITE="cross-site").content.decode()
+    assert html_problems(html) == []
+    assert "You came here by a link from another site, so nothing was done in your name." in html
+    assert not AuditEvent.objects.filter(action=AuditAction.MONITORING_EXPORTED).exists()
+    assert len(exported(signed_in(world["superadmin"]), "?state=MH")) == 1 + len(MH)  # the hour's one export
+
+
 TOO_MANY_EXPORTS = {"en": "Too many downloads", "hi": "बहुत अधिक डाउनलोड", "mr": "खूप जास्त डाउनलोड"}
 
 

@@ -169,6 +169,31 @@ def test_no_download_of_a_letter_or_a_form_may_be_kept_in_a_cache(officer, djang
     assert "private" in response["Cache-Control"].split(", ")
 
 
+@pytest.mark.parametrize("download", [_officers_form, _readers_form, _approval_letter, _authoritys("form.pdf")],
+                         ids=["form", "form-rendered-for-a-reader", "approval-letter", "authoritys-form"])
+def test_a_pdf_another_site_sends_the_browser_to_is_not_rendered_nor_counted(
+        officer, django_capture_on_commit_callbacks, download, settings):
+    """A PDF rendered at its download is audited in the downloader's name (the form's,
+    an approval letter's in a language it was not issued in) and counts against their
+    PDF_RENDERS_PER_HOUR: a link on another site to it (the session cookie goes with a
+    top-level GET) renders, stores, counts and audits nothing; the person lands on the
+    page with the link, told to press it there. Their own click downloads as before."""
+    settings.PDF_RENDERS_PER_HOUR = 1
+    with django_capture_on_commit_callbacks(execute=True):
+        client, url = download(officer)
+    events, documents = AuditEvent.objects.count(), ApplicationDocument.objects.count()
+    for _ in range(2):
+        response = client.get(url, HTTP_SEC_FETCH_SITE="cross-site", HTTP_SEC_FETCH_MODE="navigate",
+                              HTTP_SEC_FETCH_DEST="document")
+        assert response.status_code == 302, response.status_code
+    landing = client.get(response["Location"])
+    assert landing.status_code == 200
+    assert "You came here by a link from another site, so nothing was done in your name." in landing.content.decode()
+    assert (AuditEvent.objects.count(), ApplicationDocument.objects.count()) == (events, documents)
+    response = client.get(url, HTTP_SEC_FETCH_SITE="same-origin")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+
+
 # A stored file that storage has lost -----------------------------------------------------
 
 def assert_missing_file_is_a_logged_404(client, url, stored, caplog):

@@ -223,6 +223,37 @@ def test_kept_input_is_shown_only_to_the_account_that_typed_it(organisation, adm
     assert field_value(page(shared.get(url)), "reason") == "A note about a disciplinary case"
 
 
+def test_after_signing_out_nothing_posted_on_the_browser_is_kept_for_the_account_that_left(organisation, admin):
+    """A shared computer: an admin signs in and signs out. Someone else at that browser
+    (signed out) posts a note to a revoke page: it is not kept for the admin, whose next
+    sign-in there shows the empty form, not that note as what they typed. Signing out
+    removes the cookie of who signed in last, with the attributes it was set with, and
+    drops what was kept for the account (here: typed on another browser whose session
+    ended)."""
+    from portal import pending
+
+    verified = GovernmentProfileFactory(organisation=organisation, status="verified")
+    url = f"/verification/profiles/{verified.pk}/revoke/"
+    elsewhere, _next = posted_signed_out(url, {"reason_code": "left_service", "reason": "Typed on the other computer"},
+                                         referer=url, who=admin)
+    shared = Client()
+    sign_in(shared, admin.email)
+    response = shared.post("/accounts/logout/")
+    assert response.status_code == 302
+    removed = response.cookies[pending.PERSON_COOKIE]
+    assert (removed.value, removed["max-age"], removed["httponly"], removed["samesite"], removed["path"]) \
+        == ("", 0, True, "Lax", "/")
+    response = shared.post(url, {"reason_code": "left_service", "reason": "Planted by the next person at this desk"},
+                           HTTP_REFERER=f"http://testserver{url}")
+    assert urlsplit(response["Location"]).path == "/accounts/login/"
+    sign_in(shared, admin.email, next_url=url)
+    landing = shared.get(url)
+    assert KEPT not in landing.content.decode()
+    assert field_value(page(landing), "reason") == ""
+    sign_in(elsewhere, admin.email, next_url=url)
+    assert "Typed on the other computer" not in elsewhere.get(url).content.decode()
+
+
 def stored_bytes():
     """What the session store and the shared cache hold, in bytes."""
     from django.db import connection

@@ -737,6 +737,24 @@ def test_the_report_download_is_limited_per_hour_as_the_other_exports(world, who
     assert client_of(world, "auditor").get("/portal/roles/report.csv").status_code == 200
 
 
+
+def test_a_report_download_another_site_sends_the_browser_to_is_refused_and_uses_up_nothing(world, settings):
+    """A link on another site to the report's CSV: no `roles.report_exported` in the
+    account's name, none of its downloads of the hour used; it lands on the report's page,
+    told to press the link there."""
+    settings.MONITORING_EXPORTS_PER_HOUR = 1
+    client = client_of(world, "superadmin")
+    for _ in range(2):
+        response = client.get("/portal/roles/report.csv", HTTP_SEC_FETCH_SITE="cross-site",
+                              HTTP_SEC_FETCH_MODE="navigate", HTTP_SEC_FETCH_DEST="document")
+        assert response.status_code == 302 and response["Location"] == "/portal/roles/report/"
+    html = client.get(response["Location"]).content.decode()
+    assert html_problems(html) == []
+    assert "You came here by a link from another site, so nothing was done in your name." in html
+    assert not AuditEvent.objects.filter(action=AuditAction.ROLE_REPORT_EXPORTED).exists()
+    assert client.get("/portal/roles/report.csv", HTTP_SEC_FETCH_SITE="same-origin").status_code == 200
+
+
 def test_the_report_download_holds_at_most_its_number_of_rows_and_says_so(world, monkeypatch):
     """As the dashboard's export (EXPORT_MAX_ROWS), the download holds at most
     REPORT_MAX_ROWS roles, platform roles first; a file cut there ends with a line saying

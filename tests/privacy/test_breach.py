@@ -93,6 +93,30 @@ def test_the_page_for_superadmins(incident):
     assert someone.get("/portal/privacy/breach/").status_code == 403
 
 
+
+def test_a_report_another_site_sends_the_browser_to_is_not_drafted(incident):
+    """A link on another site to the breach page with a period: nothing is searched and no
+    `breach_report.drafted` is written in the superadmin's name; they land on the empty
+    page, told to press the button there. The page without a period opens from anywhere;
+    the form sent from the page drafts as before."""
+    root = make_superadmin(email="root@sandes.nic.in")
+    client = Client()
+    client.force_login(root)
+    second_factor_given(client, root)
+    params = {"start": incident.strftime("%Y-%m-%d %H:%M"), "end": timezone.now().strftime("%Y-%m-%d %H:%M"),
+              "actor": "", "ip": "203.0.113.9", "second_language": "mr"}
+    response = client.get("/portal/privacy/breach/", params, HTTP_SEC_FETCH_SITE="cross-site",
+                          HTTP_SEC_FETCH_MODE="navigate", HTTP_SEC_FETCH_DEST="document", follow=True)
+    assert response.redirect_chain == [("/portal/privacy/breach/", 302)]
+    content = response.content.decode()
+    assert "You came here by a link from another site, so nothing was done in your name." in content
+    assert "officer@mha.gov.in" not in content
+    assert not AuditEvent.objects.filter(action=AuditAction.BREACH_REPORT_DRAFTED).exists()
+    response = client.get("/portal/privacy/breach/", params, HTTP_SEC_FETCH_SITE="same-origin")
+    assert response.status_code == 200 and "officer@mha.gov.in" in response.content.decode()
+    assert AuditEvent.objects.filter(action=AuditAction.BREACH_REPORT_DRAFTED).count() == 1
+
+
 def signed_in_superadmin():
     root = make_superadmin(email="root@sandes.nic.in")
     client = Client()

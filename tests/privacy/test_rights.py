@@ -528,6 +528,35 @@ def test_the_download_is_streamed_from_a_file_and_limited_to_a_few_an_hour():
         assert client_of(asha).get("/privacy/my-data/download/").status_code == 200
 
 
+
+ANOTHER_SITE = "You came here by a link from another site, so nothing was done in your name."
+
+
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
+def test_a_download_another_site_sends_the_browser_to_is_refused_and_uses_up_nothing(site):
+    """A page of another site sends the signed-in person's browser to the download (the
+    session cookie, SameSite=Lax, goes with a top-level GET) again and again: no zip is
+    built, no audit row is written in their name, none of their downloads of the hour is
+    used; they land on the page with the link, told to press it there. Their own click
+    on that link, the address typed, and a browser that says nothing of where a request
+    came from (an older one) download as before."""
+    asha = UserFactory(email="asha@mha.gov.in")
+    client = client_of(asha)
+    for _ in range(personal_data.DOWNLOADS_PER_HOUR + 1):
+        response = client.get("/privacy/my-data/download/", HTTP_SEC_FETCH_SITE=site, HTTP_SEC_FETCH_MODE="navigate",
+                              HTTP_SEC_FETCH_DEST="document", follow=True)
+        assert response.redirect_chain == [("/privacy/my-data/", 302)]
+        assert ANOTHER_SITE in response.content.decode()
+    assert not AuditEvent.objects.filter(action=AuditAction.PERSONAL_DATA_EXPORTED).exists()
+    hindi = client.get("/privacy/my-data/download/", HTTP_SEC_FETCH_SITE=site, HTTP_ACCEPT_LANGUAGE="hi", follow=True)
+    assert "दूसरी साइट" in hindi.content.decode() and ANOTHER_SITE not in hindi.content.decode()
+    for headers in ({"HTTP_SEC_FETCH_SITE": "same-origin"}, {"HTTP_SEC_FETCH_SITE": "none"}, {}):
+        response = client.get("/privacy/my-data/download/", **headers)
+        assert response.status_code == 200 and response["Content-Type"] == "application/zip", headers
+        b"".join(response.streaming_content)
+    assert AuditEvent.objects.filter(action=AuditAction.PERSONAL_DATA_EXPORTED).count() == 3
+
+
 def test_the_download_is_named_by_the_date_in_india():
     """At 20:00 UTC it is 01:30 the next day in India: the file is named by that day."""
     asha = UserFactory(email="asha@mha.gov.in")

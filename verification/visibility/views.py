@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from portal.access import rule
+from portal.access import asked_on_this_site, rule
 from portal.audit.models import AuditAction
 from portal.downloads import kept_out_of_caches
 from portal.limits import next_hourly
@@ -68,8 +68,14 @@ def person(request, pk):
     return render(request, "visibility/person.html", {"person": seen})
 
 
+def _directory_searched(request) -> str:
+    """The directory with the search the download was asked for."""
+    return f"{reverse('visibility:directory')}?{urlencode({'q': request.GET.get('q', '')})}"
+
+
 @rule("authenticated")
 @require_http_methods(["GET"])
+@asked_on_this_site(_directory_searched)
 def export(request):
     """The directory's results for a search, as CSV (at most EXPORT_MAX people), as the
     viewer sees them; audited; at most EXPORTS_PER_HOUR an hour per person (each one a

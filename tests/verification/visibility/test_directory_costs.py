@@ -90,6 +90,27 @@ def test_directory_downloads_are_limited_per_person(people):
     assert client_of(people, "colleague").get("/people/export.csv", {"q": "quillfeath"}).status_code == 200
 
 
+
+def test_a_download_another_site_sends_the_browser_to_is_refused_and_uses_up_nothing(people):
+    """A link on another site to /people/export.csv?q=...: no search, no `directory.exported`
+    in the signed-in person's name, none of their downloads of the hour used; they land on
+    the directory with that search, told to press the link there."""
+    cache.clear()
+    client = client_of(people, "public")
+    for _ in range(EXPORTS_PER_HOUR + 1):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get("/people/export.csv", {"q": "quillfeath"}, HTTP_SEC_FETCH_SITE="cross-site",
+                                  HTTP_SEC_FETCH_MODE="navigate", HTTP_SEC_FETCH_DEST="document")
+        assert response.status_code == 302 and response["Location"] == "/people/?q=quillfeath"
+        assert not [q for q in captured.captured_queries if "verification_governmentprofile" in q["sql"]]
+    html = client.get(response["Location"]).content.decode()
+    assert "You came here by a link from another site, so nothing was done in your name." in html
+    assert not AuditEvent.objects.filter(action=AuditAction.DIRECTORY_EXPORTED).exists()
+    statuses = [client.get("/people/export.csv", {"q": f"zzq{i:04d}"}, HTTP_SEC_FETCH_SITE="same-origin").status_code
+                for i in range(EXPORTS_PER_HOUR)]
+    assert statuses == [200] * EXPORTS_PER_HOUR
+
+
 def test_a_download_refused_at_the_hourly_limit_runs_no_search(people):
     """The limit is counted before the search (and counted again, under the person's lock,
     before the row is written): a download refused at it sends no statement to the people's
