@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from django.views.decorators.http import require_POST
 
 from portal.access import rule
-from portal.forms import AccessibleForm
+from portal.forms import AccessibleForm, ShowsKeptInput
 from tests.factories import PASSWORD, OrganisationFactory
 from tests.html_tree import field_container, field_value, form_as_sent, page
 from tests.onboarding.approval_helpers import second_factor_given
@@ -547,13 +547,11 @@ def test_input_too_large_to_keep_is_said_lost_after_signing_in(root_with_code):
     assert "What you sent when your session had ended" not in page(client.get(url)).squashed_text()  # once
 
 
-def test_the_bound_on_kept_input_holds_the_largest_of_the_portals_forms():
-    """Every form of the portal, each text field at its limit, fits in what is kept."""
+def every_form_class(base):
+    """Every subclass of ``base`` among the portal's forms (each app's forms modules imported)."""
     import importlib
 
     from django.apps import apps
-
-    from portal import pending
 
     for config in apps.get_app_configs():
         if config.name.startswith(("portal", "onboarding", "verification", "monitoring")):
@@ -568,8 +566,15 @@ def test_the_bound_on_kept_input_holds_the_largest_of_the_portals_forms():
             yield sub
             yield from every(sub)
 
+    return list(every(base))
+
+
+def test_the_bound_on_kept_input_holds_the_largest_of_the_portals_forms():
+    """Every form of the portal, each text field at its limit, fits in what is kept."""
+    from portal import pending
+
     sizes = {}
-    for form_class in every(AccessibleForm):
+    for form_class in every_form_class(AccessibleForm):
         fields = form_class.base_fields
         sizes[form_class.__name__] = sum(len(name) + (getattr(field, "max_length", None) or 0)
                                          for name, field in fields.items())
@@ -803,6 +808,38 @@ def test_an_address_to_add_typed_before_the_session_ended_is_in_the_box_again(ad
     assert added_address(tree) == "second.address@mahaagri.gov.in"
 
 
+def test_the_box_that_ends_ones_roles_is_not_put_back_ticked(admin):
+    """"Yes, end these roles" confirms an irreversible action under a name of its own: the
+    address is in the box again, the box is not ticked again (nor put back by the language
+    switch, which reads the mark on its input)."""
+    url = "/accounts/email/"
+    client, next_url = posted_signed_out(url, {"email": "admin.home@gmail.com", "end_roles": "on", "action_add": ""},
+                                         referer=url, who=admin)
+    tree = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"]))
+    assert KEPT in tree.squashed_text() and added_address(tree) == "admin.home@gmail.com"
+    assert field_value(tree, "end_roles") is False
+    assert "data-portal-confirms" in tree.find("input", name="end_roles").attrs
+
+
+# Boxes of the portal's forms that are not a confirmation of an irreversible action: a setting, a
+# filter, a declaration saved in a draft (changed until the application is submitted).
+BOXES_NOT_CONFIRMING = {("RetentionPolicyForm", "enabled"), ("DeclarationsSectionForm", "accept_notice"),
+                        ("MembersFilterForm", "verified_only"), ("AutoVerificationForm", "auto_verify_official_domain")}
+
+
+def test_every_box_confirming_an_irreversible_action_is_marked_so():
+    """Each box of the portal's forms either confirms an irreversible action, and is marked so
+    (named "confirm", or named in its form's ``confirming_fields``), or is one of the boxes
+    known to be something else: a new box is put in one or the other."""
+    from portal import pending
+
+    unmarked = {(form_class.__name__, name) for form_class in every_form_class(ShowsKeptInput)
+                for name, field in form_class.base_fields.items()
+                if isinstance(field, forms.BooleanField) and name not in pending.NOT_RESTORED
+                and name not in form_class.confirming_fields}
+    assert unmarked == BOXES_NOT_CONFIRMING
+
+
 # Boxes left unticked: a browser sends nothing for them ---------------------------------------------
 
 def test_a_box_unticked_when_the_session_ended_is_shown_unticked(root_with_code):
@@ -1010,3 +1047,4 @@ def test_a_buttons_hidden_value_sent_as_the_session_ended_is_said_not_done(organ
     assert next_url == url
     text = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"])).squashed_text()
     assert NOTHING_DONE in text and NOT_SHOWN not in text
+
