@@ -332,6 +332,27 @@ def test_past_the_hours_limit_of_one_client_nothing_more_is_kept(settings, organ
     assert KEPT not in landing and field_value(page(client.get(url)), "reason") == ""
 
 
+def test_a_form_past_the_networks_hourly_limit_is_said_not_kept_after_signing_in(settings, organisation, admin):
+    """The limit counts the posts of one client network, whichever accounts they are for (an
+    office behind one address): a colleague's posts use it up, and another person's form is
+    not kept; once signed in, they are told so (as for a form too large to keep), once."""
+    settings.SIGNED_OUT_INPUT_KEPT_PER_HOUR = 2
+    colleague = make_admin(organisation, email="colleague@mahaagri.gov.in")
+    verified = GovernmentProfileFactory(organisation=organisation, status="verified")
+    url = f"/verification/profiles/{verified.pk}/revoke/"
+    for number in range(2):
+        posted_signed_out(url, {"reason": f"colleague {number}"}, referer=url, who=colleague)
+    client, next_url = posted_signed_out(url, {"reason_code": "left_service", "reason": "A long note typed with care"},
+                                         referer=url, who=admin, HTTP_ACCEPT_LANGUAGE="mr")
+    landing = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"]))
+    text = landing.squashed_text()
+    assert field_value(landing, "reason") == "" and KEPT not in text
+    assert "तुम्ही जे पाठवले ते ठेवले गेले नाही: सत्रे संपल्यावर तुमच्या नेटवर्कवरून" in text
+    assert "तुमच्या नेटवर्कवरून" not in page(client.get(url)).squashed_text()  # once
+    verified.refresh_from_db()
+    assert verified.status == "verified"
+
+
 @pytest.mark.parametrize("url, data", [
     ("/accounts/password/change/", {"oldpassword": PASSWORD, "password1": "New-Secret-Passw0rd!",
                                     "password2": "New-Secret-Passw0rd!"}),
