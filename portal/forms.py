@@ -95,6 +95,10 @@ class ShowsKeptInput(metaclass=_KeptInputMetaclass):
     # Its boxes that confirm an irreversible action under a name of their own (one named
     # "confirm" is one in any form: ``confirming_keys``): never put back ticked.
     confirming_fields: tuple[str, ...] = ()
+    # The buttons its page sends it with, each (name, value) as the template writes it (never
+    # a field's name): what they send is not typing (``pending.bind``), so a post of nothing
+    # else (a confirmation ticked, then "Delete") is said not done, not "changed meanwhile".
+    buttons: tuple[tuple[str, str], ...] = ()
 
     def _show_kept_input(self):
         """What was typed before signing in again (an ended session, an expired page), shown
@@ -104,7 +108,8 @@ class ShowsKeptInput(metaclass=_KeptInputMetaclass):
         stored); a box confirming an irreversible action is never put back ticked."""
         keys = {self.add_prefix(name): name for name, field in self.fields.items() if not field.disabled}
         boxes = {key for key, name in keys.items() if _sent_unticked_as_nothing(self.fields[name].widget, key)}
-        restored = pending.bind(keys, boxes, confirming_keys(self))
+        restored = pending.bind(keys, boxes, confirming_keys(self),
+                                ((self.add_prefix(name), value) for name, value in self.buttons))
         if restored is None:
             return
         self.restored = True  # not blank: a template keeping blank forms per process shows this one afresh

@@ -25,6 +25,7 @@ class EmailRuleDeleteForm(AccessibleForm):
 
     confirm = forms.BooleanField(label=_("Yes, delete this rule"), widget=forms.CheckboxInput(attrs={"value": "yes"}),
                                  error_messages={"required": _("Tick the box to confirm the deletion.")})
+    buttons = (("action", "delete"),)  # templates/portal/email_rule_edit.html
 
 
 class EmailRuleForm(AccessibleForm):
@@ -38,6 +39,7 @@ class EmailRuleForm(AccessibleForm):
     note = forms.CharField(
         label=_("Note"), max_length=200, required=False, widget=forms.TextInput(attrs={"class": "form-control"})
     )
+    buttons = (("action", "save"),)  # a rule's page (templates/portal/email_rule_edit.html)
 
 
 class ActivateTOTPForm(AllauthActivateTOTPForm):

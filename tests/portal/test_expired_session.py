@@ -1069,3 +1069,49 @@ def test_a_buttons_hidden_value_sent_as_the_session_ended_is_said_not_done(organ
     text = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"])).squashed_text()
     assert NOTHING_DONE in text and NOT_SHOWN not in text
 
+
+def test_a_rule_deletion_confirmed_as_the_session_ended_is_said_not_done(root_with_code):
+    """The box confirming the deletion is never put back, and the value of the button pressed
+    ("Delete", a button of the rule's page: ``buttons``) is nobody's typing: nothing was done,
+    not "changed meanwhile" (the rule and its form are there)."""
+    from portal.accounts.models import EmailSuffixRule
+
+    rule_obj = EmailSuffixRule.objects.create(suffix="dept-rule.in", kind="official")
+    url = f"/portal/email-rules/{rule_obj.pk}/"
+    landing, client = sent_as_the_session_ended(root_with_code, url, {"confirm": "yes", "action": "delete"})
+    tree = page(landing)
+    text = tree.squashed_text()
+    assert NOTHING_DONE in text and NOT_SHOWN not in text and KEPT not in text
+    assert field_value(tree, "confirm") is False
+    assert EmailSuffixRule.objects.filter(pk=rule_obj.pk).exists()
+
+
+@pytest.mark.parametrize("data", [
+    {"confirm": "yes", "action": "delete", "reason": "Typed into a form the page no longer has"},
+    {"confirm": "yes", "action": "Typed under a button's name"},
+])
+def test_what_was_typed_beside_a_button_is_not_taken_for_the_button(root_with_code, data):
+    """Only a button's own name and value are not typing: anything else sent with it, or
+    another value under its name, is still said not shown (what it was for changed)."""
+    from portal.accounts.models import EmailSuffixRule
+
+    rule_obj = EmailSuffixRule.objects.create(suffix="dept-rule.in", kind="official")
+    text = page(sent_as_the_session_ended(root_with_code, f"/portal/email-rules/{rule_obj.pk}/", data)[0]).squashed_text()
+    assert NOT_SHOWN in text and NOTHING_DONE not in text
+
+
+def test_the_buttons_a_form_declares_are_its_pages_buttons_and_none_of_its_fields():
+    """A form's ``buttons`` name what its page's buttons send, as a template writes them, and
+    never one of its fields (whose input would then go untold)."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    templates = "".join(path.read_text() for folder in settings.TEMPLATES[0]["DIRS"]
+                        for path in Path(folder).rglob("*.html"))
+    declared = {form_class: form_class.buttons for form_class in every_form_class(ShowsKeptInput) if form_class.buttons}
+    assert {form_class.__name__ for form_class in declared} >= {"EmailRuleForm", "EmailRuleDeleteForm", "SectionForm"}
+    for form_class, buttons in declared.items():
+        for name, value in buttons:
+            assert f'name="{name}" value="{value}"' in templates, (form_class, name, value)
+            assert name not in form_class.base_fields, (form_class, name)
