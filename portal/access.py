@@ -193,7 +193,8 @@ def _keep(request, page: str, **kept) -> bool:
     (a form sent with an old token: ``views.csrf_failure``), in that person's session;
     signed out, in the one slot of the account that typed it (``signed_out_input``: a
     session made for each post would grow without bound), moved into the session at that
-    account's next sign-in on this browser. Returns whether it was kept."""
+    account's next sign-in on this browser. Returns whether it was kept (past the client
+    network's hourly limit, signed out, only a note that it was not, said after signing in)."""
     kept = {**kept, "by": pending.typed_by(request)}
     if not request.user.is_authenticated:
         return signed_out_input.keep(request, urlsplit(page).path, kept)
@@ -240,6 +241,11 @@ def _with_pending_input(request, view, *args, **kwargs):
     request.session.save()
     if kept.get("upload_lost"):
         messages.warning(request, _("Nothing was uploaded: your session had ended. Choose the file again."))
+        return view(request, *args, **kwargs)
+    if kept.get("not_kept"):
+        messages.warning(request, _("What you sent when your session had ended was not kept: more forms than the "
+                                    "portal keeps in an hour were sent from your network as sessions ended. Nothing "
+                                    "was saved: type it again."))
         return view(request, *args, **kwargs)
     if kept.get("too_large"):
         messages.warning(request, _("What you sent when your session had ended was not kept: it was longer than any "

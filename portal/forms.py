@@ -52,9 +52,26 @@ class _KeptInputMetaclass(forms.forms.DeclarativeFieldsMetaclass):
 
     def __call__(cls, *args, **kwargs):
         form = super().__call__(*args, **kwargs)
+        for name in confirming_keys(form).values():
+            # Read by the language switch (static/js/portal.js), which puts back what was typed but these.
+            form.fields[name].widget.attrs[CONFIRMS_ATTRIBUTE] = ""
         if not form.is_bound:
             form._show_kept_input()
         return form
+
+
+# The mark on the input of a box confirming an irreversible action (``confirming_keys``).
+CONFIRMS_ATTRIBUTE = "data-portal-confirms"
+
+
+def confirming_keys(form) -> dict[str, str]:
+    """The boxes of ``form`` that confirm an irreversible action, as posted (with the form's
+    prefix) and by field name: those its ``confirming_fields`` names, and any named as
+    ``pending.NOT_RESTORED`` names ("confirm"). What was typed is never put back with one
+    ticked: the person ticks it again by hand."""
+    declared = getattr(form, "confirming_fields", ())
+    return {form.add_prefix(name): name for name in form.fields
+            if name in declared or name in pending.NOT_RESTORED}
 
 
 class _LineBreaksAsTyped:
@@ -75,6 +92,13 @@ class ShowsKeptInput(metaclass=_KeptInputMetaclass):
     values. Every AccessibleForm does; a library's form (allauth's) mixes it in."""
 
     restored = False  # set when the form shows input kept over a sign-in (``_show_kept_input``)
+    # Its boxes that confirm an irreversible action under a name of their own (one named
+    # "confirm" is one in any form: ``confirming_keys``): never put back ticked.
+    confirming_fields: tuple[str, ...] = ()
+    # The buttons its page sends it with, each (name, value) as the template writes it (never
+    # a field's name): what they send is not typing (``pending.bind``), so a post of nothing
+    # else (a confirmation ticked, then "Delete") is said not done, not "changed meanwhile".
+    buttons: tuple[tuple[str, str], ...] = ()
 
     def _show_kept_input(self):
         """What was typed before signing in again (an ended session, an expired page), shown
@@ -84,7 +108,8 @@ class ShowsKeptInput(metaclass=_KeptInputMetaclass):
         stored); a box confirming an irreversible action is never put back ticked."""
         keys = {self.add_prefix(name): name for name, field in self.fields.items() if not field.disabled}
         boxes = {key for key, name in keys.items() if _sent_unticked_as_nothing(self.fields[name].widget, key)}
-        restored = pending.bind(keys, boxes)
+        restored = pending.bind(keys, boxes, confirming_keys(self),
+                                ((self.add_prefix(name), value) for name, value in self.buttons))
         if restored is None:
             return
         self.restored = True  # not blank: a template keeping blank forms per process shows this one afresh

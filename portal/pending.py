@@ -10,14 +10,15 @@ wrong before the person sends it again), or a view takes it itself (``take``).""
 from collections.abc import Iterable
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.http import HttpRequest, QueryDict
 from django.utils.translation import gettext as _
 
-# Not put back ticked: a box that confirms an irreversible action is ticked again by hand
-# (named so, or so after a form's prefix: "closed_application-confirm").
+# Not put back ticked: a box that confirms an irreversible action is ticked again by hand. A
+# form names its own (``forms.ShowsKeptInput.confirming_fields``: "end_roles"); a box named
+# so, or so after a form's prefix ("closed_application-confirm"), is one in any form.
 NOT_RESTORED = ("csrfmiddlewaretoken", "confirm", "confirmed")
 # Never kept at all (a secret has no place in a session or the cache): fields whose names hold one of
 # these, or are one of those (a one-time code, a key).
@@ -64,6 +65,10 @@ class _Pending:
     to_button: bool = False  # it was posted to an address that only takes posts (a button's)
     taken: bool = False
     told_not_shown: bool = False  # the person was told that no form of the page showed it
+    # Of the page's forms made so far (``bind``): the keys of their boxes confirming an action,
+    # and their buttons (name, value): what a button sends is the page's, nobody's typing.
+    confirming: set[str] = field(default_factory=set)
+    buttons: set[tuple[str, str]] = field(default_factory=set)
 
 
 _current: ContextVar[_Pending | None] = ContextVar("pending_input", default=None)
@@ -101,10 +106,24 @@ def is_kept_input(value: object) -> bool:
     return isinstance(value, (str, dict))
 
 
-def restorable(data: QueryDict) -> QueryDict:
-    """``data`` (kept input, decoded) without what is never put back (NOT_RESTORED)."""
+def restorable(data: QueryDict, confirming: Iterable[str] = ()) -> QueryDict:
+    """``data`` (kept input, decoded) without what is never put back: the keys
+    ``confirming`` (boxes a form says confirm an irreversible action) and those named so
+    in any form (NOT_RESTORED)."""
+    confirming = set(confirming)
     for name in list(data):
-        if name.rsplit("-", 1)[-1] in NOT_RESTORED:
+        if name in confirming or name.rsplit("-", 1)[-1] in NOT_RESTORED:
+            data.pop(name)
+    return data
+
+
+def _typed(pending: _Pending) -> QueryDict:
+    """The kept input without what is never put back (``restorable``) nor what a button of
+    the page's forms sends: a name one of them declares (``ShowsKeptInput.buttons``) with
+    none but values of its buttons. Anything else under that name, or beside it, is typing."""
+    data = restorable(decode(pending.encoded), pending.confirming)
+    for name in list(data):
+        if all((name, value) in pending.buttons for value in data.getlist(name)):
             data.pop(name)
     return data
 
@@ -139,19 +158,23 @@ def peek() -> QueryDict | None:
     return None if pending is None or pending.taken else decode(pending.encoded)
 
 
-def bind(field_keys, box_keys=()) -> QueryDict | None:
+def bind(field_keys, box_keys=(), confirming_keys=(), buttons=()) -> QueryDict | None:
     """The kept input for a form whose fields are posted as ``field_keys`` (their names with
     the form's prefix), of which ``box_keys`` are boxes (a browser sends nothing for one
-    unticked), once, for the first form it is for, with the person told; else None. It is
-    for a form when it holds one of its fields (other than NOT_RESTORED), or, when it holds
+    unticked) and ``confirming_keys`` boxes confirming an irreversible action (never put back,
+    as NOT_RESTORED), posted with its ``buttons`` ((name, value): not typing, ``_typed``),
+    once, for the first form it is for, with the person told; else None. It is
+    for a form when it holds one of its fields (other than those never put back), or, when it holds
     none of anything (all of it unticked), for a form made only of boxes when it was posted
     to the page's own address (a box form posting there: a button posting elsewhere, at the
     same page, sends nothing either, and ticks off nothing)."""
     pending = _current.get()
     if pending is None or pending.taken:
         return None
-    data = restorable(decode(pending.encoded))
-    keys = set(restorable(QueryDict.fromkeys(field_keys, mutable=True)))
+    pending.confirming.update(confirming_keys)
+    pending.buttons.update((name, value) for name, value in buttons if name not in field_keys)
+    data = _typed(pending)
+    keys = set(restorable(QueryDict.fromkeys(field_keys, mutable=True), pending.confirming))
     boxes_only = bool(keys) and keys <= set(box_keys)
     if not (set(data) & keys or (not data and boxes_only and pending.own_page)):
         return None
@@ -174,7 +197,8 @@ def say_if_not_shown() -> None:
     did its view take it). When it held something to show again (anything but a box
     confirming an action, the form's token, and boxes left unticked: bind): what it was for
     changed meanwhile (a request decided, a role ended) and the page has no form for it
-    now. When it held nothing to show again (a confirmation, a button, a form of boxes
+    now. When it held nothing to show again (a confirmation, a button of one of the page's
+    forms, ``_typed``, a form of boxes
     posting elsewhere), or was posted to an address that only takes posts (a button's, whose
     hidden value nobody typed): that the session had ended and nothing was done, to be sent again,
     unless the person was told already (``said``). Asked as the page is rendered (the
@@ -183,7 +207,7 @@ def say_if_not_shown() -> None:
     if pending is None or pending.taken or pending.told_not_shown:
         return
     pending.told_not_shown = True
-    if pending.to_button or not restorable(decode(pending.encoded)):
+    if pending.to_button or not _typed(pending):
         if not pending.said:
             messages.warning(pending.request, _("Your session had ended: nothing was done. Send it again."))
         return

@@ -9,7 +9,9 @@ a session would (SESSION_COOKIE_AGE), is bound to the browser it was typed on (t
 cookie it was sent with), and is moved into the session of that account's next sign-in on
 that browser (``access.restore_signed_out_input``), to be shown on its page as before. One
 client's network may have SIGNED_OUT_INPUT_KEPT_PER_HOUR posts kept an hour (slots of
-accounts it holds cookies of); past that nothing is kept."""
+accounts it holds cookies of); past that the post is not kept, and the account's slot holds
+a note of a few bytes in its place, so that the person is told at their next sign-in there
+that what they sent was not kept."""
 
 import hashlib
 
@@ -39,18 +41,22 @@ def _browser(request: HttpRequest) -> str | None:
 def keep(request: HttpRequest, path: str, kept: dict) -> bool:
     """Keep ``kept`` (with ``by``, the account that typed it) for the page at ``path``, in
     place of whatever that account's slot held. Returns whether it was kept: not past the
-    client's hourly limit (then the slot is emptied: what it held is older than this post)."""
+    client's hourly limit. Past it, the slot holds in its place a note that it was not kept
+    (``not_kept``: what the slot held is older than this post), said after signing in."""
     key = _slot_key(kept["by"])
     if hourly_slot_take(LIMIT_KIND, client_network(request) or "unknown",
                         settings.SIGNED_OUT_INPUT_KEPT_PER_HOUR) is not None:
-        forget(kept["by"])
+        # A few bytes in the account's one slot: bounded as the slots are, limit or not.
+        cache.set(key, {"page": path, "browser": _browser(request), "kept": {"not_kept": True, "by": kept["by"]}},
+                  timeout=settings.SESSION_COOKIE_AGE)
         return False
     cache.set(key, {"page": path, "browser": _browser(request), "kept": kept}, timeout=settings.SESSION_COOKIE_AGE)
     return True
 
 
 def forget(user_pk: int) -> None:
-    """Empty ``user_pk``'s slot: a later post of theirs was not kept, or they signed out."""
+    """Empty ``user_pk``'s slot: a later post of theirs keeps nothing (a secret's, a page's
+    that shows no kept input), or they signed out."""
     cache.delete(_slot_key(user_pk))
 
 

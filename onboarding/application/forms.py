@@ -61,6 +61,7 @@ class SectionForm(AccessibleForm):
     section = None
     # The most lines a multi-line answer keeps, by field (others: DEFAULT_MAX_LINES).
     max_lines = {}
+    buttons = (("save", "1"), ("continue", "1"))  # templates/onboarding/section.html
 
     def __init__(self, *args, application=None, **kwargs):
         self.application = application
@@ -160,6 +161,7 @@ class OrganisationSectionForm(SectionForm):
 
 class HierarchySectionForm(SectionForm):
     section = Section.HIERARCHY
+    buttons = (*SectionForm.buttons, ("search_parent", "1"))  # onboarding/includes/hierarchy_fields.html
     EXISTING, NEW, NONE = "existing", "new", "none"
 
     parent_choice = forms.ChoiceField(

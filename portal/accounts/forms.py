@@ -25,6 +25,7 @@ class EmailRuleDeleteForm(AccessibleForm):
 
     confirm = forms.BooleanField(label=_("Yes, delete this rule"), widget=forms.CheckboxInput(attrs={"value": "yes"}),
                                  error_messages={"required": _("Tick the box to confirm the deletion.")})
+    buttons = (("action", "delete"),)  # templates/portal/email_rule_edit.html
 
 
 class EmailRuleForm(AccessibleForm):
@@ -38,6 +39,7 @@ class EmailRuleForm(AccessibleForm):
     note = forms.CharField(
         label=_("Note"), max_length=200, required=False, widget=forms.TextInput(attrs={"class": "form-control"})
     )
+    buttons = (("action", "save"),)  # a rule's page (templates/portal/email_rule_edit.html)
 
 
 class ActivateTOTPForm(AllauthActivateTOTPForm):
@@ -123,6 +125,7 @@ class AddEmailForm(ShowsKeptInput, AllauthAddEmailForm):
     older than the last sign-in, is in the box again (ShowsKeptInput)."""
 
     end_roles = forms.BooleanField(label=_("Yes, end these roles if the new address cannot hold them"), required=False)
+    confirming_fields = ("end_roles",)  # shown again after a sign-in, the roles' ending is ticked again by hand
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -35,6 +35,7 @@ class EmailSearchForm(AccessibleForm):
 
 
 class _GrantForm(AccessibleForm):
+    buttons = (("step", "review"), ("step", "confirm"), ("step", "edit"))  # templates/portal/roles/*_grant.html
     ends_on = forms.DateField(
         label=_("Last day of the role"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("Leave empty for a role that lasts until it is revoked. It ends at midnight after this day (India time)."),

@@ -31,6 +31,7 @@ class LegalHoldReleaseForm(AccessibleForm):
 
 class NoticeAcceptForm(AccessibleForm):
     accept = forms.BooleanField(label=_("I have read the data protection notice and accept it"))
+    confirming_fields = ("accept",)  # an acceptance is recorded for good: given again by hand, never put back
 
 
 class NoticePublishForm(AccessibleForm):

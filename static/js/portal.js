@@ -41,7 +41,8 @@ document.addEventListener("DOMContentLoaded", function () {
 // Changing the language loads the page again in the language chosen: what was typed into
 // the page's forms and not yet sent (or sent and shown back with an error) would be lost.
 // The switch keeps it in this tab for the page it returns to, which puts it back and says
-// so; not a file, a secret or the box that confirms an irreversible action.
+// so; not a file, a secret or a box that confirms an irreversible action (named so, or marked
+// data-portal-confirms by its form: portal.forms.confirming_keys).
 (function () {
   var KEY = "portalTypedAcrossLanguageSwitch";
   var KEEP_SECONDS = 120;
@@ -55,7 +56,8 @@ document.addEventListener("DOMContentLoaded", function () {
   }
   function typedFields(form) {
     return Array.prototype.filter.call(form.elements, function (field) {
-      return field.name && !field.disabled && NOT_TYPED.indexOf(field.type) < 0 && !NOT_RESTORED.test(field.name);
+      return field.name && !field.disabled && NOT_TYPED.indexOf(field.type) < 0 && !NOT_RESTORED.test(field.name) &&
+        !field.hasAttribute("data-portal-confirms");
     });
   }
   function valueOf(field) {

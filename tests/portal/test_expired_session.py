@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from django.views.decorators.http import require_POST
 
 from portal.access import rule
-from portal.forms import AccessibleForm
+from portal.forms import AccessibleForm, ShowsKeptInput
 from tests.factories import PASSWORD, OrganisationFactory
 from tests.html_tree import field_container, field_value, form_as_sent, page
 from tests.onboarding.approval_helpers import second_factor_given
@@ -332,6 +332,27 @@ def test_past_the_hours_limit_of_one_client_nothing_more_is_kept(settings, organ
     assert KEPT not in landing and field_value(page(client.get(url)), "reason") == ""
 
 
+def test_a_form_past_the_networks_hourly_limit_is_said_not_kept_after_signing_in(settings, organisation, admin):
+    """The limit counts the posts of one client network, whichever accounts they are for (an
+    office behind one address): a colleague's posts use it up, and another person's form is
+    not kept; once signed in, they are told so (as for a form too large to keep), once."""
+    settings.SIGNED_OUT_INPUT_KEPT_PER_HOUR = 2
+    colleague = make_admin(organisation, email="colleague@mahaagri.gov.in")
+    verified = GovernmentProfileFactory(organisation=organisation, status="verified")
+    url = f"/verification/profiles/{verified.pk}/revoke/"
+    for number in range(2):
+        posted_signed_out(url, {"reason": f"colleague {number}"}, referer=url, who=colleague)
+    client, next_url = posted_signed_out(url, {"reason_code": "left_service", "reason": "A long note typed with care"},
+                                         referer=url, who=admin, HTTP_ACCEPT_LANGUAGE="mr")
+    landing = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"]))
+    text = landing.squashed_text()
+    assert field_value(landing, "reason") == "" and KEPT not in text
+    assert "तुम्ही जे पाठवले ते ठेवले गेले नाही: सत्रे संपल्यावर तुमच्या नेटवर्कवरून" in text
+    assert "तुमच्या नेटवर्कवरून" not in page(client.get(url)).squashed_text()  # once
+    verified.refresh_from_db()
+    assert verified.status == "verified"
+
+
 @pytest.mark.parametrize("url, data", [
     ("/accounts/password/change/", {"oldpassword": PASSWORD, "password1": "New-Secret-Passw0rd!",
                                     "password2": "New-Secret-Passw0rd!"}),
@@ -547,13 +568,11 @@ def test_input_too_large_to_keep_is_said_lost_after_signing_in(root_with_code):
     assert "What you sent when your session had ended" not in page(client.get(url)).squashed_text()  # once
 
 
-def test_the_bound_on_kept_input_holds_the_largest_of_the_portals_forms():
-    """Every form of the portal, each text field at its limit, fits in what is kept."""
+def every_form_class(base):
+    """Every subclass of ``base`` among the portal's forms (each app's forms modules imported)."""
     import importlib
 
     from django.apps import apps
-
-    from portal import pending
 
     for config in apps.get_app_configs():
         if config.name.startswith(("portal", "onboarding", "verification", "monitoring")):
@@ -568,8 +587,15 @@ def test_the_bound_on_kept_input_holds_the_largest_of_the_portals_forms():
             yield sub
             yield from every(sub)
 
+    return list(every(base))
+
+
+def test_the_bound_on_kept_input_holds_the_largest_of_the_portals_forms():
+    """Every form of the portal, each text field at its limit, fits in what is kept."""
+    from portal import pending
+
     sizes = {}
-    for form_class in every(AccessibleForm):
+    for form_class in every_form_class(AccessibleForm):
         fields = form_class.base_fields
         sizes[form_class.__name__] = sum(len(name) + (getattr(field, "max_length", None) or 0)
                                          for name, field in fields.items())
@@ -803,6 +829,38 @@ def test_an_address_to_add_typed_before_the_session_ended_is_in_the_box_again(ad
     assert added_address(tree) == "second.address@mahaagri.gov.in"
 
 
+def test_the_box_that_ends_ones_roles_is_not_put_back_ticked(admin):
+    """"Yes, end these roles" confirms an irreversible action under a name of its own: the
+    address is in the box again, the box is not ticked again (nor put back by the language
+    switch, which reads the mark on its input)."""
+    url = "/accounts/email/"
+    client, next_url = posted_signed_out(url, {"email": "admin.home@gmail.com", "end_roles": "on", "action_add": ""},
+                                         referer=url, who=admin)
+    tree = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"]))
+    assert KEPT in tree.squashed_text() and added_address(tree) == "admin.home@gmail.com"
+    assert field_value(tree, "end_roles") is False
+    assert "data-portal-confirms" in tree.find("input", name="end_roles").attrs
+
+
+# Boxes of the portal's forms that are not a confirmation of an irreversible action: a setting, a
+# filter, a declaration saved in a draft (changed until the application is submitted).
+BOXES_NOT_CONFIRMING = {("RetentionPolicyForm", "enabled"), ("DeclarationsSectionForm", "accept_notice"),
+                        ("MembersFilterForm", "verified_only"), ("AutoVerificationForm", "auto_verify_official_domain")}
+
+
+def test_every_box_confirming_an_irreversible_action_is_marked_so():
+    """Each box of the portal's forms either confirms an irreversible action, and is marked so
+    (named "confirm", or named in its form's ``confirming_fields``), or is one of the boxes
+    known to be something else: a new box is put in one or the other."""
+    from portal import pending
+
+    unmarked = {(form_class.__name__, name) for form_class in every_form_class(ShowsKeptInput)
+                for name, field in form_class.base_fields.items()
+                if isinstance(field, forms.BooleanField) and name not in pending.NOT_RESTORED
+                and name not in form_class.confirming_fields}
+    assert unmarked == BOXES_NOT_CONFIRMING
+
+
 # Boxes left unticked: a browser sends nothing for them ---------------------------------------------
 
 def test_a_box_unticked_when_the_session_ended_is_shown_unticked(root_with_code):
@@ -1010,3 +1068,50 @@ def test_a_buttons_hidden_value_sent_as_the_session_ended_is_said_not_done(organ
     assert next_url == url
     text = page(client.get(sign_in(client, admin.email, next_url=next_url)["Location"])).squashed_text()
     assert NOTHING_DONE in text and NOT_SHOWN not in text
+
+
+def test_a_rule_deletion_confirmed_as_the_session_ended_is_said_not_done(root_with_code):
+    """The box confirming the deletion is never put back, and the value of the button pressed
+    ("Delete", a button of the rule's page: ``buttons``) is nobody's typing: nothing was done,
+    not "changed meanwhile" (the rule and its form are there)."""
+    from portal.accounts.models import EmailSuffixRule
+
+    rule_obj = EmailSuffixRule.objects.create(suffix="dept-rule.in", kind="official")
+    url = f"/portal/email-rules/{rule_obj.pk}/"
+    landing, client = sent_as_the_session_ended(root_with_code, url, {"confirm": "yes", "action": "delete"})
+    tree = page(landing)
+    text = tree.squashed_text()
+    assert NOTHING_DONE in text and NOT_SHOWN not in text and KEPT not in text
+    assert field_value(tree, "confirm") is False
+    assert EmailSuffixRule.objects.filter(pk=rule_obj.pk).exists()
+
+
+@pytest.mark.parametrize("data", [
+    {"confirm": "yes", "action": "delete", "reason": "Typed into a form the page no longer has"},
+    {"confirm": "yes", "action": "Typed under a button's name"},
+])
+def test_what_was_typed_beside_a_button_is_not_taken_for_the_button(root_with_code, data):
+    """Only a button's own name and value are not typing: anything else sent with it, or
+    another value under its name, is still said not shown (what it was for changed)."""
+    from portal.accounts.models import EmailSuffixRule
+
+    rule_obj = EmailSuffixRule.objects.create(suffix="dept-rule.in", kind="official")
+    text = page(sent_as_the_session_ended(root_with_code, f"/portal/email-rules/{rule_obj.pk}/", data)[0]).squashed_text()
+    assert NOT_SHOWN in text and NOTHING_DONE not in text
+
+
+def test_the_buttons_a_form_declares_are_its_pages_buttons_and_none_of_its_fields():
+    """A form's ``buttons`` name what its page's buttons send, as a template writes them, and
+    never one of its fields (whose input would then go untold)."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    templates = "".join(path.read_text() for folder in settings.TEMPLATES[0]["DIRS"]
+                        for path in Path(folder).rglob("*.html"))
+    declared = {form_class: form_class.buttons for form_class in every_form_class(ShowsKeptInput) if form_class.buttons}
+    assert {form_class.__name__ for form_class in declared} >= {"EmailRuleForm", "EmailRuleDeleteForm", "SectionForm"}
+    for form_class, buttons in declared.items():
+        for name, value in buttons:
+            assert f'name="{name}" value="{value}"' in templates, (form_class, name, value)
+            assert name not in form_class.base_fields, (form_class, name)
