@@ -72,13 +72,18 @@ def test_the_command_refuses_a_bad_period():
         call_command("breach_report", "--from", "2026-01-01T00:00", "--to", "2026-06-01T00:00")
 
 
-def test_the_page_for_superadmins(incident):
+def superadmin_and_period(incident):
+    """A superadmin's client (second factor given) and the period of the incident to ask about."""
     root = make_superadmin(email="root@sandes.nic.in")
     client = Client()
     client.force_login(root)
     second_factor_given(client, root)
-    params = {"start": incident.strftime("%Y-%m-%d %H:%M"), "end": timezone.now().strftime("%Y-%m-%d %H:%M"),
-              "actor": "", "ip": "203.0.113.9", "second_language": "mr"}
+    return client, {"start": incident.strftime("%Y-%m-%d %H:%M"), "end": timezone.now().strftime("%Y-%m-%d %H:%M"),
+                    "actor": "", "ip": "203.0.113.9", "second_language": "mr"}
+
+
+def test_the_page_for_superadmins(incident):
+    client, params = superadmin_and_period(incident)
     response = client.get("/portal/privacy/breach/", params)
     assert response.status_code == 200
     content = response.content.decode()
@@ -93,18 +98,12 @@ def test_the_page_for_superadmins(incident):
     assert someone.get("/portal/privacy/breach/").status_code == 403
 
 
-
 def test_a_report_another_site_sends_the_browser_to_is_not_drafted(incident):
     """A link on another site to the breach page with a period: nothing is searched and no
     `breach_report.drafted` is written in the superadmin's name; they land on the empty
     page, told to press the button there. The page without a period opens from anywhere;
     the form sent from the page drafts as before."""
-    root = make_superadmin(email="root@sandes.nic.in")
-    client = Client()
-    client.force_login(root)
-    second_factor_given(client, root)
-    params = {"start": incident.strftime("%Y-%m-%d %H:%M"), "end": timezone.now().strftime("%Y-%m-%d %H:%M"),
-              "actor": "", "ip": "203.0.113.9", "second_language": "mr"}
+    client, params = superadmin_and_period(incident)
     response = client.get("/portal/privacy/breach/", params, HTTP_SEC_FETCH_SITE="cross-site",
                           HTTP_SEC_FETCH_MODE="navigate", HTTP_SEC_FETCH_DEST="document", follow=True)
     assert response.redirect_chain == [("/portal/privacy/breach/", 302)]
