@@ -39,6 +39,7 @@ def test_day_of_a_month_name_is_in_the_page_language():
         hindi = render("{{ value|day }}", value=value)
     assert english == "2 Dec 2026"
     assert hindi != english and hindi.startswith("2 ") and hindi.endswith(" 2026")
+    assert hindi == "2 दिसं 2026"  # not Django's "दिस्"
 
 
 @pytest.mark.parametrize("language", ["en", "hi", "mr"])
