@@ -172,10 +172,12 @@ def test_ones_own_decision_sent_twice_is_said_recorded_not_refused(officer):
     again = client.post(url, {"decision": "approve", "confirm": "on"})
     text = page(again).squashed_text()
     assert again.status_code == 200
-    assert "You already recorded this decision on application" in text and "Approve." in text
+    assert "You already recorded this decision on application" in text
+    assert text.count(": Approved.") == 1  # what the decision did, not the form's "Approve"
     assert "not recorded" not in text
     other = client.post(url, {"decision": "reject", "remarks": "Wrong office.", "confirm": "on"})
     assert other.status_code == 409 and f"already decided by {admin.email}" in page(other).squashed_text()
+    assert ": Approved. Your decision was not recorded." in page(other).squashed_text()
     someone = signed_in(make_state_admin("MH", email="second.admin@maharashtra.gov.in"))
     refused = someone.post(url, {"decision": "approve", "confirm": "on"})
     assert refused.status_code == 409 and "Your decision was not recorded" in page(refused).squashed_text()
