@@ -312,7 +312,7 @@ def asked_on_this_site(back_to, *, when=None):
             if site is not None and site.lower() not in ASKED_ON_THIS_SITE and (when is None or when(request)):
                 messages.warning(request, _("You came here by a link from another site, so nothing was done in your "
                                             "name. If you want it, press the link or button again on this page."))
-                return redirect(back_to(request, **kwargs) if callable(back_to) else resolve_url(back_to, **kwargs))
+                return redirect(_page_named(request, back_to, kwargs))
             return view(request, *args, **kwargs)
 
         return wrapped

@@ -112,9 +112,15 @@ def restorable(data: QueryDict, confirming: Iterable[str] = ()) -> QueryDict:
     in any form (NOT_RESTORED)."""
     confirming = set(confirming)
     for name in list(data):
-        if name in confirming or name.rsplit("-", 1)[-1] in NOT_RESTORED:
+        if never_restored(name, confirming):
             data.pop(name)
     return data
+
+
+def never_restored(key: str, confirming: set[str]) -> bool:
+    """Whether the posted ``key`` is never put back: one of ``confirming`` (boxes a form says
+    confirm an irreversible action), or named as NOT_RESTORED names after any form prefix."""
+    return key in confirming or key.rsplit("-", 1)[-1] in NOT_RESTORED
 
 
 def _typed(pending: _Pending) -> QueryDict:
@@ -174,7 +180,7 @@ def bind(field_keys, box_keys=(), confirming_keys=(), buttons=()) -> QueryDict |
     pending.confirming.update(confirming_keys)
     pending.buttons.update((name, value) for name, value in buttons if name not in field_keys)
     data = _typed(pending)
-    keys = set(restorable(QueryDict.fromkeys(field_keys, mutable=True), pending.confirming))
+    keys = {key for key in field_keys if not never_restored(key, pending.confirming)}
     boxes_only = bool(keys) and keys <= set(box_keys)
     if not (set(data) & keys or (not data and boxes_only and pending.own_page)):
         return None
