@@ -29,7 +29,7 @@ from verification.forms import (
     QueueFilterForm,
     ReinstateForm,
 )
-from verification.models import SystemNote, VerificationStatus
+from verification.models import VerificationStatus
 from verification.selectors import (
     admin_roles_ending_with,
     auto_verification_of,
@@ -48,7 +48,7 @@ PAGE_SIZE = 50
 def _gone_why(profile, user) -> str:
     """Why a chosen request no longer waits: withdrawn by the person, decided by ``user``
     (this decision sent again), or decided by someone else."""
-    if profile.status == VerificationStatus.CANCELLED and profile.reason == SystemNote.WITHDRAWN:
+    if profile.is_withdrawn:
         return "withdrawn"
     return "decided_by_you" if profile.decided_by_id == user.pk else "status_changed"
 

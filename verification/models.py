@@ -199,6 +199,11 @@ class GovernmentProfile(models.Model):
         return self.status == VerificationStatus.PENDING
 
     @property
+    def is_withdrawn(self):
+        """Withdrawn by the person while it waited (not cancelled by anything else)."""
+        return self.status == VerificationStatus.CANCELLED and self.reason == SystemNote.WITHDRAWN
+
+    @property
     def is_held(self):
         return self.status in HELD_STATUSES
 

@@ -16,7 +16,7 @@ from portal.organisations.models import Organisation, OrganisationStatus
 from portal.permissions import RULES, is_superadmin
 from verification import services
 from verification.forms import JoinRequestForm, OrganisationSearchForm, WithdrawForm
-from verification.models import STANDING, SystemNote, VerificationStatus, verified_in_force
+from verification.models import STANDING, VerificationStatus, verified_in_force
 from verification.selectors import (
     SEARCH_LIMIT,
     administered_with_pending,
@@ -177,7 +177,7 @@ def join(request, pk):
 def _no_longer_waiting(profile) -> str:
     """Why one's own request cannot be withdrawn: withdrawn already (the confirmation sent
     again: a double click, Back and send again), or decided."""
-    if profile.status == VerificationStatus.CANCELLED and profile.reason == SystemNote.WITHDRAWN:
+    if profile.is_withdrawn:
         return _("You withdrew this request already: it stays withdrawn.")
     return _("This request was already decided.")
 
