@@ -150,10 +150,16 @@ class AddEmailForm(ShowsKeptInput, AllauthAddEmailForm):
         if "end_roles" in self.fields and email and not cleaned.get("end_roles"):
             ending = roles_ended_by(self.user, email)
             if ending:
-                said = (gettext("%(email)s is a contractor's address, which cannot hold these roles: making it your "
-                                "primary address ends them: %(roles)s. Tick the box to confirm, or enter an official "
-                                "address that is not a contractor's.") if is_contractor_address(email) else
-                        gettext("%(email)s is not an official address: making it your primary address ends these "
-                                "roles: %(roles)s. Tick the box to confirm, or enter an official address."))
-                self.add_error("end_roles", said % {"email": email, "roles": ", ".join(ending)})
+                self.add_error("end_roles", roles_end_unconfirmed(email, ending))
         return cleaned
+
+
+def roles_end_unconfirmed(email: str, ending: list[str]) -> str:
+    """What a person is told when making ``email`` their primary address would end the roles
+    ``ending`` and they have not ticked the box confirming it."""
+    said = (gettext("%(email)s is a contractor's address, which cannot hold these roles: making it your "
+                    "primary address ends them: %(roles)s. Tick the box to confirm, or enter an official "
+                    "address that is not a contractor's.") if is_contractor_address(email) else
+            gettext("%(email)s is not an official address: making it your primary address ends these "
+                    "roles: %(roles)s. Tick the box to confirm, or enter an official address."))
+    return said % {"email": email, "roles": ", ".join(ending)}

@@ -1,4 +1,5 @@
 from allauth.account import views as account_views
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -8,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from portal.access import rule
-from portal.accounts.forms import AddEmailForm, EmailRuleDeleteForm, EmailRuleForm
+from portal.accounts.forms import AddEmailForm, EmailRuleDeleteForm, EmailRuleForm, roles_end_unconfirmed
 from portal.accounts.models import EmailSuffixRule
 from portal.accounts.services import (
     email_rule_delete,
@@ -17,6 +18,7 @@ from portal.accounts.services import (
     email_rule_save,
     email_rule_values,
 )
+from portal.organisations.selectors import roles_ended_by
 from portal.organisations.services import OfficialPowersHeld, holder_ends_own_grounds, official_powers_end_check
 from portal.shown import ChangedMeanwhile, shown_on_page, shown_sent
 
@@ -96,6 +98,11 @@ def email_rule_edit(request, pk):
                   status=400 if delete_form.errors else 200)
 
 
+def _box_ticked(data, name: str) -> bool:
+    """Whether the box ``name`` was sent ticked, read as a form's BooleanField reads it."""
+    return forms.BooleanField(required=False).clean(forms.CheckboxInput().value_from_datadict(data, None, name))
+
+
 class EmailView(account_views.EmailView):
     """allauth's email page (at its URL, account_email), except that "Make primary" on an
     address that is not official is refused, changing nothing, while it would end a role
@@ -104,7 +111,10 @@ class EmailView(account_views.EmailView):
     address to add is checked at its field (forms.AddEmailForm). "Remove" is refused the
     same way, changing nothing, when the address is the official one of a verification an
     admin role rests on that nobody else holds (holder_ends_own_grounds): the role would end
-    with it."""
+    with it. The page offers no "Make primary" (ACCOUNT_CHANGE_EMAIL: a new address becomes
+    the primary one when confirmed); one sent anyway that would end roles others also hold is
+    refused, changing nothing, unless the box the change form shows for it (end_roles) is
+    sent ticked, as it is refused there."""
 
     form_class = AddEmailForm
 
@@ -122,6 +132,10 @@ class EmailView(account_views.EmailView):
                 address = self._get_email_address(request) if request.POST.get("email") else None
                 if address is not None and not address.primary:
                     official_powers_end_check(user=request.user, new_primary=address.email)
+                    ending = roles_ended_by(request.user, address.email)
+                    if ending and not _box_ticked(request.POST, "end_roles"):
+                        messages.error(request, roles_end_unconfirmed(address.email, ending))
+                        return redirect("account_email")
                 return super().post(request, *args, **kwargs)
         except OfficialPowersHeld as refusal:
             for message in refusal.messages:

@@ -377,9 +377,10 @@ def test_a_browser_left_signed_in_changes_no_address_without_the_password_or_a_c
 # Powers end with the address that earned them ---------------------------------------------------
 
 def make_primary(client, user, address):
-    """Through allauth's own email page: a verified second address made the primary one."""
+    """Through allauth's own email page: a verified second address made the primary one, the
+    roles it ends confirmed."""
     EmailAddress.objects.create(user=user, email=address, verified=True)
-    response = post_confirming_access(client, "/accounts/email/", {"action_primary": "", "email": address})
+    response = post_confirming_access(client, "/accounts/email/", {"action_primary": "", "email": address, "end_roles": "on"})
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.email == address

@@ -879,9 +879,10 @@ def last_admin_of(name):
 
 
 def make_primary(client, user, address):
-    """allauth's email page: "Make primary" on a confirmed second address."""
+    """allauth's email page: "Make primary" on a confirmed second address, the roles it ends confirmed."""
     EmailAddress.objects.get_or_create(user=user, email=address, defaults={"verified": True, "primary": False})
-    response = post_confirming_access(client, reverse("account_email"), {"action_primary": "", "email": address})
+    response = post_confirming_access(client, reverse("account_email"),
+                                      {"action_primary": "", "email": address, "end_roles": "on"})
     return client.get(response["Location"], follow=True) if response.status_code == 302 else response
 
 
@@ -902,6 +903,30 @@ def test_the_last_superadmin_cannot_leave_the_platform_without_one(world):
     deputy = UserFactory(email="deputy@sandes.nic.in")
     platform_role_grant(user=deputy, role="superadmin", jurisdiction="", actor=root)
     make_primary(client_of(world, "superadmin"), root, "root.home@gmail.com")
+    assert fresh(root).email == "root.home@gmail.com"
+    assert list(superadmins_in_force().values_list("user", flat=True)) == [deputy.pk]
+
+
+def test_a_make_primary_the_page_does_not_offer_ends_no_role_without_the_box(world):
+    """The email page offers no "Make primary" (a new address becomes the primary one once
+    confirmed, where a box confirms the roles it ends); one sent anyway, for a personal
+    address that ends a role someone else also holds, changes nothing until the box is sent
+    ticked."""
+    root = world["superadmin"]
+    deputy = UserFactory(email="deputy@sandes.nic.in")
+    platform_role_grant(user=deputy, role="superadmin", jurisdiction="", actor=root)
+    EmailAddress.objects.create(user=root, email="root.home@gmail.com", verified=True, primary=False)
+    client = client_of(world, "superadmin")
+    response = post_confirming_access(client, reverse("account_email"),
+                                      {"action_primary": "", "email": "root.home@gmail.com"})
+    assert response.status_code == 302 and response["Location"] == reverse("account_email")
+    assert fresh(root).email == "root@sandes.nic.in"
+    assert root.pk in superadmins_in_force().values_list("user", flat=True)
+    assert not events(AuditAction.USER_EMAIL_CHANGED) and not events(AuditAction.OFFICIAL_POWERS_ENDED)
+    said = [str(message) for message in get_messages(response.wsgi_request)]
+    assert said == ["root.home@gmail.com is not an official address: making it your primary address ends these "
+                    "roles: Superadmin. Tick the box to confirm, or enter an official address."]
+    make_primary(client, root, "root.home@gmail.com")
     assert fresh(root).email == "root.home@gmail.com"
     assert list(superadmins_in_force().values_list("user", flat=True)) == [deputy.pk]
 
