@@ -210,6 +210,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Cache: allauth keeps rate-limit counters and used TOTP codes here, and the PDF
 # renders their locks, so it must be shared between processes and hosts: Redis
 # (REDIS_URL, or CACHE_URL, else the broker when it is Redis), else the database.
+# The database's cache (without Redis) culls a third of its entries, live ones too, once it
+# holds more than MAX_ENTRIES (Django's default: 300): a person's kept form, a rate limit's
+# counters and the beat lock would go with them. Its entries end by their own timeouts,
+# and the table is counted on each write, which stays cheap at this size.
+DATABASE_CACHE = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "portal_cache",
+                  "OPTIONS": {"MAX_ENTRIES": 50_000}}
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 REDIS_CACHE_URL = (
     os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL")
@@ -227,7 +233,7 @@ if REDIS_CACHE_URL:
     # the database, so a Redis restart signs nobody out. Any web host continues any session.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "portal_cache"}}
+    CACHES = {"default": DATABASE_CACHE}
 
 # Authentication -------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -18,7 +18,7 @@ from portal.settings import *  # noqa: E402,F403
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = "memory://"
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "portal_cache"}}
+CACHES = {"default": DATABASE_CACHE}  # noqa: F405
 
 # PostgreSQL: no commit of the test run waits for its write-ahead log to reach the
 # disk (the test databases are thrown away), and no query is compiled to machine code

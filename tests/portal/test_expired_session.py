@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from allauth.mfa import app_settings as mfa_settings
 from django import forms
+from django.core.cache import cache
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import include, path
@@ -70,6 +71,21 @@ def test_a_revocation_note_typed_before_the_session_ended_is_in_the_form_again(o
     assert verified.status == "verified"
     # Once: the next visit shows the empty form.
     assert KEPT not in client.get(url).content.decode()
+
+
+def test_a_kept_form_outlives_hundreds_of_other_entries_of_the_database_cache(organisation, admin):
+    """Without Redis, kept input lives in the database's cache (the tests' cache is the
+    embedded default's): hundreds of other entries written meanwhile (other people's kept
+    forms, rate limits' counters) do not take it away."""
+    verified = GovernmentProfileFactory(organisation=organisation, status="verified")
+    url = f"/verification/profiles/{verified.pk}/revoke/"
+    client, next_url = posted_signed_out(url, {"reason_code": "left_service", "reason": "Left the department on 3 March."},
+                                         referer=url, who=admin)
+    cache.set_many({f"zz-other-{n}": n for n in range(1_000)}, timeout=3_600)
+    landing = client.get(sign_in(client, admin.email, next_url=next_url)["Location"])
+    tree = page(landing)
+    assert KEPT in tree.squashed_text()
+    assert field_value(tree, "reason") == "Left the department on 3 March."
 
 
 def test_the_page_with_its_query_is_where_the_person_comes_back_to(organisation, admin):
