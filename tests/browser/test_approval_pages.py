@@ -226,7 +226,7 @@ def test_competent_authority_returns_then_approves_through_the_emailed_link(page
     choose_and_record(page, "Approve")
     expect(page).to_have_url(portal + "/onboarding/review/done/")
     expect(page.get_by_role("status")).to_contain_text(f"Application {application.reference} of "
-                                                       f"{VALID['organisation']['name']}: Approve")
+                                                       f"{VALID['organisation']['name']}: Approved, recorded on")
     check_page(page, "done-approved")
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_STATE

@@ -333,9 +333,12 @@ def test_confirmation_on_screen_and_by_email(link):
     html = page(response)
     assert response.status_code == 200 and "Your decision was recorded" in html and "Not our office." in html
     assert_one_h1_and_title(html)
+    # What the decision did, not the form's action ("Reject").
+    assert ": Rejected, recorded on " in html
     confirmation = [m for m in OutboxMessage.objects.all() if AUTHORITY_EMAIL in m.to and "was recorded" in m.subject]
     assert len(confirmation) == 1
     assert "Not our office." in confirmation[0].body and "10.9.8.7" in confirmation[0].body
+    assert re.search(r"was recorded on [^\n]*: Rejected\.", confirmation[0].body)
 
 
 def test_each_open_page_decides_and_serves_its_own_application():
