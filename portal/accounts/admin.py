@@ -25,6 +25,7 @@ from portal.accounts.signals import authenticator_values
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.organisations.models import Membership, MembershipRole, PlatformRoleGrant, in_force_q, not_ended_q
+from portal.organisations.notifications import send_role_mail
 from portal.organisations.services import (
     OfficialPowersHeld,
     RolesHeldAlone,
@@ -338,6 +339,10 @@ class UserAdmin(LegalHoldMixin, RoleHolderDeletionMixin, AuditedDeletionMixin, B
         if new:
             audit_record(actor=request.user, action=AuditAction.USER_ACCESS_CHANGED, target=form.instance,
                          old=old, new={**new, "added": True} if not change else new, request=request)
+        if new.get("is_superuser") or old.get("is_superuser"):
+            # The superadmin's powers, given or taken away: the person is told, as of a role.
+            send_role_mail(user=form.instance, context={},
+                           template="superuser_granted" if new["is_superuser"] else "superuser_ended")
 
     def record_deleted(self, request, user):
         audit_record(actor=request.user, action=AuditAction.USER_ACCESS_CHANGED, target=user,

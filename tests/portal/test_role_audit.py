@@ -15,6 +15,7 @@ from django.utils import timezone
 from portal.accounts.models import User
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
+from portal.mail.models import OutboxMessage
 from portal.organisations.models import Membership, MembershipRole, PlatformRole, PlatformRoleGrant
 from portal.organisations.services import platform_role_grant, platform_role_revoke
 from portal.permissions import platform_roles_of, superadmin_emails
@@ -169,6 +170,23 @@ def test_making_an_account_superuser_and_staff_in_the_admin_is_audited(root, adm
         {"is_staff": False, "is_superuser": False}, {"is_staff": True, "is_superuser": True})
     assert event.user_agent == "Mozilla/5.0 (admin)" and event.actor_role.startswith("django_superuser")
     assert audit_verify() == []
+
+
+def test_a_person_made_superuser_in_the_admin_or_no_longer_one_is_told_by_mail(root, admin_client):
+    """"Superuser status" is the superadmin's powers: ticked or unticked in the admin, the
+    person is told, in their language, as a grant or an end of the superadmin role tells them."""
+    user = UserFactory(email="clerk@mha.gov.in")
+    post_change(admin_client, user, is_superuser="on", is_staff="on")
+    [granted] = OutboxMessage.objects.filter(to=[user.email])
+    assert granted.subject == "You are now a superuser of the Sandes onboarding portal"
+    assert "every permission of the portal and of its administration site" in granted.body
+    assert "http://testserver/accounts/login/" in granted.body or "/accounts/login/" in granted.body
+    post_change(admin_client, User.objects.get(pk=user.pk), full_name="Renamed Clerk")  # no change of status: no mail
+    assert OutboxMessage.objects.filter(to=[user.email]).count() == 1
+    post_change(admin_client, User.objects.get(pk=user.pk), is_superuser=False)
+    ended = OutboxMessage.objects.filter(to=[user.email]).order_by("pk").last()
+    assert ended.subject == "You are no longer a superuser of the Sandes onboarding portal"
+    assert "If you did not expect this, tell a superadmin of the portal." in ended.body
 
 
 @pytest.mark.parametrize("account", ["personal address", "official address unconfirmed", "inactive",
