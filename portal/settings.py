@@ -104,6 +104,7 @@ CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
 
 INSTALLED_APPS = [
     "portal.adminsite.PortalAdminConfig",  # django.contrib.admin, its site refusing NUL (portal/adminsite.py)
+    "portal",  # before django.contrib.auth: its createsuperuser is the one manage.py runs
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -115,7 +116,6 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "guardian",
     "django_htmx",
-    "portal",
     "portal.accounts",
     "portal.audit",
     "portal.mail",

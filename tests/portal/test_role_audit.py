@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import Client
 from django.utils import timezone
 
@@ -170,6 +171,19 @@ def test_making_an_account_superuser_and_staff_in_the_admin_is_audited(root, adm
         {"is_staff": False, "is_superuser": False}, {"is_staff": True, "is_superuser": True})
     assert event.user_agent == "Mozilla/5.0 (admin)" and event.actor_role.startswith("django_superuser")
     assert audit_verify() == []
+
+
+def test_createsuperuser_makes_no_superuser_of_an_address_that_is_not_official():
+    """manage.py createsuperuser (the deployment's first superadmin) refuses, creating
+    nothing, an address that could not hold the superadmin's powers; an official one is made
+    a superuser, its address confirmed at the first sign-in."""
+    with pytest.raises(CommandError) as refused:
+        call_command("createsuperuser", "--noinput", email="first.root@gmail.com", stdout=StringIO())
+    assert str(refused.value) == ("Error: first.root@gmail.com is not an official address (gov.in, nic.in and the "
+                                  "like): a superuser is a superadmin, whose primary address must be official.")
+    assert not User.objects.filter(email="first.root@gmail.com").exists()
+    call_command("createsuperuser", "--noinput", email="first.root@sandes.nic.in", stdout=StringIO())
+    assert User.objects.get(email="first.root@sandes.nic.in").is_superuser
 
 
 def test_a_person_made_superuser_in_the_admin_or_no_longer_one_is_told_by_mail(root, admin_client):
