@@ -10,6 +10,8 @@ U+2066–U+2069) go: they can make a name read backwards (a file name ending
 import re
 import unicodedata
 
+from django.utils.translation import get_language
+
 # Line breaks, tabs and the other C0/C1 "separators": in a single-line answer each
 # run of them becomes one space ("Directorate\r\nof Agriculture" keeps its words apart).
 _BREAKS = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\u2028\u2029"
@@ -95,5 +97,7 @@ def inert_lines(value: object) -> str:
 
 def before_full_stop(value: object) -> str:
     """A name placed where a sentence ends with its own full stop: without a full stop
-    of its own ("... Pune Divn." would end "Divn.."), so the sentence ends with one."""
-    return str("" if value is None else value).rstrip().rstrip(".").rstrip()
+    of its own ("... Pune Divn." would end "Divn.."), so the sentence ends with one. In
+    Hindi, whose sentences end with a danda ("।"), the name keeps its own."""
+    text = str("" if value is None else value).rstrip()
+    return text if (get_language() or "").startswith("hi") else text.rstrip(".").rstrip()

@@ -3,6 +3,7 @@ a sentence: the sentence ends with one full stop, not "..". The domain claim's
 messages and the possible-duplicate warnings."""
 
 import pytest
+from django.utils import translation
 
 from onboarding.application.services import duplicate_warnings
 from onboarding.models import Application
@@ -20,6 +21,13 @@ from tests.onboarding.form_helpers import new_application
 ])
 def test_before_full_stop(name, expected):
     assert before_full_stop(name) == expected
+
+
+@pytest.mark.parametrize("language, expected", [("en", "Pune Divn"), ("mr", "Pune Divn"), ("hi", "Pune Divn.")])
+def test_a_name_keeps_its_own_full_stop_where_sentences_end_with_a_danda(language, expected):
+    """Hindi ends a sentence with "।", not a full stop: a name's abbreviation keeps its dot there."""
+    with translation.override(language):
+        assert before_full_stop("Pune Divn.") == expected
 
 
 @pytest.mark.django_db
