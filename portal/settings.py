@@ -409,6 +409,14 @@ OUTBOX_GIVE_UP_HOURS = env_number("OUTBOX_GIVE_UP_HOURS", 72, 1, 720)
 OUTBOX_KEEP_DAYS = env_number("OUTBOX_KEEP_DAYS", 90, 1, 3650)
 
 # Celery: reliable delivery settings (DESIGN §5 and §9).
+# A task is handed to the broker after the commit of the request that wrote it (mail, a
+# roster's import): a Redis that takes connections and answers nothing (frozen, failing
+# over, packets dropped after the handshake) must not hold the request until the web
+# worker is killed. Each socket gives up within seconds and a publish is tried twice; what
+# was not handed over is taken up by the beat's sweeps. (A worker's wait for tasks, BRPOP,
+# lasts a second, within these limits; other transports ignore these keys.)
+_BROKER_TIMEOUTS = {"socket_connect_timeout": 2, "socket_timeout": 3}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "filesystem://"
     _broker_dir = VAR_DIR / "broker"  # its folders are made when Celery is configured (portal/celery.py)
@@ -418,9 +426,10 @@ if not CELERY_BROKER_URL:
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        **_BROKER_TIMEOUTS,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, **_BROKER_TIMEOUTS}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

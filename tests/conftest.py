@@ -255,8 +255,13 @@ def _default_language():
 @pytest.fixture(autouse=True)
 def _mail_through_outbox(settings):
     """Django's test setup replaces every mailer with locmem; put the outbox back in
-    front, so tests exercise the real path (outbox row, task, transport)."""
+    front, so tests exercise the real path (outbox row, task, transport). And a broker a
+    test took down does not keep the next test's mail from being handed over
+    (portal.mail.tasks.BROKER_PAUSE_SECONDS: a process's memory of a failed hand-off)."""
+    from portal.mail import tasks as mail_tasks
+
     settings.MAILERS = OUTBOX_MAILERS
+    mail_tasks._broker_failed_at = None
 
 
 @pytest.fixture

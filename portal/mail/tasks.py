@@ -1,6 +1,7 @@
 """Celery tasks of the outbox. Thin: they call portal.mail.delivery and are safe to run twice."""
 
 import logging
+import time
 
 from celery import shared_task
 
@@ -35,16 +36,31 @@ def outbox_dispatch(outbox_id):
     outbox_dispatch_many([outbox_id])
 
 
+# After a hand-off to the broker failed, the process hands nothing more over for this long:
+# the rows wait for outbox_sweep, and a request that writes mail twice (or the next ones) does
+# not wait out the broker's socket timeouts again (settings: _BROKER_TIMEOUTS).
+BROKER_PAUSE_SECONDS = 30
+_broker_failed_at: float | None = None
+
+
 def outbox_dispatch_many(outbox_ids):
     """Ask workers to send these rows (after commit): one Celery message per batch of
-    BATCH_SIZE rows, not one per row. With the broker down the rows stay pending and
-    outbox_sweep sends them later."""
+    BATCH_SIZE rows, not one per row. With the broker down (or hanging) the rows stay
+    pending and outbox_sweep sends them later."""
+    global _broker_failed_at
     for start in range(0, len(outbox_ids), BATCH_SIZE):
         batch = list(outbox_ids[start:start + BATCH_SIZE])
+        if _broker_failed_at is not None and time.monotonic() - _broker_failed_at < BROKER_PAUSE_SECONDS:
+            logger.warning("Not queueing %s outbox messages: the broker failed %.0f s ago; the sweep will send them.",
+                           len(batch), time.monotonic() - _broker_failed_at)
+            continue
         try:
             outbox_send_batch.delay(batch)
         except Exception:  # broker down: the periodic sweep will send them later
+            _broker_failed_at = time.monotonic()
             logger.warning("Could not queue %s outbox messages; the sweep will retry.", len(batch), exc_info=True)
+        else:
+            _broker_failed_at = None
 
 
 @shared_task(name="portal.mail.tasks.outbox_old_remove", time_limit=600, soft_time_limit=540)

@@ -24,17 +24,34 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from onboarding.models import ApplicationStatus
+from portal.celery import app as celery_app
 from portal.logfilters import RedactSecrets
 from portal.logformat import JsonFormatter
 from portal.mail.models import OutboxMessage, OutboxStatus
 from portal.mail.tasks import outbox_send, outbox_sweep
 from tests.factories import PASSWORD, UserFactory
-from tests.onboarding.approval_helpers import make_superadmin, second_factor_given
+from tests.onboarding.approval_helpers import (  # noqa: F401 (a fixture)
+    TRANSACTIONAL,
+    filled_application,
+    make_superadmin,
+    official_email_rules,
+    second_factor_given,
+)
+from tests.portal.test_health import stalled_server  # noqa: F401 (a fixture)
 from tests.smtp import text_of
 
 pytestmark = pytest.mark.django_db
 
 MESSAGE_ID = re.compile(r"<[0-9a-f]{32}@sandes\.gov\.in>")
+
+
+def broker_is(url):
+    """Celery publishes to ``url`` from now on: its connection and producer pools, made once
+    for the broker of their first use, are made again for it."""
+    celery_app.conf.broker_url = url
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 def sweep():
@@ -616,3 +633,33 @@ def test_try_sending_again_on_a_message_no_longer_failed_says_nothing_was_queued
     assert row.status == OutboxStatus.SENT
     assert not AuditEvent.objects.filter(action=AuditAction.OUTBOX_REQUEUED).exists()
     assert said == ["This message is no longer failed (now: Sent); nothing was queued."]
+
+
+@TRANSACTIONAL
+@pytest.mark.usefixtures("official_email_rules")
+def test_an_action_that_writes_mail_answers_within_seconds_while_the_broker_takes_connections_and_never_answers(
+        stalled_server):  # noqa: F811 (the fixture imported above)
+    """The broker (Redis, as in production) hangs: it takes connections and answers nothing
+    (a Redis frozen by a fork, a failover, a firewall dropping packets after the handshake).
+    The officer's submission commits and its mail waits in the outbox for the sweep; the
+    hand-off to the broker after the commit gives up within seconds (its socket timeouts
+    and one retry), not when the web worker is killed (GUNICORN_TIMEOUT, 60 s)."""
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in")
+    application = filled_application(officer)
+    client = Client()
+    client.force_login(officer)
+    server = stalled_server()
+    old = celery_app.conf.broker_url
+    celery_app.conf.task_always_eager = False
+    broker_is(f"redis://127.0.0.1:{server.port}/0")
+    try:
+        started = time.monotonic()
+        response = client.post(f"/onboarding/{application.pk}/submit/")
+        took = time.monotonic() - started
+    finally:
+        broker_is(old)
+        celery_app.conf.task_always_eager = True
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_AUTHORITY and response.status_code == 302
+    assert OutboxMessage.objects.filter(status=OutboxStatus.PENDING).exists()  # the sweep sends it
+    assert took < 10, f"the submission's answer took {took:.0f} s (the stalled server lets go after {server.HOLD_SECONDS} s)"
