@@ -1,6 +1,6 @@
 """The audit log as its viewers may read it: superadmins and auditors of everything
 all of it; an auditor of a state the events about that state's organisations,
-applications, government profiles, roster imports, invitations, verification API
+submitted applications, government profiles, roster imports, invitations, verification API
 clients and expected offices, the exports of its figures and the changes of its
 platform roles; an organisation admin those about their organisations
 (and the offices below them), their exports included. One query a page. Who acted
@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from monitoring.models import ExpectedOffice
 from monitoring.scope import Scope, ids_as_text
 from monitoring.selectors import api_client_model, roster_model
+from onboarding.application.selectors import APPLICATION_SCOPE
 from onboarding.models import Application
 from portal.accounts.models import SuffixKind
 from portal.audit.models import AuditAction, AuditEvent
@@ -247,12 +248,15 @@ def _start_of(day: date) -> datetime:
 
 
 def audit_events(scope: Scope, filters: AuditFilters) -> QuerySet[AuditEvent]:
-    """The events the scope covers, filtered, newest first."""
+    """The events the scope covers, filtered, newest first. Of the scope's applications,
+    the submitted ones only, as their pages draw the line (``APPLICATION_SCOPE.official``):
+    a draft is its nodal officer's alone, its events included, until it is submitted; then
+    its whole history is read with it, the drafting included."""
     events = AuditEvent.objects.all()
     if not scope.everything:
         expected = ExpectedOffice.objects.filter(jurisdiction__in=scope.jurisdictions) if scope.jurisdictions else None
-        about = _about(scope.organisations(), scope.applications(), expected) + _about_exports(
-            scope.jurisdictions, scope.tops)
+        submitted = scope.applications().filter(APPLICATION_SCOPE.official)
+        about = _about(scope.organisations(), submitted, expected) + _about_exports(scope.jurisdictions, scope.tops)
         if scope.jurisdictions:
             about += [_about_lists(scope.jurisdictions), _about_roles(scope.jurisdictions)]
         events = events.filter(_any_of(about))

@@ -195,7 +195,8 @@ def tracker_jurisdictions(viewer: AnyUser) -> set[str] | None:
 
 def tracker_editable_jurisdictions(viewer: AnyUser) -> set[str] | None:
     """Jurisdictions whose list the viewer edits (None: all): superadmins and state
-    administrators (an auditor reads only)."""
+    administrators, those who decide its state steps (an auditor reads only, even one who
+    is also a state administrator)."""
     return permissions.decided_jurisdictions(viewer)
 
 

@@ -193,10 +193,14 @@ def state_admin_jurisdictions(user: AnyUser) -> set[str]:
 
 
 def decided_jurisdictions(user: AnyUser) -> set[str] | None:
-    """The jurisdictions whose state steps the user decides: None for all of them
-    (superadmins, a state administrator of everything), else a set, maybe empty."""
+    """The jurisdictions whose state steps the user decides (and whose adoption lists
+    they edit): None for all of them (superadmins, a state administrator of everything),
+    else a set, maybe empty: none for an auditor, whatever other role the account holds
+    (``auditor_reads_only``)."""
     if is_superadmin(user):
         return None
+    if auditor_reads_only(user):
+        return set()
     return _jurisdictions(user, PlatformRole.STATE_ADMIN)
 
 
@@ -206,6 +210,13 @@ def is_state_admin(user: AnyUser) -> bool:
 
 def is_auditor(user: AnyUser) -> bool:
     return any(role == PlatformRole.AUDITOR for role, _j in platform_roles_of(user))
+
+
+def auditor_reads_only(user: AnyUser) -> bool:
+    """Whether the account's auditor role makes it read-only: an auditor changes nothing,
+    even one who also holds a state administrator's role or administers an organisation;
+    a superadmin who is also an auditor still acts as a superadmin."""
+    return is_auditor(user) and not is_superadmin(user)
 
 
 def watched_jurisdictions(user: AnyUser) -> set[str] | None:
@@ -636,11 +647,18 @@ def superadmin_emails() -> list[str]:
 def state_admin_emails(jurisdictions: Iterable[str]) -> dict[str, list[str]]:
     """{jurisdiction: [emails]} of the active state administrators who decide each
     jurisdiction's state steps (``decided_jurisdictions``): those granted it, and those
-    granted every jurisdiction (EVERYWHERE). One query."""
+    granted every jurisdiction (EVERYWHERE); not one who is also an auditor, unless a
+    superadmin (``auditor_reads_only``). One query."""
     wanted = set(jurisdictions)
     found: dict[str, set[str]] = {}
+
+    def holds(role: str) -> Exists:
+        return Exists(PlatformRoleGrant.objects.filter(in_force_q(), user_id=OuterRef("user_id"), role=role))
+
     rows = PlatformRoleGrant.objects.filter(
         in_force_q(), role=PlatformRole.STATE_ADMIN, user__is_active=True, jurisdiction__in=wanted | {EVERYWHERE}
+    ).exclude(
+        holds(PlatformRole.AUDITOR) & Q(user__is_superuser=False) & ~holds(PlatformRole.SUPERADMIN)
     ).values_list("jurisdiction", "user__email")
     for jurisdiction, email in rows:
         for covered in (wanted if jurisdiction == EVERYWHERE else {jurisdiction}):

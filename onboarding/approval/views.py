@@ -51,6 +51,7 @@ from onboarding.models import (
 from portal import pending
 from portal.access import asked_on_this_site, rule
 from portal.downloads import stored_file_response
+from portal.permissions import auditor_reads_only
 
 LINK_PAGES = {
     LinkState.UNKNOWN: ("onboarding/review/link_unknown.html", 404),
@@ -383,6 +384,8 @@ def _queue_page(request, queryset):
 @rule("state_admin")
 @require_http_methods(["GET"])
 def queue(request):
+    if auditor_reads_only(request.user):
+        return render(request, "onboarding/queue.html", {"reads_only": True})
     now = timezone.now()
     page, escalated = state_queue(request.user, number=request.GET.get("page"), per_page=QUEUE_PAGE_SIZE, now=now)
     return render(request, "onboarding/queue.html", {"page": page, "escalated": escalated, "now": now})
@@ -418,6 +421,9 @@ def _decision_page(request, step):
 @rule("state_admin")
 @require_http_methods(["GET", "POST"])
 def queue_step(request, pk):
+    if auditor_reads_only(request.user):
+        # Said, not a 404: a mail sent before the auditor's role was granted leads here.
+        return render(request, "onboarding/decides_nothing.html", status=403)
     return _decision_page(request, state_step_for(request.user, pk))
 
 

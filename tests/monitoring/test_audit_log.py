@@ -76,6 +76,47 @@ def test_who_reads_what(world, events):
     assert signed_in(world["public"]).get("/monitoring/audit/").status_code == 403
 
 
+def test_a_drafts_events_are_read_by_the_states_auditors_once_it_is_submitted_not_before(world):
+    """A draft is its nodal officer's alone until it is submitted: platform roles see only
+    submitted applications (its page is not found for a state's auditor), and its events
+    (who is preparing it, when, each section saved, from which address) are not in their
+    log either. Submitted, the application is theirs to read, and so is its whole history,
+    the drafting included, as its page's timeline shows it. A superadmin reads it all along."""
+    from onboarding.application import services as application_services  # noqa: PLC0415
+    from tests.onboarding.approval_helpers import filled_application  # noqa: PLC0415
+
+    officer = UserFactory(email="drafting.officer@water.mh.gov.in")
+    draft = filled_application(officer)
+    draft.refresh_from_db()
+    assert draft.jurisdiction == "MH" and draft.reference is None
+    auditor = signed_in(world["auditor_mh"])
+    assert auditor.get(f"/onboarding/{draft.pk}/").status_code == 404
+    assert officer.email not in seen(auditor)[1]
+    assert officer.email not in seen(auditor, "?actor=drafting")[1]
+    assert officer.email in seen(signed_in(world["superadmin"]))[1]
+
+    submitted = application_services.application_submit(application_id=draft.pk, actor=officer)
+    assert auditor.get(f"/onboarding/{draft.pk}/").status_code == 200
+    html = seen(auditor, "?actor=drafting")[1]
+    drafted = AuditEvent.objects.filter(target_type="onboarding.application", target_id=str(draft.pk),
+                                        created_at__lt=submitted.submitted_at).count()
+    assert drafted and html.count(officer.email) > drafted  # the drafting's events, and the submission's
+
+
+def test_an_organisation_admin_reads_no_event_of_a_draft_of_their_office_until_it_is_submitted(world):
+    """The organisation admin's scope draws the same line: a draft made for an office
+    below theirs is not theirs to read, nor its events, until it is submitted."""
+    officer = UserFactory(email="office.officer@mahaagri.gov.in")
+    draft = ApplicationFactory(status="draft", reference=None, jurisdiction="MH", organisation=world["pune"],
+                               nodal_officer=officer)
+    audit_record(actor=officer, action=AuditAction.APPLICATION_CREATED, target=draft)
+    for reader in ("admin_agri", "auditor_mh"):
+        assert officer.email not in seen(signed_in(world[reader]))[1], reader
+    type(draft).objects.filter(pk=draft.pk).update(status="with_authority", reference="ONB-2026-900010")
+    for reader in ("admin_agri", "auditor_mh"):
+        assert officer.email in seen(signed_in(world[reader]))[1], reader
+
+
 def test_where_an_event_came_from_is_shown_to_superadmins_and_auditors_only(world):
     """The address an action came from is personal data of whoever acted (a state
     administrator, a member): those who investigate read it, an organisation's admin does not."""

@@ -17,7 +17,13 @@ from portal.accounts.models import EmailSuffixRule, SuffixKind
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import OrganisationDomain
-from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationDomainFactory, OrganisationFactory
+from tests.factories import (
+    ApplicationFactory,
+    ApprovalStepFactory,
+    OrganisationDomainFactory,
+    OrganisationFactory,
+    PlatformRoleFactory,
+)
 from tests.html_tree import field_container, field_value, form_as_sent, page
 from tests.onboarding.approval_helpers import messages_to
 from tests.onboarding_data import VALID
@@ -136,6 +142,25 @@ def test_who_sees_which_list(world, offices):
     mh = offices["not_started"].pk
     assert signed_in(world["auditor_mh"]).post(f"/monitoring/adoption/{mh}/remind/").status_code == 404
     assert signed_in(world["auditor_mh"]).get("/monitoring/adoption/new/").status_code == 404
+
+
+def test_a_state_admin_who_is_also_an_auditor_reads_the_list_and_edits_nothing(world, offices):
+    """An auditor changes nothing, whatever other role the account holds: a state
+    administrator of Maharashtra who is also an auditor reads the list as an auditor does,
+    and neither adds, changes, removes nor reminds an office."""
+    admin = world["state_admin_mh"]
+    PlatformRoleFactory(user=admin, role="auditor", jurisdiction="MH")
+    client = signed_in(admin)
+    html = client.get("/monitoring/adoption/").content.decode()
+    assert "Water Board" in html and "Send a reminder" not in html and "Add an office" not in html
+    mh = offices["not_started"]
+    for url in (f"/monitoring/adoption/{mh.pk}/edit/", f"/monitoring/adoption/{mh.pk}/delete/",
+                f"/monitoring/adoption/{mh.pk}/remind/", "/monitoring/adoption/new/", "/monitoring/adoption/upload/"):
+        assert client.get(url).status_code == 404, url
+        assert client.post(url, {"confirm": "on"}).status_code == 404, url
+    assert ExpectedOffice.objects.filter(pk=mh.pk).exists()
+    assert not OutboxMessage.objects.exists()
+    assert not AuditEvent.objects.filter(action__startswith="adoption.").exists()
 
 
 def test_an_address_several_offices_share_is_reminded_at_most_once_a_week(world, offices):

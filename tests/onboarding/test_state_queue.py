@@ -9,6 +9,7 @@ import pytest
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Count
 from django.test import Client
@@ -16,8 +17,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from onboarding.approval import services
 from onboarding.approval.selectors import state_queue_page
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, Decision, Stage, StateQueueCount
+from portal.accounts.models import User
 from portal.organisations.models import OrganisationStatus
 from portal.organisations.states import JURISDICTION_CHOICES
 from tests.factories import (
@@ -33,6 +36,7 @@ from tests.onboarding.approval_helpers import (
     TRANSACTIONAL,
     make_state_admin,
     make_superadmin,
+    messages_to,
     signed_in,
     state_step,
     totp_code,
@@ -157,6 +161,56 @@ def test_deciding_from_the_queue(officer, django_capture_on_commit_callbacks):
     assert application.organisation.status == OrganisationStatus.ACTIVE
     assert client.get(f"/onboarding/queue/{step.pk}/").status_code == 200  # the "already decided" page
     assert "You already recorded this decision" in client.get(f"/onboarding/queue/{step.pk}/").content.decode()
+
+
+AUDITOR_DECIDES_NOTHING = "an auditor's account is read-only: it decides no application"
+
+
+@pytest.mark.parametrize("audited", ["MH", "KA", ""])
+def test_a_state_admin_who_is_also_an_auditor_decides_nothing(officer, audited):
+    """An auditor changes nothing, whatever other role the account holds: a state
+    administrator who is also an auditor (of their state, another or everywhere) is not
+    told of the step, their queue says why it holds nothing for them, the decision page
+    (where a mail's link leads) says so instead of offering the form, an approval posted
+    anyway is refused and decides nothing, and so is one asked of the service. They still
+    read the application."""
+    admin = make_state_admin("MH")
+    PlatformRoleFactory(user=admin, role="auditor", jurisdiction=audited)
+    superadmin = make_superadmin()
+    application = application_with_state(nodal_officer=officer)
+    step = state_step(application)
+    assert not messages_to(admin.email) and messages_to(superadmin.email)
+    assert step.nobody_may_decide_since is None
+
+    client = signed_in(admin)
+    queue_page = client.get("/onboarding/queue/")
+    text = page(queue_page).squashed_text()
+    assert queue_page.status_code == 200 and AUDITOR_DECIDES_NOTHING in text
+    assert application.reference not in text and "Nothing is waiting for your decision" not in text
+    assert f"/onboarding/queue/{step.pk}/" not in queue_page.content.decode()
+    shown = client.get(f"/onboarding/queue/{step.pk}/")
+    assert shown.status_code == 403 and AUDITOR_DECIDES_NOTHING in page(shown).squashed_text()
+    assert 'name="decision"' not in shown.content.decode()
+    refused = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve", "confirm": "on"})
+    assert refused.status_code == 403 and AUDITOR_DECIDES_NOTHING in page(refused).squashed_text()
+    with pytest.raises(PermissionDenied):
+        services.step_decide(step_id=step.pk, decision=Decision.APPROVE, actor=User.objects.get(pk=admin.pk),
+                             stage=Stage.STATE)
+    step.refresh_from_db()
+    application.refresh_from_db()
+    assert step.decision == "" and application.status == ApplicationStatus.WITH_STATE
+    assert client.get(f"/onboarding/{application.pk}/").status_code == 200
+
+
+def test_a_state_admin_who_is_the_only_one_of_the_state_and_an_auditor_leaves_the_step_to_the_superadmins(officer):
+    """Nobody who may decide is told when the state's only administrator is also an
+    auditor and there is no superadmin: the step says nobody may decide it, as it does
+    when the state has no administrator."""
+    admin = make_state_admin("MH")
+    PlatformRoleFactory(user=admin, role="auditor", jurisdiction="MH")
+    step = state_step(application_with_state(nodal_officer=officer))
+    assert step.nobody_may_decide_since is not None
+    assert not messages_to(admin.email)
 
 
 def test_ones_own_decision_sent_twice_is_said_recorded_not_refused(officer):

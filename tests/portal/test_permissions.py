@@ -149,6 +149,53 @@ def test_view_rules_and_jurisdictions(world, who):
     assert permissions.needs_second_factor(user) == (who in RULES or who.startswith("auditor"))
 
 
+@pytest.mark.parametrize("audited", ["MH", "KA", ""])
+def test_a_state_admin_who_is_also_an_auditor_decides_nothing(world, audited):
+    """An auditor changes nothing, whatever other role the account holds: a state
+    administrator who is also an auditor (of their state, another or everywhere) decides
+    no state step (nor edits the adoption tracker's lists, which follow the same
+    jurisdictions) and is not among those told a step waits on them; they still read
+    their state's submitted applications."""
+    admin = world["people"]["state_admin_mh"]
+    PlatformRoleFactory(user=admin, role="auditor", jurisdiction=audited)
+    admin = fresh(admin)
+    assert permissions.is_state_admin(admin) and permissions.auditor_reads_only(admin)
+    assert permissions.decided_jurisdictions(admin) == set()
+    assert permissions.can_view(admin, world["submitted"], APPLICATION_SCOPE)
+    assert admin.email not in permissions.state_admin_emails(["MH"]).get("MH", [])
+
+
+def test_a_state_admin_of_everywhere_who_is_also_an_auditor_decides_nothing(world):
+    admin = PlatformRoleFactory(role="state_admin", jurisdiction="").user
+    assert admin.email in permissions.state_admin_emails(["MH"])["MH"]
+    PlatformRoleFactory(user=admin, role="auditor", jurisdiction="MH")
+    assert permissions.decided_jurisdictions(fresh(admin)) == set()
+    assert admin.email not in permissions.state_admin_emails(["MH"]).get("MH", [])
+
+
+@pytest.mark.parametrize("how", ["grant", "django_superuser"])
+def test_a_superadmin_who_is_also_an_auditor_and_a_state_admin_still_decides(world, how):
+    admin = world["people"]["state_admin_mh"]
+    PlatformRoleFactory(user=admin, role="auditor", jurisdiction="")
+    if how == "grant":
+        PlatformRoleFactory(user=admin, role="superadmin", jurisdiction="")
+    else:
+        User.objects.filter(pk=admin.pk).update(is_superuser=True)
+    admin = fresh(admin)
+    assert not permissions.auditor_reads_only(admin) and permissions.decided_jurisdictions(admin) is None
+    assert admin.email in permissions.state_admin_emails(["MH"])["MH"]
+
+
+def test_an_ended_auditor_role_gives_the_state_admin_their_decisions_back(world):
+    admin = world["people"]["state_admin_mh"]
+    grant = PlatformRoleFactory(user=admin, role="auditor", jurisdiction="MH")
+    assert permissions.decided_jurisdictions(fresh(admin)) == set()
+    grant.revoked_at = timezone.now()
+    grant.save(update_fields=["revoked_at"])
+    assert permissions.decided_jurisdictions(fresh(admin)) == {"MH"}
+    assert admin.email in permissions.state_admin_emails(["MH"])["MH"]
+
+
 # Rights end at the next request -------------------------------------------------------------
 
 def test_a_revoked_platform_role_ends_access_at_the_next_request(world):
