@@ -50,7 +50,7 @@ from onboarding.models import (
 )
 from portal import pending
 from portal.access import asked_on_this_site, rule
-from portal.downloads import stored_file_response
+from portal.downloads import content_response, stored_file_response
 
 LINK_PAGES = {
     LinkState.UNKNOWN: ("onboarding/review/link_unknown.html", 404),
@@ -362,8 +362,10 @@ def review_pdf(request, step_id=None):
     except pdf.PdfNotRendered as exc:  # said on the review page, where the link was
         messages.error(request, pdf.refusal_message(exc.reason))
         return redirect(f"{reverse('onboarding:review')}?step={row.step_id}")
-    return stored_file_response(document.file, owner=document, content_type="application/pdf",
-                                filename=pdf.form_pdf_filename(application, language))
+    filename = pdf.form_pdf_filename(application, language)
+    if isinstance(document, bytes):  # changed while it rendered: the PDF asked for, stored nowhere
+        return content_response(document, content_type="application/pdf", filename=filename)
+    return stored_file_response(document.file, owner=document, content_type="application/pdf", filename=filename)
 
 
 # State and central administrators ------------------------------------------------------

@@ -13,6 +13,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
@@ -23,11 +24,13 @@ from onboarding.approval import deadlines
 from onboarding.approval import services as approvals
 from onboarding.models import (
     Application,
+    ApplicationDocument,
     ApplicationStatus,
     ApplicationVersion,
     ApprovalStep,
     AuthorityToken,
     Decision,
+    DocumentKind,
     ReferenceCounter,
     Stage,
 )
@@ -343,4 +346,47 @@ def test_two_deadline_sweeps_at_once_send_each_reminder_once(db):
     assert AuditEvent.objects.filter(action=AuditAction.STEP_REMINDED).count() == 20
     assert not ApprovalStep.objects.filter(reminded_at__isnull=True).exists()
     assert deadlines.deadline_sweep(now=now) == {"reminded": 0, "escalated": 0}
+    assert audit_verify() == []
+
+
+def test_a_draft_withdrawn_while_its_pdf_renders_keeps_no_pdf_and_the_officer_gets_the_pdf(officer):
+    """The officer downloads the PDF of a draft never submitted and, in another tab,
+    withdraws it while the PDF renders. The withdrawal removes the draft's PDFs (its audit
+    row says so); the render, which began before, stores nothing for the withdrawn draft:
+    the officer gets the PDF they asked for, made from the form as it was, and kept nowhere,
+    as a withdrawn draft's PDF is rendered for them afterwards."""
+    application = filled_application(officer)
+    application.refresh_from_db()  # its version after the sections and the letter were saved
+    key = f"pdf-render:{DocumentKind.FORM_PDF}:{application.pk}:{application.version}:en"
+    outcome = {}
+    tab = signed_in(officer)
+
+    def download():
+        try:
+            outcome["response"] = tab.get(f"/onboarding/{application.pk}/form.pdf")
+        except Exception as exc:  # noqa: BLE001 (reported below)
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    downloading = threading.Thread(target=download)
+    downloading.start()
+    deadline = time.monotonic() + 15
+    while cache.get(key) is None:  # the render has begun
+        assert downloading.is_alive() and time.monotonic() < deadline, outcome
+        time.sleep(0.005)
+    services.application_withdraw(application_id=application.pk, actor=officer)
+    assert downloading.is_alive(), "the render finished before the withdrawal: the race was not run"
+    downloading.join(30)
+    assert not downloading.is_alive()
+    assert "error" not in outcome, outcome
+    assert Application.objects.get(pk=application.pk).status == ApplicationStatus.WITHDRAWN
+    assert not ApplicationDocument.objects.filter(application_id=application.pk).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.APPLICATION_PDF_RENDERED).exists()
+    response = outcome["response"]
+    assert response.status_code == 200, response
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert "no-store" in response["Cache-Control"]
+    assert b"".join(response).startswith(b"%PDF-")
     assert audit_verify() == []
