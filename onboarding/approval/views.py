@@ -425,6 +425,18 @@ def queue_step(request, pk):
 
 # Appeals ---------------------------------------------------------------------------------
 
+def _appeal_lodged(application) -> bool:
+    """Whether ``application`` is under appeal: the one appeal it may have was lodged, by its
+    nodal officer (the only one who may lodge it: application_appeal)."""
+    return application.status == ApplicationStatus.UNDER_APPEAL
+
+
+def _appeal_lodged_already(request, pk):
+    """An officer's appeal sent again once lodged is no refusal: they are told it was lodged."""
+    messages.info(request, _("You lodged this appeal already: the superadmins will decide on it."))
+    return redirect("onboarding:detail", pk=pk)
+
+
 @rule("nodal_officer_of_application")
 @require_http_methods(["GET", "POST"])
 def appeal(request, pk):
@@ -449,6 +461,9 @@ def appeal(request, pk):
             messages.error(request, _("The period for appealing against this rejection has ended."))
             return redirect("onboarding:detail", pk=pk)
         except workflow.InvalidTransition:
+            application.refresh_from_db(fields=["status"])
+            if _appeal_lodged(application):  # the same appeal, sent twice at once: lodged by the first
+                return _appeal_lodged_already(request, pk)
             messages.info(request, _("This application cannot be appealed now."))
             return redirect("onboarding:detail", pk=pk)
         except ValidationError as exc:
@@ -456,6 +471,8 @@ def appeal(request, pk):
         else:
             messages.success(request, _("Your appeal was lodged. The superadmins will decide on it."))
             return redirect("onboarding:detail", pk=pk)
+    elif request.method == "POST" and _appeal_lodged(application):  # sent again once lodged (Back, a double click)
+        return _appeal_lodged_already(request, pk)
     return render(request, "onboarding/appeal.html", {
         "application": application, "form": form, "can_appeal": can_appeal, "deadline": deadline, "rejection": rejection,
         "problem": problem,

@@ -390,3 +390,33 @@ def test_a_draft_withdrawn_while_its_pdf_renders_keeps_no_pdf_and_the_officer_ge
     assert "no-store" in response["Cache-Control"]
     assert b"".join(response).startswith(b"%PDF-")
     assert audit_verify() == []
+
+
+def test_an_appeal_sent_twice_at_once_is_said_lodged_not_refused(officer):
+    """The officer double-clicks "Lodge the appeal" (or sends it from two tabs): both posts
+    pass the page's checks, then wait on the application's row. One lodges the appeal; the
+    other is told the appeal was lodged, not that the application cannot be appealed, as a
+    decision or a withdrawal sent again is told it was recorded."""
+    application = submitted_application(officer)
+    Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not a government body.", "confirm": "on"})
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.REJECTED
+    tabs = [signed_in(officer), signed_in(officer)]
+    url = f"/onboarding/{application.pk}/appeal/"
+    sql, params = lock_application(application)
+    results = race([lambda tab=tab: tab.post(url, {"grounds": "We are a state department."}) for tab in tabs],
+                   hold_sql=sql, hold_params=params)
+    assert [outcome for outcome, _v in results] == ["ok", "ok"], results
+    responses = [response for _o, response in results]
+    assert [response.status_code for response in responses] == [302, 302], responses
+    assert all(response["Location"] == f"/onboarding/{application.pk}/" for response in responses), responses
+    pages = sorted(tab.get(response["Location"]).content.decode() for tab, response in zip(tabs, responses, strict=True))
+    said = [("Your appeal was lodged. The superadmins will decide on it." in page,
+             "You lodged this appeal already: the superadmins will decide on it." in page) for page in pages]
+    assert sorted(said) == [(False, True), (True, False)], said
+    assert all("cannot be appealed now" not in page for page in pages)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.UNDER_APPEAL
+    assert ApprovalStep.objects.filter(application=application, stage=Stage.APPEAL).count() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.APPLICATION_APPEALED).count() == 1
+    assert audit_verify() == []
