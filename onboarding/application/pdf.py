@@ -42,7 +42,7 @@ from django.utils.translation import gettext as _
 
 from onboarding.application import pdf_worker
 from onboarding.application.declarations import UNDERTAKINGS, declaration_notice_of
-from onboarding.application.selectors import current_letter
+from onboarding.application.selectors import current_letter, stores_form_pdfs
 from onboarding.application.summary import application_summary
 from onboarding.models import Application, ApplicationDocument, DocumentKind
 from onboarding.notifications import mail_languages
@@ -508,11 +508,17 @@ def _earlier_drafts_remove(application: Application) -> list[int]:
 
 
 def application_form_pdf(*, application: Application, actor: AnyUser | None = None, language: str = "en",
-                         request: HttpRequest | None = None, authority_email: str = "") -> ApplicationDocument:
+                         request: HttpRequest | None = None, authority_email: str = "") -> ApplicationDocument | bytes:
     """Return the stored PDF of the application's current version in ``language``,
     rendering it only once. A render is audited as ``actor``'s, with ``request``'s address
     and browser; ``authority_email``: rendered for the competent authority's link (no
     account), audited as theirs, named by that address as their decision is.
+
+    When, by the time the render is done, the application no longer stores its form PDFs
+    (a draft withdrawn meanwhile, its PDFs removed: stores_form_pdfs) or is at another
+    version (changed in another tab), the PDF rendered is returned as bytes and stored
+    nowhere: the person gets the form they asked for, as it was when they asked, and
+    nothing is kept of a version or a draft the portal no longer keeps PDFs of.
 
     Raises PdfNotRendered: BUSY when another request is rendering this version and has
     not finished within PDF_RENDER_WAIT_SECONDS, TOO_MANY when ``actor`` has had
@@ -535,6 +541,10 @@ def application_form_pdf(*, application: Application, actor: AnyUser | None = No
         try:
             # Rolled back (rendered at the same moment by another request, or a failure): the file goes too.
             with files_kept_if_committed() as files, transaction.atomic():
+                # Under the application's lock, as the withdrawal that removes a draft's PDFs takes it.
+                current = Application.objects.select_for_update().get(pk=application.pk)
+                if current.version != application.version or not stores_form_pdfs(current):
+                    return content
                 document = ApplicationDocument(
                     application=application, kind=DocumentKind.FORM_PDF, version=application.version, language=language,
                     sha256=hashlib.sha256(content).hexdigest(), size=len(content),
@@ -542,7 +552,7 @@ def application_form_pdf(*, application: Application, actor: AnyUser | None = No
                 reference = application.reference or f"draft-{application.pk}"
                 files.save(document.file, f"{reference}-v{application.version}-{language}.pdf", ContentFile(content))
                 document.save()
-                replaced = _earlier_drafts_remove(application) if application.is_editable else []
+                replaced = _earlier_drafts_remove(current) if current.is_editable else []
                 audit_record(actor=actor, action=AuditAction.APPLICATION_PDF_RENDERED, target=application,
                              request=request, actor_role="competent_authority" if authority_email else "",
                              new={"version": application.version, "language": language, "sha256": document.sha256}

@@ -50,7 +50,7 @@ from onboarding.models import (
 )
 from portal import pending
 from portal.access import asked_on_this_site, rule
-from portal.downloads import stored_file_response
+from portal.downloads import content_response, stored_file_response
 from portal.permissions import auditor_reads_only
 
 LINK_PAGES = {
@@ -363,8 +363,10 @@ def review_pdf(request, step_id=None):
     except pdf.PdfNotRendered as exc:  # said on the review page, where the link was
         messages.error(request, pdf.refusal_message(exc.reason))
         return redirect(f"{reverse('onboarding:review')}?step={row.step_id}")
-    return stored_file_response(document.file, owner=document, content_type="application/pdf",
-                                filename=pdf.form_pdf_filename(application, language))
+    filename = pdf.form_pdf_filename(application, language)
+    if isinstance(document, bytes):  # changed while it rendered: the PDF asked for, stored nowhere
+        return content_response(document, content_type="application/pdf", filename=filename)
+    return stored_file_response(document.file, owner=document, content_type="application/pdf", filename=filename)
 
 
 # State and central administrators ------------------------------------------------------
@@ -429,6 +431,18 @@ def queue_step(request, pk):
 
 # Appeals ---------------------------------------------------------------------------------
 
+def _appeal_lodged(application) -> bool:
+    """Whether ``application`` is under appeal: the one appeal it may have was lodged, by its
+    nodal officer (the only one who may lodge it: application_appeal)."""
+    return application.status == ApplicationStatus.UNDER_APPEAL
+
+
+def _appeal_lodged_already(request, pk):
+    """An officer's appeal sent again once lodged is no refusal: they are told it was lodged."""
+    messages.info(request, _("You lodged this appeal already: the superadmins will decide on it."))
+    return redirect("onboarding:detail", pk=pk)
+
+
 @rule("nodal_officer_of_application")
 @require_http_methods(["GET", "POST"])
 def appeal(request, pk):
@@ -453,6 +467,9 @@ def appeal(request, pk):
             messages.error(request, _("The period for appealing against this rejection has ended."))
             return redirect("onboarding:detail", pk=pk)
         except workflow.InvalidTransition:
+            application.refresh_from_db(fields=["status"])
+            if _appeal_lodged(application):  # the same appeal, sent twice at once: lodged by the first
+                return _appeal_lodged_already(request, pk)
             messages.info(request, _("This application cannot be appealed now."))
             return redirect("onboarding:detail", pk=pk)
         except ValidationError as exc:
@@ -460,6 +477,8 @@ def appeal(request, pk):
         else:
             messages.success(request, _("Your appeal was lodged. The superadmins will decide on it."))
             return redirect("onboarding:detail", pk=pk)
+    elif request.method == "POST" and _appeal_lodged(application):  # sent again once lodged (Back, a double click)
+        return _appeal_lodged_already(request, pk)
     return render(request, "onboarding/appeal.html", {
         "application": application, "form": form, "can_appeal": can_appeal, "deadline": deadline, "rejection": rejection,
         "problem": problem,

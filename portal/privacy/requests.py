@@ -361,7 +361,10 @@ def nominee_record(*, user: AnyUser, name: str, email: str, relationship: str,
         raise ValidationError(missing)
     values = {"name": name.strip(), "email": email.strip().lower(), "relationship": relationship.strip()}
     with transaction.atomic():
-        nominee = Nominee.objects.select_for_update().filter(user=user).first()
+        # The person's row, locked first: on the first save there is no nominee row to lock,
+        # and two saves at once (a double click) would both record the nominee.
+        get_user_model().objects.select_for_update().get(pk=user.pk)
+        nominee = Nominee.objects.filter(user=user).first()
         if nominee is not None and all(getattr(nominee, key) == value for key, value in values.items()):
             return nominee  # saved again unchanged (a second click): nothing to record
         old = None if nominee is None else {"nominee": {"name": nominee.name, "email": nominee.email}}

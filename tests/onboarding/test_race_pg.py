@@ -13,6 +13,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
@@ -23,11 +24,13 @@ from onboarding.approval import deadlines
 from onboarding.approval import services as approvals
 from onboarding.models import (
     Application,
+    ApplicationDocument,
     ApplicationStatus,
     ApplicationVersion,
     ApprovalStep,
     AuthorityToken,
     Decision,
+    DocumentKind,
     ReferenceCounter,
     Stage,
 )
@@ -343,4 +346,77 @@ def test_two_deadline_sweeps_at_once_send_each_reminder_once(db):
     assert AuditEvent.objects.filter(action=AuditAction.STEP_REMINDED).count() == 20
     assert not ApprovalStep.objects.filter(reminded_at__isnull=True).exists()
     assert deadlines.deadline_sweep(now=now) == {"reminded": 0, "escalated": 0}
+    assert audit_verify() == []
+
+
+def test_a_draft_withdrawn_while_its_pdf_renders_keeps_no_pdf_and_the_officer_gets_the_pdf(officer):
+    """The officer downloads the PDF of a draft never submitted and, in another tab,
+    withdraws it while the PDF renders. The withdrawal removes the draft's PDFs (its audit
+    row says so); the render, which began before, stores nothing for the withdrawn draft:
+    the officer gets the PDF they asked for, made from the form as it was, and kept nowhere,
+    as a withdrawn draft's PDF is rendered for them afterwards."""
+    application = filled_application(officer)
+    application.refresh_from_db()  # its version after the sections and the letter were saved
+    key = f"pdf-render:{DocumentKind.FORM_PDF}:{application.pk}:{application.version}:en"
+    outcome = {}
+    tab = signed_in(officer)
+
+    def download():
+        try:
+            outcome["response"] = tab.get(f"/onboarding/{application.pk}/form.pdf")
+        except Exception as exc:  # noqa: BLE001 (reported below)
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    downloading = threading.Thread(target=download)
+    downloading.start()
+    deadline = time.monotonic() + 15
+    while cache.get(key) is None:  # the render has begun
+        assert downloading.is_alive() and time.monotonic() < deadline, outcome
+        time.sleep(0.005)
+    services.application_withdraw(application_id=application.pk, actor=officer)
+    assert downloading.is_alive(), "the render finished before the withdrawal: the race was not run"
+    downloading.join(30)
+    assert not downloading.is_alive()
+    assert "error" not in outcome, outcome
+    assert Application.objects.get(pk=application.pk).status == ApplicationStatus.WITHDRAWN
+    assert not ApplicationDocument.objects.filter(application_id=application.pk).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.APPLICATION_PDF_RENDERED).exists()
+    response = outcome["response"]
+    assert response.status_code == 200, response
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert "no-store" in response["Cache-Control"]
+    assert b"".join(response).startswith(b"%PDF-")
+    assert audit_verify() == []
+
+
+def test_an_appeal_sent_twice_at_once_is_said_lodged_not_refused(officer):
+    """The officer double-clicks "Lodge the appeal" (or sends it from two tabs): both posts
+    pass the page's checks, then wait on the application's row. One lodges the appeal; the
+    other is told the appeal was lodged, not that the application cannot be appealed, as a
+    decision or a withdrawal sent again is told it was recorded."""
+    application = submitted_application(officer)
+    Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not a government body.", "confirm": "on"})
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.REJECTED
+    tabs = [signed_in(officer), signed_in(officer)]
+    url = f"/onboarding/{application.pk}/appeal/"
+    sql, params = lock_application(application)
+    results = race([lambda tab=tab: tab.post(url, {"grounds": "We are a state department."}) for tab in tabs],
+                   hold_sql=sql, hold_params=params)
+    assert [outcome for outcome, _v in results] == ["ok", "ok"], results
+    responses = [response for _o, response in results]
+    assert [response.status_code for response in responses] == [302, 302], responses
+    assert all(response["Location"] == f"/onboarding/{application.pk}/" for response in responses), responses
+    pages = sorted(tab.get(response["Location"]).content.decode() for tab, response in zip(tabs, responses, strict=True))
+    said = [("Your appeal was lodged. The superadmins will decide on it." in page,
+             "You lodged this appeal already: the superadmins will decide on it." in page) for page in pages]
+    assert sorted(said) == [(False, True), (True, False)], said
+    assert all("cannot be appealed now" not in page for page in pages)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.UNDER_APPEAL
+    assert ApprovalStep.objects.filter(application=application, stage=Stage.APPEAL).count() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.APPLICATION_APPEALED).count() == 1
     assert audit_verify() == []

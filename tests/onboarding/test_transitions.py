@@ -257,6 +257,22 @@ def test_second_appeal_and_appeal_after_a_final_rejection_are_refused(rejected, 
     final.check()
 
 
+def test_an_appeal_sent_again_once_lodged_is_said_lodged_not_refused(rejected, officer):
+    """Back and "Lodge the appeal" again (or a double click without JavaScript, the second
+    post read after the first was lodged): the officer is told their appeal was lodged,
+    and nothing is lodged a second time."""
+    client = signed_in(officer)
+    url = f"/onboarding/{rejected.pk}/appeal/"
+    assert client.post(url, {"grounds": "Not a duplicate."}).status_code == 302
+    unchanged = Unchanged(rejected)
+    response = client.post(url, {"grounds": "Not a duplicate."})
+    assert response.status_code == 302 and response["Location"] == f"/onboarding/{rejected.pk}/"
+    html = client.get(response["Location"]).content.decode()
+    assert "You lodged this appeal already: the superadmins will decide on it." in html
+    assert "cannot be appealed now" not in html
+    unchanged.check()
+
+
 @pytest.mark.parametrize("state", ["rejected", "under_appeal", "approved"])
 def test_withdrawal_is_refused_once_the_application_is_decided(request, officer, superadmin, state_admin,
                                                                django_capture_on_commit_callbacks, state):

@@ -15,7 +15,7 @@ from django.test import Client
 from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditEvent
-from portal.audit.services import audit_record, audit_verify
+from portal.audit.services import _CHAIN_LOCK_KEY, audit_record, audit_verify
 from portal.mail.models import OutboxMessage
 from portal.privacy import personal_data, rights_views
 from portal.privacy.models import Nominee, PrivacyRequest
@@ -28,7 +28,8 @@ from portal.privacy.requests import (
 )
 from tests.factories import PASSWORD, ApplicationFactory, ApprovalStepFactory, OrganisationFactory, UserFactory
 from tests.html_tree import field_error, field_value, parse
-from tests.onboarding.approval_helpers import make_superadmin, second_factor_given, signed_in
+from tests.onboarding.approval_helpers import TRANSACTIONAL, make_superadmin, second_factor_given, signed_in
+from tests.onboarding.test_race_pg import race
 from tests.verification.helpers import GovernmentProfileFactory
 
 pytestmark = pytest.mark.django_db
@@ -478,6 +479,30 @@ def test_a_nominee_saved_again_unchanged_writes_no_second_audit_row_and_a_change
     assert latest.old_values == {"nominee": {"name": "Ravi K", "email": "ravi@example.org"}}
     assert latest.new_values == {"nominee": {"name": "Meera K", "email": "meera@example.org"}}
     assert Nominee.objects.get(user=asha).relationship == "Sister"
+
+
+@TRANSACTIONAL
+@pytest.mark.usefixtures("require_postgresql")
+def test_a_nominee_saved_by_a_double_click_on_the_first_save_is_recorded_and_audited_once():
+    """A person names their first nominee and "Save" is sent twice at once (a double click):
+    there is no nominee row yet for either request to lock, so both recorded it, and the
+    audit log held two "nominee recorded" rows for one nominee, the second saying it
+    replaced nobody. The person's account row now puts one save after the other: the
+    second finds the nominee saved and records nothing, as a second click does later."""
+    asha = UserFactory(email="asha@mha.gov.in")
+    tabs = [client_of(asha), client_of(asha)]
+    ravi = {"action": "nominee", "name": "Ravi K", "email": "ravi@example.org", "relationship": "Brother"}
+    # Another audited action holds the audit log's lock for a moment: both saves are under way.
+    results = race([lambda tab=tab: tab.post("/privacy/my-data/", ravi) for tab in tabs],
+                   hold_sql="SELECT pg_advisory_xact_lock(%s)", hold_params=[_CHAIN_LOCK_KEY],
+                   ready=lambda waiting, done: waiting == 2)
+    assert [outcome for outcome, _value in results] == ["ok", "ok"], results
+    assert [response.status_code for _outcome, response in results] == [302, 302], results
+    assert Nominee.objects.filter(user=asha).count() == 1
+    [row] = AuditEvent.objects.filter(action=AuditAction.NOMINEE_RECORDED, actor_id=asha.pk)
+    assert row.old_values == {}  # it replaced nobody
+    assert row.new_values == {"nominee": {"name": "Ravi K", "email": "ravi@example.org"}}
+    assert audit_verify() == []
 
 
 @pytest.mark.parametrize("size", [1, 5])
