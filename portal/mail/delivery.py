@@ -312,18 +312,21 @@ def is_temporary(exc: Exception) -> bool:
     return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
 
 
-def _record_failure(row: OutboxMessage, key: int, exc: Exception) -> str:
+def _record_failure(row: OutboxMessage, key: int, exc: Exception, *, relay_failed: bool = False) -> str:
     """Back to PENDING with a back-off, or FAILED (given up): after OUTBOX_MAX_ATTEMPTS
     refusals, or at a failure OUTBOX_GIVE_UP_HOURS after the first one; every recipient
     refused, some "later" and some for good, split (_record_partly_deferred). The error's text,
     which names the recipients a server refused, is kept in the row only, for the
     superadmins' outbox page: the log line (the worker's log is kept and shipped
-    elsewhere) says which row, and the error's class and codes."""
+    elsewhere) says which row, and the error's class and codes. ``relay_failed``: the
+    failure came before any message was offered (connecting, TLS, the portal's own login:
+    a 535 for an expired password), the relay's outage for every message alike, never a
+    refusal of this one."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused) and 0 < len(_deferred(exc.recipients)) < len(exc.recipients):
         return _record_partly_deferred(row, key, exc.recipients)
     now = timezone.now()
     attempts = row.attempts + 1
-    temporary = is_temporary(exc)
+    temporary = relay_failed or is_temporary(exc)
     refusals = row.refusals + (0 if temporary else 1)
     failing_since = row.failing_since or now
     error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -386,11 +389,15 @@ def _send_claimed(rows: list[OutboxMessage], key: int, deadline: float) -> dict[
             except SoftTimeLimitExceeded:
                 raise
             except Exception as exc:  # any transport failure: keep the row, try later
-                outcomes[row.pk] = _record_failure(row, key, exc)
-                if not connected:  # the server cannot be reached: the rest wait for their next attempt too
-                    for other in rows[index + 1:]:
-                        outcomes[other.pk] = _record_failure(other, key, exc)
+                if not connected:  # the relay cannot be reached or refuses the portal: every row waits
+                    if isinstance(exc, smtplib.SMTPException) and _smtp_codes(exc):
+                        logger.error("The mail relay refused the portal's connection or login (%s, SMTP code %s): "
+                                     "check EMAIL_HOST_USER, EMAIL_HOST_PASSWORD and EMAIL_USE_TLS.",
+                                     type(exc).__name__, ", ".join(map(str, _smtp_codes(exc))))
+                    for waiting in rows[index:]:
+                        outcomes[waiting.pk] = _record_failure(waiting, key, exc, relay_failed=True)
                     break
+                outcomes[row.pk] = _record_failure(row, key, exc)
                 _close(backend)  # a fresh connection for the next row
                 connected = False
             else:

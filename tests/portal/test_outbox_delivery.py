@@ -19,6 +19,7 @@ import email
 import secrets
 import signal
 import socket
+import socketserver
 import threading
 from contextlib import contextmanager
 from datetime import timedelta
@@ -440,3 +441,65 @@ def test_the_authority_email_keeps_its_link_until_sent_and_none_after(officer, s
     assert LINK_RE.search(text_of(delivered[0])).group(2) == token
     # The link the authority received still works.
     assert Client().get(path, follow=True).status_code == 200
+
+
+class _RefusingLogin(socketserver.StreamRequestHandler):
+    """An SMTP relay that offers AUTH and answers every login with 535, as Postfix does
+    for a wrong or expired password."""
+
+    def handle(self):
+        self.wfile.write(b"220 relay.test ESMTP\r\n")
+        for line in self.rfile:
+            verb = line.split(b" ", 1)[0].strip().upper()
+            if verb == b"EHLO":
+                self.wfile.write(b"250-relay.test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n")
+            elif verb == b"AUTH":
+                self.wfile.write(b"535 5.7.8 Error: authentication failed: authentication failure\r\n")
+            elif verb == b"QUIT":
+                self.wfile.write(b"221 2.0.0 Bye\r\n")
+                return
+            else:
+                self.wfile.write(b"530 5.7.0 Authentication required\r\n")
+
+
+@pytest.fixture
+def relay_refusing_the_portals_login(settings):
+    """A relay that asks the portal to log in and refuses its user name and password: the
+    relay's account password expired or was rotated, or the relay's own directory is down.
+    The portal's transport points at it."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _RefusingLogin)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.MAILERS = {**settings.MAILERS, "transport": {
+        "BACKEND": "portal.mail.transport.SMTPTransport",
+        "OPTIONS": {"host": "127.0.0.1", "port": server.server_address[1], "timeout": 5,
+                    "username": "portal", "password": "expired"}}}
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.django_db
+def test_mail_waits_as_in_an_outage_while_the_relay_refuses_the_portals_own_login(
+        relay_refusing_the_portals_login, django_capture_on_commit_callbacks, settings):
+    """The relay refuses the portal's credentials, for every message alike: that is an outage
+    of the relay for the portal (its administrator fixes the password), not a refusal of
+    this message by its recipient. The message should wait as in any outage
+    (OUTBOX_GIVE_UP_HOURS, 72), not be given up after 8 "refusals", some four hours,
+    its link removed, every message of those hours with it, for a superadmin to queue one
+    by one."""
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail("Approval needed", "Open https://portal.test/onboarding/review/abc/ to decide.", None,
+                  ["authority@mahaagri.gov.in"])
+    row = OutboxMessage.objects.get()
+    first_failure = timezone.now()
+    assert row.attempts == 1 and "535" in row.last_error
+    while row.status == OutboxStatus.PENDING and row.next_attempt_at < first_failure + timedelta(hours=12):
+        tried_at = row.next_attempt_at + timedelta(seconds=1)
+        with time_machine.travel(tried_at, tick=False):
+            outbox_sweep.delay().get()
+        row.refresh_from_db()
+    assert row.status == OutboxStatus.PENDING, (
+        f"given up {tried_at - first_failure} after the first failure, at attempt {row.attempts}: {row.last_error}")
+    assert settings.OUTBOX_GIVE_UP_HOURS > 12
+
