@@ -8,9 +8,9 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from portal.accounts.official_email import CONSUMER, INVALID, OFFICIAL, classify_domain, normalise_host_name
+from portal.phone_numbers import clean_mobile as clean_mobile  # the one reading of a mobile number, every form's
 
 PIN_RE = re.compile(r"^[1-9][0-9]{5}$")
-MOBILE_RE = re.compile(r"^[6-9][0-9]{9}$")
 LANDLINE_RE = re.compile(r"^0[1-9][0-9]{1,3}-?[2-9][0-9]{5,7}$")
 SHORT_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{1,19}$")
 
@@ -20,21 +20,6 @@ def clean_pin(value):
     if not PIN_RE.match(value):
         raise ValidationError(_("Enter a 6-digit PIN code that does not start with 0, for example 110001."), code="pin")
     return value
-
-
-def clean_mobile(value):
-    digits = re.sub(r"[\s\-()]", "", value or "")
-    if digits.startswith("+91"):
-        digits = digits[3:]
-    elif digits.startswith("0091"):
-        digits = digits[4:]
-    elif digits.startswith("0") and len(digits) == 11:
-        digits = digits[1:]
-    if not MOBILE_RE.match(digits):
-        raise ValidationError(
-            _("Enter a 10-digit Indian mobile number starting with 6, 7, 8 or 9, for example 98765 43210."), code="mobile"
-        )
-    return "+91" + digits
 
 
 def clean_landline(value):

@@ -382,7 +382,8 @@ def test_nodal_officer_refuses_non_indian_mobiles(officer_client, application, m
 
 
 @pytest.mark.parametrize("mobile", ["9876543210", "+91 98765 43210", "+919876543210", "09876543210", "0091 9876543210",
-                                    "98765-43210", "(+91) 6123456789", "7123456789", "8123456789"])
+                                    "98765-43210", "(+91) 6123456789", "7123456789", "8123456789",
+                                    "91 98765 43210", "91-9876543210"])  # as a request to be verified takes them
 def test_nodal_officer_accepts_indian_mobiles(officer_client, application, mobile):
     assert_accepted(officer_client, application, "nodal_officer", valid("nodal_officer", mobile=mobile))
 
