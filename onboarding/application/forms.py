@@ -105,7 +105,8 @@ class OrganisationSectionForm(SectionForm):
     address = forms.CharField(label=_("Postal address"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
                               validators=[refuse_invisible_only])
     pin_code = _text(_("PIN code"), 7, inputmode="numeric", autocomplete="postal-code")
-    landline = _text(_("Office landline"), 20, required=False, help_text=_("With STD code, e.g. 011-23456789"), inputmode="tel")
+    landline = _text(_("Office landline"), 20, required=False,
+                     help_text=_("With STD code, 10 digits after the 0, e.g. 011-23456789"), inputmode="tel")
     website = _text(_("Website"), 200, required=False, help_text=_("e.g. https://mha.gov.in"), inputmode="url")
     email_domains = forms.CharField(
         label=_("Email domains used by your staff"),
