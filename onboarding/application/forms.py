@@ -33,6 +33,7 @@ from onboarding.models import Section
 from portal.accounts.official_email import ACCEPTED_ELSEWHERE, normalise_address, validate_official_email
 from portal.forms import AccessibleForm, refuse_invisible_only
 from portal.organisations.models import Level, Organisation, OrganisationStatus, OrganisationType
+from portal.organisations.pin_codes import pin_fits_state
 from portal.organisations.states import State
 from portal.text import has_visible_characters, multi_line, single_line
 
@@ -157,6 +158,12 @@ class OrganisationSectionForm(SectionForm):
             self.require("state", _("Choose the state or union territory of a state, district or sub-district office."))
         if level in (Level.DISTRICT, Level.SUB_DISTRICT) and not _answered(data.get("district")):
             self.require("district", _("Enter the district of a district or sub-district office."))
+        pin, state = data.get("pin_code"), data.get("state")
+        if pin and state and level != Level.CENTRAL and not pin_fits_state(pin, state):
+            # Advice, not a refusal: one of the two is most likely a typo, but an office
+            # near a border may be served by the other side's post office.
+            self.warn("pin_code", _("PIN code %(pin)s is not one of %(state)s's: check the PIN code and the state or "
+                                    "union territory.") % {"pin": pin, "state": State(state).label})
         return data
 
 

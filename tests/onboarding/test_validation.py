@@ -270,6 +270,32 @@ def test_a_draft_stored_with_a_landline_of_another_length_opens_with_the_error_a
     assert reload(application).section_data("organisation")["landline"] == "011-2345678"
 
 
+PIN_WARNING = "PIN code 110001 is not one of Maharashtra's: check the PIN code and the state or union territory."
+
+
+def test_a_pin_code_outside_the_states_postal_region_is_accepted_with_a_warning(officer_client, application):
+    """Maharashtra and 110001 (New Delhi): one of the two is a typo, said at the PIN code;
+    the section is still complete."""
+    response = post_section(officer_client, application, "organisation", valid("organisation", pin_code="110001"))
+    assert response.status_code == 302
+    assert reload(application).status_of("organisation") == COMPLETE
+    assert PIN_WARNING in page(officer_client.get(response["Location"])).squashed_text()
+    tree = page(officer_client.get(section_url(application, "organisation")))
+    assert PIN_WARNING in field_container(tree, "pin_code").squashed_text()
+    assert field_error(tree, "pin_code") is None
+
+
+@pytest.mark.parametrize("changes", [
+    {"pin_code": "411001"}, {"pin_code": "403001", "state": "GA"}, {"pin_code": "533464", "state": "PY"},
+    {"pin_code": "605001", "state": "PY"}, {"pin_code": "900001"},  # a field post office, in any state
+    {"pin_code": "110001", "level": "central", "state": ""},
+])
+def test_a_pin_code_of_the_states_postal_region_has_no_warning(officer_client, application, changes):
+    post_section(officer_client, application, "organisation", valid("organisation", **changes))
+    tree = page(officer_client.get(section_url(application, "organisation")))
+    assert not field_container(tree, "pin_code").find_all(class_="field-warning")
+
+
 def test_website_off_official_domains_is_accepted_with_a_warning(officer_client, application):
     response = post_section(officer_client, application, "organisation", valid("organisation", website="https://www.krishi-mh.org"))
     assert response.status_code == 302
