@@ -9,6 +9,8 @@ U+2066–U+2069) go: they can make a name read backwards (a file name ending
 
 import re
 import unicodedata
+from functools import cache
+from pathlib import Path
 
 from django.utils.translation import get_language
 
@@ -20,10 +22,19 @@ _BREAK_RUN = re.compile(f"[{_BREAKS}]+")
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]")
 _LINE_BREAK = re.compile("\r\n|[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
-# A dot between something and a word of at least two characters: "example.com",
-# "www.example", "मंत्रालय.भारत", but not the dots of "U.P." or "e.g." or a
-# sentence's full stop. "://" after a scheme.
-_LINKABLE_DOT = re.compile(r"(?<=\S)\.(?=[^\W\d_][^\s.,;:!?()\[\]{}<>\"'/\\|])")
+# A run of labels joined by dots, as a host name is written: letters of any script (with
+# the vowel signs, viramas and joiners of Indian scripts, which \w leaves out), digits and
+# hyphens. "mha.gov.in", "मंत्रालय.भारत", "K.R.Narayanan", "U.P", "1.2".
+_LABEL = r"[\w\u0300-\u036f\u0900-\u0dff\u200c\u200d-]+"
+_DOTTED_RUN = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
+# Written as a host name is typed: lower-case ASCII labels, the last beginning with a letter
+# and two characters or more ("evil.example", "txt.exe"; not "e.g", "1.2").
+_LOWER_CASE_HOST = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z][a-z0-9-]+")
+_IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
+# IANA's list of top-level domains, as published (one a line, upper case, IDNs in their
+# xn-- form). Refreshed by replacing the file with the newer one from
+# https://data.iana.org/TLD/tlds-alpha-by-domain.txt.
+_TLD_FILE = Path(__file__).resolve().parent / "data" / "tlds-alpha-by-domain.txt"
 _SCHEME = re.compile(r"(?i)(?<=[a-z0-9])://")
 _AT = re.compile(r"(?<=\S)@(?=\S)")
 
@@ -76,15 +87,47 @@ def multi_line(value: str) -> str:
     return "\n".join(_CONTROL.sub("", line.replace("\t", " ").replace("\x1f", " ")) for line in lines)
 
 
+@cache
+def _top_level_domains() -> frozenset[str]:
+    lines = _TLD_FILE.read_text(encoding="ascii").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def _is_top_level_domain(label: str) -> bool:
+    try:
+        ascii_label = label.lower() if label.isascii() else label.encode("idna").decode("ascii").lower()
+    except UnicodeError:  # not a label IDNA can write ("-x", too long, a character it refuses)
+        return False
+    return ascii_label in _top_level_domains()
+
+
+def _linkable(text: str, run: re.Match) -> bool:
+    """Whether a mail client could make a link of the dotted ``run`` in ``text``: it follows a
+    scheme's "://" or is part of a mail address, it begins "www.", it is an IPv4 address, it
+    is written in lower case as host names are, or its last label is a top-level domain
+    ("nic.in", "NIC.IN", "मंत्रालय.भारत"). Not "K.R.Narayanan", "Dr.Rao" or "के.आर.नारायणन"."""
+    name = run[0]
+    return (
+        text.endswith(("://", "@"), 0, run.start()) or text.startswith("@", run.end())
+        or name.lower().startswith("www.")
+        or bool(_IPV4.fullmatch(name) or _LOWER_CASE_HOST.fullmatch(name))
+        or _is_top_level_domain(name.rsplit(".", 1)[1])
+    )
+
+
+def _break_linkable_dots(text: str) -> str:
+    return _DOTTED_RUN.sub(lambda run: run[0].replace(".", "[.]") if _linkable(text, run) else run[0], text)
+
+
 def inert(value: object) -> str:
     """A name as plain-text mail shows it: on one line, and with any web or mail
     address in it broken ("example[.]com", "https[:]//", "name[at]example[.]com") so
-    that a mail client does not turn it into a link. Mail that names an organisation
+    that a mail client does not turn it into a link, while dots no client makes a link
+    of are kept ("K.R.Narayanan", "Dr.Rao", "U.P."). Mail that names an organisation
     or a person uses this for every value someone typed."""
-    text = single_line("" if value is None else str(value))
+    text = _break_linkable_dots(single_line("" if value is None else str(value)))
     text = _SCHEME.sub("[:]//", text)
-    text = _AT.sub("[at]", text)
-    return _LINKABLE_DOT.sub("[.]", text)
+    return _AT.sub("[at]", text)
 
 
 def inert_lines(value: object) -> str:

@@ -33,6 +33,7 @@ from onboarding.models import Section
 from portal.accounts.official_email import ACCEPTED_ELSEWHERE, normalise_address, validate_official_email
 from portal.forms import AccessibleForm, refuse_invisible_only
 from portal.organisations.models import Level, Organisation, OrganisationStatus, OrganisationType
+from portal.organisations.pin_codes import pin_fits_state
 from portal.organisations.states import State
 from portal.text import has_visible_characters, multi_line, single_line
 
@@ -105,7 +106,8 @@ class OrganisationSectionForm(SectionForm):
     address = forms.CharField(label=_("Postal address"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
                               validators=[refuse_invisible_only])
     pin_code = _text(_("PIN code"), 7, inputmode="numeric", autocomplete="postal-code")
-    landline = _text(_("Office landline"), 20, required=False, help_text=_("With STD code, e.g. 011-23456789"), inputmode="tel")
+    landline = _text(_("Office landline"), 20, required=False,
+                     help_text=_("With STD code, 10 digits after the 0, e.g. 011-23456789"), inputmode="tel")
     website = _text(_("Website"), 200, required=False, help_text=_("e.g. https://mha.gov.in"), inputmode="url")
     email_domains = forms.CharField(
         label=_("Email domains used by your staff"),
@@ -156,6 +158,12 @@ class OrganisationSectionForm(SectionForm):
             self.require("state", _("Choose the state or union territory of a state, district or sub-district office."))
         if level in (Level.DISTRICT, Level.SUB_DISTRICT) and not _answered(data.get("district")):
             self.require("district", _("Enter the district of a district or sub-district office."))
+        pin, state = data.get("pin_code"), data.get("state")
+        if pin and state and level != Level.CENTRAL and not pin_fits_state(pin, state):
+            # Advice, not a refusal: one of the two is most likely a typo, but an office
+            # near a border may be served by the other side's post office.
+            self.warn("pin_code", _("PIN code %(pin)s is not one of %(state)s's: check the PIN code and the state or "
+                                    "union territory.") % {"pin": pin, "state": State(state).label})
         return data
 
 

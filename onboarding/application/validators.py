@@ -8,10 +8,16 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from portal.accounts.official_email import CONSUMER, INVALID, OFFICIAL, classify_domain, normalise_host_name
+from portal.phone_numbers import clean_mobile as clean_mobile  # the one reading of a mobile number, every form's
 
 PIN_RE = re.compile(r"^[1-9][0-9]{5}$")
-MOBILE_RE = re.compile(r"^[6-9][0-9]{9}$")
-LANDLINE_RE = re.compile(r"^0[1-9][0-9]{1,3}-?[2-9][0-9]{5,7}$")
+# A landline as dialled within India: the trunk 0, then the STD code (2 to 4 more digits,
+# 11 for Delhi, 2162 for Satara) and the subscriber's number (starting with 2 to 9), which
+# together are always 10 digits. A hyphen may separate the code from the number, and more
+# may group the number's digits.
+LANDLINE_RE = re.compile(r"^0[1-9][0-9]{1,3}-?[2-9][0-9]*(?:-[0-9]+)*$")
+LANDLINE_DIGITS = 10
+_COUNTRY_CODE = re.compile(r"^(?:\+91|0091)-?")
 SHORT_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{1,19}$")
 
 
@@ -22,28 +28,12 @@ def clean_pin(value):
     return value
 
 
-def clean_mobile(value):
-    digits = re.sub(r"[\s\-()]", "", value or "")
-    if digits.startswith("+91"):
-        digits = digits[3:]
-    elif digits.startswith("0091"):
-        digits = digits[4:]
-    elif digits.startswith("0") and len(digits) == 11:
-        digits = digits[1:]
-    if not MOBILE_RE.match(digits):
-        raise ValidationError(
-            _("Enter a 10-digit Indian mobile number starting with 6, 7, 8 or 9, for example 98765 43210."), code="mobile"
-        )
-    return "+91" + digits
-
-
 def clean_landline(value):
-    compact = re.sub(r"[\s()]", "", value or "")
-    if compact.startswith("+91"):
-        compact = "0" + compact[3:]
-    if not LANDLINE_RE.match(compact):
+    compact = _COUNTRY_CODE.sub("0", re.sub(r"[\s()]", "", value or ""))
+    if not LANDLINE_RE.match(compact) or len(compact.replace("-", "")) != 1 + LANDLINE_DIGITS:
         raise ValidationError(
-            _("Enter a landline number with its STD code, for example 011-23456789."), code="landline"
+            _("Enter a landline number with its STD code, 10 digits after the 0, for example 011-23456789."),
+            code="landline",
         )
     return compact
 

@@ -30,6 +30,24 @@ def warnings_of(form, name):
 
 
 @register.filter
+def figure(value):
+    """A count as people read it in India, in every language of the portal: its digits
+    grouped the Indian way, the last three then by twos ("1,25,000", "1,00,00,000").
+    Anything but a whole number is left as it is. Only for figures shown to people:
+    ids in links and form values, and CSV exports, keep their plain digits (which is why
+    USE_THOUSAND_SEPARATOR stays off)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return value
+    digits = str(abs(value))
+    head, tail = digits[:-3], digits[-3:]
+    groups = []
+    while head:
+        groups.insert(0, head[-2:])
+        head = head[:-2]
+    return ("-" if value < 0 else "") + ",".join([*groups, tail])
+
+
+@register.filter
 def inert(value):
     """A typed name as plain-text mail shows it: one line, web addresses unlinkable."""
     return inert_text(value)

@@ -3,12 +3,14 @@ within the role's scope, nothing outside it."""
 
 import csv
 import io
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
 
+from monitoring.models import OrganisationFigures
 from monitoring.services import figures_refresh
 from onboarding.models import ApplicationDocument, DocumentKind
 from portal.audit.models import AuditAction, AuditEvent
@@ -70,6 +72,25 @@ def test_each_role_sees_its_scope_only(world, role, organisations, applications,
     assert {row[0] for row in rows[1:]} == organisations
     assert sum(int(row[6]) for row in rows[1:]) == verified
     assert sum(int(row[7]) for row in rows[1:]) == pending
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_figures_are_grouped_the_indian_way_and_exported_as_plain_digits(world, language):
+    """1,25,000 verified users read "125000" on the dashboard, in every language: a figure
+    whose digits a reader has to count. The export keeps plain digits for spreadsheets."""
+    OrganisationFigures.objects.filter(organisation=world["health"]).update(verified_users=125000, pending_users=1000)
+    verified = sum(OrganisationFigures.objects.values_list("verified_users", flat=True))
+    client = signed_in(world["superadmin"])
+    client.cookies["django_language"] = language
+
+    html = client.get("/monitoring/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    figures = re.findall(r'<dd class="fs-3 mb-0">\s*([0-9,]+)\s*</dd>', html)
+    assert f"1,25,{verified - 125000:03d}" in figures, figures
+    cells = re.findall(r'<td class="text-end">([0-9,]+)</td>', html)
+    assert "1,25,000" in cells and "1,000" in cells and "125000" not in html
+    rows = exported(client)
+    assert ["125000", "1000"] in [row[6:8] for row in rows[1:]]
 
 
 def test_no_overdue_step_of_another_state_is_listed(world):

@@ -82,6 +82,54 @@ def test_inert_keeps_names_and_breaks_addresses(name, shown):
     assert inert(name) == shown
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["K.R.Narayanan", "S.Jaishankar", "Dr.Rao", "Smt.Sushma Swaraj", "A.P.J. Abdul Kalam", "Prof.C.N.R.Rao",
+     "के.आर.नारायणन", "डॉ.राव", "Pune Divn.", "Rev.2 of 3", "Room No.12"],
+)
+def test_inert_keeps_initials_and_titles_written_without_spaces(name):
+    """"K.R.Narayanan", "Dr.Rao": initials and titles run into the name are a common way of
+    writing Indian names, and no mail client makes a link of them (their last part is no
+    top-level domain); every mail naming the person said "K.R[.]Narayanan"."""
+    assert inert(name) == name
+
+
+@pytest.mark.parametrize(
+    "name, shown",
+    [
+        ("Visit mha.gov.in today", "Visit mha[.]gov[.]in today"),
+        ("NIC.IN", "NIC[.]IN"),
+        ("Portal at Sandes.Gov.In.", "Portal at Sandes[.]Gov[.]In."),
+        ("Dr.Rao (raodr.com)", "Dr.Rao (raodr[.]com)"),
+        ("see example.org/login", "see example[.]org/login"),
+        ("WWW.Evil.Example", "WWW[.]Evil[.]Example"),
+        ("pay at evil.example", "pay at evil[.]example"),  # lower case, as addresses are written
+        ("server 192.168.10.5 now", "server 192[.]168[.]10[.]5 now"),
+        ("http://10.0.0.1/x", "http[:]//10[.]0[.]0[.]1/x"),
+        ("seva@भारत.gov.in", "seva[at]भारत[.]gov[.]in"),
+        ("सेवा.भारत", "सेवा[.]भारत"),
+        ("K.R.Narayanan, mail kr@Narayanan.Example", "K.R.Narayanan, mail kr[at]Narayanan[.]Example"),
+    ],
+)
+def test_inert_breaks_what_a_mail_client_could_make_a_link_of(name, shown):
+    assert inert(name) == shown
+
+
+@pytest.mark.django_db
+def test_a_nodal_officer_named_with_initials_reaches_the_authoritys_mail_as_typed(
+    officer_client, officer, smtp_server, django_capture_on_commit_callbacks
+):
+    application = complete(officer_client, new_application(officer))
+    post_section(officer_client, application, "organisation", valid("organisation", name="Office of Dr.Rao, Pune"))
+    officer.full_name = "K.R.Narayanan"
+    officer.save(update_fields=["full_name"])
+    submit(officer_client, application, django_capture_on_commit_callbacks)
+    [mail] = delivered_to(smtp_server, AUTHORITY_EMAIL)
+    assert "K.R.Narayanan (nodal.officer@mahaagri.gov.in), nodal officer of Office of Dr.Rao, Pune" in " ".join(
+        text_of(mail).split("\n"))
+    assert "Office of Dr.Rao, Pune" in mail["Subject"] and "[.]" not in mail["Subject"]
+
+
 def test_inert_lines_keeps_the_lines_and_breaks_addresses():
     assert inert_lines("See letter.\r\n\r\nDecide at https://evil.example/x\n\u202etxt.exe") == (
         "See letter.\n\nDecide at https[:]//evil[.]example/x\ntxt[.]exe")

@@ -129,7 +129,7 @@ def assert_accepted(client, application, section, data):
 # Organisation ------------------------------------------------------------------------
 
 PIN_MESSAGE = "Enter a 6-digit PIN code that does not start with 0, for example 110001."
-LANDLINE_MESSAGE = "Enter a landline number with its STD code, for example 011-23456789."
+LANDLINE_MESSAGE = "Enter a landline number with its STD code, 10 digits after the 0, for example 011-23456789."
 WEBSITE_MESSAGE = "Enter a website address such as https://dept.gov.in."
 SHORT_CODE_MESSAGE = "Use 2 to 20 letters, digits or hyphens"
 
@@ -145,6 +145,12 @@ SHORT_CODE_MESSAGE = "Use 2 to 20 letters, digits or hyphens"
         ("landline", "23456789", LANDLINE_MESSAGE, HAS_ERRORS),
         ("landline", "011-1234567", LANDLINE_MESSAGE, HAS_ERRORS),
         ("landline", "phone me", LANDLINE_MESSAGE, HAS_ERRORS),
+        # The STD code and the subscriber's number are 10 digits together (after the trunk 0).
+        ("landline", "011-234567", LANDLINE_MESSAGE, HAS_ERRORS),
+        ("landline", "011-2345678", LANDLINE_MESSAGE, HAS_ERRORS),
+        ("landline", "011 234567890", LANDLINE_MESSAGE, HAS_ERRORS),
+        ("landline", "+91 11 2345678", LANDLINE_MESSAGE, HAS_ERRORS),
+        ("landline", "02026-1234567", LANDLINE_MESSAGE, HAS_ERRORS),
         ("website", "ftp://mha.gov.in", WEBSITE_MESSAGE, HAS_ERRORS),
         ("website", "https://", WEBSITE_MESSAGE, HAS_ERRORS),
         ("website", "https://not a site", WEBSITE_MESSAGE, HAS_ERRORS),
@@ -228,6 +234,11 @@ def test_several_problems_of_one_field_are_all_shown_at_it(officer_client, appli
         {"landline": "+91 20 26123456"},
         {"landline": "02026123456"},
         {"landline": "(020) 26123456"},
+        {"landline": "011 2345 6789"},
+        {"landline": "011-2345-6789"},
+        {"landline": "+91-11-23456789"},
+        {"landline": "02162-234567"},  # a five-digit STD code (Satara) and a six-digit number
+        {"landline": "0124 4567890"},
         {"landline": ""},
         {"website": "krishi.maharashtra.gov.in"},
         {"website": ""},
@@ -239,6 +250,50 @@ def test_several_problems_of_one_field_are_all_shown_at_it(officer_client, appli
 )
 def test_organisation_accepted_forms(officer_client, application, changes):
     assert_accepted(officer_client, application, "organisation", valid("organisation", **changes))
+
+
+def test_a_draft_stored_with_a_landline_of_another_length_opens_with_the_error_at_the_field(officer_client, officer):
+    """A draft saved while a landline of 9 digits after the 0 still passed: its page opens
+    with the answer kept and the error at the field, and it is not submitted as it is."""
+    application = complete(officer_client, new_application(officer))
+    data = dict(application.data)
+    data["organisation"] = {**data["organisation"], "landline": "011-2345678"}
+    Application.objects.filter(pk=application.pk).update(data=data)
+
+    tree = page(officer_client.get(section_url(application, "organisation")))
+
+    assert field_value(tree, "landline") == "011-2345678"
+    assert LANDLINE_MESSAGE in field_error(tree, "landline")
+    response = officer_client.post(f"/onboarding/{application.pk}/submit/")
+    assert response.status_code == 302 and response["Location"] == f"/onboarding/{application.pk}/tasks/"
+    assert reload(application).status == ApplicationStatus.DRAFT
+    assert reload(application).section_data("organisation")["landline"] == "011-2345678"
+
+
+PIN_WARNING = "PIN code 110001 is not one of Maharashtra's: check the PIN code and the state or union territory."
+
+
+def test_a_pin_code_outside_the_states_postal_region_is_accepted_with_a_warning(officer_client, application):
+    """Maharashtra and 110001 (New Delhi): one of the two is a typo, said at the PIN code;
+    the section is still complete."""
+    response = post_section(officer_client, application, "organisation", valid("organisation", pin_code="110001"))
+    assert response.status_code == 302
+    assert reload(application).status_of("organisation") == COMPLETE
+    assert PIN_WARNING in page(officer_client.get(response["Location"])).squashed_text()
+    tree = page(officer_client.get(section_url(application, "organisation")))
+    assert PIN_WARNING in field_container(tree, "pin_code").squashed_text()
+    assert field_error(tree, "pin_code") is None
+
+
+@pytest.mark.parametrize("changes", [
+    {"pin_code": "411001"}, {"pin_code": "403001", "state": "GA"}, {"pin_code": "533464", "state": "PY"},
+    {"pin_code": "605001", "state": "PY"}, {"pin_code": "900001"},  # a field post office, in any state
+    {"pin_code": "110001", "level": "central", "state": ""},
+])
+def test_a_pin_code_of_the_states_postal_region_has_no_warning(officer_client, application, changes):
+    post_section(officer_client, application, "organisation", valid("organisation", **changes))
+    tree = page(officer_client.get(section_url(application, "organisation")))
+    assert not field_container(tree, "pin_code").find_all(class_="field-warning")
 
 
 def test_website_off_official_domains_is_accepted_with_a_warning(officer_client, application):
@@ -382,7 +437,8 @@ def test_nodal_officer_refuses_non_indian_mobiles(officer_client, application, m
 
 
 @pytest.mark.parametrize("mobile", ["9876543210", "+91 98765 43210", "+919876543210", "09876543210", "0091 9876543210",
-                                    "98765-43210", "(+91) 6123456789", "7123456789", "8123456789"])
+                                    "98765-43210", "(+91) 6123456789", "7123456789", "8123456789",
+                                    "91 98765 43210", "91-9876543210"])  # as a request to be verified takes them
 def test_nodal_officer_accepts_indian_mobiles(officer_client, application, mobile):
     assert_accepted(officer_client, application, "nodal_officer", valid("nodal_officer", mobile=mobile))
 

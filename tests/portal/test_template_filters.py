@@ -152,3 +152,15 @@ def css_unescaped(text):
     """A CSS string's text as a CSS parser reads it (tinycss2, WeasyPrint's parser)."""
     [token] = [t for t in tinycss2.parse_component_value_list(f'"{text}"') if t.type == "string"]
     return token.value
+
+
+@pytest.mark.parametrize("value, shown", [
+    (0, "0"), (7, "7"), (999, "999"), (1000, "1,000"), (99999, "99,999"), (125000, "1,25,000"),
+    (1000000, "10,00,000"), (10000000, "1,00,00,000"), (123456789, "12,34,56,789"), (-125000, "-1,25,000"),
+    (None, "None"), ("125000", "125000"), (2.5, "2.5"), (True, "True"),
+])
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_a_figure_is_grouped_the_indian_way_in_every_language(language, value, shown):
+    """1,25,000 (a lakh and a quarter), not 125000 nor 125,000: whole numbers only."""
+    with translation.override(language):
+        assert render("{{ value|figure }}", value=value) == shown

@@ -73,6 +73,13 @@ def test_details_are_bounded_and_on_one_line_in_the_service_too(world):
     assert profile.mobile == "+919876543210"
 
 
+@pytest.mark.parametrize("typed", ["0091 98765 43210", "0091-9876543210", "91 98765 43210", "098765 43210"])
+def test_a_mobile_number_is_taken_as_the_onboarding_form_takes_it(world, typed):
+    """"0091 98765 43210" (the international prefix dialled from India) was refused here
+    while the onboarding form took it."""
+    assert ask(world, mobile=typed).mobile == "+919876543210"
+
+
 @pytest.mark.parametrize("field, value", [("designation", ""), ("mobile", "12345"), ("office", "   "),
                                           ("designation", "\u200b\u200b"), ("office", "\u2060\ufeff \u3164"),
                                           ("employee_code", "\u200d"),  # drawn as nothing: no detail

@@ -79,3 +79,9 @@ def test_a_cell_that_is_stored_as_a_formula_is_refused_as_one(cell):
 def test_a_mobile_number_written_with_a_plus_is_no_formula(cell):
     row = checks._check_cells(2, {"mobile": cell})
     assert "formula" not in row.problems and row.mobile == "+919876543210"
+
+
+@pytest.mark.parametrize("cell", ["0091 98765 43210", "91-9876543210", "098765 43210"])
+def test_a_mobile_number_with_a_country_code_or_trunk_0_is_read_as_the_onboarding_form_reads_it(cell):
+    row = checks._check_cells(2, {"mobile": cell})
+    assert "mobile_invalid" not in row.problems and row.mobile == "+919876543210"

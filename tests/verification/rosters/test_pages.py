@@ -125,6 +125,22 @@ def test_a_running_import_polls_and_says_how_far_it_got(world):
     assert 'value="50"' in page and "Applying: 1 of 2 rows done" in page
 
 
+def test_a_large_rosters_counts_are_grouped_the_indian_way(world):
+    """A roster of 1,25,000 rows: its counts and its progress read with lakh grouping, not
+    "125000", on the preview and in the list of rosters."""
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1), person(2)]))
+    RosterImport.objects.filter(pk=roster.pk).update(
+        row_count=125000, verify_count=100000, invite_count=20000, change_count=3500, unchanged_count=1000,
+        refused_count=500, status=RosterStatus.APPLYING, progress_total=124500, progress_done=12345)
+    client = signed_in(world["admin_office"])
+    page = well_formed(client.get(f"/verification/rosters/{roster.pk}/"))
+    for shown in ("1,00,000", "20,000", "3,500", "1,000", "500"):
+        assert f'<td class="text-end">{shown}</td>' in page, shown
+    assert "Applying: 12,345 of 1,24,500 rows done" in page
+    listed = well_formed(client.get(f"/verification/organisations/{world['office'].pk}/rosters/"))
+    assert "<td>1,25,000</td>" in listed and "125000" not in listed
+
+
 def test_opening_the_apply_link_of_an_import_that_stopped_says_it_stopped(world):
     """An import stopped by an error (its admin lost the role, say) left rows never
     applied: it is not "applied already", and uploading the file again applies the rest."""
