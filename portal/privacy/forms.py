@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from portal.forms import AccessibleForm, DayAndTimeField, records_day_allowed, refuse_invisible_only
+from portal.privacy.breach import breach_period_too_long
 from portal.privacy.models import HoldTarget, PrivacyRequestKind
 
 
@@ -108,6 +109,6 @@ class BreachForm(AccessibleForm):
         if start and end:
             if end <= start:
                 self.add_error("end", _("The end must be after the start."))
-            elif (end - start).days > 90:
+            elif breach_period_too_long(start, end):
                 self.add_error("end", _("Choose at most 90 days."))
         return cleaned

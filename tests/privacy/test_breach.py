@@ -254,3 +254,28 @@ def test_a_period_typed_month_first_is_refused_at_its_field_keeping_what_was_typ
     assert field_error(tree, "start") == field_error(tree, "end") == expected
     assert (field_value(tree, "start"), field_value(tree, "end")) == ("12/25/2025 18:00", "12/26/25 06:00")
     assert not AuditEvent.objects.filter(action=AuditAction.BREACH_REPORT_DRAFTED).exists()
+
+
+@pytest.mark.parametrize(("end", "allowed"), [("2025-04-01 00:00", True), ("2025-04-01 00:01", False),
+                                              ("2025-04-01 23:00", False)])
+def test_the_page_takes_a_period_of_at_most_90_days(end, allowed):
+    """Ninety days from 1 January is 1 April at midnight: a minute more is refused, as is
+    90 days and 23 hours (nearly a day more of request log to read), which is not 91 whole days."""
+    client = signed_in_superadmin()
+    response = client.get("/portal/privacy/breach/", {"start": "2025-01-01 00:00", "end": end, "actor": "",
+                                                       "ip": "", "second_language": "hi"})
+    assert response.status_code == 200
+    assert AuditEvent.objects.filter(action=AuditAction.BREACH_REPORT_DRAFTED).exists() is allowed
+    assert (field_error(parse(response.content), "end") == "Choose at most 90 days.") is not allowed
+
+
+@pytest.mark.parametrize(("end", "allowed"), [("2025-04-01T00:00", True), ("2025-04-01T00:01", False),
+                                              ("2025-04-01T23:00", False)])
+def test_the_command_takes_a_period_of_at_most_90_days(end, allowed):
+    out = StringIO()
+    if allowed:
+        call_command("breach_report", "--from", "2025-01-01T00:00", "--to", end, stdout=out)
+        assert "People affected: 0" in out.getvalue()
+    else:
+        with pytest.raises(CommandError, match="at most 90 days"):
+            call_command("breach_report", "--from", "2025-01-01T00:00", "--to", end, stdout=out)
