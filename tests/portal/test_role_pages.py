@@ -9,6 +9,7 @@ import io
 from datetime import date, datetime, time, timedelta
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import DatabaseError, connection
@@ -708,6 +709,33 @@ def test_the_csv_neutralises_cells_a_spreadsheet_would_run(world):
         assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row), row
     platform_rows = [row for row in rows if row[0] == "State administrator"]
     assert {row[1] for row in platform_rows} == {"Maharashtra", "Karnataka"}
+
+
+def test_the_csv_names_the_last_day_and_the_grant_the_page_shows(world):
+    """A role whose last day is 31 December 2026 ends at midnight after it, India time: the
+    page's "Last day" says 31 Dec 2026, and so does the download, as 2026-12-31 under the
+    same header (it said "Ends at 2027-01-01 00:00": sorted or filtered by year, the role
+    ended in 2027). The day it was granted is the page's day too; a role without an end
+    has no last day in either."""
+    midnight = timezone.make_aware(datetime(2027, 1, 1, 0, 0))
+    granted = timezone.make_aware(datetime(2026, 3, 2, 23, 59))
+    PlatformRoleFactory(role="state_admin", jurisdiction="MH", ends_at=midnight,
+                        user=UserFactory(email="state.admin.goa@maharashtra.gov.in"))
+    PlatformRoleGrant.objects.filter(user__email="state.admin.goa@maharashtra.gov.in").update(granted_at=granted)
+    Membership.objects.filter(user=world["admin_office"], organisation=world["office"]).update(
+        ends_at=midnight, granted_at=granted)
+    client = client_of(world, "superadmin")
+    with time_machine.travel(timezone.make_aware(datetime(2026, 6, 1, 12, 0)), tick=False):
+        platform_page = client.get("/portal/roles/report/", {"kind": "platform"}).content.decode()
+        admins_page = client.get("/portal/roles/report/").content.decode()
+        rows = read_csv(client.get("/portal/roles/report.csv"))
+    assert '<time datetime="2026-12-31">31 Dec 2026</time>' in platform_page
+    assert '<time datetime="2026-12-31">31 Dec 2026</time>' in admins_page
+    assert rows[0][-2:] == ["Granted at", "Last day"]
+    by_email = {row[4]: row for row in rows[1:]}
+    for email in ("state.admin.goa@maharashtra.gov.in", world["admin_office"].email):
+        assert by_email[email][-2:] == ["2026-03-02 23:59", "2026-12-31"], email
+    assert by_email[world["admin_other"].email][-1] == ""
 
 
 @pytest.mark.parametrize("who", ["admin_parent", "state_admin_mh", "superadmin"])
