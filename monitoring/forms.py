@@ -19,7 +19,7 @@ from monitoring.selectors import DEFAULT_SORT, ORGANISATION_SORTS
 from onboarding.application.validators import split_domain_list
 from portal.accounts.official_email import classify_email, normalise_host_name, validate_official_email
 from portal.audit.models import AuditAction
-from portal.forms import AccessibleForm, records_day_allowed
+from portal.forms import AccessibleForm, DayField, records_day_allowed
 from portal.organisations.models import OrganisationStatus
 from portal.organisations.states import JURISDICTION_CHOICES, State
 from portal.text import has_control_characters
@@ -75,9 +75,9 @@ class AuditFilterForm(AccessibleForm):
     actor = forms.CharField(label=_("Actor's email contains"), required=False, max_length=254)
     action = forms.ChoiceField(label=_("Action"), required=False)
     organisation = forms.CharField(label=_("Organisation's short code"), required=False, max_length=20)
-    since = forms.DateField(label=pgettext_lazy("period", "From"), required=False,
+    since = DayField(label=pgettext_lazy("period", "From"), required=False,
                             widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    until = forms.DateField(label=pgettext_lazy("period", "To"), required=False,
+    until = DayField(label=pgettext_lazy("period", "To"), required=False,
                             widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def __init__(self, *args, **kwargs):
@@ -136,7 +136,7 @@ class ExpectedOfficeForm(AccessibleForm):
                                       help_text=_("For example agri.maharashtra.gov.in. A short code or a domain is needed."))
     contact_email = forms.EmailField(label=_("Contact address"), max_length=254,
                                      help_text=_("Where reminders to join are sent."))
-    target_date = forms.DateField(label=_("Date to join by"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    target_date = DayField(label=_("Date to join by"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def __init__(self, *args, jurisdictions=None, office=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -24,7 +24,7 @@ from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.publish import mail_superadmins
 from portal.audit.services import audit_record, audit_record_many, audit_verify_report
-from portal.limits import hourly_audited
+from portal.limits import hourly_audited, shown_from
 from portal.organisations.models import Organisation, jurisdiction_expression
 from portal.permissions import AnyUser
 from portal.shown import check_shown, shown_digest
@@ -383,8 +383,9 @@ def _reminded_too_soon(at: datetime) -> ValidationError:
 def _reminded(at: datetime) -> dict[str, str]:
     """When a reminder was sent and when the next may be, as the refusals say them: as
     the pages write a moment (the day_time filter's "2 Dec 2026, 14:05"), the month in
-    the language of the request."""
-    return {"when": day_time(timezone.localtime(at)), "next": day_time(timezone.localtime(at + REMINDER_INTERVAL))}
+    the language of the request; the next rounded up to the minute (``shown_from``), so
+    that it is a moment at which the next is allowed."""
+    return {"when": day_time(timezone.localtime(at)), "next": shown_from(at + REMINDER_INTERVAL)}
 
 
 # The first of PostgreSQL's two advisory-lock keys: the reminders to one address ("RMND").

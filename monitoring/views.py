@@ -28,7 +28,7 @@ from portal.access import asked_on_this_site, rule
 from portal.audit.models import AuditAction, AuditEvent
 from portal.csv_files import started
 from portal.ids import DB_INT_MAX
-from portal.limits import next_hourly, shown
+from portal.limits import next_hourly, shown_from
 from portal.organisations.models import Level, OrganisationStatus
 from portal.organisations.states import JURISDICTION_CHOICES, State
 from portal.permissions import RULES, is_auditor, is_superadmin
@@ -214,7 +214,7 @@ def dashboard_export(request):
             request=request)
     if allowed is not None:
         return render(request, "monitoring/export_limited.html", {
-            "limit": limit, "when": shown(allowed), "query": _query(filters),
+            "limit": limit, "when": shown_from(allowed), "query": _query(filters),
         }, status=429)
     header = [_("Organisation"), _("Short code"), _("State / UT"), _("Level"), _("Status"), _("Onboarded on"),
               _("Verified users"), _("Waiting users")]

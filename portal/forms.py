@@ -200,6 +200,23 @@ class AccessibleForm(ShowsKeptInput, forms.Form):
         self.data = data
 
 
+class DayField(forms.DateField):
+    """A date, typed or sent by a date picker, as the portal reads every date
+    (``portal.formats``: ISO or day first); one typed in another form (12/25/2025, month
+    first; 05/12/25, a year of two digits) is refused with the forms it takes."""
+
+    default_error_messages = {"invalid": _("Enter a valid date, as 2026-11-30 or 30/11/2026 (day, month, year).")}
+
+
+class DayAndTimeField(forms.DateTimeField):
+    """A date and a time of day, read as ``DayField`` reads the date (India's time unless
+    an offset is typed)."""
+
+    default_error_messages = {
+        "invalid": _("Enter a valid date and time, as 2026-11-30 18:00 or 30/11/2026 18:00 (day, month, year)."),
+    }
+
+
 # The days a period of the portal's records may be asked for from and to (the audit log's
 # filter, the breach report): from 2000 (the records begin long after it, and the calendar's
 # first days cannot even be written in UTC) to the last day of next year (a day a year from

@@ -36,13 +36,27 @@ def shown(moment: datetime) -> str:
     return date_format(timezone.localtime(moment), "j M Y, H:i")
 
 
+def minute_up(moment: datetime) -> datetime:
+    """``moment`` if it is a whole minute, else the next whole minute."""
+    whole = moment.replace(second=0, microsecond=0)
+    return whole if whole == moment else whole + timedelta(minutes=1)
+
+
+def shown_from(moment: datetime) -> str:
+    """The moment from which something is allowed again, as a refusal names it ("you can
+    ... from %(when)s"): rounded up to the minute, since the message names no seconds. Cut
+    down (next allowed at 11:00:40, named 11:00), the person coming back at the minute named
+    is refused again and told the same minute, already past."""
+    return shown(minute_up(moment))
+
+
 def refuse_over(rows: QuerySet, field: str, limit: int, now: datetime, message: str) -> None:
     """Raise ValidationError (code "too_many") with ``message`` (translated, with
     ``%(n)s``, the limit, and ``%(when)s``, when the next one is allowed) when ``limit`` of
     ``rows`` already have ``field`` in the 24 hours before ``now``."""
     allowed = next_allowed(rows, field, limit, now)
     if allowed:
-        raise ValidationError(message % {"n": limit, "when": shown(allowed)}, code="too_many")
+        raise ValidationError(message % {"n": limit, "when": shown_from(allowed)}, code="too_many")
 
 
 HOUR = timedelta(hours=1)

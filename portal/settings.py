@@ -14,6 +14,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
+from portal import formats
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
 
@@ -311,6 +313,10 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Kolkata"
 USE_I18N = True
 USE_TZ = True
+# Dates are typed as ISO or day first (30/11/2026), never month first, in every language.
+FORMAT_MODULE_PATH = ["portal.formats"]
+DATE_INPUT_FORMATS = formats.DATE_INPUT_FORMATS
+DATETIME_INPUT_FORMATS = formats.DATETIME_INPUT_FORMATS
 
 # Static files and uploaded files ---------------------------------------------
 STATIC_URL = "static/"

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.forms import AccessibleForm, refuse_invisible_only
+from portal.forms import AccessibleForm, DayField, refuse_invisible_only
 from portal.organisations.models import Organisation
 from portal.organisations.states import State
 from verification.models import ADMIN_END_REASONS, VerificationStatus
@@ -39,7 +39,7 @@ class JoinRequestForm(AccessibleForm):
     mobile = forms.CharField(label=_("Mobile number"), max_length=PROFILE_FIELDS["mobile"],
                              help_text=_("A 10-digit Indian mobile number."),
                              widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))
-    superannuation_date = forms.DateField(
+    superannuation_date = DayField(
         label=_("Date of superannuation"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("The date you retire, if you know it."),
     )

@@ -48,7 +48,7 @@ from onboarding.models import Application, ApplicationDocument, DocumentKind
 from onboarding.notifications import mail_languages
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
-from portal.limits import hourly_slot_take, shown
+from portal.limits import hourly_slot_take, shown_from
 from portal.permissions import AnyUser
 from portal.privacy.models import HoldTarget
 from portal.privacy.retention import legal_held
@@ -88,7 +88,7 @@ def refusal_message(reason: str, *, until: datetime | None = None) -> str:
         return _(
             "You have reached the most PDFs the portal prepares for one person in an hour (%(n)s): each one is laid "
             "out afresh. You can ask for another from %(when)s."
-        ) % {"n": settings.PDF_RENDERS_PER_HOUR, "when": shown(until or timezone.now())}
+        ) % {"n": settings.PDF_RENDERS_PER_HOUR, "when": shown_from(until or timezone.now())}
     return _(
         "The PDF of this application could not be prepared: laying out its answers took longer or needed more memory "
         "than allowed. Try again later; if it fails again, the longest answers (such as the postal address) need shortening."

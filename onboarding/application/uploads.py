@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from onboarding.application import pdf_worker
 from onboarding.application.pdf import PdfNotRendered, image_verdict, letter_verdict
-from portal.limits import hourly_slot_take, shown
+from portal.limits import hourly_slot_take, shown_from
 
 PDF, PNG, JPEG = "application/pdf", "image/png", "image/jpeg"
 EXTENSIONS = {PDF: "pdf", PNG: "png", JPEG: "jpg"}
@@ -103,7 +103,7 @@ def _check_counted(actor):
         raise ValidationError(
             _("You have reached the most letters the portal checks for one person in an hour (%(n)s): each one is "
               "read in full. You can upload another from %(when)s.")
-            % {"n": settings.LETTER_CHECKS_PER_HOUR, "when": shown(until)},
+            % {"n": settings.LETTER_CHECKS_PER_HOUR, "when": shown_from(until)},
             code="too_many",
         )
 

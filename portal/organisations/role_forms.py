@@ -7,7 +7,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.forms import AccessibleForm
+from portal.forms import AccessibleForm, DayField
 from portal.organisations.models import PlatformRole
 from portal.organisations.role_selectors import SEARCH_MAX_LENGTH, SEARCH_MIN_LENGTH
 from portal.organisations.services import REASON_MAX_LENGTH
@@ -36,7 +36,7 @@ class EmailSearchForm(AccessibleForm):
 
 class _GrantForm(AccessibleForm):
     buttons = (("step", "review"), ("step", "confirm"), ("step", "edit"))  # templates/portal/roles/*_grant.html
-    ends_on = forms.DateField(
+    ends_on = DayField(
         label=_("Last day of the role"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("Leave empty for a role that lasts until it is revoked. It ends at midnight after this day (India time)."),
     )

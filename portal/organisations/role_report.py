@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from portal import csv_files
 from portal.csv_files import neutralise, started
-from portal.organisations.models import Membership, PlatformRoleGrant
+from portal.organisations.models import Membership, PlatformRoleGrant, last_day_of
 from portal.organisations.states import JURISDICTION_CHOICES
 
 CHUNK = 2000
@@ -29,6 +29,14 @@ def _when(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
+def _last_day(ends_at) -> str:
+    """The last day a role is held, as the page's "Last day" names it (a role granted with
+    31 December as its last day ends at midnight after it: 2026-12-31, not 2027-01-01
+    00:00); empty for a role held until revoked."""
+    day = last_day_of(ends_at)
+    return day.isoformat() if day else ""
+
+
 class _Line:
     """A file-like object whose write() returns what was written (for csv.writer)."""
 
@@ -38,13 +46,13 @@ class _Line:
 
 def header() -> list[str]:
     return [_("Role"), _("Where"), _("Organisation short code"), _("State / UT"), _("Email address"), _("Full name"),
-            _("Granted by"), _("Granted at"), _("Ends at")]
+            _("Granted by"), _("Granted at"), _("Last day")]
 
 
 def platform_row(grant: PlatformRoleGrant) -> list[str]:
     return [grant.get_role_display(), jurisdiction_label(grant.jurisdiction), "", "", grant.user.email,
             grant.seen_name or "", grant.granted_by.email if grant.granted_by else _("the system"),
-            _when(grant.granted_at), _when(grant.ends_at)]
+            _when(grant.granted_at), _last_day(grant.ends_at)]
 
 
 def admin_row(membership: Membership) -> list[str]:
@@ -52,7 +60,7 @@ def admin_row(membership: Membership) -> list[str]:
     return [membership.get_role_display(), organisation.name, organisation.short_code, organisation.state,
             membership.user.email, membership.seen_name or "",
             membership.granted_by.email if membership.granted_by else "", _when(membership.held_since),
-            _when(membership.ends_at)]
+            _last_day(membership.ends_at)]
 
 
 def report_csv(grants: Iterable[PlatformRoleGrant], admins: Iterable[Membership], *,

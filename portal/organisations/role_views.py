@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 from portal.access import asked_on_this_site, rule
 from portal.audit.models import AuditAction
 from portal.downloads import kept_out_of_caches
-from portal.limits import next_hourly, shown
+from portal.limits import next_hourly, shown, shown_from
 from portal.organisations import role_report
 from portal.organisations import role_selectors as selectors
 from portal.organisations.models import PlatformRole
@@ -292,7 +292,7 @@ def report_download(request):
         allowed = role_report_export_record(actor=request.user, platform_roles=sees_platform, limit=limit,
                                             request=request)
     if allowed is not None:
-        return render(request, "portal/roles/report_limited.html", {"limit": limit, "when": shown(allowed)},
+        return render(request, "portal/roles/report_limited.html", {"limit": limit, "when": shown_from(allowed)},
                       status=429)
     grants = selectors.report_platform_grants(request.user) if sees_platform else None
     lines = report_download_lines(grants, selectors.report_admins(request.user))

@@ -12,7 +12,7 @@ nodal officer; verification: a profile's person)."""
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
@@ -29,6 +29,14 @@ from portal.privacy.breach_reads import RequestLogReads, request_log_reads
 MAX_EVENTS = 100_000
 MAX_PEOPLE_LISTED = 1000
 EXPORT_ACTIONS_CONTAIN = "export"
+# The longest period one report covers, the page's and the command's alike.
+MAX_PERIOD = timedelta(days=90)
+
+
+def breach_period_too_long(start: datetime, end: datetime) -> bool:
+    """Whether ``end`` is more than 90 days after ``start``: to the minute, not in whole days
+    (90 days and 23 hours is too long)."""
+    return end - start > MAX_PERIOD
 
 _PERSON_FIELDS: dict[str, str] = {"accounts.user": "pk"}
 

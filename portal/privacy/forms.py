@@ -2,7 +2,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from portal.forms import AccessibleForm, records_day_allowed, refuse_invisible_only
+from portal.forms import AccessibleForm, DayAndTimeField, records_day_allowed, refuse_invisible_only
+from portal.privacy.breach import breach_period_too_long
 from portal.privacy.models import HoldTarget, PrivacyRequestKind
 
 
@@ -90,9 +91,10 @@ class DecisionForm(AccessibleForm):
 
 
 class BreachForm(AccessibleForm):
-    start = forms.DateTimeField(label=pgettext_lazy("period", "From"),
-                                help_text=_("e.g. 2026-11-30 18:00 (Indian Standard Time)"))
-    end = forms.DateTimeField(label=pgettext_lazy("period", "To"), help_text=_("At most 90 days after the start."))
+    start = DayAndTimeField(label=pgettext_lazy("period", "From"),
+                            help_text=_("e.g. 2026-11-30 18:00 or 30/11/2026 18:00 (day, month, year), "
+                                        "Indian Standard Time"))
+    end = DayAndTimeField(label=pgettext_lazy("period", "To"), help_text=_("At most 90 days after the start."))
     actor = forms.CharField(label=_("Actor's email address or account number"), max_length=254, required=False)
     ip = forms.GenericIPAddressField(label=_("Client address"), required=False)
     second_language = forms.ChoiceField(label=_("Second language of the notice"), initial="hi",
@@ -107,6 +109,6 @@ class BreachForm(AccessibleForm):
         if start and end:
             if end <= start:
                 self.add_error("end", _("The end must be after the start."))
-            elif (end - start).days > 90:
+            elif breach_period_too_long(start, end):
                 self.add_error("end", _("Choose at most 90 days."))
         return cleaned

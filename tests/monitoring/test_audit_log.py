@@ -300,6 +300,15 @@ def test_filters(world, events):
     assert seen(client, f"?until={today - timedelta(days=1)}")[0] == set()
 
 
+def test_the_period_typed_day_first_in_the_address_is_read_as_india_writes_it(world):
+    """?since=05/12/2026&until=05/12/2026 is the 5th of December, not the 12th of May."""
+    with time_machine.travel(timezone.make_aware(datetime(2026, 12, 5, 12, 0)), tick=False):
+        audit_record(actor=world["superadmin"], action=AuditAction.ORGANISATION_ACTIVATED, target=world["agri"])
+        client = signed_in(world["superadmin"])
+        assert seen(client, "?since=05/12/2026&until=05/12/2026")[0] == {"Agriculture Department, Maharashtra"}
+        assert seen(client, "?since=06-12-2026")[0] == set()
+
+
 def test_the_organisation_filter_stays_within_the_scope(world, events):
     found, html = seen(signed_in(world["admin_agri"]), "?organisation=KA-REV")
     assert found == set()

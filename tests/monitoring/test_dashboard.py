@@ -4,10 +4,11 @@ within the role's scope, nothing outside it."""
 import csv
 import io
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from monitoring.models import OrganisationFigures
@@ -334,3 +335,21 @@ def test_exports_past_the_hourly_limit_are_refused_with_the_portals_page(world, 
     assert " 2 " in html
     assert 'href="/monitoring/?state=MH&amp;sort=name"' in html
     assert AuditEvent.objects.filter(action=AuditAction.MONITORING_EXPORTED).count() == 2
+
+
+def test_an_export_refused_names_a_time_at_which_the_next_is_allowed(world, settings):
+    """An export at 10:00:40 allows the next at 11:00:40: the refusal names 11:01, the
+    minute at which it is allowed, not 11:00, at which it is refused again."""
+    settings.MONITORING_EXPORTS_PER_HOUR = 1
+    client = signed_in(world["state_admin_mh"])
+    first = datetime(2026, 3, 2, 10, 0, 40, tzinfo=ZoneInfo("Asia/Kolkata"))
+    with time_machine.travel(first, tick=False):
+        assert client.get("/monitoring/organisations.csv").status_code == 200
+    with time_machine.travel(first + timedelta(minutes=30), tick=False):
+        refused = client.get("/monitoring/organisations.csv")
+    assert refused.status_code == 429
+    assert "The next download is possible from 2 Mar 2026, 11:01." in refused.content.decode()
+    named = re.search(r"possible from (\d+ \w+ \d{4}, \d\d:\d\d)", refused.content.decode()).group(1)
+    with time_machine.travel(datetime.strptime(named, "%d %b %Y, %H:%M").replace(tzinfo=ZoneInfo("Asia/Kolkata")),
+                             tick=False):
+        assert client.get("/monitoring/organisations.csv").status_code == 200

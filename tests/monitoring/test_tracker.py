@@ -716,6 +716,25 @@ def test_an_office_taken_off_the_list_meanwhile_is_said_so_not_a_404(world):
     assert client.get(f"/monitoring/adoption/{karnataka.pk}/edit/").status_code == 404
 
 
+def test_a_reminder_refused_names_a_time_at_which_the_next_is_allowed(world, offices):
+    """Reminded at 10:00:40, the next may go at 10:00:40 a week later: the refusal names
+    10:01, the minute at which it is allowed, not 10:00, at which it is refused again;
+    when the last one went stays 10:00."""
+    client = signed_in(world["state_admin_mh"])
+    reminded = timezone.make_aware(datetime(2026, 1, 5, 10, 0, 40))
+    ports = offices["not_started"]
+    ExpectedOffice.objects.filter(pk=ports.pk).update(last_reminded_at=reminded)
+    sharing = office(name="Docks", short_code="MH-DOCKS", contact_email=ports.contact_email)
+    with time_machine.travel(reminded + timedelta(days=1), tick=False):
+        for pk, said in ((ports.pk, "This office was reminded on 5 Jan 2026, 10:00; the next reminder can be sent "
+                                    "from 12 Jan 2026, 10:01."),
+                         (sharing.pk, "contact@office.mh.gov.in was sent a reminder on 5 Jan 2026, 10:00, for Ports; "
+                                      "the next reminder to this address can be sent from 12 Jan 2026, 10:01.")):
+            assert said in client.get(f"/monitoring/adoption/{pk}/remind/").content.decode()
+    with time_machine.travel(timezone.make_aware(datetime(2026, 1, 12, 10, 1)), tick=False):
+        assert "Send the reminder" in client.get(f"/monitoring/adoption/{ports.pk}/remind/").content.decode()
+
+
 def test_the_reminders_confirmation_says_why_none_is_sent_instead_of_offering_it(world, offices):
     """The confirmation offered "Send the reminder" for an office active on Sandes, or one
     reminded (or whose address was) within the week, which the service then refused."""

@@ -38,7 +38,7 @@ from onboarding.approval.letters import approval_letter_issue
 from onboarding.approval.tasks import approval_letters_issue
 from onboarding.models import Application, ApplicationDocument, ApprovalStep, DocumentKind, Stage
 from portal.audit.models import AuditAction, AuditEvent
-from portal.limits import shown
+from portal.limits import shown_from
 from tests.factories import ApplicationFactory, OrganisationFactory, PlatformRoleFactory
 from tests.html_tree import page
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
@@ -509,7 +509,7 @@ def test_an_officer_alternating_saves_and_downloads_gets_at_most_pdf_renders_per
         response = officer_client.get(url, HTTP_REFERER=task_list)
         assert response.status_code == 302 and response["Location"] == task_list
         [message] = [m for m in alerts(officer_client.get(task_list)) if m.startswith(TOO_MANY_EN)]
-        assert message.endswith(f"You can ask for another from {shown(started + timedelta(hours=1))}.")
+        assert message.endswith(f"You can ask for another from {shown_from(started + timedelta(hours=1))}.")
     assert AuditEvent.objects.filter(action=AuditAction.APPLICATION_PDF_RENDERED).count() == 3
     assert reload(application).data["organisation"]["name"] == "Directorate 3"  # what was typed is kept
 
@@ -614,7 +614,7 @@ def test_an_approval_letter_rendered_at_a_download_counts_against_pdf_renders_pe
         assert response.status_code == 302 and response["Location"] == detail
         [message] = [m for m in alerts(officer_client.get(detail))
                      if m.startswith("You have reached the most PDFs the portal prepares for one person in an hour (2)")]
-        assert message.endswith(f"You can ask for another from {shown(started + timedelta(hours=1))}.")
+        assert message.endswith(f"You can ask for another from {shown_from(started + timedelta(hours=1))}.")
     assert len(renders) == 2
     # The English letter, stored, is served without a render and without counting.
     assert officer_client.get(f"/onboarding/{application.pk}/approval-letter.pdf").status_code == 200

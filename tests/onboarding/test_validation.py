@@ -38,7 +38,7 @@ from pypdf.generic import (
 from onboarding.application.declarations import NOTICE_VERSION
 from onboarding.application.services import duplicate_warnings
 from onboarding.models import Application, ApplicationStatus, ApplicationVersion, Attachment, SectionStatus
-from portal.limits import shown
+from portal.limits import shown_from
 from portal.organisations.models import OrganisationStatus
 from portal.organisations.states import CENTRAL
 from tests.factories import PASSWORD, OrganisationDomainFactory, OrganisationFactory, PlatformRoleFactory, UserFactory
@@ -1013,7 +1013,7 @@ def test_letter_checks_are_counted_before_the_check_and_refused_past_letter_chec
         tree = _upload_refused(officer_client, application, minimal_pdf(), "letter.pdf",
                                "You have reached the most letters the portal checks for one person in an hour (2)")
         assert field_error(tree, "letter").endswith(
-            f"You can upload another from {shown(started + timedelta(hours=1))}.")
+            f"You can upload another from {shown_from(started + timedelta(hours=1))}.")
         response = officer_client.post(f"/onboarding/{application.pk}/letter/", {"letter": SimpleUploadedFile(
             "scan.png", png_bytes(), content_type="image/png")}, HTTP_ACCEPT_LANGUAGE="hi")
         assert response.status_code == 200

@@ -105,3 +105,47 @@ def test_every_error_of_the_portals_form_fields_is_in_hindi_and_marathi():
                         untranslated.append((f"{form_class.__module__}.{form_class.__name__}.{name}", language, text))
     assert fields > 100
     assert untranslated == [], "\n".join(map(str, untranslated))
+
+
+def portal_date_fields():
+    """Every date and date-and-time field of the portal's forms, by where it is declared."""
+    return [(f"{form_class.__module__}.{form_class.__name__}.{name}", field)
+            for form_class in portal_forms() for name, field in form_class.base_fields.items()
+            if isinstance(field, forms.DateField | forms.DateTimeField)]
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_every_date_field_reads_a_day_first_date_as_india_writes_it(language):
+    """05/12/2025 is the 5th of December in India; Django's English formats read it as
+    12 May (month first). Every date field of the portal (the breach report's period, the
+    audit log's From and To, a role's last day, ...) reads ISO and day-first dates, in
+    every language of the page, and nothing else."""
+    from datetime import date, datetime
+
+    fields = portal_date_fields()
+    assert len(fields) >= 7
+    with translation.override(language):
+        for where, field in fields:
+            moment = isinstance(field, forms.DateTimeField)
+            suffix = " 18:00" if moment else ""
+            for typed in ("05/12/2025", "05-12-2025", "2025-12-05"):
+                value = field.clean(typed + suffix)
+                day = value.date() if isinstance(value, datetime) else value
+                assert day == date(2025, 12, 5), (where, typed, value)
+            for typed in ("12/25/2025", "05/12/25", "Dec 5 2025", "5 December 2025"):
+                with pytest.raises(ValidationError) as refused:
+                    field.clean(typed + suffix)
+                assert refused.value.code == "invalid", (where, typed)
+
+
+def test_a_date_in_a_form_the_field_does_not_take_is_told_with_the_forms_it_takes():
+    """On the portal's pages (the administration site's forms keep Django's own messages)."""
+    pages = [(where, field) for where, field in portal_date_fields() if ".admin." not in where]
+    assert len(pages) >= 7
+    for where, field in pages:
+        moment = isinstance(field, forms.DateTimeField)
+        with pytest.raises(ValidationError) as refused:
+            field.clean("12/25/2025 18:00" if moment else "12/25/2025")
+        expected = ("Enter a valid date and time, as 2026-11-30 18:00 or 30/11/2026 18:00 (day, month, year)."
+                    if moment else "Enter a valid date, as 2026-11-30 or 30/11/2026 (day, month, year).")
+        assert refused.value.messages == [expected], where

@@ -9,6 +9,7 @@ import io
 from datetime import date, datetime, time, timedelta
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import DatabaseError, connection
@@ -19,6 +20,7 @@ from django.urls import get_resolver
 from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditEvent
+from portal.limits import shown_from
 from portal.mail.models import OutboxMessage
 from portal.organisations import role_selectors
 from portal.organisations.models import Membership, MembershipRole, Organisation, PlatformRoleGrant, in_force_q
@@ -709,6 +711,33 @@ def test_the_csv_neutralises_cells_a_spreadsheet_would_run(world):
     assert {row[1] for row in platform_rows} == {"Maharashtra", "Karnataka"}
 
 
+def test_the_csv_names_the_last_day_and_the_grant_the_page_shows(world):
+    """A role whose last day is 31 December 2026 ends at midnight after it, India time: the
+    page's "Last day" says 31 Dec 2026, and so does the download, as 2026-12-31 under the
+    same header (it said "Ends at 2027-01-01 00:00": sorted or filtered by year, the role
+    ended in 2027). The day it was granted is the page's day too; a role without an end
+    has no last day in either."""
+    midnight = timezone.make_aware(datetime(2027, 1, 1, 0, 0))
+    granted = timezone.make_aware(datetime(2026, 3, 2, 23, 59))
+    PlatformRoleFactory(role="state_admin", jurisdiction="MH", ends_at=midnight,
+                        user=UserFactory(email="state.admin.goa@maharashtra.gov.in"))
+    PlatformRoleGrant.objects.filter(user__email="state.admin.goa@maharashtra.gov.in").update(granted_at=granted)
+    Membership.objects.filter(user=world["admin_office"], organisation=world["office"]).update(
+        ends_at=midnight, granted_at=granted)
+    client = client_of(world, "superadmin")
+    with time_machine.travel(timezone.make_aware(datetime(2026, 6, 1, 12, 0)), tick=False):
+        platform_page = client.get("/portal/roles/report/", {"kind": "platform"}).content.decode()
+        admins_page = client.get("/portal/roles/report/").content.decode()
+        rows = read_csv(client.get("/portal/roles/report.csv"))
+    assert '<time datetime="2026-12-31">31 Dec 2026</time>' in platform_page
+    assert '<time datetime="2026-12-31">31 Dec 2026</time>' in admins_page
+    assert rows[0][-2:] == ["Granted at", "Last day"]
+    by_email = {row[4]: row for row in rows[1:]}
+    for email in ("state.admin.goa@maharashtra.gov.in", world["admin_office"].email):
+        assert by_email[email][-2:] == ["2026-03-02 23:59", "2026-12-31"], email
+    assert by_email[world["admin_other"].email][-1] == ""
+
+
 @pytest.mark.parametrize("who", ["admin_parent", "state_admin_mh", "superadmin"])
 def test_the_report_download_is_limited_per_hour_as_the_other_exports(world, who, settings):
     """Each download reads every admin of the viewer's scope again and writes an audit row:
@@ -726,9 +755,8 @@ def test_the_report_download_is_limited_per_hour_as_the_other_exports(world, who
     assert refused.status_code == 429
     html = refused.content.decode()
     assert html_problems(html) == []
-    when = timezone.localtime(first.created_at + timedelta(hours=1))
     assert "You have downloaded the report of roles 3 times in the last hour" in html
-    assert f"The next download is possible from {when:%-d %b %Y, %H:%M}." in html
+    assert f"The next download is possible from {shown_from(first.created_at + timedelta(hours=1))}." in html
     assert 'href="/portal/roles/report/"' in html
     hindi = client.get("/portal/roles/report.csv", HTTP_ACCEPT_LANGUAGE="hi")
     assert hindi.status_code == 429 and "अगला डाउनलोड" in hindi.content.decode()

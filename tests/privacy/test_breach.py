@@ -2,7 +2,7 @@
 (from the audit log), and the drafts of the notices, by command and by page."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -217,3 +217,65 @@ def test_the_drafts_are_plain_text_carrying_what_they_name_as_written():
     assert "invitations from an organisation's roster" in drafts["notice"]
     assert "Actor (as the audit log names it): d'souza@maharashtra.gov.in" in drafts["report"]
     assert not [text for text in drafts.values() if re.search(r"&(#x?[0-9a-f]+|[a-z]+);", text, re.I)]
+
+
+def test_a_period_typed_day_first_is_drafted_for_the_days_typed():
+    """India writes 5 December 2025 as 05/12/2025: the period 05/12/2025 18:00 to
+    06/12/2025 06:00 is drafted for those twelve hours, not for 12 May to 12 June."""
+    client = signed_in_superadmin()
+    with time_machine.travel(timezone.make_aware(datetime(2026, 1, 10, 12, 0)), tick=False):
+        response = client.get("/portal/privacy/breach/", {"start": "05/12/2025 18:00", "end": "06/12/2025 06:00",
+                                                           "actor": "", "ip": "", "second_language": "hi"})
+    assert response.status_code == 200
+    drafted = AuditEvent.objects.get(action=AuditAction.BREACH_REPORT_DRAFTED)
+    start, end = (timezone.localtime(datetime.fromisoformat(drafted.new_values[name].replace("Z", "+00:00")))
+                  for name in ("start", "end"))
+    assert (start.replace(tzinfo=None), end.replace(tzinfo=None)) == (datetime(2025, 12, 5, 18, 0),
+                                                                      datetime(2025, 12, 6, 6, 0))
+    assert "5 December 2025 18:00" in response.content.decode()
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_a_period_typed_month_first_is_refused_at_its_field_keeping_what_was_typed(language):
+    """12/25/2025 (25 December, as the United States write it) is no day-first date: it is
+    refused at its field with the forms the field takes, in the page's language, and what
+    was typed stays in the box."""
+    from django.utils import translation
+
+    client = signed_in_superadmin()
+    client.cookies["django_language"] = language
+    response = client.get("/portal/privacy/breach/", {"start": "12/25/2025 18:00", "end": "12/26/25 06:00",
+                                                       "actor": "", "ip": "", "second_language": "hi"})
+    assert response.status_code == 200
+    tree = parse(response.content)
+    with translation.override(language):
+        expected = translation.gettext(
+            "Enter a valid date and time, as 2026-11-30 18:00 or 30/11/2026 18:00 (day, month, year).")
+    assert field_error(tree, "start") == field_error(tree, "end") == expected
+    assert (field_value(tree, "start"), field_value(tree, "end")) == ("12/25/2025 18:00", "12/26/25 06:00")
+    assert not AuditEvent.objects.filter(action=AuditAction.BREACH_REPORT_DRAFTED).exists()
+
+
+@pytest.mark.parametrize(("end", "allowed"), [("2025-04-01 00:00", True), ("2025-04-01 00:01", False),
+                                              ("2025-04-01 23:00", False)])
+def test_the_page_takes_a_period_of_at_most_90_days(end, allowed):
+    """Ninety days from 1 January is 1 April at midnight: a minute more is refused, as is
+    90 days and 23 hours (nearly a day more of request log to read), which is not 91 whole days."""
+    client = signed_in_superadmin()
+    response = client.get("/portal/privacy/breach/", {"start": "2025-01-01 00:00", "end": end, "actor": "",
+                                                       "ip": "", "second_language": "hi"})
+    assert response.status_code == 200
+    assert AuditEvent.objects.filter(action=AuditAction.BREACH_REPORT_DRAFTED).exists() is allowed
+    assert (field_error(parse(response.content), "end") == "Choose at most 90 days.") is not allowed
+
+
+@pytest.mark.parametrize(("end", "allowed"), [("2025-04-01T00:00", True), ("2025-04-01T00:01", False),
+                                              ("2025-04-01T23:00", False)])
+def test_the_command_takes_a_period_of_at_most_90_days(end, allowed):
+    out = StringIO()
+    if allowed:
+        call_command("breach_report", "--from", "2025-01-01T00:00", "--to", end, stdout=out)
+        assert "People affected: 0" in out.getvalue()
+    else:
+        with pytest.raises(CommandError, match="at most 90 days"):
+            call_command("breach_report", "--from", "2025-01-01T00:00", "--to", end, stdout=out)

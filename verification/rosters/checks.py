@@ -27,6 +27,7 @@ from email_validator.rfc_constants import DOT_ATOM_TEXT, EMAIL_MAX_LENGTH
 
 from portal.accounts import official_email
 from portal.csv_files import FORMULA_STARTS
+from portal.formats import DATE_INPUT_FORMATS
 from portal.organisations.models import Organisation
 from portal.text import has_visible_characters, single_line
 from verification.rosters import models as m
@@ -81,7 +82,6 @@ REASONS = {
 LIMITS = {"name": m.NAME_MAX, "email": m.EMAIL_MAX, "designation": m.DESIGNATION_MAX, "office": m.OFFICE_MAX,
           "employee_code": m.EMPLOYEE_CODE_MAX, "mobile": 20, "superannuation": 30}
 REQUIRED = ("name", "email", "mobile", "designation", "employee_code", "office")
-_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
 _MOBILE_CELL = re.compile(r"\+[\d\s\-()]{10,19}")
 DOMAIN_CACHE_MAX = 20_000
 
@@ -111,7 +111,7 @@ def _text(value: object) -> str:
 @functools.lru_cache(maxsize=4096)
 def _date_of_text(text: str) -> datetime.date | None:
     """The date a cell's text says, or None (a roster repeats a few dates: each is read once)."""
-    for form in _DATE_FORMATS:
+    for form in DATE_INPUT_FORMATS:  # as every date field of the portal reads a date
         try:
             return datetime.datetime.strptime(text, form).date()
         except ValueError:

@@ -19,7 +19,7 @@ from portal.accounts.official_email import classify_email
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record, audit_record_many
 from portal.deadlines import end_of_local_day
-from portal.limits import shown
+from portal.limits import shown, shown_from
 from portal.mail.services import outbox_enqueue, outbox_enqueue_each
 from portal.organisations.models import OrganisationStatus
 from portal.organisations.services import LastAdmin
@@ -314,7 +314,7 @@ def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpReques
         if invitation.sent_at and invitation.expires_at > now and now - invitation.sent_at < RESEND_GAP:
             raise ValidationError(
                 _("This invitation was sent at %(at)s and its link works: it can be sent again from %(from)s.")
-                % {"at": shown(invitation.sent_at), "from": shown(invitation.sent_at + RESEND_GAP)}, code="too_soon")
+                % {"at": shown(invitation.sent_at), "from": shown_from(invitation.sent_at + RESEND_GAP)}, code="too_soon")
         raw, digest = token_new()
         invitation.token_hash, invitation.sent_at, invitation.expires_at = digest, now, expiry(now)
         invitation.send_count += 1

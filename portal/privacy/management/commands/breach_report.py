@@ -7,7 +7,7 @@ from django.utils import timezone
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.forms import records_day_allowed
-from portal.privacy.breach import breach_drafts, breach_findings
+from portal.privacy.breach import breach_drafts, breach_findings, breach_period_too_long
 
 
 def moment(value: str) -> datetime:
@@ -38,7 +38,7 @@ class Command(BaseCommand):
     def handle(self, *args, start, end, actor, ip, language, request_log, log_max_lines, **options):
         if not (records_day_allowed(start.date()) and records_day_allowed(end.date())):
             raise CommandError("--from and --to must be dates between 2000 and next year.")
-        if end <= start or (end - start).days > 90:
+        if end <= start or breach_period_too_long(start, end):
             raise CommandError("--to must be after --from and at most 90 days later.")
         if request_log:
             missing = [name for name in request_log if not os.path.isfile(name)]
