@@ -18,6 +18,7 @@ from verification import lifecycle, services
 from verification.models import GovernmentProfile, VerificationStatus
 from verification.visibility import rules
 from verification.visibility.models import Audience, PersonalVisibility, ProfileField, VisibilityPolicy, column_of
+from verification.visibility.selectors import directory_search
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +32,24 @@ def test_each_fields_candidates_are_capped(people, monkeypatch):
     html = client_of(people, "colleague").get("/people/", {"q": "bounded clerk"}).content.decode()
     found = len(re.findall(r'href="/people/\d+/"', html))
     assert found == (3 if connection.features.supports_slicing_ordering_in_compound else 8)
+
+
+# A nukta typed either way ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("stored_way, typed_way", [("\u095b", "\u091c\u093c"), ("\u091c\u093c", "\u095b")],
+                         ids=["stored-one-character", "stored-with-nukta"])
+@pytest.mark.parametrize("field", ["name", "designation", "office"])
+def test_a_detail_with_a_nukta_is_found_whichever_way_the_nukta_was_typed(people, field, stored_way, typed_way):
+    """"ज़" is one character (U+095B: text converted from legacy fonts, some phone keyboards)
+    or "ज" and the nukta (InScript): the two look the same, and find each other."""
+    set_policy(people["home"], dict.fromkeys(ProfileField, Audience.PUBLIC))
+    values = {"name": f"{stored_way}ाकिर हुसैन", "designation": f"{stored_way}िलाधिकारी", "office": f"{stored_way}िला कार्यालय"}
+    person = UserFactory(email="zakir@quixrec.gov.in", full_name=values["name"] if field == "name" else "Zakir Hussain")
+    profile = GovernmentProfileFactory(user=person, organisation=people["home"], status=VerificationStatus.VERIFIED,
+                                       **({field: values[field]} if field != "name" else {}))
+    typed = values[field].replace(stored_way, typed_way).split()[0]
+
+    assert [view.pk for view in directory_search(people["colleague"], typed)] == [profile.pk]
 
 
 # The rules on fetched values (the verification API's one query) ------------------------------
