@@ -29,6 +29,7 @@ each field's match with its audience condition in the same query, so a search by
 field the viewer may not see finds nothing through that field.
 """
 
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -350,17 +351,33 @@ def has_searchable_word(query: str) -> bool:
     return False
 
 
+# A whole Indian mobile number as people write it: with its leading 0 (as dialled from a
+# landline in India), with the country code ("+91", "0091", "91"), or neither; its ten
+# digits begin with 6 to 9.
+_WHOLE_MOBILE = re.compile(r"(?:(?:\+|00)?91)?0?([6-9]\d{9})")
+
+
+def mobile_searched(query: str) -> str:
+    """``query`` (normalise_search's) as mobile numbers are matched: without its spaces and
+    hyphens, and a whole mobile number in the form numbers are stored in (+91 and its ten
+    digits), however it was written ("098123 45670", "0091 98123 45670"). Part of a number
+    stays as typed, to be found within the numbers stored."""
+    digits = query.replace(" ", "").replace("-", "")
+    whole = _WHOLE_MOBILE.fullmatch(digits)
+    return f"+91{whole[1]}" if whole else digits
+
+
 def search_q(query: str, fields: tuple[str, ...] = FIELDS) -> Q:
     """Profiles whose visible ``fields`` match ``query`` (a substring, any case): each
     field's match only counts where the field is visible to the viewer (on a queryset
     from ``listed`` or ``annotated_for``). A mobile number is also matched without its
-    spaces."""
+    spaces, and a whole number however it was written (``mobile_searched``)."""
     query = normalise_search(query)
     condition = Q(pk__in=[])
     for name in fields:
         match = Q(**{f"{SOURCES[name]}__icontains": query})
         if name == ProfileField.MOBILE:
-            digits = query.replace(" ", "").replace("-", "")
+            digits = mobile_searched(query)
             if digits and digits != query:
                 match |= Q(mobile__icontains=digits)
         condition |= match & _shown(name)
@@ -378,7 +395,7 @@ def search_candidates(query: str) -> QuerySet[GovernmentProfile]:
     (a designation shared by tens of thousands) shows people from among those, and
     costs the same as one matching that many; the help text asks for more words."""
     query = normalise_search(query)
-    digits = query.replace(" ", "").replace("-", "")
+    digits = mobile_searched(query)
     scans = [
         GovernmentProfile.objects.filter(**{f"{SOURCES[name]}__icontains": query}).values("pk")
         for name in (ProfileField.DESIGNATION, ProfileField.OFFICE, ProfileField.OFFICIAL_EMAIL,

@@ -52,6 +52,22 @@ def test_a_detail_with_a_nukta_is_found_whichever_way_the_nukta_was_typed(people
     assert [view.pk for view in directory_search(people["colleague"], typed)] == [profile.pk]
 
 
+# A mobile number however it is written ------------------------------------------------------
+
+@pytest.mark.parametrize("typed", ["098123 45670", "0 98123-45670", "09812345670", "0091 98123 45670",
+                                   "91 98123 45670", "+91-98123-45670", "+91 0 98123 45670", "98123 45670"])
+def test_a_mobile_number_is_found_however_it_is_written(people, typed):
+    """An administrator, who sees their people's mobile numbers, searches for the number as
+    most people write it on forms, with its leading 0 (as dialled from a landline in India),
+    or with the country code in any of its forms: the same number, the same person."""
+    assert [view.pk for view in directory_search(people["admin"], typed)] == [people["profile"].pk]
+
+
+@pytest.mark.parametrize("typed", ["098123 45671", "0 98123"])
+def test_another_number_or_part_of_one_with_a_leading_0_finds_nobody(people, typed):
+    assert directory_search(people["admin"], typed) == []
+
+
 # The rules on fetched values (the verification API's one query) ------------------------------
 
 COMBINATIONS = [(policy, own) for policy in Audience for own in (None, *Audience)]
