@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Cast, Coalesce, Concat, Greatest, Least
+from django.db.models.functions import Cast, Coalesce, Concat, Greatest, Least, Lower
 from django.utils import timezone
 
 from portal.accounts.models import User
@@ -412,9 +412,13 @@ def search_candidates(query: str) -> QuerySet[GovernmentProfile]:
 
 
 def sort_name():
-    """Sort by the name where it is visible; people whose name is hidden come after,
-    in the order they asked (their name's place in the alphabet is not told)."""
-    return Case(When(_shown(ProfileField.NAME), then=F(SOURCES[ProfileField.NAME])), default=Value(None))
+    """Sort by the name where it is visible, whatever its case ("ANIL KUMAR" from a roster
+    in capitals among "Abhay Singh" and "anand rao", not before them: the database's
+    collation may compare by code point, capitals first, as C does, Debian's default);
+    people whose name is hidden come after, in the order they asked (their name's place
+    in the alphabet is not told). No index gives this order: the page is the first rows
+    of the candidates (``search_candidates``) sorted by it."""
+    return Case(When(_shown(ProfileField.NAME), then=Lower(F(SOURCES[ProfileField.NAME]))), default=Value(None))
 
 
 # Values -------------------------------------------------------------------------------------

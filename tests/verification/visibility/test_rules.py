@@ -16,6 +16,7 @@ from tests.verification.helpers import GovernmentProfileFactory, make_admin, sig
 from tests.verification.visibility.conftest import client_of, set_policy
 from verification import lifecycle, services
 from verification.models import GovernmentProfile, VerificationStatus
+from verification.selectors import members_of
 from verification.visibility import rules
 from verification.visibility.models import Audience, PersonalVisibility, ProfileField, VisibilityPolicy, column_of
 from verification.visibility.selectors import directory_search
@@ -66,6 +67,26 @@ def test_a_mobile_number_is_found_however_it_is_written(people, typed):
 @pytest.mark.parametrize("typed", ["098123 45671", "0 98123"])
 def test_another_number_or_part_of_one_with_a_leading_0_finds_nobody(people, typed):
     assert directory_search(people["admin"], typed) == []
+
+
+# Names in alphabetical order, whatever their case ---------------------------------------------
+
+ROSTER_NAMES = {"anil@quixrec.gov.in": "ANIL KUMAR", "abhay@quixrec.gov.in": "Abhay Singh",
+                "zubin@quixrec.gov.in": "Zubin Daruwalla", "anand@quixrec.gov.in": "anand rao"}
+
+
+def test_the_directory_and_the_members_list_sort_names_whatever_their_case(people):
+    """A roster in capitals ("ANIL KUMAR") next to names typed in title case and one in lower
+    case: in alphabetical order, not capitals first (as a database with the C collation, the
+    default of Debian's PostgreSQL, compares them)."""
+    for email, name in ROSTER_NAMES.items():
+        GovernmentProfileFactory(organisation=people["home"], status=VerificationStatus.VERIFIED,
+                                 user=UserFactory(email=email, full_name=name), designation="Quillwright Officer")
+    in_order = ["Abhay Singh", "anand rao", "ANIL KUMAR", "Zubin Daruwalla"]
+
+    assert [view.name for view in directory_search(people["colleague"], "quillwright")] == in_order
+    members = members_of(people["home"], viewer=people["admin"], query="quixrec.gov.in")
+    assert [profile.verified_name for profile in members if profile.verified_name in in_order] == in_order
 
 
 # The rules on fetched values (the verification API's one query) ------------------------------
