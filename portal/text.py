@@ -1,5 +1,14 @@
 """Text people type, made safe to store and to send: control characters out of
-single-line answers, and web addresses in names made inert in plain-text mail.
+single-line answers, every answer composed (Unicode NFC), and web addresses in names
+made inert in plain-text mail.
+
+Composed: a letter with a nukta (ज़ फ़ ड़) is one character (U+095B, what text converted
+from legacy fonts and some phone keyboards give) or the letter and the nukta (U+091C
+U+093C, what the InScript keyboard gives); the two look the same. NFC writes the second
+(the first is excluded from composition), as it writes "é" as one character. Names and
+the details people are searched by are stored so (``ComposedCharField``, and
+``single_line``/``multi_line`` for the text cleaned before it is stored), and each search
+composes what is typed the same way, so that either finds the other.
 
 Zero-width joiners and non-joiners are kept: Devanagari and other Indian scripts
 need them. The bidirectional overrides and isolates (U+202A–U+202E,
@@ -12,6 +21,8 @@ import unicodedata
 from functools import cache
 from pathlib import Path
 
+from django.db import connections, models
+from django.db.models import QuerySet
 from django.utils.translation import get_language
 
 # Line breaks, tabs and the other C0/C1 "separators": in a single-line answer each
@@ -39,10 +50,16 @@ _SCHEME = re.compile(r"(?i)(?<=[a-z0-9])://")
 _AT = re.compile(r"(?<=\S)@(?=\S)")
 
 
+def composed(value: str) -> str:
+    """``value`` in Unicode's composed form (NFC): the one way each letter is stored and
+    searched, however it was typed."""
+    return unicodedata.normalize("NFC", value)
+
+
 def has_control_characters(value: str) -> bool:
-    """Whether ``value`` holds a character ``single_line`` would change: a line break, a
-    tab or another control character (NUL among them: PostgreSQL refuses it in text), a
-    bidi override."""
+    """Whether ``value`` holds a character ``single_line`` would take out or replace: a
+    line break, a tab or another control character (NUL among them: PostgreSQL refuses
+    it in text), a bidi override."""
     return bool(_CONTROL.search(value) or _BREAK_RUN.search(value))
 
 
@@ -76,15 +93,55 @@ def has_undecodable_bytes(value: str) -> bool:
 
 def single_line(value: str) -> str:
     """``value`` without control characters: line breaks and tabs become one space,
-    the others (and the bidi overrides) are removed."""
-    return _CONTROL.sub("", _BREAK_RUN.sub(" ", value))
+    the others (and the bidi overrides) are removed; composed (``composed``)."""
+    return composed(_CONTROL.sub("", _BREAK_RUN.sub(" ", value)))
 
 
 def multi_line(value: str) -> str:
     """``value`` with its line breaks as ``\\n`` and no other control character (a
-    tab becomes a space)."""
+    tab becomes a space); composed (``composed``)."""
     lines = _LINE_BREAK.split(value)
-    return "\n".join(_CONTROL.sub("", line.replace("\t", " ").replace("\x1f", " ")) for line in lines)
+    return composed("\n".join(_CONTROL.sub("", line.replace("\t", " ").replace("\x1f", " ")) for line in lines))
+
+
+class ComposedCharField(models.CharField):
+    """A CharField whose text is stored composed (``composed``), however it is written: a
+    form, a service, the Django admin, ``update()`` and ``bulk_update()`` with a value (all
+    pass through ``get_prep_value``, which calls ``to_python``), and an exact lookup by a
+    value. The instance saved holds what was stored. A substring search (``icontains``)
+    gets no such preparation from Django: it composes its words itself."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return composed(value) if isinstance(value, str) else value
+
+    def pre_save(self, model_instance, add):
+        value = self.to_python(super().pre_save(model_instance, add))
+        setattr(model_instance, self.attname, value)
+        return value
+
+
+def composed_rows_save(queryset: QuerySet, fields: list[str], *, batch: int = 1000) -> int:
+    """Rewrite, composed, the rows of ``queryset`` whose text in ``fields`` is not (the
+    names stored before they were composed: the migrations that made them
+    ``ComposedCharField``). On PostgreSQL the database finds those rows (``IS NOT NFC
+    NORMALIZED``), elsewhere every row is read; only those are kept in memory, and rewritten
+    ``batch`` at a time. The number of rows rewritten."""
+    model = queryset.model
+    columns = [model._meta.get_field(name).column for name in fields]
+    connection = connections[queryset.db]
+    if connection.vendor == "postgresql":
+        quote = connection.ops.quote_name
+        queryset = queryset.extra(where=[" OR ".join(f"{quote(column)} IS NOT NFC NORMALIZED" for column in columns)])
+    changed = [  # read whole before any is written (SQLite does not isolate a read from writes on its connection)
+        model(pk=pk, **{name: composed(value) if value else value for name, value in zip(fields, values, strict=True)})
+        for pk, *values in queryset.order_by("pk").values_list("pk", *fields).iterator(chunk_size=batch)
+        if not all(value is None or unicodedata.is_normalized("NFC", value) for value in values)
+    ]
+    rewritten = 0
+    for start in range(0, len(changed), batch):
+        rewritten += model._base_manager.using(queryset.db).bulk_update(changed[start:start + batch], fields)
+    return rewritten
 
 
 @cache

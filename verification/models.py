@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.deadlines import end_of_local_day
 from portal.organisations.models import OrganisationStatus
+from portal.text import ComposedCharField
 
 
 class VerificationStatus(models.TextChoices):
@@ -118,8 +119,8 @@ class GovernmentProfile(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="government_profiles")
     organisation = models.ForeignKey("organisations.Organisation", on_delete=models.PROTECT,
                                      related_name="government_profiles")
-    designation = models.CharField(_("designation"), max_length=150)
-    office = models.CharField(_("office or unit"), max_length=200)
+    designation = ComposedCharField(_("designation"), max_length=150)
+    office = ComposedCharField(_("office or unit"), max_length=200)
     employee_code = models.CharField(_("employee code"), max_length=50)
     official_email = models.EmailField(_("official email address"), max_length=254)
     mobile = models.CharField(_("mobile number"), max_length=13)
@@ -130,7 +131,7 @@ class GovernmentProfile(models.Model):
     # anyone but the person sees of a held profile's name (visibility.rules): a name the
     # person changes themselves is vouched for by nobody. Personal data: in the person's
     # download (personal_data.py), blanked by an erasure and by retention (retention.py).
-    verified_name = models.CharField(_("verified name"), max_length=150, blank=True)
+    verified_name = ComposedCharField(_("verified name"), max_length=150, blank=True)
 
     status = models.CharField(max_length=20, choices=VerificationStatus.choices, default=VerificationStatus.PENDING)
     requested_at = models.DateTimeField()

@@ -25,6 +25,7 @@ from portal.permissions import (
     is_auditor,
     is_superadmin,
 )
+from portal.text import composed
 from verification.models import (
     CAUSED_REVOCATIONS,
     HELD_STATUSES,
@@ -57,7 +58,7 @@ def organisations_to_join(*, query: str = "", state: str = "", limit: int = SEAR
     """Active organisations a person may ask to join, by name (in English or the local
     language), short code, and state or UT; public names only. Nothing until a query of
     two characters or a state is given."""
-    query = (query or "").strip()[:100]
+    query = composed((query or "").strip())[:100]  # as names are stored: a nukta typed either way
     state = state if state in State.values else ""
     if len(query) < 2 and not state:
         return Organisation.objects.none()

@@ -35,7 +35,7 @@ from portal.forms import AccessibleForm, refuse_invisible_only
 from portal.organisations.models import Level, Organisation, OrganisationStatus, OrganisationType
 from portal.organisations.pin_codes import pin_fits_state
 from portal.organisations.states import State
-from portal.text import has_visible_characters, multi_line, single_line
+from portal.text import composed, has_visible_characters, multi_line, single_line
 
 
 def _text(label, max_length, required=True, help_text="", **attrs):
@@ -416,7 +416,7 @@ def _bounded_value(field, value, max_lines):
     notes = []
     if isinstance(field.widget, forms.Textarea):
         kept = multi_line(value)
-        if kept != value.replace("\r\n", "\n"):
+        if kept != composed(value.replace("\r\n", "\n")):  # composing takes nothing out: nothing to say
             notes.append(_("Control characters were removed from this answer. Check it."))
         lines = kept.split("\n")
         if len(lines) > max_lines:
@@ -428,7 +428,7 @@ def _bounded_value(field, value, max_lines):
         kept = "\n".join(lines)
     else:
         kept = single_line(value)
-        if kept != value:
+        if kept != composed(value):
             notes.append(_("Line breaks, tabs and other control characters were removed from this answer. Check it."))
     limit = getattr(field, "max_length", None) or (TEXT_MAX_LENGTH if isinstance(field, forms.CharField) else OTHER_MAX_LENGTH)
     if len(kept) > limit:

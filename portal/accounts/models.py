@@ -4,6 +4,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.text import ComposedCharField
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -43,7 +45,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     """A person with an account. The email address is the login."""
 
     email = models.EmailField(_("email address"), unique=True, max_length=254)
-    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    full_name = ComposedCharField(_("full name"), max_length=150, blank=True)
     is_staff = models.BooleanField(_("staff status"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from guardian.models import UserObjectPermissionBase
 
 from portal.organisations.states import JURISDICTION_CHOICES, State
+from portal.text import ComposedCharField
 
 
 class OrganisationType(models.TextChoices):
@@ -43,8 +44,8 @@ def at_or_above(organisation_id: int, pk: int, ancestry: str) -> bool:
 
 
 class Organisation(models.Model):
-    name = models.CharField(_("name"), max_length=200)
-    name_local = models.CharField(_("name in Hindi or the state's language"), max_length=200, blank=True)
+    name = ComposedCharField(_("name"), max_length=200)
+    name_local = ComposedCharField(_("name in Hindi or the state's language"), max_length=200, blank=True)
     short_code = models.CharField(_("short code"), max_length=20, blank=True)
     org_type = models.CharField(_("type"), max_length=30, choices=OrganisationType.choices)
     level = models.CharField(_("level"), max_length=20, choices=Level.choices)

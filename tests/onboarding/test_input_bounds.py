@@ -153,6 +153,17 @@ def test_devanagari_joiners_and_marks_are_kept(officer_client, application):
     assert reload(application).section_data("organisation")["name_local"] == name_local
 
 
+def test_a_letter_with_a_nukta_is_stored_composed_without_a_message(officer_client, application):
+    """"ज़" typed as one character (U+095B) is stored as the letter and its nukta (NFC), as
+    every name is: nothing was taken out, so nothing is said."""
+    response = post_section(officer_client, application, "organisation",
+                            valid("organisation", name_local="\u095bिला परिषद, पुणे", address="\u095bिला परिषद भवन\nपुणे"))
+    assert response.status_code == 302
+    stored = reload(application).section_data("organisation")
+    assert stored["name_local"] == "\u091c\u093cिला परिषद, पुणे"
+    assert stored["address"] == "\u091c\u093cिला परिषद भवन\nपुणे"
+
+
 # Multi-line answers ----------------------------------------------------------------------------
 
 def test_a_multi_line_answer_keeps_at_most_its_lines_joining_the_rest_onto_the_last(officer_client, application):

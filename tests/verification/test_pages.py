@@ -97,6 +97,18 @@ def test_finding_an_organisation_by_name_short_code_and_state(world, query, foun
     assert "pending" not in html
 
 
+@pytest.mark.parametrize("stored_way, typed_way", [("\u095b", "\u091c\u093c"), ("\u091c\u093c", "\u095b")],
+                         ids=["stored-one-character", "stored-with-nukta"])
+def test_an_organisation_named_with_a_nukta_is_found_whichever_way_the_nukta_was_typed(world, stored_way, typed_way):
+    """Its name in Hindi, "ज़िला परिषद, पुणे": "ज़" one character (text converted from legacy
+    fonts) or "ज" and the nukta (InScript) look the same, and find each other."""
+    OrganisationFactory(name="Zilla Parishad, Pune", name_local=f"{stored_way}िला परिषद, पुणे", short_code="ZP-PUNE")
+    html = well_formed(signed_in(world["public"]).get("/verification/organisations/", {"q": f"{typed_way}िला परिषद"}))
+    rows = parse(html).find("tbody")
+    assert rows and [row.find_all("td")[0].squashed_text() for row in rows.find_all("tr")] == [
+        "Zilla Parishad, Pune\u091c\u093cिला परिषद, पुणे"]
+
+
 def test_listing_a_states_organisations_says_when_more_match_than_are_shown(world):
     """A state or UT lists its organisations by name, the first 50: more than that is said,
     with how to find the others (part of the name), not left for the person to guess."""

@@ -97,6 +97,11 @@ class CheckedRow:
     columns: dict[str, list[str]] = field(default_factory=dict)  # kind -> columns concerned
 
 
+def _kept_as_it_is(text: str) -> bool:
+    """Whether ``single_line`` would leave ``text`` as it is (two checks in C, cheaper than it)."""
+    return text.isprintable() and unicodedata.is_normalized("NFC", text)
+
+
 def _text(value: object) -> str:
     if value is None:
         return ""
@@ -104,8 +109,9 @@ def _text(value: object) -> str:
         return value.isoformat()
     value = str(value)
     # single_line takes out only characters str.isprintable() refuses (controls, line
-    # and paragraph separators, the bidi overrides): most cells have none of them.
-    return (value if value.isprintable() else single_line(value)).strip()
+    # and paragraph separators, the bidi overrides), and composes the text as every name
+    # is stored (NFC): most cells need neither.
+    return (value if _kept_as_it_is(value) else single_line(value)).strip()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -228,7 +234,7 @@ def _check_cells(line: int, cells: dict[str, object]) -> CheckedRow:
     row = CheckedRow(line=line, cells=kept)
     for key, raw in cells.items():
         if isinstance(raw, str):
-            text = (raw if raw.isprintable() else single_line(raw)).strip()
+            text = (raw if _kept_as_it_is(raw) else single_line(raw)).strip()
             source = raw
         else:
             text = _text(raw)

@@ -29,6 +29,7 @@ each field's match with its audience condition in the same query, so a search by
 field the viewer may not see finds nothing through that field.
 """
 
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Cast, Coalesce, Concat, Greatest, Least
+from django.db.models.functions import Cast, Coalesce, Concat, Greatest, Least, Lower
 from django.utils import timezone
 
 from portal.accounts.models import User
@@ -57,6 +58,7 @@ from portal.permissions import (
     is_superadmin,
     may_administer,
 )
+from portal.text import composed
 from verification.models import HELD_STATUSES, GovernmentProfile, VerificationStatus, verified_in_force
 from verification.visibility.models import DEFAULT_AUDIENCES, Audience, PersonalVisibility, ProfileField, column_of
 
@@ -312,7 +314,9 @@ def listed(viewer: Viewer, queryset: QuerySet[GovernmentProfile] | None = None) 
 
 
 def normalise_search(query: str) -> str:
-    return " ".join((query or "").split())[:SEARCH_MAX]
+    """The words searched: their spaces as one, composed as every name is stored
+    (portal.text.composed: a nukta typed either way finds the other), at most SEARCH_MAX."""
+    return composed(" ".join((query or "").split()))[:SEARCH_MAX]
 
 
 # Combining marks that pg_trgm (the C library's alphanumerics, in the database's locale) does
@@ -347,17 +351,33 @@ def has_searchable_word(query: str) -> bool:
     return False
 
 
+# A whole Indian mobile number as people write it: with its leading 0 (as dialled from a
+# landline in India), with the country code ("+91", "0091", "91"), or neither; its ten
+# digits begin with 6 to 9.
+_WHOLE_MOBILE = re.compile(r"(?:(?:\+|00)?91)?0?([6-9]\d{9})")
+
+
+def mobile_searched(query: str) -> str:
+    """``query`` (normalise_search's) as mobile numbers are matched: without its spaces and
+    hyphens, and a whole mobile number in the form numbers are stored in (+91 and its ten
+    digits), however it was written ("098123 45670", "0091 98123 45670"). Part of a number
+    stays as typed, to be found within the numbers stored."""
+    digits = query.replace(" ", "").replace("-", "")
+    whole = _WHOLE_MOBILE.fullmatch(digits)
+    return f"+91{whole[1]}" if whole else digits
+
+
 def search_q(query: str, fields: tuple[str, ...] = FIELDS) -> Q:
     """Profiles whose visible ``fields`` match ``query`` (a substring, any case): each
     field's match only counts where the field is visible to the viewer (on a queryset
     from ``listed`` or ``annotated_for``). A mobile number is also matched without its
-    spaces."""
+    spaces, and a whole number however it was written (``mobile_searched``)."""
     query = normalise_search(query)
     condition = Q(pk__in=[])
     for name in fields:
         match = Q(**{f"{SOURCES[name]}__icontains": query})
         if name == ProfileField.MOBILE:
-            digits = query.replace(" ", "").replace("-", "")
+            digits = mobile_searched(query)
             if digits and digits != query:
                 match |= Q(mobile__icontains=digits)
         condition |= match & _shown(name)
@@ -375,7 +395,7 @@ def search_candidates(query: str) -> QuerySet[GovernmentProfile]:
     (a designation shared by tens of thousands) shows people from among those, and
     costs the same as one matching that many; the help text asks for more words."""
     query = normalise_search(query)
-    digits = query.replace(" ", "").replace("-", "")
+    digits = mobile_searched(query)
     scans = [
         GovernmentProfile.objects.filter(**{f"{SOURCES[name]}__icontains": query}).values("pk")
         for name in (ProfileField.DESIGNATION, ProfileField.OFFICE, ProfileField.OFFICIAL_EMAIL,
@@ -392,9 +412,13 @@ def search_candidates(query: str) -> QuerySet[GovernmentProfile]:
 
 
 def sort_name():
-    """Sort by the name where it is visible; people whose name is hidden come after,
-    in the order they asked (their name's place in the alphabet is not told)."""
-    return Case(When(_shown(ProfileField.NAME), then=F(SOURCES[ProfileField.NAME])), default=Value(None))
+    """Sort by the name where it is visible, whatever its case ("ANIL KUMAR" from a roster
+    in capitals among "Abhay Singh" and "anand rao", not before them: the database's
+    collation may compare by code point, capitals first, as C does, Debian's default);
+    people whose name is hidden come after, in the order they asked (their name's place
+    in the alphabet is not told). No index gives this order: the page is the first rows
+    of the candidates (``search_candidates``) sorted by it."""
+    return Case(When(_shown(ProfileField.NAME), then=Lower(F(SOURCES[ProfileField.NAME]))), default=Value(None))
 
 
 # Values -------------------------------------------------------------------------------------

@@ -36,6 +36,14 @@ def test_a_cell_without_control_characters_is_kept_as_it_is_and_others_as_single
         assert checks._check_cells(2, {"name": value}).cells["name"] == single_line(value).strip(), hex(code)
 
 
+def test_a_cell_is_kept_composed():
+    """"ज़" typed as one character (U+095B) is kept as the letter and its nukta, as every
+    name is stored (portal.text.composed): the roster's name and the verified one compare equal."""
+    for value in ["\u095bाकिर हुसैन", " \u095bाकिर\tहुसैन "]:
+        assert checks._text(value) == "\u091c\u093cाकिर हुसैन"
+        assert checks._check_cells(2, {"name": value}).cells["name"] == "\u091c\u093cाकिर हुसैन"
+
+
 def _date_read_whole(text):
     """The date of a cell's text as it was read before each text was read once."""
     for form in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"):

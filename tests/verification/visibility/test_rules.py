@@ -16,8 +16,10 @@ from tests.verification.helpers import GovernmentProfileFactory, make_admin, sig
 from tests.verification.visibility.conftest import client_of, set_policy
 from verification import lifecycle, services
 from verification.models import GovernmentProfile, VerificationStatus
+from verification.selectors import members_of
 from verification.visibility import rules
 from verification.visibility.models import Audience, PersonalVisibility, ProfileField, VisibilityPolicy, column_of
+from verification.visibility.selectors import directory_search
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +33,60 @@ def test_each_fields_candidates_are_capped(people, monkeypatch):
     html = client_of(people, "colleague").get("/people/", {"q": "bounded clerk"}).content.decode()
     found = len(re.findall(r'href="/people/\d+/"', html))
     assert found == (3 if connection.features.supports_slicing_ordering_in_compound else 8)
+
+
+# A nukta typed either way ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("stored_way, typed_way", [("\u095b", "\u091c\u093c"), ("\u091c\u093c", "\u095b")],
+                         ids=["stored-one-character", "stored-with-nukta"])
+@pytest.mark.parametrize("field", ["name", "designation", "office"])
+def test_a_detail_with_a_nukta_is_found_whichever_way_the_nukta_was_typed(people, field, stored_way, typed_way):
+    """"ज़" is one character (U+095B: text converted from legacy fonts, some phone keyboards)
+    or "ज" and the nukta (InScript): the two look the same, and find each other."""
+    set_policy(people["home"], dict.fromkeys(ProfileField, Audience.PUBLIC))
+    values = {"name": f"{stored_way}ाकिर हुसैन", "designation": f"{stored_way}िलाधिकारी", "office": f"{stored_way}िला कार्यालय"}
+    person = UserFactory(email="zakir@quixrec.gov.in", full_name=values["name"] if field == "name" else "Zakir Hussain")
+    profile = GovernmentProfileFactory(user=person, organisation=people["home"], status=VerificationStatus.VERIFIED,
+                                       **({field: values[field]} if field != "name" else {}))
+    typed = values[field].replace(stored_way, typed_way).split()[0]
+
+    assert [view.pk for view in directory_search(people["colleague"], typed)] == [profile.pk]
+
+
+# A mobile number however it is written ------------------------------------------------------
+
+@pytest.mark.parametrize("typed", ["098123 45670", "0 98123-45670", "09812345670", "0091 98123 45670",
+                                   "91 98123 45670", "+91-98123-45670", "+91 0 98123 45670", "98123 45670"])
+def test_a_mobile_number_is_found_however_it_is_written(people, typed):
+    """An administrator, who sees their people's mobile numbers, searches for the number as
+    most people write it on forms, with its leading 0 (as dialled from a landline in India),
+    or with the country code in any of its forms: the same number, the same person."""
+    assert [view.pk for view in directory_search(people["admin"], typed)] == [people["profile"].pk]
+
+
+@pytest.mark.parametrize("typed", ["098123 45671", "0 98123"])
+def test_another_number_or_part_of_one_with_a_leading_0_finds_nobody(people, typed):
+    assert directory_search(people["admin"], typed) == []
+
+
+# Names in alphabetical order, whatever their case ---------------------------------------------
+
+ROSTER_NAMES = {"anil@quixrec.gov.in": "ANIL KUMAR", "abhay@quixrec.gov.in": "Abhay Singh",
+                "zubin@quixrec.gov.in": "Zubin Daruwalla", "anand@quixrec.gov.in": "anand rao"}
+
+
+def test_the_directory_and_the_members_list_sort_names_whatever_their_case(people):
+    """A roster in capitals ("ANIL KUMAR") next to names typed in title case and one in lower
+    case: in alphabetical order, not capitals first (as a database with the C collation, the
+    default of Debian's PostgreSQL, compares them)."""
+    for email, name in ROSTER_NAMES.items():
+        GovernmentProfileFactory(organisation=people["home"], status=VerificationStatus.VERIFIED,
+                                 user=UserFactory(email=email, full_name=name), designation="Quillwright Officer")
+    in_order = ["Abhay Singh", "anand rao", "ANIL KUMAR", "Zubin Daruwalla"]
+
+    assert [view.name for view in directory_search(people["colleague"], "quillwright")] == in_order
+    members = members_of(people["home"], viewer=people["admin"], query="quixrec.gov.in")
+    assert [profile.verified_name for profile in members if profile.verified_name in in_order] == in_order
 
 
 # The rules on fetched values (the verification API's one query) ------------------------------

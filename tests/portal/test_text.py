@@ -1,0 +1,65 @@
+"""Text people type is stored composed (Unicode NFC): a letter with a nukta typed as one
+character (U+095B "ज़", what text converted from legacy fonts and some phone keyboards
+give) or as the letter and the nukta (U+091C U+093C, what InScript gives) looks the same
+and is stored, and found, the same (portal.text)."""
+
+import pytest
+from django.db import connection
+
+from portal.accounts.models import User
+from portal.organisations.models import Organisation
+from portal.organisations.selectors import organisation_search
+from portal.text import composed, composed_rows_save, multi_line, single_line
+from tests.factories import OrganisationFactory, UserFactory
+
+ZA_ONE_CHARACTER = "\u095b"  # ज़, excluded from composition: NFC writes it as the two below
+ZA_WITH_NUKTA = "\u091c\u093c"
+FA_ONE_CHARACTER, FA_WITH_NUKTA = "\u095e", "\u092b\u093c"  # फ़
+DDA_ONE_CHARACTER, DDA_WITH_NUKTA = "\u095c", "\u0921\u093c"  # ड़
+
+WAYS = pytest.mark.parametrize("stored_way, typed_way", [
+    (ZA_ONE_CHARACTER, ZA_WITH_NUKTA), (ZA_WITH_NUKTA, ZA_ONE_CHARACTER)], ids=["stored-one", "stored-two"])
+
+
+def test_one_line_and_several_lines_are_composed():
+    assert single_line(f"{ZA_ONE_CHARACTER}ाकिर {FA_ONE_CHARACTER}ारूक़") == f"{ZA_WITH_NUKTA}ाकिर {FA_WITH_NUKTA}ारूक़"
+    assert multi_line(f"ब{DDA_ONE_CHARACTER}ा\r\nCafe\u0301") == f"ब{DDA_WITH_NUKTA}ा\nCaf\u00e9"
+    assert composed(f"{ZA_WITH_NUKTA}िला") == f"{ZA_WITH_NUKTA}िला"
+
+
+@pytest.mark.django_db
+def test_names_are_stored_composed_however_they_are_written():
+    person = UserFactory(full_name=f"{ZA_ONE_CHARACTER}ाकिर हुसैन")
+    organisation = OrganisationFactory(name="Cafe\u0301 Board", name_local=f"{ZA_ONE_CHARACTER}िला परिषद")
+    assert person.full_name == f"{ZA_WITH_NUKTA}ाकिर हुसैन"  # the object as saved, too
+    assert User.objects.filter(pk=person.pk, full_name=f"{ZA_WITH_NUKTA}ाकिर हुसैन").exists()
+    assert Organisation.objects.values_list("name", "name_local").get(pk=organisation.pk) == (
+        "Caf\u00e9 Board", f"{ZA_WITH_NUKTA}िला परिषद")
+    Organisation.objects.filter(pk=organisation.pk).update(name_local=f"{FA_ONE_CHARACTER}ाज़िल्का")
+    assert Organisation.objects.get(pk=organisation.pk).name_local == composed(f"{FA_ONE_CHARACTER}ाज़िल्का")
+    Organisation.objects.bulk_update([Organisation(pk=organisation.pk, name=f"{DDA_ONE_CHARACTER}")], ["name"])
+    assert Organisation.objects.get(pk=organisation.pk).name == DDA_WITH_NUKTA
+
+
+@pytest.mark.django_db
+@WAYS
+def test_an_organisation_named_with_a_nukta_is_found_by_the_parent_search_either_way(stored_way, typed_way):
+    OrganisationFactory(name="Zilla Parishad, Pune", name_local=f"{stored_way}िला परिषद, पुणे", short_code="ZP-PUNE")
+    assert [found.short_code for found in organisation_search(query=f"{typed_way}िला परिषद")] == ["ZP-PUNE"]
+
+
+@pytest.mark.django_db
+def test_names_stored_before_are_composed_only_where_they_are_not():
+    """What the migrations run on the names stored before names were composed: the rows
+    whose text is not composed are rewritten, the others are left as they are."""
+    raw = OrganisationFactory(name="Zilla Parishad, Pune", short_code="ZP-PUNE")
+    kept = OrganisationFactory(name="Zilla Parishad, Nashik", short_code="ZP-NSK")
+    with connection.cursor() as cursor:  # as stored before: not through the field
+        cursor.execute("UPDATE organisations_organisation SET name_local = %s WHERE id = %s",
+                       [f"{ZA_ONE_CHARACTER}िला परिषद", raw.pk])
+    assert Organisation.objects.values_list("name_local", flat=True).get(pk=raw.pk) == f"{ZA_ONE_CHARACTER}िला परिषद"
+
+    assert composed_rows_save(Organisation.objects.all(), ["name", "name_local"], batch=1) == 1
+
+    assert Organisation.objects.values_list("name_local", flat=True).get(pk=raw.pk) == f"{ZA_WITH_NUKTA}िला परिषद"
+    assert Organisation.objects.get(pk=kept.pk).name_local == kept.name_local
