@@ -454,6 +454,10 @@ CELERY_BEAT_SCHEDULE = {
     # Monitoring: users per organisation (a scan of every profile) and the audit chain's check.
     "monitoring-figures-refresh": {"task": "monitoring.tasks.figures_refresh", "schedule": timedelta(minutes=15)},
     "monitoring-audit-chain-check": {"task": "monitoring.tasks.audit_chain_check", "schedule": timedelta(days=1)},
+    # Roster imports whose task was lost (a broker down when it was queued, a worker that died)
+    # queued again once idle for 10 minutes.
+    "verification-roster-applies-resume": {"task": "verification.rosters.tasks.roster_applies_resume",
+                                           "schedule": timedelta(minutes=5)},
     # Rosters' rows (people's details as uploaded) removed ROSTER_ROWS_KEEP_DAYS after use.
     "verification-roster-rows-remove": {"task": "verification.rosters.tasks.roster_rows_remove",
                                         "schedule": timedelta(days=1)},
