@@ -7,8 +7,9 @@ import logging
 
 from django.db.models import Model
 from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, Http404, HttpResponseBase
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_cache_control
+from django.utils.http import content_disposition_header
 
 logger = logging.getLogger(__name__)
 
@@ -30,5 +31,14 @@ def stored_file_response(stored: FieldFile, *, owner: Model, content_type: str, 
         logger.error("Stored file missing: %r of %s %s", stored.name, owner._meta.label, owner.pk)
         raise Http404 from None
     response = FileResponse(handle, content_type=content_type, as_attachment=True, filename=filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    return kept_out_of_caches(response)
+
+
+def content_response(content: bytes, *, content_type: str, filename: str) -> HttpResponse:
+    """``content`` made now (a PDF rendered for a reader, or one the storage could not
+    keep) as a download named ``filename``, as a stored file is served."""
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     response["X-Content-Type-Options"] = "nosniff"
     return kept_out_of_caches(response)

@@ -52,7 +52,7 @@ from portal.limits import hourly_slot_take, shown
 from portal.permissions import AnyUser
 from portal.privacy.models import HoldTarget
 from portal.privacy.retention import legal_held
-from portal.stored_files import files_kept_if_committed
+from portal.stored_files import FileNotStored, files_kept_if_committed
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +77,15 @@ class PdfNotRendered(Exception):
         super().__init__(reason)
         self.reason = reason
         self.until = until  # TOO_MANY: when the person's next render is allowed
+
+
+class PdfNotStored(Exception):
+    """A PDF rendered that the storage could not take (a full disk, an object store out of
+    reach): ``content``, for the download to give all the same; stored at a later one."""
+
+    def __init__(self, content: bytes) -> None:
+        super().__init__("not stored")
+        self.content = content
 
 
 def refusal_message(reason: str, *, until: datetime | None = None) -> str:
@@ -517,7 +526,8 @@ def application_form_pdf(*, application: Application, actor: AnyUser | None = No
     Raises PdfNotRendered: BUSY when another request is rendering this version and has
     not finished within PDF_RENDER_WAIT_SECONDS, TOO_MANY when ``actor`` has had
     PDF_RENDERS_PER_HOUR renders in the last hour (render_counted), OVER_LIMIT or
-    FAILED from render_pdf."""
+    FAILED from render_pdf. Raises PdfNotStored, with the PDF rendered, when the storage
+    cannot take it (nothing is recorded)."""
     existing = _stored_form_pdf(application, language)
     if existing:
         return existing
@@ -552,4 +562,6 @@ def application_form_pdf(*, application: Application, actor: AnyUser | None = No
             document = ApplicationDocument.objects.get(
                 application=application, kind=DocumentKind.FORM_PDF, version=application.version, language=language
             )
+        except FileNotStored:  # rolled back: no row, no audit event
+            raise PdfNotStored(content) from None
     return document

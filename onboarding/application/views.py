@@ -2,10 +2,10 @@ from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -29,7 +29,7 @@ from onboarding.application.summary import application_summary, display_value
 from onboarding.application.uploads import letter_filename
 from onboarding.models import ApplicationStatus, Attachment, Section, SectionStatus
 from portal.access import asked_on_this_site, pop_pending_input, rule
-from portal.downloads import kept_out_of_caches, stored_file_response
+from portal.downloads import content_response, stored_file_response
 from portal.organisations.selectors import organisation_search
 
 SECTION_ORDER = list(Section)
@@ -370,13 +370,12 @@ def form_pdf(request, pk):
     try:
         if reader and document is None:  # reading writes nothing: rendered, not stored
             content = pdf.form_pdf_for_reader(application=application, actor=request.user, language=language)
-            response = HttpResponse(content, content_type="application/pdf")
-            response["Content-Disposition"] = content_disposition_header(True, filename)
-            response["X-Content-Type-Options"] = "nosniff"
-            return kept_out_of_caches(response)
+            return content_response(content, content_type="application/pdf", filename=filename)
         if document is None:
             document = pdf.application_form_pdf(application=application, actor=request.user, language=language,
                                                 request=request)
+    except pdf.PdfNotStored as exc:  # the storage could not keep it: the officer has it all the same
+        return content_response(exc.content, content_type="application/pdf", filename=filename)
     except pdf.PdfNotRendered as exc:
         messages.error(request, pdf.refusal_message(exc.reason, until=exc.until))
         return redirect(_page_before(request, reverse("onboarding:detail", kwargs={"pk": pk})))

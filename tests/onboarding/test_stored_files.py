@@ -3,6 +3,7 @@ portal's own, whatever it was uploaded as; and every view that serves a stored f
 answers 404 (and logs an error naming the file and its row) when storage has lost
 it, never a 500; and no download of one may be kept by a browser's or a proxy's cache."""
 
+import errno
 import io
 import logging
 import random
@@ -10,7 +11,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 from django.conf import settings
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError
 from django.test import Client
@@ -290,3 +291,88 @@ def test_an_upload_whose_transaction_fails_leaves_no_file_behind(officer, monkey
         services.attachment_upload(application_id=application.pk, uploaded=uploaded, actor=officer)
     assert not Attachment.objects.filter(application=application).exists()
     assert stored_files(f"draft-{application.pk}-letter*") == before
+
+
+# A storage that cannot take a file ------------------------------------------------------------
+
+class DiskFullStorage(FileSystemStorage):
+    """The portal's folder on a disk that is full: every write fails as the system fails
+    it; reads and removals work."""
+
+    def _save(self, name, content):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+class UnreachableStoreStorage(FileSystemStorage):
+    """An object store that cannot be reached when a file is written (boto3's error for it,
+    which is no OSError); reads and removals work."""
+
+    def _save(self, name, content):
+        from botocore.exceptions import EndpointConnectionError
+
+        raise EndpointConnectionError(endpoint_url="https://store.invalid/portal")
+
+
+@pytest.fixture
+def storage_of(settings):
+    """``storage_of(cls)``: the default storage is ``cls`` on the portal's own folder."""
+    def use(cls):
+        settings.STORAGES = {**settings.STORAGES, "default": {
+            "BACKEND": f"{cls.__module__}.{cls.__qualname__}", "OPTIONS": {"location": settings.MEDIA_ROOT}}}
+    return use
+
+
+@pytest.mark.parametrize("failing", [DiskFullStorage, UnreachableStoreStorage], ids=["disk-full", "store-unreachable"])
+def test_a_letter_the_storage_cannot_take_is_refused_at_the_field_and_the_draft_left_as_it_was(
+        officer_client, officer, storage_of, settings, failing):
+    """The officer replaces the draft's letter while the storage cannot take a file: the
+    letter page says so at the upload field (not the server error page), the draft and its
+    letter are as they were, and the check is not counted against their
+    LETTER_CHECKS_PER_HOUR: the next try, once the storage is back, is checked and kept."""
+    settings.LETTER_CHECKS_PER_HOUR = 2
+    application = new_application(officer)
+    assert upload(officer_client, application, minimal_pdf()).status_code == 302
+    letter = Attachment.objects.get(application=application)
+    version, events = reload(application).version, AuditEvent.objects.count()
+    storage_of(failing)
+    response = upload(officer_client, application, minimal_pdf() + b"\n% corrected\n")
+    assert response.status_code == 200
+    error = page(response).by_id("id_letter_error")
+    assert error is not None and "could not be stored" in error.text(), response.content.decode()[:3000]
+    assert list(Attachment.objects.filter(application=application)) == [letter] and letter.file.storage.exists(
+        letter.file.name)
+    assert (reload(application).version, AuditEvent.objects.count()) == (version, events)
+
+    storage_of(FileSystemStorage)
+    assert upload(officer_client, application, minimal_pdf() + b"\n% corrected\n").status_code == 302
+    assert Attachment.objects.get(application=application, is_current=True).pk != letter.pk
+
+
+@pytest.mark.parametrize("failing", [DiskFullStorage, UnreachableStoreStorage], ids=["disk-full", "store-unreachable"])
+def test_a_form_pdf_the_storage_cannot_take_is_downloaded_all_the_same(officer_client, officer, storage_of, failing):
+    """The officer's download stores the PDF it renders: when the storage cannot take it,
+    the officer gets the PDF rendered (not the server error page), stored at a later download."""
+    application = new_application(officer)
+    storage_of(failing)
+    response = officer_client.get(f"/onboarding/{application.pk}/form.pdf")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    assert content.startswith(b"%PDF")
+    assert disposition_name(response).startswith("onboarding-form-draft-")
+    assert "no-store" in response["Cache-Control"].split(", ")
+    assert not ApplicationDocument.objects.filter(application=application).exists()
+    storage_of(FileSystemStorage)
+    assert officer_client.get(f"/onboarding/{application.pk}/form.pdf").status_code == 200
+    assert ApplicationDocument.objects.filter(application=application, kind=DocumentKind.FORM_PDF).count() == 1
+
+
+def test_the_competent_authoritys_form_pdf_the_storage_cannot_take_is_downloaded_all_the_same(officer, storage_of):
+    application = submitted_application(officer)
+    ApplicationDocument.objects.filter(application=application).delete()  # not rendered yet
+    client = Client()
+    review = client.get(latest_link()[0], follow=True)
+    [url] = [a.get("href") for a in page(review).find_all("a") if (a.get("href") or "").endswith("form.pdf")]
+    storage_of(DiskFullStorage)
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert disposition_name(response) == f"{application.reference}-onboarding-form.pdf"
