@@ -444,6 +444,8 @@ CELERY_BEAT_SCHEDULE = {
     "retention-run": {"task": "portal.privacy.tasks.retention_run", "schedule": timedelta(days=1)},
     "privacy-requests-sweep": {"task": "portal.privacy.tasks.privacy_requests_sweep",
                                "schedule": timedelta(hours=1)},
+    # Stored files whose rows went but whose removal failed then (portal/stored_files.py).
+    "files-left-remove": {"task": "portal.privacy.tasks.files_left_remove", "schedule": timedelta(hours=1)},
     # Roles past their end date (already without effect) recorded in the audit log, once each.
     "role-expiries-record": {"task": "portal.organisations.tasks.role_expiries_record", "schedule": timedelta(minutes=15)},
     # Verifications lapsing at superannuation; the yearly confirmation of the official address.

@@ -52,7 +52,7 @@ from portal.limits import hourly_slot_take, shown
 from portal.permissions import AnyUser
 from portal.privacy.models import HoldTarget
 from portal.privacy.retention import legal_held
-from portal.stored_files import FileNotStored, files_kept_if_committed
+from portal.stored_files import FileNotStored, files_delete_after_commit, files_kept_if_committed
 
 logger = logging.getLogger(__name__)
 
@@ -509,10 +509,9 @@ def _earlier_drafts_remove(application: Application) -> list[int]:
     ).order_by("version", "language"))
     if not stale or legal_held((HoldTarget.APPLICATION, application.pk), (HoldTarget.PERSON, application.nodal_officer_id)):
         return []
+    files_delete_after_commit([(old.file.storage, old.file.name) for old in stale])
     for old in stale:
-        storage, name = old.file.storage, old.file.name
         old.delete()
-        transaction.on_commit(lambda storage=storage, name=name: storage.delete(name))
     return sorted({old.version for old in stale})
 
 

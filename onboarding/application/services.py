@@ -52,7 +52,7 @@ from portal.privacy.models import HoldTarget
 from portal.privacy.notice import notice_accept
 from portal.privacy.retention import legal_held
 from portal.shown import shown_digest
-from portal.stored_files import FileNotStored, files_kept_if_committed
+from portal.stored_files import FileNotStored, files_delete_after_commit, files_kept_if_committed
 from portal.text import before_full_stop, single_line
 
 
@@ -340,9 +340,8 @@ def _letters_replace(application: Application) -> None:
         if sent or held:
             Attachment.objects.filter(pk=old.pk).update(is_current=False)
             continue
-        storage, name = old.file.storage, old.file.name
+        files_delete_after_commit([(old.file.storage, old.file.name)])
         old.delete()
-        transaction.on_commit(lambda storage=storage, name=name: storage.delete(name))
 
 
 def _draft_files_remove(application: Application) -> dict:

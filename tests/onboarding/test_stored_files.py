@@ -7,6 +7,7 @@ import errno
 import io
 import logging
 import random
+from datetime import timedelta
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -15,24 +16,29 @@ from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError
 from django.test import Client
+from django.utils import timezone
 
 from onboarding.application import services
 from onboarding.approval import letters
 from onboarding.approval import services as approvals
-from onboarding.models import Application, ApplicationDocument, Attachment, DocumentKind
+from onboarding.models import Application, ApplicationDocument, ApplicationStatus, Attachment, DocumentKind
 from portal.audit.models import AuditAction, AuditEvent
-from tests.factories import ApplicationFactory, PlatformRoleFactory, application_with_state
+from portal.privacy.models import FileToRemove
+from portal.privacy.tasks import files_left_remove
+from tests.factories import ApplicationFactory, PlatformRoleFactory, UserFactory, application_with_state
 from tests.html_tree import page
-from tests.onboarding.approval_helpers import (
+from tests.onboarding.approval_helpers import (  # noqa: F401 (official_email_rules: a fixture)
+    TRANSACTIONAL,
     authority_approved,
     latest_link,
     make_state_admin,
+    official_email_rules,
     signed_in,
     state_step,
     submitted_application,
     with_totp,
 )
-from tests.onboarding.form_helpers import jpeg_bytes, new_application, png_bytes, reload, upload
+from tests.onboarding.form_helpers import jpeg_bytes, new_application, png_bytes, post_section, reload, upload, valid
 from tests.onboarding_data import minimal_pdf
 
 pytestmark = pytest.mark.django_db
@@ -376,3 +382,100 @@ def test_the_competent_authoritys_form_pdf_the_storage_cannot_take_is_downloaded
     response = client.get(url)
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert disposition_name(response) == f"{application.reference}-onboarding-form.pdf"
+
+
+# A storage that cannot remove a file ------------------------------------------------------------
+
+class NoDeleteStorage(FileSystemStorage):
+    """The portal's folder where a removal fails (remounted read-only after an error; an
+    object store with object lock, a key without the right to delete, a timeout); writes
+    and reads work."""
+
+    def delete(self, name):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+
+def left_to_remove():
+    return sorted(FileToRemove.objects.values_list("name", flat=True))
+
+
+@TRANSACTIONAL
+@pytest.mark.usefixtures("official_email_rules")
+def test_a_letter_replaced_when_the_old_file_cannot_be_removed_is_saved_and_the_old_file_removed_later(storage_of):
+    """The draft's earlier letter (never sent for a decision) is removed after the commit:
+    when that fails, the officer is told the new letter was uploaded (it was), not shown
+    the server error page; the old file, naming the signatory, is recorded, and the beat
+    job removes it once the storage lets it."""
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in")
+    application = new_application(officer)
+    client = Client(raise_request_exception=False)
+    client.force_login(officer)
+    assert upload(client, application, minimal_pdf()).status_code == 302
+    old = Attachment.objects.get(application=application).file.name
+    storage_of(NoDeleteStorage)
+    response = upload(client, application, minimal_pdf() + b"\n% corrected\n")
+    assert response.status_code == 302 and response["Location"] == f"/onboarding/{application.pk}/tasks/"
+    new = Attachment.objects.get(application=application)
+    assert new.file.name != old and default_storage.exists(new.file.name) and default_storage.exists(old)
+    assert left_to_remove() == [old]
+
+    assert files_left_remove.apply().get() == 0  # the storage still refuses: kept for the next run
+    assert FileToRemove.objects.get().attempts == 2
+    storage_of(FileSystemStorage)
+    assert files_left_remove.apply().get() == 1
+    assert not default_storage.exists(old) and default_storage.exists(new.file.name)
+    assert left_to_remove() == []
+
+
+@TRANSACTIONAL
+@pytest.mark.usefixtures("official_email_rules")
+def test_a_form_pdf_replacing_an_earlier_drafts_whose_file_cannot_be_removed_is_downloaded(storage_of):
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in")
+    application = new_application(officer)
+    client = Client(raise_request_exception=False)
+    client.force_login(officer)
+    assert client.get(f"/onboarding/{application.pk}/form.pdf").status_code == 200
+    old = ApplicationDocument.objects.get(application=application).file.name
+    post_section(client, application, "organisation", valid("organisation"))
+    storage_of(NoDeleteStorage)
+    response = client.get(f"/onboarding/{application.pk}/form.pdf")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert ApplicationDocument.objects.get(application=application).version == reload(application).version
+    assert left_to_remove() == [old]
+
+
+@TRANSACTIONAL
+@pytest.mark.usefixtures("official_email_rules")
+def test_a_draft_withdrawn_when_its_files_cannot_be_removed_is_withdrawn_and_its_files_removed_later(storage_of):
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in")
+    application = new_application(officer)
+    client = Client(raise_request_exception=False)
+    client.force_login(officer)
+    assert upload(client, application, minimal_pdf()).status_code == 302
+    assert client.get(f"/onboarding/{application.pk}/form.pdf").status_code == 200
+    files = sorted([Attachment.objects.get().file.name, ApplicationDocument.objects.get().file.name])
+    storage_of(NoDeleteStorage)
+    response = client.post(f"/onboarding/{application.pk}/withdraw/", {"confirm": "yes"})
+    assert response.status_code == 302
+    assert reload(application).status == ApplicationStatus.WITHDRAWN
+    assert left_to_remove() == files
+    storage_of(FileSystemStorage)
+    assert files_left_remove.apply().get() == 2
+    assert not any(default_storage.exists(name) for name in files)
+
+
+def test_a_file_to_remove_that_a_row_names_again_is_left_alone(officer, officer_client):
+    """A removal reported as failed that had worked (a timeout after the store did it) frees
+    the name, which a later upload may be given: the file a row names is never removed."""
+    application = new_application(officer)
+    assert upload(officer_client, application, minimal_pdf()).status_code == 302
+    letter = Attachment.objects.get(application=application)
+    FileToRemove.objects.create(name=letter.file.name, recorded_at=timezone.now())
+    assert files_left_remove.apply().get() == 0
+    assert default_storage.exists(letter.file.name) and left_to_remove() == []
+    assert officer_client.get(f"/onboarding/{application.pk}/letter/{letter.pk}/").status_code == 200
+
+
+def test_the_removal_of_files_left_is_on_the_beat_schedule_hourly():
+    entry = settings.CELERY_BEAT_SCHEDULE["files-left-remove"]
+    assert entry == {"task": "portal.privacy.tasks.files_left_remove", "schedule": timedelta(hours=1)}
