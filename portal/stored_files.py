@@ -50,10 +50,14 @@ class FileNotStored(Exception):
 
 
 class FilesWritten:
-    """The files saved in one transaction (``files_kept_if_committed``)."""
+    """The files saved in one transaction (``files_kept_if_committed``), and whether it committed."""
 
     def __init__(self) -> None:
         self.written: list[tuple[object, str]] = []
+        self.committed = False
+
+    def _commit_seen(self) -> None:
+        self.committed = True
 
     def save(self, field: FieldFile, name: str, content: File) -> None:
         """``field.save(name, content, save=False)``, remembered: the row is saved by the
@@ -73,18 +77,22 @@ class FilesWritten:
 
 @contextmanager
 def files_kept_if_committed() -> Iterator[FilesWritten]:
-    """Around a transaction that saves files (``with files_kept_if_committed() as files,
-    transaction.atomic(): ... files.save(document.file, name, content)``): when the block
-    raises (the transaction rolled back, or its commit failed), the files it saved are
-    deleted and the error goes on. Put it around the outermost transaction: a block that
-    commits into an enclosing one cannot know whether that one will."""
+    """A transaction that saves files (``with files_kept_if_committed() as files: ...
+    files.save(document.file, name, content)``): when it is rolled back (the block raised,
+    or the commit failed), the files it saved are deleted and the error goes on. An error
+    after the commit (a callback of ``on_commit`` raising) keeps them: their rows committed.
+    Use it as the outermost transaction: one that commits into an enclosing one cannot know
+    whether that one will."""
     files = FilesWritten()
     try:
-        yield files
+        with transaction.atomic():
+            # The first of the transaction's callbacks: it runs before any other can raise.
+            transaction.on_commit(files._commit_seen)
+            yield files
     except BaseException:
-        files.delete()
+        if not files.committed:
+            files.delete()
         raise
-
 
 def files_delete_after_commit(files: Iterable[tuple[Storage, str]]) -> None:
     """Remove these stored files ((storage, name): their rows are deleted in the current

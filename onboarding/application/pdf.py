@@ -34,7 +34,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.http import HttpRequest
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
@@ -543,7 +543,7 @@ def application_form_pdf(*, application: Application, actor: AnyUser | None = No
         content = render_pdf(application_form_html(application, language))
         try:
             # Rolled back (rendered at the same moment by another request, or a failure): the file goes too.
-            with files_kept_if_committed() as files, transaction.atomic():
+            with files_kept_if_committed() as files:
                 document = ApplicationDocument(
                     application=application, kind=DocumentKind.FORM_PDF, version=application.version, language=language,
                     sha256=hashlib.sha256(content).hexdigest(), size=len(content),

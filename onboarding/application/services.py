@@ -298,7 +298,7 @@ def attachment_upload(
     content, content_type, sha256, pages = inspect_letter(uploaded, actor=actor)
     try:
         # The file is written before the rows: if the transaction fails, it is deleted.
-        with files_kept_if_committed() as files, transaction.atomic():
+        with files_kept_if_committed() as files:
             application = application_lock_for_officer(application_id=application_id, actor=actor)
             if not application.is_editable:
                 raise ApplicationNotEditable

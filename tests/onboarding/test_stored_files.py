@@ -12,9 +12,10 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -25,6 +26,7 @@ from onboarding.models import Application, ApplicationDocument, ApplicationStatu
 from portal.audit.models import AuditAction, AuditEvent
 from portal.privacy.models import FileToRemove
 from portal.privacy.tasks import files_left_remove
+from portal.stored_files import files_kept_if_committed
 from tests.factories import ApplicationFactory, PlatformRoleFactory, UserFactory, application_with_state
 from tests.html_tree import page
 from tests.onboarding.approval_helpers import (  # noqa: F401 (official_email_rules: a fixture)
@@ -297,6 +299,29 @@ def test_an_upload_whose_transaction_fails_leaves_no_file_behind(officer, monkey
         services.attachment_upload(application_id=application.pk, uploaded=uploaded, actor=officer)
     assert not Attachment.objects.filter(application=application).exists()
     assert stored_files(f"draft-{application.pk}-letter*") == before
+
+
+@TRANSACTIONAL
+@pytest.mark.usefixtures("official_email_rules")
+def test_an_error_after_the_commit_keeps_the_files_whose_rows_committed():
+    """A step after the commit fails (a callback of on_commit raising: once, the removal of
+    the draft's earlier letter): the error leaves the transaction block after its rows
+    committed. The files they name stay; they used to be deleted as if it had rolled back,
+    leaving the current letter a row without a file (a 404 for the officer and the authority)."""
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in")
+    application = new_application(officer)
+
+    def after_the_commit():
+        raise TimeoutError("Connection timed out")
+
+    with pytest.raises(TimeoutError), files_kept_if_committed() as files:
+        transaction.on_commit(after_the_commit)  # registered before the file is saved, as the earlier letter's removal is
+        letter = Attachment(application=application, original_name="letter.pdf", content_type="application/pdf",
+                            size=len(minimal_pdf()), sha256="0" * 64, pages=1, uploaded_by=officer)
+        files.save(letter.file, f"draft-{application.pk}-letter.pdf", ContentFile(minimal_pdf()))
+        letter.save()
+    assert Attachment.objects.get(pk=letter.pk).file.name == letter.file.name
+    assert default_storage.exists(letter.file.name), "the committed row's file was deleted"
 
 
 # A storage that cannot take a file ------------------------------------------------------------
