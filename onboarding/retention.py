@@ -12,7 +12,6 @@ Applications under appeal are never due (their status is neither)."""
 
 from datetime import datetime, timedelta
 
-from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -29,6 +28,7 @@ from onboarding.notifications import build_bilingual, send_many
 from portal.privacy.models import DRAFT_GRACE_DAYS_MIN, RetentionKind, RetentionMark, RetentionPolicy
 from portal.privacy.registry import RetentionRule, retention_rule_register
 from portal.privacy.retention import days_ago
+from portal.stored_files import files_delete_after_commit
 
 CLOSED_STATUSES = (ApplicationStatus.WITHDRAWN, ApplicationStatus.REJECTED_FINAL)
 
@@ -70,18 +70,11 @@ def drafts_remind(ids: list[int], now: datetime) -> None:
 
 def _delete_files(ids: list[int]) -> None:
     """The stored files of these applications, deleted after the commit (rows go in the transaction)."""
-    files = [
+    files_delete_after_commit(
         (field.storage, field.name)
         for model in (Attachment, ApplicationDocument)
         for field in (row.file for row in model.objects.filter(application_id__in=ids).only("file"))
-        if field.name
-    ]
-
-    def delete():
-        for storage, name in files:
-            storage.delete(name)
-
-    transaction.on_commit(delete)
+    )
 
 
 def files_remove(ids: list[int]) -> None:

@@ -36,8 +36,9 @@ def stored_file_response(stored: FieldFile, *, owner: Model, content_type: str, 
 
 
 def content_response(content: bytes, *, content_type: str, filename: str) -> HttpResponse:
-    """``content`` (made for this request and stored nowhere: a PDF rendered for a reader)
-    as a download named ``filename``, kept out of caches as a stored file is."""
+    """``content`` made for this request and stored nowhere (a PDF rendered for a reader,
+    or one the storage could not keep) as a download named ``filename``, kept out of
+    caches as a stored file is."""
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = content_disposition_header(True, filename)
     response["X-Content-Type-Options"] = "nosniff"

@@ -109,3 +109,12 @@ def hourly_slot_take(kind: str, user_pk: int | str, limit: int) -> datetime | No
     taken = cache.get_many(keys) or taken  # the slots another request took meanwhile
     began = min(taken.values(), default=now)
     return datetime.fromtimestamp(began + HOUR.total_seconds(), tz=UTC)
+
+
+def hourly_slot_give_back(kind: str, user_pk: int | str, limit: int) -> None:
+    """Give back the latest of the account's ``kind`` slots (``hourly_slot_take``): the work
+    it counted came to nothing through no doing of theirs (a letter checked that the storage
+    could not keep), and they may try again."""
+    taken = cache.get_many([f"{kind}:{user_pk}:{slot}" for slot in range(limit)])
+    if taken:
+        cache.delete(max(taken, key=taken.__getitem__))

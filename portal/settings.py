@@ -459,6 +459,8 @@ CELERY_BEAT_SCHEDULE = {
     "retention-run": {"task": "portal.privacy.tasks.retention_run", "schedule": timedelta(days=1)},
     "privacy-requests-sweep": {"task": "portal.privacy.tasks.privacy_requests_sweep",
                                "schedule": timedelta(hours=1)},
+    # Stored files whose rows went but whose removal failed then (portal/stored_files.py).
+    "files-left-remove": {"task": "portal.privacy.tasks.files_left_remove", "schedule": timedelta(hours=1)},
     # Roles past their end date (already without effect) recorded in the audit log, once each.
     "role-expiries-record": {"task": "portal.organisations.tasks.role_expiries_record", "schedule": timedelta(minutes=15)},
     # Verifications lapsing at superannuation; the yearly confirmation of the official address.
@@ -469,6 +471,10 @@ CELERY_BEAT_SCHEDULE = {
     # Monitoring: users per organisation (a scan of every profile) and the audit chain's check.
     "monitoring-figures-refresh": {"task": "monitoring.tasks.figures_refresh", "schedule": timedelta(minutes=15)},
     "monitoring-audit-chain-check": {"task": "monitoring.tasks.audit_chain_check", "schedule": timedelta(days=1)},
+    # Roster imports whose task was lost (a broker down when it was queued, a worker that died)
+    # queued again once idle for 10 minutes.
+    "verification-roster-applies-resume": {"task": "verification.rosters.tasks.roster_applies_resume",
+                                           "schedule": timedelta(minutes=5)},
     # Rosters' rows (people's details as uploaded) removed ROSTER_ROWS_KEEP_DAYS after use.
     "verification-roster-rows-remove": {"task": "verification.rosters.tasks.roster_rows_remove",
                                         "schedule": timedelta(days=1)},

@@ -34,7 +34,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.http import HttpRequest
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
@@ -52,7 +52,7 @@ from portal.limits import hourly_slot_take, shown_from
 from portal.permissions import AnyUser
 from portal.privacy.models import HoldTarget
 from portal.privacy.retention import legal_held
-from portal.stored_files import files_kept_if_committed
+from portal.stored_files import FileNotStored, files_delete_after_commit, files_kept_if_committed
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +77,15 @@ class PdfNotRendered(Exception):
         super().__init__(reason)
         self.reason = reason
         self.until = until  # TOO_MANY: when the person's next render is allowed
+
+
+class PdfNotStored(Exception):
+    """A PDF rendered that the storage could not take (a full disk, an object store out of
+    reach): ``content``, for the download to give all the same; stored at a later one."""
+
+    def __init__(self, content: bytes) -> None:
+        super().__init__("not stored")
+        self.content = content
 
 
 def refusal_message(reason: str, *, until: datetime | None = None) -> str:
@@ -500,10 +509,9 @@ def _earlier_drafts_remove(application: Application) -> list[int]:
     ).order_by("version", "language"))
     if not stale or legal_held((HoldTarget.APPLICATION, application.pk), (HoldTarget.PERSON, application.nodal_officer_id)):
         return []
+    files_delete_after_commit([(old.file.storage, old.file.name) for old in stale])
     for old in stale:
-        storage, name = old.file.storage, old.file.name
         old.delete()
-        transaction.on_commit(lambda storage=storage, name=name: storage.delete(name))
     return sorted({old.version for old in stale})
 
 
@@ -523,7 +531,8 @@ def application_form_pdf(*, application: Application, actor: AnyUser | None = No
     Raises PdfNotRendered: BUSY when another request is rendering this version and has
     not finished within PDF_RENDER_WAIT_SECONDS, TOO_MANY when ``actor`` has had
     PDF_RENDERS_PER_HOUR renders in the last hour (render_counted), OVER_LIMIT or
-    FAILED from render_pdf."""
+    FAILED from render_pdf. Raises PdfNotStored, with the PDF rendered, when the storage
+    cannot take it (nothing is recorded)."""
     existing = _stored_form_pdf(application, language)
     if existing:
         return existing
@@ -540,7 +549,7 @@ def application_form_pdf(*, application: Application, actor: AnyUser | None = No
         content = render_pdf(application_form_html(application, language))
         try:
             # Rolled back (rendered at the same moment by another request, or a failure): the file goes too.
-            with files_kept_if_committed() as files, transaction.atomic():
+            with files_kept_if_committed() as files:
                 # Under the application's lock, as the withdrawal that removes a draft's PDFs takes it.
                 current = Application.objects.select_for_update().get(pk=application.pk)
                 if current.version != application.version or not stores_form_pdfs(current):
@@ -562,4 +571,6 @@ def application_form_pdf(*, application: Application, actor: AnyUser | None = No
             document = ApplicationDocument.objects.get(
                 application=application, kind=DocumentKind.FORM_PDF, version=application.version, language=language
             )
+        except FileNotStored:  # rolled back: no row, no audit event
+            raise PdfNotStored(content) from None
     return document

@@ -27,7 +27,7 @@ from onboarding.application.declarations import declaration_notice
 from onboarding.application.forms import SECTION_FORMS, SectionForm, bounded_input
 from onboarding.application.selectors import is_officer_of, officer_eligibility, withdrawal_removes_files
 from onboarding.application.signals import application_submitted, application_withdrawn
-from onboarding.application.uploads import inspect_letter, letter_filename
+from onboarding.application.uploads import inspect_letter, letter_check_given_back, letter_filename
 from onboarding.application.validators import split_domain_list
 from onboarding.models import (
     OPEN_STATUSES,
@@ -52,7 +52,7 @@ from portal.privacy.models import HoldTarget
 from portal.privacy.notice import notice_accept
 from portal.privacy.retention import legal_held
 from portal.shown import shown_digest
-from portal.stored_files import files_kept_if_committed
+from portal.stored_files import FileNotStored, files_delete_after_commit, files_kept_if_committed
 from portal.text import before_full_stop, single_line
 
 
@@ -292,32 +292,39 @@ def attachment_upload(
     submission, or with none yet) is removed, file and all: nobody decided on it, and an
     officer replacing a draft's letter again and again would otherwise fill the disk.
     One that was sent is kept, as what that decision was made on. Refused (ValidationError,
-    code "too_many") past the officer's LETTER_CHECKS_PER_HOUR checks (inspect_letter)."""
+    code "too_many") past the officer's LETTER_CHECKS_PER_HOUR checks (inspect_letter); and
+    (code "not_stored", nothing changed, the check not counted) when the storage cannot
+    take the file (a full disk, an object store out of reach)."""
     content, content_type, sha256, pages = inspect_letter(uploaded, actor=actor)
-    # The file is written before the rows: if the transaction fails, it is deleted.
-    with files_kept_if_committed() as files, transaction.atomic():
-        application = application_lock_for_officer(application_id=application_id, actor=actor)
-        if not application.is_editable:
-            raise ApplicationNotEditable
-        _letters_replace(application)
-        # The uploaded name (say "पत्र.exe") is kept only as a record, without control or
-        # bidi characters; the file is stored and served as "<reference>-letter.<type>".
-        attachment = Attachment(
-            application=application, original_name=single_line(uploaded.name or "").strip()[:255] or "letter",
-            content_type=content_type, size=len(content), sha256=sha256, pages=pages, uploaded_by=actor,
-        )
-        files.save(attachment.file, letter_filename(application, content_type), ContentFile(content))
-        attachment.save()
-        application.section_status = {
-            **application.section_status, Section.AUTHORISATION_LETTER.value: SectionStatus.COMPLETE.value
-        }
-        application.version += 1
-        application.save(update_fields=["section_status", "version", "updated_at"])
-        audit_record(
-            actor=actor, action=AuditAction.APPLICATION_ATTACHMENT_UPLOADED, target=application, request=request,
-            new={"sha256": sha256, "size": len(content), "content_type": content_type, "pages": pages,
-                 "name": attachment.original_name},
-        )
+    try:
+        # The file is written before the rows: if the transaction fails, it is deleted.
+        with files_kept_if_committed() as files:
+            application = application_lock_for_officer(application_id=application_id, actor=actor)
+            if not application.is_editable:
+                raise ApplicationNotEditable
+            _letters_replace(application)
+            # The uploaded name (say "पत्र.exe") is kept only as a record, without control or
+            # bidi characters; the file is stored and served as "<reference>-letter.<type>".
+            attachment = Attachment(
+                application=application, original_name=single_line(uploaded.name or "").strip()[:255] or "letter",
+                content_type=content_type, size=len(content), sha256=sha256, pages=pages, uploaded_by=actor,
+            )
+            files.save(attachment.file, letter_filename(application, content_type), ContentFile(content))
+            attachment.save()
+            application.section_status = {
+                **application.section_status, Section.AUTHORISATION_LETTER.value: SectionStatus.COMPLETE.value
+            }
+            application.version += 1
+            application.save(update_fields=["section_status", "version", "updated_at"])
+            audit_record(
+                actor=actor, action=AuditAction.APPLICATION_ATTACHMENT_UPLOADED, target=application, request=request,
+                new={"sha256": sha256, "size": len(content), "content_type": content_type, "pages": pages,
+                     "name": attachment.original_name},
+            )
+    except FileNotStored:  # rolled back: the draft as it was
+        letter_check_given_back(actor)
+        raise ValidationError(_("The letter could not be stored just now, through no fault of the file: nothing was "
+                                "changed. Try again later."), code="not_stored") from None
     return attachment
 
 
@@ -333,9 +340,8 @@ def _letters_replace(application: Application) -> None:
         if sent or held:
             Attachment.objects.filter(pk=old.pk).update(is_current=False)
             continue
-        storage, name = old.file.storage, old.file.name
+        files_delete_after_commit([(old.file.storage, old.file.name)])
         old.delete()
-        transaction.on_commit(lambda storage=storage, name=name: storage.delete(name))
 
 
 def _draft_files_remove(application: Application) -> dict:

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from onboarding.application import pdf_worker
 from onboarding.application.pdf import PdfNotRendered, image_verdict, letter_verdict
-from portal.limits import hourly_slot_take, shown_from
+from portal.limits import hourly_slot_give_back, hourly_slot_take, shown_from
 
 PDF, PNG, JPEG = "application/pdf", "image/png", "image/jpeg"
 EXTENSIONS = {PDF: "pdf", PNG: "png", JPEG: "jpg"}
@@ -106,6 +106,13 @@ def _check_counted(actor):
             % {"n": settings.LETTER_CHECKS_PER_HOUR, "when": shown_from(until)},
             code="too_many",
         )
+
+
+def letter_check_given_back(actor):
+    """The check of a letter the portal then could not store is not counted against
+    ``actor``'s LETTER_CHECKS_PER_HOUR: trying again later is what they are told to do."""
+    if actor is not None and actor.is_authenticated:
+        hourly_slot_give_back("letter-checks", actor.pk, settings.LETTER_CHECKS_PER_HOUR)
 
 
 def inspect_letter(uploaded, *, actor=None):

@@ -374,6 +374,8 @@ def form_pdf(request, pk):
         if document is None:
             document = pdf.application_form_pdf(application=application, actor=request.user, language=language,
                                                 request=request)
+    except pdf.PdfNotStored as exc:  # the storage could not keep it: the officer has it all the same
+        return content_response(exc.content, content_type="application/pdf", filename=filename)
     except pdf.PdfNotRendered as exc:
         messages.error(request, pdf.refusal_message(exc.reason, until=exc.until))
         return redirect(_page_before(request, reverse("onboarding:detail", kwargs={"pk": pk})))

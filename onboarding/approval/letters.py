@@ -18,7 +18,6 @@ from datetime import datetime
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -169,7 +168,7 @@ def _approval_letter_store(application: Application, *, contents: dict[str, byte
                            authority: ApprovalStep | None) -> ApplicationDocument:
     """The letters stored and mailed in one transaction; if it fails (the outbox's insert, the
     audit's, the commit), their files are deleted too, and the letter stays pending."""
-    with files_kept_if_committed() as files, transaction.atomic():
+    with files_kept_if_committed() as files:
         Application.objects.select_for_update().filter(pk=application.pk).first()
         existing = _letters(application)
         if existing:  # issued meanwhile by another worker
@@ -206,7 +205,7 @@ def approval_letter_document(*, application: Application, language: str, actor: 
         render_counted(actor)
         content = _render_letter(application, language, issued_at=issued.created_at,
                                  authority=_approving_authority(application))
-        with files_kept_if_committed() as files, transaction.atomic():
+        with files_kept_if_committed() as files:
             Application.objects.select_for_update().filter(pk=application.pk).first()
             return _letters(application).get(language) or _store(application, language, content, files,
                                                                  actor=actor, request=request)

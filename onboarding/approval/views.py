@@ -360,6 +360,9 @@ def review_pdf(request, step_id=None):
     try:
         document = pdf.application_form_pdf(application=application, actor=None, language=language, request=request,
                                             authority_email=row.email)
+    except pdf.PdfNotStored as exc:  # the storage could not keep it: the authority has it all the same
+        return content_response(exc.content, content_type="application/pdf",
+                                filename=pdf.form_pdf_filename(application, language))
     except pdf.PdfNotRendered as exc:  # said on the review page, where the link was
         messages.error(request, pdf.refusal_message(exc.reason))
         return redirect(f"{reverse('onboarding:review')}?step={row.step_id}")

@@ -106,6 +106,24 @@ class RetentionRun(models.Model):
         ordering = ["-started_at"]
 
 
+class FileToRemove(models.Model):
+    """A stored file (in the default storage, where every file of the portal is) whose row
+    went (replaced, withdrawn, erased, reduced by retention) but whose removal from storage
+    failed (portal.stored_files): no row leads to it any more, and it may name a person, so
+    the beat job (tasks.files_left_remove) removes it once the storage lets it."""
+
+    name = models.CharField(max_length=1024)
+    recorded_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=1)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"File to remove #{self.pk}"
+
+
 class PrivacyNotice(models.Model):
     """One published version of the data protection notice. A published version is
     never edited: a change is a new version, which everyone accepts again at their

@@ -19,3 +19,13 @@ def privacy_requests_sweep():
     from portal.privacy.requests import privacy_requests_sweep as sweep  # noqa: PLC0415
 
     return sweep()
+
+
+@shared_task(name="portal.privacy.tasks.files_left_remove", acks_late=True, reject_on_worker_lost=True,
+             time_limit=300, soft_time_limit=280)
+def files_left_remove():
+    """Beat, hourly: stored files whose rows went but whose removal failed then, removed
+    (portal.stored_files); returns how many."""
+    from portal.stored_files import files_left_remove as remove  # noqa: PLC0415
+
+    return remove()

@@ -3,35 +3,44 @@ portal's own, whatever it was uploaded as; and every view that serves a stored f
 answers 404 (and logs an error naming the file and its row) when storage has lost
 it, never a 500; and no download of one may be kept by a browser's or a proxy's cache."""
 
+import errno
 import io
 import logging
 import random
+from datetime import timedelta
 from pathlib import Path, PurePosixPath
 
 import pytest
 from django.conf import settings
-from django.core.files.storage import default_storage
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.test import Client
+from django.utils import timezone
 
 from onboarding.application import services
 from onboarding.approval import letters
 from onboarding.approval import services as approvals
-from onboarding.models import Application, ApplicationDocument, Attachment, DocumentKind
+from onboarding.models import Application, ApplicationDocument, ApplicationStatus, Attachment, DocumentKind
 from portal.audit.models import AuditAction, AuditEvent
-from tests.factories import ApplicationFactory, PlatformRoleFactory, application_with_state
+from portal.privacy.models import FileToRemove
+from portal.privacy.tasks import files_left_remove
+from portal.stored_files import files_kept_if_committed
+from tests.factories import ApplicationFactory, PlatformRoleFactory, UserFactory, application_with_state
 from tests.html_tree import page
-from tests.onboarding.approval_helpers import (
+from tests.onboarding.approval_helpers import (  # noqa: F401 (official_email_rules: a fixture)
+    TRANSACTIONAL,
     authority_approved,
     latest_link,
     make_state_admin,
+    official_email_rules,
     signed_in,
     state_step,
     submitted_application,
     with_totp,
 )
-from tests.onboarding.form_helpers import jpeg_bytes, new_application, png_bytes, reload, upload
+from tests.onboarding.form_helpers import jpeg_bytes, new_application, png_bytes, post_section, reload, upload, valid
 from tests.onboarding_data import minimal_pdf
 
 pytestmark = pytest.mark.django_db
@@ -290,3 +299,208 @@ def test_an_upload_whose_transaction_fails_leaves_no_file_behind(officer, monkey
         services.attachment_upload(application_id=application.pk, uploaded=uploaded, actor=officer)
     assert not Attachment.objects.filter(application=application).exists()
     assert stored_files(f"draft-{application.pk}-letter*") == before
+
+
+@TRANSACTIONAL
+@pytest.mark.usefixtures("official_email_rules")
+def test_an_error_after_the_commit_keeps_the_files_whose_rows_committed():
+    """A step after the commit fails (a callback of on_commit raising: once, the removal of
+    the draft's earlier letter): the error leaves the transaction block after its rows
+    committed. The files they name stay; they used to be deleted as if it had rolled back,
+    leaving the current letter a row without a file (a 404 for the officer and the authority)."""
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in")
+    application = new_application(officer)
+
+    def after_the_commit():
+        raise TimeoutError("Connection timed out")
+
+    with pytest.raises(TimeoutError), files_kept_if_committed() as files:
+        transaction.on_commit(after_the_commit)  # registered before the file is saved, as the earlier letter's removal is
+        letter = Attachment(application=application, original_name="letter.pdf", content_type="application/pdf",
+                            size=len(minimal_pdf()), sha256="0" * 64, pages=1, uploaded_by=officer)
+        files.save(letter.file, f"draft-{application.pk}-letter.pdf", ContentFile(minimal_pdf()))
+        letter.save()
+    assert Attachment.objects.get(pk=letter.pk).file.name == letter.file.name
+    assert default_storage.exists(letter.file.name), "the committed row's file was deleted"
+
+
+# A storage that cannot take a file ------------------------------------------------------------
+
+class DiskFullStorage(FileSystemStorage):
+    """The portal's folder on a disk that is full: every write fails as the system fails
+    it; reads and removals work."""
+
+    def _save(self, name, content):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+class UnreachableStoreStorage(FileSystemStorage):
+    """An object store that cannot be reached when a file is written (boto3's error for it,
+    which is no OSError); reads and removals work."""
+
+    def _save(self, name, content):
+        from botocore.exceptions import EndpointConnectionError
+
+        raise EndpointConnectionError(endpoint_url="https://store.invalid/portal")
+
+
+@pytest.fixture
+def storage_of(settings):
+    """``storage_of(cls)``: the default storage is ``cls`` on the portal's own folder."""
+    def use(cls):
+        settings.STORAGES = {**settings.STORAGES, "default": {
+            "BACKEND": f"{cls.__module__}.{cls.__qualname__}", "OPTIONS": {"location": settings.MEDIA_ROOT}}}
+    return use
+
+
+@pytest.mark.parametrize("failing", [DiskFullStorage, UnreachableStoreStorage], ids=["disk-full", "store-unreachable"])
+def test_a_letter_the_storage_cannot_take_is_refused_at_the_field_and_the_draft_left_as_it_was(
+        officer_client, officer, storage_of, settings, failing):
+    """The officer replaces the draft's letter while the storage cannot take a file: the
+    letter page says so at the upload field (not the server error page), the draft and its
+    letter are as they were, and the check is not counted against their
+    LETTER_CHECKS_PER_HOUR: the next try, once the storage is back, is checked and kept."""
+    settings.LETTER_CHECKS_PER_HOUR = 2
+    application = new_application(officer)
+    assert upload(officer_client, application, minimal_pdf()).status_code == 302
+    letter = Attachment.objects.get(application=application)
+    version, events = reload(application).version, AuditEvent.objects.count()
+    storage_of(failing)
+    response = upload(officer_client, application, minimal_pdf() + b"\n% corrected\n")
+    assert response.status_code == 200
+    error = page(response).by_id("id_letter_error")
+    assert error is not None and "could not be stored" in error.text(), response.content.decode()[:3000]
+    assert list(Attachment.objects.filter(application=application)) == [letter] and letter.file.storage.exists(
+        letter.file.name)
+    assert (reload(application).version, AuditEvent.objects.count()) == (version, events)
+
+    storage_of(FileSystemStorage)
+    assert upload(officer_client, application, minimal_pdf() + b"\n% corrected\n").status_code == 302
+    assert Attachment.objects.get(application=application, is_current=True).pk != letter.pk
+
+
+@pytest.mark.parametrize("failing", [DiskFullStorage, UnreachableStoreStorage], ids=["disk-full", "store-unreachable"])
+def test_a_form_pdf_the_storage_cannot_take_is_downloaded_all_the_same(officer_client, officer, storage_of, failing):
+    """The officer's download stores the PDF it renders: when the storage cannot take it,
+    the officer gets the PDF rendered (not the server error page), stored at a later download."""
+    application = new_application(officer)
+    storage_of(failing)
+    response = officer_client.get(f"/onboarding/{application.pk}/form.pdf")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    assert content.startswith(b"%PDF")
+    assert disposition_name(response).startswith("onboarding-form-draft-")
+    assert "no-store" in response["Cache-Control"].split(", ")
+    assert not ApplicationDocument.objects.filter(application=application).exists()
+    storage_of(FileSystemStorage)
+    assert officer_client.get(f"/onboarding/{application.pk}/form.pdf").status_code == 200
+    assert ApplicationDocument.objects.filter(application=application, kind=DocumentKind.FORM_PDF).count() == 1
+
+
+def test_the_competent_authoritys_form_pdf_the_storage_cannot_take_is_downloaded_all_the_same(officer, storage_of):
+    application = submitted_application(officer)
+    ApplicationDocument.objects.filter(application=application).delete()  # not rendered yet
+    client = Client()
+    review = client.get(latest_link()[0], follow=True)
+    [url] = [a.get("href") for a in page(review).find_all("a") if (a.get("href") or "").endswith("form.pdf")]
+    storage_of(DiskFullStorage)
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert disposition_name(response) == f"{application.reference}-onboarding-form.pdf"
+
+
+# A storage that cannot remove a file ------------------------------------------------------------
+
+class NoDeleteStorage(FileSystemStorage):
+    """The portal's folder where a removal fails (remounted read-only after an error; an
+    object store with object lock, a key without the right to delete, a timeout); writes
+    and reads work."""
+
+    def delete(self, name):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+
+def left_to_remove():
+    return sorted(FileToRemove.objects.values_list("name", flat=True))
+
+
+@TRANSACTIONAL
+@pytest.mark.usefixtures("official_email_rules")
+def test_a_letter_replaced_when_the_old_file_cannot_be_removed_is_saved_and_the_old_file_removed_later(storage_of):
+    """The draft's earlier letter (never sent for a decision) is removed after the commit:
+    when that fails, the officer is told the new letter was uploaded (it was), not shown
+    the server error page; the old file, naming the signatory, is recorded, and the beat
+    job removes it once the storage lets it."""
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in")
+    application = new_application(officer)
+    client = Client(raise_request_exception=False)
+    client.force_login(officer)
+    assert upload(client, application, minimal_pdf()).status_code == 302
+    old = Attachment.objects.get(application=application).file.name
+    storage_of(NoDeleteStorage)
+    response = upload(client, application, minimal_pdf() + b"\n% corrected\n")
+    assert response.status_code == 302 and response["Location"] == f"/onboarding/{application.pk}/tasks/"
+    new = Attachment.objects.get(application=application)
+    assert new.file.name != old and default_storage.exists(new.file.name) and default_storage.exists(old)
+    assert left_to_remove() == [old]
+
+    assert files_left_remove.apply().get() == 0  # the storage still refuses: kept for the next run
+    assert FileToRemove.objects.get().attempts == 2
+    storage_of(FileSystemStorage)
+    assert files_left_remove.apply().get() == 1
+    assert not default_storage.exists(old) and default_storage.exists(new.file.name)
+    assert left_to_remove() == []
+
+
+@TRANSACTIONAL
+@pytest.mark.usefixtures("official_email_rules")
+def test_a_form_pdf_replacing_an_earlier_drafts_whose_file_cannot_be_removed_is_downloaded(storage_of):
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in")
+    application = new_application(officer)
+    client = Client(raise_request_exception=False)
+    client.force_login(officer)
+    assert client.get(f"/onboarding/{application.pk}/form.pdf").status_code == 200
+    old = ApplicationDocument.objects.get(application=application).file.name
+    post_section(client, application, "organisation", valid("organisation"))
+    storage_of(NoDeleteStorage)
+    response = client.get(f"/onboarding/{application.pk}/form.pdf")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert ApplicationDocument.objects.get(application=application).version == reload(application).version
+    assert left_to_remove() == [old]
+
+
+@TRANSACTIONAL
+@pytest.mark.usefixtures("official_email_rules")
+def test_a_draft_withdrawn_when_its_files_cannot_be_removed_is_withdrawn_and_its_files_removed_later(storage_of):
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in")
+    application = new_application(officer)
+    client = Client(raise_request_exception=False)
+    client.force_login(officer)
+    assert upload(client, application, minimal_pdf()).status_code == 302
+    assert client.get(f"/onboarding/{application.pk}/form.pdf").status_code == 200
+    files = sorted([Attachment.objects.get().file.name, ApplicationDocument.objects.get().file.name])
+    storage_of(NoDeleteStorage)
+    response = client.post(f"/onboarding/{application.pk}/withdraw/", {"confirm": "yes"})
+    assert response.status_code == 302
+    assert reload(application).status == ApplicationStatus.WITHDRAWN
+    assert left_to_remove() == files
+    storage_of(FileSystemStorage)
+    assert files_left_remove.apply().get() == 2
+    assert not any(default_storage.exists(name) for name in files)
+
+
+def test_a_file_to_remove_that_a_row_names_again_is_left_alone(officer, officer_client):
+    """A removal reported as failed that had worked (a timeout after the store did it) frees
+    the name, which a later upload may be given: the file a row names is never removed."""
+    application = new_application(officer)
+    assert upload(officer_client, application, minimal_pdf()).status_code == 302
+    letter = Attachment.objects.get(application=application)
+    FileToRemove.objects.create(name=letter.file.name, recorded_at=timezone.now())
+    assert files_left_remove.apply().get() == 0
+    assert default_storage.exists(letter.file.name) and left_to_remove() == []
+    assert officer_client.get(f"/onboarding/{application.pk}/letter/{letter.pk}/").status_code == 200
+
+
+def test_the_removal_of_files_left_is_on_the_beat_schedule_hourly():
+    entry = settings.CELERY_BEAT_SCHEDULE["files-left-remove"]
+    assert entry == {"task": "portal.privacy.tasks.files_left_remove", "schedule": timedelta(hours=1)}

@@ -6,6 +6,7 @@ records the progress on the import: safe to run twice."""
 
 import logging
 import time
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from allauth.account.models import EmailAddress
@@ -160,8 +161,8 @@ def _verify_one(roster_id: int, row_id: int) -> bool:
         row.done = True
         row.save(update_fields=["done"])
         roster.status, roster.outcome = RosterStatus.APPLYING, outcome
-        roster.progress_done = F("progress_done") + 1
-        roster.save(update_fields=["status", "progress_done", "outcome"])
+        roster.progress_done, roster.progressed_at = F("progress_done") + 1, timezone.now()
+        roster.save(update_fields=["status", "progress_done", "progressed_at", "outcome"])
     return True
 
 
@@ -237,9 +238,9 @@ def _apply_rest(roster_id: int, after_line: int, last_line: int | None) -> int |
                 _tally(outcome, key, n)
             left.update(done=True)
         roster.status = RosterStatus.APPLYING if rows or last_line is not None else RosterStatus.APPLIED
-        roster.progress_done = F("progress_done") + len(rows)
+        roster.progress_done, roster.progressed_at = F("progress_done") + len(rows), timezone.now()
         roster.outcome = outcome
-        fields = ["status", "progress_done", "outcome"]
+        fields = ["status", "progress_done", "progressed_at", "outcome"]
         if roster.status == RosterStatus.APPLIED:
             roster.applied_at = timezone.now()
             fields.append("applied_at")
@@ -286,6 +287,30 @@ def _fail(roster_id: int, error: str) -> None:
         roster.save(update_fields=["status", "error"])
         audit_record_many([{"action": AuditAction.ROSTER_APPLY_FAILED, "target": roster, "actor_role": SYSTEM,
                             "old": {"status": old}, "new": {"status": RosterStatus.FAILED, "error": roster.error}}])
+
+
+# An import queued or being applied that made no progress this long lost its task (the
+# broker down when it was queued, a worker that died): longer than the apply task's time
+# limit (300 s), so that a run still at work on it is not doubled (one would be harmless:
+# each row and batch is applied under the import's lock, and a row done is skipped).
+APPLY_IDLE_AFTER = timedelta(minutes=10)
+RESUMED_PER_RUN = 100
+
+
+def roster_applies_idle_claim(*, now: datetime | None = None, limit: int = RESUMED_PER_RUN) -> list[int]:
+    """The imports queued or being applied (their rows kept) that neither progressed nor
+    were queued again for APPLY_IDLE_AFTER, at most ``limit``: each is marked queued again
+    now (``progressed_at``), so that it is queued again only after as long again if it is
+    still idle then, not at every run of the beat job. One whose batch is being applied
+    (locked) is skipped. Returns their ids, for the caller to queue after the commit."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = list(RosterImport.objects.select_for_update(skip_locked=True)
+                   .filter(status__in=[RosterStatus.QUEUED, RosterStatus.APPLYING], rows_removed_at__isnull=True)
+                   .filter(Q(progressed_at__lt=now - APPLY_IDLE_AFTER) | Q(progressed_at__isnull=True))
+                   .order_by("id").values_list("pk", flat=True)[:limit])
+        RosterImport.objects.filter(pk__in=ids).update(progressed_at=now)
+    return ids
 
 
 def roster_apply_run(*, roster_id: int, budget_seconds: float = 200) -> bool:

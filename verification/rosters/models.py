@@ -69,6 +69,11 @@ class RosterImport(models.Model):
                                            related_name="+")
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
+    # When the apply was last queued or made progress (a row verified, a batch applied): one
+    # queued or being applied with neither for rosters.apply.APPLY_IDLE_AFTER lost its task
+    # (the broker down when it was queued, a worker that died), and the beat job queues it
+    # again (tasks.roster_applies_resume).
+    progressed_at = models.DateTimeField(null=True, blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
     # What applying did: {"verified": n, "invited": n, "changed": n, "skipped": n}
     outcome = models.JSONField(default=dict, blank=True)

@@ -180,7 +180,9 @@ def _check_and_keep(
 
 def roster_apply_request(*, roster_id: int, actor: AnyUser, request: HttpRequest | None = None) -> RosterImport:
     """Start applying a previewed roster (a Celery task does it, after commit). Asking
-    again, or for a roster already applied, changes nothing."""
+    again while it is queued or being applied queues its task again (the beat job
+    tasks.roster_applies_resume does so too, for an import idle a few minutes); asking for
+    a roster applied already changes nothing."""
     with transaction.atomic():
         roster = RosterImport.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=roster_id)
         check_decider(actor, roster.organisation)
@@ -191,8 +193,9 @@ def roster_apply_request(*, roster_id: int, actor: AnyUser, request: HttpRequest
             return roster
         roster.status = RosterStatus.QUEUED
         roster.apply_requested_at, roster.apply_requested_by = timezone.now(), actor
-        roster.progress_total, roster.progress_done = roster.to_apply, 0
-        roster.save(update_fields=["status", "apply_requested_at", "apply_requested_by", "progress_total", "progress_done"])
+        roster.progress_total, roster.progress_done, roster.progressed_at = roster.to_apply, 0, roster.apply_requested_at
+        roster.save(update_fields=["status", "apply_requested_at", "apply_requested_by", "progress_total", "progress_done",
+                                   "progressed_at"])
         audit_record(actor=actor, action=AuditAction.ROSTER_APPLY_REQUESTED, target=roster, request=request,
                      old={"status": RosterStatus.PREVIEWED}, new={"status": RosterStatus.QUEUED, "rows": roster.to_apply})
         transaction.on_commit(lambda: roster_apply_dispatch(roster.pk))

@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from verification.rosters.apply import roster_apply_run
+from verification.rosters.apply import roster_applies_idle_claim, roster_apply_run
 from verification.rosters.retention import roster_rows_remove as rows_remove
 
 logger = logging.getLogger(__name__)
@@ -21,11 +21,24 @@ def roster_apply(roster_id):
 
 def roster_apply_dispatch(roster_id):
     """Ask a worker to apply the roster (after commit). With the broker down the import
-    stays queued; the page says so and asking again queues it again."""
+    stays queued (its page says it goes on): roster_applies_resume queues it again once it
+    has made no progress for apply.APPLY_IDLE_AFTER."""
     try:
         roster_apply.delay(roster_id)
     except Exception:
-        logger.warning("Could not queue roster import %s", roster_id, exc_info=True)
+        logger.warning("Could not queue roster import %s; the beat job will queue it again", roster_id, exc_info=True)
+
+
+@shared_task(name="verification.rosters.tasks.roster_applies_resume", acks_late=True, reject_on_worker_lost=True,
+             time_limit=120, soft_time_limit=100)
+def roster_applies_resume():
+    """Beat, every 5 minutes: the imports whose task was lost (the broker down when it was
+    queued, or when a run stopped at its time limit queued the next; a worker that died),
+    idle for apply.APPLY_IDLE_AFTER, queued again; returns how many."""
+    roster_ids = roster_applies_idle_claim()
+    for roster_id in roster_ids:
+        roster_apply_dispatch(roster_id)
+    return len(roster_ids)
 
 
 @shared_task(name="verification.rosters.tasks.roster_rows_remove", acks_late=True, reject_on_worker_lost=True,

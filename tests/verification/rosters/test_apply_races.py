@@ -124,3 +124,33 @@ def test_verifying_a_roster_s_people_does_not_hold_the_audit_log_s_lock_from_one
     _applied(roster)
     assert roster.outcome == {"verified": 5}
     assert held == [0, 0, 0, 0, 0]
+
+
+def test_two_runs_of_the_apply_at_once_apply_each_row_once(world):
+    """The beat job queues an idle import again, and its lost task may turn up after all
+    (a worker that was only slow): two runs at once, both waiting on the import's lock,
+    verify each person once, invite each once, count each row once and finish it once."""
+    from portal.audit.models import AuditAction, AuditEvent
+    from portal.mail.models import OutboxMessage
+    from verification.rosters.models import Invitation
+
+    for i in (1, 2):
+        UserFactory(email=f"person{i}@pune.mahaagri.gov.in", full_name=f"Person {i}")
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(i) for i in (1, 2, 4, 5)]))
+    assert (roster.verify_count, roster.invite_count) == (2, 2)
+    RosterImport.objects.filter(pk=roster.pk).update(status=RosterStatus.QUEUED, apply_requested_by=world["admin_office"],
+                                                     progress_total=4)
+    mails_before = OutboxMessage.objects.count()
+    results = race([lambda: roster_apply_run(roster_id=roster.pk), lambda: roster_apply_run(roster_id=roster.pk)],
+                   hold_sql=f"SELECT id FROM {RosterImport._meta.db_table} WHERE id = %s FOR UPDATE",
+                   hold_params=[roster.pk])
+    assert results == [("ok", True), ("ok", True)]
+    _applied(roster)
+    assert (roster.progress_done, roster.outcome) == (4, {"verified": 2, "invited": 2})
+    assert GovernmentProfile.objects.filter(organisation=world["office"], status=VerificationStatus.VERIFIED,
+                                            user__email__in=["person1@pune.mahaagri.gov.in",
+                                                             "person2@pune.mahaagri.gov.in"]).count() == 2
+    assert Invitation.objects.filter(roster=roster).count() == 2
+    assert AuditEvent.objects.filter(action=AuditAction.ROSTER_APPLIED).count() == 1
+    # Told once each: the two verified, the two invited.
+    assert OutboxMessage.objects.count() - mails_before == 4
