@@ -168,7 +168,7 @@ def test_competent_authority_returns_then_approves_through_the_emailed_link(page
     expect(page.get_by_role("heading", level=1)).to_have_text("Your decision was recorded")
     confirmation = page.get_by_role("status")
     expect(confirmation).to_contain_text(f"Application {application.reference} of {VALID['organisation']['name']}: "
-                                         "Return for correction")
+                                         "Returned for correction, recorded on")
     expect(confirmation).to_contain_text(RETURN_REMARKS)
     expect(confirmation).to_contain_text(f"A confirmation was emailed to {AUTHORITY_EMAIL}")
     check_page(page, "done-returned")
