@@ -150,3 +150,20 @@ def test_every_hindi_message_is_translated_with_its_placeholders():
     # Translated means into Hindi: Devanagari, unless the text is only a technical name.
     latin_only = [msgid for msgid, translations in entries if not re.search(r"[\u0900-\u097F]", translations[0])]
     assert latin_only == ["Message-ID", "CSV", "Excel (.xlsx)"]  # names of formats, the same in every language
+
+
+# A screen reader reads a new page's title first: a refused section's page says so there
+# ("Error: " before the title, in the page's language), a blank form's does not.
+ERROR_WORD = {"en": "Error:", "hi": "त्रुटि:", "mr": "त्रुटी:"}
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_a_refused_sections_title_begins_with_error(officer_client, application, language):
+    officer_client.cookies["django_language"] = language
+    url = f"/onboarding/{application.pk}/section/organisation/"
+    blank = page(officer_client.get(url)).find("title").squashed_text()
+    assert not blank.startswith(ERROR_WORD[language])
+
+    refused = page(post_section(officer_client, application, "organisation", valid("organisation", pin_code="12")))
+    assert refused.by_id("error-summary") is not None
+    assert refused.find("title").squashed_text() == f"{ERROR_WORD[language]} {blank}"

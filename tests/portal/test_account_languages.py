@@ -303,6 +303,24 @@ def test_a_short_password_is_refused_in_the_persons_language(where, language, se
     cache.clear()
 
 
+ERROR_WORD = {"en": "Error:", "hi": "त्रुटि:", "mr": "त्रुटी:"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", *LANGUAGES])
+def test_a_refused_sign_in_says_error_first_in_its_title(language):
+    """A screen reader reads a new page's title first: the sign-in page sent back with an
+    error says so there, in the person's language; the blank page does not."""
+    person = UserFactory(email="asha.k@mahaagri.gov.in")
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    blank = tree_of(client.get("/accounts/login/")).find("title").squashed_text()
+    assert not blank.startswith(ERROR_WORD[language])
+    refused = tree_of(client.post("/accounts/login/", {"login": person.email, "password": "not-the-password"}))
+    assert refused.by_id("error-summary") is not None
+    assert refused.find("title").squashed_text() == f"{ERROR_WORD[language]} {blank}"
+    cache.clear()
+
+
 @pytest.mark.django_db
 def test_allauths_forms_are_sent_without_the_browsers_own_checks():
     """Sign-in, sign-up, password reset (and its new password), re-authentication and the
