@@ -30,7 +30,7 @@ from onboarding.application import services
 from onboarding.approval import services as approvals
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, Stage
 from portal.organisations.models import OrganisationStatus
-from tests.browser.support import sign_in, sign_out, wait_for_message
+from tests.browser.support import error_message, sign_in, sign_out, wait_for_message
 from tests.factories import PASSWORD, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
     AUTHORITY_EMAIL,
@@ -147,7 +147,7 @@ def test_competent_authority_returns_then_approves_through_the_emailed_link(page
     remarks = page.get_by_label(re.compile(r"^Remarks"))
     expect(remarks).to_have_attribute("aria-invalid", "true")
     expect(remarks).to_have_attribute("aria-describedby", re.compile(r"\bid_remarks_error\b"))
-    expect(page.locator("#id_remarks_error")).to_have_text("Give the reason for this decision.")
+    expect(error_message(page, "id_remarks_error")).to_have_text("Give the reason for this decision.")
     expect(page.locator("#error-summary")).to_contain_text("Remarks: Give the reason for this decision.")
     expect(page.get_by_label("Return for correction", exact=True)).to_be_checked()
     for label, answer in SECTIONS.items():  # the page still shows the whole application

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.html_tree import page
+from tests.html_tree import field_error, page
 from tests.onboarding.form_helpers import new_application, post_section, valid
 
 pytestmark = pytest.mark.django_db
@@ -167,3 +167,21 @@ def test_a_refused_sections_title_begins_with_error(officer_client, application,
     refused = page(post_section(officer_client, application, "organisation", valid("organisation", pin_code="12")))
     assert refused.by_id("error-summary") is not None
     assert refused.find("title").squashed_text() == f"{ERROR_WORD[language]} {blank}"
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_a_fields_error_is_read_as_an_error(officer_client, application, language):
+    """A screen reader reads a box's description (aria-describedby) on reaching it: the error
+    there begins with a visually hidden "Error:" in the page's language, or it is heard as a
+    hint. What is seen is the message alone."""
+    officer_client.cookies["django_language"] = language
+    tree = page(post_section(officer_client, application, "organisation", valid("organisation", pin_code="12")))
+    box = tree.by_id("id_pin_code")
+    assert box.get("aria-invalid") == "true"
+    described = [tree.by_id(ref) for ref in box.get("aria-describedby").split()]
+    [error] = [node for node in described if node.get("id") == "id_pin_code_error"]
+    assert error.squashed_text().startswith(f"{ERROR_WORD[language]} ")
+    [word] = error.find_all(class_="visually-hidden")
+    assert word.squashed_text() == ERROR_WORD[language]
+    assert not field_error(tree, "pin_code").startswith(ERROR_WORD[language])
+    assert error.squashed_text() == f"{ERROR_WORD[language]} {field_error(tree, 'pin_code')}"
