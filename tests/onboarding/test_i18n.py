@@ -185,3 +185,17 @@ def test_a_fields_error_is_read_as_an_error(officer_client, application, languag
     assert word.squashed_text() == ERROR_WORD[language]
     assert not field_error(tree, "pin_code").startswith(ERROR_WORD[language])
     assert error.squashed_text() == f"{ERROR_WORD[language]} {field_error(tree, 'pin_code')}"
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_the_hindi_example_of_the_local_name_is_marked_as_hindi(officer_client, application, language):
+    """The hint of "Name in Hindi or the state's language" ends with a Hindi example: a voice
+    reading the page's language (an English one cannot read Devanagari) reads it as Hindi
+    only if it says so."""
+    officer_client.cookies["django_language"] = language
+    hint = page(officer_client.get(f"/onboarding/{application.pk}/section/organisation/")).by_id("id_name_local_helptext")
+    [example] = hint.find_all("span")
+    assert (example.get("lang"), example.squashed_text()) == ("hi", "गृह मंत्रालय")
+    assert hint.squashed_text().endswith(" गृह मंत्रालय")
+    outside = hint.squashed_text()[: -len("गृह मंत्रालय")]
+    assert ("मंत्रालय" in outside) is False
