@@ -115,10 +115,22 @@ def page(response):
 
 # Form helpers ----------------------------------------------------------------
 
+def error_message(node):
+    """What an error element shows: its messages without the visually hidden "Error:" a
+    screen reader reads before each."""
+    def shown(element):
+        return "".join(
+            ("\n" if child.tag == "br" else shown(child)) if isinstance(child, Node) else child
+            for child in element.children
+            if not (isinstance(child, Node) and "visually-hidden" in child.get("class", "").split())
+        )
+    return " ".join(shown(node).split())
+
+
 def field_error(tree, name):
-    """The text of the error element of a field (id ``id_<name>_error``), or None."""
+    """The message(s) the error element of a field (id ``id_<name>_error``) shows, or None."""
     node = tree.by_id(f"id_{name}_error")
-    return node.squashed_text() if node is not None else None
+    return error_message(node) if node is not None else None
 
 
 def field_value(tree, name):

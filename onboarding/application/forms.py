@@ -12,6 +12,8 @@ multi-line one. What that changes is said at the field (``input_changes``).
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.functional import lazy
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from onboarding.application.declarations import UNDERTAKINGS
@@ -36,6 +38,18 @@ from portal.organisations.models import Level, Organisation, OrganisationStatus,
 from portal.organisations.pin_codes import pin_fits_state
 from portal.organisations.states import State
 from portal.text import composed, has_visible_characters, multi_line, single_line
+
+
+def _hint_with_example(message, example, language):
+    """A hint whose example is in another language than the page's (the Hindi name on an
+    English page): the example marked with its own, for a screen reader's voice reading the
+    page's language cannot read it, and kept out of the translated text."""
+    marked = format_html('<span lang="{}">{}</span>', language, example)
+    return mark_safe(conditional_escape(str(message)) % {"example": marked})  # both parts escaped
+
+
+# Translated when it is shown, not when the form is made (as _numbered below).
+_with_example = lazy(_hint_with_example, SafeString)
 
 
 def _text(label, max_length, required=True, help_text="", **attrs):
@@ -86,7 +100,8 @@ class OrganisationSectionForm(SectionForm):
 
     name = _text(_("Name of the organisation (in English)"), 200, autocomplete="organization")
     name_local = _text(
-        _("Name in Hindi or the state's language"), 200, help_text=_("As it appears on your letterhead, e.g. गृह मंत्रालय")
+        _("Name in Hindi or the state's language"), 200,
+        help_text=_with_example(_("As it appears on your letterhead, e.g. %(example)s"), "गृह मंत्रालय", "hi"),
     )
     short_code = _text(_("Short code"), 20, help_text=_("The abbreviation your organisation uses, e.g. MHA"))
     org_type = forms.ChoiceField(label=_("Type of organisation"), choices=[("", _("Choose…"))] + OrganisationType.choices)

@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from django import template
 from django.conf import settings
+from django.forms import BaseForm, BoundField
 from django.template.defaultfilters import date as date_filter
 from django.template.defaulttags import CsrfTokenNode
 from django.template.loader_tags import BlockNode
@@ -13,7 +14,7 @@ from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
 from django.utils.timezone import get_current_timezone_name
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 
 from portal.accounts.middleware import page_asked_for_before_setup
 from portal.accounts.official_email import is_contractor_address
@@ -72,6 +73,23 @@ def css_string(value):
         f"\\{ord(character):x} " if character in _CSS_STRING_UNSAFE or not character.isprintable() else character
         for character in str(value)
     ))
+
+
+@register.simple_tag(takes_context=True)
+def error_before_title(context):
+    """"Error: " when a form the page shows was sent and refused (a bound form of the
+    context, or the form of a bound field it holds, with errors), else nothing: the page's
+    title begins with it, the first thing a screen reader reads of a page. The errors are
+    the ones the page shows (includes/form_errors.html reads the same ``form.errors``); a
+    value's type is looked at before the value, so that a lazy one (the signed-in user) is
+    not loaded for it."""
+    for value in context.flatten().values():
+        kind = type(value)
+        if issubclass(kind, BoundField):
+            value, kind = value.form, type(value.form)
+        if issubclass(kind, BaseForm) and value.is_bound and value.errors:
+            return gettext("Error:") + " "
+    return ""
 
 
 @register.simple_tag(takes_context=True)

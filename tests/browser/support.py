@@ -33,6 +33,12 @@ AXE_RUN = """blocking => {
 }"""
 
 
+def error_message(page, element_id):
+    """The message(s) a field's error element (``element_id``) shows, without the visually
+    hidden "Error:" a screen reader reads before each."""
+    return page.locator(f"#{element_id} > :not(.visually-hidden)")
+
+
 def sign_in(page, base, email, totp_secret=None):
     """Sign in with the password (and the current TOTP code, given the secret); returns
     the code given (None without one)."""

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from api.models import ApiClient
-from tests.browser.support import double_click, sign_in
+from tests.browser.support import double_click, error_message, sign_in
 from tests.factories import OrganisationFactory, UserFactory
 from tests.verification.helpers import GovernmentProfileFactory, contacts_shown_to_verified_users, make_admin
 from verification.models import VerificationStatus
@@ -44,7 +44,7 @@ def test_an_admin_registers_uses_and_revokes_an_api_client(page, portal, check_p
     # A name of zero-width spaces only: nothing to see, refused at the field as an empty one, what was typed kept.
     page.get_by_label("Name of the client").fill("\u200b\u200b")
     page.get_by_role("button", name="Register and show the token").click()
-    expect(page.locator("#id_name_error")).to_have_text("Give the client a name.")
+    expect(error_message(page, "id_name_error")).to_have_text("Give the client a name.")
     expect(page.get_by_label("Name of the client")).to_have_value("\u200b\u200b")
     expect(page.get_by_label("Name of the client")).to_have_attribute("aria-invalid", "true")
     check_page(page, "api-client-invisible-name")

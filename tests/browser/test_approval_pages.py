@@ -30,7 +30,7 @@ from onboarding.application import services
 from onboarding.approval import services as approvals
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, Stage
 from portal.organisations.models import OrganisationStatus
-from tests.browser.support import sign_in, sign_out, wait_for_message
+from tests.browser.support import error_message, sign_in, sign_out, switch_language, wait_for_message
 from tests.factories import PASSWORD, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
     AUTHORITY_EMAIL,
@@ -147,7 +147,7 @@ def test_competent_authority_returns_then_approves_through_the_emailed_link(page
     remarks = page.get_by_label(re.compile(r"^Remarks"))
     expect(remarks).to_have_attribute("aria-invalid", "true")
     expect(remarks).to_have_attribute("aria-describedby", re.compile(r"\bid_remarks_error\b"))
-    expect(page.locator("#id_remarks_error")).to_have_text("Give the reason for this decision.")
+    expect(error_message(page, "id_remarks_error")).to_have_text("Give the reason for this decision.")
     expect(page.locator("#error-summary")).to_contain_text("Remarks: Give the reason for this decision.")
     expect(page.get_by_label("Return for correction", exact=True)).to_be_checked()
     for label, answer in SECTIONS.items():  # the page still shows the whole application
@@ -387,3 +387,36 @@ def test_a_state_admin_who_is_the_officer_is_told_at_the_decision_why_they_may_n
     check_page.in_each_language(page, "decision-refused-own-application", reach=refused)
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_STATE
+
+
+LONG_AUTHORITY_EMAIL = "director.agriculture.commissionerate@krishi.maharashtra.gov.in"  # 63 characters
+
+
+@pytest.mark.parametrize("language", ["en", "hi"])
+def test_a_long_official_address_wraps_on_a_phone(page, portal, check_page, language):
+    """On a phone, or at 400% zoom (320 CSS px), the application's summary (on the officer's
+    page of the application and on the authority's review page) wraps a long official
+    address as the "Who's who" block does: the page itself never scrolls sideways (WCAG 1.4.10)."""
+    officer = UserFactory(email=OFFICER_EMAIL, full_name="Sunil Patil")
+    data = copy.deepcopy(VALID)
+    data["competent_authority"]["official_email"] = LONG_AUTHORITY_EMAIL
+    application = submitted_application(officer, data)
+    page.set_viewport_size({"width": 320, "height": 640})
+
+    def fits(name):
+        page.wait_for_load_state("load")
+        if page.locator("html").get_attribute("lang") != language:
+            switch_language(page, language)
+        expect(page.get_by_text(LONG_AUTHORITY_EMAIL, exact=True).first).to_be_visible()
+        check_page(page, name)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 320, f"{name}: the page is {width} CSS px wide in a 320 px window"
+
+    sign_in(page, portal, officer.email)
+    page.goto(f"{portal}/onboarding/{application.pk}/")
+    fits(f"detail-320-{language}")
+    page.context.clear_cookies()  # the authority, who has no account
+    path, _token = latest_link(LONG_AUTHORITY_EMAIL)
+    page.goto(portal + path)
+    fits(f"review-320-{language}")
+    check_page.assert_clean()

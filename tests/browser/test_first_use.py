@@ -34,7 +34,7 @@ from playwright.sync_api import expect
 from onboarding.application import services
 from onboarding.models import ApplicationStatus, Section
 from portal.organisations.models import DomainClaim, OrganisationDomain
-from tests.browser.support import double_click, nav, sign_in, sign_out, switch_language
+from tests.browser.support import double_click, error_message, nav, sign_in, sign_out, switch_language
 from tests.factories import (
     PASSWORD,
     ApplicationFactory,
@@ -332,7 +332,7 @@ def test_superadmin_first_sign_in_then_accepts_a_domain_claim(page, portal, chec
     # --- Not ticked: told to tick the box, at the box and in the summary; nothing changes -----------
     accept = row.get_by_role("button", name="Accept as official mahadiscom.in")
     accept.click()
-    expect(page.locator(f"#confirm-{claim.pk}_error")).to_have_text(
+    expect(error_message(page, f"confirm-{claim.pk}_error")).to_have_text(
         f"Tick the box to confirm that mahadiscom.in belongs to {organisation.name.rstrip('.')}.")  # one full stop
     claim.refresh_from_db()
     assert not claim.is_verified

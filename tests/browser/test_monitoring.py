@@ -23,7 +23,7 @@ from monitoring import services
 from monitoring.models import ExpectedOffice
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
-from tests.browser.support import nav, sign_in, sign_out, wait_for_message
+from tests.browser.support import error_message, nav, sign_in, sign_out, wait_for_message
 from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationFactory
 from tests.onboarding.approval_helpers import make_superadmin, with_totp
 from tests.smtp import text_of
@@ -144,7 +144,7 @@ def test_monitoring_pages(portal, page, check_page, smtp_server):
         page.locator("#id_target_date").fill("2027-03-31")
         page.locator("main form button[type=submit]").click()
         page.wait_for_load_state("load")
-        expect(page.locator("#id_name_error")).to_have_text(CONTROL_CHARACTERS[page.locator("html").get_attribute("lang")])
+        expect(error_message(page, "id_name_error")).to_have_text(CONTROL_CHARACTERS[page.locator("html").get_attribute("lang")])
         expect(page.locator("#id_short_code")).to_have_value("MH-FISH")
         expect(page.locator("#id_contact_email")).to_have_value("fisheries@maharashtra.gov.in")
 

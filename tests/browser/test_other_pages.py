@@ -34,7 +34,7 @@ from portal.accounts.models import EmailSuffixRule, SuffixKind
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage, OutboxStatus
 from portal.mail.services import outbox_enqueue
-from tests.browser.support import nav, sign_in, sign_out, verification_code, wait_for_message
+from tests.browser.support import error_message, nav, sign_in, sign_out, verification_code, wait_for_message
 from tests.factories import PASSWORD, UserFactory
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
     AUTHORITY_EMAIL,
@@ -120,7 +120,7 @@ def test_officer_appeals_a_rejection_and_a_superadmin_upholds_it(page, portal, s
     page.get_by_role("button", name="Lodge the appeal").click()
     grounds = page.get_by_label("Grounds of your appeal")
     expect(grounds).to_have_attribute("aria-invalid", "true")
-    expect(page.locator("#id_grounds_error")).to_have_text("State the grounds of your appeal.")
+    expect(error_message(page, "id_grounds_error")).to_have_text("State the grounds of your appeal.")
     check_page(page, "appeal-no-grounds")
     grounds.fill(GROUNDS)
     page.get_by_role("button", name="Lodge the appeal").click()
@@ -341,7 +341,7 @@ def test_officer_withdraws_an_application_and_reads_the_notice(page, portal, smt
     box = page.get_by_label("Yes, withdraw this application")  # the refusal at the box, which has the focus
     expect(box).to_have_attribute("aria-invalid", "true")
     expect(box).to_be_focused()
-    expect(page.locator("#id_confirm_error")).to_have_text("Tick the box to confirm that you want to withdraw the application.")
+    expect(error_message(page, "id_confirm_error")).to_have_text("Tick the box to confirm that you want to withdraw the application.")
     expect(page.get_by_label("Reason")).to_have_value(WITHDRAW_REASON)  # nothing typed is lost
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_AUTHORITY
@@ -394,7 +394,7 @@ def test_state_admin_without_totp_sets_it_up_then_uses_the_account_pages(page, p
     code.fill("000000" if totp_code(secret) != "000000" else "111111")
     page.get_by_role("button", name="Activate").click()
     expect(page.get_by_label("Authenticator code")).to_have_attribute("aria-invalid", "true")
-    expect(page.locator("#id_code_error")).to_have_text("Incorrect code.")
+    expect(error_message(page, "id_code_error")).to_have_text("Incorrect code.")
     expect(page.get_by_label("Authenticator secret")).to_have_value(secret)  # the app already scanned stays valid
     assert not Authenticator.objects.filter(user=admin).exists()
     check_page(page, "totp-activate-wrong-code")
@@ -436,7 +436,7 @@ def test_state_admin_without_totp_sets_it_up_then_uses_the_account_pages(page, p
     page.get_by_label("Code").fill("000000" if totp_code(secret) != "000000" else "111111")
     page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_label("Code")).to_have_attribute("aria-invalid", "true")
-    expect(page.locator("#id_code_error")).to_have_text("Incorrect code.")
+    expect(error_message(page, "id_code_error")).to_have_text("Incorrect code.")
     assert EmailAddress.objects.get(user=admin).email == admin.email  # nothing changed yet
     check_page(page, "reauthenticate-by-code-wrong")
     page.get_by_label("Code").fill(totp_code(secret, unlike=used))  # the app's next code: each is taken once

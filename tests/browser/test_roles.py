@@ -27,7 +27,7 @@ from django.utils.formats import date_format
 from playwright.sync_api import expect
 
 from portal.organisations.models import Membership, MembershipRole, OrganisationDomain, PlatformRoleGrant
-from tests.browser.support import nav, sign_in, switch_language, verification_code, wait_for_message
+from tests.browser.support import error_message, nav, sign_in, switch_language, verification_code, wait_for_message
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import make_superadmin, official_email_rules, with_totp  # noqa: F401 (fixtures)
 from tests.portal.role_helpers import make_admin, make_member
@@ -108,7 +108,7 @@ def test_a_superadmin_grants_a_state_administrator_role_with_a_last_day(page, po
             page.wait_for_load_state("load")
             with translation.override(code):
                 day = date_format(own_last_day, "j M Y")
-            expect(page.locator("#id_ends_on_error")).to_have_text(OUTLASTS_OWN_ROLE[code].format(day=day))
+            expect(error_message(page, "id_ends_on_error")).to_have_text(OUTLASTS_OWN_ROLE[code].format(day=day))
             expect(page.locator("#id_ends_on")).to_have_attribute("aria-invalid", "true")
             expect(page.locator("#id_reason")).to_have_value("Audit of the onboarding drive.")
             expect(page.locator("input[name=role][value=auditor]")).to_be_checked()

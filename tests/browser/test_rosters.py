@@ -19,7 +19,7 @@ from django.db import connection
 from playwright.sync_api import expect
 
 from portal.organisations.models import OrganisationDomain
-from tests.browser.support import sign_in, sign_out, switch_language, verification_code, wait_for_message
+from tests.browser.support import error_message, sign_in, sign_out, switch_language, verification_code, wait_for_message
 from tests.factories import OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import official_email_rules  # noqa: F401 (fixture)
 from tests.verification.helpers import make_admin
@@ -87,7 +87,7 @@ def test_admin_imports_a_roster_with_mistakes(page, portal, smtp_server, check_p
 
     # No file: the message is at the field.
     page.get_by_role("button", name="Check the roster").click()
-    expect(page.locator("#id_file_error")).to_have_text("Choose the roster file to upload.")
+    expect(error_message(page, "id_file_error")).to_have_text("Choose the roster file to upload.")
     check_page(page, "rosters-no-file")
 
     roster_file = tmp_path / "roster.csv"
@@ -193,7 +193,7 @@ def test_admin_cancels_an_invitation_sent_by_mistake(page, portal, check_page):
     page.get_by_role("link", name="Cancel the invitation person4@pune.mahaagri.gov.in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Cancel the invitation")
     page.get_by_role("button", name="Cancel the invitation").click()  # the box not ticked: said at the box
-    expect(page.locator("#id_confirm_error")).to_have_text(
+    expect(error_message(page, "id_confirm_error")).to_have_text(
         "Tick the box to confirm that you want to cancel this invitation.")
     check_page.in_each_language(page, "invitation-cancel-unconfirmed")
     page.get_by_label("Yes, cancel this invitation").check()

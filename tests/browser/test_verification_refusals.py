@@ -24,7 +24,7 @@ from playwright.sync_api import expect
 
 from portal.organisations.models import Membership, MembershipRole, OrganisationDomain
 from portal.organisations.services import organisation_admin_grant
-from tests.browser.support import OTHER_LANGUAGES, sign_in, sign_out, switch_language
+from tests.browser.support import OTHER_LANGUAGES, error_message, sign_in, sign_out, switch_language
 from tests.factories import OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import official_email_rules  # noqa: F401 (fixture)
 from tests.verification.helpers import GovernmentProfileFactory, make_admin
@@ -164,12 +164,12 @@ def test_a_short_search_is_said_at_its_field_and_a_narrowing_is_kept(page, porta
     page.goto(f"{portal}/people/")
     page.locator("#id_q").fill("ab")
     page.locator("main form[role=search] button[type=submit]").click()
-    expect(page.locator("#id_q_error")).to_have_text(TOO_SHORT["en"])
+    expect(error_message(page, "id_q_error")).to_have_text(TOO_SHORT["en"])
     # The header's language switch goes back to the search, not to the empty directory.
     expect(page.locator(".language-switch input[name=next]")).to_have_value("/people/?q=ab")
 
     def too_short():
-        expect(page.locator("#id_q_error")).to_have_text(TOO_SHORT[language(page)])
+        expect(error_message(page, "id_q_error")).to_have_text(TOO_SHORT[language(page)])
         expect(page.locator("#id_q")).to_have_value("ab")  # what was typed is kept
         expect(page.locator("#id_q")).to_have_attribute("aria-describedby", re.compile(r"\bid_q_error\b"))
         expect(page.locator("#results")).not_to_contain_text("Nobody you may see matches")
@@ -182,7 +182,7 @@ def test_a_short_search_is_said_at_its_field_and_a_narrowing_is_kept(page, porta
     page.locator("main form[role=search] button[type=submit]").click()
 
     def no_word():
-        expect(page.locator("#id_q_error")).to_have_text(NO_WORD[language(page)])
+        expect(error_message(page, "id_q_error")).to_have_text(NO_WORD[language(page)])
         expect(page.locator("#id_q")).to_have_value("x.y %%")
         expect(page.locator("#id_q")).to_have_attribute("aria-invalid", "true")
 
@@ -278,7 +278,7 @@ def test_a_request_over_the_daily_limit_is_refused_and_an_earlier_rejection_is_n
         page.locator("main form button[type=submit]").click()
         page.wait_for_load_state("load")
         code = language(page)
-        expect(page.locator("#id_confirm_error")).to_have_text(TICK_TO_WITHDRAW[code])
+        expect(error_message(page, "id_confirm_error")).to_have_text(TICK_TO_WITHDRAW[code])
         expect(page.locator("#id_confirm")).to_have_attribute("aria-invalid", "true")
         expect(page.locator("#id_confirm")).to_have_attribute("aria-describedby", re.compile(r"\bid_confirm_error\b"))
         expect(page.locator("#error-summary")).to_contain_text(TICK_TO_WITHDRAW[code])
@@ -347,7 +347,7 @@ def test_asking_an_automatic_organisation_says_what_it_ends_and_asks_to_confirm_
         page.locator("main form button[type=submit]").click()
         page.wait_for_load_state("load")
         code = language(page)
-        expect(page.locator("#id_confirm_error")).to_have_text(TICK_TO_MOVE[code])
+        expect(error_message(page, "id_confirm_error")).to_have_text(TICK_TO_MOVE[code])
         expect(page.locator("#id_confirm")).to_have_attribute("aria-describedby", re.compile(r"\bid_confirm_error\b"))
         expect(page.locator("#error-summary")).to_contain_text(TICK_TO_MOVE[code])
         expect(page.locator("#id_designation")).to_have_value("Deputy Director")
@@ -486,7 +486,7 @@ def test_deciding_in_the_queue_with_no_request_chosen_is_said_where_focus_lands(
         summary = page.locator("#error-summary")
         expect(summary).to_contain_text(NOTHING_CHOSEN[code])
         assert page.evaluate(FOCUSED) == "error-summary"
-        expect(page.locator("#id_profile_error")).to_have_text(NOTHING_CHOSEN[code])
+        expect(error_message(page, "id_profile_error")).to_have_text(NOTHING_CHOSEN[code])
         box = page.locator(f"#choose-{office.vasant.pk}")
         expect(box).to_have_attribute("aria-invalid", "true")
         expect(box).to_have_attribute("aria-describedby", "id_profile_error")

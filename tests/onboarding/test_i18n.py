@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.html_tree import page
+from tests.html_tree import field_error, page
 from tests.onboarding.form_helpers import new_application, post_section, valid
 
 pytestmark = pytest.mark.django_db
@@ -150,3 +150,52 @@ def test_every_hindi_message_is_translated_with_its_placeholders():
     # Translated means into Hindi: Devanagari, unless the text is only a technical name.
     latin_only = [msgid for msgid, translations in entries if not re.search(r"[\u0900-\u097F]", translations[0])]
     assert latin_only == ["Message-ID", "CSV", "Excel (.xlsx)"]  # names of formats, the same in every language
+
+
+# A screen reader reads a new page's title first: a refused section's page says so there
+# ("Error: " before the title, in the page's language), a blank form's does not.
+ERROR_WORD = {"en": "Error:", "hi": "त्रुटि:", "mr": "त्रुटी:"}
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_a_refused_sections_title_begins_with_error(officer_client, application, language):
+    officer_client.cookies["django_language"] = language
+    url = f"/onboarding/{application.pk}/section/organisation/"
+    blank = page(officer_client.get(url)).find("title").squashed_text()
+    assert not blank.startswith(ERROR_WORD[language])
+
+    refused = page(post_section(officer_client, application, "organisation", valid("organisation", pin_code="12")))
+    assert refused.by_id("error-summary") is not None
+    assert refused.find("title").squashed_text() == f"{ERROR_WORD[language]} {blank}"
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_a_fields_error_is_read_as_an_error(officer_client, application, language):
+    """A screen reader reads a box's description (aria-describedby) on reaching it: the error
+    there begins with a visually hidden "Error:" in the page's language, or it is heard as a
+    hint. What is seen is the message alone."""
+    officer_client.cookies["django_language"] = language
+    tree = page(post_section(officer_client, application, "organisation", valid("organisation", pin_code="12")))
+    box = tree.by_id("id_pin_code")
+    assert box.get("aria-invalid") == "true"
+    described = [tree.by_id(ref) for ref in box.get("aria-describedby").split()]
+    [error] = [node for node in described if node.get("id") == "id_pin_code_error"]
+    assert error.squashed_text().startswith(f"{ERROR_WORD[language]} ")
+    [word] = error.find_all(class_="visually-hidden")
+    assert word.squashed_text() == ERROR_WORD[language]
+    assert not field_error(tree, "pin_code").startswith(ERROR_WORD[language])
+    assert error.squashed_text() == f"{ERROR_WORD[language]} {field_error(tree, 'pin_code')}"
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_the_hindi_example_of_the_local_name_is_marked_as_hindi(officer_client, application, language):
+    """The hint of "Name in Hindi or the state's language" ends with a Hindi example: a voice
+    reading the page's language (an English one cannot read Devanagari) reads it as Hindi
+    only if it says so."""
+    officer_client.cookies["django_language"] = language
+    hint = page(officer_client.get(f"/onboarding/{application.pk}/section/organisation/")).by_id("id_name_local_helptext")
+    [example] = hint.find_all("span")
+    assert (example.get("lang"), example.squashed_text()) == ("hi", "गृह मंत्रालय")
+    assert hint.squashed_text().endswith(" गृह मंत्रालय")
+    outside = hint.squashed_text()[: -len("गृह मंत्रालय")]
+    assert ("मंत्रालय" in outside) is False

@@ -17,6 +17,7 @@ from django.test import Client
 from django.utils import translation
 
 from tests.factories import PASSWORD, UserFactory
+from tests.html_tree import field_error
 from tests.html_tree import page as tree_of
 from tests.onboarding.approval_helpers import totp_code, with_totp
 from tests.smtp import text_of
@@ -293,13 +294,47 @@ def test_a_short_password_is_refused_in_the_persons_language(where, language, se
         else:
             response = client.post(reset_form_url(client, person), short)
     assert response.status_code == 200
-    error = tree_of(response).by_id("id_password1_error").squashed_text()
+    error = field_error(tree_of(response), "password1")
     [minimum] = [v["OPTIONS"]["min_length"] for v in settings.AUTH_PASSWORD_VALIDATORS if "MinimumLength" in v["NAME"]]
     assert "password is too short" not in error
     with translation.override(language):
         assert error == translation.ngettext(
             "This password is too short. It must contain at least %d character.",
             "This password is too short. It must contain at least %d characters.", minimum) % minimum
+    cache.clear()
+
+
+ERROR_WORD = {"en": "Error:", "hi": "त्रुटि:", "mr": "त्रुटी:"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", *LANGUAGES])
+def test_a_refused_sign_in_says_error_first_in_its_title(language):
+    """A screen reader reads a new page's title first: the sign-in page sent back with an
+    error says so there, in the person's language; the blank page does not."""
+    person = UserFactory(email="asha.k@mahaagri.gov.in")
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    blank = tree_of(client.get("/accounts/login/")).find("title").squashed_text()
+    assert not blank.startswith(ERROR_WORD[language])
+    refused = tree_of(client.post("/accounts/login/", {"login": person.email, "password": "not-the-password"}))
+    assert refused.by_id("error-summary") is not None
+    assert refused.find("title").squashed_text() == f"{ERROR_WORD[language]} {blank}"
+    cache.clear()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", *LANGUAGES])
+def test_an_account_fields_error_is_read_as_an_error(language):
+    """The error an account page's box is described by (aria-describedby) begins with a
+    visually hidden "Error:" in the person's language; what is seen is the message alone."""
+    tree = tree_of(Client(HTTP_ACCEPT_LANGUAGE=language).post(
+        "/accounts/signup/", {"email": "not-an-address", "password1": "x", "password2": "x"}))
+    box = tree.by_id("id_email")
+    assert box.get("aria-invalid") == "true" and "id_email_error" in box.get("aria-describedby").split()
+    error = tree.by_id("id_email_error")
+    assert [word.squashed_text() for word in error.find_all(class_="visually-hidden")] == [ERROR_WORD[language]]
+    assert error.squashed_text() == f"{ERROR_WORD[language]} {field_error(tree, 'email')}"
+    assert field_error(tree, "email") and not field_error(tree, "email").startswith(ERROR_WORD[language])
     cache.clear()
 
 

@@ -24,7 +24,7 @@ from portal.accounts.services import clean_suffix
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import PlatformRole, PlatformRoleGrant
 from tests.factories import PASSWORD, OrganisationDomainFactory, UserFactory
-from tests.html_tree import field_container, field_error, field_value, form_as_sent, page
+from tests.html_tree import error_message, field_container, field_error, field_value, form_as_sent, page
 from tests.onboarding.approval_helpers import make_superadmin, second_factor_given, with_totp
 from tests.onboarding.form_helpers import new_application, post_section, valid
 
@@ -245,7 +245,7 @@ def test_superadmin_adds_changes_and_deletes_a_rule_and_each_change_is_audited(s
     assert link.get("href") == "#id_confirm" and "Tick the box to confirm the deletion." in link.squashed_text()
     box = tree.by_id("id_confirm")
     assert box.get("aria-invalid") == "true" and box.get("value") == "yes"
-    assert tree.by_id(box.get("aria-describedby")).squashed_text() == "Tick the box to confirm the deletion."
+    assert error_message(tree.by_id(box.get("aria-describedby"))) == "Tick the box to confirm the deletion."
     assert EmailSuffixRule.objects.filter(pk=rule.pk).exists()
     assert not AuditEvent.objects.filter(action=AuditAction.EMAIL_RULE_DELETED).exists()
 

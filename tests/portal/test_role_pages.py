@@ -28,7 +28,7 @@ from portal.organisations.names import seen_name
 from portal.organisations.services import organisation_admin_grant
 from portal.permissions import signed_in_user
 from tests.factories import OrganisationFactory, PlatformRoleFactory, UserFactory
-from tests.html_tree import html_problems
+from tests.html_tree import field_error, html_problems, parse
 from tests.portal.role_helpers import ROLES, client_of, make_admin, make_member
 from tests.portal.test_routes import is_ours, walk
 from tests.verification.helpers import GovernmentProfileFactory
@@ -501,7 +501,7 @@ def test_a_grant_outlasting_the_granters_own_role_is_refused_at_the_last_day_wit
     for ends_on in ("", (last_day + timedelta(days=1)).isoformat()):
         data = {"user": member.pk, "ends_on": ends_on, "reason": "Covers the section.", "step": "confirm"}
         page = well_formed(client.post(url, data))
-        error = page.split('id="id_ends_on_error"', 1)[1].split("</", 1)[0]
+        error = field_error(parse(page), "ends_on")
         assert f"{last_day:%-d %b %Y}" in error, error
         assert "Covers the section." in page
         assert Membership.objects.get(user=member).role == MembershipRole.MEMBER
@@ -525,7 +525,7 @@ def test_a_grant_outlasting_the_granters_own_role_is_refused_before_the_review(w
         data = {"user": member.pk, "ends_on": ends_on, "reason": "Covers the section.", "step": "review"}
         page = well_formed(client.post(url, data))
         assert "Check before you confirm" not in page
-        error = page.split('id="id_ends_on_error"', 1)[1].split("</", 1)[0]
+        error = field_error(parse(page), "ends_on")
         assert f"{last_day:%-d %b %Y}" in error, error
         assert "Covers the section." in page
     data = {"user": member.pk, "ends_on": last_day.isoformat(), "reason": "Covers the section.", "step": "review"}
@@ -538,13 +538,13 @@ def test_a_grant_outlasting_the_granters_own_role_is_refused_before_the_review(w
             "step": "review"}
     page = well_formed(client.post("/portal/roles/platform/grant/", data))
     assert "Check before you confirm" not in page
-    error = page.split('id="id_ends_on_error"', 1)[1].split("</", 1)[0]
+    error = field_error(parse(page), "ends_on")
     assert f"{last_day:%-d %b %Y}" in error, error
     # The other platform roles are bounded by the granter's own too.
     data = {**data, "user": world["state_admin_ka"].pk, "role": "auditor"}
     page = well_formed(client.post("/portal/roles/platform/grant/", data))
     assert "Check before you confirm" not in page
-    error = page.split('id="id_ends_on_error"', 1)[1].split("</", 1)[0]
+    error = field_error(parse(page), "ends_on")
     assert f"{last_day:%-d %b %Y}" in error, error
     page = well_formed(client.post("/portal/roles/platform/grant/", {**data, "ends_on": last_day.isoformat()}))
     assert "Check before you confirm" in page

@@ -1000,8 +1000,7 @@ def test_adding_a_personal_address_is_refused_at_the_field_while_it_would_end_th
     client = client_of(world, "admin_other")
     response = client.post(reverse("account_email"), {"action_add": "", "email": "admin.home@gmail.com"})
     assert response.status_code == 200
-    html = response.content.decode()
-    assert 'id="id_email_error">' + last_admin_of("Directorate of Health Services, Karnataka") + "</div>" in html
+    assert field_error(page(response), "email") == last_admin_of("Directorate of Health Services, Karnataka")
     assert not EmailAddress.objects.filter(email="admin.home@gmail.com").exists()
     assert not OutboxMessage.objects.filter(to=["admin.home@gmail.com"]).exists()
     # Another official address is no change of powers: on to its code.

@@ -10,6 +10,7 @@ from onboarding.models import Application
 from portal.organisations.models import OrganisationDomain
 from portal.text import before_full_stop
 from tests.factories import OrganisationFactory
+from tests.html_tree import error_message
 from tests.html_tree import page as page_tree
 from tests.onboarding.approval_helpers import make_superadmin, signed_in
 from tests.onboarding.form_helpers import new_application
@@ -36,7 +37,7 @@ def test_the_domain_claim_messages_end_with_one_full_stop():
     claim = OrganisationDomain.objects.create(organisation=organisation, domain="agri-research.org", is_verified=False)
     client = signed_in(make_superadmin())
     url = f"/portal/organisations/domain-claims/{claim.pk}/accept/"
-    unconfirmed = page_tree(client.post(url, {})).by_id(f"confirm-{claim.pk}_error").squashed_text()
+    unconfirmed = error_message(page_tree(client.post(url, {})).by_id(f"confirm-{claim.pk}_error"))
     assert unconfirmed == ("Tick the box to confirm that agri-research.org belongs to "
                            "Office of the Joint Director of Agriculture, Pune Divn.")
     page = client.post(url, {"confirm": "yes"}, follow=True).content.decode()
