@@ -478,7 +478,7 @@ def withdraw(request, pk):
     letter_deleted = current_letter(application) is not None and withdrawal_removes_files(application)
     return render(request, "onboarding/withdraw.html", {
         "application": application, "confirm_error": confirm_error, "letter_deleted": letter_deleted,
-        "reason": form["reason"],
+        "reason": form["reason"], "refused": bool(confirm_error),
     })
 
 

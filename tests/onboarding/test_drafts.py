@@ -538,6 +538,8 @@ def test_withdraw_needs_confirmation(officer_client, officer, django_capture_on_
     assert response.status_code == 200
     assert "Tick the box to confirm that you want to withdraw the application." in page(response).squashed_text()
     assert 'aria-describedby="id_confirm_error"' in response.content.decode()  # at the box
+    assert page(response).find("title").squashed_text().startswith("Error: Withdraw the application")  # read first
+    assert page(officer_client.get(url)).find("title").squashed_text().startswith("Withdraw the application")
     assert reload(application).status == ApplicationStatus.WITH_AUTHORITY
 
     with django_capture_on_commit_callbacks(execute=True):
