@@ -99,8 +99,11 @@ class OutboxEmail(EmailMultiAlternatives):
 
 
 def outbox_email(row: OutboxMessage) -> OutboxEmail:
-    """The email an outbox row stands for, with the row's own Message-ID."""
-    headers = dict(row.headers)
+    """The email an outbox row stands for, with the row's own Message-ID. Every message says
+    it was sent automatically (RFC 3834, and Exchange's header for it), so that no vacation
+    responder answers the portal's mail: a roster's thousands of invitations would bring
+    thousands of replies to an address that reads none."""
+    headers = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All", **row.headers}
     headers["Message-ID"] = row.message_id
     message = OutboxEmail(
         subject=row.subject, body=row.body, from_email=row.from_email, to=row.to, cc=row.cc, bcc=row.bcc,

@@ -91,6 +91,18 @@ def test_signup_verification_code_goes_through_the_outbox_and_smtp(smtp_server, 
     assert EmailAddress.objects.get(email="new.officer@mha.gov.in").verified
 
 
+def test_every_mail_says_it_is_automatic_so_that_out_of_office_replies_do_not_answer_it(
+        smtp_server, django_capture_on_commit_callbacks):
+    """RFC 3834: mail the portal sends by itself (a roster's invitations to thousands, a code)
+    says so, and vacation responders (Exchange's too) do not answer it: no backscatter
+    against the sending domain."""
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail("Invitation", "Join Sandes.", None, ["a.person@pune.mahaagri.gov.in"])
+    [message] = smtp_server.messages
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["X-Auto-Response-Suppress"] == "All"
+
+
 def test_password_reset_mail_goes_through_the_outbox(smtp_server, django_capture_on_commit_callbacks, officer):
     with django_capture_on_commit_callbacks(execute=True):
         response = Client().post("/accounts/password/reset/", {"email": officer.email})
