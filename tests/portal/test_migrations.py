@@ -1,0 +1,103 @@
+"""Upgrading a running portal (deploy/README.md §6): `make migrate` runs once, from one host,
+while the previous release's web and worker processes still serve, and only then are they
+restarted. So for a while the previous release's code writes to the new schema, and every
+write of the running processes goes on while a migration runs.
+
+Migrations are applied here as the executor applies them (the loader's historical state of
+the node before, ``schema_editor(atomic=migration.atomic)`` and ``migration.apply``), and a
+second PostgreSQL session plays another process of the portal."""
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.operations import AddField, CreateModel
+from django.db.models import NOT_PROVIDED
+from django.utils import timezone
+
+from tests.factories import OrganisationFactory, UserFactory
+from verification.models import GovernmentProfile
+
+# Fields a migration adds NOT NULL whose model has, on purpose, no default in the database:
+# the previous release's rows are refused rather than written with a value that is wrong.
+NO_DATABASE_DEFAULT = {
+    # Computed from the parent on every save: '/' would file a sub-organisation written by
+    # the code before 0002 at the top, outside its parent's scope.
+    ("organisations", "organisation", "ancestry"): "a default would be the wrong place in the tree",
+    # Decided from the domain when it is added: a default would take a domain the code before
+    # 0003 added as being under an official suffix without that check.
+    ("organisations", "organisationdomain", "claim"): "a default would skip the domain's check",
+    # The chain head is one row; the code before 0006/0011 creates it only for the first event
+    # of an empty log and never seals it: a head without its seal must not be written.
+    ("audit", "auditchainhead", "keyed_after_id"): "the head is sealed over these values",
+    ("audit", "auditchainhead", "seal"): "the head is sealed over these values",
+    ("audit", "auditchainhead", "redacted"): "the head is sealed over these values",
+    ("audit", "auditchainhead", "split_after_id"): "the head is sealed over these values",
+    # An event the code before 0011 writes after it hashes its personal part whole, after the
+    # split: verify_audit would report it as edited for ever. Refused, it rolls back the action
+    # it records for the minutes of the migration instead.
+    ("audit", "auditevent", "personal_digest"): "the event's hash would not verify",
+    ("audit", "auditevent", "personal_keys"): "the event's hash would not verify",
+}
+
+
+def _project_apps():
+    """The labels of the portal's own apps (not Django's or a library's)."""
+    from django.apps import apps
+
+    base = Path(settings.BASE_DIR).resolve()
+    return {config.label for config in apps.get_app_configs() if base in Path(config.path).resolve().parents}
+
+
+def _not_null_fields_added():
+    """(app, model, field, migration) of every NOT NULL field an AddField of the portal's
+    migrations adds to a table that existed before that migration (not in an app's initial
+    migrations, which make its tables, nor to a model the same migration makes)."""
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    ours = _project_apps()
+    for (app, name), migration in sorted(loader.disk_migrations.items()):
+        if app not in ours or migration.initial:
+            continue
+        created = {op.name_lower for op in migration.operations if isinstance(op, CreateModel)}
+        for op in migration.operations:
+            if isinstance(op, AddField) and not op.field.null and not op.field.many_to_many \
+                    and op.model_name_lower not in created:
+                yield app, op.model_name_lower, op.name_lower, name
+
+
+def test_every_not_null_field_a_migration_adds_has_a_default_in_the_database():
+    """A NOT NULL column added without a default in the database refuses every row the
+    previous release writes (it does not know the column) until the restart: a 500 on the
+    pages that write them. The default is in the current model (added later by a migration
+    of its own when the field was first added without one), or the field is listed above."""
+    state = MigrationLoader(None, ignore_no_migrations=True).project_state()
+    added = list(_not_null_fields_added())
+    assert ("verification", "governmentprofile", "verified_name", "0007_verified_name") in added
+    missing = []
+    for app, model, field, migration in added:
+        current = state.models[app, model].fields.get(field)
+        if current is None or (app, model, field) in NO_DATABASE_DEFAULT:
+            continue
+        if current.db_default is NOT_PROVIDED:
+            missing.append(f"{app}.{model}.{field} ({migration})")
+    assert missing == []
+    stale = [key for key in NO_DATABASE_DEFAULT if key not in {added_[:3] for added_ in added}]
+    assert stale == []
+
+
+@pytest.mark.django_db
+def test_the_previous_release_can_ask_to_be_verified_after_the_migration():
+    """The release before verification 0007 writes a profile without ``verified_name``."""
+    old_apps = MigrationLoader(connection).project_state(
+        ("verification", "0006_index_of_profiles_asked_to_confirm")).apps
+    OldProfile = old_apps.get_model("verification", "GovernmentProfile")
+    person, organisation = UserFactory(), OrganisationFactory()
+    OldProfile.objects.create(  # what that release's join_request_create writes
+        user_id=person.pk, organisation_id=organisation.pk, designation="Clerk", office="HQ",
+        employee_code="E1", official_email=person.email, mobile="+919876543210", status="pending",
+        requested_at=timezone.now(), request_language="en", method="", decided_by_email="",
+        reason_code="", reason="",
+    )
+    assert GovernmentProfile.objects.get(user=person, organisation=organisation).verified_name == ""
