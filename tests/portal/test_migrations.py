@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.operations import AddField, CreateModel
 from django.db.models import NOT_PROVIDED
@@ -101,3 +102,26 @@ def test_the_previous_release_can_ask_to_be_verified_after_the_migration():
         reason_code="", reason="",
     )
     assert GovernmentProfile.objects.get(user=person, organisation=organisation).verified_name == ""
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("require_postgresql")
+def test_the_latest_audit_migration_can_be_rolled_back_and_applied_again():
+    """Rolling a release back migrates its apps back (deploy/README.md §6): audit 0029's
+    reverse drops its index and leaves pg_trgm, on which the directory's and the duplicate
+    warnings' indexes depend (onboarding 0006, visibility 0002 and 0003)."""
+    leaf = MigrationExecutor(connection).loader.graph.leaf_nodes("audit")
+    assert leaf == [("audit", "0029_actor_email_trigram_index")]
+    try:
+        MigrationExecutor(connection).migrate([("audit", "0028_step_assigned_action")])
+        assert not _index_exists("audit_trgm_event_actor_email")
+        assert _index_exists("visibility_trgm_profile_verified_name")
+    finally:
+        MigrationExecutor(connection).migrate(leaf)
+    assert _index_exists("audit_trgm_event_actor_email")
+
+
+def _index_exists(name):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+        return cursor.fetchone()[0]
