@@ -9,6 +9,7 @@ second PostgreSQL session plays another process of the portal."""
 
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -19,7 +20,8 @@ from django.db.models import NOT_PROVIDED
 from django.utils import timezone
 
 from tests.factories import OrganisationFactory, UserFactory
-from verification.models import GovernmentProfile
+from tests.verification.helpers import GovernmentProfileFactory
+from verification.models import GovernmentProfile, VerificationStatus
 
 # Fields a migration adds NOT NULL whose model has, on purpose, no default in the database:
 # the previous release's rows are refused rather than written with a value that is wrong.
@@ -125,3 +127,86 @@ def _index_exists(name):
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
         return cursor.fetchone()[0]
+
+
+def _other_connection():
+    """A second session on the test database, as another web or worker process."""
+    params = connection.get_connection_params()
+    for name in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(name, None)
+    return psycopg.connect(**params, autocommit=True)
+
+
+def _waits(sql, args=()):
+    """Whether ``sql`` from another process waits on a lock (more than 2 s)."""
+    with _other_connection() as other:
+        try:
+            with other.transaction(force_rollback=True):
+                other.execute("SET LOCAL lock_timeout = '2s'")
+                other.execute(sql, args)
+        except psycopg.errors.LockNotAvailable:
+            return True
+    return False
+
+
+def _apply_and_probe(app, name, previous, probe):
+    """Apply migration ``app.name`` as the executor does and, before its transaction ends
+    (when it has one), run ``probe``: what another process can do while it runs."""
+    loader = MigrationLoader(connection)
+    migration = loader.get_migration(app, name)
+    with connection.schema_editor(atomic=migration.atomic) as editor:
+        migration.apply(loader.project_state((app, previous)), editor)
+        return probe()
+
+
+def _index_definition(name):
+    """The index's definition and whether it is valid (a concurrent build that failed leaves
+    an invalid one)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_indexdef(indexrelid), indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)",
+                       [name])
+        return cursor.fetchone()
+
+
+AUDIT_INSERT = (
+    "INSERT INTO audit_auditevent (created_at, actor_email, actor_role, action, target_type, target_id,"
+    " target_repr, old_values, new_values, user_agent, prev_hash, hash, personal_digest, personal_keys)"
+    " VALUES (now(), 'someone@nic.in', '', 'user.logged_in', 'user', '1', '', '{}', '{}', '', 'p', md5(random()::text),"
+    " '', '[]')"
+)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("require_postgresql")
+def test_building_the_audit_log_actor_index_lets_audited_writes_go_on():
+    """A plain CREATE INDEX in the migration's transaction holds a SHARE lock on the audit log
+    for the whole build: every audited action of the running processes waited for it (a
+    sign-in waited 14 s at 1,000,000 events). The index is built concurrently; it is the one a
+    fresh install has."""
+    name = "audit_trgm_event_actor_email"
+    before = _index_definition(name)
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP INDEX "{name}"')
+    waited = _apply_and_probe("audit", "0029_actor_email_trigram_index", "0028_step_assigned_action",
+                              lambda: _waits(AUDIT_INSERT))
+    assert not waited
+    assert _index_definition(name) == before
+    assert before[1] is True
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("require_postgresql")
+def test_building_the_directory_verified_name_index_lets_profile_writes_go_on():
+    """The same for the directory's index of verified names (visibility 0003): every write of a
+    government profile waited for its build."""
+    name = "visibility_trgm_profile_verified_name"
+    profile = GovernmentProfileFactory(status=VerificationStatus.VERIFIED)
+    before = _index_definition(name)
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP INDEX "{name}"')
+    waited = _apply_and_probe(
+        "visibility", "0003_verified_name_trigram_index", "0002_directory_search_trigram_indexes",
+        lambda: _waits("UPDATE verification_governmentprofile SET office = office WHERE id = %s", [profile.pk]))
+    assert not waited
+    assert _index_definition(name) == before
+    assert before[1] is True
