@@ -7,6 +7,7 @@ Migrations are applied here as the executor applies them (the loader's historica
 the node before, ``schema_editor(atomic=migration.atomic)`` and ``migration.apply``), and a
 second PostgreSQL session plays another process of the portal."""
 
+import importlib
 from pathlib import Path
 
 import psycopg
@@ -210,3 +211,28 @@ def test_building_the_directory_verified_name_index_lets_profile_writes_go_on():
     assert not waited
     assert _index_definition(name) == before
     assert before[1] is True
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("require_postgresql")
+def test_filling_the_verified_names_leaves_the_profiles_free_to_change(monkeypatch):
+    """verification 0008 filled every held profile's verified name in one UPDATE inside the
+    migration's transaction: every verified profile stayed locked until all were done, and a
+    suspension, revocation or reinstatement of the running processes waited (34 s at 300,000
+    profiles). It fills them a batch at a time, each in a transaction of its own, and fills
+    the same: the held profiles without one get their account's name, the others keep theirs."""
+    migration = importlib.import_module("verification.migrations.0008_fill_verified_names")
+    monkeypatch.setattr(migration, "BATCH", 2, raising=False)  # several batches of a few profiles
+    verified = [GovernmentProfileFactory(status=VerificationStatus.VERIFIED, verified_name="") for _ in range(4)]
+    suspended = GovernmentProfileFactory(status=VerificationStatus.SUSPENDED, verified_name="")
+    named = GovernmentProfileFactory(status=VerificationStatus.VERIFIED, verified_name="Asha Rao")
+    pending = GovernmentProfileFactory(status=VerificationStatus.PENDING, verified_name="")
+    revoked = GovernmentProfileFactory(status=VerificationStatus.REVOKED, verified_name="")
+    waited = _apply_and_probe(
+        "verification", "0008_fill_verified_names", "0007_verified_name",
+        lambda: _waits("UPDATE verification_governmentprofile SET office = office WHERE id = %s", [verified[0].pk]))
+    assert not waited
+    for profile in [*verified, suspended]:
+        profile.refresh_from_db()
+        assert profile.verified_name == profile.user.full_name != ""
+    assert [GovernmentProfile.objects.get(pk=p.pk).verified_name for p in (named, pending, revoked)] == ["Asha Rao", "", ""]
