@@ -44,8 +44,9 @@ class AuditChainCheck(models.Model):
     # code, its numbers, the event), told in the reader's language when shown. A check
     # kept before the codes has its English text in ``first_problem``.
     first_problem_event = models.BigIntegerField(null=True, blank=True)
-    first_problem_code = models.CharField(max_length=40, blank=True)
-    first_problem_values = models.JSONField(default=dict, blank=True)
+    # Defaults in the database too: rows written by the code before these columns.
+    first_problem_code = models.CharField(max_length=40, blank=True, default="", db_default="")
+    first_problem_values = models.JSONField(default=dict, blank=True, db_default={})
     first_problem = models.CharField(max_length=500, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
 

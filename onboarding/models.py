@@ -169,7 +169,7 @@ class ApplicationDocument(models.Model):
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="documents")
     kind = models.CharField(max_length=20, choices=DocumentKind.choices)
     version = models.PositiveIntegerField()
-    language = models.CharField(max_length=10, default="en")
+    language = models.CharField(max_length=10, default="en", db_default="en")  # rows written by code before it
     file = models.FileField(upload_to="documents/%Y/%m/")
     sha256 = models.CharField(max_length=64)
     size = models.PositiveIntegerField()

@@ -131,7 +131,8 @@ class GovernmentProfile(models.Model):
     # anyone but the person sees of a held profile's name (visibility.rules): a name the
     # person changes themselves is vouched for by nobody. Personal data: in the person's
     # download (personal_data.py), blanked by an erasure and by retention (retention.py).
-    verified_name = ComposedCharField(_("verified name"), max_length=150, blank=True)
+    # Empty by default in the database too: profiles written by the code before it.
+    verified_name = ComposedCharField(_("verified name"), max_length=150, blank=True, default="", db_default="")
 
     status = models.CharField(max_length=20, choices=VerificationStatus.choices, default=VerificationStatus.PENDING)
     requested_at = models.DateTimeField()

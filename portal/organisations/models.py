@@ -221,7 +221,7 @@ class Membership(models.Model):
     ends_at = models.DateTimeField(null=True, blank=True)
     # Whether the person was an active member here when made admin: losing the role
     # leaves them one; otherwise (made admin from a sub-office) the row goes inactive.
-    member_before_admin = models.BooleanField(default=False)
+    member_before_admin = models.BooleanField(default=False, db_default=False)  # rows written by code before it
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organisation", "user"], name="uniq_membership")]

@@ -3,12 +3,13 @@ automatic verification; each with its audit row, its email and its locks' effect
 
 import importlib
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 import pytest
 from allauth.account.models import EmailAddress
 from django.apps import apps as django_apps
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditEvent
@@ -473,7 +474,7 @@ def test_the_migration_fills_the_name_of_the_profiles_held_from_the_accounts(wor
     kept = GovernmentProfileFactory(user=UserFactory(full_name="Renamed Since"), organisation=world["office"],
                                     status=VerificationStatus.VERIFIED, verified_name="Vouched Name")
     migration = importlib.import_module("verification.migrations.0008_fill_verified_names")
-    migration.verified_names_fill(django_apps, None)
+    migration.verified_names_fill(django_apps, SimpleNamespace(connection=connection))  # all it reads of the editor
     names = dict(GovernmentProfile.objects.values_list("pk", "verified_name"))
     assert [names[p.pk] for p in held.values()] == ["Held verified", "Held suspended"]
     assert (names[ended.pk], names[waiting.pk], names[kept.pk]) == ("", "", "Vouched Name")

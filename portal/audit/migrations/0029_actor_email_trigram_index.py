@@ -2,34 +2,60 @@
 the address, any case) is ``UPPER(actor_email::text) LIKE UPPER(%s)`` on PostgreSQL, which no
 B-tree answers: without an index of its own, a filter matching few events read the whole log.
 A pg_trgm GIN index on that expression answers it. Elsewhere (SQLite, the embedded default)
-nothing is made."""
+nothing is made.
 
-from django.contrib.postgres.operations import TrigramExtension
+The index is built CONCURRENTLY, outside a transaction: a plain CREATE INDEX holds a SHARE
+lock on the log for the whole build, and every audited action of the processes still
+running during `make migrate` waited for it (14 s at 1,000,000 events).
+
+pg_trgm is made here when it is not there yet, and left in place when this migration is
+reversed: the directory's and the duplicate warnings' indexes (visibility 0002 and 0003,
+onboarding 0006) depend on it, and PostgreSQL refuses to drop it under them."""
+
 from django.db import migrations
 
 NAME = "audit_trgm_event_actor_email"
 
 
+def extension_create(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+
+
 def create(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
+    if not _index_valid(schema_editor):  # a concurrent build that stopped leaves an invalid index
+        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{NAME}"')
     schema_editor.execute(
-        f'CREATE INDEX IF NOT EXISTS "{NAME}" ON "audit_auditevent" USING gin ((UPPER(("actor_email")::text)) gin_trgm_ops)'
+        f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{NAME}" ON "audit_auditevent" '
+        'USING gin ((UPPER(("actor_email")::text)) gin_trgm_ops)'
     )
 
 
 def drop(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    schema_editor.execute(f'DROP INDEX IF EXISTS "{NAME}"')
+    schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{NAME}"')
+
+
+def _index_valid(schema_editor):
+    """Whether the index is there and whole (True when it is not there at all)."""
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [f'"{NAME}"'])
+        row = cursor.fetchone()
+    return row is None or row[0]
 
 
 class Migration(migrations.Migration):
+    atomic = False  # CREATE INDEX CONCURRENTLY runs outside a transaction
+
     dependencies = [
         ("audit", "0028_step_assigned_action"),
     ]
 
     operations = [
-        TrigramExtension(),
+        migrations.RunPython(extension_create, migrations.RunPython.noop),
         migrations.RunPython(create, drop),
     ]

@@ -1,0 +1,238 @@
+"""Upgrading a running portal (deploy/README.md §6): `make migrate` runs once, from one host,
+while the previous release's web and worker processes still serve, and only then are they
+restarted. So for a while the previous release's code writes to the new schema, and every
+write of the running processes goes on while a migration runs.
+
+Migrations are applied here as the executor applies them (the loader's historical state of
+the node before, ``schema_editor(atomic=migration.atomic)`` and ``migration.apply``), and a
+second PostgreSQL session plays another process of the portal."""
+
+import importlib
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.operations import AddField, CreateModel
+from django.db.models import NOT_PROVIDED
+from django.utils import timezone
+
+from tests.factories import OrganisationFactory, UserFactory
+from tests.verification.helpers import GovernmentProfileFactory
+from verification.models import GovernmentProfile, VerificationStatus
+
+# Fields a migration adds NOT NULL whose model has, on purpose, no default in the database:
+# the previous release's rows are refused rather than written with a value that is wrong.
+NO_DATABASE_DEFAULT = {
+    # Computed from the parent on every save: '/' would file a sub-organisation written by
+    # the code before 0002 at the top, outside its parent's scope.
+    ("organisations", "organisation", "ancestry"): "a default would be the wrong place in the tree",
+    # Decided from the domain when it is added: a default would take a domain the code before
+    # 0003 added as being under an official suffix without that check.
+    ("organisations", "organisationdomain", "claim"): "a default would skip the domain's check",
+    # The chain head is one row; the code before 0006/0011 creates it only for the first event
+    # of an empty log and never seals it: a head without its seal must not be written.
+    ("audit", "auditchainhead", "keyed_after_id"): "the head is sealed over these values",
+    ("audit", "auditchainhead", "seal"): "the head is sealed over these values",
+    ("audit", "auditchainhead", "redacted"): "the head is sealed over these values",
+    ("audit", "auditchainhead", "split_after_id"): "the head is sealed over these values",
+    # An event the code before 0011 writes after it hashes its personal part whole, after the
+    # split: verify_audit would report it as edited for ever. Refused, it rolls back the action
+    # it records for the minutes of the migration instead.
+    ("audit", "auditevent", "personal_digest"): "the event's hash would not verify",
+    ("audit", "auditevent", "personal_keys"): "the event's hash would not verify",
+}
+
+
+def _project_apps():
+    """The labels of the portal's own apps (not Django's or a library's)."""
+    from django.apps import apps
+
+    base = Path(settings.BASE_DIR).resolve()
+    return {config.label for config in apps.get_app_configs() if base in Path(config.path).resolve().parents}
+
+
+def _not_null_fields_added():
+    """(app, model, field, migration) of every NOT NULL field an AddField of the portal's
+    migrations adds to a table that existed before that migration (not in an app's initial
+    migrations, which make its tables, nor to a model the same migration makes)."""
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    ours = _project_apps()
+    for (app, name), migration in sorted(loader.disk_migrations.items()):
+        if app not in ours or migration.initial:
+            continue
+        created = {op.name_lower for op in migration.operations if isinstance(op, CreateModel)}
+        for op in migration.operations:
+            if isinstance(op, AddField) and not op.field.null and not op.field.many_to_many \
+                    and op.model_name_lower not in created:
+                yield app, op.model_name_lower, op.name_lower, name
+
+
+def test_every_not_null_field_a_migration_adds_has_a_default_in_the_database():
+    """A NOT NULL column added without a default in the database refuses every row the
+    previous release writes (it does not know the column) until the restart: a 500 on the
+    pages that write them. The default is in the current model (added later by a migration
+    of its own when the field was first added without one), or the field is listed above."""
+    state = MigrationLoader(None, ignore_no_migrations=True).project_state()
+    added = list(_not_null_fields_added())
+    assert ("verification", "governmentprofile", "verified_name", "0007_verified_name") in added
+    missing = []
+    for app, model, field, migration in added:
+        current = state.models[app, model].fields.get(field)
+        if current is None or (app, model, field) in NO_DATABASE_DEFAULT:
+            continue
+        if current.db_default is NOT_PROVIDED:
+            missing.append(f"{app}.{model}.{field} ({migration})")
+    assert missing == []
+    stale = [key for key in NO_DATABASE_DEFAULT if key not in {added_[:3] for added_ in added}]
+    assert stale == []
+
+
+@pytest.mark.django_db
+def test_the_previous_release_can_ask_to_be_verified_after_the_migration():
+    """The release before verification 0007 writes a profile without ``verified_name``."""
+    old_apps = MigrationLoader(connection).project_state(
+        ("verification", "0006_index_of_profiles_asked_to_confirm")).apps
+    OldProfile = old_apps.get_model("verification", "GovernmentProfile")
+    person, organisation = UserFactory(), OrganisationFactory()
+    OldProfile.objects.create(  # what that release's join_request_create writes
+        user_id=person.pk, organisation_id=organisation.pk, designation="Clerk", office="HQ",
+        employee_code="E1", official_email=person.email, mobile="+919876543210", status="pending",
+        requested_at=timezone.now(), request_language="en", method="", decided_by_email="",
+        reason_code="", reason="",
+    )
+    assert GovernmentProfile.objects.get(user=person, organisation=organisation).verified_name == ""
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("require_postgresql")
+def test_the_latest_audit_migration_can_be_rolled_back_and_applied_again():
+    """Rolling a release back migrates its apps back (deploy/README.md §6): audit 0029's
+    reverse drops its index and leaves pg_trgm, on which the directory's and the duplicate
+    warnings' indexes depend (onboarding 0006, visibility 0002 and 0003)."""
+    leaf = MigrationExecutor(connection).loader.graph.leaf_nodes("audit")
+    assert leaf == [("audit", "0029_actor_email_trigram_index")]
+    try:
+        MigrationExecutor(connection).migrate([("audit", "0028_step_assigned_action")])
+        assert not _index_exists("audit_trgm_event_actor_email")
+        assert _index_exists("visibility_trgm_profile_verified_name")
+    finally:
+        MigrationExecutor(connection).migrate(leaf)
+    assert _index_exists("audit_trgm_event_actor_email")
+
+
+def _index_exists(name):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+        return cursor.fetchone()[0]
+
+
+def _other_connection():
+    """A second session on the test database, as another web or worker process."""
+    params = connection.get_connection_params()
+    for name in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(name, None)
+    return psycopg.connect(**params, autocommit=True)
+
+
+def _waits(sql, args=()):
+    """Whether ``sql`` from another process waits on a lock (more than 2 s)."""
+    with _other_connection() as other:
+        try:
+            with other.transaction(force_rollback=True):
+                other.execute("SET LOCAL lock_timeout = '2s'")
+                other.execute(sql, args)
+        except psycopg.errors.LockNotAvailable:
+            return True
+    return False
+
+
+def _apply_and_probe(app, name, previous, probe):
+    """Apply migration ``app.name`` as the executor does and, before its transaction ends
+    (when it has one), run ``probe``: what another process can do while it runs."""
+    loader = MigrationLoader(connection)
+    migration = loader.get_migration(app, name)
+    with connection.schema_editor(atomic=migration.atomic) as editor:
+        migration.apply(loader.project_state((app, previous)), editor)
+        return probe()
+
+
+def _index_definition(name):
+    """The index's definition and whether it is valid (a concurrent build that failed leaves
+    an invalid one)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_indexdef(indexrelid), indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)",
+                       [name])
+        return cursor.fetchone()
+
+
+AUDIT_INSERT = (
+    "INSERT INTO audit_auditevent (created_at, actor_email, actor_role, action, target_type, target_id,"
+    " target_repr, old_values, new_values, user_agent, prev_hash, hash, personal_digest, personal_keys)"
+    " VALUES (now(), 'someone@nic.in', '', 'user.logged_in', 'user', '1', '', '{}', '{}', '', 'p', md5(random()::text),"
+    " '', '[]')"
+)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("require_postgresql")
+def test_building_the_audit_log_actor_index_lets_audited_writes_go_on():
+    """A plain CREATE INDEX in the migration's transaction holds a SHARE lock on the audit log
+    for the whole build: every audited action of the running processes waited for it (a
+    sign-in waited 14 s at 1,000,000 events). The index is built concurrently; it is the one a
+    fresh install has."""
+    name = "audit_trgm_event_actor_email"
+    before = _index_definition(name)
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP INDEX "{name}"')
+    waited = _apply_and_probe("audit", "0029_actor_email_trigram_index", "0028_step_assigned_action",
+                              lambda: _waits(AUDIT_INSERT))
+    assert not waited
+    assert _index_definition(name) == before
+    assert before[1] is True
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("require_postgresql")
+def test_building_the_directory_verified_name_index_lets_profile_writes_go_on():
+    """The same for the directory's index of verified names (visibility 0003): every write of a
+    government profile waited for its build."""
+    name = "visibility_trgm_profile_verified_name"
+    profile = GovernmentProfileFactory(status=VerificationStatus.VERIFIED)
+    before = _index_definition(name)
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP INDEX "{name}"')
+    waited = _apply_and_probe(
+        "visibility", "0003_verified_name_trigram_index", "0002_directory_search_trigram_indexes",
+        lambda: _waits("UPDATE verification_governmentprofile SET office = office WHERE id = %s", [profile.pk]))
+    assert not waited
+    assert _index_definition(name) == before
+    assert before[1] is True
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("require_postgresql")
+def test_filling_the_verified_names_leaves_the_profiles_free_to_change(monkeypatch):
+    """verification 0008 filled every held profile's verified name in one UPDATE inside the
+    migration's transaction: every verified profile stayed locked until all were done, and a
+    suspension, revocation or reinstatement of the running processes waited (34 s at 300,000
+    profiles). It fills them a batch at a time, each in a transaction of its own, and fills
+    the same: the held profiles without one get their account's name, the others keep theirs."""
+    migration = importlib.import_module("verification.migrations.0008_fill_verified_names")
+    monkeypatch.setattr(migration, "BATCH", 2, raising=False)  # several batches of a few profiles
+    verified = [GovernmentProfileFactory(status=VerificationStatus.VERIFIED, verified_name="") for _ in range(4)]
+    suspended = GovernmentProfileFactory(status=VerificationStatus.SUSPENDED, verified_name="")
+    named = GovernmentProfileFactory(status=VerificationStatus.VERIFIED, verified_name="Asha Rao")
+    pending = GovernmentProfileFactory(status=VerificationStatus.PENDING, verified_name="")
+    revoked = GovernmentProfileFactory(status=VerificationStatus.REVOKED, verified_name="")
+    waited = _apply_and_probe(
+        "verification", "0008_fill_verified_names", "0007_verified_name",
+        lambda: _waits("UPDATE verification_governmentprofile SET office = office WHERE id = %s", [verified[0].pk]))
+    assert not waited
+    for profile in [*verified, suspended]:
+        profile.refresh_from_db()
+        assert profile.verified_name == profile.user.full_name != ""
+    assert [GovernmentProfile.objects.get(pk=p.pk).verified_name for p in (named, pending, revoked)] == ["Asha Rao", "", ""]
