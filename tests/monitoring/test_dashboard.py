@@ -15,7 +15,7 @@ from monitoring.models import OrganisationFigures
 from monitoring.services import figures_refresh
 from onboarding.models import ApplicationDocument, DocumentKind
 from portal.audit.models import AuditAction, AuditEvent
-from tests.factories import ApplicationFactory, UserFactory
+from tests.factories import ApplicationFactory, OrganisationFactory, UserFactory
 from tests.html_tree import html_problems
 from tests.verification.helpers import GovernmentProfileFactory, signed_in
 from verification.models import GovernmentProfile, VerificationStatus
@@ -353,3 +353,14 @@ def test_an_export_refused_names_a_time_at_which_the_next_is_allowed(world, sett
     with time_machine.travel(datetime.strptime(named, "%d %b %Y, %H:%M").replace(tzinfo=ZoneInfo("Asia/Kolkata")),
                              tick=False):
         assert client.get("/monitoring/organisations.csv").status_code == 200
+
+
+def test_the_organisation_search_finds_a_name_whose_nukta_was_typed_the_other_way(world):
+    """"ज़" typed as one character (U+095B: a phone keyboard, text from a legacy font) finds
+    the name stored composed (U+091C U+093C), as every other organisation search does."""
+    OrganisationFactory(name="\u091c\u093c\u093fला परिषद Pune", short_code="ZP-PUNE", state="MH")
+    client = signed_in(world["superadmin"])
+    assert "ZP-PUNE" in client.get("/monitoring/", {"q": "\u091c\u093c\u093fला परिषद"}).content.decode()
+    assert "ZP-PUNE" in client.get("/monitoring/", {"q": "\u095b\u093fला परिषद"}).content.decode()
+    exported_rows = exported(client, "?q=\u095b\u093fला")
+    assert any("ZP-PUNE" in row for row in exported_rows)
