@@ -335,3 +335,25 @@ def test_invitations_list_query_count(world, people, django_capture_on_commit_ca
     with django_assert_num_queries(5):
         response = client.get(url)
     assert response.content.decode().count("Cancel the invitation<span") == min(people, 50)
+
+
+def test_the_apply_confirmation_and_the_finished_line_group_their_counts_as_the_preview_does(world):
+    """The admin reads the confirmation just before an import that cannot be undone: its
+    counts are grouped the Indian way, as the preview's ("1,00,000", not "100000"); so is a
+    finished import's skipped count, in the sentence whose other counts are."""
+    admin = world["admin_office"]
+    roster = upload(world["office"], admin, csv_bytes([person(1), person(2)]))
+    RosterImport.objects.filter(pk=roster.pk).update(
+        row_count=125000, verify_count=100000, invite_count=20000, change_count=3500, unchanged_count=1000,
+        refused_count=1500)
+    client = signed_in(admin)
+    assert '<td class="text-end">1,00,000</td>' in client.get(f"/verification/rosters/{roster.pk}/").content.decode()
+    confirm = client.get(f"/verification/rosters/{roster.pk}/apply/").content.decode()
+    for said in ("verify 1,00,000 people", "invite 20,000 people", "change the details of 3,500 people",
+                 "1,500 refused rows are left out."):
+        assert said in confirm
+    RosterImport.objects.filter(pk=roster.pk).update(
+        status=RosterStatus.APPLIED,
+        outcome={"verified": 100000, "invited": 0, "changed": 0, "unchanged": 0, "skipped": 12000})
+    finished = client.get(f"/verification/rosters/{roster.pk}/").content.decode()
+    assert "Finished: 1,00,000 verified" in finished and "12,000 skipped: their rows are listed below" in finished
