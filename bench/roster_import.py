@@ -97,7 +97,7 @@ def run_import_export(path: Path, tag: str) -> dict:
     from import_export import fields, resources
 
     from verification.rosters.invitations import expiry
-    from verification.rosters.models import Invitation
+    from verification.rosters.models import Invitation, mailbox_of
     from verification.rosters.tokens import token_new
 
     organisation, admin = _world(tag)
@@ -127,6 +127,7 @@ def run_import_export(path: Path, tag: str) -> dict:
             instance.created_at = instance.sent_at = now
             instance.expires_at = expiry(now)
             instance.token_hash = token_new()[1]
+            instance.mailbox = mailbox_of(instance.email)  # bulk mode saves no instance one by one
 
     started = time.perf_counter()
     dataset = tablib.Dataset().load(path.read_text(encoding="utf-8"), format="csv")

@@ -19,7 +19,7 @@ from monitoring.notifications import send_adoption_reminder
 from monitoring.scope import Scope, tracker_jurisdictions
 from monitoring.selectors import FIGURES_RUN
 from monitoring.tracker import active_match
-from portal.accounts.official_email import classify_email
+from portal.accounts.official_email import classify_email, normalise_address
 from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.publish import mail_superadmins
@@ -392,20 +392,37 @@ def _reminded(at: datetime) -> dict[str, str]:
 REMINDER_LOCK_NAMESPACE = 0x524D4E44
 
 
+def _mailbox(address: str) -> str:
+    """The mailbox an address reaches, as people are compared (normalise_address: in any
+    case, without a "+tag"): the reminders' week counts per mailbox, however it is written."""
+    return normalise_address(address) or address.strip().lower()
+
+
+def _same_mailbox_q(field: str, address: str) -> Q:
+    """Addresses that may reach ``address``'s mailbox (those whose local part, in any case,
+    is its own less any "+tag", followed by "@" or "+"), for the caller to compare by
+    ``_mailbox``: the few a week's reminders name, not every one listed."""
+    local = _mailbox(address).rpartition("@")[0]
+    return Q(**{f"{field}__istartswith": f"{local}@"}) | Q(**{f"{field}__istartswith": f"{local}+"})
+
+
 def _reminder_lock(address: str) -> None:
-    """Until the transaction ends, other reminders to this address (in any case) wait
-    here, whichever office names it, so that two at once cannot both find no reminder to
-    it in the week (SQLite, for development, has one writer at a time)."""
-    advisory_lock(REMINDER_LOCK_NAMESPACE, address.lower())
+    """Until the transaction ends, other reminders to this address's mailbox (however it
+    is written) wait here, whichever office names it, so that two at once cannot both find
+    no reminder to it in the week (SQLite, for development, has one writer at a time)."""
+    advisory_lock(REMINDER_LOCK_NAMESPACE, _mailbox(address))
 
 
 def _last_reminder_to(address: str, now: datetime) -> AuditEvent | None:
-    """The newest reminder sent to the address (in any case) in the week before ``now``,
-    from the audit log: it outlives the office it was sent for (removed, added again, or
-    given another address since), which the office's own ``last_reminded_at`` does not."""
-    return (AuditEvent.objects.filter(action=AuditAction.ADOPTION_REMINDER_SENT,
-                                      created_at__gt=now - REMINDER_INTERVAL, new_values__to__iexact=address)
-            .order_by("-created_at", "-id").only("created_at", "target_id").first())
+    """The newest reminder sent to the address's mailbox (however it was written) in the
+    week before ``now``, from the audit log: it outlives the office it was sent for
+    (removed, added again, or given another address since), which the office's own
+    ``last_reminded_at`` does not."""
+    mailbox = _mailbox(address)
+    sent = (AuditEvent.objects.filter(_same_mailbox_q("new_values__to", address),
+                                      action=AuditAction.ADOPTION_REMINDER_SENT, created_at__gt=now - REMINDER_INTERVAL)
+            .order_by("-created_at", "-id").only("created_at", "target_id", "new_values"))
+    return next((event for event in sent if _mailbox(str(event.new_values.get("to", ""))) == mailbox), None)
 
 
 def _already_active() -> ValidationError:
@@ -427,9 +444,10 @@ def _reminder_refusal(office: ExpectedOffice, *, actor: AnyUser, now: datetime) 
     if office.last_reminded_at and office.last_reminded_at > now - REMINDER_INTERVAL:
         return _reminded_too_soon(office.last_reminded_at)
     other, at = None, None
-    sharing = (ExpectedOffice.objects.filter(contact_email__iexact=office.contact_email,
-                                             last_reminded_at__gt=now - REMINDER_INTERVAL)
-               .exclude(pk=office.pk).order_by("-last_reminded_at").first())
+    mailbox = _mailbox(office.contact_email)
+    sharing = next((other_office for other_office in ExpectedOffice.objects.filter(
+        _same_mailbox_q("contact_email", office.contact_email), last_reminded_at__gt=now - REMINDER_INTERVAL,
+    ).exclude(pk=office.pk).order_by("-last_reminded_at") if _mailbox(other_office.contact_email) == mailbox), None)
     if sharing is not None:
         other, at = sharing, sharing.last_reminded_at
     elif (sent := _last_reminder_to(office.contact_email, now)) is not None:
@@ -473,9 +491,9 @@ def expected_office_remind(
     request: HttpRequest | None = None, now: datetime | None = None,
 ) -> ExpectedOffice:
     """Email the office's contact address a reminder to join (through the outbox), at
-    most once in REMINDER_INTERVAL per office and per address (offices may share one, and
-    an address may have been another office's, or a removed one's, when it was last
-    reminded): a second one within it raises. An office active on Sandes (as the
+    most once in REMINDER_INTERVAL per office and per mailbox (offices may share one, its
+    address written alike or not, and an address may have been another office's, or a
+    removed one's, when it was last reminded): a second one within it raises. An office active on Sandes (as the
     tracker reads it, ``tracker.active_match``) is refused, whatever ``status`` says."""
     _check_editable(office.jurisdiction, editable)
     if status == "active":

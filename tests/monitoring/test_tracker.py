@@ -178,6 +178,30 @@ def test_an_address_several_offices_share_is_reminded_at_most_once_a_week(world,
     assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_REMINDER_SENT).count() == 1
 
 
+def test_addresses_of_one_mailbox_share_its_week_however_they_are_written(world, offices):
+    """"contact+2@", "Contact+3@" reach the mailbox of "contact@" (the portal compares people
+    by official_email.normalise_address): offices listed with such addresses would otherwise
+    each send that inbox a reminder (2,000 rows a file). The week counts per mailbox, from
+    another office naming it and from the audit log's record of a reminder sent to it."""
+    first, second, third = offices["not_started"], offices["draft"], offices["in_approval"]
+    local, _at, domain = first.contact_email.partition("@")
+    type(second).objects.filter(pk=second.pk).update(contact_email=f"{local}+2@{domain}")
+    services.expected_office_remind(office=first, editable=None, status="not_started", actor=world["superadmin"])
+    second.refresh_from_db()
+    with pytest.raises(ValidationError) as refused:
+        services.expected_office_remind(office=second, editable=None, status="draft", actor=world["superadmin"])
+    assert f"for {first.name}; the next reminder to this address can be sent from" in refused.value.messages[0]
+    # The office reminded has another address since: the audit log still knows the mailbox's week.
+    type(first).objects.filter(pk=first.pk).update(contact_email=f"director@{domain}", last_reminded_at=None)
+    type(third).objects.filter(pk=third.pk).update(contact_email=f"{local.title()}+3@{domain.upper()}")
+    third.refresh_from_db()
+    with pytest.raises(ValidationError) as refused:
+        services.expected_office_remind(office=third, editable=None, status="not_started", actor=world["superadmin"])
+    assert "the next reminder to this address can be sent from" in refused.value.messages[0]
+    assert OutboxMessage.objects.count() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_REMINDER_SENT).count() == 1
+
+
 def test_a_reminder_refused_for_another_states_office_does_not_name_it(world):
     shared = "shared.contact@nic.in"
     karnataka = office(jurisdiction="KA", name="Karnataka Mines Cell", short_code="KA-MINES", contact_email=shared,

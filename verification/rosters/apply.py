@@ -38,6 +38,7 @@ class Staged(NamedTuple):
     pk: int
     email: str
     name: str
+    mailbox: str
 
 
 def apply_batch_size() -> int:
@@ -59,15 +60,17 @@ ROW_COLUMN = {"verified_name": "name"}
 
 def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> list[dict]:
     """New details for people already verified (their profile, and the name they are
-    verified under) or invited (their invitation) here; returns the audit events, for the
-    caller to record once every row it needs is locked."""
+    verified under) or invited (their invitation, waiting for the row's mailbox however its
+    address was written) here; returns the audit events, for the caller to record once
+    every row it needs is locked."""
     by_email = {row.email: row for row in rows}
+    by_mailbox = {row.mailbox: row for row in rows}
     # A verification whose address has left its holder's account since the preview (a
     # successor may hold it now) is no longer known here: the row is skipped (not_held_here).
     profiles = list(held_here(roster.organisation_id).select_for_update().filter(official_email__in=by_email))
     invitations = list(Invitation.objects.select_for_update().filter(
         organisation_id=roster.organisation_id, status=InvitationStatus.PENDING, expires_at__gt=timezone.now(),
-        email__in=by_email))
+        mailbox__in=by_mailbox))
     events, taken, past, passed, auditors, own = [], [], [], [], [], []
     today = timezone.localdate()
     # Made an auditor since the preview (staging.classify refuses the row of one): an
@@ -76,8 +79,8 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
     for model, found, fields in ((GovernmentProfile, profiles, PROFILE_FIELDS), (Invitation, invitations, ("name", *DETAILS))):
         changed = []
         for obj in found:
-            row = by_email.get(obj.official_email if model is GovernmentProfile else obj.email)
-            if row is None:
+            row = by_email.get(obj.official_email) if model is GovernmentProfile else by_mailbox.get(obj.mailbox)
+            if row is None or row.email not in by_email:
                 continue
             old = {name: getattr(obj, name) for name in fields}
             new = {name: getattr(row, ROW_COLUMN.get(name, name)) for name in fields}
@@ -214,7 +217,7 @@ def _apply_rest(roster_id: int, after_line: int, last_line: int | None) -> int |
         left = RosterRow.objects.filter(roster=roster, done=False, outcome__in=APPLICABLE, line__gt=after_line)
         if last_line is not None:
             left = left.filter(line__lte=last_line)
-        rows = list(left.order_by("line").values_list("pk", "line", "outcome", "email", "name"))
+        rows = list(left.order_by("line").values_list("pk", "line", "outcome", "email", "name", "mailbox"))
         outcome = dict(roster.outcome)
         if rows:
             # Confirmed since the rows to verify were read, or left by a run stopped before
@@ -224,14 +227,14 @@ def _apply_rest(roster_id: int, after_line: int, last_line: int | None) -> int |
             # first and audits after: a deadlock the other way).
             verify = set(_to_verify(left, roster.organisation).values_list("pk", flat=True))
             whole = {row.pk: row for row in RosterRow.objects.filter(
-                pk__in=[pk for pk, _line, kind, _email, _name in rows if kind == RowOutcome.CHANGE or pk in verify])}
-            people_lock([email for pk, _line, _kind, email, _name in rows if pk in verify])
+                pk__in=[pk for pk, _line, kind, _email, _name, _mailbox in rows if kind == RowOutcome.CHANGE or pk in verify])}
+            people_lock([email for pk, _line, _kind, email, _name, _mailbox in rows if pk in verify])
             changes = _change_rows(roster, [row for row in whole.values() if row.outcome == RowOutcome.CHANGE], outcome)
-            for pk, _line, _kind, _email, _name in rows:
+            for pk, _line, _kind, _email, _name, _mailbox in rows:
                 if pk in verify:
                     _tally(outcome, verify_row(roster, whole[pk], actor=actor))
             audit_record_many(changes)
-            invites = [Staged(pk, email, name) for pk, _line, kind, email, name in rows
+            invites = [Staged(pk, email, name, mailbox) for pk, _line, kind, email, name, mailbox in rows
                        if kind == RowOutcome.INVITE and pk not in verify]
             invites = _invitable(roster, invites, outcome)
             for key, n in invite_rows(roster, invites, actor=actor).items():

@@ -68,7 +68,8 @@ REASONS = {
     "email_invalid": _("The email address is not valid."),
     "email_consumer": _("The email address is a personal mail service, never official."),
     "email_not_official": _("The email address is not on an official government domain."),
-    "email_duplicate": _("The same email address is on row %(line)s."),
+    "email_duplicate": _("The same email address, or another way of writing it that reaches the same mailbox, is on "
+                         "row %(line)s."),
     "own_address": _("This is your own address: another administrator verifies you."),
     "mobile_invalid": _("The mobile number is not a 10-digit Indian mobile number."),
     "date_invalid": _("The date of superannuation is not a date (write it as 2031-03-31 or 31/03/2031)."),

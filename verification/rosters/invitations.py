@@ -207,13 +207,13 @@ def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> str:
 # Making invitations -----------------------------------------------------------------------------
 
 _INSERT = """
-INSERT INTO {invitation} (organisation_id, roster_id, email, name, designation, office, employee_code, mobile,
-                          superannuation_date, status, token_hash, invited_by_id, created_at, sent_at, send_count,
-                          expires_at)
-SELECT %s, r.roster_id, r.email, left(r.name, {name_max}), r.designation, r.office, r.employee_code, r.mobile,
-       r.superannuation_date, 'pending', t.token_hash, %s, %s, %s, 1, %s
+INSERT INTO {invitation} (organisation_id, roster_id, email, mailbox, name, designation, office, employee_code,
+                          mobile, superannuation_date, status, token_hash, invited_by_id, created_at, sent_at,
+                          send_count, expires_at)
+SELECT %s, r.roster_id, r.email, r.mailbox, left(r.name, {name_max}), r.designation, r.office, r.employee_code,
+       r.mobile, r.superannuation_date, 'pending', t.token_hash, %s, %s, %s, 1, %s
 FROM {row} r JOIN unnest(%s::bigint[], %s::text[]) AS t(row_id, token_hash) ON r.id = t.row_id
-ON CONFLICT (organisation_id, email) WHERE status = 'pending' DO NOTHING
+ON CONFLICT (organisation_id, mailbox) WHERE status = 'pending' DO NOTHING
 RETURNING id, email, name, token_hash
 """
 
@@ -228,22 +228,29 @@ def _insert_set_based(roster, rows, hashes, *, actor, now, expires) -> list[tupl
 
 def _insert_each(roster, rows, hashes, *, actor, now, expires) -> list[tuple[int, str, str, str]]:
     staged = RosterRow.objects.in_bulk([row.pk for row in rows])
-    existing = set(Invitation.objects.filter(organisation_id=roster.organisation_id, status=InvitationStatus.PENDING,
-                                             email__in=[row.email for row in rows]).values_list("email", flat=True))
-    made = Invitation.objects.bulk_create([
-        Invitation(organisation_id=roster.organisation_id, roster=roster, email=row.email, name=row.name[:150],
-                   invited_by=actor, created_at=now, sent_at=now, expires_at=expires, token_hash=digest,
-                   **{name: getattr(staged[row.pk], name) for name in DETAILS})
-        for row, digest in zip(rows, hashes, strict=True) if row.email not in existing
-    ])
+    taken = set(Invitation.objects.filter(organisation_id=roster.organisation_id, status=InvitationStatus.PENDING,
+                                          mailbox__in=[staged[row.pk].mailbox for row in rows])
+                .values_list("mailbox", flat=True))
+    invitations = []
+    for row, digest in zip(rows, hashes, strict=True):
+        mailbox = staged[row.pk].mailbox
+        if mailbox in taken:
+            continue
+        taken.add(mailbox)
+        invitations.append(Invitation(
+            organisation_id=roster.organisation_id, roster=roster, email=row.email, mailbox=mailbox,
+            name=row.name[:150], invited_by=actor, created_at=now, sent_at=now, expires_at=expires,
+            token_hash=digest, **{name: getattr(staged[row.pk], name) for name in DETAILS}))
+    made = Invitation.objects.bulk_create(invitations)
     return [(inv.pk, inv.email, inv.name, inv.token_hash) for inv in made]
 
 
 def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str, int]:
     """Invite the people of ``rows`` (staged rows, or anything with their ``pk``,
-    ``email`` and ``name``; none of them with an account that confirmed an address on the
-    organisation's domains: such a person is verified): one invitation each
-    unless one is waiting already (an expired one is cancelled and replaced), mailed
+    ``email``, ``name`` and ``mailbox``; none of them with an account that confirmed an
+    address on the organisation's domains: such a person is verified): one invitation each
+    unless one is waiting already for that mailbox, however its address was written (an
+    expired one is cancelled and replaced), mailed
     through the outbox, audited.
     {"invited": n, "unchanged": n}.
 
@@ -259,7 +266,7 @@ def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str
     # (cancelled), and a new one made in its place.
     expired = list(Invitation.objects.filter(
         organisation_id=roster.organisation_id, status=InvitationStatus.PENDING, expires_at__lte=now,
-        email__in=[row.email for row in rows],
+        mailbox__in=[row.mailbox for row in rows],
     ).values_list("pk", flat=True))
     if expired:
         Invitation.objects.filter(pk__in=expired).update(status=InvitationStatus.CANCELLED)

@@ -16,6 +16,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from portal.accounts.official_email import normalise_address
+
 # The longest value each column keeps (the government profile's own limits; the name
 # as the user model keeps it). Longer values are refused, not cut.
 NAME_MAX = 150
@@ -127,6 +129,10 @@ class RosterRow(models.Model):
     line = models.PositiveIntegerField()
     name = models.CharField(max_length=RAW_MAX, blank=True)
     email = models.CharField(max_length=RAW_MAX, blank=True)  # normalised (lower case) when valid
+    # The mailbox the address reaches, as people are compared (official_email.normalise_address:
+    # no "+tag", Gmail's dots ignored); "" when the address is not valid. Worked out once a row
+    # when it is staged: duplicates, and invitations waiting here, are found by it.
+    mailbox = models.CharField(max_length=RAW_MAX, blank=True)
     mobile = models.CharField(max_length=RAW_MAX, blank=True)  # normalised (+91...) when valid
     designation = models.CharField(max_length=RAW_MAX, blank=True)
     employee_code = models.CharField(max_length=RAW_MAX, blank=True)
@@ -137,7 +143,7 @@ class RosterRow(models.Model):
     # Problems of a refused row, separated by spaces: a kind (rosters.checks.PROBLEMS),
     # with the columns concerned after a colon when it names them ("required:mobile,office").
     problems = models.CharField(max_length=300, blank=True)
-    duplicate_of = models.PositiveIntegerField(null=True, blank=True)  # the earlier line with the same address (or mobile)
+    duplicate_of = models.PositiveIntegerField(null=True, blank=True)  # the earlier line with the same mailbox (or mobile)
     done = models.BooleanField(default=False)
 
     @property
@@ -175,6 +181,9 @@ class Invitation(models.Model):
                                      db_index=False)
     roster = models.ForeignKey(RosterImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations")
     email = models.CharField(max_length=EMAIL_MAX)  # normalised: lower case
+    # The mailbox it reaches (official_email.normalise_address): one invitation waits per
+    # mailbox in an organisation, however its address is written ("a+1@", "a+2@" are "a@").
+    mailbox = models.CharField(max_length=EMAIL_MAX)
     name = models.CharField(max_length=NAME_MAX, blank=True)
     designation = models.CharField(max_length=DESIGNATION_MAX)
     office = models.CharField(max_length=OFFICE_MAX)
@@ -200,10 +209,21 @@ class Invitation(models.Model):
         indexes = [models.Index(fields=["email", "status"]), models.Index(fields=["organisation", "status"]),
                    models.Index(fields=["accepted_by"], condition=Q(accepted_by__isnull=False), name="rosters_inv_accepted_by")]
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "email"], condition=Q(status=InvitationStatus.PENDING),
-                                    name="rosters_one_pending_invitation"),
+            models.UniqueConstraint(fields=["organisation", "mailbox"], condition=Q(status=InvitationStatus.PENDING),
+                                    name="rosters_one_pending_invitation_per_mailbox"),
             models.UniqueConstraint(fields=["token_hash"], name="rosters_one_invitation_per_token"),
         ]
 
     def __str__(self):
         return f"Invitation #{self.pk}"
+
+    def save(self, *args, **kwargs):
+        if not self.mailbox:
+            self.mailbox = mailbox_of(self.email)
+        super().save(*args, **kwargs)
+
+
+def mailbox_of(email: str) -> str:
+    """The mailbox a valid address reaches, as people are compared (the address itself
+    should it not normalise)."""
+    return normalise_address(email) or email

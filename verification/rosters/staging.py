@@ -14,6 +14,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import StrIndex, Substr
 from django.utils import timezone
 
+from portal.accounts.official_email import normalise_address
 from portal.organisations.models import (
     Membership,
     MembershipRole,
@@ -31,7 +32,7 @@ from verification.rosters.models import Invitation, InvitationStatus, RosterImpo
 from verification.selectors import mobile_holders
 
 BATCH = 2000
-_COPY_COLUMNS = ("roster_id", "line", "name", "email", "mobile", "designation", "employee_code", "office",
+_COPY_COLUMNS = ("roster_id", "line", "name", "email", "mailbox", "mobile", "designation", "employee_code", "office",
                  "superannuation_date", "superannuation_raw", "outcome", "problems", "done")
 
 
@@ -46,7 +47,8 @@ def _problems_text(row: CheckedRow) -> str:
 def _values(roster_id: int, row: CheckedRow) -> tuple:
     cells = row.cells
     return (
-        roster_id, row.line, cells.get("name", ""), row.email or cells.get("email", ""), row.mobile or cells.get("mobile", ""),
+        roster_id, row.line, cells.get("name", ""), row.email or cells.get("email", ""),
+        normalise_address(row.email) if row.email else "", row.mobile or cells.get("mobile", ""),
         cells.get("designation", ""), cells.get("employee_code", ""), cells.get("office", ""),
         row.superannuation_date, cells.get("superannuation", ""),
         RowOutcome.REFUSED if row.problems else RowOutcome.INVITE, _problems_text(row), False,
@@ -106,13 +108,15 @@ def classify(roster: RosterImport) -> None:
         if connection.vendor == "postgresql":
             # Just loaded: the planner's statistics are stale. Those of the columns that
             # shape the plans below (how many rows this roster has, of which outcome, how
-            # many addresses), a third of the time of the whole table's.
-            cursor.execute(f"ANALYZE {table} (roster_id, outcome, email)")
-        # A row whose address is on an earlier row too is refused (one pass, a window).
+            # many addresses and mailboxes), a third of the time of the whole table's.
+            cursor.execute(f"ANALYZE {table} (roster_id, outcome, email, mailbox)")
+        # A row whose address reaches the mailbox of an earlier row's is refused (one pass, a
+        # window): "a+1@x" and "A@x" are "a@x"'s, one person as the portal compares people,
+        # and each row would otherwise mail the one inbox.
         cursor.execute(
             f"UPDATE {table} SET outcome = %s, problems = %s, duplicate_of = d.first_line "
-            f"FROM (SELECT id, line, MIN(line) OVER (PARTITION BY email) AS first_line FROM {table} "
-            f"      WHERE roster_id = %s AND email > '') AS d "
+            f"FROM (SELECT id, line, MIN(line) OVER (PARTITION BY mailbox) AS first_line FROM {table} "
+            f"      WHERE roster_id = %s AND mailbox > '') AS d "
             f"WHERE {table}.id = d.id AND d.line > d.first_line AND {table}.problems = ''",
             [RowOutcome.REFUSED, "email_duplicate", roster.pk],
         )
@@ -130,9 +134,9 @@ def classify(roster: RosterImport) -> None:
     valid = rows.filter(outcome=RowOutcome.INVITE)
     held = held_here(roster.organisation_id).filter(official_email=OuterRef("email"))
     # An expired invitation is no longer known here: the person is invited again (apply
-    # closes the expired one).
+    # closes the expired one). One waits per mailbox, whichever way the roster writes it.
     invited = Invitation.objects.filter(organisation_id=roster.organisation_id, status=InvitationStatus.PENDING,
-                                        expires_at__gt=timezone.now(), email=OuterRef("email"))
+                                        expires_at__gt=timezone.now(), mailbox=OuterRef("mailbox"))
     # Unchanged first (the same details as the profile or invitation found, which is
     # therefore known here), then changed (known here, other details): each row is
     # written once, as a second import of the same file writes every row.

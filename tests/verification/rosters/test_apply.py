@@ -192,6 +192,47 @@ def test_an_invitation_made_meanwhile_by_another_roster_is_not_doubled(world, dj
     assert second.outcome == {"unchanged": 1}
 
 
+def test_plus_tagged_copies_of_one_address_invite_its_mailbox_once(world, django_capture_on_commit_callbacks):
+    """A roster listing one official's address again and again, each time with another
+    "+tag" and mobile number, invites that mailbox once: one invitation, one mail."""
+    rows = [person(4), *(person(10 + i, **{"Official email": f"person4+{i}@pune.mahaagri.gov.in"}) for i in range(1, 30))]
+    roster = apply(upload(world["office"], world["admin_office"], csv_bytes(rows)), world["admin_office"],
+                   django_capture_on_commit_callbacks)
+    assert roster.outcome == {"invited": 1}
+    assert list(Invitation.objects.values_list("email", flat=True)) == ["person4@pune.mahaagri.gov.in"]
+    assert [message.to for message in OutboxMessage.objects.all()] == [["person4@pune.mahaagri.gov.in"]]
+
+
+def test_a_mailbox_invited_here_under_another_spelling_is_not_invited_again(world, django_capture_on_commit_callbacks):
+    """One invitation waits per mailbox in an organisation: a later roster naming the mailbox
+    with another "+tag" finds the waiting invitation (the row changes its details, as for the
+    same address), however many rosters or admins do it; none is mailed again."""
+    apply(upload(world["office"], world["admin_office"], csv_bytes([person(4)])), world["admin_office"],
+          django_capture_on_commit_callbacks)
+    again = upload(world["office"], world["admin_parent"], csv_bytes(
+        [person(4, **{"Official email": "person4+x@pune.mahaagri.gov.in"})]))
+    assert (again.invite_count, again.unchanged_count) == (0, 1)
+    changed = upload(world["office"], world["admin_parent"], csv_bytes(
+        [person(4, Designation="Head Clerk", **{"Official email": "Person4+y@pune.mahaagri.gov.in"})]))
+    assert (changed.invite_count, changed.change_count) == (0, 1)
+    changed = apply(changed, world["admin_parent"], django_capture_on_commit_callbacks)
+    assert changed.outcome == {"changed": 1}
+    waiting = Invitation.objects.get(status=InvitationStatus.PENDING)
+    assert (waiting.email, waiting.designation) == ("person4@pune.mahaagri.gov.in", "Head Clerk")
+    assert OutboxMessage.objects.count() == 1
+
+
+def test_two_rosters_previewed_at_once_with_one_mailbox_spelt_two_ways_invite_it_once(
+        world, django_capture_on_commit_callbacks):
+    first = upload(world["office"], world["admin_office"], csv_bytes([person(4)]))
+    second = upload(world["office"], world["admin_parent"], csv_bytes(
+        [person(4, **{"Official email": "person4+2@pune.mahaagri.gov.in"})]))  # previewed before the first applied
+    apply(first, world["admin_office"], django_capture_on_commit_callbacks)
+    second = apply(second, world["admin_parent"], django_capture_on_commit_callbacks)
+    assert Invitation.objects.filter(status=InvitationStatus.PENDING).count() == 1
+    assert second.outcome == {"unchanged": 1} and OutboxMessage.objects.count() == 1
+
+
 def test_an_admin_who_lost_the_role_stops_the_import(world, django_capture_on_commit_callbacks):
     from guardian.shortcuts import remove_perm
 

@@ -22,6 +22,8 @@ from verification.visibility.models import Audience, PersonalVisibility, Visibil
 
 pytestmark = pytest.mark.django_db
 
+DUPLICATE_OF_ROW_2 = "The same email address, or another way of writing it that reaches the same mailbox, is on row 2."
+
 MISTAKES = [
     person(1),                                                    # 2 invite
     person(2, **{"Official email": "someone@gmail.com"}),         # 3 consumer
@@ -53,7 +55,7 @@ def test_a_roster_with_mistakes_is_previewed_with_counts_problems_and_numbered_r
                                "own_address": 1}
     refused = {row.line: reasons_of(row) for row in RosterRow.objects.filter(roster=roster, outcome=RowOutcome.REFUSED)}
     assert sorted(refused) == [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 17]
-    assert refused[6] == ["The same email address is on row 2."]
+    assert refused[6] == [DUPLICATE_OF_ROW_2]
     assert refused[10] == ["A required detail is missing: designation."]
     assert refused[11] == ["A value is too long: office."]
     assert refused[9][0].startswith("A cell looks like a spreadsheet formula")
@@ -65,6 +67,19 @@ def test_a_roster_with_mistakes_is_previewed_with_counts_problems_and_numbered_r
     event = AuditEvent.objects.get(action=AuditAction.ROSTER_UPLOADED)
     assert event.new_values["refused"] == 12 and event.actor_id == world["admin_office"].pk
     assert not Invitation.objects.exists()  # a preview changes nothing
+
+
+def test_an_address_reaching_an_earlier_rows_mailbox_is_a_duplicate(world):
+    """One official's address written again with a "+tag" (or in other letters' case) reaches
+    the same mailbox, as the portal compares people (official_email.normalise_address): the
+    later rows are refused as duplicates of the first, each saying so, as a repeated address
+    is; each would otherwise be invited, one mail a row to one inbox."""
+    rows = [person(1), *(person(i, **{"Official email": f"Person1+{i}@pune.mahaagri.gov.in"}) for i in range(2, 6))]
+    roster = upload(world["office"], world["admin_office"], csv_bytes(rows))
+    assert (roster.invite_count, roster.refused_count) == (1, 4)
+    assert roster.problems == {"email_duplicate": 4}
+    refused = {row.line: reasons_of(row) for row in RosterRow.objects.filter(roster=roster, outcome=RowOutcome.REFUSED)}
+    assert refused == {line: [DUPLICATE_OF_ROW_2] for line in (3, 4, 5, 6)}
 
 
 @pytest.mark.parametrize("blank", ["\u200b", "\u200b\u200d\ufeff", " \u2060 "])
