@@ -44,15 +44,24 @@ NO_DATABASE_DEFAULT = {
     # it records for the minutes of the migration instead.
     ("audit", "auditevent", "personal_digest"): "the event's hash would not verify",
     ("audit", "auditevent", "personal_keys"): "the event's hash would not verify",
+    # One invitation waits per mailbox in an organisation (a unique index on it): invitations
+    # the code before 0005 wrote with one default mailbox would take each other's place, and
+    # its set-based insert skips a conflict silently.
+    ("rosters", "invitation", "mailbox"): "a default would make the code before 0005 drop invitations",
+    # A roster's rows are compared by mailbox: rows the code before 0005 staged with one default
+    # mailbox would all be duplicates of each other once the new code applies them.
+    ("rosters", "rosterrow", "mailbox"): "a default would make every such row a duplicate",
 }
 
 
 def _project_apps():
-    """The labels of the portal's own apps (not Django's or a library's)."""
+    """The labels of the portal's own apps (not Django's or a library's, which may be
+    installed under the checkout too: make's .venv)."""
     from django.apps import apps
 
     base = Path(settings.BASE_DIR).resolve()
-    return {config.label for config in apps.get_app_configs() if base in Path(config.path).resolve().parents}
+    return {config.label for config in apps.get_app_configs()
+            if base in (path := Path(config.path).resolve()).parents and "site-packages" not in path.parts}
 
 
 def _not_null_fields_added():
