@@ -10,6 +10,7 @@ from django.utils import translation
 
 from monitoring.tracker import TrackerStatus
 from onboarding.notifications import SECOND_LANGUAGE
+from portal.mail.models import OutboxPriority, with_priority
 
 
 def reminder_languages(jurisdiction: str) -> tuple[str, str]:
@@ -30,6 +31,7 @@ def build_adoption_reminder(*, office, status: str) -> EmailMessage:
 
 
 def send_adoption_reminder(*, office, status: str) -> EmailMessage:
-    message = build_adoption_reminder(office=office, status=status)
+    # Mass mail (OutboxPriority.BULK: sent after any other): lists of thousands of offices are reminded.
+    message = with_priority(build_adoption_reminder(office=office, status=status), OutboxPriority.BULK)
     message.send()
     return message

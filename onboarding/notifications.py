@@ -11,6 +11,8 @@ from django.core.mail import EmailMultiAlternatives, mailers
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from portal.mail.models import OutboxPriority, with_priority
+
 # Jurisdictions whose offices work in a language of their own: it replaces Hindi
 # as the second language of their onboarding mail.
 SECOND_LANGUAGE = {"MH": "mr"}
@@ -46,16 +48,19 @@ def build_bilingual(*, to, template, context=None, reply_to=None, attachments=()
     return message
 
 
-def send_bilingual(**kwargs):
-    message = build_bilingual(**kwargs)
+def send_bilingual(*, priority=OutboxPriority.NORMAL, **kwargs):
+    """Build (build_bilingual) and send through the outbox, with ``priority``
+    (URGENT for the competent authority's link: portal.mail.models.OutboxPriority)."""
+    message = with_priority(build_bilingual(**kwargs), priority)
     if message.recipients():
         message.send()
     return message
 
 
 def send_many(messages):
-    """Send a batch through the outbox with one INSERT."""
-    messages = [message for message in messages if message.recipients()]
+    """Send a batch through the outbox with one INSERT: the beat jobs' mass mail
+    (OutboxPriority.BULK, sent after any other)."""
+    messages = [with_priority(message, OutboxPriority.BULK) for message in messages if message.recipients()]
     if messages:
         mailers.default.send_messages(messages)
     return len(messages)

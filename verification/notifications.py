@@ -8,6 +8,8 @@ from django.core.mail import EmailMessage, mailers
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from portal.mail.models import OutboxPriority, with_priority
+
 LANGUAGE_CODES = {code for code, _name in settings.LANGUAGES}
 
 
@@ -33,7 +35,9 @@ def send_decision_mail(*, profile, template: str, context: dict | None = None) -
 
 
 def send_many(messages: list[EmailMessage]) -> int:
-    """Several emails into the outbox with one INSERT (the beat jobs' batches)."""
+    """Several emails into the outbox with one INSERT (the beat jobs' batches: mass mail,
+    OutboxPriority.BULK, sent after any other)."""
+    messages = [with_priority(message, OutboxPriority.BULK) for message in messages]
     if messages:
         mailers.default.send_messages(messages)
     return len(messages)

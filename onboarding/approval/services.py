@@ -56,6 +56,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.client import request_meta
 from portal.limits import refuse_over
+from portal.mail.models import OutboxPriority
 from portal.organisations.models import Organisation, OrganisationStatus
 from portal.organisations.services import organisation_activate, short_code_lock
 from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin
@@ -105,7 +106,7 @@ def _send_link(application: Application, step: ApprovalStep, now: datetime, *, r
     raw, row = token_build(step=step, email=step.assignee_email, now=now)
     row.save(force_insert=True)
     notifications.send_bilingual(
-        to=[step.assignee_email], template="authority_request",
+        to=[step.assignee_email], template="authority_request", priority=OutboxPriority.URGENT,
         context={"application": application, "step": step, "link": review_url(raw), "resent": resent,
                  "resubmitted": last_seen_step(step) is not None, "officer": application.nodal_officer},
     )

@@ -16,6 +16,7 @@ from portal.accounts.mail_language import allauth_mail_language
 from portal.accounts.official_email import is_contractor_address, normalise_mailbox, validated_email
 from portal.accounts.signals import password_refusal_record, primary_address_replaced
 from portal.client import client_ip
+from portal.mail.models import OutboxPriority, with_priority
 from portal.organisations.selectors import roles_ended_by
 from portal.organisations.services import OfficialPowersHeld, holder_ends_own_grounds, official_powers_end_check
 from portal.permissions import is_state_admin, is_superadmin
@@ -100,6 +101,12 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         with translation.override(language or translation.get_language()):
             site = PortalSite(name=gettext("Sandes onboarding portal"), domain=urlsplit(settings.SITE_URL).netloc)
             super().send_mail(template_prefix, email, {**context, **links, "current_site": site})
+
+    def render_mail(self, template_prefix, email, context, headers=None):
+        """allauth's mail, sent before any other (OutboxPriority.URGENT): a code, a reset
+        or an address to confirm, that a person waits for, and that expires."""
+        return with_priority(super().render_mail(template_prefix, email, context, headers=headers),
+                             OutboxPriority.URGENT)
 
     def get_reset_password_from_key_url(self, key: str) -> str:
         """The password-reset mail's link, on SITE_URL (allauth builds it from the request's

@@ -24,6 +24,8 @@ holding a lock or a transaction while the mail server is talked to.
    for nobody, refusing some for good and answering "later" for the others: the row
    is then FAILED for those refused for good (and for them only).
 
+Rows are claimed by priority first (models.OutboxPriority), then oldest due first: the
+mail a person waits for goes before mass mail queued earlier, and before its retries.
 A row can be claimed when it is PENDING, or SENDING under a claim whose sender is
 gone (its lock is free: the process died) or whose lease ran out. A SENT row is
 never claimed again, so a redelivered task or the sweep sends nothing twice, and a
@@ -140,6 +142,12 @@ def _abandoned_claims(ids: list[int] | None, now: datetime) -> list[int]:
     return [key for key in keys if key is not None and not claim_is_alive(key)]
 
 
+# The order rows are claimed (and sent) in: by priority first (models.OutboxPriority: a sign-up
+# code before a roster's invitations, or their retries, written earlier), then oldest due
+# first. Served by the index "outbox_claim_order".
+CLAIM_ORDER = ("priority", "next_attempt_at", "id")
+
+
 def _claim(*, ids: list[int] | None, now: datetime, limit: int, lock: ClaimLock) -> list[OutboxMessage]:
     """Claim up to ``limit`` rows for ``lock``'s holder (those of ``ids``, or those due)
     in one short transaction; the claimed rows, loaded after it committed."""
@@ -154,13 +162,13 @@ def _claim(*, ids: list[int] | None, now: datetime, limit: int, lock: ClaimLock)
         queryset = OutboxMessage.objects.select_for_update(skip_locked=True).filter(claimable)
         if ids is not None:
             queryset = queryset.filter(pk__in=ids)
-        picked = list(queryset.order_by("next_attempt_at", "id").values_list("pk", flat=True)[:limit])
+        picked = list(queryset.order_by(*CLAIM_ORDER).values_list("pk", flat=True)[:limit])
         if not picked:
             return []
         OutboxMessage.objects.filter(pk__in=picked).update(
             status=OutboxStatus.SENDING, claim_key=lock.key, claimed_at=now, claimed_until=now + CLAIM_LEASE,
         )
-    return list(OutboxMessage.objects.filter(pk__in=picked, claim_key=lock.key).order_by("next_attempt_at", "id"))
+    return list(OutboxMessage.objects.filter(pk__in=picked, claim_key=lock.key).order_by(*CLAIM_ORDER))
 
 
 # Recording outcomes -----------------------------------------------------------------
@@ -216,7 +224,7 @@ def _retry_deferred(row: OutboxMessage, refused: dict[str, tuple[int, str]], now
         subject=row.subject, from_email=row.from_email, to=_only(row.to, deferred),
         cc=_only(row.cc, deferred), bcc=_only(row.bcc, deferred), reply_to=row.reply_to,
         body=row.body, html_body=row.html_body, attachments=row.attachments, headers=row.headers,
-        status=OutboxStatus.PENDING, attempts=1, failing_since=now,
+        status=OutboxStatus.PENDING, attempts=1, failing_since=now, priority=row.priority,
         last_error=f"Deferred by the mail server when message #{row.pk} was sent: {reasons}"[:2000],
         next_attempt_at=now + backoff(1, temporary=True),
     )

@@ -1,4 +1,5 @@
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from portal.redaction import LINK_REMOVED
@@ -9,6 +10,28 @@ class OutboxStatus(models.TextChoices):
     SENDING = "sending", _("Being sent")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed (gave up)")
+
+
+class OutboxPriority(models.IntegerChoices):
+    """Which mail a sender takes first (portal/mail/delivery.py): lower goes sooner.
+    Stored in every row: never renumber (new values go in the gaps)."""
+
+    # A person waits for it on a page or against an expiry: a sign-in or sign-up code,
+    # a password reset, an address to confirm, the competent authority's link.
+    URGENT = 10, _("Urgent")
+    # Any other mail one action causes (what is not marked is this).
+    NORMAL = 20, _("Normal")
+    # Mass mail a batch job writes: a roster's invitations, adoption reminders, the
+    # deadline, retention and verification jobs' reminders. Sent after the others (their
+    # tasks in a queue of their own: portal.mail.tasks.BULK_QUEUE).
+    BULK = 30, _("Bulk")
+
+
+def with_priority(message, priority: OutboxPriority):
+    """``message`` (an EmailMessage to send through the outbox), marked to be stored with
+    ``priority``; a message not marked is stored as NORMAL."""
+    message.outbox_priority = OutboxPriority(priority)
+    return message
 
 
 class OutboxMessage(models.Model):
@@ -47,10 +70,19 @@ class OutboxMessage(models.Model):
     claim_key = models.IntegerField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # A database default too: rows written by code before it (during an upgrade) are NORMAL.
+    priority = models.PositiveSmallIntegerField(choices=OutboxPriority.choices, default=OutboxPriority.NORMAL,
+                                                db_default=OutboxPriority.NORMAL)
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            # The senders' claim (portal/mail/delivery.py): the open rows in the order they
+            # are taken, so that a claim reads its batch from the front of the index.
+            models.Index(fields=["priority", "next_attempt_at", "id"], name="outbox_claim_order",
+                         condition=Q(status__in=[OutboxStatus.PENDING, OutboxStatus.SENDING])),
+        ]
 
     def __str__(self):
         # Also the audit log's snapshot of the target (a message queued again): no personal

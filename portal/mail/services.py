@@ -15,8 +15,8 @@ from django.utils import timezone
 from portal.accounts.models import ERASED_EMAIL_DOMAIN
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
-from portal.mail.models import OutboxMessage, OutboxStatus
-from portal.mail.tasks import outbox_dispatch, outbox_dispatch_many
+from portal.mail.models import OutboxMessage, OutboxPriority, OutboxStatus, with_priority
+from portal.mail.tasks import BULK_QUEUE, outbox_dispatch, outbox_dispatch_many
 from portal.permissions import AnyUser
 
 SUBJECT_MAX_LENGTH = OutboxMessage._meta.get_field("subject").max_length
@@ -59,21 +59,31 @@ def _outbox_row(message: EmailMessage) -> OutboxMessage:
         to=_mailable(message.to), cc=_mailable(message.cc), bcc=_mailable(message.bcc),
         reply_to=_mailable(message.reply_to),
         body=str(message.body), html_body=html, attachments=attachments, headers=headers,
-        next_attempt_at=timezone.now(),
+        next_attempt_at=timezone.now(), priority=getattr(message, "outbox_priority", OutboxPriority.NORMAL),
     )
 
 
+def _dispatch_after_commit(ids: list[int], priority: int) -> None:
+    """Hand the rows to the workers after commit, one task per batch; BULK rows' tasks go
+    to a queue of their own (BULK_QUEUE), which workers take in turn with the other: the
+    hundreds of tasks of a roster, queued first, would otherwise make the mail queued a
+    moment later (a sign-up code) wait behind all of them."""
+    queue = BULK_QUEUE if priority == OutboxPriority.BULK else None
+    transaction.on_commit(lambda: outbox_dispatch_many(ids, queue=queue))
+
+
 def outbox_enqueue(*, messages: Iterable[EmailMessage]) -> list[OutboxMessage]:
-    """Store EmailMessages in the outbox (one INSERT, however many) and schedule their
-    delivery after commit: one task per batch of rows, each batch over one connection.
-    An erased person's placeholder address is left out (is_mailable); a message left
-    with no recipient is not stored."""
+    """Store EmailMessages in the outbox (one INSERT, however many), each with the priority
+    it is marked with (models.with_priority; NORMAL if none), and schedule their delivery
+    after commit: one task per batch of rows, each batch over one connection (BULK rows'
+    in a queue of their own). An erased person's placeholder address is left out
+    (is_mailable); a message left with no recipient is not stored."""
     rows = [row for row in map(_outbox_row, messages) if row.to or row.cc or row.bcc]
     if not rows:
         return []
     rows = OutboxMessage.objects.bulk_create(rows)
-    ids = [row.pk for row in rows]
-    transaction.on_commit(lambda: outbox_dispatch_many(ids))
+    for priority in sorted({row.priority for row in rows}):
+        _dispatch_after_commit([row.pk for row in rows if row.priority == priority], priority)
     return rows
 
 
@@ -84,14 +94,16 @@ _TIME_ORDERED_HEX = ("lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)
                      " || substr(replace(gen_random_uuid()::text, '-', ''), 13)")
 
 
-def outbox_enqueue_each(*, subject: str, body: str, to: list[str], fills: dict[str, list[str]]) -> list[int]:
+def outbox_enqueue_each(*, subject: str, body: str, to: list[str], fills: dict[str, list[str]],
+                        priority: OutboxPriority = OutboxPriority.BULK) -> list[int]:
     """The same plain-text message to each address of ``to``, with each marker of
     ``fills`` in its body replaced by that address's own value (``fills[marker][i]``
     for ``to[i]``, the markers replaced in their order), as ``outbox_enqueue`` would
     store the messages one by one. On PostgreSQL the rows are made by one
     ``INSERT ... SELECT`` (the body's shared text sent once), for the thousands of
-    messages a batch job writes; the ids, their delivery scheduled after commit. An
-    erased person's placeholder address gets nothing (is_mailable)."""
+    messages a batch job writes: mass mail, BULK unless ``priority`` says otherwise
+    (sent after any other mail). The ids, their delivery scheduled after
+    commit. An erased person's placeholder address gets nothing (is_mailable)."""
     kept = [i for i, address in enumerate(to) if is_mailable(address)]
     if len(kept) < len(to):
         to = [to[i] for i in kept]
@@ -105,8 +117,8 @@ def outbox_enqueue_each(*, subject: str, body: str, to: list[str], fills: dict[s
                 text = text.replace(marker, values[i])
             return text
 
-        rows = outbox_enqueue(messages=[EmailMessage(subject=subject, body=personal(i), to=[address])
-                                        for i, address in enumerate(to)])
+        rows = outbox_enqueue(messages=[with_priority(EmailMessage(subject=subject, body=personal(i), to=[address]),
+                                                      priority) for i, address in enumerate(to)])
         return [row.pk for row in rows]
     text = "%s"
     for n in range(len(fills)):
@@ -118,15 +130,15 @@ def outbox_enqueue_each(*, subject: str, body: str, to: list[str], fills: dict[s
         cursor.execute(
             f"INSERT INTO {OutboxMessage._meta.db_table} (message_id, created_at, subject, from_email, \"to\", cc, bcc,"
             f" reply_to, body, html_body, attachments, headers, status, attempts, refusals, last_error,"
-            f" next_attempt_at)"
+            f" next_attempt_at, priority)"
             f" SELECT '<' || {_TIME_ORDERED_HEX} || %s, %s, %s, %s, jsonb_build_array(f.address),"
-            f" '[]', '[]', '[]', {text}, '', '[]', '{{}}', %s, 0, 0, '', %s"
+            f" '[]', '[]', '[]', {text}, '', '[]', '{{}}', %s, 0, 0, '', %s, %s"
             f" FROM unnest({arrays}) WITH ORDINALITY AS f(address, {columns}, n) ORDER BY f.n RETURNING id",
             [f"@{_message_domain()}>", now, str(subject)[:SUBJECT_MAX_LENGTH], settings.DEFAULT_FROM_EMAIL, body,
-             *fills, OutboxStatus.PENDING, now, list(to), *fills.values()],
+             *fills, OutboxStatus.PENDING, now, int(priority), list(to), *fills.values()],
         )
         ids = [row[0] for row in cursor.fetchall()]
-    transaction.on_commit(lambda: outbox_dispatch_many(ids))
+    _dispatch_after_commit(ids, priority)
     return ids
 
 

@@ -43,10 +43,17 @@ BROKER_PAUSE_SECONDS = 30
 _broker_failed_at: float | None = None
 
 
-def outbox_dispatch_many(outbox_ids):
+# The queue of mass mail's tasks (OutboxPriority.BULK: a roster's invitations, the beat jobs'
+# reminders). Every worker consumes it beside the default one (settings: CELERY_TASK_QUEUES),
+# taking the two in turn: a sign-up code's task queued after a roster's hundreds waits for the
+# batch a worker has in hand, not for all of them.
+BULK_QUEUE = "outbox_bulk"
+
+
+def outbox_dispatch_many(outbox_ids, *, queue=None):
     """Ask workers to send these rows (after commit): one Celery message per batch of
-    BATCH_SIZE rows, not one per row. With the broker down (or hanging) the rows stay
-    pending and outbox_sweep sends them later."""
+    BATCH_SIZE rows, not one per row, to ``queue`` (the default one if None). With the
+    broker down (or hanging) the rows stay pending and outbox_sweep sends them later."""
     global _broker_failed_at
     for start in range(0, len(outbox_ids), BATCH_SIZE):
         batch = list(outbox_ids[start:start + BATCH_SIZE])
@@ -55,7 +62,7 @@ def outbox_dispatch_many(outbox_ids):
                            len(batch), time.monotonic() - _broker_failed_at)
             continue
         try:
-            outbox_send_batch.delay(batch)
+            outbox_send_batch.apply_async((batch,), queue=queue)
         except Exception:  # broker down: the periodic sweep will send them later
             _broker_failed_at = time.monotonic()
             logger.warning("Could not queue %s outbox messages; the sweep will retry.", len(batch), exc_info=True)

@@ -39,7 +39,7 @@ from portal.accounts.official_email import normalise_domain
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
 from portal.deadlines import end_of_local_day
-from portal.mail.models import OutboxMessage
+from portal.mail.models import OutboxMessage, OutboxPriority
 from portal.organisations.models import (
     Membership,
     MembershipRole,
@@ -785,6 +785,14 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
         english_body, _sep, hindi_body = mail.body.partition("\n----------\n")
         assert english_body.strip() and not DEVANAGARI_RE.search(english_body), mail.subject
         assert DEVANAGARI_RE.search(hindi_body) and DEVANAGARI_RE.search(mail.subject), mail.subject
+    # Which goes first (OutboxPriority): the authority's link, that someone waits for; the
+    # deadline job's reminders and escalations, mass mail, after any other.
+    for mail in mails:
+        subject = english(mail.subject)
+        wanted = (OutboxPriority.URGENT if subject.startswith("Decision needed") else OutboxPriority.BULK
+                  if subject.startswith(("Reminder", "Overdue")) else None)
+        assert wanted is None or mail.priority == wanted, subject
+    assert {mail.priority for mail in mails} == set(OutboxPriority)
 
 
 @pytest.mark.parametrize(("role", "new", "who"), [

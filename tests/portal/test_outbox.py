@@ -28,7 +28,7 @@ from onboarding.models import ApplicationStatus
 from portal.celery import app as celery_app
 from portal.logfilters import RedactSecrets
 from portal.logformat import JsonFormatter
-from portal.mail.models import OutboxMessage, OutboxStatus
+from portal.mail.models import OutboxMessage, OutboxPriority, OutboxStatus
 from portal.mail.tasks import outbox_send, outbox_sweep
 from tests.factories import PASSWORD, UserFactory
 from tests.onboarding.approval_helpers import (  # noqa: F401 (a fixture)
@@ -72,6 +72,7 @@ def test_signup_verification_code_goes_through_the_outbox_and_smtp(smtp_server, 
 
     row = OutboxMessage.objects.get()
     assert row.to == ["new.officer@mha.gov.in"]
+    assert row.priority == OutboxPriority.URGENT  # sent before any other mail waiting
     assert row.subject.startswith("[Sandes onboarding] ")
     assert row.status == OutboxStatus.SENT and row.attempts == 1 and row.sent_at is not None
     assert MESSAGE_ID.fullmatch(row.message_id)
@@ -622,7 +623,7 @@ def test_a_row_written_without_the_new_columns_is_accepted():
         )
         pk = cursor.fetchone()[0]
     row = OutboxMessage.objects.get(pk=pk)
-    assert (row.refusals, row.failing_since) == (0, None)
+    assert (row.refusals, row.failing_since, row.priority) == (0, None, OutboxPriority.NORMAL)
 
 
 def test_try_sending_again_on_a_message_no_longer_failed_says_nothing_was_queued():

@@ -12,7 +12,9 @@
   sender died is taken over at once;
 - every subject and header decodes, from the bytes the server received, to exactly
   the text written (long English + Hindi and Marathi subjects included);
-- once sent, the stored copy keeps no link that still works.
+- once sent, the stored copy keeps no link that still works;
+- the mail a person waits for (a sign-up code) goes before mass mail written earlier (a
+  roster's invitations, their retries): in the senders' claim and in the broker's queues.
 """
 
 import email
@@ -36,8 +38,9 @@ from django.utils import timezone
 
 from onboarding.application import services as application_services
 from portal.celery import app as celery_app
-from portal.mail.delivery import SEND_BUDGET_SECONDS, outbox_deliver, outbox_deliver_many
-from portal.mail.models import OutboxMessage, OutboxStatus
+from portal.mail.delivery import BATCH_SIZE, SEND_BUDGET_SECONDS, outbox_deliver, outbox_deliver_due, outbox_deliver_many
+from portal.mail.models import OutboxMessage, OutboxPriority, OutboxStatus, with_priority
+from portal.mail.services import outbox_enqueue_each
 from portal.mail.tasks import outbox_send_batch, outbox_sweep
 from tests.factories import PASSWORD, UserFactory
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
@@ -503,3 +506,69 @@ def test_mail_waits_as_in_an_outage_while_the_relay_refuses_the_portals_own_logi
         f"given up {tried_at - first_failure} after the first failure, at attempt {row.attempts}: {row.last_error}")
     assert settings.OUTBOX_GIVE_UP_HOURS > 12
 
+
+
+# Priority -----------------------------------------------------------------------------------
+
+def tasks_as_a_worker_takes_them():
+    """The outbox ids of each task waiting in the broker (a list a task), in the order a worker consuming
+    every queue the portal declares takes them (one at a time: a prefetch of 1)."""
+    from kombu import Consumer
+
+    taken = []
+    with celery_app.connection_for_read() as connection_:
+        consumer = Consumer(connection_.default_channel, queues=list(celery_app.amqp.queues.values()),
+                            accept=["json"], prefetch_count=1,
+                            callbacks=[lambda body, message: (taken.append(body[0][0]), message.ack())])
+        with consumer:
+            while True:
+                try:
+                    connection_.drain_events(timeout=0.2)
+                except TimeoutError:
+                    return taken
+
+
+@pytest.mark.django_db
+def test_a_sign_up_code_leaves_before_a_rosters_invitations_queued_before_it(
+        mailoutbox, broker_without_workers, django_capture_on_commit_callbacks):
+    """An organisation admin's roster (up to 100,000 invitations) queued a moment before does
+    not make a sign-up code, whose code expires after 15 minutes, wait behind all of it: a
+    worker takes its task after at most one batch of the roster's, and a sender that finds
+    both due sends the code first."""
+    invitees = [f"person{i}@pune.gov.in" for i in range(450)]
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox_enqueue_each(subject="Collectorate Pune invites you to Sandes", body="Dear NAME, LINK", to=invitees,
+                            fills={"NAME": [f"Person {i}" for i in range(450)], "LINK": ["https://x/"] * 450})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = Client().post("/accounts/signup/", {"email": "new.joiner@mha.gov.in",
+                                                       "password1": "a-long-enough-passphrase",
+                                                       "password2": "a-long-enough-passphrase"})
+    assert response.status_code == 302
+    code = OutboxMessage.objects.get(to=["new.joiner@mha.gov.in"])
+    assert code.priority == OutboxPriority.URGENT
+    assert set(OutboxMessage.objects.exclude(pk=code.pk).values_list("priority", flat=True)) == {OutboxPriority.BULK}
+
+    tasks = tasks_as_a_worker_takes_them()
+    assert sorted(map(len, tasks)) == [1, 50, 200, 200]  # the roster's three batches, the code's own
+    position = tasks.index([code.pk])
+    assert position <= 1, f"the code's task was taken after {position} of the roster's"
+
+    outbox_deliver_due(batch=BATCH_SIZE)
+    order = [message.to[0] for message in mailoutbox]
+    assert len(order) == 451
+    assert order.index("new.joiner@mha.gov.in") == 0
+
+
+@pytest.mark.django_db
+def test_senders_take_urgent_then_other_then_mass_mail_each_oldest_due_first(mailoutbox):
+    """Retries of a roster's dead addresses, due since an hour, come after mail written now;
+    within one priority the oldest due goes first, as before."""
+    outbox_enqueue_each(subject="Invitation", body="Hello NAME", to=["retry1@pune.gov.in", "retry2@pune.gov.in"],
+                        fills={"NAME": ["One", "Two"]})
+    OutboxMessage.objects.update(attempts=2, refusals=2, next_attempt_at=timezone.now() - timedelta(hours=1))
+    send_mail("Reminder", "Please decide.", None, ["officer@dept.gov.in"])
+    for address in ("joiner@mha.gov.in", "second@mha.gov.in"):
+        with_priority(EmailMessage("Your code", "123456", to=[address]), OutboxPriority.URGENT).send()
+    assert outbox_deliver_due(batch=1) == 5
+    assert [message.to[0] for message in mailoutbox] == [
+        "joiner@mha.gov.in", "second@mha.gov.in", "officer@dept.gov.in", "retry1@pune.gov.in", "retry2@pune.gov.in"]

@@ -20,6 +20,7 @@ from portal.audit.models import AuditAction
 from portal.audit.services import audit_record, audit_record_many
 from portal.deadlines import end_of_local_day
 from portal.limits import shown, shown_from
+from portal.mail.models import OutboxPriority
 from portal.mail.services import outbox_enqueue, outbox_enqueue_each
 from portal.organisations.models import OrganisationStatus
 from portal.organisations.services import LastAdmin
@@ -274,7 +275,9 @@ def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str
     made = insert(roster, rows, [digest for _raw, digest in tokens], actor=actor, now=now, expires=expires)
     subject, body = invitation_text(organisation=roster.organisation, expires_at=expires)
     invitees = [(email, name, raw_by_hash[digest]) for _pk, email, name, digest in made]
-    outbox_enqueue_each(subject=subject, body=body, to=[email for email, _n, _r in invitees], fills=invitee_fills(invitees))
+    # Mass mail: sent after any other (a sign-up code does not wait behind a roster).
+    outbox_enqueue_each(subject=subject, body=body, to=[email for email, _n, _r in invitees],
+                        fills=invitee_fills(invitees), priority=OutboxPriority.BULK)
     # One audit event for the batch (at most ROSTER_APPLY_BATCH invitations), naming each.
     if made:
         audit_record_many([

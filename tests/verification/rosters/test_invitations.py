@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from portal.accounts.models import EmailSuffixRule, SuffixKind
 from portal.audit.models import AuditAction, AuditEvent
-from portal.mail.models import OutboxMessage
+from portal.mail.models import OutboxMessage, OutboxPriority
 from portal.mail.services import outbox_enqueue
 from portal.organisations.models import OrganisationStatus
 from tests.factories import UserFactory
@@ -347,6 +347,8 @@ def test_a_roster_s_invitation_mails_are_stored_as_each_would_be_on_its_own(worl
         roster_apply_run(roster_id=roster.pk)
     batch = {row.to[0]: row for row in OutboxMessage.objects.all()}
     assert len(batch) == len(names)
+    # Mass mail, sent after any other (a sign-up code does not wait behind a roster).
+    assert {row.priority for row in batch.values()} == {OutboxPriority.BULK}
     invitations = {invitation.email: invitation for invitation in Invitation.objects.all()}
     for address, stored in batch.items():
         token = LINK.search(stored.body)[1]
