@@ -740,21 +740,30 @@ def test_an_office_taken_off_the_list_meanwhile_is_said_so_not_a_404(world):
     assert client.get(f"/monitoring/adoption/{karnataka.pk}/edit/").status_code == 404
 
 
-def test_a_reminder_refused_names_a_time_at_which_the_next_is_allowed(world, offices):
-    """Reminded at 10:00:40, the next may go at 10:00:40 a week later: the refusal names
-    10:01, the minute at which it is allowed, not 10:00, at which it is refused again;
-    when the last one went stays 10:00."""
-    client = signed_in(world["state_admin_mh"])
-    reminded = timezone.make_aware(datetime(2026, 1, 5, 10, 0, 40))
+def refused_a_day_after(client, offices, reminded, *, next_at):
+    """Ports reminded at ``reminded`` on 5 Jan 2026, and Docks listed with its address: a day
+    later the confirmation of each says when the next reminder may go (``next_at``) instead
+    of offering it. Returns Ports."""
     ports = offices["not_started"]
     ExpectedOffice.objects.filter(pk=ports.pk).update(last_reminded_at=reminded)
     sharing = office(name="Docks", short_code="MH-DOCKS", contact_email=ports.contact_email)
     with time_machine.travel(reminded + timedelta(days=1), tick=False):
         for pk, said in ((ports.pk, "This office was reminded on 5 Jan 2026, 10:00; the next reminder can be sent "
-                                    "from 12 Jan 2026, 10:01."),
+                                    f"from {next_at}."),
                          (sharing.pk, "contact@office.mh.gov.in was sent a reminder on 5 Jan 2026, 10:00, for Ports; "
-                                      "the next reminder to this address can be sent from 12 Jan 2026, 10:01.")):
-            assert said in client.get(f"/monitoring/adoption/{pk}/remind/").content.decode()
+                                      f"the next reminder to this address can be sent from {next_at}.")):
+            page = client.get(f"/monitoring/adoption/{pk}/remind/").content.decode()
+            assert said in page and "Send the reminder" not in page
+    return ports
+
+
+def test_a_reminder_refused_names_a_time_at_which_the_next_is_allowed(world, offices):
+    """Reminded at 10:00:40, the next may go at 10:00:40 a week later: the refusal names
+    10:01, the minute at which it is allowed, not 10:00, at which it is refused again;
+    when the last one went stays 10:00."""
+    client = signed_in(world["state_admin_mh"])
+    ports = refused_a_day_after(client, offices, timezone.make_aware(datetime(2026, 1, 5, 10, 0, 40)),
+                                next_at="12 Jan 2026, 10:01")
     with time_machine.travel(timezone.make_aware(datetime(2026, 1, 12, 10, 1)), tick=False):
         assert "Send the reminder" in client.get(f"/monitoring/adoption/{ports.pk}/remind/").content.decode()
 
@@ -767,16 +776,7 @@ def test_the_reminders_confirmation_says_why_none_is_sent_instead_of_offering_it
     assert "This office is already active on Sandes: it needs no reminder." in page
     assert "Send the reminder" not in page and "<form" not in page.split("<main", 1)[1]
     reminded = timezone.make_aware(datetime(2026, 1, 5, 10, 0))
-    ports = offices["not_started"]
-    ExpectedOffice.objects.filter(pk=ports.pk).update(last_reminded_at=reminded)
-    sharing = office(name="Docks", short_code="MH-DOCKS", contact_email=ports.contact_email)
-    with time_machine.travel(reminded + timedelta(days=1), tick=False):
-        for pk, said in ((ports.pk, "This office was reminded on 5 Jan 2026, 10:00; the next reminder can be sent "
-                                    "from 12 Jan 2026, 10:00."),
-                         (sharing.pk, "contact@office.mh.gov.in was sent a reminder on 5 Jan 2026, 10:00, for Ports; "
-                                      "the next reminder to this address can be sent from 12 Jan 2026, 10:00.")):
-            page = client.get(f"/monitoring/adoption/{pk}/remind/").content.decode()
-            assert said in page and "Send the reminder" not in page
+    ports = refused_a_day_after(client, offices, reminded, next_at="12 Jan 2026, 10:00")
     with time_machine.travel(reminded + timedelta(days=7, seconds=1), tick=False):
         page = client.get(f"/monitoring/adoption/{ports.pk}/remind/").content.decode()
         assert "Send the reminder" in page
