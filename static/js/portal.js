@@ -22,19 +22,44 @@ document.addEventListener("DOMContentLoaded", function () {
 // A form sent with POST is sent once: a second click (a double-click, or an impatient one
 // while the answer loads) would send it again, and the page shown would be the answer to
 // the second sending (a duplicate's refusal instead of a token shown once, a second draft).
-// The form may be sent again after a few seconds (a download leaves the page in place) and
-// when the page comes back from the browser's history.
+// A form without a file may be sent again after a few seconds (its answer may be a download,
+// which leaves the page in place). A form sending a file stays guarded until the page is
+// left: on a slow connection its upload takes minutes, and sending it again would abort the
+// upload under way and start it from nothing. Its button is disabled and its status
+// (.form-sending, whose words the page gives in its language) says the file is being sent.
+// Both may be sent again when the page comes back from the browser's history.
 (function () {
   var SENDING = "portalSending";
+  function sendsAFile(form) {
+    return Array.prototype.some.call(form.querySelectorAll("input[type=file]"), function (input) {
+      return input.files && input.files.length > 0;
+    });
+  }
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (event.defaultPrevented || (form.getAttribute("method") || "").toLowerCase() !== "post") { return; }
     if (form.dataset[SENDING]) { event.preventDefault(); return; }
     form.dataset[SENDING] = "1";
-    setTimeout(function () { delete form.dataset[SENDING]; }, 5000);
+    if (!sendsAFile(form)) {
+      setTimeout(function () { delete form.dataset[SENDING]; }, 5000);
+      return;
+    }
+    var button = event.submitter;
+    var status = form.querySelector(".form-sending");
+    // After this task: a button disabled now would leave the form's data without it.
+    setTimeout(function () {
+      if (!form.dataset[SENDING]) { return; }
+      if (button) { button.disabled = true; button.setAttribute("data-portal-disabled", ""); }
+      if (status) { status.textContent = status.getAttribute("data-sending"); }
+    }, 0);
   });
   window.addEventListener("pageshow", function () {
     document.querySelectorAll("form[data-portal-sending]").forEach(function (form) { delete form.dataset[SENDING]; });
+    document.querySelectorAll("[data-portal-disabled]").forEach(function (button) {
+      button.disabled = false;
+      button.removeAttribute("data-portal-disabled");
+    });
+    document.querySelectorAll(".form-sending").forEach(function (status) { status.textContent = ""; });
   });
 })();
 

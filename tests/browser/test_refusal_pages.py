@@ -8,6 +8,8 @@ there; a reader's form PDF past the hour's
 limit of renders, refused on the application's page; a section saved from a page left open
 while another tab saved it, refused with what is stored now at each answer."""
 
+import json
+
 import pytest
 from django.core.cache import cache
 from playwright.sync_api import expect
@@ -282,3 +284,49 @@ def test_a_reader_past_the_hours_pdfs_is_told_on_the_page_when_to_ask_again(page
     refused()
     check_page.in_each_language(page, "pdf-renders-over-the-hours-limit", reach=refused)
     check_page.assert_clean()
+
+
+def throttled(page, kbit_per_second, latency_ms=300):
+    """The page's network as slow as a district office's link, through the DevTools protocol."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": latency_ms,
+        "downloadThroughput": kbit_per_second * 125, "uploadThroughput": kbit_per_second * 125})
+    return cdp
+
+
+@pytest.mark.usefixtures("official_email_rules")
+def test_a_second_press_during_a_slow_upload_of_the_letter_does_not_start_it_again(page, portal):
+    """A scan of 300 KB takes about 12 s at 200 kbit/s (a 1 MB one 80 s on 2G). Pressed again
+    past the few seconds after which a form without a file may be sent again, the button
+    would abort the upload under way and send the file again from nothing: the form stays
+    guarded, its button disabled, and its status says the file is being sent."""
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in", full_name="Sunil Patil")
+    draft = ApplicationFactory(nodal_officer=officer, status="draft", reference=None, submitted_at=None)
+    sign_in(page, portal, officer.email)
+    page.goto(f"{portal}/onboarding/{draft.pk}/letter/")
+    posts, aborted = [], []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.on("requestfailed", lambda r: aborted.append(r.failure) if r.method == "POST" else None)
+    page.locator("input[type=file]").set_input_files(
+        {"name": "signed-letter.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n" + b"0" * 300_000})
+    # What the page shows while the upload is under way, told as it changes (Playwright's own
+    # reading of the page would wait for the page that answers the sending).
+    shown = []
+    page.on("console", lambda message: shown.append(message.text))
+    page.evaluate("""() => {
+        const form = document.querySelector("main form"), button = form.querySelector("button[type=submit]");
+        new MutationObserver(() => console.log(JSON.stringify([button.disabled, form.querySelector("[role=status]").textContent])))
+            .observe(form, {attributes: true, childList: true, characterData: true, subtree: true});
+    }""")
+    throttled(page, 200)
+    button = page.locator("main form button[type=submit]")
+    box = button.bounding_box()
+    page.mouse.click(box["x"] + 5, box["y"] + 5)
+    page.wait_for_timeout(5_500)
+    page.mouse.click(box["x"] + 5, box["y"] + 5)
+    page.wait_for_timeout(300)
+    assert aborted == [] and len(posts) == 1, f"the upload was sent {len(posts)} times, aborted: {aborted}"
+    assert shown and json.loads(shown[-1]) == [
+        True, "Sending… this can take several minutes on a slow connection. Stay on this page."], shown
