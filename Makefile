@@ -39,7 +39,7 @@ LDCONFIG := $(shell command -v ldconfig 2>/dev/null || echo /sbin/ldconfig)
 # Django's compilemessages runs it) when it is missing or older than the .po.
 MO_FILES := $(patsubst %.po,%.mo,$(shell find . -path ./$(VENV) -prune -o -path '*/locale/*/LC_MESSAGES/*.po' -print))
 
-.PHONY: help print-python venv build system-deps test-deps run test clean vendor serve migrate worker beat production-env
+.PHONY: help print-python venv build system-deps test-deps run test clean vendor fonts serve migrate worker beat production-env
 
 help:
 	@echo "make run          install what is missing, migrate, load demo data, serve http://127.0.0.1:$(PORT)"
@@ -54,6 +54,7 @@ help:
 	@echo "make test-deps    install the Debian packages only the tests need (Chromium, ...), if any is missing"
 	@echo "make clean        remove var/, db.sqlite3 and staticfiles/ (keeps .venv)"
 	@echo "make vendor       refetch the vendored Bootstrap, htmx and Noto fonts into static/"
+	@echo "make fonts        make the pages' WOFF2 subsets of the Noto fonts again from static/fonts/*.ttf"
 	@echo "make print-python show the interpreter used to create .venv"
 
 print-python:
@@ -225,6 +226,28 @@ BOOTSTRAP_VERSION ?= 5.3
 HTMX_VERSION ?= 2
 NOTO_DIR := /usr/share/fonts/truetype/noto
 NOTO_FONTS := NotoSans-Regular.ttf NotoSans-Bold.ttf NotoSansDevanagari-Regular.ttf NotoSansDevanagari-Bold.ttf
+
+# The pages' fonts: WOFF2 subsets of the TrueType files in static/fonts/ (which the PDFs keep
+# using whole: static/css/pdf-fonts.css), each declared in static/css/fonts.css with the same
+# unicode-range, so that a page downloads only the subsets its text uses (an English page Noto
+# Sans's Latin, and the Devanagari for the language switch's "हिंदी"). Every OpenType feature
+# is kept (Devanagari's conjuncts and matras are its GSUB and GPOS), and the hinting. WOFF2
+# needs the brotli module (requirements.txt). The ranges here and in fonts.css go together.
+FONT_LATIN := U+0000-00FF,U+0131,U+0152-0153,U+02BB-02BC,U+02C6,U+02DA,U+02DC,U+0304,U+0308,U+0329,U+2000-206F,U+20AC,U+20B9,U+2122,U+2191,U+2193,U+2212,U+2215,U+FEFF,U+FFFD
+FONT_LATIN_EXT := U+0100-02BA,U+02BD-02C5,U+02C7-02CC,U+02CE-02D7,U+02DD-02FF,U+1D00-1DBF,U+1E00-1E9F,U+1EF2-1EFF,U+20A0-20AB,U+20AD-20B8,U+20BA-20C0,U+2113,U+2C60-2C7F,U+A720-A7FF
+# Devanagari, its Vedic extensions and the joiners, with the digits and punctuation the
+# Devanagari font has itself (a Hindi or Marathi sentence is drawn in the one font).
+FONT_DEVANAGARI := U+0000,U+000D,U+0020-0023,U+0025,U+0027-003F,U+005B-005F,U+007B-007E,U+00A0,U+00AD,U+00D7,U+00F7,U+02BC,U+0900-097F,U+1CD0-1CF9,U+200B-200D,U+2010,U+2013-2014,U+2018-2019,U+201C-201D,U+2026,U+20B9,U+20F0,U+2212,U+25CC,U+A830-A839,U+A8E0-A8FF
+SUBSET := $(VENV)/bin/pyftsubset --layout-features='*' --flavor=woff2
+
+fonts: $(STAMP)
+	@set -euo pipefail; \
+	for w in Regular Bold; do \
+		$(SUBSET) static/fonts/NotoSans-$$w.ttf --unicodes='$(FONT_LATIN)' --output-file=static/fonts/NotoSans-$$w-latin.woff2; \
+		$(SUBSET) static/fonts/NotoSans-$$w.ttf --unicodes='$(FONT_LATIN_EXT)' --output-file=static/fonts/NotoSans-$$w-latin-ext.woff2; \
+		$(SUBSET) static/fonts/NotoSansDevanagari-$$w.ttf --unicodes='$(FONT_DEVANAGARI)' --output-file=static/fonts/NotoSansDevanagari-$$w.woff2; \
+	done; \
+	ls -l static/fonts/*.woff2
 
 vendor: system-deps
 	@set -euo pipefail; \

@@ -19,13 +19,14 @@ from monitoring.selectors import DEFAULT_SORT, ORGANISATION_SORTS
 from onboarding.application.validators import split_domain_list
 from portal.accounts.official_email import classify_email, normalise_host_name, validate_official_email
 from portal.audit.models import AuditAction
-from portal.forms import AccessibleForm, DayField, records_day_allowed
+from portal.forms import AccessibleForm, DayField, limit_file_size, records_day_allowed
 from portal.organisations.models import OrganisationStatus
 from portal.organisations.states import JURISDICTION_CHOICES, State
 from portal.text import has_control_characters
 from verification.visibility.rules import SEARCH_MIN, has_searchable_word
 
 UPLOAD_MAX_BYTES = 512 * 1024
+TOO_LARGE = _("The file is larger than 512 KB.")
 UPLOAD_MAX_ROWS = 2000
 CSV_COLUMNS = ("name", "short_code", "official_domain", "contact_email", "target_date")
 DATE_MIN = date(2000, 1, 1)
@@ -212,11 +213,12 @@ class ExpectedOfficeUploadForm(AccessibleForm):
             (code, label) for code, label in JURISDICTION_CHOICES if jurisdictions is None or code in jurisdictions]
         self.rows: list[dict] = []
         self.lines: list[int] = []
+        limit_file_size(self.fields["file"], UPLOAD_MAX_BYTES, TOO_LARGE)
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > UPLOAD_MAX_BYTES:
-            raise ValidationError(_("The file is larger than 512 KB."), code="size")
+            raise ValidationError(TOO_LARGE, code="size")
         try:
             text = upload.read(UPLOAD_MAX_BYTES + 1).decode("utf-8-sig")
         except UnicodeDecodeError:

@@ -129,6 +129,18 @@ def _sent_unticked_as_nothing(widget: forms.Widget, key: str) -> bool:
     return not isinstance(widget, forms.HiddenInput) and not widget.value_omitted_from_data({}, {}, key)
 
 
+# The mark of a file size the browser checks before sending (static/js/portal.js), and the
+# refusal it shows at the field then: "{size}" in it stands for the file's size in MB.
+SIZE_PLACEHOLDER = "{size}"
+
+
+def limit_file_size(field: forms.FileField, max_bytes: int, too_large: str) -> None:
+    """A file larger than ``max_bytes`` is refused by the browser before it is sent, with
+    ``too_large``, the message the form's own check gives (which stays): on a slow connection
+    a file refused only once it has arrived costs minutes of upload for nothing."""
+    field.widget.attrs.update({"data-max-bytes": str(max_bytes), "data-too-large": str(too_large)})
+
+
 class AccessibleForm(ShowsKeptInput, forms.Form):
     """Gives each widget Bootstrap's class unless it has one, and after validation
     marks every field with an error: ``aria-invalid``, ``aria-describedby`` naming

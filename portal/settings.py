@@ -324,7 +324,8 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("PORTAL_STATIC_ROOT", BASE_DIR / "staticfiles"))
 # whitenoise (production): hashed names are cached for a year by whitenoise itself; the
-# few files without a hash in their name (none of the pages link one) for an hour.
+# few files without a hash in their name (of the pages, only nginx's for a body too large,
+# static/errors/request-too-large.html, links them) for an hour.
 WHITENOISE_MAX_AGE = 3600
 # Uploaded and generated files are never served under a public URL: only the
 # views that check permission stream them (MEDIA_URL stays unused).

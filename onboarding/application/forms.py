@@ -10,6 +10,7 @@ multi-line one. What that changes is said at the field (``input_changes``).
 """
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.functional import lazy
 from django.utils.html import conditional_escape, format_html
@@ -30,10 +31,11 @@ from onboarding.application.validators import (
     clean_short_code,
     clean_staff_domains,
     clean_website,
+    letter_too_large,
 )
 from onboarding.models import Section
 from portal.accounts.official_email import ACCEPTED_ELSEWHERE, normalise_address, validate_official_email
-from portal.forms import AccessibleForm, refuse_invisible_only
+from portal.forms import SIZE_PLACEHOLDER, AccessibleForm, limit_file_size, refuse_invisible_only
 from portal.organisations.models import Level, Organisation, OrganisationStatus, OrganisationType
 from portal.organisations.pin_codes import pin_fits_state
 from portal.organisations.states import State
@@ -487,6 +489,10 @@ class AttachmentForm(AccessibleForm):
         ),
         error_messages={"required": _("Choose the signed authorisation letter to upload.")},
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limit_file_size(self.fields["letter"], settings.ONBOARDING_UPLOAD_MAX_BYTES, letter_too_large(SIZE_PLACEHOLDER))
 
 
 WITHDRAW_REASON_MAX = 500

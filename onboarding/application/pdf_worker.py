@@ -414,7 +414,7 @@ def forked(work, *, cpu_seconds: int, megabytes: int) -> tuple[int, bytes]:
 # Rendered once by the server before it forks anything: what WeasyPrint, Pango and
 # fontconfig set up at a first render (their caches, the fonts' files) is then set up
 # in every child. It leaves no thread behind (tested), so forking stays safe.
-WARM_UP = ('<html><head><link rel="stylesheet" href="css/fonts.css"></head>'
+WARM_UP = ('<html><head><link rel="stylesheet" href="css/pdf-fonts.css"></head>'
            '<body style="font-family: \'Noto Sans\', \'Noto Sans Devanagari\', sans-serif">'
            '<p>Onboarding <b>form</b> आवेदन <b>पत्र</b></p></body></html>')
 

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from onboarding.application import pdf_worker
 from onboarding.application.pdf import PdfNotRendered, image_verdict, letter_verdict
+from onboarding.application.validators import letter_too_large
 from portal.limits import hourly_slot_give_back, hourly_slot_take, shown_from
 
 PDF, PNG, JPEG = "application/pdf", "image/png", "image/jpeg"
@@ -120,11 +121,7 @@ def inspect_letter(uploaded, *, actor=None):
     check of its content counts against ``actor``'s LETTER_CHECKS_PER_HOUR."""
     max_bytes = settings.ONBOARDING_UPLOAD_MAX_BYTES
     if uploaded.size > max_bytes:
-        raise ValidationError(
-            _("The file is %(size)s MB; the largest allowed is %(max)s MB. Scan at a lower resolution or as a PDF.")
-            % {"size": f"{uploaded.size / (1024 * 1024):.1f}", "max": max_bytes // (1024 * 1024)},
-            code="too_large",
-        )
+        raise ValidationError(letter_too_large(f"{uploaded.size / (1024 * 1024):.1f}"), code="too_large")
     if uploaded.size == 0:
         raise ValidationError(_("The file is empty."), code="empty")
     content = uploaded.read(max_bytes + 1)

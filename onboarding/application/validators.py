@@ -4,6 +4,7 @@ that says what is wrong and what is expected."""
 import re
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
@@ -124,3 +125,10 @@ def clean_website(value):
     if kind in (CONSUMER, INVALID):
         raise ValidationError(_("Enter your organisation's own website, such as https://dept.gov.in."), code="website")
     return value, kind != OFFICIAL
+
+
+def letter_too_large(size: str) -> str:
+    """The refusal of a letter of ``size`` MB (written as such) over ONBOARDING_UPLOAD_MAX_BYTES,
+    here and in the browser before it is sent (forms.AttachmentForm)."""
+    return _("The file is %(size)s MB; the largest allowed is %(max)s MB. Scan at a lower resolution or as a PDF.") % {
+        "size": size, "max": settings.ONBOARDING_UPLOAD_MAX_BYTES // (1024 * 1024)}

@@ -22,20 +22,151 @@ document.addEventListener("DOMContentLoaded", function () {
 // A form sent with POST is sent once: a second click (a double-click, or an impatient one
 // while the answer loads) would send it again, and the page shown would be the answer to
 // the second sending (a duplicate's refusal instead of a token shown once, a second draft).
-// The form may be sent again after a few seconds (a download leaves the page in place) and
-// when the page comes back from the browser's history.
+// A form without a file may be sent again after a few seconds (its answer may be a download,
+// which leaves the page in place). A form sending a file stays guarded until the page is
+// left: on a slow connection its upload takes minutes, and sending it again would abort the
+// upload under way and start it from nothing. Its button is disabled and its status
+// (.form-sending, whose words the page gives in its language) says the file is being sent.
+// Both may be sent again when the page comes back from the browser's history.
 (function () {
   var SENDING = "portalSending";
+  function sendsAFile(form) {
+    return Array.prototype.some.call(form.querySelectorAll("input[type=file]"), function (input) {
+      return input.files && input.files.length > 0;
+    });
+  }
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (event.defaultPrevented || (form.getAttribute("method") || "").toLowerCase() !== "post") { return; }
     if (form.dataset[SENDING]) { event.preventDefault(); return; }
     form.dataset[SENDING] = "1";
-    setTimeout(function () { delete form.dataset[SENDING]; }, 5000);
+    if (!sendsAFile(form)) {
+      setTimeout(function () { delete form.dataset[SENDING]; }, 5000);
+      return;
+    }
+    var button = event.submitter;
+    var status = form.querySelector(".form-sending");
+    // After this task: a button disabled now would leave the form's data without it.
+    setTimeout(function () {
+      if (!form.dataset[SENDING]) { return; }
+      if (button) { button.disabled = true; button.setAttribute("data-portal-disabled", ""); }
+      if (status) { status.textContent = status.getAttribute("data-sending"); }
+    }, 0);
   });
   window.addEventListener("pageshow", function () {
     document.querySelectorAll("form[data-portal-sending]").forEach(function (form) { delete form.dataset[SENDING]; });
+    document.querySelectorAll("[data-portal-disabled]").forEach(function (button) {
+      button.disabled = false;
+      button.removeAttribute("data-portal-disabled");
+    });
+    document.querySelectorAll(".form-sending").forEach(function (status) { status.textContent = ""; });
   });
+})();
+
+// A file larger than its input allows (data-max-bytes) is refused before it is sent, when it
+// is chosen and when its form is sent: on a slow connection its upload would take minutes,
+// only for the portal to refuse it then. The refusal is the one the portal gives
+// (data-too-large, "{size}" standing for the file's size in MB), at the field and in an
+// error summary as the page would show them (includes/field.html, includes/form_errors.html),
+// with the words of the form's status (.form-sending). The portal checks the size again.
+(function () {
+  var MB = 1024 * 1024;
+  function refusal(input) {
+    var max = parseInt(input.getAttribute("data-max-bytes"), 10);
+    var file = input.files && input.files[0];
+    if (!max || !file || file.size <= max) { return null; }
+    return (input.getAttribute("data-too-large") || "").replace("{size}", (file.size / MB).toFixed(1));
+  }
+  function words(form, name) {
+    var status = form && form.querySelector(".form-sending");
+    return (status && status.getAttribute(name)) || "";
+  }
+  function described(input, id, on) {
+    var ids = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (x) { return x && x !== id; });
+    if (on) { ids.push(id); }
+    if (ids.length) { input.setAttribute("aria-describedby", ids.join(" ")); } else { input.removeAttribute("aria-describedby"); }
+  }
+  // The refusal at the field, or none (a refusal of the page's own, from the portal, stays).
+  function showAt(input, message) {
+    var id = input.id + "_error";
+    var error = document.getElementById(id);
+    var field = input.closest(".mb-3") || input.parentNode;
+    if (!message) {
+      if (error && error.hasAttribute("data-portal-checked")) {
+        error.remove();
+        input.removeAttribute("aria-invalid");
+        input.classList.remove("is-invalid");
+        field.classList.remove("has-error");
+        described(input, id, false);
+      }
+      return;
+    }
+    if (!error) {
+      error = document.createElement("div");
+      error.id = id;
+      error.className = "invalid-feedback d-block";
+      var help = document.getElementById(input.id + "_helptext");
+      (help || input).insertAdjacentElement("afterend", error);
+    }
+    error.setAttribute("data-portal-checked", "");
+    error.textContent = "";
+    var hidden = document.createElement("span");
+    hidden.className = "visually-hidden";
+    hidden.textContent = words(input.form, "data-error") + " ";
+    var text = document.createElement("span");
+    text.className = "d-block";
+    text.textContent = message;
+    error.append(hidden, text);
+    input.setAttribute("aria-invalid", "true");
+    input.classList.add("is-invalid");
+    field.classList.add("has-error");
+    described(input, id, true);
+  }
+  function summarise(form, input, message) {
+    var old = document.getElementById("error-summary");
+    if (old) { old.remove(); }
+    var summary = document.createElement("div");
+    summary.className = "alert alert-danger error-summary";
+    summary.id = "error-summary";
+    summary.setAttribute("role", "alert");
+    summary.tabIndex = -1;
+    var heading = document.createElement("h2");
+    heading.className = "h5";
+    heading.textContent = words(form, "data-problem");
+    var list = document.createElement("ul");
+    list.className = "mb-0";
+    var item = document.createElement("li");
+    var link = document.createElement("a");
+    link.className = "alert-link";
+    link.href = "#" + input.id;
+    var label = document.querySelector("label[for='" + input.id + "']");
+    link.textContent = (label ? label.firstChild.textContent.trim() + ": " : "") + message;
+    item.append(link);
+    list.append(item);
+    summary.append(heading, list);
+    form.parentNode.insertBefore(summary, form);
+    var word = words(form, "data-error");
+    if (word && document.title.indexOf(word) !== 0) { document.title = word + " " + document.title; }
+    summary.focus();
+  }
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (input.type === "file" && input.hasAttribute("data-max-bytes")) { showAt(input, refusal(input)); }
+  });
+  // Before the guard against a second sending: a refused form is not being sent.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var inputs = form.querySelectorAll ? form.querySelectorAll("input[type=file][data-max-bytes]") : [];
+    for (var i = 0; i < inputs.length; i++) {
+      var message = refusal(inputs[i]);
+      if (message) {
+        event.preventDefault();
+        showAt(inputs[i], message);
+        summarise(form, inputs[i], message);
+        return;
+      }
+    }
+  }, true);
 })();
 
 // Changing the language loads the page again in the language chosen: what was typed into

@@ -188,3 +188,29 @@ def test_the_widest_work_pages_fit_a_narrow_window_and_only_their_tables_scroll(
                    (f"/verification/organisations/{office.pk}/members/", "members")])
     assert problems == [], "\n".join(problems)
     check_page.assert_clean()
+
+
+FONT_BUDGET = 200 * 1024  # bytes: at 100 kbit/s (2G in a district office) about 16 s
+
+
+@pytest.mark.parametrize("language", ["en-IN", "hi-IN", "mr-IN"])
+def test_a_first_visit_downloads_only_the_subsets_of_the_fonts_its_text_uses(browser, portal, language):
+    """The sign-in page, first visit: WOFF2 subsets of the fonts (static/css/fonts.css), each
+    with the unicode-range of its glyphs, not the whole TrueType files (440–600 KB a page):
+    an English page Noto Sans's Latin and the Devanagari of its language switch, a Hindi or
+    Marathi page the Devanagari and the Latin of its few Latin words. The Devanagari is drawn
+    with Noto Sans Devanagari all the same."""
+    context = browser.new_context(locale=language)
+    page = context.new_page()
+    fonts = {}
+    page.on("response", lambda response: fonts.update({response.url.rsplit("/", 1)[-1]: response})
+            if response.request.resource_type == "font" else None)
+    page.goto(portal + "/accounts/login/")
+    loaded = page.evaluate("""async () => { await document.fonts.ready;
+        return [...document.fonts].filter(f => f.status === "loaded").map(f => f.family.replace(/"/g, "")); }""")
+    sizes = {name: len(response.body()) for name, response in fonts.items()}
+    types = {name: response.headers["content-type"] for name, response in fonts.items()}
+    context.close()
+    assert {"Noto Sans", "Noto Sans Devanagari"} <= set(loaded), loaded
+    assert sum(sizes.values()) <= FONT_BUDGET, sizes
+    assert all(name.endswith(".woff2") for name in sizes) and set(types.values()) == {"font/woff2"}, types

@@ -8,6 +8,8 @@ there; a reader's form PDF past the hour's
 limit of renders, refused on the application's page; a section saved from a page left open
 while another tab saved it, refused with what is stored now at each answer."""
 
+import json
+
 import pytest
 from django.core.cache import cache
 from playwright.sync_api import expect
@@ -281,4 +283,90 @@ def test_a_reader_past_the_hours_pdfs_is_told_on_the_page_when_to_ask_again(page
 
     refused()
     check_page.in_each_language(page, "pdf-renders-over-the-hours-limit", reach=refused)
+    check_page.assert_clean()
+
+
+def throttled(page, kbit_per_second, latency_ms=300):
+    """The page's network as slow as a district office's link, through the DevTools protocol."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": latency_ms,
+        "downloadThroughput": kbit_per_second * 125, "uploadThroughput": kbit_per_second * 125})
+    return cdp
+
+
+@pytest.mark.usefixtures("official_email_rules")
+def test_a_second_press_during_a_slow_upload_of_the_letter_does_not_start_it_again(page, portal):
+    """A scan of 300 KB takes about 12 s at 200 kbit/s (a 1 MB one 80 s on 2G). Pressed again
+    past the few seconds after which a form without a file may be sent again, the button
+    would abort the upload under way and send the file again from nothing: the form stays
+    guarded, its button disabled, and its status says the file is being sent."""
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in", full_name="Sunil Patil")
+    draft = ApplicationFactory(nodal_officer=officer, status="draft", reference=None, submitted_at=None)
+    sign_in(page, portal, officer.email)
+    page.goto(f"{portal}/onboarding/{draft.pk}/letter/")
+    posts, aborted = [], []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.on("requestfailed", lambda r: aborted.append(r.failure) if r.method == "POST" else None)
+    page.locator("input[type=file]").set_input_files(
+        {"name": "signed-letter.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n" + b"0" * 300_000})
+    # What the page shows while the upload is under way, told as it changes (Playwright's own
+    # reading of the page would wait for the page that answers the sending).
+    shown = []
+    page.on("console", lambda message: shown.append(message.text))
+    page.evaluate("""() => {
+        const form = document.querySelector("main form"), button = form.querySelector("button[type=submit]");
+        new MutationObserver(() => console.log(JSON.stringify([button.disabled, form.querySelector("[role=status]").textContent])))
+            .observe(form, {attributes: true, childList: true, characterData: true, subtree: true});
+    }""")
+    throttled(page, 200)
+    button = page.locator("main form button[type=submit]")
+    box = button.bounding_box()
+    page.mouse.click(box["x"] + 5, box["y"] + 5)
+    page.wait_for_timeout(5_500)
+    page.mouse.click(box["x"] + 5, box["y"] + 5)
+    page.wait_for_timeout(300)
+    assert aborted == [] and len(posts) == 1, f"the upload was sent {len(posts)} times, aborted: {aborted}"
+    assert shown and json.loads(shown[-1]) == [
+        True, "Sending… this can take several minutes on a slow connection. Stay on this page."], shown
+
+
+LETTER_TOO_LARGE = {
+    "en": "The file is 5.2 MB; the largest allowed is 5 MB. Scan at a lower resolution or as a PDF.",
+    "hi": "फ़ाइल 5.2 MB की है",
+    "mr": "फाइलचा आकार 5.2 MB आहे",
+}
+
+
+@pytest.mark.usefixtures("official_email_rules")
+def test_a_letter_over_5_mb_is_refused_before_it_is_uploaded(page, portal, check_page):
+    """A phone's scan of 5.5 MB would take about 7.5 minutes to upload at 100 kbit/s, only
+    to be refused then: the page knows the limit and the file's size, and refuses it at
+    the field and in the error summary as the portal would, sending nothing. A file within
+    the limit chosen then takes the refusal away."""
+    from tests.onboarding_data import minimal_pdf
+
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in", full_name="Sunil Patil")
+    draft = ApplicationFactory(nodal_officer=officer, status="draft", reference=None, submitted_at=None)
+    sign_in(page, portal, officer.email)
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and "/letter/" in r.url else None)
+    field = page.locator("input[type=file]")
+    for code, words in LETTER_TOO_LARGE.items():
+        page.goto(f"{portal}/onboarding/{draft.pk}/letter/")
+        if code != "en":
+            switch_language(page, code)
+        field.set_input_files({"name": "scan.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n" + b"0" * 5_500_000})
+        page.locator("main form button[type=submit]").click()
+        expect(field).to_have_attribute("aria-invalid", "true")
+        expect(field).to_have_attribute("aria-describedby", "id_letter_helptext id_letter_error")
+        expect(page.locator("#id_letter_error")).to_contain_text(words)
+        expect(page.locator("#error-summary")).to_be_focused()
+        expect(page.locator("#error-summary a[href='#id_letter']")).to_contain_text(words)
+        assert posts == [], "the file was sent"
+        check_page(page, f"letter-too-large-{code}")
+    field.set_input_files({"name": "letter.pdf", "mimeType": "application/pdf", "buffer": minimal_pdf()})
+    expect(field).not_to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#id_letter_error")).to_have_count(0)
     check_page.assert_clean()

@@ -510,6 +510,19 @@ def test_our_own_fonts_are_fetched_and_embedded(officer_client, officer, setting
     assert any("Devanagari" in name for name in fonts), fonts
 
 
+def test_the_pdfs_use_the_whole_fonts_not_the_pages_subsets(settings):
+    """The pages load WOFF2 subsets of the fonts (css/fonts.css); a PDF embeds its glyphs
+    from the whole TrueType files, its stylesheet's (css/pdf-fonts.css)."""
+    static = Path(settings.STATICFILES_DIRS[0])
+    for template in ("application_form.html", "approval_letter.html"):
+        text = (Path(settings.BASE_DIR) / "templates" / "onboarding" / "pdf" / template).read_text()
+        assert 'href="css/pdf-fonts.css"' in text and 'href="css/fonts.css"' not in text, template
+    urls = re.findall(r'url\("\.\./fonts/([^"]+)"\)', (static / "css" / "pdf-fonts.css").read_text())
+    assert sorted(urls) == ["NotoSans-Bold.ttf", "NotoSans-Regular.ttf", "NotoSansDevanagari-Bold.ttf",
+                            "NotoSansDevanagari-Regular.ttf"]
+    assert all((static / "fonts" / url).exists() for url in urls)
+
+
 def test_corrections_not_sent_yet_print_as_a_draft_not_as_the_submission(officer_client, officer,
                                                                         django_capture_on_commit_callbacks):
     """Returned for correction and changed: the PDF the officer downloads is marked a draft

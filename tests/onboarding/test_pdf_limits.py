@@ -231,7 +231,7 @@ def test_the_render_processes_get_no_secret_from_the_environment(monkeypatch):
 
 HELLO = "<html><body><p>Hello</p></body></html>"
 # With the portal's fonts, which WeasyPrint writes to a temporary folder for fontconfig.
-PDF_WITH_FONTS = ('<html><head><link rel="stylesheet" href="css/fonts.css"></head>'
+PDF_WITH_FONTS = ('<html><head><link rel="stylesheet" href="css/pdf-fonts.css"></head>'
                   '<body style="font-family: \'Noto Sans Devanagari\'"><p>आवेदन पत्र</p></body></html>')
 SLOW = "<html><body>" + "<p>\u202eمرحبا\u200b" + "<br>" * 20000 + "</p>" * 20 + "</body></html>"
 

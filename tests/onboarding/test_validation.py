@@ -644,6 +644,23 @@ def test_upload_over_5_mb_is_refused(officer_client, application):
     _upload_refused(officer_client, application, content, "letter.pdf", "The file is 6.0 MB; the largest allowed is 5 MB.")
 
 
+def test_the_letter_page_gives_the_browser_the_limit_and_the_refusal_of_a_larger_file(officer_client, application,
+                                                                                      settings):
+    """The browser refuses a file over the limit before sending it (static/js/portal.js),
+    with the message the portal gives once it has arrived, the file's size in MB for {size}."""
+    settings.ONBOARDING_UPLOAD_MAX_BYTES = 3 * 1024 * 1024
+    tree = page(officer_client.get(f"/onboarding/{application.pk}/letter/"))
+    [field] = [n for n in tree.iter() if n.tag == "input" and n.get("name") == "letter"]
+    assert field.get("data-max-bytes") == str(3 * 1024 * 1024)
+    assert field.get("data-too-large") == (
+        "The file is {size} MB; the largest allowed is 3 MB. Scan at a lower resolution or as a PDF.")
+    officer_client.cookies["django_language"] = "hi"
+    tree = page(officer_client.get(f"/onboarding/{application.pk}/letter/"))
+    [field] = [n for n in tree.iter() if n.tag == "input" and n.get("name") == "letter"]
+    assert "{size}" in field.get("data-too-large") and "3 MB" in field.get("data-too-large")
+    assert "largest" not in field.get("data-too-large")
+
+
 def test_upload_of_an_empty_file_is_refused(officer_client, application):
     _upload_refused(officer_client, application, b"", "letter.pdf", "The submitted file is empty.")
 

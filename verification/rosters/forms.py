@@ -1,8 +1,12 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.forms import AccessibleForm
+from portal.forms import AccessibleForm, limit_file_size
 from verification.rosters.parsing import max_bytes, max_rows
+
+
+def too_big() -> str:
+    return _("The file is larger than %(mb)s MB: split it into smaller files.") % {"mb": max_bytes() // (1024 * 1024)}
 
 
 class RosterUploadForm(AccessibleForm):
@@ -22,12 +26,12 @@ class RosterUploadForm(AccessibleForm):
             "CSV (UTF-8) or Excel workbook (.xlsx) with the template's columns; at most %(mb)s MB and %(rows)s rows."
         ) % {"mb": max_bytes() // (1024 * 1024), "rows": f"{max_rows():,}"}
 
+        limit_file_size(self.fields["file"], max_bytes(), too_big())
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > max_bytes():
-            raise forms.ValidationError(
-                _("The file is larger than %(mb)s MB: split it into smaller files.") % {"mb": max_bytes() // (1024 * 1024)},
-                code="too_big")
+            raise forms.ValidationError(too_big(), code="too_big")
         if not upload.name.lower().endswith((".csv", ".xlsx", ".txt")):
             raise forms.ValidationError(_("Upload a CSV file (.csv) or an Excel workbook (.xlsx)."), code="type")
         return upload

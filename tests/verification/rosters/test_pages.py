@@ -201,6 +201,14 @@ def test_limits_are_refused_at_the_file_field(world, settings):
     assert not RosterImport.objects.exists()
 
 
+def test_the_rosters_page_gives_the_browser_the_limit_of_a_file_and_its_refusal(world, settings):
+    """Refused by the browser before it is sent (static/js/portal.js), as the portal refuses it."""
+    settings.ROSTER_MAX_BYTES = 2 * 1024 * 1024
+    listed = well_formed(signed_in(world["admin_office"]).get(f"/verification/organisations/{world['office'].pk}/rosters/"))
+    assert 'data-max-bytes="2097152"' in listed
+    assert 'data-too-large="The file is larger than 2 MB: split it into smaller files."' in listed
+
+
 def test_templates_download_and_read_back(world):
     client = signed_in(world["admin_office"])
     template = client.get("/verification/rosters/template.csv")
