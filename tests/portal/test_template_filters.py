@@ -164,3 +164,12 @@ def test_a_figure_is_grouped_the_indian_way_in_every_language(language, value, s
     """1,25,000 (a lakh and a quarter), not 125000 nor 125,000: whole numbers only."""
     with translation.override(language):
         assert render("{{ value|figure }}", value=value) == shown
+
+
+def test_the_pager_groups_its_page_numbers_as_the_figures_are():
+    """"Page 1 of 5001" under a dashboard whose figures read 1,25,000: grouped the same way."""
+    from django.core.paginator import Paginator
+    from django.template.loader import render_to_string
+
+    html = render_to_string("includes/pagination.html", {"page": Paginator(range(500_100), 100).page(1234)})
+    assert "Page 1,234 of 5,001" in html

@@ -355,7 +355,9 @@ def test_the_apply_confirmation_and_the_finished_line_group_their_counts_as_the_
         row_count=125000, verify_count=100000, invite_count=20000, change_count=3500, unchanged_count=1000,
         refused_count=1500)
     client = signed_in(admin)
-    assert '<td class="text-end">1,00,000</td>' in client.get(f"/verification/rosters/{roster.pk}/").content.decode()
+    preview = client.get(f"/verification/rosters/{roster.pk}/").content.decode()
+    assert '<td class="text-end">1,00,000</td>' in preview
+    assert "What the roster's 1,25,000 rows do" in preview and "Download the 1,500 refused rows (CSV)" in preview
     confirm = client.get(f"/verification/rosters/{roster.pk}/apply/").content.decode()
     for said in ("verify 1,00,000 people", "invite 20,000 people", "change the details of 3,500 people",
                  "1,500 refused rows are left out."):
@@ -365,3 +367,4 @@ def test_the_apply_confirmation_and_the_finished_line_group_their_counts_as_the_
         outcome={"verified": 100000, "invited": 0, "changed": 0, "unchanged": 0, "skipped": 12000})
     finished = client.get(f"/verification/rosters/{roster.pk}/").content.decode()
     assert "Finished: 1,00,000 verified" in finished and "12,000 skipped: their rows are listed below" in finished
+    assert "Download the 13,500 rows left out (CSV)" in finished
