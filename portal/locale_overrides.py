@@ -6,6 +6,7 @@ from django.utils.translation import gettext_noop, ngettext_lazy
 CORRECTED = [
     gettext_noop("December"),  # Django's Hindi spells it "दिसमबर" in every date
     gettext_noop("dec"),  # and its short form (the "j M Y" of every list) "दिस्", with a halant
+    gettext_noop("mar"),  # Django's Hindi shortens March to "मा", which could begin any of several months
     # The labels of allauth's sign-in and sign-up forms, from Django's catalogues: its
     # Hindi calls an email a postal address ("डाक पता"), its Marathi uses "विपत्र";
     # both call the password "कूटशब्द"/"गुप्तशब्द" where the portal says "पासवर्ड".

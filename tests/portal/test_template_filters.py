@@ -42,6 +42,13 @@ def test_day_of_a_month_name_is_in_the_page_language():
     assert hindi == "2 दिसं 2026"  # not Django's "दिस्"
 
 
+def test_march_is_not_shortened_past_recognition_in_hindi():
+    """Django's Hindi shortens March to "मा", which could be any month beginning so (a
+    dashboard's month axis read "मा 26"): the portal writes "मार्च", as short as it goes."""
+    with translation.override("hi"):
+        assert render("{{ value|day }}", value=datetime(2026, 3, 2, 6, 0, tzinfo=UTC)) == "2 मार्च 2026"
+
+
 @pytest.mark.parametrize("language", ["en", "hi", "mr"])
 @pytest.mark.parametrize("value", DATES[:3])
 def test_day_time_writes_what_the_date_filter_writes(language, value):
