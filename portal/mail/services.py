@@ -123,7 +123,7 @@ def outbox_enqueue_each(*, subject: str, body: str, to: list[str], fills: dict[s
     text = "%s"
     for n in range(len(fills)):
         text = f"replace({text}, %s, f.v{n})"
-    columns = ", ".join(f"v{n}" for n in range(len(fills)))
+    columns = ", ".join(["address", *(f"v{n}" for n in range(len(fills))), "n"])  # none to fill: address, n
     arrays = ", ".join("%s::text[]" for _n in range(len(fills) + 1))
     now = timezone.now()
     with connection.cursor() as cursor:
@@ -133,7 +133,7 @@ def outbox_enqueue_each(*, subject: str, body: str, to: list[str], fills: dict[s
             f" next_attempt_at, priority)"
             f" SELECT '<' || {_TIME_ORDERED_HEX} || %s, %s, %s, %s, jsonb_build_array(f.address),"
             f" '[]', '[]', '[]', {text}, '', '[]', '{{}}', %s, 0, 0, '', %s, %s"
-            f" FROM unnest({arrays}) WITH ORDINALITY AS f(address, {columns}, n) ORDER BY f.n RETURNING id",
+            f" FROM unnest({arrays}) WITH ORDINALITY AS f({columns}) ORDER BY f.n RETURNING id",
             [f"@{_message_domain()}>", now, str(subject)[:SUBJECT_MAX_LENGTH], settings.DEFAULT_FROM_EMAIL, body,
              *fills, OutboxStatus.PENDING, now, int(priority), list(to), *fills.values()],
         )

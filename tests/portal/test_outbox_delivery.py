@@ -572,3 +572,15 @@ def test_senders_take_urgent_then_other_then_mass_mail_each_oldest_due_first(mai
     assert outbox_deliver_due(batch=1) == 5
     assert [message.to[0] for message in mailoutbox] == [
         "joiner@mha.gov.in", "second@mha.gov.in", "officer@dept.gov.in", "retry1@pune.gov.in", "retry2@pune.gov.in"]
+
+
+@pytest.mark.django_db
+def test_the_same_message_to_each_address_needs_no_marker_to_fill():
+    """A message the same for everyone (no marker of a person's own value) is stored for each
+    address as one with markers is."""
+    ids = outbox_enqueue_each(subject="Notice", body="The portal is down for maintenance tonight.",
+                              to=["one@pune.gov.in", "two@pune.gov.in"], fills={})
+    rows = OutboxMessage.objects.filter(pk__in=ids).order_by("pk")
+    assert [(row.to, row.body) for row in rows] == [
+        (["one@pune.gov.in"], "The portal is down for maintenance tonight."),
+        (["two@pune.gov.in"], "The portal is down for maintenance tonight.")]
