@@ -11,6 +11,7 @@ from django.template.defaultfilters import date as date_filter
 from django.template.defaulttags import CsrfTokenNode
 from django.template.loader_tags import BlockNode
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+from django.utils import numberformat
 from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
 from django.utils.timezone import get_current_timezone_name
@@ -39,13 +40,7 @@ def figure(value):
     USE_THOUSAND_SEPARATOR stays off)."""
     if isinstance(value, bool) or not isinstance(value, int):
         return value
-    digits = str(abs(value))
-    head, tail = digits[:-3], digits[-3:]
-    groups = []
-    while head:
-        groups.insert(0, head[-2:])
-        head = head[:-2]
-    return ("-" if value < 0 else "") + ",".join([*groups, tail])
+    return numberformat.format(value, ".", grouping=(3, 2, 0), thousand_sep=",", force_grouping=True)
 
 
 @register.filter
