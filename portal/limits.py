@@ -50,13 +50,15 @@ def shown_from(moment: datetime) -> str:
     return shown(minute_up(moment))
 
 
-def refuse_over(rows: QuerySet, field: str, limit: int, now: datetime, message: str) -> None:
-    """Raise ValidationError (code "too_many") with ``message`` (translated, with
-    ``%(n)s``, the limit, and ``%(when)s``, when the next one is allowed) when ``limit`` of
-    ``rows`` already have ``field`` in the 24 hours before ``now``."""
+def refuse_over(rows: QuerySet, field: str, limit: int, now: datetime, message: str, *,
+                code: str = "too_many") -> None:
+    """Raise ValidationError (``code``, "too_many" unless the caller tells its limit apart)
+    with ``message`` (translated, with ``%(n)s``, the limit, and ``%(when)s``, when the next
+    one is allowed) when ``limit`` of ``rows`` already have ``field`` in the 24 hours before
+    ``now``."""
     allowed = next_allowed(rows, field, limit, now)
     if allowed:
-        raise ValidationError(message % {"n": limit, "when": shown_from(allowed)}, code="too_many")
+        raise ValidationError(message % {"n": limit, "when": shown_from(allowed)}, code=code)
 
 
 HOUR = timedelta(hours=1)

@@ -519,6 +519,12 @@ ONBOARDING_SUBMISSIONS_PER_DAY = env_number("ONBOARDING_SUBMISSIONS_PER_DAY", 10
 # nodal officer may ask for in 24 hours, over all their applications: each mails the
 # official address they named (a step takes one every 10 minutes at most).
 ONBOARDING_LINK_RESENDS_PER_DAY = env_number("ONBOARDING_LINK_RESENDS_PER_DAY", 5, 1, 100)
+# Requests for a decision (the competent authority's link: a submission, a new link asked
+# for, a reminder) one authority's mailbox may be sent in 24 hours, whoever named it: past
+# them a submission or a new link naming it is refused. The limits above are each
+# officer's; without this one many officers could flood one gov.in mailbox, and NIC's mail
+# servers then block the portal's relay.
+ONBOARDING_AUTHORITY_MAILS_PER_DAY = env_number("ONBOARDING_AUTHORITY_MAILS_PER_DAY", 20, 1, 1000)
 # Applications one nodal officer may start in 24 hours, withdrawn ones included: each
 # keeps its row, permissions and audit rows, and a withdrawal mails the officer.
 ONBOARDING_STARTS_PER_DAY = env_number("ONBOARDING_STARTS_PER_DAY", 20, 1, 100)

@@ -36,12 +36,15 @@ from onboarding.models import (
     ApplicationStatus,
     ApplicationVersion,
     Attachment,
+    AuthorityToken,
     ReferenceCounter,
     Section,
     SectionStatus,
 )
 from onboarding.notifications import notify_officer
 from onboarding.retention import files_remove
+from portal.accounts.mail_limits import mailbox_key
+from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.limits import refuse_over
@@ -389,10 +392,39 @@ def _check_submission_rate(actor: AnyUser, now: datetime) -> None:
         "You have sent %(n)s applications for approval in the last 24 hours, the most the portal accepts: each "
         "one emails its competent authority. You can send this one from %(when)s."))
 
+
+# The first of PostgreSQL's two advisory-lock keys: the requests for a decision mailed to
+# one competent authority's mailbox ("AUTH").
+AUTHORITY_MAILBOX_LOCK_NAMESPACE = 0x41555448
+# The code of the refusal of authority_mailbox_check.
+AUTHORITY_MAILBOX_FULL = "authority_mailbox_full"
+
+
+def authority_mailbox_check(*, address: str, now: datetime, message: str) -> None:
+    """Refuse (ValidationError with the code AUTHORITY_MAILBOX_FULL and ``message``, as
+    refuse_over has it) another request for a decision to ``address`` when its mailbox,
+    however the address is written (mailbox_key), was mailed ONBOARDING_AUTHORITY_MAILS_PER_DAY
+    links in the 24 hours before ``now`` (a submission's, a new one asked for, a reminder's),
+    whichever officers named it: each officer's own limits leave many officers (or one with
+    many drafts) free to name one official address, and a gov.in mailbox flooded with the
+    portal's mail gets its relay blocked by NIC's mail servers.
+
+    Takes the mailbox's lock first, held until the transaction ends, in which the caller
+    writes the link it mails: two requests to one mailbox at once cannot both pass its last
+    slot. Taken after the officer's and the application's rows, before the reference counter
+    and the audit chain."""
+    mailbox = mailbox_key(address)
+    advisory_lock(AUTHORITY_MAILBOX_LOCK_NAMESPACE, mailbox)
+    refuse_over(AuthorityToken.objects.filter(mailbox=mailbox), "created_at", settings.ONBOARDING_AUTHORITY_MAILS_PER_DAY,
+                now, message, code=AUTHORITY_MAILBOX_FULL)
+
+
 def application_submit(
     *, application_id: int, actor: AnyUser, request: HttpRequest | None = None, shown_version: int | None = None
 ) -> Application:
     """Send a complete application for approval: it gets its reference and becomes read-only.
+    Refused (ValidationError) over the officer's submissions in 24 hours (code "too_many")
+    or the requests for a decision its authority's mailbox was sent (AUTHORITY_MAILBOX_FULL).
 
     ``shown_version``: the application's ``version`` that the check page showed; when it
     has changed since (an answer or the letter changed in another tab), raises
@@ -409,6 +441,11 @@ def application_submit(
             raise ValidationError([message for _section, message in problems], code="incomplete")
         now = timezone.now()
         _check_submission_rate(actor, now)
+        authority_mailbox_check(
+            address=application.section_data(Section.COMPETENT_AUTHORITY).get("official_email") or "", now=now,
+            message=_("The portal has sent this address %(n)s requests for a decision in the last 24 hours, the most "
+                      "one mailbox may receive: nothing was submitted, and your answers are kept. You can submit the "
+                      "application from %(when)s."))
         old_status, new_status = workflow.advance(application, event)
         if not application.reference:
             # The year of the portal's own calendar (TIME_ZONE), not of UTC: an application

@@ -151,6 +151,12 @@ def section_edit(request, pk, section):
             return done
     else:
         form, restored, shown_answers = _section_form(request, application, section)
+    return _section_page(request, application, section, form, restored=restored, shown_answers=shown_answers)
+
+
+def _section_page(request, application, section, form, *, restored=False, shown_answers=None, action=""):
+    """The section's page showing ``form``. ``action``: where its form posts, when the page
+    is shown at another address than the section's own (else to itself)."""
     context = {
         "application": application,
         "section": section,
@@ -160,6 +166,7 @@ def section_edit(request, pk, section):
         # The answers this page shows as stored (what a save from it may replace): those
         # stored now, or, for input kept over a sign-in, those its page showed then.
         "shown_answers": shown_answers or services.answers_digest(application.section_data(section)),
+        "action": action,
     }
     if section == Section.DECLARATIONS:
         context["notice"] = declaration_notice()
@@ -405,6 +412,8 @@ def submit(request, pk):
                                         "since this page was opened. Check the answers below and submit again."))
             return redirect("onboarding:submit", pk=pk)
         except ValidationError as exc:
+            if getattr(exc, "code", None) == services.AUTHORITY_MAILBOX_FULL:
+                return _authority_mailbox_full(request, application_for_officer(request.user, pk), exc)
             messages.error(request, " ".join(exc.messages))
             return redirect("onboarding:task_list", pk=pk)
         except workflow.InvalidTransition:  # submitted or withdrawn from another tab meanwhile
@@ -421,6 +430,19 @@ def submit(request, pk):
         {"application": application, "problems": problems, "summary": application_summary(application),
          "letter": current_letter(application)},
     )
+
+
+def _authority_mailbox_full(request, application, refusal):
+    """A submission refused because the authority's mailbox had its day's requests for a
+    decision: the competent authority's section, as stored (the draft is unchanged), with
+    the refusal at the authority's address, where the officer sees whom it would go to.
+    Its form posts to the section's own page."""
+    section = Section.COMPETENT_AUTHORITY
+    form = services.bound_section_form(application, section)
+    form.is_valid()
+    form.add_error("official_email", refusal)
+    return _section_page(request, application, section, form,
+                         action=reverse("onboarding:section", kwargs={"pk": application.pk, "section": section.value}))
 
 
 def _posted_number(value):

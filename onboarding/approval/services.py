@@ -27,7 +27,12 @@ from onboarding.application.selectors import (
     proposed_parent,
     short_code_taken,
 )
-from onboarding.application.services import OfficerNotEligible, application_lock_for_officer, officer_lock
+from onboarding.application.services import (
+    OfficerNotEligible,
+    application_lock_for_officer,
+    authority_mailbox_check,
+    officer_lock,
+)
 from onboarding.application.validators import clean_staff_domains
 from onboarding.approval.deadlines import appeal_until, due_at
 from onboarding.approval.selectors import (
@@ -153,7 +158,9 @@ def step_resend_authority_link(
 ) -> ApprovalStep:
     """The nodal officer asks for a new link for the competent authority (the
     old one expired or was lost); the previous link stops working. One a step every
-    RESEND_INTERVAL, and ONBOARDING_LINK_RESENDS_PER_DAY an officer (``_check_resend_rate``)."""
+    RESEND_INTERVAL, ONBOARDING_LINK_RESENDS_PER_DAY an officer (``_check_resend_rate``),
+    and none past the requests for a decision the authority's mailbox may be sent in a day
+    (``authority_mailbox_check``)."""
     with transaction.atomic():
         officer_lock(actor=actor)  # two asked for at once cannot both pass the daily limit
         application = application_lock_for_officer(application_id=application_id, actor=actor)
@@ -171,6 +178,9 @@ def step_resend_authority_link(
             raise ValidationError(_("A new link was sent less than 10 minutes ago. Please wait before sending another."),
                                   code="too_soon")
         _check_resend_rate(actor, now)
+        authority_mailbox_check(address=step.assignee_email, now=now, message=_(
+            "The portal has sent the competent authority's address %(n)s requests for a decision in the last 24 "
+            "hours, the most one mailbox may receive: no new link was sent. You can ask for one from %(when)s."))
         AuthorityToken.objects.filter(step=step, used_at__isnull=True, superseded_at__isnull=True).update(superseded_at=now)
         _send_link(application, step, now, resent=True)
         audit_record(actor=actor, action=AuditAction.STEP_REMINDED, target=application, request=request,

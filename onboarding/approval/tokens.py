@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from onboarding.models import ApprovalStep, AuthorityToken, Decision
 from portal import compiled
+from portal.accounts.mail_limits import mailbox_key
 from portal.client import client_network
 from portal.rediscache import cache_redis
 
@@ -58,7 +59,7 @@ def token_build(*, step: ApprovalStep, email: str, now: datetime | None = None) 
     now = now or timezone.now()
     raw = secrets.token_urlsafe(TOKEN_BYTES)
     row = AuthorityToken(
-        step=step, token_hash=token_hash(raw), email=email.lower(), created_at=now,
+        step=step, token_hash=token_hash(raw), email=email.lower(), mailbox=mailbox_key(email), created_at=now,
         expires_at=max(now + timedelta(days=settings.ONBOARDING_TOKEN_TTL_DAYS), step.due_at),
     )
     return raw, row

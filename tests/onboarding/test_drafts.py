@@ -30,7 +30,8 @@ from onboarding.models import (
 from portal.access import PENDING_MAX_CHARACTERS, PENDING_PREFIX
 from portal.audit.models import AuditAction, AuditEvent
 from tests.factories import PASSWORD, UserFactory
-from tests.html_tree import field_container, field_value, page
+from tests.html_tree import field_container, field_error, field_value, html_problems, page
+from tests.onboarding.approval_helpers import AUTHORITY_EMAIL, submitted_application
 from tests.onboarding.form_helpers import (
     as_shown,
     complete,
@@ -802,6 +803,65 @@ def test_an_officer_sends_at_most_a_days_worth_of_applications_for_approval(
         assert reload(application).status == ApplicationStatus.DRAFT and OutboxMessage.objects.count() == mails
     with time_machine.travel(start + timedelta(days=1, seconds=1), tick=False):
         assert submit(officer_client, application, django_capture_on_commit_callbacks).status == ApplicationStatus.WITH_AUTHORITY
+
+
+def _naming_authority(address):
+    """The valid answers, with the competent authority's address written ``address``."""
+    return {**VALID, "competent_authority": {**VALID["competent_authority"], "official_email": address}}
+
+
+def test_one_authority_mailbox_is_sent_at_most_a_days_worth_of_requests_whoever_submits(
+    officer_client, officer, settings, django_capture_on_commit_callbacks
+):
+    """Each submission mails its competent authority a link to decide. The limits of one
+    officer left many officers (or one officer's many drafts) free to name the same official
+    address, and the portal's mail to one mailbox had no end: NIC's mail servers block a
+    relay that floods a gov.in mailbox. At most ONBOARDING_AUTHORITY_MAILS_PER_DAY requests
+    for a decision reach one mailbox in 24 hours, however its address is written; past
+    them the submission is refused at the authority's address, the draft as it was."""
+    from portal.mail.models import OutboxMessage
+
+    settings.ONBOARDING_AUTHORITY_MAILS_PER_DAY = 2
+    start = datetime(2026, 5, 10, 11, 0, tzinfo=IST)
+    with time_machine.travel(start, tick=False):  # two other officers named the mailbox, written otherwise
+        submitted_application(UserFactory(), _naming_authority("Director+Seeds@MahaAgri.gov.in"))
+    with time_machine.travel(start + timedelta(hours=1), tick=False):
+        submitted_application(UserFactory(), _naming_authority("DIRECTOR@mahaagri.gov.in"))
+    with time_machine.travel(start + timedelta(hours=2), tick=False):
+        application = complete(officer_client, new_application(officer))
+        mails = OutboxMessage.objects.count()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = officer_client.post(f"/onboarding/{application.pk}/submit/")
+        assert response.status_code == 200
+        tree = page(response)
+        assert field_error(tree, "official_email") == (
+            "The portal has sent this address 2 requests for a decision in the last 24 hours, the most one mailbox may "
+            "receive: nothing was submitted, and your answers are kept. You can submit the application from "
+            "11 May 2026, 11:00.")
+        assert field_value(tree, "official_email") == AUTHORITY_EMAIL
+        assert html_problems(response.content.decode()) == []
+        # Shown at the submit page's address, the section's form posts to the section's page.
+        form = next(form for form in tree.find_all("form") if form.by_id("id_official_email") is not None)
+        assert form.get("action") == section_url(application, "competent_authority")
+        assert reload(application).status == ApplicationStatus.DRAFT and not reload(application).reference
+        assert reload(application).data == application.data and reload(application).version == application.version
+        assert OutboxMessage.objects.count() == mails
+        # Another authority's mailbox has its own count.
+        other = submitted_application(UserFactory(), _naming_authority("secretary@mahaagri.gov.in"))
+        assert other.status == ApplicationStatus.WITH_AUTHORITY
+    with time_machine.travel(start + timedelta(days=1, seconds=1), tick=False):  # the first request is a day old
+        assert submit(officer_client, application, django_capture_on_commit_callbacks).status == ApplicationStatus.WITH_AUTHORITY
+
+
+def test_the_limit_of_requests_to_one_authority_is_said_at_its_address_in_marathi(officer_client, officer, settings):
+    settings.ONBOARDING_AUTHORITY_MAILS_PER_DAY = 1
+    submitted_application(UserFactory())
+    application = complete(officer_client, new_application(officer))
+    officer_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "mr"
+    response = officer_client.post(f"/onboarding/{application.pk}/submit/")
+    assert response.status_code == 200
+    assert "काहीही सादर झाले नाही, आणि तुमची उत्तरे जतन केलेली आहेत." in field_error(page(response), "official_email")
+    assert reload(application).status == ApplicationStatus.DRAFT
 
 
 def test_an_officer_has_at_most_so_many_drafts_open(officer_client, officer, settings):

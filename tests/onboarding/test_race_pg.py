@@ -324,6 +324,55 @@ def test_two_new_links_asked_for_at_once_do_not_pass_the_daily_limit_together(of
     assert audit_verify() == []
 
 
+def one_refused_as_too_many_for_the_authority(results):
+    """Of two raced calls, one went through and the other was refused at the authority's
+    mailbox's daily limit."""
+    assert sorted(outcome for outcome, _value in results) == ["error", "ok"], results
+    [refusal] = [value for outcome, value in results if outcome == "error"]
+    assert isinstance(refusal, ValidationError) and refusal.code == "authority_mailbox_full", refusal
+
+
+def _naming_authority(address):
+    return {**VALID, "competent_authority": {**VALID["competent_authority"], "official_email": address}}
+
+
+def test_two_officers_submitting_to_one_authority_at_once_do_not_pass_its_daily_limit_together(db, settings):
+    """The limit counts the requests for a decision sent to the authority's mailbox in the
+    last 24 hours, whoever submitted: two officers' submissions at once (their own rows
+    locked, not each other's) each counted none before the other's link was written. The
+    mailbox's lock, however its address is written, now serialises them."""
+    settings.ONBOARDING_AUTHORITY_MAILS_PER_DAY = 1
+    first = filled_application(UserFactory())
+    second = filled_application(UserFactory(), _naming_authority("Director+2@MahaAgri.gov.in"))
+    year = timezone.localdate().year
+    ReferenceCounter.objects.get_or_create(year=year)
+    # Another submission holds the year's reference counter for a moment.
+    results = race([
+        lambda: services.application_submit(application_id=first.pk, actor=first.nodal_officer),
+        lambda: services.application_submit(application_id=second.pk, actor=second.nodal_officer),
+    ], hold_sql="SELECT last FROM onboarding_referencecounter WHERE year = %s FOR UPDATE", hold_params=[year])
+    one_refused_as_too_many_for_the_authority(results)
+    assert AuthorityToken.objects.count() == 1
+    statuses = Application.objects.filter(pk__in=[first.pk, second.pk]).values_list("status", flat=True)
+    assert sorted(statuses) == [ApplicationStatus.DRAFT, ApplicationStatus.WITH_AUTHORITY]
+    assert audit_verify() == []
+
+
+def test_two_officers_asking_for_links_to_one_authority_at_once_do_not_pass_its_daily_limit_together(db, settings):
+    settings.ONBOARDING_AUTHORITY_MAILS_PER_DAY = 3
+    first = submitted_application(UserFactory())
+    second = submitted_application(UserFactory(), _naming_authority("Director+2@MahaAgri.gov.in"))
+    AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    # The audit chain's lock, taken once the new link is written, is held for a moment.
+    results = race([
+        lambda: approvals.step_resend_authority_link(application_id=first.pk, actor=first.nodal_officer),
+        lambda: approvals.step_resend_authority_link(application_id=second.pk, actor=second.nodal_officer),
+    ], hold_sql="SELECT pg_advisory_xact_lock(%s)", hold_params=[_CHAIN_LOCK_KEY])
+    one_refused_as_too_many_for_the_authority(results)
+    assert AuthorityToken.objects.count() == 3
+    assert audit_verify() == []
+
+
 def test_two_deadline_sweeps_at_once_send_each_reminder_once(db):
     make_state_admin("MH", email="admin.sweep@maharashtra.gov.in")
     make_superadmin(email="root.sweep@nic.in")

@@ -707,6 +707,43 @@ def test_an_officer_asks_for_at_most_a_days_worth_of_new_links(officer, settings
     assert len(messages_to(AUTHORITY_EMAIL)) == sent + 4
 
 
+def test_one_authority_mailbox_is_sent_at_most_a_days_worth_of_new_links_whoever_asks(officer, settings):
+    """Each new link mails the authority's address: the limits of one officer left many
+    officers free to ask for links to the same mailbox (written otherwise by each) without
+    end. Its requests for a decision of the last 24 hours, submissions and new links
+    together, count against ONBOARDING_AUTHORITY_MAILS_PER_DAY: past it the new link is
+    refused on the application's page, saying when; another mailbox has its own count."""
+    settings.ONBOARDING_AUTHORITY_MAILS_PER_DAY = 3
+    start = datetime(2026, 5, 10, 11, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
+    other_officer = UserFactory()
+    tagged = {**VALID, "competent_authority": {**VALID["competent_authority"], "official_email": "Director+2@MahaAgri.gov.in"}}
+    with time_machine.travel(start, tick=False):
+        first = application_with_authority(nodal_officer=officer)
+    with time_machine.travel(start + timedelta(hours=1), tick=False):
+        second = application_with_authority(nodal_officer=other_officer, data=tagged)
+    with time_machine.travel(start + timedelta(hours=2), tick=False):
+        assert signed_in(officer).post(f"/onboarding/{first.pk}/resend-link/").status_code == 302
+    mails = OutboxMessage.objects.count()
+    with time_machine.travel(start + timedelta(hours=3), tick=False):
+        response = signed_in(other_officer).post(f"/onboarding/{second.pk}/resend-link/", follow=True)
+        said = page(response).squashed_text()
+        assert response.redirect_chain[-1][0] == f"/onboarding/{second.pk}/"
+        assert ("The portal has sent the competent authority's address 3 requests for a decision in the last 24 "
+                "hours, the most one mailbox may receive: no new link was sent. You can ask for one from 11 May 2026, "
+                "11:00.") in said
+        assert OutboxMessage.objects.count() == mails
+        assert AuthorityToken.objects.filter(step__application=second).count() == 1
+        # Another authority's mailbox has its own count.
+        elsewhere = {**VALID, "competent_authority": {**VALID["competent_authority"], "official_email": "secretary@mahaagri.gov.in"}}
+        third = application_with_authority(nodal_officer=other_officer, data=elsewhere)
+    with time_machine.travel(start + timedelta(hours=3, minutes=11), tick=False):
+        assert signed_in(other_officer).post(f"/onboarding/{third.pk}/resend-link/").status_code == 302
+        assert AuthorityToken.objects.filter(step__application=third).count() == 2
+    with time_machine.travel(start + timedelta(days=1, seconds=1), tick=False):  # the first request is a day old
+        assert signed_in(other_officer).post(f"/onboarding/{second.pk}/resend-link/").status_code == 302
+    assert AuthorityToken.objects.filter(step__application=second).count() == 2
+
+
 def test_another_officer_cannot_see_or_act_on_the_application(officer):
     application = application_with_authority(nodal_officer=officer)
     other = signed_in(UserFactory())

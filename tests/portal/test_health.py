@@ -525,6 +525,7 @@ def test_a_reminder_is_due_after_the_day_its_shortest_stage_opens():
     ("PORTAL_TRUSTED_PROXY_COUNT", "-1", "a whole number from 0 to 10"),
     ("ONBOARDING_SUBMISSIONS_PER_DAY", "0", "a whole number from 1 to 100"),
     ("ONBOARDING_LINK_RESENDS_PER_DAY", "-1", "a whole number from 1 to 100"),
+    ("ONBOARDING_AUTHORITY_MAILS_PER_DAY", "0", "a whole number from 1 to 1000"),
     ("ONBOARDING_OPEN_DRAFTS_MAX", "0", "a whole number from 1 to 100"),
     ("ONBOARDING_STARTS_PER_DAY", "101", "a whole number from 1 to 100"),
     ("ONBOARDING_TOKEN_RATE_PER_MINUTE", "0", "a whole number from 1 to 1000000000"),
