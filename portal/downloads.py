@@ -1,6 +1,7 @@
 """Serving a stored file (an uploaded letter, a generated PDF) from a view that has
-checked permission. A file its row names but storage no longer holds is a 404 for
-the person and an error in the log for the administrators, never a 500. No download
+checked permission. A file its row names but storage no longer holds, or does not give
+(an object store out of reach), is a 404 for the person and an error in the log for the
+administrators, never a 500. No download
 of a document or of people's details may stay in a browser's or a proxy's cache."""
 
 import logging
@@ -10,6 +11,8 @@ from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_cache_control
 from django.utils.http import content_disposition_header
+
+from portal.stored_files import STORAGE_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -24,10 +27,10 @@ def kept_out_of_caches(response: HttpResponseBase) -> HttpResponseBase:
 
 def stored_file_response(stored: FieldFile, *, owner: Model, content_type: str, filename: str) -> FileResponse:
     """``stored`` as a download named ``filename``; Http404 (and an error logged naming
-    the file and ``owner``) when storage does not have it."""
+    the file and ``owner``) when storage does not have it or does not give it."""
     try:
         handle = stored.open("rb")
-    except (OSError, ValueError):  # missing or unreadable; ValueError: the row names no file
+    except (*STORAGE_ERRORS, ValueError):  # missing or unreadable (an OSError, the object store's); ValueError: no file
         logger.error("Stored file missing: %r of %s %s", stored.name, owner._meta.label, owner.pk)
         raise Http404 from None
     response = FileResponse(handle, content_type=content_type, as_attachment=True, filename=filename)

@@ -499,13 +499,19 @@ WITHDRAW_REASON_MAX = 500
 
 
 class WithdrawReasonForm(AccessibleForm):
-    """The reason on the withdrawal page (whose markup is its own): the one posted, or the
-    one typed before a sign-in or sent with an expired token, kept and shown again as its
-    initial value (``AccessibleForm``)."""
+    """The withdrawal page's form (whose markup is its own): the reason, the one posted, or
+    the one typed before a sign-in or sent with an expired token, kept and shown again as its
+    initial value (``AccessibleForm``); and the box confirming the withdrawal, refused at the
+    box when left unticked and, being named "confirm", never put back ticked
+    (``portal.forms.confirming_keys``)."""
 
     # At most WITHDRAW_REASON_MAX characters, a line break counting as one (AccessibleForm's
     # boxes count them as the browser did).
     reason = forms.CharField(required=False, max_length=WITHDRAW_REASON_MAX, widget=forms.Textarea)
+    confirm = forms.BooleanField(
+        label=_("Yes, withdraw this application"),
+        error_messages={"required": _("Tick the box to confirm that you want to withdraw the application.")},
+    )
 
     def clean_reason(self):
         return multi_line(self.cleaned_data["reason"])

@@ -480,13 +480,9 @@ def withdraw(request, pk):
     if not workflow.allowed(application.status, workflow.Event.WITHDRAW):
         messages.info(request, _("This application can no longer be withdrawn."))
         return redirect("onboarding:detail", pk=pk)
-    confirm_error = ""
     form = WithdrawReasonForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
-        reason_ok = form.is_valid()  # its error at the box, what was typed kept
-        if request.POST.get("confirm") != "yes":
-            confirm_error = _("Tick the box to confirm that you want to withdraw the application.")  # at the box
-        elif reason_ok:
+        if form.is_valid():  # else each error at its box, the reason typed kept
             try:
                 services.application_withdraw(
                     application_id=application.pk, actor=request.user, reason=form.cleaned_data["reason"],
@@ -499,8 +495,8 @@ def withdraw(request, pk):
             return redirect("onboarding:my_applications")
     letter_deleted = current_letter(application) is not None and withdrawal_removes_files(application)
     return render(request, "onboarding/withdraw.html", {
-        "application": application, "confirm_error": confirm_error, "letter_deleted": letter_deleted,
-        "reason": form["reason"], "refused": bool(confirm_error),
+        "application": application, "letter_deleted": letter_deleted,
+        "reason": form["reason"], "confirm": form["confirm"],
     })
 
 

@@ -36,9 +36,14 @@ from onboarding.models import Application, ApplicationDocument, ApplicationStatu
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.permissions import AnyUser
-from portal.stored_files import FilesWritten, files_kept_if_committed
+from portal.stored_files import FileNotStored, FilesWritten, files_kept_if_committed
 
 logger = logging.getLogger(__name__)
+
+
+class LetterNotStored(Exception):
+    """A letter rendered at a download that the storage could not take (a full disk, an
+    object store out of reach): nothing was recorded; the download is tried again later."""
 
 
 def _approving_authority(application: Application) -> ApprovalStep | None:
@@ -194,7 +199,9 @@ def approval_letter_document(*, application: Application, language: str, actor: 
     from ``request``), and not mailed again. Such a render counts against ``actor``'s PDF_RENDERS_PER_HOUR as a form PDF's does
     (render_counted: a render that fails counts too, or downloading again would render
     without end). None when there is no letter yet. Raises PdfNotRendered: BUSY (another
-    request is rendering it), TOO_MANY, or the render's OVER_LIMIT or FAILED."""
+    request is rendering it), TOO_MANY, or the render's OVER_LIMIT or FAILED; LetterNotStored
+    (logged) when the storage could not take the letter rendered: nothing is recorded, and
+    a later download renders it again."""
     existing = _letters(application)
     if language in existing or not existing:
         return existing.get(language)
@@ -205,10 +212,15 @@ def approval_letter_document(*, application: Application, language: str, actor: 
         render_counted(actor)
         content = _render_letter(application, language, issued_at=issued.created_at,
                                  authority=_approving_authority(application))
-        with files_kept_if_committed() as files:
-            Application.objects.select_for_update().filter(pk=application.pk).first()
-            return _letters(application).get(language) or _store(application, language, content, files,
-                                                                 actor=actor, request=request)
+        try:
+            with files_kept_if_committed() as files:
+                Application.objects.select_for_update().filter(pk=application.pk).first()
+                return _letters(application).get(language) or _store(application, language, content, files,
+                                                                     actor=actor, request=request)
+        except FileNotStored:  # rolled back: no row, no audit event
+            logger.error("The approval letter of application %s (%s, %s) rendered at a download was not stored: "
+                         "the storage could not take it", application.pk, application.reference, language)
+            raise LetterNotStored from None
 
 
 def approval_letters_pending(*, limit: int) -> list[int]:

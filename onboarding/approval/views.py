@@ -537,6 +537,10 @@ def approval_letter(request, pk):
     except pdf.PdfNotRendered as exc:  # being rendered, over its limits, or the person's renders this hour
         messages.error(request, pdf.refusal_message(exc.reason, until=exc.until))
         return redirect("onboarding:detail", pk=pk)  # where the letter's link is
+    except letters.LetterNotStored:  # the storage could not take it: said there too
+        messages.error(request, _("The approval letter could not be prepared just now, through no fault of the "
+                                  "application. Try again later."))
+        return redirect("onboarding:detail", pk=pk)
     if document is None:
         raise Http404
     return stored_file_response(document.file, owner=document, content_type="application/pdf",

@@ -144,6 +144,15 @@ class AddEmailForm(ShowsKeptInput, AllauthAddEmailForm):
             official_powers_end_check(user=self.user, new_primary=email)
         return email
 
+    @classmethod
+    def end_roles_ticked(cls, data) -> bool:
+        """Whether ``data`` (a post of the email page) sends the box ending the roles ticked,
+        read by the form's own field as the form reads it: a "Make primary" (allauth's action
+        on the page, not this form's) is refused unless it does, as the form refuses an
+        address to add (``clean``)."""
+        field = cls.base_fields["end_roles"]
+        return field.clean(field.widget.value_from_datadict(data, None, "end_roles"))
+
     def clean(self):
         cleaned = super().clean()
         email = cleaned.get("email")

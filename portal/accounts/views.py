@@ -1,5 +1,4 @@
 from allauth.account import views as account_views
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -98,11 +97,6 @@ def email_rule_edit(request, pk):
                   status=400 if delete_form.errors else 200)
 
 
-def _box_ticked(data, name: str) -> bool:
-    """Whether the box ``name`` was sent ticked, read as a form's BooleanField reads it."""
-    return forms.BooleanField(required=False).clean(forms.CheckboxInput().value_from_datadict(data, None, name))
-
-
 class EmailView(account_views.EmailView):
     """allauth's email page (at its URL, account_email), except that "Make primary" on an
     address that is not official is refused, changing nothing, while it would end a role
@@ -133,7 +127,7 @@ class EmailView(account_views.EmailView):
                 if address is not None and not address.primary:
                     official_powers_end_check(user=request.user, new_primary=address.email)
                     ending = roles_ended_by(request.user, address.email)
-                    if ending and not _box_ticked(request.POST, "end_roles"):
+                    if ending and not AddEmailForm.end_roles_ticked(request.POST):
                         messages.error(request, roles_end_unconfirmed(address.email, ending))
                         return redirect("account_email")
                 return super().post(request, *args, **kwargs)

@@ -77,10 +77,7 @@ def error_before_title(context):
     title begins with it, the first thing a screen reader reads of a page. The errors are
     the ones the page shows (includes/form_errors.html reads the same ``form.errors``); a
     value's type is looked at before the value, so that a lazy one (the signed-in user) is
-    not loaded for it. A view whose refusal is not a form's error (the withdrawal's box)
-    says so with ``refused`` in the context."""
-    if context.get("refused"):
-        return gettext("Error:") + " "
+    not loaded for it."""
     for value in context.flatten().values():
         kind = type(value)
         if issubclass(kind, BoundField):

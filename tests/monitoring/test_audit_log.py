@@ -566,6 +566,27 @@ def test_chain_check_result(world, events):
     assert "found 1 problem." in html and "#5: the row was edited" in html
 
 
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_the_chain_checks_counts_are_grouped_the_indian_way(world, language):
+    """The events the check walked and the problems it found are written as every figure of
+    the portal is ("12,34,567", not "1234567"), on the page and in the mail to the superadmins,
+    in every language: the log only grows."""
+    from django.template.loader import render_to_string
+
+    AuditChainCheck.objects.create(checked_at=timezone.now(), intact=True, events=1234567, problems=0)
+    client = signed_in(world["auditor_all"])
+    html = client.get("/monitoring/audit/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert "12,34,567" in html and "1234567" not in html
+    broken = AuditChainCheck.objects.create(checked_at=timezone.now() + timedelta(minutes=1), intact=False,
+                                            events=1234567, problems=12345, first_problem="#5: the row was edited")
+    html = client.get("/monitoring/audit/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert "12,345" in html and "12345" not in html
+    with translation.override(language):
+        mail = render_to_string("monitoring/email/audit_chain_broken.txt", {"check": broken})
+    assert "12,345" in mail and "12,34,567" in mail and "12345" not in mail and "1234567" not in mail
+    assert ("12,345 problems in the hash chain of its 12,34,567 events" in mail) == (language == "en")
+
+
 @pytest.mark.parametrize(("language", "told"), [
     ("en", "#{head}: the newest event written was {head} but the log ends at {end}: rows at the end were deleted"),
     ("hi", "#{head}: लिखी गई सबसे नई घटना {head} थी पर लॉग {end} पर समाप्त होता है: अंत की पंक्तियाँ हटाई गईं"),

@@ -94,6 +94,37 @@ def test_figures_are_grouped_the_indian_way_and_exported_as_plain_digits(world, 
     assert ["125000", "1000"] in [row[6:8] for row in rows[1:]]
 
 
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_counts_in_the_dashboards_sentences_are_grouped_the_indian_way(world, monkeypatch, language):
+    """The sentences counting the overdue steps, the letters not issued and the applications
+    nobody may decide write their count as the headline figures do ("1,23,456", not
+    "123456"), in every language: counts that grow with the applications of a scope."""
+    from monitoring import selectors
+    from onboarding.models import ApprovalStep
+
+    now = timezone.now()
+    ApplicationFactory(status="approved", jurisdiction="MH", organisation_name="Letterless Office MH",
+                       closed_at=now, approval_letter_failed_at=now)
+    ApprovalStep.objects.filter(decision="", stage="state").update(nobody_may_decide_since=now)
+    read = selectors.dashboard_figures
+
+    def many(scope, *, now):
+        figures = read(scope, now=now)
+        return {**figures, "overdue": (123456, figures["overdue"][1]), "letters": (12345, figures["letters"][1]),
+                "no_decider": (1234567, figures["no_decider"][1])}
+
+    monkeypatch.setattr(selectors, "dashboard_figures", many)
+    client = signed_in(world["superadmin"])
+    client.cookies["django_language"] = language
+    html = client.get("/monitoring/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert "Letterless Office MH" in html and f'lang="{language}"' in html
+    for grouped, plain in (("1,23,456", "123456"), ("12,345", "12345"), ("12,34,567", "1234567")):
+        assert grouped in html and plain not in html, (grouped, language)
+    # Said in the page's language, the count grouped in it too.
+    assert ("1,23,456 steps are past their due date" in html) == (language == "en")
+    assert ("steps are past their due date" in html) == (language == "en")
+
+
 def test_no_overdue_step_of_another_state_is_listed(world):
     html = signed_in(world["state_admin_mh"]).get("/monitoring/").content.decode()
     assert "Water Board MH" in html

@@ -16,7 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from onboarding.application import services
-from onboarding.application.forms import SECTION_FORMS
+from onboarding.application.forms import SECTION_FORMS, WithdrawReasonForm
 from onboarding.models import (
     Application,
     ApplicationDocument,
@@ -559,6 +559,23 @@ def test_withdraw_needs_confirmation(officer_client, officer, django_capture_on_
     response = officer_client.post(url, {"confirm": "yes"})
     assert response.status_code == 302 and "can no longer be withdrawn" in " ".join(texts_of_messages(response))
     assert AuditEvent.objects.filter(action=AuditAction.APPLICATION_WITHDRAWN).count() == 1
+
+
+def test_the_withdrawal_box_is_a_confirming_field_of_the_reason_form():
+    """The "Yes, withdraw this application" box is the form's own field: left unticked, its
+    refusal is the form's error at that field (the page's title says "Error:" as for any
+    refused form), with the reason's own error beside it; a box confirming an irreversible
+    action, so never put back ticked after a sign-in."""
+    from portal.forms import confirming_keys
+
+    unticked = WithdrawReasonForm({"reason": "Duplicate of another application"})
+    assert not unticked.is_valid()
+    assert unticked.errors == {"confirm": ["Tick the box to confirm that you want to withdraw the application."]}
+    both = WithdrawReasonForm({"reason": "x" * 501})
+    assert not both.is_valid() and set(both.errors) == {"reason", "confirm"}
+    ticked = WithdrawReasonForm({"reason": "Duplicate of another application", "confirm": "yes"})
+    assert ticked.is_valid() and ticked.cleaned_data == {"reason": "Duplicate of another application", "confirm": True}
+    assert confirming_keys(unticked) == {"confirm": "confirm"}
 
 
 def test_a_reason_too_long_is_said_at_its_box_not_cut(officer_client, officer, django_capture_on_commit_callbacks):

@@ -409,6 +409,77 @@ def test_the_competent_authoritys_form_pdf_the_storage_cannot_take_is_downloaded
     assert disposition_name(response) == f"{application.reference}-onboarding-form.pdf"
 
 
+class UnreadableStoreStorage(FileSystemStorage):
+    """An object store that cannot be reached when a file is read (boto3's error for it,
+    which is no OSError); writes and removals work."""
+
+    def _open(self, name, mode="rb"):
+        from botocore.exceptions import EndpointConnectionError
+
+        raise EndpointConnectionError(endpoint_url="https://store.invalid/portal")
+
+
+def _letter_in_english_only(officer, django_capture_on_commit_callbacks):
+    """An approved application whose letter was issued before letters came in two
+    languages: English only, the second language (Marathi) rendered at its download."""
+    application = authority_approved(officer)
+    with django_capture_on_commit_callbacks(execute=True):
+        approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=make_state_admin("MH"))
+    ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER,
+                                       language="mr").delete()
+    return reload(application)
+
+
+@pytest.mark.parametrize("failing", [DiskFullStorage, UnreachableStoreStorage], ids=["disk-full", "store-unreachable"])
+def test_an_old_letter_the_storage_cannot_take_at_its_download_is_refused_on_the_applications_page(
+        officer, storage_of, failing, django_capture_on_commit_callbacks, caplog):
+    """The letter in the second language, rendered at its download for a letter issued in
+    English only, while the storage cannot take a file: the download was a server error.
+    It now goes back to the application's page (where the letter's link is), which says the
+    letter could not be prepared and to try again later; the error is logged, nothing is
+    recorded, and once the storage is back the next download stores it and serves it."""
+    application = _letter_in_english_only(officer, django_capture_on_commit_callbacks)
+    events = AuditEvent.objects.count()
+    client = Client(raise_request_exception=False)
+    client.force_login(officer)
+    url, detail = f"/onboarding/{application.pk}/approval-letter.pdf?language=mr", f"/onboarding/{application.pk}/"
+    storage_of(failing)
+    with caplog.at_level(logging.ERROR, logger="onboarding.approval.letters"):
+        response = client.get(url)
+    assert response.status_code == 302 and response["Location"] == detail
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors == [f"The approval letter of application {application.pk} ({application.reference}, mr) rendered "
+                      "at a download was not stored: the storage could not take it"], errors
+    said = [node.squashed_text() for node in page(client.get(detail)).iter() if "alert" in node.get("class", "").split()]
+    assert "The approval letter could not be prepared just now, through no fault of the application. Try again later." \
+        in said, said
+    assert not ApplicationDocument.objects.filter(application=application, language="mr").exists()
+    assert AuditEvent.objects.count() == events
+
+    storage_of(FileSystemStorage)
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert disposition_name(response) == f"{application.reference}-approval-letter-mr.pdf"
+    assert ApplicationDocument.objects.filter(application=application, language="mr").count() == 1
+
+
+def test_a_letter_the_store_cannot_be_reached_to_read_is_a_logged_404_not_a_server_error(
+        officer, storage_of, django_capture_on_commit_callbacks, caplog):
+    """A stored file read while the object store cannot be reached (boto3's error, no
+    OSError) was a server error at every download that serves a stored file: it is the
+    404 of a file storage does not give, with its error logged naming the file."""
+    application = _letter_in_english_only(officer, django_capture_on_commit_callbacks)
+    english = ApplicationDocument.objects.get(application=application, kind=DocumentKind.APPROVAL_LETTER, language="en")
+    client = Client(raise_request_exception=False)
+    client.force_login(officer)
+    storage_of(UnreadableStoreStorage)
+    with caplog.at_level(logging.ERROR, logger="portal.downloads"):
+        response = client.get(f"/onboarding/{application.pk}/approval-letter.pdf")
+    assert response.status_code == 404
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR and r.name == "portal.downloads"]
+    assert errors == [f"Stored file missing: {english.file.name!r} of {english._meta.label} {english.pk}"], errors
+
+
 # A storage that cannot remove a file ------------------------------------------------------------
 
 class NoDeleteStorage(FileSystemStorage):

@@ -8,6 +8,7 @@ the node before, ``schema_editor(atomic=migration.atomic)`` and ``migration.appl
 second PostgreSQL session plays another process of the portal."""
 
 import importlib
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -248,3 +249,83 @@ def test_filling_the_verified_names_leaves_the_profiles_free_to_change(monkeypat
         profile.refresh_from_db()
         assert profile.verified_name == profile.user.full_name != ""
     assert [GovernmentProfile.objects.get(pk=p.pk).verified_name for p in (named, pending, revoked)] == ["Asha Rao", "", ""]
+
+
+def _apply_then_unapply(app, name, previous):
+    """Apply migration ``app.name`` as the executor does, then take it back: what a rollback
+    of the release runs (deploy/README.md §6)."""
+    loader = MigrationLoader(connection)
+    migration = loader.get_migration(app, name)
+    before = loader.project_state((app, previous))
+    with connection.schema_editor(atomic=migration.atomic) as editor:
+        after = migration.apply(before.clone(), editor)
+    yield
+    with connection.schema_editor(atomic=migration.atomic) as editor:
+        migration.unapply(after, editor)
+    yield
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("require_postgresql")
+def test_the_names_of_invitations_still_pending_and_of_rosters_still_to_apply_are_composed():
+    """Roster cells are stored composed (NFC) since names were (verification 0010), but the
+    invitations a roster made before kept their names as the file wrote them: a "ज़" written
+    as one character (U+095B) in a pending invitation was a different name from the same
+    roster's cell uploaded again, whose row was then counted "Details changed" instead of
+    unchanged. The invitations still pending have their name, designation and office
+    composed, and so have the staged rows still to apply (they become invitations and
+    verifications); the accepted and cancelled invitations and the rows applied or refused
+    are records, left as they are. Taking the migration back changes nothing."""
+    from verification.rosters import staging
+    from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RowOutcome
+
+    admin, organisation = UserFactory(), OrganisationFactory()
+    now = timezone.now()
+    one, two = "\u095b", "\u091c\u093c"  # ज़ as one character (not NFC), and as NFC writes it
+    name, designation, office = f"{one}ाकिर हुसैन", f"{one}िला समन्वयक", f"Cafe\u0301 {one}ोन"
+    composed_name, composed_designation, composed_office = (f"{two}ाकिर हुसैन", f"{two}िला समन्वयक",
+                                                            f"Caf\u00e9 {two}ोन")
+
+    def invitation(code, status=InvitationStatus.PENDING):
+        return Invitation.objects.create(
+            organisation=organisation, email=f"{code}@mahaagri.gov.in", name=name, designation=designation,
+            office=office, employee_code=code, mobile="+919876543210", status=status, invited_by=admin,
+            token_hash=code.ljust(64, "0"), created_at=now, sent_at=now, expires_at=now + timedelta(days=30))
+
+    def roster(status, outcome=RowOutcome.INVITE, *, done=False):
+        made = RosterImport.objects.create(organisation=organisation, uploaded_by=admin, uploaded_at=now,
+                                           file_name="staff.csv", file_sha256="0" * 64, file_format="csv", status=status)
+        RosterRow.objects.create(roster=made, line=2, name=name, email="b1@mahaagri.gov.in", mailbox="b1@mahaagri.gov.in",
+                                 mobile="+919876543210", designation=designation, office=office, employee_code="E1",
+                                 outcome=outcome, done=done)
+        return made
+
+    pending, accepted, cancelled = invitation("a1"), invitation("a2", "accepted"), invitation("a3", "cancelled")
+    waiting, applied, refused = (roster("previewed"), roster("applied", done=True),
+                                 roster("previewed", RowOutcome.REFUSED))
+    details = ("name", "designation", "office")
+
+    steps = _apply_then_unapply("rosters", "0007_names_composed", "0006_one_pending_invitation_per_mailbox")
+    next(steps)
+    assert Invitation.objects.values_list(*details).get(pk=pending.pk) == (composed_name, composed_designation,
+                                                                           composed_office)
+    for record in (accepted, cancelled):
+        assert Invitation.objects.values_list(*details).get(pk=record.pk) == (name, designation, office)
+    assert RosterRow.objects.values_list(*details).get(roster=waiting) == (composed_name, composed_designation,
+                                                                           composed_office)
+    for record in (applied, refused):
+        assert RosterRow.objects.values_list(*details).get(roster=record) == (name, designation, office)
+
+    # The same person's row uploaded again, as a roster's cells are stored now (composed):
+    # unchanged, the invitation waiting with the same details.
+    again = RosterImport.objects.create(organisation=organisation, uploaded_by=admin, uploaded_at=now,
+                                        file_name="staff.csv", file_sha256="1" * 64, file_format="csv")
+    RosterRow.objects.create(roster=again, line=2, name=composed_name, email="a1@mahaagri.gov.in",
+                             mailbox="a1@mahaagri.gov.in", mobile="+919876543210", designation=composed_designation,
+                             office=composed_office, employee_code="a1", outcome=RowOutcome.INVITE)
+    staging.classify(again)
+    assert RosterRow.objects.get(roster=again).outcome == RowOutcome.UNCHANGED
+
+    next(steps)  # taken back: nothing changes
+    assert Invitation.objects.values_list(*details).get(pk=pending.pk) == (composed_name, composed_designation,
+                                                                           composed_office)
