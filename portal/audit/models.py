@@ -38,6 +38,7 @@ class AuditAction(models.TextChoices):
     DOMAIN_ACCEPTED = "organisation_domain.accepted", _("Email domain accepted as official")
     OFFICIAL_POWERS_ENDED = "user.official_powers_ended", _("Powers ended: the address is no longer official")
     OUTBOX_REQUEUED = "outbox.requeued", _("Outbox message re-queued")
+    OUTBOX_UNKNOWN_MAILBOX_LIFTED = "outbox.unknown_mailbox_lifted", _("Refusal of an address as unknown lifted")
     USER_ACCESS_CHANGED = "user.access_changed", _("Account access changed in the Django admin")
     GROUP_PERMISSIONS_CHANGED = "group.permissions_changed", _("Group permissions changed in the Django admin")
     VERIFICATION_REQUESTED = "verification.requested", _("Verification as a government user requested")

@@ -590,6 +590,88 @@ def test_which_refusals_say_the_mailbox_is_unknown(code, reply, unknown):
     assert is_unknown_mailbox(code, reply) is unknown
 
 
+def superadmin_client():
+    root = make_superadmin(email="root@sandes.nic.in")
+    client = Client()
+    client.force_login(root)
+    second_factor_given(client, root)
+    return client, root
+
+
+def test_a_superadmin_sees_the_addresses_refused_as_unknown_on_the_outbox_page_and_lifts_one(
+    smtp_server, django_capture_on_commit_callbacks
+):
+    """The outbox page lists the addresses the relay refused as unknown, with when, how often
+    and its answer. A superadmin lifts one (its mailbox was created since) after a page that
+    asks them to confirm, which is audited: the next message to it is offered to the relay
+    again, and refused again it is recorded again."""
+    from portal.audit.models import AuditAction, AuditEvent
+    from portal.mail.models import UnknownMailbox
+
+    smtp_server.refused.add(GONE)
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail("Reminder", "Body", None, [GONE])
+    record = UnknownMailbox.objects.get()
+    client, root = superadmin_client()
+    page = client.get("/portal/outbox/").content.decode()
+    assert "Addresses refused as unknown" in page
+    assert GONE in page and "550 5.1.1 &lt;gone@dept.gov.in&gt;: Recipient address rejected: User unknown" in page
+    lift = f"/portal/outbox/unknown/{record.pk}/lift/"
+    assert f'href="{lift}"' in page
+
+    confirm = client.get(lift).content.decode()
+    assert f"Lift the refusal of {GONE}" in confirm and "Yes, lift the refusal" in confirm
+    record.refresh_from_db()
+    assert record.lifted_at is None  # asking is not lifting
+
+    response = client.post(lift)
+    assert response.status_code == 302 and response["Location"] == "/portal/outbox/"
+    assert (f"The refusal of {GONE} was lifted: the next message to it is offered to the mail server."
+            in client.get("/portal/outbox/").content.decode())
+    record.refresh_from_db()
+    assert record.lifted_at is not None
+    [event] = AuditEvent.objects.filter(action=AuditAction.OUTBOX_UNKNOWN_MAILBOX_LIFTED)
+    assert (event.actor_id, event.target_id, event.old_values["email"], event.old_values["refusals"]) == (
+        root.pk, str(record.pk), GONE, 1)
+    assert f'href="{lift}"' not in client.get("/portal/outbox/").content.decode()
+
+    # A second submit (or another superadmin first) changes nothing.
+    client.post(lift)
+    assert "was already lifted; nothing was changed." in client.get("/portal/outbox/").content.decode()
+    assert AuditEvent.objects.filter(action=AuditAction.OUTBOX_UNKNOWN_MAILBOX_LIFTED).count() == 1
+
+    # Offered again; the relay still refuses it: recorded again, and listed again.
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail("Second reminder", "Body", None, [GONE])
+    assert smtp_server.asked == [GONE, GONE]
+    record.refresh_from_db()
+    assert (record.refusals, record.lifted_at) == (2, None)
+    assert f'href="{lift}"' in client.get("/portal/outbox/").content.decode()
+
+    # Lifted once more, its mailbox now exists: the next message is delivered.
+    client.post(lift)
+    smtp_server.refused.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail("Third reminder", "Body", None, [GONE])
+    assert delivered_to(smtp_server) == [GONE]
+    assert OutboxMessage.objects.latest("id").status == OutboxStatus.SENT
+
+
+def test_a_failed_message_names_its_recipients_still_refused_as_unknown(smtp_server, django_capture_on_commit_callbacks):
+    """Sent again while its address is refused, a message fails again at once: its page says
+    so, and where the refusal is lifted."""
+    smtp_server.refused.add(GONE)
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail("Reminder", "Body", None, [GONE])
+        send_mail("Another", "Body", None, [GONE])
+    row = OutboxMessage.objects.latest("id")
+    assert row.status == OutboxStatus.FAILED
+    client, _root = superadmin_client()
+    page = client.get(f"/portal/outbox/{row.pk}/").content.decode()
+    assert (f"The mail server refused {GONE} as an address that does not exist: sent again, this message would "
+            "fail at once for it. Lift the refusal first, on the outbox page, if its mailbox exists now.") in page
+
+
 def test_records_of_unknown_addresses_go_after_outbox_keep_days_and_with_the_persons_erasure():
     """A record not refused again for OUTBOX_KEEP_DAYS is removed by the outbox's daily job
     (the address is then offered once more: a mailbox created since gets its mail); an erasure
