@@ -28,6 +28,8 @@ class AuditAction(models.TextChoices):
     STEP_REMINDED = "step.reminded", _("Approval step reminder sent")
     STEP_ESCALATED = "step.escalated", _("Approval step escalated")
     STEP_ASSIGNED = "step.assigned", _("Approval step sent to an administrator appointed since, with a new due date")
+    STEP_AUTHORITY_ADDRESS_UNKNOWN = "step.authority_address_unknown", _(
+        "Competent authority's address refused by the mail server as one that does not exist")
     APPLICATION_APPEALED = "application.appealed", _("Rejection appealed")
     APPLICATION_REJECTION_FINAL = "application.rejection_final", _("Appeal period ended: rejection final")
     ORGANISATION_ACTIVATED = "organisation.activated", _("Organisation activated")

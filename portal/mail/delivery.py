@@ -29,6 +29,8 @@ holding a lock or a transaction while the mail server is talked to.
    once ("address refused as unknown on ..."), the message still sent to the others (a row
    with no other recipient FAILED at once, the relay not contacted). The records are read
    once per batch: a refusal recorded during a batch spares the rows of the next batches.
+   Either way the listeners are told (portal/mail/signals.py: the approval routing tells
+   the nodal officer when it is their competent authority's address).
 
 Rows are claimed by priority first (models.OutboxPriority), then oldest due first: the
 mail a person waits for goes before mass mail queued earlier, and before its retries.
@@ -61,6 +63,7 @@ from django.utils import timezone
 from portal.mail.claims import ClaimLock, claim_is_alive
 from portal.mail.models import OutboxMessage, OutboxStatus, UnknownMailbox
 from portal.mail.refusals import unknown_mailboxes, unknown_mailboxes_record
+from portal.mail.signals import mailboxes_unknown
 from portal.redaction import remove_secret_links
 
 logger = logging.getLogger(__name__)
@@ -272,15 +275,32 @@ def _left_out_lines(left_out: dict[str, UnknownMailbox]) -> list[str]:
 
 def _unknown_record(refused: dict[str, tuple[int, str]]) -> None:
     """Record the recipients the relay refused as unknown (portal/mail/refusals.py), after the
-    row's own outcome: a failure here is logged and loses no message (the next refusal of
-    the address records it)."""
+    row's own outcome, and tell whoever listens (signals.mailboxes_unknown): a failure here
+    is logged and loses no message (the next refusal of the address records it)."""
     try:
         with transaction.atomic():
-            unknown_mailboxes_record(refused=refused, now=timezone.now())
+            mailboxes = unknown_mailboxes_record(refused=refused, now=timezone.now())
     except SoftTimeLimitExceeded:
         raise
     except Exception:
         logger.exception("Recording the recipients refused as unknown failed")
+        return
+    _unknown_tell(mailboxes)
+
+
+def _unknown_tell(mailboxes: list[str]) -> None:
+    """Tell the listeners (the approval routing: a competent authority's address) that mail to
+    these mailboxes cannot arrive, in a transaction of their own: what they write commits with
+    it, and their failure is logged, never the sender's."""
+    if not mailboxes:
+        return
+    try:
+        with transaction.atomic():
+            mailboxes_unknown.send(sender=UnknownMailbox, mailboxes=sorted(set(mailboxes)))
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception:
+        logger.exception("A listener to the recipients refused as unknown failed")
 
 
 def _log_refusals(row: OutboxMessage, refused: dict[str, tuple[int, str]], retry: OutboxMessage | None,
@@ -316,6 +336,7 @@ def _record_partly_sent(row: OutboxMessage, refused: dict[str, tuple[int, str]],
         _unknown_record(refused)
     if left_out:
         _log_left_out(row, left_out, "sent, but")
+        _unknown_tell([record.mailbox for record in left_out.values()])
     return OutboxStatus.SENT
 
 
@@ -337,6 +358,7 @@ def _record_left_out(row: OutboxMessage, key: int, left_out: dict[str, UnknownMa
     if not updated:  # another sender took it over meanwhile (our lease ran out)
         return OutboxMessage.objects.filter(pk=row.pk).values_list("status", flat=True).first()
     _log_left_out(row, left_out, "not sent:")
+    _unknown_tell([record.mailbox for record in left_out.values()])
     return OutboxStatus.FAILED
 
 
