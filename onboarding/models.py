@@ -248,6 +248,10 @@ class ApprovalStep(models.Model):
     # when, for the officer's page and the monitoring; None while someone may. The deadline
     # sweep tells the first who may once one is appointed (``deadlines.undecided_steps_assign``).
     nobody_may_decide_since = models.DateTimeField(null=True, blank=True)
+    # An authority step whose address the mail relay refused as one that does not exist
+    # (portal/mail/refusals.py): when the nodal officer was told, once (a new link asked for
+    # once the refusal is lifted lets a new refusal be told again). None otherwise.
+    address_unknown_told_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["opened_at", "id"]
@@ -273,6 +277,10 @@ class ApprovalStep(models.Model):
             models.Index(fields=["jurisdiction", "due_at"], condition=models.Q(stage="state", decision=""),
                          name="state_queue_due_idx"),
             # The open steps nobody may decide: few, looked at by every sweep and dashboard.
+            # The open authority steps waiting on an address, found when the relay refuses it as
+            # unknown (services.authority_address_unknown_tell): few, looked up by every such refusal.
+            models.Index(fields=["assignee_email"], condition=models.Q(stage="authority", decision=""),
+                         name="open_authority_step_email_idx"),
             models.Index(fields=["nobody_may_decide_since"],
                          condition=models.Q(decision="", nobody_may_decide_since__isnull=False),
                          name="open_step_no_decider_idx"),

@@ -10,8 +10,11 @@ it (bound before the server starts, so that parallel test workers never race
 for one) and points the ``transport`` mailer (the one the outbox hands messages
 to) at it with the portal's SMTP transport (portal/mail/transport.py).
 ``smtp_server.messages`` holds every
-message received, parsed (``email.message.EmailMessage``), ``refused`` the recipients
-it answers "550 User unknown" for, ``deferred`` those it answers "450 try again later" for
+message received, parsed (``email.message.EmailMessage``), ``asked`` every recipient a
+client named (RCPT TO), taken or not, ``refused`` the recipients it answers
+"550 5.1.1 User unknown" for, ``answers`` those it answers as it says (``{address: reply}``:
+"552 5.2.2 Mailbox full", "554 5.7.1 Relay access denied"), ``deferred`` those it answers
+"450 try again later" for
 (a relay whose queue is full, a greylisting one), ``slow`` those whose message it answers
 ``answer_after`` seconds after the data ends (a relay that is slow to take a message: it takes
 it only if the client is still there to hear its answer), and ``connections()``
@@ -51,6 +54,9 @@ class _Handler:
         self.server = server
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.server.asked.append(address)
+        if address in self.server.answers:
+            return self.server.answers[address]
         if address in self.server.refused:  # as a relay answers for a mailbox that does not exist
             return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
         if address in self.server.deferred:  # as a relay answers that cannot take it now
@@ -74,7 +80,9 @@ class SmtpServer:
         self.port = port  # 0: the system chooses one on the first start()
         self.messages = []
         self.envelopes = []
-        self.refused = set()  # recipients answered "550 User unknown"
+        self.asked = []  # every recipient named in a RCPT TO, in order, taken or not
+        self.refused = set()  # recipients answered "550 5.1.1 User unknown"
+        self.answers = {}  # recipients answered with a reply of the test's: {address: "554 5.7.1 ..."}
         self.deferred = set()  # recipients answered "450 Try again later"
         self.slow = set()  # recipients whose message is answered (and taken) answer_after seconds late
         self.answer_after = 0.0

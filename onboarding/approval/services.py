@@ -62,6 +62,7 @@ from portal.audit.services import audit_record
 from portal.client import request_meta
 from portal.limits import refuse_over
 from portal.mail.models import OutboxPriority
+from portal.mail.refusals import unknown_mailboxes
 from portal.organisations.models import Organisation, OrganisationStatus
 from portal.organisations.services import organisation_activate, short_code_lock
 from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin
@@ -172,6 +173,10 @@ def step_resend_authority_link(
             raise ValidationError(_("%(email)s can no longer decide as a competent authority: %(problem)s No new link "
                                     "was sent to it.") % {"email": step.assignee_email, "problem": problem},
                                   code="authority_not_eligible")
+        if unknown_mailboxes([step.assignee_email]):  # its link would not be offered to the relay
+            raise ValidationError(_("The mail server refused %(email)s as an address that does not exist: no new link "
+                                    "was sent to it. The application's page says what you can do.")
+                                  % {"email": step.assignee_email}, code="authority_address_unknown")
         now = timezone.now()
         latest = step.tokens.order_by("-created_at").values_list("created_at", flat=True).first()
         if latest and now - latest < RESEND_INTERVAL:
@@ -182,10 +187,40 @@ def step_resend_authority_link(
             "The portal has sent the competent authority's address %(n)s requests for a decision in the last 24 "
             "hours, the most one mailbox may receive: no new link was sent. You can ask for one from %(when)s."))
         AuthorityToken.objects.filter(step=step, used_at__isnull=True, superseded_at__isnull=True).update(superseded_at=now)
+        if step.address_unknown_told_at is not None:  # its refusal was lifted: a new one is told again
+            step.address_unknown_told_at = None
+            step.save(update_fields=["address_unknown_told_at"])
         _send_link(application, step, now, resent=True)
         audit_record(actor=actor, action=AuditAction.STEP_REMINDED, target=application, request=request,
                      new={"step": step.pk, "stage": step.stage, "new_link_to": step.assignee_email, "by": "nodal_officer"})
     return step
+
+
+def authority_address_unknown_tell(*, mailboxes: list[str]) -> list[ApprovalStep]:
+    """The mail relay refused these mailboxes as ones that do not exist (or a message was not
+    offered to it for them because it had: portal/mail/refusals.py). The nodal officer of each
+    application waiting for a competent authority at one of them is told, once a step, by mail
+    and on the application's timeline: the authority never got the request (and gets no
+    reminder) and so cannot decide; the application's page says what the officer can do. Each
+    step is claimed by one conditional update, so two senders refused at once tell once."""
+    if not mailboxes:
+        return []
+    now = timezone.now()
+    steps = list(ApprovalStep.objects.filter(
+        stage=Stage.AUTHORITY, decision="", assignee_email__in=mailboxes, address_unknown_told_at__isnull=True,
+        application__status=ApplicationStatus.WITH_AUTHORITY,
+    ).select_related("application", "application__nodal_officer"))
+    told = []
+    for step in steps:
+        if not ApprovalStep.objects.filter(pk=step.pk, address_unknown_told_at__isnull=True).update(
+                address_unknown_told_at=now):
+            continue  # told by another sender meanwhile
+        notifications.notify_officer(application=step.application, template="authority_address_unknown",
+                                     context={"step": step})
+        audit_record(actor=None, action=AuditAction.STEP_AUTHORITY_ADDRESS_UNKNOWN,
+                     target=step.application, new={"step": step.pk, "stage": step.stage, "email": step.assignee_email})
+        told.append(step)
+    return told
 
 
 def _check_resend_rate(actor: AnyUser, now: datetime) -> None:

@@ -6,6 +6,7 @@ from onboarding.approval.selectors import authority_steps_refused, steps_of
 from onboarding.approval.services import appeal_deadline
 from onboarding.models import DECISION_OUTCOMES, ApplicationDocument, ApplicationStatus, Decision, DocumentKind, Stage
 from portal.audit.models import AuditAction
+from portal.mail.refusals import unknown_mailboxes
 
 register = template.Library()
 
@@ -14,7 +15,8 @@ register = template.Library()
 def approval_panel(context, application):
     """Where the application is in its approval: the open step and its due date,
     earlier decisions with their remarks, the approval letter, what the nodal
-    officer can do next (appeal, new link for the authority)."""
+    officer can do next (appeal, new link for the authority), and whether the mail
+    relay refused the authority's address as one that does not exist."""
     user = context.get("user")
     is_officer = bool(user and user.is_authenticated and application.nodal_officer_id == user.pk)
     steps = steps_of(application) if application.reference else []
@@ -25,8 +27,10 @@ def approval_panel(context, application):
         letter = ApplicationDocument.objects.filter(application=application, kind=DocumentKind.APPROVAL_LETTER).only("id").first()
     now = timezone.now()
     authority_refused = ""
+    address_unknown = None  # its record (portal/mail/refusals.py): no mail reaches the authority
     if open_step is not None and open_step.stage == Stage.AUTHORITY:
         authority_refused = authority_steps_refused([open_step]).get(open_step.pk, "")
+        address_unknown = unknown_mailboxes([open_step.assignee_email]).get(open_step.assignee_email)
     return {
         "application": application,
         "open_step": open_step,
@@ -35,11 +39,13 @@ def approval_panel(context, application):
         "overdue": bool(open_step and open_step.due_at <= now),
         "is_officer": is_officer,
         "authority_refused": authority_refused,
+        "address_unknown": address_unknown,
         # Nobody may decide it (no administrator who may, every superadmin refused): it waits
         # for one. Told to the officer only: an administrator appointed since, reading the page
         # before the job tells them (undecided_steps_assign), may decide it.
         "nobody_may_decide": is_officer and bool(open_step and open_step.nobody_may_decide_since),
-        "can_resend": is_officer and open_step is not None and open_step.stage == Stage.AUTHORITY and not authority_refused,
+        "can_resend": is_officer and open_step is not None and open_step.stage == Stage.AUTHORITY and not authority_refused
+        and address_unknown is None,
         "can_appeal": is_officer and deadline is not None and now <= deadline
         and workflow.allowed(application.status, workflow.Event.APPEAL),
         "appeal_deadline": deadline,

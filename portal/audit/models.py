@@ -28,6 +28,8 @@ class AuditAction(models.TextChoices):
     STEP_REMINDED = "step.reminded", _("Approval step reminder sent")
     STEP_ESCALATED = "step.escalated", _("Approval step escalated")
     STEP_ASSIGNED = "step.assigned", _("Approval step sent to an administrator appointed since, with a new due date")
+    STEP_AUTHORITY_ADDRESS_UNKNOWN = "step.authority_address_unknown", _(
+        "Competent authority's address refused by the mail server as one that does not exist")
     APPLICATION_APPEALED = "application.appealed", _("Rejection appealed")
     APPLICATION_REJECTION_FINAL = "application.rejection_final", _("Appeal period ended: rejection final")
     ORGANISATION_ACTIVATED = "organisation.activated", _("Organisation activated")
@@ -38,6 +40,7 @@ class AuditAction(models.TextChoices):
     DOMAIN_ACCEPTED = "organisation_domain.accepted", _("Email domain accepted as official")
     OFFICIAL_POWERS_ENDED = "user.official_powers_ended", _("Powers ended: the address is no longer official")
     OUTBOX_REQUEUED = "outbox.requeued", _("Outbox message re-queued")
+    OUTBOX_UNKNOWN_MAILBOX_LIFTED = "outbox.unknown_mailbox_lifted", _("Refusal of an address as unknown lifted")
     USER_ACCESS_CHANGED = "user.access_changed", _("Account access changed in the Django admin")
     GROUP_PERMISSIONS_CHANGED = "group.permissions_changed", _("Group permissions changed in the Django admin")
     VERIFICATION_REQUESTED = "verification.requested", _("Verification as a government user requested")

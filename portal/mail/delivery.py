@@ -23,6 +23,14 @@ holding a lock or a transaction while the mail server is talked to.
    those it refused for good are recorded as failed on the row. So too when it took it
    for nobody, refusing some for good and answering "later" for the others: the row
    is then FAILED for those refused for good (and for them only).
+   A recipient refused for good as unknown (5.1.x, "User unknown": portal/mail/refusals.py)
+   is recorded as such, and from then on, until a superadmin lifts it, no message is
+   offered to the relay for that mailbox: it is recorded as failed for that recipient at
+   once ("address refused as unknown on ..."), the message still sent to the others (a row
+   with no other recipient FAILED at once, the relay not contacted). The records are read
+   once per batch: a refusal recorded during a batch spares the rows of the next batches.
+   Either way the listeners are told (portal/mail/signals.py: the approval routing tells
+   the nodal officer when it is their competent authority's address).
 
 Rows are claimed by priority first (models.OutboxPriority), then oldest due first: the
 mail a person waits for goes before mass mail queued earlier, and before its retries.
@@ -39,6 +47,7 @@ import re
 import smtplib
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from email.header import Header
 from email.message import EmailMessage as MimeMessage
@@ -52,7 +61,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from portal.mail.claims import ClaimLock, claim_is_alive
-from portal.mail.models import OutboxMessage, OutboxStatus
+from portal.mail.models import OutboxMessage, OutboxStatus, UnknownMailbox
+from portal.mail.refusals import unknown_mailboxes, unknown_mailboxes_record
+from portal.mail.signals import mailboxes_unknown
 from portal.redaction import remove_secret_links
 
 logger = logging.getLogger(__name__)
@@ -87,6 +98,14 @@ class OutboxEmail(EmailMultiAlternatives):
     ASCII is written as RFC 2047 encoded words made here, each whole, which a reader
     joins back to the very text, however long."""
 
+    # Recipients the message names (in its headers) but is not offered to: their mailbox is
+    # refused as unknown (portal/mail/refusals.py).
+    left_out: frozenset[str] = frozenset()
+
+    def recipients(self) -> list[str]:
+        """The envelope's recipients: those the message names, less ``left_out``."""
+        return [address for address in super().recipients() if address not in self.left_out]
+
     def message(self, *, policy: email.policy.Policy = email.policy.default) -> MimeMessage:
         msg = super().message(policy=policy)
         msg.policy = policy.clone(max_line_length=MAX_LINE_LENGTH)
@@ -100,17 +119,19 @@ class OutboxEmail(EmailMultiAlternatives):
         return msg
 
 
-def outbox_email(row: OutboxMessage) -> OutboxEmail:
+def outbox_email(row: OutboxMessage, *, left_out: Iterable[str] = ()) -> OutboxEmail:
     """The email an outbox row stands for, with the row's own Message-ID. Every message says
     it was sent automatically (RFC 3834, and Exchange's header for it), so that no vacation
     responder answers the portal's mail: a roster's thousands of invitations would bring
-    thousands of replies to an address that reads none."""
+    thousands of replies to an address that reads none. ``left_out``: recipients it still
+    names but is not offered to (OutboxEmail.left_out)."""
     headers = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All", **row.headers}
     headers["Message-ID"] = row.message_id
     message = OutboxEmail(
         subject=row.subject, body=row.body, from_email=row.from_email, to=row.to, cc=row.cc, bcc=row.bcc,
         reply_to=row.reply_to, headers=headers,
     )
+    message.left_out = frozenset(left_out)
     if row.html_body:
         message.attach_alternative(row.html_body, "text/html")
     for attachment in row.attachments:
@@ -173,7 +194,8 @@ def _claim(*, ids: list[int] | None, now: datetime, limit: int, lock: ClaimLock)
 
 # Recording outcomes -----------------------------------------------------------------
 
-def _record_sent(row: OutboxMessage, *, refused: dict[str, tuple[int, str]] | None = None) -> str:
+def _record_sent(row: OutboxMessage, *, refused: dict[str, tuple[int, str]] | None = None,
+                 left_out: dict[str, UnknownMailbox] | None = None) -> str:
     """SENT, and the stored copy keeps no link that still works (DESIGN §5: nothing
     in the outbox outlives its use as a secret).
 
@@ -182,15 +204,16 @@ def _record_sent(row: OutboxMessage, *, refused: dict[str, tuple[int, str]] | No
     and who was refused, for the superadmins' outbox page; those answered "later" (4xx)
     get the message from a new row of their own, tried again like any other (an outage
     delays mail, never loses it), and those refused for good (5xx) are recorded as
-    failed. The ones who got it never get it twice.
+    failed. The ones who got it never get it twice. ``left_out``: the recipients it was not
+    offered to, their mailbox refused as unknown before ({address: its record}), recorded as failed.
 
     On PostgreSQL the commit does not wait for the disk (``synchronous_commit`` off
     for this transaction only): it halves the time a message takes. The record is
     at once visible and survives the worker's death; only a crash of the database
     server in the next fraction of a second could lose it, and the message would
     then be sent a second time, never lost."""
-    if refused:
-        return _record_partly_sent(row, refused)
+    if refused or left_out:
+        return _record_partly_sent(row, refused or {}, left_out or {})
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -238,6 +261,48 @@ def _refusal_lines(refused: dict[str, tuple[int, str]], retry: OutboxMessage | N
             for address, (code, reply) in refused.items()]
 
 
+def _day(moment: datetime) -> str:
+    """A date as the outbox's pages write one (15 Mar 2026), in the portal's time zone."""
+    local = timezone.localtime(moment)
+    return f"{local.day} {local:%b %Y}"
+
+
+def _left_out_lines(left_out: dict[str, UnknownMailbox]) -> list[str]:
+    """What the row says of each recipient it was not offered to, for the superadmins' outbox page."""
+    return [f"Failed for {address}: address refused as unknown on {_day(record.last_refused_at)} ({record.reply}), "
+            f"not offered to the mail server again." for address, record in left_out.items()]
+
+
+def _unknown_record(refused: dict[str, tuple[int, str]]) -> None:
+    """Record the recipients the relay refused as unknown (portal/mail/refusals.py), after the
+    row's own outcome, and tell whoever listens (signals.mailboxes_unknown): a failure here
+    is logged and loses no message (the next refusal of the address records it)."""
+    try:
+        with transaction.atomic():
+            mailboxes = unknown_mailboxes_record(refused=refused, now=timezone.now())
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception:
+        logger.exception("Recording the recipients refused as unknown failed")
+        return
+    _unknown_tell(mailboxes)
+
+
+def _unknown_tell(mailboxes: list[str]) -> None:
+    """Tell the listeners (the approval routing: a competent authority's address) that mail to
+    these mailboxes cannot arrive, in a transaction of their own: what they write commits with
+    it, and their failure is logged, never the sender's."""
+    if not mailboxes:
+        return
+    try:
+        with transaction.atomic():
+            mailboxes_unknown.send(sender=UnknownMailbox, mailboxes=sorted(set(mailboxes)))
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception:
+        logger.exception("A listener to the recipients refused as unknown failed")
+
+
 def _log_refusals(row: OutboxMessage, refused: dict[str, tuple[int, str]], retry: OutboxMessage | None,
                   outcome: str) -> None:
     # No address in the log line (the worker's log is kept and shipped elsewhere): the row names them.
@@ -247,25 +312,54 @@ def _log_refusals(row: OutboxMessage, refused: dict[str, tuple[int, str]], retry
                    f"; tried again as message {retry.pk}" if retry else "")
 
 
-def _record_partly_sent(row: OutboxMessage, refused: dict[str, tuple[int, str]]) -> str:
+def _record_partly_sent(row: OutboxMessage, refused: dict[str, tuple[int, str]],
+                        left_out: dict[str, UnknownMailbox]) -> str:
     """SENT for the recipients the server took; a new PENDING row, with the same
     message, for those it answered "later" (4xx), failing since now; the others'
-    refusal (5xx) written in ``last_error``. One transaction: the new row exists
+    refusal (5xx) written in ``last_error``, and so is each recipient left out (its
+    mailbox refused as unknown before). One transaction: the new row exists
     exactly when this one is recorded as sent."""
     now = timezone.now()
-    delivered = [address for address in [*row.to, *row.cc, *row.bcc] if address not in refused]
+    delivered = [address for address in [*row.to, *row.cc, *row.bcc] if address not in refused and address not in left_out]
     with transaction.atomic():
         if not OutboxMessage.objects.select_for_update().filter(pk=row.pk).exclude(status=OutboxStatus.SENT).exists():
             return OutboxStatus.SENT  # recorded by another sender meanwhile
         retry = _retry_deferred(row, refused, now)
-        lines = [f"Delivered to {', '.join(delivered)}.", *_refusal_lines(refused, retry)]
+        lines = [f"Delivered to {', '.join(delivered)}.", *_refusal_lines(refused, retry), *_left_out_lines(left_out)]
         OutboxMessage.objects.filter(pk=row.pk).update(
             status=OutboxStatus.SENT, sent_at=now, attempts=F("attempts") + 1, last_error=" ".join(lines)[:2000],
             claim_key=None, claimed_until=None,
             body=remove_secret_links(row.body), html_body=remove_secret_links(row.html_body),
         )
-    _log_refusals(row, refused, retry, "sent, but")
+    if refused:
+        _log_refusals(row, refused, retry, "sent, but")
+        _unknown_record(refused)
+    if left_out:
+        _log_left_out(row, left_out, "sent, but")
+        _unknown_tell([record.mailbox for record in left_out.values()])
     return OutboxStatus.SENT
+
+
+def _log_left_out(row: OutboxMessage, left_out: dict[str, UnknownMailbox], outcome: str) -> None:
+    # No address in the log line, as for the refusals.
+    logger.info("Outbox message %s %s %s of %s recipients not offered: refused as unknown before", row.pk, outcome,
+                len(left_out), len({*row.to, *row.cc, *row.bcc}))
+
+
+def _record_left_out(row: OutboxMessage, key: int, left_out: dict[str, UnknownMailbox]) -> str:
+    """Every recipient of the row is refused as unknown (portal/mail/refusals.py): FAILED at
+    once, each of them named, the relay not contacted."""
+    now = timezone.now()
+    updated = OutboxMessage.objects.filter(pk=row.pk, status=OutboxStatus.SENDING, claim_key=key).update(
+        status=OutboxStatus.FAILED, failing_since=row.failing_since or now,
+        last_error=" ".join(_left_out_lines(left_out))[:2000], claim_key=None, claimed_until=None,
+        **_given_up_copy(row),
+    )
+    if not updated:  # another sender took it over meanwhile (our lease ran out)
+        return OutboxMessage.objects.filter(pk=row.pk).values_list("status", flat=True).first()
+    _log_left_out(row, left_out, "not sent:")
+    _unknown_tell([record.mailbox for record in left_out.values()])
+    return OutboxStatus.FAILED
 
 
 def _record_partly_deferred(row: OutboxMessage, key: int, refused: dict[str, tuple[int, str]]) -> str:
@@ -290,6 +384,7 @@ def _record_partly_deferred(row: OutboxMessage, key: int, refused: dict[str, tup
             bcc=_only(row.bcc, refused_for_good), claim_key=None, claimed_until=None, **_given_up_copy(row),
         )
     _log_refusals(row, refused, retry, "not sent:")
+    _unknown_record(refused)
     return OutboxStatus.FAILED
 
 
@@ -353,6 +448,8 @@ def _record_failure(row: OutboxMessage, key: int, exc: Exception, *, relay_faile
     logger.warning("Outbox message %s not sent (attempt %s%s): %s%s", row.pk, attempts,
                    ", gave up" if give_up else "", type(exc).__name__,
                    f", SMTP code {', '.join(map(str, codes))}" if codes else "")
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        _unknown_record(exc.recipients)
     if not updated:  # another sender took it over meanwhile (our lease ran out)
         return OutboxMessage.objects.filter(pk=row.pk).values_list("status", flat=True).first()
     return status
@@ -381,9 +478,15 @@ def _close(backend: BaseEmailBackend) -> None:
         logger.debug("Closing the transport failed", exc_info=True)
 
 
+def _recipients(row: OutboxMessage) -> list[str]:
+    return list(dict.fromkeys([*row.to, *row.cc, *row.bcc]))
+
+
 def _send_claimed(rows: list[OutboxMessage], key: int, deadline: float) -> dict[int, str]:
-    """Hand every claimed row to the transport over one connection; each outcome recorded."""
+    """Hand every claimed row to the transport over one connection, less its recipients
+    refused as unknown (one query for the batch); each outcome recorded."""
     outcomes = {}
+    unknown = unknown_mailboxes(address for row in rows for address in _recipients(row))
     backend = _transport()
     backend.deadline = deadline  # no exchange waits past it (portal/mail/transport.py)
     connected = False
@@ -391,11 +494,15 @@ def _send_claimed(rows: list[OutboxMessage], key: int, deadline: float) -> dict[
         for index, row in enumerate(rows):
             if time.monotonic() >= deadline:
                 break  # the rest go back to PENDING (_release)
+            left_out = {address: unknown[address] for address in _recipients(row) if address in unknown}
+            if left_out and len(left_out) == len(_recipients(row)):
+                outcomes[row.pk] = _record_left_out(row, key, left_out)
+                continue
             try:
                 if not connected:
                     backend.open()
                     connected = True
-                if backend.send_messages([outbox_email(row)]) == 0:
+                if backend.send_messages([outbox_email(row, left_out=left_out)]) == 0:
                     raise RuntimeError("the transport sent nothing")
             except SoftTimeLimitExceeded:
                 raise
@@ -412,7 +519,7 @@ def _send_claimed(rows: list[OutboxMessage], key: int, deadline: float) -> dict[
                 _close(backend)  # a fresh connection for the next row
                 connected = False
             else:
-                outcomes[row.pk] = _record_sent(row, refused=getattr(backend, "refused", None))
+                outcomes[row.pk] = _record_sent(row, refused=getattr(backend, "refused", None), left_out=left_out)
     finally:
         _close(backend)
     return outcomes

@@ -94,3 +94,31 @@ class OutboxMessage(models.Model):
         """Whether links that worked as a key (the competent authority's) were taken out
         of this copy once it was sent or given up (portal/mail/delivery.py)."""
         return LINK_REMOVED in self.body or LINK_REMOVED in self.html_body
+
+
+class UnknownMailbox(models.Model):
+    """A mailbox the mail relay refused for good as one that does not exist ("550 5.1.1
+    User unknown": portal/mail/refusals.py). While it stands (not lifted by a superadmin,
+    and refused again within OUTBOX_KEEP_DAYS), no message is offered to the relay for it:
+    each is recorded as failed for that recipient at once (portal/mail/delivery.py), the
+    relay not asked again and again for an address it does not know (its reputation)."""
+
+    # normalise_mailbox's form of the address (portal/accounts/official_email.py).
+    mailbox = models.CharField(max_length=320, unique=True)
+    first_refused_at = models.DateTimeField()
+    last_refused_at = models.DateTimeField(db_index=True)
+    # How many times the relay refused it (a message offered to it before it was recorded,
+    # or after a superadmin lifted the refusal).
+    refusals = models.PositiveIntegerField(default=1)
+    # The relay's last answer: its code and text ("550 5.1.1 <...>: Recipient address rejected: User unknown").
+    reply = models.CharField(max_length=1000)
+    # When a superadmin lifted the refusal (the next message is offered to the relay again);
+    # a new refusal puts it back.
+    lifted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_refused_at", "-id"]
+
+    def __str__(self):
+        # The audit log's snapshot of the target (a refusal lifted): no address, always English.
+        return f"Unknown mailbox #{self.pk}"

@@ -1,7 +1,10 @@
 """How long the outbox keeps the mail it has sent: its rows hold each message as sent
 (the addresses, the names and what the mail said). A daily beat job removes those sent
 or given up OUTBOX_KEEP_DAYS ago, except mail to a person under a legal hold. An erasure
-granted to a person removes the mail to them at once, sent or not."""
+granted to a person removes the mail to them at once, sent or not. The same holds for the
+mailboxes the relay refused as unknown (portal/mail/refusals.py): a record not refused
+again for OUTBOX_KEEP_DAYS is removed (the address is then tried once more), and an
+erasure removes the person's at once."""
 
 from datetime import datetime, timedelta
 from email.utils import parseaddr
@@ -11,7 +14,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from portal.mail.models import OutboxMessage, OutboxStatus
+from portal.mail.models import OutboxMessage, OutboxStatus, UnknownMailbox
+from portal.mail.refusals import mailbox_of
 from portal.privacy.retention import held_person_addresses
 
 
@@ -58,3 +62,23 @@ def outbox_person_remove(*, addresses: list[str]) -> int:
     if changed:
         OutboxMessage.objects.bulk_update(changed, ["to", "cc", "bcc"])
     return len(deleted) + len(changed)
+
+
+def unknown_mailboxes_old_remove(*, now: datetime | None = None) -> int:
+    """Remove the records of mailboxes refused as unknown whose last refusal is more than
+    OUTBOX_KEEP_DAYS old, lifted or not: the next message to such an address is offered to the
+    relay again (a mailbox created since gets it), and recorded again if it is refused."""
+    now = now or timezone.now()
+    removed, _kinds = UnknownMailbox.objects.filter(
+        last_refused_at__lt=now - timedelta(days=settings.OUTBOX_KEEP_DAYS)).delete()
+    return removed
+
+
+def unknown_mailboxes_person_remove(user, addresses: list[str]) -> list[tuple[str, str]]:
+    """An erasure handler (portal/privacy/requests.py): the records of the person's mailboxes
+    refused as unknown are removed; their audit events (a refusal lifted) are redacted with the
+    person's (the targets returned)."""
+    records = UnknownMailbox.objects.filter(mailbox__in={mailbox_of(address) for address in addresses})
+    targets = [(UnknownMailbox._meta.label_lower, str(pk)) for pk in records.values_list("pk", flat=True)]
+    records.delete()
+    return targets

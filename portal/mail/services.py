@@ -1,5 +1,6 @@
-"""Putting mail in the outbox (in the caller's transaction) and back in the queue.
-Sending it is portal.mail.delivery's, run by portal.mail.tasks."""
+"""Putting mail in the outbox (in the caller's transaction) and back in the queue, and
+lifting the refusal of an address as unknown. Sending it is portal.mail.delivery's, run
+by portal.mail.tasks."""
 
 import base64
 import uuid
@@ -15,7 +16,7 @@ from django.utils import timezone
 from portal.accounts.models import ERASED_EMAIL_DOMAIN
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
-from portal.mail.models import OutboxMessage, OutboxPriority, OutboxStatus, with_priority
+from portal.mail.models import OutboxMessage, OutboxPriority, OutboxStatus, UnknownMailbox, with_priority
 from portal.mail.tasks import BULK_QUEUE, outbox_dispatch, outbox_dispatch_many
 from portal.permissions import AnyUser
 
@@ -156,4 +157,25 @@ def outbox_requeue(*, outbox_id: int, actor: AnyUser, request: HttpRequest | Non
         row.save(update_fields=["status", "attempts", "refusals", "failing_since", "next_attempt_at"])
         audit_record(actor=actor, action=AuditAction.OUTBOX_REQUEUED, target=row, request=request)
         transaction.on_commit(lambda: outbox_dispatch(row.pk))
+    return True
+
+
+def unknown_mailbox_lift(*, unknown_mailbox_id: int, actor: AnyUser, request: HttpRequest | None = None) -> bool:
+    """A superadmin lifts the refusal of an address the relay refused as unknown
+    (portal/mail/refusals.py): its mailbox exists now, or the relay was wrong. The next
+    message to it is offered to the relay again; refused again, it is recorded again.
+    False when it was lifted already (a second submit, another superadmin first): nothing
+    done then."""
+    with transaction.atomic():
+        record = UnknownMailbox.objects.select_for_update().get(pk=unknown_mailbox_id)
+        if record.lifted_at is not None:
+            return False
+        record.lifted_at = timezone.now()
+        record.save(update_fields=["lifted_at"])
+        audit_record(
+            actor=actor, action=AuditAction.OUTBOX_UNKNOWN_MAILBOX_LIFTED, target=record, request=request,
+            old={"email": record.mailbox, "refusals": record.refusals, "first_refused_at": record.first_refused_at,
+                 "last_refused_at": record.last_refused_at},
+            new={"lifted_at": record.lifted_at},
+        )
     return True

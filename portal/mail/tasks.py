@@ -7,6 +7,7 @@ from celery import shared_task
 
 from portal.mail.delivery import BATCH_SIZE, outbox_deliver, outbox_deliver_due, outbox_deliver_many
 from portal.mail.retention import outbox_old_remove as remove
+from portal.mail.retention import unknown_mailboxes_old_remove
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,9 @@ def outbox_dispatch_many(outbox_ids, *, queue=None):
 
 @shared_task(name="portal.mail.tasks.outbox_old_remove", time_limit=600, soft_time_limit=540)
 def outbox_old_remove():
-    """Beat, daily: mail sent (or given up) OUTBOX_KEEP_DAYS ago removed, in batches."""
+    """Beat, daily: mail sent (or given up) OUTBOX_KEEP_DAYS ago removed, in batches, and the
+    mailboxes refused as unknown not refused again since. Returns how many messages it removed."""
+    unknown_mailboxes_old_remove()
     total, last = remove()
     while last is not None:
         removed, last = remove(after=last)

@@ -681,6 +681,121 @@ def test_the_officer_sees_where_the_application_is_and_can_send_a_new_link(offic
     assert OutboxMessage.objects.count() == count
 
 
+# The competent authority's address refused by the mail relay as unknown ---------------------
+
+UNKNOWN_SUBJECT = "Application {}: the competent authority's address does not exist"
+
+
+def officer_told_of_unknown(officer, application):
+    return [m for m in messages_to(officer.email) if english(m.subject) == UNKNOWN_SUBJECT.format(application.reference)]
+
+
+def test_the_officer_is_told_when_the_relay_refuses_the_authoritys_address_as_unknown(
+    officer, smtp_server, django_capture_on_commit_callbacks
+):
+    """The officer mistyped the authority's address: the relay answers "550 5.1.1 User unknown"
+    to the "Decision needed" mail. The officer is told at once, by mail in the application's
+    languages and on its page, with what they can do; no new link can be asked for (it would
+    fail at once), and the next mails to the address (the request's retry, the reminder) go
+    nowhere and tell the officer nothing more."""
+    from portal.mail.models import UnknownMailbox
+
+    smtp_server.refused.add(AUTHORITY_EMAIL)
+    with django_capture_on_commit_callbacks(execute=True):
+        application = application_with_authority(nodal_officer=officer)
+    assert UnknownMailbox.objects.filter(mailbox=AUTHORITY_EMAIL).exists()
+    [told] = officer_told_of_unknown(officer, application)
+    english_body, _sep, marathi = told.body.partition("\n----------\n")
+    assert (f"The mail server refused the competent authority's address, {AUTHORITY_EMAIL}, as an address that does "
+            "not exist: the competent authority did not receive the request to decide on your application") in " ".join(
+        english_body.split())
+    assert "withdraw this application and submit a new one" in " ".join(english_body.split())
+    assert f"{settings.SITE_URL}/onboarding/{application.pk}/" in english_body
+    assert DEVANAGARI_RE.search(marathi) and DEVANAGARI_RE.search(told.subject)
+    # Delivered over SMTP, the subject decoding back whole.
+    [delivered] = [m for m in smtp_server.messages if m["Message-ID"] == told.message_id]
+    assert str(delivered["Subject"]) == told.subject
+
+    client = signed_in(officer)
+    page_text = " ".join(client.get(f"/onboarding/{application.pk}/").content.decode().split())
+    day = date_format(timezone.localtime(timezone.now()), "j M Y")
+    assert (f"The mail server refused the competent authority's address {AUTHORITY_EMAIL} on {day} as an address that "
+            "does not exist") in page_text
+    assert "Send the competent authority a new link" not in page_text
+    assert "Competent authority&#x27;s address refused by the mail server as one that does not exist" in page_text
+    AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    sent = len(messages_to(AUTHORITY_EMAIL))
+    response = client.post(f"/onboarding/{application.pk}/resend-link/", follow=True)
+    assert (f"The mail server refused {AUTHORITY_EMAIL} as an address that does not exist: no new link was sent to "
+            "it.") in " ".join(response.content.decode().split())
+    assert len(messages_to(AUTHORITY_EMAIL)) == sent
+
+    # The request's retry and the reminder before the due date: not offered to the relay, and
+    # the officer, told once, is not told again.
+    request = OutboxMessage.objects.filter(to=[AUTHORITY_EMAIL]).earliest("id")
+    step = ApprovalStep.objects.get(application=application)
+    with django_capture_on_commit_callbacks(execute=True), \
+            time_machine.travel(step.due_at - timedelta(days=1), tick=False):
+        run_beat_jobs()
+        from portal.mail.tasks import outbox_sweep
+
+        outbox_sweep.delay().get()
+    request.refresh_from_db()
+    assert request.status == "failed"
+    assert [m.status for m in messages_to(AUTHORITY_EMAIL)] == ["failed"] * len(messages_to(AUTHORITY_EMAIL))
+    assert smtp_server.asked.count(AUTHORITY_EMAIL) == 1
+    assert len(officer_told_of_unknown(officer, application)) == 1
+    assert AuditEvent.objects.filter(action=AuditAction.STEP_AUTHORITY_ADDRESS_UNKNOWN).count() == 1
+
+
+def test_an_application_naming_an_address_refused_before_tells_its_officer_at_once(
+    officer, smtp_server, django_capture_on_commit_callbacks
+):
+    """The address was refused as unknown for an earlier application: the new one's request is
+    not offered to the relay, and its officer is told as the first one was."""
+    from portal.mail.models import UnknownMailbox
+
+    now = timezone.now()
+    UnknownMailbox.objects.create(mailbox=AUTHORITY_EMAIL, first_refused_at=now, last_refused_at=now,
+                                  reply=f"550 5.1.1 <{AUTHORITY_EMAIL}>: Recipient address rejected: User unknown")
+    with django_capture_on_commit_callbacks(execute=True):
+        application = application_with_authority(nodal_officer=officer)
+    assert smtp_server.asked.count(AUTHORITY_EMAIL) == 0
+    assert len(officer_told_of_unknown(officer, application)) == 1
+
+
+def test_after_the_refusal_is_lifted_the_officer_can_send_a_new_link_and_is_told_again_if_refused(
+    officer, smtp_server, django_capture_on_commit_callbacks
+):
+    """A superadmin lifts the refusal (the authority's office says the mailbox exists now): the
+    officer's page no longer says it is refused and offers a new link again; refused once more,
+    the officer is told once more."""
+    from portal.mail.models import UnknownMailbox
+    from portal.mail.services import unknown_mailbox_lift
+
+    smtp_server.refused.add(AUTHORITY_EMAIL)
+    with django_capture_on_commit_callbacks(execute=True):
+        application = application_with_authority(nodal_officer=officer)
+    unknown_mailbox_lift(unknown_mailbox_id=UnknownMailbox.objects.get().pk, actor=make_superadmin())
+    client = signed_in(officer)
+    page_text = " ".join(client.get(f"/onboarding/{application.pk}/").content.decode().split())
+    assert "as an address that does not exist" not in page_text
+    assert "Send the competent authority a new link" in page_text
+    AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/onboarding/{application.pk}/resend-link/").status_code == 302
+    assert smtp_server.asked.count(AUTHORITY_EMAIL) == 2
+    assert len(officer_told_of_unknown(officer, application)) == 2
+
+    smtp_server.refused.clear()  # the mailbox exists now
+    unknown_mailbox_lift(unknown_mailbox_id=UnknownMailbox.objects.get().pk, actor=make_superadmin())
+    AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/onboarding/{application.pk}/resend-link/").status_code == 302
+    assert [m["To"] for m in smtp_server.messages].count(AUTHORITY_EMAIL) == 1
+    assert len(officer_told_of_unknown(officer, application)) == 2
+
+
 def test_an_officer_asks_for_at_most_a_days_worth_of_new_links(officer, settings):
     """Each new link mails the official address the officer named: a few a day per
     officer, over all their applications, or anyone could make the portal mail an
@@ -787,6 +902,9 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     # Withdrawn while with the state administrators.
     pulled = authority_approved(UserFactory(email="fourth.officer@mahaagri.gov.in"))
     services.application_withdraw(application_id=pulled.pk, actor=pulled.nodal_officer)
+    # The competent authority's address refused by the mail server as unknown.
+    refused = submitted_application(UserFactory(email="fifth.officer@mahaagri.gov.in"))
+    approvals.authority_address_unknown_tell(mailboxes=[AUTHORITY_EMAIL])
     # Approved, with its letter.
     other = approved_by_the_state(authority_approved(UserFactory(email="second.officer@mahaagri.gov.in")), admin,
                                   django_capture_on_commit_callbacks)
@@ -808,13 +926,15 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
         "step_escalated": "Overdue and escalated: application {}",
         "step_withdrawn": "Application {} withdrawn: no longer waiting for you",
         "rejection_final": "Application {}: rejection final",
+        "authority_address_unknown": UNKNOWN_SUBJECT,
     }
     # The draft erasure reminder is the retention run's, not the routing's: it is sent and
     # decoded in tests/test_feature_mail_over_smtp.py.
     assert set(expected_subjects) == templates - {"retention_draft_reminder"}
     mails = list(OutboxMessage.objects.all())
     subjects = [english(m.subject) for m in mails]
-    references = [first.reference, application.reference, lapsed.reference, pulled.reference, other.reference]
+    references = [first.reference, application.reference, lapsed.reference, pulled.reference, other.reference,
+                  refused.reference]
     for template, pattern in expected_subjects.items():
         wanted = [pattern.format(ref) for ref in references]
         assert any(s in wanted or any(s.startswith(w + " (") for w in wanted) for s in subjects), template

@@ -294,9 +294,11 @@ def test_a_relay_down_for_longer_than_outbox_give_up_hours_gives_the_message_up(
 def test_after_the_last_attempt_a_superadmin_can_queue_it_again(
     smtp_server, django_capture_on_commit_callbacks, settings
 ):
-    # A recipient the relay refuses (550) is tried OUTBOX_MAX_ATTEMPTS times.
+    # A recipient the relay refuses (a 5xx that does not say the mailbox is unknown: that is
+    # never offered again, test_an_address_the_relay_does_not_know_is_not_offered_to_it_again)
+    # is tried OUTBOX_MAX_ATTEMPTS times.
     settings.OUTBOX_MAX_ATTEMPTS = 2
-    smtp_server.refused.add("a@mha.gov.in")
+    smtp_server.answers["a@mha.gov.in"] = "554 5.7.1 <a@mha.gov.in>: Relay access denied"
     with django_capture_on_commit_callbacks(execute=True):
         send_mail("Reminder", "Body", None, ["a@mha.gov.in"])
     row = OutboxMessage.objects.get()
@@ -307,7 +309,7 @@ def test_after_the_last_attempt_a_superadmin_can_queue_it_again(
     with time_machine.travel(timezone.now() + timedelta(days=1), tick=False):
         assert sweep() == 0  # given up: the sweep no longer tries
 
-    smtp_server.refused.clear()
+    smtp_server.answers.clear()
     root = make_superadmin(email="root@sandes.nic.in")
     client = Client()
     client.login(email=root.email, password=PASSWORD)
@@ -465,6 +467,229 @@ def test_a_state_administrator_the_relay_defers_still_hears_of_a_new_application
         sweep()
     assert delivered_to(smtp_server).count(first.email) == 1
     assert delivered_to(smtp_server).count(second.email) == 1
+
+
+# An address the relay does not know ---------------------------------------------------------
+
+GONE = "gone@dept.gov.in"
+
+
+def outbox_day(moment):
+    """A date as the outbox writes it on a row (15 Mar 2026, the portal's time zone)."""
+    local = timezone.localtime(moment)
+    return f"{local.day} {local:%b %Y}"
+
+
+def test_an_address_the_relay_does_not_know_is_not_offered_to_it_again(
+    smtp_server, django_capture_on_commit_callbacks
+):
+    """The relay answers "550 5.1.1 User unknown" for an address: the portal records its
+    mailbox, and no later message offers it to the relay again, however it is written. The
+    message's other recipients still get it and its row says who did not and why; a message
+    to nobody else is given up at once, the relay not contacted, its retry as well."""
+    smtp_server.refused.add(GONE)
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail("Reminder", "Body", None, [GONE])
+    first = OutboxMessage.objects.get()
+    assert first.status == OutboxStatus.PENDING and first.attempts == 1 and smtp_server.asked == [GONE]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail("Meeting of the nodal officers", "On Monday at 11.", None, [OFFICER, "Gone@Dept.GOV.in"])
+    assert smtp_server.asked == [GONE, OFFICER]  # the unknown address not offered again
+    assert delivered_to(smtp_server) == [OFFICER]
+    second = OutboxMessage.objects.latest("id")
+    assert second.status == OutboxStatus.SENT
+    day = outbox_day(timezone.now())
+    assert f"Delivered to {OFFICER}." in second.last_error
+    assert (f"Failed for Gone@Dept.GOV.in: address refused as unknown on {day} (550 5.1.1 <{GONE}>: Recipient "
+            "address rejected: User unknown), not offered to the mail server again.") in second.last_error
+
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail("Another reminder", "Body", None, [GONE])
+    third = OutboxMessage.objects.latest("id")
+    assert third.status == OutboxStatus.FAILED and third.attempts == 0
+    assert f"Failed for {GONE}: address refused as unknown on {day}" in third.last_error
+
+    # The first message's retry: given up at once, without asking the relay.
+    with time_machine.travel(first.next_attempt_at + timedelta(seconds=1), tick=False):
+        assert sweep() == 0
+    first.refresh_from_db()
+    assert first.status == OutboxStatus.FAILED and first.attempts == 1
+    assert f"Failed for {GONE}: address refused as unknown on {day}" in first.last_error
+    assert smtp_server.asked == [GONE, OFFICER]
+
+    from portal.mail.models import UnknownMailbox
+
+    [record] = UnknownMailbox.objects.all()
+    assert (record.mailbox, record.refusals, record.lifted_at) == (GONE, 1, None)
+    assert record.first_refused_at == record.last_refused_at
+    assert record.reply == f"550 5.1.1 <{GONE}>: Recipient address rejected: User unknown"
+
+
+def test_each_refusal_of_an_unknown_address_is_counted(smtp_server, django_capture_on_commit_callbacks):
+    """Two messages to the address in one batch (sent before the first refusal was recorded):
+    both refused, counted twice on one record, from the first refusal to the last."""
+    from django.core.mail import mailers
+
+    from portal.mail.models import UnknownMailbox
+
+    smtp_server.refused.update({GONE, "GONE@dept.gov.in"})
+    with django_capture_on_commit_callbacks(execute=True):
+        mailers.default.send_messages([EmailMessage("One", "1", to=[GONE]),
+                                       EmailMessage("Two", "2", to=["GONE@dept.gov.in", OFFICER])])
+    assert smtp_server.asked == [GONE, "GONE@dept.gov.in", OFFICER]
+    [record] = UnknownMailbox.objects.all()
+    assert (record.mailbox, record.refusals) == (GONE, 2)
+    assert record.first_refused_at < record.last_refused_at
+
+
+@pytest.mark.parametrize("reply", [
+    "552 5.2.2 <{}>: Mailbox full",
+    "554 5.7.1 <{}>: Relay access denied",
+    "550 5.7.1 Message refused by policy: mailbox unavailable",
+    "553 5.1.8 <noreply@sandes.gov.in>: Sender address rejected: Domain not found",
+    "550 Requested action not taken: mailbox unavailable",
+], ids=["mailbox full", "relay denied", "policy", "sender's address", "no reason given"])
+def test_a_refusal_that_does_not_say_the_mailbox_is_unknown_suppresses_nothing(
+    smtp_server, django_capture_on_commit_callbacks, reply
+):
+    from portal.mail.models import UnknownMailbox
+
+    smtp_server.answers[GONE] = reply.format(GONE)
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail("One", "1", None, [GONE])
+        send_mail("Two", "2", None, [GONE])
+    assert smtp_server.asked == [GONE, GONE]  # each offered to the relay
+    assert not UnknownMailbox.objects.exists()
+
+
+@pytest.mark.parametrize(("code", "reply", "unknown"), [
+    (550, "5.1.1 <a@mha.gov.in>: Recipient address rejected: User unknown in local recipient table", True),
+    (550, "5.1.1 The email account that you tried to reach does not exist.\n5.1.1 Please try again", True),
+    (553, "5.1.3 Bad recipient address syntax", True),
+    (551, "5.1.6 Mailbox has moved, no forwarding address", True),
+    (554, "5.1.1 Delivery error: dd This user doesn't have an account", True),
+    (550, "User unknown", True),
+    (550, "No such user here", True),
+    (553, "sorry, no mailbox here by that name. (#5.7.1)", True),
+    (551, "Mailbox does not exist", True),
+    (450, "4.1.1 <a@mha.gov.in>: Recipient address rejected: unverified address", False),
+    (451, "User unknown, try again later", False),
+    (550, "5.1.7 Bad sender's mailbox address syntax", False),
+    (550, "5.1.8 Sender address rejected: Domain not found", False),
+    (550, "5.7.1 User unknown", False),  # the enhanced code is the answer
+    (550, "4.1.1 User unknown", False),  # a class that contradicts the code
+    (552, "5.2.2 Mailbox full", False),
+    (554, "User unknown", False),  # not a code an unknown mailbox is refused with
+    (550, "Requested action not taken: mailbox unavailable", False),
+    (550, "Message rejected as spam", False),
+])
+def test_which_refusals_say_the_mailbox_is_unknown(code, reply, unknown):
+    from portal.mail.refusals import is_unknown_mailbox
+
+    assert is_unknown_mailbox(code, reply) is unknown
+
+
+def superadmin_client():
+    root = make_superadmin(email="root@sandes.nic.in")
+    client = Client()
+    client.force_login(root)
+    second_factor_given(client, root)
+    return client, root
+
+
+def test_a_superadmin_sees_the_addresses_refused_as_unknown_on_the_outbox_page_and_lifts_one(
+    smtp_server, django_capture_on_commit_callbacks
+):
+    """The outbox page lists the addresses the relay refused as unknown, with when, how often
+    and its answer. A superadmin lifts one (its mailbox was created since) after a page that
+    asks them to confirm, which is audited: the next message to it is offered to the relay
+    again, and refused again it is recorded again."""
+    from portal.audit.models import AuditAction, AuditEvent
+    from portal.mail.models import UnknownMailbox
+
+    smtp_server.refused.add(GONE)
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail("Reminder", "Body", None, [GONE])
+    record = UnknownMailbox.objects.get()
+    client, root = superadmin_client()
+    page = client.get("/portal/outbox/").content.decode()
+    assert "Addresses refused as unknown" in page
+    assert GONE in page and "550 5.1.1 &lt;gone@dept.gov.in&gt;: Recipient address rejected: User unknown" in page
+    lift = f"/portal/outbox/unknown/{record.pk}/lift/"
+    assert f'href="{lift}"' in page
+
+    confirm = client.get(lift).content.decode()
+    assert f"Lift the refusal of {GONE}" in confirm and "Yes, lift the refusal" in confirm
+    record.refresh_from_db()
+    assert record.lifted_at is None  # asking is not lifting
+
+    response = client.post(lift)
+    assert response.status_code == 302 and response["Location"] == "/portal/outbox/"
+    assert (f"The refusal of {GONE} was lifted: the next message to it is offered to the mail server."
+            in client.get("/portal/outbox/").content.decode())
+    record.refresh_from_db()
+    assert record.lifted_at is not None
+    [event] = AuditEvent.objects.filter(action=AuditAction.OUTBOX_UNKNOWN_MAILBOX_LIFTED)
+    assert (event.actor_id, event.target_id, event.old_values["email"], event.old_values["refusals"]) == (
+        root.pk, str(record.pk), GONE, 1)
+    assert f'href="{lift}"' not in client.get("/portal/outbox/").content.decode()
+
+    # A second submit (or another superadmin first) changes nothing.
+    client.post(lift)
+    assert "was already lifted; nothing was changed." in client.get("/portal/outbox/").content.decode()
+    assert AuditEvent.objects.filter(action=AuditAction.OUTBOX_UNKNOWN_MAILBOX_LIFTED).count() == 1
+
+    # Offered again; the relay still refuses it: recorded again, and listed again.
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail("Second reminder", "Body", None, [GONE])
+    assert smtp_server.asked == [GONE, GONE]
+    record.refresh_from_db()
+    assert (record.refusals, record.lifted_at) == (2, None)
+    assert f'href="{lift}"' in client.get("/portal/outbox/").content.decode()
+
+    # Lifted once more, its mailbox now exists: the next message is delivered.
+    client.post(lift)
+    smtp_server.refused.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail("Third reminder", "Body", None, [GONE])
+    assert delivered_to(smtp_server) == [GONE]
+    assert OutboxMessage.objects.latest("id").status == OutboxStatus.SENT
+
+
+def test_a_failed_message_names_its_recipients_still_refused_as_unknown(smtp_server, django_capture_on_commit_callbacks):
+    """Sent again while its address is refused, a message fails again at once: its page says
+    so, and where the refusal is lifted."""
+    smtp_server.refused.add(GONE)
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail("Reminder", "Body", None, [GONE])
+        send_mail("Another", "Body", None, [GONE])
+    row = OutboxMessage.objects.latest("id")
+    assert row.status == OutboxStatus.FAILED
+    client, _root = superadmin_client()
+    page = client.get(f"/portal/outbox/{row.pk}/").content.decode()
+    assert (f"The mail server refused {GONE} as an address that does not exist: sent again, this message would "
+            "fail at once for it. Lift the refusal first, on the outbox page, if its mailbox exists now.") in page
+
+
+def test_records_of_unknown_addresses_go_after_outbox_keep_days_and_with_the_persons_erasure():
+    """A record not refused again for OUTBOX_KEEP_DAYS is removed by the outbox's daily job
+    (the address is then offered once more: a mailbox created since gets its mail); an erasure
+    granted to the person removes theirs at once."""
+    from portal.mail.models import UnknownMailbox
+    from portal.mail.retention import unknown_mailboxes_person_remove
+    from portal.mail.tasks import outbox_old_remove
+
+    now = timezone.now()
+    old = now - timedelta(days=settings.OUTBOX_KEEP_DAYS + 1)
+    recent = now - timedelta(days=settings.OUTBOX_KEEP_DAYS - 1)
+    for mailbox, last in (("old@dept.gov.in", old), ("recent@dept.gov.in", recent), ("asha@dept.gov.in", now)):
+        UnknownMailbox.objects.create(mailbox=mailbox, first_refused_at=old, last_refused_at=last, reply="550 5.1.1")
+    outbox_old_remove.delay().get()
+    assert sorted(UnknownMailbox.objects.values_list("mailbox", flat=True)) == ["asha@dept.gov.in", "recent@dept.gov.in"]
+    asha = UnknownMailbox.objects.get(mailbox="asha@dept.gov.in")
+    assert unknown_mailboxes_person_remove(None, ["Asha@DEPT.gov.in"]) == [("mail.unknownmailbox", str(asha.pk))]
+    assert list(UnknownMailbox.objects.values_list("mailbox", flat=True)) == ["recent@dept.gov.in"]
 
 
 # Message-ID ------------------------------------------------------------------------------

@@ -10,12 +10,13 @@ from django.apps import apps
 from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import get_resolver, reverse
+from django.utils import timezone
 from django.utils.html import escape
 
 from onboarding.application.selectors import officer_eligibility
 from onboarding.models import Attachment
 from portal.accounts.models import EmailSuffixRule
-from portal.mail.models import OutboxMessage
+from portal.mail.models import OutboxMessage, UnknownMailbox
 from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationFactory, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import second_factor_given, with_totp
 from tests.portal.test_routes import is_ours, walk
@@ -44,6 +45,8 @@ def world():
     ApplicationFactory(nodal_officer=other_officer, status="draft", reference=None)
     message = OutboxMessage.objects.create(message_id="<walk@portal>", subject="s", from_email="a@b.gov.in", to=["c@d.gov.in"],
                                            body="b", status="failed")
+    unknown = UnknownMailbox.objects.create(mailbox="gone@dept.gov.in", first_refused_at=timezone.now(),
+                                            last_refused_at=timezone.now(), reply="550 5.1.1 User unknown")
     # Verification: an organisation with a waiting request, a verified and a suspended member.
     organisation = OrganisationFactory()
     waiting, verified, suspended = (
@@ -58,6 +61,7 @@ def world():
         "queue_step": state_step.pk, "appeal_step": appeal_step.pk, "appeal": appealed.pk,
         "email_rule_edit": EmailSuffixRule.objects.order_by("pk").values_list("pk", flat=True).first(),
         "outbox_message": message.pk, "outbox_requeue": message.pk,
+        "unknown_mailbox": unknown.pk,
         "join": organisation.pk, "members": organisation.pk, "organisation_settings": organisation.pk,
         "profile": waiting.pk, "request_withdraw": waiting.pk, "profile_suspend": verified.pk,
         "profile_revoke": verified.pk, "profile_reinstate": suspended.pk, "profile_name_accept": verified.pk,

@@ -7,11 +7,12 @@ import re
 import pytest
 from django.test import Client
 from django.urls import URLResolver, get_resolver, path
+from django.utils import timezone
 
 from onboarding.models import Application
 from portal.access import RULES
 from portal.accounts.models import EmailSuffixRule
-from portal.mail.models import OutboxMessage
+from portal.mail.models import OutboxMessage, UnknownMailbox
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory
 from tests.html_tree import html_problems
 from tests.onboarding.approval_helpers import make_superadmin, second_factor_given
@@ -208,9 +209,18 @@ def journey(db, officer, officer_client, django_capture_on_commit_callbacks):
         ("my applications, several", officer_client, "/onboarding/", "get", None),
         ("detail, as a superadmin", root_client, f"/onboarding/{submitted.pk}/", "get", None),
         ("outbox message", root_client, f"/portal/outbox/{OutboxMessage.objects.first().pk}/", "get", None),
+        ("lift the refusal of an unknown address", root_client, f"/portal/outbox/unknown/{unknown_mailbox().pk}/lift/",
+         "get", None),
     ]
     assert Application.objects.count() == 3
     return pages
+
+
+def unknown_mailbox():
+    """An address the mail relay refused as unknown (the outbox page lists it)."""
+    now = timezone.now()
+    return UnknownMailbox.objects.create(mailbox="gone@dept.gov.in", first_refused_at=now, last_refused_at=now,
+                                         reply="550 5.1.1 <gone@dept.gov.in>: Recipient address rejected: User unknown")
 
 
 def test_every_page_of_the_journey_is_well_formed(journey):
