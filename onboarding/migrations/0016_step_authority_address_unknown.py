@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('onboarding', '0014_document_language_default_in_database'),
+        ('onboarding', '0015_authority_token_mailbox'),
     ]
 
     operations = [
