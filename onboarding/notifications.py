@@ -24,13 +24,24 @@ def mail_languages(application):
     return ("en", SECOND_LANGUAGE.get(application.jurisdiction, "hi"))
 
 
-def build_bilingual(*, to, template, context=None, reply_to=None, attachments=()):
+def recipient_languages(known, applications):
+    """The languages of a mail to one person about ``applications`` (a decider's list of
+    the steps waiting on them), in order: English first, then the person's own language
+    when the portal knows one (``people_known_languages``) other than English; else the
+    second language the applications share (mail_languages), Hindi when they share none."""
+    if known and known != "en":
+        return ("en", known)
+    seconds = {mail_languages(application)[1] for application in applications}
+    return ("en", seconds.pop() if len(seconds) == 1 else "hi")
+
+
+def build_bilingual(*, to, template, context=None, reply_to=None, attachments=(), languages=None):
     """An email from ``onboarding/email/<template>.txt`` and ``<template>_subject.txt``,
     rendered in English and in the second language of the context's application
-    (mail_languages), not yet sent."""
+    (mail_languages), or in ``languages`` (recipient_languages), not yet sent."""
     context = {"site_url": settings.SITE_URL, **(context or {})}
     subjects, bodies = [], []
-    for language in mail_languages(context["application"]):
+    for language in languages or mail_languages(context["application"]):
         with translation.override(language):
             subject = " ".join(render_to_string(f"onboarding/email/{template}_subject.txt", context).split())
             body = render_to_string(f"onboarding/email/{template}.txt", context).strip()

@@ -721,8 +721,15 @@ PRIVACY_RETENTION_BATCH = env_number("PRIVACY_RETENTION_BATCH", 500, 1, 100_000)
 # Days the request log and the audit log are kept at least (CERT-In's directions: 180 days; the
 # portal keeps a year). Retention never erases either; the log rotation keeps this many days.
 PRIVACY_LOG_RETENTION_DAYS = env_number("PRIVACY_LOG_RETENTION_DAYS", 365, 1, 3650)  # a check refuses < 180
-# Lines of the request log one breach report reads at most (the page; the command may read more).
+# Lines of the request log one breach report reads at most (the command may be given more).
 PRIVACY_BREACH_LOG_MAX_LINES = env_number("PRIVACY_BREACH_LOG_MAX_LINES", 5_000_000, 1, 100_000_000)
+# Seconds the breach report page reads the request log inside its web request (a line of a
+# search no actor or address narrows costs some 25 to 45 microseconds: the lines above would
+# take minutes): past them it says its findings are incomplete and that the breach_report
+# command, which has no time limit, gives the whole answer. Well under the web worker's
+# timeout (deploy/gunicorn.conf.py, 60 s), which would end the request with a 502.
+PRIVACY_BREACH_PAGE_LOG_SECONDS = env_number("PRIVACY_BREACH_PAGE_LOG_SECONDS", 20.0, 1, 50, kind=float,
+                                             why=" (well under the web worker's timeout, GUNICORN_TIMEOUT: 60 seconds)")
 # Days a data protection request (erasure, correction) has before it is overdue and escalated
 # to every superadmin, and the reminder before that.
 PRIVACY_REQUEST_DUE_DAYS = env_number("PRIVACY_REQUEST_DUE_DAYS", 30, 1, 365)

@@ -8,7 +8,9 @@ Devanagari of the body arrives intact.
   templates/onboarding/email/ (found by its ``*_subject.txt``, so a new one is
   covered without touching this file), for applications of Maharashtra (English and
   Marathi), Karnataka and the centre (English and Hindi), one of them with a name
-  as long as the form allows, whose bilingual subject must fold.
+  as long as the form allows, whose bilingual subject must fold; and a decider's list of the
+  steps of one deadline run (``DECIDER_LISTS``: about many applications, not one),
+  through the real sweep, in English and the decider's language.
 - allauth's mail, through its real flows, in the language the person chose on the
   portal's language switch, or, when it goes to an account at the request of whoever
   typed its address, in the holder's language where the portal knows it
@@ -47,7 +49,11 @@ from tests.verification.helpers import GovernmentProfileFactory
 pytestmark = pytest.mark.django_db
 
 TEMPLATES_DIR = Path(settings.BASE_DIR) / "templates" / "onboarding" / "email"
-ONBOARDING_TEMPLATES = sorted(path.name.removesuffix("_subject.txt") for path in TEMPLATES_DIR.glob("*_subject.txt"))
+# The deadline sweep's mail to one decider listing several steps, of many applications:
+# sent and decoded through the sweep (test_a_deciders_list_...), not with one application's context.
+DECIDER_LISTS = ["decisions_due"]
+ONBOARDING_TEMPLATES = sorted(path.name.removesuffix("_subject.txt") for path in TEMPLATES_DIR.glob("*_subject.txt")
+                              if path.name.removesuffix("_subject.txt") not in DECIDER_LISTS)
 
 DEVANAGARI = re.compile(r"[\u0900-\u097F]")
 # UTF-8 read as Latin-1 ("à¤", "à¥"), or bytes that did not decode.
@@ -291,6 +297,73 @@ def test_a_long_bilingual_subject_folds_and_decodes_exactly(smtp_server, django_
     assert len(folded) > 5 and all(len(line) <= 78 for line in folded), folded
     # The stored copy keeps the whole subject too.
     assert OutboxMessage.objects.get(message_id=received["Message-ID"]).subject == subject
+
+
+def test_a_deciders_list_decodes_exactly_in_english_and_the_deciders_language(
+    smtp_server, django_capture_on_commit_callbacks
+):
+    """The deadline sweep's one mail to each decider of the steps it reminds and escalates
+    to them (onboarding/approval/deadlines.py), through the real sweep: to Maharashtra's
+    administrator in English and Marathi (the applications' language); to Karnataka's, who
+    asked to be verified in Marathi, in English and Marathi (theirs); to a superadmin, of
+    steps of both states, in English and Hindi."""
+    from onboarding.approval.deadlines import deadline_sweep
+    from tests.onboarding.approval_helpers import make_state_admin
+
+    assert DECIDER_LISTS == ["decisions_due"] and (TEMPLATES_DIR / "decisions_due_subject.txt").exists()
+    mh = make_state_admin("MH", email="admin.mh@maharashtra.gov.in", totp=False)
+    ka = make_state_admin("KA", email="admin.ka@karnataka.gov.in", totp=False)
+    GovernmentProfileFactory(user=ka, request_language="mr")
+    root = make_superadmin(email="root@sandes.nic.in", totp=False)
+    now = timezone.now()
+
+    def step(jurisdiction, name, due, stage="state", status="with_state", **fields):
+        application = ApplicationFactory(jurisdiction=jurisdiction, organisation_name=name, status=status)
+        return ApprovalStepFactory(application=application, stage=stage, opened_at=now - timedelta(days=9),
+                                   due_at=now + due, **fields)
+
+    mh_soon = [step("MH", APPLICATIONS["maharashtra"][1], timedelta(days=1)),
+               step("MH", LONG_NAME, timedelta(days=1, hours=1))]
+    mh_late = [step("MH", "Directorate of Fisheries", -timedelta(hours=2), stage="authority", status="with_authority",
+                    assignee_email=AUTHORITY_EMAIL)]
+    ka_soon = [step("KA", APPLICATIONS["karnataka"][1], timedelta(days=1, hours=2)),
+               step("KA", "Department of Revenue & Disaster Management", timedelta(days=1, hours=3))]
+    root_late = [step("KA", "Karnataka State Archives", -timedelta(hours=3)),
+                 step("MH", APPLICATIONS["maharashtra"][1], -timedelta(hours=1))]
+    received = send_and_receive(smtp_server, django_capture_on_commit_callbacks, lambda: deadline_sweep(now=now))
+    assert len(received) == 3
+    by_recipient = {message["To"].addresses[0].addr_spec: (raw, message) for raw, message in received}
+
+    def section(steps, overdue):
+        return {"overdue": overdue, "steps": steps, "more_in_queue": 0, "more_appeals": 0}
+
+    cases = {
+        mh.email: ({"soon_count": 2, "overdue_count": 1, "sections": [section(mh_late, True), section(mh_soon, False)]},
+                   "mr", "Overdue and escalated: 1 application, and 2 due soon / "
+                         "मुदत उलटली, वरिष्ठ स्तरावर पाठवला: 1 अर्ज; नियत तारीख जवळ: 2"),
+        ka.email: ({"soon_count": 2, "overdue_count": 0, "sections": [section([], True), section(ka_soon, False)]},
+                   "mr", "Reminder: decisions due on 2 applications / स्मरणपत्र: 2 अर्जांवर निर्णय देय"),
+        root.email: ({"soon_count": 0, "overdue_count": 2,
+                      "sections": [section(root_late, True), section([], False)]},
+                     "hi", "Overdue and escalated: 2 applications / समय-सीमा पार और आगे भेजे गए: 2 आवेदन"),
+    }
+    for address, (context, second, subject) in cases.items():
+        english_subject, english_body = rendered("decisions_due", context, "en")
+        second_subject, second_body = rendered("decisions_due", context, second)
+        assert subject == f"{english_subject} / {second_subject}"
+        body = assert_delivered_exactly(*by_recipient[address], subject=subject, to=[address])
+        assert body == f"{english_body}\n\n----------\n\n{second_body}\n", address
+        english_half, _sep, second_half = body.partition("\n----------\n")
+        for listed in (step for part in context["sections"] for step in part["steps"]):
+            assert english_half.count(listed.application.reference) == 1, address
+            assert listed.application.organisation_name in english_half, address
+        assert DEVANAGARI.search(second_half.replace(LONG_NAME, "").replace(APPLICATIONS["maharashtra"][1], ""))
+        # The second half in the language meant: Marathi's "नियत दिनांक", Hindi's "नियत तिथि".
+        assert ("नियत दिनांक" if second == "mr" else "नियत तिथि") in second_half, address
+    mh_english = text_of(by_recipient[mh.email][1]).partition("\n----------\n")[0]
+    assert (f"the competent authority ({AUTHORITY_EMAIL}) has not decided yet; please follow it up: "
+            f"{settings.SITE_URL}/onboarding/queue/") in mh_english
+    assert f"{settings.SITE_URL}/onboarding/queue/{mh_soon[0].pk}/" in mh_english
 
 
 # allauth's mail -----------------------------------------------------------------------

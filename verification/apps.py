@@ -52,9 +52,9 @@ class VerificationConfig(AppConfig):
         # The language a person is told in by the core's mail (roles granted and removed):
         # the one they last asked to be verified in.
         from portal.organisations.notifications import person_language_register  # noqa: PLC0415
-        from verification.selectors import person_request_language  # noqa: PLC0415
+        from verification.selectors import people_request_languages  # noqa: PLC0415
 
-        person_language_register(person_request_language)
+        person_language_register(people_request_languages)
 
         # An admin role resting on a verification past its date of superannuation counts for
         # nothing in the core's questions from the next request, before the hourly job ends

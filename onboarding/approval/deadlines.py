@@ -8,6 +8,11 @@ outbox and the audit events. A step is therefore reminded and escalated at
 most once, however often and however many workers run the job, and a sweep
 that fails sends nothing and marks nothing.
 
+Each decider (a state administrator, a superadmin) gets one mail a batch, listing
+the steps reminded and escalated to them (``_decider_mails``): a state's queue coming
+due is one mail to each of its administrators, not one per application. The competent
+authorities' reminders, each with its own new link, stay one per step.
+
 The number of queries does not depend on the number of steps: bulk selects,
 conditional bulk updates and bulk inserts only.
 """
@@ -20,12 +25,22 @@ from django.db.models import Case, F, Max, QuerySet, Value, When
 from django.utils import timezone
 
 from onboarding import notifications, workflow
-from onboarding.approval.selectors import Tell, authority_steps_refused, deciders_to_tell, escalation_tell
+from onboarding.approval.selectors import (
+    Tell,
+    authority_steps_refused,
+    deciders_to_tell,
+    escalation_tell,
+    known_languages_of,
+)
 from onboarding.approval.tokens import review_url, token_build
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, AuthorityToken, Decision, Stage
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
 from portal.deadlines import deadline_passed_if_set_before, end_of_local_day
+
+# Steps one mail to a decider lists of each kind (overdue, due soon), most urgent first:
+# the rest are counted, with the link to the list that holds them.
+DECISIONS_LISTED = 50
 
 DUE_DAYS = {
     Stage.AUTHORITY: "ONBOARDING_AUTHORITY_DUE_DAYS",
@@ -116,30 +131,71 @@ def deadline_sweep_batch(*, now: datetime | None = None, limit: int | None = Non
         messages, events = [], []
         for step in to_remind:
             application = step.application
-            context = {"application": application, "step": step}
             if step.stage == Stage.AUTHORITY:
                 messages.append(notifications.build_bilingual(
                     to=[step.assignee_email], template="authority_reminder",
-                    context={**context, "link": links[step.pk][0], "link_expires": links[step.pk][1],
-                             "officer": application.nodal_officer},
+                    context={"application": application, "step": step, "link": links[step.pk][0],
+                             "link_expires": links[step.pk][1], "officer": application.nodal_officer},
                 ))
                 recipients = [step.assignee_email]
             else:
                 recipients = told[step.pk]
-                messages.append(notifications.build_bilingual(to=recipients, template="step_reminder", context=context))
             events.append({"action": AuditAction.STEP_REMINDED, "target": application,
                            "new": {"step": step.pk, "stage": step.stage, "due_at": step.due_at, "to": recipients}})
         for step in to_escalate:
-            application = step.application
-            recipients = told[step.pk]
-            messages.append(notifications.build_bilingual(
-                to=recipients, template="step_escalated", context={"application": application, "step": step, "now": now},
-            ))
-            events.append({"action": AuditAction.STEP_ESCALATED, "target": application,
-                           "new": {"step": step.pk, "stage": step.stage, "due_at": step.due_at, "to": recipients}})
+            events.append({"action": AuditAction.STEP_ESCALATED, "target": step.application,
+                           "new": {"step": step.pk, "stage": step.stage, "due_at": step.due_at, "to": told[step.pk]}})
+        messages += _decider_mails(
+            soon=[(step, told[step.pk]) for step in to_remind if step.stage != Stage.AUTHORITY],
+            overdue=[(step, told[step.pk]) for step in to_escalate], now=now)
         notifications.send_many(messages)
         audit_record_many(events)
     return {"reminded": len(to_remind), "escalated": len(to_escalate)}, claimed
+
+
+def _decider_mails(*, soon: list[tuple[ApprovalStep, list[str]]], overdue: list[tuple[ApprovalStep, list[str]]],
+                   now: datetime) -> list:
+    """One mail to each decider of the steps told to them (each step with the addresses
+    told): due ``soon`` (reminded) and ``overdue`` (escalated to them), each most urgent
+    first. One step is its own mail (step_reminder, step_escalated), several a list
+    (decisions_due: at most DECISIONS_LISTED of each kind, the rest counted). Written in
+    English and the decider's language (recipient_languages); those told of the same steps
+    in the same languages share one message. Two queries (the deciders' accounts and their
+    languages), whatever the number of steps."""
+    told: dict[str, tuple[list[ApprovalStep], list[ApprovalStep]]] = {}
+    for kind, steps in enumerate((soon, overdue)):
+        for step, recipients in sorted(steps, key=lambda item: (item[0].due_at, item[0].pk)):
+            for email in recipients:
+                told.setdefault(email, ([], []))[kind].append(step)
+    if not told:
+        return []
+    known = known_languages_of(told)
+    shared: dict[tuple, list[str]] = {}
+    for email, (due, late) in told.items():
+        languages = notifications.recipient_languages(known.get(email), [step.application for step in due + late])
+        shared.setdefault((tuple(due), tuple(late), languages), []).append(email)
+    messages = []
+    for (due, late, languages), emails in shared.items():
+        if len(due) + len(late) == 1:
+            [step] = due or late
+            template, context = ("step_reminder" if due else "step_escalated"), {
+                "application": step.application, "step": step, "now": now}
+        else:
+            template, context = "decisions_due", {
+                "soon_count": len(due), "overdue_count": len(late),
+                "sections": [_listed(late, overdue=True), _listed(due, overdue=False)]}
+        messages.append(notifications.build_bilingual(to=sorted(emails), template=template, context=context,
+                                                      languages=languages))
+    return messages
+
+
+def _listed(steps: tuple[ApprovalStep, ...], *, overdue: bool) -> dict:
+    """The steps a decider's list shows of one kind, and how many more of them are in the
+    approval queue and in the appeals."""
+    unlisted = steps[DECISIONS_LISTED:]
+    appeals = sum(step.stage == Stage.APPEAL for step in unlisted)
+    return {"overdue": overdue, "steps": steps[:DECISIONS_LISTED], "more_appeals": appeals,
+            "more_in_queue": len(unlisted) - appeals}
 
 
 def _mark_nobody_may_decide(steps: list[ApprovalStep], now: datetime) -> None:

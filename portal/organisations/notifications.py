@@ -5,7 +5,7 @@ Rendered from ``templates/portal/roles/email/``, in the person's language
 written in the transaction of the change it reports and delivered once it commits.
 Depends on no service."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -17,24 +17,34 @@ LANGUAGE_CODES = {code for code, _name in settings.LANGUAGES}
 # Where a person's language is known: the feature apps register a source in their
 # ready() (verification: the language they last asked to be verified in). The core
 # keeps no language of its own on the account.
-_language_sources: list[Callable[[int], str | None]] = []
+_language_sources: list[Callable[[Iterable[int]], dict[int, str]]] = []
 
 
-def person_language_register(source: Callable[[int], str | None]) -> None:
-    """Add a source of the language to tell a person in (their user id: a language
-    code, or None when it does not know)."""
+def person_language_register(source: Callable[[Iterable[int]], dict[int, str]]) -> None:
+    """Add a source of the language to tell people in (their user ids: {user id: a
+    language code} of those it knows, in a constant number of queries)."""
     if source not in _language_sources:
         _language_sources.append(source)
 
 
-def person_known_language(user_id: int) -> str | None:
-    """The language the portal knows the person by: the first a registered source
-    knows that the portal has (None: none knows one)."""
+def people_known_languages(user_ids: Iterable[int]) -> dict[int, str]:
+    """{user id: the language the portal knows the person by} of those of ``user_ids`` it
+    knows: for each, the first a registered source knows that the portal has. A query or
+    so per source, whatever the number of people (a mail to each of many)."""
+    wanted, found = set(user_ids), {}
     for source in _language_sources:
-        language = source(user_id)
-        if language in LANGUAGE_CODES:
-            return language
-    return None
+        if not wanted:
+            break
+        for user_id, language in source(wanted).items():
+            if language in LANGUAGE_CODES and user_id in wanted:
+                found[user_id] = language
+        wanted -= found.keys()
+    return found
+
+
+def person_known_language(user_id: int) -> str | None:
+    """The language the portal knows the person by (``people_known_languages``; None: none knows one)."""
+    return people_known_languages([user_id]).get(user_id)
 
 
 def person_language(user_id: int) -> str:

@@ -105,7 +105,10 @@ def actor_user_ids(actor: str) -> set[int] | None:
 
 
 def breach_findings(*, start: datetime, end: datetime, actor: str = "", ip: str = "",
-                    request_log_files: list[str] | None = None, max_log_lines: int | None = None) -> BreachFindings:
+                    request_log_files: list[str] | None = None, max_log_lines: int | None = None,
+                    max_log_seconds: float | None = None) -> BreachFindings:
+    """What the audit log and the request log say of [start, end); the request log read for at
+    most ``max_log_seconds`` when given (the page), else to its line budget (the command)."""
     findings = BreachFindings(start=start, end=end, actor=actor, ip=ip)
     events = AuditEvent.objects.filter(created_at__gte=start, created_at__lt=end)
     if actor:
@@ -127,7 +130,8 @@ def breach_findings(*, start: datetime, end: datetime, actor: str = "", ip: str 
         if target_type and target_id:
             targets.setdefault(target_type, set()).add(target_id)
     findings.log = request_log_reads(start=start, end=end, user_ids=actor_user_ids(actor), ip=ip,
-                                     files=request_log_files, max_lines=max_log_lines)
+                                     files=request_log_files, max_lines=max_log_lines,
+                                     max_seconds=max_log_seconds)
     for target_type, ids in findings.log.targets.items():
         targets.setdefault(target_type, set()).update(ids)
     findings.record_types = sorted(targets)

@@ -11,13 +11,15 @@ route; a route about one record is registered by the app that owns it
 the record leads to its person the way the audit log's targets do.
 
 The files are read line by line (plain or gzip), newest file first, skipping files
-last written before the period; a line budget bounds what one call reads, and the
-findings say when it was reached."""
+last written before the period; a line budget bounds what one call reads, and a time
+budget what the page reads inside its web request (the command has none), and the
+findings say when either was reached."""
 
 import glob
 import gzip
 import json
 import os
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,6 +31,9 @@ from django.urls import Resolver404, resolve
 from portal.client import client_digest
 
 READ_METHODS = frozenset({"GET", "HEAD"})
+# Lines read between two looks at the clock (a look costs about what reading a line that
+# no actor or address matches does).
+DEADLINE_LOOKED_AT_EVERY = 1000
 
 # route name ("onboarding:detail") -> (target type, the URL keyword holding the record's id)
 _READ_ROUTES: dict[str, tuple[str, str]] = {}
@@ -45,7 +50,8 @@ class RequestLogReads:
     files: int = 0
     lines: int = 0
     reads: int = 0                                   # matching successful reads of any page
-    truncated: bool = False                          # the line budget was reached
+    truncated: bool = False                          # a budget was reached before the end of the period
+    out_of_time: bool = False                        # that budget was the time, not the lines
     by_route: dict = field(default_factory=dict)     # route -> reads
     targets: dict = field(default_factory=dict)      # target type -> set of ids (str)
 
@@ -109,8 +115,10 @@ class _Wanted:
 
 
 def request_log_reads(*, start: datetime, end: datetime, user_ids: set[int] | None = None, ip: str = "",
-                      files: list[str] | None = None, max_lines: int | None = None) -> RequestLogReads:
-    """The successful reads in [start, end) by one of ``user_ids`` (when given) from ``ip`` (when given)."""
+                      files: list[str] | None = None, max_lines: int | None = None,
+                      max_seconds: float | None = None) -> RequestLogReads:
+    """The successful reads in [start, end) by one of ``user_ids`` (when given) from ``ip`` (when given),
+    reading at most ``max_lines`` lines (PRIVACY_BREACH_LOG_MAX_LINES) for at most ``max_seconds`` (no limit)."""
     configured = files is not None or bool(getattr(settings, "REQUEST_LOG_FILE", ""))
     if files is None:
         files = request_log_files(getattr(settings, "REQUEST_LOG_FILE", ""))
@@ -118,6 +126,7 @@ def request_log_reads(*, start: datetime, end: datetime, user_ids: set[int] | No
     if user_ids is not None and not user_ids:
         return found  # an actor with no account made no signed-in request
     budget = max_lines if max_lines is not None else settings.PRIVACY_BREACH_LOG_MAX_LINES
+    deadline = time.monotonic() + max_seconds if max_seconds is not None else None
     wanted = _Wanted(since=_stamp(start), until=_stamp(end), user_ids=user_ids, ip=ip)
     routes: Counter = Counter()
     for name in _files_since(files, start):
@@ -125,6 +134,9 @@ def request_log_reads(*, start: datetime, end: datetime, user_ids: set[int] | No
         for line in _lines(name):
             if found.lines >= budget:
                 found.truncated = True
+                break
+            if deadline is not None and found.lines % DEADLINE_LOOKED_AT_EVERY == 0 and time.monotonic() > deadline:
+                found.truncated = found.out_of_time = True
                 break
             found.lines += 1
             entry = wanted.entry(line)

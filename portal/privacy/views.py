@@ -1,9 +1,13 @@
 """Superadmins' pages of data protection: the retention policies and the legal holds."""
 
+import shlex
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
@@ -129,18 +133,37 @@ def legal_hold_end(request, pk):
     return render(request, "privacy/legal_hold_release.html", {"hold": hold, "form": form})
 
 
+def _breach_command(data) -> str:
+    """The breach_report command line for the page's period, actor, address and language,
+    quoted for a shell: it reads the request log with no time limit."""
+    words = ["manage.py", "breach_report",
+             "--from", timezone.localtime(data["start"]).isoformat(timespec="minutes"),
+             "--to", timezone.localtime(data["end"]).isoformat(timespec="minutes")]
+    if actor := data["actor"].strip():
+        words += ["--actor", actor]
+    if data["ip"]:
+        words += ["--ip", data["ip"]]
+    return shlex.join([*words, "--language", data["second_language"]])
+
+
 @rule("superadmin")
 @require_http_methods(["GET"])
 @asked_on_this_site("privacy:breach", when=lambda request: "start" in request.GET)
 def breach(request):
     form = BreachForm(request.GET if "start" in request.GET else None)
-    findings = drafts = None
+    findings = drafts = command = None
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
+        # Read inside the web request: for a time well under the worker's timeout, not to the
+        # command's line budget (minutes of reading).
         findings = breach_findings(start=data["start"], end=data["end"], actor=data["actor"].strip(),
-                                   ip=data["ip"] or "")
+                                   ip=data["ip"] or "", max_log_seconds=settings.PRIVACY_BREACH_PAGE_LOG_SECONDS)
+        command = _breach_command(data)
         drafts = breach_drafts(findings, second_language=data["second_language"])
         audit_record(actor=request.user, action=AuditAction.BREACH_REPORT_DRAFTED, request=request,
                      new={"start": data["start"], "end": data["end"], "events": findings.events,
                           "reads": findings.log.reads, "people": findings.people_count})
-    return render(request, "privacy/breach.html", {"form": form, "findings": findings, "drafts": drafts})
+    return render(request, "privacy/breach.html", {
+        "form": form, "findings": findings, "drafts": drafts, "command": command,
+        "page_seconds": settings.PRIVACY_BREACH_PAGE_LOG_SECONDS, "max_lines": settings.PRIVACY_BREACH_LOG_MAX_LINES,
+    })

@@ -27,6 +27,7 @@ from tests.factories import (
 )
 from tests.onboarding.approval_helpers import (
     AUTHORITY_EMAIL,
+    DEVANAGARI_RE,
     IS_POSTGRESQL,
     latest_link,
     make_state_admin,
@@ -248,7 +249,8 @@ def test_a_state_administrator_of_everywhere_is_told_of_the_state_steps_they_dec
     """A state administrator granted every jurisdiction decides the state steps of all of
     them (their queue lists them): they are told of a new one, of its reminder and of an
     escalated competent authority's step, with those of its own jurisdiction; where a
-    jurisdiction has no administrator of its own, they are told instead of the superadmins."""
+    jurisdiction has no administrator of its own, they are told instead of the superadmins.
+    The reminders and the escalation of one run come in one mail to each."""
     everywhere = make_state_admin("", email="admin.india@nic.in")
     make_state_admin("MH", email="admin.mh@maharashtra.gov.in")
     make_superadmin(email="root@nic.in")
@@ -258,15 +260,19 @@ def test_a_state_administrator_of_everywhere_is_told_of_the_state_steps_they_dec
     with time_machine.travel(state_step(in_mh).due_at - timedelta(days=1), tick=False):  # the authority's overdue
         assert run_sweep() == {"reminded": 2, "escalated": 1, "rejections_final": 0, "letters": 0}
     told = sorted((english(m.subject), m.to) for m in OutboxMessage.objects.all()
-                  if english(m.subject).startswith(("New application", "Reminder: decision due", "Overdue")))
+                  if english(m.subject).startswith(("New application", "Reminder: decision", "Overdue")))
     both = ["admin.india@nic.in", "admin.mh@maharashtra.gov.in"]
     assert told == sorted([
         (f"New application in your approval queue: {in_mh.reference}", both),
         (f"New application in your approval queue: {in_ka.reference}", ["admin.india@nic.in"]),
-        (f"Reminder: decision due on application {in_mh.reference}", both),
-        (f"Reminder: decision due on application {in_ka.reference}", ["admin.india@nic.in"]),
-        (f"Overdue and escalated: application {waiting.reference}", both),
+        ("Overdue and escalated: 1 application, and 2 due soon", ["admin.india@nic.in"]),
+        ("Overdue and escalated: 1 application, and 1 due soon", ["admin.mh@maharashtra.gov.in"]),
     ])
+    [india] = [m.body for m in messages_to("admin.india@nic.in") if m.subject.startswith("Overdue")]
+    [mh] = [m.body for m in messages_to("admin.mh@maharashtra.gov.in") if m.subject.startswith("Overdue")]
+    for reference in (in_mh.reference, in_ka.reference, waiting.reference):
+        assert reference in india
+    assert in_mh.reference in mh and waiting.reference in mh and in_ka.reference not in mh
     queue = signed_in(everywhere).get("/onboarding/queue/").content.decode()
     assert in_mh.reference in queue and in_ka.reference in queue
     approvals.step_decide(step_id=state_step(in_ka).pk, decision="approve", actor=everywhere)
@@ -334,11 +340,12 @@ def _open_steps(count, now, people):
 #   superadmins, their accounts' addresses, the applications' nodal officers' addresses (their
 #   accounts' and those typed in the form: an administrator's account on one of them is the
 #   officer, who decides nothing on their own application) and the applications' decided steps
-#   (who may not decide: left out of the mail), insert outbox rows, savepoint (audit), lock the
-#   audit chain head, insert audit rows, move the chain head, release audit savepoint, release
-#   savepoint; on PostgreSQL also the advisory lock that serialises appends to
-#   the audit chain.
-SWEEP_QUERIES = 20 + IS_POSTGRESQL
+#   (who may not decide: left out of the mail), the accounts of those told and the languages
+#   they are known by (each decider's mail is in English and theirs), insert outbox rows,
+#   savepoint (audit), lock the audit chain head, insert audit rows, move the chain head,
+#   release audit savepoint, release savepoint; on PostgreSQL also the advisory lock that
+#   serialises appends to the audit chain.
+SWEEP_QUERIES = 22 + IS_POSTGRESQL
 
 
 @pytest.mark.parametrize("count", [1, 30])
@@ -348,7 +355,11 @@ def test_the_sweep_uses_the_same_number_of_queries_for_1_or_many_steps(people, c
     with django_assert_num_queries(SWEEP_QUERIES):
         result = deadlines.deadline_sweep(now=now)
     assert result == {"reminded": 2 * count, "escalated": 2 * count}
-    assert OutboxMessage.objects.count() == 4 * count
+    # One mail per authority reminded (its own link), and one to each decider told: of a
+    # single jurisdiction's steps (Maharashtra's administrators and the superadmins) for 1,
+    # of all three's for 30.
+    deciders = 2 if count == 1 else 4
+    assert OutboxMessage.objects.count() == count + deciders
     assert AuditEvent.objects.count() == 4 * count
     assert AuthorityToken.objects.count() == count
     with django_assert_num_queries(4):  # savepoint, two selects that find nothing, release
@@ -364,7 +375,9 @@ def test_the_task_sweeps_in_batches_until_nothing_is_left(people, settings):
                             opened_at=now - timedelta(days=9), due_at=now + timedelta(days=1))
     assert run_sweep() == {"reminded": 5, "escalated": 0, "rejections_final": 0, "letters": 0}
     assert run_sweep() == {"reminded": 0, "escalated": 0, "rejections_final": 0, "letters": 0}
-    assert len(messages_to("admin.mh@maharashtra.gov.in")) == 5
+    # One mail a batch (of 2 steps, 2 steps and 1 step).
+    assert [english(m.subject).split(" application")[0] for m in messages_to("admin.mh@maharashtra.gov.in")] == [
+        "Reminder: decisions due on 2", "Reminder: decisions due on 2", "Reminder: decision due on"]
     assert not ApprovalStep.objects.filter(reminded_at__isnull=True).exists()
 
 
@@ -386,7 +399,9 @@ def test_a_batch_of_authorities_no_longer_eligible_does_not_stop_the_task_before
                             opened_at=now - timedelta(days=9), due_at=now + timedelta(days=1))
     assert run_sweep() == {"reminded": 3, "escalated": 0, "rejections_final": 0, "letters": 0}
     assert not ApprovalStep.objects.filter(reminded_at__isnull=True).exists()
-    assert len(messages_to("admin.mh@maharashtra.gov.in")) == 3
+    # The state steps' batches after the authorities': one mail each (2 steps, then 1).
+    told = [english(m.subject) for m in messages_to("admin.mh@maharashtra.gov.in")]
+    assert len(told) == 2 and told[0] == "Reminder: decisions due on 2 applications"
 
 
 def test_a_rejection_becomes_final_once_the_appeal_period_ends_without_an_appeal(officer, people, settings):
@@ -531,3 +546,62 @@ def test_an_authority_with_the_page_open_decides_after_the_reminder(officer, peo
         application.refresh_from_db()
         assert application.status == ApplicationStatus.CHANGES_REQUESTED
         assert Client().get(new_path).status_code == 410 and Client().get(first_path).status_code == 410
+
+
+def test_each_decider_gets_one_mail_a_run_listing_their_steps_and_each_authority_its_own(people, settings):
+    """2,000 applications waiting in a state's queue came due: the sweep mailed every state
+    administrator one reminder per application, and every superadmin one escalation per
+    overdue one, thousands a day each, in which the one that matters is lost. Each decider
+    now gets one mail a run listing their steps, most urgent first, at most
+    DECISIONS_LISTED (50) of each kind and the rest counted, with the queue's link; each
+    step is still marked and audited, once. The competent authorities' mails, each with its
+    own link, stay one per step. (60 steps here.)"""
+    now = timezone.now()
+    due_soon = [ApprovalStepFactory(application=ApplicationFactory(jurisdiction="MH"), stage=Stage.STATE,
+                                    opened_at=now - timedelta(days=8), due_at=now + timedelta(days=1, minutes=i))
+                for i in range(57)]
+    overdue = [ApprovalStepFactory(application=ApplicationFactory(jurisdiction="MH"), stage=Stage.STATE,
+                                   opened_at=now - timedelta(days=11), due_at=now - timedelta(hours=1 + i))
+               for i in range(3)]
+    authorities = [ApprovalStepFactory(application=ApplicationFactory(jurisdiction="MH", status="with_authority"),
+                                       stage=Stage.AUTHORITY, assignee_email=f"director{i}@mahaagri.gov.in",
+                                       opened_at=now - timedelta(days=6), due_at=now + timedelta(hours=12))
+                   for i in range(2)]
+    before = OutboxMessage.objects.count()
+    assert deadlines.deadline_sweep(now=now) == {"reminded": 59, "escalated": 3}
+    assert deadlines.deadline_sweep(now=now) == {"reminded": 0, "escalated": 0}
+    sent = list(OutboxMessage.objects.order_by("id")[before:])
+    mh, root = people["mh"].email, people["root"].email
+    [to_state] = [m for m in sent if mh in m.to]
+    [to_root] = [m for m in sent if root in m.to]
+    assert to_state.to == [mh] and to_root.to == [root]
+    for i, step in enumerate(authorities):
+        [own] = [m for m in sent if step.assignee_email in m.to]
+        assert own.to == [f"director{i}@mahaagri.gov.in"] and english(own.subject).startswith("Reminder")
+    assert len(sent) == 4
+
+    # The state administrators: the 57 due soon, the 50 due first listed, the rest counted.
+    assert english(to_state.subject) == "Reminder: decisions due on 57 applications"
+    english_body = to_state.body.partition("\n----------\n")[0]
+    listed = [step for step in due_soon if step.application.reference in english_body]
+    assert listed == due_soon[:50]
+    first = due_soon[0]
+    assert (f"- {first.application.reference}, {first.application.organisation_name} (State or central administrators), due "
+            f"{timezone.localtime(first.due_at):%-d %B %Y}: {settings.SITE_URL}/onboarding/queue/{first.pk}/"
+            in english_body)
+    assert f"… and 7 more, in your approval queue: {settings.SITE_URL}/onboarding/queue/" in english_body
+    assert DEVANAGARI_RE.search(to_state.body.partition("\n----------\n")[2])  # Marathi, for Maharashtra
+    # The superadmins: the 3 overdue, escalated to them, most overdue first.
+    assert english(to_root.subject) == "Overdue and escalated: 3 applications"
+    root_body = to_root.body.partition("\n----------\n")[0]
+    positions = [root_body.index(step.application.reference) for step in reversed(overdue)]
+    assert positions == sorted(positions) and "more, in your approval queue" not in root_body
+
+    # Every step marked and audited as before, to whom it was told.
+    assert not ApprovalStep.objects.filter(pk__in=[s.pk for s in due_soon + authorities], reminded_at=None).exists()
+    assert not ApprovalStep.objects.filter(pk__in=[s.pk for s in overdue], escalated_at=None).exists()
+    told = {event.new_values["step"]: event.new_values["to"] for event in AuditEvent.objects.filter(
+        action__in=[AuditAction.STEP_REMINDED, AuditAction.STEP_ESCALATED])}
+    assert told == {**{s.pk: [mh] for s in due_soon}, **{s.pk: [root] for s in overdue},
+                    **{s.pk: [s.assignee_email] for s in authorities}}
+    assert audit_verify() == []

@@ -554,6 +554,7 @@ def test_a_reminder_is_due_after_the_day_its_shortest_stage_opens():
     ("PRIVACY_RETENTION_BATCH", "0", "a whole number from 1 to 100000"),
     ("PRIVACY_LOG_RETENTION_DAYS", "5000000", "a whole number from 1 to 3650"),
     ("PRIVACY_BREACH_LOG_MAX_LINES", "0", "a whole number from 1 to 100000000"),
+    ("PRIVACY_BREACH_PAGE_LOG_SECONDS", "60", "a number from 1 to 50"),
     ("PRIVACY_REQUEST_DUE_DAYS", "0", "a whole number from 1 to 365"),
     ("PRIVACY_REQUEST_REMINDER_DAYS_BEFORE", "30", "a whole number from 0 to 29"),
     ("EMAIL_TIMEOUT", "0", "a whole number from 1 to 120"),

@@ -223,3 +223,62 @@ def test_the_deploy_rotation_keeps_a_year_and_the_report_reads_across_it(reads, 
     assert request_log_file.stat().st_size > 0  # the handler reopened the new file
     findings = breach_findings(start=reads, end=timezone.now() + timedelta(minutes=1), ip=INTRUDER_IP)
     assert findings.log.files == 2 and findings.log.reads == 4
+
+
+def _request_log_of(path, lines, start):
+    """``lines`` successful reads of pages by many accounts, a second apart from ``start``,
+    as the request log writes them."""
+    with path.open("w") as log:
+        for i in range(lines):
+            stamp = (start + timedelta(seconds=i)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            log.write(json.dumps({"time": stamp, "level": "INFO", "logger": "portal.requests", "message": "request",
+                                  "method": "GET", "path": "/monitoring/", "status": 200, "ms": 12.3,
+                                  "user": 1 + i % 50, "client": "5f0c" * 8, "request_id": "a" * 32},
+                                 separators=(",", ":")) + "\n")
+
+
+def test_the_page_reads_the_request_log_for_its_own_time_and_says_its_findings_are_incomplete(
+        tmp_path, settings, monkeypatch):
+    """The page reads the request log inside the web request, up to a line a few tens of
+    microseconds when no actor or address narrows the search: the command's budget
+    (PRIVACY_BREACH_LOG_MAX_LINES, 5,000,000 lines) would take minutes, and the web
+    worker's timeout (GUNICORN_TIMEOUT, 60 s) would end the request with a 502. The page
+    stops at its own PRIVACY_BREACH_PAGE_LOG_SECONDS, says its findings are incomplete and
+    how the command gives the whole answer; the command reads on. A clock that moves a
+    second each time it is read (looked at every 10 lines here) stands in for a slow log."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from portal.privacy import breach_reads
+
+    path = tmp_path / "portal-requests.log"
+    _request_log_of(path, 200, datetime(2026, 1, 1, tzinfo=UTC))
+    settings.REQUEST_LOG_FILE = str(path)
+    settings.PRIVACY_BREACH_PAGE_LOG_SECONDS = 3
+    clock = iter(range(1_000_000))
+    monkeypatch.setattr(breach_reads, "time", SimpleNamespace(monotonic=lambda: next(clock)))
+    monkeypatch.setattr(breach_reads, "DEADLINE_LOOKED_AT_EVERY", 10)
+    root = make_superadmin(email="root@sandes.nic.in")
+    client = Client()
+    client.force_login(root)
+    second_factor_given(client, root)
+    response = client.get("/portal/privacy/breach/", {"start": "2026-01-01 05:30", "end": "2026-01-02 05:30",
+                                                      "actor": "", "ip": "", "second_language": "hi"})
+    text = " ".join(response.content.decode().split())
+    # The deadline is taken at 0 (0 + 3 seconds); the clock reads 1, 2, 3 at lines 0, 10
+    # and 20, and 4 at line 30: past it, the page stops with 30 lines read.
+    assert response.status_code == 200 and "30 pages read (30 lines of 1 files searched)" in text
+    assert ("The findings are incomplete: the page stopped reading the request log after 3 seconds, at line 30, "
+            "before the end of the period.") in text
+    assert "manage.py breach_report --from 2026-01-01T05:30+05:30 --to 2026-01-02T05:30+05:30 --language hi" in text
+    out = StringIO()
+    call_command("breach_report", "--from", "2026-01-01T05:30+05:30", "--to", "2026-01-02T05:30+05:30", stdout=out)
+    assert "Pages read (request log): 200 in 200 lines of 1 files" in out.getvalue()
+    # The line budget reached before the time (a search an actor narrows reads lines fast).
+    settings.PRIVACY_BREACH_PAGE_LOG_SECONDS, settings.PRIVACY_BREACH_LOG_MAX_LINES = 1000, 25
+    response = client.get("/portal/privacy/breach/", {"start": "2026-01-01 05:30", "end": "2026-01-02 05:30",
+                                                      "actor": "1", "ip": "", "second_language": "mr"})
+    text = " ".join(response.content.decode().split())
+    assert ("The findings are incomplete: the line limit (25 lines) was reached before the end of the period. "
+            in text and "with a larger --log-max-lines." in text)
+    assert "manage.py breach_report --from 2026-01-01T05:30+05:30 --to 2026-01-02T05:30+05:30 --actor 1 " in text
