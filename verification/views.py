@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from portal.access import pop_pending_input, rule
 from portal.organisations.models import Organisation, OrganisationStatus
+from portal.organisations.selectors import first_found
 from portal.permissions import RULES, is_superadmin
 from verification import services
 from verification.forms import JoinRequestForm, OrganisationSearchForm, WithdrawForm
@@ -53,8 +54,8 @@ def mine(request):
                 _("Your date of superannuation has passed: this verification no longer counts, and the portal "
                   "revokes it within the hour."))
     decider = may_administer_verification(request.user)
-    administered, more_administered = _first(administered_with_pending(request.user, limit=SEARCH_LIMIT + 1)
-                                             if decider else [])
+    administered, more_administered = first_found(administered_with_pending(request.user, limit=SEARCH_LIMIT + 1)
+                                                  if decider else [], SEARCH_LIMIT)
     context = {
         "profiles": profiles,
         "verified": any(profile.in_force for profile in profiles),
@@ -71,12 +72,6 @@ def mine(request):
     return render(request, "verification/mine.html", context)
 
 
-def _first(rows):
-    """The first SEARCH_LIMIT of ``rows`` (fetched with one more), and whether there were more."""
-    rows = list(rows)
-    return rows[:SEARCH_LIMIT], len(rows) > SEARCH_LIMIT
-
-
 @rule("authenticated")
 @require_http_methods(["GET"])
 def organisation_search(request):
@@ -88,7 +83,8 @@ def organisation_search(request):
         query, state = form.cleaned_data["q"], form.cleaned_data["state"]
         searched = len(query.strip()) >= 2 or bool(state)
         if searched:
-            results, more = _first(organisations_to_join(query=query, state=state, limit=SEARCH_LIMIT + 1))
+            results, more = first_found(organisations_to_join(query=query, state=state, limit=SEARCH_LIMIT + 1),
+                                        SEARCH_LIMIT)
     asked = {}
     if results:
         asked = dict(

@@ -92,8 +92,29 @@ def pending_domain_claims() -> QuerySet[OrganisationDomain]:
     )
 
 
-def organisation_search(*, query: str, limit: int = 20) -> QuerySet[Organisation]:
-    """Active organisations matching a query, for the parent picker (public names only)."""
+def named_as_typed_first(query: str) -> Case:
+    """To order organisations found by ``query`` with those named exactly so (any case, in
+    English or the local language) or whose short code it is first: a name typed whole is
+    contained in many others' (each "District Health Department, ..." holds "Health
+    Department"), which sort before it by name and would fill a search's list without it."""
+    exact = Q(name__iexact=query) | Q(name_local__iexact=query) | Q(short_code__iexact=query)
+    return Case(When(exact, then=Value(0)), default=Value(1))
+
+
+def first_found(found: QuerySet[Organisation] | list[Organisation], limit: int) -> tuple[list[Organisation], bool]:
+    """The first ``limit`` of the organisations ``found`` (one more read), and whether more
+    were found than that: a search that lists only some says so, and how to narrow it."""
+    rows = list(found[:limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+# How many organisations the parent picker lists.
+PICKER_LIMIT = 20
+
+
+def organisation_search(*, query: str, limit: int = PICKER_LIMIT) -> QuerySet[Organisation]:
+    """Active organisations matching a query, for the parent picker (public names only):
+    those named or short-coded as typed first, then by name."""
     query = single_line(query or "").strip()  # no control characters (PostgreSQL refuses NUL in text)
     if len(query) < 2:
         return Organisation.objects.none()
@@ -101,7 +122,7 @@ def organisation_search(*, query: str, limit: int = 20) -> QuerySet[Organisation
         Organisation.objects.filter(status=OrganisationStatus.ACTIVE)
         .filter(Q(name__icontains=query) | Q(short_code__iexact=query) | Q(name_local__icontains=query))
         .only("id", "name", "name_local", "state", "short_code")
-        .order_by("name")[:limit]
+        .order_by(named_as_typed_first(query), "name", "id")[:limit]
     )
 
 

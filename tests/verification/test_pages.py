@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
-from portal.organisations.models import Membership, MembershipRole, OrganisationStatus
+from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus
 from portal.organisations.services import organisation_admin_grant
 from portal.privacy.requests import person_correct
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory
@@ -126,6 +126,35 @@ def test_listing_a_states_organisations_says_when_more_match_than_are_shown(worl
             "yours.") in tree.squashed_text()
     html = well_formed(client.get("/verification/organisations/?state=GA&q=office+050"))
     assert "Taluka Office 050" in html and more not in html
+
+
+def _offices_named_after(department, n):
+    """``n`` active offices below ``department`` named as such offices are ("District
+    <its name>, District 000", ...): each contains its name and sorts before it."""
+    Organisation.objects.bulk_create([
+        Organisation(name=f"District {department.name}, District {i:03d}", org_type="district_office", level="district",
+                     state=department.state, parent=department, ancestry=department.subtree_prefix, status="active")
+        for i in range(n)])
+
+
+def test_the_organisation_named_or_coded_as_typed_comes_first_among_many_that_contain_it(world):
+    """A person of the state's Health Department types its whole name: the 60 district
+    offices whose names contain it sort before it, and the first 50 by name were all
+    theirs. The one named as typed (any case) comes first, then the others by name; the
+    one whose short code was typed comes first too."""
+    department = OrganisationFactory(name="Health Department", short_code="", state="MH")
+    _offices_named_after(department, 60)
+    client = signed_in(world["public"])
+    tree = parse(well_formed(client.get("/verification/organisations/", {"q": "health department"})))
+    rows = tree.find("tbody").find_all("tr")
+    assert len(rows) == 50
+    assert rows[0].find("a").get("href") == f"/verification/organisations/{department.pk}/join/"
+    assert [row.find_all("td")[0].squashed_text()[:42] for row in rows[1:3]] == [
+        "District Health Department, District 000", "District Health Department, District 001"]
+    assert "More organisations match than the 50 shown here" in tree.squashed_text()
+    coded = OrganisationFactory(name="Vibhag Arogya", short_code="HEALTH", state="MH")
+    rows = parse(well_formed(client.get("/verification/organisations/", {"q": "Health"}))).find("tbody").find_all("tr")
+    assert rows[0].find("a").get("href") == f"/verification/organisations/{coded.pk}/join/"
 
 
 def test_nothing_is_searched_for_one_letter(world):
