@@ -122,16 +122,17 @@ def organisation_for_admin(viewer: AnyUser, pk: int) -> Organisation:
         raise Http404 from None
 
 
-def administered_with_pending(viewer: AnyUser, *, limit: int = SEARCH_LIMIT) -> list[Organisation]:
+def administered_with_pending(viewer: AnyUser) -> QuerySet[Organisation]:
     """Organisations the viewer administers, each with its number of waiting requests
-    (one query), by name; a superadmin's list is not made (they administer everything)."""
+    (counted in the same query), by name and id (a stable order to page by); a
+    superadmin's list is not made (they administer everything)."""
     if is_superadmin(viewer):
-        return []
-    return list(
+        return Organisation.objects.none()
+    return (
         organisations_administered_by(viewer)
         .annotate(pending=Count("government_profiles", filter=Q(government_profiles__status=VerificationStatus.PENDING)))
         .only("id", "name", "short_code")
-        .order_by("name", "id")[:limit]
+        .order_by("name", "id")
     )
 
 

@@ -4,6 +4,7 @@ organisation, the request itself, withdrawing it."""
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import BooleanField, ExpressionWrapper
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -34,6 +35,7 @@ from verification.selectors import (
 )
 
 MINE_LIMIT = 100  # the verification held, then the newest requests
+ADMINISTERED_PAGE_SIZE = 50
 DETAIL_FIELDS = ("designation", "office", "employee_code", "official_email", "mobile", "superannuation_date")
 
 
@@ -54,8 +56,11 @@ def mine(request):
                 _("Your date of superannuation has passed: this verification no longer counts, and the portal "
                   "revokes it within the hour."))
     decider = may_administer_verification(request.user)
-    administered, more_administered = first_found(administered_with_pending(request.user, limit=SEARCH_LIMIT + 1)
-                                                  if decider else [], SEARCH_LIMIT)
+    all_organisations = decider and is_superadmin(request.user)
+    # Every organisation administered, a page at a time (the settings, members and
+    # visibility of each are reached from here).
+    administered = (Paginator(administered_with_pending(request.user), ADMINISTERED_PAGE_SIZE).get_page(
+        request.GET.get("page")) if decider and not all_organisations else None)
     context = {
         "profiles": profiles,
         "verified": any(profile.in_force for profile in profiles),
@@ -64,8 +69,7 @@ def mine(request):
         "awaiting": next((profile for profile in profiles if profile.in_force and profile.confirmation_requested_at),
                          None),
         "decider": decider,
-        "all_organisations": decider and is_superadmin(request.user),
-        "administered": administered, "more_administered": more_administered, "limit": SEARCH_LIMIT,
+        "all_organisations": all_organisations, "administered": administered,
         # A suspended organisation's own admins decide there, but monitor nothing.
         "may_monitor": decider and RULES["monitoring"](request.user),
     }

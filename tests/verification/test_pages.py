@@ -1261,18 +1261,32 @@ def test_the_admins_own_page_links_each_organisation_they_administer(world, requ
     assert "As a superadmin you may decide in every organisation." in html
 
 
-def test_the_admins_own_page_says_when_they_administer_more_organisations_than_it_lists(world):
+def test_every_organisation_the_admin_administers_is_reached_from_their_own_page(world):
+    """The department's admin administers it and its sub-offices (hundreds in a state):
+    the page listed the first 50 by name and said there were more, with no way on, and
+    the settings, members and "Who sees what" of the others were linked nowhere. The
+    list is paged, 50 a page by name and id: the next page lists the others, with their
+    links."""
     client = signed_in(world["admin_parent"])
-    more = "You administer more organisations than the 50 listed here"
     for n in range(48):  # with the department and its district office, 50
         OrganisationFactory(name=f"Taluka Agriculture Office {n:03d}", parent=world["parent"])
     tree = parse(well_formed(client.get("/verification/")))
-    assert len(tree.find_all("tbody")[-1].find_all("tr")) == 50 and more not in tree.squashed_text()
-    OrganisationFactory(name="Taluka Agriculture Office 048", parent=world["parent"])
+    assert len(tree.find_all("tbody")[-1].find_all("tr")) == 50 and tree.find("nav", **{"aria-label": "Pages"}) is None
+    last = OrganisationFactory(name="Taluka Agriculture Office 048", parent=world["parent"])
     tree = parse(well_formed(client.get("/verification/")))
     assert len(tree.find_all("tbody")[-1].find_all("tr")) == 50
-    assert (f"{more} (by name): the verification queue holds the requests of them all."
-            in tree.squashed_text())
+    assert f"/verification/organisations/{last.pk}/settings/" not in {link.get("href") for link in tree.find_all("a")}
+    pager = tree.find("nav", **{"aria-label": "Pages"})
+    assert "Page 1 of 2" in pager.squashed_text()
+    [next_page] = [link.get("href") for link in pager.find_all("a")]
+    assert next_page == "?page=2"
+    tree = parse(well_formed(client.get("/verification/" + next_page)))
+    [row] = tree.find_all("tbody")[-1].find_all("tr")
+    assert row.squashed_text().startswith("Taluka Agriculture Office 048 0")
+    assert {link.get("href") for link in row.find_all("a")} == {
+        f"/verification/queue/?organisation={last.pk}", f"/verification/organisations/{last.pk}/members/",
+        f"/verification/organisations/{last.pk}/settings/", f"/people/visibility/organisations/{last.pk}/"}
+    assert "Page 2 of 2" in tree.find("nav", **{"aria-label": "Pages"}).squashed_text()
 
 
 @pytest.mark.parametrize(("language", "said"), [
