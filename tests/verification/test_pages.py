@@ -601,6 +601,48 @@ def test_a_bulk_decision_with_nothing_chosen_keeps_the_queues_organisation_and_p
     assert "Page 2 of 2" in tree.squashed_text()
 
 
+def test_a_bulk_decision_taken_in_one_organisations_queue_leads_back_to_that_queue(world, requests_, monkeypatch):
+    """The department's admin works through the district office's queue ("Showing ...
+    only", its second page): chooses requests, confirms. The confirmation posted without
+    the queue's query, its Cancel led to the queue of every office, and so did the
+    decision (in a state: thousands of requests of hundreds of offices). The queue's
+    status, organisation and page go through the confirmation and back, and only those,
+    as the queue reads them."""
+    from verification import admin_views
+
+    monkeypatch.setattr(admin_views, "PAGE_SIZE", 1)
+    GovernmentProfileFactory(organisation=world["office"], designation="Third request")
+    client = signed_in(world["admin_parent"])
+    queue = f"status=pending&organisation={world['office'].pk}&page=2"
+    tree = parse(well_formed(client.get(f"/verification/queue/?{queue}")))
+    [form] = [form for form in tree.find_all("form", method="post") if "/queue/decide/" in form.get("action")]
+    chosen = [box.get("value") for box in form.find_all("input", name="profile")]
+    assert form.get("action") == f"/verification/queue/decide/?{queue}" and len(chosen) == 1
+    confirmation = parse(well_formed(client.post(form.get("action"), {"profile": chosen, "decision": "verify"})))
+    assert "Confirm your decision" in confirmation.squashed_text()
+    [confirm_form] = [form for form in confirmation.find_all("form", method="post")
+                      if "/queue/decide/" in form.get("action")]
+    assert confirm_form.get("action") == f"/verification/queue/decide/?{queue}"
+    [cancel] = [link for link in confirm_form.find_all("a") if link.squashed_text() == "Cancel"]
+    assert cancel.get("href") == f"/verification/queue/?{queue}"
+    response = client.post(confirm_form.get("action"), {"profile": chosen, "decision": "verify", "step": "confirm",
+                                                         "confirm": "on", "reason": ""})
+    assert response.status_code == 302 and response["Location"] == f"/verification/queue/?{queue}"
+    assert "Showing District Agriculture Office, Pune only." in parse(well_formed(client.get(response["Location"]))).squashed_text()
+    # Only what the queue reads, as it reads it: nothing else sent with the address is
+    # carried, nor a value the queue would not take.
+    still = [str(profile.pk) for profile in GovernmentProfile.objects.filter(status="pending", organisation=world["office"])]
+    sent = "status=nonsense&organisation=x&page=0&next=https://evil.example/&organisation_name=a"
+    confirmation = parse(well_formed(client.post(f"/verification/queue/decide/?{sent}",
+                                                 {"profile": still[:1], "decision": "verify"})))
+    [confirm_form] = [form for form in confirmation.find_all("form", method="post")
+                      if "/queue/decide/" in form.get("action")]
+    assert confirm_form.get("action") == "/verification/queue/decide/"
+    response = client.post(f"/verification/queue/decide/?{sent}", {"profile": still[:1], "decision": "verify",
+                                                                   "step": "confirm", "confirm": "on"})
+    assert response.status_code == 302 and response["Location"] == "/verification/queue/?status=pending"
+
+
 def test_the_address_of_a_bulk_decision_loaded_again_goes_back_to_the_queue(world, requests_):
     """The header's language switch loads the page again: the answer to a post, here."""
     query = f"status=pending&organisation={world['office'].pk}"
