@@ -1,8 +1,9 @@
 """Reads of organisations (who may see which is decided in portal.permissions)."""
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Cast, Concat
 from django.db.models.lookups import EndsWith
 from django.utils import timezone
@@ -15,6 +16,7 @@ from portal.accounts.official_email import (
     official_suffix_of,
 )
 from portal.organisations.models import (
+    CLAIMS_NOT_ACCEPTED,
     DomainClaim,
     Membership,
     MembershipRole,
@@ -83,13 +85,33 @@ def _personal_mail_q() -> Q:
 
 def pending_domain_claims() -> QuerySet[OrganisationDomain]:
     """Domains organisations listed that are not official for them yet, oldest first; not
-    those of a personal mail service, never official (organisation_domain_accept refuses them)."""
+    those of a personal mail service, never official (organisation_domain_accept refuses them).
+    Each with the name of the other organisation its domain is official for, if one is
+    (``official_for``; at most one: verified domains are unique)."""
+    official_elsewhere = (OrganisationDomain.objects.filter(domain=OuterRef("domain"), is_verified=True)
+                          .exclude(organisation_id=OuterRef("organisation_id")).values("organisation__name")[:1])
     return (
         OrganisationDomain.objects.filter(is_verified=False, organisation__status=OrganisationStatus.ACTIVE)
         .exclude(_personal_mail_q())
         .select_related("organisation")
+        .annotate(official_for=Subquery(official_elsewhere))
         .order_by("id")
     )
+
+
+def claims_as_they_stand(claims: Iterable[OrganisationDomain]) -> list[OrganisationDomain]:
+    """``claims`` (read by pending_domain_claims), each with what its domain is for its
+    organisation now (``standing``, as organisation_domain_accept decides it; the claim
+    stored says what it was when listed) and whether a superadmin can accept it
+    (``acceptable``: not while it is official for another organisation, nor an official
+    suffix itself). One query, the official-email rules (none for no claims)."""
+    claims = list(claims)
+    rules = email_rules() if claims else []
+    for claim in claims:
+        claimed = {claim.domain} if claim.official_for else set()
+        claim.standing = DomainClaim(domain_claims_of([claim.domain], claimed=claimed, rules=rules)[claim.domain])
+        claim.acceptable = claim.standing not in CLAIMS_NOT_ACCEPTED
+    return claims
 
 
 def named_as_typed_first(query: str) -> Case:
