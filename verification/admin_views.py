@@ -102,6 +102,22 @@ def _queue_url(status=VerificationStatus.PENDING, organisation_id=None):
     return f"{reverse('verification:queue')}?{urlencode(query)}"
 
 
+def _queue_query(params) -> dict:
+    """What of the queue's query ``params`` (an address's) a decision carries through its
+    confirmation and back to the queue: the status, the organisation and the page, each
+    only as the queue takes it (a status it knows, ids a row can have), nothing else."""
+    filters = QueueFilterForm(params)
+    filters.is_valid()
+    query = {}
+    if filters.cleaned_data.get("status"):
+        query["status"] = filters.cleaned_data["status"]
+    if organisation := row_id(filters.cleaned_data.get("organisation")):
+        query["organisation"] = organisation
+    if (page := row_id(params.get("page"))) and page > 1:
+        query["page"] = page
+    return query
+
+
 @rule("organisation_admin")
 @require_http_methods(["GET"])
 def queue(request):
@@ -161,7 +177,8 @@ def _kept_confirmation(request):
     if not profiles:
         return None
     form = BulkDecisionForm()  # shows what was kept, and says so
-    return render(request, "verification/queue_confirm.html", {"form": form, "profiles": profiles})
+    return render(request, "verification/queue_confirm.html",
+                  {"form": form, "profiles": profiles, "decide_query": urlencode(_queue_query(request.GET))})
 
 
 @rule("organisation_admin", return_to="verification:queue")
@@ -173,11 +190,14 @@ def queue_decide(request):
     left; when none still waits, the queue of the form's query (it comes with the post)
     says so. None chosen: that queue again, saying so where focus lands. The address
     loaded again (the header's language switch does, on the answer to a post): the queue
-    of its query."""
-    query = request.GET.urlencode()
+    of its query. The confirmation posts with the queue's query (_queue_query), and the
+    decision leads back to that queue."""
+    kept = _queue_query(request.GET)
+    query = urlencode(kept)
     back = reverse("verification:queue") + (f"?{query}" if query else "")
     if request.method == "GET":
         return redirect(back)
+    carried = {"decide_query": query}  # to the confirmation, and by it back here
     chosen = profiles_for_admin(request.user, _chosen_ids(request.POST))
     profiles = [profile for profile in chosen if profile.is_pending]
     # Chosen, but no longer waiting: decided or withdrawn since the page was shown, or
@@ -191,11 +211,11 @@ def queue_decide(request):
     if request.POST.get("step") != "confirm":
         _say_skipped(request, gone)
         form = BulkDecisionForm(initial={"decision": request.POST.get("decision")})
-        return render(request, "verification/queue_confirm.html", {"form": form, "profiles": profiles})
+        return render(request, "verification/queue_confirm.html", {"form": form, "profiles": profiles, **carried})
     form = BulkDecisionForm(request.POST)
     if not form.is_valid():  # shown again with those still waiting: those left are said now
         _say_skipped(request, gone)
-        return render(request, "verification/queue_confirm.html", {"form": form, "profiles": profiles})
+        return render(request, "verification/queue_confirm.html", {"form": form, "profiles": profiles, **carried})
     try:
         outcome = services.join_requests_decide(
             profile_ids=[profile.pk for profile in profiles], decision=form.cleaned_data["decision"],
@@ -204,14 +224,14 @@ def queue_decide(request):
         )
     except ValidationError as exc:  # refused before any is decided: said on the page, as typed
         form.add_error(None, exc)
-        return render(request, "verification/queue_confirm.html", {"form": form, "profiles": profiles})
+        return render(request, "verification/queue_confirm.html", {"form": form, "profiles": profiles, **carried})
     if outcome.decided:
         done = (ngettext("%(n)s person was verified.", "%(n)s people were verified.", len(outcome.decided))
                 if form.cleaned_data["decision"] == services.JoinDecision.VERIFY
                 else ngettext("%(n)s request was rejected.", "%(n)s requests were rejected.", len(outcome.decided)))
         messages.success(request, done % {"n": len(outcome.decided)})
     _say_skipped(request, gone + [code for _pk, code in outcome.skipped])
-    return redirect(_queue_url())
+    return redirect(f"{reverse('verification:queue')}?{urlencode({'status': VerificationStatus.PENDING, **kept})}")
 
 
 def _say_skipped(request, codes):

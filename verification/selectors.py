@@ -17,7 +17,11 @@ from django.utils import timezone
 from portal import prepared
 from portal.accounts.official_email import normalise_domain
 from portal.organisations.models import Membership, Organisation, OrganisationDomain, OrganisationStatus
-from portal.organisations.selectors import admin_roles_resting_on, organisations_left_without_admin
+from portal.organisations.selectors import (
+    admin_roles_resting_on,
+    named_as_typed_first,
+    organisations_left_without_admin,
+)
 from portal.organisations.states import State
 from portal.permissions import (
     AnyUser,
@@ -56,18 +60,21 @@ SEARCH_LIMIT = 50
 
 def organisations_to_join(*, query: str = "", state: str = "", limit: int = SEARCH_LIMIT) -> QuerySet[Organisation]:
     """Active organisations a person may ask to join, by name (in English or the local
-    language), short code, and state or UT; public names only. Nothing until a query of
-    two characters or a state is given."""
+    language), short code, and state or UT; public names only, those named or short-coded
+    as typed first, then by name. Nothing until a query of two characters or a state is
+    given."""
     query = composed((query or "").strip())[:100]  # as names are stored: a nukta typed either way
     state = state if state in State.values else ""
     if len(query) < 2 and not state:
         return Organisation.objects.none()
     found = Organisation.objects.filter(status=OrganisationStatus.ACTIVE)
+    order = ["name", "id"]
     if len(query) >= 2:
         found = found.filter(Q(name__icontains=query) | Q(name_local__icontains=query) | Q(short_code__iexact=query))
+        order.insert(0, named_as_typed_first(query))
     if state:
         found = found.filter(state=state)
-    return found.only("id", "name", "name_local", "short_code", "state", "district").order_by("name", "id")[:limit]
+    return found.only("id", "name", "name_local", "short_code", "state", "district").order_by(*order)[:limit]
 
 
 def organisation_to_join(pk: int) -> Organisation:
@@ -115,16 +122,17 @@ def organisation_for_admin(viewer: AnyUser, pk: int) -> Organisation:
         raise Http404 from None
 
 
-def administered_with_pending(viewer: AnyUser, *, limit: int = SEARCH_LIMIT) -> list[Organisation]:
+def administered_with_pending(viewer: AnyUser) -> QuerySet[Organisation]:
     """Organisations the viewer administers, each with its number of waiting requests
-    (one query), by name; a superadmin's list is not made (they administer everything)."""
+    (counted in the same query), by name and id (a stable order to page by); a
+    superadmin's list is not made (they administer everything)."""
     if is_superadmin(viewer):
-        return []
-    return list(
+        return Organisation.objects.none()
+    return (
         organisations_administered_by(viewer)
         .annotate(pending=Count("government_profiles", filter=Q(government_profiles__status=VerificationStatus.PENDING)))
         .only("id", "name", "short_code")
-        .order_by("name", "id")[:limit]
+        .order_by("name", "id")
     )
 
 

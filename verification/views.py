@@ -4,6 +4,7 @@ organisation, the request itself, withdrawing it."""
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import BooleanField, ExpressionWrapper
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from portal.access import pop_pending_input, rule
 from portal.organisations.models import Organisation, OrganisationStatus
+from portal.organisations.selectors import first_found
 from portal.permissions import RULES, is_superadmin
 from verification import services
 from verification.forms import JoinRequestForm, OrganisationSearchForm, WithdrawForm
@@ -33,6 +35,7 @@ from verification.selectors import (
 )
 
 MINE_LIMIT = 100  # the verification held, then the newest requests
+ADMINISTERED_PAGE_SIZE = 50
 DETAIL_FIELDS = ("designation", "office", "employee_code", "official_email", "mobile", "superannuation_date")
 
 
@@ -53,8 +56,11 @@ def mine(request):
                 _("Your date of superannuation has passed: this verification no longer counts, and the portal "
                   "revokes it within the hour."))
     decider = may_administer_verification(request.user)
-    administered, more_administered = _first(administered_with_pending(request.user, limit=SEARCH_LIMIT + 1)
-                                             if decider else [])
+    all_organisations = decider and is_superadmin(request.user)
+    # Every organisation administered, a page at a time (the settings, members and
+    # visibility of each are reached from here).
+    administered = (Paginator(administered_with_pending(request.user), ADMINISTERED_PAGE_SIZE).get_page(
+        request.GET.get("page")) if decider and not all_organisations else None)
     context = {
         "profiles": profiles,
         "verified": any(profile.in_force for profile in profiles),
@@ -63,18 +69,11 @@ def mine(request):
         "awaiting": next((profile for profile in profiles if profile.in_force and profile.confirmation_requested_at),
                          None),
         "decider": decider,
-        "all_organisations": decider and is_superadmin(request.user),
-        "administered": administered, "more_administered": more_administered, "limit": SEARCH_LIMIT,
+        "all_organisations": all_organisations, "administered": administered,
         # A suspended organisation's own admins decide there, but monitor nothing.
         "may_monitor": decider and RULES["monitoring"](request.user),
     }
     return render(request, "verification/mine.html", context)
-
-
-def _first(rows):
-    """The first SEARCH_LIMIT of ``rows`` (fetched with one more), and whether there were more."""
-    rows = list(rows)
-    return rows[:SEARCH_LIMIT], len(rows) > SEARCH_LIMIT
 
 
 @rule("authenticated")
@@ -88,7 +87,8 @@ def organisation_search(request):
         query, state = form.cleaned_data["q"], form.cleaned_data["state"]
         searched = len(query.strip()) >= 2 or bool(state)
         if searched:
-            results, more = _first(organisations_to_join(query=query, state=state, limit=SEARCH_LIMIT + 1))
+            results, more = first_found(organisations_to_join(query=query, state=state, limit=SEARCH_LIMIT + 1),
+                                        SEARCH_LIMIT)
     asked = {}
     if results:
         asked = dict(

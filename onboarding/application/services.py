@@ -14,7 +14,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
+from django.db.models.functions import Length
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
@@ -513,6 +514,10 @@ def _one_edit_apart(a: str, b: str) -> bool:
     return any(long[:i] + long[i + 1:] == short for i in range(len(long)))
 
 
+# The shortest word in which names_alike forgives a typing slip.
+SLIP_MIN = 5
+
+
 def names_alike(name: str | None, other: str | None) -> bool:
     """Whether two organisation names are very likely the same organisation: the same
     significant words (leaving out "of", "department", "directorate" ...), in any order,
@@ -529,7 +534,7 @@ def names_alike(name: str | None, other: str | None) -> bool:
             remaining.remove(word)
     unmatched = [word for word in words if word not in others]
     for word in unmatched:
-        slip = next((o for o in remaining if min(len(word), len(o)) >= 5 and _one_edit_apart(word, o)), None)
+        slip = next((o for o in remaining if min(len(word), len(o)) >= SLIP_MIN and _one_edit_apart(word, o)), None)
         if slip is None:
             return False
         remaining.remove(slip)
@@ -603,6 +608,29 @@ def _same_domain_warnings(application: Application, domains: list[str]) -> list[
     return warnings
 
 
+# The most of a name's significant words the candidates for names_alike are narrowed by.
+ALIKE_WORDS_MAX = 8
+
+
+def _maybe_alike_q(field: str, words: list[str]) -> Q:
+    """Names in ``field`` that may be alike (names_alike) a name whose significant words
+    are ``words``: each word is in them, in any case, or, a word of SLIP_MIN letters or
+    more (where a typing slip is forgiven), the letters before its middle one or those
+    after it (a letter changed, added or dropped, or two neighbours swapped, leaves one
+    side whole). All the words, not any one of them: a word many names share (the
+    state's, "Maharashtra") then does not fill the candidates with names that cannot be
+    alike. The first ALIKE_WORDS_MAX words: the statement's size is known, and fewer
+    words only narrow less."""
+    query = Q()
+    for word in words[:ALIKE_WORDS_MAX]:
+        if len(word) >= SLIP_MIN:
+            middle = (len(word) - 1) // 2
+            query &= Q(**{f"{field}__icontains": word[:middle]}) | Q(**{f"{field}__icontains": word[middle + 1:]})
+        else:
+            query &= Q(**{f"{field}__icontains": word})
+    return query
+
+
 def _submitted_matching(field: str, texts: list[str]) -> QuerySet:
     """The ids of submitted applications whose ``field`` contains one of ``texts`` (any
     case): one query per text joined by UNION ALL, each of which the trigram index on
@@ -634,13 +662,12 @@ def _similar_name_warnings(application: Application, name: str) -> list[tuple[st
     def similar(other: str | None) -> bool:
         return names_alike(name, other)
 
-    org_query = Q()
-    for word in words[:4]:
-        org_query |= Q(name__icontains=word)
     # The organisation's own parent (chosen in the hierarchy section) and those above it
-    # are where it belongs, not a duplicate: read in the same query, and left out.
+    # are where it belongs, not a duplicate: read in the same query (first), and left out.
+    # The shortest names first: alike, a name has as many significant words as this one.
     parent_id = _chosen_parent_id(application)
-    rows = list(Organisation.objects.filter(org_query | Q(pk=parent_id or 0))
+    rows = list(Organisation.objects.filter(_maybe_alike_q("name", words) | Q(pk=parent_id or 0))
+                .order_by(Case(When(pk=parent_id or 0, then=Value(0)), default=Value(1)), Length("name"), "pk")
                 .values_list("pk", "name", "ancestry", "status")[:201])
     above = {pk for pk, _name, _ancestry, _status in rows if pk == parent_id}
     for pk, _name, ancestry, _status in rows:
@@ -656,9 +683,10 @@ def _similar_name_warnings(application: Application, name: str) -> list[tuple[st
         if pk not in above and similar(other)
     ]
     open_applications = (
-        Application.objects.filter(pk__in=_submitted_matching("organisation_name", words[:4]),
-                                   status__in=OPEN_STATUSES, reference__isnull=False)
+        Application.objects.filter(_maybe_alike_q("organisation_name", words), status__in=OPEN_STATUSES,
+                                   reference__isnull=False)
         .exclude(pk=application.pk)
+        .order_by(Length("organisation_name"), "pk")
         .values_list("reference", "organisation_name")[:200]
     )
     for reference, other in open_applications:

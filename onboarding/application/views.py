@@ -30,7 +30,7 @@ from onboarding.application.uploads import letter_filename
 from onboarding.models import ApplicationStatus, Attachment, Section, SectionStatus
 from portal.access import asked_on_this_site, pop_pending_input, rule
 from portal.downloads import content_response, stored_file_response
-from portal.organisations.selectors import organisation_search
+from portal.organisations.selectors import PICKER_LIMIT, first_found, organisation_search
 
 SECTION_ORDER = list(Section)
 
@@ -291,9 +291,17 @@ def _search_words(params):
     return params.get("q", "")[:SEARCH_MAX]
 
 
+def _parent_search(query):
+    """The picker's context for the search words ``query``: the first PICKER_LIMIT
+    organisations found, and whether more were (said, with how to narrow the search)."""
+    results, more = first_found(organisation_search(query=query, limit=PICKER_LIMIT + 1), PICKER_LIMIT)
+    return {"query": query, "results": results, "more": more}
+
+
 def _hierarchy_context(request, form):
     query = _search_words(request.GET)
-    return {"query": query, "results": organisation_search(query=query) if query else None, "chosen_parent": _chosen_parent(form)}
+    return {**(_parent_search(query) if query else {"query": query, "results": None}),
+            "chosen_parent": _chosen_parent(form)}
 
 
 def _chosen_parent(form):
@@ -310,9 +318,7 @@ def _chosen_parent(form):
 @rule("authenticated")
 @require_http_methods(["GET"])
 def organisation_picker(request):
-    query = _search_words(request.GET)
-    context = {"results": organisation_search(query=query), "query": query}
-    return render(request, "onboarding/includes/picker_results.html", context)
+    return render(request, "onboarding/includes/picker_results.html", _parent_search(_search_words(request.GET)))
 
 
 @rule("nodal_officer_of_application")

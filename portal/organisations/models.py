@@ -127,6 +127,10 @@ class DomainClaim(models.TextChoices):
     SUFFIX_ITSELF = "suffix_itself", _("An official suffix itself, not one organisation's domain")
 
 
+# The claims a superadmin cannot accept, as things stand (organisation_domain_accept refuses them).
+CLAIMS_NOT_ACCEPTED = frozenset({DomainClaim.CLAIMED_ELSEWHERE, DomainClaim.SUFFIX_ITSELF})
+
+
 class OrganisationDomainQuerySet(models.QuerySet):
     def official_for(self, organisation: Organisation) -> "OrganisationDomainQuerySet":
         """The domains verified for ``organisation`` or for an office below it: those

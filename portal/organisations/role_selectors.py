@@ -25,7 +25,7 @@ from portal.organisations.models import (
     in_force_q,
 )
 from portal.organisations.names import seen_name
-from portal.organisations.selectors import grounds_for_admin
+from portal.organisations.selectors import grounds_for_admin, named_as_typed_first
 from portal.permissions import (
     AnyUser,
     may_grant_admin,
@@ -153,16 +153,19 @@ def platform_grant_ended(pk: int) -> tuple[PlatformRoleGrant, EndedRole] | None:
 
 def organisations_managed(viewer: AnyUser, *, query: str = "") -> QuerySet[Organisation]:
     """Organisations whose admins the viewer grants and revokes, by name, each with its
-    number of admins in force (``admins_held``); narrowed by name or short code when ``query`` is given
-    (a superadmin manages every organisation: theirs is a search of two characters or more)."""
+    number of admins in force (``admins_held``); narrowed by name or short code when ``query`` is given,
+    those named or short-coded as typed first (a superadmin manages every organisation:
+    theirs is a search of two characters or more)."""
     found = organisations_for_role_admin(viewer)
     query = single_line(query or "").strip()[:100]  # no control characters (PostgreSQL refuses NUL in text)
+    order = ["name", "id"]
     if query:
         found = found.filter(Q(name__icontains=query) | Q(short_code__iexact=query))
+        order.insert(0, named_as_typed_first(query))
     admins = (admins_held().filter(organisation=OuterRef("pk")).order_by().values("organisation")
               .annotate(n=Count("pk")).values("n"))
     return (found.annotate(admins=Coalesce(Subquery(admins), 0))
-            .only("id", "name", "short_code", "state", "level").order_by("name", "id"))
+            .only("id", "name", "short_code", "state", "level").order_by(*order))
 
 
 def organisation_for_role_admin(viewer: AnyUser, pk: int) -> Organisation:

@@ -26,6 +26,7 @@ from portal.organisations import role_selectors as selectors
 from portal.organisations.models import PlatformRole
 from portal.organisations.role_forms import AdminGrantForm, EmailSearchForm, PlatformGrantForm, RevokeForm
 from portal.organisations.role_report import jurisdiction_label, report_download_lines
+from portal.organisations.selectors import first_found
 from portal.organisations.services import (
     LastAdmin,
     LastSuperadmin,
@@ -68,8 +69,11 @@ def home(request):
     if superadmin:
         context["grants"] = Paginator(selectors.platform_grants_in_force(request.user), PAGE_SIZE).get_page(
             request.GET.get("page"))
-        context["organisations"] = (list(selectors.organisations_managed(request.user, query=query)[:selectors.SEARCH_LIMIT])
-                                    if len(query) >= 2 else None)
+        if len(query) >= 2:
+            context["organisations"], context["more"] = first_found(
+                selectors.organisations_managed(request.user, query=query), selectors.SEARCH_LIMIT)
+        else:
+            context["organisations"] = None
     else:
         context["page"] = Paginator(selectors.organisations_managed(request.user), PAGE_SIZE).get_page(
             request.GET.get("page"))

@@ -1,8 +1,9 @@
 """Reads of organisations (who may see which is decided in portal.permissions)."""
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Cast, Concat
 from django.db.models.lookups import EndsWith
 from django.utils import timezone
@@ -15,6 +16,7 @@ from portal.accounts.official_email import (
     official_suffix_of,
 )
 from portal.organisations.models import (
+    CLAIMS_NOT_ACCEPTED,
     DomainClaim,
     Membership,
     MembershipRole,
@@ -83,17 +85,58 @@ def _personal_mail_q() -> Q:
 
 def pending_domain_claims() -> QuerySet[OrganisationDomain]:
     """Domains organisations listed that are not official for them yet, oldest first; not
-    those of a personal mail service, never official (organisation_domain_accept refuses them)."""
+    those of a personal mail service, never official (organisation_domain_accept refuses them).
+    Each with the name of the other organisation its domain is official for, if one is
+    (``official_for``; at most one: verified domains are unique)."""
+    official_elsewhere = (OrganisationDomain.objects.filter(domain=OuterRef("domain"), is_verified=True)
+                          .exclude(organisation_id=OuterRef("organisation_id")).values("organisation__name")[:1])
     return (
         OrganisationDomain.objects.filter(is_verified=False, organisation__status=OrganisationStatus.ACTIVE)
         .exclude(_personal_mail_q())
         .select_related("organisation")
+        .annotate(official_for=Subquery(official_elsewhere))
         .order_by("id")
     )
 
 
-def organisation_search(*, query: str, limit: int = 20) -> QuerySet[Organisation]:
-    """Active organisations matching a query, for the parent picker (public names only)."""
+def claims_as_they_stand(claims: Iterable[OrganisationDomain]) -> list[OrganisationDomain]:
+    """``claims`` (read by pending_domain_claims), each with what its domain is for its
+    organisation now (``standing``, as organisation_domain_accept decides it; the claim
+    stored says what it was when listed) and whether a superadmin can accept it
+    (``acceptable``: not while it is official for another organisation, nor an official
+    suffix itself). One query, the official-email rules (none for no claims)."""
+    claims = list(claims)
+    rules = email_rules() if claims else []
+    for claim in claims:
+        claimed = {claim.domain} if claim.official_for else set()
+        claim.standing = DomainClaim(domain_claims_of([claim.domain], claimed=claimed, rules=rules)[claim.domain])
+        claim.acceptable = claim.standing not in CLAIMS_NOT_ACCEPTED
+    return claims
+
+
+def named_as_typed_first(query: str) -> Case:
+    """To order organisations found by ``query`` with those named exactly so (any case, in
+    English or the local language) or whose short code it is first: a name typed whole is
+    contained in many others' (each "District Health Department, ..." holds "Health
+    Department"), which sort before it by name and would fill a search's list without it."""
+    exact = Q(name__iexact=query) | Q(name_local__iexact=query) | Q(short_code__iexact=query)
+    return Case(When(exact, then=Value(0)), default=Value(1))
+
+
+def first_found(found: QuerySet[Organisation] | list[Organisation], limit: int) -> tuple[list[Organisation], bool]:
+    """The first ``limit`` of the organisations ``found`` (one more read), and whether more
+    were found than that: a search that lists only some says so, and how to narrow it."""
+    rows = list(found[:limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+# How many organisations the parent picker lists.
+PICKER_LIMIT = 20
+
+
+def organisation_search(*, query: str, limit: int = PICKER_LIMIT) -> QuerySet[Organisation]:
+    """Active organisations matching a query, for the parent picker (public names only):
+    those named or short-coded as typed first, then by name."""
     query = single_line(query or "").strip()  # no control characters (PostgreSQL refuses NUL in text)
     if len(query) < 2:
         return Organisation.objects.none()
@@ -101,7 +144,7 @@ def organisation_search(*, query: str, limit: int = 20) -> QuerySet[Organisation
         Organisation.objects.filter(status=OrganisationStatus.ACTIVE)
         .filter(Q(name__icontains=query) | Q(short_code__iexact=query) | Q(name_local__icontains=query))
         .only("id", "name", "name_local", "state", "short_code")
-        .order_by("name")[:limit]
+        .order_by(named_as_typed_first(query), "name", "id")[:limit]
     )
 
 

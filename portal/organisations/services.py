@@ -25,6 +25,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_record_many
 from portal.limits import hourly_audited, refuse_over
 from portal.organisations.models import (
+    CLAIMS_NOT_ACCEPTED,
     DomainClaim,
     Level,
     Membership,
@@ -96,7 +97,7 @@ def organisation_domain_accept(*, domain_id: int, actor: AnyUser, request: HttpR
             raise ValidationError(_("%(domain)s is a personal mail service and is never accepted as official email.")
                                   % {"domain": row.domain}, code="consumer_domain")
         claim = domain_claims_of([row.domain], organisation_id=row.organisation_id, rules=rules)[row.domain]
-        if claim in (DomainClaim.CLAIMED_ELSEWHERE, DomainClaim.SUFFIX_ITSELF):
+        if claim in CLAIMS_NOT_ACCEPTED:
             raise ValidationError(DomainClaim(claim).label, code=claim)
         row.is_verified, row.accepted_by, row.accepted_at = True, actor, timezone.now()
         row.save(update_fields=["is_verified", "accepted_by", "accepted_at"])

@@ -112,3 +112,53 @@ def test_the_officers_advice_names_only_active_organisations(officer, status):
     # An active one is named to the officer too.
     OrganisationFactory(name="Directorate of Agriculture Maharashtra")
     assert ORGANISATION_WARNING.format("Directorate of Agriculture Maharashtra") in duplicate_warnings(application)
+
+
+# Among thousands sharing a word ---------------------------------------------------------------
+
+APPLICATION_WARNING = "An open application ({}) has a very similar name: {}."
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["Department of Water Resources, Maharashtra",
+                                  "Department of Water Resoures, Maharashtra"],  # a slip: one letter dropped
+                         ids=["same-words", "typing-slip"])
+def test_the_organisation_already_on_sandes_is_found_among_many_sharing_a_word(officer, name):
+    """"Water Resources Department, Maharashtra" is on Sandes; so are 250 district
+    collectorates, each with "Maharashtra" in its name, which sort before it. The
+    organisations compared were the first 201 by name of those containing any one of the
+    name's words: the collectorates, never the organisation that is the same one. Those
+    compared contain every word (or, a word of five letters or more, what a typing slip
+    leaves of it), however many share one of them."""
+    from portal.organisations.models import Organisation
+
+    Organisation.objects.bulk_create([
+        Organisation(name=f"District Collectorate {i:03d}, Maharashtra", org_type="district_office", level="district",
+                     state="MH", status="active") for i in range(250)])
+    existing = OrganisationFactory(name="Water Resources Department, Maharashtra", short_code="WRD-MH")
+    application = with_name(new_application(officer), name)
+    assert duplicate_warnings(application, details=True) == [ORGANISATION_WARNING.format(existing.name)]
+
+
+@pytest.mark.django_db
+def test_the_open_application_of_the_same_organisation_is_found_among_many_sharing_a_word(officer):
+    """An application of the Water Resources Department was submitted a month ago; 200 of
+    district collectorates, each with "Maharashtra" in its name, since. The open
+    applications compared were the newest 200 of those whose name contains any one of the
+    name's words: never the one of the same organisation."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import ApplicationFactory, UserFactory
+
+    others = UserFactory(email="nodal@collectorates.maharashtra.gov.in")
+    same = ApplicationFactory(organisation_name="Water Resources Department, Maharashtra")
+    Application.objects.filter(pk=same.pk).update(created_at=timezone.now() - timedelta(days=30))
+    Application.objects.bulk_create([
+        Application(nodal_officer=others, reference=f"ONB-2026-{900000 + i}", status="with_state",
+                    organisation_name=f"District Collectorate {i:03d}, Maharashtra", jurisdiction="MH",
+                    submitted_at=timezone.now()) for i in range(200)])
+    application = with_name(new_application(officer), "Department of Water Resources, Maharashtra")
+    assert duplicate_warnings(application, details=True) == [
+        APPLICATION_WARNING.format(same.reference, "Water Resources Department, Maharashtra")]

@@ -39,7 +39,7 @@ from onboarding.application.declarations import NOTICE_VERSION
 from onboarding.application.services import duplicate_warnings
 from onboarding.models import Application, ApplicationStatus, ApplicationVersion, Attachment, SectionStatus
 from portal.limits import shown_from
-from portal.organisations.models import OrganisationStatus
+from portal.organisations.models import Organisation, OrganisationStatus
 from portal.organisations.states import CENTRAL
 from tests.factories import PASSWORD, OrganisationDomainFactory, OrganisationFactory, PlatformRoleFactory, UserFactory
 from tests.html_tree import field_container, field_error, field_value, page
@@ -385,6 +385,36 @@ def test_existing_active_parent_is_accepted_and_shown(officer_client, applicatio
     assert_accepted(officer_client, application, "hierarchy", valid("hierarchy", parent_choice="existing", parent=str(parent.pk)))
     tree = page(officer_client.get(section_url(application, "hierarchy")))
     assert "Agriculture Department, Maharashtra" in tree.by_id("chosen-parent").squashed_text()
+
+
+def _offices_named_after(department, n):
+    """``n`` active offices below ``department`` named as such offices are: each contains
+    its name and sorts before it ("District Health Department, District 000")."""
+    Organisation.objects.bulk_create([
+        Organisation(name=f"District {department.name}, District {i:03d}", org_type="district_office", level="district",
+                     state=department.state, parent=department, ancestry=department.subtree_prefix, status="active")
+        for i in range(n)])
+
+
+@pytest.mark.parametrize("url", ["/onboarding/{pk}/section/hierarchy/", "/onboarding/organisations/search/"])
+def test_the_parent_search_offers_the_parent_named_as_typed_and_says_when_more_match(officer_client, application, url):
+    """The 61st district office searches for its parent, the Health Department, by its
+    whole name: the 60 district offices already on Sandes contain it and sort before it,
+    and the search listed 20 of them, not the parent, and said nothing of the others. The
+    one named (or short-coded) as typed comes first, then the others by name and id; more
+    than the search lists is said, with what to do."""
+    department = OrganisationFactory(name="Health Department", short_code="", state="MH")
+    _offices_named_after(department, 60)
+    more = "More organisations match: type more of the name."
+    tree = page(officer_client.get(url.format(pk=application.pk), {"q": "HEALTH DEPARTMENT"}))
+    offered = [box.get("value") for box in tree.find_all("input", name="parent", type="radio")]
+    assert len(offered) == 20 and offered[0] == str(department.pk)
+    assert more in tree.squashed_text()
+    tree = page(officer_client.get(url.format(pk=application.pk), {"q": "District 059"}))
+    assert len(tree.find_all("input", name="parent", type="radio")) == 1 and more not in tree.squashed_text()
+    coded = OrganisationFactory(name="Vibhag Arogya", short_code="health", state="MH")
+    tree = page(officer_client.get(url.format(pk=application.pk), {"q": "Health"}))
+    assert tree.find("input", name="parent", type="radio").get("value") == str(coded.pk)
 
 
 def test_new_parent_needs_name_and_type(officer_client, application):

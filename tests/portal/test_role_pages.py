@@ -439,6 +439,31 @@ def test_removing_an_admin_whose_role_ended_with_their_official_address_says_it_
 
 # An organisation's admins -----------------------------------------------------------------------
 
+def test_the_superadmins_organisation_search_offers_the_one_named_as_typed_and_says_when_more_match(world):
+    """A superadmin looks for the Health Department by its whole name, to manage its
+    admins: 30 district offices whose names contain it sort before it, and the search
+    listed 20 of them, not it, and said nothing of the others. The one named (or
+    short-coded) as typed comes first, then the others by name; more than the 20 listed
+    is said, with what to do."""
+    department = OrganisationFactory(name="Health Department", short_code="", state="MH")
+    Organisation.objects.bulk_create([
+        Organisation(name=f"District Health Department, District {i:03d}", org_type="district_office",
+                     level="district", state="MH", parent=department, ancestry=department.subtree_prefix,
+                     status="active") for i in range(30)])
+    client = client_of(world, "superadmin")
+    more = "More organisations match: type more of the name."
+    tree = parse(well_formed(client.get("/portal/roles/", {"q": "health department"})))
+    found = [link.get("href") for link in tree.find_all("a") if "/portal/roles/organisations/" in (link.get("href") or "")]
+    assert len(found) == 20 and found[0] == f"/portal/roles/organisations/{department.pk}/"
+    assert more in tree.squashed_text()
+    tree = parse(well_formed(client.get("/portal/roles/", {"q": "District 029"})))
+    assert "District Health Department, District 029" in tree.squashed_text() and more not in tree.squashed_text()
+    coded = OrganisationFactory(name="Vibhag Arogya", short_code="HEALTH", state="MH")
+    tree = parse(well_formed(client.get("/portal/roles/", {"q": "health"})))
+    found = [link.get("href") for link in tree.find_all("a") if "/portal/roles/organisations/" in (link.get("href") or "")]
+    assert found[0] == f"/portal/roles/organisations/{coded.pk}/"
+
+
 def test_an_admin_makes_a_verified_member_an_admin_after_confirming(world):
     office = world["office"]
     client = client_of(world, "admin_office")

@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
-from portal.organisations.models import Membership, MembershipRole, OrganisationStatus
+from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus
 from portal.organisations.services import organisation_admin_grant
 from portal.privacy.requests import person_correct
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory
@@ -126,6 +126,35 @@ def test_listing_a_states_organisations_says_when_more_match_than_are_shown(worl
             "yours.") in tree.squashed_text()
     html = well_formed(client.get("/verification/organisations/?state=GA&q=office+050"))
     assert "Taluka Office 050" in html and more not in html
+
+
+def _offices_named_after(department, n):
+    """``n`` active offices below ``department`` named as such offices are ("District
+    <its name>, District 000", ...): each contains its name and sorts before it."""
+    Organisation.objects.bulk_create([
+        Organisation(name=f"District {department.name}, District {i:03d}", org_type="district_office", level="district",
+                     state=department.state, parent=department, ancestry=department.subtree_prefix, status="active")
+        for i in range(n)])
+
+
+def test_the_organisation_named_or_coded_as_typed_comes_first_among_many_that_contain_it(world):
+    """A person of the state's Health Department types its whole name: the 60 district
+    offices whose names contain it sort before it, and the first 50 by name were all
+    theirs. The one named as typed (any case) comes first, then the others by name; the
+    one whose short code was typed comes first too."""
+    department = OrganisationFactory(name="Health Department", short_code="", state="MH")
+    _offices_named_after(department, 60)
+    client = signed_in(world["public"])
+    tree = parse(well_formed(client.get("/verification/organisations/", {"q": "health department"})))
+    rows = tree.find("tbody").find_all("tr")
+    assert len(rows) == 50
+    assert rows[0].find("a").get("href") == f"/verification/organisations/{department.pk}/join/"
+    assert [row.find_all("td")[0].squashed_text()[:42] for row in rows[1:3]] == [
+        "District Health Department, District 000", "District Health Department, District 001"]
+    assert "More organisations match than the 50 shown here" in tree.squashed_text()
+    coded = OrganisationFactory(name="Vibhag Arogya", short_code="HEALTH", state="MH")
+    rows = parse(well_formed(client.get("/verification/organisations/", {"q": "Health"}))).find("tbody").find_all("tr")
+    assert rows[0].find("a").get("href") == f"/verification/organisations/{coded.pk}/join/"
 
 
 def test_nothing_is_searched_for_one_letter(world):
@@ -570,6 +599,48 @@ def test_a_bulk_decision_with_nothing_chosen_keeps_the_queues_organisation_and_p
     tree = nothing_chosen_said_in_the_queue(response, newer)  # the second page: the newer request
     assert "Showing District Agriculture Office, Pune only." in tree.squashed_text()
     assert "Page 2 of 2" in tree.squashed_text()
+
+
+def test_a_bulk_decision_taken_in_one_organisations_queue_leads_back_to_that_queue(world, requests_, monkeypatch):
+    """The department's admin works through the district office's queue ("Showing ...
+    only", its second page): chooses requests, confirms. The confirmation posted without
+    the queue's query, its Cancel led to the queue of every office, and so did the
+    decision (in a state: thousands of requests of hundreds of offices). The queue's
+    status, organisation and page go through the confirmation and back, and only those,
+    as the queue reads them."""
+    from verification import admin_views
+
+    monkeypatch.setattr(admin_views, "PAGE_SIZE", 1)
+    GovernmentProfileFactory(organisation=world["office"], designation="Third request")
+    client = signed_in(world["admin_parent"])
+    queue = f"status=pending&organisation={world['office'].pk}&page=2"
+    tree = parse(well_formed(client.get(f"/verification/queue/?{queue}")))
+    [form] = [form for form in tree.find_all("form", method="post") if "/queue/decide/" in form.get("action")]
+    chosen = [box.get("value") for box in form.find_all("input", name="profile")]
+    assert form.get("action") == f"/verification/queue/decide/?{queue}" and len(chosen) == 1
+    confirmation = parse(well_formed(client.post(form.get("action"), {"profile": chosen, "decision": "verify"})))
+    assert "Confirm your decision" in confirmation.squashed_text()
+    [confirm_form] = [form for form in confirmation.find_all("form", method="post")
+                      if "/queue/decide/" in form.get("action")]
+    assert confirm_form.get("action") == f"/verification/queue/decide/?{queue}"
+    [cancel] = [link for link in confirm_form.find_all("a") if link.squashed_text() == "Cancel"]
+    assert cancel.get("href") == f"/verification/queue/?{queue}"
+    response = client.post(confirm_form.get("action"), {"profile": chosen, "decision": "verify", "step": "confirm",
+                                                         "confirm": "on", "reason": ""})
+    assert response.status_code == 302 and response["Location"] == f"/verification/queue/?{queue}"
+    assert "Showing District Agriculture Office, Pune only." in parse(well_formed(client.get(response["Location"]))).squashed_text()
+    # Only what the queue reads, as it reads it: nothing else sent with the address is
+    # carried, nor a value the queue would not take.
+    still = [str(profile.pk) for profile in GovernmentProfile.objects.filter(status="pending", organisation=world["office"])]
+    sent = "status=nonsense&organisation=x&page=0&next=https://evil.example/&organisation_name=a"
+    confirmation = parse(well_formed(client.post(f"/verification/queue/decide/?{sent}",
+                                                 {"profile": still[:1], "decision": "verify"})))
+    [confirm_form] = [form for form in confirmation.find_all("form", method="post")
+                      if "/queue/decide/" in form.get("action")]
+    assert confirm_form.get("action") == "/verification/queue/decide/"
+    response = client.post(f"/verification/queue/decide/?{sent}", {"profile": still[:1], "decision": "verify",
+                                                                   "step": "confirm", "confirm": "on"})
+    assert response.status_code == 302 and response["Location"] == "/verification/queue/?status=pending"
 
 
 def test_the_address_of_a_bulk_decision_loaded_again_goes_back_to_the_queue(world, requests_):
@@ -1232,18 +1303,32 @@ def test_the_admins_own_page_links_each_organisation_they_administer(world, requ
     assert "As a superadmin you may decide in every organisation." in html
 
 
-def test_the_admins_own_page_says_when_they_administer_more_organisations_than_it_lists(world):
+def test_every_organisation_the_admin_administers_is_reached_from_their_own_page(world):
+    """The department's admin administers it and its sub-offices (hundreds in a state):
+    the page listed the first 50 by name and said there were more, with no way on, and
+    the settings, members and "Who sees what" of the others were linked nowhere. The
+    list is paged, 50 a page by name and id: the next page lists the others, with their
+    links."""
     client = signed_in(world["admin_parent"])
-    more = "You administer more organisations than the 50 listed here"
     for n in range(48):  # with the department and its district office, 50
         OrganisationFactory(name=f"Taluka Agriculture Office {n:03d}", parent=world["parent"])
     tree = parse(well_formed(client.get("/verification/")))
-    assert len(tree.find_all("tbody")[-1].find_all("tr")) == 50 and more not in tree.squashed_text()
-    OrganisationFactory(name="Taluka Agriculture Office 048", parent=world["parent"])
+    assert len(tree.find_all("tbody")[-1].find_all("tr")) == 50 and tree.find("nav", **{"aria-label": "Pages"}) is None
+    last = OrganisationFactory(name="Taluka Agriculture Office 048", parent=world["parent"])
     tree = parse(well_formed(client.get("/verification/")))
     assert len(tree.find_all("tbody")[-1].find_all("tr")) == 50
-    assert (f"{more} (by name): the verification queue holds the requests of them all."
-            in tree.squashed_text())
+    assert f"/verification/organisations/{last.pk}/settings/" not in {link.get("href") for link in tree.find_all("a")}
+    pager = tree.find("nav", **{"aria-label": "Pages"})
+    assert "Page 1 of 2" in pager.squashed_text()
+    [next_page] = [link.get("href") for link in pager.find_all("a")]
+    assert next_page == "?page=2"
+    tree = parse(well_formed(client.get("/verification/" + next_page)))
+    [row] = tree.find_all("tbody")[-1].find_all("tr")
+    assert row.squashed_text().startswith("Taluka Agriculture Office 048 0")
+    assert {link.get("href") for link in row.find_all("a")} == {
+        f"/verification/queue/?organisation={last.pk}", f"/verification/organisations/{last.pk}/members/",
+        f"/verification/organisations/{last.pk}/settings/", f"/people/visibility/organisations/{last.pk}/"}
+    assert "Page 2 of 2" in tree.find("nav", **{"aria-label": "Pages"}).squashed_text()
 
 
 @pytest.mark.parametrize(("language", "said"), [
