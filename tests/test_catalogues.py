@@ -218,3 +218,31 @@ def test_every_message_marked_in_the_code_is_in_each_catalogue(tmp_path):
         found = problems(parse_po(path))
         assert not found, f"{language}: {len(found)} message(s) of the code not translated:\n" + "\n".join(
             f"  {kind}: {msgid!r}" for kind, msgid in found)
+
+
+# The glossary: one word for one thing in each language. Each check reads every message
+# whose English names the thing, and the word its translation uses.
+
+def translations(language):
+    """(msgid, msgstr) of every translated form of the language's catalogue (each plural form)."""
+    for entry in parse_po(catalogue(language)):
+        if entry["msgid"]:
+            for text in entry["msgstr"]:
+                yield entry["msgid"], text
+
+
+SANDES = "संदेस"  # as the header of every page writes the platform's name
+MESSAGE = "संदेश"  # the common word for "message": the name written so reads "active on message"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_platform_is_named_as_the_header_names_it(language):
+    """Every message that names Sandes spells it संदेस (संदेस पर, संदेसवर, संदेसमध्ये ...), and
+    says संदेश only where the English says message(s) or messaging."""
+    wrong = [
+        msgid for msgid, text in translations(language) if "Sandes" in msgid and (
+            text.count(SANDES) < msgid.count("Sandes")
+            or text.count(MESSAGE) > len(re.findall("messag", msgid, re.IGNORECASE)))
+    ]
+    assert wrong == [], f"{language}: {len(wrong)} message(s) name Sandes otherwise than {SANDES}:\n" + "\n".join(
+        f"  {msgid[:100]!r}" for msgid in wrong)
