@@ -246,3 +246,23 @@ def test_the_platform_is_named_as_the_header_names_it(language):
     ]
     assert wrong == [], f"{language}: {len(wrong)} message(s) name Sandes otherwise than {SANDES}:\n" + "\n".join(
         f"  {msgid[:100]!r}" for msgid in wrong)
+
+
+# Revoking (a role, a verification, an API client) is final and done by someone else: it has
+# a word of its own, neither Cancel's (which backs out doing nothing) nor Withdraw's (a person
+# taking back their own application or request), nor Remove's.
+REVOKE = {
+    "hi": ("निरस्त", ["रद्द", "वापस ले", "वापस ली", "वापस लि", "हटा"]),
+    "mr": ("निरस्त", ["रद्द", "मागे घे", "मागे घ्या", "काढ"]),
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_revoking_is_said_with_one_word_of_its_own(language):
+    word, others = REVOKE[language]
+    wrong = [
+        (msgid, text) for msgid, text in translations(language)
+        if re.search("revo[kc]", msgid, re.IGNORECASE) and (word not in text or any(other in text for other in others))
+    ]
+    assert wrong == [], f"{language}: {len(wrong)} message(s) say revoke otherwise than {word}:\n" + "\n".join(
+        f"  {msgid[:70]!r}: {text[:90]!r}" for msgid, text in wrong)
