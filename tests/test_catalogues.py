@@ -266,3 +266,36 @@ def test_revoking_is_said_with_one_word_of_its_own(language):
     ]
     assert wrong == [], f"{language}: {len(wrong)} message(s) say revoke otherwise than {word}:\n" + "\n".join(
         f"  {msgid[:70]!r}: {text[:90]!r}" for msgid, text in wrong)
+
+
+# One word for each of these things in each language: (language, what the English says (a pattern
+# on the msgid, or None for every message), the word, the words used for it besides).
+GLOSSARY = [
+    # The roster is रोस्टर in the menu, its pages and its mails: "संगठन की कर्मचारी सूची" (the staff
+    # list) called it something else on a person's verification.
+    ("hi", r"\broster", "रोस्टर", ["कर्मचारी सूची"]),
+    # The organisation admin is a प्रशासक on the roles pages: the pages about an admin's verification
+    # said एडमिन (सुपरएडमिन, the superadmin, is the platform role's own name).
+    ("hi", None, "प्रशासक", [re.compile("(?<!सुपर)एडमिन")]),
+    ("mr", None, "प्रशासक", [re.compile("(?<!सुपर)ॲडमिन")]),
+    # Marathi verifies with पडताळणी / पडताळलेले: सत्यापित and सत्यापन are Hindi.
+    ("mr", None, None, ["सत्यापित", "सत्यापन"]),
+    # Marathi's invitation is आमंत्रण (the invitations list's), its link लिंक (96 times to दुवा's 6).
+    ("mr", r"\binvit", "आमंत्र", ["निमंत्र"]),
+    ("mr", None, None, ["दुवा", "दुवे", "दुव्या"]),
+]
+
+
+@pytest.mark.parametrize(("language", "english", "word", "others"), GLOSSARY,
+                         ids=[f"{language}-{word or others[0]}" for language, _english, word, others in GLOSSARY])
+def test_one_thing_is_said_with_one_word(language, english, word, others):
+    """Where the English names the thing, its word is there; none of the others is anywhere."""
+    def says_another(text):
+        return any(other.search(text) if isinstance(other, re.Pattern) else other in text for other in others)
+
+    wrong = [
+        (msgid, text) for msgid, text in translations(language)
+        if (english is not None and re.search(english, msgid, re.IGNORECASE) and word not in text) or says_another(text)
+    ]
+    assert wrong == [], f"{language}: {len(wrong)} message(s) do not say {word or 'it'} as the rest do:\n" + "\n".join(
+        f"  {msgid[:70]!r}: {text[:90]!r}" for msgid, text in wrong)
