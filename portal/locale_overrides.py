@@ -158,6 +158,7 @@ ALLAUTH_TEMPLATES = [
     gettext_noop("Forgotten your password? Enter your email address below, and we'll send you an email allowing you to reset it."),
     gettext_noop('Reset My Password'),
     gettext_noop('Please contact us if you have any trouble resetting your password.'),
+    gettext_noop('You are already logged in as %(user_display)s.'),  # the reset page, opened signed in
     gettext_noop('We have sent you an email. If you have not received it please check your spam folder. Otherwise contact us if you do not receive it in a few minutes.'),
     gettext_noop('Bad Token'),
     gettext_noop('The password reset link was invalid, possibly because it has already been used.  Please request a <a href="%(passwd_reset_url)s">new password reset</a>.'),
