@@ -4,8 +4,12 @@ supply (LOCALE_PATHS are read first). Named here so that makemessages keeps them
 from django.utils.translation import gettext_noop, ngettext_lazy
 
 CORRECTED = [
-    gettext_noop("December"),  # Django's Hindi spells it "दिसमबर" in every date
-    gettext_noop("dec"),  # and its short form (the "j M Y" of every list) "दिस्", with a halant
+    gettext_noop("September"),  # Django's Hindi spells it "सितमबर" in every date
+    gettext_noop("November"),  # "नवमबर"
+    gettext_noop("December"),  # "दिसमबर"
+    gettext_noop("sep"),  # and the short forms (the "j M Y" of every list) end as "दिसं": "सित"
+    gettext_noop("nov"),  # (it shortens November to "नव", the word for "new")
+    gettext_noop("dec"),  # and "दिस्", with a halant
     gettext_noop("mar"),  # Django's Hindi shortens March to "मा", which could begin any of several months
     # The labels of allauth's sign-in and sign-up forms, from Django's catalogues: its
     # Hindi calls an email a postal address ("डाक पता"), its Marathi uses "विपत्र";
@@ -154,6 +158,7 @@ ALLAUTH_TEMPLATES = [
     gettext_noop("Forgotten your password? Enter your email address below, and we'll send you an email allowing you to reset it."),
     gettext_noop('Reset My Password'),
     gettext_noop('Please contact us if you have any trouble resetting your password.'),
+    gettext_noop('You are already logged in as %(user_display)s.'),  # the reset page, opened signed in
     gettext_noop('We have sent you an email. If you have not received it please check your spam folder. Otherwise contact us if you do not receive it in a few minutes.'),
     gettext_noop('Bad Token'),
     gettext_noop('The password reset link was invalid, possibly because it has already been used.  Please request a <a href="%(passwd_reset_url)s">new password reset</a>.'),

@@ -218,3 +218,84 @@ def test_every_message_marked_in_the_code_is_in_each_catalogue(tmp_path):
         found = problems(parse_po(path))
         assert not found, f"{language}: {len(found)} message(s) of the code not translated:\n" + "\n".join(
             f"  {kind}: {msgid!r}" for kind, msgid in found)
+
+
+# The glossary: one word for one thing in each language. Each check reads every message
+# whose English names the thing, and the word its translation uses.
+
+def translations(language):
+    """(msgid, msgstr) of every translated form of the language's catalogue (each plural form)."""
+    for entry in parse_po(catalogue(language)):
+        if entry["msgid"]:
+            for text in entry["msgstr"]:
+                yield entry["msgid"], text
+
+
+SANDES = "संदेस"  # as the header of every page writes the platform's name
+MESSAGE = "संदेश"  # the common word for "message": the name written so reads "active on message"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_platform_is_named_as_the_header_names_it(language):
+    """Every message that names Sandes spells it संदेस (संदेस पर, संदेसवर, संदेसमध्ये ...), and
+    says संदेश only where the English says message(s) or messaging."""
+    wrong = [
+        msgid for msgid, text in translations(language) if "Sandes" in msgid and (
+            text.count(SANDES) < msgid.count("Sandes")
+            or text.count(MESSAGE) > len(re.findall("messag", msgid, re.IGNORECASE)))
+    ]
+    assert wrong == [], f"{language}: {len(wrong)} message(s) name Sandes otherwise than {SANDES}:\n" + "\n".join(
+        f"  {msgid[:100]!r}" for msgid in wrong)
+
+
+# Revoking (a role, a verification, an API client) is final and done by someone else: it has
+# a word of its own, neither Cancel's (which backs out doing nothing) nor Withdraw's (a person
+# taking back their own application or request), nor Remove's.
+REVOKE = {
+    "hi": ("निरस्त", ["रद्द", "वापस ले", "वापस ली", "वापस लि", "हटा"]),
+    "mr": ("निरस्त", ["रद्द", "मागे घे", "मागे घ्या", "काढ"]),
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_revoking_is_said_with_one_word_of_its_own(language):
+    word, others = REVOKE[language]
+    wrong = [
+        (msgid, text) for msgid, text in translations(language)
+        if re.search("revo[kc]", msgid, re.IGNORECASE) and (word not in text or any(other in text for other in others))
+    ]
+    assert wrong == [], f"{language}: {len(wrong)} message(s) say revoke otherwise than {word}:\n" + "\n".join(
+        f"  {msgid[:70]!r}: {text[:90]!r}" for msgid, text in wrong)
+
+
+# One word for each of these things in each language: (language, what the English says (a pattern
+# on the msgid, or None for every message), the word, the words used for it besides).
+GLOSSARY = [
+    # The roster is रोस्टर in the menu, its pages and its mails: "संगठन की कर्मचारी सूची" (the staff
+    # list) called it something else on a person's verification.
+    ("hi", r"\broster", "रोस्टर", ["कर्मचारी सूची"]),
+    # The organisation admin is a प्रशासक on the roles pages: the pages about an admin's verification
+    # said एडमिन (सुपरएडमिन, the superadmin, is the platform role's own name).
+    ("hi", None, "प्रशासक", [re.compile("(?<!सुपर)एडमिन")]),
+    ("mr", None, "प्रशासक", [re.compile("(?<!सुपर)ॲडमिन")]),
+    # Marathi verifies with पडताळणी / पडताळलेले: सत्यापित and सत्यापन are Hindi.
+    ("mr", None, None, ["सत्यापित", "सत्यापन"]),
+    # Marathi's invitation is आमंत्रण (the invitations list's), its link लिंक (96 times to दुवा's 6).
+    ("mr", r"\binvit", "आमंत्र", ["निमंत्र"]),
+    ("mr", None, None, ["दुवा", "दुवे", "दुव्या"]),
+]
+
+
+@pytest.mark.parametrize(("language", "english", "word", "others"), GLOSSARY,
+                         ids=[f"{language}-{word or others[0]}" for language, _english, word, others in GLOSSARY])
+def test_one_thing_is_said_with_one_word(language, english, word, others):
+    """Where the English names the thing, its word is there; none of the others is anywhere."""
+    def says_another(text):
+        return any(other.search(text) if isinstance(other, re.Pattern) else other in text for other in others)
+
+    wrong = [
+        (msgid, text) for msgid, text in translations(language)
+        if (english is not None and re.search(english, msgid, re.IGNORECASE) and word not in text) or says_another(text)
+    ]
+    assert wrong == [], f"{language}: {len(wrong)} message(s) do not say {word or 'it'} as the rest do:\n" + "\n".join(
+        f"  {msgid[:70]!r}: {text[:90]!r}" for msgid, text in wrong)

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.deadlines import end_of_local_day
 from portal.organisations.models import OrganisationStatus
@@ -27,7 +28,9 @@ class VerificationStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
     REVOKED = "revoked", _("Revoked")
     SUSPENDED = "suspended", _("Suspended")
-    CANCELLED = "cancelled", _("Cancelled")
+    # Stored as "cancelled": a request closed while it waited, withdrawn by the person (or closed
+    # as they were verified elsewhere, or their account erased: its note says which).
+    CANCELLED = "cancelled", pgettext_lazy("verification request", "Withdrawn")
 
 
 # A profile in one of these holds the person's one place as a verified member: a

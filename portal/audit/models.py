@@ -46,7 +46,7 @@ class AuditAction(models.TextChoices):
     VERIFICATION_REQUESTED = "verification.requested", _("Verification as a government user requested")
     VERIFICATION_VERIFIED = "verification.verified", _("Government user verified")
     VERIFICATION_REJECTED = "verification.rejected", _("Verification request rejected")
-    VERIFICATION_CANCELLED = "verification.cancelled", _("Verification request cancelled")
+    VERIFICATION_CANCELLED = "verification.cancelled", _("Verification request withdrawn")
     VERIFICATION_SUSPENDED = "verification.suspended", _("Verification suspended")
     VERIFICATION_REINSTATED = "verification.reinstated", _("Verification reinstated")
     VERIFICATION_REVOKED = "verification.revoked", _("Verification revoked")

@@ -149,7 +149,7 @@ def test_admin_imports_a_roster_with_mistakes(page, portal, smtp_server, check_p
     for number, language, told in (
             (1, "en", "District Agriculture Office, Pune invited you: you are now one of its verified users."),
             (3, "hi", "District Agriculture Office, Pune ने आपको आमंत्रित किया: अब आप इसके सत्यापित उपयोगकर्ताओं में से एक हैं।"),
-            (9, "mr", "District Agriculture Office, Pune ने तुम्हाला आमंत्रित केले: आता तुम्ही तिच्या सत्यापित वापरकर्त्यांपैकी एक आहात.")):
+            (9, "mr", "District Agriculture Office, Pune ने तुम्हाला आमंत्रित केले: आता तुम्ही तिच्या पडताळलेल्या वापरकर्त्यांपैकी एक आहात.")):
         address = f"person{number}@pune.mahaagri.gov.in"
         page.context.clear_cookies()
         page.goto(f"{portal}/accounts/signup/")

@@ -68,10 +68,10 @@ HIDDEN = {
 ADMIN_ABOVE = {
     "en": f"Ravi Patil is an admin of {DEPARTMENT}, a role that rests on this verification: ending it would end that "
           f"role too. Only the administrators of {DEPARTMENT} or a superadmin can suspend or revoke it.",
-    "hi": f"Ravi Patil {DEPARTMENT} के एडमिन हैं, और यह भूमिका इसी सत्यापन पर टिकी है: इसे समाप्त करने से वह भूमिका भी "
-          f"समाप्त हो जाएगी। केवल {DEPARTMENT} के एडमिन या कोई सुपरएडमिन ही इसे निलंबित या निरस्त कर सकते हैं।",
-    "mr": f"Ravi Patil हे {DEPARTMENT} चे ॲडमिन आहेत, आणि ही भूमिका याच पडताळणीवर आधारित आहे: ती संपवल्यास ती भूमिकाही "
-          f"संपेल. केवळ {DEPARTMENT} चे ॲडमिन किंवा एखादे सुपरॲडमिनच ती निलंबित करू शकतात किंवा मागे घेऊ शकतात.",
+    "hi": f"Ravi Patil {DEPARTMENT} के प्रशासक हैं, और यह भूमिका इसी सत्यापन पर टिकी है: इसे समाप्त करने से वह भूमिका भी "
+          f"समाप्त हो जाएगी। केवल {DEPARTMENT} के प्रशासक या कोई सुपरएडमिन ही इसे निलंबित या निरस्त कर सकते हैं।",
+    "mr": f"Ravi Patil हे {DEPARTMENT} चे प्रशासक आहेत, आणि ही भूमिका याच पडताळणीवर आधारित आहे: ती संपवल्यास ती भूमिकाही "
+          f"संपेल. केवळ {DEPARTMENT} चे प्रशासक किंवा एखादे सुपरॲडमिनच ती निलंबित करू शकतात किंवा निरस्त करू शकतात.",
 }
 SUPERANNUATED = {
     "en": "This person's date of superannuation has passed: they cannot be verified.",
@@ -307,8 +307,8 @@ ENDS_HERE = {
 }
 ENDS_ROLE = {
     "en": f"It also ends your admin role in {DEPARTMENT}, which rests on that verification",
-    "hi": f"इससे {DEPARTMENT} में आपकी एडमिन भूमिका भी समाप्त हो जाती है, जो उसी सत्यापन पर टिकी है",
-    "mr": f"त्याने {DEPARTMENT} मधील तुमची ॲडमिन भूमिकाही संपते, जी त्याच पडताळणीवर आधारित आहे",
+    "hi": f"इससे {DEPARTMENT} में आपकी प्रशासक भूमिका भी समाप्त हो जाती है, जो उसी सत्यापन पर टिकी है",
+    "mr": f"त्याने {DEPARTMENT} मधील तुमची प्रशासक भूमिकाही संपते, जी त्याच पडताळणीवर आधारित आहे",
 }
 TICK_TO_MOVE = {
     "en": "Tick the box to confirm that being verified here ends your verification in District Agriculture Office, "
@@ -435,8 +435,8 @@ OPEN_WAITING = {"en": "Open the waiting request", "hi": "प्रतीक्�
 
 LAST_ADMIN = {
     "en": "District Agriculture Office, Pune would have no admin left whose role does not end",
-    "hi": "District Agriculture Office, Pune का ऐसा कोई एडमिन नहीं बचेगा जिसकी भूमिका समाप्त न हो",
-    "mr": "District Agriculture Office, Pune कडे ज्याची भूमिका संपत नाही असा एकही ॲडमिन उरणार नाही",
+    "hi": "District Agriculture Office, Pune का ऐसा कोई प्रशासक नहीं बचेगा जिसकी भूमिका समाप्त न हो",
+    "mr": "District Agriculture Office, Pune कडे ज्याची भूमिका संपत नाही असा एकही प्रशासक उरणार नाही",
 }
 
 

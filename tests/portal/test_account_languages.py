@@ -220,6 +220,19 @@ def test_the_sign_out_page_is_in_the_persons_language_and_signs_out(language):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("language", LANGUAGES)
+def test_the_password_reset_page_of_a_signed_in_person_is_in_their_language(language):
+    """Signed in, "Forgot your password?" leads to allauth's reset page, whose note "You are
+    already logged in as asha.k@..." stayed in English on a Hindi or Marathi page."""
+    person = UserFactory(email="asha.k@mahaagri.gov.in")
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(person)
+    main = in_main(language, client.get("/accounts/password/reset/"), ["Password Reset"])
+    with translation.override(language):
+        note = translation.gettext("You are already logged in as %(user_display)s.") % {"user_display": person.email}
+    assert note in main.squashed_text() and "You are already logged in" not in main.squashed_text()
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_an_account_switched_off_is_told_so_in_the_persons_language(language):
     """A superadmin unticks "active" in the Django admin; the person signs in as usual.
     (Django's Hindi says "This account is inactive." as "यस खाता सुस्त है".)"""

@@ -49,6 +49,17 @@ def test_march_is_not_shortened_past_recognition_in_hindi():
         assert render("{{ value|day }}", value=datetime(2026, 3, 2, 6, 0, tzinfo=UTC)) == "2 मार्च 2026"
 
 
+
+@pytest.mark.parametrize(("month", "full", "short"), [(9, "सितंबर", "सितं"), (11, "नवंबर", "नवं"), (12, "दिसंबर", "दिसं")])
+def test_hindi_spells_september_november_and_december_as_hindi_does(month, full, short):
+    """Django's Hindi spells them "सितमबर", "नवमबर" and "दिसमबर" in every full date (a
+    verification's, a competent authority's deadline, the approval letter), and shortens
+    November to "नव" (the word for "new"): the short forms end as December's does, "दिसं"."""
+    value = datetime(2026, month, 5, 6, 0, tzinfo=UTC)
+    with translation.override("hi"):
+        assert render('{{ value|date:"j F Y" }}', value=value) == f"5 {full} 2026"
+        assert render("{{ value|day }}", value=value) == f"5 {short} 2026"
+
 @pytest.mark.parametrize("language", ["en", "hi", "mr"])
 @pytest.mark.parametrize("value", DATES[:3])
 def test_day_time_writes_what_the_date_filter_writes(language, value):

@@ -127,6 +127,27 @@ def test_the_draft_reminder_names_the_day_of_erasure_in_indian_time(draft, djang
     assert "5 August 2026" in mail.body and "4 August 2026" not in mail.body, mail.body[:600]
 
 
+
+@pytest.mark.parametrize(("name", "english", "hindi"), [
+    ("", "The draft onboarding application for your organisation has not been saved for a long time.",
+     "आपके संगठन के लिए मसौदा ऑनबोर्डिंग आवेदन लंबे समय से सहेजा नहीं गया है।"),
+    ("Agri Dept", "Your draft onboarding application for Agri Dept has not been saved for a long time.",
+     "Agri Dept के लिए आपका मसौदा ऑनबोर्डिंग आवेदन लंबे समय से सहेजा नहीं गया है।"),
+])
+def test_the_reminder_of_a_draft_with_no_name_yet_reads_as_a_sentence(name, english, hindi):
+    """A draft abandoned before its organisation section was saved has no name: the reminder
+    put "your organisation" in its place, and its Hindi half read "आपका संगठन के लिए आपका मसौदा
+    ऑनबोर्डिंग आवेदन ..." (the possessive left in the direct case before के लिए, and "your"
+    twice). An unnamed draft has no state, so its second language is Hindi."""
+    from onboarding.retention import drafts_remind  # noqa: PLC0415
+    from portal.mail.models import OutboxMessage  # noqa: PLC0415
+
+    application = ApplicationFactory(status="draft", reference=None, submitted_at=None, organisation_name=name,
+                                     jurisdiction="" if not name else "KA")
+    drafts_remind([application.pk], T0)
+    first, second = OutboxMessage.objects.get().body.split("\n\n----------\n\n")
+    assert first.startswith(english + "\n") and second.startswith(hindi + "\n"), (first[:200], second[:200])
+
 def test_the_drafts_grace_period_is_at_least_a_day(draft):
     """With no days between the reminder and the erasure, the run that mails the reminder
     would erase the draft straight after: no warning at all. The policy refuses it at its

@@ -207,7 +207,7 @@ def test_a_person_corrects_their_name_audited_and_an_empty_one_is_refused():
 @pytest.mark.parametrize(("language", "words"), [
     ("en", "the directory and the verification API show the name your organisation verified until its administrators"),
     ("hi", "आपके संगठन द्वारा सत्यापित नाम ही दिखाते हैं"),
-    ("mr", "तुमच्या संस्थेने सत्यापित केलेले नावच दाखवतात"),
+    ("mr", "तुमच्या संस्थेने पडताळलेले नावच दाखवतात"),
 ])
 def test_the_name_field_says_a_verified_persons_change_waits_for_their_organisation(language, words):
     """A verified person's new name is not the one their organisation vouched for: the field

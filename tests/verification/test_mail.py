@@ -101,8 +101,8 @@ def test_the_mail_says_the_admin_role_resting_on_the_verification_ended_for_good
 
 @pytest.mark.parametrize(("language", "named", "said"), [
     ("en", "- Admin of District Agriculture Office, Pune", "Being verified again does not bring it back"),
-    ("hi", "- District Agriculture Office, Pune के एडमिन", "फिर से सत्यापित होने से यह वापस नहीं आती"),
-    ("mr", "- District Agriculture Office, Pune चे ॲडमिन", "पुन्हा पडताळणी झाल्याने ती परत येत नाही"),
+    ("hi", "- District Agriculture Office, Pune के प्रशासक", "फिर से सत्यापित होने से यह वापस नहीं आती"),
+    ("mr", "- District Agriculture Office, Pune चे प्रशासक", "पुन्हा पडताळणी झाल्याने ती परत येत नाही"),
 ])
 def test_the_person_is_told_their_admin_role_ended_when_verified_elsewhere(world, language, named, said):
     """Verified in another organisation, an admin (not the last) of the one they leave

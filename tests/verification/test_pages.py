@@ -273,6 +273,35 @@ def test_withdrawing_a_request(world):
     assert profile.status == VerificationStatus.CANCELLED
 
 
+@pytest.mark.parametrize(("language", "withdrawn", "withdrawn_event", "revoked"), [
+    ("en", "Withdrawn", "Verification request withdrawn", "Revoked"),
+    ("hi", "वापस लिया गया", "सत्यापन अनुरोध वापस लिया गया", "निरस्त"),
+    ("mr", "मागे घेतली", "पडताळणीची विनंती मागे घेतली", "निरस्त"),
+])
+def test_a_request_the_person_withdrew_is_called_withdrawn_not_cancelled(world, language, withdrawn, withdrawn_event,
+                                                                         revoked):
+    """The person presses "Withdraw the request" ("अनुरोध वापस लें", "विनंती मागे घ्या"); their list
+    then said "Cancelled" ("रद्द"), and so did the request's page and its history ("Verification
+    request cancelled"), as if someone else had cancelled it. It is said withdrawn, in the word of
+    the button, and a verification the administrators revoked is not."""
+    waiting = GovernmentProfileFactory(user=world["person"], organisation=world["office"])
+    GovernmentProfileFactory(user=world["person"], organisation=world["other"], status=VerificationStatus.REVOKED)
+    client = signed_in(world["person"])
+    client.cookies["django_language"] = language
+    assert client.post(f"/verification/requests/{waiting.pk}/withdraw/", {"confirm": "on"}).status_code == 302
+    waiting.refresh_from_db()
+    assert waiting.status == VerificationStatus.CANCELLED  # the stored value stays
+    rows = {}
+    for row in parse(well_formed(client.get("/verification/"))).find("tbody").find_all("tr"):
+        cells = [cell.squashed_text() for cell in row.find_all("td")]
+        rows[cells[0]] = cells[1]
+    assert rows == {"District Agriculture Office, Pune": withdrawn, "Directorate of Health Services, Karnataka": revoked}
+    admin = signed_in(world["admin_office"])
+    admin.cookies["django_language"] = language
+    shown = parse(well_formed(admin.get(f"/verification/profiles/{waiting.pk}/"))).squashed_text()
+    assert f"{withdrawn}, " in shown and f": {withdrawn_event} —" in shown, shown
+
+
 def test_withdrawing_a_request_twice_says_it_was_withdrawn_not_decided(world):
     """The confirmation sent again (a double click without JavaScript, Back and send again):
     nothing more is done, and the page said "This request was already decided." - nobody
@@ -900,7 +929,10 @@ def test_a_request_or_verification_the_system_ended_says_why_in_words_not_its_st
     client.cookies["django_language"] = language
     html = well_formed(client.get(f"/verification/profiles/{profile.pk}/"))
     assert said in parse(html).squashed_text()
-    assert note.value not in html
+    # The stored note is not shown; the history's "Verification request withdrawn" is a word, not it.
+    with translation.override(language):
+        history = str(AuditAction.VERIFICATION_CANCELLED.label)
+    assert note.value not in html.replace(history, "")
 
 
 # Members, suspending, reinstating, revoking ----------------------------------------------------------

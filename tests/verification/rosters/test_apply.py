@@ -740,7 +740,7 @@ def test_the_last_admin_of_another_organisation_is_refused_in_the_preview_with_t
     assert download.count("This person is the last admin of another organisation") == 1
     hindi = signed_in(world["admin_office"])
     hindi.cookies["django_language"] = "hi"
-    assert "1 व्यक्ति किसी अन्य संगठन के अंतिम एडमिन हैं" in hindi.get(f"/verification/rosters/{roster.pk}/").content.decode()
+    assert "1 व्यक्ति किसी अन्य संगठन के अंतिम प्रशासक हैं" in hindi.get(f"/verification/rosters/{roster.pk}/").content.decode()
     apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
     assert may_administer(type(admin).objects.get(pk=admin.pk), world["other"])
     assert not GovernmentProfile.objects.filter(user=admin, organisation=world["office"]).exists()

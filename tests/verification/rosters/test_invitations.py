@@ -554,8 +554,8 @@ def test_an_invitation_of_an_organisation_no_longer_active_is_not_sent_again(wor
      "for you, so you were not verified."),
     ("hi", "District Agriculture Office, Pune ने आपको आमंत्रित किया: अब आप इसके सत्यापित उपयोगकर्ताओं में से एक हैं।",
      "District Agriculture Office, Pune ने आपको आमंत्रित किया, पर इसके दिए मोबाइल नंबर वाला अब कोई दूसरा सत्यापित व्यक्ति है"),
-    ("mr", "District Agriculture Office, Pune ने तुम्हाला आमंत्रित केले: आता तुम्ही तिच्या सत्यापित वापरकर्त्यांपैकी एक आहात.",
-     "District Agriculture Office, Pune ने तुम्हाला आमंत्रित केले, पण तिने दिलेला मोबाइल नंबर आता दुसऱ्या सत्यापित व्यक्तीकडे आहे"),
+    ("mr", "District Agriculture Office, Pune ने तुम्हाला आमंत्रित केले: आता तुम्ही तिच्या पडताळलेल्या वापरकर्त्यांपैकी एक आहात.",
+     "District Agriculture Office, Pune ने तुम्हाला आमंत्रित केले, पण तिने दिलेला मोबाइल नंबर आता दुसऱ्या पडताळलेल्या व्यक्तीकडे आहे"),
 ])
 def test_the_person_who_confirms_an_invited_address_is_told_what_came_of_it(
         world, invited, smtp_server, django_capture_on_commit_callbacks, language, verified, taken):
