@@ -373,7 +373,8 @@ def test_roster_invitations_decode_exactly_in_english_and_the_organisations_lang
         sent = assert_delivered_exactly(*delivered_to[invitation.email], subject=" / ".join(subjects),
                                         to=[invitation.email])
         [link, again] = assert_links_are_the_portals(sent, "invitation")
-        assert link == again and resolve(urlsplit(link).path).url_name == "invitation"
+        # The second half's link opens the page in its language (portal/linked_language.py).
+        assert again == f"{link}?language={second}" and resolve(urlsplit(link).path).url_name == "invitation"
         assert sent == "\n\n---\n\n".join(bodies).replace("LINK", link) + "\n"
         assert row["Name"] in sent and DEVANAGARI.search(sent.partition("\n---\n")[2].replace(ORGANISATION, ""))
 

@@ -19,6 +19,7 @@ from django.utils.translation import get_language, gettext
 
 from portal.accounts.middleware import page_asked_for_before_setup
 from portal.accounts.official_email import is_contractor_address
+from portal.linked_language import language_marked
 from portal.organisations.selectors import roles_ended_by
 from portal.text import inert as inert_text
 from portal.text import inert_lines as inert_lines_text
@@ -41,6 +42,13 @@ def figure(value):
     if isinstance(value, bool) or not isinstance(value, int):
         return value
     return numberformat.format(value, ".", grouping=(3, 2, 0), thousand_sep=",", force_grouping=True)
+
+
+@register.filter
+def in_this_language(url):
+    """A link in one half of a bilingual mail, marked with the language the half is in
+    (portal/linked_language.py): its page opens in that language, whatever the browser asks."""
+    return language_marked(str(url))
 
 
 @register.filter
