@@ -371,7 +371,7 @@ def test_return_for_correction_then_resubmission_shows_the_authority_what_change
     content = page.content.decode()
     assert page.status_code == 200
     assert "What changed since the version you saw" in content
-    assert "<del>1200</del>" in content and "<ins>1500</ins>" in content
+    assert "<del>1,200</del>" in content and "<ins>1,500</ins>" in content
     assert "Give the correct number of users." in content
     steps = list(ApprovalStep.objects.filter(application=application).order_by("id"))
     assert [s.version_number for s in steps] == [1, 2]
