@@ -489,7 +489,9 @@ class AttachmentForm(AccessibleForm):
         widget=forms.ClearableFileInput(
             attrs={"class": "form-control", "accept": ".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"}
         ),
-        error_messages={"required": _("Choose the signed authorisation letter to upload.")},
+        error_messages={"required": _("Choose the signed authorisation letter to upload."),
+                        # 0 bytes: a scan that did not finish saving, a download cut short.
+                        "empty": _("The file is empty: save the scan of the signed letter again and upload it.")},
     )
 
     def __init__(self, *args, **kwargs):

@@ -704,8 +704,20 @@ def test_the_letter_page_gives_the_browser_the_limit_and_the_refusal_of_a_larger
     assert "largest" not in field.get("data-too-large")
 
 
-def test_upload_of_an_empty_file_is_refused(officer_client, application):
-    _upload_refused(officer_client, application, b"", "letter.pdf", "The submitted file is empty.")
+EMPTY_LETTER = {
+    "en": "The file is empty: save the scan of the signed letter again and upload it.",
+    "hi": "फ़ाइल खाली है: हस्ताक्षरित पत्र का स्कैन फिर से सहेजें और उसे अपलोड करें।",
+    "mr": "फाइल रिकामी आहे: स्वाक्षरी केलेल्या पत्राचे स्कॅन पुन्हा जतन करा आणि ते अपलोड करा.",
+}
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_upload_of_an_empty_file_is_refused_saying_what_to_do(officer_client, application, language):
+    """A letter of 0 bytes (a scan that did not finish saving, a broken download) got Django's
+    "The submitted file is empty.", which says nothing of what to do; its Hindi "निवेदित संचिका
+    खाली है ।" and Marathi "सुपूर्त केलेला दस्तऐवज रिकामी आहे." name the file as the portal does nowhere."""
+    officer_client.cookies["django_language"] = language
+    _upload_refused(officer_client, application, b"", "letter.pdf", EMPTY_LETTER[language])
 
 
 def test_upload_without_a_file_is_refused(officer_client, application):
