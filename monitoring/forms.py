@@ -205,7 +205,9 @@ class ExpectedOfficeUploadForm(AccessibleForm):
     jurisdiction = forms.ChoiceField(label=_("State / UT or central"))
     file = forms.FileField(label=_("List of offices (CSV)"), help_text=_(
         "UTF-8 CSV with the columns name, short_code, official_domain, contact_email, target_date (YYYY-MM-DD); "
-        "at most 2,000 rows and 512 KB. Offices already listed are matched by short code or domain and updated."))
+        "at most 2,000 rows and 512 KB. Offices already listed are matched by short code or domain and updated."),
+        error_messages={"empty": _("The file is empty: it needs the header row (name, short_code, official_domain, "
+                                   "contact_email, target_date) and one row for each office.")})
 
     def __init__(self, *args, jurisdictions=None, **kwargs):
         super().__init__(*args, **kwargs)

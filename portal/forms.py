@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal import pending
+from portal.figures import grouped, ungrouped
 from portal.text import has_control_characters, has_visible_characters
 
 
@@ -218,6 +219,49 @@ class DayField(forms.DateField):
     first; 05/12/25, a year of two digits) is refused with the forms it takes."""
 
     default_error_messages = {"invalid": _("Enter a valid date, as 2026-11-30 or 30/11/2026 (day, month, year).")}
+
+
+class CountField(forms.IntegerField):
+    """A count, typed as the portal writes counts, its digits grouped the Indian way
+    ("1,50,000"), or the international way ("150,000"), or not at all (portal.figures:
+    ``ungrouped``), in a text box (a browser's number box takes no comma). Refused in the
+    portal's words, which write its limits grouped ("50,00,000")."""
+
+    widget = forms.TextInput
+    default_error_messages = {
+        "invalid": _("Enter a whole number, such as 1,500 or 1,50,000."),
+        "min_value": _("Enter a number of %(limit)s or more."),
+        "max_value": _("Enter a number of %(limit)s or less."),
+    }
+
+    def __init__(self, *, min_value: int | None = None, max_value: int | None = None, **kwargs):
+        super().__init__(**kwargs)  # without Django's validators, whose messages write the limit ungrouped
+        self.min_value, self.max_value = min_value, max_value
+        self.widget.attrs.setdefault("inputmode", "numeric")
+
+    def to_python(self, value):
+        return super().to_python(ungrouped(value) if isinstance(value, str) else value)
+
+    def validate(self, value):
+        super().validate(value)
+        if value in self.empty_values:
+            return
+        if self.min_value is not None and value < self.min_value:
+            raise ValidationError(self.error_messages["min_value"], code="min_value",
+                                  params={"limit": grouped(self.min_value)})
+        if self.max_value is not None and value > self.max_value:
+            raise ValidationError(self.error_messages["max_value"], code="max_value",
+                                  params={"limit": grouped(self.max_value)})
+
+    @staticmethod
+    def shown(value: object) -> str:
+        """A count as stored (the digits, or what was typed and refused) as the portal shows
+        it: grouped when it is one, else as it is."""
+        text = "" if value is None else str(value)
+        try:
+            return grouped(int(ungrouped(text)))
+        except ValueError:  # not a whole number (refused, and kept in the draft as typed)
+            return text
 
 
 class DayAndTimeField(forms.DateTimeField):

@@ -34,6 +34,7 @@ from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.test import Client
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from onboarding.notifications import build_bilingual, mail_languages, send_many
 from portal.audit.models import AuditAction, AuditChainHead
@@ -216,7 +217,14 @@ def test_the_second_language_follows_the_jurisdiction():
 
 
 SUBMITTED = {"mr": "अर्ज {} सादर", "hi": "आवेदन {} प्रस्तुत"}
-DECISION_NEEDED = {"mr": "निर्णय आवश्यक: संदेस ऑनबोर्डिंग अर्ज {} ({})", "hi": "निर्णय आवश्यक: संदेस ऑनबोर्डिंग आवेदन {} ({})"}
+def day(moment, language):
+    """A date as the mail in ``language`` writes it (India's day)."""
+    with translation.override(language):
+        return date_format(timezone.localtime(moment), "j F Y")
+
+
+DECISION_NEEDED = {"mr": "निर्णय {} पर्यंत आवश्यक: संदेस ऑनबोर्डिंग अर्ज {} ({})",
+                   "hi": "निर्णय {} तक आवश्यक: संदेस ऑनबोर्डिंग आवेदन {} ({})"}
 
 
 @pytest.mark.parametrize("jurisdiction, second", [("MH", "mr"), ("KA", "hi"), ("CENTRAL", "hi")])
@@ -230,12 +238,14 @@ def test_submitting_mails_in_the_applications_second_language(
         application=application_with_authority(jurisdiction=jurisdiction, organisation_name=name)))
     application = holder["application"]
     ref, officer = application.reference, application.nodal_officer.email
-    authority = application.steps.get().assignee_email
+    step = application.steps.get()
+    authority = step.assignee_email
     by_recipient = {message["To"].addresses[0].addr_spec: (raw, message) for raw, message in received}
     assert set(by_recipient) == {officer, authority}
     assert_delivered_exactly(
         *by_recipient[authority], to=[authority],
-        subject=f"Decision needed: Sandes onboarding application {ref} ({name}) / {DECISION_NEEDED[second].format(ref, name)}",
+        subject=(f"Decision needed by {day(step.due_at, 'en')}: Sandes onboarding application {ref} ({name}) / "
+                 f"{DECISION_NEEDED[second].format(day(step.due_at, second), ref, name)}"),
     )
     assert_delivered_exactly(*by_recipient[officer], to=[officer],
                              subject=f"Application {ref} submitted / {SUBMITTED[second].format(ref)}")
@@ -289,8 +299,10 @@ def test_a_long_bilingual_subject_folds_and_decodes_exactly(smtp_server, django_
 
     english, marathi = rendered(template, context, "en")[0], rendered(template, context, "mr")[0]
     subject = f"{english} / {marathi}"
-    assert english == f"Decision needed: Sandes onboarding application {application.reference} ({LONG_NAME})"
-    assert marathi == f"निर्णय आवश्यक: संदेस ऑनबोर्डिंग अर्ज {application.reference} ({LONG_NAME})"
+    due = context["step"].due_at
+    assert english == (f"Decision needed by {day(due, 'en')}: Sandes onboarding application {application.reference}"
+                       f" ({LONG_NAME})")
+    assert marathi == DECISION_NEEDED["mr"].format(day(due, "mr"), application.reference, LONG_NAME)
     assert len(subject) > 500
     assert_delivered_exactly(raw, received, subject=subject, to=to, reply_to=reply_to)
     folded = raw_headers(raw)["subject"]

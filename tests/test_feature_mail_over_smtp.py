@@ -39,6 +39,7 @@ from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import resolve
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from monitoring import services as monitoring_services
 from monitoring.models import AuditChainCheck, ExpectedOffice
@@ -373,7 +374,8 @@ def test_roster_invitations_decode_exactly_in_english_and_the_organisations_lang
         sent = assert_delivered_exactly(*delivered_to[invitation.email], subject=" / ".join(subjects),
                                         to=[invitation.email])
         [link, again] = assert_links_are_the_portals(sent, "invitation")
-        assert link == again and resolve(urlsplit(link).path).url_name == "invitation"
+        # The second half's link opens the page in its language (portal/linked_language.py).
+        assert again == f"{link}?language={second}" and resolve(urlsplit(link).path).url_name == "invitation"
         assert sent == "\n\n---\n\n".join(bodies).replace("LINK", link) + "\n"
         assert row["Name"] in sent and DEVANAGARI.search(sent.partition("\n---\n")[2].replace(ORGANISATION, ""))
 
@@ -482,11 +484,17 @@ def test_the_draft_erasure_reminder_names_the_organisation_as_typed_with_its_add
     officer = UserFactory(email="nodal.officer@mahaagri.gov.in")
     draft = ApplicationFactory(nodal_officer=officer, jurisdiction="MH", status="draft",
                                organisation_name="Agriculture & Farmers' Welfare Department, pay at https://evil.example.com/pay")
+    now = timezone.now()
     [(raw, message)] = send_and_receive(smtp_server, django_capture_on_commit_callbacks,
-                                        lambda: drafts_remind([draft.pk], timezone.now()))
+                                        lambda: drafts_remind([draft.pk], now))
     shown = "Agriculture & Farmers' Welfare Department, pay at https[:]//evil[.]example[.]com/pay"
-    assert str(message["Subject"]) == (f"Your draft application for {shown} will be erased / "
-                                       f"{shown} साठीचा तुमचा मसुदा अर्ज पुसला जाईल")
+    grace = next(policy.grace_days for policy in retention_policies() if policy.kind == RetentionKind.DRAFT_APPLICATION)
+    erase_on = timezone.localdate(now + timedelta(days=grace))
+    with translation.override("mr"):
+        marathi_day = date_format(erase_on, "j F Y")
+    assert str(message["Subject"]) == (f"Your draft application for {shown} will be erased on {erase_on:%-d %B %Y} "
+                                       f"unless you save it / {shown} साठीचा तुमचा मसुदा अर्ज जतन न केल्यास "
+                                       f"{marathi_day} रोजी पुसला जाईल")
     body = text_of(message)
     english, _rule, marathi = body.partition("\n\n----------\n\n")
     assert " ".join(english.split("\n\n")[0].split()) == (

@@ -5,6 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.forms import AccessibleForm, DayField, refuse_invisible_only
 from portal.organisations.models import Organisation
@@ -80,7 +81,10 @@ class JoinRequestForm(AccessibleForm):
 class DecisionForm(AccessibleForm):
     decision = forms.ChoiceField(
         label=_("Your decision"), widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
-        choices=[(JoinDecision.VERIFY, _("Verify")), (JoinDecision.REJECT, _("Reject"))],
+        # Verbs, as the error and the reason's hint name them: not the application's Decision "Reject"
+        # (in Hindi and Marathi the status, "rejected").
+        choices=[(JoinDecision.VERIFY, pgettext_lazy("verification decision", "Verify")),
+                 (JoinDecision.REJECT, pgettext_lazy("verification decision", "Reject"))],
         error_messages={"required": _("Choose verify or reject."), "invalid_choice": _("Choose verify or reject.")},
     )
     reason = forms.CharField(

@@ -35,7 +35,7 @@ from onboarding.application.validators import (
 )
 from onboarding.models import Section
 from portal.accounts.official_email import ACCEPTED_ELSEWHERE, normalise_address, validate_official_email
-from portal.forms import SIZE_PLACEHOLDER, AccessibleForm, limit_file_size, refuse_invisible_only
+from portal.forms import SIZE_PLACEHOLDER, AccessibleForm, CountField, limit_file_size, refuse_invisible_only
 from portal.organisations.models import Level, Organisation, OrganisationStatus, OrganisationType
 from portal.organisations.pin_codes import pin_fits_state
 from portal.organisations.states import State
@@ -132,12 +132,7 @@ class OrganisationSectionForm(SectionForm):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("One per line or separated by commas, e.g. mha.gov.in"),
     )
-    approx_users = forms.IntegerField(
-        label=_("Approximate number of users"),
-        min_value=1,
-        max_value=5_000_000,
-        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
-    )
+    approx_users = CountField(label=_("Approximate number of users"), min_value=1, max_value=5_000_000)
 
     def clean_pin_code(self):
         return clean_pin(self.cleaned_data["pin_code"])
@@ -341,9 +336,8 @@ class IntegrationSectionForm(SectionForm):
         choices=[("yes", _("Yes")), ("no", _("No, people only"))],
         widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
     )
-    monthly_volume = forms.IntegerField(
-        label=_("Expected messages a month"), min_value=1, max_value=1_000_000_000, required=False
-    )
+    monthly_volume = CountField(label=_("Expected messages a month"), min_value=1, max_value=1_000_000_000,
+                                required=False)
     tech_name = _text(_("Technical contact: name"), 150, required=False)
     tech_email = forms.EmailField(label=_("Technical contact: official email"), max_length=254, required=False)
     tech_mobile = _text(_("Technical contact: mobile"), 20, required=False, inputmode="tel")
@@ -480,6 +474,14 @@ def raw_input(form_class, querydict, *, application=None):
     return bounded_input(form_class, querydict, application=application)[0]
 
 
+def counts_taken(form) -> list[str]:
+    """The counts (CountField) a validated section form took: each is stored as the number
+    it is, not as it was typed (grouped or not); one refused is kept as typed."""
+    answers = getattr(form, "cleaned_data", {})
+    return [name for name, field in form.fields.items()
+            if isinstance(field, CountField) and answers.get(name) is not None]
+
+
 class AttachmentForm(AccessibleForm):
     letter = forms.FileField(
         label=_("Authorisation letter signed by the competent authority"),
@@ -487,7 +489,9 @@ class AttachmentForm(AccessibleForm):
         widget=forms.ClearableFileInput(
             attrs={"class": "form-control", "accept": ".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"}
         ),
-        error_messages={"required": _("Choose the signed authorisation letter to upload.")},
+        error_messages={"required": _("Choose the signed authorisation letter to upload."),
+                        # 0 bytes: a scan that did not finish saving, a download cut short.
+                        "empty": _("The file is empty: save the scan of the signed letter again and upload it.")},
     )
 
     def __init__(self, *args, **kwargs):

@@ -25,7 +25,7 @@ from guardian.shortcuts import assign_perm
 
 from onboarding import workflow
 from onboarding.application.declarations import declaration_notice
-from onboarding.application.forms import SECTION_FORMS, SectionForm, bounded_input
+from onboarding.application.forms import SECTION_FORMS, SectionForm, bounded_input, counts_taken
 from onboarding.application.selectors import is_officer_of, officer_eligibility, withdrawal_removes_files
 from onboarding.application.signals import application_submitted, application_withdrawn
 from onboarding.application.uploads import inspect_letter, letter_check_given_back, letter_filename
@@ -202,6 +202,18 @@ def application_create(*, actor: AnyUser, request: HttpRequest | None = None,
     return application
 
 
+def _keep_as_checked(raw: dict, form: SectionForm) -> None:
+    """The answers the draft keeps as ``form`` checked them, not as typed: the short code
+    (trimmed, in capitals: what approval makes the organisation's code and what another
+    application's code is compared with), and each count it took, as the number it is (one
+    typed grouped, "1,50,000", differs from "150000" in nothing the competent authority is
+    to be shown as changed)."""
+    if "short_code" in getattr(form, "cleaned_data", {}):
+        raw["short_code"] = form.cleaned_data["short_code"]
+    for name in counts_taken(form):
+        raw[name] = str(form.cleaned_data[name])
+
+
 def application_save_section(
     *, application_id: int, section: Section | str, querydict: QueryDict, actor: AnyUser, request: HttpRequest | None = None,
     shown_answers: str | None = None, shown_notice: str | None = None,
@@ -233,10 +245,7 @@ def application_save_section(
             for note in notes:
                 form.note_input_change(field, note)
         status = status_of_form(form)
-        if "short_code" in getattr(form, "cleaned_data", {}):
-            # Kept as it was checked (trimmed, in capitals): what approval makes the
-            # organisation's code and what another application's code is compared with.
-            raw["short_code"] = form.cleaned_data["short_code"]
+        _keep_as_checked(raw, form)
         old = application.section_data(section)
         changed = sorted(k for k in set(old) | set(raw) if old.get(k) != raw.get(k))
         if changed and shown_answers is not None and shown_answers != answers_digest(old):

@@ -7,6 +7,7 @@ from django.utils.translation import gettext
 
 from onboarding.application.forms import SECTION_FORMS
 from onboarding.models import Section
+from portal.forms import CountField
 from portal.organisations.models import Organisation
 
 
@@ -40,6 +41,8 @@ def display_value(field, value, choices=None):
             return gettext("Not an organisation that can be chosen")
     if value is None or value == "":
         return ""  # no answer (a choice not taken, in the list of changes): not "None" or "Choose…"
+    if isinstance(field, CountField):
+        return field.shown(value)  # grouped, as the portal writes counts
     if choices is None:
         choices = _choices(field)
     if isinstance(value, list):

@@ -51,6 +51,7 @@ from onboarding.models import (
 from portal import pending
 from portal.access import asked_on_this_site, rule
 from portal.downloads import content_response, stored_file_response
+from portal.linked_language import opens_in_linked_language
 from portal.permissions import auditor_reads_only
 
 LINK_PAGES = {
@@ -218,6 +219,7 @@ def _session_link(request, step_id=None, *, keep=False):
 @never_cache
 @_keep_token_on_site
 @require_http_methods(["GET", "POST"])
+@opens_in_linked_language  # the link of the mail's Marathi or Hindi half
 def review_link(request, token):
     """The link from the email, its token in the path. A valid link is kept in the
     session (its hash) and the browser sent on to the same page without the token,

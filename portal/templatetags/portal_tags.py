@@ -11,7 +11,6 @@ from django.template.defaultfilters import date as date_filter
 from django.template.defaulttags import CsrfTokenNode
 from django.template.loader_tags import BlockNode
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
-from django.utils import numberformat
 from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
 from django.utils.timezone import get_current_timezone_name
@@ -19,6 +18,8 @@ from django.utils.translation import get_language, gettext
 
 from portal.accounts.middleware import page_asked_for_before_setup
 from portal.accounts.official_email import is_contractor_address
+from portal.figures import grouped
+from portal.linked_language import language_marked
 from portal.organisations.selectors import roles_ended_by
 from portal.text import inert as inert_text
 from portal.text import inert_lines as inert_lines_text
@@ -40,7 +41,14 @@ def figure(value):
     USE_THOUSAND_SEPARATOR stays off)."""
     if isinstance(value, bool) or not isinstance(value, int):
         return value
-    return numberformat.format(value, ".", grouping=(3, 2, 0), thousand_sep=",", force_grouping=True)
+    return grouped(value)
+
+
+@register.filter
+def in_this_language(url):
+    """A link in one half of a bilingual mail, marked with the language the half is in
+    (portal/linked_language.py): its page opens in that language, whatever the browser asks."""
+    return language_marked(str(url))
 
 
 @register.filter

@@ -213,13 +213,13 @@ def test_competent_authority_returns_then_approves_through_the_emailed_link(page
     expect(changes).to_contain_text(RETURN_REMARKS)
     rows = changes.get_by_role("table", name="Changed answers").locator("tbody tr")
     expect(rows).to_have_count(1)
-    expect(rows.locator("td")).to_have_text(["Organisation details", "Approximate number of users", "1200", "1500"])
-    expect(rows.locator("del")).to_have_text("1200")
-    expect(rows.locator("ins")).to_have_text("1500")
+    expect(rows.locator("td")).to_have_text(["Organisation details", "Approximate number of users", "1,200", "1,500"])
+    expect(rows.locator("del")).to_have_text("1,200")
+    expect(rows.locator("ins")).to_have_text("1,500")
     history = page.get_by_role("region", name="Earlier decisions")
     expect(history).to_contain_text("Returned for correction")
     expect(history).to_contain_text(AUTHORITY_EMAIL)
-    expect(page.get_by_role("region", name="Organisation details", exact=True)).to_contain_text("1500")
+    expect(page.get_by_role("region", name="Organisation details", exact=True)).to_contain_text("1,500")
     check_page(page, "review-changes")
 
     # --- Approve from the page ---------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from tests.factories import (
     OrganisationFactory,
     PlatformRoleFactory,
 )
-from tests.html_tree import field_container, field_value, form_as_sent, page
+from tests.html_tree import field_container, field_error, field_value, form_as_sent, page
 from tests.onboarding.approval_helpers import messages_to
 from tests.onboarding_data import VALID
 from tests.verification.helpers import signed_in
@@ -388,6 +388,29 @@ def test_upload(world):
     assert "Select a valid choice" in upload(client, good, jurisdiction="KA").content.decode()
     # The two uploads that went through: each office added (2) or changed (1), and each upload.
     assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).count() == 5
+
+
+EMPTY_LIST = {
+    "en": "The file is empty: it needs the header row (name, short_code, official_domain, contact_email, target_date) "
+          "and one row for each office.",
+    "hi": "फ़ाइल खाली है: इसमें शीर्ष पंक्ति (name, short_code, official_domain, contact_email, target_date) और प्रत्येक "
+          "कार्यालय के लिए एक पंक्ति होनी चाहिए।",
+    "mr": "फाइल रिकामी आहे: तिच्यात शीर्षक ओळ (name, short_code, official_domain, contact_email, target_date) आणि "
+          "प्रत्येक कार्यालयासाठी एक ओळ हवी.",
+}
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_an_empty_list_of_offices_is_refused_saying_what_it_needs(world, language):
+    """A file of 0 bytes got Django's "The submitted file is empty." (in Hindi "निवेदित संचिका
+    खाली है ।", a word for file the portal uses nowhere), which says nothing of what to do."""
+    client = signed_in(world["state_admin_mh"])
+    client.cookies["django_language"] = language
+    response = client.post("/monitoring/adoption/upload/", {
+        "jurisdiction": "MH", "file": SimpleUploadedFile("offices.csv", b"", content_type="text/csv")})
+    assert response.status_code == 200
+    assert field_error(page(response), "file") == EMPTY_LIST[language]
+    assert not ExpectedOffice.objects.exists()
 
 
 def test_every_wrong_line_of_an_upload_is_named(world):

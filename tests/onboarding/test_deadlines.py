@@ -51,6 +51,11 @@ def english_subjects(address):
     return [english(m.subject) for m in messages_to(address)]
 
 
+def due(step):
+    """The day a step is due, as the English mail writes it (India's time)."""
+    return f"{timezone.localtime(step.due_at):%-d %B %Y}"
+
+
 def run_sweep():
     """The real Celery beat tasks (run in-process in tests), their results together."""
     return run_beat_jobs()
@@ -135,7 +140,7 @@ def test_state_step_reminder_to_the_state_then_escalation_to_the_superadmins(off
         assert run_sweep()["reminded"] == 1
         assert run_sweep()["reminded"] == 0
     assert english_subjects("admin.mh@maharashtra.gov.in")[before_mh:] == [
-        f"Reminder: decision due on application {application.reference}"
+        f"Reminder: decision due by {due(step)} on application {application.reference}"
     ]
     with time_machine.travel(step.due_at + timedelta(seconds=1), tick=False):  # the end of the day 10 days on
         assert run_sweep()["escalated"] == 1
@@ -202,7 +207,7 @@ def test_appeal_reminder_and_escalation_go_to_the_superadmins(officer, people):
         assert run_sweep()["escalated"] == 1
         assert run_sweep()["escalated"] == 0
     subjects = english_subjects("root@nic.in")[before:]
-    assert subjects == [f"Reminder: decision due on application {application.reference}",
+    assert subjects == [f"Reminder: decision due by {due(appeal)} on application {application.reference}",
                         f"Overdue and escalated: application {application.reference}"]
     assert f"/onboarding/appeals/{appeal.pk}/" in messages_to("root@nic.in")[-1].body
 
@@ -236,10 +241,10 @@ def test_reminders_and_escalations_leave_out_those_who_may_not_decide(officer, p
     assert told == [
         (f"Overdue and escalated: application {waiting.reference}", ["admin.mh@maharashtra.gov.in"]),
         (f"New application in your approval queue: {with_state.reference}", ["admin.mh@maharashtra.gov.in"]),
-        (f"Reminder: decision due on application {with_state.reference}", ["admin.mh@maharashtra.gov.in"]),
+        (f"Reminder: decision due by {due(step)} on application {with_state.reference}", ["admin.mh@maharashtra.gov.in"]),
         (f"Overdue and escalated: application {with_state.reference}", ["root@nic.in"]),
         (f"Appeal to decide: application {rejected.reference}", ["root@nic.in"]),
-        (f"Reminder: decision due on application {rejected.reference}", ["root@nic.in"]),
+        (f"Reminder: decision due by {due(appeal)} on application {rejected.reference}", ["root@nic.in"]),
         (f"Overdue and escalated: application {rejected.reference}", ["root@nic.in"]),
     ]
     assert officer.email not in str(told) and authority.email not in str(told)
@@ -605,3 +610,31 @@ def test_each_decider_gets_one_mail_a_run_listing_their_steps_and_each_authority
     assert told == {**{s.pk: [mh] for s in due_soon}, **{s.pk: [root] for s in overdue},
                     **{s.pk: [s.assignee_email] for s in authorities}}
     assert audit_verify() == []
+def test_the_subjects_that_ask_for_a_decision_say_by_when_in_each_language(people):
+    """The competent authority has no account: the mail is all they have; a state
+    administrator reads a list of subjects. The request and the reminders say by when,
+    in the subject of each language (the day in India's time, as the body gives it): the
+    authority's step opened on 1 December at 23:30 is due by the end of 8 December (in
+    UTC it opened on 1 December, due at 18:29 on 8 December)."""
+    start = datetime(2026, 12, 1, 23, 30, tzinfo=ZoneInfo("Asia/Kolkata"))
+    with time_machine.travel(start, tick=False):
+        in_mh = application_with_authority(nodal_officer=UserFactory(email="nodal@mahaagri.gov.in"),
+                                           organisation_name="Agriculture Department")
+        in_ka = application_with_state(nodal_officer=UserFactory(email="nodal@agri.karnataka.gov.in"),
+                                       jurisdiction="KA")
+    authority, state = ApprovalStep.objects.get(application=in_mh), state_step(in_ka)
+    assert timezone.localdate(authority.due_at).day == 8 and timezone.localdate(state.due_at).month == 12
+    day = timezone.localdate(state.due_at).day
+    [request] = messages_to(AUTHORITY_EMAIL)
+    assert request.subject == (
+        f"Decision needed by 8 December 2026: Sandes onboarding application {in_mh.reference} (Agriculture Department)"
+        f" / निर्णय 8 डिसेंबर 2026 पर्यंत आवश्यक: संदेस ऑनबोर्डिंग अर्ज {in_mh.reference} (Agriculture Department)")
+    for step in (authority, state):
+        with time_machine.travel(timezone.localtime(step.due_at) - timedelta(days=1), tick=False):
+            assert run_sweep()["reminded"] == 1
+    [reminder] = messages_to(AUTHORITY_EMAIL)[1:]
+    assert reminder.subject == (f"Reminder: decision needed by 8 December 2026 on application {in_mh.reference}"
+                                f" / स्मरणपत्र: अर्ज {in_mh.reference} वर 8 डिसेंबर 2026 पर्यंत निर्णय आवश्यक")
+    [state_reminder] = [m for m in messages_to("admin.ka@karnataka.gov.in") if m.subject.startswith("Reminder")]
+    assert state_reminder.subject == (f"Reminder: decision due by {day} December 2026 on application {in_ka.reference}"
+                                      f" / अनुस्मारक: आवेदन {in_ka.reference} पर निर्णय {day} दिसंबर 2026 तक देय")

@@ -125,7 +125,7 @@ def test_approval_journey_with_mail_delivered_over_smtp(smtp_server):
     assert "has been changed" in text_of(second_request)
     assert authority.get(path_of(link)).status_code == 410  # the first link was used
     review = authority.get(path_of(second_link), follow=True).content.decode()
-    assert "<del>1200</del>" in review and "<ins>1500</ins>" in review
+    assert "<del>1,200</del>" in review and "<ins>1,500</ins>" in review
     assert authority.post(path_of(second_link), {"decision": "approve", "confirm": "on"}).status_code == 302
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_STATE

@@ -96,7 +96,7 @@ def download(client, application):
 EXPECTED_VALUES = [
     # Organisation details
     "Directorate of Agriculture, Maharashtra", "DOA-MH", "Directorate", "State / UT", "Maharashtra",
-    "Central Building, Pune 411001", "411001", "020-26123456", "https://krishi.maharashtra.gov.in", "mahaagri.gov.in", "1200",
+    "Central Building, Pune 411001", "411001", "020-26123456", "https://krishi.maharashtra.gov.in", "mahaagri.gov.in", "1,200",
     # Place in the hierarchy
     "It has no parent (for example a ministry)",
     # Nodal officer
@@ -104,7 +104,7 @@ EXPECTED_VALUES = [
     # Competent authority
     "Anita Deshmukh", "Director of Agriculture", "director@mahaagri.gov.in", "+91 91234 56789",
     # Integration
-    "Yes", "Mahadbt farmer portal", "OTP and alerts, Broadcast", "50000", "Kiran Joshi", "kiran.joshi@mahaagri.gov.in",
+    "Yes", "Mahadbt farmer portal", "OTP and alerts, Broadcast", "50,000", "Kiran Joshi", "kiran.joshi@mahaagri.gov.in",
     "9823012345",
 ]
 SECTION_TITLES = [
@@ -160,7 +160,7 @@ STALE_INTEGRATION = {"app_1_name": "Mahadbt farmer portal", "app_1_purposes": ["
                  ["Ministry of Agriculture"], ["Old Department", "Type of the parent"], id="existing-parent"),
     # Applications and a technical contact typed, then "No, people only" chosen.
     pytest.param("integration", 5, {"wants_integration": "no", **STALE_INTEGRATION},
-                 ["No, people only"], ["Mahadbt", "OTP", "50000", "Kiran Joshi", "kiran.joshi", "9823012345", "Technical contact"],
+                 ["No, people only"], ["Mahadbt", "OTP", "50,000", "Kiran Joshi", "kiran.joshi", "9823012345", "Technical contact"],
                  id="no-integration"),
     # A state chosen, then "Central": approval makes a body with no state, filed under "central".
     pytest.param("organisation", 1, valid("organisation", level="central", state="MH", name="Ministry of Agriculture",
@@ -536,7 +536,7 @@ def test_corrections_not_sent_yet_print_as_a_draft_not_as_the_submission(officer
     assert "Submission 1" in text and "DRAFT" not in text  # returned, not changed yet: still what was sent
     post_section(officer_client, application, "organisation", valid("organisation", approx_users="987654"))
     text = pdf_text(b"".join(officer_client.get(f"/onboarding/{application.pk}/form.pdf").streaming_content))
-    assert "987654" in text and "Draft, not submitted" in text and "DRAFT" in text and "Submission" not in text
+    assert "9,87,654" in text and "Draft, not submitted" in text and "DRAFT" in text and "Submission" not in text
     submit(officer_client, application, django_capture_on_commit_callbacks)
     text = pdf_text(b"".join(officer_client.get(f"/onboarding/{application.pk}/form.pdf").streaming_content))
     assert "Submission 2" in text and "DRAFT" not in text

@@ -371,7 +371,7 @@ def test_return_for_correction_then_resubmission_shows_the_authority_what_change
     content = page.content.decode()
     assert page.status_code == 200
     assert "What changed since the version you saw" in content
-    assert "<del>1200</del>" in content and "<ins>1500</ins>" in content
+    assert "<del>1,200</del>" in content and "<ins>1,500</ins>" in content
     assert "Give the correct number of users." in content
     steps = list(ApprovalStep.objects.filter(application=application).order_by("id"))
     assert [s.version_number for s in steps] == [1, 2]
@@ -912,8 +912,8 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     templates = {p.name[: -len("_subject.txt")] for p in (Path(settings.BASE_DIR) / "templates/onboarding/email").glob("*_subject.txt")}
     expected_subjects = {
         "submitted": "Application {} submitted", "withdrawn": "Application {} withdrawn",
-        "authority_request": "Decision needed: Sandes onboarding application {}",
-        "authority_reminder": "Reminder: decision needed on application {}",
+        "authority_request": "Decision needed by {due}: Sandes onboarding application {ref}",
+        "authority_reminder": "Reminder: decision needed by {due} on application {ref}",
         "authority_confirmation": "Your decision on application {} was recorded",
         "authority_withdrawn": "Application {} withdrawn: no decision needed",
         "authority_approved": "Application {} approved by the competent authority",
@@ -922,7 +922,7 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
         "appeal_lodged": "Appeal received for application {}", "appeal_assigned": "Appeal to decide: application {}",
         "appeal_upheld": "Appeal decided: rejection of application {} upheld",
         "state_assigned": "New application in your approval queue: {}",
-        "step_reminder": "Reminder: decision due on application {}",
+        "step_reminder": "Reminder: decision due by {due} on application {ref}",
         "step_escalated": "Overdue and escalated: application {}",
         "step_withdrawn": "Application {} withdrawn: no longer waiting for you",
         "rejection_final": "Application {}: rejection final",
@@ -937,8 +937,11 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     subjects = [english(m.subject) for m in mails]
     references = [first.reference, application.reference, lapsed.reference, pulled.reference, other.reference,
                   refused.reference]
+    # The subjects that ask for a decision say by when: the day one of the steps is due (India's).
+    dues = {f"{timezone.localtime(step.due_at):%-d %B %Y}" for step in ApprovalStep.objects.all() if step.due_at}
     for template, pattern in expected_subjects.items():
-        wanted = [pattern.format(ref) for ref in references]
+        wanted = [pattern.format(ref=ref, due=due) if "{due}" in pattern else pattern.format(ref)
+                  for ref in references for due in dues]
         assert any(s in wanted or any(s.startswith(w + " (") for w in wanted) for s in subjects), template
     for mail in mails:
         english_body, _sep, hindi_body = mail.body.partition("\n----------\n")

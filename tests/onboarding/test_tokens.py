@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.test import Client
@@ -491,3 +492,52 @@ def test_only_the_decision_and_remarks_are_kept_for_the_step_named_and_bounded(o
     assert browser.session["onboarding_review_kept"] == {"step": str(step + 1), "input": {"decision": ["reject"], "remarks": ["Not ours."]}}
     html = page(browser.get(latest_link()[0], follow=True))  # another step's link: not shown there
     assert "Not ours." not in html and "We kept what you typed" not in html
+
+
+SECOND_LANGUAGE_LINK_RE = re.compile(r"https?://[^\s/]+(/onboarding/review/[A-Za-z0-9_-]{43}/)(\S*)")
+
+
+@pytest.mark.parametrize("jurisdiction, language", [("MH", "mr"), ("KA", "hi")])
+def test_each_half_of_the_authoritys_mails_opens_the_review_page_in_its_own_language(officer, jurisdiction, language):
+    """The competent authority has no account, and the portal knows no language of theirs:
+    the request (and the reminder) is in English and then Marathi or Hindi, each half with
+    its link. The second half's link says its language; opened in a browser that asks for
+    English (an office computer), it opens the page in that language, sets it as the
+    language switch does, and leaves the address without the marker, so the page's own
+    switch still changes it. A marker that is not one of the portal's languages is
+    ignored, and none of them changes which link it is."""
+    step = ApprovalStep.objects.get(application=application_with_authority(nodal_officer=officer,
+                                                                         jurisdiction=jurisdiction))
+    AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    assert deadline_sweep(now=step.due_at - timedelta(days=1))["reminded"] == 1
+    request, reminder = [m.body for m in OutboxMessage.objects.order_by("id") if AUTHORITY_EMAIL in m.to]
+    for body in (request, reminder):
+        english, _sep, second = body.partition("\n----------\n")
+        [(english_path, english_query)] = SECOND_LANGUAGE_LINK_RE.findall(english)
+        [(path, query)] = SECOND_LANGUAGE_LINK_RE.findall(second)
+        assert path == english_path and english_query == "" and query == f"?language={language}"
+
+        browser = Client(HTTP_ACCEPT_LANGUAGE="en-IN,en;q=0.9")
+        response = browser.get(path + query)
+        assert response.status_code == 302 and response["Location"] == path
+        assert response["Cache-Control"].startswith("max-age=0") and response["Referrer-Policy"] == "no-referrer"
+        assert browser.cookies[settings.LANGUAGE_COOKIE_NAME].value == language
+        response = browser.get(path, follow=True)
+        assert response.status_code == 200 and response.redirect_chain == [("/onboarding/review/", 302)]
+        html = page(response)
+        assert f'<html lang="{language}"' in html and response["Content-Language"] == language
+        switched = browser.post("/i18n/setlang/", {"language": "en", "next": "/onboarding/review/"}, follow=True)
+        assert '<html lang="en"' in page(switched)
+        # The English half's link opens the page in the language the browser asks for.
+        assert '<html lang="en"' in page(Client(HTTP_ACCEPT_LANGUAGE="en").get(english_path, follow=True))
+
+    for marker in ("xx", "EN", "hi-IN", "mr&language=hi", ""):
+        browser = Client(HTTP_ACCEPT_LANGUAGE="en")
+        response = browser.get(path, {"language": marker}, follow=True)
+        assert response.status_code == 200 and '<html lang="en"' in page(response), marker
+        assert settings.LANGUAGE_COOKIE_NAME not in browser.cookies
+    # A link that does not work says so in the language of the half it was in.
+    unknown = Client(HTTP_ACCEPT_LANGUAGE="en").get(f"/onboarding/review/{secrets.token_urlsafe(32)}/",
+                                                     {"language": language}, follow=True)
+    assert unknown.status_code == 404 and f'<html lang="{language}"' in page(unknown)
+    assert ApprovalStep.objects.get().decision == ""

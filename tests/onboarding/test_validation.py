@@ -179,9 +179,9 @@ SHORT_CODE_MESSAGE = "Use 2 to 20 letters, digits or hyphens"
         ("level", "", REQUIRED, IN_PROGRESS),
         ("state", "XX", "Select a valid choice. XX is not one of the available choices.", HAS_ERRORS),
         ("state", "", "Choose the state or union territory of a state, district or sub-district office.", IN_PROGRESS),
-        ("approx_users", "0", "Ensure this value is greater than or equal to 1.", HAS_ERRORS),
-        ("approx_users", "5000001", "Ensure this value is less than or equal to 5000000.", HAS_ERRORS),
-        ("approx_users", "many", "Enter a whole number.", HAS_ERRORS),
+        ("approx_users", "0", "Enter a number of 1 or more.", HAS_ERRORS),
+        ("approx_users", "5000001", "Enter a number of 50,00,000 or less.", HAS_ERRORS),
+        ("approx_users", "many", "Enter a whole number, such as 1,500 or 1,50,000.", HAS_ERRORS),
         ("approx_users", "", REQUIRED, IN_PROGRESS),
         ("address", "", REQUIRED, IN_PROGRESS),
         ("address", INVISIBLE + "\n\u200c", REQUIRED, IN_PROGRESS),
@@ -189,6 +189,48 @@ SHORT_CODE_MESSAGE = "Use 2 to 20 letters, digits or hyphens"
 )
 def test_organisation_refusals(officer_client, application, field, value, message, status):
     assert_refused(officer_client, application, "organisation", valid("organisation", **{field: value}), field, message, status)
+
+
+COUNT_MESSAGES = {
+    "en": ("Enter a whole number, such as 1,500 or 1,50,000.", "Enter a number of 50,00,000 or less.",
+           "Enter a number of 1 or more."),
+    "hi": ("1,500 या 1,50,000 जैसी पूर्ण संख्या दर्ज करें।", "50,00,000 या उससे कम संख्या दर्ज करें।",
+           "1 या उससे अधिक संख्या दर्ज करें।"),
+    "mr": ("1,500 किंवा 1,50,000 यासारखी पूर्ण संख्या नमूद करा.", "50,00,000 किंवा त्याहून कमी संख्या नमूद करा.",
+           "1 किंवा त्याहून अधिक संख्या नमूद करा."),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_counts_are_taken_as_the_portal_writes_them_and_refused_in_its_words(officer_client, application, language):
+    """The portal writes counts grouped the Indian way ("1,50,000"), and people type them so,
+    or the international way ("150,000"): the number of users and of messages a month take
+    either (a comma or a space between the groups, one kind, the groups where they belong),
+    kept as the number. Past the limit, and for anything else, the refusal is the portal's,
+    naming the limit as it writes figures, in the page's language (Django's "Ensure this
+    value is less than or equal to 5000000.", in Marathi "…5000000या…"), and the draft keeps
+    what was typed. The check page and the PDF show the number grouped."""
+    officer_client.cookies["django_language"] = language
+    invalid, too_many, too_few = COUNT_MESSAGES[language]
+    for typed in ("1,50,000", "150,000", "150000", " 1,50,000 ", "1 50 000", "१,५०,०००"):
+        assert_accepted(officer_client, application, "organisation", valid("organisation", approx_users=typed))
+        assert reload(application).section_data("organisation")["approx_users"] == "150000", typed
+    for typed in ("1,5,0000", "15,0000", "1,50,00", "1,50 000", "1,,500", ",1500", "1,500,", "1.5", "many"):
+        assert_refused(officer_client, application, "organisation", valid("organisation", approx_users=typed),
+                       "approx_users", invalid, HAS_ERRORS)
+    assert_refused(officer_client, application, "organisation", valid("organisation", approx_users="50,00,001"),
+                   "approx_users", too_many, HAS_ERRORS)
+    assert_refused(officer_client, application, "organisation", valid("organisation", approx_users="0"),
+                   "approx_users", too_few, HAS_ERRORS)
+    assert_accepted(officer_client, application, "integration", valid("integration", monthly_volume="2,50,000"))
+    assert reload(application).section_data("integration")["monthly_volume"] == "250000"
+    assert_accepted(officer_client, application, "organisation", valid("organisation", approx_users="12,34,567"))
+    check_page = page(officer_client.get(f"/onboarding/{application.pk}/submit/")).squashed_text()
+    assert "12,34,567" in check_page and "2,50,000" in check_page
+    from tests.onboarding.test_pdf import pdf_text  # noqa: PLC0415
+
+    shown = pdf_text(b"".join(officer_client.get(f"/onboarding/{application.pk}/form.pdf").streaming_content))
+    assert "12,34,567" in shown and "2,50,000" in shown
 
 
 def test_district_is_required_for_district_and_sub_district_offices(officer_client, application):
@@ -585,8 +627,9 @@ def test_integration_row_with_purposes_needs_a_name(officer_client, application)
     "field, value, message",
     [
         ("app_1_purposes", ["otp_alerts", "spam"], "Select a valid choice. spam is not one of the available choices."),
-        ("monthly_volume", "0", "Ensure this value is greater than or equal to 1."),
-        ("monthly_volume", "lots", "Enter a whole number."),
+        ("monthly_volume", "0", "Enter a number of 1 or more."),
+        ("monthly_volume", "lots", "Enter a whole number, such as 1,500 or 1,50,000."),
+        ("monthly_volume", "1000000001", "Enter a number of 1,00,00,00,000 or less."),
         ("tech_email", "kiran@gmail.com", "gmail.com is a personal mail service"),
         ("tech_email", "kiran@evilgov.in", "evilgov.in is not an official government domain"),
         ("tech_mobile", "+44 7700 900123", MOBILE_MESSAGE),
@@ -691,8 +734,20 @@ def test_the_letter_page_gives_the_browser_the_limit_and_the_refusal_of_a_larger
     assert "largest" not in field.get("data-too-large")
 
 
-def test_upload_of_an_empty_file_is_refused(officer_client, application):
-    _upload_refused(officer_client, application, b"", "letter.pdf", "The submitted file is empty.")
+EMPTY_LETTER = {
+    "en": "The file is empty: save the scan of the signed letter again and upload it.",
+    "hi": "फ़ाइल खाली है: हस्ताक्षरित पत्र का स्कैन फिर से सहेजें और उसे अपलोड करें।",
+    "mr": "फाइल रिकामी आहे: स्वाक्षरी केलेल्या पत्राचे स्कॅन पुन्हा जतन करा आणि ते अपलोड करा.",
+}
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_upload_of_an_empty_file_is_refused_saying_what_to_do(officer_client, application, language):
+    """A letter of 0 bytes (a scan that did not finish saving, a broken download) got Django's
+    "The submitted file is empty.", which says nothing of what to do; its Hindi "निवेदित संचिका
+    खाली है ।" and Marathi "सुपूर्त केलेला दस्तऐवज रिकामी आहे." name the file as the portal does nowhere."""
+    officer_client.cookies["django_language"] = language
+    _upload_refused(officer_client, application, b"", "letter.pdf", EMPTY_LETTER[language])
 
 
 def test_upload_without_a_file_is_refused(officer_client, application):

@@ -129,8 +129,8 @@ def test_the_draft_reminder_names_the_day_of_erasure_in_indian_time(draft, djang
 
 
 @pytest.mark.parametrize(("name", "english", "hindi"), [
-    ("", "The draft onboarding application for your organisation has not been saved for a long time.",
-     "आपके संगठन के लिए मसौदा ऑनबोर्डिंग आवेदन लंबे समय से सहेजा नहीं गया है।"),
+    ("", "Your draft onboarding application has not been saved for a long time.",
+     "आपका मसौदा ऑनबोर्डिंग आवेदन लंबे समय से सहेजा नहीं गया है।"),
     ("Agri Dept", "Your draft onboarding application for Agri Dept has not been saved for a long time.",
      "Agri Dept के लिए आपका मसौदा ऑनबोर्डिंग आवेदन लंबे समय से सहेजा नहीं गया है।"),
 ])
@@ -174,6 +174,39 @@ def test_a_draft_touched_after_its_reminder_is_kept_and_reminded_again_later(dra
     assert counts_of(run(240), "draft_application") == {"reminded": 0, "erased": 0, "audit_events_redacted": 0}
     assert counts_of(run(381), "draft_application")["reminded"] == 1
     assert counts_of(run(412), "draft_application")["erased"] == 1
+
+
+@pytest.mark.parametrize("jurisdiction, name, subject, opening", [
+    ("MH", "Agriculture Department",
+     "Your draft application for Agriculture Department will be erased on 5 February 2026 unless you save it / "
+     "Agriculture Department साठीचा तुमचा मसुदा अर्ज जतन न केल्यास 5 फेब्रुवारी 2026 रोजी पुसला जाईल",
+     "Agriculture Department साठीचा तुमचा मसुदा ऑनबोर्डिंग अर्ज बराच काळ जतन केलेला नाही."),
+    ("KA", "Agriculture Department",
+     "Your draft application for Agriculture Department will be erased on 5 February 2026 unless you save it / "
+     "Agriculture Department के लिए आपका मसौदा आवेदन 5 फ़रवरी 2026 को मिटा दिया जाएगा, जब तक आप उसे सहेज नहीं लेते",
+     "Agriculture Department के लिए आपका मसौदा ऑनबोर्डिंग आवेदन लंबे समय से सहेजा नहीं गया है।"),
+    # Left before its organisation section was saved: no name, no state (Hindi); whole sentences without a name.
+    ("", "",
+     "Your draft application will be erased on 5 February 2026 unless you save it / "
+     "आपका मसौदा आवेदन 5 फ़रवरी 2026 को मिटा दिया जाएगा, जब तक आप उसे सहेज नहीं लेते",
+     "आपका मसौदा ऑनबोर्डिंग आवेदन लंबे समय से सहेजा नहीं गया है।"),
+])
+def test_the_draft_erasure_reminders_subject_says_when_and_what_keeps_it(jurisdiction, name, subject, opening):
+    """"Your draft application for X will be erased" said it would happen, not when nor
+    what keeps it: the subject gives the day the body gives (India's: reminded at 20:00
+    UTC, 01:30 the next day in India) and that saving it keeps it. A draft with no name
+    reads as a sentence, not "for your organisation" ("आपका संगठन के लिए आपका मसौदा …")."""
+    from onboarding.retention import drafts_remind
+
+    draft = ApplicationFactory(status="draft", reference=None, submitted_at=None, jurisdiction=jurisdiction,
+                               organisation_name=name)
+    drafts_remind([draft.pk], datetime(2026, 1, 5, 20, 0, tzinfo=UTC))  # erased from 5 February in India
+    [mail] = messages_to(draft.nodal_officer.email)
+    english, _rule, second = mail.body.partition("\n\n----------\n\n")
+    assert mail.subject == subject
+    assert "before 5 February 2026" in " ".join(english.split())
+    assert " ".join(second.split("\n\n")[0].split()) == opening
+    assert name or "Your draft onboarding application has not been saved for a long time." in english
 
 
 def test_a_draft_saved_from_its_page_without_a_change_as_its_reminder_asks_is_kept(

@@ -242,6 +242,28 @@ def test_the_date_the_mails_name_is_the_persons_to_the_end_of_that_day_in_indias
     assert run_reconfirmation(datetime(2027, 2, 5, 0, 30, tzinfo=IST)) == {"asked": 0, "reminded": 0, "suspended": 1}
 
 
+CONFIRM_BY = {
+    "en": ("Confirm your official address for District Agriculture Office, Pune by 4 February 2027",
+           "Reminder: confirm your official address for District Agriculture Office, Pune by 4 February 2027"),
+    "hi": ("District Agriculture Office, Pune के लिए अपने आधिकारिक पते की पुष्टि 4 फ़रवरी 2027 तक करें",
+           "अनुस्मारक: District Agriculture Office, Pune के लिए अपने आधिकारिक पते की पुष्टि 4 फ़रवरी 2027 तक करें"),
+    "mr": ("District Agriculture Office, Pune साठी तुमच्या अधिकृत पत्त्याची पुष्टी 4 फेब्रुवारी 2027 पर्यंत करा",
+           "स्मरणपत्र: District Agriculture Office, Pune साठी तुमच्या अधिकृत पत्त्याची पुष्टी 4 फेब्रुवारी 2027 पर्यंत करा"),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_the_subjects_of_the_request_and_its_reminder_say_by_when(world, due, language):
+    """The subject asks the person to confirm their address: it says by when (the day the
+    body gives, in India's time), in the language they asked in; not only the body."""
+    GovernmentProfile.objects.filter(pk=due.pk).update(request_language=language)
+    asked = START + YEAR  # 5 January 2027, 10:00 in India
+    run_reconfirmation(asked)
+    run_reconfirmation(asked + timedelta(days=23))
+    first, reminder = messages_to("asha.k@pune.mahaagri.gov.in")
+    assert (first.subject, reminder.subject) == CONFIRM_BY[language]
+
+
 def test_the_deadline_is_a_day_in_indias_time_not_in_utc(world, due):
     """Asked at 00:30 in India (still the day before in UTC): the day told, the link's end
     and the suspension are India's."""

@@ -786,6 +786,31 @@ def test_deciding_one_request(world, requests_):
     assert "Your decision" not in html
 
 
+REJECT_WORD = {"en": "reject", "hi": "अस्वीकार", "mr": "नाकार"}
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_the_decisions_error_and_hint_name_the_options_as_they_are_labelled(world, requests_, language):
+    """The options read "Verify" and "Reject", verbs, as the error "Choose verify or reject."
+    and the reason's hint ("Required when you reject") name them. Hindi and Marathi labelled
+    "Reject" with the application's word for the status, "अस्वीकृत" / "नामंजूर" (rejected),
+    while the error and the hint name the verb ("अस्वीकार करें" / "नाकारा"): an option that
+    is not there."""
+    older = requests_[0]
+    client = signed_in(world["admin_office"])
+    client.cookies["django_language"] = language
+    tree = parse(client.post(f"/verification/profiles/{older.pk}/", {}).content.decode())
+    options = {radio.get("value"): tree.find("label", for_=radio.get("id")).squashed_text()
+               for radio in tree.find_all("input", type="radio", name="decision")}
+    assert set(options) == {"verify", "reject"}, options
+    error = field_error(tree, "decision")
+    assert all(label.lower() in error.lower() for label in options.values()), (error, options)
+    hints = [tree.by_id(ref).squashed_text() for ref in tree.by_id("id_reason").get("aria-describedby").split()
+             if tree.by_id(ref)]
+    assert REJECT_WORD[language] in options["reject"].lower() and any(REJECT_WORD[language] in h.lower() for h in hints), (
+        options, hints)
+
+
 def test_one_request_decided_again_or_withdrawn_meanwhile_says_what_happened(world, requests_):
     """The request's page said "decided meanwhile" of any request that no longer waits: of
     the administrator's own decision sent again (Back and send again, a double click), and

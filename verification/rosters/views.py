@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 from portal import pending
 from portal.access import rule
 from portal.downloads import kept_out_of_caches
+from portal.linked_language import opens_in_linked_language
 from verification.rosters import export, refusals, services
 from verification.rosters.checks import PROBLEMS
 from verification.rosters.forms import ConfirmForm, InvitationCancelForm, RosterUploadForm
@@ -235,6 +236,7 @@ def invitation_cancel_view(request, pk):
 
 @rule("token")
 @require_http_methods(["GET", "POST"])
+@opens_in_linked_language  # the link of the mail's Marathi or Hindi half
 def invitation(request, token):
     """What an invitation link opens: who invites whom, and how to accept (sign up or
     sign in with that address and confirm it; someone signed in whose account has it

@@ -651,3 +651,25 @@ def test_an_address_off_the_roster_s_domains_confirmed_already_is_invited_and_ac
     profile = GovernmentProfile.objects.get(user=nowhere, organisation=world["other"])
     assert (profile.status, profile.method, profile.verified_by) == (
         VerificationStatus.VERIFIED, VerificationMethod.ROSTER, world["admin_other"])
+
+
+def test_the_second_language_half_of_the_invitation_opens_its_page_in_that_language(world, invited):
+    """The person invited may have no account yet: the invitation is in English and then
+    Marathi (the office is in Maharashtra), each half with its link. The Marathi half's
+    link says its language; opened in a browser that asks for English, the page is in
+    Marathi, the language set as the language switch sets it, and the address left
+    without the marker (the page's own switch still changes the language)."""
+    body = delivered_body(OutboxMessage.objects.get(to=[invited.email]))
+    english, _sep, marathi = body.partition("\n\n---\n\n")
+    [(english_path, english_query)] = re.findall(r"(/verification/invitations/[A-Za-z0-9_-]{43}/)(\S*)", english)
+    [(path, query)] = re.findall(r"(/verification/invitations/[A-Za-z0-9_-]{43}/)(\S*)", marathi)
+    assert path == english_path and english_query == "" and query == "?language=mr"
+    browser = Client(HTTP_ACCEPT_LANGUAGE="en-IN,en;q=0.9")
+    response = browser.get(path + query)
+    assert response.status_code == 302 and response["Location"] == path and response["Cache-Control"]
+    page = browser.get(path)
+    assert page.status_code == 200 and '<html lang="mr"' in page.content.decode()
+    browser.post("/i18n/setlang/", {"language": "en", "next": path})
+    assert '<html lang="en"' in browser.get(path).content.decode()
+    unknown = Client(HTTP_ACCEPT_LANGUAGE="en").get(path, {"language": "fr"})
+    assert unknown.status_code == 200 and '<html lang="en"' in unknown.content.decode()
