@@ -162,6 +162,18 @@ def officer_eligibility(user: AnyUser, *, rules: list[tuple[str, str]] | None = 
     return None
 
 
+def officer_address_moved(application: Application) -> str | None:
+    """The address the form names for the nodal officer, when their account's address is no
+    longer it (compared normalised; changed since the form was filled: the officer moved to
+    another post or department, the account now someone else's mailbox); None while it is.
+    Final approval makes the account the organisation's first admin on the form's word: it
+    is refused while this names an address. No query once the officer is read."""
+    named = (application.section_data(Section.NODAL_OFFICER).get("official_email") or "").strip().lower()
+    if normalise_address(named) and normalise_address(named) == normalise_address(application.nodal_officer.email):
+        return None
+    return named
+
+
 def officer_overview(user: AnyUser) -> tuple[list[dict], str | None]:
     """The rows of an officer's list of applications (``applications_of_officer``, the
     newest first) and whether they may start one (``officer_eligibility``): their three
@@ -289,6 +301,11 @@ def review_flags(application: Application, *, owners: list[OrganisationDomain] |
                        "organisation %(parent)s belongs to %(theirs)s.") % {
             "chosen": _jurisdiction_label(chosen), "parent": parent.name, "theirs": _jurisdiction_label(parent.jurisdiction)})
     flags += _proposed_parent_flags(application)
+    moved = officer_address_moved(application)
+    if moved is not None:
+        flags.append(_("The nodal officer's account no longer has the address the form names for them, %(email)s "
+                       "(changed since the form was filled): final approval is refused while it does not, as it would "
+                       "make whoever holds the account now the organisation's admin.") % {"email": moved})
     for row in owners:
         if chosen and row.organisation.jurisdiction != chosen:
             flags.append(_("The email domain %(domain)s is official for %(organisation)s, of %(theirs)s, not of "

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from onboarding import notifications, workflow
 from onboarding.application.selectors import (
     addresses_of_users,
+    officer_address_moved,
     officer_addresses,
     officer_eligibility,
     official_within,
@@ -242,7 +243,8 @@ def _check_officer_may_become_admin(application: Application, stage: Stage) -> N
     """Final approval makes the nodal officer the organisation's first admin: only
     while their account still earns it (active, with an official, verified primary
     address, at a domain accepted for an organisation only where it is official:
-    ``official_within``)."""
+    ``official_within``) and is still the one the form names (its address the form's:
+    ``officer_address_moved``)."""
     if not application.nodal_officer.is_active:  # deactivated: it can no longer sign in
         raise ValidationError({"decision": _(
             "The nodal officer's account has been deactivated: they cannot be made the organisation's admin. "
@@ -262,6 +264,18 @@ def _check_officer_may_become_admin(application: Application, stage: Stage) -> N
             "The nodal officer can no longer be made the organisation's admin: %(problem)s "
             "Return the application for correction instead."
         )) % {"problem": problem}}, code="officer_not_eligible")
+    moved = officer_address_moved(application)
+    if moved is not None:  # the account is no longer the mailbox the form, and every decision, named
+        raise ValidationError({"decision": (_(
+            "The nodal officer's account no longer has the address the form names for them, %(email)s (changed since "
+            "the form was filled): approval would make whoever holds the account now the organisation's admin. An "
+            "appeal cannot return the application for correction: overturn the rejection once the account's address "
+            "is %(email)s again, or uphold it and a nodal officer at that address can apply again."
+        ) if stage == Stage.APPEAL else _(
+            "The nodal officer's account no longer has the address the form names for them, %(email)s (changed since "
+            "the form was filled): approval would make whoever holds the account now the organisation's admin. "
+            "Approve it once the account's address is %(email)s again, or return the application for correction."
+        )) % {"email": moved}}, code="officer_address_moved")
 
 
 def _check_short_code_free(application: Application, stage: Stage) -> None:

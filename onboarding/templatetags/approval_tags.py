@@ -2,12 +2,16 @@ from django import template
 from django.utils import timezone
 
 from onboarding import workflow
+from onboarding.application.selectors import officer_address_moved
 from onboarding.approval.selectors import authority_steps_refused, steps_of
 from onboarding.approval.services import appeal_deadline
 from onboarding.models import DECISION_OUTCOMES, ApplicationDocument, ApplicationStatus, Decision, DocumentKind, Stage
 from portal.audit.models import AuditAction
 
 register = template.Library()
+
+ADDRESS_CHECKED = {ApplicationStatus.WITH_AUTHORITY, ApplicationStatus.WITH_STATE, ApplicationStatus.REJECTED,
+                   ApplicationStatus.UNDER_APPEAL}
 
 
 @register.inclusion_tag("onboarding/includes/approval_panel.html", takes_context=True)
@@ -39,6 +43,10 @@ def approval_panel(context, application):
         # for one. Told to the officer only: an administrator appointed since, reading the page
         # before the job tells them (undecided_steps_assign), may decide it.
         "nobody_may_decide": is_officer and bool(open_step and open_step.nobody_may_decide_since),
+        # Sent for a decision and no longer the officer's to correct: their account's address
+        # is no longer the form's, which final approval refuses (what to do, on the panel).
+        "address_moved": officer_address_moved(application) if is_officer and application.status in ADDRESS_CHECKED
+        else None,
         "can_resend": is_officer and open_step is not None and open_step.stage == Stage.AUTHORITY and not authority_refused,
         "can_appeal": is_officer and deadline is not None and now <= deadline
         and workflow.allowed(application.status, workflow.Event.APPEAL),

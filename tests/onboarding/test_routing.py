@@ -1447,6 +1447,19 @@ def _officer_deactivated(application, officer):
             "Uphold the rejection, or overturn it once their account is active again.")
 
 
+def _officer_address_moved(application, officer):
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.filter(user=officer).update(primary=False)
+    EmailAddress.objects.create(user=officer, email="sunil@karhealth.gov.in", verified=True, primary=True)
+    UserFactory._meta.model.objects.filter(pk=officer.pk).update(email="sunil@karhealth.gov.in")
+    return ("The nodal officer's account no longer has the address the form names for them, "
+            "nodal.officer@mahaagri.gov.in (changed since the form was filled): approval would make whoever holds the "
+            f"account now the organisation's admin. {APPEAL_CANNOT_RETURN} overturn the rejection once the account's "
+            "address is nodal.officer@mahaagri.gov.in again, or uphold it and a nodal officer at that address can "
+            "apply again.")
+
+
 def _parent_suspended(application, officer):
     Organisation.objects.filter(short_code=PARENT["short_code"]).update(status=OrganisationStatus.SUSPENDED)
     return (f"The parent organisation the form names, {PARENT['name']}, is no longer active on Sandes: the "
@@ -1456,13 +1469,14 @@ def _parent_suspended(application, officer):
 
 
 @pytest.mark.parametrize("refusal", [_short_code_taken, _domain_refused, _officer_not_eligible, _officer_deactivated,
-                                     _parent_suspended])
+                                     _officer_address_moved, _parent_suspended])
 def test_a_refused_overturn_gives_advice_an_appeal_can_follow(officer, refusal):
     """Overturning a rejection is a final approval, refused as the state level's is (the
     short code taken meanwhile, a listed domain refused now, the officer no longer
-    eligible, the parent suspended); an appeal can only overturn or uphold (no return for
-    correction from under_appeal in the workflow), so the page says what the superadmin can
-    do instead, at the decision, in their language, and nothing changes."""
+    eligible or no longer at the address the form names, the parent suspended); an appeal
+    can only overturn or uphold (no return for correction from under_appeal in the
+    workflow), so the page says what the superadmin can do instead, at the decision, in
+    their language, and nothing changes."""
     data = {**VALID, "organisation": {**VALID["organisation"], "email_domains": "mahaagri.gov.in, krishimail.in"}}
     data = _under_parent(data, OrganisationFactory(**PARENT))
     application = application_with_state(nodal_officer=officer, data=data)
