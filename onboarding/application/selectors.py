@@ -20,6 +20,7 @@ from onboarding.models import (
     Section,
 )
 from portal import compiled, permissions
+from portal.accounts.in_service import service_ended
 from portal.accounts.models import User
 from portal.accounts.official_email import (
     ANY_ORGANISATION,
@@ -141,7 +142,8 @@ def is_officer_of(user: AnyUser, application: Application) -> bool:
 
 
 def officer_eligibility(user: AnyUser, *, rules: list[tuple[str, str]] | None = None,
-                        verified: bool | None = None, within: int | None | object = ANY_ORGANISATION) -> str | None:
+                        verified: bool | None = None, within: int | None | object = ANY_ORGANISATION,
+                        in_service: bool = False) -> str | None:
     """None if the user may act as a nodal officer, else a message saying why not.
     Asked at every action an officer takes, not only when starting. ``rules``
     (``email_rules``) and ``verified`` (whether the account's address is verified): when
@@ -149,7 +151,11 @@ def officer_eligibility(user: AnyUser, *, rules: list[tuple[str, str]] | None = 
     act for (``official_within``), or None for one that does not exist yet: a domain accepted
     for another organisation does not count (``classify_email_within``); by default (no
     organisation in question yet: starting a draft, whose place is chosen later) one accepted
-    for any organisation does."""
+    for any organisation does. ``in_service``: also whether they are still in government
+    service as far as the apps know (``service_ended``: their latest verification past its
+    date of superannuation, or ended on retirement or on leaving service), a query more:
+    asked where the role is used up, at submission (the application goes out for decisions
+    in their name) and at final approval (they become the organisation's first admin)."""
     if permissions.is_auditor(user):
         return _("An auditor's account has read-only access and cannot act as a nodal officer.")
     verdict = classify_email_within(user.email, within, rules=rules)
@@ -159,6 +165,8 @@ def officer_eligibility(user: AnyUser, *, rules: list[tuple[str, str]] | None = 
         verified = bool(compiled.rows(_verified_address_query, user_id=user.pk, email=user.email))
     if not verified:
         return _("Verify your email address first: we sent a code to %(email)s.") % {"email": user.email}
+    if in_service:
+        return service_ended(user.pk)
     return None
 
 

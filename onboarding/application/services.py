@@ -112,14 +112,16 @@ class OfficerNotEligible(ValidationError):
     when the application was started."""
 
 
-def application_lock_for_officer(*, application_id: int, actor: AnyUser, require_eligible: bool = True) -> Application:
+def application_lock_for_officer(*, application_id: int, actor: AnyUser, require_eligible: bool = True,
+                                 in_service: bool = False) -> Application:
     """The application, locked for this transaction, if ``actor`` is its nodal officer
-    and (``require_eligible``) may still act as one."""
+    and (``require_eligible``) may still act as one (``in_service``: and is still in
+    government service, officer_eligibility)."""
     application = Application.objects.select_for_update().get(pk=application_id)
     if not is_officer_of(actor, application):
         raise PermissionDenied
     if require_eligible:
-        problem = officer_eligibility(actor)
+        problem = officer_eligibility(actor, in_service=in_service)
         if problem:
             raise OfficerNotEligible(problem, code="not_eligible")
     return application
@@ -399,7 +401,7 @@ def application_submit(
     AnswersChanged and sends nothing: the officer confirms what they saw. None: not checked."""
     with transaction.atomic():
         officer_lock(actor=actor)  # two of their drafts sent at once cannot both pass the daily limit
-        application = application_lock_for_officer(application_id=application_id, actor=actor)
+        application = application_lock_for_officer(application_id=application_id, actor=actor, in_service=True)
         event = workflow.Event.RESUBMIT if application.status == ApplicationStatus.CHANGES_REQUESTED else workflow.Event.SUBMIT
         workflow.next_status(application.status, event)  # raises InvalidTransition before anything changes
         if shown_version is not None and shown_version != application.version:

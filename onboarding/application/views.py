@@ -390,7 +390,7 @@ def submit(request, pk):
     application = application_for_officer(request.user, pk)
     if not application.is_editable:  # e.g. back to this page after submitting: say so
         return _not_editable(request, application, submitting=True)
-    problem = officer_eligibility(request.user)
+    problem = officer_eligibility(request.user, in_service=True)
     if problem:
         return _not_eligible(request, pk, problem)
     if request.method == "POST":

@@ -243,7 +243,7 @@ def _check_officer_may_become_admin(application: Application, stage: Stage) -> N
     """Final approval makes the nodal officer the organisation's first admin: only
     while their account still earns it (active, with an official, verified primary
     address, at a domain accepted for an organisation only where it is official:
-    ``official_within``) and is still the one the form names (its address the form's:
+    ``official_within``, of someone still in government service) and is still the one the form names (its address the form's:
     ``officer_address_moved``)."""
     if not application.nodal_officer.is_active:  # deactivated: it can no longer sign in
         raise ValidationError({"decision": _(
@@ -254,7 +254,7 @@ def _check_officer_may_become_admin(application: Application, stage: Stage) -> N
             "Reject the application, or approve it once their account is active again."
         )}, code="officer_not_eligible")
     # Their address's domain, if one accepted for an organisation, counts only where it is official.
-    problem = officer_eligibility(application.nodal_officer, within=official_within(application))
+    problem = officer_eligibility(application.nodal_officer, within=official_within(application), in_service=True)
     if problem:
         raise ValidationError({"decision": (_(
             "The nodal officer can no longer be made the organisation's admin: %(problem)s An appeal cannot return "

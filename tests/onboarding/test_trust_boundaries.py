@@ -13,6 +13,7 @@ from django.test import Client
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
+from onboarding.application import services as onboarding_services
 from onboarding.application.selectors import officer_eligibility, review_flags
 from onboarding.approval import services as approvals
 from onboarding.models import Application, ApplicationDocument
@@ -33,6 +34,7 @@ from tests.factories import (
 from tests.html_tree import error_message, field_error, field_value, page
 from tests.onboarding.approval_helpers import (
     authority_approved,
+    filled_application,
     make_state_admin,
     make_superadmin,
     post_confirming_access,
@@ -490,6 +492,75 @@ def test_final_approval_does_not_make_an_officer_whose_address_moved_the_first_a
     approvals.step_decide(step_id=step.pk, decision="approve", actor=admin)
     application.refresh_from_db()
     assert permissions.may_administer(UserFactory._meta.model.objects.get(pk=officer.pk), application.organisation)
+
+
+OFFICE = "District Agriculture Office, Pune"
+OUT_OF_SERVICE = " Someone who has retired or left government service cannot act as a nodal officer. If that is wrong, " \
+    f"ask the administrators of {OFFICE} to correct it."
+
+
+@pytest.mark.parametrize("status, ended, expected", [
+    ("verified", {"superannuation_date": timedelta(days=-1)},
+     f"The latest government verification of this account, in {OFFICE}, ended at its date of superannuation: someone "
+     "who has retired or left government service cannot act as a nodal officer. If that date is wrong, ask the "
+     f"administrators of {OFFICE} to correct it."),
+    ("revoked", {"reason_code": "retirement"},
+     f"The latest government verification of this account, in {OFFICE}, was ended for this reason: Retired."
+     + OUT_OF_SERVICE),
+    ("revoked", {"reason_code": "left_service"},
+     f"The latest government verification of this account, in {OFFICE}, was ended for this reason: Left government "
+     "service." + OUT_OF_SERVICE),
+    ("suspended", {"reason_code": "retirement"},
+     f"The latest government verification of this account, in {OFFICE}, was ended for this reason: Retired."
+     + OUT_OF_SERVICE),
+], ids=["past-superannuation", "revoked-retired", "revoked-left-service", "suspended-retired"])
+def test_an_officer_who_left_government_service_can_neither_submit_nor_become_first_admin(
+        officer, officer_client, admin, status, ended, expected):
+    """The nodal officer's latest verification says they left government service: past its
+    date of superannuation (over from the next day, before the hourly job revokes it), or
+    ended on retirement or on leaving service. Their complete draft cannot be sent out for
+    decisions in their name, and their application with the state administrators cannot
+    make them the new organisation's first admin: each refused with the reason, nothing
+    changed."""
+    from tests.verification.helpers import GovernmentProfileFactory
+
+    draft = filled_application(officer)
+    waiting = application_with_state(nodal_officer=officer)
+    if "superannuation_date" in ended:
+        ended = {"superannuation_date": timezone.localdate() + ended["superannuation_date"]}
+    GovernmentProfileFactory(user=officer, organisation=OrganisationFactory(name=OFFICE), status=status, **ended)
+    with pytest.raises(ValidationError) as refused:
+        onboarding_services.application_submit(application_id=draft.pk, actor=officer)
+    assert refused.value.messages == [expected]
+    told = page(officer_client.get(f"/onboarding/{draft.pk}/submit/", follow=True)).squashed_text()
+    assert f"You can no longer change, submit or send links for this application. {expected}" in told
+    officer_client.post(f"/onboarding/{draft.pk}/submit/")
+    draft.refresh_from_db()
+    assert (draft.status, draft.reference) == ("draft", None)
+    with pytest.raises(ValidationError) as refused:
+        approvals.step_decide(step_id=state_step(waiting).pk, decision="approve", actor=admin)
+    assert refused.value.message_dict == {"decision": [
+        f"The nodal officer can no longer be made the organisation's admin: {expected} Return the application for "
+        "correction instead."]}
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.organisation) == ("with_state", None)
+    assert not Membership.objects.filter(user=officer, role="admin").exists()
+
+
+def test_an_officer_transferred_or_verified_again_after_leaving_service_may_submit(officer):
+    """Only the latest verification counts, and only a reason of leaving service: a
+    verification revoked on a transfer says nothing of it, and someone re-employed (verified
+    again since a retirement) is in service."""
+    from tests.verification.helpers import GovernmentProfileFactory
+
+    earlier = timezone.now() - timedelta(days=400)
+    GovernmentProfileFactory(user=officer, status="revoked", reason_code="retirement", verified_at=earlier)
+    GovernmentProfileFactory(user=officer, status="revoked", reason_code="transfer")
+    assert onboarding_services.application_submit(application_id=filled_application(officer).pk,
+                                                  actor=officer).status == "with_authority"
+    GovernmentProfileFactory(user=officer, status="verified", superannuation_date=timezone.localdate())  # until tonight
+    assert onboarding_services.application_submit(application_id=filled_application(officer).pk,
+                                                  actor=officer).status == "with_authority"
 
 
 # The level chosen decides who decides ---------------------------------------------------------
