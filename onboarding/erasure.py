@@ -1,7 +1,9 @@
 """What an erasure granted to a person (portal/privacy/requests.py) removes of their
 applications: their drafts, with their files and saved versions, as retention erases
 an abandoned one. Their submitted applications stay (their reference and decisions are
-kept by other rules, with the account id). The approval steps they decided as an
+kept by other rules, with the account id); those still waiting for a decision, or
+returned for correction, are withdrawn first (``applications_withdraw_on_erasure``):
+nobody could act on them any more. The approval steps they decided as an
 administrator lose their address (who decided stays, as the account) and the client
 address and browser they decided from; a step decided through an emailed link names the
 competent authority's official address, not an account, and that address stays. Each
@@ -10,6 +12,7 @@ OnboardingConfig.ready."""
 
 from django.utils import timezone
 
+from onboarding.application.services import applications_withdraw_on_erasure
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, Stage
 from onboarding.retention import applications_audit, drafts_erase
 from portal.permissions import AnyUser
@@ -29,6 +32,10 @@ def person_applications_erase(user: AnyUser, addresses: list[str]) -> list[tuple
     ApprovalStep.objects.filter(decided_by=user).exclude(decided_by_email="").exclude(stage=Stage.AUTHORITY).update(
         decided_by_email="")
     ApprovalStep.objects.filter(decided_by=user).exclude(ip=None, user_agent="").update(ip=None, user_agent="")
+    # Their open applications sent for a decision are withdrawn, their links void and whoever they
+    # waited on told, by the system for the erasure (before the account loses its addresses: the
+    # deciders told are chosen leaving the officer out, by those addresses).
+    applications_withdraw_on_erasure(user=user)
     ids = list(Application.objects.select_for_update().filter(nodal_officer=user, status=ApplicationStatus.DRAFT)
                .values_list("pk", flat=True))
     if not ids:

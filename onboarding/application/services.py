@@ -445,17 +445,50 @@ def application_withdraw(
     legal hold."""
     with transaction.atomic():
         application = application_lock_for_officer(application_id=application_id, actor=actor, require_eligible=False)
-        old_status, new_status = workflow.advance(application, workflow.Event.WITHDRAW)
-        application.closed_at = timezone.now()
-        application.save(update_fields=["status", "closed_at", "updated_at"])
-        removed = _draft_files_remove(application)
-        audit_record(
-            actor=actor, action=AuditAction.APPLICATION_WITHDRAWN, target=application, request=request,
-            old={"status": old_status}, new={"status": new_status, "reason": reason[:500], **removed},
-        )
-        notify_officer(application=application, template="withdrawn")
-        application_withdrawn.send(sender=Application, application=application, actor=actor, request=request)
+        _withdraw(application, actor=actor, request=request, recorded={"reason": reason[:500]})
     return application
+
+
+# Why the system withdrew an application (its audit row's "reason"): a stable value.
+WITHDRAWN_ACCOUNT_ERASED = "account_erased"
+
+
+def applications_withdraw_on_erasure(*, user: AnyUser) -> list[int]:
+    """The person's applications sent for a decision and still open (with the competent
+    authority, returned for correction, with the state administrators) are withdrawn as
+    their account is erased (onboarding.erasure, under the account's lock): nobody could
+    act on them any more, and their links and queues would go on asking for decisions
+    that could never make anyone the organisation's admin. By the withdrawal's own path
+    (the open step closed, its links void, whoever it waited on told), by the system,
+    its audit row saying why; the officer is not told (their account and its mail go).
+    Returns their ids."""
+    applications = list(Application.objects.select_for_update().filter(
+        nodal_officer=user, status__in=set(workflow.WITHDRAWABLE) - {ApplicationStatus.DRAFT}).order_by("pk"))
+    for application in applications:
+        _withdraw(application, actor=None, recorded={"reason": WITHDRAWN_ACCOUNT_ERASED}, for_officer=True)
+    return [application.pk for application in applications]
+
+
+def _withdraw(application: Application, *, actor: AnyUser | None, recorded: dict, request: HttpRequest | None = None,
+              for_officer: bool = False) -> None:
+    """Withdraw ``application`` (locked by the caller): closed now; a draft never sent
+    loses its files (``_draft_files_remove``); the audit row, with ``recorded`` (why), by
+    ``actor`` (None: the system); the officer told when someone acted; and the approval
+    routing closes its open step (``application_withdrawn``). ``for_officer``: withdrawn
+    on the nodal officer's behalf, not by them (those it waited on are told so)."""
+    old_status, new_status = workflow.advance(application, workflow.Event.WITHDRAW)
+    application.closed_at = timezone.now()
+    application.save(update_fields=["status", "closed_at", "updated_at"])
+    removed = _draft_files_remove(application)
+    audit_record(
+        actor=actor, action=AuditAction.APPLICATION_WITHDRAWN, target=application, request=request,
+        actor_role="" if actor is not None else "system",
+        old={"status": old_status}, new={"status": new_status, **recorded, **removed},
+    )
+    if actor is not None:
+        notify_officer(application=application, template="withdrawn")
+    application_withdrawn.send(sender=Application, application=application, actor=actor, request=request,
+                               for_officer=for_officer)
 
 
 _STOPWORDS = {"of", "the", "and", "for", "department", "dept", "office", "ministry", "government", "govt", "directorate",

@@ -13,5 +13,5 @@ def open_authority_step(sender, *, application, actor, request=None, **kwargs):
 
 
 @receiver(application_withdrawn, dispatch_uid="approval.close_steps")
-def close_steps(sender, *, application, actor, request=None, **kwargs):
-    steps_close_on_withdrawal(application=application, actor=actor)
+def close_steps(sender, *, application, actor, request=None, for_officer=False, **kwargs):
+    steps_close_on_withdrawal(application=application, actor=actor, for_officer=for_officer)

@@ -189,10 +189,12 @@ def _check_resend_rate(actor: AnyUser, now: datetime) -> None:
         "You have asked for %(n)s new links for competent authorities in the last 24 hours, the most the portal "
         "accepts: each one emails the authority. You can ask for another from %(when)s."))
 
-def steps_close_on_withdrawal(*, application: Application, actor: AnyUser | None) -> list[ApprovalStep]:
+def steps_close_on_withdrawal(*, application: Application, actor: AnyUser | None,
+                              for_officer: bool = False) -> list[ApprovalStep]:
     """Close the open step of a withdrawn application and void its links (caller holds the
     lock), and tell whoever was told it waits on them that it no longer does
-    (``_tell_withdrawn``)."""
+    (``_tell_withdrawn``; ``for_officer``: that it was withdrawn on the nodal officer's
+    behalf, not by them)."""
     now = timezone.now()
     steps = list(application.steps.select_for_update().filter(decision=""))
     for step in steps:
@@ -204,18 +206,18 @@ def steps_close_on_withdrawal(*, application: Application, actor: AnyUser | None
     AuthorityToken.objects.filter(
         step__application=application, used_at__isnull=True, superseded_at__isnull=True
     ).update(superseded_at=now)
-    _tell_withdrawn(application, steps)
+    _tell_withdrawn(application, steps, for_officer=for_officer)
     return steps
 
 
-def _tell_withdrawn(application: Application, steps: list[ApprovalStep]) -> None:
+def _tell_withdrawn(application: Application, steps: list[ApprovalStep], *, for_officer: bool = False) -> None:
     """Those told that a closed step waited on them are told it no longer does, one mail
     each: the competent authority its link went to (the link no longer works), and the
     administrators the step was in the queue of or escalated to (``told_of_waiting``; as
     ``deciders_to_tell`` chooses them now, so nobody the decision would refuse), with a
     link to their queue, since the application is no longer theirs to open."""
     for step in steps:
-        context = {"application": application, "step": step}
+        context = {"application": application, "step": step, "for_officer": for_officer}
         if step.assignee_email:
             notifications.send_bilingual(to=[step.assignee_email], template="authority_withdrawn", context=context)
         asks = told_of_waiting(step)
