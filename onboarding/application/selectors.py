@@ -141,6 +141,27 @@ def is_officer_of(user: AnyUser, application: Application) -> bool:
     return permissions.is_owner(user, application, APPLICATION_SCOPE)
 
 
+def may_change_officer(user: AnyUser, application: Application) -> bool:
+    """Whether ``user`` may hand ``application`` over to another nodal officer (and, its
+    officer's account closed, withdraw it for them: ``may_withdraw_for_officer``): a
+    superadmin, or a state administrator who decides its jurisdiction's steps (not an
+    auditor: ``decided_jurisdictions``) of one sent for a decision (they see no draft).
+    Never its own nodal officer. No query beyond the roles read once per request."""
+    if not user.is_authenticated or user.pk == application.nodal_officer_id:
+        return False
+    if permissions.is_superadmin(user):
+        return True
+    jurisdictions = permissions.decided_jurisdictions(user)
+    return application.reference is not None and (jurisdictions is None or application.jurisdiction in jurisdictions)
+
+
+def may_withdraw_for_officer(user: AnyUser, application: Application) -> bool:
+    """Whether ``user`` may withdraw ``application`` on its nodal officer's behalf: one who
+    may hand it over (``may_change_officer``), while the officer's account is closed (they
+    can no longer sign in to withdraw it themselves)."""
+    return not application.nodal_officer.is_active and may_change_officer(user, application)
+
+
 def officer_eligibility(user: AnyUser, *, rules: list[tuple[str, str]] | None = None,
                         verified: bool | None = None, within: int | None | object = ANY_ORGANISATION,
                         in_service: bool = False) -> str | None:

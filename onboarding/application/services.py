@@ -25,7 +25,12 @@ from guardian.shortcuts import assign_perm
 from onboarding import workflow
 from onboarding.application.declarations import declaration_notice
 from onboarding.application.forms import SECTION_FORMS, SectionForm, bounded_input
-from onboarding.application.selectors import is_officer_of, officer_eligibility, withdrawal_removes_files
+from onboarding.application.selectors import (
+    is_officer_of,
+    may_withdraw_for_officer,
+    officer_eligibility,
+    withdrawal_removes_files,
+)
 from onboarding.application.signals import application_submitted, application_withdrawn
 from onboarding.application.uploads import inspect_letter, letter_check_given_back, letter_filename
 from onboarding.application.validators import split_domain_list
@@ -436,7 +441,10 @@ def application_submit(
 def application_withdraw(
     *, application_id: int, actor: AnyUser, reason: str = "", request: HttpRequest | None = None
 ) -> Application:
-    """The nodal officer withdraws the application. A draft never sent for a decision
+    """The nodal officer withdraws the application; or, their account closed (they can no
+    longer sign in), a superadmin or a state administrator of its jurisdiction does on
+    their behalf (``may_withdraw_for_officer``; the audit row and those it waited on say
+    so). A draft never sent for a decision
     loses its letters and form PDFs at once, files and all (the audit row lists them):
     nobody decided on them, and only open drafts count towards ONBOARDING_OPEN_DRAFTS_MAX,
     so an officer starting, uploading and withdrawing again and again would otherwise
@@ -444,8 +452,13 @@ def application_withdraw(
     were made on; so does everything while the application or its officer is under a
     legal hold."""
     with transaction.atomic():
-        application = application_lock_for_officer(application_id=application_id, actor=actor, require_eligible=False)
-        _withdraw(application, actor=actor, request=request, recorded={"reason": reason[:500]})
+        application = (Application.objects.select_for_update(of=("self",)).select_related("nodal_officer")
+                       .get(pk=application_id))
+        for_officer = not is_officer_of(actor, application)
+        if for_officer and not may_withdraw_for_officer(actor, application):
+            raise PermissionDenied
+        _withdraw(application, actor=actor, request=request, for_officer=for_officer,
+                  recorded={"reason": reason[:500], **({"for_officer": True} if for_officer else {})})
     return application
 
 

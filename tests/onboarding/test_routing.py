@@ -23,6 +23,7 @@ from onboarding.application import services
 from onboarding.application.selectors import officer_eligibility
 from onboarding.approval import services as approvals
 from onboarding.approval.deadlines import deadline_sweep, undecided_steps_assign
+from onboarding.approval.handover import application_officer_change
 from onboarding.approval.letters import approval_letter_issue
 from onboarding.approval.tasks import undecided_steps_assign as undecided_steps_assign_task
 from onboarding.models import (
@@ -750,6 +751,10 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     # Withdrawn while with the state administrators.
     pulled = authority_approved(UserFactory(email="fourth.officer@mahaagri.gov.in"))
     services.application_withdraw(application_id=pulled.pk, actor=pulled.nodal_officer)
+    # Handed over to another nodal officer: both are told.
+    moved = submitted_application(UserFactory(email="fifth.officer@mahaagri.gov.in"))
+    application_officer_change(application_id=moved.pk, new_officer=UserFactory(email="sixth.officer@mahaagri.gov.in"),
+                               actor=root)
     # Approved, with its letter.
     other = approved_by_the_state(authority_approved(UserFactory(email="second.officer@mahaagri.gov.in")), admin,
                                   django_capture_on_commit_callbacks)
@@ -771,13 +776,16 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
         "step_escalated": "Overdue and escalated: application {}",
         "step_withdrawn": "Application {} withdrawn: no longer waiting for you",
         "rejection_final": "Application {}: rejection final",
+        "officer_assigned": "Application {} handed over to you",
+        "officer_replaced": "Application {} handed over to another nodal officer",
     }
     # The draft erasure reminder is the retention run's, not the routing's: it is sent and
     # decoded in tests/test_feature_mail_over_smtp.py.
     assert set(expected_subjects) == templates - {"retention_draft_reminder"}
     mails = list(OutboxMessage.objects.all())
     subjects = [english(m.subject) for m in mails]
-    references = [first.reference, application.reference, lapsed.reference, pulled.reference, other.reference]
+    references = [first.reference, application.reference, lapsed.reference, pulled.reference, other.reference,
+                  moved.reference]
     for template, pattern in expected_subjects.items():
         wanted = [pattern.format(ref) for ref in references]
         assert any(s in wanted or any(s.startswith(w + " (") for w in wanted) for s in subjects), template

@@ -121,8 +121,10 @@ def test_the_previous_release_can_ask_to_be_verified_after_the_migration():
 def test_the_latest_audit_migration_can_be_rolled_back_and_applied_again():
     """Rolling a release back migrates its apps back (deploy/README.md §6): audit 0029's
     reverse drops its index and leaves pg_trgm, on which the directory's and the duplicate
-    warnings' indexes depend (onboarding 0006, visibility 0002 and 0003)."""
-    assert MigrationExecutor(connection).loader.graph.leaf_nodes("audit") == [("audit", "0029_actor_email_trigram_index")]
+    warnings' indexes depend (onboarding 0006, visibility 0002 and 0003); 0030 after it
+    changes only the actions' choices."""
+    assert MigrationExecutor(connection).loader.graph.leaf_nodes("audit") == [
+        ("audit", "0030_application_officer_changed_action")]
     # Every app's last migration: migrating audit back also takes back what depends on 0029
     # (a later migration of another app), which the rest of the run's tests need again.
     leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()

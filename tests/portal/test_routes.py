@@ -207,6 +207,9 @@ def journey(db, officer, officer_client, django_capture_on_commit_callbacks):
         ("task list, submitted", officer_client, f"/onboarding/{submitted.pk}/tasks/", "get", None),
         ("my applications, several", officer_client, "/onboarding/", "get", None),
         ("detail, as a superadmin", root_client, f"/onboarding/{submitted.pk}/", "get", None),
+        ("change the nodal officer", root_client, f"/onboarding/{submitted.pk}/officer/", "get", None),
+        ("change the nodal officer, with errors", root_client, f"/onboarding/{submitted.pk}/officer/", "post",
+         {"email": "nobody@mahaagri.gov.in"}),
         ("outbox message", root_client, f"/portal/outbox/{OutboxMessage.objects.first().pk}/", "get", None),
     ]
     assert Application.objects.count() == 3
