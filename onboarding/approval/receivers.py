@@ -1,10 +1,14 @@
 """The approval routing listens to the application form: a submitted application
-goes (back) to its competent authority; a withdrawn one closes its open step."""
+goes (back) to its competent authority; a withdrawn one closes its open step. And to
+the core's roles: when a platform role ends, whoever then decides the steps it decided
+is told."""
 
 from django.dispatch import receiver
 
 from onboarding.application.signals import application_submitted, application_withdrawn
+from onboarding.approval.deadlines import steps_deciders_watch
 from onboarding.approval.services import step_open_authority, steps_close_on_withdrawal
+from portal.organisations.signals import platform_role_ending
 
 
 @receiver(application_submitted, dispatch_uid="approval.open_authority_step")
@@ -15,3 +19,9 @@ def open_authority_step(sender, *, application, actor, request=None, **kwargs):
 @receiver(application_withdrawn, dispatch_uid="approval.close_steps")
 def close_steps(sender, *, application, actor, request=None, for_officer=False, **kwargs):
     steps_close_on_withdrawal(application=application, actor=actor, for_officer=for_officer)
+
+
+@receiver(platform_role_ending, dispatch_uid="approval.tell_new_deciders")
+def tell_new_deciders(sender, *, grant, counted_until=None, **kwargs):
+    # Read before the role ends; the function returned tells the new deciders once it has.
+    return steps_deciders_watch(role=grant.role, jurisdiction=grant.jurisdiction, counted_until=counted_until)

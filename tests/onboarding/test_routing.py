@@ -49,6 +49,7 @@ from portal.organisations.models import (
     OrganisationStatus,
     PlatformRoleGrant,
 )
+from portal.organisations.services import platform_role_revoke
 from tests.factories import (
     OrganisationFactory,
     PlatformRoleFactory,
@@ -990,6 +991,73 @@ def test_a_state_step_whose_only_administrator_left_is_flagged_at_its_reminder(o
     with time_machine.travel(state_step(application).due_at - timedelta(days=1), tick=False):
         assert deadline_sweep()["reminded"] == 1
     assert state_step(application).nobody_may_decide_since is not None
+
+
+def _told_of_queue(address, application):
+    return [m for m in messages_to(address)
+            if m.subject.startswith("New application in your approval queue") and application.reference in m.subject]
+
+
+def test_when_the_last_state_admin_leaves_the_superadmins_who_now_decide_are_told_at_once(officer):
+    """Maharashtra's only state administrator was told the application waits on them, and is
+    transferred: their role is revoked. The step now waits on the superadmins, who are told at
+    once, as when a step opens (due the state stage's days from today), the audit log saying
+    to whom; not days later by the reminder. A state administrator who leaves others behind
+    passes the step to nobody new: nobody else is told."""
+    leaving = make_state_admin("MH", email="secretary.it@maharashtra.gov.in")
+    staying = make_state_admin("MH", email="deputy.it@maharashtra.gov.in")
+    root = make_superadmin(email="root@sandes.nic.in")
+    application = application_with_state(nodal_officer=officer)
+    assert _told_of_queue(leaving.email, application) and _told_of_queue(staying.email, application)
+    platform_role_revoke(grant_id=PlatformRoleGrant.objects.get(user=staying).pk, actor=root, reason="Transferred")
+    assert not _told_of_queue(root.email, application)
+    assert not AuditEvent.objects.filter(action=AuditAction.STEP_ASSIGNED).exists()
+
+    later = timezone.now() + timedelta(days=3)
+    with time_machine.travel(later, tick=False):
+        platform_role_revoke(grant_id=PlatformRoleGrant.objects.get(user=leaving).pk, actor=root, reason="Transferred")
+    [told] = _told_of_queue(root.email, application)
+    assert told.to == [root.email]
+    step = state_step(application)
+    fresh = end_of_local_day(later, settings.ONBOARDING_STATE_DUE_DAYS)
+    assert (step.due_at, step.nobody_may_decide_since) == (fresh, None)
+    assigned = AuditEvent.objects.get(action=AuditAction.STEP_ASSIGNED, target_id=str(application.pk))
+    assert assigned.new_values == {"step": step.pk, "stage": "state", "due_at": str(fresh), "to": [root.email]}
+    assert audit_verify() == []
+
+
+def test_when_the_last_state_admins_role_runs_out_the_superadmins_are_told_when_it_is_recorded(officer):
+    """The only state administrator's role had an end date: it stopped counting then, and the
+    job that records the roles past their end date tells the superadmins who now decide the
+    step (once: run again, it tells nobody)."""
+    from portal.organisations.services import role_expiries_record
+
+    admin = make_state_admin("MH")
+    PlatformRoleGrant.objects.filter(user=admin).update(ends_at=timezone.now() + timedelta(days=1))
+    root = make_superadmin(email="root@sandes.nic.in")
+    application = application_with_state(nodal_officer=officer)
+    assert not _told_of_queue(root.email, application)
+    with time_machine.travel(timezone.now() + timedelta(days=1, minutes=10), tick=False):
+        assert role_expiries_record()["platform_roles"] == 1
+        assert role_expiries_record()["platform_roles"] == 0
+    [told] = _told_of_queue(root.email, application)
+    assert told.to == [root.email]
+    assert AuditEvent.objects.filter(action=AuditAction.STEP_ASSIGNED).count() == 1
+
+
+def test_when_the_last_superadmin_who_may_hear_an_appeal_leaves_the_appeal_says_nobody_may(officer):
+    """Two superadmins: one rejected the application (at the state level, Maharashtra having
+    no administrator), so only the other may hear the appeal. Their role is revoked: nobody
+    may decide the appeal now, and it says so at once (the officer's page, the monitoring),
+    until a superadmin is appointed."""
+    rejecting, hearing = make_superadmin(email="root@sandes.nic.in"), make_superadmin(email="second@sandes.nic.in")
+    application = application_with_state(nodal_officer=officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="No.", actor=rejecting)
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Yes.", actor=officer)
+    assert ApprovalStep.objects.get(pk=appeal.pk).nobody_may_decide_since is None
+    platform_role_revoke(grant_id=PlatformRoleGrant.objects.get(user=hearing).pk, actor=rejecting, reason="Left")
+    assert ApprovalStep.objects.get(pk=appeal.pk).nobody_may_decide_since is not None
+    assert nobody_may_decide_said(signed_in(officer), application)
 
 
 def test_a_step_someone_may_decide_is_not_flagged(officer):
