@@ -1,19 +1,26 @@
 """What an erasure granted to a person (portal/privacy/requests.py) removes of their
 applications: their drafts, with their files and saved versions, as retention erases
-an abandoned one. Their submitted applications stay (their reference and decisions are
-kept by other rules, with the account id). The approval steps they decided as an
+an abandoned one; the events of handovers to or from them (another nodal officer) lose
+their address. Their submitted applications stay (their reference and decisions are
+kept by other rules, with the account id); those still waiting for a decision, or
+returned for correction, are withdrawn first (``applications_withdraw_on_erasure``):
+nobody could act on them any more. The approval steps they decided as an
 administrator lose their address (who decided stays, as the account) and the client
 address and browser they decided from; a step decided through an emailed link names the
 competent authority's official address, not an account, and that address stays. Each
 application can be held on its own, and a hold on one stops the erasure. Registered from
 OnboardingConfig.ready."""
 
+from django.db.models import Q
 from django.utils import timezone
 
+from onboarding.application.services import applications_withdraw_on_erasure
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, Stage
 from onboarding.retention import applications_audit, drafts_erase
+from portal.audit.models import AuditAction, AuditEvent
 from portal.permissions import AnyUser
 from portal.privacy.models import HoldTarget, RetentionKind, RetentionMark
+from portal.privacy.requests import EVENT_TARGET
 
 
 def person_applications_held(user_id: int) -> list[tuple[str, int]]:
@@ -29,10 +36,19 @@ def person_applications_erase(user: AnyUser, addresses: list[str]) -> list[tuple
     ApprovalStep.objects.filter(decided_by=user).exclude(decided_by_email="").exclude(stage=Stage.AUTHORITY).update(
         decided_by_email="")
     ApprovalStep.objects.filter(decided_by=user).exclude(ip=None, user_agent="").update(ip=None, user_agent="")
+    # Their open applications sent for a decision are withdrawn, their links void and whoever they
+    # waited on told, by the system for the erasure (before the account loses its addresses: the
+    # deciders told are chosen leaving the officer out, by those addresses).
+    applications_withdraw_on_erasure(user=user)
+    # The handovers that name them (as the officer before or after) name them by address.
+    named = Q(old_values__user_id=user.pk) | Q(new_values__user_id=user.pk)
+    handovers = [(EVENT_TARGET, str(pk)) for pk in AuditEvent.objects.filter(
+        named, action=AuditAction.APPLICATION_OFFICER_CHANGED, target_type="onboarding.application",
+    ).values_list("pk", flat=True)]
     ids = list(Application.objects.select_for_update().filter(nodal_officer=user, status=ApplicationStatus.DRAFT)
                .values_list("pk", flat=True))
     if not ids:
-        return []
+        return handovers
     drafts_erase(ids, timezone.now())
     RetentionMark.objects.filter(kind=RetentionKind.DRAFT_APPLICATION, target_id__in=ids).delete()
-    return applications_audit(ids)[1]
+    return applications_audit(ids)[1] + handovers

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from onboarding.application import views as application_views
+from onboarding.approval import handover_views
 from onboarding.approval import views as approval_views
 
 app_name = "onboarding"
@@ -18,6 +19,7 @@ urlpatterns = [
     path("<int:pk>/form.pdf", application_views.form_pdf, name="form_pdf"),
     path("<int:pk>/submit/", application_views.submit, name="submit"),
     path("<int:pk>/withdraw/", application_views.withdraw, name="withdraw"),
+    path("<int:pk>/officer/", handover_views.officer_change, name="officer_change"),
     # Approval routing
     path("<int:pk>/appeal/", approval_views.appeal, name="appeal"),
     path("<int:pk>/resend-link/", approval_views.resend_link, name="resend_link"),

@@ -636,27 +636,31 @@ SIGNED_OUT_RULES = {"public", "token", "api_client"}
 
 # Who holds a role (for notifications) ---------------------------------------------------
 
-def superadmin_emails() -> list[str]:
+def superadmin_emails(*, now=None) -> list[str]:
+    """The addresses of the active superadmins (by a grant in force at ``now``, by default
+    this moment, or Django superusers)."""
     return sorted(set(
         User.objects.filter(is_active=True)
-        .filter(Q(is_superuser=True) | (Q(platform_roles__role=PlatformRole.SUPERADMIN) & in_force_q("platform_roles__")))
+        .filter(Q(is_superuser=True)
+                | (Q(platform_roles__role=PlatformRole.SUPERADMIN) & in_force_q("platform_roles__", now)))
         .values_list("email", flat=True)
     ))
 
 
-def state_admin_emails(jurisdictions: Iterable[str]) -> dict[str, list[str]]:
+def state_admin_emails(jurisdictions: Iterable[str], *, now=None) -> dict[str, list[str]]:
     """{jurisdiction: [emails]} of the active state administrators who decide each
     jurisdiction's state steps (``decided_jurisdictions``): those granted it, and those
     granted every jurisdiction (EVERYWHERE); not one who is also an auditor, unless a
-    superadmin (``auditor_reads_only``). One query."""
+    superadmin (``auditor_reads_only``). Their grants in force at ``now`` (by default this
+    moment). One query."""
     wanted = set(jurisdictions)
     found: dict[str, set[str]] = {}
 
     def holds(role: str) -> Exists:
-        return Exists(PlatformRoleGrant.objects.filter(in_force_q(), user_id=OuterRef("user_id"), role=role))
+        return Exists(PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=OuterRef("user_id"), role=role))
 
     rows = PlatformRoleGrant.objects.filter(
-        in_force_q(), role=PlatformRole.STATE_ADMIN, user__is_active=True, jurisdiction__in=wanted | {EVERYWHERE}
+        in_force_q(now=now), role=PlatformRole.STATE_ADMIN, user__is_active=True, jurisdiction__in=wanted | {EVERYWHERE}
     ).exclude(
         holds(PlatformRole.AUDITOR) & Q(user__is_superuser=False) & ~holds(PlatformRole.SUPERADMIN)
     ).values_list("jurisdiction", "user__email")

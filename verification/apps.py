@@ -64,5 +64,13 @@ class VerificationConfig(AppConfig):
 
         admin_role_lapse_register(role_lapsed)
 
+        # A person whose latest verification says they left government service (past its
+        # date of superannuation, or ended on retirement or on leaving service) is no one to
+        # act as a nodal officer: the core asks this for onboarding (portal.accounts.in_service).
+        from portal.accounts.in_service import service_ended_register  # noqa: PLC0415
+        from verification.selectors import person_service_ended  # noqa: PLC0415
+
+        service_ended_register(person_service_ended)
+
         # An official address removed from an account suspends the verification resting on it.
         from verification import receivers  # noqa: F401, PLC0415

@@ -13,6 +13,7 @@ from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from portal import prepared
 from portal.accounts.official_email import normalise_domain
@@ -33,6 +34,7 @@ from portal.text import composed
 from verification.models import (
     CAUSED_REVOCATIONS,
     HELD_STATUSES,
+    EndReason,
     GovernmentProfile,
     VerificationMethod,
     VerificationSettings,
@@ -533,3 +535,37 @@ def people_request_languages(user_ids: Iterable[int]) -> dict[int, str]:
 def person_request_language(user_id: int) -> str | None:
     """The language the person last asked to be verified in (None: they never asked)."""
     return people_request_languages([user_id]).get(user_id)
+
+
+# Reasons the person themselves left government service (an administrator's, or the hourly
+# job's at superannuation): the person is out of service, not moved to another post.
+LEFT_SERVICE_REASONS = (EndReason.RETIREMENT, EndReason.LEFT_SERVICE)
+
+
+def person_service_ended(user_id: int) -> str | None:
+    """Why the person is no longer in government service by their latest verification
+    (the one verified last; a person verified again since, re-employed, is in service),
+    or None: it is past its date of superannuation (over from the next day, before the
+    hourly job revokes it as a retirement), or it was ended (revoked, or suspended) on
+    retirement or on leaving government service. Asked through the core
+    (portal.accounts.in_service) by onboarding, before a nodal officer's role is used up.
+    One query."""
+    latest = (GovernmentProfile.objects.filter(user_id=user_id, verified_at__isnull=False)
+              .select_related("organisation").only("status", "reason_code", "superannuation_date", "organisation__name")
+              .order_by("-verified_at", "-pk").first())
+    if latest is None:
+        return None
+    organisation = latest.organisation.name
+    if (latest.status in HELD_STATUSES and latest.superannuation_date is not None
+            and latest.superannuation_date < timezone.localdate()):
+        return _("The latest government verification of this account, in %(organisation)s, ended at its date of "
+                 "superannuation: someone who has retired or left government service cannot act as a nodal officer. "
+                 "If that date is wrong, ask the administrators of %(organisation)s to correct it.") % {
+            "organisation": organisation}
+    if (latest.status in (VerificationStatus.REVOKED, VerificationStatus.SUSPENDED)
+            and latest.reason_code in LEFT_SERVICE_REASONS):
+        return _("The latest government verification of this account, in %(organisation)s, was ended for this "
+                 "reason: %(reason)s. Someone who has retired or left government service cannot act as a "
+                 "nodal officer. If that is wrong, ask the administrators of %(organisation)s to correct it.") % {
+            "organisation": organisation, "reason": EndReason(latest.reason_code).label}
+    return None

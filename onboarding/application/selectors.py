@@ -20,6 +20,7 @@ from onboarding.models import (
     Section,
 )
 from portal import compiled, permissions
+from portal.accounts.in_service import service_ended
 from portal.accounts.models import User
 from portal.accounts.official_email import (
     ANY_ORGANISATION,
@@ -140,8 +141,30 @@ def is_officer_of(user: AnyUser, application: Application) -> bool:
     return permissions.is_owner(user, application, APPLICATION_SCOPE)
 
 
+def may_change_officer(user: AnyUser, application: Application) -> bool:
+    """Whether ``user`` may hand ``application`` over to another nodal officer (and, its
+    officer's account closed, withdraw it for them: ``may_withdraw_for_officer``): a
+    superadmin, or a state administrator who decides its jurisdiction's steps (not an
+    auditor: ``decided_jurisdictions``) of one sent for a decision (they see no draft).
+    Never its own nodal officer. No query beyond the roles read once per request."""
+    if not user.is_authenticated or user.pk == application.nodal_officer_id:
+        return False
+    if permissions.is_superadmin(user):
+        return True
+    jurisdictions = permissions.decided_jurisdictions(user)
+    return application.reference is not None and (jurisdictions is None or application.jurisdiction in jurisdictions)
+
+
+def may_withdraw_for_officer(user: AnyUser, application: Application) -> bool:
+    """Whether ``user`` may withdraw ``application`` on its nodal officer's behalf: one who
+    may hand it over (``may_change_officer``), while the officer's account is closed (they
+    can no longer sign in to withdraw it themselves)."""
+    return not application.nodal_officer.is_active and may_change_officer(user, application)
+
+
 def officer_eligibility(user: AnyUser, *, rules: list[tuple[str, str]] | None = None,
-                        verified: bool | None = None, within: int | None | object = ANY_ORGANISATION) -> str | None:
+                        verified: bool | None = None, within: int | None | object = ANY_ORGANISATION,
+                        in_service: bool = False) -> str | None:
     """None if the user may act as a nodal officer, else a message saying why not.
     Asked at every action an officer takes, not only when starting. ``rules``
     (``email_rules``) and ``verified`` (whether the account's address is verified): when
@@ -149,7 +172,11 @@ def officer_eligibility(user: AnyUser, *, rules: list[tuple[str, str]] | None = 
     act for (``official_within``), or None for one that does not exist yet: a domain accepted
     for another organisation does not count (``classify_email_within``); by default (no
     organisation in question yet: starting a draft, whose place is chosen later) one accepted
-    for any organisation does."""
+    for any organisation does. ``in_service``: also whether they are still in government
+    service as far as the apps know (``service_ended``: their latest verification past its
+    date of superannuation, or ended on retirement or on leaving service), a query more:
+    asked where the role is used up, at submission (the application goes out for decisions
+    in their name) and at final approval (they become the organisation's first admin)."""
     if permissions.is_auditor(user):
         return _("An auditor's account has read-only access and cannot act as a nodal officer.")
     verdict = classify_email_within(user.email, within, rules=rules)
@@ -159,7 +186,21 @@ def officer_eligibility(user: AnyUser, *, rules: list[tuple[str, str]] | None = 
         verified = bool(compiled.rows(_verified_address_query, user_id=user.pk, email=user.email))
     if not verified:
         return _("Verify your email address first: we sent a code to %(email)s.") % {"email": user.email}
+    if in_service:
+        return service_ended(user.pk)
     return None
+
+
+def officer_address_moved(application: Application) -> str | None:
+    """The address the form names for the nodal officer, when their account's address is no
+    longer it (compared normalised; changed since the form was filled: the officer moved to
+    another post or department, the account now someone else's mailbox); None while it is.
+    Final approval makes the account the organisation's first admin on the form's word: it
+    is refused while this names an address. No query once the officer is read."""
+    named = (application.section_data(Section.NODAL_OFFICER).get("official_email") or "").strip().lower()
+    if normalise_address(named) and normalise_address(named) == normalise_address(application.nodal_officer.email):
+        return None
+    return named
 
 
 def officer_overview(user: AnyUser) -> tuple[list[dict], str | None]:
@@ -289,6 +330,11 @@ def review_flags(application: Application, *, owners: list[OrganisationDomain] |
                        "organisation %(parent)s belongs to %(theirs)s.") % {
             "chosen": _jurisdiction_label(chosen), "parent": parent.name, "theirs": _jurisdiction_label(parent.jurisdiction)})
     flags += _proposed_parent_flags(application)
+    moved = officer_address_moved(application)
+    if moved is not None:
+        flags.append(_("The nodal officer's account no longer has the address the form names for them, %(email)s "
+                       "(changed since the form was filled): final approval is refused while it does not, as it would "
+                       "make whoever holds the account now the organisation's admin.") % {"email": moved})
     for row in owners:
         if chosen and row.organisation.jurisdiction != chosen:
             flags.append(_("The email domain %(domain)s is official for %(organisation)s, of %(theirs)s, not of "

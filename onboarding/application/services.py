@@ -26,7 +26,12 @@ from guardian.shortcuts import assign_perm
 from onboarding import workflow
 from onboarding.application.declarations import declaration_notice
 from onboarding.application.forms import SECTION_FORMS, SectionForm, bounded_input, counts_taken
-from onboarding.application.selectors import is_officer_of, officer_eligibility, withdrawal_removes_files
+from onboarding.application.selectors import (
+    is_officer_of,
+    may_withdraw_for_officer,
+    officer_eligibility,
+    withdrawal_removes_files,
+)
 from onboarding.application.signals import application_submitted, application_withdrawn
 from onboarding.application.uploads import inspect_letter, letter_check_given_back, letter_filename
 from onboarding.application.validators import split_domain_list
@@ -116,14 +121,16 @@ class OfficerNotEligible(ValidationError):
     when the application was started."""
 
 
-def application_lock_for_officer(*, application_id: int, actor: AnyUser, require_eligible: bool = True) -> Application:
+def application_lock_for_officer(*, application_id: int, actor: AnyUser, require_eligible: bool = True,
+                                 in_service: bool = False) -> Application:
     """The application, locked for this transaction, if ``actor`` is its nodal officer
-    and (``require_eligible``) may still act as one."""
+    and (``require_eligible``) may still act as one (``in_service``: and is still in
+    government service, officer_eligibility)."""
     application = Application.objects.select_for_update().get(pk=application_id)
     if not is_officer_of(actor, application):
         raise PermissionDenied
     if require_eligible:
-        problem = officer_eligibility(actor)
+        problem = officer_eligibility(actor, in_service=in_service)
         if problem:
             raise OfficerNotEligible(problem, code="not_eligible")
     return application
@@ -441,7 +448,7 @@ def application_submit(
     AnswersChanged and sends nothing: the officer confirms what they saw. None: not checked."""
     with transaction.atomic():
         officer_lock(actor=actor)  # two of their drafts sent at once cannot both pass the daily limit
-        application = application_lock_for_officer(application_id=application_id, actor=actor)
+        application = application_lock_for_officer(application_id=application_id, actor=actor, in_service=True)
         event = workflow.Event.RESUBMIT if application.status == ApplicationStatus.CHANGES_REQUESTED else workflow.Event.SUBMIT
         workflow.next_status(application.status, event)  # raises InvalidTransition before anything changes
         if shown_version is not None and shown_version != application.version:
@@ -481,7 +488,10 @@ def application_submit(
 def application_withdraw(
     *, application_id: int, actor: AnyUser, reason: str = "", request: HttpRequest | None = None
 ) -> Application:
-    """The nodal officer withdraws the application. A draft never sent for a decision
+    """The nodal officer withdraws the application; or, their account closed (they can no
+    longer sign in), a superadmin or a state administrator of its jurisdiction does on
+    their behalf (``may_withdraw_for_officer``; the audit row and those it waited on say
+    so). A draft never sent for a decision
     loses its letters and form PDFs at once, files and all (the audit row lists them):
     nobody decided on them, and only open drafts count towards ONBOARDING_OPEN_DRAFTS_MAX,
     so an officer starting, uploading and withdrawing again and again would otherwise
@@ -489,18 +499,56 @@ def application_withdraw(
     were made on; so does everything while the application or its officer is under a
     legal hold."""
     with transaction.atomic():
-        application = application_lock_for_officer(application_id=application_id, actor=actor, require_eligible=False)
-        old_status, new_status = workflow.advance(application, workflow.Event.WITHDRAW)
-        application.closed_at = timezone.now()
-        application.save(update_fields=["status", "closed_at", "updated_at"])
-        removed = _draft_files_remove(application)
-        audit_record(
-            actor=actor, action=AuditAction.APPLICATION_WITHDRAWN, target=application, request=request,
-            old={"status": old_status}, new={"status": new_status, "reason": reason[:500], **removed},
-        )
-        notify_officer(application=application, template="withdrawn")
-        application_withdrawn.send(sender=Application, application=application, actor=actor, request=request)
+        application = (Application.objects.select_for_update(of=("self",)).select_related("nodal_officer")
+                       .get(pk=application_id))
+        for_officer = not is_officer_of(actor, application)
+        if for_officer and not may_withdraw_for_officer(actor, application):
+            raise PermissionDenied
+        _withdraw(application, actor=actor, request=request, for_officer=for_officer,
+                  recorded={"reason": reason[:500], **({"for_officer": True} if for_officer else {})})
     return application
+
+
+# Why the system withdrew an application (its audit row's "reason"): a stable value.
+WITHDRAWN_ACCOUNT_ERASED = "account_erased"
+
+
+def applications_withdraw_on_erasure(*, user: AnyUser) -> list[int]:
+    """The person's applications sent for a decision and still open (with the competent
+    authority, returned for correction, with the state administrators) are withdrawn as
+    their account is erased (onboarding.erasure, under the account's lock): nobody could
+    act on them any more, and their links and queues would go on asking for decisions
+    that could never make anyone the organisation's admin. By the withdrawal's own path
+    (the open step closed, its links void, whoever it waited on told), by the system,
+    its audit row saying why; the officer is not told (their account and its mail go).
+    Returns their ids."""
+    applications = list(Application.objects.select_for_update().filter(
+        nodal_officer=user, status__in=set(workflow.WITHDRAWABLE) - {ApplicationStatus.DRAFT}).order_by("pk"))
+    for application in applications:
+        _withdraw(application, actor=None, recorded={"reason": WITHDRAWN_ACCOUNT_ERASED}, for_officer=True)
+    return [application.pk for application in applications]
+
+
+def _withdraw(application: Application, *, actor: AnyUser | None, recorded: dict, request: HttpRequest | None = None,
+              for_officer: bool = False) -> None:
+    """Withdraw ``application`` (locked by the caller): closed now; a draft never sent
+    loses its files (``_draft_files_remove``); the audit row, with ``recorded`` (why), by
+    ``actor`` (None: the system); the officer told when someone acted; and the approval
+    routing closes its open step (``application_withdrawn``). ``for_officer``: withdrawn
+    on the nodal officer's behalf, not by them (those it waited on are told so)."""
+    old_status, new_status = workflow.advance(application, workflow.Event.WITHDRAW)
+    application.closed_at = timezone.now()
+    application.save(update_fields=["status", "closed_at", "updated_at"])
+    removed = _draft_files_remove(application)
+    audit_record(
+        actor=actor, action=AuditAction.APPLICATION_WITHDRAWN, target=application, request=request,
+        actor_role="" if actor is not None else "system",
+        old={"status": old_status}, new={"status": new_status, **recorded, **removed},
+    )
+    if actor is not None:
+        notify_officer(application=application, template="withdrawn")
+    application_withdrawn.send(sender=Application, application=application, actor=actor, request=request,
+                               for_officer=for_officer)
 
 
 _STOPWORDS = {"of", "the", "and", "for", "department", "dept", "office", "ministry", "government", "govt", "directorate",

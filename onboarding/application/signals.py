@@ -6,5 +6,6 @@ from django.dispatch import Signal
 
 # application, actor, request: submitted or resubmitted for approval.
 application_submitted = Signal()
-# application, actor, request: withdrawn by its nodal officer.
+# application, actor, request, for_officer: withdrawn by its nodal officer (for_officer
+# False), or on their behalf (True: their account erased; actor None, the system).
 application_withdrawn = Signal()

@@ -20,6 +20,7 @@ from onboarding.application.selectors import (
     current_letter,
     is_officer_of,
     last_return,
+    may_withdraw_for_officer,
     officer_eligibility,
     officer_overview,
     stores_form_pdfs,
@@ -403,7 +404,7 @@ def submit(request, pk):
     application = application_for_officer(request.user, pk)
     if not application.is_editable:  # e.g. back to this page after submitting: say so
         return _not_editable(request, application, submitting=True)
-    problem = officer_eligibility(request.user)
+    problem = officer_eligibility(request.user, in_service=True)
     if problem:
         return _not_eligible(request, pk, problem)
     if request.method == "POST":
@@ -479,10 +480,23 @@ def detail(request, pk):
     )
 
 
-@rule("nodal_officer_of_application")
+def _application_to_withdraw(user, pk):
+    """(the application ``user`` may withdraw, whether on its officer's behalf): their own,
+    or one whose officer's account is closed, for those who may hand it over
+    (``may_withdraw_for_officer``); else 404."""
+    try:
+        return application_for_officer(user, pk), False
+    except Http404:
+        application = application_for_viewer(user, pk)
+        if not may_withdraw_for_officer(user, application):
+            raise
+        return application, True
+
+
+@rule("viewer_of_application")
 @require_http_methods(["GET", "POST"])
 def withdraw(request, pk):
-    application = application_for_officer(request.user, pk)
+    application, for_officer = _application_to_withdraw(request.user, pk)
     if not workflow.allowed(application.status, workflow.Event.WITHDRAW):
         messages.info(request, _("This application can no longer be withdrawn."))
         return redirect("onboarding:detail", pk=pk)
@@ -498,11 +512,13 @@ def withdraw(request, pk):
                 messages.info(request, _("This application can no longer be withdrawn."))
                 return redirect("onboarding:detail", pk=pk)
             messages.success(request, _("The application was withdrawn."))
+            if for_officer:  # not theirs: back to its page
+                return redirect("onboarding:detail", pk=pk)
             return redirect("onboarding:my_applications")
     letter_deleted = current_letter(application) is not None and withdrawal_removes_files(application)
     return render(request, "onboarding/withdraw.html", {
         "application": application, "letter_deleted": letter_deleted,
-        "reason": form["reason"], "confirm": form["confirm"],
+        "reason": form["reason"], "confirm": form["confirm"], "for_officer": for_officer,
     })
 
 

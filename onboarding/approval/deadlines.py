@@ -17,7 +17,9 @@ The number of queries does not depend on the number of steps: bulk selects,
 conditional bulk updates and bulk inserts only.
 """
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -37,6 +39,8 @@ from onboarding.models import Application, ApplicationStatus, ApprovalStep, Auth
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
 from portal.deadlines import deadline_passed_if_set_before, end_of_local_day
+from portal.organisations.models import PlatformRole
+from portal.permissions import EVERYWHERE
 
 # Steps one mail to a decider lists of each kind (overdue, due soon), most urgent first:
 # the rest are counted, with the link to the list that holds them.
@@ -236,24 +240,102 @@ def undecided_steps_assign(*, limit: int | None = None) -> int:
             return 0
         asks = [Tell(step.application, Stage(step.stage), jurisdiction=step.jurisdiction) for step in steps]
         found = [(step, to) for step, to in zip(steps, deciders_to_tell(asks), strict=True) if to]
-        if found:
-            due = {stage: due_at(stage, now) for stage in ASSIGNED_TEMPLATES}
-            ApprovalStep.objects.filter(pk__in=[step.pk for step, _to in found]).update(
-                nobody_may_decide_since=None, reminded_at=None, escalated_at=None,
-                due_at=Case(*(When(stage=stage, then=Value(when)) for stage, when in due.items()), default=F("due_at")),
-            )
-            events = []
-            for step, to in found:
-                events.append({"action": AuditAction.STEP_ASSIGNED, "target": step.application,
-                               "old": {"step": step.pk, "due_at": step.due_at},
-                               "new": {"step": step.pk, "stage": step.stage, "due_at": due[step.stage], "to": to}})
-                step.due_at = due[step.stage]
-            audit_record_many(events)
-            notifications.send_many([
-                notifications.build_bilingual(to=to, template=ASSIGNED_TEMPLATES[step.stage],
-                                              context={"application": step.application, "step": step})
-                for step, to in found
-            ])
+        _steps_assign(found, now)
+    return len(found)
+
+
+def _steps_assign(found: list[tuple[ApprovalStep, list[str]]], now: datetime) -> None:
+    """Tell each step of ``found`` (locked) to its addresses, with the mail its opening would
+    have sent, as if it opened ``now``: due its stage's days from today, reminded and
+    escalated again by that date, no longer marked as one nobody may decide; the audit
+    log records each (STEP_ASSIGNED: its due date before and after, and to whom)."""
+    if not found:
+        return
+    due = {stage: due_at(stage, now) for stage in ASSIGNED_TEMPLATES}
+    ApprovalStep.objects.filter(pk__in=[step.pk for step, _to in found]).update(
+        nobody_may_decide_since=None, reminded_at=None, escalated_at=None,
+        due_at=Case(*(When(stage=stage, then=Value(when)) for stage, when in due.items()), default=F("due_at")),
+    )
+    events = []
+    for step, to in found:
+        events.append({"action": AuditAction.STEP_ASSIGNED, "target": step.application,
+                       "old": {"step": step.pk, "due_at": step.due_at},
+                       "new": {"step": step.pk, "stage": step.stage, "due_at": due[step.stage], "to": to}})
+        step.due_at = due[step.stage]
+    audit_record_many(events)
+    notifications.send_many([
+        notifications.build_bilingual(to=to, template=ASSIGNED_TEMPLATES[step.stage],
+                                      context={"application": step.application, "step": step})
+        for step, to in found
+    ])
+
+
+# Platform roles whose end may change who decides the open steps: a state administrator's
+# (of the steps of their jurisdiction, or of every one) and an auditor's (a state
+# administrator who is also an auditor decides nothing), at the state level; a
+# superadmin's (the state steps nobody else may decide, and the appeals).
+_DECIDING_ROLES = {PlatformRole.STATE_ADMIN, PlatformRole.AUDITOR, PlatformRole.SUPERADMIN}
+
+
+def steps_deciders_watch(*, role: str, jurisdiction: str, counted_until: datetime | None = None
+                         ) -> Callable[[], int] | None:
+    """As a platform role of ``role`` over ``jurisdiction`` is about to end (its grant locked,
+    not yet changed): whom each open step the role could bear on is told of (its deciders,
+    and those it was escalated to) is read now, as the roles stand (as they stood just
+    before ``counted_until``, for a role recorded as ended at its end date). Returns the
+    function that, called once the role has ended, tells the step to those who may decide
+    it then and were not among them (``steps_deciders_tell``); None when no open step is
+    concerned."""
+    if role not in _DECIDING_ROLES:
+        return None
+    steps = ApprovalStep.objects.filter(decision="", stage__in=[Stage.STATE, Stage.APPEAL])
+    if role != PlatformRole.SUPERADMIN:
+        steps = steps.filter(stage=Stage.STATE)
+        if jurisdiction != EVERYWHERE:
+            steps = steps.filter(jurisdiction=jurisdiction)
+    steps = list(steps.select_related("application", "application__nodal_officer")
+                 .defer("application__data", "application__section_status").order_by("id"))
+    if not steps:
+        return None
+    before = _told_of(steps, now=counted_until - timedelta(microseconds=1) if counted_until else None)
+    return partial(steps_deciders_tell, step_ids=[step.pk for step in steps], before=before)
+
+
+def _told_of(steps: list[ApprovalStep], *, now: datetime | None = None) -> dict[int, tuple[list[str], set[str]]]:
+    """{step id: (those who may decide it, every address told of it: they and those it was
+    escalated to)} for the open ``steps``, the roles as they stand at ``now``."""
+    asks, owners = [], []
+    for step in steps:
+        asks.append(Tell(step.application, Stage(step.stage), jurisdiction=step.jurisdiction))
+        owners.append((step.pk, True))
+        if step.escalated_at is not None:
+            asks.append(escalation_tell(step))
+            owners.append((step.pk, False))
+    told: dict[int, tuple[list[str], set[str]]] = {step.pk: ([], set()) for step in steps}
+    for (pk, deciding), emails in zip(owners, deciders_to_tell(asks, now=now), strict=True):
+        if deciding:
+            told[pk][0].extend(emails)
+        told[pk][1].update(emails)
+    return told
+
+
+def steps_deciders_tell(*, step_ids: list[int], before: dict[int, tuple[list[str], set[str]]]) -> int:
+    """After a platform role ended (``steps_deciders_watch``): each of the steps ``step_ids``
+    still open is told to those who may decide it now and were not told of it ``before``
+    (an administrator's role ended, and the step passes to the superadmins), as when a step
+    opens (``_steps_assign``); one that nobody may decide any more says so
+    (``nobody_may_decide_since``), as its reminder would find, until an administrator is
+    appointed (``undecided_steps_assign``). Returns how many steps were told."""
+    now = timezone.now()
+    steps = list(ApprovalStep.objects.filter(pk__in=step_ids, decision="")
+                 .select_related("application", "application__nodal_officer")
+                 .defer("application__data", "application__section_status")
+                 .select_for_update(of=("self",)).order_by("id"))
+    after = _told_of(steps)
+    found = [(step, new) for step in steps
+             if (new := [email for email in after[step.pk][0] if email not in before[step.pk][1]])]
+    _mark_nobody_may_decide([step for step in steps if not after[step.pk][0]], now)
+    _steps_assign(found, now)
     return len(found)
 
 

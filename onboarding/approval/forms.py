@@ -1,4 +1,4 @@
-"""Forms of the approval routing: a decision on a step, an appeal."""
+"""Forms of the approval routing: a decision on a step, an appeal, a handover to another nodal officer."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -54,4 +54,19 @@ class AppealForm(AccessibleForm):
         label=_("Grounds of your appeal"), max_length=REMARKS_MAX, widget=forms.Textarea(attrs={"rows": 6}),
         help_text=_("Explain why the rejection should be overturned."),
         error_messages={"required": _("State the grounds of your appeal.")},
+    )
+
+
+class OfficerChangeForm(AccessibleForm):
+    """Whom to hand an application over to (their account's address), confirmed."""
+
+    email = forms.EmailField(
+        label=_("Email address of the new nodal officer"), max_length=254,
+        help_text=_("The address they sign in with: they must have an account, at an official address."),
+        error_messages={"required": _("Enter the email address of the new nodal officer.")},
+    )
+    # Named "confirm": never put back ticked when what was typed is shown again (portal.pending.NOT_RESTORED).
+    confirm = forms.BooleanField(
+        label=_("Yes, hand the application over: its present nodal officer can no longer open it"),
+        error_messages={"required": _("Tick the box to confirm the handover.")},
     )

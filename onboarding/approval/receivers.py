@@ -1,16 +1,20 @@
 """The approval routing listens to the application form: a submitted application
-goes (back) to its competent authority; a withdrawn one closes its open step. And to the
-outbox: an authority's address the mail relay refused as unknown is told to the officer."""
+goes (back) to its competent authority; a withdrawn one closes its open step. To the
+outbox: an authority's address the mail relay refused as unknown is told to the officer.
+And to the core's roles: when a platform role ends, whoever then decides the steps it
+decided is told."""
 
 from django.dispatch import receiver
 
 from onboarding.application.signals import application_submitted, application_withdrawn
+from onboarding.approval.deadlines import steps_deciders_watch
 from onboarding.approval.services import (
     authority_address_unknown_tell,
     step_open_authority,
     steps_close_on_withdrawal,
 )
 from portal.mail.signals import mailboxes_unknown
+from portal.organisations.signals import platform_role_ending
 
 
 @receiver(application_submitted, dispatch_uid="approval.open_authority_step")
@@ -19,8 +23,14 @@ def open_authority_step(sender, *, application, actor, request=None, **kwargs):
 
 
 @receiver(application_withdrawn, dispatch_uid="approval.close_steps")
-def close_steps(sender, *, application, actor, request=None, **kwargs):
-    steps_close_on_withdrawal(application=application, actor=actor)
+def close_steps(sender, *, application, actor, request=None, for_officer=False, **kwargs):
+    steps_close_on_withdrawal(application=application, actor=actor, for_officer=for_officer)
+
+
+@receiver(platform_role_ending, dispatch_uid="approval.tell_new_deciders")
+def tell_new_deciders(sender, *, grant, counted_until=None, **kwargs):
+    # Read before the role ends; the function returned tells the new deciders once it has.
+    return steps_deciders_watch(role=grant.role, jurisdiction=grant.jurisdiction, counted_until=counted_until)
 
 
 @receiver(mailboxes_unknown, dispatch_uid="approval.authority_address_unknown")

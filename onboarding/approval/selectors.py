@@ -516,20 +516,22 @@ def told_of_waiting(step: ApprovalStep) -> list[Tell]:
     return asks
 
 
-def deciders_to_tell(asks: Iterable[Tell]) -> list[list[str]]:
+def deciders_to_tell(asks: Iterable[Tell], *, now: datetime | None = None) -> list[list[str]]:
     """The addresses to tell for each of ``asks`` (a new step in their queue, a reminder,
     an escalation, the reply to the authority's confirmation), in order: the state
     administrators of the application's jurisdiction (for the state level) or the
     superadmins, leaving out whoever the decision would refuse (``refused_deciders``: the
     nodal officer, whoever decided it at an earlier level); the superadmins not refused
     when that leaves nobody. A mail to someone who may not decide would leave the step
-    with nobody told. Five queries at most, whatever the number of asks."""
+    with nobody told. Their roles as they stand at ``now`` (by default this moment: a
+    role that ended then is asked about as it was). Five queries at most, whatever the
+    number of asks."""
     asks = list(asks)
     if not asks:
         return []
     jurisdictions = {ask.state_admins_of for ask in asks} - {None}
-    admins = state_admin_emails(jurisdictions) if jurisdictions else {}
-    supers = superadmin_emails()
+    admins = state_admin_emails(jurisdictions, now=now) if jurisdictions else {}
+    supers = superadmin_emails(now=now)
     accounts = addresses_of_accounts({*supers, *(email for emails in admins.values() for email in emails)})
     refused = refused_deciders({ask.application.pk: ask.application for ask in asks}.values())
 

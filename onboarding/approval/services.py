@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from onboarding import notifications, workflow
 from onboarding.application.selectors import (
     addresses_of_users,
+    officer_address_moved,
     officer_addresses,
     officer_eligibility,
     official_within,
@@ -233,10 +234,12 @@ def _check_resend_rate(actor: AnyUser, now: datetime) -> None:
         "You have asked for %(n)s new links for competent authorities in the last 24 hours, the most the portal "
         "accepts: each one emails the authority. You can ask for another from %(when)s."))
 
-def steps_close_on_withdrawal(*, application: Application, actor: AnyUser | None) -> list[ApprovalStep]:
+def steps_close_on_withdrawal(*, application: Application, actor: AnyUser | None,
+                              for_officer: bool = False) -> list[ApprovalStep]:
     """Close the open step of a withdrawn application and void its links (caller holds the
     lock), and tell whoever was told it waits on them that it no longer does
-    (``_tell_withdrawn``)."""
+    (``_tell_withdrawn``; ``for_officer``: that it was withdrawn on the nodal officer's
+    behalf, not by them)."""
     now = timezone.now()
     steps = list(application.steps.select_for_update().filter(decision=""))
     for step in steps:
@@ -248,18 +251,18 @@ def steps_close_on_withdrawal(*, application: Application, actor: AnyUser | None
     AuthorityToken.objects.filter(
         step__application=application, used_at__isnull=True, superseded_at__isnull=True
     ).update(superseded_at=now)
-    _tell_withdrawn(application, steps)
+    _tell_withdrawn(application, steps, for_officer=for_officer)
     return steps
 
 
-def _tell_withdrawn(application: Application, steps: list[ApprovalStep]) -> None:
+def _tell_withdrawn(application: Application, steps: list[ApprovalStep], *, for_officer: bool = False) -> None:
     """Those told that a closed step waited on them are told it no longer does, one mail
     each: the competent authority its link went to (the link no longer works), and the
     administrators the step was in the queue of or escalated to (``told_of_waiting``; as
     ``deciders_to_tell`` chooses them now, so nobody the decision would refuse), with a
     link to their queue, since the application is no longer theirs to open."""
     for step in steps:
-        context = {"application": application, "step": step}
+        context = {"application": application, "step": step, "for_officer": for_officer}
         if step.assignee_email:
             notifications.send_bilingual(to=[step.assignee_email], template="authority_withdrawn", context=context)
         asks = told_of_waiting(step)
@@ -287,7 +290,8 @@ def _check_officer_may_become_admin(application: Application, stage: Stage) -> N
     """Final approval makes the nodal officer the organisation's first admin: only
     while their account still earns it (active, with an official, verified primary
     address, at a domain accepted for an organisation only where it is official:
-    ``official_within``)."""
+    ``official_within``, of someone still in government service) and is still the one the form names (its address the form's:
+    ``officer_address_moved``)."""
     if not application.nodal_officer.is_active:  # deactivated: it can no longer sign in
         raise ValidationError({"decision": _(
             "The nodal officer's account has been deactivated: they cannot be made the organisation's admin. "
@@ -297,7 +301,7 @@ def _check_officer_may_become_admin(application: Application, stage: Stage) -> N
             "Reject the application, or approve it once their account is active again."
         )}, code="officer_not_eligible")
     # Their address's domain, if one accepted for an organisation, counts only where it is official.
-    problem = officer_eligibility(application.nodal_officer, within=official_within(application))
+    problem = officer_eligibility(application.nodal_officer, within=official_within(application), in_service=True)
     if problem:
         raise ValidationError({"decision": (_(
             "The nodal officer can no longer be made the organisation's admin: %(problem)s An appeal cannot return "
@@ -307,6 +311,18 @@ def _check_officer_may_become_admin(application: Application, stage: Stage) -> N
             "The nodal officer can no longer be made the organisation's admin: %(problem)s "
             "Return the application for correction instead."
         )) % {"problem": problem}}, code="officer_not_eligible")
+    moved = officer_address_moved(application)
+    if moved is not None:  # the account is no longer the mailbox the form, and every decision, named
+        raise ValidationError({"decision": (_(
+            "The nodal officer's account no longer has the address the form names for them, %(email)s (changed since "
+            "the form was filled): approval would make whoever holds the account now the organisation's admin. An "
+            "appeal cannot return the application for correction: overturn the rejection once the account's address "
+            "is %(email)s again, or uphold it and a nodal officer at that address can apply again."
+        ) if stage == Stage.APPEAL else _(
+            "The nodal officer's account no longer has the address the form names for them, %(email)s (changed since "
+            "the form was filled): approval would make whoever holds the account now the organisation's admin. "
+            "Approve it once the account's address is %(email)s again, or return the application for correction."
+        )) % {"email": moved}}, code="officer_address_moved")
 
 
 def _check_short_code_free(application: Application, stage: Stage) -> None:

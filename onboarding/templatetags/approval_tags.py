@@ -2,13 +2,27 @@ from django import template
 from django.utils import timezone
 
 from onboarding import workflow
+from onboarding.application.selectors import may_change_officer, officer_address_moved
+from onboarding.approval.handover import officer_change_open
 from onboarding.approval.selectors import authority_steps_refused, steps_of
 from onboarding.approval.services import appeal_deadline
-from onboarding.models import DECISION_OUTCOMES, ApplicationDocument, ApplicationStatus, Decision, DocumentKind, Stage
+from onboarding.models import (
+    DECISION_OUTCOMES,
+    ApplicationDocument,
+    ApplicationStatus,
+    Decision,
+    DocumentKind,
+    Section,
+    SectionStatus,
+    Stage,
+)
 from portal.audit.models import AuditAction
 from portal.mail.refusals import unknown_mailboxes
 
 register = template.Library()
+
+ADDRESS_CHECKED = {ApplicationStatus.WITH_AUTHORITY, ApplicationStatus.WITH_STATE, ApplicationStatus.REJECTED,
+                   ApplicationStatus.UNDER_APPEAL}
 
 
 @register.inclusion_tag("onboarding/includes/approval_panel.html", takes_context=True)
@@ -44,6 +58,13 @@ def approval_panel(context, application):
         # for one. Told to the officer only: an administrator appointed since, reading the page
         # before the job tells them (undecided_steps_assign), may decide it.
         "nobody_may_decide": is_officer and bool(open_step and open_step.nobody_may_decide_since),
+        # Sent for a decision and no longer the officer's to correct: their account's address
+        # is no longer the form's, which final approval refuses (what to do, on the panel).
+        "address_moved": officer_address_moved(application) if is_officer and application.status in ADDRESS_CHECKED
+        else None,
+        # Handed over to them: the form's Nodal officer section, still the previous officer's,
+        # was marked as needing their details (onboarding.approval.handover).
+        "handed_over": application.status_of(Section.NODAL_OFFICER) != SectionStatus.COMPLETE,
         "can_resend": is_officer and open_step is not None and open_step.stage == Stage.AUTHORITY and not authority_refused
         and address_unknown is None,
         "can_appeal": is_officer and deadline is not None and now <= deadline
@@ -52,6 +73,14 @@ def approval_panel(context, application):
         "letter": letter,
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.simple_tag(takes_context=True)
+def may_hand_over(context, application):
+    """Whether the reader may hand the application over to another nodal officer now (the
+    link on its page): onboarding.approval.handover."""
+    user = context.get("user")
+    return bool(user is not None and may_change_officer(user, application) and officer_change_open(application))
 
 
 @register.simple_tag

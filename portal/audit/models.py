@@ -32,6 +32,7 @@ class AuditAction(models.TextChoices):
         "Competent authority's address refused by the mail server as one that does not exist")
     APPLICATION_APPEALED = "application.appealed", _("Rejection appealed")
     APPLICATION_REJECTION_FINAL = "application.rejection_final", _("Appeal period ended: rejection final")
+    APPLICATION_OFFICER_CHANGED = "application.officer_changed", _("Application handed over to another nodal officer")
     ORGANISATION_ACTIVATED = "organisation.activated", _("Organisation activated")
     MEMBERSHIP_GRANTED = "membership.granted", _("Organisation role granted")
     PLATFORM_ROLE_GRANTED = "platform_role.granted", _("Platform role granted")

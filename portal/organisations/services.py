@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from datetime import datetime
+from functools import partial
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -47,6 +48,7 @@ from portal.organisations.selectors import (
     grounds_for_admin,
     organisations_left_without_admin,
 )
+from portal.organisations.signals import platform_role_ending
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import (
     ADMINISTER_ORGANISATION,
@@ -233,8 +235,7 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
             if ended(grant.ends_at, now):
                 _grant_expire(grant)
                 continue
-            grant.revoked_at = now
-            grant.save(update_fields=["revoked_at"])
+            _platform_role_end(grant, partial(_grant_revoked_at, grant, now))
             grants.append(grant)
         # The superuser flag makes a superadmin (portal.permissions.is_superadmin), a
         # platform role, which needs an official primary address as a grant does.
@@ -653,8 +654,25 @@ def account_roles_end(*, user_id: int, reason: str) -> None:
         platform_roles_lapse(user_id=user_id, reason=reason)
 
 
+def _platform_role_end(grant: PlatformRoleGrant, change: Callable[[], None], *,
+                       counted_until: datetime | None = None) -> None:
+    """Make ``change``, which ends ``grant`` (locked), with the feature apps told before it and
+    after it (``platform_role_ending``; ``counted_until``: its end date, for one recorded as
+    ended then), in the caller's transaction."""
+    afters = [response for _receiver, response in
+              platform_role_ending.send(sender=PlatformRoleGrant, grant=grant, counted_until=counted_until)
+              if callable(response)]
+    change()
+    for after in afters:
+        after()
+
+
 def _grant_expire(grant: PlatformRoleGrant) -> None:
     """Record, once, that a grant (locked, past its end date) ended by itself."""
+    _platform_role_end(grant, partial(_grant_expiry_record, grant), counted_until=grant.ends_at)
+
+
+def _grant_expiry_record(grant: PlatformRoleGrant) -> None:
     grant.revoked_at = grant.ends_at
     grant.save(update_fields=["revoked_at"])
     audit_record(actor=None, action=AuditAction.PLATFORM_ROLE_EXPIRED, target=grant.user,
@@ -816,13 +834,18 @@ def platform_role_revoke(
         if superadmins is not None:
             _check_keeps_a_superadmin(superadmins, leaving_user_id=grant.user_id)
             _check_auditor_leaves_admins(grant.user, timezone.now(), superadmin_ending=grant.pk)
-        grant.revoked_at = timezone.now()
-        grant.save(update_fields=["revoked_at"])
-        audit_record(actor=actor, action=AuditAction.PLATFORM_ROLE_REVOKED, target=grant.user, request=request,
-                     old={"grant": grant.pk, "role": grant.role, "jurisdiction": grant.jurisdiction},
-                     new=_with({"revoked_at": grant.revoked_at}, reason=reason))
-        send_role_mail(user=grant.user, template="platform_role_revoked", context={"grant": grant, "reason": reason})
+        _platform_role_end(grant, partial(_grant_revoke, grant, actor=actor, reason=reason, request=request))
     return grant
+
+
+def _grant_revoke(grant: PlatformRoleGrant, *, actor: AnyUser | None, reason: str, request: HttpRequest | None) -> None:
+    """Revoke ``grant`` (locked) now, by ``actor``: the audit row, and its holder told."""
+    grant.revoked_at = timezone.now()
+    grant.save(update_fields=["revoked_at"])
+    audit_record(actor=actor, action=AuditAction.PLATFORM_ROLE_REVOKED, target=grant.user, request=request,
+                 old={"grant": grant.pk, "role": grant.role, "jurisdiction": grant.jurisdiction},
+                 new=_with({"revoked_at": grant.revoked_at}, reason=reason))
+    send_role_mail(user=grant.user, template="platform_role_revoked", context={"grant": grant, "reason": reason})
 
 
 def platform_roles_lapse(*, user_id: int, reason: str) -> int:
@@ -843,12 +866,20 @@ def platform_roles_lapse(*, user_id: int, reason: str) -> int:
             if ended(grant.ends_at, now):
                 _grant_expire(grant)
                 continue
-            grant.revoked_at = now
-            grant.save(update_fields=["revoked_at"])
-            audit_record(actor=None, action=AuditAction.PLATFORM_ROLE_REVOKED, target=grant.user, actor_role="system",
-                         old={"grant": grant.pk, "role": grant.role, "jurisdiction": grant.jurisdiction},
-                         new={"revoked_at": grant.revoked_at, "reason": reason})
+            _platform_role_end(grant, partial(_grant_lapse, grant, now, reason))
     return len(grants)
+
+
+def _grant_revoked_at(grant: PlatformRoleGrant, now: datetime) -> None:
+    grant.revoked_at = now
+    grant.save(update_fields=["revoked_at"])
+
+
+def _grant_lapse(grant: PlatformRoleGrant, now: datetime, reason: str) -> None:
+    _grant_revoked_at(grant, now)
+    audit_record(actor=None, action=AuditAction.PLATFORM_ROLE_REVOKED, target=grant.user, actor_role="system",
+                 old={"grant": grant.pk, "role": grant.role, "jurisdiction": grant.jurisdiction},
+                 new={"revoked_at": grant.revoked_at, "reason": reason})
 
 
 def _locked_organisation(organisation_id: int, actor: AnyUser | None, user_id: int) -> Organisation:

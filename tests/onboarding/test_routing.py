@@ -23,6 +23,7 @@ from onboarding.application import services
 from onboarding.application.selectors import officer_eligibility
 from onboarding.approval import services as approvals
 from onboarding.approval.deadlines import deadline_sweep, undecided_steps_assign
+from onboarding.approval.handover import application_officer_change
 from onboarding.approval.letters import approval_letter_issue
 from onboarding.approval.tasks import undecided_steps_assign as undecided_steps_assign_task
 from onboarding.models import (
@@ -48,6 +49,7 @@ from portal.organisations.models import (
     OrganisationStatus,
     PlatformRoleGrant,
 )
+from portal.organisations.services import platform_role_revoke
 from tests.factories import (
     OrganisationFactory,
     PlatformRoleFactory,
@@ -905,6 +907,10 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     # The competent authority's address refused by the mail server as unknown.
     refused = submitted_application(UserFactory(email="fifth.officer@mahaagri.gov.in"))
     approvals.authority_address_unknown_tell(mailboxes=[AUTHORITY_EMAIL])
+    # Handed over to another nodal officer: both are told.
+    moved = submitted_application(UserFactory(email="seventh.officer@mahaagri.gov.in"))
+    application_officer_change(application_id=moved.pk, new_officer=UserFactory(email="eighth.officer@mahaagri.gov.in"),
+                               actor=root)
     # Approved, with its letter.
     other = approved_by_the_state(authority_approved(UserFactory(email="second.officer@mahaagri.gov.in")), admin,
                                   django_capture_on_commit_callbacks)
@@ -927,6 +933,8 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
         "step_withdrawn": "Application {} withdrawn: no longer waiting for you",
         "rejection_final": "Application {}: rejection final",
         "authority_address_unknown": UNKNOWN_SUBJECT,
+        "officer_assigned": "Application {} handed over to you",
+        "officer_replaced": "Application {} handed over to another nodal officer",
     }
     # The draft erasure reminder is the retention run's, not the routing's: it is sent and
     # decoded in tests/test_feature_mail_over_smtp.py. A decider's list of the steps of one
@@ -936,7 +944,7 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     mails = list(OutboxMessage.objects.all())
     subjects = [english(m.subject) for m in mails]
     references = [first.reference, application.reference, lapsed.reference, pulled.reference, other.reference,
-                  refused.reference]
+                  refused.reference, moved.reference]
     # The subjects that ask for a decision say by when: the day one of the steps is due (India's).
     dues = {f"{timezone.localtime(step.due_at):%-d %B %Y}" for step in ApprovalStep.objects.all() if step.due_at}
     for template, pattern in expected_subjects.items():
@@ -1145,6 +1153,73 @@ def test_a_state_step_whose_only_administrator_left_is_flagged_at_its_reminder(o
     with time_machine.travel(state_step(application).due_at - timedelta(days=1), tick=False):
         assert deadline_sweep()["reminded"] == 1
     assert state_step(application).nobody_may_decide_since is not None
+
+
+def _told_of_queue(address, application):
+    return [m for m in messages_to(address)
+            if m.subject.startswith("New application in your approval queue") and application.reference in m.subject]
+
+
+def test_when_the_last_state_admin_leaves_the_superadmins_who_now_decide_are_told_at_once(officer):
+    """Maharashtra's only state administrator was told the application waits on them, and is
+    transferred: their role is revoked. The step now waits on the superadmins, who are told at
+    once, as when a step opens (due the state stage's days from today), the audit log saying
+    to whom; not days later by the reminder. A state administrator who leaves others behind
+    passes the step to nobody new: nobody else is told."""
+    leaving = make_state_admin("MH", email="secretary.it@maharashtra.gov.in")
+    staying = make_state_admin("MH", email="deputy.it@maharashtra.gov.in")
+    root = make_superadmin(email="root@sandes.nic.in")
+    application = application_with_state(nodal_officer=officer)
+    assert _told_of_queue(leaving.email, application) and _told_of_queue(staying.email, application)
+    platform_role_revoke(grant_id=PlatformRoleGrant.objects.get(user=staying).pk, actor=root, reason="Transferred")
+    assert not _told_of_queue(root.email, application)
+    assert not AuditEvent.objects.filter(action=AuditAction.STEP_ASSIGNED).exists()
+
+    later = timezone.now() + timedelta(days=3)
+    with time_machine.travel(later, tick=False):
+        platform_role_revoke(grant_id=PlatformRoleGrant.objects.get(user=leaving).pk, actor=root, reason="Transferred")
+    [told] = _told_of_queue(root.email, application)
+    assert told.to == [root.email]
+    step = state_step(application)
+    fresh = end_of_local_day(later, settings.ONBOARDING_STATE_DUE_DAYS)
+    assert (step.due_at, step.nobody_may_decide_since) == (fresh, None)
+    assigned = AuditEvent.objects.get(action=AuditAction.STEP_ASSIGNED, target_id=str(application.pk))
+    assert assigned.new_values == {"step": step.pk, "stage": "state", "due_at": str(fresh), "to": [root.email]}
+    assert audit_verify() == []
+
+
+def test_when_the_last_state_admins_role_runs_out_the_superadmins_are_told_when_it_is_recorded(officer):
+    """The only state administrator's role had an end date: it stopped counting then, and the
+    job that records the roles past their end date tells the superadmins who now decide the
+    step (once: run again, it tells nobody)."""
+    from portal.organisations.services import role_expiries_record
+
+    admin = make_state_admin("MH")
+    PlatformRoleGrant.objects.filter(user=admin).update(ends_at=timezone.now() + timedelta(days=1))
+    root = make_superadmin(email="root@sandes.nic.in")
+    application = application_with_state(nodal_officer=officer)
+    assert not _told_of_queue(root.email, application)
+    with time_machine.travel(timezone.now() + timedelta(days=1, minutes=10), tick=False):
+        assert role_expiries_record()["platform_roles"] == 1
+        assert role_expiries_record()["platform_roles"] == 0
+    [told] = _told_of_queue(root.email, application)
+    assert told.to == [root.email]
+    assert AuditEvent.objects.filter(action=AuditAction.STEP_ASSIGNED).count() == 1
+
+
+def test_when_the_last_superadmin_who_may_hear_an_appeal_leaves_the_appeal_says_nobody_may(officer):
+    """Two superadmins: one rejected the application (at the state level, Maharashtra having
+    no administrator), so only the other may hear the appeal. Their role is revoked: nobody
+    may decide the appeal now, and it says so at once (the officer's page, the monitoring),
+    until a superadmin is appointed."""
+    rejecting, hearing = make_superadmin(email="root@sandes.nic.in"), make_superadmin(email="second@sandes.nic.in")
+    application = application_with_state(nodal_officer=officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="No.", actor=rejecting)
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Yes.", actor=officer)
+    assert ApprovalStep.objects.get(pk=appeal.pk).nobody_may_decide_since is None
+    platform_role_revoke(grant_id=PlatformRoleGrant.objects.get(user=hearing).pk, actor=rejecting, reason="Left")
+    assert ApprovalStep.objects.get(pk=appeal.pk).nobody_may_decide_since is not None
+    assert nobody_may_decide_said(signed_in(officer), application)
 
 
 def test_a_step_someone_may_decide_is_not_flagged(officer):
@@ -1610,6 +1685,19 @@ def _officer_deactivated(application, officer):
             "Uphold the rejection, or overturn it once their account is active again.")
 
 
+def _officer_address_moved(application, officer):
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.filter(user=officer).update(primary=False)
+    EmailAddress.objects.create(user=officer, email="sunil@karhealth.gov.in", verified=True, primary=True)
+    UserFactory._meta.model.objects.filter(pk=officer.pk).update(email="sunil@karhealth.gov.in")
+    return ("The nodal officer's account no longer has the address the form names for them, "
+            "nodal.officer@mahaagri.gov.in (changed since the form was filled): approval would make whoever holds the "
+            f"account now the organisation's admin. {APPEAL_CANNOT_RETURN} overturn the rejection once the account's "
+            "address is nodal.officer@mahaagri.gov.in again, or uphold it and a nodal officer at that address can "
+            "apply again.")
+
+
 def _parent_suspended(application, officer):
     Organisation.objects.filter(short_code=PARENT["short_code"]).update(status=OrganisationStatus.SUSPENDED)
     return (f"The parent organisation the form names, {PARENT['name']}, is no longer active on Sandes: the "
@@ -1619,13 +1707,14 @@ def _parent_suspended(application, officer):
 
 
 @pytest.mark.parametrize("refusal", [_short_code_taken, _domain_refused, _officer_not_eligible, _officer_deactivated,
-                                     _parent_suspended])
+                                     _officer_address_moved, _parent_suspended])
 def test_a_refused_overturn_gives_advice_an_appeal_can_follow(officer, refusal):
     """Overturning a rejection is a final approval, refused as the state level's is (the
     short code taken meanwhile, a listed domain refused now, the officer no longer
-    eligible, the parent suspended); an appeal can only overturn or uphold (no return for
-    correction from under_appeal in the workflow), so the page says what the superadmin can
-    do instead, at the decision, in their language, and nothing changes."""
+    eligible or no longer at the address the form names, the parent suspended); an appeal
+    can only overturn or uphold (no return for correction from under_appeal in the
+    workflow), so the page says what the superadmin can do instead, at the decision, in
+    their language, and nothing changes."""
     data = {**VALID, "organisation": {**VALID["organisation"], "email_domains": "mahaagri.gov.in, krishimail.in"}}
     data = _under_parent(data, OrganisationFactory(**PARENT))
     application = application_with_state(nodal_officer=officer, data=data)

@@ -13,6 +13,7 @@ from django.test import Client
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
+from onboarding.application import services as onboarding_services
 from onboarding.application.selectors import officer_eligibility, review_flags
 from onboarding.approval import services as approvals
 from onboarding.models import Application, ApplicationDocument
@@ -28,10 +29,12 @@ from tests.factories import (
     OrganisationFactory,
     PlatformRoleFactory,
     UserFactory,
+    application_with_state,
 )
 from tests.html_tree import error_message, field_error, field_value, page
 from tests.onboarding.approval_helpers import (
     authority_approved,
+    filled_application,
     make_state_admin,
     make_superadmin,
     post_confirming_access,
@@ -454,7 +457,7 @@ def test_a_browser_left_signed_in_changes_no_address_without_the_password_or_a_c
 def make_primary(client, user, address):
     """Through allauth's own email page: a verified second address made the primary one, the
     roles it ends confirmed."""
-    EmailAddress.objects.create(user=user, email=address, verified=True)
+    EmailAddress.objects.get_or_create(user=user, email=address, defaults={"verified": True})
     response = post_confirming_access(client, "/accounts/email/", {"action_primary": "", "email": address, "end_roles": "on"})
     assert response.status_code == 302
     user.refresh_from_db()
@@ -517,6 +520,122 @@ def test_final_approval_does_not_make_a_deactivated_officer_the_first_admin(admi
     application.refresh_from_db()
     assert application.status == "with_state" and application.organisation is None
     assert not Membership.objects.filter(user=officer).exists()
+
+
+def test_final_approval_does_not_make_an_officer_whose_address_moved_the_first_admin(officer, officer_client, admin):
+    """The nodal officer submitted from nodal.officer@mahaagri.gov.in (the form, the competent
+    authority's approval and the state queue name it), was then transferred and made the
+    account's address sunil@karhealth.gov.in (official too, another department's). Approving
+    would make the account, now another department's mailbox, the directorate's first admin
+    on a form naming someone at mahaagri.gov.in: refused, saying why and what to do, and
+    nothing decided; the deciders see it among the flags before deciding, the officer on
+    their application's page what to do. With the address back, the approval goes through."""
+    application = application_with_state(nodal_officer=officer)
+    step = state_step(application)
+    make_primary(officer_client, officer, "sunil@karhealth.gov.in")
+    expected = (
+        "The nodal officer's account no longer has the address the form names for them, nodal.officer@mahaagri.gov.in "
+        "(changed since the form was filled): approval would make whoever holds the account now the organisation's "
+        "admin. Approve it once the account's address is nodal.officer@mahaagri.gov.in again, or return the "
+        "application for correction.")
+    with pytest.raises(ValidationError) as refused:
+        approvals.step_decide(step_id=step.pk, decision="approve", actor=admin)
+    assert refused.value.message_dict == {"decision": [expected]}
+    client = signed_in(admin)
+    flags = page(client.get(f"/onboarding/queue/{step.pk}/")).find("section", **{"aria-labelledby": "flags-heading"})
+    assert flags is not None and (
+        "The nodal officer's account no longer has the address the form names for them, nodal.officer@mahaagri.gov.in "
+        "(changed since the form was filled): final approval is refused while it does not, as it would make whoever "
+        "holds the account now the organisation's admin.") in flags.squashed_text()
+    assert "karhealth" not in flags.squashed_text()  # the account's new address is not the deciders' business
+    response = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve", "confirm": "on"})
+    assert response.status_code == 200 and field_error(page(response), "decision") == expected
+    application.refresh_from_db()
+    step.refresh_from_db()
+    assert (application.status, application.organisation, step.decision) == ("with_state", None, "")
+    assert not Membership.objects.filter(user=officer).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.STEP_DECIDED, target_id=str(application.pk)).exists()
+    told = page(officer_client.get(f"/onboarding/{application.pk}/")).squashed_text()
+    assert ("Your account's address is no longer nodal.officer@mahaagri.gov.in, the address this application names "
+            "for its nodal officer: it cannot be approved while it is not, as approval makes your account the "
+            "organisation's admin. Change your account's address back to nodal.officer@mahaagri.gov.in on your email "
+            "addresses page or, if you no longer hold that post, withdraw the application so that a colleague at that "
+            "address submits a new one.") in told
+    # The address confirmed back (still the account's, verified): approved, and the officer its first admin.
+    make_primary(officer_client, officer, "nodal.officer@mahaagri.gov.in")
+    assert "Your account's address is no longer" not in page(officer_client.get(f"/onboarding/{application.pk}/")).squashed_text()
+    approvals.step_decide(step_id=step.pk, decision="approve", actor=admin)
+    application.refresh_from_db()
+    assert permissions.may_administer(UserFactory._meta.model.objects.get(pk=officer.pk), application.organisation)
+
+
+OFFICE = "District Agriculture Office, Pune"
+OUT_OF_SERVICE = " Someone who has retired or left government service cannot act as a nodal officer. If that is wrong, " \
+    f"ask the administrators of {OFFICE} to correct it."
+
+
+@pytest.mark.parametrize("status, ended, expected", [
+    ("verified", {"superannuation_date": timedelta(days=-1)},
+     f"The latest government verification of this account, in {OFFICE}, ended at its date of superannuation: someone "
+     "who has retired or left government service cannot act as a nodal officer. If that date is wrong, ask the "
+     f"administrators of {OFFICE} to correct it."),
+    ("revoked", {"reason_code": "retirement"},
+     f"The latest government verification of this account, in {OFFICE}, was ended for this reason: Retired."
+     + OUT_OF_SERVICE),
+    ("revoked", {"reason_code": "left_service"},
+     f"The latest government verification of this account, in {OFFICE}, was ended for this reason: Left government "
+     "service." + OUT_OF_SERVICE),
+    ("suspended", {"reason_code": "retirement"},
+     f"The latest government verification of this account, in {OFFICE}, was ended for this reason: Retired."
+     + OUT_OF_SERVICE),
+], ids=["past-superannuation", "revoked-retired", "revoked-left-service", "suspended-retired"])
+def test_an_officer_who_left_government_service_can_neither_submit_nor_become_first_admin(
+        officer, officer_client, admin, status, ended, expected):
+    """The nodal officer's latest verification says they left government service: past its
+    date of superannuation (over from the next day, before the hourly job revokes it), or
+    ended on retirement or on leaving service. Their complete draft cannot be sent out for
+    decisions in their name, and their application with the state administrators cannot
+    make them the new organisation's first admin: each refused with the reason, nothing
+    changed."""
+    from tests.verification.helpers import GovernmentProfileFactory
+
+    draft = filled_application(officer)
+    waiting = application_with_state(nodal_officer=officer)
+    if "superannuation_date" in ended:
+        ended = {"superannuation_date": timezone.localdate() + ended["superannuation_date"]}
+    GovernmentProfileFactory(user=officer, organisation=OrganisationFactory(name=OFFICE), status=status, **ended)
+    with pytest.raises(ValidationError) as refused:
+        onboarding_services.application_submit(application_id=draft.pk, actor=officer)
+    assert refused.value.messages == [expected]
+    told = page(officer_client.get(f"/onboarding/{draft.pk}/submit/", follow=True)).squashed_text()
+    assert f"You can no longer change, submit or send links for this application. {expected}" in told
+    officer_client.post(f"/onboarding/{draft.pk}/submit/")
+    draft.refresh_from_db()
+    assert (draft.status, draft.reference) == ("draft", None)
+    with pytest.raises(ValidationError) as refused:
+        approvals.step_decide(step_id=state_step(waiting).pk, decision="approve", actor=admin)
+    assert refused.value.message_dict == {"decision": [
+        f"The nodal officer can no longer be made the organisation's admin: {expected} Return the application for "
+        "correction instead."]}
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.organisation) == ("with_state", None)
+    assert not Membership.objects.filter(user=officer, role="admin").exists()
+
+
+def test_an_officer_transferred_or_verified_again_after_leaving_service_may_submit(officer):
+    """Only the latest verification counts, and only a reason of leaving service: a
+    verification revoked on a transfer says nothing of it, and someone re-employed (verified
+    again since a retirement) is in service."""
+    from tests.verification.helpers import GovernmentProfileFactory
+
+    earlier = timezone.now() - timedelta(days=400)
+    GovernmentProfileFactory(user=officer, status="revoked", reason_code="retirement", verified_at=earlier)
+    GovernmentProfileFactory(user=officer, status="revoked", reason_code="transfer")
+    assert onboarding_services.application_submit(application_id=filled_application(officer).pk,
+                                                  actor=officer).status == "with_authority"
+    GovernmentProfileFactory(user=officer, status="verified", superannuation_date=timezone.localdate())  # until tonight
+    assert onboarding_services.application_submit(application_id=filled_application(officer).pk,
+                                                  actor=officer).status == "with_authority"
 
 
 # The level chosen decides who decides ---------------------------------------------------------

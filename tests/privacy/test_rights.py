@@ -973,6 +973,54 @@ def test_an_erasure_deletes_the_persons_drafts_with_their_files_and_keeps_their_
     assert audit_verify() == []
 
 
+def test_an_erasure_withdraws_the_persons_applications_still_waiting_for_a_decision(django_capture_on_commit_callbacks):
+    """Asha left service and asked for erasure, granted while one application of hers waits
+    on its competent authority, another on the state administrators and a third was
+    returned to her for correction. Her account is closed: nobody could act on them any
+    more, yet the director's link still decided and the state's queue kept asking. Each is
+    withdrawn, by the system for the erasure (its audit row says so), through the
+    withdrawal's own path: its open step closed, the authority's link deciding nothing, and
+    the authority and the state administrators it waited on told it was withdrawn on her
+    behalf. One approved stays as it is."""
+    from onboarding.models import Application, ApprovalStep
+    from tests.factories import application_with_authority, application_with_state
+    from tests.onboarding.approval_helpers import AUTHORITY_EMAIL, latest_link, make_state_admin, messages_to
+
+    asha = UserFactory(email="asha@mha.gov.in", full_name="Asha Kulkarni")
+    state_admin = make_state_admin("MH", email="sa.rathod@maharashtra.gov.in")
+    with_authority = application_with_authority(nodal_officer=asha)
+    link, _token = latest_link(AUTHORITY_EMAIL)
+    with_state = application_with_state(nodal_officer=asha)
+    returned = ApplicationFactory(nodal_officer=asha, status="changes_requested")
+    approved = ApplicationFactory(nodal_officer=asha, status="approved")
+    made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
+    withdrawn = [with_authority.pk, with_state.pk, returned.pk]
+    assert dict(Application.objects.filter(nodal_officer=asha).values_list("pk", "status")) == {
+        **dict.fromkeys(withdrawn, "withdrawn"), approved.pk: "approved"}
+    assert not ApprovalStep.objects.filter(application__nodal_officer=asha, decision="").exists()
+    events = AuditEvent.objects.filter(action=AuditAction.APPLICATION_WITHDRAWN).order_by("id")
+    assert [(event.target_id, event.actor_id, event.actor_role, event.old_values["status"], event.new_values)
+            for event in events] == [
+        (str(with_authority.pk), None, "system", "with_authority", {"status": "withdrawn", "reason": "account_erased"}),
+        (str(with_state.pk), None, "system", "with_state", {"status": "withdrawn", "reason": "account_erased"}),
+        (str(returned.pk), None, "system", "changes_requested", {"status": "withdrawn", "reason": "account_erased"})]
+    Client().post(link, {"decision": "approve", "confirm": "on"})
+    assert Application.objects.get(pk=with_authority.pk).status == "withdrawn"
+    [told] = [m for m in messages_to(AUTHORITY_EMAIL) if "withdrawn" in m.subject]
+    assert with_authority.reference in told.subject and (
+        f"Application {with_authority.reference} of {with_authority.organisation_name} was withdrawn on behalf of its "
+        "nodal officer, who can no longer act on it. No decision is needed from you any more, and the link sent to you "
+        "no longer works.") in told.body
+    [told] = [m for m in messages_to(state_admin.email) if "withdrawn" in m.subject]
+    assert with_state.reference in told.subject and (
+        f"Application {with_state.reference} of {with_state.organisation_name} was withdrawn on behalf of its nodal "
+        "officer, who can no longer act on it.") in told.body
+    assert not [m for m in OutboxMessage.objects.all() if "asha" in " ".join(m.to + m.cc + m.bcc)]
+    assert audit_verify() == []
+
+
 def test_an_erasure_removes_the_mail_to_the_person_from_the_outbox():
     from django.core.mail import EmailMessage
 
@@ -1028,8 +1076,9 @@ def test_an_erasure_removes_the_mail_to_the_persons_official_addresses_that_left
 
 
 def test_no_mail_is_written_to_an_erased_nodal_officer_when_their_application_is_decided():
-    """A nodal officer's erasure was granted while their application waited for the state:
-    when the state administrator returns it, the portal writes no mail to the placeholder
+    """A nodal officer's erasure was granted while their appeal against a rejection waited
+    for the superadmins (an application under appeal is not withdrawn: only decided): when
+    a superadmin upholds the rejection, the portal writes no mail to the placeholder
     address the account was given (it would be tried for 72 hours and then show as failed)."""
     from onboarding.approval import services as approval_services
     from portal.privacy.requests import person_erase
@@ -1039,12 +1088,16 @@ def test_no_mail_is_written_to_an_erased_nodal_officer_when_their_application_is
     application = application_with_state(jurisdiction="MH")
     admin = make_state_admin("MH", totp=False)
     officer = application.nodal_officer
+    approval_services.step_decide(step_id=state_step(application).pk, decision="reject",
+                                  remarks="A duplicate of another application.", actor=admin)
+    appeal = approval_services.application_appeal(application_id=application.pk, grounds="Not a duplicate.",
+                                                  actor=officer)
     person_erase(user_id=officer.pk, actor=None)
     officer.refresh_from_db()
     assert officer.email.endswith("@erased.invalid") and not officer.is_active
     last = OutboxMessage.objects.order_by("-id").values_list("pk", flat=True).first() or 0
-    approval_services.step_decide(step_id=state_step(application).pk, decision="return",
-                                  remarks="Correct the number of users.", actor=admin)
+    approval_services.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="It is a duplicate.",
+                                    actor=make_superadmin(totp=False))
     recipients = [address for row in OutboxMessage.objects.filter(pk__gt=last) for address in row.to + row.cc + row.bcc]
     assert not [address for address in recipients if address.endswith("@erased.invalid")], recipients
 
@@ -1072,13 +1125,16 @@ def test_mail_to_an_erased_address_and_others_goes_to_the_others_only():
 
 def test_the_authoritys_reminder_does_not_send_them_to_an_erased_officers_address():
     """The competent authority's reminder no longer tells them to write to the nodal officer
-    at the placeholder address of an erased account; it still tells them to keep the link."""
+    at the placeholder address of an erased account; it still tells them to keep the link.
+    (An erasure withdraws the applications waiting on an authority: this one, of an account
+    erased, is built as one left waiting.)"""
     from onboarding.approval.deadlines import deadline_sweep
     from portal.privacy.requests import person_erase
     from tests.factories import application_with_authority
 
-    application = application_with_authority(jurisdiction="MH")
-    person_erase(user_id=application.nodal_officer_id, actor=None)
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in")
+    person_erase(user_id=officer.pk, actor=None)
+    application = application_with_authority(jurisdiction="MH", nodal_officer=officer)
     step = application.steps.get()
     last = OutboxMessage.objects.order_by("-id").values_list("pk", flat=True).first() or 0
     deadline_sweep(now=step.due_at - timedelta(days=1))

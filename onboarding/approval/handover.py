@@ -1,0 +1,113 @@
+"""Handing an application over to another nodal officer.
+
+A nodal officer who leaves (transferred, retired, their account closed) takes their
+application with them: nobody else may correct, submit, appeal or withdraw it. A
+superadmin, or a state administrator of its jurisdiction (``may_change_officer``), hands
+an open one (a draft, one waiting for a decision or returned for correction, one
+rejected while it may still be appealed) to another account that may act as a nodal
+officer. The form keeps what it says: its Nodal officer section names the previous
+officer until the new one gives their own details there (its address must be their
+account's: submission checks the section, final approval the address,
+``officer_address_moved``), so nobody is made an organisation's admin on a form that
+names someone else.
+"""
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm, remove_perm
+
+from onboarding import notifications, workflow
+from onboarding.application.selectors import (
+    addresses_of_users,
+    may_change_officer,
+    officer_eligibility,
+    official_within,
+)
+from onboarding.application.services import bound_section_form, status_of_form
+from onboarding.approval.services import appeal_deadline, authority_of
+from onboarding.models import Application, ApplicationStatus, Section
+from portal.accounts.official_email import normalise_address
+from portal.audit.models import AuditAction
+from portal.audit.services import audit_record
+from portal.permissions import AnyUser
+
+OFFICER_PERMISSIONS = ("view_application", "change_application")  # what application_create gives the officer
+
+
+def officer_change_open(application: Application) -> bool:
+    """Whether ``application`` may be handed over now: open (a draft, waiting for a
+    decision, returned for correction) or rejected while its appeal period runs."""
+    if application.status == ApplicationStatus.REJECTED:
+        deadline = appeal_deadline(application)
+        return deadline is not None and timezone.now() <= deadline
+    return application.status in workflow.WITHDRAWABLE
+
+
+def application_officer_change(
+    *, application_id: int, new_officer: AnyUser, actor: AnyUser, request: HttpRequest | None = None
+) -> Application:
+    """``actor`` (``may_change_officer``) hands the application over to ``new_officer``:
+    they become its nodal officer (the owner's permissions move to them, the previous
+    officer can no longer open it), its Nodal officer section is marked as needing their
+    own details (checked as the form checks it: ``status_of_form``), the audit row names
+    both, and both are told by email. Refused (ValidationError, nothing changed) when it
+    is closed (``officer_change_open``), when ``new_officer`` is its officer already, the
+    actor, an account closed, one that may not act as a nodal officer for it
+    (``officer_eligibility``, their being in service included) or one of whose addresses
+    is its competent authority's."""
+    with transaction.atomic():
+        application = (Application.objects.select_for_update(of=("self",)).select_related("nodal_officer")
+                       .get(pk=application_id))
+        if not may_change_officer(actor, application):
+            raise PermissionDenied
+        if not officer_change_open(application):
+            raise ValidationError(_("This application can no longer be handed over: it is no longer open, and its "
+                                    "appeal period, if it was rejected, has ended."), code="closed")
+        _check_new_officer(application, new_officer, actor)
+        previous = application.nodal_officer
+        application.nodal_officer = new_officer
+        form_status = status_of_form(bound_section_form(application, Section.NODAL_OFFICER))
+        application.section_status = {**application.section_status, Section.NODAL_OFFICER.value: form_status.value}
+        application.save(update_fields=["nodal_officer", "section_status", "updated_at"])
+        for permission in OFFICER_PERMISSIONS:
+            remove_perm(permission, previous, application)
+            assign_perm(permission, new_officer, application)
+        audit_record(actor=actor, action=AuditAction.APPLICATION_OFFICER_CHANGED, target=application, request=request,
+                     old={"user": previous.email, "user_id": previous.pk},
+                     new={"user": new_officer.email, "user_id": new_officer.pk})
+        context = {"application": application, "editable": application.is_editable}
+        notifications.send_bilingual(to=[previous.email], template="officer_replaced", context=context)
+        notifications.send_bilingual(to=[new_officer.email], template="officer_assigned", context=context)
+    return application
+
+
+def _check_new_officer(application: Application, new_officer: AnyUser, actor: AnyUser) -> None:
+    email = new_officer.email
+    if new_officer.pk == application.nodal_officer_id:
+        raise ValidationError(_("%(email)s is already this application's nodal officer.") % {"email": email},
+                              code="same_officer")
+    if new_officer.pk == actor.pk:
+        raise ValidationError(_("You cannot hand an application over to yourself: nobody decides on an application "
+                                "they applied for."), code="own_application")
+    if not new_officer.is_active:
+        raise ValidationError(_("The account %(email)s has been deactivated: it cannot be the nodal officer.")
+                              % {"email": email}, code="not_active")
+    problem = officer_eligibility(new_officer, within=official_within(application), in_service=True)
+    if problem:
+        raise ValidationError(_("%(email)s cannot be this application's nodal officer: %(problem)s")
+                              % {"email": email, "problem": problem}, code="not_eligible")
+    authority, _name = authority_of(application)
+    if authority and normalise_address(authority) in addresses_of_users({new_officer.pk}):
+        raise ValidationError(_("%(email)s is this application's competent authority: the nodal officer must be "
+                                "someone else.") % {"email": email}, code="same_person")
+
+
+def account_at(address: str) -> AnyUser | None:
+    """The account whose sign-in address is ``address`` (any case), or None: whom the
+    handover page names as the new nodal officer, by their full address."""
+    address = (address or "").strip()
+    return get_user_model().objects.filter(email__iexact=address).first() if address else None

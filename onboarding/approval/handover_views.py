@@ -1,0 +1,47 @@
+"""The page on which a superadmin, or a state administrator of its jurisdiction, hands an
+application over to another nodal officer (onboarding/approval/handover.py)."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from onboarding.application.selectors import application_for_viewer, may_change_officer, may_withdraw_for_officer
+from onboarding.approval.forms import OfficerChangeForm
+from onboarding.approval.handover import account_at, application_officer_change, officer_change_open
+from portal.access import rule
+
+
+@rule("viewer_of_application")
+@require_http_methods(["GET", "POST"])
+def officer_change(request, pk):
+    application = application_for_viewer(request.user, pk)
+    if not may_change_officer(request.user, application):
+        raise Http404  # as for an application one may not see: whether it exists is not confirmed
+    if not officer_change_open(application):
+        messages.info(request, _("This application can no longer be handed over to another nodal officer."))
+        return redirect("onboarding:detail", pk=pk)
+    form = OfficerChangeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        new_officer = account_at(form.cleaned_data["email"])
+        if new_officer is None:
+            form.add_error("email", _("No account has this address: the new nodal officer signs up with it first."))
+        else:
+            try:
+                application_officer_change(application_id=application.pk, new_officer=new_officer, actor=request.user,
+                                           request=request)
+            except PermissionDenied:  # their role ended meanwhile
+                raise Http404 from None
+            except ValidationError as exc:
+                form.add_error("email", exc)
+            else:
+                messages.success(request, _("Application %(ref)s was handed over to %(email)s, who was told by email, "
+                                            "as was its previous nodal officer.") % {
+                    "ref": application.display_reference, "email": new_officer.email})
+                return redirect("onboarding:detail", pk=pk)
+    return render(request, "onboarding/officer_change.html", {
+        "application": application, "form": form,
+        "can_withdraw": may_withdraw_for_officer(request.user, application),
+    })

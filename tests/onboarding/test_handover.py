@@ -1,0 +1,264 @@
+"""A nodal officer who leaves: a superadmin, or a state administrator of the application's
+jurisdiction, hands the application over to the colleague who takes their place
+(onboarding/approval/handover.py), or, the officer's account closed, withdraws it on
+their behalf. The form keeps what it says until the new officer gives their own details."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.messages import get_messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
+from django.utils import timezone
+
+from onboarding.application import services as application_services
+from onboarding.approval import services as approvals
+from onboarding.approval.handover import application_officer_change
+from onboarding.models import Application, ApplicationStatus, ApprovalStep, Stage
+from portal.audit.models import AuditAction, AuditEvent
+from portal.mail.models import OutboxMessage
+from tests.factories import (
+    PASSWORD,
+    ApplicationFactory,
+    ApprovalStepFactory,
+    PlatformRoleFactory,
+    UserFactory,
+    application_with_authority,
+    application_with_state,
+)
+from tests.html_tree import field_error, page
+from tests.onboarding.approval_helpers import (
+    AUTHORITY_EMAIL,
+    DEVANAGARI_RE,
+    make_state_admin,
+    make_superadmin,
+    messages_to,
+    signed_in,
+    state_step,
+    with_totp,
+)
+from tests.onboarding.form_helpers import post_section, valid
+
+pytestmark = pytest.mark.django_db
+
+SUCCESSOR = "anita.pawar@mahaagri.gov.in"
+
+
+def fresh(user):
+    return type(user).objects.get(pk=user.pk)  # guardian caches permissions per object
+
+
+def client_of(user):
+    client = Client()
+    assert client.login(email=user.email, password=PASSWORD)
+    return client
+
+
+def deactivated(user):
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+    return fresh(user)
+
+
+# Withdrawn on the officer's behalf ---------------------------------------------------------------
+
+def test_an_application_of_an_officer_who_left_service_can_be_withdrawn_on_their_behalf(officer):
+    """Sunil's application was returned for correction; he then left service and his account
+    was made inactive. Nobody else could correct, resubmit or withdraw it: it stayed
+    "Returned for correction" for ever. A superadmin withdraws it on his behalf; the audit
+    row says so."""
+    application = ApplicationFactory(nodal_officer=officer, status=ApplicationStatus.CHANGES_REQUESTED, letter=True)
+    deactivated(officer)
+    superadmin = make_superadmin()
+    application_services.application_withdraw(application_id=application.pk, actor=superadmin,
+                                              reason="Nodal officer left service")
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITHDRAWN
+    event = AuditEvent.objects.get(action=AuditAction.APPLICATION_WITHDRAWN, target_id=str(application.pk))
+    assert (event.actor_id, event.new_values) == (superadmin.pk, {
+        "status": "withdrawn", "reason": "Nodal officer left service", "for_officer": True})
+
+
+def test_a_state_admin_withdraws_a_waiting_application_of_a_closed_account_from_its_page(officer):
+    """From the handover page of an application waiting on its competent authority, whose
+    officer's account is closed, the state administrator withdraws it on the officer's
+    behalf: its link stops working and the authority is told it was withdrawn on the
+    officer's behalf. While the officer's account is active, it is theirs alone to withdraw."""
+    application = application_with_authority(nodal_officer=officer)
+    admin = make_state_admin("MH")
+    client = signed_in(admin)
+    assert client.get(f"/onboarding/{application.pk}/withdraw/").status_code == 404  # the officer can still do it
+    with pytest.raises(PermissionDenied):
+        application_services.application_withdraw(application_id=application.pk, actor=admin)
+    deactivated(officer)
+    handover = page(client.get(f"/onboarding/{application.pk}/officer/")).squashed_text()
+    assert "Its nodal officer's account is closed: they can no longer withdraw it themselves." in handover
+    form = page(client.get(f"/onboarding/{application.pk}/withdraw/")).squashed_text()
+    assert ("You withdraw it on behalf of its nodal officer, whose account (nodal.officer@mahaagri.gov.in) is closed: "
+            "they can no longer do it themselves.") in form
+    response = client.post(f"/onboarding/{application.pk}/withdraw/", {"confirm": "yes", "reason": "Left service."})
+    assert response.status_code == 302 and response["Location"] == f"/onboarding/{application.pk}/"
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITHDRAWN
+    assert not ApprovalStep.objects.filter(application=application, decision="").exists()
+    [told] = [m for m in messages_to(AUTHORITY_EMAIL) if "withdrawn" in m.subject]
+    assert (f"Application {application.reference} of {application.organisation_name} was withdrawn on behalf of its "
+            "nodal officer, who can no longer act on it.") in told.body
+
+
+# Handed over -------------------------------------------------------------------------------------
+
+def test_a_state_admin_hands_a_returned_application_over_to_the_successor(officer, officer_client,
+                                                                         django_capture_on_commit_callbacks):
+    """Sunil's application was returned for correction, and he was then transferred. The state
+    administrator opens the application's page, follows "Change the nodal officer" and hands
+    it over to Anita, who took his post: the application is hers (her list, her pages), no
+    longer his; both are told by email, in English and Marathi; the audit row names both.
+    Her own details must be in its Nodal officer section before she can send it again."""
+    application = ApplicationFactory(nodal_officer=officer, status=ApplicationStatus.CHANGES_REQUESTED, letter=True)
+    successor = UserFactory(email=SUCCESSOR, full_name="Anita Pawar")
+    admin = make_state_admin("MH", email="secretary.it@maharashtra.gov.in")
+    client = signed_in(admin)
+    detail = page(client.get(f"/onboarding/{application.pk}/"))
+    [link] = [node for node in detail.iter() if node.tag == "a" and node.squashed_text() == "Change the nodal officer"]
+    assert link.get("href") == f"/onboarding/{application.pk}/officer/"
+    assert "Change the nodal officer" not in officer_client.get(f"/onboarding/{application.pk}/").content.decode()
+    url = link.get("href")
+    assert client.get(url).status_code == 200
+    refused = page(client.post(url, {"email": SUCCESSOR}))
+    assert field_error(refused, "confirm") == "Tick the box to confirm the handover."
+    refused = page(client.post(url, {"email": "nobody@mahaagri.gov.in", "confirm": "on"}))
+    assert field_error(refused, "email") == "No account has this address: the new nodal officer signs up with it first."
+    response = client.post(url, {"email": SUCCESSOR.upper(), "confirm": "on"})
+    assert response.status_code == 302 and response["Location"] == f"/onboarding/{application.pk}/"
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        f"Application {application.reference} was handed over to {SUCCESSOR}, who was told by email, as was its "
+        "previous nodal officer."]
+
+    application.refresh_from_db()
+    assert application.nodal_officer_id == successor.pk and application.status == ApplicationStatus.CHANGES_REQUESTED
+    assert officer_client.get(f"/onboarding/{application.pk}/").status_code == 404
+    assert application.reference not in officer_client.get("/onboarding/").content.decode()
+    successor_client = client_of(successor)
+    assert application.reference in successor_client.get("/onboarding/").content.decode()
+    event = AuditEvent.objects.get(action=AuditAction.APPLICATION_OFFICER_CHANGED)
+    assert (event.actor_id, event.target_id, event.old_values, event.new_values) == (
+        admin.pk, str(application.pk), {"user": officer.email, "user_id": officer.pk},
+        {"user": SUCCESSOR, "user_id": successor.pk})
+    [to_him] = messages_to(officer.email)
+    assert f"Application {application.reference} handed over to another nodal officer" in to_him.subject
+    assert "you are no longer its nodal officer, and can no longer open it." in to_him.body
+    [to_her] = messages_to(SUCCESSOR)
+    assert f"Application {application.reference} handed over to you" in to_her.subject
+    assert "Give your own details in its Nodal officer section before submitting it:" in to_her.body
+    assert DEVANAGARI_RE.search(to_her.body) and DEVANAGARI_RE.search(to_him.body)
+
+    # Not sent again on the previous officer's details: her own first, then it goes to the authority.
+    tasks = page(successor_client.get(f"/onboarding/{application.pk}/tasks/")).squashed_text()
+    assert "Nodal officer Has errors" in tasks
+    with pytest.raises(ValidationError) as incomplete:
+        application_services.application_submit(application_id=application.pk, actor=successor)
+    assert incomplete.value.messages == ["Nodal officer is not complete."]
+    post_section(successor_client, application, "nodal_officer", valid("nodal_officer", name="Anita Pawar"))
+    with django_capture_on_commit_callbacks(execute=True):
+        application_services.application_submit(application_id=application.pk, actor=successor)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_AUTHORITY
+    assert application.section_data("nodal_officer")["official_email"] == SUCCESSOR
+
+
+def test_a_waiting_application_handed_over_is_not_approved_on_the_previous_officers_details(officer):
+    """An application with the state administrators is handed over: approving it would make
+    the new officer admin on a form naming the previous one, so it is refused (as when an
+    officer's address changes) until it is returned for correction and the new officer gives
+    their details; the new officer's page says so."""
+    application = application_with_state(nodal_officer=officer)
+    successor = UserFactory(email=SUCCESSOR, full_name="Anita Pawar")
+    admin = make_state_admin("MH")
+    application_officer_change(application_id=application.pk, new_officer=successor, actor=make_superadmin())
+    with pytest.raises(ValidationError) as refused:
+        approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=admin)
+    assert refused.value.message_dict == {"decision": [
+        "The nodal officer's account no longer has the address the form names for them, nodal.officer@mahaagri.gov.in "
+        "(changed since the form was filled): approval would make whoever holds the account now the organisation's "
+        "admin. Approve it once the account's address is nodal.officer@mahaagri.gov.in again, or return the "
+        "application for correction."]}
+    application.refresh_from_db()
+    assert (application.status, application.organisation) == (ApplicationStatus.WITH_STATE, None)
+    told = page(client_of(successor).get(f"/onboarding/{application.pk}/")).squashed_text()
+    assert ("This application was handed over to you, and its form still names the previous nodal officer, "
+            "nodal.officer@mahaagri.gov.in: it cannot be approved until its Nodal officer section gives your own "
+            "details, which you can correct when it is returned to you for correction; otherwise, start a new "
+            "application.") in told
+    [to_her] = messages_to(SUCCESSOR)
+    assert "which you can correct when it is returned to you for correction." in to_her.body
+
+
+def test_who_may_hand_an_application_over_and_to_whom(officer):
+    """Only a superadmin, or a state administrator deciding the application's jurisdiction
+    (not another state's, not an auditor, not its officer), hands an application over, and
+    only one still open (or rejected while it may be appealed); and only to an account
+    that may act as its nodal officer: active, official and verified, in service, not
+    its competent authority, not themselves."""
+    application = application_with_authority(nodal_officer=officer)
+    successor = UserFactory(email=SUCCESSOR)
+    root = make_superadmin()
+    auditor = PlatformRoleFactory(role="auditor", jurisdiction="MH").user
+    with_totp(auditor)
+    for outsider in (make_state_admin("KA"), auditor, officer):
+        assert signed_in(outsider).get(f"/onboarding/{application.pk}/officer/").status_code == 404
+        with pytest.raises(PermissionDenied):
+            application_officer_change(application_id=application.pk, new_officer=successor, actor=outsider)
+
+    def refusal(new_officer, actor=root):
+        with pytest.raises(ValidationError) as refused:
+            application_officer_change(application_id=application.pk, new_officer=new_officer, actor=actor)
+        return refused.value.messages
+
+    assert refusal(UserFactory(email="sunil.patil@gmail.com"))[0].startswith(
+        "sunil.patil@gmail.com cannot be this application's nodal officer: ")
+    assert refusal(UserFactory(email=AUTHORITY_EMAIL)) == [
+        f"{AUTHORITY_EMAIL} is this application's competent authority: the nodal officer must be someone else."]
+    assert refusal(officer) == ["nodal.officer@mahaagri.gov.in is already this application's nodal officer."]
+    assert refusal(root) == ["You cannot hand an application over to yourself: nobody decides on an application they "
+                             "applied for."]
+    assert refusal(deactivated(UserFactory(email="retired@mahaagri.gov.in"))) == [
+        "The account retired@mahaagri.gov.in has been deactivated: it cannot be the nodal officer."]
+    assert Application.objects.get(pk=application.pk).nodal_officer_id == officer.pk
+    assert not AuditEvent.objects.filter(action=AuditAction.APPLICATION_OFFICER_CHANGED).exists()
+
+    # A draft: a superadmin's (the state administrators see no drafts).
+    draft = ApplicationFactory(nodal_officer=officer, status=ApplicationStatus.DRAFT, reference=None)
+    assert signed_in(make_state_admin("MH")).get(f"/onboarding/{draft.pk}/officer/").status_code == 404
+    application_officer_change(application_id=draft.pk, new_officer=successor, actor=root)
+    assert Application.objects.get(pk=draft.pk).nodal_officer_id == successor.pk
+
+    # Rejected: while its appeal period runs, not after; approved: never.
+    rejected = ApplicationFactory(nodal_officer=officer, status=ApplicationStatus.REJECTED)
+    step = ApprovalStepFactory(application=rejected, stage=Stage.STATE, decision="reject", decided_at=timezone.now(),
+                               remarks="Duplicate.")
+    application_officer_change(application_id=rejected.pk, new_officer=successor, actor=root)
+    ApprovalStep.objects.filter(pk=step.pk).update(decided_at=timezone.now() - timedelta(days=400))
+    third = UserFactory(email="third@mahaagri.gov.in")
+    for closed in (rejected, ApplicationFactory(nodal_officer=officer, status=ApplicationStatus.APPROVED)):
+        with pytest.raises(ValidationError) as refused:
+            application_officer_change(application_id=closed.pk, new_officer=third, actor=root)
+        assert refused.value.code == "closed"
+        response = signed_in(root).get(f"/onboarding/{closed.pk}/officer/", follow=True)
+        assert "This application can no longer be handed over to another nodal officer." in response.content.decode()
+    assert OutboxMessage.objects.filter(subject__contains="handed over").count() == 4  # two handovers, two mails each
+
+
+def test_erasing_the_previous_officer_erases_their_address_from_the_handover(officer):
+    """The handover's audit row names both officers by address: the erasure granted to the
+    previous one (who left service) redacts it, the chain still verifying."""
+    from portal.audit.services import audit_verify
+    from portal.privacy.requests import person_erase
+
+    application = ApplicationFactory(nodal_officer=officer, status=ApplicationStatus.CHANGES_REQUESTED)
+    application_officer_change(application_id=application.pk, new_officer=UserFactory(email=SUCCESSOR),
+                               actor=make_superadmin())
+    person_erase(user_id=officer.pk, actor=None)
+    event = AuditEvent.objects.get(action=AuditAction.APPLICATION_OFFICER_CHANGED)
+    assert event.redacted_at is not None and "user" not in event.old_values and "user" not in event.new_values
+    assert event.old_values["user_id"] == officer.pk
+    assert audit_verify() == []
