@@ -402,25 +402,29 @@ def search_q(query: str, fields: tuple[str, ...] = FIELDS) -> Q:
 
 
 def search_candidates(query: str) -> QuerySet[GovernmentProfile]:
-    """Ids of the profiles matching ``query`` in any field, visible or not, for
-    ``search_q`` to filter by visibility: one indexed scan per field (the trigram
-    indexes), so that the audience conditions are evaluated on these rows only. Never
-    shown as such.
+    """Ids of the profiles that may be listed (verified or suspended: ``listed`` lists no
+    other) matching ``query`` in any field, visible or not, for ``search_q`` to filter by
+    visibility: one indexed scan per field (the trigram indexes of those profiles), so
+    that the audience conditions are evaluated on these rows only. Never shown as such.
 
     Where the database allows it (PostgreSQL), each field's scan stops after
     CANDIDATES_PER_FIELD matches: a search matching more people than that in one field
     (a designation shared by tens of thousands) shows people from among those, and
-    costs the same as one matching that many; the help text asks for more words."""
+    costs the same as one matching that many; the help text asks for more words. The
+    requests never listed (waiting for a decision, rejected, revoked, cancelled: tens of
+    thousands of them in a state) are not among the matches, so that they never take the
+    places of the people who are."""
     query = normalise_search(query)
     digits = mobile_searched(query)
+    listable = GovernmentProfile.objects.filter(status__in=HELD_STATUSES)
     scans = [
-        GovernmentProfile.objects.filter(**{f"{SOURCES[name]}__icontains": query}).values("pk")
+        listable.filter(**{f"{SOURCES[name]}__icontains": query}).values("pk")
         for name in (ProfileField.DESIGNATION, ProfileField.OFFICE, ProfileField.OFFICIAL_EMAIL,
                      ProfileField.EMPLOYEE_CODE)
     ]
-    scans.append(GovernmentProfile.objects.filter(mobile__icontains=digits or query).values("pk"))
-    scans.append(GovernmentProfile.objects.filter(verified_name__icontains=query).values("pk"))
-    scans.append(GovernmentProfile.objects.filter(
+    scans.append(listable.filter(mobile__icontains=digits or query).values("pk"))
+    scans.append(listable.filter(verified_name__icontains=query).values("pk"))
+    scans.append(listable.filter(
         organisation_id__in=Organisation.objects.filter(name__icontains=query).values("pk")).values("pk"))
     if connection.features.supports_slicing_ordering_in_compound:
         scans = [scan[:CANDIDATES_PER_FIELD] for scan in scans]
