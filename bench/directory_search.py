@@ -10,8 +10,9 @@ code, an official address and a mobile number each. 30% of the organisations hav
 visibility policy of their own (random audiences), 2% of the people narrowed theirs.
 Columns added to these tables later by other features get their model defaults.
 
-The trigram indexes (migration visibility 0002) are dropped before the load and made again
-after it, then the tables are analysed. Searches, each run ``--runs`` times (default 15)
+The trigram indexes (migrations visibility 0002 to 0004: since 0004 those of the profiles'
+details are of the verified and suspended profiles only) are dropped before the load and made
+again after it, as the migrations make them, then the tables are analysed. Searches, each run ``--runs`` times (default 15)
 after one warm-up, by three viewers: a verified user of another organisation, an
 administrator of one organisation, a signed-in public user. Reported: median and 95th
 percentile (ms) per search term and over all of them, the number of people found (first
@@ -113,7 +114,8 @@ def _trigram_indexes():
     import importlib
 
     return [importlib.import_module(f"verification.visibility.migrations.{name}")
-            for name in ("0002_directory_search_trigram_indexes", "0003_verified_name_trigram_index")]
+            for name in ("0002_directory_search_trigram_indexes", "0003_verified_name_trigram_index",
+                         "0004_listable_profiles_trigram_indexes")]
 
 
 def load(n_users, n_orgs):

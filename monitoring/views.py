@@ -37,8 +37,9 @@ from portal.text import composed
 PAGE_SIZE = 25
 AUDIT_PAGE_SIZE = 50
 # The audit log's pages count at most this many events (200 pages): past it the page says
-# there are more and the filters narrow them. A count of all the events the superadmins
-# read is every row of the log, which only grows.
+# there are more, and the filters narrow them or the last page leads on to the older ones
+# (counted again up to the bound). A count of all the events the superadmins read is every
+# row of the log, which only grows.
 AUDIT_COUNT_MAX = 10_000
 EXPORT_MAX_ROWS = 20000
 CHART_WIDTH, CHART_HEIGHT, CHART_TOP, CHART_BOTTOM = 640, 220, 20, 40
@@ -268,19 +269,41 @@ class CountedUpTo(Paginator):
         return self.counted > self.most
 
 
+def _older_than(value) -> int | None:
+    """The id an "Older events" link lists the events before (``before``), or None: none
+    given, or not an event's id (ignored, as a wrong page number is)."""
+    try:
+        before = int(value)
+    except (TypeError, ValueError):
+        return None
+    return before if 1 <= before <= DB_INT_MAX else None
+
+
 @rule("audit_log")
 @require_http_methods(["GET"])
 def audit_log(request):
+    """The events of the reader's scope, filtered, newest first, on pages counted up to
+    AUDIT_COUNT_MAX events. Past them, the last page links to the older events (``before``
+    the last one listed, by the events' ids, which the list is ordered by): counted and paged
+    again up to the bound, and so on, so that every event of a busy day is on some page."""
     scope = audit_scope(request.user)
     form = AuditFilterForm(request.GET or None)
     filters = _audit_filters(form, scope)
+    before = _older_than(request.GET.get("before")) if filters is not None else None
     events = audit_events(scope, filters) if filters is not None else AuditEvent.objects.none()
+    if before is not None:
+        events = events.filter(pk__lt=before)
     page = CountedUpTo(events, AUDIT_PAGE_SIZE, AUDIT_COUNT_MAX).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)  # (the query the table would run)
     query = {name: request.GET.get(name, "")[:254] for name in ("actor", "action", "organisation", "since", "until")}
     if form.errors:
         query = {}
+    filters_query = urlencode({k: v for k, v in query.items() if v})
     return render(request, "monitoring/audit_log.html", {
-        "form": form, "page": page, "query": urlencode({k: v for k, v in query.items() if v}),
+        "form": form, "page": page, "filters_query": filters_query, "before": before,
+        "query": urlencode({k: v for k, v in {**query, "before": before or ""}.items() if v}),
+        # The last page of those counted, when more events match: where the older ones start.
+        "older": page.object_list[-1].pk if page.paginator.more and not page.has_next() and page.object_list else None,
         "scope_label": scope_label(scope), "check": selectors.last_chain_check(),
         # The check walks the whole platform's chain: how many events it holds, and which
         # one broke it, are the platform's, told only to those who see all of it.

@@ -369,7 +369,7 @@ def audit_rows_read_by_page(client, query):
 
 @pytest.mark.parametrize("reader", ["admin_agri", "auditor_mh"])
 @pytest.mark.parametrize("query", ["", "?actor=zzzq", "?actor=admin", "?page=999999", "?organisation=mh-agri",
-                                   "?action=verification.verified"])
+                                   "?action=verification.verified", "?before=2147483647", "?before=2147483647&page=3"])
 def test_a_scoped_readers_page_reads_the_events_of_their_scope_not_the_platforms(
         world, events, require_postgresql, reader, query):
     """The log an organisation admin or a state's auditor reads is found from their scope
@@ -396,9 +396,50 @@ def test_the_whole_platforms_log_is_counted_up_to_a_bound(world, events, require
     assert audit_rows_read_by_page(client, "") < 10_200
     assert audit_rows_read_by_page(client, "?page=999999") < 20_200
     assert audit_rows_read_by_page(client, "?actor=zzzq") < 200
+    # The older events, from the last page: counted up to the bound again, from where it is.
+    older = re.search(r'href="\?before=(\d+)">Older events</a>', last)[1]
+    assert audit_rows_read_by_page(client, f"?before={older}") < 10_200
+    assert "user10000@" in client.get(f"/monitoring/audit/?before={older}").content.decode()
     found, html = seen(client, "?actor=admin.mh")
     assert found == {"ONB-2026-900001", "ONB-2026-900002", "ONB-2026-900003"}
     assert "More than" not in html
+
+
+def test_every_event_of_a_busy_day_is_on_a_page_of_that_day(world, monkeypatch):
+    """A page of the log counts at most AUDIT_COUNT_MAX (10,000) events, newest first, and
+    its date filters are whole days: with 50,000 events a day, the 40,000 oldest of each
+    day were on no page, whatever the superadmin or auditor did short of knowing the
+    action or actor. The last page counted leads on to the older events (by id, the
+    list's order), counted and paged again, the filters kept. The bound and the page size
+    are lowered here (20 and 5), with 30 events on one day."""
+    from monitoring import views as monitoring_views
+    from portal.audit.services import audit_record_many
+    from tests.html_tree import field_value, html_problems, parse
+
+    monkeypatch.setattr(monitoring_views, "AUDIT_COUNT_MAX", 20)
+    monkeypatch.setattr(monitoring_views, "AUDIT_PAGE_SIZE", 5)
+    offices = [OrganisationFactory(name=f"Busy Office {i:02d}", short_code=f"BUSY{i:02d}") for i in range(30)]
+    audit_record_many([{"action": AuditAction.ORGANISATION_ACTIVATED, "target": office}
+                       for office in offices])  # the first the day's oldest
+    client = signed_in(world["superadmin"])
+    day = timezone.localdate().isoformat()
+    shown, read, pages = [], set(), [f"/monitoring/audit/?since={day}&until={day}"]
+    while pages and len(read) < 20:
+        url = pages.pop(0)
+        read.add(url)
+        html = client.get(url).content.decode()
+        tree = parse(html)
+        assert field_value(tree, "since") == day and field_value(tree, "until") == day, url
+        shown += [name for name in (office.name for office in offices) if f">{name}</td>" in html]
+        links = [a.get("href") for a in tree.find_all("a") if re.search(r"[?&](page|before)=", a.get("href") or "")]
+        pages += [f"/monitoring/audit/{link}" for link in links if f"/monitoring/audit/{link}" not in read | set(pages)]
+    assert sorted(set(shown)) == sorted(office.name for office in offices), f"{len(read)} pages read"
+    older = next(url for url in read if "before=" in url and "page=" not in url)  # the last page's link
+    assert f"since={day}" in older and f"until={day}" in older
+    html = client.get(older).content.decode()
+    assert not html_problems(html)
+    assert "These are older events, newest first." in html
+    assert "Busy Office 09" in html and "Busy Office 10" not in html  # the 20 newest were counted before
 
 
 def test_an_actor_filter_without_three_letters_in_a_row_is_told_at_its_field(world, events):

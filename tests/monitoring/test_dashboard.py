@@ -395,3 +395,40 @@ def test_the_organisation_search_finds_a_name_whose_nukta_was_typed_the_other_wa
     assert "ZP-PUNE" in client.get("/monitoring/", {"q": "\u095b\u093fला परिषद"}).content.decode()
     exported_rows = exported(client, "?q=\u095b\u093fला")
     assert any("ZP-PUNE" in row for row in exported_rows)
+
+
+def _admin_of_offices(count, email):
+    """An account made the first admin of ``count`` offices not one below another (a
+    state's nodal officer who onboarded each district office), as organisation_activate
+    makes one, and an office below the last of them."""
+    from guardian.shortcuts import assign_perm
+
+    from portal.organisations.models import Membership, MembershipRole, Organisation
+    from portal.permissions import ADMINISTER_ORGANISATION, VIEW_ORGANISATION_DASHBOARD
+
+    offices = Organisation.objects.bulk_create([
+        Organisation(name=f"Tahsil Office {i:04d}", org_type="district_office", level="sub_district", state="MH",
+                     status="active") for i in range(count)])
+    below = OrganisationFactory(name="Circle Office below the last", short_code="", state="MH", parent=offices[-1])
+    user = UserFactory(email=email)
+    Membership.objects.bulk_create([Membership(organisation=o, user=user, role=MembershipRole.ADMIN) for o in offices])
+    chosen = Organisation.objects.filter(pk__in=[office.pk for office in offices])
+    assign_perm(ADMINISTER_ORGANISATION, user, chosen)
+    assign_perm(VIEW_ORGANISATION_DASHBOARD, user, chosen)
+    return user, offices, below
+
+
+@pytest.mark.parametrize("count", [60, 100, 1_000])
+def test_the_dashboard_of_an_admin_of_many_organisations_is_shown(count, request):
+    """Each organisation administered gives the dashboard's queries two values (its id and
+    its offices' prefix): 60 and more were a server error, the dashboard and its export."""
+    if count > 400:  # two terms of an OR each: past SQLite's expression depth (1,000)
+        request.getfixturevalue("require_postgresql")
+    user, offices, below = _admin_of_offices(count, "nodal@mahait.gov.in")
+    client = signed_in(user)
+    client.raise_request_exception = False
+    response = client.get("/monitoring/")
+    assert response.status_code == 200
+    assert offices[0].name in response.content.decode()
+    names = [row[0] for row in exported(client)[1:]]
+    assert sorted(names) == sorted([office.name for office in offices] + [below.name])

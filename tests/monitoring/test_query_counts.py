@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from monitoring import services
 from monitoring.models import ExpectedOffice
-from portal.audit.models import AuditAction
+from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationFactory
 from tests.verification.helpers import GovernmentProfileFactory, signed_in
@@ -114,3 +114,7 @@ def test_audit_log(world, data, role, django_assert_num_queries):
     client = signed_in(world[role])
     count(client, "/monitoring/audit/", AUDIT[role], django_assert_num_queries)
     count(client, "/monitoring/audit/?organisation=mh-t0&page=2", AUDIT[role] + 1, django_assert_num_queries)
+    # The events older than one (the newest: past the bound, the last page leads on to the
+    # events older than its last one), paged: the same queries.
+    before = AuditEvent.objects.order_by("-id").values_list("id", flat=True)[0]
+    count(client, f"/monitoring/audit/?before={before}&page=2", AUDIT[role], django_assert_num_queries)

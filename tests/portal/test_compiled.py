@@ -4,7 +4,7 @@ call's own values, and refuses a query whose values the ORM would change."""
 from datetime import timedelta
 
 import pytest
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from onboarding.models import Application, ApplicationVersion, Attachment
@@ -191,3 +191,33 @@ def test_reads_together_answer_as_each_alone_in_one_round_trip_on_postgresql(dja
     assert together[2] is None and alone[2] is None
     assert [v.pk for v in together[3]] == [v.pk for v in alone[3]] and len(together[3]) == 1
     assert together[4] == alone[4] and isinstance(together[4][0][0], dict)  # the JSON document decoded
+
+
+def grants_of_users_query(count, *, now, **users):
+    """The grants in force of ``count`` users: as many values as an admin of hundreds of
+    organisations gives the dashboard's queries, the date and time sorted after them."""
+    anyone = Q()
+    for index in range(count):
+        anyone |= Q(user_id=users[f"id{index:04d}"])
+    return PlatformRoleGrant.objects.filter(anyone, in_force_q(now=now)).values_list("user_id", "jurisdiction")
+
+
+@pytest.mark.parametrize("count", [60, 100, 1_000, 1_800])
+def test_a_query_of_many_values_has_a_marker_for_each(count, request):
+    """Each value of a query has a marker of its own whatever their number: a date and
+    time after 59 other values (its marker is not limited to a minute's seconds), and more
+    than a thousand integers (no marker of one taken for another's)."""
+    if count > 900:  # a term of an OR each: past SQLite's expression depth (1,000)
+        request.getfixturevalue("require_postgresql")
+    now = timezone.now()
+    users = [UserFactory() for _ in range(3)]
+    for user, jurisdiction in zip(users, ("MH", "KA", "GA"), strict=True):
+        PlatformRoleFactory(user=user, role="auditor", jurisdiction=jurisdiction)
+    PlatformRoleFactory(user=users[1], role="state_admin", jurisdiction="DL", ends_at=now - timedelta(days=1))
+    for at in (now, now - timedelta(days=2)):
+        ids = dict.fromkeys((f"id{index:04d}" for index in range(count)), 0)
+        ids |= {"id0000": users[0].pk, f"id{count // 2:04d}": users[1].pk, f"id{count - 1:04d}": users[2].pk}
+        expected = sorted(grants_of_users_query(count, now=at, **ids))
+        assert sorted(compiled.rows(grants_of_users_query, (count,), now=at, **ids)) == expected
+    assert sorted(expected) == sorted([(users[0].pk, "MH"), (users[1].pk, "KA"), (users[1].pk, "DL"),
+                                       (users[2].pk, "GA")])

@@ -122,7 +122,7 @@ def test_the_previous_release_can_ask_to_be_verified_after_the_migration():
 def test_the_latest_audit_migration_can_be_rolled_back_and_applied_again():
     """Rolling a release back migrates its apps back (deploy/README.md §6): audit 0029's
     reverse drops its index and leaves pg_trgm, on which the directory's and the duplicate
-    warnings' indexes depend (onboarding 0006, visibility 0002 and 0003)."""
+    warnings' indexes depend (onboarding 0006, visibility 0002 to 0004)."""
     assert MigrationExecutor(connection).loader.graph.leaf_nodes("audit") == [
         ("audit", "0033_application_officer_changed_action")]  # after 0029, choices of actions only
     # Every app's last migration: migrating audit back also takes back what depends on 0029
@@ -131,7 +131,7 @@ def test_the_latest_audit_migration_can_be_rolled_back_and_applied_again():
     try:
         MigrationExecutor(connection).migrate([("audit", "0028_step_assigned_action")])
         assert not _index_exists("audit_trgm_event_actor_email")
-        assert _index_exists("visibility_trgm_profile_verified_name")
+        assert _index_exists("visibility_trgm_listed_verified_name")
     finally:
         MigrationExecutor(connection).migrate(leaves)
     assert _index_exists("audit_trgm_event_actor_email")
@@ -213,18 +213,47 @@ def test_building_the_audit_log_actor_index_lets_audited_writes_go_on():
 @pytest.mark.usefixtures("require_postgresql")
 def test_building_the_directory_verified_name_index_lets_profile_writes_go_on():
     """The same for the directory's index of verified names (visibility 0003): every write of a
-    government profile waited for its build."""
+    government profile waited for its build. (Visibility 0004 replaces it with an index of the
+    profiles the directory lists: built here as 0003 builds it, then taken away again.)"""
     name = "visibility_trgm_profile_verified_name"
     profile = GovernmentProfileFactory(status=VerificationStatus.VERIFIED)
-    before = _index_definition(name)
+    assert _index_definition(name) is None
+    try:
+        waited = _apply_and_probe(
+            "visibility", "0003_verified_name_trigram_index", "0002_directory_search_trigram_indexes",
+            lambda: _waits("UPDATE verification_governmentprofile SET office = office WHERE id = %s", [profile.pk]))
+        built = _index_definition(name)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+    assert not waited
+    assert built == ('CREATE INDEX visibility_trgm_profile_verified_name ON public.verification_governmentprofile '
+                     'USING gin (upper((verified_name)::text) gin_trgm_ops)', True)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("require_postgresql")
+def test_building_the_directory_indexes_of_listed_profiles_lets_profile_writes_go_on():
+    """The same for the directory's indexes of the profiles it lists (visibility 0004), which
+    replace those of every profile: they are the ones a fresh install has."""
+    migration = importlib.import_module("verification.visibility.migrations.0004_listable_profiles_trigram_indexes")
+    profile = GovernmentProfileFactory(status=VerificationStatus.VERIFIED)
+    before = {listed: _index_definition(listed) for listed in migration.INDEXES}
     with connection.cursor() as cursor:
-        cursor.execute(f'DROP INDEX "{name}"')
+        for listed in before:
+            cursor.execute(f'DROP INDEX "{listed}"')
     waited = _apply_and_probe(
-        "visibility", "0003_verified_name_trigram_index", "0002_directory_search_trigram_indexes",
+        "visibility", "0004_listable_profiles_trigram_indexes", "0003_verified_name_trigram_index",
         lambda: _waits("UPDATE verification_governmentprofile SET office = office WHERE id = %s", [profile.pk]))
     assert not waited
-    assert _index_definition(name) == before
-    assert before[1] is True
+    # (Compared with the definition PostgreSQL gives one just made: an index rebuilt when a
+    # test changed a column's type and back is the same index, written another way.)
+    held = "WHERE ((status)::text = ANY ((ARRAY['verified'::character varying, 'suspended'::character varying])::text[]))"
+    assert {listed: _index_definition(listed) for listed in before} == {
+        listed: (f"CREATE INDEX {listed} ON public.{table} USING gin (upper(({column})::text) gin_trgm_ops) {held}", True)
+        for listed, (table, column) in migration.INDEXES.items()}
+    assert all(definition[1] is True and "WHERE" in definition[0] for definition in before.values())
+    assert not any(_index_exists(every) for every in migration.REPLACES.values())
 
 
 @pytest.mark.django_db(transaction=True)

@@ -20,7 +20,7 @@ Levels (the narrowest audience a viewer still belongs to, for one person):
 - a verified member of the same organisation: ``organisation`` and wider;
 - any other verified government user (a verified profile in force anywhere, or an
   administrator of some active organisation whose role still rests on a fact in force:
-  ``_role_vouches``): ``verified`` and wider;
+  ``_vouching_roles``): ``verified`` and wider;
 - a signed-in public user, and someone not signed in: ``public`` only.
 
 A field's audience is the narrower of its organisation's policy (the defaults when it
@@ -31,13 +31,14 @@ field the viewer may not see finds nothing through that field.
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
-from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, StringAgg, Subquery, Value, When
 from django.db.models.functions import Cast, Coalesce, Concat, Greatest, Least, Lower
+from django.db.models.lookups import Regex
 from django.utils import timezone
 
 from portal.accounts.models import User
@@ -92,12 +93,19 @@ class Viewer:
     user: AnyUser
     superadmin: bool = False
     client: bool = False  # a client of the verification API: sees what any verified government user sees
-    administers: bool = False  # an administrator of an active organisation, by a role that still vouches
+    # The active organisations the viewer was made admin of by a role that still vouches
+    # (``_vouching_roles``), their ids: they administer them and the active offices below.
+    vouching_tops: tuple[int, ...] = ()
     verified_organisation_id: int | None = None  # where they hold a verified profile
 
     @property
     def user_id(self) -> int | None:
         return self.user.pk if self.user.is_authenticated else None
+
+    @property
+    def administers(self) -> bool:
+        """An administrator of an active organisation, by a role that still vouches."""
+        return bool(self.vouching_tops)
 
     @property
     def verified(self) -> bool:
@@ -117,28 +125,36 @@ def _lapsed_verifications(user_id: int, today) -> QuerySet[GovernmentProfile]:
                                             superannuation_date__lt=today)
 
 
-def _role_vouches(user: AnyUser, top: int, prefix: str, today) -> Exists:
-    """Whether the user's admin role of organisation ``top`` (its offices: ``prefix``)
-    still rests on a fact in force. Its first admin's (not granted: the nodal officer's)
-    rests on the approved application, unless they were verified there since and that
-    verification has lapsed (ending it ends the role). A role granted rests on the
-    person's membership of it or of an office below it (organisation_admin_grant,
-    admin_roles_resting_on): a verification in force there (of an active organisation,
-    not past superannuation), or a first admin's role below that still vouches. Suspended
-    and revoked verifications end the roles at once; a lapse only when the hourly job
-    runs, and this reads the date (as verified_in_force does). No query of its own:
-    uncorrelated with the rows it filters, evaluated once in the query that asks."""
+def _vouching_roles(user: AnyUser, today) -> QuerySet[Membership]:
+    """The user's admin roles (memberships) that still vouch: of the active organisations
+    they administer by the platform roles (``admin_role_subtrees``), each resting on a
+    fact in force. Its first admin's (not granted: the nodal officer's) rests on the
+    approved application, unless they were verified there since and that verification
+    has lapsed (ending it ends the role). A role granted rests on the person's membership
+    of it or of an office below it (organisation_admin_grant, admin_roles_resting_on): a
+    verification in force there (of an active organisation, not past superannuation), or
+    a first admin's role below that still vouches. Suspended and revoked verifications
+    end the roles at once; a lapse only when the hourly job runs, and this reads the date
+    (as verified_in_force does). Each role is asked about by reference to its own row
+    (its organisation, and the ``subtree`` prefix of the offices below it), so that the
+    query is the same size however many roles it asks about."""
     lapsed_there = _lapsed_verifications(user.pk, today).filter(organisation_id=OuterRef("organisation_id"))
     verified_below = GovernmentProfile.objects.filter(
-        verified_in_force(today), Q(organisation_id=top) | Q(organisation__ancestry__startswith=prefix), user_id=user.pk)
+        verified_in_force(today),
+        Q(organisation_id=OuterRef("organisation_id")) | Q(organisation__ancestry__startswith=OuterRef("subtree")),
+        user_id=user.pk)
     first_admin_below = Membership.objects.filter(
         not_ended_q(), user_id=user.pk, role=MembershipRole.ADMIN, is_active=True, granted_at__isnull=True,
-        organisation__ancestry__startswith=prefix, organisation__status=OrganisationStatus.ACTIVE,
+        organisation__ancestry__startswith=OuterRef("subtree"), organisation__status=OrganisationStatus.ACTIVE,
     ).exclude(Exists(lapsed_there))
     grounds = (Q(granted_at__isnull=True) & ~Q(Exists(lapsed_there))) | (
         Q(granted_at__isnull=False) & (Q(Exists(verified_below)) | Q(Exists(first_admin_below))))
-    return Exists(Membership.objects.filter(grounds, user_id=user.pk, organisation_id=top, role=MembershipRole.ADMIN,
-                                            is_active=True))
+    subtree = Concat("organisation__ancestry", Cast("organisation_id", CharField()), Value("/"),
+                     output_field=CharField())
+    return Membership.objects.filter(
+        user_id=user.pk, organisation_id__in=sorted({subtree_top(prefix) for prefix in admin_role_subtrees(user)}),
+        role=MembershipRole.ADMIN, is_active=True, organisation__status=OrganisationStatus.ACTIVE,
+    ).annotate(subtree=subtree).filter(grounds)
 
 
 def role_lapsed(*, user_id, top, prefix, now, today) -> Q:
@@ -166,16 +182,6 @@ def role_lapsed(*, user_id, top, prefix, now, today) -> Q:
     return Q(Exists(lapsed.filter(organisation_id=top))) | (
         Q(Exists(granted_here)) & Q(Exists(lapsed.filter(organisation__ancestry__startswith=prefix)))
         & ~Q(Exists(other_ground)))
-
-
-def _reached(prefixes: list[str], condition: Callable[[int, str], Q]) -> Q:
-    """Organisations of the admin roles' subtrees (``prefixes``: each role's top or an
-    office below it), each role's only where ``condition(top, prefix)`` holds for it."""
-    reached = Q(pk__in=[])
-    for prefix in prefixes:
-        top = subtree_top(prefix)
-        reached |= (Q(pk=top) | Q(ancestry__startswith=prefix)) & condition(top, prefix)
-    return reached
 
 
 def administered_in_force(user: AnyUser) -> QuerySet[Organisation]:
@@ -213,26 +219,25 @@ def administers_in_force(user: AnyUser, organisation: Organisation) -> bool:
     return directly_administered_ids(user, inactive_too=True).filter(reached).exists()
 
 
-def _vouched_administered(user: AnyUser) -> QuerySet[Organisation]:
-    """The organisations the user administers that are active, through an admin role
-    granted on an active organisation that still rests on a fact in force
-    (``_role_vouches``): a suspended organisation (or one not yet approved) vouches for
-    nobody, its administrators included (also of the active offices below it), and
-    neither does a role whose verification has ended or lapsed, or whose organisation
-    below, where the person was verified, is suspended. The organisations administered
-    are read with the platform roles (each role's subtree prefix): a prefix match per
-    role, no correlated subquery."""
-    today = timezone.localdate()
-
-    def vouching(top: int, prefix: str) -> Q:
-        top_active = Exists(Organisation.objects.filter(pk=top, status=OrganisationStatus.ACTIVE))
-        return Q(top_active) & Q(_role_vouches(user, top, prefix, today))
-
-    return Organisation.objects.filter(_reached(admin_role_subtrees(user), vouching), status=OrganisationStatus.ACTIVE)
+def _in_subtrees(tops: Iterable[int]) -> Q:
+    """Profiles whose organisation is one of ``tops`` or an office below one, tested on
+    the row's own organisation: its subtree prefix ("/3/17/" for 17 under 3) holds one of
+    their ids between slashes. One pattern of the ids, a few characters each, wherever
+    the condition is written (the level is written again at each place a field's
+    visibility is tested); no subquery. Nothing for no tops."""
+    tops = sorted(set(tops))
+    if not tops:
+        return Q(pk__in=[])
+    subtree = Concat("organisation__ancestry", Cast("organisation_id", CharField()), Value("/"),
+                     output_field=CharField())
+    return Q(Regex(subtree, f"/({'|'.join(str(top) for top in tops)})/"))
 
 
 def viewer_of(user: AnyUser) -> Viewer:
-    """The viewer, cached on the request's user object (one query, none when signed out)."""
+    """The viewer, cached on the request's user object (one query, none when signed out):
+    where they are verified, and the organisations whose admin roles of theirs still vouch
+    (``_vouching_roles``, once per request: what they see as an administrator is then
+    decided on each row by those organisations' ids, ``level_expression``)."""
     if not user.is_authenticated:
         return Viewer(user=user)
     cached = getattr(user, "_visibility_viewer", None)
@@ -240,14 +245,19 @@ def viewer_of(user: AnyUser) -> Viewer:
         if is_superadmin(user):
             cached = Viewer(user=user, superadmin=True)
         else:
-            verified = GovernmentProfile.objects.filter(verified_in_force(timezone.localdate()), user_id=OuterRef("pk"))
+            today = timezone.localdate()
+            verified = GovernmentProfile.objects.filter(verified_in_force(today), user_id=OuterRef("pk"))
+            vouching = (_vouching_roles(user, today).values("user_id")
+                        .annotate(tops=StringAgg(Cast("organisation_id", CharField()), Value(",")))
+                        .values("tops"))
             row = (
                 User.objects.filter(pk=user.pk)
                 .annotate(verified_in=Subquery(verified.values("organisation_id")[:1]),
-                          administers=Exists(_vouched_administered(user)))
-                .values("verified_in", "administers").first()
-            ) or {"verified_in": None, "administers": False}
-            cached = Viewer(user=user, administers=row["administers"], verified_organisation_id=row["verified_in"])
+                          vouching=Subquery(vouching) if admin_role_subtrees(user) else Value(None, CharField()))
+                .values("verified_in", "vouching").first()
+            ) or {"verified_in": None, "vouching": None}
+            tops = tuple(sorted({int(top) for top in (row["vouching"] or "").split(",") if top}))
+            cached = Viewer(user=user, vouching_tops=tops, verified_organisation_id=row["verified_in"])
         user._visibility_viewer = cached
     return cached
 
@@ -263,9 +273,16 @@ def level_expression(viewer: Viewer, *, by_right: bool = False):
     whens = [When(user_id=viewer.user_id, then=Value(SELF))]
     if viewer.superadmin:
         return Case(*whens, default=Value(ADMIN))
-    if by_right or viewer.administers:
-        administered = administered_in_force(viewer.user) if by_right else _vouched_administered(viewer.user)
-        whens.append(When(organisation_id__in=administered.values("pk"), then=Value(ADMIN)))
+    if by_right:
+        whens.append(When(organisation_id__in=administered_in_force(viewer.user).values("pk"), then=Value(ADMIN)))
+    elif viewer.administers:
+        # The active organisations administered through a role that still vouches: a
+        # suspended organisation (or one not yet approved) vouches for nobody, its
+        # administrators included (also of the active offices below it), and neither does a
+        # role whose verification has ended or lapsed, or whose organisation below, where
+        # the person was verified, is suspended.
+        vouched = _in_subtrees(viewer.vouching_tops) & Q(organisation__status=OrganisationStatus.ACTIVE)
+        whens.append(When(vouched, then=Value(ADMIN)))
     if viewer.verified_organisation_id is not None:
         whens.append(When(organisation_id=viewer.verified_organisation_id, then=Value(MEMBER)))
     return Case(*whens, default=Value(VERIFIED if viewer.verified else EVERYONE))
@@ -385,25 +402,29 @@ def search_q(query: str, fields: tuple[str, ...] = FIELDS) -> Q:
 
 
 def search_candidates(query: str) -> QuerySet[GovernmentProfile]:
-    """Ids of the profiles matching ``query`` in any field, visible or not, for
-    ``search_q`` to filter by visibility: one indexed scan per field (the trigram
-    indexes), so that the audience conditions are evaluated on these rows only. Never
-    shown as such.
+    """Ids of the profiles that may be listed (verified or suspended: ``listed`` lists no
+    other) matching ``query`` in any field, visible or not, for ``search_q`` to filter by
+    visibility: one indexed scan per field (the trigram indexes of those profiles), so
+    that the audience conditions are evaluated on these rows only. Never shown as such.
 
     Where the database allows it (PostgreSQL), each field's scan stops after
     CANDIDATES_PER_FIELD matches: a search matching more people than that in one field
     (a designation shared by tens of thousands) shows people from among those, and
-    costs the same as one matching that many; the help text asks for more words."""
+    costs the same as one matching that many; the help text asks for more words. The
+    requests never listed (waiting for a decision, rejected, revoked, cancelled: tens of
+    thousands of them in a state) are not among the matches, so that they never take the
+    places of the people who are."""
     query = normalise_search(query)
     digits = mobile_searched(query)
+    listable = GovernmentProfile.objects.filter(status__in=HELD_STATUSES)
     scans = [
-        GovernmentProfile.objects.filter(**{f"{SOURCES[name]}__icontains": query}).values("pk")
+        listable.filter(**{f"{SOURCES[name]}__icontains": query}).values("pk")
         for name in (ProfileField.DESIGNATION, ProfileField.OFFICE, ProfileField.OFFICIAL_EMAIL,
                      ProfileField.EMPLOYEE_CODE)
     ]
-    scans.append(GovernmentProfile.objects.filter(mobile__icontains=digits or query).values("pk"))
-    scans.append(GovernmentProfile.objects.filter(verified_name__icontains=query).values("pk"))
-    scans.append(GovernmentProfile.objects.filter(
+    scans.append(listable.filter(mobile__icontains=digits or query).values("pk"))
+    scans.append(listable.filter(verified_name__icontains=query).values("pk"))
+    scans.append(listable.filter(
         organisation_id__in=Organisation.objects.filter(name__icontains=query).values("pk")).values("pk"))
     if connection.features.supports_slicing_ordering_in_compound:
         scans = [scan[:CANDIDATES_PER_FIELD] for scan in scans]

@@ -170,3 +170,60 @@ def test_a_name_hidden_from_the_admins_does_not_decide_the_members_order(people)
     aaron, hidden_row, zubin = (html.index(address) for address in
                                 ("aaron@quixrec.gov.in", "p7@quixrec.gov.in", "zubin@quixrec.gov.in"))
     assert aaron < zubin < hidden_row
+
+
+def _admin_of_offices(count, email):
+    """An account that is the first admin of ``count`` offices not one below another (a
+    state's nodal officer who onboarded each district office: on approval the nodal
+    officer becomes its admin), as organisation_activate makes one, each office with a
+    verified person in it."""
+    from guardian.shortcuts import assign_perm
+
+    from portal.organisations.models import Membership, MembershipRole, Organisation
+    from portal.permissions import ADMINISTER_ORGANISATION, VIEW_ORGANISATION_DASHBOARD
+
+    offices = Organisation.objects.bulk_create([
+        Organisation(name=f"Tahsil Office {email[:4]} {i:03d}", org_type="district_office", level="sub_district",
+                     state="MH", status="active") for i in range(count)])
+    user = UserFactory(email=email)
+    Membership.objects.bulk_create([Membership(organisation=o, user=user, role=MembershipRole.ADMIN) for o in offices])
+    chosen = Organisation.objects.filter(pk__in=[office.pk for office in offices])
+    assign_perm(ADMINISTER_ORGANISATION, user, chosen)
+    assign_perm(VIEW_ORGANISATION_DASHBOARD, user, chosen)
+    for office in offices:
+        GovernmentProfileFactory(organisation=office, status=VerificationStatus.VERIFIED)
+    return user, offices
+
+
+@pytest.mark.django_db
+def test_the_search_of_an_admin_of_many_organisations_costs_what_anyone_elses_does():
+    """What an admin sees was decided by an expression that repeated, for each organisation
+    they were made admin of, five subqueries (whether the role still rests on a fact in
+    force), written again at each place a field's visibility is tested: a search's
+    statement was 32 KB for an admin of one organisation, 0.6 MB for one of 30, 2 MB
+    (3.5 s) for 100. The roles that still vouch are read once, with the viewer, and the
+    statements of a search and of a person's page grow by a few characters per
+    organisation (its id), not by a condition per organisation. The admin still sees, in
+    each organisation, what its admins see (an employee code)."""
+    from tests.verification.helpers import signed_in
+
+    def largest_statements(user, person):
+        client = signed_in(user)
+        sizes = []
+        for url, query in (("/people/", {"q": "tahsil"}), (f"/people/{person.pk}/", {})):
+            client.get(url, query)
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(url, query)
+            assert response.status_code == 200
+            sizes.append(max(len(captured["sql"]) for captured in queries.captured_queries))
+        assert person.employee_code in response.content.decode()
+        found = client.get("/people/", {"q": person.employee_code}).content.decode()
+        assert f'href="/people/{person.pk}/"' in found
+        return sizes
+
+    one_admin, (one_office,) = _admin_of_offices(1, "one@mahait.gov.in")
+    many_admin, offices = _admin_of_offices(30, "many@mahait.gov.in")
+    one = largest_statements(one_admin, GovernmentProfile.objects.get(organisation=one_office))
+    for office in (offices[0], offices[-1]):
+        thirty = largest_statements(many_admin, GovernmentProfile.objects.get(organisation=office))
+        assert all(b - a < 30 * 100 for a, b in zip(one, thirty, strict=True)), (one, thirty)

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 
 from portal.organisations.models import Membership, MembershipRole, OrganisationStatus
@@ -33,6 +34,67 @@ def test_each_fields_candidates_are_capped(people, monkeypatch):
     html = client_of(people, "colleague").get("/people/", {"q": "bounded clerk"}).content.decode()
     found = len(re.findall(r'href="/people/\d+/"', html))
     assert found == (3 if connection.features.supports_slicing_ordering_in_compound else 8)
+
+
+@pytest.mark.parametrize("field", ["designation", "office", "official_email", "employee_code", "name", "organisation"])
+def test_a_searchs_candidates_are_people_who_can_be_listed(people, monkeypatch, field):
+    """A search took at most CANDIDATES_PER_FIELD rows matching in each field from every
+    profile, and counted among them those never listed (requests waiting for a decision,
+    rejected, revoked, cancelled): in a state with 10,000 waiting requests of "Clerk"s a
+    search for "clerk" took 2,000 of them and found no one, while verified clerks shown to
+    everyone exist. Only the verified and suspended (``listed``) are candidates."""
+    monkeypatch.setattr(rules, "CANDIDATES_PER_FIELD", 3)
+    organisation = OrganisationFactory(name="Directorate of Land Records", short_code="DLR")
+    set_policy(organisation, dict.fromkeys(ProfileField, Audience.PUBLIC))
+    values = {"designation": "Senior Kwerkclerk", "office": "Kwerkclerk Cell", "official_email": "kwerkclerk@dlr.gov.in",
+              "employee_code": "KWERKCLERK-1", "name": "Kwerkclerk Sharma", "organisation": "Kwerkclerk Directorate"}
+    if field == "organisation":
+        organisation.name = values[field]
+        organisation.save(update_fields=["name"])
+    never_listed = [VerificationStatus.PENDING, VerificationStatus.REJECTED, VerificationStatus.REVOKED,
+                    VerificationStatus.CANCELLED]
+    for index, status in enumerate(never_listed):  # older rows: found first
+        details = {"official_email": f"{index}{values[field]}"} if field == "official_email" else (
+            {field: values[field]} if field not in ("name", "organisation") else {})
+        GovernmentProfileFactory(organisation=organisation, status=status, verified_name=values["name"],
+                                 user=UserFactory(full_name=values["name"]), **details)
+    details = {field: values[field]} if field not in ("name", "organisation") else {}
+    verified = GovernmentProfileFactory(organisation=organisation, status=VerificationStatus.VERIFIED,
+                                        user=UserFactory(full_name=values["name"]), **details)
+    html = Client().get("/people/", {"q": "kwerkclerk"}).content.decode()
+    assert f'href="/people/{verified.pk}/"' in html
+
+
+def test_each_fields_candidates_are_read_from_the_index_of_the_people_who_can_be_listed(people, require_postgresql):
+    """Each field's scan of a search's candidates reads a trigram index of the verified and
+    suspended profiles (visibility 0004), never one of every profile, requests not listed
+    included. Asked of a temporary copy of the profiles' table with its indexes, holding
+    thousands of profiles (half of them waiting), so that an index is what the planner
+    reads, as it does in a state, and no other test finds the table grown."""
+    candidates = GovernmentProfile.objects.filter(pk__in=rules.search_candidates("zephyrolog")).values("pk")
+    sql, params = candidates.query.sql_with_params()
+    table = GovernmentProfile._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE TEMPORARY TABLE plenty (LIKE "{table}" INCLUDING DEFAULTS INCLUDING INDEXES)')
+        cursor.execute(f"""
+            INSERT INTO plenty SELECT (jsonb_populate_record(NULL::plenty, to_jsonb(p) || jsonb_build_object(
+                'id', g * 1000 + p.id, 'user_id', g * 1000 + p.user_id, 'designation', 'Grade ' || g % 97 || ' Clerk', 'office', 'Section ' || g,
+                'verified_name', 'Person ' || g, 'status', CASE WHEN g % 2 = 0 THEN 'verified' ELSE 'pending' END))).*
+            FROM "{table}" p, generate_series(1, 1000) g""")
+        # The rows in the indexes themselves (not in their lists of pending entries, which a
+        # vacuum empties), with statistics, as a database in use has them.
+        cursor.execute("SELECT gin_clean_pending_list(indexrelid) FROM pg_index"
+                       " WHERE indrelid = 'plenty'::regclass AND indexrelid::regclass::text LIKE '%upper%'")
+        cursor.execute("ANALYZE plenty")
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'plenty'")
+        definitions = dict(cursor.fetchall())
+        cursor.execute("EXPLAIN " + sql.replace(f'"{table}"', "plenty"), params)
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+    read = re.findall(r"Index Scan on (\w+)", plan)
+    scans = [definitions[name] for name in read if "gin_trgm_ops" in definitions[name]]
+    assert len(scans) == 6, plan  # each detail's own (the organisation's name is found in its table)
+    assert all("WHERE" in definition and "'verified'" in definition and "'suspended'" in definition
+               for definition in scans), scans
 
 
 # A nukta typed either way ----------------------------------------------------------------------
