@@ -381,8 +381,10 @@ def test_the_task_sweeps_in_batches_until_nothing_is_left(people, settings):
     assert run_sweep() == {"reminded": 5, "escalated": 0, "rejections_final": 0, "letters": 0}
     assert run_sweep() == {"reminded": 0, "escalated": 0, "rejections_final": 0, "letters": 0}
     # One mail a batch (of 2 steps, 2 steps and 1 step).
+    # (A single step's own reminder names its day: "Reminder: decision due by 6 December 2026 on application ...".)
+    due = f"{timezone.localtime(now + timedelta(days=1)):%-d %B %Y}"
     assert [english(m.subject).split(" application")[0] for m in messages_to("admin.mh@maharashtra.gov.in")] == [
-        "Reminder: decisions due on 2", "Reminder: decisions due on 2", "Reminder: decision due on"]
+        "Reminder: decisions due on 2", "Reminder: decisions due on 2", f"Reminder: decision due by {due} on"]
     assert not ApprovalStep.objects.filter(reminded_at__isnull=True).exists()
 
 
