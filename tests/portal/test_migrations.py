@@ -330,3 +330,45 @@ def test_the_names_of_invitations_still_pending_and_of_rosters_still_to_apply_ar
     next(steps)  # taken back: nothing changes
     assert Invitation.objects.values_list(*details).get(pk=pending.pk) == (composed_name, composed_designation,
                                                                            composed_office)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("require_postgresql")
+def test_composing_the_pending_invitations_never_cuts_their_details():
+    """A roster checked each cell's length as the file wrote it: an office of OFFICE_MAX
+    characters with a "ज़" written as one character was a valid pending invitation. Composed
+    (NFC writes it as two) it no longer fits, and the migration's bulk_update, which casts each
+    value to varchar(200) on PostgreSQL, cut its last characters silently: what the person
+    is verified with, and what the same roster uploaded again is compared with. Such an
+    invitation is left as it is; the others are composed."""
+    from portal.text import composed
+    from verification.rosters.models import NAME_MAX, OFFICE_MAX, Invitation, InvitationStatus
+
+    admin, organisation = UserFactory(), OrganisationFactory()
+    now = timezone.now()
+    one = "\u095b"  # ज़ as one character, as the file wrote it
+
+    def invitation(code, name, office):
+        return Invitation.objects.create(
+            organisation=organisation, email=f"{code}@mahaagri.gov.in", mailbox=f"{code}@mahaagri.gov.in", name=name,
+            designation=f"{one}िला समन्वयक", office=office, employee_code=code, mobile="+919876543210",
+            status=InvitationStatus.PENDING, invited_by=admin, token_hash=code.ljust(64, "0"), created_at=now,
+            sent_at=now, expires_at=now + timedelta(days=30))
+
+    long_office = (f"कार्यालय {one}िला परिषद, " * 20)[:OFFICE_MAX - 6] + " पुणे"
+    long_name = (f"{one}ाकिर हुसैन " * 20)[:NAME_MAX - 5] + " ख़ान"
+    assert len(long_office) <= OFFICE_MAX < len(composed(long_office))
+    assert len(long_name) <= NAME_MAX < len(composed(long_name))
+    office_too_long = invitation("z1", f"{one}ाकिर हुसैन", long_office)
+    name_too_long = invitation("z2", long_name, "Pune")
+    fits = invitation("z3", f"{one}ाकिर हुसैन", f"{one}िला परिषद, पुणे")
+
+    steps = _apply_then_unapply("rosters", "0007_names_composed", "0006_one_pending_invitation_per_mailbox")
+    next(steps)
+    details = ("name", "designation", "office")
+    assert Invitation.objects.values_list(*details).get(pk=office_too_long.pk) == (
+        f"{one}ाकिर हुसैन", f"{one}िला समन्वयक", long_office)
+    assert Invitation.objects.values_list(*details).get(pk=name_too_long.pk) == (long_name, f"{one}िला समन्वयक", "Pune")
+    assert Invitation.objects.values_list(*details).get(pk=fits.pk) == (
+        composed(f"{one}ाकिर हुसैन"), composed(f"{one}िला समन्वयक"), composed(f"{one}िला परिषद, पुणे"))
+    next(steps)
