@@ -16,6 +16,7 @@ U+2066–U+2069) go: they can make a name read backwards (a file name ending
 "fdp.exe" shown as "exe.pdf").
 """
 
+import logging
 import re
 import unicodedata
 from functools import cache
@@ -24,6 +25,8 @@ from pathlib import Path
 from django.db import connections, models
 from django.db.models import QuerySet
 from django.utils.translation import get_language
+
+logger = logging.getLogger(__name__)
 
 # Line breaks, tabs and the other C0/C1 "separators": in a single-line answer each
 # run of them becomes one space ("Directorate\r\nof Agriculture" keeps its words apart).
@@ -126,18 +129,34 @@ def composed_rows_save(queryset: QuerySet, fields: list[str], *, batch: int = 10
     names stored before they were composed: the migrations that made them
     ``ComposedCharField``). On PostgreSQL the database finds those rows (``IS NOT NFC
     NORMALIZED``), elsewhere every row is read; only those are kept in memory, and rewritten
-    ``batch`` at a time. The number of rows rewritten."""
+    ``batch`` at a time. The number of rows rewritten.
+
+    Composing does not keep a text's length (a letter with a nukta written as one character,
+    U+0958-U+095F, becomes two): a row whose composed text no longer fits its field's
+    ``max_length`` is left as it is, never cut (on PostgreSQL ``bulk_update`` casts each value
+    to the column's type, which would cut it silently), and logged (which rows, which field)."""
     model = queryset.model
     columns = [model._meta.get_field(name).column for name in fields]
+    limits = {name: model._meta.get_field(name).max_length for name in fields}
     connection = connections[queryset.db]
     if connection.vendor == "postgresql":
         quote = connection.ops.quote_name
         queryset = queryset.extra(where=[" OR ".join(f"{quote(column)} IS NOT NFC NORMALIZED" for column in columns)])
-    changed = [  # read whole before any is written (SQLite does not isolate a read from writes on its connection)
-        model(pk=pk, **{name: composed(value) if value else value for name, value in zip(fields, values, strict=True)})
-        for pk, *values in queryset.order_by("pk").values_list("pk", *fields).iterator(chunk_size=batch)
-        if not all(value is None or unicodedata.is_normalized("NFC", value) for value in values)
-    ]
+    changed, left = [], []
+    # Read whole before any is written (SQLite does not isolate a read from writes on its connection).
+    for pk, *values in queryset.order_by("pk").values_list("pk", *fields).iterator(chunk_size=batch):
+        if all(value is None or unicodedata.is_normalized("NFC", value) for value in values):
+            continue
+        texts = {name: composed(value) if value else value for name, value in zip(fields, values, strict=True)}
+        too_long = [f"{name} {len(text)} > {limits[name]}" for name, text in texts.items()
+                    if text and limits[name] is not None and len(text) > limits[name]]
+        if too_long:
+            left.append(f"{pk} ({', '.join(too_long)})")
+        else:
+            changed.append(model(pk=pk, **texts))
+    if left:
+        logger.warning("%s: %s row(s) left as stored, composed longer than the field allows: %s",
+                       model._meta.label, len(left), "; ".join(left))
     rewritten = 0
     for start in range(0, len(changed), batch):
         rewritten += model._base_manager.using(queryset.db).bulk_update(changed[start:start + batch], fields)

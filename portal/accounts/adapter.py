@@ -104,9 +104,11 @@ class PortalAccountAdapter(DefaultAccountAdapter):
 
     def render_mail(self, template_prefix, email, context, headers=None):
         """allauth's mail, sent before any other (OutboxPriority.URGENT): a code, a reset
-        or an address to confirm, that a person waits for, and that expires."""
+        or an address to confirm, that a person waits for, and that expires; asked for by
+        its recipient on a page, it is offered to the relay even when their mailbox was
+        refused as unknown before (a mailbox created since: portal/mail/delivery.py)."""
         return with_priority(super().render_mail(template_prefix, email, context, headers=headers),
-                             OutboxPriority.URGENT)
+                             OutboxPriority.URGENT, asked_for=True)
 
     def get_reset_password_from_key_url(self, key: str) -> str:
         """The password-reset mail's link, on SITE_URL (allauth builds it from the request's

@@ -27,7 +27,12 @@ holding a lock or a transaction while the mail server is talked to.
    is recorded as such, and from then on, until a superadmin lifts it, no message is
    offered to the relay for that mailbox: it is recorded as failed for that recipient at
    once ("address refused as unknown on ..."), the message still sent to the others (a row
-   with no other recipient FAILED at once, the relay not contacted). The records are read
+   with no other recipient FAILED at once, the relay not contacted). Mail its recipient asked
+   for on a page since that refusal (OutboxMessage.asked_for: a sign-up code, a password
+   reset) is offered all the same, their mailbox perhaps created since (a new joiner whose
+   roster invitation was refused): refused again, the record is renewed (and the message's
+   retry, written before that refusal, is not offered again); taken, the record is removed.
+   The records are read
    once per batch: a refusal recorded during a batch spares the rows of the next batches.
    Either way the listeners are told (portal/mail/signals.py: the approval routing tells
    the nodal officer when it is their competent authority's address).
@@ -62,7 +67,7 @@ from django.utils import timezone
 
 from portal.mail.claims import ClaimLock, claim_is_alive
 from portal.mail.models import OutboxMessage, OutboxStatus, UnknownMailbox
-from portal.mail.refusals import unknown_mailboxes, unknown_mailboxes_record
+from portal.mail.refusals import unknown_mailboxes, unknown_mailboxes_forget, unknown_mailboxes_record
 from portal.mail.signals import mailboxes_unknown
 from portal.redaction import remove_secret_links
 
@@ -247,7 +252,7 @@ def _retry_deferred(row: OutboxMessage, refused: dict[str, tuple[int, str]], now
         subject=row.subject, from_email=row.from_email, to=_only(row.to, deferred),
         cc=_only(row.cc, deferred), bcc=_only(row.bcc, deferred), reply_to=row.reply_to,
         body=row.body, html_body=row.html_body, attachments=row.attachments, headers=row.headers,
-        status=OutboxStatus.PENDING, attempts=1, failing_since=now, priority=row.priority,
+        status=OutboxStatus.PENDING, attempts=1, failing_since=now, priority=row.priority, asked_for=row.asked_for,
         last_error=f"Deferred by the mail server when message #{row.pk} was sent: {reasons}"[:2000],
         next_attempt_at=now + backoff(1, temporary=True),
     )
@@ -286,6 +291,21 @@ def _unknown_record(refused: dict[str, tuple[int, str]]) -> None:
         logger.exception("Recording the recipients refused as unknown failed")
         return
     _unknown_tell(mailboxes)
+
+
+def _unknown_forget(offered: dict[str, UnknownMailbox], refused: dict[str, tuple[int, str]] | None) -> None:
+    """Remove the records of the recipients ``offered`` to the relay despite them (mail they
+    asked for, _left_out) that it took (not in ``refused``): their mailbox exists now. A
+    failure here is logged and loses no message (the record then stands as it was)."""
+    taken = [record for address, record in offered.items() if address not in (refused or {})]
+    if not taken:
+        return
+    try:
+        unknown_mailboxes_forget(records=taken)
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception:
+        logger.exception("Removing the records of recipients no longer refused as unknown failed")
 
 
 def _unknown_tell(mailboxes: list[str]) -> None:
@@ -482,6 +502,16 @@ def _recipients(row: OutboxMessage) -> list[str]:
     return list(dict.fromkeys([*row.to, *row.cc, *row.bcc]))
 
 
+def _left_out(row: OutboxMessage, unknown: dict[str, UnknownMailbox]) -> dict[str, UnknownMailbox]:
+    """The recipients of ``row`` not offered to the relay ({address: its record}): those whose
+    mailbox it refused as unknown (``unknown``: the batch's records), except when the row is
+    mail its recipient asked for since the refusal (OutboxMessage.asked_for), which is offered
+    all the same: their mailbox may have been created since. A row asked for before the last
+    refusal (its own retry, after the relay refused it again) is not."""
+    return {address: unknown[address] for address in _recipients(row)
+            if address in unknown and not (row.asked_for and unknown[address].last_refused_at < row.created_at)}
+
+
 def _send_claimed(rows: list[OutboxMessage], key: int, deadline: float) -> dict[int, str]:
     """Hand every claimed row to the transport over one connection, less its recipients
     refused as unknown (one query for the batch); each outcome recorded."""
@@ -494,7 +524,7 @@ def _send_claimed(rows: list[OutboxMessage], key: int, deadline: float) -> dict[
         for index, row in enumerate(rows):
             if time.monotonic() >= deadline:
                 break  # the rest go back to PENDING (_release)
-            left_out = {address: unknown[address] for address in _recipients(row) if address in unknown}
+            left_out = _left_out(row, unknown)
             if left_out and len(left_out) == len(_recipients(row)):
                 outcomes[row.pk] = _record_left_out(row, key, left_out)
                 continue
@@ -519,7 +549,10 @@ def _send_claimed(rows: list[OutboxMessage], key: int, deadline: float) -> dict[
                 _close(backend)  # a fresh connection for the next row
                 connected = False
             else:
-                outcomes[row.pk] = _record_sent(row, refused=getattr(backend, "refused", None), left_out=left_out)
+                refused = getattr(backend, "refused", None)
+                outcomes[row.pk] = _record_sent(row, refused=refused, left_out=left_out)
+                _unknown_forget({address: record for address, record in unknown.items()
+                                 if address in _recipients(row) and address not in left_out}, refused)
     finally:
         _close(backend)
     return outcomes

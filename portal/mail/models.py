@@ -27,10 +27,12 @@ class OutboxPriority(models.IntegerChoices):
     BULK = 30, _("Bulk")
 
 
-def with_priority(message, priority: OutboxPriority):
+def with_priority(message, priority: OutboxPriority, *, asked_for: bool = False):
     """``message`` (an EmailMessage to send through the outbox), marked to be stored with
-    ``priority``; a message not marked is stored as NORMAL."""
+    ``priority``; a message not marked is stored as NORMAL. ``asked_for``: its recipient
+    asked for it on a page (OutboxMessage.asked_for)."""
     message.outbox_priority = OutboxPriority(priority)
+    message.outbox_asked_for = asked_for
     return message
 
 
@@ -73,6 +75,12 @@ class OutboxMessage(models.Model):
     # A database default too: rows written by code before it (during an upgrade) are NORMAL.
     priority = models.PositiveSmallIntegerField(choices=OutboxPriority.choices, default=OutboxPriority.NORMAL,
                                                 db_default=OutboxPriority.NORMAL)
+    # Mail its recipient has just asked for on a page (allauth's: a code, a reset, an address
+    # to confirm), not mail the portal sends them of its own accord (a competent authority's
+    # link, urgent as it is, nor an invitation): offered to the relay even when their mailbox
+    # was refused as unknown before they asked (UnknownMailbox: created since, a new joiner's).
+    # A database default too, as priority's.
+    asked_for = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-id"]
@@ -101,7 +109,10 @@ class UnknownMailbox(models.Model):
     User unknown": portal/mail/refusals.py). While it stands (not lifted by a superadmin,
     and refused again within OUTBOX_KEEP_DAYS), no message is offered to the relay for it:
     each is recorded as failed for that recipient at once (portal/mail/delivery.py), the
-    relay not asked again and again for an address it does not know (its reputation)."""
+    relay not asked again and again for an address it does not know (its reputation).
+    Mail the person asked for since its last refusal (OutboxMessage.asked_for) is offered
+    all the same: refused again, the record is renewed; taken, it is removed (the mailbox
+    exists now)."""
 
     # normalise_mailbox's form of the address (portal/accounts/official_email.py).
     mailbox = models.CharField(max_length=320, unique=True)

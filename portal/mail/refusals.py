@@ -13,7 +13,9 @@ Only that answer suppresses: a "later" (4xx), a full mailbox (5.2.2), a refusal 
 nor do 5.1.7 and 5.1.8, which are about the sender's address, not the recipient's. A
 record stands until a superadmin lifts it (portal/mail/services.py) or, not refused again,
 OUTBOX_KEEP_DAYS after its last refusal (portal/mail/retention.py): a mailbox created
-later is then tried once more.
+later is then tried once more. Mail the person asks for on a page (a sign-up code) is offered
+to the relay despite the record; when the relay takes it, the record is removed
+(``unknown_mailboxes_forget``): the mailbox exists now.
 """
 
 import re
@@ -22,7 +24,7 @@ from datetime import datetime
 from email.utils import parseaddr
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from portal.accounts.official_email import normalise_mailbox
 from portal.mail.models import UnknownMailbox
@@ -100,3 +102,15 @@ def _refusal_count(mailbox: str, reply: str, now: datetime) -> int:
     return UnknownMailbox.objects.filter(mailbox=mailbox).update(
         last_refused_at=now, refusals=F("refusals") + 1, reply=reply, lifted_at=None,
     )
+
+
+def unknown_mailboxes_forget(*, records: Iterable[UnknownMailbox]) -> int:
+    """Remove these records: the relay took a message for their mailbox (it exists now). A
+    record refused again since it was read (its last refusal changed) stands. How many went."""
+    still = Q()
+    for record in records:
+        still |= Q(pk=record.pk, last_refused_at=record.last_refused_at)
+    if not still:
+        return 0
+    removed, _kinds = UnknownMailbox.objects.filter(still).delete()
+    return removed

@@ -61,6 +61,7 @@ def _outbox_row(message: EmailMessage) -> OutboxMessage:
         reply_to=_mailable(message.reply_to),
         body=str(message.body), html_body=html, attachments=attachments, headers=headers,
         next_attempt_at=timezone.now(), priority=getattr(message, "outbox_priority", OutboxPriority.NORMAL),
+        asked_for=getattr(message, "outbox_asked_for", False),
     )
 
 
@@ -75,7 +76,7 @@ def _dispatch_after_commit(ids: list[int], priority: int) -> None:
 
 def outbox_enqueue(*, messages: Iterable[EmailMessage]) -> list[OutboxMessage]:
     """Store EmailMessages in the outbox (one INSERT, however many), each with the priority
-    it is marked with (models.with_priority; NORMAL if none), and schedule their delivery
+    it is marked with (models.with_priority; NORMAL if none, and not asked for), and schedule their delivery
     after commit: one task per batch of rows, each batch over one connection (BULK rows'
     in a queue of their own). An erased person's placeholder address is left out
     (is_mailable); a message left with no recipient is not stored."""

@@ -8,6 +8,7 @@ the node before, ``schema_editor(atomic=migration.atomic)`` and ``migration.appl
 second PostgreSQL session plays another process of the portal."""
 
 import importlib
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -359,3 +360,120 @@ def test_the_names_of_invitations_still_pending_and_of_rosters_still_to_apply_ar
     next(steps)  # taken back: nothing changes
     assert Invitation.objects.values_list(*details).get(pk=pending.pk) == (composed_name, composed_designation,
                                                                            composed_office)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("require_postgresql")
+def test_composing_the_pending_invitations_never_cuts_their_details():
+    """A roster checked each cell's length as the file wrote it: an office of OFFICE_MAX
+    characters with a "ज़" written as one character was a valid pending invitation. Composed
+    (NFC writes it as two) it no longer fits, and the migration's bulk_update, which casts each
+    value to varchar(200) on PostgreSQL, cut its last characters silently: what the person
+    is verified with, and what the same roster uploaded again is compared with. Such an
+    invitation is left as it is; the others are composed."""
+    from portal.text import composed
+    from verification.rosters.models import NAME_MAX, OFFICE_MAX, Invitation, InvitationStatus
+
+    admin, organisation = UserFactory(), OrganisationFactory()
+    now = timezone.now()
+    one = "\u095b"  # ज़ as one character, as the file wrote it
+
+    def invitation(code, name, office):
+        return Invitation.objects.create(
+            organisation=organisation, email=f"{code}@mahaagri.gov.in", mailbox=f"{code}@mahaagri.gov.in", name=name,
+            designation=f"{one}िला समन्वयक", office=office, employee_code=code, mobile="+919876543210",
+            status=InvitationStatus.PENDING, invited_by=admin, token_hash=code.ljust(64, "0"), created_at=now,
+            sent_at=now, expires_at=now + timedelta(days=30))
+
+    long_office = (f"कार्यालय {one}िला परिषद, " * 20)[:OFFICE_MAX - 6] + " पुणे"
+    long_name = (f"{one}ाकिर हुसैन " * 20)[:NAME_MAX - 5] + " ख़ान"
+    assert len(long_office) <= OFFICE_MAX < len(composed(long_office))
+    assert len(long_name) <= NAME_MAX < len(composed(long_name))
+    office_too_long = invitation("z1", f"{one}ाकिर हुसैन", long_office)
+    name_too_long = invitation("z2", long_name, "Pune")
+    fits = invitation("z3", f"{one}ाकिर हुसैन", f"{one}िला परिषद, पुणे")
+
+    steps = _apply_then_unapply("rosters", "0007_names_composed", "0006_one_pending_invitation_per_mailbox")
+    next(steps)
+    details = ("name", "designation", "office")
+    assert Invitation.objects.values_list(*details).get(pk=office_too_long.pk) == (
+        f"{one}ाकिर हुसैन", f"{one}िला समन्वयक", long_office)
+    assert Invitation.objects.values_list(*details).get(pk=name_too_long.pk) == (long_name, f"{one}िला समन्वयक", "Pune")
+    assert Invitation.objects.values_list(*details).get(pk=fits.pk) == (
+        composed(f"{one}ाकिर हुसैन"), composed(f"{one}िला समन्वयक"), composed(f"{one}िला परिषद, पुणे"))
+    next(steps)
+
+
+# The competent authorities' links and steps: what the running release reads when an authority
+# opens their link, and writes when an officer submits or the deadline sweep sends a reminder.
+AUTHORITY_TABLES = ("onboarding_authoritytoken", "onboarding_approvalstep")
+AUTHORITY_INDEXES = ("authority_token_mailbox_idx", "open_authority_step_email_idx")
+
+
+def _writes_wait():
+    """The tables of AUTHORITY_TABLES another process could not write to (nor, at an ACCESS
+    EXCLUSIVE lock, read) now: its ROW EXCLUSIVE lock, which every write takes, waits."""
+    return [table for table in AUTHORITY_TABLES if _waits(f'LOCK TABLE "{table}" IN ROW EXCLUSIVE MODE')]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("require_postgresql")
+def test_upgrading_to_the_authority_links_mailboxes_lets_the_running_release_open_and_write_links(
+    monkeypatch, officer
+):
+    """onboarding 0015 added the links' mailbox column, built its index and filled every link's
+    mailbox in the migration's one transaction, and 0016 built the open authority steps' index in
+    its own: the lock of the ALTER TABLE (ACCESS EXCLUSIVE) and of a plain CREATE INDEX (SHARE)
+    were held until the last link was filled and the last index built, and no process of the
+    running release could open a link (an authority following the link in their mail), write one
+    (a submission, the deadline sweep's reminders) or decide a step meanwhile. Upgrading from
+    0014 now adds the columns alone (cheap, with their database default), fills the mailboxes a
+    batch at a time, each in a transaction of its own, and builds the indexes concurrently; the
+    schema, indexes and filled mailboxes are those of a fresh install."""
+    from onboarding.models import AuthorityToken
+    from portal.accounts import mail_limits
+    from tests.factories import application_with_authority
+
+    # Several batches of a few links, in the migration that fills them.
+    fill = next(operation.code for (app, _name), migration in MigrationLoader(None).disk_migrations.items()
+                if app == "onboarding" for operation in migration.operations
+                if getattr(operation, "code", None) and operation.code.__name__ == "mailboxes_fill")
+    monkeypatch.setattr(importlib.import_module(fill.__module__), "BATCH", 2)
+    token = AuthorityToken.objects.get(step__application=application_with_authority(nodal_officer=officer))
+    now = timezone.now()
+    for n, written in enumerate(["Director.Agri@Maharashtra.GOV.in", "director.agri+reminder@maharashtra.gov.in",
+                                 "secretary@mahaagri.gov.in", "SECRETARY+2@mahaagri.gov.in"]):
+        AuthorityToken.objects.create(step=token.step, token_hash=str(n).rjust(64, "0"), email=written,
+                                      created_at=now, expires_at=now + timedelta(days=7), superseded_at=now)
+    tokens = dict(AuthorityToken.objects.values_list("pk", "email"))
+    definitions = {name: _index_definition(name) for name in AUTHORITY_INDEXES}
+    assert all(valid for _definition, valid in definitions.values())
+    leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    MigrationExecutor(connection).migrate([("onboarding", "0014_document_language_default_in_database")])
+    waited, filled = [], []
+    real = mail_limits.mailbox_key
+
+    def filling(address):  # while a link's mailbox is filled
+        filled.append(address)
+        waited.extend(f"filling the mailboxes: {table}" for table in _writes_wait())
+        return real(address)
+
+    def building(execute, sql, params, many, context):  # once an index on those tables is built
+        result = execute(sql, params, many, context)
+        if re.match(r"\s*CREATE (UNIQUE )?INDEX", sql, re.IGNORECASE) and any(table in sql for table in AUTHORITY_TABLES):
+            waited.extend(f"{sql[:80]}: {table}" for table in _writes_wait())
+        return result
+
+    monkeypatch.setattr(mail_limits, "mailbox_key", filling)
+    try:
+        with connection.execute_wrapper(building):
+            MigrationExecutor(connection).migrate(leaves)
+    finally:
+        monkeypatch.undo()
+        MigrationExecutor(connection).migrate(leaves)  # the rest of the run's tests need the schema whole
+    assert waited == []
+    assert filled == [tokens[pk] for pk in sorted(tokens)]  # several batches of two
+    assert dict(AuthorityToken.objects.values_list("pk", "mailbox")) == {pk: real(email) for pk, email in tokens.items()}
+    assert set(AuthorityToken.objects.values_list("mailbox", flat=True)) == {
+        real(token.email), "director.agri@maharashtra.gov.in", "secretary@mahaagri.gov.in"}
+    assert {name: _index_definition(name) for name in AUTHORITY_INDEXES} == definitions

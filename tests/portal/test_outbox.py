@@ -672,6 +672,86 @@ def test_a_failed_message_names_its_recipients_still_refused_as_unknown(smtp_ser
             "fail at once for it. Lift the refusal first, on the outbox page, if its mailbox exists now.") in page
 
 
+def unknown_since(mailbox, *, days):
+    """A record of ``mailbox`` refused by the relay as unknown ``days`` days ago."""
+    from portal.mail.models import UnknownMailbox
+
+    then = timezone.now() - timedelta(days=days)
+    return UnknownMailbox.objects.create(mailbox=mailbox, first_refused_at=then, last_refused_at=then,
+                                         reply=f"550 5.1.1 <{mailbox}>: Recipient address rejected: User unknown")
+
+
+def sign_up(address):
+    return Client().post("/accounts/signup/", {"email": address, "password1": PASSWORD, "password2": PASSWORD})
+
+
+def test_mail_a_person_asks_for_is_offered_to_the_relay_though_their_mailbox_was_refused_before(
+    smtp_server, django_capture_on_commit_callbacks
+):
+    """A roster's invitation was refused "550 5.1.1 User unknown" before NIC created the
+    mailbox. The person, mailbox now created, signs up: the code they asked for is offered to
+    the relay all the same, and taken, the record goes (the mailbox exists now): later mail
+    to them is offered too."""
+    from portal.mail.models import UnknownMailbox
+
+    unknown_since(GONE, days=10)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sign_up(GONE).status_code == 302
+    row = OutboxMessage.objects.get()
+    assert (row.status, row.last_error) == (OutboxStatus.SENT, "")
+    assert smtp_server.asked == [GONE] and delivered_to(smtp_server) == [GONE]
+    assert not UnknownMailbox.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail("Invitation", "Join Sandes.", None, [GONE])
+    assert delivered_to(smtp_server) == [GONE, GONE]
+
+
+def test_mail_a_person_asks_for_refused_again_renews_the_record_and_is_not_offered_again(
+    smtp_server, django_capture_on_commit_callbacks
+):
+    """The mailbox still does not exist: the code asked for is offered once, refused, and the
+    record renewed (counted, its last refusal now); the message's retry is then given up at
+    once, the relay not asked again."""
+    from portal.mail.models import UnknownMailbox
+
+    record = unknown_since(GONE, days=10)
+    smtp_server.refused.add(GONE)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sign_up(GONE).status_code == 302
+    row = OutboxMessage.objects.get()
+    assert (row.status, row.attempts) == (OutboxStatus.PENDING, 1) and smtp_server.asked == [GONE]
+    renewed = UnknownMailbox.objects.get()
+    assert (renewed.pk, renewed.refusals, renewed.lifted_at) == (record.pk, 2, None)
+    assert renewed.last_refused_at > record.last_refused_at and renewed.first_refused_at == record.first_refused_at
+
+    with time_machine.travel(row.next_attempt_at + timedelta(seconds=1), tick=False):
+        assert sweep() == 0
+    row.refresh_from_db()
+    assert row.status == OutboxStatus.FAILED and row.attempts == 1
+    assert f"Failed for {GONE}: address refused as unknown on {outbox_day(timezone.now())}" in row.last_error
+    assert smtp_server.asked == [GONE]
+
+
+def test_mail_nobody_asked_for_is_not_offered_to_a_mailbox_refused_as_unknown_however_urgent(
+    smtp_server, django_capture_on_commit_callbacks
+):
+    """Only the mail its recipient asked for on a page (allauth's) is offered despite the
+    record: a competent authority's link is urgent too, and an invitation is not asked for;
+    both fail at once, and the record stands."""
+    from django.core.mail import mailers
+
+    from portal.mail.models import UnknownMailbox, with_priority
+
+    record = unknown_since(GONE, days=10)
+    with django_capture_on_commit_callbacks(execute=True):
+        mailers.default.send_messages([with_priority(EmailMessage("Decision needed", "A link", to=[GONE]),
+                                                     OutboxPriority.URGENT),
+                                       EmailMessage("Invitation", "Join Sandes.", to=[GONE])])
+    assert smtp_server.asked == []
+    assert list(OutboxMessage.objects.values_list("status", flat=True)) == [OutboxStatus.FAILED] * 2
+    assert UnknownMailbox.objects.get() == record
+
+
 def test_records_of_unknown_addresses_go_after_outbox_keep_days_and_with_the_persons_erasure():
     """A record not refused again for OUTBOX_KEEP_DAYS is removed by the outbox's daily job
     (the address is then offered once more: a mailbox created since gets its mail); an erasure
@@ -848,7 +928,7 @@ def test_a_row_written_without_the_new_columns_is_accepted():
         )
         pk = cursor.fetchone()[0]
     row = OutboxMessage.objects.get(pk=pk)
-    assert (row.refusals, row.failing_since, row.priority) == (0, None, OutboxPriority.NORMAL)
+    assert (row.refusals, row.failing_since, row.priority, row.asked_for) == (0, None, OutboxPriority.NORMAL, False)
 
 
 def test_try_sending_again_on_a_message_no_longer_failed_says_nothing_was_queued():

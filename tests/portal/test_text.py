@@ -3,6 +3,8 @@ character (U+095B "ज़", what text converted from legacy fonts and some phone
 give) or as the letter and the nukta (U+091C U+093C, what InScript gives) looks the same
 and is stored, and found, the same (portal.text)."""
 
+import logging
+
 import pytest
 from django.db import connection
 
@@ -63,3 +65,32 @@ def test_names_stored_before_are_composed_only_where_they_are_not():
 
     assert Organisation.objects.values_list("name_local", flat=True).get(pk=raw.pk) == f"{ZA_WITH_NUKTA}िला परिषद"
     assert Organisation.objects.get(pk=kept.pk).name_local == kept.name_local
+
+
+@pytest.mark.django_db
+def test_a_name_that_composed_no_longer_fits_its_field_is_left_as_it_is(caplog):
+    """Composing does not keep a text's length: each "ज़" written as one character becomes two.
+    A name of the field's whole length (valid as it was written) composed would be longer than
+    the field, and on PostgreSQL ``bulk_update`` casts each value to the column's type, which
+    cuts it silently. Such a row is left as it is, and the log says which, and which field;
+    the other rows are composed."""
+    limit = Organisation._meta.get_field("name_local").max_length
+    long_one = f"{ZA_ONE_CHARACTER}िला परिषद, पुणे ".ljust(limit - 1, "x") + "!"
+    assert len(long_one) == limit < len(composed(long_one))
+    too_long, fits = OrganisationFactory(short_code="ZP-PUNE"), OrganisationFactory(short_code="ZP-NSK")
+    with connection.cursor() as cursor:  # as stored before: not through the field
+        cursor.execute("UPDATE organisations_organisation SET name_local = %s WHERE id = %s", [long_one, too_long.pk])
+        cursor.execute("UPDATE organisations_organisation SET name_local = %s WHERE id = %s",
+                       [f"{ZA_ONE_CHARACTER}िला परिषद, नाशिक", fits.pk])
+
+    with caplog.at_level(logging.WARNING, logger="portal.text"):
+        assert composed_rows_save(Organisation.objects.all(), ["name", "name_local"]) == 1
+
+    assert Organisation.objects.values_list("name_local", flat=True).get(pk=too_long.pk) == long_one
+    assert Organisation.objects.values_list("name_local", flat=True).get(pk=fits.pk) == (
+        f"{ZA_WITH_NUKTA}िला परिषद, नाशिक")
+    [record] = [record for record in caplog.records if record.name == "portal.text"]
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == (
+        f"organisations.Organisation: 1 row(s) left as stored, composed longer than the field allows: "
+        f"{too_long.pk} (name_local {limit + 1} > {limit})")

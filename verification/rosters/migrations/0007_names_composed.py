@@ -7,7 +7,9 @@ were counted as changed), and of the staged rows still to apply, which become in
 and verifications. Accepted and cancelled invitations, and rows applied or refused, are
 records of what was sent and are left as they are. Only the rows whose text is not composed
 are rewritten (on PostgreSQL the database finds them: ``IS NOT NFC NORMALIZED``), a thousand
-at a time. Taken back, it changes nothing: the composed text is the same text."""
+at a time; one whose composed text would no longer fit its field (each "ज़" written as one
+character becomes two) is left as it is and logged, never cut. Taken back, it changes nothing:
+the composed text is the same text."""
 
 from django.db import migrations
 
