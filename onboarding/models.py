@@ -276,11 +276,11 @@ class ApprovalStep(models.Model):
             # every waiting step (how many wait in all is StateQueueCount).
             models.Index(fields=["jurisdiction", "due_at"], condition=models.Q(stage="state", decision=""),
                          name="state_queue_due_idx"),
-            # The open steps nobody may decide: few, looked at by every sweep and dashboard.
             # The open authority steps waiting on an address, found when the relay refuses it as
             # unknown (services.authority_address_unknown_tell): few, looked up by every such refusal.
             models.Index(fields=["assignee_email"], condition=models.Q(stage="authority", decision=""),
                          name="open_authority_step_email_idx"),
+            # The open steps nobody may decide: few, looked at by every sweep and dashboard.
             models.Index(fields=["nobody_may_decide_since"],
                          condition=models.Q(decision="", nobody_may_decide_since__isnull=False),
                          name="open_step_no_decider_idx"),
