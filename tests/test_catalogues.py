@@ -283,6 +283,11 @@ GLOSSARY = [
     # Marathi's invitation is आमंत्रण (the invitations list's), its link लिंक (96 times to दुवा's 6).
     ("mr", r"\binvit", "आमंत्र", ["निमंत्र"]),
     ("mr", None, None, ["दुवा", "दुवे", "दुव्या"]),
+    # The platform role is the सुपरएडमिन / सुपरॲडमिन; सुपरयूज़र / सुपरयूजर is Django's superuser only.
+    ("hi", r"\bsuperadmin", "सुपरएडमिन", []),
+    ("mr", r"\bsuperadmin", "सुपरॲडमिन", []),
+    # Hindi's form is फ़ॉर्म (46 messages to प्रपत्र's 9, on the same pages).
+    ("hi", None, None, ["प्रपत्र"]),
 ]
 
 

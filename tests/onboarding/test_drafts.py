@@ -528,6 +528,24 @@ def test_a_check_page_said_to_have_shown_no_version_is_one_shown_before_a_change
 
 # Withdrawing ------------------------------------------------------------------------
 
+def test_the_withdrawal_page_names_the_application_in_a_sentence(officer_client, officer):
+    """The page said "withdraw application ONB-... Directorate of Agriculture": the name ran
+    on after the reference; it is in brackets, and a draft with no name yet has none."""
+    named = new_application(officer)
+    named.organisation_name = "Directorate of Agriculture"
+    named.save(update_fields=["organisation_name"])
+    text = page(officer_client.get(f"/onboarding/{named.pk}/withdraw/")).squashed_text()
+    assert f"withdraw application {named.display_reference} (Directorate of Agriculture). This cannot" in text
+    unnamed = new_application(officer)
+    unnamed.organisation_name = ""
+    unnamed.save(update_fields=["organisation_name"])
+    text = page(officer_client.get(f"/onboarding/{unnamed.pk}/withdraw/")).squashed_text()
+    assert f"withdraw application {unnamed.display_reference}. This cannot" in text
+    officer_client.cookies["django_language"] = "hi"
+    text = page(officer_client.get(f"/onboarding/{named.pk}/withdraw/")).squashed_text()
+    assert f"आप आवेदन {named.display_reference} (Directorate of Agriculture) वापस लेने जा रहे हैं।" in text
+
+
 def test_withdraw_needs_confirmation(officer_client, officer, django_capture_on_commit_callbacks):
     application = submit(officer_client, complete(officer_client, new_application(officer)), django_capture_on_commit_callbacks)
     url = f"/onboarding/{application.pk}/withdraw/"
