@@ -406,18 +406,30 @@ def _check_submission_rate(actor: AnyUser, now: datetime) -> None:
 # The first of PostgreSQL's two advisory-lock keys: the requests for a decision mailed to
 # one competent authority's mailbox ("AUTH").
 AUTHORITY_MAILBOX_LOCK_NAMESPACE = 0x41555448
-# The code of the refusal of authority_mailbox_check.
+# The codes of the refusals of authority_mailbox_check: the mailbox's day used up, the
+# officer's own share of it used up.
 AUTHORITY_MAILBOX_FULL = "authority_mailbox_full"
+AUTHORITY_SHARE_FULL = "authority_share_full"
 
 
-def authority_mailbox_check(*, address: str, now: datetime, message: str) -> None:
-    """Refuse (ValidationError with the code AUTHORITY_MAILBOX_FULL and ``message``, as
-    refuse_over has it) another request for a decision to ``address`` when its mailbox,
-    however the address is written (mailbox_key), was mailed ONBOARDING_AUTHORITY_MAILS_PER_DAY
-    links in the 24 hours before ``now`` (a submission's, a new one asked for, a reminder's),
-    whichever officers named it: each officer's own limits leave many officers (or one with
-    many drafts) free to name one official address, and a gov.in mailbox flooded with the
-    portal's mail gets its relay blocked by NIC's mail servers.
+def authority_mailbox_check(*, address: str, officer: AnyUser, now: datetime, message: str,
+                            share_message: str) -> None:
+    """Refuse (ValidationError, ``message`` or ``share_message`` as refuse_over has them)
+    another request for a decision to ``address`` asked for by the nodal officer ``officer``
+    (a submission, a new link) when its mailbox, however the address is written
+    (mailbox_key), was sent in the 24 hours before ``now``:
+
+    - ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY links asked for by ``officer``
+      (``share_message``, code AUTHORITY_SHARE_FULL): one officer alone, within their own
+      limits (ONBOARDING_SUBMISSIONS_PER_DAY), cannot use the mailbox's whole day and lock
+      every other officer naming that authority out; that takes several accounts with
+      official addresses;
+    - ONBOARDING_AUTHORITY_MAILS_PER_DAY links asked for, whichever officers asked
+      (``message``, code AUTHORITY_MAILBOX_FULL): a gov.in mailbox flooded with the portal's
+      mail gets its relay blocked by NIC's mail servers.
+
+    The deadline sweep's reminders (AuthorityToken.reminder) count in neither: the portal's
+    own mail, one a step, bounded by the steps open.
 
     Takes the mailbox's lock first, held until the transaction ends, in which the caller
     writes the link it mails: two requests to one mailbox at once cannot both pass its last
@@ -425,8 +437,11 @@ def authority_mailbox_check(*, address: str, now: datetime, message: str) -> Non
     and the audit chain."""
     mailbox = mailbox_key(address)
     advisory_lock(AUTHORITY_MAILBOX_LOCK_NAMESPACE, mailbox)
-    refuse_over(AuthorityToken.objects.filter(mailbox=mailbox), "created_at", settings.ONBOARDING_AUTHORITY_MAILS_PER_DAY,
-                now, message, code=AUTHORITY_MAILBOX_FULL)
+    asked = AuthorityToken.objects.filter(mailbox=mailbox, reminder=False)
+    refuse_over(asked.filter(step__application__nodal_officer=officer), "created_at",
+                settings.ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY, now, share_message, code=AUTHORITY_SHARE_FULL)
+    refuse_over(asked, "created_at", settings.ONBOARDING_AUTHORITY_MAILS_PER_DAY, now, message,
+                code=AUTHORITY_MAILBOX_FULL)
 
 
 def application_submit(
@@ -434,7 +449,8 @@ def application_submit(
 ) -> Application:
     """Send a complete application for approval: it gets its reference and becomes read-only.
     Refused (ValidationError) over the officer's submissions in 24 hours (code "too_many")
-    or the requests for a decision its authority's mailbox was sent (AUTHORITY_MAILBOX_FULL).
+    or the requests for a decision its authority's mailbox was sent, by this officer
+    (AUTHORITY_SHARE_FULL) or by all (AUTHORITY_MAILBOX_FULL).
 
     ``shown_version``: the application's ``version`` that the check page showed; when it
     has changed since (an answer or the letter changed in another tab), raises
@@ -452,10 +468,14 @@ def application_submit(
         now = timezone.now()
         _check_submission_rate(actor, now)
         authority_mailbox_check(
-            address=application.section_data(Section.COMPETENT_AUTHORITY).get("official_email") or "", now=now,
+            address=application.section_data(Section.COMPETENT_AUTHORITY).get("official_email") or "", officer=actor,
+            now=now,
             message=_("The portal has sent this address %(n)s requests for a decision in the last 24 hours, the most "
                       "one mailbox may receive: nothing was submitted, and your answers are kept. You can submit the "
-                      "application from %(when)s."))
+                      "application from %(when)s."),
+            share_message=_("You have sent this address %(n)s requests for a decision in the last 24 hours, the most "
+                            "one nodal officer may send one mailbox: nothing was submitted, and your answers are kept. "
+                            "You can submit the application from %(when)s."))
         old_status, new_status = workflow.advance(application, event)
         if not application.reference:
             # The year of the portal's own calendar (TIME_ZONE), not of UTC: an application

@@ -418,7 +418,7 @@ def submit(request, pk):
                                         "since this page was opened. Check the answers below and submit again."))
             return redirect("onboarding:submit", pk=pk)
         except ValidationError as exc:
-            if getattr(exc, "code", None) == services.AUTHORITY_MAILBOX_FULL:
+            if getattr(exc, "code", None) in (services.AUTHORITY_MAILBOX_FULL, services.AUTHORITY_SHARE_FULL):
                 return _authority_mailbox_full(request, application_for_officer(request.user, pk), exc)
             messages.error(request, " ".join(exc.messages))
             return redirect("onboarding:task_list", pk=pk)
@@ -440,7 +440,7 @@ def submit(request, pk):
 
 def _authority_mailbox_full(request, application, refusal):
     """A submission refused because the authority's mailbox had its day's requests for a
-    decision: the competent authority's section, as stored (the draft is unchanged), with
+    decision (or this officer their share of them): the competent authority's section, as stored (the draft is unchanged), with
     the refusal at the authority's address, where the officer sees whom it would go to.
     Its form posts to the section's own page."""
     section = Section.COMPETENT_AUTHORITY

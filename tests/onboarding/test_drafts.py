@@ -870,6 +870,45 @@ def test_one_authority_mailbox_is_sent_at_most_a_days_worth_of_requests_whoever_
         assert submit(officer_client, application, django_capture_on_commit_callbacks).status == ApplicationStatus.WITH_AUTHORITY
 
 
+def test_one_officer_within_their_own_limits_does_not_lock_other_officers_out_of_an_authority(
+    officer_client, officer, settings, django_capture_on_commit_callbacks
+):
+    """The mailbox's day was shared by every officer naming it, the deadline sweep's
+    reminders counted in it: one officer submitting every day (their reminders of earlier
+    applications adding to it) filled it alone, and every other officer naming that
+    authority (a state's secretary) was refused day after day. The reminders (the portal's
+    own mail, one a step) no longer count, and one officer may use at most
+    ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY of a mailbox's day: locking others out
+    takes several accounts with official addresses. The officer past their share is told
+    it is theirs, at the authority's address, and when they can submit."""
+    from onboarding.approval import deadlines
+    from onboarding.models import AuthorityToken
+
+    settings.ONBOARDING_AUTHORITY_MAILS_PER_DAY = 10
+    settings.ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY = share = 5
+    with time_machine.travel(datetime(2026, 5, 5, 11, 0, tzinfo=IST), tick=False):
+        for _ in range(share):
+            submitted_application(officer)
+    morning = datetime(2026, 5, 10, 0, 30, tzinfo=IST)
+    with time_machine.travel(morning, tick=False):  # two days before they are due: reminded, each with a new link
+        assert deadlines.deadline_sweep()["reminded"] == share
+    with time_machine.travel(morning + timedelta(hours=1), tick=False):
+        for _ in range(share):  # the same officer's share of the mailbox's day
+            submitted_application(officer)
+    assert AuthorityToken.objects.filter(mailbox=AUTHORITY_EMAIL.lower()).count() == 3 * share
+    with time_machine.travel(morning + timedelta(hours=2), tick=False):
+        assert submitted_application(UserFactory()).status == ApplicationStatus.WITH_AUTHORITY
+        application = complete(officer_client, new_application(officer))
+        with django_capture_on_commit_callbacks(execute=True):
+            response = officer_client.post(f"/onboarding/{application.pk}/submit/")
+        assert response.status_code == 200
+        assert field_error(page(response), "official_email") == (
+            "You have sent this address 5 requests for a decision in the last 24 hours, the most one nodal officer "
+            "may send one mailbox: nothing was submitted, and your answers are kept. You can submit the application "
+            "from 11 May 2026, 01:30.")
+        assert reload(application).status == ApplicationStatus.DRAFT
+
+
 def test_the_limit_of_requests_to_one_authority_is_said_at_its_address_in_marathi(officer_client, officer, settings):
     settings.ONBOARDING_AUTHORITY_MAILS_PER_DAY = 1
     submitted_application(UserFactory())

@@ -859,6 +859,33 @@ def test_one_authority_mailbox_is_sent_at_most_a_days_worth_of_new_links_whoever
     assert AuthorityToken.objects.filter(step__application=second).count() == 2
 
 
+def test_an_officers_new_links_take_their_share_of_the_authority_mailboxs_day(officer, settings):
+    """New links asked for count against the officer's share of the mailbox's day
+    (ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY) with their submissions: past it the new
+    link is refused on the application's page, saying that the share is the officer's and
+    when they can ask again; another officer naming the mailbox is not refused."""
+    settings.ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY = 2
+    start = datetime(2026, 5, 10, 11, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
+    with time_machine.travel(start, tick=False):
+        first = application_with_authority(nodal_officer=officer)
+    with time_machine.travel(start + timedelta(minutes=11), tick=False):
+        assert signed_in(officer).post(f"/onboarding/{first.pk}/resend-link/").status_code == 302
+    mails = OutboxMessage.objects.count()
+    with time_machine.travel(start + timedelta(minutes=22), tick=False):
+        response = signed_in(officer).post(f"/onboarding/{first.pk}/resend-link/", follow=True)
+        assert response.redirect_chain[-1][0] == f"/onboarding/{first.pk}/"
+        assert ("You have sent the competent authority's address 2 requests for a decision in the last 24 hours, the "
+                "most one nodal officer may send one mailbox: no new link was sent. You can ask for one from "
+                "11 May 2026, 11:00.") in page(response).squashed_text()
+        assert OutboxMessage.objects.count() == mails
+        other_officer = UserFactory()
+        second = application_with_authority(nodal_officer=other_officer)
+    with time_machine.travel(start + timedelta(minutes=33), tick=False):
+        assert signed_in(other_officer).post(f"/onboarding/{second.pk}/resend-link/").status_code == 302
+    assert AuthorityToken.objects.filter(step__application=first).count() == 2
+    assert AuthorityToken.objects.filter(step__application=second).count() == 2
+
+
 def test_another_officer_cannot_see_or_act_on_the_application(officer):
     application = application_with_authority(nodal_officer=officer)
     other = signed_in(UserFactory())
