@@ -19,6 +19,7 @@ from django.db.models.functions import Length
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
+from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
@@ -49,6 +50,7 @@ from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.limits import refuse_over
+from portal.mail.refusals import unknown_mailboxes
 from portal.organisations.models import Level, Organisation, OrganisationDomain, OrganisationStatus
 from portal.organisations.states import CENTRAL
 from portal.permissions import AnyUser
@@ -244,6 +246,8 @@ def application_save_section(
         for field, notes in input_changes.items():
             for note in notes:
                 form.note_input_change(field, note)
+        if section == Section.COMPETENT_AUTHORITY:
+            _warn_of_unknown_authority_address(form)
         status = status_of_form(form)
         _keep_as_checked(raw, form)
         old = application.section_data(section)
@@ -279,6 +283,28 @@ def application_save_section(
             new={"section": section.value, "status": status.value, "changed_fields": changed},
         )
     return application, form
+
+
+def _authority_address_refused(address: str) -> str | None:
+    """The day (as the portal writes one: "8 May 2026") the mail relay last refused
+    ``address`` as a mailbox that does not exist, while that refusal stands (no mail is
+    offered to it: portal/mail/refusals.py); else None."""
+    record = unknown_mailboxes([address]).get(address) if address else None
+    return date_format(timezone.localtime(record.last_refused_at), "j M Y") if record else None
+
+
+def _warn_of_unknown_authority_address(form: SectionForm) -> None:
+    """Advice at the competent authority's address, when it is one the relay refused as
+    unknown: a submission naming it will be refused (``application_submit``). Advice, not a
+    refusal: the officer may save the section knowing the mailbox has been set up since."""
+    address = form.cleaned_data.get("official_email") if form.is_valid() else None
+    day = _authority_address_refused(address or "")
+    if day:
+        form.warn("official_email", _(
+            "The mail server refused %(email)s on %(day)s as an address that does not exist: the application cannot "
+            "be submitted to it. Check the address with the competent authority's office. If it is right and its "
+            "mailbox has been set up since, ask the portal's superadmins to lift the refusal.")
+            % {"email": address, "day": day})
 
 
 def _declarations_record(
@@ -410,6 +436,11 @@ AUTHORITY_MAILBOX_LOCK_NAMESPACE = 0x41555448
 # officer's own share of it used up.
 AUTHORITY_MAILBOX_FULL = "authority_mailbox_full"
 AUTHORITY_SHARE_FULL = "authority_share_full"
+# The code of a submission refused because the mail relay refused its authority's address
+# as unknown.
+AUTHORITY_ADDRESS_UNKNOWN = "authority_address_unknown"
+# The refusals of a submission that are said at the competent authority's address.
+REFUSED_AT_AUTHORITY_ADDRESS = (AUTHORITY_MAILBOX_FULL, AUTHORITY_SHARE_FULL, AUTHORITY_ADDRESS_UNKNOWN)
 
 
 def authority_mailbox_check(*, address: str, officer: AnyUser, now: datetime, message: str,
@@ -448,9 +479,12 @@ def application_submit(
     *, application_id: int, actor: AnyUser, request: HttpRequest | None = None, shown_version: int | None = None
 ) -> Application:
     """Send a complete application for approval: it gets its reference and becomes read-only.
-    Refused (ValidationError) over the officer's submissions in 24 hours (code "too_many")
-    or the requests for a decision its authority's mailbox was sent, by this officer
-    (AUTHORITY_SHARE_FULL) or by all (AUTHORITY_MAILBOX_FULL).
+    Refused (ValidationError) when the mail relay refused its authority's address as one
+    that does not exist (AUTHORITY_ADDRESS_UNKNOWN: the request would never be offered to
+    it, and a submitted application's address cannot be changed), over the officer's
+    submissions in 24 hours (code "too_many"), or over the requests for a decision its
+    authority's mailbox was sent, by this officer (AUTHORITY_SHARE_FULL) or by all
+    (AUTHORITY_MAILBOX_FULL).
 
     ``shown_version``: the application's ``version`` that the check page showed; when it
     has changed since (an answer or the letter changed in another tab), raises
@@ -465,11 +499,19 @@ def application_submit(
         problems = submission_problems(application)
         if problems:
             raise ValidationError([message for _section, message in problems], code="incomplete")
+        address = application.section_data(Section.COMPETENT_AUTHORITY).get("official_email") or ""
+        refused_on = _authority_address_refused(address)
+        if refused_on:
+            raise ValidationError(_(
+                "The mail server refused %(email)s on %(day)s as an address that does not exist: nothing was submitted, "
+                "and your answers are kept. Check the address with the competent authority's office and correct it "
+                "here. If it is right and its mailbox has been set up since, ask the portal's superadmins to lift the "
+                "refusal; you can then submit the application.") % {"email": address, "day": refused_on},
+                code=AUTHORITY_ADDRESS_UNKNOWN)
         now = timezone.now()
         _check_submission_rate(actor, now)
         authority_mailbox_check(
-            address=application.section_data(Section.COMPETENT_AUTHORITY).get("official_email") or "", officer=actor,
-            now=now,
+            address=address, officer=actor, now=now,
             message=_("The portal has sent this address %(n)s requests for a decision in the last 24 hours, the most "
                       "one mailbox may receive: nothing was submitted, and your answers are kept. You can submit the "
                       "application from %(when)s."),

@@ -61,6 +61,7 @@ from tests.onboarding.approval_helpers import (
     DEVANAGARI_RE,
     as_querydict,
     authority_approved,
+    filled_application,
     latest_link,
     make_state_admin,
     make_superadmin,
@@ -751,17 +752,25 @@ def test_the_officer_is_told_when_the_relay_refuses_the_authoritys_address_as_un
 def test_an_application_naming_an_address_refused_before_tells_its_officer_at_once(
     officer, smtp_server, django_capture_on_commit_callbacks
 ):
-    """The address was refused as unknown for an earlier application: the new one's request is
-    not offered to the relay, and its officer is told as the first one was."""
+    """The address was refused as unknown for an earlier application: the officer of a new
+    one naming it is told at once, by the refusal of its submission (at the authority's
+    address: tests/onboarding/test_drafts.py), while they can still correct the address;
+    nothing is sent, to the authority or to the officer, and no step is opened."""
     from portal.mail.models import UnknownMailbox
 
     now = timezone.now()
     UnknownMailbox.objects.create(mailbox=AUTHORITY_EMAIL, first_refused_at=now, last_refused_at=now,
                                   reply=f"550 5.1.1 <{AUTHORITY_EMAIL}>: Recipient address rejected: User unknown")
-    with django_capture_on_commit_callbacks(execute=True):
-        application = application_with_authority(nodal_officer=officer)
+    application = filled_application(officer)
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError) as refused:
+        services.application_submit(application_id=application.pk, actor=officer)
+    assert refused.value.code == "authority_address_unknown"
+    assert "as an address that does not exist: nothing was submitted" in refused.value.messages[0]
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.DRAFT and not application.reference
+    assert not ApprovalStep.objects.filter(application=application).exists()
     assert smtp_server.asked.count(AUTHORITY_EMAIL) == 0
-    assert len(officer_told_of_unknown(officer, application)) == 1
+    assert OutboxMessage.objects.count() == 0
 
 
 def test_after_the_refusal_is_lifted_the_officer_can_send_a_new_link_and_is_told_again_if_refused(
