@@ -15,7 +15,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Case, Q, QuerySet, Value, When
-from django.db.models.functions import Length
+from django.db.models.functions import Concat, Length, Lower, Replace
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
@@ -702,6 +702,32 @@ def _maybe_alike_q(field: str, words: list[str]) -> Q:
     return query
 
 
+# What separates the words of names as they are written (_significant_words splits at any
+# character but a-z and 0-9): _significant_length reads each as a space. A few: SQLite's
+# parser takes about 25 nested functions, and each is one more.
+_NAME_SEPARATORS = (",", ".", "-", "(", ")", "&", "/")
+
+
+def _significant_length(field: str) -> Length:
+    """About the length of the significant words (_significant_words) of the name in
+    ``field``: its length in lower case less its separators, its words "of",
+    "department", "directorate" ... and its spaces (a word of one or two letters, or a
+    character other than those separators, still counted). The candidates for names_alike
+    are taken in this order: names alike have the same significant words, so about this
+    same length, whatever the words left out ("Department of Water Resources, Government
+    of Maharashtra" is the length of "Water Resources Department, Maharashtra"), and a
+    name holding every word of this one and another of its own (a sub-office's
+    "Sub-Division 001") is longer by that word. Its length as written put the department
+    behind its own sub-offices, shorter in words left out, past the candidates compared.
+    Plain string functions, on any database: about a microsecond a name on PostgreSQL."""
+    text = Concat(Value(" "), Lower(field), Value(" "))
+    for mark in _NAME_SEPARATORS:
+        text = Replace(text, Value(mark), Value(" "))
+    for word in sorted(_STOPWORDS):
+        text = Replace(text, Value(f" {word} "), Value(" "))
+    return Length(Replace(text, Value(" "), Value("")))
+
+
 def _submitted_matching(field: str, texts: list[str]) -> QuerySet:
     """The ids of submitted applications whose ``field`` contains one of ``texts`` (any
     case): one query per text joined by UNION ALL, each of which the trigram index on
@@ -735,10 +761,11 @@ def _similar_name_warnings(application: Application, name: str) -> list[tuple[st
 
     # The organisation's own parent (chosen in the hierarchy section) and those above it
     # are where it belongs, not a duplicate: read in the same query (first), and left out.
-    # The shortest names first: alike, a name has as many significant words as this one.
+    # The shortest in significant words first: alike, a name has the same ones as this one.
     parent_id = _chosen_parent_id(application)
     rows = list(Organisation.objects.filter(_maybe_alike_q("name", words) | Q(pk=parent_id or 0))
-                .order_by(Case(When(pk=parent_id or 0, then=Value(0)), default=Value(1)), Length("name"), "pk")
+                .order_by(Case(When(pk=parent_id or 0, then=Value(0)), default=Value(1)), _significant_length("name"),
+                          Length("name"), "pk")
                 .values_list("pk", "name", "ancestry", "status")[:201])
     above = {pk for pk, _name, _ancestry, _status in rows if pk == parent_id}
     for pk, _name, ancestry, _status in rows:
@@ -757,7 +784,7 @@ def _similar_name_warnings(application: Application, name: str) -> list[tuple[st
         Application.objects.filter(_maybe_alike_q("organisation_name", words), status__in=OPEN_STATUSES,
                                    reference__isnull=False)
         .exclude(pk=application.pk)
-        .order_by(Length("organisation_name"), "pk")
+        .order_by(_significant_length("organisation_name"), Length("organisation_name"), "pk")
         .values_list("reference", "organisation_name")[:200]
     )
     for reference, other in open_applications:
