@@ -328,6 +328,10 @@ class AuthorityToken(models.Model):
     # no "+tag", in lower case): the requests for a decision one mailbox gets in a day are counted by it
     # (ONBOARDING_AUTHORITY_MAILS_PER_DAY). "" only in a row the release before it wrote.
     mailbox = models.CharField(max_length=254, db_default="")
+    # Mailed by the deadline sweep as a reminder (the portal's own mail, one a step), not
+    # asked for by a nodal officer's submission or request for a new link: not counted
+    # against the mailbox's day nor the officer's share of it.
+    reminder = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)

@@ -520,11 +520,17 @@ ONBOARDING_SUBMISSIONS_PER_DAY = env_number("ONBOARDING_SUBMISSIONS_PER_DAY", 10
 # official address they named (a step takes one every 10 minutes at most).
 ONBOARDING_LINK_RESENDS_PER_DAY = env_number("ONBOARDING_LINK_RESENDS_PER_DAY", 5, 1, 100)
 # Requests for a decision (the competent authority's link: a submission, a new link asked
-# for, a reminder) one authority's mailbox may be sent in 24 hours, whoever named it: past
-# them a submission or a new link naming it is refused. The limits above are each
-# officer's; without this one many officers could flood one gov.in mailbox, and NIC's mail
-# servers then block the portal's relay.
+# for; not the deadline sweep's reminders) one authority's mailbox may be sent in 24 hours,
+# whoever named it: past them a submission or a new link naming it is refused. The limits
+# above are each officer's; without this one many officers could flood one gov.in mailbox,
+# and NIC's mail servers then block the portal's relay.
 ONBOARDING_AUTHORITY_MAILS_PER_DAY = env_number("ONBOARDING_AUTHORITY_MAILS_PER_DAY", 20, 1, 1000)
+# Of those, the most one nodal officer's submissions and new links may take: one officer
+# alone cannot use the mailbox's day and lock every other officer naming that authority out.
+ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY = env_number(
+    "ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY", min(5, ONBOARDING_AUTHORITY_MAILS_PER_DAY), 1,
+    ONBOARDING_AUTHORITY_MAILS_PER_DAY,
+    why=" (at most ONBOARDING_AUTHORITY_MAILS_PER_DAY: an officer's share of a mailbox's day)")
 # Applications one nodal officer may start in 24 hours, withdrawn ones included: each
 # keeps its row, permissions and audit rows, and a withdrawal mails the officer.
 ONBOARDING_STARTS_PER_DAY = env_number("ONBOARDING_STARTS_PER_DAY", 20, 1, 100)

@@ -15,10 +15,11 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Case, Q, QuerySet, Value, When
-from django.db.models.functions import Length
+from django.db.models.functions import Concat, Length, Lower, Replace
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
+from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
@@ -54,6 +55,7 @@ from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.limits import refuse_over
+from portal.mail.refusals import unknown_mailboxes
 from portal.organisations.models import Level, Organisation, OrganisationDomain, OrganisationStatus
 from portal.organisations.states import CENTRAL
 from portal.permissions import AnyUser
@@ -251,6 +253,8 @@ def application_save_section(
         for field, notes in input_changes.items():
             for note in notes:
                 form.note_input_change(field, note)
+        if section == Section.COMPETENT_AUTHORITY:
+            _warn_of_unknown_authority_address(form)
         status = status_of_form(form)
         _keep_as_checked(raw, form)
         old = application.section_data(section)
@@ -286,6 +290,28 @@ def application_save_section(
             new={"section": section.value, "status": status.value, "changed_fields": changed},
         )
     return application, form
+
+
+def _authority_address_refused(address: str) -> str | None:
+    """The day (as the portal writes one: "8 May 2026") the mail relay last refused
+    ``address`` as a mailbox that does not exist, while that refusal stands (no mail is
+    offered to it: portal/mail/refusals.py); else None."""
+    record = unknown_mailboxes([address]).get(address) if address else None
+    return date_format(timezone.localtime(record.last_refused_at), "j M Y") if record else None
+
+
+def _warn_of_unknown_authority_address(form: SectionForm) -> None:
+    """Advice at the competent authority's address, when it is one the relay refused as
+    unknown: a submission naming it will be refused (``application_submit``). Advice, not a
+    refusal: the officer may save the section knowing the mailbox has been set up since."""
+    address = form.cleaned_data.get("official_email") if form.is_valid() else None
+    day = _authority_address_refused(address or "")
+    if day:
+        form.warn("official_email", _(
+            "The mail server refused %(email)s on %(day)s as an address that does not exist: the application cannot "
+            "be submitted to it. Check the address with the competent authority's office. If it is right and its "
+            "mailbox has been set up since, ask the portal's superadmins to lift the refusal.")
+            % {"email": address, "day": day})
 
 
 def _declarations_record(
@@ -413,18 +439,35 @@ def _check_submission_rate(actor: AnyUser, now: datetime) -> None:
 # The first of PostgreSQL's two advisory-lock keys: the requests for a decision mailed to
 # one competent authority's mailbox ("AUTH").
 AUTHORITY_MAILBOX_LOCK_NAMESPACE = 0x41555448
-# The code of the refusal of authority_mailbox_check.
+# The codes of the refusals of authority_mailbox_check: the mailbox's day used up, the
+# officer's own share of it used up.
 AUTHORITY_MAILBOX_FULL = "authority_mailbox_full"
+AUTHORITY_SHARE_FULL = "authority_share_full"
+# The code of a submission refused because the mail relay refused its authority's address
+# as unknown.
+AUTHORITY_ADDRESS_UNKNOWN = "authority_address_unknown"
+# The refusals of a submission that are said at the competent authority's address.
+REFUSED_AT_AUTHORITY_ADDRESS = (AUTHORITY_MAILBOX_FULL, AUTHORITY_SHARE_FULL, AUTHORITY_ADDRESS_UNKNOWN)
 
 
-def authority_mailbox_check(*, address: str, now: datetime, message: str) -> None:
-    """Refuse (ValidationError with the code AUTHORITY_MAILBOX_FULL and ``message``, as
-    refuse_over has it) another request for a decision to ``address`` when its mailbox,
-    however the address is written (mailbox_key), was mailed ONBOARDING_AUTHORITY_MAILS_PER_DAY
-    links in the 24 hours before ``now`` (a submission's, a new one asked for, a reminder's),
-    whichever officers named it: each officer's own limits leave many officers (or one with
-    many drafts) free to name one official address, and a gov.in mailbox flooded with the
-    portal's mail gets its relay blocked by NIC's mail servers.
+def authority_mailbox_check(*, address: str, officer: AnyUser, now: datetime, message: str,
+                            share_message: str) -> None:
+    """Refuse (ValidationError, ``message`` or ``share_message`` as refuse_over has them)
+    another request for a decision to ``address`` asked for by the nodal officer ``officer``
+    (a submission, a new link) when its mailbox, however the address is written
+    (mailbox_key), was sent in the 24 hours before ``now``:
+
+    - ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY links asked for by ``officer``
+      (``share_message``, code AUTHORITY_SHARE_FULL): one officer alone, within their own
+      limits (ONBOARDING_SUBMISSIONS_PER_DAY), cannot use the mailbox's whole day and lock
+      every other officer naming that authority out; that takes several accounts with
+      official addresses;
+    - ONBOARDING_AUTHORITY_MAILS_PER_DAY links asked for, whichever officers asked
+      (``message``, code AUTHORITY_MAILBOX_FULL): a gov.in mailbox flooded with the portal's
+      mail gets its relay blocked by NIC's mail servers.
+
+    The deadline sweep's reminders (AuthorityToken.reminder) count in neither: the portal's
+    own mail, one a step, bounded by the steps open.
 
     Takes the mailbox's lock first, held until the transaction ends, in which the caller
     writes the link it mails: two requests to one mailbox at once cannot both pass its last
@@ -432,16 +475,23 @@ def authority_mailbox_check(*, address: str, now: datetime, message: str) -> Non
     and the audit chain."""
     mailbox = mailbox_key(address)
     advisory_lock(AUTHORITY_MAILBOX_LOCK_NAMESPACE, mailbox)
-    refuse_over(AuthorityToken.objects.filter(mailbox=mailbox), "created_at", settings.ONBOARDING_AUTHORITY_MAILS_PER_DAY,
-                now, message, code=AUTHORITY_MAILBOX_FULL)
+    asked = AuthorityToken.objects.filter(mailbox=mailbox, reminder=False)
+    refuse_over(asked.filter(step__application__nodal_officer=officer), "created_at",
+                settings.ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY, now, share_message, code=AUTHORITY_SHARE_FULL)
+    refuse_over(asked, "created_at", settings.ONBOARDING_AUTHORITY_MAILS_PER_DAY, now, message,
+                code=AUTHORITY_MAILBOX_FULL)
 
 
 def application_submit(
     *, application_id: int, actor: AnyUser, request: HttpRequest | None = None, shown_version: int | None = None
 ) -> Application:
     """Send a complete application for approval: it gets its reference and becomes read-only.
-    Refused (ValidationError) over the officer's submissions in 24 hours (code "too_many")
-    or the requests for a decision its authority's mailbox was sent (AUTHORITY_MAILBOX_FULL).
+    Refused (ValidationError) when the mail relay refused its authority's address as one
+    that does not exist (AUTHORITY_ADDRESS_UNKNOWN: the request would never be offered to
+    it, and a submitted application's address cannot be changed), over the officer's
+    submissions in 24 hours (code "too_many"), or over the requests for a decision its
+    authority's mailbox was sent, by this officer (AUTHORITY_SHARE_FULL) or by all
+    (AUTHORITY_MAILBOX_FULL).
 
     ``shown_version``: the application's ``version`` that the check page showed; when it
     has changed since (an answer or the letter changed in another tab), raises
@@ -456,13 +506,25 @@ def application_submit(
         problems = submission_problems(application)
         if problems:
             raise ValidationError([message for _section, message in problems], code="incomplete")
+        address = application.section_data(Section.COMPETENT_AUTHORITY).get("official_email") or ""
+        refused_on = _authority_address_refused(address)
+        if refused_on:
+            raise ValidationError(_(
+                "The mail server refused %(email)s on %(day)s as an address that does not exist: nothing was submitted, "
+                "and your answers are kept. Check the address with the competent authority's office and correct it "
+                "here. If it is right and its mailbox has been set up since, ask the portal's superadmins to lift the "
+                "refusal; you can then submit the application.") % {"email": address, "day": refused_on},
+                code=AUTHORITY_ADDRESS_UNKNOWN)
         now = timezone.now()
         _check_submission_rate(actor, now)
         authority_mailbox_check(
-            address=application.section_data(Section.COMPETENT_AUTHORITY).get("official_email") or "", now=now,
+            address=address, officer=actor, now=now,
             message=_("The portal has sent this address %(n)s requests for a decision in the last 24 hours, the most "
                       "one mailbox may receive: nothing was submitted, and your answers are kept. You can submit the "
-                      "application from %(when)s."))
+                      "application from %(when)s."),
+            share_message=_("You have sent this address %(n)s requests for a decision in the last 24 hours, the most "
+                            "one nodal officer may send one mailbox: nothing was submitted, and your answers are kept. "
+                            "You can submit the application from %(when)s."))
         old_status, new_status = workflow.advance(application, event)
         if not application.reference:
             # The year of the portal's own calendar (TIME_ZONE), not of UTC: an application
@@ -688,6 +750,32 @@ def _maybe_alike_q(field: str, words: list[str]) -> Q:
     return query
 
 
+# What separates the words of names as they are written (_significant_words splits at any
+# character but a-z and 0-9): _significant_length reads each as a space. A few: SQLite's
+# parser takes about 25 nested functions, and each is one more.
+_NAME_SEPARATORS = (",", ".", "-", "(", ")", "&", "/")
+
+
+def _significant_length(field: str) -> Length:
+    """About the length of the significant words (_significant_words) of the name in
+    ``field``: its length in lower case less its separators, its words "of",
+    "department", "directorate" ... and its spaces (a word of one or two letters, or a
+    character other than those separators, still counted). The candidates for names_alike
+    are taken in this order: names alike have the same significant words, so about this
+    same length, whatever the words left out ("Department of Water Resources, Government
+    of Maharashtra" is the length of "Water Resources Department, Maharashtra"), and a
+    name holding every word of this one and another of its own (a sub-office's
+    "Sub-Division 001") is longer by that word. Its length as written put the department
+    behind its own sub-offices, shorter in words left out, past the candidates compared.
+    Plain string functions, on any database: about a microsecond a name on PostgreSQL."""
+    text = Concat(Value(" "), Lower(field), Value(" "))
+    for mark in _NAME_SEPARATORS:
+        text = Replace(text, Value(mark), Value(" "))
+    for word in sorted(_STOPWORDS):
+        text = Replace(text, Value(f" {word} "), Value(" "))
+    return Length(Replace(text, Value(" "), Value("")))
+
+
 def _submitted_matching(field: str, texts: list[str]) -> QuerySet:
     """The ids of submitted applications whose ``field`` contains one of ``texts`` (any
     case): one query per text joined by UNION ALL, each of which the trigram index on
@@ -721,10 +809,11 @@ def _similar_name_warnings(application: Application, name: str) -> list[tuple[st
 
     # The organisation's own parent (chosen in the hierarchy section) and those above it
     # are where it belongs, not a duplicate: read in the same query (first), and left out.
-    # The shortest names first: alike, a name has as many significant words as this one.
+    # The shortest in significant words first: alike, a name has the same ones as this one.
     parent_id = _chosen_parent_id(application)
     rows = list(Organisation.objects.filter(_maybe_alike_q("name", words) | Q(pk=parent_id or 0))
-                .order_by(Case(When(pk=parent_id or 0, then=Value(0)), default=Value(1)), Length("name"), "pk")
+                .order_by(Case(When(pk=parent_id or 0, then=Value(0)), default=Value(1)), _significant_length("name"),
+                          Length("name"), "pk")
                 .values_list("pk", "name", "ancestry", "status")[:201])
     above = {pk for pk, _name, _ancestry, _status in rows if pk == parent_id}
     for pk, _name, ancestry, _status in rows:
@@ -743,7 +832,7 @@ def _similar_name_warnings(application: Application, name: str) -> list[tuple[st
         Application.objects.filter(_maybe_alike_q("organisation_name", words), status__in=OPEN_STATUSES,
                                    reference__isnull=False)
         .exclude(pk=application.pk)
-        .order_by(Length("organisation_name"), "pk")
+        .order_by(_significant_length("organisation_name"), Length("organisation_name"), "pk")
         .values_list("reference", "organisation_name")[:200]
     )
     for reference, other in open_applications:

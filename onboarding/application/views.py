@@ -419,8 +419,8 @@ def submit(request, pk):
                                         "since this page was opened. Check the answers below and submit again."))
             return redirect("onboarding:submit", pk=pk)
         except ValidationError as exc:
-            if getattr(exc, "code", None) == services.AUTHORITY_MAILBOX_FULL:
-                return _authority_mailbox_full(request, application_for_officer(request.user, pk), exc)
+            if getattr(exc, "code", None) in services.REFUSED_AT_AUTHORITY_ADDRESS:
+                return _refused_at_authority_address(request, application_for_officer(request.user, pk), exc)
             messages.error(request, " ".join(exc.messages))
             return redirect("onboarding:task_list", pk=pk)
         except workflow.InvalidTransition:  # submitted or withdrawn from another tab meanwhile
@@ -439,11 +439,12 @@ def submit(request, pk):
     )
 
 
-def _authority_mailbox_full(request, application, refusal):
-    """A submission refused because the authority's mailbox had its day's requests for a
-    decision: the competent authority's section, as stored (the draft is unchanged), with
-    the refusal at the authority's address, where the officer sees whom it would go to.
-    Its form posts to the section's own page."""
+def _refused_at_authority_address(request, application, refusal):
+    """A submission refused at the authority's address (its mailbox had its day's requests
+    for a decision, or this officer their share of them; the mail server refused it as an
+    address that does not exist): the competent authority's section, as stored (the draft
+    is unchanged), with the refusal at the authority's address, where the officer sees whom
+    it would go to. Its form posts to the section's own page."""
     section = Section.COMPETENT_AUTHORITY
     form = services.bound_section_form(application, section)
     form.is_valid()

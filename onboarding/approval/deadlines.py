@@ -82,7 +82,7 @@ def _new_links(steps: list[ApprovalStep], now: datetime) -> dict[int, tuple[str,
         return {}
     links, rows = {}, []
     for step in steps:
-        raw, row = token_build(step=step, email=step.assignee_email, now=now)
+        raw, row = token_build(step=step, email=step.assignee_email, now=now, reminder=True)
         links[step.pk] = review_url(raw), row.expires_at
         rows.append(row)
     AuthorityToken.objects.bulk_create(rows)

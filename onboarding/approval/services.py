@@ -161,8 +161,8 @@ def step_resend_authority_link(
     """The nodal officer asks for a new link for the competent authority (the
     old one expired or was lost); the previous link stops working. One a step every
     RESEND_INTERVAL, ONBOARDING_LINK_RESENDS_PER_DAY an officer (``_check_resend_rate``),
-    and none past the requests for a decision the authority's mailbox may be sent in a day
-    (``authority_mailbox_check``)."""
+    and none past the requests for a decision the authority's mailbox may be sent in a day,
+    by this officer or by all (``authority_mailbox_check``)."""
     with transaction.atomic():
         officer_lock(actor=actor)  # two asked for at once cannot both pass the daily limit
         application = application_lock_for_officer(application_id=application_id, actor=actor)
@@ -184,9 +184,12 @@ def step_resend_authority_link(
             raise ValidationError(_("A new link was sent less than 10 minutes ago. Please wait before sending another."),
                                   code="too_soon")
         _check_resend_rate(actor, now)
-        authority_mailbox_check(address=step.assignee_email, now=now, message=_(
+        authority_mailbox_check(address=step.assignee_email, officer=actor, now=now, message=_(
             "The portal has sent the competent authority's address %(n)s requests for a decision in the last 24 "
-            "hours, the most one mailbox may receive: no new link was sent. You can ask for one from %(when)s."))
+            "hours, the most one mailbox may receive: no new link was sent. You can ask for one from %(when)s."),
+            share_message=_(
+            "You have sent the competent authority's address %(n)s requests for a decision in the last 24 hours, the "
+            "most one nodal officer may send one mailbox: no new link was sent. You can ask for one from %(when)s."))
         AuthorityToken.objects.filter(step=step, used_at__isnull=True, superseded_at__isnull=True).update(superseded_at=now)
         if step.address_unknown_told_at is not None:  # its refusal was lifted: a new one is told again
             step.address_unknown_told_at = None

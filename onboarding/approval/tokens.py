@@ -52,15 +52,17 @@ def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode("ascii")).hexdigest()
 
 
-def token_build(*, step: ApprovalStep, email: str, now: datetime | None = None) -> tuple[str, AuthorityToken]:
+def token_build(*, step: ApprovalStep, email: str, now: datetime | None = None,
+                reminder: bool = False) -> tuple[str, AuthorityToken]:
     """A new (unsaved) token row for ``step`` and the raw token that goes in the email. It
     expires ONBOARDING_TOKEN_TTL_DAYS from ``now``, and not before the step is due: the mail
-    asks for a decision by the step's due date, the whole of which the link works."""
+    asks for a decision by the step's due date, the whole of which the link works.
+    ``reminder``: the deadline sweep's, not counted against the mailbox's day."""
     now = now or timezone.now()
     raw = secrets.token_urlsafe(TOKEN_BYTES)
     row = AuthorityToken(
-        step=step, token_hash=token_hash(raw), email=email.lower(), mailbox=mailbox_key(email), created_at=now,
-        expires_at=max(now + timedelta(days=settings.ONBOARDING_TOKEN_TTL_DAYS), step.due_at),
+        step=step, token_hash=token_hash(raw), email=email.lower(), mailbox=mailbox_key(email), reminder=reminder,
+        created_at=now, expires_at=max(now + timedelta(days=settings.ONBOARDING_TOKEN_TTL_DAYS), step.due_at),
     )
     return raw, row
 

@@ -888,6 +888,108 @@ def test_one_authority_mailbox_is_sent_at_most_a_days_worth_of_requests_whoever_
         assert submit(officer_client, application, django_capture_on_commit_callbacks).status == ApplicationStatus.WITH_AUTHORITY
 
 
+def test_one_officer_within_their_own_limits_does_not_lock_other_officers_out_of_an_authority(
+    officer_client, officer, settings, django_capture_on_commit_callbacks
+):
+    """The mailbox's day was shared by every officer naming it, the deadline sweep's
+    reminders counted in it: one officer submitting every day (their reminders of earlier
+    applications adding to it) filled it alone, and every other officer naming that
+    authority (a state's secretary) was refused day after day. The reminders (the portal's
+    own mail, one a step) no longer count, and one officer may use at most
+    ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY of a mailbox's day: locking others out
+    takes several accounts with official addresses. The officer past their share is told
+    it is theirs, at the authority's address, and when they can submit."""
+    from onboarding.approval import deadlines
+    from onboarding.models import AuthorityToken
+
+    settings.ONBOARDING_AUTHORITY_MAILS_PER_DAY = 10
+    settings.ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY = share = 5
+    with time_machine.travel(datetime(2026, 5, 5, 11, 0, tzinfo=IST), tick=False):
+        for _ in range(share):
+            submitted_application(officer)
+    morning = datetime(2026, 5, 10, 0, 30, tzinfo=IST)
+    with time_machine.travel(morning, tick=False):  # two days before they are due: reminded, each with a new link
+        assert deadlines.deadline_sweep()["reminded"] == share
+    with time_machine.travel(morning + timedelta(hours=1), tick=False):
+        for _ in range(share):  # the same officer's share of the mailbox's day
+            submitted_application(officer)
+    assert AuthorityToken.objects.filter(mailbox=AUTHORITY_EMAIL.lower()).count() == 3 * share
+    with time_machine.travel(morning + timedelta(hours=2), tick=False):
+        assert submitted_application(UserFactory()).status == ApplicationStatus.WITH_AUTHORITY
+        application = complete(officer_client, new_application(officer))
+        with django_capture_on_commit_callbacks(execute=True):
+            response = officer_client.post(f"/onboarding/{application.pk}/submit/")
+        assert response.status_code == 200
+        assert field_error(page(response), "official_email") == (
+            "You have sent this address 5 requests for a decision in the last 24 hours, the most one nodal officer "
+            "may send one mailbox: nothing was submitted, and your answers are kept. You can submit the application "
+            "from 11 May 2026, 01:30.")
+        assert reload(application).status == ApplicationStatus.DRAFT
+
+
+def _refused_as_unknown(mailbox, when):
+    from portal.mail.models import UnknownMailbox
+
+    return UnknownMailbox.objects.create(mailbox=mailbox, first_refused_at=when, last_refused_at=when,
+                                         reply=f"550 5.1.1 <{mailbox}>: Recipient address rejected: User unknown")
+
+
+def test_a_submission_naming_an_address_the_relay_refused_as_unknown_is_refused_at_that_address(
+    officer_client, officer, django_capture_on_commit_callbacks
+):
+    """The mail server refused the authority's address as one that does not exist, and the
+    portal offers it no more mail: a submission naming it went to an authority who could
+    never hear of it, and the address of a submitted application cannot be changed (the
+    officer had to withdraw it and start again, a submission of their day spent). It is
+    refused at the authority's address, saying when the mail server refused it and what to
+    do, the draft as it was and nothing sent; once a superadmin lifts the refusal (the
+    mailbox exists now), it goes."""
+    from portal.mail.models import OutboxMessage
+    from portal.mail.services import unknown_mailbox_lift
+    from tests.onboarding.approval_helpers import make_superadmin
+
+    record = _refused_as_unknown(AUTHORITY_EMAIL.lower(), datetime(2026, 5, 8, 15, 0, tzinfo=IST))
+    with time_machine.travel(datetime(2026, 5, 10, 11, 0, tzinfo=IST), tick=False):
+        application = complete(officer_client, new_application(officer))
+        mails = OutboxMessage.objects.count()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = officer_client.post(f"/onboarding/{application.pk}/submit/")
+        assert response.status_code == 200
+        tree = page(response)
+        assert field_error(tree, "official_email") == (
+            f"The mail server refused {AUTHORITY_EMAIL} on 8 May 2026 as an address that does not exist: nothing was "
+            "submitted, and your answers are kept. Check the address with the competent authority's office and correct "
+            "it here. If it is right and its mailbox has been set up since, ask the portal's superadmins to lift the "
+            "refusal; you can then submit the application.")
+        assert field_value(tree, "official_email") == AUTHORITY_EMAIL
+        assert html_problems(response.content.decode()) == []
+        form = next(form for form in tree.find_all("form") if form.by_id("id_official_email") is not None)
+        assert form.get("action") == section_url(application, "competent_authority")
+        stored = reload(application)
+        assert stored.status == ApplicationStatus.DRAFT and not stored.reference
+        assert stored.data == application.data and stored.version == application.version
+        assert not ApplicationVersion.objects.filter(application=application).exists()
+        assert OutboxMessage.objects.count() == mails
+        unknown_mailbox_lift(unknown_mailbox_id=record.pk, actor=make_superadmin())
+        assert submit(officer_client, application, django_capture_on_commit_callbacks).status == ApplicationStatus.WITH_AUTHORITY
+
+
+def test_the_authority_section_saved_with_an_address_refused_as_unknown_is_warned_of(officer_client, officer):
+    """Advice, not a refusal, when the section is saved (the officer may know the mailbox
+    exists now): the section is complete, and the warning is said on the next page."""
+    _refused_as_unknown(AUTHORITY_EMAIL.lower(), datetime(2026, 5, 8, 15, 0, tzinfo=IST))
+    application = new_application(officer)
+    response = post_section(officer_client, application, "competent_authority", valid("competent_authority"))
+    assert response.status_code == 302
+    assert reload(application).status_of("competent_authority") == SectionStatus.COMPLETE
+    assert (f"The mail server refused {AUTHORITY_EMAIL} on 8 May 2026 as an address that does not exist: the "
+            "application cannot be submitted to it. Check the address with the competent authority's office.") in \
+        page(officer_client.get(response["Location"])).squashed_text()
+    other = post_section(officer_client, application, "competent_authority",
+                         valid("competent_authority", official_email="secretary@mahaagri.gov.in"))
+    assert "does not exist" not in page(officer_client.get(other["Location"])).squashed_text()
+
+
 def test_the_limit_of_requests_to_one_authority_is_said_at_its_address_in_marathi(officer_client, officer, settings):
     settings.ONBOARDING_AUTHORITY_MAILS_PER_DAY = 1
     submitted_application(UserFactory())

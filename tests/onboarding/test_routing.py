@@ -63,6 +63,7 @@ from tests.onboarding.approval_helpers import (
     DEVANAGARI_RE,
     as_querydict,
     authority_approved,
+    filled_application,
     latest_link,
     make_state_admin,
     make_superadmin,
@@ -753,17 +754,25 @@ def test_the_officer_is_told_when_the_relay_refuses_the_authoritys_address_as_un
 def test_an_application_naming_an_address_refused_before_tells_its_officer_at_once(
     officer, smtp_server, django_capture_on_commit_callbacks
 ):
-    """The address was refused as unknown for an earlier application: the new one's request is
-    not offered to the relay, and its officer is told as the first one was."""
+    """The address was refused as unknown for an earlier application: the officer of a new
+    one naming it is told at once, by the refusal of its submission (at the authority's
+    address: tests/onboarding/test_drafts.py), while they can still correct the address;
+    nothing is sent, to the authority or to the officer, and no step is opened."""
     from portal.mail.models import UnknownMailbox
 
     now = timezone.now()
     UnknownMailbox.objects.create(mailbox=AUTHORITY_EMAIL, first_refused_at=now, last_refused_at=now,
                                   reply=f"550 5.1.1 <{AUTHORITY_EMAIL}>: Recipient address rejected: User unknown")
-    with django_capture_on_commit_callbacks(execute=True):
-        application = application_with_authority(nodal_officer=officer)
+    application = filled_application(officer)
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError) as refused:
+        services.application_submit(application_id=application.pk, actor=officer)
+    assert refused.value.code == "authority_address_unknown"
+    assert "as an address that does not exist: nothing was submitted" in refused.value.messages[0]
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.DRAFT and not application.reference
+    assert not ApprovalStep.objects.filter(application=application).exists()
     assert smtp_server.asked.count(AUTHORITY_EMAIL) == 0
-    assert len(officer_told_of_unknown(officer, application)) == 1
+    assert OutboxMessage.objects.count() == 0
 
 
 def test_after_the_refusal_is_lifted_the_officer_can_send_a_new_link_and_is_told_again_if_refused(
@@ -858,6 +867,33 @@ def test_one_authority_mailbox_is_sent_at_most_a_days_worth_of_new_links_whoever
         assert AuthorityToken.objects.filter(step__application=third).count() == 2
     with time_machine.travel(start + timedelta(days=1, seconds=1), tick=False):  # the first request is a day old
         assert signed_in(other_officer).post(f"/onboarding/{second.pk}/resend-link/").status_code == 302
+    assert AuthorityToken.objects.filter(step__application=second).count() == 2
+
+
+def test_an_officers_new_links_take_their_share_of_the_authority_mailboxs_day(officer, settings):
+    """New links asked for count against the officer's share of the mailbox's day
+    (ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY) with their submissions: past it the new
+    link is refused on the application's page, saying that the share is the officer's and
+    when they can ask again; another officer naming the mailbox is not refused."""
+    settings.ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY = 2
+    start = datetime(2026, 5, 10, 11, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
+    with time_machine.travel(start, tick=False):
+        first = application_with_authority(nodal_officer=officer)
+    with time_machine.travel(start + timedelta(minutes=11), tick=False):
+        assert signed_in(officer).post(f"/onboarding/{first.pk}/resend-link/").status_code == 302
+    mails = OutboxMessage.objects.count()
+    with time_machine.travel(start + timedelta(minutes=22), tick=False):
+        response = signed_in(officer).post(f"/onboarding/{first.pk}/resend-link/", follow=True)
+        assert response.redirect_chain[-1][0] == f"/onboarding/{first.pk}/"
+        assert ("You have sent the competent authority's address 2 requests for a decision in the last 24 hours, the "
+                "most one nodal officer may send one mailbox: no new link was sent. You can ask for one from "
+                "11 May 2026, 11:00.") in page(response).squashed_text()
+        assert OutboxMessage.objects.count() == mails
+        other_officer = UserFactory()
+        second = application_with_authority(nodal_officer=other_officer)
+    with time_machine.travel(start + timedelta(minutes=33), tick=False):
+        assert signed_in(other_officer).post(f"/onboarding/{second.pk}/resend-link/").status_code == 302
+    assert AuthorityToken.objects.filter(step__application=first).count() == 2
     assert AuthorityToken.objects.filter(step__application=second).count() == 2
 
 

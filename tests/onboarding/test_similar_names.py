@@ -162,3 +162,60 @@ def test_the_open_application_of_the_same_organisation_is_found_among_many_shari
     application = with_name(new_application(officer), "Department of Water Resources, Maharashtra")
     assert duplicate_warnings(application, details=True) == [
         APPLICATION_WARNING.format(same.reference, "Water Resources Department, Maharashtra")]
+
+
+# Behind its own sub-offices ------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_the_duplicate_is_found_behind_two_hundred_of_its_own_sub_offices(officer):
+    """The organisations compared are the first 201 whose names hold every word, and were
+    taken shortest name first ("alike, a name has as many significant words as this one").
+    But a name's length is not its significant words': "Department of ..., Government of
+    ..." is long in words the comparison leaves out. A department's sub-offices hold all its
+    words and more, in shorter names: 250 of them filled the 201, and the department already
+    on Sandes, written the long way, was never compared. Those compared are now taken by the
+    length of their significant words."""
+    from portal.organisations.models import Organisation
+
+    Organisation.objects.bulk_create([
+        Organisation(name=f"Water Resources Sub-Division {i:03d}, Maharashtra", org_type="district_office",
+                     level="district", state="MH", status="active") for i in range(250)])
+    existing = OrganisationFactory(name="Department of Water Resources, Government of Maharashtra")
+    typed = "Water Resources Department, Maharashtra"
+    assert names_alike(typed, existing.name)
+    application = with_name(new_application(officer), typed)
+    assert duplicate_warnings(application, details=True) == [ORGANISATION_WARNING.format(existing.name)]
+
+
+@pytest.mark.django_db
+def test_the_open_application_is_found_behind_two_hundred_of_its_own_sub_offices(officer):
+    from tests.factories import ApplicationFactory, UserFactory
+
+    others = UserFactory(email="nodal@wrd-divisions.maharashtra.gov.in")
+    Application.objects.bulk_create([
+        Application(nodal_officer=others, reference=f"ONB-2026-{900000 + i}", status="with_state",
+                    organisation_name=f"Water Resources Sub-Division {i:03d}, Maharashtra", jurisdiction="MH")
+        for i in range(250)])
+    same = ApplicationFactory(organisation_name="Department of Water Resources, Government of Maharashtra")
+    application = with_name(new_application(officer), "Water Resources Department, Maharashtra")
+    assert duplicate_warnings(application, details=True) == [
+        APPLICATION_WARNING.format(same.reference, "Department of Water Resources, Government of Maharashtra")]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", [
+    "Department of Water Resources, Government of Maharashtra", "Water Resources Department, Maharashtra",
+    "Water Resources Sub-Division 001, Maharashtra", "Ministry of Home Affairs (Govt. of India)",
+    "Directorate of the Agriculture & Farmers Welfare, Office/Pune", "Department of the Department of Forests",
+    "Zilla Parishad, Pune - Rural", "DIRECTORATE OF AGRICULTURE, MAHARASHTRA",
+])
+def test_the_candidates_are_taken_by_the_length_of_their_significant_words(name):
+    """What the database computes to order the candidates is the length of the words
+    names_alike compares (for names written with the usual separators), on PostgreSQL and
+    SQLite alike."""
+    from onboarding.application.services import _significant_length, _significant_words
+    from portal.organisations.models import Organisation
+
+    organisation = OrganisationFactory(name=name)
+    computed = Organisation.objects.filter(pk=organisation.pk).values_list(_significant_length("name"), flat=True).get()
+    assert computed == sum(len(word) for word in _significant_words(name))

@@ -526,6 +526,8 @@ def test_a_reminder_is_due_after_the_day_its_shortest_stage_opens():
     ("ONBOARDING_SUBMISSIONS_PER_DAY", "0", "a whole number from 1 to 100"),
     ("ONBOARDING_LINK_RESENDS_PER_DAY", "-1", "a whole number from 1 to 100"),
     ("ONBOARDING_AUTHORITY_MAILS_PER_DAY", "0", "a whole number from 1 to 1000"),
+    ("ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY", "0", "a whole number from 1 to 20"),
+    ("ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY", "21", "a whole number from 1 to 20"),  # one officer, the mailbox's day
     ("ONBOARDING_OPEN_DRAFTS_MAX", "0", "a whole number from 1 to 100"),
     ("ONBOARDING_STARTS_PER_DAY", "101", "a whole number from 1 to 100"),
     ("ONBOARDING_TOKEN_RATE_PER_MINUTE", "0", "a whole number from 1 to 1000000000"),

@@ -282,6 +282,51 @@ def test_filling_the_verified_names_leaves_the_profiles_free_to_change(monkeypat
     assert [GovernmentProfile.objects.get(pk=p.pk).verified_name for p in (named, pending, revoked)] == ["Asha Rao", "", ""]
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("require_postgresql")
+def test_the_reminders_of_the_last_day_stop_counting_against_their_authority_mailbox(monkeypatch):
+    """onboarding 0017 marks which links were the deadline sweep's reminders (no longer
+    counted against the mailbox's day): those of the last 24 hours, the only ones counted, by
+    the moment their step was reminded, which no other link of the step has; a submission's
+    or a new link's is not marked. The marking runs after the column is added, outside its
+    lock: the running processes read the links meanwhile."""
+    from onboarding.approval.tokens import token_build
+    from onboarding.models import AuthorityToken
+    from tests.factories import ApplicationFactory, ApprovalStepFactory
+
+    now = timezone.now()
+    step = ApprovalStepFactory(application=ApplicationFactory(), stage="authority", assignee_email="director@mahaagri.gov.in",
+                               opened_at=now - timedelta(days=5), due_at=now + timedelta(days=2),
+                               reminded_at=now - timedelta(hours=3))
+    old_step = ApprovalStepFactory(application=ApplicationFactory(), stage="authority",
+                                   assignee_email="director@mahaagri.gov.in", opened_at=now - timedelta(days=9),
+                                   due_at=now - timedelta(days=1), reminded_at=now - timedelta(days=3))
+    links = {}
+    for name, at, of in [("submitted", step.opened_at, step), ("reminder", step.reminded_at, step),
+                         ("resent", now - timedelta(hours=1), step), ("old reminder", old_step.reminded_at, old_step)]:
+        _raw, row = token_build(step=of, email=of.assignee_email, now=at)
+        row.save()
+        links[name] = row.pk
+    with connection.cursor() as cursor:
+        cursor.execute('ALTER TABLE "onboarding_authoritytoken" DROP COLUMN "reminder"')
+    waited = []
+    loader = MigrationLoader(connection)
+    migration = loader.get_migration("onboarding", "0017_authority_token_reminder")
+    mark = migration.operations[1].code
+
+    def mark_and_probe(apps, schema_editor):  # while it marks: an authority opens their link
+        waited.append(_waits("SELECT id FROM onboarding_authoritytoken WHERE id = %s", [links["submitted"]]))
+        mark(apps, schema_editor)
+
+    monkeypatch.setattr(migration.operations[1], "code", mark_and_probe)
+    with connection.schema_editor(atomic=migration.atomic) as editor:
+        migration.apply(loader.project_state(("onboarding", "0016_step_authority_address_unknown")), editor)
+    assert waited == [False]
+    marked = dict(AuthorityToken.objects.values_list("pk", "reminder"))
+    assert {name: marked[pk] for name, pk in links.items()} == {
+        "submitted": False, "reminder": True, "resent": False, "old reminder": False}
+
+
 def _apply_then_unapply(app, name, previous):
     """Apply migration ``app.name`` as the executor does, then take it back: what a rollback
     of the release runs (deploy/README.md §6)."""
