@@ -311,7 +311,7 @@ def test_the_reminders_of_the_last_day_stop_counting_against_their_authority_mai
         cursor.execute('ALTER TABLE "onboarding_authoritytoken" DROP COLUMN "reminder"')
     waited = []
     loader = MigrationLoader(connection)
-    migration = loader.get_migration("onboarding", "0017_authority_token_reminder")
+    migration = loader.get_migration("onboarding", "0019_authority_token_reminder")
     mark = migration.operations[1].code
 
     def mark_and_probe(apps, schema_editor):  # while it marks: an authority opens their link
@@ -320,7 +320,7 @@ def test_the_reminders_of_the_last_day_stop_counting_against_their_authority_mai
 
     monkeypatch.setattr(migration.operations[1], "code", mark_and_probe)
     with connection.schema_editor(atomic=migration.atomic) as editor:
-        migration.apply(loader.project_state(("onboarding", "0016_step_authority_address_unknown")), editor)
+        migration.apply(loader.project_state(("onboarding", "0018_authority_mailbox_indexes")), editor)
     assert waited == [False]
     marked = dict(AuthorityToken.objects.values_list("pk", "reminder"))
     assert {name: marked[pk] for name, pk in links.items()} == {

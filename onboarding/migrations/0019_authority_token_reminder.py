@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
     atomic = False  # the marking is not in the lock of the added column
 
     dependencies = [
-        ('onboarding', '0016_step_authority_address_unknown'),
+        ('onboarding', '0018_authority_mailbox_indexes'),
     ]
 
     operations = [
