@@ -319,10 +319,21 @@ def _end_superuser(person, admin, root, organisation):
     return _superuser_status(person, False)
 
 
+def _leave_by_address(person, admin, root, organisation):
+    """The organisation's first admin makes another department's address their primary one."""
+    Membership.objects.filter(organisation=organisation, user=person).update(role=MembershipRole.ADMIN)
+    new = person.email.replace("@pune.mahaagri.gov.in", "@karhealth.gov.in")
+    old, person.email = person.email, new
+    User.objects.filter(pk=person.pk).update(email=new)
+    role_services.first_admin_roles_leave(user=person, old=old, new=new)
+    return {"organisation": organisation, "email": new}
+
+
 # Each role mail, by the service that sends it: the change made, returning the template's context.
 ROLE_CHANGES = {"platform_role_granted": _grant_platform, "platform_role_revoked": _revoke_platform,
                 "admin_granted": _grant_admin, "admin_revoked": _revoke_admin,
-                "superuser_granted": _make_superuser, "superuser_ended": _end_superuser}
+                "superuser_granted": _make_superuser, "superuser_ended": _end_superuser,
+                "admin_address_left": _leave_by_address}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -13,7 +13,7 @@ from django.utils.translation import gettext
 from email_validator import EmailNotValidError
 
 from portal.accounts.mail_language import allauth_mail_language
-from portal.accounts.official_email import is_contractor_address, normalise_mailbox, validated_email
+from portal.accounts.official_email import classify_email, is_contractor_address, normalise_mailbox, validated_email
 from portal.accounts.signals import password_refusal_record, primary_address_replaced
 from portal.client import client_ip
 from portal.mail.models import OutboxPriority, with_priority
@@ -150,11 +150,15 @@ class PortalAccountAdapter(DefaultAccountAdapter):
                         confirmed = super().confirm_email(request, email_address)
                     if confirmed and ending:
                         request.roles_ended = ending  # get_email_verification_redirect_url
-                        said = (gettext("Your primary address is now %(email)s, a contractor's address, which "
-                                        "cannot hold these roles: they ended: %(roles)s.")
-                                if is_contractor_address(email_address.email) else
-                                gettext("Your primary address is now %(email)s, which is not official: these roles "
-                                        "ended: %(roles)s."))
+                        if is_contractor_address(email_address.email):
+                            said = gettext("Your primary address is now %(email)s, a contractor's address, which "
+                                           "cannot hold these roles: they ended: %(roles)s.")
+                        elif classify_email(email_address.email).eligible_as_officer:
+                            said = gettext("Your primary address is now %(email)s, not an address of the "
+                                           "organisations of these roles: they ended: %(roles)s.")
+                        else:
+                            said = gettext("Your primary address is now %(email)s, which is not official: these "
+                                           "roles ended: %(roles)s.")
                         self.add_message(request, messages.WARNING,
                                          message=said % {"email": email_address.email, "roles": ", ".join(ending)})
                     return confirmed
