@@ -636,12 +636,15 @@ SIGNED_OUT_RULES = {"public", "token", "api_client"}
 
 # Who holds a role (for notifications) ---------------------------------------------------
 
+def superadmins() -> QuerySet:
+    """The active accounts that are superadmins: a Django superuser's, or one holding a
+    superadmin grant in force (each once)."""
+    grants = PlatformRoleGrant.objects.filter(in_force_q(), user_id=OuterRef("pk"), role=PlatformRole.SUPERADMIN)
+    return User.objects.filter(Q(is_superuser=True) | Exists(grants), is_active=True)
+
+
 def superadmin_emails() -> list[str]:
-    return sorted(set(
-        User.objects.filter(is_active=True)
-        .filter(Q(is_superuser=True) | (Q(platform_roles__role=PlatformRole.SUPERADMIN) & in_force_q("platform_roles__")))
-        .values_list("email", flat=True)
-    ))
+    return sorted(set(superadmins().values_list("email", flat=True)))
 
 
 def state_admin_emails(jurisdictions: Iterable[str]) -> dict[str, list[str]]:

@@ -28,7 +28,7 @@ from portal.organisations.models import (
     in_force_q,
     not_ended_q,
 )
-from portal.permissions import AnyUser, admins_who_act, memberships_not_lapsed
+from portal.permissions import AnyUser, admins_who_act, memberships_not_lapsed, superadmins
 from portal.text import single_line
 
 
@@ -219,13 +219,43 @@ def organisations_left_without_admin(roles: list[Membership]) -> set[int]:
     where nobody else would hold the admin role without an end date (one query), a role
     that gives no right to act not counted (portal.permissions.admins_who_act: an inactive
     account's, an auditor's, a lapsed one)."""
-    organisation_ids = {role.organisation_id for role in roles}
+    return organisations_without_admin({role.organisation_id for role in roles},
+                                       leaving_user_ids={role.user_id for role in roles})
+
+
+def organisations_without_admin(organisation_ids: set[int], *, leaving_user_ids: set[int] = frozenset()) -> set[int]:
+    """Of ``organisation_ids``, those where nobody (but ``leaving_user_ids``) holds the admin
+    role without an end date with a right to act (admins_who_act). One query; none for none."""
     if not organisation_ids:
         return set()
     kept = admins_who_act(Membership.objects.filter(
         organisation_id__in=organisation_ids, role=MembershipRole.ADMIN, is_active=True, ends_at__isnull=True,
-    ).exclude(user_id__in={role.user_id for role in roles})).values_list("organisation_id", flat=True)
-    return organisation_ids - set(kept)
+    ).exclude(user_id__in=leaving_user_ids)).values_list("organisation_id", flat=True)
+    return set(organisation_ids) - set(kept)
+
+
+def who_acts_for(organisations: list[Organisation]) -> dict[int, list[tuple[AnyUser, Organisation | None]]]:
+    """For each of ``organisations`` (by id), who acts for it when it has no admin of its
+    own: the admins of the organisations above it who may act (admins_who_act, their role
+    in force), each once, with the nearest organisation above it they administer; or, with
+    none above, every superadmin (with None). Two queries at most."""
+    above_ids = {pk for organisation in organisations for pk in organisation.ancestor_ids}
+    above = sorted(admins_who_act(Membership.objects.filter(
+        not_ended_q(), organisation_id__in=above_ids, role=MembershipRole.ADMIN, is_active=True,
+    )).select_related("user", "organisation"), key=lambda m: (-len(m.organisation.ancestry), m.pk)) if above_ids else []
+    superadmin_list: list[AnyUser] | None = None
+    found = {}
+    for organisation in organisations:
+        nearest: dict[int, tuple[AnyUser, Organisation | None]] = {}
+        for membership in above:
+            if membership.organisation_id in organisation.ancestor_ids:
+                nearest.setdefault(membership.user_id, (membership.user, membership.organisation))
+        if not nearest:
+            if superadmin_list is None:
+                superadmin_list = list(superadmins().order_by("pk"))
+            nearest = {user.pk: (user, None) for user in superadmin_list}
+        found[organisation.pk] = list(nearest.values())
+    return found
 
 
 def official_powers_of(user: AnyUser) -> list[str]:

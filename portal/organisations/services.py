@@ -46,6 +46,8 @@ from portal.organisations.selectors import (
     first_admin_roles_left_by,
     grounds_for_admin,
     organisations_left_without_admin,
+    organisations_without_admin,
+    who_acts_for,
 )
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import (
@@ -1077,7 +1079,8 @@ def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str,
     it (which roles: admin_roles_resting_on, what the confirmation pages read too).
     Unlike a revocation by an administrator, the last-admin rule does not hold them
     back: the fact the role rested on is gone, and the admins of the organisations above
-    and the superadmins act for the organisation. A role ended this way does not come
+    and the superadmins act for the organisation (told when it is left with no admin whose
+    role does not end: _left_without_admin_tell). A role ended this way does not come
     back when the verification does: it is granted again. ``check``, when given, is
     called with each role before any ends and may raise to refuse the whole change (which
     the caller's transaction undoes): an administrator who ends the verification may not
@@ -1120,7 +1123,27 @@ def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str,
                               "role": MembershipRole.ADMIN},
                          new={"member": False,
                               "reason": (reasons or {}).get((membership.organisation_id, membership.user_id), reason)})
+        if check is None and ending:
+            _left_without_admin_tell(ending)
     return ending
+
+
+def _left_without_admin_tell(ending: list[Membership]) -> None:
+    """Of the organisations of the admin roles the system just ended (``ending``), those
+    left with no admin whose role does not end: whoever acts for each now is told, in their
+    language (who_acts_for: the admins above it, or the superadmins), written to the outbox
+    in the caller's transaction and so sent once it commits. One query when none is left
+    without."""
+    left = organisations_without_admin({membership.organisation_id for membership in ending})
+    if not left:
+        return
+    organisations = {m.organisation_id: m.organisation for m in ending if m.organisation_id in left}
+    acting = who_acts_for(sorted(organisations.values(), key=lambda organisation: organisation.pk))
+    for organisation_id, organisation in sorted(organisations.items()):
+        holders = sorted({m.user.email for m in ending if m.organisation_id == organisation_id})
+        for user, above in acting[organisation_id]:
+            send_role_mail(user=user, template="organisation_without_admin", context={
+                "organisation": organisation, "above": above, "holders": holders})
 
 
 def role_expiries_record(*, limit: int = 500) -> dict[str, int]:
