@@ -3,6 +3,7 @@ from urllib.parse import quote, urlsplit
 
 from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.utils import filter_users_by_email
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -34,6 +35,18 @@ SITE_LINKS = {
     "account/email/unknown_account": {"signup_url": "account_signup"},
     "account/email/account_already_exists": {"signup_url": "account_signup", "password_reset_url": "account_reset_password"},
 }
+
+
+UNKNOWN_ACCOUNT = "account/email/unknown_account"
+# What a sign-up or a password reset at the address of a closed (inactive) account is told
+# (templates/account/email/account_closed_*): the account is closed, and whom to ask.
+CLOSED_ACCOUNT = "account/email/account_closed"
+
+
+def closed_account_at(email: str) -> bool:
+    """Whether ``email`` is the address of accounts that are all closed (inactive)."""
+    holders = filter_users_by_email(email)
+    return bool(holders) and not any(holder.is_active for holder in holders)
 
 
 @dataclass(frozen=True)
@@ -90,7 +103,21 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         except ValueError:
             return False
 
+    def send_account_already_exists_mail(self, email: str) -> None:
+        """A sign-up with an address that has an account: allauth mails it to use a password
+        reset, which ignores an inactive account (the reset then says no account exists):
+        for a closed account, a mail saying it is closed and whom to ask instead."""
+        if closed_account_at(email):
+            self.send_mail(CLOSED_ACCOUNT, email, {})
+            return
+        super().send_account_already_exists_mail(email)
+
     def send_mail(self, template_prefix, email, context):
+        if template_prefix == UNKNOWN_ACCOUNT and closed_account_at(email):
+            # A password reset for the address of a closed account (allauth finds active
+            # accounts only, and sends this through send_mail alone): not "no account here,
+            # sign up", which the sign-up answers with "an account exists".
+            template_prefix, context = CLOSED_ACCOUNT, {key: value for key, value in context.items() if key == "request"}
         # Mail goes through the default mailer, which is the outbox; render it in
         # the language of the person asking on the page, or of the account it goes to
         # when anyone may have asked (portal/accounts/mail_language.py), signed with the
