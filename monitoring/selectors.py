@@ -18,9 +18,11 @@ from django.db.models import (
     Count,
     DateTimeField,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
     IntegerField,
+    OuterRef,
     Q,
     QuerySet,
     Subquery,
@@ -35,7 +37,8 @@ from monitoring.models import AuditChainCheck, FiguresRun, OrganisationFigures
 from monitoring.scope import PreparedIContains, PreparedIExact, Scope, ScopeShape, applications_q, organisations_q
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, Decision, DocumentKind, Stage
 from portal import compiled
-from portal.organisations.models import Organisation
+from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus
+from portal.permissions import admins_who_act
 
 FIGURES_RUN = "organisation_figures"
 MONTHS = 12
@@ -156,6 +159,24 @@ def steps_nobody_may_decide(scope: Scope) -> tuple[int, list[ApprovalStep]]:
     return _figures(scope, ("no_decider",))["no_decider"]
 
 
+def _no_admin_query(shape: ScopeShape, *, now: datetime, **values) -> QuerySet:
+    """One row: the scope's active organisations where nobody holds the admin role without
+    an end date with a right to act (portal.permissions.admins_who_act, as the last-admin
+    rule counts them: portal.organisations.selectors.organisations_without_admin)."""
+    kept = admins_who_act(Membership.objects.filter(
+        organisation_id=OuterRef("pk"), role=MembershipRole.ADMIN, is_active=True, ends_at__isnull=True), now)
+    return (
+        _organisations(shape, values).filter(~Exists(kept), status=OrganisationStatus.ACTIVE)
+        .order_by().annotate(one=Value(1)).values("one").annotate(n=Count("pk")).values_list("n")
+    )
+
+
+def organisations_without_admin_count(scope: Scope, *, now: datetime) -> int:
+    """How many of the scope's active organisations have no admin whose role does not end
+    (its people's requests wait for the admins above it, or the superadmins). One query."""
+    return _figures(scope, ("no_admin",), now=now)["no_admin"]
+
+
 def _decided(shape: ScopeShape, values: dict) -> QuerySet[ApprovalStep]:
     return _steps(shape, values).exclude(decision__in=["", Decision.CANCELLED]).filter(decided_at__isnull=False)
 
@@ -256,16 +277,16 @@ def _summary_from(rows: list[tuple]) -> dict:
             "rosters": rosters[0] if rosters else None}
 
 
-FIGURES = ("counts", "overdue", "medians", "months", "summary", "letters", "no_decider")
+FIGURES = ("counts", "overdue", "medians", "months", "summary", "letters", "no_decider", "no_admin")
 
 
 def dashboard_figures(scope: Scope, *, now: datetime) -> dict:
     """The dashboard's figures of the scope: ``counts`` (``status_counts``), ``overdue``
     (``overdue_steps``), ``medians`` (``median_days_per_stage``), ``months``
     (``onboarded_per_month``), ``summary`` (``summary_figures``), ``letters``
-    (``letters_not_issued``) and ``no_decider`` (``steps_nobody_may_decide``); on PostgreSQL
-    their seven queries in one round trip
-    (``compiled.together``)."""
+    (``letters_not_issued``), ``no_decider`` (``steps_nobody_may_decide``) and ``no_admin``
+    (``organisations_without_admin_count``); on PostgreSQL their eight queries in one round
+    trip (``compiled.together``)."""
     return _figures(scope, FIGURES, now=now)
 
 
@@ -281,6 +302,7 @@ def _figures(scope: Scope, names: tuple[str, ...], *, now: datetime | None = Non
         "medians": _medians_from if postgresql else _medians_of_durations,
         "months": lambda rows: _onboarded_from(months, rows), "summary": _summary_from,
         "letters": _counted_from, "no_decider": _counted_from,
+        "no_admin": lambda rows: rows[0][0] if rows else 0,
     }
     if scope.is_empty:
         return {name: _empty_summary() if name == "summary" else finish[name]([]) for name in names}
@@ -293,6 +315,7 @@ def _figures(scope: Scope, names: tuple[str, ...], *, now: datetime | None = Non
         "summary": ("rows", _summary_query, (shape, roster_model()), values),
         "letters": ("objects", _letters_failed_query, (shape,), values),
         "no_decider": ("objects", _no_decider_query, (shape,), values),
+        "no_admin": ("rows", _no_admin_query, (shape,), {**values, "now": now}),
     }
     found = compiled.together(*(calls[name] for name in names))
     return {name: finish[name](rows) for name, rows in zip(names, found, strict=True)}

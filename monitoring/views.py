@@ -175,6 +175,7 @@ def dashboard(request):
         "overdue_total": overdue_total, "overdue": overdue, "now": now,
         "letters_total": letters_total, "letters": letters,
         "no_decider_total": no_decider_total, "no_decider": no_decider,
+        "without_admin": figures["no_admin"],
         "medians": [(Stage(stage).label, days) for stage, days in medians.items()],
         # The chart written once per process for each set of figures (its coordinates only then).
         "chart_key": tuple(months), "chart": SimpleLazyObject(lambda: chart_bars(months)),

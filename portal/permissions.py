@@ -636,15 +636,16 @@ SIGNED_OUT_RULES = {"public", "token", "api_client"}
 
 # Who holds a role (for notifications) ---------------------------------------------------
 
+def superadmins(*, now=None) -> QuerySet:
+    """The active accounts that are superadmins: a Django superuser's, or one holding a
+    superadmin grant in force at ``now`` (by default this moment), each once."""
+    grants = PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=OuterRef("pk"), role=PlatformRole.SUPERADMIN)
+    return User.objects.filter(Q(is_superuser=True) | Exists(grants), is_active=True)
+
+
 def superadmin_emails(*, now=None) -> list[str]:
-    """The addresses of the active superadmins (by a grant in force at ``now``, by default
-    this moment, or Django superusers)."""
-    return sorted(set(
-        User.objects.filter(is_active=True)
-        .filter(Q(is_superuser=True)
-                | (Q(platform_roles__role=PlatformRole.SUPERADMIN) & in_force_q("platform_roles__", now)))
-        .values_list("email", flat=True)
-    ))
+    """The addresses of the active superadmins (``superadmins``)."""
+    return sorted(set(superadmins(now=now).values_list("email", flat=True)))
 
 
 def state_admin_emails(jurisdictions: Iterable[str], *, now=None) -> dict[str, list[str]]:

@@ -522,6 +522,45 @@ def test_allauth_mail_to_an_account_someone_else_asked_for_is_in_the_holders_lan
         assert body.startswith(GREETING[language]), (kind, language, body)
 
 
+CLOSED_SUBJECT = {"en": "Account Closed", "hi": "खाता बंद है", "mr": "खाते बंद आहे"}
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_signing_up_or_resetting_at_a_closed_accounts_address_says_it_is_closed_and_whom_to_ask(
+        language, smtp_server, django_capture_on_commit_callbacks):
+    """The post's mailbox, held by the inactive account of someone who left: a sign-up with
+    it said "an account already exists, reset its password", and the reset then said "no
+    account at this address, sign up" (allauth looks for active accounts only): the successor
+    went round in a circle. Both now say the account at the address is closed, and whom to
+    ask to release the address; no link to a reset that cannot work."""
+    from portal.accounts.models import User
+
+    post = f"collector.{language}@maharashtra.gov.in"
+    closed = UserFactory(email=post)
+    User.objects.filter(pk=closed.pk).update(is_active=False)
+
+    def signup():
+        response = client_in(language).post("/accounts/signup/", {"email": post, "password1": PASSWORD,
+                                                                  "password2": PASSWORD})
+        assert response.status_code == 302, response.content
+
+    def reset():
+        assert client_in(language).post("/accounts/password/reset/", {"email": post}).status_code == 302
+
+    for flow in (signup, reset):
+        cache.clear()
+        [(raw, message)] = send_and_receive(smtp_server, django_capture_on_commit_callbacks, flow)
+        body = assert_delivered_exactly(raw, message, subject=PREFIX + CLOSED_SUBJECT[language], to=[post])
+        assert body.startswith(GREETING[language]), body
+        assert "/accounts/password/reset/" not in body and "/accounts/signup/" not in body
+        if language == "en":
+            assert ("An account with this address exists on the portal, but it is closed: nobody can sign in to it, "
+                    "and its password cannot be reset") in " ".join(body.split())
+            assert "ask a superadmin of the portal" in body
+        else:
+            assert len(DEVANAGARI.findall(body)) > 40, body
+
+
 def test_the_code_to_confirm_ones_own_address_at_sign_in_is_in_the_language_one_signs_in_in(
         smtp_server, django_capture_on_commit_callbacks):
     """A person whose language the portal knows (Marathi), signing in on the portal in Hindi

@@ -320,10 +320,32 @@ def _end_superuser(person, admin, root, organisation):
     return _superuser_status(person, False)
 
 
+def _leave_by_address(person, admin, root, organisation):
+    """The organisation's first admin makes another department's address their primary one."""
+    Membership.objects.filter(organisation=organisation, user=person).update(role=MembershipRole.ADMIN)
+    new = person.email.replace("@pune.mahaagri.gov.in", "@karhealth.gov.in")
+    old, person.email = person.email, new
+    User.objects.filter(pk=person.pk).update(email=new)
+    role_services.first_admin_roles_leave(user=person, old=old, new=new)
+    return {"organisation": organisation, "email": new}
+
+
+def _left_without_admin(person, admin, root, organisation):
+    """The organisation's only admin's role ends by the system: the person, an admin of the
+    organisation above it, acts for it now, and is told."""
+    parent = OrganisationFactory(name="Commissioner's Office & Co", short_code="AGRI-FEAT", state="MH")
+    organisation.parent = parent
+    organisation.save(update_fields=["parent"])
+    Membership.objects.create(organisation=parent, user=person, role=MembershipRole.ADMIN)
+    role_services.organisation_admins_lapse(pairs=[(organisation.pk, admin.pk)], reason="verification_ended")
+    return {"organisation": organisation, "above": parent, "holders": [admin.email]}
+
+
 # Each role mail, by the service that sends it: the change made, returning the template's context.
 ROLE_CHANGES = {"platform_role_granted": _grant_platform, "platform_role_revoked": _revoke_platform,
                 "admin_granted": _grant_admin, "admin_revoked": _revoke_admin,
-                "superuser_granted": _make_superuser, "superuser_ended": _end_superuser}
+                "superuser_granted": _make_superuser, "superuser_ended": _end_superuser,
+                "admin_address_left": _leave_by_address, "organisation_without_admin": _left_without_admin}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -113,6 +113,9 @@ ADMIN_END_REASONS = [(value, label) for value, label in EndReason.choices if val
 # Why an admin role ends when the person's verification in that organisation ends: the
 # reason the audit row of that ending carries (a stable value).
 VERIFICATION_ENDED = "verification_ended"
+# ... and why an organisation's first admin role (resting on its approved application, on no
+# verification) ends when the person is verified in an organisation outside its line.
+VERIFIED_ELSEWHERE = "verified_elsewhere"
 
 
 class GovernmentProfile(models.Model):

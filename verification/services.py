@@ -26,8 +26,15 @@ from portal.accounts.official_email import classify_email
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.limits import refuse_over
-from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus, ended
-from portal.organisations.selectors import organisations_left_without_admin
+from portal.organisations.models import (
+    Membership,
+    MembershipRole,
+    Organisation,
+    OrganisationStatus,
+    at_or_above,
+    ended,
+)
+from portal.organisations.selectors import first_admin_roles_outside, organisations_left_without_admin
 from portal.organisations.services import LastAdmin, organisation_admins_lapse
 from portal.permissions import AnyUser, is_auditor, is_superadmin
 from portal.text import has_visible_characters, multi_line, single_line
@@ -37,6 +44,7 @@ from verification.models import (
     STANDING,
     SYSTEM_END_REASONS,
     VERIFICATION_ENDED,
+    VERIFIED_ELSEWHERE,
     EndReason,
     GovernmentProfile,
     SystemNote,
@@ -167,6 +175,14 @@ def _membership_start(profile: GovernmentProfile) -> None:
         membership.save(update_fields=["member_before_admin"])
 
 
+def _member_ends(user_id: int, organisation_ids: list[int]) -> None:
+    """The person stops being a member of the organisations ``organisation_ids`` (one
+    query; none for none)."""
+    if organisation_ids:
+        Membership.objects.filter(organisation_id__in=organisation_ids, user_id=user_id, role=MembershipRole.MEMBER,
+                                  is_active=True).update(is_active=False)
+
+
 def _membership_end(profile: GovernmentProfile, *, ended_by: AnyUser | None = None,
                     verified_in: Organisation | None = None) -> list[Membership]:
     """A member stops being one; an admin of the organisation stops being its admin too
@@ -182,12 +198,20 @@ def _membership_end(profile: GovernmentProfile, *, ended_by: AnyUser | None = No
     The refusals of an administrator's decision name the person by their account address
     (``params["name"]``): what the rules let that administrator see of them is the page's
     to say (``person_named``). Returns the admin roles that ended."""
-    Membership.objects.filter(
-        organisation_id=profile.organisation_id, user_id=profile.user_id, role=MembershipRole.MEMBER, is_active=True
-    ).update(is_active=False)
+    _member_ends(profile.user_id, [profile.organisation_id])
+    return _admin_roles_end(profile.user, [(profile.organisation_id, profile.user_id)], ended_by=ended_by,
+                            verified_in=verified_in)
+
+
+def _admin_roles_end(person: AnyUser, pairs: list[tuple[int, int]], *, ended_by: AnyUser | None = None,
+                     verified_in: Organisation | None = None,
+                     reasons: dict[tuple[int, int], str] | None = None) -> list[Membership]:
+    """The admin roles of ``person`` of the organisations of ``pairs`` end, and those above
+    resting on them (organisation_admins_lapse, in one call: every lock before the first
+    audit row), held to the rules _membership_end says. Returns the roles that ended."""
 
     def check(membership: Membership) -> None:
-        values = {"name": profile.user.email, "organisation": membership.organisation.name}
+        values = {"name": person.email, "organisation": membership.organisation.name}
         if ended_by is not None and not administers(ended_by, membership.organisation):
             raise ValidationError(
                 _("%(name)s is an admin of %(organisation)s, a role that rests on this verification: ending it would "
@@ -201,14 +225,13 @@ def _membership_end(profile: GovernmentProfile, *, ended_by: AnyUser | None = No
                 _("%(name)s is the last admin of %(organisation)s whose role does not end, and being verified here "
                   "would end that role: they must first hand over the admin role of %(organisation)s (an admin there "
                   "grants it to someone else, without an end date). Until then they cannot be verified here.")
-                % {**values, "name": profile.user.full_name or profile.user.email}, code="last_admin")
+                % {**values, "name": person.full_name or person.email}, code="last_admin")
         raise LastAdmin(
             _("%(name)s is the last admin of %(organisation)s whose role does not end, a role that rests on this "
               "verification: ending the verification would leave %(organisation)s without one. Grant the admin role "
               "there to someone else first (without an end date)."), code="last_admin", params=values)
 
-    return organisation_admins_lapse(pairs=[(profile.organisation_id, profile.user_id)], reason=VERIFICATION_ENDED,
-                                     check=check)
+    return organisation_admins_lapse(pairs=pairs, reason=VERIFICATION_ENDED, check=check, reasons=reasons)
 
 
 # The refusals naming the official address a verification rests on (``params["email"]``).
@@ -435,10 +458,20 @@ def _verify(profile: GovernmentProfile, *, actor: AnyUser | None, method: str, r
     fields += restart_confirmation_year(profile, now)
     profile.save(update_fields=[*fields, "method", "verified_at", "verified_by", "verified_name"])
     _membership_start(profile)
-    # An admin role resting on a verification that ends here ends with it: the mail names it.
-    ended_roles = []
-    for other in ended:
-        ended_roles += _membership_end(other, verified_in=profile.organisation)
+    # An admin role resting on a verification that ends here ends with it, and so does an
+    # organisation's first admin role (resting on its approved application, on no
+    # verification) outside this organisation's line: the person works here now. Every
+    # role in one lapse (every lock before the first audit row); the mail names each.
+    _member_ends(profile.user_id, [other.organisation_id for other in ended])
+    pairs = [(other.organisation_id, profile.user_id) for other in ended]
+    left = [pair for pair in first_admin_roles_outside(profile.user_id, profile.organisation) if pair not in pairs]
+    roles = _admin_roles_end(profile.user, pairs + left, verified_in=profile.organisation,
+                             reasons=dict.fromkeys(left, VERIFIED_ELSEWHERE))
+    # A role at or above an organisation whose verification ended rested on that; the
+    # others ended because the person left the line they are in.
+    ended_roles = [role for role in roles if any(
+        at_or_above(role.organisation_id, other.organisation_id, other.organisation.ancestry) for other in ended)]
+    left_roles = [role for role in roles if role not in ended_roles]
     for other, old_status in changed:
         if old_status == VerificationStatus.PENDING and other.organisation_id == profile.organisation_id:
             _audit(actor, AuditAction.VERIFICATION_CANCELLED, other, old_status, request=request,
@@ -464,7 +497,7 @@ def _verify(profile: GovernmentProfile, *, actor: AnyUser | None, method: str, r
            reason=reason, on_official_domain=on_official_domain, name=profile.verified_name, ended=[other.pk for other in ended],
            **({"replaced": [other.pk for other in replaced]} if replaced else {}))
     notifications.send_decision_mail(profile=profile, template="verified",
-                                     context={"ended": ended, "ended_roles": ended_roles})
+                                     context={"ended": ended, "ended_roles": ended_roles, "left_roles": left_roles})
 
 
 def clean_reason(reason: str | None) -> str:

@@ -3,6 +3,7 @@ from urllib.parse import quote, urlsplit
 
 from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.utils import filter_users_by_email
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -13,7 +14,7 @@ from django.utils.translation import gettext
 from email_validator import EmailNotValidError
 
 from portal.accounts.mail_language import allauth_mail_language
-from portal.accounts.official_email import is_contractor_address, normalise_mailbox, validated_email
+from portal.accounts.official_email import classify_email, is_contractor_address, normalise_mailbox, validated_email
 from portal.accounts.signals import password_refusal_record, primary_address_replaced
 from portal.client import client_ip
 from portal.mail.models import OutboxPriority, with_priority
@@ -34,6 +35,18 @@ SITE_LINKS = {
     "account/email/unknown_account": {"signup_url": "account_signup"},
     "account/email/account_already_exists": {"signup_url": "account_signup", "password_reset_url": "account_reset_password"},
 }
+
+
+UNKNOWN_ACCOUNT = "account/email/unknown_account"
+# What a sign-up or a password reset at the address of a closed (inactive) account is told
+# (templates/account/email/account_closed_*): the account is closed, and whom to ask.
+CLOSED_ACCOUNT = "account/email/account_closed"
+
+
+def closed_account_at(email: str) -> bool:
+    """Whether ``email`` is the address of accounts that are all closed (inactive)."""
+    holders = filter_users_by_email(email)
+    return bool(holders) and not any(holder.is_active for holder in holders)
 
 
 @dataclass(frozen=True)
@@ -90,7 +103,21 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         except ValueError:
             return False
 
+    def send_account_already_exists_mail(self, email: str) -> None:
+        """A sign-up with an address that has an account: allauth mails it to use a password
+        reset, which ignores an inactive account (the reset then says no account exists):
+        for a closed account, a mail saying it is closed and whom to ask instead."""
+        if closed_account_at(email):
+            self.send_mail(CLOSED_ACCOUNT, email, {})
+            return
+        super().send_account_already_exists_mail(email)
+
     def send_mail(self, template_prefix, email, context):
+        if template_prefix == UNKNOWN_ACCOUNT and closed_account_at(email):
+            # A password reset for the address of a closed account (allauth finds active
+            # accounts only, and sends this through send_mail alone): not "no account here,
+            # sign up", which the sign-up answers with "an account exists".
+            template_prefix, context = CLOSED_ACCOUNT, {key: value for key, value in context.items() if key == "request"}
         # Mail goes through the default mailer, which is the outbox; render it in
         # the language of the person asking on the page, or of the account it goes to
         # when anyone may have asked (portal/accounts/mail_language.py), signed with the
@@ -152,11 +179,15 @@ class PortalAccountAdapter(DefaultAccountAdapter):
                         confirmed = super().confirm_email(request, email_address)
                     if confirmed and ending:
                         request.roles_ended = ending  # get_email_verification_redirect_url
-                        said = (gettext("Your primary address is now %(email)s, a contractor's address, which "
-                                        "cannot hold these roles: they ended: %(roles)s.")
-                                if is_contractor_address(email_address.email) else
-                                gettext("Your primary address is now %(email)s, which is not official: these roles "
-                                        "ended: %(roles)s."))
+                        if is_contractor_address(email_address.email):
+                            said = gettext("Your primary address is now %(email)s, a contractor's address, which "
+                                           "cannot hold these roles: they ended: %(roles)s.")
+                        elif classify_email(email_address.email).eligible_as_officer:
+                            said = gettext("Your primary address is now %(email)s, not an address of the "
+                                           "organisations of these roles: they ended: %(roles)s.")
+                        else:
+                            said = gettext("Your primary address is now %(email)s, which is not official: these "
+                                           "roles ended: %(roles)s.")
                         self.add_message(request, messages.WARNING,
                                          message=said % {"email": email_address.email, "roles": ", ".join(ending)})
                     return confirmed

@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -21,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.accounts.middleware import code_asked_again
 from portal.accounts.models import User
 from portal.accounts.official_email import normalise_mailbox
+from portal.accounts.services import account_address_release
 from portal.accounts.signals import authenticator_values
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
@@ -35,7 +37,7 @@ from portal.organisations.services import (
     platform_role_holder_check,
     superuser_flag_end_check,
 )
-from portal.permissions import gave_code_lately, holds_object_role
+from portal.permissions import gave_code_lately, holds_object_role, is_superadmin
 from portal.privacy.requests import person_held
 
 ACCESS_FLAGS = ("is_active", "is_staff", "is_superuser")
@@ -347,6 +349,42 @@ class UserAdmin(LegalHoldMixin, RoleHolderDeletionMixin, AuditedDeletionMixin, B
     def record_deleted(self, request, user):
         audit_record(actor=request.user, action=AuditAction.USER_ACCESS_CHANGED, target=user,
                      old=access_of(user), new={"deleted": True}, request=request)
+
+    # A closed account's address, released for the next holder of its mailbox: a superadmin's
+    # action (account_address_release), from the list or the account's page, asked to
+    # confirm first.
+    actions = ["address_release"]
+
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location)
+        if not is_superadmin(request.user):
+            actions.pop("address_release", None)
+        return actions
+
+    @admin.action(description=_("Release the address of a closed account"),
+                  location=[ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM])
+    def address_release(self, request, queryset):
+        if not is_superadmin(request.user):
+            raise PermissionDenied
+        accounts = list(queryset.order_by("email"))
+        if request.POST.get("confirm") != "yes":
+            # What was posted (the action, the accounts) is posted again with the confirmation.
+            hidden = [(name, value) for name in request.POST if name != "csrfmiddlewaretoken"
+                      for value in request.POST.getlist(name)]
+            return TemplateResponse(request, "admin/accounts/user/address_release_confirmation.html", {
+                **self.admin_site.each_context(request), "opts": self.model._meta, "accounts": accounts,
+                "hidden": hidden, "title": gettext("Release the address of a closed account"),
+                "back": request.get_full_path()})
+        for user in accounts:
+            try:
+                released = account_address_release(user_id=user.pk, actor=request.user, request=request)
+            except ValidationError as refusal:
+                for message in refusal.messages:
+                    self.message_user(request, message, messages.ERROR)
+            else:
+                self.message_user(request, gettext("The address %(email)s was released: it may be signed up with "
+                                                   "again. The closed account is now %(released)s.")
+                                  % {"email": user.email, "released": released.email}, messages.SUCCESS)
 
 
 admin.site.unregister(EmailAddress)

@@ -166,9 +166,14 @@ class AddEmailForm(ShowsKeptInput, AllauthAddEmailForm):
 def roles_end_unconfirmed(email: str, ending: list[str]) -> str:
     """What a person is told when making ``email`` their primary address would end the roles
     ``ending`` and they have not ticked the box confirming it."""
-    said = (gettext("%(email)s is a contractor's address, which cannot hold these roles: making it your "
-                    "primary address ends them: %(roles)s. Tick the box to confirm, or enter an official "
-                    "address that is not a contractor's.") if is_contractor_address(email) else
-            gettext("%(email)s is not an official address: making it your primary address ends these "
-                    "roles: %(roles)s. Tick the box to confirm, or enter an official address."))
+    if is_contractor_address(email):
+        said = gettext("%(email)s is a contractor's address, which cannot hold these roles: making it your "
+                       "primary address ends them: %(roles)s. Tick the box to confirm, or enter an official "
+                       "address that is not a contractor's.")
+    elif classify_email(email).eligible_as_officer:  # official, of none of these roles' organisations
+        said = gettext("%(email)s is not an address of the organisations of these roles: making it your primary "
+                       "address ends them: %(roles)s. Tick the box to confirm, or enter an address of theirs.")
+    else:
+        said = gettext("%(email)s is not an official address: making it your primary address ends these "
+                       "roles: %(roles)s. Tick the box to confirm, or enter an official address.")
     return said % {"email": email, "roles": ", ".join(ending)}

@@ -31,14 +31,22 @@ class UserManager(BaseUserManager):
 
 
 # The domain of the address an account is given when its erasure is granted
-# (portal/privacy/requests.py person_erase). ".invalid" never receives mail (RFC 2606),
-# and the outbox writes none to it (portal/mail/services.py).
+# (portal/privacy/requests.py person_erase), or when a superadmin releases a closed
+# account's address (portal/accounts/services.py account_address_release). ".invalid"
+# never receives mail (RFC 2606), and the outbox writes none to it (portal/mail/services.py).
 ERASED_EMAIL_DOMAIN = "erased.invalid"
 
 
 def erased_email(user_id: int) -> str:
     """The address of an erased account: unique, naming nobody."""
     return f"erased-{user_id}@{ERASED_EMAIL_DOMAIN}"
+
+
+def released_email(user_id: int) -> str:
+    """The address of a closed account whose own was released for its next holder (the
+    successor in a post whose official mailbox it is): unique, naming nobody, as
+    ``erased_email``; the account keeps its name and records."""
+    return f"released-{user_id}@{ERASED_EMAIL_DOMAIN}"
 
 
 class User(AbstractBaseUser, PermissionsMixin):

@@ -1,13 +1,17 @@
-from django.core.exceptions import ValidationError
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from portal.accounts.models import EmailSuffixRule, SuffixKind
+from portal.accounts.models import ERASED_EMAIL_DOMAIN, EmailSuffixRule, SuffixKind, released_email
 from portal.accounts.official_email import normalise_host_name, personal_mail_service
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
-from portal.permissions import AnyUser
+from portal.organisations.selectors import official_powers_of
+from portal.permissions import AnyUser, is_superadmin
 from portal.shown import check_shown, shown_digest
 
 
@@ -133,3 +137,51 @@ def email_rule_delete(*, rule_id: int, actor: AnyUser, request: HttpRequest | No
         audit_record(actor=actor, action=AuditAction.EMAIL_RULE_DELETED, target=rule, request=request, old=old)
         rule.delete()
     return True
+
+
+# A closed account's address, released ------------------------------------------------------
+
+def account_address_release(*, user_id: int, actor: AnyUser, request: HttpRequest | None = None) -> AbstractBaseUser:
+    """Release the address of a closed (inactive) account, so that whoever reads its mailbox
+    now (the successor in a post whose official mailbox it is) can sign up with it: an
+    address is one account's (``User.email`` is unique), an application of the account
+    protects it from deletion, and allauth's password reset ignores an inactive account. A
+    superadmin's decision (PermissionDenied otherwise); refused (ValidationError) for an
+    active account and for one whose address was released or erased already.
+
+    The account keeps its name and records under an address that names nobody and receives
+    no mail (``released_email``, as an erased account's); refused while it holds a role
+    (official_powers_of: an inactive account's come back with its "Active" tick, and rest on
+    its address), which is revoked first; its addresses are removed, which suspends a
+    verification resting on one (verification.receivers), its mail going to the released
+    address, not to the mailbox's new reader. Audited as a change of its address by the
+    superadmin (``released``). Returns the account."""
+    if not is_superadmin(actor):
+        raise PermissionDenied
+    with transaction.atomic():
+        user = get_user_model().objects.select_for_update().get(pk=user_id)
+        if user.is_active:
+            raise ValidationError(_("%(email)s is the address of an active account: only a closed (inactive) "
+                                    "account's address is released.") % {"email": user.email}, code="active")
+        if user.email.endswith(f"@{ERASED_EMAIL_DOMAIN}"):
+            raise ValidationError(_("This account's address was released or erased already: there is nothing to "
+                                    "release."), code="released")
+        held = official_powers_of(user)
+        if held:
+            # They come back with its "Active" tick, and rest on its address: their end is
+            # the decision of whoever may revoke them, through their pages (audited, the
+            # last holder of a role kept), not a side effect of this.
+            raise ValidationError(_("%(email)s still holds these roles: %(roles)s. Revoke them first (granting them to "
+                                    "someone else where nobody else holds them), then release the address.")
+                                  % {"email": user.email, "roles": ", ".join(held)}, code="roles_held")
+        old, released = user.email, released_email(user.pk)
+        addresses = sorted(EmailAddress.objects.filter(user=user).values_list("email", flat=True))
+        user.email = released
+        user.save(update_fields=["email"])
+        # Each removed as the Django admin removes one (post_delete: a verification resting
+        # on it is suspended, told at the released address, which receives nothing).
+        for address in EmailAddress.objects.filter(user=user).order_by("pk"):
+            address.delete()
+        audit_record(actor=actor, action=AuditAction.USER_EMAIL_CHANGED, target=user, request=request,
+                     old={"email": old, "addresses": addresses}, new={"email": released, "released": True})
+    return user

@@ -21,7 +21,7 @@ from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.limits import hourly_audited
-from portal.organisations.services import official_powers_end
+from portal.organisations.services import first_admin_roles_leave, official_powers_end
 
 
 @receiver(signals.user_signed_up)
@@ -85,13 +85,18 @@ def on_password_reset(sender, request, user, **kwargs):
 
 def primary_change_record(*, request, user, old: str, new: str) -> None:
     """The account's primary address changed from ``old`` to ``new``: audited, and the powers
-    earned by an official address end when it stops being the primary one. Refused
+    earned by an official address end when it stops being the primary one (an organisation's
+    first admin role, when the new one is no address of that organisation's line). Refused
     (OfficialPowersHeld) for the last holder of a role: the views that change the primary
     address (views.EmailView, adapter.confirm_email) ask first, and undo the change."""
     audit_record(actor=user, action=AuditAction.USER_EMAIL_CHANGED, target=user, request=request,
                  old={"email": old}, new={"email": new})
     if ends_official_powers(old, new):
         official_powers_end(user=user, reason="primary_email_not_official", request=request, address=old)
+    else:
+        # Official too, perhaps another department's: a first admin role stays with the
+        # organisation's line, not with the person.
+        first_admin_roles_leave(user=user, old=old, new=new)
 
 
 # Set (to the account's id) while a confirmed address replaces the account's primary one

@@ -13,6 +13,7 @@ from portal.accounts.official_email import (
     PERSONAL_MAIL_SERVICES,
     email_rules,
     ends_official_powers,
+    normalise_mailbox,
     official_suffix_of,
 )
 from portal.organisations.models import (
@@ -25,10 +26,11 @@ from portal.organisations.models import (
     OrganisationStatus,
     PlatformRole,
     PlatformRoleGrant,
+    at_or_above,
     in_force_q,
     not_ended_q,
 )
-from portal.permissions import AnyUser, admins_who_act, memberships_not_lapsed
+from portal.permissions import AnyUser, admins_who_act, memberships_not_lapsed, superadmins
 from portal.text import single_line
 
 
@@ -217,18 +219,86 @@ def _admin_has_ground_below(membership: Membership, now: datetime, *, leaving: l
     ).exclude(gone).exists()
 
 
+def first_admin_roles_outside(user_id: int, organisation: Organisation) -> list[tuple[int, int]]:
+    """The first admin roles of ``user_id`` (an organisation's first admin: the role rests on
+    its approved application, granted by nobody, and no membership below holds it up:
+    admin_roles_resting_on leaves it out) in organisations outside the line of
+    ``organisation``: neither it, nor one above it, nor an office below it. As (organisation
+    id, user id) pairs, for organisation_admins_lapse, in the order of the organisations' ids.
+    Nothing ends such a role but this: the person now works in ``organisation``. One query."""
+    line = (Q(organisation_id__in=[organisation.pk, *organisation.ancestor_ids])
+            | Q(organisation__ancestry__startswith=organisation.subtree_prefix))
+    return list(Membership.objects.filter(user_id=user_id, role=MembershipRole.ADMIN, is_active=True,
+                                          granted_at__isnull=True)
+                .exclude(line).order_by("organisation_id").values_list("organisation_id", "user_id"))
+
+
+def first_admin_roles_left_by(user: AnyUser, new_primary: str, *, old: str | None = None) -> list[Membership]:
+    """The first admin roles in force of ``user`` (first_admin_roles_outside says what they
+    rest on) that ``new_primary``, an official address, ends when it takes the place of
+    ``old`` (None: the primary address they have) as their primary address: those of the
+    organisations none of whose line (it, one above it, an office below it) has the domain
+    of ``new_primary`` verified, when that domain is not the old address's either (an
+    organisation that lists no domain keeps an admin who changes mailbox at the same one).
+    With their organisation, by its name. Two queries; none when the domain stays."""
+    old = user.email if old is None else old
+    new_domain = normalise_mailbox(new_primary).rpartition("@")[2]
+    if not new_domain or new_domain == normalise_mailbox(old).rpartition("@")[2]:
+        return []
+    roles = list(Membership.objects.select_related("organisation").filter(
+        not_ended_q(), user_id=user.pk, role=MembershipRole.ADMIN, is_active=True, granted_at__isnull=True,
+    ).order_by("organisation__name", "pk"))
+    owner = (OrganisationDomain.objects.filter(domain=new_domain, is_verified=True)
+             .values_list("organisation_id", "organisation__ancestry").first()) if roles else None
+    if owner is None:
+        return roles
+    owner_id, owner_ancestry = owner
+    return [role for role in roles if not (at_or_above(role.organisation_id, owner_id, owner_ancestry)
+                                           or at_or_above(owner_id, role.organisation_id, role.organisation.ancestry))]
+
+
 def organisations_left_without_admin(roles: list[Membership]) -> set[int]:
     """Of the organisations of ``roles`` (admin roles about to end), the ids of those
     where nobody else would hold the admin role without an end date (one query), a role
     that gives no right to act not counted (portal.permissions.admins_who_act: an inactive
     account's, an auditor's, a lapsed one)."""
-    organisation_ids = {role.organisation_id for role in roles}
+    return organisations_without_admin({role.organisation_id for role in roles},
+                                       leaving_user_ids={role.user_id for role in roles})
+
+
+def organisations_without_admin(organisation_ids: set[int], *, leaving_user_ids: set[int] = frozenset()) -> set[int]:
+    """Of ``organisation_ids``, those where nobody (but ``leaving_user_ids``) holds the admin
+    role without an end date with a right to act (admins_who_act). One query; none for none."""
     if not organisation_ids:
         return set()
     kept = admins_who_act(Membership.objects.filter(
         organisation_id__in=organisation_ids, role=MembershipRole.ADMIN, is_active=True, ends_at__isnull=True,
-    ).exclude(user_id__in={role.user_id for role in roles})).values_list("organisation_id", flat=True)
-    return organisation_ids - set(kept)
+    ).exclude(user_id__in=leaving_user_ids)).values_list("organisation_id", flat=True)
+    return set(organisation_ids) - set(kept)
+
+
+def who_acts_for(organisations: list[Organisation]) -> dict[int, list[tuple[AnyUser, Organisation | None]]]:
+    """For each of ``organisations`` (by id), who acts for it when it has no admin of its
+    own: the admins of the organisations above it who may act (admins_who_act, their role
+    in force), each once, with the nearest organisation above it they administer; or, with
+    none above, every superadmin (with None). Two queries at most."""
+    above_ids = {pk for organisation in organisations for pk in organisation.ancestor_ids}
+    above = sorted(admins_who_act(Membership.objects.filter(
+        not_ended_q(), organisation_id__in=above_ids, role=MembershipRole.ADMIN, is_active=True,
+    )).select_related("user", "organisation"), key=lambda m: (-len(m.organisation.ancestry), m.pk)) if above_ids else []
+    superadmin_list: list[AnyUser] | None = None
+    found = {}
+    for organisation in organisations:
+        nearest: dict[int, tuple[AnyUser, Organisation | None]] = {}
+        for membership in above:
+            if membership.organisation_id in organisation.ancestor_ids:
+                nearest.setdefault(membership.user_id, (membership.user, membership.organisation))
+        if not nearest:
+            if superadmin_list is None:
+                superadmin_list = list(superadmins().order_by("pk"))
+            nearest = {user.pk: (user, None) for user in superadmin_list}
+        found[organisation.pk] = list(nearest.values())
+    return found
 
 
 def official_powers_of(user: AnyUser) -> list[str]:
@@ -251,7 +321,12 @@ def official_powers_of(user: AnyUser) -> list[str]:
 
 def roles_ended_by(user: AnyUser, new_primary: str) -> list[str]:
     """The roles (official_powers_of) that ``new_primary`` ends when it becomes the primary
-    address of ``user`` in place of the one they have: none when it is official too."""
-    if not user.is_authenticated or not new_primary or not ends_official_powers(user.email, new_primary):
+    address of ``user`` in place of the one they have: every one when it cannot hold them;
+    when it can, the first admin roles of the organisations it is no address of
+    (first_admin_roles_left_by), named as official_powers_of names them."""
+    if not user.is_authenticated or not new_primary:
         return []
-    return official_powers_of(user)
+    if ends_official_powers(user.email, new_primary):
+        return official_powers_of(user)
+    return [f"{MembershipRole.ADMIN.label} ({single_line(role.organisation.name)})"
+            for role in first_admin_roles_left_by(user, new_primary)]

@@ -1,7 +1,7 @@
 """Writes to organisations: activating one and making its first admin; granting,
 revoking and expiring roles (platform roles, an organisation's admins)."""
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from datetime import datetime
@@ -45,8 +45,11 @@ from portal.organisations.notifications import send_role_mail
 from portal.organisations.selectors import (
     admin_roles_resting_on,
     domain_claims_of,
+    first_admin_roles_left_by,
     grounds_for_admin,
     organisations_left_without_admin,
+    organisations_without_admin,
+    who_acts_for,
 )
 from portal.organisations.signals import platform_role_ending
 from portal.organisations.states import JURISDICTION_CHOICES
@@ -263,13 +266,61 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
 
 def official_powers_end_check(*, user: AnyUser, new_primary: str) -> None:
     """Refuse (OfficialPowersHeld), changing nothing, ``new_primary`` as the user's primary
-    address when it would end official powers that official_powers_end refuses to end.
+    address when it would end official powers that official_powers_end refuses to end, or,
+    official, a first admin role that first_admin_roles_leave refuses to end.
     Asked at the form, and again inside the transaction that changes the address: the
     locks it takes last until that commits, so the answer still holds when the powers end."""
     if not ends_official_powers(user.email, new_primary):
+        leaving = first_admin_roles_left_by(user, new_primary)
+        if leaving:
+            with transaction.atomic():
+                _lock_granter_and_holder(None, user.pk)
+                _lock_organisations(sorted({role.organisation_id for role in leaving}))
+                held = organisations_left_without_admin(leaving)
+                if held:
+                    raise OfficialPowersHeld([_first_admin_role_held(role.organisation, new_primary)
+                                              for role in leaving if role.organisation_id in held])
         return
     with transaction.atomic():
         _lock_and_check_official_powers_end(user)
+
+
+# Why an organisation's first admin role (resting on its approved application) ends when its
+# holder's primary address becomes one of another organisation's: the audit row's reason (stable).
+PRIMARY_EMAIL_OUTSIDE_ORGANISATION = "primary_email_outside_organisation"
+
+
+def _first_admin_role_held(organisation: Organisation, address: str) -> ValidationError:
+    return ValidationError(
+        _("You are the last admin of %(organisation)s whose role does not end, and %(email)s is not an address of it: "
+          "hand the role over first by granting the admin role there to someone else (without an end date).")
+        % {"organisation": organisation.name, "email": address}, code="last_admin")
+
+
+def first_admin_roles_leave(*, user: AnyUser, old: str, new: str) -> list[Membership]:
+    """``new``, an official address, took the place of ``old`` as the primary address of
+    ``user``: their first admin roles of the organisations it is no address of
+    (first_admin_roles_left_by: the role rests on the approved application that named the
+    person at their old mailbox, and on nothing that ends with it) end by the system, as
+    organisation_admins_lapse ends a role, audited (PRIMARY_EMAIL_OUTSIDE_ORGANISATION), with
+    a role above that rested on them alone; the person is told of each by mail. Refused
+    (OfficialPowersHeld), in the caller's transaction, while nobody else would hold one of
+    them without an end date (official_powers_end_check says so first, at the form). Returns
+    the roles that ended."""
+    leaving = first_admin_roles_left_by(user, new, old=old)
+    if not leaving:
+        return []
+
+    def check(membership: Membership) -> None:
+        if not ended(membership.ends_at) and membership.organisation_id in organisations_left_without_admin([membership]):
+            raise OfficialPowersHeld([_first_admin_role_held(membership.organisation, new)])
+
+    ending = organisation_admins_lapse(pairs=[(role.organisation_id, user.pk) for role in leaving],
+                                       reason=PRIMARY_EMAIL_OUTSIDE_ORGANISATION, check=check)
+    for membership in ending:
+        send_role_mail(user=user, template="admin_address_left", context={
+            "organisation": membership.organisation, "email": new})
+    return ending
 
 
 # Set while a person removes something an admin role of theirs rests on (an official
@@ -1048,7 +1099,8 @@ def organisation_admin_revoke(
 
 
 def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str,
-                              check: Callable[[Membership], None] | None = None) -> list[Membership]:
+                              check: Callable[[Membership], None] | None = None,
+                              reasons: Mapping[tuple[int, int], str] | None = None) -> list[Membership]:
     """Admin roles whose ground is gone: the person's verification in that organisation
     ended (revoked, suspended, moved to another organisation, lapsed), and the caller has
     made them no member there. Each (organisation id, user id) pair that holds the admin
@@ -1059,14 +1111,18 @@ def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str,
     it (which roles: admin_roles_resting_on, what the confirmation pages read too).
     Unlike a revocation by an administrator, the last-admin rule does not hold them
     back: the fact the role rested on is gone, and the admins of the organisations above
-    and the superadmins act for the organisation. A role ended this way does not come
+    and the superadmins act for the organisation (told when it is left with no admin whose
+    role does not end: _left_without_admin_tell). A role ended this way does not come
     back when the verification does: it is granted again. ``check``, when given, is
     called with each role before any ends and may raise to refuse the whole change (which
     the caller's transaction undoes): an administrator who ends the verification may not
     thereby end a role they could not revoke, nor one the last-admin rule keeps (a person's
     decision, unlike the system's endings: organisations_left_without_admin). The organisations of
     the roles are then locked first, as organisation_admin_revoke locks them, so that the
-    answer about who else holds the role there still holds at the commit.
+    answer about who else holds the role there still holds at the commit. ``reasons``:
+    the reason the audit row of a pair's own role carries instead of ``reason``, when
+    that pair's role ends for another cause than the others (ended in one call, whose locks
+    are all taken before its first audit row).
     Returns the roles that ended."""
     if not pairs:
         return []
@@ -1097,8 +1153,29 @@ def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str,
             audit_record(actor=None, action=AuditAction.MEMBERSHIP_REVOKED, target=membership.organisation,
                          old={"user": membership.user.email, "user_id": membership.user_id,
                               "role": MembershipRole.ADMIN},
-                         new={"member": False, "reason": reason})
+                         new={"member": False,
+                              "reason": (reasons or {}).get((membership.organisation_id, membership.user_id), reason)})
+        if check is None and ending:
+            _left_without_admin_tell(ending)
     return ending
+
+
+def _left_without_admin_tell(ending: list[Membership]) -> None:
+    """Of the organisations of the admin roles the system just ended (``ending``), those
+    left with no admin whose role does not end: whoever acts for each now is told, in their
+    language (who_acts_for: the admins above it, or the superadmins), written to the outbox
+    in the caller's transaction and so sent once it commits. One query when none is left
+    without."""
+    left = organisations_without_admin({membership.organisation_id for membership in ending})
+    if not left:
+        return
+    organisations = {m.organisation_id: m.organisation for m in ending if m.organisation_id in left}
+    acting = who_acts_for(sorted(organisations.values(), key=lambda organisation: organisation.pk))
+    for organisation_id, organisation in sorted(organisations.items()):
+        holders = sorted({m.user.email for m in ending if m.organisation_id == organisation_id})
+        for user, above in acting[organisation_id]:
+            send_role_mail(user=user, template="organisation_without_admin", context={
+                "organisation": organisation, "above": above, "holders": holders})
 
 
 def role_expiries_record(*, limit: int = 500) -> dict[str, int]:

@@ -17,7 +17,7 @@ from django.utils.timezone import get_current_timezone_name
 from django.utils.translation import get_language, gettext
 
 from portal.accounts.middleware import page_asked_for_before_setup
-from portal.accounts.official_email import is_contractor_address
+from portal.accounts.official_email import classify_email, is_contractor_address
 from portal.figures import grouped
 from portal.linked_language import language_marked
 from portal.organisations.selectors import roles_ended_by
@@ -109,6 +109,13 @@ def roles_ending(context, email):
     (the page asking for the code that makes it so names them)."""
     request = context.get("request")
     return roles_ended_by(request.user, email) if request is not None else []
+
+
+@register.filter
+def officer_address(email):
+    """Whether ``email`` may hold an officer's roles (official, not a contractor's): the roles
+    ``roles_ending`` names then end because it is no address of their organisations."""
+    return classify_email(email).eligible_as_officer
 
 
 @register.filter

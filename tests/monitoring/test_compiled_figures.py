@@ -19,6 +19,7 @@ from monitoring.scope import Scope, dashboard_scope
 from monitoring.selectors import OrganisationFilters
 from onboarding.models import Stage
 from portal.organisations.models import Level, Membership, MembershipRole
+from portal.organisations.selectors import organisations_without_admin
 from portal.permissions import ADMINISTER_ORGANISATION
 from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationFactory
 from tests.verification.helpers import make_admin
@@ -86,6 +87,8 @@ def _figures_by_orm(scope: Scope, now):
                     "rosters": RosterImport.objects.filter(status="applied",
                                                            organisation__in=scope.organisations()).count()},
         "activated": sorted(scope.organisations().filter(activated_at__gte=since).values_list("pk", flat=True)),
+        "no_admin": len(organisations_without_admin(set(scope.organisations().filter(status="active")
+                                                        .values_list("pk", flat=True)))),
     }
 
 
@@ -99,6 +102,7 @@ def _figures_compiled(scope: Scope, now):
         "summary": selectors.summary_figures(scope),
         "activated": sorted(pk for (pk,) in selectors.compiled.rows(
             _activated_query, (scope.shape,), **scope.values(), since=now - timedelta(days=400))),
+        "no_admin": selectors.organisations_without_admin_count(scope, now=now),
     }
 
 

@@ -301,6 +301,33 @@ def test_approval_letters_that_could_not_be_made_are_listed_within_the_scope(wor
     assert "Approval letters not issued" not in html and "Letterless Office MH" not in html
 
 
+def test_organisations_without_an_admin_are_counted_within_the_scope(world):
+    """An organisation whose last admin's role the system ended (at superannuation, say) has
+    its queue waiting for the admins above it or the superadmins: each dashboard counts the
+    active organisations of its scope with no admin whose role does not end (the Pune office
+    and the Health Department here; a role with an end date, or an inactive account's, keeps none)."""
+    from portal.organisations.models import Membership, OrganisationStatus
+    from tests.verification.helpers import make_admin
+
+    said = "{} active organisations have no admin whose role does not end"
+    for role, shown in (("superadmin", said.format(2)), ("state_admin_mh", said.format(2)),
+                        ("auditor_mh", said.format(2)), ("admin_agri", "1 active organisation has no admin whose role"),
+                        ("state_admin_ka", None), ("admin_revenue", None)):
+        html = signed_in(world[role]).get("/monitoring/").content.decode()
+        assert ("Organisations without an admin" in html) == bool(shown), role
+        assert shown is None or shown in html, role
+        assert not html_problems(html)
+    temporary = make_admin(world["health"], email="acting@mahahealth.gov.in")
+    Membership.objects.filter(user=temporary).update(ends_at=timezone.now() + timedelta(days=30))
+    make_admin(world["health"], email="inactive.admin@mahahealth.gov.in", is_active=False)
+    assert said.format(2) in signed_in(world["superadmin"]).get("/monitoring/").content.decode()
+    Membership.objects.filter(user=temporary, organisation=world["health"]).update(ends_at=None)
+    world["pune"].status = OrganisationStatus.SUSPENDED
+    world["pune"].save(update_fields=["status"])
+    html = signed_in(world["superadmin"]).get("/monitoring/").content.decode()
+    assert "Organisations without an admin" not in html
+
+
 def test_an_export_refused_at_the_hourly_limit_reads_no_organisation(world, settings):
     """The limit is counted before the scope's rows are read (and counted again, under the
     account's lock, before the row is written): an export refused at it sends no statement

@@ -7,7 +7,7 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth.models import Group, Permission
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
@@ -1176,3 +1176,112 @@ def test_which_address_is_primary_is_not_changed_in_the_admin(root, admin_client
     second.refresh_from_db()
     assert not second.primary
     assert EmailAddress.objects.get(user=person, primary=True).email == "citizen@gmail.com"
+
+
+# A closed account's address, released for the successor in the post -------------------------------
+
+POST = "collector.pune@maharashtra.gov.in"
+
+
+def closed_account_at_the_post():
+    """The collector who held the post filed the collectorate's application from the post's
+    mailbox, then left service: their account made inactive. Its application protects it
+    from deletion, and its address is read-only here."""
+    from tests.factories import ApplicationFactory
+
+    predecessor = UserFactory(email=POST, full_name="Former Collector")
+    ApplicationFactory(nodal_officer=predecessor)
+    User.objects.filter(pk=predecessor.pk).update(is_active=False)
+    return predecessor
+
+
+def release(client, user, **confirm):
+    return client.post("/admin/accounts/user/", {"action": "address_release", "_selected_action": [user.pk],
+                                                 "index": 0, **confirm})
+
+
+def test_a_superuser_releases_the_address_of_a_closed_account_so_that_the_successor_can_sign_up(
+        root, admin_client, django_capture_on_commit_callbacks):
+    """The new collector reads the post's mailbox but could get no account at it: the
+    inactive account kept the address (unique), a sign-up with it made none, and a password
+    reset sends nothing to an inactive account. A superuser releases the address from the
+    closed account (asked to confirm first): the account keeps its records under an address
+    that names nobody and receives no mail, as an erased one does; audited; the successor
+    signs up."""
+    from allauth.account.models import EmailAddress
+
+    from portal.accounts.models import released_email
+
+    predecessor = closed_account_at_the_post()
+    # Offered on the account's page too.
+    assert 'value="address_release"' in admin_client.get(f"/admin/accounts/user/{predecessor.pk}/change/").content.decode()
+    asking = release(admin_client, predecessor)
+    assert asking.status_code == 200
+    page = asking.content.decode()
+    assert "Release the address of a closed account" in page and POST in page and "cannot be undone" in page
+    assert User.objects.get(pk=predecessor.pk).email == POST  # nothing yet
+    response = release(admin_client, predecessor, confirm="yes")
+    assert response.status_code == 302
+    closed = User.objects.get(pk=predecessor.pk)
+    assert (closed.email, closed.is_active, closed.full_name) == (released_email(closed.pk), False, "Former Collector")
+    assert not EmailAddress.objects.filter(user=closed).exists()
+    [event] = events(AuditAction.USER_EMAIL_CHANGED)
+    assert (event.actor_id, event.target_id) == (root.pk, str(closed.pk))
+    assert (event.old_values, event.new_values) == ({"email": POST, "addresses": [POST]},
+                                                    {"email": released_email(closed.pk), "released": True})
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_up = Client().post("/accounts/signup/", {"email": POST, "password1": "a-long-enough-passphrase",
+                                                        "password2": "a-long-enough-passphrase"})
+    assert signed_up.status_code == 302
+    assert User.objects.filter(email=POST, is_active=True).exclude(pk=closed.pk).exists()
+    assert audit_verify() == []
+
+
+def test_only_a_closed_accounts_address_is_released_and_only_by_a_superuser(root, admin_client):
+    active = UserFactory(email="serving.collector@maharashtra.gov.in")
+    response = release(admin_client, active, confirm="yes")
+    assert response.status_code == 302
+    assert User.objects.get(pk=active.pk).email == "serving.collector@maharashtra.gov.in"
+    assert not events(AuditAction.USER_EMAIL_CHANGED)
+    staff = UserFactory(email="helpdesk@nic.in", is_staff=True)
+    staff.user_permissions.set(Permission.objects.filter(codename__in=["view_user", "change_user"]))
+    with_totp(staff)
+    client = Client()
+    client.force_login(staff)
+    second_factor_given(client, staff)
+    predecessor = closed_account_at_the_post()
+    assert "address_release" not in client.get("/admin/accounts/user/").content.decode()
+    release(client, predecessor, confirm="yes")
+    assert User.objects.get(pk=predecessor.pk).email == POST
+    assert not events(AuditAction.USER_EMAIL_CHANGED)
+
+
+def test_releasing_a_closed_accounts_address_waits_for_its_roles_and_suspends_what_rests_on_it(root, admin_client):
+    """A closed account's roles come back with its "Active" tick and rest on its address:
+    releasing it is refused, naming them, until they are revoked. Its verification at the
+    address is suspended as the address leaves it, and nothing about it is mailed to the
+    mailbox, whose reader is someone else now."""
+    from portal.accounts.services import account_address_release
+    from portal.organisations.services import organisation_admin_revoke
+    from tests.verification.helpers import GovernmentProfileFactory
+    from verification.models import EndReason, GovernmentProfile, VerificationStatus
+
+    office = OrganisationFactory(name="Collectorate Pune", state="MH")
+    predecessor = closed_account_at_the_post()
+    User.objects.filter(pk=predecessor.pk).update(is_active=True)
+    Membership.objects.create(organisation=office, user=predecessor, role=MembershipRole.ADMIN)
+    make_admin(office, email="rdc@maharashtra.gov.in")
+    profile = GovernmentProfileFactory(user=predecessor, organisation=office, status=VerificationStatus.VERIFIED,
+                                       official_email=POST)
+    User.objects.filter(pk=predecessor.pk).update(is_active=False)
+    with pytest.raises(ValidationError) as refused:
+        account_address_release(user_id=predecessor.pk, actor=root)
+    assert refused.value.messages == [
+        f"{POST} still holds these roles: Organisation admin (Collectorate Pune). Revoke them first (granting them to "
+        "someone else where nobody else holds them), then release the address."]
+    organisation_admin_revoke(organisation_id=office.pk, user_id=predecessor.pk, actor=root)
+    mailed = OutboxMessage.objects.filter(to=[POST]).count()
+    account_address_release(user_id=predecessor.pk, actor=root)
+    profile = GovernmentProfile.objects.get(pk=profile.pk)
+    assert (profile.status, profile.reason_code) == (VerificationStatus.SUSPENDED, EndReason.ADDRESS_REMOVED)
+    assert OutboxMessage.objects.filter(to=[POST]).count() == mailed

@@ -1137,3 +1137,120 @@ def test_changing_to_a_contractor_address_says_it_is_a_contractors_not_that_it_i
         f"ended: {ending}."]
     assert permissions.platform_roles_of(fresh(holder)) == set()
 
+
+
+# An organisation's first admin whose address moves to another department ---------------------
+
+def office_with_domains(world):
+    """The office and the department above it, each with its staff domain; the office's
+    first admin (its nodal officer, admin by the approved application: no verification) and
+    a deputy who keeps it administered."""
+    from portal.organisations.models import OrganisationDomain
+
+    for organisation, domain in ((world["parent"], "mahaagri.gov.in"), (world["office"], "pune.mahaagri.gov.in")):
+        OrganisationDomain.objects.create(organisation=organisation, domain=domain, is_verified=True)
+    return make_admin(world["office"], email="deputy@pune.mahaagri.gov.in")
+
+
+def change_address(client, address, **extra):
+    """allauth's email page: ``address`` added (the box ticked when ``extra`` says so), then
+    the code mailed to it entered. The last response, its redirects followed."""
+    response = post_confirming_access(client, reverse("account_email"), {"action_add": "", "email": address, **extra})
+    if response.status_code != 302:
+        return response
+    code = CODE.search(OutboxMessage.objects.filter(to=[address]).latest("id").body)[1]
+    return client.post(reverse("account_email_verification_sent"), {"code": code}, follow=True)
+
+
+def test_a_first_admin_whose_address_moves_to_another_department_stops_administering(world):
+    """The office's first admin, transferred, makes the new department's (official) address
+    their account's: an admin role resting on a verification would end as the old address
+    leaves the account; the first admin's rested on nothing that ends, and carried on. It
+    ends now, as the roles a personal address ends do: the box names it first, the page
+    asking for the code again; once entered it ends by the system, audited, and the person
+    is told on the page and by mail at the new address."""
+    office_with_domains(world)
+    admin, office = world["admin_office"], world["office"]
+    new = "office.admin@karhealth.gov.in"
+    ending = "Organisation admin (District Agriculture Office, Pune)"
+    client = client_of(world, "admin_office")
+    response = post_confirming_access(client, reverse("account_email"), {"action_add": "", "email": new})
+    assert response.status_code == 200
+    assert field_error(page(response), "end_roles") == (
+        f"{new} is not an address of the organisations of these roles: making it your primary address ends them: "
+        f"{ending}. Tick the box to confirm, or enter an address of theirs.")
+    assert not OutboxMessage.objects.filter(to=[new]).exists()
+    response = post_confirming_access(client, reverse("account_email"), {"action_add": "", "email": new,
+                                                                         "end_roles": "on"})
+    asking = page(client.get(response["Location"])).squashed_text()
+    assert (f"{new} is not an address of the organisations of these roles: entering the code makes it your primary "
+            f"address and ends them: {ending}.") in asking
+    assert permissions.may_administer(fresh(admin), office)  # nothing ended yet
+    code = CODE.search(OutboxMessage.objects.get(to=[new]).body)[1]
+    response = client.post(reverse("account_email_verification_sent"), {"code": code}, follow=True)
+    assert [str(message) for message in get_messages(response.wsgi_request)] == [
+        f"You have confirmed {new}.",
+        f"Your primary address is now {new}, not an address of the organisations of these roles: they ended: "
+        f"{ending}."]
+    assert fresh(admin).email == new
+    assert not permissions.may_administer(fresh(admin), office)
+    assert not Membership.objects.filter(user=admin, organisation=office, is_active=True).exists()
+    [revoked] = events(AuditAction.MEMBERSHIP_REVOKED)
+    assert (revoked.actor_id, revoked.actor_role, revoked.target_id) == (None, "system", str(office.pk))
+    assert revoked.old_values == {"user": new, "user_id": admin.pk, "role": "admin"}
+    [changed] = events(AuditAction.USER_EMAIL_CHANGED)  # the row before it: from which address
+    assert (changed.old_values, changed.new_values) == ({"email": "admin@pune.mahaagri.gov.in"}, {"email": new})
+    assert changed.pk < revoked.pk
+    assert revoked.new_values == {"member": False, "reason": "primary_email_outside_organisation"}
+    [told] = OutboxMessage.objects.filter(to=[new], subject__contains="admin role")
+    assert told.subject == "Your admin role in District Agriculture Office, Pune has ended"
+    assert (f"Your account's primary address is now {new}, which is not an address of District Agriculture "
+            f"Office, Pune, of an office below it or of one above it.") in told.body
+    assert audit_verify() == []
+
+
+@pytest.mark.parametrize("new", ["admin.office@pune.mahaagri.gov.in", "admin.office@mahaagri.gov.in",
+                                 "office.admin@dept.gov.in"])
+def test_a_first_admins_new_address_in_the_organisations_line_or_at_the_same_domain_keeps_the_role(world, new):
+    """An address of the office, of the department above it, or one at the same domain as
+    the old one (an organisation that listed no domain of its own): the role stays, no box."""
+    office_with_domains(world)
+    admin = world["admin_office"]
+    if new.endswith("@dept.gov.in"):
+        User.objects.filter(pk=admin.pk).update(email="admin@dept.gov.in")
+        EmailAddress.objects.filter(user=admin).update(email="admin@dept.gov.in")
+    response = change_address(client_of({"admin": fresh(admin)}, "admin"), new)
+    assert response.status_code == 200 and fresh(admin).email == new
+    assert permissions.may_administer(fresh(admin), world["office"])
+    assert not events(AuditAction.MEMBERSHIP_REVOKED)
+
+
+def test_the_last_admin_cannot_move_a_first_admin_role_to_another_departments_address(world):
+    """The office's only admin is its first admin: the address of another department is
+    refused at the field (and, were the deputy to leave meanwhile, at the code), saying to
+    hand the role over first; nothing changes."""
+    office_with_domains(world)
+    admin, office = world["admin_office"], world["office"]
+    organisation_admin_revoke(organisation_id=office.pk, user_id=User.objects.get(email="deputy@pune.mahaagri.gov.in").pk,
+                              actor=world["superadmin"])
+    refusal = ("You are the last admin of District Agriculture Office, Pune whose role does not end, and "
+               "office.admin@karhealth.gov.in is not an address of it: hand the role over first by granting the admin "
+               "role there to someone else (without an end date).")
+    client = client_of(world, "admin_office")
+    response = post_confirming_access(client, reverse("account_email"), {
+        "action_add": "", "email": "office.admin@karhealth.gov.in", "end_roles": "on"})
+    assert response.status_code == 200
+    assert field_error(page(response), "email") == refusal
+    assert not OutboxMessage.objects.filter(to=["office.admin@karhealth.gov.in"]).exists()
+    # Asked with a deputy there, confirmed once the deputy has left: refused at the code.
+    deputy = make_admin(office, email="deputy2@pune.mahaagri.gov.in")
+    response = post_confirming_access(client, reverse("account_email"), {
+        "action_add": "", "email": "office.admin@karhealth.gov.in", "end_roles": "on"})
+    assert response.status_code == 302
+    code = CODE.search(OutboxMessage.objects.get(to=["office.admin@karhealth.gov.in"]).body)[1]
+    organisation_admin_revoke(organisation_id=office.pk, user_id=deputy.pk, actor=world["superadmin"])
+    response = client.post(reverse("account_email_verification_sent"), {"code": code}, follow=True)
+    assert [str(message) for message in get_messages(response.wsgi_request)][-1] == refusal
+    assert fresh(admin).email == "admin@pune.mahaagri.gov.in"
+    assert permissions.may_administer(fresh(admin), office)
+    assert not events(AuditAction.USER_EMAIL_CHANGED)

@@ -120,6 +120,67 @@ def test_a_suspension_for_a_reason_keeps_it_when_the_verification_lapses(world):
     assert (lapsed.new_values["reason_code"], lapsed.new_values["ended_by"]) == ("misuse", "superannuation")
 
 
+def lapsing_admin(organisation, superannuation_date, *, granted_by, email):
+    """Someone verified in ``organisation`` (their date of superannuation given), made its
+    admin by ``granted_by``."""
+    from portal.organisations.services import organisation_admin_grant
+
+    admin = UserFactory(email=email, full_name="Resident Deputy Collector")
+    GovernmentProfileFactory(user=admin, organisation=organisation, status=VerificationStatus.VERIFIED,
+                             official_email=email, superannuation_date=superannuation_date)
+    Membership.objects.create(organisation=organisation, user=admin, role=MembershipRole.MEMBER)
+    organisation_admin_grant(organisation_id=organisation.pk, user_id=admin.pk, actor=granted_by)
+    return admin
+
+
+def test_when_the_system_ends_an_organisations_last_admin_the_superadmins_are_told(world):
+    """The collectorate's only admin (verified there, made admin) reaches superannuation: the
+    hourly job ends the verification and, the system's ending not held back by the
+    last-admin rule, the admin role with it. Requests wait in its queue; nobody administers
+    it and nobody was told but the retired admin. With no organisation above it, the
+    superadmins, who alone act for it now, are told; an auditor is not."""
+    from portal.organisations.models import OrganisationDomain
+    from tests.factories import OrganisationFactory
+
+    collectorate = OrganisationFactory(name="Collectorate Pune", short_code="COLL-PUNE")
+    OrganisationDomain.objects.create(organisation=collectorate, domain="pune.gov.in", is_verified=True)
+    with time_machine.travel(START, tick=False):
+        admin = lapsing_admin(collectorate, date(2026, 3, 31), granted_by=world["superadmin"], email="rdc@pune.gov.in")
+        GovernmentProfileFactory(user=UserFactory(email="clerk@pune.gov.in"), organisation=collectorate)  # waiting
+    told, told_admin = len(messages_to(world["superadmin"].email)), len(messages_to(admin.email))
+    with time_machine.travel(datetime(2026, 4, 1, 0, 30, tzinfo=IST), tick=False):
+        assert tasks.superannuation_lapse() == {"revoked": 1}
+    assert not Membership.objects.filter(organisation=collectorate, role=MembershipRole.ADMIN, is_active=True).exists()
+    [mail] = messages_to(world["superadmin"].email)[told:]
+    assert mail.subject == "Collectorate Pune has no admin any more"
+    assert ("The admin role of rdc@pune.gov.in in Collectorate Pune on the Sandes onboarding portal ended by itself "
+            "with the verification it rested on, and Collectorate Pune has no admin left whose role does not end.") in mail.body
+    assert "No organisation above it has an admin: as a superadmin, you act for it" in mail.body
+    assert f"/roles/organisations/{collectorate.pk}/" in mail.body
+    assert not messages_to(world["auditor"].email)
+    assert len(messages_to(admin.email)) == told_admin + 1  # their own: the lapse
+
+
+def test_when_the_system_ends_an_offices_last_admin_the_admins_above_are_told_in_their_language(world):
+    """The office's only admin lapses: the department above it has an admin, who acts for the
+    office and is told, in the language the portal knows them by; the superadmins are not."""
+    from portal.organisations.services import organisation_admin_revoke
+
+    office, parent_admin = world["office"], world["admin_parent"]
+    GovernmentProfileFactory(user=parent_admin, organisation=world["parent"], request_language="mr")
+    with time_machine.travel(START, tick=False):
+        lapsing_admin(office, date(2026, 3, 31), granted_by=parent_admin, email="deputy@pune.mahaagri.gov.in")
+        organisation_admin_revoke(organisation_id=office.pk, user_id=world["admin_office"].pk, actor=parent_admin)
+    told = len(messages_to(world["superadmin"].email))
+    with time_machine.travel(datetime(2026, 4, 1, 0, 30, tzinfo=IST), tick=False):
+        assert tasks.superannuation_lapse() == {"revoked": 1}
+    [mail] = messages_to(parent_admin.email)
+    assert "District Agriculture Office, Pune" in mail.subject and "प्रशासक" in mail.subject  # Marathi
+    assert "Agriculture Department, Maharashtra" in mail.body
+    assert len(messages_to(world["superadmin"].email)) == told
+    assert not messages_to(world["admin_office"].email)[1:]  # the revoked admin: only the revocation
+
+
 def test_lapsing_twice_changes_nothing_the_second_time(world):
     with time_machine.travel(START, tick=False):
         verified(world, superannuation_date=date(2026, 1, 10))

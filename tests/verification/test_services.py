@@ -785,6 +785,73 @@ def test_an_admin_verified_elsewhere_stops_administering_the_old_organisation(wo
     assert not may_administer(type(admin).objects.get(pk=admin.pk), world["office"])
 
 
+def first_admin_moving_to_the_directorate(world):
+    """The office's first admin (its nodal officer: admin by the approved application, never
+    verified there), transferred to the Karnataka directorate: their request there, at the
+    directorate's address, confirmed on their account."""
+    admin = world["admin_office"]
+    EmailAddress.objects.create(user=admin, email="office.admin@karhealth.gov.in", verified=True)
+    return GovernmentProfileFactory(user=admin, organisation=world["other"], official_email="office.admin@karhealth.gov.in")
+
+
+def test_a_first_admin_verified_in_another_organisation_stops_administering_the_old_one(world):
+    """The first admin's role rests on no verification in the office, so none ends there:
+    being verified in an organisation outside the office's line ends it all the same, by
+    the system (who verified them is in the verification's own row), and the person is told
+    in the mail that says they are verified."""
+    admin, office = world["admin_office"], world["office"]
+    make_admin(office, email="deputy@pune.mahaagri.gov.in")  # the office keeps an admin
+    moving = first_admin_moving_to_the_directorate(world)
+    told = len(messages_to(admin.email))
+    services.join_request_decide(profile_id=moving.pk, decision="verify", actor=world["admin_other"])
+    assert not may_administer(fresh(admin), office)
+    assert not Membership.objects.filter(user=admin, organisation=office, is_active=True).exists()
+    [event] = AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED, target_id=str(office.pk))
+    assert (event.actor_id, event.actor_role) == (None, "system")
+    assert event.old_values["user"] == admin.email
+    assert event.new_values == {"member": False, "reason": "verified_elsewhere"}
+    [mail] = messages_to(admin.email)[told:]
+    assert "You are now verified as a government user of Directorate of Health Services, Karnataka" in mail.body
+    assert ("Your admin role in an organisation outside Directorate of Health Services, Karnataka has ended, because "
+            "you are now verified there:\n- Admin of District Agriculture Office, Pune\n") in mail.body
+    assert "rested on this verification" not in mail.body
+
+
+def test_a_first_admin_keeps_the_role_when_verified_within_the_organisations_line(world):
+    """Verified in an office below the department it administers (or the department above
+    its office), the first admin still works in that line: the role stays."""
+    admin_parent, admin_office = world["admin_parent"], world["admin_office"]
+    below = GovernmentProfileFactory(user=admin_parent, organisation=world["office"], official_email=admin_parent.email)
+    services.join_request_decide(profile_id=below.pk, decision="verify", actor=admin_office)
+    above = GovernmentProfileFactory(user=admin_office, organisation=world["parent"], official_email=admin_office.email)
+    services.join_request_decide(profile_id=above.pk, decision="verify", actor=admin_parent)
+    assert may_administer(fresh(admin_parent), world["parent"]) and may_administer(fresh(admin_office), world["office"])
+    assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).exists()
+
+
+def test_verifying_elsewhere_the_last_first_admin_of_an_organisation_is_refused_or_waits(world):
+    """The office's only admin is its first admin: being verified in the directorate would
+    leave the office with none. Refused to the directorate's admin as for a role resting on
+    a verification (the person hands the role over first); asked with the automatic
+    verification on, the request waits for an administrator there."""
+    admin = world["admin_office"]
+    moving = first_admin_moving_to_the_directorate(world)
+    with pytest.raises(LastAdmin) as refused:
+        services.join_request_decide(profile_id=moving.pk, decision="verify", actor=world["admin_other"])
+    assert refused.value.messages == [
+        "Office Admin is the last admin of District Agriculture Office, Pune whose role does not end, and being "
+        "verified here would end that role: they must first hand over the admin role of District Agriculture Office, "
+        "Pune (an admin there grants it to someone else, without an end date). Until then they cannot be verified here."]
+    moving.refresh_from_db()
+    assert moving.status == VerificationStatus.PENDING and may_administer(fresh(admin), world["office"])
+    services.join_request_withdraw(profile_id=moving.pk, actor=admin)
+    services.auto_verification_set(organisation_id=world["other"].pk, enabled=True, actor=world["admin_other"])
+    profile = ask(world, organisation="other", user="admin_office", official_email="office.admin@karhealth.gov.in")
+    assert GovernmentProfile.objects.get(pk=profile.pk).status == VerificationStatus.PENDING
+    assert may_administer(fresh(admin), world["office"])
+    assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).exists()
+
+
 @pytest.mark.parametrize("how", ["by hand", "automatically"])
 def test_a_first_admin_verified_there_stays_a_member_when_the_admin_role_ends(world, how):
     """The office's first admin (an admin membership made at activation, no member before)

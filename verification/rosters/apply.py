@@ -21,7 +21,15 @@ from portal.audit.services import audit_record_many
 from portal.organisations.models import OrganisationStatus
 from verification.models import GovernmentProfile
 from verification.rosters.invitations import DETAILS, invite_rows, people_lock, unofficial_rows, verify_row
-from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RosterStatus, RowOutcome
+from verification.rosters.models import (
+    NOT_ALLOWED,
+    Invitation,
+    InvitationStatus,
+    RosterImport,
+    RosterRow,
+    RosterStatus,
+    RowOutcome,
+)
 from verification.rosters.staging import auditors_among, held_here, mobile_taken, own_domains_of_row
 from verification.services import check_decider
 
@@ -275,8 +283,8 @@ def _invitable(roster: RosterImport, invites: list[Staged], outcome: dict) -> li
     return [row for row in invites if row.pk not in passed]
 
 
-# Why an import stopped, when the page can say so (roster.error; the page translates it).
-NOT_ALLOWED = "not_allowed"  # the admin who started it no longer administers the organisation, or it is not active
+# Why an import stopped, when the page can say so (roster.error; the page translates it);
+# also NOT_ALLOWED (models): the admin who started it no longer administers the organisation.
 STALLED = "stalled"  # its worker stopped and no run took it up again: the daily removal of rows ends it
 
 

@@ -303,7 +303,7 @@ def _waiting_invitation_lock(invitation_id: int, actor: AnyUser, not_waiting: st
 
 def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpRequest | None = None) -> Invitation:
     """Send a waiting invitation again with a new link (the old one stops working) and
-    a new expiry. Refused while the organisation is not active, to a personal mail
+    a new expiry, ``actor`` its inviter from now on. Refused while the organisation is not active, to a personal mail
     address (the rules may have changed since it was sent), after MAX_SENDS sendings,
     and within RESEND_GAP of the last one while its link works. Raises ValidationError
     or PermissionDenied."""
@@ -328,13 +328,18 @@ def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpReques
         raw, digest = token_new()
         invitation.token_hash, invitation.sent_at, invitation.expires_at = digest, now, expiry(now)
         invitation.send_count += 1
-        invitation.save(update_fields=["token_hash", "sent_at", "expires_at", "send_count"])
+        # The admin who sends it vouches for the person now: confirming the address verifies
+        # them in this admin's name (invitation_accept), not in that of one who may have left.
+        # By id in the audit row: it is this admin's, and the one replaced may be erased later.
+        old = {"invited_by_id": invitation.invited_by_id} if invitation.invited_by_id != actor.pk else {}
+        invitation.invited_by = actor
+        invitation.save(update_fields=["token_hash", "sent_at", "expires_at", "send_count", "invited_by"])
         outbox_enqueue(messages=build_invitation_mails(organisation=invitation.organisation,
                                                        expires_at=invitation.expires_at,
                                                        invitees=[(invitation.email, invitation.name, raw)]))
-        audit_record(actor=actor, action=AuditAction.INVITATION_RESENT, target=invitation, request=request,
+        audit_record(actor=actor, action=AuditAction.INVITATION_RESENT, target=invitation, request=request, old=old,
                      new={"email": invitation.email, "send_count": invitation.send_count,
-                          "expires_at": invitation.expires_at.isoformat()})
+                          "expires_at": invitation.expires_at.isoformat(), "invited_by_id": actor.pk})
     return invitation
 
 

@@ -29,6 +29,11 @@ MOBILE_MAX = 13  # stored normalised: "+91" and ten digits
 RAW_MAX = 300  # what a refused row keeps of each cell, for the list of refusals
 
 
+# Why an import stopped when the admin who asked for it no longer administers the
+# organisation, or it is not active (RosterImport.error; its page says so).
+NOT_ALLOWED = "not_allowed"
+
+
 class RosterStatus(models.TextChoices):
     # Stored values are stable: they appear in audit rows.
     PREVIEWED = "previewed", _("Checked, waiting to be applied")
@@ -119,6 +124,13 @@ class RosterImport(models.Model):
     @property
     def is_running(self):
         return self.status in (RosterStatus.QUEUED, RosterStatus.APPLYING)
+
+    @property
+    def may_carry_on(self):
+        """Stopped because the admin who asked for it might no longer decide here (their
+        role ended, or the organisation was not active), its rows still kept: asked for
+        again (rosters.services.roster_apply_request), it carries on from the rows not done."""
+        return self.status == RosterStatus.FAILED and self.error == NOT_ALLOWED and self.rows_removed_at is None
 
 
 class RosterRow(models.Model):

@@ -12,6 +12,7 @@ from typing import BinaryIO
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -178,15 +179,51 @@ def _check_and_keep(
 
 # Applying -------------------------------------------------------------------------------------
 
+def _may_decide(user: AnyUser | None, organisation: Organisation) -> bool:
+    """Whether ``user`` may still decide about the organisation's people (check_decider)."""
+    if user is None:
+        return False
+    try:
+        check_decider(user, organisation)
+    except PermissionDenied:
+        return False
+    return True
+
+
 def roster_apply_request(*, roster_id: int, actor: AnyUser, request: HttpRequest | None = None) -> RosterImport:
     """Start applying a previewed roster (a Celery task does it, after commit). Asking
     again while it is queued or being applied queues its task again (the beat job
     tasks.roster_applies_resume does so too, for an import idle a few minutes); asking for
-    a roster applied already changes nothing."""
+    a roster applied already changes nothing. The roster is applied in the name of the
+    admin who asked (rosters.apply checks their right at every batch): when that admin may
+    no longer decide here (their role revoked, say) and ``actor`` may, ``actor`` carries it
+    on in their own name (audited, as a new request); a roster stopped for that
+    (``may_carry_on``: failed "not allowed", its rows kept) is queued again, the rows
+    applied already staying done."""
     with transaction.atomic():
-        roster = RosterImport.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=roster_id)
+        roster = (RosterImport.objects.select_for_update(of=("self",)).select_related("organisation", "apply_requested_by")
+                  .get(pk=roster_id))
         check_decider(actor, roster.organisation)
-        if roster.is_running:  # asked again (a lost task, a broker that was down): queue it again
+        if roster.is_running or roster.may_carry_on:
+            old = {"status": roster.status}
+            fields = []
+            if roster.may_carry_on:
+                old["error"], roster.status, roster.error = roster.error, RosterStatus.QUEUED, ""
+                roster.progressed_at = timezone.now()
+                fields += ["status", "error", "progressed_at"]
+            if roster.apply_requested_by_id != actor.pk and not _may_decide(roster.apply_requested_by,
+                                                                            roster.organisation):
+                # By id: this event is the asker's, and the admin it replaces may be erased later.
+                old["apply_requested_by_id"] = roster.apply_requested_by_id
+                roster.apply_requested_at, roster.apply_requested_by = timezone.now(), actor
+                fields += ["apply_requested_at", "apply_requested_by"]
+            if fields:
+                roster.save(update_fields=fields)
+                audit_record(actor=actor, action=AuditAction.ROSTER_APPLY_REQUESTED, target=roster, request=request,
+                             old=old, new={"status": roster.status, "rows": roster.to_apply,
+                                           **({"apply_requested_by_id": actor.pk}
+                                              if "apply_requested_by_id" in old else {})})
+            # Asked again (a lost task, a broker that was down, its admin gone): queue it again.
             transaction.on_commit(lambda: roster_apply_dispatch(roster.pk))
             return roster
         if roster.status != RosterStatus.PREVIEWED or roster.rows_removed_at is not None:

@@ -140,14 +140,15 @@ def roster_apply(request, pk):
         messages.info(request, _("This roster was never applied, and its rows have been removed: upload the file again "
                                  "to import it."))
         return redirect("verification:roster", pk=pk)
-    if roster.status == RosterStatus.FAILED:
+    if roster.status == RosterStatus.FAILED and not roster.may_carry_on:
         # Some rows were never applied: applying it again is no use (the preview may be days
-        # old), a new upload is (the rows applied already are then unchanged).
+        # old), a new upload is (the rows applied already are then unchanged). One stopped
+        # because its admin may no longer decide is carried on by another (roster_apply_request).
         messages.warning(request, _("This roster's import stopped before the end because of an error: the rows done so "
                                     "far are kept. Upload the file again to import the rest (rows already applied are "
                                     "then unchanged)."))
         return redirect("verification:roster", pk=pk)
-    if roster.status != RosterStatus.PREVIEWED and not roster.is_running:
+    if roster.status != RosterStatus.PREVIEWED and not roster.is_running and not roster.may_carry_on:
         messages.info(request, _("This roster was applied already: applying it again would change nothing."))
         return redirect("verification:roster", pk=pk)
     form = ConfirmForm(request.POST if request.method == "POST" else None)

@@ -256,6 +256,73 @@ def test_an_admin_who_lost_the_role_stops_the_import(world, django_capture_on_co
     assert "no longer administers" not in page and "प्रशासन" in page
 
 
+def a_departed_admins_roster(world, capture, *, run):
+    """The office's admin uploads a roster of three and presses "Apply"; before a worker takes
+    it (the workers busy, or the broker down) the department's admin revokes their role
+    (transferred); a successor administers the office. ``run``: whether the queued task
+    then runs (and stops, the admin who started it no longer allowed). (roster, successor)"""
+    from portal.organisations.services import organisation_admin_revoke
+
+    departing = world["admin_office"]
+    successor = make_admin(world["office"], email="successor@pune.mahaagri.gov.in", full_name="Successor")
+    roster = upload(world["office"], departing, csv_bytes([person(4), person(5), person(6)]))
+    with capture(execute=False) as callbacks:
+        services.roster_apply_request(roster_id=roster.pk, actor=departing)
+    organisation_admin_revoke(organisation_id=world["office"].pk, user_id=departing.pk, actor=world["admin_parent"],
+                              reason="Transferred")
+    if run:
+        for callback in callbacks:
+            callback()
+    roster.refresh_from_db()
+    return roster, successor
+
+
+@pytest.mark.parametrize("run", [False, True], ids=["queued", "stopped"])
+def test_the_successor_admin_carries_on_a_roster_the_departed_admin_set_applying(
+        world, django_capture_on_commit_callbacks, run):
+    """Pressing "Apply" again queued the task again, still in the departed admin's name: it
+    found no right and stopped as "not allowed", for good (only a previewed roster could be
+    applied), its rows staged in the portal, which the successor may never have had. Now the
+    successor, who may decide, is recorded as the one who applies it (audited), and a roster
+    stopped that way, its rows kept, is queued again: it carries on to the end."""
+    roster, successor = a_departed_admins_roster(world, django_capture_on_commit_callbacks, run=run)
+    departing = world["admin_office"]
+    assert roster.status == (RosterStatus.FAILED if run else RosterStatus.QUEUED)
+    roster = apply(roster, successor, django_capture_on_commit_callbacks)
+    assert (roster.status, roster.error, roster.apply_requested_by) == (RosterStatus.APPLIED, "", successor)
+    assert (Invitation.objects.count(), roster.outcome) == (3, {"invited": 3})
+    assert set(Invitation.objects.values_list("invited_by", flat=True)) == {successor.pk}
+    first, again = AuditEvent.objects.filter(action=AuditAction.ROSTER_APPLY_REQUESTED).order_by("id")
+    assert first.actor_id == departing.pk
+    assert (again.actor_id, again.target_id) == (successor.pk, str(roster.pk))
+    old_status = RosterStatus.FAILED if run else RosterStatus.QUEUED
+    assert again.old_values == {"status": old_status, "apply_requested_by_id": departing.pk,
+                                **({"error": "not_allowed"} if run else {})}
+    assert again.new_values == {"status": RosterStatus.QUEUED, "apply_requested_by_id": successor.pk, "rows": 3}
+
+
+def test_asking_again_keeps_the_admin_who_applies_a_roster_while_they_may(world, django_capture_on_commit_callbacks):
+    """Another admin pressing "Apply" on a roster queued by an admin who still may decide
+    queues it again in its first admin's name, as before: no new request is recorded."""
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(4)]))
+    with django_capture_on_commit_callbacks(execute=False):
+        services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
+    roster = apply(roster, world["admin_parent"], django_capture_on_commit_callbacks)
+    assert (roster.status, roster.apply_requested_by) == (RosterStatus.APPLIED, world["admin_office"])
+    assert AuditEvent.objects.filter(action=AuditAction.ROSTER_APPLY_REQUESTED).count() == 1
+
+
+def test_a_roster_stopped_for_another_error_or_without_its_rows_is_not_queued_again(
+        world, django_capture_on_commit_callbacks):
+    roster, successor = a_departed_admins_roster(world, django_capture_on_commit_callbacks, run=True)
+    RosterImport.objects.filter(pk=roster.pk).update(error="OperationalError")
+    assert apply(roster, successor, django_capture_on_commit_callbacks).status == RosterStatus.FAILED
+    RosterImport.objects.filter(pk=roster.pk).update(error="not_allowed", rows_removed_at=timezone.now())
+    assert apply(roster, successor, django_capture_on_commit_callbacks).status == RosterStatus.FAILED
+    assert AuditEvent.objects.filter(action=AuditAction.ROSTER_APPLY_REQUESTED).count() == 1
+    assert not Invitation.objects.exists()
+
+
 def test_a_roster_takes_no_one_verified_elsewhere_at_an_address_not_on_its_domains(world,
                                                                                 django_capture_on_commit_callbacks):
     """Verifying someone ends the verification they hold elsewhere (and an admin role

@@ -508,6 +508,32 @@ def test_an_invitation_accepted_after_the_inviter_lost_the_role_leaves_an_audite
     assert_request_audited(waiting, user, invited)
 
 
+def test_an_invitation_resent_by_the_successor_admin_verifies_the_person_in_their_name(world, invited):
+    """The admin who applied the roster was transferred (the department's admin revoked the
+    role); a successor sends the invitation again, a new link in the office's name. The
+    person confirming it was verified "by the admin who invited them", the departed one,
+    found no right, and waited in the queue of the successor who had just vouched for them
+    by sending it. Sending it again makes the sender the one who invites (audited)."""
+    from portal.organisations.services import organisation_admin_revoke
+
+    departing = world["admin_office"]
+    successor = make_admin(world["office"], email="successor@pune.mahaagri.gov.in")
+    organisation_admin_revoke(organisation_id=world["office"].pk, user_id=departing.pk, actor=world["admin_parent"],
+                              reason="Transferred")
+    Invitation.objects.filter(pk=invited.pk).update(sent_at=timezone.now() - timedelta(hours=2))
+    invitation_resend(invitation_id=invited.pk, actor=successor)
+    invited.refresh_from_db()
+    assert invited.invited_by == successor
+    resent = AuditEvent.objects.get(action=AuditAction.INVITATION_RESENT)
+    assert resent.actor_id == successor.pk
+    assert (resent.old_values, resent.new_values["invited_by_id"]) == ({"invited_by_id": departing.pk}, successor.pk)
+    user = UserFactory(email=invited.email)
+    EmailAddress.objects.update_or_create(user=user, email=invited.email, defaults={"verified": True, "primary": True})
+    assert invitation_accept(user=user, email=invited.email).outcome == "verified"
+    profile = GovernmentProfile.objects.get(user=user, organisation=world["office"])
+    assert (profile.status, profile.verified_by) == (VerificationStatus.VERIFIED, successor)
+
+
 @pytest.mark.parametrize("who", ["admin_other", "superadmin"])
 def test_confirming_an_invited_address_verifies_no_one_holding_a_role_elsewhere_at_an_address_not_on_its_domains(
         world, who, django_capture_on_commit_callbacks):

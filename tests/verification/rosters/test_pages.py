@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from portal.audit.models import AuditAction, AuditEvent
 from portal.csv_files import FORMULA_STARTS as FORMULA_START
 from tests.html_tree import html_problems
-from tests.verification.helpers import signed_in
+from tests.verification.helpers import make_admin, signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload, xlsx_bytes
 from verification.rosters import services
 from verification.rosters.models import Invitation, RosterImport, RosterStatus
@@ -142,10 +142,10 @@ def test_a_large_rosters_counts_are_grouped_the_indian_way(world):
 
 
 def test_opening_the_apply_link_of_an_import_that_stopped_says_it_stopped(world):
-    """An import stopped by an error (its admin lost the role, say) left rows never
-    applied: it is not "applied already", and uploading the file again applies the rest."""
+    """An import stopped by an error (the worker's) left rows never applied: it is not
+    "applied already", and uploading the file again applies the rest."""
     roster = upload(world["office"], world["admin_office"], csv_bytes([person(1), person(2)]))
-    RosterImport.objects.filter(pk=roster.pk).update(status=RosterStatus.FAILED, error="not_allowed")
+    RosterImport.objects.filter(pk=roster.pk).update(status=RosterStatus.FAILED, error="OperationalError")
     client = signed_in(world["admin_office"])
     response = client.get(f"/verification/rosters/{roster.pk}/apply/", follow=True)
     page = well_formed(response)
@@ -158,6 +158,30 @@ def test_opening_the_apply_link_of_an_import_that_stopped_says_it_stopped(world)
     response = client.get(f"/verification/rosters/{roster.pk}/apply/", follow=True)
     assert [str(m) for m in response.context["messages"]] == [
         "This roster was applied already: applying it again would change nothing."]
+
+
+def test_an_import_its_admin_could_no_longer_apply_is_carried_on_from_its_page(
+        world, django_capture_on_commit_callbacks):
+    """Stopped because the admin who started it lost the role, its rows kept: its page says
+    so and offers to carry it on; the successor confirms, and it is queued in their name."""
+    from portal.organisations.services import organisation_admin_revoke
+
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1), person(2)]))
+    RosterImport.objects.filter(pk=roster.pk).update(status=RosterStatus.FAILED, error="not_allowed",
+                                                     apply_requested_by=world["admin_office"])
+    successor = make_admin(world["office"], email="successor@pune.mahaagri.gov.in")
+    organisation_admin_revoke(organisation_id=world["office"].pk, user_id=world["admin_office"].pk,
+                              actor=world["admin_parent"])
+    client = signed_in(successor)
+    page = well_formed(client.get(f"/verification/rosters/{roster.pk}/"))
+    assert "an administrator of the organisation may carry it on in their own name" in page
+    assert f'href="/verification/rosters/{roster.pk}/apply/"' in page and "Carry on the import…" in page
+    well_formed(client.get(f"/verification/rosters/{roster.pk}/apply/"))
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(f"/verification/rosters/{roster.pk}/apply/", {"confirm": "on"})
+    assert response.status_code == 302
+    roster.refresh_from_db()
+    assert (roster.status, roster.error, roster.apply_requested_by) == (RosterStatus.QUEUED, "", successor)
 
 
 @pytest.mark.parametrize(("content", "name", "message"), [
