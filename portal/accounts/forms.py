@@ -136,7 +136,8 @@ class AddEmailForm(ShowsKeptInput, AllauthAddEmailForm):
         else:
             self.fields["end_roles"].help_text = gettext(
                 "Your roles need an official primary address: %(roles)s. Changing to an address that is not official, "
-                "or to a contractor's address, ends them.") % {"roles": ", ".join(held)}
+                "or to a contractor's address, ends them. An official address of another department ends an "
+                "organisation admin role given when its application was approved.") % {"roles": ", ".join(held)}
 
     def clean_email(self) -> str:
         email = super().clean_email()

@@ -1174,6 +1174,9 @@ def test_a_first_admin_whose_address_moves_to_another_department_stops_administe
     new = "office.admin@karhealth.gov.in"
     ending = "Organisation admin (District Agriculture Office, Pune)"
     client = client_of(world, "admin_office")
+    # The box's help says so before anything is typed, as it says what a personal address ends.
+    assert ("An official address of another department ends an organisation admin role given when its application "
+            "was approved.") in page(client.get(reverse("account_email"))).squashed_text()
     response = post_confirming_access(client, reverse("account_email"), {"action_add": "", "email": new})
     assert response.status_code == 200
     assert field_error(page(response), "end_roles") == (
