@@ -56,9 +56,10 @@ def application_officer_change(
     own details (checked as the form checks it: ``status_of_form``), the audit row names
     both, and both are told by email. Refused (ValidationError, nothing changed) when it
     is closed (``officer_change_open``), when ``new_officer`` is its officer already, the
-    actor, an account closed, one that may not act as a nodal officer for it
-    (``officer_eligibility``, their being in service included) or one of whose addresses
-    is its competent authority's."""
+    actor (their account, or another account of one of their mailboxes: addresses
+    compared normalised), an account closed, one that may not act as a nodal officer for
+    it (``officer_eligibility``, their being in service included) or one of whose
+    addresses is its competent authority's."""
     with transaction.atomic():
         application = (Application.objects.select_for_update(of=("self",)).select_related("nodal_officer")
                        .get(pk=application_id))
@@ -93,6 +94,11 @@ def _check_new_officer(application: Application, new_officer: AnyUser, actor: An
     if new_officer.pk == actor.pk:
         raise ValidationError(_("You cannot hand an application over to yourself: nobody decides on an application "
                                 "they applied for."), code="own_application")
+    addresses = addresses_of_users({new_officer.pk})
+    if addresses & addresses_of_users({actor.pk}):
+        raise ValidationError(_("%(email)s is an address of yours: you cannot hand an application over to yourself, "
+                                "nobody decides on an application they applied for.") % {"email": email},
+                              code="own_application")
     if not new_officer.is_active:
         raise ValidationError(_("The account %(email)s has been deactivated: it cannot be the nodal officer.")
                               % {"email": email}, code="not_active")
@@ -101,7 +107,7 @@ def _check_new_officer(application: Application, new_officer: AnyUser, actor: An
         raise ValidationError(_("%(email)s cannot be this application's nodal officer: %(problem)s")
                               % {"email": email, "problem": problem}, code="not_eligible")
     authority, _name = authority_of(application)
-    if authority and normalise_address(authority) in addresses_of_users({new_officer.pk}):
+    if authority and normalise_address(authority) in addresses:
         raise ValidationError(_("%(email)s is this application's competent authority: the nodal officer must be "
                                 "someone else.") % {"email": email}, code="same_person")
 

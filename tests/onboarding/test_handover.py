@@ -262,3 +262,21 @@ def test_erasing_the_previous_officer_erases_their_address_from_the_handover(off
     assert event.redacted_at is not None and "user" not in event.old_values and "user" not in event.new_values
     assert event.old_values["user_id"] == officer.pk
     assert audit_verify() == []
+
+
+def test_a_state_admin_cannot_hand_an_application_to_another_account_of_their_own_mailbox(officer):
+    """Refused by account as by mailbox: a second account at a "+tag" address of the
+    administrator's own mailbox (the same mailbox, normalised, as every decision check
+    compares people) is the administrator, who would then hold, edit and submit someone
+    else's application, its officer locked out."""
+    application = application_with_authority(nodal_officer=officer)
+    admin = make_state_admin("MH", email=SUCCESSOR)
+    own_second_account = UserFactory(email="anita.pawar+apps@mahaagri.gov.in")
+    with pytest.raises(ValidationError) as refused:
+        application_officer_change(application_id=application.pk, new_officer=own_second_account, actor=admin)
+    assert refused.value.code == "own_application"
+    assert refused.value.messages == [
+        "anita.pawar+apps@mahaagri.gov.in is an address of yours: you cannot hand an application over to yourself, "
+        "nobody decides on an application they applied for."]
+    assert Application.objects.get(pk=application.pk).nodal_officer_id == officer.pk
+    assert not AuditEvent.objects.filter(action=AuditAction.APPLICATION_OFFICER_CHANGED).exists()
