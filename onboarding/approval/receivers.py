@@ -30,7 +30,8 @@ def close_steps(sender, *, application, actor, request=None, for_officer=False, 
 @receiver(platform_role_ending, dispatch_uid="approval.tell_new_deciders")
 def tell_new_deciders(sender, *, grant, counted_until=None, **kwargs):
     # Read before the role ends; the function returned tells the new deciders once it has.
-    return steps_deciders_watch(role=grant.role, jurisdiction=grant.jurisdiction, counted_until=counted_until)
+    return steps_deciders_watch(role=grant.role, jurisdiction=grant.jurisdiction, holder_id=grant.user_id,
+                                counted_until=counted_until)
 
 
 @receiver(mailboxes_unknown, dispatch_uid="approval.authority_address_unknown")
