@@ -875,6 +875,8 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     """Each template under templates/onboarding/email/ is sent at least once here; every message
     is English, then the application's second language (Hindi; Marathi for Maharashtra, as here),
     with a bilingual subject."""
+    from portal.privacy.requests import person_erase
+
     admin = make_state_admin("MH")
     root = make_superadmin()
     # Withdrawn while with the authority.
@@ -913,6 +915,11 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     moved = submitted_application(UserFactory(email="seventh.officer@mahaagri.gov.in"))
     application_officer_change(application_id=moved.pk, new_officer=UserFactory(email="eighth.officer@mahaagri.gov.in"),
                                actor=root)
+    # Under appeal as its officer's account is erased: the superadmins told it was closed.
+    orphaned = submitted_application(UserFactory(email="ninth.officer@mahaagri.gov.in"))
+    decide_by_link(latest_link()[0], "reject", "No.")
+    approvals.application_appeal(application_id=orphaned.pk, grounds="Yes.", actor=orphaned.nodal_officer)
+    person_erase(user_id=orphaned.nodal_officer_id, actor=None)
     # Approved, with its letter.
     other = approved_by_the_state(authority_approved(UserFactory(email="second.officer@mahaagri.gov.in")), admin,
                                   django_capture_on_commit_callbacks)
@@ -929,6 +936,7 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
         "approved": "Application {} approved", "approval_letter": "Approval letter for application {}",
         "appeal_lodged": "Appeal received for application {}", "appeal_assigned": "Appeal to decide: application {}",
         "appeal_upheld": "Appeal decided: rejection of application {} upheld",
+        "appeal_closed": "Appeal on application {} closed: no longer waiting for you",
         "state_assigned": "New application in your approval queue: {}",
         "step_reminder": "Reminder: decision due by {due} on application {ref}",
         "step_escalated": "Overdue and escalated: application {}",
@@ -946,7 +954,7 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     mails = list(OutboxMessage.objects.all())
     subjects = [english(m.subject) for m in mails]
     references = [first.reference, application.reference, lapsed.reference, pulled.reference, other.reference,
-                  refused.reference, moved.reference]
+                  refused.reference, moved.reference, orphaned.reference]
     # The subjects that ask for a decision say by when: the day one of the steps is due (India's).
     dues = {f"{timezone.localtime(step.due_at):%-d %B %Y}" for step in ApprovalStep.objects.all() if step.due_at}
     for template, pattern in expected_subjects.items():
