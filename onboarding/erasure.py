@@ -4,7 +4,8 @@ an abandoned one; the events of handovers to or from them (another nodal officer
 their address. Their submitted applications stay (their reference and decisions are
 kept by other rules, with the account id); those still waiting for a decision, or
 returned for correction, are withdrawn first (``applications_withdraw_on_erasure``):
-nobody could act on them any more. The approval steps they decided as an
+nobody could act on them any more; one under appeal has its appeal closed, the rejection
+upheld by the system. The approval steps they decided as an
 administrator lose their address (who decided stays, as the account) and the client
 address and browser they decided from; a step decided through an emailed link names the
 competent authority's official address, not an account, and that address stays. Each

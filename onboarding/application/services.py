@@ -33,7 +33,7 @@ from onboarding.application.selectors import (
     officer_eligibility,
     withdrawal_removes_files,
 )
-from onboarding.application.signals import application_submitted, application_withdrawn
+from onboarding.application.signals import appeal_left_by_erasure, application_submitted, application_withdrawn
 from onboarding.application.uploads import inspect_letter, letter_check_given_back, letter_filename
 from onboarding.application.validators import split_domain_list
 from onboarding.models import (
@@ -583,11 +583,18 @@ def applications_withdraw_on_erasure(*, user: AnyUser) -> list[int]:
     that could never make anyone the organisation's admin. By the withdrawal's own path
     (the open step closed, its links void, whoever it waited on told), by the system,
     its audit row saying why; the officer is not told (their account and its mail go).
-    Returns their ids."""
+    One under appeal cannot be withdrawn, and its appeal could only be upheld now
+    (overturning would make the closed account its admin): the approval routing closes
+    it so, as the system's decision (``appeal_left_by_erasure``). Returns their ids."""
     applications = list(Application.objects.select_for_update().filter(
-        nodal_officer=user, status__in=set(workflow.WITHDRAWABLE) - {ApplicationStatus.DRAFT}).order_by("pk"))
+        nodal_officer=user,
+        status__in=(set(workflow.WITHDRAWABLE) - {ApplicationStatus.DRAFT}) | {ApplicationStatus.UNDER_APPEAL},
+    ).order_by("pk"))
     for application in applications:
-        _withdraw(application, actor=None, recorded={"reason": WITHDRAWN_ACCOUNT_ERASED}, for_officer=True)
+        if application.status == ApplicationStatus.UNDER_APPEAL:
+            appeal_left_by_erasure.send(sender=Application, application=application)
+        else:
+            _withdraw(application, actor=None, recorded={"reason": WITHDRAWN_ACCOUNT_ERASED}, for_officer=True)
     return [application.pk for application in applications]
 
 

@@ -23,7 +23,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, Max, QuerySet, Value, When
+from django.db.models import Case, Exists, F, Max, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from onboarding import notifications, workflow
@@ -39,7 +39,7 @@ from onboarding.models import Application, ApplicationStatus, ApprovalStep, Auth
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
 from portal.deadlines import deadline_passed_if_set_before, end_of_local_day
-from portal.organisations.models import PlatformRole
+from portal.organisations.models import PlatformRole, PlatformRoleGrant, in_force_q
 from portal.permissions import EVERYWHERE
 
 # Steps one mail to a decider lists of each kind (overdue, due soon), most urgent first:
@@ -272,24 +272,34 @@ def _steps_assign(found: list[tuple[ApprovalStep, list[str]]], now: datetime) ->
 
 # Platform roles whose end may change who decides the open steps: a state administrator's
 # (of the steps of their jurisdiction, or of every one) and an auditor's (a state
-# administrator who is also an auditor decides nothing), at the state level; a
-# superadmin's (the state steps nobody else may decide, and the appeals).
+# administrator who is also an auditor decides nothing, whatever the auditor role's
+# jurisdiction: of the steps of the jurisdictions its holder administers), at the state
+# level; a superadmin's (the state steps nobody else may decide, and the appeals).
 _DECIDING_ROLES = {PlatformRole.STATE_ADMIN, PlatformRole.AUDITOR, PlatformRole.SUPERADMIN}
 
 
-def steps_deciders_watch(*, role: str, jurisdiction: str, counted_until: datetime | None = None
+def steps_deciders_watch(*, role: str, jurisdiction: str, holder_id: int, counted_until: datetime | None = None
                          ) -> Callable[[], int] | None:
-    """As a platform role of ``role`` over ``jurisdiction`` is about to end (its grant locked,
-    not yet changed): whom each open step the role could bear on is told of (its deciders,
-    and those it was escalated to) is read now, as the roles stand (as they stood just
-    before ``counted_until``, for a role recorded as ended at its end date). Returns the
-    function that, called once the role has ended, tells the step to those who may decide
-    it then and were not among them (``steps_deciders_tell``); None when no open step is
-    concerned."""
+    """As a platform role of ``role`` over ``jurisdiction``, held by the account
+    ``holder_id``, is about to end (its grant locked, not yet changed): whom each open step
+    the role could bear on is told of (its deciders, and those it was escalated to) is read
+    now, as the roles stand (as they stood just before ``counted_until``, for a role
+    recorded as ended at its end date). Returns the function that, called once the role
+    has ended, tells the step to those who may decide it then and were not among them
+    (``steps_deciders_tell``); None when no open step is concerned. The steps are read in
+    one query whatever the role."""
     if role not in _DECIDING_ROLES:
         return None
+    now = counted_until - timedelta(microseconds=1) if counted_until else None
     steps = ApprovalStep.objects.filter(decision="", stage__in=[Stage.STATE, Stage.APPEAL])
-    if role != PlatformRole.SUPERADMIN:
+    if role == PlatformRole.AUDITOR:
+        # auditor_reads_only: the end of an auditor's role of any jurisdiction may give its
+        # holder back the state steps of every jurisdiction they administer.
+        administered = PlatformRoleGrant.objects.filter(
+            in_force_q(now=now), Q(jurisdiction=OuterRef("jurisdiction")) | Q(jurisdiction=EVERYWHERE),
+            user_id=holder_id, role=PlatformRole.STATE_ADMIN)
+        steps = steps.filter(Exists(administered), stage=Stage.STATE)
+    elif role != PlatformRole.SUPERADMIN:
         steps = steps.filter(stage=Stage.STATE)
         if jurisdiction != EVERYWHERE:
             steps = steps.filter(jurisdiction=jurisdiction)
@@ -297,7 +307,7 @@ def steps_deciders_watch(*, role: str, jurisdiction: str, counted_until: datetim
                  .defer("application__data", "application__section_status").order_by("id"))
     if not steps:
         return None
-    before = _told_of(steps, now=counted_until - timedelta(microseconds=1) if counted_until else None)
+    before = _told_of(steps, now=now)
     return partial(steps_deciders_tell, step_ids=[step.pk for step in steps], before=before)
 
 

@@ -3,11 +3,11 @@
 A nodal officer who leaves (transferred, retired, their account closed) takes their
 application with them: nobody else may correct, submit, appeal or withdraw it. A
 superadmin, or a state administrator of its jurisdiction (``may_change_officer``), hands
-an open one (a draft, one waiting for a decision or returned for correction, one
-rejected while it may still be appealed) to another account that may act as a nodal
-officer. The form keeps what it says: its Nodal officer section names the previous
-officer until the new one gives their own details there (its address must be their
-account's: submission checks the section, final approval the address,
+an open one (a draft, one waiting for a decision or returned for correction) to another
+account that may act as a nodal officer; not one rejected (``officer_change_open``): the
+successor applies again. The form keeps what it says: its Nodal officer section names
+the previous officer until the new one gives their own details there (its address must
+be their account's: submission checks the section, final approval the address,
 ``officer_address_moved``), so nobody is made an organisation's admin on a form that
 names someone else.
 """
@@ -16,7 +16,6 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
@@ -28,7 +27,7 @@ from onboarding.application.selectors import (
     official_within,
 )
 from onboarding.application.services import bound_section_form, status_of_form
-from onboarding.approval.services import appeal_deadline, authority_of
+from onboarding.approval.services import authority_of
 from onboarding.models import Application, ApplicationStatus, Section
 from portal.accounts.official_email import normalise_address
 from portal.audit.models import AuditAction
@@ -36,15 +35,29 @@ from portal.audit.services import audit_record
 from portal.permissions import AnyUser
 
 OFFICER_PERMISSIONS = ("view_application", "change_application")  # what application_create gives the officer
+# Rejected, its appeal period running or its appeal heard: never handed over (``officer_change_open``).
+REJECTED = (ApplicationStatus.REJECTED, ApplicationStatus.UNDER_APPEAL)
 
 
 def officer_change_open(application: Application) -> bool:
     """Whether ``application`` may be handed over now: open (a draft, waiting for a
-    decision, returned for correction) or rejected while its appeal period runs."""
-    if application.status == ApplicationStatus.REJECTED:
-        deadline = appeal_deadline(application)
-        return deadline is not None and timezone.now() <= deadline
+    decision, returned for correction). Not one rejected, even while its appeal period
+    runs: its form names the previous officer and cannot be corrected while it is rejected
+    or under appeal, so overturning would be refused (``officer_address_moved``) and the
+    successor's appeal could only be upheld; they apply again instead."""
     return application.status in workflow.WITHDRAWABLE
+
+
+def officer_change_refusal(application: Application) -> str:
+    """Why ``application`` may not be handed over now, as its handover page and the
+    handover say it ("" while it may: ``officer_change_open``)."""
+    if officer_change_open(application):
+        return ""
+    if application.status in REJECTED:
+        return _("A rejected application is not handed over to another nodal officer: its form, which names the "
+                 "previous one, can no longer be corrected, so an appeal could not be granted on it. The colleague "
+                 "who takes their place applies again, with a new application.")
+    return _("This application can no longer be handed over to another nodal officer.")
 
 
 def application_officer_change(
@@ -56,17 +69,18 @@ def application_officer_change(
     own details (checked as the form checks it: ``status_of_form``), the audit row names
     both, and both are told by email. Refused (ValidationError, nothing changed) when it
     is closed (``officer_change_open``), when ``new_officer`` is its officer already, the
-    actor, an account closed, one that may not act as a nodal officer for it
-    (``officer_eligibility``, their being in service included) or one of whose addresses
-    is its competent authority's."""
+    actor (their account, or another account of one of their mailboxes: addresses
+    compared normalised), an account closed, one that may not act as a nodal officer for
+    it (``officer_eligibility``, their being in service included) or one of whose
+    addresses is its competent authority's."""
     with transaction.atomic():
         application = (Application.objects.select_for_update(of=("self",)).select_related("nodal_officer")
                        .get(pk=application_id))
         if not may_change_officer(actor, application):
             raise PermissionDenied
         if not officer_change_open(application):
-            raise ValidationError(_("This application can no longer be handed over: it is no longer open, and its "
-                                    "appeal period, if it was rejected, has ended."), code="closed")
+            raise ValidationError(officer_change_refusal(application),
+                                  code="rejected" if application.status in REJECTED else "closed")
         _check_new_officer(application, new_officer, actor)
         previous = application.nodal_officer
         application.nodal_officer = new_officer
@@ -93,6 +107,11 @@ def _check_new_officer(application: Application, new_officer: AnyUser, actor: An
     if new_officer.pk == actor.pk:
         raise ValidationError(_("You cannot hand an application over to yourself: nobody decides on an application "
                                 "they applied for."), code="own_application")
+    addresses = addresses_of_users({new_officer.pk})
+    if addresses & addresses_of_users({actor.pk}):
+        raise ValidationError(_("%(email)s is an address of yours: you cannot hand an application over to yourself, "
+                                "nobody decides on an application they applied for.") % {"email": email},
+                              code="own_application")
     if not new_officer.is_active:
         raise ValidationError(_("The account %(email)s has been deactivated: it cannot be the nodal officer.")
                               % {"email": email}, code="not_active")
@@ -101,7 +120,7 @@ def _check_new_officer(application: Application, new_officer: AnyUser, actor: An
         raise ValidationError(_("%(email)s cannot be this application's nodal officer: %(problem)s")
                               % {"email": email, "problem": problem}, code="not_eligible")
     authority, _name = authority_of(application)
-    if authority and normalise_address(authority) in addresses_of_users({new_officer.pk}):
+    if authority and normalise_address(authority) in addresses:
         raise ValidationError(_("%(email)s is this application's competent authority: the nodal officer must be "
                                 "someone else.") % {"email": email}, code="same_person")
 

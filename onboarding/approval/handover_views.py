@@ -10,7 +10,12 @@ from django.views.decorators.http import require_http_methods
 
 from onboarding.application.selectors import application_for_viewer, may_change_officer, may_withdraw_for_officer
 from onboarding.approval.forms import OfficerChangeForm
-from onboarding.approval.handover import account_at, application_officer_change, officer_change_open
+from onboarding.approval.handover import (
+    account_at,
+    application_officer_change,
+    officer_change_open,
+    officer_change_refusal,
+)
 from portal.access import rule
 
 
@@ -21,7 +26,7 @@ def officer_change(request, pk):
     if not may_change_officer(request.user, application):
         raise Http404  # as for an application one may not see: whether it exists is not confirmed
     if not officer_change_open(application):
-        messages.info(request, _("This application can no longer be handed over to another nodal officer."))
+        messages.info(request, officer_change_refusal(application))
         return redirect("onboarding:detail", pk=pk)
     form = OfficerChangeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():

@@ -1,14 +1,16 @@
 """The approval routing listens to the application form: a submitted application
-goes (back) to its competent authority; a withdrawn one closes its open step. To the
+goes (back) to its competent authority; a withdrawn one closes its open step; one under
+appeal as its officer's account is erased has its appeal closed. To the
 outbox: an authority's address the mail relay refused as unknown is told to the officer.
 And to the core's roles: when a platform role ends, whoever then decides the steps it
 decided is told."""
 
 from django.dispatch import receiver
 
-from onboarding.application.signals import application_submitted, application_withdrawn
+from onboarding.application.signals import appeal_left_by_erasure, application_submitted, application_withdrawn
 from onboarding.approval.deadlines import steps_deciders_watch
 from onboarding.approval.services import (
+    appeal_close_on_erasure,
     authority_address_unknown_tell,
     step_open_authority,
     steps_close_on_withdrawal,
@@ -27,10 +29,16 @@ def close_steps(sender, *, application, actor, request=None, for_officer=False, 
     steps_close_on_withdrawal(application=application, actor=actor, for_officer=for_officer)
 
 
+@receiver(appeal_left_by_erasure, dispatch_uid="approval.close_appeal_on_erasure")
+def close_appeal_on_erasure(sender, *, application, **kwargs):
+    appeal_close_on_erasure(application=application)
+
+
 @receiver(platform_role_ending, dispatch_uid="approval.tell_new_deciders")
 def tell_new_deciders(sender, *, grant, counted_until=None, **kwargs):
     # Read before the role ends; the function returned tells the new deciders once it has.
-    return steps_deciders_watch(role=grant.role, jurisdiction=grant.jurisdiction, counted_until=counted_until)
+    return steps_deciders_watch(role=grant.role, jurisdiction=grant.jurisdiction, holder_id=grant.user_id,
+                                counted_until=counted_until)
 
 
 @receiver(mailboxes_unknown, dispatch_uid="approval.authority_address_unknown")

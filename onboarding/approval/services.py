@@ -41,6 +41,7 @@ from onboarding.approval.selectors import (
     authorities_refused,
     authority_steps_refused,
     deciders_to_tell,
+    escalation_tell,
     last_rejection,
     last_seen_step,
     refused_deciders,
@@ -272,6 +273,47 @@ def _tell_withdrawn(application: Application, steps: list[ApprovalStep], *, for_
         if asks:
             told = dict.fromkeys(email for emails in deciders_to_tell(asks) for email in emails)
             notifications.send_bilingual(to=list(told), template="step_withdrawn", context=context)
+
+
+# The remark of an appeal the system closed as its nodal officer's account was erased
+# (``appeal_close_on_erasure``), and its audit row's "reason": stable values.
+APPEAL_CLOSED_ACCOUNT_ERASED = "The nodal officer's account was erased."
+APPEAL_CLOSED_REASON = "account_erased"
+
+
+def appeal_close_on_erasure(*, application: Application) -> ApprovalStep | None:
+    """Close the open appeal of ``application`` (locked by the caller) as its nodal
+    officer's account is erased: overturning would make the closed account the
+    organisation's admin, which final approval refuses, so nobody could grant it and it
+    would wait in the superadmins' queue for ever. The system upholds the rejection (the
+    appeal's own transition; its remark says why), the audit row records it as the
+    system's decision, and the superadmins told the appeal waits on them (or to whom it
+    was escalated) are told it no longer does; the officer is not (their account and its
+    mail go). None when no appeal is open."""
+    step = application.steps.select_for_update().filter(decision="", stage=Stage.APPEAL).first()
+    if step is None:
+        return None
+    event = workflow.step_event(Stage.APPEAL, Decision.UPHOLD, application.status)
+    old_status, new_status = workflow.advance(application, event)
+    now = timezone.now()
+    step.decision, step.remarks, step.decided_at = Decision.UPHOLD, APPEAL_CLOSED_ACCOUNT_ERASED, now
+    step.decided_by, step.decided_by_email = None, ""
+    step.save(update_fields=["decision", "remarks", "decided_at", "decided_by", "decided_by_email"])
+    application.closed_at = now
+    application.save(update_fields=["status", "closed_at", "updated_at"])
+    audit_record(
+        actor=None, action=AuditAction.STEP_DECIDED, target=application, actor_role="system",
+        old={"status": old_status},
+        new={"status": new_status, "step": step.pk, "stage": step.stage, "decision": step.decision.value,
+             "remarks": step.remarks, "version": step.version_number, "reason": APPEAL_CLOSED_REASON},
+    )
+    # Whom application_appeal told (the appeal's deciders) and any it was escalated to, as
+    # deciders_to_tell chooses them now (leaving out the officer, by their addresses still).
+    asks = [Tell(application, Stage.APPEAL), *([escalation_tell(step)] if step.escalated_at is not None else [])]
+    told = dict.fromkeys(email for emails in deciders_to_tell(asks) for email in emails)
+    notifications.send_bilingual(to=list(told), template="appeal_closed",
+                                 context={"application": application, "step": step})
+    return step
 
 
 # Deciding ---------------------------------------------------------------------------

@@ -3,9 +3,9 @@ jurisdiction, hands the application over to the colleague who takes their place
 (onboarding/approval/handover.py), or, the officer's account closed, withdraws it on
 their behalf. The form keeps what it says until the new officer gives their own details."""
 
-from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
@@ -14,13 +14,12 @@ from django.utils import timezone
 from onboarding.application import services as application_services
 from onboarding.approval import services as approvals
 from onboarding.approval.handover import application_officer_change
-from onboarding.models import Application, ApplicationStatus, ApprovalStep, Stage
+from onboarding.models import Application, ApplicationStatus, ApprovalStep
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
 from tests.factories import (
     PASSWORD,
     ApplicationFactory,
-    ApprovalStepFactory,
     PlatformRoleFactory,
     UserFactory,
     application_with_authority,
@@ -196,7 +195,7 @@ def test_a_waiting_application_handed_over_is_not_approved_on_the_previous_offic
 def test_who_may_hand_an_application_over_and_to_whom(officer):
     """Only a superadmin, or a state administrator deciding the application's jurisdiction
     (not another state's, not an auditor, not its officer), hands an application over, and
-    only one still open (or rejected while it may be appealed); and only to an account
+    only one still open (not one rejected); and only to an account
     that may act as its nodal officer: active, official and verified, in service, not
     its competent authority, not themselves."""
     application = application_with_authority(nodal_officer=officer)
@@ -232,20 +231,17 @@ def test_who_may_hand_an_application_over_and_to_whom(officer):
     application_officer_change(application_id=draft.pk, new_officer=successor, actor=root)
     assert Application.objects.get(pk=draft.pk).nodal_officer_id == successor.pk
 
-    # Rejected: while its appeal period runs, not after; approved: never.
-    rejected = ApplicationFactory(nodal_officer=officer, status=ApplicationStatus.REJECTED)
-    step = ApprovalStepFactory(application=rejected, stage=Stage.STATE, decision="reject", decided_at=timezone.now(),
-                               remarks="Duplicate.")
-    application_officer_change(application_id=rejected.pk, new_officer=successor, actor=root)
-    ApprovalStep.objects.filter(pk=step.pk).update(decided_at=timezone.now() - timedelta(days=400))
+    # Rejected or under appeal (test_a_rejected_application_is_not_handed_over_the_successor_applies_again),
+    # withdrawn, approved: never.
     third = UserFactory(email="third@mahaagri.gov.in")
-    for closed in (rejected, ApplicationFactory(nodal_officer=officer, status=ApplicationStatus.APPROVED)):
+    for status in (ApplicationStatus.WITHDRAWN, ApplicationStatus.APPROVED):
+        closed = ApplicationFactory(nodal_officer=officer, status=status)
         with pytest.raises(ValidationError) as refused:
             application_officer_change(application_id=closed.pk, new_officer=third, actor=root)
         assert refused.value.code == "closed"
         response = signed_in(root).get(f"/onboarding/{closed.pk}/officer/", follow=True)
         assert "This application can no longer be handed over to another nodal officer." in response.content.decode()
-    assert OutboxMessage.objects.filter(subject__contains="handed over").count() == 4  # two handovers, two mails each
+    assert OutboxMessage.objects.filter(subject__contains="handed over").count() == 2  # one handover, two mails
 
 
 def test_erasing_the_previous_officer_erases_their_address_from_the_handover(officer):
@@ -262,3 +258,60 @@ def test_erasing_the_previous_officer_erases_their_address_from_the_handover(off
     assert event.redacted_at is not None and "user" not in event.old_values and "user" not in event.new_values
     assert event.old_values["user_id"] == officer.pk
     assert audit_verify() == []
+
+
+def test_a_state_admin_cannot_hand_an_application_to_another_account_of_their_own_mailbox(officer):
+    """Refused by account as by mailbox: a second account at a "+tag" address of the
+    administrator's own mailbox (the same mailbox, normalised, as every decision check
+    compares people) is the administrator, who would then hold, edit and submit someone
+    else's application, its officer locked out."""
+    application = application_with_authority(nodal_officer=officer)
+    admin = make_state_admin("MH", email=SUCCESSOR)
+    own_second_account = UserFactory(email="anita.pawar+apps@mahaagri.gov.in")
+    with pytest.raises(ValidationError) as refused:
+        application_officer_change(application_id=application.pk, new_officer=own_second_account, actor=admin)
+    assert refused.value.code == "own_application"
+    assert refused.value.messages == [
+        "anita.pawar+apps@mahaagri.gov.in is an address of yours: you cannot hand an application over to yourself, "
+        "nobody decides on an application they applied for."]
+    assert Application.objects.get(pk=application.pk).nodal_officer_id == officer.pk
+    assert not AuditEvent.objects.filter(action=AuditAction.APPLICATION_OFFICER_CHANGED).exists()
+
+
+def test_a_rejected_application_is_not_handed_over_the_successor_applies_again(officer):
+    """A rejected application, its appeal period running, is not handed over: its form (which
+    cannot be corrected while it is rejected or under appeal) names the previous officer, so
+    the successor's appeal could never be granted (overturning refuses the moved address).
+    Its page offers no handover; the handover page and the service say why and that the
+    colleague who takes the officer's place applies again."""
+    application = application_with_state(nodal_officer=officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="No.",
+                          actor=make_state_admin("MH"))
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.REJECTED and approvals.appeal_deadline(application) > timezone.now()
+    successor = UserFactory(email=SUCCESSOR)
+    why = ("A rejected application is not handed over to another nodal officer: its form, which names the previous "
+           "one, can no longer be corrected, so an appeal could not be granted on it. The colleague who takes their "
+           "place applies again, with a new application.")
+    for actor in (make_superadmin(), make_state_admin("MH")):
+        client = signed_in(actor)
+        assert "Change the nodal officer" not in client.get(f"/onboarding/{application.pk}/").content.decode()
+        response = client.get(f"/onboarding/{application.pk}/officer/")
+        assert response.status_code == 302 and response["Location"] == f"/onboarding/{application.pk}/"
+        assert [str(m) for m in get_messages(response.wsgi_request)] == [why]
+        with pytest.raises(ValidationError) as refused:
+            application_officer_change(application_id=application.pk, new_officer=successor, actor=actor)
+        assert (refused.value.code, refused.value.messages) == ("rejected", [why])
+    # The handover page of an open one says so before anyone tries.
+    open_one = application_with_authority(nodal_officer=officer)
+    assert why in page(signed_in(make_superadmin()).get(f"/onboarding/{open_one.pk}/officer/")).squashed_text()
+    under_appeal = ApplicationFactory(nodal_officer=officer, status=ApplicationStatus.UNDER_APPEAL)
+    with pytest.raises(ValidationError) as refused:
+        application_officer_change(application_id=under_appeal.pk, new_officer=successor, actor=make_superadmin())
+    assert (refused.value.code, refused.value.messages) == ("rejected", [why])
+    assert Application.objects.get(pk=application.pk).nodal_officer_id == officer.pk
+    assert not AuditEvent.objects.filter(action=AuditAction.APPLICATION_OFFICER_CHANGED).exists()
+    hindi = signed_in(make_superadmin())
+    hindi.cookies.load({settings.LANGUAGE_COOKIE_NAME: "hi"})
+    told = [str(m) for m in get_messages(hindi.get(f"/onboarding/{application.pk}/officer/").wsgi_request)]
+    assert len(told) == 1 and DEVANAGARI_RE.search(told[0])

@@ -12,7 +12,9 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.formats import date_format
 from guardian.shortcuts import get_perms
@@ -22,7 +24,7 @@ from onboarding import workflow
 from onboarding.application import services
 from onboarding.application.selectors import officer_eligibility
 from onboarding.approval import services as approvals
-from onboarding.approval.deadlines import deadline_sweep, undecided_steps_assign
+from onboarding.approval.deadlines import deadline_sweep, steps_deciders_watch, undecided_steps_assign
 from onboarding.approval.handover import application_officer_change
 from onboarding.approval.letters import approval_letter_issue
 from onboarding.approval.tasks import undecided_steps_assign as undecided_steps_assign_task
@@ -909,6 +911,8 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     """Each template under templates/onboarding/email/ is sent at least once here; every message
     is English, then the application's second language (Hindi; Marathi for Maharashtra, as here),
     with a bilingual subject."""
+    from portal.privacy.requests import person_erase
+
     admin = make_state_admin("MH")
     root = make_superadmin()
     # Withdrawn while with the authority.
@@ -947,6 +951,11 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     moved = submitted_application(UserFactory(email="seventh.officer@mahaagri.gov.in"))
     application_officer_change(application_id=moved.pk, new_officer=UserFactory(email="eighth.officer@mahaagri.gov.in"),
                                actor=root)
+    # Under appeal as its officer's account is erased: the superadmins told it was closed.
+    orphaned = submitted_application(UserFactory(email="ninth.officer@mahaagri.gov.in"))
+    decide_by_link(latest_link()[0], "reject", "No.")
+    approvals.application_appeal(application_id=orphaned.pk, grounds="Yes.", actor=orphaned.nodal_officer)
+    person_erase(user_id=orphaned.nodal_officer_id, actor=None)
     # Approved, with its letter.
     other = approved_by_the_state(authority_approved(UserFactory(email="second.officer@mahaagri.gov.in")), admin,
                                   django_capture_on_commit_callbacks)
@@ -963,6 +972,7 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
         "approved": "Application {} approved", "approval_letter": "Approval letter for application {}",
         "appeal_lodged": "Appeal received for application {}", "appeal_assigned": "Appeal to decide: application {}",
         "appeal_upheld": "Appeal decided: rejection of application {} upheld",
+        "appeal_closed": "Appeal on application {} closed: no longer waiting for you",
         "state_assigned": "New application in your approval queue: {}",
         "step_reminder": "Reminder: decision due by {due} on application {ref}",
         "step_escalated": "Overdue and escalated: application {}",
@@ -980,7 +990,7 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     mails = list(OutboxMessage.objects.all())
     subjects = [english(m.subject) for m in mails]
     references = [first.reference, application.reference, lapsed.reference, pulled.reference, other.reference,
-                  refused.reference, moved.reference]
+                  refused.reference, moved.reference, orphaned.reference]
     # The subjects that ask for a decision say by when: the day one of the steps is due (India's).
     dues = {f"{timezone.localtime(step.due_at):%-d %B %Y}" for step in ApprovalStep.objects.all() if step.due_at}
     for template, pattern in expected_subjects.items():
@@ -1241,6 +1251,42 @@ def test_when_the_last_state_admins_role_runs_out_the_superadmins_are_told_when_
     [told] = _told_of_queue(root.email, application)
     assert told.to == [root.email]
     assert AuditEvent.objects.filter(action=AuditAction.STEP_ASSIGNED).count() == 1
+
+
+def test_a_state_admin_whose_auditor_role_of_another_state_ends_is_told_of_the_steps_they_now_decide(officer):
+    """Maharashtra's state administrator also audits Karnataka: an auditor decides nothing,
+    whatever the auditor role's jurisdiction, so Maharashtra's step went to the superadmins.
+    The auditor role ends: they decide Maharashtra's step again and are told of it at once,
+    as the superadmins are when the last state administrator leaves."""
+    admin = make_state_admin("MH", email="secretary.it@maharashtra.gov.in")
+    auditing = PlatformRoleFactory(user=admin, role="auditor", jurisdiction="KA")
+    root = make_superadmin(email="root@sandes.nic.in")
+    application = application_with_state(nodal_officer=officer)
+    assert not _told_of_queue(admin.email, application)
+    assert _told_of_queue(root.email, application)
+    platform_role_revoke(grant_id=auditing.pk, actor=root, reason="Audit done")
+    [told] = _told_of_queue(admin.email, application)
+    assert told.to == [admin.email]
+    assigned = AuditEvent.objects.get(action=AuditAction.STEP_ASSIGNED, target_id=str(application.pk))
+    assert assigned.new_values["to"] == [admin.email]
+
+
+def test_the_end_of_an_auditor_role_watches_the_steps_its_holder_administers_in_one_query(
+        officer, django_assert_num_queries):
+    """What the end of an auditor's role watches is the open state steps of the
+    jurisdictions its holder administers (whatever the auditor role's own), read in one
+    query as for any other role: nothing for an auditor who administers nothing, and
+    whom the steps are told of read as for a state administrator's role."""
+    admin = make_state_admin("MH", email="secretary.it@maharashtra.gov.in")
+    PlatformRoleFactory(user=admin, role="auditor", jurisdiction="KA")
+    application_with_state(nodal_officer=officer)
+    only_auditing = PlatformRoleFactory(role="auditor", jurisdiction="MH").user
+    with django_assert_num_queries(1):
+        assert steps_deciders_watch(role="auditor", jurisdiction="MH", holder_id=only_auditing.pk) is None
+    with CaptureQueriesContext(connection) as as_state_admin:
+        assert steps_deciders_watch(role="state_admin", jurisdiction="MH", holder_id=admin.pk) is not None
+    with django_assert_num_queries(len(as_state_admin)):  # the steps, then whom each is told of
+        assert steps_deciders_watch(role="auditor", jurisdiction="KA", holder_id=admin.pk) is not None
 
 
 def test_when_the_last_superadmin_who_may_hear_an_appeal_leaves_the_appeal_says_nobody_may(officer):

@@ -1021,6 +1021,59 @@ def test_an_erasure_withdraws_the_persons_applications_still_waiting_for_a_decis
     assert audit_verify() == []
 
 
+def test_an_erasure_closes_the_persons_appeal_that_nobody_could_grant_any_more(django_capture_on_commit_callbacks):
+    """Asha's application was rejected and she appealed; then her erasure was granted. Her
+    account is closed: overturning the rejection would make it the organisation's admin,
+    which final approval refuses, so only "uphold" was left, and the appeal would have
+    waited in the superadmins' queue (reminded, escalated) for a decision nobody could
+    make otherwise. The system closes it at the erasure: the rejection upheld, the remark
+    saying why, audited as the system's decision; the superadmins who were told the
+    appeal waits on them are told it no longer does (in English and Hindi); she is not."""
+    from onboarding.approval import services as approval_services
+    from onboarding.models import Application, ApprovalStep
+    from portal.privacy.requests import person_erase
+    from tests.factories import application_with_state
+    from tests.onboarding.approval_helpers import DEVANAGARI_RE, messages_to, state_step
+
+    asha = UserFactory(email="asha@mha.gov.in", full_name="Asha Kulkarni")
+    rejecting = make_superadmin(email="root@sandes.nic.in")
+    hearing = make_superadmin(email="second@sandes.nic.in")
+    application = application_with_state(nodal_officer=asha)
+    approval_services.step_decide(step_id=state_step(application).pk, decision="reject", remarks="No.",
+                                  actor=rejecting)
+    appeal = approval_services.application_appeal(application_id=application.pk, grounds="Yes.", actor=asha)
+    last = OutboxMessage.objects.order_by("-id").values_list("pk", flat=True).first()
+    with django_capture_on_commit_callbacks(execute=True):
+        person_erase(user_id=asha.pk, actor=None)
+
+    application.refresh_from_db()
+    assert application.status == "rejected_final" and application.closed_at is not None
+    assert not ApprovalStep.objects.filter(application=application, decision="").exists()
+    appeal.refresh_from_db()
+    assert (appeal.decision, appeal.remarks, appeal.decided_by_id, appeal.decided_by_email) == (
+        "uphold", "The nodal officer's account was erased.", None, "")
+    event = AuditEvent.objects.get(action=AuditAction.STEP_DECIDED, target_id=str(application.pk),
+                                   new_values__step=appeal.pk)
+    assert (event.actor_id, event.actor_role, event.old_values, event.new_values) == (
+        None, "system", {"status": "under_appeal"},
+        {"status": "rejected_final", "step": appeal.pk, "stage": "appeal", "decision": "uphold",
+         "remarks": "The nodal officer's account was erased.", "version": appeal.version_number,
+         "reason": "account_erased"})
+    [told] = [m for m in messages_to(hearing.email) if m.pk > last]
+    assert told.to == [hearing.email]
+    assert f"Appeal on application {application.reference} closed: no longer waiting for you" in told.subject
+    assert (f"The nodal officer of application {application.reference} of {application.organisation_name} no "
+            "longer has an account (it was erased), so the appeal against its rejection could no longer be granted: "
+            "the portal closed it, upholding the rejection. There is nothing left for you to decide, and it has left "
+            "the appeals waiting for a decision.") in told.body
+    assert DEVANAGARI_RE.search(told.body) and DEVANAGARI_RE.search(told.subject)
+    # The superadmin who made the rejection was never asked to hear the appeal: not told.
+    assert not [m for m in messages_to(rejecting.email) if m.pk > last]
+    assert not [m for m in OutboxMessage.objects.filter(pk__gt=last) if "asha" in " ".join(m.to + m.cc + m.bcc)]
+    assert Application.objects.get(pk=application.pk).status == "rejected_final"
+    assert audit_verify() == []
+
+
 def test_an_erasure_removes_the_mail_to_the_person_from_the_outbox():
     from django.core.mail import EmailMessage
 
@@ -1077,9 +1130,10 @@ def test_an_erasure_removes_the_mail_to_the_persons_official_addresses_that_left
 
 def test_no_mail_is_written_to_an_erased_nodal_officer_when_their_application_is_decided():
     """A nodal officer's erasure was granted while their appeal against a rejection waited
-    for the superadmins (an application under appeal is not withdrawn: only decided): when
-    a superadmin upholds the rejection, the portal writes no mail to the placeholder
-    address the account was given (it would be tried for 72 hours and then show as failed)."""
+    for the superadmins (an application under appeal is not withdrawn: its appeal is decided,
+    by the system, as the account is erased): the portal writes no mail to the officer, at
+    their address or at the placeholder address the account was given (it would be tried for
+    72 hours and then show as failed), and no superadmin decides it again."""
     from onboarding.approval import services as approval_services
     from portal.privacy.requests import person_erase
     from tests.factories import application_with_state
@@ -1088,18 +1142,22 @@ def test_no_mail_is_written_to_an_erased_nodal_officer_when_their_application_is
     application = application_with_state(jurisdiction="MH")
     admin = make_state_admin("MH", totp=False)
     officer = application.nodal_officer
+    address = officer.email
     approval_services.step_decide(step_id=state_step(application).pk, decision="reject",
                                   remarks="A duplicate of another application.", actor=admin)
     appeal = approval_services.application_appeal(application_id=application.pk, grounds="Not a duplicate.",
                                                   actor=officer)
+    make_superadmin(totp=False)
+    last = OutboxMessage.objects.order_by("-id").values_list("pk", flat=True).first() or 0
     person_erase(user_id=officer.pk, actor=None)
     officer.refresh_from_db()
     assert officer.email.endswith("@erased.invalid") and not officer.is_active
-    last = OutboxMessage.objects.order_by("-id").values_list("pk", flat=True).first() or 0
-    approval_services.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="It is a duplicate.",
-                                    actor=make_superadmin(totp=False))
     recipients = [address for row in OutboxMessage.objects.filter(pk__gt=last) for address in row.to + row.cc + row.bcc]
-    assert not [address for address in recipients if address.endswith("@erased.invalid")], recipients
+    assert recipients, "the superadmins are told the appeal was closed"
+    assert not [to for to in recipients if to.endswith("@erased.invalid") or to == address], recipients
+    with pytest.raises(approval_services.StepAlreadyDecided):
+        approval_services.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="It is a duplicate.",
+                                        actor=make_superadmin(totp=False))
 
 
 def test_mail_to_an_erased_address_and_others_goes_to_the_others_only():
