@@ -97,9 +97,10 @@ def _skipped_message(code, n):
     return text % {"n": n}
 
 
-def _queue_url(status=VerificationStatus.PENDING, organisation_id=None):
-    query = {"status": status, **({"organisation": organisation_id} if organisation_id else {})}
-    return f"{reverse('verification:queue')}?{urlencode(query)}"
+def _queue_url(kept) -> str:
+    """The queue a decision leads back to: the waiting requests, of the organisation and
+    page of ``kept`` (what _queue_query kept of the queue's query) when it has them."""
+    return f"{reverse('verification:queue')}?{urlencode({'status': VerificationStatus.PENDING, **kept})}"
 
 
 def _queue_query(params) -> dict:
@@ -231,7 +232,7 @@ def queue_decide(request):
                 else ngettext("%(n)s request was rejected.", "%(n)s requests were rejected.", len(outcome.decided)))
         messages.success(request, done % {"n": len(outcome.decided)})
     _say_skipped(request, gone + [code for _pk, code in outcome.skipped])
-    return redirect(f"{reverse('verification:queue')}?{urlencode({'status': VerificationStatus.PENDING, **kept})}")
+    return redirect(_queue_url(kept))
 
 
 def _say_skipped(request, codes):
@@ -252,8 +253,12 @@ def _history(profile):
 @rule("administrator_of_organisation")
 @require_http_methods(["GET", "POST"])
 def profile_detail(request, pk):
-    """A request or a profile, its history, and the decision on a waiting request."""
+    """A request or a profile, its history, and the decision on a waiting request. Opened
+    from the queue, it comes with the queue's query (_queue_query): its decision posts with
+    it and leads back to that queue, as its "Back to the queue" does."""
     profile = profile_for_admin(request.user, pk)
+    kept = _queue_query(request.GET)
+    query = urlencode(kept)
     own = profile.user_id == request.user.pk
     form = None
     if profile.is_pending and not own:
@@ -265,18 +270,18 @@ def profile_detail(request, pk):
                                              name=request.POST.get("shown_name"))  # the name the page showed
             except services.StatusChanged as exc:
                 messages.info(request, _no_longer_waiting(exc.profile, request.user, request.POST.get("decision")))
-                return redirect("verification:profile", pk=pk)
+                return redirect(reverse("verification:profile", args=[pk]) + (f"?{query}" if query else ""))
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
                 messages.success(request, _("Your decision was recorded and the person was told by email."))
-                return redirect(_queue_url(organisation_id=None))
+                return redirect(_queue_url(kept))
     elif request.method == "POST":
         messages.info(request, _no_longer_waiting(profile, request.user, request.POST.get("decision")) if not own
                       else _("You cannot decide on your own verification: another administrator does."))
-        return redirect("verification:profile", pk=pk)
+        return redirect(reverse("verification:profile", args=[pk]) + (f"?{query}" if query else ""))
     return render(request, "verification/profile.html",
-                  {"profile": profile, "form": form, "own": own, "history": _history(profile)})
+                  {"profile": profile, "form": form, "own": own, "history": _history(profile), "queue_query": query})
 
 
 @rule("administrator_of_organisation")

@@ -253,6 +253,21 @@ def test_the_domain_claims_page_is_paged_and_offers_no_acceptance_that_would_be_
     assert len(accept_forms(tree)) == 50  # the department's own claim first
 
 
+def test_the_domain_claims_page_says_why_a_claim_is_not_official_as_the_superadmin_who_decides_reads_it():
+    """The reason a claim is not official was shown in error red, and for a domain off the
+    official suffixes it said "only a superadmin can accept it" to the superadmin who can,
+    next to the form to do so: a plain reason, in the page's secondary text, that says what
+    accepting it does."""
+    OrganisationDomain.objects.create(organisation=OrganisationFactory(name="Institute of Science"),
+                                      domain="iisc.ac.in", claim=DomainClaim.NOT_OFFICIAL)
+    tree = page(signed_in(make_superadmin()).get("/portal/organisations/domain-claims/"))
+    [row] = tree.find("tbody").find_all("tr")
+    why = row.find_all("td")[2]
+    assert why.squashed_text() == "Not under an official suffix: its addresses become official only if you accept it"
+    assert why.get("class") == "text-body-secondary"
+    assert not [node for node in tree.find("tbody").iter() if "text-danger" in node.get("class", "")]
+
+
 def test_a_claim_past_the_first_page_is_refused_and_accepted_on_its_own_page():
     """Refused (its box not ticked), a claim is shown on the page that lists it, where its
     box is, not on the first; accepted, the superadmin is back on the page they were on."""

@@ -657,6 +657,30 @@ def test_a_superadmin_sees_the_addresses_refused_as_unknown_on_the_outbox_page_a
     assert OutboxMessage.objects.latest("id").status == OutboxStatus.SENT
 
 
+def test_the_lift_page_gives_the_refusals_times_as_the_outbox_lists_them():
+    """The outbox lists when an address was first and last refused to the minute ("5 Dec
+    2026, 00:09"); the page to lift the refusal gave the same times with seconds ("5 Dec
+    2026, 00:09:32"), as did its "lifted on": the same day and time, written as the list
+    writes them."""
+    from datetime import datetime
+
+    from portal.mail.models import UnknownMailbox
+    from tests.html_tree import parse
+
+    first = timezone.make_aware(datetime(2026, 12, 5, 0, 9, 32))
+    record = UnknownMailbox.objects.create(mailbox=GONE, first_refused_at=first, last_refused_at=first + timedelta(hours=3),
+                                           reply="550 5.1.1 User unknown")
+    client, _root = superadmin_client()
+    listed = parse(client.get("/portal/outbox/").content.decode()).by_id("unknown-caption").parent
+    [row] = listed.find("tbody").find_all("tr")
+    assert [cell.squashed_text() for cell in row.find_all("td")[1:3]] == ["5 Dec 2026, 00:09", "5 Dec 2026, 03:09"]
+    lift = parse(client.get(f"/portal/outbox/unknown/{record.pk}/lift/").content.decode())
+    assert [dd.squashed_text() for dd in lift.find("dl").find_all("dd")[:2]] == ["5 Dec 2026, 00:09", "5 Dec 2026, 03:09"]
+    UnknownMailbox.objects.filter(pk=record.pk).update(lifted_at=first + timedelta(days=1))
+    lift = parse(client.get(f"/portal/outbox/unknown/{record.pk}/lift/").content.decode())
+    assert "This refusal was lifted on 6 Dec 2026, 00:09: messages to the address" in lift.squashed_text()
+
+
 def test_a_failed_message_names_its_recipients_still_refused_as_unknown(smtp_server, django_capture_on_commit_callbacks):
     """Sent again while its address is refused, a message fails again at once: its page says
     so, and where the refusal is lifted."""

@@ -786,6 +786,45 @@ def test_deciding_one_request(world, requests_):
     assert "Your decision" not in html
 
 
+def test_one_request_decided_from_one_organisations_queue_leads_back_to_that_queue(world, requests_, monkeypatch):
+    """The department's admin works through the district office's queue ("Showing ...
+    only", its second page) and opens one request to decide it. The decision led back to
+    the queue of every office, and so did the page's "Back to the queue": the admin lost
+    their place at every request (as the bulk decision did). The queue's status,
+    organisation and page go to the request's page, through its decision and back, and
+    only those, as the queue reads them."""
+    from verification import admin_views
+
+    monkeypatch.setattr(admin_views, "PAGE_SIZE", 1)
+    GovernmentProfileFactory(organisation=world["office"], designation="Third request")
+    client = signed_in(world["admin_parent"])
+    queue = f"status=pending&organisation={world['office'].pk}&page=2"
+    tree = parse(well_formed(client.get(f"/verification/queue/?{queue}")))
+    [link] = [link for link in tree.find_all("a") if link.squashed_text().startswith("Review and decide")]
+    profile = GovernmentProfile.objects.get(pk=link.get("href").split("/")[3])
+    assert link.get("href") == f"/verification/profiles/{profile.pk}/?{queue}"
+    page = parse(well_formed(client.get(link.get("href"))))
+    [form] = [form for form in page.find_all("form", method="post") if form.find("input", name="decision")]
+    assert form.get("action") is None  # posted to the page's own address, the queue's query with it
+    [back] = [link for link in form.find_all("a") if link.squashed_text() == "Back to the queue"]
+    assert back.get("href") == f"/verification/queue/?{queue}"
+    response = client.post(link.get("href"), form_as_sent(page, decision="verify"))
+    assert response.status_code == 302 and response["Location"] == f"/verification/queue/?{queue}"
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.VERIFIED
+    assert "Showing District Agriculture Office, Pune only." in parse(well_formed(client.get(response["Location"]))).squashed_text()
+    # Only what the queue reads, as it reads it: nothing else sent with the address is
+    # carried, nor a value the queue would not take; the address is always the queue's.
+    still = GovernmentProfile.objects.filter(status="pending", organisation=world["office"]).first()
+    sent = "status=nonsense&organisation=x&page=0&next=https://evil.example/&organisation_name=a"
+    page = parse(well_formed(client.get(f"/verification/profiles/{still.pk}/?{sent}")))
+    [form] = [form for form in page.find_all("form", method="post") if form.find("input", name="decision")]
+    [back] = [link for link in form.find_all("a") if link.squashed_text() == "Back to the queue"]
+    assert back.get("href") == "/verification/queue/"
+    response = client.post(f"/verification/profiles/{still.pk}/?{sent}", form_as_sent(page, decision="verify"))
+    assert response.status_code == 302 and response["Location"] == "/verification/queue/?status=pending"
+
+
 REJECT_WORD = {"en": "reject", "hi": "अस्वीकार", "mr": "नाकार"}
 
 
