@@ -45,12 +45,15 @@ def _template_names() -> list[str]:
     for folder in engines["django"].template_dirs:
         folder = Path(folder)
         if folder == Path(settings.BASE_DIR) / "templates":
-            tops = [folder]
+            # The project's own, but not its pages of the Django admin (templates/admin/: the
+            # superusers' few pages, compiled at their first use like the admin's own).
+            tops = [path for path in folder.iterdir() if path.name != "admin"]
         elif folder.parent.name == "allauth":
             tops = [folder / top for top in _ALLAUTH_FOLDERS]
         else:
             continue
         for top in tops:
-            names.update(str(path.relative_to(folder)) for path in top.rglob("*")
+            paths = [top] if top.is_file() else top.rglob("*")
+            names.update(str(path.relative_to(folder)) for path in paths
                          if path.suffix in (".html", ".txt") and path.is_file())
     return sorted(names)
