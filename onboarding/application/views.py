@@ -95,6 +95,8 @@ def task_list(request, pk):
             "completed": completed,
             "warnings": services.duplicate_advice(application) if application.is_editable else [],
             "returned": last_return(application),
+            # Sent for a decision (or closed): why nothing can be changed now, not "come back later".
+            "closed": None if application.is_editable else _closed_message(application.status),
         },
     )
 

@@ -322,6 +322,23 @@ def test_submit_is_disabled_until_every_section_is_complete(officer_client, offi
     assert buttons == []
 
 
+def test_the_form_of_an_application_sent_for_a_decision_says_it_cannot_be_changed_now(
+        officer_client, officer, django_capture_on_commit_callbacks):
+    """The form's list of sections said "you can leave and come back later" of an application
+    already sent for a decision (read by an officer it was handed over to, whose Nodal officer
+    section then waits for their details): it says why nothing can be changed now."""
+    draft = new_application(officer)
+    text = page(officer_client.get(f"/onboarding/{draft.pk}/tasks/")).squashed_text()
+    assert "Each section is saved on its own: you can leave and come back later." in text
+    application = submit(officer_client, complete(officer_client, draft), django_capture_on_commit_callbacks)
+    text = page(officer_client.get(f"/onboarding/{application.pk}/tasks/")).squashed_text()
+    assert "This application has been submitted and can no longer be changed." in text
+    assert "you can leave and come back later" not in text
+    officer_client.cookies["django_language"] = "mr"
+    text = page(officer_client.get(f"/onboarding/{application.pk}/tasks/")).squashed_text()
+    assert "This application has been submitted" not in text and "come back later" not in text
+
+
 def test_server_refuses_an_incomplete_submission(officer_client, officer):
     application = new_application(officer)
     post_section(officer_client, application, "organisation", valid("organisation"))
