@@ -862,6 +862,19 @@ def _naming_authority(address):
     return {**VALID, "competent_authority": {**VALID["competent_authority"], "official_email": address}}
 
 
+def _refused_at_the_authoritys_address(response, application, message):
+    """A submission refused at the competent authority's address: the page again, with
+    ``message`` at that field, the address as typed in it, valid HTML, and its form posting
+    to the section's own page (the page is shown at the submit page's address)."""
+    assert response.status_code == 200
+    tree = page(response)
+    assert field_error(tree, "official_email") == message
+    assert field_value(tree, "official_email") == AUTHORITY_EMAIL
+    assert html_problems(response.content.decode()) == []
+    form = next(form for form in tree.find_all("form") if form.by_id("id_official_email") is not None)
+    assert form.get("action") == section_url(application, "competent_authority")
+
+
 def test_one_authority_mailbox_is_sent_at_most_a_days_worth_of_requests_whoever_submits(
     officer_client, officer, settings, django_capture_on_commit_callbacks
 ):
@@ -884,17 +897,10 @@ def test_one_authority_mailbox_is_sent_at_most_a_days_worth_of_requests_whoever_
         mails = OutboxMessage.objects.count()
         with django_capture_on_commit_callbacks(execute=True):
             response = officer_client.post(f"/onboarding/{application.pk}/submit/")
-        assert response.status_code == 200
-        tree = page(response)
-        assert field_error(tree, "official_email") == (
+        _refused_at_the_authoritys_address(response, application, (
             "The portal has sent this address 2 requests for a decision in the last 24 hours, the most one mailbox may "
             "receive: nothing was submitted, and your answers are kept. You can submit the application from "
-            "11 May 2026, 11:00.")
-        assert field_value(tree, "official_email") == AUTHORITY_EMAIL
-        assert html_problems(response.content.decode()) == []
-        # Shown at the submit page's address, the section's form posts to the section's page.
-        form = next(form for form in tree.find_all("form") if form.by_id("id_official_email") is not None)
-        assert form.get("action") == section_url(application, "competent_authority")
+            "11 May 2026, 11:00."))
         assert reload(application).status == ApplicationStatus.DRAFT and not reload(application).reference
         assert reload(application).data == application.data and reload(application).version == application.version
         assert OutboxMessage.objects.count() == mails
@@ -971,17 +977,11 @@ def test_a_submission_naming_an_address_the_relay_refused_as_unknown_is_refused_
         mails = OutboxMessage.objects.count()
         with django_capture_on_commit_callbacks(execute=True):
             response = officer_client.post(f"/onboarding/{application.pk}/submit/")
-        assert response.status_code == 200
-        tree = page(response)
-        assert field_error(tree, "official_email") == (
+        _refused_at_the_authoritys_address(response, application, (
             f"The mail server refused {AUTHORITY_EMAIL} on 8 May 2026 as an address that does not exist: nothing was "
             "submitted, and your answers are kept. Check the address with the competent authority's office and correct "
             "it here. If it is right and its mailbox has been set up since, ask the portal's superadmins to lift the "
-            "refusal; you can then submit the application.")
-        assert field_value(tree, "official_email") == AUTHORITY_EMAIL
-        assert html_problems(response.content.decode()) == []
-        form = next(form for form in tree.find_all("form") if form.by_id("id_official_email") is not None)
-        assert form.get("action") == section_url(application, "competent_authority")
+            "refusal; you can then submit the application."))
         stored = reload(application)
         assert stored.status == ApplicationStatus.DRAFT and not stored.reference
         assert stored.data == application.data and stored.version == application.version

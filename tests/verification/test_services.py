@@ -829,6 +829,13 @@ def test_a_first_admin_keeps_the_role_when_verified_within_the_organisations_lin
     assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).exists()
 
 
+# The refusal of verifying the office's last admin elsewhere, which would end their role there.
+LAST_OFFICE_ADMIN_VERIFIED_ELSEWHERE = (
+    "Office Admin is the last admin of District Agriculture Office, Pune whose role does not end, and being verified "
+    "here would end that role: they must first hand over the admin role of District Agriculture Office, Pune (an "
+    "admin there grants it to someone else, without an end date). Until then they cannot be verified here.")
+
+
 def test_verifying_elsewhere_the_last_first_admin_of_an_organisation_is_refused_or_waits(world):
     """The office's only admin is its first admin: being verified in the directorate would
     leave the office with none. Refused to the directorate's admin as for a role resting on
@@ -838,10 +845,7 @@ def test_verifying_elsewhere_the_last_first_admin_of_an_organisation_is_refused_
     moving = first_admin_moving_to_the_directorate(world)
     with pytest.raises(LastAdmin) as refused:
         services.join_request_decide(profile_id=moving.pk, decision="verify", actor=world["admin_other"])
-    assert refused.value.messages == [
-        "Office Admin is the last admin of District Agriculture Office, Pune whose role does not end, and being "
-        "verified here would end that role: they must first hand over the admin role of District Agriculture Office, "
-        "Pune (an admin there grants it to someone else, without an end date). Until then they cannot be verified here."]
+    assert refused.value.messages == [LAST_OFFICE_ADMIN_VERIFIED_ELSEWHERE]
     moving.refresh_from_db()
     assert moving.status == VerificationStatus.PENDING and may_administer(fresh(admin), world["office"])
     services.join_request_withdraw(profile_id=moving.pk, actor=admin)
@@ -993,10 +997,7 @@ def test_verifying_elsewhere_the_last_admin_of_an_organisation_is_refused(world)
     moving = GovernmentProfileFactory(user=admin, organisation=world["other"], official_email=admin.email)
     with pytest.raises(LastAdmin) as refused:
         services.join_request_decide(profile_id=moving.pk, decision="verify", actor=world["admin_other"])
-    assert refused.value.messages == [
-        "Office Admin is the last admin of District Agriculture Office, Pune whose role does not end, and being "
-        "verified here would end that role: they must first hand over the admin role of District Agriculture Office, "
-        "Pune (an admin there grants it to someone else, without an end date). Until then they cannot be verified here."]
+    assert refused.value.messages == [LAST_OFFICE_ADMIN_VERIFIED_ELSEWHERE]
     old.refresh_from_db()
     moving.refresh_from_db()
     assert (old.status, moving.status) == (VerificationStatus.VERIFIED, VerificationStatus.PENDING)
