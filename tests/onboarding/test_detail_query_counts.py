@@ -79,6 +79,26 @@ def test_detail_query_count_for_the_nodal_officer(officer_client, application, d
     assert_lists(response, application)
 
 
+# Waiting for its competent authority, the officer's page asks 3 queries more, whatever the
+# number of events and decisions: whether that authority can still decide (7 the official-email
+# rules, 8 the officer's own addresses: onboarding.approval.selectors.authority_steps_refused)
+# and 9 whether the mail relay refused its address as unknown (portal.mail.refusals).
+OFFICER_DETAIL_AUTHORITY_QUERIES = OFFICER_DETAIL_QUERIES + 3
+
+
+@pytest.mark.parametrize("events", [1, 60])
+def test_detail_query_count_for_the_nodal_officer_while_the_authority_decides(
+        officer, officer_client, events, django_assert_num_queries):
+    application = application_with_authority(nodal_officer=officer)
+    for i in range(events):
+        audit_record(actor=officer, action=SHOWN[i % len(SHOWN)], target=application)
+    url = get_detail(officer_client, application)
+    with django_assert_num_queries(OFFICER_DETAIL_AUTHORITY_QUERIES):
+        response = officer_client.get(url)
+    assert response.status_code == 200
+    assert response.content.decode().count("<li><time ") == events  # one per timeline event
+
+
 # As a state administrator of the application's state: as many, 6 queries.
 #   1 session, 2 user with platform roles and whether they have the authenticator app a
 #   state admin must have (as above), 3 the application (scoped to the admin's
