@@ -21,13 +21,35 @@ class AddIndexConcurrently(PostgresAddIndexConcurrently):
         if valid:
             return None
         if valid is False:
-            schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(self.index.name)}")
+            index_drop(schema_editor, self.index.name)
         return super().database_forwards(app_label, schema_editor, from_state, to_state)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor != "postgresql":
             return AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
         return super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+def trigram_index_build(schema_editor, name: str, table: str, column: str, where: str = "") -> None:
+    """Build, on PostgreSQL and outside a transaction (a migration with ``atomic = False``), the
+    pg_trgm GIN index ``name`` of ``UPPER(column::text)`` (what a case-blind ``LIKE``/``icontains``
+    of any part reads), only of the rows ``where`` names when given: CREATE INDEX CONCURRENTLY,
+    so that the processes still running during `make migrate` go on writing the table. An index
+    of that name a stopped build left invalid is dropped and built again; a whole one is kept.
+    The RunPython migrations that build such indexes (audit 0029, visibility 0003 and 0004)
+    call this; each checks the vendor first (elsewhere nothing is made)."""
+    if _index_valid(schema_editor, name) is False:
+        index_drop(schema_editor, name)
+    schema_editor.execute(
+        f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {schema_editor.quote_name(name)} ON {schema_editor.quote_name(table)} "
+        f"USING gin ((UPPER(({schema_editor.quote_name(column)})::text)) gin_trgm_ops)"
+        + (f" WHERE {where}" if where else "")
+    )
+
+
+def index_drop(schema_editor, name: str) -> None:
+    """Drop the index ``name`` if it is there, on PostgreSQL without locking its table's writes."""
+    schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(name)}")
 
 
 def _index_valid(schema_editor, name: str) -> bool | None:

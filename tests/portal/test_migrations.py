@@ -22,6 +22,7 @@ from django.db.migrations.operations import AddField, CreateModel
 from django.db.models import NOT_PROVIDED
 from django.utils import timezone
 
+from portal.migration_operations import trigram_index_build
 from tests.factories import OrganisationFactory, UserFactory
 from tests.verification.helpers import GovernmentProfileFactory
 from verification.models import GovernmentProfile, VerificationStatus
@@ -522,3 +523,31 @@ def test_upgrading_to_the_authority_links_mailboxes_lets_the_running_release_ope
     assert set(AuthorityToken.objects.values_list("mailbox", flat=True)) == {
         real(token.email), "director.agri@maharashtra.gov.in", "secretary@mahaagri.gov.in"}
     assert {name: _index_definition(name) for name in AUTHORITY_INDEXES} == definitions
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("require_postgresql")
+def test_a_trigram_index_a_stopped_build_left_invalid_is_built_again_and_a_whole_one_kept():
+    """portal.migration_operations.trigram_index_build, which audit 0029 and visibility 0003 and
+    0004 run: a concurrent build that stopped (a deploy killed, a lock timeout) leaves an invalid
+    index of the name, which IF NOT EXISTS alone would keep for good; the next run builds it
+    again. A whole one is left as it is."""
+    name = "audit_trgm_event_actor_email"
+
+    def oid():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass(%s)::oid", [name])
+            return cursor.fetchone()[0]
+
+    whole = oid()
+    with connection.schema_editor(atomic=False) as editor:
+        trigram_index_build(editor, name, "audit_auditevent", "actor_email")
+    assert oid() == whole
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE pg_index SET indisvalid = false WHERE indexrelid = to_regclass(%s)", [name])
+    assert _index_definition(name)[1] is False
+    with connection.schema_editor(atomic=False) as editor:
+        trigram_index_build(editor, name, "audit_auditevent", "actor_email")
+    assert _index_definition(name) == (
+        f"CREATE INDEX {name} ON public.audit_auditevent USING gin (upper((actor_email)::text) gin_trgm_ops)", True)
+    assert oid() != whole

@@ -14,6 +14,8 @@ onboarding 0006) depend on it, and PostgreSQL refuses to drop it under them."""
 
 from django.db import migrations
 
+from portal.migration_operations import index_drop, trigram_index_build
+
 NAME = "audit_trgm_event_actor_email"
 
 
@@ -26,26 +28,13 @@ def extension_create(apps, schema_editor):
 def create(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    if not _index_valid(schema_editor):  # a concurrent build that stopped leaves an invalid index
-        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{NAME}"')
-    schema_editor.execute(
-        f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{NAME}" ON "audit_auditevent" '
-        'USING gin ((UPPER(("actor_email")::text)) gin_trgm_ops)'
-    )
+    trigram_index_build(schema_editor, NAME, "audit_auditevent", "actor_email")
 
 
 def drop(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{NAME}"')
-
-
-def _index_valid(schema_editor):
-    """Whether the index is there and whole (True when it is not there at all)."""
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [f'"{NAME}"'])
-        row = cursor.fetchone()
-    return row is None or row[0]
+    index_drop(schema_editor, NAME)
 
 
 class Migration(migrations.Migration):

@@ -10,6 +10,8 @@ still running during `make migrate` waited for it."""
 
 from django.db import migrations
 
+from portal.migration_operations import index_drop, trigram_index_build
+
 INDEXES = {
     "visibility_trgm_profile_verified_name": ("verification_governmentprofile", "verified_name"),
 }
@@ -19,27 +21,14 @@ def create(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     for name, (table, column) in INDEXES.items():
-        if not _index_valid(schema_editor, name):  # a concurrent build that stopped leaves an invalid index
-            schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
-        schema_editor.execute(
-            f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{name}" ON "{table}" '
-            f'USING gin ((UPPER(("{column}")::text)) gin_trgm_ops)'
-        )
+        trigram_index_build(schema_editor, name, table, column)
 
 
 def drop(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     for name in INDEXES:
-        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
-
-
-def _index_valid(schema_editor, name):
-    """Whether the index is there and whole (True when it is not there at all)."""
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [f'"{name}"'])
-        row = cursor.fetchone()
-    return row is None or row[0]
+        index_drop(schema_editor, name)
 
 
 class Migration(migrations.Migration):

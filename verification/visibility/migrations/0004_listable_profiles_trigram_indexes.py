@@ -12,6 +12,8 @@ profile by the processes still running during `make migrate` waited for it."""
 
 from django.db import migrations
 
+from portal.migration_operations import index_drop, trigram_index_build
+
 TABLE = "verification_governmentprofile"
 LISTABLE = "status IN ('verified', 'suspended')"  # verification.models.HELD_STATUSES, as the search filters by
 
@@ -35,37 +37,20 @@ REPLACES = {
 }
 
 
-def _build(schema_editor, name, column, where=""):
-    if not _index_valid(schema_editor, name):  # a concurrent build that stopped leaves an invalid index
-        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
-    schema_editor.execute(
-        f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{name}" ON "{TABLE}" '
-        f'USING gin ((UPPER(("{column}")::text)) gin_trgm_ops){where}'
-    )
-
-
 def create(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    for name, (_table, column) in INDEXES.items():
-        _build(schema_editor, name, column, f" WHERE {LISTABLE}")
-        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{REPLACES[name]}"')
+    for name, (table, column) in INDEXES.items():
+        trigram_index_build(schema_editor, name, table, column, LISTABLE)
+        index_drop(schema_editor, REPLACES[name])
 
 
 def drop(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    for name, (_table, column) in INDEXES.items():
-        _build(schema_editor, REPLACES[name], column)
-        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
-
-
-def _index_valid(schema_editor, name):
-    """Whether the index is there and whole (True when it is not there at all)."""
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [f'"{name}"'])
-        row = cursor.fetchone()
-    return row is None or row[0]
+    for name, (table, column) in INDEXES.items():
+        trigram_index_build(schema_editor, REPLACES[name], table, column)
+        index_drop(schema_editor, name)
 
 
 class Migration(migrations.Migration):
