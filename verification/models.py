@@ -261,6 +261,11 @@ class VerificationSettings(models.Model):
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
 
+    class Meta:
+        # One organisation's settings is one row: the plural is the same words.
+        verbose_name = _("verification settings")
+        verbose_name_plural = _("verification settings")
+
 
 class AddressConfirmation(models.Model):
     """A single-use link mailed to a verified person's official address, to confirm

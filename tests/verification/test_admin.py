@@ -52,3 +52,12 @@ def test_a_links_hash_is_not_shown(root_client):
                                               created_at=profile.verified_at, expires_at=profile.verified_at)
     page = root_client.get(f"/admin/verification/addressconfirmation/{link.pk}/change/").content.decode()
     assert "a@b.gov.in" in page and "f" * 64 not in page
+
+
+def test_the_admin_names_an_organisations_verification_settings_in_each_language(root_client):
+    """The model's name was made plural by Django's default (a trailing "s"): the admin's
+    index listed "Verification settingss", in English in every language."""
+    for language, name in [("en", "Verification settings"), ("hi", "सत्यापन सेटिंग्स"), ("mr", "पडताळणी सेटिंग्ज")]:
+        page = root_client.get("/admin/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        assert f">{name}<" in page, language
+        assert "settingss" not in page
