@@ -24,6 +24,7 @@ def admin_login(request, extra_context=None):
 
 admin.site.login = admin_login
 admin.site.site_header = _("Sandes onboarding portal")
+admin.site.site_title = _("Sandes onboarding portal")  # each page's title in the browser's tab, after the page's own
 
 handler400 = views.bad_request
 handler404 = views.page_not_found

@@ -61,3 +61,5 @@ def test_the_admin_names_an_organisations_verification_settings_in_each_language
         page = root_client.get("/admin/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
         assert f">{name}<" in page, language
         assert "settingss" not in page
+        # The browser's tab names the portal, not "Django site admin".
+        assert "Django site admin" not in page
