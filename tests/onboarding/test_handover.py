@@ -315,3 +315,24 @@ def test_a_rejected_application_is_not_handed_over_the_successor_applies_again(o
     hindi.cookies.load({settings.LANGUAGE_COOKIE_NAME: "hi"})
     told = [str(m) for m in get_messages(hindi.get(f"/onboarding/{application.pk}/officer/").wsgi_request)]
     assert len(told) == 1 and DEVANAGARI_RE.search(told[0])
+
+
+def test_a_draft_not_yet_named_is_handed_over_in_whole_sentences(officer):
+    """A draft may be handed over before its Organisation section names anything: both mails
+    read "handed onboarding application Draft #1 for  over to you" (in Hindi and Marathi too,
+    an empty place where the name goes). They say it without the name, as the draft's
+    retention reminder does."""
+    application = ApplicationFactory(nodal_officer=officer, status=ApplicationStatus.DRAFT, reference=None,
+                                     organisation_name="", jurisdiction="KA")
+    successor = UserFactory(email=SUCCESSOR)
+    application_officer_change(application_id=application.pk, new_officer=successor, actor=make_superadmin())
+    [to_him], [to_her] = messages_to(officer.email), messages_to(SUCCESSOR)
+    assert "The portal's administrators have handed your onboarding application Draft #1, which names no " \
+           "organisation yet, over to another nodal officer: you are no longer its nodal officer, and can no longer " \
+           "open it." in to_him.body.replace(f"#{application.pk},", "#1,")
+    assert "The portal's administrators have handed onboarding application Draft #1, which names no organisation " \
+           "yet, over to you: you are now its nodal officer, in place of its previous one." \
+           in to_her.body.replace(f"#{application.pk},", "#1,")
+    for message in (to_him, to_her):
+        assert DEVANAGARI_RE.search(message.body)
+        assert not [line for line in message.body.splitlines() if "  " in line or " ," in line], message.body
