@@ -288,6 +288,9 @@ GLOSSARY = [
     ("mr", r"\bsuperadmin", "सुपरॲडमिन", []),
     # Hindi's form is फ़ॉर्म (46 messages to प्रपत्र's 9, on the same pages).
     ("hi", None, None, ["प्रपत्र"]),
+    # An application is submitted (प्रस्तुत) on its button, its status and its mails: ten later
+    # messages said जमा, the word for a deposit.
+    ("hi", r"\bsubmi", "प्रस्तुत", ["जमा"]),
 ]
 
 
