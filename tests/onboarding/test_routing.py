@@ -887,15 +887,71 @@ def test_an_officers_new_links_take_their_share_of_the_authority_mailboxs_day(of
     with time_machine.travel(start + timedelta(minutes=22), tick=False):
         response = signed_in(officer).post(f"/onboarding/{first.pk}/resend-link/", follow=True)
         assert response.redirect_chain[-1][0] == f"/onboarding/{first.pk}/"
-        assert ("You have sent the competent authority's address 2 requests for a decision in the last 24 hours, the "
-                "most one nodal officer may send one mailbox: no new link was sent. You can ask for one from "
-                "11 May 2026, 11:00.") in page(response).squashed_text()
+        assert ("You have sent the competent authority's address 2 requests for a decision in the last 24 hours "
+                "(from any account of your mailbox: your address with or without a “+” tag), the most one nodal "
+                "officer may send one mailbox: no new link was sent. You can ask for one from 11 May 2026, 11:00."
+                ) in page(response).squashed_text()
         assert OutboxMessage.objects.count() == mails
         other_officer = UserFactory()
         second = application_with_authority(nodal_officer=other_officer)
     with time_machine.travel(start + timedelta(minutes=33), tick=False):
         assert signed_in(other_officer).post(f"/onboarding/{second.pk}/resend-link/").status_code == 302
     assert AuthorityToken.objects.filter(step__application=first).count() == 2
+    assert AuthorityToken.objects.filter(step__application=second).count() == 2
+
+
+def test_accounts_of_one_mailbox_share_one_officers_share_of_an_authority_mailbox(officer, settings):
+    """Accounts are kept per address with its "+tag" (normalise_mailbox), so one person signs
+    up again as nodal.officer+2@..., each sign-up's code reaching the same mailbox. Each
+    account had a share of its own (ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY): one person
+    alone could fill the authority mailbox's day and lock every other officer naming it out.
+    The share is the mailbox's, as the handover and the decisions compare people; the refusal
+    says so. Another person naming that authority is not refused."""
+    settings.ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY = 2
+    start = datetime(2026, 5, 10, 11, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
+    with time_machine.travel(start, tick=False):
+        first = application_with_authority(nodal_officer=officer)
+    with time_machine.travel(start + timedelta(minutes=11), tick=False):
+        assert signed_in(officer).post(f"/onboarding/{first.pk}/resend-link/").status_code == 302
+    same_mailbox = UserFactory(email="nodal.officer+2@mahaagri.gov.in")
+    with time_machine.travel(start + timedelta(minutes=22), tick=False):
+        second = application_with_authority(nodal_officer=same_mailbox)
+    mails = OutboxMessage.objects.count()
+    with time_machine.travel(start + timedelta(minutes=33), tick=False):
+        response = signed_in(same_mailbox).post(f"/onboarding/{second.pk}/resend-link/", follow=True)
+        assert response.redirect_chain[-1][0] == f"/onboarding/{second.pk}/"
+        assert ("You have sent the competent authority's address 2 requests for a decision in the last 24 hours "
+                "(from any account of your mailbox: your address with or without a “+” tag), the most one nodal "
+                "officer may send one mailbox: no new link was sent. You can ask for one from 11 May 2026, 11:00."
+                ) in page(response).squashed_text()
+    assert OutboxMessage.objects.count() == mails
+    assert AuthorityToken.objects.filter(step__application=second).count() == 1
+    other_officer = UserFactory(email="nodal.officer2@mahaagri.gov.in")
+    with time_machine.travel(start + timedelta(minutes=33), tick=False):
+        third = application_with_authority(nodal_officer=other_officer)
+    with time_machine.travel(start + timedelta(minutes=44), tick=False):
+        assert signed_in(other_officer).post(f"/onboarding/{third.pk}/resend-link/").status_code == 302
+    assert AuthorityToken.objects.filter(step__application=third).count() == 2
+
+
+def test_accounts_of_one_mailbox_ask_for_one_officers_days_worth_of_new_links(officer, settings):
+    """ONBOARDING_LINK_RESENDS_PER_DAY was counted per account: each "+tag" account of one
+    mailbox had a day of new links of its own. It counts the person's mailbox, whichever of
+    its accounts asked."""
+    settings.ONBOARDING_LINK_RESENDS_PER_DAY = 2
+    start = datetime(2026, 5, 10, 11, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
+    same_mailbox = UserFactory(email="nodal.officer+seeds@mahaagri.gov.in")
+    with time_machine.travel(start, tick=False):
+        first = application_with_authority(nodal_officer=officer)
+        second = application_with_authority(nodal_officer=same_mailbox)
+    with time_machine.travel(start + timedelta(minutes=11), tick=False):
+        assert signed_in(officer).post(f"/onboarding/{first.pk}/resend-link/").status_code == 302
+        assert signed_in(same_mailbox).post(f"/onboarding/{second.pk}/resend-link/").status_code == 302
+    with time_machine.travel(start + timedelta(minutes=22), tick=False):
+        response = signed_in(same_mailbox).post(f"/onboarding/{second.pk}/resend-link/", follow=True)
+    assert ("You have asked for 2 new links for competent authorities in the last 24 hours (from any account of your "
+            "mailbox: your address with or without a “+” tag), the most the portal accepts: each one emails the "
+            "authority. You can ask for another from 11 May 2026, 11:11.") in page(response).squashed_text()
     assert AuthorityToken.objects.filter(step__application=second).count() == 2
 
 
