@@ -1042,6 +1042,38 @@ def test_a_submission_naming_an_address_the_relay_refused_as_unknown_is_refused_
         assert submit(officer_client, application, django_capture_on_commit_callbacks).status == ApplicationStatus.WITH_AUTHORITY
 
 
+def test_a_submission_naming_a_tag_of_an_address_refused_as_unknown_is_refused_at_that_address(
+    officer_client, officer, django_capture_on_commit_callbacks
+):
+    """A "+tag" reaches the mailbox without it: the relay refused director@ as unknown, so
+    director+1@ cannot arrive either, yet a submission naming it went (the refusal's record
+    is kept in the address's own form, the tag and all): its request was never offered to
+    the relay, and the officer's day of submissions was spent on it. It is refused at the
+    address as the address itself is, the draft as it was."""
+    from portal.mail.models import OutboxMessage
+
+    _refused_as_unknown(AUTHORITY_EMAIL.lower(), datetime(2026, 5, 8, 15, 0, tzinfo=IST))
+    tagged = "Director+1@mahaagri.gov.in"
+    with time_machine.travel(datetime(2026, 5, 10, 11, 0, tzinfo=IST), tick=False):
+        application = complete(officer_client, new_application(officer))
+        post_section(officer_client, application, "competent_authority",
+                     {**valid("competent_authority"), "official_email": tagged})
+        application = reload(application)
+        mails = OutboxMessage.objects.count()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = officer_client.post(f"/onboarding/{application.pk}/submit/")
+    assert response.status_code == 200
+    assert field_error(page(response), "official_email") == (
+        f"The mail server refused {tagged} on 8 May 2026 as an address that does not exist: nothing was submitted, "
+        "and your answers are kept. Check the address with the competent authority's office and correct it here. If "
+        "it is right and its mailbox has been set up since, ask the portal's superadmins to lift the refusal; you can "
+        "then submit the application.")
+    stored = reload(application)
+    assert stored.status == ApplicationStatus.DRAFT and stored.version == application.version
+    assert not ApplicationVersion.objects.filter(application=application).exists()
+    assert OutboxMessage.objects.count() == mails
+
+
 def test_the_authority_section_saved_with_an_address_refused_as_unknown_is_warned_of(officer_client, officer):
     """Advice, not a refusal, when the section is saved (the officer may know the mailbox
     exists now): the section is complete, and the warning is said on the next page."""

@@ -753,6 +753,41 @@ def test_the_officer_is_told_when_the_relay_refuses_the_authoritys_address_as_un
     assert AuditEvent.objects.filter(action=AuditAction.STEP_AUTHORITY_ADDRESS_UNKNOWN).count() == 1
 
 
+def test_a_tag_of_an_authority_address_refused_as_unknown_is_treated_as_refused_too(
+    officer, smtp_server, django_capture_on_commit_callbacks
+):
+    """A "+tag" reaches the mailbox without it: the relay refused director@ as unknown, so a
+    request for a decision to director+1@ cannot arrive either. It is not offered to the
+    relay, and its officer is told, as for the address itself; the application's page says
+    it and no new link can be asked for. (The refusal's record is kept in the address's own
+    form, the tag and all: a tag of a refused mailbox was offered, and its officer never
+    told.)"""
+    from portal.mail.models import UnknownMailbox
+
+    smtp_server.refused.add(AUTHORITY_EMAIL)
+    with django_capture_on_commit_callbacks(execute=True):
+        application_with_authority(nodal_officer=UserFactory())
+    assert UnknownMailbox.objects.filter(mailbox=AUTHORITY_EMAIL).exists()
+    asked = len(smtp_server.asked)
+    tagged = "director+1@mahaagri.gov.in"
+    naming = {**VALID, "competent_authority": {**VALID["competent_authority"], "official_email": tagged}}
+    with django_capture_on_commit_callbacks(execute=True):
+        application = application_with_authority(nodal_officer=officer, data=naming)
+    assert tagged not in smtp_server.asked[asked:]
+    assert [m.status for m in messages_to(tagged)] == ["failed"]
+    assert len(officer_told_of_unknown(officer, application)) == 1
+
+    client = signed_in(officer)
+    page_text = " ".join(client.get(f"/onboarding/{application.pk}/").content.decode().split())
+    assert f"The mail server refused the competent authority's address {tagged} on " in page_text
+    assert "Send the competent authority a new link" not in page_text
+    AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    response = client.post(f"/onboarding/{application.pk}/resend-link/", follow=True)
+    assert (f"The mail server refused {tagged} as an address that does not exist: no new link was sent to "
+            "it.") in " ".join(response.content.decode().split())
+    assert len(messages_to(tagged)) == 1
+
+
 def test_an_application_naming_an_address_refused_before_tells_its_officer_at_once(
     officer, smtp_server, django_capture_on_commit_callbacks
 ):
