@@ -512,12 +512,14 @@ ONBOARDING_REMINDER_DAYS_BEFORE = env_number(
     why=" (a day before the shortest of ONBOARDING_AUTHORITY_DUE_DAYS, ONBOARDING_STATE_DUE_DAYS and "
         "ONBOARDING_APPEAL_DUE_DAYS: no stage is reminded of on the day it opens)")
 ONBOARDING_TOKEN_TTL_DAYS = env_number("ONBOARDING_TOKEN_TTL_DAYS", 7, 1, 365)
-# Submissions (and resubmissions) one nodal officer may make in 24 hours: each mails
-# the competent authority they named.
+# Submissions (and resubmissions) one nodal officer may make in 24 hours, from every
+# account of their mailbox ("+tag" addresses and all): each mails the competent authority
+# they named.
 ONBOARDING_SUBMISSIONS_PER_DAY = env_number("ONBOARDING_SUBMISSIONS_PER_DAY", 10, 1, 100)
 # New links for the competent authority ("Send the competent authority a new link") one
-# nodal officer may ask for in 24 hours, over all their applications: each mails the
-# official address they named (a step takes one every 10 minutes at most).
+# nodal officer may ask for in 24 hours, over all their applications and every account of
+# their mailbox: each mails the official address they named (a step takes one every 10
+# minutes at most).
 ONBOARDING_LINK_RESENDS_PER_DAY = env_number("ONBOARDING_LINK_RESENDS_PER_DAY", 5, 1, 100)
 # Requests for a decision (the competent authority's link: a submission, a new link asked
 # for; not the deadline sweep's reminders) one authority's mailbox may be sent in 24 hours,
@@ -525,8 +527,9 @@ ONBOARDING_LINK_RESENDS_PER_DAY = env_number("ONBOARDING_LINK_RESENDS_PER_DAY", 
 # above are each officer's; without this one many officers could flood one gov.in mailbox,
 # and NIC's mail servers then block the portal's relay.
 ONBOARDING_AUTHORITY_MAILS_PER_DAY = env_number("ONBOARDING_AUTHORITY_MAILS_PER_DAY", 20, 1, 1000)
-# Of those, the most one nodal officer's submissions and new links may take: one officer
-# alone cannot use the mailbox's day and lock every other officer naming that authority out.
+# Of those, the most one nodal officer's submissions and new links (from every account of
+# their mailbox) may take: one officer alone cannot use the mailbox's day and lock every
+# other officer naming that authority out.
 ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY = env_number(
     "ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY", min(5, ONBOARDING_AUTHORITY_MAILS_PER_DAY), 1,
     ONBOARDING_AUTHORITY_MAILS_PER_DAY,

@@ -50,7 +50,7 @@ from onboarding.models import (
 )
 from onboarding.notifications import notify_officer
 from onboarding.retention import files_remove
-from portal.accounts.mail_limits import mailbox_key
+from portal.accounts.mail_limits import mailbox_key, same_mailbox
 from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
@@ -138,14 +138,22 @@ def application_lock_for_officer(*, application_id: int, actor: AnyUser, require
     return application
 
 
+# The first of PostgreSQL's two advisory-lock keys: the actions a nodal officer's daily
+# limits count, by the mailbox of the account that acts ("OFFR").
+OFFICER_MAILBOX_LOCK_NAMESPACE = 0x4F464652
+
+
 def officer_lock(*, actor: AnyUser) -> None:
-    """Lock the officer's row for this transaction: it serialises the actions of theirs
-    that a daily limit counts (submissions, new links for an authority), so that two at
-    once cannot both pass it. Taken before an application's row, as application_create and
-    an erasure take it. FOR NO KEY UPDATE: rows written meanwhile that refer to the officer
+    """Lock the officer's row, then their mailbox (mailbox_key: every account of it, "+tag"
+    and all), for this transaction: they serialise the actions of theirs that a daily limit
+    counts (submissions, new links for an authority), which the limits count by that mailbox
+    (same_mailbox), so that two at once, from one account or two of one mailbox, cannot both
+    pass it. Taken before an application's row, as application_create and an erasure take
+    the officer's row. FOR NO KEY UPDATE: rows written meanwhile that refer to the officer
     (a membership on an approval of another of their applications, an audit event) do not
     wait for it."""
     get_user_model().objects.select_for_update(no_key=True).filter(pk=actor.pk).get()
+    advisory_lock(OFFICER_MAILBOX_LOCK_NAMESPACE, mailbox_key(actor.email))
 
 
 def _check_start_rate(actor: AnyUser, now: datetime) -> None:
@@ -429,11 +437,13 @@ def _check_submission_rate(actor: AnyUser, now: datetime) -> None:
     """Each submission mails a competent authority the officer named, with what they
     typed: at most ONBOARDING_SUBMISSIONS_PER_DAY in 24 hours per officer (resubmissions
     included), or anyone with an official address could make the portal mail any official
-    address again and again (submit, withdraw, submit)."""
-    sent = ApplicationVersion.objects.filter(application__nodal_officer=actor)
+    address again and again (submit, withdraw, submit). Counted by the officer's mailbox
+    (same_mailbox): each "+tag" account of it is the same person."""
+    sent = ApplicationVersion.objects.filter(same_mailbox("application__nodal_officer__email", actor.email))
     refuse_over(sent, "created_at", settings.ONBOARDING_SUBMISSIONS_PER_DAY, now, _(
-        "You have sent %(n)s applications for approval in the last 24 hours, the most the portal accepts: each "
-        "one emails its competent authority. You can send this one from %(when)s."))
+        "You have sent %(n)s applications for approval in the last 24 hours (from any account of your mailbox: your "
+        "address with or without a “+” tag), the most the portal accepts: each one emails its competent authority. "
+        "You can send this one from %(when)s."))
 
 
 # The first of PostgreSQL's two advisory-lock keys: the requests for a decision mailed to
@@ -457,11 +467,11 @@ def authority_mailbox_check(*, address: str, officer: AnyUser, now: datetime, me
     (a submission, a new link) when its mailbox, however the address is written
     (mailbox_key), was sent in the 24 hours before ``now``:
 
-    - ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY links asked for by ``officer``
+    - ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY links asked for by ``officer``, from
+      any account of their mailbox (same_mailbox: "+tag" accounts are the same person)
       (``share_message``, code AUTHORITY_SHARE_FULL): one officer alone, within their own
       limits (ONBOARDING_SUBMISSIONS_PER_DAY), cannot use the mailbox's whole day and lock
-      every other officer naming that authority out; that takes several accounts with
-      official addresses;
+      every other officer naming that authority out; that takes several official mailboxes;
     - ONBOARDING_AUTHORITY_MAILS_PER_DAY links asked for, whichever officers asked
       (``message``, code AUTHORITY_MAILBOX_FULL): a gov.in mailbox flooded with the portal's
       mail gets its relay blocked by NIC's mail servers.
@@ -476,7 +486,7 @@ def authority_mailbox_check(*, address: str, officer: AnyUser, now: datetime, me
     mailbox = mailbox_key(address)
     advisory_lock(AUTHORITY_MAILBOX_LOCK_NAMESPACE, mailbox)
     asked = AuthorityToken.objects.filter(mailbox=mailbox, reminder=False)
-    refuse_over(asked.filter(step__application__nodal_officer=officer), "created_at",
+    refuse_over(asked.filter(same_mailbox("step__application__nodal_officer__email", officer.email)), "created_at",
                 settings.ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY, now, share_message, code=AUTHORITY_SHARE_FULL)
     refuse_over(asked, "created_at", settings.ONBOARDING_AUTHORITY_MAILS_PER_DAY, now, message,
                 code=AUTHORITY_MAILBOX_FULL)
@@ -522,9 +532,10 @@ def application_submit(
             message=_("The portal has sent this address %(n)s requests for a decision in the last 24 hours, the most "
                       "one mailbox may receive: nothing was submitted, and your answers are kept. You can submit the "
                       "application from %(when)s."),
-            share_message=_("You have sent this address %(n)s requests for a decision in the last 24 hours, the most "
-                            "one nodal officer may send one mailbox: nothing was submitted, and your answers are kept. "
-                            "You can submit the application from %(when)s."))
+            share_message=_("You have sent this address %(n)s requests for a decision in the last 24 hours (from any "
+                            "account of your mailbox: your address with or without a “+” tag), the most one nodal "
+                            "officer may send one mailbox: nothing was submitted, and your answers are kept. You can "
+                            "submit the application from %(when)s."))
         old_status, new_status = workflow.advance(application, event)
         if not application.reference:
             # The year of the portal's own calendar (TIME_ZONE), not of UTC: an application

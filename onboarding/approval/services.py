@@ -9,6 +9,7 @@ second finds the step decided and raises ``StepAlreadyDecided``.
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -58,6 +59,7 @@ from onboarding.models import (
     Section,
     Stage,
 )
+from portal.accounts.mail_limits import same_mailbox
 from portal.accounts.official_email import normalise_address
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
@@ -189,8 +191,9 @@ def step_resend_authority_link(
             "The portal has sent the competent authority's address %(n)s requests for a decision in the last 24 "
             "hours, the most one mailbox may receive: no new link was sent. You can ask for one from %(when)s."),
             share_message=_(
-            "You have sent the competent authority's address %(n)s requests for a decision in the last 24 hours, the "
-            "most one nodal officer may send one mailbox: no new link was sent. You can ask for one from %(when)s."))
+            "You have sent the competent authority's address %(n)s requests for a decision in the last 24 hours (from "
+            "any account of your mailbox: your address with or without a “+” tag), the most one nodal officer may send "
+            "one mailbox: no new link was sent. You can ask for one from %(when)s."))
         AuthorityToken.objects.filter(step=step, used_at__isnull=True, superseded_at__isnull=True).update(superseded_at=now)
         if step.address_unknown_told_at is not None:  # its refusal was lifted: a new one is told again
             step.address_unknown_told_at = None
@@ -230,13 +233,16 @@ def authority_address_unknown_tell(*, mailboxes: list[str]) -> list[ApprovalStep
 
 def _check_resend_rate(actor: AnyUser, now: datetime) -> None:
     """Each new link mails the official address the officer named: at most
-    ONBOARDING_LINK_RESENDS_PER_DAY in 24 hours per officer, over all their applications,
+    ONBOARDING_LINK_RESENDS_PER_DAY in 24 hours per officer, over all their applications and
+    every account of their mailbox (same_mailbox: "+tag" accounts are the same person),
     counted from the audit events that record them; else anyone with an official address
     could make the portal mail any official address every 10 minutes."""
-    asked = AuditEvent.objects.filter(actor_id=actor.pk, action=AuditAction.STEP_REMINDED)
+    accounts = get_user_model().objects.filter(same_mailbox("email", actor.email)).values("pk")
+    asked = AuditEvent.objects.filter(actor_id__in=accounts, action=AuditAction.STEP_REMINDED)
     refuse_over(asked, "created_at", settings.ONBOARDING_LINK_RESENDS_PER_DAY, now, _(
-        "You have asked for %(n)s new links for competent authorities in the last 24 hours, the most the portal "
-        "accepts: each one emails the authority. You can ask for another from %(when)s."))
+        "You have asked for %(n)s new links for competent authorities in the last 24 hours (from any account of your "
+        "mailbox: your address with or without a “+” tag), the most the portal accepts: each one emails the "
+        "authority. You can ask for another from %(when)s."))
 
 def steps_close_on_withdrawal(*, application: Application, actor: AnyUser | None,
                               for_officer: bool = False) -> list[ApprovalStep]:

@@ -12,9 +12,12 @@ that mails an address (a password reset or its "unknown account" notice, a code 
 confirms an address at sign-up, at a sign-in or for an address added, the "account
 already exists" notice) and for the 429 page asking which limit was reached."""
 
-from allauth.core.internal import ratelimit
+import re
 
-from portal.accounts.official_email import normalise_address, normalise_mailbox
+from allauth.core.internal import ratelimit
+from django.db.models import Q
+
+from portal.accounts.official_email import DOTLESS_PROVIDERS, normalise_address, normalise_mailbox
 
 APP = "allauth.account"
 # allauth's actions whose "per key" rates count mail to one address.
@@ -25,6 +28,25 @@ def mailbox_key(address: str) -> str:
     """The key one mailbox's mail is counted under, however its address is written; the
     address itself when it is none (for allauth's own validation to refuse)."""
     return normalise_address(normalise_mailbox(address)) or address
+
+
+def same_mailbox(field: str, address: str) -> Q:
+    """A filter on ``field`` (an address kept as accounts keep theirs: normalise_mailbox) for
+    the addresses with ``address``'s ``mailbox_key``: the mailbox itself and its "+tag" forms,
+    and at a provider that ignores dots (Gmail) its forms with dots too. Accounts are kept one
+    per address, "+tag" and all, so one person may hold several: the limits on what one
+    person does count every account of their mailbox with it. No query of its own; matches
+    nothing for an address that is none."""
+    key = normalise_address(normalise_mailbox(address))
+    if not key:
+        return Q(**{f"{field}__in": []})
+    local, _at, domain = key.rpartition("@")
+    if domain in DOTLESS_PROVIDERS:  # normalise_address's form of them: no dots, gmail.com
+        dotted = r"\.*".join(re.escape(letter) for letter in local)
+        providers = "|".join(re.escape(provider) for provider in sorted(DOTLESS_PROVIDERS))
+        return Q(**{f"{field}__regex": rf"^\.*{dotted}\.*(\+.*)?@({providers})$"})
+    # The domain is what follows the last "@", and the local part's tag all after its first "+".
+    return Q(**{field: key}) | Q(**{f"{field}__startswith": f"{local}+", f"{field}__endswith": f"@{domain}"})
 
 
 def counted_by_mailbox(get_cache_key):

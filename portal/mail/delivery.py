@@ -25,17 +25,19 @@ holding a lock or a transaction while the mail server is talked to.
    is then FAILED for those refused for good (and for them only).
    A recipient refused for good as unknown (5.1.x, "User unknown": portal/mail/refusals.py)
    is recorded as such, and from then on, until a superadmin lifts it, no message is
-   offered to the relay for that mailbox: it is recorded as failed for that recipient at
-   once ("address refused as unknown on ..."), the message still sent to the others (a row
-   with no other recipient FAILED at once, the relay not contacted). Mail its recipient asked
+   offered to the relay for that mailbox, nor for its "+tag" forms: it is recorded as
+   failed for that recipient at once ("address refused as unknown on ..."), the message
+   still sent to the others (a row with no other recipient FAILED at once, the relay not
+   contacted). Mail its recipient asked
    for on a page since that refusal (OutboxMessage.asked_for: a sign-up code, a password
    reset) is offered all the same, their mailbox perhaps created since (a new joiner whose
    roster invitation was refused): refused again, the record is renewed (and the message's
    retry, written before that refusal, is not offered again); taken, the record is removed.
    The records are read
    once per batch: a refusal recorded during a batch spares the rows of the next batches.
-   Either way the listeners are told (portal/mail/signals.py: the approval routing tells
-   the nodal officer when it is their competent authority's address).
+   Either way the listeners are told, of the recipient's own mailbox (portal/mail/signals.py:
+   the approval routing tells the nodal officer when it is their competent authority's
+   address).
 
 Rows are claimed by priority first (models.OutboxPriority), then oldest due first: the
 mail a person waits for goes before mass mail queued earlier, and before its retries.
@@ -67,7 +69,7 @@ from django.utils import timezone
 
 from portal.mail.claims import ClaimLock, claim_is_alive
 from portal.mail.models import OutboxMessage, OutboxStatus, UnknownMailbox
-from portal.mail.refusals import unknown_mailboxes, unknown_mailboxes_forget, unknown_mailboxes_record
+from portal.mail.refusals import mailbox_of, unknown_mailboxes, unknown_mailboxes_forget, unknown_mailboxes_record
 from portal.mail.signals import mailboxes_unknown
 from portal.redaction import remove_secret_links
 
@@ -356,7 +358,7 @@ def _record_partly_sent(row: OutboxMessage, refused: dict[str, tuple[int, str]],
         _unknown_record(refused)
     if left_out:
         _log_left_out(row, left_out, "sent, but")
-        _unknown_tell([record.mailbox for record in left_out.values()])
+        _unknown_tell([mailbox_of(address) for address in left_out])
     return OutboxStatus.SENT
 
 
@@ -378,7 +380,7 @@ def _record_left_out(row: OutboxMessage, key: int, left_out: dict[str, UnknownMa
     if not updated:  # another sender took it over meanwhile (our lease ran out)
         return OutboxMessage.objects.filter(pk=row.pk).values_list("status", flat=True).first()
     _log_left_out(row, left_out, "not sent:")
-    _unknown_tell([record.mailbox for record in left_out.values()])
+    _unknown_tell([mailbox_of(address) for address in left_out])
     return OutboxStatus.FAILED
 
 

@@ -5,8 +5,10 @@ an enhanced status code of the "address" kind (RFC 3463: 5.1.x, "550 5.1.1 User
 unknown"); an old one without enhanced codes says so in words ("550 No such user
 here"). Mail to such an address can never arrive, and offering it again and again
 harms the portal's standing with the relay: the sender records the mailbox here
-(``unknown_mailboxes_record``) and, while the record stands, leaves the address out of
-every later message (``unknown_mailboxes``: portal/mail/delivery.py).
+(``unknown_mailboxes_record``) and, while the record stands, leaves the address, and its
+"+tag" forms (delivered to the same mailbox), out of every later message
+(``unknown_mailboxes``: portal/mail/delivery.py). A tag refused says nothing of the
+mailbox without it.
 
 Only that answer suppresses: a "later" (4xx), a full mailbox (5.2.2), a refusal by policy
 (5.7.x) or any other 5xx says nothing of the mailbox's existence and suppresses nothing;
@@ -67,15 +69,27 @@ def is_unknown_mailbox(code: int, reply: str) -> bool:
     return code in UNKNOWN_MAILBOX_CODES and bool(UNKNOWN_MAILBOX_WORDS.search(reply or ""))
 
 
+def untagged(mailbox: str) -> str:
+    """``mailbox`` (mailbox_of's form) without the "+tag" of its local part: the mailbox a
+    tagged address is delivered to ("director+1@mha.gov.in" reaches "director@mha.gov.in")."""
+    local, at, domain = mailbox.rpartition("@")
+    return f"{local.split('+', 1)[0]}@{domain}" if at and local else mailbox
+
+
 def unknown_mailboxes(addresses: Iterable[str]) -> dict[str, UnknownMailbox]:
     """{address as given: its record} for those of ``addresses`` whose mailbox the relay
-    refused as unknown and whose refusal stands (not lifted). One query, none for no address."""
+    refused as unknown and whose refusal stands (not lifted): the record of the address's own
+    mailbox or, for an address with a "+tag", that of the mailbox without it (a tag of a
+    mailbox that does not exist cannot arrive either; a refused tag says nothing of the
+    mailbox without it). One query, none for no address."""
     mailboxes = {address: mailbox_of(address) for address in set(addresses)}
     if not mailboxes:
         return {}
+    wanted = {*mailboxes.values(), *map(untagged, mailboxes.values())}
     records = {record.mailbox: record for record in
-               UnknownMailbox.objects.filter(mailbox__in=set(mailboxes.values()), lifted_at__isnull=True)}
-    return {address: records[mailbox] for address, mailbox in mailboxes.items() if mailbox in records}
+               UnknownMailbox.objects.filter(mailbox__in=wanted, lifted_at__isnull=True)}
+    found = {address: records.get(mailbox) or records.get(untagged(mailbox)) for address, mailbox in mailboxes.items()}
+    return {address: record for address, record in found.items() if record is not None}
 
 
 def unknown_mailboxes_record(*, refused: dict[str, tuple[int, str]], now: datetime) -> list[str]:

@@ -944,10 +944,61 @@ def test_one_officer_within_their_own_limits_does_not_lock_other_officers_out_of
             response = officer_client.post(f"/onboarding/{application.pk}/submit/")
         assert response.status_code == 200
         assert field_error(page(response), "official_email") == (
-            "You have sent this address 5 requests for a decision in the last 24 hours, the most one nodal officer "
-            "may send one mailbox: nothing was submitted, and your answers are kept. You can submit the application "
-            "from 11 May 2026, 01:30.")
+            "You have sent this address 5 requests for a decision in the last 24 hours (from any account of your "
+            "mailbox: your address with or without a “+” tag), the most one nodal officer may send one mailbox: "
+            "nothing was submitted, and your answers are kept. You can submit the application from 11 May 2026, "
+            "01:30.")
         assert reload(application).status == ApplicationStatus.DRAFT
+
+
+def test_accounts_of_one_mailbox_send_one_officers_share_and_days_worth_of_submissions(
+    officer, settings, django_capture_on_commit_callbacks
+):
+    """Accounts are kept per address with its "+tag", so one person signs up again as
+    nodal.officer+2@..., each sign-up's code reaching the same mailbox. Each account had its
+    own share of an authority mailbox's day (ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY)
+    and its own day of submissions (ONBOARDING_SUBMISSIONS_PER_DAY): one person alone could
+    fill an authority's day and lock every other officer naming it out. Both count the
+    person's mailbox, whichever of its accounts sent; the refusal at the authority's address
+    says so."""
+    from portal.mail.models import OutboxMessage
+
+    settings.ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY = 2
+    settings.ONBOARDING_SUBMISSIONS_PER_DAY = 3
+    start = datetime(2026, 5, 10, 11, 0, tzinfo=IST)
+    with time_machine.travel(start, tick=False):
+        for _ in range(2):
+            submitted_application(officer)
+    same_mailbox = UserFactory(email="nodal.officer+2@mahaagri.gov.in")
+    client = Client()
+    assert client.login(email=same_mailbox.email, password=PASSWORD)
+    with time_machine.travel(start + timedelta(hours=1), tick=False):
+        application = complete(client, new_application(same_mailbox))
+        mails = OutboxMessage.objects.count()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(f"/onboarding/{application.pk}/submit/")
+        _refused_at_the_authoritys_address(response, application, (
+            "You have sent this address 2 requests for a decision in the last 24 hours (from any account of your "
+            "mailbox: your address with or without a “+” tag), the most one nodal officer may send one mailbox: "
+            "nothing was submitted, and your answers are kept. You can submit the application from 11 May 2026, "
+            "11:00."))
+        assert reload(application).status == ApplicationStatus.DRAFT and OutboxMessage.objects.count() == mails
+        # Its third submission of the day, to another authority: within the share, and the day's last.
+        submitted_application(officer, _naming_authority("secretary@mahaagri.gov.in"))
+        other = complete(client, new_application(same_mailbox))
+        post_section(client, other, "competent_authority",
+                     {**valid("competent_authority"), "official_email": "commissioner@mahaagri.gov.in"})
+        mails = OutboxMessage.objects.count()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(f"/onboarding/{other.pk}/submit/", follow=True)
+        said = page(response).squashed_text()
+        assert ("You have sent 3 applications for approval in the last 24 hours (from any account of your mailbox: "
+                "your address with or without a “+” tag), the most the portal accepts: each one emails its competent "
+                "authority. You can send this one from 11 May 2026, 11:00.") in said
+        assert reload(other).status == ApplicationStatus.DRAFT and OutboxMessage.objects.count() == mails
+        # Another person naming the authority is not refused.
+        assert submitted_application(UserFactory(email="nodal.officer2@mahaagri.gov.in")).status == (
+            ApplicationStatus.WITH_AUTHORITY)
 
 
 def _refused_as_unknown(mailbox, when):
@@ -989,6 +1040,38 @@ def test_a_submission_naming_an_address_the_relay_refused_as_unknown_is_refused_
         assert OutboxMessage.objects.count() == mails
         unknown_mailbox_lift(unknown_mailbox_id=record.pk, actor=make_superadmin())
         assert submit(officer_client, application, django_capture_on_commit_callbacks).status == ApplicationStatus.WITH_AUTHORITY
+
+
+def test_a_submission_naming_a_tag_of_an_address_refused_as_unknown_is_refused_at_that_address(
+    officer_client, officer, django_capture_on_commit_callbacks
+):
+    """A "+tag" reaches the mailbox without it: the relay refused director@ as unknown, so
+    director+1@ cannot arrive either, yet a submission naming it went (the refusal's record
+    is kept in the address's own form, the tag and all): its request was never offered to
+    the relay, and the officer's day of submissions was spent on it. It is refused at the
+    address as the address itself is, the draft as it was."""
+    from portal.mail.models import OutboxMessage
+
+    _refused_as_unknown(AUTHORITY_EMAIL.lower(), datetime(2026, 5, 8, 15, 0, tzinfo=IST))
+    tagged = "Director+1@mahaagri.gov.in"
+    with time_machine.travel(datetime(2026, 5, 10, 11, 0, tzinfo=IST), tick=False):
+        application = complete(officer_client, new_application(officer))
+        post_section(officer_client, application, "competent_authority",
+                     {**valid("competent_authority"), "official_email": tagged})
+        application = reload(application)
+        mails = OutboxMessage.objects.count()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = officer_client.post(f"/onboarding/{application.pk}/submit/")
+    assert response.status_code == 200
+    assert field_error(page(response), "official_email") == (
+        f"The mail server refused {tagged} on 8 May 2026 as an address that does not exist: nothing was submitted, "
+        "and your answers are kept. Check the address with the competent authority's office and correct it here. If "
+        "it is right and its mailbox has been set up since, ask the portal's superadmins to lift the refusal; you can "
+        "then submit the application.")
+    stored = reload(application)
+    assert stored.status == ApplicationStatus.DRAFT and stored.version == application.version
+    assert not ApplicationVersion.objects.filter(application=application).exists()
+    assert OutboxMessage.objects.count() == mails
 
 
 def test_the_authority_section_saved_with_an_address_refused_as_unknown_is_warned_of(officer_client, officer):

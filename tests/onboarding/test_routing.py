@@ -753,6 +753,41 @@ def test_the_officer_is_told_when_the_relay_refuses_the_authoritys_address_as_un
     assert AuditEvent.objects.filter(action=AuditAction.STEP_AUTHORITY_ADDRESS_UNKNOWN).count() == 1
 
 
+def test_a_tag_of_an_authority_address_refused_as_unknown_is_treated_as_refused_too(
+    officer, smtp_server, django_capture_on_commit_callbacks
+):
+    """A "+tag" reaches the mailbox without it: the relay refused director@ as unknown, so a
+    request for a decision to director+1@ cannot arrive either. It is not offered to the
+    relay, and its officer is told, as for the address itself; the application's page says
+    it and no new link can be asked for. (The refusal's record is kept in the address's own
+    form, the tag and all: a tag of a refused mailbox was offered, and its officer never
+    told.)"""
+    from portal.mail.models import UnknownMailbox
+
+    smtp_server.refused.add(AUTHORITY_EMAIL)
+    with django_capture_on_commit_callbacks(execute=True):
+        application_with_authority(nodal_officer=UserFactory())
+    assert UnknownMailbox.objects.filter(mailbox=AUTHORITY_EMAIL).exists()
+    asked = len(smtp_server.asked)
+    tagged = "director+1@mahaagri.gov.in"
+    naming = {**VALID, "competent_authority": {**VALID["competent_authority"], "official_email": tagged}}
+    with django_capture_on_commit_callbacks(execute=True):
+        application = application_with_authority(nodal_officer=officer, data=naming)
+    assert tagged not in smtp_server.asked[asked:]
+    assert [m.status for m in messages_to(tagged)] == ["failed"]
+    assert len(officer_told_of_unknown(officer, application)) == 1
+
+    client = signed_in(officer)
+    page_text = " ".join(client.get(f"/onboarding/{application.pk}/").content.decode().split())
+    assert f"The mail server refused the competent authority's address {tagged} on " in page_text
+    assert "Send the competent authority a new link" not in page_text
+    AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    response = client.post(f"/onboarding/{application.pk}/resend-link/", follow=True)
+    assert (f"The mail server refused {tagged} as an address that does not exist: no new link was sent to "
+            "it.") in " ".join(response.content.decode().split())
+    assert len(messages_to(tagged)) == 1
+
+
 def test_an_application_naming_an_address_refused_before_tells_its_officer_at_once(
     officer, smtp_server, django_capture_on_commit_callbacks
 ):
@@ -887,15 +922,71 @@ def test_an_officers_new_links_take_their_share_of_the_authority_mailboxs_day(of
     with time_machine.travel(start + timedelta(minutes=22), tick=False):
         response = signed_in(officer).post(f"/onboarding/{first.pk}/resend-link/", follow=True)
         assert response.redirect_chain[-1][0] == f"/onboarding/{first.pk}/"
-        assert ("You have sent the competent authority's address 2 requests for a decision in the last 24 hours, the "
-                "most one nodal officer may send one mailbox: no new link was sent. You can ask for one from "
-                "11 May 2026, 11:00.") in page(response).squashed_text()
+        assert ("You have sent the competent authority's address 2 requests for a decision in the last 24 hours "
+                "(from any account of your mailbox: your address with or without a “+” tag), the most one nodal "
+                "officer may send one mailbox: no new link was sent. You can ask for one from 11 May 2026, 11:00."
+                ) in page(response).squashed_text()
         assert OutboxMessage.objects.count() == mails
         other_officer = UserFactory()
         second = application_with_authority(nodal_officer=other_officer)
     with time_machine.travel(start + timedelta(minutes=33), tick=False):
         assert signed_in(other_officer).post(f"/onboarding/{second.pk}/resend-link/").status_code == 302
     assert AuthorityToken.objects.filter(step__application=first).count() == 2
+    assert AuthorityToken.objects.filter(step__application=second).count() == 2
+
+
+def test_accounts_of_one_mailbox_share_one_officers_share_of_an_authority_mailbox(officer, settings):
+    """Accounts are kept per address with its "+tag" (normalise_mailbox), so one person signs
+    up again as nodal.officer+2@..., each sign-up's code reaching the same mailbox. Each
+    account had a share of its own (ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY): one person
+    alone could fill the authority mailbox's day and lock every other officer naming it out.
+    The share is the mailbox's, as the handover and the decisions compare people; the refusal
+    says so. Another person naming that authority is not refused."""
+    settings.ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY = 2
+    start = datetime(2026, 5, 10, 11, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
+    with time_machine.travel(start, tick=False):
+        first = application_with_authority(nodal_officer=officer)
+    with time_machine.travel(start + timedelta(minutes=11), tick=False):
+        assert signed_in(officer).post(f"/onboarding/{first.pk}/resend-link/").status_code == 302
+    same_mailbox = UserFactory(email="nodal.officer+2@mahaagri.gov.in")
+    with time_machine.travel(start + timedelta(minutes=22), tick=False):
+        second = application_with_authority(nodal_officer=same_mailbox)
+    mails = OutboxMessage.objects.count()
+    with time_machine.travel(start + timedelta(minutes=33), tick=False):
+        response = signed_in(same_mailbox).post(f"/onboarding/{second.pk}/resend-link/", follow=True)
+        assert response.redirect_chain[-1][0] == f"/onboarding/{second.pk}/"
+        assert ("You have sent the competent authority's address 2 requests for a decision in the last 24 hours "
+                "(from any account of your mailbox: your address with or without a “+” tag), the most one nodal "
+                "officer may send one mailbox: no new link was sent. You can ask for one from 11 May 2026, 11:00."
+                ) in page(response).squashed_text()
+    assert OutboxMessage.objects.count() == mails
+    assert AuthorityToken.objects.filter(step__application=second).count() == 1
+    other_officer = UserFactory(email="nodal.officer2@mahaagri.gov.in")
+    with time_machine.travel(start + timedelta(minutes=33), tick=False):
+        third = application_with_authority(nodal_officer=other_officer)
+    with time_machine.travel(start + timedelta(minutes=44), tick=False):
+        assert signed_in(other_officer).post(f"/onboarding/{third.pk}/resend-link/").status_code == 302
+    assert AuthorityToken.objects.filter(step__application=third).count() == 2
+
+
+def test_accounts_of_one_mailbox_ask_for_one_officers_days_worth_of_new_links(officer, settings):
+    """ONBOARDING_LINK_RESENDS_PER_DAY was counted per account: each "+tag" account of one
+    mailbox had a day of new links of its own. It counts the person's mailbox, whichever of
+    its accounts asked."""
+    settings.ONBOARDING_LINK_RESENDS_PER_DAY = 2
+    start = datetime(2026, 5, 10, 11, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
+    same_mailbox = UserFactory(email="nodal.officer+seeds@mahaagri.gov.in")
+    with time_machine.travel(start, tick=False):
+        first = application_with_authority(nodal_officer=officer)
+        second = application_with_authority(nodal_officer=same_mailbox)
+    with time_machine.travel(start + timedelta(minutes=11), tick=False):
+        assert signed_in(officer).post(f"/onboarding/{first.pk}/resend-link/").status_code == 302
+        assert signed_in(same_mailbox).post(f"/onboarding/{second.pk}/resend-link/").status_code == 302
+    with time_machine.travel(start + timedelta(minutes=22), tick=False):
+        response = signed_in(same_mailbox).post(f"/onboarding/{second.pk}/resend-link/", follow=True)
+    assert ("You have asked for 2 new links for competent authorities in the last 24 hours (from any account of your "
+            "mailbox: your address with or without a “+” tag), the most the portal accepts: each one emails the "
+            "authority. You can ask for another from 11 May 2026, 11:11.") in page(response).squashed_text()
     assert AuthorityToken.objects.filter(step__application=second).count() == 2
 
 

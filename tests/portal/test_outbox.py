@@ -526,6 +526,42 @@ def test_an_address_the_relay_does_not_know_is_not_offered_to_it_again(
     assert record.reply == f"550 5.1.1 <{GONE}>: Recipient address rejected: User unknown"
 
 
+def test_a_tag_of_an_address_the_relay_does_not_know_is_not_offered_to_it_either(
+    smtp_server, django_capture_on_commit_callbacks
+):
+    """A "+tag" reaches the mailbox without it: the relay refused gone@ as unknown, so
+    gone+minutes@ cannot arrive either, yet it was offered to the relay (the record is kept in
+    the address's own form, the tag and all). It is left out too. The reverse is not so: a
+    tag the relay refused says nothing of the mailbox without it, nor of another tag."""
+    from portal.mail.models import UnknownMailbox
+    from portal.mail.refusals import unknown_mailboxes
+
+    smtp_server.refused.update({GONE, "someone+old@dept.gov.in"})
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail("Reminder", "Body", None, [GONE])
+        send_mail("Reminder", "Body", None, ["someone+old@dept.gov.in"])
+    gone, old = UnknownMailbox.objects.order_by("mailbox")
+    assert (gone.mailbox, old.mailbox) == (GONE, "someone+old@dept.gov.in")
+    asked = len(smtp_server.asked)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail("Meeting of the nodal officers", "On Monday at 11.", None, [OFFICER, "Gone+Minutes@Dept.GOV.in"])
+    assert smtp_server.asked[asked:] == [OFFICER]
+    row = OutboxMessage.objects.latest("id")
+    assert row.status == OutboxStatus.SENT
+    assert (f"Failed for Gone+Minutes@Dept.GOV.in: address refused as unknown on {outbox_day(timezone.now())} (550 "
+            f"5.1.1 <{GONE}>: Recipient address rejected: User unknown), not offered to the mail server again."
+            ) in row.last_error
+
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail("Meeting of the nodal officers", "On Monday at 11.", None,
+                  ["someone@dept.gov.in", "someone+new@dept.gov.in"])
+    assert smtp_server.asked[asked + 1:] == ["someone@dept.gov.in", "someone+new@dept.gov.in"]
+    assert unknown_mailboxes([GONE, "gone+1@dept.gov.in", "someone@dept.gov.in", "someone+old@dept.gov.in",
+                              "Someone+Old@dept.gov.in", "someone+new@dept.gov.in"]) == {
+        GONE: gone, "gone+1@dept.gov.in": gone, "someone+old@dept.gov.in": old, "Someone+Old@dept.gov.in": old}
+
+
 def test_each_refusal_of_an_unknown_address_is_counted(smtp_server, django_capture_on_commit_callbacks):
     """Two messages to the address in one batch (sent before the first refusal was recorded):
     both refused, counted twice on one record, from the first refusal to the last."""

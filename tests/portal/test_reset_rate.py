@@ -335,3 +335,31 @@ def test_an_address_signs_in_written_as_sign_up_took_it(typed):
     response = Client().post("/accounts/login/", {"login": typed, "password": NEW_PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/", response.status_code
     cache.clear()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("address", "same"), [
+    ("nodal.officer@mahaagri.gov.in", ["nodal.officer@mahaagri.gov.in", "nodal.officer+2@mahaagri.gov.in",
+                                       "nodal.officer+@mahaagri.gov.in", "nodal.officer+a+b@mahaagri.gov.in"]),
+    ("Nodal.Officer+Seeds@ｍahaagri.gov.in", ["nodal.officer@mahaagri.gov.in", "nodal.officer+2@mahaagri.gov.in",
+                                             "nodal.officer+@mahaagri.gov.in", "nodal.officer+a+b@mahaagri.gov.in"]),
+    ("asha.kulkarni+1@googlemail.com", ["ashakulkarni@gmail.com", "asha.kulkarni@gmail.com",
+                                        "a.s.h.a.kulkarni+x@googlemail.com", ".ashakulkarni.+x.y@gmail.com"]),
+    ("not an address", []),
+])
+def test_accounts_of_one_mailbox_are_found_however_their_addresses_are_written(address, same):
+    """Limits that count what one person does (a nodal officer's submissions and new links)
+    count every account of their mailbox (mailbox_key): accounts are kept per address with
+    its "+tag", so one person may hold several. ``same_mailbox`` finds, in one query, the
+    accounts whose address is the mailbox's, and no other."""
+    from portal.accounts.mail_limits import mailbox_key, same_mailbox
+
+    others = ["nodal.officer2@mahaagri.gov.in", "nodal.officerx+2@mahaagri.gov.in", "x+nodal.officer@mahaagri.gov.in",
+              "nodal.officer+2@sub.mahaagri.gov.in", "nodal.officer@mahaagri.gov.in.example.in",
+              "nodal_officer@mahaagri.gov.in", "nodal%officer@mahaagri.gov.in", "ashakulkarni2@gmail.com",
+              "ashakulkarni@gmail.com.in", "ashakulkarni@yahoo.com", "asha-kulkarni@gmail.com", "xashakulkarni@gmail.com"]
+    for email in same + others:
+        UserFactory(email=email, verified=False)
+    found = set(User.objects.filter(same_mailbox("email", address)).values_list("email", flat=True))
+    assert found == set(same)
+    assert all(mailbox_key(email) == mailbox_key(address) for email in found)
