@@ -1,11 +1,13 @@
 """Reads of applications, always scoped to who is looking."""
 
 from collections.abc import Iterable
+from datetime import date, datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from onboarding.application.validators import split_domain_list
@@ -34,7 +36,7 @@ from portal.organisations.models import DomainClaim, Organisation, OrganisationD
 from portal.organisations.selectors import domain_claims_of, short_code_holder
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, ObjectScope
-from portal.privacy.models import HoldTarget
+from portal.privacy.models import HoldTarget, RetentionKind, RetentionPolicy
 from portal.privacy.retention import legal_held
 from portal.text import has_visible_characters
 
@@ -445,6 +447,18 @@ def people_of(application: Application) -> dict[str, dict]:
     if not people["officer"]["email"]:
         people["officer"]["email"] = application.nodal_officer.email
     return people
+
+
+# The retention policy of applications returned for correction and left so
+# (onboarding.application.returned): reminded, then withdrawn.
+RETURNED_POLICY = RetentionKind.RETURNED_APPLICATION
+
+
+def withdrawal_day(policy: RetentionPolicy, reminded_at: datetime) -> date:
+    """The day (India's) from which the retention run withdraws an application returned for
+    correction whose officer was reminded at ``reminded_at``: what the reminder names, and
+    the day before which the officer must submit it again."""
+    return timezone.localdate(reminded_at + timedelta(days=policy.days_after_reminder))
 
 
 def last_return(application: Application) -> ApprovalStep | None:
