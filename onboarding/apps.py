@@ -15,10 +15,14 @@ class OnboardingConfig(AppConfig):
 
         secret_path_register(prefix=LINK_PATH_PREFIX, secret=TOKEN_CHARS)
 
-        # Retention of drafts and closed applications (portal/privacy's engine).
+        # Retention of drafts and closed applications (portal/privacy's engine) ...
         from onboarding import retention  # noqa: PLC0415
 
         retention.register()
+        # ... and of applications returned for correction and left so (reminded, then withdrawn).
+        from onboarding.application import returned  # noqa: PLC0415
+
+        returned.register()
 
         # The officer's applications and files in their personal data download (portal/privacy).
         from onboarding import personal_data  # noqa: PLC0415

@@ -25,7 +25,7 @@ from onboarding.models import (
     AuthorityToken,
 )
 from onboarding.notifications import build_bilingual, send_many
-from portal.privacy.models import DRAFT_GRACE_DAYS_MIN, RetentionKind, RetentionMark, RetentionPolicy
+from portal.privacy.models import RetentionKind, RetentionMark, RetentionPolicy
 from portal.privacy.registry import RetentionRule, retention_rule_register
 from portal.privacy.retention import days_ago
 from portal.stored_files import files_delete_after_commit
@@ -52,7 +52,7 @@ def drafts_due(policy: RetentionPolicy, now: datetime) -> QuerySet:
 
 
 def _grace_days(policy: RetentionPolicy) -> int:
-    return max(policy.grace_days, DRAFT_GRACE_DAYS_MIN)
+    return policy.days_after_reminder
 
 
 def drafts_remind(ids: list[int], now: datetime) -> None:

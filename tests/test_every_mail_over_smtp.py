@@ -178,6 +178,7 @@ def onboarding_context(application, template):
         "application": application, "step": step, "next_step": next_step, "link": LINK,
         "officer": application.nodal_officer, "appeal_until": now + timedelta(days=30), "now": now,
         "resent": True, "resubmitted": True, "organisation": None,
+        "withdraw_on": timezone.localdate(now + timedelta(days=30)),
     }
 
 

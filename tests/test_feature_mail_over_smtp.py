@@ -21,8 +21,10 @@ one of the portal's URL patterns.
   from one (every template under templates/portal/roles/email/), through the role
   services, in the language the person asked to be verified in (English, Hindi, Marathi).
 - Data protection: the superadmins' reminder and escalation of requests (every template
-  under templates/privacy/email/), and the draft application's erasure reminder
-  (onboarding/retention.py), through the real sweep and retention code.
+  under templates/privacy/email/), the draft application's erasure reminder
+  (onboarding/retention.py), and the reminder and the automatic withdrawal of an
+  application returned for correction and left (onboarding/application/returned.py),
+  through the real sweep and retention code.
 """
 
 import re
@@ -44,6 +46,8 @@ from django.utils.formats import date_format
 from monitoring import services as monitoring_services
 from monitoring.models import AuditChainCheck, ExpectedOffice
 from monitoring.tracker import TrackerStatus
+from onboarding.application.returned import returned_remind, returned_withdraw
+from onboarding.models import Application
 from onboarding.retention import drafts_remind
 from portal.accounts.models import User
 from portal.audit.models import AuditAction, AuditEvent
@@ -54,7 +58,13 @@ from portal.privacy.models import RetentionKind
 from portal.privacy.requests import privacy_request_make, privacy_requests_sweep
 from portal.privacy.retention import retention_policies
 from portal.text import inert
-from tests.factories import ApplicationFactory, OrganisationFactory, PlatformRoleFactory, UserFactory
+from tests.factories import (
+    ApplicationFactory,
+    ApprovalStepFactory,
+    OrganisationFactory,
+    PlatformRoleFactory,
+    UserFactory,
+)
 from tests.onboarding.approval_helpers import make_superadmin, second_factor_given, with_totp
 from tests.portal.audit_helpers import tampering
 from tests.portal.test_role_audit import change_form
@@ -524,3 +534,46 @@ def test_the_draft_erasure_reminder_names_the_organisation_as_typed_with_its_add
     assert " ".join(marathi.split("\n\n")[0].split()) == (
         f"{shown} साठीचा तुमचा मसुदा ऑनबोर्डिंग अर्ज बराच काळ जतन केलेला नाही.")
     assert "evil.example" not in body and "&amp;" not in body and "&#x27;" not in body
+
+
+def test_the_returned_applications_reminder_and_its_withdrawal_decode_exactly_in_english_and_marathi(
+    smtp_server, django_capture_on_commit_callbacks
+):
+    """An application returned for correction and left: the reminder (the return's stage,
+    day and remarks, the day from which it is withdrawn, the link to its form) and then the
+    mail of its automatic withdrawal, as the nodal officer receives them, in English and
+    Marathi (Maharashtra's), through the retention rule's own code."""
+    officer = UserFactory(email="nodal.officer@mahaagri.gov.in", full_name="सुनील पाटील")
+    application = ApplicationFactory(nodal_officer=officer, jurisdiction="MH", organisation_name=ORGANISATION,
+                                     status="changes_requested")
+    remarks = "पिन कोड दुरुस्त करा. Correct the PIN code."
+    step = ApprovalStepFactory(application=application, stage="authority", assignee_email="director@mahaagri.gov.in",
+                               decision="return", remarks=remarks, decided_at=timezone.now(),
+                               decided_by_email="director@mahaagri.gov.in")
+    now = timezone.now()
+    [(raw, message)] = send_and_receive(smtp_server, django_capture_on_commit_callbacks,
+                                        lambda: returned_remind([application.pk], now))
+    grace = next(policy.grace_days for policy in retention_policies()
+                 if policy.kind == RetentionKind.RETURNED_APPLICATION)
+    context = {"application": application, "step": step, "withdraw_on": timezone.localdate(now + timedelta(days=grace))}
+    (english, english_body), (marathi, marathi_body) = (rendered("retention_returned_reminder", context, language)
+                                                        for language in ("en", "mr"))
+    assert english == (f"Application {application.reference} will be withdrawn on "
+                       f"{context['withdraw_on']:%-d %B %Y} unless you submit it again")
+    sent = assert_delivered_exactly(raw, message, subject=f"{english} / {marathi}", to=[officer.email])
+    assert sent == f"{english_body}\n\n----------\n\n{marathi_body}\n"
+    assert sent.count(remarks) == 2  # in each language's half, as the return's own mail has them
+    assert DEVANAGARI.search(sent.partition("\n----------\n")[2].replace(ORGANISATION, "").replace(remarks, ""))
+    assert_links_are_the_portals(sent, "retention_returned_reminder")
+
+    [(raw, message)] = send_and_receive(smtp_server, django_capture_on_commit_callbacks,
+                                        lambda: returned_withdraw([application.pk], now))
+    withdrawn = Application.objects.get(pk=application.pk)
+    assert withdrawn.status == "withdrawn"
+    (english, english_body), (marathi, marathi_body) = (
+        rendered("withdrawn_not_corrected", {"application": withdrawn}, language) for language in ("en", "mr"))
+    assert english == f"Application {application.reference} withdrawn: not corrected in time"
+    sent = assert_delivered_exactly(raw, message, subject=f"{english} / {marathi}", to=[officer.email])
+    assert sent == f"{english_body}\n\n----------\n\n{marathi_body}\n"
+    assert DEVANAGARI.search(sent.partition("\n----------\n")[2].replace(ORGANISATION, ""))
+    assert_links_are_the_portals(sent, "withdrawn_not_corrected")

@@ -1,11 +1,13 @@
 """Reads of applications, always scoped to who is looking."""
 
 from collections.abc import Iterable
+from datetime import date, datetime, timedelta
 
 from allauth.account.models import EmailAddress
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from onboarding.application.validators import split_domain_list
@@ -34,8 +36,8 @@ from portal.organisations.models import DomainClaim, Organisation, OrganisationD
 from portal.organisations.selectors import domain_claims_of, short_code_holder
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, ObjectScope
-from portal.privacy.models import HoldTarget
-from portal.privacy.retention import legal_held
+from portal.privacy.models import HoldTarget, RetentionKind, RetentionMark, RetentionPolicy
+from portal.privacy.retention import legal_held, retention_policies
 from portal.text import has_visible_characters
 
 # The nodal officer holds "change_application" on their application (given when it is
@@ -445,6 +447,39 @@ def people_of(application: Application) -> dict[str, dict]:
     if not people["officer"]["email"]:
         people["officer"]["email"] = application.nodal_officer.email
     return people
+
+
+# The retention policy of applications returned for correction and left so
+# (onboarding.application.returned): reminded, then withdrawn.
+RETURNED_POLICY = RetentionKind.RETURNED_APPLICATION
+
+
+def withdrawal_day(policy: RetentionPolicy, reminded_at: datetime) -> date:
+    """The day (India's) from which the retention run withdraws an application returned for
+    correction whose officer was reminded at ``reminded_at``: what the reminder names, and
+    the day before which the officer must submit it again."""
+    return timezone.localdate(reminded_at + timedelta(days=policy.days_after_reminder))
+
+
+def correction_deadline(application: Application, *, now: datetime | None = None) -> date | None:
+    """The day before which ``application``, returned for correction, must be submitted
+    again (or at least saved), or the retention run withdraws it: the day its officer's
+    reminder named, or, not reminded yet, the day a reminder sent once it has been left
+    for the policy's days (today, if that is past) would name. None for an application
+    not returned for correction, and while the policy is off. One query: the policy, with
+    the reminder sent since the application was last touched."""
+    if application.status != ApplicationStatus.CHANGES_REQUESTED:
+        return None
+    reminded = RetentionMark.objects.filter(kind=RETURNED_POLICY, target_id=application.pk,
+                                            reminded_at__gte=application.updated_at).values("reminded_at")[:1]
+    policy = RetentionPolicy.objects.filter(kind=RETURNED_POLICY).annotate(reminded=Subquery(reminded)).first()
+    if policy is None:  # not stored yet: the run stores it with its defaults
+        retention_policies()
+        return correction_deadline(application, now=now)
+    if not policy.enabled:
+        return None
+    now = now or timezone.now()
+    return withdrawal_day(policy, policy.reminded or max(application.updated_at + timedelta(days=policy.days), now))
 
 
 def last_return(application: Application) -> ApprovalStep | None:

@@ -271,10 +271,10 @@ def application_save_section(
             raise AnswersChanged
         old_status = application.status_of(section)
         if not changed and old_status == status:
-            if application.status == ApplicationStatus.DRAFT:
-                # Nothing changed, yet the officer saved it: the draft's erasure reminder asks
-                # for that, and retention reads updated_at. Its activity, not a change: no new
-                # version, no audit row.
+            if application.status in (ApplicationStatus.DRAFT, ApplicationStatus.CHANGES_REQUESTED):
+                # Nothing changed, yet the officer saved it: the reminder of a draft's erasure,
+                # or of a returned application's withdrawal, says a save keeps it, and retention
+                # reads updated_at. Its activity, not a change: no new version, no audit row.
                 application.updated_at = timezone.now()
                 Application.objects.filter(pk=application.pk).update(updated_at=application.updated_at)
             return application, form
@@ -582,8 +582,10 @@ def application_withdraw(
     return application
 
 
-# Why the system withdrew an application (its audit row's "reason"): a stable value.
+# Why the system withdrew an application (its audit row's "reason"): stable values. Its
+# officer's account erased; returned for correction and not corrected in time.
 WITHDRAWN_ACCOUNT_ERASED = "account_erased"
+WITHDRAWN_NOT_CORRECTED = "not_corrected"
 
 
 def applications_withdraw_on_erasure(*, user: AnyUser) -> list[int]:
@@ -609,13 +611,31 @@ def applications_withdraw_on_erasure(*, user: AnyUser) -> list[int]:
     return [application.pk for application in applications]
 
 
+def applications_withdraw_not_corrected(*, application_ids: list[int]) -> list[int]:
+    """Withdraw, by the system, these applications returned for correction and left so past
+    the day their officer's reminder named (the retention run's rule for them,
+    onboarding.application.returned, which holds their rows locked): by the withdrawal's
+    own path, as their officer would have (the audit row, its reason saying why; their
+    links void; their files kept, as what their decisions were made on), and the officer
+    told why. A returned application waits on nobody (its step is decided), so nobody
+    else is told. One no longer returned for correction is left alone. Returns the ids
+    withdrawn."""
+    applications = list(Application.objects.select_for_update(of=("self",)).select_related("nodal_officer").filter(
+        pk__in=application_ids, status=ApplicationStatus.CHANGES_REQUESTED).order_by("pk"))
+    for application in applications:
+        _withdraw(application, actor=None, recorded={"reason": WITHDRAWN_NOT_CORRECTED},
+                  officer_mail="withdrawn_not_corrected")
+    return [application.pk for application in applications]
+
+
 def _withdraw(application: Application, *, actor: AnyUser | None, recorded: dict, request: HttpRequest | None = None,
-              for_officer: bool = False) -> None:
+              for_officer: bool = False, officer_mail: str | None = None) -> None:
     """Withdraw ``application`` (locked by the caller): closed now; a draft never sent
     loses its files (``_draft_files_remove``); the audit row, with ``recorded`` (why), by
-    ``actor`` (None: the system); the officer told when someone acted; and the approval
-    routing closes its open step (``application_withdrawn``). ``for_officer``: withdrawn
-    on the nodal officer's behalf, not by them (those it waited on are told so)."""
+    ``actor`` (None: the system); the officer told when someone acted ("withdrawn"), or
+    with ``officer_mail`` when the system did and says why; and the approval routing
+    closes its open step (``application_withdrawn``). ``for_officer``: withdrawn on the
+    nodal officer's behalf, not by them (those it waited on are told so)."""
     old_status, new_status = workflow.advance(application, workflow.Event.WITHDRAW)
     application.closed_at = timezone.now()
     application.save(update_fields=["status", "closed_at", "updated_at"])
@@ -625,8 +645,8 @@ def _withdraw(application: Application, *, actor: AnyUser | None, recorded: dict
         actor_role="" if actor is not None else "system",
         old={"status": old_status}, new={"status": new_status, **recorded, **removed},
     )
-    if actor is not None:
-        notify_officer(application=application, template="withdrawn")
+    if actor is not None or officer_mail:
+        notify_officer(application=application, template=officer_mail or "withdrawn")
     application_withdrawn.send(sender=Application, application=application, actor=actor, request=request,
                                for_officer=for_officer)
 

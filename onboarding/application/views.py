@@ -17,6 +17,7 @@ from onboarding.application.selectors import (
     application_for_officer,
     application_for_viewer,
     application_timeline,
+    correction_deadline,
     current_letter,
     is_officer_of,
     last_return,
@@ -95,6 +96,8 @@ def task_list(request, pk):
             "completed": completed,
             "warnings": services.duplicate_advice(application) if application.is_editable else [],
             "returned": last_return(application),
+            # Returned for correction: the day before which it must be submitted again, or be withdrawn.
+            "correction_deadline": correction_deadline(application),
             # Sent for a decision (or closed): why nothing can be changed now, not "come back later".
             "closed": None if application.is_editable else _closed_message(application.status),
         },

@@ -1,8 +1,10 @@
 from django import template
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from onboarding import workflow
 from onboarding.application.selectors import may_change_officer, officer_address_moved
+from onboarding.application.services import WITHDRAWN_NOT_CORRECTED
 from onboarding.approval.handover import officer_change_open
 from onboarding.approval.selectors import authority_steps_refused, steps_of
 from onboarding.approval.services import appeal_deadline
@@ -85,8 +87,9 @@ def may_hand_over(context, application):
 
 @register.simple_tag
 def timeline_entry(event):
-    """(what, who) of a timeline event: a decision says which, and the competent
-    authority (who has no account) is named by the address the link went to."""
+    """(what, who) of a timeline event: a decision says which, a withdrawal by the
+    retention run why, and the competent authority (who has no account) is named by the
+    address the link went to."""
     what = event.get_action_display()
     if event.action == AuditAction.STEP_DECIDED:
         decision = (event.new_values or {}).get("decision", "")
@@ -95,6 +98,9 @@ def timeline_entry(event):
         if decision in Decision.values:
             labels.append(str(DECISION_OUTCOMES[Decision(decision)]))
         what = f"{what}: {' — '.join(labels)}" if labels else what
+    elif event.action == AuditAction.APPLICATION_WITHDRAWN and \
+            (event.new_values or {}).get("reason") == WITHDRAWN_NOT_CORRECTED:
+        what = _("Withdrawn automatically because it was not corrected in time")
     who = event.actor_email
     if not who and event.actor_role == "competent_authority":
         who = (event.new_values or {}).get("email", "")

@@ -105,6 +105,8 @@ class AuditAction(models.TextChoices):
         "Official address asked to be confirmed for the year")
     VERIFICATION_CONFIRMATION_REMINDED = "verification.confirmation_reminded", _(
         "Reminder to confirm the official address sent")
+    APPLICATION_CORRECTION_REMINDED = "application.correction_reminded", _(
+        "Reminder sent to submit the returned application again before it is withdrawn")
 
 
 class AuditEvent(models.Model):

@@ -4,18 +4,28 @@ from django.utils.translation import pgettext_lazy
 
 from portal.forms import AccessibleForm, DayAndTimeField, records_day_allowed, refuse_invisible_only
 from portal.privacy.breach import breach_period_too_long
-from portal.privacy.models import HoldTarget, PrivacyRequestKind
+from portal.privacy.models import HoldTarget, PrivacyRequestKind, RetentionKind
 
 
 class RetentionPolicyForm(AccessibleForm):
     days = forms.IntegerField(label=_("Days kept"), min_value=30, max_value=3650,
                               help_text=_("Between 30 and 3,650 days."))
     grace_days = forms.IntegerField(label=_("Days between the reminder and the erasure"), min_value=0, max_value=365,
-                                    help_text=_("Drafts only, from 1 to 365; 0 for the other kinds."))
+                                    help_text=_("Drafts and returned applications only, from 1 to 365; "
+                                                "0 for the other kinds."))
     enabled = forms.BooleanField(label=_("Applied by the daily run"), required=False)
     # Shown only when the change makes records due that the policy as it stands keeps (the view).
     confirm = forms.BooleanField(label=_("I understand that these records will be erased or reduced, "
                                          "which cannot be undone"), required=False)
+
+    def __init__(self, *args, kind: str = "", **kwargs):
+        """``kind``: the policy's; an application returned for correction is withdrawn after
+        its reminder, not erased, and the form says so."""
+        super().__init__(*args, **kwargs)
+        if kind == RetentionKind.RETURNED_APPLICATION:
+            self.fields["grace_days"].label = _("Days between the reminder and the withdrawal")
+            self.fields["confirm"].label = _("I understand that these applications will be withdrawn, "
+                                             "which cannot be undone")
 
 
 class LegalHoldForm(AccessibleForm):

@@ -11,21 +11,28 @@ class RetentionKind(models.TextChoices):
     # Stored values are stable: they appear in audit rows and run reports.
     DRAFT_APPLICATION = "draft_application", _("Draft applications left untouched")
     CLOSED_APPLICATION = "closed_application", _("Withdrawn and finally rejected applications")
+    # Withdrawn (not erased) after the reminder: they have a reference and decisions. The
+    # closed applications' policy reduces them later, as any withdrawn one.
+    RETURNED_APPLICATION = "returned_application", _("Applications returned for correction and left uncorrected")
     REVOKED_VERIFICATION = "revoked_verification", _("Verification records of revoked people")
     UNUSED_ACCOUNT = "unused_account", _("Accounts never verified and unused")
 
 
 # The defaults of issue 13: days after which the rule acts, and for drafts the days
-# between the reminder and the erasure.
+# between the reminder and the erasure; an application returned for correction is given
+# the drafts' days, then withdrawn instead of erased.
 DEFAULT_POLICIES = {
     RetentionKind.DRAFT_APPLICATION: {"days": 180, "grace_days": 30},
     RetentionKind.CLOSED_APPLICATION: {"days": 365, "grace_days": 0},
+    RetentionKind.RETURNED_APPLICATION: {"days": 180, "grace_days": 30},
     RetentionKind.REVOKED_VERIFICATION: {"days": 365, "grace_days": 0},
     RetentionKind.UNUSED_ACCOUNT: {"days": 365, "grace_days": 0},
 }
-# The fewest days between a draft's reminder and its erasure: with none, the run that
-# mails the reminder would erase the draft straight after.
-DRAFT_GRACE_DAYS_MIN = 1
+# The kinds whose records get a reminder before the run acts on them (drafts are erased,
+# returned applications withdrawn), and the fewest days between the reminder and the
+# action: with none, the run that mails the reminder would act straight after.
+REMINDED_KINDS = (RetentionKind.DRAFT_APPLICATION, RetentionKind.RETURNED_APPLICATION)
+GRACE_DAYS_MIN = 1
 
 
 class RetentionPolicy(models.Model):
@@ -46,6 +53,12 @@ class RetentionPolicy(models.Model):
         # Also the audit log's snapshot of the target, stored in English (audit _target_fields)
         # and said in the reader's language from the kind (monitoring.auditlog.TARGET_LABELS).
         return str(self.get_kind_display())
+
+    @property
+    def days_after_reminder(self) -> int:
+        """The days the run leaves between a record's reminder and acting on it: ``grace_days``,
+        and a day at least (a policy stored with none counts as one)."""
+        return max(self.grace_days, GRACE_DAYS_MIN)
 
 
 class HoldTarget(models.TextChoices):

@@ -33,7 +33,8 @@ from portal.limits import shown
 from portal.permissions import AnyUser
 from portal.privacy.models import (
     DEFAULT_POLICIES,
-    DRAFT_GRACE_DAYS_MIN,
+    GRACE_DAYS_MIN,
+    REMINDED_KINDS,
     HoldTarget,
     LegalHold,
     RetentionKind,
@@ -58,10 +59,13 @@ def retention_policy_check(*, kind: str, days: int, grace_days: int) -> None:
     """ValidationError, at its field, for settings a policy of ``kind`` cannot have."""
     if days < 30 or days > 3650:
         raise ValidationError({"days": _("Keep records between 30 and 3,650 days.")})
+    withdrawn = kind == RetentionKind.RETURNED_APPLICATION  # withdrawn after the reminder, not erased
     if grace_days > 365:
-        raise ValidationError({"grace_days": _("Give at most 365 days between the reminder and the erasure.")})
-    if kind == RetentionKind.DRAFT_APPLICATION and grace_days < DRAFT_GRACE_DAYS_MIN:
-        raise ValidationError({"grace_days": _("Give at least 1 day between the reminder and the erasure.")})
+        raise ValidationError({"grace_days": _("Give at most 365 days between the reminder and the withdrawal.")
+                               if withdrawn else _("Give at most 365 days between the reminder and the erasure.")})
+    if kind in REMINDED_KINDS and grace_days < GRACE_DAYS_MIN:
+        raise ValidationError({"grace_days": _("Give at least 1 day between the reminder and the withdrawal.")
+                               if withdrawn else _("Give at least 1 day between the reminder and the erasure.")})
 
 
 def retention_policy_update(

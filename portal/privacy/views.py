@@ -18,7 +18,7 @@ from portal.audit.services import audit_record
 from portal.limits import shown
 from portal.privacy.breach import breach_drafts, breach_findings
 from portal.privacy.forms import BreachForm, LegalHoldForm, LegalHoldReleaseForm, RetentionPolicyForm
-from portal.privacy.models import LegalHold, RetentionRun
+from portal.privacy.models import LegalHold, RetentionKind, RetentionRun
 from portal.privacy.retention import (
     NEWLY_DUE_COUNTED,
     legal_hold_release,
@@ -32,8 +32,15 @@ from portal.privacy.retention import (
 RELEASED_SHOWN = 50
 
 
-def _newly_due_message(count: int) -> str:
+def _newly_due_message(count: int, kind: str) -> str:
     shown = intcomma(count) + ("+" if count >= NEWLY_DUE_COUNTED else "")
+    if kind == RetentionKind.RETURNED_APPLICATION:  # withdrawn, not erased
+        return ngettext(
+            "With these settings the next daily run withdraws %(count)s application returned for correction that "
+            "is open now. Tick the box to save them.",
+            "With these settings the next daily run withdraws %(count)s applications returned for correction that "
+            "are open now. Tick the box to save them.",
+            count) % {"count": shown}
     return ngettext(
         "With these settings the next daily run erases or reduces %(count)s record that is kept now. "
         "Tick the box to save them.",
@@ -52,7 +59,7 @@ def retention(request):
         bound = posted_kind == policy.kind
         form = RetentionPolicyForm(
             request.POST if bound else None, prefix=policy.kind,
-            initial={"days": policy.days, "grace_days": policy.grace_days, "enabled": policy.enabled},
+            initial={"days": policy.days, "grace_days": policy.grace_days, "enabled": policy.enabled}, kind=policy.kind,
         )
         form.newly_due = 0
         if bound and form.is_valid():
@@ -61,7 +68,7 @@ def retention(request):
                 retention_policy_check(kind=policy.kind, days=posted["days"], grace_days=posted["grace_days"])
                 form.newly_due = retention_policy_newly_due(kind=policy.kind, **posted)
                 if form.newly_due and not form.cleaned_data["confirm"]:
-                    form.add_error("confirm", _newly_due_message(form.newly_due))
+                    form.add_error("confirm", _newly_due_message(form.newly_due, policy.kind))
                 else:
                     retention_policy_update(kind=policy.kind, actor=request.user, request=request, **posted)
             except ValidationError as exc:

@@ -14,6 +14,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from onboarding.application import services
 from onboarding.application.forms import SECTION_FORMS, WithdrawReasonForm
@@ -29,7 +31,9 @@ from onboarding.models import (
 )
 from portal.access import PENDING_MAX_CHARACTERS, PENDING_PREFIX
 from portal.audit.models import AuditAction, AuditEvent
-from tests.factories import PASSWORD, UserFactory
+from portal.privacy.models import RetentionKind, RetentionPolicy
+from portal.privacy.retention import retention_run
+from tests.factories import PASSWORD, ApplicationFactory, ApprovalStepFactory, UserFactory
 from tests.html_tree import field_container, field_error, field_value, html_problems, page
 from tests.onboarding.approval_helpers import AUTHORITY_EMAIL, submitted_application
 from tests.onboarding.form_helpers import (
@@ -337,6 +341,46 @@ def test_the_form_of_an_application_sent_for_a_decision_says_it_cannot_be_change
     officer_client.cookies["django_language"] = "mr"
     text = page(officer_client.get(f"/onboarding/{application.pk}/tasks/")).squashed_text()
     assert "This application has been submitted" not in text and "come back later" not in text
+
+
+def returned_for_correction(officer, days_ago):
+    """An application of ``officer`` returned for correction by its competent authority
+    ``days_ago`` days ago and not touched since."""
+    with time_machine.travel(timezone.now() - timedelta(days=days_ago), tick=False):
+        application = ApplicationFactory(nodal_officer=officer, status="changes_requested", letter=True)
+        ApprovalStepFactory(application=application, stage="authority", assignee_email=AUTHORITY_EMAIL,
+                            decision="return", remarks="Correct the PIN code.", decided_at=timezone.now(),
+                            decided_by_email=AUTHORITY_EMAIL)
+    return application
+
+
+def correction_notice(client, application):
+    tree = page(client.get(f"/onboarding/{application.pk}/tasks/"))
+    [alert] = tree.find_all("div", class_="alert-warning")
+    return alert.squashed_text()
+
+
+def test_a_returned_application_says_by_when_it_must_be_submitted_again(officer_client, officer):
+    """The officer's form of an application returned for correction says the day before
+    which it must be submitted again, or be withdrawn automatically (retention's policy
+    for returned applications: its days since it was last touched, then the days after
+    the reminder); once reminded, the day the reminder named; nothing when the policy is
+    off."""
+    policy = RetentionPolicy.objects.get(kind=RetentionKind.RETURNED_APPLICATION)
+    application = returned_for_correction(officer, days_ago=10)
+    day = date_format(timezone.localdate(application.updated_at + timedelta(days=policy.days + policy.grace_days)),
+                      "j M Y")
+    assert (f"Submit it again before {day}. If it has not been submitted again or saved by then, it will be "
+            "withdrawn automatically.") in correction_notice(officer_client, application)
+
+    left = returned_for_correction(officer, days_ago=policy.days + 1)
+    retention_run()  # reminds its officer: withdrawn from the grace days after today
+    day = date_format(timezone.localdate(timezone.now() + timedelta(days=policy.grace_days)), "j M Y")
+    assert f"Submit it again before {day}." in correction_notice(officer_client, left)
+
+    RetentionPolicy.objects.filter(kind=RetentionKind.RETURNED_APPLICATION).update(enabled=False)
+    assert "Submit it again before" not in correction_notice(officer_client, application)
+    assert "withdrawn automatically" not in correction_notice(officer_client, left)
 
 
 def test_server_refuses_an_incomplete_submission(officer_client, officer):

@@ -99,6 +99,29 @@ def test_task_list_query_count(officer_client, applications, django_assert_num_q
     assert not any(other.reference and other.reference in html for other in applications[1:])
 
 
+# Task list of an application returned for correction: 6 queries, whatever the number of
+# applications. 1-4 as above (3 the application, 4 the advice from the cache), and
+#   5 the decision that returned it (what was asked), 6 the day before which it must be
+#   submitted again (retention's policy for returned applications, with the reminder sent
+#   since it was last touched: onboarding.application.selectors.correction_deadline).
+TASK_LIST_RETURNED_QUERIES = 6
+
+
+def test_task_list_of_a_returned_application_query_count(officer_client, applications, django_assert_num_queries):
+    from tests.factories import ApprovalStepFactory
+
+    application = applications[0]
+    Application.objects.filter(pk=application.pk).update(status=ApplicationStatus.CHANGES_REQUESTED,
+                                                          reference="ONB-2026-999999")
+    ApprovalStepFactory(application=application, stage="authority", decision="return", remarks="Fix the PIN code.")
+    url = f"/onboarding/{application.pk}/tasks/"
+    warm(officer_client, url)
+    with django_assert_num_queries(TASK_LIST_RETURNED_QUERIES):
+        response = officer_client.get(url)
+    html = response.content.decode()
+    assert "Fix the PIN code." in html and "it will be withdrawn automatically" in html
+
+
 @pytest.mark.parametrize("who", ["verified official", "unverified official", "consumer address", "auditor"])
 def test_my_applications_says_why_someone_cannot_start_as_officer_eligibility_says(who):
     """The list's reasons read together with the list (officer_overview) are the ones

@@ -1073,11 +1073,13 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
         "officer_assigned": "Application {} handed over to you",
         "officer_replaced": "Application {} handed over to another nodal officer",
     }
-    # The draft erasure reminder is the retention run's, not the routing's: it is sent and
-    # decoded in tests/test_feature_mail_over_smtp.py. A decider's list of the steps of one
-    # deadline run (several at once: one step is its own mail, above) is sent and decoded in
-    # tests/test_every_mail_over_smtp.py.
-    assert set(expected_subjects) == templates - {"retention_draft_reminder", "decisions_due"}
+    # The draft erasure reminder, and the reminder and the automatic withdrawal of an
+    # application returned for correction and left, are the retention run's, not the
+    # routing's: they are sent and decoded in tests/test_feature_mail_over_smtp.py. A
+    # decider's list of the steps of one deadline run (several at once: one step is its own
+    # mail, above) is sent and decoded in tests/test_every_mail_over_smtp.py.
+    assert set(expected_subjects) == templates - {"retention_draft_reminder", "retention_returned_reminder",
+                                                  "withdrawn_not_corrected", "decisions_due"}
     mails = list(OutboxMessage.objects.all())
     subjects = [english(m.subject) for m in mails]
     references = [first.reference, application.reference, lapsed.reference, pulled.reference, other.reference,

@@ -15,7 +15,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from onboarding.application import services
-from onboarding.models import Application, ApplicationVersion, ApprovalStep, Attachment
+from onboarding.approval import services as approvals
+from onboarding.models import Application, ApplicationVersion, ApprovalStep, Attachment, AuthorityToken
+from onboarding.templatetags.approval_tags import timeline_entry
 from portal.accounts.models import User
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import _CHAIN_LOCK_KEY, audit_record, audit_verify
@@ -33,11 +35,13 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
     TRANSACTIONAL,
     as_querydict,
     filled_application,
+    latest_link,
     make_superadmin,
     messages_to,
     official_email_rules,
     second_factor_given,
     signed_in,
+    submitted_application,
 )
 from tests.onboarding.test_race_pg import race
 from tests.onboarding_data import VALID
@@ -70,7 +74,8 @@ def only(kind):
 def test_the_default_policies_are_the_issues():
     assert {p.kind: (p.days, p.grace_days, p.enabled) for p in RetentionPolicy.objects.all()} == {
         "draft_application": (180, 30, True), "closed_application": (365, 0, True),
-        "revoked_verification": (365, 0, True), "unused_account": (365, 0, True),
+        "returned_application": (180, 30, True), "revoked_verification": (365, 0, True),
+        "unused_account": (365, 0, True),
     }
 
 
@@ -276,6 +281,165 @@ def test_a_submitted_application_is_never_a_draft_to_erase():
     with at(0):
         ApplicationFactory(status="with_authority")
     assert counts_of(run(400), "draft_application") == {"reminded": 0, "erased": 0, "audit_events_redacted": 0}
+
+
+# Returned for correction ---------------------------------------------------------------------------
+
+RETURN_REMARKS = "Correct the number of users."
+NOTHING = {"reminded": 0, "erased": 0, "audit_events_redacted": 0}
+
+
+@pytest.fixture
+def returned(officer):
+    """Submitted, then returned for correction by its competent authority through the
+    emailed link (its token used), on day 0."""
+    with at(0):
+        application = submitted_application(officer)
+        _path, token = latest_link()
+        approvals.step_decide(step_id=application.steps.get().pk, decision="return", remarks=RETURN_REMARKS,
+                              token=token)
+    application.refresh_from_db()
+    assert application.status == "changes_requested"
+    return application
+
+
+def withdrawal_reminders(officer):
+    return [mail for mail in messages_to(officer.email) if "will be withdrawn" in mail.subject]
+
+
+def test_an_application_returned_and_left_is_reminded_once_then_withdrawn_by_the_withdrawal_service(
+    returned, officer, django_capture_on_commit_callbacks
+):
+    """Returned for correction and not touched for the policy's days: one reminder to the
+    nodal officer (English and the application's second language) naming the day from
+    which it is withdrawn; still untouched that many days later, it is withdrawn, not
+    erased, by the officer's own withdrawal's path: the audit row (the system's, saying
+    why), its links void, the officer told; its timeline says why. Later, as any withdrawn
+    application, it is reduced by the closed applications' policy."""
+    only(RetentionKind.RETURNED_APPLICATION)
+    assert counts_of(run(179), "returned_application") == NOTHING
+    with django_capture_on_commit_callbacks(execute=True):
+        assert counts_of(run(181), "returned_application")["reminded"] == 1
+    [mail] = withdrawal_reminders(officer)
+    assert mail.subject == (f"Application {returned.reference} will be withdrawn on 4 August 2026 unless you submit "
+                            f"it again / अर्ज {returned.reference} पुन्हा सादर न केल्यास 4 ऑगस्ट 2026 रोजी मागे घेतला जाईल")
+    english = " ".join(mail.body.partition("\n\n----------\n\n")[0].split())
+    assert f"Your onboarding application {returned.reference} for {returned.organisation_name} was returned for " \
+           "correction on 5 January 2026 (Competent authority) and has not been saved since." in english
+    assert "Unless you make the changes asked for and submit it again before 4 August 2026" in english
+    assert f"/onboarding/{returned.pk}/tasks/" in english
+    reminded = AuditEvent.objects.get(action=AuditAction.APPLICATION_CORRECTION_REMINDED)
+    assert (reminded.target_id, reminded.actor_id, reminded.actor_role) == (str(returned.pk), None, "system:retention")
+    assert reminded.new_values == {"withdraw_on": "2026-08-04"}
+    # Reminded once: not again the same day, nor before the 30 days are over.
+    assert counts_of(run(181), "returned_application") == NOTHING
+    assert counts_of(run(210), "returned_application") == NOTHING
+    assert len(withdrawal_reminders(officer)) == 1
+    assert Application.objects.get(pk=returned.pk).status == "changes_requested"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert counts_of(run(212), "returned_application") == {"reminded": 0, "erased": 1, "audit_events_redacted": 0}
+    kept = Application.objects.get(pk=returned.pk)
+    assert (kept.status, kept.reference, kept.data) == ("withdrawn", returned.reference, returned.data)
+    assert kept.closed_at == T0 + timedelta(days=212)
+    assert kept.attachments.exists()  # what its decisions were made on, until the closed applications' policy
+    withdrawn = AuditEvent.objects.get(action=AuditAction.APPLICATION_WITHDRAWN)
+    assert (withdrawn.target_id, withdrawn.actor_id, withdrawn.actor_role) == (str(returned.pk), None, "system")
+    assert (withdrawn.old_values, withdrawn.new_values) == (
+        {"status": "changes_requested"}, {"status": "withdrawn", "reason": "not_corrected"})
+    assert timeline_entry(withdrawn)["what"] == "Withdrawn automatically because it was not corrected in time"
+    assert not AuthorityToken.objects.filter(step__application=returned, used_at__isnull=True,
+                                             superseded_at__isnull=True).exists()
+    assert list(ApprovalStep.objects.filter(application=returned).values_list("decision", "remarks")) == [
+        ("return", RETURN_REMARKS)]
+    [told] = [mail for mail in messages_to(officer.email) if "not corrected in time" in mail.subject]
+    assert told.subject.startswith(f"Application {returned.reference} withdrawn: not corrected in time / ")
+    assert audit_verify() == []
+    # A second run changes nothing.
+    events = AuditEvent.objects.count()
+    assert counts_of(run(212), "returned_application") == NOTHING
+    assert AuditEvent.objects.count() == events
+
+    # A year after its withdrawal it is reduced as any withdrawn application is.
+    RetentionPolicy.objects.filter(kind=RetentionKind.CLOSED_APPLICATION).update(enabled=True)
+    assert counts_of(run(212 + 364), "closed_application")["erased"] == 0
+    assert counts_of(run(212 + 366), "closed_application")["erased"] == 1
+    reduced = Application.objects.get(pk=returned.pk)
+    assert (reduced.status, reduced.reference, reduced.data) == ("withdrawn", returned.reference, {})
+
+
+def test_a_returned_application_its_officer_saved_recently_is_not_reminded(returned, officer):
+    """Saving a section of it (its officer at work on the correction) keeps it, as a save
+    keeps a draft: it is reminded only once it has been left for the policy's days since."""
+    only(RetentionKind.RETURNED_APPLICATION)
+    with at(100):
+        services.application_save_section(application_id=returned.pk, section="organisation",
+                                          querydict=as_querydict(VALID["organisation"]), actor=officer)
+    assert counts_of(run(181), "returned_application") == NOTHING
+    assert counts_of(run(279), "returned_application") == NOTHING
+    assert not withdrawal_reminders(officer)
+    assert counts_of(run(281), "returned_application")["reminded"] == 1
+    assert counts_of(run(312), "returned_application")["erased"] == 1
+
+
+def test_a_returned_application_resubmitted_after_its_reminder_is_never_withdrawn(returned, officer):
+    only(RetentionKind.RETURNED_APPLICATION)
+    assert counts_of(run(181), "returned_application")["reminded"] == 1
+    with at(200):
+        services.application_submit(application_id=returned.pk, actor=officer)
+    assert counts_of(run(212), "returned_application") == NOTHING
+    assert Application.objects.get(pk=returned.pk).status == "with_authority"
+    assert not AuditEvent.objects.filter(action=AuditAction.APPLICATION_WITHDRAWN).exists()
+    # Returned again: its officer is reminded of this return, and it is withdrawn only after it.
+    with at(205):
+        _path, token = latest_link()
+        step = ApprovalStep.objects.get(application=returned, decision="")
+        approvals.step_decide(step_id=step.pk, decision="return", remarks="Still wrong.", token=token)
+    assert counts_of(run(385), "returned_application") == NOTHING
+    assert counts_of(run(386), "returned_application")["reminded"] == 1
+    assert counts_of(run(415), "returned_application") == NOTHING
+    assert counts_of(run(416), "returned_application")["erased"] == 1
+
+
+def test_a_returned_application_under_a_legal_hold_is_neither_reminded_nor_withdrawn(returned):
+    only(RetentionKind.RETURNED_APPLICATION)
+    root = make_superadmin(email="root@sandes.nic.in")
+    legal_hold_set(target_type="onboarding.application", target_id=returned.pk, reason="Court case", actor=root)
+    assert counts_of(run(400), "returned_application") == NOTHING
+    assert Application.objects.get(pk=returned.pk).status == "changes_requested"
+
+
+def test_the_returned_applications_grace_period_is_at_least_a_day():
+    with pytest.raises(ValidationError) as refused:
+        retention_policy_update(kind="returned_application", days=180, grace_days=0, enabled=True,
+                                actor=make_superadmin(email="root@sandes.nic.in"))
+    assert refused.value.message_dict == {"grace_days": ["Give at least 1 day between the reminder and the withdrawal."]}
+
+
+def test_queries_per_batch_of_returned_applications_are_constant():
+    """Reminders: a constant number of queries per batch. Withdrawals go one by one through
+    the withdrawal service (its audit row, its mail), so a batch of the same size costs the
+    same: the queries grow with the batches, never within the run otherwise."""
+    only(RetentionKind.RETURNED_APPLICATION)
+
+    def queries(n):
+        with at(0):  # those of the calls before are withdrawn by now
+            for _ in range(n):
+                application = ApplicationFactory(status="changes_requested")
+                ApprovalStepFactory(application=application, stage="authority", decision="return", remarks="Fix it.",
+                                    decided_at=T0, decided_by_email="secretary@mha.gov.in")
+        counted = []
+        for day in (181, 212):
+            with CaptureQueriesContext(connection) as context, at(day):
+                retention_run(batch_size=3)
+            counted.append(len(context))
+        return counted
+
+    empty, one_batch, two_batches, three_batches = queries(0), queries(3), queries(6), queries(9)
+    for run_of in (0, 1):  # the reminders' run, the withdrawals' run
+        per_batch = two_batches[run_of] - one_batch[run_of]
+        assert per_batch == three_batches[run_of] - two_batches[run_of] and one_batch[run_of] > empty[run_of]
+    assert two_batches[0] - one_batch[0] < 40
 
 
 # Withdrawn and finally rejected ------------------------------------------------------------------

@@ -299,3 +299,31 @@ def test_a_change_that_makes_other_drafts_due_asks_even_when_as_many_stop_being_
     response = root_client.post("/portal/privacy/retention/", {**posted, "draft_application-confirm": "on"})
     assert response.status_code == 302
     assert RetentionPolicy.objects.get(kind="draft_application").days == 200
+
+
+def test_the_returned_applications_policy_says_they_are_withdrawn_not_erased(root_client):
+    """An application returned for correction and left is withdrawn after its reminder:
+    the policy's form says so, and a shorter grace that makes one due asks to confirm its
+    withdrawal, with its number."""
+    now = timezone.now()
+    application = ApplicationFactory(status="changes_requested")
+    Application.objects.filter(pk=application.pk).update(updated_at=now - timedelta(days=250))
+    RetentionMark.objects.create(kind="returned_application", target_id=application.pk,
+                                 reminded_at=now - timedelta(days=10))
+    tree = parse(root_client.get("/portal/privacy/retention/").content.decode())
+    label = tree.find("label", **{"for": "id_returned_application-grace_days"})
+    assert label.squashed_text().startswith("Days between the reminder and the withdrawal")
+    assert tree.find("label", **{"for": "id_draft_application-grace_days"}).squashed_text().startswith(
+        "Days between the reminder and the erasure")
+    posted = {"kind": "returned_application", "returned_application-days": "180",
+              "returned_application-grace_days": "5", "returned_application-enabled": "on"}
+    response = root_client.post("/portal/privacy/retention/", posted)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert ("With these settings the next daily run withdraws 1 application returned for correction that is open "
+            "now. Tick the box to save them.") in html
+    assert "I understand that these applications will be withdrawn, which cannot be undone" in html
+    assert RetentionPolicy.objects.get(kind="returned_application").grace_days == 30
+    response = root_client.post("/portal/privacy/retention/", {**posted, "returned_application-confirm": "on"})
+    assert response.status_code == 302
+    assert RetentionPolicy.objects.get(kind="returned_application").grace_days == 5
