@@ -186,6 +186,55 @@ def test_createsuperuser_makes_no_superuser_of_an_address_that_is_not_official()
     assert User.objects.get(email="first.root@sandes.nic.in").is_superuser
 
 
+class Terminal(StringIO):
+    def isatty(self):
+        return True
+
+
+SUPERUSER_ACCESS = {"is_active": True, "is_staff": True, "is_superuser": True, "groups": [], "user_permissions": [],
+                    "added": True}
+
+
+@pytest.mark.parametrize("interactive", [False, True])
+def test_a_superuser_made_by_createsuperuser_is_audited_as_one_made_in_the_admin(interactive, monkeypatch):
+    """manage.py createsuperuser gives the superadmin's powers as the admin's "Superuser
+    status" does: the account's access is audited the same way, the command as the actor
+    (no one signed in), whether the address is given or typed at the prompt. A refused
+    address writes nothing."""
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a-long-Passw0rd-for-tests!")
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "a-long-Passw0rd-for-tests!")
+    typed = iter(["first.root@gmail.com", "First.Root@sandes.nic.in"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(typed))
+    if interactive:
+        call_command("createsuperuser", stdin=Terminal(), stdout=StringIO(), stderr=StringIO())
+    else:
+        with pytest.raises(CommandError):
+            call_command("createsuperuser", "--noinput", email="first.root@gmail.com", stdout=StringIO())
+        call_command("createsuperuser", "--noinput", email="First.Root@sandes.nic.in", stdout=StringIO())
+    user = User.objects.get(email="first.root@sandes.nic.in")
+    assert user.is_superuser and user.check_password("a-long-Passw0rd-for-tests!")
+    [event] = AuditEvent.objects.all()
+    assert (event.action, event.actor_id, event.actor_email, event.actor_role) == (
+        AuditAction.USER_ACCESS_CHANGED, None, "", "system:manage.py createsuperuser")
+    assert (event.target_type, event.target_id, event.target_repr) == ("accounts.user", str(user.pk), user.email)
+    assert (event.old_values, event.new_values) == ({}, SUPERUSER_ACCESS)
+    assert audit_verify() == []
+
+
+def test_a_superuser_whose_creation_cannot_be_audited_is_not_created(monkeypatch):
+    """The account and its audit row are written in one transaction: no superuser is left
+    behind by a creation whose audit row failed."""
+    from portal.audit import services as audit_services
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("the audit log refused the row")
+
+    monkeypatch.setattr(audit_services, "audit_key", failing)
+    with pytest.raises(RuntimeError):
+        call_command("createsuperuser", "--noinput", email="first.root@sandes.nic.in", stdout=StringIO())
+    assert not User.objects.filter(email="first.root@sandes.nic.in").exists()
+
+
 def test_a_person_made_superuser_in_the_admin_or_no_longer_one_is_told_by_mail(root, admin_client):
     """"Superuser status" is the superadmin's powers: ticked or unticked in the admin, the
     person is told, in their language, as a grant or an end of the superadmin role tells them."""
