@@ -44,6 +44,7 @@ ACTOR_LABELS = {
     "system:roster_import": _("System: roster import"),
     "system:manage.py api_client_create": _("System: registration of an API client"),
     "system:manage.py createsuperuser": _("System: superuser created from the command line"),
+    "system:manage.py changepassword": _("System: password set from the command line"),
     "django_superuser": _("Site superuser (Django)"),
     "user": _("Signed-in user without a platform role"),
     "competent_authority": _("Competent authority"),

@@ -19,7 +19,7 @@ from monitoring.models import AuditChainCheck, ExpectedOffice
 from monitoring.tasks import audit_chain_check as audit_chain_check_task
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
-from portal.management.commands import createsuperuser
+from portal.management.commands import changepassword, createsuperuser
 from portal.organisations.services import platform_role_grant, platform_role_revoke
 from tests.factories import ApplicationFactory, OrganisationFactory, UserFactory
 from tests.html_tree import page
@@ -715,11 +715,11 @@ def test_an_event_appended_while_the_chain_is_checked_is_no_problem(world, monke
 
 @pytest.mark.parametrize("code", [lifecycle.SUPERANNUATION, lifecycle.RECONFIRMATION, lifecycle.ADDRESS_REMOVED,
                                   roster_apply.SYSTEM, "system:transfer", "system:retention",
-                                  createsuperuser.COMMAND])
+                                  createsuperuser.COMMAND, changepassword.COMMAND])
 def test_each_job_that_acts_in_the_log_is_named_in_each_language(world, code):
     """The jobs that end, suspend or import verifications act in the log under their own
-    codes, as the commands that create superusers do: each is named, in the reader's
-    language, not shown as its code."""
+    codes, as the commands that create superusers and set passwords do: each is named, in
+    the reader's language, not shown as its code."""
     audit_record(actor=None, action=AuditAction.ORGANISATION_ACTIVATED, target=world["agri"], actor_role=code)
     names = {}
     for language in ("en", "hi", "mr"):

@@ -762,6 +762,46 @@ def test_a_password_set_in_the_admin_is_audited_without_the_secret():
     assert "Taken-over" not in str(event.new_values) and audit_verify() == []
 
 
+def test_a_password_set_by_changepassword_is_audited_without_the_secret(monkeypatch):
+    """manage.py changepassword sets any account's password, a superadmin's included, as the
+    admin's password page does: audited as the page audits it (the account; never the
+    password), with the command as the actor. A change given up writes nothing."""
+    person = UserFactory(email="someone.admin@nic.in", is_superuser=True, is_staff=True)
+    typed = iter(["Another-l0ng-passw0rd!", "Another-l0ng-passw0rd?"] * 3)
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(typed))
+    with pytest.raises(CommandError, match="after 3 attempts"):
+        call_command("changepassword", person.email, stdout=StringIO())
+    assert not AuditEvent.objects.exists()
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "Another-l0ng-passw0rd!")
+    out = StringIO()
+    call_command("changepassword", person.email, stdout=out)
+    assert "Password changed successfully for user 'someone.admin@nic.in'" in out.getvalue()
+    person.refresh_from_db()
+    assert person.check_password("Another-l0ng-passw0rd!")
+    [event] = AuditEvent.objects.all()
+    assert (event.action, event.actor_id, event.actor_email, event.actor_role) == (
+        AuditAction.USER_PASSWORD_CHANGED, None, "", "system:manage.py changepassword")
+    assert (event.target_type, event.target_id) == ("accounts.user", str(person.pk))
+    assert (event.old_values, event.new_values) == ({}, {"usable_password": True})
+    assert "passw0rd" not in str(event.new_values) and audit_verify() == []
+
+
+def test_changepassword_changes_the_password_only_not_what_changed_while_it_was_typed(monkeypatch):
+    """The account is read before the password is typed: what was changed meanwhile (the
+    account closed) stays changed, the password alone is written, with its audit row."""
+    person = UserFactory(email="someone.admin@nic.in", is_superuser=True, is_staff=True)
+
+    def typed_while_the_account_is_closed(prompt=""):
+        User.objects.filter(pk=person.pk).update(is_active=False)
+        return "Another-l0ng-passw0rd!"
+
+    monkeypatch.setattr("getpass.getpass", typed_while_the_account_is_closed)
+    call_command("changepassword", person.email, stdout=StringIO())
+    person.refresh_from_db()
+    assert person.check_password("Another-l0ng-passw0rd!") and not person.is_active
+    assert AuditEvent.objects.filter(action=AuditAction.USER_PASSWORD_CHANGED).count() == 1
+
+
 def nodal_officer():
     """An account holding an object role: the nodal officer of the application it started."""
     from tests.onboarding.form_helpers import new_application
