@@ -444,6 +444,24 @@ def test_rows_deleted_from_the_end_are_detected(real_actions):
         verify()
 
 
+def test_the_newest_event_renumbered_is_detected(real_actions):
+    """Someone with the database gives the newest event another number: nothing its hash
+    covers changes, but the head (sealed) names a number the log no longer holds, as do the
+    heads published before and every reference to the event by its number."""
+    last = real_actions[-1]
+    with tampering(), connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET id = id + 1000 WHERE id = %s", [last.pk])
+    assert AuditEvent.objects.filter(pk=last.pk + 1000, hash=last.hash).exists()
+    problems = audit_verify()
+    assert [(p.event_id, p.code, p.reason) for p in problems] == [
+        (last.pk, "end_renumbered",
+         f"the newest event written was {last.pk} but the log ends at {last.pk + 1000}, with its hash: "
+         "the event was renumbered"),
+    ]
+    with pytest.raises(CommandError):
+        verify()
+
+
 # The client's address, as the row keeps it ------------------------------------------------
 
 # As a request gives it: as the row keeps it and its hash covers it (None: not an address).
