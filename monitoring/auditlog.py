@@ -46,6 +46,7 @@ ACTOR_LABELS = {
     "system:manage.py createsuperuser": _("System: superuser created from the command line"),
     "system:manage.py changepassword": _("System: password set from the command line"),
     "django_superuser": _("Site superuser (Django)"),
+    "organisation_admin": _("Organisation admin"),
     "user": _("Signed-in user without a platform role"),
     "competent_authority": _("Competent authority"),
     "official_address": _("The person, by the link sent to their official address"),

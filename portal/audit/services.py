@@ -37,7 +37,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.audit.models import AuditAction, AuditChainHead, AuditEvent
 from portal.audit.personal import personal_keys_of
 from portal.client import request_meta
-from portal.permissions import AnyUser, platform_roles_of
+from portal.permissions import AnyUser, administers_some_organisation_by_right, platform_roles_of
 
 logger = logging.getLogger(__name__)
 
@@ -333,8 +333,20 @@ def _append(field_dicts: list[dict]) -> list[AuditEvent]:
         return created
 
 
+# Not a platform role: an admin of an organisation acts as one (their organisation's
+# verifications, rosters, roles); stored in actor_role beside the platform roles.
+ORGANISATION_ADMIN = "organisation_admin"
+
+
 def _role_snapshot(user: AnyUser) -> str:
-    roles = sorted(f"{r}:{j}" if j else r for r, j in platform_roles_of(user))
+    """The roles a person acts in, as an event stores them: their platform roles, and
+    ``ORGANISATION_ADMIN`` for an organisation's admin, both read with one query (for the
+    request, ``platform_roles_of``); "user" for none. An event written before
+    organisation admins were named keeps "user" (its hash covers what it stores)."""
+    roles = [f"{r}:{j}" if j else r for r, j in platform_roles_of(user)]
+    if administers_some_organisation_by_right(user):
+        roles.append(ORGANISATION_ADMIN)
+    roles.sort()
     if user.is_superuser:
         roles.insert(0, "django_superuser")
     return ",".join(roles) or "user"

@@ -481,6 +481,27 @@ def test_who_acted_is_said_in_the_pages_language(world, language, labels):
     assert '<td class="text-break">system</td>' not in html
 
 
+@pytest.mark.parametrize(("language", "label"), [
+    ("en", "Organisation admin"), ("hi", "संगठन प्रशासक"), ("mr", "संस्था प्रशासक"),
+])
+def test_an_organisation_admins_decision_names_the_role_it_was_taken_in(world, language, label):
+    """An organisation admin's decision (a request to be verified rejected) was theirs as
+    that organisation's admin: the log says so, in the page's language, not "Signed-in user
+    without a platform role"."""
+    from tests.verification.helpers import GovernmentProfileFactory
+    from verification.services import join_request_decide
+
+    admin = make_admin(world["agri"], email="desk.officer@mahaagri.gov.in")
+    profile = GovernmentProfileFactory(user=UserFactory(email="clerk.probe@mahaagri.gov.in"),
+                                       organisation=world["agri"])
+    join_request_decide(profile_id=profile.pk, decision="reject", reason="Not on our staff list", actor=admin)
+    event = AuditEvent.objects.filter(action=AuditAction.VERIFICATION_REJECTED).latest("id")
+    assert (event.actor_id, event.actor_role) == (admin.pk, "organisation_admin")
+    response = signed_in(world["superadmin"]).get("/monitoring/audit/", HTTP_ACCEPT_LANGUAGE=language)
+    [row] = [row for row in page(response).find_all("tr") if "desk.officer@mahaagri.gov.in" in row.text()]
+    assert label in row.squashed_text()
+
+
 @pytest.mark.parametrize(("language", "profile", "draft", "roster", "client"), [
     ("en", "Government profile #{}", "Draft #{}", "Roster import #{}", "API client #{} (sv_ab…)"),
     ("hi", "सरकारी प्रोफ़ाइल #{}", "मसौदा #{}", "रोस्टर आयात #{}", "API क्लाइंट #{} (sv_ab…)"),
