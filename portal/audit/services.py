@@ -37,7 +37,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.audit.models import AuditAction, AuditChainHead, AuditEvent
 from portal.audit.personal import personal_keys_of
 from portal.client import request_meta
-from portal.permissions import AnyUser, platform_roles_of
+from portal.permissions import AnyUser, administers_some_organisation_by_right, platform_roles_of
 
 logger = logging.getLogger(__name__)
 
@@ -333,8 +333,20 @@ def _append(field_dicts: list[dict]) -> list[AuditEvent]:
         return created
 
 
+# Not a platform role: an admin of an organisation acts as one (their organisation's
+# verifications, rosters, roles); stored in actor_role beside the platform roles.
+ORGANISATION_ADMIN = "organisation_admin"
+
+
 def _role_snapshot(user: AnyUser) -> str:
-    roles = sorted(f"{r}:{j}" if j else r for r, j in platform_roles_of(user))
+    """The roles a person acts in, as an event stores them: their platform roles, and
+    ``ORGANISATION_ADMIN`` for an organisation's admin, both read with one query (for the
+    request, ``platform_roles_of``); "user" for none. An event written before
+    organisation admins were named keeps "user" (its hash covers what it stores)."""
+    roles = [f"{r}:{j}" if j else r for r, j in platform_roles_of(user)]
+    if administers_some_organisation_by_right(user):
+        roles.append(ORGANISATION_ADMIN)
+    roles.sort()
     if user.is_superuser:
         roles.insert(0, "django_superuser")
     return ",".join(roles) or "user"
@@ -352,6 +364,8 @@ CHAIN_PROBLEMS = {
     "end_deleted": _("the newest event written was %(head)s but the log ends at %(end)s: rows at the end were deleted"),
     "all_deleted": _("the newest event written was %(head)s but the log ends at nothing: "
                      "rows at the end were deleted"),
+    "end_renumbered": _("the newest event written was %(head)s but the log ends at %(end)s, with its hash: "
+                        "the event was renumbered"),
     "count_differs": _("the chain head counts %(head_count)s events but the log holds %(count)s: "
                        "rows were deleted or added"),
     "redacted_differs": _("the chain head counts %(head_redacted)s redacted events but the log holds %(redacted)s: "
@@ -495,8 +509,9 @@ def _head_problems(
     head: AuditChainHead | None, *, last_hash: str, last_id: int | None, count: int, links_whole: bool,
     redacted: int = 0,
 ) -> list[ChainProblem]:
-    """The head against the rows: present when there are rows, sealed, at the last row, counting the rows.
-    The count is compared when every link holds (a row missing in the middle is reported once, as its broken link)."""
+    """The head against the rows: present when there are rows, sealed, at the last row (its hash and its
+    number), counting the rows. The count is compared when every link holds (a row missing in the middle
+    is reported once, as its broken link)."""
     if head is None:
         if count:
             return [ChainProblem(last_id, "head_missing", {"count": count})]
@@ -507,8 +522,15 @@ def _head_problems(
     if head.last_hash != last_hash:
         problems.append(ChainProblem(head.last_event_id, "end_deleted", {"head": head.last_event_id, "end": last_id})
                         if last_id else ChainProblem(head.last_event_id, "all_deleted", {"head": head.last_event_id}))
-    elif links_whole and head.count != count:
-        problems.append(ChainProblem(head.last_event_id, "count_differs", {"head_count": head.count, "count": count}))
+    else:
+        # No event's hash covers its number; the sealed head covers the newest one's, which
+        # the heads published, links and redactions name events by.
+        if head.last_event_id != last_id:
+            problems.append(ChainProblem(head.last_event_id, "end_renumbered",
+                                         {"head": head.last_event_id, "end": last_id}))
+        if links_whole and head.count != count:
+            problems.append(ChainProblem(head.last_event_id, "count_differs",
+                                         {"head_count": head.count, "count": count}))
     if head.redacted != redacted:
         problems.append(ChainProblem(head.last_event_id, "redacted_differs",
                                      {"head_redacted": head.redacted, "redacted": redacted}))

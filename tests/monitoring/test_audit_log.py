@@ -19,6 +19,7 @@ from monitoring.models import AuditChainCheck, ExpectedOffice
 from monitoring.tasks import audit_chain_check as audit_chain_check_task
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
+from portal.management.commands import changepassword, createsuperuser
 from portal.organisations.services import platform_role_grant, platform_role_revoke
 from tests.factories import ApplicationFactory, OrganisationFactory, UserFactory
 from tests.html_tree import page
@@ -480,6 +481,27 @@ def test_who_acted_is_said_in_the_pages_language(world, language, labels):
     assert '<td class="text-break">system</td>' not in html
 
 
+@pytest.mark.parametrize(("language", "label"), [
+    ("en", "Organisation admin"), ("hi", "संगठन प्रशासक"), ("mr", "संस्था प्रशासक"),
+])
+def test_an_organisation_admins_decision_names_the_role_it_was_taken_in(world, language, label):
+    """An organisation admin's decision (a request to be verified rejected) was theirs as
+    that organisation's admin: the log says so, in the page's language, not "Signed-in user
+    without a platform role"."""
+    from tests.verification.helpers import GovernmentProfileFactory
+    from verification.services import join_request_decide
+
+    admin = make_admin(world["agri"], email="desk.officer@mahaagri.gov.in")
+    profile = GovernmentProfileFactory(user=UserFactory(email="clerk.probe@mahaagri.gov.in"),
+                                       organisation=world["agri"])
+    join_request_decide(profile_id=profile.pk, decision="reject", reason="Not on our staff list", actor=admin)
+    event = AuditEvent.objects.filter(action=AuditAction.VERIFICATION_REJECTED).latest("id")
+    assert (event.actor_id, event.actor_role) == (admin.pk, "organisation_admin")
+    response = signed_in(world["superadmin"]).get("/monitoring/audit/", HTTP_ACCEPT_LANGUAGE=language)
+    [row] = [row for row in page(response).find_all("tr") if "desk.officer@mahaagri.gov.in" in row.text()]
+    assert label in row.squashed_text()
+
+
 @pytest.mark.parametrize(("language", "profile", "draft", "roster", "client"), [
     ("en", "Government profile #{}", "Draft #{}", "Roster import #{}", "API client #{} (sv_ab…)"),
     ("hi", "सरकारी प्रोफ़ाइल #{}", "मसौदा #{}", "रोस्टर आयात #{}", "API क्लाइंट #{} (sv_ab…)"),
@@ -713,10 +735,12 @@ def test_an_event_appended_while_the_chain_is_checked_is_no_problem(world, monke
 
 
 @pytest.mark.parametrize("code", [lifecycle.SUPERANNUATION, lifecycle.RECONFIRMATION, lifecycle.ADDRESS_REMOVED,
-                                  roster_apply.SYSTEM, "system:transfer", "system:retention"])
+                                  roster_apply.SYSTEM, "system:transfer", "system:retention",
+                                  createsuperuser.COMMAND, changepassword.COMMAND])
 def test_each_job_that_acts_in_the_log_is_named_in_each_language(world, code):
     """The jobs that end, suspend or import verifications act in the log under their own
-    codes: each is named, in the reader's language, not shown as its code."""
+    codes, as the commands that create superusers and set passwords do: each is named, in
+    the reader's language, not shown as its code."""
     audit_record(actor=None, action=AuditAction.ORGANISATION_ACTIVATED, target=world["agri"], actor_role=code)
     names = {}
     for language in ("en", "hi", "mr"):

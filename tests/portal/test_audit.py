@@ -268,6 +268,35 @@ def test_the_django_admin_shows_no_secret_of_a_second_factor_changes_none_and_au
     assert audit_verify() == []
 
 
+def test_an_organisation_admin_acts_in_the_log_as_one_at_the_cost_of_anyone_else():
+    """Who acts is snapshotted with their roles: an organisation's admin as one (their
+    decisions are theirs in that role), beside their platform roles, with the queries of any
+    other person's event (the admin roles are read with the platform ones)."""
+    from django.test.utils import CaptureQueriesContext
+
+    from portal.accounts.models import User
+    from tests.factories import OrganisationFactory
+    from tests.portal.role_helpers import make_admin
+
+    organisation = OrganisationFactory(status="active")
+    admin = make_admin(organisation, email="desk.officer@mahaagri.gov.in")
+    state_admin = make_admin(organisation, email="ravi.admin@maharashtra.gov.in")
+    PlatformRoleFactory(user=state_admin, role="state_admin", jurisdiction="MH")
+    nobody = UserFactory(email="citizen@gmail.com")
+
+    def recorded(user):
+        user = User.objects.get(pk=user.pk)  # its roles not read yet
+        with CaptureQueriesContext(connection) as queries:
+            event = audit_record(actor=user, action=AuditAction.USER_LOGGED_IN, target=user)
+        return event.actor_role, len(queries)
+
+    (as_admin, admin_queries), (as_both, both_queries), (as_nobody, nobody_queries) = (
+        recorded(admin), recorded(state_admin), recorded(nobody))
+    assert (as_admin, as_both, as_nobody) == ("organisation_admin", "organisation_admin,state_admin:MH", "user")
+    assert admin_queries == both_queries == nobody_queries
+    assert audit_verify() == []
+
+
 def test_empty_log_verifies():
     assert not AuditEvent.objects.exists()
     out, _err = verify()
@@ -439,6 +468,24 @@ def test_rows_deleted_from_the_end_are_detected(real_actions):
             f"the newest event written was {last_two[-1]} but the log ends at {real_actions[-3].pk}: "
             "rows at the end were deleted",
         )
+    ]
+    with pytest.raises(CommandError):
+        verify()
+
+
+def test_the_newest_event_renumbered_is_detected(real_actions):
+    """Someone with the database gives the newest event another number: nothing its hash
+    covers changes, but the head (sealed) names a number the log no longer holds, as do the
+    heads published before and every reference to the event by its number."""
+    last = real_actions[-1]
+    with tampering(), connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET id = id + 1000 WHERE id = %s", [last.pk])
+    assert AuditEvent.objects.filter(pk=last.pk + 1000, hash=last.hash).exists()
+    problems = audit_verify()
+    assert [(p.event_id, p.code, p.reason) for p in problems] == [
+        (last.pk, "end_renumbered",
+         f"the newest event written was {last.pk} but the log ends at {last.pk + 1000}, with its hash: "
+         "the event was renumbered"),
     ]
     with pytest.raises(CommandError):
         verify()

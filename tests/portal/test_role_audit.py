@@ -186,6 +186,55 @@ def test_createsuperuser_makes_no_superuser_of_an_address_that_is_not_official()
     assert User.objects.get(email="first.root@sandes.nic.in").is_superuser
 
 
+class Terminal(StringIO):
+    def isatty(self):
+        return True
+
+
+SUPERUSER_ACCESS = {"is_active": True, "is_staff": True, "is_superuser": True, "groups": [], "user_permissions": [],
+                    "added": True}
+
+
+@pytest.mark.parametrize("interactive", [False, True])
+def test_a_superuser_made_by_createsuperuser_is_audited_as_one_made_in_the_admin(interactive, monkeypatch):
+    """manage.py createsuperuser gives the superadmin's powers as the admin's "Superuser
+    status" does: the account's access is audited the same way, the command as the actor
+    (no one signed in), whether the address is given or typed at the prompt. A refused
+    address writes nothing."""
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a-long-Passw0rd-for-tests!")
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "a-long-Passw0rd-for-tests!")
+    typed = iter(["first.root@gmail.com", "First.Root@sandes.nic.in"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(typed))
+    if interactive:
+        call_command("createsuperuser", stdin=Terminal(), stdout=StringIO(), stderr=StringIO())
+    else:
+        with pytest.raises(CommandError):
+            call_command("createsuperuser", "--noinput", email="first.root@gmail.com", stdout=StringIO())
+        call_command("createsuperuser", "--noinput", email="First.Root@sandes.nic.in", stdout=StringIO())
+    user = User.objects.get(email="first.root@sandes.nic.in")
+    assert user.is_superuser and user.check_password("a-long-Passw0rd-for-tests!")
+    [event] = AuditEvent.objects.all()
+    assert (event.action, event.actor_id, event.actor_email, event.actor_role) == (
+        AuditAction.USER_ACCESS_CHANGED, None, "", "system:manage.py createsuperuser")
+    assert (event.target_type, event.target_id, event.target_repr) == ("accounts.user", str(user.pk), user.email)
+    assert (event.old_values, event.new_values) == ({}, SUPERUSER_ACCESS)
+    assert audit_verify() == []
+
+
+def test_a_superuser_whose_creation_cannot_be_audited_is_not_created(monkeypatch):
+    """The account and its audit row are written in one transaction: no superuser is left
+    behind by a creation whose audit row failed."""
+    from portal.audit import services as audit_services
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("the audit log refused the row")
+
+    monkeypatch.setattr(audit_services, "audit_key", failing)
+    with pytest.raises(RuntimeError):
+        call_command("createsuperuser", "--noinput", email="first.root@sandes.nic.in", stdout=StringIO())
+    assert not User.objects.filter(email="first.root@sandes.nic.in").exists()
+
+
 def test_a_person_made_superuser_in_the_admin_or_no_longer_one_is_told_by_mail(root, admin_client):
     """"Superuser status" is the superadmin's powers: ticked or unticked in the admin, the
     person is told, in their language, as a grant or an end of the superadmin role tells them."""
@@ -711,6 +760,46 @@ def test_a_password_set_in_the_admin_is_audited_without_the_secret():
     assert (event.actor_id, event.target_type, event.target_id) == (staff.pk, "accounts.user", str(person.pk))
     assert (event.old_values, event.new_values) == ({}, {"in_admin": True, "usable_password": True})
     assert "Taken-over" not in str(event.new_values) and audit_verify() == []
+
+
+def test_a_password_set_by_changepassword_is_audited_without_the_secret(monkeypatch):
+    """manage.py changepassword sets any account's password, a superadmin's included, as the
+    admin's password page does: audited as the page audits it (the account; never the
+    password), with the command as the actor. A change given up writes nothing."""
+    person = UserFactory(email="someone.admin@nic.in", is_superuser=True, is_staff=True)
+    typed = iter(["Another-l0ng-passw0rd!", "Another-l0ng-passw0rd?"] * 3)
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(typed))
+    with pytest.raises(CommandError, match="after 3 attempts"):
+        call_command("changepassword", person.email, stdout=StringIO())
+    assert not AuditEvent.objects.exists()
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "Another-l0ng-passw0rd!")
+    out = StringIO()
+    call_command("changepassword", person.email, stdout=out)
+    assert "Password changed successfully for user 'someone.admin@nic.in'" in out.getvalue()
+    person.refresh_from_db()
+    assert person.check_password("Another-l0ng-passw0rd!")
+    [event] = AuditEvent.objects.all()
+    assert (event.action, event.actor_id, event.actor_email, event.actor_role) == (
+        AuditAction.USER_PASSWORD_CHANGED, None, "", "system:manage.py changepassword")
+    assert (event.target_type, event.target_id) == ("accounts.user", str(person.pk))
+    assert (event.old_values, event.new_values) == ({}, {"usable_password": True})
+    assert "passw0rd" not in str(event.new_values) and audit_verify() == []
+
+
+def test_changepassword_changes_the_password_only_not_what_changed_while_it_was_typed(monkeypatch):
+    """The account is read before the password is typed: what was changed meanwhile (the
+    account closed) stays changed, the password alone is written, with its audit row."""
+    person = UserFactory(email="someone.admin@nic.in", is_superuser=True, is_staff=True)
+
+    def typed_while_the_account_is_closed(prompt=""):
+        User.objects.filter(pk=person.pk).update(is_active=False)
+        return "Another-l0ng-passw0rd!"
+
+    monkeypatch.setattr("getpass.getpass", typed_while_the_account_is_closed)
+    call_command("changepassword", person.email, stdout=StringIO())
+    person.refresh_from_db()
+    assert person.check_password("Another-l0ng-passw0rd!") and not person.is_active
+    assert AuditEvent.objects.filter(action=AuditAction.USER_PASSWORD_CHANGED).count() == 1
 
 
 def nodal_officer():
