@@ -7,11 +7,13 @@ platform roles; an organisation admin those about their organisations
 is said by the labels of the stored role codes, in the page's language."""
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 from django.apps import apps
+from django.db import connections
 from django.db.models import Q, QuerySet, TextChoices
 from django.utils import timezone, translation
 from django.utils.translation import get_language
@@ -24,6 +26,7 @@ from onboarding.application.selectors import APPLICATION_SCOPE
 from onboarding.models import Application
 from portal.accounts.models import SuffixKind
 from portal.audit.models import AuditAction, AuditEvent
+from portal.ids import DB_INT_MAX
 from portal.organisations.models import Organisation, PlatformRole
 from portal.organisations.role_report import jurisdiction_label
 from portal.organisations.states import JURISDICTION_CHOICES
@@ -62,59 +65,107 @@ class AuditFilters:
     until: date | None = None
 
 
-def _about(organisations: QuerySet, applications: QuerySet, expected: QuerySet | None) -> list[Q]:
+def _about(organisations: QuerySet, applications: QuerySet, expected: QuerySet | None) -> dict[str, Q]:
     """Events whose target is one of these organisations, their applications, government
     profiles, roster imports, invitations or verification API clients (or expected
-    offices): one condition per kind of target, each answered by the index of the events'
-    targets (type, id)."""
-    about = [
-        Q(target_type="organisations.organisation", target_id__in=ids_as_text(organisations)),
-        Q(target_type="onboarding.application", target_id__in=ids_as_text(applications)),
-        Q(target_type="verification.governmentprofile",
-          target_id__in=ids_as_text(GovernmentProfile.objects.filter(organisation_id__in=organisations.values("pk")))),
-    ]
+    offices): one condition per kind of target, by its type, each answered by the index of
+    the events' targets (type, id)."""
+    about = {
+        "organisations.organisation": Q(target_type="organisations.organisation",
+                                        target_id__in=ids_as_text(organisations)),
+        "onboarding.application": Q(target_type="onboarding.application", target_id__in=ids_as_text(applications)),
+        "verification.governmentprofile": Q(
+            target_type="verification.governmentprofile",
+            target_id__in=ids_as_text(GovernmentProfile.objects.filter(organisation_id__in=organisations.values("pk")))),
+    }
     if expected is not None:
-        about.append(Q(target_type="monitoring.expectedoffice", target_id__in=ids_as_text(expected)))
-    return about + _about_rosters(organisations) + _about_api_clients(organisations)
+        about["monitoring.expectedoffice"] = Q(target_type="monitoring.expectedoffice",
+                                               target_id__in=ids_as_text(expected))
+    return about | _about_rosters(organisations) | _about_api_clients(organisations)
 
 
-def _about_rosters(organisations: QuerySet) -> list[Q]:
+def _about_rosters(organisations: QuerySet) -> dict[str, Q]:
     """Events whose target is a roster import of these organisations (uploaded, applied,
     failed, its invitations sent) or one of their invitations (sent again, accepted),
     when the roster app is installed."""
     rosters = roster_model()
     if rosters is None:
-        return []
+        return {}
     invitations = apps.get_model("rosters", "Invitation")
     of_them = {"organisation_id__in": organisations.values("pk")}
-    return [
-        Q(target_type=rosters._meta.label_lower, target_id__in=ids_as_text(rosters.objects.filter(**of_them))),
-        Q(target_type=invitations._meta.label_lower, target_id__in=ids_as_text(invitations.objects.filter(**of_them))),
-    ]
+    return {model._meta.label_lower: Q(target_type=model._meta.label_lower,
+                                       target_id__in=ids_as_text(model.objects.filter(**of_them)))
+            for model in (rosters, invitations)}
 
 
-def _about_api_clients(organisations: QuerySet) -> list[Q]:
+def _about_api_clients(organisations: QuerySet) -> dict[str, Q]:
     """Events whose target is a verification API client of these organisations
     (registered, revoked), when the API app is installed."""
     clients = api_client_model()
     if clients is None:
-        return []
-    return [Q(target_type=clients._meta.label_lower,
-              target_id__in=ids_as_text(clients.objects.filter(organisation_id__in=organisations.values("pk"))))]
+        return {}
+    return {clients._meta.label_lower: Q(
+        target_type=clients._meta.label_lower,
+        target_id__in=ids_as_text(clients.objects.filter(organisation_id__in=organisations.values("pk"))))}
 
 
-def _any_of(conditions: list[Q]) -> Q:
-    """Events meeting any of ``conditions``, as ``id IN (SELECT id … WHERE c1 UNION ALL SELECT
-    id … WHERE c2 …)``: PostgreSQL answers each branch from its own index (the targets'
-    type and id, the action) and reads only the events it finds. The same conditions joined
-    by OR in one WHERE are not answered by any index: every event of the platform is read
-    to test them."""
-    branches = [AuditEvent.objects.filter(condition).values("id") for condition in conditions]
-    if not branches:
-        return Q(pk__in=[])
-    if len(branches) == 1:
-        return Q(id__in=branches[0])
-    return Q(id__in=branches[0].union(*branches[1:], all=True))
+# The fields the log's table does not show, left unread.
+UNSHOWN = ("old_values", "new_values", "prev_hash")
+
+
+@dataclass(frozen=True)
+class BranchedEvents:
+    """The events meeting any of ``branches`` (conditions, each answered by its own index:
+    the targets' type and id, the action), newest first, as the log's pages slice and count
+    them. The branches joined by OR in one WHERE are answered by no index (every event of
+    the platform read to test them); ``id IN (SELECT id … WHERE b1 UNION ALL …)`` is, but
+    PostgreSQL builds that list whole, for the count and again for the page: every event
+    of a busy organisation read twice a page. So a slice ``[start:stop]`` reads each branch
+    down to its ``stop`` newest events only (the newest ``stop`` of all are among them),
+    and is counted from at most ``stop`` events of each branch (when one branch has that
+    many, all of them together have). An event of two branches is listed and counted once.
+    """
+
+    branches: tuple[Q, ...]
+    ordered = True  # (newest first, as the paginator asks)
+
+    def __getitem__(self, bounds: slice) -> "EventsSlice":
+        start, stop, _step = bounds.indices(DB_INT_MAX)
+        return EventsSlice(self.branches, start, max(start, stop))
+
+
+@dataclass(frozen=True)
+class EventsSlice:
+    """``BranchedEvents[start:stop]``: iterated, its events (one query); counted, how many
+    (another)."""
+
+    branches: tuple[Q, ...]
+    start: int
+    stop: int
+
+    def _ids(self, *, newest: bool) -> QuerySet:
+        """The ids of each branch's first ``stop`` events (its newest, or any), as one
+        query: their union, each listed once. (A slice is a part of the union as it is
+        where the database allows it, PostgreSQL; else, and alone, read in a subquery.)"""
+        parts = []
+        for branch in self.branches:
+            part = AuditEvent.objects.filter(branch).values("id")
+            part = (part.order_by("-id") if newest else part.order_by())[:self.stop]
+            if len(self.branches) == 1 or not connections[part.db].features.supports_slicing_ordering_in_compound:
+                part = AuditEvent.objects.filter(id__in=part).values("id").order_by()
+            parts.append(part)
+        return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
+
+    def count(self) -> int:
+        if self.stop == self.start:
+            return 0
+        return max(0, min(self._ids(newest=False).count(), self.stop) - self.start)
+
+    def __iter__(self) -> Iterator[AuditEvent]:
+        if self.stop == self.start:
+            return iter(())
+        ids = self._ids(newest=True).order_by("-id")[self.start:self.stop]
+        return iter(AuditEvent.objects.filter(id__in=ids).defer(*UNSHOWN).order_by("-id"))
 
 
 def actor_role_label(code: str) -> str:
@@ -205,6 +256,11 @@ def target_label(target_type: str, target_repr: str) -> str:
     return str(label) % found.groupdict()
 
 
+# The kinds of events a scope reads by their action, not their target (with the targets'
+# types, the keys of its branches).
+EXPORTS, LISTS, PLATFORM_ROLES = "exports", "lists", "platform roles"
+
+
 def _about_lists(jurisdictions: frozenset[str]) -> Q:
     """Changes of the expected offices' lists of these jurisdictions whose values name
     the jurisdiction: an office added or removed (with its fields), a list uploaded (the
@@ -233,7 +289,7 @@ def _about_roles(jurisdictions: frozenset[str]) -> Q:
         Q(new_values__jurisdiction__in=codes) | Q(old_values__jurisdiction__in=codes))
 
 
-def _about_exports(jurisdictions: frozenset[str], organisation_ids: list[int]) -> list[Q]:
+def _about_exports(jurisdictions: frozenset[str], organisation_ids: list[int]) -> dict[str, Q]:
     """The exports of figures that read these jurisdictions or organisations (or the
     offices below them), by the keys their events keep of the scope they read
     (monitoring.services.exported_scope). A download of the whole platform, unfiltered,
@@ -243,38 +299,55 @@ def _about_exports(jurisdictions: frozenset[str], organisation_ids: list[int]) -
         query |= Q(new_values__scope__jurisdictions__has_any_keys=sorted(jurisdictions))
     if organisation_ids:
         query |= Q(new_values__scope__organisations__has_any_keys=[str(pk) for pk in organisation_ids])
-    return [Q(action=AuditAction.MONITORING_EXPORTED) & query] if jurisdictions or organisation_ids else []
+    return {EXPORTS: Q(action=AuditAction.MONITORING_EXPORTED) & query} if jurisdictions or organisation_ids else {}
 
 
 def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def audit_events(scope: Scope, filters: AuditFilters) -> QuerySet[AuditEvent]:
-    """The events the scope covers, filtered, newest first. Of the scope's applications,
-    the submitted ones only, as their pages draw the line (``APPLICATION_SCOPE.official``):
-    a draft is its nodal officer's alone, its events included, until it is submitted; then
-    its whole history is read with it, the drafting included."""
-    events = AuditEvent.objects.all()
+def audit_events(scope: Scope, filters: AuditFilters, *,
+                 before: int | None = None) -> QuerySet[AuditEvent] | BranchedEvents:
+    """The events the scope covers, filtered (and older than the event ``before``, when
+    given), newest first. Of the scope's applications, the submitted ones only, as their
+    pages draw the line (``APPLICATION_SCOPE.official``): a draft is its nodal officer's
+    alone, its events included, until it is submitted; then its whole history is read with
+    it, the drafting included.
+
+    The events of the whole platform are a queryset; those of a scope or of an
+    organisation, the branches of what they are about (``BranchedEvents``), each narrowed
+    by the filters. An organisation chosen within a scope (among its organisations) has
+    its events there about itself, its profiles, rosters, invitations and API clients, all
+    of them the scope's; and about those of its applications and exports that the scope
+    reads. (No other event of the scope is the organisation's: the scope's other kinds of
+    event, the changes of a list or of a platform role, are about an office, a person or
+    nothing.)"""
+    narrowed = Q()
+    if filters.actor:
+        narrowed &= Q(actor_email__icontains=filters.actor)
+    if filters.action:
+        narrowed &= Q(action=filters.action)
+    if filters.since:
+        narrowed &= Q(created_at__gte=_start_of(filters.since))
+    if filters.until:
+        narrowed &= Q(created_at__lt=_start_of(filters.until + timedelta(days=1)))
+    if before is not None:
+        narrowed &= Q(pk__lt=before)
+    branches = None
+    applications = Application.objects.all()
     if not scope.everything:
         expected = ExpectedOffice.objects.filter(jurisdiction__in=scope.jurisdictions) if scope.jurisdictions else None
-        submitted = scope.applications().filter(APPLICATION_SCOPE.official)
-        about = _about(scope.organisations(), submitted, expected) + _about_exports(scope.jurisdictions, scope.tops)
+        applications = scope.applications().filter(APPLICATION_SCOPE.official)
+        branches = _about(scope.organisations(), applications, expected) | _about_exports(scope.jurisdictions, scope.tops)
         if scope.jurisdictions:
-            about += [_about_lists(scope.jurisdictions), _about_roles(scope.jurisdictions)]
-        events = events.filter(_any_of(about))
+            branches |= {LISTS: _about_lists(scope.jurisdictions), PLATFORM_ROLES: _about_roles(scope.jurisdictions)}
     if filters.organisation is not None:
-        # (The organisation was chosen among the scope's: its events are within it.)
-        one = Organisation.objects.filter(pk=filters.organisation.pk)
-        events = events.filter(_any_of(
-            _about(one, Application.objects.filter(organisation_id=filters.organisation.pk), None)
-            + _about_exports(frozenset(), [filters.organisation.pk])))
-    if filters.actor:
-        events = events.filter(actor_email__icontains=filters.actor)
-    if filters.action:
-        events = events.filter(action=filters.action)
-    if filters.since:
-        events = events.filter(created_at__gte=_start_of(filters.since))
-    if filters.until:
-        events = events.filter(created_at__lt=_start_of(filters.until + timedelta(days=1)))
-    return events.defer("old_values", "new_values", "prev_hash").order_by("-id")
+        pk = filters.organisation.pk
+        exports = _about_exports(frozenset(), [pk])
+        if branches is not None:
+            exports = {EXPORTS: exports[EXPORTS] & branches[EXPORTS]} if EXPORTS in branches else {}
+        branches = (_about(Organisation.objects.filter(pk=pk), applications.filter(organisation_id=pk), None)
+                    | exports)
+    if branches is None:
+        return AuditEvent.objects.filter(narrowed).defer(*UNSHOWN).order_by("-id")
+    return BranchedEvents(tuple(about & narrowed for about in branches.values()))

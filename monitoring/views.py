@@ -291,9 +291,7 @@ def audit_log(request):
     form = AuditFilterForm(request.GET or None)
     filters = _audit_filters(form, scope)
     before = _older_than(request.GET.get("before")) if filters is not None else None
-    events = audit_events(scope, filters) if filters is not None else AuditEvent.objects.none()
-    if before is not None:
-        events = events.filter(pk__lt=before)
+    events = audit_events(scope, filters, before=before) if filters is not None else AuditEvent.objects.none()
     page = CountedUpTo(events, AUDIT_PAGE_SIZE, AUDIT_COUNT_MAX).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)  # (the query the table would run)
     query = {name: request.GET.get(name, "")[:254] for name in ("actor", "action", "organisation", "since", "until")}

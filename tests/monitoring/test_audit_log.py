@@ -406,6 +406,53 @@ def test_the_whole_platforms_log_is_counted_up_to_a_bound(world, events, require
     assert "More than" not in html
 
 
+def _events_about(organisation, n):
+    """``n`` events about ``organisation`` (a busy organisation's years), written by SQL,
+    the newest ``user1@…``, then the database analysed as one in use has it (its
+    organisations too, whose number the plan of a scope's branches weighs)."""
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            INSERT INTO audit_auditevent (created_at, actor_id, actor_email, actor_role, action, target_type,
+              target_id, target_repr, old_values, new_values, prev_hash, hash, personal_keys, personal_digest,
+              user_agent)
+            SELECT now() - (g || ' seconds')::interval, NULL, 'user' || g || '@dept.gov.in', 'user',
+              'organisation.activated', 'organisations.organisation', %s, 'x', '{}', '{}', md5(g::text),
+              md5(g::text) || md5((g + 7)::text), '[]', '', ''
+            FROM generate_series(%s, 1, -1) g""", [str(organisation.pk), n])
+        cursor.execute("ANALYZE")
+
+
+@pytest.mark.parametrize(("reader", "query"), [
+    ("auditor_mh", ""), ("admin_agri", ""), ("auditor_mh", "?organisation=mh-agri"),
+    ("admin_agri", "?organisation=mh-agri"), ("superadmin", "?organisation=mh-agri"),
+    ("auditor_mh", "?action=organisation.activated"), ("admin_agri", "?actor=dept.gov"),
+])
+def test_a_page_of_a_busy_scope_reads_no_more_than_a_page_of_the_whole_platform(
+        world, require_postgresql, reader, query):
+    """60,000 events about one organisation: a page of its state's auditor, of its admin
+    (or of anyone filtering by it) counts up to the bound and lists the newest 50 reading
+    about as many rows as a page of the whole platform's log (10,000 counted, a page, a
+    few more for the scope's other branches), not every event of the scope, for the count
+    and again for the page (180,050 rows; 360,000 with the organisation filter). So does
+    its last page counted (offset 9,950), and the older events it leads on to."""
+    _events_about(world["agri"], 60_000)
+    client = signed_in(world[reader])
+    read = audit_rows_read_by_page(client, query)
+    assert read < 10_200 + 200, f"one page of the audit log read {read} audit rows"
+    html = client.get("/monitoring/audit/" + query).content.decode()
+    assert "More than 10,000 events match: these pages show the newest 10,000." in html
+    assert "Page 1 of 200" in html and "user1@dept.gov.in" in html and "user50@dept.gov.in" in html
+    assert "user51@dept.gov.in" not in html
+    # The last page counted, and the older events from it, are bounded the same way.
+    separator = "&" if query else "?"
+    last = client.get(f"/monitoring/audit/{query}{separator}page=999999").content.decode()
+    assert "Page 200 of 200" in last and "user10000@dept.gov.in" in last and "user9950@dept.gov.in" not in last
+    assert audit_rows_read_by_page(client, f"{query}{separator}page=999999") < 20_200 + 400
+    older = re.search(r'href="\?([^"]*before=\d+)">Older events</a>', last)[1].replace("&amp;", "&")
+    assert audit_rows_read_by_page(client, f"?{older}") < 10_200 + 200
+    assert "user10001@dept.gov.in" in client.get(f"/monitoring/audit/?{older}").content.decode()
+
+
 def test_every_event_of_a_busy_day_is_on_a_page_of_that_day(world, monkeypatch):
     """A page of the log counts at most AUDIT_COUNT_MAX (10,000) events, newest first, and
     its date filters are whole days: with 50,000 events a day, the 40,000 oldest of each
