@@ -13,7 +13,15 @@ import sys
 import time
 from pathlib import Path
 
-from tests.production.stack import CLIENT_ADDRESS, ROOT, Browser, unit_settings, wait_until
+from tests.production.stack import (
+    CLIENT_ADDRESS,
+    ROOT,
+    Browser,
+    example_variable,
+    unit_settings,
+    wait_until,
+    walkthrough_folders,
+)
 
 UNITS = ("portal-web.service", "portal-worker.service", "portal-beat.service")
 
@@ -229,13 +237,6 @@ def _parent(proc):
 
 # The deploy path (deploy/README.md, the units, the Makefile): read, not run ------------------------
 
-def example_variable(name):
-    """The value deploy/portal.env.example gives ``name``."""
-    lines = (ROOT / "deploy" / "portal.env.example").read_text().splitlines()
-    [value] = [line.partition("=")[2].strip('"') for line in lines if line.startswith(f"{name}=")]
-    return value
-
-
 def walkthrough_before(command):
     """deploy/README.md up to the first time it runs ``command``."""
     text = (ROOT / "deploy" / "README.md").read_text()
@@ -296,7 +297,7 @@ def test_the_production_targets_ask_only_for_the_packages_deploy_readme_installs
     runtime = make_rule("system-deps")[1]
     tests_only = make_rule("test-deps")[1]
     assert runtime >= {"libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0", "fonts-noto-core", "gettext"}
-    assert tests_only >= {"chromium", "redis-server", "postgresql-client"} and not runtime & tests_only
+    assert tests_only >= {"chromium", "redis-server", "postgresql-client", "nginx"} and not runtime & tests_only
     assert runtime <= installed, runtime - installed
     for target in ("venv", "migrate", "serve", "worker", "beat", "%.mo"):
         prerequisites = make_rule(target)[0]
@@ -332,3 +333,32 @@ def test_the_readme_says_how_long_static_files_are_cached():
     assert (years, hours) == (10, 1)
     serve = re.search(r"^make serve .*$", (ROOT / "README.md").read_text(), re.M).group(0)
     assert "cached 10 years" in serve and "other files an hour" in serve, serve
+
+
+# The static files: a folder nginx reads, filled by portal-web -------------------------------------
+
+def test_nginx_may_enter_the_static_root_and_nothing_else_of_the_portals():
+    """nginx's workers run as www-data, which the walkthrough puts in no group of the portal's: every
+    folder above PORTAL_STATIC_ROOT that deploy/README.md makes lets others through, while the folder
+    of the uploaded letters and PDFs (PORTAL_VAR_DIR, files/) stays closed to them. portal-web, which
+    collects the static files before gunicorn starts (ProtectSystem=strict), may write there."""
+    static_root = Path(example_variable("PORTAL_STATIC_ROOT"))
+    var_dir = Path(example_variable("PORTAL_VAR_DIR"))
+    made = walkthrough_folders()
+    closed = {str(path): oct(made[path][2]) for path in static_root.parents if path in made and not made[path][2] & 0o001}
+    assert closed == {}, f"www-data cannot enter {closed} to reach {static_root}"
+    assert var_dir not in static_root.parents and made[var_dir][2] & 0o007 == 0
+    writable = [Path(path) for line in unit_settings("portal-web.service")["ReadWritePaths"] for path in line.split()]
+    assert any(path == static_root or path in static_root.parents for path in writable), writable
+    [root] = re.findall(r"location /static/ \{\s*root ([^;\s]+);", (ROOT / "deploy" / "nginx-portal.conf").read_text())
+    assert Path(root) / "static" == static_root
+
+
+def test_nginx_serves_the_static_files_and_the_413_page_on_a_host_laid_out_as_the_walkthrough_says(nginx_site):
+    """deploy/README.md's folders, portal-web's collectstatic into PORTAL_STATIC_ROOT (of
+    deploy/portal.env.example), the site of deploy/nginx-portal.conf: nginx's workers reach every
+    static file, and the portal's page for a body too large (error_page 413) too."""
+    status, body = nginx_site.request("/static/css/portal.css")
+    assert status == 200 and body == (ROOT / "static" / "css" / "portal.css").read_bytes(), status
+    status, body = nginx_site.request("/onboarding/1/letter/", data=b"x" * (7 * 1024 * 1024))
+    assert status == 413 and b"The file is too large" in body, (status, body[:300])
