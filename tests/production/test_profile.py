@@ -362,3 +362,21 @@ def test_nginx_serves_the_static_files_and_the_413_page_on_a_host_laid_out_as_th
     assert status == 200 and body == (ROOT / "static" / "css" / "portal.css").read_bytes(), status
     status, body = nginx_site.request("/onboarding/1/letter/", data=b"x" * (7 * 1024 * 1024))
     assert status == 413 and b"The file is too large" in body, (status, body[:300])
+
+
+def test_nginx_logs_no_secret_of_a_link_when_gunicorn_does_not_answer(nginx_site):
+    """README "Secrets in logs": nginx logs every path that carries a secret with the secret
+    redacted. When gunicorn does not answer (a restart, a worker killed at its timeout), nginx also
+    writes a line to its error log naming the request's whole line: none for these paths, while
+    another page's failure is still there."""
+    token = "Zq7xK2vN9pL4sT8wY1bC5dF3gH6jM0nRaB4cD6eF8gH"  # 43 characters, as portal/tokens.py makes them
+    paths = [f"/onboarding/review/{token}/", f"/verification/confirm/{token}/", f"/verification/invitations/{token}/",
+             f"/accounts/password/reset/key/1a-{token}/"]
+    for path in paths:
+        assert nginx_site.request(path)[0] == 502, path
+        assert nginx_site.request(path, https=False)[0] == 301, path
+    assert nginx_site.request("/onboarding/")[0] == 502
+    logs = nginx_site.logs_text()
+    assert logs.count("/[redacted]/") == 2 * len(paths)  # each request was logged, its secret redacted
+    assert token not in logs, [line for line in logs.splitlines() if token in line]
+    assert re.search(r'connect\(\) failed .* request: "GET /onboarding/ HTTP/1\.1"', logs), logs
