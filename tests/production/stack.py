@@ -212,7 +212,7 @@ class Stack:
             "PORTAL_STATIC_ROOT": str(folder / "static"),
             "WEB_CONCURRENCY": "1",
             # Fast enough for a test, and still a real key-stretching hasher.
-            "PDF_RENDER_TIMEOUT_SECONDS": "60",
+            "PDF_RENDER_TIMEOUT_SECONDS": "50",
         }
 
     # Services --------------------------------------------------------------------------
