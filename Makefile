@@ -118,7 +118,8 @@ system-deps:
 # test-deps: what only the tests need (make test): Chromium for the browser
 # tests, redis-server and pg_dump for the production profile's tests
 # (tests/production), logrotate for the test of deploy/logrotate-portal, nginx for
-# those of deploy/nginx-portal.conf. Never asked for by the production targets.
+# those of deploy/nginx-portal.conf, rsync for the backup's and restore's commands.
+# Never asked for by the production targets.
 #
 # Debian's nginx starts at once with its default site on port 80, and at every boot:
 # the tests start their own (their own prefix, pid file and ports), so one installed
@@ -134,6 +135,7 @@ test-deps:
 	command -v pg_dump >/dev/null 2>&1 || missing="$$missing postgresql-client"; \
 	command -v logrotate >/dev/null 2>&1 || [ -x /usr/sbin/logrotate ] || missing="$$missing logrotate"; \
 	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	command -v rsync >/dev/null 2>&1 || missing="$$missing rsync"; \
 	( $(APT_INSTALL) ) || exit $$?; \
 	case "$$missing " in *" nginx "*) $(NGINX_SERVICE_OFF);; esac
 

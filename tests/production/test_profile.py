@@ -297,7 +297,7 @@ def test_the_production_targets_ask_only_for_the_packages_deploy_readme_installs
     runtime = make_rule("system-deps")[1]
     tests_only = make_rule("test-deps")[1]
     assert runtime >= {"libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0", "fonts-noto-core", "gettext"}
-    assert tests_only >= {"chromium", "redis-server", "postgresql-client", "nginx"} and not runtime & tests_only
+    assert tests_only >= {"chromium", "redis-server", "postgresql-client", "nginx", "rsync"} and not runtime & tests_only
     assert runtime <= installed, runtime - installed
     for target in ("venv", "migrate", "serve", "worker", "beat", "%.mo"):
         prerequisites = make_rule(target)[0]
