@@ -257,6 +257,24 @@ def test_every_unit_may_write_the_request_log_folder_and_the_walkthrough_makes_i
     assert re.search(r"install -d -o portal -g portal -m 0750 [^\n]*/var/log/portal\b", walkthrough_before("make migrate"))
 
 
+def test_a_worker_stopping_lets_its_longest_task_finish():
+    """systemctl stop or restart (every upgrade, deploy/README.md section 6) sends the worker SIGTERM:
+    Celery's warm shutdown waits for the tasks running, each ended at its time limit at the latest,
+    and systemd kills what is left after TimeoutStopSec. That must outlast the longest time limit of
+    a task the worker runs, or a restart during the daily retention run or audit chain check kills it."""
+    from portal.celery import app
+
+    app.loader.import_default_modules()
+    limits = {name: task.time_limit or app.conf.task_time_limit for name, task in app.tasks.items()
+              if not name.startswith("celery.")}
+    longest = max(limits, key=limits.get)
+    settings = unit_settings("portal-worker.service")
+    assert settings["KillSignal"] == ["SIGTERM"]  # Celery's warm shutdown
+    [stop] = settings["TimeoutStopSec"]
+    assert int(stop) > limits[longest], f"TimeoutStopSec={stop} but {longest} may run {limits[longest]} s"
+    assert f"{limits[longest]} s" in (ROOT / "deploy" / "portal-worker.service").read_text()  # the comment says it
+
+
 def make_dry_run(*targets):
     """What `make -n TARGET...` would run, with the variables production needs set."""
     env = os.environ | {name: "x" for name in ("DJANGO_SECRET_KEY", "AUDIT_HMAC_KEY", "DJANGO_ALLOWED_HOSTS",
