@@ -275,6 +275,39 @@ def test_a_worker_stopping_lets_its_longest_task_finish():
     assert f"{limits[longest]} s" in (ROOT / "deploy" / "portal-worker.service").read_text()  # the comment says it
 
 
+SYSTEMD_SECONDS = {"": 1, "s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "hr": 3600, "d": 86400, "day": 86400,
+                   "days": 86400, "w": 604800, "week": 604800, "weeks": 604800}
+SYSTEMD_BYTES = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
+
+
+def test_the_walkthrough_keeps_the_journal_as_long_as_the_logs_must_be_kept():
+    """README "Data protection": the journal, which has every request's and task's line and the daily
+    audit head, is kept PRIVACY_LOG_RETENTION_DAYS, as the request log file is (deploy/logrotate-portal's
+    rotate). deploy/README.md installs deploy/journald-portal.conf as a drop-in of journald's: on disk,
+    lines kept at least that many days, and room for them beyond journald's default (a tenth of the file
+    system, 4 GB at most, the oldest lines removed first when it is full)."""
+    import configparser
+
+    from django.conf import settings
+
+    assert "journald `MaxRetentionSec=`" in (ROOT / "README.md").read_text()
+    walkthrough = walkthrough_before("nginx -t")
+    assert re.search(r"^install -D -m 0644 deploy/journald-portal\.conf /etc/systemd/journald\.conf\.d/portal\.conf$",
+                     walkthrough, re.M)
+    assert re.search(r"^systemctl restart systemd-journald$", walkthrough, re.M)
+    conf = configparser.ConfigParser(interpolation=None, comment_prefixes=("#", ";"))
+    conf.optionxform = str
+    conf.read_string((ROOT / "deploy" / "journald-portal.conf").read_text())
+    journal = conf["Journal"]
+    assert journal["Storage"] == "persistent"
+    number, unit = re.fullmatch(r"(\d+)\s*([a-z]*)", journal["MaxRetentionSec"]).groups()
+    days = int(number) * SYSTEMD_SECONDS[unit] / 86400
+    rotate = int(re.search(r"^\s*rotate (\d+)$", (ROOT / "deploy" / "logrotate-portal").read_text(), re.M).group(1))
+    assert days >= max(settings.PRIVACY_LOG_RETENTION_DAYS, rotate), journal["MaxRetentionSec"]
+    number, unit = re.fullmatch(r"(\d+)([KMGT]?)", journal["SystemMaxUse"]).groups()
+    assert int(number) * SYSTEMD_BYTES[unit] > 4 * 1024 ** 3, journal["SystemMaxUse"]
+
+
 def make_dry_run(*targets):
     """What `make -n TARGET...` would run, with the variables production needs set."""
     env = os.environ | {name: "x" for name in ("DJANGO_SECRET_KEY", "AUDIT_HMAC_KEY", "DJANGO_ALLOWED_HOSTS",
