@@ -134,11 +134,23 @@ def unit_settings(name: str) -> dict[str, list[str]]:
     return found
 
 
-def unit_command(name: str) -> list[str]:
+def unit_environment(name: str, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The variables the unit deploy/<name> starts its command with: its Environment= lines, then
+    ``env`` (what /etc/portal/portal.env sets), which systemd lets override them (EnvironmentFile=)."""
+    found = {}
+    for line in unit_settings(name).get("Environment", []):
+        found.update(assignment.split("=", 1) for assignment in shlex.split(line))
+    return found | (env or {})
+
+
+def unit_command(name: str, env: dict[str, str] | None = None) -> list[str]:
     """The ExecStart= command of the unit deploy/<name>, its program taken from this virtual
-    environment instead of /srv/portal/.venv."""
+    environment instead of /srv/portal/.venv, each ${VARIABLE} replaced as systemd replaces it
+    (unit_environment; unset, an empty word)."""
     [line] = unit_settings(name)["ExecStart"]
+    variables = unit_environment(name, env)
     program, *arguments = line.split()
+    arguments = [re.sub(r"\$\{(\w+)\}", lambda match: variables.get(match.group(1), ""), word) for word in arguments]
     return [str(VENV_BIN / Path(program).name), *arguments]
 
 
@@ -288,10 +300,12 @@ class Stack:
         return web
 
     def start_worker(self) -> Process:
-        """A worker started as its unit starts it (deploy/portal-worker.service), with one process."""
+        """A worker started as its unit starts it (deploy/portal-worker.service), with one process
+        (CELERY_CONCURRENCY, as /etc/portal/portal.env would set it)."""
+        env = self.env | {"PORTAL_VAR_DIR": str(self.folder / "var-worker"), "CELERY_CONCURRENCY": "1"}
         return self.start("worker", [
-            *unit_command("portal-worker.service"), "--concurrency", "1", "--hostname", f"worker-{self.suffix}@%h",
-        ], env=self.env | {"PORTAL_VAR_DIR": str(self.folder / "var-worker")})
+            *unit_command("portal-worker.service", env), "--hostname", f"worker-{self.suffix}@%h",
+        ], env=env)
 
     def start_beat(self, name: str = "beat") -> Process:
         """A beat started as its unit starts it (deploy/portal-beat.service), as on a host of its own:

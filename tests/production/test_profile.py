@@ -18,6 +18,7 @@ from tests.production.stack import (
     ROOT,
     Browser,
     example_variable,
+    unit_command,
     unit_settings,
     wait_until,
     walkthrough_folders,
@@ -306,6 +307,21 @@ def test_the_walkthrough_keeps_the_journal_as_long_as_the_logs_must_be_kept():
     assert days >= max(settings.PRIVACY_LOG_RETENTION_DAYS, rotate), journal["MaxRetentionSec"]
     number, unit = re.fullmatch(r"(\d+)([KMGT]?)", journal["SystemMaxUse"]).groups()
     assert int(number) * SYSTEMD_BYTES[unit] > 4 * 1024 ** 3, journal["SystemMaxUse"]
+
+
+def test_the_worker_unit_runs_as_many_processes_as_celery_concurrency_says():
+    """README and `make worker`: a worker runs CELERY_CONCURRENCY processes, 2 unless it is set. The unit
+    reads /etc/portal/portal.env (deploy/portal.env.example has every variable): set there, it is what a
+    worker started by systemd runs too, and the unit's default is make's."""
+    assert "CELERY_CONCURRENCY processes" in (ROOT / "README.md").read_text()
+    makes = re.search(r"^CELERY_CONCURRENCY \?= (\d+)$", (ROOT / "Makefile").read_text(), re.M).group(1)
+    [start] = unit_settings("portal-worker.service")["ExecStart"]
+    assert " --concurrency ${CELERY_CONCURRENCY} " in start, start
+    unit = (ROOT / "deploy" / "portal-worker.service").read_text()
+    assert unit.index("Environment=CELERY_CONCURRENCY=") < unit.index("EnvironmentFile=")
+    assert example_variable("CELERY_CONCURRENCY") == makes
+    assert "--concurrency " + makes in " ".join(unit_command("portal-worker.service"))
+    assert "--concurrency 6" in " ".join(unit_command("portal-worker.service", {"CELERY_CONCURRENCY": "6"}))
 
 
 def make_dry_run(*targets):
