@@ -117,8 +117,16 @@ system-deps:
 # ---------------------------------------------------------------------------
 # test-deps: what only the tests need (make test): Chromium for the browser
 # tests, redis-server and pg_dump for the production profile's tests
-# (tests/production), logrotate for the test of deploy/logrotate-portal. Never
-# asked for by the production targets.
+# (tests/production), logrotate for the test of deploy/logrotate-portal, nginx for
+# those of deploy/nginx-portal.conf, rsync for the backup's and restore's commands.
+# Never asked for by the production targets.
+#
+# Debian's nginx starts at once with its default site on port 80, and at every boot:
+# the tests start their own (their own prefix, pid file and ports), so one installed
+# here is stopped and kept from starting again, leaving port 80 to whatever had it.
+
+NGINX_SERVICE_OFF = if [ -d /run/systemd/system ]; then $(SUDO) systemctl disable --now nginx; \
+	else $(SUDO) invoke-rc.d nginx stop; $(SUDO) update-rc.d nginx disable; fi >/dev/null 2>&1 || true
 
 test-deps:
 	@missing=""; \
@@ -126,7 +134,10 @@ test-deps:
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	command -v pg_dump >/dev/null 2>&1 || missing="$$missing postgresql-client"; \
 	command -v logrotate >/dev/null 2>&1 || [ -x /usr/sbin/logrotate ] || missing="$$missing logrotate"; \
-	$(APT_INSTALL)
+	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	command -v rsync >/dev/null 2>&1 || missing="$$missing rsync"; \
+	( $(APT_INSTALL) ) || exit $$?; \
+	case "$$missing " in *" nginx "*) $(NGINX_SERVICE_OFF);; esac
 
 # ---------------------------------------------------------------------------
 # Serve the portal on the embedded defaults. The Celery worker (with beat

@@ -546,10 +546,17 @@ ONBOARDING_TOKEN_RATE_PER_MINUTE = env_number("ONBOARDING_TOKEN_RATE_PER_MINUTE"
 ONBOARDING_SWEEP_BATCH = env_number("ONBOARDING_SWEEP_BATCH", 10000, 1, 100_000)
 # PDFs (the filled form, the approval letter) are rendered in a child process that is
 # stopped at this wall-clock and processor time and this much address space; a second
-# request for the same document waits this long for the first one's PDF.
-PDF_RENDER_TIMEOUT_SECONDS = env_number("PDF_RENDER_TIMEOUT_SECONDS", 10.0, 1, 120, kind=float)
+# request for the same document waits this long for the first one's PDF. Both happen inside
+# a web request (a download), so each is bounded well under the web worker's timeout
+# (deploy/gunicorn.conf.py, 60 s), which would end the request unanswered (a 502 from nginx)
+# instead of telling the person on the page they came from.
+_IN_REQUEST_SECONDS_MAX = 50
+_IN_REQUEST_WHY = " (well under the web worker's timeout, GUNICORN_TIMEOUT: 60 seconds)"
+PDF_RENDER_TIMEOUT_SECONDS = env_number("PDF_RENDER_TIMEOUT_SECONDS", 10.0, 1, _IN_REQUEST_SECONDS_MAX, kind=float,
+                                        why=_IN_REQUEST_WHY)
 PDF_RENDER_MEMORY_MB = env_number("PDF_RENDER_MEMORY_MB", 512, 128, 16384)
-PDF_RENDER_WAIT_SECONDS = env_number("PDF_RENDER_WAIT_SECONDS", 3.0, 0, 60, kind=float)
+PDF_RENDER_WAIT_SECONDS = env_number("PDF_RENDER_WAIT_SECONDS", 3.0, 0, _IN_REQUEST_SECONDS_MAX, kind=float,
+                                     why=_IN_REQUEST_WHY)
 # PDFs of the filled form one account may have rendered afresh in an hour (a PDF already
 # stored is served without counting): each save of a section is a new version, and each
 # reader's download renders again, so one person could otherwise keep a render running.
@@ -560,8 +567,8 @@ MONITORING_EXPORTS_PER_HOUR = env_number("MONITORING_EXPORTS_PER_HOUR", 20, 1, 1
 # An uploaded PDF letter is read (page count, scripts, attached files) in such a child
 # too, stopped at this wall-clock and processor time and PDF_RENDER_MEMORY_MB; a letter
 # that needs more is refused as too complex to check. A signed letter takes well under
-# a second.
-LETTER_CHECK_SECONDS = env_number("LETTER_CHECK_SECONDS", 5.0, 1, 120, kind=float)
+# a second. Inside the upload's web request: bounded as the render is.
+LETTER_CHECK_SECONDS = env_number("LETTER_CHECK_SECONDS", 5.0, 1, _IN_REQUEST_SECONDS_MAX, kind=float, why=_IN_REQUEST_WHY)
 # Letters one account may have checked in an hour, refused ones included (counted before
 # the check): uploading a letter made to be costly to read, again and again, would keep a
 # child process busy without end.
@@ -588,8 +595,7 @@ ROSTER_UPLOADS_PER_DAY = env_number("ROSTER_UPLOADS_PER_DAY", 20, 1, 100)
 # Seconds the web request may spend reading, checking and staging a roster file (a 100,000-row
 # roster takes a few): past them the file is refused at its field, well before the web
 # worker's timeout (deploy/gunicorn.conf.py, 60 s) would end the request unanswered.
-ROSTER_CHECK_SECONDS = env_number("ROSTER_CHECK_SECONDS", 20.0, 1, 50, kind=float,
-                                  why=" (well under the web worker's timeout, GUNICORN_TIMEOUT: 60 seconds)")
+ROSTER_CHECK_SECONDS = env_number("ROSTER_CHECK_SECONDS", 20.0, 1, _IN_REQUEST_SECONDS_MAX, kind=float, why=_IN_REQUEST_WHY)
 
 # Requests to be verified (by any organisation) one person may make in 24 hours:
 # each waits in an organisation's queue.
@@ -737,8 +743,8 @@ PRIVACY_BREACH_LOG_MAX_LINES = env_number("PRIVACY_BREACH_LOG_MAX_LINES", 5_000_
 # take minutes): past them it says its findings are incomplete and that the breach_report
 # command, which has no time limit, gives the whole answer. Well under the web worker's
 # timeout (deploy/gunicorn.conf.py, 60 s), which would end the request with a 502.
-PRIVACY_BREACH_PAGE_LOG_SECONDS = env_number("PRIVACY_BREACH_PAGE_LOG_SECONDS", 20.0, 1, 50, kind=float,
-                                             why=" (well under the web worker's timeout, GUNICORN_TIMEOUT: 60 seconds)")
+PRIVACY_BREACH_PAGE_LOG_SECONDS = env_number("PRIVACY_BREACH_PAGE_LOG_SECONDS", 20.0, 1, _IN_REQUEST_SECONDS_MAX,
+                                             kind=float, why=_IN_REQUEST_WHY)
 # Days a data protection request (erasure, correction) has before it is overdue and escalated
 # to every superadmin, and the reminder before that.
 PRIVACY_REQUEST_DUE_DAYS = env_number("PRIVACY_REQUEST_DUE_DAYS", 30, 1, 365)

@@ -225,7 +225,8 @@ def test_the_yearly_confirmation_its_reminder_and_the_suspension_decode_exactly(
     for template, at, to in steps:
         [(raw, message)] = run_at(at, django_capture_on_commit_callbacks, smtp_server, tasks.address_reconfirmation)
         profile.refresh_from_db()
-        context = {"profile": profile, "organisation": organisation, "deadline": deadline}
+        context = {"profile": profile, "organisation": organisation, "deadline": deadline,
+                   "reconfirm_days": settings.VERIFICATION_RECONFIRM_DAYS}
         subject, _body = render("verification/email", template, {**context, "link": ""}, language)
         sent = assert_delivered_exactly(raw, message, subject=subject, to=[to])
         links = assert_links_are_the_portals(sent, template)

@@ -20,8 +20,10 @@ def mail_language(language: str | None) -> str:
 
 def build_decision_mail(*, profile, template: str, context: dict | None = None, to: str | None = None) -> EmailMessage:
     """The email telling ``profile``'s person about a decision, not yet sent: to their
-    account's address, or to ``to`` (the yearly confirmation goes to the official one)."""
-    context = {"site_url": settings.SITE_URL, "profile": profile, "organisation": profile.organisation, **(context or {})}
+    account's address, or to ``to`` (the yearly confirmation goes to the official one). The
+    confirmation names how often it comes (``reconfirm_days``, VERIFICATION_RECONFIRM_DAYS)."""
+    context = {"site_url": settings.SITE_URL, "reconfirm_days": settings.VERIFICATION_RECONFIRM_DAYS,
+               "profile": profile, "organisation": profile.organisation, **(context or {})}
     with translation.override(mail_language(profile.request_language)):
         subject = " ".join(render_to_string(f"verification/email/{template}_subject.txt", context).split())
         body = render_to_string(f"verification/email/{template}.txt", context).strip() + "\n"

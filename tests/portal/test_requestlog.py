@@ -73,7 +73,7 @@ def test_secret_paths_are_redacted(client, request_log):
     assert token not in json.dumps(request_log()) and "9f8e7d6c5b4a3" not in json.dumps(request_log())
 
 
-# nginx's access log (deploy/nginx-portal.conf) ------------------------------------------------
+# nginx's access and error logs (deploy/nginx-portal.conf) --------------------------------------
 
 SECRET = "Ab3_-" * 8 + "xyz"  # 43 characters, as portal/tokens.py makes them
 
@@ -131,6 +131,29 @@ def test_nginx_access_log_redacts_every_registered_secret_path():
     rules = nginx_log_map()
     leaked = [path for path in secret_paths if SECRET in nginx_logged_path(rules, path)]
     assert leaked == []
+
+
+def nginx_quiet_locations():
+    """The regular expressions of the locations of deploy/nginx-portal.conf whose error log takes
+    nothing below emerg, the one level nginx writes about no request (its lines about a request
+    name the request's whole line, and the upstream's address with its path)."""
+    conf = (settings.BASE_DIR / "deploy" / "nginx-portal.conf").read_text()
+    server_wide = re.findall(r"^    error_log \S+ (\w+);", conf, re.M)
+    assert server_wide, "the site has an error log of its own"
+    return [re.compile(match.group(1)) for match in re.finditer(r'^\s*location ~ "([^"]+)" \{([^{}]*)\}', conf, re.M)
+            if re.search(r"^\s*error_log \S+ emerg;", match.group(2), re.M)]
+
+
+def test_nginx_error_log_names_no_registered_secret_path():
+    """nginx's error log is written at warn, and each line about a request (gunicorn not answering,
+    a worker timing out) names its whole request line: every path the portal registers as carrying
+    a secret is served by a location whose error log takes none of them."""
+    secret_paths = [path for path in portal_paths(get_resolver().url_patterns) if redact_secret_paths(path) != path]
+    assert len(secret_paths) >= 4
+    quiet = nginx_quiet_locations()
+    logged = [path for path in secret_paths if not any(pattern.search(path) for pattern in quiet)]
+    assert logged == []
+    assert not any(pattern.search(path) for pattern in quiet for path in ("/onboarding/review/", "/accounts/login/"))
 
 
 def test_a_trusted_proxys_request_id_is_kept_when_sane(client, settings, request_log):

@@ -2,14 +2,26 @@
 xdist worker: the ``production`` group)."""
 
 import os
+import pwd
 import re
 import shutil
+import tempfile
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from tests.onboarding_data import minimal_pdf
-from tests.production.stack import Browser, Stack, postgres_admin_url, wait_until
+from tests.production.stack import (
+    ROOT,
+    Browser,
+    Nginx,
+    Stack,
+    example_variable,
+    postgres_admin_url,
+    wait_until,
+    walkthrough_folders,
+)
 from tests.smtp import SmtpServer, text_of
 
 
@@ -105,3 +117,60 @@ def journey(production):
     seen["review"] = authority.get("/onboarding/review/")
     seen["authority"] = authority
     return seen
+
+
+def _portal_id() -> int:
+    """An id for the portal's system account (deploy/README.md: adduser --system --group portal) that
+    no account of the test's host has: www-data is neither it nor in its group."""
+    for uid in range(64999, 60000, -1):
+        try:
+            pwd.getpwuid(uid)
+        except KeyError:
+            return uid
+    raise LookupError("no free user id for the portal's account")
+
+
+@pytest.fixture
+def nginx_site():
+    """nginx with the site of deploy/nginx-portal.conf (stack.Nginx) on a host laid out as
+    deploy/README.md lays it out: each folder its ``install -d`` makes, with the mode it gives and,
+    run as root, the owner (the portal's account: one that nginx's www-data is not, nor in its
+    group), under a folder of the test's; in the PORTAL_STATIC_ROOT of deploy/portal.env.example,
+    what collectstatic (run by portal-web as portal) puts there of the files the tests ask for.
+    Nothing answers at its upstream: gunicorn is stopped."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.access(nginx, os.X_OK):
+        missing = "needs nginx (Debian: nginx; `make test-deps` installs it)"
+        if os.environ.get("CI_STRICT"):
+            pytest.fail(f"CI_STRICT is set: this test {missing}")
+        pytest.skip(missing)
+    base = Path(tempfile.mkdtemp(prefix="portal-nginx-"))  # not pytest's folder: 0700, www-data could not enter
+    base.chmod(0o755)
+    owner = _portal_id() if os.getuid() == 0 else None
+    server = Nginx(base)
+    try:
+        static_root = Path(example_variable("PORTAL_STATIC_ROOT"))
+        made = walkthrough_folders()
+        for path in sorted(set(made) | {static_root}):
+            local = base / path.relative_to("/")
+            local.mkdir(parents=True, exist_ok=True)
+            for parent in local.relative_to(base).parents:
+                (base / parent).chmod(0o755)  # what Debian has there (/var, /var/lib, /var/www)
+        for path in sorted(set(made) | {static_root}):
+            local = base / path.relative_to("/")
+            user, group, mode = made.get(path, ("portal", "portal", 0o755))  # collectstatic's folder: umask 022
+            if owner is not None:
+                os.chown(local, owner if user == "portal" else 0, owner if group == "portal" else 0)
+            local.chmod(mode)
+        for name in ("css/portal.css", "errors/request-too-large.html"):
+            target = base / static_root.relative_to("/") / name
+            target.parent.mkdir(exist_ok=True)
+            shutil.copy(ROOT / "static" / name, target)
+            for path in (target.parent, target):
+                path.chmod(0o755 if path.is_dir() else 0o644)
+                if owner is not None:
+                    os.chown(path, owner, owner)
+        yield server.start()
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)

@@ -5,15 +5,20 @@ in a file; and an HTTP client that talks to gunicorn as nginx would (TLS ended,
 X-Forwarded-For and -Proto set). Everything started here is stopped by ``close()``
 (a process group each: SIGTERM, then SIGKILL after a few seconds)."""
 
+import datetime
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -129,11 +134,23 @@ def unit_settings(name: str) -> dict[str, list[str]]:
     return found
 
 
-def unit_command(name: str) -> list[str]:
+def unit_environment(name: str, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The variables the unit deploy/<name> starts its command with: its Environment= lines, then
+    ``env`` (what /etc/portal/portal.env sets), which systemd lets override them (EnvironmentFile=)."""
+    found = {}
+    for line in unit_settings(name).get("Environment", []):
+        found.update(assignment.split("=", 1) for assignment in shlex.split(line))
+    return found | (env or {})
+
+
+def unit_command(name: str, env: dict[str, str] | None = None) -> list[str]:
     """The ExecStart= command of the unit deploy/<name>, its program taken from this virtual
-    environment instead of /srv/portal/.venv."""
+    environment instead of /srv/portal/.venv, each ${VARIABLE} replaced as systemd replaces it
+    (unit_environment; unset, an empty word)."""
     [line] = unit_settings(name)["ExecStart"]
+    variables = unit_environment(name, env)
     program, *arguments = line.split()
+    arguments = [re.sub(r"\$\{(\w+)\}", lambda match: variables.get(match.group(1), ""), word) for word in arguments]
     return [str(VENV_BIN / Path(program).name), *arguments]
 
 
@@ -207,7 +224,7 @@ class Stack:
             "PORTAL_STATIC_ROOT": str(folder / "static"),
             "WEB_CONCURRENCY": "1",
             # Fast enough for a test, and still a real key-stretching hasher.
-            "PDF_RENDER_TIMEOUT_SECONDS": "60",
+            "PDF_RENDER_TIMEOUT_SECONDS": "50",
         }
 
     # Services --------------------------------------------------------------------------
@@ -283,10 +300,12 @@ class Stack:
         return web
 
     def start_worker(self) -> Process:
-        """A worker started as its unit starts it (deploy/portal-worker.service), with one process."""
+        """A worker started as its unit starts it (deploy/portal-worker.service), with one process
+        (CELERY_CONCURRENCY, as /etc/portal/portal.env would set it)."""
+        env = self.env | {"PORTAL_VAR_DIR": str(self.folder / "var-worker"), "CELERY_CONCURRENCY": "1"}
         return self.start("worker", [
-            *unit_command("portal-worker.service"), "--concurrency", "1", "--hostname", f"worker-{self.suffix}@%h",
-        ], env=self.env | {"PORTAL_VAR_DIR": str(self.folder / "var-worker")})
+            *unit_command("portal-worker.service", env), "--hostname", f"worker-{self.suffix}@%h",
+        ], env=env)
 
     def start_beat(self, name: str = "beat") -> Process:
         """A beat started as its unit starts it (deploy/portal-beat.service), as on a host of its own:
@@ -364,3 +383,135 @@ class Browser:
         response = self.get(path)
         assert response.status_code == 200, (path, response.status_code, response.text[:500])
         return CSRF_RE.search(response.text).group(1)
+
+
+# The deploy path: deploy/portal.env.example, deploy/README.md, the nginx site ----------------------
+
+def example_variable(name: str) -> str:
+    """The value deploy/portal.env.example gives ``name``."""
+    lines = (ROOT / "deploy" / "portal.env.example").read_text().splitlines()
+    [value] = [line.partition("=")[2].strip('"') for line in lines if line.startswith(f"{name}=")]
+    return value
+
+
+def walkthrough_folders() -> dict[Path, tuple[str | None, str | None, int]]:
+    """Each folder deploy/README.md makes with ``install -d``: (owner, group, mode) as it gives them."""
+    made = {}
+    for line in (ROOT / "deploy" / "README.md").read_text().splitlines():
+        if not line.startswith("install -d "):
+            continue
+        words = shlex.split(line, comments=True)
+        options, paths, words = {}, [], iter(words[2:])
+        for word in words:
+            if word in ("-o", "-g", "-m"):
+                options[word] = next(words)
+            else:
+                paths.append(word)
+        for path in paths:
+            made[Path(path)] = (options.get("-o"), options.get("-g"), int(options.get("-m", "0755"), 8))
+    return made
+
+
+def self_signed_certificate(certificate: Path, key: Path):
+    """A certificate for HOST and its key, in PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(private.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1)).sign(private, hashes.SHA256()))
+    for path in (certificate, key):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    certificate.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key.write_bytes(private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    key.chmod(0o600)
+
+
+class Nginx:
+    """Debian's nginx serving the site of deploy/nginx-portal.conf as it stands, every file path the
+    site names (static root, logs, certificate) moved under ``base``, its own prefix, pid file and
+    temporary folders there too, listening on free loopback ports; its upstream (gunicorn) a free port
+    where nothing answers unless ``upstream_port`` is given. Started as root, its workers run as
+    www-data, as Debian's nginx.conf has them. ``stop()`` ends it (its own process group)."""
+
+    def __init__(self, base: Path, *, upstream_port: int | None = None):
+        self.base = base
+        self.http_port, self.https_port = free_port(), free_port()
+        self.upstream_port = upstream_port or free_port()
+        self.process: Process | None = None
+
+    def path(self, path: str | Path) -> Path:
+        """Where an absolute path the site names is, under ``base``."""
+        return self.base / Path(path).relative_to("/")
+
+    def site(self) -> str:
+        site = (ROOT / "deploy" / "nginx-portal.conf").read_text()
+        site = re.sub(r"^\s*listen \[::\]:.*$", "", site, flags=re.M)
+        site = re.sub(r"^(\s*)listen 80;", rf"\g<1>listen 127.0.0.1:{self.http_port};", site, flags=re.M)
+        site = re.sub(r"^(\s*)listen 443 ", rf"\g<1>listen 127.0.0.1:{self.https_port} ", site, flags=re.M)
+        site = site.replace("server 127.0.0.1:8000", f"server 127.0.0.1:{self.upstream_port}")
+        # Every file the site names (root, logs, certificate and key): under base.
+        return re.sub(r"(?<=\s)(/(?:var|etc|srv|run)/[^\s;]*)", lambda match: str(self.path(match.group(1))), site)
+
+    def start(self) -> "Nginx":
+        site = (ROOT / "deploy" / "nginx-portal.conf").read_text()
+        certificate = re.search(r"^\s*ssl_certificate\s+(\S+);", site, re.M).group(1)
+        key = re.search(r"^\s*ssl_certificate_key\s+(\S+);", site, re.M).group(1)
+        self_signed_certificate(self.path(certificate), self.path(key))
+        self.logs = self.path("/var/log/nginx")
+        self.logs.mkdir(parents=True, exist_ok=True)
+        (self.base / "portal-site.conf").write_text(self.site())
+        (self.base / "temp").mkdir(exist_ok=True)
+        temp = " ".join(f"{kind}_temp_path {self.base / 'temp' / kind};" for kind in ("client_body", "proxy", "fastcgi",
+                                                                                      "uwsgi", "scgi"))
+        (self.base / "nginx.conf").write_text(f"""{"user www-data;" if os.getuid() == 0 else ""}
+worker_processes 1;
+pid {self.base / "nginx.pid"};
+error_log {self.logs / "error.log"};
+events {{ worker_connections 64; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    {temp}
+    include {self.base / "portal-site.conf"};
+}}
+""")
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.process = Process("nginx", [nginx, "-p", str(self.base), "-c", str(self.base / "nginx.conf"),
+                                          "-e", str(self.logs / "error.log"), "-g", "daemon off;"],
+                               env={"PATH": os.environ.get("PATH", "")}, folder=self.base)
+        wait_for(lambda: socket.create_connection(("127.0.0.1", self.https_port), timeout=1).close() or True,
+                 timeout=30, what="nginx answering", process=self.process)
+        return self
+
+    def request(self, path: str, *, data: bytes | None = None, https: bool = True) -> tuple[int, bytes]:
+        """(status, body) of a request for ``path`` (a POST of ``data`` if given), redirects not followed."""
+        scheme, port = ("https", self.https_port) if https else ("http", self.http_port)
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        request = urllib.request.Request(f"{scheme}://127.0.0.1:{port}{path}", data=data, headers={"Host": HOST})
+        opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), NoRedirect)
+        try:
+            with opener.open(request, timeout=30) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def logs_text(self) -> str:
+        """Everything nginx wrote in its log files."""
+        return "".join(path.read_text(errors="replace") for path in sorted(self.logs.iterdir()) if path.is_file())
+
+    def stop(self):
+        if self.process is not None:
+            self.process.stop()
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None

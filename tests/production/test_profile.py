@@ -13,7 +13,16 @@ import sys
 import time
 from pathlib import Path
 
-from tests.production.stack import CLIENT_ADDRESS, ROOT, Browser, unit_settings, wait_until
+from tests.production.stack import (
+    CLIENT_ADDRESS,
+    ROOT,
+    Browser,
+    example_variable,
+    unit_command,
+    unit_settings,
+    wait_until,
+    walkthrough_folders,
+)
 
 UNITS = ("portal-web.service", "portal-worker.service", "portal-beat.service")
 
@@ -229,13 +238,6 @@ def _parent(proc):
 
 # The deploy path (deploy/README.md, the units, the Makefile): read, not run ------------------------
 
-def example_variable(name):
-    """The value deploy/portal.env.example gives ``name``."""
-    lines = (ROOT / "deploy" / "portal.env.example").read_text().splitlines()
-    [value] = [line.partition("=")[2].strip('"') for line in lines if line.startswith(f"{name}=")]
-    return value
-
-
 def walkthrough_before(command):
     """deploy/README.md up to the first time it runs ``command``."""
     text = (ROOT / "deploy" / "README.md").read_text()
@@ -254,6 +256,72 @@ def test_every_unit_may_write_the_request_log_folder_and_the_walkthrough_makes_i
         assert settings["EnvironmentFile"] == ["/etc/portal/portal.env"] and settings["ProtectSystem"] == ["strict"]
         assert settings.get("LogsDirectory") == ["portal"], unit
     assert re.search(r"install -d -o portal -g portal -m 0750 [^\n]*/var/log/portal\b", walkthrough_before("make migrate"))
+
+
+def test_a_worker_stopping_lets_its_longest_task_finish():
+    """systemctl stop or restart (every upgrade, deploy/README.md section 6) sends the worker SIGTERM:
+    Celery's warm shutdown waits for the tasks running, each ended at its time limit at the latest,
+    and systemd kills what is left after TimeoutStopSec. That must outlast the longest time limit of
+    a task the worker runs, or a restart during the daily retention run or audit chain check kills it."""
+    from portal.celery import app
+
+    app.loader.import_default_modules()
+    limits = {name: task.time_limit or app.conf.task_time_limit for name, task in app.tasks.items()
+              if not name.startswith("celery.")}
+    longest = max(limits, key=limits.get)
+    settings = unit_settings("portal-worker.service")
+    assert settings["KillSignal"] == ["SIGTERM"]  # Celery's warm shutdown
+    [stop] = settings["TimeoutStopSec"]
+    assert int(stop) > limits[longest], f"TimeoutStopSec={stop} but {longest} may run {limits[longest]} s"
+    assert f"{limits[longest]} s" in (ROOT / "deploy" / "portal-worker.service").read_text()  # the comment says it
+
+
+SYSTEMD_SECONDS = {"": 1, "s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "hr": 3600, "d": 86400, "day": 86400,
+                   "days": 86400, "w": 604800, "week": 604800, "weeks": 604800}
+SYSTEMD_BYTES = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
+
+
+def test_the_walkthrough_keeps_the_journal_as_long_as_the_logs_must_be_kept():
+    """README "Data protection": the journal, which has every request's and task's line and the daily
+    audit head, is kept PRIVACY_LOG_RETENTION_DAYS, as the request log file is (deploy/logrotate-portal's
+    rotate). deploy/README.md installs deploy/journald-portal.conf as a drop-in of journald's: on disk,
+    lines kept at least that many days, and room for them beyond journald's default (a tenth of the file
+    system, 4 GB at most, the oldest lines removed first when it is full)."""
+    import configparser
+
+    from django.conf import settings
+
+    assert "journald `MaxRetentionSec=`" in (ROOT / "README.md").read_text()
+    walkthrough = walkthrough_before("nginx -t")
+    assert re.search(r"^install -D -m 0644 deploy/journald-portal\.conf /etc/systemd/journald\.conf\.d/portal\.conf$",
+                     walkthrough, re.M)
+    assert re.search(r"^systemctl restart systemd-journald$", walkthrough, re.M)
+    conf = configparser.ConfigParser(interpolation=None, comment_prefixes=("#", ";"))
+    conf.optionxform = str
+    conf.read_string((ROOT / "deploy" / "journald-portal.conf").read_text())
+    journal = conf["Journal"]
+    assert journal["Storage"] == "persistent"
+    number, unit = re.fullmatch(r"(\d+)\s*([a-z]*)", journal["MaxRetentionSec"]).groups()
+    days = int(number) * SYSTEMD_SECONDS[unit] / 86400
+    rotate = int(re.search(r"^\s*rotate (\d+)$", (ROOT / "deploy" / "logrotate-portal").read_text(), re.M).group(1))
+    assert days >= max(settings.PRIVACY_LOG_RETENTION_DAYS, rotate), journal["MaxRetentionSec"]
+    number, unit = re.fullmatch(r"(\d+)([KMGT]?)", journal["SystemMaxUse"]).groups()
+    assert int(number) * SYSTEMD_BYTES[unit] > 4 * 1024 ** 3, journal["SystemMaxUse"]
+
+
+def test_the_worker_unit_runs_as_many_processes_as_celery_concurrency_says():
+    """README and `make worker`: a worker runs CELERY_CONCURRENCY processes, 2 unless it is set. The unit
+    reads /etc/portal/portal.env (deploy/portal.env.example has every variable): set there, it is what a
+    worker started by systemd runs too, and the unit's default is make's."""
+    assert "CELERY_CONCURRENCY processes" in (ROOT / "README.md").read_text()
+    makes = re.search(r"^CELERY_CONCURRENCY \?= (\d+)$", (ROOT / "Makefile").read_text(), re.M).group(1)
+    [start] = unit_settings("portal-worker.service")["ExecStart"]
+    assert " --concurrency ${CELERY_CONCURRENCY} " in start, start
+    unit = (ROOT / "deploy" / "portal-worker.service").read_text()
+    assert unit.index("Environment=CELERY_CONCURRENCY=") < unit.index("EnvironmentFile=")
+    assert example_variable("CELERY_CONCURRENCY") == makes
+    assert "--concurrency " + makes in " ".join(unit_command("portal-worker.service"))
+    assert "--concurrency 6" in " ".join(unit_command("portal-worker.service", {"CELERY_CONCURRENCY": "6"}))
 
 
 def make_dry_run(*targets):
@@ -296,7 +364,7 @@ def test_the_production_targets_ask_only_for_the_packages_deploy_readme_installs
     runtime = make_rule("system-deps")[1]
     tests_only = make_rule("test-deps")[1]
     assert runtime >= {"libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0", "fonts-noto-core", "gettext"}
-    assert tests_only >= {"chromium", "redis-server", "postgresql-client"} and not runtime & tests_only
+    assert tests_only >= {"chromium", "redis-server", "postgresql-client", "nginx", "rsync"} and not runtime & tests_only
     assert runtime <= installed, runtime - installed
     for target in ("venv", "migrate", "serve", "worker", "beat", "%.mo"):
         prerequisites = make_rule(target)[0]
@@ -332,3 +400,50 @@ def test_the_readme_says_how_long_static_files_are_cached():
     assert (years, hours) == (10, 1)
     serve = re.search(r"^make serve .*$", (ROOT / "README.md").read_text(), re.M).group(0)
     assert "cached 10 years" in serve and "other files an hour" in serve, serve
+
+
+# The static files: a folder nginx reads, filled by portal-web -------------------------------------
+
+def test_nginx_may_enter_the_static_root_and_nothing_else_of_the_portals():
+    """nginx's workers run as www-data, which the walkthrough puts in no group of the portal's: every
+    folder above PORTAL_STATIC_ROOT that deploy/README.md makes lets others through, while the folder
+    of the uploaded letters and PDFs (PORTAL_VAR_DIR, files/) stays closed to them. portal-web, which
+    collects the static files before gunicorn starts (ProtectSystem=strict), may write there."""
+    static_root = Path(example_variable("PORTAL_STATIC_ROOT"))
+    var_dir = Path(example_variable("PORTAL_VAR_DIR"))
+    made = walkthrough_folders()
+    closed = {str(path): oct(made[path][2]) for path in static_root.parents if path in made and not made[path][2] & 0o001}
+    assert closed == {}, f"www-data cannot enter {closed} to reach {static_root}"
+    assert var_dir not in static_root.parents and made[var_dir][2] & 0o007 == 0
+    writable = [Path(path) for line in unit_settings("portal-web.service")["ReadWritePaths"] for path in line.split()]
+    assert any(path == static_root or path in static_root.parents for path in writable), writable
+    [root] = re.findall(r"location /static/ \{\s*root ([^;\s]+);", (ROOT / "deploy" / "nginx-portal.conf").read_text())
+    assert Path(root) / "static" == static_root
+
+
+def test_nginx_serves_the_static_files_and_the_413_page_on_a_host_laid_out_as_the_walkthrough_says(nginx_site):
+    """deploy/README.md's folders, portal-web's collectstatic into PORTAL_STATIC_ROOT (of
+    deploy/portal.env.example), the site of deploy/nginx-portal.conf: nginx's workers reach every
+    static file, and the portal's page for a body too large (error_page 413) too."""
+    status, body = nginx_site.request("/static/css/portal.css")
+    assert status == 200 and body == (ROOT / "static" / "css" / "portal.css").read_bytes(), status
+    status, body = nginx_site.request("/onboarding/1/letter/", data=b"x" * (7 * 1024 * 1024))
+    assert status == 413 and b"The file is too large" in body, (status, body[:300])
+
+
+def test_nginx_logs_no_secret_of_a_link_when_gunicorn_does_not_answer(nginx_site):
+    """README "Secrets in logs": nginx logs every path that carries a secret with the secret
+    redacted. When gunicorn does not answer (a restart, a worker killed at its timeout), nginx also
+    writes a line to its error log naming the request's whole line: none for these paths, while
+    another page's failure is still there."""
+    token = "Zq7xK2vN9pL4sT8wY1bC5dF3gH6jM0nRaB4cD6eF8gH"  # 43 characters, as portal/tokens.py makes them
+    paths = [f"/onboarding/review/{token}/", f"/verification/confirm/{token}/", f"/verification/invitations/{token}/",
+             f"/accounts/password/reset/key/1a-{token}/"]
+    for path in paths:
+        assert nginx_site.request(path)[0] == 502, path
+        assert nginx_site.request(path, https=False)[0] == 301, path
+    assert nginx_site.request("/onboarding/")[0] == 502
+    logs = nginx_site.logs_text()
+    assert logs.count("/[redacted]/") == 2 * len(paths)  # each request was logged, its secret redacted
+    assert token not in logs, [line for line in logs.splitlines() if token in line]
+    assert re.search(r'connect\(\) failed .* request: "GET /onboarding/ HTTP/1\.1"', logs), logs

@@ -325,6 +325,26 @@ def test_the_subjects_of_the_request_and_its_reminder_say_by_when(world, due, la
     assert (first.subject, reminder.subject) == CONFIRM_BY[language]
 
 
+# How often the request comes, as VERIFICATION_RECONFIRM_DAYS has it; and what it said whatever that was.
+EVERY = {
+    1: {"en": "Every day we ask you", "hi": "हर दिन हम आपसे", "mr": "दररोज आम्ही तुम्हाला"},
+    90: {"en": "Every 90 days we ask you", "hi": "हर 90 दिन में हम आपसे", "mr": "दर 90 दिवसांनी आम्ही तुम्हाला"},
+}
+ONCE_A_YEAR = {"en": "Once a year", "hi": "वर्ष में एक बार", "mr": "वर्षातून एकदा"}
+
+
+@pytest.mark.parametrize("days", [90, 1])
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_the_request_says_how_often_it_comes_as_configured(world, due, settings, language, days):
+    """VERIFICATION_RECONFIRM_DAYS may be anything from 1 to 3,650: the request names that period,
+    in the person's language, not a year whatever it is."""
+    settings.VERIFICATION_RECONFIRM_DAYS = days
+    GovernmentProfile.objects.filter(pk=due.pk).update(request_language=language)
+    assert run_reconfirmation(START + timedelta(days=days))["asked"] == 1
+    [mail] = messages_to("asha.k@pune.mahaagri.gov.in")
+    assert EVERY[days][language] in mail.body and ONCE_A_YEAR[language] not in mail.body, mail.body
+
+
 def test_the_deadline_is_a_day_in_indias_time_not_in_utc(world, due):
     """Asked at 00:30 in India (still the day before in UTC): the day told, the link's end
     and the suspension are India's."""
